@@ -1,0 +1,40 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Layers, bottom to top; each target depends only on the ones above it in this list.
+//   CGMP               GMP through a system library (arbitrary-precision constants)
+//   SpinelHDL          IR, builder DSL, elaboration checks, Verilog emitter, standard library of blocks
+//   SpinelSim          Verilator/Yosys/Icarus drivers: simulate a module from Swift, lint and synthesize output
+//   SpinelAccelerator  the accelerator generator (configurations, hardware modules, harness emitters)
+//   spinel             the command-line tool
+let package = Package(
+    name: "Spinel",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "spinel", targets: ["spinel"]),
+        .library(name: "SpinelHDL", targets: ["SpinelHDL"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CGMP",
+            pkgConfig: "gmp",
+            providers: [.apt(["libgmp-dev"]), .brew(["gmp"])]
+        ),
+        .target(name: "SpinelHDL", dependencies: ["CGMP"]),
+        .target(name: "SpinelSim", dependencies: ["SpinelHDL"]),
+        .target(name: "SpinelAccelerator", dependencies: ["SpinelHDL"]),
+        .executableTarget(
+            name: "spinel",
+            dependencies: [
+                "SpinelHDL", "SpinelSim", "SpinelAccelerator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SpinelHDLTests", dependencies: ["SpinelHDL"]),
+        .testTarget(name: "SpinelLibraryTests", dependencies: ["SpinelHDL", "SpinelSim"]),
+        .testTarget(name: "OutputQualityTests", dependencies: ["SpinelHDL", "SpinelSim", "SpinelAccelerator"]),
+    ]
+)
