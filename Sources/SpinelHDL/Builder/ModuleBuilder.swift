@@ -92,14 +92,14 @@ public final class ModuleBuilder {
         })
     }
 
-    /// `value` delayed by `cycles` registers (no reset), named `name`, `name_1`, … or temporaries.
-    public func delay(_ value: Signal, cycles: Int = 1, name: String? = nil, enable: Signal? = nil,
+    /// `value` delayed by `cycles` registers (reset to `reset` if given), named `name`, `name_1`, … or temporaries.
+    public func delay(_ value: Signal, cycles: Int = 1, name: String? = nil, reset: Signal? = nil, enable: Signal? = nil,
                       file: StaticString = #fileID, line: UInt = #line) -> Signal {
         var current = value
         let type = value.expr().type
         for stage in 0..<cycles {
             let stageName = name.map { stage == 0 ? $0 : "\($0)_\(stage)" } ?? temporaryName("delay")
-            let register = register(stageName, type, enable: enable, file: file, line: line)
+            let register = register(stageName, type, reset: reset, enable: enable, file: file, line: line)
             appendTopLevel(.connect(target: register.signalID!, value: current.expr(as: type).stamped(SourceLocation(file, line)),
                                     location: SourceLocation(file, line)))
             current = register

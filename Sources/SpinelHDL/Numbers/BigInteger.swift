@@ -6,11 +6,19 @@ import CGMP
 /// literal values, their range checks and the bit patterns the emitter prints go through this
 /// type. It is an immutable value: every operation returns a new integer.
 public struct BigInteger: @unchecked Sendable {
-    // Immutable after construction, so sharing the storage between copies is safe.
+    // Immutable after construction, so sharing the storage between copies is safe. The GMP
+    // struct lives at a fixed address of its own, outside Swift's exclusivity tracking, so one
+    // integer can be both operands of an operation.
     private final class Storage {
-        var value = __mpz_struct()
-        init() { __gmpz_init(&value) }
-        deinit { __gmpz_clear(&value) }
+        let pointer: UnsafeMutablePointer<__mpz_struct>
+        init() {
+            pointer = .allocate(capacity: 1)
+            __gmpz_init(pointer)
+        }
+        deinit {
+            __gmpz_clear(pointer)
+            pointer.deallocate()
+        }
     }
 
     private let storage: Storage
@@ -19,12 +27,12 @@ public struct BigInteger: @unchecked Sendable {
 
     private static func make(_ body: (UnsafeMutablePointer<__mpz_struct>) -> Void) -> BigInteger {
         let storage = Storage()
-        withUnsafeMutablePointer(to: &storage.value) { body($0) }
+        body(storage.pointer)
         return BigInteger(storage: storage)
     }
 
     private func withPointer<R>(_ body: (UnsafePointer<__mpz_struct>) -> R) -> R {
-        withUnsafeMutablePointer(to: &storage.value) { body(UnsafePointer($0)) }
+        withExtendedLifetime(storage) { body(UnsafePointer(storage.pointer)) }
     }
 
     public init(_ value: Int) {
