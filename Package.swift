@@ -18,11 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        .systemLibrary(
-            name: "CGMP",
-            pkgConfig: "gmp",
-            providers: [.apt(["libgmp-dev"]), .brew(["gmp"])]
-        ),
+        .systemLibrary(name: "CGMP", providers: [.apt(["libgmp-dev"]), .brew(["gmp"])]),
         .target(name: "SpinelHDL", dependencies: ["CGMP"]),
         .target(name: "SpinelSim", dependencies: ["SpinelHDL"]),
         .target(name: "SpinelAccelerator", dependencies: ["SpinelHDL"]),

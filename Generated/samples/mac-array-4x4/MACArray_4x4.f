@@ -1,0 +1,2 @@
+MACCell_8x32.v
+MACArray_4x4.v

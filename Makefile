@@ -1,0 +1,59 @@
+# Spinel — the two commands that do everything on a fresh machine:
+#   make demo   generate a design, check its Verilog with Verilator, Yosys and Icarus
+#   make test   build and run every test (unit, simulated hardware, output quality)
+# Other targets: make deps | build | bench | generated | clean
+
+SWIFT    ?= swift
+APT_PACKAGES := verilator libgmp-dev yosys iverilog
+SPINEL   := .build/release/spinel
+DEMO_DIR := .build/demo/mac-array-4x4
+
+.PHONY: all deps build test demo bench generated clean
+
+all: build
+
+# Checks the system tools; installs them with apt-get when run as root, otherwise prints the
+# exact command to run.
+deps:
+	@missing=""; \
+	for tool in verilator yosys iverilog; do \
+	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; \
+	done; \
+	printf '#include <gmp.h>\n' | cc -E -x c - >/dev/null 2>&1 || missing="$$missing libgmp-dev"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "deps: installing$$missing with apt-get"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(APT_PACKAGES) || exit 1; \
+	  else \
+	    echo "deps: missing$$missing. Install with:"; \
+	    echo "  sudo apt-get update && sudo apt-get install -y $(APT_PACKAGES)"; \
+	    exit 1; \
+	  fi; \
+	fi; \
+	major=$$(verilator --version | sed -n 's/^Verilator \([0-9]*\)\..*/\1/p'); \
+	if [ -z "$$major" ] || [ "$$major" -lt 5 ]; then \
+	  echo "deps: Verilator 5 or newer is needed (found: $$(verilator --version))"; exit 1; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product spinel
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+demo: build
+	@echo "== generate: MACArray 4x4 (sample design; the accelerator presets replace it)"
+	$(SPINEL) generate --design mac-array --rows 4 --columns 4 --out $(DEMO_DIR)
+	@echo "== check the Verilog: Verilator lint, Yosys synthesis, Icarus compilation"
+	$(SPINEL) lint $(DEMO_DIR)
+
+bench: build
+	$(SPINEL) bench
+
+# Regenerates the committed output in Generated/ (a test fails when it is stale).
+generated: build
+	$(SPINEL) generate --design mac-array --rows 4 --columns 4 --out Generated/samples/mac-array-4x4
+
+clean:
+	rm -rf .build

@@ -1,0 +1,20 @@
+import SpinelHDL
+
+/// The designs `spinel generate --design` knows until the accelerator's presets exist.
+public enum SampleDesign: String, CaseIterable, Sendable {
+    /// A weight-stationary grid of multiply-accumulate cells (`MACArray`).
+    case macArray = "mac-array"
+
+    public var summary: String {
+        switch self {
+        case .macArray: "a rows × columns grid of 8-bit multiply-accumulate cells (weight-stationary)"
+        }
+    }
+
+    /// Elaborates the design with the given shape.
+    public func elaborate(rows: Int, columns: Int) throws -> Design {
+        switch self {
+        case .macArray: try Elaborator.elaborate(MACArray(rows: rows, columns: columns))
+        }
+    }
+}
