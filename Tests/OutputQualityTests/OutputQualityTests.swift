@@ -20,7 +20,30 @@ let qualityDesigns: [(label: String, elaborate: @Sendable () throws -> Design)] 
     ("SRAMBank wide", { try Elaborator.elaborate(SRAMBank(rows: 64, lanes: 16, laneWidth: 32, readLatency: 1)) }),
     ("AXI4RegisterSlice", { try Elaborator.elaborate(AXI4RegisterSlice(AXI4Parameters(addressBits: 32, dataBits: 128, idBits: 4))) }),
     ("MACArray 8x8", { try SampleDesign.macArray.elaborate(rows: 8, columns: 8) }),
+    ("4096-bit constant", { try Elaborator.elaborate(WideConstant(width: 4096)) }),
 ]
+
+/// A `width`-bit register loaded with a constant of alternating bytes, XORed with an input:
+/// proves constants far wider than 64 bits survive elaboration, emission and every tool.
+struct WideConstant: Module {
+    let width: Int
+    var name: String { "WideConstant_\(width)" }
+
+    struct IO: Aggregate {
+        var input: Signal
+        var output: Signal
+        func map(_ f: FieldMapper) -> IO { IO(input: f.input("in", input), output: f.output("out", output)) }
+    }
+
+    var io: IO { IO(input: Signal(.uint(width)), output: Signal(.uint(width))) }
+
+    func build(_ m: ModuleBuilder, _ io: IO) {
+        let pattern = BigInteger(String(repeating: "a5", count: width / 8), radix: 16)!
+        let state = m.register("state", .uint(width), reset: Signal.literal(pattern, .uint(width)))
+        state.set(state ^ io.input)
+        io.output.set(state +% Signal(pattern))
+    }
+}
 
 @Suite("Generated Verilog passes Verilator -Wall, Yosys and Icarus")
 struct OutputQualityTests {

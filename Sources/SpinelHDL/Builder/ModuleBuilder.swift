@@ -61,7 +61,8 @@ public final class ModuleBuilder {
                      file: StaticString = #fileID, line: UInt = #line) -> Signal {
         let location = SourceLocation(file, line)
         let signal = declare(name, type, .wire, at: location)
-        if let value { connect(signal, value, at: location) }
+        // The default holds on every path, even for a wire declared inside a `when`.
+        if let value { connect(signal, value, at: location, topLevel: true) }
         return signal
     }
 
@@ -109,8 +110,8 @@ public final class ModuleBuilder {
 
     // MARK: Statements
 
-    /// Records `target := value` in the current block.
-    func connect(_ target: Signal, _ value: Signal, at location: SourceLocation) {
+    /// Records `target := value` in the current block (or in the module body).
+    func connect(_ target: Signal, _ value: Signal, at location: SourceLocation, topLevel: Bool = false) {
         guard let id = target.signalID, target.owner === self else {
             preconditionFailure("\(location): only a port, wire or register of module '\(ir.name)' can be assigned")
         }
@@ -118,7 +119,7 @@ public final class ModuleBuilder {
         if let owner = value.owner, owner !== self {
             preconditionFailure("\(location): a value of module '\(owner.ir.name)' assigned in module '\(ir.name)'")
         }
-        blocks[blocks.count - 1].append(.connect(target: id, value: expr, location: location))
+        blocks[topLevel ? 0 : blocks.count - 1].append(.connect(target: id, value: expr, location: location))
     }
 
     private func appendTopLevel(_ statement: Statement) {

@@ -8,7 +8,8 @@ extension ModuleBuilder {
         let value = register(name, type, reset: 0, file: file, line: line)
         let last = value === Signal.literal(BigInteger(limit - 1), type, file: file, line: line)
         when(increment, file: file, line: line) {
-            value.set(limit & (limit - 1) == 0 ? value +% 1 : mux(last, 0, value +% 1, file: file, line: line), file: file, line: line)
+            // Wrapping by overflow only works when the limit fills the register (not for limit 1).
+            value.set(limit == 1 << type.width ? value +% 1 : mux(last, 0, value +% 1, file: file, line: line), file: file, line: line)
         }
         return (value, increment && last)
     }

@@ -45,24 +45,22 @@ public struct SkidBuffer: Module {
     public var io: PipelineRegister.IO { PipelineRegister(payload: payload).io }
 
     public func build(_ m: ModuleBuilder, _ io: PipelineRegister.IO) {
-        let outValid = m.register("out_valid", .bool, reset: false)
-        let outData = m.register("out_data", payload)
+        let headValid = m.register("head_valid", .bool, reset: false)
+        let headData = m.register("head_data", payload)
         let skidValid = m.register("skid_valid", .bool, reset: false)
         let skidData = m.register("skid_data", payload)
 
         io.input.ready.set(!skidValid)
-        io.output.valid.set(outValid)
-        io.output.bits.set(outData)
+        io.output.valid.set(headValid)
+        io.output.bits.set(headData)
 
-        let outputFree = m.wire("out_free", .bool, default: !outValid || io.output.ready)
+        let outputFree = m.wire("out_free", .bool, default: !headValid || io.output.ready)
         m.when(outputFree) {
             // The output register takes the oldest payload: the skid one, else the arriving one.
-            outValid.set(skidValid || io.input.valid)
-            outData.set(mux(skidValid, skidData, io.input.bits))
-            m.when(skidValid) {
-                skidValid.set(io.input.valid)
-                skidData.set(io.input.bits)
-            }
+            headValid.set(skidValid || io.input.valid)
+            headData.set(mux(skidValid, skidData, io.input.bits))
+            // The skid payload moved on; nothing arrived this cycle (in.ready was low).
+            m.when(skidValid) { skidValid.set(false) }
         }.otherwise {
             m.when(io.input.fire) {
                 skidValid.set(true)
