@@ -78,9 +78,14 @@ public struct DriverCheck: ElaborationPass {
                         case .memory(let name): "memory '\(name)'"
                         }
                     }
-                    report(signal.location, "'\(signal.name)' has multiple drivers: \(names.joined(separator: " and "))",
+                    // Point at the assignment when there is one: it is usually the line to change.
+                    report(map.assignments[id].first ?? signal.location, "'\(signal.name)' has multiple drivers: \(names.joined(separator: " and "))",
                            fix: "keep one driver; route the others through a mux or a separate wire")
                 }
+            }
+            for memory in module.memories where !memory.readPorts.isEmpty && memory.writePorts.isEmpty {
+                report(memory.location, "memory '\(memory.name)' is read but never written, so every read is undefined",
+                       fix: "add a write port (memories have no initial contents), or use a constant instead")
             }
             checkOverrides(module.body, module: module, report: report)
         }

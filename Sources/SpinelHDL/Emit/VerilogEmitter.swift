@@ -57,6 +57,9 @@ private struct ModuleWriter {
     /// Per signal, which bits something reads.
     var used: [[Bool]]
     var temporaryUsed: [String: [Bool]] = [:]
+    /// Every name declared in the module so far, so that names the emitter makes up never
+    /// clash with the user's.
+    var taken: Set<String>
 
     init(module: ModuleIR, design: Design, locators: Bool) {
         self.module = module
@@ -64,6 +67,19 @@ private struct ModuleWriter {
         self.locators = locators
         assignments = ExpandedAssignments(module)
         used = module.signals.map { Array(repeating: false, count: $0.type.width) }
+        taken = Set([Naming.clock, Naming.reset] + module.signals.map(\.name) + module.memories.map(\.name) + module.instances.map(\.name))
+    }
+
+    /// `base`, or `base_1`, `base_2`, … if that is taken.
+    mutating func fresh(_ base: String) -> String {
+        var name = base
+        var suffix = 0
+        while taken.contains(name) {
+            suffix += 1
+            name = "\(base)_\(suffix)"
+        }
+        taken.insert(name)
+        return name
     }
 
     func locator(_ location: SourceLocation) -> String {
@@ -99,7 +115,7 @@ private struct ModuleWriter {
         if let id = identifier(expr) { return (module.signals[id].name, id) }
         let count = (temporaryCount[hint] ?? 0) + 1
         temporaryCount[hint] = count
-        let name = "_\(hint)_e\(count)"
+        let name = fresh("_\(hint)_e\(count)")
         let value = emit(expr, hint: hint, nested: false)
         temporaries.append((name, expr.width, value))
         temporaryUsed[name] = Array(repeating: false, count: expr.width)
@@ -209,7 +225,7 @@ private struct ModuleWriter {
                     lines.append("  assign \(signals[port.data].name) = \(read);")
                     continue
                 }
-                let stages = (0..<port.latency).map { "_\(memory.name)_r\(index)_stage\($0)" }
+                let stages = (0..<port.latency).map { fresh("_\(memory.name)_r\(index)_stage\($0)") }
                 for stage in stages { memoryDeclarations.append("  reg \(Self.range(memory.width))\(stage);") }
                 lines.append("  always @(posedge \(Naming.clock)) begin")
                 markUsed(port.enable!)
@@ -282,11 +298,15 @@ private struct ModuleWriter {
         for (id, signal) in signals.enumerated() {
             unused += Self.unusedRanges(used[id]).map { Self.bits(signal.name, width: signal.type.width, $0) }
         }
+        // A memory that is written but never read: one word marks the array as deliberately unused.
+        for memory in module.memories where memory.readPorts.isEmpty && !memory.writePorts.isEmpty {
+            unused.append("\(memory.name)[0]")
+        }
         for temporary in temporaries {
             unused += Self.unusedRanges(temporaryUsed[temporary.name]!).map { Self.bits(temporary.name, width: temporary.width, $0) }
         }
         if !unused.isEmpty {
-            body.append("  // Bits this module receives but does not need.\n  wire _unused_bits = &{1'b0, \(unused.joined(separator: ", ")), 1'b0};")
+            body.append("  // Bits this module receives but does not need.\n  wire \(fresh("_unused_bits")) = &{1'b0, \(unused.joined(separator: ", ")), 1'b0};")
         }
 
         var text = "// \(banner)\n`default_nettype none\n\n"

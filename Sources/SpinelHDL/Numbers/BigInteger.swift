@@ -46,7 +46,8 @@ public struct BigInteger: @unchecked Sendable {
     /// Parses digits in `radix` (2...62), with an optional leading `-`; `_` separators are allowed.
     public init?(_ text: String, radix: Int = 10) {
         let digits = text.filter { $0 != "_" }
-        guard !digits.isEmpty, (2...62).contains(radix) else { return nil }
+        // GMP skips white space inside the digits; only the separators documented above are allowed.
+        guard !digits.isEmpty, !digits.contains(where: \.isWhitespace), (2...62).contains(radix) else { return nil }
         var ok = true
         let parsed = BigInteger.make { pointer in
             ok = digits.withCString { __gmpz_set_str(pointer, $0, Int32(radix)) } == 0
