@@ -107,14 +107,14 @@ func checkArbiter(_ design: Design, model initial: ArbiterModel, width: Int, cyc
 struct ArbiterTests {
     @Test(arguments: [1, 3, 4])
     func priority(inputs: Int) throws {
-        let design = try Elaborator.elaborate(PriorityArbiter(inputs: inputs, payload: .uint(8)))
+        let design = try Elaborator.elaborate(Arbiter(inputs: inputs, payload: .uint(8), policy: .priority))
         try checkArbiter(design, model: ArbiterModel(inputs: inputs, policy: .priority), width: 8,
                          seed: SeededGenerator.testSeed(0xA4B1_0000 + UInt64(inputs)))
     }
 
     @Test(arguments: [1, 3, 4])
     func roundRobin(inputs: Int) throws {
-        let design = try Elaborator.elaborate(RoundRobinArbiter(inputs: inputs, payload: .uint(8)))
+        let design = try Elaborator.elaborate(Arbiter(inputs: inputs, payload: .uint(8), policy: .roundRobin))
         try checkArbiter(design, model: ArbiterModel(inputs: inputs, policy: .roundRobin), width: 8,
                          seed: SeededGenerator.testSeed(0xA4B2_0000 + UInt64(inputs)))
     }

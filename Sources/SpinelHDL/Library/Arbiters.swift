@@ -22,70 +22,57 @@ public struct ArbiterIO: Aggregate {
     }
 }
 
-/// Drives `io.output` from input `chosen` and grants `ready` only to it.
-private func connectChosen(_ m: ModuleBuilder, _ io: ArbiterIO, chosen: Signal) {
-    io.chosen.set(chosen)
-    io.output.valid.set(io.inputs.map(\.valid).reduce(false) { $0 || $1 })
-    io.output.bits.set(select(io.inputs.map(\.bits), at: chosen))
-    for (index, input) in io.inputs.enumerated() {
-        input.ready.set(io.output.ready && chosen === Signal(BigInteger(index)))
-    }
-}
-
-/// The valid input with the lowest index wins (Chisel's `Arbiter`).
-public struct PriorityArbiter: Module {
-    public let inputs: Int
-    public let payload: HWType
-
-    public init(inputs: Int, payload: HWType) {
-        precondition(inputs >= 1, "an arbiter needs an input")
-        self.inputs = inputs
-        self.payload = payload
-    }
-
-    public var name: String { "PriorityArbiter_\(inputs)x\(payload.width)" }
-    public var io: ArbiterIO { ArbiterIO(count: inputs, payload: payload) }
-
-    public func build(_ m: ModuleBuilder, _ io: ArbiterIO) {
-        let type = io.chosen.type!
-        var chosen = Signal.literal(BigInteger(inputs - 1), type)
-        for index in stride(from: inputs - 2, through: 0, by: -1) {
-            chosen = mux(io.inputs[index].valid, Signal.literal(BigInteger(index), type), chosen)
-        }
-        connectChosen(m, io, chosen: m.wire("choice", type, default: chosen))
-    }
-}
-
-/// Round robin: the first valid input after the one granted last wins (Chisel's `RRArbiter`),
+/// Chooses one of several ready/valid producers for one consumer each cycle.
+///
+/// `priority`: the valid input with the lowest index wins (Chisel's `Arbiter`).
+/// `roundRobin`: the first valid input after the one granted last wins (Chisel's `RRArbiter`),
 /// so every waiting input is served within `inputs` transfers.
-public struct RoundRobinArbiter: Module {
+public struct Arbiter: Module {
+    public enum Policy: String, Hashable, Sendable {
+        case priority = "Priority"
+        case roundRobin = "RoundRobin"
+    }
+
     public let inputs: Int
     public let payload: HWType
+    public let policy: Policy
 
-    public init(inputs: Int, payload: HWType) {
+    public init(inputs: Int, payload: HWType, policy: Policy) {
         precondition(inputs >= 1, "an arbiter needs an input")
         self.inputs = inputs
         self.payload = payload
+        self.policy = policy
     }
 
-    public var name: String { "RoundRobinArbiter_\(inputs)x\(payload.width)" }
+    public var name: String { "\(policy.rawValue)Arbiter_\(inputs)x\(payload.width)" }
     public var io: ArbiterIO { ArbiterIO(count: inputs, payload: payload) }
 
     public func build(_ m: ModuleBuilder, _ io: ArbiterIO) {
         let type = io.chosen.type!
-        let lastGrant = m.register("last_grant", type, reset: 0)
-        // The lowest valid index overall, overridden by the lowest valid index above lastGrant
-        // (the outermost mux, built last, is the lowest index).
-        var chosen = Signal.literal(BigInteger(inputs - 1), type)
-        for index in stride(from: inputs - 1, through: 0, by: -1) {
-            chosen = mux(io.inputs[index].valid, Signal.literal(BigInteger(index), type), chosen)
+        func index(_ value: Int) -> Signal { Signal.literal(BigInteger(value), type) }
+        // The lowest valid index (the outermost mux, built last, has the lowest index).
+        var chosen = index(inputs - 1)
+        for input in stride(from: inputs - 2, through: 0, by: -1) {
+            chosen = mux(io.inputs[input].valid, index(input), chosen)
         }
-        for index in stride(from: inputs - 1, through: 1, by: -1) {
-            let literal = Signal.literal(BigInteger(index), type)
-            chosen = mux(io.inputs[index].valid && literal > lastGrant, literal, chosen)
+        var lastGrant: Signal?
+        if policy == .roundRobin {
+            // Overridden by the lowest valid index above the last grant.
+            let last = m.register("last_grant", type, reset: 0)
+            for input in stride(from: inputs - 1, through: 1, by: -1) {
+                chosen = mux(io.inputs[input].valid && index(input) > last, index(input), chosen)
+            }
+            lastGrant = last
         }
         let choice = m.wire("choice", type, default: chosen)
-        connectChosen(m, io, chosen: choice)
-        m.when(io.output.fire) { lastGrant.set(choice) }
+        io.chosen.set(choice)
+        io.output.valid.set(io.inputs.map(\.valid).reduce(false) { $0 || $1 })
+        io.output.bits.set(select(io.inputs.map(\.bits), at: choice))
+        for (position, input) in io.inputs.enumerated() {
+            input.ready.set(io.output.ready && choice === index(position))
+        }
+        if let lastGrant {
+            m.when(io.output.fire) { lastGrant.set(choice) }
+        }
     }
 }
