@@ -6,6 +6,7 @@ import PackageDescription
 //   SpinelHDL          IR, builder DSL, elaboration checks, Verilog emitter, standard library of blocks
 //   SpinelSim          Verilator/Yosys/Icarus drivers: simulate a module from Swift, lint and synthesize output
 //   SpinelAccelerator  the accelerator generator (configurations, hardware modules, harness emitters)
+//   SpinelGolden       the golden model: numerics, ISA interpreter, timing model, trace replay
 //   spinel             the command-line tool
 let package = Package(
     name: "Spinel",
@@ -22,15 +23,18 @@ let package = Package(
         .target(name: "SpinelHDL", dependencies: ["CGMP"]),
         .target(name: "SpinelSim", dependencies: ["SpinelHDL"]),
         .target(name: "SpinelAccelerator", dependencies: ["SpinelHDL"]),
+        .target(name: "SpinelGolden", dependencies: ["SpinelAccelerator"]),
         .executableTarget(
             name: "spinel",
             dependencies: [
-                "SpinelHDL", "SpinelSim", "SpinelAccelerator",
+                "SpinelHDL", "SpinelSim", "SpinelAccelerator", "SpinelGolden",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SpinelHDLTests", dependencies: ["SpinelHDL"]),
         .testTarget(name: "SpinelLibraryTests", dependencies: ["SpinelHDL", "SpinelSim"]),
+        .testTarget(name: "SpinelAcceleratorTests", dependencies: ["SpinelAccelerator", "SpinelGolden", "SpinelSim"]),
+        .testTarget(name: "SpinelGoldenTests", dependencies: ["SpinelGolden"]),
         .testTarget(name: "OutputQualityTests", dependencies: ["SpinelHDL", "SpinelSim", "SpinelAccelerator"]),
     ]
 )

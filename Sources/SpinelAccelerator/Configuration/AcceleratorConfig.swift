@@ -1,0 +1,144 @@
+import SpinelHDL
+
+/// Which dataflows the systolic array supports.
+public enum Dataflow: String, Codable, Hashable, Sendable, CaseIterable {
+    /// Output-stationary: results accumulate inside the PEs.
+    case os
+    /// Weight-stationary: weights stay in the PEs, partial sums flow down.
+    case ws
+    /// Both, chosen at run time by CONFIG_EX.
+    case both
+}
+
+/// How a scale factor is applied (mvin scale, accumulator scale).
+public enum ScaleKind: String, Codable, Hashable, Sendable {
+    /// An IEEE-754 binary32 multiply with round-to-nearest-even and saturation (NUMERICS.md).
+    case fp32
+    /// No scaling hardware: only the identity scale 1.0 is accepted.
+    case none
+}
+
+/// The memory model the harness simulates and the golden timing model assumes.
+public struct MemoryModel: Codable, Hashable, Sendable {
+    /// Cycles from an AXI request to its first data beat (or write response).
+    public var latencyCycles: Int
+    /// Sustained bytes per cycle.
+    public var bytesPerCycle: Int
+
+    public init(latencyCycles: Int = 40, bytesPerCycle: Int = 16) {
+        self.latencyCycles = latencyCycles
+        self.bytesPerCycle = bytesPerCycle
+    }
+}
+
+/// Sizes of the CTA units (CTA.md); present only in configurations that have them.
+public struct CTAConfig: Codable, Hashable, Sendable {
+    /// Hash length l (bits per token signature).
+    public var hashLength: Int
+    /// Most tokens per sequence the units handle.
+    public var maxTokens: Int
+    /// Most clusters.
+    public var maxClusters: Int
+
+    public init(hashLength: Int = 16, maxTokens: Int = 512, maxClusters: Int = 64) {
+        self.hashLength = hashLength
+        self.maxTokens = maxTokens
+        self.maxClusters = maxClusters
+    }
+}
+
+/// Every parameter of one accelerator (ARCHITECTURE.md section 2). Build one from a preset
+/// or JSON, then call `parameters()` to validate it and compute the derived values.
+public struct AcceleratorConfig: Codable, Hashable, Sendable {
+    /// Names the top module and the output directory.
+    public var name: String
+    public var meshRows = 16
+    public var meshColumns = 16
+    public var tileRows = 1
+    public var tileColumns = 1
+    public var dataflow = Dataflow.both
+    public var inputType = HWType.sint(8)
+    public var weightType = HWType.sint(8)
+    public var accType = HWType.sint(32)
+    public var spatialOutputType = HWType.sint(20)
+    public var spCapacityKiB = 256
+    public var spBanks = 4
+    public var accCapacityKiB = 64
+    public var accBanks = 2
+    public var dmaBusBits = 128
+    public var dmaMaxBytes = 64
+    public var maxInFlightReqs = 16
+    public var ldQueue = 8
+    public var exQueue = 8
+    public var stQueue = 2
+    public var ldReservationEntries = 8
+    public var exReservationEntries = 16
+    public var stReservationEntries = 4
+    public var mvinScale = ScaleKind.fp32
+    public var accScale = ScaleKind.fp32
+    public var hasNormalizations = false
+    /// Statistics slots of the normalizer (Gemmini has 2).
+    public var normalizationSlots = 2
+    public var cta: CTAConfig?
+    public var memory = MemoryModel()
+
+    public init(name: String) {
+        self.name = name
+    }
+}
+
+// MARK: Presets
+
+extension AcceleratorConfig {
+    public enum Preset: String, CaseIterable, Sendable {
+        case `default`
+        case transformer
+        case small
+        case cta
+    }
+
+    /// Gemmini's default configuration: DIM 16, int8 inputs, int32 accumulators,
+    /// 256 KiB scratchpad in 4 banks, 64 KiB accumulator in 2 banks.
+    public static let `default` = AcceleratorConfig(name: "SpinelDefault")
+
+    /// The survey's rebalanced memory for transformers, with the normalization units:
+    /// 64 KiB scratchpad, 256 KiB accumulator.
+    public static let transformer: AcceleratorConfig = {
+        var config = AcceleratorConfig(name: "SpinelTransformer")
+        config.spCapacityKiB = 64
+        config.accCapacityKiB = 256
+        config.hasNormalizations = true
+        return config
+    }()
+
+    /// DIM 4 and small memories, for fast co-simulation tests.
+    public static let small: AcceleratorConfig = {
+        var config = AcceleratorConfig(name: "SpinelSmall")
+        config.meshRows = 4
+        config.meshColumns = 4
+        config.spCapacityKiB = 4
+        config.accCapacityKiB = 4
+        config.dmaBusBits = 64
+        config.dmaMaxBytes = 32
+        config.maxInFlightReqs = 8
+        config.memory = MemoryModel(latencyCycles: 20, bytesPerCycle: 8)
+        return config
+    }()
+
+    /// The transformer configuration plus the CTA units.
+    public static let cta: AcceleratorConfig = {
+        var config = transformer
+        config.name = "SpinelCTA"
+        config.cta = CTAConfig()
+        return config
+    }()
+
+    public static func preset(_ preset: Preset) -> AcceleratorConfig {
+        switch preset {
+        case .default: .default
+        case .transformer: .transformer
+        case .small: .small
+        case .cta: .cta
+        }
+    }
+}
