@@ -1,0 +1,124 @@
+import Foundation
+import SpinelAccelerator
+import SpinelHDL
+import Testing
+
+@Suite("Accelerator configuration")
+struct ConfigurationTests {
+    @Test(arguments: AcceleratorConfig.Preset.allCases)
+    func presetsAreValid(preset: AcceleratorConfig.Preset) throws {
+        let config = AcceleratorConfig.preset(preset)
+        #expect(config.problems().isEmpty, "\(config.problems())")
+        _ = try config.parameters()
+    }
+
+    @Test func defaultMatchesGemminiParams() throws {
+        // Gemmini's gemmini_params.h for its default configuration.
+        let p = try AcceleratorConfig.default.parameters()
+        #expect(p.dim == 16)
+        #expect(p.config.spBanks == 4 && p.spRowsPerBank == 4096)
+        #expect(p.accRows == 1024)
+        #expect(p.config.dmaMaxBytes == 64)
+        #expect(p.maxBlockLen == 4)       // MAX_BYTES / (DIM · 1)
+        #expect(p.maxBlockLenAcc == 1)    // MAX_BYTES / (DIM · 4)
+    }
+
+    @Test func derivedValuesOfTheOtherPresets() throws {
+        let transformer = try AcceleratorConfig.transformer.parameters()
+        #expect(transformer.spRows == 4096 && transformer.spRowsPerBank == 1024)    // 64 KiB of 16-byte rows
+        #expect(transformer.accRows == 4096 && transformer.accRowsPerBank == 2048)  // 256 KiB of 64-byte rows
+        let small = try AcceleratorConfig.small.parameters()
+        #expect(small.dim == 4 && small.spRowBytes == 4 && small.spRows == 1024 && small.accRowBytes == 16 && small.accRows == 256)
+        #expect(small.maxBlockLen == 8 && small.maxBlockLenAcc == 2 && small.dmaBusBytes == 8)
+        #expect(small.spRowBits == 10 && small.accRowBits == 8)
+    }
+
+    /// Each broken configuration, the field the error must name, and words of its rule.
+    static let invalid: [(String, @Sendable (inout AcceleratorConfig) -> Void, field: String, value: String, rule: String)] = [
+        ("name with a space", { $0.name = "my chip" }, "name", "\"my chip\"", "Verilog identifier"),
+        ("zero mesh rows", { $0.meshRows = 0 }, "meshRows", "0", "at least 1"),
+        ("non-square array", { $0.meshColumns = 8 }, "meshColumns", "8", "square"),
+        ("DIM of 1", { $0.meshRows = 1; $0.meshColumns = 1 }, "meshRows", "1", "between 2 and 256"),
+        ("unsigned inputs", { $0.inputType = .uint(8); $0.weightType = .uint(8) }, "inputType", "UInt8", "signed"),
+        ("12-bit inputs", { $0.inputType = .sint(12); $0.weightType = .sint(12) }, "inputType", "SInt12", "whole bytes"),
+        ("weights differ from inputs", { $0.weightType = .sint(16) }, "weightType", "SInt16", "must equal inputType"),
+        ("accumulator too narrow", { $0.accType = .sint(8) }, "accType", "SInt8", "twice inputType"),
+        ("spatial output too narrow", { $0.spatialOutputType = .sint(16) }, "spatialOutputType", "SInt16", "at least 20 bits"),
+        ("three scratchpad banks", { $0.spBanks = 3 }, "spBanks", "3", "power of two"),
+        ("accumulator rows not a multiple of DIM", { $0.accCapacityKiB = 3 }, "accCapacityKiB", "3", "multiple of DIM (16)"),
+        ("scratchpad rows not a power of two", { $0.spCapacityKiB = 192 }, "spCapacityKiB", "192", "power of two"),
+        ("odd bus width", { $0.dmaBusBits = 96 }, "dmaBusBits", "96", "power of two"),
+        ("max bytes below one accumulator row", { $0.dmaMaxBytes = 32 }, "dmaMaxBytes", "32", "one accumulator row (64 B)"),
+        ("max bytes not a multiple of the bus", { $0.dmaMaxBytes = 72 }, "dmaMaxBytes", "72", "multiple of the bus width"),
+        ("no requests in flight", { $0.maxInFlightReqs = 0 }, "maxInFlightReqs", "0", "between 1 and 64"),
+        ("empty load queue", { $0.ldQueue = 0 }, "ldQueue", "0", "between 1 and 64"),
+        ("huge reservation station", { $0.exReservationEntries = 100 }, "exReservationEntries", "100", "between 1 and 64"),
+        ("CTA without normalizations", { $0.cta = CTAConfig() }, "cta", "present", "hasNormalizations"),
+        ("zero memory latency", { $0.memory.latencyCycles = 0 }, "memory.latencyCycles", "0", "between 1 and 10000"),
+        ("memory faster than the bus", { $0.memory.bytesPerCycle = 32 }, "memory.bytesPerCycle", "32", "bus width (16 B per cycle)"),
+    ]
+
+    @Test(arguments: invalid.indices)
+    func invalidConfigurationIsRejected(index: Int) throws {
+        let (label, edit, field, value, rule) = Self.invalid[index]
+        var config = AcceleratorConfig.default
+        edit(&config)
+        do {
+            _ = try config.parameters()
+            Issue.record("\(label): accepted")
+        } catch let error as ConfigError {
+            #expect(error.field == field, "\(label): \(error)")
+            #expect(error.value == value, "\(label): \(error)")
+            #expect(error.rule.contains(rule), "\(label): \(error)")
+            #expect(error.description.hasPrefix("\(field) = \(value): "), "\(label): \(error)")
+        }
+    }
+
+    @Test func jsonRoundTripIsExactAndDeterministic() throws {
+        for preset in AcceleratorConfig.Preset.allCases {
+            let config = AcceleratorConfig.preset(preset)
+            let json = config.toJSON()
+            #expect(try AcceleratorConfig.fromJSON(json) == config)
+            #expect(config.toJSON() == json)
+        }
+        let text = String(decoding: AcceleratorConfig.small.toJSON(), as: UTF8.self)
+        #expect(text.contains("\"inputType\" : \"SInt8\""))
+        #expect(text.contains("\"meshRows\" : 4"))
+    }
+
+    @Test func jsonFillsMissingFieldsFromTheBase() throws {
+        let config = try AcceleratorConfig.fromJSON(Data(#"{"base": "small", "name": "Tiny", "accBanks": 1}"#.utf8))
+        var expected = AcceleratorConfig.small
+        expected.name = "Tiny"
+        expected.accBanks = 1
+        #expect(config == expected)
+        let fromDefault = try AcceleratorConfig.fromJSON(Data(#"{"name": "Mine"}"#.utf8))
+        #expect(fromDefault.meshRows == 16 && fromDefault.name == "Mine")
+    }
+
+    @Test(arguments: [
+        (#"{"name": "X", "meshRow": 4}"#, "unknown configuration field 'meshRow'"),
+        (#"{"name": "X", "meshRows": "four"}"#, "field 'meshRows' has the wrong kind of value"),
+        (#"{"name": "X", "inputType": "Int8"}"#, "'Int8' is not a number type"),
+        (#"{"base": "huge"}"#, "base = huge: must be one of default, transformer, small, cta"),
+        (#"[1, 2]"#, "must be a JSON object"),
+        (#"{"name": "X""#, "not valid JSON"),
+    ])
+    func malformedJSONIsExplained(json: String, message: String) {
+        do {
+            _ = try AcceleratorConfig.fromJSON(Data(json.utf8))
+            Issue.record("accepted \(json)")
+        } catch {
+            #expect("\(error)".contains(message), "\(error)")
+        }
+    }
+
+    @Test func hashNamesTheConfiguration() throws {
+        let a = try AcceleratorConfig.small.parameters()
+        var other = AcceleratorConfig.small
+        other.stQueue = 3
+        let b = try other.parameters()
+        #expect(a.hash.count == 16 && a.hash != b.hash)
+        #expect(try AcceleratorConfig.small.parameters().hash == a.hash)
+    }
+}
