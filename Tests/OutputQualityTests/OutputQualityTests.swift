@@ -21,6 +21,11 @@ let qualityDesigns: [(label: String, elaborate: @Sendable () throws -> Design)] 
     ("AXI4RegisterSlice", { try Elaborator.elaborate(AXI4RegisterSlice(AXI4Parameters(addressBits: 32, dataBits: 128, idBits: 4))) }),
     ("MACArray 8x8", { try SampleDesign.macArray.elaborate(rows: 8, columns: 8) }),
     ("4096-bit constant", { try Elaborator.elaborate(WideConstant(width: 4096)) }),
+    ("MeshWithDelays small", { try Elaborator.elaborate(MeshWithDelays(mesh: Mesh(try AcceleratorConfig.small.parameters()), tagBits: 6)) }),
+    ("MeshWithDelays 2x2 tiles", {
+        let types = ArrayTypes(input: .sint(8), spatial: .sint(20), accumulator: .sint(32), shiftBits: 5)
+        return try Elaborator.elaborate(MeshWithDelays(mesh: Mesh(meshRows: 2, meshColumns: 2, tileRows: 2, tileColumns: 2, types: types), tagBits: 1))
+    }),
 ]
 
 /// A `width`-bit register loaded with a constant of alternating bytes, XORed with an input:

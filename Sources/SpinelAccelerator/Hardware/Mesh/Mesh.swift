@@ -1,0 +1,157 @@
+import SpinelHDL
+
+/// The edges of a grid of PEs: `a` enters on the left (one per row), `b`, `d` and the control
+/// enter at the top (one per column); `c` and `b` leave at the bottom.
+public struct GridIO: Aggregate {
+    public var a: [Signal]
+    public var b: [Signal]
+    public var d: [Signal]
+    public var control: [ArrayControl]
+    public var aOut: [Signal]
+    public var bOut: [Signal]
+    public var cOut: [Signal]
+    public var controlOut: [ArrayControl]
+
+    public init(a: [Signal], b: [Signal], d: [Signal], control: [ArrayControl],
+                aOut: [Signal], bOut: [Signal], cOut: [Signal], controlOut: [ArrayControl]) {
+        self.a = a
+        self.b = b
+        self.d = d
+        self.control = control
+        self.aOut = aOut
+        self.bOut = bOut
+        self.cOut = cOut
+        self.controlOut = controlOut
+    }
+
+    init(rows: Int, columns: Int, types: ArrayTypes) {
+        a = (0..<rows).map { _ in Signal(types.input) }
+        b = (0..<columns).map { _ in Signal(types.spatial) }
+        d = (0..<columns).map { _ in Signal(types.accumulator) }
+        control = (0..<columns).map { _ in ArrayControl(types) }
+        aOut = (0..<rows).map { _ in Signal(types.input) }
+        bOut = (0..<columns).map { _ in Signal(types.spatial) }
+        cOut = (0..<columns).map { _ in Signal(types.accumulator) }
+        controlOut = (0..<columns).map { _ in ArrayControl(types) }
+    }
+
+    public func map(_ f: FieldMapper) -> GridIO {
+        GridIO(a: f.input("in_a", a), b: f.input("in_b", b), d: f.input("in_d", d), control: f.input("in", control),
+               aOut: f.output("out_a", aOut), bOut: f.output("out_b", bOut), cOut: f.output("out_c", cOut),
+               controlOut: f.output("out", controlOut))
+    }
+}
+
+/// A combinational `rows` × `columns` grid of PEs: values cross the whole tile in one cycle.
+public struct Tile: Module {
+    public let rows: Int
+    public let columns: Int
+    public let types: ArrayTypes
+
+    public init(rows: Int, columns: Int, types: ArrayTypes) {
+        self.rows = rows
+        self.columns = columns
+        self.types = types
+    }
+
+    public var name: String { "Tile_\(rows)x\(columns)_\(types.tag)" }
+    public var io: GridIO { GridIO(rows: rows, columns: columns, types: types) }
+
+    public func build(_ m: ModuleBuilder, _ io: GridIO) {
+        let pe = ProcessingElement(types: types)
+        var a = io.a
+        var b = io.b, d = io.d, control = io.control
+        for row in 0..<rows {
+            for column in 0..<columns {
+                let cell = m.instance("pe_\(row)_\(column)", pe)
+                cell.a.set(a[row])
+                cell.b.set(b[column])
+                cell.d.set(d[column])
+                m.connect(cell.control, from: control[column])
+                a[row] = cell.aOut
+                b[column] = cell.bOut
+                d[column] = cell.cOut
+                control[column] = cell.controlOut
+            }
+        }
+        for (port, value) in zip(io.aOut, a) { port.set(value) }
+        for (port, value) in zip(io.bOut, b) { port.set(value) }
+        for (port, value) in zip(io.cOut, d) { port.set(value) }
+        for (port, value) in zip(io.controlOut, control) { m.connect(port, from: value) }
+    }
+}
+
+/// A `meshRows` × `meshColumns` grid of tiles with a pipeline register on every edge between
+/// tiles: one cycle per tile horizontally (`a`) and vertically (`b`, `d`, control).
+public struct Mesh: Module {
+    public let meshRows: Int
+    public let meshColumns: Int
+    public let tileRows: Int
+    public let tileColumns: Int
+    public let types: ArrayTypes
+
+    public init(meshRows: Int, meshColumns: Int, tileRows: Int, tileColumns: Int, types: ArrayTypes) {
+        self.meshRows = meshRows
+        self.meshColumns = meshColumns
+        self.tileRows = tileRows
+        self.tileColumns = tileColumns
+        self.types = types
+    }
+
+    public init(_ parameters: AcceleratorParameters) {
+        let config = parameters.config
+        self.init(meshRows: config.meshRows, meshColumns: config.meshColumns, tileRows: config.tileRows,
+                  tileColumns: config.tileColumns, types: ArrayTypes(parameters))
+    }
+
+    public var rows: Int { meshRows * tileRows }
+    public var columns: Int { meshColumns * tileColumns }
+    public var name: String { "Mesh_\(meshRows)x\(meshColumns)_\(Tile(rows: tileRows, columns: tileColumns, types: types).name)" }
+    public var io: GridIO { GridIO(rows: rows, columns: columns, types: types) }
+
+    public func build(_ m: ModuleBuilder, _ io: GridIO) {
+        let tile = Tile(rows: tileRows, columns: tileColumns, types: types)
+        // Values entering each tile row (a) and tile column (b, d, control), registered between tiles.
+        var a = io.a
+        var b = io.b, d = io.d, control = io.control
+        for meshRow in 0..<meshRows {
+            for meshColumn in 0..<meshColumns {
+                let name = "tile_\(meshRow)_\(meshColumn)"
+                let cell = m.instance(name, tile)
+                let rowRange = (meshRow * tileRows)..<((meshRow + 1) * tileRows)
+                let columnRange = (meshColumn * tileColumns)..<((meshColumn + 1) * tileColumns)
+                for (port, value) in zip(cell.a, a[rowRange]) { port.set(value) }
+                for (offset, column) in columnRange.enumerated() {
+                    cell.b[offset].set(b[column])
+                    cell.d[offset].set(d[column])
+                    m.connect(cell.control[offset], from: control[column])
+                }
+                let lastColumn = meshColumn == meshColumns - 1, lastRow = meshRow == meshRows - 1
+                for (offset, row) in rowRange.enumerated() {
+                    a[row] = lastColumn ? cell.aOut[offset] : m.delay(cell.aOut[offset], name: "\(name)_a_\(offset)")
+                }
+                for (offset, column) in columnRange.enumerated() {
+                    if lastRow {
+                        b[column] = cell.bOut[offset]
+                        d[column] = cell.cOut[offset]
+                        control[column] = cell.controlOut[offset]
+                    } else {
+                        b[column] = m.delay(cell.bOut[offset], name: "\(name)_b_\(offset)")
+                        d[column] = m.delay(cell.cOut[offset], name: "\(name)_d_\(offset)")
+                        let out = cell.controlOut[offset], prefix = "\(name)_\(offset)"
+                        // Only valid needs a reset: the rest is ignored while valid is low.
+                        control[column] = ArrayControl(
+                            valid: m.delay(out.valid, name: "\(prefix)_valid", reset: false),
+                            propagate: m.delay(out.propagate, name: "\(prefix)_propagate"),
+                            weightStationary: m.delay(out.weightStationary, name: "\(prefix)_ws"),
+                            shift: m.delay(out.shift, name: "\(prefix)_shift"))
+                    }
+                }
+            }
+        }
+        for (port, value) in zip(io.aOut, a) { port.set(value) }
+        for (port, value) in zip(io.bOut, b) { port.set(value) }
+        for (port, value) in zip(io.cOut, d) { port.set(value) }
+        for (port, value) in zip(io.controlOut, control) { m.connect(port, from: value) }
+    }
+}

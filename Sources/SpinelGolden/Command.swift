@@ -1,0 +1,185 @@
+import SpinelAccelerator
+
+/// One decoded accelerator command (ISA.md), fields named, values not yet checked against the
+/// accelerator's state. `Command.decode` builds it from `(funct, rs1, rs2)`.
+public enum Command: Hashable, Sendable {
+    case configExecute(ExecuteConfigFields)
+    case configLoad(LoadConfigFields)
+    case configStore(StoreConfigFields)
+    case configNormalization(NormalizationConfigFields)
+    /// MVIN (`which` 0), MVIN2 (1) or MVIN3 (2); each uses its own CONFIG_LD state.
+    case mvin(which: Int, dramAddress: UInt64, local: LocalOperand)
+    case mvout(dramAddress: UInt64, local: LocalOperand)
+    /// `bd` is D (output-stationary) or B (weight-stationary); `c` names the result.
+    case preload(bd: LocalOperand, c: LocalOperand)
+    /// `bd` is B (output-stationary) or D (weight-stationary).
+    case computePreloaded(a: LocalOperand, bd: LocalOperand)
+    case computeAccumulated(a: LocalOperand, bd: LocalOperand)
+    case flush(skip: Bool)
+    case loopWSConfigBounds(LoopWSBounds)
+    case loopWSConfigAddressesAB(a: UInt64, b: UInt64)
+    case loopWSConfigAddressesDC(d: UInt64, c: UInt64)
+    case loopWSConfigStridesAB(a: UInt64, b: UInt64)
+    case loopWSConfigStridesDC(d: UInt64, c: UInt64)
+    case loopWS(LoopWSLaunch)
+}
+
+/// The funct codes of ISA.md.
+public enum Funct {
+    public static let config: UInt8 = 0
+    public static let mvin2: UInt8 = 1
+    public static let mvin: UInt8 = 2
+    public static let mvout: UInt8 = 3
+    public static let computePreloaded: UInt8 = 4
+    public static let computeAccumulated: UInt8 = 5
+    public static let preload: UInt8 = 6
+    public static let flush: UInt8 = 7
+    public static let loopWS: UInt8 = 8
+    public static let loopWSConfigBounds: UInt8 = 9
+    public static let loopWSConfigAddressesAB: UInt8 = 10
+    public static let loopWSConfigAddressesDC: UInt8 = 11
+    public static let loopWSConfigStridesAB: UInt8 = 12
+    public static let loopWSConfigStridesDC: UInt8 = 13
+    public static let mvin3: UInt8 = 14
+    /// LOOP_CONV_WS and its configuration: convolutions are out of scope.
+    public static let loopConvWS: ClosedRange<UInt8> = 15...21
+    public static let counter: UInt8 = 126
+}
+
+/// An activation function, numbered as Gemmini numbers them (CONFIG_EX [4:3], CONFIG_ST [3:2];
+/// Softmax needs the CONFIG_NORM activation MSB).
+public enum Activation: Int, Hashable, Sendable {
+    case none = 0
+    case relu = 1
+    case layerNorm = 2
+    case igelu = 3
+    case softmax = 4
+
+    /// Whether the normalization units compute it.
+    public var needsNormalizations: Bool { rawValue >= 2 }
+}
+
+/// A 32-bit local address (ISA.md, docs/ACCELERATOR.md "Local addresses").
+public struct LocalAddress: Hashable, Sendable {
+    public var bits: UInt32
+
+    public init(bits: UInt32) { self.bits = bits }
+
+    public static let garbage = LocalAddress(bits: AcceleratorParameters.garbageAddress)
+
+    /// As B or D a zero matrix, as C "do not write".
+    public var isGarbage: Bool { bits == AcceleratorParameters.garbageAddress }
+    /// Bit 31: the accumulator rather than the scratchpad.
+    public var isAccumulator: Bool { bits >> 31 & 1 == 1 }
+    /// Bit 30: an accumulator write adds onto the stored value.
+    public var accumulates: Bool { bits >> 30 & 1 == 1 }
+    /// Bit 29: an accumulator read returns full-width accType values.
+    public var readsFullWidth: Bool { bits >> 29 & 1 == 1 }
+    /// Bits 28:26: the normalization command of an accumulator mvout; 0 otherwise.
+    public var normalizationCommand: Int { Int(bits >> 26 & 0b111) }
+    /// Bits 30:26, which a scratchpad address must leave clear.
+    public var flagBits: UInt32 { bits >> 26 & 0b11111 }
+    /// Bits 25:0.
+    public var row: Int { Int(bits & (1 << AcceleratorParameters.rowIndexBits - 1)) }
+}
+
+/// An operand field of mvin, mvout, preload and compute: `[31:0]` local address, `[47:32]`
+/// columns, `[63:48]` rows.
+public struct LocalOperand: Hashable, Sendable {
+    public var address: LocalAddress
+    public var columns: Int
+    public var rows: Int
+
+    public init(address: LocalAddress, columns: Int, rows: Int) {
+        self.address = address
+        self.columns = columns
+        self.rows = rows
+    }
+
+    public init(field: UInt64) {
+        self.init(address: LocalAddress(bits: UInt32(truncatingIfNeeded: field)),
+                  columns: Int(field >> 32 & 0xFFFF), rows: Int(field >> 48))
+    }
+}
+
+/// CONFIG_EX (rs1[1:0] = 0).
+public struct ExecuteConfigFields: Hashable, Sendable {
+    public var dataflow: Dataflow
+    /// Raw rs1[4:3]; applied to mesh results written to the scratchpad.
+    public var activation: Int
+    /// rs1[7]: change only the A and C strides.
+    public var setOnlyStrides: Bool
+    public var transposeA: Bool
+    public var transposeB: Bool
+    /// Scratchpad rows between consecutive rows of A.
+    public var aStride: Int
+    /// Gemmini's `sys_acc_scale` (fp32 bits): stored, no effect (scaling happens on mvout).
+    public var accScaleBits: UInt32
+    /// Output-stationary rounding right shift of results leaving the array.
+    public var shift: UInt32
+    /// Ignored, as in Gemmini.
+    public var relu6Shift: Int
+    /// Local rows between consecutive rows of C.
+    public var cStride: Int
+}
+
+/// CONFIG_LD (rs1[1:0] = 1).
+public struct LoadConfigFields: Hashable, Sendable {
+    /// rs1[4:3]: 0 MVIN, 1 MVIN2, 2 MVIN3 (3 is reserved).
+    public var which: Int
+    /// Accumulator destinations receive inputType values, sign-extended.
+    public var shrunk: Bool
+    /// Must be 1 (0 counts as 1).
+    public var pixelRepeats: Int
+    /// Local rows between consecutive DIM-column blocks.
+    public var blockStride: Int
+    public var scaleBits: UInt32
+    /// DRAM bytes between consecutive rows.
+    public var dramStride: UInt64
+
+    public var scale: Float { Numerics.float(bits: scaleBits) }
+}
+
+/// CONFIG_ST (rs1[1:0] = 2).
+public struct StoreConfigFields: Hashable, Sendable {
+    /// Raw rs1[3:2]; applied on accumulator mvout.
+    public var activation: Int
+    /// rs1[63:4]: Gemmini's pooling fields, which Spinel does not support.
+    public var poolingFields: UInt64
+    public var dramStride: UInt64
+    public var accScaleBits: UInt32
+
+    public var accScale: Float { Numerics.float(bits: accScaleBits) }
+}
+
+/// CONFIG_NORM (rs1[1:0] = 3).
+public struct NormalizationConfigFields: Hashable, Sendable {
+    public var statisticsSlot: Int
+    /// Makes Softmax (activation 4) reachable.
+    public var activationMSB: Bool
+    public var setSlotOnly: Bool
+    /// Which constant `constant` sets: false qln2, true qln2_inv.
+    public var setsQln2Inverse: Bool
+    public var constant: Int32
+    public var igeluQb: Int32
+    public var igeluQc: Int32
+}
+
+/// LOOP_WS_CONFIG_BOUNDS: the loop's size in DIM tiles and the padding of the last tiles.
+public struct LoopWSBounds: Hashable, Sendable {
+    public var tilesI: Int, tilesJ: Int, tilesK: Int
+    public var padI: Int, padJ: Int, padK: Int
+}
+
+/// LOOP_WS: the launch of a CISC matmul.
+public struct LoopWSLaunch: Hashable, Sendable {
+    public var exAccumulate: Bool
+    public var fullC: Bool
+    public var lowD: Bool
+    public var activation: Int
+    public var aScratchpadID: Int
+    public var bScratchpadID: Int
+    public var transposeA: Bool
+    public var transposeB: Bool
+    public var isResidualAdd: Bool
+}

@@ -1,0 +1,196 @@
+import SpinelAccelerator
+
+extension Command {
+    /// Decodes `(funct, rs1, rs2)` and checks every field that the command and the configuration
+    /// alone decide (unknown functs, config fields, rows and columns beyond DIM). Checks that need
+    /// the accelerator's state (local address ranges, which depend on strides; preload pairing)
+    /// belong to `GoldenModel`.
+    public static func decode(funct: UInt8, rs1: UInt64, rs2: UInt64,
+                              parameters: AcceleratorParameters) throws(CommandRejection) -> Command {
+        let command = try fields(funct: funct, rs1: rs1, rs2: rs2)
+        try command.checkFields(against: parameters)
+        return command
+    }
+
+    /// Slices the fields out of rs1 and rs2; fails only for functs that are not commands.
+    static func fields(funct: UInt8, rs1: UInt64, rs2: UInt64) throws(CommandRejection) -> Command {
+        switch funct {
+        case Funct.config:
+            return try configFields(rs1: rs1, rs2: rs2)
+        case Funct.mvin, Funct.mvin2, Funct.mvin3:
+            let which = funct == Funct.mvin ? 0 : funct == Funct.mvin2 ? 1 : 2
+            return .mvin(which: which, dramAddress: rs1, local: LocalOperand(field: rs2))
+        case Funct.mvout:
+            return .mvout(dramAddress: rs1, local: LocalOperand(field: rs2))
+        case Funct.preload:
+            return .preload(bd: LocalOperand(field: rs1), c: LocalOperand(field: rs2))
+        case Funct.computePreloaded:
+            return .computePreloaded(a: LocalOperand(field: rs1), bd: LocalOperand(field: rs2))
+        case Funct.computeAccumulated:
+            return .computeAccumulated(a: LocalOperand(field: rs1), bd: LocalOperand(field: rs2))
+        case Funct.flush:
+            return .flush(skip: rs1 & 1 == 1)
+        case Funct.loopWSConfigBounds:
+            return .loopWSConfigBounds(LoopWSBounds(
+                tilesI: field(rs2, 0, 16), tilesJ: field(rs2, 16, 16), tilesK: field(rs2, 32, 16),
+                padI: field(rs1, 0, 16), padJ: field(rs1, 16, 16), padK: field(rs1, 32, 16)))
+        case Funct.loopWSConfigAddressesAB:
+            return .loopWSConfigAddressesAB(a: rs1, b: rs2)
+        case Funct.loopWSConfigAddressesDC:
+            return .loopWSConfigAddressesDC(d: rs1, c: rs2)
+        case Funct.loopWSConfigStridesAB:
+            return .loopWSConfigStridesAB(a: rs1, b: rs2)
+        case Funct.loopWSConfigStridesDC:
+            return .loopWSConfigStridesDC(d: rs1, c: rs2)
+        case Funct.loopWS:
+            return .loopWS(LoopWSLaunch(
+                exAccumulate: bit(rs1, 0), fullC: bit(rs1, 1), lowD: bit(rs1, 2), activation: field(rs1, 8, 3),
+                aScratchpadID: field(rs1, 18, 2), bScratchpadID: field(rs1, 16, 2),
+                transposeA: bit(rs2, 0), transposeB: bit(rs2, 1), isResidualAdd: bit(rs2, 2)))
+        case Funct.loopConvWS:
+            throw CommandRejection(.unknownCommand, "funct \(funct) is LOOP_CONV_WS, and convolutions are out of scope")
+        case Funct.counter:
+            throw CommandRejection(.unknownCommand, "funct \(funct) is COUNTER, which Spinel does not implement")
+        default:
+            throw CommandRejection(.unknownCommand, "funct \(funct) is not a command")
+        }
+    }
+
+    private static func configFields(rs1: UInt64, rs2: UInt64) throws(CommandRejection) -> Command {
+        switch rs1 & 0b11 {
+        case 0:
+            return .configExecute(ExecuteConfigFields(
+                dataflow: bit(rs1, 2) ? .ws : .os, activation: field(rs1, 3, 2), setOnlyStrides: bit(rs1, 7),
+                transposeA: bit(rs1, 8), transposeB: bit(rs1, 9), aStride: field(rs1, 16, 16),
+                accScaleBits: UInt32(truncatingIfNeeded: rs1 >> 32), shift: UInt32(truncatingIfNeeded: rs2),
+                relu6Shift: field(rs2, 32, 16), cStride: field(rs2, 48, 16)))
+        case 1:
+            let which = field(rs1, 3, 2)
+            guard which < 3 else {
+                throw CommandRejection(.unknownCommand, "CONFIG_LD selects load state \(which); only 0 (MVIN), 1 (MVIN2) and 2 (MVIN3) exist")
+            }
+            return .configLoad(LoadConfigFields(
+                which: which, shrunk: bit(rs1, 2), pixelRepeats: field(rs1, 8, 8), blockStride: field(rs1, 16, 16),
+                scaleBits: UInt32(truncatingIfNeeded: rs1 >> 32), dramStride: rs2))
+        case 2:
+            return .configStore(StoreConfigFields(
+                activation: field(rs1, 2, 2), poolingFields: rs1 >> 4,
+                dramStride: rs2 & 0xFFFF_FFFF, accScaleBits: UInt32(truncatingIfNeeded: rs2 >> 32)))
+        default:
+            return .configNormalization(NormalizationConfigFields(
+                statisticsSlot: field(rs1, 8, 8), activationMSB: bit(rs1, 16), setSlotOnly: bit(rs1, 17),
+                setsQln2Inverse: bit(rs1, 18), constant: Int32(truncatingIfNeeded: rs1 >> 32),
+                igeluQb: Int32(truncatingIfNeeded: rs2), igeluQc: Int32(truncatingIfNeeded: rs2 >> 32)))
+        }
+    }
+
+    private static func field(_ word: UInt64, _ low: Int, _ width: Int) -> Int {
+        Int(word >> UInt64(low) & (1 << UInt64(width) - 1))
+    }
+
+    private static func bit(_ word: UInt64, _ position: Int) -> Bool {
+        word >> UInt64(position) & 1 == 1
+    }
+}
+
+// MARK: Checks that need only the configuration
+
+extension Command {
+    func checkFields(against parameters: AcceleratorParameters) throws(CommandRejection) {
+        let config = parameters.config
+        switch self {
+        case .configExecute(let fields) where !fields.setOnlyStrides:
+            guard config.dataflow == .both || config.dataflow == fields.dataflow else {
+                throw CommandRejection(.unsupportedDataflow,
+                                       "CONFIG_EX selects \(fields.dataflow.words), but this configuration has only \(config.dataflow.words)")
+            }
+            guard Self.transposesArePermitted(a: fields.transposeA, b: fields.transposeB, in: fields.dataflow) else {
+                throw CommandRejection(.unsupportedDataflow,
+                                       "\(fields.dataflow.words) cannot transpose \(fields.transposeA ? "both A and B" : "B alone") (permitted: OS none, A, A and B; WS none, A, B)")
+            }
+            try Self.checkActivation(fields.activation, of: "CONFIG_EX", parameters)
+            guard fields.shift < UInt32(config.accType.width) else {
+                throw CommandRejection(.unsupportedField, "CONFIG_EX shift \(fields.shift) is not below the accumulator width (\(config.accType.width))")
+            }
+        case .configExecute:
+            break
+        case .configLoad(let fields):
+            guard fields.pixelRepeats <= 1 else {
+                throw CommandRejection(.unsupportedField, "CONFIG_LD pixel repeats \(fields.pixelRepeats) must be 1")
+            }
+            try Self.checkScale(fields.scaleBits, of: "CONFIG_LD mvin scale", hardware: config.mvinScale)
+        case .configStore(let fields):
+            guard fields.poolingFields == 0 else {
+                throw CommandRejection(.unsupportedField, "CONFIG_ST pooling fields rs1[63:4] = 0x\(String(fields.poolingFields, radix: 16)); Spinel has no pooling")
+            }
+            try Self.checkActivation(fields.activation, of: "CONFIG_ST", parameters)
+            try Self.checkScale(fields.accScaleBits, of: "CONFIG_ST accumulator scale", hardware: config.accScale)
+        case .configNormalization:
+            guard config.hasNormalizations else {
+                throw CommandRejection(.unsupportedField, "CONFIG_NORM needs a configuration with normalizations")
+            }
+        case .mvin(_, _, let local):
+            // The column limit depends on the load state (shrunk or not), so GoldenModel checks it.
+            try Self.checkRows(local, "MVIN", parameters)
+        case .mvout(_, let local):
+            try Self.checkShape(local, "MVOUT", parameters)
+        case .preload(let bd, let c):
+            try Self.checkShape(bd, "PRELOAD B/D", parameters)
+            try Self.checkShape(c, "PRELOAD C", parameters)
+        case .computePreloaded(let a, let bd), .computeAccumulated(let a, let bd):
+            try Self.checkShape(a, "COMPUTE A", parameters)
+            try Self.checkShape(bd, "COMPUTE B/D", parameters)
+        case .flush, .loopWSConfigBounds, .loopWSConfigAddressesAB, .loopWSConfigAddressesDC,
+             .loopWSConfigStridesAB, .loopWSConfigStridesDC, .loopWS:
+            break
+        }
+    }
+
+    /// ISA.md: OS permits (A, B) transposes (0,0), (1,0), (1,1); WS permits (0,0), (0,1), (1,0).
+    static func transposesArePermitted(a: Bool, b: Bool, in dataflow: Dataflow) -> Bool {
+        dataflow == .ws ? !(a && b) : !(b && !a)
+    }
+
+    private static func checkActivation(_ activation: Int, of command: String,
+                                        _ parameters: AcceleratorParameters) throws(CommandRejection) {
+        guard activation <= Activation.relu.rawValue || parameters.config.hasNormalizations else {
+            throw CommandRejection(.unsupportedField, "\(command) activation \(activation) needs a configuration with normalizations")
+        }
+    }
+
+    private static func checkScale(_ bits: UInt32, of name: String, hardware: ScaleKind) throws(CommandRejection) {
+        let scale = Numerics.float(bits: bits)
+        guard scale.isFinite else {
+            throw CommandRejection(.invalidScale, "\(name) is \(scale) (fp32 bits 0x\(String(bits, radix: 16)))")
+        }
+        guard hardware == .fp32 || scale == 1 else {
+            throw CommandRejection(.invalidScale, "\(name) is \(scale), but this configuration has no scale hardware (only 1.0)")
+        }
+    }
+
+    private static func checkRows(_ operand: LocalOperand, _ name: String,
+                                  _ parameters: AcceleratorParameters) throws(CommandRejection) {
+        guard operand.rows <= parameters.dim else {
+            throw CommandRejection(.tooManyRows, "\(name) has \(operand.rows) rows; DIM is \(parameters.dim)")
+        }
+    }
+
+    private static func checkShape(_ operand: LocalOperand, _ name: String,
+                                   _ parameters: AcceleratorParameters) throws(CommandRejection) {
+        try checkRows(operand, name, parameters)
+        guard operand.columns <= parameters.dim else {
+            throw CommandRejection(.tooManyColumns, "\(name) has \(operand.columns) columns; DIM is \(parameters.dim)")
+        }
+    }
+}
+
+extension Dataflow {
+    /// "output-stationary", for messages.
+    var words: String {
+        switch self {
+        case .os: "output-stationary"
+        case .ws: "weight-stationary"
+        case .both: "both dataflows"
+        }
+    }
+}

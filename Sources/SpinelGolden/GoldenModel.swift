@@ -1,0 +1,113 @@
+import SpinelAccelerator
+
+/// The ISA-level golden model: runs a command stream in program order on its own scratchpad,
+/// accumulator and array, with the numerics of NUMERICS.md and the command semantics of
+/// docs/ACCELERATOR.md. It is written from those documents, never from the hardware modules, so
+/// that the two can check each other.
+public struct GoldenModel: Sendable {
+    public let parameters: AcceleratorParameters
+    public internal(set) var state: AcceleratorState
+    /// Commands accepted so far; the next command gets this index.
+    public private(set) var commandCount: UInt64 = 0
+    /// The first failure; later failures do not replace it.
+    public private(set) var error: AcceleratorError?
+
+    public init(parameters: AcceleratorParameters) {
+        self.parameters = parameters
+        state = AcceleratorState(resetFor: parameters)
+    }
+
+    /// `code << 56 | command index` of the first failure, 0 while there is none.
+    public var errorInfo: UInt64 { error?.info ?? 0 }
+
+    public func scratchpadRow(_ row: Int) -> [Int64] { state.scratchpad.row(row) }
+    public func accumulatorRow(_ row: Int) -> [Int64] { state.accumulator.row(row) }
+
+    /// Executes one command. A command the accelerator rejects latches `error` (if it is the
+    /// first) and changes nothing else; the program goes on, as on the hardware. Throws only for
+    /// problems of the model (`GoldenModelError`) or of `memory` other than `DMAFault`; then the
+    /// command is not counted.
+    public mutating func execute(_ funct: UInt8, _ rs1: UInt64, _ rs2: UInt64,
+                                 memory: inout some MainMemory) throws {
+        do {
+            let command = try Command.decode(funct: funct, rs1: rs1, rs2: rs2, parameters: parameters)
+            try perform(command, memory: &memory)
+        } catch let rejection as CommandRejection {
+            if error == nil {
+                error = AcceleratorError(code: rejection.code, commandIndex: commandCount, reason: rejection.reason)
+            }
+        }
+        commandCount += 1
+    }
+
+    private mutating func perform(_ command: Command, memory: inout some MainMemory) throws {
+        switch command {
+        case .configExecute(let fields):
+            configureExecute(fields)
+        case .configLoad(let fields):
+            state.loads[fields.which] = LoadSettings(dramStride: fields.dramStride, scale: fields.scale,
+                                                     shrunk: fields.shrunk, blockStride: fields.blockStride)
+        case .configStore(let fields):
+            state.store = StoreSettings(dramStride: fields.dramStride, activation: fields.activation,
+                                        accScale: fields.accScale)
+        case .configNormalization:
+            // Decoding already rejected it in configurations without normalizations.
+            throw GoldenModelError.notImplemented("normalizations")
+        case .mvin(let which, let dramAddress, let local):
+            try moveIn(using: which, from: dramAddress, to: local, memory: &memory)
+        case .mvout(let dramAddress, let local):
+            try moveOut(from: local, to: dramAddress, memory: &memory)
+        case .preload(let bd, let c):
+            try preload(bd: bd, c: c)
+        case .computePreloaded(let a, let bd):
+            try compute(a: a, bd: bd, accumulated: false)
+        case .computeAccumulated(let a, let bd):
+            try compute(a: a, bd: bd, accumulated: true)
+        case .flush:
+            break  // Spinel has no TLB: nothing to flush.
+        case .loopWSConfigBounds, .loopWSConfigAddressesAB, .loopWSConfigAddressesDC,
+             .loopWSConfigStridesAB, .loopWSConfigStridesDC, .loopWS:
+            throw GoldenModelError.notImplemented("LOOP_WS")
+        }
+    }
+
+    private mutating func configureExecute(_ fields: ExecuteConfigFields) {
+        state.execute.aStride = fields.aStride
+        state.execute.cStride = fields.cStride
+        guard !fields.setOnlyStrides else { return }
+        state.execute.dataflow = fields.dataflow
+        state.execute.activation = fields.activation
+        state.execute.shift = Int(fields.shift)
+        state.execute.transposeA = fields.transposeA
+        state.execute.transposeB = fields.transposeB
+        state.execute.accScaleBits = fields.accScaleBits
+    }
+}
+
+// MARK: Reports
+
+extension GoldenModel {
+    /// The command in words with the state it will use (strides, scales, dataflow), for
+    /// mismatch reports: "MVIN 4×16 from 0x7f00_0000_1000 to scratchpad row 32, stride 64 B".
+    public func describe(_ command: Command) -> String {
+        switch command {
+        case .mvin(let which, _, let local):
+            let load = state.loads[which]
+            var text = "\(command), stride \(load.dramStride) B"
+            if local.columns > parameters.dim { text += ", block stride \(load.blockStride)" }
+            if load.scale != 1 { text += ", scale \(load.scale)" }
+            if load.shrunk && local.address.isAccumulator { text += ", shrunk" }
+            return text
+        case .mvout(_, let local):
+            var text = "\(command), stride \(state.store.dramStride) B"
+            if local.address.isAccumulator && !local.address.readsFullWidth {
+                text += ", scale \(state.store.accScale), \(Activation.words(state.store.activation))"
+            }
+            return text
+        case .preload, .computePreloaded, .computeAccumulated:
+            return "\(command) (\(state.execute.dataflow.words))"
+        default:
+            return command.description
+        }
+    }
+}

@@ -1,0 +1,249 @@
+import Testing
+import SpinelAccelerator
+import SpinelGolden
+
+// Every error code of docs/ACCELERATOR.md that these commands can reach, on the small
+// configuration (DIM 4, 1024 scratchpad rows, 256 accumulator rows, 32-byte DMA rows): the code,
+// the index of the failing command, and nothing changed by it.
+
+/// A program whose last command fails with `code`.
+struct ErrorCase: Sendable, CustomTestStringConvertible {
+    var name: String
+    var config: AcceleratorConfig = .small
+    var faultingRanges: [Range<UInt64>] = []
+    var setup: [Encoded] = []
+    var failing: Encoded
+    var code: AcceleratorError.Code
+
+    var testDescription: String { "\(code): \(name)" }
+}
+
+private let G = Gemmini.self
+private let os = Gemmini.outputStationary, ws = Gemmini.weightStationary
+private let garbage = Gemmini.garbage
+private let pairOfGarbage = G.preload(garbage, garbage, bdCols: 4, bdRows: 4, cCols: 4, cRows: 4)
+
+private let wsOnly: AcceleratorConfig = { var c = AcceleratorConfig.small; c.dataflow = .ws; return c }()
+private let osOnly: AcceleratorConfig = { var c = AcceleratorConfig.small; c.dataflow = .os; return c }()
+private let noScaleHardware: AcceleratorConfig = {
+    var c = AcceleratorConfig.small
+    c.mvinScale = .none
+    c.accScale = .none
+    return c
+}()
+
+private let errorCases: [ErrorCase] = [
+    // 1 unknownCommand
+    ErrorCase(name: "LOOP_CONV_WS (funct 15)", failing: Encoded(funct: 15, rs1: 0, rs2: 0), code: .unknownCommand),
+    ErrorCase(name: "LOOP_CONV_WS config (funct 21)", failing: Encoded(funct: 21, rs1: 0, rs2: 0), code: .unknownCommand),
+    ErrorCase(name: "reserved extension funct 40", failing: Encoded(funct: 40, rs1: 0, rs2: 0), code: .unknownCommand),
+    ErrorCase(name: "COUNTER (funct 126)", failing: Encoded(funct: 126, rs1: 0, rs2: 0), code: .unknownCommand),
+    ErrorCase(name: "CONFIG_LD load state 3", failing: G.configLd(stride: 0, blockStride: 4, id: 3), code: .unknownCommand),
+    // 2 tooManyRows
+    ErrorCase(name: "MVIN of 5 rows", failing: G.mvin(0x1000, 0, cols: 4, rows: 5), code: .tooManyRows),
+    ErrorCase(name: "MVOUT of 5 rows", failing: G.mvout(0x1000, 0, cols: 4, rows: 5), code: .tooManyRows),
+    ErrorCase(name: "PRELOAD C of 5 rows", failing: G.preload(garbage, 0, bdCols: 4, bdRows: 4, cCols: 4, cRows: 5), code: .tooManyRows),
+    ErrorCase(name: "COMPUTE A of 5 rows", setup: [pairOfGarbage],
+              failing: G.computePreloaded(0, garbage, aCols: 4, aRows: 5, bdCols: 4, bdRows: 4), code: .tooManyRows),
+    // 3 tooManyColumns
+    ErrorCase(name: "scratchpad MVIN row of 33 B", failing: G.mvin(0x1000, 0, cols: 33, rows: 1), code: .tooManyColumns),
+    ErrorCase(name: "accumulator MVIN row of 9 × 4 B", failing: G.mvin(0x1000, Gemmini.acc(0), cols: 9, rows: 1), code: .tooManyColumns),
+    ErrorCase(name: "shrunk accumulator MVIN row of 33 B", setup: [G.configLd(stride: 0, shrunk: true, blockStride: 4)],
+              failing: G.mvin(0x1000, Gemmini.acc(0), cols: 33, rows: 1), code: .tooManyColumns),
+    ErrorCase(name: "MVOUT of 5 columns", failing: G.mvout(0x1000, 0, cols: 5, rows: 1), code: .tooManyColumns),
+    ErrorCase(name: "PRELOAD B/D of 5 columns", failing: G.preload(0, garbage, bdCols: 5, bdRows: 4, cCols: 4, cRows: 4),
+              code: .tooManyColumns),
+    ErrorCase(name: "COMPUTE B/D of 5 columns", setup: [pairOfGarbage],
+              failing: G.computePreloaded(0, 4, aCols: 4, aRows: 4, bdCols: 5, bdRows: 4), code: .tooManyColumns),
+    // 4 localAddressOutOfRange
+    ErrorCase(name: "MVIN past the scratchpad", failing: G.mvin(0x1000, 1023, cols: 4, rows: 2), code: .localAddressOutOfRange),
+    ErrorCase(name: "MVIN past the accumulator", failing: G.mvin(0x1000, Gemmini.acc(255), cols: 4, rows: 2),
+              code: .localAddressOutOfRange),
+    ErrorCase(name: "MVIN whose second block lands past the scratchpad", setup: [G.configLd(stride: 0, blockStride: 1020)],
+              failing: G.mvin(0x1000, 4, cols: 8, rows: 1), code: .localAddressOutOfRange),
+    ErrorCase(name: "scratchpad address with bit 30", failing: G.mvout(0x1000, 1 << 30, cols: 4, rows: 1), code: .localAddressOutOfRange),
+    ErrorCase(name: "scratchpad address with normalization bits", failing: G.mvin(0x1000, 1 << 26, cols: 4, rows: 1),
+              code: .localAddressOutOfRange),
+    ErrorCase(name: "row index beyond the scratchpad", failing: G.mvin(0x1000, 0x03FF_FFFF, cols: 4, rows: 1),
+              code: .localAddressOutOfRange),
+    ErrorCase(name: "A whose last row lies past the scratchpad (A stride 400)",
+              setup: [G.configEx(dataflow: os, aStride: 400), pairOfGarbage],
+              failing: G.computePreloaded(0, garbage, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4), code: .localAddressOutOfRange),
+    ErrorCase(name: "C whose last row lies past the accumulator (C stride 100)", setup: [G.configEx(dataflow: os, cStride: 100)],
+              failing: G.preload(garbage, Gemmini.acc(0), bdCols: 4, bdRows: 4, cCols: 4, cRows: 4), code: .localAddressOutOfRange),
+    // 5 unsupportedDataflow
+    ErrorCase(name: "OS transposing B alone", failing: G.configEx(dataflow: os, transposeB: true), code: .unsupportedDataflow),
+    ErrorCase(name: "WS transposing A and B", failing: G.configEx(dataflow: ws, transposeA: true, transposeB: true),
+              code: .unsupportedDataflow),
+    ErrorCase(name: "OS on a WS-only configuration", config: wsOnly, failing: G.configEx(dataflow: os), code: .unsupportedDataflow),
+    ErrorCase(name: "WS on an OS-only configuration", config: osOnly, failing: G.configEx(dataflow: ws), code: .unsupportedDataflow),
+    // 6 unsupportedField
+    ErrorCase(name: "CONFIG_ST pooling", failing: G.configSt(stride: 4, poolStride: 1, poolSize: 2), code: .unsupportedField),
+    ErrorCase(name: "CONFIG_LD pixel repeats 2", failing: G.configLd(stride: 4, blockStride: 4, pixelRepeats: 2), code: .unsupportedField),
+    ErrorCase(name: "CONFIG_NORM without normalizations", failing: G.configNorm(statID: 1), code: .unsupportedField),
+    ErrorCase(name: "CONFIG_EX LayerNorm without normalizations", failing: G.configEx(dataflow: os, activation: 2), code: .unsupportedField),
+    ErrorCase(name: "CONFIG_ST I-GELU without normalizations", failing: G.configSt(stride: 4, activation: 3), code: .unsupportedField),
+    ErrorCase(name: "CONFIG_EX shift 32 on a 32-bit accumulator", failing: G.configEx(dataflow: os, shift: 32), code: .unsupportedField),
+    ErrorCase(name: "MVOUT with a normalization command", failing: G.mvout(0x1000, Gemmini.acc(0) | 1 << 26, cols: 4, rows: 1),
+              code: .unsupportedField),
+    // 7 invalidScale
+    ErrorCase(name: "NaN mvin scale", failing: G.configLd(stride: 4, scale: .nan, blockStride: 4), code: .invalidScale),
+    ErrorCase(name: "infinite accumulator scale", failing: G.configSt(stride: 4, accScale: .infinity), code: .invalidScale),
+    ErrorCase(name: "mvin scale 0.5 without scale hardware", config: noScaleHardware,
+              failing: G.configLd(stride: 4, scale: 0.5, blockStride: 4), code: .invalidScale),
+    ErrorCase(name: "accumulator scale 2 without scale hardware", config: noScaleHardware,
+              failing: G.configSt(stride: 4, accScale: 2), code: .invalidScale),
+    // 8 computeWithoutPreload
+    ErrorCase(name: "COMPUTE first", failing: G.computePreloaded(0, garbage, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4),
+              code: .computeWithoutPreload),
+    ErrorCase(name: "COMPUTE after a complete pair",
+              setup: [pairOfGarbage, G.computePreloaded(0, garbage, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4)],
+              failing: G.computeAccumulated(0, garbage, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4), code: .computeWithoutPreload),
+    // 9 preloadPending
+    ErrorCase(name: "two PRELOADs", setup: [pairOfGarbage],
+              failing: G.preload(garbage, Gemmini.acc(0), bdCols: 4, bdRows: 4, cCols: 4, cRows: 4), code: .preloadPending),
+    // 10 illegalOperand
+    ErrorCase(name: "A in the accumulator", setup: [pairOfGarbage],
+              failing: G.computePreloaded(Gemmini.acc(0), garbage, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4), code: .illegalOperand),
+    ErrorCase(name: "OS B in the accumulator", setup: [G.configEx(dataflow: os), pairOfGarbage],
+              failing: G.computePreloaded(0, Gemmini.acc(0), aCols: 4, aRows: 4, bdCols: 4, bdRows: 4), code: .illegalOperand),
+    ErrorCase(name: "WS B in the accumulator", setup: [G.configEx(dataflow: ws)],
+              failing: G.preload(Gemmini.acc(0), garbage, bdCols: 4, bdRows: 4, cCols: 4, cRows: 4), code: .illegalOperand),
+    ErrorCase(name: "C with the full-width bit",
+              failing: G.preload(garbage, Gemmini.acc(0, fullWidth: true), bdCols: 4, bdRows: 4, cCols: 4, cRows: 4),
+              code: .illegalOperand),
+    ErrorCase(name: "C with a normalization command",
+              failing: G.preload(garbage, Gemmini.acc(0) | 1 << 26, bdCols: 4, bdRows: 4, cCols: 4, cRows: 4), code: .illegalOperand),
+    ErrorCase(name: "OS D with a normalization command", setup: [G.configEx(dataflow: os)],
+              failing: G.preload(Gemmini.acc(0) | 2 << 26, garbage, bdCols: 4, bdRows: 4, cCols: 4, cRows: 4), code: .illegalOperand),
+    ErrorCase(name: "WS D with a normalization command", setup: [G.configEx(dataflow: ws), pairOfGarbage],
+              failing: G.computePreloaded(0, Gemmini.acc(0) | 1 << 26, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4), code: .illegalOperand),
+    ErrorCase(name: "WS COMPUTE_ACCUMULATED after a PRELOAD of B",
+              setup: [G.configEx(dataflow: ws), G.preload(0, garbage, bdCols: 4, bdRows: 4, cCols: 4, cRows: 4)],
+              failing: G.computeAccumulated(0, garbage, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4), code: .illegalOperand),
+    ErrorCase(name: "OS COMPUTE_ACCUMULATED after a PRELOAD of D",
+              setup: [G.configEx(dataflow: os), G.preload(0, garbage, bdCols: 4, bdRows: 4, cCols: 4, cRows: 4)],
+              failing: G.computeAccumulated(0, 4, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4), code: .illegalOperand),
+    ErrorCase(name: "scaled MVIN into the accumulator", setup: [G.configLd(stride: 16, scale: 0.5, blockStride: 4)],
+              failing: G.mvin(0x1000, Gemmini.acc(0), cols: 4, rows: 1), code: .illegalOperand),
+    ErrorCase(name: "MVIN to GARBAGE", failing: G.mvin(0x1000, garbage, cols: 4, rows: 1), code: .illegalOperand),
+    ErrorCase(name: "MVOUT from GARBAGE", failing: G.mvout(0x1000, garbage, cols: 4, rows: 1), code: .illegalOperand),
+    ErrorCase(name: "MVIN to an accumulator address with the full-width bit",
+              failing: G.mvin(0x1000, Gemmini.acc(0, fullWidth: true), cols: 4, rows: 1), code: .illegalOperand),
+    // 11, 12 DMA faults on the first row: nothing moves.
+    ErrorCase(name: "MVIN from a faulting range", faultingRanges: [0x1003..<0x1004],
+              failing: G.mvin(0x1000, 0, cols: 4, rows: 2), code: .dmaReadFault),
+    ErrorCase(name: "MVOUT to a faulting range", faultingRanges: [0x2000..<0x2010],
+              failing: G.mvout(0x2002, 0, cols: 4, rows: 1), code: .dmaWriteFault),
+]
+
+@Suite("Golden model: errors")
+struct ErrorTests {
+    @Test(arguments: errorCases)
+    func failingCommandLatchesItsCodeAndChangesNothing(_ errorCase: ErrorCase) throws {
+        var machine = try Machine(errorCase.config, faultingRanges: errorCase.faultingRanges)
+        // Data in both memories, so that "nothing changed" means something.
+        try machine.loadScratchpad([[1, 2, 3, 4], [5, 6, 7, 8]], row: 0)
+        try machine.loadAccumulator([[-1, -2, -3, -4]], row: 0)
+        try machine.run(errorCase.setup)
+        #expect(machine.model.error == nil, "the setup failed: \(String(describing: machine.model.error))")
+        let index = machine.model.commandCount
+        let stateBefore = machine.model.state
+        let memoryBefore = machine.memory
+
+        try machine.run(errorCase.failing)
+
+        let error = try #require(machine.model.error)
+        #expect(error.code == errorCase.code, "\(error)")
+        #expect(error.commandIndex == index)
+        #expect(machine.model.errorInfo == UInt64(errorCase.code.rawValue) << 56 | index)
+        #expect(machine.model.commandCount == index + 1)
+        #expect(machine.model.state == stateBefore)
+        #expect(machine.memory == memoryBefore)
+    }
+
+    @Test func firstErrorStaysLatchedAndLaterCommandsRun() throws {
+        var machine = try Machine()
+        try machine.put([[1, 2, 3, 4]], at: 0x1000, rowStride: 4, elementBytes: 1)
+        try machine.run(G.flush(),
+                        Encoded(funct: 15, rs1: 0, rs2: 0),               // 1: unknownCommand
+                        G.mvin(0x1000, 0, cols: 4, rows: 1),              // 2: runs
+                        G.mvout(0x2000, 0, cols: 4, rows: 9),             // 3: tooManyRows
+                        G.computePreloaded(0, 0, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4))  // 4: computeWithoutPreload
+        #expect(machine.model.error?.code == .unknownCommand)
+        #expect(machine.model.error?.commandIndex == 1)
+        #expect(machine.model.errorInfo == 1 << 56 | 1)
+        #expect(machine.model.commandCount == 5)
+        #expect(machine.model.scratchpadRow(0) == [1, 2, 3, 4])
+    }
+
+    @Test func failedPreloadLeavesNothingPendingAndFailedComputeKeepsItsPreload() throws {
+        var machine = try Machine()
+        try machine.run(G.preload(garbage, 5000, bdCols: 4, bdRows: 4, cCols: 4, cRows: 4))
+        #expect(machine.model.state.pendingPreload == nil)
+        try machine.run(pairOfGarbage,
+                        G.computePreloaded(Gemmini.acc(0), garbage, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4))
+        #expect(machine.model.state.pendingPreload != nil)
+        try machine.run(G.computePreloaded(0, garbage, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4))
+        #expect(machine.model.state.pendingPreload == nil)
+        #expect(machine.model.error?.code == .localAddressOutOfRange)
+        #expect(machine.model.error?.commandIndex == 0)
+    }
+
+    @Test func dmaFaultStopsAfterTheRowsAlreadyMoved() throws {
+        var machine = try Machine(faultingRanges: [0x1008..<0x1009, 0x2004..<0x2005])
+        try machine.put([[1, 1, 1, 1], [2, 2, 2, 2]], at: 0x1000, rowStride: 4, elementBytes: 1)
+        try machine.put([[85, 85, 85, 85]], at: 0x2008, rowStride: 4, elementBytes: 1)
+        try machine.run(G.configLd(stride: 4, blockStride: 4),
+                        G.mvin(0x1000, 0, cols: 4, rows: 3),
+                        G.configSt(stride: 4),
+                        G.mvout(0x2000, 0, cols: 4, rows: 3))
+        #expect(machine.model.error?.code == .dmaReadFault)
+        #expect(machine.model.error?.commandIndex == 1)
+        // Rows 0 and 1 arrived before the fault on row 2.
+        #expect(machine.scratchpad(0, rows: 3) == [[1, 1, 1, 1], [2, 2, 2, 2], [0, 0, 0, 0]])
+        // The mvout still ran (the error latch keeps the first error); its row 0 was written
+        // before row 1 faulted, row 2 never went out.
+        #expect(machine.get(at: 0x2000, rows: 1, cols: 4, rowStride: 4, elementBytes: 1) == [[1, 1, 1, 1]])
+        #expect(machine.get(at: 0x2008, rows: 1, cols: 4, rowStride: 4, elementBytes: 1) == [[85, 85, 85, 85]])
+    }
+
+    @Test func setOnlyStridesSkipsTheOtherFields() throws {
+        var machine = try Machine()
+        try machine.run(G.configEx(dataflow: ws, activation: 1, transposeA: true),
+                        // Transposing B alone would be rejected for OS, but only the strides apply.
+                        G.configEx(dataflow: os, cStride: 3, aStride: 2, transposeB: true, setOnlyStrides: true))
+        #expect(machine.model.error == nil)
+        let execute = machine.model.state.execute
+        #expect(execute.dataflow == .ws && execute.activation == 1 && execute.transposeA && !execute.transposeB)
+        #expect(execute.aStride == 2 && execute.cStride == 3)
+    }
+}
+
+@Suite("Golden model: features not implemented yet fail loudly")
+struct NotImplementedTests {
+    @Test func loopWSThrowsWithoutCounting() throws {
+        for command in Gemmini.loopWS(I: 1, J: 1, K: 1, padI: 0, padJ: 0, padK: 0, A: 0x1000, B: 0x2000, D: 0, C: 0x3000,
+                                      aStride: 4, bStride: 4, dStride: 0, cStride: 4, aTranspose: false, bTranspose: false,
+                                      fullC: false, lowD: false, exAccumulate: false, activation: 0) {
+            var machine = try Machine()
+            #expect(throws: GoldenModelError.notImplemented("LOOP_WS")) { try machine.run(command) }
+            #expect(machine.model.commandCount == 0)
+            #expect(machine.model.error == nil)
+        }
+    }
+
+    @Test func normalizationsThrowInTheTransformerConfiguration() throws {
+        var machine = try Machine(.transformer)
+        #expect(throws: GoldenModelError.notImplemented("normalizations")) { try machine.run(G.configNorm(statID: 1)) }
+        #expect(throws: GoldenModelError.notImplemented("normalizations")) {
+            try machine.run(G.mvout(0x1000, Gemmini.acc(0) | 2 << 26, cols: 16, rows: 1))
+        }
+        // LayerNorm as the store activation is accepted, and fails only when an mvout uses it.
+        try machine.run(G.configSt(stride: 16, activation: 2), G.mvout(0x1000, Gemmini.acc(0, fullWidth: true), cols: 16, rows: 1))
+        #expect(throws: GoldenModelError.notImplemented("normalizations")) {
+            try machine.run(G.mvout(0x1000, Gemmini.acc(0), cols: 16, rows: 1))
+        }
+        #expect(machine.model.error == nil)
+    }
+}
