@@ -11,6 +11,8 @@ public struct GoldenModel: Sendable {
     public private(set) var commandCount: UInt64 = 0
     /// The first failure; later failures do not replace it.
     public private(set) var error: AcceleratorError?
+    /// The outcome of the last command: its failure, or nil if it succeeded.
+    public private(set) var lastRejection: AcceleratorError?
 
     public init(parameters: AcceleratorParameters) {
         self.parameters = parameters
@@ -29,13 +31,13 @@ public struct GoldenModel: Sendable {
     /// command is not counted.
     public mutating func execute(_ funct: UInt8, _ rs1: UInt64, _ rs2: UInt64,
                                  memory: inout some MainMemory) throws {
+        lastRejection = nil
         do {
             let command = try Command.decode(funct: funct, rs1: rs1, rs2: rs2, parameters: parameters)
             try perform(command, memory: &memory)
         } catch let rejection as CommandRejection {
-            if error == nil {
-                error = AcceleratorError(code: rejection.code, commandIndex: commandCount, reason: rejection.reason)
-            }
+            lastRejection = AcceleratorError(code: rejection.code, commandIndex: commandCount, reason: rejection.reason)
+            if error == nil { error = lastRejection }
         }
         commandCount += 1
     }

@@ -21,6 +21,11 @@ let qualityDesigns: [(label: String, elaborate: @Sendable () throws -> Design)] 
     ("AXI4RegisterSlice", { try Elaborator.elaborate(AXI4RegisterSlice(AXI4Parameters(addressBits: 32, dataBits: 128, idBits: 4))) }),
     ("MACArray 8x8", { try SampleDesign.macArray.elaborate(rows: 8, columns: 8) }),
     ("4096-bit constant", { try Elaborator.elaborate(WideConstant(width: 4096)) }),
+    ("Dispatcher small", { try Elaborator.elaborate(Dispatcher(try AcceleratorConfig.small.parameters())) }),
+    ("Dispatcher default", { try Elaborator.elaborate(Dispatcher(try AcceleratorConfig.default.parameters())) }),
+    ("BankedMemory accumulator", {
+        try Elaborator.elaborate(BankedMemory(rows: 64, banks: 2, lanes: 4, laneWidth: 32, readClients: 2, writeClients: 2, accumulating: true))
+    }),
     ("MeshWithDelays small", { try Elaborator.elaborate(MeshWithDelays(mesh: Mesh(try AcceleratorConfig.small.parameters()), tagBits: 6)) }),
     ("MeshWithDelays 2x2 tiles", {
         let types = ArrayTypes(input: .sint(8), spatial: .sint(20), accumulator: .sint(32), shiftBits: 5)

@@ -88,6 +88,11 @@ extension Signal: ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
         self.init(Expr(.literal(value ? .one : .zero), .bool, at: .unknown))
     }
 
+    /// A one-bit constant, for conditions decided at elaboration (`Signal(config.hasX)`).
+    public init(_ value: Bool) {
+        self.init(booleanLiteral: value)
+    }
+
     /// An integer literal of any size whose type comes from where it is used.
     public init(_ value: BigInteger) {
         self.init(storage: .unsizedLiteral(value))

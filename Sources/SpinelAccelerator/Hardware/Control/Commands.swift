@@ -1,0 +1,99 @@
+import SpinelHDL
+
+/// The funct codes of ISA.md.
+public enum Funct {
+    public static let config = 0, mvin2 = 1, mvin = 2, mvout = 3, computePreloaded = 4, computeAccumulated = 5
+    public static let preload = 6, flush = 7, mvin3 = 14
+}
+
+/// The accelerator error codes of docs/ACCELERATOR.md.
+public enum ErrorCode: Int, CaseIterable, Sendable {
+    case unknownCommand = 1, tooManyRows, tooManyColumns, localAddressOutOfRange, unsupportedDataflow
+    case unsupportedField, invalidScale, computeWithoutPreload, preloadPending, illegalOperand
+    case dmaReadFault, dmaWriteFault
+
+    public static let bits = 4
+}
+
+/// A raw command as it arrives at the command port.
+public struct RoCCCommand: Aggregate {
+    public var funct: Signal
+    public var rs1: Signal
+    public var rs2: Signal
+
+    public init(funct: Signal, rs1: Signal, rs2: Signal) {
+        self.funct = funct
+        self.rs1 = rs1
+        self.rs2 = rs2
+    }
+
+    public init() {
+        self.init(funct: Signal(.uint(7)), rs1: Signal(.uint(64)), rs2: Signal(.uint(64)))
+    }
+
+    public func map(_ f: FieldMapper) -> RoCCCommand {
+        RoCCCommand(funct: f("funct", funct), rs1: f("rs1", rs1), rs2: f("rs2", rs2))
+    }
+}
+
+/// A command on its way to a controller, with its index in the program.
+public struct RoutedCommand: Aggregate {
+    public var command: RoCCCommand
+    public var index: Signal
+
+    public init(command: RoCCCommand, index: Signal) {
+        self.command = command
+        self.index = index
+    }
+
+    public init() {
+        self.init(command: RoCCCommand(), index: Signal(.uint(32)))
+    }
+
+    public func map(_ f: FieldMapper) -> RoutedCommand {
+        RoutedCommand(command: f("cmd", command), index: f("index", index))
+    }
+}
+
+/// A PRELOAD fused with the COMPUTE that consumes it (or a CONFIG_EX), for the execute controller.
+public struct ExecuteCommand: Aggregate {
+    /// The COMPUTE (or CONFIG_EX) and its index.
+    public var command: RoutedCommand
+    /// The PRELOAD's rs1 (B or D) and rs2 (C); unused for CONFIG_EX.
+    public var preloadRs1: Signal
+    public var preloadRs2: Signal
+
+    public init(command: RoutedCommand, preloadRs1: Signal, preloadRs2: Signal) {
+        self.command = command
+        self.preloadRs1 = preloadRs1
+        self.preloadRs2 = preloadRs2
+    }
+
+    public init() {
+        self.init(command: RoutedCommand(), preloadRs1: Signal(.uint(64)), preloadRs2: Signal(.uint(64)))
+    }
+
+    public func map(_ f: FieldMapper) -> ExecuteCommand {
+        ExecuteCommand(command: f("compute", command), preloadRs1: f("preload_rs1", preloadRs1), preloadRs2: f("preload_rs2", preloadRs2))
+    }
+}
+
+/// The fields of a local operand (`rs[31:0]` address, `[47:32]` columns, `[63:48]` rows) and
+/// of its address (docs/ACCELERATOR.md, "Local addresses").
+public struct OperandFields {
+    public let word: Signal
+
+    public init(_ word: Signal) { self.word = word }
+
+    public var address: Signal { word.bits(31, 0) }
+    public var columns: Signal { word.bits(47, 32) }
+    public var rows: Signal { word.bits(63, 48) }
+    public var isGarbage: Signal { address === Signal(BigInteger(0xFFFF_FFFF)) }
+    public var isAccumulator: Signal { word[31] }
+    public var accumulates: Signal { word[30] }
+    public var readsFullWidth: Signal { word[29] }
+    public var normalization: Signal { word.bits(28, 26) }
+    /// Bits 30:26: must be clear in a scratchpad address.
+    public var flagBits: Signal { word.bits(30, 26) }
+    public var row: Signal { word.bits(25, 0) }
+}

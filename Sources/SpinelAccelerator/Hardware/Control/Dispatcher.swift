@@ -1,0 +1,250 @@
+import SpinelHDL
+
+/// The front of the accelerator: takes one command per cycle, numbers it, checks it exactly as
+/// docs/ACCELERATOR.md says (in the golden model's order of checks), and routes it: CONFIG_LD
+/// and MVINs to the load controller, CONFIG_EX and PRELOAD+COMPUTE pairs to the execute
+/// controller, CONFIG_ST and MVOUTs to the store controller. A PRELOAD waits here for its
+/// COMPUTE. A failing command, a FLUSH and a fused PRELOAD retire here at once.
+///
+/// The checks need the configuration registers, so the dispatcher keeps its own copy of the
+/// fields they use, updated in program order as CONFIG commands pass.
+///
+/// Not yet handled (they fail as `unknownCommand` until their issues land): LOOP_WS (functs
+/// 8–13) and CONFIG_NORM / normalization mvouts in configurations with normalizations.
+public struct Dispatcher: Module {
+    public let parameters: AcceleratorParameters
+
+    public init(_ parameters: AcceleratorParameters) { self.parameters = parameters }
+
+    public var name: String { "Dispatcher_\(parameters.name)" }
+
+    public struct IO: Aggregate {
+        public var command: Decoupled<RoCCCommand>
+        public var load: Decoupled<RoutedCommand>
+        public var execute: Decoupled<ExecuteCommand>
+        public var store: Decoupled<RoutedCommand>
+        /// Commands that finish in the dispatcher.
+        public var retire: Valid<Signal>
+        public var error: Signal
+        public var errorInfo: Signal
+
+        public func map(_ f: FieldMapper) -> IO {
+            IO(command: f.input("cmd", command), load: f.output("ld", load), execute: f.output("ex", execute),
+               store: f.output("st", store), retire: f.output("retire", retire), error: f.output("error", error),
+               errorInfo: f.output("error_info", errorInfo))
+        }
+    }
+
+    public var io: IO {
+        IO(command: Decoupled(RoCCCommand()), load: Decoupled(RoutedCommand()), execute: Decoupled(ExecuteCommand()),
+           store: Decoupled(RoutedCommand()), retire: Valid(Signal(.uint(32))), error: Signal(.bool), errorInfo: Signal(.uint(64)))
+    }
+
+    /// What an operand is used as (docs/ACCELERATOR.md, `illegalOperand`). `preloadOperand` is
+    /// B in WS and D in OS; `computeOperand` is D in WS and B in OS.
+    enum Role { case a, c, preloadOperand, computeOperand, mvinDestination, mvoutSource }
+
+    public func build(_ m: ModuleBuilder, _ io: IO) {
+        let config = parameters.config
+        let dim = parameters.dim
+        let command = io.command.bits
+        let funct = command.funct, rs1 = command.rs1, rs2 = command.rs2
+
+        // Shadow configuration registers (the fields the checks need), reset as the doc says.
+        let weightStationary = m.register("ws", .bool, reset: Signal(config.dataflow == .ws))
+        let aStride = m.register("a_stride", .uint(16), reset: 1)
+        let cStride = m.register("c_stride", .uint(16), reset: 1)
+        let shrunk = (0..<3).map { m.register("ld\($0)_shrunk", .bool, reset: false) }
+        let blockStride = (0..<3).map { m.register("ld\($0)_block_stride", .uint(16), reset: Signal(BigInteger(dim))) }
+        let scaleIsOne = (0..<3).map { m.register("ld\($0)_scale_is_one", .bool, reset: true) }
+        let pending = m.register("preload_pending", .bool, reset: false)
+        let pendingRs1 = m.register("preload_rs1", .uint(64))
+        let pendingRs2 = m.register("preload_rs2", .uint(64))
+        let count = m.register("command_count", .uint(32), reset: 0)
+        let errorLatched = m.register("error_latched", .bool, reset: false)
+        let errorInfo = m.register("error_info_reg", .uint(64), reset: 0)
+
+        func isFunct(_ value: Int) -> Signal { funct === Signal(BigInteger(value)) }
+        let isConfig = isFunct(Funct.config)
+        let configKind = rs1.bits(1, 0)
+        let isConfigEX = isConfig && configKind === 0, isConfigLD = isConfig && configKind === 1
+        let isConfigST = isConfig && configKind === 2, isConfigNorm = isConfig && configKind === 3
+        let mvinWhich = mux(isFunct(Funct.mvin), Signal.literal(0, .uint(2)), mux(isFunct(Funct.mvin2), Signal.literal(1, .uint(2)), Signal.literal(2, .uint(2))))
+        let isMvin = isFunct(Funct.mvin) || isFunct(Funct.mvin2) || isFunct(Funct.mvin3)
+        let isMvout = isFunct(Funct.mvout)
+        let isPreload = isFunct(Funct.preload)
+        let isComputeAccumulated = isFunct(Funct.computeAccumulated)
+        let isCompute = isFunct(Funct.computePreloaded) || isComputeAccumulated
+        let isFlush = isFunct(Funct.flush)
+        let known = isConfig || isMvin || isMvout || isPreload || isCompute || isFlush
+
+        // MARK: Field checks (the command alone)
+        func code(_ error: ErrorCode) -> Signal { Signal.literal(BigInteger(error.rawValue), .uint(ErrorCode.bits)) }
+        /// The first failing check's code, 0 when all pass.
+        func firstFailure(_ checks: [(Signal, ErrorCode)]) -> Signal {
+            checks.reversed().reduce(Signal.literal(0, .uint(ErrorCode.bits))) { rest, check in mux(check.0, code(check.1), rest) }
+        }
+        let noNormalizations = !config.hasNormalizations
+        func scaleProblems(_ bits: Signal, hardware: ScaleKind) -> [(Signal, ErrorCode)] {
+            let notFinite = bits.bits(30, 23) === Signal.literal(0xFF, .uint(8))
+            let one = bits === Signal.literal(0x3F80_0000, .uint(32))
+            return [(notFinite, .invalidScale), (Signal(hardware == .none) && !one, .invalidScale)]
+        }
+        func shapeProblems(_ word: Signal, columnsToo: Bool = true) -> [(Signal, ErrorCode)] {
+            let operand = OperandFields(word)
+            let rows = (operand.rows > Signal(BigInteger(dim)), ErrorCode.tooManyRows)
+            return columnsToo ? [rows, (operand.columns > Signal(BigInteger(dim)), .tooManyColumns)] : [rows]
+        }
+
+        let exSetOnlyStrides = rs1[7]
+        let exWS = rs1[2], exTransposeA = rs1[8], exTransposeB = rs1[9]
+        let transposesPermitted = mux(exWS, !(exTransposeA && exTransposeB), !(exTransposeB && !exTransposeA))
+        let dataflowSupported: Signal = config.dataflow == .both ? true : (config.dataflow == .ws ? exWS : !exWS)
+        let configEXChecks: [(Signal, ErrorCode)] = [
+            (!exSetOnlyStrides && !dataflowSupported, .unsupportedDataflow),
+            (!exSetOnlyStrides && !transposesPermitted, .unsupportedDataflow),
+            (!exSetOnlyStrides && Signal(noNormalizations) && rs1.bits(4, 3) >= 2, .unsupportedField),
+            (!exSetOnlyStrides && rs2.bits(31, 0) >= Signal(BigInteger(config.accType.width)), .unsupportedField),
+        ]
+        let configLDChecks: [(Signal, ErrorCode)] = [(rs1.bits(4, 3) === 3, .unknownCommand), (rs1.bits(15, 8) > 1, .unsupportedField)]
+            + scaleProblems(rs1.bits(63, 32), hardware: config.mvinScale)
+        let configSTChecks: [(Signal, ErrorCode)] = [(rs1.bits(63, 4).orReduce, .unsupportedField),
+                                                     (Signal(noNormalizations) && rs1.bits(3, 2) >= 2, .unsupportedField)]
+            + scaleProblems(rs2.bits(63, 32), hardware: config.accScale)
+
+        // MARK: Local operand checks (need the shadow state)
+        let rowBits = 40
+        func rowsMinusOne(_ operand: OperandFields) -> Signal {
+            mux(operand.rows === 0, Signal.literal(0, .uint(16)), operand.rows -% 1)
+        }
+        func localProblems(_ operand: OperandFields, as role: Role, lastRowOffset: Signal) -> [(Signal, ErrorCode)] {
+            let garbageAllowed = role != .mvinDestination && role != .mvoutSource
+            let real = !operand.isGarbage
+            let accumulator = real && operand.isAccumulator
+            let normalization = operand.normalization.orReduce
+            let asB = accumulator, asD = accumulator && normalization
+            let accumulatorProblem: (Signal, ErrorCode)
+            switch role {
+            case .a: accumulatorProblem = (asB, .illegalOperand)
+            case .preloadOperand: accumulatorProblem = (mux(weightStationary, asB, asD), .illegalOperand)
+            case .computeOperand: accumulatorProblem = (mux(weightStationary, asD, asB), .illegalOperand)
+            case .c, .mvinDestination: accumulatorProblem = (accumulator && (operand.readsFullWidth || normalization), .illegalOperand)
+            case .mvoutSource: accumulatorProblem = (accumulator && normalization, .unsupportedField)
+            }
+            let lastRow = operand.row.extended(to: rowBits) +% lastRowOffset.resized(to: rowBits)
+            let size = mux(operand.isAccumulator, Signal.literal(BigInteger(parameters.accRows), .uint(rowBits)),
+                           Signal.literal(BigInteger(parameters.spRows), .uint(rowBits)))
+            return [(Signal(!garbageAllowed) && operand.isGarbage, .illegalOperand),
+                    accumulatorProblem,
+                    (real && !operand.isAccumulator && operand.flagBits.orReduce, .localAddressOutOfRange),
+                    (real && lastRow >= size, .localAddressOutOfRange)]
+        }
+        func stridedOffset(_ operand: OperandFields, _ stride: Signal) -> Signal {
+            (rowsMinusOne(operand) * stride).resized(to: rowBits)
+        }
+
+        // MVIN: columns against the DMA limit, then the destination, then the scale rule.
+        let mvinOperand = OperandFields(rs2)
+        let mvinShrunk = select(shrunk, at: mvinWhich)
+        let mvinBlockStride = select(blockStride, at: mvinWhich)
+        let mvinScaleIsOne = select(scaleIsOne, at: mvinWhich)
+        let accumulatorElements = mvinOperand.isAccumulator && !mvinShrunk
+        let rowBytes = mux(accumulatorElements, mvinOperand.columns * Signal.literal(BigInteger(parameters.accBytes), .uint(4)),
+                           mvinOperand.columns * Signal.literal(BigInteger(parameters.inputBytes), .uint(4)))
+        let dimBits = dim.trailingZeroBitCount
+        let blocksMinusOne = mux(mvinOperand.columns === 0, Signal.literal(0, .uint(16)), ((mvinOperand.columns -% 1) >> dimBits).extended(to: 16))
+        let mvinOffset = (blocksMinusOne * mvinBlockStride).resized(to: rowBits) +% rowsMinusOne(mvinOperand).extended(to: rowBits)
+        let mvinChecks: [(Signal, ErrorCode)] = shapeProblems(rs2, columnsToo: false)
+            + [(rowBytes > Signal(BigInteger(config.dmaMaxBytes)), .tooManyColumns)]
+            + localProblems(mvinOperand, as: .mvinDestination, lastRowOffset: mvinOffset)
+            + [(mvinOperand.isAccumulator && !mvinScaleIsOne, .illegalOperand)]
+
+        let mvoutOperand = OperandFields(rs2)
+        let mvoutChecks = shapeProblems(rs2) + localProblems(mvoutOperand, as: .mvoutSource, lastRowOffset: rowsMinusOne(mvoutOperand))
+
+        // PRELOAD: its operands against the current dataflow, then pairing.
+        func preloadProblems(bd: Signal, c: Signal) -> [(Signal, ErrorCode)] {
+            let bdOperand = OperandFields(bd), cOperand = OperandFields(c)
+            return localProblems(bdOperand, as: .preloadOperand, lastRowOffset: rowsMinusOne(bdOperand))
+                + localProblems(cOperand, as: .c, lastRowOffset: stridedOffset(cOperand, cStride))
+        }
+        let preloadChecks = shapeProblems(rs1) + shapeProblems(rs2) + preloadProblems(bd: rs1, c: rs2)
+            + [(pending, .preloadPending)]
+
+        // COMPUTE: A, then B/D, then pairing, then the PRELOAD again (CONFIG_EX may have run
+        // since), then the GARBAGE rule of COMPUTE_ACCUMULATED.
+        let aOperand = OperandFields(rs1), bdOperand = OperandFields(rs2)
+        let computeChecks = shapeProblems(rs1) + shapeProblems(rs2)
+            + localProblems(aOperand, as: .a, lastRowOffset: stridedOffset(aOperand, aStride))
+            + localProblems(bdOperand, as: .computeOperand, lastRowOffset: rowsMinusOne(bdOperand))
+            + [(!pending, .computeWithoutPreload)]
+            + preloadProblems(bd: pendingRs1, c: pendingRs2).map { (pending && $0.0, $0.1) }
+            + [(isComputeAccumulated && !OperandFields(pendingRs1).isGarbage, .illegalOperand)]
+
+        let failure = m.wire("failure", .uint(ErrorCode.bits), default: 0)
+        m.when(!known) { failure.set(code(.unknownCommand)) }
+            .elsewhen(isConfigEX) { failure.set(firstFailure(configEXChecks)) }
+            .elsewhen(isConfigLD) { failure.set(firstFailure(configLDChecks)) }
+            .elsewhen(isConfigST) { failure.set(firstFailure(configSTChecks)) }
+            .elsewhen(isConfigNorm) { failure.set(code(noNormalizations ? .unsupportedField : .unknownCommand)) }
+            .elsewhen(isMvin) { failure.set(firstFailure(mvinChecks)) }
+            .elsewhen(isMvout) { failure.set(firstFailure(mvoutChecks)) }
+            .elsewhen(isPreload) { failure.set(firstFailure(preloadChecks)) }
+            .elsewhen(isCompute) { failure.set(firstFailure(computeChecks)) }
+        let failed = m.wire("failed", .bool, default: failure =/= 0)
+
+        // MARK: Routing
+        let toLoad = !failed && (isConfigLD || isMvin)
+        let toExecute = !failed && (isConfigEX || isCompute)
+        let toStore = !failed && (isConfigST || isMvout)
+        let routed = RoutedCommand(command: command, index: count)
+        let outputReady = mux(toLoad, io.load.ready, mux(toExecute, io.execute.ready, mux(toStore, io.store.ready, true)))
+        io.command.ready.set(outputReady)
+        let accepted = m.wire("accepted", .bool, default: io.command.valid && outputReady)
+
+        io.load.valid.set(io.command.valid && toLoad)
+        m.connect(io.load.bits, from: routed)
+        io.store.valid.set(io.command.valid && toStore)
+        m.connect(io.store.bits, from: routed)
+        io.execute.valid.set(io.command.valid && toExecute)
+        m.connect(io.execute.bits.command, from: routed)
+        io.execute.bits.preloadRs1.set(pendingRs1)
+        io.execute.bits.preloadRs2.set(pendingRs2)
+
+        io.retire.valid.set(accepted && (failed || isFlush || isPreload))
+        io.retire.bits.set(count)
+        io.error.set(errorLatched)
+        io.errorInfo.set(errorInfo)
+
+        m.when(accepted) {
+            count.set(count +% 1)
+            m.when(failed) {
+                m.when(!errorLatched) {
+                    errorLatched.set(true)
+                    errorInfo.set(cat(failure.extended(to: 8), Signal.literal(0, .uint(24)), count))
+                }
+            }.otherwise {
+                m.when(isConfigEX) {
+                    aStride.set(rs1.bits(31, 16))
+                    cStride.set(rs2.bits(63, 48))
+                    m.when(!exSetOnlyStrides) { weightStationary.set(exWS) }
+                }
+                m.when(isConfigLD) {
+                    for which in 0..<3 {
+                        m.when(rs1.bits(4, 3) === Signal(BigInteger(which))) {
+                            shrunk[which].set(rs1[2])
+                            blockStride[which].set(rs1.bits(31, 16))
+                            scaleIsOne[which].set(rs1.bits(63, 32) === Signal.literal(0x3F80_0000, .uint(32)))
+                        }
+                    }
+                }
+                m.when(isPreload) {
+                    pending.set(true)
+                    pendingRs1.set(rs1)
+                    pendingRs2.set(rs2)
+                }
+                m.when(isCompute) { pending.set(false) }
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import SpinelAccelerator
+import SpinelGolden
+import SpinelHDL
+import SpinelSim
+import Testing
+
+/// Random command programs, mostly legal, with every kind of mistake mixed in.
+struct RandomCommands {
+    var random: SeededGenerator
+    let parameters: AcceleratorParameters
+
+    mutating func pick<T>(_ choices: [T]) -> T { choices[Int.random(in: 0..<choices.count, using: &random)] }
+    mutating func chance(_ p: Double) -> Bool { random.chance(p) }
+
+    /// A local address: usually in range, sometimes at the edge or past it, with stray bits or GARBAGE.
+    mutating func local(accumulator: Bool? = nil) -> UInt32 {
+        if chance(0.05) { return 0xFFFF_FFFF }
+        let inAccumulator = accumulator ?? chance(0.4)
+        let size = inAccumulator ? parameters.accRows : parameters.spRows
+        var row = chance(0.1) ? size - Int.random(in: 0...8, using: &random) : Int.random(in: 0..<size, using: &random)
+        if chance(0.02) { row = Int.random(in: 0..<(1 << 26), using: &random) }
+        var address = UInt32(row) | (inAccumulator ? 1 << 31 : 0)
+        if inAccumulator {
+            if chance(0.3) { address |= 1 << 30 }
+            if chance(0.15) { address |= 1 << 29 }
+            if chance(0.05) { address |= UInt32(Int.random(in: 1...7, using: &random)) << 26 }
+        } else if chance(0.03) {
+            address |= UInt32(Int.random(in: 1...31, using: &random)) << 26
+        }
+        return address
+    }
+
+    mutating func operand(maxColumns: Int? = nil, accumulator: Bool? = nil) -> UInt64 {
+        let dim = parameters.dim
+        let rows = chance(0.05) ? Int.random(in: 0...(dim + 3), using: &random) : Int.random(in: 1...dim, using: &random)
+        let columnLimit = maxColumns ?? dim
+        let columns = chance(0.05) ? Int.random(in: 0...(columnLimit + 5), using: &random) : Int.random(in: 1...columnLimit, using: &random)
+        return UInt64(rows) << 48 | UInt64(columns) << 32 | UInt64(local(accumulator: accumulator))
+    }
+
+    mutating func scaleBits() -> UInt64 {
+        UInt64(pick([Float(1).bitPattern, Float(1).bitPattern, Float(0.5).bitPattern, Float.nan.bitPattern, Float.infinity.bitPattern, Float(-2).bitPattern]))
+    }
+
+    mutating func next() -> (funct: UInt8, rs1: UInt64, rs2: UInt64) {
+        let dim = parameters.dim
+        switch Int.random(in: 0..<100, using: &random) {
+        case 0..<8:  // CONFIG_EX
+            var rs1: UInt64 = 0
+            if chance(0.5) { rs1 |= 1 << 2 }
+            if chance(0.3) { rs1 |= 1 << 8 }
+            if chance(0.3) { rs1 |= 1 << 9 }
+            if chance(0.1) { rs1 |= 1 << 7 }
+            rs1 |= UInt64(chance(0.9) ? Int.random(in: 0...1, using: &random) : Int.random(in: 2...3, using: &random)) << 3
+            rs1 |= UInt64(Int.random(in: 1...3, using: &random)) << 16 | scaleBits() << 32
+            let shift = UInt64(chance(0.9) ? Int.random(in: 0...8, using: &random) : Int.random(in: 30...40, using: &random))
+            return (0, rs1, UInt64(Int.random(in: 1...2, using: &random)) << 48 | shift)
+        case 8..<16:  // CONFIG_LD
+            var rs1: UInt64 = 1
+            if chance(0.3) { rs1 |= 1 << 2 }
+            rs1 |= UInt64(chance(0.95) ? Int.random(in: 0...2, using: &random) : 3) << 3
+            rs1 |= UInt64(chance(0.95) ? Int.random(in: 0...1, using: &random) : 2) << 8
+            rs1 |= UInt64(pick([dim, dim, 2 * dim, 1])) << 16
+            rs1 |= (chance(0.7) ? UInt64(Float(1).bitPattern) : scaleBits()) << 32
+            return (0, rs1, UInt64(Int.random(in: 0...256, using: &random)))
+        case 16..<21:  // CONFIG_ST
+            var rs1: UInt64 = 2 | UInt64(chance(0.9) ? Int.random(in: 0...1, using: &random) : 2) << 2
+            if chance(0.05) { rs1 |= 1 << UInt64(Int.random(in: 4...63, using: &random)) }
+            return (0, rs1, scaleBits() << 32 | UInt64(Int.random(in: 0...256, using: &random)))
+        case 21..<22:
+            return (0, 3, 0)  // CONFIG_NORM: no normalizations here
+        case 22..<40:
+            let funct: UInt8 = pick([2, 2, 1, 14])
+            return (funct, random.next(), operand(maxColumns: parameters.config.dmaMaxBytes / parameters.inputBytes))
+        case 40..<52:
+            return (3, random.next(), operand())
+        case 52..<70:
+            return (6, operand(accumulator: chance(0.2)), operand())
+        case 70..<92:
+            return (pick([4, 5]), operand(accumulator: chance(0.05)), operand(accumulator: chance(0.3)))
+        case 92..<96:
+            return (7, random.bits(1), 0)
+        default:
+            return (pick([8, 15, 20, 33, 99, 126, 127]), random.next(), random.next())
+        }
+    }
+}
+
+@Suite("Dispatcher under Verilator against the golden model's decisions")
+struct DispatcherTests {
+    @Test(arguments: [AcceleratorConfig.Preset.small, .default])
+    func randomPrograms(preset: AcceleratorConfig.Preset) throws {
+        let parameters = try AcceleratorConfig.preset(preset).parameters()
+        let sim = try VerilatorSimulation(try Elaborator.elaborate(Dispatcher(parameters)))
+        var golden = GoldenModel(parameters: parameters)
+        var memory = SparseMemory()
+        var commands = RandomCommands(random: SeededGenerator(seed: SeededGenerator.testSeed(0xD15 + UInt64(parameters.dim))), parameters: parameters)
+        sim.reset()
+        var counts = [String: Int]()
+        var cycle = 0
+        for _ in 0..<6_000 {
+            let (funct, rs1, rs2) = commands.next()
+            // Skip what the golden model does not implement yet (LOOP_WS, functs 8–13).
+            if (8...13).contains(funct) { continue }
+            let index = Int(golden.commandCount)
+            try golden.execute(funct, rs1, rs2, memory: &memory)
+            let failed = golden.lastRejection != nil
+            let expected: String
+            if failed || funct == 6 || funct == 7 {
+                expected = "retire"
+            } else if funct == 0 {
+                expected = ["ex", "ld", "st", "?"][Int(rs1 & 3)]
+            } else {
+                expected = [1: "ld", 2: "ld", 14: "ld", 3: "st", 4: "ex", 5: "ex"][Int(funct)]!
+            }
+            counts[failed ? "error \(golden.lastRejection!.code)" : expected, default: 0] += 1
+            let context = "command \(index) funct \(funct) rs1 0x\(String(rs1, radix: 16)) rs2 0x\(String(rs2, radix: 16)), golden: \(golden.lastRejection.map(\.description) ?? "accepted"), seed \(commands.random.seed)"
+
+            sim.poke("cmd_valid", true)
+            sim.poke("cmd_bits_funct", Int(funct))
+            sim.poke("cmd_bits_rs1", rs1)
+            sim.poke("cmd_bits_rs2", rs2)
+            // Random back-pressure: hold the command until its controller takes it.
+            while true {
+                let ready = (ld: commands.chance(0.8), ex: commands.chance(0.8), st: commands.chance(0.8))
+                sim.poke("ld_ready", ready.ld)
+                sim.poke("ex_ready", ready.ex)
+                sim.poke("st_ready", ready.st)
+                sim.eval()
+                let fired = ["ld": sim.peekBool("ld_valid"), "ex": sim.peekBool("ex_valid"), "st": sim.peekBool("st_valid"),
+                             "retire": sim.peekBool("retire_valid")].filter(\.value).map(\.key)
+                let targetReady = ["ld": ready.ld, "ex": ready.ex, "st": ready.st, "retire": true][expected]!
+                if expected == "retire" {
+                    try #require(fired == ["retire"], "outputs \(fired): \(context)")
+                    try #require(sim.peek("retire_bits") == UInt64(index), "retire index: \(context)")
+                } else {
+                    try #require(fired == [expected], "outputs \(fired): \(context)")
+                    let prefix = expected == "ex" ? "ex_bits_compute" : "\(expected)_bits"
+                    try #require(sim.peek("\(prefix)_index") == UInt64(index), "index: \(context)")
+                }
+                try #require(sim.peekBool("cmd_ready") == targetReady, "cmd_ready: \(context)")
+                sim.tick()
+                cycle += 1
+                if targetReady { break }
+            }
+            sim.poke("cmd_valid", false)
+            sim.eval()
+            try #require(sim.peekBool("error") == (golden.error != nil), "error latch: \(context)")
+            try #require(sim.peek("error_info") == golden.errorInfo, "error_info: \(context)")
+        }
+        // Every outcome must have been exercised.
+        for code in AcceleratorError.Code.allCases where code != .dmaReadFault && code != .dmaWriteFault {
+            #expect(counts["error \(code)", default: 0] > 0, "no command failed with \(code): \(counts)")
+        }
+        for target in ["ld", "ex", "st", "retire"] {
+            #expect(counts[target, default: 0] > 100, "\(target): \(counts)")
+        }
+    }
+}
