@@ -92,7 +92,8 @@ public final class VerilatorSimulation {
     public func poke(_ name: String, _ value: BigInteger) {
         let port = port(name)
         precondition(port.isInput, "'\(name)' is an output of \(top)")
-        let words = value.words(count: port.words)
+        // Verilator expects the bits above the port's width to be zero.
+        let words = value.truncated(toBits: port.width).words(count: port.words)
         words.withUnsafeBufferPointer { setPort(handle, port.index, $0.baseAddress!) }
     }
 

@@ -157,3 +157,29 @@ public struct Decoupled<Payload: Aggregate>: Aggregate {
 private final class LeafCollector {
     var leaves: [FieldMapper.Leaf] = []
 }
+
+extension Aggregate {
+    /// Total width of the ground fields.
+    public var packedWidth: Int { leaves.reduce(0) { $0 + $1.field.width } }
+
+    /// The fields concatenated into one UInt, the first field in the most significant bits
+    /// (for storing a bundle in a `Queue` or a memory).
+    public var packed: Signal { cat(leaves.map(\.field)) }
+
+    /// A copy of this aggregate (hardware or template) whose fields are sliced out of `word`,
+    /// laid out as `packed` lays them.
+    public func unpacked(from word: Signal) -> Self {
+        let cursor = PackCursor(high: word.width)
+        return map(FieldMapper { leaf in
+            let width = leaf.field.width
+            cursor.high -= width
+            let bits = word.bits(cursor.high + width - 1, cursor.high)
+            return leaf.field.type?.isSigned == true ? bits.asSInt : bits
+        })
+    }
+}
+
+private final class PackCursor {
+    var high: Int
+    init(high: Int) { self.high = high }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import SpinelHDL
+import SpinelSim
+
+// Shared by the tests of numeric hardware: stimulus that reaches the corners of binary32 and
+// of two's-complement integers, a driver for combinational or pipelined units, and the
+// output-quality gates.
+
+extension SeededGenerator {
+    /// A `width`-bit two's-complement integer: uniform bits, a random magnitude length (so
+    /// every binary exponent is reached equally often), or an extreme of the range.
+    mutating func interestingInteger(width: Int) -> Int64 {
+        let low = width >= 64 ? Int64.min : -(Int64(1) << (width - 1))
+        let high = width >= 64 ? Int64.max : (Int64(1) << (width - 1)) - 1
+        switch width == 1 ? 0 : next() % 8 {
+        case 0, 1, 2:
+            return Int64(truncatingIfNeeded: bits(width) << UInt64(64 - width)) >> Int64(64 - width)
+        case 3:
+            return [low, high, 0, -1, 1, low + 1, high - 1][Int(next() % 7)]
+        default:
+            let length = Int(next() % UInt64(width - 1)) + 1
+            let magnitude = Int64(bitPattern: bits(length) | (1 << UInt64(length - 1)))
+            return chance(0.5) ? -magnitude : magnitude
+        }
+    }
+
+    /// binary32 bits with the fields drawn independently: exponents from every range (zero,
+    /// subnormal field, smallest normals, around 1, largest, all-ones), fractions that are
+    /// uniform, empty, full, or short (a few leading bits, which makes exact products and ties).
+    mutating func interestingFloatBits(allowNaN: Bool = true) -> UInt32 {
+        while true {
+            let sign = UInt32(next() & 1) << 31
+            let exponent: UInt32
+            switch next() % 8 {
+            case 0: exponent = 0
+            case 1: exponent = UInt32(1 + next() % 24)
+            case 2: exponent = UInt32(255 - next() % 24)
+            case 3: exponent = 255
+            case 4: exponent = UInt32(127 - 30 + Int(next() % 61))
+            default: exponent = UInt32(next() % 256)
+            }
+            let fraction: UInt32
+            switch next() % 6 {
+            case 0: fraction = 0
+            case 1: fraction = 0x7F_FFFF
+            case 2, 3: fraction = UInt32(bits(23))
+            default:
+                let length = Int(next() % 23) + 1
+                fraction = UInt32(bits(length)) << UInt32(23 - length)
+            }
+            let pattern = sign | exponent << 23 | fraction
+            if allowNaN || !Float(bitPattern: pattern).isNaN { return pattern }
+        }
+    }
+
+    /// Uniformly random binary32 bits.
+    mutating func uniformFloatBits(allowNaN: Bool = true) -> UInt32 {
+        while true {
+            let pattern = UInt32(truncatingIfNeeded: next())
+            if allowNaN || !Float(bitPattern: pattern).isNaN { return pattern }
+        }
+    }
+}
+
+/// Named binary32 corner values.
+enum FloatCorners {
+    static let smallestSubnormal: UInt32 = 0x0000_0001
+    static let largestSubnormal: UInt32 = 0x007F_FFFF
+    static let smallestNormal: UInt32 = 0x0080_0000
+    static let largestFinite: UInt32 = 0x7F7F_FFFF
+    static let one: UInt32 = 0x3F80_0000
+    static let infinity: UInt32 = 0x7F80_0000
+    static let quietNaN: UInt32 = 0x7FC0_0000
+
+    /// The values above, both signs, and ±0 (NaN excluded).
+    static let all: [UInt32] = [0, smallestSubnormal, largestSubnormal, smallestNormal, largestFinite, one, infinity,
+                                0x3F00_0000 /* 0.5 */, 0x4000_0000 /* 2 */, 0x3EAA_AAAB /* 1/3 */]
+        .flatMap { [$0, $0 | 0x8000_0000] }
+}
+
+/// Drives one input vector per cycle into a unit of `latency` pipeline registers (0 for
+/// combinational) and checks each vector's result `latency` cycles later.
+func streamVectors<Vector>(_ sim: VerilatorSimulation, latency: Int = 0, _ vectors: [Vector],
+                           apply: (Vector) -> Void, check: (Vector) throws -> Void) rethrows {
+    for cycle in 0..<(vectors.count + latency) {
+        if cycle < vectors.count { apply(vectors[cycle]) }
+        sim.eval()
+        if cycle >= latency { try check(vectors[cycle - latency]) }
+        sim.tick()
+    }
+}
+
+extension VerilatorSimulation {
+    /// Sets a `width`-bit input to the two's-complement pattern of `value`, masked to the
+    /// port: `poke` passes the bits above the width through, and Verilator assumes they are
+    /// zero (a negative value poked into a 20-bit port compares unequal to its own pattern).
+    func poke(_ name: String, signed value: Int64, width: Int) {
+        poke(name, BigInteger(Int(value)).truncated(toBits: width))
+    }
+}
+
+/// Writes `design` into a fresh temporary directory and runs Verilator's lint, Yosys (no
+/// latches, no undriven nets) and Icarus on it.
+func checkOutputQuality(_ design: Design) throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-numeric-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    try OutputChecks.write(VerilogEmitter(locators: true).emit(design), to: directory)
+    try OutputChecks.lint(directory: directory, top: design.top.name)
+    try OutputChecks.synthesize(directory: directory, top: design.top.name)
+    try OutputChecks.compileWithIcarus(directory: directory, top: design.top.name)
+}
+
+/// `value` as `0x` and eight hex digits, with the float it encodes.
+func describeFloat(_ bits: UInt32) -> String {
+    "0x" + String(bits, radix: 16).leftPadded(to: 8) + " (\(Float(bitPattern: bits)))"
+}
+
+extension String {
+    fileprivate func leftPadded(to length: Int) -> String {
+        count >= length ? self : String(repeating: "0", count: length - count) + self
+    }
+}
