@@ -97,3 +97,69 @@ public struct OperandFields {
     public var flagBits: Signal { word.bits(30, 26) }
     public var row: Signal { word.bits(25, 0) }
 }
+
+/// Rows `low...high` of one local memory, when `valid`.
+public struct RowRange: Aggregate {
+    public static let bits = 28
+
+    public var valid: Signal
+    public var low: Signal
+    public var high: Signal
+
+    public init(valid: Signal, low: Signal, high: Signal) {
+        self.valid = valid
+        self.low = low
+        self.high = high
+    }
+
+    public init() {
+        self.init(valid: Signal(.bool), low: Signal(.uint(Self.bits)), high: Signal(.uint(Self.bits)))
+    }
+
+    public func map(_ f: FieldMapper) -> RowRange {
+        RowRange(valid: f("valid", valid), low: f("low", low), high: f("high", high))
+    }
+
+    /// Whether the two ranges share a row.
+    public func overlaps(_ other: RowRange) -> Signal {
+        valid && other.valid && !(high < other.low) && !(other.high < low)
+    }
+
+    /// The smallest range covering both (conservative).
+    public func union(_ other: RowRange) -> RowRange {
+        RowRange(valid: valid || other.valid,
+                 low: mux(!valid, other.low, mux(!other.valid, low, mux(low < other.low, low, other.low))),
+                 high: mux(!valid, other.high, mux(!other.valid, high, mux(high > other.high, high, other.high))))
+    }
+}
+
+/// The local rows a command reads and writes, for the reservation station's hazard checks.
+public struct Footprint: Aggregate {
+    public var scratchpadRead: RowRange
+    public var scratchpadWrite: RowRange
+    public var accumulatorRead: RowRange
+    public var accumulatorWrite: RowRange
+
+    public init(scratchpadRead: RowRange, scratchpadWrite: RowRange, accumulatorRead: RowRange, accumulatorWrite: RowRange) {
+        self.scratchpadRead = scratchpadRead
+        self.scratchpadWrite = scratchpadWrite
+        self.accumulatorRead = accumulatorRead
+        self.accumulatorWrite = accumulatorWrite
+    }
+
+    public init() { self.init(scratchpadRead: RowRange(), scratchpadWrite: RowRange(), accumulatorRead: RowRange(), accumulatorWrite: RowRange()) }
+
+    public func map(_ f: FieldMapper) -> Footprint {
+        Footprint(scratchpadRead: f("sp_read", scratchpadRead), scratchpadWrite: f("sp_write", scratchpadWrite),
+                  accumulatorRead: f("acc_read", accumulatorRead), accumulatorWrite: f("acc_write", accumulatorWrite))
+    }
+
+    /// Whether running `younger` before this (older) command could change either's result:
+    /// read-after-write, write-after-read or write-after-write on a shared row.
+    public func conflicts(with younger: Footprint) -> Signal {
+        scratchpadWrite.overlaps(younger.scratchpadRead) || scratchpadWrite.overlaps(younger.scratchpadWrite)
+            || scratchpadRead.overlaps(younger.scratchpadWrite)
+            || accumulatorWrite.overlaps(younger.accumulatorRead) || accumulatorWrite.overlaps(younger.accumulatorWrite)
+            || accumulatorRead.overlaps(younger.accumulatorWrite)
+    }
+}

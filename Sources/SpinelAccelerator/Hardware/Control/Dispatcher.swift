@@ -23,6 +23,8 @@ public struct Dispatcher: Module {
         public var load: Decoupled<RoutedCommand>
         public var execute: Decoupled<ExecuteCommand>
         public var store: Decoupled<RoutedCommand>
+        /// The local rows the command on `ld`, `ex` or `st` touches.
+        public var footprint: Footprint
         /// Commands that finish in the dispatcher.
         public var retire: Valid<Signal>
         public var error: Signal
@@ -30,14 +32,14 @@ public struct Dispatcher: Module {
 
         public func map(_ f: FieldMapper) -> IO {
             IO(command: f.input("cmd", command), load: f.output("ld", load), execute: f.output("ex", execute),
-               store: f.output("st", store), retire: f.output("retire", retire), error: f.output("error", error),
+               store: f.output("st", store), footprint: f.output("footprint", footprint), retire: f.output("retire", retire), error: f.output("error", error),
                errorInfo: f.output("error_info", errorInfo))
         }
     }
 
     public var io: IO {
         IO(command: Decoupled(RoCCCommand()), load: Decoupled(RoutedCommand()), execute: Decoupled(ExecuteCommand()),
-           store: Decoupled(RoutedCommand()), retire: Valid(Signal(.uint(32))), error: Signal(.bool), errorInfo: Signal(.uint(64)))
+           store: Decoupled(RoutedCommand()), footprint: Footprint(), retire: Valid(Signal(.uint(32))), error: Signal(.bool), errorInfo: Signal(.uint(64)))
     }
 
     /// What an operand is used as (docs/ACCELERATOR.md, `illegalOperand`). `preloadOperand` is
@@ -210,6 +212,37 @@ public struct Dispatcher: Module {
         m.connect(io.execute.bits.command, from: routed)
         io.execute.bits.preloadRs1.set(pendingRs1)
         io.execute.bits.preloadRs2.set(pendingRs2)
+
+        // MARK: Footprint (rows touched), for the reservation station
+        func range(_ operand: OperandFields, lastRowOffset: Signal, in accumulator: Bool) -> RowRange {
+            let used = !operand.isGarbage && operand.rows =/= 0 && operand.columns =/= 0
+                && (accumulator ? operand.isAccumulator : !operand.isAccumulator)
+            let low = operand.row.extended(to: RowRange.bits)
+            return RowRange(valid: used, low: low, high: low +% lastRowOffset.resized(to: RowRange.bits))
+        }
+        func reads(_ operands: [(OperandFields, Signal)], in accumulator: Bool) -> RowRange {
+            operands.map { range($0.0, lastRowOffset: $0.1, in: accumulator) }.reduce(RowRange(valid: false, low: Signal.literal(0, .uint(RowRange.bits)), high: Signal.literal(0, .uint(RowRange.bits)))) { $0.union($1) }
+        }
+        let none = RowRange(valid: false, low: Signal.literal(0, .uint(RowRange.bits)), high: Signal.literal(0, .uint(RowRange.bits)))
+        let pairReads: [(OperandFields, Signal)] = [
+            (aOperand, stridedOffset(aOperand, aStride)), (bdOperand, rowsMinusOne(bdOperand).extended(to: rowBits)),
+            (OperandFields(pendingRs1), rowsMinusOne(OperandFields(pendingRs1)).extended(to: rowBits)),
+        ]
+        let pendingC = OperandFields(pendingRs2)
+        let pairWrite = (pendingC, stridedOffset(pendingC, cStride))
+        let mvoutRead = (mvoutOperand, rowsMinusOne(mvoutOperand).extended(to: rowBits))
+        func choose(_ memory: Bool, mvin: Bool, mvout: Bool, pairRead: Bool, pairWrites: Bool) -> RowRange {
+            let fromMvin = mvin ? range(mvinOperand, lastRowOffset: mvinOffset, in: memory) : none
+            let fromMvout = mvout ? range(mvoutOperand, lastRowOffset: mvoutRead.1, in: memory) : none
+            let fromPair = pairRead ? reads(pairReads, in: memory) : (pairWrites ? range(pairWrite.0, lastRowOffset: pairWrite.1, in: memory) : none)
+            return RowRange(valid: mux(isMvin, fromMvin.valid, mux(isMvout, fromMvout.valid, isCompute && fromPair.valid)),
+                            low: mux(isMvin, fromMvin.low, mux(isMvout, fromMvout.low, fromPair.low)),
+                            high: mux(isMvin, fromMvin.high, mux(isMvout, fromMvout.high, fromPair.high)))
+        }
+        m.connect(io.footprint.scratchpadRead, from: choose(false, mvin: false, mvout: true, pairRead: true, pairWrites: false))
+        m.connect(io.footprint.scratchpadWrite, from: choose(false, mvin: true, mvout: false, pairRead: false, pairWrites: true))
+        m.connect(io.footprint.accumulatorRead, from: choose(true, mvin: false, mvout: true, pairRead: true, pairWrites: false))
+        m.connect(io.footprint.accumulatorWrite, from: choose(true, mvin: true, mvout: false, pairRead: false, pairWrites: true))
 
         io.retire.valid.set(accepted && (failed || isFlush || isPreload))
         io.retire.bits.set(count)

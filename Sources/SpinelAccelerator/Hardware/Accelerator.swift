@@ -1,0 +1,140 @@
+import SpinelHDL
+
+/// The accelerator of one configuration (ARCHITECTURE.md, section 1), named after it.
+///
+/// command port → Dispatcher → ReservationStation → LoadController / ExecuteController /
+/// StoreController → scratchpad and accumulator → DMAEngine → AXI4. Ports are the contract of
+/// docs/MICROARCHITECTURE.md, "Top-level ports", which the generated C harness drives.
+public struct Accelerator: Module {
+    public let parameters: AcceleratorParameters
+
+    public init(_ parameters: AcceleratorParameters) { self.parameters = parameters }
+
+    public var name: String { parameters.name }
+
+    public var dma: DMAParameters { DMAParameters(parameters, tagBits: 1) }
+
+    public struct IO: Aggregate {
+        public var command: Decoupled<RoCCCommand>
+        public var busy: Signal
+        public var error: Signal
+        public var errorInfo: Signal
+        public var cycles: Signal
+        public var configHash: Signal
+        public var retireDispatch: Valid<Signal>
+        public var retireLoad: Valid<Signal>
+        public var retireExecute: Valid<Signal>
+        public var retireStore: Valid<Signal>
+        public var axi: AXI4Bundle
+
+        public func map(_ f: FieldMapper) -> IO {
+            IO(command: f.input("cmd", command), busy: f.output("busy", busy), error: f.output("error", error),
+               errorInfo: f.output("error_info", errorInfo), cycles: f.output("cycles", cycles),
+               configHash: f.output("config_hash", configHash), retireDispatch: f.output("retire_dispatch", retireDispatch),
+               retireLoad: f.output("retire_ld", retireLoad), retireExecute: f.output("retire_ex", retireExecute),
+               retireStore: f.output("retire_st", retireStore), axi: f.output("axi", axi))
+        }
+    }
+
+    public var io: IO {
+        IO(command: Decoupled(RoCCCommand()), busy: Signal(.bool), error: Signal(.bool), errorInfo: Signal(.uint(64)),
+           cycles: Signal(.uint(64)), configHash: Signal(.uint(64)),
+           retireDispatch: Valid(Signal(.uint(32))), retireLoad: Valid(Signal(.uint(32))),
+           retireExecute: Valid(Signal(.uint(32))), retireStore: Valid(Signal(.uint(32))), axi: AXI4Bundle(dma.axi))
+    }
+
+    public func build(_ m: ModuleBuilder, _ io: IO) {
+        let dim = parameters.dim
+        let inputBits = parameters.config.inputType.width, accBits = parameters.config.accType.width
+
+        let dispatcher = m.instance("dispatcher", Dispatcher(parameters))
+        let station = m.instance("station", ReservationStation(parameters))
+        let load = m.instance("load", LoadController(parameters, dma: dma))
+        let execute = m.instance("execute", ExecuteController(parameters))
+        let store = m.instance("store", StoreController(parameters, dma: dma))
+        let engine = m.instance("dma", DMAEngine(dma))
+        // Clients: reads (execute, store), writes (execute, load); the array cannot wait, so it comes first.
+        let scratchpad = m.instance("scratchpad", BankedMemory(rows: parameters.spRows, banks: parameters.config.spBanks, lanes: dim,
+                                                               laneWidth: inputBits, readClients: 2, writeClients: 2, accumulating: false))
+        let accumulator = m.instance("accumulator", BankedMemory(rows: parameters.accRows, banks: parameters.config.accBanks, lanes: dim,
+                                                                 laneWidth: accBits, readClients: 2, writeClients: 2, accumulating: true))
+
+        m.connect(dispatcher.command, from: io.command)
+
+        // Dispatcher → reservation station (load and store entries carry no PRELOAD).
+        func allocation(_ routed: Decoupled<RoutedCommand>, into port: Decoupled<ExecuteCommand>) {
+            port.valid.set(routed.valid)
+            routed.ready.set(port.ready)
+            m.connect(port.bits.command, from: routed.bits)
+            port.bits.preloadRs1.set(Signal.literal(0, .uint(64)))
+            port.bits.preloadRs2.set(Signal.literal(0, .uint(64)))
+        }
+        allocation(dispatcher.load, into: station.allocate[0])
+        m.connect(station.allocate[1], from: dispatcher.execute)
+        allocation(dispatcher.store, into: station.allocate[2])
+        m.connect(station.footprint, from: dispatcher.footprint)
+
+        // Reservation station → controllers.
+        func issue(_ port: Decoupled<ExecuteCommand>, to controller: Decoupled<RoutedCommand>) {
+            controller.valid.set(port.valid)
+            port.ready.set(controller.ready)
+            m.connect(controller.bits, from: port.bits.command)
+        }
+        issue(station.issue[0], to: load.command)
+        m.connect(execute.command, from: station.issue[1])
+        issue(station.issue[2], to: store.command)
+        m.connect(station.retire[0], from: load.retire)
+        m.connect(station.retire[1], from: execute.retire)
+        m.connect(station.retire[2], from: store.retire)
+
+        // Memories.
+        m.connect(scratchpad.reads[0], from: execute.scratchpadRead)
+        m.connect(scratchpad.reads[1], from: store.scratchpadRead)
+        m.connect(scratchpad.writes[0], from: execute.scratchpadWrite)
+        m.connect(scratchpad.writes[1], from: load.scratchpadWrite)
+        m.connect(accumulator.reads[0], from: execute.accumulatorRead)
+        m.connect(accumulator.reads[1], from: store.accumulatorRead)
+        m.connect(accumulator.writes[0], from: execute.accumulatorWrite)
+        m.connect(accumulator.writes[1], from: load.accumulatorWrite)
+
+        // DMA.
+        m.connect(engine.readRequest, from: load.readRequest)
+        m.connect(load.readResponse, from: engine.readResponse)
+        m.connect(engine.writeRequest, from: store.writeRequest)
+        m.connect(store.writeResponse, from: engine.writeResponse)
+        m.connect(io.axi, from: engine.axi)
+
+        // Errors: the failure of the oldest command wins, as in program order.
+        let errorValid = m.register("error_valid", .bool, reset: false)
+        let errorInfo = m.register("error_info_reg", .uint(64), reset: 0)
+        let dispatcherReported = m.register("dispatcher_reported", .bool, reset: false)
+        var candidates: [(valid: Signal, info: Signal)] = [
+            (dispatcher.error && !dispatcherReported, dispatcher.errorInfo),
+        ]
+        for fault in [load.fault, store.fault] {
+            candidates.append((fault.valid, cat(fault.bits.code.extended(to: 8), Signal.literal(0, .uint(24)), fault.bits.index)))
+        }
+        m.when(dispatcher.error) { dispatcherReported.set(true) }
+        for candidate in candidates {
+            let index = candidate.info.bits(31, 0)
+            let older = !errorValid || (index -% errorInfo.bits(31, 0))[31]
+            m.when(candidate.valid && older) {
+                errorValid.set(true)
+                errorInfo.set(candidate.info)
+            }
+        }
+        io.error.set(errorValid)
+        io.errorInfo.set(errorInfo)
+
+        let cycles = m.register("cycle_counter", .uint(64), reset: 0)
+        cycles.set(cycles +% 1)
+        io.cycles.set(cycles)
+        io.configHash.set(Signal.literal(BigInteger(parameters.hash, radix: 16)!, .uint(64)))
+        m.connect(io.retireDispatch, from: dispatcher.retire)
+        m.connect(io.retireLoad, from: load.retire)
+        m.connect(io.retireExecute, from: execute.retire)
+        m.connect(io.retireStore, from: store.retire)
+        io.busy.set(station.busy || load.busy || execute.busy || store.busy || engine.busy
+                    || accumulator.writesPending || io.command.valid)
+    }
+}

@@ -1,0 +1,181 @@
+import SpinelHDL
+
+/// Runs CONFIG_ST and MVOUT in program order (docs/ACCELERATOR.md, "MVOUT").
+///
+/// The reader walks each mvout row by row, reading the local row only when the outgoing queue
+/// has room for it (reads cannot be held back once issued). Each row is converted as it
+/// arrives: scratchpad bytes as they are, accumulator rows full width, or through ACC_SCALE and
+/// ReLU into inputType. The queued rows become DMA writes; a command retires when the response
+/// to its last write is back.
+public struct StoreController: Module {
+    public let parameters: AcceleratorParameters
+    public let dma: DMAParameters
+
+    public init(_ parameters: AcceleratorParameters, dma: DMAParameters) {
+        self.parameters = parameters
+        self.dma = dma
+    }
+
+    public var name: String { "StoreController_\(parameters.name)" }
+
+    public struct IO: Aggregate {
+        public var command: Decoupled<RoutedCommand>
+        public var scratchpadRead: RowReadPort
+        public var accumulatorRead: RowReadPort
+        public var writeRequest: Decoupled<DMAWriteRequest>
+        public var writeResponse: Decoupled<DMAWriteResponse>
+        public var retire: Valid<Signal>
+        public var fault: Valid<CommandFault>
+        public var busy: Signal
+
+        public func map(_ f: FieldMapper) -> IO {
+            IO(command: f.input("cmd", command), scratchpadRead: f.output("sp_read", scratchpadRead),
+               accumulatorRead: f.output("acc_read", accumulatorRead), writeRequest: f.output("dma_req", writeRequest),
+               writeResponse: f.input("dma_resp", writeResponse), retire: f.output("retire", retire),
+               fault: f.output("fault", fault), busy: f.output("busy", busy))
+        }
+    }
+
+    public var io: IO {
+        let dim = parameters.dim
+        func readPort(rows: Int, laneWidth: Int) -> RowReadPort {
+            RowReadPort(request: Decoupled(Signal(.uint(HWType.addressWidth(for: rows)))), response: Valid(Signal(.uint(dim * laneWidth))))
+        }
+        return IO(command: Decoupled(RoutedCommand()),
+                  scratchpadRead: readPort(rows: parameters.spRows, laneWidth: parameters.config.inputType.width),
+                  accumulatorRead: readPort(rows: parameters.accRows, laneWidth: parameters.config.accType.width),
+                  writeRequest: Decoupled(DMAWriteRequest(dma)), writeResponse: Decoupled(DMAWriteResponse(dma)),
+                  retire: Valid(Signal(.uint(32))), fault: Valid(CommandFault()), busy: Signal(.bool))
+    }
+
+    /// One row on its way out (or, with `noWrites`, a command that writes nothing).
+    struct RowNote: Aggregate {
+        var address: Signal
+        var bytes: Signal
+        var noWrites: Signal
+        var last: Signal
+        var index: Signal
+
+        func map(_ f: FieldMapper) -> RowNote {
+            RowNote(address: f("address", address), bytes: f("bytes", bytes), noWrites: f("no_writes", noWrites),
+                    last: f("last", last), index: f("index", index))
+        }
+    }
+
+    var noteTemplate: RowNote {
+        RowNote(address: Signal(.uint(64)), bytes: Signal(.uint(dma.bytesBits)), noWrites: Signal(.bool), last: Signal(.bool),
+                index: Signal(.uint(32)))
+    }
+
+    public func build(_ m: ModuleBuilder, _ io: IO) {
+        let dim = parameters.dim
+        let inputBits = parameters.config.inputType.width, accBits = parameters.config.accType.width
+        let command = io.command.bits.command
+        let rs1 = command.rs1, rs2 = command.rs2
+        let dataBits = dma.maxBytes * 8
+
+        let dramStride = m.register("st_dram_stride", .uint(32), reset: 0)
+        let activation = m.register("st_activation", .uint(2), reset: 0)
+        let accScale = m.register("st_acc_scale", .uint(32), reset: Signal.literal(0x3F80_0000, .uint(32)))
+
+        // Rows waiting to become DMA writes: the converted data and its note, side by side.
+        let queueDepth = 4
+        let outgoing = m.instance("outgoing", Queue(entries: queueDepth, payload: .uint(dataBits + noteTemplate.packedWidth)))
+        // Local reads issued whose data has not yet arrived (read latency 1).
+        let readInFlight = m.register("read_in_flight", .bool, reset: false)
+        let room = outgoing.count.extended(to: 4) +% mux(readInFlight, Signal.literal(1, .uint(4)), Signal.literal(0, .uint(4)))
+            < Signal.literal(BigInteger(queueDepth), .uint(4))
+
+        // MARK: Reader
+        let isConfig = command.funct === Signal(BigInteger(Funct.config))
+        let operand = OperandFields(rs2)
+        let rowCounter = m.register("row", .uint(16), reset: 0)
+        let empty = isConfig || operand.rows === 0 || operand.columns === 0
+        let lastRow = m.wire("last_row", .bool, default: empty || rowCounter +& 1 >= operand.rows)
+        let fromAccumulator = operand.isAccumulator
+        let localRow = (operand.row +% rowCounter.extended(to: 26))
+        io.scratchpadRead.request.bits.set(localRow.truncated(to: HWType.addressWidth(for: parameters.spRows)))
+        io.accumulatorRead.request.bits.set(localRow.truncated(to: HWType.addressWidth(for: parameters.accRows)))
+        let wantRead = io.command.valid && !empty && room
+        io.scratchpadRead.request.valid.set(wantRead && !fromAccumulator)
+        io.accumulatorRead.request.valid.set(wantRead && fromAccumulator)
+        let readFired = wantRead && mux(fromAccumulator, io.accumulatorRead.request.ready, io.scratchpadRead.request.ready)
+        // An empty command goes straight into the queue as a note.
+        let emptyEnqueued = io.command.valid && empty && room && !readInFlight
+        let stepDone = readFired || emptyEnqueued
+        io.command.ready.set(stepDone && lastRow)
+        m.when(stepDone) { rowCounter.set(mux(lastRow, Signal.literal(0, .uint(16)), rowCounter +% 1)) }
+        m.when(io.command.fire && isConfig) {
+            dramStride.set(rs2.bits(31, 0))
+            accScale.set(rs2.bits(63, 32))
+            activation.set(rs1.bits(3, 2))
+        }
+
+        // What the arriving row needs, captured when its read fires.
+        let fullWidth = operand.readsFullWidth
+        let elementBytes = mux(fromAccumulator && fullWidth, Signal.literal(BigInteger(parameters.accBytes), .uint(4)),
+                               Signal.literal(BigInteger(parameters.inputBytes), .uint(4)))
+        let note = RowNote(address: rs1 +% (rowCounter * dramStride).resized(to: 64),
+                           bytes: (operand.columns * elementBytes).resized(to: dma.bytesBits), noWrites: empty, last: lastRow,
+                           index: io.command.bits.index)
+        readInFlight.set(readFired)
+        let arriving = noteTemplate.unpacked(from: m.delay(note.packed, name: "arriving_note"))
+        let arrivingFromAccumulator = m.delay(fromAccumulator, name: "arriving_acc")
+        let arrivingFullWidth = m.delay(fullWidth, name: "arriving_full")
+
+        // MARK: Conversion
+        let spRow = io.scratchpadRead.response.bits, accRow = io.accumulatorRead.response.bits
+        let low = Signal.literal(HWType.sint(inputBits).range.lowerBound, .sint(accBits))
+        let high = Signal.literal(HWType.sint(inputBits).range.upperBound, .sint(accBits))
+        let scaled = (0..<dim).map { lane -> Signal in
+            let element = accRow.bits((lane + 1) * accBits - 1, lane * accBits).asSInt
+            let value: Signal
+            if parameters.config.accScale == .fp32 {
+                let unit = m.instance("scale_\(lane)", ScaleUnit(inputWidth: accBits, outputWidth: inputBits))
+                unit.value.set(element)
+                unit.scale.set(accScale)
+                value = unit.result
+            } else {
+                // No scale hardware: the scale is 1.0 and values only saturate.
+                value = mux(element < low, low, mux(element > high, high, element)).truncated(to: inputBits)
+            }
+            return mux(activation === 1 && value < Signal.literal(0, .sint(inputBits)), Signal.literal(0, .sint(inputBits)), value).asUInt
+        }
+        func padded(_ row: Signal) -> Signal { row.width == dataBits ? row : cat(Signal.literal(0, .uint(dataBits - row.width)), row) }
+        let rowData = mux(!arrivingFromAccumulator, padded(spRow),
+                          mux(arrivingFullWidth, padded(accRow), padded(cat(scaled.reversed()))))
+        outgoing.enq.valid.set(readInFlight || emptyEnqueued)
+        outgoing.enq.bits.set(mux(readInFlight, cat(rowData, arriving.packed), cat(Signal.literal(0, .uint(dataBits)), note.packed)))
+
+        // MARK: DMA writes and their responses
+        let headNote = noteTemplate.unpacked(from: outgoing.deq.bits.bits(noteTemplate.packedWidth - 1, 0))
+        let pending = m.instance("pending", Queue(entries: dma.maxInFlight + 2, payload: .uint(noteTemplate.packedWidth)))
+        let needsWrite = !headNote.noWrites
+        io.writeRequest.valid.set(outgoing.deq.valid && needsWrite && pending.enq.ready)
+        io.writeRequest.bits.address.set(headNote.address)
+        io.writeRequest.bits.bytes.set(headNote.bytes)
+        io.writeRequest.bits.data.set(outgoing.deq.bits.bits(outgoing.deq.bits.width - 1, noteTemplate.packedWidth))
+        io.writeRequest.bits.tag.set(Signal.literal(0, .uint(dma.tagBits)))
+        let leaves = outgoing.deq.valid && pending.enq.ready && (!needsWrite || io.writeRequest.ready)
+        outgoing.deq.ready.set(leaves)
+        pending.enq.valid.set(leaves)
+        pending.enq.bits.set(headNote.packed)
+
+        let waiting = noteTemplate.unpacked(from: pending.deq.bits)
+        let answered = pending.deq.valid && (waiting.noWrites || io.writeResponse.valid)
+        let faulted = m.register("faulted", .bool, reset: false)
+        let rowFault = !waiting.noWrites && io.writeResponse.bits.error
+        pending.deq.ready.set(answered)
+        io.writeResponse.ready.set(pending.deq.valid && !waiting.noWrites)
+        io.retire.valid.set(answered && waiting.last)
+        io.retire.bits.set(waiting.index)
+        io.fault.valid.set(answered && rowFault && !faulted)
+        io.fault.bits.code.set(Signal.literal(BigInteger(ErrorCode.dmaWriteFault.rawValue), .uint(ErrorCode.bits)))
+        io.fault.bits.index.set(waiting.index)
+        m.when(answered) {
+            m.when(rowFault) { faulted.set(true) }
+            m.when(waiting.last) { faulted.set(false) }
+        }
+        io.busy.set(io.command.valid || readInFlight || outgoing.deq.valid || pending.deq.valid)
+    }
+}
