@@ -167,3 +167,71 @@ struct AcceleratorTests {
         #expect(Set(bench.retired) == Set(0..<Int(bench.golden.commandCount)), "every command retires once: \(bench.retired)")
     }
 }
+
+extension AcceleratorTests {
+    /// Random matmul programs: operands moved in from (random) DRAM, PRELOAD+COMPUTE pairs in
+    /// both dataflows with every permitted transpose pair, bias from either memory, results
+    /// to either memory (overwrite or accumulate), then every result region moved out.
+    @Test(arguments: [0, 1, 2])
+    func randomMatmulPrograms(program: Int) throws {
+        var random = SeededGenerator(seed: SeededGenerator.testSeed(0x3A7 + UInt64(program)))
+        let bench = try AcceleratorBench(.small, seed: random.next())
+        let dim = bench.parameters.dim
+        let input: UInt64 = 0x40_0000, output: UInt64 = 0x80_0000
+        func run(_ command: (UInt8, UInt64, UInt64)) throws { try bench.issue(command.0, command.1, command.2) }
+        func pick<T>(_ choices: [T]) -> T { choices[Int.random(in: 0..<choices.count, using: &random)] }
+
+        // Inputs: scratchpad rows 0..<64, accumulator rows 0..<16 (full width).
+        try run(Encode.configLoad(stride: UInt64(dim), blockStride: dim))
+        for block in 0..<16 { try bench.issue(2, input + UInt64(block * 64), Encode.operand(UInt32(block * dim), columns: dim, rows: dim)) }
+        try run(Encode.configLoad(stride: UInt64(dim * 4), blockStride: dim, which: 1))
+        for block in 0..<4 {
+            try bench.issue(1, input + 0x1000 + UInt64(block * 256), Encode.operand(Encode.accumulator(block * dim), columns: dim, rows: dim))
+        }
+
+        // Results: scratchpad rows 128..<192, accumulator rows 32..<64.
+        var weightStationary = false
+        for pair in 0..<24 {
+            // COMPUTE_ACCUMULATED continues the previous pair, so it keeps its configuration.
+            let accumulated = pair > 0 && random.chance(0.3)
+            if !accumulated && (pair % 3 == 0 || random.chance(0.3)) {
+                weightStationary = random.chance(0.5)
+                let transposes: [(Bool, Bool)] = weightStationary ? [(false, false), (false, true), (true, false)]
+                                                                   : [(false, false), (true, false), (true, true)]
+                let (transposeA, transposeB) = pick(transposes)
+                try run(Encode.configExecute(weightStationary: weightStationary, activation: pick([0, 1]), shift: weightStationary ? 0 : pick([0, 1, 3]),
+                                             transposeA: transposeA, transposeB: transposeB, aStride: pick([1, 1, 2])))
+            }
+            func spOperand() -> UInt64 {
+                Encode.operand(UInt32(Int.random(in: 0..<(64 - 2 * dim), using: &random)), columns: Int.random(in: 1...dim, using: &random),
+                               rows: Int.random(in: 1...dim, using: &random))
+            }
+            let dOperand = random.chance(0.2) ? Encode.operand(Encode.garbage, columns: dim, rows: dim)
+                : random.chance(0.5) ? spOperand()
+                : Encode.operand(Encode.accumulator(Int.random(in: 0..<(16 - dim), using: &random)), columns: Int.random(in: 1...dim, using: &random),
+                                 rows: Int.random(in: 1...dim, using: &random))
+            let cOperand: UInt64 = random.chance(0.5)
+                ? Encode.operand(UInt32(128 + Int.random(in: 0..<(64 - dim), using: &random)), columns: Int.random(in: 1...dim, using: &random),
+                                 rows: Int.random(in: 1...dim, using: &random))
+                : Encode.operand(Encode.accumulator(32 + Int.random(in: 0..<(32 - dim), using: &random), accumulate: random.chance(0.5)),
+                                 columns: Int.random(in: 1...dim, using: &random), rows: Int.random(in: 1...dim, using: &random))
+            if weightStationary {
+                try bench.issue(6, accumulated ? Encode.operand(Encode.garbage, columns: dim, rows: dim) : spOperand(), cOperand)
+                try bench.issue(accumulated ? 5 : 4, spOperand(), dOperand)
+            } else {
+                try bench.issue(6, accumulated ? Encode.operand(Encode.garbage, columns: dim, rows: dim) : dOperand, cOperand)
+                try bench.issue(accumulated ? 5 : 4, spOperand(), spOperand())
+            }
+        }
+        // Move every result region out.
+        try run(Encode.configStore(stride: UInt64(dim)))
+        for block in 0..<16 { try bench.issue(3, output + UInt64(block * 64), Encode.operand(UInt32(128 + block * dim), columns: dim, rows: dim)) }
+        try run(Encode.configStore(stride: UInt64(dim * 4)))
+        for block in 0..<8 {
+            try bench.issue(3, output + 0x1000 + UInt64(block * 256), Encode.operand(Encode.accumulator(32 + block * dim, fullWidth: true), columns: dim, rows: dim))
+        }
+        try bench.fence()
+        try bench.compareMemory("program \(program), seed \(random.seed)")
+        bench.expectError("program \(program), seed \(random.seed)")
+    }
+}

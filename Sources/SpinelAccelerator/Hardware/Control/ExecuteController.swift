@@ -178,11 +178,14 @@ public struct ExecuteController: Module {
         // accumulation lands before the next one reads the row.
         let halfRate = cStride === 0 && cOperand.isAccumulator
         let pace = m.register("pace", .bool, reset: false)
-        let mayFeed = !halfRate || !pace
+        // The last operand row lands in its buffer a cycle after its read: wait for it.
+        let mayFeed = (!halfRate || !pace) && !arrivingValid
 
         let feeding = (loading && needsLoad) || (computing && computeSlots =/= 0) || (draining && needsDrain)
         let feed = m.wire("feed", .bool, default: feeding && mayFeed)
-        let slotPropagate = mux(loading, propagate, mux(computing, mux(needsLoad, !propagate, propagate), !propagate))
+        // The register flips when the load phase ends; a drain runs on the flipped value
+        // before the register itself flips.
+        let slotPropagate = mux(draining, !propagate, propagate)
         array.slot.valid.set(feed)
         let slotBits = array.slot.bits
         let aRow = row(bufferA, slotRow), bRow = row(bufferB, slotRow)
@@ -201,7 +204,7 @@ public struct ExecuteController: Module {
         slotBits.tag.set(outputRow)
 
         m.when(halfRate && (loading || computing || draining)) { pace.set(!pace) }
-        m.when(feed || (loading && !needsLoad) || (computing && computeSlots === 0) || (draining && !needsDrain)) {
+        m.when(feed || (!arrivingValid && ((loading && !needsLoad) || (computing && computeSlots === 0) || (draining && !needsDrain)))) {
             m.when(loading) {
                 m.when(loadDone) {
                     slot.set(count(0))
