@@ -8,7 +8,7 @@ APT_PACKAGES := verilator libgmp-dev yosys iverilog
 SPINEL   := .build/release/spinel
 DEMO_DIR := .build/demo/mac-array-4x4
 
-.PHONY: all deps build test demo bench generated clean
+.PHONY: all deps build test demo bench generated synth clean
 
 all: build
 
@@ -54,6 +54,16 @@ bench: build
 # Regenerates the committed output in Generated/ (a test fails when it is stale).
 generated: build
 	$(SPINEL) generate --design mac-array --rows 4 --columns 4 --out Generated/samples/mac-array-4x4
+	$(SPINEL) generate --preset small --out Generated/SpinelSmall
+	$(SPINEL) generate --preset default --out Generated/SpinelDefault
+	$(SPINEL) generate --preset transformer --out Generated/SpinelTransformer
+	$(SPINEL) generate --preset cta --out Generated/SpinelCTA
+
+# Yosys synthesis of every preset (the test suite synthesizes only `small`; DIM 16 takes long).
+synth: build
+	for preset in small default transformer cta; do \
+	  $(SPINEL) generate --preset $$preset --out .build/synth/$$preset && $(SPINEL) lint .build/synth/$$preset || exit 1; \
+	done
 
 clean:
 	rm -rf .build

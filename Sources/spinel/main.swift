@@ -32,6 +32,7 @@ struct ShapeOptions: ParsableArguments {
 }
 
 extension SampleDesign: ExpressibleByArgument {}
+extension AcceleratorConfig.Preset: ExpressibleByArgument {}
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,8 +45,14 @@ struct Generate: ParsableCommand {
             """
     )
 
-    @Option(help: "The design to generate.")
+    @Option(help: "The design to generate (ignored with --preset or --config).")
     var design: SampleDesign = .macArray
+
+    @Option(help: "An accelerator preset: \(AcceleratorConfig.Preset.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var preset: AcceleratorConfig.Preset?
+
+    @Option(help: "An accelerator configuration file (JSON; see docs/CONFIGURATION.md).")
+    var config: String?
 
     @OptionGroup var shape: ShapeOptions
 
@@ -55,11 +62,26 @@ struct Generate: ParsableCommand {
     @Flag(help: "Append `// File.swift:line` locators to declarations and assignments.")
     var locators = false
 
+    func validate() throws {
+        guard preset == nil || config == nil else { throw ValidationError("give --preset or --config, not both") }
+    }
+
     func run() throws {
-        let elaborated = try design.elaborate(rows: shape.rows, columns: shape.columns)
-        let files = VerilogEmitter(locators: locators).emit(elaborated)
+        var accelerator: AcceleratorConfig?
+        if let preset {
+            accelerator = .preset(preset)
+        } else if let config {
+            let data = try Data(contentsOf: URL(fileURLWithPath: config))
+            accelerator = try AcceleratorConfig.fromJSON(data)
+        }
+        let files: [GeneratedFile]
+        if let accelerator {
+            files = try AcceleratorGeneration.files(for: accelerator)
+        } else {
+            files = VerilogEmitter(locators: locators).emit(try design.elaborate(rows: shape.rows, columns: shape.columns))
+        }
         try GeneratedOutput.replace(directory: URL(fileURLWithPath: out), with: files)
-        print("generated \(elaborated.top.name): \(elaborated.modules.count) modules, \(files.count) files in \(out)")
+        print("generated \(accelerator?.name ?? design.rawValue): \(files.count) files in \(out)")
     }
 }
 

@@ -120,9 +120,40 @@ struct GeneratedDirectoryTests {
         }
     }
 
+    @Test(arguments: AcceleratorConfig.Preset.allCases)
+    func presetIsUpToDate(preset: AcceleratorConfig.Preset) throws {
+        let config = AcceleratorConfig.preset(preset)
+        let directory = repositoryRoot().appendingPathComponent("Generated/\(config.name)")
+        let files = try AcceleratorGeneration.files(for: config)
+        let onDisk = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        #expect(onDisk == files.map(\.name).sorted(), "Generated/\(config.name) has other files than the generator writes; run `make generated`")
+        for file in files {
+            let stored = try String(contentsOf: directory.appendingPathComponent(file.name), encoding: .utf8)
+            #expect(stored == file.contents, "\(config.name)/\(file.name) differs from a fresh generation; run `make generated` and review the diff")
+        }
+    }
+
     @Test func generationIsDeterministic() throws {
         let first = VerilogEmitter(locators: true).emit(try SampleDesign.macArray.elaborate(rows: 6, columns: 5))
         let second = VerilogEmitter(locators: true).emit(try SampleDesign.macArray.elaborate(rows: 6, columns: 5))
         #expect(first == second)
+    }
+}
+
+@Suite("Every preset's accelerator passes the output gates")
+struct PresetQualityTests {
+    /// Verilator -Wall and Icarus on every preset; Yosys synthesis (minutes for DIM 16) on
+    /// `small` here, on the others in `make synth`.
+    @Test(arguments: AcceleratorConfig.Preset.allCases)
+    func lintAndCompile(preset: AcceleratorConfig.Preset) throws {
+        let config = AcceleratorConfig.preset(preset)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-preset-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try OutputChecks.write(try AcceleratorGeneration.files(for: config), to: directory)
+        try OutputChecks.lint(directory: directory, top: config.name)
+        try OutputChecks.compileWithIcarus(directory: directory, top: config.name)
+        if preset == .small {
+            try OutputChecks.synthesize(directory: directory, top: config.name)
+        }
     }
 }

@@ -18,3 +18,10 @@ public enum SampleDesign: String, CaseIterable, Sendable {
         }
     }
 }
+
+extension AcceleratorConfig {
+    /// Validates the configuration and elaborates its accelerator.
+    public func elaborate() throws -> Design {
+        try Elaborator.elaborate(Accelerator(try parameters()))
+    }
+}

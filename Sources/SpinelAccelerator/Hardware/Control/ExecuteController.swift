@@ -160,8 +160,9 @@ public struct ExecuteController: Module {
         // MARK: Slots
         let slot = m.register("slot", counterType, reset: 0)
         let slotRow = slot.truncated(to: tagBits)
-        func row(_ buffer: [[Signal]], _ index: Signal) -> [Signal] {
-            (0..<dim).map { c in select(buffer.map { $0[c] }, at: index) }
+        /// Row `index` of a buffer, on named wires (each is read by many lanes).
+        func row(_ buffer: [[Signal]], _ index: Signal, _ name: String) -> [Signal] {
+            (0..<dim).map { c in m.wire("\(name)_\(c)", buffer[0][c].type!, default: select(buffer.map { $0[c] }, at: index)) }
         }
         let reversed = Signal.literal(BigInteger(dim - 1), .uint(tagBits)) -% slotRow
         let loading = inPhase(.load), computing = inPhase(.compute), draining = inPhase(.drain)
@@ -188,9 +189,9 @@ public struct ExecuteController: Module {
         let slotPropagate = mux(draining, !propagate, propagate)
         array.slot.valid.set(feed)
         let slotBits = array.slot.bits
-        let aRow = row(bufferA, slotRow), bRow = row(bufferB, slotRow)
-        let loadRow = mux(weightStationary, cat(row(bufferB, reversed).map { $0.extended(to: accBits).asUInt }.reversed()),
-                          cat(row(bufferD, reversed).map(\.asUInt).reversed()))
+        let aRow = row(bufferA, slotRow, "slot_a"), bRow = row(bufferB, slotRow, "slot_b")
+        let loadRow = mux(weightStationary, cat(row(bufferB, reversed, "load_b").map { $0.extended(to: accBits).asUInt }.reversed()),
+                          cat(row(bufferD, reversed, "load_d").map(\.asUInt).reversed()))
         for c in 0..<dim {
             slotBits.a[c].set(mux(computing, aRow[c], zeroInput))
             slotBits.b[c].set(mux(computing && !weightStationary, bRow[c], zeroInput))
@@ -228,7 +229,7 @@ public struct ExecuteController: Module {
         // MARK: Results
         let result = array.result
         let resultRow = result.bits.tag
-        let dRow = row(bufferD, resultRow)
+        let dRow = row(bufferD, resultRow, "result_d")
         let values = (0..<dim).map { c in
             mux(weightStationary, result.bits.row[c] +% dRow[c], result.bits.row[c])
         }

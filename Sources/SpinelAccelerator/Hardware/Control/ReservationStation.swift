@@ -87,8 +87,12 @@ public struct ReservationStation: Module {
 
             // Issue: the next entry, once nothing older elsewhere conflicts with it.
             let candidateValid = select(queue.map { $0.valid && !$0.issued }, at: issuePointers[kind])
-            let candidateCommand = ExecuteCommand().unpacked(from: select(queue.map(\.command.packed), at: issuePointers[kind]))
-            let candidateFootprint = Footprint().unpacked(from: select(queue.map(\.footprint.packed), at: issuePointers[kind]))
+            // Named wires: every comparison below reads them, and an inline mux tree would be
+            // written out again for each.
+            let candidateCommand = m.wire("\(names[kind])_candidate", ExecuteCommand())
+            m.connect(candidateCommand, from: ExecuteCommand().unpacked(from: select(queue.map(\.command.packed), at: issuePointers[kind])))
+            let candidateFootprint = m.wire("\(names[kind])_candidate_footprint", Footprint())
+            m.connect(candidateFootprint, from: Footprint().unpacked(from: select(queue.map(\.footprint.packed), at: issuePointers[kind])))
             var blocked: Signal = false
             for other in 0..<3 where other != kind {
                 for entry in queues[other] {

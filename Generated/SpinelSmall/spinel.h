@@ -1,0 +1,136 @@
+/*
+ * Spinel harness: the C API of one simulated accelerator (Verilator model + AXI4 memory model).
+ *
+ * One accelerator per process. Every call advances the simulation only as far as it needs;
+ * between calls the clock stands still, so the C code of a testbench costs no cycles.
+ *
+ *   spinel_options options;
+ *   spinel_default_options(&options);
+ *   options.trace_path = "run.jsonl";
+ *   spinel_create(&options);                      // or let the first command create it
+ *   spinel_issue(funct, rs1, rs2);                // waits until the command port takes it
+ *   spinel_fence();                               // waits until the accelerator is idle
+ *   if (spinel_error_code()) puts(spinel_error_text());
+ *   spinel_destroy();
+ *
+ * DMA addresses are host virtual addresses of this process: pass pointers to your arrays.
+ * An access to memory the process may not read or write is answered with an AXI error, which
+ * the accelerator reports as dmaReadFault / dmaWriteFault; it never crashes the simulation.
+ *
+ * Written for Spinel (see docs/ACCELERATOR.md and docs/MICROARCHITECTURE.md).
+ */
+#ifndef SPINEL_H
+#define SPINEL_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Error codes. 1 to 12 are the accelerator's own (error_info[63:56], docs/ACCELERATOR.md);
+ * the harness adds its own failures from 256 on. */
+#define SPINEL_OK 0
+#define SPINEL_ERROR_UNKNOWN_COMMAND 1
+#define SPINEL_ERROR_TOO_MANY_ROWS 2
+#define SPINEL_ERROR_TOO_MANY_COLUMNS 3
+#define SPINEL_ERROR_LOCAL_ADDRESS_OUT_OF_RANGE 4
+#define SPINEL_ERROR_UNSUPPORTED_DATAFLOW 5
+#define SPINEL_ERROR_UNSUPPORTED_FIELD 6
+#define SPINEL_ERROR_INVALID_SCALE 7
+#define SPINEL_ERROR_COMPUTE_WITHOUT_PRELOAD 8
+#define SPINEL_ERROR_PRELOAD_PENDING 9
+#define SPINEL_ERROR_ILLEGAL_OPERAND 10
+#define SPINEL_ERROR_DMA_READ_FAULT 11
+#define SPINEL_ERROR_DMA_WRITE_FAULT 12
+/* A spinel_issue or spinel_fence saw no progress (no command taken, no command retired, no
+ * AXI transfer) for `cycle_limit` cycles: the accelerator hangs. The harness refuses to
+ * simulate further. */
+#define SPINEL_ERROR_CYCLE_LIMIT 256
+/* A request the harness cannot serve (e.g. a waveform from a model built without tracing). */
+#define SPINEL_ERROR_UNSUPPORTED 257
+
+/* Exit statuses of the harness itself. */
+#define SPINEL_EXIT_CONFIG_MISMATCH 3 /* config_hash of the hardware differs from gemmini_params.h */
+#define SPINEL_EXIT_SIMULATION_FAILED 4 /* the RoCC shim hit a harness failure (cycle limit) */
+
+typedef struct spinel_options {
+    /* Cycles from an AR (AW) handshake to the first R beat (the B response); <= 0: the
+     * configuration's memory model (SPINEL_MEMORY_LATENCY_CYCLES). */
+    int memory_latency;
+    /* Bytes per cycle for reads and for writes, each; <= 0: SPINEL_MEMORY_BYTES_PER_CYCLE. */
+    int memory_bytes_per_cycle;
+    /* Bursts outstanding per direction that the memory accepts; <= 0: 64. */
+    int memory_max_outstanding;
+    /* JSON Lines trace of commands, completions, DMA bursts and errors; NULL: none. */
+    const char *trace_path;
+    /* VCD waveform; NULL: none. Needs a model built with tracing. */
+    const char *vcd_path;
+    /* Most cycles one spinel_issue or spinel_fence may go without progress; 0: 1000000. */
+    uint64_t cycle_limit;
+    /* Nonzero: do not print errors and warnings to stderr as they happen. */
+    int quiet;
+} spinel_options;
+
+/* The defaults: the configuration's memory model, no trace, no waveform. */
+void spinel_default_options(spinel_options *options);
+/* The defaults, then the environment: SPINEL_TRACE, SPINEL_VCD, SPINEL_CYCLE_LIMIT,
+ * SPINEL_MEMORY_LATENCY, SPINEL_MEMORY_BYTES_PER_CYCLE, SPINEL_QUIET. */
+void spinel_options_from_environment(spinel_options *options);
+
+/* Builds the simulated accelerator, resets it and checks its config_hash against
+ * SPINEL_CONFIG_HASH (a mismatch prints both and exits with SPINEL_EXIT_CONFIG_MISMATCH).
+ * NULL options: spinel_options_from_environment. Returns SPINEL_OK or an error code. */
+int spinel_create(const spinel_options *options);
+/* Finishes the trace and the waveform and frees the model. Called at exit if needed. */
+void spinel_destroy(void);
+int spinel_is_created(void);
+
+/* Offers one command until the accelerator takes it. Returns SPINEL_OK, or
+ * SPINEL_ERROR_CYCLE_LIMIT when the command port hangs. Creates the accelerator with
+ * spinel_options_from_environment if there is none. */
+int spinel_issue(uint32_t funct, uint64_t rs1, uint64_t rs2);
+/* Waits until busy is low and every AXI burst has been answered, in two consecutive cycles,
+ * with every command retired (or 16 idle cycles if some command never retires: a warning
+ * names it). Returns SPINEL_OK or SPINEL_ERROR_CYCLE_LIMIT. An accelerator error does not
+ * make it fail: read spinel_error_code. */
+int spinel_fence(void);
+
+/* Clock cycles since reset (the harness's count). */
+uint64_t spinel_cycles(void);
+/* The hardware's own cycle counter (the `cycles` port). */
+uint64_t spinel_hw_cycles(void);
+/* Commands the accelerator has taken so far (the next command's index). */
+uint64_t spinel_commands(void);
+
+/* Pause (0) or resume (1) the trace file. Returns SPINEL_OK, or SPINEL_ERROR_UNSUPPORTED
+ * when no trace_path was given. */
+int spinel_trace_enable(int on);
+/* Pause (0) or resume (1) waveform dumping. Returns SPINEL_OK, or SPINEL_ERROR_UNSUPPORTED
+ * when no vcd_path was given or the model was built without tracing. */
+int spinel_waveform_enable(int on);
+/* Whether the Verilated model was built with waveform support. */
+int spinel_waveform_supported(void);
+
+/* The first error: an accelerator error (1..12, from the error port) or a harness failure
+ * (>= 256), whichever came first; 0 if none. When the hardware replaces error_info by the
+ * error of an older command (program order), the harness follows it. */
+uint32_t spinel_error_code(void);
+/* The index of the command it concerns (error_info[55:0] for accelerator errors). */
+uint64_t spinel_error_index(void);
+/* The error in words: code name, command index, the command as issued (funct, rs1, rs2,
+ * issue cycle) and, for DMA faults, the burst and why the memory refused it. "no error" if none. */
+const char *spinel_error_text(void);
+/* The name of an error code ("dmaReadFault"), or "unknown". */
+const char *spinel_error_name(uint32_t code);
+/* The name of a command ("MVIN", "CONFIG_LD", ...). */
+const char *spinel_command_name(uint32_t funct, uint64_t rs1);
+
+/* The configuration this harness was generated for (SPINEL_CONFIG_NAME). */
+const char *spinel_config_name(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPINEL_H */

@@ -1,0 +1,36 @@
+import SpinelHDL
+
+/// The static C and C++ sources of the testbench harness (see `HarnessGenerator`).
+public enum HarnessSources {}
+
+/// The C testbench harness of one configuration (ARCHITECTURE.md section 3):
+///
+/// - `gemmini_params.h`: the parameter header (`GemminiParamsHeader`), the only generated part;
+/// - `spinel.h`: the C API (create/destroy, issue, fence, cycles, trace and waveform switches,
+///   errors in words);
+/// - `rocc.h` and `gemmini.h`: the RoCC shim and Gemmini's command macros, so that a
+///   Gemmini-style kernel compiles unchanged;
+/// - `spinel_axi_memory.h`: the AXI4 memory model serving the DMA from process memory;
+/// - `spinel_harness.cpp`: the Verilator driver. It expects the Verilated model under the class
+///   name `Vspinel_top` (Verilator `--prefix Vspinel_top`), whatever the top module is called,
+///   with the ports of docs/MICROARCHITECTURE.md, "Top-level ports".
+///
+/// `SpinelSim.HarnessBuild` compiles these files with a Verilated model and a C testbench.
+public enum HarnessGenerator {
+    /// The Verilator `--prefix` the harness expects.
+    public static let modelClass = "Vspinel_top"
+
+    /// The files that are the same for every configuration.
+    public static let staticFiles: [GeneratedFile] = [
+        GeneratedFile(name: "spinel.h", contents: HarnessSources.spinelHeader + "\n"),
+        GeneratedFile(name: "rocc.h", contents: HarnessSources.roccHeader + "\n"),
+        GeneratedFile(name: "gemmini.h", contents: HarnessSources.gemminiHeader + "\n"),
+        GeneratedFile(name: "spinel_axi_memory.h", contents: HarnessSources.axiMemoryHeader + "\n"),
+        GeneratedFile(name: "spinel_harness.cpp", contents: HarnessSources.harnessSource + "\n"),
+    ]
+
+    /// Every harness file of the configuration, `gemmini_params.h` first.
+    public static func files(for parameters: AcceleratorParameters) -> [GeneratedFile] {
+        [GeneratedFile(name: GemminiParamsHeader.fileName, contents: GemminiParamsHeader.render(parameters))] + staticFiles
+    }
+}

@@ -1,0 +1,293 @@
+import Foundation
+import SpinelHDL
+
+/// Builds C testbench executables: a Verilated accelerator + the generated harness (see
+/// `SpinelAccelerator.HarnessGenerator`) + the testbench's own C or C++ sources.
+///
+/// Two cached stages, keyed by a hash of everything that goes into them:
+/// 1. **Model** (once per design): `verilator --cc --build -O3 --x-assign unique
+///    --x-initial unique --prefix Vspinel_top [--trace]` into a static library, plus Verilator's
+///    runtime (`libverilated.a`). Key: Verilog files, top, flags, `verilator --version`.
+/// 2. **Executable** (once per testbench): the harness and the testbench compiled with gcc/g++
+///    and linked against the model. Key: the model's key, harness files, testbench sources and
+///    headers, flags, compiler versions.
+///
+/// N testbenches of one configuration therefore compile the Verilated model once. Results live
+/// under `VerilatorSimulation.cacheDirectory/harness`; builds happen in private staging
+/// directories that are moved into place in one step, so concurrent builds are safe.
+public enum HarnessBuild {
+    /// The Verilator `--prefix` the harness expects (`HarnessGenerator.modelClass`).
+    public static let modelClass = "Vspinel_top"
+
+    /// Verilator flags of the model stage (`--trace` is added when a waveform is wanted).
+    public static let modelFlags = ["--cc", "-O3", "--x-assign", "unique", "--x-initial", "unique", "--prefix", modelClass]
+
+    /// Flags for the harness and C++ testbench sources, and for C testbench sources.
+    public static let cxxFlags = ["-std=gnu++17", "-O2", "-faligned-new", "-Wall", "-Wno-unused-parameter"]
+    public static let cFlags = ["-std=gnu11", "-O2", "-Wall"]
+
+    public static var cacheDirectory: URL { VerilatorSimulation.cacheDirectory.appendingPathComponent("harness") }
+
+    /// A Verilated model built as a static library.
+    public struct Model: Sendable {
+        /// Holds `include/` (the model's headers) and `lib/` (`Vspinel_top__ALL.a`, `libverilated.a`).
+        public let directory: URL
+        public let top: String
+        /// Built with `--trace`: the harness can write VCD waveforms.
+        public let trace: Bool
+        /// The hash of everything the model was built from.
+        public let key: String
+        /// Whether this call found it in the cache.
+        public let cached: Bool
+    }
+
+    /// A testbench executable.
+    public struct Executable: Sendable {
+        public let path: URL
+        public let model: Model
+        public let cached: Bool
+    }
+
+    /// Prints progress of builds that are not cached (to standard error).
+    nonisolated(unsafe) public static var progress: (String) -> Void = { message in
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+
+    // MARK: Stage 1: the model
+
+    /// The Verilated model of `verilog` (the `.v` files of a design, e.g. `VerilogEmitter().emit`)
+    /// with top module `top`, from the cache or built now.
+    public static func model(verilog: [GeneratedFile], top: String, trace: Bool = false) throws -> Model {
+        let sources = verilog.filter { $0.name.hasSuffix(".v") || $0.name.hasSuffix(".sv") }
+        guard !sources.isEmpty else {
+            throw ToolError(tool: "HarnessBuild", message: "no Verilog files given for the model of \(top)")
+        }
+        let flags = modelFlags + (trace ? ["--trace"] : [])
+        var hasher = StableHash()
+        hasher.add("model-v1")
+        hasher.add(try Tools.verilatorVersion())
+        hasher.add(try compilerVersion("g++"))
+        hasher.add(flags.joined(separator: " "))
+        hasher.add(top)
+        for file in sources {
+            hasher.add(file.name)
+            hasher.add(file.contents)
+        }
+        let key = hasher.hex
+        let final = cacheDirectory.appendingPathComponent("\(top)-model-\(trace ? "trace-" : "")\(key)")
+        let marker = final.appendingPathComponent("lib/libverilated.a")
+        if FileManager.default.fileExists(atPath: marker.path) {
+            return Model(directory: final, top: top, trace: trace, key: key, cached: true)
+        }
+
+        let started = Date()
+        progress("verilator: building \(top)\(trace ? " with waveform tracing" : "") (cached: no) …")
+        let staging = try makeStaging()
+        defer { try? FileManager.default.removeItem(at: staging) }
+        let sourceDirectory = staging.appendingPathComponent("src")
+        try OutputChecks.write(sources, to: sourceDirectory)
+        let objects = staging.appendingPathComponent("obj")
+        let jobs = String(max(1, ProcessInfo.processInfo.activeProcessorCount))
+        try Tools.check("verilator", flags + ["--top-module", top, "--build", "-j", jobs, "-Mdir", objects.path]
+                            + sources.map { sourceDirectory.appendingPathComponent($0.name).path },
+                        in: staging)
+        // Verilator's runtime, compiled with the model's own flags (its makefile has the rules).
+        var runtime = ["verilated.o", "verilated_threads.o"]
+        if trace { runtime.append("verilated_vcd_c.o") }
+        try Tools.check("make", ["-s", "-j", jobs, "-C", objects.path, "-f", "\(modelClass).mk"] + runtime, in: staging)
+
+        let include = staging.appendingPathComponent("model/include")
+        let lib = staging.appendingPathComponent("model/lib")
+        try FileManager.default.createDirectory(at: include, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: lib, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: objects.path).sorted() where name.hasSuffix(".h") {
+            try FileManager.default.moveItem(at: objects.appendingPathComponent(name), to: include.appendingPathComponent(name))
+        }
+        try FileManager.default.moveItem(at: objects.appendingPathComponent("\(modelClass)__ALL.a"),
+                                         to: lib.appendingPathComponent("\(modelClass)__ALL.a"))
+        try Tools.check("ar", ["rcs", lib.appendingPathComponent("libverilated.a").path] + runtime, in: objects)
+        try publish(staging.appendingPathComponent("model"), to: final, marker: marker)
+        progress("verilator: built \(top) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        return Model(directory: final, top: top, trace: trace, key: key, cached: false)
+    }
+
+    // MARK: Stage 2: the executable
+
+    /// An executable named `name` made of `model`, the `harness` files and the testbench
+    /// `sources` (`.c` compiled as C, `.cc`/`.cpp` as C++). The harness directory is on the
+    /// include path both as itself and as `include/` (so `#include "include/gemmini.h"` works),
+    /// followed by each source's directory and `includeDirectories`, whose headers are part of
+    /// the cache key.
+    public static func executable(model: Model, harness: [GeneratedFile], sources: [URL], name: String,
+                                  includeDirectories: [URL] = [], defines: [String] = []) throws -> Executable {
+        guard Naming.isLegal(name) else {
+            throw ToolError(tool: "HarnessBuild", message: "executable name \"\(name)\" must be letters, digits and single underscores")
+        }
+        guard harness.contains(where: { $0.name == "spinel_harness.cpp" }) else {
+            throw ToolError(tool: "HarnessBuild", message: "the harness files lack spinel_harness.cpp (use HarnessGenerator.files(for:))")
+        }
+        var directories: [URL] = []
+        for directory in sources.map({ $0.deletingLastPathComponent() }) + includeDirectories
+        where !directories.contains(directory.standardizedFileURL) {
+            directories.append(directory.standardizedFileURL)
+        }
+        let defineFlags = defines.map { "-D\($0)" }
+
+        var hasher = StableHash()
+        hasher.add("executable-v1")
+        hasher.add(model.key)
+        hasher.add(model.trace ? "trace" : "no-trace")
+        hasher.add(try compilerVersion("gcc"))
+        hasher.add((cxxFlags + cFlags + defineFlags).joined(separator: " "))
+        hasher.add(name)
+        for file in harness {
+            hasher.add(file.name)
+            hasher.add(file.contents)
+        }
+        for source in sources {
+            hasher.add(source.lastPathComponent)
+            hasher.add(try String(contentsOf: source, encoding: .utf8))
+        }
+        for directory in directories {
+            for header in try headers(in: directory) {
+                hasher.add(header.lastPathComponent)
+                hasher.add(try String(contentsOf: header, encoding: .utf8))
+            }
+        }
+        let key = hasher.hex
+        let final = cacheDirectory.appendingPathComponent("\(name)-\(key)")
+        let executable = final.appendingPathComponent(name)
+        if FileManager.default.isExecutableFile(atPath: executable.path) {
+            return Executable(path: executable, model: model, cached: true)
+        }
+
+        let started = Date()
+        progress("harness: building \(name) against \(model.top) (cached: no) …")
+        let staging = try makeStaging()
+        defer { try? FileManager.default.removeItem(at: staging) }
+        let harnessDirectory = staging.appendingPathComponent("harness")
+        try OutputChecks.write(harness, to: harnessDirectory)
+        try FileManager.default.createSymbolicLink(atPath: harnessDirectory.appendingPathComponent("include").path,
+                                                   withDestinationPath: ".")
+        let root = try Tools.check("verilator", ["--getenv", "VERILATOR_ROOT"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let traceValue = model.trace ? "1" : "0"
+        let includes = ["-I", harnessDirectory.path] + directories.flatMap { ["-I", $0.path] }
+        let verilatorFlags = ["-I", model.directory.appendingPathComponent("include").path,
+                              "-I", "\(root)/include", "-I", "\(root)/include/vltstd",
+                              "-DVM_COVERAGE=0", "-DVM_SC=0", "-DVM_TRACE=\(traceValue)", "-DVM_TRACE_FST=0",
+                              "-DVM_TRACE_VCD=\(traceValue)"]
+        var objects: [String] = []
+        func compile(_ source: URL, index: Int) throws {
+            let object = staging.appendingPathComponent("\(index)-\(source.deletingPathExtension().lastPathComponent).o").path
+            let isC = source.pathExtension == "c"
+            let compiler = isC ? "gcc" : "g++"
+            let flags = (isC ? cFlags : cxxFlags) + defineFlags + includes + (isC ? [] : verilatorFlags)
+            try Tools.check(compiler, flags + ["-c", source.path, "-o", object], in: staging)
+            objects.append(object)
+        }
+        try compile(harnessDirectory.appendingPathComponent("spinel_harness.cpp"), index: 0)
+        for (index, source) in sources.enumerated() {
+            guard ["c", "cc", "cpp", "cxx"].contains(source.pathExtension) else {
+                throw ToolError(tool: "HarnessBuild", message: "\(source.path): a testbench source must be .c, .cc or .cpp")
+            }
+            try compile(source, index: index + 1)
+        }
+        let lib = model.directory.appendingPathComponent("lib")
+        let output = staging.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        try Tools.check("g++", objects + [lib.appendingPathComponent("\(modelClass)__ALL.a").path,
+                                          lib.appendingPathComponent("libverilated.a").path,
+                                          "-pthread", "-latomic", "-o", output.appendingPathComponent(name).path], in: staging)
+        try publish(output, to: final, marker: executable)
+        progress("harness: built \(name) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        return Executable(path: executable, model: model, cached: false)
+    }
+
+    /// Both stages in one call.
+    public static func executable(verilog: [GeneratedFile], top: String, harness: [GeneratedFile], sources: [URL],
+                                  name: String, trace: Bool = false, includeDirectories: [URL] = [],
+                                  defines: [String] = []) throws -> Executable {
+        let model = try model(verilog: verilog, top: top, trace: trace)
+        return try executable(model: model, harness: harness, sources: sources, name: name,
+                              includeDirectories: includeDirectories, defines: defines)
+    }
+
+    // MARK: Running
+
+    public struct RunResult: Sendable {
+        public var status: Int32
+        /// The process ended by a signal (`status` is then the signal number).
+        public var signaled: Bool
+        public var standardOutput: String
+        public var standardError: String
+        public var succeeded: Bool { status == 0 && !signaled }
+    }
+
+    /// Runs a built testbench with `arguments` and extra `environment` variables, capturing
+    /// standard output and standard error separately.
+    public static func run(_ executable: URL, _ arguments: [String] = [], environment: [String: String] = [:],
+                           in directory: URL? = nil) throws -> RunResult {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        var variables = ProcessInfo.processInfo.environment
+        for (name, value) in environment { variables[name] = value }
+        process.environment = variables
+        if let directory { process.currentDirectoryURL = directory }
+        let outPipe = Pipe(), errPipe = Pipe()
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Drain both pipes concurrently so a chatty testbench cannot block on a full pipe.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var errData = Data()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = errPipe.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = outPipe.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return RunResult(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
+                         standardOutput: String(decoding: outData, as: UTF8.self),
+                         standardError: String(decoding: errData, as: UTF8.self))
+    }
+
+    // MARK: Helpers
+
+    private static func makeStaging() throws -> URL {
+        let staging = cacheDirectory.appendingPathComponent("staging-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        return staging
+    }
+
+    /// Moves a finished build into place in one step; another process may have won the race.
+    private static func publish(_ built: URL, to final: URL, marker: URL) throws {
+        do {
+            try FileManager.default.moveItem(at: built, to: final)
+        } catch where FileManager.default.fileExists(atPath: marker.path) {
+            // Another process finished the same build first.
+        }
+    }
+
+    private static func headers(in directory: URL) throws -> [URL] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
+        return names.filter { $0.hasSuffix(".h") || $0.hasSuffix(".hpp") }.sorted().map { directory.appendingPathComponent($0) }
+    }
+
+    nonisolated(unsafe) private static var versions: [String: String] = [:]
+    private static let versionsLock = NSLock()
+
+    /// The first line of `compiler --version` (part of the cache keys).
+    static func compilerVersion(_ compiler: String) throws -> String {
+        versionsLock.lock()
+        defer { versionsLock.unlock() }
+        if let known = versions[compiler] { return known }
+        let output = try Tools.check(compiler, ["--version"])
+        let first = String(output.split(separator: "\n").first ?? "")
+        versions[compiler] = first
+        return first
+    }
+}
