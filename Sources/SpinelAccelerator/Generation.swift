@@ -30,3 +30,13 @@ public enum AcceleratorGeneration {
         return files.sorted { $0.name < $1.name }
     }
 }
+
+extension AcceleratorGeneration {
+    /// The Verilog files (modules and filelist) and the harness files, split for `HarnessBuild`.
+    public static func simulationInputs(for config: AcceleratorConfig) throws -> (verilog: [GeneratedFile], harness: [GeneratedFile], top: String) {
+        let files = try self.files(for: config)
+        let verilog = files.filter { $0.name.hasSuffix(".v") || $0.name.hasSuffix(".f") }
+        let harness = files.filter { $0.name.hasSuffix(".h") || $0.name.hasSuffix(".cpp") }
+        return (verilog, harness, config.name)
+    }
+}

@@ -13,7 +13,7 @@ struct Spinel: ParsableCommand {
             Generate Verilog for a design, check its output quality (Verilator lint, Yosys synthesis, \
             Icarus compilation), and measure the generator.
             """,
-        subcommands: [Generate.self, Lint.self, Bench.self]
+        subcommands: [Generate.self, Sim.self, Lint.self, Bench.self]
     )
 }
 
@@ -159,5 +159,50 @@ extension Duration {
     var seconds: Double {
         let parts = components
         return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}
+
+struct Sim: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Build a C testbench against the simulated accelerator of a configuration and run it.",
+        discussion: """
+            Generates the configuration's Verilog and C harness, builds the Verilator model and the testbench \
+            (both cached), and runs it. Arguments after `--` go to the testbench. The testbench's exit status \
+            becomes spinel's. Example: spinel sim --preset small --testbench Testbenches/tiled_matmul.c -- 64 64 64
+            """
+    )
+
+    @Option(help: "An accelerator preset.")
+    var preset: AcceleratorConfig.Preset = .small
+
+    @Option(help: "An accelerator configuration file (JSON), instead of --preset.")
+    var config: String?
+
+    @Option(help: "The C testbench to build and run.")
+    var testbench: String
+
+    @Option(help: "Write the JSON Lines trace (commands, completions, DMA data) here, for `spinel check`.")
+    var trace: String?
+
+    @Argument(parsing: .postTerminator, help: "Arguments for the testbench.")
+    var arguments: [String] = []
+
+    func run() throws {
+        let accelerator = try config.map { try AcceleratorConfig.fromJSON(Data(contentsOf: URL(fileURLWithPath: $0))) } ?? .preset(preset)
+        let inputs = try AcceleratorGeneration.simulationInputs(for: accelerator)
+        let source = URL(fileURLWithPath: testbench)
+        guard FileManager.default.fileExists(atPath: source.path) else {
+            throw ValidationError("no testbench at \(testbench)")
+        }
+        print("spinel sim: \(accelerator.name), \(source.lastPathComponent) (building the model and the testbench if not cached)")
+        let name = source.deletingPathExtension().lastPathComponent.replacingOccurrences(of: "-", with: "_")
+        let executable = try HarnessBuild.executable(verilog: inputs.verilog, top: inputs.top, harness: inputs.harness,
+                                                     sources: [source], name: name)
+        var environment: [String: String] = [:]
+        if let trace { environment["SPINEL_TRACE"] = URL(fileURLWithPath: trace).path }
+        let result = try HarnessBuild.run(executable.path, arguments, environment: environment)
+        print(result.standardOutput, terminator: "")
+        FileHandle.standardError.write(Data(result.standardError.utf8))
+        if !result.succeeded { throw ExitCode(result.status == 0 ? 1 : result.status) }
     }
 }

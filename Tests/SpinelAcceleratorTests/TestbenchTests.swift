@@ -1,0 +1,28 @@
+import Foundation
+import SpinelAccelerator
+import SpinelSim
+import Testing
+
+/// The C testbenches of `Testbenches/`, built against the `small` preset's accelerator and run;
+/// each checks itself against its C reference and prints PASSED.
+@Suite("C testbenches on the small accelerator")
+struct TestbenchTests {
+    static func root(_ file: String = #filePath) -> URL {
+        var directory = URL(fileURLWithPath: file).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory
+    }
+
+    @Test(arguments: ["mvin_mvout", "matmul", "tiled_matmul", "errors"])
+    func testbench(name: String) throws {
+        let inputs = try AcceleratorGeneration.simulationInputs(for: .small)
+        let source = Self.root().appendingPathComponent("Testbenches/\(name).c")
+        let executable = try HarnessBuild.executable(verilog: inputs.verilog, top: inputs.top, harness: inputs.harness,
+                                                     sources: [source], name: name)
+        let result = try HarnessBuild.run(executable.path)
+        #expect(result.succeeded && result.standardOutput.contains("PASSED"),
+                "\(name) exited \(result.status):\n\(result.standardOutput)\n\(result.standardError)")
+    }
+}
