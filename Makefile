@@ -1,12 +1,12 @@
 # Spinel — the two commands that do everything on a fresh machine:
-#   make demo   generate a design, check its Verilog with Verilator, Yosys and Icarus
+#   make demo   generate an accelerator, simulate a self-checking tiled matmul, report cycles
 #   make test   build and run every test (unit, simulated hardware, output quality)
 # Other targets: make deps | build | bench | generated | clean
 
 SWIFT    ?= swift
 APT_PACKAGES := verilator libgmp-dev yosys iverilog
 SPINEL   := .build/release/spinel
-DEMO_DIR := .build/demo/mac-array-4x4
+DEMO_DIR := .build/demo
 
 .PHONY: all deps build test demo bench generated synth clean
 
@@ -42,11 +42,17 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
+# The main job: generate an accelerator, build it with its C harness, run a tiled matmul that
+# checks itself against its C reference, and report cycles and PE utilization.
+DEMO_PRESET ?= default
+DEMO_SIZE   ?= 512 512 512
 demo: build
-	@echo "== generate: MACArray 4x4 (sample design; the accelerator presets replace it)"
-	$(SPINEL) generate --design mac-array --rows 4 --columns 4 --out $(DEMO_DIR)
-	@echo "== check the Verilog: Verilator lint, Yosys synthesis, Icarus compilation"
-	$(SPINEL) lint $(DEMO_DIR)
+	@echo "== generate: the $(DEMO_PRESET) accelerator (Verilog, C harness, manifest)"
+	$(SPINEL) generate --preset $(DEMO_PRESET) --out $(DEMO_DIR)
+	@echo "== check the Verilog: Verilator -Wall lint and Icarus compilation"
+	cd $(DEMO_DIR) && verilator --lint-only -Wall -f $$(ls *.f) && iverilog -g2005 -o /dev/null -c $$(ls *.f)
+	@echo "== build and run: tiled matmul $(DEMO_SIZE) (first build of the model takes a few minutes)"
+	$(SPINEL) sim --preset $(DEMO_PRESET) --testbench Testbenches/tiled_matmul.c --trace $(DEMO_DIR)/tiled_matmul.trace.jsonl -- $(DEMO_SIZE)
 
 bench: build
 	$(SPINEL) bench
