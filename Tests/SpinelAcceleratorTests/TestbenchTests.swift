@@ -17,12 +17,21 @@ struct TestbenchTests {
 
     @Test(arguments: ["mvin_mvout", "matmul", "tiled_matmul", "errors"])
     func testbench(name: String) throws {
-        let inputs = try AcceleratorGeneration.simulationInputs(for: .small)
+        try run(name, on: .small)
+    }
+
+    /// One smoke run on the full-size default configuration (DIM 16).
+    @Test func matmulOnDefault() throws {
+        try run("matmul", on: .default)
+    }
+
+    func run(_ name: String, on config: AcceleratorConfig) throws {
+        let inputs = try AcceleratorGeneration.simulationInputs(for: config)
         let source = Self.root().appendingPathComponent("Testbenches/\(name).c")
         let executable = try HarnessBuild.executable(verilog: inputs.verilog, top: inputs.top, harness: inputs.harness,
                                                      sources: [source], name: name)
         let result = try HarnessBuild.run(executable.path)
         #expect(result.succeeded && result.standardOutput.contains("PASSED"),
-                "\(name) exited \(result.status):\n\(result.standardOutput)\n\(result.standardError)")
+                "\(name) on \(config.name) exited \(result.status):\n\(result.standardOutput)\n\(result.standardError)")
     }
 }
