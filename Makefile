@@ -54,8 +54,17 @@ demo: build
 	@echo "== build and run: tiled matmul $(DEMO_SIZE) (first build of the model takes a few minutes)"
 	$(SPINEL) sim --preset $(DEMO_PRESET) --testbench Testbenches/tiled_matmul.c --trace $(DEMO_DIR)/tiled_matmul.trace.jsonl -- $(DEMO_SIZE)
 
+# Figures: elaboration of a 64×64 MAC array, generation per preset, then the default
+# accelerator's Verilator build and a 512³ tiled matmul (cycles, simulation speed, PE utilization).
 bench: build
 	$(SPINEL) bench
+	@echo "== default preset: Verilator build (forced) and 512x512x512 tiled matmul"
+	@start=$$(date +%s.%N); SPINEL_CACHE=$$(mktemp -d) $(SPINEL) sim --preset default --testbench Testbenches/matmul.c > /dev/null; \
+	  end=$$(date +%s.%N); echo "verilator build + matmul.c on default: $$(awk "BEGIN{printf \"%.1f\", $$end - $$start}") s"
+	@start=$$(date +%s.%N); $(SPINEL) sim --preset default --testbench Testbenches/tiled_matmul.c -- 512 512 512 | grep -E "utilization|PASSED|FAILED"; \
+	  end=$$(date +%s.%N); echo "simulation wall time: $$(awk "BEGIN{printf \"%.1f\", $$end - $$start}") s"
+	@start=$$(date +%s.%N); $(SPINEL) sim --preset small --testbench Testbenches/tiled_matmul.c | grep -E "utilization"; \
+	  end=$$(date +%s.%N); echo "small 128x192x64 wall time: $$(awk "BEGIN{printf \"%.1f\", $$end - $$start}") s"
 
 # Regenerates the committed output in Generated/ (a test fails when it is stale).
 generated: build

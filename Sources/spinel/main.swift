@@ -152,6 +152,13 @@ struct Bench: ParsableCommand {
         print(String(format: "Verilog emission               %.3f s", best.emit))
         print(String(format: "total                          %.3f s (target < 2 s)", best.elaborate + best.emit))
         print("Verilog written                \(bytes) bytes")
+        for preset in AcceleratorConfig.Preset.allCases {
+            let clock = ContinuousClock()
+            var count = 0
+            let time = try clock.measure { count = try AcceleratorGeneration.files(for: .preset(preset)).count }
+            let label = "generate \(preset.rawValue)".padding(toLength: 31, withPad: " ", startingAt: 0)
+            print(label + String(format: "%.3f s (%d files)", time.seconds, count))
+        }
     }
 }
 
