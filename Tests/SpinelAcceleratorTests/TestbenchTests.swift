@@ -1,5 +1,6 @@
 import Foundation
 import SpinelAccelerator
+import SpinelGolden
 import SpinelSim
 import Testing
 
@@ -30,8 +31,13 @@ struct TestbenchTests {
         let source = Self.root().appendingPathComponent("Testbenches/\(name).c")
         let executable = try HarnessBuild.executable(verilog: inputs.verilog, top: inputs.top, harness: inputs.harness,
                                                      sources: [source], name: name)
-        let result = try HarnessBuild.run(executable.path)
+        let trace = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-\(name)-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: trace) }
+        let result = try HarnessBuild.run(executable.path, environment: ["SPINEL_TRACE": trace.path])
         #expect(result.succeeded && result.standardOutput.contains("PASSED"),
                 "\(name) on \(config.name) exited \(result.status):\n\(result.standardOutput)\n\(result.standardError)")
+        // The second check: the trace replayed on the golden model, every DMA write bit for bit.
+        let report = try TraceReplay.replay(HarnessTrace.load(trace), parameters: try config.parameters())
+        #expect(report.verdict == .match, "\(name) on \(config.name): \(report.render(commandTable: false, maximumProblems: 5))")
     }
 }
