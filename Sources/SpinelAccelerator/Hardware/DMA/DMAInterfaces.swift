@@ -153,33 +153,6 @@ public struct DMAWriteResponse: Aggregate {
     }
 }
 
-/// Bundles through the library's one-word buffers (`Queue`, `SkidBuffer`): fields packed
-/// first-declared-most-significant, and unpacked into a bundle of slices.
-enum DMAPacking {
-    private final class Cursor {
-        var high: Int
-        init(_ high: Int) { self.high = high }
-    }
-
-    static func width<T: Aggregate>(_ template: T) -> Int {
-        template.leaves.reduce(0) { $0 + $1.field.width }
-    }
-
-    static func pack<T: Aggregate>(_ value: T) -> Signal {
-        cat(value.leaves.map(\.field))
-    }
-
-    static func unpack<T: Aggregate>(_ word: Signal, as template: T) -> T {
-        let cursor = Cursor(width(template))
-        return template.map(FieldMapper { leaf in
-            let type = leaf.field.type!
-            let slice = word.bits(cursor.high - 1, cursor.high - type.width)
-            cursor.high -= type.width
-            return slice.asType(type)
-        })
-    }
-}
-
 extension DMAParameters {
     /// A literal of `width` bits.
     func constant(_ value: Int, bits width: Int) -> Signal { Signal.literal(BigInteger(value), .uint(width)) }

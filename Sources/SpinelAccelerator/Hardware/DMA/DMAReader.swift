@@ -64,29 +64,29 @@ public struct DMAReader: Module {
 
         // Requests: a skid buffer, then into the splitter and the in-flight queue together.
         let requestTemplate = DMAReadRequest(p)
-        let requests = m.instance("requests", SkidBuffer(payload: .uint(DMAPacking.width(requestTemplate))))
+        let requests = m.instance("requests", SkidBuffer(payload: .uint(requestTemplate.packedWidth)))
         requests.input.valid.set(io.request.valid)
         io.request.ready.set(requests.input.ready)
-        requests.input.bits.set(DMAPacking.pack(io.request.bits))
+        requests.input.bits.set((io.request.bits).packed)
         let request = m.wire("request", requestTemplate)
-        m.connect(request, from: DMAPacking.unpack(requests.output.bits, as: requestTemplate))
+        m.connect(request, from: requestTemplate.unpacked(from: requests.output.bits))
         let beatsMinusOne = m.wire("beats_minus_one", .uint(p.beatCountBits),
                                    default: p.beatsMinusOne(address: request.address, bytes: request.bytes))
 
         let splitter = m.instance("splitter", DMABurstSplitter(p))
         let inFlightTemplate = InFlight(p)
-        let inFlight = m.instance("in_flight", Queue(entries: p.maxInFlight, payload: .uint(DMAPacking.width(inFlightTemplate))))
+        let inFlight = m.instance("in_flight", Queue(entries: p.maxInFlight, payload: .uint(inFlightTemplate.packedWidth)))
         splitter.run.valid.set(requests.output.valid && inFlight.enq.ready)
         splitter.run.bits.address.set(p.alignedAddress(request.address))
         splitter.run.bits.beatsMinusOne.set(beatsMinusOne)
         inFlight.enq.valid.set(requests.output.valid && splitter.run.ready)
-        inFlight.enq.bits.set(DMAPacking.pack(InFlight(offset: p.beatOffset(request.address), bytes: request.bytes,
-                                                       tag: request.tag, beatsMinusOne: beatsMinusOne)))
+        inFlight.enq.bits.set((InFlight(offset: p.beatOffset(request.address), bytes: request.bytes,
+                                                       tag: request.tag, beatsMinusOne: beatsMinusOne)).packed)
         requests.output.ready.set(splitter.run.ready && inFlight.enq.ready)
         m.connect(io.ar, from: splitter.burst)
 
         // Gathering: beat k of the oldest request lands in slot k.
-        let oldest = DMAPacking.unpack(inFlight.deq.bits, as: inFlightTemplate)
+        let oldest = inFlightTemplate.unpacked(from: inFlight.deq.bits)
         let beatIndex = m.register("beat_index", .uint(p.beatCountBits), reset: 0)
         let errorSoFar = m.register("error_so_far", .bool, reset: false)
         let slots = (0..<p.maxBeats).map { m.register("slot_\($0)", .uint(p.busBits)) }
@@ -98,7 +98,7 @@ public struct DMAReader: Module {
         let gatheredError = m.register("gathered_error", .bool)
 
         let responseTemplate = DMAReadResponse(p)
-        let responses = m.instance("responses", SkidBuffer(payload: .uint(DMAPacking.width(responseTemplate))))
+        let responses = m.instance("responses", SkidBuffer(payload: .uint(responseTemplate.packedWidth)))
 
         io.r.ready.set(inFlight.deq.valid && (!gatheredValid || responses.input.ready))
         let beat = m.wire("beat", .bool, default: io.r.valid && io.r.ready)
@@ -111,8 +111,8 @@ public struct DMAReader: Module {
         m.when(responses.input.ready) { gatheredValid.set(false) }
         let aligned = (cat(slots.reversed()) >> cat(gatheredOffset, p.constant(0, bits: 3))).truncated(to: p.maxBytes * 8)
         let requestedBytes = ~(p.ones(p.maxBytes * 8) << cat(gatheredBytes, p.constant(0, bits: 3)))
-        responses.input.bits.set(DMAPacking.pack(DMAReadResponse(data: aligned & requestedBytes, tag: gatheredTag,
-                                                                 error: gatheredError)))
+        responses.input.bits.set((DMAReadResponse(data: aligned & requestedBytes, tag: gatheredTag,
+                                                                 error: gatheredError)).packed)
 
         m.when(beat) {
             for (index, slot) in slots.enumerated() {
@@ -132,7 +132,7 @@ public struct DMAReader: Module {
             }
         }
 
-        m.connect(io.response.bits, from: DMAPacking.unpack(responses.output.bits, as: responseTemplate))
+        m.connect(io.response.bits, from: responseTemplate.unpacked(from: responses.output.bits))
         io.response.valid.set(responses.output.valid)
         responses.output.ready.set(io.response.ready)
         io.busy.set(requests.output.valid || inFlight.deq.valid || gatheredValid || responses.output.valid)

@@ -62,12 +62,12 @@ public struct DMAWriter: Module {
         let laneBytes = p.maxBeats * p.busBytes
 
         let requestTemplate = DMAWriteRequest(p)
-        let requests = m.instance("requests", SkidBuffer(payload: .uint(DMAPacking.width(requestTemplate))))
+        let requests = m.instance("requests", SkidBuffer(payload: .uint(requestTemplate.packedWidth)))
         requests.input.valid.set(io.request.valid)
         io.request.ready.set(requests.input.ready)
-        requests.input.bits.set(DMAPacking.pack(io.request.bits))
+        requests.input.bits.set((io.request.bits).packed)
         let request = m.wire("request", requestTemplate)
-        m.connect(request, from: DMAPacking.unpack(requests.output.bits, as: requestTemplate))
+        m.connect(request, from: requestTemplate.unpacked(from: requests.output.bits))
         let beatsMinusOne = m.wire("beats_minus_one", .uint(p.beatCountBits),
                                    default: p.beatsMinusOne(address: request.address, bytes: request.bytes))
 
@@ -88,14 +88,14 @@ public struct DMAWriter: Module {
 
         let splitter = m.instance("splitter", DMABurstSplitter(p))
         let inFlightTemplate = InFlight(p)
-        let inFlight = m.instance("in_flight", Queue(entries: p.maxInFlight, payload: .uint(DMAPacking.width(inFlightTemplate))))
+        let inFlight = m.instance("in_flight", Queue(entries: p.maxInFlight, payload: .uint(inFlightTemplate.packedWidth)))
         let take = m.wire("take", .bool, default: requests.output.valid && splitter.run.ready && inFlight.enq.ready && beatsFree)
         splitter.run.valid.set(requests.output.valid && inFlight.enq.ready && beatsFree)
         splitter.run.bits.address.set(p.alignedAddress(request.address))
         splitter.run.bits.beatsMinusOne.set(beatsMinusOne)
         inFlight.enq.valid.set(requests.output.valid && splitter.run.ready && beatsFree)
-        inFlight.enq.bits.set(DMAPacking.pack(InFlight(tag: request.tag,
-                                                       burstsMinusOne: p.burstsMinusOne(address: request.address, bytes: request.bytes))))
+        inFlight.enq.bits.set((InFlight(tag: request.tag,
+                                                       burstsMinusOne: p.burstsMinusOne(address: request.address, bytes: request.bytes))).packed)
         requests.output.ready.set(splitter.run.ready && inFlight.enq.ready && beatsFree)
         m.connect(io.aw, from: splitter.burst)
 
@@ -116,17 +116,17 @@ public struct DMAWriter: Module {
         }
 
         // Responses: count the B responses of the oldest request; answer after its last.
-        let oldest = DMAPacking.unpack(inFlight.deq.bits, as: inFlightTemplate)
+        let oldest = inFlightTemplate.unpacked(from: inFlight.deq.bits)
         let burstIndex = m.register("burst_index", .uint(p.burstCountBits), reset: 0)
         let errorSoFar = m.register("error_so_far", .bool, reset: false)
         let responseTemplate = DMAWriteResponse(p)
-        let responses = m.instance("responses", SkidBuffer(payload: .uint(DMAPacking.width(responseTemplate))))
+        let responses = m.instance("responses", SkidBuffer(payload: .uint(responseTemplate.packedWidth)))
         let lastBurst = m.wire("last_burst", .bool, default: burstIndex === oldest.burstsMinusOne)
         let burstError = io.b.bits.response.bit(1)
         io.b.ready.set(inFlight.deq.valid && (!lastBurst || responses.input.ready))
         let acknowledged = m.wire("acknowledged", .bool, default: io.b.valid && io.b.ready)
         responses.input.valid.set(io.b.valid && inFlight.deq.valid && lastBurst)
-        responses.input.bits.set(DMAPacking.pack(DMAWriteResponse(tag: oldest.tag, error: errorSoFar || burstError)))
+        responses.input.bits.set((DMAWriteResponse(tag: oldest.tag, error: errorSoFar || burstError)).packed)
         inFlight.deq.ready.set(acknowledged && lastBurst)
         m.when(acknowledged) {
             m.when(lastBurst) {
@@ -138,7 +138,7 @@ public struct DMAWriter: Module {
             }
         }
 
-        m.connect(io.response.bits, from: DMAPacking.unpack(responses.output.bits, as: responseTemplate))
+        m.connect(io.response.bits, from: responseTemplate.unpacked(from: responses.output.bits))
         io.response.valid.set(responses.output.valid)
         responses.output.ready.set(io.response.ready)
         io.busy.set(requests.output.valid || inFlight.deq.valid || beatsValid || responses.output.valid)
