@@ -14,6 +14,8 @@ public struct AcceleratorState: Hashable, Sendable {
     public var normalization: NormalizationSettings
     /// A PRELOAD waiting for its COMPUTE.
     public var pendingPreload: PendingPreload?
+    /// The dataflow of the last pair that ran: a COMPUTE_ACCUMULATED must continue in it.
+    public var lastPairDataflow: Dataflow?
     public var array: ArrayState
 
     /// The state after reset (docs/ACCELERATOR.md, "Reset state").

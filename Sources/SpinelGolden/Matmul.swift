@@ -26,6 +26,11 @@ extension GoldenModel {
             throw CommandRejection(.illegalOperand,
                                    "COMPUTE_ACCUMULATED keeps the array's \(weightStationary ? "weights" : "accumulators"), so its PRELOAD's \(weightStationary ? "B" : "D") must be GARBAGE, not \(preload.bd.address)")
         }
+        if accumulated && state.lastPairDataflow != settings.dataflow {
+            throw CommandRejection(.illegalOperand,
+                                   "COMPUTE_ACCUMULATED continues the array's state, but the last pair ran \(state.lastPairDataflow?.words ?? "nothing") and this one \(settings.dataflow.words)")
+        }
+        state.lastPairDataflow = settings.dataflow
         let c = preload.c.address
         if !c.isGarbage && !c.isAccumulator && settings.activation >= Activation.layerNorm.rawValue {
             throw GoldenModelError.notImplemented("normalizations")

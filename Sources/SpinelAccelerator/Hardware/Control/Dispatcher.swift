@@ -60,6 +60,9 @@ public struct Dispatcher: Module {
         let blockStride = (0..<3).map { m.register("ld\($0)_block_stride", .uint(16), reset: Signal(BigInteger(dim))) }
         let scaleIsOne = (0..<3).map { m.register("ld\($0)_scale_is_one", .bool, reset: true) }
         let pending = m.register("preload_pending", .bool, reset: false)
+        // The dataflow of the last pair that ran: COMPUTE_ACCUMULATED must continue in it.
+        let lastPairValid = m.register("last_pair_valid", .bool, reset: false)
+        let lastPairWS = m.register("last_pair_ws", .bool, reset: false)
         let pendingRs1 = m.register("preload_rs1", .uint(64))
         let pendingRs2 = m.register("preload_rs2", .uint(64))
         let count = m.register("command_count", .uint(32), reset: 0)
@@ -181,7 +184,8 @@ public struct Dispatcher: Module {
             + localProblems(bdOperand, as: .computeOperand, lastRowOffset: rowsMinusOne(bdOperand))
             + [(!pending, .computeWithoutPreload)]
             + preloadProblems(bd: pendingRs1, c: pendingRs2).map { (pending && $0.0, $0.1) }
-            + [(isComputeAccumulated && !OperandFields(pendingRs1).isGarbage, .illegalOperand)]
+            + [(isComputeAccumulated && !OperandFields(pendingRs1).isGarbage, .illegalOperand),
+               (isComputeAccumulated && (!lastPairValid || lastPairWS =/= weightStationary), .illegalOperand)]
 
         let failure = m.wire("failure", .uint(ErrorCode.bits), default: 0)
         m.when(!known) { failure.set(code(.unknownCommand)) }
@@ -276,7 +280,11 @@ public struct Dispatcher: Module {
                     pendingRs1.set(rs1)
                     pendingRs2.set(rs2)
                 }
-                m.when(isCompute) { pending.set(false) }
+                m.when(isCompute) {
+                    pending.set(false)
+                    lastPairValid.set(true)
+                    lastPairWS.set(weightStationary)
+                }
             }
         }
     }
