@@ -39,19 +39,12 @@ public struct ExecuteController: Module {
 
     public var io: IO {
         let dim = parameters.dim
-        func readPort(rows: Int, laneWidth: Int) -> RowReadPort {
-            RowReadPort(request: Decoupled(Signal(.uint(HWType.addressWidth(for: rows)))), response: Valid(Signal(.uint(dim * laneWidth))))
-        }
-        func rowWrite(rows: Int, laneWidth: Int) -> RowWrite {
-            RowWrite(row: Signal(.uint(HWType.addressWidth(for: rows))), data: Signal(.uint(dim * laneWidth)),
-                     mask: Signal(.uint(dim)), accumulate: Signal(.bool))
-        }
         let input = parameters.config.inputType.width, acc = parameters.config.accType.width
         return IO(command: Decoupled(ExecuteCommand()),
-                  scratchpadRead: readPort(rows: parameters.spRows, laneWidth: input),
-                  accumulatorRead: readPort(rows: parameters.accRows, laneWidth: acc),
-                  scratchpadWrite: Decoupled(rowWrite(rows: parameters.spRows, laneWidth: input)),
-                  accumulatorWrite: Decoupled(rowWrite(rows: parameters.accRows, laneWidth: acc)),
+                  scratchpadRead: .template(rows: parameters.spRows, lanes: dim, laneWidth: input),
+                  accumulatorRead: .template(rows: parameters.accRows, lanes: dim, laneWidth: acc),
+                  scratchpadWrite: Decoupled(.template(rows: parameters.spRows, lanes: dim, laneWidth: input)),
+                  accumulatorWrite: Decoupled(.template(rows: parameters.accRows, lanes: dim, laneWidth: acc)),
                   retire: Valid(Signal(.uint(32))), busy: Signal(.bool))
     }
 

@@ -58,13 +58,9 @@ public struct LoadController: Module {
         let dim = parameters.dim
         return IO(command: Decoupled(RoutedCommand()), readRequest: Decoupled(DMAReadRequest(dma)),
                   readResponse: Decoupled(DMAReadResponse(dma)),
-                  scratchpadWrite: Decoupled(rowWrite(rows: parameters.spRows, laneWidth: parameters.config.inputType.width)),
-                  accumulatorWrite: Decoupled(rowWrite(rows: parameters.accRows, laneWidth: parameters.config.accType.width)),
+                  scratchpadWrite: Decoupled(.template(rows: parameters.spRows, lanes: dim, laneWidth: parameters.config.inputType.width)),
+                  accumulatorWrite: Decoupled(.template(rows: parameters.accRows, lanes: dim, laneWidth: parameters.config.accType.width)),
                   retire: Valid(Signal(.uint(32))), fault: Valid(CommandFault()), busy: Signal(.bool))
-        func rowWrite(rows: Int, laneWidth: Int) -> RowWrite {
-            RowWrite(row: Signal(.uint(HWType.addressWidth(for: rows))), data: Signal(.uint(dim * laneWidth)),
-                     mask: Signal(.uint(dim)), accumulate: Signal(.bool))
-        }
     }
 
     /// What the writer must do with one row (or, with `noWrites`, one whole command).

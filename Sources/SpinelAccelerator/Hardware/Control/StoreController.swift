@@ -38,12 +38,9 @@ public struct StoreController: Module {
 
     public var io: IO {
         let dim = parameters.dim
-        func readPort(rows: Int, laneWidth: Int) -> RowReadPort {
-            RowReadPort(request: Decoupled(Signal(.uint(HWType.addressWidth(for: rows)))), response: Valid(Signal(.uint(dim * laneWidth))))
-        }
         return IO(command: Decoupled(RoutedCommand()),
-                  scratchpadRead: readPort(rows: parameters.spRows, laneWidth: parameters.config.inputType.width),
-                  accumulatorRead: readPort(rows: parameters.accRows, laneWidth: parameters.config.accType.width),
+                  scratchpadRead: .template(rows: parameters.spRows, lanes: dim, laneWidth: parameters.config.inputType.width),
+                  accumulatorRead: .template(rows: parameters.accRows, lanes: dim, laneWidth: parameters.config.accType.width),
                   writeRequest: Decoupled(DMAWriteRequest(dma)), writeResponse: Decoupled(DMAWriteResponse(dma)),
                   retire: Valid(Signal(.uint(32))), fault: Valid(CommandFault()), busy: Signal(.bool))
     }

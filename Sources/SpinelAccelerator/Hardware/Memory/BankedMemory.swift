@@ -20,6 +20,21 @@ public struct RowWrite: Aggregate {
     }
 }
 
+extension RowWrite {
+    /// A template for a memory of `rows` rows of `lanes` × `laneWidth` bits.
+    public static func template(rows: Int, lanes: Int, laneWidth: Int) -> RowWrite {
+        RowWrite(row: Signal(.uint(HWType.addressWidth(for: rows))), data: Signal(.uint(lanes * laneWidth)),
+                 mask: Signal(.uint(lanes)), accumulate: Signal(.bool))
+    }
+}
+
+extension RowReadPort {
+    /// A template for a memory of `rows` rows of `lanes` × `laneWidth` bits.
+    public static func template(rows: Int, lanes: Int, laneWidth: Int) -> RowReadPort {
+        RowReadPort(request: Decoupled(Signal(.uint(HWType.addressWidth(for: rows)))), response: Valid(Signal(.uint(lanes * laneWidth))))
+    }
+}
+
 /// One client's read port: a request carries the row; the data comes back exactly
 /// `readLatency` cycles after the request fired (the client must take it then).
 public struct RowReadPort: Aggregate {
@@ -88,13 +103,8 @@ public struct BankedMemory: Module {
     }
 
     public var io: IO {
-        IO(reads: (0..<readClients).map { _ in
-               RowReadPort(request: Decoupled(Signal(.uint(rowBits))), response: Valid(Signal(.uint(rowWidth))))
-           },
-           writes: (0..<writeClients).map { _ in
-               Decoupled(RowWrite(row: Signal(.uint(rowBits)), data: Signal(.uint(rowWidth)), mask: Signal(.uint(lanes)),
-                                  accumulate: Signal(.bool)))
-           },
+        IO(reads: (0..<readClients).map { _ in .template(rows: rows, lanes: lanes, laneWidth: laneWidth) },
+           writes: (0..<writeClients).map { _ in Decoupled(.template(rows: rows, lanes: lanes, laneWidth: laneWidth)) },
            writesPending: Signal(.bool))
     }
 
