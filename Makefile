@@ -53,6 +53,8 @@ demo: build
 	cd $(DEMO_DIR) && verilator --lint-only -Wall -f $$(ls *.f) && iverilog -g2005 -o /dev/null -c $$(ls *.f)
 	@echo "== build and run: tiled matmul $(DEMO_SIZE) (first build of the model takes a few minutes)"
 	$(SPINEL) sim --preset $(DEMO_PRESET) --testbench Testbenches/tiled_matmul.c --trace $(DEMO_DIR)/tiled_matmul.trace.jsonl -- $(DEMO_SIZE)
+	@echo "== replay the trace on the golden model: every DMA write bit for bit"
+	$(SPINEL) check $(DEMO_DIR)/tiled_matmul.trace.jsonl --brief
 
 # Figures: elaboration of a 64×64 MAC array, generation per preset, then the default
 # accelerator's Verilator build and a 512³ tiled matmul (cycles, simulation speed, PE utilization).
