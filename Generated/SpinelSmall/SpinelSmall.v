@@ -371,7 +371,7 @@ module SpinelSmall (
   wire [31:0] _error_info_reg_e5 = dispatcher_error_info[31:0] - error_info_reg[31:0];
 
   assign cmd_ready = dispatcher_cmd_ready;
-  assign busy = (((((station_busy | load_busy) | execute_busy) | store_busy) | dma_busy) | accumulator_writes_pending) | cmd_valid;
+  assign busy = ((((((station_busy | load_busy) | execute_busy) | store_busy) | dma_busy) | accumulator_writes_pending) | cmd_valid) | (((1'h0 | (dispatcher_error & (~dispatcher_reported))) | load_fault_valid) | store_fault_valid);
   assign error = error_valid;
   assign error_info = error_info_reg;
   assign cycles = cycle_counter;

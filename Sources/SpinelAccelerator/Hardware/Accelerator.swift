@@ -134,7 +134,9 @@ public struct Accelerator: Module {
         m.connect(io.retireLoad, from: load.retire)
         m.connect(io.retireExecute, from: execute.retire)
         m.connect(io.retireStore, from: store.retire)
+        // A failure being latched this cycle keeps `busy` up, so `error` is final once `busy` drops.
+        let failureLanding = candidates.reduce(Signal(false)) { $0 || $1.valid }
         io.busy.set(station.busy || load.busy || execute.busy || store.busy || engine.busy
-                    || accumulator.writesPending || io.command.valid)
+                    || accumulator.writesPending || io.command.valid || failureLanding)
     }
 }
