@@ -54,8 +54,9 @@ public struct Accelerator: Module {
         let store = m.instance("store", StoreController(parameters, dma: dma))
         let engine = m.instance("dma", DMAEngine(dma))
         // Clients: reads (execute, store), writes (execute, load); the array cannot wait, so it comes first.
+        // The execute controller reads the scratchpad on two ports (A; the other operands).
         let scratchpad = m.instance("scratchpad", BankedMemory(rows: parameters.spRows, banks: parameters.config.spBanks, lanes: dim,
-                                                               laneWidth: inputBits, readClients: 2, writeClients: 2, accumulating: false))
+                                                               laneWidth: inputBits, readClients: 3, writeClients: 2, accumulating: false))
         let accumulator = m.instance("accumulator", BankedMemory(rows: parameters.accRows, banks: parameters.config.accBanks, lanes: dim,
                                                                  laneWidth: accBits, readClients: 2, writeClients: 2, accumulating: true))
 
@@ -82,14 +83,16 @@ public struct Accelerator: Module {
         }
         issue(station.issue[0], to: load.command)
         m.connect(execute.command, from: station.issue[1])
+        m.connect(execute.footprint, from: station.executeFootprint)
         issue(station.issue[2], to: store.command)
         m.connect(station.retire[0], from: load.retire)
         m.connect(station.retire[1], from: execute.retire)
         m.connect(station.retire[2], from: store.retire)
 
         // Memories.
-        m.connect(scratchpad.reads[0], from: execute.scratchpadRead)
-        m.connect(scratchpad.reads[1], from: store.scratchpadRead)
+        m.connect(scratchpad.reads[0], from: execute.scratchpadReads[0])
+        m.connect(scratchpad.reads[1], from: execute.scratchpadReads[1])
+        m.connect(scratchpad.reads[2], from: store.scratchpadRead)
         m.connect(scratchpad.writes[0], from: execute.scratchpadWrite)
         m.connect(scratchpad.writes[1], from: load.scratchpadWrite)
         m.connect(accumulator.reads[0], from: execute.accumulatorRead)

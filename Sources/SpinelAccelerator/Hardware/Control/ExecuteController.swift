@@ -1,19 +1,23 @@
 import SpinelHDL
 
 /// Runs CONFIG_EX and PRELOAD+COMPUTE pairs in program order on the systolic array
-/// (docs/ACCELERATOR.md, "PRELOAD and COMPUTE"; docs/MICROARCHITECTURE.md, "Slot schedules").
+/// (docs/ACCELERATOR.md, "PRELOAD and COMPUTE"; docs/MICROARCHITECTURE.md, "Execute pipeline").
 ///
-/// One pair at a time, in phases:
-/// 1. *read*: the operands' rows go into three DIM×DIM buffers (A, B, D), zero-padded, stored
-///    so that every slot reads a buffer row: transposition happens as rows arrive;
-/// 2. *load*: for COMPUTE_PRELOADED, DIM slots shift B' (WS) or D' (OS) into the idle registers,
-///    then the registers flip;
-/// 3. *compute*: WS feeds the rows of A'; OS feeds DIM slots of A' columns and B' rows;
-/// 4. *drain* (OS, C not GARBAGE): a flip and DIM slots shift the results out;
-/// 5. *finish*: the result rows are written as they leave the array (WS adds D' first);
-///    the pair retires when the last one has been written.
-/// This first version overlaps nothing between pairs; overlapping them is the utilization work
-/// of LOOP_WS (issue 4).
+/// Three stages overlap, so that in steady state one slot enters the array every cycle:
+/// 1. *accept*: a pair takes one of `operandSets` operand sets (A, OS B, preload P, all
+///    zero-padded DIM×DIM registers) and an entry of the in-order retire queue; CONFIG_EX only
+///    takes a retire entry. Each set keeps the CONFIG_EX state of its pair.
+/// 2. *read*: sets are read in order by two streams that run at once, one row request per
+///    cycle each: A on the first scratchpad port; P (the PRELOAD's B or D) and then the
+///    COMPUTE's second operand (WS: D into the bias buffer; OS: B) on the second scratchpad
+///    port or the accumulator port. A set is read only when no older pair still to retire
+///    writes a row it reads.
+/// 3. *slots*: the array runs in *windows*. A window starts when the registers flip (or, for a
+///    pair that keeps them, without a flip) and carries the compute slots of its pair X; the
+///    DIM slots that load the next pair's P into the idle registers overlap them (the `d` path is
+///    separate from the `a` path); in OS, the same DIM slots shift the previous pair's results
+///    out. Result rows leave the array with a tag that says where they go.
+/// A pair retires, in program order, once its last result row has been written.
 public struct ExecuteController: Module {
     public let parameters: AcceleratorParameters
 
@@ -21,9 +25,17 @@ public struct ExecuteController: Module {
 
     public var name: String { "ExecuteController_\(parameters.name)" }
 
+    /// Operand sets: the computing pair, the loading pair and the one being read.
+    public static let operandSets = 3
+    /// Entries of the retire queue (pairs and CONFIG_EX from acceptance to retirement).
+    public static let retireEntries = 8
+
     public struct IO: Aggregate {
         public var command: Decoupled<ExecuteCommand>
-        public var scratchpadRead: RowReadPort
+        /// The rows the offered command reads and writes (valid with `command`).
+        public var footprint: Footprint
+        /// Scratchpad port 0 reads A; port 1 reads P, OS B and WS D.
+        public var scratchpadReads: [RowReadPort]
         public var accumulatorRead: RowReadPort
         public var scratchpadWrite: Decoupled<RowWrite>
         public var accumulatorWrite: Decoupled<RowWrite>
@@ -31,7 +43,8 @@ public struct ExecuteController: Module {
         public var busy: Signal
 
         public func map(_ f: FieldMapper) -> IO {
-            IO(command: f.input("cmd", command), scratchpadRead: f.output("sp_read", scratchpadRead),
+            IO(command: f.input("cmd", command), footprint: f.input("footprint", footprint),
+               scratchpadReads: f.output("sp_read", scratchpadReads),
                accumulatorRead: f.output("acc_read", accumulatorRead), scratchpadWrite: f.output("sp_write", scratchpadWrite),
                accumulatorWrite: f.output("acc_write", accumulatorWrite), retire: f.output("retire", retire), busy: f.output("busy", busy))
         }
@@ -40,246 +53,582 @@ public struct ExecuteController: Module {
     public var io: IO {
         let dim = parameters.dim
         let input = parameters.config.inputType.width, acc = parameters.config.accType.width
-        return IO(command: Decoupled(ExecuteCommand()),
-                  scratchpadRead: .template(rows: parameters.spRows, lanes: dim, laneWidth: input),
+        return IO(command: Decoupled(ExecuteCommand()), footprint: Footprint(),
+                  scratchpadReads: (0..<2).map { _ in .template(rows: parameters.spRows, lanes: dim, laneWidth: input) },
                   accumulatorRead: .template(rows: parameters.accRows, lanes: dim, laneWidth: acc),
                   scratchpadWrite: Decoupled(.template(rows: parameters.spRows, lanes: dim, laneWidth: input)),
                   accumulatorWrite: Decoupled(.template(rows: parameters.accRows, lanes: dim, laneWidth: acc)),
                   retire: Valid(Signal(.uint(32))), busy: Signal(.bool))
     }
 
-    enum Phase: Int, CaseIterable { case idle, readA, readB, readD, load, compute, drain, finish }
+    /// The CONFIG_EX state a pair runs with (reset values from docs/ACCELERATOR.md).
+    struct ExecuteConfig: Aggregate {
+        var weightStationary: Signal
+        var relu: Signal
+        var shift: Signal
+        var transposeA: Signal
+        var transposeB: Signal
+        var aStride: Signal
+        var cStride: Signal
+
+        init(weightStationary: Signal, relu: Signal, shift: Signal, transposeA: Signal, transposeB: Signal, aStride: Signal, cStride: Signal) {
+            self.weightStationary = weightStationary
+            self.relu = relu
+            self.shift = shift
+            self.transposeA = transposeA
+            self.transposeB = transposeB
+            self.aStride = aStride
+            self.cStride = cStride
+        }
+
+        init(shiftBits: Int) {
+            self.init(weightStationary: Signal(.bool), relu: Signal(.bool), shift: Signal(.uint(shiftBits)), transposeA: Signal(.bool),
+                      transposeB: Signal(.bool), aStride: Signal(.uint(16)), cStride: Signal(.uint(16)))
+        }
+
+        func map(_ f: FieldMapper) -> ExecuteConfig {
+            ExecuteConfig(weightStationary: f("ws", weightStationary), relu: f("relu", relu), shift: f("shift", shift),
+                          transposeA: f("transpose_a", transposeA), transposeB: f("transpose_b", transposeB),
+                          aStride: f("a_stride", aStride), cStride: f("c_stride", cStride))
+        }
+    }
+
+    /// Where a result row goes; it travels through the array with the slot.
+    struct ResultTag: Aggregate {
+        var write: Signal
+        /// The pair's last result row: its retire entry is done once the row has landed.
+        var retire: Signal
+        var entry: Signal
+        var row: Signal
+        var toAccumulator: Signal
+        var accumulate: Signal
+        var mask: Signal
+        var relu: Signal
+        /// WS with D: add row `biasRow` of the bias buffer.
+        var addBias: Signal
+        var biasRow: Signal
+
+        init(write: Signal, retire: Signal, entry: Signal, row: Signal, toAccumulator: Signal, accumulate: Signal, mask: Signal,
+             relu: Signal, addBias: Signal, biasRow: Signal) {
+            self.write = write
+            self.retire = retire
+            self.entry = entry
+            self.row = row
+            self.toAccumulator = toAccumulator
+            self.accumulate = accumulate
+            self.mask = mask
+            self.relu = relu
+            self.addBias = addBias
+            self.biasRow = biasRow
+        }
+
+        init(entryBits: Int, rowBits: Int, dim: Int, indexBits: Int) {
+            self.init(write: Signal(.bool), retire: Signal(.bool), entry: Signal(.uint(entryBits)), row: Signal(.uint(rowBits)),
+                      toAccumulator: Signal(.bool), accumulate: Signal(.bool), mask: Signal(.uint(dim)), relu: Signal(.bool),
+                      addBias: Signal(.bool), biasRow: Signal(.uint(indexBits)))
+        }
+
+        func map(_ f: FieldMapper) -> ResultTag {
+            ResultTag(write: f("write", write), retire: f("retire", retire), entry: f("entry", entry), row: f("row", row),
+                      toAccumulator: f("to_acc", toAccumulator), accumulate: f("accumulate", accumulate), mask: f("mask", mask),
+                      relu: f("relu", relu), addBias: f("add_bias", addBias), biasRow: f("bias_row", biasRow))
+        }
+    }
+
+    /// What an OS pair's drain needs once its operand set is gone.
+    struct DrainInfo: Aggregate {
+        var row: Signal
+        var rows: Signal
+        var stride: Signal
+        var mask: Signal
+        var toAccumulator: Signal
+        var accumulate: Signal
+        var relu: Signal
+        var shift: Signal
+        var entry: Signal
+
+        init(row: Signal, rows: Signal, stride: Signal, mask: Signal, toAccumulator: Signal, accumulate: Signal, relu: Signal,
+             shift: Signal, entry: Signal) {
+            self.row = row
+            self.rows = rows
+            self.stride = stride
+            self.mask = mask
+            self.toAccumulator = toAccumulator
+            self.accumulate = accumulate
+            self.relu = relu
+            self.shift = shift
+            self.entry = entry
+        }
+
+        init(dim: Int, shiftBits: Int, entryBits: Int) {
+            self.init(row: Signal(.uint(26)), rows: Signal(.uint(16)), stride: Signal(.uint(16)), mask: Signal(.uint(dim)),
+                      toAccumulator: Signal(.bool), accumulate: Signal(.bool), relu: Signal(.bool), shift: Signal(.uint(shiftBits)),
+                      entry: Signal(.uint(entryBits)))
+        }
+
+        func map(_ f: FieldMapper) -> DrainInfo {
+            DrainInfo(row: f("row", row), rows: f("rows", rows), stride: f("stride", stride), mask: f("mask", mask),
+                      toAccumulator: f("to_acc", toAccumulator), accumulate: f("accumulate", accumulate), relu: f("relu", relu),
+                      shift: f("shift", shift), entry: f("entry", entry))
+        }
+    }
+
+    /// An operand set's registers.
+    struct OperandSet {
+        /// 0 free, 1 accepted, 2 reading, 3 ready.
+        var state: Signal
+        var pair: ExecuteCommand
+        var config: ExecuteConfig
+        var entry: Signal
+        /// The scratchpad and accumulator rows the pair reads.
+        var reads: [RowRange]
+        var a: [[Signal]]
+        var b: [[Signal]]
+        var p: [[Signal]]
+    }
+
+    /// A set's pair, decoded (on named wires where many places read it).
+    struct PairView {
+        var config: ExecuteConfig
+        var pair: ExecuteCommand
+        var entry: Signal
+        var weightStationary: Signal { config.weightStationary }
+        var accumulated: Signal { pair.command.command.funct === Signal(BigInteger(Funct.computeAccumulated)) }
+        var a: OperandFields { OperandFields(pair.command.command.rs1) }
+        var c: OperandFields { OperandFields(pair.preloadRs2) }
+        /// The PRELOAD's rs1: B' (WS) or D' (OS), shifted into the idle registers.
+        var p: OperandFields { OperandFields(pair.preloadRs1) }
+        /// The COMPUTE's rs2: D (WS, added to results) or B' (OS).
+        var q: OperandFields { OperandFields(pair.command.command.rs2) }
+        var hasC: Signal { !c.isGarbage }
+    }
 
     public func build(_ m: ModuleBuilder, _ io: IO) {
         let dim = parameters.dim
         let inputBits = parameters.config.inputType.width, accBits = parameters.config.accType.width
         let types = ArrayTypes(parameters)
+        let sets = Self.operandSets, entries = Self.retireEntries
+        let setBits = HWType.addressWidth(for: sets), entryBits = HWType.addressWidth(for: entries)
+        let indexBits = HWType.addressWidth(for: dim)
+        let rowBits = max(HWType.addressWidth(for: parameters.spRows), HWType.addressWidth(for: parameters.accRows))
+        let tagTemplate = ResultTag(entryBits: entryBits, rowBits: rowBits, dim: dim, indexBits: indexBits)
         let mesh = Mesh(parameters)
-        let tagBits = HWType.addressWidth(for: dim)
-        let array = m.instance("array", MeshWithDelays(mesh: mesh, tagBits: tagBits))
-        let latency = MeshWithDelays(mesh: mesh, tagBits: tagBits).latency
-        let counterType = HWType.uint(HWType.addressWidth(for: dim + latency + 4))
+        let array = m.instance("array", MeshWithDelays(mesh: mesh, tagBits: tagTemplate.packedWidth))
+        let counterType = HWType.uint(HWType.addressWidth(for: 2 * dim + 2))
         func count(_ value: Int) -> Signal { Signal.literal(BigInteger(value), counterType) }
-
-        // CONFIG_EX state (reset values from docs/ACCELERATOR.md).
-        let weightStationary = m.register("ws", .bool, reset: Signal(parameters.config.dataflow == .ws))
-        let relu = m.register("relu", .bool, reset: false)
-        let shift = m.register("shift", .uint(types.shiftBits), reset: 0)
-        let transposeA = m.register("transpose_a", .bool, reset: false)
-        let transposeB = m.register("transpose_b", .bool, reset: false)
-        let aStride = m.register("a_stride", .uint(16), reset: 1)
-        let cStride = m.register("c_stride", .uint(16), reset: 1)
-        let propagate = m.register("propagate", .bool, reset: false)
-
-        let phase = m.register("phase", .uint(3), reset: 0)
-        func inPhase(_ p: Phase) -> Signal { phase === Signal(BigInteger(p.rawValue)) }
-        func go(_ p: Phase) { phase.set(Signal.literal(BigInteger(p.rawValue), .uint(3))) }
-
-        // The pair being run, captured when it is accepted.
-        let pair = m.register("pair", ExecuteCommand())
-        let accumulated = pair.command.command.funct === Signal(BigInteger(Funct.computeAccumulated))
-        let aOperand = OperandFields(pair.command.command.rs1)
-        let cOperand = OperandFields(pair.preloadRs2)
-        // B' comes from the PRELOAD in WS and the COMPUTE in OS; D' the other way round.
-        let bOperand = OperandFields(mux(weightStationary, pair.preloadRs1, pair.command.command.rs2))
-        let dOperand = OperandFields(mux(weightStationary, pair.command.command.rs2, pair.preloadRs1))
-
-        // MARK: Operand buffers
+        func setIndex(_ value: Int) -> Signal { Signal.literal(BigInteger(value), .uint(setBits)) }
+        func nextSet(_ index: Signal) -> Signal { mux(index === setIndex(sets - 1), setIndex(0), index +% 1) }
         let zeroInput = Signal.literal(0, .sint(inputBits)), zeroAcc = Signal.literal(0, .sint(accBits))
-        let bufferA = (0..<dim).map { r in (0..<dim).map { c in m.register("a_\(r)_\(c)", .sint(inputBits)) } }
-        let bufferB = (0..<dim).map { r in (0..<dim).map { c in m.register("b_\(r)_\(c)", .sint(inputBits)) } }
-        let bufferD = (0..<dim).map { r in (0..<dim).map { c in m.register("d_\(r)_\(c)", .sint(accBits)) } }
+        func skipped(_ operand: OperandFields) -> Signal { operand.isGarbage || operand.rows === 0 || operand.columns === 0 }
+        func columnMask(_ operand: OperandFields) -> Signal { cat((0..<dim).reversed().map { Signal(BigInteger($0)) < operand.columns }) }
 
-        // Reads: one row request per cycle, its data one cycle later.
-        let readRow = m.register("read_row", .uint(16), reset: 0)
-        let readingA = inPhase(.readA), readingB = inPhase(.readB), readingD = inPhase(.readD)
-        let current = OperandFields(mux(readingA, pair.command.command.rs1, mux(readingB, bOperand.word, dOperand.word)))
-        let stride = mux(readingA, aStride, Signal.literal(1, .uint(16)))
-        // B is not read for COMPUTE_ACCUMULATED in WS (weights stay); D is not read in OS then either.
-        let skip = current.isGarbage || current.rows === 0 || current.columns === 0
-            || (accumulated && ((readingB && weightStationary) || (readingD && !weightStationary)))
-        let rowAddress = (current.row +% (readRow * stride).truncated(to: 26))
-        let reading = readingA || readingB || readingD
-        let wantRead = reading && !skip && readRow < current.rows
-        let fromAccumulator = current.isAccumulator
-        io.scratchpadRead.request.valid.set(wantRead && !fromAccumulator)
-        io.scratchpadRead.request.bits.set(rowAddress.truncated(to: HWType.addressWidth(for: parameters.spRows)))
-        io.accumulatorRead.request.valid.set(wantRead && fromAccumulator)
-        io.accumulatorRead.request.bits.set(rowAddress.truncated(to: HWType.addressWidth(for: parameters.accRows)))
-        let readFired = wantRead && mux(fromAccumulator, io.accumulatorRead.request.ready, io.scratchpadRead.request.ready)
-        let lastRead = skip || readRow +& 1 >= current.rows
-        m.when(readFired) { readRow.set(readRow +% 1) }
-        m.when(reading && (skip || (readFired && lastRead))) {
-            readRow.set(0)
-            m.when(readingA) { go(.readB) }.elsewhen(readingB) { go(.readD) }.otherwise { go(.load) }
+        // CONFIG_EX state for pairs accepted from now on.
+        let config = ExecuteConfig(
+            weightStationary: m.register("ws", .bool, reset: Signal(parameters.config.dataflow == .ws)),
+            relu: m.register("relu", .bool, reset: false), shift: m.register("shift", .uint(types.shiftBits), reset: 0),
+            transposeA: m.register("transpose_a", .bool, reset: false), transposeB: m.register("transpose_b", .bool, reset: false),
+            aStride: m.register("a_stride", .uint(16), reset: 1), cStride: m.register("c_stride", .uint(16), reset: 1))
+
+        // MARK: Operand sets and the retire queue
+        let operandSets = (0..<sets).map { s in
+            OperandSet(state: m.register("set_\(s)_state", .uint(2), reset: 0), pair: m.register("set_\(s)_pair", ExecuteCommand()),
+                       config: m.register("set_\(s)_config", ExecuteConfig(shiftBits: types.shiftBits)),
+                       entry: m.register("set_\(s)_entry", .uint(entryBits)), reads: [m.register("set_\(s)_sp_reads", RowRange()), m.register("set_\(s)_acc_reads", RowRange())],
+                       a: (0..<dim).map { r in (0..<dim).map { c in m.register("set_\(s)_a_\(r)_\(c)", .sint(inputBits)) } },
+                       b: (0..<dim).map { r in (0..<dim).map { c in m.register("set_\(s)_b_\(r)_\(c)", .sint(inputBits)) } },
+                       p: (0..<dim).map { r in (0..<dim).map { c in m.register("set_\(s)_p_\(r)_\(c)", .sint(accBits)) } })
+        }
+        func stateIs(_ set: OperandSet, _ value: Int) -> Signal { set.state === Signal(BigInteger(value)) }
+        /// The pair of the set at `index`, on named wires.
+        func view(_ index: Signal, _ name: String) -> PairView {
+            let pair = m.wire("\(name)_pair", ExecuteCommand())
+            m.connect(pair, from: ExecuteCommand().unpacked(from: select(operandSets.map(\.pair.packed), at: index)))
+            let config = m.wire("\(name)_config", ExecuteConfig(shiftBits: types.shiftBits))
+            m.connect(config, from: ExecuteConfig(shiftBits: types.shiftBits).unpacked(from: select(operandSets.map(\.config.packed), at: index)))
+            let entry = m.wire("\(name)_entry", .uint(entryBits), default: select(operandSets.map(\.entry), at: index))
+            return PairView(config: config, pair: pair, entry: entry)
         }
 
-        // The arriving row: which buffer, which row, how many columns, transposed or not.
-        let arrivingValid = m.delay(readFired, name: "arriving_valid", reset: false)
-        let arrivingTarget = m.delay(mux(readingA, Signal.literal(0, .uint(2)), mux(readingB, Signal.literal(1, .uint(2)), Signal.literal(2, .uint(2)))),
-                                     name: "arriving_target")
-        let arrivingRow = m.delay(readRow.truncated(to: tagBits), name: "arriving_row")
-        let arrivingColumns = m.delay(current.columns, name: "arriving_columns")
-        let arrivingAccumulator = m.delay(fromAccumulator, name: "arriving_from_acc")
-        // A is kept as A' (WS) or A'ᵀ (OS) by rows, B as B' by rows, D as D'.
-        let arrivingTransposed = m.delay(mux(readingA, mux(weightStationary, transposeA, !transposeA), readingB && transposeB),
-                                         name: "arriving_transposed")
-        let spLanes = (0..<dim).map { io.scratchpadRead.response.bits.bits(($0 + 1) * inputBits - 1, $0 * inputBits).asSInt }
-        let accLanes = (0..<dim).map { io.accumulatorRead.response.bits.bits(($0 + 1) * accBits - 1, $0 * accBits).asSInt }
+        struct RetireEntry { var valid: Signal; var done: Signal; var index: Signal; var usesBias: Signal; var writes: [RowRange] }
+        let queue = (0..<entries).map { e in
+            RetireEntry(valid: m.register("retire_\(e)_valid", .bool, reset: false), done: m.register("retire_\(e)_done", .bool),
+                        index: m.register("retire_\(e)_index", .uint(32)), usesBias: m.register("retire_\(e)_bias", .bool),
+                        writes: [m.register("retire_\(e)_sp_write", RowRange()), m.register("retire_\(e)_acc_write", RowRange())])
+        }
+        let head = m.register("retire_head", .uint(entryBits), reset: 0)
+        let tail = m.register("retire_tail", .uint(entryBits), reset: 0)
+        let queueFull = select(queue.map(\.valid), at: tail)
+        // Set by the slot engine and the result path below; applied here.
+        let markDone = (0..<entries).map { m.wire("mark_done_\($0)", .bool, default: false) }
 
-        let starting = io.command.fire && io.command.bits.command.command.funct =/= Signal(BigInteger(Funct.config))
-        func arriving(_ target: Int) -> Signal { arrivingValid && arrivingTarget === Signal(BigInteger(target)) }
-        func laneMoved(_ lane: Int) -> Signal { Signal(BigInteger(lane)) < arrivingColumns }
+        // The bias (WS D) buffer belongs to one pair from its read until it retires.
+        let biasBusy = m.register("bias_busy", .bool, reset: false)
+        let bias = (0..<dim).map { r in (0..<dim).map { c in m.register("bias_\(r)_\(c)", .sint(accBits)) } }
+
+        // MARK: Accept
+        let acceptPointer = m.register("accept_pointer", .uint(setBits), reset: 0)
+        let incoming = io.command.bits
+        let isConfig = incoming.command.command.funct === Signal(BigInteger(Funct.config))
+        let setFree = select(operandSets.map { stateIs($0, 0) }, at: acceptPointer)
+        io.command.ready.set(!queueFull && (isConfig || setFree))
+        let accepting = io.command.fire
+        let incomingQ = OperandFields(incoming.command.command.rs2)
+        m.when(accepting) {
+            for (e, entry) in queue.enumerated() {
+                m.when(tail === Signal(BigInteger(e))) {
+                    entry.valid.set(true)
+                    entry.done.set(isConfig)
+                    entry.index.set(incoming.command.index)
+                    entry.usesBias.set(!isConfig && config.weightStationary && !skipped(incomingQ))
+                    m.connect(entry.writes[0], from: io.footprint.scratchpadWrite)
+                    m.connect(entry.writes[1], from: io.footprint.accumulatorWrite)
+                    m.when(isConfig) { entry.writes[0].valid.set(false); entry.writes[1].valid.set(false) }
+                }
+            }
+            tail.set(tail +% 1)
+            m.when(isConfig) {
+                let rs1 = incoming.command.command.rs1, rs2 = incoming.command.command.rs2
+                config.aStride.set(rs1.bits(31, 16))
+                config.cStride.set(rs2.bits(63, 48))
+                m.when(!rs1[7]) {
+                    config.weightStationary.set(rs1[2])
+                    config.relu.set(rs1.bits(4, 3) === 1)
+                    config.shift.set(rs2.bits(types.shiftBits - 1, 0))
+                    config.transposeA.set(rs1[8])
+                    config.transposeB.set(rs1[9])
+                }
+            }.otherwise {
+                for (s, set) in operandSets.enumerated() {
+                    m.when(acceptPointer === setIndex(s)) {
+                        set.state.set(1)
+                        m.connect(set.pair, from: incoming)
+                        m.connect(set.config, from: config)
+                        set.entry.set(tail)
+                        m.connect(set.reads[0], from: io.footprint.scratchpadRead)
+                        m.connect(set.reads[1], from: io.footprint.accumulatorRead)
+                        for row in set.a + set.b { for element in row { element.set(zeroInput) } }
+                        for row in set.p { for element in row { element.set(zeroAcc) } }
+                    }
+                }
+                acceptPointer.set(nextSet(acceptPointer))
+            }
+        }
+
+        // MARK: Read
+        let readPointer = m.register("read_pointer", .uint(setBits), reset: 0)
+        let reading = view(readPointer, "reading")
+        let readingState = select(operandSets.map(\.state), at: readPointer)
+        let readingReads = [m.wire("reading_sp_reads", RowRange()), m.wire("reading_acc_reads", RowRange())]
+        for k in 0..<2 { m.connect(readingReads[k], from: RowRange().unpacked(from: select(operandSets.map(\.reads[k].packed), at: readPointer))) }
+        // Read after write inside the controller: an older pair that has not retired writes a row this set reads.
+        let age = { (e: Signal) -> Signal in e -% head }
+        var hazard: Signal = false
+        for (e, entry) in queue.enumerated() {
+            let older = age(Signal.literal(BigInteger(e), .uint(entryBits))) < age(reading.entry)
+            hazard = hazard || (entry.valid && older
+                                && (entry.writes[0].overlaps(readingReads[0]) || entry.writes[1].overlaps(readingReads[1])))
+        }
+        let usesBias = reading.weightStationary && !skipped(reading.q)
+        let mayStart = readingState === 1 && !hazard && !(usesBias && biasBusy)
+        let readActive = m.wire("read_active", .bool, default: readingState === 2 || mayStart)
+        m.when(readingState === 1 && mayStart) {
+            for (s, set) in operandSets.enumerated() { m.when(readPointer === setIndex(s)) { set.state.set(2) } }
+            m.when(usesBias) {
+                biasBusy.set(true)
+                for row in bias { for element in row { element.set(zeroAcc) } }
+            }
+        }
+
+        // Stream 1: A, by rows with CONFIG_EX's stride.
+        let rowA = m.register("read_a_row", .uint(16), reset: 0)
+        let doneA = m.register("read_a_done", .bool, reset: false)
+        let aFields = reading.a
+        let skipA = skipped(aFields)
+        let wantA = readActive && !doneA && !skipA
+        io.scratchpadReads[0].request.valid.set(wantA)
+        io.scratchpadReads[0].request.bits.set((aFields.row +% (rowA * reading.config.aStride).truncated(to: 26))
+            .truncated(to: HWType.addressWidth(for: parameters.spRows)))
+        let firedA = wantA && io.scratchpadReads[0].request.ready
+        let doneAAfter = doneA || skipA || (firedA && rowA +& 1 >= aFields.rows)
+
+        // Stream 2: P, then the COMPUTE's second operand.
+        let onQ = m.register("read_q_phase", .bool, reset: false)
+        let rowQ = m.register("read_q_row", .uint(16), reset: 0)
+        let doneQ = m.register("read_q_done", .bool, reset: false)
+        let skipP = skipped(reading.p), skipQ = skipped(reading.q)
+        let secondOnQ = onQ || skipP
+        let second = OperandFields(m.wire("read_second", .uint(64), default: mux(secondOnQ, reading.q.word, reading.p.word)))
+        let skipSecond = mux(secondOnQ, skipQ, Signal(false))
+        let wantSecond = readActive && !doneQ && !skipSecond
+        let secondAddress = second.row +% rowQ.extended(to: 26)
+        io.scratchpadReads[1].request.valid.set(wantSecond && !second.isAccumulator)
+        io.scratchpadReads[1].request.bits.set(secondAddress.truncated(to: HWType.addressWidth(for: parameters.spRows)))
+        io.accumulatorRead.request.valid.set(wantSecond && second.isAccumulator)
+        io.accumulatorRead.request.bits.set(secondAddress.truncated(to: HWType.addressWidth(for: parameters.accRows)))
+        let firedSecond = wantSecond && mux(second.isAccumulator, io.accumulatorRead.request.ready, io.scratchpadReads[1].request.ready)
+        let secondDone = skipSecond || (firedSecond && rowQ +& 1 >= second.rows)
+        let doneQAfter = doneQ || mux(secondOnQ, secondDone, secondDone && skipQ)
+        m.when(firedSecond) { rowQ.set(rowQ +% 1) }
+        m.when(readActive && !doneQ && !secondOnQ && secondDone) {
+            onQ.set(true)
+            rowQ.set(0)
+        }
+        m.when(firedA) { rowA.set(rowA +% 1) }
+        m.when(readActive && doneAAfter) { doneA.set(true) }
+        m.when(readActive && doneQAfter) { doneQ.set(true) }
+        let readFinished = readActive && doneAAfter && doneQAfter
+        m.when(readFinished) {
+            rowA.set(0)
+            rowQ.set(0)
+            onQ.set(false)
+            doneA.set(false)
+            doneQ.set(false)
+            readPointer.set(nextSet(readPointer))
+        }
+        // The last rows land one cycle after their requests: the set is ready the cycle after.
+        let landed = m.delay(readFinished, name: "read_landed", reset: false)
+        let landedSet = m.delay(readPointer, name: "read_landed_set")
+        m.when(landed) {
+            for (s, set) in operandSets.enumerated() { m.when(landedSet === setIndex(s)) { set.state.set(3) } }
+        }
+
+        // Arriving rows: which set and buffer, which row, how many columns, transposed or not.
+        // Stream 1: A is kept as A' (WS) or A'ᵀ (OS) by rows. Stream 2 targets: 0 P, 1 OS B, 2 bias.
+        let arrivingA = m.delay(firedA, name: "arriving_a", reset: false)
+        let arrivingASet = m.delay(readPointer, name: "arriving_a_set")
+        let arrivingARow = m.delay(rowA.truncated(to: indexBits), name: "arriving_a_row")
+        let arrivingAColumns = m.delay(aFields.columns, name: "arriving_a_columns")
+        let arrivingATransposed = m.delay(mux(reading.weightStationary, reading.config.transposeA, !reading.config.transposeA),
+                                          name: "arriving_a_transposed")
+        let arrivingSecond = m.delay(firedSecond, name: "arriving_second", reset: false)
+        let arrivingSecondSet = m.delay(readPointer, name: "arriving_second_set")
+        let arrivingSecondRow = m.delay(rowQ.truncated(to: indexBits), name: "arriving_second_row")
+        let arrivingSecondColumns = m.delay(second.columns, name: "arriving_second_columns")
+        let secondTarget = mux(!secondOnQ, Signal.literal(0, .uint(2)), mux(reading.weightStationary, Signal.literal(2, .uint(2)), Signal.literal(1, .uint(2))))
+        let arrivingSecondTarget = m.delay(secondTarget, name: "arriving_second_target")
+        // B' (P in WS, the second operand in OS) may be transposed; D never is.
+        let secondTransposed = reading.config.transposeB && (secondOnQ ^ reading.weightStationary)
+        let arrivingSecondTransposed = m.delay(secondTransposed, name: "arriving_second_transposed")
+        let arrivingFromAccumulator = m.delay(second.isAccumulator, name: "arriving_from_acc")
+
+        let laneA = (0..<dim).map { io.scratchpadReads[0].response.bits.bits(($0 + 1) * inputBits - 1, $0 * inputBits).asSInt }
+        let laneSecond = (0..<dim).map { io.scratchpadReads[1].response.bits.bits(($0 + 1) * inputBits - 1, $0 * inputBits).asSInt }
+        let laneAcc = (0..<dim).map { io.accumulatorRead.response.bits.bits(($0 + 1) * accBits - 1, $0 * accBits).asSInt }
+        let secondWide = (0..<dim).map { c in
+            m.wire("arriving_wide_\(c)", .sint(accBits), default: mux(arrivingFromAccumulator, laneAcc[c], laneSecond[c].extended(to: accBits)))
+        }
+        func lands(_ row: Signal, _ columns: Signal, _ transposed: Signal, _ r: Int, _ c: Int) -> Signal {
+            let straight = row === Signal(BigInteger(r)) && Signal(BigInteger(c)) < columns
+            let crossed = row === Signal(BigInteger(c)) && Signal(BigInteger(r)) < columns
+            return mux(transposed, crossed, straight)
+        }
+        for (s, set) in operandSets.enumerated() {
+            let aHere = arrivingA && arrivingASet === setIndex(s)
+            let secondHere = arrivingSecond && arrivingSecondSet === setIndex(s)
+            for r in 0..<dim {
+                for c in 0..<dim {
+                    m.when(aHere && lands(arrivingARow, arrivingAColumns, arrivingATransposed, r, c)) {
+                        set.a[r][c].set(mux(arrivingATransposed, laneA[r], laneA[c]))
+                    }
+                    let secondLands = secondHere && lands(arrivingSecondRow, arrivingSecondColumns, arrivingSecondTransposed, r, c)
+                    m.when(secondLands && arrivingSecondTarget === 1) {
+                        set.b[r][c].set(mux(arrivingSecondTransposed, laneSecond[r], laneSecond[c]))
+                    }
+                    m.when(secondLands && arrivingSecondTarget === 0) {
+                        set.p[r][c].set(mux(arrivingSecondTransposed, secondWide[r], secondWide[c]))
+                    }
+                }
+            }
+        }
         for r in 0..<dim {
             for c in 0..<dim {
-                // Element (r, c) comes from stored row r, lane c, or (transposed) stored row c, lane r.
-                let straight = arrivingRow === Signal(BigInteger(r)) && laneMoved(c)
-                let crossed = arrivingRow === Signal(BigInteger(c)) && laneMoved(r)
-                let lands = mux(arrivingTransposed, crossed, straight)
-                let value = mux(arrivingTransposed, spLanes[r], spLanes[c])
-                m.when(starting) {
-                    bufferA[r][c].set(zeroInput)
-                    bufferB[r][c].set(zeroInput)
-                    bufferD[r][c].set(zeroAcc)
-                }
-                m.when(arriving(0) && lands) { bufferA[r][c].set(value) }
-                m.when(arriving(1) && lands) { bufferB[r][c].set(value) }
-                m.when(arriving(2) && straight) {
-                    bufferD[r][c].set(mux(arrivingAccumulator, accLanes[c], spLanes[c].extended(to: accBits)))
+                m.when(arrivingSecond && arrivingSecondTarget === 2 && lands(arrivingSecondRow, arrivingSecondColumns, Signal(false), r, c)) {
+                    bias[r][c].set(secondWide[c])
                 }
             }
         }
 
         // MARK: Slots
+        let propagate = m.register("propagate", .bool, reset: false)
+        let xValid = m.register("x_valid", .bool, reset: false)
+        let xSet = m.register("x_set", .uint(setBits), reset: 0)
+        let xMarked = m.register("x_marked", .bool, reset: false)
         let slot = m.register("slot", counterType, reset: 0)
-        let slotRow = slot.truncated(to: tagBits)
-        /// Row `index` of a buffer, on named wires (each is read by many lanes).
-        func row(_ buffer: [[Signal]], _ index: Signal, _ name: String) -> [Signal] {
-            (0..<dim).map { c in m.wire("\(name)_\(c)", buffer[0][c].type!, default: select(buffer.map { $0[c] }, at: index)) }
-        }
-        let reversed = Signal.literal(BigInteger(dim - 1), .uint(tagBits)) -% slotRow
-        let loading = inPhase(.load), computing = inPhase(.compute), draining = inPhase(.drain)
-        let cGarbage = cOperand.isGarbage
-        let computeSlots = mux(weightStationary,
-                               mux(cGarbage, count(0), mux(aOperand.rows > cOperand.rows, aOperand.rows, cOperand.rows).resized(to: counterType.width)),
-                               count(dim))
-        let needsLoad = !accumulated
-        let needsDrain = !weightStationary && !cGarbage
-        let loadDone = !needsLoad || slot +& 1 >= count(dim)
-        let computeDone = slot +& 1 >= computeSlots
-        let drainDone = slot +& 1 >= count(dim)
-        // Writing C to one accumulator row over and over: feed every other cycle so each
-        // accumulation lands before the next one reads the row.
-        let halfRate = cStride === 0 && cOperand.isAccumulator
-        let pace = m.register("pace", .bool, reset: false)
-        // The last operand row lands in its buffer a cycle after its read: wait for it.
-        let mayFeed = (!halfRate || !pace) && !arrivingValid
+        let executePointer = m.register("execute_pointer", .uint(setBits), reset: 0)
+        let drainPending = m.register("drain_pending", .bool, reset: false)
+        let drain = m.register("drain", DrainInfo(dim: dim, shiftBits: types.shiftBits, entryBits: entryBits))
+        let loadActive = m.register("load_active", .bool, reset: false)
+        let loadDone = m.register("load_done", .bool, reset: false)
+        let loadCount = m.register("load_count", counterType, reset: 0)
 
-        let feeding = (loading && needsLoad) || (computing && computeSlots =/= 0) || (draining && needsDrain)
-        let feed = m.wire("feed", .bool, default: feeding && mayFeed)
-        // The register flips when the load phase ends; a drain runs on the flipped value
-        // before the register itself flips.
-        let slotPropagate = mux(draining, !propagate, propagate)
+        let x = view(xSet, "x"), y = view(executePointer, "y")
+        let xBuffers = (a: (0..<dim).map { r in (0..<dim).map { c in select(operandSets.map { $0.a[r][c] }, at: xSet) } },
+                        b: (0..<dim).map { r in (0..<dim).map { c in select(operandSets.map { $0.b[r][c] }, at: xSet) } })
+        let yP = (0..<dim).map { r in (0..<dim).map { c in select(operandSets.map { $0.p[r][c] }, at: executePointer) } }
+        let yReady = select(operandSets.map { stateIs($0, 3) }, at: executePointer)
+
+        // X: the window's pair. WS computes max(rows(A), rows(C)) rows (none without C); OS DIM columns of A'.
+        let xComputeSlots = m.wire("x_compute_slots", counterType, default: mux(!xValid, count(0), mux(
+            x.weightStationary,
+            mux(x.hasC, mux(x.a.rows > x.c.rows, x.a.rows, x.c.rows).resized(to: counterType.width), count(0)),
+            count(dim))))
+        let xDrains = m.wire("x_drains", .bool, default: xValid && !x.weightStationary && x.hasC)
+        // Y: the next pair. It flips the registers unless it keeps them; an OS pair whose
+        // predecessor wrote C restarts from zero (it loads its zero P). A WS pair after an OS
+        // pair with C needs an OS window first that drains the results (Z: no pair of its own).
+        let yFlips = m.wire("y_flips", .bool, default: !y.accumulated || (!y.weightStationary && xDrains))
+        let zNeeded = xDrains && y.weightStationary
+        let startLoad = !loadActive && !loadDone && yReady && yFlips && !zNeeded
+        let loadNow = m.wire("load_now", .bool, default: loadActive || startLoad)
+
+        let wantCompute = m.wire("want_compute", .bool, default: slot < xComputeSlots)
+        let wantDrain = m.wire("want_drain", .bool, default: drainPending && slot < count(dim))
+        let slotIndex = slot.truncated(to: indexBits)
+        let reversed = Signal.literal(BigInteger(dim - 1), .uint(indexBits)) -% slotIndex
+        let windowWS = mux(xValid, x.weightStationary, !drainPending && y.weightStationary)
+
+        // This slot's result row: a WS compute row of X, or an OS drain row of the previous pair.
+        let wsOutput = wantCompute && x.weightStationary
+        let tag = m.wire("slot_tag", tagTemplate)
+        let xRow = (x.c.row +% (slot.extended(to: 26) * x.config.cStride).truncated(to: 26))
+        let drainRow = (drain.row +% (reversed.extended(to: 26) * drain.stride).truncated(to: 26))
+        tag.write.set(mux(wsOutput, x.hasC && slot.extended(to: 16) < x.c.rows, wantDrain && reversed.extended(to: 16) < drain.rows))
+        tag.retire.set(mux(wsOutput, slot +& 1 === xComputeSlots.extended(to: counterType.width + 1), wantDrain && slot === count(dim - 1)))
+        tag.entry.set(mux(wsOutput, x.entry, drain.entry))
+        tag.row.set(mux(wsOutput, xRow, drainRow).truncated(to: rowBits))
+        tag.toAccumulator.set(mux(wsOutput, x.c.isAccumulator, drain.toAccumulator))
+        tag.accumulate.set(mux(wsOutput, x.c.accumulates, drain.accumulate))
+        tag.mask.set(mux(wsOutput, columnMask(x.c), drain.mask))
+        tag.relu.set(mux(wsOutput, x.config.relu, drain.relu))
+        tag.addBias.set(wsOutput && x.weightStationary && !skipped(x.q))
+        tag.biasRow.set(slotIndex)
+
+        // Accumulating onto the row the previous slot wrote: wait a cycle, so the first write has
+        // landed before the second reads the row.
+        let lastAccumulatorRow = m.register("last_acc_row", .uint(rowBits), reset: 0)
+        let lastAccumulatorWrite = m.register("last_acc_write", .bool, reset: false)
+        let collides = tag.write && tag.toAccumulator && tag.accumulate && lastAccumulatorWrite && lastAccumulatorRow === tag.row
+        let feedWanted = wantCompute || wantDrain || loadNow
+        let feed = m.wire("feed", .bool, default: feedWanted && !collides)
+        lastAccumulatorWrite.set(feed && tag.write && tag.toAccumulator)
+        lastAccumulatorRow.set(tag.row)
+
         array.slot.valid.set(feed)
         let slotBits = array.slot.bits
-        let aRow = row(bufferA, slotRow, "slot_a"), bRow = row(bufferB, slotRow, "slot_b")
-        let loadRow = mux(weightStationary, cat(row(bufferB, reversed, "load_b").map { $0.extended(to: accBits).asUInt }.reversed()),
-                          cat(row(bufferD, reversed, "load_d").map(\.asUInt).reversed()))
-        for c in 0..<dim {
-            slotBits.a[c].set(mux(computing, aRow[c], zeroInput))
-            slotBits.b[c].set(mux(computing && !weightStationary, bRow[c], zeroInput))
-            slotBits.d[c].set(mux(loading, loadRow.bits((c + 1) * accBits - 1, c * accBits).asSInt, zeroAcc))
+        let loadIndex = Signal.literal(BigInteger(dim - 1), .uint(indexBits)) -% loadCount.truncated(to: indexBits)
+        for lane in 0..<dim {
+            let aRow = select(xBuffers.a.map { $0[lane] }, at: slotIndex)
+            let bRow = select(xBuffers.b.map { $0[lane] }, at: slotIndex)
+            let pRow = select(yP.map { $0[lane] }, at: loadIndex)
+            slotBits.a[lane].set(m.wire("slot_a_\(lane)", .sint(inputBits), default: mux(wantCompute, aRow, zeroInput)))
+            slotBits.b[lane].set(m.wire("slot_b_\(lane)", .sint(inputBits), default: mux(wantCompute && !x.weightStationary, bRow, zeroInput)))
+            slotBits.d[lane].set(m.wire("slot_d_\(lane)", .sint(accBits), default: mux(loadNow, pRow, zeroAcc)))
         }
-        slotBits.propagate.set(slotPropagate)
-        slotBits.weightStationary.set(weightStationary)
-        slotBits.shift.set(shift)
-        let outputRow = mux(draining, reversed, slotRow)
-        slotBits.output.set(!cGarbage && mux(weightStationary, computing, draining) && outputRow.extended(to: 16) < cOperand.rows)
-        slotBits.tag.set(outputRow)
+        slotBits.propagate.set(propagate)
+        slotBits.weightStationary.set(windowWS)
+        // The shift applies where a PE's own OS result leaves it: at the flip that drains it.
+        slotBits.shift.set(drain.shift)
+        slotBits.output.set(tag.write || tag.retire)
+        slotBits.tag.set(tag.packed)
 
-        m.when(halfRate && (loading || computing || draining)) { pace.set(!pace) }
-        m.when(feed || (!arrivingValid && ((loading && !needsLoad) || (computing && computeSlots === 0) || (draining && !needsDrain)))) {
-            m.when(loading) {
-                m.when(loadDone) {
-                    slot.set(count(0))
-                    go(.compute)
-                    m.when(needsLoad) { propagate.set(!propagate) }
-                }.otherwise { slot.set(slot +% 1) }
-            }.elsewhen(computing) {
-                m.when(computeSlots === 0 || computeDone) {
-                    slot.set(count(0))
-                    go(.drain)
-                }.otherwise { slot.set(slot +% 1) }
-            }.elsewhen(draining) {
-                m.when(!needsDrain || drainDone) {
-                    slot.set(count(0))
-                    go(.finish)
-                    m.when(needsDrain) { propagate.set(!propagate) }
-                }.otherwise { slot.set(slot +% 1) }
+        // Window progress and the transition to the next window.
+        let slotAfter = slot +% mux(feed, count(1), count(0))
+        m.when(feed) { slot.set(slotAfter) }
+        m.when(feed && loadNow) {
+            loadActive.set(true)
+            loadCount.set(loadCount +% 1)
+            m.when(loadCount === count(dim - 1)) {
+                loadActive.set(false)
+                loadDone.set(true)
+            }
+        }
+        let loadDoneAfter = loadDone || (feed && loadNow && loadCount === count(dim - 1))
+        let partsDone = m.wire("parts_done", .bool, default: slotAfter >= xComputeSlots
+                               && (!drainPending || slotAfter >= count(dim)))
+        // A pair without C is done when its compute slots are fed.
+        m.when(xValid && !x.hasC && !xMarked && slotAfter >= xComputeSlots) {
+            xMarked.set(true)
+            for e in 0..<entries { m.when(x.entry === Signal(BigInteger(e))) { markDone[e].set(true) } }
+        }
+        let goZ = partsDone && xDrains && (!yReady || zNeeded)
+        let goY = partsDone && yReady && !zNeeded && (!yFlips || loadDoneAfter)
+        let flips = goZ || (goY && yFlips)
+        func freeX() {
+            m.when(xValid) {
+                for (s, set) in operandSets.enumerated() { m.when(xSet === setIndex(s)) { set.state.set(0) } }
+            }
+        }
+        m.when(goZ || goY) {
+            freeX()
+            slot.set(count(0))
+            xMarked.set(false)
+            loadActive.set(false)
+            loadDone.set(false)
+            loadCount.set(count(0))
+            m.when(flips) { propagate.set(!propagate) }
+            drainPending.set(flips && xDrains)
+            m.when(xDrains) {
+                drain.row.set(x.c.row)
+                drain.rows.set(x.c.rows)
+                drain.stride.set(x.config.cStride)
+                drain.mask.set(columnMask(x.c))
+                drain.toAccumulator.set(x.c.isAccumulator)
+                drain.accumulate.set(x.c.accumulates)
+                drain.relu.set(x.config.relu)
+                drain.shift.set(x.config.shift)
+                drain.entry.set(x.entry)
+            }
+            xValid.set(goY)
+            m.when(goY) {
+                xSet.set(executePointer)
+                executePointer.set(nextSet(executePointer))
             }
         }
 
         // MARK: Results
         let result = array.result
-        let resultRow = result.bits.tag
-        let dRow = row(bufferD, resultRow, "result_d")
+        let resultTag = m.wire("result_tag", tagTemplate)
+        m.connect(resultTag, from: tagTemplate.unpacked(from: result.bits.tag))
+        let biasRow = (0..<dim).map { c in select(bias.map { $0[c] }, at: resultTag.biasRow) }
         let values = (0..<dim).map { c in
-            mux(weightStationary, result.bits.row[c] +% dRow[c], result.bits.row[c])
+            m.wire("result_\(c)", .sint(accBits), default: result.bits.row[c] +% mux(resultTag.addBias, biasRow[c], zeroAcc))
         }
         let low = Signal.literal(HWType.sint(inputBits).range.lowerBound, .sint(accBits))
         let high = Signal.literal(HWType.sint(inputBits).range.upperBound, .sint(accBits))
         let saturated = values.map { value -> Signal in
             let clamped = mux(value < low, low, mux(value > high, high, value)).truncated(to: inputBits)
-            return mux(relu && clamped < zeroInput, zeroInput, clamped).asUInt
+            return mux(resultTag.relu && clamped < zeroInput, zeroInput, clamped).asUInt
         }
-        let destination = (cOperand.row +% (resultRow.extended(to: 16) * cStride).truncated(to: 26))
-        let mask = cat((0..<dim).reversed().map { Signal(BigInteger($0)) < cOperand.columns })
-        io.scratchpadWrite.valid.set(result.valid && !cOperand.isAccumulator)
-        io.scratchpadWrite.bits.row.set(destination.truncated(to: HWType.addressWidth(for: parameters.spRows)))
+        let writing = result.valid && resultTag.write
+        io.scratchpadWrite.valid.set(writing && !resultTag.toAccumulator)
+        io.scratchpadWrite.bits.row.set(resultTag.row.truncated(to: HWType.addressWidth(for: parameters.spRows)))
         io.scratchpadWrite.bits.data.set(cat(saturated.reversed()))
-        io.scratchpadWrite.bits.mask.set(mask)
+        io.scratchpadWrite.bits.mask.set(resultTag.mask)
         io.scratchpadWrite.bits.accumulate.set(false)
-        io.accumulatorWrite.valid.set(result.valid && cOperand.isAccumulator)
-        io.accumulatorWrite.bits.row.set(destination.truncated(to: HWType.addressWidth(for: parameters.accRows)))
+        io.accumulatorWrite.valid.set(writing && resultTag.toAccumulator)
+        io.accumulatorWrite.bits.row.set(resultTag.row.truncated(to: HWType.addressWidth(for: parameters.accRows)))
         io.accumulatorWrite.bits.data.set(cat(values.map(\.asUInt).reversed()))
-        io.accumulatorWrite.bits.mask.set(mask)
-        io.accumulatorWrite.bits.accumulate.set(cOperand.accumulates)
-
-        // Finish: wait out the array's latency and the accumulator's landing cycle.
-        let wait = m.register("wait", counterType, reset: 0)
-        let finishing = inPhase(.finish)
-        m.when(finishing) { wait.set(wait +% 1) }
-        let finished = finishing && wait >= count(latency + 2)
-        m.when(finished) {
-            wait.set(count(0))
-            go(.idle)
+        io.accumulatorWrite.bits.mask.set(resultTag.mask)
+        io.accumulatorWrite.bits.accumulate.set(resultTag.accumulate)
+        // The last row is done once it has landed (the accumulator's write takes a cycle more).
+        let lastLanded = m.delay(result.valid && resultTag.retire, name: "last_landed", reset: false)
+        let lastLandedEntry = m.delay(resultTag.entry, name: "last_landed_entry")
+        m.when(lastLanded) {
+            for e in 0..<entries { m.when(lastLandedEntry === Signal(BigInteger(e))) { markDone[e].set(true) } }
         }
 
-        // MARK: Commands
-        let idle = inPhase(.idle)
-        let incoming = io.command.bits
-        let isConfig = incoming.command.command.funct === Signal(BigInteger(Funct.config))
-        io.command.ready.set(idle)
-        m.when(io.command.fire) {
-            m.when(isConfig) {
-                let rs1 = incoming.command.command.rs1, rs2 = incoming.command.command.rs2
-                aStride.set(rs1.bits(31, 16))
-                cStride.set(rs2.bits(63, 48))
-                m.when(!rs1[7]) {
-                    weightStationary.set(rs1[2])
-                    relu.set(rs1.bits(4, 3) === 1)
-                    shift.set(rs2.bits(types.shiftBits - 1, 0))
-                    transposeA.set(rs1[8])
-                    transposeB.set(rs1[9])
-                }
-            }.otherwise {
-                m.connect(pair, from: incoming)
-                go(.readA)
-            }
+        // MARK: Retire, in program order
+        for (e, entry) in queue.enumerated() { m.when(markDone[e]) { entry.done.set(true) } }
+        let headValid = select(queue.map(\.valid), at: head)
+        let headDone = select(queue.map(\.done), at: head)
+        let retiring = headValid && headDone
+        io.retire.valid.set(retiring)
+        io.retire.bits.set(select(queue.map(\.index), at: head))
+        m.when(retiring) {
+            for (e, entry) in queue.enumerated() { m.when(head === Signal(BigInteger(e))) { entry.valid.set(false) } }
+            m.when(select(queue.map(\.usesBias), at: head)) { biasBusy.set(false) }
+            head.set(head +% 1)
         }
-        let configRetire = io.command.fire && isConfig
-        io.retire.valid.set(configRetire || finished)
-        io.retire.bits.set(mux(configRetire, incoming.command.index, pair.command.index))
-        io.busy.set(!idle || io.command.valid)
+        io.busy.set(queue.map(\.valid).reduce(Signal(false)) { $0 || $1 } || io.command.valid)
     }
 }

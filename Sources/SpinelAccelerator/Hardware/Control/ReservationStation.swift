@@ -19,18 +19,20 @@ public struct ReservationStation: Module {
         public var allocate: [Decoupled<ExecuteCommand>]
         public var footprint: Footprint
         public var issue: [Decoupled<ExecuteCommand>]
+        /// The rows the command offered on `issue[1]` (execute) touches.
+        public var executeFootprint: Footprint
         public var retire: [Valid<Signal>]
         public var busy: Signal
 
         public func map(_ f: FieldMapper) -> IO {
             IO(allocate: f.input("alloc", allocate), footprint: f.input("footprint", footprint), issue: f.output("issue", issue),
-               retire: f.input("retire", retire), busy: f.output("busy", busy))
+               executeFootprint: f.output("ex_footprint", executeFootprint), retire: f.input("retire", retire), busy: f.output("busy", busy))
         }
     }
 
     public var io: IO {
         IO(allocate: (0..<3).map { _ in Decoupled(ExecuteCommand()) }, footprint: Footprint(),
-           issue: (0..<3).map { _ in Decoupled(ExecuteCommand()) }, retire: (0..<3).map { _ in Valid(Signal(.uint(32))) },
+           issue: (0..<3).map { _ in Decoupled(ExecuteCommand()) }, executeFootprint: Footprint(), retire: (0..<3).map { _ in Valid(Signal(.uint(32))) },
            busy: Signal(.bool))
     }
 
@@ -103,6 +105,7 @@ public struct ReservationStation: Module {
             let issuable = m.wire("\(names[kind])_issuable", .bool, default: candidateValid && !blocked)
             io.issue[kind].valid.set(issuable)
             m.connect(io.issue[kind].bits, from: candidateCommand)
+            if kind == 1 { m.connect(io.executeFootprint, from: candidateFootprint) }
             m.when(io.issue[kind].fire) {
                 for (slot, entry) in queue.enumerated() {
                     m.when(issuePointers[kind] === Signal(BigInteger(slot))) { entry.issued.set(true) }
