@@ -16,6 +16,10 @@ import Foundation
 ///   (nothing written) carries `"resp"`.
 /// - `{"ev":"error","code":K,"i":N}`: the error port rose (or `error_info` changed) with code K
 ///   for command N; the last one stands.
+/// - `{"ev":"memory","latency":L,"bytes_per_cycle":B,"max_outstanding":M}`: the AXI memory
+///   model's settings as the harness used them (the configuration's, or SPINEL_MEMORY_LATENCY /
+///   SPINEL_MEMORY_BYTES_PER_CYCLE), written first. Traces of older harnesses lack it; the timing
+///   model then assumes the configuration's.
 ///
 /// Parsing checks the shape of every line and the consistency that replay relies on (command
 /// indices in order, strobes as long as the data); it reports the first problem with its line
@@ -83,6 +87,8 @@ public struct HarnessTrace: Sendable {
     public var reads: [ReadBurst] = []
     public var writes: [WriteBurst] = []
     public var errors: [ErrorRecord] = []
+    /// The memory model's settings, when the trace records them (`memory` event).
+    public var memory: MemoryTimingSettings?
     public var anomalies: [Anomaly] = []
     /// Lines in the file, blank ones included.
     public var lineCount = 0
@@ -161,7 +167,7 @@ public struct HarnessTrace: Sendable {
         }
         guard case .string(let kind) = kindValue else {
             throw TraceFormatError(line: line, problem: "\"ev\" is \(kindValue.words), not a string",
-                                   fix: "\"ev\" is one of \"cmd\", \"done\", \"rd\", \"wr\", \"error\"")
+                                   fix: "\"ev\" is one of \"cmd\", \"done\", \"rd\", \"wr\", \"error\", \"memory\"")
         }
         let event = EventFields(kind: kind, fields: fields, line: line)
         switch kind {
@@ -226,9 +232,16 @@ public struct HarnessTrace: Sendable {
             let code = try event.integer("code")
             guard code < 256 else { throw event.problem("\"code\" is \(code); error codes are 8 bits (error_info[63:56])") }
             errors.append(ErrorRecord(code: Int(code), commandIndex: try event.integer("i"), line: line))
+        case "memory":
+            let latency = try event.integer("latency"), bytesPerCycle = try event.integer("bytes_per_cycle")
+            let outstanding = try event.integer("max_outstanding")
+            guard latency < 1 << 32, bytesPerCycle < 1 << 32, outstanding < 1 << 32 else {
+                throw event.problem("the settings are 32-bit numbers")
+            }
+            memory = MemoryTimingSettings(latencyCycles: Int(latency), bytesPerCycle: Int(bytesPerCycle), maxOutstanding: Int(outstanding))
         default:
             throw TraceFormatError(line: line, problem: "unknown event \"\(kind)\"",
-                                   fix: "events are cmd, done, rd, wr and error (docs/MICROARCHITECTURE.md, \"Harness trace\")")
+                                   fix: "events are cmd, done, rd, wr, error and memory (docs/MICROARCHITECTURE.md, \"Harness trace\")")
         }
     }
 
@@ -239,6 +252,7 @@ public struct HarnessTrace: Sendable {
         "rd": #"{"ev":"rd","addr":"0x1000","data":"0001020304050607"}"#,
         "wr": #"{"ev":"wr","addr":"0x2000","data":"0001020300000000","strb":"0f"}"#,
         "error": #"{"ev":"error","code":11,"i":3}"#,
+        "memory": #"{"ev":"memory","latency":20,"bytes_per_cycle":8,"max_outstanding":64}"#,
     ]
 }
 

@@ -7,8 +7,8 @@ import SpinelAccelerator
 /// Every `cmd` runs on a `GoldenModel` in order. Its DMA reads are answered from the trace's
 /// `rd` bursts (`TraceReplayMemory`); its DMA writes are collected and compared, bit for bit, with
 /// the strobed bytes of the trace's `wr` bursts. The final error state (`error` events) is
-/// compared with the golden model's `errorInfo`. Cycles are reported as measured (done − issue);
-/// the golden timing model does not exist yet, so nothing is predicted.
+/// compared with the golden model's `errorInfo`. Cycles are reported as measured (done − issue)
+/// and as the golden timing model predicts them (`TimingComparison`, docs/TIMING.md).
 ///
 /// **Matching reads to bursts.** A command's requests are issued after the port took it and
 /// complete before it retires, so the bursts a command can have used are those recorded between
@@ -124,6 +124,7 @@ public enum TraceReplay {
         report.hardwareError = hardwareError
         report.goldenError = goldenError
         report.verdict = !problems.isEmpty ? .mismatch : stop != nil ? .incomplete : .match
+        report.timing = TimingComparison(trace: trace, parameters: parameters)
         return report
     }
 
@@ -364,6 +365,8 @@ public struct TraceReplayReport: Sendable {
     public var goldenWrittenBytes = 0
     public var hardwareError: HarnessTrace.ErrorRecord?
     public var goldenError: AcceleratorError?
+    /// The timing model's prediction next to the measured cycles.
+    public var timing: TimingComparison?
 
     init(parameters: AcceleratorParameters, commands: [HarnessTrace.CommandRecord]) {
         self.parameters = parameters
@@ -431,22 +434,31 @@ public struct TraceReplayReport: Sendable {
         }
 
         out.append("")
+        let predicted = timing?.prediction
         if commandTable {
-            out.append("cycles (measured: done − issue)")
-            out.append("       #      issue       done     cycles  command")
+            out.append("cycles (measured: done − issue; predicted: the timing model's retire cycle and its error)")
+            out.append("       #      issue       done     cycles  predicted    error  command")
             for command in commands {
                 let done = command.doneCycle.map(String.init) ?? "-"
                 let cycles = command.measuredCycles.map(String.init) ?? "-"
+                let guess = predicted?.retired[command.index] ?? nil
+                var error = "-"
+                if let guess, let measured = command.doneCycle { error = String(Int64(bitPattern: guess &- measured)) }
                 out.append(Self.right(String(command.index), 8) + Self.right(String(command.issueCycle), 11) + Self.right(done, 11)
-                           + Self.right(cycles, 11) + "  " + TraceReplay.shortWords(command, parameters: parameters))
+                           + Self.right(cycles, 11) + Self.right(guess.map(String.init) ?? "-", 11) + Self.right(error, 9)
+                           + "  " + TraceReplay.shortWords(command, parameters: parameters))
             }
+            out.append("")
         }
         if let total = totalCycles {
             field("total cycles", "\(total.cycles) (from the first issue at cycle \(total.first) to the last retirement at cycle \(total.last))")
         } else {
             field("total cycles", "unknown (no command retired)")
         }
-        out.append("timing model: not yet available (measured cycles only; no predicted cycles to compare)")
+        if let timing {
+            field("timing", timing.summary)
+            if commandTable { out += timing.renderTable() }
+        }
         return out.joined(separator: "\n")
     }
 

@@ -1,0 +1,339 @@
+import SpinelAccelerator
+
+// The DMA engine and the harness's AXI memory model, cycle by cycle, for the timing model.
+// Each type keeps the registers of its RTL counterpart that decide *when* things happen (no
+// data) and is stepped in two halves: its outputs for the current cycle are read from those
+// registers, then `clock` takes what fired and computes the registers of the next cycle.
+
+/// A first-in first-out list (ring buffer semantics, amortized O(1)).
+struct FIFO<Element>: Sendable where Element: Sendable {
+    private var storage: [Element] = []
+    private var start = 0
+
+    var count: Int { storage.count - start }
+    var isEmpty: Bool { count == 0 }
+    var first: Element? { isEmpty ? nil : storage[start] }
+
+    subscript(position: Int) -> Element {
+        get { storage[start + position] }
+        set { storage[start + position] = newValue }
+    }
+
+    mutating func append(_ element: Element) { storage.append(element) }
+
+    mutating func removeFirst() {
+        start += 1
+        if start >= 64 && start * 2 >= storage.count {
+            storage.removeFirst(start)
+            start = 0
+        }
+    }
+}
+
+/// SpinelHDL's `SkidBuffer`: a registered output (`head`) plus one spare entry; the input is
+/// ready while the spare is empty, so a payload waits at least one cycle.
+struct SkidTiming<Payload> {
+    private(set) var head: Payload?
+    private var spare: Payload?
+
+    var inputReady: Bool { spare == nil }
+
+    /// `input` is the payload that fired this cycle (offered while `inputReady`).
+    mutating func clock(input: Payload?, outputReady: Bool) {
+        if head == nil || outputReady {
+            head = spare ?? input
+            spare = nil
+        } else if let input {
+            spare = input
+        }
+    }
+}
+
+/// `DMABurstSplitter`: a run of beats becomes INCR bursts cut at `burstBoundaryBytes`; one burst
+/// leaves per cycle while the memory takes them, and a run is taken only when no rest is left.
+struct BurstSplitterTiming {
+    let parameters: DMAParameters
+    /// Beats of the burst offered on AR/AW (the `issue_*` registers).
+    private(set) var burst: Int?
+    private var rest: (address: UInt64, beatsMinusOne: Int)?
+
+    init(_ parameters: DMAParameters) { self.parameters = parameters }
+
+    var idle: Bool { burst == nil && rest == nil }
+
+    func runReady(addressReady: Bool) -> Bool { (burst == nil || addressReady) && rest == nil }
+
+    /// `run` is the run offered this cycle (aligned address, beats − 1); it is taken exactly
+    /// when `runReady` holds.
+    mutating func clock(addressReady: Bool, run: (address: UInt64, beatsMinusOne: Int)?) {
+        guard burst == nil || addressReady else { return }
+        if let pending = rest {
+            issue(pending)
+        } else if let run {
+            issue(run)
+        } else {
+            burst = nil
+        }
+    }
+
+    private mutating func issue(_ run: (address: UInt64, beatsMinusOne: Int)) {
+        let boundary = UInt64(parameters.burstBoundaryBytes), bus = UInt64(parameters.busBytes)
+        let boundaryBeatsMinusOne = Int((boundary - run.address % boundary) / bus) - 1
+        if run.beatsMinusOne <= boundaryBeatsMinusOne {
+            burst = run.beatsMinusOne + 1
+            rest = nil
+        } else {
+            burst = boundaryBeatsMinusOne + 1
+            rest = ((run.address / boundary + 1) * boundary, run.beatsMinusOne - boundaryBeatsMinusOne - 1)
+        }
+    }
+}
+
+/// A DMA request: `bytes` bytes at byte `address`.
+struct DMARequestTiming {
+    var address: UInt64
+    var bytes: Int
+
+    /// Beats − 1 of the request (`DMAParameters.beatsMinusOne`; 0 bytes count as 1).
+    func beatsMinusOne(_ p: DMAParameters) -> Int {
+        (Int(address % UInt64(p.busBytes)) + max(bytes, 1) - 1) / p.busBytes
+    }
+
+    func alignedAddress(_ p: DMAParameters) -> UInt64 { address - address % UInt64(p.busBytes) }
+
+    /// Bursts − 1 (`DMAParameters.burstsMinusOne`): boundaries crossed between the first and last beat.
+    func burstsMinusOne(_ p: DMAParameters) -> Int {
+        let first = alignedAddress(p)
+        let last = first + UInt64(beatsMinusOne(p) * p.busBytes)
+        let boundary = UInt64(p.burstBoundaryBytes)
+        return Int(last / boundary - first / boundary)
+    }
+}
+
+/// `DMAReader`: request skid buffer → burst splitter (AR) and the in-flight queue → beat
+/// gathering → response skid buffer. From a request taken to its response valid: the memory's
+/// latency + beats + 3 cycles with nothing in the way.
+struct DMAReaderTiming {
+    let parameters: DMAParameters
+    private var requests = SkidTiming<DMARequestTiming>()
+    private(set) var splitter: BurstSplitterTiming
+    /// Beats − 1 of each request between its run and its last R beat.
+    private var inFlight = FIFO<Int>()
+    private var beatIndex = 0
+    private var gathered = false
+    private var responses = SkidTiming<Void>()
+
+    init(_ parameters: DMAParameters) {
+        self.parameters = parameters
+        splitter = BurstSplitterTiming(parameters)
+    }
+
+    var requestReady: Bool { requests.inputReady }
+    var responseValid: Bool { responses.head != nil }
+    /// AR valid: the beats of the offered burst.
+    var addressBeats: Int? { splitter.burst }
+    var dataReady: Bool { !inFlight.isEmpty && (!gathered || responses.inputReady) }
+    var idle: Bool { requests.head == nil && splitter.idle && inFlight.isEmpty && !gathered && responses.head == nil }
+
+    /// `request` fired this cycle; `beat` is an R handshake; `responseReady` the consumer's ready.
+    mutating func clock(request: DMARequestTiming?, addressReady: Bool, beat: Bool, responseReady: Bool) {
+        let enqueueReady = inFlight.count < parameters.maxInFlight
+        let runReady = splitter.runReady(addressReady: addressReady)
+        let next = requests.head
+        let runFires = next != nil && enqueueReady && runReady
+        let lastBeat = !inFlight.isEmpty && beatIndex == inFlight.first!
+        let gatherFires = gathered && responses.inputReady
+
+        splitter.clock(addressReady: addressReady,
+                       run: next.flatMap { enqueueReady ? ($0.alignedAddress(parameters), $0.beatsMinusOne(parameters)) : nil })
+        if runFires, let next { inFlight.append(next.beatsMinusOne(parameters)) }
+        if beat {
+            if lastBeat {
+                inFlight.removeFirst()
+                beatIndex = 0
+            } else {
+                beatIndex += 1
+            }
+        }
+        gathered = beat && lastBeat ? true : (responses.inputReady ? false : gathered)
+        responses.clock(input: gatherFires ? () : nil, outputReady: responseReady)
+        requests.clock(input: request, outputReady: runReady && enqueueReady)
+    }
+}
+
+/// `DMAWriter`: request skid buffer → (together) burst splitter (AW), the W beat shifter and the
+/// in-flight queue → B counting → response skid buffer. A request is taken in the cycle the
+/// previous one's last W beat leaves.
+struct DMAWriterTiming {
+    let parameters: DMAParameters
+    private var requests = SkidTiming<DMARequestTiming>()
+    private(set) var splitter: BurstSplitterTiming
+    private(set) var beatsValid = false
+    private var beatsLeft = 0
+    /// Bursts − 1 of each request between its take and its last B.
+    private var inFlight = FIFO<Int>()
+    private var burstIndex = 0
+    private var responses = SkidTiming<Void>()
+
+    init(_ parameters: DMAParameters) {
+        self.parameters = parameters
+        splitter = BurstSplitterTiming(parameters)
+    }
+
+    var requestReady: Bool { requests.inputReady }
+    var responseValid: Bool { responses.head != nil }
+    var addressBeats: Int? { splitter.burst }
+    private var lastBurst: Bool { !inFlight.isEmpty && burstIndex == inFlight.first! }
+    var answerReady: Bool { !inFlight.isEmpty && (!lastBurst || responses.inputReady) }
+    var idle: Bool { requests.head == nil && splitter.idle && !beatsValid && inFlight.isEmpty && responses.head == nil }
+
+    /// `request` fired this cycle; `beatReady` is W ready; `answer` a B handshake.
+    mutating func clock(request: DMARequestTiming?, addressReady: Bool, beatReady: Bool, answer: Bool, responseReady: Bool) {
+        let lastOfRequest = beatsLeft == 0
+        let beatsFree = !beatsValid || (beatReady && lastOfRequest)
+        let enqueueReady = inFlight.count < parameters.maxInFlight
+        let runReady = splitter.runReady(addressReady: addressReady)
+        let next = requests.head
+        let take = next != nil && runReady && enqueueReady && beatsFree
+        let answerIsLast = lastBurst
+        let respond = answer && answerIsLast
+
+        if beatsValid && beatReady {
+            beatsLeft -= 1
+            if lastOfRequest { beatsValid = false }
+        }
+        if take, let next {
+            beatsValid = true
+            beatsLeft = next.beatsMinusOne(parameters)
+            inFlight.append(next.burstsMinusOne(parameters))
+        }
+        splitter.clock(addressReady: addressReady,
+                       run: next.flatMap { enqueueReady && beatsFree ? ($0.alignedAddress(parameters), $0.beatsMinusOne(parameters)) : nil })
+        if answer {
+            if answerIsLast {
+                inFlight.removeFirst()
+                burstIndex = 0
+            } else {
+                burstIndex += 1
+            }
+        }
+        responses.clock(input: respond ? () : nil, outputReady: responseReady)
+        requests.clock(input: request, outputReady: runReady && enqueueReady && beatsFree)
+    }
+}
+
+/// The memory model's settings: the configuration's `memory`, or what the harness actually used
+/// (the trace's `memory` event; `SPINEL_MEMORY_LATENCY` and `SPINEL_MEMORY_BYTES_PER_CYCLE`
+/// override the configuration).
+public struct MemoryTimingSettings: Hashable, Sendable {
+    public var latencyCycles: Int
+    public var bytesPerCycle: Int
+    /// Read bursts and write bursts outstanding at most (AR/AW ready drops at the limit).
+    public var maxOutstanding: Int
+
+    public init(latencyCycles: Int, bytesPerCycle: Int, maxOutstanding: Int = 64) {
+        self.latencyCycles = latencyCycles
+        self.bytesPerCycle = bytesPerCycle
+        self.maxOutstanding = maxOutstanding
+    }
+
+    public init(_ memory: MemoryModel) {
+        self.init(latencyCycles: memory.latencyCycles, bytesPerCycle: memory.bytesPerCycle)
+    }
+}
+
+/// The harness's `spinel::AxiMemory` (HarnessSourceMemory.swift), its timing only: a read
+/// burst accepted in cycle t offers beat k from t + latency + k on; a write burst answers from
+/// max(t + latency, last W + 1) on; reads and writes each spend a full bus width of their own
+/// token bucket (bytesPerCycle per cycle, at most max(bus, bytesPerCycle)) per beat.
+struct AXIMemoryTiming {
+    struct Burst {
+        var accepted: UInt64
+        var beats: Int
+        var beatsDone = 0
+        var respondAt: UInt64 = 0
+    }
+
+    let busBytes: Int
+    let settings: MemoryTimingSettings
+    private var readTokens: Int
+    private var writeTokens: Int
+    private var reads = FIFO<Burst>()
+    private var writes = FIFO<Burst>()
+    /// The first `completeWrites` write bursts have all their W beats.
+    private var completeWrites = 0
+    private var unmatchedBeats = 0
+    /// The harness's buffer of W beats that arrived before their AW.
+    private let maxUnmatchedBeats = 1024
+
+    private(set) var addressReadReady = true
+    private(set) var addressWriteReady = true
+    private(set) var beatReady = true
+    private(set) var readValid = false
+    private(set) var answerValid = false
+
+    init(busBytes: Int, settings: MemoryTimingSettings) {
+        self.busBytes = busBytes
+        // The harness treats 0 as "use the defaults"; a configuration validates both ≥ 1.
+        self.settings = MemoryTimingSettings(latencyCycles: max(settings.latencyCycles, 1),
+                                             bytesPerCycle: settings.bytesPerCycle > 0 ? settings.bytesPerCycle : busBytes,
+                                             maxOutstanding: max(settings.maxOutstanding, 1))
+        readTokens = max(busBytes, self.settings.bytesPerCycle)
+        writeTokens = readTokens
+    }
+
+    var idle: Bool { reads.isEmpty && writes.isEmpty && unmatchedBeats == 0 && !readValid && !answerValid }
+
+    /// `AxiMemory::drive`: the subordinate's outputs of `cycle`.
+    mutating func drive(_ cycle: UInt64) {
+        refill(cycles: 1)
+        addressReadReady = reads.count < settings.maxOutstanding
+        addressWriteReady = writes.count < settings.maxOutstanding
+        beatReady = writeTokens >= busBytes && unmatchedBeats < maxUnmatchedBeats
+        if !readValid, let front = reads.first, cycle >= front.accepted + UInt64(settings.latencyCycles + front.beatsDone),
+           readTokens >= busBytes {
+            readTokens -= busBytes
+            readValid = true
+        }
+        if !answerValid && completeWrites > 0 && writes.first!.respondAt <= cycle {
+            answerValid = true
+        }
+    }
+
+    /// Cycles in which nothing happens (the timing model skips idle stretches): the buckets refill.
+    mutating func refill(cycles: UInt64) {
+        let capacity = max(busBytes, settings.bytesPerCycle)
+        let added = Int(min(cycles, UInt64(capacity))) * settings.bytesPerCycle
+        readTokens = min(capacity, readTokens + added)
+        writeTokens = min(capacity, writeTokens + added)
+    }
+
+    /// `AxiMemory::observe`: what the manager did in `cycle`.
+    mutating func observe(_ cycle: UInt64, readAddress: Int?, writeAddress: Int?, beat: Bool, readTaken: Bool, answerTaken: Bool) {
+        if let beats = readAddress, addressReadReady { reads.append(Burst(accepted: cycle, beats: beats)) }
+        if let beats = writeAddress, addressWriteReady { writes.append(Burst(accepted: cycle, beats: beats)) }
+        if beat && beatReady {
+            writeTokens -= busBytes
+            unmatchedBeats += 1
+        }
+        // Pair W beats with AW bursts in order; a complete burst is scheduled for its B.
+        while completeWrites < writes.count && unmatchedBeats > 0 {
+            unmatchedBeats -= 1
+            writes[completeWrites].beatsDone += 1
+            if writes[completeWrites].beatsDone == writes[completeWrites].beats {
+                writes[completeWrites].respondAt = max(writes[completeWrites].accepted + UInt64(settings.latencyCycles), cycle + 1)
+                completeWrites += 1
+            }
+        }
+        if readValid && readTaken {
+            readValid = false
+            reads[0].beatsDone += 1
+            if reads[0].beatsDone == reads[0].beats { reads.removeFirst() }
+        }
+        if answerValid && answerTaken {
+            answerValid = false
+            writes.removeFirst()
+            completeWrites -= 1
+        }
+    }
+}

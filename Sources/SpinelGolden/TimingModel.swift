@@ -1,0 +1,403 @@
+import SpinelAccelerator
+
+/// The golden timing model: predicts the cycle in which the accelerator retires each command,
+/// from the configuration, the commands and the cycles the host offered them (docs/TIMING.md).
+///
+/// A cycle-stepped model of the control path of the RTL (Accelerator.swift), one component per
+/// module, each keeping the registers that decide *when* things happen and none of the data:
+/// dispatcher → reservation station → load, execute and store controllers → banked memories
+/// → DMA reader and writer → the harness's AXI memory model. Each cycle first evaluates every
+/// ready/valid handshake from the registers (in an order in which each combinational input is
+/// known before it is used), then clocks every component. The execute controller's timing is
+/// behind `ExecuteTiming`.
+public struct TimingModel<Execute: ExecuteTiming> {
+    public let parameters: AcceleratorParameters
+    public let memory: MemoryTimingSettings
+    let makeExecute: () -> Execute
+
+    public init(parameters: AcceleratorParameters, memory: MemoryTimingSettings, execute: @escaping () -> Execute) {
+        self.parameters = parameters
+        self.memory = memory
+        makeExecute = execute
+    }
+
+    /// Runs `program` to its end (or until `cycleLimit` cycles passed since the last command's
+    /// arrival without every command retiring).
+    public func predict(_ program: TimingProgram, cycleLimit: UInt64 = 1_000_000) -> TimingPrediction {
+        var simulation = TimingSimulation(parameters: parameters, memory: memory, execute: makeExecute(), program: program)
+        simulation.run(cycleLimit: cycleLimit)
+        return TimingPrediction(accepted: simulation.accepted, retired: simulation.retired)
+    }
+}
+
+extension TimingModel where Execute == SequentialExecuteTiming {
+    /// The model of today's RTL.
+    public init(parameters: AcceleratorParameters, memory: MemoryTimingSettings) {
+        self.init(parameters: parameters, memory: memory, execute: { SequentialExecuteTiming(parameters) })
+    }
+}
+
+/// What the model predicts for each command (by index).
+public struct TimingPrediction: Sendable {
+    /// The cycle the command port takes it (its arrival, or later when a queue is full).
+    public var accepted: [UInt64?]
+    /// The cycle a retire port reports it.
+    public var retired: [UInt64?]
+
+    /// From the first command taken to the last retirement.
+    public var totalCycles: UInt64? {
+        guard let first = accepted.compactMap({ $0 }).min(), let last = retired.compactMap({ $0 }).max() else { return nil }
+        return last >= first ? last - first : 0
+    }
+}
+
+// MARK: - The simulation
+
+/// `ReservationStation`: one in-order queue per controller (entries of the configuration); a
+/// queue's next entry issues once no older entry of another queue conflicts with it; entries
+/// leave when their controller retires them.
+struct StationQueueTiming {
+    private var slots: [Int?]
+    private var issued: [Bool]
+    private var head = 0, issuePointer = 0, tail = 0
+
+    init(entries: Int) {
+        slots = Array(repeating: nil, count: entries)
+        issued = Array(repeating: false, count: entries)
+    }
+
+    var allocateReady: Bool { slots[tail] == nil }
+    var isEmpty: Bool { slots.allSatisfy { $0 == nil } }
+    /// Command indices of the valid entries.
+    var held: [Int] { slots.compactMap { $0 } }
+    /// The next entry to issue (valid, not yet issued).
+    var candidate: Int? { issued[issuePointer] ? nil : slots[issuePointer] }
+
+    mutating func allocate(_ index: Int) {
+        slots[tail] = index
+        issued[tail] = false
+        tail = (tail + 1) % slots.count
+    }
+
+    mutating func issue() {
+        issued[issuePointer] = true
+        issuePointer = (issuePointer + 1) % slots.count
+    }
+
+    mutating func retire() {
+        slots[head] = nil
+        head = (head + 1) % slots.count
+    }
+}
+
+/// What the load controller's writer must do with one row (LoadController's `RowNote`).
+struct LoadNote {
+    var row: Int
+    var accumulator: Bool
+    var accumulate: Bool
+    var blocks: Int
+    var blockStride: Int
+    var zeros: Bool
+    var noWrites: Bool
+    var last: Bool
+    var index: Int
+}
+
+/// One row on its way out of the store controller (StoreController's `RowNote`).
+struct StoreNote {
+    var request: DMARequestTiming
+    var noWrites: Bool
+    var last: Bool
+    var index: Int
+}
+
+struct TimingSimulation<Execute: ExecuteTiming> {
+    let parameters: AcceleratorParameters
+    let program: TimingProgram
+    let dma: DMAParameters
+
+    var cycle: UInt64 = 0
+    var accepted: [UInt64?]
+    var retired: [UInt64?]
+    private var nextCommand = 0
+    private var lastAccepted: UInt64?
+
+    private var station: [StationQueueTiming]
+    private var execute: Execute
+    private var reader: DMAReaderTiming
+    private var writer: DMAWriterTiming
+    private var axi: AXIMemoryTiming
+
+    // Load controller: issuer and writer.
+    private var loadRow = 0
+    private var loadNotes = FIFO<LoadNote>()
+    private var loadBlock = 0
+    private var loadDraining = false
+
+    // Store controller: reader, outgoing rows, writes waiting for their response.
+    private var storeRow = 0
+    private var storeArriving: StoreNote?
+    private var outgoing = FIFO<StoreNote>()
+    private var pending = FIFO<StoreNote>()
+    /// StoreController's `queueDepth`.
+    private let outgoingDepth = 4
+
+    /// The accumulator's read-modify-write stage: per bank, the row of the write taken last cycle.
+    private var accumulatorStage: [Int?]
+
+    init(parameters: AcceleratorParameters, memory: MemoryTimingSettings, execute: Execute, program: TimingProgram) {
+        self.parameters = parameters
+        self.program = program
+        self.execute = execute
+        dma = DMAParameters(parameters, tagBits: 1)
+        let config = parameters.config
+        station = [config.ldReservationEntries, config.exReservationEntries, config.stReservationEntries].map(StationQueueTiming.init)
+        reader = DMAReaderTiming(dma)
+        writer = DMAWriterTiming(dma)
+        axi = AXIMemoryTiming(busBytes: dma.busBytes, settings: memory)
+        accumulatorStage = Array(repeating: nil, count: config.accBanks)
+        accepted = Array(repeating: nil, count: program.commands.count)
+        retired = Array(repeating: nil, count: program.commands.count)
+        if let first = program.commands.first { cycle = first.arrival }
+    }
+
+    /// Both notes queues hold `maxInFlight + 2` entries (LoadController `notes`, StoreController `pending`).
+    private var notesDepth: Int { dma.maxInFlight + 2 }
+
+    private var quiet: Bool {
+        station.allSatisfy(\.isEmpty) && execute.idle && loadNotes.isEmpty && storeArriving == nil && outgoing.isEmpty
+            && pending.isEmpty && reader.idle && writer.idle && axi.idle && accumulatorStage.allSatisfy { $0 == nil }
+    }
+
+    mutating func run(cycleLimit: UInt64) {
+        let commands = program.commands
+        var lastProgress = cycle
+        while nextCommand < commands.count || !quiet {
+            if quiet, nextCommand < commands.count {
+                // Nothing moves until the host offers the next command: jump there.
+                let arrival = arrivalOfNext()
+                if arrival > cycle {
+                    axi.refill(cycles: arrival - cycle)
+                    cycle = arrival
+                }
+                lastProgress = cycle
+            }
+            if step() { lastProgress = cycle }
+            cycle += 1
+            if cycle - lastProgress > cycleLimit { return }
+        }
+    }
+
+    /// The host offers command i no earlier than the trace says and not before the cycle after
+    /// the port took command i − 1.
+    private func arrivalOfNext() -> UInt64 {
+        let arrival = program.commands[nextCommand].arrival
+        guard let lastAccepted else { return arrival }
+        return max(arrival, lastAccepted + 1)
+    }
+
+    private func bank(_ access: LocalRowAccess) -> Int {
+        access.accumulator ? (access.row % parameters.accRows) / parameters.accRowsPerBank
+                           : (access.row % parameters.spRows) / parameters.spRowsPerBank
+    }
+
+    private func sameBank(_ a: LocalRowAccess?, _ b: LocalRowAccess) -> Bool {
+        guard let a else { return false }
+        return a.accumulator == b.accumulator && bank(a) == bank(b)
+    }
+
+    /// The station's candidate of queue `kind` when nothing older elsewhere conflicts with it.
+    private func issuable(_ kind: Int) -> Int? {
+        guard let candidate = station[kind].candidate else { return nil }
+        let footprint = program.commands[candidate].footprint
+        for other in 0..<3 where other != kind {
+            for index in station[other].held where index < candidate {
+                if program.commands[index].footprint.conflicts(with: footprint) { return nil }
+            }
+        }
+        return candidate
+    }
+
+    /// One cycle; returns whether anything retired or was taken.
+    private mutating func step() -> Bool {
+        let commands = program.commands
+        var progress = false
+        axi.drive(cycle)
+
+        // The execute controller's ports (client 0 of both memories).
+        let executeRead = execute.read(at: cycle)
+        let executeWrite = execute.write(at: cycle)
+        let candidates = (0..<3).map(issuable)
+
+        // MARK: Load controller, writer half (client 1 of the write ports)
+        // (The notes queue is a plain register queue: a slot freed in this cycle is free in the next.)
+        let notesReady = loadNotes.count < notesDepth
+        let note = loadNotes.first
+        let hasData = note.map { !$0.noWrites && !$0.zeros } ?? false
+        let dataReady = !hasData || reader.responseValid
+        var loadWrite: LocalRowAccess?
+        var loadFinish = false
+        if let note, dataReady {
+            let lastBlock = note.noWrites || loadBlock + 1 >= note.blocks
+            var written = note.noWrites || loadDraining
+            if !written {
+                let access = LocalRowAccess(accumulator: note.accumulator, row: note.row + loadBlock * note.blockStride,
+                                            accumulate: note.accumulate)
+                // A write waits while the execute controller writes the same bank, or (accumulating)
+                // while the previous write to its row is still in the read-modify-write stage.
+                let inStage = access.accumulator && access.accumulate
+                    && accumulatorStage.contains { $0 == access.row % parameters.accRows }
+                if !sameBank(executeWrite, access) && !inStage {
+                    written = true
+                    loadWrite = access
+                }
+            }
+            if written {
+                if !lastBlock {
+                    loadBlock += 1
+                } else {
+                    // The accumulator lands a write a cycle after taking it: the last row waits for it.
+                    let mustDrain = note.last && note.accumulator && !note.noWrites
+                    if mustDrain && !loadDraining {
+                        loadDraining = true
+                    } else {
+                        loadFinish = true
+                    }
+                }
+            }
+        }
+        let responseTaken = loadFinish && hasData
+        if loadFinish, let note {
+            loadBlock = 0
+            loadDraining = false
+            loadNotes.removeFirst()
+            if note.last { retire(note.index, queue: 0) }
+        }
+
+        // MARK: Banks: the accumulator's read-modify-write stage takes the bank's read port first.
+        var stage: [Int?] = Array(repeating: nil, count: parameters.config.accBanks)
+        var readTaken = Array(repeating: false, count: parameters.config.accBanks)
+        for write in [executeWrite, loadWrite].compactMap({ $0 }) where write.accumulator {
+            stage[bank(write)] = write.row % parameters.accRows
+            if write.accumulate { readTaken[bank(write)] = true }
+        }
+        func readBlocked(_ access: LocalRowAccess) -> Bool { access.accumulator && readTaken[bank(access)] }
+        let executeReadGranted = executeRead.map { !readBlocked($0) } ?? false
+
+        // MARK: Load controller, issuer half
+        var readRequest: DMARequestTiming?
+        if let index = candidates[0] {
+            var noteOut = LoadNote(row: 0, accumulator: false, accumulate: false, blocks: 1, blockStride: 0, zeros: false,
+                                   noWrites: true, last: true, index: index)
+            var needsRead = false
+            if case .mvin(let move) = commands[index].work, !move.empty {
+                noteOut = LoadNote(row: move.localRow + loadRow, accumulator: move.accumulator, accumulate: move.accumulate,
+                                   blocks: move.blocks, blockStride: move.blockStride, zeros: move.zeros, noWrites: false,
+                                   last: loadRow + 1 >= move.rows, index: index)
+                needsRead = !move.zeros
+                if needsRead && notesReady { readRequest = DMARequestTiming(address: move.address(row: loadRow), bytes: move.rowBytes) }
+            }
+            let stepDone = notesReady && (!needsRead || reader.requestReady)
+            if !reader.requestReady { readRequest = nil }
+            if stepDone {
+                loadNotes.append(noteOut)
+                loadRow = noteOut.last ? 0 : loadRow + 1
+                if noteOut.last {
+                    station[0].issue()
+                    progress = true
+                }
+            }
+        }
+
+        // MARK: Store controller
+        // All from the registers at the start of the cycle: a row queued in this cycle leaves
+        // in the next one at the earliest.
+        let arrivingNote = storeArriving
+        let room = outgoing.count + (arrivingNote == nil ? 0 : 1) < outgoingDepth
+        let pendingReady = pending.count < notesDepth
+        // DMA writes: the oldest outgoing row becomes a write request.
+        var writeRequest: DMARequestTiming?
+        let leaving = outgoing.first.flatMap { row in pendingReady && (row.noWrites || writer.requestReady) ? row : nil }
+        if let leaving, !leaving.noWrites { writeRequest = leaving.request }
+        // Responses, in order: a command retires with the response to its last row.
+        let waiting = pending.first
+        let writeResponseTaken = waiting.map { !$0.noWrites } ?? false
+        let answered = waiting.map { $0.noWrites || writer.responseValid } ?? false
+
+        // The reader: one local row per cycle while the outgoing queue has room for it.
+        storeArriving = nil
+        var emptyNote: StoreNote?
+        if let index = candidates[2] {
+            if case .mvout(let move) = commands[index].work, !move.empty {
+                let access = LocalRowAccess(accumulator: move.accumulator, row: move.localRow + storeRow)
+                if room && !readBlocked(access) && !sameBank(executeRead, access) {
+                    let last = storeRow + 1 >= move.rows
+                    storeArriving = StoreNote(request: DMARequestTiming(address: move.address(row: storeRow), bytes: move.rowBytes),
+                                              noWrites: false, last: last, index: index)
+                    storeRow = last ? 0 : storeRow + 1
+                    if last { station[2].issue() }
+                }
+            } else if room && arrivingNote == nil {
+                // A CONFIG_ST or an empty MVOUT goes into the queue as one note.
+                emptyNote = StoreNote(request: DMARequestTiming(address: 0, bytes: 0), noWrites: true, last: true, index: index)
+                station[2].issue()
+            }
+        }
+        if leaving != nil { outgoing.removeFirst() }
+        if answered, let waiting {
+            pending.removeFirst()
+            if waiting.last { retire(waiting.index, queue: 2) }
+        }
+        if let leaving { pending.append(leaving) }
+        if let queued = arrivingNote ?? emptyNote { outgoing.append(queued) }
+
+        // MARK: Execute controller
+        var executeIssue: ExecuteIssue?
+        if execute.ready, let index = candidates[1] {
+            switch commands[index].work {
+            case .pair(let pair): executeIssue = ExecuteIssue(index: index, work: .pair(pair))
+            default: executeIssue = ExecuteIssue(index: index, work: .config)
+            }
+            station[1].issue()
+            progress = true
+        }
+        if let index = execute.clock(cycle: cycle, issued: executeIssue, readGranted: executeReadGranted) {
+            retire(index, queue: 1)
+        }
+
+        // MARK: DMA and memory
+        let readAddress = reader.addressBeats, writeAddress = writer.addressBeats
+        let readBeat = axi.readValid && reader.dataReady
+        let answer = axi.answerValid && writer.answerReady
+        let writeBeat = writer.beatsValid
+        let beatReady = axi.beatReady
+        reader.clock(request: readRequest, addressReady: axi.addressReadReady, beat: readBeat, responseReady: responseTaken)
+        writer.clock(request: writeRequest, addressReady: axi.addressWriteReady, beatReady: beatReady, answer: answer,
+                     responseReady: writeResponseTaken && writer.responseValid)
+        axi.observe(cycle, readAddress: readAddress, writeAddress: writeAddress, beat: writeBeat, readTaken: readBeat, answerTaken: answer)
+        accumulatorStage = stage
+
+        // MARK: Dispatcher
+        if nextCommand < commands.count, arrivalOfNext() <= cycle {
+            let command = commands[nextCommand]
+            let route = command.route
+            if route == .dispatcher || station[route.rawValue].allocateReady {
+                if route == .dispatcher {
+                    retired[command.index] = cycle
+                } else {
+                    station[route.rawValue].allocate(command.index)
+                }
+                accepted[command.index] = cycle
+                lastAccepted = cycle
+                nextCommand += 1
+                progress = true
+            }
+        }
+        return progress || readBeat || answer
+    }
+
+    private mutating func retire(_ index: Int, queue: Int) {
+        retired[index] = cycle
+        station[queue].retire()
+    }
+}

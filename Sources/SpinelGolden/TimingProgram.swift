@@ -1,0 +1,257 @@
+import SpinelAccelerator
+
+/// A command stream as the timing model sees it: for every command, where the dispatcher sends
+/// it, the local rows it touches (the reservation station's footprint) and the work its
+/// controller does, with the configuration state it runs with (strides, dataflow, …).
+///
+/// Built by running the commands on a `GoldenModel` (with a memory that reads zeros and
+/// discards writes): the golden model decides, as the dispatcher does, which commands fail and
+/// retire at once, and its state before each command is the state the controllers' own
+/// configuration registers hold when the command reaches them (every controller runs its
+/// commands in program order, and a CONFIG goes to the controller it configures).
+public struct TimingProgram: Sendable {
+    public var commands: [TimedCommand]
+
+    /// `issueCycles[i]` is the earliest cycle command i can enter the command port (the host's
+    /// timing: in a harness trace, the cycle the port took it).
+    public init(_ stream: [(funct: UInt8, rs1: UInt64, rs2: UInt64)], issueCycles: [UInt64], parameters: AcceleratorParameters) {
+        precondition(stream.count == issueCycles.count, "one issue cycle per command")
+        var model = GoldenModel(parameters: parameters)
+        var memory = DiscardingMemory()
+        commands = []
+        commands.reserveCapacity(stream.count)
+        for (index, command) in stream.enumerated() {
+            let before = model.state
+            var rejected = false
+            do {
+                try model.execute(command.funct, command.rs1, command.rs2, memory: &memory)
+                rejected = model.lastRejection != nil
+            } catch {
+                // What the golden model does not implement (LOOP_WS, normalizations), the
+                // dispatcher rejects today as `unknownCommand`: it retires at once.
+                rejected = true
+            }
+            commands.append(TimedCommand(index: index, funct: command.funct, rs1: command.rs1, rs2: command.rs2,
+                                         arrival: issueCycles[index], rejected: rejected, state: before, parameters: parameters))
+        }
+    }
+
+    /// The commands of a harness trace, arriving when the trace says the port took them.
+    public init(_ trace: HarnessTrace, parameters: AcceleratorParameters) {
+        self.init(trace.commands.map { ($0.funct, $0.rs1, $0.rs2) }, issueCycles: trace.commands.map(\.issueCycle), parameters: parameters)
+    }
+}
+
+/// DRAM for the timing model's golden pass: reads are zeros, writes vanish (only the commands'
+/// outcomes and the state matter).
+struct DiscardingMemory: MainMemory {
+    mutating func read(address: UInt64, count: Int) throws -> [UInt8] { [UInt8](repeating: 0, count: count) }
+    mutating func write(address: UInt64, bytes: [UInt8]) throws {}
+}
+
+/// One command for the timing model.
+public struct TimedCommand: Sendable {
+    /// Which unit retires it: the dispatcher itself (failing commands, FLUSH, PRELOAD) or the
+    /// controller whose reservation-station queue it enters.
+    public enum Route: Int, Sendable, CaseIterable { case load = 0, execute = 1, store = 2, dispatcher = 3 }
+
+    public enum Work: Sendable {
+        /// Retires in the dispatcher, or a CONFIG that its controller takes in one cycle.
+        case none
+        case mvin(MoveIn)
+        case mvout(MoveOut)
+        case pair(ExecutePair)
+    }
+
+    public var index: Int
+    public var funct: UInt8
+    /// The earliest cycle the command port can take it.
+    public var arrival: UInt64
+    public var route: Route
+    public var footprint: TimingFootprint
+    public var work: Work
+
+    /// A short name for statistics: "MVIN", "COMPUTE", "CONFIG_LD", "rejected", ….
+    public var kind: String
+
+    init(index: Int, funct: UInt8, rs1: UInt64, rs2: UInt64, arrival: UInt64, rejected: Bool, state: AcceleratorState,
+         parameters: AcceleratorParameters) {
+        self.index = index
+        self.funct = funct
+        self.arrival = arrival
+        footprint = TimingFootprint()
+        work = .none
+        route = .dispatcher
+        kind = TimedCommand.kindName(funct: funct, rs1: rs1)
+        if rejected {
+            kind = "rejected"
+            return
+        }
+        let dim = parameters.dim
+        switch funct {
+        case Funct.config:
+            // CONFIG_EX, CONFIG_LD, CONFIG_ST by rs1[1:0] (CONFIG_NORM was rejected above).
+            route = [TimedCommand.Route.execute, .load, .store, .dispatcher][Int(rs1 & 3)]
+        case Funct.mvin, Funct.mvin2, Funct.mvin3:
+            route = .load
+            let which = funct == Funct.mvin ? 0 : funct == Funct.mvin2 ? 1 : 2
+            let settings = state.loads[which]
+            let local = LocalOperand(field: rs2)
+            let wide = local.address.isAccumulator && !settings.shrunk
+            let move = MoveIn(dramAddress: rs1, dramStride: settings.dramStride, rows: local.rows, columns: local.columns,
+                              rowBytes: local.columns * (wide ? parameters.accBytes : parameters.inputBytes),
+                              localRow: local.address.row, accumulator: local.address.isAccumulator,
+                              accumulate: local.address.accumulates, blockStride: settings.blockStride, dim: dim)
+            work = .mvin(move)
+            let blocksMinusOne = local.columns == 0 ? 0 : (local.columns - 1) / dim
+            footprint.add(write: local, lastRowOffset: blocksMinusOne * settings.blockStride + max(local.rows - 1, 0))
+        case Funct.mvout:
+            route = .store
+            let local = LocalOperand(field: rs2)
+            let fullWidth = local.address.isAccumulator && local.address.readsFullWidth
+            // CONFIG_ST keeps 32 bits of the DRAM stride (StoreController's `st_dram_stride`).
+            work = .mvout(MoveOut(dramAddress: rs1, dramStride: state.store.dramStride & 0xFFFF_FFFF, rows: local.rows,
+                                  columns: local.columns,
+                                  rowBytes: local.columns * (fullWidth ? parameters.accBytes : parameters.inputBytes),
+                                  localRow: local.address.row, accumulator: local.address.isAccumulator))
+            footprint.add(read: local, lastRowOffset: max(local.rows - 1, 0))
+        case Funct.computePreloaded, Funct.computeAccumulated:
+            route = .execute
+            guard let preload = state.pendingPreload else { preconditionFailure("a COMPUTE the golden model accepted has its PRELOAD") }
+            let settings = state.execute
+            let pair = ExecutePair(a: LocalOperand(field: rs1), computeOperand: LocalOperand(field: rs2), preloadOperand: preload.bd,
+                                   c: preload.c, weightStationary: settings.dataflow == .ws, aStride: settings.aStride,
+                                   cStride: settings.cStride, accumulated: funct == Funct.computeAccumulated)
+            work = .pair(pair)
+            // Dispatcher.swift, "Footprint": the union of A, B/D and the PRELOAD's operand as
+            // reads, C as the write.
+            footprint.add(read: pair.a, lastRowOffset: max(pair.a.rows - 1, 0) * settings.aStride)
+            footprint.add(read: pair.computeOperand, lastRowOffset: max(pair.computeOperand.rows - 1, 0))
+            footprint.add(read: pair.preloadOperand, lastRowOffset: max(pair.preloadOperand.rows - 1, 0))
+            footprint.add(write: pair.c, lastRowOffset: max(pair.c.rows - 1, 0) * settings.cStride)
+        default:
+            // FLUSH and PRELOAD retire in the dispatcher.
+            break
+        }
+    }
+
+    static func kindName(funct: UInt8, rs1: UInt64) -> String {
+        switch funct {
+        case Funct.config: return ["CONFIG_EX", "CONFIG_LD", "CONFIG_ST", "CONFIG_NORM"][Int(rs1 & 3)]
+        case Funct.mvin: return "MVIN"
+        case Funct.mvin2: return "MVIN2"
+        case Funct.mvin3: return "MVIN3"
+        case Funct.mvout: return "MVOUT"
+        case Funct.preload: return "PRELOAD"
+        case Funct.computePreloaded: return "COMPUTE_PRELOADED"
+        case Funct.computeAccumulated: return "COMPUTE_ACCUMULATED"
+        case Funct.flush: return "FLUSH"
+        default: return "funct \(funct)"
+        }
+    }
+}
+
+/// An MVIN as the load controller runs it: one DMA read per row (none when the DRAM address is
+/// 0), then `blocks` DIM-lane writes per row.
+public struct MoveIn: Sendable {
+    public var dramAddress: UInt64
+    public var dramStride: UInt64
+    public var rows: Int
+    public var columns: Int
+    public var rowBytes: Int
+    public var localRow: Int
+    public var accumulator: Bool
+    public var accumulate: Bool
+    public var blockStride: Int
+    public var dim: Int
+
+    /// DIM-column blocks per row (LoadController's writer: at least one).
+    public var blocks: Int { columns == 0 ? 1 : (columns - 1) / dim + 1 }
+    public var zeros: Bool { dramAddress == 0 }
+    /// Nothing to move: the controller passes one note through.
+    public var empty: Bool { rows == 0 || columns == 0 }
+    public func address(row: Int) -> UInt64 { dramAddress &+ UInt64(row) &* dramStride }
+}
+
+/// An MVOUT as the store controller runs it: one local read and one DMA write per row.
+public struct MoveOut: Sendable {
+    public var dramAddress: UInt64
+    public var dramStride: UInt64
+    public var rows: Int
+    public var columns: Int
+    public var rowBytes: Int
+    public var localRow: Int
+    public var accumulator: Bool
+
+    public var empty: Bool { rows == 0 || columns == 0 }
+    public func address(row: Int) -> UInt64 { dramAddress &+ UInt64(row) &* dramStride }
+}
+
+/// A PRELOAD+COMPUTE pair with the CONFIG_EX state it runs with.
+public struct ExecutePair: Sendable {
+    public var a: LocalOperand
+    /// The COMPUTE's rs2: D in WS, B in OS.
+    public var computeOperand: LocalOperand
+    /// The PRELOAD's rs1: B in WS, D in OS.
+    public var preloadOperand: LocalOperand
+    public var c: LocalOperand
+    public var weightStationary: Bool
+    public var aStride: Int
+    public var cStride: Int
+    public var accumulated: Bool
+
+    public var b: LocalOperand { weightStationary ? preloadOperand : computeOperand }
+    public var d: LocalOperand { weightStationary ? computeOperand : preloadOperand }
+}
+
+/// Rows `low...high` of one local memory.
+public struct RowSpan: Hashable, Sendable {
+    public var low: Int
+    public var high: Int
+
+    func overlaps(_ other: RowSpan?) -> Bool {
+        guard let other else { return false }
+        return !(high < other.low) && !(other.high < low)
+    }
+
+    /// The smallest span covering both (the dispatcher keeps one range per memory and direction).
+    func union(_ other: RowSpan?) -> RowSpan {
+        guard let other else { return self }
+        return RowSpan(low: min(low, other.low), high: max(high, other.high))
+    }
+}
+
+/// The reservation station's view of a command (Commands.swift, `Footprint`): one row range
+/// per memory and direction.
+public struct TimingFootprint: Hashable, Sendable {
+    public var scratchpadRead: RowSpan?
+    public var scratchpadWrite: RowSpan?
+    public var accumulatorRead: RowSpan?
+    public var accumulatorWrite: RowSpan?
+
+    /// Whether running `younger` before this (older) command could change either's result.
+    public func conflicts(with younger: TimingFootprint) -> Bool {
+        func hits(_ a: RowSpan?, _ b: RowSpan?) -> Bool { a?.overlaps(b) ?? false }
+        return hits(scratchpadWrite, younger.scratchpadRead) || hits(scratchpadWrite, younger.scratchpadWrite)
+            || hits(scratchpadRead, younger.scratchpadWrite)
+            || hits(accumulatorWrite, younger.accumulatorRead) || hits(accumulatorWrite, younger.accumulatorWrite)
+            || hits(accumulatorRead, younger.accumulatorWrite)
+    }
+
+    /// The rows of `operand` (none when it is GARBAGE or moves nothing), as the dispatcher's `range`.
+    static func span(_ operand: LocalOperand, lastRowOffset: Int) -> (accumulator: Bool, span: RowSpan)? {
+        guard !operand.address.isGarbage, operand.rows != 0, operand.columns != 0 else { return nil }
+        let low = operand.address.row
+        return (operand.address.isAccumulator, RowSpan(low: low, high: low + lastRowOffset))
+    }
+
+    mutating func add(read operand: LocalOperand, lastRowOffset: Int) {
+        guard let (accumulator, span) = Self.span(operand, lastRowOffset: lastRowOffset) else { return }
+        if accumulator { accumulatorRead = span.union(accumulatorRead) } else { scratchpadRead = span.union(scratchpadRead) }
+    }
+
+    mutating func add(write operand: LocalOperand, lastRowOffset: Int) {
+        guard let (accumulator, span) = Self.span(operand, lastRowOffset: lastRowOffset) else { return }
+        if accumulator { accumulatorWrite = span.union(accumulatorWrite) } else { scratchpadWrite = span.union(scratchpadWrite) }
+    }
+}
