@@ -28,10 +28,14 @@ public struct LocalRowAccess: Hashable, Sendable {
 /// once per cycle, like the other controllers, and arbitrates its memory ports (client 0 of
 /// both memories: its reads and writes go first).
 ///
-/// Each cycle the model first reads `ready`, `read(at:)` and `write(at:)` (what the registers
+/// Each cycle the model first reads `ready`, `reads(at:)` and `write(at:)` (what the registers
 /// say for this cycle), then calls `clock` with the command the station issued in this cycle
-/// (only while `ready`) and whether the read request fired; `clock` returns the index of the
+/// (only while `ready`) and which read requests fired; `clock` returns the index of the
 /// command whose retirement the controller reports in this cycle.
+///
+/// Read requests are listed in the priority of their memory ports (the execute controller's
+/// ports come before the store controller's): a request waits while an earlier one in the
+/// list, or the accumulator's read-modify-write stage, uses the same bank.
 ///
 /// The reservation station issues a pair only when no older command still writes its operand
 /// rows or reads/writes its C rows, so a pair's operands are readable from its issue on; a read
@@ -41,12 +45,13 @@ public protocol ExecuteTiming: Sendable {
     var ready: Bool { get }
     /// Nothing in progress and nothing to retire (the model skips idle stretches).
     var idle: Bool { get }
-    /// The row read the controller requests in `cycle`.
-    func read(at cycle: UInt64) -> LocalRowAccess?
+    /// The row reads the controller requests in `cycle`, in port priority order.
+    func reads(at cycle: UInt64) -> [LocalRowAccess]
     /// The row write the controller makes in `cycle` (the array's results cannot wait).
     func write(at cycle: UInt64) -> LocalRowAccess?
-    /// Ends `cycle`; returns the command retired in it.
-    mutating func clock(cycle: UInt64, issued: ExecuteIssue?, readGranted: Bool) -> Int?
+    /// Ends `cycle`; `granted[k]` tells whether `reads(at: cycle)[k]` fired. Returns the
+    /// command retired in `cycle`.
+    mutating func clock(cycle: UInt64, issued: ExecuteIssue?, granted: [Bool]) -> Int?
 }
 
 /// The execute controller as it is today (ExecuteController.swift, one pair at a time). A pair
@@ -105,9 +110,9 @@ public struct SequentialExecuteTiming: ExecuteTiming {
             || (pair.accumulated && ((phase == .readB && pair.weightStationary) || (phase == .readD && !pair.weightStationary)))
     }
 
-    public func read(at cycle: UInt64) -> LocalRowAccess? {
-        guard let pair, let (operand, stride) = operand(pair), !skipped(operand, pair), readRow < operand.rows else { return nil }
-        return LocalRowAccess(accumulator: operand.address.isAccumulator, row: operand.address.row + readRow * stride)
+    public func reads(at cycle: UInt64) -> [LocalRowAccess] {
+        guard let pair, let (operand, stride) = operand(pair), !skipped(operand, pair), readRow < operand.rows else { return [] }
+        return [LocalRowAccess(accumulator: operand.address.isAccumulator, row: operand.address.row + readRow * stride)]
     }
 
     public func write(at cycle: UInt64) -> LocalRowAccess? {
@@ -115,7 +120,7 @@ public struct SequentialExecuteTiming: ExecuteTiming {
         return first.access
     }
 
-    public mutating func clock(cycle: UInt64, issued: ExecuteIssue?, readGranted: Bool) -> Int? {
+    public mutating func clock(cycle: UInt64, issued: ExecuteIssue?, granted: [Bool]) -> Int? {
         while let first = results.first, first.cycle <= cycle { results.removeFirst() }
         var retired: Int?
         var fired = false
@@ -124,7 +129,7 @@ public struct SequentialExecuteTiming: ExecuteTiming {
             case .readA, .readB, .readD:
                 let (operand, _) = self.operand(pair)!
                 let skip = skipped(operand, pair)
-                fired = !skip && readRow < operand.rows && readGranted
+                fired = !skip && readRow < operand.rows && granted.first == true
                 let last = skip || readRow + 1 >= operand.rows
                 if fired { readRow += 1 }
                 if skip || (fired && last) {

@@ -225,7 +225,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         axi.drive(cycle)
 
         // The execute controller's ports (client 0 of both memories).
-        let executeRead = execute.read(at: cycle)
+        let executeReads = execute.reads(at: cycle)
         let executeWrite = execute.write(at: cycle)
         let candidates = (0..<3).map(issuable)
 
@@ -281,8 +281,12 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             stage[bank(write)] = write.row % parameters.accRows
             if write.accumulate { readTaken[bank(write)] = true }
         }
-        func readBlocked(_ access: LocalRowAccess) -> Bool { access.accumulator && readTaken[bank(access)] }
-        let executeReadGranted = executeRead.map { !readBlocked($0) } ?? false
+        // Read ports by priority: a request waits while the read-modify-write stage or a client
+        // before it wants the same bank.
+        func readBlocked(_ access: LocalRowAccess, after earlier: ArraySlice<LocalRowAccess>) -> Bool {
+            (access.accumulator && readTaken[bank(access)]) || earlier.contains { sameBank($0, access) }
+        }
+        let executeGranted = executeReads.indices.map { !readBlocked(executeReads[$0], after: executeReads[..<$0]) }
 
         // MARK: Load controller, issuer half
         var readRequest: DMARequestTiming?
@@ -330,7 +334,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         if let index = candidates[2] {
             if case .mvout(let move) = commands[index].work, !move.empty {
                 let access = LocalRowAccess(accumulator: move.accumulator, row: move.localRow + storeRow)
-                if room && !readBlocked(access) && !sameBank(executeRead, access) {
+                if room && !readBlocked(access, after: executeReads[...]) {
                     let last = storeRow + 1 >= move.rows
                     storeArriving = StoreNote(request: DMARequestTiming(address: move.address(row: storeRow), bytes: move.rowBytes),
                                               noWrites: false, last: last, index: index)
@@ -361,7 +365,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             station[1].issue()
             progress = true
         }
-        if let index = execute.clock(cycle: cycle, issued: executeIssue, readGranted: executeReadGranted) {
+        if let index = execute.clock(cycle: cycle, issued: executeIssue, granted: executeGranted) {
             retire(index, queue: 1)
         }
 

@@ -633,10 +633,14 @@ struct HarnessEndToEndTests {
         // Exactly the event shapes of docs/MICROARCHITECTURE.md, "Harness trace".
         let shapes: [String: [String]] = ["cmd": ["ev", "i", "funct", "rs1", "rs2", "cycle"], "done": ["ev", "i", "cycle"],
                                           "rd": ["ev", "addr", "data"], "wr": ["ev", "addr", "data", "strb"],
-                                          "error": ["ev", "code", "i"]]
+                                          "error": ["ev", "code", "i"], "memory": ["ev", "latency", "bytes_per_cycle", "max_outstanding"]]
         for event in events {
             #expect(shapes[event.kind] == event.keys, "event keys \(event.keys)")
         }
+        // The memory model's settings come first, as the harness used them.
+        let memory = HarnessTestSupport.small.config.memory
+        #expect(events.first?.kind == "memory" && events.first?.int("latency") == memory.latencyCycles
+                && events.first?.int("bytes_per_cycle") == memory.bytesPerCycle)
         let commands = events.filter { $0.kind == "cmd" }
         let dones = events.filter { $0.kind == "done" }
         #expect(commands.count == 40)

@@ -132,6 +132,12 @@ public:
                      index, funct, rs1, rs2, cycle);
     }
 
+    void memory(uint32_t latency, uint32_t bytesPerCycle, uint32_t maxOutstanding) {
+        if (!active()) return;
+        std::fprintf(file_, "{\"ev\":\"memory\",\"latency\":%" PRIu32 ",\"bytes_per_cycle\":%" PRIu32 ",\"max_outstanding\":%" PRIu32 "}\n",
+                     latency, bytesPerCycle, maxOutstanding);
+    }
+
     void done(uint64_t index, uint64_t cycle) {
         if (!active()) return;
         std::fprintf(file_, "{\"ev\":\"done\",\"i\":%" PRIu64 ",\"cycle\":%" PRIu64 "}\n", index, cycle);
@@ -265,7 +271,14 @@ public:
         delete context_;
     }
 
-    bool openTrace(const char* path) { return trace_.open(path); }
+    // The trace starts with the memory model's settings as used (the configuration's, or the
+    // SPINEL_MEMORY_* overrides): the golden timing model needs them.
+    bool openTrace(const char* path) {
+        if (!trace_.open(path)) return false;
+        const spinel::AxiMemory::Config& memory = memory_.config();
+        trace_.memory(memory.latency, memory.bytesPerCycle, std::min(memory.maxReads, memory.maxWrites));
+        return true;
+    }
 
     void checkConfiguration() {
         const uint64_t hardware = top_->config_hash;
