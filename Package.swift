@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "SpinelHDLTests", dependencies: ["SpinelHDL"]),
         .testTarget(name: "SpinelLibraryTests", dependencies: ["SpinelHDL", "SpinelSim"]),
         .testTarget(name: "SpinelAcceleratorTests", dependencies: ["SpinelAccelerator", "SpinelGolden", "SpinelSim"]),
-        .testTarget(name: "SpinelGoldenTests", dependencies: ["SpinelGolden"]),
+        .testTarget(name: "SpinelGoldenTests", dependencies: ["SpinelGolden", "SpinelAccelerator", "SpinelSim"]),
         .testTarget(name: "OutputQualityTests", dependencies: ["SpinelHDL", "SpinelSim", "SpinelAccelerator"]),
     ]
 )
