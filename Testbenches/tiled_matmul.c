@@ -1,12 +1,17 @@
 // C = ACC_SCALE(A·B) for A (M×K) and B (K×N) in int8, tiled for the scratchpad and the
-// accumulator, weight-stationary with the weights of each tile reused across the row tiles,
-// and double-buffered: the operands of the next K block move in while the current one
-// computes (the reservation station lets them overlap because they use the other half).
+// accumulator, weight-stationary with the weights of each tile reused across the row tiles.
+//
+// Software-pipelined like Gemmini's tiled loops: the work is a list of *steps* (an output
+// block and a K block). The operands of step t+1 move into the other scratchpad half before
+// step t computes, and the results of an output block move out while the next block
+// computes (its results go to the other accumulator half), one mvout per group of pairs, so
+// that no controller's queue fills and stalls the others. A and B sit in different
+// scratchpad banks, so the array reads both in the same cycle.
 //
 // Usage: tiled_matmul [M N K]   (multiples of DIM; default 128 192 64)
 #include "common/testbench.h"
 
-// Tiles (of DIM) per block: I and J by the accumulator, K by half the scratchpad.
+// Tiles (of DIM) per block: I and J by the accumulator, K by a quarter of the scratchpad.
 #define TILES_I 4
 #define TILES_J 4
 #define TILES_K 4
@@ -14,10 +19,74 @@
 static elem_t *A, *B, *C;
 static int M = 128, N = 192, K = 64;
 
-static uint32_t half_base(int half) { return (uint32_t)(half * (BANK_NUM * BANK_ROWS / 2)); }
-static uint32_t a_row(int half, int i, int k) { return half_base(half) + (uint32_t)((i * TILES_K + k) * DIM); }
-static uint32_t b_row(int half, int k, int j) { return half_base(half) + (uint32_t)(TILES_I * TILES_K * DIM + (k * TILES_J + j) * DIM); }
-static uint32_t c_row(int i, int j, int accumulate) { return (1u << 31) | (accumulate ? 1u << 30 : 0) | (uint32_t)((i * TILES_J + j) * DIM); }
+// Scratchpad quarters: A then B of one half, then A then B of the other. A pair's operands
+// stay inside its half (the reservation station compares row ranges), and A and B of a
+// half are in different banks when there are four.
+#define QUARTER (BANK_NUM * BANK_ROWS / 4)
+static uint32_t a_row(int half, int i, int k) { return (uint32_t)(2 * half * QUARTER + (i * TILES_K + k) * DIM); }
+static uint32_t b_row(int half, int k, int j) { return (uint32_t)((2 * half + 1) * QUARTER + (k * TILES_J + j) * DIM); }
+static uint32_t c_row(int c_half, int i, int j, int accumulate) {
+  return (1u << 31) | (accumulate ? 1u << 30 : 0) | (uint32_t)(c_half * (ACC_ROWS / 2) + (i * TILES_J + j) * DIM);
+}
+static int min_int(int a, int b) { return a < b ? a : b; }
+
+// One step: output block (i0, j0) of ti×tj tiles, K block k0 of tk tiles.
+typedef struct { int i0, j0, k0, ti, tj, tk, block; } step_t;
+
+static int step_count(void) {
+  return ((M / DIM + TILES_I - 1) / TILES_I) * ((N / DIM + TILES_J - 1) / TILES_J) * ((K / DIM + TILES_K - 1) / TILES_K);
+}
+
+static step_t step_at(int t) {
+  const int ks = (K / DIM + TILES_K - 1) / TILES_K, js = (N / DIM + TILES_J - 1) / TILES_J;
+  step_t s;
+  s.block = t / ks;
+  s.i0 = (s.block / js) * TILES_I * DIM;
+  s.j0 = (s.block % js) * TILES_J * DIM;
+  s.k0 = (t % ks) * TILES_K * DIM;
+  s.ti = min_int((M - s.i0) / DIM, TILES_I);
+  s.tj = min_int((N - s.j0) / DIM, TILES_J);
+  s.tk = min_int((K - s.k0) / DIM, TILES_K);
+  return s;
+}
+
+// Block moves: up to MAX_BLOCK_LEN tiles side by side per mvin, so each DMA request carries
+// a whole row of them.
+static void load_step(step_t s, int half) {
+  for (int i = 0; i < s.ti; i++)
+    for (int k = 0; k < s.tk; k += MAX_BLOCK_LEN)
+      gemmini_extended_mvin(&A[(size_t)(s.i0 + i * DIM) * K + s.k0 + k * DIM], a_row(half, i, k), min_int(s.tk - k, MAX_BLOCK_LEN) * DIM, DIM);
+  for (int k = 0; k < s.tk; k++)
+    for (int j = 0; j < s.tj; j += MAX_BLOCK_LEN)
+      gemmini_extended_mvin2(&B[(size_t)(s.k0 + k * DIM) * N + s.j0 + j * DIM], b_row(half, k, j), min_int(s.tj - j, MAX_BLOCK_LEN) * DIM, DIM);
+}
+
+// The results of a finished output block, moved out a tile at a time.
+static struct { step_t step; int c_half, next, count; } pending;
+
+static void store_one(void) {
+  if (pending.next >= pending.count) return;
+  const int i = pending.next / pending.step.tj, j = pending.next % pending.step.tj;
+  gemmini_extended_mvout(&C[(size_t)(pending.step.i0 + i * DIM) * N + pending.step.j0 + j * DIM], c_row(pending.c_half, i, j, 0), DIM, DIM);
+  pending.next++;
+}
+
+static void compute_step(step_t s, int half, int c_half) {
+  for (int j = 0; j < s.tj; j++)
+    for (int k = 0; k < s.tk; k++) {
+      for (int i = 0; i < s.ti; i++) {
+        const int accumulate = s.k0 > 0 || k > 0;
+        if (i == 0) {
+          gemmini_extended_preload(b_row(half, k, j), c_row(c_half, i, j, accumulate), DIM, DIM, DIM, DIM);
+          gemmini_extended_compute_preloaded(a_row(half, i, k), GARBAGE_ADDR, DIM, DIM, DIM, DIM);
+        } else {
+          gemmini_extended_preload(GARBAGE_ADDR, c_row(c_half, i, j, accumulate), DIM, DIM, DIM, DIM);
+          gemmini_extended_compute_accumulated(a_row(half, i, k), GARBAGE_ADDR, DIM, DIM, DIM, DIM);
+        }
+      }
+      store_one();
+    }
+}
 
 int main(int argc, char **argv) {
   if (argc == 4) {
@@ -25,7 +94,7 @@ int main(int argc, char **argv) {
     N = atoi(argv[2]);
     K = atoi(argv[3]);
   }
-  if (M % DIM || N % DIM || K % DIM || TILES_I * TILES_J * DIM > ACC_ROWS || 2 * (TILES_I + TILES_J) * TILES_K * DIM > BANK_NUM * BANK_ROWS / 2) {
+  if (M % DIM || N % DIM || K % DIM || 2 * TILES_I * TILES_J * DIM > ACC_ROWS || TILES_I * TILES_K * DIM > QUARTER || TILES_K * TILES_J * DIM > QUARTER) {
     fprintf(stderr, "tiled_matmul: M, N, K must be multiples of DIM (%d) and the tiles must fit\n", DIM);
     return 2;
   }
@@ -43,33 +112,21 @@ int main(int argc, char **argv) {
   gemmini_extended3_config_ex(1, 0, 0, ACC_SCALE_IDENTITY, 1, 1, false, false, false);
   const uint64_t start = spinel_cycles();
 
-  int half = 0;
-  for (int i0 = 0; i0 < M; i0 += TILES_I * DIM)
-    for (int j0 = 0; j0 < N; j0 += TILES_J * DIM) {
-      const int ti = (M - i0) / DIM < TILES_I ? (M - i0) / DIM : TILES_I;
-      const int tj = (N - j0) / DIM < TILES_J ? (N - j0) / DIM : TILES_J;
-      for (int k0 = 0; k0 < K; k0 += TILES_K * DIM, half ^= 1) {
-        const int tk = (K - k0) / DIM < TILES_K ? (K - k0) / DIM : TILES_K;
-        for (int i = 0; i < ti; i++)
-          for (int k = 0; k < tk; k++) gemmini_extended_mvin(&A[(size_t)(i0 + i * DIM) * K + k0 + k * DIM], a_row(half, i, k), DIM, DIM);
-        for (int k = 0; k < tk; k++)
-          for (int j = 0; j < tj; j++) gemmini_extended_mvin2(&B[(size_t)(k0 + k * DIM) * N + j0 + j * DIM], b_row(half, k, j), DIM, DIM);
-        for (int j = 0; j < tj; j++)
-          for (int k = 0; k < tk; k++)
-            for (int i = 0; i < ti; i++) {
-              const int accumulate = k0 > 0 || k > 0;
-              if (i == 0) {
-                gemmini_extended_preload(b_row(half, k, j), c_row(i, j, accumulate), DIM, DIM, DIM, DIM);
-                gemmini_extended_compute_preloaded(a_row(half, i, k), GARBAGE_ADDR, DIM, DIM, DIM, DIM);
-              } else {
-                gemmini_extended_preload(GARBAGE_ADDR, c_row(i, j, accumulate), DIM, DIM, DIM, DIM);
-                gemmini_extended_compute_accumulated(a_row(half, i, k), GARBAGE_ADDR, DIM, DIM, DIM, DIM);
-              }
-            }
-      }
-      for (int i = 0; i < ti; i++)
-        for (int j = 0; j < tj; j++) gemmini_extended_mvout(&C[(size_t)(i0 + i * DIM) * N + j0 + j * DIM], c_row(i, j, 0), DIM, DIM);
+  const int steps = step_count();
+  load_step(step_at(0), 0);
+  for (int t = 0; t < steps; t++) {
+    const step_t s = step_at(t);
+    if (t + 1 < steps) load_step(step_at(t + 1), (t + 1) & 1);
+    compute_step(s, t & 1, s.block & 1);
+    if (t + 1 == steps || step_at(t + 1).block != s.block) {
+      while (pending.next < pending.count) store_one();
+      pending.step = s;
+      pending.c_half = s.block & 1;
+      pending.next = 0;
+      pending.count = s.ti * s.tj;
     }
+  }
+  while (pending.next < pending.count) store_one();
   gemmini_fence();
   const uint64_t cycles = spinel_cycles() - start;
 
