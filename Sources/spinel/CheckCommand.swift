@@ -18,9 +18,13 @@ struct Check: ParsableCommand {
 
             The report gives the number of commands, the DMA bytes read and written, MATCH or \
             MISMATCH, and for a mismatch the first one: the command index, the command in words, \
-            the address, and the expected (golden) and actual (hardware) bytes. Cycles are the \
-            measured ones (done − issue per command, and first issue to last retirement in total); \
-            the golden timing model is not yet available, so no cycles are predicted.
+            the address, and the expected (golden) and actual (hardware) bytes. Cycles: the \
+            measured ones (done − issue per command, and first issue to last retirement in total) \
+            next to the golden timing model's (docs/TIMING.md), which predicts every retire cycle \
+            from the configuration, the commands and their issue cycles; the report gives the \
+            predicted and measured totals with the relative error, and the retire-cycle errors by \
+            command kind. The memory model's settings come from the trace's memory event (older \
+            traces: the configuration's). The timing does not change the verdict.
 
             The configuration is config.json next to the trace (as `spinel generate --out DIR` \
             writes it), unless --config or --preset names one.
@@ -40,7 +44,7 @@ struct Check: ParsableCommand {
     @Option(help: "An accelerator preset instead of config.json next to the trace.")
     var preset: AcceleratorConfig.Preset?
 
-    @Flag(help: "Leave out the per-command cycle table.")
+    @Flag(help: "Leave out the per-command cycle table and the timing error table (the timing stays one line).")
     var brief = false
 
     @Option(help: "Problems to list after the first mismatch.")

@@ -277,7 +277,7 @@ enum HarnessTestSupport {
             let keys = line.split(separator: ",").compactMap { part -> String? in
                 guard let quote = part.firstIndex(of: "\""), let colon = part.firstIndex(of: ":"), quote < colon else { return nil }
                 let key = part[part.index(after: quote)..<colon].dropLast()
-                return key.allSatisfy { $0.isLetter || $0.isNumber } ? String(key) : nil
+                return key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } ? String(key) : nil
             }
             return Event(keys: keys, fields: object)
         }
