@@ -7,6 +7,7 @@ import PackageDescription
 //   SpinelSim          Verilator/Yosys/Icarus drivers: simulate a module from Swift, lint and synthesize output
 //   SpinelAccelerator  the accelerator generator (configurations, hardware modules, harness emitters)
 //   SpinelGolden       the golden model: numerics, ISA interpreter, timing model, trace replay
+//   SpinelFuzz         random differential testing: program generator, RTL vs golden runner
 //   spinel             the command-line tool
 let package = Package(
     name: "Spinel",
@@ -24,10 +25,11 @@ let package = Package(
         .target(name: "SpinelSim", dependencies: ["SpinelHDL"]),
         .target(name: "SpinelAccelerator", dependencies: ["SpinelHDL"]),
         .target(name: "SpinelGolden", dependencies: ["SpinelAccelerator"]),
+        .target(name: "SpinelFuzz", dependencies: ["SpinelAccelerator", "SpinelGolden", "SpinelSim"]),
         .executableTarget(
             name: "spinel",
             dependencies: [
-                "SpinelHDL", "SpinelSim", "SpinelAccelerator", "SpinelGolden",
+                "SpinelHDL", "SpinelSim", "SpinelAccelerator", "SpinelGolden", "SpinelFuzz",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -35,6 +37,7 @@ let package = Package(
         .testTarget(name: "SpinelLibraryTests", dependencies: ["SpinelHDL", "SpinelSim"]),
         .testTarget(name: "SpinelAcceleratorTests", dependencies: ["SpinelAccelerator", "SpinelGolden", "SpinelSim"]),
         .testTarget(name: "SpinelGoldenTests", dependencies: ["SpinelGolden", "SpinelAccelerator", "SpinelSim"]),
+        .testTarget(name: "SpinelFuzzTests", dependencies: ["SpinelFuzz", "SpinelGolden", "SpinelAccelerator", "SpinelSim"]),
         .testTarget(name: "OutputQualityTests", dependencies: ["SpinelHDL", "SpinelSim", "SpinelAccelerator"]),
     ]
 )

@@ -78,6 +78,12 @@ void spinel_default_options(spinel_options *options);
  * SPINEL_MEMORY_LATENCY, SPINEL_MEMORY_BYTES_PER_CYCLE, SPINEL_QUIET. */
 void spinel_options_from_environment(spinel_options *options);
 
+/* Verilator's own run-time arguments (+verilator+rand+reset+2, +verilator+seed+N, ...), handed
+ * to VerilatedContext::commandArgs when spinel_create builds the model, so they must come before
+ * the first command. A testbench usually passes its main's argc and argv; arguments Verilator
+ * does not know are ignored. */
+void spinel_verilator_args(int argc, char **argv);
+
 /* Builds the simulated accelerator, resets it and checks its config_hash against
  * SPINEL_CONFIG_HASH (a mismatch prints both and exits with SPINEL_EXIT_CONFIG_MISMATCH).
  * NULL options: spinel_options_from_environment. Returns SPINEL_OK or an error code. */

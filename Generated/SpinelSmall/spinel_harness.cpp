@@ -126,6 +126,12 @@ public:
                      index, funct, rs1, rs2, cycle);
     }
 
+    void memory(uint32_t latency, uint32_t bytesPerCycle, uint32_t maxOutstanding) {
+        if (!active()) return;
+        std::fprintf(file_, "{\"ev\":\"memory\",\"latency\":%" PRIu32 ",\"bytes_per_cycle\":%" PRIu32 ",\"max_outstanding\":%" PRIu32 "}\n",
+                     latency, bytesPerCycle, maxOutstanding);
+    }
+
     void done(uint64_t index, uint64_t cycle) {
         if (!active()) return;
         std::fprintf(file_, "{\"ev\":\"done\",\"i\":%" PRIu64 ",\"cycle\":%" PRIu64 "}\n", index, cycle);
@@ -196,6 +202,12 @@ private:
     std::vector<uint8_t> scratch_;
 };
 
+// Arguments for VerilatedContext::commandArgs (spinel_verilator_args), kept until the model is built.
+std::vector<std::string>& verilatorArgs() {
+    static std::vector<std::string> arguments;
+    return arguments;
+}
+
 // ---- The accelerator ----
 
 struct Command {
@@ -220,6 +232,11 @@ public:
         : options_(options), memory_(memoryConfig(options)) {
         if (options_.cycle_limit == 0) options_.cycle_limit = kDefaultCycleLimit;
         context_ = new VerilatedContext;
+        if (!verilatorArgs().empty()) {
+            std::vector<const char*> arguments;
+            for (const std::string& argument : verilatorArgs()) arguments.push_back(argument.c_str());
+            context_->commandArgs(static_cast<int>(arguments.size()), arguments.data());
+        }
 #if VM_TRACE
         if (options_.vcd_path != nullptr) context_->traceEverOn(true);
 #endif
@@ -259,7 +276,14 @@ public:
         delete context_;
     }
 
-    bool openTrace(const char* path) { return trace_.open(path); }
+    // The trace starts with the memory model's settings as used (the configuration's, or the
+    // SPINEL_MEMORY_* overrides): the golden timing model needs them.
+    bool openTrace(const char* path) {
+        if (!trace_.open(path)) return false;
+        const spinel::AxiMemory::Config& memory = memory_.config();
+        trace_.memory(memory.latency, memory.bytesPerCycle, std::min(memory.maxReads, memory.maxWrites));
+        return true;
+    }
 
     void checkConfiguration() {
         const uint64_t hardware = top_->config_hash;
@@ -644,6 +668,10 @@ void spinel_options_from_environment(spinel_options* options) {
         options->memory_bytes_per_cycle = std::atoi(value);
     }
     if ((value = std::getenv("SPINEL_QUIET")) != nullptr && *value) options->quiet = std::atoi(value) != 0;
+}
+
+void spinel_verilator_args(int argc, char** argv) {
+    verilatorArgs().assign(argv, argv + argc);
 }
 
 int spinel_create(const spinel_options* options) {

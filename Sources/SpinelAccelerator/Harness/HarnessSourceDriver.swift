@@ -208,6 +208,12 @@ private:
     std::vector<uint8_t> scratch_;
 };
 
+// Arguments for VerilatedContext::commandArgs (spinel_verilator_args), kept until the model is built.
+std::vector<std::string>& verilatorArgs() {
+    static std::vector<std::string> arguments;
+    return arguments;
+}
+
 // ---- The accelerator ----
 
 struct Command {
@@ -232,6 +238,11 @@ public:
         : options_(options), memory_(memoryConfig(options)) {
         if (options_.cycle_limit == 0) options_.cycle_limit = kDefaultCycleLimit;
         context_ = new VerilatedContext;
+        if (!verilatorArgs().empty()) {
+            std::vector<const char*> arguments;
+            for (const std::string& argument : verilatorArgs()) arguments.push_back(argument.c_str());
+            context_->commandArgs(static_cast<int>(arguments.size()), arguments.data());
+        }
 #if VM_TRACE
         if (options_.vcd_path != nullptr) context_->traceEverOn(true);
 #endif
@@ -663,6 +674,10 @@ void spinel_options_from_environment(spinel_options* options) {
         options->memory_bytes_per_cycle = std::atoi(value);
     }
     if ((value = std::getenv("SPINEL_QUIET")) != nullptr && *value) options->quiet = std::atoi(value) != 0;
+}
+
+void spinel_verilator_args(int argc, char** argv) {
+    verilatorArgs().assign(argv, argv + argc);
 }
 
 int spinel_create(const spinel_options* options) {
