@@ -17,6 +17,8 @@ public struct AcceleratorState: Hashable, Sendable {
     /// The dataflow of the last pair that ran: a COMPUTE_ACCUMULATED must continue in it.
     public var lastPairDataflow: Dataflow?
     public var array: ArrayState
+    /// The LOOP_WS registers and the accumulator half of the next loop.
+    public var loop = LoopWSSettings()
 
     /// The state after reset (docs/ACCELERATOR.md, "Reset state").
     public init(resetFor parameters: AcceleratorParameters) {

@@ -67,10 +67,44 @@ public struct GoldenModel: Sendable {
             try compute(a: a, bd: bd, accumulated: true)
         case .flush:
             break  // Spinel has no TLB: nothing to flush.
-        case .loopWSConfigBounds, .loopWSConfigAddressesAB, .loopWSConfigAddressesDC,
-             .loopWSConfigStridesAB, .loopWSConfigStridesDC, .loopWS:
-            throw GoldenModelError.notImplemented("LOOP_WS")
+        case .loopWSConfigBounds(let bounds):
+            state.loop.bounds = bounds
+        case .loopWSConfigAddressesAB(let a, let b):
+            state.loop.a = a
+            state.loop.b = b
+        case .loopWSConfigAddressesDC(let d, let c):
+            state.loop.d = d
+            state.loop.c = c
+        case .loopWSConfigStridesAB(let a, let b):
+            state.loop.strideA = a
+            state.loop.strideB = b
+        case .loopWSConfigStridesDC(let d, let c):
+            state.loop.strideD = d
+            state.loop.strideC = c
+        case .loopWS(let launch):
+            try loopWS(launch, memory: &memory)
         }
+    }
+
+    /// LOOP_WS runs the commands it unrolls into (`LoopWSUnrolling`), each checked as usual. A
+    /// failing one latches the error under the LOOP_WS's index and the rest still run, as in
+    /// the hardware, whose dispatcher sees them one by one.
+    private mutating func loopWS(_ launch: LoopWSLaunch, memory: inout some MainMemory) throws {
+        if let rejection = LoopWSUnrolling.rejection(of: launch, settings: state.loop, parameters: parameters) { throw rejection }
+        let commands = LoopWSUnrolling.commands(of: launch, settings: state.loop, parameters: parameters)
+        var firstRejection: CommandRejection?
+        for (position, unrolled) in commands.enumerated() {
+            do {
+                let command = try Command.decode(funct: unrolled.funct, rs1: unrolled.rs1, rs2: unrolled.rs2, parameters: parameters)
+                try perform(command, memory: &memory)
+            } catch let rejection as CommandRejection {
+                if firstRejection == nil {
+                    firstRejection = CommandRejection(rejection.code, "LOOP_WS command \(position) (funct \(unrolled.funct)): \(rejection.reason)")
+                }
+            }
+        }
+        if state.loop.c != 0 { state.loop.accumulatorHalf ^= 1 }
+        if let firstRejection { throw firstRejection }
     }
 
     private mutating func configureExecute(_ fields: ExecuteConfigFields) {

@@ -47,7 +47,7 @@ final class AcceleratorBench {
         axi.drive(sim, prefix: "axi", cycle: cycle)
         sim.eval()
         axi.observe(sim, prefix: "axi", cycle: cycle)
-        for port in ["retire_dispatch", "retire_ld", "retire_ex", "retire_st"] where sim.peekBool("\(port)_valid") {
+        for port in ["retire_dispatch", "retire_ld", "retire_ex", "retire_st", "retire_loop"] where sim.peekBool("\(port)_valid") {
             retired.append(Int(sim.peek("\(port)_bits")))
         }
         sim.tick()

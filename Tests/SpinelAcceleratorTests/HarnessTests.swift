@@ -40,6 +40,7 @@ struct HarnessStandInCommand: Aggregate {
 /// - funct 2 TOUCH: read n bytes at rs1[47:0] and drop them; several in flight; retires on
 ///   `retire_ld`.
 /// - funct 7 NOP (what `gemmini_flush` issues): retires on `retire_dispatch`.
+/// - `retire_loop` never fires (the stand-in has no LOOP_WS).
 /// - anything else: `unknownCommand` (1); COPY or TOUCH with a bad n: `tooManyColumns` (3);
 ///   both retire on `retire_dispatch`. DMA faults: `dmaReadFault` (11), `dmaWriteFault` (12).
 /// The first error latches `code << 56 | index`. `config_hash` is `configHash`.
@@ -65,6 +66,7 @@ struct HarnessStandIn: Module {
         var retireLd: Valid<Signal>
         var retireEx: Valid<Signal>
         var retireSt: Valid<Signal>
+        var retireLoop: Valid<Signal>
         var axi: AXI4Bundle
 
         func map(_ f: FieldMapper) -> IO {
@@ -73,7 +75,7 @@ struct HarnessStandIn: Module {
                configHash: f.output("config_hash", configHash),
                retireDispatch: f.output("retire_dispatch", retireDispatch), retireLd: f.output("retire_ld", retireLd),
                retireEx: f.output("retire_ex", retireEx), retireSt: f.output("retire_st", retireSt),
-               axi: f.output("axi", axi))
+               retireLoop: f.output("retire_loop", retireLoop), axi: f.output("axi", axi))
         }
     }
 
@@ -83,7 +85,8 @@ struct HarnessStandIn: Module {
         IO(cmd: Decoupled(HarnessStandInCommand()), busy: Signal(.bool), error: Signal(.bool), errorInfo: Signal(.uint(64)),
            cycles: Signal(.uint(64)), configHash: Signal(.uint(64)),
            retireDispatch: Valid(Signal(.uint(32))), retireLd: Valid(Signal(.uint(32))),
-           retireEx: Valid(Signal(.uint(32))), retireSt: Valid(Signal(.uint(32))), axi: AXI4Bundle(dma.axi))
+           retireEx: Valid(Signal(.uint(32))), retireSt: Valid(Signal(.uint(32))), retireLoop: Valid(Signal(.uint(32))),
+           axi: AXI4Bundle(dma.axi))
     }
 
     func build(_ m: ModuleBuilder, _ io: IO) {
@@ -172,6 +175,8 @@ struct HarnessStandIn: Module {
         io.retireEx.bits.set(0)
         io.retireSt.valid.set(written || (copyRead && response.bits.error))
         io.retireSt.bits.set(copyIndex)
+        io.retireLoop.valid.set(false)
+        io.retireLoop.bits.set(Signal.literal(0, .uint(32)))
 
         // Errors: the first one latches code << 56 | index.
         func info(_ code: Int, _ at: Signal) -> Signal {

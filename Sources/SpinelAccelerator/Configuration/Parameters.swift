@@ -152,3 +152,12 @@ extension AcceleratorConfig {
         return errors
     }
 }
+
+extension AcceleratorParameters {
+    /// Tiles per block move in LOOP_WS's unrolling (and per K block of its schedule): the
+    /// largest power of two not above `maxBlockLen` (docs/ACCELERATOR.md, "LOOP_WS").
+    public var loopBlockTiles: Int {
+        let limit = max(maxBlockLen, 1)
+        return 1 << (Int.bitWidth - 1 - limit.leadingZeroBitCount)
+    }
+}

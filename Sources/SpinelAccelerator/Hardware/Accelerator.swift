@@ -2,7 +2,7 @@ import SpinelHDL
 
 /// The accelerator of one configuration (ARCHITECTURE.md, section 1), named after it.
 ///
-/// command port → Dispatcher → ReservationStation → LoadController / ExecuteController /
+/// command port → LoopUnroller → Dispatcher → ReservationStation → LoadController / ExecuteController /
 /// StoreController → scratchpad and accumulator → DMAEngine → AXI4. Ports are the contract of
 /// docs/MICROARCHITECTURE.md, "Top-level ports", which the generated C harness drives.
 public struct Accelerator: Module {
@@ -25,6 +25,8 @@ public struct Accelerator: Module {
         public var retireLoad: Valid<Signal>
         public var retireExecute: Valid<Signal>
         public var retireStore: Valid<Signal>
+        /// LOOP_WS and its configuration commands.
+        public var retireLoop: Valid<Signal>
         public var axi: AXI4Bundle
 
         public func map(_ f: FieldMapper) -> IO {
@@ -32,7 +34,7 @@ public struct Accelerator: Module {
                errorInfo: f.output("error_info", errorInfo), cycles: f.output("cycles", cycles),
                configHash: f.output("config_hash", configHash), retireDispatch: f.output("retire_dispatch", retireDispatch),
                retireLoad: f.output("retire_ld", retireLoad), retireExecute: f.output("retire_ex", retireExecute),
-               retireStore: f.output("retire_st", retireStore), axi: f.output("axi", axi))
+               retireStore: f.output("retire_st", retireStore), retireLoop: f.output("retire_loop", retireLoop), axi: f.output("axi", axi))
         }
     }
 
@@ -40,13 +42,14 @@ public struct Accelerator: Module {
         IO(command: Decoupled(RoCCCommand()), busy: Signal(.bool), error: Signal(.bool), errorInfo: Signal(.uint(64)),
            cycles: Signal(.uint(64)), configHash: Signal(.uint(64)),
            retireDispatch: Valid(Signal(.uint(32))), retireLoad: Valid(Signal(.uint(32))),
-           retireExecute: Valid(Signal(.uint(32))), retireStore: Valid(Signal(.uint(32))), axi: AXI4Bundle(dma.axi))
+           retireExecute: Valid(Signal(.uint(32))), retireStore: Valid(Signal(.uint(32))), retireLoop: Valid(Signal(.uint(32))), axi: AXI4Bundle(dma.axi))
     }
 
     public func build(_ m: ModuleBuilder, _ io: IO) {
         let dim = parameters.dim
         let inputBits = parameters.config.inputType.width, accBits = parameters.config.accType.width
 
+        let unroller = m.instance("unroller", LoopUnroller(parameters))
         let dispatcher = m.instance("dispatcher", Dispatcher(parameters))
         let station = m.instance("station", ReservationStation(parameters))
         let load = m.instance("load", LoadController(parameters, dma: dma))
@@ -60,7 +63,8 @@ public struct Accelerator: Module {
         let accumulator = m.instance("accumulator", BankedMemory(rows: parameters.accRows, banks: parameters.config.accBanks, lanes: dim,
                                                                  laneWidth: accBits, readClients: 2, writeClients: 2, accumulating: true))
 
-        m.connect(dispatcher.command, from: io.command)
+        m.connect(unroller.command, from: io.command)
+        m.connect(dispatcher.command, from: unroller.issued)
 
         // Dispatcher → reservation station (load and store entries carry no PRELOAD).
         func allocation(_ routed: Decoupled<RoutedCommand>, into port: Decoupled<ExecuteCommand>) {
@@ -114,7 +118,7 @@ public struct Accelerator: Module {
         var candidates: [(valid: Signal, info: Signal)] = [
             (dispatcher.error && !dispatcherReported, dispatcher.errorInfo),
         ]
-        for fault in [load.fault, store.fault] {
+        for fault in [unroller.fault, load.fault, store.fault] {
             candidates.append((fault.valid, cat(fault.bits.code.extended(to: 8), Signal.literal(0, .uint(24)), fault.bits.index)))
         }
         m.when(dispatcher.error) { dispatcherReported.set(true) }
@@ -133,13 +137,22 @@ public struct Accelerator: Module {
         cycles.set(cycles +% 1)
         io.cycles.set(cycles)
         io.configHash.set(Signal.literal(BigInteger(parameters.hash, radix: 16)!, .uint(64)))
-        m.connect(io.retireDispatch, from: dispatcher.retire)
-        m.connect(io.retireLoad, from: load.retire)
-        m.connect(io.retireExecute, from: execute.retire)
-        m.connect(io.retireStore, from: store.retire)
+        // Retirements: the host sees its own commands; a LOOP_WS's commands count down its loop.
+        let controllerRetires = [load.retire.valid, execute.retire.valid, store.retire.valid]
+        let retirements: [(valid: Signal, bits: Retirement)] = [(dispatcher.retire.valid, dispatcher.retire.bits)]
+            + (0..<3).map { (controllerRetires[$0], station.heads[$0]) }
+        for (port, retirement) in zip(unroller.retirements, retirements) {
+            port.valid.set(retirement.valid)
+            m.connect(port.bits, from: retirement.bits)
+        }
+        for (port, retirement) in zip([io.retireDispatch, io.retireLoad, io.retireExecute, io.retireStore], retirements) {
+            port.valid.set(retirement.valid && !retirement.bits.loop.internal)
+            port.bits.set(retirement.bits.index)
+        }
+        m.connect(io.retireLoop, from: unroller.retire)
         // A failure being latched this cycle keeps `busy` up, so `error` is final once `busy` drops.
         let failureLanding = candidates.reduce(Signal(false)) { $0 || $1.valid }
-        io.busy.set(station.busy || load.busy || execute.busy || store.busy || engine.busy
+        io.busy.set(unroller.busy || station.busy || load.busy || execute.busy || store.busy || engine.busy
                     || accumulator.writesPending || io.command.valid || failureLanding)
     }
 }

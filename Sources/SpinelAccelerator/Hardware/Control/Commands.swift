@@ -4,6 +4,8 @@ import SpinelHDL
 public enum Funct {
     public static let config = 0, mvin2 = 1, mvin = 2, mvout = 3, computePreloaded = 4, computeAccumulated = 5
     public static let preload = 6, flush = 7, mvin3 = 14
+    public static let loopWS = 8, loopWSConfigBounds = 9, loopWSConfigAddressesAB = 10, loopWSConfigAddressesDC = 11
+    public static let loopWSConfigStridesAB = 12, loopWSConfigStridesDC = 13
 }
 
 /// The accelerator error codes of docs/ACCELERATOR.md.
@@ -36,22 +38,83 @@ public struct RoCCCommand: Aggregate {
     }
 }
 
-/// A command on its way to a controller, with its index in the program.
+/// Which LOOP_WS a command belongs to: `internal` for the commands a LOOP_WS unrolls into,
+/// `slot` tells two loops in flight apart.
+public struct LoopTag: Aggregate {
+    public var `internal`: Signal
+    public var slot: Signal
+
+    public init(internal: Signal, slot: Signal) {
+        self.internal = `internal`
+        self.slot = slot
+    }
+
+    public init() { self.init(internal: Signal(.bool), slot: Signal(.bool)) }
+
+    public func map(_ f: FieldMapper) -> LoopTag {
+        LoopTag(internal: f("internal", `internal`), slot: f("slot", slot))
+    }
+}
+
+/// A command from the host or from the LOOP_WS unroller, before the dispatcher numbers it.
+public struct IssuedCommand: Aggregate {
+    public var command: RoCCCommand
+    /// The host command's index (a LOOP_WS's own index for the commands it unrolls into).
+    public var index: Signal
+    public var loop: LoopTag
+
+    public init(command: RoCCCommand, index: Signal, loop: LoopTag) {
+        self.command = command
+        self.index = index
+        self.loop = loop
+    }
+
+    public init() { self.init(command: RoCCCommand(), index: Signal(.uint(32)), loop: LoopTag()) }
+
+    public func map(_ f: FieldMapper) -> IssuedCommand {
+        IssuedCommand(command: f("cmd", command), index: f("index", index), loop: f("loop", loop))
+    }
+}
+
+/// A command on its way to a controller: its host index (reported when it retires and in
+/// errors), its place in the dispatcher's order (which the reservation station uses for age),
+/// and its loop.
 public struct RoutedCommand: Aggregate {
     public var command: RoCCCommand
     public var index: Signal
+    public var sequence: Signal
+    public var loop: LoopTag
 
-    public init(command: RoCCCommand, index: Signal) {
+    public init(command: RoCCCommand, index: Signal, sequence: Signal, loop: LoopTag) {
         self.command = command
         self.index = index
+        self.sequence = sequence
+        self.loop = loop
     }
 
     public init() {
-        self.init(command: RoCCCommand(), index: Signal(.uint(32)))
+        self.init(command: RoCCCommand(), index: Signal(.uint(32)), sequence: Signal(.uint(32)), loop: LoopTag())
     }
 
     public func map(_ f: FieldMapper) -> RoutedCommand {
-        RoutedCommand(command: f("cmd", command), index: f("index", index))
+        RoutedCommand(command: f("cmd", command), index: f("index", index), sequence: f("sequence", sequence), loop: f("loop", loop))
+    }
+}
+
+/// A command leaving the machine: its host index and its loop.
+public struct Retirement: Aggregate {
+    public var index: Signal
+    public var loop: LoopTag
+
+    public init(index: Signal, loop: LoopTag) {
+        self.index = index
+        self.loop = loop
+    }
+
+    public init() { self.init(index: Signal(.uint(32)), loop: LoopTag()) }
+
+    public func map(_ f: FieldMapper) -> Retirement {
+        Retirement(index: f("index", index), loop: f("loop", loop))
     }
 }
 
@@ -135,30 +198,40 @@ public struct RowRange: Aggregate {
 
 /// The local rows a command reads and writes, for the reservation station's hazard checks.
 public struct Footprint: Aggregate {
+    /// B and D of a pair; the source of an mvout.
     public var scratchpadRead: RowRange
+    /// A of a pair.
+    public var scratchpadReadA: RowRange
     public var scratchpadWrite: RowRange
     public var accumulatorRead: RowRange
     public var accumulatorWrite: RowRange
 
-    public init(scratchpadRead: RowRange, scratchpadWrite: RowRange, accumulatorRead: RowRange, accumulatorWrite: RowRange) {
+    public init(scratchpadRead: RowRange, scratchpadReadA: RowRange, scratchpadWrite: RowRange, accumulatorRead: RowRange,
+                accumulatorWrite: RowRange) {
         self.scratchpadRead = scratchpadRead
+        self.scratchpadReadA = scratchpadReadA
         self.scratchpadWrite = scratchpadWrite
         self.accumulatorRead = accumulatorRead
         self.accumulatorWrite = accumulatorWrite
     }
 
-    public init() { self.init(scratchpadRead: RowRange(), scratchpadWrite: RowRange(), accumulatorRead: RowRange(), accumulatorWrite: RowRange()) }
+    public init() {
+        self.init(scratchpadRead: RowRange(), scratchpadReadA: RowRange(), scratchpadWrite: RowRange(), accumulatorRead: RowRange(),
+                  accumulatorWrite: RowRange())
+    }
 
     public func map(_ f: FieldMapper) -> Footprint {
-        Footprint(scratchpadRead: f("sp_read", scratchpadRead), scratchpadWrite: f("sp_write", scratchpadWrite),
+        Footprint(scratchpadRead: f("sp_read", scratchpadRead), scratchpadReadA: f("sp_read_a", scratchpadReadA),
+                  scratchpadWrite: f("sp_write", scratchpadWrite),
                   accumulatorRead: f("acc_read", accumulatorRead), accumulatorWrite: f("acc_write", accumulatorWrite))
     }
 
     /// Whether running `younger` before this (older) command could change either's result:
     /// read-after-write, write-after-read or write-after-write on a shared row.
     public func conflicts(with younger: Footprint) -> Signal {
-        scratchpadWrite.overlaps(younger.scratchpadRead) || scratchpadWrite.overlaps(younger.scratchpadWrite)
-            || scratchpadRead.overlaps(younger.scratchpadWrite)
+        scratchpadWrite.overlaps(younger.scratchpadRead) || scratchpadWrite.overlaps(younger.scratchpadReadA)
+            || scratchpadWrite.overlaps(younger.scratchpadWrite)
+            || scratchpadRead.overlaps(younger.scratchpadWrite) || scratchpadReadA.overlaps(younger.scratchpadWrite)
             || accumulatorWrite.overlaps(younger.accumulatorRead) || accumulatorWrite.overlaps(younger.accumulatorWrite)
             || accumulatorRead.overlaps(younger.accumulatorWrite)
     }

@@ -9,8 +9,12 @@ import SpinelHDL
 /// The checks need the configuration registers, so the dispatcher keeps its own copy of the
 /// fields they use, updated in program order as CONFIG commands pass.
 ///
-/// Not yet handled (they fail as `unknownCommand` until their issues land): LOOP_WS (functs
-/// 8–13) and CONFIG_NORM / normalization mvouts in configurations with normalizations.
+/// Commands come numbered from the `LoopUnroller` (LOOP_WS never reaches the dispatcher). The
+/// dispatcher gives every command, host or unrolled, its place in `sequence`, which the
+/// reservation station compares for age.
+///
+/// Not yet handled (they fail as `unknownCommand` until their issues land): CONFIG_NORM /
+/// normalization mvouts in configurations with normalizations.
 public struct Dispatcher: Module {
     public let parameters: AcceleratorParameters
 
@@ -19,14 +23,14 @@ public struct Dispatcher: Module {
     public var name: String { "Dispatcher_\(parameters.name)" }
 
     public struct IO: Aggregate {
-        public var command: Decoupled<RoCCCommand>
+        public var command: Decoupled<IssuedCommand>
         public var load: Decoupled<RoutedCommand>
         public var execute: Decoupled<ExecuteCommand>
         public var store: Decoupled<RoutedCommand>
         /// The local rows the command on `ld`, `ex` or `st` touches.
         public var footprint: Footprint
         /// Commands that finish in the dispatcher.
-        public var retire: Valid<Signal>
+        public var retire: Valid<Retirement>
         public var error: Signal
         public var errorInfo: Signal
 
@@ -38,8 +42,8 @@ public struct Dispatcher: Module {
     }
 
     public var io: IO {
-        IO(command: Decoupled(RoCCCommand()), load: Decoupled(RoutedCommand()), execute: Decoupled(ExecuteCommand()),
-           store: Decoupled(RoutedCommand()), footprint: Footprint(), retire: Valid(Signal(.uint(32))), error: Signal(.bool), errorInfo: Signal(.uint(64)))
+        IO(command: Decoupled(IssuedCommand()), load: Decoupled(RoutedCommand()), execute: Decoupled(ExecuteCommand()),
+           store: Decoupled(RoutedCommand()), footprint: Footprint(), retire: Valid(Retirement()), error: Signal(.bool), errorInfo: Signal(.uint(64)))
     }
 
     /// What an operand is used as (docs/ACCELERATOR.md, `illegalOperand`). `preloadOperand` is
@@ -49,7 +53,8 @@ public struct Dispatcher: Module {
     public func build(_ m: ModuleBuilder, _ io: IO) {
         let config = parameters.config
         let dim = parameters.dim
-        let command = io.command.bits
+        let command = io.command.bits.command
+        let hostIndex = io.command.bits.index
         let funct = command.funct, rs1 = command.rs1, rs2 = command.rs2
 
         // Shadow configuration registers (the fields the checks need), reset as the doc says.
@@ -65,7 +70,7 @@ public struct Dispatcher: Module {
         let lastPairWS = m.register("last_pair_ws", .bool, reset: false)
         let pendingRs1 = m.register("preload_rs1", .uint(64))
         let pendingRs2 = m.register("preload_rs2", .uint(64))
-        let count = m.register("command_count", .uint(32), reset: 0)
+        let count = m.register("sequence", .uint(32), reset: 0)
         let errorLatched = m.register("error_latched", .bool, reset: false)
         let errorInfo = m.register("error_info_reg", .uint(64), reset: 0)
 
@@ -203,7 +208,7 @@ public struct Dispatcher: Module {
         let toLoad = !failed && (isConfigLD || isMvin)
         let toExecute = !failed && (isConfigEX || isCompute)
         let toStore = !failed && (isConfigST || isMvout)
-        let routed = RoutedCommand(command: command, index: count)
+        let routed = RoutedCommand(command: command, index: hostIndex, sequence: count, loop: io.command.bits.loop)
         let outputReady = mux(toLoad, io.load.ready, mux(toExecute, io.execute.ready, mux(toStore, io.store.ready, true)))
         io.command.ready.set(outputReady)
         let accepted = m.wire("accepted", .bool, default: io.command.valid && outputReady)
@@ -228,8 +233,9 @@ public struct Dispatcher: Module {
             operands.map { range($0.0, lastRowOffset: $0.1, in: accumulator) }.reduce(RowRange(valid: false, low: Signal.literal(0, .uint(RowRange.bits)), high: Signal.literal(0, .uint(RowRange.bits)))) { $0.union($1) }
         }
         let none = RowRange(valid: false, low: Signal.literal(0, .uint(RowRange.bits)), high: Signal.literal(0, .uint(RowRange.bits)))
+        // A has its own range: in tiled layouts B and D sit near each other, A elsewhere.
         let pairReads: [(OperandFields, Signal)] = [
-            (aOperand, stridedOffset(aOperand, aStride)), (bdOperand, rowsMinusOne(bdOperand).extended(to: rowBits)),
+            (bdOperand, rowsMinusOne(bdOperand).extended(to: rowBits)),
             (OperandFields(pendingRs1), rowsMinusOne(OperandFields(pendingRs1)).extended(to: rowBits)),
         ]
         let pendingC = OperandFields(pendingRs2)
@@ -244,12 +250,15 @@ public struct Dispatcher: Module {
                             high: mux(isMvin, fromMvin.high, mux(isMvout, fromMvout.high, fromPair.high)))
         }
         m.connect(io.footprint.scratchpadRead, from: choose(false, mvin: false, mvout: true, pairRead: true, pairWrites: false))
+        let aRange = range(aOperand, lastRowOffset: stridedOffset(aOperand, aStride), in: false)
+        m.connect(io.footprint.scratchpadReadA, from: RowRange(valid: isCompute && aRange.valid, low: aRange.low, high: aRange.high))
         m.connect(io.footprint.scratchpadWrite, from: choose(false, mvin: true, mvout: false, pairRead: false, pairWrites: true))
         m.connect(io.footprint.accumulatorRead, from: choose(true, mvin: false, mvout: true, pairRead: true, pairWrites: false))
         m.connect(io.footprint.accumulatorWrite, from: choose(true, mvin: true, mvout: false, pairRead: false, pairWrites: true))
 
         io.retire.valid.set(accepted && (failed || isFlush || isPreload))
-        io.retire.bits.set(count)
+        io.retire.bits.index.set(hostIndex)
+        m.connect(io.retire.bits.loop, from: io.command.bits.loop)
         io.error.set(errorLatched)
         io.errorInfo.set(errorInfo)
 
@@ -258,7 +267,7 @@ public struct Dispatcher: Module {
             m.when(failed) {
                 m.when(!errorLatched) {
                     errorLatched.set(true)
-                    errorInfo.set(cat(failure.extended(to: 8), Signal.literal(0, .uint(24)), count))
+                    errorInfo.set(cat(failure.extended(to: 8), Signal.literal(0, .uint(24)), hostIndex))
                 }
             }.otherwise {
                 m.when(isConfigEX) {

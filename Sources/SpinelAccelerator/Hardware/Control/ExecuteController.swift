@@ -182,7 +182,7 @@ public struct ExecuteController: Module {
         var pair: ExecuteCommand
         var config: ExecuteConfig
         var entry: Signal
-        /// The scratchpad and accumulator rows the pair reads.
+        /// The rows the pair reads: scratchpad (B, D), scratchpad (A), accumulator.
         var reads: [RowRange]
         var a: [[Signal]]
         var b: [[Signal]]
@@ -235,7 +235,8 @@ public struct ExecuteController: Module {
         let operandSets = (0..<sets).map { s in
             OperandSet(state: m.register("set_\(s)_state", .uint(2), reset: 0), pair: m.register("set_\(s)_pair", ExecuteCommand()),
                        config: m.register("set_\(s)_config", ExecuteConfig(shiftBits: types.shiftBits)),
-                       entry: m.register("set_\(s)_entry", .uint(entryBits)), reads: [m.register("set_\(s)_sp_reads", RowRange()), m.register("set_\(s)_acc_reads", RowRange())],
+                       entry: m.register("set_\(s)_entry", .uint(entryBits)), reads: [m.register("set_\(s)_sp_reads", RowRange()), m.register("set_\(s)_sp_a_reads", RowRange()),
+                              m.register("set_\(s)_acc_reads", RowRange())],
                        a: (0..<dim).map { r in (0..<dim).map { c in m.register("set_\(s)_a_\(r)_\(c)", .sint(inputBits)) } },
                        b: (0..<dim).map { r in (0..<dim).map { c in m.register("set_\(s)_b_\(r)_\(c)", .sint(inputBits)) } },
                        p: (0..<dim).map { r in (0..<dim).map { c in m.register("set_\(s)_p_\(r)_\(c)", .sint(accBits)) } })
@@ -307,7 +308,8 @@ public struct ExecuteController: Module {
                         m.connect(set.config, from: config)
                         set.entry.set(tail)
                         m.connect(set.reads[0], from: io.footprint.scratchpadRead)
-                        m.connect(set.reads[1], from: io.footprint.accumulatorRead)
+                        m.connect(set.reads[1], from: io.footprint.scratchpadReadA)
+                        m.connect(set.reads[2], from: io.footprint.accumulatorRead)
                         for row in set.a + set.b { for element in row { element.set(zeroInput) } }
                         for row in set.p { for element in row { element.set(zeroAcc) } }
                     }
@@ -320,15 +322,16 @@ public struct ExecuteController: Module {
         let readPointer = m.register("read_pointer", .uint(setBits), reset: 0)
         let reading = view(readPointer, "reading")
         let readingState = select(operandSets.map(\.state), at: readPointer)
-        let readingReads = [m.wire("reading_sp_reads", RowRange()), m.wire("reading_acc_reads", RowRange())]
-        for k in 0..<2 { m.connect(readingReads[k], from: RowRange().unpacked(from: select(operandSets.map(\.reads[k].packed), at: readPointer))) }
+        let readingReads = [m.wire("reading_sp_reads", RowRange()), m.wire("reading_sp_a_reads", RowRange()), m.wire("reading_acc_reads", RowRange())]
+        for k in 0..<3 { m.connect(readingReads[k], from: RowRange().unpacked(from: select(operandSets.map(\.reads[k].packed), at: readPointer))) }
         // Read after write inside the controller: an older pair that has not retired writes a row this set reads.
         let age = { (e: Signal) -> Signal in e -% head }
         var hazard: Signal = false
         for (e, entry) in queue.enumerated() {
             let older = age(Signal.literal(BigInteger(e), .uint(entryBits))) < age(reading.entry)
             hazard = hazard || (entry.valid && older
-                                && (entry.writes[0].overlaps(readingReads[0]) || entry.writes[1].overlaps(readingReads[1])))
+                                && (entry.writes[0].overlaps(readingReads[0]) || entry.writes[0].overlaps(readingReads[1])
+                                   || entry.writes[1].overlaps(readingReads[2])))
         }
         let usesBias = reading.weightStationary && !skipped(reading.q)
         let mayStart = readingState === 1 && !hazard && !(usesBias && biasBusy)

@@ -22,17 +22,21 @@ public struct ReservationStation: Module {
         /// The rows the command offered on `issue[1]` (execute) touches.
         public var executeFootprint: Footprint
         public var retire: [Valid<Signal>]
+        /// The oldest entry of each queue: what a retire of that queue retires.
+        public var heads: [Retirement]
         public var busy: Signal
 
         public func map(_ f: FieldMapper) -> IO {
             IO(allocate: f.input("alloc", allocate), footprint: f.input("footprint", footprint), issue: f.output("issue", issue),
-               executeFootprint: f.output("ex_footprint", executeFootprint), retire: f.input("retire", retire), busy: f.output("busy", busy))
+               executeFootprint: f.output("ex_footprint", executeFootprint), retire: f.input("retire", retire),
+               heads: f.output("heads", heads), busy: f.output("busy", busy))
         }
     }
 
     public var io: IO {
         IO(allocate: (0..<3).map { _ in Decoupled(ExecuteCommand()) }, footprint: Footprint(),
            issue: (0..<3).map { _ in Decoupled(ExecuteCommand()) }, executeFootprint: Footprint(), retire: (0..<3).map { _ in Valid(Signal(.uint(32))) },
+           heads: (0..<3).map { _ in Retirement() },
            busy: Signal(.bool))
     }
 
@@ -67,7 +71,7 @@ public struct ReservationStation: Module {
         func advance(_ pointer: Signal, _ count: Int) -> Signal {
             count & (count - 1) == 0 ? pointer +% 1 : mux(pointer === Signal(BigInteger(count - 1)), 0, pointer +% 1)
         }
-        /// `a` was dispatched before `b` (indices wrap at 2^32).
+        /// `a` was dispatched before `b` (sequence numbers wrap at 2^32).
         func older(_ a: Signal, _ b: Signal) -> Signal { (a -% b)[31] }
 
         var anyValid: Signal = false
@@ -98,7 +102,7 @@ public struct ReservationStation: Module {
             var blocked: Signal = false
             for other in 0..<3 where other != kind {
                 for entry in queues[other] {
-                    blocked = blocked || (entry.valid && older(entry.command.command.index, candidateCommand.command.index)
+                    blocked = blocked || (entry.valid && older(entry.command.command.sequence, candidateCommand.command.sequence)
                                           && entry.footprint.conflicts(with: candidateFootprint))
                 }
             }
@@ -114,6 +118,9 @@ public struct ReservationStation: Module {
             }
 
             // Retire: the oldest entry of this queue (controllers retire in order).
+            io.heads[kind].index.set(select(queue.map(\.command.command.index), at: heads[kind]))
+            io.heads[kind].loop.internal.set(select(queue.map(\.command.command.loop.internal), at: heads[kind]))
+            io.heads[kind].loop.slot.set(select(queue.map(\.command.command.loop.slot), at: heads[kind]))
             m.when(io.retire[kind].valid) {
                 for (slot, entry) in queue.enumerated() {
                     m.when(heads[kind] === Signal(BigInteger(slot))) { entry.valid.set(false) }
