@@ -1,14 +1,14 @@
 # Spinel — the two commands that do everything on a fresh machine:
 #   make demo   generate an accelerator, simulate a self-checking tiled matmul, report cycles
 #   make test   build and run every test (unit, simulated hardware, output quality)
-# Other targets: make deps | build | bench | generated | clean
+# Other targets: make deps | build | bench | fuzz | generated | clean
 
 SWIFT    ?= swift
 APT_PACKAGES := verilator libgmp-dev yosys iverilog
 SPINEL   := .build/release/spinel
 DEMO_DIR := .build/demo
 
-.PHONY: all deps build test demo bench generated synth clean
+.PHONY: all deps build test demo bench fuzz generated synth clean
 
 all: build
 
@@ -67,6 +67,16 @@ bench: build
 	  end=$$(date +%s.%N); echo "simulation wall time: $$(awk "BEGIN{printf \"%.1f\", $$end - $$start}") s"
 	@start=$$(date +%s.%N); $(SPINEL) sim --preset small --testbench Testbenches/tiled_matmul.c | grep -E "utilization"; \
 	  end=$$(date +%s.%N); echo "small 128x192x64 wall time: $$(awk "BEGIN{printf \"%.1f\", $$end - $$start}") s"
+
+# Random differential testing (docs/VERIFICATION.md): SEEDS random legal programs on the RTL and
+# the golden model, every DMA write compared; each also with Verilator's random initial values,
+# and the first ICARUS under Icarus Verilog. Failing seeds print the program file and the first mismatch.
+SEEDS        ?= 50
+FIRST_SEED   ?= 1
+FUZZ_PRESET  ?= small
+ICARUS       ?= 2
+fuzz: build
+	$(SPINEL) fuzz --preset $(FUZZ_PRESET) --seeds $(SEEDS) --first-seed $(FIRST_SEED) --icarus $(ICARUS)
 
 # Regenerates the committed output in Generated/ (a test fails when it is stale).
 generated: build

@@ -26,6 +26,11 @@ public struct ProgramGenerator: Sendable {
         public var outputBytes = 2048
         /// Probability of a fence after a command.
         public var fenceProbability = 0.03
+        /// Let an output-stationary pair with C stride 0 overwrite one C row with several result
+        /// rows. docs/ACCELERATOR.md does not say which row wins (the golden model keeps the last,
+        /// the RTL drains OS results bottom row first and keeps the first), so it is off by
+        /// default; accumulating C rows and weight-stationary pairs are always generated.
+        public var overwriteOneCRowSeveralTimes = false
         /// Relative frequencies of the command kinds; a kind missing here is never drawn.
         public var weights: [CommandKind: Int] = CommandKind.defaultWeights
 
@@ -337,14 +342,19 @@ struct GenerationState {
             streamed = operand(scratchpadAddress(extent: sShape.rows), columns: sShape.columns, rows: sShape.rows)
         }
         // C.
-        let cShape = shape()
+        var cShape = shape()
         let cExtent = (cShape.rows - 1) * execute.cStride + 1
-        let c: UInt64
+        let cAddress: UInt32
         switch Int.random(in: 0..<10, using: &random) {
-        case 0, 1: c = operand(garbage, columns: cShape.columns, rows: cShape.rows)
-        case 2, 3, 4, 5: c = operand(scratchpadAddress(extent: cExtent), columns: cShape.columns, rows: cShape.rows)
-        default: c = operand(accumulatorAddress(extent: cExtent, write: true), columns: cShape.columns, rows: cShape.rows)
+        case 0, 1: cAddress = garbage
+        case 2, 3, 4, 5: cAddress = scratchpadAddress(extent: cExtent)
+        default: cAddress = accumulatorAddress(extent: cExtent, write: true)
         }
+        let overwrites = cAddress != garbage && (cAddress >> 31 == 0 || cAddress >> 30 & 1 == 0)
+        if execute.cStride == 0 && overwrites && !weightStationary && !options.overwriteOneCRowSeveralTimes {
+            cShape.rows = 1
+        }
+        let c = operand(cAddress, columns: cShape.columns, rows: cShape.rows)
         return [instruction(GoldenFunct.preload, preloaded, c),
                 instruction(accumulated ? GoldenFunct.computeAccumulated : GoldenFunct.computePreloaded, a, streamed)]
     }

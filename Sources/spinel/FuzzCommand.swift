@@ -53,6 +53,9 @@ struct Fuzz: ParsableCommand {
     @Flag(help: "Keep the files of passing seeds too.")
     var keep = false
 
+    @Flag(help: "Shrink each failing program to a few commands that still fail (written as seed-S.min.program).")
+    var minimize = false
+
     func validate() throws {
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
         guard commands >= 1 else { throw ValidationError("--commands must be at least 1") }
@@ -101,6 +104,17 @@ struct Fuzz: ParsableCommand {
                 if let mismatch = outcome.firstMismatch {
                     print("  first mismatch:")
                     print(mismatch.split(separator: "\n").map { "    \($0)" }.joined(separator: "\n"))
+                }
+                if minimize {
+                    let program = try CommandProgram.parse(String(contentsOf: outcome.programFile, encoding: .utf8),
+                                                           name: outcome.programFile.path)
+                    let work = directory.appendingPathComponent("minimize-\(seed)")
+                    let (small, message) = try ProgramMinimizer(runner: differential).minimize(program, in: work)
+                    let file = directory.appendingPathComponent("seed-\(seed).min.program")
+                    try small.render().write(to: file, atomically: true, encoding: .utf8)
+                    try? FileManager.default.removeItem(at: work)
+                    print("  minimized to \(small.instructions.count) commands: \(file.path)")
+                    if let message { print(message.split(separator: "\n").map { "    \($0)" }.joined(separator: "\n")) }
                 }
             }
         }

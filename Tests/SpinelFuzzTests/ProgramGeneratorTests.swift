@@ -1,1 +1,94 @@
+import Foundation
+import SpinelAccelerator
+import SpinelFuzz
+import SpinelGolden
+import SpinelSim
 import Testing
+
+private typealias Funct = SpinelGolden.Funct
+
+/// The generator and the program file format, without simulation.
+@Suite("Random program generator")
+struct ProgramGeneratorTests {
+    static let parameters = try! AcceleratorConfig.small.parameters()
+
+    static func generator(commands: Int = 80) -> ProgramGenerator {
+        var options = ProgramGenerator.Options()
+        options.commands = commands
+        return ProgramGenerator(parameters: parameters, options: options)
+    }
+
+    @Test func sameSeedGivesTheSameProgramByteForByte() {
+        let seed = SeededGenerator.testSeed(42)
+        let first = Self.generator().generate(seed: seed).program.render()
+        let second = Self.generator().generate(seed: seed).program.render()
+        #expect(first == second, "seed \(seed)")
+        let other = Self.generator().generate(seed: seed + 1).program.render()
+        #expect(first != other, "seeds \(seed) and \(seed + 1) gave the same program")
+    }
+
+    /// Every command is legal for an independent run of the golden model over the whole program
+    /// (not the generator's own model), and the program covers every command kind it should.
+    @Test(arguments: 0..<12)
+    func everyCommandIsLegal(offset: UInt64) throws {
+        let seed = SeededGenerator.testSeed(1000) + offset
+        let result = Self.generator().generate(seed: seed)
+        let program = result.program
+        #expect(ProgramMinimizer.isLegal(program, parameters: Self.parameters), "seed \(seed): the golden model rejects a command")
+        #expect(result.counts.values.reduce(0, +) > 0)
+        // The prologue writes every local row, so the random part never reads unwritten memory.
+        let prologueRows = program.instructions.prefix { $0.funct == Funct.mvin || $0.funct == Funct.config }
+        #expect(prologueRows.count > 0)
+        // Round trip through the text form.
+        let parsed = try CommandProgram.parse(program.render(), name: "seed-\(seed)")
+        #expect(parsed.dram == program.dram && parsed.steps == program.steps, "seed \(seed): the text form does not round-trip")
+    }
+
+    @Test func programsUseBothDataflowsBothMemoriesAndGarbage() {
+        var functs = Set<UInt8>()
+        var weightStationary = false, outputStationary = false, garbage = false, accumulatorC = false, zeros = false
+        for seed in 0..<UInt64(20) {
+            for instruction in Self.generator().generate(seed: seed).program.instructions {
+                functs.insert(instruction.funct)
+                if instruction.funct == Funct.config && instruction.rs1 & 3 == 0 && instruction.rs1 >> 7 & 1 == 0 {
+                    if instruction.rs1 >> 2 & 1 == 1 { weightStationary = true } else { outputStationary = true }
+                }
+                if instruction.funct == Funct.preload {
+                    garbage = garbage || UInt32(truncatingIfNeeded: instruction.rs1) == AcceleratorParameters.garbageAddress
+                    accumulatorC = accumulatorC || UInt32(truncatingIfNeeded: instruction.rs2) >> 31 == 1
+                        && UInt32(truncatingIfNeeded: instruction.rs2) != AcceleratorParameters.garbageAddress
+                }
+                if instruction.funct == Funct.mvin && instruction.rs1 == 0 && !instruction.rs1IsDRAM { zeros = true }
+            }
+        }
+        for funct in [Funct.config, Funct.mvin, Funct.mvin2, Funct.mvin3, Funct.mvout, Funct.preload,
+                      Funct.computePreloaded, Funct.computeAccumulated, Funct.flush] {
+            #expect(functs.contains(funct), "no command with funct \(funct) in 20 programs")
+        }
+        #expect(weightStationary && outputStationary && garbage && accumulatorC && zeros)
+        #expect(!functs.contains(Funct.loopWS), "LOOP_WS is not generated until the hardware has it")
+    }
+
+    @Test func malformedProgramFilesNameTheLineAndTheProblem() {
+        let cases: [(String, Int, String)] = [
+            ("dram 16\n", 1, "spinel-program 1"),
+            ("spinel-program 1\ncmd 2 0 0\n", 2, "before the dram line"),
+            ("spinel-program 1\ndram 16\ndata 0x8 00112233445566778899\n", 3, "runs past the end"),
+            ("spinel-program 1\ndram 16\ndata 0 0g\n", 3, "hex digits"),
+            ("spinel-program 1\ndram 16\n\ncmd 2 @0x20 0\n", 4, "outside the 16-byte DRAM buffer"),
+            ("spinel-program 1\ndram 16\ncmd 2 zero 0\n", 3, "not a number"),
+            ("spinel-program 1\ndram 16\ncmd 200 0 0\n", 3, "below 128"),
+            ("spinel-program 1\ndram 16\ncmd 2 0\n", 3, "expected \"cmd FUNCT RS1 RS2\""),
+            ("spinel-program 1\ndram 16\nmvin 0 0\n", 3, "unknown keyword"),
+        ]
+        for (text, line, problem) in cases {
+            do {
+                _ = try CommandProgram.parse(text, name: "p.program")
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.line == line && error.problem.contains(problem), "\(text): \(error)")
+                #expect(error.description.hasPrefix("p.program:\(line): "))
+            }
+        }
+    }
+}
