@@ -173,6 +173,7 @@ public enum GemminiParamsHeader {
         define("SPINEL_DMA_BUS_BITS", c.dmaBusBits)
         define("SPINEL_DMA_BUS_BYTES", p.dmaBusBytes)
         define("SPINEL_DMA_MAX_BYTES", c.dmaMaxBytes)
+        define("SPINEL_LOOP_BLOCK_TILES", p.loopBlockTiles)
         define("SPINEL_MAX_IN_FLIGHT_REQS", c.maxInFlightReqs)
         define("SPINEL_LD_QUEUE", c.ldQueue)
         define("SPINEL_EX_QUEUE", c.exQueue)

@@ -10,6 +10,7 @@ public enum HarnessSources {}
 ///   errors in words);
 /// - `rocc.h` and `gemmini.h`: the RoCC shim and Gemmini's command macros, so that a
 ///   Gemmini-style kernel compiles unchanged;
+/// - `spinel_tiled.h`: `tiled_matmul_auto` over LOOP_WS (or the same commands from the host);
 /// - `spinel_axi_memory.h`: the AXI4 memory model serving the DMA from process memory;
 /// - `spinel_harness.cpp`: the Verilator driver. It expects the Verilated model under the class
 ///   name `Vspinel_top` (Verilator `--prefix Vspinel_top`), whatever the top module is called,
@@ -25,6 +26,7 @@ public enum HarnessGenerator {
         GeneratedFile(name: "spinel.h", contents: HarnessSources.spinelHeader + "\n"),
         GeneratedFile(name: "rocc.h", contents: HarnessSources.roccHeader + "\n"),
         GeneratedFile(name: "gemmini.h", contents: HarnessSources.gemminiHeader + "\n"),
+        GeneratedFile(name: "spinel_tiled.h", contents: HarnessSources.tiledHeader + "\n"),
         GeneratedFile(name: "spinel_axi_memory.h", contents: HarnessSources.axiMemoryHeader + "\n"),
         GeneratedFile(name: "spinel_harness.cpp", contents: HarnessSources.harnessSource + "\n"),
     ]
