@@ -103,6 +103,23 @@ struct DifferentialTests {
         return nil
     }
 
+    /// The second simulator: Icarus Verilog, with the generated behavioural testbench, ends with
+    /// the golden model's buffer (and the Verilator run's) for a few seeds.
+    @Test func icarusAgrees() throws {
+        let runner = try Self.runner.get()
+        let icarus = try IcarusBench(config: .small)
+        let directory = Self.directory("icarus")
+        let generator = ProgramGenerator(parameters: runner.parameters)
+        for offset in 0..<UInt64(2) {
+            let seed = SeededGenerator.testSeed(30_000) + offset
+            let outcome = try runner.check(seed: seed, generator: generator, directory: directory, keepFiles: true)
+            #expect(outcome.passed, "seed \(seed): \(outcome.failures)")
+            let failures = try icarus.check(seed: seed, generator: generator, directory: directory)
+            #expect(failures.isEmpty, "seed \(seed) under Icarus (files in \(directory.path)): \(failures)")
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     static func field(_ name: String, in line: String) -> String? {
         guard let start = line.range(of: "\"\(name)\":\"") else { return nil }
         let rest = line[start.upperBound...]
