@@ -169,6 +169,10 @@ public struct NormalizationConfigFields: Hashable, Sendable {
 public struct LoopWSBounds: Hashable, Sendable {
     public var tilesI: Int, tilesJ: Int, tilesK: Int
     public var padI: Int, padJ: Int, padK: Int
+
+    public init(tilesI: Int, tilesJ: Int, tilesK: Int, padI: Int, padJ: Int, padK: Int) {
+        (self.tilesI, self.tilesJ, self.tilesK, self.padI, self.padJ, self.padK) = (tilesI, tilesJ, tilesK, padI, padJ, padK)
+    }
 }
 
 /// LOOP_WS: the launch of a CISC matmul.
@@ -182,4 +186,17 @@ public struct LoopWSLaunch: Hashable, Sendable {
     public var transposeA: Bool
     public var transposeB: Bool
     public var isResidualAdd: Bool
+
+    public init(exAccumulate: Bool, fullC: Bool, lowD: Bool, activation: Int, aScratchpadID: Int, bScratchpadID: Int,
+                transposeA: Bool, transposeB: Bool, isResidualAdd: Bool) {
+        self.exAccumulate = exAccumulate
+        self.fullC = fullC
+        self.lowD = lowD
+        self.activation = activation
+        self.aScratchpadID = aScratchpadID
+        self.bScratchpadID = bScratchpadID
+        self.transposeA = transposeA
+        self.transposeB = transposeB
+        self.isResidualAdd = isResidualAdd
+    }
 }

@@ -8,6 +8,8 @@ public struct LoopWSSettings: Hashable, Sendable {
     public var strideA: UInt64 = 0, strideB: UInt64 = 0, strideD: UInt64 = 0, strideC: UInt64 = 0
     /// The accumulator half the next LOOP_WS uses; a loop that stores C flips it.
     public var accumulatorHalf = 0
+
+    public init() {}
 }
 
 /// One command of a LOOP_WS's unrolling.

@@ -16,7 +16,7 @@ struct TestbenchTests {
         return directory
     }
 
-    @Test(arguments: ["mvin_mvout", "matmul", "tiled_matmul", "errors"])
+    @Test(arguments: ["mvin_mvout", "matmul", "tiled_matmul", "loop_matmul", "errors"])
     func testbench(name: String) throws {
         try run(name, on: .small)
     }

@@ -222,17 +222,6 @@ struct ErrorTests {
 
 @Suite("Golden model: features not implemented yet fail loudly")
 struct NotImplementedTests {
-    @Test func loopWSThrowsWithoutCounting() throws {
-        for command in Gemmini.loopWS(I: 1, J: 1, K: 1, padI: 0, padJ: 0, padK: 0, A: 0x1000, B: 0x2000, D: 0, C: 0x3000,
-                                      aStride: 4, bStride: 4, dStride: 0, cStride: 4, aTranspose: false, bTranspose: false,
-                                      fullC: false, lowD: false, exAccumulate: false, activation: 0) {
-            var machine = try Machine()
-            #expect(throws: GoldenModelError.notImplemented("LOOP_WS")) { try machine.run(command) }
-            #expect(machine.model.commandCount == 0)
-            #expect(machine.model.error == nil)
-        }
-    }
-
     @Test func normalizationsThrowInTheTransformerConfiguration() throws {
         var machine = try Machine(.transformer)
         #expect(throws: GoldenModelError.notImplemented("normalizations")) { try machine.run(G.configNorm(statID: 1)) }

@@ -93,14 +93,16 @@ enum Gemmini {
     // gemmini_loop_ws (the six commands)
     static func loopWS(I: Int, J: Int, K: Int, padI: Int, padJ: Int, padK: Int, A: UInt64, B: UInt64, D: UInt64, C: UInt64,
                        aStride: UInt64, bStride: UInt64, dStride: UInt64, cStride: UInt64, aTranspose: Bool, bTranspose: Bool,
-                       fullC: Bool, lowD: Bool, exAccumulate: Bool, activation: Int) -> [Encoded] {
+                       fullC: Bool, lowD: Bool, exAccumulate: Bool, activation: Int, aSpadID: Int = 0, bSpadID: Int = 0,
+                       residualAdd: Bool = false) -> [Encoded] {
         [Encoded(funct: 9, rs1: UInt64(padK) << 32 | UInt64(padJ) << 16 | UInt64(padI), rs2: UInt64(K) << 32 | UInt64(J) << 16 | UInt64(I)),
          Encoded(funct: 10, rs1: A, rs2: B),
          Encoded(funct: 11, rs1: D, rs2: C),
          Encoded(funct: 12, rs1: aStride, rs2: bStride),
          Encoded(funct: 13, rs1: dStride, rs2: cStride),
-         Encoded(funct: 8, rs1: UInt64(activation) << 8 | UInt64(lowD ? 1 : 0) << 2 | UInt64(fullC ? 1 : 0) << 1 | UInt64(exAccumulate ? 1 : 0),
-                 rs2: UInt64(bTranspose ? 1 : 0) << 1 | UInt64(aTranspose ? 1 : 0))]
+         Encoded(funct: 8, rs1: UInt64(aSpadID) << 18 | UInt64(bSpadID) << 16 | UInt64(activation) << 8 | UInt64(lowD ? 1 : 0) << 2
+                     | UInt64(fullC ? 1 : 0) << 1 | UInt64(exAccumulate ? 1 : 0),
+                 rs2: UInt64(residualAdd ? 1 : 0) << 2 | UInt64(bTranspose ? 1 : 0) << 1 | UInt64(aTranspose ? 1 : 0))]
     }
 }
 
