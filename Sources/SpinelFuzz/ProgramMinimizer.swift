@@ -36,8 +36,9 @@ public struct ProgramMinimizer: Sendable {
     public func minimize(_ program: CommandProgram, in directory: URL, progress: (String) -> Void = { _ in }) throws -> (CommandProgram, String?) {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var best = program
-        var (failing, message) = try fails(program, in: directory)
+        let (failing, firstMessage) = try fails(program, in: directory)
         guard failing else { return (program, nil) }
+        var message = firstMessage
         var chunk = max(1, units(of: best).count / 2)
         while true {
             var improved = false
@@ -62,7 +63,6 @@ public struct ProgramMinimizer: Sendable {
             if chunk == 1 && !improved { break }
             if !improved { chunk = max(1, chunk / 2) }
         }
-        failing = true
         return (best, message)
     }
 
