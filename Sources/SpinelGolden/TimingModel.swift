@@ -30,10 +30,10 @@ public struct TimingModel<Execute: ExecuteTiming> {
     }
 }
 
-extension TimingModel where Execute == SequentialExecuteTiming {
+extension TimingModel where Execute == PipelinedExecuteTiming {
     /// The model of today's RTL.
     public init(parameters: AcceleratorParameters, memory: MemoryTimingSettings) {
-        self.init(parameters: parameters, memory: memory, execute: { SequentialExecuteTiming(parameters) })
+        self.init(parameters: parameters, memory: memory, execute: { PipelinedExecuteTiming(parameters) })
     }
 }
 
@@ -275,9 +275,15 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         }
 
         // MARK: Banks: the accumulator's read-modify-write stage takes the bank's read port first.
+        // The execute controller does not wait for its write: an accumulating write to a row
+        // still in the stage is refused and never enters it (it still holds the bank's write port
+        // against the load controller above).
+        let executeWriteTaken = executeWrite.flatMap { write in
+            write.accumulator && write.accumulate && accumulatorStage.contains { $0 == write.row % parameters.accRows } ? nil : write
+        }
         var stage: [Int?] = Array(repeating: nil, count: parameters.config.accBanks)
         var readTaken = Array(repeating: false, count: parameters.config.accBanks)
-        for write in [executeWrite, loadWrite].compactMap({ $0 }) where write.accumulator {
+        for write in [executeWriteTaken, loadWrite].compactMap({ $0 }) where write.accumulator {
             stage[bank(write)] = write.row % parameters.accRows
             if write.accumulate { readTaken[bank(write)] = true }
         }
@@ -357,13 +363,17 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
         // MARK: Execute controller
         var executeIssue: ExecuteIssue?
-        if execute.ready, let index = candidates[1] {
+        if let index = candidates[1] {
+            let work: ExecuteIssue.Work
             switch commands[index].work {
-            case .pair(let pair): executeIssue = ExecuteIssue(index: index, work: .pair(pair))
-            default: executeIssue = ExecuteIssue(index: index, work: .config)
+            case .pair(let pair): work = .pair(pair)
+            default: work = .config
             }
-            station[1].issue()
-            progress = true
+            if execute.ready(for: work) {
+                executeIssue = ExecuteIssue(index: index, work: work, footprint: commands[index].footprint)
+                station[1].issue()
+                progress = true
+            }
         }
         if let index = execute.clock(cycle: cycle, issued: executeIssue, granted: executeGranted) {
             retire(index, queue: 1)

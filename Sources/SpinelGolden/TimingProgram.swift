@@ -123,9 +123,9 @@ public struct TimedCommand: Sendable {
                                    c: preload.c, weightStationary: settings.dataflow == .ws, aStride: settings.aStride,
                                    cStride: settings.cStride, accumulated: funct == Funct.computeAccumulated)
             work = .pair(pair)
-            // Dispatcher.swift, "Footprint": the union of A, B/D and the PRELOAD's operand as
-            // reads, C as the write.
-            footprint.add(read: pair.a, lastRowOffset: max(pair.a.rows - 1, 0) * settings.aStride)
+            // Dispatcher.swift, "Footprint": A as a read range of its own, the union of B/D and
+            // the PRELOAD's operand as reads, C as the write.
+            footprint.add(readA: pair.a, lastRowOffset: max(pair.a.rows - 1, 0) * settings.aStride)
             footprint.add(read: pair.computeOperand, lastRowOffset: max(pair.computeOperand.rows - 1, 0))
             footprint.add(read: pair.preloadOperand, lastRowOffset: max(pair.preloadOperand.rows - 1, 0))
             footprint.add(write: pair.c, lastRowOffset: max(pair.c.rows - 1, 0) * settings.cStride)
@@ -222,9 +222,12 @@ public struct RowSpan: Hashable, Sendable {
 }
 
 /// The reservation station's view of a command (Commands.swift, `Footprint`): one row range
-/// per memory and direction.
+/// per memory and direction, and a pair's A rows apart.
 public struct TimingFootprint: Hashable, Sendable {
+    /// B and D of a pair; the source of an mvout.
     public var scratchpadRead: RowSpan?
+    /// A of a pair.
+    public var scratchpadReadA: RowSpan?
     public var scratchpadWrite: RowSpan?
     public var accumulatorRead: RowSpan?
     public var accumulatorWrite: RowSpan?
@@ -232,8 +235,9 @@ public struct TimingFootprint: Hashable, Sendable {
     /// Whether running `younger` before this (older) command could change either's result.
     public func conflicts(with younger: TimingFootprint) -> Bool {
         func hits(_ a: RowSpan?, _ b: RowSpan?) -> Bool { a?.overlaps(b) ?? false }
-        return hits(scratchpadWrite, younger.scratchpadRead) || hits(scratchpadWrite, younger.scratchpadWrite)
-            || hits(scratchpadRead, younger.scratchpadWrite)
+        return hits(scratchpadWrite, younger.scratchpadRead) || hits(scratchpadWrite, younger.scratchpadReadA)
+            || hits(scratchpadWrite, younger.scratchpadWrite)
+            || hits(scratchpadRead, younger.scratchpadWrite) || hits(scratchpadReadA, younger.scratchpadWrite)
             || hits(accumulatorWrite, younger.accumulatorRead) || hits(accumulatorWrite, younger.accumulatorWrite)
             || hits(accumulatorRead, younger.accumulatorWrite)
     }
@@ -248,6 +252,12 @@ public struct TimingFootprint: Hashable, Sendable {
     mutating func add(read operand: LocalOperand, lastRowOffset: Int) {
         guard let (accumulator, span) = Self.span(operand, lastRowOffset: lastRowOffset) else { return }
         if accumulator { accumulatorRead = span.union(accumulatorRead) } else { scratchpadRead = span.union(scratchpadRead) }
+    }
+
+    /// A pair's A: a scratchpad range of its own (none for an accumulator address).
+    mutating func add(readA operand: LocalOperand, lastRowOffset: Int) {
+        guard let (accumulator, span) = Self.span(operand, lastRowOffset: lastRowOffset), !accumulator else { return }
+        scratchpadReadA = span
     }
 
     mutating func add(write operand: LocalOperand, lastRowOffset: Int) {

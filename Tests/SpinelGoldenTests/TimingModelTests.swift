@@ -31,12 +31,13 @@ struct TimingModelTests {
 
     @Test func configurationsRetireAsTheirControllersTakeThem() {
         // CONFIG_LD: issued in c + 1 as one note, which the writer takes in c + 2.
-        // CONFIG_EX: taken by the idle execute controller in c + 1 and retired there.
+        // CONFIG_EX: accepted in c + 1 into a retire-queue entry that is already done; the empty
+        // queue retires it from its head in c + 2.
         // CONFIG_ST: one note into the outgoing queue in c + 1, to the pending queue in c + 2,
         // answered (no write) in c + 3.
         let retired = Self.retire([Gemmini.configLd(stride: 4, blockStride: 4), Gemmini.configEx(dataflow: Gemmini.weightStationary),
                                    Gemmini.configSt(stride: 4)], at: [10, 20, 30])
-        #expect(retired == [12, 21, 33])
+        #expect(retired == [12, 22, 33])
     }
 
     @Test func oneRowMvin() {
@@ -81,16 +82,88 @@ struct TimingModelTests {
         #expect(retired == [5 + Self.latency, 1 + 6 + Self.latency])
     }
 
-    @Test func sequentialWeightStationaryPair() {
-        // The pair is issued in t = 3 (taken in 2). Reads: A rows in t+1…t+4, B rows in t+5…t+8,
-        // D (GARBAGE) skipped in t+9; load slots t+10…t+13; compute slots t+14…t+17; no drain in
-        // WS (t+18); finish from t+19, waiting out 7 + 2 cycles: retired in t+28.
-        let ws = Gemmini.weightStationary
-        let retired = Self.retire([Gemmini.configEx(dataflow: ws),
-                                   Gemmini.preload(4, Gemmini.acc(0), bdCols: 4, bdRows: 4, cCols: 4, cRows: 4),
+    // MARK: The execute pipeline
+    //
+    // A pair taken by the port in cycle c is accepted by the execute controller in T = c + 1
+    // (the station's entry issues the cycle after its allocation). From there (small preset:
+    // DIM 4, mesh latency 4 + 4 − 1 = 7; the scratchpad's 1024 rows in 4 banks of 256, so rows
+    // 0 and 256 are in different banks and both read streams run at once):
+    // - T + 1 … T + 4: the reader starts the cycle after acceptance (the set's state register)
+    //   and requests one row per cycle per stream; the last request fires in T + 4;
+    // - T + 5: the last rows land; T + 6: the set is ready (`read_landed`, then its state);
+    // - a flipping pair's DIM load slots start when its set is ready; the window moves to it
+    //   in the cycle of its last load slot, and its compute slots start in the next cycle;
+    // - the pair's last result row leaves the array 7 cycles after its slot and is written in
+    //   that cycle; its entry is done one cycle later (`last_landed`), and the retire queue
+    //   retires it from its head the cycle after: last slot + 7 + 2.
+
+    static let ws = Gemmini.configEx(dataflow: Gemmini.weightStationary)
+    static let os = Gemmini.configEx(dataflow: Gemmini.outputStationary)
+    /// B (WS) at scratchpad row 256, C at accumulator row `c`, 4×4.
+    static func preloadB(c: UInt32 = Gemmini.acc(0)) -> Encoded {
+        Gemmini.preload(256, c, bdCols: 4, bdRows: 4, cCols: 4, cRows: 4)
+    }
+
+    @Test func oneWeightStationaryPair() {
+        // T = 3. Reads T+1…T+4 (A rows 0–3 on port 0, B rows 256–259 on port 1; D is GARBAGE),
+        // ready in T+6; load slots T+6…T+9; compute slots T+10…T+13; the last row leaves in
+        // T+20 and the pair retires in T+22.
+        let retired = Self.retire([Self.ws, Self.preloadB(),
                                    Gemmini.computePreloaded(0, Gemmini.garbage, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4)],
                                   at: [0, 1, 2])
-        #expect(retired == [1, 1, 3 + 28])
+        #expect(retired == [2, 1, 3 + 22])
+    }
+
+    @Test func pairsSharingWeightsRunBackToBack() {
+        // The first pair as above: compute slots 13…16, retired in 25. The second (taken in 4,
+        // accepted in 5) is read after the first: its A rows 4–7 in 8…11 (its P is GARBAGE and D
+        // too, stream 2 has nothing to read), ready in 13. A COMPUTE_ACCUMULATED keeps the
+        // weights: no load, no flip; the window moves to it in the cycle of the first pair's
+        // last compute slot (16), its compute slots are 17…20: retired in 20 + 7 + 2 = 29, four
+        // cycles after the first.
+        let retired = Self.retire([Self.ws, Self.preloadB(),
+                                   Gemmini.computePreloaded(0, Gemmini.garbage, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4),
+                                   Gemmini.preload(Gemmini.garbage, Gemmini.acc(4), bdCols: 4, bdRows: 4, cCols: 4, cRows: 4),
+                                   Gemmini.computeAccumulated(4, Gemmini.garbage, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4)],
+                                  at: [0, 1, 2, 3, 4])
+        #expect(retired == [2, 1, 25, 3, 29])
+    }
+
+    @Test func outputStationaryPairDrainsInTheZWindow() {
+        // T = 3. Stream 2 skips P (D is GARBAGE) and reads B rows 256–259 in T+1…T+4 beside A:
+        // ready in T+6. Load slots (D' = 0) T+6…T+9, compute slots T+10…T+13. No pair follows, so
+        // the window after it is Z: a flip and DIM drain slots T+14…T+17, bottom row first; the
+        // last leaves in T+24 and the pair retires in T+26.
+        let retired = Self.retire([Self.os, Gemmini.preload(Gemmini.garbage, Gemmini.acc(0), bdCols: 4, bdRows: 4, cCols: 4, cRows: 4),
+                                   Gemmini.computePreloaded(0, 256, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4)],
+                                  at: [0, 1, 2])
+        #expect(retired == [2, 1, 3 + 26])
+    }
+
+    @Test func pairWaitsForTheOlderPairThatWritesItsOperand() {
+        // The first pair writes C to scratchpad rows 512–515 and retires in 25 (as in
+        // `oneWeightStationaryPair`). The second reads A from those rows: the reservation station
+        // does not order two pairs, the controller does: its set starts reading only once no
+        // older pair in the retire queue writes a row it reads, i.e. in 26, the cycle after the
+        // first retired. Reads 26…29, ready in 31; load slots 31…34, compute slots 35…38:
+        // retired in 38 + 7 + 2 = 47.
+        let retired = Self.retire([Self.ws, Self.preloadB(c: 512),
+                                   Gemmini.computePreloaded(0, Gemmini.garbage, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4),
+                                   Self.preloadB(c: Gemmini.acc(0)),
+                                   Gemmini.computePreloaded(512, Gemmini.garbage, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4)],
+                                  at: [0, 1, 2, 3, 4])
+        #expect(retired == [2, 1, 25, 3, 47])
+    }
+
+    @Test func accumulatingOntoOneRowLeavesABubbleBetweenSlots() {
+        // C stride 0 and an accumulating C: every result row adds onto accumulator row 0. A slot
+        // whose row the previous slot wrote waits a cycle (the read-modify-write): compute slots
+        // in T+10, T+12, T+14, T+16, and the pair retires in T+16 + 7 + 2.
+        let retired = Self.retire([Gemmini.configEx(dataflow: Gemmini.weightStationary, cStride: 0),
+                                   Self.preloadB(c: Gemmini.acc(0, accumulate: true)),
+                                   Gemmini.computePreloaded(0, Gemmini.garbage, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4)],
+                                  at: [0, 1, 2])
+        #expect(retired == [2, 1, 3 + 25])
     }
 
     @Test func rejectedCommandsRetireAtTheDispatcher() {
@@ -99,10 +172,11 @@ struct TimingModelTests {
         #expect(retired == [7])
     }
 
-    @Test(arguments: [("mvin_mvout", SequentialRTLTraces.mvinMvout), ("matmul", SequentialRTLTraces.matmul)])
-    func reproducesTheSequentialRTLCycleForCycle(name: String, text: String) throws {
+    @Test(arguments: [("mvin_mvout", PipelinedRTLTraces.mvinMvout), ("matmul", PipelinedRTLTraces.matmul),
+                      ("random program", PipelinedRTLTraces.randomProgram)])
+    func reproducesTheRTLCycleForCycle(name: String, text: String) throws {
         let trace = try HarnessTrace.parse(text)
-        #expect(trace.memory == nil, "an old trace, without a memory event")
+        #expect(trace.memory == MemoryTimingSettings(Self.parameters.config.memory), "recorded with the configuration's memory model")
         let comparison = TimingComparison(trace: trace, parameters: Self.parameters)
         for command in trace.commands {
             #expect(comparison.prediction.retired[command.index] == command.doneCycle,

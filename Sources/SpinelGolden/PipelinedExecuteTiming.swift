@@ -1,0 +1,364 @@
+import SpinelAccelerator
+
+/// The execute controller's timing (ExecuteController.swift; docs/MICROARCHITECTURE.md,
+/// "Execute pipeline"), register for register where a register decides *when* something
+/// happens:
+/// - accept: a pair takes an operand set and a retire entry, a CONFIG_EX only a retire entry
+///   (already done); `command.ready` = the retire queue's tail entry is free and (CONFIG_EX or
+///   the next operand set is free);
+/// - read: the sets in order, two streams at one row request per cycle each (A on scratchpad
+///   port 0; P, then the COMPUTE's rs2, on scratchpad port 1 or the accumulator port); a set
+///   starts once no older unretired pair writes a row it reads and, with a WS bias, once the
+///   bias buffer is free; it is ready two cycles after its last request fired;
+/// - slots, in windows: compute slots of the window's pair X, the DIM load slots of the next
+///   pair Y, the DIM drain slots of an OS predecessor; a window ends in the cycle of its last
+///   slot;
+/// - results leave the array `meshRows + meshColumns − 1` cycles after their slot
+///   (`MeshWithDelays.latency`); a pair's entry is done the cycle after its last row is
+///   written (the accumulator's read-modify-write), and the queue retires done entries in
+///   order, one per cycle, from the next cycle on.
+///
+/// Each `clock` evaluates the RTL's combinational decisions from `now` (the registers at the
+/// start of the cycle) and writes the next values into `next`, as the RTL's `when` blocks do.
+public struct PipelinedExecuteTiming: ExecuteTiming {
+    enum SetState { case free, accepted, reading, ready }
+
+    struct OperandSet {
+        var state = SetState.free
+        var pair: ExecutePair?
+        var entry = 0
+        /// The rows the pair reads (its footprint's read ranges: scratchpad B and D, scratchpad
+        /// A, accumulator).
+        var reads = TimingFootprint()
+    }
+
+    struct RetireEntry {
+        var valid = false
+        var done = false
+        var index = 0
+        /// A WS pair with D: it holds the bias buffer until it retires.
+        var usesBias = false
+        /// The rows the pair writes (its footprint's write ranges).
+        var writes = TimingFootprint()
+    }
+
+    /// What an OS pair's drain needs once its operand set is gone (the RTL's `DrainInfo`).
+    struct Drain {
+        var c = LocalOperand(address: .garbage, columns: 0, rows: 0)
+        var stride = 0
+        var entry = 0
+    }
+
+    /// Where a slot's result row goes (the RTL's `ResultTag`, the fields that matter for time).
+    struct Tag {
+        var write: LocalRowAccess?
+        /// The pair's last row: its entry is done once the row has landed.
+        var retire: Bool
+        var entry: Int
+    }
+
+    struct Registers {
+        var sets = Array(repeating: OperandSet(), count: ExecuteController.operandSets)
+        var queue = Array(repeating: RetireEntry(), count: ExecuteController.retireEntries)
+        var head = 0, tail = 0
+        var biasBusy = false
+        var acceptPointer = 0
+
+        // The reader.
+        var readPointer = 0
+        var rowA = 0, doneA = false
+        /// Stream 2 is past P and reads the COMPUTE's rs2.
+        var onQ = false
+        var rowQ = 0, doneQ = false
+        /// `read_landed`/`read_landed_set`: the set whose last requests fired last cycle.
+        var landedSet: Int?
+
+        // The slot engine.
+        var xValid = false, xSet = 0, xMarked = false
+        var slot = 0
+        var executePointer = 0
+        var drainPending = false
+        var drain = Drain()
+        var loadActive = false, loadDone = false, loadCount = 0
+        var lastAccumulatorRow = 0, lastAccumulatorWrite = false
+
+        /// `last_landed`/`last_landed_entry`: a pair's last result row was written last cycle.
+        var lastLandedEntry: Int?
+    }
+
+    let dim: Int
+    /// Slot to result, through the mesh and its skew registers (`MeshWithDelays.latency`).
+    let meshLatency: Int
+    /// The result tag's row field keeps this many low bits (the wider of the two memories' row
+    /// addresses): the bubble rule compares rows at that width.
+    let tagRowMask: Int
+
+    private var registers = Registers()
+    /// Slots that produce a result row (a write, or the pair's last row), by the cycle the row
+    /// leaves the array.
+    private var results = FIFO<(cycle: UInt64, tag: Tag)>()
+
+    public init(_ parameters: AcceleratorParameters) {
+        dim = parameters.dim
+        meshLatency = parameters.config.meshRows + parameters.config.meshColumns - 1
+        let rows = max(parameters.spRows, parameters.accRows)
+        tagRowMask = (1 << Self.addressWidth(rows)) - 1
+    }
+
+    /// Bits of a row address in a memory of `rows` rows (at least one).
+    static func addressWidth(_ rows: Int) -> Int {
+        var bits = 1
+        while 1 << bits < rows { bits += 1 }
+        return bits
+    }
+
+    static func skipped(_ operand: LocalOperand) -> Bool {
+        operand.address.isGarbage || operand.rows == 0 || operand.columns == 0
+    }
+
+    static func usesBias(_ pair: ExecutePair) -> Bool { pair.weightStationary && !skipped(pair.computeOperand) }
+
+    public func ready(for work: ExecuteIssue.Work) -> Bool {
+        let now = registers
+        guard !now.queue[now.tail].valid else { return false }
+        if case .config = work { return true }
+        return now.sets[now.acceptPointer].state == .free
+    }
+
+    public var idle: Bool {
+        results.isEmpty && registers.lastLandedEntry == nil && registers.landedSet == nil
+            && registers.queue.allSatisfy { !$0.valid }
+    }
+
+    // MARK: Read
+
+    /// The reader's combinational signals in one cycle.
+    struct ReadStreams {
+        var active = false
+        var a: LocalRowAccess?
+        var second: LocalRowAccess?
+
+        /// The requests in port priority order (scratchpad port 0, then port 1 or the
+        /// accumulator port).
+        var requests: [LocalRowAccess] { [a, second].compactMap { $0 } }
+    }
+
+    /// Whether an older pair still in the retire queue writes a row the reading set reads.
+    private func hazard(_ now: Registers, reading: OperandSet) -> Bool {
+        let entries = now.queue.count
+        func age(_ entry: Int) -> Int { (entry - now.head + entries) % entries }
+        return now.queue.indices.contains { e in
+            let entry = now.queue[e]
+            guard entry.valid && age(e) < age(reading.entry) else { return false }
+            if let write = entry.writes.scratchpadWrite,
+               write.overlaps(reading.reads.scratchpadRead) || write.overlaps(reading.reads.scratchpadReadA) { return true }
+            return entry.writes.accumulatorWrite?.overlaps(reading.reads.accumulatorRead) ?? false
+        }
+    }
+
+    /// Whether the reading set may start (state accepted, no hazard, the bias buffer free if it
+    /// needs it).
+    private func mayStart(_ now: Registers) -> Bool {
+        let reading = now.sets[now.readPointer]
+        guard reading.state == .accepted, let pair = reading.pair else { return false }
+        return !hazard(now, reading: reading) && !(Self.usesBias(pair) && now.biasBusy)
+    }
+
+    /// Stream 2's operand: P, or the COMPUTE's rs2 once P is read or skipped.
+    private static func secondOperand(_ now: Registers, _ pair: ExecutePair) -> (operand: LocalOperand, onQ: Bool) {
+        let onQ = now.onQ || skipped(pair.preloadOperand)
+        return (onQ ? pair.computeOperand : pair.preloadOperand, onQ)
+    }
+
+    private func streams(_ now: Registers) -> ReadStreams {
+        let reading = now.sets[now.readPointer]
+        guard let pair = reading.pair, reading.state == .reading || mayStart(now) else { return ReadStreams() }
+        var streams = ReadStreams(active: true)
+        if !now.doneA && !Self.skipped(pair.a) {
+            streams.a = LocalRowAccess(accumulator: false, row: pair.a.address.row + now.rowA * pair.aStride)
+        }
+        let (second, _) = Self.secondOperand(now, pair)
+        if !now.doneQ && !Self.skipped(second) {
+            streams.second = LocalRowAccess(accumulator: second.address.isAccumulator, row: second.address.row + now.rowQ)
+        }
+        return streams
+    }
+
+    public func reads(at cycle: UInt64) -> [LocalRowAccess] { streams(registers).requests }
+
+    // MARK: Slots
+
+    public func write(at cycle: UInt64) -> LocalRowAccess? {
+        guard let first = results.first, first.cycle == cycle else { return nil }
+        return first.tag.write
+    }
+
+    public mutating func clock(cycle: UInt64, issued: ExecuteIssue?, granted: [Bool]) -> Int? {
+        let now = registers
+        var next = now
+        var markDone: [Int] = []
+
+        // MARK: Accept
+        if let issued {
+            precondition(ready(for: issued.work), "the station issues to the execute controller only while it is ready")
+            var entry = RetireEntry(valid: true, done: true, index: issued.index)
+            if case .pair(let pair) = issued.work {
+                entry.done = false
+                entry.usesBias = Self.usesBias(pair)
+                entry.writes = issued.footprint
+                next.sets[now.acceptPointer] = OperandSet(state: .accepted, pair: pair, entry: now.tail, reads: issued.footprint)
+                next.acceptPointer = (now.acceptPointer + 1) % now.sets.count
+            }
+            next.queue[now.tail] = entry
+            next.tail = (now.tail + 1) % now.queue.count
+        }
+
+        // MARK: Read
+        let streams = streams(now)
+        if streams.active, let pair = now.sets[now.readPointer].pair {
+            var grants = granted[...]
+            let firedA = streams.a != nil && grants.popFirst() == true
+            let firedSecond = streams.second != nil && grants.popFirst() == true
+            if now.sets[now.readPointer].state == .accepted {
+                next.sets[now.readPointer].state = .reading
+                if Self.usesBias(pair) { next.biasBusy = true }
+            }
+            let doneAAfter = now.doneA || Self.skipped(pair.a) || (firedA && now.rowA + 1 >= pair.a.rows)
+            let (second, onQ) = Self.secondOperand(now, pair)
+            let skipSecond = onQ && Self.skipped(second)
+            let secondDone = skipSecond || (firedSecond && now.rowQ + 1 >= second.rows)
+            let doneQAfter = now.doneQ || (onQ ? secondDone : secondDone && Self.skipped(pair.computeOperand))
+            if firedA { next.rowA = now.rowA + 1 }
+            if firedSecond { next.rowQ = now.rowQ + 1 }
+            if !now.doneQ && !onQ && secondDone {
+                next.onQ = true
+                next.rowQ = 0
+            }
+            if doneAAfter { next.doneA = true }
+            if doneQAfter { next.doneQ = true }
+            if doneAAfter && doneQAfter {
+                next.rowA = 0
+                next.rowQ = 0
+                next.onQ = false
+                next.doneA = false
+                next.doneQ = false
+                next.readPointer = (now.readPointer + 1) % now.sets.count
+                next.landedSet = now.readPointer
+            } else {
+                next.landedSet = nil
+            }
+        } else {
+            next.landedSet = nil
+        }
+        // The last rows land one cycle after their requests; the set is ready the cycle after.
+        if let landed = now.landedSet { next.sets[landed].state = .ready }
+
+        // MARK: Slots
+        let x = now.xValid ? now.sets[now.xSet].pair : nil
+        let xEntry = now.sets[now.xSet].entry
+        let yReady = now.sets[now.executePointer].state == .ready
+        let y = yReady ? now.sets[now.executePointer].pair : nil
+        // X: WS computes max(rows(A), rows(C)) rows (none without C); OS DIM columns of A'.
+        let xComputeSlots = x.map { x in x.weightStationary ? (x.c.address.isGarbage ? 0 : max(x.a.rows, x.c.rows)) : dim } ?? 0
+        let xDrains = x.map { !$0.weightStationary && !$0.c.address.isGarbage } ?? false
+        // Y flips the registers unless it keeps them; an OS COMPUTE_ACCUMULATED after an OS pair
+        // with C flips too. A WS Y after such an X needs the Z window first.
+        let yFlips = y.map { !$0.accumulated || (!$0.weightStationary && xDrains) } ?? false
+        let zNeeded = xDrains && (y?.weightStationary ?? false)
+        let startLoad = !now.loadActive && !now.loadDone && yReady && yFlips && !zNeeded
+        let loadNow = now.loadActive || startLoad
+        let wantCompute = now.slot < xComputeSlots
+        let wantDrain = now.drainPending && now.slot < dim
+
+        let tag = slotTag(now, x: x, xEntry: xEntry, computeSlots: xComputeSlots, wantCompute: wantCompute, wantDrain: wantDrain)
+        // Accumulating onto the row the previous slot wrote: wait a cycle, so that the first
+        // write has landed before the second reads the row.
+        let accumulatorRow = tag.write.flatMap { $0.accumulator ? $0.row & tagRowMask : nil }
+        let collides = tag.write?.accumulate == true && now.lastAccumulatorWrite && now.lastAccumulatorRow == accumulatorRow
+        let feed = (wantCompute || wantDrain || loadNow) && !collides
+        next.lastAccumulatorWrite = feed && accumulatorRow != nil
+        if let accumulatorRow { next.lastAccumulatorRow = accumulatorRow }
+        if feed && (tag.write != nil || tag.retire) {
+            results.append((cycle + UInt64(meshLatency), tag))
+        }
+
+        // Window progress and the transition to the next window.
+        let slotAfter = now.slot + (feed ? 1 : 0)
+        next.slot = slotAfter
+        let lastLoadSlot = feed && loadNow && now.loadCount == dim - 1
+        if feed && loadNow {
+            next.loadActive = !lastLoadSlot
+            next.loadDone = now.loadDone || lastLoadSlot
+            next.loadCount = now.loadCount + 1
+        }
+        let loadDoneAfter = now.loadDone || lastLoadSlot
+        let partsDone = slotAfter >= xComputeSlots && (!now.drainPending || slotAfter >= dim)
+        // A pair without C is done when its compute slots are fed.
+        if let x, x.c.address.isGarbage, !now.xMarked, slotAfter >= xComputeSlots {
+            next.xMarked = true
+            markDone.append(xEntry)
+        }
+        let goZ = partsDone && xDrains && (!yReady || zNeeded)
+        let goY = partsDone && yReady && !zNeeded && (!yFlips || loadDoneAfter)
+        if goZ || goY {
+            if now.xValid { next.sets[now.xSet].state = .free }
+            next.slot = 0
+            next.xMarked = false
+            next.loadActive = false
+            next.loadDone = false
+            next.loadCount = 0
+            let flips = goZ || yFlips
+            next.drainPending = flips && xDrains
+            if let x, xDrains { next.drain = Drain(c: x.c, stride: x.cStride, entry: xEntry) }
+            next.xValid = goY
+            if goY {
+                next.xSet = now.executePointer
+                next.executePointer = (now.executePointer + 1) % now.sets.count
+            }
+        }
+
+        // MARK: Results
+        // A row leaving the array is written in this cycle (`write(at:)`); a pair's last row
+        // marks its entry done in the next.
+        next.lastLandedEntry = nil
+        while let first = results.first, first.cycle <= cycle {
+            precondition(first.cycle == cycle, "a result row is written in the cycle it leaves the array")
+            if first.tag.retire { next.lastLandedEntry = first.tag.entry }
+            results.removeFirst()
+        }
+        if let landed = now.lastLandedEntry { markDone.append(landed) }
+
+        // MARK: Retire, in program order
+        for entry in markDone { next.queue[entry].done = true }
+        var retired: Int?
+        let head = now.queue[now.head]
+        if head.valid && head.done {
+            retired = head.index
+            next.queue[now.head].valid = false
+            if head.usesBias { next.biasBusy = false }
+            next.head = (now.head + 1) % now.queue.count
+        }
+        registers = next
+        return retired
+    }
+
+    /// The tag of this cycle's slot: a WS compute row of X, or an OS drain row of the pair
+    /// before X (bottom row first).
+    private func slotTag(_ now: Registers, x: ExecutePair?, xEntry: Int, computeSlots: Int, wantCompute: Bool,
+                         wantDrain: Bool) -> Tag {
+        if let x, wantCompute, x.weightStationary {
+            let row = (x.c.address.row + now.slot * x.cStride) & tagRowMask
+            let writes = !x.c.address.isGarbage && now.slot < x.c.rows
+            return Tag(write: writes ? Self.access(x.c, row: row) : nil, retire: now.slot + 1 == computeSlots, entry: xEntry)
+        }
+        guard wantDrain else { return Tag(write: nil, retire: false, entry: now.drain.entry) }
+        let reversed = dim - 1 - now.slot
+        let row = (now.drain.c.address.row + reversed * now.drain.stride) & tagRowMask
+        return Tag(write: reversed < now.drain.c.rows ? Self.access(now.drain.c, row: row) : nil, retire: now.slot == dim - 1,
+                   entry: now.drain.entry)
+    }
+
+    private static func access(_ c: LocalOperand, row: Int) -> LocalRowAccess {
+        LocalRowAccess(accumulator: c.address.isAccumulator, row: row, accumulate: c.address.isAccumulator && c.address.accumulates)
+    }
+}
