@@ -27,8 +27,8 @@ public struct TimingProgram: Sendable {
                 try model.execute(command.funct, command.rs1, command.rs2, memory: &memory)
                 rejected = model.lastRejection != nil
             } catch {
-                // What the golden model does not implement (LOOP_WS, normalizations), the
-                // dispatcher rejects today as `unknownCommand`: it retires at once.
+                // What the golden model does not implement (normalizations), the dispatcher
+                // rejects today as `unknownCommand`: it retires at once.
                 rejected = true
             }
             commands.append(TimedCommand(index: index, funct: command.funct, rs1: command.rs1, rs2: command.rs2,
@@ -130,7 +130,9 @@ public struct TimedCommand: Sendable {
             footprint.add(read: pair.preloadOperand, lastRowOffset: max(pair.preloadOperand.rows - 1, 0))
             footprint.add(write: pair.c, lastRowOffset: max(pair.c.rows - 1, 0) * settings.cStride)
         default:
-            // FLUSH and PRELOAD retire in the dispatcher.
+            // FLUSH and PRELOAD retire in the dispatcher. LOOP_WS and its configuration
+            // commands go to the LoopUnroller, which the model does not have (docs/TIMING.md):
+            // they retire in the cycle the port takes them.
             break
         }
     }
@@ -146,6 +148,8 @@ public struct TimedCommand: Sendable {
         case Funct.computePreloaded: return "COMPUTE_PRELOADED"
         case Funct.computeAccumulated: return "COMPUTE_ACCUMULATED"
         case Funct.flush: return "FLUSH"
+        case Funct.loopWS: return "LOOP_WS"
+        case Funct.loopWSConfigBounds...Funct.loopWSConfigStridesDC: return "LOOP_WS_CONFIG"
         default: return "funct \(funct)"
         }
     }
