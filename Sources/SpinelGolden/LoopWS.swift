@@ -52,7 +52,10 @@ public enum LoopWSUnrolling {
         return nil
     }
 
-    /// The commands, in the order the hardware issues them.
+    /// The commands, in the order the hardware issues them: the bias, the operands of K block 0,
+    /// then each block's pairs, each pair followed by one waiting load of the next block or
+    /// mvout of a finished column of C (so that no controller's queue fills and stalls the
+    /// others), then whatever still waits.
     public static func commands(of launch: LoopWSLaunch, settings: LoopWSSettings,
                                 parameters: AcceleratorParameters) -> [UnrolledCommand] {
         let dim = parameters.dim, bounds = settings.bounds
@@ -71,10 +74,10 @@ public enum LoopWSUnrolling {
         let cBase = accumulatorBit | UInt64(settings.accumulatorHalf * parameters.accRows / 2)
         func cRow(_ i: Int, _ j: Int) -> UInt64 { cBase + UInt64((i * tilesJ + j) * dim) }
         let sizeC = launch.fullC ? accBytes : inputBytes
-        func store(_ i: Int, _ j: Int) {
+        func store(_ i: Int, _ j: Int) -> UnrolledCommand {
             let dram = settings.c &+ (UInt64(i * dim) &* settings.strideC &+ UInt64(j * dim)) &* sizeC
-            out.append(UnrolledCommand(funct: UInt8(Funct.mvout), rs1: dram,
-                                       rs2: operand(rows: rowsOf(i: i), columns: columnsOf(j: j), cRow(i, j) | (launch.fullC ? fullWidthBit : 0))))
+            return UnrolledCommand(funct: UInt8(Funct.mvout), rs1: dram,
+                                   rs2: operand(rows: rowsOf(i: i), columns: columnsOf(j: j), cRow(i, j) | (launch.fullC ? fullWidthBit : 0)))
         }
 
         if launch.isResidualAdd {
@@ -85,7 +88,7 @@ public enum LoopWSUnrolling {
                                                rs2: operand(rows: rowsOf(i: i), columns: columnsOf(j: j), cRow(i, j))))
                     out.append(UnrolledCommand(funct: UInt8(Funct.mvin2), rs1: settings.b &+ (offset &* settings.strideB &+ column) &* inputBytes,
                                                rs2: operand(rows: rowsOf(i: i), columns: columnsOf(j: j), cRow(i, j) | accumulateBit)))
-                    if settings.c != 0 { store(i, j) }
+                    if settings.c != 0 { out.append(store(i, j)) }
                 }
             }
             return out
@@ -112,7 +115,8 @@ public enum LoopWSUnrolling {
         func bRow(_ k: Int, _ j: Int) -> Int { bBase + (launch.transposeB ? j * tilesK + k : k * tilesJ + j) * dim }
         let steps = (tilesK + blockLength - 1) / blockLength
 
-        func loads(_ step: Int) {
+        func loads(_ step: Int) -> [UnrolledCommand] {
+            var out: [UnrolledCommand] = []
             let k0 = step * blockLength, count = min(blockLength, tilesK - k0)
             if settings.a != 0 {
                 if !launch.transposeA {
@@ -150,10 +154,15 @@ public enum LoopWSUnrolling {
                     }
                 }
             }
+            return out
         }
 
+        // The pairs of a K block. After each pair comes one command that is waiting: a load of
+        // the next block, or else an mvout of a column of C whose pairs are done (in the last
+        // block). What still waits when the block's pairs are done follows them.
         func pairs(_ step: Int) {
             let k0 = step * blockLength, count = min(blockLength, tilesK - k0)
+            var waiting = step + 1 < steps ? loads(step + 1) : []
             for j in 0..<tilesJ {
                 for k in k0..<k0 + count {
                     for i in 0..<tilesI {
@@ -168,19 +177,18 @@ public enum LoopWSUnrolling {
                         out.append(UnrolledCommand(funct: UInt8(Funct.preload), rs1: b, rs2: c))
                         out.append(UnrolledCommand(funct: UInt8(i == 0 ? Funct.computePreloaded : Funct.computeAccumulated), rs1: a,
                                                    rs2: operand(rows: dim, columns: dim, garbage)))
+                        if !waiting.isEmpty { out.append(waiting.removeFirst()) }
                     }
                 }
                 if step == steps - 1 && settings.c != 0 {
-                    for i in 0..<tilesI { store(i, j) }
+                    waiting += (0..<tilesI).map { store($0, j) }
                 }
             }
+            out += waiting
         }
 
-        loads(0)
-        for step in 0..<steps {
-            if step + 1 < steps { loads(step + 1) }
-            pairs(step)
-        }
+        out += loads(0)
+        for step in 0..<steps { pairs(step) }
         return out
     }
 }

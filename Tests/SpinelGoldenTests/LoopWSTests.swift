@@ -106,8 +106,8 @@ struct LoopWSTests {
         #expect(machine.model.commandCount == 7)
     }
 
-    /// The unrolling's order: bias, K block 0's operands, then per block the next block's
-    /// operands and this block's pairs, mvouts after each column's last pairs.
+    /// The unrolling's order: bias, K block 0's operands, then each block's pairs, each pair
+    /// followed by one waiting command (a load of the next block, an mvout of a finished column).
     @Test func unrollingOrder() throws {
         let parameters = try AcceleratorConfig.small.parameters()
         let dim = parameters.dim, blockTiles = parameters.loopBlockTiles
@@ -119,15 +119,15 @@ struct LoopWSTests {
         let launch = LoopWSLaunch(exAccumulate: true, fullC: false, lowD: false, activation: 0, aScratchpadID: 1, bScratchpadID: 1,
                                   transposeA: false, transposeB: false, isResidualAdd: false)
         let functs = LoopWSUnrolling.commands(of: launch, settings: settings, parameters: parameters).map(\.funct)
-        // Bias (2 rows of tiles), block 0 (A: 2 mvins, B: blockTiles), block 1 (2 + 1), then pairs.
-        let pair: [UInt8] = [6, 4, 6, 5]
-        let pairs0: [UInt8] = Array(Array(repeating: pair, count: blockTiles).joined())
+        let preloaded: [UInt8] = [6, 4], accumulated: [UInt8] = [6, 5]
+        // Bias (2 rows of tiles), block 0's operands (A: 2 mvins, B: one per K tile).
         var expected: [UInt8] = [14, 14, 2, 2]
         expected += [UInt8](repeating: 1, count: blockTiles)
-        expected += [2, 2, 1]
-        expected += pairs0
-        expected += pair
-        expected += [3, 3]
+        // Block 0's pairs; the first three each followed by one of block 1's loads (A, A, B).
+        expected += preloaded + [2] + accumulated + [2] + preloaded + [1] + accumulated
+        for _ in 2..<blockTiles { expected += preloaded + accumulated }
+        // Block 1's pairs, then the mvouts of the only column.
+        expected += preloaded + accumulated + [3, 3]
         #expect(functs == expected)
     }
 }

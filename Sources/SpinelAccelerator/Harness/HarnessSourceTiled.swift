@@ -78,40 +78,69 @@ static size_t spinel_b_base(const spinel_loop_t* l) {
     return (l->b_spad_id == 2 ? BANK_NUM * BANK_ROWS : BANK_NUM * BANK_ROWS / 2) - l->K * l->J * DIM;
 }
 
-/* The operands of K block s. */
-static void spinel_loop_loads(const spinel_loop_t* l, size_t s) {
+/* Commands waiting to be issued, in order. */
+typedef struct {
+    size_t head, count, capacity;
+    uint64_t (*items)[3];   /* funct, rs1, rs2 */
+} spinel_queue_t;
+
+static void spinel_push(spinel_queue_t* q, uint64_t funct, uint64_t rs1, uint64_t rs2) {
+    if (q->count == q->capacity) {
+        q->capacity = q->capacity ? 2 * q->capacity : 64;
+        q->items = (uint64_t(*)[3])realloc(q->items, q->capacity * sizeof *q->items);
+        if (!q->items) { fprintf(stderr, "spinel_tiled: out of memory\n"); exit(2); }
+    }
+    q->items[q->count][0] = funct;
+    q->items[q->count][1] = rs1;
+    q->items[q->count][2] = rs2;
+    q->count++;
+}
+
+/* Issues the oldest waiting command; 0 if none waits. */
+static int spinel_pop(spinel_queue_t* q) {
+    if (q->head == q->count) return 0;
+    const uint64_t* c = q->items[q->head++];
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, c[1], c[2], c[0]);
+    return 1;
+}
+
+/* The operands of K block s, queued. */
+static void spinel_loop_loads(const spinel_loop_t* l, size_t s, spinel_queue_t* q) {
     const size_t blocks = SPINEL_LOOP_BLOCK_TILES, k0 = s * blocks, nk = spinel_min(blocks, l->K - k0);
     if (l->A && !l->A_transpose) {
         for (size_t i = 0; i < l->I; i++)
-            ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, l->A + (i * DIM * l->A_stride + k0 * DIM) * sizeof(elem_t),
-                                     spinel_operand(SPINEL_ROWS_I(i), SPINEL_WIDTH(k0, nk, l->K, l->pad_K), SPINEL_A_ROW(i, k0)), k_MVIN);
+            spinel_push(q, k_MVIN, l->A + (i * DIM * l->A_stride + k0 * DIM) * sizeof(elem_t),
+                        spinel_operand(SPINEL_ROWS_I(i), SPINEL_WIDTH(k0, nk, l->K, l->pad_K), SPINEL_A_ROW(i, k0)));
     } else if (l->A) {
         for (size_t k = k0; k < k0 + nk; k++)
             for (size_t i = 0; i < l->I; i += blocks) {
                 const size_t n = spinel_min(blocks, l->I - i);
-                ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, l->A + (k * DIM * l->A_stride + i * DIM) * sizeof(elem_t),
-                                         spinel_operand(SPINEL_DEPTH_K(k), SPINEL_WIDTH(i, n, l->I, l->pad_I), SPINEL_A_ROW(i, k)), k_MVIN);
+                spinel_push(q, k_MVIN, l->A + (k * DIM * l->A_stride + i * DIM) * sizeof(elem_t),
+                            spinel_operand(SPINEL_DEPTH_K(k), SPINEL_WIDTH(i, n, l->I, l->pad_I), SPINEL_A_ROW(i, k)));
             }
     }
     if (l->B && !l->B_transpose) {
         for (size_t k = k0; k < k0 + nk; k++)
             for (size_t j = 0; j < l->J; j += blocks) {
                 const size_t n = spinel_min(blocks, l->J - j);
-                ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, l->B + (k * DIM * l->B_stride + j * DIM) * sizeof(elem_t),
-                                         spinel_operand(SPINEL_DEPTH_K(k), SPINEL_WIDTH(j, n, l->J, l->pad_J), SPINEL_B_ROW(k, j)), k_MVIN2);
+                spinel_push(q, k_MVIN2, l->B + (k * DIM * l->B_stride + j * DIM) * sizeof(elem_t),
+                            spinel_operand(SPINEL_DEPTH_K(k), SPINEL_WIDTH(j, n, l->J, l->pad_J), SPINEL_B_ROW(k, j)));
             }
     } else if (l->B) {
         for (size_t j = 0; j < l->J; j++)
-            ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, l->B + (j * DIM * l->B_stride + k0 * DIM) * sizeof(elem_t),
-                                     spinel_operand(SPINEL_COLS_J(j), SPINEL_WIDTH(k0, nk, l->K, l->pad_K), SPINEL_B_ROW(k0, j)), k_MVIN2);
+            spinel_push(q, k_MVIN2, l->B + (j * DIM * l->B_stride + k0 * DIM) * sizeof(elem_t),
+                        spinel_operand(SPINEL_COLS_J(j), SPINEL_WIDTH(k0, nk, l->K, l->pad_K), SPINEL_B_ROW(k0, j)));
     }
 }
 
-/* The pairs of K block s; in the last block, each column of C moves out after its pairs. */
+/* The pairs of K block s, each followed by one waiting command (a load of the next block, or
+ * in the last block an mvout of a finished column of C); then whatever still waits. */
 static void spinel_loop_pairs(const spinel_loop_t* l, size_t s, size_t steps) {
     const size_t blocks = SPINEL_LOOP_BLOCK_TILES, k0 = s * blocks, nk = spinel_min(blocks, l->K - k0);
     const uint64_t garbage = 0xFFFFFFFFull;
     const size_t c_bytes = l->full_C ? sizeof(acc_t) : sizeof(elem_t);
+    spinel_queue_t waiting = {0, 0, 0, NULL};
+    if (s + 1 < steps) spinel_loop_loads(l, s + 1, &waiting);
     for (size_t j = 0; j < l->J; j++) {
         for (size_t k = k0; k < k0 + nk; k++)
             for (size_t i = 0; i < l->I; i++) {
@@ -125,13 +154,15 @@ static void spinel_loop_pairs(const spinel_loop_t* l, size_t s, size_t steps) {
                 ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, b, c, k_PRELOAD);
                 ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, a, spinel_operand(DIM, DIM, garbage),
                                          i == 0 ? k_COMPUTE_PRELOADED : k_COMPUTE_ACCUMULATE);
+                spinel_pop(&waiting);
             }
         if (s == steps - 1 && l->C)
             for (size_t i = 0; i < l->I; i++)
-                ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, l->C + (i * DIM * l->C_stride + j * DIM) * c_bytes,
-                                         spinel_operand(SPINEL_ROWS_I(i), SPINEL_COLS_J(j), SPINEL_C_ROW(i, j) | (l->full_C ? 1ull << 29 : 0)),
-                                         k_MVOUT);
+                spinel_push(&waiting, k_MVOUT, l->C + (i * DIM * l->C_stride + j * DIM) * c_bytes,
+                            spinel_operand(SPINEL_ROWS_I(i), SPINEL_COLS_J(j), SPINEL_C_ROW(i, j) | (l->full_C ? 1ull << 29 : 0)));
     }
+    while (spinel_pop(&waiting)) {}
+    free(waiting.items);
 }
 
 static void spinel_loop_ws_commands(const spinel_loop_t* l) {
@@ -146,11 +177,11 @@ static void spinel_loop_ws_commands(const spinel_loop_t* l) {
             }
     }
     const size_t steps = (l->K + SPINEL_LOOP_BLOCK_TILES - 1) / SPINEL_LOOP_BLOCK_TILES;
-    spinel_loop_loads(l, 0);
-    for (size_t s = 0; s < steps; s++) {
-        if (s + 1 < steps) spinel_loop_loads(l, s + 1);
-        spinel_loop_pairs(l, s, steps);
-    }
+    spinel_queue_t first = {0, 0, 0, NULL};
+    spinel_loop_loads(l, 0, &first);
+    while (spinel_pop(&first)) {}
+    free(first.items);
+    for (size_t s = 0; s < steps; s++) spinel_loop_pairs(l, s, steps);
     if (l->C) spinel_acc_half ^= 1;
 }
 #undef SPINEL_ROWS_I

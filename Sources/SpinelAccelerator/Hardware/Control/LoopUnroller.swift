@@ -43,17 +43,19 @@ public struct LoopUnroller: Module {
            retire: Valid(Signal(.uint(32))), fault: Valid(CommandFault()), busy: Signal(.bool))
     }
 
-    enum Phase: Int { case idle, residual, bias, loadA, loadB, pairs, store, finish }
+    enum Phase: Int { case idle, residual, bias, firstLoads, pairs, waiting, drain, finish }
 
     public func build(_ m: ModuleBuilder, _ io: IO) {
         let dim = parameters.dim
-        let u16 = HWType.uint(16), u64 = HWType.uint(64)
+        let u16 = HWType.uint(16), u64 = HWType.uint(64), u32 = HWType.uint(32)
         func n16(_ value: Int) -> Signal { Signal.literal(BigInteger(value), u16) }
+        func n32(_ value: Int) -> Signal { Signal.literal(BigInteger(value), u32) }
         func n64(_ value: Int) -> Signal { Signal.literal(BigInteger(value), u64) }
         let blockLength = parameters.loopBlockTiles
         let input = io.command.bits
         let funct = input.funct, rs1 = input.rs1, rs2 = input.rs2
         func isFunct(_ value: Int) -> Signal { funct === Signal(BigInteger(value)) }
+        func functLiteral(_ value: Int) -> Signal { Signal.literal(BigInteger(value), .uint(7)) }
 
         // MARK: Registers
         let hostCount = m.register("host_count", .uint(32), reset: 0)
@@ -76,9 +78,16 @@ public struct LoopUnroller: Module {
         let phase = m.register("phase", .uint(3), reset: 0)
         func inPhase(_ p: Phase) -> Signal { phase === Signal(BigInteger(p.rawValue)) }
         func go(_ p: Phase) { phase.set(Signal.literal(BigInteger(p.rawValue), .uint(3))) }
+        // Three cursors: the pairs of K block `pairStep` (and the residual add), the loads of
+        // block `loadStep` (and the bias), the mvouts of finished columns of C.
         let i = m.register("i", u16, reset: 0), j = m.register("j", u16, reset: 0), k = m.register("k", u16, reset: 0)
         let part = m.register("part", .uint(2), reset: 0)
-        let pairStep = m.register("pair_step", u16, reset: 0), loadStep = m.register("load_step", u16, reset: 0)
+        let pairStep = m.register("pair_step", u16, reset: 0)
+        let li = m.register("load_i", u16, reset: 0), lj = m.register("load_j", u16, reset: 0), lk = m.register("load_k", u16, reset: 0)
+        let loadingB = m.register("loading_b", .bool, reset: false), loadsLeft = m.register("loads_left", .bool, reset: false)
+        let loadStep = m.register("load_step", u16, reset: 0)
+        let si = m.register("store_i", u16, reset: 0), sj = m.register("store_j", u16, reset: 0)
+        let columnsDone = m.register("columns_done", u16, reset: 0)
 
         // Loops in flight: per slot, whether it waits for its commands to retire, and how many are out.
         let waiting = (0..<2).map { m.register("slot_\($0)_waiting", .bool, reset: false) }
@@ -87,10 +96,10 @@ public struct LoopUnroller: Module {
 
         // MARK: Shapes
         func last(_ counter: Signal, _ total: Signal) -> Signal { counter +& 1 === total.extended(to: 17) }
-        let lastI = last(i, tilesI), lastJ = last(j, tilesJ), lastK = last(k, tilesK)
-        let rowsOfI = m.wire("rows_of_i", u16, default: n16(dim) -% mux(lastI, padI, n16(0)))
-        let columnsOfJ = m.wire("columns_of_j", u16, default: n16(dim) -% mux(lastJ, padJ, n16(0)))
-        let depthOfK = m.wire("depth_of_k", u16, default: n16(dim) -% mux(lastK, padK, n16(0)))
+        func padded(_ isLast: Signal, _ pad: Signal) -> Signal { n16(dim) -% mux(isLast, pad, n16(0)) }
+        func rowsOf(_ x: Signal) -> Signal { padded(last(x, tilesI), padI) }
+        func columnsOf(_ x: Signal) -> Signal { padded(last(x, tilesJ), padJ) }
+        func depthOf(_ x: Signal) -> Signal { padded(last(x, tilesK), padK) }
         /// `min(block, total − first)` tiles from `first`, and their width in elements.
         func blocks(_ first: Signal, _ total: Signal, _ block: Int) -> Signal {
             let left = total -% first
@@ -100,113 +109,121 @@ public struct LoopUnroller: Module {
             ((count * n16(dim)).truncated(to: 16) -% mux(first +& count === total.extended(to: 17), pad, n16(0)))
         }
         let steps = m.wire("steps", u16, default: ((tilesK +& n16(blockLength - 1)) >> blockLength.trailingZeroBitCount).resized(to: 16))
-        let stepFirst = m.wire("step_first", u16, default: (loadStep * n16(blockLength)).truncated(to: 16))
-        let stepCount = m.wire("step_count", u16, default: blocks(stepFirst, tilesK, blockLength))
-        let pairFirst = m.wire("pair_first", u16, default: (pairStep * n16(blockLength)).truncated(to: 16))
+        func firstOf(_ step: Signal) -> Signal { (step * n16(blockLength)).truncated(to: 16) }
+        let loadFirst = m.wire("load_first", u16, default: firstOf(loadStep))
+        let loadCount = m.wire("load_count", u16, default: blocks(loadFirst, tilesK, blockLength))
+        let pairFirst = m.wire("pair_first", u16, default: firstOf(pairStep))
         let pairCount = blocks(pairFirst, tilesK, blockLength)
-        let lastKOfPairStep = k +& 1 === (pairFirst +& pairCount)
         let lastPairStep = pairStep +& 1 === steps.extended(to: 17)
 
         // Local rows.
         let half = parameters.spRows / 2
-        let aBase = mux(aHigh, Signal.literal(BigInteger(half), .uint(32)), Signal.literal(0, .uint(32)))
-        let bEnd = mux(bHigh, Signal.literal(BigInteger(parameters.spRows), .uint(32)), Signal.literal(BigInteger(half), .uint(32)))
-        let bBase = bEnd -% (tilesK * tilesJ * n16(dim)).truncated(to: 32)
+        let aBase = mux(aHigh, n32(half), n32(0))
+        let bBase = mux(bHigh, n32(parameters.spRows), n32(half)) -% (tilesK * tilesJ * n16(dim)).truncated(to: 32)
         func tileRow(_ base: Signal, _ tile: Signal) -> Signal { base +% (tile * n16(dim)).truncated(to: 32) }
-        let aRow = m.wire("a_row", .uint(32), default: tileRow(aBase, mux(transposeA, (k * tilesI).truncated(to: 32) +% i.extended(to: 32),
-                                                                             (i * tilesK).truncated(to: 32) +% k.extended(to: 32))))
-        let bRow = m.wire("b_row", .uint(32), default: tileRow(bBase, mux(transposeB, (j * tilesK).truncated(to: 32) +% k.extended(to: 32),
-                                                                             (k * tilesJ).truncated(to: 32) +% j.extended(to: 32))))
-        let accumulatorBit = Signal.literal(BigInteger(1) << 31, .uint(32))
-        let cBase = accumulatorBit | mux(accumulatorHalf, Signal.literal(BigInteger(parameters.accRows / 2), .uint(32)), Signal.literal(0, .uint(32)))
-        let cRow = m.wire("c_row", .uint(32), default: tileRow(cBase, (i * tilesJ).truncated(to: 32) +% j.extended(to: 32)))
-        let garbage = Signal.literal(0xFFFF_FFFF, .uint(32))
+        func aRow(_ i: Signal, _ k: Signal) -> Signal {
+            tileRow(aBase, mux(transposeA, (k * tilesI).truncated(to: 32) +% i.extended(to: 32), (i * tilesK).truncated(to: 32) +% k.extended(to: 32)))
+        }
+        func bRow(_ k: Signal, _ j: Signal) -> Signal {
+            tileRow(bBase, mux(transposeB, (j * tilesK).truncated(to: 32) +% k.extended(to: 32), (k * tilesJ).truncated(to: 32) +% j.extended(to: 32)))
+        }
+        let cBase = n32(1 << 31) | mux(accumulatorHalf, n32(parameters.accRows / 2), n32(0))
+        func cRow(_ i: Signal, _ j: Signal) -> Signal { tileRow(cBase, (i * tilesJ).truncated(to: 32) +% j.extended(to: 32)) }
+        let garbage = Signal.literal(0xFFFF_FFFF, u32)
         func operand(_ rows: Signal, _ columns: Signal, _ address: Signal) -> Signal { cat(rows, columns, address) }
         let garbageOperand = operand(n16(dim), n16(dim), garbage)
+
+        // MARK: What the cursors have to emit
+        let aHere = addressA =/= 0, bHere = addressB =/= 0, cHere = addressC =/= 0
+        let storePending = m.wire("store_pending", .bool, default: sj < columnsDone)
+        let inWaitingPhase = inPhase(.waiting) || inPhase(.drain)
+        let emitLoad = m.wire("emit_load", .bool, default: loadsLeft && (inPhase(.firstLoads) || inWaitingPhase))
+        let emitStore = m.wire("emit_store", .bool, default: !loadsLeft && storePending && inWaitingPhase)
 
         // MARK: The command of this cycle
         let inputBytes = n64(parameters.inputBytes), accBytes = n64(parameters.accBytes)
         let emitted = m.wire("emitted", IssuedCommand())
         let outFunct = emitted.command.funct
-        // DRAM address = base + (x·stride + y)·DIM·bytes, its operands chosen by phase.
+        // DRAM address = base + (x·stride + y)·DIM·bytes, its operands chosen by the emitter.
         let dramBase = m.wire("dram_base", u64), dramX = m.wire("dram_x", u16), dramY = m.wire("dram_y", u16)
         let dramStride = m.wire("dram_stride", u64), dramWide = m.wire("dram_wide", .bool)
         let elements = m.wire("dram_elements", u64, default: (((dramX.extended(to: 64) * dramStride).truncated(to: 64) +% dramY.extended(to: 64))
             * n64(dim)).truncated(to: 64))
         let dram = dramBase +% mux(dramWide, (elements * accBytes).truncated(to: 64), (elements * inputBytes).truncated(to: 64))
         emitted.command.rs1.set(dram)
-        emitted.command.rs2.set(Signal.literal(0, u64))
+        // Defaults: an mvout of C tile (si, sj).
         dramBase.set(addressC)
-        dramX.set(i)
-        dramY.set(j)
+        dramX.set(si)
+        dramY.set(sj)
         dramStride.set(strideC)
         dramWide.set(fullC)
-        outFunct.set(Signal.literal(BigInteger(Funct.mvout), .uint(7)))
-        let storeOperand = operand(rowsOfI, columnsOfJ, cRow | mux(fullC, Signal.literal(BigInteger(1) << 29, .uint(32)), Signal.literal(0, .uint(32))))
-        let dBlocks = max(parameters.maxBlockLenAcc, 1), dBlocksLow = blockLength
-        let biasCount = mux(lowD, blocks(j, tilesJ, dBlocksLow), blocks(j, tilesJ, dBlocks))
+        outFunct.set(functLiteral(Funct.mvout))
+        func storeOperand(_ i: Signal, _ j: Signal) -> Signal {
+            operand(rowsOf(i), columnsOf(j), cRow(i, j) | mux(fullC, n32(1 << 29), n32(0)))
+        }
+        emitted.command.rs2.set(storeOperand(si, sj))
+        let dBlocks = max(parameters.maxBlockLenAcc, 1)
+        let biasCount = mux(lowD, blocks(lj, tilesJ, blockLength), blocks(lj, tilesJ, dBlocks))
 
         m.when(inPhase(.residual)) {
+            dramX.set(i); dramY.set(j)
             m.when(part === 0) {
-                outFunct.set(Signal.literal(BigInteger(Funct.mvin), .uint(7)))
+                outFunct.set(functLiteral(Funct.mvin))
                 dramBase.set(addressA); dramStride.set(strideA); dramWide.set(false)
-                emitted.command.rs2.set(operand(rowsOfI, columnsOfJ, cRow))
+                emitted.command.rs2.set(operand(rowsOf(i), columnsOf(j), cRow(i, j)))
             }.elsewhen(part === 1) {
-                outFunct.set(Signal.literal(BigInteger(Funct.mvin2), .uint(7)))
+                outFunct.set(functLiteral(Funct.mvin2))
                 dramBase.set(addressB); dramStride.set(strideB); dramWide.set(false)
-                emitted.command.rs2.set(operand(rowsOfI, columnsOfJ, cRow | Signal.literal(BigInteger(1) << 30, .uint(32))))
+                emitted.command.rs2.set(operand(rowsOf(i), columnsOf(j), cRow(i, j) | n32(1 << 30)))
             }.otherwise {
-                emitted.command.rs2.set(storeOperand)
+                emitted.command.rs2.set(storeOperand(i, j))
             }
         }.elsewhen(inPhase(.bias)) {
-            outFunct.set(Signal.literal(BigInteger(Funct.mvin3), .uint(7)))
+            outFunct.set(functLiteral(Funct.mvin3))
             dramBase.set(addressD); dramStride.set(strideD); dramWide.set(!lowD)
-            emitted.command.rs2.set(operand(rowsOfI, width(j, biasCount, tilesJ, padJ), cRow))
-        }.elsewhen(inPhase(.loadA)) {
-            outFunct.set(Signal.literal(BigInteger(Funct.mvin), .uint(7)))
+            dramX.set(li); dramY.set(lj)
+            emitted.command.rs2.set(operand(rowsOf(li), width(lj, biasCount, tilesJ, padJ), cRow(li, lj)))
+        }.elsewhen(emitLoad && !loadingB) {
+            outFunct.set(functLiteral(Funct.mvin))
             dramBase.set(addressA); dramStride.set(strideA); dramWide.set(false)
             m.when(transposeA) {
-                dramX.set(k); dramY.set(i)
-                emitted.command.rs2.set(operand(depthOfK, width(i, blocks(i, tilesI, blockLength), tilesI, padI), aRow))
+                dramX.set(lk); dramY.set(li)
+                emitted.command.rs2.set(operand(depthOf(lk), width(li, blocks(li, tilesI, blockLength), tilesI, padI), aRow(li, lk)))
             }.otherwise {
-                dramX.set(i); dramY.set(k)
-                emitted.command.rs2.set(operand(rowsOfI, width(k, stepCount, tilesK, padK), aRow))
+                dramX.set(li); dramY.set(lk)
+                emitted.command.rs2.set(operand(rowsOf(li), width(lk, loadCount, tilesK, padK), aRow(li, lk)))
             }
-        }.elsewhen(inPhase(.loadB)) {
-            outFunct.set(Signal.literal(BigInteger(Funct.mvin2), .uint(7)))
+        }.elsewhen(emitLoad) {
+            outFunct.set(functLiteral(Funct.mvin2))
             dramBase.set(addressB); dramStride.set(strideB); dramWide.set(false)
             m.when(transposeB) {
-                dramX.set(j); dramY.set(k)
-                emitted.command.rs2.set(operand(columnsOfJ, width(k, stepCount, tilesK, padK), bRow))
+                dramX.set(lj); dramY.set(lk)
+                emitted.command.rs2.set(operand(columnsOf(lj), width(lk, loadCount, tilesK, padK), bRow(lk, lj)))
             }.otherwise {
-                dramX.set(k); dramY.set(j)
-                emitted.command.rs2.set(operand(depthOfK, width(j, blocks(j, tilesJ, blockLength), tilesJ, padJ), bRow))
+                dramX.set(lk); dramY.set(lj)
+                emitted.command.rs2.set(operand(depthOf(lk), width(lj, blocks(lj, tilesJ, blockLength), tilesJ, padJ), bRow(lk, lj)))
             }
         }.elsewhen(inPhase(.pairs)) {
             let accumulate = exAccumulate || k =/= 0
-            let cOperand = operand(rowsOfI, columnsOfJ, cRow | mux(accumulate, Signal.literal(BigInteger(1) << 30, .uint(32)), Signal.literal(0, .uint(32))))
-            let bOperand = operand(mux(transposeB, columnsOfJ, depthOfK), mux(transposeB, depthOfK, columnsOfJ), bRow)
-            let aOperand = operand(mux(transposeA, depthOfK, rowsOfI), mux(transposeA, rowsOfI, depthOfK), aRow)
+            let cOperand = operand(rowsOf(i), columnsOf(j), cRow(i, j) | mux(accumulate, n32(1 << 30), n32(0)))
+            let bOperand = operand(mux(transposeB, columnsOf(j), depthOf(k)), mux(transposeB, depthOf(k), columnsOf(j)), bRow(k, j))
+            let aOperand = operand(mux(transposeA, depthOf(k), rowsOf(i)), mux(transposeA, rowsOf(i), depthOf(k)), aRow(i, k))
             m.when(part === 0) {
-                outFunct.set(Signal.literal(BigInteger(Funct.preload), .uint(7)))
+                outFunct.set(functLiteral(Funct.preload))
                 emitted.command.rs1.set(mux(i === 0, bOperand, garbageOperand))
                 emitted.command.rs2.set(cOperand)
             }.otherwise {
-                outFunct.set(mux(i === 0, Signal.literal(BigInteger(Funct.computePreloaded), .uint(7)),
-                                 Signal.literal(BigInteger(Funct.computeAccumulated), .uint(7))))
+                outFunct.set(mux(i === 0, functLiteral(Funct.computePreloaded), functLiteral(Funct.computeAccumulated)))
                 emitted.command.rs1.set(aOperand)
                 emitted.command.rs2.set(garbageOperand)
             }
-        }.elsewhen(inPhase(.store)) {
-            emitted.command.rs2.set(storeOperand)
         }
         emitted.index.set(loopIndex)
         emitted.loop.internal.set(true)
         emitted.loop.slot.set(slot)
 
-        // Whether this phase has a command this cycle (the residual add skips mvouts without C).
-        let emitting = inPhase(.residual) && (part =/= 2 || addressC =/= 0) || inPhase(.bias) || (inPhase(.loadA) && addressA =/= 0)
-            || (inPhase(.loadB) && addressB =/= 0) || inPhase(.pairs) || inPhase(.store)
+        // Whether there is a command this cycle (the residual add skips mvouts without C).
+        let emitting = inPhase(.residual) && (part =/= 2 || cHere) || inPhase(.bias) || emitLoad || emitStore || inPhase(.pairs)
 
         // MARK: Host commands
         let idle = inPhase(.idle)
@@ -262,8 +279,13 @@ public struct LoopUnroller: Module {
             transposeA.set(launchTransposeA); transposeB.set(launchTransposeB)
             loopIndex.set(hostCount)
             i.set(n16(0)); j.set(n16(0)); k.set(n16(0)); part.set(0)
-            pairStep.set(n16(0)); loadStep.set(n16(0))
-            m.when(launchResidual) { go(.residual) }.elsewhen(addressD =/= 0) { go(.bias) }.otherwise { go(.loadA) }
+            li.set(n16(0)); lj.set(n16(0)); lk.set(n16(0))
+            si.set(n16(0)); sj.set(n16(0)); columnsDone.set(n16(0))
+            pairStep.set(n16(0))
+            m.when(launchResidual) { go(.residual) }.elsewhen(addressD =/= 0) { go(.bias) }.otherwise {
+                startLoads(n16(0))
+                go(.firstLoads)
+            }
         }
         io.fault.valid.set(accepted && isLoop && failed)
         io.fault.bits.code.set(failure)
@@ -271,99 +293,107 @@ public struct LoopUnroller: Module {
 
         // MARK: Walking the loops
         let advance = m.wire("advance", .bool, default: io.issued.fire || (!idle && !emitting && !inPhase(.finish)))
-        let bHere = addressB =/= 0, aHere = addressA =/= 0
-        /// After the operands of `loadStep`: the next block's operands, or the pairs.
-        func afterLoads() {
-            m.when(loadStep < pairStep +% 1 && loadStep +& 1 < steps.extended(to: 17)) {
-                loadStep.set(loadStep +% 1)
-                i.set(n16(0)); j.set(n16(0)); k.set(((loadStep +% 1) * n16(blockLength)).truncated(to: 16))
-                go(.loadA)
+        /// Points the load cursor at the first load of K block `step` (none left if there is no such block).
+        func startLoads(_ step: Signal) {
+            li.set(n16(0)); lj.set(n16(0)); lk.set(firstOf(step))
+            loadStep.set(step)
+            loadingB.set(!aHere)
+            loadsLeft.set((aHere || bHere) && step < steps)
+        }
+        let loadFired = io.issued.fire && emitLoad
+        m.when(loadFired) {
+            m.when(!loadingB) {
+                let doneA = m.wire("load_a_done", .bool, default: false)
+                m.when(transposeA) {
+                    let nextI = li +& blocks(li, tilesI, blockLength)
+                    m.when(nextI < tilesI.extended(to: 17)) { li.set(nextI.truncated(to: 16)) }.otherwise {
+                        li.set(n16(0))
+                        m.when(lk +& 1 < (loadFirst +& loadCount)) { lk.set(lk +% 1) }.otherwise { doneA.set(true) }
+                    }
+                }.otherwise {
+                    doneA.set(last(li, tilesI))
+                    li.set(li +% 1)
+                }
+                m.when(doneA) {
+                    li.set(n16(0)); lj.set(n16(0)); lk.set(loadFirst)
+                    loadingB.set(true)
+                    loadsLeft.set(bHere)
+                }
             }.otherwise {
-                i.set(n16(0)); j.set(n16(0)); k.set(pairFirst); part.set(0)
-                go(.pairs)
+                m.when(transposeB) {
+                    m.when(last(lj, tilesJ)) { loadsLeft.set(false) }
+                    lj.set(lj +% 1)
+                }.otherwise {
+                    let nextJ = lj +& blocks(lj, tilesJ, blockLength)
+                    m.when(nextJ < tilesJ.extended(to: 17)) { lj.set(nextJ.truncated(to: 16)) }.otherwise {
+                        lj.set(n16(0))
+                        m.when(lk +& 1 < (loadFirst +& loadCount)) { lk.set(lk +% 1) }.otherwise { loadsLeft.set(false) }
+                    }
+                }
+            }
+        }
+        m.when(io.issued.fire && emitStore) {
+            m.when(!last(si, tilesI)) { si.set(si +% 1) }.otherwise {
+                si.set(n16(0))
+                sj.set(sj +% 1)
+            }
+        }
+        /// After a pair and its waiting command: the next pair, or the end of the block.
+        func nextPair() {
+            go(.pairs)
+            m.when(!last(i, tilesI)) { i.set(i +% 1) }.otherwise {
+                i.set(n16(0))
+                m.when(k +& 1 < (pairFirst +& pairCount)) { k.set(k +% 1) }.otherwise {
+                    k.set(pairFirst)
+                    // Column j is done: in the last block its mvouts now wait.
+                    m.when(lastPairStep && cHere) { columnsDone.set(columnsDone +% 1) }
+                    m.when(!last(j, tilesJ)) { j.set(j +% 1) }.otherwise { go(.drain) }
+                }
             }
         }
         m.when(advance) {
             m.when(inPhase(.residual)) {
                 m.when(part =/= 2) { part.set(part +% 1) }.otherwise {
                     part.set(0)
-                    m.when(!lastJ) { j.set(j +% 1) }.otherwise {
+                    m.when(!last(j, tilesJ)) { j.set(j +% 1) }.otherwise {
                         j.set(n16(0))
-                        m.when(!lastI) { i.set(i +% 1) }.otherwise { go(.finish) }
+                        m.when(!last(i, tilesI)) { i.set(i +% 1) }.otherwise { go(.finish) }
                     }
                 }
             }.elsewhen(inPhase(.bias)) {
-                let nextJ = j +& biasCount
-                m.when(nextJ < tilesJ.extended(to: 17)) { j.set(nextJ.truncated(to: 16)) }.otherwise {
-                    j.set(n16(0))
-                    m.when(!lastI) { i.set(i +% 1) }.otherwise {
-                        i.set(n16(0)); k.set(n16(0))
-                        go(.loadA)
+                let nextJ = lj +& biasCount
+                m.when(nextJ < tilesJ.extended(to: 17)) { lj.set(nextJ.truncated(to: 16)) }.otherwise {
+                    lj.set(n16(0))
+                    m.when(!last(li, tilesI)) { li.set(li +% 1) }.otherwise {
+                        startLoads(n16(0))
+                        go(.firstLoads)
                     }
                 }
-            }.elsewhen(inPhase(.loadA)) {
-                let done = m.wire("load_a_done", .bool, default: false)
-                m.when(!aHere) { done.set(true) }.elsewhen(transposeA) {
-                    let nextI = i +& blocks(i, tilesI, blockLength)
-                    done.set(false)
-                    m.when(nextI < tilesI.extended(to: 17)) { i.set(nextI.truncated(to: 16)) }.otherwise {
-                        i.set(n16(0))
-                        m.when(k +& 1 < (stepFirst +& stepCount)) { k.set(k +% 1) }.otherwise { done.set(true) }
-                    }
-                }.otherwise {
-                    done.set(lastI)
-                    i.set(i +% 1)
+            }.elsewhen(inPhase(.firstLoads)) {
+                // Block 0's operands, alone; once emitted, block 0's pairs start and block 1's loads wait.
+                m.when(!loadsLeft) {
+                    i.set(n16(0)); j.set(n16(0)); k.set(n16(0)); part.set(0)
+                    startLoads(n16(1))
+                    go(.pairs)
                 }
-                m.when(done) {
-                    i.set(n16(0)); j.set(n16(0)); k.set(stepFirst)
-                    go(.loadB)
-                }
-            }.elsewhen(inPhase(.loadB)) {
-                let done = m.wire("load_b_done", .bool, default: false)
-                m.when(!bHere) { done.set(true) }.elsewhen(transposeB) {
-                    done.set(lastJ)
-                    j.set(j +% 1)
-                }.otherwise {
-                    let nextJ = j +& blocks(j, tilesJ, blockLength)
-                    done.set(false)
-                    m.when(nextJ < tilesJ.extended(to: 17)) { j.set(nextJ.truncated(to: 16)) }.otherwise {
-                        j.set(n16(0))
-                        m.when(k +& 1 < (stepFirst +& stepCount)) { k.set(k +% 1) }.otherwise { done.set(true) }
-                    }
-                }
-                m.when(done) { afterLoads() }
             }.elsewhen(inPhase(.pairs)) {
                 m.when(part === 0) { part.set(1) }.otherwise {
                     part.set(0)
-                    m.when(!lastI) { i.set(i +% 1) }.otherwise {
-                        i.set(n16(0))
-                        m.when(!lastKOfPairStep) { k.set(k +% 1) }.otherwise {
-                            k.set(pairFirst)
-                            m.when(lastPairStep && addressC =/= 0) { go(.store) }
-                                .elsewhen(!lastJ) { j.set(j +% 1) }
-                                .otherwise {
-                                    // This K block is done: the next one's pairs, after the block after it is loaded.
-                                    j.set(n16(0))
-                                    m.when(lastPairStep) { go(.finish) }.otherwise {
-                                        pairStep.set(pairStep +% 1)
-                                        k.set(((pairStep +% 1) * n16(blockLength)).truncated(to: 16))
-                                        m.when(loadStep +& 1 < steps.extended(to: 17)) {
-                                            loadStep.set(loadStep +% 1)
-                                            k.set(((loadStep +% 1) * n16(blockLength)).truncated(to: 16))
-                                            go(.loadA)
-                                        }
-                                    }
-                                }
-                        }
-                    }
+                    // A waiting command follows the pair; with none, the next pair comes at once.
+                    m.when(loadsLeft || storePending) { go(.waiting) }.otherwise { nextPair() }
                 }
-            }.elsewhen(inPhase(.store)) {
-                m.when(!lastI) { i.set(i +% 1) }.otherwise {
-                    i.set(n16(0))
-                    m.when(!lastJ) {
-                        j.set(j +% 1)
+            }.elsewhen(inPhase(.waiting)) {
+                nextPair()
+            }.elsewhen(inPhase(.drain)) {
+                // What still waits after the block's pairs; then the next block.
+                m.when(!emitLoad && !emitStore) {
+                    i.set(n16(0)); j.set(n16(0)); part.set(0)
+                    m.when(lastPairStep) { go(.finish) }.otherwise {
+                        pairStep.set(pairStep +% 1)
+                        k.set(firstOf(pairStep +% 1))
+                        startLoads(pairStep +% 2)
                         go(.pairs)
-                    }.otherwise { go(.finish) }
+                    }
                 }
             }
         }
