@@ -26,24 +26,19 @@ public struct ProgramGenerator: Sendable {
         public var outputBytes = 2048
         /// Probability of a fence after a command.
         public var fenceProbability = 0.03
-        /// Let an output-stationary pair with C stride 0 overwrite one C row with several result
-        /// rows. docs/ACCELERATOR.md does not say which row wins (the golden model keeps the last,
-        /// the RTL drains OS results bottom row first and keeps the first), so it is off by
-        /// default; accumulating C rows and weight-stationary pairs are always generated.
-        public var overwriteOneCRowSeveralTimes = false
         /// Relative frequencies of the command kinds; a kind missing here is never drawn.
         public var weights: [CommandKind: Int] = CommandKind.defaultWeights
 
         public init() {}
     }
 
-    /// What the generator can draw. `loopWS` is the extension point for the LOOP_WS commands
-    /// (funct 8–13): its weight is 0 until the hardware implements them (see `loopWSSequence`).
+    /// What the generator can draw. `loopWS` is a whole CISC matmul: the configuration it needs
+    /// (sometimes), the five LOOP_WS_CONFIG commands and LOOP_WS (see `loopWSSequence`).
     public enum CommandKind: String, Hashable, Sendable, CaseIterable {
         case configExecute, configLoad, configStore, mvin, mvout, pair, flush, loopWS
 
         public static let defaultWeights: [CommandKind: Int] = [
-            .configExecute: 4, .configLoad: 5, .configStore: 3, .mvin: 22, .mvout: 16, .pair: 30, .flush: 1, .loopWS: 0,
+            .configExecute: 4, .configLoad: 5, .configStore: 3, .mvin: 22, .mvout: 16, .pair: 30, .flush: 1, .loopWS: 4,
         ]
     }
 
@@ -58,11 +53,33 @@ public struct ProgramGenerator: Sendable {
         public var counts: [CommandKind: Int]
     }
 
+    /// The DRAM bytes an unrolled mvin reads or an unrolled mvout writes, as buffer offsets
+    /// relative to `base`; nil for an mvin of zeros (DRAM address 0) or a command that moves no DRAM.
+    static func dramRange(funct: UInt8, rs1: UInt64, rs2: UInt64, state: AcceleratorState, parameters: AcceleratorParameters,
+                          base: UInt64) -> Range<Int>? {
+        let local = LocalOperand(field: rs2)
+        let rows = local.rows, columns = local.columns
+        let start = Int(truncatingIfNeeded: rs1 &- base)
+        switch funct {
+        case GoldenFunct.mvin, GoldenFunct.mvin2, GoldenFunct.mvin3:
+            guard rs1 != 0 else { return nil }
+            let load = state.loads[funct == GoldenFunct.mvin ? 0 : funct == GoldenFunct.mvin2 ? 1 : 2]
+            let elementBytes = local.address.isAccumulator && !load.shrunk ? parameters.accBytes : parameters.inputBytes
+            return start..<start + max(rows - 1, 0) * Int(load.dramStride) + columns * elementBytes
+        case GoldenFunct.mvout:
+            let full = local.address.isAccumulator && rs2 >> 29 & 1 == 1
+            let elementBytes = full ? parameters.accBytes : parameters.inputBytes
+            return start..<start + max(rows - 1, 0) * Int(state.store.dramStride) + columns * elementBytes
+        default:
+            return nil
+        }
+    }
+
     public let parameters: AcceleratorParameters
     public let options: Options
 
     /// Where the generator's golden model sees the buffer. Not 0: DRAM address 0 means zeros.
-    static let goldenBase: UInt64 = 0x1000_0000
+    public static let goldenBase: UInt64 = 0x1000_0000
 
     public init(parameters: AcceleratorParameters, options: Options = Options()) {
         self.parameters = parameters
@@ -200,11 +217,126 @@ struct GenerationState {
         if random.chance(options.fenceProbability) { steps.append(.fence) }
     }
 
-    /// The LOOP_WS extension point: return the configuration commands (funct 9–13) and the
-    /// launch (funct 8) of one random CISC matmul, with A, B, D in the input region and C in the
-    /// output region. Nothing yet: the hardware does not implement LOOP_WS, and the golden model
-    /// throws `notImplemented` for it, which `attempt` treats as a rejection.
-    mutating func loopWSSequence() -> [CommandProgram.Instruction]? { nil }
+    /// One random CISC matmul: I, J, K of 1–4 tiles with pads, A, B, D in the input region and C
+    /// in the output region (an address of 0: no bias, no store, or A/B reused from the
+    /// scratchpad), strides, one transpose at most, full C, low D, ex_accumulate, scratchpad ids
+    /// 0–2, residual add, activation 0/1. Mostly preceded by the configuration Gemmini's
+    /// tiled_matmul issues (CONFIG_EX WS, CONFIG_ST, CONFIG_LD 0/1/2 with block stride DIM and the
+    /// loop's strides), sometimes by some of it or by random configuration commands, sometimes by
+    /// nothing. Then the five LOOP_WS_CONFIG commands (rarely left out, reusing the last loop's
+    /// registers) and LOOP_WS. The golden model decides legality (`attempt`); nil when an unrolled
+    /// mvin would read outside the input region or an mvout write outside the output region.
+    mutating func loopWSSequence() -> [CommandProgram.Instruction]? {
+        let tilesI = Int.random(in: 1...4, using: &random), tilesJ = Int.random(in: 1...4, using: &random)
+        let tilesK = Int.random(in: 1...4, using: &random)
+        func pad() -> Int { random.chance(0.5) ? 0 : Int.random(in: 0..<dim, using: &random) }
+        let padI = pad(), padJ = pad(), padK = pad()
+        let rowsI = tilesI * dim - padI, columnsJ = tilesJ * dim - padJ, depthK = tilesK * dim - padK
+        let (transposeA, transposeB): (Bool, Bool) = random.chance(0.6) ? (false, false) : random.chance(0.5) ? (true, false) : (false, true)
+        let residualAdd = random.chance(0.12)
+        let fullC = random.chance(0.3), lowD = random.chance(0.4), exAccumulate = random.chance(0.3)
+        let activation = random.chance(0.3) ? 1 : 0
+        let aID = Int.random(in: 0...2, using: &random), bID = Int.random(in: 0...2, using: &random)
+        let inputBytes = parameters.inputBytes, accBytes = parameters.accBytes
+        let cBytes = fullC ? accBytes : inputBytes, dBytes = lowD ? inputBytes : accBytes
+
+        // Row strides in elements: at least a row, sometimes more, rarely less (rows overlap).
+        func rowStride(_ columns: Int) -> Int {
+            random.chance(0.6) ? columns : random.chance(0.85) ? columns + Int.random(in: 1...8, using: &random)
+                                                               : Int.random(in: 0...columns, using: &random)
+        }
+        /// A buffer offset for a rows×columns matrix in `region`, or 0 (absent) with `absent`.
+        func matrix(rows: Int, columns: Int, stride: Int, elementBytes: Int, in region: Range<Int>,
+                    absent: Double) -> (offset: Int, isDRAM: Bool) {
+            if random.chance(absent) { return (0, false) }
+            let span = (rows - 1) * stride * elementBytes + columns * elementBytes
+            guard let offset = dramOffset(in: region, span: span, elementBytes: elementBytes) else { return (0, false) }
+            return (offset, true)
+        }
+        let aRows = residualAdd ? rowsI : transposeA ? depthK : rowsI
+        let aColumns = residualAdd ? columnsJ : transposeA ? rowsI : depthK
+        let bRows = residualAdd ? rowsI : transposeB ? columnsJ : depthK
+        let bColumns = residualAdd ? columnsJ : transposeB ? depthK : columnsJ
+        let strideA = rowStride(aColumns), strideB = rowStride(bColumns)
+        let strideD = rowStride(columnsJ), strideC = rowStride(columnsJ)
+        let a = matrix(rows: aRows, columns: aColumns, stride: strideA, elementBytes: inputBytes, in: inputRegion, absent: 0.1)
+        let b = matrix(rows: bRows, columns: bColumns, stride: strideB, elementBytes: inputBytes, in: inputRegion, absent: 0.1)
+        let d = residualAdd ? (offset: 0, isDRAM: false)
+            : matrix(rows: rowsI, columns: columnsJ, stride: strideD, elementBytes: dBytes, in: inputRegion, absent: 0.4)
+        let c = matrix(rows: rowsI, columns: columnsJ, stride: strideC, elementBytes: cBytes, in: outputRegion, absent: 0.15)
+
+        var sequence: [CommandProgram.Instruction] = []
+        // The configuration: tiled_matmul's (weight-stationary, the loop's transposes, strides
+        // in bytes), a random part of it, random commands, or none.
+        let mvinScales = parameters.config.mvinScale == .fp32
+        let storeScale: Float = parameters.config.accScale == .fp32 && random.chance(0.4) ? randomScale() : 1
+        let scaleA: Float = mvinScales && !residualAdd && random.chance(0.3) ? randomScale() : 1
+        let scaleB: Float = mvinScales && !residualAdd && random.chance(0.3) ? randomScale() : 1
+        let tidyConfigs: [CommandProgram.Instruction] = [
+            instruction(GoldenFunct.config, bit(transposeB) << 9 | bit(transposeA) << 8 | 1 << 16 | bit(true) << 2,
+                        1 << 48),
+            instruction(GoldenFunct.config, UInt64(activation) << 2 | 2, UInt64(storeScale.bitPattern) << 32 | UInt64(strideC * cBytes)),
+            configLoad(which: 0, shrunk: residualAdd, blockStride: dim, scale: scaleA, dramStride: UInt64(strideA * inputBytes)),
+            configLoad(which: 1, shrunk: residualAdd, blockStride: dim, scale: scaleB, dramStride: UInt64(strideB * inputBytes)),
+            configLoad(which: 2, shrunk: lowD, blockStride: dim, scale: 1, dramStride: UInt64(strideD * dBytes)),
+        ]
+        switch Int.random(in: 0..<10, using: &random) {
+        case 0..<6:
+            sequence += tidyConfigs
+        case 6, 7:
+            for command in tidyConfigs where random.chance(0.5) { sequence.append(command) }
+        case 8:
+            for _ in 0..<Int.random(in: 1...3, using: &random) {
+                switch Int.random(in: 0..<3, using: &random) {
+                case 0: sequence.append(randomConfigExecute())
+                case 1: sequence.append(randomConfigLoad())
+                default: sequence.append(randomConfigStore())
+                }
+            }
+        default:
+            break
+        }
+
+        let previousLoop = model.state.loop.bounds.tilesI > 0
+        if !previousLoop || random.chance(0.9) {
+            let bounds = UInt64(tilesK) << 32 | UInt64(tilesJ) << 16 | UInt64(tilesI)
+            let pads = UInt64(padK) << 32 | UInt64(padJ) << 16 | UInt64(padI)
+            sequence.append(instruction(GoldenFunct.loopWSConfigBounds, pads, bounds))
+            sequence.append(CommandProgram.Instruction(funct: GoldenFunct.loopWSConfigAddressesAB, rs1: UInt64(a.offset), rs2: UInt64(b.offset),
+                                                       rs1IsDRAM: a.isDRAM, rs2IsDRAM: b.isDRAM))
+            sequence.append(CommandProgram.Instruction(funct: GoldenFunct.loopWSConfigAddressesDC, rs1: UInt64(d.offset), rs2: UInt64(c.offset),
+                                                       rs1IsDRAM: d.isDRAM, rs2IsDRAM: c.isDRAM))
+            sequence.append(instruction(GoldenFunct.loopWSConfigStridesAB, UInt64(strideA), UInt64(strideB)))
+            sequence.append(instruction(GoldenFunct.loopWSConfigStridesDC, UInt64(strideD), UInt64(strideC)))
+        }
+        let launchRS1 = UInt64(aID) << 18 | UInt64(bID) << 16 | UInt64(activation) << 8 | bit(lowD) << 2 | bit(fullC) << 1 | bit(exAccumulate)
+        let launchRS2 = bit(residualAdd) << 2 | bit(transposeB) << 1 | bit(transposeA)
+        sequence.append(instruction(GoldenFunct.loopWS, launchRS1, launchRS2))
+        return loopStaysInRegions(sequence) ? sequence : nil
+    }
+
+    /// Whether every mvin that `sequence`'s LOOP_WS (its last command) unrolls into reads only the
+    /// input region and every mvout writes only the output region, with the state the commands
+    /// before it leave. False as well when a command before it is rejected.
+    func loopStaysInRegions(_ sequence: [CommandProgram.Instruction]) -> Bool {
+        var trial = model
+        var trialMemory = memory
+        for instruction in sequence.dropLast() {
+            let (rs1, rs2) = instruction.relocated(to: ProgramGenerator.goldenBase)
+            guard (try? trial.execute(instruction.funct, rs1, rs2, memory: &trialMemory)) != nil,
+                  trial.lastRejection == nil else { return false }
+        }
+        guard let last = sequence.last, last.funct == GoldenFunct.loopWS,
+              case .loopWS(let launch)? = try? Command.decode(funct: last.funct, rs1: last.rs1, rs2: last.rs2, parameters: parameters),
+              LoopWSUnrolling.rejection(of: launch, settings: trial.state.loop, parameters: parameters) == nil else { return false }
+        for command in LoopWSUnrolling.commands(of: launch, settings: trial.state.loop, parameters: parameters) {
+            guard let range = ProgramGenerator.dramRange(funct: command.funct, rs1: command.rs1, rs2: command.rs2, state: trial.state,
+                                                         parameters: parameters, base: ProgramGenerator.goldenBase) else { continue }
+            let region = command.funct == GoldenFunct.mvout ? outputRegion : inputRegion
+            guard range.lowerBound >= region.lowerBound && range.upperBound <= region.upperBound else { return false }
+        }
+        return true
+    }
 
     mutating func pick(_ weights: [ProgramGenerator.CommandKind: Int]) -> ProgramGenerator.CommandKind {
         // CaseIterable order, not Dictionary order: the draw must not depend on hashing.
@@ -342,17 +474,13 @@ struct GenerationState {
             streamed = operand(scratchpadAddress(extent: sShape.rows), columns: sShape.columns, rows: sShape.rows)
         }
         // C.
-        var cShape = shape()
+        let cShape = shape()
         let cExtent = (cShape.rows - 1) * execute.cStride + 1
         let cAddress: UInt32
         switch Int.random(in: 0..<10, using: &random) {
         case 0, 1: cAddress = garbage
         case 2, 3, 4, 5: cAddress = scratchpadAddress(extent: cExtent)
         default: cAddress = accumulatorAddress(extent: cExtent, write: true)
-        }
-        let overwrites = cAddress != garbage && (cAddress >> 31 == 0 || cAddress >> 30 & 1 == 0)
-        if execute.cStride == 0 && overwrites && !weightStationary && !options.overwriteOneCRowSeveralTimes {
-            cShape.rows = 1
         }
         let c = operand(cAddress, columns: cShape.columns, rows: cShape.rows)
         return [instruction(GoldenFunct.preload, preloaded, c),

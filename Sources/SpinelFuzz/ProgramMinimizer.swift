@@ -11,15 +11,47 @@ public struct ProgramMinimizer: Sendable {
 
     public init(runner: DifferentialRunner) { self.runner = runner }
 
-    /// Whether every command of `program` is legal for the golden model.
+    /// Whether every command of `program` is legal for the golden model, and every DMA (a
+    /// LOOP_WS's unrolled mvins and mvouts included) stays inside the buffer with no mvin
+    /// reading a byte that an mvout writes (the accelerator does not order DRAM accesses between
+    /// its load and store queues). Removing a CONFIG_LD, CONFIG_ST or LOOP_WS_CONFIG command
+    /// changes strides and addresses of later moves, so the minimizer needs the second half too.
     public static func isLegal(_ program: CommandProgram, parameters: AcceleratorParameters) -> Bool {
         var model = GoldenModel(parameters: parameters)
         var memory = SparseMemory()
-        try! memory.write(address: ProgramGenerator.goldenBase, bytes: program.dram)
+        let base = ProgramGenerator.goldenBase
+        try! memory.write(address: base, bytes: program.dram)
+        var reads: [Range<Int>] = [], writes: [Range<Int>] = []
         for instruction in program.instructions {
-            let (rs1, rs2) = instruction.relocated(to: ProgramGenerator.goldenBase)
+            let (rs1, rs2) = instruction.relocated(to: base)
+            var moves: [(funct: UInt8, rs1: UInt64, rs2: UInt64)] = []
+            switch instruction.funct {
+            case GoldenFunct.mvin, GoldenFunct.mvin2, GoldenFunct.mvin3, GoldenFunct.mvout:
+                moves = [(instruction.funct, rs1, rs2)]
+            case GoldenFunct.loopWS:
+                if case .loopWS(let launch)? = try? Command.decode(funct: instruction.funct, rs1: rs1, rs2: rs2, parameters: parameters),
+                   LoopWSUnrolling.rejection(of: launch, settings: model.state.loop, parameters: parameters) == nil {
+                    moves = LoopWSUnrolling.commands(of: launch, settings: model.state.loop, parameters: parameters).map { ($0.funct, $0.rs1, $0.rs2) }
+                }
+            default:
+                break
+            }
+            for move in moves {
+                guard let range = ProgramGenerator.dramRange(funct: move.funct, rs1: move.rs1, rs2: move.rs2, state: model.state,
+                                                             parameters: parameters, base: base) else { continue }
+                if move.funct == GoldenFunct.mvout { writes.append(range) } else { reads.append(range) }
+            }
             do { try model.execute(instruction.funct, rs1, rs2, memory: &memory) } catch { return false }
             if model.lastRejection != nil { return false }
+        }
+        var written = [Bool](repeating: false, count: program.dram.count)
+        for range in writes {
+            guard range.lowerBound >= 0 && range.upperBound <= written.count else { return false }
+            for offset in range { written[offset] = true }
+        }
+        for range in reads {
+            guard range.lowerBound >= 0 && range.upperBound <= written.count else { return false }
+            if range.contains(where: { written[$0] }) { return false }
         }
         return true
     }

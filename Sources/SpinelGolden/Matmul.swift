@@ -52,7 +52,7 @@ extension GoldenModel {
             // and a following COMPUTE_ACCUMULATED starts from zero.
             state.array.accumulators = c.isGarbage ? accumulators : Tile(dim: parameters.dim)
         }
-        write(result, to: preload.c)
+        write(result, to: preload.c, weightStationary: weightStationary)
         state.pendingPreload = nil
     }
 
@@ -98,13 +98,19 @@ extension GoldenModel {
     /// Writes the top-left `rows`×`columns` of `result` to C, row `i` at `C + i·cStride`, masked
     /// to the first `columns` lanes. Scratchpad: saturated to inputType, then ReLU if configured.
     /// Accumulator: overwritten or accumulated (bit 30), wrapping in accType, no activation.
-    private mutating func write(_ result: Tile, to c: LocalOperand) {
+    ///
+    /// Rows are written in the order the array produces them (docs/ACCELERATOR.md, "PRELOAD and
+    /// COMPUTE"): WS from row 0 down, OS from the last row up. It matters only when rows share a
+    /// local row (C stride 0): an overwrite keeps the row written last (WS: row rows−1, OS:
+    /// row 0); accumulating writes add up in any order.
+    private mutating func write(_ result: Tile, to c: LocalOperand, weightStationary: Bool) {
         let address = c.address
         guard !address.isGarbage else { return }
         let inputBits = parameters.config.inputType.width
         let accumulatorBits = parameters.config.accType.width
         let relu = state.execute.activation == Activation.relu.rawValue
-        for i in 0..<c.rows {
+        let order: [Int] = weightStationary ? Array(0..<c.rows) : Array((0..<c.rows).reversed())
+        for i in order {
             let row = address.row + i * state.execute.cStride
             for j in 0..<c.columns {
                 if !address.isAccumulator {

@@ -50,9 +50,6 @@ struct Fuzz: ParsableCommand {
     @Option(help: "The program runner testbench (default: Testbenches/program_runner.c).")
     var runner: String?
 
-    @Flag(help: "Also let output-stationary pairs with C stride 0 overwrite one C row several times (which row wins is unspecified).")
-    var overwriteCRows = false
-
     @Flag(help: "Keep the files of passing seeds too.")
     var keep = false
 
@@ -77,7 +74,6 @@ struct Fuzz: ParsableCommand {
         let differential = try DifferentialRunner(config: accelerator, runnerSource: source)
         var options = ProgramGenerator.Options()
         options.commands = commands
-        options.overwriteOneCRowSeveralTimes = overwriteCRows
         let generator = ProgramGenerator(parameters: differential.parameters, options: options)
         let directory = URL(fileURLWithPath: out)
         let icarusBench = icarus > 0 ? try IcarusBench(config: accelerator) : nil

@@ -66,7 +66,73 @@ struct ProgramGeneratorTests {
             #expect(functs.contains(funct), "no command with funct \(funct) in 20 programs")
         }
         #expect(weightStationary && outputStationary && garbage && accumulatorC && zeros)
-        #expect(!functs.contains(Funct.loopWS), "LOOP_WS is not generated until the hardware has it")
+    }
+
+    /// LOOP_WS is generated, with its configuration commands, and its launches cover the flags,
+    /// the absent addresses (no A/B load, no bias, no store) and the scratchpad ids.
+    @Test func programsRunLoopWSWithEveryFlag() {
+        var functs = Set<UInt8>()
+        var seen = Set<String>()
+        var launches = 0
+        for seed in 0..<UInt64(40) {
+            let program = Self.generator().generate(seed: seed).program
+            for instruction in program.instructions {
+                functs.insert(instruction.funct)
+                switch instruction.funct {
+                case Funct.loopWS:
+                    launches += 1
+                    let rs1 = instruction.rs1, rs2 = instruction.rs2
+                    let flags = ["exAccumulate": rs1 & 1, "fullC": rs1 >> 1 & 1, "lowD": rs1 >> 2 & 1, "relu": rs1 >> 8 & 7,
+                                 "transposeA": rs2 & 1, "transposeB": rs2 >> 1 & 1, "residualAdd": rs2 >> 2 & 1]
+                    for (name, value) in flags where value == 1 { seen.insert(name) }
+                    seen.insert("aID\(rs1 >> 18 & 3)")
+                    seen.insert("bID\(rs1 >> 16 & 3)")
+                    if rs2 & 3 == 3 { seen.insert("both transposes") }
+                case Funct.loopWSConfigAddressesAB:
+                    if instruction.rs1 == 0 && !instruction.rs1IsDRAM { seen.insert("no A") }
+                    if instruction.rs2 == 0 && !instruction.rs2IsDRAM { seen.insert("no B") }
+                case Funct.loopWSConfigAddressesDC:
+                    seen.insert(instruction.rs1IsDRAM ? "bias" : "no bias")
+                    seen.insert(instruction.rs2IsDRAM ? "store" : "no store")
+                case Funct.loopWSConfigBounds:
+                    if instruction.rs1 != 0 { seen.insert("pads") }
+                    if instruction.rs2 >> 32 & 0xFFFF > 1 { seen.insert("K > 1") }
+                default:
+                    break
+                }
+            }
+        }
+        for funct in [Funct.loopWS, Funct.loopWSConfigBounds, Funct.loopWSConfigAddressesAB, Funct.loopWSConfigAddressesDC,
+                      Funct.loopWSConfigStridesAB, Funct.loopWSConfigStridesDC] {
+            #expect(functs.contains(funct), "no command with funct \(funct) in 40 programs")
+        }
+        #expect(launches >= 40, "\(launches) LOOP_WS in 40 programs")
+        let expected = ["exAccumulate", "fullC", "lowD", "relu", "transposeA", "transposeB", "residualAdd", "aID0", "aID1", "aID2",
+                        "bID0", "bID1", "bID2", "no A", "no B", "bias", "no bias", "store", "no store", "pads", "K > 1"]
+        for name in expected { #expect(seen.contains(name), "no LOOP_WS with \(name) in 40 programs") }
+        #expect(!seen.contains("both transposes"), "LOOP_WS cannot transpose both A and B")
+    }
+
+    /// Output-stationary pairs with C stride 0 that overwrite one local row with several result
+    /// rows are generated (docs/ACCELERATOR.md fixes the order: the array's, OS bottom row first).
+    @Test func programsOverwriteOneCRowWithSeveralOutputStationaryRows() throws {
+        var found = 0
+        for seed in 0..<UInt64(40) {
+            let program = Self.generator().generate(seed: seed).program
+            var model = GoldenModel(parameters: Self.parameters)
+            var memory = SparseMemory()
+            try memory.write(address: ProgramGenerator.goldenBase, bytes: program.dram)
+            for instruction in program.instructions {
+                if instruction.funct == Funct.preload, model.state.execute.dataflow == .os, model.state.execute.cStride == 0 {
+                    let c = UInt32(truncatingIfNeeded: instruction.rs2), rows = instruction.rs2 >> 48
+                    let overwrites = c != AcceleratorParameters.garbageAddress && (c >> 31 == 0 || c >> 30 & 1 == 0)
+                    if overwrites && rows > 1 { found += 1 }
+                }
+                let (rs1, rs2) = instruction.relocated(to: ProgramGenerator.goldenBase)
+                try model.execute(instruction.funct, rs1, rs2, memory: &memory)
+            }
+        }
+        #expect(found > 0, "no OS pair with C stride 0 overwriting several rows in 40 programs")
     }
 
     @Test func malformedProgramFilesNameTheLineAndTheProblem() {

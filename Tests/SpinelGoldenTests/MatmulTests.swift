@@ -184,4 +184,30 @@ struct MatmulTests {
         #expect(machine.model.error == nil)
         #expect(machine.accumulator(16, rows: 3) == [[19, 22, 0, 0], [0, 0, 0, 0], [43, 50, 0, 0]])
     }
+    /// C stride 0: all four result rows land on one local row, in the order the array produces
+    /// them (docs/ACCELERATOR.md, "PRELOAD and COMPUTE"): WS top row first, so row 3 stands; OS
+    /// bottom row first (the drain), so row 0 stands. Accumulating writes add up all four.
+    @Test(arguments: [Gemmini.weightStationary, Gemmini.outputStationary])
+    func resultRowsSharingOneLocalRowLandInTheArraysOrder(dataflow: Int) throws {
+        var machine = try Machine()
+        // A·B: row i is (i + 1)·[1 2 3 4].
+        try machine.loadScratchpad([[1, 0, 0, 0], [2, 0, 0, 0], [3, 0, 0, 0], [4, 0, 0, 0]], row: 0)
+        try machine.loadScratchpad([[1, 2, 3, 4], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]], row: 8)
+        try machine.loadAccumulator([[7, 7, 7, 7], [7, 7, 7, 7]], row: 16)
+        let ws = dataflow == Gemmini.weightStationary
+        try machine.run(Gemmini.configEx(dataflow: dataflow, cStride: 0))
+        for destination in [Gemmini.acc(16), 40, Gemmini.acc(17, accumulate: true)] {
+            try machine.run(
+                ws ? Gemmini.preload(8, destination, bdCols: 4, bdRows: 4, cCols: 4, cRows: 4)
+                   : Gemmini.preload(Gemmini.garbage, destination, bdCols: 4, bdRows: 4, cCols: 4, cRows: 4),
+                ws ? Gemmini.computePreloaded(0, Gemmini.garbage, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4)
+                   : Gemmini.computePreloaded(0, 8, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4))
+        }
+        #expect(machine.model.error == nil)
+        let standing: [Int64] = ws ? [4, 8, 12, 16] : [1, 2, 3, 4]
+        #expect(machine.model.accumulatorRow(16) == standing, "accumulator, overwriting")
+        #expect(machine.model.scratchpadRow(40) == standing, "scratchpad")
+        #expect(machine.model.scratchpadRow(41) == [0, 0, 0, 0], "only one row written")
+        #expect(machine.model.accumulatorRow(17) == [17, 27, 37, 47], "accumulating: 7 + (1 + 2 + 3 + 4)·[1 2 3 4]")
+    }
 }
