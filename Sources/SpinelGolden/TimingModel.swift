@@ -115,6 +115,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     let parameters: AcceleratorParameters
     let program: TimingProgram
     let dma: DMAParameters
+    /// The memories' bank maps (the hardware's own).
+    let scratchpadMemory: BankedMemory
+    let accumulatorMemory: BankedMemory
 
     var cycle: UInt64 = 0
     var accepted: [UInt64?]
@@ -150,6 +153,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         self.program = program
         self.execute = execute
         dma = DMAParameters(parameters, tagBits: 1)
+        scratchpadMemory = parameters.scratchpadMemory
+        accumulatorMemory = parameters.accumulatorMemory
         let config = parameters.config
         station = [config.ldReservationEntries, config.exReservationEntries, config.stReservationEntries].map(StationQueueTiming.init)
         reader = DMAReaderTiming(dma)
@@ -197,8 +202,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     }
 
     private func bank(_ access: LocalRowAccess) -> Int {
-        access.accumulator ? (access.row % parameters.accRows) / parameters.accRowsPerBank
-                           : (access.row % parameters.spRows) / parameters.spRowsPerBank
+        access.accumulator ? accumulatorMemory.bank(row: access.row % parameters.accRows)
+                           : scratchpadMemory.bank(row: access.row % parameters.spRows)
     }
 
     private func sameBank(_ a: LocalRowAccess?, _ b: LocalRowAccess) -> Bool {

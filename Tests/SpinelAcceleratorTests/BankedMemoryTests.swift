@@ -17,7 +17,7 @@ struct BankedMemoryModel {
         rows = Array(repeating: Array(repeating: nil, count: memory.lanes), count: memory.rows)
     }
 
-    func bank(_ row: Int) -> Int { row / memory.rowsPerBank }
+    func bank(_ row: Int) -> Int { memory.stripe == 0 ? row / memory.rowsPerBank : (row / memory.stripe) % memory.banks }
 
     /// Which write and read requests are accepted this cycle.
     func arbitrate(writes: [(valid: Bool, row: Int, accumulate: Bool)], reads: [(valid: Bool, row: Int)]) -> (writes: [Bool], reads: [Bool]) {
@@ -53,10 +53,11 @@ struct BankedMemoryModel {
 
 @Suite("Scratchpad and accumulator memories under Verilator against a model")
 struct BankedMemoryTests {
-    @Test(arguments: [false, true])
-    func randomTraffic(accumulating: Bool) throws {
+    @Test(arguments: [(false, 0), (true, 0), (true, 4), (false, 2)])
+    func randomTraffic(accumulating: Bool, stripe: Int) throws {
         let memory = BankedMemory(rows: accumulating ? 32 : 64, banks: accumulating ? 2 : 4, lanes: 4,
-                                  laneWidth: accumulating ? 32 : 8, readClients: 2, writeClients: 2, accumulating: accumulating)
+                                  laneWidth: accumulating ? 32 : 8, readClients: 2, writeClients: 2, accumulating: accumulating,
+                                  stripe: stripe)
         let sim = try VerilatorSimulation(try Elaborator.elaborate(memory))
         var model = BankedMemoryModel(memory)
         var random = SeededGenerator(seed: SeededGenerator.testSeed(accumulating ? 0xACC : 0x5BAD))

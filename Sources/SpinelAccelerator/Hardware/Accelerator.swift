@@ -58,10 +58,8 @@ public struct Accelerator: Module {
         let engine = m.instance("dma", DMAEngine(dma))
         // Clients: reads (execute, store), writes (execute, load); the array cannot wait, so it comes first.
         // The execute controller reads the scratchpad on two ports (A; the other operands).
-        let scratchpad = m.instance("scratchpad", BankedMemory(rows: parameters.spRows, banks: parameters.config.spBanks, lanes: dim,
-                                                               laneWidth: inputBits, readClients: 3, writeClients: 2, accumulating: false))
-        let accumulator = m.instance("accumulator", BankedMemory(rows: parameters.accRows, banks: parameters.config.accBanks, lanes: dim,
-                                                                 laneWidth: accBits, readClients: 2, writeClients: 2, accumulating: true))
+        let scratchpad = m.instance("scratchpad", parameters.scratchpadMemory)
+        let accumulator = m.instance("accumulator", parameters.accumulatorMemory)
 
         m.connect(unroller.command, from: io.command)
         m.connect(dispatcher.command, from: unroller.issued)
@@ -154,5 +152,23 @@ public struct Accelerator: Module {
         let failureLanding = candidates.reduce(Signal(false)) { $0 || $1.valid }
         io.busy.set(unroller.busy || station.busy || load.busy || execute.busy || store.busy || engine.busy
                     || accumulator.writesPending || io.command.valid || failureLanding)
+    }
+}
+
+extension AcceleratorParameters {
+    /// The scratchpad: read clients execute (A), execute (other operands), store; write clients
+    /// execute, load. A bank is a contiguous block of rows.
+    public var scratchpadMemory: BankedMemory {
+        BankedMemory(rows: spRows, banks: config.spBanks, lanes: dim, laneWidth: config.inputType.width, readClients: 3,
+                     writeClients: 2, accumulating: false)
+    }
+
+    /// The accumulator: read clients execute, store; write clients execute, load. Stripes of DIM
+    /// rows (one tile) go round the banks when the sizes allow it.
+    public var accumulatorMemory: BankedMemory {
+        let banks = config.accBanks
+        let striped = banks & (banks - 1) == 0 && dim & (dim - 1) == 0 && (accRows / banks) % dim == 0
+        return BankedMemory(rows: accRows, banks: banks, lanes: dim, laneWidth: config.accType.width, readClients: 2,
+                            writeClients: 2, accumulating: true, stripe: striped ? dim : 0)
     }
 }

@@ -56,7 +56,9 @@ public struct RowReadPort: Aggregate {
 ///
 /// Each cycle, each bank serves at most one read and one write. Clients are in priority order
 /// (index 0 first): a request waits while a higher-priority client uses the same bank port. A
-/// row's bank is its high bits. Writes to an accumulating memory pass through a
+/// row's bank is its high bits, or, with `stripe` rows per stripe, stripes go round the banks
+/// (`bank(row:)`): the accumulator stripes by DIM rows, so that neighbouring tiles of C sit in
+/// different banks and an mvout of one reads while the array accumulates onto the next. Writes to an accumulating memory pass through a
 /// `readLatency`-deep read-modify-write pipeline, which owns the bank's write port and takes
 /// its read port first, and an accumulating write waits while an earlier write to the same row
 /// is still in the pipeline, so back-to-back accumulation onto one row never reads a stale row.
@@ -68,11 +70,17 @@ public struct BankedMemory: Module {
     public let readClients: Int
     public let writeClients: Int
     public let accumulating: Bool
+    /// Rows per stripe when stripes go round the banks; 0: a bank is a contiguous block of rows.
+    public let stripe: Int
     public let readLatency = 1
 
-    public init(rows: Int, banks: Int, lanes: Int, laneWidth: Int, readClients: Int, writeClients: Int, accumulating: Bool) {
+    public init(rows: Int, banks: Int, lanes: Int, laneWidth: Int, readClients: Int, writeClients: Int, accumulating: Bool,
+                stripe: Int = 0) {
         precondition(banks >= 1 && rows % banks == 0 && (rows / banks) & (rows / banks - 1) == 0,
                      "rows per bank must be a power of two")
+        precondition(stripe == 0 || (stripe & (stripe - 1) == 0 && banks & (banks - 1) == 0 && (rows / banks) % stripe == 0),
+                     "a stripe must be a power of two dividing a bank, with a power-of-two number of banks")
+        self.stripe = banks == 1 ? 0 : stripe
         self.rows = rows
         self.banks = banks
         self.lanes = lanes
@@ -84,6 +92,7 @@ public struct BankedMemory: Module {
 
     public var name: String {
         "\(accumulating ? "Accumulator" : "Scratchpad")_\(banks)x\(rows / banks)x\(lanes)x\(laneWidth)_r\(readClients)w\(writeClients)"
+            + (stripe == 0 ? "" : "_s\(stripe)")
     }
 
     public var rowBits: Int { HWType.addressWidth(for: rows) }
@@ -108,11 +117,24 @@ public struct BankedMemory: Module {
            writesPending: Signal(.bool))
     }
 
-    func bank(of row: Signal) -> Signal {
-        banks == 1 ? Signal.literal(0, .uint(1)) : row.bits(rowBits - 1, bankRowBits)
+    /// The bank of `row` (the hardware's `bank(of:)`, for models).
+    public func bank(row: Int) -> Int {
+        stripe == 0 ? row / rowsPerBank : (row / stripe) % banks
     }
 
-    func bankRow(of row: Signal) -> Signal { row.bits(bankRowBits - 1, 0) }
+    var stripeBits: Int { stripe.trailingZeroBitCount }
+    var bankBits: Int { banks.trailingZeroBitCount }
+
+    func bank(of row: Signal) -> Signal {
+        if banks == 1 { return Signal.literal(0, .uint(1)) }
+        return stripe == 0 ? row.bits(rowBits - 1, bankRowBits) : row.bits(stripeBits + bankBits - 1, stripeBits)
+    }
+
+    func bankRow(of row: Signal) -> Signal {
+        if stripe == 0 { return row.bits(bankRowBits - 1, 0) }
+        let high = row.bits(rowBits - 1, stripeBits + bankBits)
+        return stripeBits == 0 ? high : cat(high, row.bits(stripeBits - 1, 0))
+    }
 
     func isBank(_ row: Signal, _ index: Int) -> Signal {
         banks == 1 ? true : bank(of: row) === Signal(BigInteger(index))
