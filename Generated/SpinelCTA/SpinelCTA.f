@@ -1,3 +1,4 @@
+LoopUnroller_SpinelCTA.v
 Dispatcher_SpinelCTA.v
 ReservationStation_SpinelCTA.v
 Queue_18x128.v
@@ -9,7 +10,7 @@ LoadController_SpinelCTA.v
 PE_8_20_32.v
 Tile_1x1_8_20_32.v
 Mesh_16x16_Tile_1x1_8_20_32.v
-MeshWithDelays_Mesh_16x16_Tile_1x1_8_20_32_t4.v
+MeshWithDelays_Mesh_16x16_Tile_1x1_8_20_32_t41.v
 ExecuteController_SpinelCTA.v
 Queue_4x617.v
 IntToFloat_32.v
@@ -27,7 +28,7 @@ SkidBuffer_2.v
 DMAWriter_b16_m64_n16_t1.v
 DMAEngine_b16_m64_n16_t1.v
 SRAMBank_1024x16x8_l1.v
-Scratchpad_4x1024x16x8_r2w2.v
+Scratchpad_4x1024x16x8_r3w2.v
 SRAMBank_2048x16x32_l1.v
-Accumulator_2x2048x16x32_r2w2.v
+Accumulator_2x2048x16x32_r2w2_s16.v
 SpinelCTA.v

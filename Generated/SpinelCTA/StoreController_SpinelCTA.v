@@ -10,6 +10,9 @@ module StoreController_SpinelCTA (
   input  wire [63:0] cmd_bits_cmd_rs1,
   input  wire [63:0] cmd_bits_cmd_rs2,
   input  wire [31:0] cmd_bits_index,
+  input  wire [31:0] cmd_bits_sequence,
+  input  wire cmd_bits_loop_internal,
+  input  wire cmd_bits_loop_slot,
   output wire sp_read_req_valid,
   input  wire sp_read_req_ready,
   output wire [11:0] sp_read_req_bits,
@@ -328,7 +331,7 @@ module StoreController_SpinelCTA (
     .count(pending_count)
   );
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, sp_read_resp_valid, acc_read_resp_valid, dma_resp_bits_tag, outgoing_enq_ready, pending_deq_bits[104:34], pending_count, _sp_read_req_bits_e1[25:12], _acc_read_req_bits_e1[25:12], _dma_req_valid_e1[104:34], _dma_req_valid_e1[32:0], _dma_req_bits_address_e1[40:0], _dma_req_bits_bytes_e1[104:41], _dma_req_bits_bytes_e1[33:0], _outgoing_enq_bits_e1[19:7], _outgoing_deq_ready_e1[104:34], _outgoing_deq_ready_e1[32:0], _pending_enq_valid_e1[104:34], _pending_enq_valid_e1[32:0], _pending_enq_bits_e1[40:0], _pending_enq_bits_e2[104:41], _pending_enq_bits_e2[33:0], _pending_enq_bits_e3[104:34], _pending_enq_bits_e3[32:0], _pending_enq_bits_e4[104:33], _pending_enq_bits_e4[31:0], _pending_enq_bits_e5[104:32], _arriving_note_e1[19:7], 1'b0};
+  wire _unused_bits = &{1'b0, cmd_bits_sequence, cmd_bits_loop_internal, cmd_bits_loop_slot, sp_read_resp_valid, acc_read_resp_valid, dma_resp_bits_tag, outgoing_enq_ready, pending_deq_bits[104:34], pending_count, _sp_read_req_bits_e1[25:12], _acc_read_req_bits_e1[25:12], _dma_req_valid_e1[104:34], _dma_req_valid_e1[32:0], _dma_req_bits_address_e1[40:0], _dma_req_bits_bytes_e1[104:41], _dma_req_bits_bytes_e1[33:0], _outgoing_enq_bits_e1[19:7], _outgoing_deq_ready_e1[104:34], _outgoing_deq_ready_e1[32:0], _pending_enq_valid_e1[104:34], _pending_enq_valid_e1[32:0], _pending_enq_bits_e1[40:0], _pending_enq_bits_e2[104:41], _pending_enq_bits_e2[33:0], _pending_enq_bits_e3[104:34], _pending_enq_bits_e3[32:0], _pending_enq_bits_e4[104:33], _pending_enq_bits_e4[31:0], _pending_enq_bits_e5[104:32], _arriving_note_e1[19:7], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -114,6 +114,7 @@ typedef uint32_t acc_scale_t_bits;
 #define SPINEL_DMA_BUS_BITS 128
 #define SPINEL_DMA_BUS_BYTES 16
 #define SPINEL_DMA_MAX_BYTES 64
+#define SPINEL_LOOP_BLOCK_TILES 4
 #define SPINEL_MAX_IN_FLIGHT_REQS 16
 #define SPINEL_LD_QUEUE 8
 #define SPINEL_EX_QUEUE 8

@@ -1,3 +1,4 @@
+LoopUnroller_SpinelDefault.v
 Dispatcher_SpinelDefault.v
 ReservationStation_SpinelDefault.v
 Queue_18x128.v
@@ -9,7 +10,7 @@ LoadController_SpinelDefault.v
 PE_8_20_32.v
 Tile_1x1_8_20_32.v
 Mesh_16x16_Tile_1x1_8_20_32.v
-MeshWithDelays_Mesh_16x16_Tile_1x1_8_20_32_t4.v
+MeshWithDelays_Mesh_16x16_Tile_1x1_8_20_32_t43.v
 ExecuteController_SpinelDefault.v
 Queue_4x617.v
 IntToFloat_32.v
@@ -27,7 +28,7 @@ SkidBuffer_2.v
 DMAWriter_b16_m64_n16_t1.v
 DMAEngine_b16_m64_n16_t1.v
 SRAMBank_4096x16x8_l1.v
-Scratchpad_4x4096x16x8_r2w2.v
+Scratchpad_4x4096x16x8_r3w2.v
 SRAMBank_512x16x32_l1.v
-Accumulator_2x512x16x32_r2w2.v
+Accumulator_2x512x16x32_r2w2_s16.v
 SpinelDefault.v

@@ -1,3 +1,4 @@
+LoopUnroller_SpinelSmall.v
 Dispatcher_SpinelSmall.v
 ReservationStation_SpinelSmall.v
 Queue_10x128.v
@@ -9,7 +10,7 @@ LoadController_SpinelSmall.v
 PE_8_20_32.v
 Tile_1x1_8_20_32.v
 Mesh_4x4_Tile_1x1_8_20_32.v
-MeshWithDelays_Mesh_4x4_Tile_1x1_8_20_32_t2.v
+MeshWithDelays_Mesh_4x4_Tile_1x1_8_20_32_t25.v
 ExecuteController_SpinelSmall.v
 Queue_4x360.v
 IntToFloat_32.v
@@ -27,7 +28,7 @@ SkidBuffer_2.v
 DMAWriter_b8_m32_n8_t1.v
 DMAEngine_b8_m32_n8_t1.v
 SRAMBank_256x4x8_l1.v
-Scratchpad_4x256x4x8_r2w2.v
+Scratchpad_4x256x4x8_r3w2.v
 SRAMBank_128x4x32_l1.v
-Accumulator_2x128x4x32_r2w2.v
+Accumulator_2x128x4x32_r2w2_s4.v
 SpinelSmall.v

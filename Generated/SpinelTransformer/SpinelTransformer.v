@@ -22,6 +22,8 @@ module SpinelTransformer (
   output wire [31:0] retire_ex_bits,
   output wire retire_st_valid,
   output wire [31:0] retire_st_bits,
+  output wire retire_loop_valid,
+  output wire [31:0] retire_loop_bits,
   output wire axi_aw_valid,
   input  wire axi_aw_ready,
   output wire axi_aw_bits_id,
@@ -52,23 +54,67 @@ module SpinelTransformer (
   input  wire [1:0] axi_r_bits_resp,
   input  wire axi_r_bits_last
 );
+  wire unroller_cmd_valid;
+  wire unroller_cmd_ready;
+  wire [6:0] unroller_cmd_bits_funct;
+  wire [63:0] unroller_cmd_bits_rs1;
+  wire [63:0] unroller_cmd_bits_rs2;
+  wire unroller_issued_valid;
+  wire unroller_issued_ready;
+  wire [6:0] unroller_issued_bits_cmd_funct;
+  wire [63:0] unroller_issued_bits_cmd_rs1;
+  wire [63:0] unroller_issued_bits_cmd_rs2;
+  wire [31:0] unroller_issued_bits_index;
+  wire unroller_issued_bits_loop_internal;
+  wire unroller_issued_bits_loop_slot;
+  wire unroller_retirements_0_valid;
+  wire [31:0] unroller_retirements_0_bits_index;
+  wire unroller_retirements_0_bits_loop_internal;
+  wire unroller_retirements_0_bits_loop_slot;
+  wire unroller_retirements_1_valid;
+  wire [31:0] unroller_retirements_1_bits_index;
+  wire unroller_retirements_1_bits_loop_internal;
+  wire unroller_retirements_1_bits_loop_slot;
+  wire unroller_retirements_2_valid;
+  wire [31:0] unroller_retirements_2_bits_index;
+  wire unroller_retirements_2_bits_loop_internal;
+  wire unroller_retirements_2_bits_loop_slot;
+  wire unroller_retirements_3_valid;
+  wire [31:0] unroller_retirements_3_bits_index;
+  wire unroller_retirements_3_bits_loop_internal;
+  wire unroller_retirements_3_bits_loop_slot;
+  wire unroller_retire_valid;
+  wire [31:0] unroller_retire_bits;
+  wire unroller_fault_valid;
+  wire [3:0] unroller_fault_bits_code;
+  wire [31:0] unroller_fault_bits_index;
+  wire unroller_busy;
   wire dispatcher_cmd_valid;
   wire dispatcher_cmd_ready;
-  wire [6:0] dispatcher_cmd_bits_funct;
-  wire [63:0] dispatcher_cmd_bits_rs1;
-  wire [63:0] dispatcher_cmd_bits_rs2;
+  wire [6:0] dispatcher_cmd_bits_cmd_funct;
+  wire [63:0] dispatcher_cmd_bits_cmd_rs1;
+  wire [63:0] dispatcher_cmd_bits_cmd_rs2;
+  wire [31:0] dispatcher_cmd_bits_index;
+  wire dispatcher_cmd_bits_loop_internal;
+  wire dispatcher_cmd_bits_loop_slot;
   wire dispatcher_ld_valid;
   wire dispatcher_ld_ready;
   wire [6:0] dispatcher_ld_bits_cmd_funct;
   wire [63:0] dispatcher_ld_bits_cmd_rs1;
   wire [63:0] dispatcher_ld_bits_cmd_rs2;
   wire [31:0] dispatcher_ld_bits_index;
+  wire [31:0] dispatcher_ld_bits_sequence;
+  wire dispatcher_ld_bits_loop_internal;
+  wire dispatcher_ld_bits_loop_slot;
   wire dispatcher_ex_valid;
   wire dispatcher_ex_ready;
   wire [6:0] dispatcher_ex_bits_compute_cmd_funct;
   wire [63:0] dispatcher_ex_bits_compute_cmd_rs1;
   wire [63:0] dispatcher_ex_bits_compute_cmd_rs2;
   wire [31:0] dispatcher_ex_bits_compute_index;
+  wire [31:0] dispatcher_ex_bits_compute_sequence;
+  wire dispatcher_ex_bits_compute_loop_internal;
+  wire dispatcher_ex_bits_compute_loop_slot;
   wire [63:0] dispatcher_ex_bits_preload_rs1;
   wire [63:0] dispatcher_ex_bits_preload_rs2;
   wire dispatcher_st_valid;
@@ -77,9 +123,15 @@ module SpinelTransformer (
   wire [63:0] dispatcher_st_bits_cmd_rs1;
   wire [63:0] dispatcher_st_bits_cmd_rs2;
   wire [31:0] dispatcher_st_bits_index;
+  wire [31:0] dispatcher_st_bits_sequence;
+  wire dispatcher_st_bits_loop_internal;
+  wire dispatcher_st_bits_loop_slot;
   wire dispatcher_footprint_sp_read_valid;
   wire [27:0] dispatcher_footprint_sp_read_low;
   wire [27:0] dispatcher_footprint_sp_read_high;
+  wire dispatcher_footprint_sp_read_a_valid;
+  wire [27:0] dispatcher_footprint_sp_read_a_low;
+  wire [27:0] dispatcher_footprint_sp_read_a_high;
   wire dispatcher_footprint_sp_write_valid;
   wire [27:0] dispatcher_footprint_sp_write_low;
   wire [27:0] dispatcher_footprint_sp_write_high;
@@ -90,7 +142,9 @@ module SpinelTransformer (
   wire [27:0] dispatcher_footprint_acc_write_low;
   wire [27:0] dispatcher_footprint_acc_write_high;
   wire dispatcher_retire_valid;
-  wire [31:0] dispatcher_retire_bits;
+  wire [31:0] dispatcher_retire_bits_index;
+  wire dispatcher_retire_bits_loop_internal;
+  wire dispatcher_retire_bits_loop_slot;
   wire dispatcher_error;
   wire [63:0] dispatcher_error_info;
   wire station_alloc_0_valid;
@@ -99,6 +153,9 @@ module SpinelTransformer (
   wire [63:0] station_alloc_0_bits_compute_cmd_rs1;
   wire [63:0] station_alloc_0_bits_compute_cmd_rs2;
   wire [31:0] station_alloc_0_bits_compute_index;
+  wire [31:0] station_alloc_0_bits_compute_sequence;
+  wire station_alloc_0_bits_compute_loop_internal;
+  wire station_alloc_0_bits_compute_loop_slot;
   wire [63:0] station_alloc_0_bits_preload_rs1;
   wire [63:0] station_alloc_0_bits_preload_rs2;
   wire station_alloc_1_valid;
@@ -107,6 +164,9 @@ module SpinelTransformer (
   wire [63:0] station_alloc_1_bits_compute_cmd_rs1;
   wire [63:0] station_alloc_1_bits_compute_cmd_rs2;
   wire [31:0] station_alloc_1_bits_compute_index;
+  wire [31:0] station_alloc_1_bits_compute_sequence;
+  wire station_alloc_1_bits_compute_loop_internal;
+  wire station_alloc_1_bits_compute_loop_slot;
   wire [63:0] station_alloc_1_bits_preload_rs1;
   wire [63:0] station_alloc_1_bits_preload_rs2;
   wire station_alloc_2_valid;
@@ -115,11 +175,17 @@ module SpinelTransformer (
   wire [63:0] station_alloc_2_bits_compute_cmd_rs1;
   wire [63:0] station_alloc_2_bits_compute_cmd_rs2;
   wire [31:0] station_alloc_2_bits_compute_index;
+  wire [31:0] station_alloc_2_bits_compute_sequence;
+  wire station_alloc_2_bits_compute_loop_internal;
+  wire station_alloc_2_bits_compute_loop_slot;
   wire [63:0] station_alloc_2_bits_preload_rs1;
   wire [63:0] station_alloc_2_bits_preload_rs2;
   wire station_footprint_sp_read_valid;
   wire [27:0] station_footprint_sp_read_low;
   wire [27:0] station_footprint_sp_read_high;
+  wire station_footprint_sp_read_a_valid;
+  wire [27:0] station_footprint_sp_read_a_low;
+  wire [27:0] station_footprint_sp_read_a_high;
   wire station_footprint_sp_write_valid;
   wire [27:0] station_footprint_sp_write_low;
   wire [27:0] station_footprint_sp_write_high;
@@ -135,6 +201,9 @@ module SpinelTransformer (
   wire [63:0] station_issue_0_bits_compute_cmd_rs1;
   wire [63:0] station_issue_0_bits_compute_cmd_rs2;
   wire [31:0] station_issue_0_bits_compute_index;
+  wire [31:0] station_issue_0_bits_compute_sequence;
+  wire station_issue_0_bits_compute_loop_internal;
+  wire station_issue_0_bits_compute_loop_slot;
   wire [63:0] station_issue_0_bits_preload_rs1;
   wire [63:0] station_issue_0_bits_preload_rs2;
   wire station_issue_1_valid;
@@ -143,6 +212,9 @@ module SpinelTransformer (
   wire [63:0] station_issue_1_bits_compute_cmd_rs1;
   wire [63:0] station_issue_1_bits_compute_cmd_rs2;
   wire [31:0] station_issue_1_bits_compute_index;
+  wire [31:0] station_issue_1_bits_compute_sequence;
+  wire station_issue_1_bits_compute_loop_internal;
+  wire station_issue_1_bits_compute_loop_slot;
   wire [63:0] station_issue_1_bits_preload_rs1;
   wire [63:0] station_issue_1_bits_preload_rs2;
   wire station_issue_2_valid;
@@ -151,14 +223,41 @@ module SpinelTransformer (
   wire [63:0] station_issue_2_bits_compute_cmd_rs1;
   wire [63:0] station_issue_2_bits_compute_cmd_rs2;
   wire [31:0] station_issue_2_bits_compute_index;
+  wire [31:0] station_issue_2_bits_compute_sequence;
+  wire station_issue_2_bits_compute_loop_internal;
+  wire station_issue_2_bits_compute_loop_slot;
   wire [63:0] station_issue_2_bits_preload_rs1;
   wire [63:0] station_issue_2_bits_preload_rs2;
+  wire station_ex_footprint_sp_read_valid;
+  wire [27:0] station_ex_footprint_sp_read_low;
+  wire [27:0] station_ex_footprint_sp_read_high;
+  wire station_ex_footprint_sp_read_a_valid;
+  wire [27:0] station_ex_footprint_sp_read_a_low;
+  wire [27:0] station_ex_footprint_sp_read_a_high;
+  wire station_ex_footprint_sp_write_valid;
+  wire [27:0] station_ex_footprint_sp_write_low;
+  wire [27:0] station_ex_footprint_sp_write_high;
+  wire station_ex_footprint_acc_read_valid;
+  wire [27:0] station_ex_footprint_acc_read_low;
+  wire [27:0] station_ex_footprint_acc_read_high;
+  wire station_ex_footprint_acc_write_valid;
+  wire [27:0] station_ex_footprint_acc_write_low;
+  wire [27:0] station_ex_footprint_acc_write_high;
   wire station_retire_0_valid;
   wire [31:0] station_retire_0_bits;
   wire station_retire_1_valid;
   wire [31:0] station_retire_1_bits;
   wire station_retire_2_valid;
   wire [31:0] station_retire_2_bits;
+  wire [31:0] station_heads_0_index;
+  wire station_heads_0_loop_internal;
+  wire station_heads_0_loop_slot;
+  wire [31:0] station_heads_1_index;
+  wire station_heads_1_loop_internal;
+  wire station_heads_1_loop_slot;
+  wire [31:0] station_heads_2_index;
+  wire station_heads_2_loop_internal;
+  wire station_heads_2_loop_slot;
   wire station_busy;
   wire load_cmd_valid;
   wire load_cmd_ready;
@@ -166,6 +265,9 @@ module SpinelTransformer (
   wire [63:0] load_cmd_bits_cmd_rs1;
   wire [63:0] load_cmd_bits_cmd_rs2;
   wire [31:0] load_cmd_bits_index;
+  wire [31:0] load_cmd_bits_sequence;
+  wire load_cmd_bits_loop_internal;
+  wire load_cmd_bits_loop_slot;
   wire load_dma_req_valid;
   wire load_dma_req_ready;
   wire [63:0] load_dma_req_bits_address;
@@ -200,13 +302,36 @@ module SpinelTransformer (
   wire [63:0] execute_cmd_bits_compute_cmd_rs1;
   wire [63:0] execute_cmd_bits_compute_cmd_rs2;
   wire [31:0] execute_cmd_bits_compute_index;
+  wire [31:0] execute_cmd_bits_compute_sequence;
+  wire execute_cmd_bits_compute_loop_internal;
+  wire execute_cmd_bits_compute_loop_slot;
   wire [63:0] execute_cmd_bits_preload_rs1;
   wire [63:0] execute_cmd_bits_preload_rs2;
-  wire execute_sp_read_req_valid;
-  wire execute_sp_read_req_ready;
-  wire [11:0] execute_sp_read_req_bits;
-  wire execute_sp_read_resp_valid;
-  wire [127:0] execute_sp_read_resp_bits;
+  wire execute_footprint_sp_read_valid;
+  wire [27:0] execute_footprint_sp_read_low;
+  wire [27:0] execute_footprint_sp_read_high;
+  wire execute_footprint_sp_read_a_valid;
+  wire [27:0] execute_footprint_sp_read_a_low;
+  wire [27:0] execute_footprint_sp_read_a_high;
+  wire execute_footprint_sp_write_valid;
+  wire [27:0] execute_footprint_sp_write_low;
+  wire [27:0] execute_footprint_sp_write_high;
+  wire execute_footprint_acc_read_valid;
+  wire [27:0] execute_footprint_acc_read_low;
+  wire [27:0] execute_footprint_acc_read_high;
+  wire execute_footprint_acc_write_valid;
+  wire [27:0] execute_footprint_acc_write_low;
+  wire [27:0] execute_footprint_acc_write_high;
+  wire execute_sp_read_0_req_valid;
+  wire execute_sp_read_0_req_ready;
+  wire [11:0] execute_sp_read_0_req_bits;
+  wire execute_sp_read_0_resp_valid;
+  wire [127:0] execute_sp_read_0_resp_bits;
+  wire execute_sp_read_1_req_valid;
+  wire execute_sp_read_1_req_ready;
+  wire [11:0] execute_sp_read_1_req_bits;
+  wire execute_sp_read_1_resp_valid;
+  wire [127:0] execute_sp_read_1_resp_bits;
   wire execute_acc_read_req_valid;
   wire execute_acc_read_req_ready;
   wire [11:0] execute_acc_read_req_bits;
@@ -233,6 +358,9 @@ module SpinelTransformer (
   wire [63:0] store_cmd_bits_cmd_rs1;
   wire [63:0] store_cmd_bits_cmd_rs2;
   wire [31:0] store_cmd_bits_index;
+  wire [31:0] store_cmd_bits_sequence;
+  wire store_cmd_bits_loop_internal;
+  wire store_cmd_bits_loop_slot;
   wire store_sp_read_req_valid;
   wire store_sp_read_req_ready;
   wire [11:0] store_sp_read_req_bits;
@@ -319,6 +447,11 @@ module SpinelTransformer (
   wire [11:0] scratchpad_read_1_req_bits;
   wire scratchpad_read_1_resp_valid;
   wire [127:0] scratchpad_read_1_resp_bits;
+  wire scratchpad_read_2_req_valid;
+  wire scratchpad_read_2_req_ready;
+  wire [11:0] scratchpad_read_2_req_bits;
+  wire scratchpad_read_2_resp_valid;
+  wire [127:0] scratchpad_read_2_resp_bits;
   wire scratchpad_write_0_valid;
   wire scratchpad_write_0_ready;
   wire [11:0] scratchpad_write_0_bits_row;
@@ -363,27 +496,33 @@ module SpinelTransformer (
   wire [31:0] _error_valid_e1 = _error_valid_e2[31:0] - error_info_reg[31:0];
   wire [63:0] _error_valid_e4 = {{4'h0, load_fault_bits_code}, 24'h0, load_fault_bits_index};
   wire [31:0] _error_valid_e3 = _error_valid_e4[31:0] - error_info_reg[31:0];
-  wire [31:0] _error_valid_e5 = dispatcher_error_info[31:0] - error_info_reg[31:0];
+  wire [63:0] _error_valid_e6 = {{4'h0, unroller_fault_bits_code}, 24'h0, unroller_fault_bits_index};
+  wire [31:0] _error_valid_e5 = _error_valid_e6[31:0] - error_info_reg[31:0];
+  wire [31:0] _error_valid_e7 = dispatcher_error_info[31:0] - error_info_reg[31:0];
   wire [63:0] _error_info_reg_e2 = {{4'h0, store_fault_bits_code}, 24'h0, store_fault_bits_index};
   wire [31:0] _error_info_reg_e1 = _error_info_reg_e2[31:0] - error_info_reg[31:0];
   wire [63:0] _error_info_reg_e4 = {{4'h0, load_fault_bits_code}, 24'h0, load_fault_bits_index};
   wire [31:0] _error_info_reg_e3 = _error_info_reg_e4[31:0] - error_info_reg[31:0];
-  wire [31:0] _error_info_reg_e5 = dispatcher_error_info[31:0] - error_info_reg[31:0];
+  wire [63:0] _error_info_reg_e6 = {{4'h0, unroller_fault_bits_code}, 24'h0, unroller_fault_bits_index};
+  wire [31:0] _error_info_reg_e5 = _error_info_reg_e6[31:0] - error_info_reg[31:0];
+  wire [31:0] _error_info_reg_e7 = dispatcher_error_info[31:0] - error_info_reg[31:0];
 
-  assign cmd_ready = dispatcher_cmd_ready;
-  assign busy = ((((((station_busy | load_busy) | execute_busy) | store_busy) | dma_busy) | accumulator_writes_pending) | cmd_valid) | (((1'h0 | (dispatcher_error & (~dispatcher_reported))) | load_fault_valid) | store_fault_valid);
+  assign cmd_ready = unroller_cmd_ready;
+  assign busy = (((((((unroller_busy | station_busy) | load_busy) | execute_busy) | store_busy) | dma_busy) | accumulator_writes_pending) | cmd_valid) | ((((1'h0 | (dispatcher_error & (~dispatcher_reported))) | unroller_fault_valid) | load_fault_valid) | store_fault_valid);
   assign error = error_valid;
   assign error_info = error_info_reg;
   assign cycles = cycle_counter;
   assign config_hash = 64'hf89d313d773c47ca;
-  assign retire_dispatch_valid = dispatcher_retire_valid;
-  assign retire_dispatch_bits = dispatcher_retire_bits;
-  assign retire_ld_valid = load_retire_valid;
-  assign retire_ld_bits = load_retire_bits;
-  assign retire_ex_valid = execute_retire_valid;
-  assign retire_ex_bits = execute_retire_bits;
-  assign retire_st_valid = store_retire_valid;
-  assign retire_st_bits = store_retire_bits;
+  assign retire_dispatch_valid = dispatcher_retire_valid & (~dispatcher_retire_bits_loop_internal);
+  assign retire_dispatch_bits = dispatcher_retire_bits_index;
+  assign retire_ld_valid = load_retire_valid & (~station_heads_0_loop_internal);
+  assign retire_ld_bits = station_heads_0_index;
+  assign retire_ex_valid = execute_retire_valid & (~station_heads_1_loop_internal);
+  assign retire_ex_bits = station_heads_1_index;
+  assign retire_st_valid = store_retire_valid & (~station_heads_2_loop_internal);
+  assign retire_st_bits = station_heads_2_index;
+  assign retire_loop_valid = unroller_retire_valid;
+  assign retire_loop_bits = unroller_retire_bits;
   assign axi_aw_valid = dma_axi_aw_valid;
   assign axi_aw_bits_id = dma_axi_aw_bits_id;
   assign axi_aw_bits_addr = dma_axi_aw_bits_addr;
@@ -402,10 +541,34 @@ module SpinelTransformer (
   assign axi_ar_bits_size = dma_axi_ar_bits_size;
   assign axi_ar_bits_burst = dma_axi_ar_bits_burst;
   assign axi_r_ready = dma_axi_r_ready;
-  assign dispatcher_cmd_valid = cmd_valid;
-  assign dispatcher_cmd_bits_funct = cmd_bits_funct;
-  assign dispatcher_cmd_bits_rs1 = cmd_bits_rs1;
-  assign dispatcher_cmd_bits_rs2 = cmd_bits_rs2;
+  assign unroller_cmd_valid = cmd_valid;
+  assign unroller_cmd_bits_funct = cmd_bits_funct;
+  assign unroller_cmd_bits_rs1 = cmd_bits_rs1;
+  assign unroller_cmd_bits_rs2 = cmd_bits_rs2;
+  assign unroller_issued_ready = dispatcher_cmd_ready;
+  assign unroller_retirements_0_valid = dispatcher_retire_valid;
+  assign unroller_retirements_0_bits_index = dispatcher_retire_bits_index;
+  assign unroller_retirements_0_bits_loop_internal = dispatcher_retire_bits_loop_internal;
+  assign unroller_retirements_0_bits_loop_slot = dispatcher_retire_bits_loop_slot;
+  assign unroller_retirements_1_valid = load_retire_valid;
+  assign unroller_retirements_1_bits_index = station_heads_0_index;
+  assign unroller_retirements_1_bits_loop_internal = station_heads_0_loop_internal;
+  assign unroller_retirements_1_bits_loop_slot = station_heads_0_loop_slot;
+  assign unroller_retirements_2_valid = execute_retire_valid;
+  assign unroller_retirements_2_bits_index = station_heads_1_index;
+  assign unroller_retirements_2_bits_loop_internal = station_heads_1_loop_internal;
+  assign unroller_retirements_2_bits_loop_slot = station_heads_1_loop_slot;
+  assign unroller_retirements_3_valid = store_retire_valid;
+  assign unroller_retirements_3_bits_index = station_heads_2_index;
+  assign unroller_retirements_3_bits_loop_internal = station_heads_2_loop_internal;
+  assign unroller_retirements_3_bits_loop_slot = station_heads_2_loop_slot;
+  assign dispatcher_cmd_valid = unroller_issued_valid;
+  assign dispatcher_cmd_bits_cmd_funct = unroller_issued_bits_cmd_funct;
+  assign dispatcher_cmd_bits_cmd_rs1 = unroller_issued_bits_cmd_rs1;
+  assign dispatcher_cmd_bits_cmd_rs2 = unroller_issued_bits_cmd_rs2;
+  assign dispatcher_cmd_bits_index = unroller_issued_bits_index;
+  assign dispatcher_cmd_bits_loop_internal = unroller_issued_bits_loop_internal;
+  assign dispatcher_cmd_bits_loop_slot = unroller_issued_bits_loop_slot;
   assign dispatcher_ld_ready = station_alloc_0_ready;
   assign dispatcher_ex_ready = station_alloc_1_ready;
   assign dispatcher_st_ready = station_alloc_2_ready;
@@ -414,6 +577,9 @@ module SpinelTransformer (
   assign station_alloc_0_bits_compute_cmd_rs1 = dispatcher_ld_bits_cmd_rs1;
   assign station_alloc_0_bits_compute_cmd_rs2 = dispatcher_ld_bits_cmd_rs2;
   assign station_alloc_0_bits_compute_index = dispatcher_ld_bits_index;
+  assign station_alloc_0_bits_compute_sequence = dispatcher_ld_bits_sequence;
+  assign station_alloc_0_bits_compute_loop_internal = dispatcher_ld_bits_loop_internal;
+  assign station_alloc_0_bits_compute_loop_slot = dispatcher_ld_bits_loop_slot;
   assign station_alloc_0_bits_preload_rs1 = 64'h0;
   assign station_alloc_0_bits_preload_rs2 = 64'h0;
   assign station_alloc_1_valid = dispatcher_ex_valid;
@@ -421,6 +587,9 @@ module SpinelTransformer (
   assign station_alloc_1_bits_compute_cmd_rs1 = dispatcher_ex_bits_compute_cmd_rs1;
   assign station_alloc_1_bits_compute_cmd_rs2 = dispatcher_ex_bits_compute_cmd_rs2;
   assign station_alloc_1_bits_compute_index = dispatcher_ex_bits_compute_index;
+  assign station_alloc_1_bits_compute_sequence = dispatcher_ex_bits_compute_sequence;
+  assign station_alloc_1_bits_compute_loop_internal = dispatcher_ex_bits_compute_loop_internal;
+  assign station_alloc_1_bits_compute_loop_slot = dispatcher_ex_bits_compute_loop_slot;
   assign station_alloc_1_bits_preload_rs1 = dispatcher_ex_bits_preload_rs1;
   assign station_alloc_1_bits_preload_rs2 = dispatcher_ex_bits_preload_rs2;
   assign station_alloc_2_valid = dispatcher_st_valid;
@@ -428,11 +597,17 @@ module SpinelTransformer (
   assign station_alloc_2_bits_compute_cmd_rs1 = dispatcher_st_bits_cmd_rs1;
   assign station_alloc_2_bits_compute_cmd_rs2 = dispatcher_st_bits_cmd_rs2;
   assign station_alloc_2_bits_compute_index = dispatcher_st_bits_index;
+  assign station_alloc_2_bits_compute_sequence = dispatcher_st_bits_sequence;
+  assign station_alloc_2_bits_compute_loop_internal = dispatcher_st_bits_loop_internal;
+  assign station_alloc_2_bits_compute_loop_slot = dispatcher_st_bits_loop_slot;
   assign station_alloc_2_bits_preload_rs1 = 64'h0;
   assign station_alloc_2_bits_preload_rs2 = 64'h0;
   assign station_footprint_sp_read_valid = dispatcher_footprint_sp_read_valid;
   assign station_footprint_sp_read_low = dispatcher_footprint_sp_read_low;
   assign station_footprint_sp_read_high = dispatcher_footprint_sp_read_high;
+  assign station_footprint_sp_read_a_valid = dispatcher_footprint_sp_read_a_valid;
+  assign station_footprint_sp_read_a_low = dispatcher_footprint_sp_read_a_low;
+  assign station_footprint_sp_read_a_high = dispatcher_footprint_sp_read_a_high;
   assign station_footprint_sp_write_valid = dispatcher_footprint_sp_write_valid;
   assign station_footprint_sp_write_low = dispatcher_footprint_sp_write_low;
   assign station_footprint_sp_write_high = dispatcher_footprint_sp_write_high;
@@ -456,6 +631,9 @@ module SpinelTransformer (
   assign load_cmd_bits_cmd_rs1 = station_issue_0_bits_compute_cmd_rs1;
   assign load_cmd_bits_cmd_rs2 = station_issue_0_bits_compute_cmd_rs2;
   assign load_cmd_bits_index = station_issue_0_bits_compute_index;
+  assign load_cmd_bits_sequence = station_issue_0_bits_compute_sequence;
+  assign load_cmd_bits_loop_internal = station_issue_0_bits_compute_loop_internal;
+  assign load_cmd_bits_loop_slot = station_issue_0_bits_compute_loop_slot;
   assign load_dma_req_ready = dma_readRequest_ready;
   assign load_dma_resp_valid = dma_readResponse_valid;
   assign load_dma_resp_bits_data = dma_readResponse_bits_data;
@@ -468,11 +646,32 @@ module SpinelTransformer (
   assign execute_cmd_bits_compute_cmd_rs1 = station_issue_1_bits_compute_cmd_rs1;
   assign execute_cmd_bits_compute_cmd_rs2 = station_issue_1_bits_compute_cmd_rs2;
   assign execute_cmd_bits_compute_index = station_issue_1_bits_compute_index;
+  assign execute_cmd_bits_compute_sequence = station_issue_1_bits_compute_sequence;
+  assign execute_cmd_bits_compute_loop_internal = station_issue_1_bits_compute_loop_internal;
+  assign execute_cmd_bits_compute_loop_slot = station_issue_1_bits_compute_loop_slot;
   assign execute_cmd_bits_preload_rs1 = station_issue_1_bits_preload_rs1;
   assign execute_cmd_bits_preload_rs2 = station_issue_1_bits_preload_rs2;
-  assign execute_sp_read_req_ready = scratchpad_read_0_req_ready;
-  assign execute_sp_read_resp_valid = scratchpad_read_0_resp_valid;
-  assign execute_sp_read_resp_bits = scratchpad_read_0_resp_bits;
+  assign execute_footprint_sp_read_valid = station_ex_footprint_sp_read_valid;
+  assign execute_footprint_sp_read_low = station_ex_footprint_sp_read_low;
+  assign execute_footprint_sp_read_high = station_ex_footprint_sp_read_high;
+  assign execute_footprint_sp_read_a_valid = station_ex_footprint_sp_read_a_valid;
+  assign execute_footprint_sp_read_a_low = station_ex_footprint_sp_read_a_low;
+  assign execute_footprint_sp_read_a_high = station_ex_footprint_sp_read_a_high;
+  assign execute_footprint_sp_write_valid = station_ex_footprint_sp_write_valid;
+  assign execute_footprint_sp_write_low = station_ex_footprint_sp_write_low;
+  assign execute_footprint_sp_write_high = station_ex_footprint_sp_write_high;
+  assign execute_footprint_acc_read_valid = station_ex_footprint_acc_read_valid;
+  assign execute_footprint_acc_read_low = station_ex_footprint_acc_read_low;
+  assign execute_footprint_acc_read_high = station_ex_footprint_acc_read_high;
+  assign execute_footprint_acc_write_valid = station_ex_footprint_acc_write_valid;
+  assign execute_footprint_acc_write_low = station_ex_footprint_acc_write_low;
+  assign execute_footprint_acc_write_high = station_ex_footprint_acc_write_high;
+  assign execute_sp_read_0_req_ready = scratchpad_read_0_req_ready;
+  assign execute_sp_read_0_resp_valid = scratchpad_read_0_resp_valid;
+  assign execute_sp_read_0_resp_bits = scratchpad_read_0_resp_bits;
+  assign execute_sp_read_1_req_ready = scratchpad_read_1_req_ready;
+  assign execute_sp_read_1_resp_valid = scratchpad_read_1_resp_valid;
+  assign execute_sp_read_1_resp_bits = scratchpad_read_1_resp_bits;
   assign execute_acc_read_req_ready = accumulator_read_0_req_ready;
   assign execute_acc_read_resp_valid = accumulator_read_0_resp_valid;
   assign execute_acc_read_resp_bits = accumulator_read_0_resp_bits;
@@ -483,9 +682,12 @@ module SpinelTransformer (
   assign store_cmd_bits_cmd_rs1 = station_issue_2_bits_compute_cmd_rs1;
   assign store_cmd_bits_cmd_rs2 = station_issue_2_bits_compute_cmd_rs2;
   assign store_cmd_bits_index = station_issue_2_bits_compute_index;
-  assign store_sp_read_req_ready = scratchpad_read_1_req_ready;
-  assign store_sp_read_resp_valid = scratchpad_read_1_resp_valid;
-  assign store_sp_read_resp_bits = scratchpad_read_1_resp_bits;
+  assign store_cmd_bits_sequence = station_issue_2_bits_compute_sequence;
+  assign store_cmd_bits_loop_internal = station_issue_2_bits_compute_loop_internal;
+  assign store_cmd_bits_loop_slot = station_issue_2_bits_compute_loop_slot;
+  assign store_sp_read_req_ready = scratchpad_read_2_req_ready;
+  assign store_sp_read_resp_valid = scratchpad_read_2_resp_valid;
+  assign store_sp_read_resp_bits = scratchpad_read_2_resp_bits;
   assign store_acc_read_req_ready = accumulator_read_1_req_ready;
   assign store_acc_read_resp_valid = accumulator_read_1_resp_valid;
   assign store_acc_read_resp_bits = accumulator_read_1_resp_bits;
@@ -515,10 +717,12 @@ module SpinelTransformer (
   assign dma_axi_r_bits_data = axi_r_bits_data;
   assign dma_axi_r_bits_resp = axi_r_bits_resp;
   assign dma_axi_r_bits_last = axi_r_bits_last;
-  assign scratchpad_read_0_req_valid = execute_sp_read_req_valid;
-  assign scratchpad_read_0_req_bits = execute_sp_read_req_bits;
-  assign scratchpad_read_1_req_valid = store_sp_read_req_valid;
-  assign scratchpad_read_1_req_bits = store_sp_read_req_bits;
+  assign scratchpad_read_0_req_valid = execute_sp_read_0_req_valid;
+  assign scratchpad_read_0_req_bits = execute_sp_read_0_req_bits;
+  assign scratchpad_read_1_req_valid = execute_sp_read_1_req_valid;
+  assign scratchpad_read_1_req_bits = execute_sp_read_1_req_bits;
+  assign scratchpad_read_2_req_valid = store_sp_read_req_valid;
+  assign scratchpad_read_2_req_bits = store_sp_read_req_bits;
   assign scratchpad_write_0_valid = execute_sp_write_valid;
   assign scratchpad_write_0_bits_row = execute_sp_write_bits_row;
   assign scratchpad_write_0_bits_data = execute_sp_write_bits_data;
@@ -547,13 +751,13 @@ module SpinelTransformer (
     if (reset)
       error_valid <= 1'h0;
     else
-      error_valid <= (store_fault_valid & ((~error_valid) | _error_valid_e1[31])) ? 1'h1 : ((load_fault_valid & ((~error_valid) | _error_valid_e3[31])) ? 1'h1 : (((dispatcher_error & (~dispatcher_reported)) & ((~error_valid) | _error_valid_e5[31])) ? 1'h1 : error_valid));
+      error_valid <= (store_fault_valid & ((~error_valid) | _error_valid_e1[31])) ? 1'h1 : ((load_fault_valid & ((~error_valid) | _error_valid_e3[31])) ? 1'h1 : ((unroller_fault_valid & ((~error_valid) | _error_valid_e5[31])) ? 1'h1 : (((dispatcher_error & (~dispatcher_reported)) & ((~error_valid) | _error_valid_e7[31])) ? 1'h1 : error_valid)));
   end
   always @(posedge clock) begin
     if (reset)
       error_info_reg <= 64'h0;
     else
-      error_info_reg <= (store_fault_valid & ((~error_valid) | _error_info_reg_e1[31])) ? {{4'h0, store_fault_bits_code}, 24'h0, store_fault_bits_index} : ((load_fault_valid & ((~error_valid) | _error_info_reg_e3[31])) ? {{4'h0, load_fault_bits_code}, 24'h0, load_fault_bits_index} : (((dispatcher_error & (~dispatcher_reported)) & ((~error_valid) | _error_info_reg_e5[31])) ? dispatcher_error_info : error_info_reg));
+      error_info_reg <= (store_fault_valid & ((~error_valid) | _error_info_reg_e1[31])) ? {{4'h0, store_fault_bits_code}, 24'h0, store_fault_bits_index} : ((load_fault_valid & ((~error_valid) | _error_info_reg_e3[31])) ? {{4'h0, load_fault_bits_code}, 24'h0, load_fault_bits_index} : ((unroller_fault_valid & ((~error_valid) | _error_info_reg_e5[31])) ? {{4'h0, unroller_fault_bits_code}, 24'h0, unroller_fault_bits_index} : (((dispatcher_error & (~dispatcher_reported)) & ((~error_valid) | _error_info_reg_e7[31])) ? dispatcher_error_info : error_info_reg)));
   end
   always @(posedge clock) begin
     if (reset)
@@ -567,26 +771,74 @@ module SpinelTransformer (
     else
       cycle_counter <= cycle_counter + 64'h1;
   end
+  LoopUnroller_SpinelTransformer unroller (
+    .clock(clock),
+    .reset(reset),
+    .cmd_valid(unroller_cmd_valid),
+    .cmd_ready(unroller_cmd_ready),
+    .cmd_bits_funct(unroller_cmd_bits_funct),
+    .cmd_bits_rs1(unroller_cmd_bits_rs1),
+    .cmd_bits_rs2(unroller_cmd_bits_rs2),
+    .issued_valid(unroller_issued_valid),
+    .issued_ready(unroller_issued_ready),
+    .issued_bits_cmd_funct(unroller_issued_bits_cmd_funct),
+    .issued_bits_cmd_rs1(unroller_issued_bits_cmd_rs1),
+    .issued_bits_cmd_rs2(unroller_issued_bits_cmd_rs2),
+    .issued_bits_index(unroller_issued_bits_index),
+    .issued_bits_loop_internal(unroller_issued_bits_loop_internal),
+    .issued_bits_loop_slot(unroller_issued_bits_loop_slot),
+    .retirements_0_valid(unroller_retirements_0_valid),
+    .retirements_0_bits_index(unroller_retirements_0_bits_index),
+    .retirements_0_bits_loop_internal(unroller_retirements_0_bits_loop_internal),
+    .retirements_0_bits_loop_slot(unroller_retirements_0_bits_loop_slot),
+    .retirements_1_valid(unroller_retirements_1_valid),
+    .retirements_1_bits_index(unroller_retirements_1_bits_index),
+    .retirements_1_bits_loop_internal(unroller_retirements_1_bits_loop_internal),
+    .retirements_1_bits_loop_slot(unroller_retirements_1_bits_loop_slot),
+    .retirements_2_valid(unroller_retirements_2_valid),
+    .retirements_2_bits_index(unroller_retirements_2_bits_index),
+    .retirements_2_bits_loop_internal(unroller_retirements_2_bits_loop_internal),
+    .retirements_2_bits_loop_slot(unroller_retirements_2_bits_loop_slot),
+    .retirements_3_valid(unroller_retirements_3_valid),
+    .retirements_3_bits_index(unroller_retirements_3_bits_index),
+    .retirements_3_bits_loop_internal(unroller_retirements_3_bits_loop_internal),
+    .retirements_3_bits_loop_slot(unroller_retirements_3_bits_loop_slot),
+    .retire_valid(unroller_retire_valid),
+    .retire_bits(unroller_retire_bits),
+    .fault_valid(unroller_fault_valid),
+    .fault_bits_code(unroller_fault_bits_code),
+    .fault_bits_index(unroller_fault_bits_index),
+    .busy(unroller_busy)
+  );
   Dispatcher_SpinelTransformer dispatcher (
     .clock(clock),
     .reset(reset),
     .cmd_valid(dispatcher_cmd_valid),
     .cmd_ready(dispatcher_cmd_ready),
-    .cmd_bits_funct(dispatcher_cmd_bits_funct),
-    .cmd_bits_rs1(dispatcher_cmd_bits_rs1),
-    .cmd_bits_rs2(dispatcher_cmd_bits_rs2),
+    .cmd_bits_cmd_funct(dispatcher_cmd_bits_cmd_funct),
+    .cmd_bits_cmd_rs1(dispatcher_cmd_bits_cmd_rs1),
+    .cmd_bits_cmd_rs2(dispatcher_cmd_bits_cmd_rs2),
+    .cmd_bits_index(dispatcher_cmd_bits_index),
+    .cmd_bits_loop_internal(dispatcher_cmd_bits_loop_internal),
+    .cmd_bits_loop_slot(dispatcher_cmd_bits_loop_slot),
     .ld_valid(dispatcher_ld_valid),
     .ld_ready(dispatcher_ld_ready),
     .ld_bits_cmd_funct(dispatcher_ld_bits_cmd_funct),
     .ld_bits_cmd_rs1(dispatcher_ld_bits_cmd_rs1),
     .ld_bits_cmd_rs2(dispatcher_ld_bits_cmd_rs2),
     .ld_bits_index(dispatcher_ld_bits_index),
+    .ld_bits_sequence(dispatcher_ld_bits_sequence),
+    .ld_bits_loop_internal(dispatcher_ld_bits_loop_internal),
+    .ld_bits_loop_slot(dispatcher_ld_bits_loop_slot),
     .ex_valid(dispatcher_ex_valid),
     .ex_ready(dispatcher_ex_ready),
     .ex_bits_compute_cmd_funct(dispatcher_ex_bits_compute_cmd_funct),
     .ex_bits_compute_cmd_rs1(dispatcher_ex_bits_compute_cmd_rs1),
     .ex_bits_compute_cmd_rs2(dispatcher_ex_bits_compute_cmd_rs2),
     .ex_bits_compute_index(dispatcher_ex_bits_compute_index),
+    .ex_bits_compute_sequence(dispatcher_ex_bits_compute_sequence),
+    .ex_bits_compute_loop_internal(dispatcher_ex_bits_compute_loop_internal),
+    .ex_bits_compute_loop_slot(dispatcher_ex_bits_compute_loop_slot),
     .ex_bits_preload_rs1(dispatcher_ex_bits_preload_rs1),
     .ex_bits_preload_rs2(dispatcher_ex_bits_preload_rs2),
     .st_valid(dispatcher_st_valid),
@@ -595,9 +847,15 @@ module SpinelTransformer (
     .st_bits_cmd_rs1(dispatcher_st_bits_cmd_rs1),
     .st_bits_cmd_rs2(dispatcher_st_bits_cmd_rs2),
     .st_bits_index(dispatcher_st_bits_index),
+    .st_bits_sequence(dispatcher_st_bits_sequence),
+    .st_bits_loop_internal(dispatcher_st_bits_loop_internal),
+    .st_bits_loop_slot(dispatcher_st_bits_loop_slot),
     .footprint_sp_read_valid(dispatcher_footprint_sp_read_valid),
     .footprint_sp_read_low(dispatcher_footprint_sp_read_low),
     .footprint_sp_read_high(dispatcher_footprint_sp_read_high),
+    .footprint_sp_read_a_valid(dispatcher_footprint_sp_read_a_valid),
+    .footprint_sp_read_a_low(dispatcher_footprint_sp_read_a_low),
+    .footprint_sp_read_a_high(dispatcher_footprint_sp_read_a_high),
     .footprint_sp_write_valid(dispatcher_footprint_sp_write_valid),
     .footprint_sp_write_low(dispatcher_footprint_sp_write_low),
     .footprint_sp_write_high(dispatcher_footprint_sp_write_high),
@@ -608,7 +866,9 @@ module SpinelTransformer (
     .footprint_acc_write_low(dispatcher_footprint_acc_write_low),
     .footprint_acc_write_high(dispatcher_footprint_acc_write_high),
     .retire_valid(dispatcher_retire_valid),
-    .retire_bits(dispatcher_retire_bits),
+    .retire_bits_index(dispatcher_retire_bits_index),
+    .retire_bits_loop_internal(dispatcher_retire_bits_loop_internal),
+    .retire_bits_loop_slot(dispatcher_retire_bits_loop_slot),
     .error(dispatcher_error),
     .error_info(dispatcher_error_info)
   );
@@ -621,6 +881,9 @@ module SpinelTransformer (
     .alloc_0_bits_compute_cmd_rs1(station_alloc_0_bits_compute_cmd_rs1),
     .alloc_0_bits_compute_cmd_rs2(station_alloc_0_bits_compute_cmd_rs2),
     .alloc_0_bits_compute_index(station_alloc_0_bits_compute_index),
+    .alloc_0_bits_compute_sequence(station_alloc_0_bits_compute_sequence),
+    .alloc_0_bits_compute_loop_internal(station_alloc_0_bits_compute_loop_internal),
+    .alloc_0_bits_compute_loop_slot(station_alloc_0_bits_compute_loop_slot),
     .alloc_0_bits_preload_rs1(station_alloc_0_bits_preload_rs1),
     .alloc_0_bits_preload_rs2(station_alloc_0_bits_preload_rs2),
     .alloc_1_valid(station_alloc_1_valid),
@@ -629,6 +892,9 @@ module SpinelTransformer (
     .alloc_1_bits_compute_cmd_rs1(station_alloc_1_bits_compute_cmd_rs1),
     .alloc_1_bits_compute_cmd_rs2(station_alloc_1_bits_compute_cmd_rs2),
     .alloc_1_bits_compute_index(station_alloc_1_bits_compute_index),
+    .alloc_1_bits_compute_sequence(station_alloc_1_bits_compute_sequence),
+    .alloc_1_bits_compute_loop_internal(station_alloc_1_bits_compute_loop_internal),
+    .alloc_1_bits_compute_loop_slot(station_alloc_1_bits_compute_loop_slot),
     .alloc_1_bits_preload_rs1(station_alloc_1_bits_preload_rs1),
     .alloc_1_bits_preload_rs2(station_alloc_1_bits_preload_rs2),
     .alloc_2_valid(station_alloc_2_valid),
@@ -637,11 +903,17 @@ module SpinelTransformer (
     .alloc_2_bits_compute_cmd_rs1(station_alloc_2_bits_compute_cmd_rs1),
     .alloc_2_bits_compute_cmd_rs2(station_alloc_2_bits_compute_cmd_rs2),
     .alloc_2_bits_compute_index(station_alloc_2_bits_compute_index),
+    .alloc_2_bits_compute_sequence(station_alloc_2_bits_compute_sequence),
+    .alloc_2_bits_compute_loop_internal(station_alloc_2_bits_compute_loop_internal),
+    .alloc_2_bits_compute_loop_slot(station_alloc_2_bits_compute_loop_slot),
     .alloc_2_bits_preload_rs1(station_alloc_2_bits_preload_rs1),
     .alloc_2_bits_preload_rs2(station_alloc_2_bits_preload_rs2),
     .footprint_sp_read_valid(station_footprint_sp_read_valid),
     .footprint_sp_read_low(station_footprint_sp_read_low),
     .footprint_sp_read_high(station_footprint_sp_read_high),
+    .footprint_sp_read_a_valid(station_footprint_sp_read_a_valid),
+    .footprint_sp_read_a_low(station_footprint_sp_read_a_low),
+    .footprint_sp_read_a_high(station_footprint_sp_read_a_high),
     .footprint_sp_write_valid(station_footprint_sp_write_valid),
     .footprint_sp_write_low(station_footprint_sp_write_low),
     .footprint_sp_write_high(station_footprint_sp_write_high),
@@ -657,6 +929,9 @@ module SpinelTransformer (
     .issue_0_bits_compute_cmd_rs1(station_issue_0_bits_compute_cmd_rs1),
     .issue_0_bits_compute_cmd_rs2(station_issue_0_bits_compute_cmd_rs2),
     .issue_0_bits_compute_index(station_issue_0_bits_compute_index),
+    .issue_0_bits_compute_sequence(station_issue_0_bits_compute_sequence),
+    .issue_0_bits_compute_loop_internal(station_issue_0_bits_compute_loop_internal),
+    .issue_0_bits_compute_loop_slot(station_issue_0_bits_compute_loop_slot),
     .issue_0_bits_preload_rs1(station_issue_0_bits_preload_rs1),
     .issue_0_bits_preload_rs2(station_issue_0_bits_preload_rs2),
     .issue_1_valid(station_issue_1_valid),
@@ -665,6 +940,9 @@ module SpinelTransformer (
     .issue_1_bits_compute_cmd_rs1(station_issue_1_bits_compute_cmd_rs1),
     .issue_1_bits_compute_cmd_rs2(station_issue_1_bits_compute_cmd_rs2),
     .issue_1_bits_compute_index(station_issue_1_bits_compute_index),
+    .issue_1_bits_compute_sequence(station_issue_1_bits_compute_sequence),
+    .issue_1_bits_compute_loop_internal(station_issue_1_bits_compute_loop_internal),
+    .issue_1_bits_compute_loop_slot(station_issue_1_bits_compute_loop_slot),
     .issue_1_bits_preload_rs1(station_issue_1_bits_preload_rs1),
     .issue_1_bits_preload_rs2(station_issue_1_bits_preload_rs2),
     .issue_2_valid(station_issue_2_valid),
@@ -673,14 +951,41 @@ module SpinelTransformer (
     .issue_2_bits_compute_cmd_rs1(station_issue_2_bits_compute_cmd_rs1),
     .issue_2_bits_compute_cmd_rs2(station_issue_2_bits_compute_cmd_rs2),
     .issue_2_bits_compute_index(station_issue_2_bits_compute_index),
+    .issue_2_bits_compute_sequence(station_issue_2_bits_compute_sequence),
+    .issue_2_bits_compute_loop_internal(station_issue_2_bits_compute_loop_internal),
+    .issue_2_bits_compute_loop_slot(station_issue_2_bits_compute_loop_slot),
     .issue_2_bits_preload_rs1(station_issue_2_bits_preload_rs1),
     .issue_2_bits_preload_rs2(station_issue_2_bits_preload_rs2),
+    .ex_footprint_sp_read_valid(station_ex_footprint_sp_read_valid),
+    .ex_footprint_sp_read_low(station_ex_footprint_sp_read_low),
+    .ex_footprint_sp_read_high(station_ex_footprint_sp_read_high),
+    .ex_footprint_sp_read_a_valid(station_ex_footprint_sp_read_a_valid),
+    .ex_footprint_sp_read_a_low(station_ex_footprint_sp_read_a_low),
+    .ex_footprint_sp_read_a_high(station_ex_footprint_sp_read_a_high),
+    .ex_footprint_sp_write_valid(station_ex_footprint_sp_write_valid),
+    .ex_footprint_sp_write_low(station_ex_footprint_sp_write_low),
+    .ex_footprint_sp_write_high(station_ex_footprint_sp_write_high),
+    .ex_footprint_acc_read_valid(station_ex_footprint_acc_read_valid),
+    .ex_footprint_acc_read_low(station_ex_footprint_acc_read_low),
+    .ex_footprint_acc_read_high(station_ex_footprint_acc_read_high),
+    .ex_footprint_acc_write_valid(station_ex_footprint_acc_write_valid),
+    .ex_footprint_acc_write_low(station_ex_footprint_acc_write_low),
+    .ex_footprint_acc_write_high(station_ex_footprint_acc_write_high),
     .retire_0_valid(station_retire_0_valid),
     .retire_0_bits(station_retire_0_bits),
     .retire_1_valid(station_retire_1_valid),
     .retire_1_bits(station_retire_1_bits),
     .retire_2_valid(station_retire_2_valid),
     .retire_2_bits(station_retire_2_bits),
+    .heads_0_index(station_heads_0_index),
+    .heads_0_loop_internal(station_heads_0_loop_internal),
+    .heads_0_loop_slot(station_heads_0_loop_slot),
+    .heads_1_index(station_heads_1_index),
+    .heads_1_loop_internal(station_heads_1_loop_internal),
+    .heads_1_loop_slot(station_heads_1_loop_slot),
+    .heads_2_index(station_heads_2_index),
+    .heads_2_loop_internal(station_heads_2_loop_internal),
+    .heads_2_loop_slot(station_heads_2_loop_slot),
     .busy(station_busy)
   );
   LoadController_SpinelTransformer load (
@@ -692,6 +997,9 @@ module SpinelTransformer (
     .cmd_bits_cmd_rs1(load_cmd_bits_cmd_rs1),
     .cmd_bits_cmd_rs2(load_cmd_bits_cmd_rs2),
     .cmd_bits_index(load_cmd_bits_index),
+    .cmd_bits_sequence(load_cmd_bits_sequence),
+    .cmd_bits_loop_internal(load_cmd_bits_loop_internal),
+    .cmd_bits_loop_slot(load_cmd_bits_loop_slot),
     .dma_req_valid(load_dma_req_valid),
     .dma_req_ready(load_dma_req_ready),
     .dma_req_bits_address(load_dma_req_bits_address),
@@ -730,13 +1038,36 @@ module SpinelTransformer (
     .cmd_bits_compute_cmd_rs1(execute_cmd_bits_compute_cmd_rs1),
     .cmd_bits_compute_cmd_rs2(execute_cmd_bits_compute_cmd_rs2),
     .cmd_bits_compute_index(execute_cmd_bits_compute_index),
+    .cmd_bits_compute_sequence(execute_cmd_bits_compute_sequence),
+    .cmd_bits_compute_loop_internal(execute_cmd_bits_compute_loop_internal),
+    .cmd_bits_compute_loop_slot(execute_cmd_bits_compute_loop_slot),
     .cmd_bits_preload_rs1(execute_cmd_bits_preload_rs1),
     .cmd_bits_preload_rs2(execute_cmd_bits_preload_rs2),
-    .sp_read_req_valid(execute_sp_read_req_valid),
-    .sp_read_req_ready(execute_sp_read_req_ready),
-    .sp_read_req_bits(execute_sp_read_req_bits),
-    .sp_read_resp_valid(execute_sp_read_resp_valid),
-    .sp_read_resp_bits(execute_sp_read_resp_bits),
+    .footprint_sp_read_valid(execute_footprint_sp_read_valid),
+    .footprint_sp_read_low(execute_footprint_sp_read_low),
+    .footprint_sp_read_high(execute_footprint_sp_read_high),
+    .footprint_sp_read_a_valid(execute_footprint_sp_read_a_valid),
+    .footprint_sp_read_a_low(execute_footprint_sp_read_a_low),
+    .footprint_sp_read_a_high(execute_footprint_sp_read_a_high),
+    .footprint_sp_write_valid(execute_footprint_sp_write_valid),
+    .footprint_sp_write_low(execute_footprint_sp_write_low),
+    .footprint_sp_write_high(execute_footprint_sp_write_high),
+    .footprint_acc_read_valid(execute_footprint_acc_read_valid),
+    .footprint_acc_read_low(execute_footprint_acc_read_low),
+    .footprint_acc_read_high(execute_footprint_acc_read_high),
+    .footprint_acc_write_valid(execute_footprint_acc_write_valid),
+    .footprint_acc_write_low(execute_footprint_acc_write_low),
+    .footprint_acc_write_high(execute_footprint_acc_write_high),
+    .sp_read_0_req_valid(execute_sp_read_0_req_valid),
+    .sp_read_0_req_ready(execute_sp_read_0_req_ready),
+    .sp_read_0_req_bits(execute_sp_read_0_req_bits),
+    .sp_read_0_resp_valid(execute_sp_read_0_resp_valid),
+    .sp_read_0_resp_bits(execute_sp_read_0_resp_bits),
+    .sp_read_1_req_valid(execute_sp_read_1_req_valid),
+    .sp_read_1_req_ready(execute_sp_read_1_req_ready),
+    .sp_read_1_req_bits(execute_sp_read_1_req_bits),
+    .sp_read_1_resp_valid(execute_sp_read_1_resp_valid),
+    .sp_read_1_resp_bits(execute_sp_read_1_resp_bits),
     .acc_read_req_valid(execute_acc_read_req_valid),
     .acc_read_req_ready(execute_acc_read_req_ready),
     .acc_read_req_bits(execute_acc_read_req_bits),
@@ -767,6 +1098,9 @@ module SpinelTransformer (
     .cmd_bits_cmd_rs1(store_cmd_bits_cmd_rs1),
     .cmd_bits_cmd_rs2(store_cmd_bits_cmd_rs2),
     .cmd_bits_index(store_cmd_bits_index),
+    .cmd_bits_sequence(store_cmd_bits_sequence),
+    .cmd_bits_loop_internal(store_cmd_bits_loop_internal),
+    .cmd_bits_loop_slot(store_cmd_bits_loop_slot),
     .sp_read_req_valid(store_sp_read_req_valid),
     .sp_read_req_ready(store_sp_read_req_ready),
     .sp_read_req_bits(store_sp_read_req_bits),
@@ -848,7 +1182,7 @@ module SpinelTransformer (
     .axi_r_bits_last(dma_axi_r_bits_last),
     .busy(dma_busy)
   );
-  Scratchpad_4x1024x16x8_r2w2 scratchpad (
+  Scratchpad_4x1024x16x8_r3w2 scratchpad (
     .clock(clock),
     .reset(reset),
     .read_0_req_valid(scratchpad_read_0_req_valid),
@@ -861,6 +1195,11 @@ module SpinelTransformer (
     .read_1_req_bits(scratchpad_read_1_req_bits),
     .read_1_resp_valid(scratchpad_read_1_resp_valid),
     .read_1_resp_bits(scratchpad_read_1_resp_bits),
+    .read_2_req_valid(scratchpad_read_2_req_valid),
+    .read_2_req_ready(scratchpad_read_2_req_ready),
+    .read_2_req_bits(scratchpad_read_2_req_bits),
+    .read_2_resp_valid(scratchpad_read_2_resp_valid),
+    .read_2_resp_bits(scratchpad_read_2_resp_bits),
     .write_0_valid(scratchpad_write_0_valid),
     .write_0_ready(scratchpad_write_0_ready),
     .write_0_bits_row(scratchpad_write_0_bits_row),
@@ -875,7 +1214,7 @@ module SpinelTransformer (
     .write_1_bits_accumulate(scratchpad_write_1_bits_accumulate),
     .writes_pending(scratchpad_writes_pending)
   );
-  Accumulator_2x2048x16x32_r2w2 accumulator (
+  Accumulator_2x2048x16x32_r2w2_s16 accumulator (
     .clock(clock),
     .reset(reset),
     .read_0_req_valid(accumulator_read_0_req_valid),
@@ -903,7 +1242,7 @@ module SpinelTransformer (
     .writes_pending(accumulator_writes_pending)
   );
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, station_issue_0_bits_preload_rs1, station_issue_0_bits_preload_rs2, station_issue_2_bits_preload_rs1, station_issue_2_bits_preload_rs2, scratchpad_writes_pending, _error_valid_e2[63:32], _error_valid_e1[30:0], _error_valid_e4[63:32], _error_valid_e3[30:0], _error_valid_e5[30:0], _error_info_reg_e2[63:32], _error_info_reg_e1[30:0], _error_info_reg_e4[63:32], _error_info_reg_e3[30:0], _error_info_reg_e5[30:0], 1'b0};
+  wire _unused_bits = &{1'b0, station_issue_0_bits_preload_rs1, station_issue_0_bits_preload_rs2, station_issue_2_bits_preload_rs1, station_issue_2_bits_preload_rs2, scratchpad_writes_pending, _error_valid_e2[63:32], _error_valid_e1[30:0], _error_valid_e4[63:32], _error_valid_e3[30:0], _error_valid_e6[63:32], _error_valid_e5[30:0], _error_valid_e7[30:0], _error_info_reg_e2[63:32], _error_info_reg_e1[30:0], _error_info_reg_e4[63:32], _error_info_reg_e3[30:0], _error_info_reg_e6[63:32], _error_info_reg_e5[30:0], _error_info_reg_e7[30:0], 1'b0};
 endmodule
 
 `default_nettype wire

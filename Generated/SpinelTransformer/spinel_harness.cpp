@@ -487,6 +487,7 @@ private:
         if (top_->retire_ld_valid) retire("ld", top_->retire_ld_bits);
         if (top_->retire_ex_valid) retire("ex", top_->retire_ex_bits);
         if (top_->retire_st_valid) retire("st", top_->retire_st_bits);
+        if (top_->retire_loop_valid) retire("loop", top_->retire_loop_bits);
         if (top_->error && (!hardwareErrorSeen_ || top_->error_info != hardwareErrorInfo_)) hardwareError(top_->error_info);
 
         top_->clock = 1;

@@ -1,0 +1,256 @@
+/*
+ * Spinel harness: tiled matrix multiplication on the accelerator (docs/ACCELERATOR.md,
+ * "LOOP_WS"), written for Spinel after Gemmini's tiled_matmul_auto.
+ *
+ *   C = act(ACC_SCALE(A·B + D, scale))       A: I×K, B: K×J, D (acc_t, optional): I×J, C: I×J
+ *
+ * Tile sizes (in DIM tiles) are chosen greedily: I and J grow in turn while an I×J block of C
+ * fits in half the accumulator and its operands fit in half the scratchpad, then K grows
+ * while the operands of the block still fit. Each output tile is one LOOP_WS (or several along
+ * K, accumulating, when K does not fit), its operands alternating between the scratchpad
+ * halves so that a loop's loads overlap the previous loop's computation.
+ *
+ * TILED_COMMANDS issues, for each loop, exactly the commands the hardware unrolls LOOP_WS
+ * into (the same order), from the host.
+ */
+#ifndef SPINEL_TILED_H
+#define SPINEL_TILED_H
+
+#include "gemmini.h"
+
+enum tiled_matmul_type_t { OS, WS, CPU, TILED_COMMANDS };
+
+typedef struct {
+    size_t I, J, K;     /* tiles of DIM per loop */
+} spinel_tiles_t;
+
+static size_t spinel_tiles_of(size_t elements) { return (elements + DIM - 1) / DIM; }
+
+/* The greedy choice: I, J, K in tiles for an I×J×K problem given in tiles. */
+static spinel_tiles_t spinel_choose_tiles(size_t tiles_I, size_t tiles_J, size_t tiles_K) {
+    const size_t sp_half = BANK_NUM * BANK_ROWS / 2 / DIM, acc_half = ACC_ROWS / 2 / DIM;
+    spinel_tiles_t t = {1, 1, 1};
+    int grew = 1;
+    while (grew) {
+        grew = 0;
+        if (t.I < tiles_I && (t.I + 1) * t.J <= acc_half && (t.I + 1 + t.J) * t.K <= sp_half) { t.I++; grew = 1; }
+        if (t.J < tiles_J && t.I * (t.J + 1) <= acc_half && (t.I + t.J + 1) * t.K <= sp_half) { t.J++; grew = 1; }
+    }
+    while (t.K < tiles_K && (t.I + t.J) * (t.K + 1) <= sp_half) t.K++;
+    return t;
+}
+
+static size_t spinel_min(size_t a, size_t b) { return a < b ? a : b; }
+
+/* Tests: when nonzero, the K tiles per loop (to split K over several loops on small sizes). */
+static size_t spinel_force_tiles_K = 0;
+
+/* The LOOP_WS registers, as the host's copy for TILED_COMMANDS. */
+typedef struct {
+    size_t I, J, K, pad_I, pad_J, pad_K;
+    uint64_t A, B, D, C, A_stride, B_stride, D_stride, C_stride;
+    int full_C, low_D, ex_accumulate, a_spad_id, b_spad_id, A_transpose, B_transpose;
+} spinel_loop_t;
+
+static int spinel_acc_half = 0;
+
+static uint64_t spinel_operand(size_t rows, size_t cols, uint64_t address) {
+    return ((uint64_t)rows << 48) | ((uint64_t)cols << 32) | address;
+}
+
+/* LOOP_WS issued as plain commands, in the hardware's order (docs/ACCELERATOR.md, "LOOP_WS"). */
+#define SPINEL_ROWS_I(i) (DIM - ((i) == l->I - 1 ? l->pad_I : 0))
+#define SPINEL_COLS_J(j) (DIM - ((j) == l->J - 1 ? l->pad_J : 0))
+#define SPINEL_DEPTH_K(k) (DIM - ((k) == l->K - 1 ? l->pad_K : 0))
+#define SPINEL_WIDTH(first, count, total, pad) ((count) * DIM - ((first) + (count) == (total) ? (pad) : 0))
+#define SPINEL_C_ROW(i, j) (spinel_c_base() + (uint64_t)(((i) * l->J + (j)) * DIM))
+#define SPINEL_A_ROW(i, k) (spinel_a_base(l) + (l->A_transpose ? (k) * l->I + (i) : (i) * l->K + (k)) * DIM)
+#define SPINEL_B_ROW(k, j) (spinel_b_base(l) + (l->B_transpose ? (j) * l->K + (k) : (k) * l->J + (j)) * DIM)
+
+static uint64_t spinel_c_base(void) { return (1ull << 31) | (uint64_t)(spinel_acc_half * (ACC_ROWS / 2)); }
+static size_t spinel_a_base(const spinel_loop_t* l) { return l->a_spad_id == 2 ? BANK_NUM * BANK_ROWS / 2 : 0; }
+static size_t spinel_b_base(const spinel_loop_t* l) {
+    return (l->b_spad_id == 2 ? BANK_NUM * BANK_ROWS : BANK_NUM * BANK_ROWS / 2) - l->K * l->J * DIM;
+}
+
+/* Commands waiting to be issued, in order. */
+typedef struct {
+    size_t head, count, capacity;
+    uint64_t (*items)[3];   /* funct, rs1, rs2 */
+} spinel_queue_t;
+
+static void spinel_push(spinel_queue_t* q, uint64_t funct, uint64_t rs1, uint64_t rs2) {
+    if (q->count == q->capacity) {
+        q->capacity = q->capacity ? 2 * q->capacity : 64;
+        q->items = (uint64_t(*)[3])realloc(q->items, q->capacity * sizeof *q->items);
+        if (!q->items) { fprintf(stderr, "spinel_tiled: out of memory\n"); exit(2); }
+    }
+    q->items[q->count][0] = funct;
+    q->items[q->count][1] = rs1;
+    q->items[q->count][2] = rs2;
+    q->count++;
+}
+
+/* Issues the oldest waiting command; 0 if none waits. */
+static int spinel_pop(spinel_queue_t* q) {
+    if (q->head == q->count) return 0;
+    const uint64_t* c = q->items[q->head++];
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, c[1], c[2], c[0]);
+    return 1;
+}
+
+/* The operands of K block s, queued. */
+static void spinel_loop_loads(const spinel_loop_t* l, size_t s, spinel_queue_t* q) {
+    const size_t blocks = SPINEL_LOOP_BLOCK_TILES, k0 = s * blocks, nk = spinel_min(blocks, l->K - k0);
+    if (l->A && !l->A_transpose) {
+        for (size_t i = 0; i < l->I; i++)
+            spinel_push(q, k_MVIN, l->A + (i * DIM * l->A_stride + k0 * DIM) * sizeof(elem_t),
+                        spinel_operand(SPINEL_ROWS_I(i), SPINEL_WIDTH(k0, nk, l->K, l->pad_K), SPINEL_A_ROW(i, k0)));
+    } else if (l->A) {
+        for (size_t k = k0; k < k0 + nk; k++)
+            for (size_t i = 0; i < l->I; i += blocks) {
+                const size_t n = spinel_min(blocks, l->I - i);
+                spinel_push(q, k_MVIN, l->A + (k * DIM * l->A_stride + i * DIM) * sizeof(elem_t),
+                            spinel_operand(SPINEL_DEPTH_K(k), SPINEL_WIDTH(i, n, l->I, l->pad_I), SPINEL_A_ROW(i, k)));
+            }
+    }
+    if (l->B && !l->B_transpose) {
+        for (size_t k = k0; k < k0 + nk; k++)
+            for (size_t j = 0; j < l->J; j += blocks) {
+                const size_t n = spinel_min(blocks, l->J - j);
+                spinel_push(q, k_MVIN2, l->B + (k * DIM * l->B_stride + j * DIM) * sizeof(elem_t),
+                            spinel_operand(SPINEL_DEPTH_K(k), SPINEL_WIDTH(j, n, l->J, l->pad_J), SPINEL_B_ROW(k, j)));
+            }
+    } else if (l->B) {
+        for (size_t j = 0; j < l->J; j++)
+            spinel_push(q, k_MVIN2, l->B + (j * DIM * l->B_stride + k0 * DIM) * sizeof(elem_t),
+                        spinel_operand(SPINEL_COLS_J(j), SPINEL_WIDTH(k0, nk, l->K, l->pad_K), SPINEL_B_ROW(k0, j)));
+    }
+}
+
+/* The pairs of K block s, each followed by one waiting command (a load of the next block, or
+ * in the last block an mvout of a finished column of C); then whatever still waits. */
+static void spinel_loop_pairs(const spinel_loop_t* l, size_t s, size_t steps) {
+    const size_t blocks = SPINEL_LOOP_BLOCK_TILES, k0 = s * blocks, nk = spinel_min(blocks, l->K - k0);
+    const uint64_t garbage = 0xFFFFFFFFull;
+    const size_t c_bytes = l->full_C ? sizeof(acc_t) : sizeof(elem_t);
+    spinel_queue_t waiting = {0, 0, 0, NULL};
+    if (s + 1 < steps) spinel_loop_loads(l, s + 1, &waiting);
+    for (size_t j = 0; j < l->J; j++) {
+        for (size_t k = k0; k < k0 + nk; k++)
+            for (size_t i = 0; i < l->I; i++) {
+                const uint64_t b = i == 0 ? spinel_operand(l->B_transpose ? SPINEL_COLS_J(j) : SPINEL_DEPTH_K(k),
+                                                           l->B_transpose ? SPINEL_DEPTH_K(k) : SPINEL_COLS_J(j), SPINEL_B_ROW(k, j))
+                                          : spinel_operand(DIM, DIM, garbage);
+                const uint64_t c = spinel_operand(SPINEL_ROWS_I(i), SPINEL_COLS_J(j),
+                                                  SPINEL_C_ROW(i, j) | (l->ex_accumulate || k > 0 ? 1ull << 30 : 0));
+                const uint64_t a = spinel_operand(l->A_transpose ? SPINEL_DEPTH_K(k) : SPINEL_ROWS_I(i),
+                                                  l->A_transpose ? SPINEL_ROWS_I(i) : SPINEL_DEPTH_K(k), SPINEL_A_ROW(i, k));
+                ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, b, c, k_PRELOAD);
+                ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, a, spinel_operand(DIM, DIM, garbage),
+                                         i == 0 ? k_COMPUTE_PRELOADED : k_COMPUTE_ACCUMULATE);
+                spinel_pop(&waiting);
+            }
+        if (s == steps - 1 && l->C)
+            for (size_t i = 0; i < l->I; i++)
+                spinel_push(&waiting, k_MVOUT, l->C + (i * DIM * l->C_stride + j * DIM) * c_bytes,
+                            spinel_operand(SPINEL_ROWS_I(i), SPINEL_COLS_J(j), SPINEL_C_ROW(i, j) | (l->full_C ? 1ull << 29 : 0)));
+    }
+    while (spinel_pop(&waiting)) {}
+    free(waiting.items);
+}
+
+static void spinel_loop_ws_commands(const spinel_loop_t* l) {
+    if (l->D) {
+        const size_t d_bytes = l->low_D ? sizeof(elem_t) : sizeof(acc_t);
+        const size_t d_blocks = l->low_D ? SPINEL_LOOP_BLOCK_TILES : (MAX_BLOCK_LEN_ACC > 0 ? MAX_BLOCK_LEN_ACC : 1);
+        for (size_t i = 0; i < l->I; i++)
+            for (size_t j = 0; j < l->J; j += d_blocks) {
+                const size_t n = spinel_min(d_blocks, l->J - j);
+                ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, l->D + (i * DIM * l->D_stride + j * DIM) * d_bytes,
+                                         spinel_operand(SPINEL_ROWS_I(i), SPINEL_WIDTH(j, n, l->J, l->pad_J), SPINEL_C_ROW(i, j)), k_MVIN3);
+            }
+    }
+    const size_t steps = (l->K + SPINEL_LOOP_BLOCK_TILES - 1) / SPINEL_LOOP_BLOCK_TILES;
+    spinel_queue_t first = {0, 0, 0, NULL};
+    spinel_loop_loads(l, 0, &first);
+    while (spinel_pop(&first)) {}
+    free(first.items);
+    for (size_t s = 0; s < steps; s++) spinel_loop_pairs(l, s, steps);
+    if (l->C) spinel_acc_half ^= 1;
+}
+#undef SPINEL_ROWS_I
+#undef SPINEL_COLS_J
+#undef SPINEL_DEPTH_K
+#undef SPINEL_WIDTH
+#undef SPINEL_C_ROW
+#undef SPINEL_A_ROW
+#undef SPINEL_B_ROW
+
+/* One LOOP_WS, or its commands. */
+static void spinel_loop(const spinel_loop_t* l, enum tiled_matmul_type_t type) {
+    if (type == TILED_COMMANDS) {
+        spinel_loop_ws_commands(l);
+    } else {
+        gemmini_loop_ws(l->I, l->J, l->K, l->pad_I, l->pad_J, l->pad_K, l->A, l->B, l->D, l->C, l->A_stride, l->B_stride,
+                        l->D_stride, l->C_stride, l->A_transpose, l->B_transpose, l->full_C, l->low_D, l->ex_accumulate, 0,
+                        l->a_spad_id, l->b_spad_id, 0);
+        if (l->C) spinel_acc_half ^= 1;
+    }
+}
+
+/*
+ * Gemmini's tiled_matmul_auto, weight-stationary: `type` WS uses LOOP_WS, TILED_COMMANDS the
+ * same commands from the host. Strides are in elements. D is acc_t (or elem_t with low_D), or
+ * NULL. bert_scale, repeating_bias and weightA are not supported (pass 0, false, 0).
+ */
+static void tiled_matmul_auto(size_t dim_I, size_t dim_J, size_t dim_K, const elem_t* A, const elem_t* B, const void* D, void* C,
+                              size_t stride_A, size_t stride_B, size_t stride_D, size_t stride_C, scale_t A_scale_factor,
+                              scale_t B_scale_factor, scale_acc_t D_scale_factor, int act, acc_scale_t scale, acc_scale_t bert_scale,
+                              bool repeating_bias, bool transpose_A, bool transpose_B, bool full_C, bool low_D, uint8_t weightA,
+                              enum tiled_matmul_type_t type) {
+    (void)D_scale_factor; (void)bert_scale; (void)repeating_bias; (void)weightA;
+    const size_t tiles_I = spinel_tiles_of(dim_I), tiles_J = spinel_tiles_of(dim_J), tiles_K = spinel_tiles_of(dim_K);
+    spinel_tiles_t t = spinel_choose_tiles(tiles_I, tiles_J, tiles_K);
+    if (spinel_force_tiles_K) t.K = spinel_min(spinel_force_tiles_K, tiles_K);
+    const size_t c_bytes = full_C ? sizeof(acc_t) : sizeof(elem_t), d_bytes = low_D ? sizeof(elem_t) : sizeof(acc_t);
+
+    gemmini_extended_config_ex(WEIGHT_STATIONARY, 0, 0, 1, transpose_A, transpose_B);
+    gemmini_extended_config_st(stride_C * c_bytes, act, scale);
+    gemmini_extended3_config_ld(stride_A * sizeof(elem_t), A_scale_factor, false, 0);
+    gemmini_extended3_config_ld(stride_B * sizeof(elem_t), B_scale_factor, false, 1);
+    gemmini_extended3_config_ld(stride_D * d_bytes, MVIN_SCALE_IDENTITY, low_D, 2);
+
+    int spad = 0;
+    for (size_t i0 = 0; i0 < tiles_I; i0 += t.I)
+        for (size_t j0 = 0; j0 < tiles_J; j0 += t.J)
+            for (size_t k0 = 0; k0 < tiles_K; k0 += t.K, spad ^= 1) {
+                spinel_loop_t l;
+                l.I = spinel_min(t.I, tiles_I - i0);
+                l.J = spinel_min(t.J, tiles_J - j0);
+                l.K = spinel_min(t.K, tiles_K - k0);
+                l.pad_I = i0 + l.I == tiles_I ? tiles_I * DIM - dim_I : 0;
+                l.pad_J = j0 + l.J == tiles_J ? tiles_J * DIM - dim_J : 0;
+                l.pad_K = k0 + l.K == tiles_K ? tiles_K * DIM - dim_K : 0;
+                const size_t a_offset = transpose_A ? k0 * DIM * stride_A + i0 * DIM : i0 * DIM * stride_A + k0 * DIM;
+                const size_t b_offset = transpose_B ? j0 * DIM * stride_B + k0 * DIM : k0 * DIM * stride_B + j0 * DIM;
+                l.A = (uint64_t)(uintptr_t)(A + a_offset);
+                l.B = (uint64_t)(uintptr_t)(B + b_offset);
+                l.D = D != NULL && k0 == 0 ? (uint64_t)(uintptr_t)((const int8_t*)D + (i0 * DIM * stride_D + j0 * DIM) * d_bytes) : 0;
+                l.C = k0 + l.K == tiles_K ? (uint64_t)(uintptr_t)((int8_t*)C + (i0 * DIM * stride_C + j0 * DIM) * c_bytes) : 0;
+                l.A_stride = stride_A;
+                l.B_stride = stride_B;
+                l.D_stride = stride_D;
+                l.C_stride = stride_C;
+                l.full_C = full_C;
+                l.low_D = low_D;
+                l.ex_accumulate = k0 > 0 || D != NULL;
+                l.a_spad_id = 1 + spad;
+                l.b_spad_id = 1 + spad;
+                l.A_transpose = transpose_A;
+                l.B_transpose = transpose_B;
+                spinel_loop(&l, type);
+            }
+}
+
+#endif /* SPINEL_TILED_H */
