@@ -42,7 +42,8 @@ extension GoldenModel {
 
     /// Accumulator bits 30 (accumulate on write) and 29 (full-width read) mean nothing to the
     /// other direction and are ignored there, as Gemmini's software sets them freely on reads;
-    /// bit 29 on a write and normalization commands outside an mvout are errors.
+    /// bit 29 on an mvin's destination and normalization commands outside an mvout are errors
+    /// (a PRELOAD's C may carry bit 29, as Gemmini's LOOP_WS writes it; it has no effect).
     private func checkAccumulatorBits(_ address: LocalAddress, as role: OperandRole) throws {
         switch role {
         case .a, .b:
@@ -51,7 +52,12 @@ extension GoldenModel {
             guard address.normalizationCommand == 0 else {
                 throw CommandRejection(.illegalOperand, "the D operand at \(address) carries a normalization command")
             }
-        case .c, .mvinDestination:
+        case .c:
+            // Bit 29 on C means nothing for a write; Gemmini's LOOP_WS sets it with full_C, so it is accepted.
+            guard address.normalizationCommand == 0 else {
+                throw CommandRejection(.illegalOperand, "the C operand at \(address) carries a normalization command")
+            }
+        case .mvinDestination:
             guard !address.readsFullWidth && address.normalizationCommand == 0 else {
                 throw CommandRejection(.illegalOperand, "the \(role) at \(address) is written, so it takes neither the full-width bit nor a normalization command")
             }

@@ -109,9 +109,6 @@ private let errorCases: [ErrorCase] = [
               failing: G.computePreloaded(0, Gemmini.acc(0), aCols: 4, aRows: 4, bdCols: 4, bdRows: 4), code: .illegalOperand),
     ErrorCase(name: "WS B in the accumulator", setup: [G.configEx(dataflow: ws)],
               failing: G.preload(Gemmini.acc(0), garbage, bdCols: 4, bdRows: 4, cCols: 4, cRows: 4), code: .illegalOperand),
-    ErrorCase(name: "C with the full-width bit",
-              failing: G.preload(garbage, Gemmini.acc(0, fullWidth: true), bdCols: 4, bdRows: 4, cCols: 4, cRows: 4),
-              code: .illegalOperand),
     ErrorCase(name: "C with a normalization command",
               failing: G.preload(garbage, Gemmini.acc(0) | 1 << 26, bdCols: 4, bdRows: 4, cCols: 4, cRows: 4), code: .illegalOperand),
     ErrorCase(name: "OS D with a normalization command", setup: [G.configEx(dataflow: os)],
@@ -234,5 +231,27 @@ struct NotImplementedTests {
             try machine.run(G.mvout(0x1000, Gemmini.acc(0), cols: 16, rows: 1))
         }
         #expect(machine.model.error == nil)
+    }
+}
+
+@Suite("Golden model: Gemmini compatibility")
+struct GemminiCompatibilityTests {
+    typealias G = Gemmini
+
+    /// Bit 29 on a PRELOAD's C (Gemmini's LOOP_WS sets it with full_C) is accepted and changes nothing.
+    @Test func fullWidthBitOnCIsAcceptedAndIgnored() throws {
+        var results: [[[Int64]]] = []
+        for fullWidth in [false, true] {
+            var machine = try Machine()
+            try machine.loadScratchpad([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]], row: 0)
+            try machine.loadScratchpad([[1, 0, 0, 0], [0, 2, 0, 0], [0, 0, 3, 0], [0, 0, 0, 4]], row: 8)
+            try machine.run(G.configEx(dataflow: G.weightStationary),
+                            G.preload(8, Gemmini.acc(4, fullWidth: fullWidth), bdCols: 4, bdRows: 4, cCols: 4, cRows: 4),
+                            G.computePreloaded(0, 0xFFFF_FFFF, aCols: 4, aRows: 4, bdCols: 4, bdRows: 4))
+            #expect(machine.model.error == nil)
+            results.append(machine.accumulator(4, rows: 4))
+        }
+        #expect(results[0] == [[1, 4, 9, 16], [5, 12, 21, 32], [9, 20, 33, 48], [13, 28, 45, 64]])
+        #expect(results[1] == results[0])
     }
 }

@@ -138,7 +138,9 @@ public struct Dispatcher: Module {
             case .a: accumulatorProblem = (asB, .illegalOperand)
             case .preloadOperand: accumulatorProblem = (mux(weightStationary, asB, asD), .illegalOperand)
             case .computeOperand: accumulatorProblem = (mux(weightStationary, asD, asB), .illegalOperand)
-            case .c, .mvinDestination: accumulatorProblem = (accumulator && (operand.readsFullWidth || normalization), .illegalOperand)
+            // A PRELOAD's C may carry bit 29 (Gemmini's LOOP_WS sets it with full_C); an mvin's destination may not.
+            case .c: accumulatorProblem = (accumulator && normalization, .illegalOperand)
+            case .mvinDestination: accumulatorProblem = (accumulator && (operand.readsFullWidth || normalization), .illegalOperand)
             case .mvoutSource: accumulatorProblem = (accumulator && normalization, .unsupportedField)
             }
             let lastRow = operand.row.extended(to: rowBits) +% lastRowOffset.resized(to: rowBits)
