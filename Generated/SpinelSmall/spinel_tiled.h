@@ -4,11 +4,12 @@
  *
  *   C = act(ACC_SCALE(A·B + D, scale))       A: I×K, B: K×J, D (acc_t, optional): I×J, C: I×J
  *
- * Tile sizes (in DIM tiles) are chosen greedily: I and J grow in turn while an I×J block of C
- * fits in half the accumulator and its operands fit in half the scratchpad, then K grows
- * while the operands of the block still fit. Each output tile is one LOOP_WS (or several along
- * K, accumulating, when K does not fit), its operands alternating between the scratchpad
- * halves so that a loop's loads overlap the previous loop's computation.
+ * Tile sizes (in DIM tiles): the I×J block of C that fits in half the accumulator (with its
+ * operands in half the scratchpad) and gives the fewest output blocks, then the fewest
+ * operand bytes, then the widest J; then K split evenly into as few loops as fit. Each output
+ * tile is one LOOP_WS (or several along K, accumulating, when K does not fit), its operands
+ * alternating between the scratchpad halves so that a loop's loads overlap the previous
+ * loop's computation.
  *
  * TILED_COMMANDS issues, for each loop, exactly the commands the hardware unrolls LOOP_WS
  * into (the same order), from the host.
@@ -26,21 +27,33 @@ typedef struct {
 
 static size_t spinel_tiles_of(size_t elements) { return (elements + DIM - 1) / DIM; }
 
-/* The greedy choice: I, J, K in tiles for an I×J×K problem given in tiles. */
+static size_t spinel_min(size_t a, size_t b) { return a < b ? a : b; }
+
+/* The choice: I, J, K in tiles for an I×J×K problem given in tiles. Every LOOP_WS pays a
+ * prologue (its first K block's loads start only when the previous loop has been emitted)
+ * and an epilogue (its mvouts follow its last K block), so I×J (C in half the accumulator,
+ * its operands in half the scratchpad) is chosen for the fewest output blocks, then the
+ * fewest operand bytes loaded, then the widest J (B mvins of whole blocks, the fewest mvouts
+ * after the last column). K is then split evenly into as few loops as fit. */
 static spinel_tiles_t spinel_choose_tiles(size_t tiles_I, size_t tiles_J, size_t tiles_K) {
     const size_t sp_half = BANK_NUM * BANK_ROWS / 2 / DIM, acc_half = ACC_ROWS / 2 / DIM;
     spinel_tiles_t t = {1, 1, 1};
-    int grew = 1;
-    while (grew) {
-        grew = 0;
-        if (t.I < tiles_I && (t.I + 1) * t.J <= acc_half && (t.I + 1 + t.J) * t.K <= sp_half) { t.I++; grew = 1; }
-        if (t.J < tiles_J && t.I * (t.J + 1) <= acc_half && (t.I + t.J + 1) * t.K <= sp_half) { t.J++; grew = 1; }
-    }
-    while (t.K < tiles_K && (t.I + t.J) * (t.K + 1) <= sp_half) t.K++;
+    size_t best_blocks = (size_t)-1, best_loads = (size_t)-1;
+    for (size_t I = 1; I <= spinel_min(tiles_I, acc_half); I++)
+        for (size_t J = 1; J <= spinel_min(tiles_J, acc_half / I) && I + J <= sp_half; J++) {
+            const size_t n_I = (tiles_I + I - 1) / I, n_J = (tiles_J + J - 1) / J;
+            const size_t blocks = n_I * n_J, loads = tiles_I * n_J + tiles_J * n_I;
+            if (blocks < best_blocks || (blocks == best_blocks && (loads < best_loads || (loads == best_loads && J > t.J)))) {
+                t.I = I;
+                t.J = J;
+                best_blocks = blocks;
+                best_loads = loads;
+            }
+        }
+    const size_t max_K = sp_half / (t.I + t.J), loops_K = (tiles_K + max_K - 1) / max_K;
+    t.K = (tiles_K + loops_K - 1) / loops_K;
     return t;
 }
-
-static size_t spinel_min(size_t a, size_t b) { return a < b ? a : b; }
 
 /* Tests: when nonzero, the K tiles per loop (to split K over several loops on small sizes). */
 static size_t spinel_force_tiles_K = 0;
