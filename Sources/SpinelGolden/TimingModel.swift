@@ -55,7 +55,8 @@ public struct TimingPrediction: Sendable {
 
 /// `ReservationStation`: one in-order queue per controller (entries of the configuration); a
 /// queue's next entry issues once no older entry of another queue conflicts with it; entries
-/// leave when their controller retires them.
+/// leave when their controller retires them. Entries hold dispatch sequence numbers (the
+/// dispatcher's `sequence`, which orders host and unrolled commands alike).
 struct StationQueueTiming {
     private var slots: [Int?]
     private var issued: [Bool]
@@ -68,7 +69,7 @@ struct StationQueueTiming {
 
     var allocateReady: Bool { slots[tail] == nil }
     var isEmpty: Bool { slots.allSatisfy { $0 == nil } }
-    /// Command indices of the valid entries.
+    /// Sequence numbers of the valid entries.
     var held: [Int] { slots.compactMap { $0 } }
     /// The next entry to issue (valid, not yet issued).
     var candidate: Int? { issued[issuePointer] ? nil : slots[issuePointer] }
@@ -125,6 +126,19 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     private var nextCommand = 0
     private var lastAccepted: UInt64?
 
+    /// What the dispatcher took, by sequence number: the command, and for one a LOOP_WS
+    /// unrolled, its loop slot (nil for a host command).
+    private var dispatched: [(command: TimedCommand, slot: Int?)] = []
+
+    // LoopUnroller: the loop being emitted, the slot the next loop uses, per slot the LOOP_WS
+    // that waits for its commands and how many of them are out.
+    private var unrolling: (host: Int, loop: UnrolledLoop, position: Int)?
+    private var loopSlot = 0
+    private var loopWaiting: [Int?] = [nil, nil]
+    private var outstanding = [0, 0]
+    /// Retirements of unrolled commands in this cycle, per slot (counted down at the clock edge).
+    private var internalRetired = [0, 0]
+
     private var station: [StationQueueTiming]
     private var execute: Execute
     private var reader: DMAReaderTiming
@@ -170,7 +184,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     private var notesDepth: Int { dma.maxInFlight + 2 }
 
     private var quiet: Bool {
-        station.allSatisfy(\.isEmpty) && execute.idle && loadNotes.isEmpty && storeArriving == nil && outgoing.isEmpty
+        unrolling == nil && loopWaiting.allSatisfy { $0 == nil }
+            && station.allSatisfy(\.isEmpty) && execute.idle && loadNotes.isEmpty && storeArriving == nil && outgoing.isEmpty
             && pending.isEmpty && reader.idle && writer.idle && axi.idle && accumulatorStage.allSatisfy { $0 == nil }
     }
 
@@ -214,10 +229,10 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// The station's candidate of queue `kind` when nothing older elsewhere conflicts with it.
     private func issuable(_ kind: Int) -> Int? {
         guard let candidate = station[kind].candidate else { return nil }
-        let footprint = program.commands[candidate].footprint
+        let footprint = dispatched[candidate].command.footprint
         for other in 0..<3 where other != kind {
             for index in station[other].held where index < candidate {
-                if program.commands[index].footprint.conflicts(with: footprint) { return nil }
+                if dispatched[index].command.footprint.conflicts(with: footprint) { return nil }
             }
         }
         return candidate
@@ -225,9 +240,12 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
     /// One cycle; returns whether anything retired or was taken.
     private mutating func step() -> Bool {
-        let commands = program.commands
         var progress = false
         axi.drive(cycle)
+
+        // The station's free tail slots (registers: a slot a retirement frees in this cycle
+        // takes a command in the next one).
+        let allocateReady = station.map(\.allocateReady)
 
         // The execute controller's ports (client 0 of both memories).
         let executeReads = execute.reads(at: cycle)
@@ -305,7 +323,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             var noteOut = LoadNote(row: 0, accumulator: false, accumulate: false, blocks: 1, blockStride: 0, zeros: false,
                                    noWrites: true, last: true, index: index)
             var needsRead = false
-            if case .mvin(let move) = commands[index].work, !move.empty {
+            if case .mvin(let move) = dispatched[index].command.work, !move.empty {
                 noteOut = LoadNote(row: move.localRow + loadRow, accumulator: move.accumulator, accumulate: move.accumulate,
                                    blocks: move.blocks, blockStride: move.blockStride, zeros: move.zeros, noWrites: false,
                                    last: loadRow + 1 >= move.rows, index: index)
@@ -343,7 +361,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         storeArriving = nil
         var emptyNote: StoreNote?
         if let index = candidates[2] {
-            if case .mvout(let move) = commands[index].work, !move.empty {
+            if case .mvout(let move) = dispatched[index].command.work, !move.empty {
                 let access = LocalRowAccess(accumulator: move.accumulator, row: move.localRow + storeRow)
                 if room && !readBlocked(access, after: executeReads[...]) {
                     let last = storeRow + 1 >= move.rows
@@ -370,12 +388,12 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         var executeIssue: ExecuteIssue?
         if let index = candidates[1] {
             let work: ExecuteIssue.Work
-            switch commands[index].work {
+            switch dispatched[index].command.work {
             case .pair(let pair): work = .pair(pair)
             default: work = .config
             }
             if execute.ready(for: work) {
-                executeIssue = ExecuteIssue(index: index, work: work, footprint: commands[index].footprint)
+                executeIssue = ExecuteIssue(index: index, work: work, footprint: dispatched[index].command.footprint)
                 station[1].issue()
                 progress = true
             }
@@ -396,27 +414,95 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         axi.observe(cycle, readAddress: readAddress, writeAddress: writeAddress, beat: writeBeat, readTaken: readBeat, answerTaken: answer)
         accumulatorStage = stage
 
-        // MARK: Dispatcher
-        if nextCommand < commands.count, arrivalOfNext() <= cycle {
-            let command = commands[nextCommand]
-            let route = command.route
-            if route == .dispatcher || station[route.rawValue].allocateReady {
-                if route == .dispatcher {
-                    retired[command.index] = cycle
-                } else {
-                    station[route.rawValue].allocate(command.index)
+        // MARK: Loop unroller and dispatcher
+        // A slot completes when its loop waits and none of its commands is out (registers).
+        let completing = (0..<2).map { loopWaiting[$0] != nil && outstanding[$0] == 0 }
+        let anyCompleting = completing.contains(true)
+        var issuedInternal = false
+        if var current = unrolling {
+            // Emitting: the offered command waits for the dispatcher; a cycle without one passes.
+            if let position = current.loop.emission[current.position] {
+                if dispatch(current.loop.commands[position], slot: loopSlot, allocateReady: allocateReady) {
+                    current.position += 1
+                    issuedInternal = true
+                    progress = true
                 }
+            } else {
+                current.position += 1
+            }
+            if current.position == current.loop.emission.count {
+                // `finish`: the slot waits for the loop's commands; the next loop takes the other slot.
+                loopWaiting[loopSlot] = current.host
+                loopSlot ^= 1
+                unrolling = nil
+            } else {
+                unrolling = current
+            }
+        } else if nextCommand < program.commands.count, arrivalOfNext() <= cycle {
+            let command = program.commands[nextCommand]
+            var taken = false
+            if command.route == .unroller {
+                // LOOP_WS_CONFIG_* and a failing LOOP_WS retire on `retire_loop` at once, unless a
+                // loop completes there in this cycle; a LOOP_WS also needs its slot free.
+                if !anyCompleting && (command.loop == nil || loopWaiting[loopSlot] == nil) {
+                    taken = true
+                    if let loop = command.loop {
+                        unrolling = (command.index, loop, 0)
+                    } else {
+                        retired[command.index] = cycle
+                    }
+                }
+            } else {
+                taken = dispatch(command, slot: nil, allocateReady: allocateReady)
+            }
+            if taken {
                 accepted[command.index] = cycle
                 lastAccepted = cycle
                 nextCommand += 1
                 progress = true
             }
         }
+        if anyCompleting {
+            let slot = completing[0] ? 0 : 1
+            if let host = loopWaiting[slot] { retired[host] = cycle }
+            loopWaiting[slot] = nil
+            progress = true
+        }
+        // The slots' counters: +1 for an unrolled command the dispatcher took, −1 per retirement.
+        if issuedInternal { outstanding[loopSlot] += 1 }
+        for slot in 0..<2 { outstanding[slot] -= internalRetired[slot] }
+        internalRetired = [0, 0]
         return progress || readBeat || answer
     }
 
-    private mutating func retire(_ index: Int, queue: Int) {
-        retired[index] = cycle
+    /// The dispatcher takes `command` once its queue's tail slot is free; it numbers it, and
+    /// retires a failing command, a FLUSH or a PRELOAD at once.
+    private mutating func dispatch(_ command: TimedCommand, slot: Int?, allocateReady: [Bool]) -> Bool {
+        let route = command.route
+        guard route == .dispatcher || allocateReady[route.rawValue] else { return false }
+        let sequence = dispatched.count
+        dispatched.append((command, slot))
+        if route == .dispatcher {
+            report(sequence)
+        } else {
+            station[route.rawValue].allocate(sequence)
+        }
+        return true
+    }
+
+    /// A retire port reports command `sequence`: the host sees its own commands; an unrolled
+    /// one counts down its loop's slot.
+    private mutating func report(_ sequence: Int) {
+        let entry = dispatched[sequence]
+        if let slot = entry.slot {
+            internalRetired[slot] += 1
+        } else {
+            retired[entry.command.index] = cycle
+        }
+    }
+
+    private mutating func retire(_ sequence: Int, queue: Int) {
+        report(sequence)
         station[queue].retire()
     }
 }

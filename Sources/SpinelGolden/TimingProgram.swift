@@ -22,6 +22,14 @@ public struct TimingProgram: Sendable {
         commands.reserveCapacity(stream.count)
         for (index, command) in stream.enumerated() {
             let before = model.state
+            if command.funct == Funct.loopWS,
+               let loop = UnrolledLoop(rs1: command.rs1, rs2: command.rs2, model: &model, memory: &memory, parameters: parameters) {
+                var timed = TimedCommand(index: index, funct: command.funct, rs1: command.rs1, rs2: command.rs2,
+                                         arrival: issueCycles[index], rejected: false, state: before, parameters: parameters)
+                timed.loop = loop
+                commands.append(timed)
+                continue
+            }
             var rejected = false
             do {
                 try model.execute(command.funct, command.rs1, command.rs2, memory: &memory)
@@ -53,7 +61,8 @@ struct DiscardingMemory: MainMemory {
 public struct TimedCommand: Sendable {
     /// Which unit retires it: the dispatcher itself (failing commands, FLUSH, PRELOAD) or the
     /// controller whose reservation-station queue it enters.
-    public enum Route: Int, Sendable, CaseIterable { case load = 0, execute = 1, store = 2, dispatcher = 3 }
+    /// LOOP_WS and LOOP_WS_CONFIG_* never reach the dispatcher: the `LoopUnroller` takes them.
+    public enum Route: Int, Sendable, CaseIterable { case load = 0, execute = 1, store = 2, dispatcher = 3, unroller = 4 }
 
     public enum Work: Sendable {
         /// Retires in the dispatcher, or a CONFIG that its controller takes in one cycle.
@@ -70,6 +79,8 @@ public struct TimedCommand: Sendable {
     public var route: Route
     public var footprint: TimingFootprint
     public var work: Work
+    /// A LOOP_WS that passes the unroller's checks: the commands it unrolls into.
+    public var loop: UnrolledLoop?
 
     /// A short name for statistics: "MVIN", "COMPUTE", "CONFIG_LD", "rejected", ….
     public var kind: String
@@ -83,6 +94,12 @@ public struct TimedCommand: Sendable {
         work = .none
         route = .dispatcher
         kind = TimedCommand.kindName(funct: funct, rs1: rs1)
+        if funct == Funct.loopWS || (Funct.loopWSConfigBounds...Funct.loopWSConfigStridesDC).contains(funct) {
+            // The unroller retires these itself (a failing LOOP_WS at once, on `retire_loop`).
+            route = .unroller
+            if rejected { kind = "rejected" }
+            return
+        }
         if rejected {
             kind = "rejected"
             return
@@ -130,9 +147,7 @@ public struct TimedCommand: Sendable {
             footprint.add(read: pair.preloadOperand, lastRowOffset: max(pair.preloadOperand.rows - 1, 0))
             footprint.add(write: pair.c, lastRowOffset: max(pair.c.rows - 1, 0) * settings.cStride)
         default:
-            // FLUSH and PRELOAD retire in the dispatcher. LOOP_WS and its configuration
-            // commands go to the LoopUnroller, which the model does not have (docs/TIMING.md):
-            // they retire in the cycle the port takes them.
+            // FLUSH and PRELOAD retire in the dispatcher.
             break
         }
     }

@@ -20,7 +20,7 @@ struct TimingCosimulationTests {
         return directory
     }
 
-    @Test(arguments: ["mvin_mvout", "matmul", "tiled_matmul", "errors"])
+    @Test(arguments: ["mvin_mvout", "matmul", "tiled_matmul", "errors", "loop_matmul"])
     func smallPreset(name: String) throws {
         try check(name, on: .small)
     }
