@@ -5,7 +5,7 @@ import SpinelAccelerator
 ///
 /// A cycle-stepped model of the control path of the RTL (Accelerator.swift), one component per
 /// module, each keeping the registers that decide *when* things happen and none of the data:
-/// dispatcher → reservation station → load, execute and store controllers → banked memories
+/// loop unroller → dispatcher → reservation station → load, execute and store controllers → banked memories
 /// → DMA reader and writer → the harness's AXI memory model. Each cycle first evaluates every
 /// ready/valid handshake from the registers (in an order in which each combinational input is
 /// known before it is used), then clocks every component. The execute controller's timing is
