@@ -57,7 +57,11 @@ demo: build
 	$(SPINEL) check $(DEMO_DIR)/tiled_matmul.trace.jsonl --brief
 
 # Figures: elaboration of a 64×64 MAC array, generation per preset, then the default
-# accelerator's Verilator build and a 512³ tiled matmul (cycles, simulation speed, PE utilization).
+# accelerator's Verilator build and a 512³ tiled matmul (cycles, simulation speed, PE utilization),
+# then the utilization sweep (docs/PERFORMANCE.md): matmuls 64 to 1024 per side, WS through
+# LOOP_WS and OS through plain commands, memory latency 40 and 100 cycles at 16 B/cycle, every
+# result checked; the table is printed and written to $(BENCH_OUT)/utilization.{json,csv}.
+BENCH_OUT ?= Generated/bench
 bench: build
 	$(SPINEL) bench
 	@echo "== default preset: Verilator build (forced) and 512x512x512 tiled matmul"
@@ -67,6 +71,7 @@ bench: build
 	  end=$$(date +%s.%N); echo "simulation wall time: $$(awk "BEGIN{printf \"%.1f\", $$end - $$start}") s"
 	@start=$$(date +%s.%N); $(SPINEL) sim --preset small --testbench Testbenches/tiled_matmul.c | grep -E "utilization"; \
 	  end=$$(date +%s.%N); echo "small 128x192x64 wall time: $$(awk "BEGIN{printf \"%.1f\", $$end - $$start}") s"
+	$(SPINEL) bench --utilization --preset default --latencies 40,100 --bytes-per-cycle 16 --out $(BENCH_OUT)
 
 # Random differential testing (docs/VERIFICATION.md): SEEDS random legal programs on the RTL and
 # the golden model, every DMA write compared; each also with Verilator's random initial values,

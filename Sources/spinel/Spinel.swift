@@ -111,8 +111,16 @@ struct Lint: ParsableCommand {
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure elaboration and Verilog emission of a synthetic MAC array (default 64 × 64: 4,096 cell instances).",
-        discussion: "Prints the best of --repeat runs. Build with -c release for meaningful figures (make bench does)."
+        abstract: "Measure elaboration and Verilog emission of a synthetic MAC array (default 64 × 64: 4,096 cell instances), or with --utilization the PE utilization of simulated matmuls.",
+        discussion: """
+            Prints the best of --repeat runs. Build with -c release for meaningful figures (make bench does).
+
+            --utilization runs the utilization sweep instead (docs/PERFORMANCE.md): \
+            Testbenches/sweep_matmul.c on the preset for every size (--sizes), dataflow (--modes: ws = \
+            tiled_matmul_auto with LOOP_WS, os = output-stationary plain commands) and memory latency \
+            (--latencies), at --bytes-per-cycle; every run checks all of C. It prints the table and \
+            writes utilization.json and utilization.csv into --out. Exits non-zero if a run failed.
+            """
     )
 
     @Option(help: "Rows of the array.")
@@ -124,6 +132,30 @@ struct Bench: ParsableCommand {
     @Option(help: "Runs to take the best of.")
     var `repeat` = 3
 
+    @Flag(help: "Run the utilization sweep (simulated matmuls) instead of the elaboration figures.")
+    var utilization = false
+
+    @Option(help: "Sweep: the accelerator preset.")
+    var preset: AcceleratorConfig.Preset = .default
+
+    @Option(help: "Sweep: the sizes, MxNxK separated by commas.")
+    var sizes = UtilizationSweep.defaultSizes
+
+    @Option(help: "Sweep: the dataflows (ws, os), separated by commas.")
+    var modes = "ws,os"
+
+    @Option(help: "Sweep: memory latencies in cycles, separated by commas.")
+    var latencies = "40,100"
+
+    @Option(help: "Sweep: memory bytes per cycle (each direction).")
+    var bytesPerCycle = 16
+
+    @Option(help: "Sweep: the testbench.")
+    var testbench = "Testbenches/sweep_matmul.c"
+
+    @Option(help: "Sweep: directory for utilization.json and utilization.csv.")
+    var out = "Generated/bench"
+
     var shape: ShapeOptions {
         var shape = ShapeOptions()
         shape.rows = rows
@@ -131,9 +163,29 @@ struct Bench: ParsableCommand {
         return shape
     }
 
-    func validate() throws { try shape.validate() }
+    func validate() throws {
+        try shape.validate()
+        if utilization {
+            _ = try UtilizationSweep.parseSizes(sizes)
+            _ = try UtilizationSweep.parseList(latencies, option: "--latencies")
+            guard !modes.isEmpty, modes.split(separator: ",").allSatisfy({ $0 == "ws" || $0 == "os" }) else {
+                throw ValidationError("--modes: ws and/or os, separated by commas")
+            }
+            guard bytesPerCycle > 0 else { throw ValidationError("--bytes-per-cycle must be positive") }
+            guard FileManager.default.fileExists(atPath: testbench) else { throw ValidationError("no testbench at \(testbench)") }
+        }
+    }
 
     func run() throws {
+        if utilization {
+            let sweep = UtilizationSweep(
+                accelerator: .preset(preset), testbench: URL(fileURLWithPath: testbench), sizes: try UtilizationSweep.parseSizes(sizes),
+                modes: modes.split(separator: ",").map(String.init), latencies: try UtilizationSweep.parseList(latencies, option: "--latencies"),
+                bytesPerCycle: bytesPerCycle, outputDirectory: URL(fileURLWithPath: out),
+                command: "spinel bench --utilization --preset \(preset.rawValue) --sizes \(sizes) --modes \(modes) --latencies \(latencies) --bytes-per-cycle \(bytesPerCycle)")
+            if !(try sweep.run()) { throw ExitCode(1) }
+            return
+        }
         var best = (elaborate: Double.infinity, emit: Double.infinity)
         var bytes = 0
         for _ in 0..<max(1, self.repeat) {
