@@ -61,7 +61,9 @@ demo: build
 # then the utilization sweep (docs/PERFORMANCE.md): matmuls 64 to 1024 per side, WS through
 # LOOP_WS and OS through plain commands, memory latency 40 and 100 cycles at 16 B/cycle, every
 # result checked; the table is printed and written to $(BENCH_OUT)/utilization.{json,csv}.
-BENCH_OUT ?= Generated/bench
+# (about 40 minutes on 2 shared cores; shorten with e.g. SWEEP_SIZES=64x64x64,512x512x512)
+BENCH_OUT   ?= Generated/bench
+SWEEP_SIZES ?= 64x64x64,128x128x128,256x256x256,512x512x512,1024x1024x1024,1024x256x512,256x1024x128,512x128x1024
 bench: build
 	$(SPINEL) bench
 	@echo "== default preset: Verilator build (forced) and 512x512x512 tiled matmul"
@@ -71,7 +73,7 @@ bench: build
 	  end=$$(date +%s.%N); echo "simulation wall time: $$(awk "BEGIN{printf \"%.1f\", $$end - $$start}") s"
 	@start=$$(date +%s.%N); $(SPINEL) sim --preset small --testbench Testbenches/tiled_matmul.c | grep -E "utilization"; \
 	  end=$$(date +%s.%N); echo "small 128x192x64 wall time: $$(awk "BEGIN{printf \"%.1f\", $$end - $$start}") s"
-	$(SPINEL) bench --utilization --preset default --latencies 40,100 --bytes-per-cycle 16 --out $(BENCH_OUT)
+	$(SPINEL) bench --utilization --preset default --sizes $(SWEEP_SIZES) --latencies 40,100 --bytes-per-cycle 16 --out $(BENCH_OUT)
 
 # Random differential testing (docs/VERIFICATION.md): SEEDS random legal programs on the RTL and
 # the golden model, every DMA write compared; each also with Verilator's random initial values,
