@@ -72,7 +72,7 @@ struct UtilizationSweep {
         var rows: [Row] = []
         print("== utilization sweep: \(accelerator.name), \(testbench.lastPathComponent), \(bytesPerCycle) B/cycle")
         printHeader()
-        fflush(stdout)
+        flushOutput()
         for latency in latencies {
             for mode in modes {
                 for size in sizes {
@@ -96,7 +96,7 @@ struct UtilizationSweep {
                         FileHandle.standardError.write(Data("sweep \(size) \(mode) latency \(latency) FAILED:\n\(output)\(result!.standardError)\n".utf8))
                     }
                     printRow(row)
-                    fflush(stdout)
+                    flushOutput()
                     rows.append(row)
                 }
             }
@@ -133,4 +133,9 @@ struct UtilizationSweep {
         try csv.write(to: csvURL, atomically: true, encoding: .utf8)
         print("wrote \(jsonURL.path) and \(csvURL.path)")
     }
+}
+
+/// Each row appears as soon as it is measured, also when the output is a pipe.
+private func flushOutput() {
+    fflush(nil)   // all output streams; naming `stdout` is not concurrency-safe in Swift 6
 }
