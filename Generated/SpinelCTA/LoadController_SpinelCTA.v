@@ -35,8 +35,7 @@ module LoadController_SpinelCTA (
   output wire [511:0] acc_write_bits_data,
   output wire [15:0] acc_write_bits_mask,
   output wire acc_write_bits_accumulate,
-  output wire retire_valid,
-  output wire [31:0] retire_bits,
+  output wire retire,
   output wire fault_valid,
   output wire [3:0] fault_bits_code,
   output wire [31:0] fault_bits_index,
@@ -655,8 +654,7 @@ module LoadController_SpinelCTA (
   assign acc_write_bits_data = {notes_deq_bits[99] ? {{24{_acc_write_bits_data_e1[7]}}, _acc_write_bits_data_e1} : _acc_write_bits_data_e11[511:480], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e13[7]}}, _acc_write_bits_data_e13} : _acc_write_bits_data_e23[479:448], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e25[7]}}, _acc_write_bits_data_e25} : _acc_write_bits_data_e35[447:416], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e37[7]}}, _acc_write_bits_data_e37} : _acc_write_bits_data_e47[415:384], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e49[7]}}, _acc_write_bits_data_e49} : _acc_write_bits_data_e59[383:352], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e61[7]}}, _acc_write_bits_data_e61} : _acc_write_bits_data_e71[351:320], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e73[7]}}, _acc_write_bits_data_e73} : _acc_write_bits_data_e83[319:288], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e85[7]}}, _acc_write_bits_data_e85} : _acc_write_bits_data_e95[287:256], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e97[7]}}, _acc_write_bits_data_e97} : _acc_write_bits_data_e107[255:224], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e109[7]}}, _acc_write_bits_data_e109} : _acc_write_bits_data_e119[223:192], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e121[7]}}, _acc_write_bits_data_e121} : _acc_write_bits_data_e131[191:160], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e133[7]}}, _acc_write_bits_data_e133} : _acc_write_bits_data_e143[159:128], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e145[7]}}, _acc_write_bits_data_e145} : _acc_write_bits_data_e155[127:96], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e157[7]}}, _acc_write_bits_data_e157} : _acc_write_bits_data_e167[95:64], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e169[7]}}, _acc_write_bits_data_e169} : _acc_write_bits_data_e179[63:32], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e181[7]}}, _acc_write_bits_data_e181} : _acc_write_bits_data_e191[31:0]};
   assign acc_write_bits_mask = {(_acc_write_bits_mask_e1[16:0] + 17'hf) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e2[16:0] + 17'he) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e3[16:0] + 17'hd) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e4[16:0] + 17'hc) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e5[16:0] + 17'hb) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e6[16:0] + 17'ha) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e7[16:0] + 17'h9) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e8[16:0] + 17'h8) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e9[16:0] + 17'h7) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e10[16:0] + 17'h6) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e11[16:0] + 17'h5) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e12[16:0] + 17'h4) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e13[16:0] + 17'h3) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e14[16:0] + 17'h2) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e15[16:0] + 17'h1) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e16[16:0] + 17'h0) < {1'h0, notes_deq_bits[98:83]}};
   assign acc_write_bits_accumulate = notes_deq_bits[100];
-  assign retire_valid = finish & notes_deq_bits[32];
-  assign retire_bits = notes_deq_bits[31:0];
+  assign retire = finish & notes_deq_bits[32];
   assign fault_valid = (finish & (has_data & dma_resp_bits_error)) & (~faulted);
   assign fault_bits_code = 4'hb;
   assign fault_bits_index = notes_deq_bits[31:0];

@@ -57,8 +57,7 @@ module ExecuteController_SpinelDefault (
   output wire [511:0] acc_write_bits_data,
   output wire [15:0] acc_write_bits_mask,
   output wire acc_write_bits_accumulate,
-  output wire retire_valid,
-  output wire [31:0] retire_bits,
+  output wire retire,
   output wire busy
 );
   wire array_slot_valid;
@@ -3322,7 +3321,6 @@ module ExecuteController_SpinelDefault (
   reg  [31:0] set_3_p_15_15;
   reg  retire_0_valid;
   reg  retire_0_done;
-  reg  [31:0] retire_0_index;
   reg  retire_0_bias;
   reg  retire_0_sp_write_valid;
   reg  [27:0] retire_0_sp_write_low;
@@ -3332,7 +3330,6 @@ module ExecuteController_SpinelDefault (
   reg  [27:0] retire_0_acc_write_high;
   reg  retire_1_valid;
   reg  retire_1_done;
-  reg  [31:0] retire_1_index;
   reg  retire_1_bias;
   reg  retire_1_sp_write_valid;
   reg  [27:0] retire_1_sp_write_low;
@@ -3342,7 +3339,6 @@ module ExecuteController_SpinelDefault (
   reg  [27:0] retire_1_acc_write_high;
   reg  retire_2_valid;
   reg  retire_2_done;
-  reg  [31:0] retire_2_index;
   reg  retire_2_bias;
   reg  retire_2_sp_write_valid;
   reg  [27:0] retire_2_sp_write_low;
@@ -3352,7 +3348,6 @@ module ExecuteController_SpinelDefault (
   reg  [27:0] retire_2_acc_write_high;
   reg  retire_3_valid;
   reg  retire_3_done;
-  reg  [31:0] retire_3_index;
   reg  retire_3_bias;
   reg  retire_3_sp_write_valid;
   reg  [27:0] retire_3_sp_write_low;
@@ -3362,7 +3357,6 @@ module ExecuteController_SpinelDefault (
   reg  [27:0] retire_3_acc_write_high;
   reg  retire_4_valid;
   reg  retire_4_done;
-  reg  [31:0] retire_4_index;
   reg  retire_4_bias;
   reg  retire_4_sp_write_valid;
   reg  [27:0] retire_4_sp_write_low;
@@ -3372,7 +3366,6 @@ module ExecuteController_SpinelDefault (
   reg  [27:0] retire_4_acc_write_high;
   reg  retire_5_valid;
   reg  retire_5_done;
-  reg  [31:0] retire_5_index;
   reg  retire_5_bias;
   reg  retire_5_sp_write_valid;
   reg  [27:0] retire_5_sp_write_low;
@@ -3382,7 +3375,6 @@ module ExecuteController_SpinelDefault (
   reg  [27:0] retire_5_acc_write_high;
   reg  retire_6_valid;
   reg  retire_6_done;
-  reg  [31:0] retire_6_index;
   reg  retire_6_bias;
   reg  retire_6_sp_write_valid;
   reg  [27:0] retire_6_sp_write_low;
@@ -3392,7 +3384,6 @@ module ExecuteController_SpinelDefault (
   reg  [27:0] retire_6_acc_write_high;
   reg  retire_7_valid;
   reg  retire_7_done;
-  reg  [31:0] retire_7_index;
   reg  retire_7_bias;
   reg  retire_7_sp_write_valid;
   reg  [27:0] retire_7_sp_write_low;
@@ -4012,8 +4003,7 @@ module ExecuteController_SpinelDefault (
   assign acc_write_bits_data = {result_15, result_14, result_13, result_12, result_11, result_10, result_9, result_8, result_7, result_6, result_5, result_4, result_3, result_2, result_1, result_0};
   assign acc_write_bits_mask = result_tag_mask;
   assign acc_write_bits_accumulate = result_tag_accumulate;
-  assign retire_valid = ((retire_head == 3'h0) ? retire_0_valid : ((retire_head == 3'h1) ? retire_1_valid : ((retire_head == 3'h2) ? retire_2_valid : ((retire_head == 3'h3) ? retire_3_valid : ((retire_head == 3'h4) ? retire_4_valid : ((retire_head == 3'h5) ? retire_5_valid : ((retire_head == 3'h6) ? retire_6_valid : retire_7_valid))))))) & ((retire_head == 3'h0) ? retire_0_done : ((retire_head == 3'h1) ? retire_1_done : ((retire_head == 3'h2) ? retire_2_done : ((retire_head == 3'h3) ? retire_3_done : ((retire_head == 3'h4) ? retire_4_done : ((retire_head == 3'h5) ? retire_5_done : ((retire_head == 3'h6) ? retire_6_done : retire_7_done)))))));
-  assign retire_bits = (retire_head == 3'h0) ? retire_0_index : ((retire_head == 3'h1) ? retire_1_index : ((retire_head == 3'h2) ? retire_2_index : ((retire_head == 3'h3) ? retire_3_index : ((retire_head == 3'h4) ? retire_4_index : ((retire_head == 3'h5) ? retire_5_index : ((retire_head == 3'h6) ? retire_6_index : retire_7_index))))));
+  assign retire = ((retire_head == 3'h0) ? retire_0_valid : ((retire_head == 3'h1) ? retire_1_valid : ((retire_head == 3'h2) ? retire_2_valid : ((retire_head == 3'h3) ? retire_3_valid : ((retire_head == 3'h4) ? retire_4_valid : ((retire_head == 3'h5) ? retire_5_valid : ((retire_head == 3'h6) ? retire_6_valid : retire_7_valid))))))) & ((retire_head == 3'h0) ? retire_0_done : ((retire_head == 3'h1) ? retire_1_done : ((retire_head == 3'h2) ? retire_2_done : ((retire_head == 3'h3) ? retire_3_done : ((retire_head == 3'h4) ? retire_4_done : ((retire_head == 3'h5) ? retire_5_done : ((retire_head == 3'h6) ? retire_6_done : retire_7_done)))))));
   assign busy = ((((((((1'h0 | retire_0_valid) | retire_1_valid) | retire_2_valid) | retire_3_valid) | retire_4_valid) | retire_5_valid) | retire_6_valid) | retire_7_valid) | cmd_valid;
   assign array_slot_valid = feed;
   assign array_slot_bits_a_0 = slot_a_0;
@@ -13851,9 +13841,6 @@ module ExecuteController_SpinelDefault (
     retire_0_done <= mark_done_0 ? 1'h1 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h0) ? (cmd_bits_compute_cmd_funct == 7'h0) : retire_0_done) : retire_0_done);
   end
   always @(posedge clock) begin
-    retire_0_index <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h0) ? cmd_bits_compute_index : retire_0_index) : retire_0_index;
-  end
-  always @(posedge clock) begin
     retire_0_bias <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h0) ? (((~(cmd_bits_compute_cmd_funct == 7'h0)) & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)))) : retire_0_bias) : retire_0_bias;
   end
   always @(posedge clock) begin
@@ -13882,9 +13869,6 @@ module ExecuteController_SpinelDefault (
   end
   always @(posedge clock) begin
     retire_1_done <= mark_done_1 ? 1'h1 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h1) ? (cmd_bits_compute_cmd_funct == 7'h0) : retire_1_done) : retire_1_done);
-  end
-  always @(posedge clock) begin
-    retire_1_index <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h1) ? cmd_bits_compute_index : retire_1_index) : retire_1_index;
   end
   always @(posedge clock) begin
     retire_1_bias <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h1) ? (((~(cmd_bits_compute_cmd_funct == 7'h0)) & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)))) : retire_1_bias) : retire_1_bias;
@@ -13917,9 +13901,6 @@ module ExecuteController_SpinelDefault (
     retire_2_done <= mark_done_2 ? 1'h1 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h2) ? (cmd_bits_compute_cmd_funct == 7'h0) : retire_2_done) : retire_2_done);
   end
   always @(posedge clock) begin
-    retire_2_index <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h2) ? cmd_bits_compute_index : retire_2_index) : retire_2_index;
-  end
-  always @(posedge clock) begin
     retire_2_bias <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h2) ? (((~(cmd_bits_compute_cmd_funct == 7'h0)) & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)))) : retire_2_bias) : retire_2_bias;
   end
   always @(posedge clock) begin
@@ -13948,9 +13929,6 @@ module ExecuteController_SpinelDefault (
   end
   always @(posedge clock) begin
     retire_3_done <= mark_done_3 ? 1'h1 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h3) ? (cmd_bits_compute_cmd_funct == 7'h0) : retire_3_done) : retire_3_done);
-  end
-  always @(posedge clock) begin
-    retire_3_index <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h3) ? cmd_bits_compute_index : retire_3_index) : retire_3_index;
   end
   always @(posedge clock) begin
     retire_3_bias <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h3) ? (((~(cmd_bits_compute_cmd_funct == 7'h0)) & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)))) : retire_3_bias) : retire_3_bias;
@@ -13983,9 +13961,6 @@ module ExecuteController_SpinelDefault (
     retire_4_done <= mark_done_4 ? 1'h1 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h4) ? (cmd_bits_compute_cmd_funct == 7'h0) : retire_4_done) : retire_4_done);
   end
   always @(posedge clock) begin
-    retire_4_index <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h4) ? cmd_bits_compute_index : retire_4_index) : retire_4_index;
-  end
-  always @(posedge clock) begin
     retire_4_bias <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h4) ? (((~(cmd_bits_compute_cmd_funct == 7'h0)) & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)))) : retire_4_bias) : retire_4_bias;
   end
   always @(posedge clock) begin
@@ -14014,9 +13989,6 @@ module ExecuteController_SpinelDefault (
   end
   always @(posedge clock) begin
     retire_5_done <= mark_done_5 ? 1'h1 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h5) ? (cmd_bits_compute_cmd_funct == 7'h0) : retire_5_done) : retire_5_done);
-  end
-  always @(posedge clock) begin
-    retire_5_index <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h5) ? cmd_bits_compute_index : retire_5_index) : retire_5_index;
   end
   always @(posedge clock) begin
     retire_5_bias <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h5) ? (((~(cmd_bits_compute_cmd_funct == 7'h0)) & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)))) : retire_5_bias) : retire_5_bias;
@@ -14049,9 +14021,6 @@ module ExecuteController_SpinelDefault (
     retire_6_done <= mark_done_6 ? 1'h1 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h6) ? (cmd_bits_compute_cmd_funct == 7'h0) : retire_6_done) : retire_6_done);
   end
   always @(posedge clock) begin
-    retire_6_index <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h6) ? cmd_bits_compute_index : retire_6_index) : retire_6_index;
-  end
-  always @(posedge clock) begin
     retire_6_bias <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h6) ? (((~(cmd_bits_compute_cmd_funct == 7'h0)) & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)))) : retire_6_bias) : retire_6_bias;
   end
   always @(posedge clock) begin
@@ -14080,9 +14049,6 @@ module ExecuteController_SpinelDefault (
   end
   always @(posedge clock) begin
     retire_7_done <= mark_done_7 ? 1'h1 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h7) ? (cmd_bits_compute_cmd_funct == 7'h0) : retire_7_done) : retire_7_done);
-  end
-  always @(posedge clock) begin
-    retire_7_index <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h7) ? cmd_bits_compute_index : retire_7_index) : retire_7_index;
   end
   always @(posedge clock) begin
     retire_7_bias <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h7) ? (((~(cmd_bits_compute_cmd_funct == 7'h0)) & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)))) : retire_7_bias) : retire_7_bias;

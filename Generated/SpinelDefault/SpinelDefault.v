@@ -243,12 +243,9 @@ module SpinelDefault (
   wire station_ex_footprint_acc_write_valid;
   wire [27:0] station_ex_footprint_acc_write_low;
   wire [27:0] station_ex_footprint_acc_write_high;
-  wire station_retire_0_valid;
-  wire [31:0] station_retire_0_bits;
-  wire station_retire_1_valid;
-  wire [31:0] station_retire_1_bits;
-  wire station_retire_2_valid;
-  wire [31:0] station_retire_2_bits;
+  wire station_retire_0;
+  wire station_retire_1;
+  wire station_retire_2;
   wire [31:0] station_heads_0_index;
   wire station_heads_0_loop_internal;
   wire station_heads_0_loop_slot;
@@ -290,8 +287,7 @@ module SpinelDefault (
   wire [511:0] load_acc_write_bits_data;
   wire [15:0] load_acc_write_bits_mask;
   wire load_acc_write_bits_accumulate;
-  wire load_retire_valid;
-  wire [31:0] load_retire_bits;
+  wire load_retire;
   wire load_fault_valid;
   wire [3:0] load_fault_bits_code;
   wire [31:0] load_fault_bits_index;
@@ -349,8 +345,7 @@ module SpinelDefault (
   wire [511:0] execute_acc_write_bits_data;
   wire [15:0] execute_acc_write_bits_mask;
   wire execute_acc_write_bits_accumulate;
-  wire execute_retire_valid;
-  wire [31:0] execute_retire_bits;
+  wire execute_retire;
   wire execute_busy;
   wire store_cmd_valid;
   wire store_cmd_ready;
@@ -381,8 +376,7 @@ module SpinelDefault (
   wire store_dma_resp_ready;
   wire store_dma_resp_bits_tag;
   wire store_dma_resp_bits_error;
-  wire store_retire_valid;
-  wire [31:0] store_retire_bits;
+  wire store_retire;
   wire store_fault_valid;
   wire [3:0] store_fault_bits_code;
   wire [31:0] store_fault_bits_index;
@@ -515,11 +509,11 @@ module SpinelDefault (
   assign config_hash = 64'h5ddf076c26f8bb03;
   assign retire_dispatch_valid = dispatcher_retire_valid & (~dispatcher_retire_bits_loop_internal);
   assign retire_dispatch_bits = dispatcher_retire_bits_index;
-  assign retire_ld_valid = load_retire_valid & (~station_heads_0_loop_internal);
+  assign retire_ld_valid = load_retire & (~station_heads_0_loop_internal);
   assign retire_ld_bits = station_heads_0_index;
-  assign retire_ex_valid = execute_retire_valid & (~station_heads_1_loop_internal);
+  assign retire_ex_valid = execute_retire & (~station_heads_1_loop_internal);
   assign retire_ex_bits = station_heads_1_index;
-  assign retire_st_valid = store_retire_valid & (~station_heads_2_loop_internal);
+  assign retire_st_valid = store_retire & (~station_heads_2_loop_internal);
   assign retire_st_bits = station_heads_2_index;
   assign retire_loop_valid = unroller_retire_valid;
   assign retire_loop_bits = unroller_retire_bits;
@@ -550,15 +544,15 @@ module SpinelDefault (
   assign unroller_retirements_0_bits_index = dispatcher_retire_bits_index;
   assign unroller_retirements_0_bits_loop_internal = dispatcher_retire_bits_loop_internal;
   assign unroller_retirements_0_bits_loop_slot = dispatcher_retire_bits_loop_slot;
-  assign unroller_retirements_1_valid = load_retire_valid;
+  assign unroller_retirements_1_valid = load_retire;
   assign unroller_retirements_1_bits_index = station_heads_0_index;
   assign unroller_retirements_1_bits_loop_internal = station_heads_0_loop_internal;
   assign unroller_retirements_1_bits_loop_slot = station_heads_0_loop_slot;
-  assign unroller_retirements_2_valid = execute_retire_valid;
+  assign unroller_retirements_2_valid = execute_retire;
   assign unroller_retirements_2_bits_index = station_heads_1_index;
   assign unroller_retirements_2_bits_loop_internal = station_heads_1_loop_internal;
   assign unroller_retirements_2_bits_loop_slot = station_heads_1_loop_slot;
-  assign unroller_retirements_3_valid = store_retire_valid;
+  assign unroller_retirements_3_valid = store_retire;
   assign unroller_retirements_3_bits_index = station_heads_2_index;
   assign unroller_retirements_3_bits_loop_internal = station_heads_2_loop_internal;
   assign unroller_retirements_3_bits_loop_slot = station_heads_2_loop_slot;
@@ -620,12 +614,9 @@ module SpinelDefault (
   assign station_issue_0_ready = load_cmd_ready;
   assign station_issue_1_ready = execute_cmd_ready;
   assign station_issue_2_ready = store_cmd_ready;
-  assign station_retire_0_valid = load_retire_valid;
-  assign station_retire_0_bits = load_retire_bits;
-  assign station_retire_1_valid = execute_retire_valid;
-  assign station_retire_1_bits = execute_retire_bits;
-  assign station_retire_2_valid = store_retire_valid;
-  assign station_retire_2_bits = store_retire_bits;
+  assign station_retire_0 = load_retire;
+  assign station_retire_1 = execute_retire;
+  assign station_retire_2 = store_retire;
   assign load_cmd_valid = station_issue_0_valid;
   assign load_cmd_bits_cmd_funct = station_issue_0_bits_compute_cmd_funct;
   assign load_cmd_bits_cmd_rs1 = station_issue_0_bits_compute_cmd_rs1;
@@ -971,12 +962,9 @@ module SpinelDefault (
     .ex_footprint_acc_write_valid(station_ex_footprint_acc_write_valid),
     .ex_footprint_acc_write_low(station_ex_footprint_acc_write_low),
     .ex_footprint_acc_write_high(station_ex_footprint_acc_write_high),
-    .retire_0_valid(station_retire_0_valid),
-    .retire_0_bits(station_retire_0_bits),
-    .retire_1_valid(station_retire_1_valid),
-    .retire_1_bits(station_retire_1_bits),
-    .retire_2_valid(station_retire_2_valid),
-    .retire_2_bits(station_retire_2_bits),
+    .retire_0(station_retire_0),
+    .retire_1(station_retire_1),
+    .retire_2(station_retire_2),
     .heads_0_index(station_heads_0_index),
     .heads_0_loop_internal(station_heads_0_loop_internal),
     .heads_0_loop_slot(station_heads_0_loop_slot),
@@ -1022,8 +1010,7 @@ module SpinelDefault (
     .acc_write_bits_data(load_acc_write_bits_data),
     .acc_write_bits_mask(load_acc_write_bits_mask),
     .acc_write_bits_accumulate(load_acc_write_bits_accumulate),
-    .retire_valid(load_retire_valid),
-    .retire_bits(load_retire_bits),
+    .retire(load_retire),
     .fault_valid(load_fault_valid),
     .fault_bits_code(load_fault_bits_code),
     .fault_bits_index(load_fault_bits_index),
@@ -1085,8 +1072,7 @@ module SpinelDefault (
     .acc_write_bits_data(execute_acc_write_bits_data),
     .acc_write_bits_mask(execute_acc_write_bits_mask),
     .acc_write_bits_accumulate(execute_acc_write_bits_accumulate),
-    .retire_valid(execute_retire_valid),
-    .retire_bits(execute_retire_bits),
+    .retire(execute_retire),
     .busy(execute_busy)
   );
   StoreController_SpinelDefault store (
@@ -1121,8 +1107,7 @@ module SpinelDefault (
     .dma_resp_ready(store_dma_resp_ready),
     .dma_resp_bits_tag(store_dma_resp_bits_tag),
     .dma_resp_bits_error(store_dma_resp_bits_error),
-    .retire_valid(store_retire_valid),
-    .retire_bits(store_retire_bits),
+    .retire(store_retire),
     .fault_valid(store_fault_valid),
     .fault_bits_code(store_fault_bits_code),
     .fault_bits_index(store_fault_bits_index),

@@ -33,8 +33,7 @@ module StoreController_SpinelDefault (
   output wire dma_resp_ready,
   input  wire dma_resp_bits_tag,
   input  wire dma_resp_bits_error,
-  output wire retire_valid,
-  output wire [31:0] retire_bits,
+  output wire retire,
   output wire fault_valid,
   output wire [3:0] fault_bits_code,
   output wire [31:0] fault_bits_index,
@@ -138,8 +137,7 @@ module StoreController_SpinelDefault (
   assign dma_req_bits_data = outgoing_deq_bits[616:105];
   assign dma_req_bits_tag = 1'h0;
   assign dma_resp_ready = pending_deq_valid & (~pending_deq_bits[33]);
-  assign retire_valid = (pending_deq_valid & (pending_deq_bits[33] | dma_resp_valid)) & pending_deq_bits[32];
-  assign retire_bits = pending_deq_bits[31:0];
+  assign retire = (pending_deq_valid & (pending_deq_bits[33] | dma_resp_valid)) & pending_deq_bits[32];
   assign fault_valid = ((pending_deq_valid & (pending_deq_bits[33] | dma_resp_valid)) & ((~pending_deq_bits[33]) & dma_resp_bits_error)) & (~faulted);
   assign fault_bits_code = 4'hc;
   assign fault_bits_index = pending_deq_bits[31:0];

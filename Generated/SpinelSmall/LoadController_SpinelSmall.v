@@ -35,8 +35,7 @@ module LoadController_SpinelSmall (
   output wire [127:0] acc_write_bits_data,
   output wire [3:0] acc_write_bits_mask,
   output wire acc_write_bits_accumulate,
-  output wire retire_valid,
-  output wire [31:0] retire_bits,
+  output wire retire,
   output wire fault_valid,
   output wire [3:0] fault_bits_code,
   output wire [31:0] fault_bits_index,
@@ -343,8 +342,7 @@ module LoadController_SpinelSmall (
   assign acc_write_bits_data = {notes_deq_bits[99] ? {{24{_acc_write_bits_data_e1[7]}}, _acc_write_bits_data_e1} : _acc_write_bits_data_e19[127:96], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e24[7]}}, _acc_write_bits_data_e24} : _acc_write_bits_data_e42[95:64], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e47[7]}}, _acc_write_bits_data_e47} : _acc_write_bits_data_e65[63:32], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e70[7]}}, _acc_write_bits_data_e70} : _acc_write_bits_data_e88[31:0]};
   assign acc_write_bits_mask = {(_acc_write_bits_mask_e1[16:0] + 17'h3) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e2[16:0] + 17'h2) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e3[16:0] + 17'h1) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e4[16:0] + 17'h0) < {1'h0, notes_deq_bits[98:83]}};
   assign acc_write_bits_accumulate = notes_deq_bits[100];
-  assign retire_valid = finish & notes_deq_bits[32];
-  assign retire_bits = notes_deq_bits[31:0];
+  assign retire = finish & notes_deq_bits[32];
   assign fault_valid = (finish & (has_data & dma_resp_bits_error)) & (~faulted);
   assign fault_bits_code = 4'hb;
   assign fault_bits_index = notes_deq_bits[31:0];

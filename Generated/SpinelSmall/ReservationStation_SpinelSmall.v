@@ -100,12 +100,9 @@ module ReservationStation_SpinelSmall (
   output wire ex_footprint_acc_write_valid,
   output wire [27:0] ex_footprint_acc_write_low,
   output wire [27:0] ex_footprint_acc_write_high,
-  input  wire retire_0_valid,
-  input  wire [31:0] retire_0_bits,
-  input  wire retire_1_valid,
-  input  wire [31:0] retire_1_bits,
-  input  wire retire_2_valid,
-  input  wire [31:0] retire_2_bits,
+  input  wire retire_0,
+  input  wire retire_1,
+  input  wire retire_2,
   output wire [31:0] heads_0_index,
   output wire heads_0_loop_internal,
   output wire heads_0_loop_slot,
@@ -1195,7 +1192,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ld_head <= 3'h0;
     else
-      ld_head <= retire_0_valid ? (ld_head + 3'h1) : ld_head;
+      ld_head <= retire_0 ? (ld_head + 3'h1) : ld_head;
   end
   always @(posedge clock) begin
     if (reset)
@@ -1213,7 +1210,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ld_0_valid <= 1'h0;
     else
-      ld_0_valid <= retire_0_valid ? ((ld_head == 3'h0) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? 1'h1 : ld_0_valid) : ld_0_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? 1'h1 : ld_0_valid) : ld_0_valid);
+      ld_0_valid <= retire_0 ? ((ld_head == 3'h0) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? 1'h1 : ld_0_valid) : ld_0_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? 1'h1 : ld_0_valid) : ld_0_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -1297,7 +1294,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ld_1_valid <= 1'h0;
     else
-      ld_1_valid <= retire_0_valid ? ((ld_head == 3'h1) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? 1'h1 : ld_1_valid) : ld_1_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? 1'h1 : ld_1_valid) : ld_1_valid);
+      ld_1_valid <= retire_0 ? ((ld_head == 3'h1) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? 1'h1 : ld_1_valid) : ld_1_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? 1'h1 : ld_1_valid) : ld_1_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -1381,7 +1378,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ld_2_valid <= 1'h0;
     else
-      ld_2_valid <= retire_0_valid ? ((ld_head == 3'h2) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? 1'h1 : ld_2_valid) : ld_2_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? 1'h1 : ld_2_valid) : ld_2_valid);
+      ld_2_valid <= retire_0 ? ((ld_head == 3'h2) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? 1'h1 : ld_2_valid) : ld_2_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? 1'h1 : ld_2_valid) : ld_2_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -1465,7 +1462,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ld_3_valid <= 1'h0;
     else
-      ld_3_valid <= retire_0_valid ? ((ld_head == 3'h3) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? 1'h1 : ld_3_valid) : ld_3_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? 1'h1 : ld_3_valid) : ld_3_valid);
+      ld_3_valid <= retire_0 ? ((ld_head == 3'h3) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? 1'h1 : ld_3_valid) : ld_3_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? 1'h1 : ld_3_valid) : ld_3_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -1549,7 +1546,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ld_4_valid <= 1'h0;
     else
-      ld_4_valid <= retire_0_valid ? ((ld_head == 3'h4) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? 1'h1 : ld_4_valid) : ld_4_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? 1'h1 : ld_4_valid) : ld_4_valid);
+      ld_4_valid <= retire_0 ? ((ld_head == 3'h4) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? 1'h1 : ld_4_valid) : ld_4_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? 1'h1 : ld_4_valid) : ld_4_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -1633,7 +1630,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ld_5_valid <= 1'h0;
     else
-      ld_5_valid <= retire_0_valid ? ((ld_head == 3'h5) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? 1'h1 : ld_5_valid) : ld_5_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? 1'h1 : ld_5_valid) : ld_5_valid);
+      ld_5_valid <= retire_0 ? ((ld_head == 3'h5) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? 1'h1 : ld_5_valid) : ld_5_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? 1'h1 : ld_5_valid) : ld_5_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -1717,7 +1714,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ld_6_valid <= 1'h0;
     else
-      ld_6_valid <= retire_0_valid ? ((ld_head == 3'h6) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? 1'h1 : ld_6_valid) : ld_6_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? 1'h1 : ld_6_valid) : ld_6_valid);
+      ld_6_valid <= retire_0 ? ((ld_head == 3'h6) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? 1'h1 : ld_6_valid) : ld_6_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? 1'h1 : ld_6_valid) : ld_6_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -1801,7 +1798,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ld_7_valid <= 1'h0;
     else
-      ld_7_valid <= retire_0_valid ? ((ld_head == 3'h7) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? 1'h1 : ld_7_valid) : ld_7_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? 1'h1 : ld_7_valid) : ld_7_valid);
+      ld_7_valid <= retire_0 ? ((ld_head == 3'h7) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? 1'h1 : ld_7_valid) : ld_7_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? 1'h1 : ld_7_valid) : ld_7_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -1885,7 +1882,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ex_head <= 4'h0;
     else
-      ex_head <= retire_1_valid ? (ex_head + 4'h1) : ex_head;
+      ex_head <= retire_1 ? (ex_head + 4'h1) : ex_head;
   end
   always @(posedge clock) begin
     if (reset)
@@ -1903,7 +1900,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ex_0_valid <= 1'h0;
     else
-      ex_0_valid <= retire_1_valid ? ((ex_head == 4'h0) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? 1'h1 : ex_0_valid) : ex_0_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? 1'h1 : ex_0_valid) : ex_0_valid);
+      ex_0_valid <= retire_1 ? ((ex_head == 4'h0) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? 1'h1 : ex_0_valid) : ex_0_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? 1'h1 : ex_0_valid) : ex_0_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -1987,7 +1984,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ex_1_valid <= 1'h0;
     else
-      ex_1_valid <= retire_1_valid ? ((ex_head == 4'h1) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? 1'h1 : ex_1_valid) : ex_1_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? 1'h1 : ex_1_valid) : ex_1_valid);
+      ex_1_valid <= retire_1 ? ((ex_head == 4'h1) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? 1'h1 : ex_1_valid) : ex_1_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? 1'h1 : ex_1_valid) : ex_1_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -2071,7 +2068,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ex_2_valid <= 1'h0;
     else
-      ex_2_valid <= retire_1_valid ? ((ex_head == 4'h2) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? 1'h1 : ex_2_valid) : ex_2_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? 1'h1 : ex_2_valid) : ex_2_valid);
+      ex_2_valid <= retire_1 ? ((ex_head == 4'h2) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? 1'h1 : ex_2_valid) : ex_2_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? 1'h1 : ex_2_valid) : ex_2_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -2155,7 +2152,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ex_3_valid <= 1'h0;
     else
-      ex_3_valid <= retire_1_valid ? ((ex_head == 4'h3) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? 1'h1 : ex_3_valid) : ex_3_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? 1'h1 : ex_3_valid) : ex_3_valid);
+      ex_3_valid <= retire_1 ? ((ex_head == 4'h3) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? 1'h1 : ex_3_valid) : ex_3_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? 1'h1 : ex_3_valid) : ex_3_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -2239,7 +2236,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ex_4_valid <= 1'h0;
     else
-      ex_4_valid <= retire_1_valid ? ((ex_head == 4'h4) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? 1'h1 : ex_4_valid) : ex_4_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? 1'h1 : ex_4_valid) : ex_4_valid);
+      ex_4_valid <= retire_1 ? ((ex_head == 4'h4) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? 1'h1 : ex_4_valid) : ex_4_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? 1'h1 : ex_4_valid) : ex_4_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -2323,7 +2320,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ex_5_valid <= 1'h0;
     else
-      ex_5_valid <= retire_1_valid ? ((ex_head == 4'h5) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? 1'h1 : ex_5_valid) : ex_5_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? 1'h1 : ex_5_valid) : ex_5_valid);
+      ex_5_valid <= retire_1 ? ((ex_head == 4'h5) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? 1'h1 : ex_5_valid) : ex_5_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? 1'h1 : ex_5_valid) : ex_5_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -2407,7 +2404,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ex_6_valid <= 1'h0;
     else
-      ex_6_valid <= retire_1_valid ? ((ex_head == 4'h6) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? 1'h1 : ex_6_valid) : ex_6_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? 1'h1 : ex_6_valid) : ex_6_valid);
+      ex_6_valid <= retire_1 ? ((ex_head == 4'h6) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? 1'h1 : ex_6_valid) : ex_6_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? 1'h1 : ex_6_valid) : ex_6_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -2491,7 +2488,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ex_7_valid <= 1'h0;
     else
-      ex_7_valid <= retire_1_valid ? ((ex_head == 4'h7) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? 1'h1 : ex_7_valid) : ex_7_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? 1'h1 : ex_7_valid) : ex_7_valid);
+      ex_7_valid <= retire_1 ? ((ex_head == 4'h7) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? 1'h1 : ex_7_valid) : ex_7_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? 1'h1 : ex_7_valid) : ex_7_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -2575,7 +2572,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ex_8_valid <= 1'h0;
     else
-      ex_8_valid <= retire_1_valid ? ((ex_head == 4'h8) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? 1'h1 : ex_8_valid) : ex_8_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? 1'h1 : ex_8_valid) : ex_8_valid);
+      ex_8_valid <= retire_1 ? ((ex_head == 4'h8) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? 1'h1 : ex_8_valid) : ex_8_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? 1'h1 : ex_8_valid) : ex_8_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -2659,7 +2656,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ex_9_valid <= 1'h0;
     else
-      ex_9_valid <= retire_1_valid ? ((ex_head == 4'h9) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? 1'h1 : ex_9_valid) : ex_9_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? 1'h1 : ex_9_valid) : ex_9_valid);
+      ex_9_valid <= retire_1 ? ((ex_head == 4'h9) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? 1'h1 : ex_9_valid) : ex_9_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? 1'h1 : ex_9_valid) : ex_9_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -2743,7 +2740,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ex_10_valid <= 1'h0;
     else
-      ex_10_valid <= retire_1_valid ? ((ex_head == 4'ha) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? 1'h1 : ex_10_valid) : ex_10_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? 1'h1 : ex_10_valid) : ex_10_valid);
+      ex_10_valid <= retire_1 ? ((ex_head == 4'ha) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? 1'h1 : ex_10_valid) : ex_10_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? 1'h1 : ex_10_valid) : ex_10_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -2827,7 +2824,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ex_11_valid <= 1'h0;
     else
-      ex_11_valid <= retire_1_valid ? ((ex_head == 4'hb) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? 1'h1 : ex_11_valid) : ex_11_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? 1'h1 : ex_11_valid) : ex_11_valid);
+      ex_11_valid <= retire_1 ? ((ex_head == 4'hb) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? 1'h1 : ex_11_valid) : ex_11_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? 1'h1 : ex_11_valid) : ex_11_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -2911,7 +2908,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ex_12_valid <= 1'h0;
     else
-      ex_12_valid <= retire_1_valid ? ((ex_head == 4'hc) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? 1'h1 : ex_12_valid) : ex_12_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? 1'h1 : ex_12_valid) : ex_12_valid);
+      ex_12_valid <= retire_1 ? ((ex_head == 4'hc) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? 1'h1 : ex_12_valid) : ex_12_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? 1'h1 : ex_12_valid) : ex_12_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -2995,7 +2992,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ex_13_valid <= 1'h0;
     else
-      ex_13_valid <= retire_1_valid ? ((ex_head == 4'hd) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? 1'h1 : ex_13_valid) : ex_13_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? 1'h1 : ex_13_valid) : ex_13_valid);
+      ex_13_valid <= retire_1 ? ((ex_head == 4'hd) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? 1'h1 : ex_13_valid) : ex_13_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? 1'h1 : ex_13_valid) : ex_13_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -3079,7 +3076,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ex_14_valid <= 1'h0;
     else
-      ex_14_valid <= retire_1_valid ? ((ex_head == 4'he) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? 1'h1 : ex_14_valid) : ex_14_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? 1'h1 : ex_14_valid) : ex_14_valid);
+      ex_14_valid <= retire_1 ? ((ex_head == 4'he) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? 1'h1 : ex_14_valid) : ex_14_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? 1'h1 : ex_14_valid) : ex_14_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -3163,7 +3160,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       ex_15_valid <= 1'h0;
     else
-      ex_15_valid <= retire_1_valid ? ((ex_head == 4'hf) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? 1'h1 : ex_15_valid) : ex_15_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? 1'h1 : ex_15_valid) : ex_15_valid);
+      ex_15_valid <= retire_1 ? ((ex_head == 4'hf) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? 1'h1 : ex_15_valid) : ex_15_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? 1'h1 : ex_15_valid) : ex_15_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -3247,7 +3244,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       st_head <= 2'h0;
     else
-      st_head <= retire_2_valid ? (st_head + 2'h1) : st_head;
+      st_head <= retire_2 ? (st_head + 2'h1) : st_head;
   end
   always @(posedge clock) begin
     if (reset)
@@ -3265,7 +3262,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       st_0_valid <= 1'h0;
     else
-      st_0_valid <= retire_2_valid ? ((st_head == 2'h0) ? 1'h0 : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? 1'h1 : st_0_valid) : st_0_valid)) : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? 1'h1 : st_0_valid) : st_0_valid);
+      st_0_valid <= retire_2 ? ((st_head == 2'h0) ? 1'h0 : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? 1'h1 : st_0_valid) : st_0_valid)) : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? 1'h1 : st_0_valid) : st_0_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -3349,7 +3346,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       st_1_valid <= 1'h0;
     else
-      st_1_valid <= retire_2_valid ? ((st_head == 2'h1) ? 1'h0 : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? 1'h1 : st_1_valid) : st_1_valid)) : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? 1'h1 : st_1_valid) : st_1_valid);
+      st_1_valid <= retire_2 ? ((st_head == 2'h1) ? 1'h0 : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? 1'h1 : st_1_valid) : st_1_valid)) : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? 1'h1 : st_1_valid) : st_1_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -3433,7 +3430,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       st_2_valid <= 1'h0;
     else
-      st_2_valid <= retire_2_valid ? ((st_head == 2'h2) ? 1'h0 : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? 1'h1 : st_2_valid) : st_2_valid)) : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? 1'h1 : st_2_valid) : st_2_valid);
+      st_2_valid <= retire_2 ? ((st_head == 2'h2) ? 1'h0 : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? 1'h1 : st_2_valid) : st_2_valid)) : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? 1'h1 : st_2_valid) : st_2_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -3517,7 +3514,7 @@ module ReservationStation_SpinelSmall (
     if (reset)
       st_3_valid <= 1'h0;
     else
-      st_3_valid <= retire_2_valid ? ((st_head == 2'h3) ? 1'h0 : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? 1'h1 : st_3_valid) : st_3_valid)) : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? 1'h1 : st_3_valid) : st_3_valid);
+      st_3_valid <= retire_2 ? ((st_head == 2'h3) ? 1'h0 : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? 1'h1 : st_3_valid) : st_3_valid)) : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? 1'h1 : st_3_valid) : st_3_valid);
   end
   always @(posedge clock) begin
     if (reset)
@@ -3598,7 +3595,7 @@ module ReservationStation_SpinelSmall (
     st_3_footprint_acc_write_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? footprint_acc_write_high : st_3_footprint_acc_write_high) : st_3_footprint_acc_write_high;
   end
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, retire_0_bits, retire_1_bits, retire_2_bits, _ld_candidate_compute_cmd_funct_e1[321:0], _ld_candidate_compute_cmd_rs1_e1[328:322], _ld_candidate_compute_cmd_rs1_e1[257:0], _ld_candidate_compute_cmd_rs2_e1[328:258], _ld_candidate_compute_cmd_rs2_e1[193:0], _ld_candidate_compute_index_e1[328:194], _ld_candidate_compute_index_e1[161:0], _ld_candidate_compute_sequence_e1[328:162], _ld_candidate_compute_sequence_e1[129:0], _ld_candidate_compute_loop_internal_e1[328:130], _ld_candidate_compute_loop_internal_e1[128:0], _ld_candidate_compute_loop_slot_e1[328:129], _ld_candidate_compute_loop_slot_e1[127:0], _ld_candidate_preload_rs1_e1[328:128], _ld_candidate_preload_rs1_e1[63:0], _ld_candidate_preload_rs2_e1[328:64], _ld_candidate_footprint_sp_read_valid_e1[283:0], _ld_candidate_footprint_sp_read_low_e1[284], _ld_candidate_footprint_sp_read_low_e1[255:0], _ld_candidate_footprint_sp_read_high_e1[284:256], _ld_candidate_footprint_sp_read_high_e1[227:0], _ld_candidate_footprint_sp_read_a_valid_e1[284:228], _ld_candidate_footprint_sp_read_a_valid_e1[226:0], _ld_candidate_footprint_sp_read_a_low_e1[284:227], _ld_candidate_footprint_sp_read_a_low_e1[198:0], _ld_candidate_footprint_sp_read_a_high_e1[284:199], _ld_candidate_footprint_sp_read_a_high_e1[170:0], _ld_candidate_footprint_sp_write_valid_e1[284:171], _ld_candidate_footprint_sp_write_valid_e1[169:0], _ld_candidate_footprint_sp_write_low_e1[284:170], _ld_candidate_footprint_sp_write_low_e1[141:0], _ld_candidate_footprint_sp_write_high_e1[284:142], _ld_candidate_footprint_sp_write_high_e1[113:0], _ld_candidate_footprint_acc_read_valid_e1[284:114], _ld_candidate_footprint_acc_read_valid_e1[112:0], _ld_candidate_footprint_acc_read_low_e1[284:113], _ld_candidate_footprint_acc_read_low_e1[84:0], _ld_candidate_footprint_acc_read_high_e1[284:85], _ld_candidate_footprint_acc_read_high_e1[56:0], _ld_candidate_footprint_acc_write_valid_e1[284:57], _ld_candidate_footprint_acc_write_valid_e1[55:0], _ld_candidate_footprint_acc_write_low_e1[284:56], _ld_candidate_footprint_acc_write_low_e1[27:0], _ld_candidate_footprint_acc_write_high_e1[284:28], _ld_issuable_e1[30:0], _ld_issuable_e2[30:0], _ld_issuable_e3[30:0], _ld_issuable_e4[30:0], _ld_issuable_e5[30:0], _ld_issuable_e6[30:0], _ld_issuable_e7[30:0], _ld_issuable_e8[30:0], _ld_issuable_e9[30:0], _ld_issuable_e10[30:0], _ld_issuable_e11[30:0], _ld_issuable_e12[30:0], _ld_issuable_e13[30:0], _ld_issuable_e14[30:0], _ld_issuable_e15[30:0], _ld_issuable_e16[30:0], _ld_issuable_e17[30:0], _ld_issuable_e18[30:0], _ld_issuable_e19[30:0], _ld_issuable_e20[30:0], _ex_candidate_compute_cmd_funct_e1[321:0], _ex_candidate_compute_cmd_rs1_e1[328:322], _ex_candidate_compute_cmd_rs1_e1[257:0], _ex_candidate_compute_cmd_rs2_e1[328:258], _ex_candidate_compute_cmd_rs2_e1[193:0], _ex_candidate_compute_index_e1[328:194], _ex_candidate_compute_index_e1[161:0], _ex_candidate_compute_sequence_e1[328:162], _ex_candidate_compute_sequence_e1[129:0], _ex_candidate_compute_loop_internal_e1[328:130], _ex_candidate_compute_loop_internal_e1[128:0], _ex_candidate_compute_loop_slot_e1[328:129], _ex_candidate_compute_loop_slot_e1[127:0], _ex_candidate_preload_rs1_e1[328:128], _ex_candidate_preload_rs1_e1[63:0], _ex_candidate_preload_rs2_e1[328:64], _ex_candidate_footprint_sp_read_valid_e1[283:0], _ex_candidate_footprint_sp_read_low_e1[284], _ex_candidate_footprint_sp_read_low_e1[255:0], _ex_candidate_footprint_sp_read_high_e1[284:256], _ex_candidate_footprint_sp_read_high_e1[227:0], _ex_candidate_footprint_sp_read_a_valid_e1[284:228], _ex_candidate_footprint_sp_read_a_valid_e1[226:0], _ex_candidate_footprint_sp_read_a_low_e1[284:227], _ex_candidate_footprint_sp_read_a_low_e1[198:0], _ex_candidate_footprint_sp_read_a_high_e1[284:199], _ex_candidate_footprint_sp_read_a_high_e1[170:0], _ex_candidate_footprint_sp_write_valid_e1[284:171], _ex_candidate_footprint_sp_write_valid_e1[169:0], _ex_candidate_footprint_sp_write_low_e1[284:170], _ex_candidate_footprint_sp_write_low_e1[141:0], _ex_candidate_footprint_sp_write_high_e1[284:142], _ex_candidate_footprint_sp_write_high_e1[113:0], _ex_candidate_footprint_acc_read_valid_e1[284:114], _ex_candidate_footprint_acc_read_valid_e1[112:0], _ex_candidate_footprint_acc_read_low_e1[284:113], _ex_candidate_footprint_acc_read_low_e1[84:0], _ex_candidate_footprint_acc_read_high_e1[284:85], _ex_candidate_footprint_acc_read_high_e1[56:0], _ex_candidate_footprint_acc_write_valid_e1[284:57], _ex_candidate_footprint_acc_write_valid_e1[55:0], _ex_candidate_footprint_acc_write_low_e1[284:56], _ex_candidate_footprint_acc_write_low_e1[27:0], _ex_candidate_footprint_acc_write_high_e1[284:28], _ex_issuable_e1[30:0], _ex_issuable_e2[30:0], _ex_issuable_e3[30:0], _ex_issuable_e4[30:0], _ex_issuable_e5[30:0], _ex_issuable_e6[30:0], _ex_issuable_e7[30:0], _ex_issuable_e8[30:0], _ex_issuable_e9[30:0], _ex_issuable_e10[30:0], _ex_issuable_e11[30:0], _ex_issuable_e12[30:0], _st_candidate_compute_cmd_funct_e1[321:0], _st_candidate_compute_cmd_rs1_e1[328:322], _st_candidate_compute_cmd_rs1_e1[257:0], _st_candidate_compute_cmd_rs2_e1[328:258], _st_candidate_compute_cmd_rs2_e1[193:0], _st_candidate_compute_index_e1[328:194], _st_candidate_compute_index_e1[161:0], _st_candidate_compute_sequence_e1[328:162], _st_candidate_compute_sequence_e1[129:0], _st_candidate_compute_loop_internal_e1[328:130], _st_candidate_compute_loop_internal_e1[128:0], _st_candidate_compute_loop_slot_e1[328:129], _st_candidate_compute_loop_slot_e1[127:0], _st_candidate_preload_rs1_e1[328:128], _st_candidate_preload_rs1_e1[63:0], _st_candidate_preload_rs2_e1[328:64], _st_candidate_footprint_sp_read_valid_e1[283:0], _st_candidate_footprint_sp_read_low_e1[284], _st_candidate_footprint_sp_read_low_e1[255:0], _st_candidate_footprint_sp_read_high_e1[284:256], _st_candidate_footprint_sp_read_high_e1[227:0], _st_candidate_footprint_sp_read_a_valid_e1[284:228], _st_candidate_footprint_sp_read_a_valid_e1[226:0], _st_candidate_footprint_sp_read_a_low_e1[284:227], _st_candidate_footprint_sp_read_a_low_e1[198:0], _st_candidate_footprint_sp_read_a_high_e1[284:199], _st_candidate_footprint_sp_read_a_high_e1[170:0], _st_candidate_footprint_sp_write_valid_e1[284:171], _st_candidate_footprint_sp_write_valid_e1[169:0], _st_candidate_footprint_sp_write_low_e1[284:170], _st_candidate_footprint_sp_write_low_e1[141:0], _st_candidate_footprint_sp_write_high_e1[284:142], _st_candidate_footprint_sp_write_high_e1[113:0], _st_candidate_footprint_acc_read_valid_e1[284:114], _st_candidate_footprint_acc_read_valid_e1[112:0], _st_candidate_footprint_acc_read_low_e1[284:113], _st_candidate_footprint_acc_read_low_e1[84:0], _st_candidate_footprint_acc_read_high_e1[284:85], _st_candidate_footprint_acc_read_high_e1[56:0], _st_candidate_footprint_acc_write_valid_e1[284:57], _st_candidate_footprint_acc_write_valid_e1[55:0], _st_candidate_footprint_acc_write_low_e1[284:56], _st_candidate_footprint_acc_write_low_e1[27:0], _st_candidate_footprint_acc_write_high_e1[284:28], _st_issuable_e1[30:0], _st_issuable_e2[30:0], _st_issuable_e3[30:0], _st_issuable_e4[30:0], _st_issuable_e5[30:0], _st_issuable_e6[30:0], _st_issuable_e7[30:0], _st_issuable_e8[30:0], _st_issuable_e9[30:0], _st_issuable_e10[30:0], _st_issuable_e11[30:0], _st_issuable_e12[30:0], _st_issuable_e13[30:0], _st_issuable_e14[30:0], _st_issuable_e15[30:0], _st_issuable_e16[30:0], _st_issuable_e17[30:0], _st_issuable_e18[30:0], _st_issuable_e19[30:0], _st_issuable_e20[30:0], _st_issuable_e21[30:0], _st_issuable_e22[30:0], _st_issuable_e23[30:0], _st_issuable_e24[30:0], 1'b0};
+  wire _unused_bits = &{1'b0, _ld_candidate_compute_cmd_funct_e1[321:0], _ld_candidate_compute_cmd_rs1_e1[328:322], _ld_candidate_compute_cmd_rs1_e1[257:0], _ld_candidate_compute_cmd_rs2_e1[328:258], _ld_candidate_compute_cmd_rs2_e1[193:0], _ld_candidate_compute_index_e1[328:194], _ld_candidate_compute_index_e1[161:0], _ld_candidate_compute_sequence_e1[328:162], _ld_candidate_compute_sequence_e1[129:0], _ld_candidate_compute_loop_internal_e1[328:130], _ld_candidate_compute_loop_internal_e1[128:0], _ld_candidate_compute_loop_slot_e1[328:129], _ld_candidate_compute_loop_slot_e1[127:0], _ld_candidate_preload_rs1_e1[328:128], _ld_candidate_preload_rs1_e1[63:0], _ld_candidate_preload_rs2_e1[328:64], _ld_candidate_footprint_sp_read_valid_e1[283:0], _ld_candidate_footprint_sp_read_low_e1[284], _ld_candidate_footprint_sp_read_low_e1[255:0], _ld_candidate_footprint_sp_read_high_e1[284:256], _ld_candidate_footprint_sp_read_high_e1[227:0], _ld_candidate_footprint_sp_read_a_valid_e1[284:228], _ld_candidate_footprint_sp_read_a_valid_e1[226:0], _ld_candidate_footprint_sp_read_a_low_e1[284:227], _ld_candidate_footprint_sp_read_a_low_e1[198:0], _ld_candidate_footprint_sp_read_a_high_e1[284:199], _ld_candidate_footprint_sp_read_a_high_e1[170:0], _ld_candidate_footprint_sp_write_valid_e1[284:171], _ld_candidate_footprint_sp_write_valid_e1[169:0], _ld_candidate_footprint_sp_write_low_e1[284:170], _ld_candidate_footprint_sp_write_low_e1[141:0], _ld_candidate_footprint_sp_write_high_e1[284:142], _ld_candidate_footprint_sp_write_high_e1[113:0], _ld_candidate_footprint_acc_read_valid_e1[284:114], _ld_candidate_footprint_acc_read_valid_e1[112:0], _ld_candidate_footprint_acc_read_low_e1[284:113], _ld_candidate_footprint_acc_read_low_e1[84:0], _ld_candidate_footprint_acc_read_high_e1[284:85], _ld_candidate_footprint_acc_read_high_e1[56:0], _ld_candidate_footprint_acc_write_valid_e1[284:57], _ld_candidate_footprint_acc_write_valid_e1[55:0], _ld_candidate_footprint_acc_write_low_e1[284:56], _ld_candidate_footprint_acc_write_low_e1[27:0], _ld_candidate_footprint_acc_write_high_e1[284:28], _ld_issuable_e1[30:0], _ld_issuable_e2[30:0], _ld_issuable_e3[30:0], _ld_issuable_e4[30:0], _ld_issuable_e5[30:0], _ld_issuable_e6[30:0], _ld_issuable_e7[30:0], _ld_issuable_e8[30:0], _ld_issuable_e9[30:0], _ld_issuable_e10[30:0], _ld_issuable_e11[30:0], _ld_issuable_e12[30:0], _ld_issuable_e13[30:0], _ld_issuable_e14[30:0], _ld_issuable_e15[30:0], _ld_issuable_e16[30:0], _ld_issuable_e17[30:0], _ld_issuable_e18[30:0], _ld_issuable_e19[30:0], _ld_issuable_e20[30:0], _ex_candidate_compute_cmd_funct_e1[321:0], _ex_candidate_compute_cmd_rs1_e1[328:322], _ex_candidate_compute_cmd_rs1_e1[257:0], _ex_candidate_compute_cmd_rs2_e1[328:258], _ex_candidate_compute_cmd_rs2_e1[193:0], _ex_candidate_compute_index_e1[328:194], _ex_candidate_compute_index_e1[161:0], _ex_candidate_compute_sequence_e1[328:162], _ex_candidate_compute_sequence_e1[129:0], _ex_candidate_compute_loop_internal_e1[328:130], _ex_candidate_compute_loop_internal_e1[128:0], _ex_candidate_compute_loop_slot_e1[328:129], _ex_candidate_compute_loop_slot_e1[127:0], _ex_candidate_preload_rs1_e1[328:128], _ex_candidate_preload_rs1_e1[63:0], _ex_candidate_preload_rs2_e1[328:64], _ex_candidate_footprint_sp_read_valid_e1[283:0], _ex_candidate_footprint_sp_read_low_e1[284], _ex_candidate_footprint_sp_read_low_e1[255:0], _ex_candidate_footprint_sp_read_high_e1[284:256], _ex_candidate_footprint_sp_read_high_e1[227:0], _ex_candidate_footprint_sp_read_a_valid_e1[284:228], _ex_candidate_footprint_sp_read_a_valid_e1[226:0], _ex_candidate_footprint_sp_read_a_low_e1[284:227], _ex_candidate_footprint_sp_read_a_low_e1[198:0], _ex_candidate_footprint_sp_read_a_high_e1[284:199], _ex_candidate_footprint_sp_read_a_high_e1[170:0], _ex_candidate_footprint_sp_write_valid_e1[284:171], _ex_candidate_footprint_sp_write_valid_e1[169:0], _ex_candidate_footprint_sp_write_low_e1[284:170], _ex_candidate_footprint_sp_write_low_e1[141:0], _ex_candidate_footprint_sp_write_high_e1[284:142], _ex_candidate_footprint_sp_write_high_e1[113:0], _ex_candidate_footprint_acc_read_valid_e1[284:114], _ex_candidate_footprint_acc_read_valid_e1[112:0], _ex_candidate_footprint_acc_read_low_e1[284:113], _ex_candidate_footprint_acc_read_low_e1[84:0], _ex_candidate_footprint_acc_read_high_e1[284:85], _ex_candidate_footprint_acc_read_high_e1[56:0], _ex_candidate_footprint_acc_write_valid_e1[284:57], _ex_candidate_footprint_acc_write_valid_e1[55:0], _ex_candidate_footprint_acc_write_low_e1[284:56], _ex_candidate_footprint_acc_write_low_e1[27:0], _ex_candidate_footprint_acc_write_high_e1[284:28], _ex_issuable_e1[30:0], _ex_issuable_e2[30:0], _ex_issuable_e3[30:0], _ex_issuable_e4[30:0], _ex_issuable_e5[30:0], _ex_issuable_e6[30:0], _ex_issuable_e7[30:0], _ex_issuable_e8[30:0], _ex_issuable_e9[30:0], _ex_issuable_e10[30:0], _ex_issuable_e11[30:0], _ex_issuable_e12[30:0], _st_candidate_compute_cmd_funct_e1[321:0], _st_candidate_compute_cmd_rs1_e1[328:322], _st_candidate_compute_cmd_rs1_e1[257:0], _st_candidate_compute_cmd_rs2_e1[328:258], _st_candidate_compute_cmd_rs2_e1[193:0], _st_candidate_compute_index_e1[328:194], _st_candidate_compute_index_e1[161:0], _st_candidate_compute_sequence_e1[328:162], _st_candidate_compute_sequence_e1[129:0], _st_candidate_compute_loop_internal_e1[328:130], _st_candidate_compute_loop_internal_e1[128:0], _st_candidate_compute_loop_slot_e1[328:129], _st_candidate_compute_loop_slot_e1[127:0], _st_candidate_preload_rs1_e1[328:128], _st_candidate_preload_rs1_e1[63:0], _st_candidate_preload_rs2_e1[328:64], _st_candidate_footprint_sp_read_valid_e1[283:0], _st_candidate_footprint_sp_read_low_e1[284], _st_candidate_footprint_sp_read_low_e1[255:0], _st_candidate_footprint_sp_read_high_e1[284:256], _st_candidate_footprint_sp_read_high_e1[227:0], _st_candidate_footprint_sp_read_a_valid_e1[284:228], _st_candidate_footprint_sp_read_a_valid_e1[226:0], _st_candidate_footprint_sp_read_a_low_e1[284:227], _st_candidate_footprint_sp_read_a_low_e1[198:0], _st_candidate_footprint_sp_read_a_high_e1[284:199], _st_candidate_footprint_sp_read_a_high_e1[170:0], _st_candidate_footprint_sp_write_valid_e1[284:171], _st_candidate_footprint_sp_write_valid_e1[169:0], _st_candidate_footprint_sp_write_low_e1[284:170], _st_candidate_footprint_sp_write_low_e1[141:0], _st_candidate_footprint_sp_write_high_e1[284:142], _st_candidate_footprint_sp_write_high_e1[113:0], _st_candidate_footprint_acc_read_valid_e1[284:114], _st_candidate_footprint_acc_read_valid_e1[112:0], _st_candidate_footprint_acc_read_low_e1[284:113], _st_candidate_footprint_acc_read_low_e1[84:0], _st_candidate_footprint_acc_read_high_e1[284:85], _st_candidate_footprint_acc_read_high_e1[56:0], _st_candidate_footprint_acc_write_valid_e1[284:57], _st_candidate_footprint_acc_write_valid_e1[55:0], _st_candidate_footprint_acc_write_low_e1[284:56], _st_candidate_footprint_acc_write_low_e1[27:0], _st_candidate_footprint_acc_write_high_e1[284:28], _st_issuable_e1[30:0], _st_issuable_e2[30:0], _st_issuable_e3[30:0], _st_issuable_e4[30:0], _st_issuable_e5[30:0], _st_issuable_e6[30:0], _st_issuable_e7[30:0], _st_issuable_e8[30:0], _st_issuable_e9[30:0], _st_issuable_e10[30:0], _st_issuable_e11[30:0], _st_issuable_e12[30:0], _st_issuable_e13[30:0], _st_issuable_e14[30:0], _st_issuable_e15[30:0], _st_issuable_e16[30:0], _st_issuable_e17[30:0], _st_issuable_e18[30:0], _st_issuable_e19[30:0], _st_issuable_e20[30:0], _st_issuable_e21[30:0], _st_issuable_e22[30:0], _st_issuable_e23[30:0], _st_issuable_e24[30:0], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -87,9 +87,9 @@ public struct Accelerator: Module {
         m.connect(execute.command, from: station.issue[1])
         m.connect(execute.footprint, from: station.executeFootprint)
         issue(station.issue[2], to: store.command)
-        m.connect(station.retire[0], from: load.retire)
-        m.connect(station.retire[1], from: execute.retire)
-        m.connect(station.retire[2], from: store.retire)
+        station.retire[0].set(load.retire)
+        station.retire[1].set(execute.retire)
+        station.retire[2].set(store.retire)
 
         // Memories.
         m.connect(scratchpad.reads[0], from: execute.scratchpadReads[0])
@@ -136,7 +136,7 @@ public struct Accelerator: Module {
         io.cycles.set(cycles)
         io.configHash.set(Signal.literal(BigInteger(parameters.hash, radix: 16)!, .uint(64)))
         // Retirements: the host sees its own commands; a LOOP_WS's commands count down its loop.
-        let controllerRetires = [load.retire.valid, execute.retire.valid, store.retire.valid]
+        let controllerRetires = [load.retire, execute.retire, store.retire]
         let retirements: [(valid: Signal, bits: Retirement)] = [(dispatcher.retire.valid, dispatcher.retire.bits)]
             + (0..<3).map { (controllerRetires[$0], station.heads[$0]) }
         for (port, retirement) in zip(unroller.retirements, retirements) {

@@ -41,7 +41,8 @@ public struct ExecuteController: Module {
         public var accumulatorRead: RowReadPort
         public var scratchpadWrite: Decoupled<RowWrite>
         public var accumulatorWrite: Decoupled<RowWrite>
-        public var retire: Valid<Signal>
+        /// Pulses when the oldest command retires; the reservation station knows which one.
+        public var retire: Signal
         public var busy: Signal
 
         public func map(_ f: FieldMapper) -> IO {
@@ -60,7 +61,7 @@ public struct ExecuteController: Module {
                   accumulatorRead: .template(rows: parameters.accRows, lanes: dim, laneWidth: acc),
                   scratchpadWrite: Decoupled(.template(rows: parameters.spRows, lanes: dim, laneWidth: input)),
                   accumulatorWrite: Decoupled(.template(rows: parameters.accRows, lanes: dim, laneWidth: acc)),
-                  retire: Valid(Signal(.uint(32))), busy: Signal(.bool))
+                  retire: Signal(.bool), busy: Signal(.bool))
     }
 
     /// The CONFIG_EX state a pair runs with (reset values from docs/ACCELERATOR.md).
@@ -252,10 +253,10 @@ public struct ExecuteController: Module {
             return PairView(config: config, pair: pair, entry: entry)
         }
 
-        struct RetireEntry { var valid: Signal; var done: Signal; var index: Signal; var usesBias: Signal; var writes: [RowRange] }
+        struct RetireEntry { var valid: Signal; var done: Signal; var usesBias: Signal; var writes: [RowRange] }
         let queue = (0..<entries).map { e in
             RetireEntry(valid: m.register("retire_\(e)_valid", .bool, reset: false), done: m.register("retire_\(e)_done", .bool),
-                        index: m.register("retire_\(e)_index", .uint(32)), usesBias: m.register("retire_\(e)_bias", .bool),
+                        usesBias: m.register("retire_\(e)_bias", .bool),
                         writes: [m.register("retire_\(e)_sp_write", RowRange()), m.register("retire_\(e)_acc_write", RowRange())])
         }
         let head = m.register("retire_head", .uint(entryBits), reset: 0)
@@ -281,7 +282,6 @@ public struct ExecuteController: Module {
                 m.when(tail === Signal(BigInteger(e))) {
                     entry.valid.set(true)
                     entry.done.set(isConfig)
-                    entry.index.set(incoming.command.index)
                     entry.usesBias.set(!isConfig && config.weightStationary && !skipped(incomingQ))
                     m.connect(entry.writes[0], from: io.footprint.scratchpadWrite)
                     m.connect(entry.writes[1], from: io.footprint.accumulatorWrite)
@@ -627,8 +627,7 @@ public struct ExecuteController: Module {
         let headValid = select(queue.map(\.valid), at: head)
         let headDone = select(queue.map(\.done), at: head)
         let retiring = headValid && headDone
-        io.retire.valid.set(retiring)
-        io.retire.bits.set(select(queue.map(\.index), at: head))
+        io.retire.set(retiring)
         m.when(retiring) {
             for (e, entry) in queue.enumerated() { m.when(head === Signal(BigInteger(e))) { entry.valid.set(false) } }
             m.when(select(queue.map(\.usesBias), at: head)) { biasBusy.set(false) }

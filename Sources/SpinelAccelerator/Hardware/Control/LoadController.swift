@@ -42,7 +42,8 @@ public struct LoadController: Module {
         public var readResponse: Decoupled<DMAReadResponse>
         public var scratchpadWrite: Decoupled<RowWrite>
         public var accumulatorWrite: Decoupled<RowWrite>
-        public var retire: Valid<Signal>
+        /// Pulses when the oldest command retires; the reservation station knows which one.
+        public var retire: Signal
         public var fault: Valid<CommandFault>
         public var busy: Signal
 
@@ -60,7 +61,7 @@ public struct LoadController: Module {
                   readResponse: Decoupled(DMAReadResponse(dma)),
                   scratchpadWrite: Decoupled(.template(rows: parameters.spRows, lanes: dim, laneWidth: parameters.config.inputType.width)),
                   accumulatorWrite: Decoupled(.template(rows: parameters.accRows, lanes: dim, laneWidth: parameters.config.accType.width)),
-                  retire: Valid(Signal(.uint(32))), fault: Valid(CommandFault()), busy: Signal(.bool))
+                  retire: Signal(.bool), fault: Valid(CommandFault()), busy: Signal(.bool))
     }
 
     /// What the writer must do with one row (or, with `noWrites`, one whole command).
@@ -208,8 +209,7 @@ public struct LoadController: Module {
         }
         notes.deq.ready.set(finish)
         io.readResponse.ready.set(finish && hasData)
-        io.retire.valid.set(finish && head.last)
-        io.retire.bits.set(head.index)
+        io.retire.set(finish && head.last)
         io.fault.valid.set(finish && rowFaults && !faulted)
         io.fault.bits.code.set(Signal.literal(BigInteger(ErrorCode.dmaReadFault.rawValue), .uint(ErrorCode.bits)))
         io.fault.bits.index.set(head.index)

@@ -21,7 +21,8 @@ public struct ReservationStation: Module {
         public var issue: [Decoupled<ExecuteCommand>]
         /// The rows the command offered on `issue[1]` (execute) touches.
         public var executeFootprint: Footprint
-        public var retire: [Valid<Signal>]
+        /// A controller retired its oldest command.
+        public var retire: [Signal]
         /// The oldest entry of each queue: what a retire of that queue retires.
         public var heads: [Retirement]
         public var busy: Signal
@@ -35,7 +36,7 @@ public struct ReservationStation: Module {
 
     public var io: IO {
         IO(allocate: (0..<3).map { _ in Decoupled(ExecuteCommand()) }, footprint: Footprint(),
-           issue: (0..<3).map { _ in Decoupled(ExecuteCommand()) }, executeFootprint: Footprint(), retire: (0..<3).map { _ in Valid(Signal(.uint(32))) },
+           issue: (0..<3).map { _ in Decoupled(ExecuteCommand()) }, executeFootprint: Footprint(), retire: (0..<3).map { _ in Signal(.bool) },
            heads: (0..<3).map { _ in Retirement() },
            busy: Signal(.bool))
     }
@@ -121,7 +122,7 @@ public struct ReservationStation: Module {
             io.heads[kind].index.set(select(queue.map(\.command.command.index), at: heads[kind]))
             io.heads[kind].loop.internal.set(select(queue.map(\.command.command.loop.internal), at: heads[kind]))
             io.heads[kind].loop.slot.set(select(queue.map(\.command.command.loop.slot), at: heads[kind]))
-            m.when(io.retire[kind].valid) {
+            m.when(io.retire[kind]) {
                 for (slot, entry) in queue.enumerated() {
                     m.when(heads[kind] === Signal(BigInteger(slot))) { entry.valid.set(false) }
                 }

@@ -24,7 +24,8 @@ public struct StoreController: Module {
         public var accumulatorRead: RowReadPort
         public var writeRequest: Decoupled<DMAWriteRequest>
         public var writeResponse: Decoupled<DMAWriteResponse>
-        public var retire: Valid<Signal>
+        /// Pulses when the oldest command retires; the reservation station knows which one.
+        public var retire: Signal
         public var fault: Valid<CommandFault>
         public var busy: Signal
 
@@ -42,7 +43,7 @@ public struct StoreController: Module {
                   scratchpadRead: .template(rows: parameters.spRows, lanes: dim, laneWidth: parameters.config.inputType.width),
                   accumulatorRead: .template(rows: parameters.accRows, lanes: dim, laneWidth: parameters.config.accType.width),
                   writeRequest: Decoupled(DMAWriteRequest(dma)), writeResponse: Decoupled(DMAWriteResponse(dma)),
-                  retire: Valid(Signal(.uint(32))), fault: Valid(CommandFault()), busy: Signal(.bool))
+                  retire: Signal(.bool), fault: Valid(CommandFault()), busy: Signal(.bool))
     }
 
     /// One row on its way out (or, with `noWrites`, a command that writes nothing).
@@ -164,8 +165,7 @@ public struct StoreController: Module {
         let rowFault = !waiting.noWrites && io.writeResponse.bits.error
         pending.deq.ready.set(answered)
         io.writeResponse.ready.set(pending.deq.valid && !waiting.noWrites)
-        io.retire.valid.set(answered && waiting.last)
-        io.retire.bits.set(waiting.index)
+        io.retire.set(answered && waiting.last)
         io.fault.valid.set(answered && rowFault && !faulted)
         io.fault.bits.code.set(Signal.literal(BigInteger(ErrorCode.dmaWriteFault.rawValue), .uint(ErrorCode.bits)))
         io.fault.bits.index.set(waiting.index)
