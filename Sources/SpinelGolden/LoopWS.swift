@@ -52,17 +52,38 @@ public enum LoopWSUnrolling {
         return nil
     }
 
-    /// The commands, in the order the hardware issues them: the bias, the operands of K block 0,
-    /// then each block's pairs, each pair followed by one waiting load of the next block or
-    /// mvout of a finished column of C (so that no controller's queue fills and stalls the
-    /// others), then whatever still waits.
+    /// What a command of the unrolling is to the hardware's cursors (LoopUnroller.swift).
+    public enum Role: Hashable, Sendable {
+        /// MVIN, MVIN2 or MVOUT of the residual add.
+        case residual
+        /// An MVIN3 of D.
+        case bias
+        /// An operand load of K block `step`.
+        case load(step: Int)
+        /// The PRELOAD or COMPUTE of a pair in K block `step`.
+        case pair(step: Int)
+        /// An MVOUT of C.
+        case store
+    }
+
+    /// The commands, in the order the golden model runs them: the bias, the operands of K block
+    /// 0, then each block's pairs, each pair followed by one waiting load of the next block or
+    /// mvout of a finished column of C, then whatever still waits. Each controller receives its
+    /// commands in this order; the hardware interleaves the controllers' commands differently
+    /// (LoopUnroller.swift), which the hazard checks make invisible.
     public static func commands(of launch: LoopWSLaunch, settings: LoopWSSettings,
                                 parameters: AcceleratorParameters) -> [UnrolledCommand] {
+        unrolling(of: launch, settings: settings, parameters: parameters).map(\.command)
+    }
+
+    /// `commands` with each command's role.
+    public static func unrolling(of launch: LoopWSLaunch, settings: LoopWSSettings,
+                                 parameters: AcceleratorParameters) -> [(command: UnrolledCommand, role: Role)] {
         let dim = parameters.dim, bounds = settings.bounds
         let tilesI = bounds.tilesI, tilesJ = bounds.tilesJ, tilesK = bounds.tilesK
         let inputBytes = UInt64(parameters.inputBytes), accBytes = UInt64(parameters.accBytes)
         let blockLength = parameters.loopBlockTiles
-        var out: [UnrolledCommand] = []
+        var out: [(command: UnrolledCommand, role: Role)] = []
         func operand(rows: Int, columns: Int, _ address: UInt64) -> UInt64 {
             UInt64(rows) << 48 | UInt64(columns) << 32 | address
         }
@@ -84,11 +105,11 @@ public enum LoopWSUnrolling {
             for i in 0..<tilesI {
                 for j in 0..<tilesJ {
                     let offset = UInt64(i * dim), column = UInt64(j * dim)
-                    out.append(UnrolledCommand(funct: UInt8(Funct.mvin), rs1: settings.a &+ (offset &* settings.strideA &+ column) &* inputBytes,
-                                               rs2: operand(rows: rowsOf(i: i), columns: columnsOf(j: j), cRow(i, j))))
-                    out.append(UnrolledCommand(funct: UInt8(Funct.mvin2), rs1: settings.b &+ (offset &* settings.strideB &+ column) &* inputBytes,
-                                               rs2: operand(rows: rowsOf(i: i), columns: columnsOf(j: j), cRow(i, j) | accumulateBit)))
-                    if settings.c != 0 { out.append(store(i, j)) }
+                    out.append((UnrolledCommand(funct: UInt8(Funct.mvin), rs1: settings.a &+ (offset &* settings.strideA &+ column) &* inputBytes,
+                                                rs2: operand(rows: rowsOf(i: i), columns: columnsOf(j: j), cRow(i, j))), .residual))
+                    out.append((UnrolledCommand(funct: UInt8(Funct.mvin2), rs1: settings.b &+ (offset &* settings.strideB &+ column) &* inputBytes,
+                                                rs2: operand(rows: rowsOf(i: i), columns: columnsOf(j: j), cRow(i, j) | accumulateBit)), .residual))
+                    if settings.c != 0 { out.append((store(i, j), .residual)) }
                 }
             }
             return out
@@ -102,8 +123,8 @@ public enum LoopWSUnrolling {
                 for j in stride(from: 0, to: tilesJ, by: dBlocks) {
                     let count = min(dBlocks, tilesJ - j)
                     let dram = settings.d &+ (UInt64(i * dim) &* settings.strideD &+ UInt64(j * dim)) &* sizeD
-                    out.append(UnrolledCommand(funct: UInt8(Funct.mvin3), rs1: dram,
-                                               rs2: operand(rows: rowsOf(i: i), columns: width(j, count, of: tilesJ, pad: bounds.padJ), cRow(i, j))))
+                    out.append((UnrolledCommand(funct: UInt8(Funct.mvin3), rs1: dram,
+                                                rs2: operand(rows: rowsOf(i: i), columns: width(j, count, of: tilesJ, pad: bounds.padJ), cRow(i, j))), .bias))
                 }
             }
         }
@@ -115,7 +136,7 @@ public enum LoopWSUnrolling {
         func bRow(_ k: Int, _ j: Int) -> Int { bBase + (launch.transposeB ? j * tilesK + k : k * tilesJ + j) * dim }
         let steps = (tilesK + blockLength - 1) / blockLength
 
-        func loads(_ step: Int) -> [UnrolledCommand] {
+        func loads(_ step: Int) -> [(command: UnrolledCommand, role: Role)] {
             var out: [UnrolledCommand] = []
             let k0 = step * blockLength, count = min(blockLength, tilesK - k0)
             if settings.a != 0 {
@@ -154,7 +175,7 @@ public enum LoopWSUnrolling {
                     }
                 }
             }
-            return out
+            return out.map { ($0, Role.load(step: step)) }
         }
 
         // The pairs of a K block. After each pair comes one command that is waiting: a load of
@@ -174,14 +195,14 @@ public enum LoopWSUnrolling {
                         let c = operand(rows: rowsOf(i: i), columns: columnsOf(j: j), cRow(i, j) | (accumulate ? accumulateBit : 0))
                         let a = operand(rows: launch.transposeA ? depthOf(k: k) : rowsOf(i: i),
                                         columns: launch.transposeA ? rowsOf(i: i) : depthOf(k: k), UInt64(aRow(i, k)))
-                        out.append(UnrolledCommand(funct: UInt8(Funct.preload), rs1: b, rs2: c))
-                        out.append(UnrolledCommand(funct: UInt8(i == 0 ? Funct.computePreloaded : Funct.computeAccumulated), rs1: a,
-                                                   rs2: operand(rows: dim, columns: dim, garbage)))
+                        out.append((UnrolledCommand(funct: UInt8(Funct.preload), rs1: b, rs2: c), .pair(step: step)))
+                        out.append((UnrolledCommand(funct: UInt8(i == 0 ? Funct.computePreloaded : Funct.computeAccumulated), rs1: a,
+                                                    rs2: operand(rows: dim, columns: dim, garbage)), .pair(step: step)))
                         if !waiting.isEmpty { out.append(waiting.removeFirst()) }
                     }
                 }
                 if step == steps - 1 && settings.c != 0 {
-                    waiting += (0..<tilesI).map { store($0, j) }
+                    waiting += (0..<tilesI).map { (store($0, j), Role.store) }
                 }
             }
             out += waiting

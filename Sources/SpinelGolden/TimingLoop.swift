@@ -1,27 +1,24 @@
 import SpinelAccelerator
 
-/// A LOOP_WS as the `LoopUnroller` emits it: its unrolled commands (`LoopWSUnrolling`, each a
-/// `TimedCommand` with the state it runs with) and, cycle by cycle, what the unroller offers
-/// the dispatcher from the cycle after it took the LOOP_WS.
-///
-/// The unroller offers one command per cycle and holds it until the dispatcher takes it. Its
-/// phases (LoopUnroller.swift) add cycles without a command:
-/// - residual add: per C tile an MVIN, an MVIN2 and an MVOUT; without C, the MVOUT's cycle
-///   passes without a command (`emitting` skips part 2, `advance` still steps);
-/// - bias, then `firstLoads` (K block 0's operands): one cycle without a command after the last
-///   load, in which `firstLoads` sees `loads_left` low and moves to `pairs` (also when there
-///   is no load at all);
-/// - each K block: its pairs, each followed by one waiting command (`waiting`), then `drain`
-///   emits what still waits and spends one cycle without a command deciding what comes next
-///   (the next block's pairs, or `finish`);
-/// - `finish`: one cycle without a command; the loop's slot then waits for its commands to
-///   retire, and the unroller takes host commands again in the next cycle.
+/// A LOOP_WS as the `LoopUnroller`'s cursors see it: its unrolled commands
+/// (`LoopWSUnrolling`, each a `TimedCommand` with the state it runs with), grouped by the
+/// cursor that emits them, in each cursor's order. `UnrollerTiming` interleaves them cycle by
+/// cycle as the hardware does.
 public struct UnrolledLoop: Sendable {
     /// The unrolled commands (`index` is the position in the unrolling).
     public var commands: [TimedCommand]
-    /// One entry per unroller cycle: the command it offers (until the dispatcher takes it), or
-    /// nil for a cycle without one. The last entry is `finish`.
-    public var emission: [Int?]
+    /// Positions in `commands`: the residual add's commands (MVIN, MVIN2 and, with C, MVOUT per tile).
+    var residual: [Int] = []
+    /// The bias loads, then the operand loads of each K block.
+    var bias: [Int] = []
+    var loads: [[Int]]
+    /// Each K block's PRELOAD and COMPUTE, alternating.
+    var pairs: [[Int]]
+    /// The mvouts of C, column by column.
+    var stores: [Int] = []
+    let isResidualAdd: Bool
+    let storesC: Bool
+    let tilesI: Int, tilesJ: Int
 
     /// Runs the LOOP_WS on `model` command by command, as the dispatcher sees them. Nil (and
     /// `model` untouched) when the launch fails the unroller's own checks: it then retires in
@@ -30,10 +27,17 @@ public struct UnrolledLoop: Sendable {
         guard case .loopWS(let launch)? = try? Command.decode(funct: Funct.loopWS, rs1: rs1, rs2: rs2, parameters: parameters),
               LoopWSUnrolling.rejection(of: launch, settings: model.state.loop, parameters: parameters) == nil else { return nil }
         let settings = model.state.loop
-        let unrolled = LoopWSUnrolling.commands(of: launch, settings: settings, parameters: parameters)
+        let unrolled = LoopWSUnrolling.unrolling(of: launch, settings: settings, parameters: parameters)
+        let steps = (settings.bounds.tilesK + parameters.loopBlockTiles - 1) / parameters.loopBlockTiles
+        loads = Array(repeating: [], count: steps)
+        pairs = Array(repeating: [], count: steps)
+        isResidualAdd = launch.isResidualAdd
+        storesC = settings.c != 0
+        tilesI = settings.bounds.tilesI
+        tilesJ = settings.bounds.tilesJ
         commands = []
         commands.reserveCapacity(unrolled.count)
-        for (position, command) in unrolled.enumerated() {
+        for (position, (command, role)) in unrolled.enumerated() {
             let before = model.state
             var rejected = false
             do {
@@ -44,54 +48,216 @@ public struct UnrolledLoop: Sendable {
             }
             commands.append(TimedCommand(index: position, funct: command.funct, rs1: command.rs1, rs2: command.rs2, arrival: 0,
                                          rejected: rejected, state: before, parameters: parameters))
+            switch role {
+            case .residual: residual.append(position)
+            case .bias: bias.append(position)
+            case .load(let step): loads[step].append(position)
+            case .pair(let step): pairs[step].append(position)
+            case .store: stores.append(position)
+            }
         }
         // GoldenModel.loopWS: a loop that stores C flips the accumulator half of the next one.
         if model.state.loop.c != 0 { model.state.loop.accumulatorHalf ^= 1 }
-        emission = Self.emission(launch: launch, settings: settings, commands: unrolled, parameters: parameters)
     }
 
-    /// The unroller's cycles for `commands` (see the type's comment).
-    static func emission(launch: LoopWSLaunch, settings: LoopWSSettings, commands: [UnrolledCommand],
-                         parameters: AcceleratorParameters) -> [Int?] {
-        var out: [Int?] = []
-        out.reserveCapacity(commands.count + 8)
-        if launch.isResidualAdd {
-            // MVIN, MVIN2, MVOUT per tile; part 2 takes its cycle without C too.
-            var position = 0
-            while position < commands.count {
-                out.append(position)
-                out.append(position + 1)
-                if settings.c != 0 {
-                    out.append(position + 2)
-                    position += 3
+    /// K blocks.
+    var steps: Int { pairs.count }
+    /// Pairs in K block `step` per column of C.
+    func pairsPerColumn(step: Int) -> Int { pairs[step].count / 2 / tilesJ }
+}
+
+/// The `LoopUnroller`'s registers, as far as they decide when a command leaves it
+/// (LoopUnroller.swift, whose structure this follows name for name): the pending and the
+/// running loop, the load, pair and store cursors, and the two loop slots.
+struct UnrollerTiming {
+    enum Phase { case idle, residual, firstLoads, pairs, waiting, drain, finish }
+    typealias Loop = (host: Int, loop: UnrolledLoop)
+
+    var phase = Phase.idle
+    var part = 0
+    var pending: Loop?
+    /// The pair cursor's loop (kept after it finishes, as the hardware keeps its registers).
+    var run: Loop?
+    var slot = 0
+    /// Per slot: the LOOP_WS waiting for its commands to retire, and how many are out.
+    var waiting: [Int?] = [nil, nil]
+    var outstanding = [0, 0]
+    // Pair cursor: K block, pair within the block (or residual tile), finished columns.
+    var pairStep = 0, pairNumber = 0, tile = 0
+    var columnsDone = 0
+    var handed = false
+    // Load cursor (of the pending loop when `loadsNext`).
+    var loadsNext = false
+    var biasRemaining = 0
+    var loadStep = 0, blockRemaining = 0
+    // Store cursor.
+    var store: (host: Int, loop: UnrolledLoop, slot: Int)?
+    var storeOwnsRun = false
+    var storePosition = 0
+
+    var idle: Bool { phase == .idle }
+    var loadWaiting: Bool { biasRemaining > 0 || blockRemaining > 0 }
+    var loadLoop: UnrolledLoop? { loadsNext ? pending?.loop : run?.loop }
+    var quiet: Bool { idle && pending == nil && store == nil && waiting.allSatisfy { $0 == nil } }
+    var runStoresC: Bool { run?.loop.storesC ?? false }
+    var lastPairStep: Bool { run.map { pairStep + 1 == $0.loop.steps } ?? false }
+
+    /// The store cursor's mvout, when the store queue has room (`storeRoom`), with its loop slot.
+    func storeOffer(storeRoom: Bool) -> (TimedCommand, slot: Int)? {
+        guard let store, storeRoom else { return nil }
+        let columnsReady = storeOwnsRun ? columnsDone : store.loop.tilesJ
+        guard storePosition / store.loop.tilesI < columnsReady else { return nil }
+        return (store.loop.commands[store.loop.stores[storePosition]], store.slot)
+    }
+
+    var emitLoad: Bool { loadWaiting && (phase == .firstLoads || phase == .waiting || phase == .drain) }
+
+    /// The pair cursor's side's command (residual add, a load, a PRELOAD or COMPUTE), with its loop slot.
+    func mainOffer() -> (TimedCommand, slot: Int)? {
+        guard let run else { return nil }
+        switch phase {
+        case .residual:
+            let stride = run.loop.storesC ? 3 : 2
+            guard part < stride else { return nil }
+            return (run.loop.commands[run.loop.residual[tile * stride + part]], slot)
+        case _ where emitLoad:
+            guard let loop = loadLoop else { return nil }
+            let position = biasRemaining > 0 ? loop.bias[loop.bias.count - biasRemaining]
+                : loop.loads[loadStep][loop.loads[loadStep].count - blockRemaining]
+            return (loop.commands[position], loadsNext ? slot ^ 1 : slot)
+        case .pairs:
+            return (run.loop.commands[run.loop.pairs[pairStep][2 * pairNumber + part]], slot)
+        default:
+            return nil
+        }
+    }
+
+    /// Points the load cursor at K block `step` of `loop`.
+    mutating func startLoads(_ step: Int, of loop: UnrolledLoop) {
+        loadStep = step
+        blockRemaining = step < loop.steps ? loop.loads[step].count : 0
+    }
+
+    /// The pending loop's bias, or its first block.
+    mutating func startPendingLoop(_ loop: UnrolledLoop) {
+        biasRemaining = loop.bias.count
+        if loop.bias.isEmpty { startLoads(0, of: loop) }
+    }
+
+    /// One clock edge. `before` is the state the cycle's decisions were made from.
+    /// `mainFired`/`storeFired`: the dispatcher took the pair cursor's side's or the store
+    /// cursor's command; `taken`: a LOOP_WS that passed its checks was taken from the host.
+    mutating func clock(from before: UnrollerTiming, mainFired: Bool, storeFired: Bool, taken: Loop?, completing: Int?) {
+        let u = before
+        let emitting = u.mainOffer() != nil
+        let advance = mainFired || (!u.idle && !emitting && u.phase != .finish)
+        let running = u.phase == .pairs || u.phase == .waiting || u.phase == .drain
+        let prefetch = running && u.lastPairStep && !u.loadWaiting && !u.loadsNext && u.pending.map { !$0.loop.isResidualAdd } == true
+            && u.waiting[u.slot ^ 1] == nil
+        let launching = u.idle && u.pending != nil && u.waiting[u.slot] == nil && (!u.pending!.loop.isResidualAdd || u.store == nil)
+        let nextBlock = advance && !u.loadWaiting && (u.phase == .firstLoads || (u.phase == .drain && !u.lastPairStep))
+
+        // Load cursor.
+        if prefetch || (launching && !u.pending!.loop.isResidualAdd && !u.loadsNext) {
+            startPendingLoop(u.pending!.loop)
+        } else if nextBlock, let run = u.run {
+            startLoads(u.phase == .firstLoads ? 1 : u.pairStep + 2, of: run.loop)
+        } else if mainFired && u.emitLoad, let loop = u.loadLoop {
+            if u.biasRemaining > 0 {
+                biasRemaining -= 1
+                if biasRemaining == 0 { startLoads(0, of: loop) }
+            } else {
+                blockRemaining -= 1
+            }
+        }
+        if prefetch { loadsNext = true }
+
+        // Store cursor.
+        let handOver = u.store == nil && !u.handed && u.runStoresC && u.run.map { !$0.loop.isResidualAdd } == true
+            && !u.idle && u.phase != .residual
+        if handOver, let run = u.run {
+            store = (run.host, run.loop, u.slot)
+            storeOwnsRun = true
+            handed = true
+            storePosition = 0
+        }
+        if storeFired, let current = u.store {
+            storePosition += 1
+            if storePosition == current.loop.stores.count {
+                store = nil
+                storeOwnsRun = false
+            }
+        }
+
+        // Pair cursor.
+        if launching, let next = u.pending {
+            pending = nil
+            run = next
+            handed = false
+            columnsDone = 0
+            pairNumber = 0; tile = 0; part = 0; pairStep = 0
+            if next.loop.isResidualAdd {
+                phase = .residual
+            } else {
+                phase = .firstLoads
+                loadsNext = false
+            }
+        }
+        if advance, let run = u.run {
+            switch u.phase {
+            case .residual:
+                if u.part != 2 {
+                    part = u.part + 1
                 } else {
-                    out.append(nil)
-                    position += 2
+                    part = 0
+                    tile = u.tile + 1
+                    if tile == run.loop.tilesI * run.loop.tilesJ { phase = .finish }
                 }
+            case .firstLoads:
+                if !u.loadWaiting {
+                    pairNumber = 0; part = 0
+                    phase = .pairs
+                }
+            case .pairs:
+                if u.part == 0 {
+                    part = 1
+                } else {
+                    part = 0
+                    if u.loadWaiting { phase = .waiting } else { nextPair(after: u, run.loop) }
+                }
+            case .waiting:
+                nextPair(after: u, run.loop)
+            case .drain:
+                if !(u.loadWaiting && !u.loadsNext) {
+                    pairNumber = 0; part = 0
+                    if u.lastPairStep { phase = .finish } else {
+                        pairStep = u.pairStep + 1
+                        phase = .pairs
+                    }
+                }
+            case .idle, .finish:
+                break
             }
-            out.append(nil)  // finish
-            return out
         }
-        // Pairs per K block (each pair starts with its PRELOAD).
-        let bounds = settings.bounds, blockLength = parameters.loopBlockTiles
-        let steps = (bounds.tilesK + blockLength - 1) / blockLength
-        var blockStarts: Set<Int> = []  // PRELOAD ordinals that begin a block
-        var preloads = 0
-        for step in 0..<steps {
-            blockStarts.insert(preloads)
-            preloads += bounds.tilesI * bounds.tilesJ * min(blockLength, bounds.tilesK - step * blockLength)
+        if u.phase == .finish && (!u.runStoresC || u.run!.loop.isResidualAdd || u.handed) {
+            phase = .idle
+            slot = u.slot ^ 1
+            storeOwnsRun = false
+            waiting[u.slot] = u.run!.host
         }
-        var preload = 0
-        for (position, command) in commands.enumerated() {
-            if command.funct == Funct.preload {
-                // Before block 0's pairs: `firstLoads`' last cycle; before a later block's: `drain`'s.
-                if blockStarts.contains(preload) { out.append(nil) }
-                preload += 1
-            }
-            out.append(position)
+
+        if let taken { pending = taken }
+        if let completing { waiting[completing] = nil }
+    }
+
+    /// After a pair and its waiting load: the next pair, or the end of the block.
+    private mutating func nextPair(after u: UnrollerTiming, _ loop: UnrolledLoop) {
+        phase = .pairs
+        pairNumber = u.pairNumber + 1
+        let perColumn = loop.pairsPerColumn(step: u.pairStep)
+        if pairNumber % perColumn == 0 {
+            if u.lastPairStep && loop.storesC { columnsDone = u.columnsDone + 1 }
+            if pairNumber == perColumn * loop.tilesJ { phase = .drain }
         }
-        out.append(nil)  // the last block's `drain`
-        out.append(nil)  // finish
-        return out
     }
 }

@@ -130,12 +130,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// unrolled, its loop slot (nil for a host command).
     private var dispatched: [(command: TimedCommand, slot: Int?)] = []
 
-    // LoopUnroller: the loop being emitted, the slot the next loop uses, per slot the LOOP_WS
-    // that waits for its commands and how many of them are out.
-    private var unrolling: (host: Int, loop: UnrolledLoop, position: Int)?
-    private var loopSlot = 0
-    private var loopWaiting: [Int?] = [nil, nil]
-    private var outstanding = [0, 0]
+    private var unroller = UnrollerTiming()
     /// Retirements of unrolled commands in this cycle, per slot (counted down at the clock edge).
     private var internalRetired = [0, 0]
 
@@ -184,7 +179,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     private var notesDepth: Int { dma.maxInFlight + 2 }
 
     private var quiet: Bool {
-        unrolling == nil && loopWaiting.allSatisfy { $0 == nil }
+        unroller.quiet
             && station.allSatisfy(\.isEmpty) && execute.idle && loadNotes.isEmpty && storeArriving == nil && outgoing.isEmpty
             && pending.isEmpty && reader.idle && writer.idle && axi.idle && accumulatorStage.allSatisfy { $0 == nil }
     }
@@ -415,62 +410,52 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         accumulatorStage = stage
 
         // MARK: Loop unroller and dispatcher
+        let before = unroller
         // A slot completes when its loop waits and none of its commands is out (registers).
-        let completing = (0..<2).map { loopWaiting[$0] != nil && outstanding[$0] == 0 }
-        let anyCompleting = completing.contains(true)
-        var issuedInternal = false
-        if var current = unrolling {
-            // Emitting: the offered command waits for the dispatcher; a cycle without one passes.
-            if let position = current.loop.emission[current.position] {
-                if dispatch(current.loop.commands[position], slot: loopSlot, allocateReady: allocateReady) {
-                    current.position += 1
-                    issuedInternal = true
-                    progress = true
-                }
-            } else {
-                current.position += 1
+        let completing = (0..<2).first { before.waiting[$0] != nil && before.outstanding[$0] == 0 }
+        let hostOffer = nextCommand < program.commands.count && arrivalOfNext() <= cycle ? program.commands[nextCommand] : nil
+        var mainFired = false, storeFired = false, hostTaken = false
+        var issuedSlot: Int?
+        var taken: UnrollerTiming.Loop?
+        if let (command, slot) = before.storeOffer(storeRoom: allocateReady[2]) {
+            // The store cursor goes first, and only when the store queue takes it.
+            storeFired = dispatch(command, slot: slot, allocateReady: allocateReady)
+            if storeFired { issuedSlot = slot }
+        } else if before.idle {
+            // Plain host commands wait until every unrolled command is out.
+            if before.pending == nil, before.store == nil, let command = hostOffer, command.route != .unroller {
+                hostTaken = dispatch(command, slot: nil, allocateReady: allocateReady)
             }
-            if current.position == current.loop.emission.count {
-                // `finish`: the slot waits for the loop's commands; the next loop takes the other slot.
-                loopWaiting[loopSlot] = current.host
-                loopSlot ^= 1
-                unrolling = nil
+        } else if let (command, slot) = before.mainOffer() {
+            mainFired = dispatch(command, slot: slot, allocateReady: allocateReady)
+            if mainFired { issuedSlot = slot }
+        }
+        // LOOP_WS_CONFIG_* and a failing LOOP_WS retire on `retire_loop` at once, unless a loop
+        // completes there in this cycle; a LOOP_WS waits as the pending loop.
+        if let command = hostOffer, command.route == .unroller, before.pending == nil, completing == nil {
+            hostTaken = true
+            if let loop = command.loop {
+                taken = (command.index, loop)
             } else {
-                unrolling = current
-            }
-        } else if nextCommand < program.commands.count, arrivalOfNext() <= cycle {
-            let command = program.commands[nextCommand]
-            var taken = false
-            if command.route == .unroller {
-                // LOOP_WS_CONFIG_* and a failing LOOP_WS retire on `retire_loop` at once, unless a
-                // loop completes there in this cycle; a LOOP_WS also needs its slot free.
-                if !anyCompleting && (command.loop == nil || loopWaiting[loopSlot] == nil) {
-                    taken = true
-                    if let loop = command.loop {
-                        unrolling = (command.index, loop, 0)
-                    } else {
-                        retired[command.index] = cycle
-                    }
-                }
-            } else {
-                taken = dispatch(command, slot: nil, allocateReady: allocateReady)
-            }
-            if taken {
-                accepted[command.index] = cycle
-                lastAccepted = cycle
-                nextCommand += 1
-                progress = true
+                retired[command.index] = cycle
             }
         }
-        if anyCompleting {
-            let slot = completing[0] ? 0 : 1
-            if let host = loopWaiting[slot] { retired[host] = cycle }
-            loopWaiting[slot] = nil
+        if hostTaken, let command = hostOffer {
+            accepted[command.index] = cycle
+            lastAccepted = cycle
+            nextCommand += 1
             progress = true
         }
+        if mainFired || storeFired { progress = true }
+        if let completing, let host = before.waiting[completing] {
+            retired[host] = cycle
+            progress = true
+        }
+        unroller.clock(from: before, mainFired: mainFired, storeFired: storeFired, taken: taken, completing: completing)
+        if unroller.phase != before.phase || unroller.pending != nil && before.pending == nil { progress = true }
         // The slots' counters: +1 for an unrolled command the dispatcher took, −1 per retirement.
-        if issuedInternal { outstanding[loopSlot] += 1 }
-        for slot in 0..<2 { outstanding[slot] -= internalRetired[slot] }
+        if let issuedSlot { unroller.outstanding[issuedSlot] += 1 }
+        for slot in 0..<2 { unroller.outstanding[slot] -= internalRetired[slot] }
         internalRetired = [0, 0]
         return progress || readBeat || answer
     }

@@ -63,6 +63,8 @@ public struct Accelerator: Module {
 
         m.connect(unroller.command, from: io.command)
         m.connect(dispatcher.command, from: unroller.issued)
+        // The unroller's mvouts go only when the store queue takes them at once.
+        unroller.storeRoom.set(station.allocate[2].ready)
 
         // Dispatcher → reservation station (load and store entries carry no PRELOAD).
         func allocation(_ routed: Decoupled<RoutedCommand>, into port: Decoupled<ExecuteCommand>) {

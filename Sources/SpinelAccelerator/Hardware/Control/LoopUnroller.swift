@@ -1,16 +1,31 @@
 import SpinelHDL
 
 /// Numbers host commands and unrolls LOOP_WS into the plain commands it stands for
-/// (docs/ACCELERATOR.md, "LOOP_WS"; the golden model's `LoopWSUnrolling` is the same sequence).
+/// (docs/ACCELERATOR.md, "LOOP_WS"; the golden model's `LoopWSUnrolling` gives the commands and
+/// each controller's order of them).
 ///
-/// Plain commands pass through with their host index. LOOP_WS_CONFIG_* set this unit's
-/// registers and retire at once. A LOOP_WS is checked, then emitted one command per cycle:
-/// the bias, then the operands of K block 0, then for each K block the operands of the next
-/// block followed by the pairs of this one (so the loads run ahead of the array), and the
-/// mvouts of each column of C right after its last pairs. The emitted commands carry the
-/// LOOP_WS's index and a loop tag; the LOOP_WS retires when all of them have.
+/// Plain commands pass through with their host index. LOOP_WS_CONFIG_* set this unit's staging
+/// registers and retire at once. A LOOP_WS is checked when taken and waits as the *pending*
+/// loop; it launches (its registers copied for the cursors) once the previous loop has been
+/// emitted and its loop slot is free. One command leaves per cycle, from three cursors:
+/// - the **load cursor**: the bias, then the operands of K block 0, then of each next block
+///   while the pairs of the block before run. During the running loop's last block it already
+///   loads the pending loop's bias and first block (*prefetch*), so a loop's first loads overlap
+///   the previous loop's last pairs;
+/// - the **pair cursor**: the PRELOAD/COMPUTE pairs of each block, each followed by one load
+///   when the load cursor has one;
+/// - the **store cursor**: the mvouts of each column of C once its last pairs are out. It takes
+///   a loop over from the pair cursor and keeps it after the pair cursor moves on, so a loop's
+///   mvouts overlap the next loop. It emits only when the store queue has room (`storeRoom`),
+///   and then before anything else: an mvout never blocks the in-order dispatcher.
 ///
-/// Two loops can be in flight: one being emitted, one whose commands are still retiring.
+/// Each controller receives the loop's commands in `LoopWSUnrolling`'s order; only the
+/// interleaving across controllers differs, which the reservation station's hazard checks make
+/// invisible. Host commands other than LOOP_WS_CONFIG_* and LOOP_WS wait until every unrolled
+/// command has been emitted, so they keep their place in program order.
+///
+/// Two loops can be in flight (a slot each): each slot counts its commands out and reports its
+/// LOOP_WS on `retire` when the last one retires.
 public struct LoopUnroller: Module {
     public let parameters: AcceleratorParameters
 
@@ -24,6 +39,8 @@ public struct LoopUnroller: Module {
     public struct IO: Aggregate {
         public var command: Decoupled<RoCCCommand>
         public var issued: Decoupled<IssuedCommand>
+        /// The dispatcher would take an mvout into the store queue this cycle.
+        public var storeRoom: Signal
         /// Commands that retired this cycle (only those with `loop.internal` count here).
         public var retirements: [Valid<Retirement>]
         /// LOOP_WS and LOOP_WS_CONFIG_* retiring.
@@ -32,18 +49,51 @@ public struct LoopUnroller: Module {
         public var busy: Signal
 
         public func map(_ f: FieldMapper) -> IO {
-            IO(command: f.input("cmd", command), issued: f.output("issued", issued), retirements: f.input("retirements", retirements),
+            IO(command: f.input("cmd", command), issued: f.output("issued", issued), storeRoom: f.input("store_room", storeRoom),
+               retirements: f.input("retirements", retirements),
                retire: f.output("retire", retire), fault: f.output("fault", fault), busy: f.output("busy", busy))
         }
     }
 
     public var io: IO {
-        IO(command: Decoupled(RoCCCommand()), issued: Decoupled(IssuedCommand()),
+        IO(command: Decoupled(RoCCCommand()), issued: Decoupled(IssuedCommand()), storeRoom: Signal(.bool),
            retirements: (0..<Self.retirementPorts).map { _ in Valid(Retirement()) },
            retire: Valid(Signal(.uint(32))), fault: Valid(CommandFault()), busy: Signal(.bool))
     }
 
-    enum Phase: Int { case idle, residual, bias, firstLoads, pairs, waiting, drain, finish }
+    enum Phase: Int { case idle, residual, firstLoads, pairs, waiting, drain, finish }
+
+    /// One loop's registers as the cursors read them.
+    struct Fields {
+        var tilesI, tilesJ, tilesK, padI, padJ, padK: Signal
+        var addressA, addressB, addressD, addressC: Signal
+        var strideA, strideB, strideD, strideC: Signal
+        var exAccumulate, fullC, lowD, transposeA, transposeB, aHigh, bHigh, residual: Signal
+        /// The accumulator half C lives in.
+        var half: Signal
+
+        var all: [Signal] {
+            [tilesI, tilesJ, tilesK, padI, padJ, padK, addressA, addressB, addressD, addressC, strideA, strideB, strideD, strideC,
+             exAccumulate, fullC, lowD, transposeA, transposeB, aHigh, bHigh, residual, half]
+        }
+
+        init(_ all: [Signal]) {
+            (tilesI, tilesJ, tilesK, padI, padJ, padK) = (all[0], all[1], all[2], all[3], all[4], all[5])
+            (addressA, addressB, addressD, addressC) = (all[6], all[7], all[8], all[9])
+            (strideA, strideB, strideD, strideC) = (all[10], all[11], all[12], all[13])
+            (exAccumulate, fullC, lowD, transposeA, transposeB, aHigh, bHigh, residual) = (all[14], all[15], all[16], all[17], all[18], all[19], all[20], all[21])
+            half = all[22]
+        }
+
+        static let names = ["tiles_i", "tiles_j", "tiles_k", "pad_i", "pad_j", "pad_k", "address_a", "address_b", "address_d", "address_c",
+                            "stride_a", "stride_b", "stride_d", "stride_c", "ex_accumulate", "full_c", "low_d", "transpose_a",
+                            "transpose_b", "a_high", "b_high", "residual", "acc_half"]
+
+        /// `condition ? whenTrue : whenFalse`, field by field.
+        static func select(_ condition: Signal, _ whenTrue: Fields, _ whenFalse: Fields) -> Fields {
+            Fields(zip(whenTrue.all, whenFalse.all).map { mux(condition, $0, $1) })
+        }
+    }
 
     public func build(_ m: ModuleBuilder, _ io: IO) {
         let dim = parameters.dim
@@ -56,38 +106,52 @@ public struct LoopUnroller: Module {
         let funct = input.funct, rs1 = input.rs1, rs2 = input.rs2
         func isFunct(_ value: Int) -> Signal { funct === Signal(BigInteger(value)) }
         func functLiteral(_ value: Int) -> Signal { Signal.literal(BigInteger(value), .uint(7)) }
+        let types: [HWType] = Array(repeating: u16, count: 6) + Array(repeating: u64, count: 8) + Array(repeating: .bool, count: 9)
 
         // MARK: Registers
         let hostCount = m.register("host_count", .uint(32), reset: 0)
-        let tilesI = m.register("tiles_i", u16, reset: 0), tilesJ = m.register("tiles_j", u16, reset: 0)
-        let tilesK = m.register("tiles_k", u16, reset: 0)
-        let padI = m.register("pad_i", u16, reset: 0), padJ = m.register("pad_j", u16, reset: 0), padK = m.register("pad_k", u16, reset: 0)
-        let addressA = m.register("address_a", u64, reset: 0), addressB = m.register("address_b", u64, reset: 0)
-        let addressD = m.register("address_d", u64, reset: 0), addressC = m.register("address_c", u64, reset: 0)
-        let strideA = m.register("stride_a", u64, reset: 0), strideB = m.register("stride_b", u64, reset: 0)
-        let strideD = m.register("stride_d", u64, reset: 0), strideC = m.register("stride_c", u64, reset: 0)
+        // Staging: what LOOP_WS_CONFIG_* wrote and the pending LOOP_WS's own fields.
+        let stagingNames = Fields.names.map { "next_\($0)" }
+        var stagingSignals = (0..<22).map { m.register(stagingNames[$0], types[$0], reset: Signal.literal(0, types[$0])) }
+        let pending = m.register("pending", .bool, reset: false)
+        let pendingIndex = m.register("pending_index", u32, reset: 0)
+        // The running loop's (the pair cursor's) copy; `acc_half` is its accumulator half.
         let accumulatorHalf = m.register("acc_half", .bool, reset: false)
-        // The running loop's launch fields.
-        let exAccumulate = m.register("ex_accumulate", .bool, reset: false), fullC = m.register("full_c", .bool, reset: false)
-        let lowD = m.register("low_d", .bool, reset: false)
-        let transposeA = m.register("transpose_a", .bool, reset: false), transposeB = m.register("transpose_b", .bool, reset: false)
-        let aHigh = m.register("a_high", .bool, reset: false), bHigh = m.register("b_high", .bool, reset: false)
-        let loopIndex = m.register("loop_index", .uint(32), reset: 0)
+        let run = Fields((0..<22).map { m.register("run_\(Fields.names[$0])", types[$0]) } + [accumulatorHalf])
+        let loopIndex = m.register("loop_index", u32, reset: 0)
         let slot = m.register("slot", .bool, reset: false)
 
         let phase = m.register("phase", .uint(3), reset: 0)
         func inPhase(_ p: Phase) -> Signal { phase === Signal(BigInteger(p.rawValue)) }
         func go(_ p: Phase) { phase.set(Signal.literal(BigInteger(p.rawValue), .uint(3))) }
-        // Three cursors: the pairs of K block `pairStep` (and the residual add), the loads of
-        // block `loadStep` (and the bias), the mvouts of finished columns of C.
+        let idle = inPhase(.idle)
+        let runCHere = run.addressC =/= 0
+        // The pending loop's half: the running loop flips it if it stores C.
+        stagingSignals.append(m.wire("next_acc_half", .bool, default: accumulatorHalf ^ (!idle && runCHere)))
+        let staged = Fields(stagingSignals)
+
+        // Pair cursor: pair (i, j, k) of K block `pairStep` (also the residual add's tile).
         let i = m.register("i", u16, reset: 0), j = m.register("j", u16, reset: 0), k = m.register("k", u16, reset: 0)
         let part = m.register("part", .uint(2), reset: 0)
         let pairStep = m.register("pair_step", u16, reset: 0)
+        let columnsDone = m.register("columns_done", u16, reset: 0)
+        // Load cursor: the bias row (li, lj) or the operand tiles (li, lj, lk) of block `loadStep`,
+        // of the pending loop when `loadsNext`.
         let li = m.register("load_i", u16, reset: 0), lj = m.register("load_j", u16, reset: 0), lk = m.register("load_k", u16, reset: 0)
+        let biasing = m.register("biasing", .bool, reset: false)
         let loadingB = m.register("loading_b", .bool, reset: false), loadsLeft = m.register("loads_left", .bool, reset: false)
         let loadStep = m.register("load_step", u16, reset: 0)
+        let loadsNext = m.register("loads_next", .bool, reset: false)
+        // Store cursor: C tile (si, sj) of the loop it took over (`handed` in the pair cursor's loop).
+        let storeActive = m.register("store_active", .bool, reset: false)
+        let storeOwnsRun = m.register("store_owns_run", .bool, reset: false)
+        let handed = m.register("handed", .bool, reset: false)
         let si = m.register("store_i", u16, reset: 0), sj = m.register("store_j", u16, reset: 0)
-        let columnsDone = m.register("columns_done", u16, reset: 0)
+        let storeSlot = m.register("store_slot", .bool, reset: false), storeIndex = m.register("store_index", u32, reset: 0)
+        let storeKept = [0, 1, 3, 4, 9, 13, 15, 22]  // tiles I, J, pads I, J, address and stride of C, full C, half
+        var storeSignals = run.all
+        for field in storeKept { storeSignals[field] = m.register("store_\(Fields.names[field])", field < 6 ? u16 : (field < 14 ? u64 : .bool)) }
+        let store = Fields(storeSignals)
 
         // Loops in flight: per slot, whether it waits for its commands to retire, and how many are out.
         let waiting = (0..<2).map { m.register("slot_\($0)_waiting", .bool, reset: false) }
@@ -97,9 +161,9 @@ public struct LoopUnroller: Module {
         // MARK: Shapes
         func last(_ counter: Signal, _ total: Signal) -> Signal { counter +& 1 === total.extended(to: 17) }
         func padded(_ isLast: Signal, _ pad: Signal) -> Signal { n16(dim) -% mux(isLast, pad, n16(0)) }
-        func rowsOf(_ x: Signal) -> Signal { padded(last(x, tilesI), padI) }
-        func columnsOf(_ x: Signal) -> Signal { padded(last(x, tilesJ), padJ) }
-        func depthOf(_ x: Signal) -> Signal { padded(last(x, tilesK), padK) }
+        func rowsOf(_ f: Fields, _ x: Signal) -> Signal { padded(last(x, f.tilesI), f.padI) }
+        func columnsOf(_ f: Fields, _ x: Signal) -> Signal { padded(last(x, f.tilesJ), f.padJ) }
+        func depthOf(_ f: Fields, _ x: Signal) -> Signal { padded(last(x, f.tilesK), f.padK) }
         /// `min(block, total − first)` tiles from `first`, and their width in elements.
         func blocks(_ first: Signal, _ total: Signal, _ block: Int) -> Signal {
             let left = total -% first
@@ -108,37 +172,47 @@ public struct LoopUnroller: Module {
         func width(_ first: Signal, _ count: Signal, _ total: Signal, _ pad: Signal) -> Signal {
             ((count * n16(dim)).truncated(to: 16) -% mux(first +& count === total.extended(to: 17), pad, n16(0)))
         }
-        let steps = m.wire("steps", u16, default: ((tilesK +& n16(blockLength - 1)) >> blockLength.trailingZeroBitCount).resized(to: 16))
+        func steps(_ f: Fields) -> Signal { ((f.tilesK +& n16(blockLength - 1)) >> blockLength.trailingZeroBitCount).resized(to: 16) }
         func firstOf(_ step: Signal) -> Signal { (step * n16(blockLength)).truncated(to: 16) }
-        let loadFirst = m.wire("load_first", u16, default: firstOf(loadStep))
-        let loadCount = m.wire("load_count", u16, default: blocks(loadFirst, tilesK, blockLength))
-        let pairFirst = m.wire("pair_first", u16, default: firstOf(pairStep))
-        let pairCount = blocks(pairFirst, tilesK, blockLength)
-        let lastPairStep = pairStep +& 1 === steps.extended(to: 17)
 
         // Local rows.
         let half = parameters.spRows / 2
-        let aBase = mux(aHigh, n32(half), n32(0))
-        let bBase = mux(bHigh, n32(parameters.spRows), n32(half)) -% (tilesK * tilesJ * n16(dim)).truncated(to: 32)
         func tileRow(_ base: Signal, _ tile: Signal) -> Signal { base +% (tile * n16(dim)).truncated(to: 32) }
-        func aRow(_ i: Signal, _ k: Signal) -> Signal {
-            tileRow(aBase, mux(transposeA, (k * tilesI).truncated(to: 32) +% i.extended(to: 32), (i * tilesK).truncated(to: 32) +% k.extended(to: 32)))
+        func aRow(_ f: Fields, _ i: Signal, _ k: Signal) -> Signal {
+            let base = mux(f.aHigh, n32(half), n32(0))
+            return tileRow(base, mux(f.transposeA, (k * f.tilesI).truncated(to: 32) +% i.extended(to: 32), (i * f.tilesK).truncated(to: 32) +% k.extended(to: 32)))
         }
-        func bRow(_ k: Signal, _ j: Signal) -> Signal {
-            tileRow(bBase, mux(transposeB, (j * tilesK).truncated(to: 32) +% k.extended(to: 32), (k * tilesJ).truncated(to: 32) +% j.extended(to: 32)))
+        func bRow(_ f: Fields, _ k: Signal, _ j: Signal) -> Signal {
+            let base = mux(f.bHigh, n32(parameters.spRows), n32(half)) -% (f.tilesK * f.tilesJ * n16(dim)).truncated(to: 32)
+            return tileRow(base, mux(f.transposeB, (j * f.tilesK).truncated(to: 32) +% k.extended(to: 32), (k * f.tilesJ).truncated(to: 32) +% j.extended(to: 32)))
         }
-        let cBase = n32(1 << 31) | mux(accumulatorHalf, n32(parameters.accRows / 2), n32(0))
-        func cRow(_ i: Signal, _ j: Signal) -> Signal { tileRow(cBase, (i * tilesJ).truncated(to: 32) +% j.extended(to: 32)) }
+        func cRow(_ f: Fields, _ i: Signal, _ j: Signal) -> Signal {
+            tileRow(n32(1 << 31) | mux(f.half, n32(parameters.accRows / 2), n32(0)), (i * f.tilesJ).truncated(to: 32) +% j.extended(to: 32))
+        }
         let garbage = Signal.literal(0xFFFF_FFFF, u32)
         func operand(_ rows: Signal, _ columns: Signal, _ address: Signal) -> Signal { cat(rows, columns, address) }
         let garbageOperand = operand(n16(dim), n16(dim), garbage)
+        func storeOperand(_ f: Fields, _ i: Signal, _ j: Signal) -> Signal {
+            operand(rowsOf(f, i), columnsOf(f, j), cRow(f, i, j) | mux(f.fullC, n32(1 << 29), n32(0)))
+        }
 
-        // MARK: What the cursors have to emit
-        let aHere = addressA =/= 0, bHere = addressB =/= 0, cHere = addressC =/= 0
-        let storePending = m.wire("store_pending", .bool, default: sj < columnsDone)
-        let inWaitingPhase = inPhase(.waiting) || inPhase(.drain)
-        let emitLoad = m.wire("emit_load", .bool, default: loadsLeft && (inPhase(.firstLoads) || inWaitingPhase))
-        let emitStore = m.wire("emit_store", .bool, default: !loadsLeft && storePending && inWaitingPhase)
+        // MARK: What each cursor has to emit
+        // The load cursor's loop, as named wires (each field is read in many places).
+        let chosen = Fields.select(loadsNext, staged, run).all
+        let lf = Fields((0..<23).map { m.wire("load_\(Fields.names[$0])", $0 < 22 ? types[$0] : .bool, default: chosen[$0]) })
+        let runSteps = m.wire("run_steps", u16, default: steps(run))
+        let stagedSteps = m.wire("next_steps", u16, default: steps(staged))
+        let loadSteps = m.wire("load_steps", u16, default: mux(loadsNext, stagedSteps, runSteps))
+        let loadFirst = m.wire("load_first", u16, default: firstOf(loadStep))
+        let loadCount = m.wire("load_count", u16, default: blocks(loadFirst, lf.tilesK, blockLength))
+        let pairFirst = m.wire("pair_first", u16, default: firstOf(pairStep))
+        let pairCount = blocks(pairFirst, run.tilesK, blockLength)
+        let lastPairStep = m.wire("last_pair_step", .bool, default: pairStep +& 1 === runSteps.extended(to: 17))
+
+        let loadWaiting = m.wire("load_waiting", .bool, default: loadsLeft || biasing)
+        let emitLoad = m.wire("emit_load", .bool, default: loadWaiting && (inPhase(.firstLoads) || inPhase(.waiting) || inPhase(.drain)))
+        let columnsReady = mux(storeOwnsRun, columnsDone, store.tilesJ)
+        let emitStore = m.wire("emit_store", .bool, default: storeActive && sj < columnsReady && io.storeRoom)
 
         // MARK: The command of this cycle
         let inputBytes = n64(parameters.inputBytes), accBytes = n64(parameters.accBytes)
@@ -151,96 +225,105 @@ public struct LoopUnroller: Module {
             * n64(dim)).truncated(to: 64))
         let dram = dramBase +% mux(dramWide, (elements * accBytes).truncated(to: 64), (elements * inputBytes).truncated(to: 64))
         emitted.command.rs1.set(dram)
-        // Defaults: an mvout of C tile (si, sj).
-        dramBase.set(addressC)
+        // Defaults: the store cursor's mvout of C tile (si, sj).
+        dramBase.set(store.addressC)
         dramX.set(si)
         dramY.set(sj)
-        dramStride.set(strideC)
-        dramWide.set(fullC)
+        dramStride.set(store.strideC)
+        dramWide.set(store.fullC)
         outFunct.set(functLiteral(Funct.mvout))
-        func storeOperand(_ i: Signal, _ j: Signal) -> Signal {
-            operand(rowsOf(i), columnsOf(j), cRow(i, j) | mux(fullC, n32(1 << 29), n32(0)))
-        }
-        emitted.command.rs2.set(storeOperand(si, sj))
-        let dBlocks = max(parameters.maxBlockLenAcc, 1)
-        let biasCount = mux(lowD, blocks(lj, tilesJ, blockLength), blocks(lj, tilesJ, dBlocks))
-
-        m.when(inPhase(.residual)) {
-            dramX.set(i); dramY.set(j)
-            m.when(part === 0) {
-                outFunct.set(functLiteral(Funct.mvin))
-                dramBase.set(addressA); dramStride.set(strideA); dramWide.set(false)
-                emitted.command.rs2.set(operand(rowsOf(i), columnsOf(j), cRow(i, j)))
-            }.elsewhen(part === 1) {
-                outFunct.set(functLiteral(Funct.mvin2))
-                dramBase.set(addressB); dramStride.set(strideB); dramWide.set(false)
-                emitted.command.rs2.set(operand(rowsOf(i), columnsOf(j), cRow(i, j) | n32(1 << 30)))
-            }.otherwise {
-                emitted.command.rs2.set(storeOperand(i, j))
-            }
-        }.elsewhen(inPhase(.bias)) {
-            outFunct.set(functLiteral(Funct.mvin3))
-            dramBase.set(addressD); dramStride.set(strideD); dramWide.set(!lowD)
-            dramX.set(li); dramY.set(lj)
-            emitted.command.rs2.set(operand(rowsOf(li), width(lj, biasCount, tilesJ, padJ), cRow(li, lj)))
-        }.elsewhen(emitLoad && !loadingB) {
-            outFunct.set(functLiteral(Funct.mvin))
-            dramBase.set(addressA); dramStride.set(strideA); dramWide.set(false)
-            m.when(transposeA) {
-                dramX.set(lk); dramY.set(li)
-                emitted.command.rs2.set(operand(depthOf(lk), width(li, blocks(li, tilesI, blockLength), tilesI, padI), aRow(li, lk)))
-            }.otherwise {
-                dramX.set(li); dramY.set(lk)
-                emitted.command.rs2.set(operand(rowsOf(li), width(lk, loadCount, tilesK, padK), aRow(li, lk)))
-            }
-        }.elsewhen(emitLoad) {
-            outFunct.set(functLiteral(Funct.mvin2))
-            dramBase.set(addressB); dramStride.set(strideB); dramWide.set(false)
-            m.when(transposeB) {
-                dramX.set(lj); dramY.set(lk)
-                emitted.command.rs2.set(operand(columnsOf(lj), width(lk, loadCount, tilesK, padK), bRow(lk, lj)))
-            }.otherwise {
-                dramX.set(lk); dramY.set(lj)
-                emitted.command.rs2.set(operand(depthOf(lk), width(lj, blocks(lj, tilesJ, blockLength), tilesJ, padJ), bRow(lk, lj)))
-            }
-        }.elsewhen(inPhase(.pairs)) {
-            let accumulate = exAccumulate || k =/= 0
-            let cOperand = operand(rowsOf(i), columnsOf(j), cRow(i, j) | mux(accumulate, n32(1 << 30), n32(0)))
-            let bOperand = operand(mux(transposeB, columnsOf(j), depthOf(k)), mux(transposeB, depthOf(k), columnsOf(j)), bRow(k, j))
-            let aOperand = operand(mux(transposeA, depthOf(k), rowsOf(i)), mux(transposeA, rowsOf(i), depthOf(k)), aRow(i, k))
-            m.when(part === 0) {
-                outFunct.set(functLiteral(Funct.preload))
-                emitted.command.rs1.set(mux(i === 0, bOperand, garbageOperand))
-                emitted.command.rs2.set(cOperand)
-            }.otherwise {
-                outFunct.set(mux(i === 0, functLiteral(Funct.computePreloaded), functLiteral(Funct.computeAccumulated)))
-                emitted.command.rs1.set(aOperand)
-                emitted.command.rs2.set(garbageOperand)
-            }
-        }
-        emitted.index.set(loopIndex)
+        emitted.command.rs2.set(storeOperand(store, si, sj))
+        emitted.index.set(storeIndex)
+        emitted.loop.slot.set(storeSlot)
         emitted.loop.internal.set(true)
-        emitted.loop.slot.set(slot)
+        let dBlocks = max(parameters.maxBlockLenAcc, 1)
+        let loadBlocksJ = m.wire("load_blocks_j", u16, default: blocks(lj, lf.tilesJ, blockLength))
+        let loadBlocksI = m.wire("load_blocks_i", u16, default: blocks(li, lf.tilesI, blockLength))
+        let biasCount = m.wire("bias_count", u16, default: mux(lf.lowD, loadBlocksJ, blocks(lj, lf.tilesJ, dBlocks)))
 
-        // Whether there is a command this cycle (the residual add skips mvouts without C).
-        let emitting = inPhase(.residual) && (part =/= 2 || cHere) || inPhase(.bias) || emitLoad || emitStore || inPhase(.pairs)
+        m.when(!emitStore) {
+            emitted.index.set(loopIndex)
+            emitted.loop.slot.set(slot)
+            m.when(inPhase(.residual)) {
+                dramX.set(i); dramY.set(j)
+                m.when(part === 0) {
+                    outFunct.set(functLiteral(Funct.mvin))
+                    dramBase.set(run.addressA); dramStride.set(run.strideA); dramWide.set(false)
+                    emitted.command.rs2.set(operand(rowsOf(run, i), columnsOf(run, j), cRow(run, i, j)))
+                }.elsewhen(part === 1) {
+                    outFunct.set(functLiteral(Funct.mvin2))
+                    dramBase.set(run.addressB); dramStride.set(run.strideB); dramWide.set(false)
+                    emitted.command.rs2.set(operand(rowsOf(run, i), columnsOf(run, j), cRow(run, i, j) | n32(1 << 30)))
+                }.otherwise {
+                    dramBase.set(run.addressC); dramStride.set(run.strideC); dramWide.set(run.fullC)
+                    emitted.command.rs2.set(storeOperand(run, i, j))
+                }
+            }.elsewhen(emitLoad) {
+                m.when(loadsNext) {
+                    emitted.index.set(pendingIndex)
+                    emitted.loop.slot.set(!slot)
+                }
+                m.when(biasing) {
+                    outFunct.set(functLiteral(Funct.mvin3))
+                    dramBase.set(lf.addressD); dramStride.set(lf.strideD); dramWide.set(!lf.lowD)
+                    dramX.set(li); dramY.set(lj)
+                    emitted.command.rs2.set(operand(rowsOf(lf, li), width(lj, biasCount, lf.tilesJ, lf.padJ), cRow(lf, li, lj)))
+                }.elsewhen(!loadingB) {
+                    outFunct.set(functLiteral(Funct.mvin))
+                    dramBase.set(lf.addressA); dramStride.set(lf.strideA); dramWide.set(false)
+                    m.when(lf.transposeA) {
+                        dramX.set(lk); dramY.set(li)
+                        emitted.command.rs2.set(operand(depthOf(lf, lk), width(li, loadBlocksI, lf.tilesI, lf.padI), aRow(lf, li, lk)))
+                    }.otherwise {
+                        dramX.set(li); dramY.set(lk)
+                        emitted.command.rs2.set(operand(rowsOf(lf, li), width(lk, loadCount, lf.tilesK, lf.padK), aRow(lf, li, lk)))
+                    }
+                }.otherwise {
+                    outFunct.set(functLiteral(Funct.mvin2))
+                    dramBase.set(lf.addressB); dramStride.set(lf.strideB); dramWide.set(false)
+                    m.when(lf.transposeB) {
+                        dramX.set(lj); dramY.set(lk)
+                        emitted.command.rs2.set(operand(columnsOf(lf, lj), width(lk, loadCount, lf.tilesK, lf.padK), bRow(lf, lk, lj)))
+                    }.otherwise {
+                        dramX.set(lk); dramY.set(lj)
+                        emitted.command.rs2.set(operand(depthOf(lf, lk), width(lj, loadBlocksJ, lf.tilesJ, lf.padJ), bRow(lf, lk, lj)))
+                    }
+                }
+            }.elsewhen(inPhase(.pairs)) {
+                let accumulate = run.exAccumulate || k =/= 0
+                let cOperand = operand(rowsOf(run, i), columnsOf(run, j), cRow(run, i, j) | mux(accumulate, n32(1 << 30), n32(0)))
+                let bOperand = operand(mux(run.transposeB, columnsOf(run, j), depthOf(run, k)), mux(run.transposeB, depthOf(run, k), columnsOf(run, j)), bRow(run, k, j))
+                let aOperand = operand(mux(run.transposeA, depthOf(run, k), rowsOf(run, i)), mux(run.transposeA, rowsOf(run, i), depthOf(run, k)), aRow(run, i, k))
+                m.when(part === 0) {
+                    outFunct.set(functLiteral(Funct.preload))
+                    emitted.command.rs1.set(mux(i === 0, bOperand, garbageOperand))
+                    emitted.command.rs2.set(cOperand)
+                }.otherwise {
+                    outFunct.set(mux(i === 0, functLiteral(Funct.computePreloaded), functLiteral(Funct.computeAccumulated)))
+                    emitted.command.rs1.set(aOperand)
+                    emitted.command.rs2.set(garbageOperand)
+                }
+            }
+        }
+
+        // Whether the pair cursor's side (residual add, loads, pairs) has a command this cycle
+        // (the residual add skips mvouts without C).
+        let emitting = inPhase(.residual) && (part =/= 2 || runCHere) || emitLoad || inPhase(.pairs)
 
         // MARK: Host commands
-        let idle = inPhase(.idle)
         let isLoopConfig = funct >= Signal(BigInteger(Funct.loopWSConfigBounds)) && funct <= Signal(BigInteger(Funct.loopWSConfigStridesDC))
         let isLoop = isFunct(Funct.loopWS)
-        let slotFree = !select(waiting, at: slot)
         // LOOP_WS checks, in the golden model's order (docs/ACCELERATOR.md, "LOOP_WS").
         func code(_ error: ErrorCode) -> Signal { Signal.literal(BigInteger(error.rawValue), .uint(ErrorCode.bits)) }
         let launchTransposeA = rs2[0], launchTransposeB = rs2[1], launchResidual = rs2[2]
-        let scratchpadRows = ((tilesI * tilesK).extended(to: 34) +& (tilesK * tilesJ).extended(to: 34)) * Signal.literal(BigInteger(dim), .uint(8))
-        let accumulatorRows = (tilesI * tilesJ).extended(to: 34) * Signal.literal(BigInteger(dim), .uint(8))
+        let scratchpadRows = ((staged.tilesI * staged.tilesK).extended(to: 34) +& (staged.tilesK * staged.tilesJ).extended(to: 34)) * Signal.literal(BigInteger(dim), .uint(8))
+        let accumulatorRows = (staged.tilesI * staged.tilesJ).extended(to: 34) * Signal.literal(BigInteger(dim), .uint(8))
         let checks: [(Signal, ErrorCode)] = [
             (rs1.bits(10, 8) > 1, .unsupportedField),
             (rs1.bits(19, 18) === 3 || rs1.bits(17, 16) === 3, .unsupportedField),
             (launchTransposeA && launchTransposeB, .unsupportedDataflow),
-            (tilesI === 0 || tilesJ === 0 || tilesK === 0, .illegalOperand),
-            (padI >= n16(dim) || padJ >= n16(dim) || padK >= n16(dim), .illegalOperand),
+            (staged.tilesI === 0 || staged.tilesJ === 0 || staged.tilesK === 0, .illegalOperand),
+            (staged.padI >= n16(dim) || staged.padJ >= n16(dim) || staged.padK >= n16(dim), .illegalOperand),
             ((!launchResidual && scratchpadRows > Signal(BigInteger(half)))
              || accumulatorRows > Signal(BigInteger(parameters.accRows / 2)), .localAddressOutOfRange),
         ]
@@ -251,10 +334,12 @@ public struct LoopUnroller: Module {
         let completing = (0..<2).map { s in waiting[s] && outstanding[s] === 0 }
         let anyCompleting = completing[0] || completing[1]
         let consumed = isLoopConfig || isLoop
-        let takeHost = idle && (mux(consumed, !anyCompleting && (!isLoop || failed || slotFree), io.issued.ready))
+        // Plain host commands wait for every unrolled command to be out (program order).
+        let hostPlain = idle && !pending && !storeActive
+        let takeHost = mux(consumed, !pending && !anyCompleting, hostPlain && io.issued.ready)
         io.command.ready.set(takeHost)
-        io.issued.valid.set(mux(idle, io.command.valid && !consumed, emitting))
-        m.when(idle) {
+        io.issued.valid.set(emitStore || mux(idle, hostPlain && io.command.valid && !consumed, emitting))
+        m.when(idle && !emitStore) {
             m.connect(io.issued.bits.command, from: input)
             io.issued.bits.index.set(hostCount)
             io.issued.bits.loop.internal.set(false)
@@ -265,89 +350,152 @@ public struct LoopUnroller: Module {
         let accepted = io.command.fire
         m.when(accepted) { hostCount.set(hostCount +% 1) }
         m.when(accepted && isFunct(Funct.loopWSConfigBounds)) {
-            padI.set(rs1.bits(15, 0)); padJ.set(rs1.bits(31, 16)); padK.set(rs1.bits(47, 32))
-            tilesI.set(rs2.bits(15, 0)); tilesJ.set(rs2.bits(31, 16)); tilesK.set(rs2.bits(47, 32))
+            staged.padI.set(rs1.bits(15, 0)); staged.padJ.set(rs1.bits(31, 16)); staged.padK.set(rs1.bits(47, 32))
+            staged.tilesI.set(rs2.bits(15, 0)); staged.tilesJ.set(rs2.bits(31, 16)); staged.tilesK.set(rs2.bits(47, 32))
         }
-        m.when(accepted && isFunct(Funct.loopWSConfigAddressesAB)) { addressA.set(rs1); addressB.set(rs2) }
-        m.when(accepted && isFunct(Funct.loopWSConfigAddressesDC)) { addressD.set(rs1); addressC.set(rs2) }
-        m.when(accepted && isFunct(Funct.loopWSConfigStridesAB)) { strideA.set(rs1); strideB.set(rs2) }
-        m.when(accepted && isFunct(Funct.loopWSConfigStridesDC)) { strideD.set(rs1); strideC.set(rs2) }
-        let launching = accepted && isLoop && !failed
-        m.when(launching) {
-            exAccumulate.set(rs1[0]); fullC.set(rs1[1]); lowD.set(rs1[2])
-            aHigh.set(rs1.bits(19, 18) === 2); bHigh.set(rs1.bits(17, 16) === 2)
-            transposeA.set(launchTransposeA); transposeB.set(launchTransposeB)
-            loopIndex.set(hostCount)
-            i.set(n16(0)); j.set(n16(0)); k.set(n16(0)); part.set(0)
-            li.set(n16(0)); lj.set(n16(0)); lk.set(n16(0))
-            si.set(n16(0)); sj.set(n16(0)); columnsDone.set(n16(0))
-            pairStep.set(n16(0))
-            m.when(launchResidual) { go(.residual) }.elsewhen(addressD =/= 0) { go(.bias) }.otherwise {
-                startLoads(n16(0))
-                go(.firstLoads)
-            }
+        m.when(accepted && isFunct(Funct.loopWSConfigAddressesAB)) { staged.addressA.set(rs1); staged.addressB.set(rs2) }
+        m.when(accepted && isFunct(Funct.loopWSConfigAddressesDC)) { staged.addressD.set(rs1); staged.addressC.set(rs2) }
+        m.when(accepted && isFunct(Funct.loopWSConfigStridesAB)) { staged.strideA.set(rs1); staged.strideB.set(rs2) }
+        m.when(accepted && isFunct(Funct.loopWSConfigStridesDC)) { staged.strideD.set(rs1); staged.strideC.set(rs2) }
+        m.when(accepted && isLoop && !failed) {
+            pending.set(true)
+            pendingIndex.set(hostCount)
+            staged.exAccumulate.set(rs1[0]); staged.fullC.set(rs1[1]); staged.lowD.set(rs1[2])
+            staged.aHigh.set(rs1.bits(19, 18) === 2); staged.bHigh.set(rs1.bits(17, 16) === 2)
+            staged.transposeA.set(launchTransposeA); staged.transposeB.set(launchTransposeB)
+            staged.residual.set(launchResidual)
         }
         io.fault.valid.set(accepted && isLoop && failed)
         io.fault.bits.code.set(failure)
         io.fault.bits.index.set(hostCount)
 
-        // MARK: Walking the loops
-        let advance = m.wire("advance", .bool, default: io.issued.fire || (!idle && !emitting && !inPhase(.finish)))
-        /// Points the load cursor at the first load of K block `step` (none left if there is no such block).
-        func startLoads(_ step: Signal) {
+        // MARK: Load cursor
+        /// Points the load cursor at the first load of K block `step` of loop `f` (none left if
+        /// there is no such block).
+        func startLoads(_ step: Signal, _ f: Fields, steps: Signal) {
             li.set(n16(0)); lj.set(n16(0)); lk.set(firstOf(step))
             loadStep.set(step)
-            loadingB.set(!aHere)
-            loadsLeft.set((aHere || bHere) && step < steps)
+            loadingB.set(f.addressA === 0)
+            loadsLeft.set((f.addressA =/= 0 || f.addressB =/= 0) && step < steps)
         }
-        let loadFired = io.issued.fire && emitLoad
-        m.when(loadFired) {
-            m.when(!loadingB) {
-                let doneA = m.wire("load_a_done", .bool, default: false)
-                m.when(transposeA) {
-                    let nextI = li +& blocks(li, tilesI, blockLength)
-                    m.when(nextI < tilesI.extended(to: 17)) { li.set(nextI.truncated(to: 16)) }.otherwise {
+        /// Points the load cursor at the pending loop's bias, or its first block when it has none.
+        func startPendingLoop() {
+            li.set(n16(0)); lj.set(n16(0))
+            biasing.set(staged.addressD =/= 0)
+            m.when(staged.addressD === 0) { startLoads(n16(0), staged, steps: stagedSteps) }
+        }
+        let mainFired = m.wire("main_fired", .bool, default: io.issued.fire && !emitStore && !idle)
+        // One chain per register: start the pending loop (prefetch or launch), start the running
+        // loop's next block (after block 0's loads, or at a block's end), or step past the load
+        // that left this cycle.
+        let running = inPhase(.pairs) || inPhase(.waiting) || inPhase(.drain)
+        let prefetch = m.wire("prefetch", .bool, default: running && lastPairStep && !loadWaiting && !loadsNext && pending
+                                && !staged.residual && !select(waiting, at: !slot))
+        let launching = m.wire("launching", .bool)
+        let advance = m.wire("advance", .bool, default: mainFired || (!idle && !emitting && !inPhase(.finish)))
+        let nextBlock = m.wire("next_block", .bool, default: advance && !loadWaiting
+                                 && (inPhase(.firstLoads) || (inPhase(.drain) && !lastPairStep)))
+        let nextBlockStep = m.wire("next_block_step", u16, default: mux(inPhase(.firstLoads), n16(1), pairStep +% 2))
+        let doneA = m.wire("load_a_done", .bool, default: false)
+        m.when(prefetch || (launching && !staged.residual && !loadsNext)) {
+            startPendingLoop()
+        }.elsewhen(nextBlock) {
+            startLoads(nextBlockStep, run, steps: runSteps)
+        }.elsewhen(mainFired && emitLoad) {
+            m.when(biasing) {
+                let nextJ = lj +& biasCount
+                m.when(nextJ < lf.tilesJ.extended(to: 17)) { lj.set(nextJ.truncated(to: 16)) }.otherwise {
+                    lj.set(n16(0))
+                    m.when(!last(li, lf.tilesI)) { li.set(li +% 1) }.otherwise {
+                        biasing.set(false)
+                        startLoads(n16(0), lf, steps: loadSteps)
+                    }
+                }
+            }.elsewhen(!loadingB) {
+                m.when(lf.transposeA) {
+                    let nextI = li +& loadBlocksI
+                    m.when(nextI < lf.tilesI.extended(to: 17)) { li.set(nextI.truncated(to: 16)) }.otherwise {
                         li.set(n16(0))
                         m.when(lk +& 1 < (loadFirst +& loadCount)) { lk.set(lk +% 1) }.otherwise { doneA.set(true) }
                     }
                 }.otherwise {
-                    doneA.set(last(li, tilesI))
+                    doneA.set(last(li, lf.tilesI))
                     li.set(li +% 1)
                 }
                 m.when(doneA) {
                     li.set(n16(0)); lj.set(n16(0)); lk.set(loadFirst)
                     loadingB.set(true)
-                    loadsLeft.set(bHere)
+                    loadsLeft.set(lf.addressB =/= 0)
                 }
             }.otherwise {
-                m.when(transposeB) {
-                    m.when(last(lj, tilesJ)) { loadsLeft.set(false) }
+                m.when(lf.transposeB) {
+                    m.when(last(lj, lf.tilesJ)) { loadsLeft.set(false) }
                     lj.set(lj +% 1)
                 }.otherwise {
-                    let nextJ = lj +& blocks(lj, tilesJ, blockLength)
-                    m.when(nextJ < tilesJ.extended(to: 17)) { lj.set(nextJ.truncated(to: 16)) }.otherwise {
+                    let nextJ = lj +& loadBlocksJ
+                    m.when(nextJ < lf.tilesJ.extended(to: 17)) { lj.set(nextJ.truncated(to: 16)) }.otherwise {
                         lj.set(n16(0))
                         m.when(lk +& 1 < (loadFirst +& loadCount)) { lk.set(lk +% 1) }.otherwise { loadsLeft.set(false) }
                     }
                 }
             }
         }
+        // Prefetch: in the running loop's last block, with nothing of its own left to load, the
+        // load cursor moves on to the pending loop (whose slot must be free for its counter).
+        m.when(prefetch) { loadsNext.set(true) }
+
+        // MARK: Store cursor
+        // It takes the running loop over when free; the loop cannot finish before that.
+        let handOver = m.wire("hand_over", .bool, default: !storeActive && !handed && runCHere && !run.residual
+                                && !idle && !inPhase(.residual))
+        m.when(handOver) {
+            storeActive.set(true)
+            storeOwnsRun.set(true)
+            handed.set(true)
+            si.set(n16(0)); sj.set(n16(0))
+            storeSlot.set(slot)
+            storeIndex.set(loopIndex)
+            for field in storeKept { store.all[field].set(run.all[field]) }
+        }
         m.when(io.issued.fire && emitStore) {
-            m.when(!last(si, tilesI)) { si.set(si +% 1) }.otherwise {
+            m.when(!last(si, store.tilesI)) { si.set(si +% 1) }.otherwise {
                 si.set(n16(0))
                 sj.set(sj +% 1)
+                m.when(last(sj, store.tilesJ)) {
+                    storeActive.set(false)
+                    storeOwnsRun.set(false)
+                }
             }
         }
+
+        // MARK: Pair cursor
+        let slotFree = !select(waiting, at: slot)
+        launching.set(idle && pending && slotFree && (!staged.residual || !storeActive))
+        m.when(launching) {
+            pending.set(false)
+            for (target, source) in zip(run.all.dropLast(), staged.all.dropLast()) { target.set(source) }
+            loopIndex.set(pendingIndex)
+            handed.set(false)
+            columnsDone.set(n16(0))
+            i.set(n16(0)); j.set(n16(0)); k.set(n16(0)); part.set(0)
+            pairStep.set(n16(0))
+            m.when(staged.residual) { go(.residual) }.otherwise {
+                // A prefetched loop keeps what its loads have reached (the load cursor's chain).
+                go(.firstLoads)
+                loadsNext.set(false)
+            }
+        }
+
         /// After a pair and its waiting command: the next pair, or the end of the block.
         func nextPair() {
             go(.pairs)
-            m.when(!last(i, tilesI)) { i.set(i +% 1) }.otherwise {
+            m.when(!last(i, run.tilesI)) { i.set(i +% 1) }.otherwise {
                 i.set(n16(0))
                 m.when(k +& 1 < (pairFirst +& pairCount)) { k.set(k +% 1) }.otherwise {
                     k.set(pairFirst)
-                    // Column j is done: in the last block its mvouts now wait.
-                    m.when(lastPairStep && cHere) { columnsDone.set(columnsDone +% 1) }
-                    m.when(!last(j, tilesJ)) { j.set(j +% 1) }.otherwise { go(.drain) }
+                    // Column j is done: in the last block its mvouts may go.
+                    m.when(lastPairStep && runCHere) { columnsDone.set(columnsDone +% 1) }
+                    m.when(!last(j, run.tilesJ)) { j.set(j +% 1) }.otherwise { go(.drain) }
                 }
             }
         }
@@ -355,60 +503,54 @@ public struct LoopUnroller: Module {
             m.when(inPhase(.residual)) {
                 m.when(part =/= 2) { part.set(part +% 1) }.otherwise {
                     part.set(0)
-                    m.when(!last(j, tilesJ)) { j.set(j +% 1) }.otherwise {
+                    m.when(!last(j, run.tilesJ)) { j.set(j +% 1) }.otherwise {
                         j.set(n16(0))
-                        m.when(!last(i, tilesI)) { i.set(i +% 1) }.otherwise { go(.finish) }
-                    }
-                }
-            }.elsewhen(inPhase(.bias)) {
-                let nextJ = lj +& biasCount
-                m.when(nextJ < tilesJ.extended(to: 17)) { lj.set(nextJ.truncated(to: 16)) }.otherwise {
-                    lj.set(n16(0))
-                    m.when(!last(li, tilesI)) { li.set(li +% 1) }.otherwise {
-                        startLoads(n16(0))
-                        go(.firstLoads)
+                        m.when(!last(i, run.tilesI)) { i.set(i +% 1) }.otherwise { go(.finish) }
                     }
                 }
             }.elsewhen(inPhase(.firstLoads)) {
-                // Block 0's operands, alone; once emitted, block 0's pairs start and block 1's loads wait.
-                m.when(!loadsLeft) {
+                // The bias and block 0's operands, alone; once emitted, block 0's pairs start and
+                // block 1's loads wait.
+                m.when(!loadWaiting) {
                     i.set(n16(0)); j.set(n16(0)); k.set(n16(0)); part.set(0)
-                    startLoads(n16(1))
                     go(.pairs)
                 }
             }.elsewhen(inPhase(.pairs)) {
                 m.when(part === 0) { part.set(1) }.otherwise {
                     part.set(0)
-                    // A waiting command follows the pair; with none, the next pair comes at once.
-                    m.when(loadsLeft || storePending) { go(.waiting) }.otherwise { nextPair() }
+                    // A waiting load follows the pair; with none, the next pair comes at once.
+                    m.when(loadWaiting) { go(.waiting) }.otherwise { nextPair() }
                 }
             }.elsewhen(inPhase(.waiting)) {
                 nextPair()
             }.elsewhen(inPhase(.drain)) {
-                // What still waits after the block's pairs; then the next block.
-                m.when(!emitLoad && !emitStore) {
+                // The next block's loads still waiting after this block's pairs (not the pending
+                // loop's); then the next block.
+                m.when(!(loadWaiting && !loadsNext)) {
                     i.set(n16(0)); j.set(n16(0)); part.set(0)
                     m.when(lastPairStep) { go(.finish) }.otherwise {
                         pairStep.set(pairStep +% 1)
                         k.set(firstOf(pairStep +% 1))
-                        startLoads(pairStep +% 2)
                         go(.pairs)
                     }
                 }
             }
         }
-        // Finish: hand the loop to its slot's completion check, flip the accumulator half after C.
-        let finishing = inPhase(.finish)
+        // Finish (once the store cursor has the loop): hand the loop to its slot's completion
+        // check, flip the accumulator half after C.
+        let finishing = m.wire("finishing", .bool, default: inPhase(.finish) && (!runCHere || run.residual || handed))
         m.when(finishing) {
             go(.idle)
-            m.when(addressC =/= 0) { accumulatorHalf.set(!accumulatorHalf) }
+            m.when(runCHere) { accumulatorHalf.set(!accumulatorHalf) }
             slot.set(!slot)
+            storeOwnsRun.set(false)
         }
 
         // MARK: Completion
+        let issuedSlot = io.issued.bits.loop.slot
         for s in 0..<2 {
             let mine = Signal(s == 1)
-            let issuedHere = io.issued.fire && !idle && slot === mine
+            let issuedHere = io.issued.fire && io.issued.bits.loop.internal && issuedSlot === mine
             let retiredHere = io.retirements.map { $0.valid && $0.bits.loop.internal && $0.bits.loop.slot === mine }
             let retiredCount = retiredHere.reduce(Signal.literal(0, .uint(3))) { $0 +% mux($1, Signal.literal(1, .uint(3)), Signal.literal(0, .uint(3))) }
             outstanding[s].set(outstanding[s] +% mux(issuedHere, n16(1), n16(0)) -% retiredCount.extended(to: 16))
@@ -423,6 +565,6 @@ public struct LoopUnroller: Module {
         }
         io.retire.valid.set(anyCompleting || (accepted && isLoopConfig) || (accepted && isLoop && failed))
         io.retire.bits.set(mux(anyCompleting, select(waitingIndex, at: reportSlot), hostCount))
-        io.busy.set(!idle || waiting[0] || waiting[1])
+        io.busy.set(!idle || pending || storeActive || waiting[0] || waiting[1])
     }
 }
