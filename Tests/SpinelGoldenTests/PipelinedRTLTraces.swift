@@ -178,7 +178,7 @@ enum PipelinedRTLTraces {
 """#
 
     /// A random legal program (`spinel fuzz --preset small --first-seed 19 --seeds 1 --random-resets 0 --keep`, run through
-    /// Testbenches/program_runner.c, recorded after the accumulator's banks became striped): 123 commands, 3 of them LOOP_WS,
+    /// Testbenches/program_runner.c, recorded after the LoopUnroller's cursors became decoupled): 123 commands, 3 of them LOOP_WS,
     /// 6 CONFIG_EX.
     static let randomProgram = #"""
 {"ev":"memory","latency":20,"bytes_per_cycle":8,"max_outstanding":64}
@@ -264,15 +264,15 @@ enum PipelinedRTLTraces {
 {"ev":"cmd","i":44,"funct":6,"rs1":"0x40004ffffffff","rs2":"0x4000400000028","cycle":1031}
 {"ev":"done","i":44,"cycle":1031}
 {"ev":"cmd","i":45,"funct":5,"rs1":"0x3000400000011","rs2":"0x100040000001d","cycle":1032}
-{"ev":"cmd","i":46,"funct":3,"rs1":"0x5564fde21812","rs2":"0x4000280000007","cycle":1033}
-{"ev":"cmd","i":47,"funct":3,"rs1":"0x5564fde21ee0","rs2":"0x40004a000001b","cycle":1034}
+{"ev":"cmd","i":46,"funct":3,"rs1":"0x562cc457f812","rs2":"0x4000280000007","cycle":1033}
+{"ev":"cmd","i":47,"funct":3,"rs1":"0x562cc457fee0","rs2":"0x40004a000001b","cycle":1034}
 {"ev":"cmd","i":48,"funct":6,"rs1":"0x20004ffffffff","rs2":"0x2000200000023","cycle":1035}
 {"ev":"done","i":48,"cycle":1035}
 {"ev":"cmd","i":49,"funct":5,"rs1":"0x100040000000c","rs2":"0x400040000017c","cycle":1036}
 {"ev":"cmd","i":50,"funct":6,"rs1":"0x40004ffffffff","rs2":"0x40004ffffffff","cycle":1037}
 {"ev":"done","i":50,"cycle":1037}
 {"ev":"cmd","i":51,"funct":4,"rs1":"0x3000400000259","rs2":"0x200040000003e","cycle":1038}
-{"ev":"cmd","i":52,"funct":3,"rs1":"0x5564fde2181c","rs2":"0x40003a000000c","cycle":1039}
+{"ev":"cmd","i":52,"funct":3,"rs1":"0x562cc457f81c","rs2":"0x40003a000000c","cycle":1039}
 {"ev":"cmd","i":53,"funct":6,"rs1":"0x10004ffffffff","rs2":"0x400040000002e","cycle":1040}
 {"ev":"done","i":53,"cycle":1040}
 {"ev":"cmd","i":54,"funct":4,"rs1":"0x400040000000e","rs2":"0x4000400000014","cycle":1041}
@@ -287,21 +287,21 @@ enum PipelinedRTLTraces {
 {"ev":"cmd","i":60,"funct":4,"rs1":"0x4000300000016","rs2":"0x400040000000b","cycle":1047}
 {"ev":"done","i":34,"cycle":1060}
 {"ev":"cmd","i":61,"funct":0,"rs1":"0x3f800000000e0105","rs2":"0x1a","cycle":1061}
-{"ev":"cmd","i":62,"funct":3,"rs1":"0x5564fde21a3f","rs2":"0x4000480000001","cycle":1062}
+{"ev":"cmd","i":62,"funct":3,"rs1":"0x562cc457fa3f","rs2":"0x4000480000001","cycle":1062}
 {"ev":"done","i":46,"cycle":1089}
-{"ev":"cmd","i":63,"funct":3,"rs1":"0x5564fde21c2a","rs2":"0x4000480000020","cycle":1090}
+{"ev":"cmd","i":63,"funct":3,"rs1":"0x562cc457fc2a","rs2":"0x4000480000020","cycle":1090}
 {"ev":"done","i":35,"cycle":1093}
 {"ev":"done","i":47,"cycle":1096}
-{"ev":"cmd","i":64,"funct":3,"rs1":"0x5564fde2194b","rs2":"0x400048000008b","cycle":1097}
-{"ev":"cmd","i":65,"funct":2,"rs1":"0x5564fde211b3","rs2":"0x3000400000022","cycle":1098}
+{"ev":"cmd","i":64,"funct":3,"rs1":"0x562cc457f94b","rs2":"0x400048000008b","cycle":1097}
+{"ev":"cmd","i":65,"funct":2,"rs1":"0x562cc457f1b3","rs2":"0x3000400000022","cycle":1098}
 {"ev":"cmd","i":66,"funct":0,"rs1":"0x3c775d1d00010004","rs2":"0x1437200000002","cycle":1099}
 {"ev":"done","i":52,"cycle":1114}
 {"ev":"done","i":62,"cycle":1122}
 {"ev":"done","i":36,"cycle":1126}
-{"ev":"cmd","i":67,"funct":1,"rs1":"0x5564fde2145c","rs2":"0x20003c0000020","cycle":1127}
+{"ev":"cmd","i":67,"funct":1,"rs1":"0x562cc457f45c","rs2":"0x20003c0000020","cycle":1127}
 {"ev":"done","i":63,"cycle":1136}
 {"ev":"done","i":37,"cycle":1159}
-{"ev":"cmd","i":68,"funct":14,"rs1":"0x5564fde2111e","rs2":"0x400090000028c","cycle":1160}
+{"ev":"cmd","i":68,"funct":14,"rs1":"0x562cc457f11e","rs2":"0x400090000028c","cycle":1160}
 {"ev":"cmd","i":69,"funct":0,"rs1":"0x406b535b00040000","rs2":"0x1b68800000004","cycle":1161}
 {"ev":"done","i":38,"cycle":1192}
 {"ev":"cmd","i":70,"funct":0,"rs1":"0x4031bdac000c0115","rs2":"0x4e","cycle":1193}
@@ -328,24 +328,24 @@ enum PipelinedRTLTraces {
 {"ev":"done","i":67,"cycle":1366}
 {"ev":"done","i":68,"cycle":1378}
 {"ev":"done","i":70,"cycle":1379}
-{"ev":"cmd","i":73,"funct":3,"rs1":"0x5564fde21934","rs2":"0x400030000000c","cycle":1382}
-{"ev":"cmd","i":74,"funct":2,"rs1":"0x5564fde21651","rs2":"0x2000400000007","cycle":1383}
-{"ev":"cmd","i":75,"funct":14,"rs1":"0x5564fde2176e","rs2":"0x1000500000001","cycle":1384}
+{"ev":"cmd","i":73,"funct":3,"rs1":"0x562cc457f934","rs2":"0x400030000000c","cycle":1382}
+{"ev":"cmd","i":74,"funct":2,"rs1":"0x562cc457f651","rs2":"0x2000400000007","cycle":1383}
+{"ev":"cmd","i":75,"funct":14,"rs1":"0x562cc457f76e","rs2":"0x1000500000001","cycle":1384}
 {"ev":"done","i":74,"cycle":1409}
 {"ev":"done","i":73,"cycle":1412}
 {"ev":"done","i":75,"cycle":1439}
 {"ev":"cmd","i":76,"funct":0,"rs1":"0x407fb3ee00040011","rs2":"0x1","cycle":1442}
-{"ev":"cmd","i":77,"funct":1,"rs1":"0x5564fde2111b","rs2":"0x4000400000014","cycle":1443}
-{"ev":"cmd","i":78,"funct":2,"rs1":"0x5564fde212d3","rs2":"0x4001c00000022","cycle":1444}
+{"ev":"cmd","i":77,"funct":1,"rs1":"0x562cc457f11b","rs2":"0x4000400000014","cycle":1443}
+{"ev":"cmd","i":78,"funct":2,"rs1":"0x562cc457f2d3","rs2":"0x4001c00000022","cycle":1444}
 {"ev":"done","i":76,"cycle":1444}
-{"ev":"cmd","i":79,"funct":3,"rs1":"0x5564fde21eed","rs2":"0x2000480000012","cycle":1445}
+{"ev":"cmd","i":79,"funct":3,"rs1":"0x562cc457feed","rs2":"0x2000480000012","cycle":1445}
 {"ev":"cmd","i":80,"funct":0,"rs1":"0x6","rs2":"0x4003b32e0000005c","cycle":1446}
 {"ev":"cmd","i":81,"funct":0,"rs1":"0x3f99998200000308","rs2":"0x199bb00000000","cycle":1447}
 {"ev":"cmd","i":82,"funct":0,"rs1":"0x3d4813e80004000c","rs2":"0x1062300000000","cycle":1448}
 {"ev":"cmd","i":83,"funct":9,"rs1":"0x1","rs2":"0x400010002","cycle":1449}
 {"ev":"done","i":81,"cycle":1449}
 {"ev":"done","i":83,"cycle":1449}
-{"ev":"cmd","i":84,"funct":10,"rs1":"0x5564fde2162a","rs2":"0x5564fde21093","cycle":1450}
+{"ev":"cmd","i":84,"funct":10,"rs1":"0x562cc457f62a","rs2":"0x562cc457f093","cycle":1450}
 {"ev":"done","i":82,"cycle":1450}
 {"ev":"done","i":84,"cycle":1450}
 {"ev":"cmd","i":85,"funct":11,"rs1":"0x0","rs2":"0x0","cycle":1451}
@@ -365,9 +365,9 @@ enum PipelinedRTLTraces {
 {"ev":"cmd","i":91,"funct":6,"rs1":"0x4000400000012","rs2":"0x10002c0000004","cycle":1525}
 {"ev":"done","i":91,"cycle":1525}
 {"ev":"cmd","i":92,"funct":4,"rs1":"0x100010000013e","rs2":"0x40004000003fc","cycle":1526}
-{"ev":"cmd","i":93,"funct":2,"rs1":"0x5564fde2162a","rs2":"0x400070000002c","cycle":1527}
-{"ev":"cmd","i":94,"funct":3,"rs1":"0x5564fde219e1","rs2":"0x4000400000012","cycle":1528}
-{"ev":"cmd","i":95,"funct":3,"rs1":"0x5564fde21d9e","rs2":"0x4000480000007","cycle":1529}
+{"ev":"cmd","i":93,"funct":2,"rs1":"0x562cc457f62a","rs2":"0x400070000002c","cycle":1527}
+{"ev":"cmd","i":94,"funct":3,"rs1":"0x562cc457f9e1","rs2":"0x4000400000012","cycle":1528}
+{"ev":"cmd","i":95,"funct":3,"rs1":"0x562cc457fd9e","rs2":"0x4000480000007","cycle":1529}
 {"ev":"cmd","i":96,"funct":6,"rs1":"0x40001ffffffff","rs2":"0x40004ffffffff","cycle":1530}
 {"ev":"done","i":96,"cycle":1530}
 {"ev":"cmd","i":97,"funct":5,"rs1":"0x4000400000034","rs2":"0x40001e0000020","cycle":1531}
@@ -376,9 +376,9 @@ enum PipelinedRTLTraces {
 {"ev":"cmd","i":100,"funct":0,"rs1":"0x3f80000000040111","rs2":"0x40","cycle":1534}
 {"ev":"cmd","i":101,"funct":9,"rs1":"0x0","rs2":"0x400040001","cycle":1535}
 {"ev":"done","i":101,"cycle":1535}
-{"ev":"cmd","i":102,"funct":10,"rs1":"0x5564fde210b2","rs2":"0x5564fde21062","cycle":1536}
+{"ev":"cmd","i":102,"funct":10,"rs1":"0x562cc457f0b2","rs2":"0x562cc457f062","cycle":1536}
 {"ev":"done","i":102,"cycle":1536}
-{"ev":"cmd","i":103,"funct":11,"rs1":"0x5564fde2161c","rs2":"0x5564fde21aac","cycle":1537}
+{"ev":"cmd","i":103,"funct":11,"rs1":"0x562cc457f61c","rs2":"0x562cc457faac","cycle":1537}
 {"ev":"done","i":103,"cycle":1537}
 {"ev":"cmd","i":104,"funct":12,"rs1":"0x10","rs2":"0x16","cycle":1538}
 {"ev":"done","i":104,"cycle":1538}
@@ -395,11 +395,11 @@ enum PipelinedRTLTraces {
 {"ev":"done","i":99,"cycle":1655}
 {"ev":"done","i":100,"cycle":1656}
 {"ev":"done","i":97,"cycle":1663}
-{"ev":"cmd","i":107,"funct":3,"rs1":"0x5564fde21e15","rs2":"0x4000400000022","cycle":1846}
+{"ev":"cmd","i":107,"funct":3,"rs1":"0x562cc457fe15","rs2":"0x4000400000022","cycle":1846}
 {"ev":"cmd","i":108,"funct":6,"rs1":"0x400040000001b","rs2":"0x4000480000013","cycle":1847}
 {"ev":"done","i":108,"cycle":1847}
 {"ev":"cmd","i":109,"funct":4,"rs1":"0x1000400000006","rs2":"0x40004ffffffff","cycle":1848}
-{"ev":"cmd","i":110,"funct":3,"rs1":"0x5564fde2196e","rs2":"0x200040000002a","cycle":1862}
+{"ev":"cmd","i":110,"funct":3,"rs1":"0x562cc457f96e","rs2":"0x200040000002a","cycle":1862}
 {"ev":"cmd","i":111,"funct":0,"rs1":"0x3ebc3b680004010d","rs2":"0x3","cycle":1863}
 {"ev":"cmd","i":112,"funct":0,"rs1":"0x10104","rs2":"0x1000000000000","cycle":1864}
 {"ev":"done","i":111,"cycle":1865}
@@ -413,10 +413,10 @@ enum PipelinedRTLTraces {
 {"ev":"cmd","i":117,"funct":9,"rs1":"0x100000000","rs2":"0x300020003","cycle":1882}
 {"ev":"done","i":115,"cycle":1882}
 {"ev":"done","i":117,"cycle":1882}
-{"ev":"cmd","i":118,"funct":10,"rs1":"0x0","rs2":"0x5564fde21496","cycle":1883}
+{"ev":"cmd","i":118,"funct":10,"rs1":"0x0","rs2":"0x562cc457f496","cycle":1883}
 {"ev":"done","i":116,"cycle":1883}
 {"ev":"done","i":118,"cycle":1883}
-{"ev":"cmd","i":119,"funct":11,"rs1":"0x0","rs2":"0x5564fde21f35","cycle":1884}
+{"ev":"cmd","i":119,"funct":11,"rs1":"0x0","rs2":"0x562cc457ff35","cycle":1884}
 {"ev":"done","i":119,"cycle":1884}
 {"ev":"cmd","i":120,"funct":12,"rs1":"0x13","rs2":"0xf","cycle":1885}
 {"ev":"done","i":120,"cycle":1885}
@@ -427,6 +427,6 @@ enum PipelinedRTLTraces {
 {"ev":"done","i":107,"cycle":1902}
 {"ev":"done","i":110,"cycle":1914}
 {"ev":"done","i":113,"cycle":1915}
-{"ev":"done","i":122,"cycle":2063}
+{"ev":"done","i":122,"cycle":2064}
 """#
 }

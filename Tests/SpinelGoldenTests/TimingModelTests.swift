@@ -173,40 +173,43 @@ struct TimingModelTests {
         // 0x3000), taken by the port in c = 6. The CONFIG_LDs and CONFIG_ST are left out (DRAM
         // stride 0: every row is one 4-byte beat; nothing crosses 4 KiB).
         //
-        // The unroller (LoopUnroller.swift) offers, from c + 1, one command per cycle:
-        // - c + 1 MVIN A → scratchpad rows 0–3, c + 2 MVIN2 B → rows 508–511 (`firstLoads`;
+        // The unroller (LoopUnroller.swift) holds it as the pending loop and launches it in
+        // c + 1 (idle, slot 0 free); the load cursor then points at block 0. One command per cycle:
+        // - c + 2 MVIN A → scratchpad rows 0–3, c + 3 MVIN2 B → rows 508–511 (`firstLoads`;
         //   B's tiles end at the half: 512 − K·J·DIM);
-        // - c + 3 nothing: `firstLoads` sees `loads_left` low and moves to `pairs`;
-        // - c + 4 PRELOAD (retires in the dispatcher in c + 4), c + 5 COMPUTE_PRELOADED;
-        // - c + 6 MVOUT of C (accumulator rows 0–3): column 0 is done, its mvout waits and
-        //   `drain` emits it; c + 7 nothing (`drain` finds nothing left); c + 8 `finish`.
-        // From c + 9 the unroller takes host commands again; slot 0 waits for its 5 commands.
+        // - c + 4 nothing: `firstLoads` sees no load left and moves to `pairs`;
+        // - c + 5 PRELOAD (retires in the dispatcher in c + 5), c + 6 COMPUTE_PRELOADED: column 0
+        //   is done (`columns_done` 1 from c + 7) and the block ends (`drain`);
+        // - the store cursor took the loop over in c + 2 (the first cycle it runs); in c + 7 it
+        //   emits the MVOUT of C (accumulator rows 0–3), its queue having room. Also c + 7:
+        //   `drain` finds no load left; c + 8 `finish` (the store cursor has the loop).
+        // From c + 9 the unroller is idle; slot 0 waits for its 5 commands.
         //
         // Their controllers, with the stages of this suite's comment:
-        // - MVIN: taken in c + 1, issued in c + 2, one row request per cycle c + 2 … c + 5; row
-        //   k's response is valid in c + 6 + k + L: its last row is written and it retires in
-        //   c + 9 + L. MVIN2 follows in the load queue: requests c + 6 … c + 9, retired in
-        //   c + 13 + L.
+        // - MVIN: taken in c + 2, issued in c + 3, one row request per cycle c + 3 … c + 6; row
+        //   k's response is valid in c + 7 + k + L: its last row is written and it retires in
+        //   c + 10 + L. MVIN2 follows in the load queue: requests c + 7 … c + 10, retired in
+        //   c + 14 + L.
         // - The pair reads rows the loads write: the station holds it until MVIN2 has retired,
-        //   and it is accepted in T = c + 14 + L. A (bank 0) and B (bank 1) read at once: as in
-        //   `oneWeightStationaryPair`, it retires in T + 22 = c + 36 + L.
-        // - MVOUT: reads the rows the pair writes, so it issues in i = c + 37 + L. Rows read in
+        //   and it is accepted in T = c + 15 + L. A (bank 0) and B (bank 1) read at once: as in
+        //   `oneWeightStationaryPair`, it retires in T + 22 = c + 37 + L.
+        // - MVOUT: reads the rows the pair writes, so it issues in i = c + 38 + L. Rows read in
         //   i … i + 3; the last row's write request in i + 5 (outgoing queue, then its head),
         //   AW and W in i + 5 + 2, B from i + 7 + L, its response and the retirement in
-        //   i + 8 + L = c + 45 + 2L.
+        //   i + 8 + L = c + 46 + 2L.
         // The slot's count drops to 0 at that clock edge: the LOOP_WS retires on `retire_loop`
-        // in c + 46 + 2L.
+        // in c + 47 + 2L.
         //
-        // Host commands around it: a LOOP_WS_CONFIG offered in c + 1 waits for the unroller to
-        // be idle and retires in c + 9; one offered in the cycle the loop completes waits a
-        // cycle (the completion has `retire_loop`).
+        // Host commands around it: a LOOP_WS_CONFIG offered in c + 1 waits while the LOOP_WS is
+        // pending and retires in c + 2 (the loop launched in c + 1); one offered in the cycle
+        // the loop completes waits a cycle (the completion has `retire_loop`).
         let c: UInt64 = 6, l = Self.latency
         let loop = Gemmini.loopWS(I: 1, J: 1, K: 1, padI: 0, padJ: 0, padK: 0, A: 0x1000, B: 0x2000, D: 0, C: 0x3000,
                                   aStride: 4, bStride: 4, dStride: 4, cStride: 4, aTranspose: false, bTranspose: false,
                                   fullC: false, lowD: false, exAccumulate: false, activation: 0)
         let bounds = loop[0]
-        let retired = Self.retire([Self.ws] + loop + [bounds, bounds], at: [0, 1, 2, 3, 4, 5, c, c + 1, c + 46 + 2 * l])
-        #expect(retired == [2, 1, 2, 3, 4, 5, c + 46 + 2 * l, c + 9, c + 47 + 2 * l])
+        let retired = Self.retire([Self.ws] + loop + [bounds, bounds], at: [0, 1, 2, 3, 4, 5, c, c + 1, c + 47 + 2 * l])
+        #expect(retired == [2, 1, 2, 3, 4, 5, c + 47 + 2 * l, c + 2, c + 48 + 2 * l])
     }
 
     @Test func rejectedCommandsRetireAtTheDispatcher() {
