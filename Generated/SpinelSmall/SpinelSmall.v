@@ -67,6 +67,7 @@ module SpinelSmall (
   wire [31:0] unroller_issued_bits_index;
   wire unroller_issued_bits_loop_internal;
   wire unroller_issued_bits_loop_slot;
+  wire unroller_store_room;
   wire unroller_retirements_0_valid;
   wire [31:0] unroller_retirements_0_bits_index;
   wire unroller_retirements_0_bits_loop_internal;
@@ -540,6 +541,7 @@ module SpinelSmall (
   assign unroller_cmd_bits_rs1 = cmd_bits_rs1;
   assign unroller_cmd_bits_rs2 = cmd_bits_rs2;
   assign unroller_issued_ready = dispatcher_cmd_ready;
+  assign unroller_store_room = station_alloc_2_ready;
   assign unroller_retirements_0_valid = dispatcher_retire_valid;
   assign unroller_retirements_0_bits_index = dispatcher_retire_bits_index;
   assign unroller_retirements_0_bits_loop_internal = dispatcher_retire_bits_loop_internal;
@@ -778,6 +780,7 @@ module SpinelSmall (
     .issued_bits_index(unroller_issued_bits_index),
     .issued_bits_loop_internal(unroller_issued_bits_loop_internal),
     .issued_bits_loop_slot(unroller_issued_bits_loop_slot),
+    .store_room(unroller_store_room),
     .retirements_0_valid(unroller_retirements_0_valid),
     .retirements_0_bits_index(unroller_retirements_0_bits_index),
     .retirements_0_bits_loop_internal(unroller_retirements_0_bits_loop_internal),

@@ -12,7 +12,8 @@
  * loop's computation.
  *
  * TILED_COMMANDS issues, for each loop, exactly the commands the hardware unrolls LOOP_WS
- * into (the same order), from the host.
+ * into, from the host, in the golden model's order (each controller gets them in the same
+ * order as from LOOP_WS; the hardware interleaves the controllers differently).
  */
 #ifndef SPINEL_TILED_H
 #define SPINEL_TILED_H
@@ -71,7 +72,7 @@ static uint64_t spinel_operand(size_t rows, size_t cols, uint64_t address) {
     return ((uint64_t)rows << 48) | ((uint64_t)cols << 32) | address;
 }
 
-/* LOOP_WS issued as plain commands, in the hardware's order (docs/ACCELERATOR.md, "LOOP_WS"). */
+/* LOOP_WS issued as plain commands, in the golden model's order (docs/ACCELERATOR.md, "LOOP_WS"). */
 #define SPINEL_ROWS_I(i) (DIM - ((i) == l->I - 1 ? l->pad_I : 0))
 #define SPINEL_COLS_J(j) (DIM - ((j) == l->J - 1 ? l->pad_J : 0))
 #define SPINEL_DEPTH_K(k) (DIM - ((k) == l->K - 1 ? l->pad_K : 0))
