@@ -317,7 +317,8 @@ struct GenerationState {
 
     /// Whether every mvin that `sequence`'s LOOP_WS (its last command) unrolls into reads only the
     /// input region and every mvout writes only the output region, with the state the commands
-    /// before it leave. False as well when a command before it is rejected.
+    /// before it leave. False as well when a command before it is rejected, or when CONFIG_EX's
+    /// A or C stride is not 1.
     func loopStaysInRegions(_ sequence: [CommandProgram.Instruction]) -> Bool {
         var trial = model
         var trialMemory = memory
@@ -326,6 +327,9 @@ struct GenerationState {
             guard (try? trial.execute(instruction.funct, rs1, rs2, memory: &trialMemory)) != nil,
                   trial.lastRejection == nil else { return false }
         }
+        // LOOP_WS's tiles do not overlap only with CONFIG_EX's A and C strides of 1 (docs/ACCELERATOR.md,
+        // "LOOP_WS"); with others its result depends on how the hardware interleaves its commands.
+        guard trial.state.execute.aStride == 1, trial.state.execute.cStride == 1 else { return false }
         guard let last = sequence.last, last.funct == GoldenFunct.loopWS,
               case .loopWS(let launch)? = try? Command.decode(funct: last.funct, rs1: last.rs1, rs2: last.rs2, parameters: parameters),
               LoopWSUnrolling.rejection(of: launch, settings: trial.state.loop, parameters: parameters) == nil else { return false }

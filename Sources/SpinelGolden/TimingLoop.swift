@@ -19,6 +19,9 @@ public struct UnrolledLoop: Sendable {
     let isResidualAdd: Bool
     let storesC: Bool
     let tilesI: Int, tilesJ: Int
+    /// Scratchpad rows of A and B (whether loaded or not), and which of them and D it loads.
+    let aRows: Range<Int>, bRows: Range<Int>
+    let loadsA: Bool, loadsB: Bool, loadsBias: Bool
 
     /// Runs the LOOP_WS on `model` command by command, as the dispatcher sees them. Nil (and
     /// `model` untouched) when the launch fails the unroller's own checks: it then retires in
@@ -35,6 +38,13 @@ public struct UnrolledLoop: Sendable {
         storesC = settings.c != 0
         tilesI = settings.bounds.tilesI
         tilesJ = settings.bounds.tilesJ
+        let bounds = settings.bounds, dim = parameters.dim, half = parameters.spRows / 2
+        let aLow = launch.aScratchpadID == 2 ? half : 0, bEnd = launch.bScratchpadID == 2 ? parameters.spRows : half
+        aRows = aLow..<(aLow + bounds.tilesI * bounds.tilesK * dim)
+        bRows = (bEnd - bounds.tilesK * bounds.tilesJ * dim)..<bEnd
+        loadsA = settings.a != 0
+        loadsB = settings.b != 0
+        loadsBias = settings.d != 0
         commands = []
         commands.reserveCapacity(unrolled.count)
         for (position, (command, role)) in unrolled.enumerated() {
@@ -62,6 +72,14 @@ public struct UnrolledLoop: Sendable {
 
     /// K blocks.
     var steps: Int { pairs.count }
+
+    /// Whether this loop's loads, prefetched while `running` still emits its last block's
+    /// pairs, could touch what those pairs read or write (LoopUnroller's `prefetch_conflict`).
+    func prefetchConflicts(with running: UnrolledLoop) -> Bool {
+        (loadsA && (aRows.overlaps(running.aRows) || aRows.overlaps(running.bRows)))
+            || (loadsB && (bRows.overlaps(running.aRows) || bRows.overlaps(running.bRows)))
+            || (loadsBias && !running.storesC)
+    }
     /// Pairs in K block `step` per column of C.
     func pairsPerColumn(step: Int) -> Int { pairs[step].count / 2 / tilesJ }
 }
@@ -153,7 +171,7 @@ struct UnrollerTiming {
         let advance = mainFired || (!u.idle && !emitting && u.phase != .finish)
         let running = u.phase == .pairs || u.phase == .waiting || u.phase == .drain
         let prefetch = running && u.lastPairStep && !u.loadWaiting && !u.loadsNext && u.pending.map { !$0.loop.isResidualAdd } == true
-            && u.waiting[u.slot ^ 1] == nil
+            && u.waiting[u.slot ^ 1] == nil && !u.pending!.loop.prefetchConflicts(with: u.run!.loop)
         let launching = u.idle && u.pending != nil && u.waiting[u.slot] == nil && (!u.pending!.loop.isResidualAdd || u.store == nil)
         let nextBlock = advance && !u.loadWaiting && (u.phase == .firstLoads || (u.phase == .drain && !u.lastPairStep))
 

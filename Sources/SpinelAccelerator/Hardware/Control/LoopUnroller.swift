@@ -389,8 +389,23 @@ public struct LoopUnroller: Module {
         // loop's next block (after block 0's loads, or at a block's end), or step past the load
         // that left this cycle.
         let running = inPhase(.pairs) || inPhase(.waiting) || inPhase(.drain)
+        // The pending loop's loads must not touch what the running loop's pairs, still being
+        // emitted, read or write: its operand rows must miss the running loop's, and its bias
+        // must go to the other accumulator half (which it does when the running loop stores C).
+        func operandRows(_ f: Fields) -> (a: (Signal, Signal), b: (Signal, Signal)) {
+            let aLow = mux(f.aHigh, n32(half), n32(0))
+            let bEnd = mux(f.bHigh, n32(parameters.spRows), n32(half))
+            let aRows = (f.tilesI * f.tilesK * n16(dim)).truncated(to: 32), bRows = (f.tilesK * f.tilesJ * n16(dim)).truncated(to: 32)
+            return ((aLow, aLow +% aRows), (bEnd -% bRows, bEnd))
+        }
+        func overlap(_ x: (Signal, Signal), _ y: (Signal, Signal)) -> Signal { x.0 < y.1 && y.0 < x.1 }
+        let runRows = operandRows(run), pendingRows = operandRows(staged)
+        let prefetchConflict = m.wire("prefetch_conflict", .bool, default:
+            (staged.addressA =/= 0 && (overlap(pendingRows.a, runRows.a) || overlap(pendingRows.a, runRows.b)))
+            || (staged.addressB =/= 0 && (overlap(pendingRows.b, runRows.a) || overlap(pendingRows.b, runRows.b)))
+            || (staged.addressD =/= 0 && !runCHere))
         let prefetch = m.wire("prefetch", .bool, default: running && lastPairStep && !loadWaiting && !loadsNext && pending
-                                && !staged.residual && !select(waiting, at: !slot))
+                                && !staged.residual && !select(waiting, at: !slot) && !prefetchConflict)
         let launching = m.wire("launching", .bool)
         let advance = m.wire("advance", .bool, default: mainFired || (!idle && !emitting && !inPhase(.finish)))
         let nextBlock = m.wire("next_block", .bool, default: advance && !loadWaiting
@@ -441,7 +456,8 @@ public struct LoopUnroller: Module {
             }
         }
         // Prefetch: in the running loop's last block, with nothing of its own left to load, the
-        // load cursor moves on to the pending loop (whose slot must be free for its counter).
+        // load cursor moves on to the pending loop (whose slot must be free for its counter),
+        // unless its loads conflict with the running loop (above).
         m.when(prefetch) { loadsNext.set(true) }
 
         // MARK: Store cursor
