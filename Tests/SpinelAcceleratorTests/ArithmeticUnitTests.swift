@@ -5,9 +5,10 @@ import SpinelSim
 import Testing
 
 // The sequential arithmetic units of the normalization hardware under Verilator, each against
-// an independent reference: Swift's `/` and `%` on UInt64 for the divider. Every operation also
-// checks the start/busy/done handshake cycle by cycle (`runOperations`), and each test counts
-// the cases that matter and fails if the stimulus stopped reaching them.
+// an independent reference: Swift's `/` and `%` on UInt64 for the divider, and a square root by
+// Double plus integer correction for the root. Every operation also checks the start/busy/done
+// handshake cycle by cycle (`runOperations`), and each test counts the cases that matter and
+// fails if the stimulus stopped reaching them.
 
 /// How many random operations each unit sees, besides its corner cases.
 private let randomOperations = 10_000
@@ -87,6 +88,59 @@ struct ArithmeticUnitTests {
                 "coverage: \(zeroDivisors) zero and \(unitDivisors) unit divisors, \(divisorsAboveDividend) divisors above the dividend, \(exact) exact, \(wideQuotients) quotients with the top bit, \(coverage.startsWhileBusy) starts while busy, \(coverage.backToBack) back-to-back; seed \(seed)")
     }
 
+    // MARK: SequentialSquareRoot
+
+    /// floor(sqrt(n)): the Double square root (off by at most one for 64-bit n), corrected with
+    /// the exact test r ≤ n / r ⟺ r² ≤ n.
+    static func isqrt(_ n: UInt64) -> UInt64 {
+        var root = UInt64(Double(n).squareRoot())
+        while root > 0 && root > n / root { root -= 1 }
+        while root + 1 <= n / (root + 1) { root += 1 }
+        return root
+    }
+
+    @Test(arguments: [32, 64])
+    func sequentialSquareRootMatchesIntegerSquareRoot(bits: Int) throws {
+        let unit = SequentialSquareRoot(bits: bits)
+        #expect(unit.latency == bits / 2)
+        let sim = try VerilatorSimulation(try Elaborator.elaborate(unit))
+        let seed = SeededGenerator.testSeed(0x5_0127_0000 + UInt64(bits))
+        var random = SeededGenerator(seed: seed)
+        let largest = bits == 64 ? UInt64.max : (1 << UInt64(bits)) - 1
+        let largestRoot = (UInt64(1) << UInt64(bits / 2)) - 1
+
+        var values: [UInt64] = [0, 1, 2, 3, 4, 5, 8, 9, 15, 16, 17, largest, largest - 1, largest >> 1, (largest >> 1) + 1,
+                                largestRoot * largestRoot, largestRoot * largestRoot - 1, largestRoot * largestRoot + 1]
+        for _ in 0..<1_500 {
+            // Perfect squares and their neighbours, over every root length.
+            let root = random.interestingUnsigned(width: bits / 2)
+            let square = root * root
+            values += [square, square &- 1, square &+ 1, square &+ 2 &* root].filter { $0 <= largest }
+        }
+        values += (0..<randomOperations).map { _ in random.interestingUnsigned(width: bits) }
+
+        let coverage = try runOperations(sim, latency: unit.latency, values, using: &random, apply: { value in
+            sim.poke("value", value)
+        }, scramble: { random in
+            sim.poke("value", random.bits(bits))
+        }) { value in
+            let expected = Self.isqrt(value)
+            let actual = sim.peek("root")
+            try #require(actual == expected, "\(unit.name)(\(value)): expected \(expected), got \(actual); seed \(seed)")
+        }
+        var squares = 0, belowSquares = 0, largestRemainders = 0, topBitSet = 0
+        for value in values {
+            let root = Self.isqrt(value)
+            if root * root == value { squares += 1 }
+            if value < largest, Self.isqrt(value + 1) != root { belowSquares += 1 }
+            if value - root * root == 2 * root, root > 0 { largestRemainders += 1 }
+            if value > largest >> 1 { topBitSet += 1 }
+        }
+        #expect(squares > 1_000 && belowSquares > 1_000 && largestRemainders > 1_000 && topBitSet > 2_000
+                    && coverage.startsWhileBusy > 5_000 && coverage.backToBack > 2_000,
+                "coverage: \(squares) squares, \(belowSquares) squares − 1, \(largestRemainders) squares + 2·root, \(topBitSet) with the top bit, \(coverage.startsWhileBusy) starts while busy, \(coverage.backToBack) back-to-back; seed \(seed)")
+    }
+
     // MARK: Output quality
 
     static let qualityDesigns: [String: @Sendable () throws -> Design] = [
@@ -94,6 +148,8 @@ struct ArithmeticUnitTests {
         "SequentialDivider_64by32": { try Elaborator.elaborate(SequentialDivider(dividendBits: 64, divisorBits: 32)) },
         "SequentialDivider_32by16": { try Elaborator.elaborate(SequentialDivider(dividendBits: 32, divisorBits: 16)) },
         "SequentialDivider_12by20": { try Elaborator.elaborate(SequentialDivider(dividendBits: 12, divisorBits: 20)) },
+        "SequentialSquareRoot_32": { try Elaborator.elaborate(SequentialSquareRoot(bits: 32)) },
+        "SequentialSquareRoot_64": { try Elaborator.elaborate(SequentialSquareRoot(bits: 64)) },
     ]
 
     @Test("Each unit is lint-clean, latch-free and compiles under Icarus",
