@@ -5,8 +5,9 @@ import SpinelSim
 import Testing
 
 // The sequential arithmetic units of the normalization hardware under Verilator, each against
-// an independent reference: Swift's `/` and `%` on UInt64 for the divider, and a square root by
-// Double plus integer correction for the root. Every operation also checks the start/busy/done
+// an independent reference: Swift's `/` and `%` on UInt64 for the divider, a square root by
+// Double plus integer correction for the root, and Swift's own `Float` division (IEEE binary32,
+// round to nearest even) for the float divider. Every operation also checks the start/busy/done
 // handshake cycle by cycle (`runOperations`), and each test counts the cases that matter and
 // fails if the stimulus stopped reaching them.
 
@@ -141,6 +142,132 @@ struct ArithmeticUnitTests {
                 "coverage: \(squares) squares, \(belowSquares) squares − 1, \(largestRemainders) squares + 2·root, \(topBitSet) with the top bit, \(coverage.startsWhileBusy) starts while busy, \(coverage.backToBack) back-to-back; seed \(seed)")
     }
 
+    // MARK: FloatDivider
+
+    /// Normal operands whose exponent fields differ by about `difference` (a's minus b's), which
+    /// puts the quotient next to overflow (≈ 128) or into the subnormal range (≈ −127 … −150).
+    static func pair(exponentDifference difference: Int, using random: inout SeededGenerator) -> (UInt32, UInt32) {
+        let smaller = max(1, 1 + Int(random.next() % UInt64(254 - abs(difference))))
+        let (first, second) = difference >= 0 ? (smaller + difference, smaller) : (smaller, smaller - difference)
+        let a = random.interestingFloatBits() & 0x807F_FFFF | UInt32(max(1, min(254, first))) << 23
+        let b = random.interestingFloatBits() & 0x807F_FFFF | UInt32(max(1, min(254, second))) << 23
+        return (a, b)
+    }
+
+    /// Operands whose quotient is exactly half-way between two subnormals (or between the
+    /// largest subnormal and the smallest normal): k · 2^−150 with k odd. Such ties exist only
+    /// there: a tie in the normal range needs 25 significant bits, which no quotient of two
+    /// binary32 numbers has. With b = s · 2^e (s odd) and a = k · s · 2^(e − 150), both exact.
+    static func subnormalTie(using random: inout SeededGenerator) -> (UInt32, UInt32) {
+        // k · s has at most 24 bits; the Double products are exact, and so are the conversions.
+        let kLength = Int(random.next() % 23) + 1
+        let k = random.bits(kLength) | 1 | 1 << UInt64(kLength - 1)
+        let sLength = Int(random.next() % UInt64(24 - kLength)) + 1
+        let s = random.bits(sLength) | 1 | 1 << UInt64(sLength - 1)
+        let e = Int(random.next() % 120) + 1
+        let b = Float(Double(s) * Double(sign: .plus, exponent: e, significand: 1))
+        let a = Float(Double(k * s) * Double(sign: .plus, exponent: e - 150, significand: 1))
+        let signs = UInt32(random.bits(2))
+        return (a.bitPattern | (signs & 1) << 31, b.bitPattern | (signs >> 1) << 31)
+    }
+
+    /// Operands whose quotient c is exact: short significands c and b with a = c · b exact.
+    static func exactQuotient(using random: inout SeededGenerator) -> (UInt32, UInt32) {
+        while true {
+            let cLength = Int(random.next() % 23) + 1
+            let bLength = Int(random.next() % UInt64(24 - cLength)) + 1
+            let c = Float(bitPattern: FloatUnitTests.shortSignificand(length: cLength, exponent: UInt32(64 + random.next() % 128), using: &random))
+            let b = Float(bitPattern: FloatUnitTests.shortSignificand(length: bLength, exponent: UInt32(64 + random.next() % 128), using: &random))
+            let a = c * b
+            if a.isNormal, Double(a) == Double(c) * Double(b) { return (a.bitPattern, b.bitPattern) }
+        }
+    }
+
+    @Test func floatDividerMatchesSwiftDivision() throws {
+        let unit = FloatDivider()
+        #expect(unit.latency == 27)
+        let sim = try VerilatorSimulation(try Elaborator.elaborate(unit))
+        let seed = SeededGenerator.testSeed(0xF1_0D17)
+        var random = SeededGenerator(seed: seed)
+
+        var operations: [(UInt32, UInt32)] = []
+        for a in FloatCorners.all { for b in FloatCorners.all { operations.append((a, b)) } }
+        let third = Float(1) / 3
+        operations += [
+            (FloatCorners.one, 0x4040_0000),                              // 1 / 3
+            (0x4000_0000, 0x4040_0000),                                   // 2 / 3
+            (third.bitPattern, third.bitPattern),                         // exactly 1
+            (FloatCorners.quietNaN, FloatCorners.one), (FloatCorners.one, 0xFFC0_1234), (0x7F80_0001, 0),
+            (FloatCorners.infinity, 0xFF80_0000), (0, 0x8000_0000),       // ∞ / −∞, 0 / −0
+            (FloatCorners.largestFinite, FloatCorners.smallestSubnormal), // overflow
+            (FloatCorners.smallestSubnormal, FloatCorners.largestFinite), // underflow to 0
+            (FloatCorners.smallestSubnormal, 0x4000_0000),                // 2^−150: a tie, to 0
+            (0x0000_0003, 0x4000_0000),                                   // 1.5 ulp: a tie, to 2 ulp
+            (FloatCorners.smallestNormal, 0x3F80_0001),                   // just below the smallest normal
+            (FloatCorners.largestSubnormal, 0x3F7F_FFFF),                 // rounds up to the smallest normal
+            (FloatCorners.smallestSubnormal, FloatCorners.smallestSubnormal),
+            (FloatCorners.largestSubnormal, FloatCorners.smallestSubnormal),
+        ]
+        for _ in 0..<500 {
+            // A zero, infinite or NaN operand (any payload) against anything.
+            let special = [0, FloatCorners.infinity, FloatCorners.infinity | UInt32(1 + random.bits(22))][Int(random.next() % 3)]
+                | UInt32(random.bits(1)) << 31
+            let other = random.chance(0.2) ? [0, FloatCorners.infinity][Int(random.next() % 2)] : random.interestingFloatBits()
+            operations.append(random.chance(0.5) ? (special, other) : (other, special))
+        }
+        for _ in 0..<1_000 { operations.append(Self.subnormalTie(using: &random)) }
+        for _ in 0..<1_000 { operations.append(Self.exactQuotient(using: &random)) }
+        for _ in 0..<1_500 { operations.append(Self.pair(exponentDifference: -127 - Int(random.next() % 26), using: &random)) }
+        for _ in 0..<500 { operations.append(Self.pair(exponentDifference: 126 + Int(random.next() % 5), using: &random)) }
+        for _ in 0..<(randomOperations - 4_000) / 2 {
+            operations.append((random.interestingFloatBits(), random.interestingFloatBits()))
+            operations.append((random.uniformFloatBits(), random.uniformFloatBits()))
+        }
+
+        let coverage = try runOperations(sim, latency: unit.latency, operations, using: &random, apply: { pair in
+            sim.poke("a", UInt64(pair.0))
+            sim.poke("b", UInt64(pair.1))
+        }, scramble: { random in
+            sim.poke("a", random.bits(32))
+            sim.poke("b", random.bits(32))
+        }) { pair in
+            let quotient = Float(bitPattern: pair.0) / Float(bitPattern: pair.1)
+            // NaN results are the canonical quiet NaN (documented; payloads are not kept).
+            let expected = quotient.isNaN ? FloatCorners.quietNaN : quotient.bitPattern
+            let actual = UInt32(sim.peek("quotient"))
+            try #require(actual == expected,
+                         "FloatDivider(\(describeFloat(pair.0)), \(describeFloat(pair.1))): expected \(describeFloat(expected)), got \(describeFloat(actual)); seed \(seed)")
+        }
+
+        var ties = 0, subnormalResults = 0, underflowsToZero = 0, overflows = 0, subnormalOperands = 0, exact = 0, inexact = 0
+        var divisionsByZero = 0, invalid = 0, infiniteOperands = 0, nanOperands = 0
+        for pair in operations {
+            let (a, b) = (Float(bitPattern: pair.0), Float(bitPattern: pair.1))
+            let quotient = a / b
+            if a.isNaN || b.isNaN { nanOperands += 1 }
+            if a.isFinite, a != 0, b == 0 { divisionsByZero += 1 }
+            if (a == 0 && b == 0) || (a.isInfinite && b.isInfinite) { invalid += 1 }
+            if a.isInfinite != b.isInfinite, !a.isNaN, !b.isNaN { infiniteOperands += 1 }
+            guard a.isFinite, b.isFinite, a != 0, b != 0 else { continue }
+            if a.isSubnormal || b.isSubnormal { subnormalOperands += 1 }
+            if quotient.isSubnormal { subnormalResults += 1 }
+            if quotient == 0 { underflowsToZero += 1 }
+            if quotient.isInfinite { overflows += 1 }
+            guard quotient.isFinite else { continue }
+            // The Double quotient is exact when the binary32 one is exact or a tie (at most
+            // 25 significant bits), and otherwise too far from any such value to equal it.
+            let wide = Double(a) / Double(b)
+            if wide == Double(quotient) { exact += 1; continue }
+            inexact += 1
+            let neighbour = wide > Double(quotient) ? quotient.nextUp : quotient.nextDown
+            if (Double(quotient) + Double(neighbour)) / 2 == wide { ties += 1 }
+        }
+        #expect(ties > 800 && subnormalResults > 1_000 && underflowsToZero > 300 && overflows > 200 && subnormalOperands > 500
+                    && exact > 1_000 && inexact > 5_000 && divisionsByZero > 100 && invalid > 40 && infiniteOperands > 300 && nanOperands > 300
+                    && coverage.startsWhileBusy > 5_000 && coverage.backToBack > 2_000,
+                "coverage: \(ties) ties, \(subnormalResults) subnormal results, \(underflowsToZero) underflows to zero, \(overflows) overflows, \(subnormalOperands) subnormal operands, \(exact) exact, \(inexact) inexact, \(divisionsByZero) x/0, \(invalid) 0/0 or ∞/∞, \(infiniteOperands) with one infinite operand, \(nanOperands) with a NaN operand, \(coverage.startsWhileBusy) starts while busy, \(coverage.backToBack) back-to-back; seed \(seed)")
+    }
+
     // MARK: Output quality
 
     static let qualityDesigns: [String: @Sendable () throws -> Design] = [
@@ -150,6 +277,7 @@ struct ArithmeticUnitTests {
         "SequentialDivider_12by20": { try Elaborator.elaborate(SequentialDivider(dividendBits: 12, divisorBits: 20)) },
         "SequentialSquareRoot_32": { try Elaborator.elaborate(SequentialSquareRoot(bits: 32)) },
         "SequentialSquareRoot_64": { try Elaborator.elaborate(SequentialSquareRoot(bits: 64)) },
+        "FloatDivider": { try Elaborator.elaborate(FloatDivider()) },
     ]
 
     @Test("Each unit is lint-clean, latch-free and compiles under Icarus",
