@@ -1,6 +1,7 @@
 import Foundation
 import SpinelHDL
 import SpinelSim
+import Testing
 
 // Shared by the tests of numeric hardware: stimulus that reaches the corners of binary32 and
 // of two's-complement integers, a driver for combinational or pipelined units, and the
@@ -21,6 +22,19 @@ extension SeededGenerator {
             let length = Int(next() % UInt64(width - 1)) + 1
             let magnitude = Int64(bitPattern: bits(length) | (1 << UInt64(length - 1)))
             return chance(0.5) ? -magnitude : magnitude
+        }
+    }
+
+    /// A `width`-bit unsigned integer (at most 64 bits): uniform bits, a random length (so
+    /// every magnitude is reached equally often), or an extreme (0, 1, 2, the largest, one less).
+    mutating func interestingUnsigned(width: Int) -> UInt64 {
+        let largest = width >= 64 ? UInt64.max : (1 << UInt64(width)) - 1
+        switch next() % 8 {
+        case 0, 1, 2: return bits(width)
+        case 3: return [0, 1, 2, largest, largest - 1][Int(next() % 5)]
+        default:
+            let length = Int(next() % UInt64(width)) + 1
+            return bits(length) | 1 << UInt64(length - 1)
         }
     }
 
@@ -88,6 +102,71 @@ func streamVectors<Vector>(_ sim: VerilatorSimulation, latency: Int = 0, _ vecto
         if cycle >= latency { try check(vectors[cycle - latency]) }
         sim.tick()
     }
+}
+
+/// What `runOperations` saw besides the results: starts it gave while the unit was busy (which
+/// must be ignored) and operations started in the previous one's done cycle.
+struct HandshakeCoverage {
+    var startsWhileBusy = 0
+    var backToBack = 0
+}
+
+/// Runs `operations` one after another through a unit with the start/busy/done handshake of
+/// `IterationControl` (ports `start`, `busy`, `done`) and a fixed `latency`, checking the
+/// handshake cycle by cycle: `busy` high and `done` low in each of the `latency` − 1 cycles
+/// after the start, `done` high and `busy` low in exactly the cycle `latency` after it, then
+/// `done` low again. `check` reads the results in the done cycle, and again in the idle cycles
+/// that sometimes follow (the results must hold).
+///
+/// While an operation runs, random cycles raise `start` with other operands (`scramble` pokes
+/// random ones): the unit must ignore them. Other cycles change the operands without `start`.
+/// About a third of the operations start in the previous one's done cycle.
+func runOperations<Operation>(_ sim: VerilatorSimulation, latency: Int, _ operations: [Operation],
+                              using random: inout SeededGenerator, apply: (Operation) -> Void,
+                              scramble: (inout SeededGenerator) -> Void,
+                              check: (Operation) throws -> Void) throws -> HandshakeCoverage {
+    var coverage = HandshakeCoverage()
+    sim.poke("start", false)
+    sim.reset()
+    for (index, operation) in operations.enumerated() {
+        apply(operation)
+        sim.poke("start", true)
+        sim.eval()
+        try #require(!sim.peekBool("busy"), "busy in the start cycle of operation \(index); seed \(random.seed)")
+        sim.tick()
+
+        for cycle in 1..<latency {
+            scramble(&random)
+            let start = random.chance(0.2)
+            sim.poke("start", start)
+            sim.eval()
+            try #require(sim.peekBool("busy") && !sim.peekBool("done"),
+                         "operation \(index), cycle \(cycle) of \(latency): busy \(sim.peekBool("busy")), done \(sim.peekBool("done")); seed \(random.seed)")
+            if start { coverage.startsWhileBusy += 1 }
+            sim.tick()
+        }
+
+        scramble(&random)
+        sim.poke("start", false)
+        sim.eval()
+        try #require(sim.peekBool("done") && !sim.peekBool("busy"),
+                     "operation \(index), cycle \(latency): done \(sim.peekBool("done")), busy \(sim.peekBool("busy")); seed \(random.seed)")
+        try check(operation)
+        if index + 1 < operations.count && random.chance(0.3) {
+            // The next operation starts in this cycle.
+            coverage.backToBack += 1
+            continue
+        }
+        sim.tick()
+        for _ in 0..<(1 + random.next() % 2) {
+            scramble(&random)
+            sim.eval()
+            try #require(!sim.peekBool("done") && !sim.peekBool("busy"), "operation \(index): done or busy after the done cycle; seed \(random.seed)")
+            try check(operation)
+            sim.tick()
+        }
+    }
+    return coverage
 }
 
 extension VerilatorSimulation {
