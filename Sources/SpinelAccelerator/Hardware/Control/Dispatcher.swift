@@ -13,8 +13,8 @@ import SpinelHDL
 /// dispatcher gives every command, host or unrolled, its place in `sequence`, which the
 /// reservation station compares for age.
 ///
-/// Not yet handled (they fail as `unknownCommand` until their issues land): CONFIG_NORM /
-/// normalization mvouts in configurations with normalizations.
+/// With `hasNormalizations` it also keeps, per statistics slot and row, the state of the
+/// normalization passes (`NormalizationRowState`), so that a pass out of order fails here.
 public struct Dispatcher: Module {
     public let parameters: AcceleratorParameters
 
@@ -141,7 +141,7 @@ public struct Dispatcher: Module {
             // A PRELOAD's C may carry bit 29 (Gemmini's LOOP_WS sets it with full_C); an mvin's destination may not.
             case .c: accumulatorProblem = (accumulator && normalization, .illegalOperand)
             case .mvinDestination: accumulatorProblem = (accumulator && (operand.readsFullWidth || normalization), .illegalOperand)
-            case .mvoutSource: accumulatorProblem = (accumulator && normalization, .unsupportedField)
+            case .mvoutSource: accumulatorProblem = (Signal(noNormalizations) && accumulator && normalization, .unsupportedField)
             }
             let lastRow = operand.row.extended(to: rowBits) +% lastRowOffset.resized(to: rowBits)
             let size = mux(operand.isAccumulator, Signal.literal(BigInteger(parameters.accRows), .uint(rowBits)),
@@ -172,7 +172,41 @@ public struct Dispatcher: Module {
             + [(mvinOperand.isAccumulator && !mvinScaleIsOne, .illegalOperand)]
 
         let mvoutOperand = OperandFields(rs2)
+        // Normalization (docs/ACCELERATOR.md, "Normalization"): the store activation, then a pass's
+        // form, then every row it covers against the selected slot's rows.
+        let slots = config.normalizationSlots
+        let slotBits = max(1, HWType.addressWidth(for: slots))
+        let storeActivation = m.register("st_activation", .uint(2), reset: 0)
+        let activationHigh = m.register("norm_activation_high", .bool, reset: false)
+        let normSlot = m.register("norm_slot", .uint(slotBits), reset: 0)
+        let rowStates = config.hasNormalizations
+            ? (0..<(slots * dim)).map { m.register("norm_state_\($0)", .uint(NormalizationRowState.bits), reset: 0) } : []
+        let mvoutCommand = mvoutOperand.normalization
+        let fromAccumulator = !mvoutOperand.isGarbage && mvoutOperand.isAccumulator
+        let isPass = fromAccumulator && mvoutCommand =/= 0
+        let activation = cat(activationHigh, storeActivation)
+        let appliesActivation = fromAccumulator && !mvoutOperand.readsFullWidth && mvoutCommand === 0
+        var passAllowed: Signal = true, outputAllowed: Signal = true
+        var transitions: [NormalizationTransition] = []
+        for row in 0..<(config.hasNormalizations ? dim : 0) {
+            let state = select((0..<slots).map { rowStates[$0 * dim + row] }, at: normSlot)
+            let covered = mvoutOperand.rows > Signal(BigInteger(row))
+            let transition = NormalizationTransition(state: state, command: mvoutCommand)
+            transitions.append(transition)
+            passAllowed = passAllowed && (!covered || transition.allowed)
+            outputAllowed = outputAllowed && (!covered || NormalizationTransition.outputAllowed(state: state, activation: activation))
+        }
+        let normalizationChecks: [(Signal, ErrorCode)] = config.hasNormalizations ? [
+            (appliesActivation && activation >= Signal(BigInteger(5)), .unsupportedField),
+            (isPass && mvoutOperand.readsFullWidth, .illegalOperand),
+            (isPass && (mvoutOperand.rows === 0 || mvoutOperand.columns === 0), .illegalOperand),
+            (isPass && !passAllowed, .illegalOperand),
+            (appliesActivation && !outputAllowed, .illegalOperand),
+        ] : []
         let mvoutChecks = shapeProblems(rs2) + localProblems(mvoutOperand, as: .mvoutSource, lastRowOffset: rowsMinusOne(mvoutOperand))
+            + normalizationChecks
+        let configNormChecks: [(Signal, ErrorCode)] = [(Signal(noNormalizations), .unsupportedField),
+                                                       (rs1.bits(15, 8) >= Signal(BigInteger(slots)), .unsupportedField)]
 
         // PRELOAD: its operands against the current dataflow, then pairing.
         func preloadProblems(bd: Signal, c: Signal) -> [(Signal, ErrorCode)] {
@@ -199,7 +233,7 @@ public struct Dispatcher: Module {
             .elsewhen(isConfigEX) { failure.set(firstFailure(configEXChecks)) }
             .elsewhen(isConfigLD) { failure.set(firstFailure(configLDChecks)) }
             .elsewhen(isConfigST) { failure.set(firstFailure(configSTChecks)) }
-            .elsewhen(isConfigNorm) { failure.set(code(noNormalizations ? .unsupportedField : .unknownCommand)) }
+            .elsewhen(isConfigNorm) { failure.set(firstFailure(configNormChecks)) }
             .elsewhen(isMvin) { failure.set(firstFailure(mvinChecks)) }
             .elsewhen(isMvout) { failure.set(firstFailure(mvoutChecks)) }
             .elsewhen(isPreload) { failure.set(firstFailure(preloadChecks)) }
@@ -209,7 +243,7 @@ public struct Dispatcher: Module {
         // MARK: Routing
         let toLoad = !failed && (isConfigLD || isMvin)
         let toExecute = !failed && (isConfigEX || isCompute)
-        let toStore = !failed && (isConfigST || isMvout)
+        let toStore = !failed && (isConfigST || isConfigNorm || isMvout)
         let routed = RoutedCommand(command: command, index: hostIndex, sequence: count, loop: io.command.bits.loop)
         let outputReady = mux(toLoad, io.load.ready, mux(toExecute, io.execute.ready, mux(toStore, io.store.ready, true)))
         io.command.ready.set(outputReady)
@@ -283,6 +317,20 @@ public struct Dispatcher: Module {
                             shrunk[which].set(rs1[2])
                             blockStride[which].set(rs1.bits(31, 16))
                             scaleIsOne[which].set(rs1.bits(63, 32) === Signal.literal(0x3F80_0000, .uint(32)))
+                        }
+                    }
+                }
+                m.when(isConfigST) { storeActivation.set(rs1.bits(3, 2)) }
+                m.when(isConfigNorm) {
+                    normSlot.set(rs1.bits(8 + slotBits - 1, 8))
+                    m.when(!rs1[17]) { activationHigh.set(rs1[16]) }
+                }
+                m.when(isMvout && isPass) {
+                    for (row, transition) in transitions.enumerated() {
+                        m.when(mvoutOperand.rows > Signal(BigInteger(row))) {
+                            for slot in 0..<slots {
+                                m.when(normSlot === Signal(BigInteger(slot))) { rowStates[slot * dim + row].set(transition.next) }
+                            }
                         }
                     }
                 }

@@ -1,12 +1,17 @@
 import SpinelHDL
 
-/// Runs CONFIG_ST and MVOUT in program order (docs/ACCELERATOR.md, "MVOUT").
+/// Runs CONFIG_ST, CONFIG_NORM and MVOUT in program order (docs/ACCELERATOR.md, "MVOUT").
 ///
 /// The reader walks each mvout row by row, reading the local row only when the outgoing queue
 /// has room for it (reads cannot be held back once issued). Each row is converted as it
 /// arrives: scratchpad bytes as they are, accumulator rows full width, or through ACC_SCALE and
 /// ReLU into inputType. The queued rows become DMA writes; a command retires when the response
 /// to its last write is back.
+///
+/// With `hasNormalizations`, accumulator rows of a statistics pass or of an output with
+/// activation LayerNorm, I-GELU or Softmax go through the `Normalizer` instead. A row it takes
+/// several cycles for (a finishing pass, a LayerNorm output) holds the reader until its result
+/// is queued.
 public struct StoreController: Module {
     public let parameters: AcceleratorParameters
     public let dma: DMAParameters
@@ -73,7 +78,7 @@ public struct StoreController: Module {
         let dataBits = dma.maxBytes * 8
 
         let dramStride = m.register("st_dram_stride", .uint(32), reset: 0)
-        let activation = m.register("st_activation", .uint(2), reset: 0)
+        let storeActivation = m.register("st_activation", .uint(2), reset: 0)
         let accScale = m.register("st_acc_scale", .uint(32), reset: Signal.literal(0x3F80_0000, .uint(32)))
 
         // Rows waiting to become DMA writes: the converted data and its note, side by side.
@@ -86,7 +91,19 @@ public struct StoreController: Module {
 
         // MARK: Reader
         let isConfig = command.funct === Signal(BigInteger(Funct.config))
+        let isConfigNorm = isConfig && rs1.bits(1, 0) === 3
         let operand = OperandFields(rs2)
+        let normalizes = parameters.config.hasNormalizations
+        let normalizer = normalizes ? m.instance("normalizer", Normalizer(parameters)) : nil
+        // The store activation: CONFIG_NORM's MSB above CONFIG_ST's two bits.
+        let activation = cat(normalizer?.activationHigh ?? Signal(false), storeActivation)
+        // A row for the normalizer, and one it takes several cycles for (the reader waits).
+        let normalizationCommand = operand.normalization
+        let normalized = m.wire("normalized", .bool, default: Signal(normalizes) && operand.isAccumulator && !operand.readsFullWidth
+                                  && (normalizationCommand =/= 0 || activation >= Signal(BigInteger(2))))
+        let finishingPass = normalizationCommand === 2 || normalizationCommand === 4 || normalizationCommand === 7
+        let long = m.wire("long", .bool, default: normalized && (finishingPass || (normalizationCommand === 0 && activation === 2)))
+        let longPending = m.register("long_pending", .bool, reset: false)
         let rowCounter = m.register("row", .uint(16), reset: 0)
         let empty = isConfig || operand.rows === 0 || operand.columns === 0
         let lastRow = m.wire("last_row", .bool, default: empty || rowCounter +& 1 >= operand.rows)
@@ -94,32 +111,42 @@ public struct StoreController: Module {
         let localRow = (operand.row +% rowCounter.extended(to: 26))
         io.scratchpadRead.request.bits.set(localRow.truncated(to: HWType.addressWidth(for: parameters.spRows)))
         io.accumulatorRead.request.bits.set(localRow.truncated(to: HWType.addressWidth(for: parameters.accRows)))
-        let wantRead = io.command.valid && !empty && room
+        let wantRead = io.command.valid && !empty && room && !longPending
         io.scratchpadRead.request.valid.set(wantRead && !fromAccumulator)
         io.accumulatorRead.request.valid.set(wantRead && fromAccumulator)
         let readFired = wantRead && mux(fromAccumulator, io.accumulatorRead.request.ready, io.scratchpadRead.request.ready)
         // An empty command goes straight into the queue as a note.
-        let emptyEnqueued = io.command.valid && empty && room && !readInFlight
+        let emptyEnqueued = io.command.valid && empty && room && !readInFlight && !longPending
         let stepDone = readFired || emptyEnqueued
         io.command.ready.set(stepDone && lastRow)
         m.when(stepDone) { rowCounter.set(mux(lastRow, Signal.literal(0, .uint(16)), rowCounter +% 1)) }
-        m.when(io.command.fire && isConfig) {
+        m.when(io.command.fire && isConfig && !isConfigNorm) {
             dramStride.set(rs2.bits(31, 0))
             accScale.set(rs2.bits(63, 32))
-            activation.set(rs1.bits(3, 2))
+            storeActivation.set(rs1.bits(3, 2))
         }
 
         // What the arriving row needs, captured when its read fires.
         let fullWidth = operand.readsFullWidth
         let elementBytes = mux(fromAccumulator && fullWidth, Signal.literal(BigInteger(parameters.accBytes), .uint(4)),
                                Signal.literal(BigInteger(parameters.inputBytes), .uint(4)))
+        // A statistics pass writes nothing.
         let note = RowNote(address: rs1 +% (rowCounter * dramStride).resized(to: 64),
-                           bytes: (operand.columns * elementBytes).resized(to: dma.bytesBits), noWrites: empty, last: lastRow,
+                           bytes: (operand.columns * elementBytes).resized(to: dma.bytesBits),
+                           noWrites: empty || (normalized && normalizationCommand =/= 0), last: lastRow,
                            index: io.command.bits.index)
         readInFlight.set(readFired)
         let arriving = noteTemplate.unpacked(from: m.delay(note.packed, name: "arriving_note"))
         let arrivingFromAccumulator = m.delay(fromAccumulator, name: "arriving_acc")
         let arrivingFullWidth = m.delay(fullWidth, name: "arriving_full")
+        let arrivingNormalized = m.delay(normalized && readFired, name: "arriving_normalized", reset: false)
+        let arrivingLong = m.delay(long && readFired, name: "arriving_long", reset: false)
+        // A long row's note waits beside the normalizer.
+        let heldNote = m.register("held_note", .uint(noteTemplate.packedWidth))
+        m.when(arrivingLong) { heldNote.set(arriving.packed) }
+        let longDone = m.wire("long_done", .bool, default: longPending && !arrivingLong && (normalizer?.result.valid ?? Signal(false)))
+        m.when(readFired && long) { longPending.set(true) }
+        m.when(longDone) { longPending.set(false) }
 
         // MARK: Conversion
         let spRow = io.scratchpadRead.response.bits, accRow = io.accumulatorRead.response.bits
@@ -139,11 +166,25 @@ public struct StoreController: Module {
             }
             return mux(activation === 1 && value < Signal.literal(0, .sint(inputBits)), Signal.literal(0, .sint(inputBits)), value).asUInt
         }
+        if let normalizer {
+            normalizer.configure.valid.set(io.command.fire && isConfigNorm)
+            m.connect(normalizer.configure.bits, from: command)
+            normalizer.row.valid.set(arrivingNormalized)
+            normalizer.row.bits.data.set(accRow)
+            normalizer.row.bits.columns.set(m.delay(operand.columns, name: "arriving_columns"))
+            normalizer.row.bits.row.set(m.delay(rowCounter.truncated(to: Normalizer.rowBits(dim)), name: "arriving_row"))
+            normalizer.row.bits.command.set(m.delay(normalizationCommand, name: "arriving_command"))
+            normalizer.row.bits.activation.set(m.delay(activation, name: "arriving_activation"))
+            normalizer.row.bits.scale.set(accScale)
+        }
         func padded(_ row: Signal) -> Signal { row.width == dataBits ? row : cat(Signal.literal(0, .uint(dataBits - row.width)), row) }
-        let rowData = mux(!arrivingFromAccumulator, padded(spRow),
-                          mux(arrivingFullWidth, padded(accRow), padded(cat(scaled.reversed()))))
-        outgoing.enq.valid.set(readInFlight || emptyEnqueued)
-        outgoing.enq.bits.set(mux(readInFlight, cat(rowData, arriving.packed), cat(Signal.literal(0, .uint(dataBits)), note.packed)))
+        let plainData = mux(!arrivingFromAccumulator, padded(spRow),
+                            mux(arrivingFullWidth, padded(accRow), padded(cat(scaled.reversed()))))
+        let rowData = normalizer.map { mux(arrivingNormalized || longDone, padded($0.result.bits), plainData) } ?? plainData
+        let arrivingQueued = readInFlight && !arrivingLong
+        outgoing.enq.valid.set(arrivingQueued || longDone || emptyEnqueued)
+        outgoing.enq.bits.set(mux(arrivingQueued, cat(rowData, arriving.packed),
+                                  mux(longDone, cat(rowData, heldNote), cat(Signal.literal(0, .uint(dataBits)), note.packed))))
 
         // MARK: DMA writes and their responses
         let headNote = noteTemplate.unpacked(from: outgoing.deq.bits.bits(noteTemplate.packedWidth - 1, 0))
@@ -173,6 +214,6 @@ public struct StoreController: Module {
             m.when(rowFault) { faulted.set(true) }
             m.when(waiting.last) { faulted.set(false) }
         }
-        io.busy.set(io.command.valid || readInFlight || outgoing.deq.valid || pending.deq.valid)
+        io.busy.set(io.command.valid || readInFlight || longPending || outgoing.deq.valid || pending.deq.valid)
     }
 }

@@ -1,0 +1,90 @@
+import SpinelHDL
+
+/// What one row of a statistics slot holds (docs/ACCELERATOR.md, "Normalization"). The
+/// dispatcher keeps the same machine to check passes in program order, the normalizer to know
+/// whether a pass starts or continues.
+public enum NormalizationRowState: Int, CaseIterable, Sendable {
+    case empty, sum, meanReady, variance, layerNormReady, maximum, sumOfExponentials, softmaxReady
+
+    public static let bits = 3
+}
+
+/// The normalization commands of accumulator mvouts (address bits 28:26, NUMERICS.md).
+public enum NormalizationCommand: Int, CaseIterable, Sendable {
+    case output = 0, sum, mean, variance, inverseStandardDeviation, maximum, sumOfExponentials, inverseSumOfExponentials
+
+    /// The command ends its pass with a computation on the whole row's sums.
+    public var finishes: Bool { self == .mean || self == .inverseStandardDeviation || self == .inverseSumOfExponentials }
+}
+
+/// A statistics pass on one row, as logic: whether `command` may run on a row in `state`, the
+/// state after it, and whether it continues the row's running pass (otherwise it starts one).
+struct NormalizationTransition {
+    var allowed: Signal
+    var next: Signal
+    var continues: Signal
+
+    /// `command` is a pass command (1 to 7); for 0 the result is meaningless.
+    init(state: Signal, command: Signal) {
+        func literal(_ value: NormalizationRowState) -> Signal {
+            Signal.literal(BigInteger(value.rawValue), .uint(NormalizationRowState.bits))
+        }
+        func isCommand(_ value: NormalizationCommand) -> Signal { command === Signal(BigInteger(value.rawValue)) }
+        let hasMean = state === literal(.meanReady) || state === literal(.variance)
+        let hasMaximum = state === literal(.maximum) || state === literal(.sumOfExponentials)
+        let secondLayerNormPass = isCommand(.variance) || isCommand(.inverseStandardDeviation)
+        let secondSoftmaxPass = isCommand(.sumOfExponentials) || isCommand(.inverseSumOfExponentials)
+        allowed = mux(secondLayerNormPass, hasMean, mux(secondSoftmaxPass, hasMaximum, Signal(true)))
+        // Commands 1 … 7 lead to states 1 … 7: each command names the state it leaves.
+        next = command
+        let running = mux(isCommand(.sum) || isCommand(.mean), literal(.sum),
+                          mux(secondLayerNormPass, literal(.variance),
+                              mux(isCommand(.maximum), literal(.maximum), literal(.sumOfExponentials))))
+        continues = state === running
+    }
+
+    /// Whether an output pass with store activation `activation` may read a row in `state`:
+    /// LayerNorm needs finished LayerNorm statistics, Softmax finished Softmax ones; other
+    /// activations need none.
+    static func outputAllowed(state: Signal, activation: Signal) -> Signal {
+        let layerNorm = activation === Signal(BigInteger(2)), softmax = activation === Signal(BigInteger(4))
+        let ready = { (value: NormalizationRowState) in
+            state === Signal.literal(BigInteger(value.rawValue), .uint(NormalizationRowState.bits))
+        }
+        return mux(layerNorm, ready(.layerNormReady), mux(softmax, ready(.softmaxReady), Signal(true)))
+    }
+}
+
+extension ModuleBuilder {
+    /// NUMERICS.md's I-GELU of one accType value `q` (SInt(bits)) with CONFIG_NORM's `qb` and
+    /// `qc` (SInt(32)): `|q|`, `−qb` and the clip exact, the polynomial and the product in
+    /// `bits`-bit two's-complement arithmetic (`Numerics.igelu`). SInt(bits).
+    func igelu(_ q: Signal, qb: Signal, qc: Signal, bits: Int, name: String) -> Signal {
+        let wide = bits + 2
+        let q2 = q.extended(to: wide)
+        let magnitude = mux(q < Signal.literal(0, .sint(q.width)), q2.negated, q2)
+        let negatedQb = qb.resized(to: wide).negated
+        let clip = mux(magnitude < negatedQb, magnitude, negatedQb)
+        func low(_ value: Signal) -> Signal { value.resized(to: bits).asUInt }
+        let base = wire("\(name)_base", .uint(bits), default: low(clip) +% low(qb))
+        let polynomial = wire("\(name)_poly", .uint(bits), default: (base * base).truncated(to: bits) +% low(qc))
+        let erf = mux(q < Signal.literal(0, .sint(q.width)), Signal.literal(0, .uint(bits)) -% polynomial, polynomial)
+        return (low(q) * (erf +% low(qc))).truncated(to: bits).asSInt
+    }
+
+    /// NUMERICS.md's integer exponential of `q = x − max` (SInt(bits + 1)) with CONFIG_NORM's
+    /// constants (SInt(32) each): `z = (−q·qln2_inv) >> 16`, clamped below at 0 (Spinel's
+    /// decision for q > 0 or qln2_inv ≤ 0, docs/ACCELERATOR.md), `e = 0` when `z ≥ 32`, else
+    /// `((q + z·qln2 + qb)² + qc) >> z` in `bits`-bit arithmetic, the shift arithmetic. SInt(bits).
+    func iexp(_ q: Signal, qln2: Signal, qln2Inverse: Signal, qb: Signal, qc: Signal, bits: Int, name: String) -> Signal {
+        let negatedQ = q.extended(to: bits + 2).negated
+        let product = negatedQ * qln2Inverse.resized(to: 33)
+        let z = wire("\(name)_z", .sint(product.width - 16), default: product >> 16)
+        let beyond = wire("\(name)_beyond", .bool, default: z >= Signal.literal(32, .sint(z.width)))
+        let shift = wire("\(name)_shift", .uint(5), default: mux(z < Signal.literal(0, .sint(z.width)), Signal.literal(0, .uint(5)), z.truncated(to: 5).asUInt))
+        func low(_ value: Signal) -> Signal { value.resized(to: bits).asUInt }
+        let base = wire("\(name)_base", .uint(bits), default: low(q) +% (shift * low(qln2)).truncated(to: bits) +% low(qb))
+        let polynomial = wire("\(name)_poly", .sint(bits), default: ((base * base).truncated(to: bits) +% low(qc)).asSInt)
+        return mux(beyond, Signal.literal(0, .sint(bits)), polynomial >> shift)
+    }
+}
