@@ -12,6 +12,9 @@ public struct AcceleratorState: Hashable, Sendable {
     public var loads: [LoadSettings]
     public var store: StoreSettings
     public var normalization: NormalizationSettings
+    /// The normalizer's statistics: `normalizationSlots` slots of DIM rows each (empty without
+    /// normalization units). Row `r` of a normalization mvout uses row `r` of the selected slot.
+    public var statistics: [[RowStatistics]]
     /// A PRELOAD waiting for its COMPUTE.
     public var pendingPreload: PendingPreload?
     /// The dataflow of the last pair that ran: a COMPUTE_ACCUMULATED must continue in it.
@@ -28,6 +31,8 @@ public struct AcceleratorState: Hashable, Sendable {
         loads = Array(repeating: LoadSettings(blockStride: parameters.dim), count: 3)
         store = StoreSettings()
         normalization = NormalizationSettings()
+        let slots = parameters.config.hasNormalizations ? parameters.config.normalizationSlots : 0
+        statistics = Array(repeating: Array(repeating: RowStatistics(), count: parameters.dim), count: slots)
         pendingPreload = nil
         array = ArrayState(dim: parameters.dim)
     }
@@ -104,11 +109,17 @@ public struct StoreSettings: Hashable, Sendable {
 /// CONFIG_NORM state.
 public struct NormalizationSettings: Hashable, Sendable {
     public var statisticsSlot = 0
+    /// Makes the store activation `4 | CONFIG_ST activation` (Softmax when that is 0).
     public var activationMSB = false
     public var qln2: Int32 = 0
     public var qln2Inverse: Int32 = 0
     public var igeluQb: Int32 = 0
     public var igeluQc: Int32 = 0
+
+    /// The i-exp constants (Softmax's qb and qc travel in the I-GELU fields).
+    public var iexpConstants: IExpConstants {
+        IExpConstants(qln2: Int64(qln2), qln2Inverse: Int64(qln2Inverse), qb: Int64(igeluQb), qc: Int64(igeluQc))
+    }
 }
 
 /// A PRELOAD's operands, kept until the COMPUTE that consumes them.

@@ -125,9 +125,13 @@ extension Command {
             }
             try Self.checkActivation(fields.activation, of: "CONFIG_ST", parameters)
             try Self.checkScale(fields.accScaleBits, of: "CONFIG_ST accumulator scale", hardware: config.accScale)
-        case .configNormalization:
+        case .configNormalization(let fields):
             guard config.hasNormalizations else {
                 throw CommandRejection(.unsupportedField, "CONFIG_NORM needs a configuration with normalizations")
+            }
+            guard fields.statisticsSlot < config.normalizationSlots else {
+                throw CommandRejection(.unsupportedField,
+                                       "CONFIG_NORM selects statistics slot \(fields.statisticsSlot); this configuration has \(config.normalizationSlots) (normalizationSlots)")
             }
         case .mvin(_, _, let local):
             // The column limit depends on the load state (shrunk or not), so GoldenModel checks it.

@@ -46,27 +46,18 @@ extension GoldenModel {
     }
 
     /// MVOUT. Rows move in order; a DMA fault stops the command after the rows already written.
+    /// With a normalization command 1–7 it is a statistics pass and writes nothing.
     mutating func moveOut(from local: LocalOperand, to dramAddress: UInt64, memory: inout some MainMemory) throws {
         let source = local.address
         try checkLocal(source, as: .mvoutSource, lastRowOffset: local.lastRowOffset(stride: 1))
-        let scaled = source.isAccumulator && !source.readsFullWidth
-        if scaled && state.store.activation >= Activation.layerNorm.rawValue {
-            throw GoldenModelError.notImplemented("normalizations")
+        if let command = NormalizationCommand(rawValue: source.normalizationCommand), command != .reset {
+            try statisticsPass(command, over: local)
+            return
         }
+        // Every check passes before the first byte leaves: a failing command writes nothing.
+        let rows = try outgoingRows(local)
         guard local.columns > 0 else { return }
-
-        for r in 0..<local.rows {
-            let bytes: [UInt8]
-            if !source.isAccumulator {
-                let values = state.scratchpad.row(source.row + r).prefix(local.columns)
-                bytes = ElementCoding.encode(values, elementBytes: parameters.inputBytes)
-            } else if source.readsFullWidth {
-                let values = state.accumulator.row(source.row + r).prefix(local.columns)
-                bytes = ElementCoding.encode(values, elementBytes: parameters.accBytes)
-            } else {
-                let values = state.accumulator.row(source.row + r).prefix(local.columns).map(scaledForStore)
-                bytes = ElementCoding.encode(values, elementBytes: parameters.inputBytes)
-            }
+        for (r, bytes) in rows.enumerated() {
             let address = dramAddress &+ UInt64(r) &* state.store.dramStride
             do {
                 try memory.write(address: address, bytes: bytes)
@@ -76,16 +67,60 @@ extension GoldenModel {
         }
     }
 
-    /// An accumulator value leaving through the scaled path: `ACC_SCALE` into inputType, then
-    /// the activation (ReLU after saturation).
-    private func scaledForStore(_ value: Int64) -> Int64 {
+    /// The bytes of each row an mvout writes: scratchpad rows as they are, accumulator rows full
+    /// width (bit 29) or through ACC_SCALE and the store activation.
+    private func outgoingRows(_ local: LocalOperand) throws -> [[UInt8]] {
+        let source = local.address
+        func values(_ r: Int) -> ArraySlice<Int64> {
+            (source.isAccumulator ? state.accumulator.row(source.row + r) : state.scratchpad.row(source.row + r)).prefix(local.columns)
+        }
+        guard source.isAccumulator && !source.readsFullWidth else {
+            let elementBytes = source.isAccumulator ? parameters.accBytes : parameters.inputBytes
+            return (0..<local.rows).map { ElementCoding.encode(values($0), elementBytes: elementBytes) }
+        }
+        let activation = try storeActivation()
+        let normalizes = activation == .layerNorm || activation == .softmax
+        let statistics = normalizes ? try outputStatistics(rows: local.rows, for: activation) : Array(repeating: RowStatistics(), count: local.rows)
+        return try (0..<local.rows).map { r in
+            let outputs = try values(r).map { try activated($0, activation, statistics: statistics[r], row: r) }
+            return ElementCoding.encode(outputs, elementBytes: parameters.inputBytes)
+        }
+    }
+
+    /// An accumulator value leaving through the scaled path (docs/ACCELERATOR.md, "MVOUT"):
+    /// none and ReLU are `ACC_SCALE` (ReLU after saturation); I-GELU and LayerNorm scale their
+    /// result `y` with the accumulator scale; Softmax scales its exponential with its own
+    /// factor, both from the row's `statistics`.
+    private func activated(_ x: Int64, _ activation: Activation, statistics: RowStatistics, row: Int) throws -> Int64 {
+        let accumulatorBits = parameters.config.accType.width
+        switch activation {
+        case .none: return accumulatorScaled(x)
+        case .relu: return Numerics.relu(accumulatorScaled(x))
+        case .igelu:
+            let settings = state.normalization
+            return accumulatorScaled(Numerics.igelu(x, qb: Int64(settings.igeluQb), qc: Int64(settings.igeluQc),
+                                                    accumulatorBits: accumulatorBits))
+        case .layerNorm:
+            return accumulatorScaled(LayerNormStatistics(mean: statistics.mean, standardDeviation: statistics.standardDeviation).normalize(x))
+        case .softmax:
+            guard x <= statistics.maximum else {
+                throw CommandRejection(.illegalOperand,
+                                       "MVOUT with Softmax: row \(row) holds \(x), above the maximum \(statistics.maximum) of statistics slot \(state.normalization.statisticsSlot), row \(row); the MAX pass must cover the row the output pass reads")
+            }
+            let exponential = Numerics.iexp(x - statistics.maximum, constants: state.normalization.iexpConstants,
+                                            accumulatorBits: accumulatorBits)
+            return Numerics.scale(exponential, by: statistics.factor, toBits: parameters.config.inputType.width)
+        }
+    }
+
+    /// `ACC_SCALE(x, storeScale)` into inputType. Without scale hardware the scale is 1.0 and the
+    /// hardware only saturates; going through fp32 would round values that inputType can hold
+    /// exactly beyond 2^24.
+    private func accumulatorScaled(_ x: Int64) -> Int64 {
         let inputBits = parameters.config.inputType.width
-        // Without scale hardware the scale is 1.0 and the hardware only saturates; going through
-        // fp32 would round values that inputType can hold exactly beyond 2^24.
-        let scaled = parameters.config.accScale == .none
-            ? Numerics.saturate(value, bits: inputBits)
-            : Numerics.scale(value, by: state.store.accScale, toBits: inputBits)
-        return state.store.activation == Activation.relu.rawValue ? Numerics.relu(scaled) : scaled
+        return parameters.config.accScale == .none
+            ? Numerics.saturate(x, bits: inputBits)
+            : Numerics.scale(x, by: state.store.accScale, toBits: inputBits)
     }
 
     private func readDRAM(address: UInt64, count: Int, row: Int, memory: inout some MainMemory) throws -> [UInt8] {

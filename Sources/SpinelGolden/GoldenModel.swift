@@ -52,9 +52,8 @@ public struct GoldenModel: Sendable {
         case .configStore(let fields):
             state.store = StoreSettings(dramStride: fields.dramStride, activation: fields.activation,
                                         accScale: fields.accScale)
-        case .configNormalization:
-            // Decoding already rejected it in configurations without normalizations.
-            throw GoldenModelError.notImplemented("normalizations")
+        case .configNormalization(let fields):
+            configureNormalization(fields)
         case .mvin(let which, let dramAddress, let local):
             try moveIn(using: which, from: dramAddress, to: local, memory: &memory)
         case .mvout(let dramAddress, let local):
@@ -90,6 +89,9 @@ public struct GoldenModel: Sendable {
     /// failing one latches the error under the LOOP_WS's index and the rest still run, as in
     /// the hardware, whose dispatcher sees them one by one.
     private mutating func loopWS(_ launch: LoopWSLaunch, memory: inout some MainMemory) throws {
+        if parameters.config.hasNormalizations && (Activation.layerNorm.rawValue...Activation.softmax.rawValue).contains(launch.activation) {
+            throw GoldenModelError.notImplemented("LOOP_WS with activation \(launch.activation) (its store phase issues the normalization passes)")
+        }
         if let rejection = LoopWSUnrolling.rejection(of: launch, settings: state.loop, parameters: parameters) { throw rejection }
         let commands = LoopWSUnrolling.commands(of: launch, settings: state.loop, parameters: parameters)
         var firstRejection: CommandRejection?
@@ -118,6 +120,21 @@ public struct GoldenModel: Sendable {
         state.execute.transposeB = fields.transposeB
         state.execute.accScaleBits = fields.accScaleBits
     }
+
+    /// CONFIG_NORM: the slot always; with `setSlotOnly` clear also the activation MSB, qb, qc and
+    /// the one constant rs1[18] selects.
+    private mutating func configureNormalization(_ fields: NormalizationConfigFields) {
+        state.normalization.statisticsSlot = fields.statisticsSlot
+        guard !fields.setSlotOnly else { return }
+        state.normalization.activationMSB = fields.activationMSB
+        state.normalization.igeluQb = fields.igeluQb
+        state.normalization.igeluQc = fields.igeluQc
+        if fields.setsQln2Inverse {
+            state.normalization.qln2Inverse = fields.constant
+        } else {
+            state.normalization.qln2 = fields.constant
+        }
+    }
 }
 
 // MARK: Reports
@@ -136,8 +153,16 @@ extension GoldenModel {
             return text
         case .mvout(_, let local):
             var text = "\(command), stride \(state.store.dramStride) B"
-            if local.address.isAccumulator && !local.address.readsFullWidth {
-                text += ", scale \(state.store.accScale), \(Activation.words(state.store.activation))"
+            let address = local.address
+            if let command = NormalizationCommand(rawValue: address.normalizationCommand), command != .reset {
+                return "\(command) pass \(local.shape) from accumulator row \(address.row) into statistics slot \(state.normalization.statisticsSlot)"
+            }
+            if address.isAccumulator && !address.readsFullWidth {
+                let raw = (state.normalization.activationMSB ? 4 : 0) | state.store.activation
+                text += ", scale \(state.store.accScale), \(Activation.words(raw))"
+                if raw == Activation.layerNorm.rawValue || raw == Activation.softmax.rawValue {
+                    text += " from statistics slot \(state.normalization.statisticsSlot)"
+                }
             }
             return text
         case .preload, .computePreloaded, .computeAccumulated:

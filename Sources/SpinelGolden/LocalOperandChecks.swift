@@ -62,14 +62,19 @@ extension GoldenModel {
                 throw CommandRejection(.illegalOperand, "the \(role) at \(address) is written, so it takes neither the full-width bit nor a normalization command")
             }
         case .mvoutSource:
-            guard address.normalizationCommand == 0 else { throw normalizationUnavailable(address) }
+            guard address.normalizationCommand == 0 else { return try checkStatisticsSource(address) }
         }
     }
 
-    private func normalizationUnavailable(_ address: LocalAddress) -> Error {
-        parameters.config.hasNormalizations
-            ? GoldenModelError.notImplemented("normalizations")
-            : CommandRejection(.unsupportedField, "MVOUT from \(address) needs a configuration with normalizations")
+    /// A statistics pass needs the normalization units, and reads the accumulator through the
+    /// normalizer, which a full-width read (bit 29) bypasses.
+    private func checkStatisticsSource(_ address: LocalAddress) throws {
+        guard parameters.config.hasNormalizations else {
+            throw CommandRejection(.unsupportedField, "MVOUT from \(address) needs a configuration with normalizations")
+        }
+        guard !address.readsFullWidth else {
+            throw CommandRejection(.illegalOperand, "MVOUT from \(address): a statistics pass reads through the normalizer, which the full-width bit 29 bypasses; clear bit 29")
+        }
     }
 }
 

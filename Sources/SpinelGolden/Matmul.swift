@@ -31,11 +31,6 @@ extension GoldenModel {
                                    "COMPUTE_ACCUMULATED continues the array's state, but the last pair ran \(state.lastPairDataflow?.words ?? "nothing") and this one \(settings.dataflow.words)")
         }
         state.lastPairDataflow = settings.dataflow
-        let c = preload.c.address
-        if !c.isGarbage && !c.isAccumulator && settings.activation >= Activation.layerNorm.rawValue {
-            throw GoldenModelError.notImplemented("normalizations")
-        }
-
         let aTile = tile(a, rowStride: settings.aStride, transposed: settings.transposeA)
         let result: Tile
         if weightStationary {
@@ -50,7 +45,7 @@ extension GoldenModel {
             result = accumulators.map { Numerics.roundingRightShift($0, by: settings.shift) }
             // Results leave the array by shifting out of the PEs: a pair that writes C drains it,
             // and a following COMPUTE_ACCUMULATED starts from zero.
-            state.array.accumulators = c.isGarbage ? accumulators : Tile(dim: parameters.dim)
+            state.array.accumulators = preload.c.address.isGarbage ? accumulators : Tile(dim: parameters.dim)
         }
         write(result, to: preload.c, weightStationary: weightStationary)
         state.pendingPreload = nil
@@ -96,7 +91,9 @@ extension GoldenModel {
     }
 
     /// Writes the top-left `rows`×`columns` of `result` to C, row `i` at `C + i·cStride`, masked
-    /// to the first `columns` lanes. Scratchpad: saturated to inputType, then ReLU if configured.
+    /// to the first `columns` lanes. Scratchpad: saturated to inputType, then ReLU if configured
+    /// (CONFIG_EX activations 2 and 3, which Gemmini's software writes with `act & 3`, apply
+    /// nothing here, as in Gemmini: the normalizations act on accumulator mvouts).
     /// Accumulator: overwritten or accumulated (bit 30), wrapping in accType, no activation.
     ///
     /// Rows are written in the order the array produces them (docs/ACCELERATOR.md, "PRELOAD and

@@ -379,12 +379,12 @@ struct HarnessHeaderTests {
             #expect(HarnessGenerator.files(for: p) == HarnessGenerator.files(for: p))
         }
         let names = HarnessGenerator.files(for: HarnessTestSupport.small).map(\.name)
-        #expect(names == ["gemmini_params.h", "spinel.h", "rocc.h", "gemmini.h", "spinel_tiled.h", "spinel_axi_memory.h",
-                          "spinel_harness.cpp"])
+        #expect(names == ["gemmini_params.h", "spinel.h", "rocc.h", "gemmini.h", "spinel_tiled.h", "spinel_reference.h",
+                          "spinel_axi_memory.h", "spinel_harness.cpp"])
     }
 
-    /// Every preset's header compiles with gcc as C (-Wall -Wextra -Werror, C99 to C17) and
-    /// C++, and the compiled values equal the configuration's.
+    /// Every preset's headers (gemmini.h, spinel_reference.h) compile with gcc as C (-Wall
+    /// -Wextra -Werror, C99 to C17) and C++, and the compiled values equal the configuration's.
     @Test(arguments: AcceleratorConfig.Preset.allCases)
     func compilesWithGCC(preset: AcceleratorConfig.Preset) throws {
         let p = try AcceleratorConfig.preset(preset).parameters()
@@ -394,6 +394,7 @@ struct HarnessHeaderTests {
         let program = """
             #include <stdio.h>
             #include "gemmini.h"
+            #include "spinel_reference.h"
             int main(void) {
                 printf("%d %d %d %d %d %d %d\\n", DIM, BANK_NUM, BANK_ROWS, ACC_ROWS, MAX_BYTES, MAX_BLOCK_LEN, MAX_BLOCK_LEN_ACC);
                 printf("%zu %zu %d %d\\n", sizeof(elem_t), sizeof(acc_t), (int)elem_t_max, (int)elem_t_min);

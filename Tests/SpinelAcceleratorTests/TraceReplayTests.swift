@@ -215,11 +215,12 @@ enum CopyProgram {
     }
 
     @Test func aCommandTheGoldenModelLacksMakesTheReplayIncomplete() throws {
-        // CONFIG_NORM in a configuration with normalization units: not in the golden model yet.
+        // LOOP_WS with LayerNorm (act 2) in a configuration with normalization units: its store
+        // phase is not in the golden model yet.
         let transformer = try AcceleratorConfig.transformer.parameters()
-        let configNorm = UInt64(3)   // CONFIG with selector 3
+        let layerNormLoop = UInt64(2) << 8
         var lines = CopyProgram.lines()
-        lines += [TraceLines.cmd(4, 0, configNorm, 0, cycle: 62), TraceLines.done(4, cycle: 90)]
+        lines += [TraceLines.cmd(4, 8, layerNormLoop, 0, cycle: 62), TraceLines.done(4, cycle: 90)]
         let report = try CopyProgram.replay(lines, parameters: transformer)
         #expect(report.verdict == .incomplete, "\(report.render())")
         #expect(report.problems.isEmpty)
@@ -231,7 +232,7 @@ enum CopyProgram {
         var written = CopyProgram.input
         written[0] ^= 1
         var bad = CopyProgram.lines(written: written)
-        bad += [TraceLines.cmd(4, 0, configNorm, 0, cycle: 62), TraceLines.done(4, cycle: 90)]
+        bad += [TraceLines.cmd(4, 8, layerNormLoop, 0, cycle: 62), TraceLines.done(4, cycle: 90)]
         #expect(try CopyProgram.replay(bad, parameters: transformer).verdict == .mismatch)
     }
 

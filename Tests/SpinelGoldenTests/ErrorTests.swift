@@ -219,18 +219,21 @@ struct ErrorTests {
 
 @Suite("Golden model: features not implemented yet fail loudly")
 struct NotImplementedTests {
-    @Test func normalizationsThrowInTheTransformerConfiguration() throws {
-        var machine = try Machine(.transformer)
-        #expect(throws: GoldenModelError.notImplemented("normalizations")) { try machine.run(G.configNorm(statID: 1)) }
-        #expect(throws: GoldenModelError.notImplemented("normalizations")) {
-            try machine.run(G.mvout(0x1000, Gemmini.acc(0) | 2 << 26, cols: 16, rows: 1))
+    @Test func loopWSWithANormalizationActivationThrowsInTheTransformerConfiguration() throws {
+        for activation in 2...4 {
+            var machine = try Machine(.transformer)
+            let loop = G.loopWS(I: 1, J: 1, K: 1, padI: 0, padJ: 0, padK: 0, A: 0x1000, B: 0x2000, D: 0, C: 0x3000,
+                                aStride: 16, bStride: 16, dStride: 0, cStride: 16, aTranspose: false, bTranspose: false,
+                                fullC: false, lowD: false, exAccumulate: false, activation: activation)
+            #expect(throws: GoldenModelError.self) { try machine.run(loop) }
+            #expect(machine.model.error == nil)
         }
-        // LayerNorm as the store activation is accepted, and fails only when an mvout uses it.
-        try machine.run(G.configSt(stride: 16, activation: 2), G.mvout(0x1000, Gemmini.acc(0, fullWidth: true), cols: 16, rows: 1))
-        #expect(throws: GoldenModelError.notImplemented("normalizations")) {
-            try machine.run(G.mvout(0x1000, Gemmini.acc(0), cols: 16, rows: 1))
-        }
-        #expect(machine.model.error == nil)
+        // Without normalization units the launch is simply refused.
+        var small = try Machine()
+        try small.run(G.loopWS(I: 1, J: 1, K: 1, padI: 0, padJ: 0, padK: 0, A: 0x1000, B: 0x2000, D: 0, C: 0x3000,
+                               aStride: 4, bStride: 4, dStride: 0, cStride: 4, aTranspose: false, bTranspose: false,
+                               fullC: false, lowD: false, exAccumulate: false, activation: 2))
+        #expect(small.model.error?.code == .unsupportedField)
     }
 }
 

@@ -11,6 +11,8 @@ public enum HarnessSources {}
 /// - `rocc.h` and `gemmini.h`: the RoCC shim and Gemmini's command macros, so that a
 ///   Gemmini-style kernel compiles unchanged;
 /// - `spinel_tiled.h`: `tiled_matmul_auto` over LOOP_WS (or the same commands from the host);
+/// - `spinel_reference.h`: the C reference of I-GELU, LayerNorm, Softmax and `int_sqrt`, bit for
+///   bit the accelerator's (NUMERICS.md);
 /// - `spinel_axi_memory.h`: the AXI4 memory model serving the DMA from process memory;
 /// - `spinel_harness.cpp`: the Verilator driver. It expects the Verilated model under the class
 ///   name `Vspinel_top` (Verilator `--prefix Vspinel_top`), whatever the top module is called,
@@ -27,6 +29,7 @@ public enum HarnessGenerator {
         GeneratedFile(name: "rocc.h", contents: HarnessSources.roccHeader + "\n"),
         GeneratedFile(name: "gemmini.h", contents: HarnessSources.gemminiHeader + "\n"),
         GeneratedFile(name: "spinel_tiled.h", contents: HarnessSources.tiledHeader + "\n"),
+        GeneratedFile(name: "spinel_reference.h", contents: HarnessSources.referenceHeader + "\n"),
         GeneratedFile(name: "spinel_axi_memory.h", contents: HarnessSources.axiMemoryHeader + "\n"),
         GeneratedFile(name: "spinel_harness.cpp", contents: HarnessSources.harnessSource + "\n"),
     ]

@@ -1,0 +1,152 @@
+extension HarnessSources {
+    /// `spinel_reference.h`: the C reference of the normalizations (I-GELU, LayerNorm, Softmax)
+    /// and of `int_sqrt`, for testbenches that check the accelerator's results on the host.
+    static let referenceHeader = #"""
+/*
+ * Spinel harness: the C reference of the transformer nonlinear functions, written for Spinel
+ * from docs/NUMERICS.md (shared spec) and docs/ACCELERATOR.md ("Normalization"), bit for bit
+ * what the accelerator computes. int_sqrt keeps the name of Gemmini's CPU reference in
+ * include/gemmini.h; the rest are Spinel's.
+ *
+ *   spinel_igelu(q, qb, qc)                     I-GELU's y of one accumulator value (activation 3)
+ *   spinel_igelu_row(x, J, qb, qc, scale, out)  out_j = ACC_SCALE(y_j, scale)
+ *   spinel_layernorm_row(x, J, scale, out)      LayerNorm of one row (activation 2)
+ *   spinel_iexp(q, qln2, qln2_inv, qb, qc)      I-BERT's integer exponential, q <= 0
+ *   spinel_softmax_row(x, J, qln2, qln2_inv, qb, qc, out)
+ *                                               Softmax of one row (activation 4); returns -1
+ *                                               (and writes nothing) where the accelerator
+ *                                               raises an error: qln2_inv <= 0, sum of 0
+ *
+ * Widths, as the accelerator's: accumulator values are acc_t of at most 32 bits; I-GELU's
+ * polynomial and product and i-exp's qp and polynomial wrap in acc_t (two's complement, as
+ * Gemmini's reference computes them in acc_t); sums, the mean, the variance and LayerNorm's
+ * division are exact; fp32 results round to nearest even (ACC_SCALE from gemmini_params.h).
+ * Everything below is defined C for every input: wrapping arithmetic is done in uint64_t.
+ */
+#ifndef SPINEL_REFERENCE_H
+#define SPINEL_REFERENCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gemmini_params.h"
+
+/* v (an integer modulo 2^64) as a two's-complement acc_t value of SPINEL_ACC_BITS bits. */
+static inline int64_t spinel_wrap_acc(uint64_t v) {
+#if SPINEL_ACC_BITS >= 64
+    return (int64_t)v;
+#else
+    const uint64_t sign = (uint64_t)1 << (SPINEL_ACC_BITS - 1);
+    v &= ((uint64_t)1 << SPINEL_ACC_BITS) - 1;
+    return (int64_t)(v ^ sign) - (int64_t)sign;
+#endif
+}
+
+/* floor(x / 2^shift) for shift < 64, without relying on how >> treats negative numbers. */
+static inline int64_t spinel_shift_right_floor(int64_t x, unsigned shift) {
+    return x >= 0 ? x >> shift : -1 - ((-1 - x) >> shift);
+}
+
+/* floor(sqrt(n)) for n >= 0: Newton's iteration from 2^ceil(bits(n) / 2), which is above the
+ * root, down to the first step that does not decrease (Gemmini's int_sqrt, on 64 bits). */
+static inline int64_t int_sqrt(int64_t n) {
+    if (n <= 0) return 0;
+    int bits = 0;
+    for (uint64_t v = (uint64_t)n; v > 0; v >>= 1) bits++;
+    uint64_t x = (uint64_t)1 << ((bits + 1) / 2);
+    for (;;) {
+        const uint64_t next = (x + (uint64_t)n / x) / 2;
+        if (next >= x) return (int64_t)x;
+        x = next;
+    }
+}
+
+/* rne(n / d) for d > 0: the exact quotient rounded to the nearest integer, ties to even. */
+static inline int64_t spinel_divide_round_even(int64_t n, int64_t d) {
+    int64_t q = n / d;                          /* C truncates toward zero */
+    const int64_t r = n % d;
+    const uint64_t twice = 2 * (uint64_t)(r < 0 ? -r : r);
+    if (twice > (uint64_t)d || (twice == (uint64_t)d && q % 2 != 0)) q += n < 0 ? -1 : 1;
+    return q;
+}
+
+/* floor((high·2^64 + low) / d) for high < d (the quotient fits 64 bits): long division. */
+static inline uint64_t spinel_divide_wide(uint64_t high, uint64_t low, uint64_t d) {
+    uint64_t remainder = high, quotient = 0;
+    for (int bit = 63; bit >= 0; bit--) {
+        const int overflow = (int)(remainder >> 63);
+        remainder = (remainder << 1) | ((low >> bit) & 1);
+        quotient <<= 1;
+        if (overflow || remainder >= d) {
+            remainder -= d;
+            quotient |= 1;
+        }
+    }
+    return quotient;
+}
+
+/* I-GELU: q_clip = min(|q|, -qb), q_poly = (q_clip + qb)^2 + qc, q_erf = sign(q)·q_poly,
+ * y = q·(q_erf + qc). The clip is exact; the rest wraps in acc_t. */
+static inline acc_t spinel_igelu(acc_t q, acc_t qb, acc_t qc) {
+    const int64_t magnitude = q < 0 ? -(int64_t)q : (int64_t)q, limit = -(int64_t)qb;
+    const int64_t clip = magnitude < limit ? magnitude : limit;
+    const uint64_t base = (uint64_t)clip + (uint64_t)(int64_t)qb;
+    const uint64_t poly = base * base + (uint64_t)(int64_t)qc;
+    const uint64_t erf = q < 0 ? 0 - poly : poly;
+    return (acc_t)spinel_wrap_acc((uint64_t)(int64_t)q * (erf + (uint64_t)(int64_t)qc));
+}
+
+static inline void spinel_igelu_row(const acc_t* x, size_t J, acc_t qb, acc_t qc, acc_scale_t scale, elem_t* out) {
+    for (size_t j = 0; j < J; j++) out[j] = ACC_SCALE(spinel_igelu(x[j], qb, qc), scale);
+}
+
+/* LayerNorm of J >= 1 values: mean = trunc(Σx / J), var = trunc(Σ(x - mean)^2 / J),
+ * std = var == 0 ? 1 : int_sqrt(var), out_j = ACC_SCALE(rne((x_j - mean) / std), scale).
+ * Σ(x - mean)^2 is kept in 128 bits (two halves): each square is below 2^64. */
+static inline void spinel_layernorm_row(const acc_t* x, size_t J, acc_scale_t scale, elem_t* out) {
+    int64_t sum = 0;
+    for (size_t j = 0; j < J; j++) sum += x[j];
+    const int64_t mean = sum / (int64_t)J;
+    uint64_t high = 0, low = 0;
+    for (size_t j = 0; j < J; j++) {
+        const int64_t deviation = (int64_t)x[j] - mean;
+        const uint64_t magnitude = (uint64_t)(deviation < 0 ? -deviation : deviation);
+        const uint64_t square = magnitude * magnitude;
+        low += square;
+        if (low < square) high++;
+    }
+    const int64_t variance = (int64_t)spinel_divide_wide(high, low, (uint64_t)J);
+    const int64_t std = variance == 0 ? 1 : int_sqrt(variance);
+    for (size_t j = 0; j < J; j++) out[j] = ACC_SCALE(spinel_divide_round_even((int64_t)x[j] - mean, std), scale);
+}
+
+/* I-BERT's exponential of q <= 0 (qln2_inv > 0): z = (-q·qln2_inv) >> 16 (a 64-bit product),
+ * 0 when z >= 32; otherwise qp = q + z·qln2 and ((qp + qb)^2 + qc) >> z, wrapping in acc_t,
+ * the shift arithmetic. */
+static inline acc_t spinel_iexp(int64_t q, acc_t qln2, acc_t qln2_inv, acc_t qb, acc_t qc) {
+    const uint64_t z = ((uint64_t)(-q) * (uint64_t)(int64_t)qln2_inv) >> 16;
+    if (z >= 32) return 0;
+    const uint64_t base = (uint64_t)q + z * (uint64_t)(int64_t)qln2 + (uint64_t)(int64_t)qb;
+    const int64_t poly = spinel_wrap_acc(base * base + (uint64_t)(int64_t)qc);
+    return (acc_t)spinel_shift_right_floor(poly, (unsigned)z);
+}
+
+/* Softmax of J >= 1 values: e_j = iexp(x_j - max), factor = fp32(127) / fp32(Σe) (one
+ * binary32 division), out_j = ACC_SCALE(e_j, factor). Returns 0, or -1 without writing when
+ * the accelerator refuses the row (qln2_inv <= 0, or the exponentials sum to 0). */
+static inline int spinel_softmax_row(const acc_t* x, size_t J, acc_t qln2, acc_t qln2_inv, acc_t qb, acc_t qc,
+                                     elem_t* out) {
+    if (J == 0 || qln2_inv <= 0) return -1;
+    acc_t maximum = x[0];
+    for (size_t j = 1; j < J; j++) maximum = x[j] > maximum ? x[j] : maximum;
+    int64_t sum = 0;
+    for (size_t j = 0; j < J; j++) sum += spinel_iexp((int64_t)x[j] - maximum, qln2, qln2_inv, qb, qc);
+    if (sum == 0) return -1;
+    const float factor = 127.0f / (float)sum;
+    for (size_t j = 0; j < J; j++) out[j] = ACC_SCALE(spinel_iexp((int64_t)x[j] - maximum, qln2, qln2_inv, qb, qc), factor);
+    return 0;
+}
+
+#endif /* SPINEL_REFERENCE_H */
+"""#
+}
