@@ -1,3 +1,5 @@
+import SpinelAccelerator
+
 // MVIN and MVOUT (docs/ACCELERATOR.md, "MVIN" and "MVOUT").
 
 extension GoldenModel {
@@ -50,7 +52,7 @@ extension GoldenModel {
     mutating func moveOut(from local: LocalOperand, to dramAddress: UInt64, memory: inout some MainMemory) throws {
         let source = local.address
         try checkLocal(source, as: .mvoutSource, lastRowOffset: local.lastRowOffset(stride: 1))
-        if let command = NormalizationCommand(rawValue: source.normalizationCommand), command != .reset {
+        if let command = NormalizationCommand(rawValue: source.normalizationCommand), command != .output {
             try statisticsPass(command, over: local)
             return
         }
@@ -103,10 +105,6 @@ extension GoldenModel {
         case .layerNorm:
             return accumulatorScaled(LayerNormStatistics(mean: statistics.mean, standardDeviation: statistics.standardDeviation).normalize(x))
         case .softmax:
-            guard x <= statistics.maximum else {
-                throw CommandRejection(.illegalOperand,
-                                       "MVOUT with Softmax: row \(row) holds \(x), above the maximum \(statistics.maximum) of statistics slot \(state.normalization.statisticsSlot), row \(row); the MAX pass must cover the row the output pass reads")
-            }
             let exponential = Numerics.iexp(x - statistics.maximum, constants: state.normalization.iexpConstants,
                                             accumulatorBits: accumulatorBits)
             return Numerics.scale(exponential, by: statistics.factor, toBits: parameters.config.inputType.width)

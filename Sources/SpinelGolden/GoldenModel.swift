@@ -154,7 +154,7 @@ extension GoldenModel {
         case .mvout(_, let local):
             var text = "\(command), stride \(state.store.dramStride) B"
             let address = local.address
-            if let command = NormalizationCommand(rawValue: address.normalizationCommand), command != .reset {
+            if let command = NormalizationCommand(rawValue: address.normalizationCommand), command != .output {
                 return "\(command) pass \(local.shape) from accumulator row \(address.row) into statistics slot \(state.normalization.statisticsSlot)"
             }
             if address.isAccumulator && !address.readsFullWidth {

@@ -72,16 +72,15 @@ extension Numerics {
 
     // MARK: Softmax (activation 4)
 
-    /// I-BERT's integer exponential of `q = x − max` (q ≤ 0):
-    /// `z = (−q·qln2_inv) >> 16` (a 64-bit product; exact, as −q < 2^32 and 0 < qln2_inv < 2^31),
-    /// `qp = q + z·qln2`, `e = ((qp + qb)² + qc) >> z`, and `e = 0` when `z ≥ 32`.
-    /// `qp` and the polynomial are accType arithmetic (wrapped to `accumulatorBits`, as the C
-    /// reference's acc_t), the shift is arithmetic. `qln2Inverse` must be positive: the
-    /// normalizer refuses Softmax passes without it.
+    /// I-BERT's integer exponential of `q = x − max`:
+    /// `z = (−q·qln2_inv) >> 16` (a 64-bit product, exact as −q ≤ 2^32 and |qln2_inv| < 2^31;
+    /// the shift arithmetic), clamped below at 0 — Spinel's rule for q > 0 (an element above the
+    /// maximum) or qln2_inv ≤ 0 (docs/ACCELERATOR.md, "Normalization") —, `e = 0` when `z ≥ 32`,
+    /// otherwise `qp = q + z·qln2`, `e = ((qp + qb)² + qc) >> z`. `qp` and the polynomial are
+    /// accType arithmetic (wrapped to `accumulatorBits`, as the C reference's acc_t), the shift
+    /// is arithmetic.
     public static func iexp(_ q: Int64, constants: IExpConstants, accumulatorBits: Int) -> Int64 {
-        precondition(q <= 0, "i-exp of a positive q = \(q)")
-        precondition(constants.qln2Inverse > 0, "i-exp needs qln2_inv > 0")
-        let z = (-q * constants.qln2Inverse) >> 16
+        let z = max((-q * constants.qln2Inverse) >> 16, 0)
         guard z < 32 else { return 0 }
         let base = q &+ z &* constants.qln2 &+ constants.qb
         let polynomial = wrap(base &* base &+ constants.qc, bits: accumulatorBits)
@@ -89,23 +88,22 @@ extension Numerics {
     }
 
     /// Softmax's scale `fp32(127) ⊘ fp32(sum)`: the sum rounded to binary32 (nearest even),
-    /// then one correctly rounded binary32 division. Infinite for a zero sum, which the
-    /// normalizer refuses.
+    /// then one correctly rounded binary32 division; 0 for a zero sum (possible only with a
+    /// negative qc), so that the row's outputs are 0.
     public static func softmaxFactor(sumOfExponentials sum: Int64) -> Float {
-        Float(127) / Float(sum)
+        sum == 0 ? 0 : Float(127) / Float(sum)
     }
 
-    /// The exponentials of a row and its Softmax factor (nil when the sum is 0). The sum of
-    /// at most 2^32 accType values is exact in 64 bits.
+    /// The exponentials of a row and its Softmax factor (nil for an empty row). The sum of at
+    /// most 2^32 accType values is exact in 64 bits.
     public static func softmax(_ row: [Int64], constants: IExpConstants, accumulatorBits: Int) -> (exponentials: [Int64], factor: Float?) {
         guard let maximum = row.max() else { return ([], nil) }
         let exponentials = row.map { iexp($0 - maximum, constants: constants, accumulatorBits: accumulatorBits) }
         let sum = exponentials.reduce(0, +)
-        return (exponentials, sum == 0 ? nil : softmaxFactor(sumOfExponentials: sum))
+        return (exponentials, softmaxFactor(sumOfExponentials: sum))
     }
 
-    /// Softmax's output row: `sat(ACC_SCALE(e_j, factor))` into `outputBits`; nil when the sum
-    /// of the exponentials is 0 (no finite factor).
+    /// Softmax's output row: `sat(ACC_SCALE(e_j, factor))` into `outputBits`; nil for an empty row.
     public static func softmaxOutput(_ row: [Int64], constants: IExpConstants, accumulatorBits: Int,
                                      outputBits: Int) -> [Int64]? {
         let (exponentials, factor) = softmax(row, constants: constants, accumulatorBits: accumulatorBits)

@@ -1,28 +1,19 @@
+import SpinelAccelerator
+
 // The normalizer's statistics passes: accumulator mvouts whose address bits 28:26 carry a
 // normalization command (NUMERICS.md, "Statistics passes"; docs/ACCELERATOR.md, "Normalization").
 
-/// The normalization command of an accumulator mvout (local address bits 28:26).
-public enum NormalizationCommand: Int, Hashable, Sendable, CaseIterable, CustomStringConvertible {
-    /// The output pass (or a plain mvout): writes DRAM, statistics unchanged.
-    case reset = 0
-    case sum = 1
-    case mean = 2
-    case variance = 3
-    case inverseStandardDeviation = 4
-    case max = 5
-    case sumExponentials = 6
-    case inverseSumExponentials = 7
-
+extension NormalizationCommand: CustomStringConvertible {
     public var description: String {
         switch self {
-        case .reset: "RESET"
+        case .output: "RESET"
         case .sum: "SUM"
         case .mean: "MEAN"
         case .variance: "VARIANCE"
         case .inverseStandardDeviation: "INV_STDDEV"
-        case .max: "MAX"
-        case .sumExponentials: "SUM_EXP"
-        case .inverseSumExponentials: "INV_SUM_EXP"
+        case .maximum: "MAX"
+        case .sumOfExponentials: "SUM_EXP"
+        case .inverseSumOfExponentials: "INV_SUM_EXP"
         }
     }
 }
@@ -65,8 +56,6 @@ public struct RowStatistics: Hashable, Sendable {
     public var phase = Phase.empty
     /// Elements of the running pass.
     public var count = 0
-    /// Elements of the row's first pass (SUM…MEAN or MAX…): the second pass must cover as many.
-    public var rowLength = 0
     /// Σx (SUM, MEAN) or Σe (SUM_EXP, INV_SUM_EXP); exact in 64 bits for rows below 2^31 elements.
     public var sum: Int64 = 0
     /// Σ(x − mean)², exact.
@@ -102,15 +91,17 @@ extension GoldenModel {
             throw CommandRejection(.illegalOperand,
                                    "MVOUT with \(activation) reads statistics slot \(slot), row \(r), which holds \(statistics[r].phase); run \(passes) on it first")
         }
-        if activation == .softmax { try checkExponentialConstants() }
         return statistics
     }
 
     /// A statistics pass: an accumulator mvout with normalization command 1–7. Row `r` of the
-    /// operand updates row `r` of the selected slot; nothing goes to DRAM. All rows are checked
-    /// before any changes.
+    /// operand updates row `r` of the selected slot; nothing goes to DRAM. It must cover at
+    /// least one element, and every row it covers must be ready for it (checked before any
+    /// change, from the rows' states alone: the dispatcher's check).
     mutating func statisticsPass(_ command: NormalizationCommand, over local: LocalOperand) throws {
-        if command == .sumExponentials || command == .inverseSumExponentials { try checkExponentialConstants() }
+        guard local.rows > 0 && local.columns > 0 else {
+            throw CommandRejection(.illegalOperand, "MVOUT \(command) covers \(local.shape): a statistics pass needs at least one row and one column")
+        }
         let slot = state.normalization.statisticsSlot
         var rows = state.statistics[slot]
         for r in 0..<local.rows {
@@ -133,7 +124,7 @@ extension GoldenModel {
     private func updated(_ old: RowStatistics, by command: NormalizationCommand, with values: [Int64]) throws -> RowStatistics {
         var row = old
         switch command {
-        case .reset:
+        case .output:
             preconditionFailure("RESET is an output pass, not a statistics pass")
         case .sum, .mean:
             if row.phase != .summing { row.startPass() }
@@ -141,9 +132,7 @@ extension GoldenModel {
             row.sum += values.reduce(0, +)
             row.count += values.count
             if command == .mean {
-                try requireElements(row, "SUM…MEAN")
                 row.mean = Numerics.truncatedMean(sum: row.sum, count: row.count)
-                row.rowLength = row.count
                 row.phase = .meanReady
             }
         case .variance, .inverseStandardDeviation:
@@ -157,66 +146,36 @@ extension GoldenModel {
             for x in values { row.squares.addSquare(of: x - row.mean) }
             row.count += values.count
             if command == .inverseStandardDeviation {
-                try requireSameLength(row, "VARIANCE…INV_STDDEV", "SUM…MEAN")
+                // The variance divides by this pass's own count.
                 let variance = Numerics.truncatedVariance(sumOfSquares: row.squares, count: row.count)
                 row.standardDeviation = Numerics.standardDeviation(variance: variance)
                 row.phase = .layerNormReady
             }
-        case .max:
+        case .maximum:
             if row.phase != .maximumReady {
                 row.startPass()
                 row.maximum = Int64.min
             }
             row.phase = .maximumReady
             row.maximum = max(row.maximum, values.max() ?? Int64.min)
-            row.count += values.count
-            row.rowLength = row.count
-        case .sumExponentials, .inverseSumExponentials:
+        case .sumOfExponentials, .inverseSumOfExponentials:
             switch row.phase {
             case .maximumReady:
-                try requireElements(row, "MAX")
                 row.startPass()
             case .summingExponentials: break
             default:
                 throw StatisticsProblem(reason: "it holds \(row.phase), not a maximum; run the MAX pass first")
             }
             row.phase = .summingExponentials
-            if let x = values.first(where: { $0 > row.maximum }) {
-                throw StatisticsProblem(reason: "the row holds \(x), above its maximum \(row.maximum); the MAX pass must cover the row the SUM_EXP pass reads")
-            }
             let constants = state.normalization.iexpConstants, bits = parameters.config.accType.width
             row.sum += values.reduce(0) { $0 + Numerics.iexp($1 - row.maximum, constants: constants, accumulatorBits: bits) }
             row.count += values.count
-            if command == .inverseSumExponentials {
-                try requireSameLength(row, "SUM_EXP…INV_SUM_EXP", "MAX")
-                guard row.sum != 0 else {
-                    throw StatisticsProblem(code: .invalidScale, reason: "the exponentials sum to 0, so 127 / sum is not a finite scale")
-                }
+            if command == .inverseSumOfExponentials {
                 row.factor = Numerics.softmaxFactor(sumOfExponentials: row.sum)
                 row.phase = .softmaxReady
             }
         }
         return row
-    }
-
-    private func requireElements(_ row: RowStatistics, _ pass: String) throws {
-        guard row.count > 0 else { throw StatisticsProblem(reason: "the \(pass) pass covered no element") }
-    }
-
-    private func requireSameLength(_ row: RowStatistics, _ pass: String, _ first: String) throws {
-        try requireElements(row, pass)
-        guard row.count == row.rowLength else {
-            throw StatisticsProblem(reason: "the \(pass) pass covered \(row.count) elements, the \(first) pass \(row.rowLength); both must cover the same row")
-        }
-    }
-
-    /// Softmax's i-exp divides by ln 2 through qln2_inv: without it the exponent is undefined.
-    private func checkExponentialConstants() throws {
-        let inverse = state.normalization.qln2Inverse
-        guard inverse > 0 else {
-            throw CommandRejection(.illegalOperand,
-                                   "Softmax needs qln2_inv > 0 (CONFIG_NORM with constant type 1, 65536 / qln2); it is \(inverse)")
-        }
     }
 }
 

@@ -141,7 +141,9 @@ public struct Dispatcher: Module {
             // A PRELOAD's C may carry bit 29 (Gemmini's LOOP_WS sets it with full_C); an mvin's destination may not.
             case .c: accumulatorProblem = (accumulator && normalization, .illegalOperand)
             case .mvinDestination: accumulatorProblem = (accumulator && (operand.readsFullWidth || normalization), .illegalOperand)
-            case .mvoutSource: accumulatorProblem = (Signal(noNormalizations) && accumulator && normalization, .unsupportedField)
+            // With normalizations, a statistics pass reads through the normalizer, which bit 29 bypasses.
+            case .mvoutSource: accumulatorProblem = noNormalizations ? (accumulator && normalization, .unsupportedField)
+                                                                     : (accumulator && normalization && operand.readsFullWidth, .illegalOperand)
             }
             let lastRow = operand.row.extended(to: rowBits) +% lastRowOffset.resized(to: rowBits)
             let size = mux(operand.isAccumulator, Signal.literal(BigInteger(parameters.accRows), .uint(rowBits)),
@@ -198,7 +200,6 @@ public struct Dispatcher: Module {
         }
         let normalizationChecks: [(Signal, ErrorCode)] = config.hasNormalizations ? [
             (appliesActivation && activation >= Signal(BigInteger(5)), .unsupportedField),
-            (isPass && mvoutOperand.readsFullWidth, .illegalOperand),
             (isPass && (mvoutOperand.rows === 0 || mvoutOperand.columns === 0), .illegalOperand),
             (isPass && !passAllowed, .illegalOperand),
             (appliesActivation && !outputAllowed, .illegalOperand),
