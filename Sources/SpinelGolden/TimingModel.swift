@@ -151,6 +151,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     private var storeArriving: StoreNote?
     private var outgoing = FIFO<StoreNote>()
     private var pending = FIFO<StoreNote>()
+    /// A row the normalizer is working on (StoreController's `long_pending` and `held_note`):
+    /// its note, and the cycle its result is queued (known once the row has arrived).
+    private var normalizerRow: (note: StoreNote, latency: Int, queued: UInt64?)?
     /// StoreController's `queueDepth`.
     private let outgoingDepth = 4
 
@@ -180,7 +183,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
     private var quiet: Bool {
         unroller.quiet
-            && station.allSatisfy(\.isEmpty) && execute.idle && loadNotes.isEmpty && storeArriving == nil && outgoing.isEmpty
+            && station.allSatisfy(\.isEmpty) && execute.idle && loadNotes.isEmpty && storeArriving == nil && normalizerRow == nil && outgoing.isEmpty
             && pending.isEmpty && reader.idle && writer.idle && axi.idle && accumulatorStage.allSatisfy { $0 == nil }
     }
 
@@ -352,16 +355,30 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         let writeResponseTaken = waiting.map { !$0.noWrites } ?? false
         let answered = waiting.map { $0.noWrites || writer.responseValid } ?? false
 
-        // The reader: one local row per cycle while the outgoing queue has room for it.
+        // A long normalizer row: its note waits until the result, then is queued in that cycle.
+        var normalizerDone: StoreNote?
+        if let row = normalizerRow {
+            if let queued = row.queued, queued == cycle {
+                normalizerDone = row.note
+                normalizerRow = nil
+            }
+        }
+        let arrivingHeld = arrivingNote.flatMap { note in normalizerRow.map { $0.queued == nil && $0.note.index == note.index } } ?? false
+        if arrivingHeld, let row = normalizerRow { normalizerRow?.queued = cycle + UInt64(row.latency) }
+
+        // The reader: one local row per cycle while the outgoing queue has room for it, and
+        // nothing while the normalizer works on a long row.
         storeArriving = nil
         var emptyNote: StoreNote?
-        if let index = candidates[2] {
+        if let index = candidates[2], normalizerRow == nil, normalizerDone == nil {
             if case .mvout(let move) = dispatched[index].command.work, !move.empty {
                 let access = LocalRowAccess(accumulator: move.accumulator, row: move.localRow + storeRow)
                 if room && !readBlocked(access, after: executeReads[...]) {
                     let last = storeRow + 1 >= move.rows
-                    storeArriving = StoreNote(request: DMARequestTiming(address: move.address(row: storeRow), bytes: move.rowBytes),
-                                              noWrites: false, last: last, index: index)
+                    let note = StoreNote(request: DMARequestTiming(address: move.address(row: storeRow), bytes: move.rowBytes),
+                                         noWrites: move.statisticsPass, last: last, index: index)
+                    storeArriving = note
+                    if let latency = move.normalizerLatency { normalizerRow = (note, latency, nil) }
                     storeRow = last ? 0 : storeRow + 1
                     if last { station[2].issue() }
                 }
@@ -377,7 +394,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             if waiting.last { retire(waiting.index, queue: 2) }
         }
         if let leaving { pending.append(leaving) }
-        if let queued = arrivingNote ?? emptyNote { outgoing.append(queued) }
+        if let queued = arrivingHeld ? normalizerDone : (arrivingNote ?? emptyNote ?? normalizerDone) { outgoing.append(queued) }
 
         // MARK: Execute controller
         var executeIssue: ExecuteIssue?

@@ -107,8 +107,8 @@ public struct TimedCommand: Sendable {
         let dim = parameters.dim
         switch funct {
         case Funct.config:
-            // CONFIG_EX, CONFIG_LD, CONFIG_ST by rs1[1:0] (CONFIG_NORM was rejected above).
-            route = [TimedCommand.Route.execute, .load, .store, .dispatcher][Int(rs1 & 3)]
+            // CONFIG_EX, CONFIG_LD, CONFIG_ST, CONFIG_NORM by rs1[1:0] (CONFIG_NORM goes with the stores).
+            route = [TimedCommand.Route.execute, .load, .store, .store][Int(rs1 & 3)]
         case Funct.mvin, Funct.mvin2, Funct.mvin3:
             route = .load
             let which = funct == Funct.mvin ? 0 : funct == Funct.mvin2 ? 1 : 2
@@ -127,10 +127,21 @@ public struct TimedCommand: Sendable {
             let local = LocalOperand(field: rs2)
             let fullWidth = local.address.isAccumulator && local.address.readsFullWidth
             // CONFIG_ST keeps 32 bits of the DRAM stride (StoreController's `st_dram_stride`).
-            work = .mvout(MoveOut(dramAddress: rs1, dramStride: state.store.dramStride & 0xFFFF_FFFF, rows: local.rows,
-                                  columns: local.columns,
-                                  rowBytes: local.columns * (fullWidth ? parameters.accBytes : parameters.inputBytes),
-                                  localRow: local.address.row, accumulator: local.address.isAccumulator))
+            var move = MoveOut(dramAddress: rs1, dramStride: state.store.dramStride & 0xFFFF_FFFF, rows: local.rows,
+                               columns: local.columns,
+                               rowBytes: local.columns * (fullWidth ? parameters.accBytes : parameters.inputBytes),
+                               localRow: local.address.row, accumulator: local.address.isAccumulator)
+            // Rows through the normalizer: a statistics pass writes nothing, and a finishing
+            // pass or a LayerNorm output holds the reader for `Normalizer.latency` per row.
+            let activation = (state.normalization.activationMSB ? 4 : 0) | state.store.activation
+            if parameters.config.hasNormalizations, local.address.isAccumulator, !local.address.readsFullWidth,
+               let command = NormalizationCommand(rawValue: local.address.normalizationCommand),
+               command != .output || activation >= 2 {
+                move.statisticsPass = command != .output
+                let latency = Normalizer.latency(command: command, activation: activation, accumulatorBits: parameters.config.accType.width)
+                move.normalizerLatency = latency > 0 ? latency : nil
+            }
+            work = .mvout(move)
             footprint.add(read: local, lastRowOffset: max(local.rows - 1, 0))
         case Funct.computePreloaded, Funct.computeAccumulated:
             route = .execute
@@ -201,6 +212,11 @@ public struct MoveOut: Sendable {
     public var rowBytes: Int
     public var localRow: Int
     public var accumulator: Bool
+    /// A normalization statistics pass: its rows write nothing.
+    public var statisticsPass = false
+    /// Cycles the normalizer takes for each row when they are not 0 (StoreController: the
+    /// reader waits for each such row's result).
+    public var normalizerLatency: Int?
 
     public var empty: Bool { rows == 0 || columns == 0 }
     public func address(row: Int) -> UInt64 { dramAddress &+ UInt64(row) &* dramStride }
