@@ -21,6 +21,13 @@ struct TestbenchTests {
         try run(name, on: .small)
     }
 
+    /// The normalizer (I-GELU, LayerNorm, Softmax) on `small` with normalizations
+    /// (Testbenches/configs/small-normalizations.json).
+    @Test func normalizationOnSmallWithNormalizations() throws {
+        let file = Self.root().appendingPathComponent("Testbenches/configs/small-normalizations.json")
+        try run("normalization", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
+    }
+
     /// One smoke run on the full-size default configuration (DIM 16).
     @Test func matmulOnDefault() throws {
         try run("matmul", on: .default)

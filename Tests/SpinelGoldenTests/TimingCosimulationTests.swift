@@ -25,6 +25,12 @@ struct TimingCosimulationTests {
         try check(name, on: .small)
     }
 
+    /// Normalization passes and outputs (the normalizer's sequential units hold the store reader).
+    @Test func normalizationOnSmallWithNormalizations() throws {
+        let file = Self.root().appendingPathComponent("Testbenches/configs/small-normalizations.json")
+        try check("normalization", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
+    }
+
     @Test func tiledMatmulOnDefault() throws {
         try check("tiled_matmul", on: .default)
     }
