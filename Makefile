@@ -42,19 +42,21 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
-# The main job: generate an accelerator, build it with its C harness, run a tiled matmul that
-# checks itself against its C reference, and report cycles and PE utilization.
-DEMO_PRESET ?= default
-DEMO_SIZE   ?= 512 512 512
+# The main job: generate the transformer accelerator, build it with its C harness, run a
+# BERT-style encoder layer that checks every stage against its C reference, and report cycles,
+# PE utilization and the normalizer's share; then replay the trace on the golden model (bit for
+# bit, and its predicted cycles against the measured ones).
+DEMO_PRESET ?= transformer
+DEMO_SIZE   ?= 64 128 2 256
 demo: build
 	@echo "== generate: the $(DEMO_PRESET) accelerator (Verilog, C harness, manifest)"
 	$(SPINEL) generate --preset $(DEMO_PRESET) --out $(DEMO_DIR)
 	@echo "== check the Verilog: Verilator -Wall lint and Icarus compilation"
 	cd $(DEMO_DIR) && verilator --lint-only -Wall -f $$(ls *.f) && iverilog -g2005 -o /dev/null -c $$(ls *.f)
-	@echo "== build and run: tiled matmul $(DEMO_SIZE) (first build of the model takes a few minutes)"
-	$(SPINEL) sim --preset $(DEMO_PRESET) --testbench Testbenches/tiled_matmul.c --trace $(DEMO_DIR)/tiled_matmul.trace.jsonl -- $(DEMO_SIZE)
-	@echo "== replay the trace on the golden model: every DMA write bit for bit"
-	$(SPINEL) check $(DEMO_DIR)/tiled_matmul.trace.jsonl --brief
+	@echo "== build and run: encoder layer S D heads FFN = $(DEMO_SIZE) (the first build of the model takes a few minutes)"
+	$(SPINEL) sim --preset $(DEMO_PRESET) --testbench Testbenches/encoder_layer.c --trace $(DEMO_DIR)/encoder_layer.trace.jsonl -- $(DEMO_SIZE)
+	@echo "== replay the trace on the golden model: every DMA write bit for bit, predicted cycles"
+	$(SPINEL) check --preset $(DEMO_PRESET) $(DEMO_DIR)/encoder_layer.trace.jsonl --brief
 
 # Figures: elaboration of a 64×64 MAC array, generation per preset, then the default
 # accelerator's Verilator build and a 512³ tiled matmul (cycles, simulation speed, PE utilization),

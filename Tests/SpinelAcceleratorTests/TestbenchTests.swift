@@ -28,6 +28,12 @@ struct TestbenchTests {
         try run("normalization", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
     }
 
+    /// A BERT-style encoder layer at small dimensions (S 32, D 64, 2 heads, FFN 128) on the
+    /// transformer preset: every stage against the C reference, then the trace on the golden model.
+    @Test func encoderLayerOnTransformer() throws {
+        try run("encoder_layer", on: .transformer)
+    }
+
     /// One smoke run on the full-size default configuration (DIM 16).
     @Test func matmulOnDefault() throws {
         try run("matmul", on: .default)

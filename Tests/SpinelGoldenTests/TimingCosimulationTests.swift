@@ -31,6 +31,10 @@ struct TimingCosimulationTests {
         try check("normalization", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
     }
 
+    @Test func encoderLayerOnTransformer() throws {
+        try check("encoder_layer", on: .transformer)
+    }
+
     @Test func tiledMatmulOnDefault() throws {
         try check("tiled_matmul", on: .default)
     }
