@@ -89,9 +89,6 @@ public struct GoldenModel: Sendable {
     /// failing one latches the error under the LOOP_WS's index and the rest still run, as in
     /// the hardware, whose dispatcher sees them one by one.
     private mutating func loopWS(_ launch: LoopWSLaunch, memory: inout some MainMemory) throws {
-        if parameters.config.hasNormalizations && (Activation.layerNorm.rawValue...Activation.softmax.rawValue).contains(launch.activation) {
-            throw GoldenModelError.notImplemented("LOOP_WS with activation \(launch.activation) (its store phase issues the normalization passes)")
-        }
         if let rejection = LoopWSUnrolling.rejection(of: launch, settings: state.loop, parameters: parameters) { throw rejection }
         let commands = LoopWSUnrolling.commands(of: launch, settings: state.loop, parameters: parameters)
         var firstRejection: CommandRejection?

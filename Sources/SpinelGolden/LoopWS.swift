@@ -30,7 +30,7 @@ public enum LoopWSUnrolling {
                                  parameters: AcceleratorParameters) -> CommandRejection? {
         let bounds = settings.bounds, dim = parameters.dim
         if launch.activation > 1 {
-            return CommandRejection(.unsupportedField, "LOOP_WS activation \(launch.activation): only 0 (none) and 1 (ReLU, from CONFIG_ST) exist without normalization units")
+            return CommandRejection(.unsupportedField, "LOOP_WS activation \(launch.activation): only 0 (none) and 1 (ReLU) are built; the store activation is CONFIG_ST's (I-GELU works through it with act 0), and LayerNorm or Softmax need their passes issued by hand (a LOOP_WS that issues them is not built yet)")
         }
         if launch.aScratchpadID > 2 || launch.bScratchpadID > 2 {
             return CommandRejection(.unsupportedField, "LOOP_WS scratchpad ids must be 0, 1 or 2 (A \(launch.aScratchpadID), B \(launch.bScratchpadID))")
