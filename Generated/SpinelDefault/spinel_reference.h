@@ -7,11 +7,10 @@
  *   spinel_igelu(q, qb, qc)                     I-GELU's y of one accumulator value (activation 3)
  *   spinel_igelu_row(x, J, qb, qc, scale, out)  out_j = ACC_SCALE(y_j, scale)
  *   spinel_layernorm_row(x, J, scale, out)      LayerNorm of one row (activation 2)
- *   spinel_iexp(q, qln2, qln2_inv, qb, qc)      I-BERT's integer exponential, q <= 0
+ *   spinel_iexp(q, qln2, qln2_inv, qb, qc)      I-BERT's integer exponential of q = x - max
  *   spinel_softmax_row(x, J, qln2, qln2_inv, qb, qc, out)
  *                                               Softmax of one row (activation 4); returns -1
- *                                               (and writes nothing) where the accelerator
- *                                               raises an error: qln2_inv <= 0, sum of 0
+ *                                               (and writes nothing) for J = 0
  *
  * Widths, as the accelerator's: accumulator values are acc_t of at most 32 bits; I-GELU's
  * polynomial and product and i-exp's qp and polynomial wrap in acc_t (two's complement, as
@@ -116,29 +115,30 @@ static inline void spinel_layernorm_row(const acc_t* x, size_t J, acc_scale_t sc
     for (size_t j = 0; j < J; j++) out[j] = ACC_SCALE(spinel_divide_round_even((int64_t)x[j] - mean, std), scale);
 }
 
-/* I-BERT's exponential of q <= 0 (qln2_inv > 0): z = (-q·qln2_inv) >> 16 (a 64-bit product),
- * 0 when z >= 32; otherwise qp = q + z·qln2 and ((qp + qb)^2 + qc) >> z, wrapping in acc_t,
- * the shift arithmetic. */
+/* I-BERT's exponential of q = x - max: z = (-q·qln2_inv) >> 16 (a 64-bit product, the shift
+ * arithmetic), clamped below at 0 (Spinel's rule for q > 0 or qln2_inv <= 0); 0 when z >= 32;
+ * otherwise qp = q + z·qln2 and ((qp + qb)^2 + qc) >> z, wrapping in acc_t, the shift
+ * arithmetic. */
 static inline acc_t spinel_iexp(int64_t q, acc_t qln2, acc_t qln2_inv, acc_t qb, acc_t qc) {
-    const uint64_t z = ((uint64_t)(-q) * (uint64_t)(int64_t)qln2_inv) >> 16;
+    int64_t z = spinel_shift_right_floor(-q * (int64_t)qln2_inv, 16);
+    if (z < 0) z = 0;
     if (z >= 32) return 0;
-    const uint64_t base = (uint64_t)q + z * (uint64_t)(int64_t)qln2 + (uint64_t)(int64_t)qb;
+    const uint64_t base = (uint64_t)q + (uint64_t)z * (uint64_t)(int64_t)qln2 + (uint64_t)(int64_t)qb;
     const int64_t poly = spinel_wrap_acc(base * base + (uint64_t)(int64_t)qc);
     return (acc_t)spinel_shift_right_floor(poly, (unsigned)z);
 }
 
 /* Softmax of J >= 1 values: e_j = iexp(x_j - max), factor = fp32(127) / fp32(Σe) (one
- * binary32 division), out_j = ACC_SCALE(e_j, factor). Returns 0, or -1 without writing when
- * the accelerator refuses the row (qln2_inv <= 0, or the exponentials sum to 0). */
+ * binary32 division; 0 when the exponentials sum to 0), out_j = ACC_SCALE(e_j, factor).
+ * Returns 0, or -1 without writing for J = 0. */
 static inline int spinel_softmax_row(const acc_t* x, size_t J, acc_t qln2, acc_t qln2_inv, acc_t qb, acc_t qc,
                                      elem_t* out) {
-    if (J == 0 || qln2_inv <= 0) return -1;
+    if (J == 0) return -1;
     acc_t maximum = x[0];
     for (size_t j = 1; j < J; j++) maximum = x[j] > maximum ? x[j] : maximum;
     int64_t sum = 0;
     for (size_t j = 0; j < J; j++) sum += spinel_iexp((int64_t)x[j] - maximum, qln2, qln2_inv, qb, qc);
-    if (sum == 0) return -1;
-    const float factor = 127.0f / (float)sum;
+    const float factor = sum == 0 ? 0.0f : 127.0f / (float)sum;
     for (size_t j = 0; j < J; j++) out[j] = ACC_SCALE(spinel_iexp((int64_t)x[j] - maximum, qln2, qln2_inv, qb, qc), factor);
     return 0;
 }

@@ -177,6 +177,7 @@ module LoopUnroller_SpinelSmall (
   wire [15:0] load_blocks_i;
   wire [15:0] bias_count;
   wire main_fired;
+  wire prefetch_conflict;
   wire prefetch;
   wire launching;
   wire advance;
@@ -220,6 +221,14 @@ module LoopUnroller_SpinelSmall (
   wire [47:0] _emitted_cmd_rs2_e18 = {16'h0, ({16'h0, store_i} * {16'h0, store_tiles_j}) + {16'h0, store_j}} * {32'h0, 16'h4};
   wire [127:0] _dram_elements_e2 = {64'h0, {48'h0, dram_x}} * {64'h0, dram_stride};
   wire [127:0] _dram_elements_e1 = {64'h0, _dram_elements_e2[63:0] + {48'h0, dram_y}} * {64'h0, 64'h4};
+  wire [47:0] _prefetch_conflict_e1 = {16'h0, {16'h0, run_tiles_i} * {16'h0, run_tiles_k}} * {32'h0, 16'h4};
+  wire [47:0] _prefetch_conflict_e2 = {16'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}} * {32'h0, 16'h4};
+  wire [47:0] _prefetch_conflict_e3 = {16'h0, {16'h0, run_tiles_k} * {16'h0, run_tiles_j}} * {32'h0, 16'h4};
+  wire [47:0] _prefetch_conflict_e4 = {16'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}} * {32'h0, 16'h4};
+  wire [47:0] _prefetch_conflict_e5 = {16'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}} * {32'h0, 16'h4};
+  wire [47:0] _prefetch_conflict_e6 = {16'h0, {16'h0, run_tiles_i} * {16'h0, run_tiles_k}} * {32'h0, 16'h4};
+  wire [47:0] _prefetch_conflict_e7 = {16'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}} * {32'h0, 16'h4};
+  wire [47:0] _prefetch_conflict_e8 = {16'h0, {16'h0, run_tiles_k} * {16'h0, run_tiles_j}} * {32'h0, 16'h4};
   wire [31:0] _k_e1 = {16'h0, pair_step + 16'h1} * {16'h0, 16'h8};
   wire [16:0] _load_i_e1 = {1'h0, load_i} + {1'h0, load_blocks_i};
   wire [16:0] _load_j_e1 = {1'h0, load_j} + {1'h0, bias_count};
@@ -292,7 +301,8 @@ module LoopUnroller_SpinelSmall (
   assign load_blocks_i = ((load_tiles_i - load_i) < 16'h8) ? (load_tiles_i - load_i) : 16'h8;
   assign bias_count = load_low_d ? load_blocks_j : (((load_tiles_j - load_j) < 16'h2) ? (load_tiles_j - load_j) : 16'h2);
   assign main_fired = ((issued_valid & issued_ready) & (~emit_store)) & (~(phase == 3'h0));
-  assign prefetch = ((((((((phase == 3'h3) | (phase == 3'h4)) | (phase == 3'h5)) & last_pair_step) & (~load_waiting)) & (~loads_next)) & pending) & (~next_residual)) & (~(((~slot) == 1'h0) ? slot_0_waiting : slot_1_waiting));
+  assign prefetch_conflict = (((next_address_a != 64'h0) & ((((next_a_high ? 32'h200 : 32'h0) < ((run_a_high ? 32'h200 : 32'h0) + _prefetch_conflict_e1[31:0])) & ((run_a_high ? 32'h200 : 32'h0) < ((next_a_high ? 32'h200 : 32'h0) + _prefetch_conflict_e2[31:0]))) | (((next_a_high ? 32'h200 : 32'h0) < (run_b_high ? 32'h400 : 32'h200)) & (((run_b_high ? 32'h400 : 32'h200) - _prefetch_conflict_e3[31:0]) < ((next_a_high ? 32'h200 : 32'h0) + _prefetch_conflict_e4[31:0]))))) | ((next_address_b != 64'h0) & (((((next_b_high ? 32'h400 : 32'h200) - _prefetch_conflict_e5[31:0]) < ((run_a_high ? 32'h200 : 32'h0) + _prefetch_conflict_e6[31:0])) & ((run_a_high ? 32'h200 : 32'h0) < (next_b_high ? 32'h400 : 32'h200))) | ((((next_b_high ? 32'h400 : 32'h200) - _prefetch_conflict_e7[31:0]) < (run_b_high ? 32'h400 : 32'h200)) & (((run_b_high ? 32'h400 : 32'h200) - _prefetch_conflict_e8[31:0]) < (next_b_high ? 32'h400 : 32'h200)))))) | ((next_address_d != 64'h0) & (~(run_address_c != 64'h0)));
+  assign prefetch = (((((((((phase == 3'h3) | (phase == 3'h4)) | (phase == 3'h5)) & last_pair_step) & (~load_waiting)) & (~loads_next)) & pending) & (~next_residual)) & (~(((~slot) == 1'h0) ? slot_0_waiting : slot_1_waiting))) & (~prefetch_conflict);
   assign launching = (((phase == 3'h0) & pending) & (~((slot == 1'h0) ? slot_0_waiting : slot_1_waiting))) & ((~next_residual) | (~store_active));
   assign advance = main_fired | (((~(phase == 3'h0)) & (~((((phase == 3'h1) & ((part != 2'h2) | (run_address_c != 64'h0))) | emit_load) | (phase == 3'h3)))) & (~(phase == 3'h6)));
   assign next_block = (advance & (~load_waiting)) & ((phase == 3'h2) | ((phase == 3'h5) & (~last_pair_step)));
@@ -727,7 +737,7 @@ module LoopUnroller_SpinelSmall (
       slot_1_index <= (finishing & (slot == 1'h1)) ? loop_index : slot_1_index;
   end
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, retirements_0_bits_index, retirements_1_bits_index, retirements_2_bits_index, retirements_3_bits_index, load_address_c, load_stride_c, load_ex_accumulate, load_full_c, load_residual, _run_steps_e1[2:0], _next_steps_e1[2:0], _load_first_e1[31:16], _pair_first_e1[31:16], _emitted_cmd_rs1_e1[127:64], _emitted_cmd_rs1_e2[127:64], _emitted_cmd_rs1_e3[127:64], _emitted_cmd_rs1_e4[127:64], _emitted_cmd_rs1_e5[47:32], _emitted_cmd_rs1_e6[47:32], _emitted_cmd_rs1_e7[47:32], _emitted_cmd_rs1_e8[127:64], _emitted_cmd_rs1_e9[127:64], _emitted_cmd_rs1_e10[127:64], _emitted_cmd_rs1_e11[127:64], _emitted_cmd_rs2_e1[47:32], _emitted_cmd_rs2_e2[47:32], _emitted_cmd_rs2_e3[47:32], _emitted_cmd_rs2_e4[31:16], _emitted_cmd_rs2_e5[47:32], _emitted_cmd_rs2_e6[31:16], _emitted_cmd_rs2_e7[47:32], _emitted_cmd_rs2_e8[31:16], _emitted_cmd_rs2_e9[47:32], _emitted_cmd_rs2_e10[31:16], _emitted_cmd_rs2_e11[47:32], _emitted_cmd_rs2_e12[47:32], _emitted_cmd_rs2_e13[31:16], _emitted_cmd_rs2_e14[47:32], _emitted_cmd_rs2_e15[47:32], _emitted_cmd_rs2_e16[47:32], _emitted_cmd_rs2_e17[47:32], _emitted_cmd_rs2_e18[47:32], _dram_elements_e2[127:64], _dram_elements_e1[127:64], _k_e1[31:16], _load_i_e1[16], _load_j_e1[16], _load_j_e2[16], _load_k_e1[31:16], _load_k_e2[31:16], _load_k_e3[31:16], 1'b0};
+  wire _unused_bits = &{1'b0, retirements_0_bits_index, retirements_1_bits_index, retirements_2_bits_index, retirements_3_bits_index, load_address_c, load_stride_c, load_ex_accumulate, load_full_c, load_residual, _run_steps_e1[2:0], _next_steps_e1[2:0], _load_first_e1[31:16], _pair_first_e1[31:16], _emitted_cmd_rs1_e1[127:64], _emitted_cmd_rs1_e2[127:64], _emitted_cmd_rs1_e3[127:64], _emitted_cmd_rs1_e4[127:64], _emitted_cmd_rs1_e5[47:32], _emitted_cmd_rs1_e6[47:32], _emitted_cmd_rs1_e7[47:32], _emitted_cmd_rs1_e8[127:64], _emitted_cmd_rs1_e9[127:64], _emitted_cmd_rs1_e10[127:64], _emitted_cmd_rs1_e11[127:64], _emitted_cmd_rs2_e1[47:32], _emitted_cmd_rs2_e2[47:32], _emitted_cmd_rs2_e3[47:32], _emitted_cmd_rs2_e4[31:16], _emitted_cmd_rs2_e5[47:32], _emitted_cmd_rs2_e6[31:16], _emitted_cmd_rs2_e7[47:32], _emitted_cmd_rs2_e8[31:16], _emitted_cmd_rs2_e9[47:32], _emitted_cmd_rs2_e10[31:16], _emitted_cmd_rs2_e11[47:32], _emitted_cmd_rs2_e12[47:32], _emitted_cmd_rs2_e13[31:16], _emitted_cmd_rs2_e14[47:32], _emitted_cmd_rs2_e15[47:32], _emitted_cmd_rs2_e16[47:32], _emitted_cmd_rs2_e17[47:32], _emitted_cmd_rs2_e18[47:32], _dram_elements_e2[127:64], _dram_elements_e1[127:64], _prefetch_conflict_e1[47:32], _prefetch_conflict_e2[47:32], _prefetch_conflict_e3[47:32], _prefetch_conflict_e4[47:32], _prefetch_conflict_e5[47:32], _prefetch_conflict_e6[47:32], _prefetch_conflict_e7[47:32], _prefetch_conflict_e8[47:32], _k_e1[31:16], _load_i_e1[16], _load_j_e1[16], _load_j_e2[16], _load_k_e1[31:16], _load_k_e2[31:16], _load_k_e3[31:16], 1'b0};
 endmodule
 
 `default_nettype wire

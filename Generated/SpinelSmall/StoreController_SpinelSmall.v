@@ -50,11 +50,18 @@ module StoreController_SpinelSmall (
   wire [359:0] outgoing_deq_bits;
   wire [2:0] outgoing_count;
   reg  read_in_flight;
+  wire normalized;
+  wire long;
+  reg  long_pending;
   reg  [15:0] row;
   wire last_row;
   reg  [103:0] arriving_note;
   reg  arriving_acc;
   reg  arriving_full;
+  reg  arriving_normalized;
+  reg  arriving_long;
+  reg  [103:0] held_note;
+  wire long_done;
   wire [31:0] scale_0_value;
   wire [31:0] scale_0_scale;
   wire [7:0] scale_0_result;
@@ -90,10 +97,10 @@ module StoreController_SpinelSmall (
   wire [103:0] _pending_enq_bits_e5 = outgoing_deq_bits[103:0];
   wire [19:0] _arriving_note_e1 = {4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, (cmd_bits_cmd_rs2[31] & cmd_bits_cmd_rs2[29]) ? 4'h4 : 4'h1};
 
-  assign cmd_ready = ((((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (cmd_bits_cmd_rs2[31] ? acc_read_req_ready : sp_read_req_ready)) | (((cmd_valid & (((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~read_in_flight))) & last_row;
-  assign sp_read_req_valid = ((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~cmd_bits_cmd_rs2[31]);
+  assign cmd_ready = (((((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~long_pending)) & (cmd_bits_cmd_rs2[31] ? acc_read_req_ready : sp_read_req_ready)) | ((((cmd_valid & (((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~read_in_flight)) & (~long_pending))) & last_row;
+  assign sp_read_req_valid = (((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~long_pending)) & (~cmd_bits_cmd_rs2[31]);
   assign sp_read_req_bits = _sp_read_req_bits_e1[9:0];
-  assign acc_read_req_valid = ((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & cmd_bits_cmd_rs2[31];
+  assign acc_read_req_valid = (((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~long_pending)) & cmd_bits_cmd_rs2[31];
   assign acc_read_req_bits = _acc_read_req_bits_e1[7:0];
   assign dma_req_valid = (outgoing_deq_valid & (~_dma_req_valid_e1[33])) & pending_enq_ready;
   assign dma_req_bits_address = _dma_req_bits_address_e1[103:40];
@@ -105,11 +112,14 @@ module StoreController_SpinelSmall (
   assign fault_valid = ((pending_deq_valid & (pending_deq_bits[33] | dma_resp_valid)) & ((~pending_deq_bits[33]) & dma_resp_bits_error)) & (~faulted);
   assign fault_bits_code = 4'hc;
   assign fault_bits_index = pending_deq_bits[31:0];
-  assign busy = ((cmd_valid | read_in_flight) | outgoing_deq_valid) | pending_deq_valid;
-  assign outgoing_enq_valid = read_in_flight | (((cmd_valid & (((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~read_in_flight));
-  assign outgoing_enq_bits = read_in_flight ? {(~arriving_acc) ? {224'h0, sp_read_resp_bits} : (arriving_full ? {128'h0, acc_read_resp_bits} : {224'h0, {((st_activation == 2'h1) & ($signed(scale_3_result) < $signed(8'h0))) ? 8'h0 : scale_3_result, ((st_activation == 2'h1) & ($signed(scale_2_result) < $signed(8'h0))) ? 8'h0 : scale_2_result, ((st_activation == 2'h1) & ($signed(scale_1_result) < $signed(8'h0))) ? 8'h0 : scale_1_result, ((st_activation == 2'h1) & ($signed(scale_0_result) < $signed(8'h0))) ? 8'h0 : scale_0_result}}), {arriving_note[103:40], arriving_note[39:34], arriving_note[33], arriving_note[32], arriving_note[31:0]}} : {256'h0, {cmd_bits_cmd_rs1 + {16'h0, {32'h0, row} * {16'h0, st_dram_stride}}, _outgoing_enq_bits_e1[5:0], ((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0), last_row, cmd_bits_index}};
+  assign busy = (((cmd_valid | read_in_flight) | long_pending) | outgoing_deq_valid) | pending_deq_valid;
+  assign outgoing_enq_valid = ((read_in_flight & (~arriving_long)) | long_done) | ((((cmd_valid & (((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~read_in_flight)) & (~long_pending));
+  assign outgoing_enq_bits = (read_in_flight & (~arriving_long)) ? {(~arriving_acc) ? {224'h0, sp_read_resp_bits} : (arriving_full ? {128'h0, acc_read_resp_bits} : {224'h0, {(({1'h0, st_activation} == 3'h1) & ($signed(scale_3_result) < $signed(8'h0))) ? 8'h0 : scale_3_result, (({1'h0, st_activation} == 3'h1) & ($signed(scale_2_result) < $signed(8'h0))) ? 8'h0 : scale_2_result, (({1'h0, st_activation} == 3'h1) & ($signed(scale_1_result) < $signed(8'h0))) ? 8'h0 : scale_1_result, (({1'h0, st_activation} == 3'h1) & ($signed(scale_0_result) < $signed(8'h0))) ? 8'h0 : scale_0_result}}), {arriving_note[103:40], arriving_note[39:34], arriving_note[33], arriving_note[32], arriving_note[31:0]}} : (long_done ? {(~arriving_acc) ? {224'h0, sp_read_resp_bits} : (arriving_full ? {128'h0, acc_read_resp_bits} : {224'h0, {(({1'h0, st_activation} == 3'h1) & ($signed(scale_3_result) < $signed(8'h0))) ? 8'h0 : scale_3_result, (({1'h0, st_activation} == 3'h1) & ($signed(scale_2_result) < $signed(8'h0))) ? 8'h0 : scale_2_result, (({1'h0, st_activation} == 3'h1) & ($signed(scale_1_result) < $signed(8'h0))) ? 8'h0 : scale_1_result, (({1'h0, st_activation} == 3'h1) & ($signed(scale_0_result) < $signed(8'h0))) ? 8'h0 : scale_0_result}}), held_note} : {256'h0, {cmd_bits_cmd_rs1 + {16'h0, {32'h0, row} * {16'h0, st_dram_stride}}, _outgoing_enq_bits_e1[5:0], (((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)) | (normalized & (cmd_bits_cmd_rs2[28:26] != 3'h0)), last_row, cmd_bits_index}});
   assign outgoing_deq_ready = (outgoing_deq_valid & pending_enq_ready) & ((~(~_outgoing_deq_ready_e1[33])) | dma_req_ready);
+  assign normalized = ((1'h0 & cmd_bits_cmd_rs2[31]) & (~cmd_bits_cmd_rs2[29])) & ((cmd_bits_cmd_rs2[28:26] != 3'h0) | ({1'h0, st_activation} >= 3'h2));
+  assign long = normalized & ((((cmd_bits_cmd_rs2[28:26] == 3'h2) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) | ((cmd_bits_cmd_rs2[28:26] == 3'h0) & ({1'h0, st_activation} == 3'h2)));
   assign last_row = (((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)) | (({1'h0, row} + {1'h0, 16'h1}) >= {1'h0, cmd_bits_cmd_rs2[63:48]});
+  assign long_done = (long_pending & (~arriving_long)) & 1'h0;
   assign scale_0_value = acc_read_resp_bits[31:0];
   assign scale_0_scale = st_acc_scale;
   assign scale_1_value = acc_read_resp_bits[63:32];
@@ -125,40 +135,61 @@ module StoreController_SpinelSmall (
     if (reset)
       st_dram_stride <= 32'h0;
     else
-      st_dram_stride <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? cmd_bits_cmd_rs2[31:0] : st_dram_stride;
+      st_dram_stride <= (((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) & (~((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3)))) ? cmd_bits_cmd_rs2[31:0] : st_dram_stride;
   end
   always @(posedge clock) begin
     if (reset)
       st_activation <= 2'h0;
     else
-      st_activation <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? cmd_bits_cmd_rs1[3:2] : st_activation;
+      st_activation <= (((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) & (~((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3)))) ? cmd_bits_cmd_rs1[3:2] : st_activation;
   end
   always @(posedge clock) begin
     if (reset)
       st_acc_scale <= 32'h3f800000;
     else
-      st_acc_scale <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? cmd_bits_cmd_rs2[63:32] : st_acc_scale;
+      st_acc_scale <= (((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) & (~((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3)))) ? cmd_bits_cmd_rs2[63:32] : st_acc_scale;
   end
   always @(posedge clock) begin
     if (reset)
       read_in_flight <= 1'h0;
     else
-      read_in_flight <= ((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (cmd_bits_cmd_rs2[31] ? acc_read_req_ready : sp_read_req_ready);
+      read_in_flight <= (((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~long_pending)) & (cmd_bits_cmd_rs2[31] ? acc_read_req_ready : sp_read_req_ready);
+  end
+  always @(posedge clock) begin
+    if (reset)
+      long_pending <= 1'h0;
+    else
+      long_pending <= long_done ? 1'h0 : ((((((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~long_pending)) & (cmd_bits_cmd_rs2[31] ? acc_read_req_ready : sp_read_req_ready)) & long) ? 1'h1 : long_pending);
   end
   always @(posedge clock) begin
     if (reset)
       row <= 16'h0;
     else
-      row <= ((((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (cmd_bits_cmd_rs2[31] ? acc_read_req_ready : sp_read_req_ready)) | (((cmd_valid & (((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~read_in_flight))) ? (last_row ? 16'h0 : (row + 16'h1)) : row;
+      row <= (((((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~long_pending)) & (cmd_bits_cmd_rs2[31] ? acc_read_req_ready : sp_read_req_ready)) | ((((cmd_valid & (((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~read_in_flight)) & (~long_pending))) ? (last_row ? 16'h0 : (row + 16'h1)) : row;
   end
   always @(posedge clock) begin
-    arriving_note <= {cmd_bits_cmd_rs1 + {16'h0, {32'h0, row} * {16'h0, st_dram_stride}}, _arriving_note_e1[5:0], ((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0), last_row, cmd_bits_index};
+    arriving_note <= {cmd_bits_cmd_rs1 + {16'h0, {32'h0, row} * {16'h0, st_dram_stride}}, _arriving_note_e1[5:0], (((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)) | (normalized & (cmd_bits_cmd_rs2[28:26] != 3'h0)), last_row, cmd_bits_index};
   end
   always @(posedge clock) begin
     arriving_acc <= cmd_bits_cmd_rs2[31];
   end
   always @(posedge clock) begin
     arriving_full <= cmd_bits_cmd_rs2[29];
+  end
+  always @(posedge clock) begin
+    if (reset)
+      arriving_normalized <= 1'h0;
+    else
+      arriving_normalized <= normalized & ((((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~long_pending)) & (cmd_bits_cmd_rs2[31] ? acc_read_req_ready : sp_read_req_ready));
+  end
+  always @(posedge clock) begin
+    if (reset)
+      arriving_long <= 1'h0;
+    else
+      arriving_long <= long & ((((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~long_pending)) & (cmd_bits_cmd_rs2[31] ? acc_read_req_ready : sp_read_req_ready));
+  end
+  always @(posedge clock) begin
+    held_note <= arriving_long ? {arriving_note[103:40], arriving_note[39:34], arriving_note[33], arriving_note[32], arriving_note[31:0]} : held_note;
   end
   always @(posedge clock) begin
     if (reset)
@@ -209,7 +240,7 @@ module StoreController_SpinelSmall (
     .count(pending_count)
   );
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, cmd_bits_sequence, cmd_bits_loop_internal, cmd_bits_loop_slot, sp_read_resp_valid, acc_read_resp_valid, dma_resp_bits_tag, outgoing_enq_ready, pending_deq_bits[103:34], pending_count, _sp_read_req_bits_e1[25:10], _acc_read_req_bits_e1[25:8], _dma_req_valid_e1[103:34], _dma_req_valid_e1[32:0], _dma_req_bits_address_e1[39:0], _dma_req_bits_bytes_e1[103:40], _dma_req_bits_bytes_e1[33:0], _outgoing_enq_bits_e1[19:6], _outgoing_deq_ready_e1[103:34], _outgoing_deq_ready_e1[32:0], _pending_enq_valid_e1[103:34], _pending_enq_valid_e1[32:0], _pending_enq_bits_e1[39:0], _pending_enq_bits_e2[103:40], _pending_enq_bits_e2[33:0], _pending_enq_bits_e3[103:34], _pending_enq_bits_e3[32:0], _pending_enq_bits_e4[103:33], _pending_enq_bits_e4[31:0], _pending_enq_bits_e5[103:32], _arriving_note_e1[19:6], 1'b0};
+  wire _unused_bits = &{1'b0, cmd_bits_sequence, cmd_bits_loop_internal, cmd_bits_loop_slot, sp_read_resp_valid, acc_read_resp_valid, dma_resp_bits_tag, outgoing_enq_ready, arriving_normalized, pending_deq_bits[103:34], pending_count, _sp_read_req_bits_e1[25:10], _acc_read_req_bits_e1[25:8], _dma_req_valid_e1[103:34], _dma_req_valid_e1[32:0], _dma_req_bits_address_e1[39:0], _dma_req_bits_bytes_e1[103:40], _dma_req_bits_bytes_e1[33:0], _outgoing_enq_bits_e1[19:6], _outgoing_deq_ready_e1[103:34], _outgoing_deq_ready_e1[32:0], _pending_enq_valid_e1[103:34], _pending_enq_valid_e1[32:0], _pending_enq_bits_e1[39:0], _pending_enq_bits_e2[103:40], _pending_enq_bits_e2[33:0], _pending_enq_bits_e3[103:34], _pending_enq_bits_e3[32:0], _pending_enq_bits_e4[103:33], _pending_enq_bits_e4[31:0], _pending_enq_bits_e5[103:32], _arriving_note_e1[19:6], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -83,6 +83,41 @@ module Dispatcher_SpinelTransformer (
   reg  [31:0] sequence_v;
   reg  error_latched;
   reg  [63:0] error_info_reg;
+  reg  [1:0] st_activation;
+  reg  norm_activation_high;
+  reg  norm_slot;
+  reg  [2:0] norm_state_0;
+  reg  [2:0] norm_state_1;
+  reg  [2:0] norm_state_2;
+  reg  [2:0] norm_state_3;
+  reg  [2:0] norm_state_4;
+  reg  [2:0] norm_state_5;
+  reg  [2:0] norm_state_6;
+  reg  [2:0] norm_state_7;
+  reg  [2:0] norm_state_8;
+  reg  [2:0] norm_state_9;
+  reg  [2:0] norm_state_10;
+  reg  [2:0] norm_state_11;
+  reg  [2:0] norm_state_12;
+  reg  [2:0] norm_state_13;
+  reg  [2:0] norm_state_14;
+  reg  [2:0] norm_state_15;
+  reg  [2:0] norm_state_16;
+  reg  [2:0] norm_state_17;
+  reg  [2:0] norm_state_18;
+  reg  [2:0] norm_state_19;
+  reg  [2:0] norm_state_20;
+  reg  [2:0] norm_state_21;
+  reg  [2:0] norm_state_22;
+  reg  [2:0] norm_state_23;
+  reg  [2:0] norm_state_24;
+  reg  [2:0] norm_state_25;
+  reg  [2:0] norm_state_26;
+  reg  [2:0] norm_state_27;
+  reg  [2:0] norm_state_28;
+  reg  [2:0] norm_state_29;
+  reg  [2:0] norm_state_30;
+  reg  [2:0] norm_state_31;
   wire [3:0] failure;
   wire failed;
   wire accepted;
@@ -123,7 +158,7 @@ module Dispatcher_SpinelTransformer (
   wire [31:0] _failure_e2 = cmd_bits_cmd_rs2[63:32];
   wire [15:0] _failure_e3 = cmd_bits_cmd_rs2[47:32] - 16'h1;
 
-  assign cmd_ready = ((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) | (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)))) ? ld_ready : (((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h0)) | ((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5)))) ? ex_ready : (((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h2)) | (cmd_bits_cmd_funct == 7'h3))) ? st_ready : 1'h1));
+  assign cmd_ready = ((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) | (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)))) ? ld_ready : (((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h0)) | ((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5)))) ? ex_ready : (((~failed) & ((((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h2)) | ((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3))) | (cmd_bits_cmd_funct == 7'h3))) ? st_ready : 1'h1));
   assign ld_valid = cmd_valid & ((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) | (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he))));
   assign ld_bits_cmd_funct = cmd_bits_cmd_funct;
   assign ld_bits_cmd_rs1 = cmd_bits_cmd_rs1;
@@ -142,7 +177,7 @@ module Dispatcher_SpinelTransformer (
   assign ex_bits_compute_loop_slot = cmd_bits_loop_slot;
   assign ex_bits_preload_rs1 = preload_rs1;
   assign ex_bits_preload_rs2 = preload_rs2;
-  assign st_valid = cmd_valid & ((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h2)) | (cmd_bits_cmd_funct == 7'h3)));
+  assign st_valid = cmd_valid & ((~failed) & ((((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h2)) | ((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3))) | (cmd_bits_cmd_funct == 7'h3)));
   assign st_bits_cmd_funct = cmd_bits_cmd_funct;
   assign st_bits_cmd_rs1 = cmd_bits_cmd_rs1;
   assign st_bits_cmd_rs2 = cmd_bits_cmd_rs2;
@@ -171,9 +206,9 @@ module Dispatcher_SpinelTransformer (
   assign retire_bits_loop_slot = cmd_bits_loop_slot;
   assign error = error_latched;
   assign error_info = error_info_reg;
-  assign failure = (~((((((cmd_bits_cmd_funct == 7'h0) | (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he))) | (cmd_bits_cmd_funct == 7'h3)) | (cmd_bits_cmd_funct == 7'h6)) | ((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5))) | (cmd_bits_cmd_funct == 7'h7))) ? 4'h1 : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h0)) ? (((~cmd_bits_cmd_rs1[7]) & (~1'h1)) ? 4'h5 : (((~cmd_bits_cmd_rs1[7]) & (~(cmd_bits_cmd_rs1[2] ? (~(cmd_bits_cmd_rs1[8] & cmd_bits_cmd_rs1[9])) : (~(cmd_bits_cmd_rs1[9] & (~cmd_bits_cmd_rs1[8])))))) ? 4'h5 : ((((~cmd_bits_cmd_rs1[7]) & 1'h0) & (cmd_bits_cmd_rs1[4:3] >= 2'h2)) ? 4'h6 : (((~cmd_bits_cmd_rs1[7]) & (cmd_bits_cmd_rs2[31:0] >= 32'h20)) ? 4'h6 : 4'h0)))) : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h3) ? 4'h1 : ((cmd_bits_cmd_rs1[15:8] > 8'h1) ? 4'h6 : ((_failure_e1[30:23] == 8'hff) ? 4'h7 : ((1'h0 & (~(cmd_bits_cmd_rs1[63:32] == 32'h3f800000))) ? 4'h7 : 4'h0)))) : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h2)) ? ((|cmd_bits_cmd_rs1[63:4]) ? 4'h6 : ((1'h0 & (cmd_bits_cmd_rs1[3:2] >= 2'h2)) ? 4'h6 : ((_failure_e2[30:23] == 8'hff) ? 4'h7 : ((1'h0 & (~(cmd_bits_cmd_rs2[63:32] == 32'h3f800000))) ? 4'h7 : 4'h0)))) : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3)) ? 4'h1 : ((((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)) ? ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2 : ((((cmd_bits_cmd_rs2[31] & (~((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_shrunk : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_shrunk : ld2_shrunk)))) ? ({4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, 4'h4}) : ({4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, 4'h1})) > 20'h40) ? 4'h3 : ((1'h1 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[29] | (|cmd_bits_cmd_rs2[28:26]))) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs2[31])) & (|cmd_bits_cmd_rs2[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs2[25:0]} + ({8'h0, {16'h0, (cmd_bits_cmd_rs2[47:32] == 16'h0) ? 16'h0 : {4'h0, _failure_e3[15:4]}} * {16'h0, (((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_block_stride : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_block_stride : ld2_block_stride)}} + {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)})) >= (cmd_bits_cmd_rs2[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : ((cmd_bits_cmd_rs2[31] & (~((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_scale_is_one : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_scale_is_one : ld2_scale_is_one)))) ? 4'ha : 4'h0))))))) : ((cmd_bits_cmd_funct == 7'h3) ? ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3 : ((1'h1 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (|cmd_bits_cmd_rs2[28:26])) ? 4'h6 : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs2[31])) & (|cmd_bits_cmd_rs2[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs2[25:0]} + {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)}) >= (cmd_bits_cmd_rs2[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : 4'h0)))))) : ((cmd_bits_cmd_funct == 7'h6) ? ((cmd_bits_cmd_rs1[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs1[47:32] > 16'h10) ? 4'h3 : ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3 : ((1'h0 & (cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) ? 4'ha : ((ws ? ((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs1[31]) : (((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs1[31]) & (|cmd_bits_cmd_rs1[28:26]))) ? 4'ha : ((((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs1[31])) & (|cmd_bits_cmd_rs1[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs1[25:0]} + {24'h0, (cmd_bits_cmd_rs1[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs1[63:48] - 16'h1)}) >= (cmd_bits_cmd_rs1[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : ((1'h0 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (|cmd_bits_cmd_rs2[28:26])) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs2[31])) & (|cmd_bits_cmd_rs2[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs2[25:0]} + {8'h0, {16'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)} * {16'h0, c_stride}}) >= (cmd_bits_cmd_rs2[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : (preload_pending ? 4'h9 : 4'h0))))))))))))) : (((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5)) ? ((cmd_bits_cmd_rs1[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs1[47:32] > 16'h10) ? 4'h3 : ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3 : ((1'h0 & (cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) ? 4'ha : (((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs1[31]) ? 4'ha : ((((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs1[31])) & (|cmd_bits_cmd_rs1[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs1[25:0]} + {8'h0, {16'h0, (cmd_bits_cmd_rs1[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs1[63:48] - 16'h1)} * {16'h0, a_stride}}) >= (cmd_bits_cmd_rs1[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : ((1'h0 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) ? 4'ha : ((ws ? (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (|cmd_bits_cmd_rs2[28:26])) : ((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31])) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs2[31])) & (|cmd_bits_cmd_rs2[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs2[25:0]} + {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)}) >= (cmd_bits_cmd_rs2[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : ((~preload_pending) ? 4'h8 : ((preload_pending & (1'h0 & (preload_rs1[31:0] == 32'hffffffff))) ? 4'ha : ((preload_pending & (ws ? ((~(preload_rs1[31:0] == 32'hffffffff)) & preload_rs1[31]) : (((~(preload_rs1[31:0] == 32'hffffffff)) & preload_rs1[31]) & (|preload_rs1[28:26])))) ? 4'ha : ((preload_pending & (((~(preload_rs1[31:0] == 32'hffffffff)) & (~preload_rs1[31])) & (|preload_rs1[30:26]))) ? 4'h4 : ((preload_pending & ((~(preload_rs1[31:0] == 32'hffffffff)) & (({14'h0, preload_rs1[25:0]} + {24'h0, (preload_rs1[63:48] == 16'h0) ? 16'h0 : (preload_rs1[63:48] - 16'h1)}) >= (preload_rs1[31] ? 40'h1000 : 40'h1000)))) ? 4'h4 : ((preload_pending & (1'h0 & (preload_rs2[31:0] == 32'hffffffff))) ? 4'ha : ((preload_pending & (((~(preload_rs2[31:0] == 32'hffffffff)) & preload_rs2[31]) & (|preload_rs2[28:26]))) ? 4'ha : ((preload_pending & (((~(preload_rs2[31:0] == 32'hffffffff)) & (~preload_rs2[31])) & (|preload_rs2[30:26]))) ? 4'h4 : ((preload_pending & ((~(preload_rs2[31:0] == 32'hffffffff)) & (({14'h0, preload_rs2[25:0]} + {8'h0, {16'h0, (preload_rs2[63:48] == 16'h0) ? 16'h0 : (preload_rs2[63:48] - 16'h1)} * {16'h0, c_stride}}) >= (preload_rs2[31] ? 40'h1000 : 40'h1000)))) ? 4'h4 : (((cmd_bits_cmd_funct == 7'h5) & (~(preload_rs1[31:0] == 32'hffffffff))) ? 4'ha : (((cmd_bits_cmd_funct == 7'h5) & ((~last_pair_valid) | (last_pair_ws != ws))) ? 4'ha : 4'h0))))))))))))))))))))))) : 4'h0))))))));
+  assign failure = (~((((((cmd_bits_cmd_funct == 7'h0) | (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he))) | (cmd_bits_cmd_funct == 7'h3)) | (cmd_bits_cmd_funct == 7'h6)) | ((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5))) | (cmd_bits_cmd_funct == 7'h7))) ? 4'h1 : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h0)) ? (((~cmd_bits_cmd_rs1[7]) & (~1'h1)) ? 4'h5 : (((~cmd_bits_cmd_rs1[7]) & (~(cmd_bits_cmd_rs1[2] ? (~(cmd_bits_cmd_rs1[8] & cmd_bits_cmd_rs1[9])) : (~(cmd_bits_cmd_rs1[9] & (~cmd_bits_cmd_rs1[8])))))) ? 4'h5 : ((((~cmd_bits_cmd_rs1[7]) & 1'h0) & (cmd_bits_cmd_rs1[4:3] >= 2'h2)) ? 4'h6 : (((~cmd_bits_cmd_rs1[7]) & (cmd_bits_cmd_rs2[31:0] >= 32'h20)) ? 4'h6 : 4'h0)))) : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h3) ? 4'h1 : ((cmd_bits_cmd_rs1[15:8] > 8'h1) ? 4'h6 : ((_failure_e1[30:23] == 8'hff) ? 4'h7 : ((1'h0 & (~(cmd_bits_cmd_rs1[63:32] == 32'h3f800000))) ? 4'h7 : 4'h0)))) : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h2)) ? ((|cmd_bits_cmd_rs1[63:4]) ? 4'h6 : ((1'h0 & (cmd_bits_cmd_rs1[3:2] >= 2'h2)) ? 4'h6 : ((_failure_e2[30:23] == 8'hff) ? 4'h7 : ((1'h0 & (~(cmd_bits_cmd_rs2[63:32] == 32'h3f800000))) ? 4'h7 : 4'h0)))) : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3)) ? (1'h0 ? 4'h6 : ((cmd_bits_cmd_rs1[15:8] >= 8'h2) ? 4'h6 : 4'h0)) : ((((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)) ? ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2 : ((((cmd_bits_cmd_rs2[31] & (~((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_shrunk : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_shrunk : ld2_shrunk)))) ? ({4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, 4'h4}) : ({4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, 4'h1})) > 20'h40) ? 4'h3 : ((1'h1 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[29] | (|cmd_bits_cmd_rs2[28:26]))) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs2[31])) & (|cmd_bits_cmd_rs2[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs2[25:0]} + ({8'h0, {16'h0, (cmd_bits_cmd_rs2[47:32] == 16'h0) ? 16'h0 : {4'h0, _failure_e3[15:4]}} * {16'h0, (((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_block_stride : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_block_stride : ld2_block_stride)}} + {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)})) >= (cmd_bits_cmd_rs2[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : ((cmd_bits_cmd_rs2[31] & (~((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_scale_is_one : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_scale_is_one : ld2_scale_is_one)))) ? 4'ha : 4'h0))))))) : ((cmd_bits_cmd_funct == 7'h3) ? ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3 : ((1'h1 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) ? 4'ha : (((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (|cmd_bits_cmd_rs2[28:26])) & cmd_bits_cmd_rs2[29]) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs2[31])) & (|cmd_bits_cmd_rs2[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs2[25:0]} + {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)}) >= (cmd_bits_cmd_rs2[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : ((((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (~cmd_bits_cmd_rs2[29])) & (cmd_bits_cmd_rs2[28:26] == 3'h0)) & ({norm_activation_high, st_activation} >= 3'h5)) ? 4'h6 : (((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0)) & ((cmd_bits_cmd_rs2[63:48] == 16'h0) | (cmd_bits_cmd_rs2[47:32] == 16'h0))) ? 4'ha : (((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0)) & (~((((((((((((((((1'h1 & ((~(cmd_bits_cmd_rs2[63:48] > 16'h0)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_0 : norm_state_16) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_0 : norm_state_16) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_0 : norm_state_16) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_0 : norm_state_16) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h1)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_1 : norm_state_17) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_1 : norm_state_17) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_1 : norm_state_17) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_1 : norm_state_17) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h2)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_2 : norm_state_18) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_2 : norm_state_18) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_2 : norm_state_18) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_2 : norm_state_18) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h3)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_3 : norm_state_19) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_3 : norm_state_19) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_3 : norm_state_19) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_3 : norm_state_19) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h4)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_4 : norm_state_20) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_4 : norm_state_20) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_4 : norm_state_20) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_4 : norm_state_20) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h5)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_5 : norm_state_21) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_5 : norm_state_21) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_5 : norm_state_21) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_5 : norm_state_21) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h6)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_6 : norm_state_22) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_6 : norm_state_22) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_6 : norm_state_22) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_6 : norm_state_22) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h7)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_7 : norm_state_23) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_7 : norm_state_23) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_7 : norm_state_23) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_7 : norm_state_23) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h8)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_8 : norm_state_24) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_8 : norm_state_24) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_8 : norm_state_24) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_8 : norm_state_24) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h9)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_9 : norm_state_25) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_9 : norm_state_25) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_9 : norm_state_25) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_9 : norm_state_25) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'ha)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_10 : norm_state_26) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_10 : norm_state_26) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_10 : norm_state_26) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_10 : norm_state_26) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'hb)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_11 : norm_state_27) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_11 : norm_state_27) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_11 : norm_state_27) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_11 : norm_state_27) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'hc)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_12 : norm_state_28) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_12 : norm_state_28) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_12 : norm_state_28) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_12 : norm_state_28) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'hd)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_13 : norm_state_29) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_13 : norm_state_29) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_13 : norm_state_29) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_13 : norm_state_29) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'he)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_14 : norm_state_30) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_14 : norm_state_30) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_14 : norm_state_30) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_14 : norm_state_30) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'hf)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_15 : norm_state_31) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_15 : norm_state_31) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_15 : norm_state_31) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_15 : norm_state_31) == 3'h6)) : 1'h1)))))) ? 4'ha : ((((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (~cmd_bits_cmd_rs2[29])) & (cmd_bits_cmd_rs2[28:26] == 3'h0)) & (~((((((((((((((((1'h1 & ((~(cmd_bits_cmd_rs2[63:48] > 16'h0)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_0 : norm_state_16) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_0 : norm_state_16) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h1)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_1 : norm_state_17) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_1 : norm_state_17) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h2)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_2 : norm_state_18) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_2 : norm_state_18) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h3)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_3 : norm_state_19) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_3 : norm_state_19) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h4)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_4 : norm_state_20) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_4 : norm_state_20) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h5)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_5 : norm_state_21) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_5 : norm_state_21) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h6)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_6 : norm_state_22) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_6 : norm_state_22) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h7)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_7 : norm_state_23) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_7 : norm_state_23) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h8)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_8 : norm_state_24) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_8 : norm_state_24) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h9)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_9 : norm_state_25) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_9 : norm_state_25) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'ha)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_10 : norm_state_26) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_10 : norm_state_26) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'hb)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_11 : norm_state_27) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_11 : norm_state_27) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'hc)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_12 : norm_state_28) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_12 : norm_state_28) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'hd)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_13 : norm_state_29) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_13 : norm_state_29) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'he)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_14 : norm_state_30) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_14 : norm_state_30) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'hf)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_15 : norm_state_31) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_15 : norm_state_31) == 3'h7) : 1'h1)))))) ? 4'ha : 4'h0)))))))))) : ((cmd_bits_cmd_funct == 7'h6) ? ((cmd_bits_cmd_rs1[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs1[47:32] > 16'h10) ? 4'h3 : ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3 : ((1'h0 & (cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) ? 4'ha : ((ws ? ((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs1[31]) : (((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs1[31]) & (|cmd_bits_cmd_rs1[28:26]))) ? 4'ha : ((((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs1[31])) & (|cmd_bits_cmd_rs1[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs1[25:0]} + {24'h0, (cmd_bits_cmd_rs1[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs1[63:48] - 16'h1)}) >= (cmd_bits_cmd_rs1[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : ((1'h0 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (|cmd_bits_cmd_rs2[28:26])) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs2[31])) & (|cmd_bits_cmd_rs2[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs2[25:0]} + {8'h0, {16'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)} * {16'h0, c_stride}}) >= (cmd_bits_cmd_rs2[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : (preload_pending ? 4'h9 : 4'h0))))))))))))) : (((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5)) ? ((cmd_bits_cmd_rs1[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs1[47:32] > 16'h10) ? 4'h3 : ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3 : ((1'h0 & (cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) ? 4'ha : (((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs1[31]) ? 4'ha : ((((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs1[31])) & (|cmd_bits_cmd_rs1[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs1[25:0]} + {8'h0, {16'h0, (cmd_bits_cmd_rs1[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs1[63:48] - 16'h1)} * {16'h0, a_stride}}) >= (cmd_bits_cmd_rs1[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : ((1'h0 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) ? 4'ha : ((ws ? (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (|cmd_bits_cmd_rs2[28:26])) : ((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31])) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs2[31])) & (|cmd_bits_cmd_rs2[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs2[25:0]} + {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)}) >= (cmd_bits_cmd_rs2[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : ((~preload_pending) ? 4'h8 : ((preload_pending & (1'h0 & (preload_rs1[31:0] == 32'hffffffff))) ? 4'ha : ((preload_pending & (ws ? ((~(preload_rs1[31:0] == 32'hffffffff)) & preload_rs1[31]) : (((~(preload_rs1[31:0] == 32'hffffffff)) & preload_rs1[31]) & (|preload_rs1[28:26])))) ? 4'ha : ((preload_pending & (((~(preload_rs1[31:0] == 32'hffffffff)) & (~preload_rs1[31])) & (|preload_rs1[30:26]))) ? 4'h4 : ((preload_pending & ((~(preload_rs1[31:0] == 32'hffffffff)) & (({14'h0, preload_rs1[25:0]} + {24'h0, (preload_rs1[63:48] == 16'h0) ? 16'h0 : (preload_rs1[63:48] - 16'h1)}) >= (preload_rs1[31] ? 40'h1000 : 40'h1000)))) ? 4'h4 : ((preload_pending & (1'h0 & (preload_rs2[31:0] == 32'hffffffff))) ? 4'ha : ((preload_pending & (((~(preload_rs2[31:0] == 32'hffffffff)) & preload_rs2[31]) & (|preload_rs2[28:26]))) ? 4'ha : ((preload_pending & (((~(preload_rs2[31:0] == 32'hffffffff)) & (~preload_rs2[31])) & (|preload_rs2[30:26]))) ? 4'h4 : ((preload_pending & ((~(preload_rs2[31:0] == 32'hffffffff)) & (({14'h0, preload_rs2[25:0]} + {8'h0, {16'h0, (preload_rs2[63:48] == 16'h0) ? 16'h0 : (preload_rs2[63:48] - 16'h1)} * {16'h0, c_stride}}) >= (preload_rs2[31] ? 40'h1000 : 40'h1000)))) ? 4'h4 : (((cmd_bits_cmd_funct == 7'h5) & (~(preload_rs1[31:0] == 32'hffffffff))) ? 4'ha : (((cmd_bits_cmd_funct == 7'h5) & ((~last_pair_valid) | (last_pair_ws != ws))) ? 4'ha : 4'h0))))))))))))))))))))))) : 4'h0))))))));
   assign failed = failure != 4'h0;
-  assign accepted = cmd_valid & (((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) | (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)))) ? ld_ready : (((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h0)) | ((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5)))) ? ex_ready : (((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h2)) | (cmd_bits_cmd_funct == 7'h3))) ? st_ready : 1'h1)));
+  assign accepted = cmd_valid & (((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) | (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)))) ? ld_ready : (((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h0)) | ((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5)))) ? ex_ready : (((~failed) & ((((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h2)) | ((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3))) | (cmd_bits_cmd_funct == 7'h3))) ? st_ready : 1'h1)));
   always @(posedge clock) begin
     if (reset)
       ws <= 1'h0;
@@ -287,6 +322,216 @@ module Dispatcher_SpinelTransformer (
       error_info_reg <= 64'h0;
     else
       error_info_reg <= accepted ? (failed ? ((~error_latched) ? {{4'h0, failure}, 24'h0, cmd_bits_index} : error_info_reg) : error_info_reg) : error_info_reg;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      st_activation <= 2'h0;
+    else
+      st_activation <= accepted ? (failed ? st_activation : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h2)) ? cmd_bits_cmd_rs1[3:2] : st_activation)) : st_activation;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_activation_high <= 1'h0;
+    else
+      norm_activation_high <= accepted ? (failed ? norm_activation_high : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3)) ? ((~cmd_bits_cmd_rs1[17]) ? cmd_bits_cmd_rs1[16] : norm_activation_high) : norm_activation_high)) : norm_activation_high;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_slot <= 1'h0;
+    else
+      norm_slot <= accepted ? (failed ? norm_slot : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3)) ? cmd_bits_cmd_rs1[8] : norm_slot)) : norm_slot;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_0 <= 3'h0;
+    else
+      norm_state_0 <= accepted ? (failed ? norm_state_0 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h0) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_0) : norm_state_0) : norm_state_0)) : norm_state_0;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_1 <= 3'h0;
+    else
+      norm_state_1 <= accepted ? (failed ? norm_state_1 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h1) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_1) : norm_state_1) : norm_state_1)) : norm_state_1;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_2 <= 3'h0;
+    else
+      norm_state_2 <= accepted ? (failed ? norm_state_2 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h2) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_2) : norm_state_2) : norm_state_2)) : norm_state_2;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_3 <= 3'h0;
+    else
+      norm_state_3 <= accepted ? (failed ? norm_state_3 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h3) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_3) : norm_state_3) : norm_state_3)) : norm_state_3;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_4 <= 3'h0;
+    else
+      norm_state_4 <= accepted ? (failed ? norm_state_4 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h4) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_4) : norm_state_4) : norm_state_4)) : norm_state_4;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_5 <= 3'h0;
+    else
+      norm_state_5 <= accepted ? (failed ? norm_state_5 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h5) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_5) : norm_state_5) : norm_state_5)) : norm_state_5;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_6 <= 3'h0;
+    else
+      norm_state_6 <= accepted ? (failed ? norm_state_6 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h6) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_6) : norm_state_6) : norm_state_6)) : norm_state_6;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_7 <= 3'h0;
+    else
+      norm_state_7 <= accepted ? (failed ? norm_state_7 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h7) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_7) : norm_state_7) : norm_state_7)) : norm_state_7;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_8 <= 3'h0;
+    else
+      norm_state_8 <= accepted ? (failed ? norm_state_8 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h8) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_8) : norm_state_8) : norm_state_8)) : norm_state_8;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_9 <= 3'h0;
+    else
+      norm_state_9 <= accepted ? (failed ? norm_state_9 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h9) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_9) : norm_state_9) : norm_state_9)) : norm_state_9;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_10 <= 3'h0;
+    else
+      norm_state_10 <= accepted ? (failed ? norm_state_10 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'ha) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_10) : norm_state_10) : norm_state_10)) : norm_state_10;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_11 <= 3'h0;
+    else
+      norm_state_11 <= accepted ? (failed ? norm_state_11 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'hb) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_11) : norm_state_11) : norm_state_11)) : norm_state_11;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_12 <= 3'h0;
+    else
+      norm_state_12 <= accepted ? (failed ? norm_state_12 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'hc) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_12) : norm_state_12) : norm_state_12)) : norm_state_12;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_13 <= 3'h0;
+    else
+      norm_state_13 <= accepted ? (failed ? norm_state_13 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'hd) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_13) : norm_state_13) : norm_state_13)) : norm_state_13;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_14 <= 3'h0;
+    else
+      norm_state_14 <= accepted ? (failed ? norm_state_14 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'he) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_14) : norm_state_14) : norm_state_14)) : norm_state_14;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_15 <= 3'h0;
+    else
+      norm_state_15 <= accepted ? (failed ? norm_state_15 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'hf) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_15) : norm_state_15) : norm_state_15)) : norm_state_15;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_16 <= 3'h0;
+    else
+      norm_state_16 <= accepted ? (failed ? norm_state_16 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h0) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_16) : norm_state_16) : norm_state_16)) : norm_state_16;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_17 <= 3'h0;
+    else
+      norm_state_17 <= accepted ? (failed ? norm_state_17 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h1) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_17) : norm_state_17) : norm_state_17)) : norm_state_17;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_18 <= 3'h0;
+    else
+      norm_state_18 <= accepted ? (failed ? norm_state_18 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h2) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_18) : norm_state_18) : norm_state_18)) : norm_state_18;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_19 <= 3'h0;
+    else
+      norm_state_19 <= accepted ? (failed ? norm_state_19 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h3) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_19) : norm_state_19) : norm_state_19)) : norm_state_19;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_20 <= 3'h0;
+    else
+      norm_state_20 <= accepted ? (failed ? norm_state_20 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h4) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_20) : norm_state_20) : norm_state_20)) : norm_state_20;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_21 <= 3'h0;
+    else
+      norm_state_21 <= accepted ? (failed ? norm_state_21 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h5) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_21) : norm_state_21) : norm_state_21)) : norm_state_21;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_22 <= 3'h0;
+    else
+      norm_state_22 <= accepted ? (failed ? norm_state_22 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h6) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_22) : norm_state_22) : norm_state_22)) : norm_state_22;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_23 <= 3'h0;
+    else
+      norm_state_23 <= accepted ? (failed ? norm_state_23 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h7) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_23) : norm_state_23) : norm_state_23)) : norm_state_23;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_24 <= 3'h0;
+    else
+      norm_state_24 <= accepted ? (failed ? norm_state_24 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h8) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_24) : norm_state_24) : norm_state_24)) : norm_state_24;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_25 <= 3'h0;
+    else
+      norm_state_25 <= accepted ? (failed ? norm_state_25 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h9) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_25) : norm_state_25) : norm_state_25)) : norm_state_25;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_26 <= 3'h0;
+    else
+      norm_state_26 <= accepted ? (failed ? norm_state_26 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'ha) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_26) : norm_state_26) : norm_state_26)) : norm_state_26;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_27 <= 3'h0;
+    else
+      norm_state_27 <= accepted ? (failed ? norm_state_27 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'hb) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_27) : norm_state_27) : norm_state_27)) : norm_state_27;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_28 <= 3'h0;
+    else
+      norm_state_28 <= accepted ? (failed ? norm_state_28 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'hc) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_28) : norm_state_28) : norm_state_28)) : norm_state_28;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_29 <= 3'h0;
+    else
+      norm_state_29 <= accepted ? (failed ? norm_state_29 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'hd) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_29) : norm_state_29) : norm_state_29)) : norm_state_29;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_30 <= 3'h0;
+    else
+      norm_state_30 <= accepted ? (failed ? norm_state_30 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'he) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_30) : norm_state_30) : norm_state_30)) : norm_state_30;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      norm_state_31 <= 3'h0;
+    else
+      norm_state_31 <= accepted ? (failed ? norm_state_31 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'hf) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_31) : norm_state_31) : norm_state_31)) : norm_state_31;
   end
   // Bits this module receives but does not need.
   wire _unused_bits = &{1'b0, _footprint_sp_read_high_e1[39:28], _footprint_sp_read_high_e2[39:28], _footprint_sp_read_high_e3[39:28], _footprint_sp_read_high_e4[39:28], _footprint_sp_read_high_e5[39:28], _footprint_sp_read_high_e6[39:28], _footprint_sp_read_high_e7[39:28], _footprint_sp_read_high_e8[39:28], _footprint_sp_read_high_e9[39:28], _footprint_sp_read_high_e10[39:28], _footprint_sp_read_high_e11[39:28], _footprint_sp_read_high_e12[39:28], _footprint_sp_read_high_e13[39:28], _footprint_sp_read_a_high_e1[39:28], _footprint_sp_write_high_e2[3:0], _footprint_sp_write_high_e1[39:28], _footprint_sp_write_high_e3[39:28], _footprint_acc_read_high_e1[39:28], _footprint_acc_read_high_e2[39:28], _footprint_acc_read_high_e3[39:28], _footprint_acc_read_high_e4[39:28], _footprint_acc_read_high_e5[39:28], _footprint_acc_read_high_e6[39:28], _footprint_acc_read_high_e7[39:28], _footprint_acc_read_high_e8[39:28], _footprint_acc_read_high_e9[39:28], _footprint_acc_read_high_e10[39:28], _footprint_acc_read_high_e11[39:28], _footprint_acc_read_high_e12[39:28], _footprint_acc_read_high_e13[39:28], _footprint_acc_write_high_e2[3:0], _footprint_acc_write_high_e1[39:28], _footprint_acc_write_high_e3[39:28], _failure_e1[31], _failure_e1[22:0], _failure_e2[31], _failure_e2[22:0], _failure_e3[3:0], 1'b0};

@@ -13,6 +13,14 @@ Mesh_16x16_Tile_1x1_8_20_32.v
 MeshWithDelays_Mesh_16x16_Tile_1x1_8_20_32_t41.v
 ExecuteController_SpinelTransformer.v
 Queue_4x617.v
+SequentialDivider_96by32.v
+SequentialSquareRoot_64.v
+IntToFloat_64.v
+FloatDivider.v
+SequentialDivider_33by32.v
+IntToFloat_34.v
+ScaleUnit_34to8.v
+Normalizer_SpinelTransformer.v
 IntToFloat_32.v
 ScaleUnit_32to8.v
 Queue_18x105.v
