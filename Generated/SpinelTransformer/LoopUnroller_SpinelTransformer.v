@@ -107,447 +107,1859 @@ module LoopUnroller_SpinelTransformer (
   wire [63:0] dram_elements;
   wire advance;
   wire load_a_done;
+  wire _cmd_ready_e1 = (cmd_bits_funct >= 7'h9) & (cmd_bits_funct <= 7'hd);
+  wire _cmd_ready_e2 = _cmd_ready_e1 | (cmd_bits_funct == 7'h8);
+  wire _cmd_ready_e3 = slot_0_waiting & (slot_0_outstanding == 16'h0);
+  wire _cmd_ready_e4 = _cmd_ready_e3 | (slot_1_waiting & (slot_1_outstanding == 16'h0));
+  wire _issued_valid_e1 = (((((phase == 3'h1) & ((part != 2'h2) | (address_c != 64'h0))) | (phase == 3'h2)) | emit_load) | emit_store) | (phase == 3'h4);
+  wire _retire_bits_e1 = (_cmd_ready_e3 ? 1'h0 : 1'h1) == 1'h0;
+  wire _fault_valid_e1 = (cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8);
+  wire _busy_e1 = ~(phase == 3'h0);
   wire [16:0] _steps_e1 = {1'h0, tiles_k} + {1'h0, 16'h3};
   wire [31:0] _load_first_e1 = {16'h0, load_step} * {16'h0, 16'h4};
   wire [31:0] _pair_first_e1 = {16'h0, pair_step} * {16'h0, 16'h4};
+  wire _emit_load_e1 = (phase == 3'h5) | (phase == 3'h6);
+  wire _emitted_cmd_funct_e1 = emit_load & (~loading_b);
   wire [127:0] _emitted_cmd_rs1_e1 = {64'h0, dram_elements} * {64'h0, 64'h4};
   wire [127:0] _emitted_cmd_rs1_e2 = {64'h0, dram_elements} * {64'h0, 64'h1};
-  wire [127:0] _emitted_cmd_rs1_e3 = {64'h0, dram_elements} * {64'h0, 64'h4};
-  wire [127:0] _emitted_cmd_rs1_e4 = {64'h0, dram_elements} * {64'h0, 64'h1};
-  wire [127:0] _emitted_cmd_rs1_e5 = {64'h0, dram_elements} * {64'h0, 64'h4};
-  wire [127:0] _emitted_cmd_rs1_e6 = {64'h0, dram_elements} * {64'h0, 64'h1};
-  wire [127:0] _emitted_cmd_rs1_e7 = {64'h0, dram_elements} * {64'h0, 64'h4};
-  wire [127:0] _emitted_cmd_rs1_e8 = {64'h0, dram_elements} * {64'h0, 64'h1};
-  wire [47:0] _emitted_cmd_rs1_e9 = {16'h0, {16'h0, tiles_k} * {16'h0, tiles_j}} * {32'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs1_e10 = {16'h0, transpose_b ? (({16'h0, j} * {16'h0, tiles_k}) + {16'h0, k}) : (({16'h0, k} * {16'h0, tiles_j}) + {16'h0, j})} * {32'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs1_e11 = {16'h0, transpose_a ? (({16'h0, k} * {16'h0, tiles_i}) + {16'h0, i}) : (({16'h0, i} * {16'h0, tiles_k}) + {16'h0, k})} * {32'h0, 16'h10};
-  wire [127:0] _emitted_cmd_rs1_e12 = {64'h0, dram_elements} * {64'h0, 64'h4};
-  wire [127:0] _emitted_cmd_rs1_e13 = {64'h0, dram_elements} * {64'h0, 64'h1};
-  wire [47:0] _emitted_cmd_rs2_e1 = {16'h0, ({16'h0, i} * {16'h0, tiles_j}) + {16'h0, j}} * {32'h0, 16'h10};
+  wire [63:0] _emitted_cmd_rs1_e3 = dram_base + (dram_wide ? _emitted_cmd_rs1_e1[63:0] : _emitted_cmd_rs1_e2[63:0]);
+  wire _emitted_cmd_rs1_e4 = ({1'h0, j} + {1'h0, 16'h1}) == {1'h0, tiles_j};
+  wire [15:0] _emitted_cmd_rs1_e5 = 16'h10 - (_emitted_cmd_rs1_e4 ? pad_j : 16'h0);
+  wire [15:0] _emitted_cmd_rs1_e6 = 16'h10 - ((({1'h0, k} + {1'h0, 16'h1}) == {1'h0, tiles_k}) ? pad_k : 16'h0);
+  wire [47:0] _emitted_cmd_rs1_e7 = {16'h0, {16'h0, tiles_k} * {16'h0, tiles_j}} * {32'h0, 16'h10};
+  wire [31:0] _emitted_cmd_rs1_e8 = (b_high ? 32'h1000 : 32'h800) - _emitted_cmd_rs1_e7[31:0];
+  wire [47:0] _emitted_cmd_rs1_e9 = {16'h0, transpose_b ? (({16'h0, j} * {16'h0, tiles_k}) + {16'h0, k}) : (({16'h0, k} * {16'h0, tiles_j}) + {16'h0, j})} * {32'h0, 16'h10};
+  wire _emitted_cmd_rs1_e10 = ({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i};
+  wire [15:0] _emitted_cmd_rs1_e11 = 16'h10 - (_emitted_cmd_rs1_e10 ? pad_i : 16'h0);
+  wire [47:0] _emitted_cmd_rs1_e12 = {16'h0, transpose_a ? (({16'h0, k} * {16'h0, tiles_i}) + {16'h0, i}) : (({16'h0, i} * {16'h0, tiles_k}) + {16'h0, k})} * {32'h0, 16'h10};
+  wire [31:0] _emitted_cmd_rs2_e1 = 32'h80000000 | (acc_half ? 32'h800 : 32'h0);
   wire [47:0] _emitted_cmd_rs2_e2 = {16'h0, ({16'h0, i} * {16'h0, tiles_j}) + {16'h0, j}} * {32'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e3 = {16'h0, ({16'h0, i} * {16'h0, tiles_j}) + {16'h0, j}} * {32'h0, 16'h10};
-  wire [31:0] _emitted_cmd_rs2_e4 = {16'h0, low_d ? (((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4) : (((tiles_j - load_j) < 16'h1) ? (tiles_j - load_j) : 16'h1)} * {16'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e5 = {16'h0, ({16'h0, load_i} * {16'h0, tiles_j}) + {16'h0, load_j}} * {32'h0, 16'h10};
-  wire [31:0] _emitted_cmd_rs2_e6 = {16'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4} * {16'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e7 = {16'h0, transpose_a ? (({16'h0, load_k} * {16'h0, tiles_i}) + {16'h0, load_i}) : (({16'h0, load_i} * {16'h0, tiles_k}) + {16'h0, load_k})} * {32'h0, 16'h10};
-  wire [31:0] _emitted_cmd_rs2_e8 = {16'h0, load_count} * {16'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e9 = {16'h0, transpose_a ? (({16'h0, load_k} * {16'h0, tiles_i}) + {16'h0, load_i}) : (({16'h0, load_i} * {16'h0, tiles_k}) + {16'h0, load_k})} * {32'h0, 16'h10};
-  wire [31:0] _emitted_cmd_rs2_e10 = {16'h0, load_count} * {16'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e11 = {16'h0, {16'h0, tiles_k} * {16'h0, tiles_j}} * {32'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e12 = {16'h0, transpose_b ? (({16'h0, load_j} * {16'h0, tiles_k}) + {16'h0, load_k}) : (({16'h0, load_k} * {16'h0, tiles_j}) + {16'h0, load_j})} * {32'h0, 16'h10};
-  wire [31:0] _emitted_cmd_rs2_e13 = {16'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4} * {16'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e14 = {16'h0, {16'h0, tiles_k} * {16'h0, tiles_j}} * {32'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e15 = {16'h0, transpose_b ? (({16'h0, load_j} * {16'h0, tiles_k}) + {16'h0, load_k}) : (({16'h0, load_k} * {16'h0, tiles_j}) + {16'h0, load_j})} * {32'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e16 = {16'h0, ({16'h0, i} * {16'h0, tiles_j}) + {16'h0, j}} * {32'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e17 = {16'h0, ({16'h0, store_i} * {16'h0, tiles_j}) + {16'h0, store_j}} * {32'h0, 16'h10};
-  wire [127:0] _dram_elements_e2 = {64'h0, {48'h0, dram_x}} * {64'h0, dram_stride};
-  wire [127:0] _dram_elements_e1 = {64'h0, _dram_elements_e2[63:0] + {48'h0, dram_y}} * {64'h0, 64'h10};
+  wire _emitted_cmd_rs2_e3 = ({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, tiles_i};
+  wire [15:0] _emitted_cmd_rs2_e4 = 16'h10 - (_emitted_cmd_rs2_e3 ? pad_i : 16'h0);
+  wire [15:0] _emitted_cmd_rs2_e5 = ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4;
+  wire [15:0] _emitted_cmd_rs2_e6 = low_d ? _emitted_cmd_rs2_e5 : (((tiles_j - load_j) < 16'h1) ? (tiles_j - load_j) : 16'h1);
+  wire [31:0] _emitted_cmd_rs2_e7 = {16'h0, _emitted_cmd_rs2_e6} * {16'h0, 16'h10};
+  wire [47:0] _emitted_cmd_rs2_e8 = {16'h0, ({16'h0, load_i} * {16'h0, tiles_j}) + {16'h0, load_j}} * {32'h0, 16'h10};
+  wire [15:0] _emitted_cmd_rs2_e9 = 16'h10 - ((({1'h0, load_k} + {1'h0, 16'h1}) == {1'h0, tiles_k}) ? pad_k : 16'h0);
+  wire [15:0] _emitted_cmd_rs2_e10 = ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4;
+  wire [31:0] _emitted_cmd_rs2_e11 = {16'h0, _emitted_cmd_rs2_e10} * {16'h0, 16'h10};
+  wire [47:0] _emitted_cmd_rs2_e12 = {16'h0, transpose_a ? (({16'h0, load_k} * {16'h0, tiles_i}) + {16'h0, load_i}) : (({16'h0, load_i} * {16'h0, tiles_k}) + {16'h0, load_k})} * {32'h0, 16'h10};
+  wire [31:0] _emitted_cmd_rs2_e13 = (a_high ? 32'h800 : 32'h0) + _emitted_cmd_rs2_e12[31:0];
+  wire [31:0] _emitted_cmd_rs2_e14 = {16'h0, load_count} * {16'h0, 16'h10};
+  wire [15:0] _emitted_cmd_rs2_e15 = _emitted_cmd_rs2_e14[15:0] - ((({1'h0, load_k} + {1'h0, load_count}) == {1'h0, tiles_k}) ? pad_k : 16'h0);
+  wire _emitted_cmd_rs2_e16 = ({1'h0, load_j} + {1'h0, 16'h1}) == {1'h0, tiles_j};
+  wire [47:0] _emitted_cmd_rs2_e17 = {16'h0, transpose_b ? (({16'h0, load_j} * {16'h0, tiles_k}) + {16'h0, load_k}) : (({16'h0, load_k} * {16'h0, tiles_j}) + {16'h0, load_j})} * {32'h0, 16'h10};
+  wire [31:0] _emitted_cmd_rs2_e18 = {16'h0, _emitted_cmd_rs2_e5} * {16'h0, 16'h10};
+  wire _emitted_cmd_rs2_e19 = ({1'h0, store_i} + {1'h0, 16'h1}) == {1'h0, tiles_i};
+  wire [47:0] _emitted_cmd_rs2_e20 = {16'h0, ({16'h0, store_i} * {16'h0, tiles_j}) + {16'h0, store_j}} * {32'h0, 16'h10};
+  wire [127:0] _dram_elements_e1 = {64'h0, {48'h0, dram_x}} * {64'h0, dram_stride};
+  wire [127:0] _dram_elements_e2 = {64'h0, _dram_elements_e1[63:0] + {48'h0, dram_y}} * {64'h0, 64'h10};
+  wire _load_a_done_e1 = (issued_valid & issued_ready) & emit_load;
+  wire _load_a_done_e2 = ({1'h0, load_i} + {1'h0, _emitted_cmd_rs2_e10}) < {1'h0, tiles_i};
+  wire _load_a_done_e3 = ({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count});
+  wire _tiles_i_e1 = (cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h9);
+  wire _address_a_e1 = (cmd_valid & cmd_ready) & (cmd_bits_funct == 7'ha);
+  wire _address_d_e1 = (cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hb);
+  wire _stride_a_e1 = (cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hc);
+  wire _stride_d_e1 = (cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hd);
+  wire _ex_accumulate_e1 = _fault_valid_e1 & (~(fault_bits_code != 4'h0));
+  wire _phase_e1 = ({1'h0, load_j} + {1'h0, _emitted_cmd_rs2_e6}) < {1'h0, tiles_j};
+  wire _phase_e2 = ({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((tiles_k - pair_first) < 16'h4) ? (tiles_k - pair_first) : 16'h4});
+  wire [2:0] _phase_e3 = (~_emitted_cmd_rs1_e10) ? 3'h4 : (_phase_e2 ? 3'h4 : ((~_emitted_cmd_rs1_e4) ? 3'h4 : 3'h6));
+  wire _phase_e4 = ({1'h0, pair_step} + {1'h0, 16'h1}) == {1'h0, steps};
+  wire _phase_e5 = (~emit_load) & (~emit_store);
+  wire [15:0] _i_e1 = (~_emitted_cmd_rs1_e10) ? (i + 16'h1) : 16'h0;
   wire [31:0] _k_e1 = {16'h0, pair_step + 16'h1} * {16'h0, 16'h4};
-  wire [16:0] _load_i_e1 = {1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4};
-  wire [16:0] _load_i_e2 = {1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4};
-  wire [16:0] _load_i_e3 = {1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4};
-  wire [16:0] _load_i_e4 = {1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4};
-  wire [16:0] _load_i_e5 = {1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4};
-  wire [16:0] _load_i_e6 = {1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4};
-  wire [16:0] _load_i_e7 = {1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4};
-  wire [16:0] _load_i_e8 = {1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4};
-  wire [16:0] _load_i_e9 = {1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4};
-  wire [16:0] _load_j_e1 = {1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4};
-  wire [16:0] _load_j_e2 = {1'h0, load_j} + {1'h0, low_d ? (((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4) : (((tiles_j - load_j) < 16'h1) ? (tiles_j - load_j) : 16'h1)};
-  wire [16:0] _load_j_e3 = {1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4};
-  wire [16:0] _load_j_e4 = {1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4};
-  wire [16:0] _load_j_e5 = {1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4};
-  wire [16:0] _load_j_e6 = {1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4};
-  wire [16:0] _load_j_e7 = {1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4};
-  wire [16:0] _load_j_e8 = {1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4};
-  wire [16:0] _load_j_e9 = {1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4};
+  wire [16:0] _load_i_e1 = {1'h0, load_i} + {1'h0, _emitted_cmd_rs2_e10};
+  wire _load_j_e1 = ({1'h0, load_j} + {1'h0, _emitted_cmd_rs2_e5}) < {1'h0, tiles_j};
+  wire [16:0] _load_j_e2 = {1'h0, load_j} + {1'h0, _emitted_cmd_rs2_e5};
+  wire [16:0] _load_j_e3 = {1'h0, load_j} + {1'h0, _emitted_cmd_rs2_e6};
   wire [31:0] _load_k_e1 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e2 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e3 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e4 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e5 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e6 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e7 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e8 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e9 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e10 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e11 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e12 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e13 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e14 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e15 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e16 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e17 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e18 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e19 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e20 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e21 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e22 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e23 = {16'h0, 16'h1} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e24 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e25 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e26 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e27 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e28 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e29 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e30 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e31 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e32 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e33 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e34 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e35 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e36 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e37 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e38 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e39 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e40 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e41 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e42 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e43 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e44 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e45 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e46 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e47 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e48 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e49 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e50 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e51 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e52 = {16'h0, pair_step + 16'h2} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e53 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e54 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e55 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e56 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e57 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e58 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e59 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e60 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e61 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e62 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e63 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e64 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e65 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e66 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e67 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e68 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e69 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e70 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e71 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e72 = {16'h0, 16'h0} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e73 = {16'h0, 16'h0} * {16'h0, 16'h4};
+  wire [31:0] _load_k_e2 = {16'h0, 16'h1} * {16'h0, 16'h4};
+  wire [31:0] _load_k_e3 = {16'h0, pair_step + 16'h2} * {16'h0, 16'h4};
+  wire _loading_b_e1 = ~(address_a != 64'h0);
+  wire _loads_left_e1 = (address_a != 64'h0) | (address_b != 64'h0);
+  wire _loads_left_e2 = _loads_left_e1 & (16'h0 < steps);
+  wire _store_i_e1 = (issued_valid & issued_ready) & emit_store;
+  wire _slot_0_waiting_e1 = (phase == 3'h7) & (slot == 1'h0);
+  wire _slot_1_waiting_e1 = (phase == 3'h7) & (slot == 1'h1);
+  wire _slot_0_outstanding_e1 = (issued_valid & issued_ready) & _busy_e1;
 
-  assign cmd_ready = (phase == 3'h0) & ((((cmd_bits_funct >= 7'h9) & (cmd_bits_funct <= 7'hd)) | (cmd_bits_funct == 7'h8)) ? ((~((slot_0_waiting & (slot_0_outstanding == 16'h0)) | (slot_1_waiting & (slot_1_outstanding == 16'h0)))) & (((~(cmd_bits_funct == 7'h8)) | (((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0)) | (~((slot == 1'h0) ? slot_0_waiting : slot_1_waiting)))) : issued_ready);
-  assign issued_valid = (phase == 3'h0) ? (cmd_valid & (~(((cmd_bits_funct >= 7'h9) & (cmd_bits_funct <= 7'hd)) | (cmd_bits_funct == 7'h8)))) : ((((((phase == 3'h1) & ((part != 2'h2) | (address_c != 64'h0))) | (phase == 3'h2)) | emit_load) | emit_store) | (phase == 3'h4));
+  assign cmd_ready = (phase == 3'h0) & (_cmd_ready_e2 ? ((~_cmd_ready_e4) & (((~(cmd_bits_funct == 7'h8)) | (fault_bits_code != 4'h0)) | (~((slot == 1'h0) ? slot_0_waiting : slot_1_waiting)))) : issued_ready);
+  assign issued_valid = (phase == 3'h0) ? (cmd_valid & (~_cmd_ready_e2)) : _issued_valid_e1;
   assign issued_bits_cmd_funct = (phase == 3'h0) ? cmd_bits_funct : emitted_cmd_funct;
   assign issued_bits_cmd_rs1 = (phase == 3'h0) ? cmd_bits_rs1 : emitted_cmd_rs1;
   assign issued_bits_cmd_rs2 = (phase == 3'h0) ? cmd_bits_rs2 : emitted_cmd_rs2;
   assign issued_bits_index = (phase == 3'h0) ? host_count : emitted_index;
   assign issued_bits_loop_internal = (phase == 3'h0) ? 1'h0 : emitted_loop_internal;
   assign issued_bits_loop_slot = (phase == 3'h0) ? 1'h0 : emitted_loop_slot;
-  assign retire_valid = (((slot_0_waiting & (slot_0_outstanding == 16'h0)) | (slot_1_waiting & (slot_1_outstanding == 16'h0))) | ((cmd_valid & cmd_ready) & ((cmd_bits_funct >= 7'h9) & (cmd_bits_funct <= 7'hd)))) | (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0));
-  assign retire_bits = ((slot_0_waiting & (slot_0_outstanding == 16'h0)) | (slot_1_waiting & (slot_1_outstanding == 16'h0))) ? ((((slot_0_waiting & (slot_0_outstanding == 16'h0)) ? 1'h0 : 1'h1) == 1'h0) ? slot_0_index : slot_1_index) : host_count;
-  assign fault_valid = ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0);
+  assign retire_valid = (_cmd_ready_e4 | ((cmd_valid & cmd_ready) & _cmd_ready_e1)) | fault_valid;
+  assign retire_bits = _cmd_ready_e4 ? (_retire_bits_e1 ? slot_0_index : slot_1_index) : host_count;
+  assign fault_valid = _fault_valid_e1 & (fault_bits_code != 4'h0);
   assign fault_bits_code = (cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))));
   assign fault_bits_index = host_count;
-  assign busy = ((~(phase == 3'h0)) | slot_0_waiting) | slot_1_waiting;
+  assign busy = (_busy_e1 | slot_0_waiting) | slot_1_waiting;
   assign steps = {1'h0, _steps_e1[16:2]};
   assign load_first = _load_first_e1[15:0];
   assign load_count = ((tiles_k - load_first) < 16'h4) ? (tiles_k - load_first) : 16'h4;
   assign pair_first = _pair_first_e1[15:0];
   assign store_pending = store_j < columns_done;
-  assign emit_load = loads_left & ((phase == 3'h3) | ((phase == 3'h5) | (phase == 3'h6)));
-  assign emit_store = ((~loads_left) & store_pending) & ((phase == 3'h5) | (phase == 3'h6));
-  assign emitted_cmd_funct = (phase == 3'h1) ? ((part == 2'h0) ? 7'h2 : ((part == 2'h1) ? 7'h1 : 7'h3)) : ((phase == 3'h2) ? 7'he : ((emit_load & (~loading_b)) ? 7'h2 : (emit_load ? 7'h1 : ((phase == 3'h4) ? ((part == 2'h0) ? 7'h6 : ((i == 16'h0) ? 7'h4 : 7'h5)) : 7'h3))));
-  assign emitted_cmd_rs1 = (phase == 3'h1) ? (dram_base + (dram_wide ? _emitted_cmd_rs1_e1[63:0] : _emitted_cmd_rs1_e2[63:0])) : ((phase == 3'h2) ? (dram_base + (dram_wide ? _emitted_cmd_rs1_e3[63:0] : _emitted_cmd_rs1_e4[63:0])) : ((emit_load & (~loading_b)) ? (dram_base + (dram_wide ? _emitted_cmd_rs1_e5[63:0] : _emitted_cmd_rs1_e6[63:0])) : (emit_load ? (dram_base + (dram_wide ? _emitted_cmd_rs1_e7[63:0] : _emitted_cmd_rs1_e8[63:0])) : ((phase == 3'h4) ? ((part == 2'h0) ? ((i == 16'h0) ? {transpose_b ? (16'h10 - ((({1'h0, j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? pad_j : 16'h0)) : (16'h10 - ((({1'h0, k} + {1'h0, 16'h1}) == {1'h0, tiles_k}) ? pad_k : 16'h0)), transpose_b ? (16'h10 - ((({1'h0, k} + {1'h0, 16'h1}) == {1'h0, tiles_k}) ? pad_k : 16'h0)) : (16'h10 - ((({1'h0, j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? pad_j : 16'h0)), ((b_high ? 32'h1000 : 32'h800) - _emitted_cmd_rs1_e9[31:0]) + _emitted_cmd_rs1_e10[31:0]} : {16'h10, 16'h10, 32'hffffffff}) : {transpose_a ? (16'h10 - ((({1'h0, k} + {1'h0, 16'h1}) == {1'h0, tiles_k}) ? pad_k : 16'h0)) : (16'h10 - ((({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i}) ? pad_i : 16'h0)), transpose_a ? (16'h10 - ((({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i}) ? pad_i : 16'h0)) : (16'h10 - ((({1'h0, k} + {1'h0, 16'h1}) == {1'h0, tiles_k}) ? pad_k : 16'h0)), (a_high ? 32'h800 : 32'h0) + _emitted_cmd_rs1_e11[31:0]}) : (dram_base + (dram_wide ? _emitted_cmd_rs1_e12[63:0] : _emitted_cmd_rs1_e13[63:0]))))));
-  assign emitted_cmd_rs2 = (phase == 3'h1) ? ((part == 2'h0) ? {16'h10 - ((({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i}) ? pad_i : 16'h0), 16'h10 - ((({1'h0, j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? pad_j : 16'h0), (32'h80000000 | (acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e1[31:0]} : ((part == 2'h1) ? {16'h10 - ((({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i}) ? pad_i : 16'h0), 16'h10 - ((({1'h0, j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? pad_j : 16'h0), ((32'h80000000 | (acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e2[31:0]) | 32'h40000000} : {16'h10 - ((({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i}) ? pad_i : 16'h0), 16'h10 - ((({1'h0, j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? pad_j : 16'h0), ((32'h80000000 | (acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e3[31:0]) | (full_c ? 32'h20000000 : 32'h0)})) : ((phase == 3'h2) ? {16'h10 - ((({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, tiles_i}) ? pad_i : 16'h0), _emitted_cmd_rs2_e4[15:0] - ((({1'h0, load_j} + {1'h0, low_d ? (((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4) : (((tiles_j - load_j) < 16'h1) ? (tiles_j - load_j) : 16'h1)}) == {1'h0, tiles_j}) ? pad_j : 16'h0), (32'h80000000 | (acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e5[31:0]} : ((emit_load & (~loading_b)) ? (transpose_a ? {16'h10 - ((({1'h0, load_k} + {1'h0, 16'h1}) == {1'h0, tiles_k}) ? pad_k : 16'h0), _emitted_cmd_rs2_e6[15:0] - ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) == {1'h0, tiles_i}) ? pad_i : 16'h0), (a_high ? 32'h800 : 32'h0) + _emitted_cmd_rs2_e7[31:0]} : {16'h10 - ((({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, tiles_i}) ? pad_i : 16'h0), _emitted_cmd_rs2_e8[15:0] - ((({1'h0, load_k} + {1'h0, load_count}) == {1'h0, tiles_k}) ? pad_k : 16'h0), (a_high ? 32'h800 : 32'h0) + _emitted_cmd_rs2_e9[31:0]}) : (emit_load ? (transpose_b ? {16'h10 - ((({1'h0, load_j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? pad_j : 16'h0), _emitted_cmd_rs2_e10[15:0] - ((({1'h0, load_k} + {1'h0, load_count}) == {1'h0, tiles_k}) ? pad_k : 16'h0), ((b_high ? 32'h1000 : 32'h800) - _emitted_cmd_rs2_e11[31:0]) + _emitted_cmd_rs2_e12[31:0]} : {16'h10 - ((({1'h0, load_k} + {1'h0, 16'h1}) == {1'h0, tiles_k}) ? pad_k : 16'h0), _emitted_cmd_rs2_e13[15:0] - ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) == {1'h0, tiles_j}) ? pad_j : 16'h0), ((b_high ? 32'h1000 : 32'h800) - _emitted_cmd_rs2_e14[31:0]) + _emitted_cmd_rs2_e15[31:0]}) : ((phase == 3'h4) ? ((part == 2'h0) ? {16'h10 - ((({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i}) ? pad_i : 16'h0), 16'h10 - ((({1'h0, j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? pad_j : 16'h0), ((32'h80000000 | (acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e16[31:0]) | ((ex_accumulate | (k != 16'h0)) ? 32'h40000000 : 32'h0)} : {16'h10, 16'h10, 32'hffffffff}) : {16'h10 - ((({1'h0, store_i} + {1'h0, 16'h1}) == {1'h0, tiles_i}) ? pad_i : 16'h0), 16'h10 - ((({1'h0, store_j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? pad_j : 16'h0), ((32'h80000000 | (acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e17[31:0]) | (full_c ? 32'h20000000 : 32'h0)}))));
+  assign emit_load = loads_left & ((phase == 3'h3) | _emit_load_e1);
+  assign emit_store = ((~loads_left) & store_pending) & _emit_load_e1;
+  assign emitted_cmd_funct = (phase == 3'h1) ? ((part == 2'h0) ? 7'h2 : ((part == 2'h1) ? 7'h1 : 7'h3)) : ((phase == 3'h2) ? 7'he : (_emitted_cmd_funct_e1 ? 7'h2 : (emit_load ? 7'h1 : ((phase == 3'h4) ? ((part == 2'h0) ? 7'h6 : ((i == 16'h0) ? 7'h4 : 7'h5)) : 7'h3))));
+  assign emitted_cmd_rs1 = (phase == 3'h1) ? _emitted_cmd_rs1_e3 : ((phase == 3'h2) ? _emitted_cmd_rs1_e3 : (_emitted_cmd_funct_e1 ? _emitted_cmd_rs1_e3 : (emit_load ? _emitted_cmd_rs1_e3 : ((phase == 3'h4) ? ((part == 2'h0) ? ((i == 16'h0) ? {transpose_b ? _emitted_cmd_rs1_e5 : _emitted_cmd_rs1_e6, transpose_b ? _emitted_cmd_rs1_e6 : _emitted_cmd_rs1_e5, _emitted_cmd_rs1_e8 + _emitted_cmd_rs1_e9[31:0]} : {16'h10, 16'h10, 32'hffffffff}) : {transpose_a ? _emitted_cmd_rs1_e6 : _emitted_cmd_rs1_e11, transpose_a ? _emitted_cmd_rs1_e11 : _emitted_cmd_rs1_e6, (a_high ? 32'h800 : 32'h0) + _emitted_cmd_rs1_e12[31:0]}) : _emitted_cmd_rs1_e3))));
+  assign emitted_cmd_rs2 = (phase == 3'h1) ? ((part == 2'h0) ? {_emitted_cmd_rs1_e11, _emitted_cmd_rs1_e5, _emitted_cmd_rs2_e1 + _emitted_cmd_rs2_e2[31:0]} : ((part == 2'h1) ? {_emitted_cmd_rs1_e11, _emitted_cmd_rs1_e5, (_emitted_cmd_rs2_e1 + _emitted_cmd_rs2_e2[31:0]) | 32'h40000000} : {_emitted_cmd_rs1_e11, _emitted_cmd_rs1_e5, (_emitted_cmd_rs2_e1 + _emitted_cmd_rs2_e2[31:0]) | (full_c ? 32'h20000000 : 32'h0)})) : ((phase == 3'h2) ? {_emitted_cmd_rs2_e4, _emitted_cmd_rs2_e7[15:0] - ((({1'h0, load_j} + {1'h0, _emitted_cmd_rs2_e6}) == {1'h0, tiles_j}) ? pad_j : 16'h0), _emitted_cmd_rs2_e1 + _emitted_cmd_rs2_e8[31:0]} : (_emitted_cmd_funct_e1 ? (transpose_a ? {_emitted_cmd_rs2_e9, _emitted_cmd_rs2_e11[15:0] - ((({1'h0, load_i} + {1'h0, _emitted_cmd_rs2_e10}) == {1'h0, tiles_i}) ? pad_i : 16'h0), _emitted_cmd_rs2_e13} : {_emitted_cmd_rs2_e4, _emitted_cmd_rs2_e15, _emitted_cmd_rs2_e13}) : (emit_load ? (transpose_b ? {16'h10 - (_emitted_cmd_rs2_e16 ? pad_j : 16'h0), _emitted_cmd_rs2_e15, _emitted_cmd_rs1_e8 + _emitted_cmd_rs2_e17[31:0]} : {_emitted_cmd_rs2_e9, _emitted_cmd_rs2_e18[15:0] - ((({1'h0, load_j} + {1'h0, _emitted_cmd_rs2_e5}) == {1'h0, tiles_j}) ? pad_j : 16'h0), _emitted_cmd_rs1_e8 + _emitted_cmd_rs2_e17[31:0]}) : ((phase == 3'h4) ? ((part == 2'h0) ? {_emitted_cmd_rs1_e11, _emitted_cmd_rs1_e5, (_emitted_cmd_rs2_e1 + _emitted_cmd_rs2_e2[31:0]) | ((ex_accumulate | (k != 16'h0)) ? 32'h40000000 : 32'h0)} : {16'h10, 16'h10, 32'hffffffff}) : {16'h10 - (_emitted_cmd_rs2_e19 ? pad_i : 16'h0), 16'h10 - ((({1'h0, store_j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? pad_j : 16'h0), (_emitted_cmd_rs2_e1 + _emitted_cmd_rs2_e20[31:0]) | (full_c ? 32'h20000000 : 32'h0)}))));
   assign emitted_index = loop_index;
   assign emitted_loop_internal = 1'h1;
   assign emitted_loop_slot = slot;
-  assign dram_base = (phase == 3'h1) ? ((part == 2'h0) ? address_a : ((part == 2'h1) ? address_b : address_c)) : ((phase == 3'h2) ? address_d : ((emit_load & (~loading_b)) ? address_a : (emit_load ? address_b : address_c)));
-  assign dram_x = (phase == 3'h1) ? i : ((phase == 3'h2) ? load_i : ((emit_load & (~loading_b)) ? (transpose_a ? load_k : load_i) : (emit_load ? (transpose_b ? load_j : load_k) : store_i)));
-  assign dram_y = (phase == 3'h1) ? j : ((phase == 3'h2) ? load_j : ((emit_load & (~loading_b)) ? (transpose_a ? load_i : load_k) : (emit_load ? (transpose_b ? load_k : load_j) : store_j)));
-  assign dram_stride = (phase == 3'h1) ? ((part == 2'h0) ? stride_a : ((part == 2'h1) ? stride_b : stride_c)) : ((phase == 3'h2) ? stride_d : ((emit_load & (~loading_b)) ? stride_a : (emit_load ? stride_b : stride_c)));
-  assign dram_wide = (phase == 3'h1) ? ((part == 2'h0) ? 1'h0 : ((part == 2'h1) ? 1'h0 : full_c)) : ((phase == 3'h2) ? (~low_d) : ((emit_load & (~loading_b)) ? 1'h0 : (emit_load ? 1'h0 : full_c)));
-  assign dram_elements = _dram_elements_e1[63:0];
-  assign advance = (issued_valid & issued_ready) | (((~(phase == 3'h0)) & (~((((((phase == 3'h1) & ((part != 2'h2) | (address_c != 64'h0))) | (phase == 3'h2)) | emit_load) | emit_store) | (phase == 3'h4)))) & (~(phase == 3'h7)));
-  assign load_a_done = ((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? 1'h0 : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? 1'h0 : 1'h1)) : (({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) : 1'h0) : 1'h0;
+  assign dram_base = (phase == 3'h1) ? ((part == 2'h0) ? address_a : ((part == 2'h1) ? address_b : address_c)) : ((phase == 3'h2) ? address_d : (_emitted_cmd_funct_e1 ? address_a : (emit_load ? address_b : address_c)));
+  assign dram_x = (phase == 3'h1) ? i : ((phase == 3'h2) ? load_i : (_emitted_cmd_funct_e1 ? (transpose_a ? load_k : load_i) : (emit_load ? (transpose_b ? load_j : load_k) : store_i)));
+  assign dram_y = (phase == 3'h1) ? j : ((phase == 3'h2) ? load_j : (_emitted_cmd_funct_e1 ? (transpose_a ? load_i : load_k) : (emit_load ? (transpose_b ? load_k : load_j) : store_j)));
+  assign dram_stride = (phase == 3'h1) ? ((part == 2'h0) ? stride_a : ((part == 2'h1) ? stride_b : stride_c)) : ((phase == 3'h2) ? stride_d : (_emitted_cmd_funct_e1 ? stride_a : (emit_load ? stride_b : stride_c)));
+  assign dram_wide = (phase == 3'h1) ? ((part == 2'h0) ? 1'h0 : ((part == 2'h1) ? 1'h0 : full_c)) : ((phase == 3'h2) ? (~low_d) : (_emitted_cmd_funct_e1 ? 1'h0 : (emit_load ? 1'h0 : full_c)));
+  assign dram_elements = _dram_elements_e2[63:0];
+  assign advance = (issued_valid & issued_ready) | ((_busy_e1 & (~_issued_valid_e1)) & (~(phase == 3'h7)));
+  assign load_a_done = _load_a_done_e1 ? ((~loading_b) ? (transpose_a ? (_load_a_done_e2 ? 1'h0 : (_load_a_done_e3 ? 1'h0 : 1'h1)) : _emitted_cmd_rs2_e3) : 1'h0) : 1'h0;
   always @(posedge clock) begin
     if (reset)
       host_count <= 32'h0;
-    else
-      host_count <= (cmd_valid & cmd_ready) ? (host_count + 32'h1) : host_count;
+    else if (cmd_valid & cmd_ready)
+      host_count <= host_count + 32'h1;
   end
   always @(posedge clock) begin
     if (reset)
       tiles_i <= 16'h0;
-    else
-      tiles_i <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h9)) ? cmd_bits_rs2[15:0] : tiles_i;
+    else if (_tiles_i_e1)
+      tiles_i <= cmd_bits_rs2[15:0];
   end
   always @(posedge clock) begin
     if (reset)
       tiles_j <= 16'h0;
-    else
-      tiles_j <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h9)) ? cmd_bits_rs2[31:16] : tiles_j;
+    else if (_tiles_i_e1)
+      tiles_j <= cmd_bits_rs2[31:16];
   end
   always @(posedge clock) begin
     if (reset)
       tiles_k <= 16'h0;
-    else
-      tiles_k <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h9)) ? cmd_bits_rs2[47:32] : tiles_k;
+    else if (_tiles_i_e1)
+      tiles_k <= cmd_bits_rs2[47:32];
   end
   always @(posedge clock) begin
     if (reset)
       pad_i <= 16'h0;
-    else
-      pad_i <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h9)) ? cmd_bits_rs1[15:0] : pad_i;
+    else if (_tiles_i_e1)
+      pad_i <= cmd_bits_rs1[15:0];
   end
   always @(posedge clock) begin
     if (reset)
       pad_j <= 16'h0;
-    else
-      pad_j <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h9)) ? cmd_bits_rs1[31:16] : pad_j;
+    else if (_tiles_i_e1)
+      pad_j <= cmd_bits_rs1[31:16];
   end
   always @(posedge clock) begin
     if (reset)
       pad_k <= 16'h0;
-    else
-      pad_k <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h9)) ? cmd_bits_rs1[47:32] : pad_k;
+    else if (_tiles_i_e1)
+      pad_k <= cmd_bits_rs1[47:32];
   end
   always @(posedge clock) begin
     if (reset)
       address_a <= 64'h0;
-    else
-      address_a <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'ha)) ? cmd_bits_rs1 : address_a;
+    else if (_address_a_e1)
+      address_a <= cmd_bits_rs1;
   end
   always @(posedge clock) begin
     if (reset)
       address_b <= 64'h0;
-    else
-      address_b <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'ha)) ? cmd_bits_rs2 : address_b;
+    else if (_address_a_e1)
+      address_b <= cmd_bits_rs2;
   end
   always @(posedge clock) begin
     if (reset)
       address_d <= 64'h0;
-    else
-      address_d <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hb)) ? cmd_bits_rs1 : address_d;
+    else if (_address_d_e1)
+      address_d <= cmd_bits_rs1;
   end
   always @(posedge clock) begin
     if (reset)
       address_c <= 64'h0;
-    else
-      address_c <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hb)) ? cmd_bits_rs2 : address_c;
+    else if (_address_d_e1)
+      address_c <= cmd_bits_rs2;
   end
   always @(posedge clock) begin
     if (reset)
       stride_a <= 64'h0;
-    else
-      stride_a <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hc)) ? cmd_bits_rs1 : stride_a;
+    else if (_stride_a_e1)
+      stride_a <= cmd_bits_rs1;
   end
   always @(posedge clock) begin
     if (reset)
       stride_b <= 64'h0;
-    else
-      stride_b <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hc)) ? cmd_bits_rs2 : stride_b;
+    else if (_stride_a_e1)
+      stride_b <= cmd_bits_rs2;
   end
   always @(posedge clock) begin
     if (reset)
       stride_d <= 64'h0;
-    else
-      stride_d <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hd)) ? cmd_bits_rs1 : stride_d;
+    else if (_stride_d_e1)
+      stride_d <= cmd_bits_rs1;
   end
   always @(posedge clock) begin
     if (reset)
       stride_c <= 64'h0;
-    else
-      stride_c <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hd)) ? cmd_bits_rs2 : stride_c;
+    else if (_stride_d_e1)
+      stride_c <= cmd_bits_rs2;
   end
   always @(posedge clock) begin
     if (reset)
       acc_half <= 1'h0;
-    else
-      acc_half <= (phase == 3'h7) ? ((address_c != 64'h0) ? (~acc_half) : acc_half) : acc_half;
+    else if (phase == 3'h7) begin
+      if (address_c != 64'h0)
+        acc_half <= ~acc_half;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_accumulate <= 1'h0;
-    else
-      ex_accumulate <= (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? cmd_bits_rs1[0] : ex_accumulate;
+    else if (_ex_accumulate_e1)
+      ex_accumulate <= cmd_bits_rs1[0];
   end
   always @(posedge clock) begin
     if (reset)
       full_c <= 1'h0;
-    else
-      full_c <= (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? cmd_bits_rs1[1] : full_c;
+    else if (_ex_accumulate_e1)
+      full_c <= cmd_bits_rs1[1];
   end
   always @(posedge clock) begin
     if (reset)
       low_d <= 1'h0;
-    else
-      low_d <= (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? cmd_bits_rs1[2] : low_d;
+    else if (_ex_accumulate_e1)
+      low_d <= cmd_bits_rs1[2];
   end
   always @(posedge clock) begin
     if (reset)
       transpose_a <= 1'h0;
-    else
-      transpose_a <= (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? cmd_bits_rs2[0] : transpose_a;
+    else if (_ex_accumulate_e1)
+      transpose_a <= cmd_bits_rs2[0];
   end
   always @(posedge clock) begin
     if (reset)
       transpose_b <= 1'h0;
-    else
-      transpose_b <= (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? cmd_bits_rs2[1] : transpose_b;
+    else if (_ex_accumulate_e1)
+      transpose_b <= cmd_bits_rs2[1];
   end
   always @(posedge clock) begin
     if (reset)
       a_high <= 1'h0;
-    else
-      a_high <= (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs1[19:18] == 2'h2) : a_high;
+    else if (_ex_accumulate_e1)
+      a_high <= cmd_bits_rs1[19:18] == 2'h2;
   end
   always @(posedge clock) begin
     if (reset)
       b_high <= 1'h0;
-    else
-      b_high <= (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs1[17:16] == 2'h2) : b_high;
+    else if (_ex_accumulate_e1)
+      b_high <= cmd_bits_rs1[17:16] == 2'h2;
   end
   always @(posedge clock) begin
     if (reset)
       loop_index <= 32'h0;
-    else
-      loop_index <= (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? host_count : loop_index;
+    else if (_ex_accumulate_e1)
+      loop_index <= host_count;
   end
   always @(posedge clock) begin
     if (reset)
       slot <= 1'h0;
-    else
-      slot <= (phase == 3'h7) ? (~slot) : slot;
+    else if (phase == 3'h7)
+      slot <= ~slot;
   end
   always @(posedge clock) begin
     if (reset)
       phase <= 3'h0;
-    else
-      phase <= (phase == 3'h7) ? 3'h0 : (advance ? ((phase == 3'h1) ? ((part != 2'h2) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3)) : phase) : ((~(({1'h0, j} + {1'h0, 16'h1}) == {1'h0, tiles_j})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3)) : phase) : ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3)) : phase) : 3'h7))) : ((phase == 3'h2) ? ((({1'h0, load_j} + {1'h0, low_d ? (((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4) : (((tiles_j - load_j) < 16'h1) ? (tiles_j - load_j) : 16'h1)}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3)) : phase) : ((~(({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3)) : phase) : 3'h3)) : ((phase == 3'h3) ? ((~loads_left) ? 3'h4 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3)) : phase)) : ((phase == 3'h4) ? ((part == 2'h0) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3)) : phase) : ((loads_left | store_pending) ? 3'h5 : ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? 3'h4 : ((({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((tiles_k - pair_first) < 16'h4) ? (tiles_k - pair_first) : 16'h4})) ? 3'h4 : ((~(({1'h0, j} + {1'h0, 16'h1}) == {1'h0, tiles_j})) ? 3'h4 : 3'h6))))) : ((phase == 3'h5) ? ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? 3'h4 : ((({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((tiles_k - pair_first) < 16'h4) ? (tiles_k - pair_first) : 16'h4})) ? 3'h4 : ((~(({1'h0, j} + {1'h0, 16'h1}) == {1'h0, tiles_j})) ? 3'h4 : 3'h6))) : ((phase == 3'h6) ? (((~emit_load) & (~emit_store)) ? ((({1'h0, pair_step} + {1'h0, 16'h1}) == {1'h0, steps}) ? 3'h7 : 3'h4) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3)) : phase)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3)) : phase))))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3)) : phase));
+    else if (phase == 3'h7)
+      phase <= 3'h0;
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (part != 2'h2) begin
+          if (_ex_accumulate_e1)
+            phase <= cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3);
+        end else if (~_emitted_cmd_rs1_e4) begin
+          if (_ex_accumulate_e1)
+            phase <= cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3);
+        end else if (~_emitted_cmd_rs1_e10) begin
+          if (_ex_accumulate_e1)
+            phase <= cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3);
+        end else
+          phase <= 3'h7;
+      end else if (phase == 3'h2) begin
+        if (_phase_e1) begin
+          if (_ex_accumulate_e1)
+            phase <= cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3);
+        end else if (~_emitted_cmd_rs2_e3) begin
+          if (_ex_accumulate_e1)
+            phase <= cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3);
+        end else
+          phase <= 3'h3;
+      end else if (phase == 3'h3) begin
+        if (~loads_left)
+          phase <= 3'h4;
+        else if (_ex_accumulate_e1)
+          phase <= cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3);
+      end else if (phase == 3'h4) begin
+        if (part == 2'h0) begin
+          if (_ex_accumulate_e1)
+            phase <= cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3);
+        end else
+          phase <= (loads_left | store_pending) ? 3'h5 : _phase_e3;
+      end else if (phase == 3'h5)
+        phase <= _phase_e3;
+      else if (phase == 3'h6) begin
+        if (_phase_e5)
+          phase <= _phase_e4 ? 3'h7 : 3'h4;
+        else if (_ex_accumulate_e1)
+          phase <= cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3);
+      end else if (_ex_accumulate_e1)
+        phase <= cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3);
+    end else if (_ex_accumulate_e1)
+      phase <= cmd_bits_rs2[2] ? 3'h1 : ((address_d != 64'h0) ? 3'h2 : 3'h3);
   end
   always @(posedge clock) begin
     if (reset)
       i <= 16'h0;
-    else
-      i <= advance ? ((phase == 3'h1) ? ((part != 2'h2) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : i) : ((~(({1'h0, j} + {1'h0, 16'h1}) == {1'h0, tiles_j})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : i) : ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? (i + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : i)))) : ((phase == 3'h2) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : i) : ((phase == 3'h3) ? ((~loads_left) ? 16'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : i)) : ((phase == 3'h4) ? ((part == 2'h0) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : i) : ((loads_left | store_pending) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : i) : ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? (i + 16'h1) : 16'h0))) : ((phase == 3'h5) ? ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? (i + 16'h1) : 16'h0) : ((phase == 3'h6) ? (((~emit_load) & (~emit_store)) ? 16'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : i)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : i))))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : i);
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (part != 2'h2) begin
+          if (_ex_accumulate_e1)
+            i <= 16'h0;
+        end else if (~_emitted_cmd_rs1_e4) begin
+          if (_ex_accumulate_e1)
+            i <= 16'h0;
+        end else if (~_emitted_cmd_rs1_e10)
+          i <= i + 16'h1;
+        else if (_ex_accumulate_e1)
+          i <= 16'h0;
+      end else if (phase == 3'h2) begin
+        if (_ex_accumulate_e1)
+          i <= 16'h0;
+      end else if (phase == 3'h3) begin
+        if (~loads_left)
+          i <= 16'h0;
+        else if (_ex_accumulate_e1)
+          i <= 16'h0;
+      end else if (phase == 3'h4) begin
+        if (part == 2'h0) begin
+          if (_ex_accumulate_e1)
+            i <= 16'h0;
+        end else if (loads_left | store_pending) begin
+          if (_ex_accumulate_e1)
+            i <= 16'h0;
+        end else
+          i <= _i_e1;
+      end else if (phase == 3'h5)
+        i <= _i_e1;
+      else if (phase == 3'h6) begin
+        if (_phase_e5)
+          i <= 16'h0;
+        else if (_ex_accumulate_e1)
+          i <= 16'h0;
+      end else if (_ex_accumulate_e1)
+        i <= 16'h0;
+    end else if (_ex_accumulate_e1)
+      i <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
       j <= 16'h0;
-    else
-      j <= advance ? ((phase == 3'h1) ? ((part != 2'h2) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : j) : ((~(({1'h0, j} + {1'h0, 16'h1}) == {1'h0, tiles_j})) ? (j + 16'h1) : 16'h0)) : ((phase == 3'h2) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : j) : ((phase == 3'h3) ? ((~loads_left) ? 16'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : j)) : ((phase == 3'h4) ? ((part == 2'h0) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : j) : ((loads_left | store_pending) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : j) : ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : j) : ((({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((tiles_k - pair_first) < 16'h4) ? (tiles_k - pair_first) : 16'h4})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : j) : ((~(({1'h0, j} + {1'h0, 16'h1}) == {1'h0, tiles_j})) ? (j + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : j)))))) : ((phase == 3'h5) ? ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : j) : ((({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((tiles_k - pair_first) < 16'h4) ? (tiles_k - pair_first) : 16'h4})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : j) : ((~(({1'h0, j} + {1'h0, 16'h1}) == {1'h0, tiles_j})) ? (j + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : j)))) : ((phase == 3'h6) ? (((~emit_load) & (~emit_store)) ? 16'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : j)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : j))))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : j);
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (part != 2'h2) begin
+          if (_ex_accumulate_e1)
+            j <= 16'h0;
+        end else
+          j <= (~_emitted_cmd_rs1_e4) ? (j + 16'h1) : 16'h0;
+      end else if (phase == 3'h2) begin
+        if (_ex_accumulate_e1)
+          j <= 16'h0;
+      end else if (phase == 3'h3) begin
+        if (~loads_left)
+          j <= 16'h0;
+        else if (_ex_accumulate_e1)
+          j <= 16'h0;
+      end else if (phase == 3'h4) begin
+        if (part == 2'h0) begin
+          if (_ex_accumulate_e1)
+            j <= 16'h0;
+        end else if (loads_left | store_pending) begin
+          if (_ex_accumulate_e1)
+            j <= 16'h0;
+        end else if (~_emitted_cmd_rs1_e10) begin
+          if (_ex_accumulate_e1)
+            j <= 16'h0;
+        end else if (_phase_e2) begin
+          if (_ex_accumulate_e1)
+            j <= 16'h0;
+        end else if (~_emitted_cmd_rs1_e4)
+          j <= j + 16'h1;
+        else if (_ex_accumulate_e1)
+          j <= 16'h0;
+      end else if (phase == 3'h5) begin
+        if (~_emitted_cmd_rs1_e10) begin
+          if (_ex_accumulate_e1)
+            j <= 16'h0;
+        end else if (_phase_e2) begin
+          if (_ex_accumulate_e1)
+            j <= 16'h0;
+        end else if (~_emitted_cmd_rs1_e4)
+          j <= j + 16'h1;
+        else if (_ex_accumulate_e1)
+          j <= 16'h0;
+      end else if (phase == 3'h6) begin
+        if (_phase_e5)
+          j <= 16'h0;
+        else if (_ex_accumulate_e1)
+          j <= 16'h0;
+      end else if (_ex_accumulate_e1)
+        j <= 16'h0;
+    end else if (_ex_accumulate_e1)
+      j <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
       k <= 16'h0;
-    else
-      k <= advance ? ((phase == 3'h1) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : k) : ((phase == 3'h2) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : k) : ((phase == 3'h3) ? ((~loads_left) ? 16'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : k)) : ((phase == 3'h4) ? ((part == 2'h0) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : k) : ((loads_left | store_pending) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : k) : ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : k) : ((({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((tiles_k - pair_first) < 16'h4) ? (tiles_k - pair_first) : 16'h4})) ? (k + 16'h1) : pair_first)))) : ((phase == 3'h5) ? ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : k) : ((({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((tiles_k - pair_first) < 16'h4) ? (tiles_k - pair_first) : 16'h4})) ? (k + 16'h1) : pair_first)) : ((phase == 3'h6) ? (((~emit_load) & (~emit_store)) ? ((({1'h0, pair_step} + {1'h0, 16'h1}) == {1'h0, steps}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : k) : _k_e1[15:0]) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : k)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : k))))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : k);
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (_ex_accumulate_e1)
+          k <= 16'h0;
+      end else if (phase == 3'h2) begin
+        if (_ex_accumulate_e1)
+          k <= 16'h0;
+      end else if (phase == 3'h3) begin
+        if (~loads_left)
+          k <= 16'h0;
+        else if (_ex_accumulate_e1)
+          k <= 16'h0;
+      end else if (phase == 3'h4) begin
+        if (part == 2'h0) begin
+          if (_ex_accumulate_e1)
+            k <= 16'h0;
+        end else if (loads_left | store_pending) begin
+          if (_ex_accumulate_e1)
+            k <= 16'h0;
+        end else if (~_emitted_cmd_rs1_e10) begin
+          if (_ex_accumulate_e1)
+            k <= 16'h0;
+        end else
+          k <= _phase_e2 ? (k + 16'h1) : pair_first;
+      end else if (phase == 3'h5) begin
+        if (~_emitted_cmd_rs1_e10) begin
+          if (_ex_accumulate_e1)
+            k <= 16'h0;
+        end else
+          k <= _phase_e2 ? (k + 16'h1) : pair_first;
+      end else if (phase == 3'h6) begin
+        if (_phase_e5) begin
+          if (_phase_e4) begin
+            if (_ex_accumulate_e1)
+              k <= 16'h0;
+          end else
+            k <= _k_e1[15:0];
+        end else if (_ex_accumulate_e1)
+          k <= 16'h0;
+      end else if (_ex_accumulate_e1)
+        k <= 16'h0;
+    end else if (_ex_accumulate_e1)
+      k <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
       part <= 2'h0;
-    else
-      part <= advance ? ((phase == 3'h1) ? ((part != 2'h2) ? (part + 2'h1) : 2'h0) : ((phase == 3'h2) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 2'h0 : part) : ((phase == 3'h3) ? ((~loads_left) ? 2'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 2'h0 : part)) : ((phase == 3'h4) ? ((part == 2'h0) ? 2'h1 : 2'h0) : ((phase == 3'h5) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 2'h0 : part) : ((phase == 3'h6) ? (((~emit_load) & (~emit_store)) ? 2'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 2'h0 : part)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 2'h0 : part))))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 2'h0 : part);
+    else if (advance) begin
+      if (phase == 3'h1)
+        part <= (part != 2'h2) ? (part + 2'h1) : 2'h0;
+      else if (phase == 3'h2) begin
+        if (_ex_accumulate_e1)
+          part <= 2'h0;
+      end else if (phase == 3'h3) begin
+        if (~loads_left)
+          part <= 2'h0;
+        else if (_ex_accumulate_e1)
+          part <= 2'h0;
+      end else if (phase == 3'h4)
+        part <= (part == 2'h0) ? 2'h1 : 2'h0;
+      else if (phase == 3'h5) begin
+        if (_ex_accumulate_e1)
+          part <= 2'h0;
+      end else if (phase == 3'h6) begin
+        if (_phase_e5)
+          part <= 2'h0;
+        else if (_ex_accumulate_e1)
+          part <= 2'h0;
+      end else if (_ex_accumulate_e1)
+        part <= 2'h0;
+    end else if (_ex_accumulate_e1)
+      part <= 2'h0;
   end
   always @(posedge clock) begin
     if (reset)
       pair_step <= 16'h0;
-    else
-      pair_step <= advance ? ((phase == 3'h1) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : pair_step) : ((phase == 3'h2) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : pair_step) : ((phase == 3'h3) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : pair_step) : ((phase == 3'h4) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : pair_step) : ((phase == 3'h5) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : pair_step) : ((phase == 3'h6) ? (((~emit_load) & (~emit_store)) ? ((({1'h0, pair_step} + {1'h0, 16'h1}) == {1'h0, steps}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : pair_step) : (pair_step + 16'h1)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : pair_step)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : pair_step))))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : pair_step);
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (_ex_accumulate_e1)
+          pair_step <= 16'h0;
+      end else if (phase == 3'h2) begin
+        if (_ex_accumulate_e1)
+          pair_step <= 16'h0;
+      end else if (phase == 3'h3) begin
+        if (_ex_accumulate_e1)
+          pair_step <= 16'h0;
+      end else if (phase == 3'h4) begin
+        if (_ex_accumulate_e1)
+          pair_step <= 16'h0;
+      end else if (phase == 3'h5) begin
+        if (_ex_accumulate_e1)
+          pair_step <= 16'h0;
+      end else if (phase == 3'h6) begin
+        if (_phase_e5) begin
+          if (_phase_e4) begin
+            if (_ex_accumulate_e1)
+              pair_step <= 16'h0;
+          end else
+            pair_step <= pair_step + 16'h1;
+        end else if (_ex_accumulate_e1)
+          pair_step <= 16'h0;
+      end else if (_ex_accumulate_e1)
+        pair_step <= 16'h0;
+    end else if (_ex_accumulate_e1)
+      pair_step <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
       load_i <= 16'h0;
-    else
-      load_i <= advance ? ((phase == 3'h1) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 16'h0 : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? _load_i_e1[15:0] : 16'h0) : (load_i + 16'h1))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i)) : ((phase == 3'h2) ? ((({1'h0, load_j} + {1'h0, low_d ? (((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4) : (((tiles_j - load_j) < 16'h1) ? (tiles_j - load_j) : 16'h1)}) < {1'h0, tiles_j}) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 16'h0 : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? _load_i_e2[15:0] : 16'h0) : (load_i + 16'h1))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i)) : ((~(({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? (load_i + 16'h1) : 16'h0)) : ((phase == 3'h3) ? ((~loads_left) ? 16'h0 : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 16'h0 : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? _load_i_e3[15:0] : 16'h0) : (load_i + 16'h1))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i))) : ((phase == 3'h4) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 16'h0 : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? _load_i_e4[15:0] : 16'h0) : (load_i + 16'h1))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i)) : ((phase == 3'h5) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 16'h0 : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? _load_i_e5[15:0] : 16'h0) : (load_i + 16'h1))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i)) : ((phase == 3'h6) ? (((~emit_load) & (~emit_store)) ? ((({1'h0, pair_step} + {1'h0, 16'h1}) == {1'h0, steps}) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 16'h0 : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? _load_i_e6[15:0] : 16'h0) : (load_i + 16'h1))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i)) : 16'h0) : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 16'h0 : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? _load_i_e7[15:0] : 16'h0) : (load_i + 16'h1))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i))) : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 16'h0 : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? _load_i_e8[15:0] : 16'h0) : (load_i + 16'h1))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i)))))))) : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 16'h0 : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? _load_i_e9[15:0] : 16'h0) : (load_i + 16'h1))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_i));
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (_load_a_done_e1) begin
+          if (~loading_b)
+            load_i <= load_a_done ? 16'h0 : (transpose_a ? (_load_a_done_e2 ? _load_i_e1[15:0] : 16'h0) : (load_i + 16'h1));
+          else if (_ex_accumulate_e1)
+            load_i <= 16'h0;
+        end else if (_ex_accumulate_e1)
+          load_i <= 16'h0;
+      end else if (phase == 3'h2) begin
+        if (_phase_e1) begin
+          if (_load_a_done_e1) begin
+            if (~loading_b)
+              load_i <= load_a_done ? 16'h0 : (transpose_a ? (_load_a_done_e2 ? _load_i_e1[15:0] : 16'h0) : (load_i + 16'h1));
+            else if (_ex_accumulate_e1)
+              load_i <= 16'h0;
+          end else if (_ex_accumulate_e1)
+            load_i <= 16'h0;
+        end else
+          load_i <= (~_emitted_cmd_rs2_e3) ? (load_i + 16'h1) : 16'h0;
+      end else if (phase == 3'h3) begin
+        if (~loads_left)
+          load_i <= 16'h0;
+        else if (_load_a_done_e1) begin
+          if (~loading_b)
+            load_i <= load_a_done ? 16'h0 : (transpose_a ? (_load_a_done_e2 ? _load_i_e1[15:0] : 16'h0) : (load_i + 16'h1));
+          else if (_ex_accumulate_e1)
+            load_i <= 16'h0;
+        end else if (_ex_accumulate_e1)
+          load_i <= 16'h0;
+      end else if (phase == 3'h4) begin
+        if (_load_a_done_e1) begin
+          if (~loading_b)
+            load_i <= load_a_done ? 16'h0 : (transpose_a ? (_load_a_done_e2 ? _load_i_e1[15:0] : 16'h0) : (load_i + 16'h1));
+          else if (_ex_accumulate_e1)
+            load_i <= 16'h0;
+        end else if (_ex_accumulate_e1)
+          load_i <= 16'h0;
+      end else if (phase == 3'h5) begin
+        if (_load_a_done_e1) begin
+          if (~loading_b)
+            load_i <= load_a_done ? 16'h0 : (transpose_a ? (_load_a_done_e2 ? _load_i_e1[15:0] : 16'h0) : (load_i + 16'h1));
+          else if (_ex_accumulate_e1)
+            load_i <= 16'h0;
+        end else if (_ex_accumulate_e1)
+          load_i <= 16'h0;
+      end else if (phase == 3'h6) begin
+        if (_phase_e5) begin
+          if (_phase_e4) begin
+            if (_load_a_done_e1) begin
+              if (~loading_b)
+                load_i <= load_a_done ? 16'h0 : (transpose_a ? (_load_a_done_e2 ? _load_i_e1[15:0] : 16'h0) : (load_i + 16'h1));
+              else if (_ex_accumulate_e1)
+                load_i <= 16'h0;
+            end else if (_ex_accumulate_e1)
+              load_i <= 16'h0;
+          end else
+            load_i <= 16'h0;
+        end else if (_load_a_done_e1) begin
+          if (~loading_b)
+            load_i <= load_a_done ? 16'h0 : (transpose_a ? (_load_a_done_e2 ? _load_i_e1[15:0] : 16'h0) : (load_i + 16'h1));
+          else if (_ex_accumulate_e1)
+            load_i <= 16'h0;
+        end else if (_ex_accumulate_e1)
+          load_i <= 16'h0;
+      end else if (_load_a_done_e1) begin
+        if (~loading_b)
+          load_i <= load_a_done ? 16'h0 : (transpose_a ? (_load_a_done_e2 ? _load_i_e1[15:0] : 16'h0) : (load_i + 16'h1));
+        else if (_ex_accumulate_e1)
+          load_i <= 16'h0;
+      end else if (_ex_accumulate_e1)
+        load_i <= 16'h0;
+    end else if (_load_a_done_e1) begin
+      if (~loading_b)
+        load_i <= load_a_done ? 16'h0 : (transpose_a ? (_load_a_done_e2 ? _load_i_e1[15:0] : 16'h0) : (load_i + 16'h1));
+      else if (_ex_accumulate_e1)
+        load_i <= 16'h0;
+    end else if (_ex_accumulate_e1)
+      load_i <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
       load_j <= 16'h0;
-    else
-      load_j <= advance ? ((phase == 3'h1) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 16'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_j)) : (transpose_b ? (load_j + 16'h1) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? _load_j_e1[15:0] : 16'h0))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_j)) : ((phase == 3'h2) ? ((({1'h0, load_j} + {1'h0, low_d ? (((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4) : (((tiles_j - load_j) < 16'h1) ? (tiles_j - load_j) : 16'h1)}) < {1'h0, tiles_j}) ? _load_j_e2[15:0] : 16'h0) : ((phase == 3'h3) ? ((~loads_left) ? 16'h0 : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 16'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_j)) : (transpose_b ? (load_j + 16'h1) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? _load_j_e3[15:0] : 16'h0))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_j))) : ((phase == 3'h4) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 16'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_j)) : (transpose_b ? (load_j + 16'h1) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? _load_j_e4[15:0] : 16'h0))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_j)) : ((phase == 3'h5) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 16'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_j)) : (transpose_b ? (load_j + 16'h1) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? _load_j_e5[15:0] : 16'h0))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_j)) : ((phase == 3'h6) ? (((~emit_load) & (~emit_store)) ? ((({1'h0, pair_step} + {1'h0, 16'h1}) == {1'h0, steps}) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 16'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_j)) : (transpose_b ? (load_j + 16'h1) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? _load_j_e6[15:0] : 16'h0))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_j)) : 16'h0) : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 16'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_j)) : (transpose_b ? (load_j + 16'h1) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? _load_j_e7[15:0] : 16'h0))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_j))) : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 16'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_j)) : (transpose_b ? (load_j + 16'h1) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? _load_j_e8[15:0] : 16'h0))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_j)))))))) : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 16'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_j)) : (transpose_b ? (load_j + 16'h1) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? _load_j_e9[15:0] : 16'h0))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : load_j));
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              load_j <= 16'h0;
+            else if (_ex_accumulate_e1)
+              load_j <= 16'h0;
+          end else
+            load_j <= transpose_b ? (load_j + 16'h1) : (_load_j_e1 ? _load_j_e2[15:0] : 16'h0);
+        end else if (_ex_accumulate_e1)
+          load_j <= 16'h0;
+      end else if (phase == 3'h2)
+        load_j <= _phase_e1 ? _load_j_e3[15:0] : 16'h0;
+      else if (phase == 3'h3) begin
+        if (~loads_left)
+          load_j <= 16'h0;
+        else if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              load_j <= 16'h0;
+            else if (_ex_accumulate_e1)
+              load_j <= 16'h0;
+          end else
+            load_j <= transpose_b ? (load_j + 16'h1) : (_load_j_e1 ? _load_j_e2[15:0] : 16'h0);
+        end else if (_ex_accumulate_e1)
+          load_j <= 16'h0;
+      end else if (phase == 3'h4) begin
+        if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              load_j <= 16'h0;
+            else if (_ex_accumulate_e1)
+              load_j <= 16'h0;
+          end else
+            load_j <= transpose_b ? (load_j + 16'h1) : (_load_j_e1 ? _load_j_e2[15:0] : 16'h0);
+        end else if (_ex_accumulate_e1)
+          load_j <= 16'h0;
+      end else if (phase == 3'h5) begin
+        if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              load_j <= 16'h0;
+            else if (_ex_accumulate_e1)
+              load_j <= 16'h0;
+          end else
+            load_j <= transpose_b ? (load_j + 16'h1) : (_load_j_e1 ? _load_j_e2[15:0] : 16'h0);
+        end else if (_ex_accumulate_e1)
+          load_j <= 16'h0;
+      end else if (phase == 3'h6) begin
+        if (_phase_e5) begin
+          if (_phase_e4) begin
+            if (_load_a_done_e1) begin
+              if (~loading_b) begin
+                if (load_a_done)
+                  load_j <= 16'h0;
+                else if (_ex_accumulate_e1)
+                  load_j <= 16'h0;
+              end else
+                load_j <= transpose_b ? (load_j + 16'h1) : (_load_j_e1 ? _load_j_e2[15:0] : 16'h0);
+            end else if (_ex_accumulate_e1)
+              load_j <= 16'h0;
+          end else
+            load_j <= 16'h0;
+        end else if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              load_j <= 16'h0;
+            else if (_ex_accumulate_e1)
+              load_j <= 16'h0;
+          end else
+            load_j <= transpose_b ? (load_j + 16'h1) : (_load_j_e1 ? _load_j_e2[15:0] : 16'h0);
+        end else if (_ex_accumulate_e1)
+          load_j <= 16'h0;
+      end else if (_load_a_done_e1) begin
+        if (~loading_b) begin
+          if (load_a_done)
+            load_j <= 16'h0;
+          else if (_ex_accumulate_e1)
+            load_j <= 16'h0;
+        end else
+          load_j <= transpose_b ? (load_j + 16'h1) : (_load_j_e1 ? _load_j_e2[15:0] : 16'h0);
+      end else if (_ex_accumulate_e1)
+        load_j <= 16'h0;
+    end else if (_load_a_done_e1) begin
+      if (~loading_b) begin
+        if (load_a_done)
+          load_j <= 16'h0;
+        else if (_ex_accumulate_e1)
+          load_j <= 16'h0;
+      end else
+        load_j <= transpose_b ? (load_j + 16'h1) : (_load_j_e1 ? _load_j_e2[15:0] : 16'h0);
+    end else if (_ex_accumulate_e1)
+      load_j <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
       load_k <= 16'h0;
-    else
-      load_k <= advance ? ((phase == 3'h1) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? load_first : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e2[15:0])) : load_k))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e3[15:0])) : load_k))) : (transpose_b ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e4[15:0])) : load_k) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e5[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e6[15:0])) : load_k))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e7[15:0])) : load_k)) : ((phase == 3'h2) ? ((({1'h0, load_j} + {1'h0, low_d ? (((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4) : (((tiles_j - load_j) < 16'h1) ? (tiles_j - load_j) : 16'h1)}) < {1'h0, tiles_j}) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? load_first : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e8[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e9[15:0])) : load_k))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e10[15:0])) : load_k))) : (transpose_b ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e11[15:0])) : load_k) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e12[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e13[15:0])) : load_k))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e14[15:0])) : load_k)) : ((~(({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? load_first : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e15[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e16[15:0])) : load_k))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e17[15:0])) : load_k))) : (transpose_b ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e18[15:0])) : load_k) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e19[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e20[15:0])) : load_k))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e21[15:0])) : load_k)) : _load_k_e22[15:0])) : ((phase == 3'h3) ? ((~loads_left) ? _load_k_e23[15:0] : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? load_first : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e24[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e25[15:0])) : load_k))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e26[15:0])) : load_k))) : (transpose_b ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e27[15:0])) : load_k) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e28[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e29[15:0])) : load_k))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e30[15:0])) : load_k))) : ((phase == 3'h4) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? load_first : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e31[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e32[15:0])) : load_k))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e33[15:0])) : load_k))) : (transpose_b ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e34[15:0])) : load_k) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e35[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e36[15:0])) : load_k))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e37[15:0])) : load_k)) : ((phase == 3'h5) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? load_first : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e38[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e39[15:0])) : load_k))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e40[15:0])) : load_k))) : (transpose_b ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e41[15:0])) : load_k) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e42[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e43[15:0])) : load_k))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e44[15:0])) : load_k)) : ((phase == 3'h6) ? (((~emit_load) & (~emit_store)) ? ((({1'h0, pair_step} + {1'h0, 16'h1}) == {1'h0, steps}) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? load_first : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e45[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e46[15:0])) : load_k))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e47[15:0])) : load_k))) : (transpose_b ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e48[15:0])) : load_k) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e49[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e50[15:0])) : load_k))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e51[15:0])) : load_k)) : _load_k_e52[15:0]) : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? load_first : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e53[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e54[15:0])) : load_k))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e55[15:0])) : load_k))) : (transpose_b ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e56[15:0])) : load_k) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e57[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e58[15:0])) : load_k))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e59[15:0])) : load_k))) : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? load_first : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e60[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e61[15:0])) : load_k))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e62[15:0])) : load_k))) : (transpose_b ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e63[15:0])) : load_k) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e64[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e65[15:0])) : load_k))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e66[15:0])) : load_k)))))))) : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? load_first : (transpose_a ? ((({1'h0, load_i} + {1'h0, ((tiles_i - load_i) < 16'h4) ? (tiles_i - load_i) : 16'h4}) < {1'h0, tiles_i}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e67[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e68[15:0])) : load_k))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e69[15:0])) : load_k))) : (transpose_b ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e70[15:0])) : load_k) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e71[15:0])) : load_k) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e72[15:0])) : load_k))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e73[15:0])) : load_k));
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              load_k <= load_first;
+            else if (transpose_a) begin
+              if (_load_a_done_e2) begin
+                if (_ex_accumulate_e1)
+                  load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+              end else if (_load_a_done_e3)
+                load_k <= load_k + 16'h1;
+              else if (_ex_accumulate_e1)
+                load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+            end else if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (transpose_b) begin
+            if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (_load_j_e1) begin
+            if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (_load_a_done_e3)
+            load_k <= load_k + 16'h1;
+          else if (_ex_accumulate_e1)
+            load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+        end else if (_ex_accumulate_e1)
+          load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+      end else if (phase == 3'h2) begin
+        if (_phase_e1) begin
+          if (_load_a_done_e1) begin
+            if (~loading_b) begin
+              if (load_a_done)
+                load_k <= load_first;
+              else if (transpose_a) begin
+                if (_load_a_done_e2) begin
+                  if (_ex_accumulate_e1)
+                    load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+                end else if (_load_a_done_e3)
+                  load_k <= load_k + 16'h1;
+                else if (_ex_accumulate_e1)
+                  load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+              end else if (_ex_accumulate_e1)
+                load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+            end else if (transpose_b) begin
+              if (_ex_accumulate_e1)
+                load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+            end else if (_load_j_e1) begin
+              if (_ex_accumulate_e1)
+                load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+            end else if (_load_a_done_e3)
+              load_k <= load_k + 16'h1;
+            else if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (_ex_accumulate_e1)
+            load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+        end else if (~_emitted_cmd_rs2_e3) begin
+          if (_load_a_done_e1) begin
+            if (~loading_b) begin
+              if (load_a_done)
+                load_k <= load_first;
+              else if (transpose_a) begin
+                if (_load_a_done_e2) begin
+                  if (_ex_accumulate_e1)
+                    load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+                end else if (_load_a_done_e3)
+                  load_k <= load_k + 16'h1;
+                else if (_ex_accumulate_e1)
+                  load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+              end else if (_ex_accumulate_e1)
+                load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+            end else if (transpose_b) begin
+              if (_ex_accumulate_e1)
+                load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+            end else if (_load_j_e1) begin
+              if (_ex_accumulate_e1)
+                load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+            end else if (_load_a_done_e3)
+              load_k <= load_k + 16'h1;
+            else if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (_ex_accumulate_e1)
+            load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+        end else
+          load_k <= _load_k_e1[15:0];
+      end else if (phase == 3'h3) begin
+        if (~loads_left)
+          load_k <= _load_k_e2[15:0];
+        else if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              load_k <= load_first;
+            else if (transpose_a) begin
+              if (_load_a_done_e2) begin
+                if (_ex_accumulate_e1)
+                  load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+              end else if (_load_a_done_e3)
+                load_k <= load_k + 16'h1;
+              else if (_ex_accumulate_e1)
+                load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+            end else if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (transpose_b) begin
+            if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (_load_j_e1) begin
+            if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (_load_a_done_e3)
+            load_k <= load_k + 16'h1;
+          else if (_ex_accumulate_e1)
+            load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+        end else if (_ex_accumulate_e1)
+          load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+      end else if (phase == 3'h4) begin
+        if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              load_k <= load_first;
+            else if (transpose_a) begin
+              if (_load_a_done_e2) begin
+                if (_ex_accumulate_e1)
+                  load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+              end else if (_load_a_done_e3)
+                load_k <= load_k + 16'h1;
+              else if (_ex_accumulate_e1)
+                load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+            end else if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (transpose_b) begin
+            if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (_load_j_e1) begin
+            if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (_load_a_done_e3)
+            load_k <= load_k + 16'h1;
+          else if (_ex_accumulate_e1)
+            load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+        end else if (_ex_accumulate_e1)
+          load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+      end else if (phase == 3'h5) begin
+        if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              load_k <= load_first;
+            else if (transpose_a) begin
+              if (_load_a_done_e2) begin
+                if (_ex_accumulate_e1)
+                  load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+              end else if (_load_a_done_e3)
+                load_k <= load_k + 16'h1;
+              else if (_ex_accumulate_e1)
+                load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+            end else if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (transpose_b) begin
+            if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (_load_j_e1) begin
+            if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (_load_a_done_e3)
+            load_k <= load_k + 16'h1;
+          else if (_ex_accumulate_e1)
+            load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+        end else if (_ex_accumulate_e1)
+          load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+      end else if (phase == 3'h6) begin
+        if (_phase_e5) begin
+          if (_phase_e4) begin
+            if (_load_a_done_e1) begin
+              if (~loading_b) begin
+                if (load_a_done)
+                  load_k <= load_first;
+                else if (transpose_a) begin
+                  if (_load_a_done_e2) begin
+                    if (_ex_accumulate_e1)
+                      load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+                  end else if (_load_a_done_e3)
+                    load_k <= load_k + 16'h1;
+                  else if (_ex_accumulate_e1)
+                    load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+                end else if (_ex_accumulate_e1)
+                  load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+              end else if (transpose_b) begin
+                if (_ex_accumulate_e1)
+                  load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+              end else if (_load_j_e1) begin
+                if (_ex_accumulate_e1)
+                  load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+              end else if (_load_a_done_e3)
+                load_k <= load_k + 16'h1;
+              else if (_ex_accumulate_e1)
+                load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+            end else if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else
+            load_k <= _load_k_e3[15:0];
+        end else if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              load_k <= load_first;
+            else if (transpose_a) begin
+              if (_load_a_done_e2) begin
+                if (_ex_accumulate_e1)
+                  load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+              end else if (_load_a_done_e3)
+                load_k <= load_k + 16'h1;
+              else if (_ex_accumulate_e1)
+                load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+            end else if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (transpose_b) begin
+            if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (_load_j_e1) begin
+            if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (_load_a_done_e3)
+            load_k <= load_k + 16'h1;
+          else if (_ex_accumulate_e1)
+            load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+        end else if (_ex_accumulate_e1)
+          load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+      end else if (_load_a_done_e1) begin
+        if (~loading_b) begin
+          if (load_a_done)
+            load_k <= load_first;
+          else if (transpose_a) begin
+            if (_load_a_done_e2) begin
+              if (_ex_accumulate_e1)
+                load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+            end else if (_load_a_done_e3)
+              load_k <= load_k + 16'h1;
+            else if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (_ex_accumulate_e1)
+            load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+        end else if (transpose_b) begin
+          if (_ex_accumulate_e1)
+            load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+        end else if (_load_j_e1) begin
+          if (_ex_accumulate_e1)
+            load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+        end else if (_load_a_done_e3)
+          load_k <= load_k + 16'h1;
+        else if (_ex_accumulate_e1)
+          load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+      end else if (_ex_accumulate_e1)
+        load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+    end else if (_load_a_done_e1) begin
+      if (~loading_b) begin
+        if (load_a_done)
+          load_k <= load_first;
+        else if (transpose_a) begin
+          if (_load_a_done_e2) begin
+            if (_ex_accumulate_e1)
+              load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+          end else if (_load_a_done_e3)
+            load_k <= load_k + 16'h1;
+          else if (_ex_accumulate_e1)
+            load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+        end else if (_ex_accumulate_e1)
+          load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+      end else if (transpose_b) begin
+        if (_ex_accumulate_e1)
+          load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+      end else if (_load_j_e1) begin
+        if (_ex_accumulate_e1)
+          load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+      end else if (_load_a_done_e3)
+        load_k <= load_k + 16'h1;
+      else if (_ex_accumulate_e1)
+        load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
+    end else if (_ex_accumulate_e1)
+      load_k <= cmd_bits_rs2[2] ? 16'h0 : ((address_d != 64'h0) ? 16'h0 : _load_k_e1[15:0]);
   end
   always @(posedge clock) begin
     if (reset)
       loading_b <= 1'h0;
-    else
-      loading_b <= advance ? ((phase == 3'h1) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 1'h1 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((phase == 3'h2) ? ((({1'h0, load_j} + {1'h0, low_d ? (((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4) : (((tiles_j - load_j) < 16'h1) ? (tiles_j - load_j) : 16'h1)}) < {1'h0, tiles_j}) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 1'h1 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((~(({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 1'h1 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : (~(address_a != 64'h0)))) : ((phase == 3'h3) ? ((~loads_left) ? (~(address_a != 64'h0)) : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 1'h1 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b))) : ((phase == 3'h4) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 1'h1 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((phase == 3'h5) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 1'h1 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((phase == 3'h6) ? (((~emit_load) & (~emit_store)) ? ((({1'h0, pair_step} + {1'h0, 16'h1}) == {1'h0, steps}) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 1'h1 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : (~(address_a != 64'h0))) : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 1'h1 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b))) : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 1'h1 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)))))))) : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? 1'h1 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loading_b : ((address_d != 64'h0) ? loading_b : (~(address_a != 64'h0)))) : loading_b));
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              loading_b <= 1'h1;
+            else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loading_b <= _loading_b_e1;
+              end
+            end
+          end else if (_ex_accumulate_e1) begin
+            if (~cmd_bits_rs2[2]) begin
+              if (~(address_d != 64'h0))
+                loading_b <= _loading_b_e1;
+            end
+          end
+        end else if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              loading_b <= _loading_b_e1;
+          end
+        end
+      end else if (phase == 3'h2) begin
+        if (_phase_e1) begin
+          if (_load_a_done_e1) begin
+            if (~loading_b) begin
+              if (load_a_done)
+                loading_b <= 1'h1;
+              else if (_ex_accumulate_e1) begin
+                if (~cmd_bits_rs2[2]) begin
+                  if (~(address_d != 64'h0))
+                    loading_b <= _loading_b_e1;
+                end
+              end
+            end else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loading_b <= _loading_b_e1;
+              end
+            end
+          end else if (_ex_accumulate_e1) begin
+            if (~cmd_bits_rs2[2]) begin
+              if (~(address_d != 64'h0))
+                loading_b <= _loading_b_e1;
+            end
+          end
+        end else if (~_emitted_cmd_rs2_e3) begin
+          if (_load_a_done_e1) begin
+            if (~loading_b) begin
+              if (load_a_done)
+                loading_b <= 1'h1;
+              else if (_ex_accumulate_e1) begin
+                if (~cmd_bits_rs2[2]) begin
+                  if (~(address_d != 64'h0))
+                    loading_b <= _loading_b_e1;
+                end
+              end
+            end else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loading_b <= _loading_b_e1;
+              end
+            end
+          end else if (_ex_accumulate_e1) begin
+            if (~cmd_bits_rs2[2]) begin
+              if (~(address_d != 64'h0))
+                loading_b <= _loading_b_e1;
+            end
+          end
+        end else
+          loading_b <= _loading_b_e1;
+      end else if (phase == 3'h3) begin
+        if (~loads_left)
+          loading_b <= _loading_b_e1;
+        else if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              loading_b <= 1'h1;
+            else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loading_b <= _loading_b_e1;
+              end
+            end
+          end else if (_ex_accumulate_e1) begin
+            if (~cmd_bits_rs2[2]) begin
+              if (~(address_d != 64'h0))
+                loading_b <= _loading_b_e1;
+            end
+          end
+        end else if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              loading_b <= _loading_b_e1;
+          end
+        end
+      end else if (phase == 3'h4) begin
+        if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              loading_b <= 1'h1;
+            else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loading_b <= _loading_b_e1;
+              end
+            end
+          end else if (_ex_accumulate_e1) begin
+            if (~cmd_bits_rs2[2]) begin
+              if (~(address_d != 64'h0))
+                loading_b <= _loading_b_e1;
+            end
+          end
+        end else if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              loading_b <= _loading_b_e1;
+          end
+        end
+      end else if (phase == 3'h5) begin
+        if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              loading_b <= 1'h1;
+            else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loading_b <= _loading_b_e1;
+              end
+            end
+          end else if (_ex_accumulate_e1) begin
+            if (~cmd_bits_rs2[2]) begin
+              if (~(address_d != 64'h0))
+                loading_b <= _loading_b_e1;
+            end
+          end
+        end else if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              loading_b <= _loading_b_e1;
+          end
+        end
+      end else if (phase == 3'h6) begin
+        if (_phase_e5) begin
+          if (_phase_e4) begin
+            if (_load_a_done_e1) begin
+              if (~loading_b) begin
+                if (load_a_done)
+                  loading_b <= 1'h1;
+                else if (_ex_accumulate_e1) begin
+                  if (~cmd_bits_rs2[2]) begin
+                    if (~(address_d != 64'h0))
+                      loading_b <= _loading_b_e1;
+                  end
+                end
+              end else if (_ex_accumulate_e1) begin
+                if (~cmd_bits_rs2[2]) begin
+                  if (~(address_d != 64'h0))
+                    loading_b <= _loading_b_e1;
+                end
+              end
+            end else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loading_b <= _loading_b_e1;
+              end
+            end
+          end else
+            loading_b <= _loading_b_e1;
+        end else if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              loading_b <= 1'h1;
+            else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loading_b <= _loading_b_e1;
+              end
+            end
+          end else if (_ex_accumulate_e1) begin
+            if (~cmd_bits_rs2[2]) begin
+              if (~(address_d != 64'h0))
+                loading_b <= _loading_b_e1;
+            end
+          end
+        end else if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              loading_b <= _loading_b_e1;
+          end
+        end
+      end else if (_load_a_done_e1) begin
+        if (~loading_b) begin
+          if (load_a_done)
+            loading_b <= 1'h1;
+          else if (_ex_accumulate_e1) begin
+            if (~cmd_bits_rs2[2]) begin
+              if (~(address_d != 64'h0))
+                loading_b <= _loading_b_e1;
+            end
+          end
+        end else if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              loading_b <= _loading_b_e1;
+          end
+        end
+      end else if (_ex_accumulate_e1) begin
+        if (~cmd_bits_rs2[2]) begin
+          if (~(address_d != 64'h0))
+            loading_b <= _loading_b_e1;
+        end
+      end
+    end else if (_load_a_done_e1) begin
+      if (~loading_b) begin
+        if (load_a_done)
+          loading_b <= 1'h1;
+        else if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              loading_b <= _loading_b_e1;
+          end
+        end
+      end else if (_ex_accumulate_e1) begin
+        if (~cmd_bits_rs2[2]) begin
+          if (~(address_d != 64'h0))
+            loading_b <= _loading_b_e1;
+        end
+      end
+    end else if (_ex_accumulate_e1) begin
+      if (~cmd_bits_rs2[2]) begin
+        if (~(address_d != 64'h0))
+          loading_b <= _loading_b_e1;
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       loads_left <= 1'h0;
-    else
-      loads_left <= advance ? ((phase == 3'h1) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? (address_b != 64'h0) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : (transpose_b ? ((({1'h0, load_j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? 1'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : 1'h0)))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : ((phase == 3'h2) ? ((({1'h0, load_j} + {1'h0, low_d ? (((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4) : (((tiles_j - load_j) < 16'h1) ? (tiles_j - load_j) : 16'h1)}) < {1'h0, tiles_j}) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? (address_b != 64'h0) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : (transpose_b ? ((({1'h0, load_j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? 1'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : 1'h0)))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : ((~(({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? (address_b != 64'h0) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : (transpose_b ? ((({1'h0, load_j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? 1'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : 1'h0)))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : ((phase == 3'h3) ? ((~loads_left) ? (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h1 < steps)) : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? (address_b != 64'h0) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : (transpose_b ? ((({1'h0, load_j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? 1'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : 1'h0)))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left))) : ((phase == 3'h4) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? (address_b != 64'h0) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : (transpose_b ? ((({1'h0, load_j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? 1'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : 1'h0)))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : ((phase == 3'h5) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? (address_b != 64'h0) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : (transpose_b ? ((({1'h0, load_j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? 1'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : 1'h0)))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : ((phase == 3'h6) ? (((~emit_load) & (~emit_store)) ? ((({1'h0, pair_step} + {1'h0, 16'h1}) == {1'h0, steps}) ? (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? (address_b != 64'h0) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : (transpose_b ? ((({1'h0, load_j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? 1'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : 1'h0)))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : (((address_a != 64'h0) | (address_b != 64'h0)) & ((pair_step + 16'h2) < steps))) : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? (address_b != 64'h0) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : (transpose_b ? ((({1'h0, load_j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? 1'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : 1'h0)))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left))) : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? (address_b != 64'h0) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : (transpose_b ? ((({1'h0, load_j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? 1'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : 1'h0)))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)))))))) : (((issued_valid & issued_ready) & emit_load) ? ((~loading_b) ? (load_a_done ? (address_b != 64'h0) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : (transpose_b ? ((({1'h0, load_j} + {1'h0, 16'h1}) == {1'h0, tiles_j}) ? 1'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left)) : ((({1'h0, load_j} + {1'h0, ((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left) : 1'h0)))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? loads_left : ((address_d != 64'h0) ? loads_left : (((address_a != 64'h0) | (address_b != 64'h0)) & (16'h0 < steps)))) : loads_left));
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              loads_left <= address_b != 64'h0;
+            else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else if (transpose_b) begin
+            if (_emitted_cmd_rs2_e16)
+              loads_left <= 1'h0;
+            else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else if (_load_j_e1) begin
+            if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else if (_load_a_done_e3) begin
+            if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else
+            loads_left <= 1'h0;
+        end else if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              loads_left <= _loads_left_e2;
+          end
+        end
+      end else if (phase == 3'h2) begin
+        if (_phase_e1) begin
+          if (_load_a_done_e1) begin
+            if (~loading_b) begin
+              if (load_a_done)
+                loads_left <= address_b != 64'h0;
+              else if (_ex_accumulate_e1) begin
+                if (~cmd_bits_rs2[2]) begin
+                  if (~(address_d != 64'h0))
+                    loads_left <= _loads_left_e2;
+                end
+              end
+            end else if (transpose_b) begin
+              if (_emitted_cmd_rs2_e16)
+                loads_left <= 1'h0;
+              else if (_ex_accumulate_e1) begin
+                if (~cmd_bits_rs2[2]) begin
+                  if (~(address_d != 64'h0))
+                    loads_left <= _loads_left_e2;
+                end
+              end
+            end else if (_load_j_e1) begin
+              if (_ex_accumulate_e1) begin
+                if (~cmd_bits_rs2[2]) begin
+                  if (~(address_d != 64'h0))
+                    loads_left <= _loads_left_e2;
+                end
+              end
+            end else if (_load_a_done_e3) begin
+              if (_ex_accumulate_e1) begin
+                if (~cmd_bits_rs2[2]) begin
+                  if (~(address_d != 64'h0))
+                    loads_left <= _loads_left_e2;
+                end
+              end
+            end else
+              loads_left <= 1'h0;
+          end else if (_ex_accumulate_e1) begin
+            if (~cmd_bits_rs2[2]) begin
+              if (~(address_d != 64'h0))
+                loads_left <= _loads_left_e2;
+            end
+          end
+        end else if (~_emitted_cmd_rs2_e3) begin
+          if (_load_a_done_e1) begin
+            if (~loading_b) begin
+              if (load_a_done)
+                loads_left <= address_b != 64'h0;
+              else if (_ex_accumulate_e1) begin
+                if (~cmd_bits_rs2[2]) begin
+                  if (~(address_d != 64'h0))
+                    loads_left <= _loads_left_e2;
+                end
+              end
+            end else if (transpose_b) begin
+              if (_emitted_cmd_rs2_e16)
+                loads_left <= 1'h0;
+              else if (_ex_accumulate_e1) begin
+                if (~cmd_bits_rs2[2]) begin
+                  if (~(address_d != 64'h0))
+                    loads_left <= _loads_left_e2;
+                end
+              end
+            end else if (_load_j_e1) begin
+              if (_ex_accumulate_e1) begin
+                if (~cmd_bits_rs2[2]) begin
+                  if (~(address_d != 64'h0))
+                    loads_left <= _loads_left_e2;
+                end
+              end
+            end else if (_load_a_done_e3) begin
+              if (_ex_accumulate_e1) begin
+                if (~cmd_bits_rs2[2]) begin
+                  if (~(address_d != 64'h0))
+                    loads_left <= _loads_left_e2;
+                end
+              end
+            end else
+              loads_left <= 1'h0;
+          end else if (_ex_accumulate_e1) begin
+            if (~cmd_bits_rs2[2]) begin
+              if (~(address_d != 64'h0))
+                loads_left <= _loads_left_e2;
+            end
+          end
+        end else
+          loads_left <= _loads_left_e2;
+      end else if (phase == 3'h3) begin
+        if (~loads_left)
+          loads_left <= _loads_left_e1 & (16'h1 < steps);
+        else if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              loads_left <= address_b != 64'h0;
+            else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else if (transpose_b) begin
+            if (_emitted_cmd_rs2_e16)
+              loads_left <= 1'h0;
+            else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else if (_load_j_e1) begin
+            if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else if (_load_a_done_e3) begin
+            if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else
+            loads_left <= 1'h0;
+        end else if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              loads_left <= _loads_left_e2;
+          end
+        end
+      end else if (phase == 3'h4) begin
+        if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              loads_left <= address_b != 64'h0;
+            else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else if (transpose_b) begin
+            if (_emitted_cmd_rs2_e16)
+              loads_left <= 1'h0;
+            else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else if (_load_j_e1) begin
+            if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else if (_load_a_done_e3) begin
+            if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else
+            loads_left <= 1'h0;
+        end else if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              loads_left <= _loads_left_e2;
+          end
+        end
+      end else if (phase == 3'h5) begin
+        if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              loads_left <= address_b != 64'h0;
+            else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else if (transpose_b) begin
+            if (_emitted_cmd_rs2_e16)
+              loads_left <= 1'h0;
+            else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else if (_load_j_e1) begin
+            if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else if (_load_a_done_e3) begin
+            if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else
+            loads_left <= 1'h0;
+        end else if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              loads_left <= _loads_left_e2;
+          end
+        end
+      end else if (phase == 3'h6) begin
+        if (_phase_e5) begin
+          if (_phase_e4) begin
+            if (_load_a_done_e1) begin
+              if (~loading_b) begin
+                if (load_a_done)
+                  loads_left <= address_b != 64'h0;
+                else if (_ex_accumulate_e1) begin
+                  if (~cmd_bits_rs2[2]) begin
+                    if (~(address_d != 64'h0))
+                      loads_left <= _loads_left_e2;
+                  end
+                end
+              end else if (transpose_b) begin
+                if (_emitted_cmd_rs2_e16)
+                  loads_left <= 1'h0;
+                else if (_ex_accumulate_e1) begin
+                  if (~cmd_bits_rs2[2]) begin
+                    if (~(address_d != 64'h0))
+                      loads_left <= _loads_left_e2;
+                  end
+                end
+              end else if (_load_j_e1) begin
+                if (_ex_accumulate_e1) begin
+                  if (~cmd_bits_rs2[2]) begin
+                    if (~(address_d != 64'h0))
+                      loads_left <= _loads_left_e2;
+                  end
+                end
+              end else if (_load_a_done_e3) begin
+                if (_ex_accumulate_e1) begin
+                  if (~cmd_bits_rs2[2]) begin
+                    if (~(address_d != 64'h0))
+                      loads_left <= _loads_left_e2;
+                  end
+                end
+              end else
+                loads_left <= 1'h0;
+            end else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else
+            loads_left <= _loads_left_e1 & ((pair_step + 16'h2) < steps);
+        end else if (_load_a_done_e1) begin
+          if (~loading_b) begin
+            if (load_a_done)
+              loads_left <= address_b != 64'h0;
+            else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else if (transpose_b) begin
+            if (_emitted_cmd_rs2_e16)
+              loads_left <= 1'h0;
+            else if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else if (_load_j_e1) begin
+            if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else if (_load_a_done_e3) begin
+            if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  loads_left <= _loads_left_e2;
+              end
+            end
+          end else
+            loads_left <= 1'h0;
+        end else if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              loads_left <= _loads_left_e2;
+          end
+        end
+      end else if (_load_a_done_e1) begin
+        if (~loading_b) begin
+          if (load_a_done)
+            loads_left <= address_b != 64'h0;
+          else if (_ex_accumulate_e1) begin
+            if (~cmd_bits_rs2[2]) begin
+              if (~(address_d != 64'h0))
+                loads_left <= _loads_left_e2;
+            end
+          end
+        end else if (transpose_b) begin
+          if (_emitted_cmd_rs2_e16)
+            loads_left <= 1'h0;
+          else if (_ex_accumulate_e1) begin
+            if (~cmd_bits_rs2[2]) begin
+              if (~(address_d != 64'h0))
+                loads_left <= _loads_left_e2;
+            end
+          end
+        end else if (_load_j_e1) begin
+          if (_ex_accumulate_e1) begin
+            if (~cmd_bits_rs2[2]) begin
+              if (~(address_d != 64'h0))
+                loads_left <= _loads_left_e2;
+            end
+          end
+        end else if (_load_a_done_e3) begin
+          if (_ex_accumulate_e1) begin
+            if (~cmd_bits_rs2[2]) begin
+              if (~(address_d != 64'h0))
+                loads_left <= _loads_left_e2;
+            end
+          end
+        end else
+          loads_left <= 1'h0;
+      end else if (_ex_accumulate_e1) begin
+        if (~cmd_bits_rs2[2]) begin
+          if (~(address_d != 64'h0))
+            loads_left <= _loads_left_e2;
+        end
+      end
+    end else if (_load_a_done_e1) begin
+      if (~loading_b) begin
+        if (load_a_done)
+          loads_left <= address_b != 64'h0;
+        else if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              loads_left <= _loads_left_e2;
+          end
+        end
+      end else if (transpose_b) begin
+        if (_emitted_cmd_rs2_e16)
+          loads_left <= 1'h0;
+        else if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              loads_left <= _loads_left_e2;
+          end
+        end
+      end else if (_load_j_e1) begin
+        if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              loads_left <= _loads_left_e2;
+          end
+        end
+      end else if (_load_a_done_e3) begin
+        if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              loads_left <= _loads_left_e2;
+          end
+        end
+      end else
+        loads_left <= 1'h0;
+    end else if (_ex_accumulate_e1) begin
+      if (~cmd_bits_rs2[2]) begin
+        if (~(address_d != 64'h0))
+          loads_left <= _loads_left_e2;
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       load_step <= 16'h0;
-    else
-      load_step <= advance ? ((phase == 3'h1) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? load_step : ((address_d != 64'h0) ? load_step : 16'h0)) : load_step) : ((phase == 3'h2) ? ((({1'h0, load_j} + {1'h0, low_d ? (((tiles_j - load_j) < 16'h4) ? (tiles_j - load_j) : 16'h4) : (((tiles_j - load_j) < 16'h1) ? (tiles_j - load_j) : 16'h1)}) < {1'h0, tiles_j}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? load_step : ((address_d != 64'h0) ? load_step : 16'h0)) : load_step) : ((~(({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? load_step : ((address_d != 64'h0) ? load_step : 16'h0)) : load_step) : 16'h0)) : ((phase == 3'h3) ? ((~loads_left) ? 16'h1 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? load_step : ((address_d != 64'h0) ? load_step : 16'h0)) : load_step)) : ((phase == 3'h4) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? load_step : ((address_d != 64'h0) ? load_step : 16'h0)) : load_step) : ((phase == 3'h5) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? load_step : ((address_d != 64'h0) ? load_step : 16'h0)) : load_step) : ((phase == 3'h6) ? (((~emit_load) & (~emit_store)) ? ((({1'h0, pair_step} + {1'h0, 16'h1}) == {1'h0, steps}) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? load_step : ((address_d != 64'h0) ? load_step : 16'h0)) : load_step) : (pair_step + 16'h2)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? load_step : ((address_d != 64'h0) ? load_step : 16'h0)) : load_step)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? load_step : ((address_d != 64'h0) ? load_step : 16'h0)) : load_step))))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs2[2] ? load_step : ((address_d != 64'h0) ? load_step : 16'h0)) : load_step);
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              load_step <= 16'h0;
+          end
+        end
+      end else if (phase == 3'h2) begin
+        if (_phase_e1) begin
+          if (_ex_accumulate_e1) begin
+            if (~cmd_bits_rs2[2]) begin
+              if (~(address_d != 64'h0))
+                load_step <= 16'h0;
+            end
+          end
+        end else if (~_emitted_cmd_rs2_e3) begin
+          if (_ex_accumulate_e1) begin
+            if (~cmd_bits_rs2[2]) begin
+              if (~(address_d != 64'h0))
+                load_step <= 16'h0;
+            end
+          end
+        end else
+          load_step <= 16'h0;
+      end else if (phase == 3'h3) begin
+        if (~loads_left)
+          load_step <= 16'h1;
+        else if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              load_step <= 16'h0;
+          end
+        end
+      end else if (phase == 3'h4) begin
+        if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              load_step <= 16'h0;
+          end
+        end
+      end else if (phase == 3'h5) begin
+        if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              load_step <= 16'h0;
+          end
+        end
+      end else if (phase == 3'h6) begin
+        if (_phase_e5) begin
+          if (_phase_e4) begin
+            if (_ex_accumulate_e1) begin
+              if (~cmd_bits_rs2[2]) begin
+                if (~(address_d != 64'h0))
+                  load_step <= 16'h0;
+              end
+            end
+          end else
+            load_step <= pair_step + 16'h2;
+        end else if (_ex_accumulate_e1) begin
+          if (~cmd_bits_rs2[2]) begin
+            if (~(address_d != 64'h0))
+              load_step <= 16'h0;
+          end
+        end
+      end else if (_ex_accumulate_e1) begin
+        if (~cmd_bits_rs2[2]) begin
+          if (~(address_d != 64'h0))
+            load_step <= 16'h0;
+        end
+      end
+    end else if (_ex_accumulate_e1) begin
+      if (~cmd_bits_rs2[2]) begin
+        if (~(address_d != 64'h0))
+          load_step <= 16'h0;
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       store_i <= 16'h0;
-    else
-      store_i <= ((issued_valid & issued_ready) & emit_store) ? ((~(({1'h0, store_i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? (store_i + 16'h1) : 16'h0) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : store_i);
+    else if (_store_i_e1)
+      store_i <= (~_emitted_cmd_rs2_e19) ? (store_i + 16'h1) : 16'h0;
+    else if (_ex_accumulate_e1)
+      store_i <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
       store_j <= 16'h0;
-    else
-      store_j <= ((issued_valid & issued_ready) & emit_store) ? ((~(({1'h0, store_i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : store_j) : (store_j + 16'h1)) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : store_j);
+    else if (_store_i_e1) begin
+      if (~_emitted_cmd_rs2_e19) begin
+        if (_ex_accumulate_e1)
+          store_j <= 16'h0;
+      end else
+        store_j <= store_j + 16'h1;
+    end else if (_ex_accumulate_e1)
+      store_j <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
       columns_done <= 16'h0;
-    else
-      columns_done <= advance ? ((phase == 3'h1) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : columns_done) : ((phase == 3'h2) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : columns_done) : ((phase == 3'h3) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : columns_done) : ((phase == 3'h4) ? ((part == 2'h0) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : columns_done) : ((loads_left | store_pending) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : columns_done) : ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : columns_done) : ((({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((tiles_k - pair_first) < 16'h4) ? (tiles_k - pair_first) : 16'h4})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : columns_done) : (((({1'h0, pair_step} + {1'h0, 16'h1}) == {1'h0, steps}) & (address_c != 64'h0)) ? (columns_done + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : columns_done)))))) : ((phase == 3'h5) ? ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, tiles_i})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : columns_done) : ((({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((tiles_k - pair_first) < 16'h4) ? (tiles_k - pair_first) : 16'h4})) ? ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : columns_done) : (((({1'h0, pair_step} + {1'h0, 16'h1}) == {1'h0, steps}) & (address_c != 64'h0)) ? (columns_done + 16'h1) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : columns_done)))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : columns_done)))))) : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((tiles_i == 16'h0) | (tiles_j == 16'h0)) | (tiles_k == 16'h0)) ? 4'ha : ((((pad_i >= 16'h10) | (pad_j >= 16'h10)) | (pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_k}}} + {1'h0, {2'h0, {16'h0, tiles_k} * {16'h0, tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, tiles_i} * {16'h0, tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 16'h0 : columns_done);
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (_ex_accumulate_e1)
+          columns_done <= 16'h0;
+      end else if (phase == 3'h2) begin
+        if (_ex_accumulate_e1)
+          columns_done <= 16'h0;
+      end else if (phase == 3'h3) begin
+        if (_ex_accumulate_e1)
+          columns_done <= 16'h0;
+      end else if (phase == 3'h4) begin
+        if (part == 2'h0) begin
+          if (_ex_accumulate_e1)
+            columns_done <= 16'h0;
+        end else if (loads_left | store_pending) begin
+          if (_ex_accumulate_e1)
+            columns_done <= 16'h0;
+        end else if (~_emitted_cmd_rs1_e10) begin
+          if (_ex_accumulate_e1)
+            columns_done <= 16'h0;
+        end else if (_phase_e2) begin
+          if (_ex_accumulate_e1)
+            columns_done <= 16'h0;
+        end else if (_phase_e4 & (address_c != 64'h0))
+          columns_done <= columns_done + 16'h1;
+        else if (_ex_accumulate_e1)
+          columns_done <= 16'h0;
+      end else if (phase == 3'h5) begin
+        if (~_emitted_cmd_rs1_e10) begin
+          if (_ex_accumulate_e1)
+            columns_done <= 16'h0;
+        end else if (_phase_e2) begin
+          if (_ex_accumulate_e1)
+            columns_done <= 16'h0;
+        end else if (_phase_e4 & (address_c != 64'h0))
+          columns_done <= columns_done + 16'h1;
+        else if (_ex_accumulate_e1)
+          columns_done <= 16'h0;
+      end else if (_ex_accumulate_e1)
+        columns_done <= 16'h0;
+    end else if (_ex_accumulate_e1)
+      columns_done <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
       slot_0_waiting <= 1'h0;
-    else
-      slot_0_waiting <= ((slot_0_waiting & (slot_0_outstanding == 16'h0)) | (slot_1_waiting & (slot_1_outstanding == 16'h0))) ? ((((slot_0_waiting & (slot_0_outstanding == 16'h0)) ? 1'h0 : 1'h1) == 1'h0) ? 1'h0 : (((phase == 3'h7) & (slot == 1'h0)) ? 1'h1 : slot_0_waiting)) : (((phase == 3'h7) & (slot == 1'h0)) ? 1'h1 : slot_0_waiting);
+    else if (_cmd_ready_e4) begin
+      if (_retire_bits_e1)
+        slot_0_waiting <= 1'h0;
+      else if (_slot_0_waiting_e1)
+        slot_0_waiting <= 1'h1;
+    end else if (_slot_0_waiting_e1)
+      slot_0_waiting <= 1'h1;
   end
   always @(posedge clock) begin
     if (reset)
       slot_1_waiting <= 1'h0;
-    else
-      slot_1_waiting <= ((slot_0_waiting & (slot_0_outstanding == 16'h0)) | (slot_1_waiting & (slot_1_outstanding == 16'h0))) ? ((((slot_0_waiting & (slot_0_outstanding == 16'h0)) ? 1'h0 : 1'h1) == 1'h1) ? 1'h0 : (((phase == 3'h7) & (slot == 1'h1)) ? 1'h1 : slot_1_waiting)) : (((phase == 3'h7) & (slot == 1'h1)) ? 1'h1 : slot_1_waiting);
+    else if (_cmd_ready_e4) begin
+      if ((_cmd_ready_e3 ? 1'h0 : 1'h1) == 1'h1)
+        slot_1_waiting <= 1'h0;
+      else if (_slot_1_waiting_e1)
+        slot_1_waiting <= 1'h1;
+    end else if (_slot_1_waiting_e1)
+      slot_1_waiting <= 1'h1;
   end
   always @(posedge clock) begin
     if (reset)
       slot_0_outstanding <= 16'h0;
     else
-      slot_0_outstanding <= (slot_0_outstanding + ((((issued_valid & issued_ready) & (~(phase == 3'h0))) & (slot == 1'h0)) ? 16'h1 : 16'h0)) - {13'h0, (((3'h0 + (((retirements_0_valid & retirements_0_bits_loop_internal) & (retirements_0_bits_loop_slot == 1'h0)) ? 3'h1 : 3'h0)) + (((retirements_1_valid & retirements_1_bits_loop_internal) & (retirements_1_bits_loop_slot == 1'h0)) ? 3'h1 : 3'h0)) + (((retirements_2_valid & retirements_2_bits_loop_internal) & (retirements_2_bits_loop_slot == 1'h0)) ? 3'h1 : 3'h0)) + (((retirements_3_valid & retirements_3_bits_loop_internal) & (retirements_3_bits_loop_slot == 1'h0)) ? 3'h1 : 3'h0)};
+      slot_0_outstanding <= (slot_0_outstanding + ((_slot_0_outstanding_e1 & (slot == 1'h0)) ? 16'h1 : 16'h0)) - {13'h0, (((3'h0 + (((retirements_0_valid & retirements_0_bits_loop_internal) & (retirements_0_bits_loop_slot == 1'h0)) ? 3'h1 : 3'h0)) + (((retirements_1_valid & retirements_1_bits_loop_internal) & (retirements_1_bits_loop_slot == 1'h0)) ? 3'h1 : 3'h0)) + (((retirements_2_valid & retirements_2_bits_loop_internal) & (retirements_2_bits_loop_slot == 1'h0)) ? 3'h1 : 3'h0)) + (((retirements_3_valid & retirements_3_bits_loop_internal) & (retirements_3_bits_loop_slot == 1'h0)) ? 3'h1 : 3'h0)};
   end
   always @(posedge clock) begin
     if (reset)
       slot_1_outstanding <= 16'h0;
     else
-      slot_1_outstanding <= (slot_1_outstanding + ((((issued_valid & issued_ready) & (~(phase == 3'h0))) & (slot == 1'h1)) ? 16'h1 : 16'h0)) - {13'h0, (((3'h0 + (((retirements_0_valid & retirements_0_bits_loop_internal) & (retirements_0_bits_loop_slot == 1'h1)) ? 3'h1 : 3'h0)) + (((retirements_1_valid & retirements_1_bits_loop_internal) & (retirements_1_bits_loop_slot == 1'h1)) ? 3'h1 : 3'h0)) + (((retirements_2_valid & retirements_2_bits_loop_internal) & (retirements_2_bits_loop_slot == 1'h1)) ? 3'h1 : 3'h0)) + (((retirements_3_valid & retirements_3_bits_loop_internal) & (retirements_3_bits_loop_slot == 1'h1)) ? 3'h1 : 3'h0)};
+      slot_1_outstanding <= (slot_1_outstanding + ((_slot_0_outstanding_e1 & (slot == 1'h1)) ? 16'h1 : 16'h0)) - {13'h0, (((3'h0 + (((retirements_0_valid & retirements_0_bits_loop_internal) & (retirements_0_bits_loop_slot == 1'h1)) ? 3'h1 : 3'h0)) + (((retirements_1_valid & retirements_1_bits_loop_internal) & (retirements_1_bits_loop_slot == 1'h1)) ? 3'h1 : 3'h0)) + (((retirements_2_valid & retirements_2_bits_loop_internal) & (retirements_2_bits_loop_slot == 1'h1)) ? 3'h1 : 3'h0)) + (((retirements_3_valid & retirements_3_bits_loop_internal) & (retirements_3_bits_loop_slot == 1'h1)) ? 3'h1 : 3'h0)};
   end
   always @(posedge clock) begin
     if (reset)
       slot_0_index <= 32'h0;
-    else
-      slot_0_index <= ((phase == 3'h7) & (slot == 1'h0)) ? loop_index : slot_0_index;
+    else if (_slot_0_waiting_e1)
+      slot_0_index <= loop_index;
   end
   always @(posedge clock) begin
     if (reset)
       slot_1_index <= 32'h0;
-    else
-      slot_1_index <= ((phase == 3'h7) & (slot == 1'h1)) ? loop_index : slot_1_index;
+    else if (_slot_1_waiting_e1)
+      slot_1_index <= loop_index;
   end
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, retirements_0_bits_index, retirements_1_bits_index, retirements_2_bits_index, retirements_3_bits_index, _steps_e1[1:0], _load_first_e1[31:16], _pair_first_e1[31:16], _emitted_cmd_rs1_e1[127:64], _emitted_cmd_rs1_e2[127:64], _emitted_cmd_rs1_e3[127:64], _emitted_cmd_rs1_e4[127:64], _emitted_cmd_rs1_e5[127:64], _emitted_cmd_rs1_e6[127:64], _emitted_cmd_rs1_e7[127:64], _emitted_cmd_rs1_e8[127:64], _emitted_cmd_rs1_e9[47:32], _emitted_cmd_rs1_e10[47:32], _emitted_cmd_rs1_e11[47:32], _emitted_cmd_rs1_e12[127:64], _emitted_cmd_rs1_e13[127:64], _emitted_cmd_rs2_e1[47:32], _emitted_cmd_rs2_e2[47:32], _emitted_cmd_rs2_e3[47:32], _emitted_cmd_rs2_e4[31:16], _emitted_cmd_rs2_e5[47:32], _emitted_cmd_rs2_e6[31:16], _emitted_cmd_rs2_e7[47:32], _emitted_cmd_rs2_e8[31:16], _emitted_cmd_rs2_e9[47:32], _emitted_cmd_rs2_e10[31:16], _emitted_cmd_rs2_e11[47:32], _emitted_cmd_rs2_e12[47:32], _emitted_cmd_rs2_e13[31:16], _emitted_cmd_rs2_e14[47:32], _emitted_cmd_rs2_e15[47:32], _emitted_cmd_rs2_e16[47:32], _emitted_cmd_rs2_e17[47:32], _dram_elements_e2[127:64], _dram_elements_e1[127:64], _k_e1[31:16], _load_i_e1[16], _load_i_e2[16], _load_i_e3[16], _load_i_e4[16], _load_i_e5[16], _load_i_e6[16], _load_i_e7[16], _load_i_e8[16], _load_i_e9[16], _load_j_e1[16], _load_j_e2[16], _load_j_e3[16], _load_j_e4[16], _load_j_e5[16], _load_j_e6[16], _load_j_e7[16], _load_j_e8[16], _load_j_e9[16], _load_k_e1[31:16], _load_k_e2[31:16], _load_k_e3[31:16], _load_k_e4[31:16], _load_k_e5[31:16], _load_k_e6[31:16], _load_k_e7[31:16], _load_k_e8[31:16], _load_k_e9[31:16], _load_k_e10[31:16], _load_k_e11[31:16], _load_k_e12[31:16], _load_k_e13[31:16], _load_k_e14[31:16], _load_k_e15[31:16], _load_k_e16[31:16], _load_k_e17[31:16], _load_k_e18[31:16], _load_k_e19[31:16], _load_k_e20[31:16], _load_k_e21[31:16], _load_k_e22[31:16], _load_k_e23[31:16], _load_k_e24[31:16], _load_k_e25[31:16], _load_k_e26[31:16], _load_k_e27[31:16], _load_k_e28[31:16], _load_k_e29[31:16], _load_k_e30[31:16], _load_k_e31[31:16], _load_k_e32[31:16], _load_k_e33[31:16], _load_k_e34[31:16], _load_k_e35[31:16], _load_k_e36[31:16], _load_k_e37[31:16], _load_k_e38[31:16], _load_k_e39[31:16], _load_k_e40[31:16], _load_k_e41[31:16], _load_k_e42[31:16], _load_k_e43[31:16], _load_k_e44[31:16], _load_k_e45[31:16], _load_k_e46[31:16], _load_k_e47[31:16], _load_k_e48[31:16], _load_k_e49[31:16], _load_k_e50[31:16], _load_k_e51[31:16], _load_k_e52[31:16], _load_k_e53[31:16], _load_k_e54[31:16], _load_k_e55[31:16], _load_k_e56[31:16], _load_k_e57[31:16], _load_k_e58[31:16], _load_k_e59[31:16], _load_k_e60[31:16], _load_k_e61[31:16], _load_k_e62[31:16], _load_k_e63[31:16], _load_k_e64[31:16], _load_k_e65[31:16], _load_k_e66[31:16], _load_k_e67[31:16], _load_k_e68[31:16], _load_k_e69[31:16], _load_k_e70[31:16], _load_k_e71[31:16], _load_k_e72[31:16], _load_k_e73[31:16], 1'b0};
+  wire _unused_bits = &{1'b0, retirements_0_bits_index, retirements_1_bits_index, retirements_2_bits_index, retirements_3_bits_index, _steps_e1[1:0], _load_first_e1[31:16], _pair_first_e1[31:16], _emitted_cmd_rs1_e1[127:64], _emitted_cmd_rs1_e2[127:64], _emitted_cmd_rs1_e7[47:32], _emitted_cmd_rs1_e9[47:32], _emitted_cmd_rs1_e12[47:32], _emitted_cmd_rs2_e2[47:32], _emitted_cmd_rs2_e7[31:16], _emitted_cmd_rs2_e8[47:32], _emitted_cmd_rs2_e11[31:16], _emitted_cmd_rs2_e12[47:32], _emitted_cmd_rs2_e14[31:16], _emitted_cmd_rs2_e17[47:32], _emitted_cmd_rs2_e18[31:16], _emitted_cmd_rs2_e20[47:32], _dram_elements_e1[127:64], _dram_elements_e2[127:64], _k_e1[31:16], _load_i_e1[16], _load_j_e2[16], _load_j_e3[16], _load_k_e1[31:16], _load_k_e2[31:16], _load_k_e3[31:16], 1'b0};
 endmodule
 
 `default_nettype wire
