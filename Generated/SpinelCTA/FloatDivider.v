@@ -121,6 +121,7 @@ module FloatDivider (
   wire [24:0] _step_remainder_e1 = {remainder_reg, quotient_reg[24]};
   wire [9:0] _right_shift_e1 = 10'h1 - exponent_reg;
   wire [9:0] _magnitude_bits_e1 = exponent_reg - 10'h1;
+  wire _remainder_reg_e1 = busy_reg & (~finishing);
 
   assign busy = busy_reg;
   assign done = done_reg;
@@ -223,8 +224,12 @@ module FloatDivider (
   always @(posedge clock) begin
     if (reset)
       busy_reg <= 1'h0;
-    else
-      busy_reg <= accept ? 1'h1 : (busy_reg ? (finishing ? 1'h0 : busy_reg) : busy_reg);
+    else if (accept)
+      busy_reg <= 1'h1;
+    else if (busy_reg) begin
+      if (finishing)
+        busy_reg <= 1'h0;
+    end
   end
   always @(posedge clock) begin
     if (reset)
@@ -235,35 +240,50 @@ module FloatDivider (
   always @(posedge clock) begin
     if (reset)
       cycle <= 5'h0;
-    else
-      cycle <= accept ? 5'h1 : (busy_reg ? (cycle + 5'h1) : cycle);
+    else if (accept)
+      cycle <= 5'h1;
+    else if (busy_reg)
+      cycle <= cycle + 5'h1;
   end
   always @(posedge clock) begin
-    sign_reg <= accept ? (a[31] ^ b[31]) : sign_reg;
+    if (accept)
+      sign_reg <= a[31] ^ b[31];
   end
   always @(posedge clock) begin
-    exponent_reg <= accept ? quotient_exponent : exponent_reg;
+    if (accept)
+      exponent_reg <= quotient_exponent;
   end
   always @(posedge clock) begin
-    not_a_number_reg <= accept ? (((a_nan | b_nan) | (a_infinite & b_infinite)) | (a_zero & b_zero)) : not_a_number_reg;
+    if (accept)
+      not_a_number_reg <= ((a_nan | b_nan) | (a_infinite & b_infinite)) | (a_zero & b_zero);
   end
   always @(posedge clock) begin
-    infinite_reg <= accept ? (a_infinite | b_zero) : infinite_reg;
+    if (accept)
+      infinite_reg <= a_infinite | b_zero;
   end
   always @(posedge clock) begin
-    zero_reg <= accept ? (a_zero | b_infinite) : zero_reg;
+    if (accept)
+      zero_reg <= a_zero | b_infinite;
   end
   always @(posedge clock) begin
-    remainder_reg <= accept ? scaled_dividend[24:1] : ((busy_reg & (~finishing)) ? step_remainder : remainder_reg);
+    if (accept)
+      remainder_reg <= scaled_dividend[24:1];
+    else if (_remainder_reg_e1)
+      remainder_reg <= step_remainder;
   end
   always @(posedge clock) begin
-    quotient_reg <= accept ? {scaled_dividend[0], 24'h0} : ((busy_reg & (~finishing)) ? {quotient_reg[23:0], step_fits} : quotient_reg);
+    if (accept)
+      quotient_reg <= {scaled_dividend[0], 24'h0};
+    else if (_remainder_reg_e1)
+      quotient_reg <= {quotient_reg[23:0], step_fits};
   end
   always @(posedge clock) begin
-    divisor_reg <= accept ? b_normalized : divisor_reg;
+    if (accept)
+      divisor_reg <= b_normalized;
   end
   always @(posedge clock) begin
-    result_reg <= finishing ? rounded : result_reg;
+    if (finishing)
+      result_reg <= rounded;
   end
   // Bits this module receives but does not need.
   wire _unused_bits = &{1'b0, a_lzc_l5_0[5], b_lzc_l5_0[5], step_difference[24], _step_remainder_e1[24], _right_shift_e1[9:8], _magnitude_bits_e1[9], 1'b0};

@@ -563,6 +563,9 @@ module Normalizer_SpinelCTA (
   wire [33:0] scale_15_value;
   wire [31:0] scale_15_scale;
   wire [7:0] scale_15_result;
+  wire _result_valid_e1 = row_valid & (row_bits_command != 3'h0);
+  wire _result_valid_e2 = (row_bits_command == 3'h2) | (row_bits_command == 3'h4);
+  wire _result_valid_e3 = _result_valid_e1 & (_result_valid_e2 | (row_bits_command == 3'h7));
   wire [31:0] _deviation_0_e1 = row_bits_data[31:0];
   wire [31:0] _deviation_1_e1 = row_bits_data[63:32];
   wire [31:0] _deviation_2_e1 = row_bits_data[95:64];
@@ -579,232 +582,209 @@ module Normalizer_SpinelCTA (
   wire [31:0] _deviation_13_e1 = row_bits_data[447:416];
   wire [31:0] _deviation_14_e1 = row_bits_data[479:448];
   wire [31:0] _deviation_15_e1 = row_bits_data[511:480];
-  wire [33:0] _iexp_0_z_e2 = -{deviation_0[32], deviation_0};
-  wire [32:0] _iexp_0_z_e3 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_0_z_e1 = {{33{_iexp_0_z_e2[33]}}, _iexp_0_z_e2} * {{34{_iexp_0_z_e3[32]}}, _iexp_0_z_e3};
+  wire [33:0] _iexp_0_z_e1 = -{deviation_0[32], deviation_0};
+  wire [32:0] _iexp_0_z_e2 = {qln2_inv[31], qln2_inv};
+  wire [66:0] _iexp_0_z_e3 = {{33{_iexp_0_z_e1[33]}}, _iexp_0_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
   wire [36:0] _iexp_0_base_e1 = {32'h0, iexp_0_shift} * {5'h0, qln2};
   wire [63:0] _iexp_0_poly_e1 = {32'h0, iexp_0_base} * {32'h0, iexp_0_base};
-  wire [33:0] _iexp_1_z_e2 = -{deviation_1[32], deviation_1};
-  wire [32:0] _iexp_1_z_e3 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_1_z_e1 = {{33{_iexp_1_z_e2[33]}}, _iexp_1_z_e2} * {{34{_iexp_1_z_e3[32]}}, _iexp_1_z_e3};
+  wire [33:0] _iexp_1_z_e1 = -{deviation_1[32], deviation_1};
+  wire [66:0] _iexp_1_z_e2 = {{33{_iexp_1_z_e1[33]}}, _iexp_1_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
   wire [36:0] _iexp_1_base_e1 = {32'h0, iexp_1_shift} * {5'h0, qln2};
   wire [63:0] _iexp_1_poly_e1 = {32'h0, iexp_1_base} * {32'h0, iexp_1_base};
-  wire [33:0] _iexp_2_z_e2 = -{deviation_2[32], deviation_2};
-  wire [32:0] _iexp_2_z_e3 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_2_z_e1 = {{33{_iexp_2_z_e2[33]}}, _iexp_2_z_e2} * {{34{_iexp_2_z_e3[32]}}, _iexp_2_z_e3};
+  wire [33:0] _iexp_2_z_e1 = -{deviation_2[32], deviation_2};
+  wire [66:0] _iexp_2_z_e2 = {{33{_iexp_2_z_e1[33]}}, _iexp_2_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
   wire [36:0] _iexp_2_base_e1 = {32'h0, iexp_2_shift} * {5'h0, qln2};
   wire [63:0] _iexp_2_poly_e1 = {32'h0, iexp_2_base} * {32'h0, iexp_2_base};
-  wire [33:0] _iexp_3_z_e2 = -{deviation_3[32], deviation_3};
-  wire [32:0] _iexp_3_z_e3 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_3_z_e1 = {{33{_iexp_3_z_e2[33]}}, _iexp_3_z_e2} * {{34{_iexp_3_z_e3[32]}}, _iexp_3_z_e3};
+  wire [33:0] _iexp_3_z_e1 = -{deviation_3[32], deviation_3};
+  wire [66:0] _iexp_3_z_e2 = {{33{_iexp_3_z_e1[33]}}, _iexp_3_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
   wire [36:0] _iexp_3_base_e1 = {32'h0, iexp_3_shift} * {5'h0, qln2};
   wire [63:0] _iexp_3_poly_e1 = {32'h0, iexp_3_base} * {32'h0, iexp_3_base};
-  wire [33:0] _iexp_4_z_e2 = -{deviation_4[32], deviation_4};
-  wire [32:0] _iexp_4_z_e3 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_4_z_e1 = {{33{_iexp_4_z_e2[33]}}, _iexp_4_z_e2} * {{34{_iexp_4_z_e3[32]}}, _iexp_4_z_e3};
+  wire [33:0] _iexp_4_z_e1 = -{deviation_4[32], deviation_4};
+  wire [66:0] _iexp_4_z_e2 = {{33{_iexp_4_z_e1[33]}}, _iexp_4_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
   wire [36:0] _iexp_4_base_e1 = {32'h0, iexp_4_shift} * {5'h0, qln2};
   wire [63:0] _iexp_4_poly_e1 = {32'h0, iexp_4_base} * {32'h0, iexp_4_base};
-  wire [33:0] _iexp_5_z_e2 = -{deviation_5[32], deviation_5};
-  wire [32:0] _iexp_5_z_e3 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_5_z_e1 = {{33{_iexp_5_z_e2[33]}}, _iexp_5_z_e2} * {{34{_iexp_5_z_e3[32]}}, _iexp_5_z_e3};
+  wire [33:0] _iexp_5_z_e1 = -{deviation_5[32], deviation_5};
+  wire [66:0] _iexp_5_z_e2 = {{33{_iexp_5_z_e1[33]}}, _iexp_5_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
   wire [36:0] _iexp_5_base_e1 = {32'h0, iexp_5_shift} * {5'h0, qln2};
   wire [63:0] _iexp_5_poly_e1 = {32'h0, iexp_5_base} * {32'h0, iexp_5_base};
-  wire [33:0] _iexp_6_z_e2 = -{deviation_6[32], deviation_6};
-  wire [32:0] _iexp_6_z_e3 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_6_z_e1 = {{33{_iexp_6_z_e2[33]}}, _iexp_6_z_e2} * {{34{_iexp_6_z_e3[32]}}, _iexp_6_z_e3};
+  wire [33:0] _iexp_6_z_e1 = -{deviation_6[32], deviation_6};
+  wire [66:0] _iexp_6_z_e2 = {{33{_iexp_6_z_e1[33]}}, _iexp_6_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
   wire [36:0] _iexp_6_base_e1 = {32'h0, iexp_6_shift} * {5'h0, qln2};
   wire [63:0] _iexp_6_poly_e1 = {32'h0, iexp_6_base} * {32'h0, iexp_6_base};
-  wire [33:0] _iexp_7_z_e2 = -{deviation_7[32], deviation_7};
-  wire [32:0] _iexp_7_z_e3 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_7_z_e1 = {{33{_iexp_7_z_e2[33]}}, _iexp_7_z_e2} * {{34{_iexp_7_z_e3[32]}}, _iexp_7_z_e3};
+  wire [33:0] _iexp_7_z_e1 = -{deviation_7[32], deviation_7};
+  wire [66:0] _iexp_7_z_e2 = {{33{_iexp_7_z_e1[33]}}, _iexp_7_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
   wire [36:0] _iexp_7_base_e1 = {32'h0, iexp_7_shift} * {5'h0, qln2};
   wire [63:0] _iexp_7_poly_e1 = {32'h0, iexp_7_base} * {32'h0, iexp_7_base};
-  wire [33:0] _iexp_8_z_e2 = -{deviation_8[32], deviation_8};
-  wire [32:0] _iexp_8_z_e3 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_8_z_e1 = {{33{_iexp_8_z_e2[33]}}, _iexp_8_z_e2} * {{34{_iexp_8_z_e3[32]}}, _iexp_8_z_e3};
+  wire [33:0] _iexp_8_z_e1 = -{deviation_8[32], deviation_8};
+  wire [66:0] _iexp_8_z_e2 = {{33{_iexp_8_z_e1[33]}}, _iexp_8_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
   wire [36:0] _iexp_8_base_e1 = {32'h0, iexp_8_shift} * {5'h0, qln2};
   wire [63:0] _iexp_8_poly_e1 = {32'h0, iexp_8_base} * {32'h0, iexp_8_base};
-  wire [33:0] _iexp_9_z_e2 = -{deviation_9[32], deviation_9};
-  wire [32:0] _iexp_9_z_e3 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_9_z_e1 = {{33{_iexp_9_z_e2[33]}}, _iexp_9_z_e2} * {{34{_iexp_9_z_e3[32]}}, _iexp_9_z_e3};
+  wire [33:0] _iexp_9_z_e1 = -{deviation_9[32], deviation_9};
+  wire [66:0] _iexp_9_z_e2 = {{33{_iexp_9_z_e1[33]}}, _iexp_9_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
   wire [36:0] _iexp_9_base_e1 = {32'h0, iexp_9_shift} * {5'h0, qln2};
   wire [63:0] _iexp_9_poly_e1 = {32'h0, iexp_9_base} * {32'h0, iexp_9_base};
-  wire [33:0] _iexp_10_z_e2 = -{deviation_10[32], deviation_10};
-  wire [32:0] _iexp_10_z_e3 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_10_z_e1 = {{33{_iexp_10_z_e2[33]}}, _iexp_10_z_e2} * {{34{_iexp_10_z_e3[32]}}, _iexp_10_z_e3};
+  wire [33:0] _iexp_10_z_e1 = -{deviation_10[32], deviation_10};
+  wire [66:0] _iexp_10_z_e2 = {{33{_iexp_10_z_e1[33]}}, _iexp_10_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
   wire [36:0] _iexp_10_base_e1 = {32'h0, iexp_10_shift} * {5'h0, qln2};
   wire [63:0] _iexp_10_poly_e1 = {32'h0, iexp_10_base} * {32'h0, iexp_10_base};
-  wire [33:0] _iexp_11_z_e2 = -{deviation_11[32], deviation_11};
-  wire [32:0] _iexp_11_z_e3 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_11_z_e1 = {{33{_iexp_11_z_e2[33]}}, _iexp_11_z_e2} * {{34{_iexp_11_z_e3[32]}}, _iexp_11_z_e3};
+  wire [33:0] _iexp_11_z_e1 = -{deviation_11[32], deviation_11};
+  wire [66:0] _iexp_11_z_e2 = {{33{_iexp_11_z_e1[33]}}, _iexp_11_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
   wire [36:0] _iexp_11_base_e1 = {32'h0, iexp_11_shift} * {5'h0, qln2};
   wire [63:0] _iexp_11_poly_e1 = {32'h0, iexp_11_base} * {32'h0, iexp_11_base};
-  wire [33:0] _iexp_12_z_e2 = -{deviation_12[32], deviation_12};
-  wire [32:0] _iexp_12_z_e3 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_12_z_e1 = {{33{_iexp_12_z_e2[33]}}, _iexp_12_z_e2} * {{34{_iexp_12_z_e3[32]}}, _iexp_12_z_e3};
+  wire [33:0] _iexp_12_z_e1 = -{deviation_12[32], deviation_12};
+  wire [66:0] _iexp_12_z_e2 = {{33{_iexp_12_z_e1[33]}}, _iexp_12_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
   wire [36:0] _iexp_12_base_e1 = {32'h0, iexp_12_shift} * {5'h0, qln2};
   wire [63:0] _iexp_12_poly_e1 = {32'h0, iexp_12_base} * {32'h0, iexp_12_base};
-  wire [33:0] _iexp_13_z_e2 = -{deviation_13[32], deviation_13};
-  wire [32:0] _iexp_13_z_e3 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_13_z_e1 = {{33{_iexp_13_z_e2[33]}}, _iexp_13_z_e2} * {{34{_iexp_13_z_e3[32]}}, _iexp_13_z_e3};
+  wire [33:0] _iexp_13_z_e1 = -{deviation_13[32], deviation_13};
+  wire [66:0] _iexp_13_z_e2 = {{33{_iexp_13_z_e1[33]}}, _iexp_13_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
   wire [36:0] _iexp_13_base_e1 = {32'h0, iexp_13_shift} * {5'h0, qln2};
   wire [63:0] _iexp_13_poly_e1 = {32'h0, iexp_13_base} * {32'h0, iexp_13_base};
-  wire [33:0] _iexp_14_z_e2 = -{deviation_14[32], deviation_14};
-  wire [32:0] _iexp_14_z_e3 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_14_z_e1 = {{33{_iexp_14_z_e2[33]}}, _iexp_14_z_e2} * {{34{_iexp_14_z_e3[32]}}, _iexp_14_z_e3};
+  wire [33:0] _iexp_14_z_e1 = -{deviation_14[32], deviation_14};
+  wire [66:0] _iexp_14_z_e2 = {{33{_iexp_14_z_e1[33]}}, _iexp_14_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
   wire [36:0] _iexp_14_base_e1 = {32'h0, iexp_14_shift} * {5'h0, qln2};
   wire [63:0] _iexp_14_poly_e1 = {32'h0, iexp_14_base} * {32'h0, iexp_14_base};
-  wire [33:0] _iexp_15_z_e2 = -{deviation_15[32], deviation_15};
-  wire [32:0] _iexp_15_z_e3 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_15_z_e1 = {{33{_iexp_15_z_e2[33]}}, _iexp_15_z_e2} * {{34{_iexp_15_z_e3[32]}}, _iexp_15_z_e3};
+  wire [33:0] _iexp_15_z_e1 = -{deviation_15[32], deviation_15};
+  wire [66:0] _iexp_15_z_e2 = {{33{_iexp_15_z_e1[33]}}, _iexp_15_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
   wire [36:0] _iexp_15_base_e1 = {32'h0, iexp_15_shift} * {5'h0, qln2};
   wire [63:0] _iexp_15_poly_e1 = {32'h0, iexp_15_base} * {32'h0, iexp_15_base};
-  wire [31:0] _element_sum_e1 = row_bits_data[31:0];
-  wire [31:0] _element_sum_e2 = row_bits_data[63:32];
-  wire [31:0] _element_sum_e3 = row_bits_data[95:64];
-  wire [31:0] _element_sum_e4 = row_bits_data[127:96];
-  wire [31:0] _element_sum_e5 = row_bits_data[159:128];
-  wire [31:0] _element_sum_e6 = row_bits_data[191:160];
-  wire [31:0] _element_sum_e7 = row_bits_data[223:192];
-  wire [31:0] _element_sum_e8 = row_bits_data[255:224];
-  wire [31:0] _element_sum_e9 = row_bits_data[287:256];
-  wire [31:0] _element_sum_e10 = row_bits_data[319:288];
-  wire [31:0] _element_sum_e11 = row_bits_data[351:320];
-  wire [31:0] _element_sum_e12 = row_bits_data[383:352];
-  wire [31:0] _element_sum_e13 = row_bits_data[415:384];
-  wire [31:0] _element_sum_e14 = row_bits_data[447:416];
-  wire [31:0] _element_sum_e15 = row_bits_data[479:448];
-  wire [31:0] _element_sum_e16 = row_bits_data[511:480];
-  wire [31:0] _igelu_0_base_e2 = row_bits_data[31:0];
-  wire [31:0] _igelu_0_base_e3 = row_bits_data[31:0];
-  wire [31:0] _igelu_0_base_e4 = row_bits_data[31:0];
-  wire [31:0] _igelu_0_base_e5 = row_bits_data[31:0];
-  wire [33:0] _igelu_0_base_e1 = ($signed((($signed(row_bits_data[31:0]) < $signed(32'h0)) ? (-{{2{_igelu_0_base_e2[31]}}, _igelu_0_base_e2}) : {{2{_igelu_0_base_e3[31]}}, _igelu_0_base_e3})) < $signed((-{{2{qb[31]}}, qb}))) ? (($signed(row_bits_data[31:0]) < $signed(32'h0)) ? (-{{2{_igelu_0_base_e4[31]}}, _igelu_0_base_e4}) : {{2{_igelu_0_base_e5[31]}}, _igelu_0_base_e5}) : (-{{2{qb[31]}}, qb});
+  wire _new_running_e1 = (row_bits_command == 3'h3) | (row_bits_command == 3'h4);
+  wire _new_running_e2 = row_state == (((row_bits_command == 3'h1) | (row_bits_command == 3'h2)) ? 3'h1 : (_new_running_e1 ? 3'h3 : ((row_bits_command == 3'h5) ? 3'h5 : 3'h6)));
+  wire _root_begin_e1 = (phase == 3'h1) & divider_done;
+  wire _done_e1 = (phase == 3'h4) & lane_divider_0_done;
+  wire _done_e2 = (phase == 3'h3) & float_divider_done;
+  wire _done_e3 = (phase == 3'h2) & square_root_done;
+  wire [33:0] _igelu_0_base_e1 = ($signed(_deviation_0_e1) < $signed(32'h0)) ? (-{{2{_deviation_0_e1[31]}}, _deviation_0_e1}) : {{2{_deviation_0_e1[31]}}, _deviation_0_e1};
+  wire [33:0] _igelu_0_base_e2 = ($signed(_igelu_0_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_0_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_0_poly_e1 = {32'h0, igelu_0_base} * {32'h0, igelu_0_base};
-  wire [63:0] _scale_0_value_e2 = {32'h0, row_bits_data[31:0]} * {32'h0, (($signed(row_bits_data[31:0]) < $signed(32'h0)) ? (32'h0 - igelu_0_poly) : igelu_0_poly) + qc};
-  wire [31:0] _scale_0_value_e1 = (row_bits_activation == 3'h4) ? exp_0 : _scale_0_value_e2[31:0];
-  wire [31:0] _igelu_1_base_e2 = row_bits_data[63:32];
-  wire [31:0] _igelu_1_base_e3 = row_bits_data[63:32];
-  wire [31:0] _igelu_1_base_e4 = row_bits_data[63:32];
-  wire [31:0] _igelu_1_base_e5 = row_bits_data[63:32];
-  wire [33:0] _igelu_1_base_e1 = ($signed((($signed(row_bits_data[63:32]) < $signed(32'h0)) ? (-{{2{_igelu_1_base_e2[31]}}, _igelu_1_base_e2}) : {{2{_igelu_1_base_e3[31]}}, _igelu_1_base_e3})) < $signed((-{{2{qb[31]}}, qb}))) ? (($signed(row_bits_data[63:32]) < $signed(32'h0)) ? (-{{2{_igelu_1_base_e4[31]}}, _igelu_1_base_e4}) : {{2{_igelu_1_base_e5[31]}}, _igelu_1_base_e5}) : (-{{2{qb[31]}}, qb});
+  wire [33:0] _scale_0_value_e1 = {1'h0, lane_divider_0_quotient} + ((({{1'h0, lane_divider_0_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_0_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_0_quotient[0])) ? 34'h1 : 34'h0);
+  wire [63:0] _scale_0_value_e2 = {32'h0, _deviation_0_e1} * {32'h0, (($signed(_deviation_0_e1) < $signed(32'h0)) ? (32'h0 - igelu_0_poly) : igelu_0_poly) + qc};
+  wire [31:0] _scale_0_value_e3 = (row_bits_activation == 3'h4) ? exp_0 : _scale_0_value_e2[31:0];
+  wire [33:0] _igelu_1_base_e1 = ($signed(_deviation_1_e1) < $signed(32'h0)) ? (-{{2{_deviation_1_e1[31]}}, _deviation_1_e1}) : {{2{_deviation_1_e1[31]}}, _deviation_1_e1};
+  wire [33:0] _igelu_1_base_e2 = ($signed(_igelu_1_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_1_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_1_poly_e1 = {32'h0, igelu_1_base} * {32'h0, igelu_1_base};
-  wire [63:0] _scale_1_value_e2 = {32'h0, row_bits_data[63:32]} * {32'h0, (($signed(row_bits_data[63:32]) < $signed(32'h0)) ? (32'h0 - igelu_1_poly) : igelu_1_poly) + qc};
-  wire [31:0] _scale_1_value_e1 = (row_bits_activation == 3'h4) ? exp_1 : _scale_1_value_e2[31:0];
-  wire [31:0] _igelu_2_base_e2 = row_bits_data[95:64];
-  wire [31:0] _igelu_2_base_e3 = row_bits_data[95:64];
-  wire [31:0] _igelu_2_base_e4 = row_bits_data[95:64];
-  wire [31:0] _igelu_2_base_e5 = row_bits_data[95:64];
-  wire [33:0] _igelu_2_base_e1 = ($signed((($signed(row_bits_data[95:64]) < $signed(32'h0)) ? (-{{2{_igelu_2_base_e2[31]}}, _igelu_2_base_e2}) : {{2{_igelu_2_base_e3[31]}}, _igelu_2_base_e3})) < $signed((-{{2{qb[31]}}, qb}))) ? (($signed(row_bits_data[95:64]) < $signed(32'h0)) ? (-{{2{_igelu_2_base_e4[31]}}, _igelu_2_base_e4}) : {{2{_igelu_2_base_e5[31]}}, _igelu_2_base_e5}) : (-{{2{qb[31]}}, qb});
+  wire [33:0] _scale_1_value_e1 = {1'h0, lane_divider_1_quotient} + ((({{1'h0, lane_divider_1_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_1_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_1_quotient[0])) ? 34'h1 : 34'h0);
+  wire [63:0] _scale_1_value_e2 = {32'h0, _deviation_1_e1} * {32'h0, (($signed(_deviation_1_e1) < $signed(32'h0)) ? (32'h0 - igelu_1_poly) : igelu_1_poly) + qc};
+  wire [31:0] _scale_1_value_e3 = (row_bits_activation == 3'h4) ? exp_1 : _scale_1_value_e2[31:0];
+  wire [33:0] _igelu_2_base_e1 = ($signed(_deviation_2_e1) < $signed(32'h0)) ? (-{{2{_deviation_2_e1[31]}}, _deviation_2_e1}) : {{2{_deviation_2_e1[31]}}, _deviation_2_e1};
+  wire [33:0] _igelu_2_base_e2 = ($signed(_igelu_2_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_2_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_2_poly_e1 = {32'h0, igelu_2_base} * {32'h0, igelu_2_base};
-  wire [63:0] _scale_2_value_e2 = {32'h0, row_bits_data[95:64]} * {32'h0, (($signed(row_bits_data[95:64]) < $signed(32'h0)) ? (32'h0 - igelu_2_poly) : igelu_2_poly) + qc};
-  wire [31:0] _scale_2_value_e1 = (row_bits_activation == 3'h4) ? exp_2 : _scale_2_value_e2[31:0];
-  wire [31:0] _igelu_3_base_e2 = row_bits_data[127:96];
-  wire [31:0] _igelu_3_base_e3 = row_bits_data[127:96];
-  wire [31:0] _igelu_3_base_e4 = row_bits_data[127:96];
-  wire [31:0] _igelu_3_base_e5 = row_bits_data[127:96];
-  wire [33:0] _igelu_3_base_e1 = ($signed((($signed(row_bits_data[127:96]) < $signed(32'h0)) ? (-{{2{_igelu_3_base_e2[31]}}, _igelu_3_base_e2}) : {{2{_igelu_3_base_e3[31]}}, _igelu_3_base_e3})) < $signed((-{{2{qb[31]}}, qb}))) ? (($signed(row_bits_data[127:96]) < $signed(32'h0)) ? (-{{2{_igelu_3_base_e4[31]}}, _igelu_3_base_e4}) : {{2{_igelu_3_base_e5[31]}}, _igelu_3_base_e5}) : (-{{2{qb[31]}}, qb});
+  wire [33:0] _scale_2_value_e1 = {1'h0, lane_divider_2_quotient} + ((({{1'h0, lane_divider_2_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_2_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_2_quotient[0])) ? 34'h1 : 34'h0);
+  wire [63:0] _scale_2_value_e2 = {32'h0, _deviation_2_e1} * {32'h0, (($signed(_deviation_2_e1) < $signed(32'h0)) ? (32'h0 - igelu_2_poly) : igelu_2_poly) + qc};
+  wire [31:0] _scale_2_value_e3 = (row_bits_activation == 3'h4) ? exp_2 : _scale_2_value_e2[31:0];
+  wire [33:0] _igelu_3_base_e1 = ($signed(_deviation_3_e1) < $signed(32'h0)) ? (-{{2{_deviation_3_e1[31]}}, _deviation_3_e1}) : {{2{_deviation_3_e1[31]}}, _deviation_3_e1};
+  wire [33:0] _igelu_3_base_e2 = ($signed(_igelu_3_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_3_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_3_poly_e1 = {32'h0, igelu_3_base} * {32'h0, igelu_3_base};
-  wire [63:0] _scale_3_value_e2 = {32'h0, row_bits_data[127:96]} * {32'h0, (($signed(row_bits_data[127:96]) < $signed(32'h0)) ? (32'h0 - igelu_3_poly) : igelu_3_poly) + qc};
-  wire [31:0] _scale_3_value_e1 = (row_bits_activation == 3'h4) ? exp_3 : _scale_3_value_e2[31:0];
-  wire [31:0] _igelu_4_base_e2 = row_bits_data[159:128];
-  wire [31:0] _igelu_4_base_e3 = row_bits_data[159:128];
-  wire [31:0] _igelu_4_base_e4 = row_bits_data[159:128];
-  wire [31:0] _igelu_4_base_e5 = row_bits_data[159:128];
-  wire [33:0] _igelu_4_base_e1 = ($signed((($signed(row_bits_data[159:128]) < $signed(32'h0)) ? (-{{2{_igelu_4_base_e2[31]}}, _igelu_4_base_e2}) : {{2{_igelu_4_base_e3[31]}}, _igelu_4_base_e3})) < $signed((-{{2{qb[31]}}, qb}))) ? (($signed(row_bits_data[159:128]) < $signed(32'h0)) ? (-{{2{_igelu_4_base_e4[31]}}, _igelu_4_base_e4}) : {{2{_igelu_4_base_e5[31]}}, _igelu_4_base_e5}) : (-{{2{qb[31]}}, qb});
+  wire [33:0] _scale_3_value_e1 = {1'h0, lane_divider_3_quotient} + ((({{1'h0, lane_divider_3_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_3_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_3_quotient[0])) ? 34'h1 : 34'h0);
+  wire [63:0] _scale_3_value_e2 = {32'h0, _deviation_3_e1} * {32'h0, (($signed(_deviation_3_e1) < $signed(32'h0)) ? (32'h0 - igelu_3_poly) : igelu_3_poly) + qc};
+  wire [31:0] _scale_3_value_e3 = (row_bits_activation == 3'h4) ? exp_3 : _scale_3_value_e2[31:0];
+  wire [33:0] _igelu_4_base_e1 = ($signed(_deviation_4_e1) < $signed(32'h0)) ? (-{{2{_deviation_4_e1[31]}}, _deviation_4_e1}) : {{2{_deviation_4_e1[31]}}, _deviation_4_e1};
+  wire [33:0] _igelu_4_base_e2 = ($signed(_igelu_4_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_4_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_4_poly_e1 = {32'h0, igelu_4_base} * {32'h0, igelu_4_base};
-  wire [63:0] _scale_4_value_e2 = {32'h0, row_bits_data[159:128]} * {32'h0, (($signed(row_bits_data[159:128]) < $signed(32'h0)) ? (32'h0 - igelu_4_poly) : igelu_4_poly) + qc};
-  wire [31:0] _scale_4_value_e1 = (row_bits_activation == 3'h4) ? exp_4 : _scale_4_value_e2[31:0];
-  wire [31:0] _igelu_5_base_e2 = row_bits_data[191:160];
-  wire [31:0] _igelu_5_base_e3 = row_bits_data[191:160];
-  wire [31:0] _igelu_5_base_e4 = row_bits_data[191:160];
-  wire [31:0] _igelu_5_base_e5 = row_bits_data[191:160];
-  wire [33:0] _igelu_5_base_e1 = ($signed((($signed(row_bits_data[191:160]) < $signed(32'h0)) ? (-{{2{_igelu_5_base_e2[31]}}, _igelu_5_base_e2}) : {{2{_igelu_5_base_e3[31]}}, _igelu_5_base_e3})) < $signed((-{{2{qb[31]}}, qb}))) ? (($signed(row_bits_data[191:160]) < $signed(32'h0)) ? (-{{2{_igelu_5_base_e4[31]}}, _igelu_5_base_e4}) : {{2{_igelu_5_base_e5[31]}}, _igelu_5_base_e5}) : (-{{2{qb[31]}}, qb});
+  wire [33:0] _scale_4_value_e1 = {1'h0, lane_divider_4_quotient} + ((({{1'h0, lane_divider_4_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_4_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_4_quotient[0])) ? 34'h1 : 34'h0);
+  wire [63:0] _scale_4_value_e2 = {32'h0, _deviation_4_e1} * {32'h0, (($signed(_deviation_4_e1) < $signed(32'h0)) ? (32'h0 - igelu_4_poly) : igelu_4_poly) + qc};
+  wire [31:0] _scale_4_value_e3 = (row_bits_activation == 3'h4) ? exp_4 : _scale_4_value_e2[31:0];
+  wire [33:0] _igelu_5_base_e1 = ($signed(_deviation_5_e1) < $signed(32'h0)) ? (-{{2{_deviation_5_e1[31]}}, _deviation_5_e1}) : {{2{_deviation_5_e1[31]}}, _deviation_5_e1};
+  wire [33:0] _igelu_5_base_e2 = ($signed(_igelu_5_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_5_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_5_poly_e1 = {32'h0, igelu_5_base} * {32'h0, igelu_5_base};
-  wire [63:0] _scale_5_value_e2 = {32'h0, row_bits_data[191:160]} * {32'h0, (($signed(row_bits_data[191:160]) < $signed(32'h0)) ? (32'h0 - igelu_5_poly) : igelu_5_poly) + qc};
-  wire [31:0] _scale_5_value_e1 = (row_bits_activation == 3'h4) ? exp_5 : _scale_5_value_e2[31:0];
-  wire [31:0] _igelu_6_base_e2 = row_bits_data[223:192];
-  wire [31:0] _igelu_6_base_e3 = row_bits_data[223:192];
-  wire [31:0] _igelu_6_base_e4 = row_bits_data[223:192];
-  wire [31:0] _igelu_6_base_e5 = row_bits_data[223:192];
-  wire [33:0] _igelu_6_base_e1 = ($signed((($signed(row_bits_data[223:192]) < $signed(32'h0)) ? (-{{2{_igelu_6_base_e2[31]}}, _igelu_6_base_e2}) : {{2{_igelu_6_base_e3[31]}}, _igelu_6_base_e3})) < $signed((-{{2{qb[31]}}, qb}))) ? (($signed(row_bits_data[223:192]) < $signed(32'h0)) ? (-{{2{_igelu_6_base_e4[31]}}, _igelu_6_base_e4}) : {{2{_igelu_6_base_e5[31]}}, _igelu_6_base_e5}) : (-{{2{qb[31]}}, qb});
+  wire [33:0] _scale_5_value_e1 = {1'h0, lane_divider_5_quotient} + ((({{1'h0, lane_divider_5_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_5_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_5_quotient[0])) ? 34'h1 : 34'h0);
+  wire [63:0] _scale_5_value_e2 = {32'h0, _deviation_5_e1} * {32'h0, (($signed(_deviation_5_e1) < $signed(32'h0)) ? (32'h0 - igelu_5_poly) : igelu_5_poly) + qc};
+  wire [31:0] _scale_5_value_e3 = (row_bits_activation == 3'h4) ? exp_5 : _scale_5_value_e2[31:0];
+  wire [33:0] _igelu_6_base_e1 = ($signed(_deviation_6_e1) < $signed(32'h0)) ? (-{{2{_deviation_6_e1[31]}}, _deviation_6_e1}) : {{2{_deviation_6_e1[31]}}, _deviation_6_e1};
+  wire [33:0] _igelu_6_base_e2 = ($signed(_igelu_6_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_6_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_6_poly_e1 = {32'h0, igelu_6_base} * {32'h0, igelu_6_base};
-  wire [63:0] _scale_6_value_e2 = {32'h0, row_bits_data[223:192]} * {32'h0, (($signed(row_bits_data[223:192]) < $signed(32'h0)) ? (32'h0 - igelu_6_poly) : igelu_6_poly) + qc};
-  wire [31:0] _scale_6_value_e1 = (row_bits_activation == 3'h4) ? exp_6 : _scale_6_value_e2[31:0];
-  wire [31:0] _igelu_7_base_e2 = row_bits_data[255:224];
-  wire [31:0] _igelu_7_base_e3 = row_bits_data[255:224];
-  wire [31:0] _igelu_7_base_e4 = row_bits_data[255:224];
-  wire [31:0] _igelu_7_base_e5 = row_bits_data[255:224];
-  wire [33:0] _igelu_7_base_e1 = ($signed((($signed(row_bits_data[255:224]) < $signed(32'h0)) ? (-{{2{_igelu_7_base_e2[31]}}, _igelu_7_base_e2}) : {{2{_igelu_7_base_e3[31]}}, _igelu_7_base_e3})) < $signed((-{{2{qb[31]}}, qb}))) ? (($signed(row_bits_data[255:224]) < $signed(32'h0)) ? (-{{2{_igelu_7_base_e4[31]}}, _igelu_7_base_e4}) : {{2{_igelu_7_base_e5[31]}}, _igelu_7_base_e5}) : (-{{2{qb[31]}}, qb});
+  wire [33:0] _scale_6_value_e1 = {1'h0, lane_divider_6_quotient} + ((({{1'h0, lane_divider_6_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_6_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_6_quotient[0])) ? 34'h1 : 34'h0);
+  wire [63:0] _scale_6_value_e2 = {32'h0, _deviation_6_e1} * {32'h0, (($signed(_deviation_6_e1) < $signed(32'h0)) ? (32'h0 - igelu_6_poly) : igelu_6_poly) + qc};
+  wire [31:0] _scale_6_value_e3 = (row_bits_activation == 3'h4) ? exp_6 : _scale_6_value_e2[31:0];
+  wire [33:0] _igelu_7_base_e1 = ($signed(_deviation_7_e1) < $signed(32'h0)) ? (-{{2{_deviation_7_e1[31]}}, _deviation_7_e1}) : {{2{_deviation_7_e1[31]}}, _deviation_7_e1};
+  wire [33:0] _igelu_7_base_e2 = ($signed(_igelu_7_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_7_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_7_poly_e1 = {32'h0, igelu_7_base} * {32'h0, igelu_7_base};
-  wire [63:0] _scale_7_value_e2 = {32'h0, row_bits_data[255:224]} * {32'h0, (($signed(row_bits_data[255:224]) < $signed(32'h0)) ? (32'h0 - igelu_7_poly) : igelu_7_poly) + qc};
-  wire [31:0] _scale_7_value_e1 = (row_bits_activation == 3'h4) ? exp_7 : _scale_7_value_e2[31:0];
-  wire [31:0] _igelu_8_base_e2 = row_bits_data[287:256];
-  wire [31:0] _igelu_8_base_e3 = row_bits_data[287:256];
-  wire [31:0] _igelu_8_base_e4 = row_bits_data[287:256];
-  wire [31:0] _igelu_8_base_e5 = row_bits_data[287:256];
-  wire [33:0] _igelu_8_base_e1 = ($signed((($signed(row_bits_data[287:256]) < $signed(32'h0)) ? (-{{2{_igelu_8_base_e2[31]}}, _igelu_8_base_e2}) : {{2{_igelu_8_base_e3[31]}}, _igelu_8_base_e3})) < $signed((-{{2{qb[31]}}, qb}))) ? (($signed(row_bits_data[287:256]) < $signed(32'h0)) ? (-{{2{_igelu_8_base_e4[31]}}, _igelu_8_base_e4}) : {{2{_igelu_8_base_e5[31]}}, _igelu_8_base_e5}) : (-{{2{qb[31]}}, qb});
+  wire [33:0] _scale_7_value_e1 = {1'h0, lane_divider_7_quotient} + ((({{1'h0, lane_divider_7_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_7_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_7_quotient[0])) ? 34'h1 : 34'h0);
+  wire [63:0] _scale_7_value_e2 = {32'h0, _deviation_7_e1} * {32'h0, (($signed(_deviation_7_e1) < $signed(32'h0)) ? (32'h0 - igelu_7_poly) : igelu_7_poly) + qc};
+  wire [31:0] _scale_7_value_e3 = (row_bits_activation == 3'h4) ? exp_7 : _scale_7_value_e2[31:0];
+  wire [33:0] _igelu_8_base_e1 = ($signed(_deviation_8_e1) < $signed(32'h0)) ? (-{{2{_deviation_8_e1[31]}}, _deviation_8_e1}) : {{2{_deviation_8_e1[31]}}, _deviation_8_e1};
+  wire [33:0] _igelu_8_base_e2 = ($signed(_igelu_8_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_8_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_8_poly_e1 = {32'h0, igelu_8_base} * {32'h0, igelu_8_base};
-  wire [63:0] _scale_8_value_e2 = {32'h0, row_bits_data[287:256]} * {32'h0, (($signed(row_bits_data[287:256]) < $signed(32'h0)) ? (32'h0 - igelu_8_poly) : igelu_8_poly) + qc};
-  wire [31:0] _scale_8_value_e1 = (row_bits_activation == 3'h4) ? exp_8 : _scale_8_value_e2[31:0];
-  wire [31:0] _igelu_9_base_e2 = row_bits_data[319:288];
-  wire [31:0] _igelu_9_base_e3 = row_bits_data[319:288];
-  wire [31:0] _igelu_9_base_e4 = row_bits_data[319:288];
-  wire [31:0] _igelu_9_base_e5 = row_bits_data[319:288];
-  wire [33:0] _igelu_9_base_e1 = ($signed((($signed(row_bits_data[319:288]) < $signed(32'h0)) ? (-{{2{_igelu_9_base_e2[31]}}, _igelu_9_base_e2}) : {{2{_igelu_9_base_e3[31]}}, _igelu_9_base_e3})) < $signed((-{{2{qb[31]}}, qb}))) ? (($signed(row_bits_data[319:288]) < $signed(32'h0)) ? (-{{2{_igelu_9_base_e4[31]}}, _igelu_9_base_e4}) : {{2{_igelu_9_base_e5[31]}}, _igelu_9_base_e5}) : (-{{2{qb[31]}}, qb});
+  wire [33:0] _scale_8_value_e1 = {1'h0, lane_divider_8_quotient} + ((({{1'h0, lane_divider_8_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_8_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_8_quotient[0])) ? 34'h1 : 34'h0);
+  wire [63:0] _scale_8_value_e2 = {32'h0, _deviation_8_e1} * {32'h0, (($signed(_deviation_8_e1) < $signed(32'h0)) ? (32'h0 - igelu_8_poly) : igelu_8_poly) + qc};
+  wire [31:0] _scale_8_value_e3 = (row_bits_activation == 3'h4) ? exp_8 : _scale_8_value_e2[31:0];
+  wire [33:0] _igelu_9_base_e1 = ($signed(_deviation_9_e1) < $signed(32'h0)) ? (-{{2{_deviation_9_e1[31]}}, _deviation_9_e1}) : {{2{_deviation_9_e1[31]}}, _deviation_9_e1};
+  wire [33:0] _igelu_9_base_e2 = ($signed(_igelu_9_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_9_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_9_poly_e1 = {32'h0, igelu_9_base} * {32'h0, igelu_9_base};
-  wire [63:0] _scale_9_value_e2 = {32'h0, row_bits_data[319:288]} * {32'h0, (($signed(row_bits_data[319:288]) < $signed(32'h0)) ? (32'h0 - igelu_9_poly) : igelu_9_poly) + qc};
-  wire [31:0] _scale_9_value_e1 = (row_bits_activation == 3'h4) ? exp_9 : _scale_9_value_e2[31:0];
-  wire [31:0] _igelu_10_base_e2 = row_bits_data[351:320];
-  wire [31:0] _igelu_10_base_e3 = row_bits_data[351:320];
-  wire [31:0] _igelu_10_base_e4 = row_bits_data[351:320];
-  wire [31:0] _igelu_10_base_e5 = row_bits_data[351:320];
-  wire [33:0] _igelu_10_base_e1 = ($signed((($signed(row_bits_data[351:320]) < $signed(32'h0)) ? (-{{2{_igelu_10_base_e2[31]}}, _igelu_10_base_e2}) : {{2{_igelu_10_base_e3[31]}}, _igelu_10_base_e3})) < $signed((-{{2{qb[31]}}, qb}))) ? (($signed(row_bits_data[351:320]) < $signed(32'h0)) ? (-{{2{_igelu_10_base_e4[31]}}, _igelu_10_base_e4}) : {{2{_igelu_10_base_e5[31]}}, _igelu_10_base_e5}) : (-{{2{qb[31]}}, qb});
+  wire [33:0] _scale_9_value_e1 = {1'h0, lane_divider_9_quotient} + ((({{1'h0, lane_divider_9_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_9_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_9_quotient[0])) ? 34'h1 : 34'h0);
+  wire [63:0] _scale_9_value_e2 = {32'h0, _deviation_9_e1} * {32'h0, (($signed(_deviation_9_e1) < $signed(32'h0)) ? (32'h0 - igelu_9_poly) : igelu_9_poly) + qc};
+  wire [31:0] _scale_9_value_e3 = (row_bits_activation == 3'h4) ? exp_9 : _scale_9_value_e2[31:0];
+  wire [33:0] _igelu_10_base_e1 = ($signed(_deviation_10_e1) < $signed(32'h0)) ? (-{{2{_deviation_10_e1[31]}}, _deviation_10_e1}) : {{2{_deviation_10_e1[31]}}, _deviation_10_e1};
+  wire [33:0] _igelu_10_base_e2 = ($signed(_igelu_10_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_10_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_10_poly_e1 = {32'h0, igelu_10_base} * {32'h0, igelu_10_base};
-  wire [63:0] _scale_10_value_e2 = {32'h0, row_bits_data[351:320]} * {32'h0, (($signed(row_bits_data[351:320]) < $signed(32'h0)) ? (32'h0 - igelu_10_poly) : igelu_10_poly) + qc};
-  wire [31:0] _scale_10_value_e1 = (row_bits_activation == 3'h4) ? exp_10 : _scale_10_value_e2[31:0];
-  wire [31:0] _igelu_11_base_e2 = row_bits_data[383:352];
-  wire [31:0] _igelu_11_base_e3 = row_bits_data[383:352];
-  wire [31:0] _igelu_11_base_e4 = row_bits_data[383:352];
-  wire [31:0] _igelu_11_base_e5 = row_bits_data[383:352];
-  wire [33:0] _igelu_11_base_e1 = ($signed((($signed(row_bits_data[383:352]) < $signed(32'h0)) ? (-{{2{_igelu_11_base_e2[31]}}, _igelu_11_base_e2}) : {{2{_igelu_11_base_e3[31]}}, _igelu_11_base_e3})) < $signed((-{{2{qb[31]}}, qb}))) ? (($signed(row_bits_data[383:352]) < $signed(32'h0)) ? (-{{2{_igelu_11_base_e4[31]}}, _igelu_11_base_e4}) : {{2{_igelu_11_base_e5[31]}}, _igelu_11_base_e5}) : (-{{2{qb[31]}}, qb});
+  wire [33:0] _scale_10_value_e1 = {1'h0, lane_divider_10_quotient} + ((({{1'h0, lane_divider_10_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_10_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_10_quotient[0])) ? 34'h1 : 34'h0);
+  wire [63:0] _scale_10_value_e2 = {32'h0, _deviation_10_e1} * {32'h0, (($signed(_deviation_10_e1) < $signed(32'h0)) ? (32'h0 - igelu_10_poly) : igelu_10_poly) + qc};
+  wire [31:0] _scale_10_value_e3 = (row_bits_activation == 3'h4) ? exp_10 : _scale_10_value_e2[31:0];
+  wire [33:0] _igelu_11_base_e1 = ($signed(_deviation_11_e1) < $signed(32'h0)) ? (-{{2{_deviation_11_e1[31]}}, _deviation_11_e1}) : {{2{_deviation_11_e1[31]}}, _deviation_11_e1};
+  wire [33:0] _igelu_11_base_e2 = ($signed(_igelu_11_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_11_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_11_poly_e1 = {32'h0, igelu_11_base} * {32'h0, igelu_11_base};
-  wire [63:0] _scale_11_value_e2 = {32'h0, row_bits_data[383:352]} * {32'h0, (($signed(row_bits_data[383:352]) < $signed(32'h0)) ? (32'h0 - igelu_11_poly) : igelu_11_poly) + qc};
-  wire [31:0] _scale_11_value_e1 = (row_bits_activation == 3'h4) ? exp_11 : _scale_11_value_e2[31:0];
-  wire [31:0] _igelu_12_base_e2 = row_bits_data[415:384];
-  wire [31:0] _igelu_12_base_e3 = row_bits_data[415:384];
-  wire [31:0] _igelu_12_base_e4 = row_bits_data[415:384];
-  wire [31:0] _igelu_12_base_e5 = row_bits_data[415:384];
-  wire [33:0] _igelu_12_base_e1 = ($signed((($signed(row_bits_data[415:384]) < $signed(32'h0)) ? (-{{2{_igelu_12_base_e2[31]}}, _igelu_12_base_e2}) : {{2{_igelu_12_base_e3[31]}}, _igelu_12_base_e3})) < $signed((-{{2{qb[31]}}, qb}))) ? (($signed(row_bits_data[415:384]) < $signed(32'h0)) ? (-{{2{_igelu_12_base_e4[31]}}, _igelu_12_base_e4}) : {{2{_igelu_12_base_e5[31]}}, _igelu_12_base_e5}) : (-{{2{qb[31]}}, qb});
+  wire [33:0] _scale_11_value_e1 = {1'h0, lane_divider_11_quotient} + ((({{1'h0, lane_divider_11_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_11_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_11_quotient[0])) ? 34'h1 : 34'h0);
+  wire [63:0] _scale_11_value_e2 = {32'h0, _deviation_11_e1} * {32'h0, (($signed(_deviation_11_e1) < $signed(32'h0)) ? (32'h0 - igelu_11_poly) : igelu_11_poly) + qc};
+  wire [31:0] _scale_11_value_e3 = (row_bits_activation == 3'h4) ? exp_11 : _scale_11_value_e2[31:0];
+  wire [33:0] _igelu_12_base_e1 = ($signed(_deviation_12_e1) < $signed(32'h0)) ? (-{{2{_deviation_12_e1[31]}}, _deviation_12_e1}) : {{2{_deviation_12_e1[31]}}, _deviation_12_e1};
+  wire [33:0] _igelu_12_base_e2 = ($signed(_igelu_12_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_12_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_12_poly_e1 = {32'h0, igelu_12_base} * {32'h0, igelu_12_base};
-  wire [63:0] _scale_12_value_e2 = {32'h0, row_bits_data[415:384]} * {32'h0, (($signed(row_bits_data[415:384]) < $signed(32'h0)) ? (32'h0 - igelu_12_poly) : igelu_12_poly) + qc};
-  wire [31:0] _scale_12_value_e1 = (row_bits_activation == 3'h4) ? exp_12 : _scale_12_value_e2[31:0];
-  wire [31:0] _igelu_13_base_e2 = row_bits_data[447:416];
-  wire [31:0] _igelu_13_base_e3 = row_bits_data[447:416];
-  wire [31:0] _igelu_13_base_e4 = row_bits_data[447:416];
-  wire [31:0] _igelu_13_base_e5 = row_bits_data[447:416];
-  wire [33:0] _igelu_13_base_e1 = ($signed((($signed(row_bits_data[447:416]) < $signed(32'h0)) ? (-{{2{_igelu_13_base_e2[31]}}, _igelu_13_base_e2}) : {{2{_igelu_13_base_e3[31]}}, _igelu_13_base_e3})) < $signed((-{{2{qb[31]}}, qb}))) ? (($signed(row_bits_data[447:416]) < $signed(32'h0)) ? (-{{2{_igelu_13_base_e4[31]}}, _igelu_13_base_e4}) : {{2{_igelu_13_base_e5[31]}}, _igelu_13_base_e5}) : (-{{2{qb[31]}}, qb});
+  wire [33:0] _scale_12_value_e1 = {1'h0, lane_divider_12_quotient} + ((({{1'h0, lane_divider_12_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_12_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_12_quotient[0])) ? 34'h1 : 34'h0);
+  wire [63:0] _scale_12_value_e2 = {32'h0, _deviation_12_e1} * {32'h0, (($signed(_deviation_12_e1) < $signed(32'h0)) ? (32'h0 - igelu_12_poly) : igelu_12_poly) + qc};
+  wire [31:0] _scale_12_value_e3 = (row_bits_activation == 3'h4) ? exp_12 : _scale_12_value_e2[31:0];
+  wire [33:0] _igelu_13_base_e1 = ($signed(_deviation_13_e1) < $signed(32'h0)) ? (-{{2{_deviation_13_e1[31]}}, _deviation_13_e1}) : {{2{_deviation_13_e1[31]}}, _deviation_13_e1};
+  wire [33:0] _igelu_13_base_e2 = ($signed(_igelu_13_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_13_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_13_poly_e1 = {32'h0, igelu_13_base} * {32'h0, igelu_13_base};
-  wire [63:0] _scale_13_value_e2 = {32'h0, row_bits_data[447:416]} * {32'h0, (($signed(row_bits_data[447:416]) < $signed(32'h0)) ? (32'h0 - igelu_13_poly) : igelu_13_poly) + qc};
-  wire [31:0] _scale_13_value_e1 = (row_bits_activation == 3'h4) ? exp_13 : _scale_13_value_e2[31:0];
-  wire [31:0] _igelu_14_base_e2 = row_bits_data[479:448];
-  wire [31:0] _igelu_14_base_e3 = row_bits_data[479:448];
-  wire [31:0] _igelu_14_base_e4 = row_bits_data[479:448];
-  wire [31:0] _igelu_14_base_e5 = row_bits_data[479:448];
-  wire [33:0] _igelu_14_base_e1 = ($signed((($signed(row_bits_data[479:448]) < $signed(32'h0)) ? (-{{2{_igelu_14_base_e2[31]}}, _igelu_14_base_e2}) : {{2{_igelu_14_base_e3[31]}}, _igelu_14_base_e3})) < $signed((-{{2{qb[31]}}, qb}))) ? (($signed(row_bits_data[479:448]) < $signed(32'h0)) ? (-{{2{_igelu_14_base_e4[31]}}, _igelu_14_base_e4}) : {{2{_igelu_14_base_e5[31]}}, _igelu_14_base_e5}) : (-{{2{qb[31]}}, qb});
+  wire [33:0] _scale_13_value_e1 = {1'h0, lane_divider_13_quotient} + ((({{1'h0, lane_divider_13_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_13_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_13_quotient[0])) ? 34'h1 : 34'h0);
+  wire [63:0] _scale_13_value_e2 = {32'h0, _deviation_13_e1} * {32'h0, (($signed(_deviation_13_e1) < $signed(32'h0)) ? (32'h0 - igelu_13_poly) : igelu_13_poly) + qc};
+  wire [31:0] _scale_13_value_e3 = (row_bits_activation == 3'h4) ? exp_13 : _scale_13_value_e2[31:0];
+  wire [33:0] _igelu_14_base_e1 = ($signed(_deviation_14_e1) < $signed(32'h0)) ? (-{{2{_deviation_14_e1[31]}}, _deviation_14_e1}) : {{2{_deviation_14_e1[31]}}, _deviation_14_e1};
+  wire [33:0] _igelu_14_base_e2 = ($signed(_igelu_14_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_14_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_14_poly_e1 = {32'h0, igelu_14_base} * {32'h0, igelu_14_base};
-  wire [63:0] _scale_14_value_e2 = {32'h0, row_bits_data[479:448]} * {32'h0, (($signed(row_bits_data[479:448]) < $signed(32'h0)) ? (32'h0 - igelu_14_poly) : igelu_14_poly) + qc};
-  wire [31:0] _scale_14_value_e1 = (row_bits_activation == 3'h4) ? exp_14 : _scale_14_value_e2[31:0];
-  wire [31:0] _igelu_15_base_e2 = row_bits_data[511:480];
-  wire [31:0] _igelu_15_base_e3 = row_bits_data[511:480];
-  wire [31:0] _igelu_15_base_e4 = row_bits_data[511:480];
-  wire [31:0] _igelu_15_base_e5 = row_bits_data[511:480];
-  wire [33:0] _igelu_15_base_e1 = ($signed((($signed(row_bits_data[511:480]) < $signed(32'h0)) ? (-{{2{_igelu_15_base_e2[31]}}, _igelu_15_base_e2}) : {{2{_igelu_15_base_e3[31]}}, _igelu_15_base_e3})) < $signed((-{{2{qb[31]}}, qb}))) ? (($signed(row_bits_data[511:480]) < $signed(32'h0)) ? (-{{2{_igelu_15_base_e4[31]}}, _igelu_15_base_e4}) : {{2{_igelu_15_base_e5[31]}}, _igelu_15_base_e5}) : (-{{2{qb[31]}}, qb});
+  wire [33:0] _scale_14_value_e1 = {1'h0, lane_divider_14_quotient} + ((({{1'h0, lane_divider_14_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_14_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_14_quotient[0])) ? 34'h1 : 34'h0);
+  wire [63:0] _scale_14_value_e2 = {32'h0, _deviation_14_e1} * {32'h0, (($signed(_deviation_14_e1) < $signed(32'h0)) ? (32'h0 - igelu_14_poly) : igelu_14_poly) + qc};
+  wire [31:0] _scale_14_value_e3 = (row_bits_activation == 3'h4) ? exp_14 : _scale_14_value_e2[31:0];
+  wire [33:0] _igelu_15_base_e1 = ($signed(_deviation_15_e1) < $signed(32'h0)) ? (-{{2{_deviation_15_e1[31]}}, _deviation_15_e1}) : {{2{_deviation_15_e1[31]}}, _deviation_15_e1};
+  wire [33:0] _igelu_15_base_e2 = ($signed(_igelu_15_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_15_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_15_poly_e1 = {32'h0, igelu_15_base} * {32'h0, igelu_15_base};
-  wire [63:0] _scale_15_value_e2 = {32'h0, row_bits_data[511:480]} * {32'h0, (($signed(row_bits_data[511:480]) < $signed(32'h0)) ? (32'h0 - igelu_15_poly) : igelu_15_poly) + qc};
-  wire [31:0] _scale_15_value_e1 = (row_bits_activation == 3'h4) ? exp_15 : _scale_15_value_e2[31:0];
+  wire [33:0] _scale_15_value_e1 = {1'h0, lane_divider_15_quotient} + ((({{1'h0, lane_divider_15_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_15_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_15_quotient[0])) ? 34'h1 : 34'h0);
+  wire [63:0] _scale_15_value_e2 = {32'h0, _deviation_15_e1} * {32'h0, (($signed(_deviation_15_e1) < $signed(32'h0)) ? (32'h0 - igelu_15_poly) : igelu_15_poly) + qc};
+  wire [31:0] _scale_15_value_e3 = (row_bits_activation == 3'h4) ? exp_15 : _scale_15_value_e2[31:0];
+  wire _state_0_e1 = _result_valid_e1 & (entry == 5'h0);
+  wire _state_1_e1 = _result_valid_e1 & (entry == 5'h1);
+  wire _state_2_e1 = _result_valid_e1 & (entry == 5'h2);
+  wire _state_3_e1 = _result_valid_e1 & (entry == 5'h3);
+  wire _state_4_e1 = _result_valid_e1 & (entry == 5'h4);
+  wire _state_5_e1 = _result_valid_e1 & (entry == 5'h5);
+  wire _state_6_e1 = _result_valid_e1 & (entry == 5'h6);
+  wire _state_7_e1 = _result_valid_e1 & (entry == 5'h7);
+  wire _state_8_e1 = _result_valid_e1 & (entry == 5'h8);
+  wire _state_9_e1 = _result_valid_e1 & (entry == 5'h9);
+  wire _state_10_e1 = _result_valid_e1 & (entry == 5'ha);
+  wire _state_11_e1 = _result_valid_e1 & (entry == 5'hb);
+  wire _state_12_e1 = _result_valid_e1 & (entry == 5'hc);
+  wire _state_13_e1 = _result_valid_e1 & (entry == 5'hd);
+  wire _state_14_e1 = _result_valid_e1 & (entry == 5'he);
+  wire _state_15_e1 = _result_valid_e1 & (entry == 5'hf);
+  wire _state_16_e1 = _result_valid_e1 & (entry == 5'h10);
+  wire _state_17_e1 = _result_valid_e1 & (entry == 5'h11);
+  wire _state_18_e1 = _result_valid_e1 & (entry == 5'h12);
+  wire _state_19_e1 = _result_valid_e1 & (entry == 5'h13);
+  wire _state_20_e1 = _result_valid_e1 & (entry == 5'h14);
+  wire _state_21_e1 = _result_valid_e1 & (entry == 5'h15);
+  wire _state_22_e1 = _result_valid_e1 & (entry == 5'h16);
+  wire _state_23_e1 = _result_valid_e1 & (entry == 5'h17);
+  wire _state_24_e1 = _result_valid_e1 & (entry == 5'h18);
+  wire _state_25_e1 = _result_valid_e1 & (entry == 5'h19);
+  wire _state_26_e1 = _result_valid_e1 & (entry == 5'h1a);
+  wire _state_27_e1 = _result_valid_e1 & (entry == 5'h1b);
+  wire _state_28_e1 = _result_valid_e1 & (entry == 5'h1c);
+  wire _state_29_e1 = _result_valid_e1 & (entry == 5'h1d);
+  wire _state_30_e1 = _result_valid_e1 & (entry == 5'h1e);
+  wire _state_31_e1 = _result_valid_e1 & (entry == 5'h1f);
+  wire [31:0] _center_0_e1 = negative ? (-divider_quotient[31:0]) : divider_quotient[31:0];
+  wire [31:0] _result_0_e1 = (variance == 64'h0) ? 32'h1 : square_root_root;
 
-  assign result_valid = done | (row_valid & (~(((row_valid & (row_bits_command != 3'h0)) & (((row_bits_command == 3'h2) | (row_bits_command == 3'h4)) | (row_bits_command == 3'h7))) | ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)))));
+  assign result_valid = done | (row_valid & (~(_result_valid_e3 | lane_divider_0_start)));
   assign result_bits = {scale_15_result, scale_14_result, scale_13_result, scale_12_result, scale_11_result, scale_10_result, scale_9_result, scale_8_result, scale_7_result, scale_6_result, scale_5_result, scale_4_result, scale_3_result, scale_2_result, scale_1_result, scale_0_result};
   assign busy = ~(phase == 3'h0);
   assign activation_high = softmax_msb;
@@ -830,1331 +810,2241 @@ module Normalizer_SpinelCTA (
   assign deviation_13 = {_deviation_13_e1[31], _deviation_13_e1} - {row_center[31], row_center};
   assign deviation_14 = {_deviation_14_e1[31], _deviation_14_e1} - {row_center[31], row_center};
   assign deviation_15 = {_deviation_15_e1[31], _deviation_15_e1} - {row_center[31], row_center};
-  assign iexp_0_z = _iexp_0_z_e1[66:16];
+  assign iexp_0_z = _iexp_0_z_e3[66:16];
   assign iexp_0_beyond = $signed(iexp_0_z) >= $signed(51'h20);
   assign iexp_0_shift = ($signed(iexp_0_z) < $signed(51'h0)) ? 5'h0 : iexp_0_z[4:0];
   assign iexp_0_base = (deviation_0[31:0] + _iexp_0_base_e1[31:0]) + qb;
   assign iexp_0_poly = _iexp_0_poly_e1[31:0] + qc;
   assign exp_0 = iexp_0_beyond ? 32'h0 : {$signed(iexp_0_poly) >>> iexp_0_shift};
-  assign iexp_1_z = _iexp_1_z_e1[66:16];
+  assign iexp_1_z = _iexp_1_z_e2[66:16];
   assign iexp_1_beyond = $signed(iexp_1_z) >= $signed(51'h20);
   assign iexp_1_shift = ($signed(iexp_1_z) < $signed(51'h0)) ? 5'h0 : iexp_1_z[4:0];
   assign iexp_1_base = (deviation_1[31:0] + _iexp_1_base_e1[31:0]) + qb;
   assign iexp_1_poly = _iexp_1_poly_e1[31:0] + qc;
   assign exp_1 = iexp_1_beyond ? 32'h0 : {$signed(iexp_1_poly) >>> iexp_1_shift};
-  assign iexp_2_z = _iexp_2_z_e1[66:16];
+  assign iexp_2_z = _iexp_2_z_e2[66:16];
   assign iexp_2_beyond = $signed(iexp_2_z) >= $signed(51'h20);
   assign iexp_2_shift = ($signed(iexp_2_z) < $signed(51'h0)) ? 5'h0 : iexp_2_z[4:0];
   assign iexp_2_base = (deviation_2[31:0] + _iexp_2_base_e1[31:0]) + qb;
   assign iexp_2_poly = _iexp_2_poly_e1[31:0] + qc;
   assign exp_2 = iexp_2_beyond ? 32'h0 : {$signed(iexp_2_poly) >>> iexp_2_shift};
-  assign iexp_3_z = _iexp_3_z_e1[66:16];
+  assign iexp_3_z = _iexp_3_z_e2[66:16];
   assign iexp_3_beyond = $signed(iexp_3_z) >= $signed(51'h20);
   assign iexp_3_shift = ($signed(iexp_3_z) < $signed(51'h0)) ? 5'h0 : iexp_3_z[4:0];
   assign iexp_3_base = (deviation_3[31:0] + _iexp_3_base_e1[31:0]) + qb;
   assign iexp_3_poly = _iexp_3_poly_e1[31:0] + qc;
   assign exp_3 = iexp_3_beyond ? 32'h0 : {$signed(iexp_3_poly) >>> iexp_3_shift};
-  assign iexp_4_z = _iexp_4_z_e1[66:16];
+  assign iexp_4_z = _iexp_4_z_e2[66:16];
   assign iexp_4_beyond = $signed(iexp_4_z) >= $signed(51'h20);
   assign iexp_4_shift = ($signed(iexp_4_z) < $signed(51'h0)) ? 5'h0 : iexp_4_z[4:0];
   assign iexp_4_base = (deviation_4[31:0] + _iexp_4_base_e1[31:0]) + qb;
   assign iexp_4_poly = _iexp_4_poly_e1[31:0] + qc;
   assign exp_4 = iexp_4_beyond ? 32'h0 : {$signed(iexp_4_poly) >>> iexp_4_shift};
-  assign iexp_5_z = _iexp_5_z_e1[66:16];
+  assign iexp_5_z = _iexp_5_z_e2[66:16];
   assign iexp_5_beyond = $signed(iexp_5_z) >= $signed(51'h20);
   assign iexp_5_shift = ($signed(iexp_5_z) < $signed(51'h0)) ? 5'h0 : iexp_5_z[4:0];
   assign iexp_5_base = (deviation_5[31:0] + _iexp_5_base_e1[31:0]) + qb;
   assign iexp_5_poly = _iexp_5_poly_e1[31:0] + qc;
   assign exp_5 = iexp_5_beyond ? 32'h0 : {$signed(iexp_5_poly) >>> iexp_5_shift};
-  assign iexp_6_z = _iexp_6_z_e1[66:16];
+  assign iexp_6_z = _iexp_6_z_e2[66:16];
   assign iexp_6_beyond = $signed(iexp_6_z) >= $signed(51'h20);
   assign iexp_6_shift = ($signed(iexp_6_z) < $signed(51'h0)) ? 5'h0 : iexp_6_z[4:0];
   assign iexp_6_base = (deviation_6[31:0] + _iexp_6_base_e1[31:0]) + qb;
   assign iexp_6_poly = _iexp_6_poly_e1[31:0] + qc;
   assign exp_6 = iexp_6_beyond ? 32'h0 : {$signed(iexp_6_poly) >>> iexp_6_shift};
-  assign iexp_7_z = _iexp_7_z_e1[66:16];
+  assign iexp_7_z = _iexp_7_z_e2[66:16];
   assign iexp_7_beyond = $signed(iexp_7_z) >= $signed(51'h20);
   assign iexp_7_shift = ($signed(iexp_7_z) < $signed(51'h0)) ? 5'h0 : iexp_7_z[4:0];
   assign iexp_7_base = (deviation_7[31:0] + _iexp_7_base_e1[31:0]) + qb;
   assign iexp_7_poly = _iexp_7_poly_e1[31:0] + qc;
   assign exp_7 = iexp_7_beyond ? 32'h0 : {$signed(iexp_7_poly) >>> iexp_7_shift};
-  assign iexp_8_z = _iexp_8_z_e1[66:16];
+  assign iexp_8_z = _iexp_8_z_e2[66:16];
   assign iexp_8_beyond = $signed(iexp_8_z) >= $signed(51'h20);
   assign iexp_8_shift = ($signed(iexp_8_z) < $signed(51'h0)) ? 5'h0 : iexp_8_z[4:0];
   assign iexp_8_base = (deviation_8[31:0] + _iexp_8_base_e1[31:0]) + qb;
   assign iexp_8_poly = _iexp_8_poly_e1[31:0] + qc;
   assign exp_8 = iexp_8_beyond ? 32'h0 : {$signed(iexp_8_poly) >>> iexp_8_shift};
-  assign iexp_9_z = _iexp_9_z_e1[66:16];
+  assign iexp_9_z = _iexp_9_z_e2[66:16];
   assign iexp_9_beyond = $signed(iexp_9_z) >= $signed(51'h20);
   assign iexp_9_shift = ($signed(iexp_9_z) < $signed(51'h0)) ? 5'h0 : iexp_9_z[4:0];
   assign iexp_9_base = (deviation_9[31:0] + _iexp_9_base_e1[31:0]) + qb;
   assign iexp_9_poly = _iexp_9_poly_e1[31:0] + qc;
   assign exp_9 = iexp_9_beyond ? 32'h0 : {$signed(iexp_9_poly) >>> iexp_9_shift};
-  assign iexp_10_z = _iexp_10_z_e1[66:16];
+  assign iexp_10_z = _iexp_10_z_e2[66:16];
   assign iexp_10_beyond = $signed(iexp_10_z) >= $signed(51'h20);
   assign iexp_10_shift = ($signed(iexp_10_z) < $signed(51'h0)) ? 5'h0 : iexp_10_z[4:0];
   assign iexp_10_base = (deviation_10[31:0] + _iexp_10_base_e1[31:0]) + qb;
   assign iexp_10_poly = _iexp_10_poly_e1[31:0] + qc;
   assign exp_10 = iexp_10_beyond ? 32'h0 : {$signed(iexp_10_poly) >>> iexp_10_shift};
-  assign iexp_11_z = _iexp_11_z_e1[66:16];
+  assign iexp_11_z = _iexp_11_z_e2[66:16];
   assign iexp_11_beyond = $signed(iexp_11_z) >= $signed(51'h20);
   assign iexp_11_shift = ($signed(iexp_11_z) < $signed(51'h0)) ? 5'h0 : iexp_11_z[4:0];
   assign iexp_11_base = (deviation_11[31:0] + _iexp_11_base_e1[31:0]) + qb;
   assign iexp_11_poly = _iexp_11_poly_e1[31:0] + qc;
   assign exp_11 = iexp_11_beyond ? 32'h0 : {$signed(iexp_11_poly) >>> iexp_11_shift};
-  assign iexp_12_z = _iexp_12_z_e1[66:16];
+  assign iexp_12_z = _iexp_12_z_e2[66:16];
   assign iexp_12_beyond = $signed(iexp_12_z) >= $signed(51'h20);
   assign iexp_12_shift = ($signed(iexp_12_z) < $signed(51'h0)) ? 5'h0 : iexp_12_z[4:0];
   assign iexp_12_base = (deviation_12[31:0] + _iexp_12_base_e1[31:0]) + qb;
   assign iexp_12_poly = _iexp_12_poly_e1[31:0] + qc;
   assign exp_12 = iexp_12_beyond ? 32'h0 : {$signed(iexp_12_poly) >>> iexp_12_shift};
-  assign iexp_13_z = _iexp_13_z_e1[66:16];
+  assign iexp_13_z = _iexp_13_z_e2[66:16];
   assign iexp_13_beyond = $signed(iexp_13_z) >= $signed(51'h20);
   assign iexp_13_shift = ($signed(iexp_13_z) < $signed(51'h0)) ? 5'h0 : iexp_13_z[4:0];
   assign iexp_13_base = (deviation_13[31:0] + _iexp_13_base_e1[31:0]) + qb;
   assign iexp_13_poly = _iexp_13_poly_e1[31:0] + qc;
   assign exp_13 = iexp_13_beyond ? 32'h0 : {$signed(iexp_13_poly) >>> iexp_13_shift};
-  assign iexp_14_z = _iexp_14_z_e1[66:16];
+  assign iexp_14_z = _iexp_14_z_e2[66:16];
   assign iexp_14_beyond = $signed(iexp_14_z) >= $signed(51'h20);
   assign iexp_14_shift = ($signed(iexp_14_z) < $signed(51'h0)) ? 5'h0 : iexp_14_z[4:0];
   assign iexp_14_base = (deviation_14[31:0] + _iexp_14_base_e1[31:0]) + qb;
   assign iexp_14_poly = _iexp_14_poly_e1[31:0] + qc;
   assign exp_14 = iexp_14_beyond ? 32'h0 : {$signed(iexp_14_poly) >>> iexp_14_shift};
-  assign iexp_15_z = _iexp_15_z_e1[66:16];
+  assign iexp_15_z = _iexp_15_z_e2[66:16];
   assign iexp_15_beyond = $signed(iexp_15_z) >= $signed(51'h20);
   assign iexp_15_shift = ($signed(iexp_15_z) < $signed(51'h0)) ? 5'h0 : iexp_15_z[4:0];
   assign iexp_15_base = (deviation_15[31:0] + _iexp_15_base_e1[31:0]) + qb;
   assign iexp_15_poly = _iexp_15_poly_e1[31:0] + qc;
   assign exp_15 = iexp_15_beyond ? 32'h0 : {$signed(iexp_15_poly) >>> iexp_15_shift};
-  assign element_sum = (((((((((((((((96'h0 + ((row_bits_columns > 16'h0) ? {{64{_element_sum_e1[31]}}, _element_sum_e1} : 96'h0)) + ((row_bits_columns > 16'h1) ? {{64{_element_sum_e2[31]}}, _element_sum_e2} : 96'h0)) + ((row_bits_columns > 16'h2) ? {{64{_element_sum_e3[31]}}, _element_sum_e3} : 96'h0)) + ((row_bits_columns > 16'h3) ? {{64{_element_sum_e4[31]}}, _element_sum_e4} : 96'h0)) + ((row_bits_columns > 16'h4) ? {{64{_element_sum_e5[31]}}, _element_sum_e5} : 96'h0)) + ((row_bits_columns > 16'h5) ? {{64{_element_sum_e6[31]}}, _element_sum_e6} : 96'h0)) + ((row_bits_columns > 16'h6) ? {{64{_element_sum_e7[31]}}, _element_sum_e7} : 96'h0)) + ((row_bits_columns > 16'h7) ? {{64{_element_sum_e8[31]}}, _element_sum_e8} : 96'h0)) + ((row_bits_columns > 16'h8) ? {{64{_element_sum_e9[31]}}, _element_sum_e9} : 96'h0)) + ((row_bits_columns > 16'h9) ? {{64{_element_sum_e10[31]}}, _element_sum_e10} : 96'h0)) + ((row_bits_columns > 16'ha) ? {{64{_element_sum_e11[31]}}, _element_sum_e11} : 96'h0)) + ((row_bits_columns > 16'hb) ? {{64{_element_sum_e12[31]}}, _element_sum_e12} : 96'h0)) + ((row_bits_columns > 16'hc) ? {{64{_element_sum_e13[31]}}, _element_sum_e13} : 96'h0)) + ((row_bits_columns > 16'hd) ? {{64{_element_sum_e14[31]}}, _element_sum_e14} : 96'h0)) + ((row_bits_columns > 16'he) ? {{64{_element_sum_e15[31]}}, _element_sum_e15} : 96'h0)) + ((row_bits_columns > 16'hf) ? {{64{_element_sum_e16[31]}}, _element_sum_e16} : 96'h0);
+  assign element_sum = (((((((((((((((96'h0 + ((row_bits_columns > 16'h0) ? {{64{_deviation_0_e1[31]}}, _deviation_0_e1} : 96'h0)) + ((row_bits_columns > 16'h1) ? {{64{_deviation_1_e1[31]}}, _deviation_1_e1} : 96'h0)) + ((row_bits_columns > 16'h2) ? {{64{_deviation_2_e1[31]}}, _deviation_2_e1} : 96'h0)) + ((row_bits_columns > 16'h3) ? {{64{_deviation_3_e1[31]}}, _deviation_3_e1} : 96'h0)) + ((row_bits_columns > 16'h4) ? {{64{_deviation_4_e1[31]}}, _deviation_4_e1} : 96'h0)) + ((row_bits_columns > 16'h5) ? {{64{_deviation_5_e1[31]}}, _deviation_5_e1} : 96'h0)) + ((row_bits_columns > 16'h6) ? {{64{_deviation_6_e1[31]}}, _deviation_6_e1} : 96'h0)) + ((row_bits_columns > 16'h7) ? {{64{_deviation_7_e1[31]}}, _deviation_7_e1} : 96'h0)) + ((row_bits_columns > 16'h8) ? {{64{_deviation_8_e1[31]}}, _deviation_8_e1} : 96'h0)) + ((row_bits_columns > 16'h9) ? {{64{_deviation_9_e1[31]}}, _deviation_9_e1} : 96'h0)) + ((row_bits_columns > 16'ha) ? {{64{_deviation_10_e1[31]}}, _deviation_10_e1} : 96'h0)) + ((row_bits_columns > 16'hb) ? {{64{_deviation_11_e1[31]}}, _deviation_11_e1} : 96'h0)) + ((row_bits_columns > 16'hc) ? {{64{_deviation_12_e1[31]}}, _deviation_12_e1} : 96'h0)) + ((row_bits_columns > 16'hd) ? {{64{_deviation_13_e1[31]}}, _deviation_13_e1} : 96'h0)) + ((row_bits_columns > 16'he) ? {{64{_deviation_14_e1[31]}}, _deviation_14_e1} : 96'h0)) + ((row_bits_columns > 16'hf) ? {{64{_deviation_15_e1[31]}}, _deviation_15_e1} : 96'h0);
   assign square_sum = (((((((((((((((96'h0 + ((row_bits_columns > 16'h0) ? {30'h0, {{33{deviation_0[32]}}, deviation_0} * {{33{deviation_0[32]}}, deviation_0}} : 96'h0)) + ((row_bits_columns > 16'h1) ? {30'h0, {{33{deviation_1[32]}}, deviation_1} * {{33{deviation_1[32]}}, deviation_1}} : 96'h0)) + ((row_bits_columns > 16'h2) ? {30'h0, {{33{deviation_2[32]}}, deviation_2} * {{33{deviation_2[32]}}, deviation_2}} : 96'h0)) + ((row_bits_columns > 16'h3) ? {30'h0, {{33{deviation_3[32]}}, deviation_3} * {{33{deviation_3[32]}}, deviation_3}} : 96'h0)) + ((row_bits_columns > 16'h4) ? {30'h0, {{33{deviation_4[32]}}, deviation_4} * {{33{deviation_4[32]}}, deviation_4}} : 96'h0)) + ((row_bits_columns > 16'h5) ? {30'h0, {{33{deviation_5[32]}}, deviation_5} * {{33{deviation_5[32]}}, deviation_5}} : 96'h0)) + ((row_bits_columns > 16'h6) ? {30'h0, {{33{deviation_6[32]}}, deviation_6} * {{33{deviation_6[32]}}, deviation_6}} : 96'h0)) + ((row_bits_columns > 16'h7) ? {30'h0, {{33{deviation_7[32]}}, deviation_7} * {{33{deviation_7[32]}}, deviation_7}} : 96'h0)) + ((row_bits_columns > 16'h8) ? {30'h0, {{33{deviation_8[32]}}, deviation_8} * {{33{deviation_8[32]}}, deviation_8}} : 96'h0)) + ((row_bits_columns > 16'h9) ? {30'h0, {{33{deviation_9[32]}}, deviation_9} * {{33{deviation_9[32]}}, deviation_9}} : 96'h0)) + ((row_bits_columns > 16'ha) ? {30'h0, {{33{deviation_10[32]}}, deviation_10} * {{33{deviation_10[32]}}, deviation_10}} : 96'h0)) + ((row_bits_columns > 16'hb) ? {30'h0, {{33{deviation_11[32]}}, deviation_11} * {{33{deviation_11[32]}}, deviation_11}} : 96'h0)) + ((row_bits_columns > 16'hc) ? {30'h0, {{33{deviation_12[32]}}, deviation_12} * {{33{deviation_12[32]}}, deviation_12}} : 96'h0)) + ((row_bits_columns > 16'hd) ? {30'h0, {{33{deviation_13[32]}}, deviation_13} * {{33{deviation_13[32]}}, deviation_13}} : 96'h0)) + ((row_bits_columns > 16'he) ? {30'h0, {{33{deviation_14[32]}}, deviation_14} * {{33{deviation_14[32]}}, deviation_14}} : 96'h0)) + ((row_bits_columns > 16'hf) ? {30'h0, {{33{deviation_15[32]}}, deviation_15} * {{33{deviation_15[32]}}, deviation_15}} : 96'h0);
   assign exponential_sum = (((((((((((((((96'h0 + ((row_bits_columns > 16'h0) ? {{64{exp_0[31]}}, exp_0} : 96'h0)) + ((row_bits_columns > 16'h1) ? {{64{exp_1[31]}}, exp_1} : 96'h0)) + ((row_bits_columns > 16'h2) ? {{64{exp_2[31]}}, exp_2} : 96'h0)) + ((row_bits_columns > 16'h3) ? {{64{exp_3[31]}}, exp_3} : 96'h0)) + ((row_bits_columns > 16'h4) ? {{64{exp_4[31]}}, exp_4} : 96'h0)) + ((row_bits_columns > 16'h5) ? {{64{exp_5[31]}}, exp_5} : 96'h0)) + ((row_bits_columns > 16'h6) ? {{64{exp_6[31]}}, exp_6} : 96'h0)) + ((row_bits_columns > 16'h7) ? {{64{exp_7[31]}}, exp_7} : 96'h0)) + ((row_bits_columns > 16'h8) ? {{64{exp_8[31]}}, exp_8} : 96'h0)) + ((row_bits_columns > 16'h9) ? {{64{exp_9[31]}}, exp_9} : 96'h0)) + ((row_bits_columns > 16'ha) ? {{64{exp_10[31]}}, exp_10} : 96'h0)) + ((row_bits_columns > 16'hb) ? {{64{exp_11[31]}}, exp_11} : 96'h0)) + ((row_bits_columns > 16'hc) ? {{64{exp_12[31]}}, exp_12} : 96'h0)) + ((row_bits_columns > 16'hd) ? {{64{exp_13[31]}}, exp_13} : 96'h0)) + ((row_bits_columns > 16'he) ? {{64{exp_14[31]}}, exp_14} : 96'h0)) + ((row_bits_columns > 16'hf) ? {{64{exp_15[31]}}, exp_15} : 96'h0);
-  assign maximum_1 = ((row_bits_columns > 16'h1) & ($signed(row_bits_data[63:32]) > $signed(row_bits_data[31:0]))) ? row_bits_data[63:32] : row_bits_data[31:0];
-  assign maximum_2 = ((row_bits_columns > 16'h2) & ($signed(row_bits_data[95:64]) > $signed(maximum_1))) ? row_bits_data[95:64] : maximum_1;
-  assign maximum_3 = ((row_bits_columns > 16'h3) & ($signed(row_bits_data[127:96]) > $signed(maximum_2))) ? row_bits_data[127:96] : maximum_2;
-  assign maximum_4 = ((row_bits_columns > 16'h4) & ($signed(row_bits_data[159:128]) > $signed(maximum_3))) ? row_bits_data[159:128] : maximum_3;
-  assign maximum_5 = ((row_bits_columns > 16'h5) & ($signed(row_bits_data[191:160]) > $signed(maximum_4))) ? row_bits_data[191:160] : maximum_4;
-  assign maximum_6 = ((row_bits_columns > 16'h6) & ($signed(row_bits_data[223:192]) > $signed(maximum_5))) ? row_bits_data[223:192] : maximum_5;
-  assign maximum_7 = ((row_bits_columns > 16'h7) & ($signed(row_bits_data[255:224]) > $signed(maximum_6))) ? row_bits_data[255:224] : maximum_6;
-  assign maximum_8 = ((row_bits_columns > 16'h8) & ($signed(row_bits_data[287:256]) > $signed(maximum_7))) ? row_bits_data[287:256] : maximum_7;
-  assign maximum_9 = ((row_bits_columns > 16'h9) & ($signed(row_bits_data[319:288]) > $signed(maximum_8))) ? row_bits_data[319:288] : maximum_8;
-  assign maximum_10 = ((row_bits_columns > 16'ha) & ($signed(row_bits_data[351:320]) > $signed(maximum_9))) ? row_bits_data[351:320] : maximum_9;
-  assign maximum_11 = ((row_bits_columns > 16'hb) & ($signed(row_bits_data[383:352]) > $signed(maximum_10))) ? row_bits_data[383:352] : maximum_10;
-  assign maximum_12 = ((row_bits_columns > 16'hc) & ($signed(row_bits_data[415:384]) > $signed(maximum_11))) ? row_bits_data[415:384] : maximum_11;
-  assign maximum_13 = ((row_bits_columns > 16'hd) & ($signed(row_bits_data[447:416]) > $signed(maximum_12))) ? row_bits_data[447:416] : maximum_12;
-  assign maximum_14 = ((row_bits_columns > 16'he) & ($signed(row_bits_data[479:448]) > $signed(maximum_13))) ? row_bits_data[479:448] : maximum_13;
-  assign maximum_15 = ((row_bits_columns > 16'hf) & ($signed(row_bits_data[511:480]) > $signed(maximum_14))) ? row_bits_data[511:480] : maximum_14;
-  assign new_running = ((row_state == (((row_bits_command == 3'h1) | (row_bits_command == 3'h2)) ? 3'h1 : (((row_bits_command == 3'h3) | (row_bits_command == 3'h4)) ? 3'h3 : ((row_bits_command == 3'h5) ? 3'h5 : 3'h6)))) ? row_running : 96'h0) + (((row_bits_command == 3'h3) | (row_bits_command == 3'h4)) ? square_sum : (((row_bits_command == 3'h6) | (row_bits_command == 3'h7)) ? exponential_sum : element_sum));
-  assign new_count = ((row_state == (((row_bits_command == 3'h1) | (row_bits_command == 3'h2)) ? 3'h1 : (((row_bits_command == 3'h3) | (row_bits_command == 3'h4)) ? 3'h3 : ((row_bits_command == 3'h5) ? 3'h5 : 3'h6)))) ? row_count : 32'h0) + {16'h0, row_bits_columns};
-  assign new_maximum = ((row_state == (((row_bits_command == 3'h1) | (row_bits_command == 3'h2)) ? 3'h1 : (((row_bits_command == 3'h3) | (row_bits_command == 3'h4)) ? 3'h3 : ((row_bits_command == 3'h5) ? 3'h5 : 3'h6)))) & ($signed(maximum_15) < $signed(row_center))) ? row_center : maximum_15;
-  assign divider_start = (row_valid & (row_bits_command != 3'h0)) & ((row_bits_command == 3'h2) | (row_bits_command == 3'h4));
+  assign maximum_1 = ((row_bits_columns > 16'h1) & ($signed(_deviation_1_e1) > $signed(_deviation_0_e1))) ? _deviation_1_e1 : _deviation_0_e1;
+  assign maximum_2 = ((row_bits_columns > 16'h2) & ($signed(_deviation_2_e1) > $signed(maximum_1))) ? _deviation_2_e1 : maximum_1;
+  assign maximum_3 = ((row_bits_columns > 16'h3) & ($signed(_deviation_3_e1) > $signed(maximum_2))) ? _deviation_3_e1 : maximum_2;
+  assign maximum_4 = ((row_bits_columns > 16'h4) & ($signed(_deviation_4_e1) > $signed(maximum_3))) ? _deviation_4_e1 : maximum_3;
+  assign maximum_5 = ((row_bits_columns > 16'h5) & ($signed(_deviation_5_e1) > $signed(maximum_4))) ? _deviation_5_e1 : maximum_4;
+  assign maximum_6 = ((row_bits_columns > 16'h6) & ($signed(_deviation_6_e1) > $signed(maximum_5))) ? _deviation_6_e1 : maximum_5;
+  assign maximum_7 = ((row_bits_columns > 16'h7) & ($signed(_deviation_7_e1) > $signed(maximum_6))) ? _deviation_7_e1 : maximum_6;
+  assign maximum_8 = ((row_bits_columns > 16'h8) & ($signed(_deviation_8_e1) > $signed(maximum_7))) ? _deviation_8_e1 : maximum_7;
+  assign maximum_9 = ((row_bits_columns > 16'h9) & ($signed(_deviation_9_e1) > $signed(maximum_8))) ? _deviation_9_e1 : maximum_8;
+  assign maximum_10 = ((row_bits_columns > 16'ha) & ($signed(_deviation_10_e1) > $signed(maximum_9))) ? _deviation_10_e1 : maximum_9;
+  assign maximum_11 = ((row_bits_columns > 16'hb) & ($signed(_deviation_11_e1) > $signed(maximum_10))) ? _deviation_11_e1 : maximum_10;
+  assign maximum_12 = ((row_bits_columns > 16'hc) & ($signed(_deviation_12_e1) > $signed(maximum_11))) ? _deviation_12_e1 : maximum_11;
+  assign maximum_13 = ((row_bits_columns > 16'hd) & ($signed(_deviation_13_e1) > $signed(maximum_12))) ? _deviation_13_e1 : maximum_12;
+  assign maximum_14 = ((row_bits_columns > 16'he) & ($signed(_deviation_14_e1) > $signed(maximum_13))) ? _deviation_14_e1 : maximum_13;
+  assign maximum_15 = ((row_bits_columns > 16'hf) & ($signed(_deviation_15_e1) > $signed(maximum_14))) ? _deviation_15_e1 : maximum_14;
+  assign new_running = (_new_running_e2 ? row_running : 96'h0) + (_new_running_e1 ? square_sum : (((row_bits_command == 3'h6) | (row_bits_command == 3'h7)) ? exponential_sum : element_sum));
+  assign new_count = (_new_running_e2 ? row_count : 32'h0) + {16'h0, row_bits_columns};
+  assign new_maximum = (_new_running_e2 & ($signed(maximum_15) < $signed(row_center))) ? row_center : maximum_15;
+  assign divider_start = _result_valid_e1 & _result_valid_e2;
   assign divider_dividend = ((row_bits_command == 3'h2) & ($signed(new_running) < $signed(96'h0))) ? (-new_running) : new_running;
   assign divider_divisor = new_count;
   assign square_root_start = root_begin;
   assign square_root_value = divider_quotient[63:0];
   assign sum_to_float_value = new_running[63:0];
-  assign float_divider_start = (row_valid & (row_bits_command != 3'h0)) & (row_bits_command == 3'h7);
+  assign float_divider_start = _result_valid_e1 & (row_bits_command == 3'h7);
   assign float_divider_a = 32'h42fe0000;
   assign float_divider_b = sum_to_float_result;
-  assign root_begin = ((phase == 3'h1) & divider_done) & (finishing == 3'h4);
-  assign done = ((phase == 3'h4) & lane_divider_0_done) ? 1'h1 : (((phase == 3'h3) & float_divider_done) ? 1'h1 : (((phase == 3'h2) & square_root_done) ? 1'h1 : (((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? 1'h1 : 1'h0) : 1'h0)));
+  assign root_begin = _root_begin_e1 & (finishing == 3'h4);
+  assign done = _done_e1 ? 1'h1 : (_done_e2 ? 1'h1 : (_done_e3 ? 1'h1 : (_root_begin_e1 ? ((finishing == 3'h2) ? 1'h1 : 1'h0) : 1'h0)));
   assign lane_divider_0_start = (row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2);
   assign lane_divider_0_dividend = ($signed(deviation_0) < $signed(33'h0)) ? (-deviation_0) : deviation_0;
   assign lane_divider_0_divisor = row_result;
-  assign lane_divider_1_start = (row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2);
+  assign lane_divider_1_start = lane_divider_0_start;
   assign lane_divider_1_dividend = ($signed(deviation_1) < $signed(33'h0)) ? (-deviation_1) : deviation_1;
   assign lane_divider_1_divisor = row_result;
-  assign lane_divider_2_start = (row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2);
+  assign lane_divider_2_start = lane_divider_0_start;
   assign lane_divider_2_dividend = ($signed(deviation_2) < $signed(33'h0)) ? (-deviation_2) : deviation_2;
   assign lane_divider_2_divisor = row_result;
-  assign lane_divider_3_start = (row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2);
+  assign lane_divider_3_start = lane_divider_0_start;
   assign lane_divider_3_dividend = ($signed(deviation_3) < $signed(33'h0)) ? (-deviation_3) : deviation_3;
   assign lane_divider_3_divisor = row_result;
-  assign lane_divider_4_start = (row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2);
+  assign lane_divider_4_start = lane_divider_0_start;
   assign lane_divider_4_dividend = ($signed(deviation_4) < $signed(33'h0)) ? (-deviation_4) : deviation_4;
   assign lane_divider_4_divisor = row_result;
-  assign lane_divider_5_start = (row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2);
+  assign lane_divider_5_start = lane_divider_0_start;
   assign lane_divider_5_dividend = ($signed(deviation_5) < $signed(33'h0)) ? (-deviation_5) : deviation_5;
   assign lane_divider_5_divisor = row_result;
-  assign lane_divider_6_start = (row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2);
+  assign lane_divider_6_start = lane_divider_0_start;
   assign lane_divider_6_dividend = ($signed(deviation_6) < $signed(33'h0)) ? (-deviation_6) : deviation_6;
   assign lane_divider_6_divisor = row_result;
-  assign lane_divider_7_start = (row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2);
+  assign lane_divider_7_start = lane_divider_0_start;
   assign lane_divider_7_dividend = ($signed(deviation_7) < $signed(33'h0)) ? (-deviation_7) : deviation_7;
   assign lane_divider_7_divisor = row_result;
-  assign lane_divider_8_start = (row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2);
+  assign lane_divider_8_start = lane_divider_0_start;
   assign lane_divider_8_dividend = ($signed(deviation_8) < $signed(33'h0)) ? (-deviation_8) : deviation_8;
   assign lane_divider_8_divisor = row_result;
-  assign lane_divider_9_start = (row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2);
+  assign lane_divider_9_start = lane_divider_0_start;
   assign lane_divider_9_dividend = ($signed(deviation_9) < $signed(33'h0)) ? (-deviation_9) : deviation_9;
   assign lane_divider_9_divisor = row_result;
-  assign lane_divider_10_start = (row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2);
+  assign lane_divider_10_start = lane_divider_0_start;
   assign lane_divider_10_dividend = ($signed(deviation_10) < $signed(33'h0)) ? (-deviation_10) : deviation_10;
   assign lane_divider_10_divisor = row_result;
-  assign lane_divider_11_start = (row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2);
+  assign lane_divider_11_start = lane_divider_0_start;
   assign lane_divider_11_dividend = ($signed(deviation_11) < $signed(33'h0)) ? (-deviation_11) : deviation_11;
   assign lane_divider_11_divisor = row_result;
-  assign lane_divider_12_start = (row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2);
+  assign lane_divider_12_start = lane_divider_0_start;
   assign lane_divider_12_dividend = ($signed(deviation_12) < $signed(33'h0)) ? (-deviation_12) : deviation_12;
   assign lane_divider_12_divisor = row_result;
-  assign lane_divider_13_start = (row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2);
+  assign lane_divider_13_start = lane_divider_0_start;
   assign lane_divider_13_dividend = ($signed(deviation_13) < $signed(33'h0)) ? (-deviation_13) : deviation_13;
   assign lane_divider_13_divisor = row_result;
-  assign lane_divider_14_start = (row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2);
+  assign lane_divider_14_start = lane_divider_0_start;
   assign lane_divider_14_dividend = ($signed(deviation_14) < $signed(33'h0)) ? (-deviation_14) : deviation_14;
   assign lane_divider_14_divisor = row_result;
-  assign lane_divider_15_start = (row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2);
+  assign lane_divider_15_start = lane_divider_0_start;
   assign lane_divider_15_dividend = ($signed(deviation_15) < $signed(33'h0)) ? (-deviation_15) : deviation_15;
   assign lane_divider_15_divisor = row_result;
-  assign igelu_0_base = _igelu_0_base_e1[31:0] + qb;
+  assign igelu_0_base = _igelu_0_base_e2[31:0] + qb;
   assign igelu_0_poly = _igelu_0_poly_e1[31:0] + qc;
-  assign scale_0_value = (phase == 3'h4) ? (sign_0 ? (-({1'h0, lane_divider_0_quotient} + ((({{1'h0, lane_divider_0_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_0_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_0_quotient[0])) ? 34'h1 : 34'h0))) : ({1'h0, lane_divider_0_quotient} + ((({{1'h0, lane_divider_0_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_0_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_0_quotient[0])) ? 34'h1 : 34'h0))) : {{2{_scale_0_value_e1[31]}}, _scale_0_value_e1};
+  assign scale_0_value = (phase == 3'h4) ? (sign_0 ? (-_scale_0_value_e1) : _scale_0_value_e1) : {{2{_scale_0_value_e3[31]}}, _scale_0_value_e3};
   assign scale_0_scale = (phase == 3'h4) ? row_scale : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
-  assign igelu_1_base = _igelu_1_base_e1[31:0] + qb;
+  assign igelu_1_base = _igelu_1_base_e2[31:0] + qb;
   assign igelu_1_poly = _igelu_1_poly_e1[31:0] + qc;
-  assign scale_1_value = (phase == 3'h4) ? (sign_1 ? (-({1'h0, lane_divider_1_quotient} + ((({{1'h0, lane_divider_1_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_1_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_1_quotient[0])) ? 34'h1 : 34'h0))) : ({1'h0, lane_divider_1_quotient} + ((({{1'h0, lane_divider_1_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_1_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_1_quotient[0])) ? 34'h1 : 34'h0))) : {{2{_scale_1_value_e1[31]}}, _scale_1_value_e1};
-  assign scale_1_scale = (phase == 3'h4) ? row_scale : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
-  assign igelu_2_base = _igelu_2_base_e1[31:0] + qb;
+  assign scale_1_value = (phase == 3'h4) ? (sign_1 ? (-_scale_1_value_e1) : _scale_1_value_e1) : {{2{_scale_1_value_e3[31]}}, _scale_1_value_e3};
+  assign scale_1_scale = scale_0_scale;
+  assign igelu_2_base = _igelu_2_base_e2[31:0] + qb;
   assign igelu_2_poly = _igelu_2_poly_e1[31:0] + qc;
-  assign scale_2_value = (phase == 3'h4) ? (sign_2 ? (-({1'h0, lane_divider_2_quotient} + ((({{1'h0, lane_divider_2_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_2_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_2_quotient[0])) ? 34'h1 : 34'h0))) : ({1'h0, lane_divider_2_quotient} + ((({{1'h0, lane_divider_2_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_2_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_2_quotient[0])) ? 34'h1 : 34'h0))) : {{2{_scale_2_value_e1[31]}}, _scale_2_value_e1};
-  assign scale_2_scale = (phase == 3'h4) ? row_scale : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
-  assign igelu_3_base = _igelu_3_base_e1[31:0] + qb;
+  assign scale_2_value = (phase == 3'h4) ? (sign_2 ? (-_scale_2_value_e1) : _scale_2_value_e1) : {{2{_scale_2_value_e3[31]}}, _scale_2_value_e3};
+  assign scale_2_scale = scale_0_scale;
+  assign igelu_3_base = _igelu_3_base_e2[31:0] + qb;
   assign igelu_3_poly = _igelu_3_poly_e1[31:0] + qc;
-  assign scale_3_value = (phase == 3'h4) ? (sign_3 ? (-({1'h0, lane_divider_3_quotient} + ((({{1'h0, lane_divider_3_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_3_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_3_quotient[0])) ? 34'h1 : 34'h0))) : ({1'h0, lane_divider_3_quotient} + ((({{1'h0, lane_divider_3_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_3_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_3_quotient[0])) ? 34'h1 : 34'h0))) : {{2{_scale_3_value_e1[31]}}, _scale_3_value_e1};
-  assign scale_3_scale = (phase == 3'h4) ? row_scale : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
-  assign igelu_4_base = _igelu_4_base_e1[31:0] + qb;
+  assign scale_3_value = (phase == 3'h4) ? (sign_3 ? (-_scale_3_value_e1) : _scale_3_value_e1) : {{2{_scale_3_value_e3[31]}}, _scale_3_value_e3};
+  assign scale_3_scale = scale_0_scale;
+  assign igelu_4_base = _igelu_4_base_e2[31:0] + qb;
   assign igelu_4_poly = _igelu_4_poly_e1[31:0] + qc;
-  assign scale_4_value = (phase == 3'h4) ? (sign_4 ? (-({1'h0, lane_divider_4_quotient} + ((({{1'h0, lane_divider_4_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_4_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_4_quotient[0])) ? 34'h1 : 34'h0))) : ({1'h0, lane_divider_4_quotient} + ((({{1'h0, lane_divider_4_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_4_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_4_quotient[0])) ? 34'h1 : 34'h0))) : {{2{_scale_4_value_e1[31]}}, _scale_4_value_e1};
-  assign scale_4_scale = (phase == 3'h4) ? row_scale : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
-  assign igelu_5_base = _igelu_5_base_e1[31:0] + qb;
+  assign scale_4_value = (phase == 3'h4) ? (sign_4 ? (-_scale_4_value_e1) : _scale_4_value_e1) : {{2{_scale_4_value_e3[31]}}, _scale_4_value_e3};
+  assign scale_4_scale = scale_0_scale;
+  assign igelu_5_base = _igelu_5_base_e2[31:0] + qb;
   assign igelu_5_poly = _igelu_5_poly_e1[31:0] + qc;
-  assign scale_5_value = (phase == 3'h4) ? (sign_5 ? (-({1'h0, lane_divider_5_quotient} + ((({{1'h0, lane_divider_5_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_5_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_5_quotient[0])) ? 34'h1 : 34'h0))) : ({1'h0, lane_divider_5_quotient} + ((({{1'h0, lane_divider_5_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_5_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_5_quotient[0])) ? 34'h1 : 34'h0))) : {{2{_scale_5_value_e1[31]}}, _scale_5_value_e1};
-  assign scale_5_scale = (phase == 3'h4) ? row_scale : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
-  assign igelu_6_base = _igelu_6_base_e1[31:0] + qb;
+  assign scale_5_value = (phase == 3'h4) ? (sign_5 ? (-_scale_5_value_e1) : _scale_5_value_e1) : {{2{_scale_5_value_e3[31]}}, _scale_5_value_e3};
+  assign scale_5_scale = scale_0_scale;
+  assign igelu_6_base = _igelu_6_base_e2[31:0] + qb;
   assign igelu_6_poly = _igelu_6_poly_e1[31:0] + qc;
-  assign scale_6_value = (phase == 3'h4) ? (sign_6 ? (-({1'h0, lane_divider_6_quotient} + ((({{1'h0, lane_divider_6_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_6_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_6_quotient[0])) ? 34'h1 : 34'h0))) : ({1'h0, lane_divider_6_quotient} + ((({{1'h0, lane_divider_6_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_6_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_6_quotient[0])) ? 34'h1 : 34'h0))) : {{2{_scale_6_value_e1[31]}}, _scale_6_value_e1};
-  assign scale_6_scale = (phase == 3'h4) ? row_scale : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
-  assign igelu_7_base = _igelu_7_base_e1[31:0] + qb;
+  assign scale_6_value = (phase == 3'h4) ? (sign_6 ? (-_scale_6_value_e1) : _scale_6_value_e1) : {{2{_scale_6_value_e3[31]}}, _scale_6_value_e3};
+  assign scale_6_scale = scale_0_scale;
+  assign igelu_7_base = _igelu_7_base_e2[31:0] + qb;
   assign igelu_7_poly = _igelu_7_poly_e1[31:0] + qc;
-  assign scale_7_value = (phase == 3'h4) ? (sign_7 ? (-({1'h0, lane_divider_7_quotient} + ((({{1'h0, lane_divider_7_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_7_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_7_quotient[0])) ? 34'h1 : 34'h0))) : ({1'h0, lane_divider_7_quotient} + ((({{1'h0, lane_divider_7_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_7_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_7_quotient[0])) ? 34'h1 : 34'h0))) : {{2{_scale_7_value_e1[31]}}, _scale_7_value_e1};
-  assign scale_7_scale = (phase == 3'h4) ? row_scale : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
-  assign igelu_8_base = _igelu_8_base_e1[31:0] + qb;
+  assign scale_7_value = (phase == 3'h4) ? (sign_7 ? (-_scale_7_value_e1) : _scale_7_value_e1) : {{2{_scale_7_value_e3[31]}}, _scale_7_value_e3};
+  assign scale_7_scale = scale_0_scale;
+  assign igelu_8_base = _igelu_8_base_e2[31:0] + qb;
   assign igelu_8_poly = _igelu_8_poly_e1[31:0] + qc;
-  assign scale_8_value = (phase == 3'h4) ? (sign_8 ? (-({1'h0, lane_divider_8_quotient} + ((({{1'h0, lane_divider_8_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_8_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_8_quotient[0])) ? 34'h1 : 34'h0))) : ({1'h0, lane_divider_8_quotient} + ((({{1'h0, lane_divider_8_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_8_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_8_quotient[0])) ? 34'h1 : 34'h0))) : {{2{_scale_8_value_e1[31]}}, _scale_8_value_e1};
-  assign scale_8_scale = (phase == 3'h4) ? row_scale : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
-  assign igelu_9_base = _igelu_9_base_e1[31:0] + qb;
+  assign scale_8_value = (phase == 3'h4) ? (sign_8 ? (-_scale_8_value_e1) : _scale_8_value_e1) : {{2{_scale_8_value_e3[31]}}, _scale_8_value_e3};
+  assign scale_8_scale = scale_0_scale;
+  assign igelu_9_base = _igelu_9_base_e2[31:0] + qb;
   assign igelu_9_poly = _igelu_9_poly_e1[31:0] + qc;
-  assign scale_9_value = (phase == 3'h4) ? (sign_9 ? (-({1'h0, lane_divider_9_quotient} + ((({{1'h0, lane_divider_9_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_9_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_9_quotient[0])) ? 34'h1 : 34'h0))) : ({1'h0, lane_divider_9_quotient} + ((({{1'h0, lane_divider_9_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_9_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_9_quotient[0])) ? 34'h1 : 34'h0))) : {{2{_scale_9_value_e1[31]}}, _scale_9_value_e1};
-  assign scale_9_scale = (phase == 3'h4) ? row_scale : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
-  assign igelu_10_base = _igelu_10_base_e1[31:0] + qb;
+  assign scale_9_value = (phase == 3'h4) ? (sign_9 ? (-_scale_9_value_e1) : _scale_9_value_e1) : {{2{_scale_9_value_e3[31]}}, _scale_9_value_e3};
+  assign scale_9_scale = scale_0_scale;
+  assign igelu_10_base = _igelu_10_base_e2[31:0] + qb;
   assign igelu_10_poly = _igelu_10_poly_e1[31:0] + qc;
-  assign scale_10_value = (phase == 3'h4) ? (sign_10 ? (-({1'h0, lane_divider_10_quotient} + ((({{1'h0, lane_divider_10_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_10_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_10_quotient[0])) ? 34'h1 : 34'h0))) : ({1'h0, lane_divider_10_quotient} + ((({{1'h0, lane_divider_10_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_10_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_10_quotient[0])) ? 34'h1 : 34'h0))) : {{2{_scale_10_value_e1[31]}}, _scale_10_value_e1};
-  assign scale_10_scale = (phase == 3'h4) ? row_scale : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
-  assign igelu_11_base = _igelu_11_base_e1[31:0] + qb;
+  assign scale_10_value = (phase == 3'h4) ? (sign_10 ? (-_scale_10_value_e1) : _scale_10_value_e1) : {{2{_scale_10_value_e3[31]}}, _scale_10_value_e3};
+  assign scale_10_scale = scale_0_scale;
+  assign igelu_11_base = _igelu_11_base_e2[31:0] + qb;
   assign igelu_11_poly = _igelu_11_poly_e1[31:0] + qc;
-  assign scale_11_value = (phase == 3'h4) ? (sign_11 ? (-({1'h0, lane_divider_11_quotient} + ((({{1'h0, lane_divider_11_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_11_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_11_quotient[0])) ? 34'h1 : 34'h0))) : ({1'h0, lane_divider_11_quotient} + ((({{1'h0, lane_divider_11_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_11_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_11_quotient[0])) ? 34'h1 : 34'h0))) : {{2{_scale_11_value_e1[31]}}, _scale_11_value_e1};
-  assign scale_11_scale = (phase == 3'h4) ? row_scale : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
-  assign igelu_12_base = _igelu_12_base_e1[31:0] + qb;
+  assign scale_11_value = (phase == 3'h4) ? (sign_11 ? (-_scale_11_value_e1) : _scale_11_value_e1) : {{2{_scale_11_value_e3[31]}}, _scale_11_value_e3};
+  assign scale_11_scale = scale_0_scale;
+  assign igelu_12_base = _igelu_12_base_e2[31:0] + qb;
   assign igelu_12_poly = _igelu_12_poly_e1[31:0] + qc;
-  assign scale_12_value = (phase == 3'h4) ? (sign_12 ? (-({1'h0, lane_divider_12_quotient} + ((({{1'h0, lane_divider_12_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_12_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_12_quotient[0])) ? 34'h1 : 34'h0))) : ({1'h0, lane_divider_12_quotient} + ((({{1'h0, lane_divider_12_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_12_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_12_quotient[0])) ? 34'h1 : 34'h0))) : {{2{_scale_12_value_e1[31]}}, _scale_12_value_e1};
-  assign scale_12_scale = (phase == 3'h4) ? row_scale : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
-  assign igelu_13_base = _igelu_13_base_e1[31:0] + qb;
+  assign scale_12_value = (phase == 3'h4) ? (sign_12 ? (-_scale_12_value_e1) : _scale_12_value_e1) : {{2{_scale_12_value_e3[31]}}, _scale_12_value_e3};
+  assign scale_12_scale = scale_0_scale;
+  assign igelu_13_base = _igelu_13_base_e2[31:0] + qb;
   assign igelu_13_poly = _igelu_13_poly_e1[31:0] + qc;
-  assign scale_13_value = (phase == 3'h4) ? (sign_13 ? (-({1'h0, lane_divider_13_quotient} + ((({{1'h0, lane_divider_13_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_13_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_13_quotient[0])) ? 34'h1 : 34'h0))) : ({1'h0, lane_divider_13_quotient} + ((({{1'h0, lane_divider_13_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_13_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_13_quotient[0])) ? 34'h1 : 34'h0))) : {{2{_scale_13_value_e1[31]}}, _scale_13_value_e1};
-  assign scale_13_scale = (phase == 3'h4) ? row_scale : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
-  assign igelu_14_base = _igelu_14_base_e1[31:0] + qb;
+  assign scale_13_value = (phase == 3'h4) ? (sign_13 ? (-_scale_13_value_e1) : _scale_13_value_e1) : {{2{_scale_13_value_e3[31]}}, _scale_13_value_e3};
+  assign scale_13_scale = scale_0_scale;
+  assign igelu_14_base = _igelu_14_base_e2[31:0] + qb;
   assign igelu_14_poly = _igelu_14_poly_e1[31:0] + qc;
-  assign scale_14_value = (phase == 3'h4) ? (sign_14 ? (-({1'h0, lane_divider_14_quotient} + ((({{1'h0, lane_divider_14_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_14_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_14_quotient[0])) ? 34'h1 : 34'h0))) : ({1'h0, lane_divider_14_quotient} + ((({{1'h0, lane_divider_14_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_14_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_14_quotient[0])) ? 34'h1 : 34'h0))) : {{2{_scale_14_value_e1[31]}}, _scale_14_value_e1};
-  assign scale_14_scale = (phase == 3'h4) ? row_scale : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
-  assign igelu_15_base = _igelu_15_base_e1[31:0] + qb;
+  assign scale_14_value = (phase == 3'h4) ? (sign_14 ? (-_scale_14_value_e1) : _scale_14_value_e1) : {{2{_scale_14_value_e3[31]}}, _scale_14_value_e3};
+  assign scale_14_scale = scale_0_scale;
+  assign igelu_15_base = _igelu_15_base_e2[31:0] + qb;
   assign igelu_15_poly = _igelu_15_poly_e1[31:0] + qc;
-  assign scale_15_value = (phase == 3'h4) ? (sign_15 ? (-({1'h0, lane_divider_15_quotient} + ((({{1'h0, lane_divider_15_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_15_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_15_quotient[0])) ? 34'h1 : 34'h0))) : ({1'h0, lane_divider_15_quotient} + ((({{1'h0, lane_divider_15_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_15_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_15_quotient[0])) ? 34'h1 : 34'h0))) : {{2{_scale_15_value_e1[31]}}, _scale_15_value_e1};
-  assign scale_15_scale = (phase == 3'h4) ? row_scale : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
+  assign scale_15_value = (phase == 3'h4) ? (sign_15 ? (-_scale_15_value_e1) : _scale_15_value_e1) : {{2{_scale_15_value_e3[31]}}, _scale_15_value_e3};
+  assign scale_15_scale = scale_0_scale;
   always @(posedge clock) begin
     if (reset)
       slot <= 1'h0;
-    else
-      slot <= configure_valid ? configure_bits_rs1[8] : slot;
+    else if (configure_valid)
+      slot <= configure_bits_rs1[8];
   end
   always @(posedge clock) begin
     if (reset)
       softmax_msb <= 1'h0;
-    else
-      softmax_msb <= configure_valid ? ((~configure_bits_rs1[17]) ? configure_bits_rs1[16] : softmax_msb) : softmax_msb;
+    else if (configure_valid) begin
+      if (~configure_bits_rs1[17])
+        softmax_msb <= configure_bits_rs1[16];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       qln2 <= 32'h0;
-    else
-      qln2 <= configure_valid ? ((~configure_bits_rs1[17]) ? (configure_bits_rs1[18] ? qln2 : configure_bits_rs1[63:32]) : qln2) : qln2;
+    else if (configure_valid) begin
+      if (~configure_bits_rs1[17]) begin
+        if (~configure_bits_rs1[18])
+          qln2 <= configure_bits_rs1[63:32];
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       qln2_inv <= 32'h0;
-    else
-      qln2_inv <= configure_valid ? ((~configure_bits_rs1[17]) ? (configure_bits_rs1[18] ? configure_bits_rs1[63:32] : qln2_inv) : qln2_inv) : qln2_inv;
+    else if (configure_valid) begin
+      if (~configure_bits_rs1[17]) begin
+        if (configure_bits_rs1[18])
+          qln2_inv <= configure_bits_rs1[63:32];
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       qb <= 32'h0;
-    else
-      qb <= configure_valid ? ((~configure_bits_rs1[17]) ? configure_bits_rs2[31:0] : qb) : qb;
+    else if (configure_valid) begin
+      if (~configure_bits_rs1[17])
+        qb <= configure_bits_rs2[31:0];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       qc <= 32'h0;
-    else
-      qc <= configure_valid ? ((~configure_bits_rs1[17]) ? configure_bits_rs2[63:32] : qc) : qc;
+    else if (configure_valid) begin
+      if (~configure_bits_rs1[17])
+        qc <= configure_bits_rs2[63:32];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       state_0 <= 3'h0;
-    else
-      state_0 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h0)) ? row_bits_command : state_0;
+    else if (_state_0_e1)
+      state_0 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_1 <= 3'h0;
-    else
-      state_1 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1)) ? row_bits_command : state_1;
+    else if (_state_1_e1)
+      state_1 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_2 <= 3'h0;
-    else
-      state_2 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h2)) ? row_bits_command : state_2;
+    else if (_state_2_e1)
+      state_2 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_3 <= 3'h0;
-    else
-      state_3 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h3)) ? row_bits_command : state_3;
+    else if (_state_3_e1)
+      state_3 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_4 <= 3'h0;
-    else
-      state_4 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h4)) ? row_bits_command : state_4;
+    else if (_state_4_e1)
+      state_4 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_5 <= 3'h0;
-    else
-      state_5 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h5)) ? row_bits_command : state_5;
+    else if (_state_5_e1)
+      state_5 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_6 <= 3'h0;
-    else
-      state_6 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h6)) ? row_bits_command : state_6;
+    else if (_state_6_e1)
+      state_6 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_7 <= 3'h0;
-    else
-      state_7 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h7)) ? row_bits_command : state_7;
+    else if (_state_7_e1)
+      state_7 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_8 <= 3'h0;
-    else
-      state_8 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h8)) ? row_bits_command : state_8;
+    else if (_state_8_e1)
+      state_8 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_9 <= 3'h0;
-    else
-      state_9 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h9)) ? row_bits_command : state_9;
+    else if (_state_9_e1)
+      state_9 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_10 <= 3'h0;
-    else
-      state_10 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'ha)) ? row_bits_command : state_10;
+    else if (_state_10_e1)
+      state_10 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_11 <= 3'h0;
-    else
-      state_11 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hb)) ? row_bits_command : state_11;
+    else if (_state_11_e1)
+      state_11 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_12 <= 3'h0;
-    else
-      state_12 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hc)) ? row_bits_command : state_12;
+    else if (_state_12_e1)
+      state_12 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_13 <= 3'h0;
-    else
-      state_13 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hd)) ? row_bits_command : state_13;
+    else if (_state_13_e1)
+      state_13 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_14 <= 3'h0;
-    else
-      state_14 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'he)) ? row_bits_command : state_14;
+    else if (_state_14_e1)
+      state_14 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_15 <= 3'h0;
-    else
-      state_15 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hf)) ? row_bits_command : state_15;
+    else if (_state_15_e1)
+      state_15 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_16 <= 3'h0;
-    else
-      state_16 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h10)) ? row_bits_command : state_16;
+    else if (_state_16_e1)
+      state_16 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_17 <= 3'h0;
-    else
-      state_17 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h11)) ? row_bits_command : state_17;
+    else if (_state_17_e1)
+      state_17 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_18 <= 3'h0;
-    else
-      state_18 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h12)) ? row_bits_command : state_18;
+    else if (_state_18_e1)
+      state_18 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_19 <= 3'h0;
-    else
-      state_19 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h13)) ? row_bits_command : state_19;
+    else if (_state_19_e1)
+      state_19 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_20 <= 3'h0;
-    else
-      state_20 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h14)) ? row_bits_command : state_20;
+    else if (_state_20_e1)
+      state_20 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_21 <= 3'h0;
-    else
-      state_21 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h15)) ? row_bits_command : state_21;
+    else if (_state_21_e1)
+      state_21 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_22 <= 3'h0;
-    else
-      state_22 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h16)) ? row_bits_command : state_22;
+    else if (_state_22_e1)
+      state_22 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_23 <= 3'h0;
-    else
-      state_23 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h17)) ? row_bits_command : state_23;
+    else if (_state_23_e1)
+      state_23 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_24 <= 3'h0;
-    else
-      state_24 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h18)) ? row_bits_command : state_24;
+    else if (_state_24_e1)
+      state_24 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_25 <= 3'h0;
-    else
-      state_25 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h19)) ? row_bits_command : state_25;
+    else if (_state_25_e1)
+      state_25 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_26 <= 3'h0;
-    else
-      state_26 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1a)) ? row_bits_command : state_26;
+    else if (_state_26_e1)
+      state_26 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_27 <= 3'h0;
-    else
-      state_27 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1b)) ? row_bits_command : state_27;
+    else if (_state_27_e1)
+      state_27 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_28 <= 3'h0;
-    else
-      state_28 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1c)) ? row_bits_command : state_28;
+    else if (_state_28_e1)
+      state_28 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_29 <= 3'h0;
-    else
-      state_29 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1d)) ? row_bits_command : state_29;
+    else if (_state_29_e1)
+      state_29 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_30 <= 3'h0;
-    else
-      state_30 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1e)) ? row_bits_command : state_30;
+    else if (_state_30_e1)
+      state_30 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       state_31 <= 3'h0;
-    else
-      state_31 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1f)) ? row_bits_command : state_31;
+    else if (_state_31_e1)
+      state_31 <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       center_0 <= 32'h0;
-    else
-      center_0 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h0) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h0)) ? ((row_bits_command == 3'h5) ? new_maximum : center_0) : center_0)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h0)) ? ((row_bits_command == 3'h5) ? new_maximum : center_0) : center_0)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h0)) ? ((row_bits_command == 3'h5) ? new_maximum : center_0) : center_0);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h0)
+          center_0 <= _center_0_e1;
+        else if (_state_0_e1) begin
+          if (row_bits_command == 3'h5)
+            center_0 <= new_maximum;
+        end
+      end else if (_state_0_e1) begin
+        if (row_bits_command == 3'h5)
+          center_0 <= new_maximum;
+      end
+    end else if (_state_0_e1) begin
+      if (row_bits_command == 3'h5)
+        center_0 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_1 <= 32'h0;
-    else
-      center_1 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h1) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1)) ? ((row_bits_command == 3'h5) ? new_maximum : center_1) : center_1)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1)) ? ((row_bits_command == 3'h5) ? new_maximum : center_1) : center_1)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1)) ? ((row_bits_command == 3'h5) ? new_maximum : center_1) : center_1);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h1)
+          center_1 <= _center_0_e1;
+        else if (_state_1_e1) begin
+          if (row_bits_command == 3'h5)
+            center_1 <= new_maximum;
+        end
+      end else if (_state_1_e1) begin
+        if (row_bits_command == 3'h5)
+          center_1 <= new_maximum;
+      end
+    end else if (_state_1_e1) begin
+      if (row_bits_command == 3'h5)
+        center_1 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_2 <= 32'h0;
-    else
-      center_2 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h2) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h2)) ? ((row_bits_command == 3'h5) ? new_maximum : center_2) : center_2)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h2)) ? ((row_bits_command == 3'h5) ? new_maximum : center_2) : center_2)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h2)) ? ((row_bits_command == 3'h5) ? new_maximum : center_2) : center_2);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h2)
+          center_2 <= _center_0_e1;
+        else if (_state_2_e1) begin
+          if (row_bits_command == 3'h5)
+            center_2 <= new_maximum;
+        end
+      end else if (_state_2_e1) begin
+        if (row_bits_command == 3'h5)
+          center_2 <= new_maximum;
+      end
+    end else if (_state_2_e1) begin
+      if (row_bits_command == 3'h5)
+        center_2 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_3 <= 32'h0;
-    else
-      center_3 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h3) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h3)) ? ((row_bits_command == 3'h5) ? new_maximum : center_3) : center_3)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h3)) ? ((row_bits_command == 3'h5) ? new_maximum : center_3) : center_3)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h3)) ? ((row_bits_command == 3'h5) ? new_maximum : center_3) : center_3);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h3)
+          center_3 <= _center_0_e1;
+        else if (_state_3_e1) begin
+          if (row_bits_command == 3'h5)
+            center_3 <= new_maximum;
+        end
+      end else if (_state_3_e1) begin
+        if (row_bits_command == 3'h5)
+          center_3 <= new_maximum;
+      end
+    end else if (_state_3_e1) begin
+      if (row_bits_command == 3'h5)
+        center_3 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_4 <= 32'h0;
-    else
-      center_4 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h4) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h4)) ? ((row_bits_command == 3'h5) ? new_maximum : center_4) : center_4)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h4)) ? ((row_bits_command == 3'h5) ? new_maximum : center_4) : center_4)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h4)) ? ((row_bits_command == 3'h5) ? new_maximum : center_4) : center_4);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h4)
+          center_4 <= _center_0_e1;
+        else if (_state_4_e1) begin
+          if (row_bits_command == 3'h5)
+            center_4 <= new_maximum;
+        end
+      end else if (_state_4_e1) begin
+        if (row_bits_command == 3'h5)
+          center_4 <= new_maximum;
+      end
+    end else if (_state_4_e1) begin
+      if (row_bits_command == 3'h5)
+        center_4 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_5 <= 32'h0;
-    else
-      center_5 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h5) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h5)) ? ((row_bits_command == 3'h5) ? new_maximum : center_5) : center_5)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h5)) ? ((row_bits_command == 3'h5) ? new_maximum : center_5) : center_5)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h5)) ? ((row_bits_command == 3'h5) ? new_maximum : center_5) : center_5);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h5)
+          center_5 <= _center_0_e1;
+        else if (_state_5_e1) begin
+          if (row_bits_command == 3'h5)
+            center_5 <= new_maximum;
+        end
+      end else if (_state_5_e1) begin
+        if (row_bits_command == 3'h5)
+          center_5 <= new_maximum;
+      end
+    end else if (_state_5_e1) begin
+      if (row_bits_command == 3'h5)
+        center_5 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_6 <= 32'h0;
-    else
-      center_6 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h6) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h6)) ? ((row_bits_command == 3'h5) ? new_maximum : center_6) : center_6)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h6)) ? ((row_bits_command == 3'h5) ? new_maximum : center_6) : center_6)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h6)) ? ((row_bits_command == 3'h5) ? new_maximum : center_6) : center_6);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h6)
+          center_6 <= _center_0_e1;
+        else if (_state_6_e1) begin
+          if (row_bits_command == 3'h5)
+            center_6 <= new_maximum;
+        end
+      end else if (_state_6_e1) begin
+        if (row_bits_command == 3'h5)
+          center_6 <= new_maximum;
+      end
+    end else if (_state_6_e1) begin
+      if (row_bits_command == 3'h5)
+        center_6 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_7 <= 32'h0;
-    else
-      center_7 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h7) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h7)) ? ((row_bits_command == 3'h5) ? new_maximum : center_7) : center_7)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h7)) ? ((row_bits_command == 3'h5) ? new_maximum : center_7) : center_7)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h7)) ? ((row_bits_command == 3'h5) ? new_maximum : center_7) : center_7);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h7)
+          center_7 <= _center_0_e1;
+        else if (_state_7_e1) begin
+          if (row_bits_command == 3'h5)
+            center_7 <= new_maximum;
+        end
+      end else if (_state_7_e1) begin
+        if (row_bits_command == 3'h5)
+          center_7 <= new_maximum;
+      end
+    end else if (_state_7_e1) begin
+      if (row_bits_command == 3'h5)
+        center_7 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_8 <= 32'h0;
-    else
-      center_8 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h8) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h8)) ? ((row_bits_command == 3'h5) ? new_maximum : center_8) : center_8)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h8)) ? ((row_bits_command == 3'h5) ? new_maximum : center_8) : center_8)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h8)) ? ((row_bits_command == 3'h5) ? new_maximum : center_8) : center_8);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h8)
+          center_8 <= _center_0_e1;
+        else if (_state_8_e1) begin
+          if (row_bits_command == 3'h5)
+            center_8 <= new_maximum;
+        end
+      end else if (_state_8_e1) begin
+        if (row_bits_command == 3'h5)
+          center_8 <= new_maximum;
+      end
+    end else if (_state_8_e1) begin
+      if (row_bits_command == 3'h5)
+        center_8 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_9 <= 32'h0;
-    else
-      center_9 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h9) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h9)) ? ((row_bits_command == 3'h5) ? new_maximum : center_9) : center_9)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h9)) ? ((row_bits_command == 3'h5) ? new_maximum : center_9) : center_9)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h9)) ? ((row_bits_command == 3'h5) ? new_maximum : center_9) : center_9);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h9)
+          center_9 <= _center_0_e1;
+        else if (_state_9_e1) begin
+          if (row_bits_command == 3'h5)
+            center_9 <= new_maximum;
+        end
+      end else if (_state_9_e1) begin
+        if (row_bits_command == 3'h5)
+          center_9 <= new_maximum;
+      end
+    end else if (_state_9_e1) begin
+      if (row_bits_command == 3'h5)
+        center_9 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_10 <= 32'h0;
-    else
-      center_10 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'ha) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'ha)) ? ((row_bits_command == 3'h5) ? new_maximum : center_10) : center_10)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'ha)) ? ((row_bits_command == 3'h5) ? new_maximum : center_10) : center_10)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'ha)) ? ((row_bits_command == 3'h5) ? new_maximum : center_10) : center_10);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'ha)
+          center_10 <= _center_0_e1;
+        else if (_state_10_e1) begin
+          if (row_bits_command == 3'h5)
+            center_10 <= new_maximum;
+        end
+      end else if (_state_10_e1) begin
+        if (row_bits_command == 3'h5)
+          center_10 <= new_maximum;
+      end
+    end else if (_state_10_e1) begin
+      if (row_bits_command == 3'h5)
+        center_10 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_11 <= 32'h0;
-    else
-      center_11 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'hb) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hb)) ? ((row_bits_command == 3'h5) ? new_maximum : center_11) : center_11)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hb)) ? ((row_bits_command == 3'h5) ? new_maximum : center_11) : center_11)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hb)) ? ((row_bits_command == 3'h5) ? new_maximum : center_11) : center_11);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'hb)
+          center_11 <= _center_0_e1;
+        else if (_state_11_e1) begin
+          if (row_bits_command == 3'h5)
+            center_11 <= new_maximum;
+        end
+      end else if (_state_11_e1) begin
+        if (row_bits_command == 3'h5)
+          center_11 <= new_maximum;
+      end
+    end else if (_state_11_e1) begin
+      if (row_bits_command == 3'h5)
+        center_11 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_12 <= 32'h0;
-    else
-      center_12 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'hc) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hc)) ? ((row_bits_command == 3'h5) ? new_maximum : center_12) : center_12)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hc)) ? ((row_bits_command == 3'h5) ? new_maximum : center_12) : center_12)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hc)) ? ((row_bits_command == 3'h5) ? new_maximum : center_12) : center_12);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'hc)
+          center_12 <= _center_0_e1;
+        else if (_state_12_e1) begin
+          if (row_bits_command == 3'h5)
+            center_12 <= new_maximum;
+        end
+      end else if (_state_12_e1) begin
+        if (row_bits_command == 3'h5)
+          center_12 <= new_maximum;
+      end
+    end else if (_state_12_e1) begin
+      if (row_bits_command == 3'h5)
+        center_12 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_13 <= 32'h0;
-    else
-      center_13 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'hd) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hd)) ? ((row_bits_command == 3'h5) ? new_maximum : center_13) : center_13)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hd)) ? ((row_bits_command == 3'h5) ? new_maximum : center_13) : center_13)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hd)) ? ((row_bits_command == 3'h5) ? new_maximum : center_13) : center_13);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'hd)
+          center_13 <= _center_0_e1;
+        else if (_state_13_e1) begin
+          if (row_bits_command == 3'h5)
+            center_13 <= new_maximum;
+        end
+      end else if (_state_13_e1) begin
+        if (row_bits_command == 3'h5)
+          center_13 <= new_maximum;
+      end
+    end else if (_state_13_e1) begin
+      if (row_bits_command == 3'h5)
+        center_13 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_14 <= 32'h0;
-    else
-      center_14 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'he) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'he)) ? ((row_bits_command == 3'h5) ? new_maximum : center_14) : center_14)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'he)) ? ((row_bits_command == 3'h5) ? new_maximum : center_14) : center_14)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'he)) ? ((row_bits_command == 3'h5) ? new_maximum : center_14) : center_14);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'he)
+          center_14 <= _center_0_e1;
+        else if (_state_14_e1) begin
+          if (row_bits_command == 3'h5)
+            center_14 <= new_maximum;
+        end
+      end else if (_state_14_e1) begin
+        if (row_bits_command == 3'h5)
+          center_14 <= new_maximum;
+      end
+    end else if (_state_14_e1) begin
+      if (row_bits_command == 3'h5)
+        center_14 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_15 <= 32'h0;
-    else
-      center_15 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'hf) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hf)) ? ((row_bits_command == 3'h5) ? new_maximum : center_15) : center_15)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hf)) ? ((row_bits_command == 3'h5) ? new_maximum : center_15) : center_15)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hf)) ? ((row_bits_command == 3'h5) ? new_maximum : center_15) : center_15);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'hf)
+          center_15 <= _center_0_e1;
+        else if (_state_15_e1) begin
+          if (row_bits_command == 3'h5)
+            center_15 <= new_maximum;
+        end
+      end else if (_state_15_e1) begin
+        if (row_bits_command == 3'h5)
+          center_15 <= new_maximum;
+      end
+    end else if (_state_15_e1) begin
+      if (row_bits_command == 3'h5)
+        center_15 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_16 <= 32'h0;
-    else
-      center_16 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h10) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h10)) ? ((row_bits_command == 3'h5) ? new_maximum : center_16) : center_16)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h10)) ? ((row_bits_command == 3'h5) ? new_maximum : center_16) : center_16)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h10)) ? ((row_bits_command == 3'h5) ? new_maximum : center_16) : center_16);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h10)
+          center_16 <= _center_0_e1;
+        else if (_state_16_e1) begin
+          if (row_bits_command == 3'h5)
+            center_16 <= new_maximum;
+        end
+      end else if (_state_16_e1) begin
+        if (row_bits_command == 3'h5)
+          center_16 <= new_maximum;
+      end
+    end else if (_state_16_e1) begin
+      if (row_bits_command == 3'h5)
+        center_16 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_17 <= 32'h0;
-    else
-      center_17 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h11) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h11)) ? ((row_bits_command == 3'h5) ? new_maximum : center_17) : center_17)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h11)) ? ((row_bits_command == 3'h5) ? new_maximum : center_17) : center_17)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h11)) ? ((row_bits_command == 3'h5) ? new_maximum : center_17) : center_17);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h11)
+          center_17 <= _center_0_e1;
+        else if (_state_17_e1) begin
+          if (row_bits_command == 3'h5)
+            center_17 <= new_maximum;
+        end
+      end else if (_state_17_e1) begin
+        if (row_bits_command == 3'h5)
+          center_17 <= new_maximum;
+      end
+    end else if (_state_17_e1) begin
+      if (row_bits_command == 3'h5)
+        center_17 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_18 <= 32'h0;
-    else
-      center_18 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h12) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h12)) ? ((row_bits_command == 3'h5) ? new_maximum : center_18) : center_18)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h12)) ? ((row_bits_command == 3'h5) ? new_maximum : center_18) : center_18)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h12)) ? ((row_bits_command == 3'h5) ? new_maximum : center_18) : center_18);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h12)
+          center_18 <= _center_0_e1;
+        else if (_state_18_e1) begin
+          if (row_bits_command == 3'h5)
+            center_18 <= new_maximum;
+        end
+      end else if (_state_18_e1) begin
+        if (row_bits_command == 3'h5)
+          center_18 <= new_maximum;
+      end
+    end else if (_state_18_e1) begin
+      if (row_bits_command == 3'h5)
+        center_18 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_19 <= 32'h0;
-    else
-      center_19 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h13) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h13)) ? ((row_bits_command == 3'h5) ? new_maximum : center_19) : center_19)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h13)) ? ((row_bits_command == 3'h5) ? new_maximum : center_19) : center_19)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h13)) ? ((row_bits_command == 3'h5) ? new_maximum : center_19) : center_19);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h13)
+          center_19 <= _center_0_e1;
+        else if (_state_19_e1) begin
+          if (row_bits_command == 3'h5)
+            center_19 <= new_maximum;
+        end
+      end else if (_state_19_e1) begin
+        if (row_bits_command == 3'h5)
+          center_19 <= new_maximum;
+      end
+    end else if (_state_19_e1) begin
+      if (row_bits_command == 3'h5)
+        center_19 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_20 <= 32'h0;
-    else
-      center_20 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h14) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h14)) ? ((row_bits_command == 3'h5) ? new_maximum : center_20) : center_20)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h14)) ? ((row_bits_command == 3'h5) ? new_maximum : center_20) : center_20)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h14)) ? ((row_bits_command == 3'h5) ? new_maximum : center_20) : center_20);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h14)
+          center_20 <= _center_0_e1;
+        else if (_state_20_e1) begin
+          if (row_bits_command == 3'h5)
+            center_20 <= new_maximum;
+        end
+      end else if (_state_20_e1) begin
+        if (row_bits_command == 3'h5)
+          center_20 <= new_maximum;
+      end
+    end else if (_state_20_e1) begin
+      if (row_bits_command == 3'h5)
+        center_20 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_21 <= 32'h0;
-    else
-      center_21 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h15) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h15)) ? ((row_bits_command == 3'h5) ? new_maximum : center_21) : center_21)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h15)) ? ((row_bits_command == 3'h5) ? new_maximum : center_21) : center_21)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h15)) ? ((row_bits_command == 3'h5) ? new_maximum : center_21) : center_21);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h15)
+          center_21 <= _center_0_e1;
+        else if (_state_21_e1) begin
+          if (row_bits_command == 3'h5)
+            center_21 <= new_maximum;
+        end
+      end else if (_state_21_e1) begin
+        if (row_bits_command == 3'h5)
+          center_21 <= new_maximum;
+      end
+    end else if (_state_21_e1) begin
+      if (row_bits_command == 3'h5)
+        center_21 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_22 <= 32'h0;
-    else
-      center_22 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h16) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h16)) ? ((row_bits_command == 3'h5) ? new_maximum : center_22) : center_22)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h16)) ? ((row_bits_command == 3'h5) ? new_maximum : center_22) : center_22)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h16)) ? ((row_bits_command == 3'h5) ? new_maximum : center_22) : center_22);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h16)
+          center_22 <= _center_0_e1;
+        else if (_state_22_e1) begin
+          if (row_bits_command == 3'h5)
+            center_22 <= new_maximum;
+        end
+      end else if (_state_22_e1) begin
+        if (row_bits_command == 3'h5)
+          center_22 <= new_maximum;
+      end
+    end else if (_state_22_e1) begin
+      if (row_bits_command == 3'h5)
+        center_22 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_23 <= 32'h0;
-    else
-      center_23 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h17) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h17)) ? ((row_bits_command == 3'h5) ? new_maximum : center_23) : center_23)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h17)) ? ((row_bits_command == 3'h5) ? new_maximum : center_23) : center_23)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h17)) ? ((row_bits_command == 3'h5) ? new_maximum : center_23) : center_23);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h17)
+          center_23 <= _center_0_e1;
+        else if (_state_23_e1) begin
+          if (row_bits_command == 3'h5)
+            center_23 <= new_maximum;
+        end
+      end else if (_state_23_e1) begin
+        if (row_bits_command == 3'h5)
+          center_23 <= new_maximum;
+      end
+    end else if (_state_23_e1) begin
+      if (row_bits_command == 3'h5)
+        center_23 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_24 <= 32'h0;
-    else
-      center_24 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h18) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h18)) ? ((row_bits_command == 3'h5) ? new_maximum : center_24) : center_24)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h18)) ? ((row_bits_command == 3'h5) ? new_maximum : center_24) : center_24)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h18)) ? ((row_bits_command == 3'h5) ? new_maximum : center_24) : center_24);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h18)
+          center_24 <= _center_0_e1;
+        else if (_state_24_e1) begin
+          if (row_bits_command == 3'h5)
+            center_24 <= new_maximum;
+        end
+      end else if (_state_24_e1) begin
+        if (row_bits_command == 3'h5)
+          center_24 <= new_maximum;
+      end
+    end else if (_state_24_e1) begin
+      if (row_bits_command == 3'h5)
+        center_24 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_25 <= 32'h0;
-    else
-      center_25 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h19) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h19)) ? ((row_bits_command == 3'h5) ? new_maximum : center_25) : center_25)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h19)) ? ((row_bits_command == 3'h5) ? new_maximum : center_25) : center_25)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h19)) ? ((row_bits_command == 3'h5) ? new_maximum : center_25) : center_25);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h19)
+          center_25 <= _center_0_e1;
+        else if (_state_25_e1) begin
+          if (row_bits_command == 3'h5)
+            center_25 <= new_maximum;
+        end
+      end else if (_state_25_e1) begin
+        if (row_bits_command == 3'h5)
+          center_25 <= new_maximum;
+      end
+    end else if (_state_25_e1) begin
+      if (row_bits_command == 3'h5)
+        center_25 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_26 <= 32'h0;
-    else
-      center_26 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h1a) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1a)) ? ((row_bits_command == 3'h5) ? new_maximum : center_26) : center_26)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1a)) ? ((row_bits_command == 3'h5) ? new_maximum : center_26) : center_26)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1a)) ? ((row_bits_command == 3'h5) ? new_maximum : center_26) : center_26);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h1a)
+          center_26 <= _center_0_e1;
+        else if (_state_26_e1) begin
+          if (row_bits_command == 3'h5)
+            center_26 <= new_maximum;
+        end
+      end else if (_state_26_e1) begin
+        if (row_bits_command == 3'h5)
+          center_26 <= new_maximum;
+      end
+    end else if (_state_26_e1) begin
+      if (row_bits_command == 3'h5)
+        center_26 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_27 <= 32'h0;
-    else
-      center_27 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h1b) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1b)) ? ((row_bits_command == 3'h5) ? new_maximum : center_27) : center_27)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1b)) ? ((row_bits_command == 3'h5) ? new_maximum : center_27) : center_27)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1b)) ? ((row_bits_command == 3'h5) ? new_maximum : center_27) : center_27);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h1b)
+          center_27 <= _center_0_e1;
+        else if (_state_27_e1) begin
+          if (row_bits_command == 3'h5)
+            center_27 <= new_maximum;
+        end
+      end else if (_state_27_e1) begin
+        if (row_bits_command == 3'h5)
+          center_27 <= new_maximum;
+      end
+    end else if (_state_27_e1) begin
+      if (row_bits_command == 3'h5)
+        center_27 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_28 <= 32'h0;
-    else
-      center_28 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h1c) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1c)) ? ((row_bits_command == 3'h5) ? new_maximum : center_28) : center_28)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1c)) ? ((row_bits_command == 3'h5) ? new_maximum : center_28) : center_28)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1c)) ? ((row_bits_command == 3'h5) ? new_maximum : center_28) : center_28);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h1c)
+          center_28 <= _center_0_e1;
+        else if (_state_28_e1) begin
+          if (row_bits_command == 3'h5)
+            center_28 <= new_maximum;
+        end
+      end else if (_state_28_e1) begin
+        if (row_bits_command == 3'h5)
+          center_28 <= new_maximum;
+      end
+    end else if (_state_28_e1) begin
+      if (row_bits_command == 3'h5)
+        center_28 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_29 <= 32'h0;
-    else
-      center_29 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h1d) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1d)) ? ((row_bits_command == 3'h5) ? new_maximum : center_29) : center_29)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1d)) ? ((row_bits_command == 3'h5) ? new_maximum : center_29) : center_29)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1d)) ? ((row_bits_command == 3'h5) ? new_maximum : center_29) : center_29);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h1d)
+          center_29 <= _center_0_e1;
+        else if (_state_29_e1) begin
+          if (row_bits_command == 3'h5)
+            center_29 <= new_maximum;
+        end
+      end else if (_state_29_e1) begin
+        if (row_bits_command == 3'h5)
+          center_29 <= new_maximum;
+      end
+    end else if (_state_29_e1) begin
+      if (row_bits_command == 3'h5)
+        center_29 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_30 <= 32'h0;
-    else
-      center_30 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h1e) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1e)) ? ((row_bits_command == 3'h5) ? new_maximum : center_30) : center_30)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1e)) ? ((row_bits_command == 3'h5) ? new_maximum : center_30) : center_30)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1e)) ? ((row_bits_command == 3'h5) ? new_maximum : center_30) : center_30);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h1e)
+          center_30 <= _center_0_e1;
+        else if (_state_30_e1) begin
+          if (row_bits_command == 3'h5)
+            center_30 <= new_maximum;
+        end
+      end else if (_state_30_e1) begin
+        if (row_bits_command == 3'h5)
+          center_30 <= new_maximum;
+      end
+    end else if (_state_30_e1) begin
+      if (row_bits_command == 3'h5)
+        center_30 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       center_31 <= 32'h0;
-    else
-      center_31 <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? ((target == 5'h1f) ? (negative ? (-divider_quotient[31:0]) : divider_quotient[31:0]) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1f)) ? ((row_bits_command == 3'h5) ? new_maximum : center_31) : center_31)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1f)) ? ((row_bits_command == 3'h5) ? new_maximum : center_31) : center_31)) : (((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1f)) ? ((row_bits_command == 3'h5) ? new_maximum : center_31) : center_31);
+    else if (_root_begin_e1) begin
+      if (finishing == 3'h2) begin
+        if (target == 5'h1f)
+          center_31 <= _center_0_e1;
+        else if (_state_31_e1) begin
+          if (row_bits_command == 3'h5)
+            center_31 <= new_maximum;
+        end
+      end else if (_state_31_e1) begin
+        if (row_bits_command == 3'h5)
+          center_31 <= new_maximum;
+      end
+    end else if (_state_31_e1) begin
+      if (row_bits_command == 3'h5)
+        center_31 <= new_maximum;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_0 <= 96'h0;
-    else
-      running_0 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h0)) ? ((row_bits_command == 3'h5) ? running_0 : new_running) : running_0;
+    else if (_state_0_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_0 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_1 <= 96'h0;
-    else
-      running_1 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1)) ? ((row_bits_command == 3'h5) ? running_1 : new_running) : running_1;
+    else if (_state_1_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_1 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_2 <= 96'h0;
-    else
-      running_2 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h2)) ? ((row_bits_command == 3'h5) ? running_2 : new_running) : running_2;
+    else if (_state_2_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_2 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_3 <= 96'h0;
-    else
-      running_3 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h3)) ? ((row_bits_command == 3'h5) ? running_3 : new_running) : running_3;
+    else if (_state_3_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_3 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_4 <= 96'h0;
-    else
-      running_4 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h4)) ? ((row_bits_command == 3'h5) ? running_4 : new_running) : running_4;
+    else if (_state_4_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_4 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_5 <= 96'h0;
-    else
-      running_5 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h5)) ? ((row_bits_command == 3'h5) ? running_5 : new_running) : running_5;
+    else if (_state_5_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_5 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_6 <= 96'h0;
-    else
-      running_6 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h6)) ? ((row_bits_command == 3'h5) ? running_6 : new_running) : running_6;
+    else if (_state_6_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_6 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_7 <= 96'h0;
-    else
-      running_7 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h7)) ? ((row_bits_command == 3'h5) ? running_7 : new_running) : running_7;
+    else if (_state_7_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_7 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_8 <= 96'h0;
-    else
-      running_8 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h8)) ? ((row_bits_command == 3'h5) ? running_8 : new_running) : running_8;
+    else if (_state_8_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_8 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_9 <= 96'h0;
-    else
-      running_9 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h9)) ? ((row_bits_command == 3'h5) ? running_9 : new_running) : running_9;
+    else if (_state_9_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_9 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_10 <= 96'h0;
-    else
-      running_10 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'ha)) ? ((row_bits_command == 3'h5) ? running_10 : new_running) : running_10;
+    else if (_state_10_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_10 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_11 <= 96'h0;
-    else
-      running_11 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hb)) ? ((row_bits_command == 3'h5) ? running_11 : new_running) : running_11;
+    else if (_state_11_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_11 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_12 <= 96'h0;
-    else
-      running_12 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hc)) ? ((row_bits_command == 3'h5) ? running_12 : new_running) : running_12;
+    else if (_state_12_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_12 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_13 <= 96'h0;
-    else
-      running_13 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hd)) ? ((row_bits_command == 3'h5) ? running_13 : new_running) : running_13;
+    else if (_state_13_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_13 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_14 <= 96'h0;
-    else
-      running_14 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'he)) ? ((row_bits_command == 3'h5) ? running_14 : new_running) : running_14;
+    else if (_state_14_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_14 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_15 <= 96'h0;
-    else
-      running_15 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hf)) ? ((row_bits_command == 3'h5) ? running_15 : new_running) : running_15;
+    else if (_state_15_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_15 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_16 <= 96'h0;
-    else
-      running_16 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h10)) ? ((row_bits_command == 3'h5) ? running_16 : new_running) : running_16;
+    else if (_state_16_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_16 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_17 <= 96'h0;
-    else
-      running_17 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h11)) ? ((row_bits_command == 3'h5) ? running_17 : new_running) : running_17;
+    else if (_state_17_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_17 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_18 <= 96'h0;
-    else
-      running_18 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h12)) ? ((row_bits_command == 3'h5) ? running_18 : new_running) : running_18;
+    else if (_state_18_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_18 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_19 <= 96'h0;
-    else
-      running_19 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h13)) ? ((row_bits_command == 3'h5) ? running_19 : new_running) : running_19;
+    else if (_state_19_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_19 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_20 <= 96'h0;
-    else
-      running_20 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h14)) ? ((row_bits_command == 3'h5) ? running_20 : new_running) : running_20;
+    else if (_state_20_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_20 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_21 <= 96'h0;
-    else
-      running_21 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h15)) ? ((row_bits_command == 3'h5) ? running_21 : new_running) : running_21;
+    else if (_state_21_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_21 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_22 <= 96'h0;
-    else
-      running_22 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h16)) ? ((row_bits_command == 3'h5) ? running_22 : new_running) : running_22;
+    else if (_state_22_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_22 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_23 <= 96'h0;
-    else
-      running_23 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h17)) ? ((row_bits_command == 3'h5) ? running_23 : new_running) : running_23;
+    else if (_state_23_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_23 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_24 <= 96'h0;
-    else
-      running_24 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h18)) ? ((row_bits_command == 3'h5) ? running_24 : new_running) : running_24;
+    else if (_state_24_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_24 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_25 <= 96'h0;
-    else
-      running_25 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h19)) ? ((row_bits_command == 3'h5) ? running_25 : new_running) : running_25;
+    else if (_state_25_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_25 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_26 <= 96'h0;
-    else
-      running_26 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1a)) ? ((row_bits_command == 3'h5) ? running_26 : new_running) : running_26;
+    else if (_state_26_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_26 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_27 <= 96'h0;
-    else
-      running_27 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1b)) ? ((row_bits_command == 3'h5) ? running_27 : new_running) : running_27;
+    else if (_state_27_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_27 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_28 <= 96'h0;
-    else
-      running_28 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1c)) ? ((row_bits_command == 3'h5) ? running_28 : new_running) : running_28;
+    else if (_state_28_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_28 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_29 <= 96'h0;
-    else
-      running_29 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1d)) ? ((row_bits_command == 3'h5) ? running_29 : new_running) : running_29;
+    else if (_state_29_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_29 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_30 <= 96'h0;
-    else
-      running_30 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1e)) ? ((row_bits_command == 3'h5) ? running_30 : new_running) : running_30;
+    else if (_state_30_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_30 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       running_31 <= 96'h0;
-    else
-      running_31 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1f)) ? ((row_bits_command == 3'h5) ? running_31 : new_running) : running_31;
+    else if (_state_31_e1) begin
+      if (~(row_bits_command == 3'h5))
+        running_31 <= new_running;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_0 <= 32'h0;
-    else
-      count_0 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h0)) ? ((row_bits_command == 3'h5) ? count_0 : new_count) : count_0;
+    else if (_state_0_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_0 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_1 <= 32'h0;
-    else
-      count_1 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1)) ? ((row_bits_command == 3'h5) ? count_1 : new_count) : count_1;
+    else if (_state_1_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_1 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_2 <= 32'h0;
-    else
-      count_2 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h2)) ? ((row_bits_command == 3'h5) ? count_2 : new_count) : count_2;
+    else if (_state_2_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_2 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_3 <= 32'h0;
-    else
-      count_3 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h3)) ? ((row_bits_command == 3'h5) ? count_3 : new_count) : count_3;
+    else if (_state_3_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_3 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_4 <= 32'h0;
-    else
-      count_4 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h4)) ? ((row_bits_command == 3'h5) ? count_4 : new_count) : count_4;
+    else if (_state_4_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_4 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_5 <= 32'h0;
-    else
-      count_5 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h5)) ? ((row_bits_command == 3'h5) ? count_5 : new_count) : count_5;
+    else if (_state_5_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_5 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_6 <= 32'h0;
-    else
-      count_6 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h6)) ? ((row_bits_command == 3'h5) ? count_6 : new_count) : count_6;
+    else if (_state_6_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_6 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_7 <= 32'h0;
-    else
-      count_7 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h7)) ? ((row_bits_command == 3'h5) ? count_7 : new_count) : count_7;
+    else if (_state_7_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_7 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_8 <= 32'h0;
-    else
-      count_8 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h8)) ? ((row_bits_command == 3'h5) ? count_8 : new_count) : count_8;
+    else if (_state_8_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_8 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_9 <= 32'h0;
-    else
-      count_9 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h9)) ? ((row_bits_command == 3'h5) ? count_9 : new_count) : count_9;
+    else if (_state_9_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_9 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_10 <= 32'h0;
-    else
-      count_10 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'ha)) ? ((row_bits_command == 3'h5) ? count_10 : new_count) : count_10;
+    else if (_state_10_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_10 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_11 <= 32'h0;
-    else
-      count_11 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hb)) ? ((row_bits_command == 3'h5) ? count_11 : new_count) : count_11;
+    else if (_state_11_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_11 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_12 <= 32'h0;
-    else
-      count_12 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hc)) ? ((row_bits_command == 3'h5) ? count_12 : new_count) : count_12;
+    else if (_state_12_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_12 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_13 <= 32'h0;
-    else
-      count_13 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hd)) ? ((row_bits_command == 3'h5) ? count_13 : new_count) : count_13;
+    else if (_state_13_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_13 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_14 <= 32'h0;
-    else
-      count_14 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'he)) ? ((row_bits_command == 3'h5) ? count_14 : new_count) : count_14;
+    else if (_state_14_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_14 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_15 <= 32'h0;
-    else
-      count_15 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'hf)) ? ((row_bits_command == 3'h5) ? count_15 : new_count) : count_15;
+    else if (_state_15_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_15 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_16 <= 32'h0;
-    else
-      count_16 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h10)) ? ((row_bits_command == 3'h5) ? count_16 : new_count) : count_16;
+    else if (_state_16_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_16 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_17 <= 32'h0;
-    else
-      count_17 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h11)) ? ((row_bits_command == 3'h5) ? count_17 : new_count) : count_17;
+    else if (_state_17_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_17 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_18 <= 32'h0;
-    else
-      count_18 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h12)) ? ((row_bits_command == 3'h5) ? count_18 : new_count) : count_18;
+    else if (_state_18_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_18 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_19 <= 32'h0;
-    else
-      count_19 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h13)) ? ((row_bits_command == 3'h5) ? count_19 : new_count) : count_19;
+    else if (_state_19_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_19 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_20 <= 32'h0;
-    else
-      count_20 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h14)) ? ((row_bits_command == 3'h5) ? count_20 : new_count) : count_20;
+    else if (_state_20_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_20 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_21 <= 32'h0;
-    else
-      count_21 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h15)) ? ((row_bits_command == 3'h5) ? count_21 : new_count) : count_21;
+    else if (_state_21_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_21 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_22 <= 32'h0;
-    else
-      count_22 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h16)) ? ((row_bits_command == 3'h5) ? count_22 : new_count) : count_22;
+    else if (_state_22_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_22 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_23 <= 32'h0;
-    else
-      count_23 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h17)) ? ((row_bits_command == 3'h5) ? count_23 : new_count) : count_23;
+    else if (_state_23_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_23 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_24 <= 32'h0;
-    else
-      count_24 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h18)) ? ((row_bits_command == 3'h5) ? count_24 : new_count) : count_24;
+    else if (_state_24_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_24 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_25 <= 32'h0;
-    else
-      count_25 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h19)) ? ((row_bits_command == 3'h5) ? count_25 : new_count) : count_25;
+    else if (_state_25_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_25 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_26 <= 32'h0;
-    else
-      count_26 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1a)) ? ((row_bits_command == 3'h5) ? count_26 : new_count) : count_26;
+    else if (_state_26_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_26 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_27 <= 32'h0;
-    else
-      count_27 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1b)) ? ((row_bits_command == 3'h5) ? count_27 : new_count) : count_27;
+    else if (_state_27_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_27 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_28 <= 32'h0;
-    else
-      count_28 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1c)) ? ((row_bits_command == 3'h5) ? count_28 : new_count) : count_28;
+    else if (_state_28_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_28 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_29 <= 32'h0;
-    else
-      count_29 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1d)) ? ((row_bits_command == 3'h5) ? count_29 : new_count) : count_29;
+    else if (_state_29_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_29 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_30 <= 32'h0;
-    else
-      count_30 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1e)) ? ((row_bits_command == 3'h5) ? count_30 : new_count) : count_30;
+    else if (_state_30_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_30 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       count_31 <= 32'h0;
-    else
-      count_31 <= ((row_valid & (row_bits_command != 3'h0)) & (entry == 5'h1f)) ? ((row_bits_command == 3'h5) ? count_31 : new_count) : count_31;
+    else if (_state_31_e1) begin
+      if (~(row_bits_command == 3'h5))
+        count_31 <= new_count;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_0 <= 32'h0;
-    else
-      result_0 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h0) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h0) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_0) : result_0)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h0) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_0) : result_0);
+    else if (_done_e2) begin
+      if (target == 5'h0)
+        result_0 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h0)
+          result_0 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h0)
+        result_0 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_1 <= 32'h0;
-    else
-      result_1 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h1) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h1) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_1) : result_1)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h1) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_1) : result_1);
+    else if (_done_e2) begin
+      if (target == 5'h1)
+        result_1 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h1)
+          result_1 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h1)
+        result_1 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_2 <= 32'h0;
-    else
-      result_2 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h2) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h2) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_2) : result_2)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h2) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_2) : result_2);
+    else if (_done_e2) begin
+      if (target == 5'h2)
+        result_2 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h2)
+          result_2 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h2)
+        result_2 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_3 <= 32'h0;
-    else
-      result_3 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h3) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h3) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_3) : result_3)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h3) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_3) : result_3);
+    else if (_done_e2) begin
+      if (target == 5'h3)
+        result_3 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h3)
+          result_3 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h3)
+        result_3 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_4 <= 32'h0;
-    else
-      result_4 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h4) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h4) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_4) : result_4)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h4) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_4) : result_4);
+    else if (_done_e2) begin
+      if (target == 5'h4)
+        result_4 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h4)
+          result_4 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h4)
+        result_4 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_5 <= 32'h0;
-    else
-      result_5 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h5) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h5) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_5) : result_5)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h5) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_5) : result_5);
+    else if (_done_e2) begin
+      if (target == 5'h5)
+        result_5 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h5)
+          result_5 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h5)
+        result_5 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_6 <= 32'h0;
-    else
-      result_6 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h6) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h6) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_6) : result_6)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h6) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_6) : result_6);
+    else if (_done_e2) begin
+      if (target == 5'h6)
+        result_6 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h6)
+          result_6 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h6)
+        result_6 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_7 <= 32'h0;
-    else
-      result_7 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h7) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h7) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_7) : result_7)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h7) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_7) : result_7);
+    else if (_done_e2) begin
+      if (target == 5'h7)
+        result_7 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h7)
+          result_7 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h7)
+        result_7 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_8 <= 32'h0;
-    else
-      result_8 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h8) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h8) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_8) : result_8)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h8) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_8) : result_8);
+    else if (_done_e2) begin
+      if (target == 5'h8)
+        result_8 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h8)
+          result_8 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h8)
+        result_8 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_9 <= 32'h0;
-    else
-      result_9 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h9) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h9) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_9) : result_9)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h9) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_9) : result_9);
+    else if (_done_e2) begin
+      if (target == 5'h9)
+        result_9 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h9)
+          result_9 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h9)
+        result_9 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_10 <= 32'h0;
-    else
-      result_10 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'ha) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'ha) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_10) : result_10)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'ha) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_10) : result_10);
+    else if (_done_e2) begin
+      if (target == 5'ha)
+        result_10 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'ha)
+          result_10 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'ha)
+        result_10 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_11 <= 32'h0;
-    else
-      result_11 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'hb) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'hb) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_11) : result_11)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'hb) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_11) : result_11);
+    else if (_done_e2) begin
+      if (target == 5'hb)
+        result_11 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'hb)
+          result_11 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'hb)
+        result_11 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_12 <= 32'h0;
-    else
-      result_12 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'hc) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'hc) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_12) : result_12)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'hc) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_12) : result_12);
+    else if (_done_e2) begin
+      if (target == 5'hc)
+        result_12 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'hc)
+          result_12 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'hc)
+        result_12 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_13 <= 32'h0;
-    else
-      result_13 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'hd) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'hd) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_13) : result_13)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'hd) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_13) : result_13);
+    else if (_done_e2) begin
+      if (target == 5'hd)
+        result_13 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'hd)
+          result_13 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'hd)
+        result_13 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_14 <= 32'h0;
-    else
-      result_14 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'he) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'he) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_14) : result_14)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'he) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_14) : result_14);
+    else if (_done_e2) begin
+      if (target == 5'he)
+        result_14 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'he)
+          result_14 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'he)
+        result_14 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_15 <= 32'h0;
-    else
-      result_15 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'hf) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'hf) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_15) : result_15)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'hf) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_15) : result_15);
+    else if (_done_e2) begin
+      if (target == 5'hf)
+        result_15 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'hf)
+          result_15 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'hf)
+        result_15 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_16 <= 32'h0;
-    else
-      result_16 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h10) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h10) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_16) : result_16)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h10) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_16) : result_16);
+    else if (_done_e2) begin
+      if (target == 5'h10)
+        result_16 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h10)
+          result_16 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h10)
+        result_16 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_17 <= 32'h0;
-    else
-      result_17 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h11) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h11) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_17) : result_17)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h11) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_17) : result_17);
+    else if (_done_e2) begin
+      if (target == 5'h11)
+        result_17 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h11)
+          result_17 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h11)
+        result_17 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_18 <= 32'h0;
-    else
-      result_18 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h12) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h12) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_18) : result_18)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h12) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_18) : result_18);
+    else if (_done_e2) begin
+      if (target == 5'h12)
+        result_18 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h12)
+          result_18 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h12)
+        result_18 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_19 <= 32'h0;
-    else
-      result_19 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h13) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h13) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_19) : result_19)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h13) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_19) : result_19);
+    else if (_done_e2) begin
+      if (target == 5'h13)
+        result_19 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h13)
+          result_19 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h13)
+        result_19 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_20 <= 32'h0;
-    else
-      result_20 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h14) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h14) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_20) : result_20)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h14) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_20) : result_20);
+    else if (_done_e2) begin
+      if (target == 5'h14)
+        result_20 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h14)
+          result_20 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h14)
+        result_20 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_21 <= 32'h0;
-    else
-      result_21 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h15) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h15) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_21) : result_21)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h15) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_21) : result_21);
+    else if (_done_e2) begin
+      if (target == 5'h15)
+        result_21 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h15)
+          result_21 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h15)
+        result_21 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_22 <= 32'h0;
-    else
-      result_22 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h16) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h16) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_22) : result_22)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h16) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_22) : result_22);
+    else if (_done_e2) begin
+      if (target == 5'h16)
+        result_22 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h16)
+          result_22 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h16)
+        result_22 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_23 <= 32'h0;
-    else
-      result_23 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h17) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h17) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_23) : result_23)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h17) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_23) : result_23);
+    else if (_done_e2) begin
+      if (target == 5'h17)
+        result_23 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h17)
+          result_23 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h17)
+        result_23 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_24 <= 32'h0;
-    else
-      result_24 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h18) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h18) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_24) : result_24)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h18) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_24) : result_24);
+    else if (_done_e2) begin
+      if (target == 5'h18)
+        result_24 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h18)
+          result_24 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h18)
+        result_24 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_25 <= 32'h0;
-    else
-      result_25 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h19) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h19) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_25) : result_25)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h19) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_25) : result_25);
+    else if (_done_e2) begin
+      if (target == 5'h19)
+        result_25 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h19)
+          result_25 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h19)
+        result_25 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_26 <= 32'h0;
-    else
-      result_26 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h1a) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h1a) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_26) : result_26)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h1a) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_26) : result_26);
+    else if (_done_e2) begin
+      if (target == 5'h1a)
+        result_26 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h1a)
+          result_26 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h1a)
+        result_26 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_27 <= 32'h0;
-    else
-      result_27 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h1b) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h1b) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_27) : result_27)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h1b) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_27) : result_27);
+    else if (_done_e2) begin
+      if (target == 5'h1b)
+        result_27 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h1b)
+          result_27 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h1b)
+        result_27 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_28 <= 32'h0;
-    else
-      result_28 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h1c) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h1c) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_28) : result_28)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h1c) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_28) : result_28);
+    else if (_done_e2) begin
+      if (target == 5'h1c)
+        result_28 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h1c)
+          result_28 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h1c)
+        result_28 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_29 <= 32'h0;
-    else
-      result_29 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h1d) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h1d) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_29) : result_29)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h1d) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_29) : result_29);
+    else if (_done_e2) begin
+      if (target == 5'h1d)
+        result_29 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h1d)
+          result_29 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h1d)
+        result_29 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_30 <= 32'h0;
-    else
-      result_30 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h1e) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h1e) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_30) : result_30)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h1e) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_30) : result_30);
+    else if (_done_e2) begin
+      if (target == 5'h1e)
+        result_30 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h1e)
+          result_30 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h1e)
+        result_30 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       result_31 <= 32'h0;
-    else
-      result_31 <= ((phase == 3'h3) & float_divider_done) ? ((target == 5'h1f) ? (sum_is_zero ? 32'h0 : float_divider_quotient) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h1f) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_31) : result_31)) : (((phase == 3'h2) & square_root_done) ? ((target == 5'h1f) ? ((variance == 64'h0) ? 32'h1 : square_root_root) : result_31) : result_31);
+    else if (_done_e2) begin
+      if (target == 5'h1f)
+        result_31 <= sum_is_zero ? 32'h0 : float_divider_quotient;
+      else if (_done_e3) begin
+        if (target == 5'h1f)
+          result_31 <= _result_0_e1;
+      end
+    end else if (_done_e3) begin
+      if (target == 5'h1f)
+        result_31 <= _result_0_e1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       phase <= 3'h0;
-    else
-      phase <= ((phase == 3'h4) & lane_divider_0_done) ? 3'h0 : (((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? 3'h4 : (((phase == 3'h3) & float_divider_done) ? 3'h0 : (((phase == 3'h2) & square_root_done) ? 3'h0 : (((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? 3'h0 : 3'h2) : (((row_valid & (row_bits_command != 3'h0)) & (((row_bits_command == 3'h2) | (row_bits_command == 3'h4)) | (row_bits_command == 3'h7))) ? ((row_bits_command == 3'h7) ? 3'h3 : 3'h1) : phase)))));
+    else if (_done_e1)
+      phase <= 3'h0;
+    else if (lane_divider_0_start)
+      phase <= 3'h4;
+    else if (_done_e2)
+      phase <= 3'h0;
+    else if (_done_e3)
+      phase <= 3'h0;
+    else if (_root_begin_e1)
+      phase <= (finishing == 3'h2) ? 3'h0 : 3'h2;
+    else if (_result_valid_e3)
+      phase <= (row_bits_command == 3'h7) ? 3'h3 : 3'h1;
   end
   always @(posedge clock) begin
     if (reset)
       target <= 5'h0;
-    else
-      target <= ((row_valid & (row_bits_command != 3'h0)) & (((row_bits_command == 3'h2) | (row_bits_command == 3'h4)) | (row_bits_command == 3'h7))) ? entry : target;
+    else if (_result_valid_e3)
+      target <= entry;
   end
   always @(posedge clock) begin
     if (reset)
       finishing <= 3'h0;
-    else
-      finishing <= ((row_valid & (row_bits_command != 3'h0)) & (((row_bits_command == 3'h2) | (row_bits_command == 3'h4)) | (row_bits_command == 3'h7))) ? row_bits_command : finishing;
+    else if (_result_valid_e3)
+      finishing <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       negative <= 1'h0;
-    else
-      negative <= ((row_valid & (row_bits_command != 3'h0)) & (((row_bits_command == 3'h2) | (row_bits_command == 3'h4)) | (row_bits_command == 3'h7))) ? ($signed(new_running) < $signed(96'h0)) : negative;
+    else if (_result_valid_e3)
+      negative <= $signed(new_running) < $signed(96'h0);
   end
   always @(posedge clock) begin
     if (reset)
       sum_is_zero <= 1'h0;
-    else
-      sum_is_zero <= ((row_valid & (row_bits_command != 3'h0)) & (((row_bits_command == 3'h2) | (row_bits_command == 3'h4)) | (row_bits_command == 3'h7))) ? ((row_bits_command == 3'h7) ? (new_running[63:0] == 64'h0) : sum_is_zero) : sum_is_zero;
+    else if (_result_valid_e3) begin
+      if (row_bits_command == 3'h7)
+        sum_is_zero <= new_running[63:0] == 64'h0;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       variance <= 64'h0;
-    else
-      variance <= ((phase == 3'h1) & divider_done) ? ((finishing == 3'h2) ? variance : divider_quotient[63:0]) : variance;
+    else if (_root_begin_e1) begin
+      if (~(finishing == 3'h2))
+        variance <= divider_quotient[63:0];
+    end
   end
   always @(posedge clock) begin
-    row_scale <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? row_bits_scale : row_scale;
+    if (lane_divider_0_start)
+      row_scale <= row_bits_scale;
   end
   always @(posedge clock) begin
-    sign_0 <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? ($signed(deviation_0) < $signed(33'h0)) : sign_0;
+    if (lane_divider_0_start)
+      sign_0 <= $signed(deviation_0) < $signed(33'h0);
   end
   always @(posedge clock) begin
-    sign_1 <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? ($signed(deviation_1) < $signed(33'h0)) : sign_1;
+    if (lane_divider_0_start)
+      sign_1 <= $signed(deviation_1) < $signed(33'h0);
   end
   always @(posedge clock) begin
-    sign_2 <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? ($signed(deviation_2) < $signed(33'h0)) : sign_2;
+    if (lane_divider_0_start)
+      sign_2 <= $signed(deviation_2) < $signed(33'h0);
   end
   always @(posedge clock) begin
-    sign_3 <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? ($signed(deviation_3) < $signed(33'h0)) : sign_3;
+    if (lane_divider_0_start)
+      sign_3 <= $signed(deviation_3) < $signed(33'h0);
   end
   always @(posedge clock) begin
-    sign_4 <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? ($signed(deviation_4) < $signed(33'h0)) : sign_4;
+    if (lane_divider_0_start)
+      sign_4 <= $signed(deviation_4) < $signed(33'h0);
   end
   always @(posedge clock) begin
-    sign_5 <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? ($signed(deviation_5) < $signed(33'h0)) : sign_5;
+    if (lane_divider_0_start)
+      sign_5 <= $signed(deviation_5) < $signed(33'h0);
   end
   always @(posedge clock) begin
-    sign_6 <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? ($signed(deviation_6) < $signed(33'h0)) : sign_6;
+    if (lane_divider_0_start)
+      sign_6 <= $signed(deviation_6) < $signed(33'h0);
   end
   always @(posedge clock) begin
-    sign_7 <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? ($signed(deviation_7) < $signed(33'h0)) : sign_7;
+    if (lane_divider_0_start)
+      sign_7 <= $signed(deviation_7) < $signed(33'h0);
   end
   always @(posedge clock) begin
-    sign_8 <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? ($signed(deviation_8) < $signed(33'h0)) : sign_8;
+    if (lane_divider_0_start)
+      sign_8 <= $signed(deviation_8) < $signed(33'h0);
   end
   always @(posedge clock) begin
-    sign_9 <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? ($signed(deviation_9) < $signed(33'h0)) : sign_9;
+    if (lane_divider_0_start)
+      sign_9 <= $signed(deviation_9) < $signed(33'h0);
   end
   always @(posedge clock) begin
-    sign_10 <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? ($signed(deviation_10) < $signed(33'h0)) : sign_10;
+    if (lane_divider_0_start)
+      sign_10 <= $signed(deviation_10) < $signed(33'h0);
   end
   always @(posedge clock) begin
-    sign_11 <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? ($signed(deviation_11) < $signed(33'h0)) : sign_11;
+    if (lane_divider_0_start)
+      sign_11 <= $signed(deviation_11) < $signed(33'h0);
   end
   always @(posedge clock) begin
-    sign_12 <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? ($signed(deviation_12) < $signed(33'h0)) : sign_12;
+    if (lane_divider_0_start)
+      sign_12 <= $signed(deviation_12) < $signed(33'h0);
   end
   always @(posedge clock) begin
-    sign_13 <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? ($signed(deviation_13) < $signed(33'h0)) : sign_13;
+    if (lane_divider_0_start)
+      sign_13 <= $signed(deviation_13) < $signed(33'h0);
   end
   always @(posedge clock) begin
-    sign_14 <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? ($signed(deviation_14) < $signed(33'h0)) : sign_14;
+    if (lane_divider_0_start)
+      sign_14 <= $signed(deviation_14) < $signed(33'h0);
   end
   always @(posedge clock) begin
-    sign_15 <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? ($signed(deviation_15) < $signed(33'h0)) : sign_15;
+    if (lane_divider_0_start)
+      sign_15 <= $signed(deviation_15) < $signed(33'h0);
   end
   always @(posedge clock) begin
-    standard_deviation <= ((row_valid & (~(row_bits_command != 3'h0))) & (row_bits_activation == 3'h2)) ? row_result : standard_deviation;
+    if (lane_divider_0_start)
+      standard_deviation <= row_result;
   end
   SequentialDivider_96by32 divider (
     .clock(clock),
@@ -2447,7 +3337,7 @@ module Normalizer_SpinelCTA (
     .result(scale_15_result)
   );
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, configure_bits_funct, configure_bits_rs1[31:19], configure_bits_rs1[15:9], configure_bits_rs1[7:0], divider_busy, divider_quotient[95:64], divider_remainder, square_root_busy, float_divider_busy, lane_divider_0_busy, lane_divider_1_busy, lane_divider_1_done, lane_divider_2_busy, lane_divider_2_done, lane_divider_3_busy, lane_divider_3_done, lane_divider_4_busy, lane_divider_4_done, lane_divider_5_busy, lane_divider_5_done, lane_divider_6_busy, lane_divider_6_done, lane_divider_7_busy, lane_divider_7_done, lane_divider_8_busy, lane_divider_8_done, lane_divider_9_busy, lane_divider_9_done, lane_divider_10_busy, lane_divider_10_done, lane_divider_11_busy, lane_divider_11_done, lane_divider_12_busy, lane_divider_12_done, lane_divider_13_busy, lane_divider_13_done, lane_divider_14_busy, lane_divider_14_done, lane_divider_15_busy, lane_divider_15_done, _iexp_0_z_e1[15:0], _iexp_0_base_e1[36:32], _iexp_0_poly_e1[63:32], _iexp_1_z_e1[15:0], _iexp_1_base_e1[36:32], _iexp_1_poly_e1[63:32], _iexp_2_z_e1[15:0], _iexp_2_base_e1[36:32], _iexp_2_poly_e1[63:32], _iexp_3_z_e1[15:0], _iexp_3_base_e1[36:32], _iexp_3_poly_e1[63:32], _iexp_4_z_e1[15:0], _iexp_4_base_e1[36:32], _iexp_4_poly_e1[63:32], _iexp_5_z_e1[15:0], _iexp_5_base_e1[36:32], _iexp_5_poly_e1[63:32], _iexp_6_z_e1[15:0], _iexp_6_base_e1[36:32], _iexp_6_poly_e1[63:32], _iexp_7_z_e1[15:0], _iexp_7_base_e1[36:32], _iexp_7_poly_e1[63:32], _iexp_8_z_e1[15:0], _iexp_8_base_e1[36:32], _iexp_8_poly_e1[63:32], _iexp_9_z_e1[15:0], _iexp_9_base_e1[36:32], _iexp_9_poly_e1[63:32], _iexp_10_z_e1[15:0], _iexp_10_base_e1[36:32], _iexp_10_poly_e1[63:32], _iexp_11_z_e1[15:0], _iexp_11_base_e1[36:32], _iexp_11_poly_e1[63:32], _iexp_12_z_e1[15:0], _iexp_12_base_e1[36:32], _iexp_12_poly_e1[63:32], _iexp_13_z_e1[15:0], _iexp_13_base_e1[36:32], _iexp_13_poly_e1[63:32], _iexp_14_z_e1[15:0], _iexp_14_base_e1[36:32], _iexp_14_poly_e1[63:32], _iexp_15_z_e1[15:0], _iexp_15_base_e1[36:32], _iexp_15_poly_e1[63:32], _igelu_0_base_e1[33:32], _igelu_0_poly_e1[63:32], _scale_0_value_e2[63:32], _igelu_1_base_e1[33:32], _igelu_1_poly_e1[63:32], _scale_1_value_e2[63:32], _igelu_2_base_e1[33:32], _igelu_2_poly_e1[63:32], _scale_2_value_e2[63:32], _igelu_3_base_e1[33:32], _igelu_3_poly_e1[63:32], _scale_3_value_e2[63:32], _igelu_4_base_e1[33:32], _igelu_4_poly_e1[63:32], _scale_4_value_e2[63:32], _igelu_5_base_e1[33:32], _igelu_5_poly_e1[63:32], _scale_5_value_e2[63:32], _igelu_6_base_e1[33:32], _igelu_6_poly_e1[63:32], _scale_6_value_e2[63:32], _igelu_7_base_e1[33:32], _igelu_7_poly_e1[63:32], _scale_7_value_e2[63:32], _igelu_8_base_e1[33:32], _igelu_8_poly_e1[63:32], _scale_8_value_e2[63:32], _igelu_9_base_e1[33:32], _igelu_9_poly_e1[63:32], _scale_9_value_e2[63:32], _igelu_10_base_e1[33:32], _igelu_10_poly_e1[63:32], _scale_10_value_e2[63:32], _igelu_11_base_e1[33:32], _igelu_11_poly_e1[63:32], _scale_11_value_e2[63:32], _igelu_12_base_e1[33:32], _igelu_12_poly_e1[63:32], _scale_12_value_e2[63:32], _igelu_13_base_e1[33:32], _igelu_13_poly_e1[63:32], _scale_13_value_e2[63:32], _igelu_14_base_e1[33:32], _igelu_14_poly_e1[63:32], _scale_14_value_e2[63:32], _igelu_15_base_e1[33:32], _igelu_15_poly_e1[63:32], _scale_15_value_e2[63:32], 1'b0};
+  wire _unused_bits = &{1'b0, configure_bits_funct, configure_bits_rs1[31:19], configure_bits_rs1[15:9], configure_bits_rs1[7:0], divider_busy, divider_quotient[95:64], divider_remainder, square_root_busy, float_divider_busy, lane_divider_0_busy, lane_divider_1_busy, lane_divider_1_done, lane_divider_2_busy, lane_divider_2_done, lane_divider_3_busy, lane_divider_3_done, lane_divider_4_busy, lane_divider_4_done, lane_divider_5_busy, lane_divider_5_done, lane_divider_6_busy, lane_divider_6_done, lane_divider_7_busy, lane_divider_7_done, lane_divider_8_busy, lane_divider_8_done, lane_divider_9_busy, lane_divider_9_done, lane_divider_10_busy, lane_divider_10_done, lane_divider_11_busy, lane_divider_11_done, lane_divider_12_busy, lane_divider_12_done, lane_divider_13_busy, lane_divider_13_done, lane_divider_14_busy, lane_divider_14_done, lane_divider_15_busy, lane_divider_15_done, _iexp_0_z_e3[15:0], _iexp_0_base_e1[36:32], _iexp_0_poly_e1[63:32], _iexp_1_z_e2[15:0], _iexp_1_base_e1[36:32], _iexp_1_poly_e1[63:32], _iexp_2_z_e2[15:0], _iexp_2_base_e1[36:32], _iexp_2_poly_e1[63:32], _iexp_3_z_e2[15:0], _iexp_3_base_e1[36:32], _iexp_3_poly_e1[63:32], _iexp_4_z_e2[15:0], _iexp_4_base_e1[36:32], _iexp_4_poly_e1[63:32], _iexp_5_z_e2[15:0], _iexp_5_base_e1[36:32], _iexp_5_poly_e1[63:32], _iexp_6_z_e2[15:0], _iexp_6_base_e1[36:32], _iexp_6_poly_e1[63:32], _iexp_7_z_e2[15:0], _iexp_7_base_e1[36:32], _iexp_7_poly_e1[63:32], _iexp_8_z_e2[15:0], _iexp_8_base_e1[36:32], _iexp_8_poly_e1[63:32], _iexp_9_z_e2[15:0], _iexp_9_base_e1[36:32], _iexp_9_poly_e1[63:32], _iexp_10_z_e2[15:0], _iexp_10_base_e1[36:32], _iexp_10_poly_e1[63:32], _iexp_11_z_e2[15:0], _iexp_11_base_e1[36:32], _iexp_11_poly_e1[63:32], _iexp_12_z_e2[15:0], _iexp_12_base_e1[36:32], _iexp_12_poly_e1[63:32], _iexp_13_z_e2[15:0], _iexp_13_base_e1[36:32], _iexp_13_poly_e1[63:32], _iexp_14_z_e2[15:0], _iexp_14_base_e1[36:32], _iexp_14_poly_e1[63:32], _iexp_15_z_e2[15:0], _iexp_15_base_e1[36:32], _iexp_15_poly_e1[63:32], _igelu_0_base_e2[33:32], _igelu_0_poly_e1[63:32], _scale_0_value_e2[63:32], _igelu_1_base_e2[33:32], _igelu_1_poly_e1[63:32], _scale_1_value_e2[63:32], _igelu_2_base_e2[33:32], _igelu_2_poly_e1[63:32], _scale_2_value_e2[63:32], _igelu_3_base_e2[33:32], _igelu_3_poly_e1[63:32], _scale_3_value_e2[63:32], _igelu_4_base_e2[33:32], _igelu_4_poly_e1[63:32], _scale_4_value_e2[63:32], _igelu_5_base_e2[33:32], _igelu_5_poly_e1[63:32], _scale_5_value_e2[63:32], _igelu_6_base_e2[33:32], _igelu_6_poly_e1[63:32], _scale_6_value_e2[63:32], _igelu_7_base_e2[33:32], _igelu_7_poly_e1[63:32], _scale_7_value_e2[63:32], _igelu_8_base_e2[33:32], _igelu_8_poly_e1[63:32], _scale_8_value_e2[63:32], _igelu_9_base_e2[33:32], _igelu_9_poly_e1[63:32], _scale_9_value_e2[63:32], _igelu_10_base_e2[33:32], _igelu_10_poly_e1[63:32], _scale_10_value_e2[63:32], _igelu_11_base_e2[33:32], _igelu_11_poly_e1[63:32], _scale_11_value_e2[63:32], _igelu_12_base_e2[33:32], _igelu_12_poly_e1[63:32], _scale_12_value_e2[63:32], _igelu_13_base_e2[33:32], _igelu_13_poly_e1[63:32], _scale_13_value_e2[63:32], _igelu_14_base_e2[33:32], _igelu_14_poly_e1[63:32], _scale_14_value_e2[63:32], _igelu_15_base_e2[33:32], _igelu_15_poly_e1[63:32], _scale_15_value_e2[63:32], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -27,12 +27,14 @@ module PE_8_20_32 (
   wire [31:0] moving;
   wire [31:0] product;
   wire [31:0] _out_c_e1 = {$signed(moving) >>> (flip ? in_shift : 5'h0)};
-  wire [7:0] _product_e2 = in_ws ? computing[7:0] : in_b[7:0];
-  wire [15:0] _product_e1 = {{8{in_a[7]}}, in_a} * {{8{_product_e2[7]}}, _product_e2};
+  wire [4:0] _out_c_e2 = (flip ? in_shift : 5'h0) - 5'h1;
+  wire [31:0] _out_c_e3 = _out_c_e1;
+  wire [7:0] _product_e1 = in_ws ? computing[7:0] : in_b[7:0];
+  wire [15:0] _product_e2 = {{8{in_a[7]}}, in_a} * {{8{_product_e1[7]}}, _product_e1};
 
   assign out_a = in_a;
   assign out_b = in_ws ? (in_b + product[19:0]) : in_b;
-  assign out_c = in_ws ? moving : ({$signed(moving) >>> (flip ? in_shift : 5'h0)} + (((((flip ? in_shift : 5'h0) != 5'h0) & (|((moving >> ((flip ? in_shift : 5'h0) - 5'h1)) & 32'h1))) & ((|(moving & ((32'h1 << ((flip ? in_shift : 5'h0) - 5'h1)) - 32'h1))) | _out_c_e1[0])) ? 32'h1 : 32'h0));
+  assign out_c = in_ws ? moving : (_out_c_e1 + (((((flip ? in_shift : 5'h0) != 5'h0) & (|((moving >> _out_c_e2) & 32'h1))) & ((|(moving & ((32'h1 << _out_c_e2) - 32'h1))) | _out_c_e3[0])) ? 32'h1 : 32'h0));
   assign out_valid = in_valid;
   assign out_propagate = in_propagate;
   assign out_ws = in_ws;
@@ -40,21 +42,32 @@ module PE_8_20_32 (
   assign flip = in_valid & (last_propagate != in_propagate);
   assign computing = in_propagate ? c2 : c1;
   assign moving = in_propagate ? c1 : c2;
-  assign product = {{16{_product_e1[15]}}, _product_e1};
+  assign product = {{16{_product_e2[15]}}, _product_e2};
   always @(posedge clock) begin
-    c1 <= in_valid ? (in_propagate ? in_d : ((~in_ws) ? (c1 + product) : c1)) : c1;
+    if (in_valid) begin
+      if (in_propagate)
+        c1 <= in_d;
+      else if (~in_ws)
+        c1 <= c1 + product;
+    end
   end
   always @(posedge clock) begin
-    c2 <= in_valid ? (in_propagate ? ((~in_ws) ? (c2 + product) : c2) : in_d) : c2;
+    if (in_valid) begin
+      if (in_propagate) begin
+        if (~in_ws)
+          c2 <= c2 + product;
+      end else
+        c2 <= in_d;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       last_propagate <= 1'h0;
-    else
-      last_propagate <= in_valid ? in_propagate : last_propagate;
+    else if (in_valid)
+      last_propagate <= in_propagate;
   end
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, computing[31:8], _out_c_e1[31:1], 1'b0};
+  wire _unused_bits = &{1'b0, computing[31:8], _out_c_e3[31:1], 1'b0};
 endmodule
 
 `default_nettype wire

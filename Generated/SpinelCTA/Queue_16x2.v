@@ -43,20 +43,20 @@ module Queue_16x2 (
   always @(posedge clock) begin
     if (reset)
       enq_ptr <= 4'h0;
-    else
-      enq_ptr <= do_enq ? (enq_ptr + 4'h1) : enq_ptr;
+    else if (do_enq)
+      enq_ptr <= enq_ptr + 4'h1;
   end
   always @(posedge clock) begin
     if (reset)
       deq_ptr <= 4'h0;
-    else
-      deq_ptr <= do_deq ? (deq_ptr + 4'h1) : deq_ptr;
+    else if (do_deq)
+      deq_ptr <= deq_ptr + 4'h1;
   end
   always @(posedge clock) begin
     if (reset)
       maybe_full <= 1'h0;
-    else
-      maybe_full <= (do_enq != do_deq) ? do_enq : maybe_full;
+    else if (do_enq != do_deq)
+      maybe_full <= do_enq;
   end
   assign storage_r0_data = storage[storage_r0_addr];
   always @(posedge clock) begin

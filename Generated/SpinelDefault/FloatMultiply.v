@@ -96,9 +96,10 @@ module FloatMultiply (
   wire [47:0] aligned;
   wire [31:0] magnitude_bits;
   wire not_a_number;
+  wire [31:0] _product_e1 = {a[31] ^ b[31], 31'h7f800000};
   wire [8:0] _right_shift_e1 = 9'h7f - exponent_sum;
 
-  assign product = not_a_number ? 32'h7fc00000 : ((a_infinite | b_infinite) ? {a[31] ^ b[31], 31'h7f800000} : ((a_zero | b_zero) ? {a[31] ^ b[31], 31'h0} : ((magnitude_bits >= 32'h7f800000) ? {a[31] ^ b[31], 31'h7f800000} : {a[31] ^ b[31], magnitude_bits[30:0]})));
+  assign product = not_a_number ? 32'h7fc00000 : ((a_infinite | b_infinite) ? _product_e1 : ((a_zero | b_zero) ? {a[31] ^ b[31], 31'h0} : ((magnitude_bits >= 32'h7f800000) ? _product_e1 : {a[31] ^ b[31], magnitude_bits[30:0]})));
   assign a_normal = |a[30:23];
   assign a_fraction_set = |a[22:0];
   assign a_zero = (~a_normal) & (~a_fraction_set);

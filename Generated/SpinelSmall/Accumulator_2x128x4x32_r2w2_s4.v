@@ -62,10 +62,20 @@ module Accumulator_2x128x4x32_r2w2_s4 (
   wire read_1_ready_internal;
   reg  read_1_fired;
   reg  read_1_bank;
-  wire [7:0] _bank_0_read_addr_e1 = (1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h0))) ? (1'h0 ? write_0_bits_row : write_0_bits_row) : write_1_bits_row;
-  wire [7:0] _bank_0_read_addr_e2 = (1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h0))) ? (1'h0 ? write_0_bits_row : write_0_bits_row) : write_1_bits_row;
-  wire [7:0] _bank_1_read_addr_e1 = (1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h1))) ? (1'h0 ? write_0_bits_row : write_0_bits_row) : write_1_bits_row;
-  wire [7:0] _bank_1_read_addr_e2 = (1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h1))) ? (1'h0 ? write_0_bits_row : write_0_bits_row) : write_1_bits_row;
+  wire _bank_0_read_en_e1 = write_0_valid & (write_0_bits_row[2] == 1'h0);
+  wire _bank_0_read_en_e2 = (1'h0 | (_bank_0_read_en_e1 & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h0)) & write_1_ready_internal);
+  wire _bank_0_read_en_e3 = (1'h0 | _bank_0_read_en_e1) ? (1'h0 ? write_0_bits_accumulate : write_0_bits_accumulate) : write_1_bits_accumulate;
+  wire _bank_0_read_en_e4 = read_0_req_valid & (read_0_req_bits[2] == 1'h0);
+  wire _bank_0_read_en_e5 = (_bank_0_read_en_e2 & _bank_0_read_en_e3) | _bank_0_read_en_e4;
+  wire _bank_0_read_en_e6 = read_1_req_valid & (read_1_req_bits[2] == 1'h0);
+  wire [7:0] _bank_0_read_addr_e1 = (1'h0 | _bank_0_read_en_e1) ? (1'h0 ? write_0_bits_row : write_0_bits_row) : write_1_bits_row;
+  wire _bank_1_read_en_e1 = write_0_valid & (write_0_bits_row[2] == 1'h1);
+  wire _bank_1_read_en_e2 = (1'h0 | (_bank_1_read_en_e1 & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h1)) & write_1_ready_internal);
+  wire _bank_1_read_en_e3 = (1'h0 | _bank_1_read_en_e1) ? (1'h0 ? write_0_bits_accumulate : write_0_bits_accumulate) : write_1_bits_accumulate;
+  wire _bank_1_read_en_e4 = read_0_req_valid & (read_0_req_bits[2] == 1'h1);
+  wire _bank_1_read_en_e5 = (_bank_1_read_en_e2 & _bank_1_read_en_e3) | _bank_1_read_en_e4;
+  wire _bank_1_read_en_e6 = read_1_req_valid & (read_1_req_bits[2] == 1'h1);
+  wire [7:0] _bank_1_read_addr_e1 = (1'h0 | _bank_1_read_en_e1) ? (1'h0 ? write_0_bits_row : write_0_bits_row) : write_1_bits_row;
 
   assign read_0_req_ready = read_0_ready_internal;
   assign read_0_resp_valid = read_0_fired;
@@ -76,57 +86,65 @@ module Accumulator_2x128x4x32_r2w2_s4 (
   assign write_0_ready = write_0_ready_internal;
   assign write_1_ready = write_1_ready_internal;
   assign writes_pending = (1'h0 | rmw_0_valid) | rmw_1_valid;
-  assign bank_0_read_en = ((((1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h0)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h0)) & write_1_ready_internal)) & ((1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h0))) ? (1'h0 ? write_0_bits_accumulate : write_0_bits_accumulate) : write_1_bits_accumulate)) | (read_0_req_valid & (read_0_req_bits[2] == 1'h0))) | (read_1_req_valid & (read_1_req_bits[2] == 1'h0));
-  assign bank_0_read_addr = ((read_1_req_valid & (read_1_req_bits[2] == 1'h0)) & read_1_ready_internal) ? {read_1_req_bits[7:3], read_1_req_bits[1:0]} : (((read_0_req_valid & (read_0_req_bits[2] == 1'h0)) & read_0_ready_internal) ? {read_0_req_bits[7:3], read_0_req_bits[1:0]} : ((((1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h0)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h0)) & write_1_ready_internal)) & ((1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h0))) ? (1'h0 ? write_0_bits_accumulate : write_0_bits_accumulate) : write_1_bits_accumulate)) ? {_bank_0_read_addr_e1[7:3], _bank_0_read_addr_e2[1:0]} : 7'h0));
+  assign bank_0_read_en = _bank_0_read_en_e5 | _bank_0_read_en_e6;
+  assign bank_0_read_addr = (_bank_0_read_en_e6 & read_1_ready_internal) ? {read_1_req_bits[7:3], read_1_req_bits[1:0]} : ((_bank_0_read_en_e4 & read_0_ready_internal) ? {read_0_req_bits[7:3], read_0_req_bits[1:0]} : ((_bank_0_read_en_e2 & _bank_0_read_en_e3) ? {_bank_0_read_addr_e1[7:3], _bank_0_read_addr_e1[1:0]} : 7'h0));
   assign bank_0_write_en = rmw_0_valid;
   assign bank_0_write_addr = {rmw_0_row[7:3], rmw_0_row[1:0]};
   assign bank_0_write_data = {rmw_0_accumulate ? (rmw_0_data[127:96] + bank_0_read_resp_bits[127:96]) : rmw_0_data[127:96], rmw_0_accumulate ? (rmw_0_data[95:64] + bank_0_read_resp_bits[95:64]) : rmw_0_data[95:64], rmw_0_accumulate ? (rmw_0_data[63:32] + bank_0_read_resp_bits[63:32]) : rmw_0_data[63:32], rmw_0_accumulate ? (rmw_0_data[31:0] + bank_0_read_resp_bits[31:0]) : rmw_0_data[31:0]};
   assign bank_0_write_mask = rmw_0_mask;
-  assign bank_1_read_en = ((((1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h1)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h1)) & write_1_ready_internal)) & ((1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h1))) ? (1'h0 ? write_0_bits_accumulate : write_0_bits_accumulate) : write_1_bits_accumulate)) | (read_0_req_valid & (read_0_req_bits[2] == 1'h1))) | (read_1_req_valid & (read_1_req_bits[2] == 1'h1));
-  assign bank_1_read_addr = ((read_1_req_valid & (read_1_req_bits[2] == 1'h1)) & read_1_ready_internal) ? {read_1_req_bits[7:3], read_1_req_bits[1:0]} : (((read_0_req_valid & (read_0_req_bits[2] == 1'h1)) & read_0_ready_internal) ? {read_0_req_bits[7:3], read_0_req_bits[1:0]} : ((((1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h1)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h1)) & write_1_ready_internal)) & ((1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h1))) ? (1'h0 ? write_0_bits_accumulate : write_0_bits_accumulate) : write_1_bits_accumulate)) ? {_bank_1_read_addr_e1[7:3], _bank_1_read_addr_e2[1:0]} : 7'h0));
+  assign bank_1_read_en = _bank_1_read_en_e5 | _bank_1_read_en_e6;
+  assign bank_1_read_addr = (_bank_1_read_en_e6 & read_1_ready_internal) ? {read_1_req_bits[7:3], read_1_req_bits[1:0]} : ((_bank_1_read_en_e4 & read_0_ready_internal) ? {read_0_req_bits[7:3], read_0_req_bits[1:0]} : ((_bank_1_read_en_e2 & _bank_1_read_en_e3) ? {_bank_1_read_addr_e1[7:3], _bank_1_read_addr_e1[1:0]} : 7'h0));
   assign bank_1_write_en = rmw_1_valid;
   assign bank_1_write_addr = {rmw_1_row[7:3], rmw_1_row[1:0]};
   assign bank_1_write_data = {rmw_1_accumulate ? (rmw_1_data[127:96] + bank_1_read_resp_bits[127:96]) : rmw_1_data[127:96], rmw_1_accumulate ? (rmw_1_data[95:64] + bank_1_read_resp_bits[95:64]) : rmw_1_data[95:64], rmw_1_accumulate ? (rmw_1_data[63:32] + bank_1_read_resp_bits[63:32]) : rmw_1_data[63:32], rmw_1_accumulate ? (rmw_1_data[31:0] + bank_1_read_resp_bits[31:0]) : rmw_1_data[31:0]};
   assign bank_1_write_mask = rmw_1_mask;
   assign write_0_ready_internal = ~(((write_0_bits_accumulate & ((1'h0 | (rmw_0_valid & (rmw_0_row == write_0_bits_row))) | (rmw_1_valid & (rmw_1_row == write_0_bits_row)))) | ((write_0_bits_row[2] == 1'h0) & 1'h0)) | ((write_0_bits_row[2] == 1'h1) & 1'h0));
-  assign write_1_ready_internal = ~(((write_1_bits_accumulate & ((1'h0 | (rmw_0_valid & (rmw_0_row == write_1_bits_row))) | (rmw_1_valid & (rmw_1_row == write_1_bits_row)))) | ((write_1_bits_row[2] == 1'h0) & (1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h0))))) | ((write_1_bits_row[2] == 1'h1) & (1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h1)))));
-  assign read_0_ready_internal = ~((1'h0 | ((read_0_req_bits[2] == 1'h0) & (((1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h0)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h0)) & write_1_ready_internal)) & ((1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h0))) ? (1'h0 ? write_0_bits_accumulate : write_0_bits_accumulate) : write_1_bits_accumulate)))) | ((read_0_req_bits[2] == 1'h1) & (((1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h1)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h1)) & write_1_ready_internal)) & ((1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h1))) ? (1'h0 ? write_0_bits_accumulate : write_0_bits_accumulate) : write_1_bits_accumulate))));
-  assign read_1_ready_internal = ~((1'h0 | ((read_1_req_bits[2] == 1'h0) & ((((1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h0)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h0)) & write_1_ready_internal)) & ((1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h0))) ? (1'h0 ? write_0_bits_accumulate : write_0_bits_accumulate) : write_1_bits_accumulate)) | (read_0_req_valid & (read_0_req_bits[2] == 1'h0))))) | ((read_1_req_bits[2] == 1'h1) & ((((1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h1)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h1)) & write_1_ready_internal)) & ((1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h1))) ? (1'h0 ? write_0_bits_accumulate : write_0_bits_accumulate) : write_1_bits_accumulate)) | (read_0_req_valid & (read_0_req_bits[2] == 1'h1)))));
+  assign write_1_ready_internal = ~(((write_1_bits_accumulate & ((1'h0 | (rmw_0_valid & (rmw_0_row == write_1_bits_row))) | (rmw_1_valid & (rmw_1_row == write_1_bits_row)))) | ((write_1_bits_row[2] == 1'h0) & (1'h0 | _bank_0_read_en_e1))) | ((write_1_bits_row[2] == 1'h1) & (1'h0 | _bank_1_read_en_e1)));
+  assign read_0_ready_internal = ~((1'h0 | ((read_0_req_bits[2] == 1'h0) & (_bank_0_read_en_e2 & _bank_0_read_en_e3))) | ((read_0_req_bits[2] == 1'h1) & (_bank_1_read_en_e2 & _bank_1_read_en_e3)));
+  assign read_1_ready_internal = ~((1'h0 | ((read_1_req_bits[2] == 1'h0) & _bank_0_read_en_e5)) | ((read_1_req_bits[2] == 1'h1) & _bank_1_read_en_e5));
   always @(posedge clock) begin
     if (reset)
       rmw_0_valid <= 1'h0;
     else
-      rmw_0_valid <= (1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h0)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h0)) & write_1_ready_internal);
+      rmw_0_valid <= _bank_0_read_en_e2;
   end
   always @(posedge clock) begin
-    rmw_0_row <= ((1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h0)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h0)) & write_1_ready_internal)) ? ((1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h0))) ? (1'h0 ? write_0_bits_row : write_0_bits_row) : write_1_bits_row) : rmw_0_row;
+    if (_bank_0_read_en_e2)
+      rmw_0_row <= _bank_0_read_addr_e1;
   end
   always @(posedge clock) begin
-    rmw_0_data <= ((1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h0)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h0)) & write_1_ready_internal)) ? ((1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h0))) ? (1'h0 ? write_0_bits_data : write_0_bits_data) : write_1_bits_data) : rmw_0_data;
+    if (_bank_0_read_en_e2)
+      rmw_0_data <= (1'h0 | _bank_0_read_en_e1) ? (1'h0 ? write_0_bits_data : write_0_bits_data) : write_1_bits_data;
   end
   always @(posedge clock) begin
-    rmw_0_mask <= ((1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h0)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h0)) & write_1_ready_internal)) ? ((1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h0))) ? (1'h0 ? write_0_bits_mask : write_0_bits_mask) : write_1_bits_mask) : rmw_0_mask;
+    if (_bank_0_read_en_e2)
+      rmw_0_mask <= (1'h0 | _bank_0_read_en_e1) ? (1'h0 ? write_0_bits_mask : write_0_bits_mask) : write_1_bits_mask;
   end
   always @(posedge clock) begin
-    rmw_0_accumulate <= ((1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h0)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h0)) & write_1_ready_internal)) ? ((1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h0))) ? (1'h0 ? write_0_bits_accumulate : write_0_bits_accumulate) : write_1_bits_accumulate) : rmw_0_accumulate;
+    if (_bank_0_read_en_e2)
+      rmw_0_accumulate <= _bank_0_read_en_e3;
   end
   always @(posedge clock) begin
     if (reset)
       rmw_1_valid <= 1'h0;
     else
-      rmw_1_valid <= (1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h1)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h1)) & write_1_ready_internal);
+      rmw_1_valid <= _bank_1_read_en_e2;
   end
   always @(posedge clock) begin
-    rmw_1_row <= ((1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h1)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h1)) & write_1_ready_internal)) ? ((1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h1))) ? (1'h0 ? write_0_bits_row : write_0_bits_row) : write_1_bits_row) : rmw_1_row;
+    if (_bank_1_read_en_e2)
+      rmw_1_row <= _bank_1_read_addr_e1;
   end
   always @(posedge clock) begin
-    rmw_1_data <= ((1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h1)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h1)) & write_1_ready_internal)) ? ((1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h1))) ? (1'h0 ? write_0_bits_data : write_0_bits_data) : write_1_bits_data) : rmw_1_data;
+    if (_bank_1_read_en_e2)
+      rmw_1_data <= (1'h0 | _bank_1_read_en_e1) ? (1'h0 ? write_0_bits_data : write_0_bits_data) : write_1_bits_data;
   end
   always @(posedge clock) begin
-    rmw_1_mask <= ((1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h1)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h1)) & write_1_ready_internal)) ? ((1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h1))) ? (1'h0 ? write_0_bits_mask : write_0_bits_mask) : write_1_bits_mask) : rmw_1_mask;
+    if (_bank_1_read_en_e2)
+      rmw_1_mask <= (1'h0 | _bank_1_read_en_e1) ? (1'h0 ? write_0_bits_mask : write_0_bits_mask) : write_1_bits_mask;
   end
   always @(posedge clock) begin
-    rmw_1_accumulate <= ((1'h0 | ((write_0_valid & (write_0_bits_row[2] == 1'h1)) & write_0_ready_internal)) | ((write_1_valid & (write_1_bits_row[2] == 1'h1)) & write_1_ready_internal)) ? ((1'h0 | (write_0_valid & (write_0_bits_row[2] == 1'h1))) ? (1'h0 ? write_0_bits_accumulate : write_0_bits_accumulate) : write_1_bits_accumulate) : rmw_1_accumulate;
+    if (_bank_1_read_en_e2)
+      rmw_1_accumulate <= _bank_1_read_en_e3;
   end
   always @(posedge clock) begin
     if (reset)
@@ -171,7 +189,7 @@ module Accumulator_2x128x4x32_r2w2_s4 (
     .write_mask(bank_1_write_mask)
   );
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, bank_0_read_resp_valid, bank_1_read_resp_valid, _bank_0_read_addr_e1[2:0], _bank_0_read_addr_e2[7:2], _bank_1_read_addr_e1[2:0], _bank_1_read_addr_e2[7:2], 1'b0};
+  wire _unused_bits = &{1'b0, bank_0_read_resp_valid, bank_1_read_resp_valid, 1'b0};
 endmodule
 
 `default_nettype wire

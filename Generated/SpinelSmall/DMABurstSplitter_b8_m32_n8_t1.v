@@ -23,8 +23,10 @@ module DMABurstSplitter_b8_m32_n8_t1 (
   reg  [63:0] rest_address;
   reg  [2:0] rest_beats_minus_one;
   wire burst_free;
-  wire [8:0] _issue_length_e1 = ({6'h0, rest_beats_minus_one} <= (~rest_address[11:3])) ? {6'h0, rest_beats_minus_one} : (~rest_address[11:3]);
-  wire [8:0] _issue_length_e2 = ({6'h0, run_bits_beats_minus_one} <= (~run_bits_address[11:3])) ? {6'h0, run_bits_beats_minus_one} : (~run_bits_address[11:3]);
+  wire _issue_length_e1 = {6'h0, rest_beats_minus_one} <= (~rest_address[11:3]);
+  wire [8:0] _issue_length_e2 = _issue_length_e1 ? {6'h0, rest_beats_minus_one} : (~rest_address[11:3]);
+  wire _issue_length_e3 = {6'h0, run_bits_beats_minus_one} <= (~run_bits_address[11:3]);
+  wire [8:0] _issue_length_e4 = _issue_length_e3 ? {6'h0, run_bits_beats_minus_one} : (~run_bits_address[11:3]);
   wire [8:0] _rest_beats_minus_one_e1 = ({6'h0, rest_beats_minus_one} - (~rest_address[11:3])) - 9'h1;
   wire [8:0] _rest_beats_minus_one_e2 = ({6'h0, run_bits_beats_minus_one} - (~run_bits_address[11:3])) - 9'h1;
 
@@ -39,29 +41,53 @@ module DMABurstSplitter_b8_m32_n8_t1 (
   always @(posedge clock) begin
     if (reset)
       issue_valid <= 1'h0;
-    else
-      issue_valid <= burst_free ? (rest_valid ? 1'h1 : (run_valid ? 1'h1 : 1'h0)) : issue_valid;
+    else if (burst_free)
+      issue_valid <= rest_valid ? 1'h1 : (run_valid ? 1'h1 : 1'h0);
   end
   always @(posedge clock) begin
-    issue_address <= burst_free ? (rest_valid ? rest_address : (run_valid ? run_bits_address : issue_address)) : issue_address;
+    if (burst_free) begin
+      if (rest_valid)
+        issue_address <= rest_address;
+      else if (run_valid)
+        issue_address <= run_bits_address;
+    end
   end
   always @(posedge clock) begin
-    issue_length <= burst_free ? (rest_valid ? _issue_length_e1[7:0] : (run_valid ? _issue_length_e2[7:0] : issue_length)) : issue_length;
+    if (burst_free) begin
+      if (rest_valid)
+        issue_length <= _issue_length_e2[7:0];
+      else if (run_valid)
+        issue_length <= _issue_length_e4[7:0];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       rest_valid <= 1'h0;
-    else
-      rest_valid <= burst_free ? (rest_valid ? (~({6'h0, rest_beats_minus_one} <= (~rest_address[11:3]))) : (run_valid ? (~({6'h0, run_bits_beats_minus_one} <= (~run_bits_address[11:3]))) : rest_valid)) : rest_valid;
+    else if (burst_free) begin
+      if (rest_valid)
+        rest_valid <= ~_issue_length_e1;
+      else if (run_valid)
+        rest_valid <= ~_issue_length_e3;
+    end
   end
   always @(posedge clock) begin
-    rest_address <= burst_free ? (rest_valid ? {rest_address[63:12] + 52'h1, 12'h0} : (run_valid ? {run_bits_address[63:12] + 52'h1, 12'h0} : rest_address)) : rest_address;
+    if (burst_free) begin
+      if (rest_valid)
+        rest_address <= {rest_address[63:12] + 52'h1, 12'h0};
+      else if (run_valid)
+        rest_address <= {run_bits_address[63:12] + 52'h1, 12'h0};
+    end
   end
   always @(posedge clock) begin
-    rest_beats_minus_one <= burst_free ? (rest_valid ? _rest_beats_minus_one_e1[2:0] : (run_valid ? _rest_beats_minus_one_e2[2:0] : rest_beats_minus_one)) : rest_beats_minus_one;
+    if (burst_free) begin
+      if (rest_valid)
+        rest_beats_minus_one <= _rest_beats_minus_one_e1[2:0];
+      else if (run_valid)
+        rest_beats_minus_one <= _rest_beats_minus_one_e2[2:0];
+    end
   end
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, _issue_length_e1[8], _issue_length_e2[8], _rest_beats_minus_one_e1[8:3], _rest_beats_minus_one_e2[8:3], 1'b0};
+  wire _unused_bits = &{1'b0, _issue_length_e2[8], _issue_length_e4[8], _rest_beats_minus_one_e1[8:3], _rest_beats_minus_one_e2[8:3], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -491,6 +491,10 @@ module ExecuteController_SpinelSmall (
   reg  [31:0] bias_3_2;
   reg  [31:0] bias_3_3;
   reg  [1:0] accept_pointer;
+  wire accept_into_0;
+  wire accept_into_1;
+  wire accept_into_2;
+  wire accept_into_3;
   reg  [1:0] read_pointer;
   wire [6:0] reading_pair_compute_cmd_funct;
   wire [63:0] reading_pair_compute_cmd_rs1;
@@ -519,6 +523,7 @@ module ExecuteController_SpinelSmall (
   wire [27:0] reading_acc_reads_low;
   wire [27:0] reading_acc_reads_high;
   wire read_active;
+  wire clears_bias;
   reg  [15:0] read_a_row;
   reg  read_a_done;
   reg  read_q_phase;
@@ -543,6 +548,31 @@ module ExecuteController_SpinelSmall (
   wire [31:0] arriving_wide_1;
   wire [31:0] arriving_wide_2;
   wire [31:0] arriving_wide_3;
+  wire arriving_a_row_is_0;
+  wire arriving_a_row_is_1;
+  wire arriving_a_row_is_2;
+  wire arriving_a_row_is_3;
+  wire arriving_a_lane_used_0;
+  wire arriving_a_lane_used_1;
+  wire arriving_a_lane_used_2;
+  wire arriving_a_lane_used_3;
+  wire arriving_second_row_is_0;
+  wire arriving_second_row_is_1;
+  wire arriving_second_row_is_2;
+  wire arriving_second_row_is_3;
+  wire arriving_second_lane_used_0;
+  wire arriving_second_lane_used_1;
+  wire arriving_second_lane_used_2;
+  wire arriving_second_lane_used_3;
+  wire a_lands_0;
+  wire second_lands_0;
+  wire a_lands_1;
+  wire second_lands_1;
+  wire a_lands_2;
+  wire second_lands_2;
+  wire a_lands_3;
+  wire second_lands_3;
+  wire bias_lands;
   reg  propagate;
   reg  x_valid;
   reg  [1:0] x_set;
@@ -644,94 +674,81 @@ module ExecuteController_SpinelSmall (
   wire [31:0] result_3;
   reg  last_landed;
   reg  [2:0] last_landed_entry;
-  wire [31:0] _sp_read_0_req_bits_e2 = {16'h0, read_a_row} * {16'h0, reading_config_a_stride};
-  wire [25:0] _sp_read_0_req_bits_e1 = reading_pair_compute_cmd_rs1[25:0] + _sp_read_0_req_bits_e2[25:0];
+  wire _sp_read_0_req_valid_e1 = ((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0);
+  wire [31:0] _sp_read_0_req_bits_e1 = {16'h0, read_a_row} * {16'h0, reading_config_a_stride};
+  wire [25:0] _sp_read_0_req_bits_e2 = reading_pair_compute_cmd_rs1[25:0] + _sp_read_0_req_bits_e1[25:0];
+  wire _sp_read_1_req_valid_e1 = read_active & (~read_q_done);
+  wire _sp_read_1_req_valid_e2 = read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0));
+  wire _sp_read_1_req_valid_e3 = ((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0);
+  wire _sp_read_1_req_valid_e4 = _sp_read_1_req_valid_e1 & (~(_sp_read_1_req_valid_e2 ? _sp_read_1_req_valid_e3 : 1'h0));
   wire [25:0] _sp_read_1_req_bits_e1 = read_second[25:0] + {10'h0, read_q_row};
-  wire [25:0] _acc_read_req_bits_e1 = read_second[25:0] + {10'h0, read_q_row};
   wire [31:0] _sp_write_bits_data_e1 = ($signed(result_3) < $signed(32'hffffff80)) ? 32'hffffff80 : (($signed(result_3) > $signed(32'h7f)) ? 32'h7f : result_3);
-  wire [31:0] _sp_write_bits_data_e2 = ($signed(result_3) < $signed(32'hffffff80)) ? 32'hffffff80 : (($signed(result_3) > $signed(32'h7f)) ? 32'h7f : result_3);
-  wire [31:0] _sp_write_bits_data_e3 = ($signed(result_2) < $signed(32'hffffff80)) ? 32'hffffff80 : (($signed(result_2) > $signed(32'h7f)) ? 32'h7f : result_2);
-  wire [31:0] _sp_write_bits_data_e4 = ($signed(result_2) < $signed(32'hffffff80)) ? 32'hffffff80 : (($signed(result_2) > $signed(32'h7f)) ? 32'h7f : result_2);
-  wire [31:0] _sp_write_bits_data_e5 = ($signed(result_1) < $signed(32'hffffff80)) ? 32'hffffff80 : (($signed(result_1) > $signed(32'h7f)) ? 32'h7f : result_1);
-  wire [31:0] _sp_write_bits_data_e6 = ($signed(result_1) < $signed(32'hffffff80)) ? 32'hffffff80 : (($signed(result_1) > $signed(32'h7f)) ? 32'h7f : result_1);
-  wire [31:0] _sp_write_bits_data_e7 = ($signed(result_0) < $signed(32'hffffff80)) ? 32'hffffff80 : (($signed(result_0) > $signed(32'h7f)) ? 32'h7f : result_0);
-  wire [31:0] _sp_write_bits_data_e8 = ($signed(result_0) < $signed(32'hffffff80)) ? 32'hffffff80 : (($signed(result_0) > $signed(32'h7f)) ? 32'h7f : result_0);
+  wire [31:0] _sp_write_bits_data_e2 = ($signed(result_2) < $signed(32'hffffff80)) ? 32'hffffff80 : (($signed(result_2) > $signed(32'h7f)) ? 32'h7f : result_2);
+  wire [31:0] _sp_write_bits_data_e3 = ($signed(result_1) < $signed(32'hffffff80)) ? 32'hffffff80 : (($signed(result_1) > $signed(32'h7f)) ? 32'h7f : result_1);
+  wire [31:0] _sp_write_bits_data_e4 = ($signed(result_0) < $signed(32'hffffff80)) ? 32'hffffff80 : (($signed(result_0) > $signed(32'h7f)) ? 32'h7f : result_0);
+  wire _mark_done_0_e1 = ~(x_pair_preload_rs2[31:0] == 32'hffffffff);
+  wire [3:0] _mark_done_0_e2 = slot + (feed ? 4'h1 : 4'h0);
+  wire _mark_done_0_e3 = ((x_valid & (~_mark_done_0_e1)) & (~x_marked)) & (_mark_done_0_e2 >= x_compute_slots);
+  wire _mark_done_0_e4 = _mark_done_0_e3 ? ((x_entry == 3'h0) ? 1'h1 : 1'h0) : 1'h0;
+  wire _mark_done_1_e1 = _mark_done_0_e3 ? ((x_entry == 3'h1) ? 1'h1 : 1'h0) : 1'h0;
+  wire _mark_done_2_e1 = _mark_done_0_e3 ? ((x_entry == 3'h2) ? 1'h1 : 1'h0) : 1'h0;
+  wire _mark_done_3_e1 = _mark_done_0_e3 ? ((x_entry == 3'h3) ? 1'h1 : 1'h0) : 1'h0;
+  wire _mark_done_4_e1 = _mark_done_0_e3 ? ((x_entry == 3'h4) ? 1'h1 : 1'h0) : 1'h0;
+  wire _mark_done_5_e1 = _mark_done_0_e3 ? ((x_entry == 3'h5) ? 1'h1 : 1'h0) : 1'h0;
+  wire _mark_done_6_e1 = _mark_done_0_e3 ? ((x_entry == 3'h6) ? 1'h1 : 1'h0) : 1'h0;
+  wire _mark_done_7_e1 = _mark_done_0_e3 ? ((x_entry == 3'h7) ? 1'h1 : 1'h0) : 1'h0;
+  wire _accept_into_0_e1 = ~(cmd_bits_compute_cmd_funct == 7'h0);
+  wire _accept_into_0_e2 = (cmd_valid & cmd_ready) & _accept_into_0_e1;
   wire [328:0] _reading_pair_compute_cmd_funct_e1 = (read_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((read_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((read_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _reading_pair_compute_cmd_rs1_e1 = (read_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((read_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((read_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _reading_pair_compute_cmd_rs2_e1 = (read_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((read_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((read_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _reading_pair_compute_index_e1 = (read_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((read_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((read_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _reading_pair_compute_sequence_e1 = (read_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((read_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((read_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _reading_pair_compute_loop_internal_e1 = (read_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((read_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((read_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _reading_pair_compute_loop_slot_e1 = (read_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((read_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((read_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _reading_pair_preload_rs1_e1 = (read_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((read_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((read_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _reading_pair_preload_rs2_e1 = (read_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((read_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((read_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
   wire [40:0] _reading_config_ws_e1 = (read_pointer == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((read_pointer == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((read_pointer == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _reading_config_relu_e1 = (read_pointer == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((read_pointer == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((read_pointer == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _reading_config_shift_e1 = (read_pointer == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((read_pointer == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((read_pointer == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _reading_config_transpose_a_e1 = (read_pointer == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((read_pointer == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((read_pointer == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _reading_config_transpose_b_e1 = (read_pointer == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((read_pointer == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((read_pointer == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _reading_config_a_stride_e1 = (read_pointer == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((read_pointer == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((read_pointer == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _reading_config_c_stride_e1 = (read_pointer == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((read_pointer == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((read_pointer == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
   wire [56:0] _reading_sp_reads_valid_e1 = (read_pointer == 2'h0) ? {set_0_sp_reads_valid, set_0_sp_reads_low, set_0_sp_reads_high} : ((read_pointer == 2'h1) ? {set_1_sp_reads_valid, set_1_sp_reads_low, set_1_sp_reads_high} : ((read_pointer == 2'h2) ? {set_2_sp_reads_valid, set_2_sp_reads_low, set_2_sp_reads_high} : {set_3_sp_reads_valid, set_3_sp_reads_low, set_3_sp_reads_high}));
-  wire [56:0] _reading_sp_reads_low_e1 = (read_pointer == 2'h0) ? {set_0_sp_reads_valid, set_0_sp_reads_low, set_0_sp_reads_high} : ((read_pointer == 2'h1) ? {set_1_sp_reads_valid, set_1_sp_reads_low, set_1_sp_reads_high} : ((read_pointer == 2'h2) ? {set_2_sp_reads_valid, set_2_sp_reads_low, set_2_sp_reads_high} : {set_3_sp_reads_valid, set_3_sp_reads_low, set_3_sp_reads_high}));
-  wire [56:0] _reading_sp_reads_high_e1 = (read_pointer == 2'h0) ? {set_0_sp_reads_valid, set_0_sp_reads_low, set_0_sp_reads_high} : ((read_pointer == 2'h1) ? {set_1_sp_reads_valid, set_1_sp_reads_low, set_1_sp_reads_high} : ((read_pointer == 2'h2) ? {set_2_sp_reads_valid, set_2_sp_reads_low, set_2_sp_reads_high} : {set_3_sp_reads_valid, set_3_sp_reads_low, set_3_sp_reads_high}));
   wire [56:0] _reading_sp_a_reads_valid_e1 = (read_pointer == 2'h0) ? {set_0_sp_a_reads_valid, set_0_sp_a_reads_low, set_0_sp_a_reads_high} : ((read_pointer == 2'h1) ? {set_1_sp_a_reads_valid, set_1_sp_a_reads_low, set_1_sp_a_reads_high} : ((read_pointer == 2'h2) ? {set_2_sp_a_reads_valid, set_2_sp_a_reads_low, set_2_sp_a_reads_high} : {set_3_sp_a_reads_valid, set_3_sp_a_reads_low, set_3_sp_a_reads_high}));
-  wire [56:0] _reading_sp_a_reads_low_e1 = (read_pointer == 2'h0) ? {set_0_sp_a_reads_valid, set_0_sp_a_reads_low, set_0_sp_a_reads_high} : ((read_pointer == 2'h1) ? {set_1_sp_a_reads_valid, set_1_sp_a_reads_low, set_1_sp_a_reads_high} : ((read_pointer == 2'h2) ? {set_2_sp_a_reads_valid, set_2_sp_a_reads_low, set_2_sp_a_reads_high} : {set_3_sp_a_reads_valid, set_3_sp_a_reads_low, set_3_sp_a_reads_high}));
-  wire [56:0] _reading_sp_a_reads_high_e1 = (read_pointer == 2'h0) ? {set_0_sp_a_reads_valid, set_0_sp_a_reads_low, set_0_sp_a_reads_high} : ((read_pointer == 2'h1) ? {set_1_sp_a_reads_valid, set_1_sp_a_reads_low, set_1_sp_a_reads_high} : ((read_pointer == 2'h2) ? {set_2_sp_a_reads_valid, set_2_sp_a_reads_low, set_2_sp_a_reads_high} : {set_3_sp_a_reads_valid, set_3_sp_a_reads_low, set_3_sp_a_reads_high}));
   wire [56:0] _reading_acc_reads_valid_e1 = (read_pointer == 2'h0) ? {set_0_acc_reads_valid, set_0_acc_reads_low, set_0_acc_reads_high} : ((read_pointer == 2'h1) ? {set_1_acc_reads_valid, set_1_acc_reads_low, set_1_acc_reads_high} : ((read_pointer == 2'h2) ? {set_2_acc_reads_valid, set_2_acc_reads_low, set_2_acc_reads_high} : {set_3_acc_reads_valid, set_3_acc_reads_low, set_3_acc_reads_high}));
-  wire [56:0] _reading_acc_reads_low_e1 = (read_pointer == 2'h0) ? {set_0_acc_reads_valid, set_0_acc_reads_low, set_0_acc_reads_high} : ((read_pointer == 2'h1) ? {set_1_acc_reads_valid, set_1_acc_reads_low, set_1_acc_reads_high} : ((read_pointer == 2'h2) ? {set_2_acc_reads_valid, set_2_acc_reads_low, set_2_acc_reads_high} : {set_3_acc_reads_valid, set_3_acc_reads_low, set_3_acc_reads_high}));
-  wire [56:0] _reading_acc_reads_high_e1 = (read_pointer == 2'h0) ? {set_0_acc_reads_valid, set_0_acc_reads_low, set_0_acc_reads_high} : ((read_pointer == 2'h1) ? {set_1_acc_reads_valid, set_1_acc_reads_low, set_1_acc_reads_high} : ((read_pointer == 2'h2) ? {set_2_acc_reads_valid, set_2_acc_reads_low, set_2_acc_reads_high} : {set_3_acc_reads_valid, set_3_acc_reads_low, set_3_acc_reads_high}));
+  wire [1:0] _read_active_e1 = (read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state));
+  wire _read_active_e2 = reading_config_ws & (~_sp_read_1_req_valid_e3);
+  wire _read_active_e3 = ((_read_active_e1 == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~(_read_active_e2 & bias_busy));
+  wire _clears_bias_e1 = (_read_active_e1 == 2'h1) & _read_active_e3;
   wire [7:0] _arriving_wide_0_e1 = sp_read_1_resp_bits[7:0];
   wire [7:0] _arriving_wide_1_e1 = sp_read_1_resp_bits[15:8];
   wire [7:0] _arriving_wide_2_e1 = sp_read_1_resp_bits[23:16];
   wire [7:0] _arriving_wide_3_e1 = sp_read_1_resp_bits[31:24];
   wire [328:0] _x_pair_compute_cmd_funct_e1 = (x_set == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((x_set == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((x_set == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _x_pair_compute_cmd_rs1_e1 = (x_set == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((x_set == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((x_set == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _x_pair_compute_cmd_rs2_e1 = (x_set == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((x_set == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((x_set == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _x_pair_compute_index_e1 = (x_set == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((x_set == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((x_set == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _x_pair_compute_sequence_e1 = (x_set == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((x_set == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((x_set == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _x_pair_compute_loop_internal_e1 = (x_set == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((x_set == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((x_set == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _x_pair_compute_loop_slot_e1 = (x_set == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((x_set == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((x_set == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _x_pair_preload_rs1_e1 = (x_set == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((x_set == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((x_set == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _x_pair_preload_rs2_e1 = (x_set == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((x_set == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((x_set == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
   wire [40:0] _x_config_ws_e1 = (x_set == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((x_set == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((x_set == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _x_config_relu_e1 = (x_set == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((x_set == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((x_set == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _x_config_shift_e1 = (x_set == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((x_set == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((x_set == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _x_config_transpose_a_e1 = (x_set == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((x_set == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((x_set == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _x_config_transpose_b_e1 = (x_set == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((x_set == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((x_set == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _x_config_a_stride_e1 = (x_set == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((x_set == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((x_set == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _x_config_c_stride_e1 = (x_set == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((x_set == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((x_set == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
   wire [328:0] _y_pair_compute_cmd_funct_e1 = (execute_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((execute_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((execute_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _y_pair_compute_cmd_rs1_e1 = (execute_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((execute_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((execute_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _y_pair_compute_cmd_rs2_e1 = (execute_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((execute_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((execute_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _y_pair_compute_index_e1 = (execute_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((execute_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((execute_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _y_pair_compute_sequence_e1 = (execute_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((execute_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((execute_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _y_pair_compute_loop_internal_e1 = (execute_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((execute_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((execute_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _y_pair_compute_loop_slot_e1 = (execute_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((execute_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((execute_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _y_pair_preload_rs1_e1 = (execute_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((execute_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((execute_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
-  wire [328:0] _y_pair_preload_rs2_e1 = (execute_pointer == 2'h0) ? {set_0_pair_compute_cmd_funct, set_0_pair_compute_cmd_rs1, set_0_pair_compute_cmd_rs2, set_0_pair_compute_index, set_0_pair_compute_sequence, set_0_pair_compute_loop_internal, set_0_pair_compute_loop_slot, set_0_pair_preload_rs1, set_0_pair_preload_rs2} : ((execute_pointer == 2'h1) ? {set_1_pair_compute_cmd_funct, set_1_pair_compute_cmd_rs1, set_1_pair_compute_cmd_rs2, set_1_pair_compute_index, set_1_pair_compute_sequence, set_1_pair_compute_loop_internal, set_1_pair_compute_loop_slot, set_1_pair_preload_rs1, set_1_pair_preload_rs2} : ((execute_pointer == 2'h2) ? {set_2_pair_compute_cmd_funct, set_2_pair_compute_cmd_rs1, set_2_pair_compute_cmd_rs2, set_2_pair_compute_index, set_2_pair_compute_sequence, set_2_pair_compute_loop_internal, set_2_pair_compute_loop_slot, set_2_pair_preload_rs1, set_2_pair_preload_rs2} : {set_3_pair_compute_cmd_funct, set_3_pair_compute_cmd_rs1, set_3_pair_compute_cmd_rs2, set_3_pair_compute_index, set_3_pair_compute_sequence, set_3_pair_compute_loop_internal, set_3_pair_compute_loop_slot, set_3_pair_preload_rs1, set_3_pair_preload_rs2}));
   wire [40:0] _y_config_ws_e1 = (execute_pointer == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((execute_pointer == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((execute_pointer == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _y_config_relu_e1 = (execute_pointer == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((execute_pointer == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((execute_pointer == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _y_config_shift_e1 = (execute_pointer == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((execute_pointer == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((execute_pointer == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _y_config_transpose_a_e1 = (execute_pointer == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((execute_pointer == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((execute_pointer == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _y_config_transpose_b_e1 = (execute_pointer == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((execute_pointer == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((execute_pointer == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _y_config_a_stride_e1 = (execute_pointer == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((execute_pointer == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((execute_pointer == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
-  wire [40:0] _y_config_c_stride_e1 = (execute_pointer == 2'h0) ? {set_0_config_ws, set_0_config_relu, set_0_config_shift, set_0_config_transpose_a, set_0_config_transpose_b, set_0_config_a_stride, set_0_config_c_stride} : ((execute_pointer == 2'h1) ? {set_1_config_ws, set_1_config_relu, set_1_config_shift, set_1_config_transpose_a, set_1_config_transpose_b, set_1_config_a_stride, set_1_config_c_stride} : ((execute_pointer == 2'h2) ? {set_2_config_ws, set_2_config_relu, set_2_config_shift, set_2_config_transpose_a, set_2_config_transpose_b, set_2_config_a_stride, set_2_config_c_stride} : {set_3_config_ws, set_3_config_relu, set_3_config_shift, set_3_config_transpose_a, set_3_config_transpose_b, set_3_config_a_stride, set_3_config_c_stride}));
   wire [15:0] _x_compute_slots_e1 = (x_pair_compute_cmd_rs1[63:48] > x_pair_preload_rs2[63:48]) ? x_pair_compute_cmd_rs1[63:48] : x_pair_preload_rs2[63:48];
-  wire [41:0] _slot_tag_row_e2 = {16'h0, {22'h0, slot}} * {26'h0, x_config_c_stride};
-  wire [41:0] _slot_tag_row_e3 = {16'h0, {24'h0, 2'h3 - slot[1:0]}} * {26'h0, drain_stride};
-  wire [25:0] _slot_tag_row_e1 = (want_compute & x_config_ws) ? (x_pair_preload_rs2[25:0] + _slot_tag_row_e2[25:0]) : (drain_row + _slot_tag_row_e3[25:0]);
+  wire _load_now_e1 = (execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3)));
+  wire _load_now_e2 = ~(x_drains & y_config_ws);
+  wire [41:0] _slot_tag_row_e1 = {16'h0, {22'h0, slot}} * {26'h0, x_config_c_stride};
+  wire [41:0] _slot_tag_row_e2 = {16'h0, {24'h0, 2'h3 - slot[1:0]}} * {26'h0, drain_stride};
+  wire [25:0] _slot_tag_row_e3 = (want_compute & x_config_ws) ? (x_pair_preload_rs2[25:0] + _slot_tag_row_e1[25:0]) : (drain_row + _slot_tag_row_e2[25:0]);
+  wire [3:0] _slot_tag_mask_e1 = {16'h3 < x_pair_preload_rs2[47:32], 16'h2 < x_pair_preload_rs2[47:32], 16'h1 < x_pair_preload_rs2[47:32], 16'h0 < x_pair_preload_rs2[47:32]};
+  wire _slot_b_0_e1 = want_compute & (~x_config_ws);
+  wire _slot_d_0_e1 = (2'h3 - load_count[1:0]) == 2'h0;
+  wire _slot_d_0_e2 = (2'h3 - load_count[1:0]) == 2'h1;
+  wire _slot_d_0_e3 = (2'h3 - load_count[1:0]) == 2'h2;
+  wire _set_0_state_e1 = (parts_done & x_drains) & ((~_load_now_e1) | (x_drains & y_config_ws));
+  wire _set_0_state_e2 = ((parts_done & _load_now_e1) & _load_now_e2) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3))));
+  wire _retire_0_bias_e1 = (_accept_into_0_e1 & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)));
+  wire _retire_0_sp_write_valid_e1 = (cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_sp_write_valid;
+  wire _retire_0_acc_write_valid_e1 = (cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_acc_write_valid;
+  wire _read_pointer_e1 = read_active & ((read_a_done | _sp_read_0_req_valid_e1) | ((sp_read_0_req_valid & sp_read_0_req_ready) & (({1'h0, read_a_row} + {1'h0, 16'h1}) >= {1'h0, reading_pair_compute_cmd_rs1[63:48]})));
+  wire _read_pointer_e2 = _sp_read_1_req_valid_e4 & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready);
+  wire _read_pointer_e3 = (_sp_read_1_req_valid_e2 ? _sp_read_1_req_valid_e3 : 1'h0) | (_read_pointer_e2 & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]}));
+  wire _read_pointer_e4 = read_q_done | (_sp_read_1_req_valid_e2 ? _read_pointer_e3 : (_read_pointer_e3 & _sp_read_1_req_valid_e3));
+  wire _read_q_phase_e1 = (_sp_read_1_req_valid_e1 & (~_sp_read_1_req_valid_e2)) & _read_pointer_e3;
+  wire _propagate_e1 = _set_0_state_e1 | (_set_0_state_e2 & y_flips);
 
   assign cmd_ready = (~((retire_tail == 3'h0) ? retire_0_valid : ((retire_tail == 3'h1) ? retire_1_valid : ((retire_tail == 3'h2) ? retire_2_valid : ((retire_tail == 3'h3) ? retire_3_valid : ((retire_tail == 3'h4) ? retire_4_valid : ((retire_tail == 3'h5) ? retire_5_valid : ((retire_tail == 3'h6) ? retire_6_valid : retire_7_valid)))))))) & ((cmd_bits_compute_cmd_funct == 7'h0) | ((accept_pointer == 2'h0) ? (set_0_state == 2'h0) : ((accept_pointer == 2'h1) ? (set_1_state == 2'h0) : ((accept_pointer == 2'h2) ? (set_2_state == 2'h0) : (set_3_state == 2'h0)))));
-  assign sp_read_0_req_valid = (read_active & (~read_a_done)) & (~(((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0)));
-  assign sp_read_0_req_bits = _sp_read_0_req_bits_e1[9:0];
-  assign sp_read_1_req_valid = ((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (~read_second[31]);
+  assign sp_read_0_req_valid = (read_active & (~read_a_done)) & (~_sp_read_0_req_valid_e1);
+  assign sp_read_0_req_bits = _sp_read_0_req_bits_e2[9:0];
+  assign sp_read_1_req_valid = _sp_read_1_req_valid_e4 & (~read_second[31]);
   assign sp_read_1_req_bits = _sp_read_1_req_bits_e1[9:0];
-  assign acc_read_req_valid = ((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & read_second[31];
-  assign acc_read_req_bits = _acc_read_req_bits_e1[7:0];
+  assign acc_read_req_valid = _sp_read_1_req_valid_e4 & read_second[31];
+  assign acc_read_req_bits = _sp_read_1_req_bits_e1[7:0];
   assign sp_write_valid = (array_result_valid & result_tag_write) & (~result_tag_to_acc);
   assign sp_write_bits_row = result_tag_row;
-  assign sp_write_bits_data = {(result_tag_relu & ($signed(_sp_write_bits_data_e1[7:0]) < $signed(8'h0))) ? 8'h0 : _sp_write_bits_data_e2[7:0], (result_tag_relu & ($signed(_sp_write_bits_data_e3[7:0]) < $signed(8'h0))) ? 8'h0 : _sp_write_bits_data_e4[7:0], (result_tag_relu & ($signed(_sp_write_bits_data_e5[7:0]) < $signed(8'h0))) ? 8'h0 : _sp_write_bits_data_e6[7:0], (result_tag_relu & ($signed(_sp_write_bits_data_e7[7:0]) < $signed(8'h0))) ? 8'h0 : _sp_write_bits_data_e8[7:0]};
+  assign sp_write_bits_data = {(result_tag_relu & ($signed(_sp_write_bits_data_e1[7:0]) < $signed(8'h0))) ? 8'h0 : _sp_write_bits_data_e1[7:0], (result_tag_relu & ($signed(_sp_write_bits_data_e2[7:0]) < $signed(8'h0))) ? 8'h0 : _sp_write_bits_data_e2[7:0], (result_tag_relu & ($signed(_sp_write_bits_data_e3[7:0]) < $signed(8'h0))) ? 8'h0 : _sp_write_bits_data_e3[7:0], (result_tag_relu & ($signed(_sp_write_bits_data_e4[7:0]) < $signed(8'h0))) ? 8'h0 : _sp_write_bits_data_e4[7:0]};
   assign sp_write_bits_mask = result_tag_mask;
   assign sp_write_bits_accumulate = 1'h0;
   assign acc_write_valid = (array_result_valid & result_tag_write) & result_tag_to_acc;
@@ -759,110 +776,140 @@ module ExecuteController_SpinelSmall (
   assign array_slot_bits_shift = drain_shift;
   assign array_slot_bits_output = slot_tag_write | slot_tag_retire;
   assign array_slot_bits_tag = {slot_tag_write, slot_tag_retire, slot_tag_entry, slot_tag_row, slot_tag_to_acc, slot_tag_accumulate, slot_tag_mask, slot_tag_relu, slot_tag_add_bias, slot_tag_bias_row};
-  assign mark_done_0 = last_landed ? ((last_landed_entry == 3'h0) ? 1'h1 : ((((x_valid & (~(~(x_pair_preload_rs2[31:0] == 32'hffffffff)))) & (~x_marked)) & ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots)) ? ((x_entry == 3'h0) ? 1'h1 : 1'h0) : 1'h0)) : ((((x_valid & (~(~(x_pair_preload_rs2[31:0] == 32'hffffffff)))) & (~x_marked)) & ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots)) ? ((x_entry == 3'h0) ? 1'h1 : 1'h0) : 1'h0);
-  assign mark_done_1 = last_landed ? ((last_landed_entry == 3'h1) ? 1'h1 : ((((x_valid & (~(~(x_pair_preload_rs2[31:0] == 32'hffffffff)))) & (~x_marked)) & ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots)) ? ((x_entry == 3'h1) ? 1'h1 : 1'h0) : 1'h0)) : ((((x_valid & (~(~(x_pair_preload_rs2[31:0] == 32'hffffffff)))) & (~x_marked)) & ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots)) ? ((x_entry == 3'h1) ? 1'h1 : 1'h0) : 1'h0);
-  assign mark_done_2 = last_landed ? ((last_landed_entry == 3'h2) ? 1'h1 : ((((x_valid & (~(~(x_pair_preload_rs2[31:0] == 32'hffffffff)))) & (~x_marked)) & ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots)) ? ((x_entry == 3'h2) ? 1'h1 : 1'h0) : 1'h0)) : ((((x_valid & (~(~(x_pair_preload_rs2[31:0] == 32'hffffffff)))) & (~x_marked)) & ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots)) ? ((x_entry == 3'h2) ? 1'h1 : 1'h0) : 1'h0);
-  assign mark_done_3 = last_landed ? ((last_landed_entry == 3'h3) ? 1'h1 : ((((x_valid & (~(~(x_pair_preload_rs2[31:0] == 32'hffffffff)))) & (~x_marked)) & ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots)) ? ((x_entry == 3'h3) ? 1'h1 : 1'h0) : 1'h0)) : ((((x_valid & (~(~(x_pair_preload_rs2[31:0] == 32'hffffffff)))) & (~x_marked)) & ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots)) ? ((x_entry == 3'h3) ? 1'h1 : 1'h0) : 1'h0);
-  assign mark_done_4 = last_landed ? ((last_landed_entry == 3'h4) ? 1'h1 : ((((x_valid & (~(~(x_pair_preload_rs2[31:0] == 32'hffffffff)))) & (~x_marked)) & ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots)) ? ((x_entry == 3'h4) ? 1'h1 : 1'h0) : 1'h0)) : ((((x_valid & (~(~(x_pair_preload_rs2[31:0] == 32'hffffffff)))) & (~x_marked)) & ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots)) ? ((x_entry == 3'h4) ? 1'h1 : 1'h0) : 1'h0);
-  assign mark_done_5 = last_landed ? ((last_landed_entry == 3'h5) ? 1'h1 : ((((x_valid & (~(~(x_pair_preload_rs2[31:0] == 32'hffffffff)))) & (~x_marked)) & ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots)) ? ((x_entry == 3'h5) ? 1'h1 : 1'h0) : 1'h0)) : ((((x_valid & (~(~(x_pair_preload_rs2[31:0] == 32'hffffffff)))) & (~x_marked)) & ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots)) ? ((x_entry == 3'h5) ? 1'h1 : 1'h0) : 1'h0);
-  assign mark_done_6 = last_landed ? ((last_landed_entry == 3'h6) ? 1'h1 : ((((x_valid & (~(~(x_pair_preload_rs2[31:0] == 32'hffffffff)))) & (~x_marked)) & ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots)) ? ((x_entry == 3'h6) ? 1'h1 : 1'h0) : 1'h0)) : ((((x_valid & (~(~(x_pair_preload_rs2[31:0] == 32'hffffffff)))) & (~x_marked)) & ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots)) ? ((x_entry == 3'h6) ? 1'h1 : 1'h0) : 1'h0);
-  assign mark_done_7 = last_landed ? ((last_landed_entry == 3'h7) ? 1'h1 : ((((x_valid & (~(~(x_pair_preload_rs2[31:0] == 32'hffffffff)))) & (~x_marked)) & ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots)) ? ((x_entry == 3'h7) ? 1'h1 : 1'h0) : 1'h0)) : ((((x_valid & (~(~(x_pair_preload_rs2[31:0] == 32'hffffffff)))) & (~x_marked)) & ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots)) ? ((x_entry == 3'h7) ? 1'h1 : 1'h0) : 1'h0);
+  assign mark_done_0 = last_landed ? ((last_landed_entry == 3'h0) ? 1'h1 : _mark_done_0_e4) : _mark_done_0_e4;
+  assign mark_done_1 = last_landed ? ((last_landed_entry == 3'h1) ? 1'h1 : _mark_done_1_e1) : _mark_done_1_e1;
+  assign mark_done_2 = last_landed ? ((last_landed_entry == 3'h2) ? 1'h1 : _mark_done_2_e1) : _mark_done_2_e1;
+  assign mark_done_3 = last_landed ? ((last_landed_entry == 3'h3) ? 1'h1 : _mark_done_3_e1) : _mark_done_3_e1;
+  assign mark_done_4 = last_landed ? ((last_landed_entry == 3'h4) ? 1'h1 : _mark_done_4_e1) : _mark_done_4_e1;
+  assign mark_done_5 = last_landed ? ((last_landed_entry == 3'h5) ? 1'h1 : _mark_done_5_e1) : _mark_done_5_e1;
+  assign mark_done_6 = last_landed ? ((last_landed_entry == 3'h6) ? 1'h1 : _mark_done_6_e1) : _mark_done_6_e1;
+  assign mark_done_7 = last_landed ? ((last_landed_entry == 3'h7) ? 1'h1 : _mark_done_7_e1) : _mark_done_7_e1;
+  assign accept_into_0 = _accept_into_0_e2 & (accept_pointer == 2'h0);
+  assign accept_into_1 = _accept_into_0_e2 & (accept_pointer == 2'h1);
+  assign accept_into_2 = _accept_into_0_e2 & (accept_pointer == 2'h2);
+  assign accept_into_3 = _accept_into_0_e2 & (accept_pointer == 2'h3);
   assign reading_pair_compute_cmd_funct = _reading_pair_compute_cmd_funct_e1[328:322];
-  assign reading_pair_compute_cmd_rs1 = _reading_pair_compute_cmd_rs1_e1[321:258];
-  assign reading_pair_compute_cmd_rs2 = _reading_pair_compute_cmd_rs2_e1[257:194];
-  assign reading_pair_compute_index = _reading_pair_compute_index_e1[193:162];
-  assign reading_pair_compute_sequence = _reading_pair_compute_sequence_e1[161:130];
-  assign reading_pair_compute_loop_internal = _reading_pair_compute_loop_internal_e1[129];
-  assign reading_pair_compute_loop_slot = _reading_pair_compute_loop_slot_e1[128];
-  assign reading_pair_preload_rs1 = _reading_pair_preload_rs1_e1[127:64];
-  assign reading_pair_preload_rs2 = _reading_pair_preload_rs2_e1[63:0];
+  assign reading_pair_compute_cmd_rs1 = _reading_pair_compute_cmd_funct_e1[321:258];
+  assign reading_pair_compute_cmd_rs2 = _reading_pair_compute_cmd_funct_e1[257:194];
+  assign reading_pair_compute_index = _reading_pair_compute_cmd_funct_e1[193:162];
+  assign reading_pair_compute_sequence = _reading_pair_compute_cmd_funct_e1[161:130];
+  assign reading_pair_compute_loop_internal = _reading_pair_compute_cmd_funct_e1[129];
+  assign reading_pair_compute_loop_slot = _reading_pair_compute_cmd_funct_e1[128];
+  assign reading_pair_preload_rs1 = _reading_pair_compute_cmd_funct_e1[127:64];
+  assign reading_pair_preload_rs2 = _reading_pair_compute_cmd_funct_e1[63:0];
   assign reading_config_ws = _reading_config_ws_e1[40];
-  assign reading_config_relu = _reading_config_relu_e1[39];
-  assign reading_config_shift = _reading_config_shift_e1[38:34];
-  assign reading_config_transpose_a = _reading_config_transpose_a_e1[33];
-  assign reading_config_transpose_b = _reading_config_transpose_b_e1[32];
-  assign reading_config_a_stride = _reading_config_a_stride_e1[31:16];
-  assign reading_config_c_stride = _reading_config_c_stride_e1[15:0];
+  assign reading_config_relu = _reading_config_ws_e1[39];
+  assign reading_config_shift = _reading_config_ws_e1[38:34];
+  assign reading_config_transpose_a = _reading_config_ws_e1[33];
+  assign reading_config_transpose_b = _reading_config_ws_e1[32];
+  assign reading_config_a_stride = _reading_config_ws_e1[31:16];
+  assign reading_config_c_stride = _reading_config_ws_e1[15:0];
   assign reading_entry = (read_pointer == 2'h0) ? set_0_entry : ((read_pointer == 2'h1) ? set_1_entry : ((read_pointer == 2'h2) ? set_2_entry : set_3_entry));
   assign reading_sp_reads_valid = _reading_sp_reads_valid_e1[56];
-  assign reading_sp_reads_low = _reading_sp_reads_low_e1[55:28];
-  assign reading_sp_reads_high = _reading_sp_reads_high_e1[27:0];
+  assign reading_sp_reads_low = _reading_sp_reads_valid_e1[55:28];
+  assign reading_sp_reads_high = _reading_sp_reads_valid_e1[27:0];
   assign reading_sp_a_reads_valid = _reading_sp_a_reads_valid_e1[56];
-  assign reading_sp_a_reads_low = _reading_sp_a_reads_low_e1[55:28];
-  assign reading_sp_a_reads_high = _reading_sp_a_reads_high_e1[27:0];
+  assign reading_sp_a_reads_low = _reading_sp_a_reads_valid_e1[55:28];
+  assign reading_sp_a_reads_high = _reading_sp_a_reads_valid_e1[27:0];
   assign reading_acc_reads_valid = _reading_acc_reads_valid_e1[56];
-  assign reading_acc_reads_low = _reading_acc_reads_low_e1[55:28];
-  assign reading_acc_reads_high = _reading_acc_reads_high_e1[27:0];
-  assign read_active = (((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h2) | (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)));
-  assign read_second = (read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? reading_pair_compute_cmd_rs2 : reading_pair_preload_rs1;
+  assign reading_acc_reads_low = _reading_acc_reads_valid_e1[55:28];
+  assign reading_acc_reads_high = _reading_acc_reads_valid_e1[27:0];
+  assign read_active = (_read_active_e1 == 2'h2) | _read_active_e3;
+  assign clears_bias = _clears_bias_e1 & _read_active_e2;
+  assign read_second = _sp_read_1_req_valid_e2 ? reading_pair_compute_cmd_rs2 : reading_pair_preload_rs1;
   assign arriving_wide_0 = arriving_from_acc ? acc_read_resp_bits[31:0] : {{24{_arriving_wide_0_e1[7]}}, _arriving_wide_0_e1};
   assign arriving_wide_1 = arriving_from_acc ? acc_read_resp_bits[63:32] : {{24{_arriving_wide_1_e1[7]}}, _arriving_wide_1_e1};
   assign arriving_wide_2 = arriving_from_acc ? acc_read_resp_bits[95:64] : {{24{_arriving_wide_2_e1[7]}}, _arriving_wide_2_e1};
   assign arriving_wide_3 = arriving_from_acc ? acc_read_resp_bits[127:96] : {{24{_arriving_wide_3_e1[7]}}, _arriving_wide_3_e1};
+  assign arriving_a_row_is_0 = arriving_a_row == 2'h0;
+  assign arriving_a_row_is_1 = arriving_a_row == 2'h1;
+  assign arriving_a_row_is_2 = arriving_a_row == 2'h2;
+  assign arriving_a_row_is_3 = arriving_a_row == 2'h3;
+  assign arriving_a_lane_used_0 = 16'h0 < arriving_a_columns;
+  assign arriving_a_lane_used_1 = 16'h1 < arriving_a_columns;
+  assign arriving_a_lane_used_2 = 16'h2 < arriving_a_columns;
+  assign arriving_a_lane_used_3 = 16'h3 < arriving_a_columns;
+  assign arriving_second_row_is_0 = arriving_second_row == 2'h0;
+  assign arriving_second_row_is_1 = arriving_second_row == 2'h1;
+  assign arriving_second_row_is_2 = arriving_second_row == 2'h2;
+  assign arriving_second_row_is_3 = arriving_second_row == 2'h3;
+  assign arriving_second_lane_used_0 = 16'h0 < arriving_second_columns;
+  assign arriving_second_lane_used_1 = 16'h1 < arriving_second_columns;
+  assign arriving_second_lane_used_2 = 16'h2 < arriving_second_columns;
+  assign arriving_second_lane_used_3 = 16'h3 < arriving_second_columns;
+  assign a_lands_0 = arriving_a & (arriving_a_set == 2'h0);
+  assign second_lands_0 = arriving_second & (arriving_second_set == 2'h0);
+  assign a_lands_1 = arriving_a & (arriving_a_set == 2'h1);
+  assign second_lands_1 = arriving_second & (arriving_second_set == 2'h1);
+  assign a_lands_2 = arriving_a & (arriving_a_set == 2'h2);
+  assign second_lands_2 = arriving_second & (arriving_second_set == 2'h2);
+  assign a_lands_3 = arriving_a & (arriving_a_set == 2'h3);
+  assign second_lands_3 = arriving_second & (arriving_second_set == 2'h3);
+  assign bias_lands = arriving_second & (arriving_second_target == 2'h2);
   assign x_pair_compute_cmd_funct = _x_pair_compute_cmd_funct_e1[328:322];
-  assign x_pair_compute_cmd_rs1 = _x_pair_compute_cmd_rs1_e1[321:258];
-  assign x_pair_compute_cmd_rs2 = _x_pair_compute_cmd_rs2_e1[257:194];
-  assign x_pair_compute_index = _x_pair_compute_index_e1[193:162];
-  assign x_pair_compute_sequence = _x_pair_compute_sequence_e1[161:130];
-  assign x_pair_compute_loop_internal = _x_pair_compute_loop_internal_e1[129];
-  assign x_pair_compute_loop_slot = _x_pair_compute_loop_slot_e1[128];
-  assign x_pair_preload_rs1 = _x_pair_preload_rs1_e1[127:64];
-  assign x_pair_preload_rs2 = _x_pair_preload_rs2_e1[63:0];
+  assign x_pair_compute_cmd_rs1 = _x_pair_compute_cmd_funct_e1[321:258];
+  assign x_pair_compute_cmd_rs2 = _x_pair_compute_cmd_funct_e1[257:194];
+  assign x_pair_compute_index = _x_pair_compute_cmd_funct_e1[193:162];
+  assign x_pair_compute_sequence = _x_pair_compute_cmd_funct_e1[161:130];
+  assign x_pair_compute_loop_internal = _x_pair_compute_cmd_funct_e1[129];
+  assign x_pair_compute_loop_slot = _x_pair_compute_cmd_funct_e1[128];
+  assign x_pair_preload_rs1 = _x_pair_compute_cmd_funct_e1[127:64];
+  assign x_pair_preload_rs2 = _x_pair_compute_cmd_funct_e1[63:0];
   assign x_config_ws = _x_config_ws_e1[40];
-  assign x_config_relu = _x_config_relu_e1[39];
-  assign x_config_shift = _x_config_shift_e1[38:34];
-  assign x_config_transpose_a = _x_config_transpose_a_e1[33];
-  assign x_config_transpose_b = _x_config_transpose_b_e1[32];
-  assign x_config_a_stride = _x_config_a_stride_e1[31:16];
-  assign x_config_c_stride = _x_config_c_stride_e1[15:0];
+  assign x_config_relu = _x_config_ws_e1[39];
+  assign x_config_shift = _x_config_ws_e1[38:34];
+  assign x_config_transpose_a = _x_config_ws_e1[33];
+  assign x_config_transpose_b = _x_config_ws_e1[32];
+  assign x_config_a_stride = _x_config_ws_e1[31:16];
+  assign x_config_c_stride = _x_config_ws_e1[15:0];
   assign x_entry = (x_set == 2'h0) ? set_0_entry : ((x_set == 2'h1) ? set_1_entry : ((x_set == 2'h2) ? set_2_entry : set_3_entry));
   assign y_pair_compute_cmd_funct = _y_pair_compute_cmd_funct_e1[328:322];
-  assign y_pair_compute_cmd_rs1 = _y_pair_compute_cmd_rs1_e1[321:258];
-  assign y_pair_compute_cmd_rs2 = _y_pair_compute_cmd_rs2_e1[257:194];
-  assign y_pair_compute_index = _y_pair_compute_index_e1[193:162];
-  assign y_pair_compute_sequence = _y_pair_compute_sequence_e1[161:130];
-  assign y_pair_compute_loop_internal = _y_pair_compute_loop_internal_e1[129];
-  assign y_pair_compute_loop_slot = _y_pair_compute_loop_slot_e1[128];
-  assign y_pair_preload_rs1 = _y_pair_preload_rs1_e1[127:64];
-  assign y_pair_preload_rs2 = _y_pair_preload_rs2_e1[63:0];
+  assign y_pair_compute_cmd_rs1 = _y_pair_compute_cmd_funct_e1[321:258];
+  assign y_pair_compute_cmd_rs2 = _y_pair_compute_cmd_funct_e1[257:194];
+  assign y_pair_compute_index = _y_pair_compute_cmd_funct_e1[193:162];
+  assign y_pair_compute_sequence = _y_pair_compute_cmd_funct_e1[161:130];
+  assign y_pair_compute_loop_internal = _y_pair_compute_cmd_funct_e1[129];
+  assign y_pair_compute_loop_slot = _y_pair_compute_cmd_funct_e1[128];
+  assign y_pair_preload_rs1 = _y_pair_compute_cmd_funct_e1[127:64];
+  assign y_pair_preload_rs2 = _y_pair_compute_cmd_funct_e1[63:0];
   assign y_config_ws = _y_config_ws_e1[40];
-  assign y_config_relu = _y_config_relu_e1[39];
-  assign y_config_shift = _y_config_shift_e1[38:34];
-  assign y_config_transpose_a = _y_config_transpose_a_e1[33];
-  assign y_config_transpose_b = _y_config_transpose_b_e1[32];
-  assign y_config_a_stride = _y_config_a_stride_e1[31:16];
-  assign y_config_c_stride = _y_config_c_stride_e1[15:0];
+  assign y_config_relu = _y_config_ws_e1[39];
+  assign y_config_shift = _y_config_ws_e1[38:34];
+  assign y_config_transpose_a = _y_config_ws_e1[33];
+  assign y_config_transpose_b = _y_config_ws_e1[32];
+  assign y_config_a_stride = _y_config_ws_e1[31:16];
+  assign y_config_c_stride = _y_config_ws_e1[15:0];
   assign y_entry = (execute_pointer == 2'h0) ? set_0_entry : ((execute_pointer == 2'h1) ? set_1_entry : ((execute_pointer == 2'h2) ? set_2_entry : set_3_entry));
-  assign x_compute_slots = (~x_valid) ? 4'h0 : (x_config_ws ? ((~(x_pair_preload_rs2[31:0] == 32'hffffffff)) ? _x_compute_slots_e1[3:0] : 4'h0) : 4'h4);
-  assign x_drains = (x_valid & (~x_config_ws)) & (~(x_pair_preload_rs2[31:0] == 32'hffffffff));
+  assign x_compute_slots = (~x_valid) ? 4'h0 : (x_config_ws ? (_mark_done_0_e1 ? _x_compute_slots_e1[3:0] : 4'h0) : 4'h4);
+  assign x_drains = (x_valid & (~x_config_ws)) & _mark_done_0_e1;
   assign y_flips = (~(y_pair_compute_cmd_funct == 7'h5)) | ((~y_config_ws) & x_drains);
-  assign load_now = load_active | (((((~load_active) & (~load_done)) & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & y_flips) & (~(x_drains & y_config_ws)));
+  assign load_now = load_active | (((((~load_active) & (~load_done)) & _load_now_e1) & y_flips) & _load_now_e2);
   assign want_compute = slot < x_compute_slots;
   assign want_drain = drain_pending & (slot < 4'h4);
-  assign slot_tag_write = (want_compute & x_config_ws) ? ((~(x_pair_preload_rs2[31:0] == 32'hffffffff)) & ({12'h0, slot} < x_pair_preload_rs2[63:48])) : (want_drain & ({14'h0, 2'h3 - slot[1:0]} < drain_rows));
+  assign slot_tag_write = (want_compute & x_config_ws) ? (_mark_done_0_e1 & ({12'h0, slot} < x_pair_preload_rs2[63:48])) : (want_drain & ({14'h0, 2'h3 - slot[1:0]} < drain_rows));
   assign slot_tag_retire = (want_compute & x_config_ws) ? (({1'h0, slot} + {1'h0, 4'h1}) == {1'h0, x_compute_slots}) : (want_drain & (slot == 4'h3));
   assign slot_tag_entry = (want_compute & x_config_ws) ? x_entry : drain_entry;
-  assign slot_tag_row = _slot_tag_row_e1[9:0];
+  assign slot_tag_row = _slot_tag_row_e3[9:0];
   assign slot_tag_to_acc = (want_compute & x_config_ws) ? x_pair_preload_rs2[31] : drain_to_acc;
   assign slot_tag_accumulate = (want_compute & x_config_ws) ? x_pair_preload_rs2[30] : drain_accumulate;
-  assign slot_tag_mask = (want_compute & x_config_ws) ? {16'h3 < x_pair_preload_rs2[47:32], 16'h2 < x_pair_preload_rs2[47:32], 16'h1 < x_pair_preload_rs2[47:32], 16'h0 < x_pair_preload_rs2[47:32]} : drain_mask;
+  assign slot_tag_mask = (want_compute & x_config_ws) ? _slot_tag_mask_e1 : drain_mask;
   assign slot_tag_relu = (want_compute & x_config_ws) ? x_config_relu : drain_relu;
   assign slot_tag_add_bias = ((want_compute & x_config_ws) & x_config_ws) & (~(((x_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (x_pair_compute_cmd_rs2[63:48] == 16'h0)) | (x_pair_compute_cmd_rs2[47:32] == 16'h0)));
   assign slot_tag_bias_row = slot[1:0];
   assign feed = ((want_compute | want_drain) | load_now) & (~((((slot_tag_write & slot_tag_to_acc) & slot_tag_accumulate) & last_acc_write) & (last_acc_row == slot_tag_row)));
   assign slot_a_0 = want_compute ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_a_0_0 : ((x_set == 2'h1) ? set_1_a_0_0 : ((x_set == 2'h2) ? set_2_a_0_0 : set_3_a_0_0))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_a_1_0 : ((x_set == 2'h1) ? set_1_a_1_0 : ((x_set == 2'h2) ? set_2_a_1_0 : set_3_a_1_0))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_a_2_0 : ((x_set == 2'h1) ? set_1_a_2_0 : ((x_set == 2'h2) ? set_2_a_2_0 : set_3_a_2_0))) : ((x_set == 2'h0) ? set_0_a_3_0 : ((x_set == 2'h1) ? set_1_a_3_0 : ((x_set == 2'h2) ? set_2_a_3_0 : set_3_a_3_0)))))) : 8'h0;
-  assign slot_b_0 = (want_compute & (~x_config_ws)) ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_b_0_0 : ((x_set == 2'h1) ? set_1_b_0_0 : ((x_set == 2'h2) ? set_2_b_0_0 : set_3_b_0_0))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_b_1_0 : ((x_set == 2'h1) ? set_1_b_1_0 : ((x_set == 2'h2) ? set_2_b_1_0 : set_3_b_1_0))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_b_2_0 : ((x_set == 2'h1) ? set_1_b_2_0 : ((x_set == 2'h2) ? set_2_b_2_0 : set_3_b_2_0))) : ((x_set == 2'h0) ? set_0_b_3_0 : ((x_set == 2'h1) ? set_1_b_3_0 : ((x_set == 2'h2) ? set_2_b_3_0 : set_3_b_3_0)))))) : 8'h0;
-  assign slot_d_0 = load_now ? (((2'h3 - load_count[1:0]) == 2'h0) ? ((execute_pointer == 2'h0) ? set_0_p_0_0 : ((execute_pointer == 2'h1) ? set_1_p_0_0 : ((execute_pointer == 2'h2) ? set_2_p_0_0 : set_3_p_0_0))) : (((2'h3 - load_count[1:0]) == 2'h1) ? ((execute_pointer == 2'h0) ? set_0_p_1_0 : ((execute_pointer == 2'h1) ? set_1_p_1_0 : ((execute_pointer == 2'h2) ? set_2_p_1_0 : set_3_p_1_0))) : (((2'h3 - load_count[1:0]) == 2'h2) ? ((execute_pointer == 2'h0) ? set_0_p_2_0 : ((execute_pointer == 2'h1) ? set_1_p_2_0 : ((execute_pointer == 2'h2) ? set_2_p_2_0 : set_3_p_2_0))) : ((execute_pointer == 2'h0) ? set_0_p_3_0 : ((execute_pointer == 2'h1) ? set_1_p_3_0 : ((execute_pointer == 2'h2) ? set_2_p_3_0 : set_3_p_3_0)))))) : 32'h0;
+  assign slot_b_0 = _slot_b_0_e1 ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_b_0_0 : ((x_set == 2'h1) ? set_1_b_0_0 : ((x_set == 2'h2) ? set_2_b_0_0 : set_3_b_0_0))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_b_1_0 : ((x_set == 2'h1) ? set_1_b_1_0 : ((x_set == 2'h2) ? set_2_b_1_0 : set_3_b_1_0))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_b_2_0 : ((x_set == 2'h1) ? set_1_b_2_0 : ((x_set == 2'h2) ? set_2_b_2_0 : set_3_b_2_0))) : ((x_set == 2'h0) ? set_0_b_3_0 : ((x_set == 2'h1) ? set_1_b_3_0 : ((x_set == 2'h2) ? set_2_b_3_0 : set_3_b_3_0)))))) : 8'h0;
+  assign slot_d_0 = load_now ? (_slot_d_0_e1 ? ((execute_pointer == 2'h0) ? set_0_p_0_0 : ((execute_pointer == 2'h1) ? set_1_p_0_0 : ((execute_pointer == 2'h2) ? set_2_p_0_0 : set_3_p_0_0))) : (_slot_d_0_e2 ? ((execute_pointer == 2'h0) ? set_0_p_1_0 : ((execute_pointer == 2'h1) ? set_1_p_1_0 : ((execute_pointer == 2'h2) ? set_2_p_1_0 : set_3_p_1_0))) : (_slot_d_0_e3 ? ((execute_pointer == 2'h0) ? set_0_p_2_0 : ((execute_pointer == 2'h1) ? set_1_p_2_0 : ((execute_pointer == 2'h2) ? set_2_p_2_0 : set_3_p_2_0))) : ((execute_pointer == 2'h0) ? set_0_p_3_0 : ((execute_pointer == 2'h1) ? set_1_p_3_0 : ((execute_pointer == 2'h2) ? set_2_p_3_0 : set_3_p_3_0)))))) : 32'h0;
   assign slot_a_1 = want_compute ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_a_0_1 : ((x_set == 2'h1) ? set_1_a_0_1 : ((x_set == 2'h2) ? set_2_a_0_1 : set_3_a_0_1))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_a_1_1 : ((x_set == 2'h1) ? set_1_a_1_1 : ((x_set == 2'h2) ? set_2_a_1_1 : set_3_a_1_1))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_a_2_1 : ((x_set == 2'h1) ? set_1_a_2_1 : ((x_set == 2'h2) ? set_2_a_2_1 : set_3_a_2_1))) : ((x_set == 2'h0) ? set_0_a_3_1 : ((x_set == 2'h1) ? set_1_a_3_1 : ((x_set == 2'h2) ? set_2_a_3_1 : set_3_a_3_1)))))) : 8'h0;
-  assign slot_b_1 = (want_compute & (~x_config_ws)) ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_b_0_1 : ((x_set == 2'h1) ? set_1_b_0_1 : ((x_set == 2'h2) ? set_2_b_0_1 : set_3_b_0_1))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_b_1_1 : ((x_set == 2'h1) ? set_1_b_1_1 : ((x_set == 2'h2) ? set_2_b_1_1 : set_3_b_1_1))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_b_2_1 : ((x_set == 2'h1) ? set_1_b_2_1 : ((x_set == 2'h2) ? set_2_b_2_1 : set_3_b_2_1))) : ((x_set == 2'h0) ? set_0_b_3_1 : ((x_set == 2'h1) ? set_1_b_3_1 : ((x_set == 2'h2) ? set_2_b_3_1 : set_3_b_3_1)))))) : 8'h0;
-  assign slot_d_1 = load_now ? (((2'h3 - load_count[1:0]) == 2'h0) ? ((execute_pointer == 2'h0) ? set_0_p_0_1 : ((execute_pointer == 2'h1) ? set_1_p_0_1 : ((execute_pointer == 2'h2) ? set_2_p_0_1 : set_3_p_0_1))) : (((2'h3 - load_count[1:0]) == 2'h1) ? ((execute_pointer == 2'h0) ? set_0_p_1_1 : ((execute_pointer == 2'h1) ? set_1_p_1_1 : ((execute_pointer == 2'h2) ? set_2_p_1_1 : set_3_p_1_1))) : (((2'h3 - load_count[1:0]) == 2'h2) ? ((execute_pointer == 2'h0) ? set_0_p_2_1 : ((execute_pointer == 2'h1) ? set_1_p_2_1 : ((execute_pointer == 2'h2) ? set_2_p_2_1 : set_3_p_2_1))) : ((execute_pointer == 2'h0) ? set_0_p_3_1 : ((execute_pointer == 2'h1) ? set_1_p_3_1 : ((execute_pointer == 2'h2) ? set_2_p_3_1 : set_3_p_3_1)))))) : 32'h0;
+  assign slot_b_1 = _slot_b_0_e1 ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_b_0_1 : ((x_set == 2'h1) ? set_1_b_0_1 : ((x_set == 2'h2) ? set_2_b_0_1 : set_3_b_0_1))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_b_1_1 : ((x_set == 2'h1) ? set_1_b_1_1 : ((x_set == 2'h2) ? set_2_b_1_1 : set_3_b_1_1))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_b_2_1 : ((x_set == 2'h1) ? set_1_b_2_1 : ((x_set == 2'h2) ? set_2_b_2_1 : set_3_b_2_1))) : ((x_set == 2'h0) ? set_0_b_3_1 : ((x_set == 2'h1) ? set_1_b_3_1 : ((x_set == 2'h2) ? set_2_b_3_1 : set_3_b_3_1)))))) : 8'h0;
+  assign slot_d_1 = load_now ? (_slot_d_0_e1 ? ((execute_pointer == 2'h0) ? set_0_p_0_1 : ((execute_pointer == 2'h1) ? set_1_p_0_1 : ((execute_pointer == 2'h2) ? set_2_p_0_1 : set_3_p_0_1))) : (_slot_d_0_e2 ? ((execute_pointer == 2'h0) ? set_0_p_1_1 : ((execute_pointer == 2'h1) ? set_1_p_1_1 : ((execute_pointer == 2'h2) ? set_2_p_1_1 : set_3_p_1_1))) : (_slot_d_0_e3 ? ((execute_pointer == 2'h0) ? set_0_p_2_1 : ((execute_pointer == 2'h1) ? set_1_p_2_1 : ((execute_pointer == 2'h2) ? set_2_p_2_1 : set_3_p_2_1))) : ((execute_pointer == 2'h0) ? set_0_p_3_1 : ((execute_pointer == 2'h1) ? set_1_p_3_1 : ((execute_pointer == 2'h2) ? set_2_p_3_1 : set_3_p_3_1)))))) : 32'h0;
   assign slot_a_2 = want_compute ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_a_0_2 : ((x_set == 2'h1) ? set_1_a_0_2 : ((x_set == 2'h2) ? set_2_a_0_2 : set_3_a_0_2))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_a_1_2 : ((x_set == 2'h1) ? set_1_a_1_2 : ((x_set == 2'h2) ? set_2_a_1_2 : set_3_a_1_2))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_a_2_2 : ((x_set == 2'h1) ? set_1_a_2_2 : ((x_set == 2'h2) ? set_2_a_2_2 : set_3_a_2_2))) : ((x_set == 2'h0) ? set_0_a_3_2 : ((x_set == 2'h1) ? set_1_a_3_2 : ((x_set == 2'h2) ? set_2_a_3_2 : set_3_a_3_2)))))) : 8'h0;
-  assign slot_b_2 = (want_compute & (~x_config_ws)) ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_b_0_2 : ((x_set == 2'h1) ? set_1_b_0_2 : ((x_set == 2'h2) ? set_2_b_0_2 : set_3_b_0_2))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_b_1_2 : ((x_set == 2'h1) ? set_1_b_1_2 : ((x_set == 2'h2) ? set_2_b_1_2 : set_3_b_1_2))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_b_2_2 : ((x_set == 2'h1) ? set_1_b_2_2 : ((x_set == 2'h2) ? set_2_b_2_2 : set_3_b_2_2))) : ((x_set == 2'h0) ? set_0_b_3_2 : ((x_set == 2'h1) ? set_1_b_3_2 : ((x_set == 2'h2) ? set_2_b_3_2 : set_3_b_3_2)))))) : 8'h0;
-  assign slot_d_2 = load_now ? (((2'h3 - load_count[1:0]) == 2'h0) ? ((execute_pointer == 2'h0) ? set_0_p_0_2 : ((execute_pointer == 2'h1) ? set_1_p_0_2 : ((execute_pointer == 2'h2) ? set_2_p_0_2 : set_3_p_0_2))) : (((2'h3 - load_count[1:0]) == 2'h1) ? ((execute_pointer == 2'h0) ? set_0_p_1_2 : ((execute_pointer == 2'h1) ? set_1_p_1_2 : ((execute_pointer == 2'h2) ? set_2_p_1_2 : set_3_p_1_2))) : (((2'h3 - load_count[1:0]) == 2'h2) ? ((execute_pointer == 2'h0) ? set_0_p_2_2 : ((execute_pointer == 2'h1) ? set_1_p_2_2 : ((execute_pointer == 2'h2) ? set_2_p_2_2 : set_3_p_2_2))) : ((execute_pointer == 2'h0) ? set_0_p_3_2 : ((execute_pointer == 2'h1) ? set_1_p_3_2 : ((execute_pointer == 2'h2) ? set_2_p_3_2 : set_3_p_3_2)))))) : 32'h0;
+  assign slot_b_2 = _slot_b_0_e1 ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_b_0_2 : ((x_set == 2'h1) ? set_1_b_0_2 : ((x_set == 2'h2) ? set_2_b_0_2 : set_3_b_0_2))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_b_1_2 : ((x_set == 2'h1) ? set_1_b_1_2 : ((x_set == 2'h2) ? set_2_b_1_2 : set_3_b_1_2))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_b_2_2 : ((x_set == 2'h1) ? set_1_b_2_2 : ((x_set == 2'h2) ? set_2_b_2_2 : set_3_b_2_2))) : ((x_set == 2'h0) ? set_0_b_3_2 : ((x_set == 2'h1) ? set_1_b_3_2 : ((x_set == 2'h2) ? set_2_b_3_2 : set_3_b_3_2)))))) : 8'h0;
+  assign slot_d_2 = load_now ? (_slot_d_0_e1 ? ((execute_pointer == 2'h0) ? set_0_p_0_2 : ((execute_pointer == 2'h1) ? set_1_p_0_2 : ((execute_pointer == 2'h2) ? set_2_p_0_2 : set_3_p_0_2))) : (_slot_d_0_e2 ? ((execute_pointer == 2'h0) ? set_0_p_1_2 : ((execute_pointer == 2'h1) ? set_1_p_1_2 : ((execute_pointer == 2'h2) ? set_2_p_1_2 : set_3_p_1_2))) : (_slot_d_0_e3 ? ((execute_pointer == 2'h0) ? set_0_p_2_2 : ((execute_pointer == 2'h1) ? set_1_p_2_2 : ((execute_pointer == 2'h2) ? set_2_p_2_2 : set_3_p_2_2))) : ((execute_pointer == 2'h0) ? set_0_p_3_2 : ((execute_pointer == 2'h1) ? set_1_p_3_2 : ((execute_pointer == 2'h2) ? set_2_p_3_2 : set_3_p_3_2)))))) : 32'h0;
   assign slot_a_3 = want_compute ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_a_0_3 : ((x_set == 2'h1) ? set_1_a_0_3 : ((x_set == 2'h2) ? set_2_a_0_3 : set_3_a_0_3))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_a_1_3 : ((x_set == 2'h1) ? set_1_a_1_3 : ((x_set == 2'h2) ? set_2_a_1_3 : set_3_a_1_3))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_a_2_3 : ((x_set == 2'h1) ? set_1_a_2_3 : ((x_set == 2'h2) ? set_2_a_2_3 : set_3_a_2_3))) : ((x_set == 2'h0) ? set_0_a_3_3 : ((x_set == 2'h1) ? set_1_a_3_3 : ((x_set == 2'h2) ? set_2_a_3_3 : set_3_a_3_3)))))) : 8'h0;
-  assign slot_b_3 = (want_compute & (~x_config_ws)) ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_b_0_3 : ((x_set == 2'h1) ? set_1_b_0_3 : ((x_set == 2'h2) ? set_2_b_0_3 : set_3_b_0_3))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_b_1_3 : ((x_set == 2'h1) ? set_1_b_1_3 : ((x_set == 2'h2) ? set_2_b_1_3 : set_3_b_1_3))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_b_2_3 : ((x_set == 2'h1) ? set_1_b_2_3 : ((x_set == 2'h2) ? set_2_b_2_3 : set_3_b_2_3))) : ((x_set == 2'h0) ? set_0_b_3_3 : ((x_set == 2'h1) ? set_1_b_3_3 : ((x_set == 2'h2) ? set_2_b_3_3 : set_3_b_3_3)))))) : 8'h0;
-  assign slot_d_3 = load_now ? (((2'h3 - load_count[1:0]) == 2'h0) ? ((execute_pointer == 2'h0) ? set_0_p_0_3 : ((execute_pointer == 2'h1) ? set_1_p_0_3 : ((execute_pointer == 2'h2) ? set_2_p_0_3 : set_3_p_0_3))) : (((2'h3 - load_count[1:0]) == 2'h1) ? ((execute_pointer == 2'h0) ? set_0_p_1_3 : ((execute_pointer == 2'h1) ? set_1_p_1_3 : ((execute_pointer == 2'h2) ? set_2_p_1_3 : set_3_p_1_3))) : (((2'h3 - load_count[1:0]) == 2'h2) ? ((execute_pointer == 2'h0) ? set_0_p_2_3 : ((execute_pointer == 2'h1) ? set_1_p_2_3 : ((execute_pointer == 2'h2) ? set_2_p_2_3 : set_3_p_2_3))) : ((execute_pointer == 2'h0) ? set_0_p_3_3 : ((execute_pointer == 2'h1) ? set_1_p_3_3 : ((execute_pointer == 2'h2) ? set_2_p_3_3 : set_3_p_3_3)))))) : 32'h0;
-  assign parts_done = ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots) & ((~drain_pending) | ((slot + (feed ? 4'h1 : 4'h0)) >= 4'h4));
+  assign slot_b_3 = _slot_b_0_e1 ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_b_0_3 : ((x_set == 2'h1) ? set_1_b_0_3 : ((x_set == 2'h2) ? set_2_b_0_3 : set_3_b_0_3))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_b_1_3 : ((x_set == 2'h1) ? set_1_b_1_3 : ((x_set == 2'h2) ? set_2_b_1_3 : set_3_b_1_3))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_b_2_3 : ((x_set == 2'h1) ? set_1_b_2_3 : ((x_set == 2'h2) ? set_2_b_2_3 : set_3_b_2_3))) : ((x_set == 2'h0) ? set_0_b_3_3 : ((x_set == 2'h1) ? set_1_b_3_3 : ((x_set == 2'h2) ? set_2_b_3_3 : set_3_b_3_3)))))) : 8'h0;
+  assign slot_d_3 = load_now ? (_slot_d_0_e1 ? ((execute_pointer == 2'h0) ? set_0_p_0_3 : ((execute_pointer == 2'h1) ? set_1_p_0_3 : ((execute_pointer == 2'h2) ? set_2_p_0_3 : set_3_p_0_3))) : (_slot_d_0_e2 ? ((execute_pointer == 2'h0) ? set_0_p_1_3 : ((execute_pointer == 2'h1) ? set_1_p_1_3 : ((execute_pointer == 2'h2) ? set_2_p_1_3 : set_3_p_1_3))) : (_slot_d_0_e3 ? ((execute_pointer == 2'h0) ? set_0_p_2_3 : ((execute_pointer == 2'h1) ? set_1_p_2_3 : ((execute_pointer == 2'h2) ? set_2_p_2_3 : set_3_p_2_3))) : ((execute_pointer == 2'h0) ? set_0_p_3_3 : ((execute_pointer == 2'h1) ? set_1_p_3_3 : ((execute_pointer == 2'h2) ? set_2_p_3_3 : set_3_p_3_3)))))) : 32'h0;
+  assign parts_done = (_mark_done_0_e2 >= x_compute_slots) & ((~drain_pending) | (_mark_done_0_e2 >= 4'h4));
   assign result_tag_write = array_result_bits_tag[24];
   assign result_tag_retire = array_result_bits_tag[23];
   assign result_tag_entry = array_result_bits_tag[22:20];
@@ -880,1310 +927,4285 @@ module ExecuteController_SpinelSmall (
   always @(posedge clock) begin
     if (reset)
       ws <= 1'h0;
-    else
-      ws <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? ((~cmd_bits_compute_cmd_rs1[7]) ? cmd_bits_compute_cmd_rs1[2] : ws) : ws) : ws;
+    else if (cmd_valid & cmd_ready) begin
+      if (cmd_bits_compute_cmd_funct == 7'h0) begin
+        if (~cmd_bits_compute_cmd_rs1[7])
+          ws <= cmd_bits_compute_cmd_rs1[2];
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       relu <= 1'h0;
-    else
-      relu <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? ((~cmd_bits_compute_cmd_rs1[7]) ? (cmd_bits_compute_cmd_rs1[4:3] == 2'h1) : relu) : relu) : relu;
+    else if (cmd_valid & cmd_ready) begin
+      if (cmd_bits_compute_cmd_funct == 7'h0) begin
+        if (~cmd_bits_compute_cmd_rs1[7])
+          relu <= cmd_bits_compute_cmd_rs1[4:3] == 2'h1;
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       shift <= 5'h0;
-    else
-      shift <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? ((~cmd_bits_compute_cmd_rs1[7]) ? cmd_bits_compute_cmd_rs2[4:0] : shift) : shift) : shift;
+    else if (cmd_valid & cmd_ready) begin
+      if (cmd_bits_compute_cmd_funct == 7'h0) begin
+        if (~cmd_bits_compute_cmd_rs1[7])
+          shift <= cmd_bits_compute_cmd_rs2[4:0];
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       transpose_a <= 1'h0;
-    else
-      transpose_a <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? ((~cmd_bits_compute_cmd_rs1[7]) ? cmd_bits_compute_cmd_rs1[8] : transpose_a) : transpose_a) : transpose_a;
+    else if (cmd_valid & cmd_ready) begin
+      if (cmd_bits_compute_cmd_funct == 7'h0) begin
+        if (~cmd_bits_compute_cmd_rs1[7])
+          transpose_a <= cmd_bits_compute_cmd_rs1[8];
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       transpose_b <= 1'h0;
-    else
-      transpose_b <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? ((~cmd_bits_compute_cmd_rs1[7]) ? cmd_bits_compute_cmd_rs1[9] : transpose_b) : transpose_b) : transpose_b;
+    else if (cmd_valid & cmd_ready) begin
+      if (cmd_bits_compute_cmd_funct == 7'h0) begin
+        if (~cmd_bits_compute_cmd_rs1[7])
+          transpose_b <= cmd_bits_compute_cmd_rs1[9];
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       a_stride <= 16'h1;
-    else
-      a_stride <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? cmd_bits_compute_cmd_rs1[31:16] : a_stride) : a_stride;
+    else if (cmd_valid & cmd_ready) begin
+      if (cmd_bits_compute_cmd_funct == 7'h0)
+        a_stride <= cmd_bits_compute_cmd_rs1[31:16];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       c_stride <= 16'h1;
-    else
-      c_stride <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? cmd_bits_compute_cmd_rs2[63:48] : c_stride) : c_stride;
+    else if (cmd_valid & cmd_ready) begin
+      if (cmd_bits_compute_cmd_funct == 7'h0)
+        c_stride <= cmd_bits_compute_cmd_rs2[63:48];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       set_0_state <= 2'h0;
-    else
-      set_0_state <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? (x_valid ? ((x_set == 2'h0) ? 2'h0 : (read_landed ? ((read_landed_set == 2'h0) ? 2'h3 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h0) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_state : ((accept_pointer == 2'h0) ? 2'h1 : set_0_state)) : set_0_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_state : ((accept_pointer == 2'h0) ? 2'h1 : set_0_state)) : set_0_state))) : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h0) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_state : ((accept_pointer == 2'h0) ? 2'h1 : set_0_state)) : set_0_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_state : ((accept_pointer == 2'h0) ? 2'h1 : set_0_state)) : set_0_state)))) : (read_landed ? ((read_landed_set == 2'h0) ? 2'h3 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h0) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_state : ((accept_pointer == 2'h0) ? 2'h1 : set_0_state)) : set_0_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_state : ((accept_pointer == 2'h0) ? 2'h1 : set_0_state)) : set_0_state))) : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h0) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_state : ((accept_pointer == 2'h0) ? 2'h1 : set_0_state)) : set_0_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_state : ((accept_pointer == 2'h0) ? 2'h1 : set_0_state)) : set_0_state)))) : (read_landed ? ((read_landed_set == 2'h0) ? 2'h3 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h0) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_state : ((accept_pointer == 2'h0) ? 2'h1 : set_0_state)) : set_0_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_state : ((accept_pointer == 2'h0) ? 2'h1 : set_0_state)) : set_0_state))) : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h0) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_state : ((accept_pointer == 2'h0) ? 2'h1 : set_0_state)) : set_0_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_state : ((accept_pointer == 2'h0) ? 2'h1 : set_0_state)) : set_0_state)));
+    else if (_set_0_state_e1 | _set_0_state_e2) begin
+      if (x_valid) begin
+        if (x_set == 2'h0)
+          set_0_state <= 2'h0;
+        else if (read_landed) begin
+          if (read_landed_set == 2'h0)
+            set_0_state <= 2'h3;
+          else if (_clears_bias_e1) begin
+            if (read_pointer == 2'h0)
+              set_0_state <= 2'h2;
+            else if (cmd_valid & cmd_ready) begin
+              if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+                if (accept_pointer == 2'h0)
+                  set_0_state <= 2'h1;
+              end
+            end
+          end else if (cmd_valid & cmd_ready) begin
+            if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+              if (accept_pointer == 2'h0)
+                set_0_state <= 2'h1;
+            end
+          end
+        end else if (_clears_bias_e1) begin
+          if (read_pointer == 2'h0)
+            set_0_state <= 2'h2;
+          else if (cmd_valid & cmd_ready) begin
+            if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+              if (accept_pointer == 2'h0)
+                set_0_state <= 2'h1;
+            end
+          end
+        end else if (cmd_valid & cmd_ready) begin
+          if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+            if (accept_pointer == 2'h0)
+              set_0_state <= 2'h1;
+          end
+        end
+      end else if (read_landed) begin
+        if (read_landed_set == 2'h0)
+          set_0_state <= 2'h3;
+        else if (_clears_bias_e1) begin
+          if (read_pointer == 2'h0)
+            set_0_state <= 2'h2;
+          else if (cmd_valid & cmd_ready) begin
+            if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+              if (accept_pointer == 2'h0)
+                set_0_state <= 2'h1;
+            end
+          end
+        end else if (cmd_valid & cmd_ready) begin
+          if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+            if (accept_pointer == 2'h0)
+              set_0_state <= 2'h1;
+          end
+        end
+      end else if (_clears_bias_e1) begin
+        if (read_pointer == 2'h0)
+          set_0_state <= 2'h2;
+        else if (cmd_valid & cmd_ready) begin
+          if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+            if (accept_pointer == 2'h0)
+              set_0_state <= 2'h1;
+          end
+        end
+      end else if (cmd_valid & cmd_ready) begin
+        if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+          if (accept_pointer == 2'h0)
+            set_0_state <= 2'h1;
+        end
+      end
+    end else if (read_landed) begin
+      if (read_landed_set == 2'h0)
+        set_0_state <= 2'h3;
+      else if (_clears_bias_e1) begin
+        if (read_pointer == 2'h0)
+          set_0_state <= 2'h2;
+        else if (cmd_valid & cmd_ready) begin
+          if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+            if (accept_pointer == 2'h0)
+              set_0_state <= 2'h1;
+          end
+        end
+      end else if (cmd_valid & cmd_ready) begin
+        if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+          if (accept_pointer == 2'h0)
+            set_0_state <= 2'h1;
+        end
+      end
+    end else if (_clears_bias_e1) begin
+      if (read_pointer == 2'h0)
+        set_0_state <= 2'h2;
+      else if (cmd_valid & cmd_ready) begin
+        if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+          if (accept_pointer == 2'h0)
+            set_0_state <= 2'h1;
+        end
+      end
+    end else if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_state <= 2'h1;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_0_pair_compute_cmd_funct <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_pair_compute_cmd_funct : ((accept_pointer == 2'h0) ? cmd_bits_compute_cmd_funct : set_0_pair_compute_cmd_funct)) : set_0_pair_compute_cmd_funct;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_pair_compute_cmd_funct <= cmd_bits_compute_cmd_funct;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_0_pair_compute_cmd_rs1 <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_pair_compute_cmd_rs1 : ((accept_pointer == 2'h0) ? cmd_bits_compute_cmd_rs1 : set_0_pair_compute_cmd_rs1)) : set_0_pair_compute_cmd_rs1;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_pair_compute_cmd_rs1 <= cmd_bits_compute_cmd_rs1;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_0_pair_compute_cmd_rs2 <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_pair_compute_cmd_rs2 : ((accept_pointer == 2'h0) ? cmd_bits_compute_cmd_rs2 : set_0_pair_compute_cmd_rs2)) : set_0_pair_compute_cmd_rs2;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_pair_compute_cmd_rs2 <= cmd_bits_compute_cmd_rs2;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_0_pair_compute_index <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_pair_compute_index : ((accept_pointer == 2'h0) ? cmd_bits_compute_index : set_0_pair_compute_index)) : set_0_pair_compute_index;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_pair_compute_index <= cmd_bits_compute_index;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_0_pair_compute_sequence <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_pair_compute_sequence : ((accept_pointer == 2'h0) ? cmd_bits_compute_sequence : set_0_pair_compute_sequence)) : set_0_pair_compute_sequence;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_pair_compute_sequence <= cmd_bits_compute_sequence;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_0_pair_compute_loop_internal <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_pair_compute_loop_internal : ((accept_pointer == 2'h0) ? cmd_bits_compute_loop_internal : set_0_pair_compute_loop_internal)) : set_0_pair_compute_loop_internal;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_pair_compute_loop_internal <= cmd_bits_compute_loop_internal;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_0_pair_compute_loop_slot <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_pair_compute_loop_slot : ((accept_pointer == 2'h0) ? cmd_bits_compute_loop_slot : set_0_pair_compute_loop_slot)) : set_0_pair_compute_loop_slot;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_pair_compute_loop_slot <= cmd_bits_compute_loop_slot;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_0_pair_preload_rs1 <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_pair_preload_rs1 : ((accept_pointer == 2'h0) ? cmd_bits_preload_rs1 : set_0_pair_preload_rs1)) : set_0_pair_preload_rs1;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_pair_preload_rs1 <= cmd_bits_preload_rs1;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_0_pair_preload_rs2 <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_pair_preload_rs2 : ((accept_pointer == 2'h0) ? cmd_bits_preload_rs2 : set_0_pair_preload_rs2)) : set_0_pair_preload_rs2;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_pair_preload_rs2 <= cmd_bits_preload_rs2;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_0_config_ws <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_config_ws : ((accept_pointer == 2'h0) ? ws : set_0_config_ws)) : set_0_config_ws;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_config_ws <= ws;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_0_config_relu <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_config_relu : ((accept_pointer == 2'h0) ? relu : set_0_config_relu)) : set_0_config_relu;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_config_relu <= relu;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_0_config_shift <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_config_shift : ((accept_pointer == 2'h0) ? shift : set_0_config_shift)) : set_0_config_shift;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_config_shift <= shift;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_0_config_transpose_a <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_config_transpose_a : ((accept_pointer == 2'h0) ? transpose_a : set_0_config_transpose_a)) : set_0_config_transpose_a;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_config_transpose_a <= transpose_a;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_0_config_transpose_b <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_config_transpose_b : ((accept_pointer == 2'h0) ? transpose_b : set_0_config_transpose_b)) : set_0_config_transpose_b;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_config_transpose_b <= transpose_b;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_0_config_a_stride <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_config_a_stride : ((accept_pointer == 2'h0) ? a_stride : set_0_config_a_stride)) : set_0_config_a_stride;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_config_a_stride <= a_stride;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_0_config_c_stride <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_config_c_stride : ((accept_pointer == 2'h0) ? c_stride : set_0_config_c_stride)) : set_0_config_c_stride;
-  end
-  always @(posedge clock) begin
-    set_0_entry <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_entry : ((accept_pointer == 2'h0) ? retire_tail : set_0_entry)) : set_0_entry;
-  end
-  always @(posedge clock) begin
-    set_0_sp_reads_valid <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_sp_reads_valid : ((accept_pointer == 2'h0) ? footprint_sp_read_valid : set_0_sp_reads_valid)) : set_0_sp_reads_valid;
-  end
-  always @(posedge clock) begin
-    set_0_sp_reads_low <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_sp_reads_low : ((accept_pointer == 2'h0) ? footprint_sp_read_low : set_0_sp_reads_low)) : set_0_sp_reads_low;
-  end
-  always @(posedge clock) begin
-    set_0_sp_reads_high <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_sp_reads_high : ((accept_pointer == 2'h0) ? footprint_sp_read_high : set_0_sp_reads_high)) : set_0_sp_reads_high;
-  end
-  always @(posedge clock) begin
-    set_0_sp_a_reads_valid <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_sp_a_reads_valid : ((accept_pointer == 2'h0) ? footprint_sp_read_a_valid : set_0_sp_a_reads_valid)) : set_0_sp_a_reads_valid;
-  end
-  always @(posedge clock) begin
-    set_0_sp_a_reads_low <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_sp_a_reads_low : ((accept_pointer == 2'h0) ? footprint_sp_read_a_low : set_0_sp_a_reads_low)) : set_0_sp_a_reads_low;
-  end
-  always @(posedge clock) begin
-    set_0_sp_a_reads_high <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_sp_a_reads_high : ((accept_pointer == 2'h0) ? footprint_sp_read_a_high : set_0_sp_a_reads_high)) : set_0_sp_a_reads_high;
-  end
-  always @(posedge clock) begin
-    set_0_acc_reads_valid <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_acc_reads_valid : ((accept_pointer == 2'h0) ? footprint_acc_read_valid : set_0_acc_reads_valid)) : set_0_acc_reads_valid;
-  end
-  always @(posedge clock) begin
-    set_0_acc_reads_low <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_acc_reads_low : ((accept_pointer == 2'h0) ? footprint_acc_read_low : set_0_acc_reads_low)) : set_0_acc_reads_low;
-  end
-  always @(posedge clock) begin
-    set_0_acc_reads_high <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_acc_reads_high : ((accept_pointer == 2'h0) ? footprint_acc_read_high : set_0_acc_reads_high)) : set_0_acc_reads_high;
-  end
-  always @(posedge clock) begin
-    set_0_a_0_0 <= ((arriving_a & (arriving_a_set == 2'h0)) & (arriving_a_transposed ? ((arriving_a_row == 2'h0) & (16'h0 < arriving_a_columns)) : ((arriving_a_row == 2'h0) & (16'h0 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[7:0] : sp_read_0_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_a_0_0 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_a_0_0)) : set_0_a_0_0);
-  end
-  always @(posedge clock) begin
-    set_0_a_0_1 <= ((arriving_a & (arriving_a_set == 2'h0)) & (arriving_a_transposed ? ((arriving_a_row == 2'h1) & (16'h0 < arriving_a_columns)) : ((arriving_a_row == 2'h0) & (16'h1 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[7:0] : sp_read_0_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_a_0_1 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_a_0_1)) : set_0_a_0_1);
-  end
-  always @(posedge clock) begin
-    set_0_a_0_2 <= ((arriving_a & (arriving_a_set == 2'h0)) & (arriving_a_transposed ? ((arriving_a_row == 2'h2) & (16'h0 < arriving_a_columns)) : ((arriving_a_row == 2'h0) & (16'h2 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[7:0] : sp_read_0_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_a_0_2 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_a_0_2)) : set_0_a_0_2);
-  end
-  always @(posedge clock) begin
-    set_0_a_0_3 <= ((arriving_a & (arriving_a_set == 2'h0)) & (arriving_a_transposed ? ((arriving_a_row == 2'h3) & (16'h0 < arriving_a_columns)) : ((arriving_a_row == 2'h0) & (16'h3 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[7:0] : sp_read_0_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_a_0_3 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_a_0_3)) : set_0_a_0_3);
-  end
-  always @(posedge clock) begin
-    set_0_a_1_0 <= ((arriving_a & (arriving_a_set == 2'h0)) & (arriving_a_transposed ? ((arriving_a_row == 2'h0) & (16'h1 < arriving_a_columns)) : ((arriving_a_row == 2'h1) & (16'h0 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[15:8] : sp_read_0_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_a_1_0 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_a_1_0)) : set_0_a_1_0);
-  end
-  always @(posedge clock) begin
-    set_0_a_1_1 <= ((arriving_a & (arriving_a_set == 2'h0)) & (arriving_a_transposed ? ((arriving_a_row == 2'h1) & (16'h1 < arriving_a_columns)) : ((arriving_a_row == 2'h1) & (16'h1 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[15:8] : sp_read_0_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_a_1_1 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_a_1_1)) : set_0_a_1_1);
-  end
-  always @(posedge clock) begin
-    set_0_a_1_2 <= ((arriving_a & (arriving_a_set == 2'h0)) & (arriving_a_transposed ? ((arriving_a_row == 2'h2) & (16'h1 < arriving_a_columns)) : ((arriving_a_row == 2'h1) & (16'h2 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[15:8] : sp_read_0_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_a_1_2 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_a_1_2)) : set_0_a_1_2);
-  end
-  always @(posedge clock) begin
-    set_0_a_1_3 <= ((arriving_a & (arriving_a_set == 2'h0)) & (arriving_a_transposed ? ((arriving_a_row == 2'h3) & (16'h1 < arriving_a_columns)) : ((arriving_a_row == 2'h1) & (16'h3 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[15:8] : sp_read_0_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_a_1_3 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_a_1_3)) : set_0_a_1_3);
-  end
-  always @(posedge clock) begin
-    set_0_a_2_0 <= ((arriving_a & (arriving_a_set == 2'h0)) & (arriving_a_transposed ? ((arriving_a_row == 2'h0) & (16'h2 < arriving_a_columns)) : ((arriving_a_row == 2'h2) & (16'h0 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[23:16] : sp_read_0_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_a_2_0 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_a_2_0)) : set_0_a_2_0);
-  end
-  always @(posedge clock) begin
-    set_0_a_2_1 <= ((arriving_a & (arriving_a_set == 2'h0)) & (arriving_a_transposed ? ((arriving_a_row == 2'h1) & (16'h2 < arriving_a_columns)) : ((arriving_a_row == 2'h2) & (16'h1 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[23:16] : sp_read_0_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_a_2_1 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_a_2_1)) : set_0_a_2_1);
-  end
-  always @(posedge clock) begin
-    set_0_a_2_2 <= ((arriving_a & (arriving_a_set == 2'h0)) & (arriving_a_transposed ? ((arriving_a_row == 2'h2) & (16'h2 < arriving_a_columns)) : ((arriving_a_row == 2'h2) & (16'h2 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[23:16] : sp_read_0_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_a_2_2 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_a_2_2)) : set_0_a_2_2);
-  end
-  always @(posedge clock) begin
-    set_0_a_2_3 <= ((arriving_a & (arriving_a_set == 2'h0)) & (arriving_a_transposed ? ((arriving_a_row == 2'h3) & (16'h2 < arriving_a_columns)) : ((arriving_a_row == 2'h2) & (16'h3 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[23:16] : sp_read_0_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_a_2_3 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_a_2_3)) : set_0_a_2_3);
-  end
-  always @(posedge clock) begin
-    set_0_a_3_0 <= ((arriving_a & (arriving_a_set == 2'h0)) & (arriving_a_transposed ? ((arriving_a_row == 2'h0) & (16'h3 < arriving_a_columns)) : ((arriving_a_row == 2'h3) & (16'h0 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[31:24] : sp_read_0_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_a_3_0 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_a_3_0)) : set_0_a_3_0);
-  end
-  always @(posedge clock) begin
-    set_0_a_3_1 <= ((arriving_a & (arriving_a_set == 2'h0)) & (arriving_a_transposed ? ((arriving_a_row == 2'h1) & (16'h3 < arriving_a_columns)) : ((arriving_a_row == 2'h3) & (16'h1 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[31:24] : sp_read_0_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_a_3_1 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_a_3_1)) : set_0_a_3_1);
-  end
-  always @(posedge clock) begin
-    set_0_a_3_2 <= ((arriving_a & (arriving_a_set == 2'h0)) & (arriving_a_transposed ? ((arriving_a_row == 2'h2) & (16'h3 < arriving_a_columns)) : ((arriving_a_row == 2'h3) & (16'h2 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[31:24] : sp_read_0_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_a_3_2 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_a_3_2)) : set_0_a_3_2);
-  end
-  always @(posedge clock) begin
-    set_0_a_3_3 <= ((arriving_a & (arriving_a_set == 2'h0)) & (arriving_a_transposed ? ((arriving_a_row == 2'h3) & (16'h3 < arriving_a_columns)) : ((arriving_a_row == 2'h3) & (16'h3 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[31:24] : sp_read_0_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_a_3_3 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_a_3_3)) : set_0_a_3_3);
-  end
-  always @(posedge clock) begin
-    set_0_b_0_0 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[7:0] : sp_read_1_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_b_0_0 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_b_0_0)) : set_0_b_0_0);
-  end
-  always @(posedge clock) begin
-    set_0_b_0_1 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[7:0] : sp_read_1_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_b_0_1 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_b_0_1)) : set_0_b_0_1);
-  end
-  always @(posedge clock) begin
-    set_0_b_0_2 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[7:0] : sp_read_1_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_b_0_2 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_b_0_2)) : set_0_b_0_2);
-  end
-  always @(posedge clock) begin
-    set_0_b_0_3 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[7:0] : sp_read_1_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_b_0_3 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_b_0_3)) : set_0_b_0_3);
-  end
-  always @(posedge clock) begin
-    set_0_b_1_0 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[15:8] : sp_read_1_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_b_1_0 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_b_1_0)) : set_0_b_1_0);
-  end
-  always @(posedge clock) begin
-    set_0_b_1_1 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[15:8] : sp_read_1_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_b_1_1 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_b_1_1)) : set_0_b_1_1);
-  end
-  always @(posedge clock) begin
-    set_0_b_1_2 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[15:8] : sp_read_1_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_b_1_2 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_b_1_2)) : set_0_b_1_2);
-  end
-  always @(posedge clock) begin
-    set_0_b_1_3 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[15:8] : sp_read_1_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_b_1_3 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_b_1_3)) : set_0_b_1_3);
-  end
-  always @(posedge clock) begin
-    set_0_b_2_0 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[23:16] : sp_read_1_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_b_2_0 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_b_2_0)) : set_0_b_2_0);
-  end
-  always @(posedge clock) begin
-    set_0_b_2_1 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[23:16] : sp_read_1_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_b_2_1 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_b_2_1)) : set_0_b_2_1);
-  end
-  always @(posedge clock) begin
-    set_0_b_2_2 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[23:16] : sp_read_1_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_b_2_2 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_b_2_2)) : set_0_b_2_2);
-  end
-  always @(posedge clock) begin
-    set_0_b_2_3 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[23:16] : sp_read_1_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_b_2_3 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_b_2_3)) : set_0_b_2_3);
-  end
-  always @(posedge clock) begin
-    set_0_b_3_0 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[31:24] : sp_read_1_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_b_3_0 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_b_3_0)) : set_0_b_3_0);
-  end
-  always @(posedge clock) begin
-    set_0_b_3_1 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[31:24] : sp_read_1_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_b_3_1 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_b_3_1)) : set_0_b_3_1);
-  end
-  always @(posedge clock) begin
-    set_0_b_3_2 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[31:24] : sp_read_1_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_b_3_2 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_b_3_2)) : set_0_b_3_2);
-  end
-  always @(posedge clock) begin
-    set_0_b_3_3 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[31:24] : sp_read_1_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_b_3_3 : ((accept_pointer == 2'h0) ? 8'h0 : set_0_b_3_3)) : set_0_b_3_3);
-  end
-  always @(posedge clock) begin
-    set_0_p_0_0 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_0 : arriving_wide_0) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_p_0_0 : ((accept_pointer == 2'h0) ? 32'h0 : set_0_p_0_0)) : set_0_p_0_0);
-  end
-  always @(posedge clock) begin
-    set_0_p_0_1 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_0 : arriving_wide_1) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_p_0_1 : ((accept_pointer == 2'h0) ? 32'h0 : set_0_p_0_1)) : set_0_p_0_1);
-  end
-  always @(posedge clock) begin
-    set_0_p_0_2 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_0 : arriving_wide_2) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_p_0_2 : ((accept_pointer == 2'h0) ? 32'h0 : set_0_p_0_2)) : set_0_p_0_2);
-  end
-  always @(posedge clock) begin
-    set_0_p_0_3 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_0 : arriving_wide_3) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_p_0_3 : ((accept_pointer == 2'h0) ? 32'h0 : set_0_p_0_3)) : set_0_p_0_3);
-  end
-  always @(posedge clock) begin
-    set_0_p_1_0 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_1 : arriving_wide_0) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_p_1_0 : ((accept_pointer == 2'h0) ? 32'h0 : set_0_p_1_0)) : set_0_p_1_0);
-  end
-  always @(posedge clock) begin
-    set_0_p_1_1 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_1 : arriving_wide_1) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_p_1_1 : ((accept_pointer == 2'h0) ? 32'h0 : set_0_p_1_1)) : set_0_p_1_1);
-  end
-  always @(posedge clock) begin
-    set_0_p_1_2 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_1 : arriving_wide_2) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_p_1_2 : ((accept_pointer == 2'h0) ? 32'h0 : set_0_p_1_2)) : set_0_p_1_2);
-  end
-  always @(posedge clock) begin
-    set_0_p_1_3 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_1 : arriving_wide_3) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_p_1_3 : ((accept_pointer == 2'h0) ? 32'h0 : set_0_p_1_3)) : set_0_p_1_3);
-  end
-  always @(posedge clock) begin
-    set_0_p_2_0 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_2 : arriving_wide_0) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_p_2_0 : ((accept_pointer == 2'h0) ? 32'h0 : set_0_p_2_0)) : set_0_p_2_0);
-  end
-  always @(posedge clock) begin
-    set_0_p_2_1 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_2 : arriving_wide_1) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_p_2_1 : ((accept_pointer == 2'h0) ? 32'h0 : set_0_p_2_1)) : set_0_p_2_1);
-  end
-  always @(posedge clock) begin
-    set_0_p_2_2 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_2 : arriving_wide_2) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_p_2_2 : ((accept_pointer == 2'h0) ? 32'h0 : set_0_p_2_2)) : set_0_p_2_2);
-  end
-  always @(posedge clock) begin
-    set_0_p_2_3 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_2 : arriving_wide_3) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_p_2_3 : ((accept_pointer == 2'h0) ? 32'h0 : set_0_p_2_3)) : set_0_p_2_3);
-  end
-  always @(posedge clock) begin
-    set_0_p_3_0 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_3 : arriving_wide_0) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_p_3_0 : ((accept_pointer == 2'h0) ? 32'h0 : set_0_p_3_0)) : set_0_p_3_0);
-  end
-  always @(posedge clock) begin
-    set_0_p_3_1 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_3 : arriving_wide_1) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_p_3_1 : ((accept_pointer == 2'h0) ? 32'h0 : set_0_p_3_1)) : set_0_p_3_1);
-  end
-  always @(posedge clock) begin
-    set_0_p_3_2 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_3 : arriving_wide_2) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_p_3_2 : ((accept_pointer == 2'h0) ? 32'h0 : set_0_p_3_2)) : set_0_p_3_2);
-  end
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_config_c_stride <= c_stride;
+      end
+    end
+  end
   always @(posedge clock) begin
-    set_0_p_3_3 <= (((arriving_second & (arriving_second_set == 2'h0)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_3 : arriving_wide_3) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_0_p_3_3 : ((accept_pointer == 2'h0) ? 32'h0 : set_0_p_3_3)) : set_0_p_3_3);
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_entry <= retire_tail;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_sp_reads_valid <= footprint_sp_read_valid;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_sp_reads_low <= footprint_sp_read_low;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_sp_reads_high <= footprint_sp_read_high;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_sp_a_reads_valid <= footprint_sp_read_a_valid;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_sp_a_reads_low <= footprint_sp_read_a_low;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_sp_a_reads_high <= footprint_sp_read_a_high;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_acc_reads_valid <= footprint_acc_read_valid;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_acc_reads_low <= footprint_acc_read_low;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h0)
+          set_0_acc_reads_high <= footprint_acc_read_high;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_a_0_0 <= 8'h0;
+    else if (a_lands_0) begin
+      if (arriving_a_row_is_0 & arriving_a_lane_used_0)
+        set_0_a_0_0 <= sp_read_0_resp_bits[7:0];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_a_0_1 <= 8'h0;
+    else if (a_lands_0) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_1 & arriving_a_lane_used_0)
+          set_0_a_0_1 <= sp_read_0_resp_bits[7:0];
+      end else if (arriving_a_row_is_0 & arriving_a_lane_used_1)
+        set_0_a_0_1 <= sp_read_0_resp_bits[15:8];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_a_0_2 <= 8'h0;
+    else if (a_lands_0) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_2 & arriving_a_lane_used_0)
+          set_0_a_0_2 <= sp_read_0_resp_bits[7:0];
+      end else if (arriving_a_row_is_0 & arriving_a_lane_used_2)
+        set_0_a_0_2 <= sp_read_0_resp_bits[23:16];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_a_0_3 <= 8'h0;
+    else if (a_lands_0) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_3 & arriving_a_lane_used_0)
+          set_0_a_0_3 <= sp_read_0_resp_bits[7:0];
+      end else if (arriving_a_row_is_0 & arriving_a_lane_used_3)
+        set_0_a_0_3 <= sp_read_0_resp_bits[31:24];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_a_1_0 <= 8'h0;
+    else if (a_lands_0) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_0 & arriving_a_lane_used_1)
+          set_0_a_1_0 <= sp_read_0_resp_bits[15:8];
+      end else if (arriving_a_row_is_1 & arriving_a_lane_used_0)
+        set_0_a_1_0 <= sp_read_0_resp_bits[7:0];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_a_1_1 <= 8'h0;
+    else if (a_lands_0) begin
+      if (arriving_a_row_is_1 & arriving_a_lane_used_1)
+        set_0_a_1_1 <= sp_read_0_resp_bits[15:8];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_a_1_2 <= 8'h0;
+    else if (a_lands_0) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_2 & arriving_a_lane_used_1)
+          set_0_a_1_2 <= sp_read_0_resp_bits[15:8];
+      end else if (arriving_a_row_is_1 & arriving_a_lane_used_2)
+        set_0_a_1_2 <= sp_read_0_resp_bits[23:16];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_a_1_3 <= 8'h0;
+    else if (a_lands_0) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_3 & arriving_a_lane_used_1)
+          set_0_a_1_3 <= sp_read_0_resp_bits[15:8];
+      end else if (arriving_a_row_is_1 & arriving_a_lane_used_3)
+        set_0_a_1_3 <= sp_read_0_resp_bits[31:24];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_a_2_0 <= 8'h0;
+    else if (a_lands_0) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_0 & arriving_a_lane_used_2)
+          set_0_a_2_0 <= sp_read_0_resp_bits[23:16];
+      end else if (arriving_a_row_is_2 & arriving_a_lane_used_0)
+        set_0_a_2_0 <= sp_read_0_resp_bits[7:0];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_a_2_1 <= 8'h0;
+    else if (a_lands_0) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_1 & arriving_a_lane_used_2)
+          set_0_a_2_1 <= sp_read_0_resp_bits[23:16];
+      end else if (arriving_a_row_is_2 & arriving_a_lane_used_1)
+        set_0_a_2_1 <= sp_read_0_resp_bits[15:8];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_a_2_2 <= 8'h0;
+    else if (a_lands_0) begin
+      if (arriving_a_row_is_2 & arriving_a_lane_used_2)
+        set_0_a_2_2 <= sp_read_0_resp_bits[23:16];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_a_2_3 <= 8'h0;
+    else if (a_lands_0) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_3 & arriving_a_lane_used_2)
+          set_0_a_2_3 <= sp_read_0_resp_bits[23:16];
+      end else if (arriving_a_row_is_2 & arriving_a_lane_used_3)
+        set_0_a_2_3 <= sp_read_0_resp_bits[31:24];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_a_3_0 <= 8'h0;
+    else if (a_lands_0) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_0 & arriving_a_lane_used_3)
+          set_0_a_3_0 <= sp_read_0_resp_bits[31:24];
+      end else if (arriving_a_row_is_3 & arriving_a_lane_used_0)
+        set_0_a_3_0 <= sp_read_0_resp_bits[7:0];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_a_3_1 <= 8'h0;
+    else if (a_lands_0) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_1 & arriving_a_lane_used_3)
+          set_0_a_3_1 <= sp_read_0_resp_bits[31:24];
+      end else if (arriving_a_row_is_3 & arriving_a_lane_used_1)
+        set_0_a_3_1 <= sp_read_0_resp_bits[15:8];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_a_3_2 <= 8'h0;
+    else if (a_lands_0) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_2 & arriving_a_lane_used_3)
+          set_0_a_3_2 <= sp_read_0_resp_bits[31:24];
+      end else if (arriving_a_row_is_3 & arriving_a_lane_used_2)
+        set_0_a_3_2 <= sp_read_0_resp_bits[23:16];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_a_3_3 <= 8'h0;
+    else if (a_lands_0) begin
+      if (arriving_a_row_is_3 & arriving_a_lane_used_3)
+        set_0_a_3_3 <= sp_read_0_resp_bits[31:24];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_b_0_0 <= 8'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_row_is_0 & arriving_second_lane_used_0)
+          set_0_b_0_0 <= _arriving_wide_0_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_b_0_1 <= 8'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_0)
+            set_0_b_0_1 <= _arriving_wide_0_e1;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_1)
+          set_0_b_0_1 <= _arriving_wide_1_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_b_0_2 <= 8'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_0)
+            set_0_b_0_2 <= _arriving_wide_0_e1;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_2)
+          set_0_b_0_2 <= _arriving_wide_2_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_b_0_3 <= 8'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_0)
+            set_0_b_0_3 <= _arriving_wide_0_e1;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_3)
+          set_0_b_0_3 <= _arriving_wide_3_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_b_1_0 <= 8'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_1)
+            set_0_b_1_0 <= _arriving_wide_1_e1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_0)
+          set_0_b_1_0 <= _arriving_wide_0_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_b_1_1 <= 8'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_row_is_1 & arriving_second_lane_used_1)
+          set_0_b_1_1 <= _arriving_wide_1_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_b_1_2 <= 8'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_1)
+            set_0_b_1_2 <= _arriving_wide_1_e1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_2)
+          set_0_b_1_2 <= _arriving_wide_2_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_b_1_3 <= 8'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_1)
+            set_0_b_1_3 <= _arriving_wide_1_e1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_3)
+          set_0_b_1_3 <= _arriving_wide_3_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_b_2_0 <= 8'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_2)
+            set_0_b_2_0 <= _arriving_wide_2_e1;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_0)
+          set_0_b_2_0 <= _arriving_wide_0_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_b_2_1 <= 8'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_2)
+            set_0_b_2_1 <= _arriving_wide_2_e1;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_1)
+          set_0_b_2_1 <= _arriving_wide_1_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_b_2_2 <= 8'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_row_is_2 & arriving_second_lane_used_2)
+          set_0_b_2_2 <= _arriving_wide_2_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_b_2_3 <= 8'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_2)
+            set_0_b_2_3 <= _arriving_wide_2_e1;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_3)
+          set_0_b_2_3 <= _arriving_wide_3_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_b_3_0 <= 8'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_3)
+            set_0_b_3_0 <= _arriving_wide_3_e1;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_0)
+          set_0_b_3_0 <= _arriving_wide_0_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_b_3_1 <= 8'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_3)
+            set_0_b_3_1 <= _arriving_wide_3_e1;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_1)
+          set_0_b_3_1 <= _arriving_wide_1_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_b_3_2 <= 8'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_3)
+            set_0_b_3_2 <= _arriving_wide_3_e1;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_2)
+          set_0_b_3_2 <= _arriving_wide_2_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_b_3_3 <= 8'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_row_is_3 & arriving_second_lane_used_3)
+          set_0_b_3_3 <= _arriving_wide_3_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_p_0_0 <= 32'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_row_is_0 & arriving_second_lane_used_0)
+          set_0_p_0_0 <= arriving_wide_0;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_p_0_1 <= 32'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_0)
+            set_0_p_0_1 <= arriving_wide_0;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_1)
+          set_0_p_0_1 <= arriving_wide_1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_p_0_2 <= 32'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_0)
+            set_0_p_0_2 <= arriving_wide_0;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_2)
+          set_0_p_0_2 <= arriving_wide_2;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_p_0_3 <= 32'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_0)
+            set_0_p_0_3 <= arriving_wide_0;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_3)
+          set_0_p_0_3 <= arriving_wide_3;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_p_1_0 <= 32'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_1)
+            set_0_p_1_0 <= arriving_wide_1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_0)
+          set_0_p_1_0 <= arriving_wide_0;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_p_1_1 <= 32'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_row_is_1 & arriving_second_lane_used_1)
+          set_0_p_1_1 <= arriving_wide_1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_p_1_2 <= 32'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_1)
+            set_0_p_1_2 <= arriving_wide_1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_2)
+          set_0_p_1_2 <= arriving_wide_2;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_p_1_3 <= 32'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_1)
+            set_0_p_1_3 <= arriving_wide_1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_3)
+          set_0_p_1_3 <= arriving_wide_3;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_p_2_0 <= 32'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_2)
+            set_0_p_2_0 <= arriving_wide_2;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_0)
+          set_0_p_2_0 <= arriving_wide_0;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_p_2_1 <= 32'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_2)
+            set_0_p_2_1 <= arriving_wide_2;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_1)
+          set_0_p_2_1 <= arriving_wide_1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_p_2_2 <= 32'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_row_is_2 & arriving_second_lane_used_2)
+          set_0_p_2_2 <= arriving_wide_2;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_p_2_3 <= 32'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_2)
+            set_0_p_2_3 <= arriving_wide_2;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_3)
+          set_0_p_2_3 <= arriving_wide_3;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_p_3_0 <= 32'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_3)
+            set_0_p_3_0 <= arriving_wide_3;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_0)
+          set_0_p_3_0 <= arriving_wide_0;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_p_3_1 <= 32'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_3)
+            set_0_p_3_1 <= arriving_wide_3;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_1)
+          set_0_p_3_1 <= arriving_wide_1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_p_3_2 <= 32'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_3)
+            set_0_p_3_2 <= arriving_wide_3;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_2)
+          set_0_p_3_2 <= arriving_wide_2;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_0)
+      set_0_p_3_3 <= 32'h0;
+    else if (second_lands_0) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_row_is_3 & arriving_second_lane_used_3)
+          set_0_p_3_3 <= arriving_wide_3;
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       set_1_state <= 2'h0;
-    else
-      set_1_state <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? (x_valid ? ((x_set == 2'h1) ? 2'h0 : (read_landed ? ((read_landed_set == 2'h1) ? 2'h3 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h1) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_state : ((accept_pointer == 2'h1) ? 2'h1 : set_1_state)) : set_1_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_state : ((accept_pointer == 2'h1) ? 2'h1 : set_1_state)) : set_1_state))) : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h1) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_state : ((accept_pointer == 2'h1) ? 2'h1 : set_1_state)) : set_1_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_state : ((accept_pointer == 2'h1) ? 2'h1 : set_1_state)) : set_1_state)))) : (read_landed ? ((read_landed_set == 2'h1) ? 2'h3 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h1) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_state : ((accept_pointer == 2'h1) ? 2'h1 : set_1_state)) : set_1_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_state : ((accept_pointer == 2'h1) ? 2'h1 : set_1_state)) : set_1_state))) : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h1) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_state : ((accept_pointer == 2'h1) ? 2'h1 : set_1_state)) : set_1_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_state : ((accept_pointer == 2'h1) ? 2'h1 : set_1_state)) : set_1_state)))) : (read_landed ? ((read_landed_set == 2'h1) ? 2'h3 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h1) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_state : ((accept_pointer == 2'h1) ? 2'h1 : set_1_state)) : set_1_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_state : ((accept_pointer == 2'h1) ? 2'h1 : set_1_state)) : set_1_state))) : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h1) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_state : ((accept_pointer == 2'h1) ? 2'h1 : set_1_state)) : set_1_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_state : ((accept_pointer == 2'h1) ? 2'h1 : set_1_state)) : set_1_state)));
+    else if (_set_0_state_e1 | _set_0_state_e2) begin
+      if (x_valid) begin
+        if (x_set == 2'h1)
+          set_1_state <= 2'h0;
+        else if (read_landed) begin
+          if (read_landed_set == 2'h1)
+            set_1_state <= 2'h3;
+          else if (_clears_bias_e1) begin
+            if (read_pointer == 2'h1)
+              set_1_state <= 2'h2;
+            else if (cmd_valid & cmd_ready) begin
+              if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+                if (accept_pointer == 2'h1)
+                  set_1_state <= 2'h1;
+              end
+            end
+          end else if (cmd_valid & cmd_ready) begin
+            if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+              if (accept_pointer == 2'h1)
+                set_1_state <= 2'h1;
+            end
+          end
+        end else if (_clears_bias_e1) begin
+          if (read_pointer == 2'h1)
+            set_1_state <= 2'h2;
+          else if (cmd_valid & cmd_ready) begin
+            if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+              if (accept_pointer == 2'h1)
+                set_1_state <= 2'h1;
+            end
+          end
+        end else if (cmd_valid & cmd_ready) begin
+          if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+            if (accept_pointer == 2'h1)
+              set_1_state <= 2'h1;
+          end
+        end
+      end else if (read_landed) begin
+        if (read_landed_set == 2'h1)
+          set_1_state <= 2'h3;
+        else if (_clears_bias_e1) begin
+          if (read_pointer == 2'h1)
+            set_1_state <= 2'h2;
+          else if (cmd_valid & cmd_ready) begin
+            if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+              if (accept_pointer == 2'h1)
+                set_1_state <= 2'h1;
+            end
+          end
+        end else if (cmd_valid & cmd_ready) begin
+          if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+            if (accept_pointer == 2'h1)
+              set_1_state <= 2'h1;
+          end
+        end
+      end else if (_clears_bias_e1) begin
+        if (read_pointer == 2'h1)
+          set_1_state <= 2'h2;
+        else if (cmd_valid & cmd_ready) begin
+          if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+            if (accept_pointer == 2'h1)
+              set_1_state <= 2'h1;
+          end
+        end
+      end else if (cmd_valid & cmd_ready) begin
+        if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+          if (accept_pointer == 2'h1)
+            set_1_state <= 2'h1;
+        end
+      end
+    end else if (read_landed) begin
+      if (read_landed_set == 2'h1)
+        set_1_state <= 2'h3;
+      else if (_clears_bias_e1) begin
+        if (read_pointer == 2'h1)
+          set_1_state <= 2'h2;
+        else if (cmd_valid & cmd_ready) begin
+          if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+            if (accept_pointer == 2'h1)
+              set_1_state <= 2'h1;
+          end
+        end
+      end else if (cmd_valid & cmd_ready) begin
+        if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+          if (accept_pointer == 2'h1)
+            set_1_state <= 2'h1;
+        end
+      end
+    end else if (_clears_bias_e1) begin
+      if (read_pointer == 2'h1)
+        set_1_state <= 2'h2;
+      else if (cmd_valid & cmd_ready) begin
+        if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+          if (accept_pointer == 2'h1)
+            set_1_state <= 2'h1;
+        end
+      end
+    end else if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_state <= 2'h1;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_1_pair_compute_cmd_funct <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_pair_compute_cmd_funct : ((accept_pointer == 2'h1) ? cmd_bits_compute_cmd_funct : set_1_pair_compute_cmd_funct)) : set_1_pair_compute_cmd_funct;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_pair_compute_cmd_funct <= cmd_bits_compute_cmd_funct;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_1_pair_compute_cmd_rs1 <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_pair_compute_cmd_rs1 : ((accept_pointer == 2'h1) ? cmd_bits_compute_cmd_rs1 : set_1_pair_compute_cmd_rs1)) : set_1_pair_compute_cmd_rs1;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_pair_compute_cmd_rs1 <= cmd_bits_compute_cmd_rs1;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_1_pair_compute_cmd_rs2 <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_pair_compute_cmd_rs2 : ((accept_pointer == 2'h1) ? cmd_bits_compute_cmd_rs2 : set_1_pair_compute_cmd_rs2)) : set_1_pair_compute_cmd_rs2;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_pair_compute_cmd_rs2 <= cmd_bits_compute_cmd_rs2;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_1_pair_compute_index <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_pair_compute_index : ((accept_pointer == 2'h1) ? cmd_bits_compute_index : set_1_pair_compute_index)) : set_1_pair_compute_index;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_pair_compute_index <= cmd_bits_compute_index;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_1_pair_compute_sequence <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_pair_compute_sequence : ((accept_pointer == 2'h1) ? cmd_bits_compute_sequence : set_1_pair_compute_sequence)) : set_1_pair_compute_sequence;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_pair_compute_sequence <= cmd_bits_compute_sequence;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_1_pair_compute_loop_internal <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_pair_compute_loop_internal : ((accept_pointer == 2'h1) ? cmd_bits_compute_loop_internal : set_1_pair_compute_loop_internal)) : set_1_pair_compute_loop_internal;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_pair_compute_loop_internal <= cmd_bits_compute_loop_internal;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_1_pair_compute_loop_slot <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_pair_compute_loop_slot : ((accept_pointer == 2'h1) ? cmd_bits_compute_loop_slot : set_1_pair_compute_loop_slot)) : set_1_pair_compute_loop_slot;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_pair_compute_loop_slot <= cmd_bits_compute_loop_slot;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_1_pair_preload_rs1 <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_pair_preload_rs1 : ((accept_pointer == 2'h1) ? cmd_bits_preload_rs1 : set_1_pair_preload_rs1)) : set_1_pair_preload_rs1;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_pair_preload_rs1 <= cmd_bits_preload_rs1;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_1_pair_preload_rs2 <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_pair_preload_rs2 : ((accept_pointer == 2'h1) ? cmd_bits_preload_rs2 : set_1_pair_preload_rs2)) : set_1_pair_preload_rs2;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_pair_preload_rs2 <= cmd_bits_preload_rs2;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_1_config_ws <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_config_ws : ((accept_pointer == 2'h1) ? ws : set_1_config_ws)) : set_1_config_ws;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_config_ws <= ws;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_1_config_relu <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_config_relu : ((accept_pointer == 2'h1) ? relu : set_1_config_relu)) : set_1_config_relu;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_config_relu <= relu;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_1_config_shift <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_config_shift : ((accept_pointer == 2'h1) ? shift : set_1_config_shift)) : set_1_config_shift;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_config_shift <= shift;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_1_config_transpose_a <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_config_transpose_a : ((accept_pointer == 2'h1) ? transpose_a : set_1_config_transpose_a)) : set_1_config_transpose_a;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_config_transpose_a <= transpose_a;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_1_config_transpose_b <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_config_transpose_b : ((accept_pointer == 2'h1) ? transpose_b : set_1_config_transpose_b)) : set_1_config_transpose_b;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_config_transpose_b <= transpose_b;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_1_config_a_stride <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_config_a_stride : ((accept_pointer == 2'h1) ? a_stride : set_1_config_a_stride)) : set_1_config_a_stride;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_config_a_stride <= a_stride;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_1_config_c_stride <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_config_c_stride : ((accept_pointer == 2'h1) ? c_stride : set_1_config_c_stride)) : set_1_config_c_stride;
-  end
-  always @(posedge clock) begin
-    set_1_entry <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_entry : ((accept_pointer == 2'h1) ? retire_tail : set_1_entry)) : set_1_entry;
-  end
-  always @(posedge clock) begin
-    set_1_sp_reads_valid <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_sp_reads_valid : ((accept_pointer == 2'h1) ? footprint_sp_read_valid : set_1_sp_reads_valid)) : set_1_sp_reads_valid;
-  end
-  always @(posedge clock) begin
-    set_1_sp_reads_low <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_sp_reads_low : ((accept_pointer == 2'h1) ? footprint_sp_read_low : set_1_sp_reads_low)) : set_1_sp_reads_low;
-  end
-  always @(posedge clock) begin
-    set_1_sp_reads_high <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_sp_reads_high : ((accept_pointer == 2'h1) ? footprint_sp_read_high : set_1_sp_reads_high)) : set_1_sp_reads_high;
-  end
-  always @(posedge clock) begin
-    set_1_sp_a_reads_valid <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_sp_a_reads_valid : ((accept_pointer == 2'h1) ? footprint_sp_read_a_valid : set_1_sp_a_reads_valid)) : set_1_sp_a_reads_valid;
-  end
-  always @(posedge clock) begin
-    set_1_sp_a_reads_low <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_sp_a_reads_low : ((accept_pointer == 2'h1) ? footprint_sp_read_a_low : set_1_sp_a_reads_low)) : set_1_sp_a_reads_low;
-  end
-  always @(posedge clock) begin
-    set_1_sp_a_reads_high <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_sp_a_reads_high : ((accept_pointer == 2'h1) ? footprint_sp_read_a_high : set_1_sp_a_reads_high)) : set_1_sp_a_reads_high;
-  end
-  always @(posedge clock) begin
-    set_1_acc_reads_valid <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_acc_reads_valid : ((accept_pointer == 2'h1) ? footprint_acc_read_valid : set_1_acc_reads_valid)) : set_1_acc_reads_valid;
-  end
-  always @(posedge clock) begin
-    set_1_acc_reads_low <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_acc_reads_low : ((accept_pointer == 2'h1) ? footprint_acc_read_low : set_1_acc_reads_low)) : set_1_acc_reads_low;
-  end
-  always @(posedge clock) begin
-    set_1_acc_reads_high <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_acc_reads_high : ((accept_pointer == 2'h1) ? footprint_acc_read_high : set_1_acc_reads_high)) : set_1_acc_reads_high;
-  end
-  always @(posedge clock) begin
-    set_1_a_0_0 <= ((arriving_a & (arriving_a_set == 2'h1)) & (arriving_a_transposed ? ((arriving_a_row == 2'h0) & (16'h0 < arriving_a_columns)) : ((arriving_a_row == 2'h0) & (16'h0 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[7:0] : sp_read_0_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_a_0_0 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_a_0_0)) : set_1_a_0_0);
-  end
-  always @(posedge clock) begin
-    set_1_a_0_1 <= ((arriving_a & (arriving_a_set == 2'h1)) & (arriving_a_transposed ? ((arriving_a_row == 2'h1) & (16'h0 < arriving_a_columns)) : ((arriving_a_row == 2'h0) & (16'h1 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[7:0] : sp_read_0_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_a_0_1 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_a_0_1)) : set_1_a_0_1);
-  end
-  always @(posedge clock) begin
-    set_1_a_0_2 <= ((arriving_a & (arriving_a_set == 2'h1)) & (arriving_a_transposed ? ((arriving_a_row == 2'h2) & (16'h0 < arriving_a_columns)) : ((arriving_a_row == 2'h0) & (16'h2 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[7:0] : sp_read_0_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_a_0_2 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_a_0_2)) : set_1_a_0_2);
-  end
-  always @(posedge clock) begin
-    set_1_a_0_3 <= ((arriving_a & (arriving_a_set == 2'h1)) & (arriving_a_transposed ? ((arriving_a_row == 2'h3) & (16'h0 < arriving_a_columns)) : ((arriving_a_row == 2'h0) & (16'h3 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[7:0] : sp_read_0_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_a_0_3 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_a_0_3)) : set_1_a_0_3);
-  end
-  always @(posedge clock) begin
-    set_1_a_1_0 <= ((arriving_a & (arriving_a_set == 2'h1)) & (arriving_a_transposed ? ((arriving_a_row == 2'h0) & (16'h1 < arriving_a_columns)) : ((arriving_a_row == 2'h1) & (16'h0 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[15:8] : sp_read_0_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_a_1_0 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_a_1_0)) : set_1_a_1_0);
-  end
-  always @(posedge clock) begin
-    set_1_a_1_1 <= ((arriving_a & (arriving_a_set == 2'h1)) & (arriving_a_transposed ? ((arriving_a_row == 2'h1) & (16'h1 < arriving_a_columns)) : ((arriving_a_row == 2'h1) & (16'h1 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[15:8] : sp_read_0_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_a_1_1 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_a_1_1)) : set_1_a_1_1);
-  end
-  always @(posedge clock) begin
-    set_1_a_1_2 <= ((arriving_a & (arriving_a_set == 2'h1)) & (arriving_a_transposed ? ((arriving_a_row == 2'h2) & (16'h1 < arriving_a_columns)) : ((arriving_a_row == 2'h1) & (16'h2 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[15:8] : sp_read_0_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_a_1_2 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_a_1_2)) : set_1_a_1_2);
-  end
-  always @(posedge clock) begin
-    set_1_a_1_3 <= ((arriving_a & (arriving_a_set == 2'h1)) & (arriving_a_transposed ? ((arriving_a_row == 2'h3) & (16'h1 < arriving_a_columns)) : ((arriving_a_row == 2'h1) & (16'h3 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[15:8] : sp_read_0_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_a_1_3 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_a_1_3)) : set_1_a_1_3);
-  end
-  always @(posedge clock) begin
-    set_1_a_2_0 <= ((arriving_a & (arriving_a_set == 2'h1)) & (arriving_a_transposed ? ((arriving_a_row == 2'h0) & (16'h2 < arriving_a_columns)) : ((arriving_a_row == 2'h2) & (16'h0 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[23:16] : sp_read_0_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_a_2_0 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_a_2_0)) : set_1_a_2_0);
-  end
-  always @(posedge clock) begin
-    set_1_a_2_1 <= ((arriving_a & (arriving_a_set == 2'h1)) & (arriving_a_transposed ? ((arriving_a_row == 2'h1) & (16'h2 < arriving_a_columns)) : ((arriving_a_row == 2'h2) & (16'h1 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[23:16] : sp_read_0_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_a_2_1 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_a_2_1)) : set_1_a_2_1);
-  end
-  always @(posedge clock) begin
-    set_1_a_2_2 <= ((arriving_a & (arriving_a_set == 2'h1)) & (arriving_a_transposed ? ((arriving_a_row == 2'h2) & (16'h2 < arriving_a_columns)) : ((arriving_a_row == 2'h2) & (16'h2 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[23:16] : sp_read_0_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_a_2_2 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_a_2_2)) : set_1_a_2_2);
-  end
-  always @(posedge clock) begin
-    set_1_a_2_3 <= ((arriving_a & (arriving_a_set == 2'h1)) & (arriving_a_transposed ? ((arriving_a_row == 2'h3) & (16'h2 < arriving_a_columns)) : ((arriving_a_row == 2'h2) & (16'h3 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[23:16] : sp_read_0_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_a_2_3 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_a_2_3)) : set_1_a_2_3);
-  end
-  always @(posedge clock) begin
-    set_1_a_3_0 <= ((arriving_a & (arriving_a_set == 2'h1)) & (arriving_a_transposed ? ((arriving_a_row == 2'h0) & (16'h3 < arriving_a_columns)) : ((arriving_a_row == 2'h3) & (16'h0 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[31:24] : sp_read_0_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_a_3_0 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_a_3_0)) : set_1_a_3_0);
-  end
-  always @(posedge clock) begin
-    set_1_a_3_1 <= ((arriving_a & (arriving_a_set == 2'h1)) & (arriving_a_transposed ? ((arriving_a_row == 2'h1) & (16'h3 < arriving_a_columns)) : ((arriving_a_row == 2'h3) & (16'h1 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[31:24] : sp_read_0_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_a_3_1 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_a_3_1)) : set_1_a_3_1);
-  end
-  always @(posedge clock) begin
-    set_1_a_3_2 <= ((arriving_a & (arriving_a_set == 2'h1)) & (arriving_a_transposed ? ((arriving_a_row == 2'h2) & (16'h3 < arriving_a_columns)) : ((arriving_a_row == 2'h3) & (16'h2 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[31:24] : sp_read_0_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_a_3_2 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_a_3_2)) : set_1_a_3_2);
-  end
-  always @(posedge clock) begin
-    set_1_a_3_3 <= ((arriving_a & (arriving_a_set == 2'h1)) & (arriving_a_transposed ? ((arriving_a_row == 2'h3) & (16'h3 < arriving_a_columns)) : ((arriving_a_row == 2'h3) & (16'h3 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[31:24] : sp_read_0_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_a_3_3 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_a_3_3)) : set_1_a_3_3);
-  end
-  always @(posedge clock) begin
-    set_1_b_0_0 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[7:0] : sp_read_1_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_b_0_0 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_b_0_0)) : set_1_b_0_0);
-  end
-  always @(posedge clock) begin
-    set_1_b_0_1 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[7:0] : sp_read_1_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_b_0_1 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_b_0_1)) : set_1_b_0_1);
-  end
-  always @(posedge clock) begin
-    set_1_b_0_2 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[7:0] : sp_read_1_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_b_0_2 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_b_0_2)) : set_1_b_0_2);
-  end
-  always @(posedge clock) begin
-    set_1_b_0_3 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[7:0] : sp_read_1_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_b_0_3 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_b_0_3)) : set_1_b_0_3);
-  end
-  always @(posedge clock) begin
-    set_1_b_1_0 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[15:8] : sp_read_1_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_b_1_0 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_b_1_0)) : set_1_b_1_0);
-  end
-  always @(posedge clock) begin
-    set_1_b_1_1 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[15:8] : sp_read_1_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_b_1_1 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_b_1_1)) : set_1_b_1_1);
-  end
-  always @(posedge clock) begin
-    set_1_b_1_2 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[15:8] : sp_read_1_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_b_1_2 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_b_1_2)) : set_1_b_1_2);
-  end
-  always @(posedge clock) begin
-    set_1_b_1_3 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[15:8] : sp_read_1_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_b_1_3 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_b_1_3)) : set_1_b_1_3);
-  end
-  always @(posedge clock) begin
-    set_1_b_2_0 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[23:16] : sp_read_1_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_b_2_0 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_b_2_0)) : set_1_b_2_0);
-  end
-  always @(posedge clock) begin
-    set_1_b_2_1 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[23:16] : sp_read_1_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_b_2_1 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_b_2_1)) : set_1_b_2_1);
-  end
-  always @(posedge clock) begin
-    set_1_b_2_2 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[23:16] : sp_read_1_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_b_2_2 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_b_2_2)) : set_1_b_2_2);
-  end
-  always @(posedge clock) begin
-    set_1_b_2_3 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[23:16] : sp_read_1_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_b_2_3 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_b_2_3)) : set_1_b_2_3);
-  end
-  always @(posedge clock) begin
-    set_1_b_3_0 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[31:24] : sp_read_1_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_b_3_0 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_b_3_0)) : set_1_b_3_0);
-  end
-  always @(posedge clock) begin
-    set_1_b_3_1 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[31:24] : sp_read_1_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_b_3_1 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_b_3_1)) : set_1_b_3_1);
-  end
-  always @(posedge clock) begin
-    set_1_b_3_2 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[31:24] : sp_read_1_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_b_3_2 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_b_3_2)) : set_1_b_3_2);
-  end
-  always @(posedge clock) begin
-    set_1_b_3_3 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[31:24] : sp_read_1_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_b_3_3 : ((accept_pointer == 2'h1) ? 8'h0 : set_1_b_3_3)) : set_1_b_3_3);
-  end
-  always @(posedge clock) begin
-    set_1_p_0_0 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_0 : arriving_wide_0) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_p_0_0 : ((accept_pointer == 2'h1) ? 32'h0 : set_1_p_0_0)) : set_1_p_0_0);
-  end
-  always @(posedge clock) begin
-    set_1_p_0_1 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_0 : arriving_wide_1) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_p_0_1 : ((accept_pointer == 2'h1) ? 32'h0 : set_1_p_0_1)) : set_1_p_0_1);
-  end
-  always @(posedge clock) begin
-    set_1_p_0_2 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_0 : arriving_wide_2) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_p_0_2 : ((accept_pointer == 2'h1) ? 32'h0 : set_1_p_0_2)) : set_1_p_0_2);
-  end
-  always @(posedge clock) begin
-    set_1_p_0_3 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_0 : arriving_wide_3) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_p_0_3 : ((accept_pointer == 2'h1) ? 32'h0 : set_1_p_0_3)) : set_1_p_0_3);
-  end
-  always @(posedge clock) begin
-    set_1_p_1_0 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_1 : arriving_wide_0) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_p_1_0 : ((accept_pointer == 2'h1) ? 32'h0 : set_1_p_1_0)) : set_1_p_1_0);
-  end
-  always @(posedge clock) begin
-    set_1_p_1_1 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_1 : arriving_wide_1) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_p_1_1 : ((accept_pointer == 2'h1) ? 32'h0 : set_1_p_1_1)) : set_1_p_1_1);
-  end
-  always @(posedge clock) begin
-    set_1_p_1_2 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_1 : arriving_wide_2) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_p_1_2 : ((accept_pointer == 2'h1) ? 32'h0 : set_1_p_1_2)) : set_1_p_1_2);
-  end
-  always @(posedge clock) begin
-    set_1_p_1_3 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_1 : arriving_wide_3) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_p_1_3 : ((accept_pointer == 2'h1) ? 32'h0 : set_1_p_1_3)) : set_1_p_1_3);
-  end
-  always @(posedge clock) begin
-    set_1_p_2_0 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_2 : arriving_wide_0) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_p_2_0 : ((accept_pointer == 2'h1) ? 32'h0 : set_1_p_2_0)) : set_1_p_2_0);
-  end
-  always @(posedge clock) begin
-    set_1_p_2_1 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_2 : arriving_wide_1) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_p_2_1 : ((accept_pointer == 2'h1) ? 32'h0 : set_1_p_2_1)) : set_1_p_2_1);
-  end
-  always @(posedge clock) begin
-    set_1_p_2_2 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_2 : arriving_wide_2) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_p_2_2 : ((accept_pointer == 2'h1) ? 32'h0 : set_1_p_2_2)) : set_1_p_2_2);
-  end
-  always @(posedge clock) begin
-    set_1_p_2_3 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_2 : arriving_wide_3) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_p_2_3 : ((accept_pointer == 2'h1) ? 32'h0 : set_1_p_2_3)) : set_1_p_2_3);
-  end
-  always @(posedge clock) begin
-    set_1_p_3_0 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_3 : arriving_wide_0) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_p_3_0 : ((accept_pointer == 2'h1) ? 32'h0 : set_1_p_3_0)) : set_1_p_3_0);
-  end
-  always @(posedge clock) begin
-    set_1_p_3_1 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_3 : arriving_wide_1) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_p_3_1 : ((accept_pointer == 2'h1) ? 32'h0 : set_1_p_3_1)) : set_1_p_3_1);
-  end
-  always @(posedge clock) begin
-    set_1_p_3_2 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_3 : arriving_wide_2) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_p_3_2 : ((accept_pointer == 2'h1) ? 32'h0 : set_1_p_3_2)) : set_1_p_3_2);
-  end
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_config_c_stride <= c_stride;
+      end
+    end
+  end
   always @(posedge clock) begin
-    set_1_p_3_3 <= (((arriving_second & (arriving_second_set == 2'h1)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_3 : arriving_wide_3) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_1_p_3_3 : ((accept_pointer == 2'h1) ? 32'h0 : set_1_p_3_3)) : set_1_p_3_3);
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_entry <= retire_tail;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_sp_reads_valid <= footprint_sp_read_valid;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_sp_reads_low <= footprint_sp_read_low;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_sp_reads_high <= footprint_sp_read_high;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_sp_a_reads_valid <= footprint_sp_read_a_valid;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_sp_a_reads_low <= footprint_sp_read_a_low;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_sp_a_reads_high <= footprint_sp_read_a_high;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_acc_reads_valid <= footprint_acc_read_valid;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_acc_reads_low <= footprint_acc_read_low;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h1)
+          set_1_acc_reads_high <= footprint_acc_read_high;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_a_0_0 <= 8'h0;
+    else if (a_lands_1) begin
+      if (arriving_a_row_is_0 & arriving_a_lane_used_0)
+        set_1_a_0_0 <= sp_read_0_resp_bits[7:0];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_a_0_1 <= 8'h0;
+    else if (a_lands_1) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_1 & arriving_a_lane_used_0)
+          set_1_a_0_1 <= sp_read_0_resp_bits[7:0];
+      end else if (arriving_a_row_is_0 & arriving_a_lane_used_1)
+        set_1_a_0_1 <= sp_read_0_resp_bits[15:8];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_a_0_2 <= 8'h0;
+    else if (a_lands_1) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_2 & arriving_a_lane_used_0)
+          set_1_a_0_2 <= sp_read_0_resp_bits[7:0];
+      end else if (arriving_a_row_is_0 & arriving_a_lane_used_2)
+        set_1_a_0_2 <= sp_read_0_resp_bits[23:16];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_a_0_3 <= 8'h0;
+    else if (a_lands_1) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_3 & arriving_a_lane_used_0)
+          set_1_a_0_3 <= sp_read_0_resp_bits[7:0];
+      end else if (arriving_a_row_is_0 & arriving_a_lane_used_3)
+        set_1_a_0_3 <= sp_read_0_resp_bits[31:24];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_a_1_0 <= 8'h0;
+    else if (a_lands_1) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_0 & arriving_a_lane_used_1)
+          set_1_a_1_0 <= sp_read_0_resp_bits[15:8];
+      end else if (arriving_a_row_is_1 & arriving_a_lane_used_0)
+        set_1_a_1_0 <= sp_read_0_resp_bits[7:0];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_a_1_1 <= 8'h0;
+    else if (a_lands_1) begin
+      if (arriving_a_row_is_1 & arriving_a_lane_used_1)
+        set_1_a_1_1 <= sp_read_0_resp_bits[15:8];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_a_1_2 <= 8'h0;
+    else if (a_lands_1) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_2 & arriving_a_lane_used_1)
+          set_1_a_1_2 <= sp_read_0_resp_bits[15:8];
+      end else if (arriving_a_row_is_1 & arriving_a_lane_used_2)
+        set_1_a_1_2 <= sp_read_0_resp_bits[23:16];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_a_1_3 <= 8'h0;
+    else if (a_lands_1) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_3 & arriving_a_lane_used_1)
+          set_1_a_1_3 <= sp_read_0_resp_bits[15:8];
+      end else if (arriving_a_row_is_1 & arriving_a_lane_used_3)
+        set_1_a_1_3 <= sp_read_0_resp_bits[31:24];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_a_2_0 <= 8'h0;
+    else if (a_lands_1) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_0 & arriving_a_lane_used_2)
+          set_1_a_2_0 <= sp_read_0_resp_bits[23:16];
+      end else if (arriving_a_row_is_2 & arriving_a_lane_used_0)
+        set_1_a_2_0 <= sp_read_0_resp_bits[7:0];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_a_2_1 <= 8'h0;
+    else if (a_lands_1) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_1 & arriving_a_lane_used_2)
+          set_1_a_2_1 <= sp_read_0_resp_bits[23:16];
+      end else if (arriving_a_row_is_2 & arriving_a_lane_used_1)
+        set_1_a_2_1 <= sp_read_0_resp_bits[15:8];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_a_2_2 <= 8'h0;
+    else if (a_lands_1) begin
+      if (arriving_a_row_is_2 & arriving_a_lane_used_2)
+        set_1_a_2_2 <= sp_read_0_resp_bits[23:16];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_a_2_3 <= 8'h0;
+    else if (a_lands_1) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_3 & arriving_a_lane_used_2)
+          set_1_a_2_3 <= sp_read_0_resp_bits[23:16];
+      end else if (arriving_a_row_is_2 & arriving_a_lane_used_3)
+        set_1_a_2_3 <= sp_read_0_resp_bits[31:24];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_a_3_0 <= 8'h0;
+    else if (a_lands_1) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_0 & arriving_a_lane_used_3)
+          set_1_a_3_0 <= sp_read_0_resp_bits[31:24];
+      end else if (arriving_a_row_is_3 & arriving_a_lane_used_0)
+        set_1_a_3_0 <= sp_read_0_resp_bits[7:0];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_a_3_1 <= 8'h0;
+    else if (a_lands_1) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_1 & arriving_a_lane_used_3)
+          set_1_a_3_1 <= sp_read_0_resp_bits[31:24];
+      end else if (arriving_a_row_is_3 & arriving_a_lane_used_1)
+        set_1_a_3_1 <= sp_read_0_resp_bits[15:8];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_a_3_2 <= 8'h0;
+    else if (a_lands_1) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_2 & arriving_a_lane_used_3)
+          set_1_a_3_2 <= sp_read_0_resp_bits[31:24];
+      end else if (arriving_a_row_is_3 & arriving_a_lane_used_2)
+        set_1_a_3_2 <= sp_read_0_resp_bits[23:16];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_a_3_3 <= 8'h0;
+    else if (a_lands_1) begin
+      if (arriving_a_row_is_3 & arriving_a_lane_used_3)
+        set_1_a_3_3 <= sp_read_0_resp_bits[31:24];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_b_0_0 <= 8'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_row_is_0 & arriving_second_lane_used_0)
+          set_1_b_0_0 <= _arriving_wide_0_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_b_0_1 <= 8'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_0)
+            set_1_b_0_1 <= _arriving_wide_0_e1;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_1)
+          set_1_b_0_1 <= _arriving_wide_1_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_b_0_2 <= 8'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_0)
+            set_1_b_0_2 <= _arriving_wide_0_e1;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_2)
+          set_1_b_0_2 <= _arriving_wide_2_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_b_0_3 <= 8'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_0)
+            set_1_b_0_3 <= _arriving_wide_0_e1;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_3)
+          set_1_b_0_3 <= _arriving_wide_3_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_b_1_0 <= 8'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_1)
+            set_1_b_1_0 <= _arriving_wide_1_e1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_0)
+          set_1_b_1_0 <= _arriving_wide_0_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_b_1_1 <= 8'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_row_is_1 & arriving_second_lane_used_1)
+          set_1_b_1_1 <= _arriving_wide_1_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_b_1_2 <= 8'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_1)
+            set_1_b_1_2 <= _arriving_wide_1_e1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_2)
+          set_1_b_1_2 <= _arriving_wide_2_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_b_1_3 <= 8'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_1)
+            set_1_b_1_3 <= _arriving_wide_1_e1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_3)
+          set_1_b_1_3 <= _arriving_wide_3_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_b_2_0 <= 8'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_2)
+            set_1_b_2_0 <= _arriving_wide_2_e1;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_0)
+          set_1_b_2_0 <= _arriving_wide_0_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_b_2_1 <= 8'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_2)
+            set_1_b_2_1 <= _arriving_wide_2_e1;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_1)
+          set_1_b_2_1 <= _arriving_wide_1_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_b_2_2 <= 8'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_row_is_2 & arriving_second_lane_used_2)
+          set_1_b_2_2 <= _arriving_wide_2_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_b_2_3 <= 8'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_2)
+            set_1_b_2_3 <= _arriving_wide_2_e1;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_3)
+          set_1_b_2_3 <= _arriving_wide_3_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_b_3_0 <= 8'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_3)
+            set_1_b_3_0 <= _arriving_wide_3_e1;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_0)
+          set_1_b_3_0 <= _arriving_wide_0_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_b_3_1 <= 8'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_3)
+            set_1_b_3_1 <= _arriving_wide_3_e1;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_1)
+          set_1_b_3_1 <= _arriving_wide_1_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_b_3_2 <= 8'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_3)
+            set_1_b_3_2 <= _arriving_wide_3_e1;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_2)
+          set_1_b_3_2 <= _arriving_wide_2_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_b_3_3 <= 8'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_row_is_3 & arriving_second_lane_used_3)
+          set_1_b_3_3 <= _arriving_wide_3_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_p_0_0 <= 32'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_row_is_0 & arriving_second_lane_used_0)
+          set_1_p_0_0 <= arriving_wide_0;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_p_0_1 <= 32'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_0)
+            set_1_p_0_1 <= arriving_wide_0;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_1)
+          set_1_p_0_1 <= arriving_wide_1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_p_0_2 <= 32'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_0)
+            set_1_p_0_2 <= arriving_wide_0;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_2)
+          set_1_p_0_2 <= arriving_wide_2;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_p_0_3 <= 32'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_0)
+            set_1_p_0_3 <= arriving_wide_0;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_3)
+          set_1_p_0_3 <= arriving_wide_3;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_p_1_0 <= 32'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_1)
+            set_1_p_1_0 <= arriving_wide_1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_0)
+          set_1_p_1_0 <= arriving_wide_0;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_p_1_1 <= 32'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_row_is_1 & arriving_second_lane_used_1)
+          set_1_p_1_1 <= arriving_wide_1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_p_1_2 <= 32'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_1)
+            set_1_p_1_2 <= arriving_wide_1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_2)
+          set_1_p_1_2 <= arriving_wide_2;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_p_1_3 <= 32'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_1)
+            set_1_p_1_3 <= arriving_wide_1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_3)
+          set_1_p_1_3 <= arriving_wide_3;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_p_2_0 <= 32'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_2)
+            set_1_p_2_0 <= arriving_wide_2;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_0)
+          set_1_p_2_0 <= arriving_wide_0;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_p_2_1 <= 32'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_2)
+            set_1_p_2_1 <= arriving_wide_2;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_1)
+          set_1_p_2_1 <= arriving_wide_1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_p_2_2 <= 32'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_row_is_2 & arriving_second_lane_used_2)
+          set_1_p_2_2 <= arriving_wide_2;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_p_2_3 <= 32'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_2)
+            set_1_p_2_3 <= arriving_wide_2;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_3)
+          set_1_p_2_3 <= arriving_wide_3;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_p_3_0 <= 32'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_3)
+            set_1_p_3_0 <= arriving_wide_3;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_0)
+          set_1_p_3_0 <= arriving_wide_0;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_p_3_1 <= 32'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_3)
+            set_1_p_3_1 <= arriving_wide_3;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_1)
+          set_1_p_3_1 <= arriving_wide_1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_p_3_2 <= 32'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_3)
+            set_1_p_3_2 <= arriving_wide_3;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_2)
+          set_1_p_3_2 <= arriving_wide_2;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_1)
+      set_1_p_3_3 <= 32'h0;
+    else if (second_lands_1) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_row_is_3 & arriving_second_lane_used_3)
+          set_1_p_3_3 <= arriving_wide_3;
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       set_2_state <= 2'h0;
-    else
-      set_2_state <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? (x_valid ? ((x_set == 2'h2) ? 2'h0 : (read_landed ? ((read_landed_set == 2'h2) ? 2'h3 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h2) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_state : ((accept_pointer == 2'h2) ? 2'h1 : set_2_state)) : set_2_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_state : ((accept_pointer == 2'h2) ? 2'h1 : set_2_state)) : set_2_state))) : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h2) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_state : ((accept_pointer == 2'h2) ? 2'h1 : set_2_state)) : set_2_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_state : ((accept_pointer == 2'h2) ? 2'h1 : set_2_state)) : set_2_state)))) : (read_landed ? ((read_landed_set == 2'h2) ? 2'h3 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h2) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_state : ((accept_pointer == 2'h2) ? 2'h1 : set_2_state)) : set_2_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_state : ((accept_pointer == 2'h2) ? 2'h1 : set_2_state)) : set_2_state))) : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h2) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_state : ((accept_pointer == 2'h2) ? 2'h1 : set_2_state)) : set_2_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_state : ((accept_pointer == 2'h2) ? 2'h1 : set_2_state)) : set_2_state)))) : (read_landed ? ((read_landed_set == 2'h2) ? 2'h3 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h2) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_state : ((accept_pointer == 2'h2) ? 2'h1 : set_2_state)) : set_2_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_state : ((accept_pointer == 2'h2) ? 2'h1 : set_2_state)) : set_2_state))) : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h2) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_state : ((accept_pointer == 2'h2) ? 2'h1 : set_2_state)) : set_2_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_state : ((accept_pointer == 2'h2) ? 2'h1 : set_2_state)) : set_2_state)));
+    else if (_set_0_state_e1 | _set_0_state_e2) begin
+      if (x_valid) begin
+        if (x_set == 2'h2)
+          set_2_state <= 2'h0;
+        else if (read_landed) begin
+          if (read_landed_set == 2'h2)
+            set_2_state <= 2'h3;
+          else if (_clears_bias_e1) begin
+            if (read_pointer == 2'h2)
+              set_2_state <= 2'h2;
+            else if (cmd_valid & cmd_ready) begin
+              if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+                if (accept_pointer == 2'h2)
+                  set_2_state <= 2'h1;
+              end
+            end
+          end else if (cmd_valid & cmd_ready) begin
+            if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+              if (accept_pointer == 2'h2)
+                set_2_state <= 2'h1;
+            end
+          end
+        end else if (_clears_bias_e1) begin
+          if (read_pointer == 2'h2)
+            set_2_state <= 2'h2;
+          else if (cmd_valid & cmd_ready) begin
+            if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+              if (accept_pointer == 2'h2)
+                set_2_state <= 2'h1;
+            end
+          end
+        end else if (cmd_valid & cmd_ready) begin
+          if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+            if (accept_pointer == 2'h2)
+              set_2_state <= 2'h1;
+          end
+        end
+      end else if (read_landed) begin
+        if (read_landed_set == 2'h2)
+          set_2_state <= 2'h3;
+        else if (_clears_bias_e1) begin
+          if (read_pointer == 2'h2)
+            set_2_state <= 2'h2;
+          else if (cmd_valid & cmd_ready) begin
+            if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+              if (accept_pointer == 2'h2)
+                set_2_state <= 2'h1;
+            end
+          end
+        end else if (cmd_valid & cmd_ready) begin
+          if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+            if (accept_pointer == 2'h2)
+              set_2_state <= 2'h1;
+          end
+        end
+      end else if (_clears_bias_e1) begin
+        if (read_pointer == 2'h2)
+          set_2_state <= 2'h2;
+        else if (cmd_valid & cmd_ready) begin
+          if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+            if (accept_pointer == 2'h2)
+              set_2_state <= 2'h1;
+          end
+        end
+      end else if (cmd_valid & cmd_ready) begin
+        if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+          if (accept_pointer == 2'h2)
+            set_2_state <= 2'h1;
+        end
+      end
+    end else if (read_landed) begin
+      if (read_landed_set == 2'h2)
+        set_2_state <= 2'h3;
+      else if (_clears_bias_e1) begin
+        if (read_pointer == 2'h2)
+          set_2_state <= 2'h2;
+        else if (cmd_valid & cmd_ready) begin
+          if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+            if (accept_pointer == 2'h2)
+              set_2_state <= 2'h1;
+          end
+        end
+      end else if (cmd_valid & cmd_ready) begin
+        if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+          if (accept_pointer == 2'h2)
+            set_2_state <= 2'h1;
+        end
+      end
+    end else if (_clears_bias_e1) begin
+      if (read_pointer == 2'h2)
+        set_2_state <= 2'h2;
+      else if (cmd_valid & cmd_ready) begin
+        if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+          if (accept_pointer == 2'h2)
+            set_2_state <= 2'h1;
+        end
+      end
+    end else if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_state <= 2'h1;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_2_pair_compute_cmd_funct <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_pair_compute_cmd_funct : ((accept_pointer == 2'h2) ? cmd_bits_compute_cmd_funct : set_2_pair_compute_cmd_funct)) : set_2_pair_compute_cmd_funct;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_pair_compute_cmd_funct <= cmd_bits_compute_cmd_funct;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_2_pair_compute_cmd_rs1 <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_pair_compute_cmd_rs1 : ((accept_pointer == 2'h2) ? cmd_bits_compute_cmd_rs1 : set_2_pair_compute_cmd_rs1)) : set_2_pair_compute_cmd_rs1;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_pair_compute_cmd_rs1 <= cmd_bits_compute_cmd_rs1;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_2_pair_compute_cmd_rs2 <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_pair_compute_cmd_rs2 : ((accept_pointer == 2'h2) ? cmd_bits_compute_cmd_rs2 : set_2_pair_compute_cmd_rs2)) : set_2_pair_compute_cmd_rs2;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_pair_compute_cmd_rs2 <= cmd_bits_compute_cmd_rs2;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_2_pair_compute_index <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_pair_compute_index : ((accept_pointer == 2'h2) ? cmd_bits_compute_index : set_2_pair_compute_index)) : set_2_pair_compute_index;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_pair_compute_index <= cmd_bits_compute_index;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_2_pair_compute_sequence <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_pair_compute_sequence : ((accept_pointer == 2'h2) ? cmd_bits_compute_sequence : set_2_pair_compute_sequence)) : set_2_pair_compute_sequence;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_pair_compute_sequence <= cmd_bits_compute_sequence;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_2_pair_compute_loop_internal <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_pair_compute_loop_internal : ((accept_pointer == 2'h2) ? cmd_bits_compute_loop_internal : set_2_pair_compute_loop_internal)) : set_2_pair_compute_loop_internal;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_pair_compute_loop_internal <= cmd_bits_compute_loop_internal;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_2_pair_compute_loop_slot <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_pair_compute_loop_slot : ((accept_pointer == 2'h2) ? cmd_bits_compute_loop_slot : set_2_pair_compute_loop_slot)) : set_2_pair_compute_loop_slot;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_pair_compute_loop_slot <= cmd_bits_compute_loop_slot;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_2_pair_preload_rs1 <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_pair_preload_rs1 : ((accept_pointer == 2'h2) ? cmd_bits_preload_rs1 : set_2_pair_preload_rs1)) : set_2_pair_preload_rs1;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_pair_preload_rs1 <= cmd_bits_preload_rs1;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_2_pair_preload_rs2 <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_pair_preload_rs2 : ((accept_pointer == 2'h2) ? cmd_bits_preload_rs2 : set_2_pair_preload_rs2)) : set_2_pair_preload_rs2;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_pair_preload_rs2 <= cmd_bits_preload_rs2;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_2_config_ws <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_config_ws : ((accept_pointer == 2'h2) ? ws : set_2_config_ws)) : set_2_config_ws;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_config_ws <= ws;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_2_config_relu <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_config_relu : ((accept_pointer == 2'h2) ? relu : set_2_config_relu)) : set_2_config_relu;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_config_relu <= relu;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_2_config_shift <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_config_shift : ((accept_pointer == 2'h2) ? shift : set_2_config_shift)) : set_2_config_shift;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_config_shift <= shift;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_2_config_transpose_a <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_config_transpose_a : ((accept_pointer == 2'h2) ? transpose_a : set_2_config_transpose_a)) : set_2_config_transpose_a;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_config_transpose_a <= transpose_a;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_2_config_transpose_b <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_config_transpose_b : ((accept_pointer == 2'h2) ? transpose_b : set_2_config_transpose_b)) : set_2_config_transpose_b;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_config_transpose_b <= transpose_b;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_2_config_a_stride <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_config_a_stride : ((accept_pointer == 2'h2) ? a_stride : set_2_config_a_stride)) : set_2_config_a_stride;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_config_a_stride <= a_stride;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_2_config_c_stride <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_config_c_stride : ((accept_pointer == 2'h2) ? c_stride : set_2_config_c_stride)) : set_2_config_c_stride;
-  end
-  always @(posedge clock) begin
-    set_2_entry <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_entry : ((accept_pointer == 2'h2) ? retire_tail : set_2_entry)) : set_2_entry;
-  end
-  always @(posedge clock) begin
-    set_2_sp_reads_valid <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_sp_reads_valid : ((accept_pointer == 2'h2) ? footprint_sp_read_valid : set_2_sp_reads_valid)) : set_2_sp_reads_valid;
-  end
-  always @(posedge clock) begin
-    set_2_sp_reads_low <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_sp_reads_low : ((accept_pointer == 2'h2) ? footprint_sp_read_low : set_2_sp_reads_low)) : set_2_sp_reads_low;
-  end
-  always @(posedge clock) begin
-    set_2_sp_reads_high <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_sp_reads_high : ((accept_pointer == 2'h2) ? footprint_sp_read_high : set_2_sp_reads_high)) : set_2_sp_reads_high;
-  end
-  always @(posedge clock) begin
-    set_2_sp_a_reads_valid <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_sp_a_reads_valid : ((accept_pointer == 2'h2) ? footprint_sp_read_a_valid : set_2_sp_a_reads_valid)) : set_2_sp_a_reads_valid;
-  end
-  always @(posedge clock) begin
-    set_2_sp_a_reads_low <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_sp_a_reads_low : ((accept_pointer == 2'h2) ? footprint_sp_read_a_low : set_2_sp_a_reads_low)) : set_2_sp_a_reads_low;
-  end
-  always @(posedge clock) begin
-    set_2_sp_a_reads_high <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_sp_a_reads_high : ((accept_pointer == 2'h2) ? footprint_sp_read_a_high : set_2_sp_a_reads_high)) : set_2_sp_a_reads_high;
-  end
-  always @(posedge clock) begin
-    set_2_acc_reads_valid <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_acc_reads_valid : ((accept_pointer == 2'h2) ? footprint_acc_read_valid : set_2_acc_reads_valid)) : set_2_acc_reads_valid;
-  end
-  always @(posedge clock) begin
-    set_2_acc_reads_low <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_acc_reads_low : ((accept_pointer == 2'h2) ? footprint_acc_read_low : set_2_acc_reads_low)) : set_2_acc_reads_low;
-  end
-  always @(posedge clock) begin
-    set_2_acc_reads_high <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_acc_reads_high : ((accept_pointer == 2'h2) ? footprint_acc_read_high : set_2_acc_reads_high)) : set_2_acc_reads_high;
-  end
-  always @(posedge clock) begin
-    set_2_a_0_0 <= ((arriving_a & (arriving_a_set == 2'h2)) & (arriving_a_transposed ? ((arriving_a_row == 2'h0) & (16'h0 < arriving_a_columns)) : ((arriving_a_row == 2'h0) & (16'h0 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[7:0] : sp_read_0_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_a_0_0 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_a_0_0)) : set_2_a_0_0);
-  end
-  always @(posedge clock) begin
-    set_2_a_0_1 <= ((arriving_a & (arriving_a_set == 2'h2)) & (arriving_a_transposed ? ((arriving_a_row == 2'h1) & (16'h0 < arriving_a_columns)) : ((arriving_a_row == 2'h0) & (16'h1 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[7:0] : sp_read_0_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_a_0_1 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_a_0_1)) : set_2_a_0_1);
-  end
-  always @(posedge clock) begin
-    set_2_a_0_2 <= ((arriving_a & (arriving_a_set == 2'h2)) & (arriving_a_transposed ? ((arriving_a_row == 2'h2) & (16'h0 < arriving_a_columns)) : ((arriving_a_row == 2'h0) & (16'h2 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[7:0] : sp_read_0_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_a_0_2 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_a_0_2)) : set_2_a_0_2);
-  end
-  always @(posedge clock) begin
-    set_2_a_0_3 <= ((arriving_a & (arriving_a_set == 2'h2)) & (arriving_a_transposed ? ((arriving_a_row == 2'h3) & (16'h0 < arriving_a_columns)) : ((arriving_a_row == 2'h0) & (16'h3 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[7:0] : sp_read_0_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_a_0_3 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_a_0_3)) : set_2_a_0_3);
-  end
-  always @(posedge clock) begin
-    set_2_a_1_0 <= ((arriving_a & (arriving_a_set == 2'h2)) & (arriving_a_transposed ? ((arriving_a_row == 2'h0) & (16'h1 < arriving_a_columns)) : ((arriving_a_row == 2'h1) & (16'h0 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[15:8] : sp_read_0_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_a_1_0 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_a_1_0)) : set_2_a_1_0);
-  end
-  always @(posedge clock) begin
-    set_2_a_1_1 <= ((arriving_a & (arriving_a_set == 2'h2)) & (arriving_a_transposed ? ((arriving_a_row == 2'h1) & (16'h1 < arriving_a_columns)) : ((arriving_a_row == 2'h1) & (16'h1 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[15:8] : sp_read_0_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_a_1_1 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_a_1_1)) : set_2_a_1_1);
-  end
-  always @(posedge clock) begin
-    set_2_a_1_2 <= ((arriving_a & (arriving_a_set == 2'h2)) & (arriving_a_transposed ? ((arriving_a_row == 2'h2) & (16'h1 < arriving_a_columns)) : ((arriving_a_row == 2'h1) & (16'h2 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[15:8] : sp_read_0_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_a_1_2 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_a_1_2)) : set_2_a_1_2);
-  end
-  always @(posedge clock) begin
-    set_2_a_1_3 <= ((arriving_a & (arriving_a_set == 2'h2)) & (arriving_a_transposed ? ((arriving_a_row == 2'h3) & (16'h1 < arriving_a_columns)) : ((arriving_a_row == 2'h1) & (16'h3 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[15:8] : sp_read_0_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_a_1_3 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_a_1_3)) : set_2_a_1_3);
-  end
-  always @(posedge clock) begin
-    set_2_a_2_0 <= ((arriving_a & (arriving_a_set == 2'h2)) & (arriving_a_transposed ? ((arriving_a_row == 2'h0) & (16'h2 < arriving_a_columns)) : ((arriving_a_row == 2'h2) & (16'h0 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[23:16] : sp_read_0_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_a_2_0 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_a_2_0)) : set_2_a_2_0);
-  end
-  always @(posedge clock) begin
-    set_2_a_2_1 <= ((arriving_a & (arriving_a_set == 2'h2)) & (arriving_a_transposed ? ((arriving_a_row == 2'h1) & (16'h2 < arriving_a_columns)) : ((arriving_a_row == 2'h2) & (16'h1 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[23:16] : sp_read_0_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_a_2_1 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_a_2_1)) : set_2_a_2_1);
-  end
-  always @(posedge clock) begin
-    set_2_a_2_2 <= ((arriving_a & (arriving_a_set == 2'h2)) & (arriving_a_transposed ? ((arriving_a_row == 2'h2) & (16'h2 < arriving_a_columns)) : ((arriving_a_row == 2'h2) & (16'h2 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[23:16] : sp_read_0_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_a_2_2 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_a_2_2)) : set_2_a_2_2);
-  end
-  always @(posedge clock) begin
-    set_2_a_2_3 <= ((arriving_a & (arriving_a_set == 2'h2)) & (arriving_a_transposed ? ((arriving_a_row == 2'h3) & (16'h2 < arriving_a_columns)) : ((arriving_a_row == 2'h2) & (16'h3 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[23:16] : sp_read_0_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_a_2_3 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_a_2_3)) : set_2_a_2_3);
-  end
-  always @(posedge clock) begin
-    set_2_a_3_0 <= ((arriving_a & (arriving_a_set == 2'h2)) & (arriving_a_transposed ? ((arriving_a_row == 2'h0) & (16'h3 < arriving_a_columns)) : ((arriving_a_row == 2'h3) & (16'h0 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[31:24] : sp_read_0_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_a_3_0 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_a_3_0)) : set_2_a_3_0);
-  end
-  always @(posedge clock) begin
-    set_2_a_3_1 <= ((arriving_a & (arriving_a_set == 2'h2)) & (arriving_a_transposed ? ((arriving_a_row == 2'h1) & (16'h3 < arriving_a_columns)) : ((arriving_a_row == 2'h3) & (16'h1 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[31:24] : sp_read_0_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_a_3_1 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_a_3_1)) : set_2_a_3_1);
-  end
-  always @(posedge clock) begin
-    set_2_a_3_2 <= ((arriving_a & (arriving_a_set == 2'h2)) & (arriving_a_transposed ? ((arriving_a_row == 2'h2) & (16'h3 < arriving_a_columns)) : ((arriving_a_row == 2'h3) & (16'h2 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[31:24] : sp_read_0_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_a_3_2 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_a_3_2)) : set_2_a_3_2);
-  end
-  always @(posedge clock) begin
-    set_2_a_3_3 <= ((arriving_a & (arriving_a_set == 2'h2)) & (arriving_a_transposed ? ((arriving_a_row == 2'h3) & (16'h3 < arriving_a_columns)) : ((arriving_a_row == 2'h3) & (16'h3 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[31:24] : sp_read_0_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_a_3_3 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_a_3_3)) : set_2_a_3_3);
-  end
-  always @(posedge clock) begin
-    set_2_b_0_0 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[7:0] : sp_read_1_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_b_0_0 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_b_0_0)) : set_2_b_0_0);
-  end
-  always @(posedge clock) begin
-    set_2_b_0_1 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[7:0] : sp_read_1_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_b_0_1 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_b_0_1)) : set_2_b_0_1);
-  end
-  always @(posedge clock) begin
-    set_2_b_0_2 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[7:0] : sp_read_1_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_b_0_2 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_b_0_2)) : set_2_b_0_2);
-  end
-  always @(posedge clock) begin
-    set_2_b_0_3 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[7:0] : sp_read_1_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_b_0_3 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_b_0_3)) : set_2_b_0_3);
-  end
-  always @(posedge clock) begin
-    set_2_b_1_0 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[15:8] : sp_read_1_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_b_1_0 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_b_1_0)) : set_2_b_1_0);
-  end
-  always @(posedge clock) begin
-    set_2_b_1_1 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[15:8] : sp_read_1_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_b_1_1 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_b_1_1)) : set_2_b_1_1);
-  end
-  always @(posedge clock) begin
-    set_2_b_1_2 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[15:8] : sp_read_1_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_b_1_2 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_b_1_2)) : set_2_b_1_2);
-  end
-  always @(posedge clock) begin
-    set_2_b_1_3 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[15:8] : sp_read_1_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_b_1_3 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_b_1_3)) : set_2_b_1_3);
-  end
-  always @(posedge clock) begin
-    set_2_b_2_0 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[23:16] : sp_read_1_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_b_2_0 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_b_2_0)) : set_2_b_2_0);
-  end
-  always @(posedge clock) begin
-    set_2_b_2_1 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[23:16] : sp_read_1_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_b_2_1 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_b_2_1)) : set_2_b_2_1);
-  end
-  always @(posedge clock) begin
-    set_2_b_2_2 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[23:16] : sp_read_1_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_b_2_2 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_b_2_2)) : set_2_b_2_2);
-  end
-  always @(posedge clock) begin
-    set_2_b_2_3 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[23:16] : sp_read_1_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_b_2_3 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_b_2_3)) : set_2_b_2_3);
-  end
-  always @(posedge clock) begin
-    set_2_b_3_0 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[31:24] : sp_read_1_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_b_3_0 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_b_3_0)) : set_2_b_3_0);
-  end
-  always @(posedge clock) begin
-    set_2_b_3_1 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[31:24] : sp_read_1_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_b_3_1 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_b_3_1)) : set_2_b_3_1);
-  end
-  always @(posedge clock) begin
-    set_2_b_3_2 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[31:24] : sp_read_1_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_b_3_2 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_b_3_2)) : set_2_b_3_2);
-  end
-  always @(posedge clock) begin
-    set_2_b_3_3 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[31:24] : sp_read_1_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_b_3_3 : ((accept_pointer == 2'h2) ? 8'h0 : set_2_b_3_3)) : set_2_b_3_3);
-  end
-  always @(posedge clock) begin
-    set_2_p_0_0 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_0 : arriving_wide_0) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_p_0_0 : ((accept_pointer == 2'h2) ? 32'h0 : set_2_p_0_0)) : set_2_p_0_0);
-  end
-  always @(posedge clock) begin
-    set_2_p_0_1 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_0 : arriving_wide_1) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_p_0_1 : ((accept_pointer == 2'h2) ? 32'h0 : set_2_p_0_1)) : set_2_p_0_1);
-  end
-  always @(posedge clock) begin
-    set_2_p_0_2 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_0 : arriving_wide_2) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_p_0_2 : ((accept_pointer == 2'h2) ? 32'h0 : set_2_p_0_2)) : set_2_p_0_2);
-  end
-  always @(posedge clock) begin
-    set_2_p_0_3 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_0 : arriving_wide_3) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_p_0_3 : ((accept_pointer == 2'h2) ? 32'h0 : set_2_p_0_3)) : set_2_p_0_3);
-  end
-  always @(posedge clock) begin
-    set_2_p_1_0 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_1 : arriving_wide_0) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_p_1_0 : ((accept_pointer == 2'h2) ? 32'h0 : set_2_p_1_0)) : set_2_p_1_0);
-  end
-  always @(posedge clock) begin
-    set_2_p_1_1 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_1 : arriving_wide_1) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_p_1_1 : ((accept_pointer == 2'h2) ? 32'h0 : set_2_p_1_1)) : set_2_p_1_1);
-  end
-  always @(posedge clock) begin
-    set_2_p_1_2 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_1 : arriving_wide_2) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_p_1_2 : ((accept_pointer == 2'h2) ? 32'h0 : set_2_p_1_2)) : set_2_p_1_2);
-  end
-  always @(posedge clock) begin
-    set_2_p_1_3 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_1 : arriving_wide_3) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_p_1_3 : ((accept_pointer == 2'h2) ? 32'h0 : set_2_p_1_3)) : set_2_p_1_3);
-  end
-  always @(posedge clock) begin
-    set_2_p_2_0 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_2 : arriving_wide_0) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_p_2_0 : ((accept_pointer == 2'h2) ? 32'h0 : set_2_p_2_0)) : set_2_p_2_0);
-  end
-  always @(posedge clock) begin
-    set_2_p_2_1 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_2 : arriving_wide_1) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_p_2_1 : ((accept_pointer == 2'h2) ? 32'h0 : set_2_p_2_1)) : set_2_p_2_1);
-  end
-  always @(posedge clock) begin
-    set_2_p_2_2 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_2 : arriving_wide_2) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_p_2_2 : ((accept_pointer == 2'h2) ? 32'h0 : set_2_p_2_2)) : set_2_p_2_2);
-  end
-  always @(posedge clock) begin
-    set_2_p_2_3 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_2 : arriving_wide_3) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_p_2_3 : ((accept_pointer == 2'h2) ? 32'h0 : set_2_p_2_3)) : set_2_p_2_3);
-  end
-  always @(posedge clock) begin
-    set_2_p_3_0 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_3 : arriving_wide_0) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_p_3_0 : ((accept_pointer == 2'h2) ? 32'h0 : set_2_p_3_0)) : set_2_p_3_0);
-  end
-  always @(posedge clock) begin
-    set_2_p_3_1 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_3 : arriving_wide_1) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_p_3_1 : ((accept_pointer == 2'h2) ? 32'h0 : set_2_p_3_1)) : set_2_p_3_1);
-  end
-  always @(posedge clock) begin
-    set_2_p_3_2 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_3 : arriving_wide_2) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_p_3_2 : ((accept_pointer == 2'h2) ? 32'h0 : set_2_p_3_2)) : set_2_p_3_2);
-  end
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_config_c_stride <= c_stride;
+      end
+    end
+  end
   always @(posedge clock) begin
-    set_2_p_3_3 <= (((arriving_second & (arriving_second_set == 2'h2)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_3 : arriving_wide_3) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_2_p_3_3 : ((accept_pointer == 2'h2) ? 32'h0 : set_2_p_3_3)) : set_2_p_3_3);
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_entry <= retire_tail;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_sp_reads_valid <= footprint_sp_read_valid;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_sp_reads_low <= footprint_sp_read_low;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_sp_reads_high <= footprint_sp_read_high;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_sp_a_reads_valid <= footprint_sp_read_a_valid;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_sp_a_reads_low <= footprint_sp_read_a_low;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_sp_a_reads_high <= footprint_sp_read_a_high;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_acc_reads_valid <= footprint_acc_read_valid;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_acc_reads_low <= footprint_acc_read_low;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h2)
+          set_2_acc_reads_high <= footprint_acc_read_high;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_a_0_0 <= 8'h0;
+    else if (a_lands_2) begin
+      if (arriving_a_row_is_0 & arriving_a_lane_used_0)
+        set_2_a_0_0 <= sp_read_0_resp_bits[7:0];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_a_0_1 <= 8'h0;
+    else if (a_lands_2) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_1 & arriving_a_lane_used_0)
+          set_2_a_0_1 <= sp_read_0_resp_bits[7:0];
+      end else if (arriving_a_row_is_0 & arriving_a_lane_used_1)
+        set_2_a_0_1 <= sp_read_0_resp_bits[15:8];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_a_0_2 <= 8'h0;
+    else if (a_lands_2) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_2 & arriving_a_lane_used_0)
+          set_2_a_0_2 <= sp_read_0_resp_bits[7:0];
+      end else if (arriving_a_row_is_0 & arriving_a_lane_used_2)
+        set_2_a_0_2 <= sp_read_0_resp_bits[23:16];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_a_0_3 <= 8'h0;
+    else if (a_lands_2) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_3 & arriving_a_lane_used_0)
+          set_2_a_0_3 <= sp_read_0_resp_bits[7:0];
+      end else if (arriving_a_row_is_0 & arriving_a_lane_used_3)
+        set_2_a_0_3 <= sp_read_0_resp_bits[31:24];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_a_1_0 <= 8'h0;
+    else if (a_lands_2) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_0 & arriving_a_lane_used_1)
+          set_2_a_1_0 <= sp_read_0_resp_bits[15:8];
+      end else if (arriving_a_row_is_1 & arriving_a_lane_used_0)
+        set_2_a_1_0 <= sp_read_0_resp_bits[7:0];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_a_1_1 <= 8'h0;
+    else if (a_lands_2) begin
+      if (arriving_a_row_is_1 & arriving_a_lane_used_1)
+        set_2_a_1_1 <= sp_read_0_resp_bits[15:8];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_a_1_2 <= 8'h0;
+    else if (a_lands_2) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_2 & arriving_a_lane_used_1)
+          set_2_a_1_2 <= sp_read_0_resp_bits[15:8];
+      end else if (arriving_a_row_is_1 & arriving_a_lane_used_2)
+        set_2_a_1_2 <= sp_read_0_resp_bits[23:16];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_a_1_3 <= 8'h0;
+    else if (a_lands_2) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_3 & arriving_a_lane_used_1)
+          set_2_a_1_3 <= sp_read_0_resp_bits[15:8];
+      end else if (arriving_a_row_is_1 & arriving_a_lane_used_3)
+        set_2_a_1_3 <= sp_read_0_resp_bits[31:24];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_a_2_0 <= 8'h0;
+    else if (a_lands_2) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_0 & arriving_a_lane_used_2)
+          set_2_a_2_0 <= sp_read_0_resp_bits[23:16];
+      end else if (arriving_a_row_is_2 & arriving_a_lane_used_0)
+        set_2_a_2_0 <= sp_read_0_resp_bits[7:0];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_a_2_1 <= 8'h0;
+    else if (a_lands_2) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_1 & arriving_a_lane_used_2)
+          set_2_a_2_1 <= sp_read_0_resp_bits[23:16];
+      end else if (arriving_a_row_is_2 & arriving_a_lane_used_1)
+        set_2_a_2_1 <= sp_read_0_resp_bits[15:8];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_a_2_2 <= 8'h0;
+    else if (a_lands_2) begin
+      if (arriving_a_row_is_2 & arriving_a_lane_used_2)
+        set_2_a_2_2 <= sp_read_0_resp_bits[23:16];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_a_2_3 <= 8'h0;
+    else if (a_lands_2) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_3 & arriving_a_lane_used_2)
+          set_2_a_2_3 <= sp_read_0_resp_bits[23:16];
+      end else if (arriving_a_row_is_2 & arriving_a_lane_used_3)
+        set_2_a_2_3 <= sp_read_0_resp_bits[31:24];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_a_3_0 <= 8'h0;
+    else if (a_lands_2) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_0 & arriving_a_lane_used_3)
+          set_2_a_3_0 <= sp_read_0_resp_bits[31:24];
+      end else if (arriving_a_row_is_3 & arriving_a_lane_used_0)
+        set_2_a_3_0 <= sp_read_0_resp_bits[7:0];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_a_3_1 <= 8'h0;
+    else if (a_lands_2) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_1 & arriving_a_lane_used_3)
+          set_2_a_3_1 <= sp_read_0_resp_bits[31:24];
+      end else if (arriving_a_row_is_3 & arriving_a_lane_used_1)
+        set_2_a_3_1 <= sp_read_0_resp_bits[15:8];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_a_3_2 <= 8'h0;
+    else if (a_lands_2) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_2 & arriving_a_lane_used_3)
+          set_2_a_3_2 <= sp_read_0_resp_bits[31:24];
+      end else if (arriving_a_row_is_3 & arriving_a_lane_used_2)
+        set_2_a_3_2 <= sp_read_0_resp_bits[23:16];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_a_3_3 <= 8'h0;
+    else if (a_lands_2) begin
+      if (arriving_a_row_is_3 & arriving_a_lane_used_3)
+        set_2_a_3_3 <= sp_read_0_resp_bits[31:24];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_b_0_0 <= 8'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_row_is_0 & arriving_second_lane_used_0)
+          set_2_b_0_0 <= _arriving_wide_0_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_b_0_1 <= 8'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_0)
+            set_2_b_0_1 <= _arriving_wide_0_e1;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_1)
+          set_2_b_0_1 <= _arriving_wide_1_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_b_0_2 <= 8'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_0)
+            set_2_b_0_2 <= _arriving_wide_0_e1;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_2)
+          set_2_b_0_2 <= _arriving_wide_2_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_b_0_3 <= 8'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_0)
+            set_2_b_0_3 <= _arriving_wide_0_e1;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_3)
+          set_2_b_0_3 <= _arriving_wide_3_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_b_1_0 <= 8'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_1)
+            set_2_b_1_0 <= _arriving_wide_1_e1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_0)
+          set_2_b_1_0 <= _arriving_wide_0_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_b_1_1 <= 8'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_row_is_1 & arriving_second_lane_used_1)
+          set_2_b_1_1 <= _arriving_wide_1_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_b_1_2 <= 8'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_1)
+            set_2_b_1_2 <= _arriving_wide_1_e1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_2)
+          set_2_b_1_2 <= _arriving_wide_2_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_b_1_3 <= 8'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_1)
+            set_2_b_1_3 <= _arriving_wide_1_e1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_3)
+          set_2_b_1_3 <= _arriving_wide_3_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_b_2_0 <= 8'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_2)
+            set_2_b_2_0 <= _arriving_wide_2_e1;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_0)
+          set_2_b_2_0 <= _arriving_wide_0_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_b_2_1 <= 8'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_2)
+            set_2_b_2_1 <= _arriving_wide_2_e1;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_1)
+          set_2_b_2_1 <= _arriving_wide_1_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_b_2_2 <= 8'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_row_is_2 & arriving_second_lane_used_2)
+          set_2_b_2_2 <= _arriving_wide_2_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_b_2_3 <= 8'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_2)
+            set_2_b_2_3 <= _arriving_wide_2_e1;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_3)
+          set_2_b_2_3 <= _arriving_wide_3_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_b_3_0 <= 8'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_3)
+            set_2_b_3_0 <= _arriving_wide_3_e1;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_0)
+          set_2_b_3_0 <= _arriving_wide_0_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_b_3_1 <= 8'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_3)
+            set_2_b_3_1 <= _arriving_wide_3_e1;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_1)
+          set_2_b_3_1 <= _arriving_wide_1_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_b_3_2 <= 8'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_3)
+            set_2_b_3_2 <= _arriving_wide_3_e1;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_2)
+          set_2_b_3_2 <= _arriving_wide_2_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_b_3_3 <= 8'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_row_is_3 & arriving_second_lane_used_3)
+          set_2_b_3_3 <= _arriving_wide_3_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_p_0_0 <= 32'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_row_is_0 & arriving_second_lane_used_0)
+          set_2_p_0_0 <= arriving_wide_0;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_p_0_1 <= 32'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_0)
+            set_2_p_0_1 <= arriving_wide_0;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_1)
+          set_2_p_0_1 <= arriving_wide_1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_p_0_2 <= 32'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_0)
+            set_2_p_0_2 <= arriving_wide_0;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_2)
+          set_2_p_0_2 <= arriving_wide_2;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_p_0_3 <= 32'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_0)
+            set_2_p_0_3 <= arriving_wide_0;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_3)
+          set_2_p_0_3 <= arriving_wide_3;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_p_1_0 <= 32'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_1)
+            set_2_p_1_0 <= arriving_wide_1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_0)
+          set_2_p_1_0 <= arriving_wide_0;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_p_1_1 <= 32'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_row_is_1 & arriving_second_lane_used_1)
+          set_2_p_1_1 <= arriving_wide_1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_p_1_2 <= 32'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_1)
+            set_2_p_1_2 <= arriving_wide_1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_2)
+          set_2_p_1_2 <= arriving_wide_2;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_p_1_3 <= 32'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_1)
+            set_2_p_1_3 <= arriving_wide_1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_3)
+          set_2_p_1_3 <= arriving_wide_3;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_p_2_0 <= 32'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_2)
+            set_2_p_2_0 <= arriving_wide_2;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_0)
+          set_2_p_2_0 <= arriving_wide_0;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_p_2_1 <= 32'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_2)
+            set_2_p_2_1 <= arriving_wide_2;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_1)
+          set_2_p_2_1 <= arriving_wide_1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_p_2_2 <= 32'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_row_is_2 & arriving_second_lane_used_2)
+          set_2_p_2_2 <= arriving_wide_2;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_p_2_3 <= 32'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_2)
+            set_2_p_2_3 <= arriving_wide_2;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_3)
+          set_2_p_2_3 <= arriving_wide_3;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_p_3_0 <= 32'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_3)
+            set_2_p_3_0 <= arriving_wide_3;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_0)
+          set_2_p_3_0 <= arriving_wide_0;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_p_3_1 <= 32'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_3)
+            set_2_p_3_1 <= arriving_wide_3;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_1)
+          set_2_p_3_1 <= arriving_wide_1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_p_3_2 <= 32'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_3)
+            set_2_p_3_2 <= arriving_wide_3;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_2)
+          set_2_p_3_2 <= arriving_wide_2;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_2)
+      set_2_p_3_3 <= 32'h0;
+    else if (second_lands_2) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_row_is_3 & arriving_second_lane_used_3)
+          set_2_p_3_3 <= arriving_wide_3;
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       set_3_state <= 2'h0;
-    else
-      set_3_state <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? (x_valid ? ((x_set == 2'h3) ? 2'h0 : (read_landed ? ((read_landed_set == 2'h3) ? 2'h3 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h3) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_state : ((accept_pointer == 2'h3) ? 2'h1 : set_3_state)) : set_3_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_state : ((accept_pointer == 2'h3) ? 2'h1 : set_3_state)) : set_3_state))) : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h3) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_state : ((accept_pointer == 2'h3) ? 2'h1 : set_3_state)) : set_3_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_state : ((accept_pointer == 2'h3) ? 2'h1 : set_3_state)) : set_3_state)))) : (read_landed ? ((read_landed_set == 2'h3) ? 2'h3 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h3) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_state : ((accept_pointer == 2'h3) ? 2'h1 : set_3_state)) : set_3_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_state : ((accept_pointer == 2'h3) ? 2'h1 : set_3_state)) : set_3_state))) : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h3) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_state : ((accept_pointer == 2'h3) ? 2'h1 : set_3_state)) : set_3_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_state : ((accept_pointer == 2'h3) ? 2'h1 : set_3_state)) : set_3_state)))) : (read_landed ? ((read_landed_set == 2'h3) ? 2'h3 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h3) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_state : ((accept_pointer == 2'h3) ? 2'h1 : set_3_state)) : set_3_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_state : ((accept_pointer == 2'h3) ? 2'h1 : set_3_state)) : set_3_state))) : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((read_pointer == 2'h3) ? 2'h2 : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_state : ((accept_pointer == 2'h3) ? 2'h1 : set_3_state)) : set_3_state)) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_state : ((accept_pointer == 2'h3) ? 2'h1 : set_3_state)) : set_3_state)));
+    else if (_set_0_state_e1 | _set_0_state_e2) begin
+      if (x_valid) begin
+        if (x_set == 2'h3)
+          set_3_state <= 2'h0;
+        else if (read_landed) begin
+          if (read_landed_set == 2'h3)
+            set_3_state <= 2'h3;
+          else if (_clears_bias_e1) begin
+            if (read_pointer == 2'h3)
+              set_3_state <= 2'h2;
+            else if (cmd_valid & cmd_ready) begin
+              if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+                if (accept_pointer == 2'h3)
+                  set_3_state <= 2'h1;
+              end
+            end
+          end else if (cmd_valid & cmd_ready) begin
+            if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+              if (accept_pointer == 2'h3)
+                set_3_state <= 2'h1;
+            end
+          end
+        end else if (_clears_bias_e1) begin
+          if (read_pointer == 2'h3)
+            set_3_state <= 2'h2;
+          else if (cmd_valid & cmd_ready) begin
+            if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+              if (accept_pointer == 2'h3)
+                set_3_state <= 2'h1;
+            end
+          end
+        end else if (cmd_valid & cmd_ready) begin
+          if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+            if (accept_pointer == 2'h3)
+              set_3_state <= 2'h1;
+          end
+        end
+      end else if (read_landed) begin
+        if (read_landed_set == 2'h3)
+          set_3_state <= 2'h3;
+        else if (_clears_bias_e1) begin
+          if (read_pointer == 2'h3)
+            set_3_state <= 2'h2;
+          else if (cmd_valid & cmd_ready) begin
+            if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+              if (accept_pointer == 2'h3)
+                set_3_state <= 2'h1;
+            end
+          end
+        end else if (cmd_valid & cmd_ready) begin
+          if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+            if (accept_pointer == 2'h3)
+              set_3_state <= 2'h1;
+          end
+        end
+      end else if (_clears_bias_e1) begin
+        if (read_pointer == 2'h3)
+          set_3_state <= 2'h2;
+        else if (cmd_valid & cmd_ready) begin
+          if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+            if (accept_pointer == 2'h3)
+              set_3_state <= 2'h1;
+          end
+        end
+      end else if (cmd_valid & cmd_ready) begin
+        if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+          if (accept_pointer == 2'h3)
+            set_3_state <= 2'h1;
+        end
+      end
+    end else if (read_landed) begin
+      if (read_landed_set == 2'h3)
+        set_3_state <= 2'h3;
+      else if (_clears_bias_e1) begin
+        if (read_pointer == 2'h3)
+          set_3_state <= 2'h2;
+        else if (cmd_valid & cmd_ready) begin
+          if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+            if (accept_pointer == 2'h3)
+              set_3_state <= 2'h1;
+          end
+        end
+      end else if (cmd_valid & cmd_ready) begin
+        if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+          if (accept_pointer == 2'h3)
+            set_3_state <= 2'h1;
+        end
+      end
+    end else if (_clears_bias_e1) begin
+      if (read_pointer == 2'h3)
+        set_3_state <= 2'h2;
+      else if (cmd_valid & cmd_ready) begin
+        if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+          if (accept_pointer == 2'h3)
+            set_3_state <= 2'h1;
+        end
+      end
+    end else if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_state <= 2'h1;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_3_pair_compute_cmd_funct <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_pair_compute_cmd_funct : ((accept_pointer == 2'h3) ? cmd_bits_compute_cmd_funct : set_3_pair_compute_cmd_funct)) : set_3_pair_compute_cmd_funct;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_pair_compute_cmd_funct <= cmd_bits_compute_cmd_funct;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_3_pair_compute_cmd_rs1 <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_pair_compute_cmd_rs1 : ((accept_pointer == 2'h3) ? cmd_bits_compute_cmd_rs1 : set_3_pair_compute_cmd_rs1)) : set_3_pair_compute_cmd_rs1;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_pair_compute_cmd_rs1 <= cmd_bits_compute_cmd_rs1;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_3_pair_compute_cmd_rs2 <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_pair_compute_cmd_rs2 : ((accept_pointer == 2'h3) ? cmd_bits_compute_cmd_rs2 : set_3_pair_compute_cmd_rs2)) : set_3_pair_compute_cmd_rs2;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_pair_compute_cmd_rs2 <= cmd_bits_compute_cmd_rs2;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_3_pair_compute_index <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_pair_compute_index : ((accept_pointer == 2'h3) ? cmd_bits_compute_index : set_3_pair_compute_index)) : set_3_pair_compute_index;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_pair_compute_index <= cmd_bits_compute_index;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_3_pair_compute_sequence <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_pair_compute_sequence : ((accept_pointer == 2'h3) ? cmd_bits_compute_sequence : set_3_pair_compute_sequence)) : set_3_pair_compute_sequence;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_pair_compute_sequence <= cmd_bits_compute_sequence;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_3_pair_compute_loop_internal <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_pair_compute_loop_internal : ((accept_pointer == 2'h3) ? cmd_bits_compute_loop_internal : set_3_pair_compute_loop_internal)) : set_3_pair_compute_loop_internal;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_pair_compute_loop_internal <= cmd_bits_compute_loop_internal;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_3_pair_compute_loop_slot <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_pair_compute_loop_slot : ((accept_pointer == 2'h3) ? cmd_bits_compute_loop_slot : set_3_pair_compute_loop_slot)) : set_3_pair_compute_loop_slot;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_pair_compute_loop_slot <= cmd_bits_compute_loop_slot;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_3_pair_preload_rs1 <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_pair_preload_rs1 : ((accept_pointer == 2'h3) ? cmd_bits_preload_rs1 : set_3_pair_preload_rs1)) : set_3_pair_preload_rs1;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_pair_preload_rs1 <= cmd_bits_preload_rs1;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_3_pair_preload_rs2 <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_pair_preload_rs2 : ((accept_pointer == 2'h3) ? cmd_bits_preload_rs2 : set_3_pair_preload_rs2)) : set_3_pair_preload_rs2;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_pair_preload_rs2 <= cmd_bits_preload_rs2;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_3_config_ws <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_config_ws : ((accept_pointer == 2'h3) ? ws : set_3_config_ws)) : set_3_config_ws;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_config_ws <= ws;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_3_config_relu <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_config_relu : ((accept_pointer == 2'h3) ? relu : set_3_config_relu)) : set_3_config_relu;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_config_relu <= relu;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_3_config_shift <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_config_shift : ((accept_pointer == 2'h3) ? shift : set_3_config_shift)) : set_3_config_shift;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_config_shift <= shift;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_3_config_transpose_a <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_config_transpose_a : ((accept_pointer == 2'h3) ? transpose_a : set_3_config_transpose_a)) : set_3_config_transpose_a;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_config_transpose_a <= transpose_a;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_3_config_transpose_b <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_config_transpose_b : ((accept_pointer == 2'h3) ? transpose_b : set_3_config_transpose_b)) : set_3_config_transpose_b;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_config_transpose_b <= transpose_b;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_3_config_a_stride <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_config_a_stride : ((accept_pointer == 2'h3) ? a_stride : set_3_config_a_stride)) : set_3_config_a_stride;
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_config_a_stride <= a_stride;
+      end
+    end
   end
   always @(posedge clock) begin
-    set_3_config_c_stride <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_config_c_stride : ((accept_pointer == 2'h3) ? c_stride : set_3_config_c_stride)) : set_3_config_c_stride;
-  end
-  always @(posedge clock) begin
-    set_3_entry <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_entry : ((accept_pointer == 2'h3) ? retire_tail : set_3_entry)) : set_3_entry;
-  end
-  always @(posedge clock) begin
-    set_3_sp_reads_valid <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_sp_reads_valid : ((accept_pointer == 2'h3) ? footprint_sp_read_valid : set_3_sp_reads_valid)) : set_3_sp_reads_valid;
-  end
-  always @(posedge clock) begin
-    set_3_sp_reads_low <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_sp_reads_low : ((accept_pointer == 2'h3) ? footprint_sp_read_low : set_3_sp_reads_low)) : set_3_sp_reads_low;
-  end
-  always @(posedge clock) begin
-    set_3_sp_reads_high <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_sp_reads_high : ((accept_pointer == 2'h3) ? footprint_sp_read_high : set_3_sp_reads_high)) : set_3_sp_reads_high;
-  end
-  always @(posedge clock) begin
-    set_3_sp_a_reads_valid <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_sp_a_reads_valid : ((accept_pointer == 2'h3) ? footprint_sp_read_a_valid : set_3_sp_a_reads_valid)) : set_3_sp_a_reads_valid;
-  end
-  always @(posedge clock) begin
-    set_3_sp_a_reads_low <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_sp_a_reads_low : ((accept_pointer == 2'h3) ? footprint_sp_read_a_low : set_3_sp_a_reads_low)) : set_3_sp_a_reads_low;
-  end
-  always @(posedge clock) begin
-    set_3_sp_a_reads_high <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_sp_a_reads_high : ((accept_pointer == 2'h3) ? footprint_sp_read_a_high : set_3_sp_a_reads_high)) : set_3_sp_a_reads_high;
-  end
-  always @(posedge clock) begin
-    set_3_acc_reads_valid <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_acc_reads_valid : ((accept_pointer == 2'h3) ? footprint_acc_read_valid : set_3_acc_reads_valid)) : set_3_acc_reads_valid;
-  end
-  always @(posedge clock) begin
-    set_3_acc_reads_low <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_acc_reads_low : ((accept_pointer == 2'h3) ? footprint_acc_read_low : set_3_acc_reads_low)) : set_3_acc_reads_low;
-  end
-  always @(posedge clock) begin
-    set_3_acc_reads_high <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_acc_reads_high : ((accept_pointer == 2'h3) ? footprint_acc_read_high : set_3_acc_reads_high)) : set_3_acc_reads_high;
-  end
-  always @(posedge clock) begin
-    set_3_a_0_0 <= ((arriving_a & (arriving_a_set == 2'h3)) & (arriving_a_transposed ? ((arriving_a_row == 2'h0) & (16'h0 < arriving_a_columns)) : ((arriving_a_row == 2'h0) & (16'h0 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[7:0] : sp_read_0_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_a_0_0 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_a_0_0)) : set_3_a_0_0);
-  end
-  always @(posedge clock) begin
-    set_3_a_0_1 <= ((arriving_a & (arriving_a_set == 2'h3)) & (arriving_a_transposed ? ((arriving_a_row == 2'h1) & (16'h0 < arriving_a_columns)) : ((arriving_a_row == 2'h0) & (16'h1 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[7:0] : sp_read_0_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_a_0_1 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_a_0_1)) : set_3_a_0_1);
-  end
-  always @(posedge clock) begin
-    set_3_a_0_2 <= ((arriving_a & (arriving_a_set == 2'h3)) & (arriving_a_transposed ? ((arriving_a_row == 2'h2) & (16'h0 < arriving_a_columns)) : ((arriving_a_row == 2'h0) & (16'h2 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[7:0] : sp_read_0_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_a_0_2 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_a_0_2)) : set_3_a_0_2);
-  end
-  always @(posedge clock) begin
-    set_3_a_0_3 <= ((arriving_a & (arriving_a_set == 2'h3)) & (arriving_a_transposed ? ((arriving_a_row == 2'h3) & (16'h0 < arriving_a_columns)) : ((arriving_a_row == 2'h0) & (16'h3 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[7:0] : sp_read_0_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_a_0_3 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_a_0_3)) : set_3_a_0_3);
-  end
-  always @(posedge clock) begin
-    set_3_a_1_0 <= ((arriving_a & (arriving_a_set == 2'h3)) & (arriving_a_transposed ? ((arriving_a_row == 2'h0) & (16'h1 < arriving_a_columns)) : ((arriving_a_row == 2'h1) & (16'h0 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[15:8] : sp_read_0_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_a_1_0 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_a_1_0)) : set_3_a_1_0);
-  end
-  always @(posedge clock) begin
-    set_3_a_1_1 <= ((arriving_a & (arriving_a_set == 2'h3)) & (arriving_a_transposed ? ((arriving_a_row == 2'h1) & (16'h1 < arriving_a_columns)) : ((arriving_a_row == 2'h1) & (16'h1 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[15:8] : sp_read_0_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_a_1_1 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_a_1_1)) : set_3_a_1_1);
-  end
-  always @(posedge clock) begin
-    set_3_a_1_2 <= ((arriving_a & (arriving_a_set == 2'h3)) & (arriving_a_transposed ? ((arriving_a_row == 2'h2) & (16'h1 < arriving_a_columns)) : ((arriving_a_row == 2'h1) & (16'h2 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[15:8] : sp_read_0_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_a_1_2 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_a_1_2)) : set_3_a_1_2);
-  end
-  always @(posedge clock) begin
-    set_3_a_1_3 <= ((arriving_a & (arriving_a_set == 2'h3)) & (arriving_a_transposed ? ((arriving_a_row == 2'h3) & (16'h1 < arriving_a_columns)) : ((arriving_a_row == 2'h1) & (16'h3 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[15:8] : sp_read_0_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_a_1_3 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_a_1_3)) : set_3_a_1_3);
-  end
-  always @(posedge clock) begin
-    set_3_a_2_0 <= ((arriving_a & (arriving_a_set == 2'h3)) & (arriving_a_transposed ? ((arriving_a_row == 2'h0) & (16'h2 < arriving_a_columns)) : ((arriving_a_row == 2'h2) & (16'h0 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[23:16] : sp_read_0_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_a_2_0 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_a_2_0)) : set_3_a_2_0);
-  end
-  always @(posedge clock) begin
-    set_3_a_2_1 <= ((arriving_a & (arriving_a_set == 2'h3)) & (arriving_a_transposed ? ((arriving_a_row == 2'h1) & (16'h2 < arriving_a_columns)) : ((arriving_a_row == 2'h2) & (16'h1 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[23:16] : sp_read_0_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_a_2_1 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_a_2_1)) : set_3_a_2_1);
-  end
-  always @(posedge clock) begin
-    set_3_a_2_2 <= ((arriving_a & (arriving_a_set == 2'h3)) & (arriving_a_transposed ? ((arriving_a_row == 2'h2) & (16'h2 < arriving_a_columns)) : ((arriving_a_row == 2'h2) & (16'h2 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[23:16] : sp_read_0_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_a_2_2 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_a_2_2)) : set_3_a_2_2);
-  end
-  always @(posedge clock) begin
-    set_3_a_2_3 <= ((arriving_a & (arriving_a_set == 2'h3)) & (arriving_a_transposed ? ((arriving_a_row == 2'h3) & (16'h2 < arriving_a_columns)) : ((arriving_a_row == 2'h2) & (16'h3 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[23:16] : sp_read_0_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_a_2_3 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_a_2_3)) : set_3_a_2_3);
-  end
-  always @(posedge clock) begin
-    set_3_a_3_0 <= ((arriving_a & (arriving_a_set == 2'h3)) & (arriving_a_transposed ? ((arriving_a_row == 2'h0) & (16'h3 < arriving_a_columns)) : ((arriving_a_row == 2'h3) & (16'h0 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[31:24] : sp_read_0_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_a_3_0 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_a_3_0)) : set_3_a_3_0);
-  end
-  always @(posedge clock) begin
-    set_3_a_3_1 <= ((arriving_a & (arriving_a_set == 2'h3)) & (arriving_a_transposed ? ((arriving_a_row == 2'h1) & (16'h3 < arriving_a_columns)) : ((arriving_a_row == 2'h3) & (16'h1 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[31:24] : sp_read_0_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_a_3_1 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_a_3_1)) : set_3_a_3_1);
-  end
-  always @(posedge clock) begin
-    set_3_a_3_2 <= ((arriving_a & (arriving_a_set == 2'h3)) & (arriving_a_transposed ? ((arriving_a_row == 2'h2) & (16'h3 < arriving_a_columns)) : ((arriving_a_row == 2'h3) & (16'h2 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[31:24] : sp_read_0_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_a_3_2 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_a_3_2)) : set_3_a_3_2);
-  end
-  always @(posedge clock) begin
-    set_3_a_3_3 <= ((arriving_a & (arriving_a_set == 2'h3)) & (arriving_a_transposed ? ((arriving_a_row == 2'h3) & (16'h3 < arriving_a_columns)) : ((arriving_a_row == 2'h3) & (16'h3 < arriving_a_columns)))) ? (arriving_a_transposed ? sp_read_0_resp_bits[31:24] : sp_read_0_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_a_3_3 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_a_3_3)) : set_3_a_3_3);
-  end
-  always @(posedge clock) begin
-    set_3_b_0_0 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[7:0] : sp_read_1_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_b_0_0 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_b_0_0)) : set_3_b_0_0);
-  end
-  always @(posedge clock) begin
-    set_3_b_0_1 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[7:0] : sp_read_1_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_b_0_1 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_b_0_1)) : set_3_b_0_1);
-  end
-  always @(posedge clock) begin
-    set_3_b_0_2 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[7:0] : sp_read_1_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_b_0_2 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_b_0_2)) : set_3_b_0_2);
-  end
-  always @(posedge clock) begin
-    set_3_b_0_3 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[7:0] : sp_read_1_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_b_0_3 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_b_0_3)) : set_3_b_0_3);
-  end
-  always @(posedge clock) begin
-    set_3_b_1_0 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[15:8] : sp_read_1_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_b_1_0 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_b_1_0)) : set_3_b_1_0);
-  end
-  always @(posedge clock) begin
-    set_3_b_1_1 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[15:8] : sp_read_1_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_b_1_1 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_b_1_1)) : set_3_b_1_1);
-  end
-  always @(posedge clock) begin
-    set_3_b_1_2 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[15:8] : sp_read_1_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_b_1_2 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_b_1_2)) : set_3_b_1_2);
-  end
-  always @(posedge clock) begin
-    set_3_b_1_3 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[15:8] : sp_read_1_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_b_1_3 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_b_1_3)) : set_3_b_1_3);
-  end
-  always @(posedge clock) begin
-    set_3_b_2_0 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[23:16] : sp_read_1_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_b_2_0 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_b_2_0)) : set_3_b_2_0);
-  end
-  always @(posedge clock) begin
-    set_3_b_2_1 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[23:16] : sp_read_1_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_b_2_1 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_b_2_1)) : set_3_b_2_1);
-  end
-  always @(posedge clock) begin
-    set_3_b_2_2 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[23:16] : sp_read_1_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_b_2_2 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_b_2_2)) : set_3_b_2_2);
-  end
-  always @(posedge clock) begin
-    set_3_b_2_3 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[23:16] : sp_read_1_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_b_2_3 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_b_2_3)) : set_3_b_2_3);
-  end
-  always @(posedge clock) begin
-    set_3_b_3_0 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[31:24] : sp_read_1_resp_bits[7:0]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_b_3_0 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_b_3_0)) : set_3_b_3_0);
-  end
-  always @(posedge clock) begin
-    set_3_b_3_1 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[31:24] : sp_read_1_resp_bits[15:8]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_b_3_1 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_b_3_1)) : set_3_b_3_1);
-  end
-  always @(posedge clock) begin
-    set_3_b_3_2 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[31:24] : sp_read_1_resp_bits[23:16]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_b_3_2 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_b_3_2)) : set_3_b_3_2);
-  end
-  always @(posedge clock) begin
-    set_3_b_3_3 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h1)) ? (arriving_second_transposed ? sp_read_1_resp_bits[31:24] : sp_read_1_resp_bits[31:24]) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_b_3_3 : ((accept_pointer == 2'h3) ? 8'h0 : set_3_b_3_3)) : set_3_b_3_3);
-  end
-  always @(posedge clock) begin
-    set_3_p_0_0 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_0 : arriving_wide_0) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_p_0_0 : ((accept_pointer == 2'h3) ? 32'h0 : set_3_p_0_0)) : set_3_p_0_0);
-  end
-  always @(posedge clock) begin
-    set_3_p_0_1 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_0 : arriving_wide_1) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_p_0_1 : ((accept_pointer == 2'h3) ? 32'h0 : set_3_p_0_1)) : set_3_p_0_1);
-  end
-  always @(posedge clock) begin
-    set_3_p_0_2 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_0 : arriving_wide_2) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_p_0_2 : ((accept_pointer == 2'h3) ? 32'h0 : set_3_p_0_2)) : set_3_p_0_2);
-  end
-  always @(posedge clock) begin
-    set_3_p_0_3 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_0 : arriving_wide_3) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_p_0_3 : ((accept_pointer == 2'h3) ? 32'h0 : set_3_p_0_3)) : set_3_p_0_3);
-  end
-  always @(posedge clock) begin
-    set_3_p_1_0 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_1 : arriving_wide_0) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_p_1_0 : ((accept_pointer == 2'h3) ? 32'h0 : set_3_p_1_0)) : set_3_p_1_0);
-  end
-  always @(posedge clock) begin
-    set_3_p_1_1 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_1 : arriving_wide_1) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_p_1_1 : ((accept_pointer == 2'h3) ? 32'h0 : set_3_p_1_1)) : set_3_p_1_1);
-  end
-  always @(posedge clock) begin
-    set_3_p_1_2 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_1 : arriving_wide_2) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_p_1_2 : ((accept_pointer == 2'h3) ? 32'h0 : set_3_p_1_2)) : set_3_p_1_2);
-  end
-  always @(posedge clock) begin
-    set_3_p_1_3 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_1 : arriving_wide_3) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_p_1_3 : ((accept_pointer == 2'h3) ? 32'h0 : set_3_p_1_3)) : set_3_p_1_3);
-  end
-  always @(posedge clock) begin
-    set_3_p_2_0 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_2 : arriving_wide_0) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_p_2_0 : ((accept_pointer == 2'h3) ? 32'h0 : set_3_p_2_0)) : set_3_p_2_0);
-  end
-  always @(posedge clock) begin
-    set_3_p_2_1 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_2 : arriving_wide_1) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_p_2_1 : ((accept_pointer == 2'h3) ? 32'h0 : set_3_p_2_1)) : set_3_p_2_1);
-  end
-  always @(posedge clock) begin
-    set_3_p_2_2 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_2 : arriving_wide_2) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_p_2_2 : ((accept_pointer == 2'h3) ? 32'h0 : set_3_p_2_2)) : set_3_p_2_2);
-  end
-  always @(posedge clock) begin
-    set_3_p_2_3 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_2 : arriving_wide_3) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_p_2_3 : ((accept_pointer == 2'h3) ? 32'h0 : set_3_p_2_3)) : set_3_p_2_3);
-  end
-  always @(posedge clock) begin
-    set_3_p_3_0 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_3 : arriving_wide_0) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_p_3_0 : ((accept_pointer == 2'h3) ? 32'h0 : set_3_p_3_0)) : set_3_p_3_0);
-  end
-  always @(posedge clock) begin
-    set_3_p_3_1 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_3 : arriving_wide_1) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_p_3_1 : ((accept_pointer == 2'h3) ? 32'h0 : set_3_p_3_1)) : set_3_p_3_1);
-  end
-  always @(posedge clock) begin
-    set_3_p_3_2 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_3 : arriving_wide_2) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_p_3_2 : ((accept_pointer == 2'h3) ? 32'h0 : set_3_p_3_2)) : set_3_p_3_2);
-  end
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_config_c_stride <= c_stride;
+      end
+    end
+  end
   always @(posedge clock) begin
-    set_3_p_3_3 <= (((arriving_second & (arriving_second_set == 2'h3)) & (arriving_second_transposed ? ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)))) & (arriving_second_target == 2'h0)) ? (arriving_second_transposed ? arriving_wide_3 : arriving_wide_3) : ((cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? set_3_p_3_3 : ((accept_pointer == 2'h3) ? 32'h0 : set_3_p_3_3)) : set_3_p_3_3);
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_entry <= retire_tail;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_sp_reads_valid <= footprint_sp_read_valid;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_sp_reads_low <= footprint_sp_read_low;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_sp_reads_high <= footprint_sp_read_high;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_sp_a_reads_valid <= footprint_sp_read_a_valid;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_sp_a_reads_low <= footprint_sp_read_a_low;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_sp_a_reads_high <= footprint_sp_read_a_high;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_acc_reads_valid <= footprint_acc_read_valid;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_acc_reads_low <= footprint_acc_read_low;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
+        if (accept_pointer == 2'h3)
+          set_3_acc_reads_high <= footprint_acc_read_high;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_a_0_0 <= 8'h0;
+    else if (a_lands_3) begin
+      if (arriving_a_row_is_0 & arriving_a_lane_used_0)
+        set_3_a_0_0 <= sp_read_0_resp_bits[7:0];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_a_0_1 <= 8'h0;
+    else if (a_lands_3) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_1 & arriving_a_lane_used_0)
+          set_3_a_0_1 <= sp_read_0_resp_bits[7:0];
+      end else if (arriving_a_row_is_0 & arriving_a_lane_used_1)
+        set_3_a_0_1 <= sp_read_0_resp_bits[15:8];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_a_0_2 <= 8'h0;
+    else if (a_lands_3) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_2 & arriving_a_lane_used_0)
+          set_3_a_0_2 <= sp_read_0_resp_bits[7:0];
+      end else if (arriving_a_row_is_0 & arriving_a_lane_used_2)
+        set_3_a_0_2 <= sp_read_0_resp_bits[23:16];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_a_0_3 <= 8'h0;
+    else if (a_lands_3) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_3 & arriving_a_lane_used_0)
+          set_3_a_0_3 <= sp_read_0_resp_bits[7:0];
+      end else if (arriving_a_row_is_0 & arriving_a_lane_used_3)
+        set_3_a_0_3 <= sp_read_0_resp_bits[31:24];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_a_1_0 <= 8'h0;
+    else if (a_lands_3) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_0 & arriving_a_lane_used_1)
+          set_3_a_1_0 <= sp_read_0_resp_bits[15:8];
+      end else if (arriving_a_row_is_1 & arriving_a_lane_used_0)
+        set_3_a_1_0 <= sp_read_0_resp_bits[7:0];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_a_1_1 <= 8'h0;
+    else if (a_lands_3) begin
+      if (arriving_a_row_is_1 & arriving_a_lane_used_1)
+        set_3_a_1_1 <= sp_read_0_resp_bits[15:8];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_a_1_2 <= 8'h0;
+    else if (a_lands_3) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_2 & arriving_a_lane_used_1)
+          set_3_a_1_2 <= sp_read_0_resp_bits[15:8];
+      end else if (arriving_a_row_is_1 & arriving_a_lane_used_2)
+        set_3_a_1_2 <= sp_read_0_resp_bits[23:16];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_a_1_3 <= 8'h0;
+    else if (a_lands_3) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_3 & arriving_a_lane_used_1)
+          set_3_a_1_3 <= sp_read_0_resp_bits[15:8];
+      end else if (arriving_a_row_is_1 & arriving_a_lane_used_3)
+        set_3_a_1_3 <= sp_read_0_resp_bits[31:24];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_a_2_0 <= 8'h0;
+    else if (a_lands_3) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_0 & arriving_a_lane_used_2)
+          set_3_a_2_0 <= sp_read_0_resp_bits[23:16];
+      end else if (arriving_a_row_is_2 & arriving_a_lane_used_0)
+        set_3_a_2_0 <= sp_read_0_resp_bits[7:0];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_a_2_1 <= 8'h0;
+    else if (a_lands_3) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_1 & arriving_a_lane_used_2)
+          set_3_a_2_1 <= sp_read_0_resp_bits[23:16];
+      end else if (arriving_a_row_is_2 & arriving_a_lane_used_1)
+        set_3_a_2_1 <= sp_read_0_resp_bits[15:8];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_a_2_2 <= 8'h0;
+    else if (a_lands_3) begin
+      if (arriving_a_row_is_2 & arriving_a_lane_used_2)
+        set_3_a_2_2 <= sp_read_0_resp_bits[23:16];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_a_2_3 <= 8'h0;
+    else if (a_lands_3) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_3 & arriving_a_lane_used_2)
+          set_3_a_2_3 <= sp_read_0_resp_bits[23:16];
+      end else if (arriving_a_row_is_2 & arriving_a_lane_used_3)
+        set_3_a_2_3 <= sp_read_0_resp_bits[31:24];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_a_3_0 <= 8'h0;
+    else if (a_lands_3) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_0 & arriving_a_lane_used_3)
+          set_3_a_3_0 <= sp_read_0_resp_bits[31:24];
+      end else if (arriving_a_row_is_3 & arriving_a_lane_used_0)
+        set_3_a_3_0 <= sp_read_0_resp_bits[7:0];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_a_3_1 <= 8'h0;
+    else if (a_lands_3) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_1 & arriving_a_lane_used_3)
+          set_3_a_3_1 <= sp_read_0_resp_bits[31:24];
+      end else if (arriving_a_row_is_3 & arriving_a_lane_used_1)
+        set_3_a_3_1 <= sp_read_0_resp_bits[15:8];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_a_3_2 <= 8'h0;
+    else if (a_lands_3) begin
+      if (arriving_a_transposed) begin
+        if (arriving_a_row_is_2 & arriving_a_lane_used_3)
+          set_3_a_3_2 <= sp_read_0_resp_bits[31:24];
+      end else if (arriving_a_row_is_3 & arriving_a_lane_used_2)
+        set_3_a_3_2 <= sp_read_0_resp_bits[23:16];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_a_3_3 <= 8'h0;
+    else if (a_lands_3) begin
+      if (arriving_a_row_is_3 & arriving_a_lane_used_3)
+        set_3_a_3_3 <= sp_read_0_resp_bits[31:24];
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_b_0_0 <= 8'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_row_is_0 & arriving_second_lane_used_0)
+          set_3_b_0_0 <= _arriving_wide_0_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_b_0_1 <= 8'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_0)
+            set_3_b_0_1 <= _arriving_wide_0_e1;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_1)
+          set_3_b_0_1 <= _arriving_wide_1_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_b_0_2 <= 8'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_0)
+            set_3_b_0_2 <= _arriving_wide_0_e1;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_2)
+          set_3_b_0_2 <= _arriving_wide_2_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_b_0_3 <= 8'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_0)
+            set_3_b_0_3 <= _arriving_wide_0_e1;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_3)
+          set_3_b_0_3 <= _arriving_wide_3_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_b_1_0 <= 8'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_1)
+            set_3_b_1_0 <= _arriving_wide_1_e1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_0)
+          set_3_b_1_0 <= _arriving_wide_0_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_b_1_1 <= 8'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_row_is_1 & arriving_second_lane_used_1)
+          set_3_b_1_1 <= _arriving_wide_1_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_b_1_2 <= 8'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_1)
+            set_3_b_1_2 <= _arriving_wide_1_e1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_2)
+          set_3_b_1_2 <= _arriving_wide_2_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_b_1_3 <= 8'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_1)
+            set_3_b_1_3 <= _arriving_wide_1_e1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_3)
+          set_3_b_1_3 <= _arriving_wide_3_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_b_2_0 <= 8'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_2)
+            set_3_b_2_0 <= _arriving_wide_2_e1;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_0)
+          set_3_b_2_0 <= _arriving_wide_0_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_b_2_1 <= 8'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_2)
+            set_3_b_2_1 <= _arriving_wide_2_e1;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_1)
+          set_3_b_2_1 <= _arriving_wide_1_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_b_2_2 <= 8'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_row_is_2 & arriving_second_lane_used_2)
+          set_3_b_2_2 <= _arriving_wide_2_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_b_2_3 <= 8'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_2)
+            set_3_b_2_3 <= _arriving_wide_2_e1;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_3)
+          set_3_b_2_3 <= _arriving_wide_3_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_b_3_0 <= 8'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_3)
+            set_3_b_3_0 <= _arriving_wide_3_e1;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_0)
+          set_3_b_3_0 <= _arriving_wide_0_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_b_3_1 <= 8'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_3)
+            set_3_b_3_1 <= _arriving_wide_3_e1;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_1)
+          set_3_b_3_1 <= _arriving_wide_1_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_b_3_2 <= 8'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_3)
+            set_3_b_3_2 <= _arriving_wide_3_e1;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_2)
+          set_3_b_3_2 <= _arriving_wide_2_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_b_3_3 <= 8'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h1) begin
+        if (arriving_second_row_is_3 & arriving_second_lane_used_3)
+          set_3_b_3_3 <= _arriving_wide_3_e1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_p_0_0 <= 32'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_row_is_0 & arriving_second_lane_used_0)
+          set_3_p_0_0 <= arriving_wide_0;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_p_0_1 <= 32'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_0)
+            set_3_p_0_1 <= arriving_wide_0;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_1)
+          set_3_p_0_1 <= arriving_wide_1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_p_0_2 <= 32'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_0)
+            set_3_p_0_2 <= arriving_wide_0;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_2)
+          set_3_p_0_2 <= arriving_wide_2;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_p_0_3 <= 32'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_0)
+            set_3_p_0_3 <= arriving_wide_0;
+        end else if (arriving_second_row_is_0 & arriving_second_lane_used_3)
+          set_3_p_0_3 <= arriving_wide_3;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_p_1_0 <= 32'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_1)
+            set_3_p_1_0 <= arriving_wide_1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_0)
+          set_3_p_1_0 <= arriving_wide_0;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_p_1_1 <= 32'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_row_is_1 & arriving_second_lane_used_1)
+          set_3_p_1_1 <= arriving_wide_1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_p_1_2 <= 32'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_1)
+            set_3_p_1_2 <= arriving_wide_1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_2)
+          set_3_p_1_2 <= arriving_wide_2;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_p_1_3 <= 32'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_1)
+            set_3_p_1_3 <= arriving_wide_1;
+        end else if (arriving_second_row_is_1 & arriving_second_lane_used_3)
+          set_3_p_1_3 <= arriving_wide_3;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_p_2_0 <= 32'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_2)
+            set_3_p_2_0 <= arriving_wide_2;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_0)
+          set_3_p_2_0 <= arriving_wide_0;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_p_2_1 <= 32'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_2)
+            set_3_p_2_1 <= arriving_wide_2;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_1)
+          set_3_p_2_1 <= arriving_wide_1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_p_2_2 <= 32'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_row_is_2 & arriving_second_lane_used_2)
+          set_3_p_2_2 <= arriving_wide_2;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_p_2_3 <= 32'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_3 & arriving_second_lane_used_2)
+            set_3_p_2_3 <= arriving_wide_2;
+        end else if (arriving_second_row_is_2 & arriving_second_lane_used_3)
+          set_3_p_2_3 <= arriving_wide_3;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_p_3_0 <= 32'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_0 & arriving_second_lane_used_3)
+            set_3_p_3_0 <= arriving_wide_3;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_0)
+          set_3_p_3_0 <= arriving_wide_0;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_p_3_1 <= 32'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_1 & arriving_second_lane_used_3)
+            set_3_p_3_1 <= arriving_wide_3;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_1)
+          set_3_p_3_1 <= arriving_wide_1;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_p_3_2 <= 32'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_transposed) begin
+          if (arriving_second_row_is_2 & arriving_second_lane_used_3)
+            set_3_p_3_2 <= arriving_wide_3;
+        end else if (arriving_second_row_is_3 & arriving_second_lane_used_2)
+          set_3_p_3_2 <= arriving_wide_2;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (accept_into_3)
+      set_3_p_3_3 <= 32'h0;
+    else if (second_lands_3) begin
+      if (arriving_second_target == 2'h0) begin
+        if (arriving_second_row_is_3 & arriving_second_lane_used_3)
+          set_3_p_3_3 <= arriving_wide_3;
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       retire_0_valid <= 1'h0;
-    else
-      retire_0_valid <= (((retire_head == 3'h0) ? retire_0_valid : ((retire_head == 3'h1) ? retire_1_valid : ((retire_head == 3'h2) ? retire_2_valid : ((retire_head == 3'h3) ? retire_3_valid : ((retire_head == 3'h4) ? retire_4_valid : ((retire_head == 3'h5) ? retire_5_valid : ((retire_head == 3'h6) ? retire_6_valid : retire_7_valid))))))) & ((retire_head == 3'h0) ? retire_0_done : ((retire_head == 3'h1) ? retire_1_done : ((retire_head == 3'h2) ? retire_2_done : ((retire_head == 3'h3) ? retire_3_done : ((retire_head == 3'h4) ? retire_4_done : ((retire_head == 3'h5) ? retire_5_done : ((retire_head == 3'h6) ? retire_6_done : retire_7_done)))))))) ? ((retire_head == 3'h0) ? 1'h0 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h0) ? 1'h1 : retire_0_valid) : retire_0_valid)) : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h0) ? 1'h1 : retire_0_valid) : retire_0_valid);
+    else if (retire) begin
+      if (retire_head == 3'h0)
+        retire_0_valid <= 1'h0;
+      else if (cmd_valid & cmd_ready) begin
+        if (retire_tail == 3'h0)
+          retire_0_valid <= 1'h1;
+      end
+    end else if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h0)
+        retire_0_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
-    retire_0_done <= mark_done_0 ? 1'h1 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h0) ? (cmd_bits_compute_cmd_funct == 7'h0) : retire_0_done) : retire_0_done);
+    if (mark_done_0)
+      retire_0_done <= 1'h1;
+    else if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h0)
+        retire_0_done <= cmd_bits_compute_cmd_funct == 7'h0;
+    end
   end
   always @(posedge clock) begin
-    retire_0_bias <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h0) ? (((~(cmd_bits_compute_cmd_funct == 7'h0)) & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)))) : retire_0_bias) : retire_0_bias;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h0)
+        retire_0_bias <= _retire_0_bias_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_0_sp_write_valid <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h0) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_sp_write_valid) : retire_0_sp_write_valid) : retire_0_sp_write_valid;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h0)
+        retire_0_sp_write_valid <= _retire_0_sp_write_valid_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_0_sp_write_low <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h0) ? footprint_sp_write_low : retire_0_sp_write_low) : retire_0_sp_write_low;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h0)
+        retire_0_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    retire_0_sp_write_high <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h0) ? footprint_sp_write_high : retire_0_sp_write_high) : retire_0_sp_write_high;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h0)
+        retire_0_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    retire_0_acc_write_valid <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h0) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_acc_write_valid) : retire_0_acc_write_valid) : retire_0_acc_write_valid;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h0)
+        retire_0_acc_write_valid <= _retire_0_acc_write_valid_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_0_acc_write_low <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h0) ? footprint_acc_write_low : retire_0_acc_write_low) : retire_0_acc_write_low;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h0)
+        retire_0_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    retire_0_acc_write_high <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h0) ? footprint_acc_write_high : retire_0_acc_write_high) : retire_0_acc_write_high;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h0)
+        retire_0_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       retire_1_valid <= 1'h0;
-    else
-      retire_1_valid <= (((retire_head == 3'h0) ? retire_0_valid : ((retire_head == 3'h1) ? retire_1_valid : ((retire_head == 3'h2) ? retire_2_valid : ((retire_head == 3'h3) ? retire_3_valid : ((retire_head == 3'h4) ? retire_4_valid : ((retire_head == 3'h5) ? retire_5_valid : ((retire_head == 3'h6) ? retire_6_valid : retire_7_valid))))))) & ((retire_head == 3'h0) ? retire_0_done : ((retire_head == 3'h1) ? retire_1_done : ((retire_head == 3'h2) ? retire_2_done : ((retire_head == 3'h3) ? retire_3_done : ((retire_head == 3'h4) ? retire_4_done : ((retire_head == 3'h5) ? retire_5_done : ((retire_head == 3'h6) ? retire_6_done : retire_7_done)))))))) ? ((retire_head == 3'h1) ? 1'h0 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h1) ? 1'h1 : retire_1_valid) : retire_1_valid)) : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h1) ? 1'h1 : retire_1_valid) : retire_1_valid);
+    else if (retire) begin
+      if (retire_head == 3'h1)
+        retire_1_valid <= 1'h0;
+      else if (cmd_valid & cmd_ready) begin
+        if (retire_tail == 3'h1)
+          retire_1_valid <= 1'h1;
+      end
+    end else if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h1)
+        retire_1_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
-    retire_1_done <= mark_done_1 ? 1'h1 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h1) ? (cmd_bits_compute_cmd_funct == 7'h0) : retire_1_done) : retire_1_done);
+    if (mark_done_1)
+      retire_1_done <= 1'h1;
+    else if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h1)
+        retire_1_done <= cmd_bits_compute_cmd_funct == 7'h0;
+    end
   end
   always @(posedge clock) begin
-    retire_1_bias <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h1) ? (((~(cmd_bits_compute_cmd_funct == 7'h0)) & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)))) : retire_1_bias) : retire_1_bias;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h1)
+        retire_1_bias <= _retire_0_bias_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_1_sp_write_valid <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h1) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_sp_write_valid) : retire_1_sp_write_valid) : retire_1_sp_write_valid;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h1)
+        retire_1_sp_write_valid <= _retire_0_sp_write_valid_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_1_sp_write_low <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h1) ? footprint_sp_write_low : retire_1_sp_write_low) : retire_1_sp_write_low;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h1)
+        retire_1_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    retire_1_sp_write_high <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h1) ? footprint_sp_write_high : retire_1_sp_write_high) : retire_1_sp_write_high;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h1)
+        retire_1_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    retire_1_acc_write_valid <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h1) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_acc_write_valid) : retire_1_acc_write_valid) : retire_1_acc_write_valid;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h1)
+        retire_1_acc_write_valid <= _retire_0_acc_write_valid_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_1_acc_write_low <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h1) ? footprint_acc_write_low : retire_1_acc_write_low) : retire_1_acc_write_low;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h1)
+        retire_1_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    retire_1_acc_write_high <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h1) ? footprint_acc_write_high : retire_1_acc_write_high) : retire_1_acc_write_high;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h1)
+        retire_1_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       retire_2_valid <= 1'h0;
-    else
-      retire_2_valid <= (((retire_head == 3'h0) ? retire_0_valid : ((retire_head == 3'h1) ? retire_1_valid : ((retire_head == 3'h2) ? retire_2_valid : ((retire_head == 3'h3) ? retire_3_valid : ((retire_head == 3'h4) ? retire_4_valid : ((retire_head == 3'h5) ? retire_5_valid : ((retire_head == 3'h6) ? retire_6_valid : retire_7_valid))))))) & ((retire_head == 3'h0) ? retire_0_done : ((retire_head == 3'h1) ? retire_1_done : ((retire_head == 3'h2) ? retire_2_done : ((retire_head == 3'h3) ? retire_3_done : ((retire_head == 3'h4) ? retire_4_done : ((retire_head == 3'h5) ? retire_5_done : ((retire_head == 3'h6) ? retire_6_done : retire_7_done)))))))) ? ((retire_head == 3'h2) ? 1'h0 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h2) ? 1'h1 : retire_2_valid) : retire_2_valid)) : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h2) ? 1'h1 : retire_2_valid) : retire_2_valid);
+    else if (retire) begin
+      if (retire_head == 3'h2)
+        retire_2_valid <= 1'h0;
+      else if (cmd_valid & cmd_ready) begin
+        if (retire_tail == 3'h2)
+          retire_2_valid <= 1'h1;
+      end
+    end else if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h2)
+        retire_2_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
-    retire_2_done <= mark_done_2 ? 1'h1 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h2) ? (cmd_bits_compute_cmd_funct == 7'h0) : retire_2_done) : retire_2_done);
+    if (mark_done_2)
+      retire_2_done <= 1'h1;
+    else if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h2)
+        retire_2_done <= cmd_bits_compute_cmd_funct == 7'h0;
+    end
   end
   always @(posedge clock) begin
-    retire_2_bias <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h2) ? (((~(cmd_bits_compute_cmd_funct == 7'h0)) & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)))) : retire_2_bias) : retire_2_bias;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h2)
+        retire_2_bias <= _retire_0_bias_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_2_sp_write_valid <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h2) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_sp_write_valid) : retire_2_sp_write_valid) : retire_2_sp_write_valid;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h2)
+        retire_2_sp_write_valid <= _retire_0_sp_write_valid_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_2_sp_write_low <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h2) ? footprint_sp_write_low : retire_2_sp_write_low) : retire_2_sp_write_low;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h2)
+        retire_2_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    retire_2_sp_write_high <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h2) ? footprint_sp_write_high : retire_2_sp_write_high) : retire_2_sp_write_high;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h2)
+        retire_2_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    retire_2_acc_write_valid <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h2) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_acc_write_valid) : retire_2_acc_write_valid) : retire_2_acc_write_valid;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h2)
+        retire_2_acc_write_valid <= _retire_0_acc_write_valid_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_2_acc_write_low <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h2) ? footprint_acc_write_low : retire_2_acc_write_low) : retire_2_acc_write_low;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h2)
+        retire_2_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    retire_2_acc_write_high <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h2) ? footprint_acc_write_high : retire_2_acc_write_high) : retire_2_acc_write_high;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h2)
+        retire_2_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       retire_3_valid <= 1'h0;
-    else
-      retire_3_valid <= (((retire_head == 3'h0) ? retire_0_valid : ((retire_head == 3'h1) ? retire_1_valid : ((retire_head == 3'h2) ? retire_2_valid : ((retire_head == 3'h3) ? retire_3_valid : ((retire_head == 3'h4) ? retire_4_valid : ((retire_head == 3'h5) ? retire_5_valid : ((retire_head == 3'h6) ? retire_6_valid : retire_7_valid))))))) & ((retire_head == 3'h0) ? retire_0_done : ((retire_head == 3'h1) ? retire_1_done : ((retire_head == 3'h2) ? retire_2_done : ((retire_head == 3'h3) ? retire_3_done : ((retire_head == 3'h4) ? retire_4_done : ((retire_head == 3'h5) ? retire_5_done : ((retire_head == 3'h6) ? retire_6_done : retire_7_done)))))))) ? ((retire_head == 3'h3) ? 1'h0 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h3) ? 1'h1 : retire_3_valid) : retire_3_valid)) : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h3) ? 1'h1 : retire_3_valid) : retire_3_valid);
+    else if (retire) begin
+      if (retire_head == 3'h3)
+        retire_3_valid <= 1'h0;
+      else if (cmd_valid & cmd_ready) begin
+        if (retire_tail == 3'h3)
+          retire_3_valid <= 1'h1;
+      end
+    end else if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h3)
+        retire_3_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
-    retire_3_done <= mark_done_3 ? 1'h1 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h3) ? (cmd_bits_compute_cmd_funct == 7'h0) : retire_3_done) : retire_3_done);
+    if (mark_done_3)
+      retire_3_done <= 1'h1;
+    else if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h3)
+        retire_3_done <= cmd_bits_compute_cmd_funct == 7'h0;
+    end
   end
   always @(posedge clock) begin
-    retire_3_bias <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h3) ? (((~(cmd_bits_compute_cmd_funct == 7'h0)) & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)))) : retire_3_bias) : retire_3_bias;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h3)
+        retire_3_bias <= _retire_0_bias_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_3_sp_write_valid <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h3) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_sp_write_valid) : retire_3_sp_write_valid) : retire_3_sp_write_valid;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h3)
+        retire_3_sp_write_valid <= _retire_0_sp_write_valid_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_3_sp_write_low <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h3) ? footprint_sp_write_low : retire_3_sp_write_low) : retire_3_sp_write_low;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h3)
+        retire_3_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    retire_3_sp_write_high <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h3) ? footprint_sp_write_high : retire_3_sp_write_high) : retire_3_sp_write_high;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h3)
+        retire_3_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    retire_3_acc_write_valid <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h3) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_acc_write_valid) : retire_3_acc_write_valid) : retire_3_acc_write_valid;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h3)
+        retire_3_acc_write_valid <= _retire_0_acc_write_valid_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_3_acc_write_low <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h3) ? footprint_acc_write_low : retire_3_acc_write_low) : retire_3_acc_write_low;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h3)
+        retire_3_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    retire_3_acc_write_high <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h3) ? footprint_acc_write_high : retire_3_acc_write_high) : retire_3_acc_write_high;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h3)
+        retire_3_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       retire_4_valid <= 1'h0;
-    else
-      retire_4_valid <= (((retire_head == 3'h0) ? retire_0_valid : ((retire_head == 3'h1) ? retire_1_valid : ((retire_head == 3'h2) ? retire_2_valid : ((retire_head == 3'h3) ? retire_3_valid : ((retire_head == 3'h4) ? retire_4_valid : ((retire_head == 3'h5) ? retire_5_valid : ((retire_head == 3'h6) ? retire_6_valid : retire_7_valid))))))) & ((retire_head == 3'h0) ? retire_0_done : ((retire_head == 3'h1) ? retire_1_done : ((retire_head == 3'h2) ? retire_2_done : ((retire_head == 3'h3) ? retire_3_done : ((retire_head == 3'h4) ? retire_4_done : ((retire_head == 3'h5) ? retire_5_done : ((retire_head == 3'h6) ? retire_6_done : retire_7_done)))))))) ? ((retire_head == 3'h4) ? 1'h0 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h4) ? 1'h1 : retire_4_valid) : retire_4_valid)) : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h4) ? 1'h1 : retire_4_valid) : retire_4_valid);
+    else if (retire) begin
+      if (retire_head == 3'h4)
+        retire_4_valid <= 1'h0;
+      else if (cmd_valid & cmd_ready) begin
+        if (retire_tail == 3'h4)
+          retire_4_valid <= 1'h1;
+      end
+    end else if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h4)
+        retire_4_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
-    retire_4_done <= mark_done_4 ? 1'h1 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h4) ? (cmd_bits_compute_cmd_funct == 7'h0) : retire_4_done) : retire_4_done);
+    if (mark_done_4)
+      retire_4_done <= 1'h1;
+    else if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h4)
+        retire_4_done <= cmd_bits_compute_cmd_funct == 7'h0;
+    end
   end
   always @(posedge clock) begin
-    retire_4_bias <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h4) ? (((~(cmd_bits_compute_cmd_funct == 7'h0)) & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)))) : retire_4_bias) : retire_4_bias;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h4)
+        retire_4_bias <= _retire_0_bias_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_4_sp_write_valid <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h4) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_sp_write_valid) : retire_4_sp_write_valid) : retire_4_sp_write_valid;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h4)
+        retire_4_sp_write_valid <= _retire_0_sp_write_valid_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_4_sp_write_low <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h4) ? footprint_sp_write_low : retire_4_sp_write_low) : retire_4_sp_write_low;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h4)
+        retire_4_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    retire_4_sp_write_high <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h4) ? footprint_sp_write_high : retire_4_sp_write_high) : retire_4_sp_write_high;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h4)
+        retire_4_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    retire_4_acc_write_valid <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h4) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_acc_write_valid) : retire_4_acc_write_valid) : retire_4_acc_write_valid;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h4)
+        retire_4_acc_write_valid <= _retire_0_acc_write_valid_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_4_acc_write_low <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h4) ? footprint_acc_write_low : retire_4_acc_write_low) : retire_4_acc_write_low;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h4)
+        retire_4_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    retire_4_acc_write_high <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h4) ? footprint_acc_write_high : retire_4_acc_write_high) : retire_4_acc_write_high;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h4)
+        retire_4_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       retire_5_valid <= 1'h0;
-    else
-      retire_5_valid <= (((retire_head == 3'h0) ? retire_0_valid : ((retire_head == 3'h1) ? retire_1_valid : ((retire_head == 3'h2) ? retire_2_valid : ((retire_head == 3'h3) ? retire_3_valid : ((retire_head == 3'h4) ? retire_4_valid : ((retire_head == 3'h5) ? retire_5_valid : ((retire_head == 3'h6) ? retire_6_valid : retire_7_valid))))))) & ((retire_head == 3'h0) ? retire_0_done : ((retire_head == 3'h1) ? retire_1_done : ((retire_head == 3'h2) ? retire_2_done : ((retire_head == 3'h3) ? retire_3_done : ((retire_head == 3'h4) ? retire_4_done : ((retire_head == 3'h5) ? retire_5_done : ((retire_head == 3'h6) ? retire_6_done : retire_7_done)))))))) ? ((retire_head == 3'h5) ? 1'h0 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h5) ? 1'h1 : retire_5_valid) : retire_5_valid)) : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h5) ? 1'h1 : retire_5_valid) : retire_5_valid);
+    else if (retire) begin
+      if (retire_head == 3'h5)
+        retire_5_valid <= 1'h0;
+      else if (cmd_valid & cmd_ready) begin
+        if (retire_tail == 3'h5)
+          retire_5_valid <= 1'h1;
+      end
+    end else if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h5)
+        retire_5_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
-    retire_5_done <= mark_done_5 ? 1'h1 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h5) ? (cmd_bits_compute_cmd_funct == 7'h0) : retire_5_done) : retire_5_done);
+    if (mark_done_5)
+      retire_5_done <= 1'h1;
+    else if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h5)
+        retire_5_done <= cmd_bits_compute_cmd_funct == 7'h0;
+    end
   end
   always @(posedge clock) begin
-    retire_5_bias <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h5) ? (((~(cmd_bits_compute_cmd_funct == 7'h0)) & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)))) : retire_5_bias) : retire_5_bias;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h5)
+        retire_5_bias <= _retire_0_bias_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_5_sp_write_valid <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h5) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_sp_write_valid) : retire_5_sp_write_valid) : retire_5_sp_write_valid;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h5)
+        retire_5_sp_write_valid <= _retire_0_sp_write_valid_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_5_sp_write_low <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h5) ? footprint_sp_write_low : retire_5_sp_write_low) : retire_5_sp_write_low;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h5)
+        retire_5_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    retire_5_sp_write_high <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h5) ? footprint_sp_write_high : retire_5_sp_write_high) : retire_5_sp_write_high;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h5)
+        retire_5_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    retire_5_acc_write_valid <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h5) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_acc_write_valid) : retire_5_acc_write_valid) : retire_5_acc_write_valid;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h5)
+        retire_5_acc_write_valid <= _retire_0_acc_write_valid_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_5_acc_write_low <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h5) ? footprint_acc_write_low : retire_5_acc_write_low) : retire_5_acc_write_low;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h5)
+        retire_5_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    retire_5_acc_write_high <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h5) ? footprint_acc_write_high : retire_5_acc_write_high) : retire_5_acc_write_high;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h5)
+        retire_5_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       retire_6_valid <= 1'h0;
-    else
-      retire_6_valid <= (((retire_head == 3'h0) ? retire_0_valid : ((retire_head == 3'h1) ? retire_1_valid : ((retire_head == 3'h2) ? retire_2_valid : ((retire_head == 3'h3) ? retire_3_valid : ((retire_head == 3'h4) ? retire_4_valid : ((retire_head == 3'h5) ? retire_5_valid : ((retire_head == 3'h6) ? retire_6_valid : retire_7_valid))))))) & ((retire_head == 3'h0) ? retire_0_done : ((retire_head == 3'h1) ? retire_1_done : ((retire_head == 3'h2) ? retire_2_done : ((retire_head == 3'h3) ? retire_3_done : ((retire_head == 3'h4) ? retire_4_done : ((retire_head == 3'h5) ? retire_5_done : ((retire_head == 3'h6) ? retire_6_done : retire_7_done)))))))) ? ((retire_head == 3'h6) ? 1'h0 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h6) ? 1'h1 : retire_6_valid) : retire_6_valid)) : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h6) ? 1'h1 : retire_6_valid) : retire_6_valid);
+    else if (retire) begin
+      if (retire_head == 3'h6)
+        retire_6_valid <= 1'h0;
+      else if (cmd_valid & cmd_ready) begin
+        if (retire_tail == 3'h6)
+          retire_6_valid <= 1'h1;
+      end
+    end else if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h6)
+        retire_6_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
-    retire_6_done <= mark_done_6 ? 1'h1 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h6) ? (cmd_bits_compute_cmd_funct == 7'h0) : retire_6_done) : retire_6_done);
+    if (mark_done_6)
+      retire_6_done <= 1'h1;
+    else if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h6)
+        retire_6_done <= cmd_bits_compute_cmd_funct == 7'h0;
+    end
   end
   always @(posedge clock) begin
-    retire_6_bias <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h6) ? (((~(cmd_bits_compute_cmd_funct == 7'h0)) & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)))) : retire_6_bias) : retire_6_bias;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h6)
+        retire_6_bias <= _retire_0_bias_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_6_sp_write_valid <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h6) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_sp_write_valid) : retire_6_sp_write_valid) : retire_6_sp_write_valid;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h6)
+        retire_6_sp_write_valid <= _retire_0_sp_write_valid_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_6_sp_write_low <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h6) ? footprint_sp_write_low : retire_6_sp_write_low) : retire_6_sp_write_low;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h6)
+        retire_6_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    retire_6_sp_write_high <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h6) ? footprint_sp_write_high : retire_6_sp_write_high) : retire_6_sp_write_high;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h6)
+        retire_6_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    retire_6_acc_write_valid <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h6) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_acc_write_valid) : retire_6_acc_write_valid) : retire_6_acc_write_valid;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h6)
+        retire_6_acc_write_valid <= _retire_0_acc_write_valid_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_6_acc_write_low <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h6) ? footprint_acc_write_low : retire_6_acc_write_low) : retire_6_acc_write_low;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h6)
+        retire_6_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    retire_6_acc_write_high <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h6) ? footprint_acc_write_high : retire_6_acc_write_high) : retire_6_acc_write_high;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h6)
+        retire_6_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       retire_7_valid <= 1'h0;
-    else
-      retire_7_valid <= (((retire_head == 3'h0) ? retire_0_valid : ((retire_head == 3'h1) ? retire_1_valid : ((retire_head == 3'h2) ? retire_2_valid : ((retire_head == 3'h3) ? retire_3_valid : ((retire_head == 3'h4) ? retire_4_valid : ((retire_head == 3'h5) ? retire_5_valid : ((retire_head == 3'h6) ? retire_6_valid : retire_7_valid))))))) & ((retire_head == 3'h0) ? retire_0_done : ((retire_head == 3'h1) ? retire_1_done : ((retire_head == 3'h2) ? retire_2_done : ((retire_head == 3'h3) ? retire_3_done : ((retire_head == 3'h4) ? retire_4_done : ((retire_head == 3'h5) ? retire_5_done : ((retire_head == 3'h6) ? retire_6_done : retire_7_done)))))))) ? ((retire_head == 3'h7) ? 1'h0 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h7) ? 1'h1 : retire_7_valid) : retire_7_valid)) : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h7) ? 1'h1 : retire_7_valid) : retire_7_valid);
+    else if (retire) begin
+      if (retire_head == 3'h7)
+        retire_7_valid <= 1'h0;
+      else if (cmd_valid & cmd_ready) begin
+        if (retire_tail == 3'h7)
+          retire_7_valid <= 1'h1;
+      end
+    end else if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h7)
+        retire_7_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
-    retire_7_done <= mark_done_7 ? 1'h1 : ((cmd_valid & cmd_ready) ? ((retire_tail == 3'h7) ? (cmd_bits_compute_cmd_funct == 7'h0) : retire_7_done) : retire_7_done);
+    if (mark_done_7)
+      retire_7_done <= 1'h1;
+    else if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h7)
+        retire_7_done <= cmd_bits_compute_cmd_funct == 7'h0;
+    end
   end
   always @(posedge clock) begin
-    retire_7_bias <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h7) ? (((~(cmd_bits_compute_cmd_funct == 7'h0)) & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)))) : retire_7_bias) : retire_7_bias;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h7)
+        retire_7_bias <= _retire_0_bias_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_7_sp_write_valid <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h7) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_sp_write_valid) : retire_7_sp_write_valid) : retire_7_sp_write_valid;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h7)
+        retire_7_sp_write_valid <= _retire_0_sp_write_valid_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_7_sp_write_low <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h7) ? footprint_sp_write_low : retire_7_sp_write_low) : retire_7_sp_write_low;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h7)
+        retire_7_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    retire_7_sp_write_high <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h7) ? footprint_sp_write_high : retire_7_sp_write_high) : retire_7_sp_write_high;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h7)
+        retire_7_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    retire_7_acc_write_valid <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h7) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? 1'h0 : footprint_acc_write_valid) : retire_7_acc_write_valid) : retire_7_acc_write_valid;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h7)
+        retire_7_acc_write_valid <= _retire_0_acc_write_valid_e1;
+    end
   end
   always @(posedge clock) begin
-    retire_7_acc_write_low <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h7) ? footprint_acc_write_low : retire_7_acc_write_low) : retire_7_acc_write_low;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h7)
+        retire_7_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    retire_7_acc_write_high <= (cmd_valid & cmd_ready) ? ((retire_tail == 3'h7) ? footprint_acc_write_high : retire_7_acc_write_high) : retire_7_acc_write_high;
+    if (cmd_valid & cmd_ready) begin
+      if (retire_tail == 3'h7)
+        retire_7_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       retire_head <= 3'h0;
-    else
-      retire_head <= (((retire_head == 3'h0) ? retire_0_valid : ((retire_head == 3'h1) ? retire_1_valid : ((retire_head == 3'h2) ? retire_2_valid : ((retire_head == 3'h3) ? retire_3_valid : ((retire_head == 3'h4) ? retire_4_valid : ((retire_head == 3'h5) ? retire_5_valid : ((retire_head == 3'h6) ? retire_6_valid : retire_7_valid))))))) & ((retire_head == 3'h0) ? retire_0_done : ((retire_head == 3'h1) ? retire_1_done : ((retire_head == 3'h2) ? retire_2_done : ((retire_head == 3'h3) ? retire_3_done : ((retire_head == 3'h4) ? retire_4_done : ((retire_head == 3'h5) ? retire_5_done : ((retire_head == 3'h6) ? retire_6_done : retire_7_done)))))))) ? (retire_head + 3'h1) : retire_head;
+    else if (retire)
+      retire_head <= retire_head + 3'h1;
   end
   always @(posedge clock) begin
     if (reset)
       retire_tail <= 3'h0;
-    else
-      retire_tail <= (cmd_valid & cmd_ready) ? (retire_tail + 3'h1) : retire_tail;
+    else if (cmd_valid & cmd_ready)
+      retire_tail <= retire_tail + 3'h1;
   end
   always @(posedge clock) begin
     if (reset)
       bias_busy <= 1'h0;
-    else
-      bias_busy <= (((retire_head == 3'h0) ? retire_0_valid : ((retire_head == 3'h1) ? retire_1_valid : ((retire_head == 3'h2) ? retire_2_valid : ((retire_head == 3'h3) ? retire_3_valid : ((retire_head == 3'h4) ? retire_4_valid : ((retire_head == 3'h5) ? retire_5_valid : ((retire_head == 3'h6) ? retire_6_valid : retire_7_valid))))))) & ((retire_head == 3'h0) ? retire_0_done : ((retire_head == 3'h1) ? retire_1_done : ((retire_head == 3'h2) ? retire_2_done : ((retire_head == 3'h3) ? retire_3_done : ((retire_head == 3'h4) ? retire_4_done : ((retire_head == 3'h5) ? retire_5_done : ((retire_head == 3'h6) ? retire_6_done : retire_7_done)))))))) ? (((retire_head == 3'h0) ? retire_0_bias : ((retire_head == 3'h1) ? retire_1_bias : ((retire_head == 3'h2) ? retire_2_bias : ((retire_head == 3'h3) ? retire_3_bias : ((retire_head == 3'h4) ? retire_4_bias : ((retire_head == 3'h5) ? retire_5_bias : ((retire_head == 3'h6) ? retire_6_bias : retire_7_bias))))))) ? 1'h0 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 1'h1 : bias_busy) : bias_busy)) : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 1'h1 : bias_busy) : bias_busy);
+    else if (retire) begin
+      if ((retire_head == 3'h0) ? retire_0_bias : ((retire_head == 3'h1) ? retire_1_bias : ((retire_head == 3'h2) ? retire_2_bias : ((retire_head == 3'h3) ? retire_3_bias : ((retire_head == 3'h4) ? retire_4_bias : ((retire_head == 3'h5) ? retire_5_bias : ((retire_head == 3'h6) ? retire_6_bias : retire_7_bias)))))))
+        bias_busy <= 1'h0;
+      else if (clears_bias)
+        bias_busy <= 1'h1;
+    end else if (clears_bias)
+      bias_busy <= 1'h1;
   end
   always @(posedge clock) begin
-    bias_0_0 <= ((arriving_second & (arriving_second_target == 2'h2)) & (1'h0 ? ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h0 < arriving_second_columns)))) ? arriving_wide_0 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 32'h0 : bias_0_0) : bias_0_0);
+    if (clears_bias)
+      bias_0_0 <= 32'h0;
+    else if (bias_lands) begin
+      if (arriving_second_row_is_0 & arriving_second_lane_used_0)
+        bias_0_0 <= arriving_wide_0;
+    end
   end
   always @(posedge clock) begin
-    bias_0_1 <= ((arriving_second & (arriving_second_target == 2'h2)) & (1'h0 ? ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)))) ? arriving_wide_1 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 32'h0 : bias_0_1) : bias_0_1);
+    if (clears_bias)
+      bias_0_1 <= 32'h0;
+    else if (bias_lands) begin
+      if (arriving_second_row_is_0 & arriving_second_lane_used_1)
+        bias_0_1 <= arriving_wide_1;
+    end
   end
   always @(posedge clock) begin
-    bias_0_2 <= ((arriving_second & (arriving_second_target == 2'h2)) & (1'h0 ? ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)))) ? arriving_wide_2 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 32'h0 : bias_0_2) : bias_0_2);
+    if (clears_bias)
+      bias_0_2 <= 32'h0;
+    else if (bias_lands) begin
+      if (arriving_second_row_is_0 & arriving_second_lane_used_2)
+        bias_0_2 <= arriving_wide_2;
+    end
   end
   always @(posedge clock) begin
-    bias_0_3 <= ((arriving_second & (arriving_second_target == 2'h2)) & (1'h0 ? ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)) : ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)))) ? arriving_wide_3 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 32'h0 : bias_0_3) : bias_0_3);
+    if (clears_bias)
+      bias_0_3 <= 32'h0;
+    else if (bias_lands) begin
+      if (arriving_second_row_is_0 & arriving_second_lane_used_3)
+        bias_0_3 <= arriving_wide_3;
+    end
   end
   always @(posedge clock) begin
-    bias_1_0 <= ((arriving_second & (arriving_second_target == 2'h2)) & (1'h0 ? ((arriving_second_row == 2'h0) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h0 < arriving_second_columns)))) ? arriving_wide_0 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 32'h0 : bias_1_0) : bias_1_0);
+    if (clears_bias)
+      bias_1_0 <= 32'h0;
+    else if (bias_lands) begin
+      if (arriving_second_row_is_1 & arriving_second_lane_used_0)
+        bias_1_0 <= arriving_wide_0;
+    end
   end
   always @(posedge clock) begin
-    bias_1_1 <= ((arriving_second & (arriving_second_target == 2'h2)) & (1'h0 ? ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h1 < arriving_second_columns)))) ? arriving_wide_1 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 32'h0 : bias_1_1) : bias_1_1);
+    if (clears_bias)
+      bias_1_1 <= 32'h0;
+    else if (bias_lands) begin
+      if (arriving_second_row_is_1 & arriving_second_lane_used_1)
+        bias_1_1 <= arriving_wide_1;
+    end
   end
   always @(posedge clock) begin
-    bias_1_2 <= ((arriving_second & (arriving_second_target == 2'h2)) & (1'h0 ? ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)))) ? arriving_wide_2 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 32'h0 : bias_1_2) : bias_1_2);
+    if (clears_bias)
+      bias_1_2 <= 32'h0;
+    else if (bias_lands) begin
+      if (arriving_second_row_is_1 & arriving_second_lane_used_2)
+        bias_1_2 <= arriving_wide_2;
+    end
   end
   always @(posedge clock) begin
-    bias_1_3 <= ((arriving_second & (arriving_second_target == 2'h2)) & (1'h0 ? ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)) : ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)))) ? arriving_wide_3 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 32'h0 : bias_1_3) : bias_1_3);
+    if (clears_bias)
+      bias_1_3 <= 32'h0;
+    else if (bias_lands) begin
+      if (arriving_second_row_is_1 & arriving_second_lane_used_3)
+        bias_1_3 <= arriving_wide_3;
+    end
   end
   always @(posedge clock) begin
-    bias_2_0 <= ((arriving_second & (arriving_second_target == 2'h2)) & (1'h0 ? ((arriving_second_row == 2'h0) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h0 < arriving_second_columns)))) ? arriving_wide_0 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 32'h0 : bias_2_0) : bias_2_0);
+    if (clears_bias)
+      bias_2_0 <= 32'h0;
+    else if (bias_lands) begin
+      if (arriving_second_row_is_2 & arriving_second_lane_used_0)
+        bias_2_0 <= arriving_wide_0;
+    end
   end
   always @(posedge clock) begin
-    bias_2_1 <= ((arriving_second & (arriving_second_target == 2'h2)) & (1'h0 ? ((arriving_second_row == 2'h1) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h1 < arriving_second_columns)))) ? arriving_wide_1 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 32'h0 : bias_2_1) : bias_2_1);
+    if (clears_bias)
+      bias_2_1 <= 32'h0;
+    else if (bias_lands) begin
+      if (arriving_second_row_is_2 & arriving_second_lane_used_1)
+        bias_2_1 <= arriving_wide_1;
+    end
   end
   always @(posedge clock) begin
-    bias_2_2 <= ((arriving_second & (arriving_second_target == 2'h2)) & (1'h0 ? ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h2 < arriving_second_columns)))) ? arriving_wide_2 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 32'h0 : bias_2_2) : bias_2_2);
+    if (clears_bias)
+      bias_2_2 <= 32'h0;
+    else if (bias_lands) begin
+      if (arriving_second_row_is_2 & arriving_second_lane_used_2)
+        bias_2_2 <= arriving_wide_2;
+    end
   end
   always @(posedge clock) begin
-    bias_2_3 <= ((arriving_second & (arriving_second_target == 2'h2)) & (1'h0 ? ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)) : ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)))) ? arriving_wide_3 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 32'h0 : bias_2_3) : bias_2_3);
+    if (clears_bias)
+      bias_2_3 <= 32'h0;
+    else if (bias_lands) begin
+      if (arriving_second_row_is_2 & arriving_second_lane_used_3)
+        bias_2_3 <= arriving_wide_3;
+    end
   end
   always @(posedge clock) begin
-    bias_3_0 <= ((arriving_second & (arriving_second_target == 2'h2)) & (1'h0 ? ((arriving_second_row == 2'h0) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h0 < arriving_second_columns)))) ? arriving_wide_0 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 32'h0 : bias_3_0) : bias_3_0);
+    if (clears_bias)
+      bias_3_0 <= 32'h0;
+    else if (bias_lands) begin
+      if (arriving_second_row_is_3 & arriving_second_lane_used_0)
+        bias_3_0 <= arriving_wide_0;
+    end
   end
   always @(posedge clock) begin
-    bias_3_1 <= ((arriving_second & (arriving_second_target == 2'h2)) & (1'h0 ? ((arriving_second_row == 2'h1) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h1 < arriving_second_columns)))) ? arriving_wide_1 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 32'h0 : bias_3_1) : bias_3_1);
+    if (clears_bias)
+      bias_3_1 <= 32'h0;
+    else if (bias_lands) begin
+      if (arriving_second_row_is_3 & arriving_second_lane_used_1)
+        bias_3_1 <= arriving_wide_1;
+    end
   end
   always @(posedge clock) begin
-    bias_3_2 <= ((arriving_second & (arriving_second_target == 2'h2)) & (1'h0 ? ((arriving_second_row == 2'h2) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h2 < arriving_second_columns)))) ? arriving_wide_2 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 32'h0 : bias_3_2) : bias_3_2);
+    if (clears_bias)
+      bias_3_2 <= 32'h0;
+    else if (bias_lands) begin
+      if (arriving_second_row_is_3 & arriving_second_lane_used_2)
+        bias_3_2 <= arriving_wide_2;
+    end
   end
   always @(posedge clock) begin
-    bias_3_3 <= ((arriving_second & (arriving_second_target == 2'h2)) & (1'h0 ? ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)) : ((arriving_second_row == 2'h3) & (16'h3 < arriving_second_columns)))) ? arriving_wide_3 : (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (((((read_pointer == 2'h0) ? set_0_state : ((read_pointer == 2'h1) ? set_1_state : ((read_pointer == 2'h2) ? set_2_state : set_3_state))) == 2'h1) & (~((((((((1'h0 | ((retire_0_valid & ((3'h0 - retire_head) < (reading_entry - retire_head))) & (((((retire_0_sp_write_valid & reading_sp_reads_valid) & (~(retire_0_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_0_sp_write_low))) | (((retire_0_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_0_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_0_sp_write_low)))) | (((retire_0_acc_write_valid & reading_acc_reads_valid) & (~(retire_0_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_0_acc_write_low)))))) | ((retire_1_valid & ((3'h1 - retire_head) < (reading_entry - retire_head))) & (((((retire_1_sp_write_valid & reading_sp_reads_valid) & (~(retire_1_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_1_sp_write_low))) | (((retire_1_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_1_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_1_sp_write_low)))) | (((retire_1_acc_write_valid & reading_acc_reads_valid) & (~(retire_1_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_1_acc_write_low)))))) | ((retire_2_valid & ((3'h2 - retire_head) < (reading_entry - retire_head))) & (((((retire_2_sp_write_valid & reading_sp_reads_valid) & (~(retire_2_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_2_sp_write_low))) | (((retire_2_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_2_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_2_sp_write_low)))) | (((retire_2_acc_write_valid & reading_acc_reads_valid) & (~(retire_2_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_2_acc_write_low)))))) | ((retire_3_valid & ((3'h3 - retire_head) < (reading_entry - retire_head))) & (((((retire_3_sp_write_valid & reading_sp_reads_valid) & (~(retire_3_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_3_sp_write_low))) | (((retire_3_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_3_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_3_sp_write_low)))) | (((retire_3_acc_write_valid & reading_acc_reads_valid) & (~(retire_3_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_3_acc_write_low)))))) | ((retire_4_valid & ((3'h4 - retire_head) < (reading_entry - retire_head))) & (((((retire_4_sp_write_valid & reading_sp_reads_valid) & (~(retire_4_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_4_sp_write_low))) | (((retire_4_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_4_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_4_sp_write_low)))) | (((retire_4_acc_write_valid & reading_acc_reads_valid) & (~(retire_4_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_4_acc_write_low)))))) | ((retire_5_valid & ((3'h5 - retire_head) < (reading_entry - retire_head))) & (((((retire_5_sp_write_valid & reading_sp_reads_valid) & (~(retire_5_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_5_sp_write_low))) | (((retire_5_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_5_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_5_sp_write_low)))) | (((retire_5_acc_write_valid & reading_acc_reads_valid) & (~(retire_5_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_5_acc_write_low)))))) | ((retire_6_valid & ((3'h6 - retire_head) < (reading_entry - retire_head))) & (((((retire_6_sp_write_valid & reading_sp_reads_valid) & (~(retire_6_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_6_sp_write_low))) | (((retire_6_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_6_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_6_sp_write_low)))) | (((retire_6_acc_write_valid & reading_acc_reads_valid) & (~(retire_6_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_6_acc_write_low)))))) | ((retire_7_valid & ((3'h7 - retire_head) < (reading_entry - retire_head))) & (((((retire_7_sp_write_valid & reading_sp_reads_valid) & (~(retire_7_sp_write_high < reading_sp_reads_low))) & (~(reading_sp_reads_high < retire_7_sp_write_low))) | (((retire_7_sp_write_valid & reading_sp_a_reads_valid) & (~(retire_7_sp_write_high < reading_sp_a_reads_low))) & (~(reading_sp_a_reads_high < retire_7_sp_write_low)))) | (((retire_7_acc_write_valid & reading_acc_reads_valid) & (~(retire_7_acc_write_high < reading_acc_reads_low))) & (~(reading_acc_reads_high < retire_7_acc_write_low)))))))) & (~((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) & bias_busy)))) ? ((reading_config_ws & (~(((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))) ? 32'h0 : bias_3_3) : bias_3_3);
+    if (clears_bias)
+      bias_3_3 <= 32'h0;
+    else if (bias_lands) begin
+      if (arriving_second_row_is_3 & arriving_second_lane_used_3)
+        bias_3_3 <= arriving_wide_3;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       accept_pointer <= 2'h0;
-    else
-      accept_pointer <= (cmd_valid & cmd_ready) ? ((cmd_bits_compute_cmd_funct == 7'h0) ? accept_pointer : ((accept_pointer == 2'h3) ? 2'h0 : (accept_pointer + 2'h1))) : accept_pointer;
+    else if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_compute_cmd_funct == 7'h0))
+        accept_pointer <= (accept_pointer == 2'h3) ? 2'h0 : (accept_pointer + 2'h1);
+    end
   end
   always @(posedge clock) begin
     if (reset)
       read_pointer <= 2'h0;
-    else
-      read_pointer <= ((read_active & ((read_a_done | (((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0))) | ((((read_active & (~read_a_done)) & (~(((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0)))) & sp_read_0_req_ready) & (({1'h0, read_a_row} + {1'h0, 16'h1}) >= {1'h0, reading_pair_compute_cmd_rs1[63:48]})))) & (read_q_done | ((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]}))) : ((((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]}))) & (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))))) ? ((read_pointer == 2'h3) ? 2'h0 : (read_pointer + 2'h1)) : read_pointer;
+    else if (_read_pointer_e1 & _read_pointer_e4)
+      read_pointer <= (read_pointer == 2'h3) ? 2'h0 : (read_pointer + 2'h1);
   end
   always @(posedge clock) begin
     if (reset)
       read_a_row <= 16'h0;
-    else
-      read_a_row <= ((read_active & ((read_a_done | (((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0))) | ((((read_active & (~read_a_done)) & (~(((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0)))) & sp_read_0_req_ready) & (({1'h0, read_a_row} + {1'h0, 16'h1}) >= {1'h0, reading_pair_compute_cmd_rs1[63:48]})))) & (read_q_done | ((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]}))) : ((((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]}))) & (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))))) ? 16'h0 : ((((read_active & (~read_a_done)) & (~(((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0)))) & sp_read_0_req_ready) ? (read_a_row + 16'h1) : read_a_row);
+    else if (_read_pointer_e1 & _read_pointer_e4)
+      read_a_row <= 16'h0;
+    else if (sp_read_0_req_valid & sp_read_0_req_ready)
+      read_a_row <= read_a_row + 16'h1;
   end
   always @(posedge clock) begin
     if (reset)
       read_a_done <= 1'h0;
-    else
-      read_a_done <= ((read_active & ((read_a_done | (((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0))) | ((((read_active & (~read_a_done)) & (~(((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0)))) & sp_read_0_req_ready) & (({1'h0, read_a_row} + {1'h0, 16'h1}) >= {1'h0, reading_pair_compute_cmd_rs1[63:48]})))) & (read_q_done | ((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]}))) : ((((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]}))) & (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))))) ? 1'h0 : ((read_active & ((read_a_done | (((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0))) | ((((read_active & (~read_a_done)) & (~(((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0)))) & sp_read_0_req_ready) & (({1'h0, read_a_row} + {1'h0, 16'h1}) >= {1'h0, reading_pair_compute_cmd_rs1[63:48]})))) ? 1'h1 : read_a_done);
+    else if (_read_pointer_e1 & _read_pointer_e4)
+      read_a_done <= 1'h0;
+    else if (_read_pointer_e1)
+      read_a_done <= 1'h1;
   end
   always @(posedge clock) begin
     if (reset)
       read_q_phase <= 1'h0;
-    else
-      read_q_phase <= ((read_active & ((read_a_done | (((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0))) | ((((read_active & (~read_a_done)) & (~(((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0)))) & sp_read_0_req_ready) & (({1'h0, read_a_row} + {1'h0, 16'h1}) >= {1'h0, reading_pair_compute_cmd_rs1[63:48]})))) & (read_q_done | ((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]}))) : ((((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]}))) & (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))))) ? 1'h0 : ((((read_active & (~read_q_done)) & (~(read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))))) & (((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]})))) ? 1'h1 : read_q_phase);
+    else if (_read_pointer_e1 & _read_pointer_e4)
+      read_q_phase <= 1'h0;
+    else if (_read_q_phase_e1)
+      read_q_phase <= 1'h1;
   end
   always @(posedge clock) begin
     if (reset)
       read_q_row <= 16'h0;
-    else
-      read_q_row <= ((read_active & ((read_a_done | (((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0))) | ((((read_active & (~read_a_done)) & (~(((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0)))) & sp_read_0_req_ready) & (({1'h0, read_a_row} + {1'h0, 16'h1}) >= {1'h0, reading_pair_compute_cmd_rs1[63:48]})))) & (read_q_done | ((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]}))) : ((((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]}))) & (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))))) ? 16'h0 : ((((read_active & (~read_q_done)) & (~(read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))))) & (((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]})))) ? 16'h0 : ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) ? (read_q_row + 16'h1) : read_q_row));
+    else if (_read_pointer_e1 & _read_pointer_e4)
+      read_q_row <= 16'h0;
+    else if (_read_q_phase_e1)
+      read_q_row <= 16'h0;
+    else if (_read_pointer_e2)
+      read_q_row <= read_q_row + 16'h1;
   end
   always @(posedge clock) begin
     if (reset)
       read_q_done <= 1'h0;
-    else
-      read_q_done <= ((read_active & ((read_a_done | (((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0))) | ((((read_active & (~read_a_done)) & (~(((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0)))) & sp_read_0_req_ready) & (({1'h0, read_a_row} + {1'h0, 16'h1}) >= {1'h0, reading_pair_compute_cmd_rs1[63:48]})))) & (read_q_done | ((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]}))) : ((((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]}))) & (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))))) ? 1'h0 : ((read_active & (read_q_done | ((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]}))) : ((((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]}))) & (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))))) ? 1'h1 : read_q_done);
+    else if (_read_pointer_e1 & _read_pointer_e4)
+      read_q_done <= 1'h0;
+    else if (read_active & _read_pointer_e4)
+      read_q_done <= 1'h1;
   end
   always @(posedge clock) begin
     if (reset)
       read_landed <= 1'h0;
     else
-      read_landed <= (read_active & ((read_a_done | (((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0))) | ((((read_active & (~read_a_done)) & (~(((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0)))) & sp_read_0_req_ready) & (({1'h0, read_a_row} + {1'h0, 16'h1}) >= {1'h0, reading_pair_compute_cmd_rs1[63:48]})))) & (read_q_done | ((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]}))) : ((((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0) | ((((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready)) & (({1'h0, read_q_row} + {1'h0, 16'h1}) >= {1'h0, read_second[63:48]}))) & (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)))));
+      read_landed <= _read_pointer_e1 & _read_pointer_e4;
   end
   always @(posedge clock) begin
     read_landed_set <= read_pointer;
@@ -2192,7 +5214,7 @@ module ExecuteController_SpinelSmall (
     if (reset)
       arriving_a <= 1'h0;
     else
-      arriving_a <= ((read_active & (~read_a_done)) & (~(((reading_pair_compute_cmd_rs1[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs1[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs1[47:32] == 16'h0)))) & sp_read_0_req_ready;
+      arriving_a <= sp_read_0_req_valid & sp_read_0_req_ready;
   end
   always @(posedge clock) begin
     arriving_a_set <= read_pointer;
@@ -2210,7 +5232,7 @@ module ExecuteController_SpinelSmall (
     if (reset)
       arriving_second <= 1'h0;
     else
-      arriving_second <= ((read_active & (~read_q_done)) & (~((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ? (((reading_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (reading_pair_compute_cmd_rs2[63:48] == 16'h0)) | (reading_pair_compute_cmd_rs2[47:32] == 16'h0)) : 1'h0))) & (read_second[31] ? acc_read_req_ready : sp_read_1_req_ready);
+      arriving_second <= _read_pointer_e2;
   end
   always @(posedge clock) begin
     arriving_second_set <= read_pointer;
@@ -2222,10 +5244,10 @@ module ExecuteController_SpinelSmall (
     arriving_second_columns <= read_second[47:32];
   end
   always @(posedge clock) begin
-    arriving_second_target <= (~(read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0)))) ? 2'h0 : (reading_config_ws ? 2'h2 : 2'h1);
+    arriving_second_target <= (~_sp_read_1_req_valid_e2) ? 2'h0 : (reading_config_ws ? 2'h2 : 2'h1);
   end
   always @(posedge clock) begin
-    arriving_second_transposed <= reading_config_transpose_b & ((read_q_phase | (((reading_pair_preload_rs1[31:0] == 32'hffffffff) | (reading_pair_preload_rs1[63:48] == 16'h0)) | (reading_pair_preload_rs1[47:32] == 16'h0))) ^ reading_config_ws);
+    arriving_second_transposed <= reading_config_transpose_b & (_sp_read_1_req_valid_e2 ^ reading_config_ws);
   end
   always @(posedge clock) begin
     arriving_from_acc <= read_second[31];
@@ -2233,89 +5255,134 @@ module ExecuteController_SpinelSmall (
   always @(posedge clock) begin
     if (reset)
       propagate <= 1'h0;
-    else
-      propagate <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? ((((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | ((((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3))))) & y_flips)) ? (~propagate) : propagate) : propagate;
+    else if (_set_0_state_e1 | _set_0_state_e2) begin
+      if (_propagate_e1)
+        propagate <= ~propagate;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       x_valid <= 1'h0;
-    else
-      x_valid <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3))))) : x_valid;
+    else if (_set_0_state_e1 | _set_0_state_e2)
+      x_valid <= _set_0_state_e2;
   end
   always @(posedge clock) begin
     if (reset)
       x_set <= 2'h0;
-    else
-      x_set <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? ((((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3))))) ? execute_pointer : x_set) : x_set;
+    else if (_set_0_state_e1 | _set_0_state_e2) begin
+      if (_set_0_state_e2)
+        x_set <= execute_pointer;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       x_marked <= 1'h0;
-    else
-      x_marked <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? 1'h0 : ((((x_valid & (~(~(x_pair_preload_rs2[31:0] == 32'hffffffff)))) & (~x_marked)) & ((slot + (feed ? 4'h1 : 4'h0)) >= x_compute_slots)) ? 1'h1 : x_marked);
+    else if (_set_0_state_e1 | _set_0_state_e2)
+      x_marked <= 1'h0;
+    else if (_mark_done_0_e3)
+      x_marked <= 1'h1;
   end
   always @(posedge clock) begin
     if (reset)
       slot <= 4'h0;
-    else
-      slot <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? 4'h0 : (feed ? (slot + (feed ? 4'h1 : 4'h0)) : slot);
+    else if (_set_0_state_e1 | _set_0_state_e2)
+      slot <= 4'h0;
+    else if (feed)
+      slot <= _mark_done_0_e2;
   end
   always @(posedge clock) begin
     if (reset)
       execute_pointer <= 2'h0;
-    else
-      execute_pointer <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? ((((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3))))) ? ((execute_pointer == 2'h3) ? 2'h0 : (execute_pointer + 2'h1)) : execute_pointer) : execute_pointer;
+    else if (_set_0_state_e1 | _set_0_state_e2) begin
+      if (_set_0_state_e2)
+        execute_pointer <= (execute_pointer == 2'h3) ? 2'h0 : (execute_pointer + 2'h1);
+    end
   end
   always @(posedge clock) begin
     if (reset)
       drain_pending <= 1'h0;
-    else
-      drain_pending <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? ((((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | ((((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3))))) & y_flips)) & x_drains) : drain_pending;
+    else if (_set_0_state_e1 | _set_0_state_e2)
+      drain_pending <= _propagate_e1 & x_drains;
   end
   always @(posedge clock) begin
-    drain_row <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? (x_drains ? x_pair_preload_rs2[25:0] : drain_row) : drain_row;
+    if (_set_0_state_e1 | _set_0_state_e2) begin
+      if (x_drains)
+        drain_row <= x_pair_preload_rs2[25:0];
+    end
   end
   always @(posedge clock) begin
-    drain_rows <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? (x_drains ? x_pair_preload_rs2[63:48] : drain_rows) : drain_rows;
+    if (_set_0_state_e1 | _set_0_state_e2) begin
+      if (x_drains)
+        drain_rows <= x_pair_preload_rs2[63:48];
+    end
   end
   always @(posedge clock) begin
-    drain_stride <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? (x_drains ? x_config_c_stride : drain_stride) : drain_stride;
+    if (_set_0_state_e1 | _set_0_state_e2) begin
+      if (x_drains)
+        drain_stride <= x_config_c_stride;
+    end
   end
   always @(posedge clock) begin
-    drain_mask <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? (x_drains ? {16'h3 < x_pair_preload_rs2[47:32], 16'h2 < x_pair_preload_rs2[47:32], 16'h1 < x_pair_preload_rs2[47:32], 16'h0 < x_pair_preload_rs2[47:32]} : drain_mask) : drain_mask;
+    if (_set_0_state_e1 | _set_0_state_e2) begin
+      if (x_drains)
+        drain_mask <= _slot_tag_mask_e1;
+    end
   end
   always @(posedge clock) begin
-    drain_to_acc <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? (x_drains ? x_pair_preload_rs2[31] : drain_to_acc) : drain_to_acc;
+    if (_set_0_state_e1 | _set_0_state_e2) begin
+      if (x_drains)
+        drain_to_acc <= x_pair_preload_rs2[31];
+    end
   end
   always @(posedge clock) begin
-    drain_accumulate <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? (x_drains ? x_pair_preload_rs2[30] : drain_accumulate) : drain_accumulate;
+    if (_set_0_state_e1 | _set_0_state_e2) begin
+      if (x_drains)
+        drain_accumulate <= x_pair_preload_rs2[30];
+    end
   end
   always @(posedge clock) begin
-    drain_relu <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? (x_drains ? x_config_relu : drain_relu) : drain_relu;
+    if (_set_0_state_e1 | _set_0_state_e2) begin
+      if (x_drains)
+        drain_relu <= x_config_relu;
+    end
   end
   always @(posedge clock) begin
-    drain_shift <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? (x_drains ? x_config_shift : drain_shift) : drain_shift;
+    if (_set_0_state_e1 | _set_0_state_e2) begin
+      if (x_drains)
+        drain_shift <= x_config_shift;
+    end
   end
   always @(posedge clock) begin
-    drain_entry <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? (x_drains ? x_entry : drain_entry) : drain_entry;
+    if (_set_0_state_e1 | _set_0_state_e2) begin
+      if (x_drains)
+        drain_entry <= x_entry;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       load_active <= 1'h0;
-    else
-      load_active <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? 1'h0 : ((feed & load_now) ? ((load_count == 4'h3) ? 1'h0 : 1'h1) : load_active);
+    else if (_set_0_state_e1 | _set_0_state_e2)
+      load_active <= 1'h0;
+    else if (feed & load_now)
+      load_active <= (load_count == 4'h3) ? 1'h0 : 1'h1;
   end
   always @(posedge clock) begin
     if (reset)
       load_done <= 1'h0;
-    else
-      load_done <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? 1'h0 : ((feed & load_now) ? ((load_count == 4'h3) ? 1'h1 : load_done) : load_done);
+    else if (_set_0_state_e1 | _set_0_state_e2)
+      load_done <= 1'h0;
+    else if (feed & load_now) begin
+      if (load_count == 4'h3)
+        load_done <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       load_count <= 4'h0;
-    else
-      load_count <= (((parts_done & x_drains) & ((~((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) | (x_drains & y_config_ws))) | (((parts_done & ((execute_pointer == 2'h0) ? (set_0_state == 2'h3) : ((execute_pointer == 2'h1) ? (set_1_state == 2'h3) : ((execute_pointer == 2'h2) ? (set_2_state == 2'h3) : (set_3_state == 2'h3))))) & (~(x_drains & y_config_ws))) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3)))))) ? 4'h0 : ((feed & load_now) ? (load_count + 4'h1) : load_count);
+    else if (_set_0_state_e1 | _set_0_state_e2)
+      load_count <= 4'h0;
+    else if (feed & load_now)
+      load_count <= load_count + 4'h1;
   end
   always @(posedge clock) begin
     if (reset)
@@ -2367,7 +5434,7 @@ module ExecuteController_SpinelSmall (
     .result_bits_tag(array_result_bits_tag)
   );
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, sp_read_0_resp_valid, sp_read_1_resp_valid, acc_read_resp_valid, sp_write_ready, acc_write_ready, reading_pair_compute_cmd_funct, reading_pair_compute_index, reading_pair_compute_sequence, reading_pair_compute_loop_internal, reading_pair_compute_loop_slot, reading_pair_preload_rs2, reading_config_relu, reading_config_shift, reading_config_c_stride, read_second[30:26], x_pair_compute_cmd_funct, x_pair_compute_cmd_rs1[47:0], x_pair_compute_index, x_pair_compute_sequence, x_pair_compute_loop_internal, x_pair_compute_loop_slot, x_pair_preload_rs1, x_config_transpose_a, x_config_transpose_b, x_config_a_stride, y_pair_compute_cmd_rs1, y_pair_compute_cmd_rs2, y_pair_compute_index, y_pair_compute_sequence, y_pair_compute_loop_internal, y_pair_compute_loop_slot, y_pair_preload_rs1, y_pair_preload_rs2, y_config_relu, y_config_shift, y_config_transpose_a, y_config_transpose_b, y_config_a_stride, y_config_c_stride, y_entry, _sp_read_0_req_bits_e2[31:26], _sp_read_0_req_bits_e1[25:10], _sp_read_1_req_bits_e1[25:10], _acc_read_req_bits_e1[25:8], _sp_write_bits_data_e1[31:8], _sp_write_bits_data_e2[31:8], _sp_write_bits_data_e3[31:8], _sp_write_bits_data_e4[31:8], _sp_write_bits_data_e5[31:8], _sp_write_bits_data_e6[31:8], _sp_write_bits_data_e7[31:8], _sp_write_bits_data_e8[31:8], _reading_pair_compute_cmd_funct_e1[321:0], _reading_pair_compute_cmd_rs1_e1[328:322], _reading_pair_compute_cmd_rs1_e1[257:0], _reading_pair_compute_cmd_rs2_e1[328:258], _reading_pair_compute_cmd_rs2_e1[193:0], _reading_pair_compute_index_e1[328:194], _reading_pair_compute_index_e1[161:0], _reading_pair_compute_sequence_e1[328:162], _reading_pair_compute_sequence_e1[129:0], _reading_pair_compute_loop_internal_e1[328:130], _reading_pair_compute_loop_internal_e1[128:0], _reading_pair_compute_loop_slot_e1[328:129], _reading_pair_compute_loop_slot_e1[127:0], _reading_pair_preload_rs1_e1[328:128], _reading_pair_preload_rs1_e1[63:0], _reading_pair_preload_rs2_e1[328:64], _reading_config_ws_e1[39:0], _reading_config_relu_e1[40], _reading_config_relu_e1[38:0], _reading_config_shift_e1[40:39], _reading_config_shift_e1[33:0], _reading_config_transpose_a_e1[40:34], _reading_config_transpose_a_e1[32:0], _reading_config_transpose_b_e1[40:33], _reading_config_transpose_b_e1[31:0], _reading_config_a_stride_e1[40:32], _reading_config_a_stride_e1[15:0], _reading_config_c_stride_e1[40:16], _reading_sp_reads_valid_e1[55:0], _reading_sp_reads_low_e1[56], _reading_sp_reads_low_e1[27:0], _reading_sp_reads_high_e1[56:28], _reading_sp_a_reads_valid_e1[55:0], _reading_sp_a_reads_low_e1[56], _reading_sp_a_reads_low_e1[27:0], _reading_sp_a_reads_high_e1[56:28], _reading_acc_reads_valid_e1[55:0], _reading_acc_reads_low_e1[56], _reading_acc_reads_low_e1[27:0], _reading_acc_reads_high_e1[56:28], _x_pair_compute_cmd_funct_e1[321:0], _x_pair_compute_cmd_rs1_e1[328:322], _x_pair_compute_cmd_rs1_e1[257:0], _x_pair_compute_cmd_rs2_e1[328:258], _x_pair_compute_cmd_rs2_e1[193:0], _x_pair_compute_index_e1[328:194], _x_pair_compute_index_e1[161:0], _x_pair_compute_sequence_e1[328:162], _x_pair_compute_sequence_e1[129:0], _x_pair_compute_loop_internal_e1[328:130], _x_pair_compute_loop_internal_e1[128:0], _x_pair_compute_loop_slot_e1[328:129], _x_pair_compute_loop_slot_e1[127:0], _x_pair_preload_rs1_e1[328:128], _x_pair_preload_rs1_e1[63:0], _x_pair_preload_rs2_e1[328:64], _x_config_ws_e1[39:0], _x_config_relu_e1[40], _x_config_relu_e1[38:0], _x_config_shift_e1[40:39], _x_config_shift_e1[33:0], _x_config_transpose_a_e1[40:34], _x_config_transpose_a_e1[32:0], _x_config_transpose_b_e1[40:33], _x_config_transpose_b_e1[31:0], _x_config_a_stride_e1[40:32], _x_config_a_stride_e1[15:0], _x_config_c_stride_e1[40:16], _y_pair_compute_cmd_funct_e1[321:0], _y_pair_compute_cmd_rs1_e1[328:322], _y_pair_compute_cmd_rs1_e1[257:0], _y_pair_compute_cmd_rs2_e1[328:258], _y_pair_compute_cmd_rs2_e1[193:0], _y_pair_compute_index_e1[328:194], _y_pair_compute_index_e1[161:0], _y_pair_compute_sequence_e1[328:162], _y_pair_compute_sequence_e1[129:0], _y_pair_compute_loop_internal_e1[328:130], _y_pair_compute_loop_internal_e1[128:0], _y_pair_compute_loop_slot_e1[328:129], _y_pair_compute_loop_slot_e1[127:0], _y_pair_preload_rs1_e1[328:128], _y_pair_preload_rs1_e1[63:0], _y_pair_preload_rs2_e1[328:64], _y_config_ws_e1[39:0], _y_config_relu_e1[40], _y_config_relu_e1[38:0], _y_config_shift_e1[40:39], _y_config_shift_e1[33:0], _y_config_transpose_a_e1[40:34], _y_config_transpose_a_e1[32:0], _y_config_transpose_b_e1[40:33], _y_config_transpose_b_e1[31:0], _y_config_a_stride_e1[40:32], _y_config_a_stride_e1[15:0], _y_config_c_stride_e1[40:16], _x_compute_slots_e1[15:4], _slot_tag_row_e2[41:26], _slot_tag_row_e3[41:26], _slot_tag_row_e1[25:10], 1'b0};
+  wire _unused_bits = &{1'b0, sp_read_0_resp_valid, sp_read_1_resp_valid, acc_read_resp_valid, sp_write_ready, acc_write_ready, reading_pair_compute_cmd_funct, reading_pair_compute_index, reading_pair_compute_sequence, reading_pair_compute_loop_internal, reading_pair_compute_loop_slot, reading_pair_preload_rs2, reading_config_relu, reading_config_shift, reading_config_c_stride, read_second[30:26], x_pair_compute_cmd_funct, x_pair_compute_cmd_rs1[47:0], x_pair_compute_index, x_pair_compute_sequence, x_pair_compute_loop_internal, x_pair_compute_loop_slot, x_pair_preload_rs1, x_config_transpose_a, x_config_transpose_b, x_config_a_stride, y_pair_compute_cmd_rs1, y_pair_compute_cmd_rs2, y_pair_compute_index, y_pair_compute_sequence, y_pair_compute_loop_internal, y_pair_compute_loop_slot, y_pair_preload_rs1, y_pair_preload_rs2, y_config_relu, y_config_shift, y_config_transpose_a, y_config_transpose_b, y_config_a_stride, y_config_c_stride, y_entry, _sp_read_0_req_bits_e1[31:26], _sp_read_0_req_bits_e2[25:10], _sp_read_1_req_bits_e1[25:10], _sp_write_bits_data_e1[31:8], _sp_write_bits_data_e2[31:8], _sp_write_bits_data_e3[31:8], _sp_write_bits_data_e4[31:8], _x_compute_slots_e1[15:4], _slot_tag_row_e1[41:26], _slot_tag_row_e2[41:26], _slot_tag_row_e3[25:10], 1'b0};
 endmodule
 
 `default_nettype wire

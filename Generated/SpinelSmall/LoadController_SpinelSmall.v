@@ -82,265 +82,45 @@ module LoadController_SpinelSmall (
   reg  draining;
   wire row_done;
   wire finish;
-  wire [79:0] _dma_req_bits_address_e1 = {64'h0, row} * {16'h0, (((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_dram_stride : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_dram_stride : ld2_dram_stride)};
-  wire [19:0] _dma_req_bits_bytes_e1 = {4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, (cmd_bits_cmd_rs2[31] & (~((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_shrunk : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_shrunk : ld2_shrunk)))) ? 4'h4 : 4'h1};
-  wire [31:0] _sp_write_bits_row_e2 = {16'h0, block} * {16'h0, notes_deq_bits[82:67]};
-  wire [25:0] _sp_write_bits_row_e1 = notes_deq_bits[127:102] + _sp_write_bits_row_e2[25:0];
-  wire [256:0] _sp_write_bits_data_e3 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e2 = _sp_write_bits_data_e3[255:0];
-  wire [256:0] _sp_write_bits_data_e5 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e4 = _sp_write_bits_data_e5[255:0];
-  wire [256:0] _sp_write_bits_data_e7 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e6 = _sp_write_bits_data_e7[255:0];
-  wire [256:0] _sp_write_bits_data_e9 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e8 = _sp_write_bits_data_e9[255:0];
-  wire [256:0] _sp_write_bits_data_e11 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e10 = _sp_write_bits_data_e11[255:0];
-  wire [256:0] _sp_write_bits_data_e13 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e12 = _sp_write_bits_data_e13[255:0];
-  wire [256:0] _sp_write_bits_data_e15 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e14 = _sp_write_bits_data_e15[255:0];
-  wire [256:0] _sp_write_bits_data_e17 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e16 = _sp_write_bits_data_e17[255:0];
-  wire [31:0] _sp_write_bits_data_e1 = (block == 16'h0) ? _sp_write_bits_data_e2[31:0] : ((block == 16'h1) ? _sp_write_bits_data_e4[63:32] : ((block == 16'h2) ? _sp_write_bits_data_e6[95:64] : ((block == 16'h3) ? _sp_write_bits_data_e8[127:96] : ((block == 16'h4) ? _sp_write_bits_data_e10[159:128] : ((block == 16'h5) ? _sp_write_bits_data_e12[191:160] : ((block == 16'h6) ? _sp_write_bits_data_e14[223:192] : _sp_write_bits_data_e16[255:224]))))));
-  wire [256:0] _sp_write_bits_data_e20 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e19 = _sp_write_bits_data_e20[255:0];
-  wire [256:0] _sp_write_bits_data_e22 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e21 = _sp_write_bits_data_e22[255:0];
-  wire [256:0] _sp_write_bits_data_e24 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e23 = _sp_write_bits_data_e24[255:0];
-  wire [256:0] _sp_write_bits_data_e26 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e25 = _sp_write_bits_data_e26[255:0];
-  wire [256:0] _sp_write_bits_data_e28 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e27 = _sp_write_bits_data_e28[255:0];
-  wire [256:0] _sp_write_bits_data_e30 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e29 = _sp_write_bits_data_e30[255:0];
-  wire [256:0] _sp_write_bits_data_e32 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e31 = _sp_write_bits_data_e32[255:0];
-  wire [256:0] _sp_write_bits_data_e34 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e33 = _sp_write_bits_data_e34[255:0];
-  wire [31:0] _sp_write_bits_data_e18 = (block == 16'h0) ? _sp_write_bits_data_e19[31:0] : ((block == 16'h1) ? _sp_write_bits_data_e21[63:32] : ((block == 16'h2) ? _sp_write_bits_data_e23[95:64] : ((block == 16'h3) ? _sp_write_bits_data_e25[127:96] : ((block == 16'h4) ? _sp_write_bits_data_e27[159:128] : ((block == 16'h5) ? _sp_write_bits_data_e29[191:160] : ((block == 16'h6) ? _sp_write_bits_data_e31[223:192] : _sp_write_bits_data_e33[255:224]))))));
-  wire [256:0] _sp_write_bits_data_e37 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e36 = _sp_write_bits_data_e37[255:0];
-  wire [256:0] _sp_write_bits_data_e39 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e38 = _sp_write_bits_data_e39[255:0];
-  wire [256:0] _sp_write_bits_data_e41 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e40 = _sp_write_bits_data_e41[255:0];
-  wire [256:0] _sp_write_bits_data_e43 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e42 = _sp_write_bits_data_e43[255:0];
-  wire [256:0] _sp_write_bits_data_e45 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e44 = _sp_write_bits_data_e45[255:0];
-  wire [256:0] _sp_write_bits_data_e47 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e46 = _sp_write_bits_data_e47[255:0];
-  wire [256:0] _sp_write_bits_data_e49 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e48 = _sp_write_bits_data_e49[255:0];
-  wire [256:0] _sp_write_bits_data_e51 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e50 = _sp_write_bits_data_e51[255:0];
-  wire [31:0] _sp_write_bits_data_e35 = (block == 16'h0) ? _sp_write_bits_data_e36[31:0] : ((block == 16'h1) ? _sp_write_bits_data_e38[63:32] : ((block == 16'h2) ? _sp_write_bits_data_e40[95:64] : ((block == 16'h3) ? _sp_write_bits_data_e42[127:96] : ((block == 16'h4) ? _sp_write_bits_data_e44[159:128] : ((block == 16'h5) ? _sp_write_bits_data_e46[191:160] : ((block == 16'h6) ? _sp_write_bits_data_e48[223:192] : _sp_write_bits_data_e50[255:224]))))));
-  wire [256:0] _sp_write_bits_data_e54 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e53 = _sp_write_bits_data_e54[255:0];
-  wire [256:0] _sp_write_bits_data_e56 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e55 = _sp_write_bits_data_e56[255:0];
-  wire [256:0] _sp_write_bits_data_e58 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e57 = _sp_write_bits_data_e58[255:0];
-  wire [256:0] _sp_write_bits_data_e60 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e59 = _sp_write_bits_data_e60[255:0];
-  wire [256:0] _sp_write_bits_data_e62 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e61 = _sp_write_bits_data_e62[255:0];
-  wire [256:0] _sp_write_bits_data_e64 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e63 = _sp_write_bits_data_e64[255:0];
-  wire [256:0] _sp_write_bits_data_e66 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e65 = _sp_write_bits_data_e66[255:0];
-  wire [256:0] _sp_write_bits_data_e68 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _sp_write_bits_data_e67 = _sp_write_bits_data_e68[255:0];
-  wire [31:0] _sp_write_bits_data_e52 = (block == 16'h0) ? _sp_write_bits_data_e53[31:0] : ((block == 16'h1) ? _sp_write_bits_data_e55[63:32] : ((block == 16'h2) ? _sp_write_bits_data_e57[95:64] : ((block == 16'h3) ? _sp_write_bits_data_e59[127:96] : ((block == 16'h4) ? _sp_write_bits_data_e61[159:128] : ((block == 16'h5) ? _sp_write_bits_data_e63[191:160] : ((block == 16'h6) ? _sp_write_bits_data_e65[223:192] : _sp_write_bits_data_e67[255:224]))))));
+  wire _dma_req_valid_e1 = ((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0);
+  wire _dma_req_valid_e2 = (cmd_valid & (~_dma_req_valid_e1)) & (~(cmd_bits_cmd_rs1 == 64'h0));
+  wire [1:0] _dma_req_bits_address_e1 = (cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2);
+  wire [79:0] _dma_req_bits_address_e2 = {64'h0, row} * {16'h0, (_dma_req_bits_address_e1 == 2'h0) ? ld0_dram_stride : ((_dma_req_bits_address_e1 == 2'h1) ? ld1_dram_stride : ld2_dram_stride)};
+  wire _dma_req_bits_bytes_e1 = (_dma_req_bits_address_e1 == 2'h0) ? ld0_shrunk : ((_dma_req_bits_address_e1 == 2'h1) ? ld1_shrunk : ld2_shrunk);
+  wire [19:0] _dma_req_bits_bytes_e2 = {4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, (cmd_bits_cmd_rs2[31] & (~_dma_req_bits_bytes_e1)) ? 4'h4 : 4'h1};
+  wire _sp_write_valid_e1 = notes_deq_valid & ((~has_data) | dma_resp_valid);
+  wire _sp_write_valid_e2 = (notes_deq_bits[33] | faulted) | (has_data & dma_resp_bits_error);
+  wire _sp_write_valid_e3 = (_sp_write_valid_e1 & (~_sp_write_valid_e2)) & (~draining);
+  wire [31:0] _sp_write_bits_row_e1 = {16'h0, block} * {16'h0, notes_deq_bits[82:67]};
+  wire [25:0] _sp_write_bits_row_e2 = notes_deq_bits[127:102] + _sp_write_bits_row_e1[25:0];
+  wire [256:0] _sp_write_bits_data_e1 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
+  wire [255:0] _sp_write_bits_data_e2 = _sp_write_bits_data_e1[255:0];
+  wire [31:0] _sp_write_bits_data_e3 = (block == 16'h0) ? _sp_write_bits_data_e2[31:0] : ((block == 16'h1) ? _sp_write_bits_data_e2[63:32] : ((block == 16'h2) ? _sp_write_bits_data_e2[95:64] : ((block == 16'h3) ? _sp_write_bits_data_e2[127:96] : ((block == 16'h4) ? _sp_write_bits_data_e2[159:128] : ((block == 16'h5) ? _sp_write_bits_data_e2[191:160] : ((block == 16'h6) ? _sp_write_bits_data_e2[223:192] : _sp_write_bits_data_e2[255:224]))))));
   wire [25:0] _sp_write_bits_mask_e1 = {9'h0, {1'h0, block}} * {17'h0, 9'h4};
-  wire [25:0] _sp_write_bits_mask_e2 = {9'h0, {1'h0, block}} * {17'h0, 9'h4};
-  wire [25:0] _sp_write_bits_mask_e3 = {9'h0, {1'h0, block}} * {17'h0, 9'h4};
-  wire [25:0] _sp_write_bits_mask_e4 = {9'h0, {1'h0, block}} * {17'h0, 9'h4};
-  wire [31:0] _acc_write_bits_row_e2 = {16'h0, block} * {16'h0, notes_deq_bits[82:67]};
-  wire [25:0] _acc_write_bits_row_e1 = notes_deq_bits[127:102] + _acc_write_bits_row_e2[25:0];
-  wire [256:0] _acc_write_bits_data_e4 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e3 = _acc_write_bits_data_e4[255:0];
-  wire [256:0] _acc_write_bits_data_e6 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e5 = _acc_write_bits_data_e6[255:0];
-  wire [256:0] _acc_write_bits_data_e8 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e7 = _acc_write_bits_data_e8[255:0];
-  wire [256:0] _acc_write_bits_data_e10 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e9 = _acc_write_bits_data_e10[255:0];
-  wire [256:0] _acc_write_bits_data_e12 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e11 = _acc_write_bits_data_e12[255:0];
-  wire [256:0] _acc_write_bits_data_e14 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e13 = _acc_write_bits_data_e14[255:0];
-  wire [256:0] _acc_write_bits_data_e16 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e15 = _acc_write_bits_data_e16[255:0];
-  wire [256:0] _acc_write_bits_data_e18 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e17 = _acc_write_bits_data_e18[255:0];
-  wire [31:0] _acc_write_bits_data_e2 = (block == 16'h0) ? _acc_write_bits_data_e3[31:0] : ((block == 16'h1) ? _acc_write_bits_data_e5[63:32] : ((block == 16'h2) ? _acc_write_bits_data_e7[95:64] : ((block == 16'h3) ? _acc_write_bits_data_e9[127:96] : ((block == 16'h4) ? _acc_write_bits_data_e11[159:128] : ((block == 16'h5) ? _acc_write_bits_data_e13[191:160] : ((block == 16'h6) ? _acc_write_bits_data_e15[223:192] : _acc_write_bits_data_e17[255:224]))))));
-  wire [7:0] _acc_write_bits_data_e1 = _acc_write_bits_data_e2[31:24];
-  wire [256:0] _acc_write_bits_data_e21 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e20 = _acc_write_bits_data_e21[255:0];
-  wire [256:0] _acc_write_bits_data_e23 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e22 = _acc_write_bits_data_e23[255:0];
-  wire [127:0] _acc_write_bits_data_e19 = (block == 16'h0) ? _acc_write_bits_data_e20[127:0] : _acc_write_bits_data_e22[255:128];
-  wire [256:0] _acc_write_bits_data_e27 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e26 = _acc_write_bits_data_e27[255:0];
-  wire [256:0] _acc_write_bits_data_e29 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e28 = _acc_write_bits_data_e29[255:0];
-  wire [256:0] _acc_write_bits_data_e31 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e30 = _acc_write_bits_data_e31[255:0];
-  wire [256:0] _acc_write_bits_data_e33 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e32 = _acc_write_bits_data_e33[255:0];
-  wire [256:0] _acc_write_bits_data_e35 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e34 = _acc_write_bits_data_e35[255:0];
-  wire [256:0] _acc_write_bits_data_e37 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e36 = _acc_write_bits_data_e37[255:0];
-  wire [256:0] _acc_write_bits_data_e39 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e38 = _acc_write_bits_data_e39[255:0];
-  wire [256:0] _acc_write_bits_data_e41 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e40 = _acc_write_bits_data_e41[255:0];
-  wire [31:0] _acc_write_bits_data_e25 = (block == 16'h0) ? _acc_write_bits_data_e26[31:0] : ((block == 16'h1) ? _acc_write_bits_data_e28[63:32] : ((block == 16'h2) ? _acc_write_bits_data_e30[95:64] : ((block == 16'h3) ? _acc_write_bits_data_e32[127:96] : ((block == 16'h4) ? _acc_write_bits_data_e34[159:128] : ((block == 16'h5) ? _acc_write_bits_data_e36[191:160] : ((block == 16'h6) ? _acc_write_bits_data_e38[223:192] : _acc_write_bits_data_e40[255:224]))))));
-  wire [7:0] _acc_write_bits_data_e24 = _acc_write_bits_data_e25[23:16];
-  wire [256:0] _acc_write_bits_data_e44 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e43 = _acc_write_bits_data_e44[255:0];
-  wire [256:0] _acc_write_bits_data_e46 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e45 = _acc_write_bits_data_e46[255:0];
-  wire [127:0] _acc_write_bits_data_e42 = (block == 16'h0) ? _acc_write_bits_data_e43[127:0] : _acc_write_bits_data_e45[255:128];
-  wire [256:0] _acc_write_bits_data_e50 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e49 = _acc_write_bits_data_e50[255:0];
-  wire [256:0] _acc_write_bits_data_e52 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e51 = _acc_write_bits_data_e52[255:0];
-  wire [256:0] _acc_write_bits_data_e54 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e53 = _acc_write_bits_data_e54[255:0];
-  wire [256:0] _acc_write_bits_data_e56 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e55 = _acc_write_bits_data_e56[255:0];
-  wire [256:0] _acc_write_bits_data_e58 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e57 = _acc_write_bits_data_e58[255:0];
-  wire [256:0] _acc_write_bits_data_e60 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e59 = _acc_write_bits_data_e60[255:0];
-  wire [256:0] _acc_write_bits_data_e62 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e61 = _acc_write_bits_data_e62[255:0];
-  wire [256:0] _acc_write_bits_data_e64 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e63 = _acc_write_bits_data_e64[255:0];
-  wire [31:0] _acc_write_bits_data_e48 = (block == 16'h0) ? _acc_write_bits_data_e49[31:0] : ((block == 16'h1) ? _acc_write_bits_data_e51[63:32] : ((block == 16'h2) ? _acc_write_bits_data_e53[95:64] : ((block == 16'h3) ? _acc_write_bits_data_e55[127:96] : ((block == 16'h4) ? _acc_write_bits_data_e57[159:128] : ((block == 16'h5) ? _acc_write_bits_data_e59[191:160] : ((block == 16'h6) ? _acc_write_bits_data_e61[223:192] : _acc_write_bits_data_e63[255:224]))))));
-  wire [7:0] _acc_write_bits_data_e47 = _acc_write_bits_data_e48[15:8];
-  wire [256:0] _acc_write_bits_data_e67 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e66 = _acc_write_bits_data_e67[255:0];
-  wire [256:0] _acc_write_bits_data_e69 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e68 = _acc_write_bits_data_e69[255:0];
-  wire [127:0] _acc_write_bits_data_e65 = (block == 16'h0) ? _acc_write_bits_data_e66[127:0] : _acc_write_bits_data_e68[255:128];
-  wire [256:0] _acc_write_bits_data_e73 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e72 = _acc_write_bits_data_e73[255:0];
-  wire [256:0] _acc_write_bits_data_e75 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e74 = _acc_write_bits_data_e75[255:0];
-  wire [256:0] _acc_write_bits_data_e77 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e76 = _acc_write_bits_data_e77[255:0];
-  wire [256:0] _acc_write_bits_data_e79 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e78 = _acc_write_bits_data_e79[255:0];
-  wire [256:0] _acc_write_bits_data_e81 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e80 = _acc_write_bits_data_e81[255:0];
-  wire [256:0] _acc_write_bits_data_e83 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e82 = _acc_write_bits_data_e83[255:0];
-  wire [256:0] _acc_write_bits_data_e85 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e84 = _acc_write_bits_data_e85[255:0];
-  wire [256:0] _acc_write_bits_data_e87 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e86 = _acc_write_bits_data_e87[255:0];
-  wire [31:0] _acc_write_bits_data_e71 = (block == 16'h0) ? _acc_write_bits_data_e72[31:0] : ((block == 16'h1) ? _acc_write_bits_data_e74[63:32] : ((block == 16'h2) ? _acc_write_bits_data_e76[95:64] : ((block == 16'h3) ? _acc_write_bits_data_e78[127:96] : ((block == 16'h4) ? _acc_write_bits_data_e80[159:128] : ((block == 16'h5) ? _acc_write_bits_data_e82[191:160] : ((block == 16'h6) ? _acc_write_bits_data_e84[223:192] : _acc_write_bits_data_e86[255:224]))))));
-  wire [7:0] _acc_write_bits_data_e70 = _acc_write_bits_data_e71[7:0];
-  wire [256:0] _acc_write_bits_data_e90 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e89 = _acc_write_bits_data_e90[255:0];
-  wire [256:0] _acc_write_bits_data_e92 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _acc_write_bits_data_e91 = _acc_write_bits_data_e92[255:0];
-  wire [127:0] _acc_write_bits_data_e88 = (block == 16'h0) ? _acc_write_bits_data_e89[127:0] : _acc_write_bits_data_e91[255:128];
-  wire [25:0] _acc_write_bits_mask_e1 = {9'h0, {1'h0, block}} * {17'h0, 9'h4};
-  wire [25:0] _acc_write_bits_mask_e2 = {9'h0, {1'h0, block}} * {17'h0, 9'h4};
-  wire [25:0] _acc_write_bits_mask_e3 = {9'h0, {1'h0, block}} * {17'h0, 9'h4};
-  wire [25:0] _acc_write_bits_mask_e4 = {9'h0, {1'h0, block}} * {17'h0, 9'h4};
+  wire [7:0] _acc_write_bits_data_e1 = _sp_write_bits_data_e3[31:24];
+  wire [127:0] _acc_write_bits_data_e2 = (block == 16'h0) ? _sp_write_bits_data_e2[127:0] : _sp_write_bits_data_e2[255:128];
+  wire [7:0] _acc_write_bits_data_e3 = _sp_write_bits_data_e3[23:16];
+  wire [7:0] _acc_write_bits_data_e4 = _sp_write_bits_data_e3[15:8];
+  wire [7:0] _acc_write_bits_data_e5 = _sp_write_bits_data_e3[7:0];
   wire [15:0] _last_block_e1 = notes_deq_bits[98:83] - 16'h1;
-  wire [256:0] _scale_0_value_e3 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_0_value_e2 = _scale_0_value_e3[255:0];
-  wire [256:0] _scale_0_value_e5 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_0_value_e4 = _scale_0_value_e5[255:0];
-  wire [256:0] _scale_0_value_e7 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_0_value_e6 = _scale_0_value_e7[255:0];
-  wire [256:0] _scale_0_value_e9 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_0_value_e8 = _scale_0_value_e9[255:0];
-  wire [256:0] _scale_0_value_e11 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_0_value_e10 = _scale_0_value_e11[255:0];
-  wire [256:0] _scale_0_value_e13 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_0_value_e12 = _scale_0_value_e13[255:0];
-  wire [256:0] _scale_0_value_e15 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_0_value_e14 = _scale_0_value_e15[255:0];
-  wire [256:0] _scale_0_value_e17 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_0_value_e16 = _scale_0_value_e17[255:0];
-  wire [31:0] _scale_0_value_e1 = (block == 16'h0) ? _scale_0_value_e2[31:0] : ((block == 16'h1) ? _scale_0_value_e4[63:32] : ((block == 16'h2) ? _scale_0_value_e6[95:64] : ((block == 16'h3) ? _scale_0_value_e8[127:96] : ((block == 16'h4) ? _scale_0_value_e10[159:128] : ((block == 16'h5) ? _scale_0_value_e12[191:160] : ((block == 16'h6) ? _scale_0_value_e14[223:192] : _scale_0_value_e16[255:224]))))));
-  wire [256:0] _scale_1_value_e3 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_1_value_e2 = _scale_1_value_e3[255:0];
-  wire [256:0] _scale_1_value_e5 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_1_value_e4 = _scale_1_value_e5[255:0];
-  wire [256:0] _scale_1_value_e7 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_1_value_e6 = _scale_1_value_e7[255:0];
-  wire [256:0] _scale_1_value_e9 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_1_value_e8 = _scale_1_value_e9[255:0];
-  wire [256:0] _scale_1_value_e11 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_1_value_e10 = _scale_1_value_e11[255:0];
-  wire [256:0] _scale_1_value_e13 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_1_value_e12 = _scale_1_value_e13[255:0];
-  wire [256:0] _scale_1_value_e15 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_1_value_e14 = _scale_1_value_e15[255:0];
-  wire [256:0] _scale_1_value_e17 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_1_value_e16 = _scale_1_value_e17[255:0];
-  wire [31:0] _scale_1_value_e1 = (block == 16'h0) ? _scale_1_value_e2[31:0] : ((block == 16'h1) ? _scale_1_value_e4[63:32] : ((block == 16'h2) ? _scale_1_value_e6[95:64] : ((block == 16'h3) ? _scale_1_value_e8[127:96] : ((block == 16'h4) ? _scale_1_value_e10[159:128] : ((block == 16'h5) ? _scale_1_value_e12[191:160] : ((block == 16'h6) ? _scale_1_value_e14[223:192] : _scale_1_value_e16[255:224]))))));
-  wire [256:0] _scale_2_value_e3 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_2_value_e2 = _scale_2_value_e3[255:0];
-  wire [256:0] _scale_2_value_e5 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_2_value_e4 = _scale_2_value_e5[255:0];
-  wire [256:0] _scale_2_value_e7 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_2_value_e6 = _scale_2_value_e7[255:0];
-  wire [256:0] _scale_2_value_e9 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_2_value_e8 = _scale_2_value_e9[255:0];
-  wire [256:0] _scale_2_value_e11 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_2_value_e10 = _scale_2_value_e11[255:0];
-  wire [256:0] _scale_2_value_e13 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_2_value_e12 = _scale_2_value_e13[255:0];
-  wire [256:0] _scale_2_value_e15 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_2_value_e14 = _scale_2_value_e15[255:0];
-  wire [256:0] _scale_2_value_e17 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_2_value_e16 = _scale_2_value_e17[255:0];
-  wire [31:0] _scale_2_value_e1 = (block == 16'h0) ? _scale_2_value_e2[31:0] : ((block == 16'h1) ? _scale_2_value_e4[63:32] : ((block == 16'h2) ? _scale_2_value_e6[95:64] : ((block == 16'h3) ? _scale_2_value_e8[127:96] : ((block == 16'h4) ? _scale_2_value_e10[159:128] : ((block == 16'h5) ? _scale_2_value_e12[191:160] : ((block == 16'h6) ? _scale_2_value_e14[223:192] : _scale_2_value_e16[255:224]))))));
-  wire [256:0] _scale_3_value_e3 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_3_value_e2 = _scale_3_value_e3[255:0];
-  wire [256:0] _scale_3_value_e5 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_3_value_e4 = _scale_3_value_e5[255:0];
-  wire [256:0] _scale_3_value_e7 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_3_value_e6 = _scale_3_value_e7[255:0];
-  wire [256:0] _scale_3_value_e9 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_3_value_e8 = _scale_3_value_e9[255:0];
-  wire [256:0] _scale_3_value_e11 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_3_value_e10 = _scale_3_value_e11[255:0];
-  wire [256:0] _scale_3_value_e13 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_3_value_e12 = _scale_3_value_e13[255:0];
-  wire [256:0] _scale_3_value_e15 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_3_value_e14 = _scale_3_value_e15[255:0];
-  wire [256:0] _scale_3_value_e17 = {1'h0, notes_deq_bits[34] ? 256'h0 : dma_resp_bits_data};
-  wire [255:0] _scale_3_value_e16 = _scale_3_value_e17[255:0];
-  wire [31:0] _scale_3_value_e1 = (block == 16'h0) ? _scale_3_value_e2[31:0] : ((block == 16'h1) ? _scale_3_value_e4[63:32] : ((block == 16'h2) ? _scale_3_value_e6[95:64] : ((block == 16'h3) ? _scale_3_value_e8[127:96] : ((block == 16'h4) ? _scale_3_value_e10[159:128] : ((block == 16'h5) ? _scale_3_value_e12[191:160] : ((block == 16'h6) ? _scale_3_value_e14[223:192] : _scale_3_value_e16[255:224]))))));
+  wire _row_done_e1 = _sp_write_valid_e1 & ((_sp_write_valid_e2 | draining) | (notes_deq_bits[101] ? acc_write_ready : sp_write_ready));
+  wire _ld0_dram_stride_e1 = (cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0);
 
   assign cmd_ready = step_done & last_row;
-  assign dma_req_valid = ((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (~(cmd_bits_cmd_rs1 == 64'h0))) & notes_enq_ready;
-  assign dma_req_bits_address = cmd_bits_cmd_rs1 + _dma_req_bits_address_e1[63:0];
-  assign dma_req_bits_bytes = _dma_req_bits_bytes_e1[5:0];
+  assign dma_req_valid = _dma_req_valid_e2 & notes_enq_ready;
+  assign dma_req_bits_address = cmd_bits_cmd_rs1 + _dma_req_bits_address_e2[63:0];
+  assign dma_req_bits_bytes = _dma_req_bits_bytes_e2[5:0];
   assign dma_req_bits_tag = 1'h0;
   assign dma_resp_ready = finish & has_data;
-  assign sp_write_valid = (((notes_deq_valid & ((~has_data) | dma_resp_valid)) & (~((notes_deq_bits[33] | faulted) | (has_data & dma_resp_bits_error)))) & (~draining)) & (~notes_deq_bits[101]);
-  assign sp_write_bits_row = _sp_write_bits_row_e1[9:0];
-  assign sp_write_bits_data = {(notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e1[31:24] : scale_3_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e18[23:16] : scale_2_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e35[15:8] : scale_1_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e52[7:0] : scale_0_result};
-  assign sp_write_bits_mask = {(_sp_write_bits_mask_e1[16:0] + 17'h3) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e2[16:0] + 17'h2) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e3[16:0] + 17'h1) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e4[16:0] + 17'h0) < {1'h0, notes_deq_bits[98:83]}};
+  assign sp_write_valid = _sp_write_valid_e3 & (~notes_deq_bits[101]);
+  assign sp_write_bits_row = _sp_write_bits_row_e2[9:0];
+  assign sp_write_bits_data = {(notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[31:24] : scale_3_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[23:16] : scale_2_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[15:8] : scale_1_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[7:0] : scale_0_result};
+  assign sp_write_bits_mask = {(_sp_write_bits_mask_e1[16:0] + 17'h3) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'h2) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'h1) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'h0) < {1'h0, notes_deq_bits[98:83]}};
   assign sp_write_bits_accumulate = 1'h0;
-  assign acc_write_valid = (((notes_deq_valid & ((~has_data) | dma_resp_valid)) & (~((notes_deq_bits[33] | faulted) | (has_data & dma_resp_bits_error)))) & (~draining)) & notes_deq_bits[101];
-  assign acc_write_bits_row = _acc_write_bits_row_e1[7:0];
-  assign acc_write_bits_data = {notes_deq_bits[99] ? {{24{_acc_write_bits_data_e1[7]}}, _acc_write_bits_data_e1} : _acc_write_bits_data_e19[127:96], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e24[7]}}, _acc_write_bits_data_e24} : _acc_write_bits_data_e42[95:64], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e47[7]}}, _acc_write_bits_data_e47} : _acc_write_bits_data_e65[63:32], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e70[7]}}, _acc_write_bits_data_e70} : _acc_write_bits_data_e88[31:0]};
-  assign acc_write_bits_mask = {(_acc_write_bits_mask_e1[16:0] + 17'h3) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e2[16:0] + 17'h2) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e3[16:0] + 17'h1) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e4[16:0] + 17'h0) < {1'h0, notes_deq_bits[98:83]}};
+  assign acc_write_valid = _sp_write_valid_e3 & notes_deq_bits[101];
+  assign acc_write_bits_row = _sp_write_bits_row_e2[7:0];
+  assign acc_write_bits_data = {notes_deq_bits[99] ? {{24{_acc_write_bits_data_e1[7]}}, _acc_write_bits_data_e1} : _acc_write_bits_data_e2[127:96], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e3[7]}}, _acc_write_bits_data_e3} : _acc_write_bits_data_e2[95:64], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e4[7]}}, _acc_write_bits_data_e4} : _acc_write_bits_data_e2[63:32], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e5[7]}}, _acc_write_bits_data_e5} : _acc_write_bits_data_e2[31:0]};
+  assign acc_write_bits_mask = sp_write_bits_mask;
   assign acc_write_bits_accumulate = notes_deq_bits[100];
   assign retire = finish & notes_deq_bits[32];
   assign fault_valid = (finish & (has_data & dma_resp_bits_error)) & (~faulted);
@@ -348,117 +128,149 @@ module LoadController_SpinelSmall (
   assign fault_bits_index = notes_deq_bits[31:0];
   assign busy = cmd_valid | notes_deq_valid;
   assign notes_enq_valid = cmd_valid & step_done;
-  assign notes_enq_bits = {cmd_bits_cmd_rs2[25:0] + {10'h0, row}, cmd_bits_cmd_rs2[31], cmd_bits_cmd_rs2[30], (((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_shrunk : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_shrunk : ld2_shrunk), cmd_bits_cmd_rs2[47:32], (((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_block_stride : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_block_stride : ld2_block_stride), (((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_scale : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_scale : ld2_scale), cmd_bits_cmd_rs1 == 64'h0, ((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0), last_row, cmd_bits_index};
+  assign notes_enq_bits = {cmd_bits_cmd_rs2[25:0] + {10'h0, row}, cmd_bits_cmd_rs2[31], cmd_bits_cmd_rs2[30], _dma_req_bits_bytes_e1, cmd_bits_cmd_rs2[47:32], (_dma_req_bits_address_e1 == 2'h0) ? ld0_block_stride : ((_dma_req_bits_address_e1 == 2'h1) ? ld1_block_stride : ld2_block_stride), (_dma_req_bits_address_e1 == 2'h0) ? ld0_scale : ((_dma_req_bits_address_e1 == 2'h1) ? ld1_scale : ld2_scale), cmd_bits_cmd_rs1 == 64'h0, _dma_req_valid_e1, last_row, cmd_bits_index};
   assign notes_deq_ready = finish;
-  assign last_row = (((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)) | (({1'h0, row} + {1'h0, 16'h1}) >= {1'h0, cmd_bits_cmd_rs2[63:48]});
-  assign step_done = notes_enq_ready & ((~((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (~(cmd_bits_cmd_rs1 == 64'h0)))) | dma_req_ready);
+  assign last_row = _dma_req_valid_e1 | (({1'h0, row} + {1'h0, 16'h1}) >= {1'h0, cmd_bits_cmd_rs2[63:48]});
+  assign step_done = notes_enq_ready & ((~_dma_req_valid_e2) | dma_req_ready);
   assign has_data = (notes_deq_valid & (~notes_deq_bits[33])) & (~notes_deq_bits[34]);
   assign last_block = notes_deq_bits[33] | ((block + 16'h1) >= ((notes_deq_bits[98:83] == 16'h0) ? 16'h1 : ({2'h0, _last_block_e1[15:2]} + 16'h1)));
-  assign scale_0_value = _scale_0_value_e1[7:0];
+  assign scale_0_value = _acc_write_bits_data_e5;
   assign scale_0_scale = notes_deq_bits[66:35];
-  assign scale_1_value = _scale_1_value_e1[15:8];
+  assign scale_1_value = _acc_write_bits_data_e4;
   assign scale_1_scale = notes_deq_bits[66:35];
-  assign scale_2_value = _scale_2_value_e1[23:16];
+  assign scale_2_value = _acc_write_bits_data_e3;
   assign scale_2_scale = notes_deq_bits[66:35];
-  assign scale_3_value = _scale_3_value_e1[31:24];
+  assign scale_3_value = _acc_write_bits_data_e1;
   assign scale_3_scale = notes_deq_bits[66:35];
-  assign row_done = ((notes_deq_valid & ((~has_data) | dma_resp_valid)) & ((((notes_deq_bits[33] | faulted) | (has_data & dma_resp_bits_error)) | draining) | (notes_deq_bits[101] ? acc_write_ready : sp_write_ready))) & last_block;
-  assign finish = row_done & ((~((notes_deq_bits[32] & notes_deq_bits[101]) & (~((notes_deq_bits[33] | faulted) | (has_data & dma_resp_bits_error))))) | draining);
+  assign row_done = _row_done_e1 & last_block;
+  assign finish = row_done & ((~((notes_deq_bits[32] & notes_deq_bits[101]) & (~_sp_write_valid_e2))) | draining);
   always @(posedge clock) begin
     if (reset)
       ld0_dram_stride <= 64'h0;
-    else
-      ld0_dram_stride <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h0) ? cmd_bits_cmd_rs2 : ld0_dram_stride) : ld0_dram_stride;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h0)
+        ld0_dram_stride <= cmd_bits_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld1_dram_stride <= 64'h0;
-    else
-      ld1_dram_stride <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h1) ? cmd_bits_cmd_rs2 : ld1_dram_stride) : ld1_dram_stride;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h1)
+        ld1_dram_stride <= cmd_bits_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld2_dram_stride <= 64'h0;
-    else
-      ld2_dram_stride <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h2) ? cmd_bits_cmd_rs2 : ld2_dram_stride) : ld2_dram_stride;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h2)
+        ld2_dram_stride <= cmd_bits_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld0_scale <= 32'h3f800000;
-    else
-      ld0_scale <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h0) ? cmd_bits_cmd_rs1[63:32] : ld0_scale) : ld0_scale;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h0)
+        ld0_scale <= cmd_bits_cmd_rs1[63:32];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld1_scale <= 32'h3f800000;
-    else
-      ld1_scale <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h1) ? cmd_bits_cmd_rs1[63:32] : ld1_scale) : ld1_scale;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h1)
+        ld1_scale <= cmd_bits_cmd_rs1[63:32];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld2_scale <= 32'h3f800000;
-    else
-      ld2_scale <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h2) ? cmd_bits_cmd_rs1[63:32] : ld2_scale) : ld2_scale;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h2)
+        ld2_scale <= cmd_bits_cmd_rs1[63:32];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld0_shrunk <= 1'h0;
-    else
-      ld0_shrunk <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h0) ? cmd_bits_cmd_rs1[2] : ld0_shrunk) : ld0_shrunk;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h0)
+        ld0_shrunk <= cmd_bits_cmd_rs1[2];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld1_shrunk <= 1'h0;
-    else
-      ld1_shrunk <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h1) ? cmd_bits_cmd_rs1[2] : ld1_shrunk) : ld1_shrunk;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h1)
+        ld1_shrunk <= cmd_bits_cmd_rs1[2];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld2_shrunk <= 1'h0;
-    else
-      ld2_shrunk <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h2) ? cmd_bits_cmd_rs1[2] : ld2_shrunk) : ld2_shrunk;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h2)
+        ld2_shrunk <= cmd_bits_cmd_rs1[2];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld0_block_stride <= 16'h4;
-    else
-      ld0_block_stride <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h0) ? cmd_bits_cmd_rs1[31:16] : ld0_block_stride) : ld0_block_stride;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h0)
+        ld0_block_stride <= cmd_bits_cmd_rs1[31:16];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld1_block_stride <= 16'h4;
-    else
-      ld1_block_stride <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h1) ? cmd_bits_cmd_rs1[31:16] : ld1_block_stride) : ld1_block_stride;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h1)
+        ld1_block_stride <= cmd_bits_cmd_rs1[31:16];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld2_block_stride <= 16'h4;
-    else
-      ld2_block_stride <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h2) ? cmd_bits_cmd_rs1[31:16] : ld2_block_stride) : ld2_block_stride;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h2)
+        ld2_block_stride <= cmd_bits_cmd_rs1[31:16];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       row <= 16'h0;
-    else
-      row <= (cmd_valid & step_done) ? (last_row ? 16'h0 : (row + 16'h1)) : row;
+    else if (notes_enq_valid)
+      row <= last_row ? 16'h0 : (row + 16'h1);
   end
   always @(posedge clock) begin
     if (reset)
       block <= 16'h0;
-    else
-      block <= finish ? 16'h0 : ((((notes_deq_valid & ((~has_data) | dma_resp_valid)) & ((((notes_deq_bits[33] | faulted) | (has_data & dma_resp_bits_error)) | draining) | (notes_deq_bits[101] ? acc_write_ready : sp_write_ready))) & (~last_block)) ? (block + 16'h1) : block);
+    else if (finish)
+      block <= 16'h0;
+    else if (_row_done_e1 & (~last_block))
+      block <= block + 16'h1;
   end
   always @(posedge clock) begin
     if (reset)
       faulted <= 1'h0;
-    else
-      faulted <= finish ? (notes_deq_bits[32] ? 1'h0 : ((has_data & dma_resp_bits_error) ? 1'h1 : faulted)) : faulted;
+    else if (finish) begin
+      if (notes_deq_bits[32])
+        faulted <= 1'h0;
+      else if (has_data & dma_resp_bits_error)
+        faulted <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       draining <= 1'h0;
-    else
-      draining <= finish ? 1'h0 : ((row_done & (~finish)) ? 1'h1 : draining);
+    else if (finish)
+      draining <= 1'h0;
+    else if (row_done & (~finish))
+      draining <= 1'h1;
   end
   Queue_10x128 notes (
     .clock(clock),
@@ -492,7 +304,7 @@ module LoadController_SpinelSmall (
     .result(scale_3_result)
   );
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, cmd_bits_sequence, cmd_bits_loop_internal, cmd_bits_loop_slot, dma_resp_bits_tag, notes_count, _dma_req_bits_address_e1[79:64], _dma_req_bits_bytes_e1[19:6], _sp_write_bits_row_e2[31:26], _sp_write_bits_row_e1[25:10], _sp_write_bits_data_e3[256], _sp_write_bits_data_e2[255:32], _sp_write_bits_data_e5[256], _sp_write_bits_data_e4[255:64], _sp_write_bits_data_e4[31:0], _sp_write_bits_data_e7[256], _sp_write_bits_data_e6[255:96], _sp_write_bits_data_e6[63:0], _sp_write_bits_data_e9[256], _sp_write_bits_data_e8[255:128], _sp_write_bits_data_e8[95:0], _sp_write_bits_data_e11[256], _sp_write_bits_data_e10[255:160], _sp_write_bits_data_e10[127:0], _sp_write_bits_data_e13[256], _sp_write_bits_data_e12[255:192], _sp_write_bits_data_e12[159:0], _sp_write_bits_data_e15[256], _sp_write_bits_data_e14[255:224], _sp_write_bits_data_e14[191:0], _sp_write_bits_data_e17[256], _sp_write_bits_data_e16[223:0], _sp_write_bits_data_e1[23:0], _sp_write_bits_data_e20[256], _sp_write_bits_data_e19[255:32], _sp_write_bits_data_e22[256], _sp_write_bits_data_e21[255:64], _sp_write_bits_data_e21[31:0], _sp_write_bits_data_e24[256], _sp_write_bits_data_e23[255:96], _sp_write_bits_data_e23[63:0], _sp_write_bits_data_e26[256], _sp_write_bits_data_e25[255:128], _sp_write_bits_data_e25[95:0], _sp_write_bits_data_e28[256], _sp_write_bits_data_e27[255:160], _sp_write_bits_data_e27[127:0], _sp_write_bits_data_e30[256], _sp_write_bits_data_e29[255:192], _sp_write_bits_data_e29[159:0], _sp_write_bits_data_e32[256], _sp_write_bits_data_e31[255:224], _sp_write_bits_data_e31[191:0], _sp_write_bits_data_e34[256], _sp_write_bits_data_e33[223:0], _sp_write_bits_data_e18[31:24], _sp_write_bits_data_e18[15:0], _sp_write_bits_data_e37[256], _sp_write_bits_data_e36[255:32], _sp_write_bits_data_e39[256], _sp_write_bits_data_e38[255:64], _sp_write_bits_data_e38[31:0], _sp_write_bits_data_e41[256], _sp_write_bits_data_e40[255:96], _sp_write_bits_data_e40[63:0], _sp_write_bits_data_e43[256], _sp_write_bits_data_e42[255:128], _sp_write_bits_data_e42[95:0], _sp_write_bits_data_e45[256], _sp_write_bits_data_e44[255:160], _sp_write_bits_data_e44[127:0], _sp_write_bits_data_e47[256], _sp_write_bits_data_e46[255:192], _sp_write_bits_data_e46[159:0], _sp_write_bits_data_e49[256], _sp_write_bits_data_e48[255:224], _sp_write_bits_data_e48[191:0], _sp_write_bits_data_e51[256], _sp_write_bits_data_e50[223:0], _sp_write_bits_data_e35[31:16], _sp_write_bits_data_e35[7:0], _sp_write_bits_data_e54[256], _sp_write_bits_data_e53[255:32], _sp_write_bits_data_e56[256], _sp_write_bits_data_e55[255:64], _sp_write_bits_data_e55[31:0], _sp_write_bits_data_e58[256], _sp_write_bits_data_e57[255:96], _sp_write_bits_data_e57[63:0], _sp_write_bits_data_e60[256], _sp_write_bits_data_e59[255:128], _sp_write_bits_data_e59[95:0], _sp_write_bits_data_e62[256], _sp_write_bits_data_e61[255:160], _sp_write_bits_data_e61[127:0], _sp_write_bits_data_e64[256], _sp_write_bits_data_e63[255:192], _sp_write_bits_data_e63[159:0], _sp_write_bits_data_e66[256], _sp_write_bits_data_e65[255:224], _sp_write_bits_data_e65[191:0], _sp_write_bits_data_e68[256], _sp_write_bits_data_e67[223:0], _sp_write_bits_data_e52[31:8], _sp_write_bits_mask_e1[25:17], _sp_write_bits_mask_e2[25:17], _sp_write_bits_mask_e3[25:17], _sp_write_bits_mask_e4[25:17], _acc_write_bits_row_e2[31:26], _acc_write_bits_row_e1[25:8], _acc_write_bits_data_e4[256], _acc_write_bits_data_e3[255:32], _acc_write_bits_data_e6[256], _acc_write_bits_data_e5[255:64], _acc_write_bits_data_e5[31:0], _acc_write_bits_data_e8[256], _acc_write_bits_data_e7[255:96], _acc_write_bits_data_e7[63:0], _acc_write_bits_data_e10[256], _acc_write_bits_data_e9[255:128], _acc_write_bits_data_e9[95:0], _acc_write_bits_data_e12[256], _acc_write_bits_data_e11[255:160], _acc_write_bits_data_e11[127:0], _acc_write_bits_data_e14[256], _acc_write_bits_data_e13[255:192], _acc_write_bits_data_e13[159:0], _acc_write_bits_data_e16[256], _acc_write_bits_data_e15[255:224], _acc_write_bits_data_e15[191:0], _acc_write_bits_data_e18[256], _acc_write_bits_data_e17[223:0], _acc_write_bits_data_e2[23:0], _acc_write_bits_data_e21[256], _acc_write_bits_data_e20[255:128], _acc_write_bits_data_e23[256], _acc_write_bits_data_e22[127:0], _acc_write_bits_data_e19[95:0], _acc_write_bits_data_e27[256], _acc_write_bits_data_e26[255:32], _acc_write_bits_data_e29[256], _acc_write_bits_data_e28[255:64], _acc_write_bits_data_e28[31:0], _acc_write_bits_data_e31[256], _acc_write_bits_data_e30[255:96], _acc_write_bits_data_e30[63:0], _acc_write_bits_data_e33[256], _acc_write_bits_data_e32[255:128], _acc_write_bits_data_e32[95:0], _acc_write_bits_data_e35[256], _acc_write_bits_data_e34[255:160], _acc_write_bits_data_e34[127:0], _acc_write_bits_data_e37[256], _acc_write_bits_data_e36[255:192], _acc_write_bits_data_e36[159:0], _acc_write_bits_data_e39[256], _acc_write_bits_data_e38[255:224], _acc_write_bits_data_e38[191:0], _acc_write_bits_data_e41[256], _acc_write_bits_data_e40[223:0], _acc_write_bits_data_e25[31:24], _acc_write_bits_data_e25[15:0], _acc_write_bits_data_e44[256], _acc_write_bits_data_e43[255:128], _acc_write_bits_data_e46[256], _acc_write_bits_data_e45[127:0], _acc_write_bits_data_e42[127:96], _acc_write_bits_data_e42[63:0], _acc_write_bits_data_e50[256], _acc_write_bits_data_e49[255:32], _acc_write_bits_data_e52[256], _acc_write_bits_data_e51[255:64], _acc_write_bits_data_e51[31:0], _acc_write_bits_data_e54[256], _acc_write_bits_data_e53[255:96], _acc_write_bits_data_e53[63:0], _acc_write_bits_data_e56[256], _acc_write_bits_data_e55[255:128], _acc_write_bits_data_e55[95:0], _acc_write_bits_data_e58[256], _acc_write_bits_data_e57[255:160], _acc_write_bits_data_e57[127:0], _acc_write_bits_data_e60[256], _acc_write_bits_data_e59[255:192], _acc_write_bits_data_e59[159:0], _acc_write_bits_data_e62[256], _acc_write_bits_data_e61[255:224], _acc_write_bits_data_e61[191:0], _acc_write_bits_data_e64[256], _acc_write_bits_data_e63[223:0], _acc_write_bits_data_e48[31:16], _acc_write_bits_data_e48[7:0], _acc_write_bits_data_e67[256], _acc_write_bits_data_e66[255:128], _acc_write_bits_data_e69[256], _acc_write_bits_data_e68[127:0], _acc_write_bits_data_e65[127:64], _acc_write_bits_data_e65[31:0], _acc_write_bits_data_e73[256], _acc_write_bits_data_e72[255:32], _acc_write_bits_data_e75[256], _acc_write_bits_data_e74[255:64], _acc_write_bits_data_e74[31:0], _acc_write_bits_data_e77[256], _acc_write_bits_data_e76[255:96], _acc_write_bits_data_e76[63:0], _acc_write_bits_data_e79[256], _acc_write_bits_data_e78[255:128], _acc_write_bits_data_e78[95:0], _acc_write_bits_data_e81[256], _acc_write_bits_data_e80[255:160], _acc_write_bits_data_e80[127:0], _acc_write_bits_data_e83[256], _acc_write_bits_data_e82[255:192], _acc_write_bits_data_e82[159:0], _acc_write_bits_data_e85[256], _acc_write_bits_data_e84[255:224], _acc_write_bits_data_e84[191:0], _acc_write_bits_data_e87[256], _acc_write_bits_data_e86[223:0], _acc_write_bits_data_e71[31:8], _acc_write_bits_data_e90[256], _acc_write_bits_data_e89[255:128], _acc_write_bits_data_e92[256], _acc_write_bits_data_e91[127:0], _acc_write_bits_data_e88[127:32], _acc_write_bits_mask_e1[25:17], _acc_write_bits_mask_e2[25:17], _acc_write_bits_mask_e3[25:17], _acc_write_bits_mask_e4[25:17], _last_block_e1[1:0], _scale_0_value_e3[256], _scale_0_value_e2[255:32], _scale_0_value_e5[256], _scale_0_value_e4[255:64], _scale_0_value_e4[31:0], _scale_0_value_e7[256], _scale_0_value_e6[255:96], _scale_0_value_e6[63:0], _scale_0_value_e9[256], _scale_0_value_e8[255:128], _scale_0_value_e8[95:0], _scale_0_value_e11[256], _scale_0_value_e10[255:160], _scale_0_value_e10[127:0], _scale_0_value_e13[256], _scale_0_value_e12[255:192], _scale_0_value_e12[159:0], _scale_0_value_e15[256], _scale_0_value_e14[255:224], _scale_0_value_e14[191:0], _scale_0_value_e17[256], _scale_0_value_e16[223:0], _scale_0_value_e1[31:8], _scale_1_value_e3[256], _scale_1_value_e2[255:32], _scale_1_value_e5[256], _scale_1_value_e4[255:64], _scale_1_value_e4[31:0], _scale_1_value_e7[256], _scale_1_value_e6[255:96], _scale_1_value_e6[63:0], _scale_1_value_e9[256], _scale_1_value_e8[255:128], _scale_1_value_e8[95:0], _scale_1_value_e11[256], _scale_1_value_e10[255:160], _scale_1_value_e10[127:0], _scale_1_value_e13[256], _scale_1_value_e12[255:192], _scale_1_value_e12[159:0], _scale_1_value_e15[256], _scale_1_value_e14[255:224], _scale_1_value_e14[191:0], _scale_1_value_e17[256], _scale_1_value_e16[223:0], _scale_1_value_e1[31:16], _scale_1_value_e1[7:0], _scale_2_value_e3[256], _scale_2_value_e2[255:32], _scale_2_value_e5[256], _scale_2_value_e4[255:64], _scale_2_value_e4[31:0], _scale_2_value_e7[256], _scale_2_value_e6[255:96], _scale_2_value_e6[63:0], _scale_2_value_e9[256], _scale_2_value_e8[255:128], _scale_2_value_e8[95:0], _scale_2_value_e11[256], _scale_2_value_e10[255:160], _scale_2_value_e10[127:0], _scale_2_value_e13[256], _scale_2_value_e12[255:192], _scale_2_value_e12[159:0], _scale_2_value_e15[256], _scale_2_value_e14[255:224], _scale_2_value_e14[191:0], _scale_2_value_e17[256], _scale_2_value_e16[223:0], _scale_2_value_e1[31:24], _scale_2_value_e1[15:0], _scale_3_value_e3[256], _scale_3_value_e2[255:32], _scale_3_value_e5[256], _scale_3_value_e4[255:64], _scale_3_value_e4[31:0], _scale_3_value_e7[256], _scale_3_value_e6[255:96], _scale_3_value_e6[63:0], _scale_3_value_e9[256], _scale_3_value_e8[255:128], _scale_3_value_e8[95:0], _scale_3_value_e11[256], _scale_3_value_e10[255:160], _scale_3_value_e10[127:0], _scale_3_value_e13[256], _scale_3_value_e12[255:192], _scale_3_value_e12[159:0], _scale_3_value_e15[256], _scale_3_value_e14[255:224], _scale_3_value_e14[191:0], _scale_3_value_e17[256], _scale_3_value_e16[223:0], _scale_3_value_e1[23:0], 1'b0};
+  wire _unused_bits = &{1'b0, cmd_bits_sequence, cmd_bits_loop_internal, cmd_bits_loop_slot, dma_resp_bits_tag, notes_count, _dma_req_bits_address_e2[79:64], _dma_req_bits_bytes_e2[19:6], _sp_write_bits_row_e1[31:26], _sp_write_bits_row_e2[25:10], _sp_write_bits_data_e1[256], _sp_write_bits_mask_e1[25:17], _last_block_e1[1:0], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -927,29 +927,7 @@ module ReservationStation_SpinelSmall (
   wire [27:0] st_candidate_footprint_acc_write_high;
   wire st_issuable;
   wire [328:0] _ld_candidate_compute_cmd_funct_e1 = (ld_issue == 3'h0) ? {ld_0_cmd_compute_cmd_funct, ld_0_cmd_compute_cmd_rs1, ld_0_cmd_compute_cmd_rs2, ld_0_cmd_compute_index, ld_0_cmd_compute_sequence, ld_0_cmd_compute_loop_internal, ld_0_cmd_compute_loop_slot, ld_0_cmd_preload_rs1, ld_0_cmd_preload_rs2} : ((ld_issue == 3'h1) ? {ld_1_cmd_compute_cmd_funct, ld_1_cmd_compute_cmd_rs1, ld_1_cmd_compute_cmd_rs2, ld_1_cmd_compute_index, ld_1_cmd_compute_sequence, ld_1_cmd_compute_loop_internal, ld_1_cmd_compute_loop_slot, ld_1_cmd_preload_rs1, ld_1_cmd_preload_rs2} : ((ld_issue == 3'h2) ? {ld_2_cmd_compute_cmd_funct, ld_2_cmd_compute_cmd_rs1, ld_2_cmd_compute_cmd_rs2, ld_2_cmd_compute_index, ld_2_cmd_compute_sequence, ld_2_cmd_compute_loop_internal, ld_2_cmd_compute_loop_slot, ld_2_cmd_preload_rs1, ld_2_cmd_preload_rs2} : ((ld_issue == 3'h3) ? {ld_3_cmd_compute_cmd_funct, ld_3_cmd_compute_cmd_rs1, ld_3_cmd_compute_cmd_rs2, ld_3_cmd_compute_index, ld_3_cmd_compute_sequence, ld_3_cmd_compute_loop_internal, ld_3_cmd_compute_loop_slot, ld_3_cmd_preload_rs1, ld_3_cmd_preload_rs2} : ((ld_issue == 3'h4) ? {ld_4_cmd_compute_cmd_funct, ld_4_cmd_compute_cmd_rs1, ld_4_cmd_compute_cmd_rs2, ld_4_cmd_compute_index, ld_4_cmd_compute_sequence, ld_4_cmd_compute_loop_internal, ld_4_cmd_compute_loop_slot, ld_4_cmd_preload_rs1, ld_4_cmd_preload_rs2} : ((ld_issue == 3'h5) ? {ld_5_cmd_compute_cmd_funct, ld_5_cmd_compute_cmd_rs1, ld_5_cmd_compute_cmd_rs2, ld_5_cmd_compute_index, ld_5_cmd_compute_sequence, ld_5_cmd_compute_loop_internal, ld_5_cmd_compute_loop_slot, ld_5_cmd_preload_rs1, ld_5_cmd_preload_rs2} : ((ld_issue == 3'h6) ? {ld_6_cmd_compute_cmd_funct, ld_6_cmd_compute_cmd_rs1, ld_6_cmd_compute_cmd_rs2, ld_6_cmd_compute_index, ld_6_cmd_compute_sequence, ld_6_cmd_compute_loop_internal, ld_6_cmd_compute_loop_slot, ld_6_cmd_preload_rs1, ld_6_cmd_preload_rs2} : {ld_7_cmd_compute_cmd_funct, ld_7_cmd_compute_cmd_rs1, ld_7_cmd_compute_cmd_rs2, ld_7_cmd_compute_index, ld_7_cmd_compute_sequence, ld_7_cmd_compute_loop_internal, ld_7_cmd_compute_loop_slot, ld_7_cmd_preload_rs1, ld_7_cmd_preload_rs2}))))));
-  wire [328:0] _ld_candidate_compute_cmd_rs1_e1 = (ld_issue == 3'h0) ? {ld_0_cmd_compute_cmd_funct, ld_0_cmd_compute_cmd_rs1, ld_0_cmd_compute_cmd_rs2, ld_0_cmd_compute_index, ld_0_cmd_compute_sequence, ld_0_cmd_compute_loop_internal, ld_0_cmd_compute_loop_slot, ld_0_cmd_preload_rs1, ld_0_cmd_preload_rs2} : ((ld_issue == 3'h1) ? {ld_1_cmd_compute_cmd_funct, ld_1_cmd_compute_cmd_rs1, ld_1_cmd_compute_cmd_rs2, ld_1_cmd_compute_index, ld_1_cmd_compute_sequence, ld_1_cmd_compute_loop_internal, ld_1_cmd_compute_loop_slot, ld_1_cmd_preload_rs1, ld_1_cmd_preload_rs2} : ((ld_issue == 3'h2) ? {ld_2_cmd_compute_cmd_funct, ld_2_cmd_compute_cmd_rs1, ld_2_cmd_compute_cmd_rs2, ld_2_cmd_compute_index, ld_2_cmd_compute_sequence, ld_2_cmd_compute_loop_internal, ld_2_cmd_compute_loop_slot, ld_2_cmd_preload_rs1, ld_2_cmd_preload_rs2} : ((ld_issue == 3'h3) ? {ld_3_cmd_compute_cmd_funct, ld_3_cmd_compute_cmd_rs1, ld_3_cmd_compute_cmd_rs2, ld_3_cmd_compute_index, ld_3_cmd_compute_sequence, ld_3_cmd_compute_loop_internal, ld_3_cmd_compute_loop_slot, ld_3_cmd_preload_rs1, ld_3_cmd_preload_rs2} : ((ld_issue == 3'h4) ? {ld_4_cmd_compute_cmd_funct, ld_4_cmd_compute_cmd_rs1, ld_4_cmd_compute_cmd_rs2, ld_4_cmd_compute_index, ld_4_cmd_compute_sequence, ld_4_cmd_compute_loop_internal, ld_4_cmd_compute_loop_slot, ld_4_cmd_preload_rs1, ld_4_cmd_preload_rs2} : ((ld_issue == 3'h5) ? {ld_5_cmd_compute_cmd_funct, ld_5_cmd_compute_cmd_rs1, ld_5_cmd_compute_cmd_rs2, ld_5_cmd_compute_index, ld_5_cmd_compute_sequence, ld_5_cmd_compute_loop_internal, ld_5_cmd_compute_loop_slot, ld_5_cmd_preload_rs1, ld_5_cmd_preload_rs2} : ((ld_issue == 3'h6) ? {ld_6_cmd_compute_cmd_funct, ld_6_cmd_compute_cmd_rs1, ld_6_cmd_compute_cmd_rs2, ld_6_cmd_compute_index, ld_6_cmd_compute_sequence, ld_6_cmd_compute_loop_internal, ld_6_cmd_compute_loop_slot, ld_6_cmd_preload_rs1, ld_6_cmd_preload_rs2} : {ld_7_cmd_compute_cmd_funct, ld_7_cmd_compute_cmd_rs1, ld_7_cmd_compute_cmd_rs2, ld_7_cmd_compute_index, ld_7_cmd_compute_sequence, ld_7_cmd_compute_loop_internal, ld_7_cmd_compute_loop_slot, ld_7_cmd_preload_rs1, ld_7_cmd_preload_rs2}))))));
-  wire [328:0] _ld_candidate_compute_cmd_rs2_e1 = (ld_issue == 3'h0) ? {ld_0_cmd_compute_cmd_funct, ld_0_cmd_compute_cmd_rs1, ld_0_cmd_compute_cmd_rs2, ld_0_cmd_compute_index, ld_0_cmd_compute_sequence, ld_0_cmd_compute_loop_internal, ld_0_cmd_compute_loop_slot, ld_0_cmd_preload_rs1, ld_0_cmd_preload_rs2} : ((ld_issue == 3'h1) ? {ld_1_cmd_compute_cmd_funct, ld_1_cmd_compute_cmd_rs1, ld_1_cmd_compute_cmd_rs2, ld_1_cmd_compute_index, ld_1_cmd_compute_sequence, ld_1_cmd_compute_loop_internal, ld_1_cmd_compute_loop_slot, ld_1_cmd_preload_rs1, ld_1_cmd_preload_rs2} : ((ld_issue == 3'h2) ? {ld_2_cmd_compute_cmd_funct, ld_2_cmd_compute_cmd_rs1, ld_2_cmd_compute_cmd_rs2, ld_2_cmd_compute_index, ld_2_cmd_compute_sequence, ld_2_cmd_compute_loop_internal, ld_2_cmd_compute_loop_slot, ld_2_cmd_preload_rs1, ld_2_cmd_preload_rs2} : ((ld_issue == 3'h3) ? {ld_3_cmd_compute_cmd_funct, ld_3_cmd_compute_cmd_rs1, ld_3_cmd_compute_cmd_rs2, ld_3_cmd_compute_index, ld_3_cmd_compute_sequence, ld_3_cmd_compute_loop_internal, ld_3_cmd_compute_loop_slot, ld_3_cmd_preload_rs1, ld_3_cmd_preload_rs2} : ((ld_issue == 3'h4) ? {ld_4_cmd_compute_cmd_funct, ld_4_cmd_compute_cmd_rs1, ld_4_cmd_compute_cmd_rs2, ld_4_cmd_compute_index, ld_4_cmd_compute_sequence, ld_4_cmd_compute_loop_internal, ld_4_cmd_compute_loop_slot, ld_4_cmd_preload_rs1, ld_4_cmd_preload_rs2} : ((ld_issue == 3'h5) ? {ld_5_cmd_compute_cmd_funct, ld_5_cmd_compute_cmd_rs1, ld_5_cmd_compute_cmd_rs2, ld_5_cmd_compute_index, ld_5_cmd_compute_sequence, ld_5_cmd_compute_loop_internal, ld_5_cmd_compute_loop_slot, ld_5_cmd_preload_rs1, ld_5_cmd_preload_rs2} : ((ld_issue == 3'h6) ? {ld_6_cmd_compute_cmd_funct, ld_6_cmd_compute_cmd_rs1, ld_6_cmd_compute_cmd_rs2, ld_6_cmd_compute_index, ld_6_cmd_compute_sequence, ld_6_cmd_compute_loop_internal, ld_6_cmd_compute_loop_slot, ld_6_cmd_preload_rs1, ld_6_cmd_preload_rs2} : {ld_7_cmd_compute_cmd_funct, ld_7_cmd_compute_cmd_rs1, ld_7_cmd_compute_cmd_rs2, ld_7_cmd_compute_index, ld_7_cmd_compute_sequence, ld_7_cmd_compute_loop_internal, ld_7_cmd_compute_loop_slot, ld_7_cmd_preload_rs1, ld_7_cmd_preload_rs2}))))));
-  wire [328:0] _ld_candidate_compute_index_e1 = (ld_issue == 3'h0) ? {ld_0_cmd_compute_cmd_funct, ld_0_cmd_compute_cmd_rs1, ld_0_cmd_compute_cmd_rs2, ld_0_cmd_compute_index, ld_0_cmd_compute_sequence, ld_0_cmd_compute_loop_internal, ld_0_cmd_compute_loop_slot, ld_0_cmd_preload_rs1, ld_0_cmd_preload_rs2} : ((ld_issue == 3'h1) ? {ld_1_cmd_compute_cmd_funct, ld_1_cmd_compute_cmd_rs1, ld_1_cmd_compute_cmd_rs2, ld_1_cmd_compute_index, ld_1_cmd_compute_sequence, ld_1_cmd_compute_loop_internal, ld_1_cmd_compute_loop_slot, ld_1_cmd_preload_rs1, ld_1_cmd_preload_rs2} : ((ld_issue == 3'h2) ? {ld_2_cmd_compute_cmd_funct, ld_2_cmd_compute_cmd_rs1, ld_2_cmd_compute_cmd_rs2, ld_2_cmd_compute_index, ld_2_cmd_compute_sequence, ld_2_cmd_compute_loop_internal, ld_2_cmd_compute_loop_slot, ld_2_cmd_preload_rs1, ld_2_cmd_preload_rs2} : ((ld_issue == 3'h3) ? {ld_3_cmd_compute_cmd_funct, ld_3_cmd_compute_cmd_rs1, ld_3_cmd_compute_cmd_rs2, ld_3_cmd_compute_index, ld_3_cmd_compute_sequence, ld_3_cmd_compute_loop_internal, ld_3_cmd_compute_loop_slot, ld_3_cmd_preload_rs1, ld_3_cmd_preload_rs2} : ((ld_issue == 3'h4) ? {ld_4_cmd_compute_cmd_funct, ld_4_cmd_compute_cmd_rs1, ld_4_cmd_compute_cmd_rs2, ld_4_cmd_compute_index, ld_4_cmd_compute_sequence, ld_4_cmd_compute_loop_internal, ld_4_cmd_compute_loop_slot, ld_4_cmd_preload_rs1, ld_4_cmd_preload_rs2} : ((ld_issue == 3'h5) ? {ld_5_cmd_compute_cmd_funct, ld_5_cmd_compute_cmd_rs1, ld_5_cmd_compute_cmd_rs2, ld_5_cmd_compute_index, ld_5_cmd_compute_sequence, ld_5_cmd_compute_loop_internal, ld_5_cmd_compute_loop_slot, ld_5_cmd_preload_rs1, ld_5_cmd_preload_rs2} : ((ld_issue == 3'h6) ? {ld_6_cmd_compute_cmd_funct, ld_6_cmd_compute_cmd_rs1, ld_6_cmd_compute_cmd_rs2, ld_6_cmd_compute_index, ld_6_cmd_compute_sequence, ld_6_cmd_compute_loop_internal, ld_6_cmd_compute_loop_slot, ld_6_cmd_preload_rs1, ld_6_cmd_preload_rs2} : {ld_7_cmd_compute_cmd_funct, ld_7_cmd_compute_cmd_rs1, ld_7_cmd_compute_cmd_rs2, ld_7_cmd_compute_index, ld_7_cmd_compute_sequence, ld_7_cmd_compute_loop_internal, ld_7_cmd_compute_loop_slot, ld_7_cmd_preload_rs1, ld_7_cmd_preload_rs2}))))));
-  wire [328:0] _ld_candidate_compute_sequence_e1 = (ld_issue == 3'h0) ? {ld_0_cmd_compute_cmd_funct, ld_0_cmd_compute_cmd_rs1, ld_0_cmd_compute_cmd_rs2, ld_0_cmd_compute_index, ld_0_cmd_compute_sequence, ld_0_cmd_compute_loop_internal, ld_0_cmd_compute_loop_slot, ld_0_cmd_preload_rs1, ld_0_cmd_preload_rs2} : ((ld_issue == 3'h1) ? {ld_1_cmd_compute_cmd_funct, ld_1_cmd_compute_cmd_rs1, ld_1_cmd_compute_cmd_rs2, ld_1_cmd_compute_index, ld_1_cmd_compute_sequence, ld_1_cmd_compute_loop_internal, ld_1_cmd_compute_loop_slot, ld_1_cmd_preload_rs1, ld_1_cmd_preload_rs2} : ((ld_issue == 3'h2) ? {ld_2_cmd_compute_cmd_funct, ld_2_cmd_compute_cmd_rs1, ld_2_cmd_compute_cmd_rs2, ld_2_cmd_compute_index, ld_2_cmd_compute_sequence, ld_2_cmd_compute_loop_internal, ld_2_cmd_compute_loop_slot, ld_2_cmd_preload_rs1, ld_2_cmd_preload_rs2} : ((ld_issue == 3'h3) ? {ld_3_cmd_compute_cmd_funct, ld_3_cmd_compute_cmd_rs1, ld_3_cmd_compute_cmd_rs2, ld_3_cmd_compute_index, ld_3_cmd_compute_sequence, ld_3_cmd_compute_loop_internal, ld_3_cmd_compute_loop_slot, ld_3_cmd_preload_rs1, ld_3_cmd_preload_rs2} : ((ld_issue == 3'h4) ? {ld_4_cmd_compute_cmd_funct, ld_4_cmd_compute_cmd_rs1, ld_4_cmd_compute_cmd_rs2, ld_4_cmd_compute_index, ld_4_cmd_compute_sequence, ld_4_cmd_compute_loop_internal, ld_4_cmd_compute_loop_slot, ld_4_cmd_preload_rs1, ld_4_cmd_preload_rs2} : ((ld_issue == 3'h5) ? {ld_5_cmd_compute_cmd_funct, ld_5_cmd_compute_cmd_rs1, ld_5_cmd_compute_cmd_rs2, ld_5_cmd_compute_index, ld_5_cmd_compute_sequence, ld_5_cmd_compute_loop_internal, ld_5_cmd_compute_loop_slot, ld_5_cmd_preload_rs1, ld_5_cmd_preload_rs2} : ((ld_issue == 3'h6) ? {ld_6_cmd_compute_cmd_funct, ld_6_cmd_compute_cmd_rs1, ld_6_cmd_compute_cmd_rs2, ld_6_cmd_compute_index, ld_6_cmd_compute_sequence, ld_6_cmd_compute_loop_internal, ld_6_cmd_compute_loop_slot, ld_6_cmd_preload_rs1, ld_6_cmd_preload_rs2} : {ld_7_cmd_compute_cmd_funct, ld_7_cmd_compute_cmd_rs1, ld_7_cmd_compute_cmd_rs2, ld_7_cmd_compute_index, ld_7_cmd_compute_sequence, ld_7_cmd_compute_loop_internal, ld_7_cmd_compute_loop_slot, ld_7_cmd_preload_rs1, ld_7_cmd_preload_rs2}))))));
-  wire [328:0] _ld_candidate_compute_loop_internal_e1 = (ld_issue == 3'h0) ? {ld_0_cmd_compute_cmd_funct, ld_0_cmd_compute_cmd_rs1, ld_0_cmd_compute_cmd_rs2, ld_0_cmd_compute_index, ld_0_cmd_compute_sequence, ld_0_cmd_compute_loop_internal, ld_0_cmd_compute_loop_slot, ld_0_cmd_preload_rs1, ld_0_cmd_preload_rs2} : ((ld_issue == 3'h1) ? {ld_1_cmd_compute_cmd_funct, ld_1_cmd_compute_cmd_rs1, ld_1_cmd_compute_cmd_rs2, ld_1_cmd_compute_index, ld_1_cmd_compute_sequence, ld_1_cmd_compute_loop_internal, ld_1_cmd_compute_loop_slot, ld_1_cmd_preload_rs1, ld_1_cmd_preload_rs2} : ((ld_issue == 3'h2) ? {ld_2_cmd_compute_cmd_funct, ld_2_cmd_compute_cmd_rs1, ld_2_cmd_compute_cmd_rs2, ld_2_cmd_compute_index, ld_2_cmd_compute_sequence, ld_2_cmd_compute_loop_internal, ld_2_cmd_compute_loop_slot, ld_2_cmd_preload_rs1, ld_2_cmd_preload_rs2} : ((ld_issue == 3'h3) ? {ld_3_cmd_compute_cmd_funct, ld_3_cmd_compute_cmd_rs1, ld_3_cmd_compute_cmd_rs2, ld_3_cmd_compute_index, ld_3_cmd_compute_sequence, ld_3_cmd_compute_loop_internal, ld_3_cmd_compute_loop_slot, ld_3_cmd_preload_rs1, ld_3_cmd_preload_rs2} : ((ld_issue == 3'h4) ? {ld_4_cmd_compute_cmd_funct, ld_4_cmd_compute_cmd_rs1, ld_4_cmd_compute_cmd_rs2, ld_4_cmd_compute_index, ld_4_cmd_compute_sequence, ld_4_cmd_compute_loop_internal, ld_4_cmd_compute_loop_slot, ld_4_cmd_preload_rs1, ld_4_cmd_preload_rs2} : ((ld_issue == 3'h5) ? {ld_5_cmd_compute_cmd_funct, ld_5_cmd_compute_cmd_rs1, ld_5_cmd_compute_cmd_rs2, ld_5_cmd_compute_index, ld_5_cmd_compute_sequence, ld_5_cmd_compute_loop_internal, ld_5_cmd_compute_loop_slot, ld_5_cmd_preload_rs1, ld_5_cmd_preload_rs2} : ((ld_issue == 3'h6) ? {ld_6_cmd_compute_cmd_funct, ld_6_cmd_compute_cmd_rs1, ld_6_cmd_compute_cmd_rs2, ld_6_cmd_compute_index, ld_6_cmd_compute_sequence, ld_6_cmd_compute_loop_internal, ld_6_cmd_compute_loop_slot, ld_6_cmd_preload_rs1, ld_6_cmd_preload_rs2} : {ld_7_cmd_compute_cmd_funct, ld_7_cmd_compute_cmd_rs1, ld_7_cmd_compute_cmd_rs2, ld_7_cmd_compute_index, ld_7_cmd_compute_sequence, ld_7_cmd_compute_loop_internal, ld_7_cmd_compute_loop_slot, ld_7_cmd_preload_rs1, ld_7_cmd_preload_rs2}))))));
-  wire [328:0] _ld_candidate_compute_loop_slot_e1 = (ld_issue == 3'h0) ? {ld_0_cmd_compute_cmd_funct, ld_0_cmd_compute_cmd_rs1, ld_0_cmd_compute_cmd_rs2, ld_0_cmd_compute_index, ld_0_cmd_compute_sequence, ld_0_cmd_compute_loop_internal, ld_0_cmd_compute_loop_slot, ld_0_cmd_preload_rs1, ld_0_cmd_preload_rs2} : ((ld_issue == 3'h1) ? {ld_1_cmd_compute_cmd_funct, ld_1_cmd_compute_cmd_rs1, ld_1_cmd_compute_cmd_rs2, ld_1_cmd_compute_index, ld_1_cmd_compute_sequence, ld_1_cmd_compute_loop_internal, ld_1_cmd_compute_loop_slot, ld_1_cmd_preload_rs1, ld_1_cmd_preload_rs2} : ((ld_issue == 3'h2) ? {ld_2_cmd_compute_cmd_funct, ld_2_cmd_compute_cmd_rs1, ld_2_cmd_compute_cmd_rs2, ld_2_cmd_compute_index, ld_2_cmd_compute_sequence, ld_2_cmd_compute_loop_internal, ld_2_cmd_compute_loop_slot, ld_2_cmd_preload_rs1, ld_2_cmd_preload_rs2} : ((ld_issue == 3'h3) ? {ld_3_cmd_compute_cmd_funct, ld_3_cmd_compute_cmd_rs1, ld_3_cmd_compute_cmd_rs2, ld_3_cmd_compute_index, ld_3_cmd_compute_sequence, ld_3_cmd_compute_loop_internal, ld_3_cmd_compute_loop_slot, ld_3_cmd_preload_rs1, ld_3_cmd_preload_rs2} : ((ld_issue == 3'h4) ? {ld_4_cmd_compute_cmd_funct, ld_4_cmd_compute_cmd_rs1, ld_4_cmd_compute_cmd_rs2, ld_4_cmd_compute_index, ld_4_cmd_compute_sequence, ld_4_cmd_compute_loop_internal, ld_4_cmd_compute_loop_slot, ld_4_cmd_preload_rs1, ld_4_cmd_preload_rs2} : ((ld_issue == 3'h5) ? {ld_5_cmd_compute_cmd_funct, ld_5_cmd_compute_cmd_rs1, ld_5_cmd_compute_cmd_rs2, ld_5_cmd_compute_index, ld_5_cmd_compute_sequence, ld_5_cmd_compute_loop_internal, ld_5_cmd_compute_loop_slot, ld_5_cmd_preload_rs1, ld_5_cmd_preload_rs2} : ((ld_issue == 3'h6) ? {ld_6_cmd_compute_cmd_funct, ld_6_cmd_compute_cmd_rs1, ld_6_cmd_compute_cmd_rs2, ld_6_cmd_compute_index, ld_6_cmd_compute_sequence, ld_6_cmd_compute_loop_internal, ld_6_cmd_compute_loop_slot, ld_6_cmd_preload_rs1, ld_6_cmd_preload_rs2} : {ld_7_cmd_compute_cmd_funct, ld_7_cmd_compute_cmd_rs1, ld_7_cmd_compute_cmd_rs2, ld_7_cmd_compute_index, ld_7_cmd_compute_sequence, ld_7_cmd_compute_loop_internal, ld_7_cmd_compute_loop_slot, ld_7_cmd_preload_rs1, ld_7_cmd_preload_rs2}))))));
-  wire [328:0] _ld_candidate_preload_rs1_e1 = (ld_issue == 3'h0) ? {ld_0_cmd_compute_cmd_funct, ld_0_cmd_compute_cmd_rs1, ld_0_cmd_compute_cmd_rs2, ld_0_cmd_compute_index, ld_0_cmd_compute_sequence, ld_0_cmd_compute_loop_internal, ld_0_cmd_compute_loop_slot, ld_0_cmd_preload_rs1, ld_0_cmd_preload_rs2} : ((ld_issue == 3'h1) ? {ld_1_cmd_compute_cmd_funct, ld_1_cmd_compute_cmd_rs1, ld_1_cmd_compute_cmd_rs2, ld_1_cmd_compute_index, ld_1_cmd_compute_sequence, ld_1_cmd_compute_loop_internal, ld_1_cmd_compute_loop_slot, ld_1_cmd_preload_rs1, ld_1_cmd_preload_rs2} : ((ld_issue == 3'h2) ? {ld_2_cmd_compute_cmd_funct, ld_2_cmd_compute_cmd_rs1, ld_2_cmd_compute_cmd_rs2, ld_2_cmd_compute_index, ld_2_cmd_compute_sequence, ld_2_cmd_compute_loop_internal, ld_2_cmd_compute_loop_slot, ld_2_cmd_preload_rs1, ld_2_cmd_preload_rs2} : ((ld_issue == 3'h3) ? {ld_3_cmd_compute_cmd_funct, ld_3_cmd_compute_cmd_rs1, ld_3_cmd_compute_cmd_rs2, ld_3_cmd_compute_index, ld_3_cmd_compute_sequence, ld_3_cmd_compute_loop_internal, ld_3_cmd_compute_loop_slot, ld_3_cmd_preload_rs1, ld_3_cmd_preload_rs2} : ((ld_issue == 3'h4) ? {ld_4_cmd_compute_cmd_funct, ld_4_cmd_compute_cmd_rs1, ld_4_cmd_compute_cmd_rs2, ld_4_cmd_compute_index, ld_4_cmd_compute_sequence, ld_4_cmd_compute_loop_internal, ld_4_cmd_compute_loop_slot, ld_4_cmd_preload_rs1, ld_4_cmd_preload_rs2} : ((ld_issue == 3'h5) ? {ld_5_cmd_compute_cmd_funct, ld_5_cmd_compute_cmd_rs1, ld_5_cmd_compute_cmd_rs2, ld_5_cmd_compute_index, ld_5_cmd_compute_sequence, ld_5_cmd_compute_loop_internal, ld_5_cmd_compute_loop_slot, ld_5_cmd_preload_rs1, ld_5_cmd_preload_rs2} : ((ld_issue == 3'h6) ? {ld_6_cmd_compute_cmd_funct, ld_6_cmd_compute_cmd_rs1, ld_6_cmd_compute_cmd_rs2, ld_6_cmd_compute_index, ld_6_cmd_compute_sequence, ld_6_cmd_compute_loop_internal, ld_6_cmd_compute_loop_slot, ld_6_cmd_preload_rs1, ld_6_cmd_preload_rs2} : {ld_7_cmd_compute_cmd_funct, ld_7_cmd_compute_cmd_rs1, ld_7_cmd_compute_cmd_rs2, ld_7_cmd_compute_index, ld_7_cmd_compute_sequence, ld_7_cmd_compute_loop_internal, ld_7_cmd_compute_loop_slot, ld_7_cmd_preload_rs1, ld_7_cmd_preload_rs2}))))));
-  wire [328:0] _ld_candidate_preload_rs2_e1 = (ld_issue == 3'h0) ? {ld_0_cmd_compute_cmd_funct, ld_0_cmd_compute_cmd_rs1, ld_0_cmd_compute_cmd_rs2, ld_0_cmd_compute_index, ld_0_cmd_compute_sequence, ld_0_cmd_compute_loop_internal, ld_0_cmd_compute_loop_slot, ld_0_cmd_preload_rs1, ld_0_cmd_preload_rs2} : ((ld_issue == 3'h1) ? {ld_1_cmd_compute_cmd_funct, ld_1_cmd_compute_cmd_rs1, ld_1_cmd_compute_cmd_rs2, ld_1_cmd_compute_index, ld_1_cmd_compute_sequence, ld_1_cmd_compute_loop_internal, ld_1_cmd_compute_loop_slot, ld_1_cmd_preload_rs1, ld_1_cmd_preload_rs2} : ((ld_issue == 3'h2) ? {ld_2_cmd_compute_cmd_funct, ld_2_cmd_compute_cmd_rs1, ld_2_cmd_compute_cmd_rs2, ld_2_cmd_compute_index, ld_2_cmd_compute_sequence, ld_2_cmd_compute_loop_internal, ld_2_cmd_compute_loop_slot, ld_2_cmd_preload_rs1, ld_2_cmd_preload_rs2} : ((ld_issue == 3'h3) ? {ld_3_cmd_compute_cmd_funct, ld_3_cmd_compute_cmd_rs1, ld_3_cmd_compute_cmd_rs2, ld_3_cmd_compute_index, ld_3_cmd_compute_sequence, ld_3_cmd_compute_loop_internal, ld_3_cmd_compute_loop_slot, ld_3_cmd_preload_rs1, ld_3_cmd_preload_rs2} : ((ld_issue == 3'h4) ? {ld_4_cmd_compute_cmd_funct, ld_4_cmd_compute_cmd_rs1, ld_4_cmd_compute_cmd_rs2, ld_4_cmd_compute_index, ld_4_cmd_compute_sequence, ld_4_cmd_compute_loop_internal, ld_4_cmd_compute_loop_slot, ld_4_cmd_preload_rs1, ld_4_cmd_preload_rs2} : ((ld_issue == 3'h5) ? {ld_5_cmd_compute_cmd_funct, ld_5_cmd_compute_cmd_rs1, ld_5_cmd_compute_cmd_rs2, ld_5_cmd_compute_index, ld_5_cmd_compute_sequence, ld_5_cmd_compute_loop_internal, ld_5_cmd_compute_loop_slot, ld_5_cmd_preload_rs1, ld_5_cmd_preload_rs2} : ((ld_issue == 3'h6) ? {ld_6_cmd_compute_cmd_funct, ld_6_cmd_compute_cmd_rs1, ld_6_cmd_compute_cmd_rs2, ld_6_cmd_compute_index, ld_6_cmd_compute_sequence, ld_6_cmd_compute_loop_internal, ld_6_cmd_compute_loop_slot, ld_6_cmd_preload_rs1, ld_6_cmd_preload_rs2} : {ld_7_cmd_compute_cmd_funct, ld_7_cmd_compute_cmd_rs1, ld_7_cmd_compute_cmd_rs2, ld_7_cmd_compute_index, ld_7_cmd_compute_sequence, ld_7_cmd_compute_loop_internal, ld_7_cmd_compute_loop_slot, ld_7_cmd_preload_rs1, ld_7_cmd_preload_rs2}))))));
   wire [284:0] _ld_candidate_footprint_sp_read_valid_e1 = (ld_issue == 3'h0) ? {ld_0_footprint_sp_read_valid, ld_0_footprint_sp_read_low, ld_0_footprint_sp_read_high, ld_0_footprint_sp_read_a_valid, ld_0_footprint_sp_read_a_low, ld_0_footprint_sp_read_a_high, ld_0_footprint_sp_write_valid, ld_0_footprint_sp_write_low, ld_0_footprint_sp_write_high, ld_0_footprint_acc_read_valid, ld_0_footprint_acc_read_low, ld_0_footprint_acc_read_high, ld_0_footprint_acc_write_valid, ld_0_footprint_acc_write_low, ld_0_footprint_acc_write_high} : ((ld_issue == 3'h1) ? {ld_1_footprint_sp_read_valid, ld_1_footprint_sp_read_low, ld_1_footprint_sp_read_high, ld_1_footprint_sp_read_a_valid, ld_1_footprint_sp_read_a_low, ld_1_footprint_sp_read_a_high, ld_1_footprint_sp_write_valid, ld_1_footprint_sp_write_low, ld_1_footprint_sp_write_high, ld_1_footprint_acc_read_valid, ld_1_footprint_acc_read_low, ld_1_footprint_acc_read_high, ld_1_footprint_acc_write_valid, ld_1_footprint_acc_write_low, ld_1_footprint_acc_write_high} : ((ld_issue == 3'h2) ? {ld_2_footprint_sp_read_valid, ld_2_footprint_sp_read_low, ld_2_footprint_sp_read_high, ld_2_footprint_sp_read_a_valid, ld_2_footprint_sp_read_a_low, ld_2_footprint_sp_read_a_high, ld_2_footprint_sp_write_valid, ld_2_footprint_sp_write_low, ld_2_footprint_sp_write_high, ld_2_footprint_acc_read_valid, ld_2_footprint_acc_read_low, ld_2_footprint_acc_read_high, ld_2_footprint_acc_write_valid, ld_2_footprint_acc_write_low, ld_2_footprint_acc_write_high} : ((ld_issue == 3'h3) ? {ld_3_footprint_sp_read_valid, ld_3_footprint_sp_read_low, ld_3_footprint_sp_read_high, ld_3_footprint_sp_read_a_valid, ld_3_footprint_sp_read_a_low, ld_3_footprint_sp_read_a_high, ld_3_footprint_sp_write_valid, ld_3_footprint_sp_write_low, ld_3_footprint_sp_write_high, ld_3_footprint_acc_read_valid, ld_3_footprint_acc_read_low, ld_3_footprint_acc_read_high, ld_3_footprint_acc_write_valid, ld_3_footprint_acc_write_low, ld_3_footprint_acc_write_high} : ((ld_issue == 3'h4) ? {ld_4_footprint_sp_read_valid, ld_4_footprint_sp_read_low, ld_4_footprint_sp_read_high, ld_4_footprint_sp_read_a_valid, ld_4_footprint_sp_read_a_low, ld_4_footprint_sp_read_a_high, ld_4_footprint_sp_write_valid, ld_4_footprint_sp_write_low, ld_4_footprint_sp_write_high, ld_4_footprint_acc_read_valid, ld_4_footprint_acc_read_low, ld_4_footprint_acc_read_high, ld_4_footprint_acc_write_valid, ld_4_footprint_acc_write_low, ld_4_footprint_acc_write_high} : ((ld_issue == 3'h5) ? {ld_5_footprint_sp_read_valid, ld_5_footprint_sp_read_low, ld_5_footprint_sp_read_high, ld_5_footprint_sp_read_a_valid, ld_5_footprint_sp_read_a_low, ld_5_footprint_sp_read_a_high, ld_5_footprint_sp_write_valid, ld_5_footprint_sp_write_low, ld_5_footprint_sp_write_high, ld_5_footprint_acc_read_valid, ld_5_footprint_acc_read_low, ld_5_footprint_acc_read_high, ld_5_footprint_acc_write_valid, ld_5_footprint_acc_write_low, ld_5_footprint_acc_write_high} : ((ld_issue == 3'h6) ? {ld_6_footprint_sp_read_valid, ld_6_footprint_sp_read_low, ld_6_footprint_sp_read_high, ld_6_footprint_sp_read_a_valid, ld_6_footprint_sp_read_a_low, ld_6_footprint_sp_read_a_high, ld_6_footprint_sp_write_valid, ld_6_footprint_sp_write_low, ld_6_footprint_sp_write_high, ld_6_footprint_acc_read_valid, ld_6_footprint_acc_read_low, ld_6_footprint_acc_read_high, ld_6_footprint_acc_write_valid, ld_6_footprint_acc_write_low, ld_6_footprint_acc_write_high} : {ld_7_footprint_sp_read_valid, ld_7_footprint_sp_read_low, ld_7_footprint_sp_read_high, ld_7_footprint_sp_read_a_valid, ld_7_footprint_sp_read_a_low, ld_7_footprint_sp_read_a_high, ld_7_footprint_sp_write_valid, ld_7_footprint_sp_write_low, ld_7_footprint_sp_write_high, ld_7_footprint_acc_read_valid, ld_7_footprint_acc_read_low, ld_7_footprint_acc_read_high, ld_7_footprint_acc_write_valid, ld_7_footprint_acc_write_low, ld_7_footprint_acc_write_high}))))));
-  wire [284:0] _ld_candidate_footprint_sp_read_low_e1 = (ld_issue == 3'h0) ? {ld_0_footprint_sp_read_valid, ld_0_footprint_sp_read_low, ld_0_footprint_sp_read_high, ld_0_footprint_sp_read_a_valid, ld_0_footprint_sp_read_a_low, ld_0_footprint_sp_read_a_high, ld_0_footprint_sp_write_valid, ld_0_footprint_sp_write_low, ld_0_footprint_sp_write_high, ld_0_footprint_acc_read_valid, ld_0_footprint_acc_read_low, ld_0_footprint_acc_read_high, ld_0_footprint_acc_write_valid, ld_0_footprint_acc_write_low, ld_0_footprint_acc_write_high} : ((ld_issue == 3'h1) ? {ld_1_footprint_sp_read_valid, ld_1_footprint_sp_read_low, ld_1_footprint_sp_read_high, ld_1_footprint_sp_read_a_valid, ld_1_footprint_sp_read_a_low, ld_1_footprint_sp_read_a_high, ld_1_footprint_sp_write_valid, ld_1_footprint_sp_write_low, ld_1_footprint_sp_write_high, ld_1_footprint_acc_read_valid, ld_1_footprint_acc_read_low, ld_1_footprint_acc_read_high, ld_1_footprint_acc_write_valid, ld_1_footprint_acc_write_low, ld_1_footprint_acc_write_high} : ((ld_issue == 3'h2) ? {ld_2_footprint_sp_read_valid, ld_2_footprint_sp_read_low, ld_2_footprint_sp_read_high, ld_2_footprint_sp_read_a_valid, ld_2_footprint_sp_read_a_low, ld_2_footprint_sp_read_a_high, ld_2_footprint_sp_write_valid, ld_2_footprint_sp_write_low, ld_2_footprint_sp_write_high, ld_2_footprint_acc_read_valid, ld_2_footprint_acc_read_low, ld_2_footprint_acc_read_high, ld_2_footprint_acc_write_valid, ld_2_footprint_acc_write_low, ld_2_footprint_acc_write_high} : ((ld_issue == 3'h3) ? {ld_3_footprint_sp_read_valid, ld_3_footprint_sp_read_low, ld_3_footprint_sp_read_high, ld_3_footprint_sp_read_a_valid, ld_3_footprint_sp_read_a_low, ld_3_footprint_sp_read_a_high, ld_3_footprint_sp_write_valid, ld_3_footprint_sp_write_low, ld_3_footprint_sp_write_high, ld_3_footprint_acc_read_valid, ld_3_footprint_acc_read_low, ld_3_footprint_acc_read_high, ld_3_footprint_acc_write_valid, ld_3_footprint_acc_write_low, ld_3_footprint_acc_write_high} : ((ld_issue == 3'h4) ? {ld_4_footprint_sp_read_valid, ld_4_footprint_sp_read_low, ld_4_footprint_sp_read_high, ld_4_footprint_sp_read_a_valid, ld_4_footprint_sp_read_a_low, ld_4_footprint_sp_read_a_high, ld_4_footprint_sp_write_valid, ld_4_footprint_sp_write_low, ld_4_footprint_sp_write_high, ld_4_footprint_acc_read_valid, ld_4_footprint_acc_read_low, ld_4_footprint_acc_read_high, ld_4_footprint_acc_write_valid, ld_4_footprint_acc_write_low, ld_4_footprint_acc_write_high} : ((ld_issue == 3'h5) ? {ld_5_footprint_sp_read_valid, ld_5_footprint_sp_read_low, ld_5_footprint_sp_read_high, ld_5_footprint_sp_read_a_valid, ld_5_footprint_sp_read_a_low, ld_5_footprint_sp_read_a_high, ld_5_footprint_sp_write_valid, ld_5_footprint_sp_write_low, ld_5_footprint_sp_write_high, ld_5_footprint_acc_read_valid, ld_5_footprint_acc_read_low, ld_5_footprint_acc_read_high, ld_5_footprint_acc_write_valid, ld_5_footprint_acc_write_low, ld_5_footprint_acc_write_high} : ((ld_issue == 3'h6) ? {ld_6_footprint_sp_read_valid, ld_6_footprint_sp_read_low, ld_6_footprint_sp_read_high, ld_6_footprint_sp_read_a_valid, ld_6_footprint_sp_read_a_low, ld_6_footprint_sp_read_a_high, ld_6_footprint_sp_write_valid, ld_6_footprint_sp_write_low, ld_6_footprint_sp_write_high, ld_6_footprint_acc_read_valid, ld_6_footprint_acc_read_low, ld_6_footprint_acc_read_high, ld_6_footprint_acc_write_valid, ld_6_footprint_acc_write_low, ld_6_footprint_acc_write_high} : {ld_7_footprint_sp_read_valid, ld_7_footprint_sp_read_low, ld_7_footprint_sp_read_high, ld_7_footprint_sp_read_a_valid, ld_7_footprint_sp_read_a_low, ld_7_footprint_sp_read_a_high, ld_7_footprint_sp_write_valid, ld_7_footprint_sp_write_low, ld_7_footprint_sp_write_high, ld_7_footprint_acc_read_valid, ld_7_footprint_acc_read_low, ld_7_footprint_acc_read_high, ld_7_footprint_acc_write_valid, ld_7_footprint_acc_write_low, ld_7_footprint_acc_write_high}))))));
-  wire [284:0] _ld_candidate_footprint_sp_read_high_e1 = (ld_issue == 3'h0) ? {ld_0_footprint_sp_read_valid, ld_0_footprint_sp_read_low, ld_0_footprint_sp_read_high, ld_0_footprint_sp_read_a_valid, ld_0_footprint_sp_read_a_low, ld_0_footprint_sp_read_a_high, ld_0_footprint_sp_write_valid, ld_0_footprint_sp_write_low, ld_0_footprint_sp_write_high, ld_0_footprint_acc_read_valid, ld_0_footprint_acc_read_low, ld_0_footprint_acc_read_high, ld_0_footprint_acc_write_valid, ld_0_footprint_acc_write_low, ld_0_footprint_acc_write_high} : ((ld_issue == 3'h1) ? {ld_1_footprint_sp_read_valid, ld_1_footprint_sp_read_low, ld_1_footprint_sp_read_high, ld_1_footprint_sp_read_a_valid, ld_1_footprint_sp_read_a_low, ld_1_footprint_sp_read_a_high, ld_1_footprint_sp_write_valid, ld_1_footprint_sp_write_low, ld_1_footprint_sp_write_high, ld_1_footprint_acc_read_valid, ld_1_footprint_acc_read_low, ld_1_footprint_acc_read_high, ld_1_footprint_acc_write_valid, ld_1_footprint_acc_write_low, ld_1_footprint_acc_write_high} : ((ld_issue == 3'h2) ? {ld_2_footprint_sp_read_valid, ld_2_footprint_sp_read_low, ld_2_footprint_sp_read_high, ld_2_footprint_sp_read_a_valid, ld_2_footprint_sp_read_a_low, ld_2_footprint_sp_read_a_high, ld_2_footprint_sp_write_valid, ld_2_footprint_sp_write_low, ld_2_footprint_sp_write_high, ld_2_footprint_acc_read_valid, ld_2_footprint_acc_read_low, ld_2_footprint_acc_read_high, ld_2_footprint_acc_write_valid, ld_2_footprint_acc_write_low, ld_2_footprint_acc_write_high} : ((ld_issue == 3'h3) ? {ld_3_footprint_sp_read_valid, ld_3_footprint_sp_read_low, ld_3_footprint_sp_read_high, ld_3_footprint_sp_read_a_valid, ld_3_footprint_sp_read_a_low, ld_3_footprint_sp_read_a_high, ld_3_footprint_sp_write_valid, ld_3_footprint_sp_write_low, ld_3_footprint_sp_write_high, ld_3_footprint_acc_read_valid, ld_3_footprint_acc_read_low, ld_3_footprint_acc_read_high, ld_3_footprint_acc_write_valid, ld_3_footprint_acc_write_low, ld_3_footprint_acc_write_high} : ((ld_issue == 3'h4) ? {ld_4_footprint_sp_read_valid, ld_4_footprint_sp_read_low, ld_4_footprint_sp_read_high, ld_4_footprint_sp_read_a_valid, ld_4_footprint_sp_read_a_low, ld_4_footprint_sp_read_a_high, ld_4_footprint_sp_write_valid, ld_4_footprint_sp_write_low, ld_4_footprint_sp_write_high, ld_4_footprint_acc_read_valid, ld_4_footprint_acc_read_low, ld_4_footprint_acc_read_high, ld_4_footprint_acc_write_valid, ld_4_footprint_acc_write_low, ld_4_footprint_acc_write_high} : ((ld_issue == 3'h5) ? {ld_5_footprint_sp_read_valid, ld_5_footprint_sp_read_low, ld_5_footprint_sp_read_high, ld_5_footprint_sp_read_a_valid, ld_5_footprint_sp_read_a_low, ld_5_footprint_sp_read_a_high, ld_5_footprint_sp_write_valid, ld_5_footprint_sp_write_low, ld_5_footprint_sp_write_high, ld_5_footprint_acc_read_valid, ld_5_footprint_acc_read_low, ld_5_footprint_acc_read_high, ld_5_footprint_acc_write_valid, ld_5_footprint_acc_write_low, ld_5_footprint_acc_write_high} : ((ld_issue == 3'h6) ? {ld_6_footprint_sp_read_valid, ld_6_footprint_sp_read_low, ld_6_footprint_sp_read_high, ld_6_footprint_sp_read_a_valid, ld_6_footprint_sp_read_a_low, ld_6_footprint_sp_read_a_high, ld_6_footprint_sp_write_valid, ld_6_footprint_sp_write_low, ld_6_footprint_sp_write_high, ld_6_footprint_acc_read_valid, ld_6_footprint_acc_read_low, ld_6_footprint_acc_read_high, ld_6_footprint_acc_write_valid, ld_6_footprint_acc_write_low, ld_6_footprint_acc_write_high} : {ld_7_footprint_sp_read_valid, ld_7_footprint_sp_read_low, ld_7_footprint_sp_read_high, ld_7_footprint_sp_read_a_valid, ld_7_footprint_sp_read_a_low, ld_7_footprint_sp_read_a_high, ld_7_footprint_sp_write_valid, ld_7_footprint_sp_write_low, ld_7_footprint_sp_write_high, ld_7_footprint_acc_read_valid, ld_7_footprint_acc_read_low, ld_7_footprint_acc_read_high, ld_7_footprint_acc_write_valid, ld_7_footprint_acc_write_low, ld_7_footprint_acc_write_high}))))));
-  wire [284:0] _ld_candidate_footprint_sp_read_a_valid_e1 = (ld_issue == 3'h0) ? {ld_0_footprint_sp_read_valid, ld_0_footprint_sp_read_low, ld_0_footprint_sp_read_high, ld_0_footprint_sp_read_a_valid, ld_0_footprint_sp_read_a_low, ld_0_footprint_sp_read_a_high, ld_0_footprint_sp_write_valid, ld_0_footprint_sp_write_low, ld_0_footprint_sp_write_high, ld_0_footprint_acc_read_valid, ld_0_footprint_acc_read_low, ld_0_footprint_acc_read_high, ld_0_footprint_acc_write_valid, ld_0_footprint_acc_write_low, ld_0_footprint_acc_write_high} : ((ld_issue == 3'h1) ? {ld_1_footprint_sp_read_valid, ld_1_footprint_sp_read_low, ld_1_footprint_sp_read_high, ld_1_footprint_sp_read_a_valid, ld_1_footprint_sp_read_a_low, ld_1_footprint_sp_read_a_high, ld_1_footprint_sp_write_valid, ld_1_footprint_sp_write_low, ld_1_footprint_sp_write_high, ld_1_footprint_acc_read_valid, ld_1_footprint_acc_read_low, ld_1_footprint_acc_read_high, ld_1_footprint_acc_write_valid, ld_1_footprint_acc_write_low, ld_1_footprint_acc_write_high} : ((ld_issue == 3'h2) ? {ld_2_footprint_sp_read_valid, ld_2_footprint_sp_read_low, ld_2_footprint_sp_read_high, ld_2_footprint_sp_read_a_valid, ld_2_footprint_sp_read_a_low, ld_2_footprint_sp_read_a_high, ld_2_footprint_sp_write_valid, ld_2_footprint_sp_write_low, ld_2_footprint_sp_write_high, ld_2_footprint_acc_read_valid, ld_2_footprint_acc_read_low, ld_2_footprint_acc_read_high, ld_2_footprint_acc_write_valid, ld_2_footprint_acc_write_low, ld_2_footprint_acc_write_high} : ((ld_issue == 3'h3) ? {ld_3_footprint_sp_read_valid, ld_3_footprint_sp_read_low, ld_3_footprint_sp_read_high, ld_3_footprint_sp_read_a_valid, ld_3_footprint_sp_read_a_low, ld_3_footprint_sp_read_a_high, ld_3_footprint_sp_write_valid, ld_3_footprint_sp_write_low, ld_3_footprint_sp_write_high, ld_3_footprint_acc_read_valid, ld_3_footprint_acc_read_low, ld_3_footprint_acc_read_high, ld_3_footprint_acc_write_valid, ld_3_footprint_acc_write_low, ld_3_footprint_acc_write_high} : ((ld_issue == 3'h4) ? {ld_4_footprint_sp_read_valid, ld_4_footprint_sp_read_low, ld_4_footprint_sp_read_high, ld_4_footprint_sp_read_a_valid, ld_4_footprint_sp_read_a_low, ld_4_footprint_sp_read_a_high, ld_4_footprint_sp_write_valid, ld_4_footprint_sp_write_low, ld_4_footprint_sp_write_high, ld_4_footprint_acc_read_valid, ld_4_footprint_acc_read_low, ld_4_footprint_acc_read_high, ld_4_footprint_acc_write_valid, ld_4_footprint_acc_write_low, ld_4_footprint_acc_write_high} : ((ld_issue == 3'h5) ? {ld_5_footprint_sp_read_valid, ld_5_footprint_sp_read_low, ld_5_footprint_sp_read_high, ld_5_footprint_sp_read_a_valid, ld_5_footprint_sp_read_a_low, ld_5_footprint_sp_read_a_high, ld_5_footprint_sp_write_valid, ld_5_footprint_sp_write_low, ld_5_footprint_sp_write_high, ld_5_footprint_acc_read_valid, ld_5_footprint_acc_read_low, ld_5_footprint_acc_read_high, ld_5_footprint_acc_write_valid, ld_5_footprint_acc_write_low, ld_5_footprint_acc_write_high} : ((ld_issue == 3'h6) ? {ld_6_footprint_sp_read_valid, ld_6_footprint_sp_read_low, ld_6_footprint_sp_read_high, ld_6_footprint_sp_read_a_valid, ld_6_footprint_sp_read_a_low, ld_6_footprint_sp_read_a_high, ld_6_footprint_sp_write_valid, ld_6_footprint_sp_write_low, ld_6_footprint_sp_write_high, ld_6_footprint_acc_read_valid, ld_6_footprint_acc_read_low, ld_6_footprint_acc_read_high, ld_6_footprint_acc_write_valid, ld_6_footprint_acc_write_low, ld_6_footprint_acc_write_high} : {ld_7_footprint_sp_read_valid, ld_7_footprint_sp_read_low, ld_7_footprint_sp_read_high, ld_7_footprint_sp_read_a_valid, ld_7_footprint_sp_read_a_low, ld_7_footprint_sp_read_a_high, ld_7_footprint_sp_write_valid, ld_7_footprint_sp_write_low, ld_7_footprint_sp_write_high, ld_7_footprint_acc_read_valid, ld_7_footprint_acc_read_low, ld_7_footprint_acc_read_high, ld_7_footprint_acc_write_valid, ld_7_footprint_acc_write_low, ld_7_footprint_acc_write_high}))))));
-  wire [284:0] _ld_candidate_footprint_sp_read_a_low_e1 = (ld_issue == 3'h0) ? {ld_0_footprint_sp_read_valid, ld_0_footprint_sp_read_low, ld_0_footprint_sp_read_high, ld_0_footprint_sp_read_a_valid, ld_0_footprint_sp_read_a_low, ld_0_footprint_sp_read_a_high, ld_0_footprint_sp_write_valid, ld_0_footprint_sp_write_low, ld_0_footprint_sp_write_high, ld_0_footprint_acc_read_valid, ld_0_footprint_acc_read_low, ld_0_footprint_acc_read_high, ld_0_footprint_acc_write_valid, ld_0_footprint_acc_write_low, ld_0_footprint_acc_write_high} : ((ld_issue == 3'h1) ? {ld_1_footprint_sp_read_valid, ld_1_footprint_sp_read_low, ld_1_footprint_sp_read_high, ld_1_footprint_sp_read_a_valid, ld_1_footprint_sp_read_a_low, ld_1_footprint_sp_read_a_high, ld_1_footprint_sp_write_valid, ld_1_footprint_sp_write_low, ld_1_footprint_sp_write_high, ld_1_footprint_acc_read_valid, ld_1_footprint_acc_read_low, ld_1_footprint_acc_read_high, ld_1_footprint_acc_write_valid, ld_1_footprint_acc_write_low, ld_1_footprint_acc_write_high} : ((ld_issue == 3'h2) ? {ld_2_footprint_sp_read_valid, ld_2_footprint_sp_read_low, ld_2_footprint_sp_read_high, ld_2_footprint_sp_read_a_valid, ld_2_footprint_sp_read_a_low, ld_2_footprint_sp_read_a_high, ld_2_footprint_sp_write_valid, ld_2_footprint_sp_write_low, ld_2_footprint_sp_write_high, ld_2_footprint_acc_read_valid, ld_2_footprint_acc_read_low, ld_2_footprint_acc_read_high, ld_2_footprint_acc_write_valid, ld_2_footprint_acc_write_low, ld_2_footprint_acc_write_high} : ((ld_issue == 3'h3) ? {ld_3_footprint_sp_read_valid, ld_3_footprint_sp_read_low, ld_3_footprint_sp_read_high, ld_3_footprint_sp_read_a_valid, ld_3_footprint_sp_read_a_low, ld_3_footprint_sp_read_a_high, ld_3_footprint_sp_write_valid, ld_3_footprint_sp_write_low, ld_3_footprint_sp_write_high, ld_3_footprint_acc_read_valid, ld_3_footprint_acc_read_low, ld_3_footprint_acc_read_high, ld_3_footprint_acc_write_valid, ld_3_footprint_acc_write_low, ld_3_footprint_acc_write_high} : ((ld_issue == 3'h4) ? {ld_4_footprint_sp_read_valid, ld_4_footprint_sp_read_low, ld_4_footprint_sp_read_high, ld_4_footprint_sp_read_a_valid, ld_4_footprint_sp_read_a_low, ld_4_footprint_sp_read_a_high, ld_4_footprint_sp_write_valid, ld_4_footprint_sp_write_low, ld_4_footprint_sp_write_high, ld_4_footprint_acc_read_valid, ld_4_footprint_acc_read_low, ld_4_footprint_acc_read_high, ld_4_footprint_acc_write_valid, ld_4_footprint_acc_write_low, ld_4_footprint_acc_write_high} : ((ld_issue == 3'h5) ? {ld_5_footprint_sp_read_valid, ld_5_footprint_sp_read_low, ld_5_footprint_sp_read_high, ld_5_footprint_sp_read_a_valid, ld_5_footprint_sp_read_a_low, ld_5_footprint_sp_read_a_high, ld_5_footprint_sp_write_valid, ld_5_footprint_sp_write_low, ld_5_footprint_sp_write_high, ld_5_footprint_acc_read_valid, ld_5_footprint_acc_read_low, ld_5_footprint_acc_read_high, ld_5_footprint_acc_write_valid, ld_5_footprint_acc_write_low, ld_5_footprint_acc_write_high} : ((ld_issue == 3'h6) ? {ld_6_footprint_sp_read_valid, ld_6_footprint_sp_read_low, ld_6_footprint_sp_read_high, ld_6_footprint_sp_read_a_valid, ld_6_footprint_sp_read_a_low, ld_6_footprint_sp_read_a_high, ld_6_footprint_sp_write_valid, ld_6_footprint_sp_write_low, ld_6_footprint_sp_write_high, ld_6_footprint_acc_read_valid, ld_6_footprint_acc_read_low, ld_6_footprint_acc_read_high, ld_6_footprint_acc_write_valid, ld_6_footprint_acc_write_low, ld_6_footprint_acc_write_high} : {ld_7_footprint_sp_read_valid, ld_7_footprint_sp_read_low, ld_7_footprint_sp_read_high, ld_7_footprint_sp_read_a_valid, ld_7_footprint_sp_read_a_low, ld_7_footprint_sp_read_a_high, ld_7_footprint_sp_write_valid, ld_7_footprint_sp_write_low, ld_7_footprint_sp_write_high, ld_7_footprint_acc_read_valid, ld_7_footprint_acc_read_low, ld_7_footprint_acc_read_high, ld_7_footprint_acc_write_valid, ld_7_footprint_acc_write_low, ld_7_footprint_acc_write_high}))))));
-  wire [284:0] _ld_candidate_footprint_sp_read_a_high_e1 = (ld_issue == 3'h0) ? {ld_0_footprint_sp_read_valid, ld_0_footprint_sp_read_low, ld_0_footprint_sp_read_high, ld_0_footprint_sp_read_a_valid, ld_0_footprint_sp_read_a_low, ld_0_footprint_sp_read_a_high, ld_0_footprint_sp_write_valid, ld_0_footprint_sp_write_low, ld_0_footprint_sp_write_high, ld_0_footprint_acc_read_valid, ld_0_footprint_acc_read_low, ld_0_footprint_acc_read_high, ld_0_footprint_acc_write_valid, ld_0_footprint_acc_write_low, ld_0_footprint_acc_write_high} : ((ld_issue == 3'h1) ? {ld_1_footprint_sp_read_valid, ld_1_footprint_sp_read_low, ld_1_footprint_sp_read_high, ld_1_footprint_sp_read_a_valid, ld_1_footprint_sp_read_a_low, ld_1_footprint_sp_read_a_high, ld_1_footprint_sp_write_valid, ld_1_footprint_sp_write_low, ld_1_footprint_sp_write_high, ld_1_footprint_acc_read_valid, ld_1_footprint_acc_read_low, ld_1_footprint_acc_read_high, ld_1_footprint_acc_write_valid, ld_1_footprint_acc_write_low, ld_1_footprint_acc_write_high} : ((ld_issue == 3'h2) ? {ld_2_footprint_sp_read_valid, ld_2_footprint_sp_read_low, ld_2_footprint_sp_read_high, ld_2_footprint_sp_read_a_valid, ld_2_footprint_sp_read_a_low, ld_2_footprint_sp_read_a_high, ld_2_footprint_sp_write_valid, ld_2_footprint_sp_write_low, ld_2_footprint_sp_write_high, ld_2_footprint_acc_read_valid, ld_2_footprint_acc_read_low, ld_2_footprint_acc_read_high, ld_2_footprint_acc_write_valid, ld_2_footprint_acc_write_low, ld_2_footprint_acc_write_high} : ((ld_issue == 3'h3) ? {ld_3_footprint_sp_read_valid, ld_3_footprint_sp_read_low, ld_3_footprint_sp_read_high, ld_3_footprint_sp_read_a_valid, ld_3_footprint_sp_read_a_low, ld_3_footprint_sp_read_a_high, ld_3_footprint_sp_write_valid, ld_3_footprint_sp_write_low, ld_3_footprint_sp_write_high, ld_3_footprint_acc_read_valid, ld_3_footprint_acc_read_low, ld_3_footprint_acc_read_high, ld_3_footprint_acc_write_valid, ld_3_footprint_acc_write_low, ld_3_footprint_acc_write_high} : ((ld_issue == 3'h4) ? {ld_4_footprint_sp_read_valid, ld_4_footprint_sp_read_low, ld_4_footprint_sp_read_high, ld_4_footprint_sp_read_a_valid, ld_4_footprint_sp_read_a_low, ld_4_footprint_sp_read_a_high, ld_4_footprint_sp_write_valid, ld_4_footprint_sp_write_low, ld_4_footprint_sp_write_high, ld_4_footprint_acc_read_valid, ld_4_footprint_acc_read_low, ld_4_footprint_acc_read_high, ld_4_footprint_acc_write_valid, ld_4_footprint_acc_write_low, ld_4_footprint_acc_write_high} : ((ld_issue == 3'h5) ? {ld_5_footprint_sp_read_valid, ld_5_footprint_sp_read_low, ld_5_footprint_sp_read_high, ld_5_footprint_sp_read_a_valid, ld_5_footprint_sp_read_a_low, ld_5_footprint_sp_read_a_high, ld_5_footprint_sp_write_valid, ld_5_footprint_sp_write_low, ld_5_footprint_sp_write_high, ld_5_footprint_acc_read_valid, ld_5_footprint_acc_read_low, ld_5_footprint_acc_read_high, ld_5_footprint_acc_write_valid, ld_5_footprint_acc_write_low, ld_5_footprint_acc_write_high} : ((ld_issue == 3'h6) ? {ld_6_footprint_sp_read_valid, ld_6_footprint_sp_read_low, ld_6_footprint_sp_read_high, ld_6_footprint_sp_read_a_valid, ld_6_footprint_sp_read_a_low, ld_6_footprint_sp_read_a_high, ld_6_footprint_sp_write_valid, ld_6_footprint_sp_write_low, ld_6_footprint_sp_write_high, ld_6_footprint_acc_read_valid, ld_6_footprint_acc_read_low, ld_6_footprint_acc_read_high, ld_6_footprint_acc_write_valid, ld_6_footprint_acc_write_low, ld_6_footprint_acc_write_high} : {ld_7_footprint_sp_read_valid, ld_7_footprint_sp_read_low, ld_7_footprint_sp_read_high, ld_7_footprint_sp_read_a_valid, ld_7_footprint_sp_read_a_low, ld_7_footprint_sp_read_a_high, ld_7_footprint_sp_write_valid, ld_7_footprint_sp_write_low, ld_7_footprint_sp_write_high, ld_7_footprint_acc_read_valid, ld_7_footprint_acc_read_low, ld_7_footprint_acc_read_high, ld_7_footprint_acc_write_valid, ld_7_footprint_acc_write_low, ld_7_footprint_acc_write_high}))))));
-  wire [284:0] _ld_candidate_footprint_sp_write_valid_e1 = (ld_issue == 3'h0) ? {ld_0_footprint_sp_read_valid, ld_0_footprint_sp_read_low, ld_0_footprint_sp_read_high, ld_0_footprint_sp_read_a_valid, ld_0_footprint_sp_read_a_low, ld_0_footprint_sp_read_a_high, ld_0_footprint_sp_write_valid, ld_0_footprint_sp_write_low, ld_0_footprint_sp_write_high, ld_0_footprint_acc_read_valid, ld_0_footprint_acc_read_low, ld_0_footprint_acc_read_high, ld_0_footprint_acc_write_valid, ld_0_footprint_acc_write_low, ld_0_footprint_acc_write_high} : ((ld_issue == 3'h1) ? {ld_1_footprint_sp_read_valid, ld_1_footprint_sp_read_low, ld_1_footprint_sp_read_high, ld_1_footprint_sp_read_a_valid, ld_1_footprint_sp_read_a_low, ld_1_footprint_sp_read_a_high, ld_1_footprint_sp_write_valid, ld_1_footprint_sp_write_low, ld_1_footprint_sp_write_high, ld_1_footprint_acc_read_valid, ld_1_footprint_acc_read_low, ld_1_footprint_acc_read_high, ld_1_footprint_acc_write_valid, ld_1_footprint_acc_write_low, ld_1_footprint_acc_write_high} : ((ld_issue == 3'h2) ? {ld_2_footprint_sp_read_valid, ld_2_footprint_sp_read_low, ld_2_footprint_sp_read_high, ld_2_footprint_sp_read_a_valid, ld_2_footprint_sp_read_a_low, ld_2_footprint_sp_read_a_high, ld_2_footprint_sp_write_valid, ld_2_footprint_sp_write_low, ld_2_footprint_sp_write_high, ld_2_footprint_acc_read_valid, ld_2_footprint_acc_read_low, ld_2_footprint_acc_read_high, ld_2_footprint_acc_write_valid, ld_2_footprint_acc_write_low, ld_2_footprint_acc_write_high} : ((ld_issue == 3'h3) ? {ld_3_footprint_sp_read_valid, ld_3_footprint_sp_read_low, ld_3_footprint_sp_read_high, ld_3_footprint_sp_read_a_valid, ld_3_footprint_sp_read_a_low, ld_3_footprint_sp_read_a_high, ld_3_footprint_sp_write_valid, ld_3_footprint_sp_write_low, ld_3_footprint_sp_write_high, ld_3_footprint_acc_read_valid, ld_3_footprint_acc_read_low, ld_3_footprint_acc_read_high, ld_3_footprint_acc_write_valid, ld_3_footprint_acc_write_low, ld_3_footprint_acc_write_high} : ((ld_issue == 3'h4) ? {ld_4_footprint_sp_read_valid, ld_4_footprint_sp_read_low, ld_4_footprint_sp_read_high, ld_4_footprint_sp_read_a_valid, ld_4_footprint_sp_read_a_low, ld_4_footprint_sp_read_a_high, ld_4_footprint_sp_write_valid, ld_4_footprint_sp_write_low, ld_4_footprint_sp_write_high, ld_4_footprint_acc_read_valid, ld_4_footprint_acc_read_low, ld_4_footprint_acc_read_high, ld_4_footprint_acc_write_valid, ld_4_footprint_acc_write_low, ld_4_footprint_acc_write_high} : ((ld_issue == 3'h5) ? {ld_5_footprint_sp_read_valid, ld_5_footprint_sp_read_low, ld_5_footprint_sp_read_high, ld_5_footprint_sp_read_a_valid, ld_5_footprint_sp_read_a_low, ld_5_footprint_sp_read_a_high, ld_5_footprint_sp_write_valid, ld_5_footprint_sp_write_low, ld_5_footprint_sp_write_high, ld_5_footprint_acc_read_valid, ld_5_footprint_acc_read_low, ld_5_footprint_acc_read_high, ld_5_footprint_acc_write_valid, ld_5_footprint_acc_write_low, ld_5_footprint_acc_write_high} : ((ld_issue == 3'h6) ? {ld_6_footprint_sp_read_valid, ld_6_footprint_sp_read_low, ld_6_footprint_sp_read_high, ld_6_footprint_sp_read_a_valid, ld_6_footprint_sp_read_a_low, ld_6_footprint_sp_read_a_high, ld_6_footprint_sp_write_valid, ld_6_footprint_sp_write_low, ld_6_footprint_sp_write_high, ld_6_footprint_acc_read_valid, ld_6_footprint_acc_read_low, ld_6_footprint_acc_read_high, ld_6_footprint_acc_write_valid, ld_6_footprint_acc_write_low, ld_6_footprint_acc_write_high} : {ld_7_footprint_sp_read_valid, ld_7_footprint_sp_read_low, ld_7_footprint_sp_read_high, ld_7_footprint_sp_read_a_valid, ld_7_footprint_sp_read_a_low, ld_7_footprint_sp_read_a_high, ld_7_footprint_sp_write_valid, ld_7_footprint_sp_write_low, ld_7_footprint_sp_write_high, ld_7_footprint_acc_read_valid, ld_7_footprint_acc_read_low, ld_7_footprint_acc_read_high, ld_7_footprint_acc_write_valid, ld_7_footprint_acc_write_low, ld_7_footprint_acc_write_high}))))));
-  wire [284:0] _ld_candidate_footprint_sp_write_low_e1 = (ld_issue == 3'h0) ? {ld_0_footprint_sp_read_valid, ld_0_footprint_sp_read_low, ld_0_footprint_sp_read_high, ld_0_footprint_sp_read_a_valid, ld_0_footprint_sp_read_a_low, ld_0_footprint_sp_read_a_high, ld_0_footprint_sp_write_valid, ld_0_footprint_sp_write_low, ld_0_footprint_sp_write_high, ld_0_footprint_acc_read_valid, ld_0_footprint_acc_read_low, ld_0_footprint_acc_read_high, ld_0_footprint_acc_write_valid, ld_0_footprint_acc_write_low, ld_0_footprint_acc_write_high} : ((ld_issue == 3'h1) ? {ld_1_footprint_sp_read_valid, ld_1_footprint_sp_read_low, ld_1_footprint_sp_read_high, ld_1_footprint_sp_read_a_valid, ld_1_footprint_sp_read_a_low, ld_1_footprint_sp_read_a_high, ld_1_footprint_sp_write_valid, ld_1_footprint_sp_write_low, ld_1_footprint_sp_write_high, ld_1_footprint_acc_read_valid, ld_1_footprint_acc_read_low, ld_1_footprint_acc_read_high, ld_1_footprint_acc_write_valid, ld_1_footprint_acc_write_low, ld_1_footprint_acc_write_high} : ((ld_issue == 3'h2) ? {ld_2_footprint_sp_read_valid, ld_2_footprint_sp_read_low, ld_2_footprint_sp_read_high, ld_2_footprint_sp_read_a_valid, ld_2_footprint_sp_read_a_low, ld_2_footprint_sp_read_a_high, ld_2_footprint_sp_write_valid, ld_2_footprint_sp_write_low, ld_2_footprint_sp_write_high, ld_2_footprint_acc_read_valid, ld_2_footprint_acc_read_low, ld_2_footprint_acc_read_high, ld_2_footprint_acc_write_valid, ld_2_footprint_acc_write_low, ld_2_footprint_acc_write_high} : ((ld_issue == 3'h3) ? {ld_3_footprint_sp_read_valid, ld_3_footprint_sp_read_low, ld_3_footprint_sp_read_high, ld_3_footprint_sp_read_a_valid, ld_3_footprint_sp_read_a_low, ld_3_footprint_sp_read_a_high, ld_3_footprint_sp_write_valid, ld_3_footprint_sp_write_low, ld_3_footprint_sp_write_high, ld_3_footprint_acc_read_valid, ld_3_footprint_acc_read_low, ld_3_footprint_acc_read_high, ld_3_footprint_acc_write_valid, ld_3_footprint_acc_write_low, ld_3_footprint_acc_write_high} : ((ld_issue == 3'h4) ? {ld_4_footprint_sp_read_valid, ld_4_footprint_sp_read_low, ld_4_footprint_sp_read_high, ld_4_footprint_sp_read_a_valid, ld_4_footprint_sp_read_a_low, ld_4_footprint_sp_read_a_high, ld_4_footprint_sp_write_valid, ld_4_footprint_sp_write_low, ld_4_footprint_sp_write_high, ld_4_footprint_acc_read_valid, ld_4_footprint_acc_read_low, ld_4_footprint_acc_read_high, ld_4_footprint_acc_write_valid, ld_4_footprint_acc_write_low, ld_4_footprint_acc_write_high} : ((ld_issue == 3'h5) ? {ld_5_footprint_sp_read_valid, ld_5_footprint_sp_read_low, ld_5_footprint_sp_read_high, ld_5_footprint_sp_read_a_valid, ld_5_footprint_sp_read_a_low, ld_5_footprint_sp_read_a_high, ld_5_footprint_sp_write_valid, ld_5_footprint_sp_write_low, ld_5_footprint_sp_write_high, ld_5_footprint_acc_read_valid, ld_5_footprint_acc_read_low, ld_5_footprint_acc_read_high, ld_5_footprint_acc_write_valid, ld_5_footprint_acc_write_low, ld_5_footprint_acc_write_high} : ((ld_issue == 3'h6) ? {ld_6_footprint_sp_read_valid, ld_6_footprint_sp_read_low, ld_6_footprint_sp_read_high, ld_6_footprint_sp_read_a_valid, ld_6_footprint_sp_read_a_low, ld_6_footprint_sp_read_a_high, ld_6_footprint_sp_write_valid, ld_6_footprint_sp_write_low, ld_6_footprint_sp_write_high, ld_6_footprint_acc_read_valid, ld_6_footprint_acc_read_low, ld_6_footprint_acc_read_high, ld_6_footprint_acc_write_valid, ld_6_footprint_acc_write_low, ld_6_footprint_acc_write_high} : {ld_7_footprint_sp_read_valid, ld_7_footprint_sp_read_low, ld_7_footprint_sp_read_high, ld_7_footprint_sp_read_a_valid, ld_7_footprint_sp_read_a_low, ld_7_footprint_sp_read_a_high, ld_7_footprint_sp_write_valid, ld_7_footprint_sp_write_low, ld_7_footprint_sp_write_high, ld_7_footprint_acc_read_valid, ld_7_footprint_acc_read_low, ld_7_footprint_acc_read_high, ld_7_footprint_acc_write_valid, ld_7_footprint_acc_write_low, ld_7_footprint_acc_write_high}))))));
-  wire [284:0] _ld_candidate_footprint_sp_write_high_e1 = (ld_issue == 3'h0) ? {ld_0_footprint_sp_read_valid, ld_0_footprint_sp_read_low, ld_0_footprint_sp_read_high, ld_0_footprint_sp_read_a_valid, ld_0_footprint_sp_read_a_low, ld_0_footprint_sp_read_a_high, ld_0_footprint_sp_write_valid, ld_0_footprint_sp_write_low, ld_0_footprint_sp_write_high, ld_0_footprint_acc_read_valid, ld_0_footprint_acc_read_low, ld_0_footprint_acc_read_high, ld_0_footprint_acc_write_valid, ld_0_footprint_acc_write_low, ld_0_footprint_acc_write_high} : ((ld_issue == 3'h1) ? {ld_1_footprint_sp_read_valid, ld_1_footprint_sp_read_low, ld_1_footprint_sp_read_high, ld_1_footprint_sp_read_a_valid, ld_1_footprint_sp_read_a_low, ld_1_footprint_sp_read_a_high, ld_1_footprint_sp_write_valid, ld_1_footprint_sp_write_low, ld_1_footprint_sp_write_high, ld_1_footprint_acc_read_valid, ld_1_footprint_acc_read_low, ld_1_footprint_acc_read_high, ld_1_footprint_acc_write_valid, ld_1_footprint_acc_write_low, ld_1_footprint_acc_write_high} : ((ld_issue == 3'h2) ? {ld_2_footprint_sp_read_valid, ld_2_footprint_sp_read_low, ld_2_footprint_sp_read_high, ld_2_footprint_sp_read_a_valid, ld_2_footprint_sp_read_a_low, ld_2_footprint_sp_read_a_high, ld_2_footprint_sp_write_valid, ld_2_footprint_sp_write_low, ld_2_footprint_sp_write_high, ld_2_footprint_acc_read_valid, ld_2_footprint_acc_read_low, ld_2_footprint_acc_read_high, ld_2_footprint_acc_write_valid, ld_2_footprint_acc_write_low, ld_2_footprint_acc_write_high} : ((ld_issue == 3'h3) ? {ld_3_footprint_sp_read_valid, ld_3_footprint_sp_read_low, ld_3_footprint_sp_read_high, ld_3_footprint_sp_read_a_valid, ld_3_footprint_sp_read_a_low, ld_3_footprint_sp_read_a_high, ld_3_footprint_sp_write_valid, ld_3_footprint_sp_write_low, ld_3_footprint_sp_write_high, ld_3_footprint_acc_read_valid, ld_3_footprint_acc_read_low, ld_3_footprint_acc_read_high, ld_3_footprint_acc_write_valid, ld_3_footprint_acc_write_low, ld_3_footprint_acc_write_high} : ((ld_issue == 3'h4) ? {ld_4_footprint_sp_read_valid, ld_4_footprint_sp_read_low, ld_4_footprint_sp_read_high, ld_4_footprint_sp_read_a_valid, ld_4_footprint_sp_read_a_low, ld_4_footprint_sp_read_a_high, ld_4_footprint_sp_write_valid, ld_4_footprint_sp_write_low, ld_4_footprint_sp_write_high, ld_4_footprint_acc_read_valid, ld_4_footprint_acc_read_low, ld_4_footprint_acc_read_high, ld_4_footprint_acc_write_valid, ld_4_footprint_acc_write_low, ld_4_footprint_acc_write_high} : ((ld_issue == 3'h5) ? {ld_5_footprint_sp_read_valid, ld_5_footprint_sp_read_low, ld_5_footprint_sp_read_high, ld_5_footprint_sp_read_a_valid, ld_5_footprint_sp_read_a_low, ld_5_footprint_sp_read_a_high, ld_5_footprint_sp_write_valid, ld_5_footprint_sp_write_low, ld_5_footprint_sp_write_high, ld_5_footprint_acc_read_valid, ld_5_footprint_acc_read_low, ld_5_footprint_acc_read_high, ld_5_footprint_acc_write_valid, ld_5_footprint_acc_write_low, ld_5_footprint_acc_write_high} : ((ld_issue == 3'h6) ? {ld_6_footprint_sp_read_valid, ld_6_footprint_sp_read_low, ld_6_footprint_sp_read_high, ld_6_footprint_sp_read_a_valid, ld_6_footprint_sp_read_a_low, ld_6_footprint_sp_read_a_high, ld_6_footprint_sp_write_valid, ld_6_footprint_sp_write_low, ld_6_footprint_sp_write_high, ld_6_footprint_acc_read_valid, ld_6_footprint_acc_read_low, ld_6_footprint_acc_read_high, ld_6_footprint_acc_write_valid, ld_6_footprint_acc_write_low, ld_6_footprint_acc_write_high} : {ld_7_footprint_sp_read_valid, ld_7_footprint_sp_read_low, ld_7_footprint_sp_read_high, ld_7_footprint_sp_read_a_valid, ld_7_footprint_sp_read_a_low, ld_7_footprint_sp_read_a_high, ld_7_footprint_sp_write_valid, ld_7_footprint_sp_write_low, ld_7_footprint_sp_write_high, ld_7_footprint_acc_read_valid, ld_7_footprint_acc_read_low, ld_7_footprint_acc_read_high, ld_7_footprint_acc_write_valid, ld_7_footprint_acc_write_low, ld_7_footprint_acc_write_high}))))));
-  wire [284:0] _ld_candidate_footprint_acc_read_valid_e1 = (ld_issue == 3'h0) ? {ld_0_footprint_sp_read_valid, ld_0_footprint_sp_read_low, ld_0_footprint_sp_read_high, ld_0_footprint_sp_read_a_valid, ld_0_footprint_sp_read_a_low, ld_0_footprint_sp_read_a_high, ld_0_footprint_sp_write_valid, ld_0_footprint_sp_write_low, ld_0_footprint_sp_write_high, ld_0_footprint_acc_read_valid, ld_0_footprint_acc_read_low, ld_0_footprint_acc_read_high, ld_0_footprint_acc_write_valid, ld_0_footprint_acc_write_low, ld_0_footprint_acc_write_high} : ((ld_issue == 3'h1) ? {ld_1_footprint_sp_read_valid, ld_1_footprint_sp_read_low, ld_1_footprint_sp_read_high, ld_1_footprint_sp_read_a_valid, ld_1_footprint_sp_read_a_low, ld_1_footprint_sp_read_a_high, ld_1_footprint_sp_write_valid, ld_1_footprint_sp_write_low, ld_1_footprint_sp_write_high, ld_1_footprint_acc_read_valid, ld_1_footprint_acc_read_low, ld_1_footprint_acc_read_high, ld_1_footprint_acc_write_valid, ld_1_footprint_acc_write_low, ld_1_footprint_acc_write_high} : ((ld_issue == 3'h2) ? {ld_2_footprint_sp_read_valid, ld_2_footprint_sp_read_low, ld_2_footprint_sp_read_high, ld_2_footprint_sp_read_a_valid, ld_2_footprint_sp_read_a_low, ld_2_footprint_sp_read_a_high, ld_2_footprint_sp_write_valid, ld_2_footprint_sp_write_low, ld_2_footprint_sp_write_high, ld_2_footprint_acc_read_valid, ld_2_footprint_acc_read_low, ld_2_footprint_acc_read_high, ld_2_footprint_acc_write_valid, ld_2_footprint_acc_write_low, ld_2_footprint_acc_write_high} : ((ld_issue == 3'h3) ? {ld_3_footprint_sp_read_valid, ld_3_footprint_sp_read_low, ld_3_footprint_sp_read_high, ld_3_footprint_sp_read_a_valid, ld_3_footprint_sp_read_a_low, ld_3_footprint_sp_read_a_high, ld_3_footprint_sp_write_valid, ld_3_footprint_sp_write_low, ld_3_footprint_sp_write_high, ld_3_footprint_acc_read_valid, ld_3_footprint_acc_read_low, ld_3_footprint_acc_read_high, ld_3_footprint_acc_write_valid, ld_3_footprint_acc_write_low, ld_3_footprint_acc_write_high} : ((ld_issue == 3'h4) ? {ld_4_footprint_sp_read_valid, ld_4_footprint_sp_read_low, ld_4_footprint_sp_read_high, ld_4_footprint_sp_read_a_valid, ld_4_footprint_sp_read_a_low, ld_4_footprint_sp_read_a_high, ld_4_footprint_sp_write_valid, ld_4_footprint_sp_write_low, ld_4_footprint_sp_write_high, ld_4_footprint_acc_read_valid, ld_4_footprint_acc_read_low, ld_4_footprint_acc_read_high, ld_4_footprint_acc_write_valid, ld_4_footprint_acc_write_low, ld_4_footprint_acc_write_high} : ((ld_issue == 3'h5) ? {ld_5_footprint_sp_read_valid, ld_5_footprint_sp_read_low, ld_5_footprint_sp_read_high, ld_5_footprint_sp_read_a_valid, ld_5_footprint_sp_read_a_low, ld_5_footprint_sp_read_a_high, ld_5_footprint_sp_write_valid, ld_5_footprint_sp_write_low, ld_5_footprint_sp_write_high, ld_5_footprint_acc_read_valid, ld_5_footprint_acc_read_low, ld_5_footprint_acc_read_high, ld_5_footprint_acc_write_valid, ld_5_footprint_acc_write_low, ld_5_footprint_acc_write_high} : ((ld_issue == 3'h6) ? {ld_6_footprint_sp_read_valid, ld_6_footprint_sp_read_low, ld_6_footprint_sp_read_high, ld_6_footprint_sp_read_a_valid, ld_6_footprint_sp_read_a_low, ld_6_footprint_sp_read_a_high, ld_6_footprint_sp_write_valid, ld_6_footprint_sp_write_low, ld_6_footprint_sp_write_high, ld_6_footprint_acc_read_valid, ld_6_footprint_acc_read_low, ld_6_footprint_acc_read_high, ld_6_footprint_acc_write_valid, ld_6_footprint_acc_write_low, ld_6_footprint_acc_write_high} : {ld_7_footprint_sp_read_valid, ld_7_footprint_sp_read_low, ld_7_footprint_sp_read_high, ld_7_footprint_sp_read_a_valid, ld_7_footprint_sp_read_a_low, ld_7_footprint_sp_read_a_high, ld_7_footprint_sp_write_valid, ld_7_footprint_sp_write_low, ld_7_footprint_sp_write_high, ld_7_footprint_acc_read_valid, ld_7_footprint_acc_read_low, ld_7_footprint_acc_read_high, ld_7_footprint_acc_write_valid, ld_7_footprint_acc_write_low, ld_7_footprint_acc_write_high}))))));
-  wire [284:0] _ld_candidate_footprint_acc_read_low_e1 = (ld_issue == 3'h0) ? {ld_0_footprint_sp_read_valid, ld_0_footprint_sp_read_low, ld_0_footprint_sp_read_high, ld_0_footprint_sp_read_a_valid, ld_0_footprint_sp_read_a_low, ld_0_footprint_sp_read_a_high, ld_0_footprint_sp_write_valid, ld_0_footprint_sp_write_low, ld_0_footprint_sp_write_high, ld_0_footprint_acc_read_valid, ld_0_footprint_acc_read_low, ld_0_footprint_acc_read_high, ld_0_footprint_acc_write_valid, ld_0_footprint_acc_write_low, ld_0_footprint_acc_write_high} : ((ld_issue == 3'h1) ? {ld_1_footprint_sp_read_valid, ld_1_footprint_sp_read_low, ld_1_footprint_sp_read_high, ld_1_footprint_sp_read_a_valid, ld_1_footprint_sp_read_a_low, ld_1_footprint_sp_read_a_high, ld_1_footprint_sp_write_valid, ld_1_footprint_sp_write_low, ld_1_footprint_sp_write_high, ld_1_footprint_acc_read_valid, ld_1_footprint_acc_read_low, ld_1_footprint_acc_read_high, ld_1_footprint_acc_write_valid, ld_1_footprint_acc_write_low, ld_1_footprint_acc_write_high} : ((ld_issue == 3'h2) ? {ld_2_footprint_sp_read_valid, ld_2_footprint_sp_read_low, ld_2_footprint_sp_read_high, ld_2_footprint_sp_read_a_valid, ld_2_footprint_sp_read_a_low, ld_2_footprint_sp_read_a_high, ld_2_footprint_sp_write_valid, ld_2_footprint_sp_write_low, ld_2_footprint_sp_write_high, ld_2_footprint_acc_read_valid, ld_2_footprint_acc_read_low, ld_2_footprint_acc_read_high, ld_2_footprint_acc_write_valid, ld_2_footprint_acc_write_low, ld_2_footprint_acc_write_high} : ((ld_issue == 3'h3) ? {ld_3_footprint_sp_read_valid, ld_3_footprint_sp_read_low, ld_3_footprint_sp_read_high, ld_3_footprint_sp_read_a_valid, ld_3_footprint_sp_read_a_low, ld_3_footprint_sp_read_a_high, ld_3_footprint_sp_write_valid, ld_3_footprint_sp_write_low, ld_3_footprint_sp_write_high, ld_3_footprint_acc_read_valid, ld_3_footprint_acc_read_low, ld_3_footprint_acc_read_high, ld_3_footprint_acc_write_valid, ld_3_footprint_acc_write_low, ld_3_footprint_acc_write_high} : ((ld_issue == 3'h4) ? {ld_4_footprint_sp_read_valid, ld_4_footprint_sp_read_low, ld_4_footprint_sp_read_high, ld_4_footprint_sp_read_a_valid, ld_4_footprint_sp_read_a_low, ld_4_footprint_sp_read_a_high, ld_4_footprint_sp_write_valid, ld_4_footprint_sp_write_low, ld_4_footprint_sp_write_high, ld_4_footprint_acc_read_valid, ld_4_footprint_acc_read_low, ld_4_footprint_acc_read_high, ld_4_footprint_acc_write_valid, ld_4_footprint_acc_write_low, ld_4_footprint_acc_write_high} : ((ld_issue == 3'h5) ? {ld_5_footprint_sp_read_valid, ld_5_footprint_sp_read_low, ld_5_footprint_sp_read_high, ld_5_footprint_sp_read_a_valid, ld_5_footprint_sp_read_a_low, ld_5_footprint_sp_read_a_high, ld_5_footprint_sp_write_valid, ld_5_footprint_sp_write_low, ld_5_footprint_sp_write_high, ld_5_footprint_acc_read_valid, ld_5_footprint_acc_read_low, ld_5_footprint_acc_read_high, ld_5_footprint_acc_write_valid, ld_5_footprint_acc_write_low, ld_5_footprint_acc_write_high} : ((ld_issue == 3'h6) ? {ld_6_footprint_sp_read_valid, ld_6_footprint_sp_read_low, ld_6_footprint_sp_read_high, ld_6_footprint_sp_read_a_valid, ld_6_footprint_sp_read_a_low, ld_6_footprint_sp_read_a_high, ld_6_footprint_sp_write_valid, ld_6_footprint_sp_write_low, ld_6_footprint_sp_write_high, ld_6_footprint_acc_read_valid, ld_6_footprint_acc_read_low, ld_6_footprint_acc_read_high, ld_6_footprint_acc_write_valid, ld_6_footprint_acc_write_low, ld_6_footprint_acc_write_high} : {ld_7_footprint_sp_read_valid, ld_7_footprint_sp_read_low, ld_7_footprint_sp_read_high, ld_7_footprint_sp_read_a_valid, ld_7_footprint_sp_read_a_low, ld_7_footprint_sp_read_a_high, ld_7_footprint_sp_write_valid, ld_7_footprint_sp_write_low, ld_7_footprint_sp_write_high, ld_7_footprint_acc_read_valid, ld_7_footprint_acc_read_low, ld_7_footprint_acc_read_high, ld_7_footprint_acc_write_valid, ld_7_footprint_acc_write_low, ld_7_footprint_acc_write_high}))))));
-  wire [284:0] _ld_candidate_footprint_acc_read_high_e1 = (ld_issue == 3'h0) ? {ld_0_footprint_sp_read_valid, ld_0_footprint_sp_read_low, ld_0_footprint_sp_read_high, ld_0_footprint_sp_read_a_valid, ld_0_footprint_sp_read_a_low, ld_0_footprint_sp_read_a_high, ld_0_footprint_sp_write_valid, ld_0_footprint_sp_write_low, ld_0_footprint_sp_write_high, ld_0_footprint_acc_read_valid, ld_0_footprint_acc_read_low, ld_0_footprint_acc_read_high, ld_0_footprint_acc_write_valid, ld_0_footprint_acc_write_low, ld_0_footprint_acc_write_high} : ((ld_issue == 3'h1) ? {ld_1_footprint_sp_read_valid, ld_1_footprint_sp_read_low, ld_1_footprint_sp_read_high, ld_1_footprint_sp_read_a_valid, ld_1_footprint_sp_read_a_low, ld_1_footprint_sp_read_a_high, ld_1_footprint_sp_write_valid, ld_1_footprint_sp_write_low, ld_1_footprint_sp_write_high, ld_1_footprint_acc_read_valid, ld_1_footprint_acc_read_low, ld_1_footprint_acc_read_high, ld_1_footprint_acc_write_valid, ld_1_footprint_acc_write_low, ld_1_footprint_acc_write_high} : ((ld_issue == 3'h2) ? {ld_2_footprint_sp_read_valid, ld_2_footprint_sp_read_low, ld_2_footprint_sp_read_high, ld_2_footprint_sp_read_a_valid, ld_2_footprint_sp_read_a_low, ld_2_footprint_sp_read_a_high, ld_2_footprint_sp_write_valid, ld_2_footprint_sp_write_low, ld_2_footprint_sp_write_high, ld_2_footprint_acc_read_valid, ld_2_footprint_acc_read_low, ld_2_footprint_acc_read_high, ld_2_footprint_acc_write_valid, ld_2_footprint_acc_write_low, ld_2_footprint_acc_write_high} : ((ld_issue == 3'h3) ? {ld_3_footprint_sp_read_valid, ld_3_footprint_sp_read_low, ld_3_footprint_sp_read_high, ld_3_footprint_sp_read_a_valid, ld_3_footprint_sp_read_a_low, ld_3_footprint_sp_read_a_high, ld_3_footprint_sp_write_valid, ld_3_footprint_sp_write_low, ld_3_footprint_sp_write_high, ld_3_footprint_acc_read_valid, ld_3_footprint_acc_read_low, ld_3_footprint_acc_read_high, ld_3_footprint_acc_write_valid, ld_3_footprint_acc_write_low, ld_3_footprint_acc_write_high} : ((ld_issue == 3'h4) ? {ld_4_footprint_sp_read_valid, ld_4_footprint_sp_read_low, ld_4_footprint_sp_read_high, ld_4_footprint_sp_read_a_valid, ld_4_footprint_sp_read_a_low, ld_4_footprint_sp_read_a_high, ld_4_footprint_sp_write_valid, ld_4_footprint_sp_write_low, ld_4_footprint_sp_write_high, ld_4_footprint_acc_read_valid, ld_4_footprint_acc_read_low, ld_4_footprint_acc_read_high, ld_4_footprint_acc_write_valid, ld_4_footprint_acc_write_low, ld_4_footprint_acc_write_high} : ((ld_issue == 3'h5) ? {ld_5_footprint_sp_read_valid, ld_5_footprint_sp_read_low, ld_5_footprint_sp_read_high, ld_5_footprint_sp_read_a_valid, ld_5_footprint_sp_read_a_low, ld_5_footprint_sp_read_a_high, ld_5_footprint_sp_write_valid, ld_5_footprint_sp_write_low, ld_5_footprint_sp_write_high, ld_5_footprint_acc_read_valid, ld_5_footprint_acc_read_low, ld_5_footprint_acc_read_high, ld_5_footprint_acc_write_valid, ld_5_footprint_acc_write_low, ld_5_footprint_acc_write_high} : ((ld_issue == 3'h6) ? {ld_6_footprint_sp_read_valid, ld_6_footprint_sp_read_low, ld_6_footprint_sp_read_high, ld_6_footprint_sp_read_a_valid, ld_6_footprint_sp_read_a_low, ld_6_footprint_sp_read_a_high, ld_6_footprint_sp_write_valid, ld_6_footprint_sp_write_low, ld_6_footprint_sp_write_high, ld_6_footprint_acc_read_valid, ld_6_footprint_acc_read_low, ld_6_footprint_acc_read_high, ld_6_footprint_acc_write_valid, ld_6_footprint_acc_write_low, ld_6_footprint_acc_write_high} : {ld_7_footprint_sp_read_valid, ld_7_footprint_sp_read_low, ld_7_footprint_sp_read_high, ld_7_footprint_sp_read_a_valid, ld_7_footprint_sp_read_a_low, ld_7_footprint_sp_read_a_high, ld_7_footprint_sp_write_valid, ld_7_footprint_sp_write_low, ld_7_footprint_sp_write_high, ld_7_footprint_acc_read_valid, ld_7_footprint_acc_read_low, ld_7_footprint_acc_read_high, ld_7_footprint_acc_write_valid, ld_7_footprint_acc_write_low, ld_7_footprint_acc_write_high}))))));
-  wire [284:0] _ld_candidate_footprint_acc_write_valid_e1 = (ld_issue == 3'h0) ? {ld_0_footprint_sp_read_valid, ld_0_footprint_sp_read_low, ld_0_footprint_sp_read_high, ld_0_footprint_sp_read_a_valid, ld_0_footprint_sp_read_a_low, ld_0_footprint_sp_read_a_high, ld_0_footprint_sp_write_valid, ld_0_footprint_sp_write_low, ld_0_footprint_sp_write_high, ld_0_footprint_acc_read_valid, ld_0_footprint_acc_read_low, ld_0_footprint_acc_read_high, ld_0_footprint_acc_write_valid, ld_0_footprint_acc_write_low, ld_0_footprint_acc_write_high} : ((ld_issue == 3'h1) ? {ld_1_footprint_sp_read_valid, ld_1_footprint_sp_read_low, ld_1_footprint_sp_read_high, ld_1_footprint_sp_read_a_valid, ld_1_footprint_sp_read_a_low, ld_1_footprint_sp_read_a_high, ld_1_footprint_sp_write_valid, ld_1_footprint_sp_write_low, ld_1_footprint_sp_write_high, ld_1_footprint_acc_read_valid, ld_1_footprint_acc_read_low, ld_1_footprint_acc_read_high, ld_1_footprint_acc_write_valid, ld_1_footprint_acc_write_low, ld_1_footprint_acc_write_high} : ((ld_issue == 3'h2) ? {ld_2_footprint_sp_read_valid, ld_2_footprint_sp_read_low, ld_2_footprint_sp_read_high, ld_2_footprint_sp_read_a_valid, ld_2_footprint_sp_read_a_low, ld_2_footprint_sp_read_a_high, ld_2_footprint_sp_write_valid, ld_2_footprint_sp_write_low, ld_2_footprint_sp_write_high, ld_2_footprint_acc_read_valid, ld_2_footprint_acc_read_low, ld_2_footprint_acc_read_high, ld_2_footprint_acc_write_valid, ld_2_footprint_acc_write_low, ld_2_footprint_acc_write_high} : ((ld_issue == 3'h3) ? {ld_3_footprint_sp_read_valid, ld_3_footprint_sp_read_low, ld_3_footprint_sp_read_high, ld_3_footprint_sp_read_a_valid, ld_3_footprint_sp_read_a_low, ld_3_footprint_sp_read_a_high, ld_3_footprint_sp_write_valid, ld_3_footprint_sp_write_low, ld_3_footprint_sp_write_high, ld_3_footprint_acc_read_valid, ld_3_footprint_acc_read_low, ld_3_footprint_acc_read_high, ld_3_footprint_acc_write_valid, ld_3_footprint_acc_write_low, ld_3_footprint_acc_write_high} : ((ld_issue == 3'h4) ? {ld_4_footprint_sp_read_valid, ld_4_footprint_sp_read_low, ld_4_footprint_sp_read_high, ld_4_footprint_sp_read_a_valid, ld_4_footprint_sp_read_a_low, ld_4_footprint_sp_read_a_high, ld_4_footprint_sp_write_valid, ld_4_footprint_sp_write_low, ld_4_footprint_sp_write_high, ld_4_footprint_acc_read_valid, ld_4_footprint_acc_read_low, ld_4_footprint_acc_read_high, ld_4_footprint_acc_write_valid, ld_4_footprint_acc_write_low, ld_4_footprint_acc_write_high} : ((ld_issue == 3'h5) ? {ld_5_footprint_sp_read_valid, ld_5_footprint_sp_read_low, ld_5_footprint_sp_read_high, ld_5_footprint_sp_read_a_valid, ld_5_footprint_sp_read_a_low, ld_5_footprint_sp_read_a_high, ld_5_footprint_sp_write_valid, ld_5_footprint_sp_write_low, ld_5_footprint_sp_write_high, ld_5_footprint_acc_read_valid, ld_5_footprint_acc_read_low, ld_5_footprint_acc_read_high, ld_5_footprint_acc_write_valid, ld_5_footprint_acc_write_low, ld_5_footprint_acc_write_high} : ((ld_issue == 3'h6) ? {ld_6_footprint_sp_read_valid, ld_6_footprint_sp_read_low, ld_6_footprint_sp_read_high, ld_6_footprint_sp_read_a_valid, ld_6_footprint_sp_read_a_low, ld_6_footprint_sp_read_a_high, ld_6_footprint_sp_write_valid, ld_6_footprint_sp_write_low, ld_6_footprint_sp_write_high, ld_6_footprint_acc_read_valid, ld_6_footprint_acc_read_low, ld_6_footprint_acc_read_high, ld_6_footprint_acc_write_valid, ld_6_footprint_acc_write_low, ld_6_footprint_acc_write_high} : {ld_7_footprint_sp_read_valid, ld_7_footprint_sp_read_low, ld_7_footprint_sp_read_high, ld_7_footprint_sp_read_a_valid, ld_7_footprint_sp_read_a_low, ld_7_footprint_sp_read_a_high, ld_7_footprint_sp_write_valid, ld_7_footprint_sp_write_low, ld_7_footprint_sp_write_high, ld_7_footprint_acc_read_valid, ld_7_footprint_acc_read_low, ld_7_footprint_acc_read_high, ld_7_footprint_acc_write_valid, ld_7_footprint_acc_write_low, ld_7_footprint_acc_write_high}))))));
-  wire [284:0] _ld_candidate_footprint_acc_write_low_e1 = (ld_issue == 3'h0) ? {ld_0_footprint_sp_read_valid, ld_0_footprint_sp_read_low, ld_0_footprint_sp_read_high, ld_0_footprint_sp_read_a_valid, ld_0_footprint_sp_read_a_low, ld_0_footprint_sp_read_a_high, ld_0_footprint_sp_write_valid, ld_0_footprint_sp_write_low, ld_0_footprint_sp_write_high, ld_0_footprint_acc_read_valid, ld_0_footprint_acc_read_low, ld_0_footprint_acc_read_high, ld_0_footprint_acc_write_valid, ld_0_footprint_acc_write_low, ld_0_footprint_acc_write_high} : ((ld_issue == 3'h1) ? {ld_1_footprint_sp_read_valid, ld_1_footprint_sp_read_low, ld_1_footprint_sp_read_high, ld_1_footprint_sp_read_a_valid, ld_1_footprint_sp_read_a_low, ld_1_footprint_sp_read_a_high, ld_1_footprint_sp_write_valid, ld_1_footprint_sp_write_low, ld_1_footprint_sp_write_high, ld_1_footprint_acc_read_valid, ld_1_footprint_acc_read_low, ld_1_footprint_acc_read_high, ld_1_footprint_acc_write_valid, ld_1_footprint_acc_write_low, ld_1_footprint_acc_write_high} : ((ld_issue == 3'h2) ? {ld_2_footprint_sp_read_valid, ld_2_footprint_sp_read_low, ld_2_footprint_sp_read_high, ld_2_footprint_sp_read_a_valid, ld_2_footprint_sp_read_a_low, ld_2_footprint_sp_read_a_high, ld_2_footprint_sp_write_valid, ld_2_footprint_sp_write_low, ld_2_footprint_sp_write_high, ld_2_footprint_acc_read_valid, ld_2_footprint_acc_read_low, ld_2_footprint_acc_read_high, ld_2_footprint_acc_write_valid, ld_2_footprint_acc_write_low, ld_2_footprint_acc_write_high} : ((ld_issue == 3'h3) ? {ld_3_footprint_sp_read_valid, ld_3_footprint_sp_read_low, ld_3_footprint_sp_read_high, ld_3_footprint_sp_read_a_valid, ld_3_footprint_sp_read_a_low, ld_3_footprint_sp_read_a_high, ld_3_footprint_sp_write_valid, ld_3_footprint_sp_write_low, ld_3_footprint_sp_write_high, ld_3_footprint_acc_read_valid, ld_3_footprint_acc_read_low, ld_3_footprint_acc_read_high, ld_3_footprint_acc_write_valid, ld_3_footprint_acc_write_low, ld_3_footprint_acc_write_high} : ((ld_issue == 3'h4) ? {ld_4_footprint_sp_read_valid, ld_4_footprint_sp_read_low, ld_4_footprint_sp_read_high, ld_4_footprint_sp_read_a_valid, ld_4_footprint_sp_read_a_low, ld_4_footprint_sp_read_a_high, ld_4_footprint_sp_write_valid, ld_4_footprint_sp_write_low, ld_4_footprint_sp_write_high, ld_4_footprint_acc_read_valid, ld_4_footprint_acc_read_low, ld_4_footprint_acc_read_high, ld_4_footprint_acc_write_valid, ld_4_footprint_acc_write_low, ld_4_footprint_acc_write_high} : ((ld_issue == 3'h5) ? {ld_5_footprint_sp_read_valid, ld_5_footprint_sp_read_low, ld_5_footprint_sp_read_high, ld_5_footprint_sp_read_a_valid, ld_5_footprint_sp_read_a_low, ld_5_footprint_sp_read_a_high, ld_5_footprint_sp_write_valid, ld_5_footprint_sp_write_low, ld_5_footprint_sp_write_high, ld_5_footprint_acc_read_valid, ld_5_footprint_acc_read_low, ld_5_footprint_acc_read_high, ld_5_footprint_acc_write_valid, ld_5_footprint_acc_write_low, ld_5_footprint_acc_write_high} : ((ld_issue == 3'h6) ? {ld_6_footprint_sp_read_valid, ld_6_footprint_sp_read_low, ld_6_footprint_sp_read_high, ld_6_footprint_sp_read_a_valid, ld_6_footprint_sp_read_a_low, ld_6_footprint_sp_read_a_high, ld_6_footprint_sp_write_valid, ld_6_footprint_sp_write_low, ld_6_footprint_sp_write_high, ld_6_footprint_acc_read_valid, ld_6_footprint_acc_read_low, ld_6_footprint_acc_read_high, ld_6_footprint_acc_write_valid, ld_6_footprint_acc_write_low, ld_6_footprint_acc_write_high} : {ld_7_footprint_sp_read_valid, ld_7_footprint_sp_read_low, ld_7_footprint_sp_read_high, ld_7_footprint_sp_read_a_valid, ld_7_footprint_sp_read_a_low, ld_7_footprint_sp_read_a_high, ld_7_footprint_sp_write_valid, ld_7_footprint_sp_write_low, ld_7_footprint_sp_write_high, ld_7_footprint_acc_read_valid, ld_7_footprint_acc_read_low, ld_7_footprint_acc_read_high, ld_7_footprint_acc_write_valid, ld_7_footprint_acc_write_low, ld_7_footprint_acc_write_high}))))));
-  wire [284:0] _ld_candidate_footprint_acc_write_high_e1 = (ld_issue == 3'h0) ? {ld_0_footprint_sp_read_valid, ld_0_footprint_sp_read_low, ld_0_footprint_sp_read_high, ld_0_footprint_sp_read_a_valid, ld_0_footprint_sp_read_a_low, ld_0_footprint_sp_read_a_high, ld_0_footprint_sp_write_valid, ld_0_footprint_sp_write_low, ld_0_footprint_sp_write_high, ld_0_footprint_acc_read_valid, ld_0_footprint_acc_read_low, ld_0_footprint_acc_read_high, ld_0_footprint_acc_write_valid, ld_0_footprint_acc_write_low, ld_0_footprint_acc_write_high} : ((ld_issue == 3'h1) ? {ld_1_footprint_sp_read_valid, ld_1_footprint_sp_read_low, ld_1_footprint_sp_read_high, ld_1_footprint_sp_read_a_valid, ld_1_footprint_sp_read_a_low, ld_1_footprint_sp_read_a_high, ld_1_footprint_sp_write_valid, ld_1_footprint_sp_write_low, ld_1_footprint_sp_write_high, ld_1_footprint_acc_read_valid, ld_1_footprint_acc_read_low, ld_1_footprint_acc_read_high, ld_1_footprint_acc_write_valid, ld_1_footprint_acc_write_low, ld_1_footprint_acc_write_high} : ((ld_issue == 3'h2) ? {ld_2_footprint_sp_read_valid, ld_2_footprint_sp_read_low, ld_2_footprint_sp_read_high, ld_2_footprint_sp_read_a_valid, ld_2_footprint_sp_read_a_low, ld_2_footprint_sp_read_a_high, ld_2_footprint_sp_write_valid, ld_2_footprint_sp_write_low, ld_2_footprint_sp_write_high, ld_2_footprint_acc_read_valid, ld_2_footprint_acc_read_low, ld_2_footprint_acc_read_high, ld_2_footprint_acc_write_valid, ld_2_footprint_acc_write_low, ld_2_footprint_acc_write_high} : ((ld_issue == 3'h3) ? {ld_3_footprint_sp_read_valid, ld_3_footprint_sp_read_low, ld_3_footprint_sp_read_high, ld_3_footprint_sp_read_a_valid, ld_3_footprint_sp_read_a_low, ld_3_footprint_sp_read_a_high, ld_3_footprint_sp_write_valid, ld_3_footprint_sp_write_low, ld_3_footprint_sp_write_high, ld_3_footprint_acc_read_valid, ld_3_footprint_acc_read_low, ld_3_footprint_acc_read_high, ld_3_footprint_acc_write_valid, ld_3_footprint_acc_write_low, ld_3_footprint_acc_write_high} : ((ld_issue == 3'h4) ? {ld_4_footprint_sp_read_valid, ld_4_footprint_sp_read_low, ld_4_footprint_sp_read_high, ld_4_footprint_sp_read_a_valid, ld_4_footprint_sp_read_a_low, ld_4_footprint_sp_read_a_high, ld_4_footprint_sp_write_valid, ld_4_footprint_sp_write_low, ld_4_footprint_sp_write_high, ld_4_footprint_acc_read_valid, ld_4_footprint_acc_read_low, ld_4_footprint_acc_read_high, ld_4_footprint_acc_write_valid, ld_4_footprint_acc_write_low, ld_4_footprint_acc_write_high} : ((ld_issue == 3'h5) ? {ld_5_footprint_sp_read_valid, ld_5_footprint_sp_read_low, ld_5_footprint_sp_read_high, ld_5_footprint_sp_read_a_valid, ld_5_footprint_sp_read_a_low, ld_5_footprint_sp_read_a_high, ld_5_footprint_sp_write_valid, ld_5_footprint_sp_write_low, ld_5_footprint_sp_write_high, ld_5_footprint_acc_read_valid, ld_5_footprint_acc_read_low, ld_5_footprint_acc_read_high, ld_5_footprint_acc_write_valid, ld_5_footprint_acc_write_low, ld_5_footprint_acc_write_high} : ((ld_issue == 3'h6) ? {ld_6_footprint_sp_read_valid, ld_6_footprint_sp_read_low, ld_6_footprint_sp_read_high, ld_6_footprint_sp_read_a_valid, ld_6_footprint_sp_read_a_low, ld_6_footprint_sp_read_a_high, ld_6_footprint_sp_write_valid, ld_6_footprint_sp_write_low, ld_6_footprint_sp_write_high, ld_6_footprint_acc_read_valid, ld_6_footprint_acc_read_low, ld_6_footprint_acc_read_high, ld_6_footprint_acc_write_valid, ld_6_footprint_acc_write_low, ld_6_footprint_acc_write_high} : {ld_7_footprint_sp_read_valid, ld_7_footprint_sp_read_low, ld_7_footprint_sp_read_high, ld_7_footprint_sp_read_a_valid, ld_7_footprint_sp_read_a_low, ld_7_footprint_sp_read_a_high, ld_7_footprint_sp_write_valid, ld_7_footprint_sp_write_low, ld_7_footprint_sp_write_high, ld_7_footprint_acc_read_valid, ld_7_footprint_acc_read_low, ld_7_footprint_acc_read_high, ld_7_footprint_acc_write_valid, ld_7_footprint_acc_write_low, ld_7_footprint_acc_write_high}))))));
   wire [31:0] _ld_issuable_e1 = ex_0_cmd_compute_sequence - ld_candidate_compute_sequence;
   wire [31:0] _ld_issuable_e2 = ex_1_cmd_compute_sequence - ld_candidate_compute_sequence;
   wire [31:0] _ld_issuable_e3 = ex_2_cmd_compute_sequence - ld_candidate_compute_sequence;
@@ -971,29 +949,7 @@ module ReservationStation_SpinelSmall (
   wire [31:0] _ld_issuable_e19 = st_2_cmd_compute_sequence - ld_candidate_compute_sequence;
   wire [31:0] _ld_issuable_e20 = st_3_cmd_compute_sequence - ld_candidate_compute_sequence;
   wire [328:0] _ex_candidate_compute_cmd_funct_e1 = (ex_issue == 4'h0) ? {ex_0_cmd_compute_cmd_funct, ex_0_cmd_compute_cmd_rs1, ex_0_cmd_compute_cmd_rs2, ex_0_cmd_compute_index, ex_0_cmd_compute_sequence, ex_0_cmd_compute_loop_internal, ex_0_cmd_compute_loop_slot, ex_0_cmd_preload_rs1, ex_0_cmd_preload_rs2} : ((ex_issue == 4'h1) ? {ex_1_cmd_compute_cmd_funct, ex_1_cmd_compute_cmd_rs1, ex_1_cmd_compute_cmd_rs2, ex_1_cmd_compute_index, ex_1_cmd_compute_sequence, ex_1_cmd_compute_loop_internal, ex_1_cmd_compute_loop_slot, ex_1_cmd_preload_rs1, ex_1_cmd_preload_rs2} : ((ex_issue == 4'h2) ? {ex_2_cmd_compute_cmd_funct, ex_2_cmd_compute_cmd_rs1, ex_2_cmd_compute_cmd_rs2, ex_2_cmd_compute_index, ex_2_cmd_compute_sequence, ex_2_cmd_compute_loop_internal, ex_2_cmd_compute_loop_slot, ex_2_cmd_preload_rs1, ex_2_cmd_preload_rs2} : ((ex_issue == 4'h3) ? {ex_3_cmd_compute_cmd_funct, ex_3_cmd_compute_cmd_rs1, ex_3_cmd_compute_cmd_rs2, ex_3_cmd_compute_index, ex_3_cmd_compute_sequence, ex_3_cmd_compute_loop_internal, ex_3_cmd_compute_loop_slot, ex_3_cmd_preload_rs1, ex_3_cmd_preload_rs2} : ((ex_issue == 4'h4) ? {ex_4_cmd_compute_cmd_funct, ex_4_cmd_compute_cmd_rs1, ex_4_cmd_compute_cmd_rs2, ex_4_cmd_compute_index, ex_4_cmd_compute_sequence, ex_4_cmd_compute_loop_internal, ex_4_cmd_compute_loop_slot, ex_4_cmd_preload_rs1, ex_4_cmd_preload_rs2} : ((ex_issue == 4'h5) ? {ex_5_cmd_compute_cmd_funct, ex_5_cmd_compute_cmd_rs1, ex_5_cmd_compute_cmd_rs2, ex_5_cmd_compute_index, ex_5_cmd_compute_sequence, ex_5_cmd_compute_loop_internal, ex_5_cmd_compute_loop_slot, ex_5_cmd_preload_rs1, ex_5_cmd_preload_rs2} : ((ex_issue == 4'h6) ? {ex_6_cmd_compute_cmd_funct, ex_6_cmd_compute_cmd_rs1, ex_6_cmd_compute_cmd_rs2, ex_6_cmd_compute_index, ex_6_cmd_compute_sequence, ex_6_cmd_compute_loop_internal, ex_6_cmd_compute_loop_slot, ex_6_cmd_preload_rs1, ex_6_cmd_preload_rs2} : ((ex_issue == 4'h7) ? {ex_7_cmd_compute_cmd_funct, ex_7_cmd_compute_cmd_rs1, ex_7_cmd_compute_cmd_rs2, ex_7_cmd_compute_index, ex_7_cmd_compute_sequence, ex_7_cmd_compute_loop_internal, ex_7_cmd_compute_loop_slot, ex_7_cmd_preload_rs1, ex_7_cmd_preload_rs2} : ((ex_issue == 4'h8) ? {ex_8_cmd_compute_cmd_funct, ex_8_cmd_compute_cmd_rs1, ex_8_cmd_compute_cmd_rs2, ex_8_cmd_compute_index, ex_8_cmd_compute_sequence, ex_8_cmd_compute_loop_internal, ex_8_cmd_compute_loop_slot, ex_8_cmd_preload_rs1, ex_8_cmd_preload_rs2} : ((ex_issue == 4'h9) ? {ex_9_cmd_compute_cmd_funct, ex_9_cmd_compute_cmd_rs1, ex_9_cmd_compute_cmd_rs2, ex_9_cmd_compute_index, ex_9_cmd_compute_sequence, ex_9_cmd_compute_loop_internal, ex_9_cmd_compute_loop_slot, ex_9_cmd_preload_rs1, ex_9_cmd_preload_rs2} : ((ex_issue == 4'ha) ? {ex_10_cmd_compute_cmd_funct, ex_10_cmd_compute_cmd_rs1, ex_10_cmd_compute_cmd_rs2, ex_10_cmd_compute_index, ex_10_cmd_compute_sequence, ex_10_cmd_compute_loop_internal, ex_10_cmd_compute_loop_slot, ex_10_cmd_preload_rs1, ex_10_cmd_preload_rs2} : ((ex_issue == 4'hb) ? {ex_11_cmd_compute_cmd_funct, ex_11_cmd_compute_cmd_rs1, ex_11_cmd_compute_cmd_rs2, ex_11_cmd_compute_index, ex_11_cmd_compute_sequence, ex_11_cmd_compute_loop_internal, ex_11_cmd_compute_loop_slot, ex_11_cmd_preload_rs1, ex_11_cmd_preload_rs2} : ((ex_issue == 4'hc) ? {ex_12_cmd_compute_cmd_funct, ex_12_cmd_compute_cmd_rs1, ex_12_cmd_compute_cmd_rs2, ex_12_cmd_compute_index, ex_12_cmd_compute_sequence, ex_12_cmd_compute_loop_internal, ex_12_cmd_compute_loop_slot, ex_12_cmd_preload_rs1, ex_12_cmd_preload_rs2} : ((ex_issue == 4'hd) ? {ex_13_cmd_compute_cmd_funct, ex_13_cmd_compute_cmd_rs1, ex_13_cmd_compute_cmd_rs2, ex_13_cmd_compute_index, ex_13_cmd_compute_sequence, ex_13_cmd_compute_loop_internal, ex_13_cmd_compute_loop_slot, ex_13_cmd_preload_rs1, ex_13_cmd_preload_rs2} : ((ex_issue == 4'he) ? {ex_14_cmd_compute_cmd_funct, ex_14_cmd_compute_cmd_rs1, ex_14_cmd_compute_cmd_rs2, ex_14_cmd_compute_index, ex_14_cmd_compute_sequence, ex_14_cmd_compute_loop_internal, ex_14_cmd_compute_loop_slot, ex_14_cmd_preload_rs1, ex_14_cmd_preload_rs2} : {ex_15_cmd_compute_cmd_funct, ex_15_cmd_compute_cmd_rs1, ex_15_cmd_compute_cmd_rs2, ex_15_cmd_compute_index, ex_15_cmd_compute_sequence, ex_15_cmd_compute_loop_internal, ex_15_cmd_compute_loop_slot, ex_15_cmd_preload_rs1, ex_15_cmd_preload_rs2}))))))))))))));
-  wire [328:0] _ex_candidate_compute_cmd_rs1_e1 = (ex_issue == 4'h0) ? {ex_0_cmd_compute_cmd_funct, ex_0_cmd_compute_cmd_rs1, ex_0_cmd_compute_cmd_rs2, ex_0_cmd_compute_index, ex_0_cmd_compute_sequence, ex_0_cmd_compute_loop_internal, ex_0_cmd_compute_loop_slot, ex_0_cmd_preload_rs1, ex_0_cmd_preload_rs2} : ((ex_issue == 4'h1) ? {ex_1_cmd_compute_cmd_funct, ex_1_cmd_compute_cmd_rs1, ex_1_cmd_compute_cmd_rs2, ex_1_cmd_compute_index, ex_1_cmd_compute_sequence, ex_1_cmd_compute_loop_internal, ex_1_cmd_compute_loop_slot, ex_1_cmd_preload_rs1, ex_1_cmd_preload_rs2} : ((ex_issue == 4'h2) ? {ex_2_cmd_compute_cmd_funct, ex_2_cmd_compute_cmd_rs1, ex_2_cmd_compute_cmd_rs2, ex_2_cmd_compute_index, ex_2_cmd_compute_sequence, ex_2_cmd_compute_loop_internal, ex_2_cmd_compute_loop_slot, ex_2_cmd_preload_rs1, ex_2_cmd_preload_rs2} : ((ex_issue == 4'h3) ? {ex_3_cmd_compute_cmd_funct, ex_3_cmd_compute_cmd_rs1, ex_3_cmd_compute_cmd_rs2, ex_3_cmd_compute_index, ex_3_cmd_compute_sequence, ex_3_cmd_compute_loop_internal, ex_3_cmd_compute_loop_slot, ex_3_cmd_preload_rs1, ex_3_cmd_preload_rs2} : ((ex_issue == 4'h4) ? {ex_4_cmd_compute_cmd_funct, ex_4_cmd_compute_cmd_rs1, ex_4_cmd_compute_cmd_rs2, ex_4_cmd_compute_index, ex_4_cmd_compute_sequence, ex_4_cmd_compute_loop_internal, ex_4_cmd_compute_loop_slot, ex_4_cmd_preload_rs1, ex_4_cmd_preload_rs2} : ((ex_issue == 4'h5) ? {ex_5_cmd_compute_cmd_funct, ex_5_cmd_compute_cmd_rs1, ex_5_cmd_compute_cmd_rs2, ex_5_cmd_compute_index, ex_5_cmd_compute_sequence, ex_5_cmd_compute_loop_internal, ex_5_cmd_compute_loop_slot, ex_5_cmd_preload_rs1, ex_5_cmd_preload_rs2} : ((ex_issue == 4'h6) ? {ex_6_cmd_compute_cmd_funct, ex_6_cmd_compute_cmd_rs1, ex_6_cmd_compute_cmd_rs2, ex_6_cmd_compute_index, ex_6_cmd_compute_sequence, ex_6_cmd_compute_loop_internal, ex_6_cmd_compute_loop_slot, ex_6_cmd_preload_rs1, ex_6_cmd_preload_rs2} : ((ex_issue == 4'h7) ? {ex_7_cmd_compute_cmd_funct, ex_7_cmd_compute_cmd_rs1, ex_7_cmd_compute_cmd_rs2, ex_7_cmd_compute_index, ex_7_cmd_compute_sequence, ex_7_cmd_compute_loop_internal, ex_7_cmd_compute_loop_slot, ex_7_cmd_preload_rs1, ex_7_cmd_preload_rs2} : ((ex_issue == 4'h8) ? {ex_8_cmd_compute_cmd_funct, ex_8_cmd_compute_cmd_rs1, ex_8_cmd_compute_cmd_rs2, ex_8_cmd_compute_index, ex_8_cmd_compute_sequence, ex_8_cmd_compute_loop_internal, ex_8_cmd_compute_loop_slot, ex_8_cmd_preload_rs1, ex_8_cmd_preload_rs2} : ((ex_issue == 4'h9) ? {ex_9_cmd_compute_cmd_funct, ex_9_cmd_compute_cmd_rs1, ex_9_cmd_compute_cmd_rs2, ex_9_cmd_compute_index, ex_9_cmd_compute_sequence, ex_9_cmd_compute_loop_internal, ex_9_cmd_compute_loop_slot, ex_9_cmd_preload_rs1, ex_9_cmd_preload_rs2} : ((ex_issue == 4'ha) ? {ex_10_cmd_compute_cmd_funct, ex_10_cmd_compute_cmd_rs1, ex_10_cmd_compute_cmd_rs2, ex_10_cmd_compute_index, ex_10_cmd_compute_sequence, ex_10_cmd_compute_loop_internal, ex_10_cmd_compute_loop_slot, ex_10_cmd_preload_rs1, ex_10_cmd_preload_rs2} : ((ex_issue == 4'hb) ? {ex_11_cmd_compute_cmd_funct, ex_11_cmd_compute_cmd_rs1, ex_11_cmd_compute_cmd_rs2, ex_11_cmd_compute_index, ex_11_cmd_compute_sequence, ex_11_cmd_compute_loop_internal, ex_11_cmd_compute_loop_slot, ex_11_cmd_preload_rs1, ex_11_cmd_preload_rs2} : ((ex_issue == 4'hc) ? {ex_12_cmd_compute_cmd_funct, ex_12_cmd_compute_cmd_rs1, ex_12_cmd_compute_cmd_rs2, ex_12_cmd_compute_index, ex_12_cmd_compute_sequence, ex_12_cmd_compute_loop_internal, ex_12_cmd_compute_loop_slot, ex_12_cmd_preload_rs1, ex_12_cmd_preload_rs2} : ((ex_issue == 4'hd) ? {ex_13_cmd_compute_cmd_funct, ex_13_cmd_compute_cmd_rs1, ex_13_cmd_compute_cmd_rs2, ex_13_cmd_compute_index, ex_13_cmd_compute_sequence, ex_13_cmd_compute_loop_internal, ex_13_cmd_compute_loop_slot, ex_13_cmd_preload_rs1, ex_13_cmd_preload_rs2} : ((ex_issue == 4'he) ? {ex_14_cmd_compute_cmd_funct, ex_14_cmd_compute_cmd_rs1, ex_14_cmd_compute_cmd_rs2, ex_14_cmd_compute_index, ex_14_cmd_compute_sequence, ex_14_cmd_compute_loop_internal, ex_14_cmd_compute_loop_slot, ex_14_cmd_preload_rs1, ex_14_cmd_preload_rs2} : {ex_15_cmd_compute_cmd_funct, ex_15_cmd_compute_cmd_rs1, ex_15_cmd_compute_cmd_rs2, ex_15_cmd_compute_index, ex_15_cmd_compute_sequence, ex_15_cmd_compute_loop_internal, ex_15_cmd_compute_loop_slot, ex_15_cmd_preload_rs1, ex_15_cmd_preload_rs2}))))))))))))));
-  wire [328:0] _ex_candidate_compute_cmd_rs2_e1 = (ex_issue == 4'h0) ? {ex_0_cmd_compute_cmd_funct, ex_0_cmd_compute_cmd_rs1, ex_0_cmd_compute_cmd_rs2, ex_0_cmd_compute_index, ex_0_cmd_compute_sequence, ex_0_cmd_compute_loop_internal, ex_0_cmd_compute_loop_slot, ex_0_cmd_preload_rs1, ex_0_cmd_preload_rs2} : ((ex_issue == 4'h1) ? {ex_1_cmd_compute_cmd_funct, ex_1_cmd_compute_cmd_rs1, ex_1_cmd_compute_cmd_rs2, ex_1_cmd_compute_index, ex_1_cmd_compute_sequence, ex_1_cmd_compute_loop_internal, ex_1_cmd_compute_loop_slot, ex_1_cmd_preload_rs1, ex_1_cmd_preload_rs2} : ((ex_issue == 4'h2) ? {ex_2_cmd_compute_cmd_funct, ex_2_cmd_compute_cmd_rs1, ex_2_cmd_compute_cmd_rs2, ex_2_cmd_compute_index, ex_2_cmd_compute_sequence, ex_2_cmd_compute_loop_internal, ex_2_cmd_compute_loop_slot, ex_2_cmd_preload_rs1, ex_2_cmd_preload_rs2} : ((ex_issue == 4'h3) ? {ex_3_cmd_compute_cmd_funct, ex_3_cmd_compute_cmd_rs1, ex_3_cmd_compute_cmd_rs2, ex_3_cmd_compute_index, ex_3_cmd_compute_sequence, ex_3_cmd_compute_loop_internal, ex_3_cmd_compute_loop_slot, ex_3_cmd_preload_rs1, ex_3_cmd_preload_rs2} : ((ex_issue == 4'h4) ? {ex_4_cmd_compute_cmd_funct, ex_4_cmd_compute_cmd_rs1, ex_4_cmd_compute_cmd_rs2, ex_4_cmd_compute_index, ex_4_cmd_compute_sequence, ex_4_cmd_compute_loop_internal, ex_4_cmd_compute_loop_slot, ex_4_cmd_preload_rs1, ex_4_cmd_preload_rs2} : ((ex_issue == 4'h5) ? {ex_5_cmd_compute_cmd_funct, ex_5_cmd_compute_cmd_rs1, ex_5_cmd_compute_cmd_rs2, ex_5_cmd_compute_index, ex_5_cmd_compute_sequence, ex_5_cmd_compute_loop_internal, ex_5_cmd_compute_loop_slot, ex_5_cmd_preload_rs1, ex_5_cmd_preload_rs2} : ((ex_issue == 4'h6) ? {ex_6_cmd_compute_cmd_funct, ex_6_cmd_compute_cmd_rs1, ex_6_cmd_compute_cmd_rs2, ex_6_cmd_compute_index, ex_6_cmd_compute_sequence, ex_6_cmd_compute_loop_internal, ex_6_cmd_compute_loop_slot, ex_6_cmd_preload_rs1, ex_6_cmd_preload_rs2} : ((ex_issue == 4'h7) ? {ex_7_cmd_compute_cmd_funct, ex_7_cmd_compute_cmd_rs1, ex_7_cmd_compute_cmd_rs2, ex_7_cmd_compute_index, ex_7_cmd_compute_sequence, ex_7_cmd_compute_loop_internal, ex_7_cmd_compute_loop_slot, ex_7_cmd_preload_rs1, ex_7_cmd_preload_rs2} : ((ex_issue == 4'h8) ? {ex_8_cmd_compute_cmd_funct, ex_8_cmd_compute_cmd_rs1, ex_8_cmd_compute_cmd_rs2, ex_8_cmd_compute_index, ex_8_cmd_compute_sequence, ex_8_cmd_compute_loop_internal, ex_8_cmd_compute_loop_slot, ex_8_cmd_preload_rs1, ex_8_cmd_preload_rs2} : ((ex_issue == 4'h9) ? {ex_9_cmd_compute_cmd_funct, ex_9_cmd_compute_cmd_rs1, ex_9_cmd_compute_cmd_rs2, ex_9_cmd_compute_index, ex_9_cmd_compute_sequence, ex_9_cmd_compute_loop_internal, ex_9_cmd_compute_loop_slot, ex_9_cmd_preload_rs1, ex_9_cmd_preload_rs2} : ((ex_issue == 4'ha) ? {ex_10_cmd_compute_cmd_funct, ex_10_cmd_compute_cmd_rs1, ex_10_cmd_compute_cmd_rs2, ex_10_cmd_compute_index, ex_10_cmd_compute_sequence, ex_10_cmd_compute_loop_internal, ex_10_cmd_compute_loop_slot, ex_10_cmd_preload_rs1, ex_10_cmd_preload_rs2} : ((ex_issue == 4'hb) ? {ex_11_cmd_compute_cmd_funct, ex_11_cmd_compute_cmd_rs1, ex_11_cmd_compute_cmd_rs2, ex_11_cmd_compute_index, ex_11_cmd_compute_sequence, ex_11_cmd_compute_loop_internal, ex_11_cmd_compute_loop_slot, ex_11_cmd_preload_rs1, ex_11_cmd_preload_rs2} : ((ex_issue == 4'hc) ? {ex_12_cmd_compute_cmd_funct, ex_12_cmd_compute_cmd_rs1, ex_12_cmd_compute_cmd_rs2, ex_12_cmd_compute_index, ex_12_cmd_compute_sequence, ex_12_cmd_compute_loop_internal, ex_12_cmd_compute_loop_slot, ex_12_cmd_preload_rs1, ex_12_cmd_preload_rs2} : ((ex_issue == 4'hd) ? {ex_13_cmd_compute_cmd_funct, ex_13_cmd_compute_cmd_rs1, ex_13_cmd_compute_cmd_rs2, ex_13_cmd_compute_index, ex_13_cmd_compute_sequence, ex_13_cmd_compute_loop_internal, ex_13_cmd_compute_loop_slot, ex_13_cmd_preload_rs1, ex_13_cmd_preload_rs2} : ((ex_issue == 4'he) ? {ex_14_cmd_compute_cmd_funct, ex_14_cmd_compute_cmd_rs1, ex_14_cmd_compute_cmd_rs2, ex_14_cmd_compute_index, ex_14_cmd_compute_sequence, ex_14_cmd_compute_loop_internal, ex_14_cmd_compute_loop_slot, ex_14_cmd_preload_rs1, ex_14_cmd_preload_rs2} : {ex_15_cmd_compute_cmd_funct, ex_15_cmd_compute_cmd_rs1, ex_15_cmd_compute_cmd_rs2, ex_15_cmd_compute_index, ex_15_cmd_compute_sequence, ex_15_cmd_compute_loop_internal, ex_15_cmd_compute_loop_slot, ex_15_cmd_preload_rs1, ex_15_cmd_preload_rs2}))))))))))))));
-  wire [328:0] _ex_candidate_compute_index_e1 = (ex_issue == 4'h0) ? {ex_0_cmd_compute_cmd_funct, ex_0_cmd_compute_cmd_rs1, ex_0_cmd_compute_cmd_rs2, ex_0_cmd_compute_index, ex_0_cmd_compute_sequence, ex_0_cmd_compute_loop_internal, ex_0_cmd_compute_loop_slot, ex_0_cmd_preload_rs1, ex_0_cmd_preload_rs2} : ((ex_issue == 4'h1) ? {ex_1_cmd_compute_cmd_funct, ex_1_cmd_compute_cmd_rs1, ex_1_cmd_compute_cmd_rs2, ex_1_cmd_compute_index, ex_1_cmd_compute_sequence, ex_1_cmd_compute_loop_internal, ex_1_cmd_compute_loop_slot, ex_1_cmd_preload_rs1, ex_1_cmd_preload_rs2} : ((ex_issue == 4'h2) ? {ex_2_cmd_compute_cmd_funct, ex_2_cmd_compute_cmd_rs1, ex_2_cmd_compute_cmd_rs2, ex_2_cmd_compute_index, ex_2_cmd_compute_sequence, ex_2_cmd_compute_loop_internal, ex_2_cmd_compute_loop_slot, ex_2_cmd_preload_rs1, ex_2_cmd_preload_rs2} : ((ex_issue == 4'h3) ? {ex_3_cmd_compute_cmd_funct, ex_3_cmd_compute_cmd_rs1, ex_3_cmd_compute_cmd_rs2, ex_3_cmd_compute_index, ex_3_cmd_compute_sequence, ex_3_cmd_compute_loop_internal, ex_3_cmd_compute_loop_slot, ex_3_cmd_preload_rs1, ex_3_cmd_preload_rs2} : ((ex_issue == 4'h4) ? {ex_4_cmd_compute_cmd_funct, ex_4_cmd_compute_cmd_rs1, ex_4_cmd_compute_cmd_rs2, ex_4_cmd_compute_index, ex_4_cmd_compute_sequence, ex_4_cmd_compute_loop_internal, ex_4_cmd_compute_loop_slot, ex_4_cmd_preload_rs1, ex_4_cmd_preload_rs2} : ((ex_issue == 4'h5) ? {ex_5_cmd_compute_cmd_funct, ex_5_cmd_compute_cmd_rs1, ex_5_cmd_compute_cmd_rs2, ex_5_cmd_compute_index, ex_5_cmd_compute_sequence, ex_5_cmd_compute_loop_internal, ex_5_cmd_compute_loop_slot, ex_5_cmd_preload_rs1, ex_5_cmd_preload_rs2} : ((ex_issue == 4'h6) ? {ex_6_cmd_compute_cmd_funct, ex_6_cmd_compute_cmd_rs1, ex_6_cmd_compute_cmd_rs2, ex_6_cmd_compute_index, ex_6_cmd_compute_sequence, ex_6_cmd_compute_loop_internal, ex_6_cmd_compute_loop_slot, ex_6_cmd_preload_rs1, ex_6_cmd_preload_rs2} : ((ex_issue == 4'h7) ? {ex_7_cmd_compute_cmd_funct, ex_7_cmd_compute_cmd_rs1, ex_7_cmd_compute_cmd_rs2, ex_7_cmd_compute_index, ex_7_cmd_compute_sequence, ex_7_cmd_compute_loop_internal, ex_7_cmd_compute_loop_slot, ex_7_cmd_preload_rs1, ex_7_cmd_preload_rs2} : ((ex_issue == 4'h8) ? {ex_8_cmd_compute_cmd_funct, ex_8_cmd_compute_cmd_rs1, ex_8_cmd_compute_cmd_rs2, ex_8_cmd_compute_index, ex_8_cmd_compute_sequence, ex_8_cmd_compute_loop_internal, ex_8_cmd_compute_loop_slot, ex_8_cmd_preload_rs1, ex_8_cmd_preload_rs2} : ((ex_issue == 4'h9) ? {ex_9_cmd_compute_cmd_funct, ex_9_cmd_compute_cmd_rs1, ex_9_cmd_compute_cmd_rs2, ex_9_cmd_compute_index, ex_9_cmd_compute_sequence, ex_9_cmd_compute_loop_internal, ex_9_cmd_compute_loop_slot, ex_9_cmd_preload_rs1, ex_9_cmd_preload_rs2} : ((ex_issue == 4'ha) ? {ex_10_cmd_compute_cmd_funct, ex_10_cmd_compute_cmd_rs1, ex_10_cmd_compute_cmd_rs2, ex_10_cmd_compute_index, ex_10_cmd_compute_sequence, ex_10_cmd_compute_loop_internal, ex_10_cmd_compute_loop_slot, ex_10_cmd_preload_rs1, ex_10_cmd_preload_rs2} : ((ex_issue == 4'hb) ? {ex_11_cmd_compute_cmd_funct, ex_11_cmd_compute_cmd_rs1, ex_11_cmd_compute_cmd_rs2, ex_11_cmd_compute_index, ex_11_cmd_compute_sequence, ex_11_cmd_compute_loop_internal, ex_11_cmd_compute_loop_slot, ex_11_cmd_preload_rs1, ex_11_cmd_preload_rs2} : ((ex_issue == 4'hc) ? {ex_12_cmd_compute_cmd_funct, ex_12_cmd_compute_cmd_rs1, ex_12_cmd_compute_cmd_rs2, ex_12_cmd_compute_index, ex_12_cmd_compute_sequence, ex_12_cmd_compute_loop_internal, ex_12_cmd_compute_loop_slot, ex_12_cmd_preload_rs1, ex_12_cmd_preload_rs2} : ((ex_issue == 4'hd) ? {ex_13_cmd_compute_cmd_funct, ex_13_cmd_compute_cmd_rs1, ex_13_cmd_compute_cmd_rs2, ex_13_cmd_compute_index, ex_13_cmd_compute_sequence, ex_13_cmd_compute_loop_internal, ex_13_cmd_compute_loop_slot, ex_13_cmd_preload_rs1, ex_13_cmd_preload_rs2} : ((ex_issue == 4'he) ? {ex_14_cmd_compute_cmd_funct, ex_14_cmd_compute_cmd_rs1, ex_14_cmd_compute_cmd_rs2, ex_14_cmd_compute_index, ex_14_cmd_compute_sequence, ex_14_cmd_compute_loop_internal, ex_14_cmd_compute_loop_slot, ex_14_cmd_preload_rs1, ex_14_cmd_preload_rs2} : {ex_15_cmd_compute_cmd_funct, ex_15_cmd_compute_cmd_rs1, ex_15_cmd_compute_cmd_rs2, ex_15_cmd_compute_index, ex_15_cmd_compute_sequence, ex_15_cmd_compute_loop_internal, ex_15_cmd_compute_loop_slot, ex_15_cmd_preload_rs1, ex_15_cmd_preload_rs2}))))))))))))));
-  wire [328:0] _ex_candidate_compute_sequence_e1 = (ex_issue == 4'h0) ? {ex_0_cmd_compute_cmd_funct, ex_0_cmd_compute_cmd_rs1, ex_0_cmd_compute_cmd_rs2, ex_0_cmd_compute_index, ex_0_cmd_compute_sequence, ex_0_cmd_compute_loop_internal, ex_0_cmd_compute_loop_slot, ex_0_cmd_preload_rs1, ex_0_cmd_preload_rs2} : ((ex_issue == 4'h1) ? {ex_1_cmd_compute_cmd_funct, ex_1_cmd_compute_cmd_rs1, ex_1_cmd_compute_cmd_rs2, ex_1_cmd_compute_index, ex_1_cmd_compute_sequence, ex_1_cmd_compute_loop_internal, ex_1_cmd_compute_loop_slot, ex_1_cmd_preload_rs1, ex_1_cmd_preload_rs2} : ((ex_issue == 4'h2) ? {ex_2_cmd_compute_cmd_funct, ex_2_cmd_compute_cmd_rs1, ex_2_cmd_compute_cmd_rs2, ex_2_cmd_compute_index, ex_2_cmd_compute_sequence, ex_2_cmd_compute_loop_internal, ex_2_cmd_compute_loop_slot, ex_2_cmd_preload_rs1, ex_2_cmd_preload_rs2} : ((ex_issue == 4'h3) ? {ex_3_cmd_compute_cmd_funct, ex_3_cmd_compute_cmd_rs1, ex_3_cmd_compute_cmd_rs2, ex_3_cmd_compute_index, ex_3_cmd_compute_sequence, ex_3_cmd_compute_loop_internal, ex_3_cmd_compute_loop_slot, ex_3_cmd_preload_rs1, ex_3_cmd_preload_rs2} : ((ex_issue == 4'h4) ? {ex_4_cmd_compute_cmd_funct, ex_4_cmd_compute_cmd_rs1, ex_4_cmd_compute_cmd_rs2, ex_4_cmd_compute_index, ex_4_cmd_compute_sequence, ex_4_cmd_compute_loop_internal, ex_4_cmd_compute_loop_slot, ex_4_cmd_preload_rs1, ex_4_cmd_preload_rs2} : ((ex_issue == 4'h5) ? {ex_5_cmd_compute_cmd_funct, ex_5_cmd_compute_cmd_rs1, ex_5_cmd_compute_cmd_rs2, ex_5_cmd_compute_index, ex_5_cmd_compute_sequence, ex_5_cmd_compute_loop_internal, ex_5_cmd_compute_loop_slot, ex_5_cmd_preload_rs1, ex_5_cmd_preload_rs2} : ((ex_issue == 4'h6) ? {ex_6_cmd_compute_cmd_funct, ex_6_cmd_compute_cmd_rs1, ex_6_cmd_compute_cmd_rs2, ex_6_cmd_compute_index, ex_6_cmd_compute_sequence, ex_6_cmd_compute_loop_internal, ex_6_cmd_compute_loop_slot, ex_6_cmd_preload_rs1, ex_6_cmd_preload_rs2} : ((ex_issue == 4'h7) ? {ex_7_cmd_compute_cmd_funct, ex_7_cmd_compute_cmd_rs1, ex_7_cmd_compute_cmd_rs2, ex_7_cmd_compute_index, ex_7_cmd_compute_sequence, ex_7_cmd_compute_loop_internal, ex_7_cmd_compute_loop_slot, ex_7_cmd_preload_rs1, ex_7_cmd_preload_rs2} : ((ex_issue == 4'h8) ? {ex_8_cmd_compute_cmd_funct, ex_8_cmd_compute_cmd_rs1, ex_8_cmd_compute_cmd_rs2, ex_8_cmd_compute_index, ex_8_cmd_compute_sequence, ex_8_cmd_compute_loop_internal, ex_8_cmd_compute_loop_slot, ex_8_cmd_preload_rs1, ex_8_cmd_preload_rs2} : ((ex_issue == 4'h9) ? {ex_9_cmd_compute_cmd_funct, ex_9_cmd_compute_cmd_rs1, ex_9_cmd_compute_cmd_rs2, ex_9_cmd_compute_index, ex_9_cmd_compute_sequence, ex_9_cmd_compute_loop_internal, ex_9_cmd_compute_loop_slot, ex_9_cmd_preload_rs1, ex_9_cmd_preload_rs2} : ((ex_issue == 4'ha) ? {ex_10_cmd_compute_cmd_funct, ex_10_cmd_compute_cmd_rs1, ex_10_cmd_compute_cmd_rs2, ex_10_cmd_compute_index, ex_10_cmd_compute_sequence, ex_10_cmd_compute_loop_internal, ex_10_cmd_compute_loop_slot, ex_10_cmd_preload_rs1, ex_10_cmd_preload_rs2} : ((ex_issue == 4'hb) ? {ex_11_cmd_compute_cmd_funct, ex_11_cmd_compute_cmd_rs1, ex_11_cmd_compute_cmd_rs2, ex_11_cmd_compute_index, ex_11_cmd_compute_sequence, ex_11_cmd_compute_loop_internal, ex_11_cmd_compute_loop_slot, ex_11_cmd_preload_rs1, ex_11_cmd_preload_rs2} : ((ex_issue == 4'hc) ? {ex_12_cmd_compute_cmd_funct, ex_12_cmd_compute_cmd_rs1, ex_12_cmd_compute_cmd_rs2, ex_12_cmd_compute_index, ex_12_cmd_compute_sequence, ex_12_cmd_compute_loop_internal, ex_12_cmd_compute_loop_slot, ex_12_cmd_preload_rs1, ex_12_cmd_preload_rs2} : ((ex_issue == 4'hd) ? {ex_13_cmd_compute_cmd_funct, ex_13_cmd_compute_cmd_rs1, ex_13_cmd_compute_cmd_rs2, ex_13_cmd_compute_index, ex_13_cmd_compute_sequence, ex_13_cmd_compute_loop_internal, ex_13_cmd_compute_loop_slot, ex_13_cmd_preload_rs1, ex_13_cmd_preload_rs2} : ((ex_issue == 4'he) ? {ex_14_cmd_compute_cmd_funct, ex_14_cmd_compute_cmd_rs1, ex_14_cmd_compute_cmd_rs2, ex_14_cmd_compute_index, ex_14_cmd_compute_sequence, ex_14_cmd_compute_loop_internal, ex_14_cmd_compute_loop_slot, ex_14_cmd_preload_rs1, ex_14_cmd_preload_rs2} : {ex_15_cmd_compute_cmd_funct, ex_15_cmd_compute_cmd_rs1, ex_15_cmd_compute_cmd_rs2, ex_15_cmd_compute_index, ex_15_cmd_compute_sequence, ex_15_cmd_compute_loop_internal, ex_15_cmd_compute_loop_slot, ex_15_cmd_preload_rs1, ex_15_cmd_preload_rs2}))))))))))))));
-  wire [328:0] _ex_candidate_compute_loop_internal_e1 = (ex_issue == 4'h0) ? {ex_0_cmd_compute_cmd_funct, ex_0_cmd_compute_cmd_rs1, ex_0_cmd_compute_cmd_rs2, ex_0_cmd_compute_index, ex_0_cmd_compute_sequence, ex_0_cmd_compute_loop_internal, ex_0_cmd_compute_loop_slot, ex_0_cmd_preload_rs1, ex_0_cmd_preload_rs2} : ((ex_issue == 4'h1) ? {ex_1_cmd_compute_cmd_funct, ex_1_cmd_compute_cmd_rs1, ex_1_cmd_compute_cmd_rs2, ex_1_cmd_compute_index, ex_1_cmd_compute_sequence, ex_1_cmd_compute_loop_internal, ex_1_cmd_compute_loop_slot, ex_1_cmd_preload_rs1, ex_1_cmd_preload_rs2} : ((ex_issue == 4'h2) ? {ex_2_cmd_compute_cmd_funct, ex_2_cmd_compute_cmd_rs1, ex_2_cmd_compute_cmd_rs2, ex_2_cmd_compute_index, ex_2_cmd_compute_sequence, ex_2_cmd_compute_loop_internal, ex_2_cmd_compute_loop_slot, ex_2_cmd_preload_rs1, ex_2_cmd_preload_rs2} : ((ex_issue == 4'h3) ? {ex_3_cmd_compute_cmd_funct, ex_3_cmd_compute_cmd_rs1, ex_3_cmd_compute_cmd_rs2, ex_3_cmd_compute_index, ex_3_cmd_compute_sequence, ex_3_cmd_compute_loop_internal, ex_3_cmd_compute_loop_slot, ex_3_cmd_preload_rs1, ex_3_cmd_preload_rs2} : ((ex_issue == 4'h4) ? {ex_4_cmd_compute_cmd_funct, ex_4_cmd_compute_cmd_rs1, ex_4_cmd_compute_cmd_rs2, ex_4_cmd_compute_index, ex_4_cmd_compute_sequence, ex_4_cmd_compute_loop_internal, ex_4_cmd_compute_loop_slot, ex_4_cmd_preload_rs1, ex_4_cmd_preload_rs2} : ((ex_issue == 4'h5) ? {ex_5_cmd_compute_cmd_funct, ex_5_cmd_compute_cmd_rs1, ex_5_cmd_compute_cmd_rs2, ex_5_cmd_compute_index, ex_5_cmd_compute_sequence, ex_5_cmd_compute_loop_internal, ex_5_cmd_compute_loop_slot, ex_5_cmd_preload_rs1, ex_5_cmd_preload_rs2} : ((ex_issue == 4'h6) ? {ex_6_cmd_compute_cmd_funct, ex_6_cmd_compute_cmd_rs1, ex_6_cmd_compute_cmd_rs2, ex_6_cmd_compute_index, ex_6_cmd_compute_sequence, ex_6_cmd_compute_loop_internal, ex_6_cmd_compute_loop_slot, ex_6_cmd_preload_rs1, ex_6_cmd_preload_rs2} : ((ex_issue == 4'h7) ? {ex_7_cmd_compute_cmd_funct, ex_7_cmd_compute_cmd_rs1, ex_7_cmd_compute_cmd_rs2, ex_7_cmd_compute_index, ex_7_cmd_compute_sequence, ex_7_cmd_compute_loop_internal, ex_7_cmd_compute_loop_slot, ex_7_cmd_preload_rs1, ex_7_cmd_preload_rs2} : ((ex_issue == 4'h8) ? {ex_8_cmd_compute_cmd_funct, ex_8_cmd_compute_cmd_rs1, ex_8_cmd_compute_cmd_rs2, ex_8_cmd_compute_index, ex_8_cmd_compute_sequence, ex_8_cmd_compute_loop_internal, ex_8_cmd_compute_loop_slot, ex_8_cmd_preload_rs1, ex_8_cmd_preload_rs2} : ((ex_issue == 4'h9) ? {ex_9_cmd_compute_cmd_funct, ex_9_cmd_compute_cmd_rs1, ex_9_cmd_compute_cmd_rs2, ex_9_cmd_compute_index, ex_9_cmd_compute_sequence, ex_9_cmd_compute_loop_internal, ex_9_cmd_compute_loop_slot, ex_9_cmd_preload_rs1, ex_9_cmd_preload_rs2} : ((ex_issue == 4'ha) ? {ex_10_cmd_compute_cmd_funct, ex_10_cmd_compute_cmd_rs1, ex_10_cmd_compute_cmd_rs2, ex_10_cmd_compute_index, ex_10_cmd_compute_sequence, ex_10_cmd_compute_loop_internal, ex_10_cmd_compute_loop_slot, ex_10_cmd_preload_rs1, ex_10_cmd_preload_rs2} : ((ex_issue == 4'hb) ? {ex_11_cmd_compute_cmd_funct, ex_11_cmd_compute_cmd_rs1, ex_11_cmd_compute_cmd_rs2, ex_11_cmd_compute_index, ex_11_cmd_compute_sequence, ex_11_cmd_compute_loop_internal, ex_11_cmd_compute_loop_slot, ex_11_cmd_preload_rs1, ex_11_cmd_preload_rs2} : ((ex_issue == 4'hc) ? {ex_12_cmd_compute_cmd_funct, ex_12_cmd_compute_cmd_rs1, ex_12_cmd_compute_cmd_rs2, ex_12_cmd_compute_index, ex_12_cmd_compute_sequence, ex_12_cmd_compute_loop_internal, ex_12_cmd_compute_loop_slot, ex_12_cmd_preload_rs1, ex_12_cmd_preload_rs2} : ((ex_issue == 4'hd) ? {ex_13_cmd_compute_cmd_funct, ex_13_cmd_compute_cmd_rs1, ex_13_cmd_compute_cmd_rs2, ex_13_cmd_compute_index, ex_13_cmd_compute_sequence, ex_13_cmd_compute_loop_internal, ex_13_cmd_compute_loop_slot, ex_13_cmd_preload_rs1, ex_13_cmd_preload_rs2} : ((ex_issue == 4'he) ? {ex_14_cmd_compute_cmd_funct, ex_14_cmd_compute_cmd_rs1, ex_14_cmd_compute_cmd_rs2, ex_14_cmd_compute_index, ex_14_cmd_compute_sequence, ex_14_cmd_compute_loop_internal, ex_14_cmd_compute_loop_slot, ex_14_cmd_preload_rs1, ex_14_cmd_preload_rs2} : {ex_15_cmd_compute_cmd_funct, ex_15_cmd_compute_cmd_rs1, ex_15_cmd_compute_cmd_rs2, ex_15_cmd_compute_index, ex_15_cmd_compute_sequence, ex_15_cmd_compute_loop_internal, ex_15_cmd_compute_loop_slot, ex_15_cmd_preload_rs1, ex_15_cmd_preload_rs2}))))))))))))));
-  wire [328:0] _ex_candidate_compute_loop_slot_e1 = (ex_issue == 4'h0) ? {ex_0_cmd_compute_cmd_funct, ex_0_cmd_compute_cmd_rs1, ex_0_cmd_compute_cmd_rs2, ex_0_cmd_compute_index, ex_0_cmd_compute_sequence, ex_0_cmd_compute_loop_internal, ex_0_cmd_compute_loop_slot, ex_0_cmd_preload_rs1, ex_0_cmd_preload_rs2} : ((ex_issue == 4'h1) ? {ex_1_cmd_compute_cmd_funct, ex_1_cmd_compute_cmd_rs1, ex_1_cmd_compute_cmd_rs2, ex_1_cmd_compute_index, ex_1_cmd_compute_sequence, ex_1_cmd_compute_loop_internal, ex_1_cmd_compute_loop_slot, ex_1_cmd_preload_rs1, ex_1_cmd_preload_rs2} : ((ex_issue == 4'h2) ? {ex_2_cmd_compute_cmd_funct, ex_2_cmd_compute_cmd_rs1, ex_2_cmd_compute_cmd_rs2, ex_2_cmd_compute_index, ex_2_cmd_compute_sequence, ex_2_cmd_compute_loop_internal, ex_2_cmd_compute_loop_slot, ex_2_cmd_preload_rs1, ex_2_cmd_preload_rs2} : ((ex_issue == 4'h3) ? {ex_3_cmd_compute_cmd_funct, ex_3_cmd_compute_cmd_rs1, ex_3_cmd_compute_cmd_rs2, ex_3_cmd_compute_index, ex_3_cmd_compute_sequence, ex_3_cmd_compute_loop_internal, ex_3_cmd_compute_loop_slot, ex_3_cmd_preload_rs1, ex_3_cmd_preload_rs2} : ((ex_issue == 4'h4) ? {ex_4_cmd_compute_cmd_funct, ex_4_cmd_compute_cmd_rs1, ex_4_cmd_compute_cmd_rs2, ex_4_cmd_compute_index, ex_4_cmd_compute_sequence, ex_4_cmd_compute_loop_internal, ex_4_cmd_compute_loop_slot, ex_4_cmd_preload_rs1, ex_4_cmd_preload_rs2} : ((ex_issue == 4'h5) ? {ex_5_cmd_compute_cmd_funct, ex_5_cmd_compute_cmd_rs1, ex_5_cmd_compute_cmd_rs2, ex_5_cmd_compute_index, ex_5_cmd_compute_sequence, ex_5_cmd_compute_loop_internal, ex_5_cmd_compute_loop_slot, ex_5_cmd_preload_rs1, ex_5_cmd_preload_rs2} : ((ex_issue == 4'h6) ? {ex_6_cmd_compute_cmd_funct, ex_6_cmd_compute_cmd_rs1, ex_6_cmd_compute_cmd_rs2, ex_6_cmd_compute_index, ex_6_cmd_compute_sequence, ex_6_cmd_compute_loop_internal, ex_6_cmd_compute_loop_slot, ex_6_cmd_preload_rs1, ex_6_cmd_preload_rs2} : ((ex_issue == 4'h7) ? {ex_7_cmd_compute_cmd_funct, ex_7_cmd_compute_cmd_rs1, ex_7_cmd_compute_cmd_rs2, ex_7_cmd_compute_index, ex_7_cmd_compute_sequence, ex_7_cmd_compute_loop_internal, ex_7_cmd_compute_loop_slot, ex_7_cmd_preload_rs1, ex_7_cmd_preload_rs2} : ((ex_issue == 4'h8) ? {ex_8_cmd_compute_cmd_funct, ex_8_cmd_compute_cmd_rs1, ex_8_cmd_compute_cmd_rs2, ex_8_cmd_compute_index, ex_8_cmd_compute_sequence, ex_8_cmd_compute_loop_internal, ex_8_cmd_compute_loop_slot, ex_8_cmd_preload_rs1, ex_8_cmd_preload_rs2} : ((ex_issue == 4'h9) ? {ex_9_cmd_compute_cmd_funct, ex_9_cmd_compute_cmd_rs1, ex_9_cmd_compute_cmd_rs2, ex_9_cmd_compute_index, ex_9_cmd_compute_sequence, ex_9_cmd_compute_loop_internal, ex_9_cmd_compute_loop_slot, ex_9_cmd_preload_rs1, ex_9_cmd_preload_rs2} : ((ex_issue == 4'ha) ? {ex_10_cmd_compute_cmd_funct, ex_10_cmd_compute_cmd_rs1, ex_10_cmd_compute_cmd_rs2, ex_10_cmd_compute_index, ex_10_cmd_compute_sequence, ex_10_cmd_compute_loop_internal, ex_10_cmd_compute_loop_slot, ex_10_cmd_preload_rs1, ex_10_cmd_preload_rs2} : ((ex_issue == 4'hb) ? {ex_11_cmd_compute_cmd_funct, ex_11_cmd_compute_cmd_rs1, ex_11_cmd_compute_cmd_rs2, ex_11_cmd_compute_index, ex_11_cmd_compute_sequence, ex_11_cmd_compute_loop_internal, ex_11_cmd_compute_loop_slot, ex_11_cmd_preload_rs1, ex_11_cmd_preload_rs2} : ((ex_issue == 4'hc) ? {ex_12_cmd_compute_cmd_funct, ex_12_cmd_compute_cmd_rs1, ex_12_cmd_compute_cmd_rs2, ex_12_cmd_compute_index, ex_12_cmd_compute_sequence, ex_12_cmd_compute_loop_internal, ex_12_cmd_compute_loop_slot, ex_12_cmd_preload_rs1, ex_12_cmd_preload_rs2} : ((ex_issue == 4'hd) ? {ex_13_cmd_compute_cmd_funct, ex_13_cmd_compute_cmd_rs1, ex_13_cmd_compute_cmd_rs2, ex_13_cmd_compute_index, ex_13_cmd_compute_sequence, ex_13_cmd_compute_loop_internal, ex_13_cmd_compute_loop_slot, ex_13_cmd_preload_rs1, ex_13_cmd_preload_rs2} : ((ex_issue == 4'he) ? {ex_14_cmd_compute_cmd_funct, ex_14_cmd_compute_cmd_rs1, ex_14_cmd_compute_cmd_rs2, ex_14_cmd_compute_index, ex_14_cmd_compute_sequence, ex_14_cmd_compute_loop_internal, ex_14_cmd_compute_loop_slot, ex_14_cmd_preload_rs1, ex_14_cmd_preload_rs2} : {ex_15_cmd_compute_cmd_funct, ex_15_cmd_compute_cmd_rs1, ex_15_cmd_compute_cmd_rs2, ex_15_cmd_compute_index, ex_15_cmd_compute_sequence, ex_15_cmd_compute_loop_internal, ex_15_cmd_compute_loop_slot, ex_15_cmd_preload_rs1, ex_15_cmd_preload_rs2}))))))))))))));
-  wire [328:0] _ex_candidate_preload_rs1_e1 = (ex_issue == 4'h0) ? {ex_0_cmd_compute_cmd_funct, ex_0_cmd_compute_cmd_rs1, ex_0_cmd_compute_cmd_rs2, ex_0_cmd_compute_index, ex_0_cmd_compute_sequence, ex_0_cmd_compute_loop_internal, ex_0_cmd_compute_loop_slot, ex_0_cmd_preload_rs1, ex_0_cmd_preload_rs2} : ((ex_issue == 4'h1) ? {ex_1_cmd_compute_cmd_funct, ex_1_cmd_compute_cmd_rs1, ex_1_cmd_compute_cmd_rs2, ex_1_cmd_compute_index, ex_1_cmd_compute_sequence, ex_1_cmd_compute_loop_internal, ex_1_cmd_compute_loop_slot, ex_1_cmd_preload_rs1, ex_1_cmd_preload_rs2} : ((ex_issue == 4'h2) ? {ex_2_cmd_compute_cmd_funct, ex_2_cmd_compute_cmd_rs1, ex_2_cmd_compute_cmd_rs2, ex_2_cmd_compute_index, ex_2_cmd_compute_sequence, ex_2_cmd_compute_loop_internal, ex_2_cmd_compute_loop_slot, ex_2_cmd_preload_rs1, ex_2_cmd_preload_rs2} : ((ex_issue == 4'h3) ? {ex_3_cmd_compute_cmd_funct, ex_3_cmd_compute_cmd_rs1, ex_3_cmd_compute_cmd_rs2, ex_3_cmd_compute_index, ex_3_cmd_compute_sequence, ex_3_cmd_compute_loop_internal, ex_3_cmd_compute_loop_slot, ex_3_cmd_preload_rs1, ex_3_cmd_preload_rs2} : ((ex_issue == 4'h4) ? {ex_4_cmd_compute_cmd_funct, ex_4_cmd_compute_cmd_rs1, ex_4_cmd_compute_cmd_rs2, ex_4_cmd_compute_index, ex_4_cmd_compute_sequence, ex_4_cmd_compute_loop_internal, ex_4_cmd_compute_loop_slot, ex_4_cmd_preload_rs1, ex_4_cmd_preload_rs2} : ((ex_issue == 4'h5) ? {ex_5_cmd_compute_cmd_funct, ex_5_cmd_compute_cmd_rs1, ex_5_cmd_compute_cmd_rs2, ex_5_cmd_compute_index, ex_5_cmd_compute_sequence, ex_5_cmd_compute_loop_internal, ex_5_cmd_compute_loop_slot, ex_5_cmd_preload_rs1, ex_5_cmd_preload_rs2} : ((ex_issue == 4'h6) ? {ex_6_cmd_compute_cmd_funct, ex_6_cmd_compute_cmd_rs1, ex_6_cmd_compute_cmd_rs2, ex_6_cmd_compute_index, ex_6_cmd_compute_sequence, ex_6_cmd_compute_loop_internal, ex_6_cmd_compute_loop_slot, ex_6_cmd_preload_rs1, ex_6_cmd_preload_rs2} : ((ex_issue == 4'h7) ? {ex_7_cmd_compute_cmd_funct, ex_7_cmd_compute_cmd_rs1, ex_7_cmd_compute_cmd_rs2, ex_7_cmd_compute_index, ex_7_cmd_compute_sequence, ex_7_cmd_compute_loop_internal, ex_7_cmd_compute_loop_slot, ex_7_cmd_preload_rs1, ex_7_cmd_preload_rs2} : ((ex_issue == 4'h8) ? {ex_8_cmd_compute_cmd_funct, ex_8_cmd_compute_cmd_rs1, ex_8_cmd_compute_cmd_rs2, ex_8_cmd_compute_index, ex_8_cmd_compute_sequence, ex_8_cmd_compute_loop_internal, ex_8_cmd_compute_loop_slot, ex_8_cmd_preload_rs1, ex_8_cmd_preload_rs2} : ((ex_issue == 4'h9) ? {ex_9_cmd_compute_cmd_funct, ex_9_cmd_compute_cmd_rs1, ex_9_cmd_compute_cmd_rs2, ex_9_cmd_compute_index, ex_9_cmd_compute_sequence, ex_9_cmd_compute_loop_internal, ex_9_cmd_compute_loop_slot, ex_9_cmd_preload_rs1, ex_9_cmd_preload_rs2} : ((ex_issue == 4'ha) ? {ex_10_cmd_compute_cmd_funct, ex_10_cmd_compute_cmd_rs1, ex_10_cmd_compute_cmd_rs2, ex_10_cmd_compute_index, ex_10_cmd_compute_sequence, ex_10_cmd_compute_loop_internal, ex_10_cmd_compute_loop_slot, ex_10_cmd_preload_rs1, ex_10_cmd_preload_rs2} : ((ex_issue == 4'hb) ? {ex_11_cmd_compute_cmd_funct, ex_11_cmd_compute_cmd_rs1, ex_11_cmd_compute_cmd_rs2, ex_11_cmd_compute_index, ex_11_cmd_compute_sequence, ex_11_cmd_compute_loop_internal, ex_11_cmd_compute_loop_slot, ex_11_cmd_preload_rs1, ex_11_cmd_preload_rs2} : ((ex_issue == 4'hc) ? {ex_12_cmd_compute_cmd_funct, ex_12_cmd_compute_cmd_rs1, ex_12_cmd_compute_cmd_rs2, ex_12_cmd_compute_index, ex_12_cmd_compute_sequence, ex_12_cmd_compute_loop_internal, ex_12_cmd_compute_loop_slot, ex_12_cmd_preload_rs1, ex_12_cmd_preload_rs2} : ((ex_issue == 4'hd) ? {ex_13_cmd_compute_cmd_funct, ex_13_cmd_compute_cmd_rs1, ex_13_cmd_compute_cmd_rs2, ex_13_cmd_compute_index, ex_13_cmd_compute_sequence, ex_13_cmd_compute_loop_internal, ex_13_cmd_compute_loop_slot, ex_13_cmd_preload_rs1, ex_13_cmd_preload_rs2} : ((ex_issue == 4'he) ? {ex_14_cmd_compute_cmd_funct, ex_14_cmd_compute_cmd_rs1, ex_14_cmd_compute_cmd_rs2, ex_14_cmd_compute_index, ex_14_cmd_compute_sequence, ex_14_cmd_compute_loop_internal, ex_14_cmd_compute_loop_slot, ex_14_cmd_preload_rs1, ex_14_cmd_preload_rs2} : {ex_15_cmd_compute_cmd_funct, ex_15_cmd_compute_cmd_rs1, ex_15_cmd_compute_cmd_rs2, ex_15_cmd_compute_index, ex_15_cmd_compute_sequence, ex_15_cmd_compute_loop_internal, ex_15_cmd_compute_loop_slot, ex_15_cmd_preload_rs1, ex_15_cmd_preload_rs2}))))))))))))));
-  wire [328:0] _ex_candidate_preload_rs2_e1 = (ex_issue == 4'h0) ? {ex_0_cmd_compute_cmd_funct, ex_0_cmd_compute_cmd_rs1, ex_0_cmd_compute_cmd_rs2, ex_0_cmd_compute_index, ex_0_cmd_compute_sequence, ex_0_cmd_compute_loop_internal, ex_0_cmd_compute_loop_slot, ex_0_cmd_preload_rs1, ex_0_cmd_preload_rs2} : ((ex_issue == 4'h1) ? {ex_1_cmd_compute_cmd_funct, ex_1_cmd_compute_cmd_rs1, ex_1_cmd_compute_cmd_rs2, ex_1_cmd_compute_index, ex_1_cmd_compute_sequence, ex_1_cmd_compute_loop_internal, ex_1_cmd_compute_loop_slot, ex_1_cmd_preload_rs1, ex_1_cmd_preload_rs2} : ((ex_issue == 4'h2) ? {ex_2_cmd_compute_cmd_funct, ex_2_cmd_compute_cmd_rs1, ex_2_cmd_compute_cmd_rs2, ex_2_cmd_compute_index, ex_2_cmd_compute_sequence, ex_2_cmd_compute_loop_internal, ex_2_cmd_compute_loop_slot, ex_2_cmd_preload_rs1, ex_2_cmd_preload_rs2} : ((ex_issue == 4'h3) ? {ex_3_cmd_compute_cmd_funct, ex_3_cmd_compute_cmd_rs1, ex_3_cmd_compute_cmd_rs2, ex_3_cmd_compute_index, ex_3_cmd_compute_sequence, ex_3_cmd_compute_loop_internal, ex_3_cmd_compute_loop_slot, ex_3_cmd_preload_rs1, ex_3_cmd_preload_rs2} : ((ex_issue == 4'h4) ? {ex_4_cmd_compute_cmd_funct, ex_4_cmd_compute_cmd_rs1, ex_4_cmd_compute_cmd_rs2, ex_4_cmd_compute_index, ex_4_cmd_compute_sequence, ex_4_cmd_compute_loop_internal, ex_4_cmd_compute_loop_slot, ex_4_cmd_preload_rs1, ex_4_cmd_preload_rs2} : ((ex_issue == 4'h5) ? {ex_5_cmd_compute_cmd_funct, ex_5_cmd_compute_cmd_rs1, ex_5_cmd_compute_cmd_rs2, ex_5_cmd_compute_index, ex_5_cmd_compute_sequence, ex_5_cmd_compute_loop_internal, ex_5_cmd_compute_loop_slot, ex_5_cmd_preload_rs1, ex_5_cmd_preload_rs2} : ((ex_issue == 4'h6) ? {ex_6_cmd_compute_cmd_funct, ex_6_cmd_compute_cmd_rs1, ex_6_cmd_compute_cmd_rs2, ex_6_cmd_compute_index, ex_6_cmd_compute_sequence, ex_6_cmd_compute_loop_internal, ex_6_cmd_compute_loop_slot, ex_6_cmd_preload_rs1, ex_6_cmd_preload_rs2} : ((ex_issue == 4'h7) ? {ex_7_cmd_compute_cmd_funct, ex_7_cmd_compute_cmd_rs1, ex_7_cmd_compute_cmd_rs2, ex_7_cmd_compute_index, ex_7_cmd_compute_sequence, ex_7_cmd_compute_loop_internal, ex_7_cmd_compute_loop_slot, ex_7_cmd_preload_rs1, ex_7_cmd_preload_rs2} : ((ex_issue == 4'h8) ? {ex_8_cmd_compute_cmd_funct, ex_8_cmd_compute_cmd_rs1, ex_8_cmd_compute_cmd_rs2, ex_8_cmd_compute_index, ex_8_cmd_compute_sequence, ex_8_cmd_compute_loop_internal, ex_8_cmd_compute_loop_slot, ex_8_cmd_preload_rs1, ex_8_cmd_preload_rs2} : ((ex_issue == 4'h9) ? {ex_9_cmd_compute_cmd_funct, ex_9_cmd_compute_cmd_rs1, ex_9_cmd_compute_cmd_rs2, ex_9_cmd_compute_index, ex_9_cmd_compute_sequence, ex_9_cmd_compute_loop_internal, ex_9_cmd_compute_loop_slot, ex_9_cmd_preload_rs1, ex_9_cmd_preload_rs2} : ((ex_issue == 4'ha) ? {ex_10_cmd_compute_cmd_funct, ex_10_cmd_compute_cmd_rs1, ex_10_cmd_compute_cmd_rs2, ex_10_cmd_compute_index, ex_10_cmd_compute_sequence, ex_10_cmd_compute_loop_internal, ex_10_cmd_compute_loop_slot, ex_10_cmd_preload_rs1, ex_10_cmd_preload_rs2} : ((ex_issue == 4'hb) ? {ex_11_cmd_compute_cmd_funct, ex_11_cmd_compute_cmd_rs1, ex_11_cmd_compute_cmd_rs2, ex_11_cmd_compute_index, ex_11_cmd_compute_sequence, ex_11_cmd_compute_loop_internal, ex_11_cmd_compute_loop_slot, ex_11_cmd_preload_rs1, ex_11_cmd_preload_rs2} : ((ex_issue == 4'hc) ? {ex_12_cmd_compute_cmd_funct, ex_12_cmd_compute_cmd_rs1, ex_12_cmd_compute_cmd_rs2, ex_12_cmd_compute_index, ex_12_cmd_compute_sequence, ex_12_cmd_compute_loop_internal, ex_12_cmd_compute_loop_slot, ex_12_cmd_preload_rs1, ex_12_cmd_preload_rs2} : ((ex_issue == 4'hd) ? {ex_13_cmd_compute_cmd_funct, ex_13_cmd_compute_cmd_rs1, ex_13_cmd_compute_cmd_rs2, ex_13_cmd_compute_index, ex_13_cmd_compute_sequence, ex_13_cmd_compute_loop_internal, ex_13_cmd_compute_loop_slot, ex_13_cmd_preload_rs1, ex_13_cmd_preload_rs2} : ((ex_issue == 4'he) ? {ex_14_cmd_compute_cmd_funct, ex_14_cmd_compute_cmd_rs1, ex_14_cmd_compute_cmd_rs2, ex_14_cmd_compute_index, ex_14_cmd_compute_sequence, ex_14_cmd_compute_loop_internal, ex_14_cmd_compute_loop_slot, ex_14_cmd_preload_rs1, ex_14_cmd_preload_rs2} : {ex_15_cmd_compute_cmd_funct, ex_15_cmd_compute_cmd_rs1, ex_15_cmd_compute_cmd_rs2, ex_15_cmd_compute_index, ex_15_cmd_compute_sequence, ex_15_cmd_compute_loop_internal, ex_15_cmd_compute_loop_slot, ex_15_cmd_preload_rs1, ex_15_cmd_preload_rs2}))))))))))))));
   wire [284:0] _ex_candidate_footprint_sp_read_valid_e1 = (ex_issue == 4'h0) ? {ex_0_footprint_sp_read_valid, ex_0_footprint_sp_read_low, ex_0_footprint_sp_read_high, ex_0_footprint_sp_read_a_valid, ex_0_footprint_sp_read_a_low, ex_0_footprint_sp_read_a_high, ex_0_footprint_sp_write_valid, ex_0_footprint_sp_write_low, ex_0_footprint_sp_write_high, ex_0_footprint_acc_read_valid, ex_0_footprint_acc_read_low, ex_0_footprint_acc_read_high, ex_0_footprint_acc_write_valid, ex_0_footprint_acc_write_low, ex_0_footprint_acc_write_high} : ((ex_issue == 4'h1) ? {ex_1_footprint_sp_read_valid, ex_1_footprint_sp_read_low, ex_1_footprint_sp_read_high, ex_1_footprint_sp_read_a_valid, ex_1_footprint_sp_read_a_low, ex_1_footprint_sp_read_a_high, ex_1_footprint_sp_write_valid, ex_1_footprint_sp_write_low, ex_1_footprint_sp_write_high, ex_1_footprint_acc_read_valid, ex_1_footprint_acc_read_low, ex_1_footprint_acc_read_high, ex_1_footprint_acc_write_valid, ex_1_footprint_acc_write_low, ex_1_footprint_acc_write_high} : ((ex_issue == 4'h2) ? {ex_2_footprint_sp_read_valid, ex_2_footprint_sp_read_low, ex_2_footprint_sp_read_high, ex_2_footprint_sp_read_a_valid, ex_2_footprint_sp_read_a_low, ex_2_footprint_sp_read_a_high, ex_2_footprint_sp_write_valid, ex_2_footprint_sp_write_low, ex_2_footprint_sp_write_high, ex_2_footprint_acc_read_valid, ex_2_footprint_acc_read_low, ex_2_footprint_acc_read_high, ex_2_footprint_acc_write_valid, ex_2_footprint_acc_write_low, ex_2_footprint_acc_write_high} : ((ex_issue == 4'h3) ? {ex_3_footprint_sp_read_valid, ex_3_footprint_sp_read_low, ex_3_footprint_sp_read_high, ex_3_footprint_sp_read_a_valid, ex_3_footprint_sp_read_a_low, ex_3_footprint_sp_read_a_high, ex_3_footprint_sp_write_valid, ex_3_footprint_sp_write_low, ex_3_footprint_sp_write_high, ex_3_footprint_acc_read_valid, ex_3_footprint_acc_read_low, ex_3_footprint_acc_read_high, ex_3_footprint_acc_write_valid, ex_3_footprint_acc_write_low, ex_3_footprint_acc_write_high} : ((ex_issue == 4'h4) ? {ex_4_footprint_sp_read_valid, ex_4_footprint_sp_read_low, ex_4_footprint_sp_read_high, ex_4_footprint_sp_read_a_valid, ex_4_footprint_sp_read_a_low, ex_4_footprint_sp_read_a_high, ex_4_footprint_sp_write_valid, ex_4_footprint_sp_write_low, ex_4_footprint_sp_write_high, ex_4_footprint_acc_read_valid, ex_4_footprint_acc_read_low, ex_4_footprint_acc_read_high, ex_4_footprint_acc_write_valid, ex_4_footprint_acc_write_low, ex_4_footprint_acc_write_high} : ((ex_issue == 4'h5) ? {ex_5_footprint_sp_read_valid, ex_5_footprint_sp_read_low, ex_5_footprint_sp_read_high, ex_5_footprint_sp_read_a_valid, ex_5_footprint_sp_read_a_low, ex_5_footprint_sp_read_a_high, ex_5_footprint_sp_write_valid, ex_5_footprint_sp_write_low, ex_5_footprint_sp_write_high, ex_5_footprint_acc_read_valid, ex_5_footprint_acc_read_low, ex_5_footprint_acc_read_high, ex_5_footprint_acc_write_valid, ex_5_footprint_acc_write_low, ex_5_footprint_acc_write_high} : ((ex_issue == 4'h6) ? {ex_6_footprint_sp_read_valid, ex_6_footprint_sp_read_low, ex_6_footprint_sp_read_high, ex_6_footprint_sp_read_a_valid, ex_6_footprint_sp_read_a_low, ex_6_footprint_sp_read_a_high, ex_6_footprint_sp_write_valid, ex_6_footprint_sp_write_low, ex_6_footprint_sp_write_high, ex_6_footprint_acc_read_valid, ex_6_footprint_acc_read_low, ex_6_footprint_acc_read_high, ex_6_footprint_acc_write_valid, ex_6_footprint_acc_write_low, ex_6_footprint_acc_write_high} : ((ex_issue == 4'h7) ? {ex_7_footprint_sp_read_valid, ex_7_footprint_sp_read_low, ex_7_footprint_sp_read_high, ex_7_footprint_sp_read_a_valid, ex_7_footprint_sp_read_a_low, ex_7_footprint_sp_read_a_high, ex_7_footprint_sp_write_valid, ex_7_footprint_sp_write_low, ex_7_footprint_sp_write_high, ex_7_footprint_acc_read_valid, ex_7_footprint_acc_read_low, ex_7_footprint_acc_read_high, ex_7_footprint_acc_write_valid, ex_7_footprint_acc_write_low, ex_7_footprint_acc_write_high} : ((ex_issue == 4'h8) ? {ex_8_footprint_sp_read_valid, ex_8_footprint_sp_read_low, ex_8_footprint_sp_read_high, ex_8_footprint_sp_read_a_valid, ex_8_footprint_sp_read_a_low, ex_8_footprint_sp_read_a_high, ex_8_footprint_sp_write_valid, ex_8_footprint_sp_write_low, ex_8_footprint_sp_write_high, ex_8_footprint_acc_read_valid, ex_8_footprint_acc_read_low, ex_8_footprint_acc_read_high, ex_8_footprint_acc_write_valid, ex_8_footprint_acc_write_low, ex_8_footprint_acc_write_high} : ((ex_issue == 4'h9) ? {ex_9_footprint_sp_read_valid, ex_9_footprint_sp_read_low, ex_9_footprint_sp_read_high, ex_9_footprint_sp_read_a_valid, ex_9_footprint_sp_read_a_low, ex_9_footprint_sp_read_a_high, ex_9_footprint_sp_write_valid, ex_9_footprint_sp_write_low, ex_9_footprint_sp_write_high, ex_9_footprint_acc_read_valid, ex_9_footprint_acc_read_low, ex_9_footprint_acc_read_high, ex_9_footprint_acc_write_valid, ex_9_footprint_acc_write_low, ex_9_footprint_acc_write_high} : ((ex_issue == 4'ha) ? {ex_10_footprint_sp_read_valid, ex_10_footprint_sp_read_low, ex_10_footprint_sp_read_high, ex_10_footprint_sp_read_a_valid, ex_10_footprint_sp_read_a_low, ex_10_footprint_sp_read_a_high, ex_10_footprint_sp_write_valid, ex_10_footprint_sp_write_low, ex_10_footprint_sp_write_high, ex_10_footprint_acc_read_valid, ex_10_footprint_acc_read_low, ex_10_footprint_acc_read_high, ex_10_footprint_acc_write_valid, ex_10_footprint_acc_write_low, ex_10_footprint_acc_write_high} : ((ex_issue == 4'hb) ? {ex_11_footprint_sp_read_valid, ex_11_footprint_sp_read_low, ex_11_footprint_sp_read_high, ex_11_footprint_sp_read_a_valid, ex_11_footprint_sp_read_a_low, ex_11_footprint_sp_read_a_high, ex_11_footprint_sp_write_valid, ex_11_footprint_sp_write_low, ex_11_footprint_sp_write_high, ex_11_footprint_acc_read_valid, ex_11_footprint_acc_read_low, ex_11_footprint_acc_read_high, ex_11_footprint_acc_write_valid, ex_11_footprint_acc_write_low, ex_11_footprint_acc_write_high} : ((ex_issue == 4'hc) ? {ex_12_footprint_sp_read_valid, ex_12_footprint_sp_read_low, ex_12_footprint_sp_read_high, ex_12_footprint_sp_read_a_valid, ex_12_footprint_sp_read_a_low, ex_12_footprint_sp_read_a_high, ex_12_footprint_sp_write_valid, ex_12_footprint_sp_write_low, ex_12_footprint_sp_write_high, ex_12_footprint_acc_read_valid, ex_12_footprint_acc_read_low, ex_12_footprint_acc_read_high, ex_12_footprint_acc_write_valid, ex_12_footprint_acc_write_low, ex_12_footprint_acc_write_high} : ((ex_issue == 4'hd) ? {ex_13_footprint_sp_read_valid, ex_13_footprint_sp_read_low, ex_13_footprint_sp_read_high, ex_13_footprint_sp_read_a_valid, ex_13_footprint_sp_read_a_low, ex_13_footprint_sp_read_a_high, ex_13_footprint_sp_write_valid, ex_13_footprint_sp_write_low, ex_13_footprint_sp_write_high, ex_13_footprint_acc_read_valid, ex_13_footprint_acc_read_low, ex_13_footprint_acc_read_high, ex_13_footprint_acc_write_valid, ex_13_footprint_acc_write_low, ex_13_footprint_acc_write_high} : ((ex_issue == 4'he) ? {ex_14_footprint_sp_read_valid, ex_14_footprint_sp_read_low, ex_14_footprint_sp_read_high, ex_14_footprint_sp_read_a_valid, ex_14_footprint_sp_read_a_low, ex_14_footprint_sp_read_a_high, ex_14_footprint_sp_write_valid, ex_14_footprint_sp_write_low, ex_14_footprint_sp_write_high, ex_14_footprint_acc_read_valid, ex_14_footprint_acc_read_low, ex_14_footprint_acc_read_high, ex_14_footprint_acc_write_valid, ex_14_footprint_acc_write_low, ex_14_footprint_acc_write_high} : {ex_15_footprint_sp_read_valid, ex_15_footprint_sp_read_low, ex_15_footprint_sp_read_high, ex_15_footprint_sp_read_a_valid, ex_15_footprint_sp_read_a_low, ex_15_footprint_sp_read_a_high, ex_15_footprint_sp_write_valid, ex_15_footprint_sp_write_low, ex_15_footprint_sp_write_high, ex_15_footprint_acc_read_valid, ex_15_footprint_acc_read_low, ex_15_footprint_acc_read_high, ex_15_footprint_acc_write_valid, ex_15_footprint_acc_write_low, ex_15_footprint_acc_write_high}))))))))))))));
-  wire [284:0] _ex_candidate_footprint_sp_read_low_e1 = (ex_issue == 4'h0) ? {ex_0_footprint_sp_read_valid, ex_0_footprint_sp_read_low, ex_0_footprint_sp_read_high, ex_0_footprint_sp_read_a_valid, ex_0_footprint_sp_read_a_low, ex_0_footprint_sp_read_a_high, ex_0_footprint_sp_write_valid, ex_0_footprint_sp_write_low, ex_0_footprint_sp_write_high, ex_0_footprint_acc_read_valid, ex_0_footprint_acc_read_low, ex_0_footprint_acc_read_high, ex_0_footprint_acc_write_valid, ex_0_footprint_acc_write_low, ex_0_footprint_acc_write_high} : ((ex_issue == 4'h1) ? {ex_1_footprint_sp_read_valid, ex_1_footprint_sp_read_low, ex_1_footprint_sp_read_high, ex_1_footprint_sp_read_a_valid, ex_1_footprint_sp_read_a_low, ex_1_footprint_sp_read_a_high, ex_1_footprint_sp_write_valid, ex_1_footprint_sp_write_low, ex_1_footprint_sp_write_high, ex_1_footprint_acc_read_valid, ex_1_footprint_acc_read_low, ex_1_footprint_acc_read_high, ex_1_footprint_acc_write_valid, ex_1_footprint_acc_write_low, ex_1_footprint_acc_write_high} : ((ex_issue == 4'h2) ? {ex_2_footprint_sp_read_valid, ex_2_footprint_sp_read_low, ex_2_footprint_sp_read_high, ex_2_footprint_sp_read_a_valid, ex_2_footprint_sp_read_a_low, ex_2_footprint_sp_read_a_high, ex_2_footprint_sp_write_valid, ex_2_footprint_sp_write_low, ex_2_footprint_sp_write_high, ex_2_footprint_acc_read_valid, ex_2_footprint_acc_read_low, ex_2_footprint_acc_read_high, ex_2_footprint_acc_write_valid, ex_2_footprint_acc_write_low, ex_2_footprint_acc_write_high} : ((ex_issue == 4'h3) ? {ex_3_footprint_sp_read_valid, ex_3_footprint_sp_read_low, ex_3_footprint_sp_read_high, ex_3_footprint_sp_read_a_valid, ex_3_footprint_sp_read_a_low, ex_3_footprint_sp_read_a_high, ex_3_footprint_sp_write_valid, ex_3_footprint_sp_write_low, ex_3_footprint_sp_write_high, ex_3_footprint_acc_read_valid, ex_3_footprint_acc_read_low, ex_3_footprint_acc_read_high, ex_3_footprint_acc_write_valid, ex_3_footprint_acc_write_low, ex_3_footprint_acc_write_high} : ((ex_issue == 4'h4) ? {ex_4_footprint_sp_read_valid, ex_4_footprint_sp_read_low, ex_4_footprint_sp_read_high, ex_4_footprint_sp_read_a_valid, ex_4_footprint_sp_read_a_low, ex_4_footprint_sp_read_a_high, ex_4_footprint_sp_write_valid, ex_4_footprint_sp_write_low, ex_4_footprint_sp_write_high, ex_4_footprint_acc_read_valid, ex_4_footprint_acc_read_low, ex_4_footprint_acc_read_high, ex_4_footprint_acc_write_valid, ex_4_footprint_acc_write_low, ex_4_footprint_acc_write_high} : ((ex_issue == 4'h5) ? {ex_5_footprint_sp_read_valid, ex_5_footprint_sp_read_low, ex_5_footprint_sp_read_high, ex_5_footprint_sp_read_a_valid, ex_5_footprint_sp_read_a_low, ex_5_footprint_sp_read_a_high, ex_5_footprint_sp_write_valid, ex_5_footprint_sp_write_low, ex_5_footprint_sp_write_high, ex_5_footprint_acc_read_valid, ex_5_footprint_acc_read_low, ex_5_footprint_acc_read_high, ex_5_footprint_acc_write_valid, ex_5_footprint_acc_write_low, ex_5_footprint_acc_write_high} : ((ex_issue == 4'h6) ? {ex_6_footprint_sp_read_valid, ex_6_footprint_sp_read_low, ex_6_footprint_sp_read_high, ex_6_footprint_sp_read_a_valid, ex_6_footprint_sp_read_a_low, ex_6_footprint_sp_read_a_high, ex_6_footprint_sp_write_valid, ex_6_footprint_sp_write_low, ex_6_footprint_sp_write_high, ex_6_footprint_acc_read_valid, ex_6_footprint_acc_read_low, ex_6_footprint_acc_read_high, ex_6_footprint_acc_write_valid, ex_6_footprint_acc_write_low, ex_6_footprint_acc_write_high} : ((ex_issue == 4'h7) ? {ex_7_footprint_sp_read_valid, ex_7_footprint_sp_read_low, ex_7_footprint_sp_read_high, ex_7_footprint_sp_read_a_valid, ex_7_footprint_sp_read_a_low, ex_7_footprint_sp_read_a_high, ex_7_footprint_sp_write_valid, ex_7_footprint_sp_write_low, ex_7_footprint_sp_write_high, ex_7_footprint_acc_read_valid, ex_7_footprint_acc_read_low, ex_7_footprint_acc_read_high, ex_7_footprint_acc_write_valid, ex_7_footprint_acc_write_low, ex_7_footprint_acc_write_high} : ((ex_issue == 4'h8) ? {ex_8_footprint_sp_read_valid, ex_8_footprint_sp_read_low, ex_8_footprint_sp_read_high, ex_8_footprint_sp_read_a_valid, ex_8_footprint_sp_read_a_low, ex_8_footprint_sp_read_a_high, ex_8_footprint_sp_write_valid, ex_8_footprint_sp_write_low, ex_8_footprint_sp_write_high, ex_8_footprint_acc_read_valid, ex_8_footprint_acc_read_low, ex_8_footprint_acc_read_high, ex_8_footprint_acc_write_valid, ex_8_footprint_acc_write_low, ex_8_footprint_acc_write_high} : ((ex_issue == 4'h9) ? {ex_9_footprint_sp_read_valid, ex_9_footprint_sp_read_low, ex_9_footprint_sp_read_high, ex_9_footprint_sp_read_a_valid, ex_9_footprint_sp_read_a_low, ex_9_footprint_sp_read_a_high, ex_9_footprint_sp_write_valid, ex_9_footprint_sp_write_low, ex_9_footprint_sp_write_high, ex_9_footprint_acc_read_valid, ex_9_footprint_acc_read_low, ex_9_footprint_acc_read_high, ex_9_footprint_acc_write_valid, ex_9_footprint_acc_write_low, ex_9_footprint_acc_write_high} : ((ex_issue == 4'ha) ? {ex_10_footprint_sp_read_valid, ex_10_footprint_sp_read_low, ex_10_footprint_sp_read_high, ex_10_footprint_sp_read_a_valid, ex_10_footprint_sp_read_a_low, ex_10_footprint_sp_read_a_high, ex_10_footprint_sp_write_valid, ex_10_footprint_sp_write_low, ex_10_footprint_sp_write_high, ex_10_footprint_acc_read_valid, ex_10_footprint_acc_read_low, ex_10_footprint_acc_read_high, ex_10_footprint_acc_write_valid, ex_10_footprint_acc_write_low, ex_10_footprint_acc_write_high} : ((ex_issue == 4'hb) ? {ex_11_footprint_sp_read_valid, ex_11_footprint_sp_read_low, ex_11_footprint_sp_read_high, ex_11_footprint_sp_read_a_valid, ex_11_footprint_sp_read_a_low, ex_11_footprint_sp_read_a_high, ex_11_footprint_sp_write_valid, ex_11_footprint_sp_write_low, ex_11_footprint_sp_write_high, ex_11_footprint_acc_read_valid, ex_11_footprint_acc_read_low, ex_11_footprint_acc_read_high, ex_11_footprint_acc_write_valid, ex_11_footprint_acc_write_low, ex_11_footprint_acc_write_high} : ((ex_issue == 4'hc) ? {ex_12_footprint_sp_read_valid, ex_12_footprint_sp_read_low, ex_12_footprint_sp_read_high, ex_12_footprint_sp_read_a_valid, ex_12_footprint_sp_read_a_low, ex_12_footprint_sp_read_a_high, ex_12_footprint_sp_write_valid, ex_12_footprint_sp_write_low, ex_12_footprint_sp_write_high, ex_12_footprint_acc_read_valid, ex_12_footprint_acc_read_low, ex_12_footprint_acc_read_high, ex_12_footprint_acc_write_valid, ex_12_footprint_acc_write_low, ex_12_footprint_acc_write_high} : ((ex_issue == 4'hd) ? {ex_13_footprint_sp_read_valid, ex_13_footprint_sp_read_low, ex_13_footprint_sp_read_high, ex_13_footprint_sp_read_a_valid, ex_13_footprint_sp_read_a_low, ex_13_footprint_sp_read_a_high, ex_13_footprint_sp_write_valid, ex_13_footprint_sp_write_low, ex_13_footprint_sp_write_high, ex_13_footprint_acc_read_valid, ex_13_footprint_acc_read_low, ex_13_footprint_acc_read_high, ex_13_footprint_acc_write_valid, ex_13_footprint_acc_write_low, ex_13_footprint_acc_write_high} : ((ex_issue == 4'he) ? {ex_14_footprint_sp_read_valid, ex_14_footprint_sp_read_low, ex_14_footprint_sp_read_high, ex_14_footprint_sp_read_a_valid, ex_14_footprint_sp_read_a_low, ex_14_footprint_sp_read_a_high, ex_14_footprint_sp_write_valid, ex_14_footprint_sp_write_low, ex_14_footprint_sp_write_high, ex_14_footprint_acc_read_valid, ex_14_footprint_acc_read_low, ex_14_footprint_acc_read_high, ex_14_footprint_acc_write_valid, ex_14_footprint_acc_write_low, ex_14_footprint_acc_write_high} : {ex_15_footprint_sp_read_valid, ex_15_footprint_sp_read_low, ex_15_footprint_sp_read_high, ex_15_footprint_sp_read_a_valid, ex_15_footprint_sp_read_a_low, ex_15_footprint_sp_read_a_high, ex_15_footprint_sp_write_valid, ex_15_footprint_sp_write_low, ex_15_footprint_sp_write_high, ex_15_footprint_acc_read_valid, ex_15_footprint_acc_read_low, ex_15_footprint_acc_read_high, ex_15_footprint_acc_write_valid, ex_15_footprint_acc_write_low, ex_15_footprint_acc_write_high}))))))))))))));
-  wire [284:0] _ex_candidate_footprint_sp_read_high_e1 = (ex_issue == 4'h0) ? {ex_0_footprint_sp_read_valid, ex_0_footprint_sp_read_low, ex_0_footprint_sp_read_high, ex_0_footprint_sp_read_a_valid, ex_0_footprint_sp_read_a_low, ex_0_footprint_sp_read_a_high, ex_0_footprint_sp_write_valid, ex_0_footprint_sp_write_low, ex_0_footprint_sp_write_high, ex_0_footprint_acc_read_valid, ex_0_footprint_acc_read_low, ex_0_footprint_acc_read_high, ex_0_footprint_acc_write_valid, ex_0_footprint_acc_write_low, ex_0_footprint_acc_write_high} : ((ex_issue == 4'h1) ? {ex_1_footprint_sp_read_valid, ex_1_footprint_sp_read_low, ex_1_footprint_sp_read_high, ex_1_footprint_sp_read_a_valid, ex_1_footprint_sp_read_a_low, ex_1_footprint_sp_read_a_high, ex_1_footprint_sp_write_valid, ex_1_footprint_sp_write_low, ex_1_footprint_sp_write_high, ex_1_footprint_acc_read_valid, ex_1_footprint_acc_read_low, ex_1_footprint_acc_read_high, ex_1_footprint_acc_write_valid, ex_1_footprint_acc_write_low, ex_1_footprint_acc_write_high} : ((ex_issue == 4'h2) ? {ex_2_footprint_sp_read_valid, ex_2_footprint_sp_read_low, ex_2_footprint_sp_read_high, ex_2_footprint_sp_read_a_valid, ex_2_footprint_sp_read_a_low, ex_2_footprint_sp_read_a_high, ex_2_footprint_sp_write_valid, ex_2_footprint_sp_write_low, ex_2_footprint_sp_write_high, ex_2_footprint_acc_read_valid, ex_2_footprint_acc_read_low, ex_2_footprint_acc_read_high, ex_2_footprint_acc_write_valid, ex_2_footprint_acc_write_low, ex_2_footprint_acc_write_high} : ((ex_issue == 4'h3) ? {ex_3_footprint_sp_read_valid, ex_3_footprint_sp_read_low, ex_3_footprint_sp_read_high, ex_3_footprint_sp_read_a_valid, ex_3_footprint_sp_read_a_low, ex_3_footprint_sp_read_a_high, ex_3_footprint_sp_write_valid, ex_3_footprint_sp_write_low, ex_3_footprint_sp_write_high, ex_3_footprint_acc_read_valid, ex_3_footprint_acc_read_low, ex_3_footprint_acc_read_high, ex_3_footprint_acc_write_valid, ex_3_footprint_acc_write_low, ex_3_footprint_acc_write_high} : ((ex_issue == 4'h4) ? {ex_4_footprint_sp_read_valid, ex_4_footprint_sp_read_low, ex_4_footprint_sp_read_high, ex_4_footprint_sp_read_a_valid, ex_4_footprint_sp_read_a_low, ex_4_footprint_sp_read_a_high, ex_4_footprint_sp_write_valid, ex_4_footprint_sp_write_low, ex_4_footprint_sp_write_high, ex_4_footprint_acc_read_valid, ex_4_footprint_acc_read_low, ex_4_footprint_acc_read_high, ex_4_footprint_acc_write_valid, ex_4_footprint_acc_write_low, ex_4_footprint_acc_write_high} : ((ex_issue == 4'h5) ? {ex_5_footprint_sp_read_valid, ex_5_footprint_sp_read_low, ex_5_footprint_sp_read_high, ex_5_footprint_sp_read_a_valid, ex_5_footprint_sp_read_a_low, ex_5_footprint_sp_read_a_high, ex_5_footprint_sp_write_valid, ex_5_footprint_sp_write_low, ex_5_footprint_sp_write_high, ex_5_footprint_acc_read_valid, ex_5_footprint_acc_read_low, ex_5_footprint_acc_read_high, ex_5_footprint_acc_write_valid, ex_5_footprint_acc_write_low, ex_5_footprint_acc_write_high} : ((ex_issue == 4'h6) ? {ex_6_footprint_sp_read_valid, ex_6_footprint_sp_read_low, ex_6_footprint_sp_read_high, ex_6_footprint_sp_read_a_valid, ex_6_footprint_sp_read_a_low, ex_6_footprint_sp_read_a_high, ex_6_footprint_sp_write_valid, ex_6_footprint_sp_write_low, ex_6_footprint_sp_write_high, ex_6_footprint_acc_read_valid, ex_6_footprint_acc_read_low, ex_6_footprint_acc_read_high, ex_6_footprint_acc_write_valid, ex_6_footprint_acc_write_low, ex_6_footprint_acc_write_high} : ((ex_issue == 4'h7) ? {ex_7_footprint_sp_read_valid, ex_7_footprint_sp_read_low, ex_7_footprint_sp_read_high, ex_7_footprint_sp_read_a_valid, ex_7_footprint_sp_read_a_low, ex_7_footprint_sp_read_a_high, ex_7_footprint_sp_write_valid, ex_7_footprint_sp_write_low, ex_7_footprint_sp_write_high, ex_7_footprint_acc_read_valid, ex_7_footprint_acc_read_low, ex_7_footprint_acc_read_high, ex_7_footprint_acc_write_valid, ex_7_footprint_acc_write_low, ex_7_footprint_acc_write_high} : ((ex_issue == 4'h8) ? {ex_8_footprint_sp_read_valid, ex_8_footprint_sp_read_low, ex_8_footprint_sp_read_high, ex_8_footprint_sp_read_a_valid, ex_8_footprint_sp_read_a_low, ex_8_footprint_sp_read_a_high, ex_8_footprint_sp_write_valid, ex_8_footprint_sp_write_low, ex_8_footprint_sp_write_high, ex_8_footprint_acc_read_valid, ex_8_footprint_acc_read_low, ex_8_footprint_acc_read_high, ex_8_footprint_acc_write_valid, ex_8_footprint_acc_write_low, ex_8_footprint_acc_write_high} : ((ex_issue == 4'h9) ? {ex_9_footprint_sp_read_valid, ex_9_footprint_sp_read_low, ex_9_footprint_sp_read_high, ex_9_footprint_sp_read_a_valid, ex_9_footprint_sp_read_a_low, ex_9_footprint_sp_read_a_high, ex_9_footprint_sp_write_valid, ex_9_footprint_sp_write_low, ex_9_footprint_sp_write_high, ex_9_footprint_acc_read_valid, ex_9_footprint_acc_read_low, ex_9_footprint_acc_read_high, ex_9_footprint_acc_write_valid, ex_9_footprint_acc_write_low, ex_9_footprint_acc_write_high} : ((ex_issue == 4'ha) ? {ex_10_footprint_sp_read_valid, ex_10_footprint_sp_read_low, ex_10_footprint_sp_read_high, ex_10_footprint_sp_read_a_valid, ex_10_footprint_sp_read_a_low, ex_10_footprint_sp_read_a_high, ex_10_footprint_sp_write_valid, ex_10_footprint_sp_write_low, ex_10_footprint_sp_write_high, ex_10_footprint_acc_read_valid, ex_10_footprint_acc_read_low, ex_10_footprint_acc_read_high, ex_10_footprint_acc_write_valid, ex_10_footprint_acc_write_low, ex_10_footprint_acc_write_high} : ((ex_issue == 4'hb) ? {ex_11_footprint_sp_read_valid, ex_11_footprint_sp_read_low, ex_11_footprint_sp_read_high, ex_11_footprint_sp_read_a_valid, ex_11_footprint_sp_read_a_low, ex_11_footprint_sp_read_a_high, ex_11_footprint_sp_write_valid, ex_11_footprint_sp_write_low, ex_11_footprint_sp_write_high, ex_11_footprint_acc_read_valid, ex_11_footprint_acc_read_low, ex_11_footprint_acc_read_high, ex_11_footprint_acc_write_valid, ex_11_footprint_acc_write_low, ex_11_footprint_acc_write_high} : ((ex_issue == 4'hc) ? {ex_12_footprint_sp_read_valid, ex_12_footprint_sp_read_low, ex_12_footprint_sp_read_high, ex_12_footprint_sp_read_a_valid, ex_12_footprint_sp_read_a_low, ex_12_footprint_sp_read_a_high, ex_12_footprint_sp_write_valid, ex_12_footprint_sp_write_low, ex_12_footprint_sp_write_high, ex_12_footprint_acc_read_valid, ex_12_footprint_acc_read_low, ex_12_footprint_acc_read_high, ex_12_footprint_acc_write_valid, ex_12_footprint_acc_write_low, ex_12_footprint_acc_write_high} : ((ex_issue == 4'hd) ? {ex_13_footprint_sp_read_valid, ex_13_footprint_sp_read_low, ex_13_footprint_sp_read_high, ex_13_footprint_sp_read_a_valid, ex_13_footprint_sp_read_a_low, ex_13_footprint_sp_read_a_high, ex_13_footprint_sp_write_valid, ex_13_footprint_sp_write_low, ex_13_footprint_sp_write_high, ex_13_footprint_acc_read_valid, ex_13_footprint_acc_read_low, ex_13_footprint_acc_read_high, ex_13_footprint_acc_write_valid, ex_13_footprint_acc_write_low, ex_13_footprint_acc_write_high} : ((ex_issue == 4'he) ? {ex_14_footprint_sp_read_valid, ex_14_footprint_sp_read_low, ex_14_footprint_sp_read_high, ex_14_footprint_sp_read_a_valid, ex_14_footprint_sp_read_a_low, ex_14_footprint_sp_read_a_high, ex_14_footprint_sp_write_valid, ex_14_footprint_sp_write_low, ex_14_footprint_sp_write_high, ex_14_footprint_acc_read_valid, ex_14_footprint_acc_read_low, ex_14_footprint_acc_read_high, ex_14_footprint_acc_write_valid, ex_14_footprint_acc_write_low, ex_14_footprint_acc_write_high} : {ex_15_footprint_sp_read_valid, ex_15_footprint_sp_read_low, ex_15_footprint_sp_read_high, ex_15_footprint_sp_read_a_valid, ex_15_footprint_sp_read_a_low, ex_15_footprint_sp_read_a_high, ex_15_footprint_sp_write_valid, ex_15_footprint_sp_write_low, ex_15_footprint_sp_write_high, ex_15_footprint_acc_read_valid, ex_15_footprint_acc_read_low, ex_15_footprint_acc_read_high, ex_15_footprint_acc_write_valid, ex_15_footprint_acc_write_low, ex_15_footprint_acc_write_high}))))))))))))));
-  wire [284:0] _ex_candidate_footprint_sp_read_a_valid_e1 = (ex_issue == 4'h0) ? {ex_0_footprint_sp_read_valid, ex_0_footprint_sp_read_low, ex_0_footprint_sp_read_high, ex_0_footprint_sp_read_a_valid, ex_0_footprint_sp_read_a_low, ex_0_footprint_sp_read_a_high, ex_0_footprint_sp_write_valid, ex_0_footprint_sp_write_low, ex_0_footprint_sp_write_high, ex_0_footprint_acc_read_valid, ex_0_footprint_acc_read_low, ex_0_footprint_acc_read_high, ex_0_footprint_acc_write_valid, ex_0_footprint_acc_write_low, ex_0_footprint_acc_write_high} : ((ex_issue == 4'h1) ? {ex_1_footprint_sp_read_valid, ex_1_footprint_sp_read_low, ex_1_footprint_sp_read_high, ex_1_footprint_sp_read_a_valid, ex_1_footprint_sp_read_a_low, ex_1_footprint_sp_read_a_high, ex_1_footprint_sp_write_valid, ex_1_footprint_sp_write_low, ex_1_footprint_sp_write_high, ex_1_footprint_acc_read_valid, ex_1_footprint_acc_read_low, ex_1_footprint_acc_read_high, ex_1_footprint_acc_write_valid, ex_1_footprint_acc_write_low, ex_1_footprint_acc_write_high} : ((ex_issue == 4'h2) ? {ex_2_footprint_sp_read_valid, ex_2_footprint_sp_read_low, ex_2_footprint_sp_read_high, ex_2_footprint_sp_read_a_valid, ex_2_footprint_sp_read_a_low, ex_2_footprint_sp_read_a_high, ex_2_footprint_sp_write_valid, ex_2_footprint_sp_write_low, ex_2_footprint_sp_write_high, ex_2_footprint_acc_read_valid, ex_2_footprint_acc_read_low, ex_2_footprint_acc_read_high, ex_2_footprint_acc_write_valid, ex_2_footprint_acc_write_low, ex_2_footprint_acc_write_high} : ((ex_issue == 4'h3) ? {ex_3_footprint_sp_read_valid, ex_3_footprint_sp_read_low, ex_3_footprint_sp_read_high, ex_3_footprint_sp_read_a_valid, ex_3_footprint_sp_read_a_low, ex_3_footprint_sp_read_a_high, ex_3_footprint_sp_write_valid, ex_3_footprint_sp_write_low, ex_3_footprint_sp_write_high, ex_3_footprint_acc_read_valid, ex_3_footprint_acc_read_low, ex_3_footprint_acc_read_high, ex_3_footprint_acc_write_valid, ex_3_footprint_acc_write_low, ex_3_footprint_acc_write_high} : ((ex_issue == 4'h4) ? {ex_4_footprint_sp_read_valid, ex_4_footprint_sp_read_low, ex_4_footprint_sp_read_high, ex_4_footprint_sp_read_a_valid, ex_4_footprint_sp_read_a_low, ex_4_footprint_sp_read_a_high, ex_4_footprint_sp_write_valid, ex_4_footprint_sp_write_low, ex_4_footprint_sp_write_high, ex_4_footprint_acc_read_valid, ex_4_footprint_acc_read_low, ex_4_footprint_acc_read_high, ex_4_footprint_acc_write_valid, ex_4_footprint_acc_write_low, ex_4_footprint_acc_write_high} : ((ex_issue == 4'h5) ? {ex_5_footprint_sp_read_valid, ex_5_footprint_sp_read_low, ex_5_footprint_sp_read_high, ex_5_footprint_sp_read_a_valid, ex_5_footprint_sp_read_a_low, ex_5_footprint_sp_read_a_high, ex_5_footprint_sp_write_valid, ex_5_footprint_sp_write_low, ex_5_footprint_sp_write_high, ex_5_footprint_acc_read_valid, ex_5_footprint_acc_read_low, ex_5_footprint_acc_read_high, ex_5_footprint_acc_write_valid, ex_5_footprint_acc_write_low, ex_5_footprint_acc_write_high} : ((ex_issue == 4'h6) ? {ex_6_footprint_sp_read_valid, ex_6_footprint_sp_read_low, ex_6_footprint_sp_read_high, ex_6_footprint_sp_read_a_valid, ex_6_footprint_sp_read_a_low, ex_6_footprint_sp_read_a_high, ex_6_footprint_sp_write_valid, ex_6_footprint_sp_write_low, ex_6_footprint_sp_write_high, ex_6_footprint_acc_read_valid, ex_6_footprint_acc_read_low, ex_6_footprint_acc_read_high, ex_6_footprint_acc_write_valid, ex_6_footprint_acc_write_low, ex_6_footprint_acc_write_high} : ((ex_issue == 4'h7) ? {ex_7_footprint_sp_read_valid, ex_7_footprint_sp_read_low, ex_7_footprint_sp_read_high, ex_7_footprint_sp_read_a_valid, ex_7_footprint_sp_read_a_low, ex_7_footprint_sp_read_a_high, ex_7_footprint_sp_write_valid, ex_7_footprint_sp_write_low, ex_7_footprint_sp_write_high, ex_7_footprint_acc_read_valid, ex_7_footprint_acc_read_low, ex_7_footprint_acc_read_high, ex_7_footprint_acc_write_valid, ex_7_footprint_acc_write_low, ex_7_footprint_acc_write_high} : ((ex_issue == 4'h8) ? {ex_8_footprint_sp_read_valid, ex_8_footprint_sp_read_low, ex_8_footprint_sp_read_high, ex_8_footprint_sp_read_a_valid, ex_8_footprint_sp_read_a_low, ex_8_footprint_sp_read_a_high, ex_8_footprint_sp_write_valid, ex_8_footprint_sp_write_low, ex_8_footprint_sp_write_high, ex_8_footprint_acc_read_valid, ex_8_footprint_acc_read_low, ex_8_footprint_acc_read_high, ex_8_footprint_acc_write_valid, ex_8_footprint_acc_write_low, ex_8_footprint_acc_write_high} : ((ex_issue == 4'h9) ? {ex_9_footprint_sp_read_valid, ex_9_footprint_sp_read_low, ex_9_footprint_sp_read_high, ex_9_footprint_sp_read_a_valid, ex_9_footprint_sp_read_a_low, ex_9_footprint_sp_read_a_high, ex_9_footprint_sp_write_valid, ex_9_footprint_sp_write_low, ex_9_footprint_sp_write_high, ex_9_footprint_acc_read_valid, ex_9_footprint_acc_read_low, ex_9_footprint_acc_read_high, ex_9_footprint_acc_write_valid, ex_9_footprint_acc_write_low, ex_9_footprint_acc_write_high} : ((ex_issue == 4'ha) ? {ex_10_footprint_sp_read_valid, ex_10_footprint_sp_read_low, ex_10_footprint_sp_read_high, ex_10_footprint_sp_read_a_valid, ex_10_footprint_sp_read_a_low, ex_10_footprint_sp_read_a_high, ex_10_footprint_sp_write_valid, ex_10_footprint_sp_write_low, ex_10_footprint_sp_write_high, ex_10_footprint_acc_read_valid, ex_10_footprint_acc_read_low, ex_10_footprint_acc_read_high, ex_10_footprint_acc_write_valid, ex_10_footprint_acc_write_low, ex_10_footprint_acc_write_high} : ((ex_issue == 4'hb) ? {ex_11_footprint_sp_read_valid, ex_11_footprint_sp_read_low, ex_11_footprint_sp_read_high, ex_11_footprint_sp_read_a_valid, ex_11_footprint_sp_read_a_low, ex_11_footprint_sp_read_a_high, ex_11_footprint_sp_write_valid, ex_11_footprint_sp_write_low, ex_11_footprint_sp_write_high, ex_11_footprint_acc_read_valid, ex_11_footprint_acc_read_low, ex_11_footprint_acc_read_high, ex_11_footprint_acc_write_valid, ex_11_footprint_acc_write_low, ex_11_footprint_acc_write_high} : ((ex_issue == 4'hc) ? {ex_12_footprint_sp_read_valid, ex_12_footprint_sp_read_low, ex_12_footprint_sp_read_high, ex_12_footprint_sp_read_a_valid, ex_12_footprint_sp_read_a_low, ex_12_footprint_sp_read_a_high, ex_12_footprint_sp_write_valid, ex_12_footprint_sp_write_low, ex_12_footprint_sp_write_high, ex_12_footprint_acc_read_valid, ex_12_footprint_acc_read_low, ex_12_footprint_acc_read_high, ex_12_footprint_acc_write_valid, ex_12_footprint_acc_write_low, ex_12_footprint_acc_write_high} : ((ex_issue == 4'hd) ? {ex_13_footprint_sp_read_valid, ex_13_footprint_sp_read_low, ex_13_footprint_sp_read_high, ex_13_footprint_sp_read_a_valid, ex_13_footprint_sp_read_a_low, ex_13_footprint_sp_read_a_high, ex_13_footprint_sp_write_valid, ex_13_footprint_sp_write_low, ex_13_footprint_sp_write_high, ex_13_footprint_acc_read_valid, ex_13_footprint_acc_read_low, ex_13_footprint_acc_read_high, ex_13_footprint_acc_write_valid, ex_13_footprint_acc_write_low, ex_13_footprint_acc_write_high} : ((ex_issue == 4'he) ? {ex_14_footprint_sp_read_valid, ex_14_footprint_sp_read_low, ex_14_footprint_sp_read_high, ex_14_footprint_sp_read_a_valid, ex_14_footprint_sp_read_a_low, ex_14_footprint_sp_read_a_high, ex_14_footprint_sp_write_valid, ex_14_footprint_sp_write_low, ex_14_footprint_sp_write_high, ex_14_footprint_acc_read_valid, ex_14_footprint_acc_read_low, ex_14_footprint_acc_read_high, ex_14_footprint_acc_write_valid, ex_14_footprint_acc_write_low, ex_14_footprint_acc_write_high} : {ex_15_footprint_sp_read_valid, ex_15_footprint_sp_read_low, ex_15_footprint_sp_read_high, ex_15_footprint_sp_read_a_valid, ex_15_footprint_sp_read_a_low, ex_15_footprint_sp_read_a_high, ex_15_footprint_sp_write_valid, ex_15_footprint_sp_write_low, ex_15_footprint_sp_write_high, ex_15_footprint_acc_read_valid, ex_15_footprint_acc_read_low, ex_15_footprint_acc_read_high, ex_15_footprint_acc_write_valid, ex_15_footprint_acc_write_low, ex_15_footprint_acc_write_high}))))))))))))));
-  wire [284:0] _ex_candidate_footprint_sp_read_a_low_e1 = (ex_issue == 4'h0) ? {ex_0_footprint_sp_read_valid, ex_0_footprint_sp_read_low, ex_0_footprint_sp_read_high, ex_0_footprint_sp_read_a_valid, ex_0_footprint_sp_read_a_low, ex_0_footprint_sp_read_a_high, ex_0_footprint_sp_write_valid, ex_0_footprint_sp_write_low, ex_0_footprint_sp_write_high, ex_0_footprint_acc_read_valid, ex_0_footprint_acc_read_low, ex_0_footprint_acc_read_high, ex_0_footprint_acc_write_valid, ex_0_footprint_acc_write_low, ex_0_footprint_acc_write_high} : ((ex_issue == 4'h1) ? {ex_1_footprint_sp_read_valid, ex_1_footprint_sp_read_low, ex_1_footprint_sp_read_high, ex_1_footprint_sp_read_a_valid, ex_1_footprint_sp_read_a_low, ex_1_footprint_sp_read_a_high, ex_1_footprint_sp_write_valid, ex_1_footprint_sp_write_low, ex_1_footprint_sp_write_high, ex_1_footprint_acc_read_valid, ex_1_footprint_acc_read_low, ex_1_footprint_acc_read_high, ex_1_footprint_acc_write_valid, ex_1_footprint_acc_write_low, ex_1_footprint_acc_write_high} : ((ex_issue == 4'h2) ? {ex_2_footprint_sp_read_valid, ex_2_footprint_sp_read_low, ex_2_footprint_sp_read_high, ex_2_footprint_sp_read_a_valid, ex_2_footprint_sp_read_a_low, ex_2_footprint_sp_read_a_high, ex_2_footprint_sp_write_valid, ex_2_footprint_sp_write_low, ex_2_footprint_sp_write_high, ex_2_footprint_acc_read_valid, ex_2_footprint_acc_read_low, ex_2_footprint_acc_read_high, ex_2_footprint_acc_write_valid, ex_2_footprint_acc_write_low, ex_2_footprint_acc_write_high} : ((ex_issue == 4'h3) ? {ex_3_footprint_sp_read_valid, ex_3_footprint_sp_read_low, ex_3_footprint_sp_read_high, ex_3_footprint_sp_read_a_valid, ex_3_footprint_sp_read_a_low, ex_3_footprint_sp_read_a_high, ex_3_footprint_sp_write_valid, ex_3_footprint_sp_write_low, ex_3_footprint_sp_write_high, ex_3_footprint_acc_read_valid, ex_3_footprint_acc_read_low, ex_3_footprint_acc_read_high, ex_3_footprint_acc_write_valid, ex_3_footprint_acc_write_low, ex_3_footprint_acc_write_high} : ((ex_issue == 4'h4) ? {ex_4_footprint_sp_read_valid, ex_4_footprint_sp_read_low, ex_4_footprint_sp_read_high, ex_4_footprint_sp_read_a_valid, ex_4_footprint_sp_read_a_low, ex_4_footprint_sp_read_a_high, ex_4_footprint_sp_write_valid, ex_4_footprint_sp_write_low, ex_4_footprint_sp_write_high, ex_4_footprint_acc_read_valid, ex_4_footprint_acc_read_low, ex_4_footprint_acc_read_high, ex_4_footprint_acc_write_valid, ex_4_footprint_acc_write_low, ex_4_footprint_acc_write_high} : ((ex_issue == 4'h5) ? {ex_5_footprint_sp_read_valid, ex_5_footprint_sp_read_low, ex_5_footprint_sp_read_high, ex_5_footprint_sp_read_a_valid, ex_5_footprint_sp_read_a_low, ex_5_footprint_sp_read_a_high, ex_5_footprint_sp_write_valid, ex_5_footprint_sp_write_low, ex_5_footprint_sp_write_high, ex_5_footprint_acc_read_valid, ex_5_footprint_acc_read_low, ex_5_footprint_acc_read_high, ex_5_footprint_acc_write_valid, ex_5_footprint_acc_write_low, ex_5_footprint_acc_write_high} : ((ex_issue == 4'h6) ? {ex_6_footprint_sp_read_valid, ex_6_footprint_sp_read_low, ex_6_footprint_sp_read_high, ex_6_footprint_sp_read_a_valid, ex_6_footprint_sp_read_a_low, ex_6_footprint_sp_read_a_high, ex_6_footprint_sp_write_valid, ex_6_footprint_sp_write_low, ex_6_footprint_sp_write_high, ex_6_footprint_acc_read_valid, ex_6_footprint_acc_read_low, ex_6_footprint_acc_read_high, ex_6_footprint_acc_write_valid, ex_6_footprint_acc_write_low, ex_6_footprint_acc_write_high} : ((ex_issue == 4'h7) ? {ex_7_footprint_sp_read_valid, ex_7_footprint_sp_read_low, ex_7_footprint_sp_read_high, ex_7_footprint_sp_read_a_valid, ex_7_footprint_sp_read_a_low, ex_7_footprint_sp_read_a_high, ex_7_footprint_sp_write_valid, ex_7_footprint_sp_write_low, ex_7_footprint_sp_write_high, ex_7_footprint_acc_read_valid, ex_7_footprint_acc_read_low, ex_7_footprint_acc_read_high, ex_7_footprint_acc_write_valid, ex_7_footprint_acc_write_low, ex_7_footprint_acc_write_high} : ((ex_issue == 4'h8) ? {ex_8_footprint_sp_read_valid, ex_8_footprint_sp_read_low, ex_8_footprint_sp_read_high, ex_8_footprint_sp_read_a_valid, ex_8_footprint_sp_read_a_low, ex_8_footprint_sp_read_a_high, ex_8_footprint_sp_write_valid, ex_8_footprint_sp_write_low, ex_8_footprint_sp_write_high, ex_8_footprint_acc_read_valid, ex_8_footprint_acc_read_low, ex_8_footprint_acc_read_high, ex_8_footprint_acc_write_valid, ex_8_footprint_acc_write_low, ex_8_footprint_acc_write_high} : ((ex_issue == 4'h9) ? {ex_9_footprint_sp_read_valid, ex_9_footprint_sp_read_low, ex_9_footprint_sp_read_high, ex_9_footprint_sp_read_a_valid, ex_9_footprint_sp_read_a_low, ex_9_footprint_sp_read_a_high, ex_9_footprint_sp_write_valid, ex_9_footprint_sp_write_low, ex_9_footprint_sp_write_high, ex_9_footprint_acc_read_valid, ex_9_footprint_acc_read_low, ex_9_footprint_acc_read_high, ex_9_footprint_acc_write_valid, ex_9_footprint_acc_write_low, ex_9_footprint_acc_write_high} : ((ex_issue == 4'ha) ? {ex_10_footprint_sp_read_valid, ex_10_footprint_sp_read_low, ex_10_footprint_sp_read_high, ex_10_footprint_sp_read_a_valid, ex_10_footprint_sp_read_a_low, ex_10_footprint_sp_read_a_high, ex_10_footprint_sp_write_valid, ex_10_footprint_sp_write_low, ex_10_footprint_sp_write_high, ex_10_footprint_acc_read_valid, ex_10_footprint_acc_read_low, ex_10_footprint_acc_read_high, ex_10_footprint_acc_write_valid, ex_10_footprint_acc_write_low, ex_10_footprint_acc_write_high} : ((ex_issue == 4'hb) ? {ex_11_footprint_sp_read_valid, ex_11_footprint_sp_read_low, ex_11_footprint_sp_read_high, ex_11_footprint_sp_read_a_valid, ex_11_footprint_sp_read_a_low, ex_11_footprint_sp_read_a_high, ex_11_footprint_sp_write_valid, ex_11_footprint_sp_write_low, ex_11_footprint_sp_write_high, ex_11_footprint_acc_read_valid, ex_11_footprint_acc_read_low, ex_11_footprint_acc_read_high, ex_11_footprint_acc_write_valid, ex_11_footprint_acc_write_low, ex_11_footprint_acc_write_high} : ((ex_issue == 4'hc) ? {ex_12_footprint_sp_read_valid, ex_12_footprint_sp_read_low, ex_12_footprint_sp_read_high, ex_12_footprint_sp_read_a_valid, ex_12_footprint_sp_read_a_low, ex_12_footprint_sp_read_a_high, ex_12_footprint_sp_write_valid, ex_12_footprint_sp_write_low, ex_12_footprint_sp_write_high, ex_12_footprint_acc_read_valid, ex_12_footprint_acc_read_low, ex_12_footprint_acc_read_high, ex_12_footprint_acc_write_valid, ex_12_footprint_acc_write_low, ex_12_footprint_acc_write_high} : ((ex_issue == 4'hd) ? {ex_13_footprint_sp_read_valid, ex_13_footprint_sp_read_low, ex_13_footprint_sp_read_high, ex_13_footprint_sp_read_a_valid, ex_13_footprint_sp_read_a_low, ex_13_footprint_sp_read_a_high, ex_13_footprint_sp_write_valid, ex_13_footprint_sp_write_low, ex_13_footprint_sp_write_high, ex_13_footprint_acc_read_valid, ex_13_footprint_acc_read_low, ex_13_footprint_acc_read_high, ex_13_footprint_acc_write_valid, ex_13_footprint_acc_write_low, ex_13_footprint_acc_write_high} : ((ex_issue == 4'he) ? {ex_14_footprint_sp_read_valid, ex_14_footprint_sp_read_low, ex_14_footprint_sp_read_high, ex_14_footprint_sp_read_a_valid, ex_14_footprint_sp_read_a_low, ex_14_footprint_sp_read_a_high, ex_14_footprint_sp_write_valid, ex_14_footprint_sp_write_low, ex_14_footprint_sp_write_high, ex_14_footprint_acc_read_valid, ex_14_footprint_acc_read_low, ex_14_footprint_acc_read_high, ex_14_footprint_acc_write_valid, ex_14_footprint_acc_write_low, ex_14_footprint_acc_write_high} : {ex_15_footprint_sp_read_valid, ex_15_footprint_sp_read_low, ex_15_footprint_sp_read_high, ex_15_footprint_sp_read_a_valid, ex_15_footprint_sp_read_a_low, ex_15_footprint_sp_read_a_high, ex_15_footprint_sp_write_valid, ex_15_footprint_sp_write_low, ex_15_footprint_sp_write_high, ex_15_footprint_acc_read_valid, ex_15_footprint_acc_read_low, ex_15_footprint_acc_read_high, ex_15_footprint_acc_write_valid, ex_15_footprint_acc_write_low, ex_15_footprint_acc_write_high}))))))))))))));
-  wire [284:0] _ex_candidate_footprint_sp_read_a_high_e1 = (ex_issue == 4'h0) ? {ex_0_footprint_sp_read_valid, ex_0_footprint_sp_read_low, ex_0_footprint_sp_read_high, ex_0_footprint_sp_read_a_valid, ex_0_footprint_sp_read_a_low, ex_0_footprint_sp_read_a_high, ex_0_footprint_sp_write_valid, ex_0_footprint_sp_write_low, ex_0_footprint_sp_write_high, ex_0_footprint_acc_read_valid, ex_0_footprint_acc_read_low, ex_0_footprint_acc_read_high, ex_0_footprint_acc_write_valid, ex_0_footprint_acc_write_low, ex_0_footprint_acc_write_high} : ((ex_issue == 4'h1) ? {ex_1_footprint_sp_read_valid, ex_1_footprint_sp_read_low, ex_1_footprint_sp_read_high, ex_1_footprint_sp_read_a_valid, ex_1_footprint_sp_read_a_low, ex_1_footprint_sp_read_a_high, ex_1_footprint_sp_write_valid, ex_1_footprint_sp_write_low, ex_1_footprint_sp_write_high, ex_1_footprint_acc_read_valid, ex_1_footprint_acc_read_low, ex_1_footprint_acc_read_high, ex_1_footprint_acc_write_valid, ex_1_footprint_acc_write_low, ex_1_footprint_acc_write_high} : ((ex_issue == 4'h2) ? {ex_2_footprint_sp_read_valid, ex_2_footprint_sp_read_low, ex_2_footprint_sp_read_high, ex_2_footprint_sp_read_a_valid, ex_2_footprint_sp_read_a_low, ex_2_footprint_sp_read_a_high, ex_2_footprint_sp_write_valid, ex_2_footprint_sp_write_low, ex_2_footprint_sp_write_high, ex_2_footprint_acc_read_valid, ex_2_footprint_acc_read_low, ex_2_footprint_acc_read_high, ex_2_footprint_acc_write_valid, ex_2_footprint_acc_write_low, ex_2_footprint_acc_write_high} : ((ex_issue == 4'h3) ? {ex_3_footprint_sp_read_valid, ex_3_footprint_sp_read_low, ex_3_footprint_sp_read_high, ex_3_footprint_sp_read_a_valid, ex_3_footprint_sp_read_a_low, ex_3_footprint_sp_read_a_high, ex_3_footprint_sp_write_valid, ex_3_footprint_sp_write_low, ex_3_footprint_sp_write_high, ex_3_footprint_acc_read_valid, ex_3_footprint_acc_read_low, ex_3_footprint_acc_read_high, ex_3_footprint_acc_write_valid, ex_3_footprint_acc_write_low, ex_3_footprint_acc_write_high} : ((ex_issue == 4'h4) ? {ex_4_footprint_sp_read_valid, ex_4_footprint_sp_read_low, ex_4_footprint_sp_read_high, ex_4_footprint_sp_read_a_valid, ex_4_footprint_sp_read_a_low, ex_4_footprint_sp_read_a_high, ex_4_footprint_sp_write_valid, ex_4_footprint_sp_write_low, ex_4_footprint_sp_write_high, ex_4_footprint_acc_read_valid, ex_4_footprint_acc_read_low, ex_4_footprint_acc_read_high, ex_4_footprint_acc_write_valid, ex_4_footprint_acc_write_low, ex_4_footprint_acc_write_high} : ((ex_issue == 4'h5) ? {ex_5_footprint_sp_read_valid, ex_5_footprint_sp_read_low, ex_5_footprint_sp_read_high, ex_5_footprint_sp_read_a_valid, ex_5_footprint_sp_read_a_low, ex_5_footprint_sp_read_a_high, ex_5_footprint_sp_write_valid, ex_5_footprint_sp_write_low, ex_5_footprint_sp_write_high, ex_5_footprint_acc_read_valid, ex_5_footprint_acc_read_low, ex_5_footprint_acc_read_high, ex_5_footprint_acc_write_valid, ex_5_footprint_acc_write_low, ex_5_footprint_acc_write_high} : ((ex_issue == 4'h6) ? {ex_6_footprint_sp_read_valid, ex_6_footprint_sp_read_low, ex_6_footprint_sp_read_high, ex_6_footprint_sp_read_a_valid, ex_6_footprint_sp_read_a_low, ex_6_footprint_sp_read_a_high, ex_6_footprint_sp_write_valid, ex_6_footprint_sp_write_low, ex_6_footprint_sp_write_high, ex_6_footprint_acc_read_valid, ex_6_footprint_acc_read_low, ex_6_footprint_acc_read_high, ex_6_footprint_acc_write_valid, ex_6_footprint_acc_write_low, ex_6_footprint_acc_write_high} : ((ex_issue == 4'h7) ? {ex_7_footprint_sp_read_valid, ex_7_footprint_sp_read_low, ex_7_footprint_sp_read_high, ex_7_footprint_sp_read_a_valid, ex_7_footprint_sp_read_a_low, ex_7_footprint_sp_read_a_high, ex_7_footprint_sp_write_valid, ex_7_footprint_sp_write_low, ex_7_footprint_sp_write_high, ex_7_footprint_acc_read_valid, ex_7_footprint_acc_read_low, ex_7_footprint_acc_read_high, ex_7_footprint_acc_write_valid, ex_7_footprint_acc_write_low, ex_7_footprint_acc_write_high} : ((ex_issue == 4'h8) ? {ex_8_footprint_sp_read_valid, ex_8_footprint_sp_read_low, ex_8_footprint_sp_read_high, ex_8_footprint_sp_read_a_valid, ex_8_footprint_sp_read_a_low, ex_8_footprint_sp_read_a_high, ex_8_footprint_sp_write_valid, ex_8_footprint_sp_write_low, ex_8_footprint_sp_write_high, ex_8_footprint_acc_read_valid, ex_8_footprint_acc_read_low, ex_8_footprint_acc_read_high, ex_8_footprint_acc_write_valid, ex_8_footprint_acc_write_low, ex_8_footprint_acc_write_high} : ((ex_issue == 4'h9) ? {ex_9_footprint_sp_read_valid, ex_9_footprint_sp_read_low, ex_9_footprint_sp_read_high, ex_9_footprint_sp_read_a_valid, ex_9_footprint_sp_read_a_low, ex_9_footprint_sp_read_a_high, ex_9_footprint_sp_write_valid, ex_9_footprint_sp_write_low, ex_9_footprint_sp_write_high, ex_9_footprint_acc_read_valid, ex_9_footprint_acc_read_low, ex_9_footprint_acc_read_high, ex_9_footprint_acc_write_valid, ex_9_footprint_acc_write_low, ex_9_footprint_acc_write_high} : ((ex_issue == 4'ha) ? {ex_10_footprint_sp_read_valid, ex_10_footprint_sp_read_low, ex_10_footprint_sp_read_high, ex_10_footprint_sp_read_a_valid, ex_10_footprint_sp_read_a_low, ex_10_footprint_sp_read_a_high, ex_10_footprint_sp_write_valid, ex_10_footprint_sp_write_low, ex_10_footprint_sp_write_high, ex_10_footprint_acc_read_valid, ex_10_footprint_acc_read_low, ex_10_footprint_acc_read_high, ex_10_footprint_acc_write_valid, ex_10_footprint_acc_write_low, ex_10_footprint_acc_write_high} : ((ex_issue == 4'hb) ? {ex_11_footprint_sp_read_valid, ex_11_footprint_sp_read_low, ex_11_footprint_sp_read_high, ex_11_footprint_sp_read_a_valid, ex_11_footprint_sp_read_a_low, ex_11_footprint_sp_read_a_high, ex_11_footprint_sp_write_valid, ex_11_footprint_sp_write_low, ex_11_footprint_sp_write_high, ex_11_footprint_acc_read_valid, ex_11_footprint_acc_read_low, ex_11_footprint_acc_read_high, ex_11_footprint_acc_write_valid, ex_11_footprint_acc_write_low, ex_11_footprint_acc_write_high} : ((ex_issue == 4'hc) ? {ex_12_footprint_sp_read_valid, ex_12_footprint_sp_read_low, ex_12_footprint_sp_read_high, ex_12_footprint_sp_read_a_valid, ex_12_footprint_sp_read_a_low, ex_12_footprint_sp_read_a_high, ex_12_footprint_sp_write_valid, ex_12_footprint_sp_write_low, ex_12_footprint_sp_write_high, ex_12_footprint_acc_read_valid, ex_12_footprint_acc_read_low, ex_12_footprint_acc_read_high, ex_12_footprint_acc_write_valid, ex_12_footprint_acc_write_low, ex_12_footprint_acc_write_high} : ((ex_issue == 4'hd) ? {ex_13_footprint_sp_read_valid, ex_13_footprint_sp_read_low, ex_13_footprint_sp_read_high, ex_13_footprint_sp_read_a_valid, ex_13_footprint_sp_read_a_low, ex_13_footprint_sp_read_a_high, ex_13_footprint_sp_write_valid, ex_13_footprint_sp_write_low, ex_13_footprint_sp_write_high, ex_13_footprint_acc_read_valid, ex_13_footprint_acc_read_low, ex_13_footprint_acc_read_high, ex_13_footprint_acc_write_valid, ex_13_footprint_acc_write_low, ex_13_footprint_acc_write_high} : ((ex_issue == 4'he) ? {ex_14_footprint_sp_read_valid, ex_14_footprint_sp_read_low, ex_14_footprint_sp_read_high, ex_14_footprint_sp_read_a_valid, ex_14_footprint_sp_read_a_low, ex_14_footprint_sp_read_a_high, ex_14_footprint_sp_write_valid, ex_14_footprint_sp_write_low, ex_14_footprint_sp_write_high, ex_14_footprint_acc_read_valid, ex_14_footprint_acc_read_low, ex_14_footprint_acc_read_high, ex_14_footprint_acc_write_valid, ex_14_footprint_acc_write_low, ex_14_footprint_acc_write_high} : {ex_15_footprint_sp_read_valid, ex_15_footprint_sp_read_low, ex_15_footprint_sp_read_high, ex_15_footprint_sp_read_a_valid, ex_15_footprint_sp_read_a_low, ex_15_footprint_sp_read_a_high, ex_15_footprint_sp_write_valid, ex_15_footprint_sp_write_low, ex_15_footprint_sp_write_high, ex_15_footprint_acc_read_valid, ex_15_footprint_acc_read_low, ex_15_footprint_acc_read_high, ex_15_footprint_acc_write_valid, ex_15_footprint_acc_write_low, ex_15_footprint_acc_write_high}))))))))))))));
-  wire [284:0] _ex_candidate_footprint_sp_write_valid_e1 = (ex_issue == 4'h0) ? {ex_0_footprint_sp_read_valid, ex_0_footprint_sp_read_low, ex_0_footprint_sp_read_high, ex_0_footprint_sp_read_a_valid, ex_0_footprint_sp_read_a_low, ex_0_footprint_sp_read_a_high, ex_0_footprint_sp_write_valid, ex_0_footprint_sp_write_low, ex_0_footprint_sp_write_high, ex_0_footprint_acc_read_valid, ex_0_footprint_acc_read_low, ex_0_footprint_acc_read_high, ex_0_footprint_acc_write_valid, ex_0_footprint_acc_write_low, ex_0_footprint_acc_write_high} : ((ex_issue == 4'h1) ? {ex_1_footprint_sp_read_valid, ex_1_footprint_sp_read_low, ex_1_footprint_sp_read_high, ex_1_footprint_sp_read_a_valid, ex_1_footprint_sp_read_a_low, ex_1_footprint_sp_read_a_high, ex_1_footprint_sp_write_valid, ex_1_footprint_sp_write_low, ex_1_footprint_sp_write_high, ex_1_footprint_acc_read_valid, ex_1_footprint_acc_read_low, ex_1_footprint_acc_read_high, ex_1_footprint_acc_write_valid, ex_1_footprint_acc_write_low, ex_1_footprint_acc_write_high} : ((ex_issue == 4'h2) ? {ex_2_footprint_sp_read_valid, ex_2_footprint_sp_read_low, ex_2_footprint_sp_read_high, ex_2_footprint_sp_read_a_valid, ex_2_footprint_sp_read_a_low, ex_2_footprint_sp_read_a_high, ex_2_footprint_sp_write_valid, ex_2_footprint_sp_write_low, ex_2_footprint_sp_write_high, ex_2_footprint_acc_read_valid, ex_2_footprint_acc_read_low, ex_2_footprint_acc_read_high, ex_2_footprint_acc_write_valid, ex_2_footprint_acc_write_low, ex_2_footprint_acc_write_high} : ((ex_issue == 4'h3) ? {ex_3_footprint_sp_read_valid, ex_3_footprint_sp_read_low, ex_3_footprint_sp_read_high, ex_3_footprint_sp_read_a_valid, ex_3_footprint_sp_read_a_low, ex_3_footprint_sp_read_a_high, ex_3_footprint_sp_write_valid, ex_3_footprint_sp_write_low, ex_3_footprint_sp_write_high, ex_3_footprint_acc_read_valid, ex_3_footprint_acc_read_low, ex_3_footprint_acc_read_high, ex_3_footprint_acc_write_valid, ex_3_footprint_acc_write_low, ex_3_footprint_acc_write_high} : ((ex_issue == 4'h4) ? {ex_4_footprint_sp_read_valid, ex_4_footprint_sp_read_low, ex_4_footprint_sp_read_high, ex_4_footprint_sp_read_a_valid, ex_4_footprint_sp_read_a_low, ex_4_footprint_sp_read_a_high, ex_4_footprint_sp_write_valid, ex_4_footprint_sp_write_low, ex_4_footprint_sp_write_high, ex_4_footprint_acc_read_valid, ex_4_footprint_acc_read_low, ex_4_footprint_acc_read_high, ex_4_footprint_acc_write_valid, ex_4_footprint_acc_write_low, ex_4_footprint_acc_write_high} : ((ex_issue == 4'h5) ? {ex_5_footprint_sp_read_valid, ex_5_footprint_sp_read_low, ex_5_footprint_sp_read_high, ex_5_footprint_sp_read_a_valid, ex_5_footprint_sp_read_a_low, ex_5_footprint_sp_read_a_high, ex_5_footprint_sp_write_valid, ex_5_footprint_sp_write_low, ex_5_footprint_sp_write_high, ex_5_footprint_acc_read_valid, ex_5_footprint_acc_read_low, ex_5_footprint_acc_read_high, ex_5_footprint_acc_write_valid, ex_5_footprint_acc_write_low, ex_5_footprint_acc_write_high} : ((ex_issue == 4'h6) ? {ex_6_footprint_sp_read_valid, ex_6_footprint_sp_read_low, ex_6_footprint_sp_read_high, ex_6_footprint_sp_read_a_valid, ex_6_footprint_sp_read_a_low, ex_6_footprint_sp_read_a_high, ex_6_footprint_sp_write_valid, ex_6_footprint_sp_write_low, ex_6_footprint_sp_write_high, ex_6_footprint_acc_read_valid, ex_6_footprint_acc_read_low, ex_6_footprint_acc_read_high, ex_6_footprint_acc_write_valid, ex_6_footprint_acc_write_low, ex_6_footprint_acc_write_high} : ((ex_issue == 4'h7) ? {ex_7_footprint_sp_read_valid, ex_7_footprint_sp_read_low, ex_7_footprint_sp_read_high, ex_7_footprint_sp_read_a_valid, ex_7_footprint_sp_read_a_low, ex_7_footprint_sp_read_a_high, ex_7_footprint_sp_write_valid, ex_7_footprint_sp_write_low, ex_7_footprint_sp_write_high, ex_7_footprint_acc_read_valid, ex_7_footprint_acc_read_low, ex_7_footprint_acc_read_high, ex_7_footprint_acc_write_valid, ex_7_footprint_acc_write_low, ex_7_footprint_acc_write_high} : ((ex_issue == 4'h8) ? {ex_8_footprint_sp_read_valid, ex_8_footprint_sp_read_low, ex_8_footprint_sp_read_high, ex_8_footprint_sp_read_a_valid, ex_8_footprint_sp_read_a_low, ex_8_footprint_sp_read_a_high, ex_8_footprint_sp_write_valid, ex_8_footprint_sp_write_low, ex_8_footprint_sp_write_high, ex_8_footprint_acc_read_valid, ex_8_footprint_acc_read_low, ex_8_footprint_acc_read_high, ex_8_footprint_acc_write_valid, ex_8_footprint_acc_write_low, ex_8_footprint_acc_write_high} : ((ex_issue == 4'h9) ? {ex_9_footprint_sp_read_valid, ex_9_footprint_sp_read_low, ex_9_footprint_sp_read_high, ex_9_footprint_sp_read_a_valid, ex_9_footprint_sp_read_a_low, ex_9_footprint_sp_read_a_high, ex_9_footprint_sp_write_valid, ex_9_footprint_sp_write_low, ex_9_footprint_sp_write_high, ex_9_footprint_acc_read_valid, ex_9_footprint_acc_read_low, ex_9_footprint_acc_read_high, ex_9_footprint_acc_write_valid, ex_9_footprint_acc_write_low, ex_9_footprint_acc_write_high} : ((ex_issue == 4'ha) ? {ex_10_footprint_sp_read_valid, ex_10_footprint_sp_read_low, ex_10_footprint_sp_read_high, ex_10_footprint_sp_read_a_valid, ex_10_footprint_sp_read_a_low, ex_10_footprint_sp_read_a_high, ex_10_footprint_sp_write_valid, ex_10_footprint_sp_write_low, ex_10_footprint_sp_write_high, ex_10_footprint_acc_read_valid, ex_10_footprint_acc_read_low, ex_10_footprint_acc_read_high, ex_10_footprint_acc_write_valid, ex_10_footprint_acc_write_low, ex_10_footprint_acc_write_high} : ((ex_issue == 4'hb) ? {ex_11_footprint_sp_read_valid, ex_11_footprint_sp_read_low, ex_11_footprint_sp_read_high, ex_11_footprint_sp_read_a_valid, ex_11_footprint_sp_read_a_low, ex_11_footprint_sp_read_a_high, ex_11_footprint_sp_write_valid, ex_11_footprint_sp_write_low, ex_11_footprint_sp_write_high, ex_11_footprint_acc_read_valid, ex_11_footprint_acc_read_low, ex_11_footprint_acc_read_high, ex_11_footprint_acc_write_valid, ex_11_footprint_acc_write_low, ex_11_footprint_acc_write_high} : ((ex_issue == 4'hc) ? {ex_12_footprint_sp_read_valid, ex_12_footprint_sp_read_low, ex_12_footprint_sp_read_high, ex_12_footprint_sp_read_a_valid, ex_12_footprint_sp_read_a_low, ex_12_footprint_sp_read_a_high, ex_12_footprint_sp_write_valid, ex_12_footprint_sp_write_low, ex_12_footprint_sp_write_high, ex_12_footprint_acc_read_valid, ex_12_footprint_acc_read_low, ex_12_footprint_acc_read_high, ex_12_footprint_acc_write_valid, ex_12_footprint_acc_write_low, ex_12_footprint_acc_write_high} : ((ex_issue == 4'hd) ? {ex_13_footprint_sp_read_valid, ex_13_footprint_sp_read_low, ex_13_footprint_sp_read_high, ex_13_footprint_sp_read_a_valid, ex_13_footprint_sp_read_a_low, ex_13_footprint_sp_read_a_high, ex_13_footprint_sp_write_valid, ex_13_footprint_sp_write_low, ex_13_footprint_sp_write_high, ex_13_footprint_acc_read_valid, ex_13_footprint_acc_read_low, ex_13_footprint_acc_read_high, ex_13_footprint_acc_write_valid, ex_13_footprint_acc_write_low, ex_13_footprint_acc_write_high} : ((ex_issue == 4'he) ? {ex_14_footprint_sp_read_valid, ex_14_footprint_sp_read_low, ex_14_footprint_sp_read_high, ex_14_footprint_sp_read_a_valid, ex_14_footprint_sp_read_a_low, ex_14_footprint_sp_read_a_high, ex_14_footprint_sp_write_valid, ex_14_footprint_sp_write_low, ex_14_footprint_sp_write_high, ex_14_footprint_acc_read_valid, ex_14_footprint_acc_read_low, ex_14_footprint_acc_read_high, ex_14_footprint_acc_write_valid, ex_14_footprint_acc_write_low, ex_14_footprint_acc_write_high} : {ex_15_footprint_sp_read_valid, ex_15_footprint_sp_read_low, ex_15_footprint_sp_read_high, ex_15_footprint_sp_read_a_valid, ex_15_footprint_sp_read_a_low, ex_15_footprint_sp_read_a_high, ex_15_footprint_sp_write_valid, ex_15_footprint_sp_write_low, ex_15_footprint_sp_write_high, ex_15_footprint_acc_read_valid, ex_15_footprint_acc_read_low, ex_15_footprint_acc_read_high, ex_15_footprint_acc_write_valid, ex_15_footprint_acc_write_low, ex_15_footprint_acc_write_high}))))))))))))));
-  wire [284:0] _ex_candidate_footprint_sp_write_low_e1 = (ex_issue == 4'h0) ? {ex_0_footprint_sp_read_valid, ex_0_footprint_sp_read_low, ex_0_footprint_sp_read_high, ex_0_footprint_sp_read_a_valid, ex_0_footprint_sp_read_a_low, ex_0_footprint_sp_read_a_high, ex_0_footprint_sp_write_valid, ex_0_footprint_sp_write_low, ex_0_footprint_sp_write_high, ex_0_footprint_acc_read_valid, ex_0_footprint_acc_read_low, ex_0_footprint_acc_read_high, ex_0_footprint_acc_write_valid, ex_0_footprint_acc_write_low, ex_0_footprint_acc_write_high} : ((ex_issue == 4'h1) ? {ex_1_footprint_sp_read_valid, ex_1_footprint_sp_read_low, ex_1_footprint_sp_read_high, ex_1_footprint_sp_read_a_valid, ex_1_footprint_sp_read_a_low, ex_1_footprint_sp_read_a_high, ex_1_footprint_sp_write_valid, ex_1_footprint_sp_write_low, ex_1_footprint_sp_write_high, ex_1_footprint_acc_read_valid, ex_1_footprint_acc_read_low, ex_1_footprint_acc_read_high, ex_1_footprint_acc_write_valid, ex_1_footprint_acc_write_low, ex_1_footprint_acc_write_high} : ((ex_issue == 4'h2) ? {ex_2_footprint_sp_read_valid, ex_2_footprint_sp_read_low, ex_2_footprint_sp_read_high, ex_2_footprint_sp_read_a_valid, ex_2_footprint_sp_read_a_low, ex_2_footprint_sp_read_a_high, ex_2_footprint_sp_write_valid, ex_2_footprint_sp_write_low, ex_2_footprint_sp_write_high, ex_2_footprint_acc_read_valid, ex_2_footprint_acc_read_low, ex_2_footprint_acc_read_high, ex_2_footprint_acc_write_valid, ex_2_footprint_acc_write_low, ex_2_footprint_acc_write_high} : ((ex_issue == 4'h3) ? {ex_3_footprint_sp_read_valid, ex_3_footprint_sp_read_low, ex_3_footprint_sp_read_high, ex_3_footprint_sp_read_a_valid, ex_3_footprint_sp_read_a_low, ex_3_footprint_sp_read_a_high, ex_3_footprint_sp_write_valid, ex_3_footprint_sp_write_low, ex_3_footprint_sp_write_high, ex_3_footprint_acc_read_valid, ex_3_footprint_acc_read_low, ex_3_footprint_acc_read_high, ex_3_footprint_acc_write_valid, ex_3_footprint_acc_write_low, ex_3_footprint_acc_write_high} : ((ex_issue == 4'h4) ? {ex_4_footprint_sp_read_valid, ex_4_footprint_sp_read_low, ex_4_footprint_sp_read_high, ex_4_footprint_sp_read_a_valid, ex_4_footprint_sp_read_a_low, ex_4_footprint_sp_read_a_high, ex_4_footprint_sp_write_valid, ex_4_footprint_sp_write_low, ex_4_footprint_sp_write_high, ex_4_footprint_acc_read_valid, ex_4_footprint_acc_read_low, ex_4_footprint_acc_read_high, ex_4_footprint_acc_write_valid, ex_4_footprint_acc_write_low, ex_4_footprint_acc_write_high} : ((ex_issue == 4'h5) ? {ex_5_footprint_sp_read_valid, ex_5_footprint_sp_read_low, ex_5_footprint_sp_read_high, ex_5_footprint_sp_read_a_valid, ex_5_footprint_sp_read_a_low, ex_5_footprint_sp_read_a_high, ex_5_footprint_sp_write_valid, ex_5_footprint_sp_write_low, ex_5_footprint_sp_write_high, ex_5_footprint_acc_read_valid, ex_5_footprint_acc_read_low, ex_5_footprint_acc_read_high, ex_5_footprint_acc_write_valid, ex_5_footprint_acc_write_low, ex_5_footprint_acc_write_high} : ((ex_issue == 4'h6) ? {ex_6_footprint_sp_read_valid, ex_6_footprint_sp_read_low, ex_6_footprint_sp_read_high, ex_6_footprint_sp_read_a_valid, ex_6_footprint_sp_read_a_low, ex_6_footprint_sp_read_a_high, ex_6_footprint_sp_write_valid, ex_6_footprint_sp_write_low, ex_6_footprint_sp_write_high, ex_6_footprint_acc_read_valid, ex_6_footprint_acc_read_low, ex_6_footprint_acc_read_high, ex_6_footprint_acc_write_valid, ex_6_footprint_acc_write_low, ex_6_footprint_acc_write_high} : ((ex_issue == 4'h7) ? {ex_7_footprint_sp_read_valid, ex_7_footprint_sp_read_low, ex_7_footprint_sp_read_high, ex_7_footprint_sp_read_a_valid, ex_7_footprint_sp_read_a_low, ex_7_footprint_sp_read_a_high, ex_7_footprint_sp_write_valid, ex_7_footprint_sp_write_low, ex_7_footprint_sp_write_high, ex_7_footprint_acc_read_valid, ex_7_footprint_acc_read_low, ex_7_footprint_acc_read_high, ex_7_footprint_acc_write_valid, ex_7_footprint_acc_write_low, ex_7_footprint_acc_write_high} : ((ex_issue == 4'h8) ? {ex_8_footprint_sp_read_valid, ex_8_footprint_sp_read_low, ex_8_footprint_sp_read_high, ex_8_footprint_sp_read_a_valid, ex_8_footprint_sp_read_a_low, ex_8_footprint_sp_read_a_high, ex_8_footprint_sp_write_valid, ex_8_footprint_sp_write_low, ex_8_footprint_sp_write_high, ex_8_footprint_acc_read_valid, ex_8_footprint_acc_read_low, ex_8_footprint_acc_read_high, ex_8_footprint_acc_write_valid, ex_8_footprint_acc_write_low, ex_8_footprint_acc_write_high} : ((ex_issue == 4'h9) ? {ex_9_footprint_sp_read_valid, ex_9_footprint_sp_read_low, ex_9_footprint_sp_read_high, ex_9_footprint_sp_read_a_valid, ex_9_footprint_sp_read_a_low, ex_9_footprint_sp_read_a_high, ex_9_footprint_sp_write_valid, ex_9_footprint_sp_write_low, ex_9_footprint_sp_write_high, ex_9_footprint_acc_read_valid, ex_9_footprint_acc_read_low, ex_9_footprint_acc_read_high, ex_9_footprint_acc_write_valid, ex_9_footprint_acc_write_low, ex_9_footprint_acc_write_high} : ((ex_issue == 4'ha) ? {ex_10_footprint_sp_read_valid, ex_10_footprint_sp_read_low, ex_10_footprint_sp_read_high, ex_10_footprint_sp_read_a_valid, ex_10_footprint_sp_read_a_low, ex_10_footprint_sp_read_a_high, ex_10_footprint_sp_write_valid, ex_10_footprint_sp_write_low, ex_10_footprint_sp_write_high, ex_10_footprint_acc_read_valid, ex_10_footprint_acc_read_low, ex_10_footprint_acc_read_high, ex_10_footprint_acc_write_valid, ex_10_footprint_acc_write_low, ex_10_footprint_acc_write_high} : ((ex_issue == 4'hb) ? {ex_11_footprint_sp_read_valid, ex_11_footprint_sp_read_low, ex_11_footprint_sp_read_high, ex_11_footprint_sp_read_a_valid, ex_11_footprint_sp_read_a_low, ex_11_footprint_sp_read_a_high, ex_11_footprint_sp_write_valid, ex_11_footprint_sp_write_low, ex_11_footprint_sp_write_high, ex_11_footprint_acc_read_valid, ex_11_footprint_acc_read_low, ex_11_footprint_acc_read_high, ex_11_footprint_acc_write_valid, ex_11_footprint_acc_write_low, ex_11_footprint_acc_write_high} : ((ex_issue == 4'hc) ? {ex_12_footprint_sp_read_valid, ex_12_footprint_sp_read_low, ex_12_footprint_sp_read_high, ex_12_footprint_sp_read_a_valid, ex_12_footprint_sp_read_a_low, ex_12_footprint_sp_read_a_high, ex_12_footprint_sp_write_valid, ex_12_footprint_sp_write_low, ex_12_footprint_sp_write_high, ex_12_footprint_acc_read_valid, ex_12_footprint_acc_read_low, ex_12_footprint_acc_read_high, ex_12_footprint_acc_write_valid, ex_12_footprint_acc_write_low, ex_12_footprint_acc_write_high} : ((ex_issue == 4'hd) ? {ex_13_footprint_sp_read_valid, ex_13_footprint_sp_read_low, ex_13_footprint_sp_read_high, ex_13_footprint_sp_read_a_valid, ex_13_footprint_sp_read_a_low, ex_13_footprint_sp_read_a_high, ex_13_footprint_sp_write_valid, ex_13_footprint_sp_write_low, ex_13_footprint_sp_write_high, ex_13_footprint_acc_read_valid, ex_13_footprint_acc_read_low, ex_13_footprint_acc_read_high, ex_13_footprint_acc_write_valid, ex_13_footprint_acc_write_low, ex_13_footprint_acc_write_high} : ((ex_issue == 4'he) ? {ex_14_footprint_sp_read_valid, ex_14_footprint_sp_read_low, ex_14_footprint_sp_read_high, ex_14_footprint_sp_read_a_valid, ex_14_footprint_sp_read_a_low, ex_14_footprint_sp_read_a_high, ex_14_footprint_sp_write_valid, ex_14_footprint_sp_write_low, ex_14_footprint_sp_write_high, ex_14_footprint_acc_read_valid, ex_14_footprint_acc_read_low, ex_14_footprint_acc_read_high, ex_14_footprint_acc_write_valid, ex_14_footprint_acc_write_low, ex_14_footprint_acc_write_high} : {ex_15_footprint_sp_read_valid, ex_15_footprint_sp_read_low, ex_15_footprint_sp_read_high, ex_15_footprint_sp_read_a_valid, ex_15_footprint_sp_read_a_low, ex_15_footprint_sp_read_a_high, ex_15_footprint_sp_write_valid, ex_15_footprint_sp_write_low, ex_15_footprint_sp_write_high, ex_15_footprint_acc_read_valid, ex_15_footprint_acc_read_low, ex_15_footprint_acc_read_high, ex_15_footprint_acc_write_valid, ex_15_footprint_acc_write_low, ex_15_footprint_acc_write_high}))))))))))))));
-  wire [284:0] _ex_candidate_footprint_sp_write_high_e1 = (ex_issue == 4'h0) ? {ex_0_footprint_sp_read_valid, ex_0_footprint_sp_read_low, ex_0_footprint_sp_read_high, ex_0_footprint_sp_read_a_valid, ex_0_footprint_sp_read_a_low, ex_0_footprint_sp_read_a_high, ex_0_footprint_sp_write_valid, ex_0_footprint_sp_write_low, ex_0_footprint_sp_write_high, ex_0_footprint_acc_read_valid, ex_0_footprint_acc_read_low, ex_0_footprint_acc_read_high, ex_0_footprint_acc_write_valid, ex_0_footprint_acc_write_low, ex_0_footprint_acc_write_high} : ((ex_issue == 4'h1) ? {ex_1_footprint_sp_read_valid, ex_1_footprint_sp_read_low, ex_1_footprint_sp_read_high, ex_1_footprint_sp_read_a_valid, ex_1_footprint_sp_read_a_low, ex_1_footprint_sp_read_a_high, ex_1_footprint_sp_write_valid, ex_1_footprint_sp_write_low, ex_1_footprint_sp_write_high, ex_1_footprint_acc_read_valid, ex_1_footprint_acc_read_low, ex_1_footprint_acc_read_high, ex_1_footprint_acc_write_valid, ex_1_footprint_acc_write_low, ex_1_footprint_acc_write_high} : ((ex_issue == 4'h2) ? {ex_2_footprint_sp_read_valid, ex_2_footprint_sp_read_low, ex_2_footprint_sp_read_high, ex_2_footprint_sp_read_a_valid, ex_2_footprint_sp_read_a_low, ex_2_footprint_sp_read_a_high, ex_2_footprint_sp_write_valid, ex_2_footprint_sp_write_low, ex_2_footprint_sp_write_high, ex_2_footprint_acc_read_valid, ex_2_footprint_acc_read_low, ex_2_footprint_acc_read_high, ex_2_footprint_acc_write_valid, ex_2_footprint_acc_write_low, ex_2_footprint_acc_write_high} : ((ex_issue == 4'h3) ? {ex_3_footprint_sp_read_valid, ex_3_footprint_sp_read_low, ex_3_footprint_sp_read_high, ex_3_footprint_sp_read_a_valid, ex_3_footprint_sp_read_a_low, ex_3_footprint_sp_read_a_high, ex_3_footprint_sp_write_valid, ex_3_footprint_sp_write_low, ex_3_footprint_sp_write_high, ex_3_footprint_acc_read_valid, ex_3_footprint_acc_read_low, ex_3_footprint_acc_read_high, ex_3_footprint_acc_write_valid, ex_3_footprint_acc_write_low, ex_3_footprint_acc_write_high} : ((ex_issue == 4'h4) ? {ex_4_footprint_sp_read_valid, ex_4_footprint_sp_read_low, ex_4_footprint_sp_read_high, ex_4_footprint_sp_read_a_valid, ex_4_footprint_sp_read_a_low, ex_4_footprint_sp_read_a_high, ex_4_footprint_sp_write_valid, ex_4_footprint_sp_write_low, ex_4_footprint_sp_write_high, ex_4_footprint_acc_read_valid, ex_4_footprint_acc_read_low, ex_4_footprint_acc_read_high, ex_4_footprint_acc_write_valid, ex_4_footprint_acc_write_low, ex_4_footprint_acc_write_high} : ((ex_issue == 4'h5) ? {ex_5_footprint_sp_read_valid, ex_5_footprint_sp_read_low, ex_5_footprint_sp_read_high, ex_5_footprint_sp_read_a_valid, ex_5_footprint_sp_read_a_low, ex_5_footprint_sp_read_a_high, ex_5_footprint_sp_write_valid, ex_5_footprint_sp_write_low, ex_5_footprint_sp_write_high, ex_5_footprint_acc_read_valid, ex_5_footprint_acc_read_low, ex_5_footprint_acc_read_high, ex_5_footprint_acc_write_valid, ex_5_footprint_acc_write_low, ex_5_footprint_acc_write_high} : ((ex_issue == 4'h6) ? {ex_6_footprint_sp_read_valid, ex_6_footprint_sp_read_low, ex_6_footprint_sp_read_high, ex_6_footprint_sp_read_a_valid, ex_6_footprint_sp_read_a_low, ex_6_footprint_sp_read_a_high, ex_6_footprint_sp_write_valid, ex_6_footprint_sp_write_low, ex_6_footprint_sp_write_high, ex_6_footprint_acc_read_valid, ex_6_footprint_acc_read_low, ex_6_footprint_acc_read_high, ex_6_footprint_acc_write_valid, ex_6_footprint_acc_write_low, ex_6_footprint_acc_write_high} : ((ex_issue == 4'h7) ? {ex_7_footprint_sp_read_valid, ex_7_footprint_sp_read_low, ex_7_footprint_sp_read_high, ex_7_footprint_sp_read_a_valid, ex_7_footprint_sp_read_a_low, ex_7_footprint_sp_read_a_high, ex_7_footprint_sp_write_valid, ex_7_footprint_sp_write_low, ex_7_footprint_sp_write_high, ex_7_footprint_acc_read_valid, ex_7_footprint_acc_read_low, ex_7_footprint_acc_read_high, ex_7_footprint_acc_write_valid, ex_7_footprint_acc_write_low, ex_7_footprint_acc_write_high} : ((ex_issue == 4'h8) ? {ex_8_footprint_sp_read_valid, ex_8_footprint_sp_read_low, ex_8_footprint_sp_read_high, ex_8_footprint_sp_read_a_valid, ex_8_footprint_sp_read_a_low, ex_8_footprint_sp_read_a_high, ex_8_footprint_sp_write_valid, ex_8_footprint_sp_write_low, ex_8_footprint_sp_write_high, ex_8_footprint_acc_read_valid, ex_8_footprint_acc_read_low, ex_8_footprint_acc_read_high, ex_8_footprint_acc_write_valid, ex_8_footprint_acc_write_low, ex_8_footprint_acc_write_high} : ((ex_issue == 4'h9) ? {ex_9_footprint_sp_read_valid, ex_9_footprint_sp_read_low, ex_9_footprint_sp_read_high, ex_9_footprint_sp_read_a_valid, ex_9_footprint_sp_read_a_low, ex_9_footprint_sp_read_a_high, ex_9_footprint_sp_write_valid, ex_9_footprint_sp_write_low, ex_9_footprint_sp_write_high, ex_9_footprint_acc_read_valid, ex_9_footprint_acc_read_low, ex_9_footprint_acc_read_high, ex_9_footprint_acc_write_valid, ex_9_footprint_acc_write_low, ex_9_footprint_acc_write_high} : ((ex_issue == 4'ha) ? {ex_10_footprint_sp_read_valid, ex_10_footprint_sp_read_low, ex_10_footprint_sp_read_high, ex_10_footprint_sp_read_a_valid, ex_10_footprint_sp_read_a_low, ex_10_footprint_sp_read_a_high, ex_10_footprint_sp_write_valid, ex_10_footprint_sp_write_low, ex_10_footprint_sp_write_high, ex_10_footprint_acc_read_valid, ex_10_footprint_acc_read_low, ex_10_footprint_acc_read_high, ex_10_footprint_acc_write_valid, ex_10_footprint_acc_write_low, ex_10_footprint_acc_write_high} : ((ex_issue == 4'hb) ? {ex_11_footprint_sp_read_valid, ex_11_footprint_sp_read_low, ex_11_footprint_sp_read_high, ex_11_footprint_sp_read_a_valid, ex_11_footprint_sp_read_a_low, ex_11_footprint_sp_read_a_high, ex_11_footprint_sp_write_valid, ex_11_footprint_sp_write_low, ex_11_footprint_sp_write_high, ex_11_footprint_acc_read_valid, ex_11_footprint_acc_read_low, ex_11_footprint_acc_read_high, ex_11_footprint_acc_write_valid, ex_11_footprint_acc_write_low, ex_11_footprint_acc_write_high} : ((ex_issue == 4'hc) ? {ex_12_footprint_sp_read_valid, ex_12_footprint_sp_read_low, ex_12_footprint_sp_read_high, ex_12_footprint_sp_read_a_valid, ex_12_footprint_sp_read_a_low, ex_12_footprint_sp_read_a_high, ex_12_footprint_sp_write_valid, ex_12_footprint_sp_write_low, ex_12_footprint_sp_write_high, ex_12_footprint_acc_read_valid, ex_12_footprint_acc_read_low, ex_12_footprint_acc_read_high, ex_12_footprint_acc_write_valid, ex_12_footprint_acc_write_low, ex_12_footprint_acc_write_high} : ((ex_issue == 4'hd) ? {ex_13_footprint_sp_read_valid, ex_13_footprint_sp_read_low, ex_13_footprint_sp_read_high, ex_13_footprint_sp_read_a_valid, ex_13_footprint_sp_read_a_low, ex_13_footprint_sp_read_a_high, ex_13_footprint_sp_write_valid, ex_13_footprint_sp_write_low, ex_13_footprint_sp_write_high, ex_13_footprint_acc_read_valid, ex_13_footprint_acc_read_low, ex_13_footprint_acc_read_high, ex_13_footprint_acc_write_valid, ex_13_footprint_acc_write_low, ex_13_footprint_acc_write_high} : ((ex_issue == 4'he) ? {ex_14_footprint_sp_read_valid, ex_14_footprint_sp_read_low, ex_14_footprint_sp_read_high, ex_14_footprint_sp_read_a_valid, ex_14_footprint_sp_read_a_low, ex_14_footprint_sp_read_a_high, ex_14_footprint_sp_write_valid, ex_14_footprint_sp_write_low, ex_14_footprint_sp_write_high, ex_14_footprint_acc_read_valid, ex_14_footprint_acc_read_low, ex_14_footprint_acc_read_high, ex_14_footprint_acc_write_valid, ex_14_footprint_acc_write_low, ex_14_footprint_acc_write_high} : {ex_15_footprint_sp_read_valid, ex_15_footprint_sp_read_low, ex_15_footprint_sp_read_high, ex_15_footprint_sp_read_a_valid, ex_15_footprint_sp_read_a_low, ex_15_footprint_sp_read_a_high, ex_15_footprint_sp_write_valid, ex_15_footprint_sp_write_low, ex_15_footprint_sp_write_high, ex_15_footprint_acc_read_valid, ex_15_footprint_acc_read_low, ex_15_footprint_acc_read_high, ex_15_footprint_acc_write_valid, ex_15_footprint_acc_write_low, ex_15_footprint_acc_write_high}))))))))))))));
-  wire [284:0] _ex_candidate_footprint_acc_read_valid_e1 = (ex_issue == 4'h0) ? {ex_0_footprint_sp_read_valid, ex_0_footprint_sp_read_low, ex_0_footprint_sp_read_high, ex_0_footprint_sp_read_a_valid, ex_0_footprint_sp_read_a_low, ex_0_footprint_sp_read_a_high, ex_0_footprint_sp_write_valid, ex_0_footprint_sp_write_low, ex_0_footprint_sp_write_high, ex_0_footprint_acc_read_valid, ex_0_footprint_acc_read_low, ex_0_footprint_acc_read_high, ex_0_footprint_acc_write_valid, ex_0_footprint_acc_write_low, ex_0_footprint_acc_write_high} : ((ex_issue == 4'h1) ? {ex_1_footprint_sp_read_valid, ex_1_footprint_sp_read_low, ex_1_footprint_sp_read_high, ex_1_footprint_sp_read_a_valid, ex_1_footprint_sp_read_a_low, ex_1_footprint_sp_read_a_high, ex_1_footprint_sp_write_valid, ex_1_footprint_sp_write_low, ex_1_footprint_sp_write_high, ex_1_footprint_acc_read_valid, ex_1_footprint_acc_read_low, ex_1_footprint_acc_read_high, ex_1_footprint_acc_write_valid, ex_1_footprint_acc_write_low, ex_1_footprint_acc_write_high} : ((ex_issue == 4'h2) ? {ex_2_footprint_sp_read_valid, ex_2_footprint_sp_read_low, ex_2_footprint_sp_read_high, ex_2_footprint_sp_read_a_valid, ex_2_footprint_sp_read_a_low, ex_2_footprint_sp_read_a_high, ex_2_footprint_sp_write_valid, ex_2_footprint_sp_write_low, ex_2_footprint_sp_write_high, ex_2_footprint_acc_read_valid, ex_2_footprint_acc_read_low, ex_2_footprint_acc_read_high, ex_2_footprint_acc_write_valid, ex_2_footprint_acc_write_low, ex_2_footprint_acc_write_high} : ((ex_issue == 4'h3) ? {ex_3_footprint_sp_read_valid, ex_3_footprint_sp_read_low, ex_3_footprint_sp_read_high, ex_3_footprint_sp_read_a_valid, ex_3_footprint_sp_read_a_low, ex_3_footprint_sp_read_a_high, ex_3_footprint_sp_write_valid, ex_3_footprint_sp_write_low, ex_3_footprint_sp_write_high, ex_3_footprint_acc_read_valid, ex_3_footprint_acc_read_low, ex_3_footprint_acc_read_high, ex_3_footprint_acc_write_valid, ex_3_footprint_acc_write_low, ex_3_footprint_acc_write_high} : ((ex_issue == 4'h4) ? {ex_4_footprint_sp_read_valid, ex_4_footprint_sp_read_low, ex_4_footprint_sp_read_high, ex_4_footprint_sp_read_a_valid, ex_4_footprint_sp_read_a_low, ex_4_footprint_sp_read_a_high, ex_4_footprint_sp_write_valid, ex_4_footprint_sp_write_low, ex_4_footprint_sp_write_high, ex_4_footprint_acc_read_valid, ex_4_footprint_acc_read_low, ex_4_footprint_acc_read_high, ex_4_footprint_acc_write_valid, ex_4_footprint_acc_write_low, ex_4_footprint_acc_write_high} : ((ex_issue == 4'h5) ? {ex_5_footprint_sp_read_valid, ex_5_footprint_sp_read_low, ex_5_footprint_sp_read_high, ex_5_footprint_sp_read_a_valid, ex_5_footprint_sp_read_a_low, ex_5_footprint_sp_read_a_high, ex_5_footprint_sp_write_valid, ex_5_footprint_sp_write_low, ex_5_footprint_sp_write_high, ex_5_footprint_acc_read_valid, ex_5_footprint_acc_read_low, ex_5_footprint_acc_read_high, ex_5_footprint_acc_write_valid, ex_5_footprint_acc_write_low, ex_5_footprint_acc_write_high} : ((ex_issue == 4'h6) ? {ex_6_footprint_sp_read_valid, ex_6_footprint_sp_read_low, ex_6_footprint_sp_read_high, ex_6_footprint_sp_read_a_valid, ex_6_footprint_sp_read_a_low, ex_6_footprint_sp_read_a_high, ex_6_footprint_sp_write_valid, ex_6_footprint_sp_write_low, ex_6_footprint_sp_write_high, ex_6_footprint_acc_read_valid, ex_6_footprint_acc_read_low, ex_6_footprint_acc_read_high, ex_6_footprint_acc_write_valid, ex_6_footprint_acc_write_low, ex_6_footprint_acc_write_high} : ((ex_issue == 4'h7) ? {ex_7_footprint_sp_read_valid, ex_7_footprint_sp_read_low, ex_7_footprint_sp_read_high, ex_7_footprint_sp_read_a_valid, ex_7_footprint_sp_read_a_low, ex_7_footprint_sp_read_a_high, ex_7_footprint_sp_write_valid, ex_7_footprint_sp_write_low, ex_7_footprint_sp_write_high, ex_7_footprint_acc_read_valid, ex_7_footprint_acc_read_low, ex_7_footprint_acc_read_high, ex_7_footprint_acc_write_valid, ex_7_footprint_acc_write_low, ex_7_footprint_acc_write_high} : ((ex_issue == 4'h8) ? {ex_8_footprint_sp_read_valid, ex_8_footprint_sp_read_low, ex_8_footprint_sp_read_high, ex_8_footprint_sp_read_a_valid, ex_8_footprint_sp_read_a_low, ex_8_footprint_sp_read_a_high, ex_8_footprint_sp_write_valid, ex_8_footprint_sp_write_low, ex_8_footprint_sp_write_high, ex_8_footprint_acc_read_valid, ex_8_footprint_acc_read_low, ex_8_footprint_acc_read_high, ex_8_footprint_acc_write_valid, ex_8_footprint_acc_write_low, ex_8_footprint_acc_write_high} : ((ex_issue == 4'h9) ? {ex_9_footprint_sp_read_valid, ex_9_footprint_sp_read_low, ex_9_footprint_sp_read_high, ex_9_footprint_sp_read_a_valid, ex_9_footprint_sp_read_a_low, ex_9_footprint_sp_read_a_high, ex_9_footprint_sp_write_valid, ex_9_footprint_sp_write_low, ex_9_footprint_sp_write_high, ex_9_footprint_acc_read_valid, ex_9_footprint_acc_read_low, ex_9_footprint_acc_read_high, ex_9_footprint_acc_write_valid, ex_9_footprint_acc_write_low, ex_9_footprint_acc_write_high} : ((ex_issue == 4'ha) ? {ex_10_footprint_sp_read_valid, ex_10_footprint_sp_read_low, ex_10_footprint_sp_read_high, ex_10_footprint_sp_read_a_valid, ex_10_footprint_sp_read_a_low, ex_10_footprint_sp_read_a_high, ex_10_footprint_sp_write_valid, ex_10_footprint_sp_write_low, ex_10_footprint_sp_write_high, ex_10_footprint_acc_read_valid, ex_10_footprint_acc_read_low, ex_10_footprint_acc_read_high, ex_10_footprint_acc_write_valid, ex_10_footprint_acc_write_low, ex_10_footprint_acc_write_high} : ((ex_issue == 4'hb) ? {ex_11_footprint_sp_read_valid, ex_11_footprint_sp_read_low, ex_11_footprint_sp_read_high, ex_11_footprint_sp_read_a_valid, ex_11_footprint_sp_read_a_low, ex_11_footprint_sp_read_a_high, ex_11_footprint_sp_write_valid, ex_11_footprint_sp_write_low, ex_11_footprint_sp_write_high, ex_11_footprint_acc_read_valid, ex_11_footprint_acc_read_low, ex_11_footprint_acc_read_high, ex_11_footprint_acc_write_valid, ex_11_footprint_acc_write_low, ex_11_footprint_acc_write_high} : ((ex_issue == 4'hc) ? {ex_12_footprint_sp_read_valid, ex_12_footprint_sp_read_low, ex_12_footprint_sp_read_high, ex_12_footprint_sp_read_a_valid, ex_12_footprint_sp_read_a_low, ex_12_footprint_sp_read_a_high, ex_12_footprint_sp_write_valid, ex_12_footprint_sp_write_low, ex_12_footprint_sp_write_high, ex_12_footprint_acc_read_valid, ex_12_footprint_acc_read_low, ex_12_footprint_acc_read_high, ex_12_footprint_acc_write_valid, ex_12_footprint_acc_write_low, ex_12_footprint_acc_write_high} : ((ex_issue == 4'hd) ? {ex_13_footprint_sp_read_valid, ex_13_footprint_sp_read_low, ex_13_footprint_sp_read_high, ex_13_footprint_sp_read_a_valid, ex_13_footprint_sp_read_a_low, ex_13_footprint_sp_read_a_high, ex_13_footprint_sp_write_valid, ex_13_footprint_sp_write_low, ex_13_footprint_sp_write_high, ex_13_footprint_acc_read_valid, ex_13_footprint_acc_read_low, ex_13_footprint_acc_read_high, ex_13_footprint_acc_write_valid, ex_13_footprint_acc_write_low, ex_13_footprint_acc_write_high} : ((ex_issue == 4'he) ? {ex_14_footprint_sp_read_valid, ex_14_footprint_sp_read_low, ex_14_footprint_sp_read_high, ex_14_footprint_sp_read_a_valid, ex_14_footprint_sp_read_a_low, ex_14_footprint_sp_read_a_high, ex_14_footprint_sp_write_valid, ex_14_footprint_sp_write_low, ex_14_footprint_sp_write_high, ex_14_footprint_acc_read_valid, ex_14_footprint_acc_read_low, ex_14_footprint_acc_read_high, ex_14_footprint_acc_write_valid, ex_14_footprint_acc_write_low, ex_14_footprint_acc_write_high} : {ex_15_footprint_sp_read_valid, ex_15_footprint_sp_read_low, ex_15_footprint_sp_read_high, ex_15_footprint_sp_read_a_valid, ex_15_footprint_sp_read_a_low, ex_15_footprint_sp_read_a_high, ex_15_footprint_sp_write_valid, ex_15_footprint_sp_write_low, ex_15_footprint_sp_write_high, ex_15_footprint_acc_read_valid, ex_15_footprint_acc_read_low, ex_15_footprint_acc_read_high, ex_15_footprint_acc_write_valid, ex_15_footprint_acc_write_low, ex_15_footprint_acc_write_high}))))))))))))));
-  wire [284:0] _ex_candidate_footprint_acc_read_low_e1 = (ex_issue == 4'h0) ? {ex_0_footprint_sp_read_valid, ex_0_footprint_sp_read_low, ex_0_footprint_sp_read_high, ex_0_footprint_sp_read_a_valid, ex_0_footprint_sp_read_a_low, ex_0_footprint_sp_read_a_high, ex_0_footprint_sp_write_valid, ex_0_footprint_sp_write_low, ex_0_footprint_sp_write_high, ex_0_footprint_acc_read_valid, ex_0_footprint_acc_read_low, ex_0_footprint_acc_read_high, ex_0_footprint_acc_write_valid, ex_0_footprint_acc_write_low, ex_0_footprint_acc_write_high} : ((ex_issue == 4'h1) ? {ex_1_footprint_sp_read_valid, ex_1_footprint_sp_read_low, ex_1_footprint_sp_read_high, ex_1_footprint_sp_read_a_valid, ex_1_footprint_sp_read_a_low, ex_1_footprint_sp_read_a_high, ex_1_footprint_sp_write_valid, ex_1_footprint_sp_write_low, ex_1_footprint_sp_write_high, ex_1_footprint_acc_read_valid, ex_1_footprint_acc_read_low, ex_1_footprint_acc_read_high, ex_1_footprint_acc_write_valid, ex_1_footprint_acc_write_low, ex_1_footprint_acc_write_high} : ((ex_issue == 4'h2) ? {ex_2_footprint_sp_read_valid, ex_2_footprint_sp_read_low, ex_2_footprint_sp_read_high, ex_2_footprint_sp_read_a_valid, ex_2_footprint_sp_read_a_low, ex_2_footprint_sp_read_a_high, ex_2_footprint_sp_write_valid, ex_2_footprint_sp_write_low, ex_2_footprint_sp_write_high, ex_2_footprint_acc_read_valid, ex_2_footprint_acc_read_low, ex_2_footprint_acc_read_high, ex_2_footprint_acc_write_valid, ex_2_footprint_acc_write_low, ex_2_footprint_acc_write_high} : ((ex_issue == 4'h3) ? {ex_3_footprint_sp_read_valid, ex_3_footprint_sp_read_low, ex_3_footprint_sp_read_high, ex_3_footprint_sp_read_a_valid, ex_3_footprint_sp_read_a_low, ex_3_footprint_sp_read_a_high, ex_3_footprint_sp_write_valid, ex_3_footprint_sp_write_low, ex_3_footprint_sp_write_high, ex_3_footprint_acc_read_valid, ex_3_footprint_acc_read_low, ex_3_footprint_acc_read_high, ex_3_footprint_acc_write_valid, ex_3_footprint_acc_write_low, ex_3_footprint_acc_write_high} : ((ex_issue == 4'h4) ? {ex_4_footprint_sp_read_valid, ex_4_footprint_sp_read_low, ex_4_footprint_sp_read_high, ex_4_footprint_sp_read_a_valid, ex_4_footprint_sp_read_a_low, ex_4_footprint_sp_read_a_high, ex_4_footprint_sp_write_valid, ex_4_footprint_sp_write_low, ex_4_footprint_sp_write_high, ex_4_footprint_acc_read_valid, ex_4_footprint_acc_read_low, ex_4_footprint_acc_read_high, ex_4_footprint_acc_write_valid, ex_4_footprint_acc_write_low, ex_4_footprint_acc_write_high} : ((ex_issue == 4'h5) ? {ex_5_footprint_sp_read_valid, ex_5_footprint_sp_read_low, ex_5_footprint_sp_read_high, ex_5_footprint_sp_read_a_valid, ex_5_footprint_sp_read_a_low, ex_5_footprint_sp_read_a_high, ex_5_footprint_sp_write_valid, ex_5_footprint_sp_write_low, ex_5_footprint_sp_write_high, ex_5_footprint_acc_read_valid, ex_5_footprint_acc_read_low, ex_5_footprint_acc_read_high, ex_5_footprint_acc_write_valid, ex_5_footprint_acc_write_low, ex_5_footprint_acc_write_high} : ((ex_issue == 4'h6) ? {ex_6_footprint_sp_read_valid, ex_6_footprint_sp_read_low, ex_6_footprint_sp_read_high, ex_6_footprint_sp_read_a_valid, ex_6_footprint_sp_read_a_low, ex_6_footprint_sp_read_a_high, ex_6_footprint_sp_write_valid, ex_6_footprint_sp_write_low, ex_6_footprint_sp_write_high, ex_6_footprint_acc_read_valid, ex_6_footprint_acc_read_low, ex_6_footprint_acc_read_high, ex_6_footprint_acc_write_valid, ex_6_footprint_acc_write_low, ex_6_footprint_acc_write_high} : ((ex_issue == 4'h7) ? {ex_7_footprint_sp_read_valid, ex_7_footprint_sp_read_low, ex_7_footprint_sp_read_high, ex_7_footprint_sp_read_a_valid, ex_7_footprint_sp_read_a_low, ex_7_footprint_sp_read_a_high, ex_7_footprint_sp_write_valid, ex_7_footprint_sp_write_low, ex_7_footprint_sp_write_high, ex_7_footprint_acc_read_valid, ex_7_footprint_acc_read_low, ex_7_footprint_acc_read_high, ex_7_footprint_acc_write_valid, ex_7_footprint_acc_write_low, ex_7_footprint_acc_write_high} : ((ex_issue == 4'h8) ? {ex_8_footprint_sp_read_valid, ex_8_footprint_sp_read_low, ex_8_footprint_sp_read_high, ex_8_footprint_sp_read_a_valid, ex_8_footprint_sp_read_a_low, ex_8_footprint_sp_read_a_high, ex_8_footprint_sp_write_valid, ex_8_footprint_sp_write_low, ex_8_footprint_sp_write_high, ex_8_footprint_acc_read_valid, ex_8_footprint_acc_read_low, ex_8_footprint_acc_read_high, ex_8_footprint_acc_write_valid, ex_8_footprint_acc_write_low, ex_8_footprint_acc_write_high} : ((ex_issue == 4'h9) ? {ex_9_footprint_sp_read_valid, ex_9_footprint_sp_read_low, ex_9_footprint_sp_read_high, ex_9_footprint_sp_read_a_valid, ex_9_footprint_sp_read_a_low, ex_9_footprint_sp_read_a_high, ex_9_footprint_sp_write_valid, ex_9_footprint_sp_write_low, ex_9_footprint_sp_write_high, ex_9_footprint_acc_read_valid, ex_9_footprint_acc_read_low, ex_9_footprint_acc_read_high, ex_9_footprint_acc_write_valid, ex_9_footprint_acc_write_low, ex_9_footprint_acc_write_high} : ((ex_issue == 4'ha) ? {ex_10_footprint_sp_read_valid, ex_10_footprint_sp_read_low, ex_10_footprint_sp_read_high, ex_10_footprint_sp_read_a_valid, ex_10_footprint_sp_read_a_low, ex_10_footprint_sp_read_a_high, ex_10_footprint_sp_write_valid, ex_10_footprint_sp_write_low, ex_10_footprint_sp_write_high, ex_10_footprint_acc_read_valid, ex_10_footprint_acc_read_low, ex_10_footprint_acc_read_high, ex_10_footprint_acc_write_valid, ex_10_footprint_acc_write_low, ex_10_footprint_acc_write_high} : ((ex_issue == 4'hb) ? {ex_11_footprint_sp_read_valid, ex_11_footprint_sp_read_low, ex_11_footprint_sp_read_high, ex_11_footprint_sp_read_a_valid, ex_11_footprint_sp_read_a_low, ex_11_footprint_sp_read_a_high, ex_11_footprint_sp_write_valid, ex_11_footprint_sp_write_low, ex_11_footprint_sp_write_high, ex_11_footprint_acc_read_valid, ex_11_footprint_acc_read_low, ex_11_footprint_acc_read_high, ex_11_footprint_acc_write_valid, ex_11_footprint_acc_write_low, ex_11_footprint_acc_write_high} : ((ex_issue == 4'hc) ? {ex_12_footprint_sp_read_valid, ex_12_footprint_sp_read_low, ex_12_footprint_sp_read_high, ex_12_footprint_sp_read_a_valid, ex_12_footprint_sp_read_a_low, ex_12_footprint_sp_read_a_high, ex_12_footprint_sp_write_valid, ex_12_footprint_sp_write_low, ex_12_footprint_sp_write_high, ex_12_footprint_acc_read_valid, ex_12_footprint_acc_read_low, ex_12_footprint_acc_read_high, ex_12_footprint_acc_write_valid, ex_12_footprint_acc_write_low, ex_12_footprint_acc_write_high} : ((ex_issue == 4'hd) ? {ex_13_footprint_sp_read_valid, ex_13_footprint_sp_read_low, ex_13_footprint_sp_read_high, ex_13_footprint_sp_read_a_valid, ex_13_footprint_sp_read_a_low, ex_13_footprint_sp_read_a_high, ex_13_footprint_sp_write_valid, ex_13_footprint_sp_write_low, ex_13_footprint_sp_write_high, ex_13_footprint_acc_read_valid, ex_13_footprint_acc_read_low, ex_13_footprint_acc_read_high, ex_13_footprint_acc_write_valid, ex_13_footprint_acc_write_low, ex_13_footprint_acc_write_high} : ((ex_issue == 4'he) ? {ex_14_footprint_sp_read_valid, ex_14_footprint_sp_read_low, ex_14_footprint_sp_read_high, ex_14_footprint_sp_read_a_valid, ex_14_footprint_sp_read_a_low, ex_14_footprint_sp_read_a_high, ex_14_footprint_sp_write_valid, ex_14_footprint_sp_write_low, ex_14_footprint_sp_write_high, ex_14_footprint_acc_read_valid, ex_14_footprint_acc_read_low, ex_14_footprint_acc_read_high, ex_14_footprint_acc_write_valid, ex_14_footprint_acc_write_low, ex_14_footprint_acc_write_high} : {ex_15_footprint_sp_read_valid, ex_15_footprint_sp_read_low, ex_15_footprint_sp_read_high, ex_15_footprint_sp_read_a_valid, ex_15_footprint_sp_read_a_low, ex_15_footprint_sp_read_a_high, ex_15_footprint_sp_write_valid, ex_15_footprint_sp_write_low, ex_15_footprint_sp_write_high, ex_15_footprint_acc_read_valid, ex_15_footprint_acc_read_low, ex_15_footprint_acc_read_high, ex_15_footprint_acc_write_valid, ex_15_footprint_acc_write_low, ex_15_footprint_acc_write_high}))))))))))))));
-  wire [284:0] _ex_candidate_footprint_acc_read_high_e1 = (ex_issue == 4'h0) ? {ex_0_footprint_sp_read_valid, ex_0_footprint_sp_read_low, ex_0_footprint_sp_read_high, ex_0_footprint_sp_read_a_valid, ex_0_footprint_sp_read_a_low, ex_0_footprint_sp_read_a_high, ex_0_footprint_sp_write_valid, ex_0_footprint_sp_write_low, ex_0_footprint_sp_write_high, ex_0_footprint_acc_read_valid, ex_0_footprint_acc_read_low, ex_0_footprint_acc_read_high, ex_0_footprint_acc_write_valid, ex_0_footprint_acc_write_low, ex_0_footprint_acc_write_high} : ((ex_issue == 4'h1) ? {ex_1_footprint_sp_read_valid, ex_1_footprint_sp_read_low, ex_1_footprint_sp_read_high, ex_1_footprint_sp_read_a_valid, ex_1_footprint_sp_read_a_low, ex_1_footprint_sp_read_a_high, ex_1_footprint_sp_write_valid, ex_1_footprint_sp_write_low, ex_1_footprint_sp_write_high, ex_1_footprint_acc_read_valid, ex_1_footprint_acc_read_low, ex_1_footprint_acc_read_high, ex_1_footprint_acc_write_valid, ex_1_footprint_acc_write_low, ex_1_footprint_acc_write_high} : ((ex_issue == 4'h2) ? {ex_2_footprint_sp_read_valid, ex_2_footprint_sp_read_low, ex_2_footprint_sp_read_high, ex_2_footprint_sp_read_a_valid, ex_2_footprint_sp_read_a_low, ex_2_footprint_sp_read_a_high, ex_2_footprint_sp_write_valid, ex_2_footprint_sp_write_low, ex_2_footprint_sp_write_high, ex_2_footprint_acc_read_valid, ex_2_footprint_acc_read_low, ex_2_footprint_acc_read_high, ex_2_footprint_acc_write_valid, ex_2_footprint_acc_write_low, ex_2_footprint_acc_write_high} : ((ex_issue == 4'h3) ? {ex_3_footprint_sp_read_valid, ex_3_footprint_sp_read_low, ex_3_footprint_sp_read_high, ex_3_footprint_sp_read_a_valid, ex_3_footprint_sp_read_a_low, ex_3_footprint_sp_read_a_high, ex_3_footprint_sp_write_valid, ex_3_footprint_sp_write_low, ex_3_footprint_sp_write_high, ex_3_footprint_acc_read_valid, ex_3_footprint_acc_read_low, ex_3_footprint_acc_read_high, ex_3_footprint_acc_write_valid, ex_3_footprint_acc_write_low, ex_3_footprint_acc_write_high} : ((ex_issue == 4'h4) ? {ex_4_footprint_sp_read_valid, ex_4_footprint_sp_read_low, ex_4_footprint_sp_read_high, ex_4_footprint_sp_read_a_valid, ex_4_footprint_sp_read_a_low, ex_4_footprint_sp_read_a_high, ex_4_footprint_sp_write_valid, ex_4_footprint_sp_write_low, ex_4_footprint_sp_write_high, ex_4_footprint_acc_read_valid, ex_4_footprint_acc_read_low, ex_4_footprint_acc_read_high, ex_4_footprint_acc_write_valid, ex_4_footprint_acc_write_low, ex_4_footprint_acc_write_high} : ((ex_issue == 4'h5) ? {ex_5_footprint_sp_read_valid, ex_5_footprint_sp_read_low, ex_5_footprint_sp_read_high, ex_5_footprint_sp_read_a_valid, ex_5_footprint_sp_read_a_low, ex_5_footprint_sp_read_a_high, ex_5_footprint_sp_write_valid, ex_5_footprint_sp_write_low, ex_5_footprint_sp_write_high, ex_5_footprint_acc_read_valid, ex_5_footprint_acc_read_low, ex_5_footprint_acc_read_high, ex_5_footprint_acc_write_valid, ex_5_footprint_acc_write_low, ex_5_footprint_acc_write_high} : ((ex_issue == 4'h6) ? {ex_6_footprint_sp_read_valid, ex_6_footprint_sp_read_low, ex_6_footprint_sp_read_high, ex_6_footprint_sp_read_a_valid, ex_6_footprint_sp_read_a_low, ex_6_footprint_sp_read_a_high, ex_6_footprint_sp_write_valid, ex_6_footprint_sp_write_low, ex_6_footprint_sp_write_high, ex_6_footprint_acc_read_valid, ex_6_footprint_acc_read_low, ex_6_footprint_acc_read_high, ex_6_footprint_acc_write_valid, ex_6_footprint_acc_write_low, ex_6_footprint_acc_write_high} : ((ex_issue == 4'h7) ? {ex_7_footprint_sp_read_valid, ex_7_footprint_sp_read_low, ex_7_footprint_sp_read_high, ex_7_footprint_sp_read_a_valid, ex_7_footprint_sp_read_a_low, ex_7_footprint_sp_read_a_high, ex_7_footprint_sp_write_valid, ex_7_footprint_sp_write_low, ex_7_footprint_sp_write_high, ex_7_footprint_acc_read_valid, ex_7_footprint_acc_read_low, ex_7_footprint_acc_read_high, ex_7_footprint_acc_write_valid, ex_7_footprint_acc_write_low, ex_7_footprint_acc_write_high} : ((ex_issue == 4'h8) ? {ex_8_footprint_sp_read_valid, ex_8_footprint_sp_read_low, ex_8_footprint_sp_read_high, ex_8_footprint_sp_read_a_valid, ex_8_footprint_sp_read_a_low, ex_8_footprint_sp_read_a_high, ex_8_footprint_sp_write_valid, ex_8_footprint_sp_write_low, ex_8_footprint_sp_write_high, ex_8_footprint_acc_read_valid, ex_8_footprint_acc_read_low, ex_8_footprint_acc_read_high, ex_8_footprint_acc_write_valid, ex_8_footprint_acc_write_low, ex_8_footprint_acc_write_high} : ((ex_issue == 4'h9) ? {ex_9_footprint_sp_read_valid, ex_9_footprint_sp_read_low, ex_9_footprint_sp_read_high, ex_9_footprint_sp_read_a_valid, ex_9_footprint_sp_read_a_low, ex_9_footprint_sp_read_a_high, ex_9_footprint_sp_write_valid, ex_9_footprint_sp_write_low, ex_9_footprint_sp_write_high, ex_9_footprint_acc_read_valid, ex_9_footprint_acc_read_low, ex_9_footprint_acc_read_high, ex_9_footprint_acc_write_valid, ex_9_footprint_acc_write_low, ex_9_footprint_acc_write_high} : ((ex_issue == 4'ha) ? {ex_10_footprint_sp_read_valid, ex_10_footprint_sp_read_low, ex_10_footprint_sp_read_high, ex_10_footprint_sp_read_a_valid, ex_10_footprint_sp_read_a_low, ex_10_footprint_sp_read_a_high, ex_10_footprint_sp_write_valid, ex_10_footprint_sp_write_low, ex_10_footprint_sp_write_high, ex_10_footprint_acc_read_valid, ex_10_footprint_acc_read_low, ex_10_footprint_acc_read_high, ex_10_footprint_acc_write_valid, ex_10_footprint_acc_write_low, ex_10_footprint_acc_write_high} : ((ex_issue == 4'hb) ? {ex_11_footprint_sp_read_valid, ex_11_footprint_sp_read_low, ex_11_footprint_sp_read_high, ex_11_footprint_sp_read_a_valid, ex_11_footprint_sp_read_a_low, ex_11_footprint_sp_read_a_high, ex_11_footprint_sp_write_valid, ex_11_footprint_sp_write_low, ex_11_footprint_sp_write_high, ex_11_footprint_acc_read_valid, ex_11_footprint_acc_read_low, ex_11_footprint_acc_read_high, ex_11_footprint_acc_write_valid, ex_11_footprint_acc_write_low, ex_11_footprint_acc_write_high} : ((ex_issue == 4'hc) ? {ex_12_footprint_sp_read_valid, ex_12_footprint_sp_read_low, ex_12_footprint_sp_read_high, ex_12_footprint_sp_read_a_valid, ex_12_footprint_sp_read_a_low, ex_12_footprint_sp_read_a_high, ex_12_footprint_sp_write_valid, ex_12_footprint_sp_write_low, ex_12_footprint_sp_write_high, ex_12_footprint_acc_read_valid, ex_12_footprint_acc_read_low, ex_12_footprint_acc_read_high, ex_12_footprint_acc_write_valid, ex_12_footprint_acc_write_low, ex_12_footprint_acc_write_high} : ((ex_issue == 4'hd) ? {ex_13_footprint_sp_read_valid, ex_13_footprint_sp_read_low, ex_13_footprint_sp_read_high, ex_13_footprint_sp_read_a_valid, ex_13_footprint_sp_read_a_low, ex_13_footprint_sp_read_a_high, ex_13_footprint_sp_write_valid, ex_13_footprint_sp_write_low, ex_13_footprint_sp_write_high, ex_13_footprint_acc_read_valid, ex_13_footprint_acc_read_low, ex_13_footprint_acc_read_high, ex_13_footprint_acc_write_valid, ex_13_footprint_acc_write_low, ex_13_footprint_acc_write_high} : ((ex_issue == 4'he) ? {ex_14_footprint_sp_read_valid, ex_14_footprint_sp_read_low, ex_14_footprint_sp_read_high, ex_14_footprint_sp_read_a_valid, ex_14_footprint_sp_read_a_low, ex_14_footprint_sp_read_a_high, ex_14_footprint_sp_write_valid, ex_14_footprint_sp_write_low, ex_14_footprint_sp_write_high, ex_14_footprint_acc_read_valid, ex_14_footprint_acc_read_low, ex_14_footprint_acc_read_high, ex_14_footprint_acc_write_valid, ex_14_footprint_acc_write_low, ex_14_footprint_acc_write_high} : {ex_15_footprint_sp_read_valid, ex_15_footprint_sp_read_low, ex_15_footprint_sp_read_high, ex_15_footprint_sp_read_a_valid, ex_15_footprint_sp_read_a_low, ex_15_footprint_sp_read_a_high, ex_15_footprint_sp_write_valid, ex_15_footprint_sp_write_low, ex_15_footprint_sp_write_high, ex_15_footprint_acc_read_valid, ex_15_footprint_acc_read_low, ex_15_footprint_acc_read_high, ex_15_footprint_acc_write_valid, ex_15_footprint_acc_write_low, ex_15_footprint_acc_write_high}))))))))))))));
-  wire [284:0] _ex_candidate_footprint_acc_write_valid_e1 = (ex_issue == 4'h0) ? {ex_0_footprint_sp_read_valid, ex_0_footprint_sp_read_low, ex_0_footprint_sp_read_high, ex_0_footprint_sp_read_a_valid, ex_0_footprint_sp_read_a_low, ex_0_footprint_sp_read_a_high, ex_0_footprint_sp_write_valid, ex_0_footprint_sp_write_low, ex_0_footprint_sp_write_high, ex_0_footprint_acc_read_valid, ex_0_footprint_acc_read_low, ex_0_footprint_acc_read_high, ex_0_footprint_acc_write_valid, ex_0_footprint_acc_write_low, ex_0_footprint_acc_write_high} : ((ex_issue == 4'h1) ? {ex_1_footprint_sp_read_valid, ex_1_footprint_sp_read_low, ex_1_footprint_sp_read_high, ex_1_footprint_sp_read_a_valid, ex_1_footprint_sp_read_a_low, ex_1_footprint_sp_read_a_high, ex_1_footprint_sp_write_valid, ex_1_footprint_sp_write_low, ex_1_footprint_sp_write_high, ex_1_footprint_acc_read_valid, ex_1_footprint_acc_read_low, ex_1_footprint_acc_read_high, ex_1_footprint_acc_write_valid, ex_1_footprint_acc_write_low, ex_1_footprint_acc_write_high} : ((ex_issue == 4'h2) ? {ex_2_footprint_sp_read_valid, ex_2_footprint_sp_read_low, ex_2_footprint_sp_read_high, ex_2_footprint_sp_read_a_valid, ex_2_footprint_sp_read_a_low, ex_2_footprint_sp_read_a_high, ex_2_footprint_sp_write_valid, ex_2_footprint_sp_write_low, ex_2_footprint_sp_write_high, ex_2_footprint_acc_read_valid, ex_2_footprint_acc_read_low, ex_2_footprint_acc_read_high, ex_2_footprint_acc_write_valid, ex_2_footprint_acc_write_low, ex_2_footprint_acc_write_high} : ((ex_issue == 4'h3) ? {ex_3_footprint_sp_read_valid, ex_3_footprint_sp_read_low, ex_3_footprint_sp_read_high, ex_3_footprint_sp_read_a_valid, ex_3_footprint_sp_read_a_low, ex_3_footprint_sp_read_a_high, ex_3_footprint_sp_write_valid, ex_3_footprint_sp_write_low, ex_3_footprint_sp_write_high, ex_3_footprint_acc_read_valid, ex_3_footprint_acc_read_low, ex_3_footprint_acc_read_high, ex_3_footprint_acc_write_valid, ex_3_footprint_acc_write_low, ex_3_footprint_acc_write_high} : ((ex_issue == 4'h4) ? {ex_4_footprint_sp_read_valid, ex_4_footprint_sp_read_low, ex_4_footprint_sp_read_high, ex_4_footprint_sp_read_a_valid, ex_4_footprint_sp_read_a_low, ex_4_footprint_sp_read_a_high, ex_4_footprint_sp_write_valid, ex_4_footprint_sp_write_low, ex_4_footprint_sp_write_high, ex_4_footprint_acc_read_valid, ex_4_footprint_acc_read_low, ex_4_footprint_acc_read_high, ex_4_footprint_acc_write_valid, ex_4_footprint_acc_write_low, ex_4_footprint_acc_write_high} : ((ex_issue == 4'h5) ? {ex_5_footprint_sp_read_valid, ex_5_footprint_sp_read_low, ex_5_footprint_sp_read_high, ex_5_footprint_sp_read_a_valid, ex_5_footprint_sp_read_a_low, ex_5_footprint_sp_read_a_high, ex_5_footprint_sp_write_valid, ex_5_footprint_sp_write_low, ex_5_footprint_sp_write_high, ex_5_footprint_acc_read_valid, ex_5_footprint_acc_read_low, ex_5_footprint_acc_read_high, ex_5_footprint_acc_write_valid, ex_5_footprint_acc_write_low, ex_5_footprint_acc_write_high} : ((ex_issue == 4'h6) ? {ex_6_footprint_sp_read_valid, ex_6_footprint_sp_read_low, ex_6_footprint_sp_read_high, ex_6_footprint_sp_read_a_valid, ex_6_footprint_sp_read_a_low, ex_6_footprint_sp_read_a_high, ex_6_footprint_sp_write_valid, ex_6_footprint_sp_write_low, ex_6_footprint_sp_write_high, ex_6_footprint_acc_read_valid, ex_6_footprint_acc_read_low, ex_6_footprint_acc_read_high, ex_6_footprint_acc_write_valid, ex_6_footprint_acc_write_low, ex_6_footprint_acc_write_high} : ((ex_issue == 4'h7) ? {ex_7_footprint_sp_read_valid, ex_7_footprint_sp_read_low, ex_7_footprint_sp_read_high, ex_7_footprint_sp_read_a_valid, ex_7_footprint_sp_read_a_low, ex_7_footprint_sp_read_a_high, ex_7_footprint_sp_write_valid, ex_7_footprint_sp_write_low, ex_7_footprint_sp_write_high, ex_7_footprint_acc_read_valid, ex_7_footprint_acc_read_low, ex_7_footprint_acc_read_high, ex_7_footprint_acc_write_valid, ex_7_footprint_acc_write_low, ex_7_footprint_acc_write_high} : ((ex_issue == 4'h8) ? {ex_8_footprint_sp_read_valid, ex_8_footprint_sp_read_low, ex_8_footprint_sp_read_high, ex_8_footprint_sp_read_a_valid, ex_8_footprint_sp_read_a_low, ex_8_footprint_sp_read_a_high, ex_8_footprint_sp_write_valid, ex_8_footprint_sp_write_low, ex_8_footprint_sp_write_high, ex_8_footprint_acc_read_valid, ex_8_footprint_acc_read_low, ex_8_footprint_acc_read_high, ex_8_footprint_acc_write_valid, ex_8_footprint_acc_write_low, ex_8_footprint_acc_write_high} : ((ex_issue == 4'h9) ? {ex_9_footprint_sp_read_valid, ex_9_footprint_sp_read_low, ex_9_footprint_sp_read_high, ex_9_footprint_sp_read_a_valid, ex_9_footprint_sp_read_a_low, ex_9_footprint_sp_read_a_high, ex_9_footprint_sp_write_valid, ex_9_footprint_sp_write_low, ex_9_footprint_sp_write_high, ex_9_footprint_acc_read_valid, ex_9_footprint_acc_read_low, ex_9_footprint_acc_read_high, ex_9_footprint_acc_write_valid, ex_9_footprint_acc_write_low, ex_9_footprint_acc_write_high} : ((ex_issue == 4'ha) ? {ex_10_footprint_sp_read_valid, ex_10_footprint_sp_read_low, ex_10_footprint_sp_read_high, ex_10_footprint_sp_read_a_valid, ex_10_footprint_sp_read_a_low, ex_10_footprint_sp_read_a_high, ex_10_footprint_sp_write_valid, ex_10_footprint_sp_write_low, ex_10_footprint_sp_write_high, ex_10_footprint_acc_read_valid, ex_10_footprint_acc_read_low, ex_10_footprint_acc_read_high, ex_10_footprint_acc_write_valid, ex_10_footprint_acc_write_low, ex_10_footprint_acc_write_high} : ((ex_issue == 4'hb) ? {ex_11_footprint_sp_read_valid, ex_11_footprint_sp_read_low, ex_11_footprint_sp_read_high, ex_11_footprint_sp_read_a_valid, ex_11_footprint_sp_read_a_low, ex_11_footprint_sp_read_a_high, ex_11_footprint_sp_write_valid, ex_11_footprint_sp_write_low, ex_11_footprint_sp_write_high, ex_11_footprint_acc_read_valid, ex_11_footprint_acc_read_low, ex_11_footprint_acc_read_high, ex_11_footprint_acc_write_valid, ex_11_footprint_acc_write_low, ex_11_footprint_acc_write_high} : ((ex_issue == 4'hc) ? {ex_12_footprint_sp_read_valid, ex_12_footprint_sp_read_low, ex_12_footprint_sp_read_high, ex_12_footprint_sp_read_a_valid, ex_12_footprint_sp_read_a_low, ex_12_footprint_sp_read_a_high, ex_12_footprint_sp_write_valid, ex_12_footprint_sp_write_low, ex_12_footprint_sp_write_high, ex_12_footprint_acc_read_valid, ex_12_footprint_acc_read_low, ex_12_footprint_acc_read_high, ex_12_footprint_acc_write_valid, ex_12_footprint_acc_write_low, ex_12_footprint_acc_write_high} : ((ex_issue == 4'hd) ? {ex_13_footprint_sp_read_valid, ex_13_footprint_sp_read_low, ex_13_footprint_sp_read_high, ex_13_footprint_sp_read_a_valid, ex_13_footprint_sp_read_a_low, ex_13_footprint_sp_read_a_high, ex_13_footprint_sp_write_valid, ex_13_footprint_sp_write_low, ex_13_footprint_sp_write_high, ex_13_footprint_acc_read_valid, ex_13_footprint_acc_read_low, ex_13_footprint_acc_read_high, ex_13_footprint_acc_write_valid, ex_13_footprint_acc_write_low, ex_13_footprint_acc_write_high} : ((ex_issue == 4'he) ? {ex_14_footprint_sp_read_valid, ex_14_footprint_sp_read_low, ex_14_footprint_sp_read_high, ex_14_footprint_sp_read_a_valid, ex_14_footprint_sp_read_a_low, ex_14_footprint_sp_read_a_high, ex_14_footprint_sp_write_valid, ex_14_footprint_sp_write_low, ex_14_footprint_sp_write_high, ex_14_footprint_acc_read_valid, ex_14_footprint_acc_read_low, ex_14_footprint_acc_read_high, ex_14_footprint_acc_write_valid, ex_14_footprint_acc_write_low, ex_14_footprint_acc_write_high} : {ex_15_footprint_sp_read_valid, ex_15_footprint_sp_read_low, ex_15_footprint_sp_read_high, ex_15_footprint_sp_read_a_valid, ex_15_footprint_sp_read_a_low, ex_15_footprint_sp_read_a_high, ex_15_footprint_sp_write_valid, ex_15_footprint_sp_write_low, ex_15_footprint_sp_write_high, ex_15_footprint_acc_read_valid, ex_15_footprint_acc_read_low, ex_15_footprint_acc_read_high, ex_15_footprint_acc_write_valid, ex_15_footprint_acc_write_low, ex_15_footprint_acc_write_high}))))))))))))));
-  wire [284:0] _ex_candidate_footprint_acc_write_low_e1 = (ex_issue == 4'h0) ? {ex_0_footprint_sp_read_valid, ex_0_footprint_sp_read_low, ex_0_footprint_sp_read_high, ex_0_footprint_sp_read_a_valid, ex_0_footprint_sp_read_a_low, ex_0_footprint_sp_read_a_high, ex_0_footprint_sp_write_valid, ex_0_footprint_sp_write_low, ex_0_footprint_sp_write_high, ex_0_footprint_acc_read_valid, ex_0_footprint_acc_read_low, ex_0_footprint_acc_read_high, ex_0_footprint_acc_write_valid, ex_0_footprint_acc_write_low, ex_0_footprint_acc_write_high} : ((ex_issue == 4'h1) ? {ex_1_footprint_sp_read_valid, ex_1_footprint_sp_read_low, ex_1_footprint_sp_read_high, ex_1_footprint_sp_read_a_valid, ex_1_footprint_sp_read_a_low, ex_1_footprint_sp_read_a_high, ex_1_footprint_sp_write_valid, ex_1_footprint_sp_write_low, ex_1_footprint_sp_write_high, ex_1_footprint_acc_read_valid, ex_1_footprint_acc_read_low, ex_1_footprint_acc_read_high, ex_1_footprint_acc_write_valid, ex_1_footprint_acc_write_low, ex_1_footprint_acc_write_high} : ((ex_issue == 4'h2) ? {ex_2_footprint_sp_read_valid, ex_2_footprint_sp_read_low, ex_2_footprint_sp_read_high, ex_2_footprint_sp_read_a_valid, ex_2_footprint_sp_read_a_low, ex_2_footprint_sp_read_a_high, ex_2_footprint_sp_write_valid, ex_2_footprint_sp_write_low, ex_2_footprint_sp_write_high, ex_2_footprint_acc_read_valid, ex_2_footprint_acc_read_low, ex_2_footprint_acc_read_high, ex_2_footprint_acc_write_valid, ex_2_footprint_acc_write_low, ex_2_footprint_acc_write_high} : ((ex_issue == 4'h3) ? {ex_3_footprint_sp_read_valid, ex_3_footprint_sp_read_low, ex_3_footprint_sp_read_high, ex_3_footprint_sp_read_a_valid, ex_3_footprint_sp_read_a_low, ex_3_footprint_sp_read_a_high, ex_3_footprint_sp_write_valid, ex_3_footprint_sp_write_low, ex_3_footprint_sp_write_high, ex_3_footprint_acc_read_valid, ex_3_footprint_acc_read_low, ex_3_footprint_acc_read_high, ex_3_footprint_acc_write_valid, ex_3_footprint_acc_write_low, ex_3_footprint_acc_write_high} : ((ex_issue == 4'h4) ? {ex_4_footprint_sp_read_valid, ex_4_footprint_sp_read_low, ex_4_footprint_sp_read_high, ex_4_footprint_sp_read_a_valid, ex_4_footprint_sp_read_a_low, ex_4_footprint_sp_read_a_high, ex_4_footprint_sp_write_valid, ex_4_footprint_sp_write_low, ex_4_footprint_sp_write_high, ex_4_footprint_acc_read_valid, ex_4_footprint_acc_read_low, ex_4_footprint_acc_read_high, ex_4_footprint_acc_write_valid, ex_4_footprint_acc_write_low, ex_4_footprint_acc_write_high} : ((ex_issue == 4'h5) ? {ex_5_footprint_sp_read_valid, ex_5_footprint_sp_read_low, ex_5_footprint_sp_read_high, ex_5_footprint_sp_read_a_valid, ex_5_footprint_sp_read_a_low, ex_5_footprint_sp_read_a_high, ex_5_footprint_sp_write_valid, ex_5_footprint_sp_write_low, ex_5_footprint_sp_write_high, ex_5_footprint_acc_read_valid, ex_5_footprint_acc_read_low, ex_5_footprint_acc_read_high, ex_5_footprint_acc_write_valid, ex_5_footprint_acc_write_low, ex_5_footprint_acc_write_high} : ((ex_issue == 4'h6) ? {ex_6_footprint_sp_read_valid, ex_6_footprint_sp_read_low, ex_6_footprint_sp_read_high, ex_6_footprint_sp_read_a_valid, ex_6_footprint_sp_read_a_low, ex_6_footprint_sp_read_a_high, ex_6_footprint_sp_write_valid, ex_6_footprint_sp_write_low, ex_6_footprint_sp_write_high, ex_6_footprint_acc_read_valid, ex_6_footprint_acc_read_low, ex_6_footprint_acc_read_high, ex_6_footprint_acc_write_valid, ex_6_footprint_acc_write_low, ex_6_footprint_acc_write_high} : ((ex_issue == 4'h7) ? {ex_7_footprint_sp_read_valid, ex_7_footprint_sp_read_low, ex_7_footprint_sp_read_high, ex_7_footprint_sp_read_a_valid, ex_7_footprint_sp_read_a_low, ex_7_footprint_sp_read_a_high, ex_7_footprint_sp_write_valid, ex_7_footprint_sp_write_low, ex_7_footprint_sp_write_high, ex_7_footprint_acc_read_valid, ex_7_footprint_acc_read_low, ex_7_footprint_acc_read_high, ex_7_footprint_acc_write_valid, ex_7_footprint_acc_write_low, ex_7_footprint_acc_write_high} : ((ex_issue == 4'h8) ? {ex_8_footprint_sp_read_valid, ex_8_footprint_sp_read_low, ex_8_footprint_sp_read_high, ex_8_footprint_sp_read_a_valid, ex_8_footprint_sp_read_a_low, ex_8_footprint_sp_read_a_high, ex_8_footprint_sp_write_valid, ex_8_footprint_sp_write_low, ex_8_footprint_sp_write_high, ex_8_footprint_acc_read_valid, ex_8_footprint_acc_read_low, ex_8_footprint_acc_read_high, ex_8_footprint_acc_write_valid, ex_8_footprint_acc_write_low, ex_8_footprint_acc_write_high} : ((ex_issue == 4'h9) ? {ex_9_footprint_sp_read_valid, ex_9_footprint_sp_read_low, ex_9_footprint_sp_read_high, ex_9_footprint_sp_read_a_valid, ex_9_footprint_sp_read_a_low, ex_9_footprint_sp_read_a_high, ex_9_footprint_sp_write_valid, ex_9_footprint_sp_write_low, ex_9_footprint_sp_write_high, ex_9_footprint_acc_read_valid, ex_9_footprint_acc_read_low, ex_9_footprint_acc_read_high, ex_9_footprint_acc_write_valid, ex_9_footprint_acc_write_low, ex_9_footprint_acc_write_high} : ((ex_issue == 4'ha) ? {ex_10_footprint_sp_read_valid, ex_10_footprint_sp_read_low, ex_10_footprint_sp_read_high, ex_10_footprint_sp_read_a_valid, ex_10_footprint_sp_read_a_low, ex_10_footprint_sp_read_a_high, ex_10_footprint_sp_write_valid, ex_10_footprint_sp_write_low, ex_10_footprint_sp_write_high, ex_10_footprint_acc_read_valid, ex_10_footprint_acc_read_low, ex_10_footprint_acc_read_high, ex_10_footprint_acc_write_valid, ex_10_footprint_acc_write_low, ex_10_footprint_acc_write_high} : ((ex_issue == 4'hb) ? {ex_11_footprint_sp_read_valid, ex_11_footprint_sp_read_low, ex_11_footprint_sp_read_high, ex_11_footprint_sp_read_a_valid, ex_11_footprint_sp_read_a_low, ex_11_footprint_sp_read_a_high, ex_11_footprint_sp_write_valid, ex_11_footprint_sp_write_low, ex_11_footprint_sp_write_high, ex_11_footprint_acc_read_valid, ex_11_footprint_acc_read_low, ex_11_footprint_acc_read_high, ex_11_footprint_acc_write_valid, ex_11_footprint_acc_write_low, ex_11_footprint_acc_write_high} : ((ex_issue == 4'hc) ? {ex_12_footprint_sp_read_valid, ex_12_footprint_sp_read_low, ex_12_footprint_sp_read_high, ex_12_footprint_sp_read_a_valid, ex_12_footprint_sp_read_a_low, ex_12_footprint_sp_read_a_high, ex_12_footprint_sp_write_valid, ex_12_footprint_sp_write_low, ex_12_footprint_sp_write_high, ex_12_footprint_acc_read_valid, ex_12_footprint_acc_read_low, ex_12_footprint_acc_read_high, ex_12_footprint_acc_write_valid, ex_12_footprint_acc_write_low, ex_12_footprint_acc_write_high} : ((ex_issue == 4'hd) ? {ex_13_footprint_sp_read_valid, ex_13_footprint_sp_read_low, ex_13_footprint_sp_read_high, ex_13_footprint_sp_read_a_valid, ex_13_footprint_sp_read_a_low, ex_13_footprint_sp_read_a_high, ex_13_footprint_sp_write_valid, ex_13_footprint_sp_write_low, ex_13_footprint_sp_write_high, ex_13_footprint_acc_read_valid, ex_13_footprint_acc_read_low, ex_13_footprint_acc_read_high, ex_13_footprint_acc_write_valid, ex_13_footprint_acc_write_low, ex_13_footprint_acc_write_high} : ((ex_issue == 4'he) ? {ex_14_footprint_sp_read_valid, ex_14_footprint_sp_read_low, ex_14_footprint_sp_read_high, ex_14_footprint_sp_read_a_valid, ex_14_footprint_sp_read_a_low, ex_14_footprint_sp_read_a_high, ex_14_footprint_sp_write_valid, ex_14_footprint_sp_write_low, ex_14_footprint_sp_write_high, ex_14_footprint_acc_read_valid, ex_14_footprint_acc_read_low, ex_14_footprint_acc_read_high, ex_14_footprint_acc_write_valid, ex_14_footprint_acc_write_low, ex_14_footprint_acc_write_high} : {ex_15_footprint_sp_read_valid, ex_15_footprint_sp_read_low, ex_15_footprint_sp_read_high, ex_15_footprint_sp_read_a_valid, ex_15_footprint_sp_read_a_low, ex_15_footprint_sp_read_a_high, ex_15_footprint_sp_write_valid, ex_15_footprint_sp_write_low, ex_15_footprint_sp_write_high, ex_15_footprint_acc_read_valid, ex_15_footprint_acc_read_low, ex_15_footprint_acc_read_high, ex_15_footprint_acc_write_valid, ex_15_footprint_acc_write_low, ex_15_footprint_acc_write_high}))))))))))))));
-  wire [284:0] _ex_candidate_footprint_acc_write_high_e1 = (ex_issue == 4'h0) ? {ex_0_footprint_sp_read_valid, ex_0_footprint_sp_read_low, ex_0_footprint_sp_read_high, ex_0_footprint_sp_read_a_valid, ex_0_footprint_sp_read_a_low, ex_0_footprint_sp_read_a_high, ex_0_footprint_sp_write_valid, ex_0_footprint_sp_write_low, ex_0_footprint_sp_write_high, ex_0_footprint_acc_read_valid, ex_0_footprint_acc_read_low, ex_0_footprint_acc_read_high, ex_0_footprint_acc_write_valid, ex_0_footprint_acc_write_low, ex_0_footprint_acc_write_high} : ((ex_issue == 4'h1) ? {ex_1_footprint_sp_read_valid, ex_1_footprint_sp_read_low, ex_1_footprint_sp_read_high, ex_1_footprint_sp_read_a_valid, ex_1_footprint_sp_read_a_low, ex_1_footprint_sp_read_a_high, ex_1_footprint_sp_write_valid, ex_1_footprint_sp_write_low, ex_1_footprint_sp_write_high, ex_1_footprint_acc_read_valid, ex_1_footprint_acc_read_low, ex_1_footprint_acc_read_high, ex_1_footprint_acc_write_valid, ex_1_footprint_acc_write_low, ex_1_footprint_acc_write_high} : ((ex_issue == 4'h2) ? {ex_2_footprint_sp_read_valid, ex_2_footprint_sp_read_low, ex_2_footprint_sp_read_high, ex_2_footprint_sp_read_a_valid, ex_2_footprint_sp_read_a_low, ex_2_footprint_sp_read_a_high, ex_2_footprint_sp_write_valid, ex_2_footprint_sp_write_low, ex_2_footprint_sp_write_high, ex_2_footprint_acc_read_valid, ex_2_footprint_acc_read_low, ex_2_footprint_acc_read_high, ex_2_footprint_acc_write_valid, ex_2_footprint_acc_write_low, ex_2_footprint_acc_write_high} : ((ex_issue == 4'h3) ? {ex_3_footprint_sp_read_valid, ex_3_footprint_sp_read_low, ex_3_footprint_sp_read_high, ex_3_footprint_sp_read_a_valid, ex_3_footprint_sp_read_a_low, ex_3_footprint_sp_read_a_high, ex_3_footprint_sp_write_valid, ex_3_footprint_sp_write_low, ex_3_footprint_sp_write_high, ex_3_footprint_acc_read_valid, ex_3_footprint_acc_read_low, ex_3_footprint_acc_read_high, ex_3_footprint_acc_write_valid, ex_3_footprint_acc_write_low, ex_3_footprint_acc_write_high} : ((ex_issue == 4'h4) ? {ex_4_footprint_sp_read_valid, ex_4_footprint_sp_read_low, ex_4_footprint_sp_read_high, ex_4_footprint_sp_read_a_valid, ex_4_footprint_sp_read_a_low, ex_4_footprint_sp_read_a_high, ex_4_footprint_sp_write_valid, ex_4_footprint_sp_write_low, ex_4_footprint_sp_write_high, ex_4_footprint_acc_read_valid, ex_4_footprint_acc_read_low, ex_4_footprint_acc_read_high, ex_4_footprint_acc_write_valid, ex_4_footprint_acc_write_low, ex_4_footprint_acc_write_high} : ((ex_issue == 4'h5) ? {ex_5_footprint_sp_read_valid, ex_5_footprint_sp_read_low, ex_5_footprint_sp_read_high, ex_5_footprint_sp_read_a_valid, ex_5_footprint_sp_read_a_low, ex_5_footprint_sp_read_a_high, ex_5_footprint_sp_write_valid, ex_5_footprint_sp_write_low, ex_5_footprint_sp_write_high, ex_5_footprint_acc_read_valid, ex_5_footprint_acc_read_low, ex_5_footprint_acc_read_high, ex_5_footprint_acc_write_valid, ex_5_footprint_acc_write_low, ex_5_footprint_acc_write_high} : ((ex_issue == 4'h6) ? {ex_6_footprint_sp_read_valid, ex_6_footprint_sp_read_low, ex_6_footprint_sp_read_high, ex_6_footprint_sp_read_a_valid, ex_6_footprint_sp_read_a_low, ex_6_footprint_sp_read_a_high, ex_6_footprint_sp_write_valid, ex_6_footprint_sp_write_low, ex_6_footprint_sp_write_high, ex_6_footprint_acc_read_valid, ex_6_footprint_acc_read_low, ex_6_footprint_acc_read_high, ex_6_footprint_acc_write_valid, ex_6_footprint_acc_write_low, ex_6_footprint_acc_write_high} : ((ex_issue == 4'h7) ? {ex_7_footprint_sp_read_valid, ex_7_footprint_sp_read_low, ex_7_footprint_sp_read_high, ex_7_footprint_sp_read_a_valid, ex_7_footprint_sp_read_a_low, ex_7_footprint_sp_read_a_high, ex_7_footprint_sp_write_valid, ex_7_footprint_sp_write_low, ex_7_footprint_sp_write_high, ex_7_footprint_acc_read_valid, ex_7_footprint_acc_read_low, ex_7_footprint_acc_read_high, ex_7_footprint_acc_write_valid, ex_7_footprint_acc_write_low, ex_7_footprint_acc_write_high} : ((ex_issue == 4'h8) ? {ex_8_footprint_sp_read_valid, ex_8_footprint_sp_read_low, ex_8_footprint_sp_read_high, ex_8_footprint_sp_read_a_valid, ex_8_footprint_sp_read_a_low, ex_8_footprint_sp_read_a_high, ex_8_footprint_sp_write_valid, ex_8_footprint_sp_write_low, ex_8_footprint_sp_write_high, ex_8_footprint_acc_read_valid, ex_8_footprint_acc_read_low, ex_8_footprint_acc_read_high, ex_8_footprint_acc_write_valid, ex_8_footprint_acc_write_low, ex_8_footprint_acc_write_high} : ((ex_issue == 4'h9) ? {ex_9_footprint_sp_read_valid, ex_9_footprint_sp_read_low, ex_9_footprint_sp_read_high, ex_9_footprint_sp_read_a_valid, ex_9_footprint_sp_read_a_low, ex_9_footprint_sp_read_a_high, ex_9_footprint_sp_write_valid, ex_9_footprint_sp_write_low, ex_9_footprint_sp_write_high, ex_9_footprint_acc_read_valid, ex_9_footprint_acc_read_low, ex_9_footprint_acc_read_high, ex_9_footprint_acc_write_valid, ex_9_footprint_acc_write_low, ex_9_footprint_acc_write_high} : ((ex_issue == 4'ha) ? {ex_10_footprint_sp_read_valid, ex_10_footprint_sp_read_low, ex_10_footprint_sp_read_high, ex_10_footprint_sp_read_a_valid, ex_10_footprint_sp_read_a_low, ex_10_footprint_sp_read_a_high, ex_10_footprint_sp_write_valid, ex_10_footprint_sp_write_low, ex_10_footprint_sp_write_high, ex_10_footprint_acc_read_valid, ex_10_footprint_acc_read_low, ex_10_footprint_acc_read_high, ex_10_footprint_acc_write_valid, ex_10_footprint_acc_write_low, ex_10_footprint_acc_write_high} : ((ex_issue == 4'hb) ? {ex_11_footprint_sp_read_valid, ex_11_footprint_sp_read_low, ex_11_footprint_sp_read_high, ex_11_footprint_sp_read_a_valid, ex_11_footprint_sp_read_a_low, ex_11_footprint_sp_read_a_high, ex_11_footprint_sp_write_valid, ex_11_footprint_sp_write_low, ex_11_footprint_sp_write_high, ex_11_footprint_acc_read_valid, ex_11_footprint_acc_read_low, ex_11_footprint_acc_read_high, ex_11_footprint_acc_write_valid, ex_11_footprint_acc_write_low, ex_11_footprint_acc_write_high} : ((ex_issue == 4'hc) ? {ex_12_footprint_sp_read_valid, ex_12_footprint_sp_read_low, ex_12_footprint_sp_read_high, ex_12_footprint_sp_read_a_valid, ex_12_footprint_sp_read_a_low, ex_12_footprint_sp_read_a_high, ex_12_footprint_sp_write_valid, ex_12_footprint_sp_write_low, ex_12_footprint_sp_write_high, ex_12_footprint_acc_read_valid, ex_12_footprint_acc_read_low, ex_12_footprint_acc_read_high, ex_12_footprint_acc_write_valid, ex_12_footprint_acc_write_low, ex_12_footprint_acc_write_high} : ((ex_issue == 4'hd) ? {ex_13_footprint_sp_read_valid, ex_13_footprint_sp_read_low, ex_13_footprint_sp_read_high, ex_13_footprint_sp_read_a_valid, ex_13_footprint_sp_read_a_low, ex_13_footprint_sp_read_a_high, ex_13_footprint_sp_write_valid, ex_13_footprint_sp_write_low, ex_13_footprint_sp_write_high, ex_13_footprint_acc_read_valid, ex_13_footprint_acc_read_low, ex_13_footprint_acc_read_high, ex_13_footprint_acc_write_valid, ex_13_footprint_acc_write_low, ex_13_footprint_acc_write_high} : ((ex_issue == 4'he) ? {ex_14_footprint_sp_read_valid, ex_14_footprint_sp_read_low, ex_14_footprint_sp_read_high, ex_14_footprint_sp_read_a_valid, ex_14_footprint_sp_read_a_low, ex_14_footprint_sp_read_a_high, ex_14_footprint_sp_write_valid, ex_14_footprint_sp_write_low, ex_14_footprint_sp_write_high, ex_14_footprint_acc_read_valid, ex_14_footprint_acc_read_low, ex_14_footprint_acc_read_high, ex_14_footprint_acc_write_valid, ex_14_footprint_acc_write_low, ex_14_footprint_acc_write_high} : {ex_15_footprint_sp_read_valid, ex_15_footprint_sp_read_low, ex_15_footprint_sp_read_high, ex_15_footprint_sp_read_a_valid, ex_15_footprint_sp_read_a_low, ex_15_footprint_sp_read_a_high, ex_15_footprint_sp_write_valid, ex_15_footprint_sp_write_low, ex_15_footprint_sp_write_high, ex_15_footprint_acc_read_valid, ex_15_footprint_acc_read_low, ex_15_footprint_acc_read_high, ex_15_footprint_acc_write_valid, ex_15_footprint_acc_write_low, ex_15_footprint_acc_write_high}))))))))))))));
   wire [31:0] _ex_issuable_e1 = ld_0_cmd_compute_sequence - ex_candidate_compute_sequence;
   wire [31:0] _ex_issuable_e2 = ld_1_cmd_compute_sequence - ex_candidate_compute_sequence;
   wire [31:0] _ex_issuable_e3 = ld_2_cmd_compute_sequence - ex_candidate_compute_sequence;
@@ -1007,29 +963,7 @@ module ReservationStation_SpinelSmall (
   wire [31:0] _ex_issuable_e11 = st_2_cmd_compute_sequence - ex_candidate_compute_sequence;
   wire [31:0] _ex_issuable_e12 = st_3_cmd_compute_sequence - ex_candidate_compute_sequence;
   wire [328:0] _st_candidate_compute_cmd_funct_e1 = (st_issue == 2'h0) ? {st_0_cmd_compute_cmd_funct, st_0_cmd_compute_cmd_rs1, st_0_cmd_compute_cmd_rs2, st_0_cmd_compute_index, st_0_cmd_compute_sequence, st_0_cmd_compute_loop_internal, st_0_cmd_compute_loop_slot, st_0_cmd_preload_rs1, st_0_cmd_preload_rs2} : ((st_issue == 2'h1) ? {st_1_cmd_compute_cmd_funct, st_1_cmd_compute_cmd_rs1, st_1_cmd_compute_cmd_rs2, st_1_cmd_compute_index, st_1_cmd_compute_sequence, st_1_cmd_compute_loop_internal, st_1_cmd_compute_loop_slot, st_1_cmd_preload_rs1, st_1_cmd_preload_rs2} : ((st_issue == 2'h2) ? {st_2_cmd_compute_cmd_funct, st_2_cmd_compute_cmd_rs1, st_2_cmd_compute_cmd_rs2, st_2_cmd_compute_index, st_2_cmd_compute_sequence, st_2_cmd_compute_loop_internal, st_2_cmd_compute_loop_slot, st_2_cmd_preload_rs1, st_2_cmd_preload_rs2} : {st_3_cmd_compute_cmd_funct, st_3_cmd_compute_cmd_rs1, st_3_cmd_compute_cmd_rs2, st_3_cmd_compute_index, st_3_cmd_compute_sequence, st_3_cmd_compute_loop_internal, st_3_cmd_compute_loop_slot, st_3_cmd_preload_rs1, st_3_cmd_preload_rs2}));
-  wire [328:0] _st_candidate_compute_cmd_rs1_e1 = (st_issue == 2'h0) ? {st_0_cmd_compute_cmd_funct, st_0_cmd_compute_cmd_rs1, st_0_cmd_compute_cmd_rs2, st_0_cmd_compute_index, st_0_cmd_compute_sequence, st_0_cmd_compute_loop_internal, st_0_cmd_compute_loop_slot, st_0_cmd_preload_rs1, st_0_cmd_preload_rs2} : ((st_issue == 2'h1) ? {st_1_cmd_compute_cmd_funct, st_1_cmd_compute_cmd_rs1, st_1_cmd_compute_cmd_rs2, st_1_cmd_compute_index, st_1_cmd_compute_sequence, st_1_cmd_compute_loop_internal, st_1_cmd_compute_loop_slot, st_1_cmd_preload_rs1, st_1_cmd_preload_rs2} : ((st_issue == 2'h2) ? {st_2_cmd_compute_cmd_funct, st_2_cmd_compute_cmd_rs1, st_2_cmd_compute_cmd_rs2, st_2_cmd_compute_index, st_2_cmd_compute_sequence, st_2_cmd_compute_loop_internal, st_2_cmd_compute_loop_slot, st_2_cmd_preload_rs1, st_2_cmd_preload_rs2} : {st_3_cmd_compute_cmd_funct, st_3_cmd_compute_cmd_rs1, st_3_cmd_compute_cmd_rs2, st_3_cmd_compute_index, st_3_cmd_compute_sequence, st_3_cmd_compute_loop_internal, st_3_cmd_compute_loop_slot, st_3_cmd_preload_rs1, st_3_cmd_preload_rs2}));
-  wire [328:0] _st_candidate_compute_cmd_rs2_e1 = (st_issue == 2'h0) ? {st_0_cmd_compute_cmd_funct, st_0_cmd_compute_cmd_rs1, st_0_cmd_compute_cmd_rs2, st_0_cmd_compute_index, st_0_cmd_compute_sequence, st_0_cmd_compute_loop_internal, st_0_cmd_compute_loop_slot, st_0_cmd_preload_rs1, st_0_cmd_preload_rs2} : ((st_issue == 2'h1) ? {st_1_cmd_compute_cmd_funct, st_1_cmd_compute_cmd_rs1, st_1_cmd_compute_cmd_rs2, st_1_cmd_compute_index, st_1_cmd_compute_sequence, st_1_cmd_compute_loop_internal, st_1_cmd_compute_loop_slot, st_1_cmd_preload_rs1, st_1_cmd_preload_rs2} : ((st_issue == 2'h2) ? {st_2_cmd_compute_cmd_funct, st_2_cmd_compute_cmd_rs1, st_2_cmd_compute_cmd_rs2, st_2_cmd_compute_index, st_2_cmd_compute_sequence, st_2_cmd_compute_loop_internal, st_2_cmd_compute_loop_slot, st_2_cmd_preload_rs1, st_2_cmd_preload_rs2} : {st_3_cmd_compute_cmd_funct, st_3_cmd_compute_cmd_rs1, st_3_cmd_compute_cmd_rs2, st_3_cmd_compute_index, st_3_cmd_compute_sequence, st_3_cmd_compute_loop_internal, st_3_cmd_compute_loop_slot, st_3_cmd_preload_rs1, st_3_cmd_preload_rs2}));
-  wire [328:0] _st_candidate_compute_index_e1 = (st_issue == 2'h0) ? {st_0_cmd_compute_cmd_funct, st_0_cmd_compute_cmd_rs1, st_0_cmd_compute_cmd_rs2, st_0_cmd_compute_index, st_0_cmd_compute_sequence, st_0_cmd_compute_loop_internal, st_0_cmd_compute_loop_slot, st_0_cmd_preload_rs1, st_0_cmd_preload_rs2} : ((st_issue == 2'h1) ? {st_1_cmd_compute_cmd_funct, st_1_cmd_compute_cmd_rs1, st_1_cmd_compute_cmd_rs2, st_1_cmd_compute_index, st_1_cmd_compute_sequence, st_1_cmd_compute_loop_internal, st_1_cmd_compute_loop_slot, st_1_cmd_preload_rs1, st_1_cmd_preload_rs2} : ((st_issue == 2'h2) ? {st_2_cmd_compute_cmd_funct, st_2_cmd_compute_cmd_rs1, st_2_cmd_compute_cmd_rs2, st_2_cmd_compute_index, st_2_cmd_compute_sequence, st_2_cmd_compute_loop_internal, st_2_cmd_compute_loop_slot, st_2_cmd_preload_rs1, st_2_cmd_preload_rs2} : {st_3_cmd_compute_cmd_funct, st_3_cmd_compute_cmd_rs1, st_3_cmd_compute_cmd_rs2, st_3_cmd_compute_index, st_3_cmd_compute_sequence, st_3_cmd_compute_loop_internal, st_3_cmd_compute_loop_slot, st_3_cmd_preload_rs1, st_3_cmd_preload_rs2}));
-  wire [328:0] _st_candidate_compute_sequence_e1 = (st_issue == 2'h0) ? {st_0_cmd_compute_cmd_funct, st_0_cmd_compute_cmd_rs1, st_0_cmd_compute_cmd_rs2, st_0_cmd_compute_index, st_0_cmd_compute_sequence, st_0_cmd_compute_loop_internal, st_0_cmd_compute_loop_slot, st_0_cmd_preload_rs1, st_0_cmd_preload_rs2} : ((st_issue == 2'h1) ? {st_1_cmd_compute_cmd_funct, st_1_cmd_compute_cmd_rs1, st_1_cmd_compute_cmd_rs2, st_1_cmd_compute_index, st_1_cmd_compute_sequence, st_1_cmd_compute_loop_internal, st_1_cmd_compute_loop_slot, st_1_cmd_preload_rs1, st_1_cmd_preload_rs2} : ((st_issue == 2'h2) ? {st_2_cmd_compute_cmd_funct, st_2_cmd_compute_cmd_rs1, st_2_cmd_compute_cmd_rs2, st_2_cmd_compute_index, st_2_cmd_compute_sequence, st_2_cmd_compute_loop_internal, st_2_cmd_compute_loop_slot, st_2_cmd_preload_rs1, st_2_cmd_preload_rs2} : {st_3_cmd_compute_cmd_funct, st_3_cmd_compute_cmd_rs1, st_3_cmd_compute_cmd_rs2, st_3_cmd_compute_index, st_3_cmd_compute_sequence, st_3_cmd_compute_loop_internal, st_3_cmd_compute_loop_slot, st_3_cmd_preload_rs1, st_3_cmd_preload_rs2}));
-  wire [328:0] _st_candidate_compute_loop_internal_e1 = (st_issue == 2'h0) ? {st_0_cmd_compute_cmd_funct, st_0_cmd_compute_cmd_rs1, st_0_cmd_compute_cmd_rs2, st_0_cmd_compute_index, st_0_cmd_compute_sequence, st_0_cmd_compute_loop_internal, st_0_cmd_compute_loop_slot, st_0_cmd_preload_rs1, st_0_cmd_preload_rs2} : ((st_issue == 2'h1) ? {st_1_cmd_compute_cmd_funct, st_1_cmd_compute_cmd_rs1, st_1_cmd_compute_cmd_rs2, st_1_cmd_compute_index, st_1_cmd_compute_sequence, st_1_cmd_compute_loop_internal, st_1_cmd_compute_loop_slot, st_1_cmd_preload_rs1, st_1_cmd_preload_rs2} : ((st_issue == 2'h2) ? {st_2_cmd_compute_cmd_funct, st_2_cmd_compute_cmd_rs1, st_2_cmd_compute_cmd_rs2, st_2_cmd_compute_index, st_2_cmd_compute_sequence, st_2_cmd_compute_loop_internal, st_2_cmd_compute_loop_slot, st_2_cmd_preload_rs1, st_2_cmd_preload_rs2} : {st_3_cmd_compute_cmd_funct, st_3_cmd_compute_cmd_rs1, st_3_cmd_compute_cmd_rs2, st_3_cmd_compute_index, st_3_cmd_compute_sequence, st_3_cmd_compute_loop_internal, st_3_cmd_compute_loop_slot, st_3_cmd_preload_rs1, st_3_cmd_preload_rs2}));
-  wire [328:0] _st_candidate_compute_loop_slot_e1 = (st_issue == 2'h0) ? {st_0_cmd_compute_cmd_funct, st_0_cmd_compute_cmd_rs1, st_0_cmd_compute_cmd_rs2, st_0_cmd_compute_index, st_0_cmd_compute_sequence, st_0_cmd_compute_loop_internal, st_0_cmd_compute_loop_slot, st_0_cmd_preload_rs1, st_0_cmd_preload_rs2} : ((st_issue == 2'h1) ? {st_1_cmd_compute_cmd_funct, st_1_cmd_compute_cmd_rs1, st_1_cmd_compute_cmd_rs2, st_1_cmd_compute_index, st_1_cmd_compute_sequence, st_1_cmd_compute_loop_internal, st_1_cmd_compute_loop_slot, st_1_cmd_preload_rs1, st_1_cmd_preload_rs2} : ((st_issue == 2'h2) ? {st_2_cmd_compute_cmd_funct, st_2_cmd_compute_cmd_rs1, st_2_cmd_compute_cmd_rs2, st_2_cmd_compute_index, st_2_cmd_compute_sequence, st_2_cmd_compute_loop_internal, st_2_cmd_compute_loop_slot, st_2_cmd_preload_rs1, st_2_cmd_preload_rs2} : {st_3_cmd_compute_cmd_funct, st_3_cmd_compute_cmd_rs1, st_3_cmd_compute_cmd_rs2, st_3_cmd_compute_index, st_3_cmd_compute_sequence, st_3_cmd_compute_loop_internal, st_3_cmd_compute_loop_slot, st_3_cmd_preload_rs1, st_3_cmd_preload_rs2}));
-  wire [328:0] _st_candidate_preload_rs1_e1 = (st_issue == 2'h0) ? {st_0_cmd_compute_cmd_funct, st_0_cmd_compute_cmd_rs1, st_0_cmd_compute_cmd_rs2, st_0_cmd_compute_index, st_0_cmd_compute_sequence, st_0_cmd_compute_loop_internal, st_0_cmd_compute_loop_slot, st_0_cmd_preload_rs1, st_0_cmd_preload_rs2} : ((st_issue == 2'h1) ? {st_1_cmd_compute_cmd_funct, st_1_cmd_compute_cmd_rs1, st_1_cmd_compute_cmd_rs2, st_1_cmd_compute_index, st_1_cmd_compute_sequence, st_1_cmd_compute_loop_internal, st_1_cmd_compute_loop_slot, st_1_cmd_preload_rs1, st_1_cmd_preload_rs2} : ((st_issue == 2'h2) ? {st_2_cmd_compute_cmd_funct, st_2_cmd_compute_cmd_rs1, st_2_cmd_compute_cmd_rs2, st_2_cmd_compute_index, st_2_cmd_compute_sequence, st_2_cmd_compute_loop_internal, st_2_cmd_compute_loop_slot, st_2_cmd_preload_rs1, st_2_cmd_preload_rs2} : {st_3_cmd_compute_cmd_funct, st_3_cmd_compute_cmd_rs1, st_3_cmd_compute_cmd_rs2, st_3_cmd_compute_index, st_3_cmd_compute_sequence, st_3_cmd_compute_loop_internal, st_3_cmd_compute_loop_slot, st_3_cmd_preload_rs1, st_3_cmd_preload_rs2}));
-  wire [328:0] _st_candidate_preload_rs2_e1 = (st_issue == 2'h0) ? {st_0_cmd_compute_cmd_funct, st_0_cmd_compute_cmd_rs1, st_0_cmd_compute_cmd_rs2, st_0_cmd_compute_index, st_0_cmd_compute_sequence, st_0_cmd_compute_loop_internal, st_0_cmd_compute_loop_slot, st_0_cmd_preload_rs1, st_0_cmd_preload_rs2} : ((st_issue == 2'h1) ? {st_1_cmd_compute_cmd_funct, st_1_cmd_compute_cmd_rs1, st_1_cmd_compute_cmd_rs2, st_1_cmd_compute_index, st_1_cmd_compute_sequence, st_1_cmd_compute_loop_internal, st_1_cmd_compute_loop_slot, st_1_cmd_preload_rs1, st_1_cmd_preload_rs2} : ((st_issue == 2'h2) ? {st_2_cmd_compute_cmd_funct, st_2_cmd_compute_cmd_rs1, st_2_cmd_compute_cmd_rs2, st_2_cmd_compute_index, st_2_cmd_compute_sequence, st_2_cmd_compute_loop_internal, st_2_cmd_compute_loop_slot, st_2_cmd_preload_rs1, st_2_cmd_preload_rs2} : {st_3_cmd_compute_cmd_funct, st_3_cmd_compute_cmd_rs1, st_3_cmd_compute_cmd_rs2, st_3_cmd_compute_index, st_3_cmd_compute_sequence, st_3_cmd_compute_loop_internal, st_3_cmd_compute_loop_slot, st_3_cmd_preload_rs1, st_3_cmd_preload_rs2}));
   wire [284:0] _st_candidate_footprint_sp_read_valid_e1 = (st_issue == 2'h0) ? {st_0_footprint_sp_read_valid, st_0_footprint_sp_read_low, st_0_footprint_sp_read_high, st_0_footprint_sp_read_a_valid, st_0_footprint_sp_read_a_low, st_0_footprint_sp_read_a_high, st_0_footprint_sp_write_valid, st_0_footprint_sp_write_low, st_0_footprint_sp_write_high, st_0_footprint_acc_read_valid, st_0_footprint_acc_read_low, st_0_footprint_acc_read_high, st_0_footprint_acc_write_valid, st_0_footprint_acc_write_low, st_0_footprint_acc_write_high} : ((st_issue == 2'h1) ? {st_1_footprint_sp_read_valid, st_1_footprint_sp_read_low, st_1_footprint_sp_read_high, st_1_footprint_sp_read_a_valid, st_1_footprint_sp_read_a_low, st_1_footprint_sp_read_a_high, st_1_footprint_sp_write_valid, st_1_footprint_sp_write_low, st_1_footprint_sp_write_high, st_1_footprint_acc_read_valid, st_1_footprint_acc_read_low, st_1_footprint_acc_read_high, st_1_footprint_acc_write_valid, st_1_footprint_acc_write_low, st_1_footprint_acc_write_high} : ((st_issue == 2'h2) ? {st_2_footprint_sp_read_valid, st_2_footprint_sp_read_low, st_2_footprint_sp_read_high, st_2_footprint_sp_read_a_valid, st_2_footprint_sp_read_a_low, st_2_footprint_sp_read_a_high, st_2_footprint_sp_write_valid, st_2_footprint_sp_write_low, st_2_footprint_sp_write_high, st_2_footprint_acc_read_valid, st_2_footprint_acc_read_low, st_2_footprint_acc_read_high, st_2_footprint_acc_write_valid, st_2_footprint_acc_write_low, st_2_footprint_acc_write_high} : {st_3_footprint_sp_read_valid, st_3_footprint_sp_read_low, st_3_footprint_sp_read_high, st_3_footprint_sp_read_a_valid, st_3_footprint_sp_read_a_low, st_3_footprint_sp_read_a_high, st_3_footprint_sp_write_valid, st_3_footprint_sp_write_low, st_3_footprint_sp_write_high, st_3_footprint_acc_read_valid, st_3_footprint_acc_read_low, st_3_footprint_acc_read_high, st_3_footprint_acc_write_valid, st_3_footprint_acc_write_low, st_3_footprint_acc_write_high}));
-  wire [284:0] _st_candidate_footprint_sp_read_low_e1 = (st_issue == 2'h0) ? {st_0_footprint_sp_read_valid, st_0_footprint_sp_read_low, st_0_footprint_sp_read_high, st_0_footprint_sp_read_a_valid, st_0_footprint_sp_read_a_low, st_0_footprint_sp_read_a_high, st_0_footprint_sp_write_valid, st_0_footprint_sp_write_low, st_0_footprint_sp_write_high, st_0_footprint_acc_read_valid, st_0_footprint_acc_read_low, st_0_footprint_acc_read_high, st_0_footprint_acc_write_valid, st_0_footprint_acc_write_low, st_0_footprint_acc_write_high} : ((st_issue == 2'h1) ? {st_1_footprint_sp_read_valid, st_1_footprint_sp_read_low, st_1_footprint_sp_read_high, st_1_footprint_sp_read_a_valid, st_1_footprint_sp_read_a_low, st_1_footprint_sp_read_a_high, st_1_footprint_sp_write_valid, st_1_footprint_sp_write_low, st_1_footprint_sp_write_high, st_1_footprint_acc_read_valid, st_1_footprint_acc_read_low, st_1_footprint_acc_read_high, st_1_footprint_acc_write_valid, st_1_footprint_acc_write_low, st_1_footprint_acc_write_high} : ((st_issue == 2'h2) ? {st_2_footprint_sp_read_valid, st_2_footprint_sp_read_low, st_2_footprint_sp_read_high, st_2_footprint_sp_read_a_valid, st_2_footprint_sp_read_a_low, st_2_footprint_sp_read_a_high, st_2_footprint_sp_write_valid, st_2_footprint_sp_write_low, st_2_footprint_sp_write_high, st_2_footprint_acc_read_valid, st_2_footprint_acc_read_low, st_2_footprint_acc_read_high, st_2_footprint_acc_write_valid, st_2_footprint_acc_write_low, st_2_footprint_acc_write_high} : {st_3_footprint_sp_read_valid, st_3_footprint_sp_read_low, st_3_footprint_sp_read_high, st_3_footprint_sp_read_a_valid, st_3_footprint_sp_read_a_low, st_3_footprint_sp_read_a_high, st_3_footprint_sp_write_valid, st_3_footprint_sp_write_low, st_3_footprint_sp_write_high, st_3_footprint_acc_read_valid, st_3_footprint_acc_read_low, st_3_footprint_acc_read_high, st_3_footprint_acc_write_valid, st_3_footprint_acc_write_low, st_3_footprint_acc_write_high}));
-  wire [284:0] _st_candidate_footprint_sp_read_high_e1 = (st_issue == 2'h0) ? {st_0_footprint_sp_read_valid, st_0_footprint_sp_read_low, st_0_footprint_sp_read_high, st_0_footprint_sp_read_a_valid, st_0_footprint_sp_read_a_low, st_0_footprint_sp_read_a_high, st_0_footprint_sp_write_valid, st_0_footprint_sp_write_low, st_0_footprint_sp_write_high, st_0_footprint_acc_read_valid, st_0_footprint_acc_read_low, st_0_footprint_acc_read_high, st_0_footprint_acc_write_valid, st_0_footprint_acc_write_low, st_0_footprint_acc_write_high} : ((st_issue == 2'h1) ? {st_1_footprint_sp_read_valid, st_1_footprint_sp_read_low, st_1_footprint_sp_read_high, st_1_footprint_sp_read_a_valid, st_1_footprint_sp_read_a_low, st_1_footprint_sp_read_a_high, st_1_footprint_sp_write_valid, st_1_footprint_sp_write_low, st_1_footprint_sp_write_high, st_1_footprint_acc_read_valid, st_1_footprint_acc_read_low, st_1_footprint_acc_read_high, st_1_footprint_acc_write_valid, st_1_footprint_acc_write_low, st_1_footprint_acc_write_high} : ((st_issue == 2'h2) ? {st_2_footprint_sp_read_valid, st_2_footprint_sp_read_low, st_2_footprint_sp_read_high, st_2_footprint_sp_read_a_valid, st_2_footprint_sp_read_a_low, st_2_footprint_sp_read_a_high, st_2_footprint_sp_write_valid, st_2_footprint_sp_write_low, st_2_footprint_sp_write_high, st_2_footprint_acc_read_valid, st_2_footprint_acc_read_low, st_2_footprint_acc_read_high, st_2_footprint_acc_write_valid, st_2_footprint_acc_write_low, st_2_footprint_acc_write_high} : {st_3_footprint_sp_read_valid, st_3_footprint_sp_read_low, st_3_footprint_sp_read_high, st_3_footprint_sp_read_a_valid, st_3_footprint_sp_read_a_low, st_3_footprint_sp_read_a_high, st_3_footprint_sp_write_valid, st_3_footprint_sp_write_low, st_3_footprint_sp_write_high, st_3_footprint_acc_read_valid, st_3_footprint_acc_read_low, st_3_footprint_acc_read_high, st_3_footprint_acc_write_valid, st_3_footprint_acc_write_low, st_3_footprint_acc_write_high}));
-  wire [284:0] _st_candidate_footprint_sp_read_a_valid_e1 = (st_issue == 2'h0) ? {st_0_footprint_sp_read_valid, st_0_footprint_sp_read_low, st_0_footprint_sp_read_high, st_0_footprint_sp_read_a_valid, st_0_footprint_sp_read_a_low, st_0_footprint_sp_read_a_high, st_0_footprint_sp_write_valid, st_0_footprint_sp_write_low, st_0_footprint_sp_write_high, st_0_footprint_acc_read_valid, st_0_footprint_acc_read_low, st_0_footprint_acc_read_high, st_0_footprint_acc_write_valid, st_0_footprint_acc_write_low, st_0_footprint_acc_write_high} : ((st_issue == 2'h1) ? {st_1_footprint_sp_read_valid, st_1_footprint_sp_read_low, st_1_footprint_sp_read_high, st_1_footprint_sp_read_a_valid, st_1_footprint_sp_read_a_low, st_1_footprint_sp_read_a_high, st_1_footprint_sp_write_valid, st_1_footprint_sp_write_low, st_1_footprint_sp_write_high, st_1_footprint_acc_read_valid, st_1_footprint_acc_read_low, st_1_footprint_acc_read_high, st_1_footprint_acc_write_valid, st_1_footprint_acc_write_low, st_1_footprint_acc_write_high} : ((st_issue == 2'h2) ? {st_2_footprint_sp_read_valid, st_2_footprint_sp_read_low, st_2_footprint_sp_read_high, st_2_footprint_sp_read_a_valid, st_2_footprint_sp_read_a_low, st_2_footprint_sp_read_a_high, st_2_footprint_sp_write_valid, st_2_footprint_sp_write_low, st_2_footprint_sp_write_high, st_2_footprint_acc_read_valid, st_2_footprint_acc_read_low, st_2_footprint_acc_read_high, st_2_footprint_acc_write_valid, st_2_footprint_acc_write_low, st_2_footprint_acc_write_high} : {st_3_footprint_sp_read_valid, st_3_footprint_sp_read_low, st_3_footprint_sp_read_high, st_3_footprint_sp_read_a_valid, st_3_footprint_sp_read_a_low, st_3_footprint_sp_read_a_high, st_3_footprint_sp_write_valid, st_3_footprint_sp_write_low, st_3_footprint_sp_write_high, st_3_footprint_acc_read_valid, st_3_footprint_acc_read_low, st_3_footprint_acc_read_high, st_3_footprint_acc_write_valid, st_3_footprint_acc_write_low, st_3_footprint_acc_write_high}));
-  wire [284:0] _st_candidate_footprint_sp_read_a_low_e1 = (st_issue == 2'h0) ? {st_0_footprint_sp_read_valid, st_0_footprint_sp_read_low, st_0_footprint_sp_read_high, st_0_footprint_sp_read_a_valid, st_0_footprint_sp_read_a_low, st_0_footprint_sp_read_a_high, st_0_footprint_sp_write_valid, st_0_footprint_sp_write_low, st_0_footprint_sp_write_high, st_0_footprint_acc_read_valid, st_0_footprint_acc_read_low, st_0_footprint_acc_read_high, st_0_footprint_acc_write_valid, st_0_footprint_acc_write_low, st_0_footprint_acc_write_high} : ((st_issue == 2'h1) ? {st_1_footprint_sp_read_valid, st_1_footprint_sp_read_low, st_1_footprint_sp_read_high, st_1_footprint_sp_read_a_valid, st_1_footprint_sp_read_a_low, st_1_footprint_sp_read_a_high, st_1_footprint_sp_write_valid, st_1_footprint_sp_write_low, st_1_footprint_sp_write_high, st_1_footprint_acc_read_valid, st_1_footprint_acc_read_low, st_1_footprint_acc_read_high, st_1_footprint_acc_write_valid, st_1_footprint_acc_write_low, st_1_footprint_acc_write_high} : ((st_issue == 2'h2) ? {st_2_footprint_sp_read_valid, st_2_footprint_sp_read_low, st_2_footprint_sp_read_high, st_2_footprint_sp_read_a_valid, st_2_footprint_sp_read_a_low, st_2_footprint_sp_read_a_high, st_2_footprint_sp_write_valid, st_2_footprint_sp_write_low, st_2_footprint_sp_write_high, st_2_footprint_acc_read_valid, st_2_footprint_acc_read_low, st_2_footprint_acc_read_high, st_2_footprint_acc_write_valid, st_2_footprint_acc_write_low, st_2_footprint_acc_write_high} : {st_3_footprint_sp_read_valid, st_3_footprint_sp_read_low, st_3_footprint_sp_read_high, st_3_footprint_sp_read_a_valid, st_3_footprint_sp_read_a_low, st_3_footprint_sp_read_a_high, st_3_footprint_sp_write_valid, st_3_footprint_sp_write_low, st_3_footprint_sp_write_high, st_3_footprint_acc_read_valid, st_3_footprint_acc_read_low, st_3_footprint_acc_read_high, st_3_footprint_acc_write_valid, st_3_footprint_acc_write_low, st_3_footprint_acc_write_high}));
-  wire [284:0] _st_candidate_footprint_sp_read_a_high_e1 = (st_issue == 2'h0) ? {st_0_footprint_sp_read_valid, st_0_footprint_sp_read_low, st_0_footprint_sp_read_high, st_0_footprint_sp_read_a_valid, st_0_footprint_sp_read_a_low, st_0_footprint_sp_read_a_high, st_0_footprint_sp_write_valid, st_0_footprint_sp_write_low, st_0_footprint_sp_write_high, st_0_footprint_acc_read_valid, st_0_footprint_acc_read_low, st_0_footprint_acc_read_high, st_0_footprint_acc_write_valid, st_0_footprint_acc_write_low, st_0_footprint_acc_write_high} : ((st_issue == 2'h1) ? {st_1_footprint_sp_read_valid, st_1_footprint_sp_read_low, st_1_footprint_sp_read_high, st_1_footprint_sp_read_a_valid, st_1_footprint_sp_read_a_low, st_1_footprint_sp_read_a_high, st_1_footprint_sp_write_valid, st_1_footprint_sp_write_low, st_1_footprint_sp_write_high, st_1_footprint_acc_read_valid, st_1_footprint_acc_read_low, st_1_footprint_acc_read_high, st_1_footprint_acc_write_valid, st_1_footprint_acc_write_low, st_1_footprint_acc_write_high} : ((st_issue == 2'h2) ? {st_2_footprint_sp_read_valid, st_2_footprint_sp_read_low, st_2_footprint_sp_read_high, st_2_footprint_sp_read_a_valid, st_2_footprint_sp_read_a_low, st_2_footprint_sp_read_a_high, st_2_footprint_sp_write_valid, st_2_footprint_sp_write_low, st_2_footprint_sp_write_high, st_2_footprint_acc_read_valid, st_2_footprint_acc_read_low, st_2_footprint_acc_read_high, st_2_footprint_acc_write_valid, st_2_footprint_acc_write_low, st_2_footprint_acc_write_high} : {st_3_footprint_sp_read_valid, st_3_footprint_sp_read_low, st_3_footprint_sp_read_high, st_3_footprint_sp_read_a_valid, st_3_footprint_sp_read_a_low, st_3_footprint_sp_read_a_high, st_3_footprint_sp_write_valid, st_3_footprint_sp_write_low, st_3_footprint_sp_write_high, st_3_footprint_acc_read_valid, st_3_footprint_acc_read_low, st_3_footprint_acc_read_high, st_3_footprint_acc_write_valid, st_3_footprint_acc_write_low, st_3_footprint_acc_write_high}));
-  wire [284:0] _st_candidate_footprint_sp_write_valid_e1 = (st_issue == 2'h0) ? {st_0_footprint_sp_read_valid, st_0_footprint_sp_read_low, st_0_footprint_sp_read_high, st_0_footprint_sp_read_a_valid, st_0_footprint_sp_read_a_low, st_0_footprint_sp_read_a_high, st_0_footprint_sp_write_valid, st_0_footprint_sp_write_low, st_0_footprint_sp_write_high, st_0_footprint_acc_read_valid, st_0_footprint_acc_read_low, st_0_footprint_acc_read_high, st_0_footprint_acc_write_valid, st_0_footprint_acc_write_low, st_0_footprint_acc_write_high} : ((st_issue == 2'h1) ? {st_1_footprint_sp_read_valid, st_1_footprint_sp_read_low, st_1_footprint_sp_read_high, st_1_footprint_sp_read_a_valid, st_1_footprint_sp_read_a_low, st_1_footprint_sp_read_a_high, st_1_footprint_sp_write_valid, st_1_footprint_sp_write_low, st_1_footprint_sp_write_high, st_1_footprint_acc_read_valid, st_1_footprint_acc_read_low, st_1_footprint_acc_read_high, st_1_footprint_acc_write_valid, st_1_footprint_acc_write_low, st_1_footprint_acc_write_high} : ((st_issue == 2'h2) ? {st_2_footprint_sp_read_valid, st_2_footprint_sp_read_low, st_2_footprint_sp_read_high, st_2_footprint_sp_read_a_valid, st_2_footprint_sp_read_a_low, st_2_footprint_sp_read_a_high, st_2_footprint_sp_write_valid, st_2_footprint_sp_write_low, st_2_footprint_sp_write_high, st_2_footprint_acc_read_valid, st_2_footprint_acc_read_low, st_2_footprint_acc_read_high, st_2_footprint_acc_write_valid, st_2_footprint_acc_write_low, st_2_footprint_acc_write_high} : {st_3_footprint_sp_read_valid, st_3_footprint_sp_read_low, st_3_footprint_sp_read_high, st_3_footprint_sp_read_a_valid, st_3_footprint_sp_read_a_low, st_3_footprint_sp_read_a_high, st_3_footprint_sp_write_valid, st_3_footprint_sp_write_low, st_3_footprint_sp_write_high, st_3_footprint_acc_read_valid, st_3_footprint_acc_read_low, st_3_footprint_acc_read_high, st_3_footprint_acc_write_valid, st_3_footprint_acc_write_low, st_3_footprint_acc_write_high}));
-  wire [284:0] _st_candidate_footprint_sp_write_low_e1 = (st_issue == 2'h0) ? {st_0_footprint_sp_read_valid, st_0_footprint_sp_read_low, st_0_footprint_sp_read_high, st_0_footprint_sp_read_a_valid, st_0_footprint_sp_read_a_low, st_0_footprint_sp_read_a_high, st_0_footprint_sp_write_valid, st_0_footprint_sp_write_low, st_0_footprint_sp_write_high, st_0_footprint_acc_read_valid, st_0_footprint_acc_read_low, st_0_footprint_acc_read_high, st_0_footprint_acc_write_valid, st_0_footprint_acc_write_low, st_0_footprint_acc_write_high} : ((st_issue == 2'h1) ? {st_1_footprint_sp_read_valid, st_1_footprint_sp_read_low, st_1_footprint_sp_read_high, st_1_footprint_sp_read_a_valid, st_1_footprint_sp_read_a_low, st_1_footprint_sp_read_a_high, st_1_footprint_sp_write_valid, st_1_footprint_sp_write_low, st_1_footprint_sp_write_high, st_1_footprint_acc_read_valid, st_1_footprint_acc_read_low, st_1_footprint_acc_read_high, st_1_footprint_acc_write_valid, st_1_footprint_acc_write_low, st_1_footprint_acc_write_high} : ((st_issue == 2'h2) ? {st_2_footprint_sp_read_valid, st_2_footprint_sp_read_low, st_2_footprint_sp_read_high, st_2_footprint_sp_read_a_valid, st_2_footprint_sp_read_a_low, st_2_footprint_sp_read_a_high, st_2_footprint_sp_write_valid, st_2_footprint_sp_write_low, st_2_footprint_sp_write_high, st_2_footprint_acc_read_valid, st_2_footprint_acc_read_low, st_2_footprint_acc_read_high, st_2_footprint_acc_write_valid, st_2_footprint_acc_write_low, st_2_footprint_acc_write_high} : {st_3_footprint_sp_read_valid, st_3_footprint_sp_read_low, st_3_footprint_sp_read_high, st_3_footprint_sp_read_a_valid, st_3_footprint_sp_read_a_low, st_3_footprint_sp_read_a_high, st_3_footprint_sp_write_valid, st_3_footprint_sp_write_low, st_3_footprint_sp_write_high, st_3_footprint_acc_read_valid, st_3_footprint_acc_read_low, st_3_footprint_acc_read_high, st_3_footprint_acc_write_valid, st_3_footprint_acc_write_low, st_3_footprint_acc_write_high}));
-  wire [284:0] _st_candidate_footprint_sp_write_high_e1 = (st_issue == 2'h0) ? {st_0_footprint_sp_read_valid, st_0_footprint_sp_read_low, st_0_footprint_sp_read_high, st_0_footprint_sp_read_a_valid, st_0_footprint_sp_read_a_low, st_0_footprint_sp_read_a_high, st_0_footprint_sp_write_valid, st_0_footprint_sp_write_low, st_0_footprint_sp_write_high, st_0_footprint_acc_read_valid, st_0_footprint_acc_read_low, st_0_footprint_acc_read_high, st_0_footprint_acc_write_valid, st_0_footprint_acc_write_low, st_0_footprint_acc_write_high} : ((st_issue == 2'h1) ? {st_1_footprint_sp_read_valid, st_1_footprint_sp_read_low, st_1_footprint_sp_read_high, st_1_footprint_sp_read_a_valid, st_1_footprint_sp_read_a_low, st_1_footprint_sp_read_a_high, st_1_footprint_sp_write_valid, st_1_footprint_sp_write_low, st_1_footprint_sp_write_high, st_1_footprint_acc_read_valid, st_1_footprint_acc_read_low, st_1_footprint_acc_read_high, st_1_footprint_acc_write_valid, st_1_footprint_acc_write_low, st_1_footprint_acc_write_high} : ((st_issue == 2'h2) ? {st_2_footprint_sp_read_valid, st_2_footprint_sp_read_low, st_2_footprint_sp_read_high, st_2_footprint_sp_read_a_valid, st_2_footprint_sp_read_a_low, st_2_footprint_sp_read_a_high, st_2_footprint_sp_write_valid, st_2_footprint_sp_write_low, st_2_footprint_sp_write_high, st_2_footprint_acc_read_valid, st_2_footprint_acc_read_low, st_2_footprint_acc_read_high, st_2_footprint_acc_write_valid, st_2_footprint_acc_write_low, st_2_footprint_acc_write_high} : {st_3_footprint_sp_read_valid, st_3_footprint_sp_read_low, st_3_footprint_sp_read_high, st_3_footprint_sp_read_a_valid, st_3_footprint_sp_read_a_low, st_3_footprint_sp_read_a_high, st_3_footprint_sp_write_valid, st_3_footprint_sp_write_low, st_3_footprint_sp_write_high, st_3_footprint_acc_read_valid, st_3_footprint_acc_read_low, st_3_footprint_acc_read_high, st_3_footprint_acc_write_valid, st_3_footprint_acc_write_low, st_3_footprint_acc_write_high}));
-  wire [284:0] _st_candidate_footprint_acc_read_valid_e1 = (st_issue == 2'h0) ? {st_0_footprint_sp_read_valid, st_0_footprint_sp_read_low, st_0_footprint_sp_read_high, st_0_footprint_sp_read_a_valid, st_0_footprint_sp_read_a_low, st_0_footprint_sp_read_a_high, st_0_footprint_sp_write_valid, st_0_footprint_sp_write_low, st_0_footprint_sp_write_high, st_0_footprint_acc_read_valid, st_0_footprint_acc_read_low, st_0_footprint_acc_read_high, st_0_footprint_acc_write_valid, st_0_footprint_acc_write_low, st_0_footprint_acc_write_high} : ((st_issue == 2'h1) ? {st_1_footprint_sp_read_valid, st_1_footprint_sp_read_low, st_1_footprint_sp_read_high, st_1_footprint_sp_read_a_valid, st_1_footprint_sp_read_a_low, st_1_footprint_sp_read_a_high, st_1_footprint_sp_write_valid, st_1_footprint_sp_write_low, st_1_footprint_sp_write_high, st_1_footprint_acc_read_valid, st_1_footprint_acc_read_low, st_1_footprint_acc_read_high, st_1_footprint_acc_write_valid, st_1_footprint_acc_write_low, st_1_footprint_acc_write_high} : ((st_issue == 2'h2) ? {st_2_footprint_sp_read_valid, st_2_footprint_sp_read_low, st_2_footprint_sp_read_high, st_2_footprint_sp_read_a_valid, st_2_footprint_sp_read_a_low, st_2_footprint_sp_read_a_high, st_2_footprint_sp_write_valid, st_2_footprint_sp_write_low, st_2_footprint_sp_write_high, st_2_footprint_acc_read_valid, st_2_footprint_acc_read_low, st_2_footprint_acc_read_high, st_2_footprint_acc_write_valid, st_2_footprint_acc_write_low, st_2_footprint_acc_write_high} : {st_3_footprint_sp_read_valid, st_3_footprint_sp_read_low, st_3_footprint_sp_read_high, st_3_footprint_sp_read_a_valid, st_3_footprint_sp_read_a_low, st_3_footprint_sp_read_a_high, st_3_footprint_sp_write_valid, st_3_footprint_sp_write_low, st_3_footprint_sp_write_high, st_3_footprint_acc_read_valid, st_3_footprint_acc_read_low, st_3_footprint_acc_read_high, st_3_footprint_acc_write_valid, st_3_footprint_acc_write_low, st_3_footprint_acc_write_high}));
-  wire [284:0] _st_candidate_footprint_acc_read_low_e1 = (st_issue == 2'h0) ? {st_0_footprint_sp_read_valid, st_0_footprint_sp_read_low, st_0_footprint_sp_read_high, st_0_footprint_sp_read_a_valid, st_0_footprint_sp_read_a_low, st_0_footprint_sp_read_a_high, st_0_footprint_sp_write_valid, st_0_footprint_sp_write_low, st_0_footprint_sp_write_high, st_0_footprint_acc_read_valid, st_0_footprint_acc_read_low, st_0_footprint_acc_read_high, st_0_footprint_acc_write_valid, st_0_footprint_acc_write_low, st_0_footprint_acc_write_high} : ((st_issue == 2'h1) ? {st_1_footprint_sp_read_valid, st_1_footprint_sp_read_low, st_1_footprint_sp_read_high, st_1_footprint_sp_read_a_valid, st_1_footprint_sp_read_a_low, st_1_footprint_sp_read_a_high, st_1_footprint_sp_write_valid, st_1_footprint_sp_write_low, st_1_footprint_sp_write_high, st_1_footprint_acc_read_valid, st_1_footprint_acc_read_low, st_1_footprint_acc_read_high, st_1_footprint_acc_write_valid, st_1_footprint_acc_write_low, st_1_footprint_acc_write_high} : ((st_issue == 2'h2) ? {st_2_footprint_sp_read_valid, st_2_footprint_sp_read_low, st_2_footprint_sp_read_high, st_2_footprint_sp_read_a_valid, st_2_footprint_sp_read_a_low, st_2_footprint_sp_read_a_high, st_2_footprint_sp_write_valid, st_2_footprint_sp_write_low, st_2_footprint_sp_write_high, st_2_footprint_acc_read_valid, st_2_footprint_acc_read_low, st_2_footprint_acc_read_high, st_2_footprint_acc_write_valid, st_2_footprint_acc_write_low, st_2_footprint_acc_write_high} : {st_3_footprint_sp_read_valid, st_3_footprint_sp_read_low, st_3_footprint_sp_read_high, st_3_footprint_sp_read_a_valid, st_3_footprint_sp_read_a_low, st_3_footprint_sp_read_a_high, st_3_footprint_sp_write_valid, st_3_footprint_sp_write_low, st_3_footprint_sp_write_high, st_3_footprint_acc_read_valid, st_3_footprint_acc_read_low, st_3_footprint_acc_read_high, st_3_footprint_acc_write_valid, st_3_footprint_acc_write_low, st_3_footprint_acc_write_high}));
-  wire [284:0] _st_candidate_footprint_acc_read_high_e1 = (st_issue == 2'h0) ? {st_0_footprint_sp_read_valid, st_0_footprint_sp_read_low, st_0_footprint_sp_read_high, st_0_footprint_sp_read_a_valid, st_0_footprint_sp_read_a_low, st_0_footprint_sp_read_a_high, st_0_footprint_sp_write_valid, st_0_footprint_sp_write_low, st_0_footprint_sp_write_high, st_0_footprint_acc_read_valid, st_0_footprint_acc_read_low, st_0_footprint_acc_read_high, st_0_footprint_acc_write_valid, st_0_footprint_acc_write_low, st_0_footprint_acc_write_high} : ((st_issue == 2'h1) ? {st_1_footprint_sp_read_valid, st_1_footprint_sp_read_low, st_1_footprint_sp_read_high, st_1_footprint_sp_read_a_valid, st_1_footprint_sp_read_a_low, st_1_footprint_sp_read_a_high, st_1_footprint_sp_write_valid, st_1_footprint_sp_write_low, st_1_footprint_sp_write_high, st_1_footprint_acc_read_valid, st_1_footprint_acc_read_low, st_1_footprint_acc_read_high, st_1_footprint_acc_write_valid, st_1_footprint_acc_write_low, st_1_footprint_acc_write_high} : ((st_issue == 2'h2) ? {st_2_footprint_sp_read_valid, st_2_footprint_sp_read_low, st_2_footprint_sp_read_high, st_2_footprint_sp_read_a_valid, st_2_footprint_sp_read_a_low, st_2_footprint_sp_read_a_high, st_2_footprint_sp_write_valid, st_2_footprint_sp_write_low, st_2_footprint_sp_write_high, st_2_footprint_acc_read_valid, st_2_footprint_acc_read_low, st_2_footprint_acc_read_high, st_2_footprint_acc_write_valid, st_2_footprint_acc_write_low, st_2_footprint_acc_write_high} : {st_3_footprint_sp_read_valid, st_3_footprint_sp_read_low, st_3_footprint_sp_read_high, st_3_footprint_sp_read_a_valid, st_3_footprint_sp_read_a_low, st_3_footprint_sp_read_a_high, st_3_footprint_sp_write_valid, st_3_footprint_sp_write_low, st_3_footprint_sp_write_high, st_3_footprint_acc_read_valid, st_3_footprint_acc_read_low, st_3_footprint_acc_read_high, st_3_footprint_acc_write_valid, st_3_footprint_acc_write_low, st_3_footprint_acc_write_high}));
-  wire [284:0] _st_candidate_footprint_acc_write_valid_e1 = (st_issue == 2'h0) ? {st_0_footprint_sp_read_valid, st_0_footprint_sp_read_low, st_0_footprint_sp_read_high, st_0_footprint_sp_read_a_valid, st_0_footprint_sp_read_a_low, st_0_footprint_sp_read_a_high, st_0_footprint_sp_write_valid, st_0_footprint_sp_write_low, st_0_footprint_sp_write_high, st_0_footprint_acc_read_valid, st_0_footprint_acc_read_low, st_0_footprint_acc_read_high, st_0_footprint_acc_write_valid, st_0_footprint_acc_write_low, st_0_footprint_acc_write_high} : ((st_issue == 2'h1) ? {st_1_footprint_sp_read_valid, st_1_footprint_sp_read_low, st_1_footprint_sp_read_high, st_1_footprint_sp_read_a_valid, st_1_footprint_sp_read_a_low, st_1_footprint_sp_read_a_high, st_1_footprint_sp_write_valid, st_1_footprint_sp_write_low, st_1_footprint_sp_write_high, st_1_footprint_acc_read_valid, st_1_footprint_acc_read_low, st_1_footprint_acc_read_high, st_1_footprint_acc_write_valid, st_1_footprint_acc_write_low, st_1_footprint_acc_write_high} : ((st_issue == 2'h2) ? {st_2_footprint_sp_read_valid, st_2_footprint_sp_read_low, st_2_footprint_sp_read_high, st_2_footprint_sp_read_a_valid, st_2_footprint_sp_read_a_low, st_2_footprint_sp_read_a_high, st_2_footprint_sp_write_valid, st_2_footprint_sp_write_low, st_2_footprint_sp_write_high, st_2_footprint_acc_read_valid, st_2_footprint_acc_read_low, st_2_footprint_acc_read_high, st_2_footprint_acc_write_valid, st_2_footprint_acc_write_low, st_2_footprint_acc_write_high} : {st_3_footprint_sp_read_valid, st_3_footprint_sp_read_low, st_3_footprint_sp_read_high, st_3_footprint_sp_read_a_valid, st_3_footprint_sp_read_a_low, st_3_footprint_sp_read_a_high, st_3_footprint_sp_write_valid, st_3_footprint_sp_write_low, st_3_footprint_sp_write_high, st_3_footprint_acc_read_valid, st_3_footprint_acc_read_low, st_3_footprint_acc_read_high, st_3_footprint_acc_write_valid, st_3_footprint_acc_write_low, st_3_footprint_acc_write_high}));
-  wire [284:0] _st_candidate_footprint_acc_write_low_e1 = (st_issue == 2'h0) ? {st_0_footprint_sp_read_valid, st_0_footprint_sp_read_low, st_0_footprint_sp_read_high, st_0_footprint_sp_read_a_valid, st_0_footprint_sp_read_a_low, st_0_footprint_sp_read_a_high, st_0_footprint_sp_write_valid, st_0_footprint_sp_write_low, st_0_footprint_sp_write_high, st_0_footprint_acc_read_valid, st_0_footprint_acc_read_low, st_0_footprint_acc_read_high, st_0_footprint_acc_write_valid, st_0_footprint_acc_write_low, st_0_footprint_acc_write_high} : ((st_issue == 2'h1) ? {st_1_footprint_sp_read_valid, st_1_footprint_sp_read_low, st_1_footprint_sp_read_high, st_1_footprint_sp_read_a_valid, st_1_footprint_sp_read_a_low, st_1_footprint_sp_read_a_high, st_1_footprint_sp_write_valid, st_1_footprint_sp_write_low, st_1_footprint_sp_write_high, st_1_footprint_acc_read_valid, st_1_footprint_acc_read_low, st_1_footprint_acc_read_high, st_1_footprint_acc_write_valid, st_1_footprint_acc_write_low, st_1_footprint_acc_write_high} : ((st_issue == 2'h2) ? {st_2_footprint_sp_read_valid, st_2_footprint_sp_read_low, st_2_footprint_sp_read_high, st_2_footprint_sp_read_a_valid, st_2_footprint_sp_read_a_low, st_2_footprint_sp_read_a_high, st_2_footprint_sp_write_valid, st_2_footprint_sp_write_low, st_2_footprint_sp_write_high, st_2_footprint_acc_read_valid, st_2_footprint_acc_read_low, st_2_footprint_acc_read_high, st_2_footprint_acc_write_valid, st_2_footprint_acc_write_low, st_2_footprint_acc_write_high} : {st_3_footprint_sp_read_valid, st_3_footprint_sp_read_low, st_3_footprint_sp_read_high, st_3_footprint_sp_read_a_valid, st_3_footprint_sp_read_a_low, st_3_footprint_sp_read_a_high, st_3_footprint_sp_write_valid, st_3_footprint_sp_write_low, st_3_footprint_sp_write_high, st_3_footprint_acc_read_valid, st_3_footprint_acc_read_low, st_3_footprint_acc_read_high, st_3_footprint_acc_write_valid, st_3_footprint_acc_write_low, st_3_footprint_acc_write_high}));
-  wire [284:0] _st_candidate_footprint_acc_write_high_e1 = (st_issue == 2'h0) ? {st_0_footprint_sp_read_valid, st_0_footprint_sp_read_low, st_0_footprint_sp_read_high, st_0_footprint_sp_read_a_valid, st_0_footprint_sp_read_a_low, st_0_footprint_sp_read_a_high, st_0_footprint_sp_write_valid, st_0_footprint_sp_write_low, st_0_footprint_sp_write_high, st_0_footprint_acc_read_valid, st_0_footprint_acc_read_low, st_0_footprint_acc_read_high, st_0_footprint_acc_write_valid, st_0_footprint_acc_write_low, st_0_footprint_acc_write_high} : ((st_issue == 2'h1) ? {st_1_footprint_sp_read_valid, st_1_footprint_sp_read_low, st_1_footprint_sp_read_high, st_1_footprint_sp_read_a_valid, st_1_footprint_sp_read_a_low, st_1_footprint_sp_read_a_high, st_1_footprint_sp_write_valid, st_1_footprint_sp_write_low, st_1_footprint_sp_write_high, st_1_footprint_acc_read_valid, st_1_footprint_acc_read_low, st_1_footprint_acc_read_high, st_1_footprint_acc_write_valid, st_1_footprint_acc_write_low, st_1_footprint_acc_write_high} : ((st_issue == 2'h2) ? {st_2_footprint_sp_read_valid, st_2_footprint_sp_read_low, st_2_footprint_sp_read_high, st_2_footprint_sp_read_a_valid, st_2_footprint_sp_read_a_low, st_2_footprint_sp_read_a_high, st_2_footprint_sp_write_valid, st_2_footprint_sp_write_low, st_2_footprint_sp_write_high, st_2_footprint_acc_read_valid, st_2_footprint_acc_read_low, st_2_footprint_acc_read_high, st_2_footprint_acc_write_valid, st_2_footprint_acc_write_low, st_2_footprint_acc_write_high} : {st_3_footprint_sp_read_valid, st_3_footprint_sp_read_low, st_3_footprint_sp_read_high, st_3_footprint_sp_read_a_valid, st_3_footprint_sp_read_a_low, st_3_footprint_sp_read_a_high, st_3_footprint_sp_write_valid, st_3_footprint_sp_write_low, st_3_footprint_sp_write_high, st_3_footprint_acc_read_valid, st_3_footprint_acc_read_low, st_3_footprint_acc_read_high, st_3_footprint_acc_write_valid, st_3_footprint_acc_write_low, st_3_footprint_acc_write_high}));
   wire [31:0] _st_issuable_e1 = ld_0_cmd_compute_sequence - st_candidate_compute_sequence;
   wire [31:0] _st_issuable_e2 = ld_1_cmd_compute_sequence - st_candidate_compute_sequence;
   wire [31:0] _st_issuable_e3 = ld_2_cmd_compute_sequence - st_candidate_compute_sequence;
@@ -1114,2488 +1048,5008 @@ module ReservationStation_SpinelSmall (
   assign heads_2_loop_slot = (st_head == 2'h0) ? st_0_cmd_compute_loop_slot : ((st_head == 2'h1) ? st_1_cmd_compute_loop_slot : ((st_head == 2'h2) ? st_2_cmd_compute_loop_slot : st_3_cmd_compute_loop_slot));
   assign busy = ((1'h0 | ((((((((1'h0 | ld_0_valid) | ld_1_valid) | ld_2_valid) | ld_3_valid) | ld_4_valid) | ld_5_valid) | ld_6_valid) | ld_7_valid)) | ((((((((((((((((1'h0 | ex_0_valid) | ex_1_valid) | ex_2_valid) | ex_3_valid) | ex_4_valid) | ex_5_valid) | ex_6_valid) | ex_7_valid) | ex_8_valid) | ex_9_valid) | ex_10_valid) | ex_11_valid) | ex_12_valid) | ex_13_valid) | ex_14_valid) | ex_15_valid)) | ((((1'h0 | st_0_valid) | st_1_valid) | st_2_valid) | st_3_valid);
   assign ld_candidate_compute_cmd_funct = _ld_candidate_compute_cmd_funct_e1[328:322];
-  assign ld_candidate_compute_cmd_rs1 = _ld_candidate_compute_cmd_rs1_e1[321:258];
-  assign ld_candidate_compute_cmd_rs2 = _ld_candidate_compute_cmd_rs2_e1[257:194];
-  assign ld_candidate_compute_index = _ld_candidate_compute_index_e1[193:162];
-  assign ld_candidate_compute_sequence = _ld_candidate_compute_sequence_e1[161:130];
-  assign ld_candidate_compute_loop_internal = _ld_candidate_compute_loop_internal_e1[129];
-  assign ld_candidate_compute_loop_slot = _ld_candidate_compute_loop_slot_e1[128];
-  assign ld_candidate_preload_rs1 = _ld_candidate_preload_rs1_e1[127:64];
-  assign ld_candidate_preload_rs2 = _ld_candidate_preload_rs2_e1[63:0];
+  assign ld_candidate_compute_cmd_rs1 = _ld_candidate_compute_cmd_funct_e1[321:258];
+  assign ld_candidate_compute_cmd_rs2 = _ld_candidate_compute_cmd_funct_e1[257:194];
+  assign ld_candidate_compute_index = _ld_candidate_compute_cmd_funct_e1[193:162];
+  assign ld_candidate_compute_sequence = _ld_candidate_compute_cmd_funct_e1[161:130];
+  assign ld_candidate_compute_loop_internal = _ld_candidate_compute_cmd_funct_e1[129];
+  assign ld_candidate_compute_loop_slot = _ld_candidate_compute_cmd_funct_e1[128];
+  assign ld_candidate_preload_rs1 = _ld_candidate_compute_cmd_funct_e1[127:64];
+  assign ld_candidate_preload_rs2 = _ld_candidate_compute_cmd_funct_e1[63:0];
   assign ld_candidate_footprint_sp_read_valid = _ld_candidate_footprint_sp_read_valid_e1[284];
-  assign ld_candidate_footprint_sp_read_low = _ld_candidate_footprint_sp_read_low_e1[283:256];
-  assign ld_candidate_footprint_sp_read_high = _ld_candidate_footprint_sp_read_high_e1[255:228];
-  assign ld_candidate_footprint_sp_read_a_valid = _ld_candidate_footprint_sp_read_a_valid_e1[227];
-  assign ld_candidate_footprint_sp_read_a_low = _ld_candidate_footprint_sp_read_a_low_e1[226:199];
-  assign ld_candidate_footprint_sp_read_a_high = _ld_candidate_footprint_sp_read_a_high_e1[198:171];
-  assign ld_candidate_footprint_sp_write_valid = _ld_candidate_footprint_sp_write_valid_e1[170];
-  assign ld_candidate_footprint_sp_write_low = _ld_candidate_footprint_sp_write_low_e1[169:142];
-  assign ld_candidate_footprint_sp_write_high = _ld_candidate_footprint_sp_write_high_e1[141:114];
-  assign ld_candidate_footprint_acc_read_valid = _ld_candidate_footprint_acc_read_valid_e1[113];
-  assign ld_candidate_footprint_acc_read_low = _ld_candidate_footprint_acc_read_low_e1[112:85];
-  assign ld_candidate_footprint_acc_read_high = _ld_candidate_footprint_acc_read_high_e1[84:57];
-  assign ld_candidate_footprint_acc_write_valid = _ld_candidate_footprint_acc_write_valid_e1[56];
-  assign ld_candidate_footprint_acc_write_low = _ld_candidate_footprint_acc_write_low_e1[55:28];
-  assign ld_candidate_footprint_acc_write_high = _ld_candidate_footprint_acc_write_high_e1[27:0];
+  assign ld_candidate_footprint_sp_read_low = _ld_candidate_footprint_sp_read_valid_e1[283:256];
+  assign ld_candidate_footprint_sp_read_high = _ld_candidate_footprint_sp_read_valid_e1[255:228];
+  assign ld_candidate_footprint_sp_read_a_valid = _ld_candidate_footprint_sp_read_valid_e1[227];
+  assign ld_candidate_footprint_sp_read_a_low = _ld_candidate_footprint_sp_read_valid_e1[226:199];
+  assign ld_candidate_footprint_sp_read_a_high = _ld_candidate_footprint_sp_read_valid_e1[198:171];
+  assign ld_candidate_footprint_sp_write_valid = _ld_candidate_footprint_sp_read_valid_e1[170];
+  assign ld_candidate_footprint_sp_write_low = _ld_candidate_footprint_sp_read_valid_e1[169:142];
+  assign ld_candidate_footprint_sp_write_high = _ld_candidate_footprint_sp_read_valid_e1[141:114];
+  assign ld_candidate_footprint_acc_read_valid = _ld_candidate_footprint_sp_read_valid_e1[113];
+  assign ld_candidate_footprint_acc_read_low = _ld_candidate_footprint_sp_read_valid_e1[112:85];
+  assign ld_candidate_footprint_acc_read_high = _ld_candidate_footprint_sp_read_valid_e1[84:57];
+  assign ld_candidate_footprint_acc_write_valid = _ld_candidate_footprint_sp_read_valid_e1[56];
+  assign ld_candidate_footprint_acc_write_low = _ld_candidate_footprint_sp_read_valid_e1[55:28];
+  assign ld_candidate_footprint_acc_write_high = _ld_candidate_footprint_sp_read_valid_e1[27:0];
   assign ld_issuable = ((ld_issue == 3'h0) ? (ld_0_valid & (~ld_0_issued)) : ((ld_issue == 3'h1) ? (ld_1_valid & (~ld_1_issued)) : ((ld_issue == 3'h2) ? (ld_2_valid & (~ld_2_issued)) : ((ld_issue == 3'h3) ? (ld_3_valid & (~ld_3_issued)) : ((ld_issue == 3'h4) ? (ld_4_valid & (~ld_4_issued)) : ((ld_issue == 3'h5) ? (ld_5_valid & (~ld_5_issued)) : ((ld_issue == 3'h6) ? (ld_6_valid & (~ld_6_issued)) : (ld_7_valid & (~ld_7_issued))))))))) & (~((((((((((((((((((((1'h0 | ((ex_0_valid & _ld_issuable_e1[31]) & ((((((((((ex_0_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(ex_0_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < ex_0_footprint_sp_write_low))) | (((ex_0_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(ex_0_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < ex_0_footprint_sp_write_low)))) | (((ex_0_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_0_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_0_footprint_sp_write_low)))) | (((ex_0_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_0_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_0_footprint_sp_read_low)))) | (((ex_0_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_0_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_0_footprint_sp_read_a_low)))) | (((ex_0_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(ex_0_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < ex_0_footprint_acc_write_low)))) | (((ex_0_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_0_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_0_footprint_acc_write_low)))) | (((ex_0_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_0_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_0_footprint_acc_read_low)))))) | ((ex_1_valid & _ld_issuable_e2[31]) & ((((((((((ex_1_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(ex_1_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < ex_1_footprint_sp_write_low))) | (((ex_1_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(ex_1_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < ex_1_footprint_sp_write_low)))) | (((ex_1_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_1_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_1_footprint_sp_write_low)))) | (((ex_1_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_1_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_1_footprint_sp_read_low)))) | (((ex_1_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_1_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_1_footprint_sp_read_a_low)))) | (((ex_1_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(ex_1_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < ex_1_footprint_acc_write_low)))) | (((ex_1_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_1_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_1_footprint_acc_write_low)))) | (((ex_1_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_1_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_1_footprint_acc_read_low)))))) | ((ex_2_valid & _ld_issuable_e3[31]) & ((((((((((ex_2_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(ex_2_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < ex_2_footprint_sp_write_low))) | (((ex_2_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(ex_2_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < ex_2_footprint_sp_write_low)))) | (((ex_2_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_2_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_2_footprint_sp_write_low)))) | (((ex_2_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_2_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_2_footprint_sp_read_low)))) | (((ex_2_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_2_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_2_footprint_sp_read_a_low)))) | (((ex_2_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(ex_2_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < ex_2_footprint_acc_write_low)))) | (((ex_2_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_2_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_2_footprint_acc_write_low)))) | (((ex_2_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_2_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_2_footprint_acc_read_low)))))) | ((ex_3_valid & _ld_issuable_e4[31]) & ((((((((((ex_3_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(ex_3_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < ex_3_footprint_sp_write_low))) | (((ex_3_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(ex_3_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < ex_3_footprint_sp_write_low)))) | (((ex_3_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_3_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_3_footprint_sp_write_low)))) | (((ex_3_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_3_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_3_footprint_sp_read_low)))) | (((ex_3_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_3_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_3_footprint_sp_read_a_low)))) | (((ex_3_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(ex_3_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < ex_3_footprint_acc_write_low)))) | (((ex_3_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_3_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_3_footprint_acc_write_low)))) | (((ex_3_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_3_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_3_footprint_acc_read_low)))))) | ((ex_4_valid & _ld_issuable_e5[31]) & ((((((((((ex_4_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(ex_4_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < ex_4_footprint_sp_write_low))) | (((ex_4_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(ex_4_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < ex_4_footprint_sp_write_low)))) | (((ex_4_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_4_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_4_footprint_sp_write_low)))) | (((ex_4_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_4_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_4_footprint_sp_read_low)))) | (((ex_4_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_4_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_4_footprint_sp_read_a_low)))) | (((ex_4_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(ex_4_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < ex_4_footprint_acc_write_low)))) | (((ex_4_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_4_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_4_footprint_acc_write_low)))) | (((ex_4_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_4_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_4_footprint_acc_read_low)))))) | ((ex_5_valid & _ld_issuable_e6[31]) & ((((((((((ex_5_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(ex_5_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < ex_5_footprint_sp_write_low))) | (((ex_5_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(ex_5_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < ex_5_footprint_sp_write_low)))) | (((ex_5_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_5_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_5_footprint_sp_write_low)))) | (((ex_5_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_5_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_5_footprint_sp_read_low)))) | (((ex_5_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_5_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_5_footprint_sp_read_a_low)))) | (((ex_5_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(ex_5_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < ex_5_footprint_acc_write_low)))) | (((ex_5_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_5_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_5_footprint_acc_write_low)))) | (((ex_5_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_5_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_5_footprint_acc_read_low)))))) | ((ex_6_valid & _ld_issuable_e7[31]) & ((((((((((ex_6_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(ex_6_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < ex_6_footprint_sp_write_low))) | (((ex_6_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(ex_6_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < ex_6_footprint_sp_write_low)))) | (((ex_6_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_6_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_6_footprint_sp_write_low)))) | (((ex_6_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_6_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_6_footprint_sp_read_low)))) | (((ex_6_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_6_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_6_footprint_sp_read_a_low)))) | (((ex_6_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(ex_6_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < ex_6_footprint_acc_write_low)))) | (((ex_6_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_6_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_6_footprint_acc_write_low)))) | (((ex_6_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_6_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_6_footprint_acc_read_low)))))) | ((ex_7_valid & _ld_issuable_e8[31]) & ((((((((((ex_7_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(ex_7_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < ex_7_footprint_sp_write_low))) | (((ex_7_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(ex_7_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < ex_7_footprint_sp_write_low)))) | (((ex_7_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_7_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_7_footprint_sp_write_low)))) | (((ex_7_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_7_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_7_footprint_sp_read_low)))) | (((ex_7_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_7_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_7_footprint_sp_read_a_low)))) | (((ex_7_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(ex_7_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < ex_7_footprint_acc_write_low)))) | (((ex_7_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_7_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_7_footprint_acc_write_low)))) | (((ex_7_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_7_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_7_footprint_acc_read_low)))))) | ((ex_8_valid & _ld_issuable_e9[31]) & ((((((((((ex_8_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(ex_8_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < ex_8_footprint_sp_write_low))) | (((ex_8_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(ex_8_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < ex_8_footprint_sp_write_low)))) | (((ex_8_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_8_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_8_footprint_sp_write_low)))) | (((ex_8_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_8_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_8_footprint_sp_read_low)))) | (((ex_8_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_8_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_8_footprint_sp_read_a_low)))) | (((ex_8_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(ex_8_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < ex_8_footprint_acc_write_low)))) | (((ex_8_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_8_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_8_footprint_acc_write_low)))) | (((ex_8_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_8_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_8_footprint_acc_read_low)))))) | ((ex_9_valid & _ld_issuable_e10[31]) & ((((((((((ex_9_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(ex_9_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < ex_9_footprint_sp_write_low))) | (((ex_9_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(ex_9_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < ex_9_footprint_sp_write_low)))) | (((ex_9_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_9_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_9_footprint_sp_write_low)))) | (((ex_9_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_9_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_9_footprint_sp_read_low)))) | (((ex_9_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_9_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_9_footprint_sp_read_a_low)))) | (((ex_9_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(ex_9_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < ex_9_footprint_acc_write_low)))) | (((ex_9_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_9_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_9_footprint_acc_write_low)))) | (((ex_9_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_9_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_9_footprint_acc_read_low)))))) | ((ex_10_valid & _ld_issuable_e11[31]) & ((((((((((ex_10_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(ex_10_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < ex_10_footprint_sp_write_low))) | (((ex_10_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(ex_10_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < ex_10_footprint_sp_write_low)))) | (((ex_10_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_10_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_10_footprint_sp_write_low)))) | (((ex_10_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_10_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_10_footprint_sp_read_low)))) | (((ex_10_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_10_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_10_footprint_sp_read_a_low)))) | (((ex_10_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(ex_10_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < ex_10_footprint_acc_write_low)))) | (((ex_10_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_10_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_10_footprint_acc_write_low)))) | (((ex_10_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_10_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_10_footprint_acc_read_low)))))) | ((ex_11_valid & _ld_issuable_e12[31]) & ((((((((((ex_11_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(ex_11_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < ex_11_footprint_sp_write_low))) | (((ex_11_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(ex_11_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < ex_11_footprint_sp_write_low)))) | (((ex_11_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_11_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_11_footprint_sp_write_low)))) | (((ex_11_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_11_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_11_footprint_sp_read_low)))) | (((ex_11_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_11_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_11_footprint_sp_read_a_low)))) | (((ex_11_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(ex_11_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < ex_11_footprint_acc_write_low)))) | (((ex_11_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_11_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_11_footprint_acc_write_low)))) | (((ex_11_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_11_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_11_footprint_acc_read_low)))))) | ((ex_12_valid & _ld_issuable_e13[31]) & ((((((((((ex_12_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(ex_12_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < ex_12_footprint_sp_write_low))) | (((ex_12_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(ex_12_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < ex_12_footprint_sp_write_low)))) | (((ex_12_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_12_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_12_footprint_sp_write_low)))) | (((ex_12_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_12_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_12_footprint_sp_read_low)))) | (((ex_12_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_12_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_12_footprint_sp_read_a_low)))) | (((ex_12_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(ex_12_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < ex_12_footprint_acc_write_low)))) | (((ex_12_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_12_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_12_footprint_acc_write_low)))) | (((ex_12_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_12_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_12_footprint_acc_read_low)))))) | ((ex_13_valid & _ld_issuable_e14[31]) & ((((((((((ex_13_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(ex_13_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < ex_13_footprint_sp_write_low))) | (((ex_13_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(ex_13_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < ex_13_footprint_sp_write_low)))) | (((ex_13_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_13_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_13_footprint_sp_write_low)))) | (((ex_13_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_13_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_13_footprint_sp_read_low)))) | (((ex_13_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_13_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_13_footprint_sp_read_a_low)))) | (((ex_13_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(ex_13_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < ex_13_footprint_acc_write_low)))) | (((ex_13_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_13_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_13_footprint_acc_write_low)))) | (((ex_13_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_13_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_13_footprint_acc_read_low)))))) | ((ex_14_valid & _ld_issuable_e15[31]) & ((((((((((ex_14_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(ex_14_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < ex_14_footprint_sp_write_low))) | (((ex_14_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(ex_14_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < ex_14_footprint_sp_write_low)))) | (((ex_14_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_14_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_14_footprint_sp_write_low)))) | (((ex_14_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_14_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_14_footprint_sp_read_low)))) | (((ex_14_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_14_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_14_footprint_sp_read_a_low)))) | (((ex_14_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(ex_14_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < ex_14_footprint_acc_write_low)))) | (((ex_14_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_14_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_14_footprint_acc_write_low)))) | (((ex_14_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_14_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_14_footprint_acc_read_low)))))) | ((ex_15_valid & _ld_issuable_e16[31]) & ((((((((((ex_15_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(ex_15_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < ex_15_footprint_sp_write_low))) | (((ex_15_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(ex_15_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < ex_15_footprint_sp_write_low)))) | (((ex_15_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_15_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_15_footprint_sp_write_low)))) | (((ex_15_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_15_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_15_footprint_sp_read_low)))) | (((ex_15_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(ex_15_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < ex_15_footprint_sp_read_a_low)))) | (((ex_15_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(ex_15_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < ex_15_footprint_acc_write_low)))) | (((ex_15_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_15_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_15_footprint_acc_write_low)))) | (((ex_15_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(ex_15_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < ex_15_footprint_acc_read_low)))))) | ((st_0_valid & _ld_issuable_e17[31]) & ((((((((((st_0_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(st_0_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < st_0_footprint_sp_write_low))) | (((st_0_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(st_0_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < st_0_footprint_sp_write_low)))) | (((st_0_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(st_0_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < st_0_footprint_sp_write_low)))) | (((st_0_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(st_0_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < st_0_footprint_sp_read_low)))) | (((st_0_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(st_0_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < st_0_footprint_sp_read_a_low)))) | (((st_0_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(st_0_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < st_0_footprint_acc_write_low)))) | (((st_0_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(st_0_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < st_0_footprint_acc_write_low)))) | (((st_0_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(st_0_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < st_0_footprint_acc_read_low)))))) | ((st_1_valid & _ld_issuable_e18[31]) & ((((((((((st_1_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(st_1_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < st_1_footprint_sp_write_low))) | (((st_1_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(st_1_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < st_1_footprint_sp_write_low)))) | (((st_1_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(st_1_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < st_1_footprint_sp_write_low)))) | (((st_1_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(st_1_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < st_1_footprint_sp_read_low)))) | (((st_1_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(st_1_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < st_1_footprint_sp_read_a_low)))) | (((st_1_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(st_1_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < st_1_footprint_acc_write_low)))) | (((st_1_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(st_1_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < st_1_footprint_acc_write_low)))) | (((st_1_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(st_1_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < st_1_footprint_acc_read_low)))))) | ((st_2_valid & _ld_issuable_e19[31]) & ((((((((((st_2_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(st_2_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < st_2_footprint_sp_write_low))) | (((st_2_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(st_2_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < st_2_footprint_sp_write_low)))) | (((st_2_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(st_2_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < st_2_footprint_sp_write_low)))) | (((st_2_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(st_2_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < st_2_footprint_sp_read_low)))) | (((st_2_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(st_2_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < st_2_footprint_sp_read_a_low)))) | (((st_2_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(st_2_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < st_2_footprint_acc_write_low)))) | (((st_2_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(st_2_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < st_2_footprint_acc_write_low)))) | (((st_2_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(st_2_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < st_2_footprint_acc_read_low)))))) | ((st_3_valid & _ld_issuable_e20[31]) & ((((((((((st_3_footprint_sp_write_valid & ld_candidate_footprint_sp_read_valid) & (~(st_3_footprint_sp_write_high < ld_candidate_footprint_sp_read_low))) & (~(ld_candidate_footprint_sp_read_high < st_3_footprint_sp_write_low))) | (((st_3_footprint_sp_write_valid & ld_candidate_footprint_sp_read_a_valid) & (~(st_3_footprint_sp_write_high < ld_candidate_footprint_sp_read_a_low))) & (~(ld_candidate_footprint_sp_read_a_high < st_3_footprint_sp_write_low)))) | (((st_3_footprint_sp_write_valid & ld_candidate_footprint_sp_write_valid) & (~(st_3_footprint_sp_write_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < st_3_footprint_sp_write_low)))) | (((st_3_footprint_sp_read_valid & ld_candidate_footprint_sp_write_valid) & (~(st_3_footprint_sp_read_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < st_3_footprint_sp_read_low)))) | (((st_3_footprint_sp_read_a_valid & ld_candidate_footprint_sp_write_valid) & (~(st_3_footprint_sp_read_a_high < ld_candidate_footprint_sp_write_low))) & (~(ld_candidate_footprint_sp_write_high < st_3_footprint_sp_read_a_low)))) | (((st_3_footprint_acc_write_valid & ld_candidate_footprint_acc_read_valid) & (~(st_3_footprint_acc_write_high < ld_candidate_footprint_acc_read_low))) & (~(ld_candidate_footprint_acc_read_high < st_3_footprint_acc_write_low)))) | (((st_3_footprint_acc_write_valid & ld_candidate_footprint_acc_write_valid) & (~(st_3_footprint_acc_write_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < st_3_footprint_acc_write_low)))) | (((st_3_footprint_acc_read_valid & ld_candidate_footprint_acc_write_valid) & (~(st_3_footprint_acc_read_high < ld_candidate_footprint_acc_write_low))) & (~(ld_candidate_footprint_acc_write_high < st_3_footprint_acc_read_low)))))));
   assign ex_candidate_compute_cmd_funct = _ex_candidate_compute_cmd_funct_e1[328:322];
-  assign ex_candidate_compute_cmd_rs1 = _ex_candidate_compute_cmd_rs1_e1[321:258];
-  assign ex_candidate_compute_cmd_rs2 = _ex_candidate_compute_cmd_rs2_e1[257:194];
-  assign ex_candidate_compute_index = _ex_candidate_compute_index_e1[193:162];
-  assign ex_candidate_compute_sequence = _ex_candidate_compute_sequence_e1[161:130];
-  assign ex_candidate_compute_loop_internal = _ex_candidate_compute_loop_internal_e1[129];
-  assign ex_candidate_compute_loop_slot = _ex_candidate_compute_loop_slot_e1[128];
-  assign ex_candidate_preload_rs1 = _ex_candidate_preload_rs1_e1[127:64];
-  assign ex_candidate_preload_rs2 = _ex_candidate_preload_rs2_e1[63:0];
+  assign ex_candidate_compute_cmd_rs1 = _ex_candidate_compute_cmd_funct_e1[321:258];
+  assign ex_candidate_compute_cmd_rs2 = _ex_candidate_compute_cmd_funct_e1[257:194];
+  assign ex_candidate_compute_index = _ex_candidate_compute_cmd_funct_e1[193:162];
+  assign ex_candidate_compute_sequence = _ex_candidate_compute_cmd_funct_e1[161:130];
+  assign ex_candidate_compute_loop_internal = _ex_candidate_compute_cmd_funct_e1[129];
+  assign ex_candidate_compute_loop_slot = _ex_candidate_compute_cmd_funct_e1[128];
+  assign ex_candidate_preload_rs1 = _ex_candidate_compute_cmd_funct_e1[127:64];
+  assign ex_candidate_preload_rs2 = _ex_candidate_compute_cmd_funct_e1[63:0];
   assign ex_candidate_footprint_sp_read_valid = _ex_candidate_footprint_sp_read_valid_e1[284];
-  assign ex_candidate_footprint_sp_read_low = _ex_candidate_footprint_sp_read_low_e1[283:256];
-  assign ex_candidate_footprint_sp_read_high = _ex_candidate_footprint_sp_read_high_e1[255:228];
-  assign ex_candidate_footprint_sp_read_a_valid = _ex_candidate_footprint_sp_read_a_valid_e1[227];
-  assign ex_candidate_footprint_sp_read_a_low = _ex_candidate_footprint_sp_read_a_low_e1[226:199];
-  assign ex_candidate_footprint_sp_read_a_high = _ex_candidate_footprint_sp_read_a_high_e1[198:171];
-  assign ex_candidate_footprint_sp_write_valid = _ex_candidate_footprint_sp_write_valid_e1[170];
-  assign ex_candidate_footprint_sp_write_low = _ex_candidate_footprint_sp_write_low_e1[169:142];
-  assign ex_candidate_footprint_sp_write_high = _ex_candidate_footprint_sp_write_high_e1[141:114];
-  assign ex_candidate_footprint_acc_read_valid = _ex_candidate_footprint_acc_read_valid_e1[113];
-  assign ex_candidate_footprint_acc_read_low = _ex_candidate_footprint_acc_read_low_e1[112:85];
-  assign ex_candidate_footprint_acc_read_high = _ex_candidate_footprint_acc_read_high_e1[84:57];
-  assign ex_candidate_footprint_acc_write_valid = _ex_candidate_footprint_acc_write_valid_e1[56];
-  assign ex_candidate_footprint_acc_write_low = _ex_candidate_footprint_acc_write_low_e1[55:28];
-  assign ex_candidate_footprint_acc_write_high = _ex_candidate_footprint_acc_write_high_e1[27:0];
+  assign ex_candidate_footprint_sp_read_low = _ex_candidate_footprint_sp_read_valid_e1[283:256];
+  assign ex_candidate_footprint_sp_read_high = _ex_candidate_footprint_sp_read_valid_e1[255:228];
+  assign ex_candidate_footprint_sp_read_a_valid = _ex_candidate_footprint_sp_read_valid_e1[227];
+  assign ex_candidate_footprint_sp_read_a_low = _ex_candidate_footprint_sp_read_valid_e1[226:199];
+  assign ex_candidate_footprint_sp_read_a_high = _ex_candidate_footprint_sp_read_valid_e1[198:171];
+  assign ex_candidate_footprint_sp_write_valid = _ex_candidate_footprint_sp_read_valid_e1[170];
+  assign ex_candidate_footprint_sp_write_low = _ex_candidate_footprint_sp_read_valid_e1[169:142];
+  assign ex_candidate_footprint_sp_write_high = _ex_candidate_footprint_sp_read_valid_e1[141:114];
+  assign ex_candidate_footprint_acc_read_valid = _ex_candidate_footprint_sp_read_valid_e1[113];
+  assign ex_candidate_footprint_acc_read_low = _ex_candidate_footprint_sp_read_valid_e1[112:85];
+  assign ex_candidate_footprint_acc_read_high = _ex_candidate_footprint_sp_read_valid_e1[84:57];
+  assign ex_candidate_footprint_acc_write_valid = _ex_candidate_footprint_sp_read_valid_e1[56];
+  assign ex_candidate_footprint_acc_write_low = _ex_candidate_footprint_sp_read_valid_e1[55:28];
+  assign ex_candidate_footprint_acc_write_high = _ex_candidate_footprint_sp_read_valid_e1[27:0];
   assign ex_issuable = ((ex_issue == 4'h0) ? (ex_0_valid & (~ex_0_issued)) : ((ex_issue == 4'h1) ? (ex_1_valid & (~ex_1_issued)) : ((ex_issue == 4'h2) ? (ex_2_valid & (~ex_2_issued)) : ((ex_issue == 4'h3) ? (ex_3_valid & (~ex_3_issued)) : ((ex_issue == 4'h4) ? (ex_4_valid & (~ex_4_issued)) : ((ex_issue == 4'h5) ? (ex_5_valid & (~ex_5_issued)) : ((ex_issue == 4'h6) ? (ex_6_valid & (~ex_6_issued)) : ((ex_issue == 4'h7) ? (ex_7_valid & (~ex_7_issued)) : ((ex_issue == 4'h8) ? (ex_8_valid & (~ex_8_issued)) : ((ex_issue == 4'h9) ? (ex_9_valid & (~ex_9_issued)) : ((ex_issue == 4'ha) ? (ex_10_valid & (~ex_10_issued)) : ((ex_issue == 4'hb) ? (ex_11_valid & (~ex_11_issued)) : ((ex_issue == 4'hc) ? (ex_12_valid & (~ex_12_issued)) : ((ex_issue == 4'hd) ? (ex_13_valid & (~ex_13_issued)) : ((ex_issue == 4'he) ? (ex_14_valid & (~ex_14_issued)) : (ex_15_valid & (~ex_15_issued))))))))))))))))) & (~((((((((((((1'h0 | ((ld_0_valid & _ex_issuable_e1[31]) & ((((((((((ld_0_footprint_sp_write_valid & ex_candidate_footprint_sp_read_valid) & (~(ld_0_footprint_sp_write_high < ex_candidate_footprint_sp_read_low))) & (~(ex_candidate_footprint_sp_read_high < ld_0_footprint_sp_write_low))) | (((ld_0_footprint_sp_write_valid & ex_candidate_footprint_sp_read_a_valid) & (~(ld_0_footprint_sp_write_high < ex_candidate_footprint_sp_read_a_low))) & (~(ex_candidate_footprint_sp_read_a_high < ld_0_footprint_sp_write_low)))) | (((ld_0_footprint_sp_write_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_0_footprint_sp_write_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_0_footprint_sp_write_low)))) | (((ld_0_footprint_sp_read_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_0_footprint_sp_read_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_0_footprint_sp_read_low)))) | (((ld_0_footprint_sp_read_a_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_0_footprint_sp_read_a_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_0_footprint_sp_read_a_low)))) | (((ld_0_footprint_acc_write_valid & ex_candidate_footprint_acc_read_valid) & (~(ld_0_footprint_acc_write_high < ex_candidate_footprint_acc_read_low))) & (~(ex_candidate_footprint_acc_read_high < ld_0_footprint_acc_write_low)))) | (((ld_0_footprint_acc_write_valid & ex_candidate_footprint_acc_write_valid) & (~(ld_0_footprint_acc_write_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < ld_0_footprint_acc_write_low)))) | (((ld_0_footprint_acc_read_valid & ex_candidate_footprint_acc_write_valid) & (~(ld_0_footprint_acc_read_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < ld_0_footprint_acc_read_low)))))) | ((ld_1_valid & _ex_issuable_e2[31]) & ((((((((((ld_1_footprint_sp_write_valid & ex_candidate_footprint_sp_read_valid) & (~(ld_1_footprint_sp_write_high < ex_candidate_footprint_sp_read_low))) & (~(ex_candidate_footprint_sp_read_high < ld_1_footprint_sp_write_low))) | (((ld_1_footprint_sp_write_valid & ex_candidate_footprint_sp_read_a_valid) & (~(ld_1_footprint_sp_write_high < ex_candidate_footprint_sp_read_a_low))) & (~(ex_candidate_footprint_sp_read_a_high < ld_1_footprint_sp_write_low)))) | (((ld_1_footprint_sp_write_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_1_footprint_sp_write_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_1_footprint_sp_write_low)))) | (((ld_1_footprint_sp_read_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_1_footprint_sp_read_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_1_footprint_sp_read_low)))) | (((ld_1_footprint_sp_read_a_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_1_footprint_sp_read_a_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_1_footprint_sp_read_a_low)))) | (((ld_1_footprint_acc_write_valid & ex_candidate_footprint_acc_read_valid) & (~(ld_1_footprint_acc_write_high < ex_candidate_footprint_acc_read_low))) & (~(ex_candidate_footprint_acc_read_high < ld_1_footprint_acc_write_low)))) | (((ld_1_footprint_acc_write_valid & ex_candidate_footprint_acc_write_valid) & (~(ld_1_footprint_acc_write_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < ld_1_footprint_acc_write_low)))) | (((ld_1_footprint_acc_read_valid & ex_candidate_footprint_acc_write_valid) & (~(ld_1_footprint_acc_read_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < ld_1_footprint_acc_read_low)))))) | ((ld_2_valid & _ex_issuable_e3[31]) & ((((((((((ld_2_footprint_sp_write_valid & ex_candidate_footprint_sp_read_valid) & (~(ld_2_footprint_sp_write_high < ex_candidate_footprint_sp_read_low))) & (~(ex_candidate_footprint_sp_read_high < ld_2_footprint_sp_write_low))) | (((ld_2_footprint_sp_write_valid & ex_candidate_footprint_sp_read_a_valid) & (~(ld_2_footprint_sp_write_high < ex_candidate_footprint_sp_read_a_low))) & (~(ex_candidate_footprint_sp_read_a_high < ld_2_footprint_sp_write_low)))) | (((ld_2_footprint_sp_write_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_2_footprint_sp_write_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_2_footprint_sp_write_low)))) | (((ld_2_footprint_sp_read_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_2_footprint_sp_read_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_2_footprint_sp_read_low)))) | (((ld_2_footprint_sp_read_a_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_2_footprint_sp_read_a_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_2_footprint_sp_read_a_low)))) | (((ld_2_footprint_acc_write_valid & ex_candidate_footprint_acc_read_valid) & (~(ld_2_footprint_acc_write_high < ex_candidate_footprint_acc_read_low))) & (~(ex_candidate_footprint_acc_read_high < ld_2_footprint_acc_write_low)))) | (((ld_2_footprint_acc_write_valid & ex_candidate_footprint_acc_write_valid) & (~(ld_2_footprint_acc_write_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < ld_2_footprint_acc_write_low)))) | (((ld_2_footprint_acc_read_valid & ex_candidate_footprint_acc_write_valid) & (~(ld_2_footprint_acc_read_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < ld_2_footprint_acc_read_low)))))) | ((ld_3_valid & _ex_issuable_e4[31]) & ((((((((((ld_3_footprint_sp_write_valid & ex_candidate_footprint_sp_read_valid) & (~(ld_3_footprint_sp_write_high < ex_candidate_footprint_sp_read_low))) & (~(ex_candidate_footprint_sp_read_high < ld_3_footprint_sp_write_low))) | (((ld_3_footprint_sp_write_valid & ex_candidate_footprint_sp_read_a_valid) & (~(ld_3_footprint_sp_write_high < ex_candidate_footprint_sp_read_a_low))) & (~(ex_candidate_footprint_sp_read_a_high < ld_3_footprint_sp_write_low)))) | (((ld_3_footprint_sp_write_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_3_footprint_sp_write_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_3_footprint_sp_write_low)))) | (((ld_3_footprint_sp_read_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_3_footprint_sp_read_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_3_footprint_sp_read_low)))) | (((ld_3_footprint_sp_read_a_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_3_footprint_sp_read_a_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_3_footprint_sp_read_a_low)))) | (((ld_3_footprint_acc_write_valid & ex_candidate_footprint_acc_read_valid) & (~(ld_3_footprint_acc_write_high < ex_candidate_footprint_acc_read_low))) & (~(ex_candidate_footprint_acc_read_high < ld_3_footprint_acc_write_low)))) | (((ld_3_footprint_acc_write_valid & ex_candidate_footprint_acc_write_valid) & (~(ld_3_footprint_acc_write_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < ld_3_footprint_acc_write_low)))) | (((ld_3_footprint_acc_read_valid & ex_candidate_footprint_acc_write_valid) & (~(ld_3_footprint_acc_read_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < ld_3_footprint_acc_read_low)))))) | ((ld_4_valid & _ex_issuable_e5[31]) & ((((((((((ld_4_footprint_sp_write_valid & ex_candidate_footprint_sp_read_valid) & (~(ld_4_footprint_sp_write_high < ex_candidate_footprint_sp_read_low))) & (~(ex_candidate_footprint_sp_read_high < ld_4_footprint_sp_write_low))) | (((ld_4_footprint_sp_write_valid & ex_candidate_footprint_sp_read_a_valid) & (~(ld_4_footprint_sp_write_high < ex_candidate_footprint_sp_read_a_low))) & (~(ex_candidate_footprint_sp_read_a_high < ld_4_footprint_sp_write_low)))) | (((ld_4_footprint_sp_write_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_4_footprint_sp_write_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_4_footprint_sp_write_low)))) | (((ld_4_footprint_sp_read_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_4_footprint_sp_read_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_4_footprint_sp_read_low)))) | (((ld_4_footprint_sp_read_a_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_4_footprint_sp_read_a_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_4_footprint_sp_read_a_low)))) | (((ld_4_footprint_acc_write_valid & ex_candidate_footprint_acc_read_valid) & (~(ld_4_footprint_acc_write_high < ex_candidate_footprint_acc_read_low))) & (~(ex_candidate_footprint_acc_read_high < ld_4_footprint_acc_write_low)))) | (((ld_4_footprint_acc_write_valid & ex_candidate_footprint_acc_write_valid) & (~(ld_4_footprint_acc_write_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < ld_4_footprint_acc_write_low)))) | (((ld_4_footprint_acc_read_valid & ex_candidate_footprint_acc_write_valid) & (~(ld_4_footprint_acc_read_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < ld_4_footprint_acc_read_low)))))) | ((ld_5_valid & _ex_issuable_e6[31]) & ((((((((((ld_5_footprint_sp_write_valid & ex_candidate_footprint_sp_read_valid) & (~(ld_5_footprint_sp_write_high < ex_candidate_footprint_sp_read_low))) & (~(ex_candidate_footprint_sp_read_high < ld_5_footprint_sp_write_low))) | (((ld_5_footprint_sp_write_valid & ex_candidate_footprint_sp_read_a_valid) & (~(ld_5_footprint_sp_write_high < ex_candidate_footprint_sp_read_a_low))) & (~(ex_candidate_footprint_sp_read_a_high < ld_5_footprint_sp_write_low)))) | (((ld_5_footprint_sp_write_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_5_footprint_sp_write_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_5_footprint_sp_write_low)))) | (((ld_5_footprint_sp_read_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_5_footprint_sp_read_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_5_footprint_sp_read_low)))) | (((ld_5_footprint_sp_read_a_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_5_footprint_sp_read_a_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_5_footprint_sp_read_a_low)))) | (((ld_5_footprint_acc_write_valid & ex_candidate_footprint_acc_read_valid) & (~(ld_5_footprint_acc_write_high < ex_candidate_footprint_acc_read_low))) & (~(ex_candidate_footprint_acc_read_high < ld_5_footprint_acc_write_low)))) | (((ld_5_footprint_acc_write_valid & ex_candidate_footprint_acc_write_valid) & (~(ld_5_footprint_acc_write_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < ld_5_footprint_acc_write_low)))) | (((ld_5_footprint_acc_read_valid & ex_candidate_footprint_acc_write_valid) & (~(ld_5_footprint_acc_read_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < ld_5_footprint_acc_read_low)))))) | ((ld_6_valid & _ex_issuable_e7[31]) & ((((((((((ld_6_footprint_sp_write_valid & ex_candidate_footprint_sp_read_valid) & (~(ld_6_footprint_sp_write_high < ex_candidate_footprint_sp_read_low))) & (~(ex_candidate_footprint_sp_read_high < ld_6_footprint_sp_write_low))) | (((ld_6_footprint_sp_write_valid & ex_candidate_footprint_sp_read_a_valid) & (~(ld_6_footprint_sp_write_high < ex_candidate_footprint_sp_read_a_low))) & (~(ex_candidate_footprint_sp_read_a_high < ld_6_footprint_sp_write_low)))) | (((ld_6_footprint_sp_write_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_6_footprint_sp_write_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_6_footprint_sp_write_low)))) | (((ld_6_footprint_sp_read_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_6_footprint_sp_read_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_6_footprint_sp_read_low)))) | (((ld_6_footprint_sp_read_a_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_6_footprint_sp_read_a_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_6_footprint_sp_read_a_low)))) | (((ld_6_footprint_acc_write_valid & ex_candidate_footprint_acc_read_valid) & (~(ld_6_footprint_acc_write_high < ex_candidate_footprint_acc_read_low))) & (~(ex_candidate_footprint_acc_read_high < ld_6_footprint_acc_write_low)))) | (((ld_6_footprint_acc_write_valid & ex_candidate_footprint_acc_write_valid) & (~(ld_6_footprint_acc_write_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < ld_6_footprint_acc_write_low)))) | (((ld_6_footprint_acc_read_valid & ex_candidate_footprint_acc_write_valid) & (~(ld_6_footprint_acc_read_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < ld_6_footprint_acc_read_low)))))) | ((ld_7_valid & _ex_issuable_e8[31]) & ((((((((((ld_7_footprint_sp_write_valid & ex_candidate_footprint_sp_read_valid) & (~(ld_7_footprint_sp_write_high < ex_candidate_footprint_sp_read_low))) & (~(ex_candidate_footprint_sp_read_high < ld_7_footprint_sp_write_low))) | (((ld_7_footprint_sp_write_valid & ex_candidate_footprint_sp_read_a_valid) & (~(ld_7_footprint_sp_write_high < ex_candidate_footprint_sp_read_a_low))) & (~(ex_candidate_footprint_sp_read_a_high < ld_7_footprint_sp_write_low)))) | (((ld_7_footprint_sp_write_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_7_footprint_sp_write_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_7_footprint_sp_write_low)))) | (((ld_7_footprint_sp_read_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_7_footprint_sp_read_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_7_footprint_sp_read_low)))) | (((ld_7_footprint_sp_read_a_valid & ex_candidate_footprint_sp_write_valid) & (~(ld_7_footprint_sp_read_a_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < ld_7_footprint_sp_read_a_low)))) | (((ld_7_footprint_acc_write_valid & ex_candidate_footprint_acc_read_valid) & (~(ld_7_footprint_acc_write_high < ex_candidate_footprint_acc_read_low))) & (~(ex_candidate_footprint_acc_read_high < ld_7_footprint_acc_write_low)))) | (((ld_7_footprint_acc_write_valid & ex_candidate_footprint_acc_write_valid) & (~(ld_7_footprint_acc_write_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < ld_7_footprint_acc_write_low)))) | (((ld_7_footprint_acc_read_valid & ex_candidate_footprint_acc_write_valid) & (~(ld_7_footprint_acc_read_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < ld_7_footprint_acc_read_low)))))) | ((st_0_valid & _ex_issuable_e9[31]) & ((((((((((st_0_footprint_sp_write_valid & ex_candidate_footprint_sp_read_valid) & (~(st_0_footprint_sp_write_high < ex_candidate_footprint_sp_read_low))) & (~(ex_candidate_footprint_sp_read_high < st_0_footprint_sp_write_low))) | (((st_0_footprint_sp_write_valid & ex_candidate_footprint_sp_read_a_valid) & (~(st_0_footprint_sp_write_high < ex_candidate_footprint_sp_read_a_low))) & (~(ex_candidate_footprint_sp_read_a_high < st_0_footprint_sp_write_low)))) | (((st_0_footprint_sp_write_valid & ex_candidate_footprint_sp_write_valid) & (~(st_0_footprint_sp_write_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < st_0_footprint_sp_write_low)))) | (((st_0_footprint_sp_read_valid & ex_candidate_footprint_sp_write_valid) & (~(st_0_footprint_sp_read_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < st_0_footprint_sp_read_low)))) | (((st_0_footprint_sp_read_a_valid & ex_candidate_footprint_sp_write_valid) & (~(st_0_footprint_sp_read_a_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < st_0_footprint_sp_read_a_low)))) | (((st_0_footprint_acc_write_valid & ex_candidate_footprint_acc_read_valid) & (~(st_0_footprint_acc_write_high < ex_candidate_footprint_acc_read_low))) & (~(ex_candidate_footprint_acc_read_high < st_0_footprint_acc_write_low)))) | (((st_0_footprint_acc_write_valid & ex_candidate_footprint_acc_write_valid) & (~(st_0_footprint_acc_write_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < st_0_footprint_acc_write_low)))) | (((st_0_footprint_acc_read_valid & ex_candidate_footprint_acc_write_valid) & (~(st_0_footprint_acc_read_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < st_0_footprint_acc_read_low)))))) | ((st_1_valid & _ex_issuable_e10[31]) & ((((((((((st_1_footprint_sp_write_valid & ex_candidate_footprint_sp_read_valid) & (~(st_1_footprint_sp_write_high < ex_candidate_footprint_sp_read_low))) & (~(ex_candidate_footprint_sp_read_high < st_1_footprint_sp_write_low))) | (((st_1_footprint_sp_write_valid & ex_candidate_footprint_sp_read_a_valid) & (~(st_1_footprint_sp_write_high < ex_candidate_footprint_sp_read_a_low))) & (~(ex_candidate_footprint_sp_read_a_high < st_1_footprint_sp_write_low)))) | (((st_1_footprint_sp_write_valid & ex_candidate_footprint_sp_write_valid) & (~(st_1_footprint_sp_write_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < st_1_footprint_sp_write_low)))) | (((st_1_footprint_sp_read_valid & ex_candidate_footprint_sp_write_valid) & (~(st_1_footprint_sp_read_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < st_1_footprint_sp_read_low)))) | (((st_1_footprint_sp_read_a_valid & ex_candidate_footprint_sp_write_valid) & (~(st_1_footprint_sp_read_a_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < st_1_footprint_sp_read_a_low)))) | (((st_1_footprint_acc_write_valid & ex_candidate_footprint_acc_read_valid) & (~(st_1_footprint_acc_write_high < ex_candidate_footprint_acc_read_low))) & (~(ex_candidate_footprint_acc_read_high < st_1_footprint_acc_write_low)))) | (((st_1_footprint_acc_write_valid & ex_candidate_footprint_acc_write_valid) & (~(st_1_footprint_acc_write_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < st_1_footprint_acc_write_low)))) | (((st_1_footprint_acc_read_valid & ex_candidate_footprint_acc_write_valid) & (~(st_1_footprint_acc_read_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < st_1_footprint_acc_read_low)))))) | ((st_2_valid & _ex_issuable_e11[31]) & ((((((((((st_2_footprint_sp_write_valid & ex_candidate_footprint_sp_read_valid) & (~(st_2_footprint_sp_write_high < ex_candidate_footprint_sp_read_low))) & (~(ex_candidate_footprint_sp_read_high < st_2_footprint_sp_write_low))) | (((st_2_footprint_sp_write_valid & ex_candidate_footprint_sp_read_a_valid) & (~(st_2_footprint_sp_write_high < ex_candidate_footprint_sp_read_a_low))) & (~(ex_candidate_footprint_sp_read_a_high < st_2_footprint_sp_write_low)))) | (((st_2_footprint_sp_write_valid & ex_candidate_footprint_sp_write_valid) & (~(st_2_footprint_sp_write_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < st_2_footprint_sp_write_low)))) | (((st_2_footprint_sp_read_valid & ex_candidate_footprint_sp_write_valid) & (~(st_2_footprint_sp_read_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < st_2_footprint_sp_read_low)))) | (((st_2_footprint_sp_read_a_valid & ex_candidate_footprint_sp_write_valid) & (~(st_2_footprint_sp_read_a_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < st_2_footprint_sp_read_a_low)))) | (((st_2_footprint_acc_write_valid & ex_candidate_footprint_acc_read_valid) & (~(st_2_footprint_acc_write_high < ex_candidate_footprint_acc_read_low))) & (~(ex_candidate_footprint_acc_read_high < st_2_footprint_acc_write_low)))) | (((st_2_footprint_acc_write_valid & ex_candidate_footprint_acc_write_valid) & (~(st_2_footprint_acc_write_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < st_2_footprint_acc_write_low)))) | (((st_2_footprint_acc_read_valid & ex_candidate_footprint_acc_write_valid) & (~(st_2_footprint_acc_read_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < st_2_footprint_acc_read_low)))))) | ((st_3_valid & _ex_issuable_e12[31]) & ((((((((((st_3_footprint_sp_write_valid & ex_candidate_footprint_sp_read_valid) & (~(st_3_footprint_sp_write_high < ex_candidate_footprint_sp_read_low))) & (~(ex_candidate_footprint_sp_read_high < st_3_footprint_sp_write_low))) | (((st_3_footprint_sp_write_valid & ex_candidate_footprint_sp_read_a_valid) & (~(st_3_footprint_sp_write_high < ex_candidate_footprint_sp_read_a_low))) & (~(ex_candidate_footprint_sp_read_a_high < st_3_footprint_sp_write_low)))) | (((st_3_footprint_sp_write_valid & ex_candidate_footprint_sp_write_valid) & (~(st_3_footprint_sp_write_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < st_3_footprint_sp_write_low)))) | (((st_3_footprint_sp_read_valid & ex_candidate_footprint_sp_write_valid) & (~(st_3_footprint_sp_read_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < st_3_footprint_sp_read_low)))) | (((st_3_footprint_sp_read_a_valid & ex_candidate_footprint_sp_write_valid) & (~(st_3_footprint_sp_read_a_high < ex_candidate_footprint_sp_write_low))) & (~(ex_candidate_footprint_sp_write_high < st_3_footprint_sp_read_a_low)))) | (((st_3_footprint_acc_write_valid & ex_candidate_footprint_acc_read_valid) & (~(st_3_footprint_acc_write_high < ex_candidate_footprint_acc_read_low))) & (~(ex_candidate_footprint_acc_read_high < st_3_footprint_acc_write_low)))) | (((st_3_footprint_acc_write_valid & ex_candidate_footprint_acc_write_valid) & (~(st_3_footprint_acc_write_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < st_3_footprint_acc_write_low)))) | (((st_3_footprint_acc_read_valid & ex_candidate_footprint_acc_write_valid) & (~(st_3_footprint_acc_read_high < ex_candidate_footprint_acc_write_low))) & (~(ex_candidate_footprint_acc_write_high < st_3_footprint_acc_read_low)))))));
   assign st_candidate_compute_cmd_funct = _st_candidate_compute_cmd_funct_e1[328:322];
-  assign st_candidate_compute_cmd_rs1 = _st_candidate_compute_cmd_rs1_e1[321:258];
-  assign st_candidate_compute_cmd_rs2 = _st_candidate_compute_cmd_rs2_e1[257:194];
-  assign st_candidate_compute_index = _st_candidate_compute_index_e1[193:162];
-  assign st_candidate_compute_sequence = _st_candidate_compute_sequence_e1[161:130];
-  assign st_candidate_compute_loop_internal = _st_candidate_compute_loop_internal_e1[129];
-  assign st_candidate_compute_loop_slot = _st_candidate_compute_loop_slot_e1[128];
-  assign st_candidate_preload_rs1 = _st_candidate_preload_rs1_e1[127:64];
-  assign st_candidate_preload_rs2 = _st_candidate_preload_rs2_e1[63:0];
+  assign st_candidate_compute_cmd_rs1 = _st_candidate_compute_cmd_funct_e1[321:258];
+  assign st_candidate_compute_cmd_rs2 = _st_candidate_compute_cmd_funct_e1[257:194];
+  assign st_candidate_compute_index = _st_candidate_compute_cmd_funct_e1[193:162];
+  assign st_candidate_compute_sequence = _st_candidate_compute_cmd_funct_e1[161:130];
+  assign st_candidate_compute_loop_internal = _st_candidate_compute_cmd_funct_e1[129];
+  assign st_candidate_compute_loop_slot = _st_candidate_compute_cmd_funct_e1[128];
+  assign st_candidate_preload_rs1 = _st_candidate_compute_cmd_funct_e1[127:64];
+  assign st_candidate_preload_rs2 = _st_candidate_compute_cmd_funct_e1[63:0];
   assign st_candidate_footprint_sp_read_valid = _st_candidate_footprint_sp_read_valid_e1[284];
-  assign st_candidate_footprint_sp_read_low = _st_candidate_footprint_sp_read_low_e1[283:256];
-  assign st_candidate_footprint_sp_read_high = _st_candidate_footprint_sp_read_high_e1[255:228];
-  assign st_candidate_footprint_sp_read_a_valid = _st_candidate_footprint_sp_read_a_valid_e1[227];
-  assign st_candidate_footprint_sp_read_a_low = _st_candidate_footprint_sp_read_a_low_e1[226:199];
-  assign st_candidate_footprint_sp_read_a_high = _st_candidate_footprint_sp_read_a_high_e1[198:171];
-  assign st_candidate_footprint_sp_write_valid = _st_candidate_footprint_sp_write_valid_e1[170];
-  assign st_candidate_footprint_sp_write_low = _st_candidate_footprint_sp_write_low_e1[169:142];
-  assign st_candidate_footprint_sp_write_high = _st_candidate_footprint_sp_write_high_e1[141:114];
-  assign st_candidate_footprint_acc_read_valid = _st_candidate_footprint_acc_read_valid_e1[113];
-  assign st_candidate_footprint_acc_read_low = _st_candidate_footprint_acc_read_low_e1[112:85];
-  assign st_candidate_footprint_acc_read_high = _st_candidate_footprint_acc_read_high_e1[84:57];
-  assign st_candidate_footprint_acc_write_valid = _st_candidate_footprint_acc_write_valid_e1[56];
-  assign st_candidate_footprint_acc_write_low = _st_candidate_footprint_acc_write_low_e1[55:28];
-  assign st_candidate_footprint_acc_write_high = _st_candidate_footprint_acc_write_high_e1[27:0];
+  assign st_candidate_footprint_sp_read_low = _st_candidate_footprint_sp_read_valid_e1[283:256];
+  assign st_candidate_footprint_sp_read_high = _st_candidate_footprint_sp_read_valid_e1[255:228];
+  assign st_candidate_footprint_sp_read_a_valid = _st_candidate_footprint_sp_read_valid_e1[227];
+  assign st_candidate_footprint_sp_read_a_low = _st_candidate_footprint_sp_read_valid_e1[226:199];
+  assign st_candidate_footprint_sp_read_a_high = _st_candidate_footprint_sp_read_valid_e1[198:171];
+  assign st_candidate_footprint_sp_write_valid = _st_candidate_footprint_sp_read_valid_e1[170];
+  assign st_candidate_footprint_sp_write_low = _st_candidate_footprint_sp_read_valid_e1[169:142];
+  assign st_candidate_footprint_sp_write_high = _st_candidate_footprint_sp_read_valid_e1[141:114];
+  assign st_candidate_footprint_acc_read_valid = _st_candidate_footprint_sp_read_valid_e1[113];
+  assign st_candidate_footprint_acc_read_low = _st_candidate_footprint_sp_read_valid_e1[112:85];
+  assign st_candidate_footprint_acc_read_high = _st_candidate_footprint_sp_read_valid_e1[84:57];
+  assign st_candidate_footprint_acc_write_valid = _st_candidate_footprint_sp_read_valid_e1[56];
+  assign st_candidate_footprint_acc_write_low = _st_candidate_footprint_sp_read_valid_e1[55:28];
+  assign st_candidate_footprint_acc_write_high = _st_candidate_footprint_sp_read_valid_e1[27:0];
   assign st_issuable = ((st_issue == 2'h0) ? (st_0_valid & (~st_0_issued)) : ((st_issue == 2'h1) ? (st_1_valid & (~st_1_issued)) : ((st_issue == 2'h2) ? (st_2_valid & (~st_2_issued)) : (st_3_valid & (~st_3_issued))))) & (~((((((((((((((((((((((((1'h0 | ((ld_0_valid & _st_issuable_e1[31]) & ((((((((((ld_0_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ld_0_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ld_0_footprint_sp_write_low))) | (((ld_0_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ld_0_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ld_0_footprint_sp_write_low)))) | (((ld_0_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ld_0_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_0_footprint_sp_write_low)))) | (((ld_0_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ld_0_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_0_footprint_sp_read_low)))) | (((ld_0_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ld_0_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_0_footprint_sp_read_a_low)))) | (((ld_0_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ld_0_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ld_0_footprint_acc_write_low)))) | (((ld_0_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ld_0_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ld_0_footprint_acc_write_low)))) | (((ld_0_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ld_0_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ld_0_footprint_acc_read_low)))))) | ((ld_1_valid & _st_issuable_e2[31]) & ((((((((((ld_1_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ld_1_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ld_1_footprint_sp_write_low))) | (((ld_1_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ld_1_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ld_1_footprint_sp_write_low)))) | (((ld_1_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ld_1_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_1_footprint_sp_write_low)))) | (((ld_1_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ld_1_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_1_footprint_sp_read_low)))) | (((ld_1_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ld_1_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_1_footprint_sp_read_a_low)))) | (((ld_1_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ld_1_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ld_1_footprint_acc_write_low)))) | (((ld_1_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ld_1_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ld_1_footprint_acc_write_low)))) | (((ld_1_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ld_1_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ld_1_footprint_acc_read_low)))))) | ((ld_2_valid & _st_issuable_e3[31]) & ((((((((((ld_2_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ld_2_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ld_2_footprint_sp_write_low))) | (((ld_2_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ld_2_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ld_2_footprint_sp_write_low)))) | (((ld_2_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ld_2_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_2_footprint_sp_write_low)))) | (((ld_2_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ld_2_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_2_footprint_sp_read_low)))) | (((ld_2_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ld_2_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_2_footprint_sp_read_a_low)))) | (((ld_2_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ld_2_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ld_2_footprint_acc_write_low)))) | (((ld_2_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ld_2_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ld_2_footprint_acc_write_low)))) | (((ld_2_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ld_2_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ld_2_footprint_acc_read_low)))))) | ((ld_3_valid & _st_issuable_e4[31]) & ((((((((((ld_3_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ld_3_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ld_3_footprint_sp_write_low))) | (((ld_3_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ld_3_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ld_3_footprint_sp_write_low)))) | (((ld_3_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ld_3_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_3_footprint_sp_write_low)))) | (((ld_3_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ld_3_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_3_footprint_sp_read_low)))) | (((ld_3_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ld_3_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_3_footprint_sp_read_a_low)))) | (((ld_3_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ld_3_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ld_3_footprint_acc_write_low)))) | (((ld_3_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ld_3_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ld_3_footprint_acc_write_low)))) | (((ld_3_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ld_3_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ld_3_footprint_acc_read_low)))))) | ((ld_4_valid & _st_issuable_e5[31]) & ((((((((((ld_4_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ld_4_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ld_4_footprint_sp_write_low))) | (((ld_4_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ld_4_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ld_4_footprint_sp_write_low)))) | (((ld_4_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ld_4_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_4_footprint_sp_write_low)))) | (((ld_4_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ld_4_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_4_footprint_sp_read_low)))) | (((ld_4_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ld_4_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_4_footprint_sp_read_a_low)))) | (((ld_4_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ld_4_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ld_4_footprint_acc_write_low)))) | (((ld_4_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ld_4_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ld_4_footprint_acc_write_low)))) | (((ld_4_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ld_4_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ld_4_footprint_acc_read_low)))))) | ((ld_5_valid & _st_issuable_e6[31]) & ((((((((((ld_5_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ld_5_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ld_5_footprint_sp_write_low))) | (((ld_5_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ld_5_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ld_5_footprint_sp_write_low)))) | (((ld_5_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ld_5_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_5_footprint_sp_write_low)))) | (((ld_5_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ld_5_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_5_footprint_sp_read_low)))) | (((ld_5_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ld_5_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_5_footprint_sp_read_a_low)))) | (((ld_5_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ld_5_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ld_5_footprint_acc_write_low)))) | (((ld_5_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ld_5_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ld_5_footprint_acc_write_low)))) | (((ld_5_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ld_5_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ld_5_footprint_acc_read_low)))))) | ((ld_6_valid & _st_issuable_e7[31]) & ((((((((((ld_6_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ld_6_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ld_6_footprint_sp_write_low))) | (((ld_6_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ld_6_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ld_6_footprint_sp_write_low)))) | (((ld_6_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ld_6_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_6_footprint_sp_write_low)))) | (((ld_6_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ld_6_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_6_footprint_sp_read_low)))) | (((ld_6_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ld_6_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_6_footprint_sp_read_a_low)))) | (((ld_6_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ld_6_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ld_6_footprint_acc_write_low)))) | (((ld_6_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ld_6_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ld_6_footprint_acc_write_low)))) | (((ld_6_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ld_6_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ld_6_footprint_acc_read_low)))))) | ((ld_7_valid & _st_issuable_e8[31]) & ((((((((((ld_7_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ld_7_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ld_7_footprint_sp_write_low))) | (((ld_7_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ld_7_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ld_7_footprint_sp_write_low)))) | (((ld_7_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ld_7_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_7_footprint_sp_write_low)))) | (((ld_7_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ld_7_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_7_footprint_sp_read_low)))) | (((ld_7_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ld_7_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ld_7_footprint_sp_read_a_low)))) | (((ld_7_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ld_7_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ld_7_footprint_acc_write_low)))) | (((ld_7_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ld_7_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ld_7_footprint_acc_write_low)))) | (((ld_7_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ld_7_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ld_7_footprint_acc_read_low)))))) | ((ex_0_valid & _st_issuable_e9[31]) & ((((((((((ex_0_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ex_0_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ex_0_footprint_sp_write_low))) | (((ex_0_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ex_0_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ex_0_footprint_sp_write_low)))) | (((ex_0_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ex_0_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_0_footprint_sp_write_low)))) | (((ex_0_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ex_0_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_0_footprint_sp_read_low)))) | (((ex_0_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ex_0_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_0_footprint_sp_read_a_low)))) | (((ex_0_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ex_0_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ex_0_footprint_acc_write_low)))) | (((ex_0_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ex_0_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_0_footprint_acc_write_low)))) | (((ex_0_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ex_0_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_0_footprint_acc_read_low)))))) | ((ex_1_valid & _st_issuable_e10[31]) & ((((((((((ex_1_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ex_1_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ex_1_footprint_sp_write_low))) | (((ex_1_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ex_1_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ex_1_footprint_sp_write_low)))) | (((ex_1_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ex_1_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_1_footprint_sp_write_low)))) | (((ex_1_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ex_1_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_1_footprint_sp_read_low)))) | (((ex_1_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ex_1_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_1_footprint_sp_read_a_low)))) | (((ex_1_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ex_1_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ex_1_footprint_acc_write_low)))) | (((ex_1_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ex_1_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_1_footprint_acc_write_low)))) | (((ex_1_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ex_1_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_1_footprint_acc_read_low)))))) | ((ex_2_valid & _st_issuable_e11[31]) & ((((((((((ex_2_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ex_2_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ex_2_footprint_sp_write_low))) | (((ex_2_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ex_2_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ex_2_footprint_sp_write_low)))) | (((ex_2_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ex_2_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_2_footprint_sp_write_low)))) | (((ex_2_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ex_2_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_2_footprint_sp_read_low)))) | (((ex_2_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ex_2_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_2_footprint_sp_read_a_low)))) | (((ex_2_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ex_2_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ex_2_footprint_acc_write_low)))) | (((ex_2_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ex_2_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_2_footprint_acc_write_low)))) | (((ex_2_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ex_2_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_2_footprint_acc_read_low)))))) | ((ex_3_valid & _st_issuable_e12[31]) & ((((((((((ex_3_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ex_3_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ex_3_footprint_sp_write_low))) | (((ex_3_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ex_3_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ex_3_footprint_sp_write_low)))) | (((ex_3_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ex_3_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_3_footprint_sp_write_low)))) | (((ex_3_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ex_3_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_3_footprint_sp_read_low)))) | (((ex_3_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ex_3_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_3_footprint_sp_read_a_low)))) | (((ex_3_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ex_3_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ex_3_footprint_acc_write_low)))) | (((ex_3_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ex_3_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_3_footprint_acc_write_low)))) | (((ex_3_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ex_3_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_3_footprint_acc_read_low)))))) | ((ex_4_valid & _st_issuable_e13[31]) & ((((((((((ex_4_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ex_4_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ex_4_footprint_sp_write_low))) | (((ex_4_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ex_4_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ex_4_footprint_sp_write_low)))) | (((ex_4_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ex_4_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_4_footprint_sp_write_low)))) | (((ex_4_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ex_4_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_4_footprint_sp_read_low)))) | (((ex_4_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ex_4_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_4_footprint_sp_read_a_low)))) | (((ex_4_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ex_4_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ex_4_footprint_acc_write_low)))) | (((ex_4_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ex_4_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_4_footprint_acc_write_low)))) | (((ex_4_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ex_4_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_4_footprint_acc_read_low)))))) | ((ex_5_valid & _st_issuable_e14[31]) & ((((((((((ex_5_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ex_5_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ex_5_footprint_sp_write_low))) | (((ex_5_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ex_5_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ex_5_footprint_sp_write_low)))) | (((ex_5_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ex_5_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_5_footprint_sp_write_low)))) | (((ex_5_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ex_5_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_5_footprint_sp_read_low)))) | (((ex_5_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ex_5_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_5_footprint_sp_read_a_low)))) | (((ex_5_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ex_5_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ex_5_footprint_acc_write_low)))) | (((ex_5_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ex_5_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_5_footprint_acc_write_low)))) | (((ex_5_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ex_5_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_5_footprint_acc_read_low)))))) | ((ex_6_valid & _st_issuable_e15[31]) & ((((((((((ex_6_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ex_6_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ex_6_footprint_sp_write_low))) | (((ex_6_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ex_6_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ex_6_footprint_sp_write_low)))) | (((ex_6_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ex_6_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_6_footprint_sp_write_low)))) | (((ex_6_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ex_6_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_6_footprint_sp_read_low)))) | (((ex_6_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ex_6_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_6_footprint_sp_read_a_low)))) | (((ex_6_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ex_6_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ex_6_footprint_acc_write_low)))) | (((ex_6_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ex_6_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_6_footprint_acc_write_low)))) | (((ex_6_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ex_6_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_6_footprint_acc_read_low)))))) | ((ex_7_valid & _st_issuable_e16[31]) & ((((((((((ex_7_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ex_7_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ex_7_footprint_sp_write_low))) | (((ex_7_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ex_7_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ex_7_footprint_sp_write_low)))) | (((ex_7_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ex_7_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_7_footprint_sp_write_low)))) | (((ex_7_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ex_7_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_7_footprint_sp_read_low)))) | (((ex_7_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ex_7_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_7_footprint_sp_read_a_low)))) | (((ex_7_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ex_7_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ex_7_footprint_acc_write_low)))) | (((ex_7_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ex_7_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_7_footprint_acc_write_low)))) | (((ex_7_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ex_7_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_7_footprint_acc_read_low)))))) | ((ex_8_valid & _st_issuable_e17[31]) & ((((((((((ex_8_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ex_8_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ex_8_footprint_sp_write_low))) | (((ex_8_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ex_8_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ex_8_footprint_sp_write_low)))) | (((ex_8_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ex_8_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_8_footprint_sp_write_low)))) | (((ex_8_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ex_8_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_8_footprint_sp_read_low)))) | (((ex_8_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ex_8_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_8_footprint_sp_read_a_low)))) | (((ex_8_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ex_8_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ex_8_footprint_acc_write_low)))) | (((ex_8_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ex_8_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_8_footprint_acc_write_low)))) | (((ex_8_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ex_8_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_8_footprint_acc_read_low)))))) | ((ex_9_valid & _st_issuable_e18[31]) & ((((((((((ex_9_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ex_9_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ex_9_footprint_sp_write_low))) | (((ex_9_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ex_9_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ex_9_footprint_sp_write_low)))) | (((ex_9_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ex_9_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_9_footprint_sp_write_low)))) | (((ex_9_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ex_9_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_9_footprint_sp_read_low)))) | (((ex_9_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ex_9_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_9_footprint_sp_read_a_low)))) | (((ex_9_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ex_9_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ex_9_footprint_acc_write_low)))) | (((ex_9_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ex_9_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_9_footprint_acc_write_low)))) | (((ex_9_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ex_9_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_9_footprint_acc_read_low)))))) | ((ex_10_valid & _st_issuable_e19[31]) & ((((((((((ex_10_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ex_10_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ex_10_footprint_sp_write_low))) | (((ex_10_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ex_10_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ex_10_footprint_sp_write_low)))) | (((ex_10_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ex_10_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_10_footprint_sp_write_low)))) | (((ex_10_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ex_10_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_10_footprint_sp_read_low)))) | (((ex_10_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ex_10_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_10_footprint_sp_read_a_low)))) | (((ex_10_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ex_10_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ex_10_footprint_acc_write_low)))) | (((ex_10_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ex_10_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_10_footprint_acc_write_low)))) | (((ex_10_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ex_10_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_10_footprint_acc_read_low)))))) | ((ex_11_valid & _st_issuable_e20[31]) & ((((((((((ex_11_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ex_11_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ex_11_footprint_sp_write_low))) | (((ex_11_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ex_11_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ex_11_footprint_sp_write_low)))) | (((ex_11_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ex_11_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_11_footprint_sp_write_low)))) | (((ex_11_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ex_11_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_11_footprint_sp_read_low)))) | (((ex_11_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ex_11_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_11_footprint_sp_read_a_low)))) | (((ex_11_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ex_11_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ex_11_footprint_acc_write_low)))) | (((ex_11_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ex_11_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_11_footprint_acc_write_low)))) | (((ex_11_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ex_11_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_11_footprint_acc_read_low)))))) | ((ex_12_valid & _st_issuable_e21[31]) & ((((((((((ex_12_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ex_12_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ex_12_footprint_sp_write_low))) | (((ex_12_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ex_12_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ex_12_footprint_sp_write_low)))) | (((ex_12_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ex_12_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_12_footprint_sp_write_low)))) | (((ex_12_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ex_12_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_12_footprint_sp_read_low)))) | (((ex_12_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ex_12_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_12_footprint_sp_read_a_low)))) | (((ex_12_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ex_12_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ex_12_footprint_acc_write_low)))) | (((ex_12_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ex_12_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_12_footprint_acc_write_low)))) | (((ex_12_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ex_12_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_12_footprint_acc_read_low)))))) | ((ex_13_valid & _st_issuable_e22[31]) & ((((((((((ex_13_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ex_13_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ex_13_footprint_sp_write_low))) | (((ex_13_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ex_13_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ex_13_footprint_sp_write_low)))) | (((ex_13_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ex_13_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_13_footprint_sp_write_low)))) | (((ex_13_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ex_13_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_13_footprint_sp_read_low)))) | (((ex_13_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ex_13_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_13_footprint_sp_read_a_low)))) | (((ex_13_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ex_13_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ex_13_footprint_acc_write_low)))) | (((ex_13_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ex_13_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_13_footprint_acc_write_low)))) | (((ex_13_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ex_13_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_13_footprint_acc_read_low)))))) | ((ex_14_valid & _st_issuable_e23[31]) & ((((((((((ex_14_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ex_14_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ex_14_footprint_sp_write_low))) | (((ex_14_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ex_14_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ex_14_footprint_sp_write_low)))) | (((ex_14_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ex_14_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_14_footprint_sp_write_low)))) | (((ex_14_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ex_14_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_14_footprint_sp_read_low)))) | (((ex_14_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ex_14_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_14_footprint_sp_read_a_low)))) | (((ex_14_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ex_14_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ex_14_footprint_acc_write_low)))) | (((ex_14_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ex_14_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_14_footprint_acc_write_low)))) | (((ex_14_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ex_14_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_14_footprint_acc_read_low)))))) | ((ex_15_valid & _st_issuable_e24[31]) & ((((((((((ex_15_footprint_sp_write_valid & st_candidate_footprint_sp_read_valid) & (~(ex_15_footprint_sp_write_high < st_candidate_footprint_sp_read_low))) & (~(st_candidate_footprint_sp_read_high < ex_15_footprint_sp_write_low))) | (((ex_15_footprint_sp_write_valid & st_candidate_footprint_sp_read_a_valid) & (~(ex_15_footprint_sp_write_high < st_candidate_footprint_sp_read_a_low))) & (~(st_candidate_footprint_sp_read_a_high < ex_15_footprint_sp_write_low)))) | (((ex_15_footprint_sp_write_valid & st_candidate_footprint_sp_write_valid) & (~(ex_15_footprint_sp_write_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_15_footprint_sp_write_low)))) | (((ex_15_footprint_sp_read_valid & st_candidate_footprint_sp_write_valid) & (~(ex_15_footprint_sp_read_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_15_footprint_sp_read_low)))) | (((ex_15_footprint_sp_read_a_valid & st_candidate_footprint_sp_write_valid) & (~(ex_15_footprint_sp_read_a_high < st_candidate_footprint_sp_write_low))) & (~(st_candidate_footprint_sp_write_high < ex_15_footprint_sp_read_a_low)))) | (((ex_15_footprint_acc_write_valid & st_candidate_footprint_acc_read_valid) & (~(ex_15_footprint_acc_write_high < st_candidate_footprint_acc_read_low))) & (~(st_candidate_footprint_acc_read_high < ex_15_footprint_acc_write_low)))) | (((ex_15_footprint_acc_write_valid & st_candidate_footprint_acc_write_valid) & (~(ex_15_footprint_acc_write_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_15_footprint_acc_write_low)))) | (((ex_15_footprint_acc_read_valid & st_candidate_footprint_acc_write_valid) & (~(ex_15_footprint_acc_read_high < st_candidate_footprint_acc_write_low))) & (~(st_candidate_footprint_acc_write_high < ex_15_footprint_acc_read_low)))))));
   always @(posedge clock) begin
     if (reset)
       ld_head <= 3'h0;
-    else
-      ld_head <= retire_0 ? (ld_head + 3'h1) : ld_head;
+    else if (retire_0)
+      ld_head <= ld_head + 3'h1;
   end
   always @(posedge clock) begin
     if (reset)
       ld_issue <= 3'h0;
-    else
-      ld_issue <= (issue_0_valid & issue_0_ready) ? (ld_issue + 3'h1) : ld_issue;
+    else if (issue_0_valid & issue_0_ready)
+      ld_issue <= ld_issue + 3'h1;
   end
   always @(posedge clock) begin
     if (reset)
       ld_tail <= 3'h0;
-    else
-      ld_tail <= (alloc_0_valid & alloc_0_ready) ? (ld_tail + 3'h1) : ld_tail;
+    else if (alloc_0_valid & alloc_0_ready)
+      ld_tail <= ld_tail + 3'h1;
   end
   always @(posedge clock) begin
     if (reset)
       ld_0_valid <= 1'h0;
-    else
-      ld_0_valid <= retire_0 ? ((ld_head == 3'h0) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? 1'h1 : ld_0_valid) : ld_0_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? 1'h1 : ld_0_valid) : ld_0_valid);
+    else if (retire_0) begin
+      if (ld_head == 3'h0)
+        ld_0_valid <= 1'h0;
+      else if (alloc_0_valid & alloc_0_ready) begin
+        if (ld_tail == 3'h0)
+          ld_0_valid <= 1'h1;
+      end
+    end else if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld_0_issued <= 1'h0;
-    else
-      ld_0_issued <= (issue_0_valid & issue_0_ready) ? ((ld_issue == 3'h0) ? 1'h1 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? 1'h0 : ld_0_issued) : ld_0_issued)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? 1'h0 : ld_0_issued) : ld_0_issued);
+    else if (issue_0_valid & issue_0_ready) begin
+      if (ld_issue == 3'h0)
+        ld_0_issued <= 1'h1;
+      else if (alloc_0_valid & alloc_0_ready) begin
+        if (ld_tail == 3'h0)
+          ld_0_issued <= 1'h0;
+      end
+    end else if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ld_0_cmd_compute_cmd_funct <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? alloc_0_bits_compute_cmd_funct : ld_0_cmd_compute_cmd_funct) : ld_0_cmd_compute_cmd_funct;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_cmd_compute_cmd_funct <= alloc_0_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ld_0_cmd_compute_cmd_rs1 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? alloc_0_bits_compute_cmd_rs1 : ld_0_cmd_compute_cmd_rs1) : ld_0_cmd_compute_cmd_rs1;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_cmd_compute_cmd_rs1 <= alloc_0_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ld_0_cmd_compute_cmd_rs2 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? alloc_0_bits_compute_cmd_rs2 : ld_0_cmd_compute_cmd_rs2) : ld_0_cmd_compute_cmd_rs2;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_cmd_compute_cmd_rs2 <= alloc_0_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ld_0_cmd_compute_index <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? alloc_0_bits_compute_index : ld_0_cmd_compute_index) : ld_0_cmd_compute_index;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_cmd_compute_index <= alloc_0_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ld_0_cmd_compute_sequence <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? alloc_0_bits_compute_sequence : ld_0_cmd_compute_sequence) : ld_0_cmd_compute_sequence;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_cmd_compute_sequence <= alloc_0_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ld_0_cmd_compute_loop_internal <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? alloc_0_bits_compute_loop_internal : ld_0_cmd_compute_loop_internal) : ld_0_cmd_compute_loop_internal;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_cmd_compute_loop_internal <= alloc_0_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ld_0_cmd_compute_loop_slot <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? alloc_0_bits_compute_loop_slot : ld_0_cmd_compute_loop_slot) : ld_0_cmd_compute_loop_slot;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_cmd_compute_loop_slot <= alloc_0_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ld_0_cmd_preload_rs1 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? alloc_0_bits_preload_rs1 : ld_0_cmd_preload_rs1) : ld_0_cmd_preload_rs1;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_cmd_preload_rs1 <= alloc_0_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ld_0_cmd_preload_rs2 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? alloc_0_bits_preload_rs2 : ld_0_cmd_preload_rs2) : ld_0_cmd_preload_rs2;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_cmd_preload_rs2 <= alloc_0_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ld_0_footprint_sp_read_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? footprint_sp_read_valid : ld_0_footprint_sp_read_valid) : ld_0_footprint_sp_read_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_0_footprint_sp_read_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? footprint_sp_read_low : ld_0_footprint_sp_read_low) : ld_0_footprint_sp_read_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ld_0_footprint_sp_read_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? footprint_sp_read_high : ld_0_footprint_sp_read_high) : ld_0_footprint_sp_read_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ld_0_footprint_sp_read_a_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? footprint_sp_read_a_valid : ld_0_footprint_sp_read_a_valid) : ld_0_footprint_sp_read_a_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_0_footprint_sp_read_a_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? footprint_sp_read_a_low : ld_0_footprint_sp_read_a_low) : ld_0_footprint_sp_read_a_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ld_0_footprint_sp_read_a_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? footprint_sp_read_a_high : ld_0_footprint_sp_read_a_high) : ld_0_footprint_sp_read_a_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ld_0_footprint_sp_write_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? footprint_sp_write_valid : ld_0_footprint_sp_write_valid) : ld_0_footprint_sp_write_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_0_footprint_sp_write_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? footprint_sp_write_low : ld_0_footprint_sp_write_low) : ld_0_footprint_sp_write_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ld_0_footprint_sp_write_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? footprint_sp_write_high : ld_0_footprint_sp_write_high) : ld_0_footprint_sp_write_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ld_0_footprint_acc_read_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? footprint_acc_read_valid : ld_0_footprint_acc_read_valid) : ld_0_footprint_acc_read_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_0_footprint_acc_read_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? footprint_acc_read_low : ld_0_footprint_acc_read_low) : ld_0_footprint_acc_read_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ld_0_footprint_acc_read_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? footprint_acc_read_high : ld_0_footprint_acc_read_high) : ld_0_footprint_acc_read_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ld_0_footprint_acc_write_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? footprint_acc_write_valid : ld_0_footprint_acc_write_valid) : ld_0_footprint_acc_write_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_0_footprint_acc_write_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? footprint_acc_write_low : ld_0_footprint_acc_write_low) : ld_0_footprint_acc_write_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ld_0_footprint_acc_write_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h0) ? footprint_acc_write_high : ld_0_footprint_acc_write_high) : ld_0_footprint_acc_write_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h0)
+        ld_0_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld_1_valid <= 1'h0;
-    else
-      ld_1_valid <= retire_0 ? ((ld_head == 3'h1) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? 1'h1 : ld_1_valid) : ld_1_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? 1'h1 : ld_1_valid) : ld_1_valid);
+    else if (retire_0) begin
+      if (ld_head == 3'h1)
+        ld_1_valid <= 1'h0;
+      else if (alloc_0_valid & alloc_0_ready) begin
+        if (ld_tail == 3'h1)
+          ld_1_valid <= 1'h1;
+      end
+    end else if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld_1_issued <= 1'h0;
-    else
-      ld_1_issued <= (issue_0_valid & issue_0_ready) ? ((ld_issue == 3'h1) ? 1'h1 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? 1'h0 : ld_1_issued) : ld_1_issued)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? 1'h0 : ld_1_issued) : ld_1_issued);
+    else if (issue_0_valid & issue_0_ready) begin
+      if (ld_issue == 3'h1)
+        ld_1_issued <= 1'h1;
+      else if (alloc_0_valid & alloc_0_ready) begin
+        if (ld_tail == 3'h1)
+          ld_1_issued <= 1'h0;
+      end
+    end else if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ld_1_cmd_compute_cmd_funct <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? alloc_0_bits_compute_cmd_funct : ld_1_cmd_compute_cmd_funct) : ld_1_cmd_compute_cmd_funct;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_cmd_compute_cmd_funct <= alloc_0_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ld_1_cmd_compute_cmd_rs1 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? alloc_0_bits_compute_cmd_rs1 : ld_1_cmd_compute_cmd_rs1) : ld_1_cmd_compute_cmd_rs1;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_cmd_compute_cmd_rs1 <= alloc_0_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ld_1_cmd_compute_cmd_rs2 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? alloc_0_bits_compute_cmd_rs2 : ld_1_cmd_compute_cmd_rs2) : ld_1_cmd_compute_cmd_rs2;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_cmd_compute_cmd_rs2 <= alloc_0_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ld_1_cmd_compute_index <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? alloc_0_bits_compute_index : ld_1_cmd_compute_index) : ld_1_cmd_compute_index;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_cmd_compute_index <= alloc_0_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ld_1_cmd_compute_sequence <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? alloc_0_bits_compute_sequence : ld_1_cmd_compute_sequence) : ld_1_cmd_compute_sequence;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_cmd_compute_sequence <= alloc_0_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ld_1_cmd_compute_loop_internal <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? alloc_0_bits_compute_loop_internal : ld_1_cmd_compute_loop_internal) : ld_1_cmd_compute_loop_internal;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_cmd_compute_loop_internal <= alloc_0_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ld_1_cmd_compute_loop_slot <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? alloc_0_bits_compute_loop_slot : ld_1_cmd_compute_loop_slot) : ld_1_cmd_compute_loop_slot;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_cmd_compute_loop_slot <= alloc_0_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ld_1_cmd_preload_rs1 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? alloc_0_bits_preload_rs1 : ld_1_cmd_preload_rs1) : ld_1_cmd_preload_rs1;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_cmd_preload_rs1 <= alloc_0_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ld_1_cmd_preload_rs2 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? alloc_0_bits_preload_rs2 : ld_1_cmd_preload_rs2) : ld_1_cmd_preload_rs2;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_cmd_preload_rs2 <= alloc_0_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ld_1_footprint_sp_read_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? footprint_sp_read_valid : ld_1_footprint_sp_read_valid) : ld_1_footprint_sp_read_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_1_footprint_sp_read_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? footprint_sp_read_low : ld_1_footprint_sp_read_low) : ld_1_footprint_sp_read_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ld_1_footprint_sp_read_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? footprint_sp_read_high : ld_1_footprint_sp_read_high) : ld_1_footprint_sp_read_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ld_1_footprint_sp_read_a_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? footprint_sp_read_a_valid : ld_1_footprint_sp_read_a_valid) : ld_1_footprint_sp_read_a_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_1_footprint_sp_read_a_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? footprint_sp_read_a_low : ld_1_footprint_sp_read_a_low) : ld_1_footprint_sp_read_a_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ld_1_footprint_sp_read_a_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? footprint_sp_read_a_high : ld_1_footprint_sp_read_a_high) : ld_1_footprint_sp_read_a_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ld_1_footprint_sp_write_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? footprint_sp_write_valid : ld_1_footprint_sp_write_valid) : ld_1_footprint_sp_write_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_1_footprint_sp_write_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? footprint_sp_write_low : ld_1_footprint_sp_write_low) : ld_1_footprint_sp_write_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ld_1_footprint_sp_write_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? footprint_sp_write_high : ld_1_footprint_sp_write_high) : ld_1_footprint_sp_write_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ld_1_footprint_acc_read_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? footprint_acc_read_valid : ld_1_footprint_acc_read_valid) : ld_1_footprint_acc_read_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_1_footprint_acc_read_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? footprint_acc_read_low : ld_1_footprint_acc_read_low) : ld_1_footprint_acc_read_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ld_1_footprint_acc_read_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? footprint_acc_read_high : ld_1_footprint_acc_read_high) : ld_1_footprint_acc_read_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ld_1_footprint_acc_write_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? footprint_acc_write_valid : ld_1_footprint_acc_write_valid) : ld_1_footprint_acc_write_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_1_footprint_acc_write_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? footprint_acc_write_low : ld_1_footprint_acc_write_low) : ld_1_footprint_acc_write_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ld_1_footprint_acc_write_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h1) ? footprint_acc_write_high : ld_1_footprint_acc_write_high) : ld_1_footprint_acc_write_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h1)
+        ld_1_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld_2_valid <= 1'h0;
-    else
-      ld_2_valid <= retire_0 ? ((ld_head == 3'h2) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? 1'h1 : ld_2_valid) : ld_2_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? 1'h1 : ld_2_valid) : ld_2_valid);
+    else if (retire_0) begin
+      if (ld_head == 3'h2)
+        ld_2_valid <= 1'h0;
+      else if (alloc_0_valid & alloc_0_ready) begin
+        if (ld_tail == 3'h2)
+          ld_2_valid <= 1'h1;
+      end
+    end else if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld_2_issued <= 1'h0;
-    else
-      ld_2_issued <= (issue_0_valid & issue_0_ready) ? ((ld_issue == 3'h2) ? 1'h1 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? 1'h0 : ld_2_issued) : ld_2_issued)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? 1'h0 : ld_2_issued) : ld_2_issued);
+    else if (issue_0_valid & issue_0_ready) begin
+      if (ld_issue == 3'h2)
+        ld_2_issued <= 1'h1;
+      else if (alloc_0_valid & alloc_0_ready) begin
+        if (ld_tail == 3'h2)
+          ld_2_issued <= 1'h0;
+      end
+    end else if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ld_2_cmd_compute_cmd_funct <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? alloc_0_bits_compute_cmd_funct : ld_2_cmd_compute_cmd_funct) : ld_2_cmd_compute_cmd_funct;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_cmd_compute_cmd_funct <= alloc_0_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ld_2_cmd_compute_cmd_rs1 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? alloc_0_bits_compute_cmd_rs1 : ld_2_cmd_compute_cmd_rs1) : ld_2_cmd_compute_cmd_rs1;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_cmd_compute_cmd_rs1 <= alloc_0_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ld_2_cmd_compute_cmd_rs2 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? alloc_0_bits_compute_cmd_rs2 : ld_2_cmd_compute_cmd_rs2) : ld_2_cmd_compute_cmd_rs2;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_cmd_compute_cmd_rs2 <= alloc_0_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ld_2_cmd_compute_index <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? alloc_0_bits_compute_index : ld_2_cmd_compute_index) : ld_2_cmd_compute_index;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_cmd_compute_index <= alloc_0_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ld_2_cmd_compute_sequence <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? alloc_0_bits_compute_sequence : ld_2_cmd_compute_sequence) : ld_2_cmd_compute_sequence;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_cmd_compute_sequence <= alloc_0_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ld_2_cmd_compute_loop_internal <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? alloc_0_bits_compute_loop_internal : ld_2_cmd_compute_loop_internal) : ld_2_cmd_compute_loop_internal;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_cmd_compute_loop_internal <= alloc_0_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ld_2_cmd_compute_loop_slot <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? alloc_0_bits_compute_loop_slot : ld_2_cmd_compute_loop_slot) : ld_2_cmd_compute_loop_slot;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_cmd_compute_loop_slot <= alloc_0_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ld_2_cmd_preload_rs1 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? alloc_0_bits_preload_rs1 : ld_2_cmd_preload_rs1) : ld_2_cmd_preload_rs1;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_cmd_preload_rs1 <= alloc_0_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ld_2_cmd_preload_rs2 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? alloc_0_bits_preload_rs2 : ld_2_cmd_preload_rs2) : ld_2_cmd_preload_rs2;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_cmd_preload_rs2 <= alloc_0_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ld_2_footprint_sp_read_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? footprint_sp_read_valid : ld_2_footprint_sp_read_valid) : ld_2_footprint_sp_read_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_2_footprint_sp_read_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? footprint_sp_read_low : ld_2_footprint_sp_read_low) : ld_2_footprint_sp_read_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ld_2_footprint_sp_read_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? footprint_sp_read_high : ld_2_footprint_sp_read_high) : ld_2_footprint_sp_read_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ld_2_footprint_sp_read_a_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? footprint_sp_read_a_valid : ld_2_footprint_sp_read_a_valid) : ld_2_footprint_sp_read_a_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_2_footprint_sp_read_a_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? footprint_sp_read_a_low : ld_2_footprint_sp_read_a_low) : ld_2_footprint_sp_read_a_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ld_2_footprint_sp_read_a_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? footprint_sp_read_a_high : ld_2_footprint_sp_read_a_high) : ld_2_footprint_sp_read_a_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ld_2_footprint_sp_write_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? footprint_sp_write_valid : ld_2_footprint_sp_write_valid) : ld_2_footprint_sp_write_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_2_footprint_sp_write_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? footprint_sp_write_low : ld_2_footprint_sp_write_low) : ld_2_footprint_sp_write_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ld_2_footprint_sp_write_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? footprint_sp_write_high : ld_2_footprint_sp_write_high) : ld_2_footprint_sp_write_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ld_2_footprint_acc_read_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? footprint_acc_read_valid : ld_2_footprint_acc_read_valid) : ld_2_footprint_acc_read_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_2_footprint_acc_read_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? footprint_acc_read_low : ld_2_footprint_acc_read_low) : ld_2_footprint_acc_read_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ld_2_footprint_acc_read_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? footprint_acc_read_high : ld_2_footprint_acc_read_high) : ld_2_footprint_acc_read_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ld_2_footprint_acc_write_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? footprint_acc_write_valid : ld_2_footprint_acc_write_valid) : ld_2_footprint_acc_write_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_2_footprint_acc_write_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? footprint_acc_write_low : ld_2_footprint_acc_write_low) : ld_2_footprint_acc_write_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ld_2_footprint_acc_write_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h2) ? footprint_acc_write_high : ld_2_footprint_acc_write_high) : ld_2_footprint_acc_write_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h2)
+        ld_2_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld_3_valid <= 1'h0;
-    else
-      ld_3_valid <= retire_0 ? ((ld_head == 3'h3) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? 1'h1 : ld_3_valid) : ld_3_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? 1'h1 : ld_3_valid) : ld_3_valid);
+    else if (retire_0) begin
+      if (ld_head == 3'h3)
+        ld_3_valid <= 1'h0;
+      else if (alloc_0_valid & alloc_0_ready) begin
+        if (ld_tail == 3'h3)
+          ld_3_valid <= 1'h1;
+      end
+    end else if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld_3_issued <= 1'h0;
-    else
-      ld_3_issued <= (issue_0_valid & issue_0_ready) ? ((ld_issue == 3'h3) ? 1'h1 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? 1'h0 : ld_3_issued) : ld_3_issued)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? 1'h0 : ld_3_issued) : ld_3_issued);
+    else if (issue_0_valid & issue_0_ready) begin
+      if (ld_issue == 3'h3)
+        ld_3_issued <= 1'h1;
+      else if (alloc_0_valid & alloc_0_ready) begin
+        if (ld_tail == 3'h3)
+          ld_3_issued <= 1'h0;
+      end
+    end else if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ld_3_cmd_compute_cmd_funct <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? alloc_0_bits_compute_cmd_funct : ld_3_cmd_compute_cmd_funct) : ld_3_cmd_compute_cmd_funct;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_cmd_compute_cmd_funct <= alloc_0_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ld_3_cmd_compute_cmd_rs1 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? alloc_0_bits_compute_cmd_rs1 : ld_3_cmd_compute_cmd_rs1) : ld_3_cmd_compute_cmd_rs1;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_cmd_compute_cmd_rs1 <= alloc_0_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ld_3_cmd_compute_cmd_rs2 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? alloc_0_bits_compute_cmd_rs2 : ld_3_cmd_compute_cmd_rs2) : ld_3_cmd_compute_cmd_rs2;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_cmd_compute_cmd_rs2 <= alloc_0_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ld_3_cmd_compute_index <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? alloc_0_bits_compute_index : ld_3_cmd_compute_index) : ld_3_cmd_compute_index;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_cmd_compute_index <= alloc_0_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ld_3_cmd_compute_sequence <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? alloc_0_bits_compute_sequence : ld_3_cmd_compute_sequence) : ld_3_cmd_compute_sequence;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_cmd_compute_sequence <= alloc_0_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ld_3_cmd_compute_loop_internal <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? alloc_0_bits_compute_loop_internal : ld_3_cmd_compute_loop_internal) : ld_3_cmd_compute_loop_internal;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_cmd_compute_loop_internal <= alloc_0_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ld_3_cmd_compute_loop_slot <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? alloc_0_bits_compute_loop_slot : ld_3_cmd_compute_loop_slot) : ld_3_cmd_compute_loop_slot;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_cmd_compute_loop_slot <= alloc_0_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ld_3_cmd_preload_rs1 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? alloc_0_bits_preload_rs1 : ld_3_cmd_preload_rs1) : ld_3_cmd_preload_rs1;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_cmd_preload_rs1 <= alloc_0_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ld_3_cmd_preload_rs2 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? alloc_0_bits_preload_rs2 : ld_3_cmd_preload_rs2) : ld_3_cmd_preload_rs2;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_cmd_preload_rs2 <= alloc_0_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ld_3_footprint_sp_read_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? footprint_sp_read_valid : ld_3_footprint_sp_read_valid) : ld_3_footprint_sp_read_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_3_footprint_sp_read_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? footprint_sp_read_low : ld_3_footprint_sp_read_low) : ld_3_footprint_sp_read_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ld_3_footprint_sp_read_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? footprint_sp_read_high : ld_3_footprint_sp_read_high) : ld_3_footprint_sp_read_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ld_3_footprint_sp_read_a_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? footprint_sp_read_a_valid : ld_3_footprint_sp_read_a_valid) : ld_3_footprint_sp_read_a_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_3_footprint_sp_read_a_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? footprint_sp_read_a_low : ld_3_footprint_sp_read_a_low) : ld_3_footprint_sp_read_a_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ld_3_footprint_sp_read_a_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? footprint_sp_read_a_high : ld_3_footprint_sp_read_a_high) : ld_3_footprint_sp_read_a_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ld_3_footprint_sp_write_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? footprint_sp_write_valid : ld_3_footprint_sp_write_valid) : ld_3_footprint_sp_write_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_3_footprint_sp_write_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? footprint_sp_write_low : ld_3_footprint_sp_write_low) : ld_3_footprint_sp_write_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ld_3_footprint_sp_write_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? footprint_sp_write_high : ld_3_footprint_sp_write_high) : ld_3_footprint_sp_write_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ld_3_footprint_acc_read_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? footprint_acc_read_valid : ld_3_footprint_acc_read_valid) : ld_3_footprint_acc_read_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_3_footprint_acc_read_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? footprint_acc_read_low : ld_3_footprint_acc_read_low) : ld_3_footprint_acc_read_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ld_3_footprint_acc_read_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? footprint_acc_read_high : ld_3_footprint_acc_read_high) : ld_3_footprint_acc_read_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ld_3_footprint_acc_write_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? footprint_acc_write_valid : ld_3_footprint_acc_write_valid) : ld_3_footprint_acc_write_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_3_footprint_acc_write_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? footprint_acc_write_low : ld_3_footprint_acc_write_low) : ld_3_footprint_acc_write_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ld_3_footprint_acc_write_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h3) ? footprint_acc_write_high : ld_3_footprint_acc_write_high) : ld_3_footprint_acc_write_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h3)
+        ld_3_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld_4_valid <= 1'h0;
-    else
-      ld_4_valid <= retire_0 ? ((ld_head == 3'h4) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? 1'h1 : ld_4_valid) : ld_4_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? 1'h1 : ld_4_valid) : ld_4_valid);
+    else if (retire_0) begin
+      if (ld_head == 3'h4)
+        ld_4_valid <= 1'h0;
+      else if (alloc_0_valid & alloc_0_ready) begin
+        if (ld_tail == 3'h4)
+          ld_4_valid <= 1'h1;
+      end
+    end else if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld_4_issued <= 1'h0;
-    else
-      ld_4_issued <= (issue_0_valid & issue_0_ready) ? ((ld_issue == 3'h4) ? 1'h1 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? 1'h0 : ld_4_issued) : ld_4_issued)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? 1'h0 : ld_4_issued) : ld_4_issued);
+    else if (issue_0_valid & issue_0_ready) begin
+      if (ld_issue == 3'h4)
+        ld_4_issued <= 1'h1;
+      else if (alloc_0_valid & alloc_0_ready) begin
+        if (ld_tail == 3'h4)
+          ld_4_issued <= 1'h0;
+      end
+    end else if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ld_4_cmd_compute_cmd_funct <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? alloc_0_bits_compute_cmd_funct : ld_4_cmd_compute_cmd_funct) : ld_4_cmd_compute_cmd_funct;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_cmd_compute_cmd_funct <= alloc_0_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ld_4_cmd_compute_cmd_rs1 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? alloc_0_bits_compute_cmd_rs1 : ld_4_cmd_compute_cmd_rs1) : ld_4_cmd_compute_cmd_rs1;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_cmd_compute_cmd_rs1 <= alloc_0_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ld_4_cmd_compute_cmd_rs2 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? alloc_0_bits_compute_cmd_rs2 : ld_4_cmd_compute_cmd_rs2) : ld_4_cmd_compute_cmd_rs2;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_cmd_compute_cmd_rs2 <= alloc_0_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ld_4_cmd_compute_index <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? alloc_0_bits_compute_index : ld_4_cmd_compute_index) : ld_4_cmd_compute_index;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_cmd_compute_index <= alloc_0_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ld_4_cmd_compute_sequence <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? alloc_0_bits_compute_sequence : ld_4_cmd_compute_sequence) : ld_4_cmd_compute_sequence;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_cmd_compute_sequence <= alloc_0_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ld_4_cmd_compute_loop_internal <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? alloc_0_bits_compute_loop_internal : ld_4_cmd_compute_loop_internal) : ld_4_cmd_compute_loop_internal;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_cmd_compute_loop_internal <= alloc_0_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ld_4_cmd_compute_loop_slot <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? alloc_0_bits_compute_loop_slot : ld_4_cmd_compute_loop_slot) : ld_4_cmd_compute_loop_slot;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_cmd_compute_loop_slot <= alloc_0_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ld_4_cmd_preload_rs1 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? alloc_0_bits_preload_rs1 : ld_4_cmd_preload_rs1) : ld_4_cmd_preload_rs1;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_cmd_preload_rs1 <= alloc_0_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ld_4_cmd_preload_rs2 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? alloc_0_bits_preload_rs2 : ld_4_cmd_preload_rs2) : ld_4_cmd_preload_rs2;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_cmd_preload_rs2 <= alloc_0_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ld_4_footprint_sp_read_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? footprint_sp_read_valid : ld_4_footprint_sp_read_valid) : ld_4_footprint_sp_read_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_4_footprint_sp_read_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? footprint_sp_read_low : ld_4_footprint_sp_read_low) : ld_4_footprint_sp_read_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ld_4_footprint_sp_read_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? footprint_sp_read_high : ld_4_footprint_sp_read_high) : ld_4_footprint_sp_read_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ld_4_footprint_sp_read_a_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? footprint_sp_read_a_valid : ld_4_footprint_sp_read_a_valid) : ld_4_footprint_sp_read_a_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_4_footprint_sp_read_a_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? footprint_sp_read_a_low : ld_4_footprint_sp_read_a_low) : ld_4_footprint_sp_read_a_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ld_4_footprint_sp_read_a_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? footprint_sp_read_a_high : ld_4_footprint_sp_read_a_high) : ld_4_footprint_sp_read_a_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ld_4_footprint_sp_write_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? footprint_sp_write_valid : ld_4_footprint_sp_write_valid) : ld_4_footprint_sp_write_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_4_footprint_sp_write_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? footprint_sp_write_low : ld_4_footprint_sp_write_low) : ld_4_footprint_sp_write_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ld_4_footprint_sp_write_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? footprint_sp_write_high : ld_4_footprint_sp_write_high) : ld_4_footprint_sp_write_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ld_4_footprint_acc_read_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? footprint_acc_read_valid : ld_4_footprint_acc_read_valid) : ld_4_footprint_acc_read_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_4_footprint_acc_read_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? footprint_acc_read_low : ld_4_footprint_acc_read_low) : ld_4_footprint_acc_read_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ld_4_footprint_acc_read_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? footprint_acc_read_high : ld_4_footprint_acc_read_high) : ld_4_footprint_acc_read_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ld_4_footprint_acc_write_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? footprint_acc_write_valid : ld_4_footprint_acc_write_valid) : ld_4_footprint_acc_write_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_4_footprint_acc_write_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? footprint_acc_write_low : ld_4_footprint_acc_write_low) : ld_4_footprint_acc_write_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ld_4_footprint_acc_write_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h4) ? footprint_acc_write_high : ld_4_footprint_acc_write_high) : ld_4_footprint_acc_write_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h4)
+        ld_4_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld_5_valid <= 1'h0;
-    else
-      ld_5_valid <= retire_0 ? ((ld_head == 3'h5) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? 1'h1 : ld_5_valid) : ld_5_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? 1'h1 : ld_5_valid) : ld_5_valid);
+    else if (retire_0) begin
+      if (ld_head == 3'h5)
+        ld_5_valid <= 1'h0;
+      else if (alloc_0_valid & alloc_0_ready) begin
+        if (ld_tail == 3'h5)
+          ld_5_valid <= 1'h1;
+      end
+    end else if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld_5_issued <= 1'h0;
-    else
-      ld_5_issued <= (issue_0_valid & issue_0_ready) ? ((ld_issue == 3'h5) ? 1'h1 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? 1'h0 : ld_5_issued) : ld_5_issued)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? 1'h0 : ld_5_issued) : ld_5_issued);
+    else if (issue_0_valid & issue_0_ready) begin
+      if (ld_issue == 3'h5)
+        ld_5_issued <= 1'h1;
+      else if (alloc_0_valid & alloc_0_ready) begin
+        if (ld_tail == 3'h5)
+          ld_5_issued <= 1'h0;
+      end
+    end else if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ld_5_cmd_compute_cmd_funct <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? alloc_0_bits_compute_cmd_funct : ld_5_cmd_compute_cmd_funct) : ld_5_cmd_compute_cmd_funct;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_cmd_compute_cmd_funct <= alloc_0_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ld_5_cmd_compute_cmd_rs1 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? alloc_0_bits_compute_cmd_rs1 : ld_5_cmd_compute_cmd_rs1) : ld_5_cmd_compute_cmd_rs1;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_cmd_compute_cmd_rs1 <= alloc_0_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ld_5_cmd_compute_cmd_rs2 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? alloc_0_bits_compute_cmd_rs2 : ld_5_cmd_compute_cmd_rs2) : ld_5_cmd_compute_cmd_rs2;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_cmd_compute_cmd_rs2 <= alloc_0_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ld_5_cmd_compute_index <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? alloc_0_bits_compute_index : ld_5_cmd_compute_index) : ld_5_cmd_compute_index;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_cmd_compute_index <= alloc_0_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ld_5_cmd_compute_sequence <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? alloc_0_bits_compute_sequence : ld_5_cmd_compute_sequence) : ld_5_cmd_compute_sequence;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_cmd_compute_sequence <= alloc_0_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ld_5_cmd_compute_loop_internal <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? alloc_0_bits_compute_loop_internal : ld_5_cmd_compute_loop_internal) : ld_5_cmd_compute_loop_internal;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_cmd_compute_loop_internal <= alloc_0_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ld_5_cmd_compute_loop_slot <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? alloc_0_bits_compute_loop_slot : ld_5_cmd_compute_loop_slot) : ld_5_cmd_compute_loop_slot;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_cmd_compute_loop_slot <= alloc_0_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ld_5_cmd_preload_rs1 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? alloc_0_bits_preload_rs1 : ld_5_cmd_preload_rs1) : ld_5_cmd_preload_rs1;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_cmd_preload_rs1 <= alloc_0_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ld_5_cmd_preload_rs2 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? alloc_0_bits_preload_rs2 : ld_5_cmd_preload_rs2) : ld_5_cmd_preload_rs2;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_cmd_preload_rs2 <= alloc_0_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ld_5_footprint_sp_read_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? footprint_sp_read_valid : ld_5_footprint_sp_read_valid) : ld_5_footprint_sp_read_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_5_footprint_sp_read_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? footprint_sp_read_low : ld_5_footprint_sp_read_low) : ld_5_footprint_sp_read_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ld_5_footprint_sp_read_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? footprint_sp_read_high : ld_5_footprint_sp_read_high) : ld_5_footprint_sp_read_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ld_5_footprint_sp_read_a_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? footprint_sp_read_a_valid : ld_5_footprint_sp_read_a_valid) : ld_5_footprint_sp_read_a_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_5_footprint_sp_read_a_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? footprint_sp_read_a_low : ld_5_footprint_sp_read_a_low) : ld_5_footprint_sp_read_a_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ld_5_footprint_sp_read_a_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? footprint_sp_read_a_high : ld_5_footprint_sp_read_a_high) : ld_5_footprint_sp_read_a_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ld_5_footprint_sp_write_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? footprint_sp_write_valid : ld_5_footprint_sp_write_valid) : ld_5_footprint_sp_write_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_5_footprint_sp_write_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? footprint_sp_write_low : ld_5_footprint_sp_write_low) : ld_5_footprint_sp_write_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ld_5_footprint_sp_write_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? footprint_sp_write_high : ld_5_footprint_sp_write_high) : ld_5_footprint_sp_write_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ld_5_footprint_acc_read_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? footprint_acc_read_valid : ld_5_footprint_acc_read_valid) : ld_5_footprint_acc_read_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_5_footprint_acc_read_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? footprint_acc_read_low : ld_5_footprint_acc_read_low) : ld_5_footprint_acc_read_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ld_5_footprint_acc_read_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? footprint_acc_read_high : ld_5_footprint_acc_read_high) : ld_5_footprint_acc_read_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ld_5_footprint_acc_write_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? footprint_acc_write_valid : ld_5_footprint_acc_write_valid) : ld_5_footprint_acc_write_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_5_footprint_acc_write_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? footprint_acc_write_low : ld_5_footprint_acc_write_low) : ld_5_footprint_acc_write_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ld_5_footprint_acc_write_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h5) ? footprint_acc_write_high : ld_5_footprint_acc_write_high) : ld_5_footprint_acc_write_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h5)
+        ld_5_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld_6_valid <= 1'h0;
-    else
-      ld_6_valid <= retire_0 ? ((ld_head == 3'h6) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? 1'h1 : ld_6_valid) : ld_6_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? 1'h1 : ld_6_valid) : ld_6_valid);
+    else if (retire_0) begin
+      if (ld_head == 3'h6)
+        ld_6_valid <= 1'h0;
+      else if (alloc_0_valid & alloc_0_ready) begin
+        if (ld_tail == 3'h6)
+          ld_6_valid <= 1'h1;
+      end
+    end else if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld_6_issued <= 1'h0;
-    else
-      ld_6_issued <= (issue_0_valid & issue_0_ready) ? ((ld_issue == 3'h6) ? 1'h1 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? 1'h0 : ld_6_issued) : ld_6_issued)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? 1'h0 : ld_6_issued) : ld_6_issued);
+    else if (issue_0_valid & issue_0_ready) begin
+      if (ld_issue == 3'h6)
+        ld_6_issued <= 1'h1;
+      else if (alloc_0_valid & alloc_0_ready) begin
+        if (ld_tail == 3'h6)
+          ld_6_issued <= 1'h0;
+      end
+    end else if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ld_6_cmd_compute_cmd_funct <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? alloc_0_bits_compute_cmd_funct : ld_6_cmd_compute_cmd_funct) : ld_6_cmd_compute_cmd_funct;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_cmd_compute_cmd_funct <= alloc_0_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ld_6_cmd_compute_cmd_rs1 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? alloc_0_bits_compute_cmd_rs1 : ld_6_cmd_compute_cmd_rs1) : ld_6_cmd_compute_cmd_rs1;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_cmd_compute_cmd_rs1 <= alloc_0_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ld_6_cmd_compute_cmd_rs2 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? alloc_0_bits_compute_cmd_rs2 : ld_6_cmd_compute_cmd_rs2) : ld_6_cmd_compute_cmd_rs2;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_cmd_compute_cmd_rs2 <= alloc_0_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ld_6_cmd_compute_index <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? alloc_0_bits_compute_index : ld_6_cmd_compute_index) : ld_6_cmd_compute_index;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_cmd_compute_index <= alloc_0_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ld_6_cmd_compute_sequence <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? alloc_0_bits_compute_sequence : ld_6_cmd_compute_sequence) : ld_6_cmd_compute_sequence;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_cmd_compute_sequence <= alloc_0_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ld_6_cmd_compute_loop_internal <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? alloc_0_bits_compute_loop_internal : ld_6_cmd_compute_loop_internal) : ld_6_cmd_compute_loop_internal;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_cmd_compute_loop_internal <= alloc_0_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ld_6_cmd_compute_loop_slot <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? alloc_0_bits_compute_loop_slot : ld_6_cmd_compute_loop_slot) : ld_6_cmd_compute_loop_slot;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_cmd_compute_loop_slot <= alloc_0_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ld_6_cmd_preload_rs1 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? alloc_0_bits_preload_rs1 : ld_6_cmd_preload_rs1) : ld_6_cmd_preload_rs1;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_cmd_preload_rs1 <= alloc_0_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ld_6_cmd_preload_rs2 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? alloc_0_bits_preload_rs2 : ld_6_cmd_preload_rs2) : ld_6_cmd_preload_rs2;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_cmd_preload_rs2 <= alloc_0_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ld_6_footprint_sp_read_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? footprint_sp_read_valid : ld_6_footprint_sp_read_valid) : ld_6_footprint_sp_read_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_6_footprint_sp_read_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? footprint_sp_read_low : ld_6_footprint_sp_read_low) : ld_6_footprint_sp_read_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ld_6_footprint_sp_read_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? footprint_sp_read_high : ld_6_footprint_sp_read_high) : ld_6_footprint_sp_read_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ld_6_footprint_sp_read_a_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? footprint_sp_read_a_valid : ld_6_footprint_sp_read_a_valid) : ld_6_footprint_sp_read_a_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_6_footprint_sp_read_a_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? footprint_sp_read_a_low : ld_6_footprint_sp_read_a_low) : ld_6_footprint_sp_read_a_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ld_6_footprint_sp_read_a_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? footprint_sp_read_a_high : ld_6_footprint_sp_read_a_high) : ld_6_footprint_sp_read_a_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ld_6_footprint_sp_write_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? footprint_sp_write_valid : ld_6_footprint_sp_write_valid) : ld_6_footprint_sp_write_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_6_footprint_sp_write_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? footprint_sp_write_low : ld_6_footprint_sp_write_low) : ld_6_footprint_sp_write_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ld_6_footprint_sp_write_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? footprint_sp_write_high : ld_6_footprint_sp_write_high) : ld_6_footprint_sp_write_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ld_6_footprint_acc_read_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? footprint_acc_read_valid : ld_6_footprint_acc_read_valid) : ld_6_footprint_acc_read_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_6_footprint_acc_read_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? footprint_acc_read_low : ld_6_footprint_acc_read_low) : ld_6_footprint_acc_read_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ld_6_footprint_acc_read_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? footprint_acc_read_high : ld_6_footprint_acc_read_high) : ld_6_footprint_acc_read_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ld_6_footprint_acc_write_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? footprint_acc_write_valid : ld_6_footprint_acc_write_valid) : ld_6_footprint_acc_write_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_6_footprint_acc_write_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? footprint_acc_write_low : ld_6_footprint_acc_write_low) : ld_6_footprint_acc_write_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ld_6_footprint_acc_write_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h6) ? footprint_acc_write_high : ld_6_footprint_acc_write_high) : ld_6_footprint_acc_write_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h6)
+        ld_6_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld_7_valid <= 1'h0;
-    else
-      ld_7_valid <= retire_0 ? ((ld_head == 3'h7) ? 1'h0 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? 1'h1 : ld_7_valid) : ld_7_valid)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? 1'h1 : ld_7_valid) : ld_7_valid);
+    else if (retire_0) begin
+      if (ld_head == 3'h7)
+        ld_7_valid <= 1'h0;
+      else if (alloc_0_valid & alloc_0_ready) begin
+        if (ld_tail == 3'h7)
+          ld_7_valid <= 1'h1;
+      end
+    end else if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld_7_issued <= 1'h0;
-    else
-      ld_7_issued <= (issue_0_valid & issue_0_ready) ? ((ld_issue == 3'h7) ? 1'h1 : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? 1'h0 : ld_7_issued) : ld_7_issued)) : ((alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? 1'h0 : ld_7_issued) : ld_7_issued);
+    else if (issue_0_valid & issue_0_ready) begin
+      if (ld_issue == 3'h7)
+        ld_7_issued <= 1'h1;
+      else if (alloc_0_valid & alloc_0_ready) begin
+        if (ld_tail == 3'h7)
+          ld_7_issued <= 1'h0;
+      end
+    end else if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ld_7_cmd_compute_cmd_funct <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? alloc_0_bits_compute_cmd_funct : ld_7_cmd_compute_cmd_funct) : ld_7_cmd_compute_cmd_funct;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_cmd_compute_cmd_funct <= alloc_0_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ld_7_cmd_compute_cmd_rs1 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? alloc_0_bits_compute_cmd_rs1 : ld_7_cmd_compute_cmd_rs1) : ld_7_cmd_compute_cmd_rs1;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_cmd_compute_cmd_rs1 <= alloc_0_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ld_7_cmd_compute_cmd_rs2 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? alloc_0_bits_compute_cmd_rs2 : ld_7_cmd_compute_cmd_rs2) : ld_7_cmd_compute_cmd_rs2;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_cmd_compute_cmd_rs2 <= alloc_0_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ld_7_cmd_compute_index <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? alloc_0_bits_compute_index : ld_7_cmd_compute_index) : ld_7_cmd_compute_index;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_cmd_compute_index <= alloc_0_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ld_7_cmd_compute_sequence <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? alloc_0_bits_compute_sequence : ld_7_cmd_compute_sequence) : ld_7_cmd_compute_sequence;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_cmd_compute_sequence <= alloc_0_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ld_7_cmd_compute_loop_internal <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? alloc_0_bits_compute_loop_internal : ld_7_cmd_compute_loop_internal) : ld_7_cmd_compute_loop_internal;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_cmd_compute_loop_internal <= alloc_0_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ld_7_cmd_compute_loop_slot <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? alloc_0_bits_compute_loop_slot : ld_7_cmd_compute_loop_slot) : ld_7_cmd_compute_loop_slot;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_cmd_compute_loop_slot <= alloc_0_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ld_7_cmd_preload_rs1 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? alloc_0_bits_preload_rs1 : ld_7_cmd_preload_rs1) : ld_7_cmd_preload_rs1;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_cmd_preload_rs1 <= alloc_0_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ld_7_cmd_preload_rs2 <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? alloc_0_bits_preload_rs2 : ld_7_cmd_preload_rs2) : ld_7_cmd_preload_rs2;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_cmd_preload_rs2 <= alloc_0_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ld_7_footprint_sp_read_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? footprint_sp_read_valid : ld_7_footprint_sp_read_valid) : ld_7_footprint_sp_read_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_7_footprint_sp_read_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? footprint_sp_read_low : ld_7_footprint_sp_read_low) : ld_7_footprint_sp_read_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ld_7_footprint_sp_read_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? footprint_sp_read_high : ld_7_footprint_sp_read_high) : ld_7_footprint_sp_read_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ld_7_footprint_sp_read_a_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? footprint_sp_read_a_valid : ld_7_footprint_sp_read_a_valid) : ld_7_footprint_sp_read_a_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_7_footprint_sp_read_a_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? footprint_sp_read_a_low : ld_7_footprint_sp_read_a_low) : ld_7_footprint_sp_read_a_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ld_7_footprint_sp_read_a_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? footprint_sp_read_a_high : ld_7_footprint_sp_read_a_high) : ld_7_footprint_sp_read_a_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ld_7_footprint_sp_write_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? footprint_sp_write_valid : ld_7_footprint_sp_write_valid) : ld_7_footprint_sp_write_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_7_footprint_sp_write_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? footprint_sp_write_low : ld_7_footprint_sp_write_low) : ld_7_footprint_sp_write_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ld_7_footprint_sp_write_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? footprint_sp_write_high : ld_7_footprint_sp_write_high) : ld_7_footprint_sp_write_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ld_7_footprint_acc_read_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? footprint_acc_read_valid : ld_7_footprint_acc_read_valid) : ld_7_footprint_acc_read_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_7_footprint_acc_read_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? footprint_acc_read_low : ld_7_footprint_acc_read_low) : ld_7_footprint_acc_read_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ld_7_footprint_acc_read_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? footprint_acc_read_high : ld_7_footprint_acc_read_high) : ld_7_footprint_acc_read_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ld_7_footprint_acc_write_valid <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? footprint_acc_write_valid : ld_7_footprint_acc_write_valid) : ld_7_footprint_acc_write_valid;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ld_7_footprint_acc_write_low <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? footprint_acc_write_low : ld_7_footprint_acc_write_low) : ld_7_footprint_acc_write_low;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ld_7_footprint_acc_write_high <= (alloc_0_valid & alloc_0_ready) ? ((ld_tail == 3'h7) ? footprint_acc_write_high : ld_7_footprint_acc_write_high) : ld_7_footprint_acc_write_high;
+    if (alloc_0_valid & alloc_0_ready) begin
+      if (ld_tail == 3'h7)
+        ld_7_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_head <= 4'h0;
-    else
-      ex_head <= retire_1 ? (ex_head + 4'h1) : ex_head;
+    else if (retire_1)
+      ex_head <= ex_head + 4'h1;
   end
   always @(posedge clock) begin
     if (reset)
       ex_issue <= 4'h0;
-    else
-      ex_issue <= (issue_1_valid & issue_1_ready) ? (ex_issue + 4'h1) : ex_issue;
+    else if (issue_1_valid & issue_1_ready)
+      ex_issue <= ex_issue + 4'h1;
   end
   always @(posedge clock) begin
     if (reset)
       ex_tail <= 4'h0;
-    else
-      ex_tail <= (alloc_1_valid & alloc_1_ready) ? (ex_tail + 4'h1) : ex_tail;
+    else if (alloc_1_valid & alloc_1_ready)
+      ex_tail <= ex_tail + 4'h1;
   end
   always @(posedge clock) begin
     if (reset)
       ex_0_valid <= 1'h0;
-    else
-      ex_0_valid <= retire_1 ? ((ex_head == 4'h0) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? 1'h1 : ex_0_valid) : ex_0_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? 1'h1 : ex_0_valid) : ex_0_valid);
+    else if (retire_1) begin
+      if (ex_head == 4'h0)
+        ex_0_valid <= 1'h0;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h0)
+          ex_0_valid <= 1'h1;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_0_issued <= 1'h0;
-    else
-      ex_0_issued <= (issue_1_valid & issue_1_ready) ? ((ex_issue == 4'h0) ? 1'h1 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? 1'h0 : ex_0_issued) : ex_0_issued)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? 1'h0 : ex_0_issued) : ex_0_issued);
+    else if (issue_1_valid & issue_1_ready) begin
+      if (ex_issue == 4'h0)
+        ex_0_issued <= 1'h1;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h0)
+          ex_0_issued <= 1'h0;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ex_0_cmd_compute_cmd_funct <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? alloc_1_bits_compute_cmd_funct : ex_0_cmd_compute_cmd_funct) : ex_0_cmd_compute_cmd_funct;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_cmd_compute_cmd_funct <= alloc_1_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ex_0_cmd_compute_cmd_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? alloc_1_bits_compute_cmd_rs1 : ex_0_cmd_compute_cmd_rs1) : ex_0_cmd_compute_cmd_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_cmd_compute_cmd_rs1 <= alloc_1_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_0_cmd_compute_cmd_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? alloc_1_bits_compute_cmd_rs2 : ex_0_cmd_compute_cmd_rs2) : ex_0_cmd_compute_cmd_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_cmd_compute_cmd_rs2 <= alloc_1_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_0_cmd_compute_index <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? alloc_1_bits_compute_index : ex_0_cmd_compute_index) : ex_0_cmd_compute_index;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_cmd_compute_index <= alloc_1_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ex_0_cmd_compute_sequence <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? alloc_1_bits_compute_sequence : ex_0_cmd_compute_sequence) : ex_0_cmd_compute_sequence;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_cmd_compute_sequence <= alloc_1_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ex_0_cmd_compute_loop_internal <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? alloc_1_bits_compute_loop_internal : ex_0_cmd_compute_loop_internal) : ex_0_cmd_compute_loop_internal;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_cmd_compute_loop_internal <= alloc_1_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ex_0_cmd_compute_loop_slot <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? alloc_1_bits_compute_loop_slot : ex_0_cmd_compute_loop_slot) : ex_0_cmd_compute_loop_slot;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_cmd_compute_loop_slot <= alloc_1_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ex_0_cmd_preload_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? alloc_1_bits_preload_rs1 : ex_0_cmd_preload_rs1) : ex_0_cmd_preload_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_cmd_preload_rs1 <= alloc_1_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_0_cmd_preload_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? alloc_1_bits_preload_rs2 : ex_0_cmd_preload_rs2) : ex_0_cmd_preload_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_cmd_preload_rs2 <= alloc_1_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_0_footprint_sp_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? footprint_sp_read_valid : ex_0_footprint_sp_read_valid) : ex_0_footprint_sp_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_0_footprint_sp_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? footprint_sp_read_low : ex_0_footprint_sp_read_low) : ex_0_footprint_sp_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_0_footprint_sp_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? footprint_sp_read_high : ex_0_footprint_sp_read_high) : ex_0_footprint_sp_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_0_footprint_sp_read_a_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? footprint_sp_read_a_valid : ex_0_footprint_sp_read_a_valid) : ex_0_footprint_sp_read_a_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_0_footprint_sp_read_a_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? footprint_sp_read_a_low : ex_0_footprint_sp_read_a_low) : ex_0_footprint_sp_read_a_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ex_0_footprint_sp_read_a_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? footprint_sp_read_a_high : ex_0_footprint_sp_read_a_high) : ex_0_footprint_sp_read_a_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ex_0_footprint_sp_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? footprint_sp_write_valid : ex_0_footprint_sp_write_valid) : ex_0_footprint_sp_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_0_footprint_sp_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? footprint_sp_write_low : ex_0_footprint_sp_write_low) : ex_0_footprint_sp_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_0_footprint_sp_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? footprint_sp_write_high : ex_0_footprint_sp_write_high) : ex_0_footprint_sp_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ex_0_footprint_acc_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? footprint_acc_read_valid : ex_0_footprint_acc_read_valid) : ex_0_footprint_acc_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_0_footprint_acc_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? footprint_acc_read_low : ex_0_footprint_acc_read_low) : ex_0_footprint_acc_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_0_footprint_acc_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? footprint_acc_read_high : ex_0_footprint_acc_read_high) : ex_0_footprint_acc_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_0_footprint_acc_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? footprint_acc_write_valid : ex_0_footprint_acc_write_valid) : ex_0_footprint_acc_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_0_footprint_acc_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? footprint_acc_write_low : ex_0_footprint_acc_write_low) : ex_0_footprint_acc_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_0_footprint_acc_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h0) ? footprint_acc_write_high : ex_0_footprint_acc_write_high) : ex_0_footprint_acc_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h0)
+        ex_0_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_1_valid <= 1'h0;
-    else
-      ex_1_valid <= retire_1 ? ((ex_head == 4'h1) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? 1'h1 : ex_1_valid) : ex_1_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? 1'h1 : ex_1_valid) : ex_1_valid);
+    else if (retire_1) begin
+      if (ex_head == 4'h1)
+        ex_1_valid <= 1'h0;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h1)
+          ex_1_valid <= 1'h1;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_1_issued <= 1'h0;
-    else
-      ex_1_issued <= (issue_1_valid & issue_1_ready) ? ((ex_issue == 4'h1) ? 1'h1 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? 1'h0 : ex_1_issued) : ex_1_issued)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? 1'h0 : ex_1_issued) : ex_1_issued);
+    else if (issue_1_valid & issue_1_ready) begin
+      if (ex_issue == 4'h1)
+        ex_1_issued <= 1'h1;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h1)
+          ex_1_issued <= 1'h0;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ex_1_cmd_compute_cmd_funct <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? alloc_1_bits_compute_cmd_funct : ex_1_cmd_compute_cmd_funct) : ex_1_cmd_compute_cmd_funct;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_cmd_compute_cmd_funct <= alloc_1_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ex_1_cmd_compute_cmd_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? alloc_1_bits_compute_cmd_rs1 : ex_1_cmd_compute_cmd_rs1) : ex_1_cmd_compute_cmd_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_cmd_compute_cmd_rs1 <= alloc_1_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_1_cmd_compute_cmd_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? alloc_1_bits_compute_cmd_rs2 : ex_1_cmd_compute_cmd_rs2) : ex_1_cmd_compute_cmd_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_cmd_compute_cmd_rs2 <= alloc_1_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_1_cmd_compute_index <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? alloc_1_bits_compute_index : ex_1_cmd_compute_index) : ex_1_cmd_compute_index;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_cmd_compute_index <= alloc_1_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ex_1_cmd_compute_sequence <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? alloc_1_bits_compute_sequence : ex_1_cmd_compute_sequence) : ex_1_cmd_compute_sequence;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_cmd_compute_sequence <= alloc_1_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ex_1_cmd_compute_loop_internal <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? alloc_1_bits_compute_loop_internal : ex_1_cmd_compute_loop_internal) : ex_1_cmd_compute_loop_internal;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_cmd_compute_loop_internal <= alloc_1_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ex_1_cmd_compute_loop_slot <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? alloc_1_bits_compute_loop_slot : ex_1_cmd_compute_loop_slot) : ex_1_cmd_compute_loop_slot;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_cmd_compute_loop_slot <= alloc_1_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ex_1_cmd_preload_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? alloc_1_bits_preload_rs1 : ex_1_cmd_preload_rs1) : ex_1_cmd_preload_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_cmd_preload_rs1 <= alloc_1_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_1_cmd_preload_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? alloc_1_bits_preload_rs2 : ex_1_cmd_preload_rs2) : ex_1_cmd_preload_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_cmd_preload_rs2 <= alloc_1_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_1_footprint_sp_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? footprint_sp_read_valid : ex_1_footprint_sp_read_valid) : ex_1_footprint_sp_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_1_footprint_sp_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? footprint_sp_read_low : ex_1_footprint_sp_read_low) : ex_1_footprint_sp_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_1_footprint_sp_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? footprint_sp_read_high : ex_1_footprint_sp_read_high) : ex_1_footprint_sp_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_1_footprint_sp_read_a_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? footprint_sp_read_a_valid : ex_1_footprint_sp_read_a_valid) : ex_1_footprint_sp_read_a_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_1_footprint_sp_read_a_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? footprint_sp_read_a_low : ex_1_footprint_sp_read_a_low) : ex_1_footprint_sp_read_a_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ex_1_footprint_sp_read_a_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? footprint_sp_read_a_high : ex_1_footprint_sp_read_a_high) : ex_1_footprint_sp_read_a_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ex_1_footprint_sp_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? footprint_sp_write_valid : ex_1_footprint_sp_write_valid) : ex_1_footprint_sp_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_1_footprint_sp_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? footprint_sp_write_low : ex_1_footprint_sp_write_low) : ex_1_footprint_sp_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_1_footprint_sp_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? footprint_sp_write_high : ex_1_footprint_sp_write_high) : ex_1_footprint_sp_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ex_1_footprint_acc_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? footprint_acc_read_valid : ex_1_footprint_acc_read_valid) : ex_1_footprint_acc_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_1_footprint_acc_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? footprint_acc_read_low : ex_1_footprint_acc_read_low) : ex_1_footprint_acc_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_1_footprint_acc_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? footprint_acc_read_high : ex_1_footprint_acc_read_high) : ex_1_footprint_acc_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_1_footprint_acc_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? footprint_acc_write_valid : ex_1_footprint_acc_write_valid) : ex_1_footprint_acc_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_1_footprint_acc_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? footprint_acc_write_low : ex_1_footprint_acc_write_low) : ex_1_footprint_acc_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_1_footprint_acc_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h1) ? footprint_acc_write_high : ex_1_footprint_acc_write_high) : ex_1_footprint_acc_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h1)
+        ex_1_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_2_valid <= 1'h0;
-    else
-      ex_2_valid <= retire_1 ? ((ex_head == 4'h2) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? 1'h1 : ex_2_valid) : ex_2_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? 1'h1 : ex_2_valid) : ex_2_valid);
+    else if (retire_1) begin
+      if (ex_head == 4'h2)
+        ex_2_valid <= 1'h0;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h2)
+          ex_2_valid <= 1'h1;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_2_issued <= 1'h0;
-    else
-      ex_2_issued <= (issue_1_valid & issue_1_ready) ? ((ex_issue == 4'h2) ? 1'h1 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? 1'h0 : ex_2_issued) : ex_2_issued)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? 1'h0 : ex_2_issued) : ex_2_issued);
+    else if (issue_1_valid & issue_1_ready) begin
+      if (ex_issue == 4'h2)
+        ex_2_issued <= 1'h1;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h2)
+          ex_2_issued <= 1'h0;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ex_2_cmd_compute_cmd_funct <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? alloc_1_bits_compute_cmd_funct : ex_2_cmd_compute_cmd_funct) : ex_2_cmd_compute_cmd_funct;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_cmd_compute_cmd_funct <= alloc_1_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ex_2_cmd_compute_cmd_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? alloc_1_bits_compute_cmd_rs1 : ex_2_cmd_compute_cmd_rs1) : ex_2_cmd_compute_cmd_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_cmd_compute_cmd_rs1 <= alloc_1_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_2_cmd_compute_cmd_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? alloc_1_bits_compute_cmd_rs2 : ex_2_cmd_compute_cmd_rs2) : ex_2_cmd_compute_cmd_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_cmd_compute_cmd_rs2 <= alloc_1_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_2_cmd_compute_index <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? alloc_1_bits_compute_index : ex_2_cmd_compute_index) : ex_2_cmd_compute_index;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_cmd_compute_index <= alloc_1_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ex_2_cmd_compute_sequence <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? alloc_1_bits_compute_sequence : ex_2_cmd_compute_sequence) : ex_2_cmd_compute_sequence;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_cmd_compute_sequence <= alloc_1_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ex_2_cmd_compute_loop_internal <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? alloc_1_bits_compute_loop_internal : ex_2_cmd_compute_loop_internal) : ex_2_cmd_compute_loop_internal;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_cmd_compute_loop_internal <= alloc_1_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ex_2_cmd_compute_loop_slot <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? alloc_1_bits_compute_loop_slot : ex_2_cmd_compute_loop_slot) : ex_2_cmd_compute_loop_slot;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_cmd_compute_loop_slot <= alloc_1_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ex_2_cmd_preload_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? alloc_1_bits_preload_rs1 : ex_2_cmd_preload_rs1) : ex_2_cmd_preload_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_cmd_preload_rs1 <= alloc_1_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_2_cmd_preload_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? alloc_1_bits_preload_rs2 : ex_2_cmd_preload_rs2) : ex_2_cmd_preload_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_cmd_preload_rs2 <= alloc_1_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_2_footprint_sp_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? footprint_sp_read_valid : ex_2_footprint_sp_read_valid) : ex_2_footprint_sp_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_2_footprint_sp_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? footprint_sp_read_low : ex_2_footprint_sp_read_low) : ex_2_footprint_sp_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_2_footprint_sp_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? footprint_sp_read_high : ex_2_footprint_sp_read_high) : ex_2_footprint_sp_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_2_footprint_sp_read_a_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? footprint_sp_read_a_valid : ex_2_footprint_sp_read_a_valid) : ex_2_footprint_sp_read_a_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_2_footprint_sp_read_a_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? footprint_sp_read_a_low : ex_2_footprint_sp_read_a_low) : ex_2_footprint_sp_read_a_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ex_2_footprint_sp_read_a_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? footprint_sp_read_a_high : ex_2_footprint_sp_read_a_high) : ex_2_footprint_sp_read_a_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ex_2_footprint_sp_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? footprint_sp_write_valid : ex_2_footprint_sp_write_valid) : ex_2_footprint_sp_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_2_footprint_sp_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? footprint_sp_write_low : ex_2_footprint_sp_write_low) : ex_2_footprint_sp_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_2_footprint_sp_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? footprint_sp_write_high : ex_2_footprint_sp_write_high) : ex_2_footprint_sp_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ex_2_footprint_acc_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? footprint_acc_read_valid : ex_2_footprint_acc_read_valid) : ex_2_footprint_acc_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_2_footprint_acc_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? footprint_acc_read_low : ex_2_footprint_acc_read_low) : ex_2_footprint_acc_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_2_footprint_acc_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? footprint_acc_read_high : ex_2_footprint_acc_read_high) : ex_2_footprint_acc_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_2_footprint_acc_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? footprint_acc_write_valid : ex_2_footprint_acc_write_valid) : ex_2_footprint_acc_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_2_footprint_acc_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? footprint_acc_write_low : ex_2_footprint_acc_write_low) : ex_2_footprint_acc_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_2_footprint_acc_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h2) ? footprint_acc_write_high : ex_2_footprint_acc_write_high) : ex_2_footprint_acc_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h2)
+        ex_2_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_3_valid <= 1'h0;
-    else
-      ex_3_valid <= retire_1 ? ((ex_head == 4'h3) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? 1'h1 : ex_3_valid) : ex_3_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? 1'h1 : ex_3_valid) : ex_3_valid);
+    else if (retire_1) begin
+      if (ex_head == 4'h3)
+        ex_3_valid <= 1'h0;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h3)
+          ex_3_valid <= 1'h1;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_3_issued <= 1'h0;
-    else
-      ex_3_issued <= (issue_1_valid & issue_1_ready) ? ((ex_issue == 4'h3) ? 1'h1 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? 1'h0 : ex_3_issued) : ex_3_issued)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? 1'h0 : ex_3_issued) : ex_3_issued);
+    else if (issue_1_valid & issue_1_ready) begin
+      if (ex_issue == 4'h3)
+        ex_3_issued <= 1'h1;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h3)
+          ex_3_issued <= 1'h0;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ex_3_cmd_compute_cmd_funct <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? alloc_1_bits_compute_cmd_funct : ex_3_cmd_compute_cmd_funct) : ex_3_cmd_compute_cmd_funct;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_cmd_compute_cmd_funct <= alloc_1_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ex_3_cmd_compute_cmd_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? alloc_1_bits_compute_cmd_rs1 : ex_3_cmd_compute_cmd_rs1) : ex_3_cmd_compute_cmd_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_cmd_compute_cmd_rs1 <= alloc_1_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_3_cmd_compute_cmd_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? alloc_1_bits_compute_cmd_rs2 : ex_3_cmd_compute_cmd_rs2) : ex_3_cmd_compute_cmd_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_cmd_compute_cmd_rs2 <= alloc_1_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_3_cmd_compute_index <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? alloc_1_bits_compute_index : ex_3_cmd_compute_index) : ex_3_cmd_compute_index;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_cmd_compute_index <= alloc_1_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ex_3_cmd_compute_sequence <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? alloc_1_bits_compute_sequence : ex_3_cmd_compute_sequence) : ex_3_cmd_compute_sequence;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_cmd_compute_sequence <= alloc_1_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ex_3_cmd_compute_loop_internal <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? alloc_1_bits_compute_loop_internal : ex_3_cmd_compute_loop_internal) : ex_3_cmd_compute_loop_internal;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_cmd_compute_loop_internal <= alloc_1_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ex_3_cmd_compute_loop_slot <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? alloc_1_bits_compute_loop_slot : ex_3_cmd_compute_loop_slot) : ex_3_cmd_compute_loop_slot;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_cmd_compute_loop_slot <= alloc_1_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ex_3_cmd_preload_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? alloc_1_bits_preload_rs1 : ex_3_cmd_preload_rs1) : ex_3_cmd_preload_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_cmd_preload_rs1 <= alloc_1_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_3_cmd_preload_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? alloc_1_bits_preload_rs2 : ex_3_cmd_preload_rs2) : ex_3_cmd_preload_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_cmd_preload_rs2 <= alloc_1_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_3_footprint_sp_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? footprint_sp_read_valid : ex_3_footprint_sp_read_valid) : ex_3_footprint_sp_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_3_footprint_sp_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? footprint_sp_read_low : ex_3_footprint_sp_read_low) : ex_3_footprint_sp_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_3_footprint_sp_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? footprint_sp_read_high : ex_3_footprint_sp_read_high) : ex_3_footprint_sp_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_3_footprint_sp_read_a_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? footprint_sp_read_a_valid : ex_3_footprint_sp_read_a_valid) : ex_3_footprint_sp_read_a_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_3_footprint_sp_read_a_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? footprint_sp_read_a_low : ex_3_footprint_sp_read_a_low) : ex_3_footprint_sp_read_a_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ex_3_footprint_sp_read_a_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? footprint_sp_read_a_high : ex_3_footprint_sp_read_a_high) : ex_3_footprint_sp_read_a_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ex_3_footprint_sp_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? footprint_sp_write_valid : ex_3_footprint_sp_write_valid) : ex_3_footprint_sp_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_3_footprint_sp_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? footprint_sp_write_low : ex_3_footprint_sp_write_low) : ex_3_footprint_sp_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_3_footprint_sp_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? footprint_sp_write_high : ex_3_footprint_sp_write_high) : ex_3_footprint_sp_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ex_3_footprint_acc_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? footprint_acc_read_valid : ex_3_footprint_acc_read_valid) : ex_3_footprint_acc_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_3_footprint_acc_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? footprint_acc_read_low : ex_3_footprint_acc_read_low) : ex_3_footprint_acc_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_3_footprint_acc_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? footprint_acc_read_high : ex_3_footprint_acc_read_high) : ex_3_footprint_acc_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_3_footprint_acc_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? footprint_acc_write_valid : ex_3_footprint_acc_write_valid) : ex_3_footprint_acc_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_3_footprint_acc_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? footprint_acc_write_low : ex_3_footprint_acc_write_low) : ex_3_footprint_acc_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_3_footprint_acc_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h3) ? footprint_acc_write_high : ex_3_footprint_acc_write_high) : ex_3_footprint_acc_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h3)
+        ex_3_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_4_valid <= 1'h0;
-    else
-      ex_4_valid <= retire_1 ? ((ex_head == 4'h4) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? 1'h1 : ex_4_valid) : ex_4_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? 1'h1 : ex_4_valid) : ex_4_valid);
+    else if (retire_1) begin
+      if (ex_head == 4'h4)
+        ex_4_valid <= 1'h0;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h4)
+          ex_4_valid <= 1'h1;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_4_issued <= 1'h0;
-    else
-      ex_4_issued <= (issue_1_valid & issue_1_ready) ? ((ex_issue == 4'h4) ? 1'h1 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? 1'h0 : ex_4_issued) : ex_4_issued)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? 1'h0 : ex_4_issued) : ex_4_issued);
+    else if (issue_1_valid & issue_1_ready) begin
+      if (ex_issue == 4'h4)
+        ex_4_issued <= 1'h1;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h4)
+          ex_4_issued <= 1'h0;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ex_4_cmd_compute_cmd_funct <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? alloc_1_bits_compute_cmd_funct : ex_4_cmd_compute_cmd_funct) : ex_4_cmd_compute_cmd_funct;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_cmd_compute_cmd_funct <= alloc_1_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ex_4_cmd_compute_cmd_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? alloc_1_bits_compute_cmd_rs1 : ex_4_cmd_compute_cmd_rs1) : ex_4_cmd_compute_cmd_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_cmd_compute_cmd_rs1 <= alloc_1_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_4_cmd_compute_cmd_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? alloc_1_bits_compute_cmd_rs2 : ex_4_cmd_compute_cmd_rs2) : ex_4_cmd_compute_cmd_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_cmd_compute_cmd_rs2 <= alloc_1_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_4_cmd_compute_index <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? alloc_1_bits_compute_index : ex_4_cmd_compute_index) : ex_4_cmd_compute_index;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_cmd_compute_index <= alloc_1_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ex_4_cmd_compute_sequence <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? alloc_1_bits_compute_sequence : ex_4_cmd_compute_sequence) : ex_4_cmd_compute_sequence;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_cmd_compute_sequence <= alloc_1_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ex_4_cmd_compute_loop_internal <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? alloc_1_bits_compute_loop_internal : ex_4_cmd_compute_loop_internal) : ex_4_cmd_compute_loop_internal;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_cmd_compute_loop_internal <= alloc_1_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ex_4_cmd_compute_loop_slot <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? alloc_1_bits_compute_loop_slot : ex_4_cmd_compute_loop_slot) : ex_4_cmd_compute_loop_slot;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_cmd_compute_loop_slot <= alloc_1_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ex_4_cmd_preload_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? alloc_1_bits_preload_rs1 : ex_4_cmd_preload_rs1) : ex_4_cmd_preload_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_cmd_preload_rs1 <= alloc_1_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_4_cmd_preload_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? alloc_1_bits_preload_rs2 : ex_4_cmd_preload_rs2) : ex_4_cmd_preload_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_cmd_preload_rs2 <= alloc_1_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_4_footprint_sp_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? footprint_sp_read_valid : ex_4_footprint_sp_read_valid) : ex_4_footprint_sp_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_4_footprint_sp_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? footprint_sp_read_low : ex_4_footprint_sp_read_low) : ex_4_footprint_sp_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_4_footprint_sp_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? footprint_sp_read_high : ex_4_footprint_sp_read_high) : ex_4_footprint_sp_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_4_footprint_sp_read_a_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? footprint_sp_read_a_valid : ex_4_footprint_sp_read_a_valid) : ex_4_footprint_sp_read_a_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_4_footprint_sp_read_a_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? footprint_sp_read_a_low : ex_4_footprint_sp_read_a_low) : ex_4_footprint_sp_read_a_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ex_4_footprint_sp_read_a_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? footprint_sp_read_a_high : ex_4_footprint_sp_read_a_high) : ex_4_footprint_sp_read_a_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ex_4_footprint_sp_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? footprint_sp_write_valid : ex_4_footprint_sp_write_valid) : ex_4_footprint_sp_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_4_footprint_sp_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? footprint_sp_write_low : ex_4_footprint_sp_write_low) : ex_4_footprint_sp_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_4_footprint_sp_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? footprint_sp_write_high : ex_4_footprint_sp_write_high) : ex_4_footprint_sp_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ex_4_footprint_acc_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? footprint_acc_read_valid : ex_4_footprint_acc_read_valid) : ex_4_footprint_acc_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_4_footprint_acc_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? footprint_acc_read_low : ex_4_footprint_acc_read_low) : ex_4_footprint_acc_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_4_footprint_acc_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? footprint_acc_read_high : ex_4_footprint_acc_read_high) : ex_4_footprint_acc_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_4_footprint_acc_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? footprint_acc_write_valid : ex_4_footprint_acc_write_valid) : ex_4_footprint_acc_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_4_footprint_acc_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? footprint_acc_write_low : ex_4_footprint_acc_write_low) : ex_4_footprint_acc_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_4_footprint_acc_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h4) ? footprint_acc_write_high : ex_4_footprint_acc_write_high) : ex_4_footprint_acc_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h4)
+        ex_4_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_5_valid <= 1'h0;
-    else
-      ex_5_valid <= retire_1 ? ((ex_head == 4'h5) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? 1'h1 : ex_5_valid) : ex_5_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? 1'h1 : ex_5_valid) : ex_5_valid);
+    else if (retire_1) begin
+      if (ex_head == 4'h5)
+        ex_5_valid <= 1'h0;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h5)
+          ex_5_valid <= 1'h1;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_5_issued <= 1'h0;
-    else
-      ex_5_issued <= (issue_1_valid & issue_1_ready) ? ((ex_issue == 4'h5) ? 1'h1 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? 1'h0 : ex_5_issued) : ex_5_issued)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? 1'h0 : ex_5_issued) : ex_5_issued);
+    else if (issue_1_valid & issue_1_ready) begin
+      if (ex_issue == 4'h5)
+        ex_5_issued <= 1'h1;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h5)
+          ex_5_issued <= 1'h0;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ex_5_cmd_compute_cmd_funct <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? alloc_1_bits_compute_cmd_funct : ex_5_cmd_compute_cmd_funct) : ex_5_cmd_compute_cmd_funct;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_cmd_compute_cmd_funct <= alloc_1_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ex_5_cmd_compute_cmd_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? alloc_1_bits_compute_cmd_rs1 : ex_5_cmd_compute_cmd_rs1) : ex_5_cmd_compute_cmd_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_cmd_compute_cmd_rs1 <= alloc_1_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_5_cmd_compute_cmd_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? alloc_1_bits_compute_cmd_rs2 : ex_5_cmd_compute_cmd_rs2) : ex_5_cmd_compute_cmd_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_cmd_compute_cmd_rs2 <= alloc_1_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_5_cmd_compute_index <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? alloc_1_bits_compute_index : ex_5_cmd_compute_index) : ex_5_cmd_compute_index;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_cmd_compute_index <= alloc_1_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ex_5_cmd_compute_sequence <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? alloc_1_bits_compute_sequence : ex_5_cmd_compute_sequence) : ex_5_cmd_compute_sequence;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_cmd_compute_sequence <= alloc_1_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ex_5_cmd_compute_loop_internal <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? alloc_1_bits_compute_loop_internal : ex_5_cmd_compute_loop_internal) : ex_5_cmd_compute_loop_internal;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_cmd_compute_loop_internal <= alloc_1_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ex_5_cmd_compute_loop_slot <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? alloc_1_bits_compute_loop_slot : ex_5_cmd_compute_loop_slot) : ex_5_cmd_compute_loop_slot;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_cmd_compute_loop_slot <= alloc_1_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ex_5_cmd_preload_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? alloc_1_bits_preload_rs1 : ex_5_cmd_preload_rs1) : ex_5_cmd_preload_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_cmd_preload_rs1 <= alloc_1_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_5_cmd_preload_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? alloc_1_bits_preload_rs2 : ex_5_cmd_preload_rs2) : ex_5_cmd_preload_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_cmd_preload_rs2 <= alloc_1_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_5_footprint_sp_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? footprint_sp_read_valid : ex_5_footprint_sp_read_valid) : ex_5_footprint_sp_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_5_footprint_sp_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? footprint_sp_read_low : ex_5_footprint_sp_read_low) : ex_5_footprint_sp_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_5_footprint_sp_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? footprint_sp_read_high : ex_5_footprint_sp_read_high) : ex_5_footprint_sp_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_5_footprint_sp_read_a_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? footprint_sp_read_a_valid : ex_5_footprint_sp_read_a_valid) : ex_5_footprint_sp_read_a_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_5_footprint_sp_read_a_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? footprint_sp_read_a_low : ex_5_footprint_sp_read_a_low) : ex_5_footprint_sp_read_a_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ex_5_footprint_sp_read_a_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? footprint_sp_read_a_high : ex_5_footprint_sp_read_a_high) : ex_5_footprint_sp_read_a_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ex_5_footprint_sp_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? footprint_sp_write_valid : ex_5_footprint_sp_write_valid) : ex_5_footprint_sp_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_5_footprint_sp_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? footprint_sp_write_low : ex_5_footprint_sp_write_low) : ex_5_footprint_sp_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_5_footprint_sp_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? footprint_sp_write_high : ex_5_footprint_sp_write_high) : ex_5_footprint_sp_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ex_5_footprint_acc_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? footprint_acc_read_valid : ex_5_footprint_acc_read_valid) : ex_5_footprint_acc_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_5_footprint_acc_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? footprint_acc_read_low : ex_5_footprint_acc_read_low) : ex_5_footprint_acc_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_5_footprint_acc_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? footprint_acc_read_high : ex_5_footprint_acc_read_high) : ex_5_footprint_acc_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_5_footprint_acc_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? footprint_acc_write_valid : ex_5_footprint_acc_write_valid) : ex_5_footprint_acc_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_5_footprint_acc_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? footprint_acc_write_low : ex_5_footprint_acc_write_low) : ex_5_footprint_acc_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_5_footprint_acc_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h5) ? footprint_acc_write_high : ex_5_footprint_acc_write_high) : ex_5_footprint_acc_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h5)
+        ex_5_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_6_valid <= 1'h0;
-    else
-      ex_6_valid <= retire_1 ? ((ex_head == 4'h6) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? 1'h1 : ex_6_valid) : ex_6_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? 1'h1 : ex_6_valid) : ex_6_valid);
+    else if (retire_1) begin
+      if (ex_head == 4'h6)
+        ex_6_valid <= 1'h0;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h6)
+          ex_6_valid <= 1'h1;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_6_issued <= 1'h0;
-    else
-      ex_6_issued <= (issue_1_valid & issue_1_ready) ? ((ex_issue == 4'h6) ? 1'h1 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? 1'h0 : ex_6_issued) : ex_6_issued)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? 1'h0 : ex_6_issued) : ex_6_issued);
+    else if (issue_1_valid & issue_1_ready) begin
+      if (ex_issue == 4'h6)
+        ex_6_issued <= 1'h1;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h6)
+          ex_6_issued <= 1'h0;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ex_6_cmd_compute_cmd_funct <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? alloc_1_bits_compute_cmd_funct : ex_6_cmd_compute_cmd_funct) : ex_6_cmd_compute_cmd_funct;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_cmd_compute_cmd_funct <= alloc_1_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ex_6_cmd_compute_cmd_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? alloc_1_bits_compute_cmd_rs1 : ex_6_cmd_compute_cmd_rs1) : ex_6_cmd_compute_cmd_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_cmd_compute_cmd_rs1 <= alloc_1_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_6_cmd_compute_cmd_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? alloc_1_bits_compute_cmd_rs2 : ex_6_cmd_compute_cmd_rs2) : ex_6_cmd_compute_cmd_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_cmd_compute_cmd_rs2 <= alloc_1_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_6_cmd_compute_index <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? alloc_1_bits_compute_index : ex_6_cmd_compute_index) : ex_6_cmd_compute_index;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_cmd_compute_index <= alloc_1_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ex_6_cmd_compute_sequence <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? alloc_1_bits_compute_sequence : ex_6_cmd_compute_sequence) : ex_6_cmd_compute_sequence;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_cmd_compute_sequence <= alloc_1_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ex_6_cmd_compute_loop_internal <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? alloc_1_bits_compute_loop_internal : ex_6_cmd_compute_loop_internal) : ex_6_cmd_compute_loop_internal;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_cmd_compute_loop_internal <= alloc_1_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ex_6_cmd_compute_loop_slot <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? alloc_1_bits_compute_loop_slot : ex_6_cmd_compute_loop_slot) : ex_6_cmd_compute_loop_slot;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_cmd_compute_loop_slot <= alloc_1_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ex_6_cmd_preload_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? alloc_1_bits_preload_rs1 : ex_6_cmd_preload_rs1) : ex_6_cmd_preload_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_cmd_preload_rs1 <= alloc_1_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_6_cmd_preload_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? alloc_1_bits_preload_rs2 : ex_6_cmd_preload_rs2) : ex_6_cmd_preload_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_cmd_preload_rs2 <= alloc_1_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_6_footprint_sp_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? footprint_sp_read_valid : ex_6_footprint_sp_read_valid) : ex_6_footprint_sp_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_6_footprint_sp_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? footprint_sp_read_low : ex_6_footprint_sp_read_low) : ex_6_footprint_sp_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_6_footprint_sp_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? footprint_sp_read_high : ex_6_footprint_sp_read_high) : ex_6_footprint_sp_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_6_footprint_sp_read_a_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? footprint_sp_read_a_valid : ex_6_footprint_sp_read_a_valid) : ex_6_footprint_sp_read_a_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_6_footprint_sp_read_a_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? footprint_sp_read_a_low : ex_6_footprint_sp_read_a_low) : ex_6_footprint_sp_read_a_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ex_6_footprint_sp_read_a_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? footprint_sp_read_a_high : ex_6_footprint_sp_read_a_high) : ex_6_footprint_sp_read_a_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ex_6_footprint_sp_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? footprint_sp_write_valid : ex_6_footprint_sp_write_valid) : ex_6_footprint_sp_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_6_footprint_sp_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? footprint_sp_write_low : ex_6_footprint_sp_write_low) : ex_6_footprint_sp_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_6_footprint_sp_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? footprint_sp_write_high : ex_6_footprint_sp_write_high) : ex_6_footprint_sp_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ex_6_footprint_acc_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? footprint_acc_read_valid : ex_6_footprint_acc_read_valid) : ex_6_footprint_acc_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_6_footprint_acc_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? footprint_acc_read_low : ex_6_footprint_acc_read_low) : ex_6_footprint_acc_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_6_footprint_acc_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? footprint_acc_read_high : ex_6_footprint_acc_read_high) : ex_6_footprint_acc_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_6_footprint_acc_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? footprint_acc_write_valid : ex_6_footprint_acc_write_valid) : ex_6_footprint_acc_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_6_footprint_acc_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? footprint_acc_write_low : ex_6_footprint_acc_write_low) : ex_6_footprint_acc_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_6_footprint_acc_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h6) ? footprint_acc_write_high : ex_6_footprint_acc_write_high) : ex_6_footprint_acc_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h6)
+        ex_6_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_7_valid <= 1'h0;
-    else
-      ex_7_valid <= retire_1 ? ((ex_head == 4'h7) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? 1'h1 : ex_7_valid) : ex_7_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? 1'h1 : ex_7_valid) : ex_7_valid);
+    else if (retire_1) begin
+      if (ex_head == 4'h7)
+        ex_7_valid <= 1'h0;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h7)
+          ex_7_valid <= 1'h1;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_7_issued <= 1'h0;
-    else
-      ex_7_issued <= (issue_1_valid & issue_1_ready) ? ((ex_issue == 4'h7) ? 1'h1 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? 1'h0 : ex_7_issued) : ex_7_issued)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? 1'h0 : ex_7_issued) : ex_7_issued);
+    else if (issue_1_valid & issue_1_ready) begin
+      if (ex_issue == 4'h7)
+        ex_7_issued <= 1'h1;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h7)
+          ex_7_issued <= 1'h0;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ex_7_cmd_compute_cmd_funct <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? alloc_1_bits_compute_cmd_funct : ex_7_cmd_compute_cmd_funct) : ex_7_cmd_compute_cmd_funct;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_cmd_compute_cmd_funct <= alloc_1_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ex_7_cmd_compute_cmd_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? alloc_1_bits_compute_cmd_rs1 : ex_7_cmd_compute_cmd_rs1) : ex_7_cmd_compute_cmd_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_cmd_compute_cmd_rs1 <= alloc_1_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_7_cmd_compute_cmd_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? alloc_1_bits_compute_cmd_rs2 : ex_7_cmd_compute_cmd_rs2) : ex_7_cmd_compute_cmd_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_cmd_compute_cmd_rs2 <= alloc_1_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_7_cmd_compute_index <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? alloc_1_bits_compute_index : ex_7_cmd_compute_index) : ex_7_cmd_compute_index;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_cmd_compute_index <= alloc_1_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ex_7_cmd_compute_sequence <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? alloc_1_bits_compute_sequence : ex_7_cmd_compute_sequence) : ex_7_cmd_compute_sequence;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_cmd_compute_sequence <= alloc_1_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ex_7_cmd_compute_loop_internal <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? alloc_1_bits_compute_loop_internal : ex_7_cmd_compute_loop_internal) : ex_7_cmd_compute_loop_internal;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_cmd_compute_loop_internal <= alloc_1_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ex_7_cmd_compute_loop_slot <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? alloc_1_bits_compute_loop_slot : ex_7_cmd_compute_loop_slot) : ex_7_cmd_compute_loop_slot;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_cmd_compute_loop_slot <= alloc_1_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ex_7_cmd_preload_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? alloc_1_bits_preload_rs1 : ex_7_cmd_preload_rs1) : ex_7_cmd_preload_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_cmd_preload_rs1 <= alloc_1_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_7_cmd_preload_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? alloc_1_bits_preload_rs2 : ex_7_cmd_preload_rs2) : ex_7_cmd_preload_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_cmd_preload_rs2 <= alloc_1_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_7_footprint_sp_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? footprint_sp_read_valid : ex_7_footprint_sp_read_valid) : ex_7_footprint_sp_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_7_footprint_sp_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? footprint_sp_read_low : ex_7_footprint_sp_read_low) : ex_7_footprint_sp_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_7_footprint_sp_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? footprint_sp_read_high : ex_7_footprint_sp_read_high) : ex_7_footprint_sp_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_7_footprint_sp_read_a_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? footprint_sp_read_a_valid : ex_7_footprint_sp_read_a_valid) : ex_7_footprint_sp_read_a_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_7_footprint_sp_read_a_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? footprint_sp_read_a_low : ex_7_footprint_sp_read_a_low) : ex_7_footprint_sp_read_a_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ex_7_footprint_sp_read_a_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? footprint_sp_read_a_high : ex_7_footprint_sp_read_a_high) : ex_7_footprint_sp_read_a_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ex_7_footprint_sp_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? footprint_sp_write_valid : ex_7_footprint_sp_write_valid) : ex_7_footprint_sp_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_7_footprint_sp_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? footprint_sp_write_low : ex_7_footprint_sp_write_low) : ex_7_footprint_sp_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_7_footprint_sp_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? footprint_sp_write_high : ex_7_footprint_sp_write_high) : ex_7_footprint_sp_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ex_7_footprint_acc_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? footprint_acc_read_valid : ex_7_footprint_acc_read_valid) : ex_7_footprint_acc_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_7_footprint_acc_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? footprint_acc_read_low : ex_7_footprint_acc_read_low) : ex_7_footprint_acc_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_7_footprint_acc_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? footprint_acc_read_high : ex_7_footprint_acc_read_high) : ex_7_footprint_acc_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_7_footprint_acc_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? footprint_acc_write_valid : ex_7_footprint_acc_write_valid) : ex_7_footprint_acc_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_7_footprint_acc_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? footprint_acc_write_low : ex_7_footprint_acc_write_low) : ex_7_footprint_acc_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_7_footprint_acc_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h7) ? footprint_acc_write_high : ex_7_footprint_acc_write_high) : ex_7_footprint_acc_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h7)
+        ex_7_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_8_valid <= 1'h0;
-    else
-      ex_8_valid <= retire_1 ? ((ex_head == 4'h8) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? 1'h1 : ex_8_valid) : ex_8_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? 1'h1 : ex_8_valid) : ex_8_valid);
+    else if (retire_1) begin
+      if (ex_head == 4'h8)
+        ex_8_valid <= 1'h0;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h8)
+          ex_8_valid <= 1'h1;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_8_issued <= 1'h0;
-    else
-      ex_8_issued <= (issue_1_valid & issue_1_ready) ? ((ex_issue == 4'h8) ? 1'h1 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? 1'h0 : ex_8_issued) : ex_8_issued)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? 1'h0 : ex_8_issued) : ex_8_issued);
+    else if (issue_1_valid & issue_1_ready) begin
+      if (ex_issue == 4'h8)
+        ex_8_issued <= 1'h1;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h8)
+          ex_8_issued <= 1'h0;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ex_8_cmd_compute_cmd_funct <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? alloc_1_bits_compute_cmd_funct : ex_8_cmd_compute_cmd_funct) : ex_8_cmd_compute_cmd_funct;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_cmd_compute_cmd_funct <= alloc_1_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ex_8_cmd_compute_cmd_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? alloc_1_bits_compute_cmd_rs1 : ex_8_cmd_compute_cmd_rs1) : ex_8_cmd_compute_cmd_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_cmd_compute_cmd_rs1 <= alloc_1_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_8_cmd_compute_cmd_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? alloc_1_bits_compute_cmd_rs2 : ex_8_cmd_compute_cmd_rs2) : ex_8_cmd_compute_cmd_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_cmd_compute_cmd_rs2 <= alloc_1_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_8_cmd_compute_index <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? alloc_1_bits_compute_index : ex_8_cmd_compute_index) : ex_8_cmd_compute_index;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_cmd_compute_index <= alloc_1_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ex_8_cmd_compute_sequence <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? alloc_1_bits_compute_sequence : ex_8_cmd_compute_sequence) : ex_8_cmd_compute_sequence;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_cmd_compute_sequence <= alloc_1_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ex_8_cmd_compute_loop_internal <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? alloc_1_bits_compute_loop_internal : ex_8_cmd_compute_loop_internal) : ex_8_cmd_compute_loop_internal;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_cmd_compute_loop_internal <= alloc_1_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ex_8_cmd_compute_loop_slot <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? alloc_1_bits_compute_loop_slot : ex_8_cmd_compute_loop_slot) : ex_8_cmd_compute_loop_slot;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_cmd_compute_loop_slot <= alloc_1_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ex_8_cmd_preload_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? alloc_1_bits_preload_rs1 : ex_8_cmd_preload_rs1) : ex_8_cmd_preload_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_cmd_preload_rs1 <= alloc_1_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_8_cmd_preload_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? alloc_1_bits_preload_rs2 : ex_8_cmd_preload_rs2) : ex_8_cmd_preload_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_cmd_preload_rs2 <= alloc_1_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_8_footprint_sp_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? footprint_sp_read_valid : ex_8_footprint_sp_read_valid) : ex_8_footprint_sp_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_8_footprint_sp_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? footprint_sp_read_low : ex_8_footprint_sp_read_low) : ex_8_footprint_sp_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_8_footprint_sp_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? footprint_sp_read_high : ex_8_footprint_sp_read_high) : ex_8_footprint_sp_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_8_footprint_sp_read_a_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? footprint_sp_read_a_valid : ex_8_footprint_sp_read_a_valid) : ex_8_footprint_sp_read_a_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_8_footprint_sp_read_a_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? footprint_sp_read_a_low : ex_8_footprint_sp_read_a_low) : ex_8_footprint_sp_read_a_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ex_8_footprint_sp_read_a_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? footprint_sp_read_a_high : ex_8_footprint_sp_read_a_high) : ex_8_footprint_sp_read_a_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ex_8_footprint_sp_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? footprint_sp_write_valid : ex_8_footprint_sp_write_valid) : ex_8_footprint_sp_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_8_footprint_sp_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? footprint_sp_write_low : ex_8_footprint_sp_write_low) : ex_8_footprint_sp_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_8_footprint_sp_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? footprint_sp_write_high : ex_8_footprint_sp_write_high) : ex_8_footprint_sp_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ex_8_footprint_acc_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? footprint_acc_read_valid : ex_8_footprint_acc_read_valid) : ex_8_footprint_acc_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_8_footprint_acc_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? footprint_acc_read_low : ex_8_footprint_acc_read_low) : ex_8_footprint_acc_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_8_footprint_acc_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? footprint_acc_read_high : ex_8_footprint_acc_read_high) : ex_8_footprint_acc_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_8_footprint_acc_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? footprint_acc_write_valid : ex_8_footprint_acc_write_valid) : ex_8_footprint_acc_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_8_footprint_acc_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? footprint_acc_write_low : ex_8_footprint_acc_write_low) : ex_8_footprint_acc_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_8_footprint_acc_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h8) ? footprint_acc_write_high : ex_8_footprint_acc_write_high) : ex_8_footprint_acc_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h8)
+        ex_8_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_9_valid <= 1'h0;
-    else
-      ex_9_valid <= retire_1 ? ((ex_head == 4'h9) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? 1'h1 : ex_9_valid) : ex_9_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? 1'h1 : ex_9_valid) : ex_9_valid);
+    else if (retire_1) begin
+      if (ex_head == 4'h9)
+        ex_9_valid <= 1'h0;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h9)
+          ex_9_valid <= 1'h1;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_9_issued <= 1'h0;
-    else
-      ex_9_issued <= (issue_1_valid & issue_1_ready) ? ((ex_issue == 4'h9) ? 1'h1 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? 1'h0 : ex_9_issued) : ex_9_issued)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? 1'h0 : ex_9_issued) : ex_9_issued);
+    else if (issue_1_valid & issue_1_ready) begin
+      if (ex_issue == 4'h9)
+        ex_9_issued <= 1'h1;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'h9)
+          ex_9_issued <= 1'h0;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ex_9_cmd_compute_cmd_funct <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? alloc_1_bits_compute_cmd_funct : ex_9_cmd_compute_cmd_funct) : ex_9_cmd_compute_cmd_funct;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_cmd_compute_cmd_funct <= alloc_1_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ex_9_cmd_compute_cmd_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? alloc_1_bits_compute_cmd_rs1 : ex_9_cmd_compute_cmd_rs1) : ex_9_cmd_compute_cmd_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_cmd_compute_cmd_rs1 <= alloc_1_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_9_cmd_compute_cmd_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? alloc_1_bits_compute_cmd_rs2 : ex_9_cmd_compute_cmd_rs2) : ex_9_cmd_compute_cmd_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_cmd_compute_cmd_rs2 <= alloc_1_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_9_cmd_compute_index <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? alloc_1_bits_compute_index : ex_9_cmd_compute_index) : ex_9_cmd_compute_index;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_cmd_compute_index <= alloc_1_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ex_9_cmd_compute_sequence <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? alloc_1_bits_compute_sequence : ex_9_cmd_compute_sequence) : ex_9_cmd_compute_sequence;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_cmd_compute_sequence <= alloc_1_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ex_9_cmd_compute_loop_internal <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? alloc_1_bits_compute_loop_internal : ex_9_cmd_compute_loop_internal) : ex_9_cmd_compute_loop_internal;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_cmd_compute_loop_internal <= alloc_1_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ex_9_cmd_compute_loop_slot <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? alloc_1_bits_compute_loop_slot : ex_9_cmd_compute_loop_slot) : ex_9_cmd_compute_loop_slot;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_cmd_compute_loop_slot <= alloc_1_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ex_9_cmd_preload_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? alloc_1_bits_preload_rs1 : ex_9_cmd_preload_rs1) : ex_9_cmd_preload_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_cmd_preload_rs1 <= alloc_1_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_9_cmd_preload_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? alloc_1_bits_preload_rs2 : ex_9_cmd_preload_rs2) : ex_9_cmd_preload_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_cmd_preload_rs2 <= alloc_1_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_9_footprint_sp_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? footprint_sp_read_valid : ex_9_footprint_sp_read_valid) : ex_9_footprint_sp_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_9_footprint_sp_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? footprint_sp_read_low : ex_9_footprint_sp_read_low) : ex_9_footprint_sp_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_9_footprint_sp_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? footprint_sp_read_high : ex_9_footprint_sp_read_high) : ex_9_footprint_sp_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_9_footprint_sp_read_a_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? footprint_sp_read_a_valid : ex_9_footprint_sp_read_a_valid) : ex_9_footprint_sp_read_a_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_9_footprint_sp_read_a_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? footprint_sp_read_a_low : ex_9_footprint_sp_read_a_low) : ex_9_footprint_sp_read_a_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ex_9_footprint_sp_read_a_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? footprint_sp_read_a_high : ex_9_footprint_sp_read_a_high) : ex_9_footprint_sp_read_a_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ex_9_footprint_sp_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? footprint_sp_write_valid : ex_9_footprint_sp_write_valid) : ex_9_footprint_sp_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_9_footprint_sp_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? footprint_sp_write_low : ex_9_footprint_sp_write_low) : ex_9_footprint_sp_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_9_footprint_sp_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? footprint_sp_write_high : ex_9_footprint_sp_write_high) : ex_9_footprint_sp_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ex_9_footprint_acc_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? footprint_acc_read_valid : ex_9_footprint_acc_read_valid) : ex_9_footprint_acc_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_9_footprint_acc_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? footprint_acc_read_low : ex_9_footprint_acc_read_low) : ex_9_footprint_acc_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_9_footprint_acc_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? footprint_acc_read_high : ex_9_footprint_acc_read_high) : ex_9_footprint_acc_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_9_footprint_acc_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? footprint_acc_write_valid : ex_9_footprint_acc_write_valid) : ex_9_footprint_acc_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_9_footprint_acc_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? footprint_acc_write_low : ex_9_footprint_acc_write_low) : ex_9_footprint_acc_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_9_footprint_acc_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'h9) ? footprint_acc_write_high : ex_9_footprint_acc_write_high) : ex_9_footprint_acc_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'h9)
+        ex_9_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_10_valid <= 1'h0;
-    else
-      ex_10_valid <= retire_1 ? ((ex_head == 4'ha) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? 1'h1 : ex_10_valid) : ex_10_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? 1'h1 : ex_10_valid) : ex_10_valid);
+    else if (retire_1) begin
+      if (ex_head == 4'ha)
+        ex_10_valid <= 1'h0;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'ha)
+          ex_10_valid <= 1'h1;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_10_issued <= 1'h0;
-    else
-      ex_10_issued <= (issue_1_valid & issue_1_ready) ? ((ex_issue == 4'ha) ? 1'h1 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? 1'h0 : ex_10_issued) : ex_10_issued)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? 1'h0 : ex_10_issued) : ex_10_issued);
+    else if (issue_1_valid & issue_1_ready) begin
+      if (ex_issue == 4'ha)
+        ex_10_issued <= 1'h1;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'ha)
+          ex_10_issued <= 1'h0;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ex_10_cmd_compute_cmd_funct <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? alloc_1_bits_compute_cmd_funct : ex_10_cmd_compute_cmd_funct) : ex_10_cmd_compute_cmd_funct;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_cmd_compute_cmd_funct <= alloc_1_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ex_10_cmd_compute_cmd_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? alloc_1_bits_compute_cmd_rs1 : ex_10_cmd_compute_cmd_rs1) : ex_10_cmd_compute_cmd_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_cmd_compute_cmd_rs1 <= alloc_1_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_10_cmd_compute_cmd_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? alloc_1_bits_compute_cmd_rs2 : ex_10_cmd_compute_cmd_rs2) : ex_10_cmd_compute_cmd_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_cmd_compute_cmd_rs2 <= alloc_1_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_10_cmd_compute_index <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? alloc_1_bits_compute_index : ex_10_cmd_compute_index) : ex_10_cmd_compute_index;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_cmd_compute_index <= alloc_1_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ex_10_cmd_compute_sequence <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? alloc_1_bits_compute_sequence : ex_10_cmd_compute_sequence) : ex_10_cmd_compute_sequence;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_cmd_compute_sequence <= alloc_1_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ex_10_cmd_compute_loop_internal <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? alloc_1_bits_compute_loop_internal : ex_10_cmd_compute_loop_internal) : ex_10_cmd_compute_loop_internal;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_cmd_compute_loop_internal <= alloc_1_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ex_10_cmd_compute_loop_slot <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? alloc_1_bits_compute_loop_slot : ex_10_cmd_compute_loop_slot) : ex_10_cmd_compute_loop_slot;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_cmd_compute_loop_slot <= alloc_1_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ex_10_cmd_preload_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? alloc_1_bits_preload_rs1 : ex_10_cmd_preload_rs1) : ex_10_cmd_preload_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_cmd_preload_rs1 <= alloc_1_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_10_cmd_preload_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? alloc_1_bits_preload_rs2 : ex_10_cmd_preload_rs2) : ex_10_cmd_preload_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_cmd_preload_rs2 <= alloc_1_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_10_footprint_sp_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? footprint_sp_read_valid : ex_10_footprint_sp_read_valid) : ex_10_footprint_sp_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_10_footprint_sp_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? footprint_sp_read_low : ex_10_footprint_sp_read_low) : ex_10_footprint_sp_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_10_footprint_sp_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? footprint_sp_read_high : ex_10_footprint_sp_read_high) : ex_10_footprint_sp_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_10_footprint_sp_read_a_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? footprint_sp_read_a_valid : ex_10_footprint_sp_read_a_valid) : ex_10_footprint_sp_read_a_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_10_footprint_sp_read_a_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? footprint_sp_read_a_low : ex_10_footprint_sp_read_a_low) : ex_10_footprint_sp_read_a_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ex_10_footprint_sp_read_a_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? footprint_sp_read_a_high : ex_10_footprint_sp_read_a_high) : ex_10_footprint_sp_read_a_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ex_10_footprint_sp_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? footprint_sp_write_valid : ex_10_footprint_sp_write_valid) : ex_10_footprint_sp_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_10_footprint_sp_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? footprint_sp_write_low : ex_10_footprint_sp_write_low) : ex_10_footprint_sp_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_10_footprint_sp_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? footprint_sp_write_high : ex_10_footprint_sp_write_high) : ex_10_footprint_sp_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ex_10_footprint_acc_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? footprint_acc_read_valid : ex_10_footprint_acc_read_valid) : ex_10_footprint_acc_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_10_footprint_acc_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? footprint_acc_read_low : ex_10_footprint_acc_read_low) : ex_10_footprint_acc_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_10_footprint_acc_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? footprint_acc_read_high : ex_10_footprint_acc_read_high) : ex_10_footprint_acc_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_10_footprint_acc_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? footprint_acc_write_valid : ex_10_footprint_acc_write_valid) : ex_10_footprint_acc_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_10_footprint_acc_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? footprint_acc_write_low : ex_10_footprint_acc_write_low) : ex_10_footprint_acc_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_10_footprint_acc_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'ha) ? footprint_acc_write_high : ex_10_footprint_acc_write_high) : ex_10_footprint_acc_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'ha)
+        ex_10_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_11_valid <= 1'h0;
-    else
-      ex_11_valid <= retire_1 ? ((ex_head == 4'hb) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? 1'h1 : ex_11_valid) : ex_11_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? 1'h1 : ex_11_valid) : ex_11_valid);
+    else if (retire_1) begin
+      if (ex_head == 4'hb)
+        ex_11_valid <= 1'h0;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'hb)
+          ex_11_valid <= 1'h1;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_11_issued <= 1'h0;
-    else
-      ex_11_issued <= (issue_1_valid & issue_1_ready) ? ((ex_issue == 4'hb) ? 1'h1 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? 1'h0 : ex_11_issued) : ex_11_issued)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? 1'h0 : ex_11_issued) : ex_11_issued);
+    else if (issue_1_valid & issue_1_ready) begin
+      if (ex_issue == 4'hb)
+        ex_11_issued <= 1'h1;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'hb)
+          ex_11_issued <= 1'h0;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ex_11_cmd_compute_cmd_funct <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? alloc_1_bits_compute_cmd_funct : ex_11_cmd_compute_cmd_funct) : ex_11_cmd_compute_cmd_funct;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_cmd_compute_cmd_funct <= alloc_1_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ex_11_cmd_compute_cmd_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? alloc_1_bits_compute_cmd_rs1 : ex_11_cmd_compute_cmd_rs1) : ex_11_cmd_compute_cmd_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_cmd_compute_cmd_rs1 <= alloc_1_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_11_cmd_compute_cmd_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? alloc_1_bits_compute_cmd_rs2 : ex_11_cmd_compute_cmd_rs2) : ex_11_cmd_compute_cmd_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_cmd_compute_cmd_rs2 <= alloc_1_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_11_cmd_compute_index <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? alloc_1_bits_compute_index : ex_11_cmd_compute_index) : ex_11_cmd_compute_index;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_cmd_compute_index <= alloc_1_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ex_11_cmd_compute_sequence <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? alloc_1_bits_compute_sequence : ex_11_cmd_compute_sequence) : ex_11_cmd_compute_sequence;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_cmd_compute_sequence <= alloc_1_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ex_11_cmd_compute_loop_internal <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? alloc_1_bits_compute_loop_internal : ex_11_cmd_compute_loop_internal) : ex_11_cmd_compute_loop_internal;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_cmd_compute_loop_internal <= alloc_1_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ex_11_cmd_compute_loop_slot <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? alloc_1_bits_compute_loop_slot : ex_11_cmd_compute_loop_slot) : ex_11_cmd_compute_loop_slot;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_cmd_compute_loop_slot <= alloc_1_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ex_11_cmd_preload_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? alloc_1_bits_preload_rs1 : ex_11_cmd_preload_rs1) : ex_11_cmd_preload_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_cmd_preload_rs1 <= alloc_1_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_11_cmd_preload_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? alloc_1_bits_preload_rs2 : ex_11_cmd_preload_rs2) : ex_11_cmd_preload_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_cmd_preload_rs2 <= alloc_1_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_11_footprint_sp_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? footprint_sp_read_valid : ex_11_footprint_sp_read_valid) : ex_11_footprint_sp_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_11_footprint_sp_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? footprint_sp_read_low : ex_11_footprint_sp_read_low) : ex_11_footprint_sp_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_11_footprint_sp_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? footprint_sp_read_high : ex_11_footprint_sp_read_high) : ex_11_footprint_sp_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_11_footprint_sp_read_a_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? footprint_sp_read_a_valid : ex_11_footprint_sp_read_a_valid) : ex_11_footprint_sp_read_a_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_11_footprint_sp_read_a_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? footprint_sp_read_a_low : ex_11_footprint_sp_read_a_low) : ex_11_footprint_sp_read_a_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ex_11_footprint_sp_read_a_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? footprint_sp_read_a_high : ex_11_footprint_sp_read_a_high) : ex_11_footprint_sp_read_a_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ex_11_footprint_sp_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? footprint_sp_write_valid : ex_11_footprint_sp_write_valid) : ex_11_footprint_sp_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_11_footprint_sp_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? footprint_sp_write_low : ex_11_footprint_sp_write_low) : ex_11_footprint_sp_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_11_footprint_sp_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? footprint_sp_write_high : ex_11_footprint_sp_write_high) : ex_11_footprint_sp_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ex_11_footprint_acc_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? footprint_acc_read_valid : ex_11_footprint_acc_read_valid) : ex_11_footprint_acc_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_11_footprint_acc_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? footprint_acc_read_low : ex_11_footprint_acc_read_low) : ex_11_footprint_acc_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_11_footprint_acc_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? footprint_acc_read_high : ex_11_footprint_acc_read_high) : ex_11_footprint_acc_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_11_footprint_acc_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? footprint_acc_write_valid : ex_11_footprint_acc_write_valid) : ex_11_footprint_acc_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_11_footprint_acc_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? footprint_acc_write_low : ex_11_footprint_acc_write_low) : ex_11_footprint_acc_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_11_footprint_acc_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hb) ? footprint_acc_write_high : ex_11_footprint_acc_write_high) : ex_11_footprint_acc_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hb)
+        ex_11_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_12_valid <= 1'h0;
-    else
-      ex_12_valid <= retire_1 ? ((ex_head == 4'hc) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? 1'h1 : ex_12_valid) : ex_12_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? 1'h1 : ex_12_valid) : ex_12_valid);
+    else if (retire_1) begin
+      if (ex_head == 4'hc)
+        ex_12_valid <= 1'h0;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'hc)
+          ex_12_valid <= 1'h1;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_12_issued <= 1'h0;
-    else
-      ex_12_issued <= (issue_1_valid & issue_1_ready) ? ((ex_issue == 4'hc) ? 1'h1 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? 1'h0 : ex_12_issued) : ex_12_issued)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? 1'h0 : ex_12_issued) : ex_12_issued);
+    else if (issue_1_valid & issue_1_ready) begin
+      if (ex_issue == 4'hc)
+        ex_12_issued <= 1'h1;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'hc)
+          ex_12_issued <= 1'h0;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ex_12_cmd_compute_cmd_funct <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? alloc_1_bits_compute_cmd_funct : ex_12_cmd_compute_cmd_funct) : ex_12_cmd_compute_cmd_funct;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_cmd_compute_cmd_funct <= alloc_1_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ex_12_cmd_compute_cmd_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? alloc_1_bits_compute_cmd_rs1 : ex_12_cmd_compute_cmd_rs1) : ex_12_cmd_compute_cmd_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_cmd_compute_cmd_rs1 <= alloc_1_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_12_cmd_compute_cmd_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? alloc_1_bits_compute_cmd_rs2 : ex_12_cmd_compute_cmd_rs2) : ex_12_cmd_compute_cmd_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_cmd_compute_cmd_rs2 <= alloc_1_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_12_cmd_compute_index <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? alloc_1_bits_compute_index : ex_12_cmd_compute_index) : ex_12_cmd_compute_index;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_cmd_compute_index <= alloc_1_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ex_12_cmd_compute_sequence <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? alloc_1_bits_compute_sequence : ex_12_cmd_compute_sequence) : ex_12_cmd_compute_sequence;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_cmd_compute_sequence <= alloc_1_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ex_12_cmd_compute_loop_internal <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? alloc_1_bits_compute_loop_internal : ex_12_cmd_compute_loop_internal) : ex_12_cmd_compute_loop_internal;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_cmd_compute_loop_internal <= alloc_1_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ex_12_cmd_compute_loop_slot <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? alloc_1_bits_compute_loop_slot : ex_12_cmd_compute_loop_slot) : ex_12_cmd_compute_loop_slot;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_cmd_compute_loop_slot <= alloc_1_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ex_12_cmd_preload_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? alloc_1_bits_preload_rs1 : ex_12_cmd_preload_rs1) : ex_12_cmd_preload_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_cmd_preload_rs1 <= alloc_1_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_12_cmd_preload_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? alloc_1_bits_preload_rs2 : ex_12_cmd_preload_rs2) : ex_12_cmd_preload_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_cmd_preload_rs2 <= alloc_1_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_12_footprint_sp_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? footprint_sp_read_valid : ex_12_footprint_sp_read_valid) : ex_12_footprint_sp_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_12_footprint_sp_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? footprint_sp_read_low : ex_12_footprint_sp_read_low) : ex_12_footprint_sp_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_12_footprint_sp_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? footprint_sp_read_high : ex_12_footprint_sp_read_high) : ex_12_footprint_sp_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_12_footprint_sp_read_a_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? footprint_sp_read_a_valid : ex_12_footprint_sp_read_a_valid) : ex_12_footprint_sp_read_a_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_12_footprint_sp_read_a_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? footprint_sp_read_a_low : ex_12_footprint_sp_read_a_low) : ex_12_footprint_sp_read_a_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ex_12_footprint_sp_read_a_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? footprint_sp_read_a_high : ex_12_footprint_sp_read_a_high) : ex_12_footprint_sp_read_a_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ex_12_footprint_sp_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? footprint_sp_write_valid : ex_12_footprint_sp_write_valid) : ex_12_footprint_sp_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_12_footprint_sp_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? footprint_sp_write_low : ex_12_footprint_sp_write_low) : ex_12_footprint_sp_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_12_footprint_sp_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? footprint_sp_write_high : ex_12_footprint_sp_write_high) : ex_12_footprint_sp_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ex_12_footprint_acc_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? footprint_acc_read_valid : ex_12_footprint_acc_read_valid) : ex_12_footprint_acc_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_12_footprint_acc_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? footprint_acc_read_low : ex_12_footprint_acc_read_low) : ex_12_footprint_acc_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_12_footprint_acc_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? footprint_acc_read_high : ex_12_footprint_acc_read_high) : ex_12_footprint_acc_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_12_footprint_acc_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? footprint_acc_write_valid : ex_12_footprint_acc_write_valid) : ex_12_footprint_acc_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_12_footprint_acc_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? footprint_acc_write_low : ex_12_footprint_acc_write_low) : ex_12_footprint_acc_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_12_footprint_acc_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hc) ? footprint_acc_write_high : ex_12_footprint_acc_write_high) : ex_12_footprint_acc_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hc)
+        ex_12_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_13_valid <= 1'h0;
-    else
-      ex_13_valid <= retire_1 ? ((ex_head == 4'hd) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? 1'h1 : ex_13_valid) : ex_13_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? 1'h1 : ex_13_valid) : ex_13_valid);
+    else if (retire_1) begin
+      if (ex_head == 4'hd)
+        ex_13_valid <= 1'h0;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'hd)
+          ex_13_valid <= 1'h1;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_13_issued <= 1'h0;
-    else
-      ex_13_issued <= (issue_1_valid & issue_1_ready) ? ((ex_issue == 4'hd) ? 1'h1 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? 1'h0 : ex_13_issued) : ex_13_issued)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? 1'h0 : ex_13_issued) : ex_13_issued);
+    else if (issue_1_valid & issue_1_ready) begin
+      if (ex_issue == 4'hd)
+        ex_13_issued <= 1'h1;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'hd)
+          ex_13_issued <= 1'h0;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ex_13_cmd_compute_cmd_funct <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? alloc_1_bits_compute_cmd_funct : ex_13_cmd_compute_cmd_funct) : ex_13_cmd_compute_cmd_funct;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_cmd_compute_cmd_funct <= alloc_1_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ex_13_cmd_compute_cmd_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? alloc_1_bits_compute_cmd_rs1 : ex_13_cmd_compute_cmd_rs1) : ex_13_cmd_compute_cmd_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_cmd_compute_cmd_rs1 <= alloc_1_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_13_cmd_compute_cmd_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? alloc_1_bits_compute_cmd_rs2 : ex_13_cmd_compute_cmd_rs2) : ex_13_cmd_compute_cmd_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_cmd_compute_cmd_rs2 <= alloc_1_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_13_cmd_compute_index <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? alloc_1_bits_compute_index : ex_13_cmd_compute_index) : ex_13_cmd_compute_index;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_cmd_compute_index <= alloc_1_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ex_13_cmd_compute_sequence <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? alloc_1_bits_compute_sequence : ex_13_cmd_compute_sequence) : ex_13_cmd_compute_sequence;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_cmd_compute_sequence <= alloc_1_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ex_13_cmd_compute_loop_internal <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? alloc_1_bits_compute_loop_internal : ex_13_cmd_compute_loop_internal) : ex_13_cmd_compute_loop_internal;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_cmd_compute_loop_internal <= alloc_1_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ex_13_cmd_compute_loop_slot <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? alloc_1_bits_compute_loop_slot : ex_13_cmd_compute_loop_slot) : ex_13_cmd_compute_loop_slot;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_cmd_compute_loop_slot <= alloc_1_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ex_13_cmd_preload_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? alloc_1_bits_preload_rs1 : ex_13_cmd_preload_rs1) : ex_13_cmd_preload_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_cmd_preload_rs1 <= alloc_1_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_13_cmd_preload_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? alloc_1_bits_preload_rs2 : ex_13_cmd_preload_rs2) : ex_13_cmd_preload_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_cmd_preload_rs2 <= alloc_1_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_13_footprint_sp_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? footprint_sp_read_valid : ex_13_footprint_sp_read_valid) : ex_13_footprint_sp_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_13_footprint_sp_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? footprint_sp_read_low : ex_13_footprint_sp_read_low) : ex_13_footprint_sp_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_13_footprint_sp_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? footprint_sp_read_high : ex_13_footprint_sp_read_high) : ex_13_footprint_sp_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_13_footprint_sp_read_a_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? footprint_sp_read_a_valid : ex_13_footprint_sp_read_a_valid) : ex_13_footprint_sp_read_a_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_13_footprint_sp_read_a_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? footprint_sp_read_a_low : ex_13_footprint_sp_read_a_low) : ex_13_footprint_sp_read_a_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ex_13_footprint_sp_read_a_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? footprint_sp_read_a_high : ex_13_footprint_sp_read_a_high) : ex_13_footprint_sp_read_a_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ex_13_footprint_sp_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? footprint_sp_write_valid : ex_13_footprint_sp_write_valid) : ex_13_footprint_sp_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_13_footprint_sp_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? footprint_sp_write_low : ex_13_footprint_sp_write_low) : ex_13_footprint_sp_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_13_footprint_sp_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? footprint_sp_write_high : ex_13_footprint_sp_write_high) : ex_13_footprint_sp_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ex_13_footprint_acc_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? footprint_acc_read_valid : ex_13_footprint_acc_read_valid) : ex_13_footprint_acc_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_13_footprint_acc_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? footprint_acc_read_low : ex_13_footprint_acc_read_low) : ex_13_footprint_acc_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_13_footprint_acc_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? footprint_acc_read_high : ex_13_footprint_acc_read_high) : ex_13_footprint_acc_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_13_footprint_acc_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? footprint_acc_write_valid : ex_13_footprint_acc_write_valid) : ex_13_footprint_acc_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_13_footprint_acc_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? footprint_acc_write_low : ex_13_footprint_acc_write_low) : ex_13_footprint_acc_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_13_footprint_acc_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hd) ? footprint_acc_write_high : ex_13_footprint_acc_write_high) : ex_13_footprint_acc_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hd)
+        ex_13_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_14_valid <= 1'h0;
-    else
-      ex_14_valid <= retire_1 ? ((ex_head == 4'he) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? 1'h1 : ex_14_valid) : ex_14_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? 1'h1 : ex_14_valid) : ex_14_valid);
+    else if (retire_1) begin
+      if (ex_head == 4'he)
+        ex_14_valid <= 1'h0;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'he)
+          ex_14_valid <= 1'h1;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_14_issued <= 1'h0;
-    else
-      ex_14_issued <= (issue_1_valid & issue_1_ready) ? ((ex_issue == 4'he) ? 1'h1 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? 1'h0 : ex_14_issued) : ex_14_issued)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? 1'h0 : ex_14_issued) : ex_14_issued);
+    else if (issue_1_valid & issue_1_ready) begin
+      if (ex_issue == 4'he)
+        ex_14_issued <= 1'h1;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'he)
+          ex_14_issued <= 1'h0;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ex_14_cmd_compute_cmd_funct <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? alloc_1_bits_compute_cmd_funct : ex_14_cmd_compute_cmd_funct) : ex_14_cmd_compute_cmd_funct;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_cmd_compute_cmd_funct <= alloc_1_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ex_14_cmd_compute_cmd_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? alloc_1_bits_compute_cmd_rs1 : ex_14_cmd_compute_cmd_rs1) : ex_14_cmd_compute_cmd_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_cmd_compute_cmd_rs1 <= alloc_1_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_14_cmd_compute_cmd_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? alloc_1_bits_compute_cmd_rs2 : ex_14_cmd_compute_cmd_rs2) : ex_14_cmd_compute_cmd_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_cmd_compute_cmd_rs2 <= alloc_1_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_14_cmd_compute_index <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? alloc_1_bits_compute_index : ex_14_cmd_compute_index) : ex_14_cmd_compute_index;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_cmd_compute_index <= alloc_1_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ex_14_cmd_compute_sequence <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? alloc_1_bits_compute_sequence : ex_14_cmd_compute_sequence) : ex_14_cmd_compute_sequence;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_cmd_compute_sequence <= alloc_1_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ex_14_cmd_compute_loop_internal <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? alloc_1_bits_compute_loop_internal : ex_14_cmd_compute_loop_internal) : ex_14_cmd_compute_loop_internal;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_cmd_compute_loop_internal <= alloc_1_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ex_14_cmd_compute_loop_slot <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? alloc_1_bits_compute_loop_slot : ex_14_cmd_compute_loop_slot) : ex_14_cmd_compute_loop_slot;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_cmd_compute_loop_slot <= alloc_1_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ex_14_cmd_preload_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? alloc_1_bits_preload_rs1 : ex_14_cmd_preload_rs1) : ex_14_cmd_preload_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_cmd_preload_rs1 <= alloc_1_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_14_cmd_preload_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? alloc_1_bits_preload_rs2 : ex_14_cmd_preload_rs2) : ex_14_cmd_preload_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_cmd_preload_rs2 <= alloc_1_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_14_footprint_sp_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? footprint_sp_read_valid : ex_14_footprint_sp_read_valid) : ex_14_footprint_sp_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_14_footprint_sp_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? footprint_sp_read_low : ex_14_footprint_sp_read_low) : ex_14_footprint_sp_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_14_footprint_sp_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? footprint_sp_read_high : ex_14_footprint_sp_read_high) : ex_14_footprint_sp_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_14_footprint_sp_read_a_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? footprint_sp_read_a_valid : ex_14_footprint_sp_read_a_valid) : ex_14_footprint_sp_read_a_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_14_footprint_sp_read_a_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? footprint_sp_read_a_low : ex_14_footprint_sp_read_a_low) : ex_14_footprint_sp_read_a_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ex_14_footprint_sp_read_a_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? footprint_sp_read_a_high : ex_14_footprint_sp_read_a_high) : ex_14_footprint_sp_read_a_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ex_14_footprint_sp_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? footprint_sp_write_valid : ex_14_footprint_sp_write_valid) : ex_14_footprint_sp_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_14_footprint_sp_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? footprint_sp_write_low : ex_14_footprint_sp_write_low) : ex_14_footprint_sp_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_14_footprint_sp_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? footprint_sp_write_high : ex_14_footprint_sp_write_high) : ex_14_footprint_sp_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ex_14_footprint_acc_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? footprint_acc_read_valid : ex_14_footprint_acc_read_valid) : ex_14_footprint_acc_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_14_footprint_acc_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? footprint_acc_read_low : ex_14_footprint_acc_read_low) : ex_14_footprint_acc_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_14_footprint_acc_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? footprint_acc_read_high : ex_14_footprint_acc_read_high) : ex_14_footprint_acc_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_14_footprint_acc_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? footprint_acc_write_valid : ex_14_footprint_acc_write_valid) : ex_14_footprint_acc_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_14_footprint_acc_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? footprint_acc_write_low : ex_14_footprint_acc_write_low) : ex_14_footprint_acc_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_14_footprint_acc_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'he) ? footprint_acc_write_high : ex_14_footprint_acc_write_high) : ex_14_footprint_acc_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'he)
+        ex_14_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_15_valid <= 1'h0;
-    else
-      ex_15_valid <= retire_1 ? ((ex_head == 4'hf) ? 1'h0 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? 1'h1 : ex_15_valid) : ex_15_valid)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? 1'h1 : ex_15_valid) : ex_15_valid);
+    else if (retire_1) begin
+      if (ex_head == 4'hf)
+        ex_15_valid <= 1'h0;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'hf)
+          ex_15_valid <= 1'h1;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ex_15_issued <= 1'h0;
-    else
-      ex_15_issued <= (issue_1_valid & issue_1_ready) ? ((ex_issue == 4'hf) ? 1'h1 : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? 1'h0 : ex_15_issued) : ex_15_issued)) : ((alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? 1'h0 : ex_15_issued) : ex_15_issued);
+    else if (issue_1_valid & issue_1_ready) begin
+      if (ex_issue == 4'hf)
+        ex_15_issued <= 1'h1;
+      else if (alloc_1_valid & alloc_1_ready) begin
+        if (ex_tail == 4'hf)
+          ex_15_issued <= 1'h0;
+      end
+    end else if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    ex_15_cmd_compute_cmd_funct <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? alloc_1_bits_compute_cmd_funct : ex_15_cmd_compute_cmd_funct) : ex_15_cmd_compute_cmd_funct;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_cmd_compute_cmd_funct <= alloc_1_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    ex_15_cmd_compute_cmd_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? alloc_1_bits_compute_cmd_rs1 : ex_15_cmd_compute_cmd_rs1) : ex_15_cmd_compute_cmd_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_cmd_compute_cmd_rs1 <= alloc_1_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_15_cmd_compute_cmd_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? alloc_1_bits_compute_cmd_rs2 : ex_15_cmd_compute_cmd_rs2) : ex_15_cmd_compute_cmd_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_cmd_compute_cmd_rs2 <= alloc_1_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_15_cmd_compute_index <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? alloc_1_bits_compute_index : ex_15_cmd_compute_index) : ex_15_cmd_compute_index;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_cmd_compute_index <= alloc_1_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    ex_15_cmd_compute_sequence <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? alloc_1_bits_compute_sequence : ex_15_cmd_compute_sequence) : ex_15_cmd_compute_sequence;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_cmd_compute_sequence <= alloc_1_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    ex_15_cmd_compute_loop_internal <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? alloc_1_bits_compute_loop_internal : ex_15_cmd_compute_loop_internal) : ex_15_cmd_compute_loop_internal;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_cmd_compute_loop_internal <= alloc_1_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    ex_15_cmd_compute_loop_slot <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? alloc_1_bits_compute_loop_slot : ex_15_cmd_compute_loop_slot) : ex_15_cmd_compute_loop_slot;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_cmd_compute_loop_slot <= alloc_1_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    ex_15_cmd_preload_rs1 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? alloc_1_bits_preload_rs1 : ex_15_cmd_preload_rs1) : ex_15_cmd_preload_rs1;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_cmd_preload_rs1 <= alloc_1_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    ex_15_cmd_preload_rs2 <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? alloc_1_bits_preload_rs2 : ex_15_cmd_preload_rs2) : ex_15_cmd_preload_rs2;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_cmd_preload_rs2 <= alloc_1_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    ex_15_footprint_sp_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? footprint_sp_read_valid : ex_15_footprint_sp_read_valid) : ex_15_footprint_sp_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_15_footprint_sp_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? footprint_sp_read_low : ex_15_footprint_sp_read_low) : ex_15_footprint_sp_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_15_footprint_sp_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? footprint_sp_read_high : ex_15_footprint_sp_read_high) : ex_15_footprint_sp_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_15_footprint_sp_read_a_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? footprint_sp_read_a_valid : ex_15_footprint_sp_read_a_valid) : ex_15_footprint_sp_read_a_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_15_footprint_sp_read_a_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? footprint_sp_read_a_low : ex_15_footprint_sp_read_a_low) : ex_15_footprint_sp_read_a_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    ex_15_footprint_sp_read_a_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? footprint_sp_read_a_high : ex_15_footprint_sp_read_a_high) : ex_15_footprint_sp_read_a_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    ex_15_footprint_sp_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? footprint_sp_write_valid : ex_15_footprint_sp_write_valid) : ex_15_footprint_sp_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_15_footprint_sp_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? footprint_sp_write_low : ex_15_footprint_sp_write_low) : ex_15_footprint_sp_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_15_footprint_sp_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? footprint_sp_write_high : ex_15_footprint_sp_write_high) : ex_15_footprint_sp_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    ex_15_footprint_acc_read_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? footprint_acc_read_valid : ex_15_footprint_acc_read_valid) : ex_15_footprint_acc_read_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_15_footprint_acc_read_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? footprint_acc_read_low : ex_15_footprint_acc_read_low) : ex_15_footprint_acc_read_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    ex_15_footprint_acc_read_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? footprint_acc_read_high : ex_15_footprint_acc_read_high) : ex_15_footprint_acc_read_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    ex_15_footprint_acc_write_valid <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? footprint_acc_write_valid : ex_15_footprint_acc_write_valid) : ex_15_footprint_acc_write_valid;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    ex_15_footprint_acc_write_low <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? footprint_acc_write_low : ex_15_footprint_acc_write_low) : ex_15_footprint_acc_write_low;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    ex_15_footprint_acc_write_high <= (alloc_1_valid & alloc_1_ready) ? ((ex_tail == 4'hf) ? footprint_acc_write_high : ex_15_footprint_acc_write_high) : ex_15_footprint_acc_write_high;
+    if (alloc_1_valid & alloc_1_ready) begin
+      if (ex_tail == 4'hf)
+        ex_15_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       st_head <= 2'h0;
-    else
-      st_head <= retire_2 ? (st_head + 2'h1) : st_head;
+    else if (retire_2)
+      st_head <= st_head + 2'h1;
   end
   always @(posedge clock) begin
     if (reset)
       st_issue <= 2'h0;
-    else
-      st_issue <= (issue_2_valid & issue_2_ready) ? (st_issue + 2'h1) : st_issue;
+    else if (issue_2_valid & issue_2_ready)
+      st_issue <= st_issue + 2'h1;
   end
   always @(posedge clock) begin
     if (reset)
       st_tail <= 2'h0;
-    else
-      st_tail <= (alloc_2_valid & alloc_2_ready) ? (st_tail + 2'h1) : st_tail;
+    else if (alloc_2_valid & alloc_2_ready)
+      st_tail <= st_tail + 2'h1;
   end
   always @(posedge clock) begin
     if (reset)
       st_0_valid <= 1'h0;
-    else
-      st_0_valid <= retire_2 ? ((st_head == 2'h0) ? 1'h0 : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? 1'h1 : st_0_valid) : st_0_valid)) : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? 1'h1 : st_0_valid) : st_0_valid);
+    else if (retire_2) begin
+      if (st_head == 2'h0)
+        st_0_valid <= 1'h0;
+      else if (alloc_2_valid & alloc_2_ready) begin
+        if (st_tail == 2'h0)
+          st_0_valid <= 1'h1;
+      end
+    end else if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       st_0_issued <= 1'h0;
-    else
-      st_0_issued <= (issue_2_valid & issue_2_ready) ? ((st_issue == 2'h0) ? 1'h1 : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? 1'h0 : st_0_issued) : st_0_issued)) : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? 1'h0 : st_0_issued) : st_0_issued);
+    else if (issue_2_valid & issue_2_ready) begin
+      if (st_issue == 2'h0)
+        st_0_issued <= 1'h1;
+      else if (alloc_2_valid & alloc_2_ready) begin
+        if (st_tail == 2'h0)
+          st_0_issued <= 1'h0;
+      end
+    end else if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    st_0_cmd_compute_cmd_funct <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? alloc_2_bits_compute_cmd_funct : st_0_cmd_compute_cmd_funct) : st_0_cmd_compute_cmd_funct;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_cmd_compute_cmd_funct <= alloc_2_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    st_0_cmd_compute_cmd_rs1 <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? alloc_2_bits_compute_cmd_rs1 : st_0_cmd_compute_cmd_rs1) : st_0_cmd_compute_cmd_rs1;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_cmd_compute_cmd_rs1 <= alloc_2_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    st_0_cmd_compute_cmd_rs2 <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? alloc_2_bits_compute_cmd_rs2 : st_0_cmd_compute_cmd_rs2) : st_0_cmd_compute_cmd_rs2;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_cmd_compute_cmd_rs2 <= alloc_2_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    st_0_cmd_compute_index <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? alloc_2_bits_compute_index : st_0_cmd_compute_index) : st_0_cmd_compute_index;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_cmd_compute_index <= alloc_2_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    st_0_cmd_compute_sequence <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? alloc_2_bits_compute_sequence : st_0_cmd_compute_sequence) : st_0_cmd_compute_sequence;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_cmd_compute_sequence <= alloc_2_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    st_0_cmd_compute_loop_internal <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? alloc_2_bits_compute_loop_internal : st_0_cmd_compute_loop_internal) : st_0_cmd_compute_loop_internal;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_cmd_compute_loop_internal <= alloc_2_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    st_0_cmd_compute_loop_slot <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? alloc_2_bits_compute_loop_slot : st_0_cmd_compute_loop_slot) : st_0_cmd_compute_loop_slot;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_cmd_compute_loop_slot <= alloc_2_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    st_0_cmd_preload_rs1 <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? alloc_2_bits_preload_rs1 : st_0_cmd_preload_rs1) : st_0_cmd_preload_rs1;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_cmd_preload_rs1 <= alloc_2_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    st_0_cmd_preload_rs2 <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? alloc_2_bits_preload_rs2 : st_0_cmd_preload_rs2) : st_0_cmd_preload_rs2;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_cmd_preload_rs2 <= alloc_2_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    st_0_footprint_sp_read_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? footprint_sp_read_valid : st_0_footprint_sp_read_valid) : st_0_footprint_sp_read_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    st_0_footprint_sp_read_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? footprint_sp_read_low : st_0_footprint_sp_read_low) : st_0_footprint_sp_read_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    st_0_footprint_sp_read_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? footprint_sp_read_high : st_0_footprint_sp_read_high) : st_0_footprint_sp_read_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    st_0_footprint_sp_read_a_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? footprint_sp_read_a_valid : st_0_footprint_sp_read_a_valid) : st_0_footprint_sp_read_a_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    st_0_footprint_sp_read_a_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? footprint_sp_read_a_low : st_0_footprint_sp_read_a_low) : st_0_footprint_sp_read_a_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    st_0_footprint_sp_read_a_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? footprint_sp_read_a_high : st_0_footprint_sp_read_a_high) : st_0_footprint_sp_read_a_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    st_0_footprint_sp_write_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? footprint_sp_write_valid : st_0_footprint_sp_write_valid) : st_0_footprint_sp_write_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    st_0_footprint_sp_write_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? footprint_sp_write_low : st_0_footprint_sp_write_low) : st_0_footprint_sp_write_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    st_0_footprint_sp_write_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? footprint_sp_write_high : st_0_footprint_sp_write_high) : st_0_footprint_sp_write_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    st_0_footprint_acc_read_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? footprint_acc_read_valid : st_0_footprint_acc_read_valid) : st_0_footprint_acc_read_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    st_0_footprint_acc_read_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? footprint_acc_read_low : st_0_footprint_acc_read_low) : st_0_footprint_acc_read_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    st_0_footprint_acc_read_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? footprint_acc_read_high : st_0_footprint_acc_read_high) : st_0_footprint_acc_read_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    st_0_footprint_acc_write_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? footprint_acc_write_valid : st_0_footprint_acc_write_valid) : st_0_footprint_acc_write_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    st_0_footprint_acc_write_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? footprint_acc_write_low : st_0_footprint_acc_write_low) : st_0_footprint_acc_write_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    st_0_footprint_acc_write_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h0) ? footprint_acc_write_high : st_0_footprint_acc_write_high) : st_0_footprint_acc_write_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h0)
+        st_0_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       st_1_valid <= 1'h0;
-    else
-      st_1_valid <= retire_2 ? ((st_head == 2'h1) ? 1'h0 : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? 1'h1 : st_1_valid) : st_1_valid)) : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? 1'h1 : st_1_valid) : st_1_valid);
+    else if (retire_2) begin
+      if (st_head == 2'h1)
+        st_1_valid <= 1'h0;
+      else if (alloc_2_valid & alloc_2_ready) begin
+        if (st_tail == 2'h1)
+          st_1_valid <= 1'h1;
+      end
+    end else if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       st_1_issued <= 1'h0;
-    else
-      st_1_issued <= (issue_2_valid & issue_2_ready) ? ((st_issue == 2'h1) ? 1'h1 : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? 1'h0 : st_1_issued) : st_1_issued)) : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? 1'h0 : st_1_issued) : st_1_issued);
+    else if (issue_2_valid & issue_2_ready) begin
+      if (st_issue == 2'h1)
+        st_1_issued <= 1'h1;
+      else if (alloc_2_valid & alloc_2_ready) begin
+        if (st_tail == 2'h1)
+          st_1_issued <= 1'h0;
+      end
+    end else if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    st_1_cmd_compute_cmd_funct <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? alloc_2_bits_compute_cmd_funct : st_1_cmd_compute_cmd_funct) : st_1_cmd_compute_cmd_funct;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_cmd_compute_cmd_funct <= alloc_2_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    st_1_cmd_compute_cmd_rs1 <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? alloc_2_bits_compute_cmd_rs1 : st_1_cmd_compute_cmd_rs1) : st_1_cmd_compute_cmd_rs1;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_cmd_compute_cmd_rs1 <= alloc_2_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    st_1_cmd_compute_cmd_rs2 <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? alloc_2_bits_compute_cmd_rs2 : st_1_cmd_compute_cmd_rs2) : st_1_cmd_compute_cmd_rs2;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_cmd_compute_cmd_rs2 <= alloc_2_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    st_1_cmd_compute_index <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? alloc_2_bits_compute_index : st_1_cmd_compute_index) : st_1_cmd_compute_index;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_cmd_compute_index <= alloc_2_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    st_1_cmd_compute_sequence <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? alloc_2_bits_compute_sequence : st_1_cmd_compute_sequence) : st_1_cmd_compute_sequence;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_cmd_compute_sequence <= alloc_2_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    st_1_cmd_compute_loop_internal <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? alloc_2_bits_compute_loop_internal : st_1_cmd_compute_loop_internal) : st_1_cmd_compute_loop_internal;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_cmd_compute_loop_internal <= alloc_2_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    st_1_cmd_compute_loop_slot <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? alloc_2_bits_compute_loop_slot : st_1_cmd_compute_loop_slot) : st_1_cmd_compute_loop_slot;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_cmd_compute_loop_slot <= alloc_2_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    st_1_cmd_preload_rs1 <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? alloc_2_bits_preload_rs1 : st_1_cmd_preload_rs1) : st_1_cmd_preload_rs1;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_cmd_preload_rs1 <= alloc_2_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    st_1_cmd_preload_rs2 <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? alloc_2_bits_preload_rs2 : st_1_cmd_preload_rs2) : st_1_cmd_preload_rs2;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_cmd_preload_rs2 <= alloc_2_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    st_1_footprint_sp_read_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? footprint_sp_read_valid : st_1_footprint_sp_read_valid) : st_1_footprint_sp_read_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    st_1_footprint_sp_read_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? footprint_sp_read_low : st_1_footprint_sp_read_low) : st_1_footprint_sp_read_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    st_1_footprint_sp_read_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? footprint_sp_read_high : st_1_footprint_sp_read_high) : st_1_footprint_sp_read_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    st_1_footprint_sp_read_a_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? footprint_sp_read_a_valid : st_1_footprint_sp_read_a_valid) : st_1_footprint_sp_read_a_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    st_1_footprint_sp_read_a_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? footprint_sp_read_a_low : st_1_footprint_sp_read_a_low) : st_1_footprint_sp_read_a_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    st_1_footprint_sp_read_a_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? footprint_sp_read_a_high : st_1_footprint_sp_read_a_high) : st_1_footprint_sp_read_a_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    st_1_footprint_sp_write_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? footprint_sp_write_valid : st_1_footprint_sp_write_valid) : st_1_footprint_sp_write_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    st_1_footprint_sp_write_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? footprint_sp_write_low : st_1_footprint_sp_write_low) : st_1_footprint_sp_write_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    st_1_footprint_sp_write_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? footprint_sp_write_high : st_1_footprint_sp_write_high) : st_1_footprint_sp_write_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    st_1_footprint_acc_read_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? footprint_acc_read_valid : st_1_footprint_acc_read_valid) : st_1_footprint_acc_read_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    st_1_footprint_acc_read_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? footprint_acc_read_low : st_1_footprint_acc_read_low) : st_1_footprint_acc_read_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    st_1_footprint_acc_read_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? footprint_acc_read_high : st_1_footprint_acc_read_high) : st_1_footprint_acc_read_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    st_1_footprint_acc_write_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? footprint_acc_write_valid : st_1_footprint_acc_write_valid) : st_1_footprint_acc_write_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    st_1_footprint_acc_write_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? footprint_acc_write_low : st_1_footprint_acc_write_low) : st_1_footprint_acc_write_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    st_1_footprint_acc_write_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h1) ? footprint_acc_write_high : st_1_footprint_acc_write_high) : st_1_footprint_acc_write_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h1)
+        st_1_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       st_2_valid <= 1'h0;
-    else
-      st_2_valid <= retire_2 ? ((st_head == 2'h2) ? 1'h0 : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? 1'h1 : st_2_valid) : st_2_valid)) : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? 1'h1 : st_2_valid) : st_2_valid);
+    else if (retire_2) begin
+      if (st_head == 2'h2)
+        st_2_valid <= 1'h0;
+      else if (alloc_2_valid & alloc_2_ready) begin
+        if (st_tail == 2'h2)
+          st_2_valid <= 1'h1;
+      end
+    end else if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       st_2_issued <= 1'h0;
-    else
-      st_2_issued <= (issue_2_valid & issue_2_ready) ? ((st_issue == 2'h2) ? 1'h1 : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? 1'h0 : st_2_issued) : st_2_issued)) : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? 1'h0 : st_2_issued) : st_2_issued);
+    else if (issue_2_valid & issue_2_ready) begin
+      if (st_issue == 2'h2)
+        st_2_issued <= 1'h1;
+      else if (alloc_2_valid & alloc_2_ready) begin
+        if (st_tail == 2'h2)
+          st_2_issued <= 1'h0;
+      end
+    end else if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    st_2_cmd_compute_cmd_funct <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? alloc_2_bits_compute_cmd_funct : st_2_cmd_compute_cmd_funct) : st_2_cmd_compute_cmd_funct;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_cmd_compute_cmd_funct <= alloc_2_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    st_2_cmd_compute_cmd_rs1 <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? alloc_2_bits_compute_cmd_rs1 : st_2_cmd_compute_cmd_rs1) : st_2_cmd_compute_cmd_rs1;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_cmd_compute_cmd_rs1 <= alloc_2_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    st_2_cmd_compute_cmd_rs2 <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? alloc_2_bits_compute_cmd_rs2 : st_2_cmd_compute_cmd_rs2) : st_2_cmd_compute_cmd_rs2;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_cmd_compute_cmd_rs2 <= alloc_2_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    st_2_cmd_compute_index <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? alloc_2_bits_compute_index : st_2_cmd_compute_index) : st_2_cmd_compute_index;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_cmd_compute_index <= alloc_2_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    st_2_cmd_compute_sequence <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? alloc_2_bits_compute_sequence : st_2_cmd_compute_sequence) : st_2_cmd_compute_sequence;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_cmd_compute_sequence <= alloc_2_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    st_2_cmd_compute_loop_internal <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? alloc_2_bits_compute_loop_internal : st_2_cmd_compute_loop_internal) : st_2_cmd_compute_loop_internal;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_cmd_compute_loop_internal <= alloc_2_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    st_2_cmd_compute_loop_slot <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? alloc_2_bits_compute_loop_slot : st_2_cmd_compute_loop_slot) : st_2_cmd_compute_loop_slot;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_cmd_compute_loop_slot <= alloc_2_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    st_2_cmd_preload_rs1 <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? alloc_2_bits_preload_rs1 : st_2_cmd_preload_rs1) : st_2_cmd_preload_rs1;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_cmd_preload_rs1 <= alloc_2_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    st_2_cmd_preload_rs2 <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? alloc_2_bits_preload_rs2 : st_2_cmd_preload_rs2) : st_2_cmd_preload_rs2;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_cmd_preload_rs2 <= alloc_2_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    st_2_footprint_sp_read_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? footprint_sp_read_valid : st_2_footprint_sp_read_valid) : st_2_footprint_sp_read_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    st_2_footprint_sp_read_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? footprint_sp_read_low : st_2_footprint_sp_read_low) : st_2_footprint_sp_read_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    st_2_footprint_sp_read_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? footprint_sp_read_high : st_2_footprint_sp_read_high) : st_2_footprint_sp_read_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    st_2_footprint_sp_read_a_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? footprint_sp_read_a_valid : st_2_footprint_sp_read_a_valid) : st_2_footprint_sp_read_a_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    st_2_footprint_sp_read_a_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? footprint_sp_read_a_low : st_2_footprint_sp_read_a_low) : st_2_footprint_sp_read_a_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    st_2_footprint_sp_read_a_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? footprint_sp_read_a_high : st_2_footprint_sp_read_a_high) : st_2_footprint_sp_read_a_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    st_2_footprint_sp_write_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? footprint_sp_write_valid : st_2_footprint_sp_write_valid) : st_2_footprint_sp_write_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    st_2_footprint_sp_write_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? footprint_sp_write_low : st_2_footprint_sp_write_low) : st_2_footprint_sp_write_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    st_2_footprint_sp_write_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? footprint_sp_write_high : st_2_footprint_sp_write_high) : st_2_footprint_sp_write_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    st_2_footprint_acc_read_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? footprint_acc_read_valid : st_2_footprint_acc_read_valid) : st_2_footprint_acc_read_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    st_2_footprint_acc_read_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? footprint_acc_read_low : st_2_footprint_acc_read_low) : st_2_footprint_acc_read_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    st_2_footprint_acc_read_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? footprint_acc_read_high : st_2_footprint_acc_read_high) : st_2_footprint_acc_read_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    st_2_footprint_acc_write_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? footprint_acc_write_valid : st_2_footprint_acc_write_valid) : st_2_footprint_acc_write_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    st_2_footprint_acc_write_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? footprint_acc_write_low : st_2_footprint_acc_write_low) : st_2_footprint_acc_write_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    st_2_footprint_acc_write_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h2) ? footprint_acc_write_high : st_2_footprint_acc_write_high) : st_2_footprint_acc_write_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h2)
+        st_2_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       st_3_valid <= 1'h0;
-    else
-      st_3_valid <= retire_2 ? ((st_head == 2'h3) ? 1'h0 : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? 1'h1 : st_3_valid) : st_3_valid)) : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? 1'h1 : st_3_valid) : st_3_valid);
+    else if (retire_2) begin
+      if (st_head == 2'h3)
+        st_3_valid <= 1'h0;
+      else if (alloc_2_valid & alloc_2_ready) begin
+        if (st_tail == 2'h3)
+          st_3_valid <= 1'h1;
+      end
+    end else if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_valid <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       st_3_issued <= 1'h0;
-    else
-      st_3_issued <= (issue_2_valid & issue_2_ready) ? ((st_issue == 2'h3) ? 1'h1 : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? 1'h0 : st_3_issued) : st_3_issued)) : ((alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? 1'h0 : st_3_issued) : st_3_issued);
+    else if (issue_2_valid & issue_2_ready) begin
+      if (st_issue == 2'h3)
+        st_3_issued <= 1'h1;
+      else if (alloc_2_valid & alloc_2_ready) begin
+        if (st_tail == 2'h3)
+          st_3_issued <= 1'h0;
+      end
+    end else if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_issued <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    st_3_cmd_compute_cmd_funct <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? alloc_2_bits_compute_cmd_funct : st_3_cmd_compute_cmd_funct) : st_3_cmd_compute_cmd_funct;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_cmd_compute_cmd_funct <= alloc_2_bits_compute_cmd_funct;
+    end
   end
   always @(posedge clock) begin
-    st_3_cmd_compute_cmd_rs1 <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? alloc_2_bits_compute_cmd_rs1 : st_3_cmd_compute_cmd_rs1) : st_3_cmd_compute_cmd_rs1;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_cmd_compute_cmd_rs1 <= alloc_2_bits_compute_cmd_rs1;
+    end
   end
   always @(posedge clock) begin
-    st_3_cmd_compute_cmd_rs2 <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? alloc_2_bits_compute_cmd_rs2 : st_3_cmd_compute_cmd_rs2) : st_3_cmd_compute_cmd_rs2;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_cmd_compute_cmd_rs2 <= alloc_2_bits_compute_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
-    st_3_cmd_compute_index <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? alloc_2_bits_compute_index : st_3_cmd_compute_index) : st_3_cmd_compute_index;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_cmd_compute_index <= alloc_2_bits_compute_index;
+    end
   end
   always @(posedge clock) begin
-    st_3_cmd_compute_sequence <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? alloc_2_bits_compute_sequence : st_3_cmd_compute_sequence) : st_3_cmd_compute_sequence;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_cmd_compute_sequence <= alloc_2_bits_compute_sequence;
+    end
   end
   always @(posedge clock) begin
-    st_3_cmd_compute_loop_internal <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? alloc_2_bits_compute_loop_internal : st_3_cmd_compute_loop_internal) : st_3_cmd_compute_loop_internal;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_cmd_compute_loop_internal <= alloc_2_bits_compute_loop_internal;
+    end
   end
   always @(posedge clock) begin
-    st_3_cmd_compute_loop_slot <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? alloc_2_bits_compute_loop_slot : st_3_cmd_compute_loop_slot) : st_3_cmd_compute_loop_slot;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_cmd_compute_loop_slot <= alloc_2_bits_compute_loop_slot;
+    end
   end
   always @(posedge clock) begin
-    st_3_cmd_preload_rs1 <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? alloc_2_bits_preload_rs1 : st_3_cmd_preload_rs1) : st_3_cmd_preload_rs1;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_cmd_preload_rs1 <= alloc_2_bits_preload_rs1;
+    end
   end
   always @(posedge clock) begin
-    st_3_cmd_preload_rs2 <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? alloc_2_bits_preload_rs2 : st_3_cmd_preload_rs2) : st_3_cmd_preload_rs2;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_cmd_preload_rs2 <= alloc_2_bits_preload_rs2;
+    end
   end
   always @(posedge clock) begin
-    st_3_footprint_sp_read_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? footprint_sp_read_valid : st_3_footprint_sp_read_valid) : st_3_footprint_sp_read_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_footprint_sp_read_valid <= footprint_sp_read_valid;
+    end
   end
   always @(posedge clock) begin
-    st_3_footprint_sp_read_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? footprint_sp_read_low : st_3_footprint_sp_read_low) : st_3_footprint_sp_read_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_footprint_sp_read_low <= footprint_sp_read_low;
+    end
   end
   always @(posedge clock) begin
-    st_3_footprint_sp_read_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? footprint_sp_read_high : st_3_footprint_sp_read_high) : st_3_footprint_sp_read_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_footprint_sp_read_high <= footprint_sp_read_high;
+    end
   end
   always @(posedge clock) begin
-    st_3_footprint_sp_read_a_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? footprint_sp_read_a_valid : st_3_footprint_sp_read_a_valid) : st_3_footprint_sp_read_a_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_footprint_sp_read_a_valid <= footprint_sp_read_a_valid;
+    end
   end
   always @(posedge clock) begin
-    st_3_footprint_sp_read_a_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? footprint_sp_read_a_low : st_3_footprint_sp_read_a_low) : st_3_footprint_sp_read_a_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_footprint_sp_read_a_low <= footprint_sp_read_a_low;
+    end
   end
   always @(posedge clock) begin
-    st_3_footprint_sp_read_a_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? footprint_sp_read_a_high : st_3_footprint_sp_read_a_high) : st_3_footprint_sp_read_a_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_footprint_sp_read_a_high <= footprint_sp_read_a_high;
+    end
   end
   always @(posedge clock) begin
-    st_3_footprint_sp_write_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? footprint_sp_write_valid : st_3_footprint_sp_write_valid) : st_3_footprint_sp_write_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_footprint_sp_write_valid <= footprint_sp_write_valid;
+    end
   end
   always @(posedge clock) begin
-    st_3_footprint_sp_write_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? footprint_sp_write_low : st_3_footprint_sp_write_low) : st_3_footprint_sp_write_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_footprint_sp_write_low <= footprint_sp_write_low;
+    end
   end
   always @(posedge clock) begin
-    st_3_footprint_sp_write_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? footprint_sp_write_high : st_3_footprint_sp_write_high) : st_3_footprint_sp_write_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_footprint_sp_write_high <= footprint_sp_write_high;
+    end
   end
   always @(posedge clock) begin
-    st_3_footprint_acc_read_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? footprint_acc_read_valid : st_3_footprint_acc_read_valid) : st_3_footprint_acc_read_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_footprint_acc_read_valid <= footprint_acc_read_valid;
+    end
   end
   always @(posedge clock) begin
-    st_3_footprint_acc_read_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? footprint_acc_read_low : st_3_footprint_acc_read_low) : st_3_footprint_acc_read_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_footprint_acc_read_low <= footprint_acc_read_low;
+    end
   end
   always @(posedge clock) begin
-    st_3_footprint_acc_read_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? footprint_acc_read_high : st_3_footprint_acc_read_high) : st_3_footprint_acc_read_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_footprint_acc_read_high <= footprint_acc_read_high;
+    end
   end
   always @(posedge clock) begin
-    st_3_footprint_acc_write_valid <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? footprint_acc_write_valid : st_3_footprint_acc_write_valid) : st_3_footprint_acc_write_valid;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_footprint_acc_write_valid <= footprint_acc_write_valid;
+    end
   end
   always @(posedge clock) begin
-    st_3_footprint_acc_write_low <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? footprint_acc_write_low : st_3_footprint_acc_write_low) : st_3_footprint_acc_write_low;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_footprint_acc_write_low <= footprint_acc_write_low;
+    end
   end
   always @(posedge clock) begin
-    st_3_footprint_acc_write_high <= (alloc_2_valid & alloc_2_ready) ? ((st_tail == 2'h3) ? footprint_acc_write_high : st_3_footprint_acc_write_high) : st_3_footprint_acc_write_high;
+    if (alloc_2_valid & alloc_2_ready) begin
+      if (st_tail == 2'h3)
+        st_3_footprint_acc_write_high <= footprint_acc_write_high;
+    end
   end
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, _ld_candidate_compute_cmd_funct_e1[321:0], _ld_candidate_compute_cmd_rs1_e1[328:322], _ld_candidate_compute_cmd_rs1_e1[257:0], _ld_candidate_compute_cmd_rs2_e1[328:258], _ld_candidate_compute_cmd_rs2_e1[193:0], _ld_candidate_compute_index_e1[328:194], _ld_candidate_compute_index_e1[161:0], _ld_candidate_compute_sequence_e1[328:162], _ld_candidate_compute_sequence_e1[129:0], _ld_candidate_compute_loop_internal_e1[328:130], _ld_candidate_compute_loop_internal_e1[128:0], _ld_candidate_compute_loop_slot_e1[328:129], _ld_candidate_compute_loop_slot_e1[127:0], _ld_candidate_preload_rs1_e1[328:128], _ld_candidate_preload_rs1_e1[63:0], _ld_candidate_preload_rs2_e1[328:64], _ld_candidate_footprint_sp_read_valid_e1[283:0], _ld_candidate_footprint_sp_read_low_e1[284], _ld_candidate_footprint_sp_read_low_e1[255:0], _ld_candidate_footprint_sp_read_high_e1[284:256], _ld_candidate_footprint_sp_read_high_e1[227:0], _ld_candidate_footprint_sp_read_a_valid_e1[284:228], _ld_candidate_footprint_sp_read_a_valid_e1[226:0], _ld_candidate_footprint_sp_read_a_low_e1[284:227], _ld_candidate_footprint_sp_read_a_low_e1[198:0], _ld_candidate_footprint_sp_read_a_high_e1[284:199], _ld_candidate_footprint_sp_read_a_high_e1[170:0], _ld_candidate_footprint_sp_write_valid_e1[284:171], _ld_candidate_footprint_sp_write_valid_e1[169:0], _ld_candidate_footprint_sp_write_low_e1[284:170], _ld_candidate_footprint_sp_write_low_e1[141:0], _ld_candidate_footprint_sp_write_high_e1[284:142], _ld_candidate_footprint_sp_write_high_e1[113:0], _ld_candidate_footprint_acc_read_valid_e1[284:114], _ld_candidate_footprint_acc_read_valid_e1[112:0], _ld_candidate_footprint_acc_read_low_e1[284:113], _ld_candidate_footprint_acc_read_low_e1[84:0], _ld_candidate_footprint_acc_read_high_e1[284:85], _ld_candidate_footprint_acc_read_high_e1[56:0], _ld_candidate_footprint_acc_write_valid_e1[284:57], _ld_candidate_footprint_acc_write_valid_e1[55:0], _ld_candidate_footprint_acc_write_low_e1[284:56], _ld_candidate_footprint_acc_write_low_e1[27:0], _ld_candidate_footprint_acc_write_high_e1[284:28], _ld_issuable_e1[30:0], _ld_issuable_e2[30:0], _ld_issuable_e3[30:0], _ld_issuable_e4[30:0], _ld_issuable_e5[30:0], _ld_issuable_e6[30:0], _ld_issuable_e7[30:0], _ld_issuable_e8[30:0], _ld_issuable_e9[30:0], _ld_issuable_e10[30:0], _ld_issuable_e11[30:0], _ld_issuable_e12[30:0], _ld_issuable_e13[30:0], _ld_issuable_e14[30:0], _ld_issuable_e15[30:0], _ld_issuable_e16[30:0], _ld_issuable_e17[30:0], _ld_issuable_e18[30:0], _ld_issuable_e19[30:0], _ld_issuable_e20[30:0], _ex_candidate_compute_cmd_funct_e1[321:0], _ex_candidate_compute_cmd_rs1_e1[328:322], _ex_candidate_compute_cmd_rs1_e1[257:0], _ex_candidate_compute_cmd_rs2_e1[328:258], _ex_candidate_compute_cmd_rs2_e1[193:0], _ex_candidate_compute_index_e1[328:194], _ex_candidate_compute_index_e1[161:0], _ex_candidate_compute_sequence_e1[328:162], _ex_candidate_compute_sequence_e1[129:0], _ex_candidate_compute_loop_internal_e1[328:130], _ex_candidate_compute_loop_internal_e1[128:0], _ex_candidate_compute_loop_slot_e1[328:129], _ex_candidate_compute_loop_slot_e1[127:0], _ex_candidate_preload_rs1_e1[328:128], _ex_candidate_preload_rs1_e1[63:0], _ex_candidate_preload_rs2_e1[328:64], _ex_candidate_footprint_sp_read_valid_e1[283:0], _ex_candidate_footprint_sp_read_low_e1[284], _ex_candidate_footprint_sp_read_low_e1[255:0], _ex_candidate_footprint_sp_read_high_e1[284:256], _ex_candidate_footprint_sp_read_high_e1[227:0], _ex_candidate_footprint_sp_read_a_valid_e1[284:228], _ex_candidate_footprint_sp_read_a_valid_e1[226:0], _ex_candidate_footprint_sp_read_a_low_e1[284:227], _ex_candidate_footprint_sp_read_a_low_e1[198:0], _ex_candidate_footprint_sp_read_a_high_e1[284:199], _ex_candidate_footprint_sp_read_a_high_e1[170:0], _ex_candidate_footprint_sp_write_valid_e1[284:171], _ex_candidate_footprint_sp_write_valid_e1[169:0], _ex_candidate_footprint_sp_write_low_e1[284:170], _ex_candidate_footprint_sp_write_low_e1[141:0], _ex_candidate_footprint_sp_write_high_e1[284:142], _ex_candidate_footprint_sp_write_high_e1[113:0], _ex_candidate_footprint_acc_read_valid_e1[284:114], _ex_candidate_footprint_acc_read_valid_e1[112:0], _ex_candidate_footprint_acc_read_low_e1[284:113], _ex_candidate_footprint_acc_read_low_e1[84:0], _ex_candidate_footprint_acc_read_high_e1[284:85], _ex_candidate_footprint_acc_read_high_e1[56:0], _ex_candidate_footprint_acc_write_valid_e1[284:57], _ex_candidate_footprint_acc_write_valid_e1[55:0], _ex_candidate_footprint_acc_write_low_e1[284:56], _ex_candidate_footprint_acc_write_low_e1[27:0], _ex_candidate_footprint_acc_write_high_e1[284:28], _ex_issuable_e1[30:0], _ex_issuable_e2[30:0], _ex_issuable_e3[30:0], _ex_issuable_e4[30:0], _ex_issuable_e5[30:0], _ex_issuable_e6[30:0], _ex_issuable_e7[30:0], _ex_issuable_e8[30:0], _ex_issuable_e9[30:0], _ex_issuable_e10[30:0], _ex_issuable_e11[30:0], _ex_issuable_e12[30:0], _st_candidate_compute_cmd_funct_e1[321:0], _st_candidate_compute_cmd_rs1_e1[328:322], _st_candidate_compute_cmd_rs1_e1[257:0], _st_candidate_compute_cmd_rs2_e1[328:258], _st_candidate_compute_cmd_rs2_e1[193:0], _st_candidate_compute_index_e1[328:194], _st_candidate_compute_index_e1[161:0], _st_candidate_compute_sequence_e1[328:162], _st_candidate_compute_sequence_e1[129:0], _st_candidate_compute_loop_internal_e1[328:130], _st_candidate_compute_loop_internal_e1[128:0], _st_candidate_compute_loop_slot_e1[328:129], _st_candidate_compute_loop_slot_e1[127:0], _st_candidate_preload_rs1_e1[328:128], _st_candidate_preload_rs1_e1[63:0], _st_candidate_preload_rs2_e1[328:64], _st_candidate_footprint_sp_read_valid_e1[283:0], _st_candidate_footprint_sp_read_low_e1[284], _st_candidate_footprint_sp_read_low_e1[255:0], _st_candidate_footprint_sp_read_high_e1[284:256], _st_candidate_footprint_sp_read_high_e1[227:0], _st_candidate_footprint_sp_read_a_valid_e1[284:228], _st_candidate_footprint_sp_read_a_valid_e1[226:0], _st_candidate_footprint_sp_read_a_low_e1[284:227], _st_candidate_footprint_sp_read_a_low_e1[198:0], _st_candidate_footprint_sp_read_a_high_e1[284:199], _st_candidate_footprint_sp_read_a_high_e1[170:0], _st_candidate_footprint_sp_write_valid_e1[284:171], _st_candidate_footprint_sp_write_valid_e1[169:0], _st_candidate_footprint_sp_write_low_e1[284:170], _st_candidate_footprint_sp_write_low_e1[141:0], _st_candidate_footprint_sp_write_high_e1[284:142], _st_candidate_footprint_sp_write_high_e1[113:0], _st_candidate_footprint_acc_read_valid_e1[284:114], _st_candidate_footprint_acc_read_valid_e1[112:0], _st_candidate_footprint_acc_read_low_e1[284:113], _st_candidate_footprint_acc_read_low_e1[84:0], _st_candidate_footprint_acc_read_high_e1[284:85], _st_candidate_footprint_acc_read_high_e1[56:0], _st_candidate_footprint_acc_write_valid_e1[284:57], _st_candidate_footprint_acc_write_valid_e1[55:0], _st_candidate_footprint_acc_write_low_e1[284:56], _st_candidate_footprint_acc_write_low_e1[27:0], _st_candidate_footprint_acc_write_high_e1[284:28], _st_issuable_e1[30:0], _st_issuable_e2[30:0], _st_issuable_e3[30:0], _st_issuable_e4[30:0], _st_issuable_e5[30:0], _st_issuable_e6[30:0], _st_issuable_e7[30:0], _st_issuable_e8[30:0], _st_issuable_e9[30:0], _st_issuable_e10[30:0], _st_issuable_e11[30:0], _st_issuable_e12[30:0], _st_issuable_e13[30:0], _st_issuable_e14[30:0], _st_issuable_e15[30:0], _st_issuable_e16[30:0], _st_issuable_e17[30:0], _st_issuable_e18[30:0], _st_issuable_e19[30:0], _st_issuable_e20[30:0], _st_issuable_e21[30:0], _st_issuable_e22[30:0], _st_issuable_e23[30:0], _st_issuable_e24[30:0], 1'b0};
+  wire _unused_bits = &{1'b0, _ld_issuable_e1[30:0], _ld_issuable_e2[30:0], _ld_issuable_e3[30:0], _ld_issuable_e4[30:0], _ld_issuable_e5[30:0], _ld_issuable_e6[30:0], _ld_issuable_e7[30:0], _ld_issuable_e8[30:0], _ld_issuable_e9[30:0], _ld_issuable_e10[30:0], _ld_issuable_e11[30:0], _ld_issuable_e12[30:0], _ld_issuable_e13[30:0], _ld_issuable_e14[30:0], _ld_issuable_e15[30:0], _ld_issuable_e16[30:0], _ld_issuable_e17[30:0], _ld_issuable_e18[30:0], _ld_issuable_e19[30:0], _ld_issuable_e20[30:0], _ex_issuable_e1[30:0], _ex_issuable_e2[30:0], _ex_issuable_e3[30:0], _ex_issuable_e4[30:0], _ex_issuable_e5[30:0], _ex_issuable_e6[30:0], _ex_issuable_e7[30:0], _ex_issuable_e8[30:0], _ex_issuable_e9[30:0], _ex_issuable_e10[30:0], _ex_issuable_e11[30:0], _ex_issuable_e12[30:0], _st_issuable_e1[30:0], _st_issuable_e2[30:0], _st_issuable_e3[30:0], _st_issuable_e4[30:0], _st_issuable_e5[30:0], _st_issuable_e6[30:0], _st_issuable_e7[30:0], _st_issuable_e8[30:0], _st_issuable_e9[30:0], _st_issuable_e10[30:0], _st_issuable_e11[30:0], _st_issuable_e12[30:0], _st_issuable_e13[30:0], _st_issuable_e14[30:0], _st_issuable_e15[30:0], _st_issuable_e16[30:0], _st_issuable_e17[30:0], _st_issuable_e18[30:0], _st_issuable_e19[30:0], _st_issuable_e20[30:0], _st_issuable_e21[30:0], _st_issuable_e22[30:0], _st_issuable_e23[30:0], _st_issuable_e24[30:0], 1'b0};
 endmodule
 
 `default_nettype wire

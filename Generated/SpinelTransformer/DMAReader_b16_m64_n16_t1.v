@@ -77,8 +77,8 @@ module DMAReader_b16_m64_n16_t1 (
   wire [513:0] responses_out_bits;
   wire beat;
   wire last_beat;
-  wire [7:0] _beats_minus_one_e2 = {4'h0, request_address[3:0]} + ({1'h0, (request_bytes == 7'h0) ? 7'h1 : request_bytes} - 8'h1);
-  wire [3:0] _beats_minus_one_e1 = _beats_minus_one_e2[7:4];
+  wire [7:0] _beats_minus_one_e1 = {4'h0, request_address[3:0]} + ({1'h0, (request_bytes == 7'h0) ? 7'h1 : request_bytes} - 8'h1);
+  wire [3:0] _beats_minus_one_e2 = _beats_minus_one_e1[7:4];
   wire [639:0] _responses_in_bits_e1 = {slot_4, slot_3, slot_2, slot_1, slot_0} >> {gathered_offset, 3'h0};
 
   assign request_ready = requests_in_ready;
@@ -100,7 +100,7 @@ module DMAReader_b16_m64_n16_t1 (
   assign request_address = requests_out_bits[71:8];
   assign request_bytes = requests_out_bits[7:1];
   assign request_tag = requests_out_bits[0];
-  assign beats_minus_one = _beats_minus_one_e1[2:0];
+  assign beats_minus_one = _beats_minus_one_e2[2:0];
   assign splitter_run_valid = requests_out_valid & in_flight_enq_ready;
   assign splitter_run_bits_address = {request_address[63:4], 4'h0};
   assign splitter_run_bits_beats_minus_one = beats_minus_one;
@@ -116,47 +116,79 @@ module DMAReader_b16_m64_n16_t1 (
   always @(posedge clock) begin
     if (reset)
       beat_index <= 3'h0;
-    else
-      beat_index <= beat ? (last_beat ? 3'h0 : (beat_index + 3'h1)) : beat_index;
+    else if (beat)
+      beat_index <= last_beat ? 3'h0 : (beat_index + 3'h1);
   end
   always @(posedge clock) begin
     if (reset)
       error_so_far <= 1'h0;
-    else
-      error_so_far <= beat ? (last_beat ? 1'h0 : (error_so_far | r_bits_resp[1])) : error_so_far;
+    else if (beat)
+      error_so_far <= last_beat ? 1'h0 : (error_so_far | r_bits_resp[1]);
   end
   always @(posedge clock) begin
-    slot_0 <= beat ? ((beat_index == 3'h0) ? r_bits_data : slot_0) : slot_0;
+    if (beat) begin
+      if (beat_index == 3'h0)
+        slot_0 <= r_bits_data;
+    end
   end
   always @(posedge clock) begin
-    slot_1 <= beat ? ((beat_index == 3'h1) ? r_bits_data : slot_1) : slot_1;
+    if (beat) begin
+      if (beat_index == 3'h1)
+        slot_1 <= r_bits_data;
+    end
   end
   always @(posedge clock) begin
-    slot_2 <= beat ? ((beat_index == 3'h2) ? r_bits_data : slot_2) : slot_2;
+    if (beat) begin
+      if (beat_index == 3'h2)
+        slot_2 <= r_bits_data;
+    end
   end
   always @(posedge clock) begin
-    slot_3 <= beat ? ((beat_index == 3'h3) ? r_bits_data : slot_3) : slot_3;
+    if (beat) begin
+      if (beat_index == 3'h3)
+        slot_3 <= r_bits_data;
+    end
   end
   always @(posedge clock) begin
-    slot_4 <= beat ? ((beat_index == 3'h4) ? r_bits_data : slot_4) : slot_4;
+    if (beat) begin
+      if (beat_index == 3'h4)
+        slot_4 <= r_bits_data;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       gathered_valid <= 1'h0;
-    else
-      gathered_valid <= beat ? (last_beat ? 1'h1 : (responses_in_ready ? 1'h0 : gathered_valid)) : (responses_in_ready ? 1'h0 : gathered_valid);
+    else if (beat) begin
+      if (last_beat)
+        gathered_valid <= 1'h1;
+      else if (responses_in_ready)
+        gathered_valid <= 1'h0;
+    end else if (responses_in_ready)
+      gathered_valid <= 1'h0;
   end
   always @(posedge clock) begin
-    gathered_offset <= beat ? (last_beat ? in_flight_deq_bits[14:11] : gathered_offset) : gathered_offset;
+    if (beat) begin
+      if (last_beat)
+        gathered_offset <= in_flight_deq_bits[14:11];
+    end
   end
   always @(posedge clock) begin
-    gathered_bytes <= beat ? (last_beat ? in_flight_deq_bits[10:4] : gathered_bytes) : gathered_bytes;
+    if (beat) begin
+      if (last_beat)
+        gathered_bytes <= in_flight_deq_bits[10:4];
+    end
   end
   always @(posedge clock) begin
-    gathered_tag <= beat ? (last_beat ? in_flight_deq_bits[3] : gathered_tag) : gathered_tag;
+    if (beat) begin
+      if (last_beat)
+        gathered_tag <= in_flight_deq_bits[3];
+    end
   end
   always @(posedge clock) begin
-    gathered_error <= beat ? (last_beat ? (error_so_far | r_bits_resp[1]) : gathered_error) : gathered_error;
+    if (beat) begin
+      if (last_beat)
+        gathered_error <= error_so_far | r_bits_resp[1];
+    end
   end
   SkidBuffer_72 requests (
     .clock(clock),
@@ -205,7 +237,7 @@ module DMAReader_b16_m64_n16_t1 (
     .out_bits(responses_out_bits)
   );
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, r_bits_id, r_bits_resp[0], r_bits_last, in_flight_count, _beats_minus_one_e2[3:0], _beats_minus_one_e1[3], _responses_in_bits_e1[639:512], 1'b0};
+  wire _unused_bits = &{1'b0, r_bits_id, r_bits_resp[0], r_bits_last, in_flight_count, _beats_minus_one_e1[3:0], _beats_minus_one_e2[3], _responses_in_bits_e1[639:512], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -79,9 +79,10 @@ module DMAWriter_b16_m64_n16_t1 (
   wire [1:0] responses_out_bits;
   wire last_burst;
   wire acknowledged;
-  wire [7:0] _beats_minus_one_e2 = {4'h0, request_address[3:0]} + ({1'h0, (request_bytes == 7'h0) ? 7'h1 : request_bytes} - 8'h1);
-  wire [3:0] _beats_minus_one_e1 = _beats_minus_one_e2[7:4];
-  wire [12:0] _in_flight_enq_bits_e1 = {1'h0, request_address[11:0]} + ({6'h0, (request_bytes == 7'h0) ? 7'h1 : request_bytes} - 13'h1);
+  wire [6:0] _beats_minus_one_e1 = (request_bytes == 7'h0) ? 7'h1 : request_bytes;
+  wire [7:0] _beats_minus_one_e2 = {4'h0, request_address[3:0]} + ({1'h0, _beats_minus_one_e1} - 8'h1);
+  wire [3:0] _beats_minus_one_e3 = _beats_minus_one_e2[7:4];
+  wire [12:0] _in_flight_enq_bits_e1 = {1'h0, request_address[11:0]} + ({6'h0, _beats_minus_one_e1} - 13'h1);
 
   assign request_ready = requests_in_ready;
   assign response_valid = responses_out_valid;
@@ -106,7 +107,7 @@ module DMAWriter_b16_m64_n16_t1 (
   assign request_bytes = requests_out_bits[519:513];
   assign request_data = requests_out_bits[512:1];
   assign request_tag = requests_out_bits[0];
-  assign beats_minus_one = _beats_minus_one_e1[2:0];
+  assign beats_minus_one = _beats_minus_one_e3[2:0];
   assign last_of_request = beats_left == 3'h0;
   assign beats_free = (~beats_valid) | (w_ready & last_of_request);
   assign splitter_run_valid = (requests_out_valid & in_flight_enq_ready) & beats_free;
@@ -125,32 +126,48 @@ module DMAWriter_b16_m64_n16_t1 (
   always @(posedge clock) begin
     if (reset)
       beats_valid <= 1'h0;
-    else
-      beats_valid <= take ? 1'h1 : ((w_valid & w_ready) ? (last_of_request ? 1'h0 : beats_valid) : beats_valid);
+    else if (take)
+      beats_valid <= 1'h1;
+    else if (w_valid & w_ready) begin
+      if (last_of_request)
+        beats_valid <= 1'h0;
+    end
   end
   always @(posedge clock) begin
-    beat_data <= take ? ({128'h0, request_data} << {request_address[3:0], 3'h0}) : ((w_valid & w_ready) ? {128'h0, beat_data[639:128]} : beat_data);
+    if (take)
+      beat_data <= {128'h0, request_data} << {request_address[3:0], 3'h0};
+    else if (w_valid & w_ready)
+      beat_data <= {128'h0, beat_data[639:128]};
   end
   always @(posedge clock) begin
-    beat_strobes <= take ? ((~(80'hffffffffffffffffffff << request_bytes)) << request_address[3:0]) : ((w_valid & w_ready) ? {16'h0, beat_strobes[79:16]} : beat_strobes);
+    if (take)
+      beat_strobes <= (~(80'hffffffffffffffffffff << request_bytes)) << request_address[3:0];
+    else if (w_valid & w_ready)
+      beat_strobes <= {16'h0, beat_strobes[79:16]};
   end
   always @(posedge clock) begin
-    beats_left <= take ? beats_minus_one : ((w_valid & w_ready) ? (beats_left - 3'h1) : beats_left);
+    if (take)
+      beats_left <= beats_minus_one;
+    else if (w_valid & w_ready)
+      beats_left <= beats_left - 3'h1;
   end
   always @(posedge clock) begin
-    beat_in_boundary <= take ? request_address[11:4] : ((w_valid & w_ready) ? (beat_in_boundary + 8'h1) : beat_in_boundary);
+    if (take)
+      beat_in_boundary <= request_address[11:4];
+    else if (w_valid & w_ready)
+      beat_in_boundary <= beat_in_boundary + 8'h1;
   end
   always @(posedge clock) begin
     if (reset)
       burst_index <= 1'h0;
-    else
-      burst_index <= acknowledged ? (last_burst ? 1'h0 : (burst_index + 1'h1)) : burst_index;
+    else if (acknowledged)
+      burst_index <= last_burst ? 1'h0 : (burst_index + 1'h1);
   end
   always @(posedge clock) begin
     if (reset)
       error_so_far <= 1'h0;
-    else
-      error_so_far <= acknowledged ? (last_burst ? 1'h0 : (error_so_far | b_bits_resp[1])) : error_so_far;
+    else if (acknowledged)
+      error_so_far <= last_burst ? 1'h0 : (error_so_far | b_bits_resp[1]);
   end
   SkidBuffer_584 requests (
     .clock(clock),
@@ -199,7 +216,7 @@ module DMAWriter_b16_m64_n16_t1 (
     .out_bits(responses_out_bits)
   );
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, b_bits_id, b_bits_resp[0], in_flight_count, _beats_minus_one_e2[3:0], _beats_minus_one_e1[3], _in_flight_enq_bits_e1[11:0], 1'b0};
+  wire _unused_bits = &{1'b0, b_bits_id, b_bits_resp[0], in_flight_count, _beats_minus_one_e2[3:0], _beats_minus_one_e3[3], _in_flight_enq_bits_e1[11:0], 1'b0};
 endmodule
 
 `default_nettype wire

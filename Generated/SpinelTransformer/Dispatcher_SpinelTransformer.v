@@ -121,45 +121,88 @@ module Dispatcher_SpinelTransformer (
   wire [3:0] failure;
   wire failed;
   wire accepted;
-  wire [39:0] _footprint_sp_read_high_e1 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_sp_read_high_e2 = {24'h0, (preload_rs1[63:48] == 16'h0) ? 16'h0 : (preload_rs1[63:48] - 16'h1)};
-  wire [39:0] _footprint_sp_read_high_e3 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_sp_read_high_e4 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_sp_read_high_e5 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_sp_read_high_e6 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_sp_read_high_e7 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_sp_read_high_e8 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_sp_read_high_e9 = {24'h0, (preload_rs1[63:48] == 16'h0) ? 16'h0 : (preload_rs1[63:48] - 16'h1)};
-  wire [39:0] _footprint_sp_read_high_e10 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_sp_read_high_e11 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_sp_read_high_e12 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_sp_read_high_e13 = {24'h0, (preload_rs1[63:48] == 16'h0) ? 16'h0 : (preload_rs1[63:48] - 16'h1)};
-  wire [39:0] _footprint_sp_read_a_high_e1 = {8'h0, {16'h0, (cmd_bits_cmd_rs1[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs1[63:48] - 16'h1)} * {16'h0, a_stride}};
-  wire [15:0] _footprint_sp_write_high_e2 = cmd_bits_cmd_rs2[47:32] - 16'h1;
-  wire [39:0] _footprint_sp_write_high_e1 = {8'h0, {16'h0, (cmd_bits_cmd_rs2[47:32] == 16'h0) ? 16'h0 : {4'h0, _footprint_sp_write_high_e2[15:4]}} * {16'h0, (((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_block_stride : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_block_stride : ld2_block_stride)}} + {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_sp_write_high_e3 = {8'h0, {16'h0, (preload_rs2[63:48] == 16'h0) ? 16'h0 : (preload_rs2[63:48] - 16'h1)} * {16'h0, c_stride}};
-  wire [39:0] _footprint_acc_read_high_e1 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_acc_read_high_e2 = {24'h0, (preload_rs1[63:48] == 16'h0) ? 16'h0 : (preload_rs1[63:48] - 16'h1)};
-  wire [39:0] _footprint_acc_read_high_e3 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_acc_read_high_e4 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_acc_read_high_e5 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_acc_read_high_e6 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_acc_read_high_e7 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_acc_read_high_e8 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_acc_read_high_e9 = {24'h0, (preload_rs1[63:48] == 16'h0) ? 16'h0 : (preload_rs1[63:48] - 16'h1)};
-  wire [39:0] _footprint_acc_read_high_e10 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_acc_read_high_e11 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_acc_read_high_e12 = {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_acc_read_high_e13 = {24'h0, (preload_rs1[63:48] == 16'h0) ? 16'h0 : (preload_rs1[63:48] - 16'h1)};
-  wire [15:0] _footprint_acc_write_high_e2 = cmd_bits_cmd_rs2[47:32] - 16'h1;
-  wire [39:0] _footprint_acc_write_high_e1 = {8'h0, {16'h0, (cmd_bits_cmd_rs2[47:32] == 16'h0) ? 16'h0 : {4'h0, _footprint_acc_write_high_e2[15:4]}} * {16'h0, (((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_block_stride : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_block_stride : ld2_block_stride)}} + {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)};
-  wire [39:0] _footprint_acc_write_high_e3 = {8'h0, {16'h0, (preload_rs2[63:48] == 16'h0) ? 16'h0 : (preload_rs2[63:48] - 16'h1)} * {16'h0, c_stride}};
+  wire _cmd_ready_e1 = (cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1);
+  wire _cmd_ready_e2 = ((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he);
+  wire _cmd_ready_e3 = (~failed) & (_cmd_ready_e1 | _cmd_ready_e2);
+  wire _cmd_ready_e4 = (cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h0);
+  wire _cmd_ready_e5 = (cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5);
+  wire _cmd_ready_e6 = (~failed) & (_cmd_ready_e4 | _cmd_ready_e5);
+  wire _cmd_ready_e7 = (cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h2);
+  wire _cmd_ready_e8 = (cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3);
+  wire _cmd_ready_e9 = (~failed) & ((_cmd_ready_e7 | _cmd_ready_e8) | (cmd_bits_cmd_funct == 7'h3));
+  wire _footprint_sp_read_valid_e1 = ~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff);
+  wire _footprint_sp_read_valid_e2 = (_footprint_sp_read_valid_e1 & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0);
+  wire _footprint_sp_read_valid_e3 = _footprint_sp_read_valid_e2 & (~cmd_bits_cmd_rs2[31]);
+  wire _footprint_sp_read_valid_e4 = ~(preload_rs1[31:0] == 32'hffffffff);
+  wire _footprint_sp_read_valid_e5 = (_footprint_sp_read_valid_e4 & (preload_rs1[63:48] != 16'h0)) & (preload_rs1[47:32] != 16'h0);
+  wire _footprint_sp_read_valid_e6 = _footprint_sp_read_valid_e5 & (~preload_rs1[31]);
+  wire [27:0] _footprint_sp_read_low_e1 = ({2'h0, cmd_bits_cmd_rs2[25:0]} < {2'h0, preload_rs1[25:0]}) ? {2'h0, cmd_bits_cmd_rs2[25:0]} : {2'h0, preload_rs1[25:0]};
+  wire [15:0] _footprint_sp_read_high_e1 = (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1);
+  wire [39:0] _footprint_sp_read_high_e2 = {24'h0, _footprint_sp_read_high_e1};
+  wire [39:0] _footprint_sp_read_high_e3 = {24'h0, (preload_rs1[63:48] == 16'h0) ? 16'h0 : (preload_rs1[63:48] - 16'h1)};
+  wire [27:0] _footprint_sp_read_high_e4 = (({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e2[27:0]) > ({2'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e3[27:0])) ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e2[27:0]) : ({2'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e3[27:0]);
+  wire _footprint_sp_read_a_valid_e1 = ~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff);
+  wire [15:0] _footprint_sp_read_a_high_e1 = (cmd_bits_cmd_rs1[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs1[63:48] - 16'h1);
+  wire [39:0] _footprint_sp_read_a_high_e2 = {8'h0, {16'h0, _footprint_sp_read_a_high_e1} * {16'h0, a_stride}};
+  wire _footprint_sp_write_valid_e1 = ~(preload_rs2[31:0] == 32'hffffffff);
+  wire _footprint_sp_write_valid_e2 = (_footprint_sp_write_valid_e1 & (preload_rs2[63:48] != 16'h0)) & (preload_rs2[47:32] != 16'h0);
+  wire [15:0] _footprint_sp_write_high_e1 = cmd_bits_cmd_rs2[47:32] - 16'h1;
+  wire [1:0] _footprint_sp_write_high_e2 = (cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2);
+  wire [39:0] _footprint_sp_write_high_e3 = {8'h0, {16'h0, (cmd_bits_cmd_rs2[47:32] == 16'h0) ? 16'h0 : {4'h0, _footprint_sp_write_high_e1[15:4]}} * {16'h0, (_footprint_sp_write_high_e2 == 2'h0) ? ld0_block_stride : ((_footprint_sp_write_high_e2 == 2'h1) ? ld1_block_stride : ld2_block_stride)}} + _footprint_sp_read_high_e2;
+  wire [39:0] _footprint_sp_write_high_e4 = {8'h0, {16'h0, (preload_rs2[63:48] == 16'h0) ? 16'h0 : (preload_rs2[63:48] - 16'h1)} * {16'h0, c_stride}};
+  wire _footprint_acc_read_low_e1 = ~(_footprint_sp_read_valid_e2 & cmd_bits_cmd_rs2[31]);
+  wire _footprint_acc_read_low_e2 = ~(_footprint_sp_read_valid_e5 & preload_rs1[31]);
   wire [31:0] _failure_e1 = cmd_bits_cmd_rs1[63:32];
   wire [31:0] _failure_e2 = cmd_bits_cmd_rs2[63:32];
-  wire [15:0] _failure_e3 = cmd_bits_cmd_rs2[47:32] - 16'h1;
+  wire _failure_e3 = 1'h1 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff);
+  wire _failure_e4 = (_footprint_sp_read_valid_e1 & (~cmd_bits_cmd_rs2[31])) & (|cmd_bits_cmd_rs2[30:26]);
+  wire _failure_e5 = (_footprint_sp_read_valid_e1 & cmd_bits_cmd_rs2[31]) & (|cmd_bits_cmd_rs2[28:26]);
+  wire _failure_e6 = _footprint_sp_read_valid_e1 & (({14'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e2) >= (cmd_bits_cmd_rs2[31] ? 40'h1000 : 40'h1000));
+  wire _failure_e7 = ((_footprint_sp_read_valid_e1 & cmd_bits_cmd_rs2[31]) & (~cmd_bits_cmd_rs2[29])) & (cmd_bits_cmd_rs2[28:26] == 3'h0);
+  wire _failure_e8 = (_footprint_sp_read_valid_e1 & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0);
+  wire _failure_e9 = ~(cmd_bits_cmd_rs2[63:48] > 16'h0);
+  wire _failure_e10 = (cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4);
+  wire [2:0] _failure_e11 = (norm_slot == 1'h0) ? norm_state_0 : norm_state_16;
+  wire _failure_e12 = (cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7);
+  wire _failure_e13 = ~(cmd_bits_cmd_rs2[63:48] > 16'h1);
+  wire [2:0] _failure_e14 = (norm_slot == 1'h0) ? norm_state_1 : norm_state_17;
+  wire _failure_e15 = ~(cmd_bits_cmd_rs2[63:48] > 16'h2);
+  wire [2:0] _failure_e16 = (norm_slot == 1'h0) ? norm_state_2 : norm_state_18;
+  wire _failure_e17 = ~(cmd_bits_cmd_rs2[63:48] > 16'h3);
+  wire [2:0] _failure_e18 = (norm_slot == 1'h0) ? norm_state_3 : norm_state_19;
+  wire _failure_e19 = ~(cmd_bits_cmd_rs2[63:48] > 16'h4);
+  wire [2:0] _failure_e20 = (norm_slot == 1'h0) ? norm_state_4 : norm_state_20;
+  wire _failure_e21 = ~(cmd_bits_cmd_rs2[63:48] > 16'h5);
+  wire [2:0] _failure_e22 = (norm_slot == 1'h0) ? norm_state_5 : norm_state_21;
+  wire _failure_e23 = ~(cmd_bits_cmd_rs2[63:48] > 16'h6);
+  wire [2:0] _failure_e24 = (norm_slot == 1'h0) ? norm_state_6 : norm_state_22;
+  wire _failure_e25 = ~(cmd_bits_cmd_rs2[63:48] > 16'h7);
+  wire [2:0] _failure_e26 = (norm_slot == 1'h0) ? norm_state_7 : norm_state_23;
+  wire _failure_e27 = ~(cmd_bits_cmd_rs2[63:48] > 16'h8);
+  wire [2:0] _failure_e28 = (norm_slot == 1'h0) ? norm_state_8 : norm_state_24;
+  wire _failure_e29 = ~(cmd_bits_cmd_rs2[63:48] > 16'h9);
+  wire [2:0] _failure_e30 = (norm_slot == 1'h0) ? norm_state_9 : norm_state_25;
+  wire _failure_e31 = ~(cmd_bits_cmd_rs2[63:48] > 16'ha);
+  wire [2:0] _failure_e32 = (norm_slot == 1'h0) ? norm_state_10 : norm_state_26;
+  wire _failure_e33 = ~(cmd_bits_cmd_rs2[63:48] > 16'hb);
+  wire [2:0] _failure_e34 = (norm_slot == 1'h0) ? norm_state_11 : norm_state_27;
+  wire _failure_e35 = ~(cmd_bits_cmd_rs2[63:48] > 16'hc);
+  wire [2:0] _failure_e36 = (norm_slot == 1'h0) ? norm_state_12 : norm_state_28;
+  wire _failure_e37 = ~(cmd_bits_cmd_rs2[63:48] > 16'hd);
+  wire [2:0] _failure_e38 = (norm_slot == 1'h0) ? norm_state_13 : norm_state_29;
+  wire _failure_e39 = ~(cmd_bits_cmd_rs2[63:48] > 16'he);
+  wire [2:0] _failure_e40 = (norm_slot == 1'h0) ? norm_state_14 : norm_state_30;
+  wire _failure_e41 = ~(cmd_bits_cmd_rs2[63:48] > 16'hf);
+  wire [2:0] _failure_e42 = (norm_slot == 1'h0) ? norm_state_15 : norm_state_31;
+  wire _failure_e43 = {norm_activation_high, st_activation} == 3'h2;
+  wire _failure_e44 = {norm_activation_high, st_activation} == 3'h4;
+  wire _failure_e45 = 1'h0 & (cmd_bits_cmd_rs1[31:0] == 32'hffffffff);
+  wire _failure_e46 = (_footprint_sp_read_a_valid_e1 & (~cmd_bits_cmd_rs1[31])) & (|cmd_bits_cmd_rs1[30:26]);
+  wire _failure_e47 = 1'h0 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff);
+  wire _norm_state_0_e1 = (cmd_bits_cmd_funct == 7'h3) & _failure_e8;
 
-  assign cmd_ready = ((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) | (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)))) ? ld_ready : (((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h0)) | ((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5)))) ? ex_ready : (((~failed) & ((((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h2)) | ((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3))) | (cmd_bits_cmd_funct == 7'h3))) ? st_ready : 1'h1));
-  assign ld_valid = cmd_valid & ((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) | (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he))));
+  assign cmd_ready = _cmd_ready_e3 ? ld_ready : (_cmd_ready_e6 ? ex_ready : (_cmd_ready_e9 ? st_ready : 1'h1));
+  assign ld_valid = cmd_valid & _cmd_ready_e3;
   assign ld_bits_cmd_funct = cmd_bits_cmd_funct;
   assign ld_bits_cmd_rs1 = cmd_bits_cmd_rs1;
   assign ld_bits_cmd_rs2 = cmd_bits_cmd_rs2;
@@ -167,7 +210,7 @@ module Dispatcher_SpinelTransformer (
   assign ld_bits_sequence = sequence_v;
   assign ld_bits_loop_internal = cmd_bits_loop_internal;
   assign ld_bits_loop_slot = cmd_bits_loop_slot;
-  assign ex_valid = cmd_valid & ((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h0)) | ((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5))));
+  assign ex_valid = cmd_valid & _cmd_ready_e6;
   assign ex_bits_compute_cmd_funct = cmd_bits_cmd_funct;
   assign ex_bits_compute_cmd_rs1 = cmd_bits_cmd_rs1;
   assign ex_bits_compute_cmd_rs2 = cmd_bits_cmd_rs2;
@@ -177,7 +220,7 @@ module Dispatcher_SpinelTransformer (
   assign ex_bits_compute_loop_slot = cmd_bits_loop_slot;
   assign ex_bits_preload_rs1 = preload_rs1;
   assign ex_bits_preload_rs2 = preload_rs2;
-  assign st_valid = cmd_valid & ((~failed) & ((((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h2)) | ((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3))) | (cmd_bits_cmd_funct == 7'h3)));
+  assign st_valid = cmd_valid & _cmd_ready_e9;
   assign st_bits_cmd_funct = cmd_bits_cmd_funct;
   assign st_bits_cmd_rs1 = cmd_bits_cmd_rs1;
   assign st_bits_cmd_rs2 = cmd_bits_cmd_rs2;
@@ -185,356 +228,726 @@ module Dispatcher_SpinelTransformer (
   assign st_bits_sequence = sequence_v;
   assign st_bits_loop_internal = cmd_bits_loop_internal;
   assign st_bits_loop_slot = cmd_bits_loop_slot;
-  assign footprint_sp_read_valid = (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)) ? 1'h0 : ((cmd_bits_cmd_funct == 7'h3) ? ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & (~cmd_bits_cmd_rs2[31])) : (((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5)) & ((1'h0 | ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & (~cmd_bits_cmd_rs2[31]))) | ((((~(preload_rs1[31:0] == 32'hffffffff)) & (preload_rs1[63:48] != 16'h0)) & (preload_rs1[47:32] != 16'h0)) & (~preload_rs1[31])))));
-  assign footprint_sp_read_low = (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)) ? 28'h0 : ((cmd_bits_cmd_funct == 7'h3) ? {2'h0, cmd_bits_cmd_rs2[25:0]} : ((~(1'h0 | ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & (~cmd_bits_cmd_rs2[31])))) ? {2'h0, preload_rs1[25:0]} : ((~((((~(preload_rs1[31:0] == 32'hffffffff)) & (preload_rs1[63:48] != 16'h0)) & (preload_rs1[47:32] != 16'h0)) & (~preload_rs1[31]))) ? ((~1'h0) ? {2'h0, cmd_bits_cmd_rs2[25:0]} : ((~((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & (~cmd_bits_cmd_rs2[31]))) ? 28'h0 : ((28'h0 < {2'h0, cmd_bits_cmd_rs2[25:0]}) ? 28'h0 : {2'h0, cmd_bits_cmd_rs2[25:0]}))) : ((((~1'h0) ? {2'h0, cmd_bits_cmd_rs2[25:0]} : ((~((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & (~cmd_bits_cmd_rs2[31]))) ? 28'h0 : ((28'h0 < {2'h0, cmd_bits_cmd_rs2[25:0]}) ? 28'h0 : {2'h0, cmd_bits_cmd_rs2[25:0]}))) < {2'h0, preload_rs1[25:0]}) ? ((~1'h0) ? {2'h0, cmd_bits_cmd_rs2[25:0]} : ((~((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & (~cmd_bits_cmd_rs2[31]))) ? 28'h0 : ((28'h0 < {2'h0, cmd_bits_cmd_rs2[25:0]}) ? 28'h0 : {2'h0, cmd_bits_cmd_rs2[25:0]}))) : {2'h0, preload_rs1[25:0]}))));
-  assign footprint_sp_read_high = (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)) ? 28'h0 : ((cmd_bits_cmd_funct == 7'h3) ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e1[27:0]) : ((~(1'h0 | ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & (~cmd_bits_cmd_rs2[31])))) ? ({2'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e2[27:0]) : ((~((((~(preload_rs1[31:0] == 32'hffffffff)) & (preload_rs1[63:48] != 16'h0)) & (preload_rs1[47:32] != 16'h0)) & (~preload_rs1[31]))) ? ((~1'h0) ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e3[27:0]) : ((~((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & (~cmd_bits_cmd_rs2[31]))) ? 28'h0 : ((28'h0 > ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e4[27:0])) ? 28'h0 : ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e5[27:0])))) : ((((~1'h0) ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e6[27:0]) : ((~((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & (~cmd_bits_cmd_rs2[31]))) ? 28'h0 : ((28'h0 > ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e7[27:0])) ? 28'h0 : ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e8[27:0])))) > ({2'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e9[27:0])) ? ((~1'h0) ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e10[27:0]) : ((~((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & (~cmd_bits_cmd_rs2[31]))) ? 28'h0 : ((28'h0 > ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e11[27:0])) ? 28'h0 : ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e12[27:0])))) : ({2'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e13[27:0])))));
-  assign footprint_sp_read_a_valid = ((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5)) & ((((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs1[63:48] != 16'h0)) & (cmd_bits_cmd_rs1[47:32] != 16'h0)) & (~cmd_bits_cmd_rs1[31]));
+  assign footprint_sp_read_valid = _cmd_ready_e2 ? 1'h0 : ((cmd_bits_cmd_funct == 7'h3) ? _footprint_sp_read_valid_e3 : (_cmd_ready_e5 & (_footprint_sp_read_valid_e3 | _footprint_sp_read_valid_e6)));
+  assign footprint_sp_read_low = _cmd_ready_e2 ? 28'h0 : ((cmd_bits_cmd_funct == 7'h3) ? {2'h0, cmd_bits_cmd_rs2[25:0]} : ((~_footprint_sp_read_valid_e3) ? {2'h0, preload_rs1[25:0]} : ((~_footprint_sp_read_valid_e6) ? {2'h0, cmd_bits_cmd_rs2[25:0]} : _footprint_sp_read_low_e1)));
+  assign footprint_sp_read_high = _cmd_ready_e2 ? 28'h0 : ((cmd_bits_cmd_funct == 7'h3) ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e2[27:0]) : ((~_footprint_sp_read_valid_e3) ? ({2'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e3[27:0]) : ((~_footprint_sp_read_valid_e6) ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e2[27:0]) : _footprint_sp_read_high_e4)));
+  assign footprint_sp_read_a_valid = _cmd_ready_e5 & (((_footprint_sp_read_a_valid_e1 & (cmd_bits_cmd_rs1[63:48] != 16'h0)) & (cmd_bits_cmd_rs1[47:32] != 16'h0)) & (~cmd_bits_cmd_rs1[31]));
   assign footprint_sp_read_a_low = {2'h0, cmd_bits_cmd_rs1[25:0]};
-  assign footprint_sp_read_a_high = {2'h0, cmd_bits_cmd_rs1[25:0]} + _footprint_sp_read_a_high_e1[27:0];
-  assign footprint_sp_write_valid = (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)) ? ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & (~cmd_bits_cmd_rs2[31])) : ((cmd_bits_cmd_funct == 7'h3) ? 1'h0 : (((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5)) & ((((~(preload_rs2[31:0] == 32'hffffffff)) & (preload_rs2[63:48] != 16'h0)) & (preload_rs2[47:32] != 16'h0)) & (~preload_rs2[31]))));
-  assign footprint_sp_write_low = (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)) ? {2'h0, cmd_bits_cmd_rs2[25:0]} : ((cmd_bits_cmd_funct == 7'h3) ? 28'h0 : {2'h0, preload_rs2[25:0]});
-  assign footprint_sp_write_high = (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)) ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_write_high_e1[27:0]) : ((cmd_bits_cmd_funct == 7'h3) ? 28'h0 : ({2'h0, preload_rs2[25:0]} + _footprint_sp_write_high_e3[27:0]));
-  assign footprint_acc_read_valid = (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)) ? 1'h0 : ((cmd_bits_cmd_funct == 7'h3) ? ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & cmd_bits_cmd_rs2[31]) : (((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5)) & ((1'h0 | ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & cmd_bits_cmd_rs2[31])) | ((((~(preload_rs1[31:0] == 32'hffffffff)) & (preload_rs1[63:48] != 16'h0)) & (preload_rs1[47:32] != 16'h0)) & preload_rs1[31]))));
-  assign footprint_acc_read_low = (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)) ? 28'h0 : ((cmd_bits_cmd_funct == 7'h3) ? {2'h0, cmd_bits_cmd_rs2[25:0]} : ((~(1'h0 | ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & cmd_bits_cmd_rs2[31]))) ? {2'h0, preload_rs1[25:0]} : ((~((((~(preload_rs1[31:0] == 32'hffffffff)) & (preload_rs1[63:48] != 16'h0)) & (preload_rs1[47:32] != 16'h0)) & preload_rs1[31])) ? ((~1'h0) ? {2'h0, cmd_bits_cmd_rs2[25:0]} : ((~((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & cmd_bits_cmd_rs2[31])) ? 28'h0 : ((28'h0 < {2'h0, cmd_bits_cmd_rs2[25:0]}) ? 28'h0 : {2'h0, cmd_bits_cmd_rs2[25:0]}))) : ((((~1'h0) ? {2'h0, cmd_bits_cmd_rs2[25:0]} : ((~((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & cmd_bits_cmd_rs2[31])) ? 28'h0 : ((28'h0 < {2'h0, cmd_bits_cmd_rs2[25:0]}) ? 28'h0 : {2'h0, cmd_bits_cmd_rs2[25:0]}))) < {2'h0, preload_rs1[25:0]}) ? ((~1'h0) ? {2'h0, cmd_bits_cmd_rs2[25:0]} : ((~((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & cmd_bits_cmd_rs2[31])) ? 28'h0 : ((28'h0 < {2'h0, cmd_bits_cmd_rs2[25:0]}) ? 28'h0 : {2'h0, cmd_bits_cmd_rs2[25:0]}))) : {2'h0, preload_rs1[25:0]}))));
-  assign footprint_acc_read_high = (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)) ? 28'h0 : ((cmd_bits_cmd_funct == 7'h3) ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_acc_read_high_e1[27:0]) : ((~(1'h0 | ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & cmd_bits_cmd_rs2[31]))) ? ({2'h0, preload_rs1[25:0]} + _footprint_acc_read_high_e2[27:0]) : ((~((((~(preload_rs1[31:0] == 32'hffffffff)) & (preload_rs1[63:48] != 16'h0)) & (preload_rs1[47:32] != 16'h0)) & preload_rs1[31])) ? ((~1'h0) ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_acc_read_high_e3[27:0]) : ((~((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & cmd_bits_cmd_rs2[31])) ? 28'h0 : ((28'h0 > ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_acc_read_high_e4[27:0])) ? 28'h0 : ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_acc_read_high_e5[27:0])))) : ((((~1'h0) ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_acc_read_high_e6[27:0]) : ((~((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & cmd_bits_cmd_rs2[31])) ? 28'h0 : ((28'h0 > ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_acc_read_high_e7[27:0])) ? 28'h0 : ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_acc_read_high_e8[27:0])))) > ({2'h0, preload_rs1[25:0]} + _footprint_acc_read_high_e9[27:0])) ? ((~1'h0) ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_acc_read_high_e10[27:0]) : ((~((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & cmd_bits_cmd_rs2[31])) ? 28'h0 : ((28'h0 > ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_acc_read_high_e11[27:0])) ? 28'h0 : ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_acc_read_high_e12[27:0])))) : ({2'h0, preload_rs1[25:0]} + _footprint_acc_read_high_e13[27:0])))));
-  assign footprint_acc_write_valid = (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)) ? ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (cmd_bits_cmd_rs2[63:48] != 16'h0)) & (cmd_bits_cmd_rs2[47:32] != 16'h0)) & cmd_bits_cmd_rs2[31]) : ((cmd_bits_cmd_funct == 7'h3) ? 1'h0 : (((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5)) & ((((~(preload_rs2[31:0] == 32'hffffffff)) & (preload_rs2[63:48] != 16'h0)) & (preload_rs2[47:32] != 16'h0)) & preload_rs2[31])));
-  assign footprint_acc_write_low = (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)) ? {2'h0, cmd_bits_cmd_rs2[25:0]} : ((cmd_bits_cmd_funct == 7'h3) ? 28'h0 : {2'h0, preload_rs2[25:0]});
-  assign footprint_acc_write_high = (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)) ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_acc_write_high_e1[27:0]) : ((cmd_bits_cmd_funct == 7'h3) ? 28'h0 : ({2'h0, preload_rs2[25:0]} + _footprint_acc_write_high_e3[27:0]));
+  assign footprint_sp_read_a_high = {2'h0, cmd_bits_cmd_rs1[25:0]} + _footprint_sp_read_a_high_e2[27:0];
+  assign footprint_sp_write_valid = _cmd_ready_e2 ? _footprint_sp_read_valid_e3 : ((cmd_bits_cmd_funct == 7'h3) ? 1'h0 : (_cmd_ready_e5 & (_footprint_sp_write_valid_e2 & (~preload_rs2[31]))));
+  assign footprint_sp_write_low = _cmd_ready_e2 ? {2'h0, cmd_bits_cmd_rs2[25:0]} : ((cmd_bits_cmd_funct == 7'h3) ? 28'h0 : {2'h0, preload_rs2[25:0]});
+  assign footprint_sp_write_high = _cmd_ready_e2 ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_write_high_e3[27:0]) : ((cmd_bits_cmd_funct == 7'h3) ? 28'h0 : ({2'h0, preload_rs2[25:0]} + _footprint_sp_write_high_e4[27:0]));
+  assign footprint_acc_read_valid = _cmd_ready_e2 ? 1'h0 : ((cmd_bits_cmd_funct == 7'h3) ? (_footprint_sp_read_valid_e2 & cmd_bits_cmd_rs2[31]) : (_cmd_ready_e5 & ((_footprint_sp_read_valid_e2 & cmd_bits_cmd_rs2[31]) | (_footprint_sp_read_valid_e5 & preload_rs1[31]))));
+  assign footprint_acc_read_low = _cmd_ready_e2 ? 28'h0 : ((cmd_bits_cmd_funct == 7'h3) ? {2'h0, cmd_bits_cmd_rs2[25:0]} : (_footprint_acc_read_low_e1 ? {2'h0, preload_rs1[25:0]} : (_footprint_acc_read_low_e2 ? {2'h0, cmd_bits_cmd_rs2[25:0]} : _footprint_sp_read_low_e1)));
+  assign footprint_acc_read_high = _cmd_ready_e2 ? 28'h0 : ((cmd_bits_cmd_funct == 7'h3) ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e2[27:0]) : (_footprint_acc_read_low_e1 ? ({2'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e3[27:0]) : (_footprint_acc_read_low_e2 ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e2[27:0]) : _footprint_sp_read_high_e4)));
+  assign footprint_acc_write_valid = _cmd_ready_e2 ? (_footprint_sp_read_valid_e2 & cmd_bits_cmd_rs2[31]) : ((cmd_bits_cmd_funct == 7'h3) ? 1'h0 : (_cmd_ready_e5 & (_footprint_sp_write_valid_e2 & preload_rs2[31])));
+  assign footprint_acc_write_low = footprint_sp_write_low;
+  assign footprint_acc_write_high = footprint_sp_write_high;
   assign retire_valid = accepted & ((failed | (cmd_bits_cmd_funct == 7'h7)) | (cmd_bits_cmd_funct == 7'h6));
   assign retire_bits_index = cmd_bits_index;
   assign retire_bits_loop_internal = cmd_bits_loop_internal;
   assign retire_bits_loop_slot = cmd_bits_loop_slot;
   assign error = error_latched;
   assign error_info = error_info_reg;
-  assign failure = (~((((((cmd_bits_cmd_funct == 7'h0) | (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he))) | (cmd_bits_cmd_funct == 7'h3)) | (cmd_bits_cmd_funct == 7'h6)) | ((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5))) | (cmd_bits_cmd_funct == 7'h7))) ? 4'h1 : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h0)) ? (((~cmd_bits_cmd_rs1[7]) & (~1'h1)) ? 4'h5 : (((~cmd_bits_cmd_rs1[7]) & (~(cmd_bits_cmd_rs1[2] ? (~(cmd_bits_cmd_rs1[8] & cmd_bits_cmd_rs1[9])) : (~(cmd_bits_cmd_rs1[9] & (~cmd_bits_cmd_rs1[8])))))) ? 4'h5 : ((((~cmd_bits_cmd_rs1[7]) & 1'h0) & (cmd_bits_cmd_rs1[4:3] >= 2'h2)) ? 4'h6 : (((~cmd_bits_cmd_rs1[7]) & (cmd_bits_cmd_rs2[31:0] >= 32'h20)) ? 4'h6 : 4'h0)))) : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h3) ? 4'h1 : ((cmd_bits_cmd_rs1[15:8] > 8'h1) ? 4'h6 : ((_failure_e1[30:23] == 8'hff) ? 4'h7 : ((1'h0 & (~(cmd_bits_cmd_rs1[63:32] == 32'h3f800000))) ? 4'h7 : 4'h0)))) : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h2)) ? ((|cmd_bits_cmd_rs1[63:4]) ? 4'h6 : ((1'h0 & (cmd_bits_cmd_rs1[3:2] >= 2'h2)) ? 4'h6 : ((_failure_e2[30:23] == 8'hff) ? 4'h7 : ((1'h0 & (~(cmd_bits_cmd_rs2[63:32] == 32'h3f800000))) ? 4'h7 : 4'h0)))) : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3)) ? (1'h0 ? 4'h6 : ((cmd_bits_cmd_rs1[15:8] >= 8'h2) ? 4'h6 : 4'h0)) : ((((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)) ? ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2 : ((((cmd_bits_cmd_rs2[31] & (~((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_shrunk : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_shrunk : ld2_shrunk)))) ? ({4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, 4'h4}) : ({4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, 4'h1})) > 20'h40) ? 4'h3 : ((1'h1 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[29] | (|cmd_bits_cmd_rs2[28:26]))) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs2[31])) & (|cmd_bits_cmd_rs2[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs2[25:0]} + ({8'h0, {16'h0, (cmd_bits_cmd_rs2[47:32] == 16'h0) ? 16'h0 : {4'h0, _failure_e3[15:4]}} * {16'h0, (((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_block_stride : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_block_stride : ld2_block_stride)}} + {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)})) >= (cmd_bits_cmd_rs2[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : ((cmd_bits_cmd_rs2[31] & (~((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_scale_is_one : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_scale_is_one : ld2_scale_is_one)))) ? 4'ha : 4'h0))))))) : ((cmd_bits_cmd_funct == 7'h3) ? ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3 : ((1'h1 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) ? 4'ha : (((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (|cmd_bits_cmd_rs2[28:26])) & cmd_bits_cmd_rs2[29]) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs2[31])) & (|cmd_bits_cmd_rs2[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs2[25:0]} + {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)}) >= (cmd_bits_cmd_rs2[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : ((((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (~cmd_bits_cmd_rs2[29])) & (cmd_bits_cmd_rs2[28:26] == 3'h0)) & ({norm_activation_high, st_activation} >= 3'h5)) ? 4'h6 : (((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0)) & ((cmd_bits_cmd_rs2[63:48] == 16'h0) | (cmd_bits_cmd_rs2[47:32] == 16'h0))) ? 4'ha : (((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0)) & (~((((((((((((((((1'h1 & ((~(cmd_bits_cmd_rs2[63:48] > 16'h0)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_0 : norm_state_16) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_0 : norm_state_16) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_0 : norm_state_16) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_0 : norm_state_16) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h1)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_1 : norm_state_17) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_1 : norm_state_17) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_1 : norm_state_17) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_1 : norm_state_17) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h2)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_2 : norm_state_18) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_2 : norm_state_18) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_2 : norm_state_18) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_2 : norm_state_18) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h3)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_3 : norm_state_19) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_3 : norm_state_19) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_3 : norm_state_19) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_3 : norm_state_19) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h4)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_4 : norm_state_20) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_4 : norm_state_20) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_4 : norm_state_20) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_4 : norm_state_20) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h5)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_5 : norm_state_21) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_5 : norm_state_21) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_5 : norm_state_21) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_5 : norm_state_21) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h6)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_6 : norm_state_22) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_6 : norm_state_22) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_6 : norm_state_22) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_6 : norm_state_22) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h7)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_7 : norm_state_23) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_7 : norm_state_23) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_7 : norm_state_23) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_7 : norm_state_23) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h8)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_8 : norm_state_24) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_8 : norm_state_24) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_8 : norm_state_24) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_8 : norm_state_24) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h9)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_9 : norm_state_25) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_9 : norm_state_25) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_9 : norm_state_25) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_9 : norm_state_25) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'ha)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_10 : norm_state_26) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_10 : norm_state_26) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_10 : norm_state_26) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_10 : norm_state_26) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'hb)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_11 : norm_state_27) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_11 : norm_state_27) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_11 : norm_state_27) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_11 : norm_state_27) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'hc)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_12 : norm_state_28) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_12 : norm_state_28) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_12 : norm_state_28) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_12 : norm_state_28) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'hd)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_13 : norm_state_29) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_13 : norm_state_29) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_13 : norm_state_29) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_13 : norm_state_29) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'he)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_14 : norm_state_30) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_14 : norm_state_30) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_14 : norm_state_30) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_14 : norm_state_30) == 3'h6)) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'hf)) | (((cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) ? ((((norm_slot == 1'h0) ? norm_state_15 : norm_state_31) == 3'h2) | (((norm_slot == 1'h0) ? norm_state_15 : norm_state_31) == 3'h3)) : (((cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) ? ((((norm_slot == 1'h0) ? norm_state_15 : norm_state_31) == 3'h5) | (((norm_slot == 1'h0) ? norm_state_15 : norm_state_31) == 3'h6)) : 1'h1)))))) ? 4'ha : ((((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (~cmd_bits_cmd_rs2[29])) & (cmd_bits_cmd_rs2[28:26] == 3'h0)) & (~((((((((((((((((1'h1 & ((~(cmd_bits_cmd_rs2[63:48] > 16'h0)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_0 : norm_state_16) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_0 : norm_state_16) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h1)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_1 : norm_state_17) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_1 : norm_state_17) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h2)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_2 : norm_state_18) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_2 : norm_state_18) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h3)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_3 : norm_state_19) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_3 : norm_state_19) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h4)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_4 : norm_state_20) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_4 : norm_state_20) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h5)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_5 : norm_state_21) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_5 : norm_state_21) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h6)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_6 : norm_state_22) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_6 : norm_state_22) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h7)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_7 : norm_state_23) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_7 : norm_state_23) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h8)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_8 : norm_state_24) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_8 : norm_state_24) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'h9)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_9 : norm_state_25) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_9 : norm_state_25) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'ha)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_10 : norm_state_26) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_10 : norm_state_26) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'hb)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_11 : norm_state_27) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_11 : norm_state_27) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'hc)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_12 : norm_state_28) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_12 : norm_state_28) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'hd)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_13 : norm_state_29) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_13 : norm_state_29) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'he)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_14 : norm_state_30) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_14 : norm_state_30) == 3'h7) : 1'h1)))) & ((~(cmd_bits_cmd_rs2[63:48] > 16'hf)) | (({norm_activation_high, st_activation} == 3'h2) ? (((norm_slot == 1'h0) ? norm_state_15 : norm_state_31) == 3'h4) : (({norm_activation_high, st_activation} == 3'h4) ? (((norm_slot == 1'h0) ? norm_state_15 : norm_state_31) == 3'h7) : 1'h1)))))) ? 4'ha : 4'h0)))))))))) : ((cmd_bits_cmd_funct == 7'h6) ? ((cmd_bits_cmd_rs1[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs1[47:32] > 16'h10) ? 4'h3 : ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3 : ((1'h0 & (cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) ? 4'ha : ((ws ? ((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs1[31]) : (((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs1[31]) & (|cmd_bits_cmd_rs1[28:26]))) ? 4'ha : ((((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs1[31])) & (|cmd_bits_cmd_rs1[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs1[25:0]} + {24'h0, (cmd_bits_cmd_rs1[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs1[63:48] - 16'h1)}) >= (cmd_bits_cmd_rs1[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : ((1'h0 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (|cmd_bits_cmd_rs2[28:26])) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs2[31])) & (|cmd_bits_cmd_rs2[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs2[25:0]} + {8'h0, {16'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)} * {16'h0, c_stride}}) >= (cmd_bits_cmd_rs2[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : (preload_pending ? 4'h9 : 4'h0))))))))))))) : (((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5)) ? ((cmd_bits_cmd_rs1[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs1[47:32] > 16'h10) ? 4'h3 : ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3 : ((1'h0 & (cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) ? 4'ha : (((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs1[31]) ? 4'ha : ((((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs1[31])) & (|cmd_bits_cmd_rs1[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs1[25:0]} + {8'h0, {16'h0, (cmd_bits_cmd_rs1[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs1[63:48] - 16'h1)} * {16'h0, a_stride}}) >= (cmd_bits_cmd_rs1[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : ((1'h0 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) ? 4'ha : ((ws ? (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (|cmd_bits_cmd_rs2[28:26])) : ((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31])) ? 4'ha : ((((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (~cmd_bits_cmd_rs2[31])) & (|cmd_bits_cmd_rs2[30:26])) ? 4'h4 : (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & (({14'h0, cmd_bits_cmd_rs2[25:0]} + {24'h0, (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0 : (cmd_bits_cmd_rs2[63:48] - 16'h1)}) >= (cmd_bits_cmd_rs2[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : ((~preload_pending) ? 4'h8 : ((preload_pending & (1'h0 & (preload_rs1[31:0] == 32'hffffffff))) ? 4'ha : ((preload_pending & (ws ? ((~(preload_rs1[31:0] == 32'hffffffff)) & preload_rs1[31]) : (((~(preload_rs1[31:0] == 32'hffffffff)) & preload_rs1[31]) & (|preload_rs1[28:26])))) ? 4'ha : ((preload_pending & (((~(preload_rs1[31:0] == 32'hffffffff)) & (~preload_rs1[31])) & (|preload_rs1[30:26]))) ? 4'h4 : ((preload_pending & ((~(preload_rs1[31:0] == 32'hffffffff)) & (({14'h0, preload_rs1[25:0]} + {24'h0, (preload_rs1[63:48] == 16'h0) ? 16'h0 : (preload_rs1[63:48] - 16'h1)}) >= (preload_rs1[31] ? 40'h1000 : 40'h1000)))) ? 4'h4 : ((preload_pending & (1'h0 & (preload_rs2[31:0] == 32'hffffffff))) ? 4'ha : ((preload_pending & (((~(preload_rs2[31:0] == 32'hffffffff)) & preload_rs2[31]) & (|preload_rs2[28:26]))) ? 4'ha : ((preload_pending & (((~(preload_rs2[31:0] == 32'hffffffff)) & (~preload_rs2[31])) & (|preload_rs2[30:26]))) ? 4'h4 : ((preload_pending & ((~(preload_rs2[31:0] == 32'hffffffff)) & (({14'h0, preload_rs2[25:0]} + {8'h0, {16'h0, (preload_rs2[63:48] == 16'h0) ? 16'h0 : (preload_rs2[63:48] - 16'h1)} * {16'h0, c_stride}}) >= (preload_rs2[31] ? 40'h1000 : 40'h1000)))) ? 4'h4 : (((cmd_bits_cmd_funct == 7'h5) & (~(preload_rs1[31:0] == 32'hffffffff))) ? 4'ha : (((cmd_bits_cmd_funct == 7'h5) & ((~last_pair_valid) | (last_pair_ws != ws))) ? 4'ha : 4'h0))))))))))))))))))))))) : 4'h0))))))));
+  assign failure = (~((((((cmd_bits_cmd_funct == 7'h0) | _cmd_ready_e2) | (cmd_bits_cmd_funct == 7'h3)) | (cmd_bits_cmd_funct == 7'h6)) | _cmd_ready_e5) | (cmd_bits_cmd_funct == 7'h7))) ? 4'h1 : (_cmd_ready_e4 ? (((~cmd_bits_cmd_rs1[7]) & (~1'h1)) ? 4'h5 : (((~cmd_bits_cmd_rs1[7]) & (~(cmd_bits_cmd_rs1[2] ? (~(cmd_bits_cmd_rs1[8] & cmd_bits_cmd_rs1[9])) : (~(cmd_bits_cmd_rs1[9] & (~cmd_bits_cmd_rs1[8])))))) ? 4'h5 : ((((~cmd_bits_cmd_rs1[7]) & 1'h0) & (cmd_bits_cmd_rs1[4:3] >= 2'h2)) ? 4'h6 : (((~cmd_bits_cmd_rs1[7]) & (cmd_bits_cmd_rs2[31:0] >= 32'h20)) ? 4'h6 : 4'h0)))) : (_cmd_ready_e1 ? ((cmd_bits_cmd_rs1[4:3] == 2'h3) ? 4'h1 : ((cmd_bits_cmd_rs1[15:8] > 8'h1) ? 4'h6 : ((_failure_e1[30:23] == 8'hff) ? 4'h7 : ((1'h0 & (~(_failure_e1 == 32'h3f800000))) ? 4'h7 : 4'h0)))) : (_cmd_ready_e7 ? ((|cmd_bits_cmd_rs1[63:4]) ? 4'h6 : ((1'h0 & (cmd_bits_cmd_rs1[3:2] >= 2'h2)) ? 4'h6 : ((_failure_e2[30:23] == 8'hff) ? 4'h7 : ((1'h0 & (~(_failure_e2 == 32'h3f800000))) ? 4'h7 : 4'h0)))) : (_cmd_ready_e8 ? (1'h0 ? 4'h6 : ((cmd_bits_cmd_rs1[15:8] >= 8'h2) ? 4'h6 : 4'h0)) : (_cmd_ready_e2 ? ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2 : ((((cmd_bits_cmd_rs2[31] & (~((_footprint_sp_write_high_e2 == 2'h0) ? ld0_shrunk : ((_footprint_sp_write_high_e2 == 2'h1) ? ld1_shrunk : ld2_shrunk)))) ? ({4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, 4'h4}) : ({4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, 4'h1})) > 20'h40) ? 4'h3 : (_failure_e3 ? 4'ha : (((_footprint_sp_read_valid_e1 & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[29] | (|cmd_bits_cmd_rs2[28:26]))) ? 4'ha : (_failure_e4 ? 4'h4 : ((_footprint_sp_read_valid_e1 & (({14'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_write_high_e3) >= (cmd_bits_cmd_rs2[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : ((cmd_bits_cmd_rs2[31] & (~((_footprint_sp_write_high_e2 == 2'h0) ? ld0_scale_is_one : ((_footprint_sp_write_high_e2 == 2'h1) ? ld1_scale_is_one : ld2_scale_is_one)))) ? 4'ha : 4'h0))))))) : ((cmd_bits_cmd_funct == 7'h3) ? ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3 : (_failure_e3 ? 4'ha : ((_failure_e5 & cmd_bits_cmd_rs2[29]) ? 4'ha : (_failure_e4 ? 4'h4 : (_failure_e6 ? 4'h4 : ((_failure_e7 & ({norm_activation_high, st_activation} >= 3'h5)) ? 4'h6 : ((_failure_e8 & ((cmd_bits_cmd_rs2[63:48] == 16'h0) | (cmd_bits_cmd_rs2[47:32] == 16'h0))) ? 4'ha : ((_failure_e8 & (~((((((((((((((((1'h1 & (_failure_e9 | (_failure_e10 ? ((_failure_e11 == 3'h2) | (_failure_e11 == 3'h3)) : (_failure_e12 ? ((_failure_e11 == 3'h5) | (_failure_e11 == 3'h6)) : 1'h1)))) & (_failure_e13 | (_failure_e10 ? ((_failure_e14 == 3'h2) | (_failure_e14 == 3'h3)) : (_failure_e12 ? ((_failure_e14 == 3'h5) | (_failure_e14 == 3'h6)) : 1'h1)))) & (_failure_e15 | (_failure_e10 ? ((_failure_e16 == 3'h2) | (_failure_e16 == 3'h3)) : (_failure_e12 ? ((_failure_e16 == 3'h5) | (_failure_e16 == 3'h6)) : 1'h1)))) & (_failure_e17 | (_failure_e10 ? ((_failure_e18 == 3'h2) | (_failure_e18 == 3'h3)) : (_failure_e12 ? ((_failure_e18 == 3'h5) | (_failure_e18 == 3'h6)) : 1'h1)))) & (_failure_e19 | (_failure_e10 ? ((_failure_e20 == 3'h2) | (_failure_e20 == 3'h3)) : (_failure_e12 ? ((_failure_e20 == 3'h5) | (_failure_e20 == 3'h6)) : 1'h1)))) & (_failure_e21 | (_failure_e10 ? ((_failure_e22 == 3'h2) | (_failure_e22 == 3'h3)) : (_failure_e12 ? ((_failure_e22 == 3'h5) | (_failure_e22 == 3'h6)) : 1'h1)))) & (_failure_e23 | (_failure_e10 ? ((_failure_e24 == 3'h2) | (_failure_e24 == 3'h3)) : (_failure_e12 ? ((_failure_e24 == 3'h5) | (_failure_e24 == 3'h6)) : 1'h1)))) & (_failure_e25 | (_failure_e10 ? ((_failure_e26 == 3'h2) | (_failure_e26 == 3'h3)) : (_failure_e12 ? ((_failure_e26 == 3'h5) | (_failure_e26 == 3'h6)) : 1'h1)))) & (_failure_e27 | (_failure_e10 ? ((_failure_e28 == 3'h2) | (_failure_e28 == 3'h3)) : (_failure_e12 ? ((_failure_e28 == 3'h5) | (_failure_e28 == 3'h6)) : 1'h1)))) & (_failure_e29 | (_failure_e10 ? ((_failure_e30 == 3'h2) | (_failure_e30 == 3'h3)) : (_failure_e12 ? ((_failure_e30 == 3'h5) | (_failure_e30 == 3'h6)) : 1'h1)))) & (_failure_e31 | (_failure_e10 ? ((_failure_e32 == 3'h2) | (_failure_e32 == 3'h3)) : (_failure_e12 ? ((_failure_e32 == 3'h5) | (_failure_e32 == 3'h6)) : 1'h1)))) & (_failure_e33 | (_failure_e10 ? ((_failure_e34 == 3'h2) | (_failure_e34 == 3'h3)) : (_failure_e12 ? ((_failure_e34 == 3'h5) | (_failure_e34 == 3'h6)) : 1'h1)))) & (_failure_e35 | (_failure_e10 ? ((_failure_e36 == 3'h2) | (_failure_e36 == 3'h3)) : (_failure_e12 ? ((_failure_e36 == 3'h5) | (_failure_e36 == 3'h6)) : 1'h1)))) & (_failure_e37 | (_failure_e10 ? ((_failure_e38 == 3'h2) | (_failure_e38 == 3'h3)) : (_failure_e12 ? ((_failure_e38 == 3'h5) | (_failure_e38 == 3'h6)) : 1'h1)))) & (_failure_e39 | (_failure_e10 ? ((_failure_e40 == 3'h2) | (_failure_e40 == 3'h3)) : (_failure_e12 ? ((_failure_e40 == 3'h5) | (_failure_e40 == 3'h6)) : 1'h1)))) & (_failure_e41 | (_failure_e10 ? ((_failure_e42 == 3'h2) | (_failure_e42 == 3'h3)) : (_failure_e12 ? ((_failure_e42 == 3'h5) | (_failure_e42 == 3'h6)) : 1'h1)))))) ? 4'ha : ((_failure_e7 & (~((((((((((((((((1'h1 & (_failure_e9 | (_failure_e43 ? (_failure_e11 == 3'h4) : (_failure_e44 ? (_failure_e11 == 3'h7) : 1'h1)))) & (_failure_e13 | (_failure_e43 ? (_failure_e14 == 3'h4) : (_failure_e44 ? (_failure_e14 == 3'h7) : 1'h1)))) & (_failure_e15 | (_failure_e43 ? (_failure_e16 == 3'h4) : (_failure_e44 ? (_failure_e16 == 3'h7) : 1'h1)))) & (_failure_e17 | (_failure_e43 ? (_failure_e18 == 3'h4) : (_failure_e44 ? (_failure_e18 == 3'h7) : 1'h1)))) & (_failure_e19 | (_failure_e43 ? (_failure_e20 == 3'h4) : (_failure_e44 ? (_failure_e20 == 3'h7) : 1'h1)))) & (_failure_e21 | (_failure_e43 ? (_failure_e22 == 3'h4) : (_failure_e44 ? (_failure_e22 == 3'h7) : 1'h1)))) & (_failure_e23 | (_failure_e43 ? (_failure_e24 == 3'h4) : (_failure_e44 ? (_failure_e24 == 3'h7) : 1'h1)))) & (_failure_e25 | (_failure_e43 ? (_failure_e26 == 3'h4) : (_failure_e44 ? (_failure_e26 == 3'h7) : 1'h1)))) & (_failure_e27 | (_failure_e43 ? (_failure_e28 == 3'h4) : (_failure_e44 ? (_failure_e28 == 3'h7) : 1'h1)))) & (_failure_e29 | (_failure_e43 ? (_failure_e30 == 3'h4) : (_failure_e44 ? (_failure_e30 == 3'h7) : 1'h1)))) & (_failure_e31 | (_failure_e43 ? (_failure_e32 == 3'h4) : (_failure_e44 ? (_failure_e32 == 3'h7) : 1'h1)))) & (_failure_e33 | (_failure_e43 ? (_failure_e34 == 3'h4) : (_failure_e44 ? (_failure_e34 == 3'h7) : 1'h1)))) & (_failure_e35 | (_failure_e43 ? (_failure_e36 == 3'h4) : (_failure_e44 ? (_failure_e36 == 3'h7) : 1'h1)))) & (_failure_e37 | (_failure_e43 ? (_failure_e38 == 3'h4) : (_failure_e44 ? (_failure_e38 == 3'h7) : 1'h1)))) & (_failure_e39 | (_failure_e43 ? (_failure_e40 == 3'h4) : (_failure_e44 ? (_failure_e40 == 3'h7) : 1'h1)))) & (_failure_e41 | (_failure_e43 ? (_failure_e42 == 3'h4) : (_failure_e44 ? (_failure_e42 == 3'h7) : 1'h1)))))) ? 4'ha : 4'h0)))))))))) : ((cmd_bits_cmd_funct == 7'h6) ? ((cmd_bits_cmd_rs1[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs1[47:32] > 16'h10) ? 4'h3 : ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3 : (_failure_e45 ? 4'ha : ((ws ? (_footprint_sp_read_a_valid_e1 & cmd_bits_cmd_rs1[31]) : ((_footprint_sp_read_a_valid_e1 & cmd_bits_cmd_rs1[31]) & (|cmd_bits_cmd_rs1[28:26]))) ? 4'ha : (_failure_e46 ? 4'h4 : ((_footprint_sp_read_a_valid_e1 & (({14'h0, cmd_bits_cmd_rs1[25:0]} + {24'h0, _footprint_sp_read_a_high_e1}) >= (cmd_bits_cmd_rs1[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : (_failure_e47 ? 4'ha : (_failure_e5 ? 4'ha : (_failure_e4 ? 4'h4 : ((_footprint_sp_read_valid_e1 & (({14'h0, cmd_bits_cmd_rs2[25:0]} + {8'h0, {16'h0, _footprint_sp_read_high_e1} * {16'h0, c_stride}}) >= (cmd_bits_cmd_rs2[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : (preload_pending ? 4'h9 : 4'h0))))))))))))) : (_cmd_ready_e5 ? ((cmd_bits_cmd_rs1[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs1[47:32] > 16'h10) ? 4'h3 : ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2 : ((cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3 : (_failure_e45 ? 4'ha : ((_footprint_sp_read_a_valid_e1 & cmd_bits_cmd_rs1[31]) ? 4'ha : (_failure_e46 ? 4'h4 : ((_footprint_sp_read_a_valid_e1 & (({14'h0, cmd_bits_cmd_rs1[25:0]} + _footprint_sp_read_a_high_e2) >= (cmd_bits_cmd_rs1[31] ? 40'h1000 : 40'h1000))) ? 4'h4 : (_failure_e47 ? 4'ha : ((ws ? _failure_e5 : (_footprint_sp_read_valid_e1 & cmd_bits_cmd_rs2[31])) ? 4'ha : (_failure_e4 ? 4'h4 : (_failure_e6 ? 4'h4 : ((~preload_pending) ? 4'h8 : ((preload_pending & (1'h0 & (preload_rs1[31:0] == 32'hffffffff))) ? 4'ha : ((preload_pending & (ws ? (_footprint_sp_read_valid_e4 & preload_rs1[31]) : ((_footprint_sp_read_valid_e4 & preload_rs1[31]) & (|preload_rs1[28:26])))) ? 4'ha : ((preload_pending & ((_footprint_sp_read_valid_e4 & (~preload_rs1[31])) & (|preload_rs1[30:26]))) ? 4'h4 : ((preload_pending & (_footprint_sp_read_valid_e4 & (({14'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e3) >= (preload_rs1[31] ? 40'h1000 : 40'h1000)))) ? 4'h4 : ((preload_pending & (1'h0 & (preload_rs2[31:0] == 32'hffffffff))) ? 4'ha : ((preload_pending & ((_footprint_sp_write_valid_e1 & preload_rs2[31]) & (|preload_rs2[28:26]))) ? 4'ha : ((preload_pending & ((_footprint_sp_write_valid_e1 & (~preload_rs2[31])) & (|preload_rs2[30:26]))) ? 4'h4 : ((preload_pending & (_footprint_sp_write_valid_e1 & (({14'h0, preload_rs2[25:0]} + _footprint_sp_write_high_e4) >= (preload_rs2[31] ? 40'h1000 : 40'h1000)))) ? 4'h4 : (((cmd_bits_cmd_funct == 7'h5) & _footprint_sp_read_valid_e4) ? 4'ha : (((cmd_bits_cmd_funct == 7'h5) & ((~last_pair_valid) | (last_pair_ws != ws))) ? 4'ha : 4'h0))))))))))))))))))))))) : 4'h0))))))));
   assign failed = failure != 4'h0;
-  assign accepted = cmd_valid & (((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) | (((cmd_bits_cmd_funct == 7'h2) | (cmd_bits_cmd_funct == 7'h1)) | (cmd_bits_cmd_funct == 7'he)))) ? ld_ready : (((~failed) & (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h0)) | ((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5)))) ? ex_ready : (((~failed) & ((((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h2)) | ((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3))) | (cmd_bits_cmd_funct == 7'h3))) ? st_ready : 1'h1)));
+  assign accepted = cmd_valid & cmd_ready;
   always @(posedge clock) begin
     if (reset)
       ws <= 1'h0;
-    else
-      ws <= accepted ? (failed ? ws : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h0)) ? ((~cmd_bits_cmd_rs1[7]) ? cmd_bits_cmd_rs1[2] : ws) : ws)) : ws;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e4) begin
+          if (~cmd_bits_cmd_rs1[7])
+            ws <= cmd_bits_cmd_rs1[2];
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       a_stride <= 16'h1;
-    else
-      a_stride <= accepted ? (failed ? a_stride : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h0)) ? cmd_bits_cmd_rs1[31:16] : a_stride)) : a_stride;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e4)
+          a_stride <= cmd_bits_cmd_rs1[31:16];
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       c_stride <= 16'h1;
-    else
-      c_stride <= accepted ? (failed ? c_stride : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h0)) ? cmd_bits_cmd_rs2[63:48] : c_stride)) : c_stride;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e4)
+          c_stride <= cmd_bits_cmd_rs2[63:48];
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld0_shrunk <= 1'h0;
-    else
-      ld0_shrunk <= accepted ? (failed ? ld0_shrunk : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h0) ? cmd_bits_cmd_rs1[2] : ld0_shrunk) : ld0_shrunk)) : ld0_shrunk;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e1) begin
+          if (cmd_bits_cmd_rs1[4:3] == 2'h0)
+            ld0_shrunk <= cmd_bits_cmd_rs1[2];
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld1_shrunk <= 1'h0;
-    else
-      ld1_shrunk <= accepted ? (failed ? ld1_shrunk : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h1) ? cmd_bits_cmd_rs1[2] : ld1_shrunk) : ld1_shrunk)) : ld1_shrunk;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e1) begin
+          if (cmd_bits_cmd_rs1[4:3] == 2'h1)
+            ld1_shrunk <= cmd_bits_cmd_rs1[2];
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld2_shrunk <= 1'h0;
-    else
-      ld2_shrunk <= accepted ? (failed ? ld2_shrunk : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h2) ? cmd_bits_cmd_rs1[2] : ld2_shrunk) : ld2_shrunk)) : ld2_shrunk;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e1) begin
+          if (cmd_bits_cmd_rs1[4:3] == 2'h2)
+            ld2_shrunk <= cmd_bits_cmd_rs1[2];
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld0_block_stride <= 16'h10;
-    else
-      ld0_block_stride <= accepted ? (failed ? ld0_block_stride : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h0) ? cmd_bits_cmd_rs1[31:16] : ld0_block_stride) : ld0_block_stride)) : ld0_block_stride;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e1) begin
+          if (cmd_bits_cmd_rs1[4:3] == 2'h0)
+            ld0_block_stride <= cmd_bits_cmd_rs1[31:16];
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld1_block_stride <= 16'h10;
-    else
-      ld1_block_stride <= accepted ? (failed ? ld1_block_stride : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h1) ? cmd_bits_cmd_rs1[31:16] : ld1_block_stride) : ld1_block_stride)) : ld1_block_stride;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e1) begin
+          if (cmd_bits_cmd_rs1[4:3] == 2'h1)
+            ld1_block_stride <= cmd_bits_cmd_rs1[31:16];
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld2_block_stride <= 16'h10;
-    else
-      ld2_block_stride <= accepted ? (failed ? ld2_block_stride : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h2) ? cmd_bits_cmd_rs1[31:16] : ld2_block_stride) : ld2_block_stride)) : ld2_block_stride;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e1) begin
+          if (cmd_bits_cmd_rs1[4:3] == 2'h2)
+            ld2_block_stride <= cmd_bits_cmd_rs1[31:16];
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld0_scale_is_one <= 1'h1;
-    else
-      ld0_scale_is_one <= accepted ? (failed ? ld0_scale_is_one : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h0) ? (cmd_bits_cmd_rs1[63:32] == 32'h3f800000) : ld0_scale_is_one) : ld0_scale_is_one)) : ld0_scale_is_one;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e1) begin
+          if (cmd_bits_cmd_rs1[4:3] == 2'h0)
+            ld0_scale_is_one <= _failure_e1 == 32'h3f800000;
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld1_scale_is_one <= 1'h1;
-    else
-      ld1_scale_is_one <= accepted ? (failed ? ld1_scale_is_one : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h1) ? (cmd_bits_cmd_rs1[63:32] == 32'h3f800000) : ld1_scale_is_one) : ld1_scale_is_one)) : ld1_scale_is_one;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e1) begin
+          if (cmd_bits_cmd_rs1[4:3] == 2'h1)
+            ld1_scale_is_one <= _failure_e1 == 32'h3f800000;
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld2_scale_is_one <= 1'h1;
-    else
-      ld2_scale_is_one <= accepted ? (failed ? ld2_scale_is_one : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h1)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h2) ? (cmd_bits_cmd_rs1[63:32] == 32'h3f800000) : ld2_scale_is_one) : ld2_scale_is_one)) : ld2_scale_is_one;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e1) begin
+          if (cmd_bits_cmd_rs1[4:3] == 2'h2)
+            ld2_scale_is_one <= _failure_e1 == 32'h3f800000;
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       preload_pending <= 1'h0;
-    else
-      preload_pending <= accepted ? (failed ? preload_pending : (((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5)) ? 1'h0 : ((cmd_bits_cmd_funct == 7'h6) ? 1'h1 : preload_pending))) : preload_pending;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e5)
+          preload_pending <= 1'h0;
+        else if (cmd_bits_cmd_funct == 7'h6)
+          preload_pending <= 1'h1;
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       last_pair_valid <= 1'h0;
-    else
-      last_pair_valid <= accepted ? (failed ? last_pair_valid : (((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5)) ? 1'h1 : last_pair_valid)) : last_pair_valid;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e5)
+          last_pair_valid <= 1'h1;
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       last_pair_ws <= 1'h0;
-    else
-      last_pair_ws <= accepted ? (failed ? last_pair_ws : (((cmd_bits_cmd_funct == 7'h4) | (cmd_bits_cmd_funct == 7'h5)) ? ws : last_pair_ws)) : last_pair_ws;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e5)
+          last_pair_ws <= ws;
+      end
+    end
   end
   always @(posedge clock) begin
-    preload_rs1 <= accepted ? (failed ? preload_rs1 : ((cmd_bits_cmd_funct == 7'h6) ? cmd_bits_cmd_rs1 : preload_rs1)) : preload_rs1;
+    if (accepted) begin
+      if (~failed) begin
+        if (cmd_bits_cmd_funct == 7'h6)
+          preload_rs1 <= cmd_bits_cmd_rs1;
+      end
+    end
   end
   always @(posedge clock) begin
-    preload_rs2 <= accepted ? (failed ? preload_rs2 : ((cmd_bits_cmd_funct == 7'h6) ? cmd_bits_cmd_rs2 : preload_rs2)) : preload_rs2;
+    if (accepted) begin
+      if (~failed) begin
+        if (cmd_bits_cmd_funct == 7'h6)
+          preload_rs2 <= cmd_bits_cmd_rs2;
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       sequence_v <= 32'h0;
-    else
-      sequence_v <= accepted ? (sequence_v + 32'h1) : sequence_v;
+    else if (accepted)
+      sequence_v <= sequence_v + 32'h1;
   end
   always @(posedge clock) begin
     if (reset)
       error_latched <= 1'h0;
-    else
-      error_latched <= accepted ? (failed ? ((~error_latched) ? 1'h1 : error_latched) : error_latched) : error_latched;
+    else if (accepted) begin
+      if (failed) begin
+        if (~error_latched)
+          error_latched <= 1'h1;
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       error_info_reg <= 64'h0;
-    else
-      error_info_reg <= accepted ? (failed ? ((~error_latched) ? {{4'h0, failure}, 24'h0, cmd_bits_index} : error_info_reg) : error_info_reg) : error_info_reg;
+    else if (accepted) begin
+      if (failed) begin
+        if (~error_latched)
+          error_info_reg <= {{4'h0, failure}, 24'h0, cmd_bits_index};
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       st_activation <= 2'h0;
-    else
-      st_activation <= accepted ? (failed ? st_activation : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h2)) ? cmd_bits_cmd_rs1[3:2] : st_activation)) : st_activation;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e7)
+          st_activation <= cmd_bits_cmd_rs1[3:2];
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_activation_high <= 1'h0;
-    else
-      norm_activation_high <= accepted ? (failed ? norm_activation_high : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3)) ? ((~cmd_bits_cmd_rs1[17]) ? cmd_bits_cmd_rs1[16] : norm_activation_high) : norm_activation_high)) : norm_activation_high;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e8) begin
+          if (~cmd_bits_cmd_rs1[17])
+            norm_activation_high <= cmd_bits_cmd_rs1[16];
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_slot <= 1'h0;
-    else
-      norm_slot <= accepted ? (failed ? norm_slot : (((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3)) ? cmd_bits_cmd_rs1[8] : norm_slot)) : norm_slot;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_cmd_ready_e8)
+          norm_slot <= cmd_bits_cmd_rs1[8];
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_0 <= 3'h0;
-    else
-      norm_state_0 <= accepted ? (failed ? norm_state_0 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h0) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_0) : norm_state_0) : norm_state_0)) : norm_state_0;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h0) begin
+            if (norm_slot == 1'h0)
+              norm_state_0 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_1 <= 3'h0;
-    else
-      norm_state_1 <= accepted ? (failed ? norm_state_1 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h1) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_1) : norm_state_1) : norm_state_1)) : norm_state_1;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h1) begin
+            if (norm_slot == 1'h0)
+              norm_state_1 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_2 <= 3'h0;
-    else
-      norm_state_2 <= accepted ? (failed ? norm_state_2 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h2) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_2) : norm_state_2) : norm_state_2)) : norm_state_2;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h2) begin
+            if (norm_slot == 1'h0)
+              norm_state_2 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_3 <= 3'h0;
-    else
-      norm_state_3 <= accepted ? (failed ? norm_state_3 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h3) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_3) : norm_state_3) : norm_state_3)) : norm_state_3;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h3) begin
+            if (norm_slot == 1'h0)
+              norm_state_3 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_4 <= 3'h0;
-    else
-      norm_state_4 <= accepted ? (failed ? norm_state_4 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h4) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_4) : norm_state_4) : norm_state_4)) : norm_state_4;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h4) begin
+            if (norm_slot == 1'h0)
+              norm_state_4 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_5 <= 3'h0;
-    else
-      norm_state_5 <= accepted ? (failed ? norm_state_5 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h5) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_5) : norm_state_5) : norm_state_5)) : norm_state_5;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h5) begin
+            if (norm_slot == 1'h0)
+              norm_state_5 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_6 <= 3'h0;
-    else
-      norm_state_6 <= accepted ? (failed ? norm_state_6 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h6) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_6) : norm_state_6) : norm_state_6)) : norm_state_6;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h6) begin
+            if (norm_slot == 1'h0)
+              norm_state_6 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_7 <= 3'h0;
-    else
-      norm_state_7 <= accepted ? (failed ? norm_state_7 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h7) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_7) : norm_state_7) : norm_state_7)) : norm_state_7;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h7) begin
+            if (norm_slot == 1'h0)
+              norm_state_7 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_8 <= 3'h0;
-    else
-      norm_state_8 <= accepted ? (failed ? norm_state_8 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h8) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_8) : norm_state_8) : norm_state_8)) : norm_state_8;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h8) begin
+            if (norm_slot == 1'h0)
+              norm_state_8 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_9 <= 3'h0;
-    else
-      norm_state_9 <= accepted ? (failed ? norm_state_9 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h9) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_9) : norm_state_9) : norm_state_9)) : norm_state_9;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h9) begin
+            if (norm_slot == 1'h0)
+              norm_state_9 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_10 <= 3'h0;
-    else
-      norm_state_10 <= accepted ? (failed ? norm_state_10 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'ha) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_10) : norm_state_10) : norm_state_10)) : norm_state_10;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'ha) begin
+            if (norm_slot == 1'h0)
+              norm_state_10 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_11 <= 3'h0;
-    else
-      norm_state_11 <= accepted ? (failed ? norm_state_11 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'hb) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_11) : norm_state_11) : norm_state_11)) : norm_state_11;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'hb) begin
+            if (norm_slot == 1'h0)
+              norm_state_11 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_12 <= 3'h0;
-    else
-      norm_state_12 <= accepted ? (failed ? norm_state_12 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'hc) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_12) : norm_state_12) : norm_state_12)) : norm_state_12;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'hc) begin
+            if (norm_slot == 1'h0)
+              norm_state_12 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_13 <= 3'h0;
-    else
-      norm_state_13 <= accepted ? (failed ? norm_state_13 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'hd) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_13) : norm_state_13) : norm_state_13)) : norm_state_13;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'hd) begin
+            if (norm_slot == 1'h0)
+              norm_state_13 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_14 <= 3'h0;
-    else
-      norm_state_14 <= accepted ? (failed ? norm_state_14 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'he) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_14) : norm_state_14) : norm_state_14)) : norm_state_14;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'he) begin
+            if (norm_slot == 1'h0)
+              norm_state_14 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_15 <= 3'h0;
-    else
-      norm_state_15 <= accepted ? (failed ? norm_state_15 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'hf) ? ((norm_slot == 1'h0) ? cmd_bits_cmd_rs2[28:26] : norm_state_15) : norm_state_15) : norm_state_15)) : norm_state_15;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'hf) begin
+            if (norm_slot == 1'h0)
+              norm_state_15 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_16 <= 3'h0;
-    else
-      norm_state_16 <= accepted ? (failed ? norm_state_16 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h0) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_16) : norm_state_16) : norm_state_16)) : norm_state_16;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h0) begin
+            if (norm_slot == 1'h1)
+              norm_state_16 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_17 <= 3'h0;
-    else
-      norm_state_17 <= accepted ? (failed ? norm_state_17 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h1) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_17) : norm_state_17) : norm_state_17)) : norm_state_17;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h1) begin
+            if (norm_slot == 1'h1)
+              norm_state_17 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_18 <= 3'h0;
-    else
-      norm_state_18 <= accepted ? (failed ? norm_state_18 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h2) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_18) : norm_state_18) : norm_state_18)) : norm_state_18;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h2) begin
+            if (norm_slot == 1'h1)
+              norm_state_18 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_19 <= 3'h0;
-    else
-      norm_state_19 <= accepted ? (failed ? norm_state_19 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h3) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_19) : norm_state_19) : norm_state_19)) : norm_state_19;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h3) begin
+            if (norm_slot == 1'h1)
+              norm_state_19 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_20 <= 3'h0;
-    else
-      norm_state_20 <= accepted ? (failed ? norm_state_20 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h4) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_20) : norm_state_20) : norm_state_20)) : norm_state_20;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h4) begin
+            if (norm_slot == 1'h1)
+              norm_state_20 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_21 <= 3'h0;
-    else
-      norm_state_21 <= accepted ? (failed ? norm_state_21 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h5) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_21) : norm_state_21) : norm_state_21)) : norm_state_21;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h5) begin
+            if (norm_slot == 1'h1)
+              norm_state_21 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_22 <= 3'h0;
-    else
-      norm_state_22 <= accepted ? (failed ? norm_state_22 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h6) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_22) : norm_state_22) : norm_state_22)) : norm_state_22;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h6) begin
+            if (norm_slot == 1'h1)
+              norm_state_22 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_23 <= 3'h0;
-    else
-      norm_state_23 <= accepted ? (failed ? norm_state_23 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h7) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_23) : norm_state_23) : norm_state_23)) : norm_state_23;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h7) begin
+            if (norm_slot == 1'h1)
+              norm_state_23 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_24 <= 3'h0;
-    else
-      norm_state_24 <= accepted ? (failed ? norm_state_24 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h8) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_24) : norm_state_24) : norm_state_24)) : norm_state_24;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h8) begin
+            if (norm_slot == 1'h1)
+              norm_state_24 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_25 <= 3'h0;
-    else
-      norm_state_25 <= accepted ? (failed ? norm_state_25 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'h9) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_25) : norm_state_25) : norm_state_25)) : norm_state_25;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'h9) begin
+            if (norm_slot == 1'h1)
+              norm_state_25 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_26 <= 3'h0;
-    else
-      norm_state_26 <= accepted ? (failed ? norm_state_26 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'ha) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_26) : norm_state_26) : norm_state_26)) : norm_state_26;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'ha) begin
+            if (norm_slot == 1'h1)
+              norm_state_26 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_27 <= 3'h0;
-    else
-      norm_state_27 <= accepted ? (failed ? norm_state_27 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'hb) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_27) : norm_state_27) : norm_state_27)) : norm_state_27;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'hb) begin
+            if (norm_slot == 1'h1)
+              norm_state_27 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_28 <= 3'h0;
-    else
-      norm_state_28 <= accepted ? (failed ? norm_state_28 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'hc) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_28) : norm_state_28) : norm_state_28)) : norm_state_28;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'hc) begin
+            if (norm_slot == 1'h1)
+              norm_state_28 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_29 <= 3'h0;
-    else
-      norm_state_29 <= accepted ? (failed ? norm_state_29 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'hd) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_29) : norm_state_29) : norm_state_29)) : norm_state_29;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'hd) begin
+            if (norm_slot == 1'h1)
+              norm_state_29 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_30 <= 3'h0;
-    else
-      norm_state_30 <= accepted ? (failed ? norm_state_30 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'he) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_30) : norm_state_30) : norm_state_30)) : norm_state_30;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'he) begin
+            if (norm_slot == 1'h1)
+              norm_state_30 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       norm_state_31 <= 3'h0;
-    else
-      norm_state_31 <= accepted ? (failed ? norm_state_31 : (((cmd_bits_cmd_funct == 7'h3) & (((~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff)) & cmd_bits_cmd_rs2[31]) & (cmd_bits_cmd_rs2[28:26] != 3'h0))) ? ((cmd_bits_cmd_rs2[63:48] > 16'hf) ? ((norm_slot == 1'h1) ? cmd_bits_cmd_rs2[28:26] : norm_state_31) : norm_state_31) : norm_state_31)) : norm_state_31;
+    else if (accepted) begin
+      if (~failed) begin
+        if (_norm_state_0_e1) begin
+          if (cmd_bits_cmd_rs2[63:48] > 16'hf) begin
+            if (norm_slot == 1'h1)
+              norm_state_31 <= cmd_bits_cmd_rs2[28:26];
+          end
+        end
+      end
+    end
   end
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, _footprint_sp_read_high_e1[39:28], _footprint_sp_read_high_e2[39:28], _footprint_sp_read_high_e3[39:28], _footprint_sp_read_high_e4[39:28], _footprint_sp_read_high_e5[39:28], _footprint_sp_read_high_e6[39:28], _footprint_sp_read_high_e7[39:28], _footprint_sp_read_high_e8[39:28], _footprint_sp_read_high_e9[39:28], _footprint_sp_read_high_e10[39:28], _footprint_sp_read_high_e11[39:28], _footprint_sp_read_high_e12[39:28], _footprint_sp_read_high_e13[39:28], _footprint_sp_read_a_high_e1[39:28], _footprint_sp_write_high_e2[3:0], _footprint_sp_write_high_e1[39:28], _footprint_sp_write_high_e3[39:28], _footprint_acc_read_high_e1[39:28], _footprint_acc_read_high_e2[39:28], _footprint_acc_read_high_e3[39:28], _footprint_acc_read_high_e4[39:28], _footprint_acc_read_high_e5[39:28], _footprint_acc_read_high_e6[39:28], _footprint_acc_read_high_e7[39:28], _footprint_acc_read_high_e8[39:28], _footprint_acc_read_high_e9[39:28], _footprint_acc_read_high_e10[39:28], _footprint_acc_read_high_e11[39:28], _footprint_acc_read_high_e12[39:28], _footprint_acc_read_high_e13[39:28], _footprint_acc_write_high_e2[3:0], _footprint_acc_write_high_e1[39:28], _footprint_acc_write_high_e3[39:28], _failure_e1[31], _failure_e1[22:0], _failure_e2[31], _failure_e2[22:0], _failure_e3[3:0], 1'b0};
+  wire _unused_bits = &{1'b0, _footprint_sp_write_high_e1[3:0], 1'b0};
 endmodule
 
 `default_nettype wire

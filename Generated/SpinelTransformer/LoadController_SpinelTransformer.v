@@ -118,541 +118,56 @@ module LoadController_SpinelTransformer (
   reg  draining;
   wire row_done;
   wire finish;
-  wire [79:0] _dma_req_bits_address_e1 = {64'h0, row} * {16'h0, (((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_dram_stride : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_dram_stride : ld2_dram_stride)};
-  wire [19:0] _dma_req_bits_bytes_e1 = {4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, (cmd_bits_cmd_rs2[31] & (~((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_shrunk : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_shrunk : ld2_shrunk)))) ? 4'h4 : 4'h1};
-  wire [31:0] _sp_write_bits_row_e2 = {16'h0, block} * {16'h0, notes_deq_bits[82:67]};
-  wire [25:0] _sp_write_bits_row_e1 = notes_deq_bits[127:102] + _sp_write_bits_row_e2[25:0];
-  wire [512:0] _sp_write_bits_data_e3 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e2 = _sp_write_bits_data_e3[511:0];
-  wire [512:0] _sp_write_bits_data_e5 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e4 = _sp_write_bits_data_e5[511:0];
-  wire [512:0] _sp_write_bits_data_e7 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e6 = _sp_write_bits_data_e7[511:0];
-  wire [512:0] _sp_write_bits_data_e9 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e8 = _sp_write_bits_data_e9[511:0];
-  wire [127:0] _sp_write_bits_data_e1 = (block == 16'h0) ? _sp_write_bits_data_e2[127:0] : ((block == 16'h1) ? _sp_write_bits_data_e4[255:128] : ((block == 16'h2) ? _sp_write_bits_data_e6[383:256] : _sp_write_bits_data_e8[511:384]));
-  wire [512:0] _sp_write_bits_data_e12 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e11 = _sp_write_bits_data_e12[511:0];
-  wire [512:0] _sp_write_bits_data_e14 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e13 = _sp_write_bits_data_e14[511:0];
-  wire [512:0] _sp_write_bits_data_e16 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e15 = _sp_write_bits_data_e16[511:0];
-  wire [512:0] _sp_write_bits_data_e18 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e17 = _sp_write_bits_data_e18[511:0];
-  wire [127:0] _sp_write_bits_data_e10 = (block == 16'h0) ? _sp_write_bits_data_e11[127:0] : ((block == 16'h1) ? _sp_write_bits_data_e13[255:128] : ((block == 16'h2) ? _sp_write_bits_data_e15[383:256] : _sp_write_bits_data_e17[511:384]));
-  wire [512:0] _sp_write_bits_data_e21 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e20 = _sp_write_bits_data_e21[511:0];
-  wire [512:0] _sp_write_bits_data_e23 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e22 = _sp_write_bits_data_e23[511:0];
-  wire [512:0] _sp_write_bits_data_e25 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e24 = _sp_write_bits_data_e25[511:0];
-  wire [512:0] _sp_write_bits_data_e27 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e26 = _sp_write_bits_data_e27[511:0];
-  wire [127:0] _sp_write_bits_data_e19 = (block == 16'h0) ? _sp_write_bits_data_e20[127:0] : ((block == 16'h1) ? _sp_write_bits_data_e22[255:128] : ((block == 16'h2) ? _sp_write_bits_data_e24[383:256] : _sp_write_bits_data_e26[511:384]));
-  wire [512:0] _sp_write_bits_data_e30 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e29 = _sp_write_bits_data_e30[511:0];
-  wire [512:0] _sp_write_bits_data_e32 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e31 = _sp_write_bits_data_e32[511:0];
-  wire [512:0] _sp_write_bits_data_e34 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e33 = _sp_write_bits_data_e34[511:0];
-  wire [512:0] _sp_write_bits_data_e36 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e35 = _sp_write_bits_data_e36[511:0];
-  wire [127:0] _sp_write_bits_data_e28 = (block == 16'h0) ? _sp_write_bits_data_e29[127:0] : ((block == 16'h1) ? _sp_write_bits_data_e31[255:128] : ((block == 16'h2) ? _sp_write_bits_data_e33[383:256] : _sp_write_bits_data_e35[511:384]));
-  wire [512:0] _sp_write_bits_data_e39 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e38 = _sp_write_bits_data_e39[511:0];
-  wire [512:0] _sp_write_bits_data_e41 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e40 = _sp_write_bits_data_e41[511:0];
-  wire [512:0] _sp_write_bits_data_e43 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e42 = _sp_write_bits_data_e43[511:0];
-  wire [512:0] _sp_write_bits_data_e45 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e44 = _sp_write_bits_data_e45[511:0];
-  wire [127:0] _sp_write_bits_data_e37 = (block == 16'h0) ? _sp_write_bits_data_e38[127:0] : ((block == 16'h1) ? _sp_write_bits_data_e40[255:128] : ((block == 16'h2) ? _sp_write_bits_data_e42[383:256] : _sp_write_bits_data_e44[511:384]));
-  wire [512:0] _sp_write_bits_data_e48 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e47 = _sp_write_bits_data_e48[511:0];
-  wire [512:0] _sp_write_bits_data_e50 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e49 = _sp_write_bits_data_e50[511:0];
-  wire [512:0] _sp_write_bits_data_e52 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e51 = _sp_write_bits_data_e52[511:0];
-  wire [512:0] _sp_write_bits_data_e54 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e53 = _sp_write_bits_data_e54[511:0];
-  wire [127:0] _sp_write_bits_data_e46 = (block == 16'h0) ? _sp_write_bits_data_e47[127:0] : ((block == 16'h1) ? _sp_write_bits_data_e49[255:128] : ((block == 16'h2) ? _sp_write_bits_data_e51[383:256] : _sp_write_bits_data_e53[511:384]));
-  wire [512:0] _sp_write_bits_data_e57 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e56 = _sp_write_bits_data_e57[511:0];
-  wire [512:0] _sp_write_bits_data_e59 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e58 = _sp_write_bits_data_e59[511:0];
-  wire [512:0] _sp_write_bits_data_e61 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e60 = _sp_write_bits_data_e61[511:0];
-  wire [512:0] _sp_write_bits_data_e63 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e62 = _sp_write_bits_data_e63[511:0];
-  wire [127:0] _sp_write_bits_data_e55 = (block == 16'h0) ? _sp_write_bits_data_e56[127:0] : ((block == 16'h1) ? _sp_write_bits_data_e58[255:128] : ((block == 16'h2) ? _sp_write_bits_data_e60[383:256] : _sp_write_bits_data_e62[511:384]));
-  wire [512:0] _sp_write_bits_data_e66 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e65 = _sp_write_bits_data_e66[511:0];
-  wire [512:0] _sp_write_bits_data_e68 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e67 = _sp_write_bits_data_e68[511:0];
-  wire [512:0] _sp_write_bits_data_e70 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e69 = _sp_write_bits_data_e70[511:0];
-  wire [512:0] _sp_write_bits_data_e72 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e71 = _sp_write_bits_data_e72[511:0];
-  wire [127:0] _sp_write_bits_data_e64 = (block == 16'h0) ? _sp_write_bits_data_e65[127:0] : ((block == 16'h1) ? _sp_write_bits_data_e67[255:128] : ((block == 16'h2) ? _sp_write_bits_data_e69[383:256] : _sp_write_bits_data_e71[511:384]));
-  wire [512:0] _sp_write_bits_data_e75 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e74 = _sp_write_bits_data_e75[511:0];
-  wire [512:0] _sp_write_bits_data_e77 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e76 = _sp_write_bits_data_e77[511:0];
-  wire [512:0] _sp_write_bits_data_e79 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e78 = _sp_write_bits_data_e79[511:0];
-  wire [512:0] _sp_write_bits_data_e81 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e80 = _sp_write_bits_data_e81[511:0];
-  wire [127:0] _sp_write_bits_data_e73 = (block == 16'h0) ? _sp_write_bits_data_e74[127:0] : ((block == 16'h1) ? _sp_write_bits_data_e76[255:128] : ((block == 16'h2) ? _sp_write_bits_data_e78[383:256] : _sp_write_bits_data_e80[511:384]));
-  wire [512:0] _sp_write_bits_data_e84 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e83 = _sp_write_bits_data_e84[511:0];
-  wire [512:0] _sp_write_bits_data_e86 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e85 = _sp_write_bits_data_e86[511:0];
-  wire [512:0] _sp_write_bits_data_e88 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e87 = _sp_write_bits_data_e88[511:0];
-  wire [512:0] _sp_write_bits_data_e90 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e89 = _sp_write_bits_data_e90[511:0];
-  wire [127:0] _sp_write_bits_data_e82 = (block == 16'h0) ? _sp_write_bits_data_e83[127:0] : ((block == 16'h1) ? _sp_write_bits_data_e85[255:128] : ((block == 16'h2) ? _sp_write_bits_data_e87[383:256] : _sp_write_bits_data_e89[511:384]));
-  wire [512:0] _sp_write_bits_data_e93 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e92 = _sp_write_bits_data_e93[511:0];
-  wire [512:0] _sp_write_bits_data_e95 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e94 = _sp_write_bits_data_e95[511:0];
-  wire [512:0] _sp_write_bits_data_e97 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e96 = _sp_write_bits_data_e97[511:0];
-  wire [512:0] _sp_write_bits_data_e99 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e98 = _sp_write_bits_data_e99[511:0];
-  wire [127:0] _sp_write_bits_data_e91 = (block == 16'h0) ? _sp_write_bits_data_e92[127:0] : ((block == 16'h1) ? _sp_write_bits_data_e94[255:128] : ((block == 16'h2) ? _sp_write_bits_data_e96[383:256] : _sp_write_bits_data_e98[511:384]));
-  wire [512:0] _sp_write_bits_data_e102 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e101 = _sp_write_bits_data_e102[511:0];
-  wire [512:0] _sp_write_bits_data_e104 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e103 = _sp_write_bits_data_e104[511:0];
-  wire [512:0] _sp_write_bits_data_e106 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e105 = _sp_write_bits_data_e106[511:0];
-  wire [512:0] _sp_write_bits_data_e108 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e107 = _sp_write_bits_data_e108[511:0];
-  wire [127:0] _sp_write_bits_data_e100 = (block == 16'h0) ? _sp_write_bits_data_e101[127:0] : ((block == 16'h1) ? _sp_write_bits_data_e103[255:128] : ((block == 16'h2) ? _sp_write_bits_data_e105[383:256] : _sp_write_bits_data_e107[511:384]));
-  wire [512:0] _sp_write_bits_data_e111 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e110 = _sp_write_bits_data_e111[511:0];
-  wire [512:0] _sp_write_bits_data_e113 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e112 = _sp_write_bits_data_e113[511:0];
-  wire [512:0] _sp_write_bits_data_e115 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e114 = _sp_write_bits_data_e115[511:0];
-  wire [512:0] _sp_write_bits_data_e117 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e116 = _sp_write_bits_data_e117[511:0];
-  wire [127:0] _sp_write_bits_data_e109 = (block == 16'h0) ? _sp_write_bits_data_e110[127:0] : ((block == 16'h1) ? _sp_write_bits_data_e112[255:128] : ((block == 16'h2) ? _sp_write_bits_data_e114[383:256] : _sp_write_bits_data_e116[511:384]));
-  wire [512:0] _sp_write_bits_data_e120 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e119 = _sp_write_bits_data_e120[511:0];
-  wire [512:0] _sp_write_bits_data_e122 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e121 = _sp_write_bits_data_e122[511:0];
-  wire [512:0] _sp_write_bits_data_e124 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e123 = _sp_write_bits_data_e124[511:0];
-  wire [512:0] _sp_write_bits_data_e126 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e125 = _sp_write_bits_data_e126[511:0];
-  wire [127:0] _sp_write_bits_data_e118 = (block == 16'h0) ? _sp_write_bits_data_e119[127:0] : ((block == 16'h1) ? _sp_write_bits_data_e121[255:128] : ((block == 16'h2) ? _sp_write_bits_data_e123[383:256] : _sp_write_bits_data_e125[511:384]));
-  wire [512:0] _sp_write_bits_data_e129 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e128 = _sp_write_bits_data_e129[511:0];
-  wire [512:0] _sp_write_bits_data_e131 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e130 = _sp_write_bits_data_e131[511:0];
-  wire [512:0] _sp_write_bits_data_e133 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e132 = _sp_write_bits_data_e133[511:0];
-  wire [512:0] _sp_write_bits_data_e135 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e134 = _sp_write_bits_data_e135[511:0];
-  wire [127:0] _sp_write_bits_data_e127 = (block == 16'h0) ? _sp_write_bits_data_e128[127:0] : ((block == 16'h1) ? _sp_write_bits_data_e130[255:128] : ((block == 16'h2) ? _sp_write_bits_data_e132[383:256] : _sp_write_bits_data_e134[511:384]));
-  wire [512:0] _sp_write_bits_data_e138 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e137 = _sp_write_bits_data_e138[511:0];
-  wire [512:0] _sp_write_bits_data_e140 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e139 = _sp_write_bits_data_e140[511:0];
-  wire [512:0] _sp_write_bits_data_e142 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e141 = _sp_write_bits_data_e142[511:0];
-  wire [512:0] _sp_write_bits_data_e144 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _sp_write_bits_data_e143 = _sp_write_bits_data_e144[511:0];
-  wire [127:0] _sp_write_bits_data_e136 = (block == 16'h0) ? _sp_write_bits_data_e137[127:0] : ((block == 16'h1) ? _sp_write_bits_data_e139[255:128] : ((block == 16'h2) ? _sp_write_bits_data_e141[383:256] : _sp_write_bits_data_e143[511:384]));
+  wire _dma_req_valid_e1 = ((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0);
+  wire _dma_req_valid_e2 = (cmd_valid & (~_dma_req_valid_e1)) & (~(cmd_bits_cmd_rs1 == 64'h0));
+  wire [1:0] _dma_req_bits_address_e1 = (cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2);
+  wire [79:0] _dma_req_bits_address_e2 = {64'h0, row} * {16'h0, (_dma_req_bits_address_e1 == 2'h0) ? ld0_dram_stride : ((_dma_req_bits_address_e1 == 2'h1) ? ld1_dram_stride : ld2_dram_stride)};
+  wire _dma_req_bits_bytes_e1 = (_dma_req_bits_address_e1 == 2'h0) ? ld0_shrunk : ((_dma_req_bits_address_e1 == 2'h1) ? ld1_shrunk : ld2_shrunk);
+  wire [19:0] _dma_req_bits_bytes_e2 = {4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, (cmd_bits_cmd_rs2[31] & (~_dma_req_bits_bytes_e1)) ? 4'h4 : 4'h1};
+  wire _sp_write_valid_e1 = notes_deq_valid & ((~has_data) | dma_resp_valid);
+  wire _sp_write_valid_e2 = (notes_deq_bits[33] | faulted) | (has_data & dma_resp_bits_error);
+  wire _sp_write_valid_e3 = (_sp_write_valid_e1 & (~_sp_write_valid_e2)) & (~draining);
+  wire [31:0] _sp_write_bits_row_e1 = {16'h0, block} * {16'h0, notes_deq_bits[82:67]};
+  wire [25:0] _sp_write_bits_row_e2 = notes_deq_bits[127:102] + _sp_write_bits_row_e1[25:0];
+  wire [512:0] _sp_write_bits_data_e1 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
+  wire [511:0] _sp_write_bits_data_e2 = _sp_write_bits_data_e1[511:0];
+  wire [127:0] _sp_write_bits_data_e3 = (block == 16'h0) ? _sp_write_bits_data_e2[127:0] : ((block == 16'h1) ? _sp_write_bits_data_e2[255:128] : ((block == 16'h2) ? _sp_write_bits_data_e2[383:256] : _sp_write_bits_data_e2[511:384]));
   wire [25:0] _sp_write_bits_mask_e1 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _sp_write_bits_mask_e2 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _sp_write_bits_mask_e3 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _sp_write_bits_mask_e4 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _sp_write_bits_mask_e5 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _sp_write_bits_mask_e6 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _sp_write_bits_mask_e7 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _sp_write_bits_mask_e8 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _sp_write_bits_mask_e9 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _sp_write_bits_mask_e10 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _sp_write_bits_mask_e11 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _sp_write_bits_mask_e12 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _sp_write_bits_mask_e13 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _sp_write_bits_mask_e14 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _sp_write_bits_mask_e15 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _sp_write_bits_mask_e16 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [31:0] _acc_write_bits_row_e2 = {16'h0, block} * {16'h0, notes_deq_bits[82:67]};
-  wire [25:0] _acc_write_bits_row_e1 = notes_deq_bits[127:102] + _acc_write_bits_row_e2[25:0];
-  wire [512:0] _acc_write_bits_data_e4 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e3 = _acc_write_bits_data_e4[511:0];
-  wire [512:0] _acc_write_bits_data_e6 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e5 = _acc_write_bits_data_e6[511:0];
-  wire [512:0] _acc_write_bits_data_e8 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e7 = _acc_write_bits_data_e8[511:0];
-  wire [512:0] _acc_write_bits_data_e10 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e9 = _acc_write_bits_data_e10[511:0];
-  wire [127:0] _acc_write_bits_data_e2 = (block == 16'h0) ? _acc_write_bits_data_e3[127:0] : ((block == 16'h1) ? _acc_write_bits_data_e5[255:128] : ((block == 16'h2) ? _acc_write_bits_data_e7[383:256] : _acc_write_bits_data_e9[511:384]));
-  wire [7:0] _acc_write_bits_data_e1 = _acc_write_bits_data_e2[127:120];
-  wire [512:0] _acc_write_bits_data_e12 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e11 = _acc_write_bits_data_e12[511:0];
-  wire [512:0] _acc_write_bits_data_e16 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e15 = _acc_write_bits_data_e16[511:0];
-  wire [512:0] _acc_write_bits_data_e18 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e17 = _acc_write_bits_data_e18[511:0];
-  wire [512:0] _acc_write_bits_data_e20 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e19 = _acc_write_bits_data_e20[511:0];
-  wire [512:0] _acc_write_bits_data_e22 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e21 = _acc_write_bits_data_e22[511:0];
-  wire [127:0] _acc_write_bits_data_e14 = (block == 16'h0) ? _acc_write_bits_data_e15[127:0] : ((block == 16'h1) ? _acc_write_bits_data_e17[255:128] : ((block == 16'h2) ? _acc_write_bits_data_e19[383:256] : _acc_write_bits_data_e21[511:384]));
-  wire [7:0] _acc_write_bits_data_e13 = _acc_write_bits_data_e14[119:112];
-  wire [512:0] _acc_write_bits_data_e24 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e23 = _acc_write_bits_data_e24[511:0];
-  wire [512:0] _acc_write_bits_data_e28 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e27 = _acc_write_bits_data_e28[511:0];
-  wire [512:0] _acc_write_bits_data_e30 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e29 = _acc_write_bits_data_e30[511:0];
-  wire [512:0] _acc_write_bits_data_e32 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e31 = _acc_write_bits_data_e32[511:0];
-  wire [512:0] _acc_write_bits_data_e34 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e33 = _acc_write_bits_data_e34[511:0];
-  wire [127:0] _acc_write_bits_data_e26 = (block == 16'h0) ? _acc_write_bits_data_e27[127:0] : ((block == 16'h1) ? _acc_write_bits_data_e29[255:128] : ((block == 16'h2) ? _acc_write_bits_data_e31[383:256] : _acc_write_bits_data_e33[511:384]));
-  wire [7:0] _acc_write_bits_data_e25 = _acc_write_bits_data_e26[111:104];
-  wire [512:0] _acc_write_bits_data_e36 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e35 = _acc_write_bits_data_e36[511:0];
-  wire [512:0] _acc_write_bits_data_e40 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e39 = _acc_write_bits_data_e40[511:0];
-  wire [512:0] _acc_write_bits_data_e42 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e41 = _acc_write_bits_data_e42[511:0];
-  wire [512:0] _acc_write_bits_data_e44 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e43 = _acc_write_bits_data_e44[511:0];
-  wire [512:0] _acc_write_bits_data_e46 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e45 = _acc_write_bits_data_e46[511:0];
-  wire [127:0] _acc_write_bits_data_e38 = (block == 16'h0) ? _acc_write_bits_data_e39[127:0] : ((block == 16'h1) ? _acc_write_bits_data_e41[255:128] : ((block == 16'h2) ? _acc_write_bits_data_e43[383:256] : _acc_write_bits_data_e45[511:384]));
-  wire [7:0] _acc_write_bits_data_e37 = _acc_write_bits_data_e38[103:96];
-  wire [512:0] _acc_write_bits_data_e48 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e47 = _acc_write_bits_data_e48[511:0];
-  wire [512:0] _acc_write_bits_data_e52 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e51 = _acc_write_bits_data_e52[511:0];
-  wire [512:0] _acc_write_bits_data_e54 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e53 = _acc_write_bits_data_e54[511:0];
-  wire [512:0] _acc_write_bits_data_e56 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e55 = _acc_write_bits_data_e56[511:0];
-  wire [512:0] _acc_write_bits_data_e58 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e57 = _acc_write_bits_data_e58[511:0];
-  wire [127:0] _acc_write_bits_data_e50 = (block == 16'h0) ? _acc_write_bits_data_e51[127:0] : ((block == 16'h1) ? _acc_write_bits_data_e53[255:128] : ((block == 16'h2) ? _acc_write_bits_data_e55[383:256] : _acc_write_bits_data_e57[511:384]));
-  wire [7:0] _acc_write_bits_data_e49 = _acc_write_bits_data_e50[95:88];
-  wire [512:0] _acc_write_bits_data_e60 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e59 = _acc_write_bits_data_e60[511:0];
-  wire [512:0] _acc_write_bits_data_e64 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e63 = _acc_write_bits_data_e64[511:0];
-  wire [512:0] _acc_write_bits_data_e66 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e65 = _acc_write_bits_data_e66[511:0];
-  wire [512:0] _acc_write_bits_data_e68 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e67 = _acc_write_bits_data_e68[511:0];
-  wire [512:0] _acc_write_bits_data_e70 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e69 = _acc_write_bits_data_e70[511:0];
-  wire [127:0] _acc_write_bits_data_e62 = (block == 16'h0) ? _acc_write_bits_data_e63[127:0] : ((block == 16'h1) ? _acc_write_bits_data_e65[255:128] : ((block == 16'h2) ? _acc_write_bits_data_e67[383:256] : _acc_write_bits_data_e69[511:384]));
-  wire [7:0] _acc_write_bits_data_e61 = _acc_write_bits_data_e62[87:80];
-  wire [512:0] _acc_write_bits_data_e72 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e71 = _acc_write_bits_data_e72[511:0];
-  wire [512:0] _acc_write_bits_data_e76 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e75 = _acc_write_bits_data_e76[511:0];
-  wire [512:0] _acc_write_bits_data_e78 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e77 = _acc_write_bits_data_e78[511:0];
-  wire [512:0] _acc_write_bits_data_e80 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e79 = _acc_write_bits_data_e80[511:0];
-  wire [512:0] _acc_write_bits_data_e82 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e81 = _acc_write_bits_data_e82[511:0];
-  wire [127:0] _acc_write_bits_data_e74 = (block == 16'h0) ? _acc_write_bits_data_e75[127:0] : ((block == 16'h1) ? _acc_write_bits_data_e77[255:128] : ((block == 16'h2) ? _acc_write_bits_data_e79[383:256] : _acc_write_bits_data_e81[511:384]));
-  wire [7:0] _acc_write_bits_data_e73 = _acc_write_bits_data_e74[79:72];
-  wire [512:0] _acc_write_bits_data_e84 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e83 = _acc_write_bits_data_e84[511:0];
-  wire [512:0] _acc_write_bits_data_e88 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e87 = _acc_write_bits_data_e88[511:0];
-  wire [512:0] _acc_write_bits_data_e90 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e89 = _acc_write_bits_data_e90[511:0];
-  wire [512:0] _acc_write_bits_data_e92 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e91 = _acc_write_bits_data_e92[511:0];
-  wire [512:0] _acc_write_bits_data_e94 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e93 = _acc_write_bits_data_e94[511:0];
-  wire [127:0] _acc_write_bits_data_e86 = (block == 16'h0) ? _acc_write_bits_data_e87[127:0] : ((block == 16'h1) ? _acc_write_bits_data_e89[255:128] : ((block == 16'h2) ? _acc_write_bits_data_e91[383:256] : _acc_write_bits_data_e93[511:384]));
-  wire [7:0] _acc_write_bits_data_e85 = _acc_write_bits_data_e86[71:64];
-  wire [512:0] _acc_write_bits_data_e96 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e95 = _acc_write_bits_data_e96[511:0];
-  wire [512:0] _acc_write_bits_data_e100 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e99 = _acc_write_bits_data_e100[511:0];
-  wire [512:0] _acc_write_bits_data_e102 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e101 = _acc_write_bits_data_e102[511:0];
-  wire [512:0] _acc_write_bits_data_e104 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e103 = _acc_write_bits_data_e104[511:0];
-  wire [512:0] _acc_write_bits_data_e106 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e105 = _acc_write_bits_data_e106[511:0];
-  wire [127:0] _acc_write_bits_data_e98 = (block == 16'h0) ? _acc_write_bits_data_e99[127:0] : ((block == 16'h1) ? _acc_write_bits_data_e101[255:128] : ((block == 16'h2) ? _acc_write_bits_data_e103[383:256] : _acc_write_bits_data_e105[511:384]));
-  wire [7:0] _acc_write_bits_data_e97 = _acc_write_bits_data_e98[63:56];
-  wire [512:0] _acc_write_bits_data_e108 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e107 = _acc_write_bits_data_e108[511:0];
-  wire [512:0] _acc_write_bits_data_e112 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e111 = _acc_write_bits_data_e112[511:0];
-  wire [512:0] _acc_write_bits_data_e114 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e113 = _acc_write_bits_data_e114[511:0];
-  wire [512:0] _acc_write_bits_data_e116 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e115 = _acc_write_bits_data_e116[511:0];
-  wire [512:0] _acc_write_bits_data_e118 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e117 = _acc_write_bits_data_e118[511:0];
-  wire [127:0] _acc_write_bits_data_e110 = (block == 16'h0) ? _acc_write_bits_data_e111[127:0] : ((block == 16'h1) ? _acc_write_bits_data_e113[255:128] : ((block == 16'h2) ? _acc_write_bits_data_e115[383:256] : _acc_write_bits_data_e117[511:384]));
-  wire [7:0] _acc_write_bits_data_e109 = _acc_write_bits_data_e110[55:48];
-  wire [512:0] _acc_write_bits_data_e120 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e119 = _acc_write_bits_data_e120[511:0];
-  wire [512:0] _acc_write_bits_data_e124 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e123 = _acc_write_bits_data_e124[511:0];
-  wire [512:0] _acc_write_bits_data_e126 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e125 = _acc_write_bits_data_e126[511:0];
-  wire [512:0] _acc_write_bits_data_e128 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e127 = _acc_write_bits_data_e128[511:0];
-  wire [512:0] _acc_write_bits_data_e130 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e129 = _acc_write_bits_data_e130[511:0];
-  wire [127:0] _acc_write_bits_data_e122 = (block == 16'h0) ? _acc_write_bits_data_e123[127:0] : ((block == 16'h1) ? _acc_write_bits_data_e125[255:128] : ((block == 16'h2) ? _acc_write_bits_data_e127[383:256] : _acc_write_bits_data_e129[511:384]));
-  wire [7:0] _acc_write_bits_data_e121 = _acc_write_bits_data_e122[47:40];
-  wire [512:0] _acc_write_bits_data_e132 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e131 = _acc_write_bits_data_e132[511:0];
-  wire [512:0] _acc_write_bits_data_e136 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e135 = _acc_write_bits_data_e136[511:0];
-  wire [512:0] _acc_write_bits_data_e138 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e137 = _acc_write_bits_data_e138[511:0];
-  wire [512:0] _acc_write_bits_data_e140 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e139 = _acc_write_bits_data_e140[511:0];
-  wire [512:0] _acc_write_bits_data_e142 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e141 = _acc_write_bits_data_e142[511:0];
-  wire [127:0] _acc_write_bits_data_e134 = (block == 16'h0) ? _acc_write_bits_data_e135[127:0] : ((block == 16'h1) ? _acc_write_bits_data_e137[255:128] : ((block == 16'h2) ? _acc_write_bits_data_e139[383:256] : _acc_write_bits_data_e141[511:384]));
-  wire [7:0] _acc_write_bits_data_e133 = _acc_write_bits_data_e134[39:32];
-  wire [512:0] _acc_write_bits_data_e144 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e143 = _acc_write_bits_data_e144[511:0];
-  wire [512:0] _acc_write_bits_data_e148 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e147 = _acc_write_bits_data_e148[511:0];
-  wire [512:0] _acc_write_bits_data_e150 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e149 = _acc_write_bits_data_e150[511:0];
-  wire [512:0] _acc_write_bits_data_e152 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e151 = _acc_write_bits_data_e152[511:0];
-  wire [512:0] _acc_write_bits_data_e154 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e153 = _acc_write_bits_data_e154[511:0];
-  wire [127:0] _acc_write_bits_data_e146 = (block == 16'h0) ? _acc_write_bits_data_e147[127:0] : ((block == 16'h1) ? _acc_write_bits_data_e149[255:128] : ((block == 16'h2) ? _acc_write_bits_data_e151[383:256] : _acc_write_bits_data_e153[511:384]));
-  wire [7:0] _acc_write_bits_data_e145 = _acc_write_bits_data_e146[31:24];
-  wire [512:0] _acc_write_bits_data_e156 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e155 = _acc_write_bits_data_e156[511:0];
-  wire [512:0] _acc_write_bits_data_e160 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e159 = _acc_write_bits_data_e160[511:0];
-  wire [512:0] _acc_write_bits_data_e162 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e161 = _acc_write_bits_data_e162[511:0];
-  wire [512:0] _acc_write_bits_data_e164 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e163 = _acc_write_bits_data_e164[511:0];
-  wire [512:0] _acc_write_bits_data_e166 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e165 = _acc_write_bits_data_e166[511:0];
-  wire [127:0] _acc_write_bits_data_e158 = (block == 16'h0) ? _acc_write_bits_data_e159[127:0] : ((block == 16'h1) ? _acc_write_bits_data_e161[255:128] : ((block == 16'h2) ? _acc_write_bits_data_e163[383:256] : _acc_write_bits_data_e165[511:384]));
-  wire [7:0] _acc_write_bits_data_e157 = _acc_write_bits_data_e158[23:16];
-  wire [512:0] _acc_write_bits_data_e168 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e167 = _acc_write_bits_data_e168[511:0];
-  wire [512:0] _acc_write_bits_data_e172 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e171 = _acc_write_bits_data_e172[511:0];
-  wire [512:0] _acc_write_bits_data_e174 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e173 = _acc_write_bits_data_e174[511:0];
-  wire [512:0] _acc_write_bits_data_e176 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e175 = _acc_write_bits_data_e176[511:0];
-  wire [512:0] _acc_write_bits_data_e178 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e177 = _acc_write_bits_data_e178[511:0];
-  wire [127:0] _acc_write_bits_data_e170 = (block == 16'h0) ? _acc_write_bits_data_e171[127:0] : ((block == 16'h1) ? _acc_write_bits_data_e173[255:128] : ((block == 16'h2) ? _acc_write_bits_data_e175[383:256] : _acc_write_bits_data_e177[511:384]));
-  wire [7:0] _acc_write_bits_data_e169 = _acc_write_bits_data_e170[15:8];
-  wire [512:0] _acc_write_bits_data_e180 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e179 = _acc_write_bits_data_e180[511:0];
-  wire [512:0] _acc_write_bits_data_e184 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e183 = _acc_write_bits_data_e184[511:0];
-  wire [512:0] _acc_write_bits_data_e186 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e185 = _acc_write_bits_data_e186[511:0];
-  wire [512:0] _acc_write_bits_data_e188 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e187 = _acc_write_bits_data_e188[511:0];
-  wire [512:0] _acc_write_bits_data_e190 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e189 = _acc_write_bits_data_e190[511:0];
-  wire [127:0] _acc_write_bits_data_e182 = (block == 16'h0) ? _acc_write_bits_data_e183[127:0] : ((block == 16'h1) ? _acc_write_bits_data_e185[255:128] : ((block == 16'h2) ? _acc_write_bits_data_e187[383:256] : _acc_write_bits_data_e189[511:384]));
-  wire [7:0] _acc_write_bits_data_e181 = _acc_write_bits_data_e182[7:0];
-  wire [512:0] _acc_write_bits_data_e192 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _acc_write_bits_data_e191 = _acc_write_bits_data_e192[511:0];
-  wire [25:0] _acc_write_bits_mask_e1 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _acc_write_bits_mask_e2 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _acc_write_bits_mask_e3 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _acc_write_bits_mask_e4 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _acc_write_bits_mask_e5 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _acc_write_bits_mask_e6 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _acc_write_bits_mask_e7 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _acc_write_bits_mask_e8 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _acc_write_bits_mask_e9 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _acc_write_bits_mask_e10 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _acc_write_bits_mask_e11 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _acc_write_bits_mask_e12 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _acc_write_bits_mask_e13 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _acc_write_bits_mask_e14 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _acc_write_bits_mask_e15 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
-  wire [25:0] _acc_write_bits_mask_e16 = {9'h0, {1'h0, block}} * {17'h0, 9'h10};
+  wire [7:0] _acc_write_bits_data_e1 = _sp_write_bits_data_e3[127:120];
+  wire [7:0] _acc_write_bits_data_e2 = _sp_write_bits_data_e3[119:112];
+  wire [7:0] _acc_write_bits_data_e3 = _sp_write_bits_data_e3[111:104];
+  wire [7:0] _acc_write_bits_data_e4 = _sp_write_bits_data_e3[103:96];
+  wire [7:0] _acc_write_bits_data_e5 = _sp_write_bits_data_e3[95:88];
+  wire [7:0] _acc_write_bits_data_e6 = _sp_write_bits_data_e3[87:80];
+  wire [7:0] _acc_write_bits_data_e7 = _sp_write_bits_data_e3[79:72];
+  wire [7:0] _acc_write_bits_data_e8 = _sp_write_bits_data_e3[71:64];
+  wire [7:0] _acc_write_bits_data_e9 = _sp_write_bits_data_e3[63:56];
+  wire [7:0] _acc_write_bits_data_e10 = _sp_write_bits_data_e3[55:48];
+  wire [7:0] _acc_write_bits_data_e11 = _sp_write_bits_data_e3[47:40];
+  wire [7:0] _acc_write_bits_data_e12 = _sp_write_bits_data_e3[39:32];
+  wire [7:0] _acc_write_bits_data_e13 = _sp_write_bits_data_e3[31:24];
+  wire [7:0] _acc_write_bits_data_e14 = _sp_write_bits_data_e3[23:16];
+  wire [7:0] _acc_write_bits_data_e15 = _sp_write_bits_data_e3[15:8];
+  wire [7:0] _acc_write_bits_data_e16 = _sp_write_bits_data_e3[7:0];
   wire [15:0] _last_block_e1 = notes_deq_bits[98:83] - 16'h1;
-  wire [512:0] _scale_0_value_e3 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_0_value_e2 = _scale_0_value_e3[511:0];
-  wire [512:0] _scale_0_value_e5 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_0_value_e4 = _scale_0_value_e5[511:0];
-  wire [512:0] _scale_0_value_e7 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_0_value_e6 = _scale_0_value_e7[511:0];
-  wire [512:0] _scale_0_value_e9 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_0_value_e8 = _scale_0_value_e9[511:0];
-  wire [127:0] _scale_0_value_e1 = (block == 16'h0) ? _scale_0_value_e2[127:0] : ((block == 16'h1) ? _scale_0_value_e4[255:128] : ((block == 16'h2) ? _scale_0_value_e6[383:256] : _scale_0_value_e8[511:384]));
-  wire [512:0] _scale_1_value_e3 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_1_value_e2 = _scale_1_value_e3[511:0];
-  wire [512:0] _scale_1_value_e5 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_1_value_e4 = _scale_1_value_e5[511:0];
-  wire [512:0] _scale_1_value_e7 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_1_value_e6 = _scale_1_value_e7[511:0];
-  wire [512:0] _scale_1_value_e9 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_1_value_e8 = _scale_1_value_e9[511:0];
-  wire [127:0] _scale_1_value_e1 = (block == 16'h0) ? _scale_1_value_e2[127:0] : ((block == 16'h1) ? _scale_1_value_e4[255:128] : ((block == 16'h2) ? _scale_1_value_e6[383:256] : _scale_1_value_e8[511:384]));
-  wire [512:0] _scale_2_value_e3 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_2_value_e2 = _scale_2_value_e3[511:0];
-  wire [512:0] _scale_2_value_e5 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_2_value_e4 = _scale_2_value_e5[511:0];
-  wire [512:0] _scale_2_value_e7 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_2_value_e6 = _scale_2_value_e7[511:0];
-  wire [512:0] _scale_2_value_e9 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_2_value_e8 = _scale_2_value_e9[511:0];
-  wire [127:0] _scale_2_value_e1 = (block == 16'h0) ? _scale_2_value_e2[127:0] : ((block == 16'h1) ? _scale_2_value_e4[255:128] : ((block == 16'h2) ? _scale_2_value_e6[383:256] : _scale_2_value_e8[511:384]));
-  wire [512:0] _scale_3_value_e3 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_3_value_e2 = _scale_3_value_e3[511:0];
-  wire [512:0] _scale_3_value_e5 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_3_value_e4 = _scale_3_value_e5[511:0];
-  wire [512:0] _scale_3_value_e7 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_3_value_e6 = _scale_3_value_e7[511:0];
-  wire [512:0] _scale_3_value_e9 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_3_value_e8 = _scale_3_value_e9[511:0];
-  wire [127:0] _scale_3_value_e1 = (block == 16'h0) ? _scale_3_value_e2[127:0] : ((block == 16'h1) ? _scale_3_value_e4[255:128] : ((block == 16'h2) ? _scale_3_value_e6[383:256] : _scale_3_value_e8[511:384]));
-  wire [512:0] _scale_4_value_e3 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_4_value_e2 = _scale_4_value_e3[511:0];
-  wire [512:0] _scale_4_value_e5 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_4_value_e4 = _scale_4_value_e5[511:0];
-  wire [512:0] _scale_4_value_e7 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_4_value_e6 = _scale_4_value_e7[511:0];
-  wire [512:0] _scale_4_value_e9 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_4_value_e8 = _scale_4_value_e9[511:0];
-  wire [127:0] _scale_4_value_e1 = (block == 16'h0) ? _scale_4_value_e2[127:0] : ((block == 16'h1) ? _scale_4_value_e4[255:128] : ((block == 16'h2) ? _scale_4_value_e6[383:256] : _scale_4_value_e8[511:384]));
-  wire [512:0] _scale_5_value_e3 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_5_value_e2 = _scale_5_value_e3[511:0];
-  wire [512:0] _scale_5_value_e5 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_5_value_e4 = _scale_5_value_e5[511:0];
-  wire [512:0] _scale_5_value_e7 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_5_value_e6 = _scale_5_value_e7[511:0];
-  wire [512:0] _scale_5_value_e9 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_5_value_e8 = _scale_5_value_e9[511:0];
-  wire [127:0] _scale_5_value_e1 = (block == 16'h0) ? _scale_5_value_e2[127:0] : ((block == 16'h1) ? _scale_5_value_e4[255:128] : ((block == 16'h2) ? _scale_5_value_e6[383:256] : _scale_5_value_e8[511:384]));
-  wire [512:0] _scale_6_value_e3 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_6_value_e2 = _scale_6_value_e3[511:0];
-  wire [512:0] _scale_6_value_e5 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_6_value_e4 = _scale_6_value_e5[511:0];
-  wire [512:0] _scale_6_value_e7 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_6_value_e6 = _scale_6_value_e7[511:0];
-  wire [512:0] _scale_6_value_e9 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_6_value_e8 = _scale_6_value_e9[511:0];
-  wire [127:0] _scale_6_value_e1 = (block == 16'h0) ? _scale_6_value_e2[127:0] : ((block == 16'h1) ? _scale_6_value_e4[255:128] : ((block == 16'h2) ? _scale_6_value_e6[383:256] : _scale_6_value_e8[511:384]));
-  wire [512:0] _scale_7_value_e3 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_7_value_e2 = _scale_7_value_e3[511:0];
-  wire [512:0] _scale_7_value_e5 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_7_value_e4 = _scale_7_value_e5[511:0];
-  wire [512:0] _scale_7_value_e7 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_7_value_e6 = _scale_7_value_e7[511:0];
-  wire [512:0] _scale_7_value_e9 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_7_value_e8 = _scale_7_value_e9[511:0];
-  wire [127:0] _scale_7_value_e1 = (block == 16'h0) ? _scale_7_value_e2[127:0] : ((block == 16'h1) ? _scale_7_value_e4[255:128] : ((block == 16'h2) ? _scale_7_value_e6[383:256] : _scale_7_value_e8[511:384]));
-  wire [512:0] _scale_8_value_e3 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_8_value_e2 = _scale_8_value_e3[511:0];
-  wire [512:0] _scale_8_value_e5 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_8_value_e4 = _scale_8_value_e5[511:0];
-  wire [512:0] _scale_8_value_e7 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_8_value_e6 = _scale_8_value_e7[511:0];
-  wire [512:0] _scale_8_value_e9 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_8_value_e8 = _scale_8_value_e9[511:0];
-  wire [127:0] _scale_8_value_e1 = (block == 16'h0) ? _scale_8_value_e2[127:0] : ((block == 16'h1) ? _scale_8_value_e4[255:128] : ((block == 16'h2) ? _scale_8_value_e6[383:256] : _scale_8_value_e8[511:384]));
-  wire [512:0] _scale_9_value_e3 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_9_value_e2 = _scale_9_value_e3[511:0];
-  wire [512:0] _scale_9_value_e5 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_9_value_e4 = _scale_9_value_e5[511:0];
-  wire [512:0] _scale_9_value_e7 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_9_value_e6 = _scale_9_value_e7[511:0];
-  wire [512:0] _scale_9_value_e9 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_9_value_e8 = _scale_9_value_e9[511:0];
-  wire [127:0] _scale_9_value_e1 = (block == 16'h0) ? _scale_9_value_e2[127:0] : ((block == 16'h1) ? _scale_9_value_e4[255:128] : ((block == 16'h2) ? _scale_9_value_e6[383:256] : _scale_9_value_e8[511:384]));
-  wire [512:0] _scale_10_value_e3 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_10_value_e2 = _scale_10_value_e3[511:0];
-  wire [512:0] _scale_10_value_e5 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_10_value_e4 = _scale_10_value_e5[511:0];
-  wire [512:0] _scale_10_value_e7 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_10_value_e6 = _scale_10_value_e7[511:0];
-  wire [512:0] _scale_10_value_e9 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_10_value_e8 = _scale_10_value_e9[511:0];
-  wire [127:0] _scale_10_value_e1 = (block == 16'h0) ? _scale_10_value_e2[127:0] : ((block == 16'h1) ? _scale_10_value_e4[255:128] : ((block == 16'h2) ? _scale_10_value_e6[383:256] : _scale_10_value_e8[511:384]));
-  wire [512:0] _scale_11_value_e3 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_11_value_e2 = _scale_11_value_e3[511:0];
-  wire [512:0] _scale_11_value_e5 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_11_value_e4 = _scale_11_value_e5[511:0];
-  wire [512:0] _scale_11_value_e7 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_11_value_e6 = _scale_11_value_e7[511:0];
-  wire [512:0] _scale_11_value_e9 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_11_value_e8 = _scale_11_value_e9[511:0];
-  wire [127:0] _scale_11_value_e1 = (block == 16'h0) ? _scale_11_value_e2[127:0] : ((block == 16'h1) ? _scale_11_value_e4[255:128] : ((block == 16'h2) ? _scale_11_value_e6[383:256] : _scale_11_value_e8[511:384]));
-  wire [512:0] _scale_12_value_e3 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_12_value_e2 = _scale_12_value_e3[511:0];
-  wire [512:0] _scale_12_value_e5 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_12_value_e4 = _scale_12_value_e5[511:0];
-  wire [512:0] _scale_12_value_e7 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_12_value_e6 = _scale_12_value_e7[511:0];
-  wire [512:0] _scale_12_value_e9 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_12_value_e8 = _scale_12_value_e9[511:0];
-  wire [127:0] _scale_12_value_e1 = (block == 16'h0) ? _scale_12_value_e2[127:0] : ((block == 16'h1) ? _scale_12_value_e4[255:128] : ((block == 16'h2) ? _scale_12_value_e6[383:256] : _scale_12_value_e8[511:384]));
-  wire [512:0] _scale_13_value_e3 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_13_value_e2 = _scale_13_value_e3[511:0];
-  wire [512:0] _scale_13_value_e5 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_13_value_e4 = _scale_13_value_e5[511:0];
-  wire [512:0] _scale_13_value_e7 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_13_value_e6 = _scale_13_value_e7[511:0];
-  wire [512:0] _scale_13_value_e9 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_13_value_e8 = _scale_13_value_e9[511:0];
-  wire [127:0] _scale_13_value_e1 = (block == 16'h0) ? _scale_13_value_e2[127:0] : ((block == 16'h1) ? _scale_13_value_e4[255:128] : ((block == 16'h2) ? _scale_13_value_e6[383:256] : _scale_13_value_e8[511:384]));
-  wire [512:0] _scale_14_value_e3 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_14_value_e2 = _scale_14_value_e3[511:0];
-  wire [512:0] _scale_14_value_e5 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_14_value_e4 = _scale_14_value_e5[511:0];
-  wire [512:0] _scale_14_value_e7 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_14_value_e6 = _scale_14_value_e7[511:0];
-  wire [512:0] _scale_14_value_e9 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_14_value_e8 = _scale_14_value_e9[511:0];
-  wire [127:0] _scale_14_value_e1 = (block == 16'h0) ? _scale_14_value_e2[127:0] : ((block == 16'h1) ? _scale_14_value_e4[255:128] : ((block == 16'h2) ? _scale_14_value_e6[383:256] : _scale_14_value_e8[511:384]));
-  wire [512:0] _scale_15_value_e3 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_15_value_e2 = _scale_15_value_e3[511:0];
-  wire [512:0] _scale_15_value_e5 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_15_value_e4 = _scale_15_value_e5[511:0];
-  wire [512:0] _scale_15_value_e7 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_15_value_e6 = _scale_15_value_e7[511:0];
-  wire [512:0] _scale_15_value_e9 = {1'h0, notes_deq_bits[34] ? 512'h0 : dma_resp_bits_data};
-  wire [511:0] _scale_15_value_e8 = _scale_15_value_e9[511:0];
-  wire [127:0] _scale_15_value_e1 = (block == 16'h0) ? _scale_15_value_e2[127:0] : ((block == 16'h1) ? _scale_15_value_e4[255:128] : ((block == 16'h2) ? _scale_15_value_e6[383:256] : _scale_15_value_e8[511:384]));
+  wire _row_done_e1 = _sp_write_valid_e1 & ((_sp_write_valid_e2 | draining) | (notes_deq_bits[101] ? acc_write_ready : sp_write_ready));
+  wire _ld0_dram_stride_e1 = (cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0);
 
   assign cmd_ready = step_done & last_row;
-  assign dma_req_valid = ((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (~(cmd_bits_cmd_rs1 == 64'h0))) & notes_enq_ready;
-  assign dma_req_bits_address = cmd_bits_cmd_rs1 + _dma_req_bits_address_e1[63:0];
-  assign dma_req_bits_bytes = _dma_req_bits_bytes_e1[6:0];
+  assign dma_req_valid = _dma_req_valid_e2 & notes_enq_ready;
+  assign dma_req_bits_address = cmd_bits_cmd_rs1 + _dma_req_bits_address_e2[63:0];
+  assign dma_req_bits_bytes = _dma_req_bits_bytes_e2[6:0];
   assign dma_req_bits_tag = 1'h0;
   assign dma_resp_ready = finish & has_data;
-  assign sp_write_valid = (((notes_deq_valid & ((~has_data) | dma_resp_valid)) & (~((notes_deq_bits[33] | faulted) | (has_data & dma_resp_bits_error)))) & (~draining)) & (~notes_deq_bits[101]);
-  assign sp_write_bits_row = _sp_write_bits_row_e1[11:0];
-  assign sp_write_bits_data = {(notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e1[127:120] : scale_15_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e10[119:112] : scale_14_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e19[111:104] : scale_13_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e28[103:96] : scale_12_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e37[95:88] : scale_11_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e46[87:80] : scale_10_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e55[79:72] : scale_9_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e64[71:64] : scale_8_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e73[63:56] : scale_7_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e82[55:48] : scale_6_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e91[47:40] : scale_5_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e100[39:32] : scale_4_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e109[31:24] : scale_3_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e118[23:16] : scale_2_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e127[15:8] : scale_1_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e136[7:0] : scale_0_result};
-  assign sp_write_bits_mask = {(_sp_write_bits_mask_e1[16:0] + 17'hf) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e2[16:0] + 17'he) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e3[16:0] + 17'hd) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e4[16:0] + 17'hc) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e5[16:0] + 17'hb) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e6[16:0] + 17'ha) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e7[16:0] + 17'h9) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e8[16:0] + 17'h8) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e9[16:0] + 17'h7) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e10[16:0] + 17'h6) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e11[16:0] + 17'h5) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e12[16:0] + 17'h4) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e13[16:0] + 17'h3) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e14[16:0] + 17'h2) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e15[16:0] + 17'h1) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e16[16:0] + 17'h0) < {1'h0, notes_deq_bits[98:83]}};
+  assign sp_write_valid = _sp_write_valid_e3 & (~notes_deq_bits[101]);
+  assign sp_write_bits_row = _sp_write_bits_row_e2[11:0];
+  assign sp_write_bits_data = {(notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[127:120] : scale_15_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[119:112] : scale_14_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[111:104] : scale_13_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[103:96] : scale_12_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[95:88] : scale_11_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[87:80] : scale_10_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[79:72] : scale_9_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[71:64] : scale_8_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[63:56] : scale_7_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[55:48] : scale_6_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[47:40] : scale_5_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[39:32] : scale_4_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[31:24] : scale_3_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[23:16] : scale_2_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[15:8] : scale_1_result, (notes_deq_bits[66:35] == 32'h3f800000) ? _sp_write_bits_data_e3[7:0] : scale_0_result};
+  assign sp_write_bits_mask = {(_sp_write_bits_mask_e1[16:0] + 17'hf) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'he) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'hd) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'hc) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'hb) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'ha) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'h9) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'h8) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'h7) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'h6) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'h5) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'h4) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'h3) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'h2) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'h1) < {1'h0, notes_deq_bits[98:83]}, (_sp_write_bits_mask_e1[16:0] + 17'h0) < {1'h0, notes_deq_bits[98:83]}};
   assign sp_write_bits_accumulate = 1'h0;
-  assign acc_write_valid = (((notes_deq_valid & ((~has_data) | dma_resp_valid)) & (~((notes_deq_bits[33] | faulted) | (has_data & dma_resp_bits_error)))) & (~draining)) & notes_deq_bits[101];
-  assign acc_write_bits_row = _acc_write_bits_row_e1[11:0];
-  assign acc_write_bits_data = {notes_deq_bits[99] ? {{24{_acc_write_bits_data_e1[7]}}, _acc_write_bits_data_e1} : _acc_write_bits_data_e11[511:480], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e13[7]}}, _acc_write_bits_data_e13} : _acc_write_bits_data_e23[479:448], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e25[7]}}, _acc_write_bits_data_e25} : _acc_write_bits_data_e35[447:416], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e37[7]}}, _acc_write_bits_data_e37} : _acc_write_bits_data_e47[415:384], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e49[7]}}, _acc_write_bits_data_e49} : _acc_write_bits_data_e59[383:352], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e61[7]}}, _acc_write_bits_data_e61} : _acc_write_bits_data_e71[351:320], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e73[7]}}, _acc_write_bits_data_e73} : _acc_write_bits_data_e83[319:288], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e85[7]}}, _acc_write_bits_data_e85} : _acc_write_bits_data_e95[287:256], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e97[7]}}, _acc_write_bits_data_e97} : _acc_write_bits_data_e107[255:224], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e109[7]}}, _acc_write_bits_data_e109} : _acc_write_bits_data_e119[223:192], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e121[7]}}, _acc_write_bits_data_e121} : _acc_write_bits_data_e131[191:160], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e133[7]}}, _acc_write_bits_data_e133} : _acc_write_bits_data_e143[159:128], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e145[7]}}, _acc_write_bits_data_e145} : _acc_write_bits_data_e155[127:96], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e157[7]}}, _acc_write_bits_data_e157} : _acc_write_bits_data_e167[95:64], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e169[7]}}, _acc_write_bits_data_e169} : _acc_write_bits_data_e179[63:32], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e181[7]}}, _acc_write_bits_data_e181} : _acc_write_bits_data_e191[31:0]};
-  assign acc_write_bits_mask = {(_acc_write_bits_mask_e1[16:0] + 17'hf) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e2[16:0] + 17'he) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e3[16:0] + 17'hd) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e4[16:0] + 17'hc) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e5[16:0] + 17'hb) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e6[16:0] + 17'ha) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e7[16:0] + 17'h9) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e8[16:0] + 17'h8) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e9[16:0] + 17'h7) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e10[16:0] + 17'h6) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e11[16:0] + 17'h5) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e12[16:0] + 17'h4) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e13[16:0] + 17'h3) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e14[16:0] + 17'h2) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e15[16:0] + 17'h1) < {1'h0, notes_deq_bits[98:83]}, (_acc_write_bits_mask_e16[16:0] + 17'h0) < {1'h0, notes_deq_bits[98:83]}};
+  assign acc_write_valid = _sp_write_valid_e3 & notes_deq_bits[101];
+  assign acc_write_bits_row = _sp_write_bits_row_e2[11:0];
+  assign acc_write_bits_data = {notes_deq_bits[99] ? {{24{_acc_write_bits_data_e1[7]}}, _acc_write_bits_data_e1} : _sp_write_bits_data_e2[511:480], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e2[7]}}, _acc_write_bits_data_e2} : _sp_write_bits_data_e2[479:448], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e3[7]}}, _acc_write_bits_data_e3} : _sp_write_bits_data_e2[447:416], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e4[7]}}, _acc_write_bits_data_e4} : _sp_write_bits_data_e2[415:384], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e5[7]}}, _acc_write_bits_data_e5} : _sp_write_bits_data_e2[383:352], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e6[7]}}, _acc_write_bits_data_e6} : _sp_write_bits_data_e2[351:320], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e7[7]}}, _acc_write_bits_data_e7} : _sp_write_bits_data_e2[319:288], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e8[7]}}, _acc_write_bits_data_e8} : _sp_write_bits_data_e2[287:256], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e9[7]}}, _acc_write_bits_data_e9} : _sp_write_bits_data_e2[255:224], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e10[7]}}, _acc_write_bits_data_e10} : _sp_write_bits_data_e2[223:192], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e11[7]}}, _acc_write_bits_data_e11} : _sp_write_bits_data_e2[191:160], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e12[7]}}, _acc_write_bits_data_e12} : _sp_write_bits_data_e2[159:128], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e13[7]}}, _acc_write_bits_data_e13} : _sp_write_bits_data_e2[127:96], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e14[7]}}, _acc_write_bits_data_e14} : _sp_write_bits_data_e2[95:64], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e15[7]}}, _acc_write_bits_data_e15} : _sp_write_bits_data_e2[63:32], notes_deq_bits[99] ? {{24{_acc_write_bits_data_e16[7]}}, _acc_write_bits_data_e16} : _sp_write_bits_data_e2[31:0]};
+  assign acc_write_bits_mask = sp_write_bits_mask;
   assign acc_write_bits_accumulate = notes_deq_bits[100];
   assign retire = finish & notes_deq_bits[32];
   assign fault_valid = (finish & (has_data & dma_resp_bits_error)) & (~faulted);
@@ -660,141 +175,173 @@ module LoadController_SpinelTransformer (
   assign fault_bits_index = notes_deq_bits[31:0];
   assign busy = cmd_valid | notes_deq_valid;
   assign notes_enq_valid = cmd_valid & step_done;
-  assign notes_enq_bits = {cmd_bits_cmd_rs2[25:0] + {10'h0, row}, cmd_bits_cmd_rs2[31], cmd_bits_cmd_rs2[30], (((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_shrunk : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_shrunk : ld2_shrunk), cmd_bits_cmd_rs2[47:32], (((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_block_stride : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_block_stride : ld2_block_stride), (((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h0) ? ld0_scale : ((((cmd_bits_cmd_funct == 7'h2) ? 2'h0 : ((cmd_bits_cmd_funct == 7'h1) ? 2'h1 : 2'h2)) == 2'h1) ? ld1_scale : ld2_scale), cmd_bits_cmd_rs1 == 64'h0, ((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0), last_row, cmd_bits_index};
+  assign notes_enq_bits = {cmd_bits_cmd_rs2[25:0] + {10'h0, row}, cmd_bits_cmd_rs2[31], cmd_bits_cmd_rs2[30], _dma_req_bits_bytes_e1, cmd_bits_cmd_rs2[47:32], (_dma_req_bits_address_e1 == 2'h0) ? ld0_block_stride : ((_dma_req_bits_address_e1 == 2'h1) ? ld1_block_stride : ld2_block_stride), (_dma_req_bits_address_e1 == 2'h0) ? ld0_scale : ((_dma_req_bits_address_e1 == 2'h1) ? ld1_scale : ld2_scale), cmd_bits_cmd_rs1 == 64'h0, _dma_req_valid_e1, last_row, cmd_bits_index};
   assign notes_deq_ready = finish;
-  assign last_row = (((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)) | (({1'h0, row} + {1'h0, 16'h1}) >= {1'h0, cmd_bits_cmd_rs2[63:48]});
-  assign step_done = notes_enq_ready & ((~((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (~(cmd_bits_cmd_rs1 == 64'h0)))) | dma_req_ready);
+  assign last_row = _dma_req_valid_e1 | (({1'h0, row} + {1'h0, 16'h1}) >= {1'h0, cmd_bits_cmd_rs2[63:48]});
+  assign step_done = notes_enq_ready & ((~_dma_req_valid_e2) | dma_req_ready);
   assign has_data = (notes_deq_valid & (~notes_deq_bits[33])) & (~notes_deq_bits[34]);
   assign last_block = notes_deq_bits[33] | ((block + 16'h1) >= ((notes_deq_bits[98:83] == 16'h0) ? 16'h1 : ({4'h0, _last_block_e1[15:4]} + 16'h1)));
-  assign scale_0_value = _scale_0_value_e1[7:0];
+  assign scale_0_value = _acc_write_bits_data_e16;
   assign scale_0_scale = notes_deq_bits[66:35];
-  assign scale_1_value = _scale_1_value_e1[15:8];
+  assign scale_1_value = _acc_write_bits_data_e15;
   assign scale_1_scale = notes_deq_bits[66:35];
-  assign scale_2_value = _scale_2_value_e1[23:16];
+  assign scale_2_value = _acc_write_bits_data_e14;
   assign scale_2_scale = notes_deq_bits[66:35];
-  assign scale_3_value = _scale_3_value_e1[31:24];
+  assign scale_3_value = _acc_write_bits_data_e13;
   assign scale_3_scale = notes_deq_bits[66:35];
-  assign scale_4_value = _scale_4_value_e1[39:32];
+  assign scale_4_value = _acc_write_bits_data_e12;
   assign scale_4_scale = notes_deq_bits[66:35];
-  assign scale_5_value = _scale_5_value_e1[47:40];
+  assign scale_5_value = _acc_write_bits_data_e11;
   assign scale_5_scale = notes_deq_bits[66:35];
-  assign scale_6_value = _scale_6_value_e1[55:48];
+  assign scale_6_value = _acc_write_bits_data_e10;
   assign scale_6_scale = notes_deq_bits[66:35];
-  assign scale_7_value = _scale_7_value_e1[63:56];
+  assign scale_7_value = _acc_write_bits_data_e9;
   assign scale_7_scale = notes_deq_bits[66:35];
-  assign scale_8_value = _scale_8_value_e1[71:64];
+  assign scale_8_value = _acc_write_bits_data_e8;
   assign scale_8_scale = notes_deq_bits[66:35];
-  assign scale_9_value = _scale_9_value_e1[79:72];
+  assign scale_9_value = _acc_write_bits_data_e7;
   assign scale_9_scale = notes_deq_bits[66:35];
-  assign scale_10_value = _scale_10_value_e1[87:80];
+  assign scale_10_value = _acc_write_bits_data_e6;
   assign scale_10_scale = notes_deq_bits[66:35];
-  assign scale_11_value = _scale_11_value_e1[95:88];
+  assign scale_11_value = _acc_write_bits_data_e5;
   assign scale_11_scale = notes_deq_bits[66:35];
-  assign scale_12_value = _scale_12_value_e1[103:96];
+  assign scale_12_value = _acc_write_bits_data_e4;
   assign scale_12_scale = notes_deq_bits[66:35];
-  assign scale_13_value = _scale_13_value_e1[111:104];
+  assign scale_13_value = _acc_write_bits_data_e3;
   assign scale_13_scale = notes_deq_bits[66:35];
-  assign scale_14_value = _scale_14_value_e1[119:112];
+  assign scale_14_value = _acc_write_bits_data_e2;
   assign scale_14_scale = notes_deq_bits[66:35];
-  assign scale_15_value = _scale_15_value_e1[127:120];
+  assign scale_15_value = _acc_write_bits_data_e1;
   assign scale_15_scale = notes_deq_bits[66:35];
-  assign row_done = ((notes_deq_valid & ((~has_data) | dma_resp_valid)) & ((((notes_deq_bits[33] | faulted) | (has_data & dma_resp_bits_error)) | draining) | (notes_deq_bits[101] ? acc_write_ready : sp_write_ready))) & last_block;
-  assign finish = row_done & ((~((notes_deq_bits[32] & notes_deq_bits[101]) & (~((notes_deq_bits[33] | faulted) | (has_data & dma_resp_bits_error))))) | draining);
+  assign row_done = _row_done_e1 & last_block;
+  assign finish = row_done & ((~((notes_deq_bits[32] & notes_deq_bits[101]) & (~_sp_write_valid_e2))) | draining);
   always @(posedge clock) begin
     if (reset)
       ld0_dram_stride <= 64'h0;
-    else
-      ld0_dram_stride <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h0) ? cmd_bits_cmd_rs2 : ld0_dram_stride) : ld0_dram_stride;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h0)
+        ld0_dram_stride <= cmd_bits_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld1_dram_stride <= 64'h0;
-    else
-      ld1_dram_stride <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h1) ? cmd_bits_cmd_rs2 : ld1_dram_stride) : ld1_dram_stride;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h1)
+        ld1_dram_stride <= cmd_bits_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld2_dram_stride <= 64'h0;
-    else
-      ld2_dram_stride <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h2) ? cmd_bits_cmd_rs2 : ld2_dram_stride) : ld2_dram_stride;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h2)
+        ld2_dram_stride <= cmd_bits_cmd_rs2;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld0_scale <= 32'h3f800000;
-    else
-      ld0_scale <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h0) ? cmd_bits_cmd_rs1[63:32] : ld0_scale) : ld0_scale;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h0)
+        ld0_scale <= cmd_bits_cmd_rs1[63:32];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld1_scale <= 32'h3f800000;
-    else
-      ld1_scale <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h1) ? cmd_bits_cmd_rs1[63:32] : ld1_scale) : ld1_scale;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h1)
+        ld1_scale <= cmd_bits_cmd_rs1[63:32];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld2_scale <= 32'h3f800000;
-    else
-      ld2_scale <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h2) ? cmd_bits_cmd_rs1[63:32] : ld2_scale) : ld2_scale;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h2)
+        ld2_scale <= cmd_bits_cmd_rs1[63:32];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld0_shrunk <= 1'h0;
-    else
-      ld0_shrunk <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h0) ? cmd_bits_cmd_rs1[2] : ld0_shrunk) : ld0_shrunk;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h0)
+        ld0_shrunk <= cmd_bits_cmd_rs1[2];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld1_shrunk <= 1'h0;
-    else
-      ld1_shrunk <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h1) ? cmd_bits_cmd_rs1[2] : ld1_shrunk) : ld1_shrunk;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h1)
+        ld1_shrunk <= cmd_bits_cmd_rs1[2];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld2_shrunk <= 1'h0;
-    else
-      ld2_shrunk <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h2) ? cmd_bits_cmd_rs1[2] : ld2_shrunk) : ld2_shrunk;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h2)
+        ld2_shrunk <= cmd_bits_cmd_rs1[2];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld0_block_stride <= 16'h10;
-    else
-      ld0_block_stride <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h0) ? cmd_bits_cmd_rs1[31:16] : ld0_block_stride) : ld0_block_stride;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h0)
+        ld0_block_stride <= cmd_bits_cmd_rs1[31:16];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld1_block_stride <= 16'h10;
-    else
-      ld1_block_stride <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h1) ? cmd_bits_cmd_rs1[31:16] : ld1_block_stride) : ld1_block_stride;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h1)
+        ld1_block_stride <= cmd_bits_cmd_rs1[31:16];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       ld2_block_stride <= 16'h10;
-    else
-      ld2_block_stride <= ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) ? ((cmd_bits_cmd_rs1[4:3] == 2'h2) ? cmd_bits_cmd_rs1[31:16] : ld2_block_stride) : ld2_block_stride;
+    else if (_ld0_dram_stride_e1) begin
+      if (cmd_bits_cmd_rs1[4:3] == 2'h2)
+        ld2_block_stride <= cmd_bits_cmd_rs1[31:16];
+    end
   end
   always @(posedge clock) begin
     if (reset)
       row <= 16'h0;
-    else
-      row <= (cmd_valid & step_done) ? (last_row ? 16'h0 : (row + 16'h1)) : row;
+    else if (notes_enq_valid)
+      row <= last_row ? 16'h0 : (row + 16'h1);
   end
   always @(posedge clock) begin
     if (reset)
       block <= 16'h0;
-    else
-      block <= finish ? 16'h0 : ((((notes_deq_valid & ((~has_data) | dma_resp_valid)) & ((((notes_deq_bits[33] | faulted) | (has_data & dma_resp_bits_error)) | draining) | (notes_deq_bits[101] ? acc_write_ready : sp_write_ready))) & (~last_block)) ? (block + 16'h1) : block);
+    else if (finish)
+      block <= 16'h0;
+    else if (_row_done_e1 & (~last_block))
+      block <= block + 16'h1;
   end
   always @(posedge clock) begin
     if (reset)
       faulted <= 1'h0;
-    else
-      faulted <= finish ? (notes_deq_bits[32] ? 1'h0 : ((has_data & dma_resp_bits_error) ? 1'h1 : faulted)) : faulted;
+    else if (finish) begin
+      if (notes_deq_bits[32])
+        faulted <= 1'h0;
+      else if (has_data & dma_resp_bits_error)
+        faulted <= 1'h1;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       draining <= 1'h0;
-    else
-      draining <= finish ? 1'h0 : ((row_done & (~finish)) ? 1'h1 : draining);
+    else if (finish)
+      draining <= 1'h0;
+    else if (row_done & (~finish))
+      draining <= 1'h1;
   end
   Queue_18x128 notes (
     .clock(clock),
@@ -888,7 +435,7 @@ module LoadController_SpinelTransformer (
     .result(scale_15_result)
   );
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, cmd_bits_sequence, cmd_bits_loop_internal, cmd_bits_loop_slot, dma_resp_bits_tag, notes_count, _dma_req_bits_address_e1[79:64], _dma_req_bits_bytes_e1[19:7], _sp_write_bits_row_e2[31:26], _sp_write_bits_row_e1[25:12], _sp_write_bits_data_e3[512], _sp_write_bits_data_e2[511:128], _sp_write_bits_data_e5[512], _sp_write_bits_data_e4[511:256], _sp_write_bits_data_e4[127:0], _sp_write_bits_data_e7[512], _sp_write_bits_data_e6[511:384], _sp_write_bits_data_e6[255:0], _sp_write_bits_data_e9[512], _sp_write_bits_data_e8[383:0], _sp_write_bits_data_e1[119:0], _sp_write_bits_data_e12[512], _sp_write_bits_data_e11[511:128], _sp_write_bits_data_e14[512], _sp_write_bits_data_e13[511:256], _sp_write_bits_data_e13[127:0], _sp_write_bits_data_e16[512], _sp_write_bits_data_e15[511:384], _sp_write_bits_data_e15[255:0], _sp_write_bits_data_e18[512], _sp_write_bits_data_e17[383:0], _sp_write_bits_data_e10[127:120], _sp_write_bits_data_e10[111:0], _sp_write_bits_data_e21[512], _sp_write_bits_data_e20[511:128], _sp_write_bits_data_e23[512], _sp_write_bits_data_e22[511:256], _sp_write_bits_data_e22[127:0], _sp_write_bits_data_e25[512], _sp_write_bits_data_e24[511:384], _sp_write_bits_data_e24[255:0], _sp_write_bits_data_e27[512], _sp_write_bits_data_e26[383:0], _sp_write_bits_data_e19[127:112], _sp_write_bits_data_e19[103:0], _sp_write_bits_data_e30[512], _sp_write_bits_data_e29[511:128], _sp_write_bits_data_e32[512], _sp_write_bits_data_e31[511:256], _sp_write_bits_data_e31[127:0], _sp_write_bits_data_e34[512], _sp_write_bits_data_e33[511:384], _sp_write_bits_data_e33[255:0], _sp_write_bits_data_e36[512], _sp_write_bits_data_e35[383:0], _sp_write_bits_data_e28[127:104], _sp_write_bits_data_e28[95:0], _sp_write_bits_data_e39[512], _sp_write_bits_data_e38[511:128], _sp_write_bits_data_e41[512], _sp_write_bits_data_e40[511:256], _sp_write_bits_data_e40[127:0], _sp_write_bits_data_e43[512], _sp_write_bits_data_e42[511:384], _sp_write_bits_data_e42[255:0], _sp_write_bits_data_e45[512], _sp_write_bits_data_e44[383:0], _sp_write_bits_data_e37[127:96], _sp_write_bits_data_e37[87:0], _sp_write_bits_data_e48[512], _sp_write_bits_data_e47[511:128], _sp_write_bits_data_e50[512], _sp_write_bits_data_e49[511:256], _sp_write_bits_data_e49[127:0], _sp_write_bits_data_e52[512], _sp_write_bits_data_e51[511:384], _sp_write_bits_data_e51[255:0], _sp_write_bits_data_e54[512], _sp_write_bits_data_e53[383:0], _sp_write_bits_data_e46[127:88], _sp_write_bits_data_e46[79:0], _sp_write_bits_data_e57[512], _sp_write_bits_data_e56[511:128], _sp_write_bits_data_e59[512], _sp_write_bits_data_e58[511:256], _sp_write_bits_data_e58[127:0], _sp_write_bits_data_e61[512], _sp_write_bits_data_e60[511:384], _sp_write_bits_data_e60[255:0], _sp_write_bits_data_e63[512], _sp_write_bits_data_e62[383:0], _sp_write_bits_data_e55[127:80], _sp_write_bits_data_e55[71:0], _sp_write_bits_data_e66[512], _sp_write_bits_data_e65[511:128], _sp_write_bits_data_e68[512], _sp_write_bits_data_e67[511:256], _sp_write_bits_data_e67[127:0], _sp_write_bits_data_e70[512], _sp_write_bits_data_e69[511:384], _sp_write_bits_data_e69[255:0], _sp_write_bits_data_e72[512], _sp_write_bits_data_e71[383:0], _sp_write_bits_data_e64[127:72], _sp_write_bits_data_e64[63:0], _sp_write_bits_data_e75[512], _sp_write_bits_data_e74[511:128], _sp_write_bits_data_e77[512], _sp_write_bits_data_e76[511:256], _sp_write_bits_data_e76[127:0], _sp_write_bits_data_e79[512], _sp_write_bits_data_e78[511:384], _sp_write_bits_data_e78[255:0], _sp_write_bits_data_e81[512], _sp_write_bits_data_e80[383:0], _sp_write_bits_data_e73[127:64], _sp_write_bits_data_e73[55:0], _sp_write_bits_data_e84[512], _sp_write_bits_data_e83[511:128], _sp_write_bits_data_e86[512], _sp_write_bits_data_e85[511:256], _sp_write_bits_data_e85[127:0], _sp_write_bits_data_e88[512], _sp_write_bits_data_e87[511:384], _sp_write_bits_data_e87[255:0], _sp_write_bits_data_e90[512], _sp_write_bits_data_e89[383:0], _sp_write_bits_data_e82[127:56], _sp_write_bits_data_e82[47:0], _sp_write_bits_data_e93[512], _sp_write_bits_data_e92[511:128], _sp_write_bits_data_e95[512], _sp_write_bits_data_e94[511:256], _sp_write_bits_data_e94[127:0], _sp_write_bits_data_e97[512], _sp_write_bits_data_e96[511:384], _sp_write_bits_data_e96[255:0], _sp_write_bits_data_e99[512], _sp_write_bits_data_e98[383:0], _sp_write_bits_data_e91[127:48], _sp_write_bits_data_e91[39:0], _sp_write_bits_data_e102[512], _sp_write_bits_data_e101[511:128], _sp_write_bits_data_e104[512], _sp_write_bits_data_e103[511:256], _sp_write_bits_data_e103[127:0], _sp_write_bits_data_e106[512], _sp_write_bits_data_e105[511:384], _sp_write_bits_data_e105[255:0], _sp_write_bits_data_e108[512], _sp_write_bits_data_e107[383:0], _sp_write_bits_data_e100[127:40], _sp_write_bits_data_e100[31:0], _sp_write_bits_data_e111[512], _sp_write_bits_data_e110[511:128], _sp_write_bits_data_e113[512], _sp_write_bits_data_e112[511:256], _sp_write_bits_data_e112[127:0], _sp_write_bits_data_e115[512], _sp_write_bits_data_e114[511:384], _sp_write_bits_data_e114[255:0], _sp_write_bits_data_e117[512], _sp_write_bits_data_e116[383:0], _sp_write_bits_data_e109[127:32], _sp_write_bits_data_e109[23:0], _sp_write_bits_data_e120[512], _sp_write_bits_data_e119[511:128], _sp_write_bits_data_e122[512], _sp_write_bits_data_e121[511:256], _sp_write_bits_data_e121[127:0], _sp_write_bits_data_e124[512], _sp_write_bits_data_e123[511:384], _sp_write_bits_data_e123[255:0], _sp_write_bits_data_e126[512], _sp_write_bits_data_e125[383:0], _sp_write_bits_data_e118[127:24], _sp_write_bits_data_e118[15:0], _sp_write_bits_data_e129[512], _sp_write_bits_data_e128[511:128], _sp_write_bits_data_e131[512], _sp_write_bits_data_e130[511:256], _sp_write_bits_data_e130[127:0], _sp_write_bits_data_e133[512], _sp_write_bits_data_e132[511:384], _sp_write_bits_data_e132[255:0], _sp_write_bits_data_e135[512], _sp_write_bits_data_e134[383:0], _sp_write_bits_data_e127[127:16], _sp_write_bits_data_e127[7:0], _sp_write_bits_data_e138[512], _sp_write_bits_data_e137[511:128], _sp_write_bits_data_e140[512], _sp_write_bits_data_e139[511:256], _sp_write_bits_data_e139[127:0], _sp_write_bits_data_e142[512], _sp_write_bits_data_e141[511:384], _sp_write_bits_data_e141[255:0], _sp_write_bits_data_e144[512], _sp_write_bits_data_e143[383:0], _sp_write_bits_data_e136[127:8], _sp_write_bits_mask_e1[25:17], _sp_write_bits_mask_e2[25:17], _sp_write_bits_mask_e3[25:17], _sp_write_bits_mask_e4[25:17], _sp_write_bits_mask_e5[25:17], _sp_write_bits_mask_e6[25:17], _sp_write_bits_mask_e7[25:17], _sp_write_bits_mask_e8[25:17], _sp_write_bits_mask_e9[25:17], _sp_write_bits_mask_e10[25:17], _sp_write_bits_mask_e11[25:17], _sp_write_bits_mask_e12[25:17], _sp_write_bits_mask_e13[25:17], _sp_write_bits_mask_e14[25:17], _sp_write_bits_mask_e15[25:17], _sp_write_bits_mask_e16[25:17], _acc_write_bits_row_e2[31:26], _acc_write_bits_row_e1[25:12], _acc_write_bits_data_e4[512], _acc_write_bits_data_e3[511:128], _acc_write_bits_data_e6[512], _acc_write_bits_data_e5[511:256], _acc_write_bits_data_e5[127:0], _acc_write_bits_data_e8[512], _acc_write_bits_data_e7[511:384], _acc_write_bits_data_e7[255:0], _acc_write_bits_data_e10[512], _acc_write_bits_data_e9[383:0], _acc_write_bits_data_e2[119:0], _acc_write_bits_data_e12[512], _acc_write_bits_data_e11[479:0], _acc_write_bits_data_e16[512], _acc_write_bits_data_e15[511:128], _acc_write_bits_data_e18[512], _acc_write_bits_data_e17[511:256], _acc_write_bits_data_e17[127:0], _acc_write_bits_data_e20[512], _acc_write_bits_data_e19[511:384], _acc_write_bits_data_e19[255:0], _acc_write_bits_data_e22[512], _acc_write_bits_data_e21[383:0], _acc_write_bits_data_e14[127:120], _acc_write_bits_data_e14[111:0], _acc_write_bits_data_e24[512], _acc_write_bits_data_e23[511:480], _acc_write_bits_data_e23[447:0], _acc_write_bits_data_e28[512], _acc_write_bits_data_e27[511:128], _acc_write_bits_data_e30[512], _acc_write_bits_data_e29[511:256], _acc_write_bits_data_e29[127:0], _acc_write_bits_data_e32[512], _acc_write_bits_data_e31[511:384], _acc_write_bits_data_e31[255:0], _acc_write_bits_data_e34[512], _acc_write_bits_data_e33[383:0], _acc_write_bits_data_e26[127:112], _acc_write_bits_data_e26[103:0], _acc_write_bits_data_e36[512], _acc_write_bits_data_e35[511:448], _acc_write_bits_data_e35[415:0], _acc_write_bits_data_e40[512], _acc_write_bits_data_e39[511:128], _acc_write_bits_data_e42[512], _acc_write_bits_data_e41[511:256], _acc_write_bits_data_e41[127:0], _acc_write_bits_data_e44[512], _acc_write_bits_data_e43[511:384], _acc_write_bits_data_e43[255:0], _acc_write_bits_data_e46[512], _acc_write_bits_data_e45[383:0], _acc_write_bits_data_e38[127:104], _acc_write_bits_data_e38[95:0], _acc_write_bits_data_e48[512], _acc_write_bits_data_e47[511:416], _acc_write_bits_data_e47[383:0], _acc_write_bits_data_e52[512], _acc_write_bits_data_e51[511:128], _acc_write_bits_data_e54[512], _acc_write_bits_data_e53[511:256], _acc_write_bits_data_e53[127:0], _acc_write_bits_data_e56[512], _acc_write_bits_data_e55[511:384], _acc_write_bits_data_e55[255:0], _acc_write_bits_data_e58[512], _acc_write_bits_data_e57[383:0], _acc_write_bits_data_e50[127:96], _acc_write_bits_data_e50[87:0], _acc_write_bits_data_e60[512], _acc_write_bits_data_e59[511:384], _acc_write_bits_data_e59[351:0], _acc_write_bits_data_e64[512], _acc_write_bits_data_e63[511:128], _acc_write_bits_data_e66[512], _acc_write_bits_data_e65[511:256], _acc_write_bits_data_e65[127:0], _acc_write_bits_data_e68[512], _acc_write_bits_data_e67[511:384], _acc_write_bits_data_e67[255:0], _acc_write_bits_data_e70[512], _acc_write_bits_data_e69[383:0], _acc_write_bits_data_e62[127:88], _acc_write_bits_data_e62[79:0], _acc_write_bits_data_e72[512], _acc_write_bits_data_e71[511:352], _acc_write_bits_data_e71[319:0], _acc_write_bits_data_e76[512], _acc_write_bits_data_e75[511:128], _acc_write_bits_data_e78[512], _acc_write_bits_data_e77[511:256], _acc_write_bits_data_e77[127:0], _acc_write_bits_data_e80[512], _acc_write_bits_data_e79[511:384], _acc_write_bits_data_e79[255:0], _acc_write_bits_data_e82[512], _acc_write_bits_data_e81[383:0], _acc_write_bits_data_e74[127:80], _acc_write_bits_data_e74[71:0], _acc_write_bits_data_e84[512], _acc_write_bits_data_e83[511:320], _acc_write_bits_data_e83[287:0], _acc_write_bits_data_e88[512], _acc_write_bits_data_e87[511:128], _acc_write_bits_data_e90[512], _acc_write_bits_data_e89[511:256], _acc_write_bits_data_e89[127:0], _acc_write_bits_data_e92[512], _acc_write_bits_data_e91[511:384], _acc_write_bits_data_e91[255:0], _acc_write_bits_data_e94[512], _acc_write_bits_data_e93[383:0], _acc_write_bits_data_e86[127:72], _acc_write_bits_data_e86[63:0], _acc_write_bits_data_e96[512], _acc_write_bits_data_e95[511:288], _acc_write_bits_data_e95[255:0], _acc_write_bits_data_e100[512], _acc_write_bits_data_e99[511:128], _acc_write_bits_data_e102[512], _acc_write_bits_data_e101[511:256], _acc_write_bits_data_e101[127:0], _acc_write_bits_data_e104[512], _acc_write_bits_data_e103[511:384], _acc_write_bits_data_e103[255:0], _acc_write_bits_data_e106[512], _acc_write_bits_data_e105[383:0], _acc_write_bits_data_e98[127:64], _acc_write_bits_data_e98[55:0], _acc_write_bits_data_e108[512], _acc_write_bits_data_e107[511:256], _acc_write_bits_data_e107[223:0], _acc_write_bits_data_e112[512], _acc_write_bits_data_e111[511:128], _acc_write_bits_data_e114[512], _acc_write_bits_data_e113[511:256], _acc_write_bits_data_e113[127:0], _acc_write_bits_data_e116[512], _acc_write_bits_data_e115[511:384], _acc_write_bits_data_e115[255:0], _acc_write_bits_data_e118[512], _acc_write_bits_data_e117[383:0], _acc_write_bits_data_e110[127:56], _acc_write_bits_data_e110[47:0], _acc_write_bits_data_e120[512], _acc_write_bits_data_e119[511:224], _acc_write_bits_data_e119[191:0], _acc_write_bits_data_e124[512], _acc_write_bits_data_e123[511:128], _acc_write_bits_data_e126[512], _acc_write_bits_data_e125[511:256], _acc_write_bits_data_e125[127:0], _acc_write_bits_data_e128[512], _acc_write_bits_data_e127[511:384], _acc_write_bits_data_e127[255:0], _acc_write_bits_data_e130[512], _acc_write_bits_data_e129[383:0], _acc_write_bits_data_e122[127:48], _acc_write_bits_data_e122[39:0], _acc_write_bits_data_e132[512], _acc_write_bits_data_e131[511:192], _acc_write_bits_data_e131[159:0], _acc_write_bits_data_e136[512], _acc_write_bits_data_e135[511:128], _acc_write_bits_data_e138[512], _acc_write_bits_data_e137[511:256], _acc_write_bits_data_e137[127:0], _acc_write_bits_data_e140[512], _acc_write_bits_data_e139[511:384], _acc_write_bits_data_e139[255:0], _acc_write_bits_data_e142[512], _acc_write_bits_data_e141[383:0], _acc_write_bits_data_e134[127:40], _acc_write_bits_data_e134[31:0], _acc_write_bits_data_e144[512], _acc_write_bits_data_e143[511:160], _acc_write_bits_data_e143[127:0], _acc_write_bits_data_e148[512], _acc_write_bits_data_e147[511:128], _acc_write_bits_data_e150[512], _acc_write_bits_data_e149[511:256], _acc_write_bits_data_e149[127:0], _acc_write_bits_data_e152[512], _acc_write_bits_data_e151[511:384], _acc_write_bits_data_e151[255:0], _acc_write_bits_data_e154[512], _acc_write_bits_data_e153[383:0], _acc_write_bits_data_e146[127:32], _acc_write_bits_data_e146[23:0], _acc_write_bits_data_e156[512], _acc_write_bits_data_e155[511:128], _acc_write_bits_data_e155[95:0], _acc_write_bits_data_e160[512], _acc_write_bits_data_e159[511:128], _acc_write_bits_data_e162[512], _acc_write_bits_data_e161[511:256], _acc_write_bits_data_e161[127:0], _acc_write_bits_data_e164[512], _acc_write_bits_data_e163[511:384], _acc_write_bits_data_e163[255:0], _acc_write_bits_data_e166[512], _acc_write_bits_data_e165[383:0], _acc_write_bits_data_e158[127:24], _acc_write_bits_data_e158[15:0], _acc_write_bits_data_e168[512], _acc_write_bits_data_e167[511:96], _acc_write_bits_data_e167[63:0], _acc_write_bits_data_e172[512], _acc_write_bits_data_e171[511:128], _acc_write_bits_data_e174[512], _acc_write_bits_data_e173[511:256], _acc_write_bits_data_e173[127:0], _acc_write_bits_data_e176[512], _acc_write_bits_data_e175[511:384], _acc_write_bits_data_e175[255:0], _acc_write_bits_data_e178[512], _acc_write_bits_data_e177[383:0], _acc_write_bits_data_e170[127:16], _acc_write_bits_data_e170[7:0], _acc_write_bits_data_e180[512], _acc_write_bits_data_e179[511:64], _acc_write_bits_data_e179[31:0], _acc_write_bits_data_e184[512], _acc_write_bits_data_e183[511:128], _acc_write_bits_data_e186[512], _acc_write_bits_data_e185[511:256], _acc_write_bits_data_e185[127:0], _acc_write_bits_data_e188[512], _acc_write_bits_data_e187[511:384], _acc_write_bits_data_e187[255:0], _acc_write_bits_data_e190[512], _acc_write_bits_data_e189[383:0], _acc_write_bits_data_e182[127:8], _acc_write_bits_data_e192[512], _acc_write_bits_data_e191[511:32], _acc_write_bits_mask_e1[25:17], _acc_write_bits_mask_e2[25:17], _acc_write_bits_mask_e3[25:17], _acc_write_bits_mask_e4[25:17], _acc_write_bits_mask_e5[25:17], _acc_write_bits_mask_e6[25:17], _acc_write_bits_mask_e7[25:17], _acc_write_bits_mask_e8[25:17], _acc_write_bits_mask_e9[25:17], _acc_write_bits_mask_e10[25:17], _acc_write_bits_mask_e11[25:17], _acc_write_bits_mask_e12[25:17], _acc_write_bits_mask_e13[25:17], _acc_write_bits_mask_e14[25:17], _acc_write_bits_mask_e15[25:17], _acc_write_bits_mask_e16[25:17], _last_block_e1[3:0], _scale_0_value_e3[512], _scale_0_value_e2[511:128], _scale_0_value_e5[512], _scale_0_value_e4[511:256], _scale_0_value_e4[127:0], _scale_0_value_e7[512], _scale_0_value_e6[511:384], _scale_0_value_e6[255:0], _scale_0_value_e9[512], _scale_0_value_e8[383:0], _scale_0_value_e1[127:8], _scale_1_value_e3[512], _scale_1_value_e2[511:128], _scale_1_value_e5[512], _scale_1_value_e4[511:256], _scale_1_value_e4[127:0], _scale_1_value_e7[512], _scale_1_value_e6[511:384], _scale_1_value_e6[255:0], _scale_1_value_e9[512], _scale_1_value_e8[383:0], _scale_1_value_e1[127:16], _scale_1_value_e1[7:0], _scale_2_value_e3[512], _scale_2_value_e2[511:128], _scale_2_value_e5[512], _scale_2_value_e4[511:256], _scale_2_value_e4[127:0], _scale_2_value_e7[512], _scale_2_value_e6[511:384], _scale_2_value_e6[255:0], _scale_2_value_e9[512], _scale_2_value_e8[383:0], _scale_2_value_e1[127:24], _scale_2_value_e1[15:0], _scale_3_value_e3[512], _scale_3_value_e2[511:128], _scale_3_value_e5[512], _scale_3_value_e4[511:256], _scale_3_value_e4[127:0], _scale_3_value_e7[512], _scale_3_value_e6[511:384], _scale_3_value_e6[255:0], _scale_3_value_e9[512], _scale_3_value_e8[383:0], _scale_3_value_e1[127:32], _scale_3_value_e1[23:0], _scale_4_value_e3[512], _scale_4_value_e2[511:128], _scale_4_value_e5[512], _scale_4_value_e4[511:256], _scale_4_value_e4[127:0], _scale_4_value_e7[512], _scale_4_value_e6[511:384], _scale_4_value_e6[255:0], _scale_4_value_e9[512], _scale_4_value_e8[383:0], _scale_4_value_e1[127:40], _scale_4_value_e1[31:0], _scale_5_value_e3[512], _scale_5_value_e2[511:128], _scale_5_value_e5[512], _scale_5_value_e4[511:256], _scale_5_value_e4[127:0], _scale_5_value_e7[512], _scale_5_value_e6[511:384], _scale_5_value_e6[255:0], _scale_5_value_e9[512], _scale_5_value_e8[383:0], _scale_5_value_e1[127:48], _scale_5_value_e1[39:0], _scale_6_value_e3[512], _scale_6_value_e2[511:128], _scale_6_value_e5[512], _scale_6_value_e4[511:256], _scale_6_value_e4[127:0], _scale_6_value_e7[512], _scale_6_value_e6[511:384], _scale_6_value_e6[255:0], _scale_6_value_e9[512], _scale_6_value_e8[383:0], _scale_6_value_e1[127:56], _scale_6_value_e1[47:0], _scale_7_value_e3[512], _scale_7_value_e2[511:128], _scale_7_value_e5[512], _scale_7_value_e4[511:256], _scale_7_value_e4[127:0], _scale_7_value_e7[512], _scale_7_value_e6[511:384], _scale_7_value_e6[255:0], _scale_7_value_e9[512], _scale_7_value_e8[383:0], _scale_7_value_e1[127:64], _scale_7_value_e1[55:0], _scale_8_value_e3[512], _scale_8_value_e2[511:128], _scale_8_value_e5[512], _scale_8_value_e4[511:256], _scale_8_value_e4[127:0], _scale_8_value_e7[512], _scale_8_value_e6[511:384], _scale_8_value_e6[255:0], _scale_8_value_e9[512], _scale_8_value_e8[383:0], _scale_8_value_e1[127:72], _scale_8_value_e1[63:0], _scale_9_value_e3[512], _scale_9_value_e2[511:128], _scale_9_value_e5[512], _scale_9_value_e4[511:256], _scale_9_value_e4[127:0], _scale_9_value_e7[512], _scale_9_value_e6[511:384], _scale_9_value_e6[255:0], _scale_9_value_e9[512], _scale_9_value_e8[383:0], _scale_9_value_e1[127:80], _scale_9_value_e1[71:0], _scale_10_value_e3[512], _scale_10_value_e2[511:128], _scale_10_value_e5[512], _scale_10_value_e4[511:256], _scale_10_value_e4[127:0], _scale_10_value_e7[512], _scale_10_value_e6[511:384], _scale_10_value_e6[255:0], _scale_10_value_e9[512], _scale_10_value_e8[383:0], _scale_10_value_e1[127:88], _scale_10_value_e1[79:0], _scale_11_value_e3[512], _scale_11_value_e2[511:128], _scale_11_value_e5[512], _scale_11_value_e4[511:256], _scale_11_value_e4[127:0], _scale_11_value_e7[512], _scale_11_value_e6[511:384], _scale_11_value_e6[255:0], _scale_11_value_e9[512], _scale_11_value_e8[383:0], _scale_11_value_e1[127:96], _scale_11_value_e1[87:0], _scale_12_value_e3[512], _scale_12_value_e2[511:128], _scale_12_value_e5[512], _scale_12_value_e4[511:256], _scale_12_value_e4[127:0], _scale_12_value_e7[512], _scale_12_value_e6[511:384], _scale_12_value_e6[255:0], _scale_12_value_e9[512], _scale_12_value_e8[383:0], _scale_12_value_e1[127:104], _scale_12_value_e1[95:0], _scale_13_value_e3[512], _scale_13_value_e2[511:128], _scale_13_value_e5[512], _scale_13_value_e4[511:256], _scale_13_value_e4[127:0], _scale_13_value_e7[512], _scale_13_value_e6[511:384], _scale_13_value_e6[255:0], _scale_13_value_e9[512], _scale_13_value_e8[383:0], _scale_13_value_e1[127:112], _scale_13_value_e1[103:0], _scale_14_value_e3[512], _scale_14_value_e2[511:128], _scale_14_value_e5[512], _scale_14_value_e4[511:256], _scale_14_value_e4[127:0], _scale_14_value_e7[512], _scale_14_value_e6[511:384], _scale_14_value_e6[255:0], _scale_14_value_e9[512], _scale_14_value_e8[383:0], _scale_14_value_e1[127:120], _scale_14_value_e1[111:0], _scale_15_value_e3[512], _scale_15_value_e2[511:128], _scale_15_value_e5[512], _scale_15_value_e4[511:256], _scale_15_value_e4[127:0], _scale_15_value_e7[512], _scale_15_value_e6[511:384], _scale_15_value_e6[255:0], _scale_15_value_e9[512], _scale_15_value_e8[383:0], _scale_15_value_e1[119:0], 1'b0};
+  wire _unused_bits = &{1'b0, cmd_bits_sequence, cmd_bits_loop_internal, cmd_bits_loop_slot, dma_resp_bits_tag, notes_count, _dma_req_bits_address_e2[79:64], _dma_req_bits_bytes_e2[19:7], _sp_write_bits_row_e1[31:26], _sp_write_bits_row_e2[25:12], _sp_write_bits_data_e1[512], _sp_write_bits_mask_e1[25:17], _last_block_e1[3:0], 1'b0};
 endmodule
 
 `default_nettype wire

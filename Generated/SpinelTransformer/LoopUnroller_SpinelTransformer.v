@@ -186,72 +186,103 @@ module LoopUnroller_SpinelTransformer (
   wire load_a_done;
   wire hand_over;
   wire finishing;
+  wire _cmd_ready_e1 = (cmd_bits_funct >= 7'h9) & (cmd_bits_funct <= 7'hd);
+  wire _cmd_ready_e2 = _cmd_ready_e1 | (cmd_bits_funct == 7'h8);
+  wire _cmd_ready_e3 = slot_0_waiting & (slot_0_outstanding == 16'h0);
+  wire _cmd_ready_e4 = _cmd_ready_e3 | (slot_1_waiting & (slot_1_outstanding == 16'h0));
+  wire _cmd_ready_e5 = ((phase == 3'h0) & (~pending)) & (~store_active);
+  wire _issued_valid_e1 = (((phase == 3'h1) & ((part != 2'h2) | (run_address_c != 64'h0))) | emit_load) | (phase == 3'h3);
+  wire _issued_bits_cmd_funct_e1 = (phase == 3'h0) & (~emit_store);
+  wire _retire_bits_e1 = (_cmd_ready_e3 ? 1'h0 : 1'h1) == 1'h0;
+  wire _fault_valid_e1 = (cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8);
+  wire _busy_e1 = ~(phase == 3'h0);
   wire [16:0] _run_steps_e1 = {1'h0, run_tiles_k} + {1'h0, 16'h3};
   wire [16:0] _next_steps_e1 = {1'h0, next_tiles_k} + {1'h0, 16'h3};
   wire [31:0] _load_first_e1 = {16'h0, load_step} * {16'h0, 16'h4};
   wire [31:0] _pair_first_e1 = {16'h0, pair_step} * {16'h0, 16'h4};
   wire [127:0] _emitted_cmd_rs1_e1 = {64'h0, dram_elements} * {64'h0, 64'h4};
   wire [127:0] _emitted_cmd_rs1_e2 = {64'h0, dram_elements} * {64'h0, 64'h1};
-  wire [127:0] _emitted_cmd_rs1_e3 = {64'h0, dram_elements} * {64'h0, 64'h4};
-  wire [127:0] _emitted_cmd_rs1_e4 = {64'h0, dram_elements} * {64'h0, 64'h1};
-  wire [47:0] _emitted_cmd_rs1_e5 = {16'h0, {16'h0, run_tiles_k} * {16'h0, run_tiles_j}} * {32'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs1_e6 = {16'h0, run_transpose_b ? (({16'h0, j} * {16'h0, run_tiles_k}) + {16'h0, k}) : (({16'h0, k} * {16'h0, run_tiles_j}) + {16'h0, j})} * {32'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs1_e7 = {16'h0, run_transpose_a ? (({16'h0, k} * {16'h0, run_tiles_i}) + {16'h0, i}) : (({16'h0, i} * {16'h0, run_tiles_k}) + {16'h0, k})} * {32'h0, 16'h10};
-  wire [127:0] _emitted_cmd_rs1_e8 = {64'h0, dram_elements} * {64'h0, 64'h4};
-  wire [127:0] _emitted_cmd_rs1_e9 = {64'h0, dram_elements} * {64'h0, 64'h1};
-  wire [127:0] _emitted_cmd_rs1_e10 = {64'h0, dram_elements} * {64'h0, 64'h4};
-  wire [127:0] _emitted_cmd_rs1_e11 = {64'h0, dram_elements} * {64'h0, 64'h1};
+  wire [63:0] _emitted_cmd_rs1_e3 = dram_base + (dram_wide ? _emitted_cmd_rs1_e1[63:0] : _emitted_cmd_rs1_e2[63:0]);
+  wire _emitted_cmd_rs1_e4 = ({1'h0, j} + {1'h0, 16'h1}) == {1'h0, run_tiles_j};
+  wire [15:0] _emitted_cmd_rs1_e5 = 16'h10 - (_emitted_cmd_rs1_e4 ? run_pad_j : 16'h0);
+  wire [15:0] _emitted_cmd_rs1_e6 = 16'h10 - ((({1'h0, k} + {1'h0, 16'h1}) == {1'h0, run_tiles_k}) ? run_pad_k : 16'h0);
+  wire [47:0] _emitted_cmd_rs1_e7 = {16'h0, {16'h0, run_tiles_k} * {16'h0, run_tiles_j}} * {32'h0, 16'h10};
+  wire [31:0] _emitted_cmd_rs1_e8 = (run_b_high ? 32'h1000 : 32'h800) - _emitted_cmd_rs1_e7[31:0];
+  wire [47:0] _emitted_cmd_rs1_e9 = {16'h0, run_transpose_b ? (({16'h0, j} * {16'h0, run_tiles_k}) + {16'h0, k}) : (({16'h0, k} * {16'h0, run_tiles_j}) + {16'h0, j})} * {32'h0, 16'h10};
+  wire _emitted_cmd_rs1_e10 = ({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i};
+  wire [15:0] _emitted_cmd_rs1_e11 = 16'h10 - (_emitted_cmd_rs1_e10 ? run_pad_i : 16'h0);
+  wire [47:0] _emitted_cmd_rs1_e12 = {16'h0, run_transpose_a ? (({16'h0, k} * {16'h0, run_tiles_i}) + {16'h0, i}) : (({16'h0, i} * {16'h0, run_tiles_k}) + {16'h0, k})} * {32'h0, 16'h10};
   wire [47:0] _emitted_cmd_rs2_e1 = {16'h0, ({16'h0, i} * {16'h0, run_tiles_j}) + {16'h0, j}} * {32'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e2 = {16'h0, ({16'h0, i} * {16'h0, run_tiles_j}) + {16'h0, j}} * {32'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e3 = {16'h0, ({16'h0, i} * {16'h0, run_tiles_j}) + {16'h0, j}} * {32'h0, 16'h10};
-  wire [31:0] _emitted_cmd_rs2_e4 = {16'h0, bias_count} * {16'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e5 = {16'h0, ({16'h0, load_i} * {16'h0, load_tiles_j}) + {16'h0, load_j}} * {32'h0, 16'h10};
-  wire [31:0] _emitted_cmd_rs2_e6 = {16'h0, load_blocks_i} * {16'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e7 = {16'h0, load_transpose_a ? (({16'h0, load_k} * {16'h0, load_tiles_i}) + {16'h0, load_i}) : (({16'h0, load_i} * {16'h0, load_tiles_k}) + {16'h0, load_k})} * {32'h0, 16'h10};
-  wire [31:0] _emitted_cmd_rs2_e8 = {16'h0, load_count} * {16'h0, 16'h10};
+  wire [31:0] _emitted_cmd_rs2_e2 = (32'h80000000 | (acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e1[31:0];
+  wire _emitted_cmd_rs2_e3 = ({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, load_tiles_i};
+  wire [15:0] _emitted_cmd_rs2_e4 = 16'h10 - (_emitted_cmd_rs2_e3 ? load_pad_i : 16'h0);
+  wire [31:0] _emitted_cmd_rs2_e5 = {16'h0, bias_count} * {16'h0, 16'h10};
+  wire [47:0] _emitted_cmd_rs2_e6 = {16'h0, ({16'h0, load_i} * {16'h0, load_tiles_j}) + {16'h0, load_j}} * {32'h0, 16'h10};
+  wire [15:0] _emitted_cmd_rs2_e7 = 16'h10 - ((({1'h0, load_k} + {1'h0, 16'h1}) == {1'h0, load_tiles_k}) ? load_pad_k : 16'h0);
+  wire [31:0] _emitted_cmd_rs2_e8 = {16'h0, load_blocks_i} * {16'h0, 16'h10};
   wire [47:0] _emitted_cmd_rs2_e9 = {16'h0, load_transpose_a ? (({16'h0, load_k} * {16'h0, load_tiles_i}) + {16'h0, load_i}) : (({16'h0, load_i} * {16'h0, load_tiles_k}) + {16'h0, load_k})} * {32'h0, 16'h10};
-  wire [31:0] _emitted_cmd_rs2_e10 = {16'h0, load_count} * {16'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e11 = {16'h0, {16'h0, load_tiles_k} * {16'h0, load_tiles_j}} * {32'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e12 = {16'h0, load_transpose_b ? (({16'h0, load_j} * {16'h0, load_tiles_k}) + {16'h0, load_k}) : (({16'h0, load_k} * {16'h0, load_tiles_j}) + {16'h0, load_j})} * {32'h0, 16'h10};
-  wire [31:0] _emitted_cmd_rs2_e13 = {16'h0, load_blocks_j} * {16'h0, 16'h10};
+  wire [31:0] _emitted_cmd_rs2_e10 = (load_a_high ? 32'h800 : 32'h0) + _emitted_cmd_rs2_e9[31:0];
+  wire [31:0] _emitted_cmd_rs2_e11 = {16'h0, load_count} * {16'h0, 16'h10};
+  wire [15:0] _emitted_cmd_rs2_e12 = _emitted_cmd_rs2_e11[15:0] - ((({1'h0, load_k} + {1'h0, load_count}) == {1'h0, load_tiles_k}) ? load_pad_k : 16'h0);
+  wire _emitted_cmd_rs2_e13 = ({1'h0, load_j} + {1'h0, 16'h1}) == {1'h0, load_tiles_j};
   wire [47:0] _emitted_cmd_rs2_e14 = {16'h0, {16'h0, load_tiles_k} * {16'h0, load_tiles_j}} * {32'h0, 16'h10};
   wire [47:0] _emitted_cmd_rs2_e15 = {16'h0, load_transpose_b ? (({16'h0, load_j} * {16'h0, load_tiles_k}) + {16'h0, load_k}) : (({16'h0, load_k} * {16'h0, load_tiles_j}) + {16'h0, load_j})} * {32'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e16 = {16'h0, ({16'h0, i} * {16'h0, run_tiles_j}) + {16'h0, j}} * {32'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e17 = {16'h0, ({16'h0, store_i} * {16'h0, store_tiles_j}) + {16'h0, store_j}} * {32'h0, 16'h10};
-  wire [47:0] _emitted_cmd_rs2_e18 = {16'h0, ({16'h0, store_i} * {16'h0, store_tiles_j}) + {16'h0, store_j}} * {32'h0, 16'h10};
-  wire [127:0] _dram_elements_e2 = {64'h0, {48'h0, dram_x}} * {64'h0, dram_stride};
-  wire [127:0] _dram_elements_e1 = {64'h0, _dram_elements_e2[63:0] + {48'h0, dram_y}} * {64'h0, 64'h10};
+  wire [31:0] _emitted_cmd_rs2_e16 = ((load_b_high ? 32'h1000 : 32'h800) - _emitted_cmd_rs2_e14[31:0]) + _emitted_cmd_rs2_e15[31:0];
+  wire [31:0] _emitted_cmd_rs2_e17 = {16'h0, load_blocks_j} * {16'h0, 16'h10};
+  wire _emitted_cmd_rs2_e18 = ({1'h0, store_i} + {1'h0, 16'h1}) == {1'h0, store_tiles_i};
+  wire _emitted_cmd_rs2_e19 = ({1'h0, store_j} + {1'h0, 16'h1}) == {1'h0, store_tiles_j};
+  wire [47:0] _emitted_cmd_rs2_e20 = {16'h0, ({16'h0, store_i} * {16'h0, store_tiles_j}) + {16'h0, store_j}} * {32'h0, 16'h10};
+  wire [63:0] _emitted_cmd_rs2_e21 = {16'h10 - (_emitted_cmd_rs2_e18 ? store_pad_i : 16'h0), 16'h10 - (_emitted_cmd_rs2_e19 ? store_pad_j : 16'h0), ((32'h80000000 | (store_acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e20[31:0]) | (store_full_c ? 32'h20000000 : 32'h0)};
+  wire [127:0] _dram_elements_e1 = {64'h0, {48'h0, dram_x}} * {64'h0, dram_stride};
+  wire [127:0] _dram_elements_e2 = {64'h0, _dram_elements_e1[63:0] + {48'h0, dram_y}} * {64'h0, 64'h10};
   wire [47:0] _prefetch_conflict_e1 = {16'h0, {16'h0, run_tiles_i} * {16'h0, run_tiles_k}} * {32'h0, 16'h10};
-  wire [47:0] _prefetch_conflict_e2 = {16'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}} * {32'h0, 16'h10};
-  wire [47:0] _prefetch_conflict_e3 = {16'h0, {16'h0, run_tiles_k} * {16'h0, run_tiles_j}} * {32'h0, 16'h10};
-  wire [47:0] _prefetch_conflict_e4 = {16'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}} * {32'h0, 16'h10};
+  wire [31:0] _prefetch_conflict_e2 = (run_a_high ? 32'h800 : 32'h0) + _prefetch_conflict_e1[31:0];
+  wire [47:0] _prefetch_conflict_e3 = {16'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}} * {32'h0, 16'h10};
+  wire [31:0] _prefetch_conflict_e4 = (next_a_high ? 32'h800 : 32'h0) + _prefetch_conflict_e3[31:0];
   wire [47:0] _prefetch_conflict_e5 = {16'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}} * {32'h0, 16'h10};
-  wire [47:0] _prefetch_conflict_e6 = {16'h0, {16'h0, run_tiles_i} * {16'h0, run_tiles_k}} * {32'h0, 16'h10};
-  wire [47:0] _prefetch_conflict_e7 = {16'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}} * {32'h0, 16'h10};
-  wire [47:0] _prefetch_conflict_e8 = {16'h0, {16'h0, run_tiles_k} * {16'h0, run_tiles_j}} * {32'h0, 16'h10};
+  wire [31:0] _prefetch_conflict_e6 = (next_b_high ? 32'h1000 : 32'h800) - _prefetch_conflict_e5[31:0];
+  wire _prefetch_conflict_e7 = ~(run_address_c != 64'h0);
+  wire _load_a_done_e1 = prefetch | ((launching & (~next_residual)) & (~loads_next));
+  wire _load_a_done_e2 = ({1'h0, load_i} + {1'h0, load_blocks_i}) < {1'h0, load_tiles_i};
+  wire _load_a_done_e3 = ({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count});
+  wire _next_tiles_i_e1 = (cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h9);
+  wire _next_address_a_e1 = (cmd_valid & cmd_ready) & (cmd_bits_funct == 7'ha);
+  wire _next_address_d_e1 = (cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hb);
+  wire _next_stride_a_e1 = (cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hc);
+  wire _next_stride_d_e1 = (cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hd);
+  wire _next_ex_accumulate_e1 = _fault_valid_e1 & (~(fault_bits_code != 4'h0));
+  wire _phase_e1 = ({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((run_tiles_k - pair_first) < 16'h4) ? (run_tiles_k - pair_first) : 16'h4});
+  wire [2:0] _phase_e2 = (~_emitted_cmd_rs1_e10) ? 3'h3 : (_phase_e1 ? 3'h3 : ((~_emitted_cmd_rs1_e4) ? 3'h3 : 3'h5));
+  wire _phase_e3 = ~(load_waiting & (~loads_next));
+  wire [15:0] _i_e1 = (~_emitted_cmd_rs1_e10) ? (i + 16'h1) : 16'h0;
   wire [31:0] _k_e1 = {16'h0, pair_step + 16'h1} * {16'h0, 16'h4};
-  wire [16:0] _load_i_e1 = {1'h0, load_i} + {1'h0, load_blocks_i};
+  wire _load_i_e1 = ({1'h0, load_j} + {1'h0, bias_count}) < {1'h0, load_tiles_j};
+  wire [16:0] _load_i_e2 = {1'h0, load_i} + {1'h0, load_blocks_i};
   wire [16:0] _load_j_e1 = {1'h0, load_j} + {1'h0, bias_count};
-  wire [16:0] _load_j_e2 = {1'h0, load_j} + {1'h0, load_blocks_j};
+  wire _load_j_e2 = ({1'h0, load_j} + {1'h0, load_blocks_j}) < {1'h0, load_tiles_j};
+  wire [16:0] _load_j_e3 = {1'h0, load_j} + {1'h0, load_blocks_j};
   wire [31:0] _load_k_e1 = {16'h0, 16'h0} * {16'h0, 16'h4};
   wire [31:0] _load_k_e2 = {16'h0, next_block_step} * {16'h0, 16'h4};
-  wire [31:0] _load_k_e3 = {16'h0, 16'h0} * {16'h0, 16'h4};
+  wire _store_active_e1 = (issued_valid & issued_ready) & emit_store;
+  wire _slot_0_waiting_e1 = finishing & (slot == 1'h0);
+  wire _slot_1_waiting_e1 = finishing & (slot == 1'h1);
+  wire _slot_0_outstanding_e1 = (issued_valid & issued_ready) & issued_bits_loop_internal;
 
-  assign cmd_ready = (((cmd_bits_funct >= 7'h9) & (cmd_bits_funct <= 7'hd)) | (cmd_bits_funct == 7'h8)) ? ((~pending) & (~((slot_0_waiting & (slot_0_outstanding == 16'h0)) | (slot_1_waiting & (slot_1_outstanding == 16'h0))))) : ((((phase == 3'h0) & (~pending)) & (~store_active)) & issued_ready);
-  assign issued_valid = emit_store | ((phase == 3'h0) ? (((((phase == 3'h0) & (~pending)) & (~store_active)) & cmd_valid) & (~(((cmd_bits_funct >= 7'h9) & (cmd_bits_funct <= 7'hd)) | (cmd_bits_funct == 7'h8)))) : ((((phase == 3'h1) & ((part != 2'h2) | (run_address_c != 64'h0))) | emit_load) | (phase == 3'h3)));
-  assign issued_bits_cmd_funct = ((phase == 3'h0) & (~emit_store)) ? cmd_bits_funct : emitted_cmd_funct;
-  assign issued_bits_cmd_rs1 = ((phase == 3'h0) & (~emit_store)) ? cmd_bits_rs1 : emitted_cmd_rs1;
-  assign issued_bits_cmd_rs2 = ((phase == 3'h0) & (~emit_store)) ? cmd_bits_rs2 : emitted_cmd_rs2;
-  assign issued_bits_index = ((phase == 3'h0) & (~emit_store)) ? host_count : emitted_index;
-  assign issued_bits_loop_internal = ((phase == 3'h0) & (~emit_store)) ? 1'h0 : emitted_loop_internal;
-  assign issued_bits_loop_slot = ((phase == 3'h0) & (~emit_store)) ? 1'h0 : emitted_loop_slot;
-  assign retire_valid = (((slot_0_waiting & (slot_0_outstanding == 16'h0)) | (slot_1_waiting & (slot_1_outstanding == 16'h0))) | ((cmd_valid & cmd_ready) & ((cmd_bits_funct >= 7'h9) & (cmd_bits_funct <= 7'hd)))) | (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((next_tiles_i == 16'h0) | (next_tiles_j == 16'h0)) | (next_tiles_k == 16'h0)) ? 4'ha : ((((next_pad_i >= 16'h10) | (next_pad_j >= 16'h10)) | (next_pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}}} + {1'h0, {2'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0));
-  assign retire_bits = ((slot_0_waiting & (slot_0_outstanding == 16'h0)) | (slot_1_waiting & (slot_1_outstanding == 16'h0))) ? ((((slot_0_waiting & (slot_0_outstanding == 16'h0)) ? 1'h0 : 1'h1) == 1'h0) ? slot_0_index : slot_1_index) : host_count;
-  assign fault_valid = ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((next_tiles_i == 16'h0) | (next_tiles_j == 16'h0)) | (next_tiles_k == 16'h0)) ? 4'ha : ((((next_pad_i >= 16'h10) | (next_pad_j >= 16'h10)) | (next_pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}}} + {1'h0, {2'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0);
+  assign cmd_ready = _cmd_ready_e2 ? ((~pending) & (~_cmd_ready_e4)) : (_cmd_ready_e5 & issued_ready);
+  assign issued_valid = emit_store | ((phase == 3'h0) ? ((_cmd_ready_e5 & cmd_valid) & (~_cmd_ready_e2)) : _issued_valid_e1);
+  assign issued_bits_cmd_funct = _issued_bits_cmd_funct_e1 ? cmd_bits_funct : emitted_cmd_funct;
+  assign issued_bits_cmd_rs1 = _issued_bits_cmd_funct_e1 ? cmd_bits_rs1 : emitted_cmd_rs1;
+  assign issued_bits_cmd_rs2 = _issued_bits_cmd_funct_e1 ? cmd_bits_rs2 : emitted_cmd_rs2;
+  assign issued_bits_index = _issued_bits_cmd_funct_e1 ? host_count : emitted_index;
+  assign issued_bits_loop_internal = _issued_bits_cmd_funct_e1 ? 1'h0 : emitted_loop_internal;
+  assign issued_bits_loop_slot = _issued_bits_cmd_funct_e1 ? 1'h0 : emitted_loop_slot;
+  assign retire_valid = (_cmd_ready_e4 | ((cmd_valid & cmd_ready) & _cmd_ready_e1)) | fault_valid;
+  assign retire_bits = _cmd_ready_e4 ? (_retire_bits_e1 ? slot_0_index : slot_1_index) : host_count;
+  assign fault_valid = _fault_valid_e1 & (fault_bits_code != 4'h0);
   assign fault_bits_code = (cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((next_tiles_i == 16'h0) | (next_tiles_j == 16'h0)) | (next_tiles_k == 16'h0)) ? 4'ha : ((((next_pad_i >= 16'h10) | (next_pad_j >= 16'h10)) | (next_pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}}} + {1'h0, {2'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))));
   assign fault_bits_index = host_count;
-  assign busy = ((((~(phase == 3'h0)) | pending) | store_active) | slot_0_waiting) | slot_1_waiting;
-  assign next_acc_half = acc_half ^ ((~(phase == 3'h0)) & (run_address_c != 64'h0));
+  assign busy = (((_busy_e1 | pending) | store_active) | slot_0_waiting) | slot_1_waiting;
+  assign next_acc_half = acc_half ^ (_busy_e1 & (run_address_c != 64'h0));
   assign load_tiles_i = loads_next ? next_tiles_i : run_tiles_i;
   assign load_tiles_j = loads_next ? next_tiles_j : run_tiles_j;
   assign load_tiles_k = loads_next ? next_tiles_k : run_tiles_k;
@@ -286,8 +317,8 @@ module LoopUnroller_SpinelTransformer (
   assign emit_load = load_waiting & (((phase == 3'h2) | (phase == 3'h4)) | (phase == 3'h5));
   assign emit_store = (store_active & (store_j < (store_owns_run ? columns_done : store_tiles_j))) & store_room;
   assign emitted_cmd_funct = (~emit_store) ? ((phase == 3'h1) ? ((part == 2'h0) ? 7'h2 : ((part == 2'h1) ? 7'h1 : 7'h3)) : (emit_load ? (biasing ? 7'he : ((~loading_b) ? 7'h2 : 7'h1)) : ((phase == 3'h3) ? ((part == 2'h0) ? 7'h6 : ((i == 16'h0) ? 7'h4 : 7'h5)) : 7'h3))) : 7'h3;
-  assign emitted_cmd_rs1 = (~emit_store) ? ((phase == 3'h1) ? (dram_base + (dram_wide ? _emitted_cmd_rs1_e1[63:0] : _emitted_cmd_rs1_e2[63:0])) : (emit_load ? (dram_base + (dram_wide ? _emitted_cmd_rs1_e3[63:0] : _emitted_cmd_rs1_e4[63:0])) : ((phase == 3'h3) ? ((part == 2'h0) ? ((i == 16'h0) ? {run_transpose_b ? (16'h10 - ((({1'h0, j} + {1'h0, 16'h1}) == {1'h0, run_tiles_j}) ? run_pad_j : 16'h0)) : (16'h10 - ((({1'h0, k} + {1'h0, 16'h1}) == {1'h0, run_tiles_k}) ? run_pad_k : 16'h0)), run_transpose_b ? (16'h10 - ((({1'h0, k} + {1'h0, 16'h1}) == {1'h0, run_tiles_k}) ? run_pad_k : 16'h0)) : (16'h10 - ((({1'h0, j} + {1'h0, 16'h1}) == {1'h0, run_tiles_j}) ? run_pad_j : 16'h0)), ((run_b_high ? 32'h1000 : 32'h800) - _emitted_cmd_rs1_e5[31:0]) + _emitted_cmd_rs1_e6[31:0]} : {16'h10, 16'h10, 32'hffffffff}) : {run_transpose_a ? (16'h10 - ((({1'h0, k} + {1'h0, 16'h1}) == {1'h0, run_tiles_k}) ? run_pad_k : 16'h0)) : (16'h10 - ((({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i}) ? run_pad_i : 16'h0)), run_transpose_a ? (16'h10 - ((({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i}) ? run_pad_i : 16'h0)) : (16'h10 - ((({1'h0, k} + {1'h0, 16'h1}) == {1'h0, run_tiles_k}) ? run_pad_k : 16'h0)), (run_a_high ? 32'h800 : 32'h0) + _emitted_cmd_rs1_e7[31:0]}) : (dram_base + (dram_wide ? _emitted_cmd_rs1_e8[63:0] : _emitted_cmd_rs1_e9[63:0]))))) : (dram_base + (dram_wide ? _emitted_cmd_rs1_e10[63:0] : _emitted_cmd_rs1_e11[63:0]));
-  assign emitted_cmd_rs2 = (~emit_store) ? ((phase == 3'h1) ? ((part == 2'h0) ? {16'h10 - ((({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i}) ? run_pad_i : 16'h0), 16'h10 - ((({1'h0, j} + {1'h0, 16'h1}) == {1'h0, run_tiles_j}) ? run_pad_j : 16'h0), (32'h80000000 | (acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e1[31:0]} : ((part == 2'h1) ? {16'h10 - ((({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i}) ? run_pad_i : 16'h0), 16'h10 - ((({1'h0, j} + {1'h0, 16'h1}) == {1'h0, run_tiles_j}) ? run_pad_j : 16'h0), ((32'h80000000 | (acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e2[31:0]) | 32'h40000000} : {16'h10 - ((({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i}) ? run_pad_i : 16'h0), 16'h10 - ((({1'h0, j} + {1'h0, 16'h1}) == {1'h0, run_tiles_j}) ? run_pad_j : 16'h0), ((32'h80000000 | (acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e3[31:0]) | (run_full_c ? 32'h20000000 : 32'h0)})) : (emit_load ? (biasing ? {16'h10 - ((({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, load_tiles_i}) ? load_pad_i : 16'h0), _emitted_cmd_rs2_e4[15:0] - ((({1'h0, load_j} + {1'h0, bias_count}) == {1'h0, load_tiles_j}) ? load_pad_j : 16'h0), (32'h80000000 | (load_acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e5[31:0]} : ((~loading_b) ? (load_transpose_a ? {16'h10 - ((({1'h0, load_k} + {1'h0, 16'h1}) == {1'h0, load_tiles_k}) ? load_pad_k : 16'h0), _emitted_cmd_rs2_e6[15:0] - ((({1'h0, load_i} + {1'h0, load_blocks_i}) == {1'h0, load_tiles_i}) ? load_pad_i : 16'h0), (load_a_high ? 32'h800 : 32'h0) + _emitted_cmd_rs2_e7[31:0]} : {16'h10 - ((({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, load_tiles_i}) ? load_pad_i : 16'h0), _emitted_cmd_rs2_e8[15:0] - ((({1'h0, load_k} + {1'h0, load_count}) == {1'h0, load_tiles_k}) ? load_pad_k : 16'h0), (load_a_high ? 32'h800 : 32'h0) + _emitted_cmd_rs2_e9[31:0]}) : (load_transpose_b ? {16'h10 - ((({1'h0, load_j} + {1'h0, 16'h1}) == {1'h0, load_tiles_j}) ? load_pad_j : 16'h0), _emitted_cmd_rs2_e10[15:0] - ((({1'h0, load_k} + {1'h0, load_count}) == {1'h0, load_tiles_k}) ? load_pad_k : 16'h0), ((load_b_high ? 32'h1000 : 32'h800) - _emitted_cmd_rs2_e11[31:0]) + _emitted_cmd_rs2_e12[31:0]} : {16'h10 - ((({1'h0, load_k} + {1'h0, 16'h1}) == {1'h0, load_tiles_k}) ? load_pad_k : 16'h0), _emitted_cmd_rs2_e13[15:0] - ((({1'h0, load_j} + {1'h0, load_blocks_j}) == {1'h0, load_tiles_j}) ? load_pad_j : 16'h0), ((load_b_high ? 32'h1000 : 32'h800) - _emitted_cmd_rs2_e14[31:0]) + _emitted_cmd_rs2_e15[31:0]}))) : ((phase == 3'h3) ? ((part == 2'h0) ? {16'h10 - ((({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i}) ? run_pad_i : 16'h0), 16'h10 - ((({1'h0, j} + {1'h0, 16'h1}) == {1'h0, run_tiles_j}) ? run_pad_j : 16'h0), ((32'h80000000 | (acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e16[31:0]) | ((run_ex_accumulate | (k != 16'h0)) ? 32'h40000000 : 32'h0)} : {16'h10, 16'h10, 32'hffffffff}) : {16'h10 - ((({1'h0, store_i} + {1'h0, 16'h1}) == {1'h0, store_tiles_i}) ? store_pad_i : 16'h0), 16'h10 - ((({1'h0, store_j} + {1'h0, 16'h1}) == {1'h0, store_tiles_j}) ? store_pad_j : 16'h0), ((32'h80000000 | (store_acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e17[31:0]) | (store_full_c ? 32'h20000000 : 32'h0)}))) : {16'h10 - ((({1'h0, store_i} + {1'h0, 16'h1}) == {1'h0, store_tiles_i}) ? store_pad_i : 16'h0), 16'h10 - ((({1'h0, store_j} + {1'h0, 16'h1}) == {1'h0, store_tiles_j}) ? store_pad_j : 16'h0), ((32'h80000000 | (store_acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e18[31:0]) | (store_full_c ? 32'h20000000 : 32'h0)};
+  assign emitted_cmd_rs1 = (~emit_store) ? ((phase == 3'h1) ? _emitted_cmd_rs1_e3 : (emit_load ? _emitted_cmd_rs1_e3 : ((phase == 3'h3) ? ((part == 2'h0) ? ((i == 16'h0) ? {run_transpose_b ? _emitted_cmd_rs1_e5 : _emitted_cmd_rs1_e6, run_transpose_b ? _emitted_cmd_rs1_e6 : _emitted_cmd_rs1_e5, _emitted_cmd_rs1_e8 + _emitted_cmd_rs1_e9[31:0]} : {16'h10, 16'h10, 32'hffffffff}) : {run_transpose_a ? _emitted_cmd_rs1_e6 : _emitted_cmd_rs1_e11, run_transpose_a ? _emitted_cmd_rs1_e11 : _emitted_cmd_rs1_e6, (run_a_high ? 32'h800 : 32'h0) + _emitted_cmd_rs1_e12[31:0]}) : _emitted_cmd_rs1_e3))) : _emitted_cmd_rs1_e3;
+  assign emitted_cmd_rs2 = (~emit_store) ? ((phase == 3'h1) ? ((part == 2'h0) ? {_emitted_cmd_rs1_e11, _emitted_cmd_rs1_e5, _emitted_cmd_rs2_e2} : ((part == 2'h1) ? {_emitted_cmd_rs1_e11, _emitted_cmd_rs1_e5, _emitted_cmd_rs2_e2 | 32'h40000000} : {_emitted_cmd_rs1_e11, _emitted_cmd_rs1_e5, _emitted_cmd_rs2_e2 | (run_full_c ? 32'h20000000 : 32'h0)})) : (emit_load ? (biasing ? {_emitted_cmd_rs2_e4, _emitted_cmd_rs2_e5[15:0] - ((({1'h0, load_j} + {1'h0, bias_count}) == {1'h0, load_tiles_j}) ? load_pad_j : 16'h0), (32'h80000000 | (load_acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e6[31:0]} : ((~loading_b) ? (load_transpose_a ? {_emitted_cmd_rs2_e7, _emitted_cmd_rs2_e8[15:0] - ((({1'h0, load_i} + {1'h0, load_blocks_i}) == {1'h0, load_tiles_i}) ? load_pad_i : 16'h0), _emitted_cmd_rs2_e10} : {_emitted_cmd_rs2_e4, _emitted_cmd_rs2_e12, _emitted_cmd_rs2_e10}) : (load_transpose_b ? {16'h10 - (_emitted_cmd_rs2_e13 ? load_pad_j : 16'h0), _emitted_cmd_rs2_e12, _emitted_cmd_rs2_e16} : {_emitted_cmd_rs2_e7, _emitted_cmd_rs2_e17[15:0] - ((({1'h0, load_j} + {1'h0, load_blocks_j}) == {1'h0, load_tiles_j}) ? load_pad_j : 16'h0), _emitted_cmd_rs2_e16}))) : ((phase == 3'h3) ? ((part == 2'h0) ? {_emitted_cmd_rs1_e11, _emitted_cmd_rs1_e5, _emitted_cmd_rs2_e2 | ((run_ex_accumulate | (k != 16'h0)) ? 32'h40000000 : 32'h0)} : {16'h10, 16'h10, 32'hffffffff}) : _emitted_cmd_rs2_e21))) : _emitted_cmd_rs2_e21;
   assign emitted_index = (~emit_store) ? ((phase == 3'h1) ? loop_index : (emit_load ? (loads_next ? pending_index : loop_index) : loop_index)) : store_index;
   assign emitted_loop_internal = 1'h1;
   assign emitted_loop_slot = (~emit_store) ? ((phase == 3'h1) ? slot : (emit_load ? (loads_next ? (~slot) : slot) : slot)) : store_slot;
@@ -296,448 +327,862 @@ module LoopUnroller_SpinelTransformer (
   assign dram_y = (~emit_store) ? ((phase == 3'h1) ? j : (emit_load ? (biasing ? load_j : ((~loading_b) ? (load_transpose_a ? load_i : load_k) : (load_transpose_b ? load_k : load_j))) : store_j)) : store_j;
   assign dram_stride = (~emit_store) ? ((phase == 3'h1) ? ((part == 2'h0) ? run_stride_a : ((part == 2'h1) ? run_stride_b : run_stride_c)) : (emit_load ? (biasing ? load_stride_d : ((~loading_b) ? load_stride_a : load_stride_b)) : store_stride_c)) : store_stride_c;
   assign dram_wide = (~emit_store) ? ((phase == 3'h1) ? ((part == 2'h0) ? 1'h0 : ((part == 2'h1) ? 1'h0 : run_full_c)) : (emit_load ? (biasing ? (~load_low_d) : ((~loading_b) ? 1'h0 : 1'h0)) : store_full_c)) : store_full_c;
-  assign dram_elements = _dram_elements_e1[63:0];
+  assign dram_elements = _dram_elements_e2[63:0];
   assign load_blocks_j = ((load_tiles_j - load_j) < 16'h4) ? (load_tiles_j - load_j) : 16'h4;
   assign load_blocks_i = ((load_tiles_i - load_i) < 16'h4) ? (load_tiles_i - load_i) : 16'h4;
   assign bias_count = load_low_d ? load_blocks_j : (((load_tiles_j - load_j) < 16'h1) ? (load_tiles_j - load_j) : 16'h1);
-  assign main_fired = ((issued_valid & issued_ready) & (~emit_store)) & (~(phase == 3'h0));
-  assign prefetch_conflict = (((next_address_a != 64'h0) & ((((next_a_high ? 32'h800 : 32'h0) < ((run_a_high ? 32'h800 : 32'h0) + _prefetch_conflict_e1[31:0])) & ((run_a_high ? 32'h800 : 32'h0) < ((next_a_high ? 32'h800 : 32'h0) + _prefetch_conflict_e2[31:0]))) | (((next_a_high ? 32'h800 : 32'h0) < (run_b_high ? 32'h1000 : 32'h800)) & (((run_b_high ? 32'h1000 : 32'h800) - _prefetch_conflict_e3[31:0]) < ((next_a_high ? 32'h800 : 32'h0) + _prefetch_conflict_e4[31:0]))))) | ((next_address_b != 64'h0) & (((((next_b_high ? 32'h1000 : 32'h800) - _prefetch_conflict_e5[31:0]) < ((run_a_high ? 32'h800 : 32'h0) + _prefetch_conflict_e6[31:0])) & ((run_a_high ? 32'h800 : 32'h0) < (next_b_high ? 32'h1000 : 32'h800))) | ((((next_b_high ? 32'h1000 : 32'h800) - _prefetch_conflict_e7[31:0]) < (run_b_high ? 32'h1000 : 32'h800)) & (((run_b_high ? 32'h1000 : 32'h800) - _prefetch_conflict_e8[31:0]) < (next_b_high ? 32'h1000 : 32'h800)))))) | ((next_address_d != 64'h0) & (~(run_address_c != 64'h0)));
+  assign main_fired = ((issued_valid & issued_ready) & (~emit_store)) & _busy_e1;
+  assign prefetch_conflict = (((next_address_a != 64'h0) & ((((next_a_high ? 32'h800 : 32'h0) < _prefetch_conflict_e2) & ((run_a_high ? 32'h800 : 32'h0) < _prefetch_conflict_e4)) | (((next_a_high ? 32'h800 : 32'h0) < (run_b_high ? 32'h1000 : 32'h800)) & (_emitted_cmd_rs1_e8 < _prefetch_conflict_e4)))) | ((next_address_b != 64'h0) & (((_prefetch_conflict_e6 < _prefetch_conflict_e2) & ((run_a_high ? 32'h800 : 32'h0) < (next_b_high ? 32'h1000 : 32'h800))) | ((_prefetch_conflict_e6 < (run_b_high ? 32'h1000 : 32'h800)) & (_emitted_cmd_rs1_e8 < (next_b_high ? 32'h1000 : 32'h800)))))) | ((next_address_d != 64'h0) & _prefetch_conflict_e7);
   assign prefetch = (((((((((phase == 3'h3) | (phase == 3'h4)) | (phase == 3'h5)) & last_pair_step) & (~load_waiting)) & (~loads_next)) & pending) & (~next_residual)) & (~(((~slot) == 1'h0) ? slot_0_waiting : slot_1_waiting))) & (~prefetch_conflict);
   assign launching = (((phase == 3'h0) & pending) & (~((slot == 1'h0) ? slot_0_waiting : slot_1_waiting))) & ((~next_residual) | (~store_active));
-  assign advance = main_fired | (((~(phase == 3'h0)) & (~((((phase == 3'h1) & ((part != 2'h2) | (run_address_c != 64'h0))) | emit_load) | (phase == 3'h3)))) & (~(phase == 3'h6)));
+  assign advance = main_fired | ((_busy_e1 & (~_issued_valid_e1)) & (~(phase == 3'h6)));
   assign next_block = (advance & (~load_waiting)) & ((phase == 3'h2) | ((phase == 3'h5) & (~last_pair_step)));
   assign next_block_step = (phase == 3'h2) ? 16'h1 : (pair_step + 16'h2);
-  assign load_a_done = (prefetch | ((launching & (~next_residual)) & (~loads_next))) ? 1'h0 : (next_block ? 1'h0 : ((main_fired & emit_load) ? (biasing ? 1'h0 : ((~loading_b) ? (load_transpose_a ? ((({1'h0, load_i} + {1'h0, load_blocks_i}) < {1'h0, load_tiles_i}) ? 1'h0 : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? 1'h0 : 1'h1)) : (({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, load_tiles_i})) : 1'h0)) : 1'h0));
-  assign hand_over = (((((~store_active) & (~handed)) & (run_address_c != 64'h0)) & (~run_residual)) & (~(phase == 3'h0))) & (~(phase == 3'h1));
-  assign finishing = (phase == 3'h6) & (((~(run_address_c != 64'h0)) | run_residual) | handed);
+  assign load_a_done = _load_a_done_e1 ? 1'h0 : (next_block ? 1'h0 : ((main_fired & emit_load) ? (biasing ? 1'h0 : ((~loading_b) ? (load_transpose_a ? (_load_a_done_e2 ? 1'h0 : (_load_a_done_e3 ? 1'h0 : 1'h1)) : _emitted_cmd_rs2_e3) : 1'h0)) : 1'h0));
+  assign hand_over = (((((~store_active) & (~handed)) & (run_address_c != 64'h0)) & (~run_residual)) & _busy_e1) & (~(phase == 3'h1));
+  assign finishing = (phase == 3'h6) & ((_prefetch_conflict_e7 | run_residual) | handed);
   always @(posedge clock) begin
     if (reset)
       host_count <= 32'h0;
-    else
-      host_count <= (cmd_valid & cmd_ready) ? (host_count + 32'h1) : host_count;
+    else if (cmd_valid & cmd_ready)
+      host_count <= host_count + 32'h1;
   end
   always @(posedge clock) begin
     if (reset)
       next_tiles_i <= 16'h0;
-    else
-      next_tiles_i <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h9)) ? cmd_bits_rs2[15:0] : next_tiles_i;
+    else if (_next_tiles_i_e1)
+      next_tiles_i <= cmd_bits_rs2[15:0];
   end
   always @(posedge clock) begin
     if (reset)
       next_tiles_j <= 16'h0;
-    else
-      next_tiles_j <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h9)) ? cmd_bits_rs2[31:16] : next_tiles_j;
+    else if (_next_tiles_i_e1)
+      next_tiles_j <= cmd_bits_rs2[31:16];
   end
   always @(posedge clock) begin
     if (reset)
       next_tiles_k <= 16'h0;
-    else
-      next_tiles_k <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h9)) ? cmd_bits_rs2[47:32] : next_tiles_k;
+    else if (_next_tiles_i_e1)
+      next_tiles_k <= cmd_bits_rs2[47:32];
   end
   always @(posedge clock) begin
     if (reset)
       next_pad_i <= 16'h0;
-    else
-      next_pad_i <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h9)) ? cmd_bits_rs1[15:0] : next_pad_i;
+    else if (_next_tiles_i_e1)
+      next_pad_i <= cmd_bits_rs1[15:0];
   end
   always @(posedge clock) begin
     if (reset)
       next_pad_j <= 16'h0;
-    else
-      next_pad_j <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h9)) ? cmd_bits_rs1[31:16] : next_pad_j;
+    else if (_next_tiles_i_e1)
+      next_pad_j <= cmd_bits_rs1[31:16];
   end
   always @(posedge clock) begin
     if (reset)
       next_pad_k <= 16'h0;
-    else
-      next_pad_k <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h9)) ? cmd_bits_rs1[47:32] : next_pad_k;
+    else if (_next_tiles_i_e1)
+      next_pad_k <= cmd_bits_rs1[47:32];
   end
   always @(posedge clock) begin
     if (reset)
       next_address_a <= 64'h0;
-    else
-      next_address_a <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'ha)) ? cmd_bits_rs1 : next_address_a;
+    else if (_next_address_a_e1)
+      next_address_a <= cmd_bits_rs1;
   end
   always @(posedge clock) begin
     if (reset)
       next_address_b <= 64'h0;
-    else
-      next_address_b <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'ha)) ? cmd_bits_rs2 : next_address_b;
+    else if (_next_address_a_e1)
+      next_address_b <= cmd_bits_rs2;
   end
   always @(posedge clock) begin
     if (reset)
       next_address_d <= 64'h0;
-    else
-      next_address_d <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hb)) ? cmd_bits_rs1 : next_address_d;
+    else if (_next_address_d_e1)
+      next_address_d <= cmd_bits_rs1;
   end
   always @(posedge clock) begin
     if (reset)
       next_address_c <= 64'h0;
-    else
-      next_address_c <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hb)) ? cmd_bits_rs2 : next_address_c;
+    else if (_next_address_d_e1)
+      next_address_c <= cmd_bits_rs2;
   end
   always @(posedge clock) begin
     if (reset)
       next_stride_a <= 64'h0;
-    else
-      next_stride_a <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hc)) ? cmd_bits_rs1 : next_stride_a;
+    else if (_next_stride_a_e1)
+      next_stride_a <= cmd_bits_rs1;
   end
   always @(posedge clock) begin
     if (reset)
       next_stride_b <= 64'h0;
-    else
-      next_stride_b <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hc)) ? cmd_bits_rs2 : next_stride_b;
+    else if (_next_stride_a_e1)
+      next_stride_b <= cmd_bits_rs2;
   end
   always @(posedge clock) begin
     if (reset)
       next_stride_d <= 64'h0;
-    else
-      next_stride_d <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hd)) ? cmd_bits_rs1 : next_stride_d;
+    else if (_next_stride_d_e1)
+      next_stride_d <= cmd_bits_rs1;
   end
   always @(posedge clock) begin
     if (reset)
       next_stride_c <= 64'h0;
-    else
-      next_stride_c <= ((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'hd)) ? cmd_bits_rs2 : next_stride_c;
+    else if (_next_stride_d_e1)
+      next_stride_c <= cmd_bits_rs2;
   end
   always @(posedge clock) begin
     if (reset)
       next_ex_accumulate <= 1'h0;
-    else
-      next_ex_accumulate <= (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((next_tiles_i == 16'h0) | (next_tiles_j == 16'h0)) | (next_tiles_k == 16'h0)) ? 4'ha : ((((next_pad_i >= 16'h10) | (next_pad_j >= 16'h10)) | (next_pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}}} + {1'h0, {2'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? cmd_bits_rs1[0] : next_ex_accumulate;
+    else if (_next_ex_accumulate_e1)
+      next_ex_accumulate <= cmd_bits_rs1[0];
   end
   always @(posedge clock) begin
     if (reset)
       next_full_c <= 1'h0;
-    else
-      next_full_c <= (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((next_tiles_i == 16'h0) | (next_tiles_j == 16'h0)) | (next_tiles_k == 16'h0)) ? 4'ha : ((((next_pad_i >= 16'h10) | (next_pad_j >= 16'h10)) | (next_pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}}} + {1'h0, {2'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? cmd_bits_rs1[1] : next_full_c;
+    else if (_next_ex_accumulate_e1)
+      next_full_c <= cmd_bits_rs1[1];
   end
   always @(posedge clock) begin
     if (reset)
       next_low_d <= 1'h0;
-    else
-      next_low_d <= (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((next_tiles_i == 16'h0) | (next_tiles_j == 16'h0)) | (next_tiles_k == 16'h0)) ? 4'ha : ((((next_pad_i >= 16'h10) | (next_pad_j >= 16'h10)) | (next_pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}}} + {1'h0, {2'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? cmd_bits_rs1[2] : next_low_d;
+    else if (_next_ex_accumulate_e1)
+      next_low_d <= cmd_bits_rs1[2];
   end
   always @(posedge clock) begin
     if (reset)
       next_transpose_a <= 1'h0;
-    else
-      next_transpose_a <= (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((next_tiles_i == 16'h0) | (next_tiles_j == 16'h0)) | (next_tiles_k == 16'h0)) ? 4'ha : ((((next_pad_i >= 16'h10) | (next_pad_j >= 16'h10)) | (next_pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}}} + {1'h0, {2'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? cmd_bits_rs2[0] : next_transpose_a;
+    else if (_next_ex_accumulate_e1)
+      next_transpose_a <= cmd_bits_rs2[0];
   end
   always @(posedge clock) begin
     if (reset)
       next_transpose_b <= 1'h0;
-    else
-      next_transpose_b <= (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((next_tiles_i == 16'h0) | (next_tiles_j == 16'h0)) | (next_tiles_k == 16'h0)) ? 4'ha : ((((next_pad_i >= 16'h10) | (next_pad_j >= 16'h10)) | (next_pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}}} + {1'h0, {2'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? cmd_bits_rs2[1] : next_transpose_b;
+    else if (_next_ex_accumulate_e1)
+      next_transpose_b <= cmd_bits_rs2[1];
   end
   always @(posedge clock) begin
     if (reset)
       next_a_high <= 1'h0;
-    else
-      next_a_high <= (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((next_tiles_i == 16'h0) | (next_tiles_j == 16'h0)) | (next_tiles_k == 16'h0)) ? 4'ha : ((((next_pad_i >= 16'h10) | (next_pad_j >= 16'h10)) | (next_pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}}} + {1'h0, {2'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs1[19:18] == 2'h2) : next_a_high;
+    else if (_next_ex_accumulate_e1)
+      next_a_high <= cmd_bits_rs1[19:18] == 2'h2;
   end
   always @(posedge clock) begin
     if (reset)
       next_b_high <= 1'h0;
-    else
-      next_b_high <= (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((next_tiles_i == 16'h0) | (next_tiles_j == 16'h0)) | (next_tiles_k == 16'h0)) ? 4'ha : ((((next_pad_i >= 16'h10) | (next_pad_j >= 16'h10)) | (next_pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}}} + {1'h0, {2'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? (cmd_bits_rs1[17:16] == 2'h2) : next_b_high;
+    else if (_next_ex_accumulate_e1)
+      next_b_high <= cmd_bits_rs1[17:16] == 2'h2;
   end
   always @(posedge clock) begin
     if (reset)
       next_residual <= 1'h0;
-    else
-      next_residual <= (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((next_tiles_i == 16'h0) | (next_tiles_j == 16'h0)) | (next_tiles_k == 16'h0)) ? 4'ha : ((((next_pad_i >= 16'h10) | (next_pad_j >= 16'h10)) | (next_pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}}} + {1'h0, {2'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? cmd_bits_rs2[2] : next_residual;
+    else if (_next_ex_accumulate_e1)
+      next_residual <= cmd_bits_rs2[2];
   end
   always @(posedge clock) begin
     if (reset)
       pending <= 1'h0;
-    else
-      pending <= launching ? 1'h0 : ((((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((next_tiles_i == 16'h0) | (next_tiles_j == 16'h0)) | (next_tiles_k == 16'h0)) ? 4'ha : ((((next_pad_i >= 16'h10) | (next_pad_j >= 16'h10)) | (next_pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}}} + {1'h0, {2'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? 1'h1 : pending);
+    else if (launching)
+      pending <= 1'h0;
+    else if (_next_ex_accumulate_e1)
+      pending <= 1'h1;
   end
   always @(posedge clock) begin
     if (reset)
       pending_index <= 32'h0;
-    else
-      pending_index <= (((cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8)) & (~(((cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((next_tiles_i == 16'h0) | (next_tiles_j == 16'h0)) | (next_tiles_k == 16'h0)) ? 4'ha : ((((next_pad_i >= 16'h10) | (next_pad_j >= 16'h10)) | (next_pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}}} + {1'h0, {2'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))) != 4'h0))) ? host_count : pending_index;
+    else if (_next_ex_accumulate_e1)
+      pending_index <= host_count;
   end
   always @(posedge clock) begin
     if (reset)
       acc_half <= 1'h0;
-    else
-      acc_half <= finishing ? ((run_address_c != 64'h0) ? (~acc_half) : acc_half) : acc_half;
+    else if (finishing) begin
+      if (run_address_c != 64'h0)
+        acc_half <= ~acc_half;
+    end
   end
   always @(posedge clock) begin
-    run_tiles_i <= launching ? next_tiles_i : run_tiles_i;
+    if (launching)
+      run_tiles_i <= next_tiles_i;
   end
   always @(posedge clock) begin
-    run_tiles_j <= launching ? next_tiles_j : run_tiles_j;
+    if (launching)
+      run_tiles_j <= next_tiles_j;
   end
   always @(posedge clock) begin
-    run_tiles_k <= launching ? next_tiles_k : run_tiles_k;
+    if (launching)
+      run_tiles_k <= next_tiles_k;
   end
   always @(posedge clock) begin
-    run_pad_i <= launching ? next_pad_i : run_pad_i;
+    if (launching)
+      run_pad_i <= next_pad_i;
   end
   always @(posedge clock) begin
-    run_pad_j <= launching ? next_pad_j : run_pad_j;
+    if (launching)
+      run_pad_j <= next_pad_j;
   end
   always @(posedge clock) begin
-    run_pad_k <= launching ? next_pad_k : run_pad_k;
+    if (launching)
+      run_pad_k <= next_pad_k;
   end
   always @(posedge clock) begin
-    run_address_a <= launching ? next_address_a : run_address_a;
+    if (launching)
+      run_address_a <= next_address_a;
   end
   always @(posedge clock) begin
-    run_address_b <= launching ? next_address_b : run_address_b;
+    if (launching)
+      run_address_b <= next_address_b;
   end
   always @(posedge clock) begin
-    run_address_d <= launching ? next_address_d : run_address_d;
+    if (launching)
+      run_address_d <= next_address_d;
   end
   always @(posedge clock) begin
-    run_address_c <= launching ? next_address_c : run_address_c;
+    if (launching)
+      run_address_c <= next_address_c;
   end
   always @(posedge clock) begin
-    run_stride_a <= launching ? next_stride_a : run_stride_a;
+    if (launching)
+      run_stride_a <= next_stride_a;
   end
   always @(posedge clock) begin
-    run_stride_b <= launching ? next_stride_b : run_stride_b;
+    if (launching)
+      run_stride_b <= next_stride_b;
   end
   always @(posedge clock) begin
-    run_stride_d <= launching ? next_stride_d : run_stride_d;
+    if (launching)
+      run_stride_d <= next_stride_d;
   end
   always @(posedge clock) begin
-    run_stride_c <= launching ? next_stride_c : run_stride_c;
+    if (launching)
+      run_stride_c <= next_stride_c;
   end
   always @(posedge clock) begin
-    run_ex_accumulate <= launching ? next_ex_accumulate : run_ex_accumulate;
+    if (launching)
+      run_ex_accumulate <= next_ex_accumulate;
   end
   always @(posedge clock) begin
-    run_full_c <= launching ? next_full_c : run_full_c;
+    if (launching)
+      run_full_c <= next_full_c;
   end
   always @(posedge clock) begin
-    run_low_d <= launching ? next_low_d : run_low_d;
+    if (launching)
+      run_low_d <= next_low_d;
   end
   always @(posedge clock) begin
-    run_transpose_a <= launching ? next_transpose_a : run_transpose_a;
+    if (launching)
+      run_transpose_a <= next_transpose_a;
   end
   always @(posedge clock) begin
-    run_transpose_b <= launching ? next_transpose_b : run_transpose_b;
+    if (launching)
+      run_transpose_b <= next_transpose_b;
   end
   always @(posedge clock) begin
-    run_a_high <= launching ? next_a_high : run_a_high;
+    if (launching)
+      run_a_high <= next_a_high;
   end
   always @(posedge clock) begin
-    run_b_high <= launching ? next_b_high : run_b_high;
+    if (launching)
+      run_b_high <= next_b_high;
   end
   always @(posedge clock) begin
-    run_residual <= launching ? next_residual : run_residual;
+    if (launching)
+      run_residual <= next_residual;
   end
   always @(posedge clock) begin
     if (reset)
       loop_index <= 32'h0;
-    else
-      loop_index <= launching ? pending_index : loop_index;
+    else if (launching)
+      loop_index <= pending_index;
   end
   always @(posedge clock) begin
     if (reset)
       slot <= 1'h0;
-    else
-      slot <= finishing ? (~slot) : slot;
+    else if (finishing)
+      slot <= ~slot;
   end
   always @(posedge clock) begin
     if (reset)
       phase <= 3'h0;
-    else
-      phase <= finishing ? 3'h0 : (advance ? ((phase == 3'h1) ? ((part != 2'h2) ? (launching ? (next_residual ? 3'h1 : 3'h2) : phase) : ((~(({1'h0, j} + {1'h0, 16'h1}) == {1'h0, run_tiles_j})) ? (launching ? (next_residual ? 3'h1 : 3'h2) : phase) : ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i})) ? (launching ? (next_residual ? 3'h1 : 3'h2) : phase) : 3'h6))) : ((phase == 3'h2) ? ((~load_waiting) ? 3'h3 : (launching ? (next_residual ? 3'h1 : 3'h2) : phase)) : ((phase == 3'h3) ? ((part == 2'h0) ? (launching ? (next_residual ? 3'h1 : 3'h2) : phase) : (load_waiting ? 3'h4 : ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i})) ? 3'h3 : ((({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((run_tiles_k - pair_first) < 16'h4) ? (run_tiles_k - pair_first) : 16'h4})) ? 3'h3 : ((~(({1'h0, j} + {1'h0, 16'h1}) == {1'h0, run_tiles_j})) ? 3'h3 : 3'h5))))) : ((phase == 3'h4) ? ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i})) ? 3'h3 : ((({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((run_tiles_k - pair_first) < 16'h4) ? (run_tiles_k - pair_first) : 16'h4})) ? 3'h3 : ((~(({1'h0, j} + {1'h0, 16'h1}) == {1'h0, run_tiles_j})) ? 3'h3 : 3'h5))) : ((phase == 3'h5) ? ((~(load_waiting & (~loads_next))) ? (last_pair_step ? 3'h6 : 3'h3) : (launching ? (next_residual ? 3'h1 : 3'h2) : phase)) : (launching ? (next_residual ? 3'h1 : 3'h2) : phase)))))) : (launching ? (next_residual ? 3'h1 : 3'h2) : phase));
+    else if (finishing)
+      phase <= 3'h0;
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (part != 2'h2) begin
+          if (launching)
+            phase <= next_residual ? 3'h1 : 3'h2;
+        end else if (~_emitted_cmd_rs1_e4) begin
+          if (launching)
+            phase <= next_residual ? 3'h1 : 3'h2;
+        end else if (~_emitted_cmd_rs1_e10) begin
+          if (launching)
+            phase <= next_residual ? 3'h1 : 3'h2;
+        end else
+          phase <= 3'h6;
+      end else if (phase == 3'h2) begin
+        if (~load_waiting)
+          phase <= 3'h3;
+        else if (launching)
+          phase <= next_residual ? 3'h1 : 3'h2;
+      end else if (phase == 3'h3) begin
+        if (part == 2'h0) begin
+          if (launching)
+            phase <= next_residual ? 3'h1 : 3'h2;
+        end else
+          phase <= load_waiting ? 3'h4 : _phase_e2;
+      end else if (phase == 3'h4)
+        phase <= _phase_e2;
+      else if (phase == 3'h5) begin
+        if (_phase_e3)
+          phase <= last_pair_step ? 3'h6 : 3'h3;
+        else if (launching)
+          phase <= next_residual ? 3'h1 : 3'h2;
+      end else if (launching)
+        phase <= next_residual ? 3'h1 : 3'h2;
+    end else if (launching)
+      phase <= next_residual ? 3'h1 : 3'h2;
   end
   always @(posedge clock) begin
     if (reset)
       i <= 16'h0;
-    else
-      i <= advance ? ((phase == 3'h1) ? ((part != 2'h2) ? (launching ? 16'h0 : i) : ((~(({1'h0, j} + {1'h0, 16'h1}) == {1'h0, run_tiles_j})) ? (launching ? 16'h0 : i) : ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i})) ? (i + 16'h1) : (launching ? 16'h0 : i)))) : ((phase == 3'h2) ? ((~load_waiting) ? 16'h0 : (launching ? 16'h0 : i)) : ((phase == 3'h3) ? ((part == 2'h0) ? (launching ? 16'h0 : i) : (load_waiting ? (launching ? 16'h0 : i) : ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i})) ? (i + 16'h1) : 16'h0))) : ((phase == 3'h4) ? ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i})) ? (i + 16'h1) : 16'h0) : ((phase == 3'h5) ? ((~(load_waiting & (~loads_next))) ? 16'h0 : (launching ? 16'h0 : i)) : (launching ? 16'h0 : i)))))) : (launching ? 16'h0 : i);
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (part != 2'h2) begin
+          if (launching)
+            i <= 16'h0;
+        end else if (~_emitted_cmd_rs1_e4) begin
+          if (launching)
+            i <= 16'h0;
+        end else if (~_emitted_cmd_rs1_e10)
+          i <= i + 16'h1;
+        else if (launching)
+          i <= 16'h0;
+      end else if (phase == 3'h2) begin
+        if (~load_waiting)
+          i <= 16'h0;
+        else if (launching)
+          i <= 16'h0;
+      end else if (phase == 3'h3) begin
+        if (part == 2'h0) begin
+          if (launching)
+            i <= 16'h0;
+        end else if (load_waiting) begin
+          if (launching)
+            i <= 16'h0;
+        end else
+          i <= _i_e1;
+      end else if (phase == 3'h4)
+        i <= _i_e1;
+      else if (phase == 3'h5) begin
+        if (_phase_e3)
+          i <= 16'h0;
+        else if (launching)
+          i <= 16'h0;
+      end else if (launching)
+        i <= 16'h0;
+    end else if (launching)
+      i <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
       j <= 16'h0;
-    else
-      j <= advance ? ((phase == 3'h1) ? ((part != 2'h2) ? (launching ? 16'h0 : j) : ((~(({1'h0, j} + {1'h0, 16'h1}) == {1'h0, run_tiles_j})) ? (j + 16'h1) : 16'h0)) : ((phase == 3'h2) ? ((~load_waiting) ? 16'h0 : (launching ? 16'h0 : j)) : ((phase == 3'h3) ? ((part == 2'h0) ? (launching ? 16'h0 : j) : (load_waiting ? (launching ? 16'h0 : j) : ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i})) ? (launching ? 16'h0 : j) : ((({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((run_tiles_k - pair_first) < 16'h4) ? (run_tiles_k - pair_first) : 16'h4})) ? (launching ? 16'h0 : j) : ((~(({1'h0, j} + {1'h0, 16'h1}) == {1'h0, run_tiles_j})) ? (j + 16'h1) : (launching ? 16'h0 : j)))))) : ((phase == 3'h4) ? ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i})) ? (launching ? 16'h0 : j) : ((({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((run_tiles_k - pair_first) < 16'h4) ? (run_tiles_k - pair_first) : 16'h4})) ? (launching ? 16'h0 : j) : ((~(({1'h0, j} + {1'h0, 16'h1}) == {1'h0, run_tiles_j})) ? (j + 16'h1) : (launching ? 16'h0 : j)))) : ((phase == 3'h5) ? ((~(load_waiting & (~loads_next))) ? 16'h0 : (launching ? 16'h0 : j)) : (launching ? 16'h0 : j)))))) : (launching ? 16'h0 : j);
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (part != 2'h2) begin
+          if (launching)
+            j <= 16'h0;
+        end else
+          j <= (~_emitted_cmd_rs1_e4) ? (j + 16'h1) : 16'h0;
+      end else if (phase == 3'h2) begin
+        if (~load_waiting)
+          j <= 16'h0;
+        else if (launching)
+          j <= 16'h0;
+      end else if (phase == 3'h3) begin
+        if (part == 2'h0) begin
+          if (launching)
+            j <= 16'h0;
+        end else if (load_waiting) begin
+          if (launching)
+            j <= 16'h0;
+        end else if (~_emitted_cmd_rs1_e10) begin
+          if (launching)
+            j <= 16'h0;
+        end else if (_phase_e1) begin
+          if (launching)
+            j <= 16'h0;
+        end else if (~_emitted_cmd_rs1_e4)
+          j <= j + 16'h1;
+        else if (launching)
+          j <= 16'h0;
+      end else if (phase == 3'h4) begin
+        if (~_emitted_cmd_rs1_e10) begin
+          if (launching)
+            j <= 16'h0;
+        end else if (_phase_e1) begin
+          if (launching)
+            j <= 16'h0;
+        end else if (~_emitted_cmd_rs1_e4)
+          j <= j + 16'h1;
+        else if (launching)
+          j <= 16'h0;
+      end else if (phase == 3'h5) begin
+        if (_phase_e3)
+          j <= 16'h0;
+        else if (launching)
+          j <= 16'h0;
+      end else if (launching)
+        j <= 16'h0;
+    end else if (launching)
+      j <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
       k <= 16'h0;
-    else
-      k <= advance ? ((phase == 3'h1) ? (launching ? 16'h0 : k) : ((phase == 3'h2) ? ((~load_waiting) ? 16'h0 : (launching ? 16'h0 : k)) : ((phase == 3'h3) ? ((part == 2'h0) ? (launching ? 16'h0 : k) : (load_waiting ? (launching ? 16'h0 : k) : ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i})) ? (launching ? 16'h0 : k) : ((({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((run_tiles_k - pair_first) < 16'h4) ? (run_tiles_k - pair_first) : 16'h4})) ? (k + 16'h1) : pair_first)))) : ((phase == 3'h4) ? ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i})) ? (launching ? 16'h0 : k) : ((({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((run_tiles_k - pair_first) < 16'h4) ? (run_tiles_k - pair_first) : 16'h4})) ? (k + 16'h1) : pair_first)) : ((phase == 3'h5) ? ((~(load_waiting & (~loads_next))) ? (last_pair_step ? (launching ? 16'h0 : k) : _k_e1[15:0]) : (launching ? 16'h0 : k)) : (launching ? 16'h0 : k)))))) : (launching ? 16'h0 : k);
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (launching)
+          k <= 16'h0;
+      end else if (phase == 3'h2) begin
+        if (~load_waiting)
+          k <= 16'h0;
+        else if (launching)
+          k <= 16'h0;
+      end else if (phase == 3'h3) begin
+        if (part == 2'h0) begin
+          if (launching)
+            k <= 16'h0;
+        end else if (load_waiting) begin
+          if (launching)
+            k <= 16'h0;
+        end else if (~_emitted_cmd_rs1_e10) begin
+          if (launching)
+            k <= 16'h0;
+        end else
+          k <= _phase_e1 ? (k + 16'h1) : pair_first;
+      end else if (phase == 3'h4) begin
+        if (~_emitted_cmd_rs1_e10) begin
+          if (launching)
+            k <= 16'h0;
+        end else
+          k <= _phase_e1 ? (k + 16'h1) : pair_first;
+      end else if (phase == 3'h5) begin
+        if (_phase_e3) begin
+          if (last_pair_step) begin
+            if (launching)
+              k <= 16'h0;
+          end else
+            k <= _k_e1[15:0];
+        end else if (launching)
+          k <= 16'h0;
+      end else if (launching)
+        k <= 16'h0;
+    end else if (launching)
+      k <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
       part <= 2'h0;
-    else
-      part <= advance ? ((phase == 3'h1) ? ((part != 2'h2) ? (part + 2'h1) : 2'h0) : ((phase == 3'h2) ? ((~load_waiting) ? 2'h0 : (launching ? 2'h0 : part)) : ((phase == 3'h3) ? ((part == 2'h0) ? 2'h1 : 2'h0) : ((phase == 3'h4) ? (launching ? 2'h0 : part) : ((phase == 3'h5) ? ((~(load_waiting & (~loads_next))) ? 2'h0 : (launching ? 2'h0 : part)) : (launching ? 2'h0 : part)))))) : (launching ? 2'h0 : part);
+    else if (advance) begin
+      if (phase == 3'h1)
+        part <= (part != 2'h2) ? (part + 2'h1) : 2'h0;
+      else if (phase == 3'h2) begin
+        if (~load_waiting)
+          part <= 2'h0;
+        else if (launching)
+          part <= 2'h0;
+      end else if (phase == 3'h3)
+        part <= (part == 2'h0) ? 2'h1 : 2'h0;
+      else if (phase == 3'h4) begin
+        if (launching)
+          part <= 2'h0;
+      end else if (phase == 3'h5) begin
+        if (_phase_e3)
+          part <= 2'h0;
+        else if (launching)
+          part <= 2'h0;
+      end else if (launching)
+        part <= 2'h0;
+    end else if (launching)
+      part <= 2'h0;
   end
   always @(posedge clock) begin
     if (reset)
       pair_step <= 16'h0;
-    else
-      pair_step <= advance ? ((phase == 3'h1) ? (launching ? 16'h0 : pair_step) : ((phase == 3'h2) ? (launching ? 16'h0 : pair_step) : ((phase == 3'h3) ? (launching ? 16'h0 : pair_step) : ((phase == 3'h4) ? (launching ? 16'h0 : pair_step) : ((phase == 3'h5) ? ((~(load_waiting & (~loads_next))) ? (last_pair_step ? (launching ? 16'h0 : pair_step) : (pair_step + 16'h1)) : (launching ? 16'h0 : pair_step)) : (launching ? 16'h0 : pair_step)))))) : (launching ? 16'h0 : pair_step);
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (launching)
+          pair_step <= 16'h0;
+      end else if (phase == 3'h2) begin
+        if (launching)
+          pair_step <= 16'h0;
+      end else if (phase == 3'h3) begin
+        if (launching)
+          pair_step <= 16'h0;
+      end else if (phase == 3'h4) begin
+        if (launching)
+          pair_step <= 16'h0;
+      end else if (phase == 3'h5) begin
+        if (_phase_e3) begin
+          if (last_pair_step) begin
+            if (launching)
+              pair_step <= 16'h0;
+          end else
+            pair_step <= pair_step + 16'h1;
+        end else if (launching)
+          pair_step <= 16'h0;
+      end else if (launching)
+        pair_step <= 16'h0;
+    end else if (launching)
+      pair_step <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
       columns_done <= 16'h0;
-    else
-      columns_done <= advance ? ((phase == 3'h1) ? (launching ? 16'h0 : columns_done) : ((phase == 3'h2) ? (launching ? 16'h0 : columns_done) : ((phase == 3'h3) ? ((part == 2'h0) ? (launching ? 16'h0 : columns_done) : (load_waiting ? (launching ? 16'h0 : columns_done) : ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i})) ? (launching ? 16'h0 : columns_done) : ((({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((run_tiles_k - pair_first) < 16'h4) ? (run_tiles_k - pair_first) : 16'h4})) ? (launching ? 16'h0 : columns_done) : ((last_pair_step & (run_address_c != 64'h0)) ? (columns_done + 16'h1) : (launching ? 16'h0 : columns_done)))))) : ((phase == 3'h4) ? ((~(({1'h0, i} + {1'h0, 16'h1}) == {1'h0, run_tiles_i})) ? (launching ? 16'h0 : columns_done) : ((({1'h0, k} + {1'h0, 16'h1}) < ({1'h0, pair_first} + {1'h0, ((run_tiles_k - pair_first) < 16'h4) ? (run_tiles_k - pair_first) : 16'h4})) ? (launching ? 16'h0 : columns_done) : ((last_pair_step & (run_address_c != 64'h0)) ? (columns_done + 16'h1) : (launching ? 16'h0 : columns_done)))) : (launching ? 16'h0 : columns_done))))) : (launching ? 16'h0 : columns_done);
+    else if (advance) begin
+      if (phase == 3'h1) begin
+        if (launching)
+          columns_done <= 16'h0;
+      end else if (phase == 3'h2) begin
+        if (launching)
+          columns_done <= 16'h0;
+      end else if (phase == 3'h3) begin
+        if (part == 2'h0) begin
+          if (launching)
+            columns_done <= 16'h0;
+        end else if (load_waiting) begin
+          if (launching)
+            columns_done <= 16'h0;
+        end else if (~_emitted_cmd_rs1_e10) begin
+          if (launching)
+            columns_done <= 16'h0;
+        end else if (_phase_e1) begin
+          if (launching)
+            columns_done <= 16'h0;
+        end else if (last_pair_step & (run_address_c != 64'h0))
+          columns_done <= columns_done + 16'h1;
+        else if (launching)
+          columns_done <= 16'h0;
+      end else if (phase == 3'h4) begin
+        if (~_emitted_cmd_rs1_e10) begin
+          if (launching)
+            columns_done <= 16'h0;
+        end else if (_phase_e1) begin
+          if (launching)
+            columns_done <= 16'h0;
+        end else if (last_pair_step & (run_address_c != 64'h0))
+          columns_done <= columns_done + 16'h1;
+        else if (launching)
+          columns_done <= 16'h0;
+      end else if (launching)
+        columns_done <= 16'h0;
+    end else if (launching)
+      columns_done <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
       load_i <= 16'h0;
-    else
-      load_i <= (prefetch | ((launching & (~next_residual)) & (~loads_next))) ? 16'h0 : (next_block ? 16'h0 : ((main_fired & emit_load) ? (biasing ? ((({1'h0, load_j} + {1'h0, bias_count}) < {1'h0, load_tiles_j}) ? load_i : ((~(({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, load_tiles_i})) ? (load_i + 16'h1) : 16'h0)) : ((~loading_b) ? (load_a_done ? 16'h0 : (load_transpose_a ? ((({1'h0, load_i} + {1'h0, load_blocks_i}) < {1'h0, load_tiles_i}) ? _load_i_e1[15:0] : 16'h0) : (load_i + 16'h1))) : load_i)) : load_i));
+    else if (_load_a_done_e1)
+      load_i <= 16'h0;
+    else if (next_block)
+      load_i <= 16'h0;
+    else if (main_fired & emit_load) begin
+      if (biasing) begin
+        if (~_load_i_e1)
+          load_i <= (~_emitted_cmd_rs2_e3) ? (load_i + 16'h1) : 16'h0;
+      end else if (~loading_b)
+        load_i <= load_a_done ? 16'h0 : (load_transpose_a ? (_load_a_done_e2 ? _load_i_e2[15:0] : 16'h0) : (load_i + 16'h1));
+    end
   end
   always @(posedge clock) begin
     if (reset)
       load_j <= 16'h0;
-    else
-      load_j <= (prefetch | ((launching & (~next_residual)) & (~loads_next))) ? 16'h0 : (next_block ? 16'h0 : ((main_fired & emit_load) ? (biasing ? ((({1'h0, load_j} + {1'h0, bias_count}) < {1'h0, load_tiles_j}) ? _load_j_e1[15:0] : 16'h0) : ((~loading_b) ? (load_a_done ? 16'h0 : load_j) : (load_transpose_b ? (load_j + 16'h1) : ((({1'h0, load_j} + {1'h0, load_blocks_j}) < {1'h0, load_tiles_j}) ? _load_j_e2[15:0] : 16'h0)))) : load_j));
+    else if (_load_a_done_e1)
+      load_j <= 16'h0;
+    else if (next_block)
+      load_j <= 16'h0;
+    else if (main_fired & emit_load) begin
+      if (biasing)
+        load_j <= _load_i_e1 ? _load_j_e1[15:0] : 16'h0;
+      else if (~loading_b) begin
+        if (load_a_done)
+          load_j <= 16'h0;
+      end else
+        load_j <= load_transpose_b ? (load_j + 16'h1) : (_load_j_e2 ? _load_j_e3[15:0] : 16'h0);
+    end
   end
   always @(posedge clock) begin
     if (reset)
       load_k <= 16'h0;
-    else
-      load_k <= (prefetch | ((launching & (~next_residual)) & (~loads_next))) ? ((next_address_d == 64'h0) ? _load_k_e1[15:0] : load_k) : (next_block ? _load_k_e2[15:0] : ((main_fired & emit_load) ? (biasing ? ((({1'h0, load_j} + {1'h0, bias_count}) < {1'h0, load_tiles_j}) ? load_k : ((~(({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, load_tiles_i})) ? load_k : _load_k_e3[15:0])) : ((~loading_b) ? (load_a_done ? load_first : (load_transpose_a ? ((({1'h0, load_i} + {1'h0, load_blocks_i}) < {1'h0, load_tiles_i}) ? load_k : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : load_k)) : load_k)) : (load_transpose_b ? load_k : ((({1'h0, load_j} + {1'h0, load_blocks_j}) < {1'h0, load_tiles_j}) ? load_k : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? (load_k + 16'h1) : load_k))))) : load_k));
+    else if (_load_a_done_e1) begin
+      if (next_address_d == 64'h0)
+        load_k <= _load_k_e1[15:0];
+    end else if (next_block)
+      load_k <= _load_k_e2[15:0];
+    else if (main_fired & emit_load) begin
+      if (biasing) begin
+        if (~_load_i_e1) begin
+          if (~(~_emitted_cmd_rs2_e3))
+            load_k <= _load_k_e1[15:0];
+        end
+      end else if (~loading_b) begin
+        if (load_a_done)
+          load_k <= load_first;
+        else if (load_transpose_a) begin
+          if (~_load_a_done_e2) begin
+            if (_load_a_done_e3)
+              load_k <= load_k + 16'h1;
+          end
+        end
+      end else if (~load_transpose_b) begin
+        if (~_load_j_e2) begin
+          if (_load_a_done_e3)
+            load_k <= load_k + 16'h1;
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       biasing <= 1'h0;
-    else
-      biasing <= (prefetch | ((launching & (~next_residual)) & (~loads_next))) ? (next_address_d != 64'h0) : (next_block ? biasing : ((main_fired & emit_load) ? (biasing ? ((({1'h0, load_j} + {1'h0, bias_count}) < {1'h0, load_tiles_j}) ? biasing : ((~(({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, load_tiles_i})) ? biasing : 1'h0)) : biasing) : biasing));
+    else if (_load_a_done_e1)
+      biasing <= next_address_d != 64'h0;
+    else if (~next_block) begin
+      if (main_fired & emit_load) begin
+        if (biasing) begin
+          if (~_load_i_e1) begin
+            if (~(~_emitted_cmd_rs2_e3))
+              biasing <= 1'h0;
+          end
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       loading_b <= 1'h0;
-    else
-      loading_b <= (prefetch | ((launching & (~next_residual)) & (~loads_next))) ? ((next_address_d == 64'h0) ? (next_address_a == 64'h0) : loading_b) : (next_block ? (run_address_a == 64'h0) : ((main_fired & emit_load) ? (biasing ? ((({1'h0, load_j} + {1'h0, bias_count}) < {1'h0, load_tiles_j}) ? loading_b : ((~(({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, load_tiles_i})) ? loading_b : (load_address_a == 64'h0))) : ((~loading_b) ? (load_a_done ? 1'h1 : loading_b) : loading_b)) : loading_b));
+    else if (_load_a_done_e1) begin
+      if (next_address_d == 64'h0)
+        loading_b <= next_address_a == 64'h0;
+    end else if (next_block)
+      loading_b <= run_address_a == 64'h0;
+    else if (main_fired & emit_load) begin
+      if (biasing) begin
+        if (~_load_i_e1) begin
+          if (~(~_emitted_cmd_rs2_e3))
+            loading_b <= load_address_a == 64'h0;
+        end
+      end else if (~loading_b) begin
+        if (load_a_done)
+          loading_b <= 1'h1;
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       loads_left <= 1'h0;
-    else
-      loads_left <= (prefetch | ((launching & (~next_residual)) & (~loads_next))) ? ((next_address_d == 64'h0) ? (((next_address_a != 64'h0) | (next_address_b != 64'h0)) & (16'h0 < next_steps)) : loads_left) : (next_block ? (((run_address_a != 64'h0) | (run_address_b != 64'h0)) & (next_block_step < run_steps)) : ((main_fired & emit_load) ? (biasing ? ((({1'h0, load_j} + {1'h0, bias_count}) < {1'h0, load_tiles_j}) ? loads_left : ((~(({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, load_tiles_i})) ? loads_left : (((load_address_a != 64'h0) | (load_address_b != 64'h0)) & (16'h0 < load_steps)))) : ((~loading_b) ? (load_a_done ? (load_address_b != 64'h0) : loads_left) : (load_transpose_b ? ((({1'h0, load_j} + {1'h0, 16'h1}) == {1'h0, load_tiles_j}) ? 1'h0 : loads_left) : ((({1'h0, load_j} + {1'h0, load_blocks_j}) < {1'h0, load_tiles_j}) ? loads_left : ((({1'h0, load_k} + {1'h0, 16'h1}) < ({1'h0, load_first} + {1'h0, load_count})) ? loads_left : 1'h0))))) : loads_left));
+    else if (_load_a_done_e1) begin
+      if (next_address_d == 64'h0)
+        loads_left <= ((next_address_a != 64'h0) | (next_address_b != 64'h0)) & (16'h0 < next_steps);
+    end else if (next_block)
+      loads_left <= ((run_address_a != 64'h0) | (run_address_b != 64'h0)) & (next_block_step < run_steps);
+    else if (main_fired & emit_load) begin
+      if (biasing) begin
+        if (~_load_i_e1) begin
+          if (~(~_emitted_cmd_rs2_e3))
+            loads_left <= ((load_address_a != 64'h0) | (load_address_b != 64'h0)) & (16'h0 < load_steps);
+        end
+      end else if (~loading_b) begin
+        if (load_a_done)
+          loads_left <= load_address_b != 64'h0;
+      end else if (load_transpose_b) begin
+        if (_emitted_cmd_rs2_e13)
+          loads_left <= 1'h0;
+      end else if (~_load_j_e2) begin
+        if (~_load_a_done_e3)
+          loads_left <= 1'h0;
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       load_step <= 16'h0;
-    else
-      load_step <= (prefetch | ((launching & (~next_residual)) & (~loads_next))) ? ((next_address_d == 64'h0) ? 16'h0 : load_step) : (next_block ? next_block_step : ((main_fired & emit_load) ? (biasing ? ((({1'h0, load_j} + {1'h0, bias_count}) < {1'h0, load_tiles_j}) ? load_step : ((~(({1'h0, load_i} + {1'h0, 16'h1}) == {1'h0, load_tiles_i})) ? load_step : 16'h0)) : load_step) : load_step));
+    else if (_load_a_done_e1) begin
+      if (next_address_d == 64'h0)
+        load_step <= 16'h0;
+    end else if (next_block)
+      load_step <= next_block_step;
+    else if (main_fired & emit_load) begin
+      if (biasing) begin
+        if (~_load_i_e1) begin
+          if (~(~_emitted_cmd_rs2_e3))
+            load_step <= 16'h0;
+        end
+      end
+    end
   end
   always @(posedge clock) begin
     if (reset)
       loads_next <= 1'h0;
-    else
-      loads_next <= launching ? (next_residual ? (prefetch ? 1'h1 : loads_next) : 1'h0) : (prefetch ? 1'h1 : loads_next);
+    else if (launching) begin
+      if (next_residual) begin
+        if (prefetch)
+          loads_next <= 1'h1;
+      end else
+        loads_next <= 1'h0;
+    end else if (prefetch)
+      loads_next <= 1'h1;
   end
   always @(posedge clock) begin
     if (reset)
       store_active <= 1'h0;
-    else
-      store_active <= ((issued_valid & issued_ready) & emit_store) ? ((~(({1'h0, store_i} + {1'h0, 16'h1}) == {1'h0, store_tiles_i})) ? (hand_over ? 1'h1 : store_active) : ((({1'h0, store_j} + {1'h0, 16'h1}) == {1'h0, store_tiles_j}) ? 1'h0 : (hand_over ? 1'h1 : store_active))) : (hand_over ? 1'h1 : store_active);
+    else if (_store_active_e1) begin
+      if (~_emitted_cmd_rs2_e18) begin
+        if (hand_over)
+          store_active <= 1'h1;
+      end else if (_emitted_cmd_rs2_e19)
+        store_active <= 1'h0;
+      else if (hand_over)
+        store_active <= 1'h1;
+    end else if (hand_over)
+      store_active <= 1'h1;
   end
   always @(posedge clock) begin
     if (reset)
       store_owns_run <= 1'h0;
-    else
-      store_owns_run <= finishing ? 1'h0 : (((issued_valid & issued_ready) & emit_store) ? ((~(({1'h0, store_i} + {1'h0, 16'h1}) == {1'h0, store_tiles_i})) ? (hand_over ? 1'h1 : store_owns_run) : ((({1'h0, store_j} + {1'h0, 16'h1}) == {1'h0, store_tiles_j}) ? 1'h0 : (hand_over ? 1'h1 : store_owns_run))) : (hand_over ? 1'h1 : store_owns_run));
+    else if (finishing)
+      store_owns_run <= 1'h0;
+    else if (_store_active_e1) begin
+      if (~_emitted_cmd_rs2_e18) begin
+        if (hand_over)
+          store_owns_run <= 1'h1;
+      end else if (_emitted_cmd_rs2_e19)
+        store_owns_run <= 1'h0;
+      else if (hand_over)
+        store_owns_run <= 1'h1;
+    end else if (hand_over)
+      store_owns_run <= 1'h1;
   end
   always @(posedge clock) begin
     if (reset)
       handed <= 1'h0;
-    else
-      handed <= launching ? 1'h0 : (hand_over ? 1'h1 : handed);
+    else if (launching)
+      handed <= 1'h0;
+    else if (hand_over)
+      handed <= 1'h1;
   end
   always @(posedge clock) begin
     if (reset)
       store_i <= 16'h0;
-    else
-      store_i <= ((issued_valid & issued_ready) & emit_store) ? ((~(({1'h0, store_i} + {1'h0, 16'h1}) == {1'h0, store_tiles_i})) ? (store_i + 16'h1) : 16'h0) : (hand_over ? 16'h0 : store_i);
+    else if (_store_active_e1)
+      store_i <= (~_emitted_cmd_rs2_e18) ? (store_i + 16'h1) : 16'h0;
+    else if (hand_over)
+      store_i <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
       store_j <= 16'h0;
-    else
-      store_j <= ((issued_valid & issued_ready) & emit_store) ? ((~(({1'h0, store_i} + {1'h0, 16'h1}) == {1'h0, store_tiles_i})) ? (hand_over ? 16'h0 : store_j) : (store_j + 16'h1)) : (hand_over ? 16'h0 : store_j);
+    else if (_store_active_e1) begin
+      if (~_emitted_cmd_rs2_e18) begin
+        if (hand_over)
+          store_j <= 16'h0;
+      end else
+        store_j <= store_j + 16'h1;
+    end else if (hand_over)
+      store_j <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
       store_slot <= 1'h0;
-    else
-      store_slot <= hand_over ? slot : store_slot;
+    else if (hand_over)
+      store_slot <= slot;
   end
   always @(posedge clock) begin
     if (reset)
       store_index <= 32'h0;
-    else
-      store_index <= hand_over ? loop_index : store_index;
+    else if (hand_over)
+      store_index <= loop_index;
   end
   always @(posedge clock) begin
-    store_tiles_i <= hand_over ? run_tiles_i : store_tiles_i;
+    if (hand_over)
+      store_tiles_i <= run_tiles_i;
   end
   always @(posedge clock) begin
-    store_tiles_j <= hand_over ? run_tiles_j : store_tiles_j;
+    if (hand_over)
+      store_tiles_j <= run_tiles_j;
   end
   always @(posedge clock) begin
-    store_pad_i <= hand_over ? run_pad_i : store_pad_i;
+    if (hand_over)
+      store_pad_i <= run_pad_i;
   end
   always @(posedge clock) begin
-    store_pad_j <= hand_over ? run_pad_j : store_pad_j;
+    if (hand_over)
+      store_pad_j <= run_pad_j;
   end
   always @(posedge clock) begin
-    store_address_c <= hand_over ? run_address_c : store_address_c;
+    if (hand_over)
+      store_address_c <= run_address_c;
   end
   always @(posedge clock) begin
-    store_stride_c <= hand_over ? run_stride_c : store_stride_c;
+    if (hand_over)
+      store_stride_c <= run_stride_c;
   end
   always @(posedge clock) begin
-    store_full_c <= hand_over ? run_full_c : store_full_c;
+    if (hand_over)
+      store_full_c <= run_full_c;
   end
   always @(posedge clock) begin
-    store_acc_half <= hand_over ? acc_half : store_acc_half;
+    if (hand_over)
+      store_acc_half <= acc_half;
   end
   always @(posedge clock) begin
     if (reset)
       slot_0_waiting <= 1'h0;
-    else
-      slot_0_waiting <= ((slot_0_waiting & (slot_0_outstanding == 16'h0)) | (slot_1_waiting & (slot_1_outstanding == 16'h0))) ? ((((slot_0_waiting & (slot_0_outstanding == 16'h0)) ? 1'h0 : 1'h1) == 1'h0) ? 1'h0 : ((finishing & (slot == 1'h0)) ? 1'h1 : slot_0_waiting)) : ((finishing & (slot == 1'h0)) ? 1'h1 : slot_0_waiting);
+    else if (_cmd_ready_e4) begin
+      if (_retire_bits_e1)
+        slot_0_waiting <= 1'h0;
+      else if (_slot_0_waiting_e1)
+        slot_0_waiting <= 1'h1;
+    end else if (_slot_0_waiting_e1)
+      slot_0_waiting <= 1'h1;
   end
   always @(posedge clock) begin
     if (reset)
       slot_1_waiting <= 1'h0;
-    else
-      slot_1_waiting <= ((slot_0_waiting & (slot_0_outstanding == 16'h0)) | (slot_1_waiting & (slot_1_outstanding == 16'h0))) ? ((((slot_0_waiting & (slot_0_outstanding == 16'h0)) ? 1'h0 : 1'h1) == 1'h1) ? 1'h0 : ((finishing & (slot == 1'h1)) ? 1'h1 : slot_1_waiting)) : ((finishing & (slot == 1'h1)) ? 1'h1 : slot_1_waiting);
+    else if (_cmd_ready_e4) begin
+      if ((_cmd_ready_e3 ? 1'h0 : 1'h1) == 1'h1)
+        slot_1_waiting <= 1'h0;
+      else if (_slot_1_waiting_e1)
+        slot_1_waiting <= 1'h1;
+    end else if (_slot_1_waiting_e1)
+      slot_1_waiting <= 1'h1;
   end
   always @(posedge clock) begin
     if (reset)
       slot_0_outstanding <= 16'h0;
     else
-      slot_0_outstanding <= (slot_0_outstanding + ((((issued_valid & issued_ready) & issued_bits_loop_internal) & (issued_bits_loop_slot == 1'h0)) ? 16'h1 : 16'h0)) - {13'h0, (((3'h0 + (((retirements_0_valid & retirements_0_bits_loop_internal) & (retirements_0_bits_loop_slot == 1'h0)) ? 3'h1 : 3'h0)) + (((retirements_1_valid & retirements_1_bits_loop_internal) & (retirements_1_bits_loop_slot == 1'h0)) ? 3'h1 : 3'h0)) + (((retirements_2_valid & retirements_2_bits_loop_internal) & (retirements_2_bits_loop_slot == 1'h0)) ? 3'h1 : 3'h0)) + (((retirements_3_valid & retirements_3_bits_loop_internal) & (retirements_3_bits_loop_slot == 1'h0)) ? 3'h1 : 3'h0)};
+      slot_0_outstanding <= (slot_0_outstanding + ((_slot_0_outstanding_e1 & (issued_bits_loop_slot == 1'h0)) ? 16'h1 : 16'h0)) - {13'h0, (((3'h0 + (((retirements_0_valid & retirements_0_bits_loop_internal) & (retirements_0_bits_loop_slot == 1'h0)) ? 3'h1 : 3'h0)) + (((retirements_1_valid & retirements_1_bits_loop_internal) & (retirements_1_bits_loop_slot == 1'h0)) ? 3'h1 : 3'h0)) + (((retirements_2_valid & retirements_2_bits_loop_internal) & (retirements_2_bits_loop_slot == 1'h0)) ? 3'h1 : 3'h0)) + (((retirements_3_valid & retirements_3_bits_loop_internal) & (retirements_3_bits_loop_slot == 1'h0)) ? 3'h1 : 3'h0)};
   end
   always @(posedge clock) begin
     if (reset)
       slot_1_outstanding <= 16'h0;
     else
-      slot_1_outstanding <= (slot_1_outstanding + ((((issued_valid & issued_ready) & issued_bits_loop_internal) & (issued_bits_loop_slot == 1'h1)) ? 16'h1 : 16'h0)) - {13'h0, (((3'h0 + (((retirements_0_valid & retirements_0_bits_loop_internal) & (retirements_0_bits_loop_slot == 1'h1)) ? 3'h1 : 3'h0)) + (((retirements_1_valid & retirements_1_bits_loop_internal) & (retirements_1_bits_loop_slot == 1'h1)) ? 3'h1 : 3'h0)) + (((retirements_2_valid & retirements_2_bits_loop_internal) & (retirements_2_bits_loop_slot == 1'h1)) ? 3'h1 : 3'h0)) + (((retirements_3_valid & retirements_3_bits_loop_internal) & (retirements_3_bits_loop_slot == 1'h1)) ? 3'h1 : 3'h0)};
+      slot_1_outstanding <= (slot_1_outstanding + ((_slot_0_outstanding_e1 & (issued_bits_loop_slot == 1'h1)) ? 16'h1 : 16'h0)) - {13'h0, (((3'h0 + (((retirements_0_valid & retirements_0_bits_loop_internal) & (retirements_0_bits_loop_slot == 1'h1)) ? 3'h1 : 3'h0)) + (((retirements_1_valid & retirements_1_bits_loop_internal) & (retirements_1_bits_loop_slot == 1'h1)) ? 3'h1 : 3'h0)) + (((retirements_2_valid & retirements_2_bits_loop_internal) & (retirements_2_bits_loop_slot == 1'h1)) ? 3'h1 : 3'h0)) + (((retirements_3_valid & retirements_3_bits_loop_internal) & (retirements_3_bits_loop_slot == 1'h1)) ? 3'h1 : 3'h0)};
   end
   always @(posedge clock) begin
     if (reset)
       slot_0_index <= 32'h0;
-    else
-      slot_0_index <= (finishing & (slot == 1'h0)) ? loop_index : slot_0_index;
+    else if (_slot_0_waiting_e1)
+      slot_0_index <= loop_index;
   end
   always @(posedge clock) begin
     if (reset)
       slot_1_index <= 32'h0;
-    else
-      slot_1_index <= (finishing & (slot == 1'h1)) ? loop_index : slot_1_index;
+    else if (_slot_1_waiting_e1)
+      slot_1_index <= loop_index;
   end
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, retirements_0_bits_index, retirements_1_bits_index, retirements_2_bits_index, retirements_3_bits_index, load_address_c, load_stride_c, load_ex_accumulate, load_full_c, load_residual, _run_steps_e1[1:0], _next_steps_e1[1:0], _load_first_e1[31:16], _pair_first_e1[31:16], _emitted_cmd_rs1_e1[127:64], _emitted_cmd_rs1_e2[127:64], _emitted_cmd_rs1_e3[127:64], _emitted_cmd_rs1_e4[127:64], _emitted_cmd_rs1_e5[47:32], _emitted_cmd_rs1_e6[47:32], _emitted_cmd_rs1_e7[47:32], _emitted_cmd_rs1_e8[127:64], _emitted_cmd_rs1_e9[127:64], _emitted_cmd_rs1_e10[127:64], _emitted_cmd_rs1_e11[127:64], _emitted_cmd_rs2_e1[47:32], _emitted_cmd_rs2_e2[47:32], _emitted_cmd_rs2_e3[47:32], _emitted_cmd_rs2_e4[31:16], _emitted_cmd_rs2_e5[47:32], _emitted_cmd_rs2_e6[31:16], _emitted_cmd_rs2_e7[47:32], _emitted_cmd_rs2_e8[31:16], _emitted_cmd_rs2_e9[47:32], _emitted_cmd_rs2_e10[31:16], _emitted_cmd_rs2_e11[47:32], _emitted_cmd_rs2_e12[47:32], _emitted_cmd_rs2_e13[31:16], _emitted_cmd_rs2_e14[47:32], _emitted_cmd_rs2_e15[47:32], _emitted_cmd_rs2_e16[47:32], _emitted_cmd_rs2_e17[47:32], _emitted_cmd_rs2_e18[47:32], _dram_elements_e2[127:64], _dram_elements_e1[127:64], _prefetch_conflict_e1[47:32], _prefetch_conflict_e2[47:32], _prefetch_conflict_e3[47:32], _prefetch_conflict_e4[47:32], _prefetch_conflict_e5[47:32], _prefetch_conflict_e6[47:32], _prefetch_conflict_e7[47:32], _prefetch_conflict_e8[47:32], _k_e1[31:16], _load_i_e1[16], _load_j_e1[16], _load_j_e2[16], _load_k_e1[31:16], _load_k_e2[31:16], _load_k_e3[31:16], 1'b0};
+  wire _unused_bits = &{1'b0, retirements_0_bits_index, retirements_1_bits_index, retirements_2_bits_index, retirements_3_bits_index, load_address_c, load_stride_c, load_ex_accumulate, load_full_c, load_residual, _run_steps_e1[1:0], _next_steps_e1[1:0], _load_first_e1[31:16], _pair_first_e1[31:16], _emitted_cmd_rs1_e1[127:64], _emitted_cmd_rs1_e2[127:64], _emitted_cmd_rs1_e7[47:32], _emitted_cmd_rs1_e9[47:32], _emitted_cmd_rs1_e12[47:32], _emitted_cmd_rs2_e1[47:32], _emitted_cmd_rs2_e5[31:16], _emitted_cmd_rs2_e6[47:32], _emitted_cmd_rs2_e8[31:16], _emitted_cmd_rs2_e9[47:32], _emitted_cmd_rs2_e11[31:16], _emitted_cmd_rs2_e14[47:32], _emitted_cmd_rs2_e15[47:32], _emitted_cmd_rs2_e17[31:16], _emitted_cmd_rs2_e20[47:32], _dram_elements_e1[127:64], _dram_elements_e2[127:64], _prefetch_conflict_e1[47:32], _prefetch_conflict_e3[47:32], _prefetch_conflict_e5[47:32], _k_e1[31:16], _load_i_e2[16], _load_j_e1[16], _load_j_e3[16], _load_k_e1[31:16], _load_k_e2[31:16], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -24,9 +24,7 @@ module SequentialDivider_33by32 (
   wire step_fits;
   wire [31:0] step_remainder;
   wire [32:0] _step_difference_e1 = accept ? dividend : quotient_reg;
-  wire [32:0] _step_remainder_e2 = accept ? dividend : quotient_reg;
-  wire [32:0] _step_remainder_e1 = {accept ? 32'h0 : remainder_reg, _step_remainder_e2[32]};
-  wire [32:0] _quotient_reg_e1 = accept ? dividend : quotient_reg;
+  wire [32:0] _step_difference_e2 = {accept ? 32'h0 : remainder_reg, _step_difference_e1[32]};
 
   assign busy = busy_reg;
   assign done = done_reg;
@@ -34,14 +32,18 @@ module SequentialDivider_33by32 (
   assign remainder = remainder_reg;
   assign accept = start & (~busy_reg);
   assign finishing = busy_reg & (cycle == 6'h20);
-  assign step_difference = {1'h0, {accept ? 32'h0 : remainder_reg, _step_difference_e1[32]}} - {2'h0, accept ? divisor : divisor_reg};
+  assign step_difference = {1'h0, _step_difference_e2} - {2'h0, accept ? divisor : divisor_reg};
   assign step_fits = ~step_difference[33];
-  assign step_remainder = step_fits ? step_difference[31:0] : _step_remainder_e1[31:0];
+  assign step_remainder = step_fits ? step_difference[31:0] : _step_difference_e2[31:0];
   always @(posedge clock) begin
     if (reset)
       busy_reg <= 1'h0;
-    else
-      busy_reg <= accept ? 1'h1 : (busy_reg ? (finishing ? 1'h0 : busy_reg) : busy_reg);
+    else if (accept)
+      busy_reg <= 1'h1;
+    else if (busy_reg) begin
+      if (finishing)
+        busy_reg <= 1'h0;
+    end
   end
   always @(posedge clock) begin
     if (reset)
@@ -52,20 +54,25 @@ module SequentialDivider_33by32 (
   always @(posedge clock) begin
     if (reset)
       cycle <= 6'h0;
-    else
-      cycle <= accept ? 6'h1 : (busy_reg ? (cycle + 6'h1) : cycle);
+    else if (accept)
+      cycle <= 6'h1;
+    else if (busy_reg)
+      cycle <= cycle + 6'h1;
   end
   always @(posedge clock) begin
-    remainder_reg <= (accept | busy_reg) ? step_remainder : remainder_reg;
+    if (accept | busy_reg)
+      remainder_reg <= step_remainder;
   end
   always @(posedge clock) begin
-    quotient_reg <= (accept | busy_reg) ? {_quotient_reg_e1[31:0], step_fits} : quotient_reg;
+    if (accept | busy_reg)
+      quotient_reg <= {_step_difference_e1[31:0], step_fits};
   end
   always @(posedge clock) begin
-    divisor_reg <= accept ? divisor : divisor_reg;
+    if (accept)
+      divisor_reg <= divisor;
   end
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, step_difference[32], _step_difference_e1[31:0], _step_remainder_e2[31:0], _step_remainder_e1[32], _quotient_reg_e1[32], 1'b0};
+  wire _unused_bits = &{1'b0, step_difference[32], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -22,7 +22,7 @@ module SequentialSquareRoot_64 (
   wire [35:0] step_difference;
   wire step_fits;
   wire [32:0] step_remainder;
-  wire [34:0] _step_remainder_e1 = {accept ? 33'h0 : remainder_reg, step_pending[63:62]};
+  wire [34:0] _step_difference_e1 = {accept ? 33'h0 : remainder_reg, step_pending[63:62]};
   wire [31:0] _root_reg_e1 = accept ? 32'h0 : root_reg;
 
   assign busy = busy_reg;
@@ -31,14 +31,18 @@ module SequentialSquareRoot_64 (
   assign accept = start & (~busy_reg);
   assign finishing = busy_reg & (cycle == 5'h1f);
   assign step_pending = accept ? value : pending_reg;
-  assign step_difference = {1'h0, {accept ? 33'h0 : remainder_reg, step_pending[63:62]}} - {2'h0, {accept ? 32'h0 : root_reg, 2'h1}};
+  assign step_difference = {1'h0, _step_difference_e1} - {2'h0, {accept ? 32'h0 : root_reg, 2'h1}};
   assign step_fits = ~step_difference[35];
-  assign step_remainder = step_fits ? step_difference[32:0] : _step_remainder_e1[32:0];
+  assign step_remainder = step_fits ? step_difference[32:0] : _step_difference_e1[32:0];
   always @(posedge clock) begin
     if (reset)
       busy_reg <= 1'h0;
-    else
-      busy_reg <= accept ? 1'h1 : (busy_reg ? (finishing ? 1'h0 : busy_reg) : busy_reg);
+    else if (accept)
+      busy_reg <= 1'h1;
+    else if (busy_reg) begin
+      if (finishing)
+        busy_reg <= 1'h0;
+    end
   end
   always @(posedge clock) begin
     if (reset)
@@ -49,20 +53,25 @@ module SequentialSquareRoot_64 (
   always @(posedge clock) begin
     if (reset)
       cycle <= 5'h0;
-    else
-      cycle <= accept ? 5'h1 : (busy_reg ? (cycle + 5'h1) : cycle);
+    else if (accept)
+      cycle <= 5'h1;
+    else if (busy_reg)
+      cycle <= cycle + 5'h1;
   end
   always @(posedge clock) begin
-    remainder_reg <= (accept | busy_reg) ? step_remainder : remainder_reg;
+    if (accept | busy_reg)
+      remainder_reg <= step_remainder;
   end
   always @(posedge clock) begin
-    root_reg <= (accept | busy_reg) ? {_root_reg_e1[30:0], step_fits} : root_reg;
+    if (accept | busy_reg)
+      root_reg <= {_root_reg_e1[30:0], step_fits};
   end
   always @(posedge clock) begin
-    pending_reg <= (accept | busy_reg) ? {step_pending[61:0], 2'h0} : pending_reg;
+    if (accept | busy_reg)
+      pending_reg <= {step_pending[61:0], 2'h0};
   end
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, step_difference[34:33], _step_remainder_e1[34:33], _root_reg_e1[31], 1'b0};
+  wire _unused_bits = &{1'b0, step_difference[34:33], _root_reg_e1[31], 1'b0};
 endmodule
 
 `default_nettype wire

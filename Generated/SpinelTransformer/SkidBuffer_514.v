@@ -24,20 +24,27 @@ module SkidBuffer_514 (
   always @(posedge clock) begin
     if (reset)
       head_valid <= 1'h0;
-    else
-      head_valid <= out_free ? (skid_valid | in_valid) : head_valid;
+    else if (out_free)
+      head_valid <= skid_valid | in_valid;
   end
   always @(posedge clock) begin
-    head_data <= out_free ? (skid_valid ? skid_data : in_bits) : head_data;
+    if (out_free)
+      head_data <= skid_valid ? skid_data : in_bits;
   end
   always @(posedge clock) begin
     if (reset)
       skid_valid <= 1'h0;
-    else
-      skid_valid <= out_free ? (skid_valid ? 1'h0 : skid_valid) : ((in_valid & in_ready) ? 1'h1 : skid_valid);
+    else if (out_free) begin
+      if (skid_valid)
+        skid_valid <= 1'h0;
+    end else if (in_valid & in_ready)
+      skid_valid <= 1'h1;
   end
   always @(posedge clock) begin
-    skid_data <= out_free ? skid_data : ((in_valid & in_ready) ? in_bits : skid_data);
+    if (~out_free) begin
+      if (in_valid & in_ready)
+        skid_data <= in_bits;
+    end
   end
 endmodule
 

@@ -487,23 +487,21 @@ module SpinelTransformer (
   reg  [63:0] error_info_reg;
   reg  dispatcher_reported;
   reg  [63:0] cycle_counter;
-  wire [63:0] _error_valid_e2 = {{4'h0, store_fault_bits_code}, 24'h0, store_fault_bits_index};
-  wire [31:0] _error_valid_e1 = _error_valid_e2[31:0] - error_info_reg[31:0];
-  wire [63:0] _error_valid_e4 = {{4'h0, load_fault_bits_code}, 24'h0, load_fault_bits_index};
-  wire [31:0] _error_valid_e3 = _error_valid_e4[31:0] - error_info_reg[31:0];
-  wire [63:0] _error_valid_e6 = {{4'h0, unroller_fault_bits_code}, 24'h0, unroller_fault_bits_index};
-  wire [31:0] _error_valid_e5 = _error_valid_e6[31:0] - error_info_reg[31:0];
-  wire [31:0] _error_valid_e7 = dispatcher_error_info[31:0] - error_info_reg[31:0];
-  wire [63:0] _error_info_reg_e2 = {{4'h0, store_fault_bits_code}, 24'h0, store_fault_bits_index};
-  wire [31:0] _error_info_reg_e1 = _error_info_reg_e2[31:0] - error_info_reg[31:0];
-  wire [63:0] _error_info_reg_e4 = {{4'h0, load_fault_bits_code}, 24'h0, load_fault_bits_index};
-  wire [31:0] _error_info_reg_e3 = _error_info_reg_e4[31:0] - error_info_reg[31:0];
-  wire [63:0] _error_info_reg_e6 = {{4'h0, unroller_fault_bits_code}, 24'h0, unroller_fault_bits_index};
-  wire [31:0] _error_info_reg_e5 = _error_info_reg_e6[31:0] - error_info_reg[31:0];
-  wire [31:0] _error_info_reg_e7 = dispatcher_error_info[31:0] - error_info_reg[31:0];
+  wire _busy_e1 = dispatcher_error & (~dispatcher_reported);
+  wire [31:0] _error_valid_e1 = dispatcher_error_info[31:0] - error_info_reg[31:0];
+  wire _error_valid_e2 = _busy_e1 & ((~error_valid) | _error_valid_e1[31]);
+  wire [63:0] _error_valid_e3 = {{4'h0, unroller_fault_bits_code}, 24'h0, unroller_fault_bits_index};
+  wire [31:0] _error_valid_e4 = _error_valid_e3[31:0] - error_info_reg[31:0];
+  wire _error_valid_e5 = unroller_fault_valid & ((~error_valid) | _error_valid_e4[31]);
+  wire [63:0] _error_valid_e6 = {{4'h0, load_fault_bits_code}, 24'h0, load_fault_bits_index};
+  wire [31:0] _error_valid_e7 = _error_valid_e6[31:0] - error_info_reg[31:0];
+  wire _error_valid_e8 = load_fault_valid & ((~error_valid) | _error_valid_e7[31]);
+  wire [63:0] _error_valid_e9 = {{4'h0, store_fault_bits_code}, 24'h0, store_fault_bits_index};
+  wire [31:0] _error_valid_e10 = _error_valid_e9[31:0] - error_info_reg[31:0];
+  wire _error_valid_e11 = store_fault_valid & ((~error_valid) | _error_valid_e10[31]);
 
   assign cmd_ready = unroller_cmd_ready;
-  assign busy = (((((((unroller_busy | station_busy) | load_busy) | execute_busy) | store_busy) | dma_busy) | accumulator_writes_pending) | cmd_valid) | ((((1'h0 | (dispatcher_error & (~dispatcher_reported))) | unroller_fault_valid) | load_fault_valid) | store_fault_valid);
+  assign busy = (((((((unroller_busy | station_busy) | load_busy) | execute_busy) | store_busy) | dma_busy) | accumulator_writes_pending) | cmd_valid) | ((((1'h0 | _busy_e1) | unroller_fault_valid) | load_fault_valid) | store_fault_valid);
   assign error = error_valid;
   assign error_info = error_info_reg;
   assign cycles = cycle_counter;
@@ -743,20 +741,32 @@ module SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       error_valid <= 1'h0;
-    else
-      error_valid <= (store_fault_valid & ((~error_valid) | _error_valid_e1[31])) ? 1'h1 : ((load_fault_valid & ((~error_valid) | _error_valid_e3[31])) ? 1'h1 : ((unroller_fault_valid & ((~error_valid) | _error_valid_e5[31])) ? 1'h1 : (((dispatcher_error & (~dispatcher_reported)) & ((~error_valid) | _error_valid_e7[31])) ? 1'h1 : error_valid)));
+    else if (_error_valid_e11)
+      error_valid <= 1'h1;
+    else if (_error_valid_e8)
+      error_valid <= 1'h1;
+    else if (_error_valid_e5)
+      error_valid <= 1'h1;
+    else if (_error_valid_e2)
+      error_valid <= 1'h1;
   end
   always @(posedge clock) begin
     if (reset)
       error_info_reg <= 64'h0;
-    else
-      error_info_reg <= (store_fault_valid & ((~error_valid) | _error_info_reg_e1[31])) ? {{4'h0, store_fault_bits_code}, 24'h0, store_fault_bits_index} : ((load_fault_valid & ((~error_valid) | _error_info_reg_e3[31])) ? {{4'h0, load_fault_bits_code}, 24'h0, load_fault_bits_index} : ((unroller_fault_valid & ((~error_valid) | _error_info_reg_e5[31])) ? {{4'h0, unroller_fault_bits_code}, 24'h0, unroller_fault_bits_index} : (((dispatcher_error & (~dispatcher_reported)) & ((~error_valid) | _error_info_reg_e7[31])) ? dispatcher_error_info : error_info_reg)));
+    else if (_error_valid_e11)
+      error_info_reg <= _error_valid_e9;
+    else if (_error_valid_e8)
+      error_info_reg <= _error_valid_e6;
+    else if (_error_valid_e5)
+      error_info_reg <= _error_valid_e3;
+    else if (_error_valid_e2)
+      error_info_reg <= dispatcher_error_info;
   end
   always @(posedge clock) begin
     if (reset)
       dispatcher_reported <= 1'h0;
-    else
-      dispatcher_reported <= dispatcher_error ? 1'h1 : dispatcher_reported;
+    else if (dispatcher_error)
+      dispatcher_reported <= 1'h1;
   end
   always @(posedge clock) begin
     if (reset)
@@ -1230,7 +1240,7 @@ module SpinelTransformer (
     .writes_pending(accumulator_writes_pending)
   );
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, station_issue_0_bits_preload_rs1, station_issue_0_bits_preload_rs2, station_issue_2_bits_preload_rs1, station_issue_2_bits_preload_rs2, scratchpad_writes_pending, _error_valid_e2[63:32], _error_valid_e1[30:0], _error_valid_e4[63:32], _error_valid_e3[30:0], _error_valid_e6[63:32], _error_valid_e5[30:0], _error_valid_e7[30:0], _error_info_reg_e2[63:32], _error_info_reg_e1[30:0], _error_info_reg_e4[63:32], _error_info_reg_e3[30:0], _error_info_reg_e6[63:32], _error_info_reg_e5[30:0], _error_info_reg_e7[30:0], 1'b0};
+  wire _unused_bits = &{1'b0, station_issue_0_bits_preload_rs1, station_issue_0_bits_preload_rs2, station_issue_2_bits_preload_rs1, station_issue_2_bits_preload_rs2, scratchpad_writes_pending, _error_valid_e1[30:0], _error_valid_e4[30:0], _error_valid_e7[30:0], _error_valid_e10[30:0], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -137,41 +137,42 @@ module StoreController_SpinelTransformer (
   wire [104:0] pending_deq_bits;
   wire [4:0] pending_count;
   reg  faulted;
+  wire _cmd_ready_e1 = ((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0);
+  wire _cmd_ready_e2 = ({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4;
+  wire _cmd_ready_e3 = ((cmd_valid & (~_cmd_ready_e1)) & _cmd_ready_e2) & (~long_pending);
+  wire _cmd_ready_e4 = _cmd_ready_e3 & (cmd_bits_cmd_rs2[31] ? acc_read_req_ready : sp_read_req_ready);
+  wire _cmd_ready_e5 = (((cmd_valid & _cmd_ready_e1) & _cmd_ready_e2) & (~read_in_flight)) & (~long_pending);
   wire [25:0] _sp_read_req_bits_e1 = cmd_bits_cmd_rs2[25:0] + {10'h0, row};
-  wire [25:0] _acc_read_req_bits_e1 = cmd_bits_cmd_rs2[25:0] + {10'h0, row};
   wire [104:0] _dma_req_valid_e1 = outgoing_deq_bits[104:0];
-  wire [104:0] _dma_req_bits_address_e1 = outgoing_deq_bits[104:0];
-  wire [104:0] _dma_req_bits_bytes_e1 = outgoing_deq_bits[104:0];
-  wire [19:0] _outgoing_enq_bits_e1 = {4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, (cmd_bits_cmd_rs2[31] & cmd_bits_cmd_rs2[29]) ? 4'h4 : 4'h1};
-  wire [104:0] _outgoing_deq_ready_e1 = outgoing_deq_bits[104:0];
-  wire [104:0] _pending_enq_valid_e1 = outgoing_deq_bits[104:0];
-  wire [104:0] _pending_enq_bits_e1 = outgoing_deq_bits[104:0];
-  wire [104:0] _pending_enq_bits_e2 = outgoing_deq_bits[104:0];
-  wire [104:0] _pending_enq_bits_e3 = outgoing_deq_bits[104:0];
-  wire [104:0] _pending_enq_bits_e4 = outgoing_deq_bits[104:0];
-  wire [104:0] _pending_enq_bits_e5 = outgoing_deq_bits[104:0];
-  wire [19:0] _arriving_note_e1 = {4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, (cmd_bits_cmd_rs2[31] & cmd_bits_cmd_rs2[29]) ? 4'h4 : 4'h1};
+  wire _fault_valid_e1 = (~pending_deq_bits[33]) & dma_resp_bits_error;
+  wire _outgoing_enq_valid_e1 = read_in_flight & (~arriving_long);
+  wire _outgoing_enq_bits_e1 = {normalizer_activation_high, st_activation} == 3'h1;
+  wire [511:0] _outgoing_enq_bits_e2 = (arriving_normalized | long_done) ? {384'h0, normalizer_result_bits} : ((~arriving_acc) ? {384'h0, sp_read_resp_bits} : (arriving_full ? acc_read_resp_bits : {384'h0, {(_outgoing_enq_bits_e1 & ($signed(scale_15_result) < $signed(8'h0))) ? 8'h0 : scale_15_result, (_outgoing_enq_bits_e1 & ($signed(scale_14_result) < $signed(8'h0))) ? 8'h0 : scale_14_result, (_outgoing_enq_bits_e1 & ($signed(scale_13_result) < $signed(8'h0))) ? 8'h0 : scale_13_result, (_outgoing_enq_bits_e1 & ($signed(scale_12_result) < $signed(8'h0))) ? 8'h0 : scale_12_result, (_outgoing_enq_bits_e1 & ($signed(scale_11_result) < $signed(8'h0))) ? 8'h0 : scale_11_result, (_outgoing_enq_bits_e1 & ($signed(scale_10_result) < $signed(8'h0))) ? 8'h0 : scale_10_result, (_outgoing_enq_bits_e1 & ($signed(scale_9_result) < $signed(8'h0))) ? 8'h0 : scale_9_result, (_outgoing_enq_bits_e1 & ($signed(scale_8_result) < $signed(8'h0))) ? 8'h0 : scale_8_result, (_outgoing_enq_bits_e1 & ($signed(scale_7_result) < $signed(8'h0))) ? 8'h0 : scale_7_result, (_outgoing_enq_bits_e1 & ($signed(scale_6_result) < $signed(8'h0))) ? 8'h0 : scale_6_result, (_outgoing_enq_bits_e1 & ($signed(scale_5_result) < $signed(8'h0))) ? 8'h0 : scale_5_result, (_outgoing_enq_bits_e1 & ($signed(scale_4_result) < $signed(8'h0))) ? 8'h0 : scale_4_result, (_outgoing_enq_bits_e1 & ($signed(scale_3_result) < $signed(8'h0))) ? 8'h0 : scale_3_result, (_outgoing_enq_bits_e1 & ($signed(scale_2_result) < $signed(8'h0))) ? 8'h0 : scale_2_result, (_outgoing_enq_bits_e1 & ($signed(scale_1_result) < $signed(8'h0))) ? 8'h0 : scale_1_result, (_outgoing_enq_bits_e1 & ($signed(scale_0_result) < $signed(8'h0))) ? 8'h0 : scale_0_result}}));
+  wire [19:0] _outgoing_enq_bits_e3 = {4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, (cmd_bits_cmd_rs2[31] & cmd_bits_cmd_rs2[29]) ? 4'h4 : 4'h1};
+  wire [104:0] _outgoing_enq_bits_e4 = {cmd_bits_cmd_rs1 + {16'h0, {32'h0, row} * {16'h0, st_dram_stride}}, _outgoing_enq_bits_e3[6:0], _cmd_ready_e1 | (normalized & (cmd_bits_cmd_rs2[28:26] != 3'h0)), last_row, cmd_bits_index};
+  wire _normalizer_configure_valid_e1 = (cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3);
+  wire _st_dram_stride_e1 = ((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) & (~_normalizer_configure_valid_e1);
 
-  assign cmd_ready = (((((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~long_pending)) & (cmd_bits_cmd_rs2[31] ? acc_read_req_ready : sp_read_req_ready)) | ((((cmd_valid & (((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~read_in_flight)) & (~long_pending))) & last_row;
-  assign sp_read_req_valid = (((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~long_pending)) & (~cmd_bits_cmd_rs2[31]);
+  assign cmd_ready = (_cmd_ready_e4 | _cmd_ready_e5) & last_row;
+  assign sp_read_req_valid = _cmd_ready_e3 & (~cmd_bits_cmd_rs2[31]);
   assign sp_read_req_bits = _sp_read_req_bits_e1[11:0];
-  assign acc_read_req_valid = (((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~long_pending)) & cmd_bits_cmd_rs2[31];
-  assign acc_read_req_bits = _acc_read_req_bits_e1[11:0];
+  assign acc_read_req_valid = _cmd_ready_e3 & cmd_bits_cmd_rs2[31];
+  assign acc_read_req_bits = _sp_read_req_bits_e1[11:0];
   assign dma_req_valid = (outgoing_deq_valid & (~_dma_req_valid_e1[33])) & pending_enq_ready;
-  assign dma_req_bits_address = _dma_req_bits_address_e1[104:41];
-  assign dma_req_bits_bytes = _dma_req_bits_bytes_e1[40:34];
+  assign dma_req_bits_address = _dma_req_valid_e1[104:41];
+  assign dma_req_bits_bytes = _dma_req_valid_e1[40:34];
   assign dma_req_bits_data = outgoing_deq_bits[616:105];
   assign dma_req_bits_tag = 1'h0;
   assign dma_resp_ready = pending_deq_valid & (~pending_deq_bits[33]);
-  assign retire = (pending_deq_valid & (pending_deq_bits[33] | dma_resp_valid)) & pending_deq_bits[32];
-  assign fault_valid = ((pending_deq_valid & (pending_deq_bits[33] | dma_resp_valid)) & ((~pending_deq_bits[33]) & dma_resp_bits_error)) & (~faulted);
+  assign retire = pending_deq_ready & pending_deq_bits[32];
+  assign fault_valid = (pending_deq_ready & _fault_valid_e1) & (~faulted);
   assign fault_bits_code = 4'hc;
   assign fault_bits_index = pending_deq_bits[31:0];
   assign busy = (((cmd_valid | read_in_flight) | long_pending) | outgoing_deq_valid) | pending_deq_valid;
-  assign outgoing_enq_valid = ((read_in_flight & (~arriving_long)) | long_done) | ((((cmd_valid & (((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~read_in_flight)) & (~long_pending));
-  assign outgoing_enq_bits = (read_in_flight & (~arriving_long)) ? {(arriving_normalized | long_done) ? {384'h0, normalizer_result_bits} : ((~arriving_acc) ? {384'h0, sp_read_resp_bits} : (arriving_full ? acc_read_resp_bits : {384'h0, {(({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_15_result) < $signed(8'h0))) ? 8'h0 : scale_15_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_14_result) < $signed(8'h0))) ? 8'h0 : scale_14_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_13_result) < $signed(8'h0))) ? 8'h0 : scale_13_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_12_result) < $signed(8'h0))) ? 8'h0 : scale_12_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_11_result) < $signed(8'h0))) ? 8'h0 : scale_11_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_10_result) < $signed(8'h0))) ? 8'h0 : scale_10_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_9_result) < $signed(8'h0))) ? 8'h0 : scale_9_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_8_result) < $signed(8'h0))) ? 8'h0 : scale_8_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_7_result) < $signed(8'h0))) ? 8'h0 : scale_7_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_6_result) < $signed(8'h0))) ? 8'h0 : scale_6_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_5_result) < $signed(8'h0))) ? 8'h0 : scale_5_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_4_result) < $signed(8'h0))) ? 8'h0 : scale_4_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_3_result) < $signed(8'h0))) ? 8'h0 : scale_3_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_2_result) < $signed(8'h0))) ? 8'h0 : scale_2_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_1_result) < $signed(8'h0))) ? 8'h0 : scale_1_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_0_result) < $signed(8'h0))) ? 8'h0 : scale_0_result}})), {arriving_note[104:41], arriving_note[40:34], arriving_note[33], arriving_note[32], arriving_note[31:0]}} : (long_done ? {(arriving_normalized | long_done) ? {384'h0, normalizer_result_bits} : ((~arriving_acc) ? {384'h0, sp_read_resp_bits} : (arriving_full ? acc_read_resp_bits : {384'h0, {(({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_15_result) < $signed(8'h0))) ? 8'h0 : scale_15_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_14_result) < $signed(8'h0))) ? 8'h0 : scale_14_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_13_result) < $signed(8'h0))) ? 8'h0 : scale_13_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_12_result) < $signed(8'h0))) ? 8'h0 : scale_12_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_11_result) < $signed(8'h0))) ? 8'h0 : scale_11_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_10_result) < $signed(8'h0))) ? 8'h0 : scale_10_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_9_result) < $signed(8'h0))) ? 8'h0 : scale_9_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_8_result) < $signed(8'h0))) ? 8'h0 : scale_8_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_7_result) < $signed(8'h0))) ? 8'h0 : scale_7_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_6_result) < $signed(8'h0))) ? 8'h0 : scale_6_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_5_result) < $signed(8'h0))) ? 8'h0 : scale_5_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_4_result) < $signed(8'h0))) ? 8'h0 : scale_4_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_3_result) < $signed(8'h0))) ? 8'h0 : scale_3_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_2_result) < $signed(8'h0))) ? 8'h0 : scale_2_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_1_result) < $signed(8'h0))) ? 8'h0 : scale_1_result, (({normalizer_activation_high, st_activation} == 3'h1) & ($signed(scale_0_result) < $signed(8'h0))) ? 8'h0 : scale_0_result}})), held_note} : {512'h0, {cmd_bits_cmd_rs1 + {16'h0, {32'h0, row} * {16'h0, st_dram_stride}}, _outgoing_enq_bits_e1[6:0], (((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)) | (normalized & (cmd_bits_cmd_rs2[28:26] != 3'h0)), last_row, cmd_bits_index}});
-  assign outgoing_deq_ready = (outgoing_deq_valid & pending_enq_ready) & ((~(~_outgoing_deq_ready_e1[33])) | dma_req_ready);
-  assign normalizer_configure_valid = (cmd_valid & cmd_ready) & ((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3));
+  assign outgoing_enq_valid = (_outgoing_enq_valid_e1 | long_done) | _cmd_ready_e5;
+  assign outgoing_enq_bits = _outgoing_enq_valid_e1 ? {_outgoing_enq_bits_e2, {arriving_note[104:41], arriving_note[40:34], arriving_note[33], arriving_note[32], arriving_note[31:0]}} : (long_done ? {_outgoing_enq_bits_e2, held_note} : {512'h0, _outgoing_enq_bits_e4});
+  assign outgoing_deq_ready = (outgoing_deq_valid & pending_enq_ready) & ((~(~_dma_req_valid_e1[33])) | dma_req_ready);
+  assign normalizer_configure_valid = (cmd_valid & cmd_ready) & _normalizer_configure_valid_e1;
   assign normalizer_configure_bits_funct = cmd_bits_cmd_funct;
   assign normalizer_configure_bits_rs1 = cmd_bits_cmd_rs1;
   assign normalizer_configure_bits_rs2 = cmd_bits_cmd_rs2;
@@ -184,7 +185,7 @@ module StoreController_SpinelTransformer (
   assign normalizer_row_bits_scale = st_acc_scale;
   assign normalized = ((1'h1 & cmd_bits_cmd_rs2[31]) & (~cmd_bits_cmd_rs2[29])) & ((cmd_bits_cmd_rs2[28:26] != 3'h0) | ({normalizer_activation_high, st_activation} >= 3'h2));
   assign long = normalized & ((((cmd_bits_cmd_rs2[28:26] == 3'h2) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) | ((cmd_bits_cmd_rs2[28:26] == 3'h0) & ({normalizer_activation_high, st_activation} == 3'h2)));
-  assign last_row = (((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)) | (({1'h0, row} + {1'h0, 16'h1}) >= {1'h0, cmd_bits_cmd_rs2[63:48]});
+  assign last_row = _cmd_ready_e1 | (({1'h0, row} + {1'h0, 16'h1}) >= {1'h0, cmd_bits_cmd_rs2[63:48]});
   assign long_done = (long_pending & (~arriving_long)) & normalizer_result_valid;
   assign scale_0_value = acc_read_resp_bits[31:0];
   assign scale_0_scale = st_acc_scale;
@@ -218,47 +219,49 @@ module StoreController_SpinelTransformer (
   assign scale_14_scale = st_acc_scale;
   assign scale_15_value = acc_read_resp_bits[511:480];
   assign scale_15_scale = st_acc_scale;
-  assign pending_enq_valid = (outgoing_deq_valid & pending_enq_ready) & ((~(~_pending_enq_valid_e1[33])) | dma_req_ready);
-  assign pending_enq_bits = {_pending_enq_bits_e1[104:41], _pending_enq_bits_e2[40:34], _pending_enq_bits_e3[33], _pending_enq_bits_e4[32], _pending_enq_bits_e5[31:0]};
+  assign pending_enq_valid = outgoing_deq_ready;
+  assign pending_enq_bits = {_dma_req_valid_e1[104:41], _dma_req_valid_e1[40:34], _dma_req_valid_e1[33], _dma_req_valid_e1[32], _dma_req_valid_e1[31:0]};
   assign pending_deq_ready = pending_deq_valid & (pending_deq_bits[33] | dma_resp_valid);
   always @(posedge clock) begin
     if (reset)
       st_dram_stride <= 32'h0;
-    else
-      st_dram_stride <= (((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) & (~((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3)))) ? cmd_bits_cmd_rs2[31:0] : st_dram_stride;
+    else if (_st_dram_stride_e1)
+      st_dram_stride <= cmd_bits_cmd_rs2[31:0];
   end
   always @(posedge clock) begin
     if (reset)
       st_activation <= 2'h0;
-    else
-      st_activation <= (((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) & (~((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3)))) ? cmd_bits_cmd_rs1[3:2] : st_activation;
+    else if (_st_dram_stride_e1)
+      st_activation <= cmd_bits_cmd_rs1[3:2];
   end
   always @(posedge clock) begin
     if (reset)
       st_acc_scale <= 32'h3f800000;
-    else
-      st_acc_scale <= (((cmd_valid & cmd_ready) & (cmd_bits_cmd_funct == 7'h0)) & (~((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3)))) ? cmd_bits_cmd_rs2[63:32] : st_acc_scale;
+    else if (_st_dram_stride_e1)
+      st_acc_scale <= cmd_bits_cmd_rs2[63:32];
   end
   always @(posedge clock) begin
     if (reset)
       read_in_flight <= 1'h0;
     else
-      read_in_flight <= (((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~long_pending)) & (cmd_bits_cmd_rs2[31] ? acc_read_req_ready : sp_read_req_ready);
+      read_in_flight <= _cmd_ready_e4;
   end
   always @(posedge clock) begin
     if (reset)
       long_pending <= 1'h0;
-    else
-      long_pending <= long_done ? 1'h0 : ((((((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~long_pending)) & (cmd_bits_cmd_rs2[31] ? acc_read_req_ready : sp_read_req_ready)) & long) ? 1'h1 : long_pending);
+    else if (long_done)
+      long_pending <= 1'h0;
+    else if (_cmd_ready_e4 & long)
+      long_pending <= 1'h1;
   end
   always @(posedge clock) begin
     if (reset)
       row <= 16'h0;
-    else
-      row <= (((((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~long_pending)) & (cmd_bits_cmd_rs2[31] ? acc_read_req_ready : sp_read_req_ready)) | ((((cmd_valid & (((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~read_in_flight)) & (~long_pending))) ? (last_row ? 16'h0 : (row + 16'h1)) : row;
+    else if (_cmd_ready_e4 | _cmd_ready_e5)
+      row <= last_row ? 16'h0 : (row + 16'h1);
   end
   always @(posedge clock) begin
-    arriving_note <= {cmd_bits_cmd_rs1 + {16'h0, {32'h0, row} * {16'h0, st_dram_stride}}, _arriving_note_e1[6:0], (((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)) | (normalized & (cmd_bits_cmd_rs2[28:26] != 3'h0)), last_row, cmd_bits_index};
+    arriving_note <= _outgoing_enq_bits_e4;
   end
   always @(posedge clock) begin
     arriving_acc <= cmd_bits_cmd_rs2[31];
@@ -270,16 +273,17 @@ module StoreController_SpinelTransformer (
     if (reset)
       arriving_normalized <= 1'h0;
     else
-      arriving_normalized <= normalized & ((((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~long_pending)) & (cmd_bits_cmd_rs2[31] ? acc_read_req_ready : sp_read_req_ready));
+      arriving_normalized <= normalized & _cmd_ready_e4;
   end
   always @(posedge clock) begin
     if (reset)
       arriving_long <= 1'h0;
     else
-      arriving_long <= long & ((((cmd_valid & (~(((cmd_bits_cmd_funct == 7'h0) | (cmd_bits_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))) & (({1'h0, outgoing_count} + (read_in_flight ? 4'h1 : 4'h0)) < 4'h4)) & (~long_pending)) & (cmd_bits_cmd_rs2[31] ? acc_read_req_ready : sp_read_req_ready));
+      arriving_long <= long & _cmd_ready_e4;
   end
   always @(posedge clock) begin
-    held_note <= arriving_long ? {arriving_note[104:41], arriving_note[40:34], arriving_note[33], arriving_note[32], arriving_note[31:0]} : held_note;
+    if (arriving_long)
+      held_note <= {arriving_note[104:41], arriving_note[40:34], arriving_note[33], arriving_note[32], arriving_note[31:0]};
   end
   always @(posedge clock) begin
     arriving_columns <= cmd_bits_cmd_rs2[47:32];
@@ -296,8 +300,12 @@ module StoreController_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       faulted <= 1'h0;
-    else
-      faulted <= (pending_deq_valid & (pending_deq_bits[33] | dma_resp_valid)) ? (pending_deq_bits[32] ? 1'h0 : (((~pending_deq_bits[33]) & dma_resp_bits_error) ? 1'h1 : faulted)) : faulted;
+    else if (pending_deq_ready) begin
+      if (pending_deq_bits[32])
+        faulted <= 1'h0;
+      else if (_fault_valid_e1)
+        faulted <= 1'h1;
+    end
   end
   Queue_4x617 outgoing (
     .clock(clock),
@@ -421,7 +429,7 @@ module StoreController_SpinelTransformer (
     .count(pending_count)
   );
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, cmd_bits_sequence, cmd_bits_loop_internal, cmd_bits_loop_slot, sp_read_resp_valid, acc_read_resp_valid, dma_resp_bits_tag, outgoing_enq_ready, normalizer_busy, pending_deq_bits[104:34], pending_count, _sp_read_req_bits_e1[25:12], _acc_read_req_bits_e1[25:12], _dma_req_valid_e1[104:34], _dma_req_valid_e1[32:0], _dma_req_bits_address_e1[40:0], _dma_req_bits_bytes_e1[104:41], _dma_req_bits_bytes_e1[33:0], _outgoing_enq_bits_e1[19:7], _outgoing_deq_ready_e1[104:34], _outgoing_deq_ready_e1[32:0], _pending_enq_valid_e1[104:34], _pending_enq_valid_e1[32:0], _pending_enq_bits_e1[40:0], _pending_enq_bits_e2[104:41], _pending_enq_bits_e2[33:0], _pending_enq_bits_e3[104:34], _pending_enq_bits_e3[32:0], _pending_enq_bits_e4[104:33], _pending_enq_bits_e4[31:0], _pending_enq_bits_e5[104:32], _arriving_note_e1[19:7], 1'b0};
+  wire _unused_bits = &{1'b0, cmd_bits_sequence, cmd_bits_loop_internal, cmd_bits_loop_slot, sp_read_resp_valid, acc_read_resp_valid, dma_resp_bits_tag, outgoing_enq_ready, normalizer_busy, pending_deq_bits[104:34], pending_count, _sp_read_req_bits_e1[25:12], _outgoing_enq_bits_e3[19:7], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -6,8 +6,9 @@ import SpinelHDL
 ///
 /// Two cached stages, keyed by a hash of everything that goes into them:
 /// 1. **Model** (once per design): `verilator --cc --build -O3 --x-assign unique
-///    --x-initial unique --prefix Vspinel_top [--trace]` into a static library, plus Verilator's
-///    runtime (`libverilated.a`). Key: Verilog files, top, flags, `verilator --version`.
+///    --x-initial unique --prefix Vspinel_top -MAKEFLAGS OPT_FAST=-O1 [--trace]` into a static
+///    library, plus Verilator's runtime (`libverilated.a`). Key: Verilog files, top, flags,
+///    `verilator --version`.
 /// 2. **Executable** (once per testbench): the harness and the testbench compiled with gcc/g++
 ///    and linked against the model. Key: the model's key, harness files, testbench sources and
 ///    headers, flags, compiler versions.
@@ -19,8 +20,11 @@ public enum HarnessBuild {
     /// The Verilator `--prefix` the harness expects (`HarnessGenerator.modelClass`).
     public static let modelClass = "Vspinel_top"
 
-    /// Verilator flags of the model stage (`--trace` is added when a waveform is wanted).
-    public static let modelFlags = ["--cc", "-O3", "--x-assign", "unique", "--x-initial", "unique", "--prefix", modelClass]
+    /// Verilator flags of the model stage (`--trace` is added when a waveform is wanted). The
+    /// model's per-cycle code is compiled with `-O1` rather than Verilator's default `-Os`: on the
+    /// default preset that compiles in two thirds of the time and simulates no slower.
+    public static let modelFlags = ["--cc", "-O3", "--x-assign", "unique", "--x-initial", "unique", "--prefix", modelClass,
+                                    "-MAKEFLAGS", "OPT_FAST=-O1"]
 
     /// Flags for the harness and C++ testbench sources, and for C testbench sources.
     public static let cxxFlags = ["-std=gnu++17", "-O2", "-faligned-new", "-Wall", "-Wno-unused-parameter"]

@@ -162,8 +162,8 @@ public final class VerilatorSimulation {
 
 /// Builds the shared library of a simulator.
 enum VerilatorBuild {
-    static let flags = ["--cc", "-Wall", "-O3", "--x-assign", "unique", "--x-initial", "unique",
-                        "-CFLAGS", "-fPIC -fvisibility=hidden -O1", "-LDFLAGS", "-shared -Wl,-Bsymbolic"]
+    static let flags = ["--cc", "-Wall", "-O3", "--x-assign", "unique", "--x-initial", "unique", "-MAKEFLAGS", "OPT_FAST=-O1",
+                        "-CFLAGS", "-fPIC -fvisibility=hidden", "-LDFLAGS", "-shared -Wl,-Bsymbolic"]
 
     /// The ports of the top module as the emitter writes them (clock and reset first).
     static func ports(of module: ModuleIR) -> [VerilatorSimulation.Port] {

@@ -193,6 +193,44 @@ private struct UnusedBits: Module {
     }
 }
 
+/// A condition of several operators around two registers, and a wire's expression used again.
+private struct SharedExpressions: Module {
+    var io: Ports {
+        Ports(.input("a", .uint(4)), .input("b", .uint(4)), .input("go", .bool), .input("d", .uint(4)),
+              .output("sum", .uint(4)), .output("zero", .bool), .output("p", .uint(4)), .output("q", .uint(4)))
+    }
+    func build(_ m: ModuleBuilder, _ io: Ports) {
+        let p = m.register("p_r", .uint(4)), q = m.register("q_r", .uint(4))
+        m.when(io.go && io.a === io.b) {
+            p.set(io.d)
+            q.set(~io.d)
+        }
+        io.sum.set(io.a +% io.b)
+        io.zero.set((io.a +% io.b) === 0)
+        io.p.set(p)
+        io.q.set(q)
+    }
+}
+
+/// Registers under nested `when`s and an empty `when` branch.
+private struct NestedWhens: Module {
+    var io: Ports {
+        Ports(.input("c", .bool), .input("e", .bool), .input("x", .uint(4)), .input("y", .uint(4)),
+              .output("r", .uint(4)), .output("s", .uint(4)))
+    }
+    func build(_ m: ModuleBuilder, _ io: Ports) {
+        let r = m.register("r_r", .uint(4), reset: 0), s = m.register("s_r", .uint(4))
+        m.when(io.c) {
+            m.when(io.e) { r.set(io.x) }
+        }.otherwise {
+            r.set(io.y)
+            s.set(io.x)
+        }
+        io.r.set(r)
+        io.s.set(s)
+    }
+}
+
 /// Declarations on known lines, for the locator test.
 private struct Located: Module {
     let probe: LineProbe
@@ -489,7 +527,43 @@ struct EmitterTests {
         let text = file("DefaultAndHold.v", in: files)
         #expect(text.contains("  assign out = c ? 4'h0 : x;\n"))
         #expect(text.contains("  assign held = held_r;\n"))
-        #expect(text.contains("    held_r <= c ? x : held_r;\n"))
+        #expect(text.contains("    if (c)\n      held_r <= x;\n"))
+        try expectLintClean(files)
+    }
+
+    /// A condition used by two registers is computed once; an expression a wire is assigned is
+    /// read from the wire elsewhere.
+    @Test func sharedExpressionsAreComputedOnce() throws {
+        let files = try emitFiles(SharedExpressions())
+        let text = file("SharedExpressions.v", in: files)
+        #expect(text.contains("  wire _p_r_e1 = go & (a == b);\n"))
+        #expect(text.contains("    if (_p_r_e1)\n      p_r <= d;\n"))
+        #expect(text.contains("    if (_p_r_e1)\n      q_r <= ~d;\n"))
+        #expect(text.contains("  assign sum = a + b;\n"))
+        #expect(text.contains("  assign zero = sum == 4'h0;\n"))
+        try expectLintClean(files)
+    }
+
+    /// A register keeps its value through `if`s: nested `when`s nest, an empty branch negates.
+    @Test func registerWhensBecomeIfs() throws {
+        let files = try emitFiles(NestedWhens())
+        let text = file("NestedWhens.v", in: files)
+        #expect(text.contains("""
+              always @(posedge clock) begin
+                if (reset)
+                  r_r <= 4'h0;
+                else if (c) begin
+                  if (e)
+                    r_r <= x;
+                end else
+                  r_r <= y;
+              end
+              always @(posedge clock) begin
+                if (~c)
+                  s_r <= x;
+              end
+
+            """))
         try expectLintClean(files)
     }
 
@@ -622,6 +696,8 @@ struct EmitterTests {
         ("Constants", { try Elaborator.elaborate(Constants()) }),
         ("Extensions", { try Elaborator.elaborate(Extensions()) }),
         ("SliceOfSum", { try Elaborator.elaborate(SliceOfSum()) }),
+        ("SharedExpressions", { try Elaborator.elaborate(SharedExpressions()) }),
+        ("NestedWhens", { try Elaborator.elaborate(NestedWhens()) }),
         ("SignedOps", { try Elaborator.elaborate(SignedOps()) }),
         ("MaskedMemory", { try Elaborator.elaborate(MaskedMemory()) }),
         ("RegisterFile", { try Elaborator.elaborate(RegisterFile()) }),

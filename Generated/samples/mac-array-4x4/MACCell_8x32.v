@@ -20,7 +20,8 @@ module MACCell_8x32 (
   assign w_out = weight;
   assign psum_out = psum_reg;
   always @(posedge clock) begin
-    weight <= load ? w_in : weight;
+    if (load)
+      weight <= w_in;
   end
   always @(posedge clock) begin
     a_reg <= a_in;

@@ -19,6 +19,13 @@ public struct GeneratedFile: Hashable, Sendable {
 /// module receives but does not use are gathered into one `_unused_bits` reduction, the idiom
 /// Verilator documents for deliberately unused signals. Nothing in the output depends on time,
 /// machine or hash-table order.
+///
+/// The output is also quick to simulate: an expression that several places use (the condition
+/// of a `when` around an array of registers, say) is computed once, on the signal assigned it or
+/// on an emitter-made wire `_<signal>_e<n>` (`ExpressionGraph`), and a register's `when`s become
+/// `if`s in its always block, so that a simulator skips a register in a cycle where nothing
+/// assigns it. Verilator compiles every repetition of an expression separately, and checks
+/// every register every cycle.
 public struct VerilogEmitter {
     /// Append `// File.swift:42` to declarations and assignments.
     public var locators: Bool
@@ -49,10 +56,25 @@ private struct ModuleWriter {
     let module: ModuleIR
     let design: Design
     let locators: Bool
-    let assignments: ExpandedAssignments
+    /// Every expression of the module, equal subexpressions once.
+    let graph: ExpressionGraph
+    /// Per signal, the node of the expression it is assigned (its next value, for a register).
+    let values: [Int?]
+    /// Per register, the nodes of its reset value and enable.
+    let resets: [Int?], enables: [Int?]
+    /// Per node, whether it gets a name because several places use it.
+    let shared: [Bool]
 
-    /// Emitter-made wires: name, width, value.
-    var temporaries: [(name: String, width: Int, value: String)] = []
+    /// What a node is called once it has a name: a combinational signal assigned exactly that
+    /// expression, or an emitter-made wire.
+    enum NodeName: Equatable {
+        case signal(SignalID)
+        case temporary(String)
+    }
+    var nodeNames: [NodeName?]
+
+    /// Emitter-made wires: name, width, value, where the expression was written.
+    var temporaries: [(name: String, width: Int, value: String, location: SourceLocation)] = []
     var temporaryCount: [String: Int] = [:]
     /// Per signal, which bits something reads.
     var used: [[Bool]]
@@ -65,7 +87,34 @@ private struct ModuleWriter {
         self.module = module
         self.design = design
         self.locators = locators
-        assignments = ExpandedAssignments(module)
+        let assignments = ExpandedAssignments(module)
+        var graph = ExpressionGraph()
+        var values: [Int?] = Array(repeating: nil, count: module.signals.count)
+        var resets = values, enables = values
+        for (id, signal) in module.signals.enumerated() where !signal.isRegister {
+            values[id] = assignments.values[id].map { graph.add($0) }
+        }
+        for (id, signal) in module.signals.enumerated() {
+            guard case .register(let reset, let enable) = signal.kind else { continue }
+            values[id] = assignments.values[id].map { graph.add($0) }
+            resets[id] = reset.map { graph.add($0) }
+            enables[id] = enable.map { graph.add($0) }
+        }
+        self.graph = graph
+        self.values = values
+        self.resets = resets
+        self.enables = enables
+        shared = graph.sharedNodes()
+        // A combinational signal names the expression it is assigned, wherever else that
+        // expression appears (an operator's result: a plain value is clearer written out).
+        nodeNames = Array(repeating: nil, count: graph.nodes.count)
+        for (id, signal) in module.signals.enumerated() where !signal.isRegister {
+            guard let node = values[id], nodeNames[node] == nil else { continue }
+            switch graph.nodes[node].operation {
+            case .unary, .binary, .mux, .concat: nodeNames[node] = .signal(id)
+            case .signal, .literal, .slice, .extend, .reinterpret: break
+            }
+        }
         used = module.signals.map { Array(repeating: false, count: $0.type.width) }
         taken = Set([Naming.clock, Naming.reset] + module.signals.map(\.name) + module.memories.map(\.name) + module.instances.map(\.name))
     }
@@ -101,47 +150,80 @@ private struct ModuleWriter {
         for bit in low...top { used[id][bit] = true }
     }
 
-    /// The name of a plain signal reference (through reinterpretations), if `expr` is one.
-    func identifier(_ expr: Expr) -> SignalID? {
-        switch expr.operation {
+    /// Marks bits of a named node used; its whole width without `high`.
+    mutating func markUsed(_ name: NodeName, width: Int, high: Int? = nil, low: Int = 0) {
+        switch name {
+        case .signal(let id): markUsed(id, high: high, low: low)
+        case .temporary(let temporary): for bit in low...(high ?? width - 1) { temporaryUsed[temporary]![bit] = true }
+        }
+    }
+
+    func text(_ name: NodeName) -> String {
+        switch name {
+        case .signal(let id): module.signals[id].name
+        case .temporary(let temporary): temporary
+        }
+    }
+
+    /// The signal a node reads as a whole (through reinterpretations), if it is one.
+    func identifier(_ node: Int) -> SignalID? {
+        switch graph.nodes[node].operation {
         case .signal(let id): id
         case .reinterpret(let operand): identifier(operand)
         default: nil
         }
     }
 
-    /// A name holding `expr`: the signal itself, or a new temporary wire.
-    mutating func named(_ expr: Expr, hint: String) -> (name: String, signal: SignalID?) {
-        if let id = identifier(expr) { return (module.signals[id].name, id) }
+    /// A name holding `node`: the signal itself, the name it already has, or a new temporary wire.
+    mutating func name(_ node: Int, hint: String) -> NodeName {
+        if let id = identifier(node) { return .signal(id) }
+        if let name = nodeNames[node] { return name }
+        // Operands first: temporaries are numbered in the order they are declared.
+        let value = expand(node, hint: hint, nested: false)
         let count = (temporaryCount[hint] ?? 0) + 1
         temporaryCount[hint] = count
         let name = fresh("_\(hint)_e\(count)")
-        let value = emit(expr, hint: hint, nested: false)
-        temporaries.append((name, expr.width, value))
-        temporaryUsed[name] = Array(repeating: false, count: expr.width)
-        return (name, nil)
+        temporaries.append((name, graph.nodes[node].width, value, graph.nodes[node].location))
+        temporaryUsed[name] = Array(repeating: false, count: graph.nodes[node].width)
+        nodeNames[node] = .temporary(name)
+        return .temporary(name)
     }
 
-    /// `high:low` of a named value, marking the bits used.
-    mutating func select(_ expr: Expr, high: Int, low: Int, hint: String) -> String {
-        let (name, id) = named(expr, hint: hint)
-        if let id {
-            markUsed(id, high: high, low: low)
-        } else {
-            for bit in low...high { temporaryUsed[name]![bit] = true }
+    /// `high:low` of a named node, marking the bits used.
+    mutating func select(_ node: Int, high: Int, low: Int, hint: String) -> String {
+        let name = name(node, hint: hint)
+        markUsed(name, width: graph.nodes[node].width, high: high, low: low)
+        if graph.nodes[node].width == 1 { return text(name) }
+        return high == low ? "\(text(name))[\(high)]" : "\(text(name))[\(high):\(low)]"
+    }
+
+    /// The value assigned to signal `target`: written out, unless another signal already names it.
+    mutating func emitValue(_ node: Int, of target: SignalID) -> String {
+        let hint = module.signals[target].name
+        if nodeNames[node] == .signal(target) { return expand(node, hint: hint, nested: false) }
+        return emit(node, hint: hint, nested: false)
+    }
+
+    /// `node` as an operand: by its name if it has or deserves one, otherwise written out.
+    mutating func emit(_ node: Int, hint: String, nested: Bool = true) -> String {
+        if nodeNames[node] != nil || shared[node] {
+            let name = name(node, hint: hint)
+            markUsed(name, width: graph.nodes[node].width)
+            return text(name)
         }
-        if expr.width == 1 { return name }
-        return high == low ? "\(name)[\(high)]" : "\(name)[\(high):\(low)]"
+        return expand(node, hint: hint, nested: nested)
     }
 
-    mutating func emit(_ expr: Expr, hint: String, nested: Bool = true) -> String {
+    /// `node` written out, its operands by `emit`.
+    mutating func expand(_ node: Int, hint: String, nested: Bool) -> String {
         func wrap(_ text: String) -> String { nested ? "(\(text))" : text }
-        switch expr.operation {
+        let width = graph.nodes[node].width
+        switch graph.nodes[node].operation {
         case .signal(let id):
             markUsed(id)
             return module.signals[id].name
         case .literal(let value):
-            return Self.literal(value, width: expr.width)
+            return Self.literal(value, width: width)
         case .reinterpret(let operand):
             return emit(operand, hint: hint, nested: nested)
         case .unary(let op, let operand):
@@ -149,10 +231,11 @@ private struct ModuleWriter {
         case .binary(let op, let lhs, let rhs):
             let left = emit(lhs, hint: hint), right = emit(rhs, hint: hint)
             let orderedCompare = op.isComparison && op != .equal && op != .notEqual
-            if lhs.type.isSigned && orderedCompare {
+            let signed = graph.nodes[lhs].type.isSigned
+            if signed && orderedCompare {
                 return wrap("$signed(\(left)) \(op.rawValue) $signed(\(right))")
             }
-            if lhs.type.isSigned && op == .shiftRight {
+            if signed && op == .shiftRight {
                 // The concatenation keeps the shift self-determined, hence signed (arithmetic).
                 return "{$signed(\(left)) >>> \(right)}"
             }
@@ -160,20 +243,81 @@ private struct ModuleWriter {
         case .mux(let condition, let whenTrue, let whenFalse):
             return wrap("\(emit(condition, hint: hint)) ? \(emit(whenTrue, hint: hint)) : \(emit(whenFalse, hint: hint))")
         case .slice(let operand, let high, let low):
-            if low == 0 && high == operand.width - 1 { return emit(operand, hint: hint, nested: nested) }
+            if low == 0 && high == graph.nodes[operand].width - 1 { return emit(operand, hint: hint, nested: nested) }
             return select(operand, high: high, low: low, hint: hint)
         case .concat(let parts):
             return "{" + parts.map { emit($0, hint: hint, nested: false) }.joined(separator: ", ") + "}"
         case .extend(let operand):
-            let extra = expr.width - operand.width
+            let operandType = graph.nodes[operand].type
+            let extra = width - operandType.width
             if extra == 0 { return emit(operand, hint: hint, nested: nested) }
-            if operand.type.isSigned {
-                let (name, id) = named(operand, hint: hint)
-                if let id { markUsed(id) } else { temporaryUsed[name] = temporaryUsed[name]!.map { _ in true } }
-                let sign = operand.width == 1 ? name : "\(name)[\(operand.width - 1)]"
-                return extra == 1 ? "{\(sign), \(name)}" : "{{\(extra){\(sign)}}, \(name)}"
+            if operandType.isSigned {
+                let name = name(operand, hint: hint)
+                markUsed(name, width: operandType.width)
+                let sign = operandType.width == 1 ? text(name) : "\(text(name))[\(operandType.width - 1)]"
+                return extra == 1 ? "{\(sign), \(text(name))}" : "{{\(extra){\(sign)}}, \(text(name))}"
             }
             return "{\(extra)'h0, \(emit(operand, hint: hint, nested: false))}"
+        }
+    }
+
+    // MARK: Register updates
+
+    /// A register's update: an assignment, or an `if` around updates.
+    indirect enum Update {
+        case assign(String)
+        case when(test: String, then: Update, otherwise: Update?)
+    }
+
+    /// Whether `node` leaves `register` as it is on some path through its muxes.
+    func keeps(_ node: Int, _ register: SignalID) -> Bool {
+        switch graph.nodes[node].operation {
+        case .signal(let id): id == register
+        case .mux(_, let whenTrue, let whenFalse): keeps(whenTrue, register) || keeps(whenFalse, register)
+        default: false
+        }
+    }
+
+    /// How `register` takes its next value `node`: the muxes where it keeps its value (a `when`
+    /// that does not assign it) become `if`s, so that a simulator skips the rest in cycles where
+    /// nothing assigns it. Nil if it always keeps its value.
+    mutating func update(_ node: Int, of register: SignalID) -> Update? {
+        let name = module.signals[register].name
+        guard case .mux(let condition, let whenTrue, let whenFalse) = graph.nodes[node].operation,
+              keeps(whenTrue, register) || keeps(whenFalse, register) else {
+            return keeps(node, register) ? nil : .assign("\(name) <= \(emit(node, hint: name, nested: false));")
+        }
+        let then = update(whenTrue, of: register), otherwise = update(whenFalse, of: register)
+        if let then { return .when(test: emit(condition, hint: name, nested: false), then: then, otherwise: otherwise) }
+        return otherwise.map { .when(test: "~" + emit(condition, hint: name), then: $0, otherwise: nil) }
+    }
+
+    /// Verilog lines of `update`: a branch that is one assignment on its own line, an `else`
+    /// that is one `if` as `else if`, `begin` … `end` otherwise.
+    static func lines(_ update: Update, indent: String) -> [String] {
+        guard case .when(let test, let then, let otherwise) = update else {
+            guard case .assign(let text) = update else { return [] }
+            return [indent + text]
+        }
+        let inner = indent + "  "
+        var lines: [String]
+        var closed: Bool
+        if case .assign = then {
+            lines = [indent + "if (\(test))"] + Self.lines(then, indent: inner)
+            closed = false
+        } else {
+            lines = [indent + "if (\(test)) begin"] + Self.lines(then, indent: inner) + [indent + "end"]
+            closed = true
+        }
+        guard let otherwise else { return lines }
+        let opening = closed ? (lines.removeLast() + " else") : indent + "else"
+        switch otherwise {
+        case .assign:
+            return lines + [opening] + Self.lines(otherwise, indent: inner)
+        case .when:
+            var chained = Self.lines(otherwise, indent: indent)
+            chained[0] = opening + " " + chained[0].dropFirst(indent.count)
+            return lines + chained
         }
     }
 
@@ -185,32 +329,23 @@ private struct ModuleWriter {
 
         // Combinational assignments.
         for (id, signal) in signals.enumerated() where !signal.isRegister {
-            guard let value = assignments.values[id] else { continue }
-            body.append("  assign \(signal.name) = \(emit(value, hint: signal.name, nested: false));\(locator(signal.location))")
+            guard let value = values[id] else { continue }
+            body.append("  assign \(signal.name) = \(emitValue(value, of: id));\(locator(signal.location))")
         }
 
         // Registers, one always block each.
-        for (id, signal) in signals.enumerated() {
-            guard case .register(let reset, let enable) = signal.kind else { continue }
-            let next = assignments.values[id].map { emit($0, hint: signal.name, nested: false) } ?? signal.name
-            var lines = ["  always @(posedge \(Naming.clock)) begin\(locator(signal.location))"]
-            var prefix = "    "
-            if let reset {
-                lines.append("    if (\(Naming.reset))")
-                lines.append("      \(signal.name) <= \(emit(reset, hint: signal.name, nested: false));")
-                prefix = "    else "
+        for (id, signal) in signals.enumerated() where signal.isRegister {
+            var statement: Update? = nil
+            if let next = values[id] { statement = update(next, of: id) }
+            if let enable = enables[id], let next = statement {
+                statement = .when(test: emitValue(enable, of: id), then: next, otherwise: nil)
             }
-            if let enable {
-                lines.append("\(prefix)if (\(emit(enable, hint: signal.name, nested: false)))")
-                lines.append("      \(signal.name) <= \(next);")
-            } else if reset != nil {
-                lines.append("    else")
-                lines.append("      \(signal.name) <= \(next);")
-            } else {
-                lines.append("    \(signal.name) <= \(next);")
+            if let reset = resets[id] {
+                statement = .when(test: Naming.reset, then: .assign("\(signal.name) <= \(emitValue(reset, of: id));"), otherwise: statement)
             }
-            lines.append("  end")
-            body.append(lines.joined(separator: "\n"))
+            body.append((["  always @(posedge \(Naming.clock)) begin\(locator(signal.location))"]
+                         + Self.lines(statement ?? .assign("\(signal.name) <= \(signal.name);"), indent: "    ") + ["  end"])
+                            .joined(separator: "\n"))
         }
 
         // Memories.
@@ -291,7 +426,7 @@ private struct ModuleWriter {
         }
         declarations += memoryDeclarations
         for temporary in temporaries {
-            declarations.append("  wire \(Self.range(temporary.width))\(temporary.name) = \(temporary.value);")
+            declarations.append("  wire \(Self.range(temporary.width))\(temporary.name) = \(temporary.value);\(locator(temporary.location))")
         }
 
         var unused: [String] = []

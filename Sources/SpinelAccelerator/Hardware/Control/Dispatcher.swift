@@ -267,7 +267,9 @@ public struct Dispatcher: Module {
             return RowRange(valid: used, low: low, high: low +% lastRowOffset.resized(to: RowRange.bits))
         }
         func reads(_ operands: [(OperandFields, Signal)], in accumulator: Bool) -> RowRange {
-            operands.map { range($0.0, lastRowOffset: $0.1, in: accumulator) }.reduce(RowRange(valid: false, low: Signal.literal(0, .uint(RowRange.bits)), high: Signal.literal(0, .uint(RowRange.bits)))) { $0.union($1) }
+            // The first range starts the union: a constant empty range would leave comparisons with constants.
+            let ranges = operands.map { range($0.0, lastRowOffset: $0.1, in: accumulator) }
+            return ranges.dropFirst().reduce(ranges[0]) { $0.union($1) }
         }
         let none = RowRange(valid: false, low: Signal.literal(0, .uint(RowRange.bits)), high: Signal.literal(0, .uint(RowRange.bits)))
         // A has its own range: in tiled layouts B and D sit near each other, A elsewhere.

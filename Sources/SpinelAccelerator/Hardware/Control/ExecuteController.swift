@@ -310,13 +310,12 @@ public struct ExecuteController: Module {
                         m.connect(set.reads[0], from: io.footprint.scratchpadRead)
                         m.connect(set.reads[1], from: io.footprint.scratchpadReadA)
                         m.connect(set.reads[2], from: io.footprint.accumulatorRead)
-                        for row in set.a + set.b { for element in row { element.set(zeroInput) } }
-                        for row in set.p { for element in row { element.set(zeroAcc) } }
                     }
                 }
                 acceptPointer.set(nextSet(acceptPointer))
             }
         }
+        let acceptsInto = (0..<sets).map { m.wire("accept_into_\($0)", .bool, default: accepting && !isConfig && acceptPointer === setIndex($0)) }
 
         // MARK: Read
         let readPointer = m.register("read_pointer", .uint(setBits), reset: 0)
@@ -336,13 +335,11 @@ public struct ExecuteController: Module {
         let usesBias = reading.weightStationary && !skipped(reading.q)
         let mayStart = readingState === 1 && !hazard && !(usesBias && biasBusy)
         let readActive = m.wire("read_active", .bool, default: readingState === 2 || mayStart)
+        let clearsBias = m.wire("clears_bias", .bool, default: readingState === 1 && mayStart && usesBias)
         m.when(readingState === 1 && mayStart) {
             for (s, set) in operandSets.enumerated() { m.when(readPointer === setIndex(s)) { set.state.set(2) } }
-            m.when(usesBias) {
-                biasBusy.set(true)
-                for row in bias { for element in row { element.set(zeroAcc) } }
-            }
         }
+        m.when(clearsBias) { biasBusy.set(true) }
 
         // Stream 1: A, by rows with CONFIG_EX's stride.
         let rowA = m.register("read_a_row", .uint(16), reset: 0)
@@ -422,35 +419,50 @@ public struct ExecuteController: Module {
         let secondWide = (0..<dim).map { c in
             m.wire("arriving_wide_\(c)", .sint(accBits), default: mux(arrivingFromAccumulator, laneAcc[c], laneSecond[c].extended(to: accBits)))
         }
-        func lands(_ row: Signal, _ columns: Signal, _ transposed: Signal, _ r: Int, _ c: Int) -> Signal {
-            let straight = row === Signal(BigInteger(r)) && Signal(BigInteger(c)) < columns
-            let crossed = row === Signal(BigInteger(c)) && Signal(BigInteger(r)) < columns
-            return mux(transposed, crossed, straight)
+        // Element (r, c) of a buffer takes lane c of row r (straight) or lane r of row c
+        // (transposed), lanes below the operand's columns only. A buffer's condition encloses its
+        // elements' (a simulator then skips the whole buffer in a cycle where no row lands in it).
+        struct Landing { var rowIs: [Signal]; var laneUsed: [Signal] }
+        func landing(_ name: String, row: Signal, columns: Signal) -> Landing {
+            Landing(rowIs: (0..<dim).map { m.wire("\(name)_row_is_\($0)", .bool, default: row === Signal(BigInteger($0))) },
+                    laneUsed: (0..<dim).map { m.wire("\(name)_lane_used_\($0)", .bool, default: Signal(BigInteger($0)) < columns) })
         }
-        for (s, set) in operandSets.enumerated() {
-            let aHere = arrivingA && arrivingASet === setIndex(s)
-            let secondHere = arrivingSecond && arrivingSecondSet === setIndex(s)
+        func land(_ buffer: [[Signal]], _ landing: Landing, lanes: [Signal]) {
             for r in 0..<dim {
-                for c in 0..<dim {
-                    m.when(aHere && lands(arrivingARow, arrivingAColumns, arrivingATransposed, r, c)) {
-                        set.a[r][c].set(mux(arrivingATransposed, laneA[r], laneA[c]))
-                    }
-                    let secondLands = secondHere && lands(arrivingSecondRow, arrivingSecondColumns, arrivingSecondTransposed, r, c)
-                    m.when(secondLands && arrivingSecondTarget === 1) {
-                        set.b[r][c].set(mux(arrivingSecondTransposed, laneSecond[r], laneSecond[c]))
-                    }
-                    m.when(secondLands && arrivingSecondTarget === 0) {
-                        set.p[r][c].set(mux(arrivingSecondTransposed, secondWide[r], secondWide[c]))
-                    }
+                for c in 0..<dim { m.when(landing.rowIs[r] && landing.laneUsed[c]) { buffer[r][c].set(lanes[c]) } }
+            }
+        }
+        func land(_ buffer: [[Signal]], _ landing: Landing, transposed: Signal, lanes: [Signal]) {
+            m.when(transposed) {
+                land((0..<dim).map { c in (0..<dim).map { r in buffer[r][c] } }, landing, lanes: lanes)
+            }.otherwise {
+                land(buffer, landing, lanes: lanes)
+            }
+        }
+        let landingA = landing("arriving_a", row: arrivingARow, columns: arrivingAColumns)
+        let landingSecond = landing("arriving_second", row: arrivingSecondRow, columns: arrivingSecondColumns)
+        // An accepted pair's operands start from zero (what its rows do not fill stays zero). No
+        // row lands in a set being accepted (it is free) nor in the bias buffer while it is
+        // cleared (its previous pair has retired).
+        for (s, set) in operandSets.enumerated() {
+            m.when(acceptsInto[s]) {
+                for row in set.a + set.b { for element in row { element.set(zeroInput) } }
+                for row in set.p { for element in row { element.set(zeroAcc) } }
+            }.otherwise {
+                m.when(m.wire("a_lands_\(s)", .bool, default: arrivingA && arrivingASet === setIndex(s))) {
+                    land(set.a, landingA, transposed: arrivingATransposed, lanes: laneA)
+                }
+                m.when(m.wire("second_lands_\(s)", .bool, default: arrivingSecond && arrivingSecondSet === setIndex(s))) {
+                    m.when(arrivingSecondTarget === 1) { land(set.b, landingSecond, transposed: arrivingSecondTransposed, lanes: laneSecond) }
+                    m.when(arrivingSecondTarget === 0) { land(set.p, landingSecond, transposed: arrivingSecondTransposed, lanes: secondWide) }
                 }
             }
         }
-        for r in 0..<dim {
-            for c in 0..<dim {
-                m.when(arrivingSecond && arrivingSecondTarget === 2 && lands(arrivingSecondRow, arrivingSecondColumns, Signal(false), r, c)) {
-                    bias[r][c].set(secondWide[c])
-                }
-            }
+        let biasLands = m.wire("bias_lands", .bool, default: arrivingSecond && arrivingSecondTarget === 2)
+        m.when(clearsBias) {
+            for row in bias { for element in row { element.set(zeroAcc) } }
+        }.elsewhen(biasLands) {
+            land(bias, landingSecond, lanes: secondWide)
         }
 
         // MARK: Slots
