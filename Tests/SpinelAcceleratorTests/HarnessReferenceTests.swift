@@ -88,7 +88,7 @@ struct HarnessReferenceTests {
         }
 
         mutating func softmax(_ row: [Int64], _ c: IExpConstants) {
-            let out = c.qln2Inverse > 0 ? Numerics.softmaxOutput(row, constants: c, accumulatorBits: 32, outputBits: 8) : nil
+            let out = Numerics.softmaxOutput(row, constants: c, accumulatorBits: 32, outputBits: 8)
             add("S \(row.count) \(c.qln2) \(c.qln2Inverse) \(c.qb) \(c.qc) " + Self.words(row), out.map(Self.words) ?? "-")
         }
 
@@ -167,8 +167,8 @@ struct HarnessReferenceTests {
         // constants (wrapping polynomials, negative sums), and the refused rows.
         cases.softmax([0, -1, -5, -200], IExpConstants(qln2: 4, qln2Inverse: 16384, qb: 3, qc: 2))
         cases.softmax([0, -127, -128], IExpConstants(qln2: 4, qln2Inverse: 16384, qb: 3, qc: -100))
-        cases.softmax([0], IExpConstants(qln2: 4, qln2Inverse: 16384, qb: 0, qc: 0))        // sum 0
-        cases.softmax([1, 2, 3], IExpConstants(qln2: 4, qln2Inverse: 0, qb: 3, qc: 2))      // no qln2_inv
+        cases.softmax([0], IExpConstants(qln2: 4, qln2Inverse: 16384, qb: 0, qc: 0))        // sum 0: factor 0
+        cases.softmax([1, 2, 3], IExpConstants(qln2: 4, qln2Inverse: 0, qb: 3, qc: 2))      // no qln2_inv: z clamps at 0
         cases.softmax([1, 2, 3], IExpConstants(qln2: 4, qln2Inverse: -5, qb: 3, qc: 2))
         cases.softmax([Int64(Int32.max), Int64(Int32.min), 0], IExpConstants(qln2: 1, qln2Inverse: Int64(Int32.max), qb: 3, qc: 2))
         while cases.counts["S", default: 0] < 10_000 {
