@@ -564,8 +564,7 @@ module Normalizer_SpinelCTA (
   wire [31:0] scale_15_scale;
   wire [7:0] scale_15_result;
   wire _result_valid_e1 = row_valid & (row_bits_command != 3'h0);
-  wire _result_valid_e2 = (row_bits_command == 3'h2) | (row_bits_command == 3'h4);
-  wire _result_valid_e3 = _result_valid_e1 & (_result_valid_e2 | (row_bits_command == 3'h7));
+  wire _result_valid_e2 = _result_valid_e1 & (((1'h0 | (row_bits_command == 3'h2)) | (row_bits_command == 3'h4)) | (row_bits_command == 3'h7));
   wire [31:0] _deviation_0_e1 = row_bits_data[31:0];
   wire [31:0] _deviation_1_e1 = row_bits_data[63:32];
   wire [31:0] _deviation_2_e1 = row_bits_data[95:64];
@@ -784,7 +783,7 @@ module Normalizer_SpinelCTA (
   wire [31:0] _center_0_e1 = negative ? (-divider_quotient[31:0]) : divider_quotient[31:0];
   wire [31:0] _result_0_e1 = (variance == 64'h0) ? 32'h1 : square_root_root;
 
-  assign result_valid = done | (row_valid & (~(_result_valid_e3 | lane_divider_0_start)));
+  assign result_valid = done | (row_valid & (~(_result_valid_e2 | lane_divider_0_start)));
   assign result_bits = {scale_15_result, scale_14_result, scale_13_result, scale_12_result, scale_11_result, scale_10_result, scale_9_result, scale_8_result, scale_7_result, scale_6_result, scale_5_result, scale_4_result, scale_3_result, scale_2_result, scale_1_result, scale_0_result};
   assign busy = ~(phase == 3'h0);
   assign activation_high = softmax_msb;
@@ -927,7 +926,7 @@ module Normalizer_SpinelCTA (
   assign new_running = (_new_running_e2 ? row_running : 96'h0) + (_new_running_e1 ? square_sum : (((row_bits_command == 3'h6) | (row_bits_command == 3'h7)) ? exponential_sum : element_sum));
   assign new_count = (_new_running_e2 ? row_count : 32'h0) + {16'h0, row_bits_columns};
   assign new_maximum = (_new_running_e2 & ($signed(maximum_15) < $signed(row_center))) ? row_center : maximum_15;
-  assign divider_start = _result_valid_e1 & _result_valid_e2;
+  assign divider_start = _result_valid_e1 & ((row_bits_command == 3'h2) | (row_bits_command == 3'h4));
   assign divider_dividend = ((row_bits_command == 3'h2) & ($signed(new_running) < $signed(96'h0))) ? (-new_running) : new_running;
   assign divider_divisor = new_count;
   assign square_root_start = root_begin;
@@ -2937,31 +2936,31 @@ module Normalizer_SpinelCTA (
       phase <= 3'h0;
     else if (_root_begin_e1)
       phase <= (finishing == 3'h2) ? 3'h0 : 3'h2;
-    else if (_result_valid_e3)
+    else if (_result_valid_e2)
       phase <= (row_bits_command == 3'h7) ? 3'h3 : 3'h1;
   end
   always @(posedge clock) begin
     if (reset)
       target <= 5'h0;
-    else if (_result_valid_e3)
+    else if (_result_valid_e2)
       target <= entry;
   end
   always @(posedge clock) begin
     if (reset)
       finishing <= 3'h0;
-    else if (_result_valid_e3)
+    else if (_result_valid_e2)
       finishing <= row_bits_command;
   end
   always @(posedge clock) begin
     if (reset)
       negative <= 1'h0;
-    else if (_result_valid_e3)
+    else if (_result_valid_e2)
       negative <= $signed(new_running) < $signed(96'h0);
   end
   always @(posedge clock) begin
     if (reset)
       sum_is_zero <= 1'h0;
-    else if (_result_valid_e3) begin
+    else if (_result_valid_e2) begin
       if (row_bits_command == 3'h7)
         sum_is_zero <= new_running[63:0] == 64'h0;
     end

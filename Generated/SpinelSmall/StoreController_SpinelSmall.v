@@ -117,7 +117,7 @@ module StoreController_SpinelSmall (
   assign outgoing_enq_bits = _outgoing_enq_valid_e1 ? {_outgoing_enq_bits_e2, {arriving_note[103:40], arriving_note[39:34], arriving_note[33], arriving_note[32], arriving_note[31:0]}} : (long_done ? {_outgoing_enq_bits_e2, held_note} : {256'h0, _outgoing_enq_bits_e4});
   assign outgoing_deq_ready = (outgoing_deq_valid & pending_enq_ready) & ((~(~_dma_req_valid_e1[33])) | dma_req_ready);
   assign normalized = ((1'h0 & cmd_bits_cmd_rs2[31]) & (~cmd_bits_cmd_rs2[29])) & ((cmd_bits_cmd_rs2[28:26] != 3'h0) | ({1'h0, st_activation} >= 3'h2));
-  assign long = normalized & ((((cmd_bits_cmd_rs2[28:26] == 3'h2) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) | ((cmd_bits_cmd_rs2[28:26] == 3'h0) & ({1'h0, st_activation} == 3'h2)));
+  assign long = normalized & ((((1'h0 | (cmd_bits_cmd_rs2[28:26] == 3'h2)) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) | ((cmd_bits_cmd_rs2[28:26] == 3'h0) & ({1'h0, st_activation} == 3'h2)));
   assign last_row = _cmd_ready_e1 | (({1'h0, row} + {1'h0, 16'h1}) >= {1'h0, cmd_bits_cmd_rs2[63:48]});
   assign long_done = (long_pending & (~arriving_long)) & 1'h0;
   assign scale_0_value = acc_read_resp_bits[31:0];

@@ -109,14 +109,13 @@ extension GoldenModel {
             do {
                 rows[r] = try updated(rows[r], by: command, with: values)
             } catch let problem as StatisticsProblem {
-                throw CommandRejection(problem.code, "MVOUT \(command) on statistics slot \(slot), row \(r): \(problem.reason)")
+                throw CommandRejection(.illegalOperand, "MVOUT \(command) on statistics slot \(slot), row \(r): \(problem.reason)")
             }
         }
         state.statistics[slot] = rows
     }
 
     private struct StatisticsProblem: Error {
-        var code: AcceleratorError.Code = .illegalOperand
         var reason: String
     }
 

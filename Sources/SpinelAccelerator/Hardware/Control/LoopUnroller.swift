@@ -150,7 +150,7 @@ public struct LoopUnroller: Module {
         let storeSlot = m.register("store_slot", .bool, reset: false), storeIndex = m.register("store_index", u32, reset: 0)
         let storeKept = [0, 1, 3, 4, 9, 13, 15, 22]  // tiles I, J, pads I, J, address and stride of C, full C, half
         var storeSignals = run.all
-        for field in storeKept { storeSignals[field] = m.register("store_\(Fields.names[field])", field < 6 ? u16 : (field < 14 ? u64 : .bool)) }
+        for field in storeKept { storeSignals[field] = m.register("store_\(Fields.names[field])", types[field]) }
         let store = Fields(storeSignals)
 
         // Loops in flight: per slot, whether it waits for its commands to retire, and how many are out.

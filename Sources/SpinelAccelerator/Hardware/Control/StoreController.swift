@@ -101,8 +101,8 @@ public struct StoreController: Module {
         let normalizationCommand = operand.normalization
         let normalized = m.wire("normalized", .bool, default: Signal(normalizes) && operand.isAccumulator && !operand.readsFullWidth
                                   && (normalizationCommand =/= 0 || activation >= Signal(BigInteger(2))))
-        let finishingPass = normalizationCommand === 2 || normalizationCommand === 4 || normalizationCommand === 7
-        let long = m.wire("long", .bool, default: normalized && (finishingPass || (normalizationCommand === 0 && activation === 2)))
+        let long = m.wire("long", .bool, default: normalized
+                            && (NormalizationCommand.finishes(normalizationCommand) || (normalizationCommand === 0 && activation === 2)))
         let longPending = m.register("long_pending", .bool, reset: false)
         let rowCounter = m.register("row", .uint(16), reset: 0)
         let empty = isConfig || operand.rows === 0 || operand.columns === 0

@@ -15,6 +15,11 @@ public enum NormalizationCommand: Int, CaseIterable, Sendable {
 
     /// The command ends its pass with a computation on the whole row's sums.
     public var finishes: Bool { self == .mean || self == .inverseStandardDeviation || self == .inverseSumOfExponentials }
+
+    /// Whether the 3-bit `command` is one that `finishes`, as logic.
+    static func finishes(_ command: Signal) -> Signal {
+        allCases.filter(\.finishes).map { command === Signal(BigInteger($0.rawValue)) }.reduce(Signal(false)) { $0 || $1 }
+    }
 }
 
 /// A statistics pass on one row, as logic: whether `command` may run on a row in `state`, the

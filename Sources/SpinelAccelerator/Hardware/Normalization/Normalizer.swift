@@ -201,7 +201,7 @@ public struct Normalizer: Module {
         root.value.set(divider.quotient.truncated(to: 64))
 
         let done = m.wire("done", .bool, default: false)
-        let finishingCommand = passRow && (isCommand(.mean) || isCommand(.inverseStandardDeviation) || isCommand(.inverseSumOfExponentials))
+        let finishingCommand = passRow && NormalizationCommand.finishes(command)
         m.when(finishingCommand) {
             target.set(entry)
             finishing.set(command)
