@@ -199,4 +199,7 @@ public struct LoopWSLaunch: Hashable, Sendable {
         self.transposeB = transposeB
         self.isResidualAdd = isResidualAdd
     }
+
+    /// act 2 (LayerNorm) or 4 (Softmax): the loop issues the normalization passes before C's output.
+    public var normalizes: Bool { activation == Activation.layerNorm.rawValue || activation == Activation.softmax.rawValue }
 }

@@ -29,8 +29,14 @@ public enum LoopWSUnrolling {
     public static func rejection(of launch: LoopWSLaunch, settings: LoopWSSettings,
                                  parameters: AcceleratorParameters) -> CommandRejection? {
         let bounds = settings.bounds, dim = parameters.dim
-        if launch.activation > 1 {
-            return CommandRejection(.unsupportedField, "LOOP_WS activation \(launch.activation): only 0 (none) and 1 (ReLU) are built; the store activation is CONFIG_ST's (I-GELU works through it with act 0), and LayerNorm or Softmax need their passes issued by hand (a LOOP_WS that issues them is not built yet)")
+        if launch.activation > 1 && !(launch.normalizes && parameters.config.hasNormalizations) {
+            return CommandRejection(.unsupportedField, "LOOP_WS activation \(launch.activation): 0 (none) and 1 (ReLU) are accepted, and with normalization units 2 (LayerNorm) and 4 (Softmax); I-GELU goes through CONFIG_ST with act 0")
+        }
+        if launch.normalizes && launch.isResidualAdd {
+            return CommandRejection(.unsupportedField, "LOOP_WS activation \(launch.activation) with the residual add: the residual add does not issue normalization passes (add with D as the bias instead)")
+        }
+        if launch.normalizes && launch.fullC {
+            return CommandRejection(.illegalOperand, "LOOP_WS activation \(launch.activation) with full_C: a full-width C has no activation; clear full_C or use act 0")
         }
         if launch.aScratchpadID > 2 || launch.bScratchpadID > 2 {
             return CommandRejection(.unsupportedField, "LOOP_WS scratchpad ids must be 0, 1 or 2 (A \(launch.aScratchpadID), B \(launch.bScratchpadID))")
@@ -68,7 +74,9 @@ public enum LoopWSUnrolling {
 
     /// The commands, in the order the golden model runs them: the bias, the operands of K block
     /// 0, then each block's pairs, each pair followed by one waiting load of the next block or
-    /// mvout of a finished column of C, then whatever still waits. Each controller receives its
+    /// mvout of a finished column of C, then whatever still waits. With LayerNorm or Softmax
+    /// (act 2 or 4) the mvouts of C come after all pairs instead: per row of tiles, the two
+    /// statistics passes, then the output. Each controller receives its
     /// commands in this order; the hardware interleaves the controllers' commands differently
     /// (LoopUnroller.swift), which the hazard checks make invisible.
     public static func commands(of launch: LoopWSLaunch, settings: LoopWSSettings,
@@ -201,7 +209,7 @@ public enum LoopWSUnrolling {
                         if !waiting.isEmpty { out.append(waiting.removeFirst()) }
                     }
                 }
-                if step == steps - 1 && settings.c != 0 {
+                if step == steps - 1 && settings.c != 0 && !launch.normalizes {
                     waiting += (0..<tilesI).map { (store($0, j), Role.store) }
                 }
             }
@@ -210,6 +218,21 @@ public enum LoopWSUnrolling {
 
         out += loads(0)
         for step in 0..<steps { pairs(step) }
+        // LayerNorm or Softmax: once all of C is in the accumulator, each row of tiles gets its
+        // two statistics passes over the whole row, then its output pass.
+        if settings.c != 0 && launch.normalizes {
+            let passes = NormalizationCommand.passes(softmax: launch.activation == Activation.softmax.rawValue)
+            for i in 0..<tilesI {
+                for pass in passes {
+                    for j in 0..<tilesJ {
+                        var command = store(i, j)
+                        command.rs2 |= UInt64((j == tilesJ - 1 ? pass.last : pass.each).rawValue) << 26
+                        out.append((command, .store))
+                    }
+                }
+                out += (0..<tilesJ).map { (store(i, $0), Role.store) }
+            }
+        }
         return out
     }
 }

@@ -14,10 +14,13 @@ public struct UnrolledLoop: Sendable {
     var loads: [[Int]]
     /// Each K block's PRELOAD and COMPUTE, alternating.
     var pairs: [[Int]]
-    /// The mvouts of C, column by column.
+    /// The mvouts of C, column by column (with `normalizes`, row of tiles by row of tiles: the
+    /// statistics passes, then the output).
     var stores: [Int] = []
     let isResidualAdd: Bool
     let storesC: Bool
+    /// LayerNorm or Softmax: the mvouts wait until all of C is computed.
+    let normalizes: Bool
     let tilesI: Int, tilesJ: Int
     /// Scratchpad rows of A and B (whether loaded or not), and which of them and D it loads.
     let aRows: Range<Int>, bRows: Range<Int>
@@ -36,6 +39,7 @@ public struct UnrolledLoop: Sendable {
         pairs = Array(repeating: [], count: steps)
         isResidualAdd = launch.isResidualAdd
         storesC = settings.c != 0
+        normalizes = launch.normalizes
         tilesI = settings.bounds.tilesI
         tilesJ = settings.bounds.tilesJ
         let bounds = settings.bounds, dim = parameters.dim, half = parameters.spRows / 2
@@ -124,7 +128,8 @@ struct UnrollerTiming {
     func storeOffer(storeRoom: Bool) -> (TimedCommand, slot: Int)? {
         guard let store, storeRoom else { return nil }
         let columnsReady = storeOwnsRun ? columnsDone : store.loop.tilesJ
-        guard storePosition / store.loop.tilesI < columnsReady else { return nil }
+        let ready = store.loop.normalizes ? columnsReady == store.loop.tilesJ : storePosition / store.loop.tilesI < columnsReady
+        guard ready else { return nil }
         return (store.loop.commands[store.loop.stores[storePosition]], store.slot)
     }
 

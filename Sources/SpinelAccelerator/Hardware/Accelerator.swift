@@ -46,9 +46,6 @@ public struct Accelerator: Module {
     }
 
     public func build(_ m: ModuleBuilder, _ io: IO) {
-        let dim = parameters.dim
-        let inputBits = parameters.config.inputType.width, accBits = parameters.config.accType.width
-
         let unroller = m.instance("unroller", LoopUnroller(parameters))
         let dispatcher = m.instance("dispatcher", Dispatcher(parameters))
         let station = m.instance("station", ReservationStation(parameters))

@@ -14,9 +14,10 @@ import SpinelHDL
 ///   the previous loop's last pairs;
 /// - the **pair cursor**: the PRELOAD/COMPUTE pairs of each block, each followed by one load
 ///   when the load cursor has one;
-/// - the **store cursor**: the mvouts of each column of C once its last pairs are out. It takes
-///   a loop over from the pair cursor and keeps it after the pair cursor moves on, so a loop's
-///   mvouts overlap the next loop. It emits only when the store queue has room (`storeRoom`),
+/// - the **store cursor**: the mvouts of each column of C once its last pairs are out (with
+///   LayerNorm or Softmax, once all are: then per row of tiles its two statistics passes and
+///   its output). It takes a loop over from the pair cursor and keeps it after the pair cursor
+///   moves on, so a loop's mvouts overlap the next loop. It emits only when the store queue has room (`storeRoom`),
 ///   and then before anything else: an mvout never blocks the in-order dispatcher.
 ///
 /// Each controller receives the loop's commands in `LoopWSUnrolling`'s order; only the
@@ -69,12 +70,14 @@ public struct LoopUnroller: Module {
         var addressA, addressB, addressD, addressC: Signal
         var strideA, strideB, strideD, strideC: Signal
         var exAccumulate, fullC, lowD, transposeA, transposeB, aHigh, bHigh, residual: Signal
+        /// act 2 or 4: C's rows get their statistics passes before the output (`softmax`: act 4).
+        var normalize, softmax: Signal
         /// The accumulator half C lives in.
         var half: Signal
 
         var all: [Signal] {
             [tilesI, tilesJ, tilesK, padI, padJ, padK, addressA, addressB, addressD, addressC, strideA, strideB, strideD, strideC,
-             exAccumulate, fullC, lowD, transposeA, transposeB, aHigh, bHigh, residual, half]
+             exAccumulate, fullC, lowD, transposeA, transposeB, aHigh, bHigh, residual, normalize, softmax, half]
         }
 
         init(_ all: [Signal]) {
@@ -82,12 +85,14 @@ public struct LoopUnroller: Module {
             (addressA, addressB, addressD, addressC) = (all[6], all[7], all[8], all[9])
             (strideA, strideB, strideD, strideC) = (all[10], all[11], all[12], all[13])
             (exAccumulate, fullC, lowD, transposeA, transposeB, aHigh, bHigh, residual) = (all[14], all[15], all[16], all[17], all[18], all[19], all[20], all[21])
-            half = all[22]
+            (normalize, softmax, half) = (all[22], all[23], all[24])
         }
 
         static let names = ["tiles_i", "tiles_j", "tiles_k", "pad_i", "pad_j", "pad_k", "address_a", "address_b", "address_d", "address_c",
                             "stride_a", "stride_b", "stride_d", "stride_c", "ex_accumulate", "full_c", "low_d", "transpose_a",
-                            "transpose_b", "a_high", "b_high", "residual", "acc_half"]
+                            "transpose_b", "a_high", "b_high", "residual", "normalize", "softmax", "acc_half"]
+        /// The fields the host sets (all but the half, which the unroller keeps).
+        static let staged = names.count - 1
 
         /// `condition ? whenTrue : whenFalse`, field by field.
         static func select(_ condition: Signal, _ whenTrue: Fields, _ whenFalse: Fields) -> Fields {
@@ -106,18 +111,18 @@ public struct LoopUnroller: Module {
         let funct = input.funct, rs1 = input.rs1, rs2 = input.rs2
         func isFunct(_ value: Int) -> Signal { funct === Signal(BigInteger(value)) }
         func functLiteral(_ value: Int) -> Signal { Signal.literal(BigInteger(value), .uint(7)) }
-        let types: [HWType] = Array(repeating: u16, count: 6) + Array(repeating: u64, count: 8) + Array(repeating: .bool, count: 9)
+        let types: [HWType] = Array(repeating: u16, count: 6) + Array(repeating: u64, count: 8) + Array(repeating: .bool, count: 11)
 
         // MARK: Registers
         let hostCount = m.register("host_count", .uint(32), reset: 0)
         // Staging: what LOOP_WS_CONFIG_* wrote and the pending LOOP_WS's own fields.
         let stagingNames = Fields.names.map { "next_\($0)" }
-        var stagingSignals = (0..<22).map { m.register(stagingNames[$0], types[$0], reset: Signal.literal(0, types[$0])) }
+        var stagingSignals = (0..<Fields.staged).map { m.register(stagingNames[$0], types[$0], reset: Signal.literal(0, types[$0])) }
         let pending = m.register("pending", .bool, reset: false)
         let pendingIndex = m.register("pending_index", u32, reset: 0)
         // The running loop's (the pair cursor's) copy; `acc_half` is its accumulator half.
         let accumulatorHalf = m.register("acc_half", .bool, reset: false)
-        let run = Fields((0..<22).map { m.register("run_\(Fields.names[$0])", types[$0]) } + [accumulatorHalf])
+        let run = Fields((0..<Fields.staged).map { m.register("run_\(Fields.names[$0])", types[$0]) } + [accumulatorHalf])
         let loopIndex = m.register("loop_index", u32, reset: 0)
         let slot = m.register("slot", .bool, reset: false)
 
@@ -142,13 +147,16 @@ public struct LoopUnroller: Module {
         let loadingB = m.register("loading_b", .bool, reset: false), loadsLeft = m.register("loads_left", .bool, reset: false)
         let loadStep = m.register("load_step", u16, reset: 0)
         let loadsNext = m.register("loads_next", .bool, reset: false)
-        // Store cursor: C tile (si, sj) of the loop it took over (`handed` in the pair cursor's loop).
+        // Store cursor: C tile (si, sj) of the loop it took over (`handed` in the pair cursor's loop);
+        // with LayerNorm or Softmax, `store_pass` 0 and 1 are the statistics passes, 2 the output.
         let storeActive = m.register("store_active", .bool, reset: false)
         let storeOwnsRun = m.register("store_owns_run", .bool, reset: false)
         let handed = m.register("handed", .bool, reset: false)
         let si = m.register("store_i", u16, reset: 0), sj = m.register("store_j", u16, reset: 0)
+        let storePass = m.register("store_pass", .uint(2), reset: 0)
         let storeSlot = m.register("store_slot", .bool, reset: false), storeIndex = m.register("store_index", u32, reset: 0)
-        let storeKept = [0, 1, 3, 4, 9, 13, 15, 22]  // tiles I, J, pads I, J, address and stride of C, full C, half
+        // Tiles I, J, pads I, J, address and stride of C, full C, normalize, softmax, half.
+        let storeKept = [0, 1, 3, 4, 9, 13, 15, 22, 23, 24]
         var storeSignals = run.all
         for field in storeKept { storeSignals[field] = m.register("store_\(Fields.names[field])", types[field]) }
         let store = Fields(storeSignals)
@@ -192,14 +200,15 @@ public struct LoopUnroller: Module {
         let garbage = Signal.literal(0xFFFF_FFFF, u32)
         func operand(_ rows: Signal, _ columns: Signal, _ address: Signal) -> Signal { cat(rows, columns, address) }
         let garbageOperand = operand(n16(dim), n16(dim), garbage)
-        func storeOperand(_ f: Fields, _ i: Signal, _ j: Signal) -> Signal {
-            operand(rowsOf(f, i), columnsOf(f, j), cRow(f, i, j) | mux(f.fullC, n32(1 << 29), n32(0)))
+        /// The mvout of C tile (i, j); `addressBits` (e.g. a normalization command) go into its local address.
+        func storeOperand(_ f: Fields, _ i: Signal, _ j: Signal, addressBits: Signal? = nil) -> Signal {
+            operand(rowsOf(f, i), columnsOf(f, j), cRow(f, i, j) | mux(f.fullC, n32(1 << 29), n32(0)) | (addressBits ?? n32(0)))
         }
 
         // MARK: What each cursor has to emit
         // The load cursor's loop, as named wires (each field is read in many places).
         let chosen = Fields.select(loadsNext, staged, run).all
-        let lf = Fields((0..<23).map { m.wire("load_\(Fields.names[$0])", $0 < 22 ? types[$0] : .bool, default: chosen[$0]) })
+        let lf = Fields((0..<Fields.names.count).map { m.wire("load_\(Fields.names[$0])", $0 < Fields.staged ? types[$0] : .bool, default: chosen[$0]) })
         let runSteps = m.wire("run_steps", u16, default: steps(run))
         let stagedSteps = m.wire("next_steps", u16, default: steps(staged))
         let loadSteps = m.wire("load_steps", u16, default: mux(loadsNext, stagedSteps, runSteps))
@@ -211,8 +220,10 @@ public struct LoopUnroller: Module {
 
         let loadWaiting = m.wire("load_waiting", .bool, default: loadsLeft || biasing)
         let emitLoad = m.wire("emit_load", .bool, default: loadWaiting && (inPhase(.firstLoads) || inPhase(.waiting) || inPhase(.drain)))
+        // A column's mvouts may go once its last pairs are out; with LayerNorm or Softmax, once all are.
         let columnsReady = mux(storeOwnsRun, columnsDone, store.tilesJ)
-        let emitStore = m.wire("emit_store", .bool, default: storeActive && sj < columnsReady && io.storeRoom)
+        let storeReady = mux(store.normalize, columnsReady === store.tilesJ, sj < columnsReady)
+        let emitStore = m.wire("emit_store", .bool, default: storeActive && storeReady && io.storeRoom)
 
         // MARK: The command of this cycle
         let inputBytes = n64(parameters.inputBytes), accBytes = n64(parameters.accBytes)
@@ -232,7 +243,16 @@ public struct LoopUnroller: Module {
         dramStride.set(store.strideC)
         dramWide.set(store.fullC)
         outFunct.set(functLiteral(Funct.mvout))
-        emitted.command.rs2.set(storeOperand(store, si, sj))
+        // A statistics pass's mvout carries its normalization command in address bits 28:26.
+        let passBits = [false, true].map { softmax in
+            NormalizationCommand.passes(softmax: softmax).map { pass in
+                mux(last(sj, store.tilesJ), n32(pass.last.rawValue << 26), n32(pass.each.rawValue << 26))
+            }
+        }
+        let passCommand = m.wire("store_pass_command", u32, default: mux(store.normalize && storePass =/= 2,
+            mux(storePass === 0, mux(store.softmax, passBits[1][0], passBits[0][0]), mux(store.softmax, passBits[1][1], passBits[0][1])),
+            n32(0)))
+        emitted.command.rs2.set(storeOperand(store, si, sj, addressBits: passCommand))
         emitted.index.set(storeIndex)
         emitted.loop.slot.set(storeSlot)
         emitted.loop.internal.set(true)
@@ -316,10 +336,15 @@ public struct LoopUnroller: Module {
         // LOOP_WS checks, in the golden model's order (docs/ACCELERATOR.md, "LOOP_WS").
         func code(_ error: ErrorCode) -> Signal { Signal.literal(BigInteger(error.rawValue), .uint(ErrorCode.bits)) }
         let launchTransposeA = rs2[0], launchTransposeB = rs2[1], launchResidual = rs2[2]
+        let launchActivation = rs1.bits(10, 8)
+        let launchSoftmax = launchActivation === 4, launchNormalizes = launchActivation === 2 || launchSoftmax
+        let normalizationsBuilt = Signal(parameters.config.hasNormalizations)
         let scratchpadRows = ((staged.tilesI * staged.tilesK).extended(to: 34) +& (staged.tilesK * staged.tilesJ).extended(to: 34)) * Signal.literal(BigInteger(dim), .uint(8))
         let accumulatorRows = (staged.tilesI * staged.tilesJ).extended(to: 34) * Signal.literal(BigInteger(dim), .uint(8))
         let checks: [(Signal, ErrorCode)] = [
-            (rs1.bits(10, 8) > 1, .unsupportedField),
+            (launchActivation > 1 && !(launchNormalizes && normalizationsBuilt), .unsupportedField),
+            (launchNormalizes && launchResidual, .unsupportedField),
+            (launchNormalizes && rs1[1], .illegalOperand),
             (rs1.bits(19, 18) === 3 || rs1.bits(17, 16) === 3, .unsupportedField),
             (launchTransposeA && launchTransposeB, .unsupportedDataflow),
             (staged.tilesI === 0 || staged.tilesJ === 0 || staged.tilesK === 0, .illegalOperand),
@@ -364,6 +389,8 @@ public struct LoopUnroller: Module {
             staged.aHigh.set(rs1.bits(19, 18) === 2); staged.bHigh.set(rs1.bits(17, 16) === 2)
             staged.transposeA.set(launchTransposeA); staged.transposeB.set(launchTransposeB)
             staged.residual.set(launchResidual)
+            staged.normalize.set(launchNormalizes)
+            staged.softmax.set(launchSoftmax)
         }
         io.fault.valid.set(accepted && isLoop && failed)
         io.fault.bits.code.set(failure)
@@ -468,19 +495,31 @@ public struct LoopUnroller: Module {
             storeActive.set(true)
             storeOwnsRun.set(true)
             handed.set(true)
-            si.set(n16(0)); sj.set(n16(0))
+            si.set(n16(0)); sj.set(n16(0)); storePass.set(0)
             storeSlot.set(slot)
             storeIndex.set(loopIndex)
             for field in storeKept { store.all[field].set(run.all[field]) }
         }
+        func storeDone() {
+            storeActive.set(false)
+            storeOwnsRun.set(false)
+        }
         m.when(io.issued.fire && emitStore) {
-            m.when(!last(si, store.tilesI)) { si.set(si +% 1) }.otherwise {
+            m.when(store.normalize) {
+                // Row of tiles by row of tiles: each pass over the whole row, then the output.
+                m.when(!last(sj, store.tilesJ)) { sj.set(sj +% 1) }.otherwise {
+                    sj.set(n16(0))
+                    m.when(storePass =/= 2) { storePass.set(storePass +% 1) }.otherwise {
+                        storePass.set(0)
+                        si.set(si +% 1)
+                        m.when(last(si, store.tilesI)) { storeDone() }
+                    }
+                }
+            }.elsewhen(!last(si, store.tilesI)) { si.set(si +% 1) }.otherwise {
+                // Column by column, as the columns finish.
                 si.set(n16(0))
                 sj.set(sj +% 1)
-                m.when(last(sj, store.tilesJ)) {
-                    storeActive.set(false)
-                    storeOwnsRun.set(false)
-                }
+                m.when(last(sj, store.tilesJ)) { storeDone() }
             }
         }
 

@@ -16,6 +16,13 @@ public enum NormalizationCommand: Int, CaseIterable, Sendable {
     /// The command ends its pass with a computation on the whole row's sums.
     public var finishes: Bool { self == .mean || self == .inverseStandardDeviation || self == .inverseSumOfExponentials }
 
+    /// The two statistics passes before a row's output pass, in order, each as the command of
+    /// its mvouts but the last and the command of the last (docs/ACCELERATOR.md, "Normalization").
+    public static func passes(softmax: Bool) -> [(each: NormalizationCommand, last: NormalizationCommand)] {
+        softmax ? [(.maximum, .maximum), (.sumOfExponentials, .inverseSumOfExponentials)]
+            : [(.sum, .mean), (.variance, .inverseStandardDeviation)]
+    }
+
     /// Whether the 3-bit `command` is one that `finishes`, as logic.
     static func finishes(_ command: Signal) -> Signal {
         allCases.filter(\.finishes).map { command === Signal(BigInteger($0.rawValue)) }.reduce(Signal(false)) { $0 || $1 }
