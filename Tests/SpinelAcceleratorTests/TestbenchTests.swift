@@ -28,6 +28,13 @@ struct TestbenchTests {
         try run("normalization", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
     }
 
+    /// Matmuls with LayerNorm and Softmax fused: LOOP_WS with act 2 and 4 issues the passes
+    /// (and the same commands from the host), on `small` with normalizations.
+    @Test func loopNormalizationOnSmallWithNormalizations() throws {
+        let file = Self.root().appendingPathComponent("Testbenches/configs/small-normalizations.json")
+        try run("loop_normalization", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
+    }
+
     /// A BERT-style encoder layer at small dimensions (S 32, D 64, 2 heads, FFN 128) on the
     /// transformer preset: every stage against the C reference, then the trace on the golden model.
     @Test func encoderLayerOnTransformer() throws {

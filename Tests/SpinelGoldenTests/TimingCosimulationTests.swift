@@ -31,6 +31,13 @@ struct TimingCosimulationTests {
         try check("normalization", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
     }
 
+    /// Matmuls with LayerNorm and Softmax fused: LOOP_WS with act 2 and 4 issues the passes
+    /// (and the same commands from the host), on `small` with normalizations.
+    @Test func loopNormalizationOnSmallWithNormalizations() throws {
+        let file = Self.root().appendingPathComponent("Testbenches/configs/small-normalizations.json")
+        try check("loop_normalization", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
+    }
+
     @Test func encoderLayerOnTransformer() throws {
         try check("encoder_layer", on: .transformer)
     }
