@@ -220,7 +220,9 @@ struct GenerationState {
     /// One random CISC matmul: I, J, K of 1–4 tiles with pads, A, B, D in the input region and C
     /// in the output region (an address of 0: no bias, no store, or A/B reused from the
     /// scratchpad), strides, one transpose at most, full C, low D, ex_accumulate, scratchpad ids
-    /// 0–2, residual add, activation 0/1. Mostly preceded by the configuration Gemmini's
+    /// 0–2, residual add, activation 0/1 (with normalization units also 2 and 4: LayerNorm and
+    /// Softmax, whose passes the loop issues; Softmax with CONFIG_NORM's constants and MSB set
+    /// first, which the next loop without Softmax clears). Mostly preceded by the configuration Gemmini's
     /// tiled_matmul issues (CONFIG_EX WS, CONFIG_ST, CONFIG_LD 0/1/2 with block stride DIM and the
     /// loop's strides), sometimes by some of it or by random configuration commands, sometimes by
     /// nothing. Then the five LOOP_WS_CONFIG commands (rarely left out, reusing the last loop's
@@ -235,7 +237,8 @@ struct GenerationState {
         let (transposeA, transposeB): (Bool, Bool) = random.chance(0.6) ? (false, false) : random.chance(0.5) ? (true, false) : (false, true)
         let residualAdd = random.chance(0.12)
         let fullC = random.chance(0.3), lowD = random.chance(0.4), exAccumulate = random.chance(0.3)
-        let activation = random.chance(0.3) ? 1 : 0
+        let normalizes = parameters.config.hasNormalizations && !residualAdd && !fullC && random.chance(0.3)
+        let activation = normalizes ? (random.chance(0.5) ? 2 : 4) : random.chance(0.3) ? 1 : 0
         let aID = Int.random(in: 0...2, using: &random), bID = Int.random(in: 0...2, using: &random)
         let inputBytes = parameters.inputBytes, accBytes = parameters.accBytes
         let cBytes = fullC ? accBytes : inputBytes, dBytes = lowD ? inputBytes : accBytes
@@ -275,7 +278,7 @@ struct GenerationState {
         let tidyConfigs: [CommandProgram.Instruction] = [
             instruction(GoldenFunct.config, bit(transposeB) << 9 | bit(transposeA) << 8 | 1 << 16 | bit(true) << 2,
                         1 << 48),
-            instruction(GoldenFunct.config, UInt64(activation) << 2 | 2, UInt64(storeScale.bitPattern) << 32 | UInt64(strideC * cBytes)),
+            instruction(GoldenFunct.config, UInt64(activation & 3) << 2 | 2, UInt64(storeScale.bitPattern) << 32 | UInt64(strideC * cBytes)),
             configLoad(which: 0, shrunk: residualAdd, blockStride: dim, scale: scaleA, dramStride: UInt64(strideA * inputBytes)),
             configLoad(which: 1, shrunk: residualAdd, blockStride: dim, scale: scaleB, dramStride: UInt64(strideB * inputBytes)),
             configLoad(which: 2, shrunk: lowD, blockStride: dim, scale: 1, dramStride: UInt64(strideD * dBytes)),
@@ -295,6 +298,10 @@ struct GenerationState {
             }
         default:
             break
+        }
+
+        if parameters.config.hasNormalizations && (activation == 4 || model.state.normalization.activationMSB) {
+            sequence += configNormalization(softmax: activation == 4)
         }
 
         let previousLoop = model.state.loop.bounds.tilesI > 0
@@ -382,6 +389,17 @@ struct GenerationState {
         return configLoad(which: Int.random(in: 0...2, using: &random), shrunk: random.chance(0.4),
                           blockStride: blockStride, scale: scale, dramStride: dramStride,
                           pixelRepeats: random.chance(0.2) ? 0 : 1)
+    }
+
+    /// CONFIG_NORM twice (qln2, then qln2_inv) with random i-exp constants, the activation MSB
+    /// set for Softmax or cleared.
+    mutating func configNormalization(softmax: Bool) -> [CommandProgram.Instruction] {
+        let qln2 = Int32.random(in: 1...64, using: &random), qb = Int32.random(in: -50...50, using: &random)
+        let qc = Int32.random(in: -100...500, using: &random)
+        let rs2 = UInt64(UInt32(bitPattern: qc)) << 32 | UInt64(UInt32(bitPattern: qb))
+        return [(qln2, 0 as UInt64), (65536 / qln2, 1)].map { constant, which in
+            instruction(GoldenFunct.config, UInt64(UInt32(bitPattern: constant)) << 32 | which << 18 | bit(softmax) << 16 | 3, rs2)
+        }
     }
 
     mutating func randomConfigStore() -> CommandProgram.Instruction {
