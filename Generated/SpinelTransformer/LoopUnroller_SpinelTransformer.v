@@ -64,6 +64,8 @@ module LoopUnroller_SpinelTransformer (
   reg  next_a_high;
   reg  next_b_high;
   reg  next_residual;
+  reg  next_normalize;
+  reg  next_softmax;
   reg  pending;
   reg  [31:0] pending_index;
   reg  acc_half;
@@ -89,6 +91,8 @@ module LoopUnroller_SpinelTransformer (
   reg  run_a_high;
   reg  run_b_high;
   reg  run_residual;
+  reg  run_normalize;
+  reg  run_softmax;
   reg  [31:0] loop_index;
   reg  slot;
   reg  [2:0] phase;
@@ -112,6 +116,7 @@ module LoopUnroller_SpinelTransformer (
   reg  handed;
   reg  [15:0] store_i;
   reg  [15:0] store_j;
+  reg  [1:0] store_pass;
   reg  store_slot;
   reg  [31:0] store_index;
   reg  [15:0] store_tiles_i;
@@ -121,6 +126,8 @@ module LoopUnroller_SpinelTransformer (
   reg  [63:0] store_address_c;
   reg  [63:0] store_stride_c;
   reg  store_full_c;
+  reg  store_normalize;
+  reg  store_softmax;
   reg  store_acc_half;
   reg  slot_0_waiting;
   reg  slot_1_waiting;
@@ -150,6 +157,8 @@ module LoopUnroller_SpinelTransformer (
   wire load_a_high;
   wire load_b_high;
   wire load_residual;
+  wire load_normalize;
+  wire load_softmax;
   wire load_acc_half;
   wire [15:0] run_steps;
   wire [15:0] next_steps;
@@ -173,6 +182,7 @@ module LoopUnroller_SpinelTransformer (
   wire [63:0] dram_stride;
   wire dram_wide;
   wire [63:0] dram_elements;
+  wire [31:0] store_pass_command;
   wire [15:0] load_blocks_j;
   wire [15:0] load_blocks_i;
   wire [15:0] bias_count;
@@ -195,6 +205,7 @@ module LoopUnroller_SpinelTransformer (
   wire _issued_bits_cmd_funct_e1 = (phase == 3'h0) & (~emit_store);
   wire _retire_bits_e1 = (_cmd_ready_e3 ? 1'h0 : 1'h1) == 1'h0;
   wire _fault_valid_e1 = (cmd_valid & cmd_ready) & (cmd_bits_funct == 7'h8);
+  wire _fault_bits_code_e1 = (cmd_bits_rs1[10:8] == 3'h2) | (cmd_bits_rs1[10:8] == 3'h4);
   wire _busy_e1 = ~(phase == 3'h0);
   wire [16:0] _run_steps_e1 = {1'h0, run_tiles_k} + {1'h0, 16'h3};
   wire [16:0] _next_steps_e1 = {1'h0, next_tiles_k} + {1'h0, 16'h3};
@@ -232,7 +243,7 @@ module LoopUnroller_SpinelTransformer (
   wire _emitted_cmd_rs2_e18 = ({1'h0, store_i} + {1'h0, 16'h1}) == {1'h0, store_tiles_i};
   wire _emitted_cmd_rs2_e19 = ({1'h0, store_j} + {1'h0, 16'h1}) == {1'h0, store_tiles_j};
   wire [47:0] _emitted_cmd_rs2_e20 = {16'h0, ({16'h0, store_i} * {16'h0, store_tiles_j}) + {16'h0, store_j}} * {32'h0, 16'h10};
-  wire [63:0] _emitted_cmd_rs2_e21 = {16'h10 - (_emitted_cmd_rs2_e18 ? store_pad_i : 16'h0), 16'h10 - (_emitted_cmd_rs2_e19 ? store_pad_j : 16'h0), ((32'h80000000 | (store_acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e20[31:0]) | (store_full_c ? 32'h20000000 : 32'h0)};
+  wire [63:0] _emitted_cmd_rs2_e21 = {16'h10 - (_emitted_cmd_rs2_e18 ? store_pad_i : 16'h0), 16'h10 - (_emitted_cmd_rs2_e19 ? store_pad_j : 16'h0), (((32'h80000000 | (store_acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e20[31:0]) | (store_full_c ? 32'h20000000 : 32'h0)) | store_pass_command};
   wire [127:0] _dram_elements_e1 = {64'h0, {48'h0, dram_x}} * {64'h0, dram_stride};
   wire [127:0] _dram_elements_e2 = {64'h0, _dram_elements_e1[63:0] + {48'h0, dram_y}} * {64'h0, 64'h10};
   wire [47:0] _prefetch_conflict_e1 = {16'h0, {16'h0, run_tiles_i} * {16'h0, run_tiles_k}} * {32'h0, 16'h10};
@@ -279,7 +290,7 @@ module LoopUnroller_SpinelTransformer (
   assign retire_valid = (_cmd_ready_e4 | ((cmd_valid & cmd_ready) & _cmd_ready_e1)) | fault_valid;
   assign retire_bits = _cmd_ready_e4 ? (_retire_bits_e1 ? slot_0_index : slot_1_index) : host_count;
   assign fault_valid = _fault_valid_e1 & (fault_bits_code != 4'h0);
-  assign fault_bits_code = (cmd_bits_rs1[10:8] > 3'h1) ? 4'h6 : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((next_tiles_i == 16'h0) | (next_tiles_j == 16'h0)) | (next_tiles_k == 16'h0)) ? 4'ha : ((((next_pad_i >= 16'h10) | (next_pad_j >= 16'h10)) | (next_pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}}} + {1'h0, {2'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))));
+  assign fault_bits_code = ((cmd_bits_rs1[10:8] > 3'h1) & (~(_fault_bits_code_e1 & 1'h1))) ? 4'h6 : ((_fault_bits_code_e1 & cmd_bits_rs2[2]) ? 4'h6 : ((_fault_bits_code_e1 & cmd_bits_rs1[1]) ? 4'ha : (((cmd_bits_rs1[19:18] == 2'h3) | (cmd_bits_rs1[17:16] == 2'h3)) ? 4'h6 : ((cmd_bits_rs2[0] & cmd_bits_rs2[1]) ? 4'h5 : ((((next_tiles_i == 16'h0) | (next_tiles_j == 16'h0)) | (next_tiles_k == 16'h0)) ? 4'ha : ((((next_pad_i >= 16'h10) | (next_pad_j >= 16'h10)) | (next_pad_k >= 16'h10)) ? 4'ha : ((((~cmd_bits_rs2[2]) & (({8'h0, {1'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_k}}} + {1'h0, {2'h0, {16'h0, next_tiles_k} * {16'h0, next_tiles_j}}}} * {35'h0, 8'h10}) > 43'h800)) | (({8'h0, {2'h0, {16'h0, next_tiles_i} * {16'h0, next_tiles_j}}} * {34'h0, 8'h10}) > 42'h800)) ? 4'h4 : 4'h0)))))));
   assign fault_bits_index = host_count;
   assign busy = (((_busy_e1 | pending) | store_active) | slot_0_waiting) | slot_1_waiting;
   assign next_acc_half = acc_half ^ (_busy_e1 & (run_address_c != 64'h0));
@@ -305,6 +316,8 @@ module LoopUnroller_SpinelTransformer (
   assign load_a_high = loads_next ? next_a_high : run_a_high;
   assign load_b_high = loads_next ? next_b_high : run_b_high;
   assign load_residual = loads_next ? next_residual : run_residual;
+  assign load_normalize = loads_next ? next_normalize : run_normalize;
+  assign load_softmax = loads_next ? next_softmax : run_softmax;
   assign load_acc_half = loads_next ? next_acc_half : acc_half;
   assign run_steps = {1'h0, _run_steps_e1[16:2]};
   assign next_steps = {1'h0, _next_steps_e1[16:2]};
@@ -315,10 +328,10 @@ module LoopUnroller_SpinelTransformer (
   assign last_pair_step = ({1'h0, pair_step} + {1'h0, 16'h1}) == {1'h0, run_steps};
   assign load_waiting = loads_left | biasing;
   assign emit_load = load_waiting & (((phase == 3'h2) | (phase == 3'h4)) | (phase == 3'h5));
-  assign emit_store = (store_active & (store_j < (store_owns_run ? columns_done : store_tiles_j))) & store_room;
+  assign emit_store = (store_active & (store_normalize ? ((store_owns_run ? columns_done : store_tiles_j) == store_tiles_j) : (store_j < (store_owns_run ? columns_done : store_tiles_j)))) & store_room;
   assign emitted_cmd_funct = (~emit_store) ? ((phase == 3'h1) ? ((part == 2'h0) ? 7'h2 : ((part == 2'h1) ? 7'h1 : 7'h3)) : (emit_load ? (biasing ? 7'he : ((~loading_b) ? 7'h2 : 7'h1)) : ((phase == 3'h3) ? ((part == 2'h0) ? 7'h6 : ((i == 16'h0) ? 7'h4 : 7'h5)) : 7'h3))) : 7'h3;
   assign emitted_cmd_rs1 = (~emit_store) ? ((phase == 3'h1) ? _emitted_cmd_rs1_e3 : (emit_load ? _emitted_cmd_rs1_e3 : ((phase == 3'h3) ? ((part == 2'h0) ? ((i == 16'h0) ? {run_transpose_b ? _emitted_cmd_rs1_e5 : _emitted_cmd_rs1_e6, run_transpose_b ? _emitted_cmd_rs1_e6 : _emitted_cmd_rs1_e5, _emitted_cmd_rs1_e8 + _emitted_cmd_rs1_e9[31:0]} : {16'h10, 16'h10, 32'hffffffff}) : {run_transpose_a ? _emitted_cmd_rs1_e6 : _emitted_cmd_rs1_e11, run_transpose_a ? _emitted_cmd_rs1_e11 : _emitted_cmd_rs1_e6, (run_a_high ? 32'h800 : 32'h0) + _emitted_cmd_rs1_e12[31:0]}) : _emitted_cmd_rs1_e3))) : _emitted_cmd_rs1_e3;
-  assign emitted_cmd_rs2 = (~emit_store) ? ((phase == 3'h1) ? ((part == 2'h0) ? {_emitted_cmd_rs1_e11, _emitted_cmd_rs1_e5, _emitted_cmd_rs2_e2} : ((part == 2'h1) ? {_emitted_cmd_rs1_e11, _emitted_cmd_rs1_e5, _emitted_cmd_rs2_e2 | 32'h40000000} : {_emitted_cmd_rs1_e11, _emitted_cmd_rs1_e5, _emitted_cmd_rs2_e2 | (run_full_c ? 32'h20000000 : 32'h0)})) : (emit_load ? (biasing ? {_emitted_cmd_rs2_e4, _emitted_cmd_rs2_e5[15:0] - ((({1'h0, load_j} + {1'h0, bias_count}) == {1'h0, load_tiles_j}) ? load_pad_j : 16'h0), (32'h80000000 | (load_acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e6[31:0]} : ((~loading_b) ? (load_transpose_a ? {_emitted_cmd_rs2_e7, _emitted_cmd_rs2_e8[15:0] - ((({1'h0, load_i} + {1'h0, load_blocks_i}) == {1'h0, load_tiles_i}) ? load_pad_i : 16'h0), _emitted_cmd_rs2_e10} : {_emitted_cmd_rs2_e4, _emitted_cmd_rs2_e12, _emitted_cmd_rs2_e10}) : (load_transpose_b ? {16'h10 - (_emitted_cmd_rs2_e13 ? load_pad_j : 16'h0), _emitted_cmd_rs2_e12, _emitted_cmd_rs2_e16} : {_emitted_cmd_rs2_e7, _emitted_cmd_rs2_e17[15:0] - ((({1'h0, load_j} + {1'h0, load_blocks_j}) == {1'h0, load_tiles_j}) ? load_pad_j : 16'h0), _emitted_cmd_rs2_e16}))) : ((phase == 3'h3) ? ((part == 2'h0) ? {_emitted_cmd_rs1_e11, _emitted_cmd_rs1_e5, _emitted_cmd_rs2_e2 | ((run_ex_accumulate | (k != 16'h0)) ? 32'h40000000 : 32'h0)} : {16'h10, 16'h10, 32'hffffffff}) : _emitted_cmd_rs2_e21))) : _emitted_cmd_rs2_e21;
+  assign emitted_cmd_rs2 = (~emit_store) ? ((phase == 3'h1) ? ((part == 2'h0) ? {_emitted_cmd_rs1_e11, _emitted_cmd_rs1_e5, _emitted_cmd_rs2_e2} : ((part == 2'h1) ? {_emitted_cmd_rs1_e11, _emitted_cmd_rs1_e5, _emitted_cmd_rs2_e2 | 32'h40000000} : {_emitted_cmd_rs1_e11, _emitted_cmd_rs1_e5, (_emitted_cmd_rs2_e2 | (run_full_c ? 32'h20000000 : 32'h0)) | 32'h0})) : (emit_load ? (biasing ? {_emitted_cmd_rs2_e4, _emitted_cmd_rs2_e5[15:0] - ((({1'h0, load_j} + {1'h0, bias_count}) == {1'h0, load_tiles_j}) ? load_pad_j : 16'h0), (32'h80000000 | (load_acc_half ? 32'h800 : 32'h0)) + _emitted_cmd_rs2_e6[31:0]} : ((~loading_b) ? (load_transpose_a ? {_emitted_cmd_rs2_e7, _emitted_cmd_rs2_e8[15:0] - ((({1'h0, load_i} + {1'h0, load_blocks_i}) == {1'h0, load_tiles_i}) ? load_pad_i : 16'h0), _emitted_cmd_rs2_e10} : {_emitted_cmd_rs2_e4, _emitted_cmd_rs2_e12, _emitted_cmd_rs2_e10}) : (load_transpose_b ? {16'h10 - (_emitted_cmd_rs2_e13 ? load_pad_j : 16'h0), _emitted_cmd_rs2_e12, _emitted_cmd_rs2_e16} : {_emitted_cmd_rs2_e7, _emitted_cmd_rs2_e17[15:0] - ((({1'h0, load_j} + {1'h0, load_blocks_j}) == {1'h0, load_tiles_j}) ? load_pad_j : 16'h0), _emitted_cmd_rs2_e16}))) : ((phase == 3'h3) ? ((part == 2'h0) ? {_emitted_cmd_rs1_e11, _emitted_cmd_rs1_e5, _emitted_cmd_rs2_e2 | ((run_ex_accumulate | (k != 16'h0)) ? 32'h40000000 : 32'h0)} : {16'h10, 16'h10, 32'hffffffff}) : _emitted_cmd_rs2_e21))) : _emitted_cmd_rs2_e21;
   assign emitted_index = (~emit_store) ? ((phase == 3'h1) ? loop_index : (emit_load ? (loads_next ? pending_index : loop_index) : loop_index)) : store_index;
   assign emitted_loop_internal = 1'h1;
   assign emitted_loop_slot = (~emit_store) ? ((phase == 3'h1) ? slot : (emit_load ? (loads_next ? (~slot) : slot) : slot)) : store_slot;
@@ -328,6 +341,7 @@ module LoopUnroller_SpinelTransformer (
   assign dram_stride = (~emit_store) ? ((phase == 3'h1) ? ((part == 2'h0) ? run_stride_a : ((part == 2'h1) ? run_stride_b : run_stride_c)) : (emit_load ? (biasing ? load_stride_d : ((~loading_b) ? load_stride_a : load_stride_b)) : store_stride_c)) : store_stride_c;
   assign dram_wide = (~emit_store) ? ((phase == 3'h1) ? ((part == 2'h0) ? 1'h0 : ((part == 2'h1) ? 1'h0 : run_full_c)) : (emit_load ? (biasing ? (~load_low_d) : ((~loading_b) ? 1'h0 : 1'h0)) : store_full_c)) : store_full_c;
   assign dram_elements = _dram_elements_e2[63:0];
+  assign store_pass_command = (store_normalize & (store_pass != 2'h2)) ? ((store_pass == 2'h0) ? (store_softmax ? (_emitted_cmd_rs2_e19 ? 32'h14000000 : 32'h14000000) : (_emitted_cmd_rs2_e19 ? 32'h8000000 : 32'h4000000)) : (store_softmax ? (_emitted_cmd_rs2_e19 ? 32'h1c000000 : 32'h18000000) : (_emitted_cmd_rs2_e19 ? 32'h10000000 : 32'hc000000))) : 32'h0;
   assign load_blocks_j = ((load_tiles_j - load_j) < 16'h4) ? (load_tiles_j - load_j) : 16'h4;
   assign load_blocks_i = ((load_tiles_i - load_i) < 16'h4) ? (load_tiles_i - load_i) : 16'h4;
   assign bias_count = load_low_d ? load_blocks_j : (((load_tiles_j - load_j) < 16'h1) ? (load_tiles_j - load_j) : 16'h1);
@@ -481,6 +495,18 @@ module LoopUnroller_SpinelTransformer (
   end
   always @(posedge clock) begin
     if (reset)
+      next_normalize <= 1'h0;
+    else if (_next_ex_accumulate_e1)
+      next_normalize <= _fault_bits_code_e1;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      next_softmax <= 1'h0;
+    else if (_next_ex_accumulate_e1)
+      next_softmax <= cmd_bits_rs1[10:8] == 3'h4;
+  end
+  always @(posedge clock) begin
+    if (reset)
       pending <= 1'h0;
     else if (launching)
       pending <= 1'h0;
@@ -588,6 +614,14 @@ module LoopUnroller_SpinelTransformer (
   always @(posedge clock) begin
     if (launching)
       run_residual <= next_residual;
+  end
+  always @(posedge clock) begin
+    if (launching)
+      run_normalize <= next_normalize;
+  end
+  always @(posedge clock) begin
+    if (launching)
+      run_softmax <= next_softmax;
   end
   always @(posedge clock) begin
     if (reset)
@@ -1037,7 +1071,18 @@ module LoopUnroller_SpinelTransformer (
     if (reset)
       store_active <= 1'h0;
     else if (_store_active_e1) begin
-      if (~_emitted_cmd_rs2_e18) begin
+      if (store_normalize) begin
+        if (~_emitted_cmd_rs2_e19) begin
+          if (hand_over)
+            store_active <= 1'h1;
+        end else if (store_pass != 2'h2) begin
+          if (hand_over)
+            store_active <= 1'h1;
+        end else if (_emitted_cmd_rs2_e18)
+          store_active <= 1'h0;
+        else if (hand_over)
+          store_active <= 1'h1;
+      end else if (~_emitted_cmd_rs2_e18) begin
         if (hand_over)
           store_active <= 1'h1;
       end else if (_emitted_cmd_rs2_e19)
@@ -1053,7 +1098,18 @@ module LoopUnroller_SpinelTransformer (
     else if (finishing)
       store_owns_run <= 1'h0;
     else if (_store_active_e1) begin
-      if (~_emitted_cmd_rs2_e18) begin
+      if (store_normalize) begin
+        if (~_emitted_cmd_rs2_e19) begin
+          if (hand_over)
+            store_owns_run <= 1'h1;
+        end else if (store_pass != 2'h2) begin
+          if (hand_over)
+            store_owns_run <= 1'h1;
+        end else if (_emitted_cmd_rs2_e18)
+          store_owns_run <= 1'h0;
+        else if (hand_over)
+          store_owns_run <= 1'h1;
+      end else if (~_emitted_cmd_rs2_e18) begin
         if (hand_over)
           store_owns_run <= 1'h1;
       end else if (_emitted_cmd_rs2_e19)
@@ -1074,22 +1130,49 @@ module LoopUnroller_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       store_i <= 16'h0;
-    else if (_store_active_e1)
-      store_i <= (~_emitted_cmd_rs2_e18) ? (store_i + 16'h1) : 16'h0;
-    else if (hand_over)
+    else if (_store_active_e1) begin
+      if (store_normalize) begin
+        if (~_emitted_cmd_rs2_e19) begin
+          if (hand_over)
+            store_i <= 16'h0;
+        end else if (store_pass != 2'h2) begin
+          if (hand_over)
+            store_i <= 16'h0;
+        end else
+          store_i <= store_i + 16'h1;
+      end else
+        store_i <= (~_emitted_cmd_rs2_e18) ? (store_i + 16'h1) : 16'h0;
+    end else if (hand_over)
       store_i <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
       store_j <= 16'h0;
     else if (_store_active_e1) begin
-      if (~_emitted_cmd_rs2_e18) begin
+      if (store_normalize)
+        store_j <= (~_emitted_cmd_rs2_e19) ? (store_j + 16'h1) : 16'h0;
+      else if (~_emitted_cmd_rs2_e18) begin
         if (hand_over)
           store_j <= 16'h0;
       end else
         store_j <= store_j + 16'h1;
     end else if (hand_over)
       store_j <= 16'h0;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      store_pass <= 2'h0;
+    else if (_store_active_e1) begin
+      if (store_normalize) begin
+        if (~_emitted_cmd_rs2_e19) begin
+          if (hand_over)
+            store_pass <= 2'h0;
+        end else
+          store_pass <= (store_pass != 2'h2) ? (store_pass + 2'h1) : 2'h0;
+      end else if (hand_over)
+        store_pass <= 2'h0;
+    end else if (hand_over)
+      store_pass <= 2'h0;
   end
   always @(posedge clock) begin
     if (reset)
@@ -1130,6 +1213,14 @@ module LoopUnroller_SpinelTransformer (
   always @(posedge clock) begin
     if (hand_over)
       store_full_c <= run_full_c;
+  end
+  always @(posedge clock) begin
+    if (hand_over)
+      store_normalize <= run_normalize;
+  end
+  always @(posedge clock) begin
+    if (hand_over)
+      store_softmax <= run_softmax;
   end
   always @(posedge clock) begin
     if (hand_over)
@@ -1182,7 +1273,7 @@ module LoopUnroller_SpinelTransformer (
       slot_1_index <= loop_index;
   end
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, retirements_0_bits_index, retirements_1_bits_index, retirements_2_bits_index, retirements_3_bits_index, load_address_c, load_stride_c, load_ex_accumulate, load_full_c, load_residual, _run_steps_e1[1:0], _next_steps_e1[1:0], _load_first_e1[31:16], _pair_first_e1[31:16], _emitted_cmd_rs1_e1[127:64], _emitted_cmd_rs1_e2[127:64], _emitted_cmd_rs1_e7[47:32], _emitted_cmd_rs1_e9[47:32], _emitted_cmd_rs1_e12[47:32], _emitted_cmd_rs2_e1[47:32], _emitted_cmd_rs2_e5[31:16], _emitted_cmd_rs2_e6[47:32], _emitted_cmd_rs2_e8[31:16], _emitted_cmd_rs2_e9[47:32], _emitted_cmd_rs2_e11[31:16], _emitted_cmd_rs2_e14[47:32], _emitted_cmd_rs2_e15[47:32], _emitted_cmd_rs2_e17[31:16], _emitted_cmd_rs2_e20[47:32], _dram_elements_e1[127:64], _dram_elements_e2[127:64], _prefetch_conflict_e1[47:32], _prefetch_conflict_e3[47:32], _prefetch_conflict_e5[47:32], _k_e1[31:16], _load_i_e2[16], _load_j_e1[16], _load_j_e3[16], _load_k_e1[31:16], _load_k_e2[31:16], 1'b0};
+  wire _unused_bits = &{1'b0, retirements_0_bits_index, retirements_1_bits_index, retirements_2_bits_index, retirements_3_bits_index, load_address_c, load_stride_c, load_ex_accumulate, load_full_c, load_residual, load_normalize, load_softmax, _run_steps_e1[1:0], _next_steps_e1[1:0], _load_first_e1[31:16], _pair_first_e1[31:16], _emitted_cmd_rs1_e1[127:64], _emitted_cmd_rs1_e2[127:64], _emitted_cmd_rs1_e7[47:32], _emitted_cmd_rs1_e9[47:32], _emitted_cmd_rs1_e12[47:32], _emitted_cmd_rs2_e1[47:32], _emitted_cmd_rs2_e5[31:16], _emitted_cmd_rs2_e6[47:32], _emitted_cmd_rs2_e8[31:16], _emitted_cmd_rs2_e9[47:32], _emitted_cmd_rs2_e11[31:16], _emitted_cmd_rs2_e14[47:32], _emitted_cmd_rs2_e15[47:32], _emitted_cmd_rs2_e17[31:16], _emitted_cmd_rs2_e20[47:32], _dram_elements_e1[127:64], _dram_elements_e2[127:64], _prefetch_conflict_e1[47:32], _prefetch_conflict_e3[47:32], _prefetch_conflict_e5[47:32], _k_e1[31:16], _load_i_e2[16], _load_j_e1[16], _load_j_e3[16], _load_k_e1[31:16], _load_k_e2[31:16], 1'b0};
 endmodule
 
 `default_nettype wire

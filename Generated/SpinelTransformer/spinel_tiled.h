@@ -36,6 +36,13 @@ static size_t spinel_min(size_t a, size_t b) { return a < b ? a : b; }
  * its operands in half the scratchpad) is chosen for the fewest output blocks, then the
  * fewest operand bytes loaded, then the widest J (B mvins of whole blocks, the fewest mvouts
  * after the last column). K is then split evenly into as few loops as fit. */
+/* K split evenly into as few loops as fit, with I×J chosen. */
+static spinel_tiles_t spinel_split_K(spinel_tiles_t t, size_t tiles_K) {
+    const size_t max_K = BANK_NUM * BANK_ROWS / 2 / DIM / (t.I + t.J), loops_K = (tiles_K + max_K - 1) / max_K;
+    t.K = (tiles_K + loops_K - 1) / loops_K;
+    return t;
+}
+
 static spinel_tiles_t spinel_choose_tiles(size_t tiles_I, size_t tiles_J, size_t tiles_K) {
     const size_t sp_half = BANK_NUM * BANK_ROWS / 2 / DIM, acc_half = ACC_ROWS / 2 / DIM;
     spinel_tiles_t t = {1, 1, 1};
@@ -51,9 +58,21 @@ static spinel_tiles_t spinel_choose_tiles(size_t tiles_I, size_t tiles_J, size_t
                 best_loads = loads;
             }
         }
-    const size_t max_K = sp_half / (t.I + t.J), loops_K = (tiles_K + max_K - 1) / max_K;
-    t.K = (tiles_K + loops_K - 1) / loops_K;
-    return t;
+    return spinel_split_K(t, tiles_K);
+}
+
+/* The choice for LayerNorm and Softmax: all of J in every loop (the passes need whole rows),
+ * the most rows of tiles that fit, K as in spinel_choose_tiles. */
+static spinel_tiles_t spinel_choose_row_tiles(size_t tiles_I, size_t tiles_J, size_t tiles_K) {
+    const size_t sp_half = BANK_NUM * BANK_ROWS / 2 / DIM, acc_half = ACC_ROWS / 2 / DIM;
+    if (tiles_J > acc_half || tiles_J + 1 > sp_half) {
+        fprintf(stderr, "spinel_tiled: a normalized row of %zu tiles does not fit half the accumulator (%zu tiles) with its operands "
+                        "in half the scratchpad (%zu tiles); use a shorter row or a configuration with more memory\n",
+                tiles_J, acc_half, sp_half);
+        exit(2);
+    }
+    spinel_tiles_t t = {spinel_min(tiles_I, spinel_min(acc_half / tiles_J, sp_half - tiles_J)), tiles_J, 1};
+    return spinel_split_K(t, tiles_K);
 }
 
 /* Tests: when nonzero, the K tiles per loop (to split K over several loops on small sizes). */
@@ -64,6 +83,7 @@ typedef struct {
     size_t I, J, K, pad_I, pad_J, pad_K;
     uint64_t A, B, D, C, A_stride, B_stride, D_stride, C_stride;
     int full_C, low_D, ex_accumulate, a_spad_id, b_spad_id, A_transpose, B_transpose;
+    int act;            /* LOOP_WS act: 0, or LAYERNORM / SOFTMAX for the normalization passes */
 } spinel_loop_t;
 
 static int spinel_acc_half = 0;
@@ -142,6 +162,8 @@ static void spinel_loop_loads(const spinel_loop_t* l, size_t s, spinel_queue_t* 
     }
 }
 
+static int spinel_loop_normalizes(const spinel_loop_t* l) { return l->act == LAYERNORM || l->act == SOFTMAX; }
+
 /* The pairs of K block s, each followed by one waiting command (a load of the next block, or
  * in the last block an mvout of a finished column of C); then whatever still waits. */
 static void spinel_loop_pairs(const spinel_loop_t* l, size_t s, size_t steps) {
@@ -165,7 +187,7 @@ static void spinel_loop_pairs(const spinel_loop_t* l, size_t s, size_t steps) {
                                          i == 0 ? k_COMPUTE_PRELOADED : k_COMPUTE_ACCUMULATE);
                 spinel_pop(&waiting);
             }
-        if (s == steps - 1 && l->C)
+        if (s == steps - 1 && l->C && !spinel_loop_normalizes(l))
             for (size_t i = 0; i < l->I; i++)
                 spinel_push(&waiting, k_MVOUT, l->C + (i * DIM * l->C_stride + j * DIM) * c_bytes,
                             spinel_operand(SPINEL_ROWS_I(i), SPINEL_COLS_J(j), SPINEL_C_ROW(i, j) | (l->full_C ? 1ull << 29 : 0)));
@@ -191,6 +213,21 @@ static void spinel_loop_ws_commands(const spinel_loop_t* l) {
     while (spinel_pop(&first)) {}
     free(first.items);
     for (size_t s = 0; s < steps; s++) spinel_loop_pairs(l, s, steps);
+    if (l->C && spinel_loop_normalizes(l)) {
+        /* Per row of tiles: the two statistics passes over the whole row (the last mvout of each
+         * with the finishing command), then the output. */
+        enum { SUM = 1, MEAN, VARIANCE, INV_STDDEV, MAX, SUM_EXP, INV_SUM_EXP };
+        const int softmax = l->act == SOFTMAX;
+        const uint64_t each[2] = {softmax ? MAX : SUM, softmax ? SUM_EXP : VARIANCE};
+        const uint64_t last[2] = {softmax ? MAX : MEAN, softmax ? INV_SUM_EXP : INV_STDDEV};
+        for (size_t i = 0; i < l->I; i++)
+            for (int pass = 0; pass < 3; pass++)
+                for (size_t j = 0; j < l->J; j++) {
+                    const uint64_t command = pass == 2 ? 0 : (j == l->J - 1 ? last[pass] : each[pass]) << 26;
+                    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, l->C + (i * DIM * l->C_stride + j * DIM) * sizeof(elem_t),
+                                             spinel_operand(SPINEL_ROWS_I(i), SPINEL_COLS_J(j), SPINEL_C_ROW(i, j) | command), k_MVOUT);
+                }
+    }
     if (l->C) spinel_acc_half ^= 1;
 }
 #undef SPINEL_ROWS_I
@@ -207,7 +244,7 @@ static void spinel_loop(const spinel_loop_t* l, enum tiled_matmul_type_t type) {
         spinel_loop_ws_commands(l);
     } else {
         gemmini_loop_ws(l->I, l->J, l->K, l->pad_I, l->pad_J, l->pad_K, l->A, l->B, l->D, l->C, l->A_stride, l->B_stride,
-                        l->D_stride, l->C_stride, l->A_transpose, l->B_transpose, l->full_C, l->low_D, l->ex_accumulate, 0,
+                        l->D_stride, l->C_stride, l->A_transpose, l->B_transpose, l->full_C, l->low_D, l->ex_accumulate, l->act,
                         l->a_spad_id, l->b_spad_id, 0);
         if (l->C) spinel_acc_half ^= 1;
     }
@@ -217,6 +254,10 @@ static void spinel_loop(const spinel_loop_t* l, enum tiled_matmul_type_t type) {
  * Gemmini's tiled_matmul_auto, weight-stationary: `type` WS uses LOOP_WS, TILED_COMMANDS the
  * same commands from the host. Strides are in elements. D is acc_t (or elem_t with low_D), or
  * NULL. bert_scale, repeating_bias and weightA are not supported (pass 0, false, 0).
+ * act LAYERNORM or SOFTMAX (configurations with normalizations) normalizes whole rows of C: a
+ * loop then covers all of J (dim_J must fit half the accumulator with a row of tiles), and its
+ * LOOP_WS issues the statistics passes. SOFTMAX needs CONFIG_NORM's activation MSB and
+ * constants set by the caller (gemmini_config_norm), which stay set afterwards.
  */
 static void tiled_matmul_auto(size_t dim_I, size_t dim_J, size_t dim_K, const elem_t* A, const elem_t* B, const void* D, void* C,
                               size_t stride_A, size_t stride_B, size_t stride_D, size_t stride_C, scale_t A_scale_factor,
@@ -225,12 +266,13 @@ static void tiled_matmul_auto(size_t dim_I, size_t dim_J, size_t dim_K, const el
                               enum tiled_matmul_type_t type) {
     (void)D_scale_factor; (void)bert_scale; (void)repeating_bias; (void)weightA;
     const size_t tiles_I = spinel_tiles_of(dim_I), tiles_J = spinel_tiles_of(dim_J), tiles_K = spinel_tiles_of(dim_K);
-    spinel_tiles_t t = spinel_choose_tiles(tiles_I, tiles_J, tiles_K);
+    const int normalizes = act == LAYERNORM || act == SOFTMAX;
+    spinel_tiles_t t = normalizes ? spinel_choose_row_tiles(tiles_I, tiles_J, tiles_K) : spinel_choose_tiles(tiles_I, tiles_J, tiles_K);
     if (spinel_force_tiles_K) t.K = spinel_min(spinel_force_tiles_K, tiles_K);
     const size_t c_bytes = full_C ? sizeof(acc_t) : sizeof(elem_t), d_bytes = low_D ? sizeof(elem_t) : sizeof(acc_t);
 
     gemmini_extended_config_ex(WEIGHT_STATIONARY, 0, 0, 1, transpose_A, transpose_B);
-    gemmini_extended_config_st(stride_C * c_bytes, act, scale);
+    gemmini_extended_config_st(stride_C * c_bytes, act & 3, scale);
     gemmini_extended3_config_ld(stride_A * sizeof(elem_t), A_scale_factor, false, 0);
     gemmini_extended3_config_ld(stride_B * sizeof(elem_t), B_scale_factor, false, 1);
     gemmini_extended3_config_ld(stride_D * d_bytes, MVIN_SCALE_IDENTITY, low_D, 2);
@@ -263,6 +305,7 @@ static void tiled_matmul_auto(size_t dim_I, size_t dim_J, size_t dim_K, const el
                 l.b_spad_id = 1 + spad;
                 l.A_transpose = transpose_A;
                 l.B_transpose = transpose_B;
+                l.act = normalizes ? act : 0;
                 spinel_loop(&l, type);
             }
 }
