@@ -115,6 +115,14 @@ public struct NormalizationSettings: Hashable, Sendable {
     public var qln2Inverse: Int32 = 0
     public var igeluQb: Int32 = 0
     public var igeluQc: Int32 = 0
+    /// LOAD_AFFINE's γ and β per lane (empty: every lane's γ is 1 and β 0, as after reset).
+    public var affineGamma: [Int64] = []
+    public var affineBeta: [Int64] = []
+
+    /// The affine LayerNorm's γ and β of lane (column) `lane` of an output mvout.
+    public func affine(lane: Int) -> (gamma: Int64, beta: Int64) {
+        affineGamma.isEmpty ? (1, 0) : (affineGamma[lane], affineBeta[lane])
+    }
 
     /// The i-exp constants (Softmax's qb and qc travel in the I-GELU fields).
     public var iexpConstants: IExpConstants {

@@ -22,6 +22,8 @@ public enum Command: Hashable, Sendable {
     case loopWSConfigStridesAB(a: UInt64, b: UInt64)
     case loopWSConfigStridesDC(d: UInt64, c: UInt64)
     case loopWS(LoopWSLaunch)
+    /// Spinel extension: two accumulator rows into the normalizer's γ and β (`hasAffineLayerNorm`).
+    case loadAffine(local: LocalOperand)
 }
 
 /// The funct codes of ISA.md.
@@ -44,6 +46,8 @@ public enum Funct {
     /// LOOP_CONV_WS and its configuration: convolutions are out of scope.
     public static let loopConvWS: ClosedRange<UInt8> = 15...21
     public static let counter: UInt8 = 126
+    /// Spinel extension: LOAD_AFFINE (`hasAffineLayerNorm`).
+    public static let loadAffine = UInt8(SpinelAccelerator.Funct.loadAffine)
 }
 
 /// An activation function, numbered as Gemmini numbers them (CONFIG_EX [4:3], CONFIG_ST [3:2];
@@ -54,9 +58,14 @@ public enum Activation: Int, Hashable, Sendable {
     case layerNorm = 2
     case igelu = 3
     case softmax = 4
+    /// Spinel extension: LayerNorm with per-column γ and β (CONFIG_ST 2 with the MSB; `hasAffineLayerNorm`).
+    case affineLayerNorm = 6
 
     /// Whether the normalization units compute it.
     public var needsNormalizations: Bool { rawValue >= 2 }
+
+    /// LayerNorm or the affine LayerNorm: an output pass over LayerNorm statistics.
+    public var isLayerNorm: Bool { self == .layerNorm || self == .affineLayerNorm }
 }
 
 /// A 32-bit local address (ISA.md, docs/ACCELERATOR.md "Local addresses").

@@ -47,6 +47,8 @@ extension Command {
                 exAccumulate: bit(rs1, 0), fullC: bit(rs1, 1), lowD: bit(rs1, 2), activation: field(rs1, 8, 3),
                 aScratchpadID: field(rs1, 18, 2), bScratchpadID: field(rs1, 16, 2),
                 transposeA: bit(rs2, 0), transposeB: bit(rs2, 1), isResidualAdd: bit(rs2, 2)))
+        case Funct.loadAffine:
+            return .loadAffine(local: LocalOperand(field: rs2))
         case Funct.loopConvWS:
             throw CommandRejection(.unknownCommand, "funct \(funct) is LOOP_CONV_WS, and convolutions are out of scope")
         case Funct.counter:
@@ -144,6 +146,11 @@ extension Command {
         case .computePreloaded(let a, let bd), .computeAccumulated(let a, let bd):
             try Self.checkShape(a, "COMPUTE A", parameters)
             try Self.checkShape(bd, "COMPUTE B/D", parameters)
+        case .loadAffine(let local):
+            guard config.hasAffineLayerNorm else {
+                throw CommandRejection(.unknownCommand, "funct \(Funct.loadAffine) is LOAD_AFFINE, which needs a configuration with hasAffineLayerNorm")
+            }
+            try Self.checkShape(local, "LOAD_AFFINE", parameters)
         case .flush, .loopWSConfigBounds, .loopWSConfigAddressesAB, .loopWSConfigAddressesDC,
              .loopWSConfigStridesAB, .loopWSConfigStridesDC, .loopWS:
             break

@@ -35,6 +35,8 @@ extension Command: CustomStringConvertible {
             "LOOP_WS_CONFIG_STRIDES_DC D \(d), C \(c) elements"
         case .loopWS(let launch):
             launch.description
+        case .loadAffine(let local):
+            "LOAD_AFFINE γ and β \(local.shape) from \(local.address)"
         }
     }
 
@@ -68,6 +70,7 @@ extension Activation: CustomStringConvertible {
         case .layerNorm: "LayerNorm"
         case .igelu: "I-GELU"
         case .softmax: "Softmax"
+        case .affineLayerNorm: "affine LayerNorm"
         }
     }
 

@@ -81,10 +81,10 @@ extension GoldenModel {
             return (0..<local.rows).map { ElementCoding.encode(values($0), elementBytes: elementBytes) }
         }
         let activation = try storeActivation()
-        let normalizes = activation == .layerNorm || activation == .softmax
+        let normalizes = activation.isLayerNorm || activation == .softmax
         let statistics = normalizes ? try outputStatistics(rows: local.rows, for: activation) : Array(repeating: RowStatistics(), count: local.rows)
         return try (0..<local.rows).map { r in
-            let outputs = try values(r).map { try activated($0, activation, statistics: statistics[r], row: r) }
+            let outputs = try values(r).enumerated().map { try activated($0.element, activation, statistics: statistics[r], lane: $0.offset) }
             return ElementCoding.encode(outputs, elementBytes: parameters.inputBytes)
         }
     }
@@ -92,8 +92,8 @@ extension GoldenModel {
     /// An accumulator value leaving through the scaled path (docs/ACCELERATOR.md, "MVOUT"):
     /// none and ReLU are `ACC_SCALE` (ReLU after saturation); I-GELU and LayerNorm scale their
     /// result `y` with the accumulator scale; Softmax scales its exponential with its own
-    /// factor, both from the row's `statistics`.
-    private func activated(_ x: Int64, _ activation: Activation, statistics: RowStatistics, row: Int) throws -> Int64 {
+    /// factor, both from the row's `statistics`. The affine LayerNorm uses γ and β of `lane`.
+    private func activated(_ x: Int64, _ activation: Activation, statistics: RowStatistics, lane: Int) throws -> Int64 {
         let accumulatorBits = parameters.config.accType.width
         switch activation {
         case .none: return accumulatorScaled(x)
@@ -104,6 +104,10 @@ extension GoldenModel {
                                                     accumulatorBits: accumulatorBits))
         case .layerNorm:
             return accumulatorScaled(LayerNormStatistics(mean: statistics.mean, standardDeviation: statistics.standardDeviation).normalize(x))
+        case .affineLayerNorm:
+            let (gamma, beta) = state.normalization.affine(lane: lane)
+            return accumulatorScaled(LayerNormStatistics(mean: statistics.mean, standardDeviation: statistics.standardDeviation)
+                .normalize(x, gamma: gamma, beta: beta, accumulatorBits: accumulatorBits))
         case .softmax:
             let exponential = Numerics.iexp(x - statistics.maximum, constants: state.normalization.iexpConstants,
                                             accumulatorBits: accumulatorBits)

@@ -82,6 +82,8 @@ public struct GoldenModel: Sendable {
             state.loop.strideC = c
         case .loopWS(let launch):
             try loopWS(launch, memory: &memory)
+        case .loadAffine(let local):
+            try loadAffine(from: local)
         }
     }
 
@@ -157,7 +159,7 @@ extension GoldenModel {
             if address.isAccumulator && !address.readsFullWidth {
                 let raw = (state.normalization.activationMSB ? 4 : 0) | state.store.activation
                 text += ", scale \(state.store.accScale), \(Activation.words(raw))"
-                if raw == Activation.layerNorm.rawValue || raw == Activation.softmax.rawValue {
+                if let activation = Activation(rawValue: raw), activation.isLayerNorm || activation == .softmax {
                     text += " from statistics slot \(state.normalization.statisticsSlot)"
                 }
             }

@@ -153,6 +153,15 @@ public struct LayerNormStatistics: Hashable, Sendable {
     public func normalize(_ x: Int64) -> Int64 {
         Numerics.divideRoundingToNearestEven(x - mean, by: standardDeviation)
     }
+
+    /// The affine LayerNorm (docs/ACCELERATOR.md, "Affine LayerNorm"):
+    /// `sat(rne((x − mean)·γ / std) + β)` into accumulatorBits. (x − mean)·γ is exact: below
+    /// 2^32·2^31 in magnitude for int32 values.
+    public func normalize(_ x: Int64, gamma: Int64, beta: Int64, accumulatorBits: Int) -> Int64 {
+        let (product, overflow) = (x - mean).multipliedReportingOverflow(by: gamma)
+        precondition(!overflow, "(x − mean)·γ overflows 64 bits: x, mean and γ must be accType (at most 32-bit) values")
+        return Numerics.saturate(Numerics.divideRoundingToNearestEven(product, by: standardDeviation) + beta, bits: accumulatorBits)
+    }
 }
 
 /// A 128-bit unsigned sum of squares: a deviation of accType values is below 2^32 in magnitude,

@@ -73,6 +73,10 @@ extension GoldenModel {
     /// CONFIG_NORM activation MSB, CONFIG_ST's activation otherwise.
     func storeActivation() throws -> Activation {
         let raw = (state.normalization.activationMSB ? 4 : 0) | state.store.activation
+        if raw == Activation.affineLayerNorm.rawValue && !parameters.config.hasAffineLayerNorm {
+            throw CommandRejection(.unsupportedField,
+                                   "the store activation is 6 (CONFIG_ST LayerNorm with the CONFIG_NORM activation MSB): the affine LayerNorm needs a configuration with hasAffineLayerNorm")
+        }
         guard let activation = Activation(rawValue: raw) else {
             throw CommandRejection(.unsupportedField,
                                    "the store activation is \(raw) (CONFIG_ST activation \(state.store.activation) with the CONFIG_NORM activation MSB), which does not exist; Softmax is CONFIG_ST activation 0 with the MSB")
@@ -84,14 +88,37 @@ extension GoldenModel {
     /// `activation` (LayerNorm or Softmax); fails if one is missing.
     func outputStatistics(rows: Int, for activation: Activation) throws -> [RowStatistics] {
         let slot = state.normalization.statisticsSlot
-        let wanted: RowStatistics.Phase = activation == .layerNorm ? .layerNormReady : .softmaxReady
+        let wanted: RowStatistics.Phase = activation.isLayerNorm ? .layerNormReady : .softmaxReady
         let statistics = Array(state.statistics[slot].prefix(rows))
         if let r = statistics.firstIndex(where: { $0.phase != wanted }) {
-            let passes = activation == .layerNorm ? "{SUM…, MEAN} then {VARIANCE…, INV_STDDEV}" : "{MAX…} then {SUM_EXP…, INV_SUM_EXP}"
+            let passes = activation.isLayerNorm ? "{SUM…, MEAN} then {VARIANCE…, INV_STDDEV}" : "{MAX…} then {SUM_EXP…, INV_SUM_EXP}"
             throw CommandRejection(.illegalOperand,
                                    "MVOUT with \(activation) reads statistics slot \(slot), row \(r), which holds \(statistics[r].phase); run \(passes) on it first")
         }
         return statistics
+    }
+
+    /// LOAD_AFFINE: row 0 of the operand becomes γ and row 1 β, lane by lane; lanes at and
+    /// beyond its columns get 0 (docs/ACCELERATOR.md, "Affine LayerNorm").
+    mutating func loadAffine(from local: LocalOperand) throws {
+        let address = local.address
+        guard local.rows == 2 && local.columns > 0 else {
+            throw CommandRejection(.illegalOperand, "LOAD_AFFINE covers \(local.shape): it reads 2 rows (γ, then β) of at least one column")
+        }
+        guard !address.isGarbage && address.isAccumulator && address.flagBits == 0 else {
+            throw CommandRejection(.illegalOperand,
+                                   "LOAD_AFFINE reads \(address): γ and β are plain accumulator rows (bit 31 set, bits 30:26 clear)")
+        }
+        guard address.row + 1 < parameters.accRows else {
+            throw CommandRejection(.localAddressOutOfRange,
+                                   "LOAD_AFFINE reads accumulator rows \(address.row) and \(address.row + 1); the accumulator has \(parameters.accRows)")
+        }
+        func lanes(_ r: Int) -> [Int64] {
+            let values = state.accumulator.row(address.row + r).prefix(local.columns)
+            return Array(values) + Array(repeating: 0, count: parameters.dim - values.count)
+        }
+        state.normalization.affineGamma = lanes(0)
+        state.normalization.affineBeta = lanes(1)
     }
 
     /// A statistics pass: an accumulator mvout with normalization command 1–7. Row `r` of the

@@ -138,9 +138,18 @@ public struct TimedCommand: Sendable {
                let command = NormalizationCommand(rawValue: local.address.normalizationCommand),
                command != .output || activation >= 2 {
                 move.statisticsPass = command != .output
-                let latency = Normalizer.latency(command: command, activation: activation, accumulatorBits: parameters.config.accType.width)
+                let latency = Normalizer.latency(command: command, activation: activation, parameters: parameters)
                 move.normalizerLatency = latency > 0 ? latency : nil
             }
+            work = .mvout(move)
+            footprint.add(read: local, lastRowOffset: max(local.rows - 1, 0))
+        case Funct.loadAffine:
+            // Two accumulator rows into the normalizer's γ and β: a read that writes nothing.
+            route = .store
+            let local = LocalOperand(field: rs2)
+            var move = MoveOut(dramAddress: rs1, dramStride: 0, rows: local.rows, columns: local.columns, rowBytes: 0,
+                               localRow: local.address.row, accumulator: true)
+            move.statisticsPass = true
             work = .mvout(move)
             footprint.add(read: local, lastRowOffset: max(local.rows - 1, 0))
         case Funct.computePreloaded, Funct.computeAccumulated:

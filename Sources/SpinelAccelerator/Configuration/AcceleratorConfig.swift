@@ -79,6 +79,10 @@ public struct AcceleratorConfig: Codable, Hashable, Sendable {
     public var hasNormalizations = false
     /// Statistics slots of the normalizer (Gemmini has 2).
     public var normalizationSlots = 2
+    /// The affine LayerNorm extension (activation 6 and LOAD_AFFINE, docs/ACCELERATOR.md
+    /// "Affine LayerNorm"): per-column γ and β. Its lane dividers are twice as wide, so every
+    /// LayerNorm output row takes 64 cycles instead of 33.
+    public var hasAffineLayerNorm = false
     public var cta: CTAConfig?
     public var memory = MemoryModel()
 

@@ -15,7 +15,7 @@ extension AcceleratorConfig {
         case spCapacityKiB, spBanks, accCapacityKiB, accBanks
         case dmaBusBits, dmaMaxBytes, maxInFlightReqs
         case ldQueue, exQueue, stQueue, ldReservationEntries, exReservationEntries, stReservationEntries
-        case mvinScale, accScale, hasNormalizations, normalizationSlots, cta, memory
+        case mvinScale, accScale, hasNormalizations, normalizationSlots, hasAffineLayerNorm, cta, memory
     }
 
     /// Reads a configuration from JSON. Missing fields take the value of `base` (the
@@ -120,6 +120,7 @@ extension AcceleratorConfig {
         accScale = try value(.accScale, base.accScale)
         hasNormalizations = try value(.hasNormalizations, base.hasNormalizations)
         normalizationSlots = try value(.normalizationSlots, base.normalizationSlots)
+        hasAffineLayerNorm = try value(.hasAffineLayerNorm, base.hasAffineLayerNorm)
         cta = c.contains(.cta) ? try c.decodeIfPresent(CTAConfig.self, forKey: .cta) : base.cta
         memory = try value(.memory, base.memory)
     }
@@ -153,6 +154,7 @@ extension AcceleratorConfig {
         try c.encode(accScale, forKey: .accScale)
         try c.encode(hasNormalizations, forKey: .hasNormalizations)
         try c.encode(normalizationSlots, forKey: .normalizationSlots)
+        try c.encode(hasAffineLayerNorm, forKey: .hasAffineLayerNorm)
         if let cta { try c.encode(cta, forKey: .cta) } else { try c.encodeNil(forKey: .cta) }
         try c.encode(memory, forKey: .memory)
     }

@@ -142,6 +142,8 @@ extension AcceleratorConfig {
         require((1...16).contains(normalizationSlots), "normalizationSlots", normalizationSlots, "must be between 1 and 16")
         require(!hasNormalizations || accType.width <= 32, "accType", accType.configName,
                 "must be at most 32 bits with hasNormalizations: the normalizer's sums, i-exp and I-GELU are sized for int32 accumulators (NUMERICS.md)")
+        require(!hasAffineLayerNorm || hasNormalizations, "hasAffineLayerNorm", "true",
+                "the affine LayerNorm extends the normalization units: set hasNormalizations = true as well")
         require(cta == nil || hasNormalizations, "cta", "present", "the CTA units need hasNormalizations = true (they use its exponential and divider)")
         if let cta {
             require(isPowerOfTwo(cta.hashLength) && (4...64).contains(cta.hashLength), "cta.hashLength", cta.hashLength, "must be a power of two between 4 and 64")

@@ -131,6 +131,7 @@ public enum GemminiParamsHeader {
         line("#define ACC_READ_SMALL_WIDTH")
         line("#define ACC_READ_FULL_WIDTH")
         if c.hasNormalizations { line("#define HAS_NORMALIZATIONS") }
+        if c.hasAffineLayerNorm { line("#define HAS_AFFINE_LAYERNORM") }
         line()
         line("/* ---- Spinel's names ---- */")
         define("SPINEL_CONFIG_NAME", "\"\(p.name)\"")
@@ -186,6 +187,7 @@ public enum GemminiParamsHeader {
         define("SPINEL_HAS_ACC_SCALE", c.accScale == .fp32 ? 1 : 0)
         define("SPINEL_HAS_NORMALIZATIONS", c.hasNormalizations ? 1 : 0)
         define("SPINEL_NORMALIZATION_SLOTS", c.normalizationSlots)
+        define("SPINEL_HAS_AFFINE_LAYERNORM", c.hasAffineLayerNorm ? 1 : 0)
         define("SPINEL_HAS_CTA", c.cta == nil ? 0 : 1)
         if let cta = c.cta {
             define("SPINEL_CTA_HASH_LENGTH", cta.hashLength)

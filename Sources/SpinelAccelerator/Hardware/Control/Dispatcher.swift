@@ -86,7 +86,8 @@ public struct Dispatcher: Module {
         let isComputeAccumulated = isFunct(Funct.computeAccumulated)
         let isCompute = isFunct(Funct.computePreloaded) || isComputeAccumulated
         let isFlush = isFunct(Funct.flush)
-        let known = isConfig || isMvin || isMvout || isPreload || isCompute || isFlush
+        let isLoadAffine = Signal(config.hasAffineLayerNorm) && isFunct(Funct.loadAffine)
+        let known = isConfig || isMvin || isMvout || isPreload || isCompute || isFlush || isLoadAffine
 
         // MARK: Field checks (the command alone)
         func code(_ error: ErrorCode) -> Signal { Signal.literal(BigInteger(error.rawValue), .uint(ErrorCode.bits)) }
@@ -199,13 +200,18 @@ public struct Dispatcher: Module {
             outputAllowed = outputAllowed && (!covered || NormalizationTransition.outputAllowed(state: state, activation: activation))
         }
         let normalizationChecks: [(Signal, ErrorCode)] = config.hasNormalizations ? [
-            (appliesActivation && activation >= Signal(BigInteger(5)), .unsupportedField),
+            (appliesActivation && activation >= Signal(BigInteger(5)) && !(Signal(config.hasAffineLayerNorm) && activation === 6), .unsupportedField),
             (isPass && (mvoutOperand.rows === 0 || mvoutOperand.columns === 0), .illegalOperand),
             (isPass && !passAllowed, .illegalOperand),
             (appliesActivation && !outputAllowed, .illegalOperand),
         ] : []
         let mvoutChecks = shapeProblems(rs2) + localProblems(mvoutOperand, as: .mvoutSource, lastRowOffset: rowsMinusOne(mvoutOperand))
             + normalizationChecks
+        // LOAD_AFFINE: two plain accumulator rows (γ, β).
+        let loadAffineChecks = shapeProblems(rs2)
+            + [(mvoutOperand.rows =/= 2 || mvoutOperand.columns === 0, .illegalOperand),
+               (mvoutOperand.isGarbage || !mvoutOperand.isAccumulator || mvoutOperand.flagBits.orReduce, .illegalOperand),
+               (mvoutOperand.row.extended(to: rowBits) +% 1 >= Signal(BigInteger(parameters.accRows)), .localAddressOutOfRange)]
         let configNormChecks: [(Signal, ErrorCode)] = [(Signal(noNormalizations), .unsupportedField),
                                                        (rs1.bits(15, 8) >= Signal(BigInteger(slots)), .unsupportedField)]
 
@@ -237,6 +243,7 @@ public struct Dispatcher: Module {
             .elsewhen(isConfigNorm) { failure.set(firstFailure(configNormChecks)) }
             .elsewhen(isMvin) { failure.set(firstFailure(mvinChecks)) }
             .elsewhen(isMvout) { failure.set(firstFailure(mvoutChecks)) }
+            .elsewhen(isLoadAffine) { failure.set(firstFailure(loadAffineChecks)) }
             .elsewhen(isPreload) { failure.set(firstFailure(preloadChecks)) }
             .elsewhen(isCompute) { failure.set(firstFailure(computeChecks)) }
         let failed = m.wire("failed", .bool, default: failure =/= 0)
@@ -244,8 +251,14 @@ public struct Dispatcher: Module {
         // MARK: Routing
         let toLoad = !failed && (isConfigLD || isMvin)
         let toExecute = !failed && (isConfigEX || isCompute)
-        let toStore = !failed && (isConfigST || isConfigNorm || isMvout)
+        let toStore = !failed && (isConfigST || isConfigNorm || isMvout || isLoadAffine)
         let routed = RoutedCommand(command: command, index: hostIndex, sequence: count, loop: io.command.bits.loop)
+        // LOAD_AFFINE goes on as an accumulator MVOUT with bit 30 set (StoreController.swift); a
+        // real MVOUT's bit 30 (meaningless for a read) is cleared, so that it cannot pose as one.
+        let bit30 = Signal.literal(1 << 30, .uint(64))
+        let storeCommand = RoCCCommand(funct: mux(isLoadAffine, Signal.literal(BigInteger(Funct.mvout), .uint(7)), funct), rs1: rs1,
+                                       rs2: mux(isLoadAffine, rs2 | bit30, mux(isMvout, rs2 & ~bit30, rs2)))
+        let routedToStore = RoutedCommand(command: storeCommand, index: hostIndex, sequence: count, loop: io.command.bits.loop)
         let outputReady = mux(toLoad, io.load.ready, mux(toExecute, io.execute.ready, mux(toStore, io.store.ready, true)))
         io.command.ready.set(outputReady)
         let accepted = m.wire("accepted", .bool, default: io.command.valid && outputReady)
@@ -253,7 +266,7 @@ public struct Dispatcher: Module {
         io.load.valid.set(io.command.valid && toLoad)
         m.connect(io.load.bits, from: routed)
         io.store.valid.set(io.command.valid && toStore)
-        m.connect(io.store.bits, from: routed)
+        m.connect(io.store.bits, from: routedToStore)
         io.execute.valid.set(io.command.valid && toExecute)
         m.connect(io.execute.bits.command, from: routed)
         io.execute.bits.preloadRs1.set(pendingRs1)
@@ -284,9 +297,10 @@ public struct Dispatcher: Module {
             let fromMvin = mvin ? range(mvinOperand, lastRowOffset: mvinOffset, in: memory) : none
             let fromMvout = mvout ? range(mvoutOperand, lastRowOffset: mvoutRead.1, in: memory) : none
             let fromPair = pairRead ? reads(pairReads, in: memory) : (pairWrites ? range(pairWrite.0, lastRowOffset: pairWrite.1, in: memory) : none)
-            return RowRange(valid: mux(isMvin, fromMvin.valid, mux(isMvout, fromMvout.valid, isCompute && fromPair.valid)),
-                            low: mux(isMvin, fromMvin.low, mux(isMvout, fromMvout.low, fromPair.low)),
-                            high: mux(isMvin, fromMvin.high, mux(isMvout, fromMvout.high, fromPair.high)))
+            let readsRows = isMvout || isLoadAffine
+            return RowRange(valid: mux(isMvin, fromMvin.valid, mux(readsRows, fromMvout.valid, isCompute && fromPair.valid)),
+                            low: mux(isMvin, fromMvin.low, mux(readsRows, fromMvout.low, fromPair.low)),
+                            high: mux(isMvin, fromMvin.high, mux(readsRows, fromMvout.high, fromPair.high)))
         }
         m.connect(io.footprint.scratchpadRead, from: choose(false, mvin: false, mvout: true, pairRead: true, pairWrites: false))
         let aRange = range(aOperand, lastRowOffset: stridedOffset(aOperand, aStride), in: false)

@@ -99,10 +99,15 @@ public struct StoreController: Module {
         let activation = cat(normalizer?.activationHigh ?? Signal(false), storeActivation)
         // A row for the normalizer, and one it takes several cycles for (the reader waits).
         let normalizationCommand = operand.normalization
+        // LOAD_AFFINE arrives from the dispatcher as an accumulator MVOUT with bit 30 set (which an
+        // mvout from the host cannot carry): its two rows go to the normalizer's γ and β.
+        let affineParameters = m.wire("affine_parameters", .bool, default: Signal(parameters.config.hasAffineLayerNorm)
+                                        && operand.isAccumulator && operand.accumulates)
         let normalized = m.wire("normalized", .bool, default: Signal(normalizes) && operand.isAccumulator && !operand.readsFullWidth
-                                  && (normalizationCommand =/= 0 || activation >= Signal(BigInteger(2))))
-        let long = m.wire("long", .bool, default: normalized
-                            && (NormalizationCommand.finishes(normalizationCommand) || (normalizationCommand === 0 && activation === 2)))
+                                  && (normalizationCommand =/= 0 || activation >= Signal(BigInteger(2)) || affineParameters))
+        let layerNormOutput = activation === 2 || (Signal(parameters.config.hasAffineLayerNorm) && activation === 6)
+        let long = m.wire("long", .bool, default: normalized && !affineParameters
+                            && (NormalizationCommand.finishes(normalizationCommand) || (normalizationCommand === 0 && layerNormOutput)))
         let longPending = m.register("long_pending", .bool, reset: false)
         let rowCounter = m.register("row", .uint(16), reset: 0)
         let empty = isConfig || operand.rows === 0 || operand.columns === 0
@@ -133,7 +138,7 @@ public struct StoreController: Module {
         // A statistics pass writes nothing.
         let note = RowNote(address: rs1 +% (rowCounter * dramStride).resized(to: 64),
                            bytes: (operand.columns * elementBytes).resized(to: dma.bytesBits),
-                           noWrites: empty || (normalized && normalizationCommand =/= 0), last: lastRow,
+                           noWrites: empty || (normalized && (normalizationCommand =/= 0 || affineParameters)), last: lastRow,
                            index: io.command.bits.index)
         readInFlight.set(readFired)
         let arriving = noteTemplate.unpacked(from: m.delay(note.packed, name: "arriving_note"))
@@ -176,6 +181,7 @@ public struct StoreController: Module {
             normalizer.row.bits.command.set(m.delay(normalizationCommand, name: "arriving_command"))
             normalizer.row.bits.activation.set(m.delay(activation, name: "arriving_activation"))
             normalizer.row.bits.scale.set(accScale)
+            normalizer.row.bits.parameters.set(m.delay(affineParameters, name: "arriving_parameters"))
         }
         func padded(_ row: Signal) -> Signal { row.width == dataBits ? row : cat(Signal.literal(0, .uint(dataBits - row.width)), row) }
         let plainData = mux(!arrivingFromAccumulator, padded(spRow),

@@ -56,10 +56,11 @@ struct NormalizationTransition {
     }
 
     /// Whether an output pass with store activation `activation` may read a row in `state`:
-    /// LayerNorm needs finished LayerNorm statistics, Softmax finished Softmax ones; other
-    /// activations need none.
+    /// LayerNorm (and the affine LayerNorm, 6) needs finished LayerNorm statistics, Softmax
+    /// finished Softmax ones; other activations need none.
     static func outputAllowed(state: Signal, activation: Signal) -> Signal {
-        let layerNorm = activation === Signal(BigInteger(2)), softmax = activation === Signal(BigInteger(4))
+        let layerNorm = activation === Signal(BigInteger(2)) || activation === Signal(BigInteger(6))
+        let softmax = activation === Signal(BigInteger(4))
         let ready = { (value: NormalizationRowState) in
             state === Signal.literal(BigInteger(value.rawValue), .uint(NormalizationRowState.bits))
         }

@@ -25,15 +25,23 @@ public struct Normalizer: Module {
     public static let runningBits = 96
 
     /// Cycles from a row's arrival to its `result` (0: the same cycle).
-    public static func latency(command: NormalizationCommand, activation: Int, accumulatorBits: Int) -> Int {
+    public static func latency(command: NormalizationCommand, activation: Int, parameters: AcceleratorParameters) -> Int {
         switch command {
         case .mean: return SequentialDivider(dividendBits: runningBits, divisorBits: 32).latency
         case .inverseStandardDeviation:
             return SequentialDivider(dividendBits: runningBits, divisorBits: 32).latency + SequentialSquareRoot(bits: 64).latency
         case .inverseSumOfExponentials: return FloatDivider().latency
-        case .output: return activation == 2 ? SequentialDivider(dividendBits: accumulatorBits + 1, divisorBits: 32).latency : 0
+        case .output:
+            let layerNorm = activation == 2 || (activation == 6 && parameters.config.hasAffineLayerNorm)
+            return layerNorm ? SequentialDivider(dividendBits: laneDividendBits(parameters.config), divisorBits: 32).latency : 0
         default: return 0
         }
+    }
+
+    /// The LayerNorm output's lane dividers: |x − mean| (accBits + 1 bits), or |(x − mean)·γ|
+    /// (below 2^(accBits + 31)) with the affine LayerNorm.
+    static func laneDividendBits(_ config: AcceleratorConfig) -> Int {
+        config.hasAffineLayerNorm ? config.accType.width + 32 : config.accType.width + 1
     }
 
     public struct Row: Aggregate {
@@ -47,10 +55,12 @@ public struct Normalizer: Module {
         public var activation: Signal
         /// CONFIG_ST's scale (binary32 bits).
         public var scale: Signal
+        /// A LOAD_AFFINE row (row 0: γ, row 1: β); meaningful only with `hasAffineLayerNorm`.
+        public var parameters: Signal
 
         public func map(_ f: FieldMapper) -> Row {
             Row(data: f("data", data), columns: f("columns", columns), row: f("row", row), command: f("command", command),
-                activation: f("activation", activation), scale: f("scale", scale))
+                activation: f("activation", activation), scale: f("scale", scale), parameters: f("parameters", parameters))
         }
     }
 
@@ -74,7 +84,8 @@ public struct Normalizer: Module {
         let dim = parameters.dim, accBits = parameters.config.accType.width
         return IO(configure: Valid(RoCCCommand()),
                   row: Valid(Row(data: Signal(.uint(dim * accBits)), columns: Signal(.uint(16)), row: Signal(.uint(Self.rowBits(dim))),
-                                 command: Signal(.uint(3)), activation: Signal(.uint(3)), scale: Signal(.uint(32)))),
+                                 command: Signal(.uint(3)), activation: Signal(.uint(3)), scale: Signal(.uint(32)),
+                                 parameters: Signal(.bool))),
                   result: Valid(Signal(.uint(dim * parameters.config.inputType.width))), busy: Signal(.bool), activationHigh: Signal(.bool))
     }
 
@@ -241,23 +252,42 @@ public struct Normalizer: Module {
             go(.idle)
         }
 
+        // MARK: Affine parameters (LOAD_AFFINE rows: γ, then β; lanes beyond its columns get 0)
+        let affine = config.hasAffineLayerNorm
+        let gamma = affine ? (0..<dim).map { m.register("gamma_\($0)", .sint(accBits), reset: 1) } : []
+        let beta = affine ? (0..<dim).map { m.register("beta_\($0)", .sint(accBits), reset: 0) } : []
+        for lane in gamma.indices {
+            let value = mux(active[lane], lanes[lane], Signal.literal(0, .sint(accBits)))
+            m.when(io.row.valid && row.parameters) {
+                m.when(row.row === 0) { gamma[lane].set(value) }.otherwise { beta[lane].set(value) }
+            }
+        }
+
         // MARK: Output rows
         let activation = row.activation
-        let outputRow = io.row.valid && !isPass
-        let layerNormRow = outputRow && activation === Signal(BigInteger(2))
+        let outputRow = io.row.valid && !isPass && !(Signal(affine) && row.parameters)
+        let affineRow = Signal(affine) && activation === Signal(BigInteger(6))
+        let layerNormRow = outputRow && (activation === Signal(BigInteger(2)) || affineRow)
         let rowScale = m.register("row_scale", .uint(32))
+        let rowAffine = m.register("row_affine", .bool, reset: false)
         let signs = (0..<dim).map { m.register("sign_\($0)", .bool) }
-        let laneDividers = (0..<dim).map { m.instance("lane_divider_\($0)", SequentialDivider(dividendBits: accBits + 1, divisorBits: 32)) }
+        let dividendBits = Self.laneDividendBits(config)
+        let laneDividers = (0..<dim).map { m.instance("lane_divider_\($0)", SequentialDivider(dividendBits: dividendBits, divisorBits: 32)) }
         for (lane, unit) in laneDividers.enumerated() {
-            let q = deviation[lane]
+            // (x − mean), times γ for the affine LayerNorm (γ = 1 otherwise).
+            let q = affine
+                ? m.wire("scaled_deviation_\(lane)", .sint(accBits + 1 + accBits),
+                         default: deviation[lane] * mux(affineRow, gamma[lane], Signal.literal(1, .sint(accBits))))
+                : deviation[lane]
             let isNegative = q < Signal.literal(0, .sint(q.width))
             unit.start.set(layerNormRow)
-            unit.dividend.set(mux(isNegative, q.negated, q).asUInt)
+            unit.dividend.set(mux(isNegative, q.negated, q).asUInt.resized(to: dividendBits))
             unit.divisor.set(rowResult)
             m.when(layerNormRow) { signs[lane].set(isNegative) }
         }
         m.when(layerNormRow) {
             rowScale.set(row.scale)
+            rowAffine.set(affineRow)
             go(.layerNorm)
         }
         let standardDeviation = m.register("standard_deviation", .uint(32))
@@ -274,8 +304,20 @@ public struct Normalizer: Module {
             let twice = unit.remainder.extended(to: 33) << 1
             let divisor = standardDeviation.extended(to: 34)
             let up = twice > divisor || (twice === divisor && unit.quotient[0])
-            let magnitude = (unit.quotient.extended(to: valueBits) +% mux(up, Signal.literal(1, .uint(valueBits)), Signal.literal(0, .uint(valueBits)))).asSInt
-            let normalized = mux(signs[lane], magnitude.negated, magnitude)
+            let normalized: Signal
+            if affine {
+                // z = sat(rne((x − mean)·γ / std) + β) into accBits; without γ the quotient fits valueBits.
+                let wide = dividendBits + 3
+                let magnitude = (unit.quotient.extended(to: wide) +% mux(up, Signal.literal(1, .uint(wide)), Signal.literal(0, .uint(wide)))).asSInt
+                let z = m.wire("affine_z_\(lane)", .sint(wide), default: mux(signs[lane], magnitude.negated, magnitude) +% beta[lane].extended(to: wide))
+                let high = Signal.literal(BigInteger(1) << (accBits - 1) - 1, .sint(wide)), low = Signal.literal(-(BigInteger(1) << (accBits - 1)), .sint(wide))
+                let saturated = mux(z > high, high, mux(z < low, low, z)).resized(to: valueBits)
+                let plain = mux(signs[lane], magnitude.negated, magnitude).resized(to: valueBits)
+                normalized = mux(rowAffine, saturated, plain)
+            } else {
+                let magnitude = (unit.quotient.extended(to: valueBits) +% mux(up, Signal.literal(1, .uint(valueBits)), Signal.literal(0, .uint(valueBits)))).asSInt
+                normalized = mux(signs[lane], magnitude.negated, magnitude)
+            }
             let immediate = mux(softmaxRow, exponential[lane], m.igelu(lanes[lane], qb: qb, qc: qc, bits: accBits, name: "igelu_\(lane)"))
             let scaler = m.instance("scale_\(lane)", ScaleUnit(inputWidth: valueBits, outputWidth: inputBits))
             scaler.value.set(mux(inPhase(.layerNorm), normalized, immediate.extended(to: valueBits)))
