@@ -7,6 +7,9 @@
  *   spinel_igelu(q, qb, qc)                     I-GELU's y of one accumulator value (activation 3)
  *   spinel_igelu_row(x, J, qb, qc, scale, out)  out_j = ACC_SCALE(y_j, scale)
  *   spinel_layernorm_row(x, J, scale, out)      LayerNorm of one row (activation 2)
+ *   spinel_layernorm_affine_row(x, J, gamma, beta, scale, out)
+ *                                               the affine LayerNorm (activation 6, a Spinel
+ *                                               extension), γ and β per column
  *   spinel_iexp(q, qln2, qln2_inv, qb, qc)      I-BERT's integer exponential of q = x - max
  *   spinel_softmax_row(x, J, qln2, qln2_inv, qb, qc, out)
  *                                               Softmax of one row (activation 4); returns -1
@@ -95,24 +98,45 @@ static inline void spinel_igelu_row(const acc_t* x, size_t J, acc_t qb, acc_t qc
     for (size_t j = 0; j < J; j++) out[j] = ACC_SCALE(spinel_igelu(x[j], qb, qc), scale);
 }
 
-/* LayerNorm of J >= 1 values: mean = trunc(Σx / J), var = trunc(Σ(x - mean)^2 / J),
- * std = var == 0 ? 1 : int_sqrt(var), out_j = ACC_SCALE(rne((x_j - mean) / std), scale).
- * Σ(x - mean)^2 is kept in 128 bits (two halves): each square is below 2^64. */
-static inline void spinel_layernorm_row(const acc_t* x, size_t J, acc_scale_t scale, elem_t* out) {
+/* LayerNorm's statistics of J >= 1 values: mean = trunc(Σx / J), var = trunc(Σ(x - mean)^2 / J),
+ * std = var == 0 ? 1 : int_sqrt(var). Σ(x - mean)^2 is kept in 128 bits (two halves): each
+ * square is below 2^64. */
+static inline void spinel_layernorm_statistics(const acc_t* x, size_t J, int64_t* mean, int64_t* std) {
     int64_t sum = 0;
     for (size_t j = 0; j < J; j++) sum += x[j];
-    const int64_t mean = sum / (int64_t)J;
+    *mean = sum / (int64_t)J;
     uint64_t high = 0, low = 0;
     for (size_t j = 0; j < J; j++) {
-        const int64_t deviation = (int64_t)x[j] - mean;
+        const int64_t deviation = (int64_t)x[j] - *mean;
         const uint64_t magnitude = (uint64_t)(deviation < 0 ? -deviation : deviation);
         const uint64_t square = magnitude * magnitude;
         low += square;
         if (low < square) high++;
     }
     const int64_t variance = (int64_t)spinel_divide_wide(high, low, (uint64_t)J);
-    const int64_t std = variance == 0 ? 1 : int_sqrt(variance);
+    *std = variance == 0 ? 1 : int_sqrt(variance);
+}
+
+/* LayerNorm of J >= 1 values: out_j = ACC_SCALE(rne((x_j - mean) / std), scale). */
+static inline void spinel_layernorm_row(const acc_t* x, size_t J, acc_scale_t scale, elem_t* out) {
+    int64_t mean, std;
+    spinel_layernorm_statistics(x, J, &mean, &std);
     for (size_t j = 0; j < J; j++) out[j] = ACC_SCALE(spinel_divide_round_even((int64_t)x[j] - mean, std), scale);
+}
+
+/* The affine LayerNorm (Spinel extension, activation 6) of J >= 1 values with γ_j and β_j:
+ * z_j = rne((x_j - mean)·γ_j / std) + β_j saturated to acc_t, out_j = ACC_SCALE(z_j, scale).
+ * (x - mean)·γ is exact in 64 bits (below 2^32·2^31), and so is the sum with β. */
+static inline void spinel_layernorm_affine_row(const acc_t* x, size_t J, const acc_t* gamma, const acc_t* beta, acc_scale_t scale,
+                                               elem_t* out) {
+    int64_t mean, std;
+    spinel_layernorm_statistics(x, J, &mean, &std);
+    const int64_t high = (int64_t)(((uint64_t)1 << (8 * sizeof(acc_t) - 1)) - 1), low = -high - 1;
+    for (size_t j = 0; j < J; j++) {
+        int64_t z = spinel_divide_round_even(((int64_t)x[j] - mean) * (int64_t)gamma[j], std) + (int64_t)beta[j];
+        z = z > high ? high : (z < low ? low : z);
+        out[j] = ACC_SCALE((acc_t)z, scale);
+    }
 }
 
 /* I-BERT's exponential of q = x - max: z = (-q·qln2_inv) >> 16 (a 64-bit product, the shift

@@ -37,6 +37,7 @@
 #define k_LOOP_WS_CONFIG_STRIDES_DC 13
 #define k_MVIN3 14
 #define k_COUNTER 126
+#define k_LOAD_AFFINE 40  /* Spinel extension (HAS_AFFINE_LAYERNORM) */
 
 /* CONFIG selectors, rs1[1:0] */
 #define CONFIG_EX 0
@@ -55,6 +56,8 @@
 #define LAYERNORM 2
 #define IGELU 3
 #define SOFTMAX 4
+/* Spinel extension (HAS_AFFINE_LAYERNORM): CONFIG_ST LAYERNORM with the CONFIG_NORM activation MSB */
+#define AFFINE_LAYERNORM 6
 
 /* Normalization commands in local address bits 28:26 (accumulator mvout statistics passes) */
 #define SPINEL_NORM_RESET 0
@@ -202,6 +205,11 @@ static inline acc_scale_t acc_scale_t_bits_to_acc_scale_t(acc_scale_t_bits bits)
 
 #define gemmini_config_st(stride) \
     gemmini_extended_config_st(stride, NO_ACTIVATION, ACC_SCALE_IDENTITY)
+
+/* LOAD_AFFINE (Spinel extension, HAS_AFFINE_LAYERNORM): the affine LayerNorm's γ (accumulator
+ * row acc_addr) and β (the next row), `cols` columns, lane by lane; lanes beyond get 0. */
+#define spinel_load_affine(acc_addr, cols) \
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, 0, ((uint64_t)2 << 48) | ((uint64_t)(cols) << 32) | (uint64_t)(uint32_t)(acc_addr), k_LOAD_AFFINE)
 
 /* CONFIG_NORM rs1: [15:8] statistics slot, [16] activation MSB, [17] set the slot only,
  * [18] which constant (0 qln2, 1 qln2_inv), [63:32] the constant; rs2: [31:0] igelu_qb,

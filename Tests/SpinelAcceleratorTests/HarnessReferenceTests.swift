@@ -12,8 +12,8 @@ import Testing
 
 @Suite("Harness: spinel_reference.h against the golden model")
 struct HarnessReferenceTests {
-    /// Reads `R n`, `G q qb qc scaleBits`, `L J scaleBits x…` and `S J qln2 qln2_inv qb qc x…`
-    /// lines and prints one result line for each.
+    /// Reads `R n`, `G q qb qc scaleBits`, `L J scaleBits x…`, `A J scaleBits x… γ… β…` (the
+    /// affine LayerNorm) and `S J qln2 qln2_inv qb qc x…` lines and prints one result line for each.
     static let program = #"""
         #include <stdio.h>
         #include <string.h>
@@ -26,7 +26,7 @@ struct HarnessReferenceTests {
             FILE* input = fopen(argv[1], "r");
             if (!input) return 2;
             char kind;
-            static acc_t x[256];
+            static acc_t x[256], gamma[256], beta[256];
             static elem_t out[256];
             while (fscanf(input, " %c", &kind) == 1) {
                 long long a = 0, b = 0, c = 0, d = 0;
@@ -41,17 +41,24 @@ struct HarnessReferenceTests {
                     acc_t row[1] = {(acc_t)a};
                     spinel_igelu_row(row, 1, (acc_t)b, (acc_t)c, scale_of(bits), out);
                     printf("%lld %d\n", (long long)y, (int)out[0]);
-                } else if (kind == 'L' || kind == 'S') {
+                } else if (kind == 'L' || kind == 'S' || kind == 'A') {
                     if (fscanf(input, "%zu", &J) != 1 || J == 0 || J > 256) return 3;
-                    if (kind == 'L' && fscanf(input, "%u", &bits) != 1) return 3;
+                    if ((kind == 'L' || kind == 'A') && fscanf(input, "%u", &bits) != 1) return 3;
                     if (kind == 'S' && fscanf(input, "%lld %lld %lld %lld", &a, &b, &c, &d) != 4) return 3;
                     for (size_t j = 0; j < J; j++) {
                         long long v;
                         if (fscanf(input, "%lld", &v) != 1) return 3;
                         x[j] = (acc_t)v;
                     }
+                    for (size_t j = 0; kind == 'A' && j < 2 * J; j++) {
+                        long long v;
+                        if (fscanf(input, "%lld", &v) != 1) return 3;
+                        if (j < J) gamma[j] = (acc_t)v; else beta[j - J] = (acc_t)v;
+                    }
                     if (kind == 'L') {
                         spinel_layernorm_row(x, J, scale_of(bits), out);
+                    } else if (kind == 'A') {
+                        spinel_layernorm_affine_row(x, J, gamma, beta, scale_of(bits), out);
                     } else if (spinel_softmax_row(x, J, (acc_t)a, (acc_t)b, (acc_t)c, (acc_t)d, out) != 0) {
                         printf("-\n");
                         continue;
@@ -85,6 +92,14 @@ struct HarnessReferenceTests {
         mutating func layerNorm(_ row: [Int64], scale: Float) {
             let out = Numerics.layerNormOutput(row, scale: scale, outputBits: 8)
             add("L \(row.count) \(scale.bitPattern) " + Self.words(row), Self.words(out))
+        }
+
+        mutating func affineLayerNorm(_ row: [Int64], gamma: [Int64], beta: [Int64], scale: Float) {
+            let statistics = LayerNormStatistics(row: row)
+            let out = row.indices.map { j in
+                Numerics.scale(statistics.normalize(row[j], gamma: gamma[j], beta: beta[j], accumulatorBits: 32), by: scale, toBits: 8)
+            }
+            add("A \(row.count) \(scale.bitPattern) " + Self.words(row + gamma + beta), Self.words(out))
         }
 
         mutating func softmax(_ row: [Int64], _ c: IExpConstants) {
@@ -163,6 +178,30 @@ struct HarnessReferenceTests {
             cases.layerNorm(row, scale: random.next() % 8 == 0 ? scales[Int(random.next() % UInt64(scales.count))] : randomScale(&random))
         }
 
+        // The affine LayerNorm: γ = 1 and β = 0 (LayerNorm's values), a tie, saturation of z,
+        // then random rows with int8, fixed-point and arbitrary int32 γ and β.
+        cases.affineLayerNorm([97, 99, 101, 103], gamma: [1, 1, 1, 1], beta: [0, 0, 0, 0], scale: 1)
+        cases.affineLayerNorm([0, 1, 4, 5], gamma: [1, 1, 3, 5], beta: [0, 0, 0, 0], scale: 1)
+        cases.affineLayerNorm([97, 99, 101, 103], gamma: Array(repeating: Int64(Int32.max), count: 4), beta: [0, 0, 0, 0], scale: 0x1p-26)
+        cases.affineLayerNorm([Int64(Int32.min), Int64(Int32.max)], gamma: [Int64(Int32.min), Int64(Int32.min)],
+                              beta: [Int64(Int32.max), Int64(Int32.min)], scale: 1)
+        while cases.counts["A", default: 0] < 10_000 {
+            let length = Int(random.next() % 64) + 1
+            let shift = Int32(random.next() % 32)
+            let center = Int64(randomInt32(&random)) / 2
+            let row = (0..<length).map { _ in Int64(Int32(clamping: center + Int64(Int32(truncatingIfNeeded: random.next()) >> shift))) }
+            let style = random.next() % 3
+            func parameter() -> Int64 {
+                switch style {
+                case 0: Int64(random.next() % 255) - 127
+                case 1: Int64(random.next() % (1 << 17)) - (1 << 16)
+                default: Int64(randomInt32(&random))
+                }
+            }
+            let gamma = row.map { _ in parameter() }, beta = row.map { _ in parameter() }
+            cases.affineLayerNorm(row, gamma: gamma, beta: beta, scale: randomScale(&random))
+        }
+
         // Softmax: Gemmini's software constants for input scales 0.005 to 0.5, arbitrary
         // constants (wrapping polynomials, negative sums), and the refused rows.
         cases.softmax([0, -1, -5, -200], IExpConstants(qln2: 4, qln2Inverse: 16384, qb: 3, qc: 2))
@@ -200,7 +239,7 @@ struct HarnessReferenceTests {
                         in: directory)
 
         let cases = Self.cases()
-        for kind: Character in ["R", "G", "L", "S"] { #expect(cases.counts[kind, default: 0] >= 10_000, "\(kind): \(cases.counts)") }
+        for kind: Character in ["R", "G", "L", "A", "S"] { #expect(cases.counts[kind, default: 0] >= 10_000, "\(kind): \(cases.counts)") }
         let inputFile = directory.appendingPathComponent("cases.txt")
         try Data((cases.input.joined(separator: "\n") + "\n").utf8).write(to: inputFile)
         let run = try HarnessBuild.run(binary, [inputFile.path])

@@ -26,16 +26,19 @@ private let rowsPerKind = 10_000
 
 @Suite("Normalizer under Verilator against the golden model's normalizations", .serialized)
 struct NormalizerTests {
-    /// The `small` preset (DIM 4) with the normalization units, and the `transformer` preset (DIM 16).
+    /// The `small` preset (DIM 4) with the normalization units (and with the affine LayerNorm),
+    /// and the `transformer` preset (DIM 16).
     static func configuration(_ name: String) -> AcceleratorConfig {
-        guard name == "small" else { return .transformer }
+        guard name.hasPrefix("small") else { return .transformer }
         var config = AcceleratorConfig.small
-        config.name = "SpinelSmallNorm"
+        config.name = name == "small-affine" ? "SpinelSmallAffine" : "SpinelSmallNorm"
         config.hasNormalizations = true
+        config.hasAffineLayerNorm = name == "small-affine"
         return config
     }
 
-    @Test("Random I-GELU, LayerNorm and Softmax rows on both slots", arguments: ["small", "transformer"])
+    @Test("Random I-GELU, LayerNorm and Softmax rows on both slots (and affine LayerNorm rows)",
+          arguments: ["small", "transformer", "small-affine"])
     func randomProgram(preset: String) throws {
         let parameters = try Self.configuration(preset).parameters()
         let seed = SeededGenerator.testSeed(0x4E0A_0000 + UInt64(parameters.dim))
@@ -46,6 +49,10 @@ struct NormalizerTests {
         #expect(bench.mismatches.isEmpty, "\(bench.mismatches.count) mismatches; seed \(seed)")
         #expect(c.igeluRows >= rowsPerKind && c.layerNormRows >= rowsPerKind && c.softmaxRows >= rowsPerKind,
                 "rows: \(c); seed \(seed)")
+        if parameters.config.hasAffineLayerNorm {
+            #expect(c.affineRows >= rowsPerKind && c.affineSaturated > 500 && c.affineTies > 200 && c.parameterLoads > 1_000,
+                    "affine coverage: \(c); seed \(seed)")
+        }
         #expect(c.saturatedHigh > 1_000 && c.saturatedLow > 1_000 && c.layerNormTies > 500 && c.constantRows > 200
                     && c.negativeMeans > 1_000 && c.beyond32 > 1_000 && c.aboveMaximum > 500 && c.nonPositiveInverse > 200
                     && c.zeroFactors > 100 && c.negativeFactors > 50 && c.extremes > 1_000 && c.ragged > 1_000 && c.multiMvoutPasses > 1_000
@@ -64,17 +71,21 @@ struct NormalizerTests {
         #expect(bench.coverage.extremes > 1_000 && bench.coverage.zeroFactors > 0, "coverage: \(bench.coverage); seed \(seed)")
     }
 
-    /// On DIM 4: Yosys takes about ten minutes on the transformer's normalizer, whose Verilog
+    /// On DIM 4 with the affine LayerNorm (the non-affine lane dividers are the same units,
+    /// narrower): Yosys takes about ten minutes on the transformer's normalizer, whose Verilog
     /// the preset gates lint as part of the whole accelerator.
     @Test("The normalizer is lint-clean, latch-free and compiles under Icarus")
     func outputQuality() throws {
-        try checkOutputQuality(try Elaborator.elaborate(Normalizer(try Self.configuration("small").parameters())))
+        try checkOutputQuality(try Elaborator.elaborate(Normalizer(try Self.configuration("small-affine").parameters())))
     }
 }
 
 /// What the random program reached.
 struct NormalizerCoverage: CustomStringConvertible {
     var igeluRows = 0, layerNormRows = 0, softmaxRows = 0
+    /// Affine LayerNorm rows, elements whose z saturates to accType, ties of rne((x − mean)·γ / std),
+    /// and LOAD_AFFINEs sent.
+    var affineRows = 0, affineSaturated = 0, affineTies = 0, parameterLoads = 0
     var outputRows = 0, passRows = 0
     /// Expected output elements at inputType's maximum and minimum.
     var saturatedHigh = 0, saturatedLow = 0
@@ -106,7 +117,8 @@ struct NormalizerCoverage: CustomStringConvertible {
     var latencies: [String: Set<Int>] = [:]
 
     var description: String {
-        "I-GELU \(igeluRows), LayerNorm \(layerNormRows), Softmax \(softmaxRows) rows (\(outputRows) output and \(passRows) pass rows sent); "
+        "I-GELU \(igeluRows), LayerNorm \(layerNormRows), Softmax \(softmaxRows), affine LayerNorm \(affineRows) rows (\(outputRows) output and \(passRows) pass rows sent); "
+            + "affine: \(affineSaturated) saturated, \(affineTies) ties, \(parameterLoads) LOAD_AFFINEs; "
             + "saturated \(saturatedHigh) high / \(saturatedLow) low, \(layerNormTies) ties, \(constantRows) constant rows, "
             + "\(negativeMeans) negative means, \(beyond32) z ≥ 32, \(aboveMaximum) above the maximum, "
             + "\(nonPositiveInverse) with qln2_inv ≤ 0, \(zeroFactors) zero and \(negativeFactors) negative factors, \(extremes) extremes, "
@@ -140,7 +152,7 @@ struct NormalizationConstants: Equatable, CustomStringConvertible {
 /// One job of the random program: a matrix of `rows` rows and J columns, and the mvouts
 /// still to run on it.
 struct NormalizerJob {
-    enum Kind: String { case igelu = "I-GELU", layerNorm = "LayerNorm", softmax = "Softmax" }
+    enum Kind: String { case igelu = "I-GELU", layerNorm = "LayerNorm", softmax = "Softmax", affineLayerNorm = "affine LayerNorm" }
 
     /// How an mvout's data relates to the matrix.
     enum Variant { case plain, aboveMaximum, ties, fresh }
@@ -266,6 +278,7 @@ final class NormalizerBench {
             sim.poke("row_bits_command", random.bits(3))
             sim.poke("row_bits_activation", random.bits(3))
             sim.poke("row_bits_scale", random.bits(32))
+            sim.poke("row_bits_parameters", random.chance(0.5))
         }
         open = true
         openHasConfigure = false
@@ -291,7 +304,7 @@ final class NormalizerBench {
     /// `Normalizer.latency` cycles later and, for an output row, that its first `columns`
     /// lanes equal `expected`. Leaves the result's cycle open.
     private func send(data: [Int64], columns: Int, row: Int, command: NormalizationCommand, activation: Int, scale: UInt32,
-                      expected: [Int64]?, context: @escaping @autoclosure () -> String) throws {
+                      parameters isParameterRow: Bool = false, expected: [Int64]?, context: @escaping @autoclosure () -> String) throws {
         try idleCycles()
         beginCycle()
         sim.poke("row_valid", true)
@@ -301,6 +314,7 @@ final class NormalizerBench {
         sim.poke("row_bits_command", command.rawValue)
         sim.poke("row_bits_activation", activation)
         sim.poke("row_bits_scale", UInt64(scale))
+        sim.poke("row_bits_parameters", isParameterRow)
         sim.eval()
         if sim.peekBool("busy") {
             throw NormalizerTestError("busy when a row arrives: \(context()); cycle \(sim.cycle), seed \(random.seed)")
@@ -309,7 +323,7 @@ final class NormalizerBench {
             throw NormalizerTestError("activation_high is \(sim.peekBool("activation_high")), CONFIG_NORM set \(golden.state.normalization.activationMSB); seed \(random.seed)")
         }
 
-        let latency = Normalizer.latency(command: command, activation: activation, accumulatorBits: accBits)
+        let latency = isParameterRow ? 0 : Normalizer.latency(command: command, activation: activation, parameters: parameters)
         var measured = 0
         while !sim.peekBool("result_valid") {
             measured += 1
@@ -432,12 +446,19 @@ extension NormalizerBench {
     func run(rowsPerKind target: Int) throws {
         var slotJobs = [NormalizerJob?](repeating: nil, count: slots)
         var igeluJob: NormalizerJob?
-        while coverage.igeluRows < target || coverage.layerNormRows < target || coverage.softmaxRows < target {
+        let affine = parameters.config.hasAffineLayerNorm
+        while coverage.igeluRows < target || coverage.layerNormRows < target || coverage.softmaxRows < target
+                || (affine && coverage.affineRows < target) {
             for slot in 0..<slots where slotJobs[slot] == nil {
                 let layerNormDone = coverage.layerNormRows >= target, softmaxDone = coverage.softmaxRows >= target
-                guard !(layerNormDone && softmaxDone) else { break }
-                let layerNorm = softmaxDone || (!layerNormDone && random.chance(0.5))
-                slotJobs[slot] = layerNorm ? makeLayerNormJob(slot: slot) : makeSoftmaxJob(slot: slot)
+                let affineDone = !affine || coverage.affineRows >= target
+                guard !(layerNormDone && softmaxDone && affineDone) else { break }
+                let kinds = [(layerNormDone, 0), (softmaxDone, 1), (affineDone, 2)].filter { !$0.0 }.map(\.1)
+                switch kinds[Int(random.next() % UInt64(kinds.count))] {
+                case 0: slotJobs[slot] = makeLayerNormJob(slot: slot)
+                case 1: slotJobs[slot] = makeSoftmaxJob(slot: slot)
+                default: slotJobs[slot] = makeLayerNormJob(slot: slot, affine: true)
+                }
             }
             if igeluJob == nil && coverage.igeluRows < target { igeluJob = makeIGELUJob() }
 
@@ -473,6 +494,7 @@ extension NormalizerBench {
             coverage.layerNormRows += job.rows
             coverage.constantRows += job.matrix.filter { row in row.allSatisfy { $0 == row[0] } }.count
         case .softmax: coverage.softmaxRows += job.rows
+        case .affineLayerNorm: coverage.affineRows += job.rows
         }
         if job.columns % dim != 0 { coverage.ragged += job.rows }
     }
@@ -502,7 +524,7 @@ extension NormalizerBench {
                              steps: steps, label: "I-GELU \(rows)×\(columns) \(realistic ? "realistic" : "random") \(constants)")
     }
 
-    private func makeLayerNormJob(slot: Int) -> NormalizerJob {
+    private func makeLayerNormJob(slot: Int, affine: Bool = false) -> NormalizerJob {
         let rows = 1 + Int(random.next() % UInt64(dim)), columns = rowLength()
         let matrix = makeMatrix(rows: rows, columns: columns, spreadBits: Int(random.next() % 32), center: nil)
         var steps = pass(.sum, finishing: .mean, over: 0..<columns)
@@ -516,9 +538,10 @@ extension NormalizerBench {
             let draw = random.next() % 20
             return draw < 14 ? .plain : draw < 17 ? .ties : .fresh
         }
-        return sometimesAbandoned(NormalizerJob(kind: .layerNorm, slot: slot, constants: NormalizationConstants(),
-                                                scale: storeScale(exponents: -3...8), matrix: matrix, steps: steps,
-                                                label: "LayerNorm \(rows)×\(columns) on slot \(slot)"))
+        let kind: NormalizerJob.Kind = affine ? .affineLayerNorm : .layerNorm
+        return sometimesAbandoned(NormalizerJob(kind: kind, slot: slot, constants: NormalizationConstants(activationHigh: affine),
+                                                scale: storeScale(exponents: affine ? -40...8 : -3...8), matrix: matrix, steps: steps,
+                                                label: "\(kind.rawValue) \(rows)×\(columns) on slot \(slot)"))
     }
 
     private func makeSoftmaxJob(slot: Int) -> NormalizerJob {
@@ -714,11 +737,12 @@ extension NormalizerBench {
                 coverage.layerNormTies += row.filter { (2 * ($0 - statistics[r].mean)).magnitude % UInt64(2 * deviation) == UInt64(deviation) }.count
             }
         }
+        if job.kind == .affineLayerNorm && step.command == .output { try loadAffine(columns: data[0].count, for: data, statistics: statistics) }
 
         let activation: Int
         switch job.kind {
         case .igelu: activation = 3
-        case .layerNorm: activation = 2
+        case .layerNorm, .affineLayerNorm: activation = 2
         case .softmax: activation = 0
         }
         try mvout(data, command: step.command, storeActivation: activation, scale: job.scale, label: job.label)
@@ -747,6 +771,8 @@ extension NormalizerBench {
             wanted.qc = job.constants.qc
         case .layerNorm:
             if step.command == .output { wanted.activationHigh = false }
+        case .affineLayerNorm:
+            if step.command == .output { wanted.activationHigh = true }
         case .softmax:
             if step.command != .maximum { wanted = job.constants }
         }
@@ -839,13 +865,56 @@ extension NormalizerBench {
         var steps: [NormalizerJob.Step] = []
         switch kind {
         case .igelu: break
-        case .layerNorm:
+        case .layerNorm, .affineLayerNorm:
             steps = pass(.sum, finishing: .mean, over: columns) + pass(.variance, finishing: .inverseStandardDeviation, over: columns)
         case .softmax:
             steps = pass(.maximum, finishing: .maximum, over: columns) + pass(.sumOfExponentials, finishing: .inverseSumOfExponentials, over: columns)
         }
         steps += outputs(over: columns) { _ in .plain }
         return NormalizerJob(kind: kind, slot: slot, constants: constants, scale: scale, matrix: matrix, steps: steps, label: label)
+    }
+
+    /// LOAD_AFFINE with random γ and β for `columns` lanes (lanes beyond get 0), to the golden
+    /// model and as two parameter rows to the normalizer; counts the saturations and ties the
+    /// coming output mvout of `data` will meet.
+    func loadAffine(columns: Int, for data: [[Int64]], statistics: [RowStatistics]) throws {
+        func parameter() -> Int64 {
+            switch random.next() % 10 {
+            case 0...2: return Int64(random.next() % 255) - 127                          // int8 parameters
+            case 3...4: return random.interestingInteger(width: accBits)
+            case 5: return [0, 1, -1, accMinimum, accMaximum][Int(random.next() % 5)]
+            default: return Int64(random.bits(17)) - (1 << 16)                            // fixed-point gains
+            }
+        }
+        let gamma = (0..<columns).map { _ in parameter() }, beta = (0..<columns).map { _ in parameter() }
+        let rowStride = dim * parameters.accBytes
+        for (r, values) in [gamma, beta].enumerated() {
+            var bytes: [UInt8] = []
+            for value in values {
+                for byte in 0..<parameters.accBytes { bytes.append(UInt8(truncatingIfNeeded: value >> Int64(8 * byte))) }
+            }
+            try memory.write(address: Self.inputAddress + UInt64(r * rowStride), bytes: bytes)
+        }
+        let parameterRow = UInt64(2 * dim)  // above the rows the mvouts use
+        let operand = UInt64(2) << 48 | UInt64(columns) << 32 | 1 << 31 | parameterRow
+        try execute(2, Self.inputAddress, operand)
+        try execute(SpinelGolden.Funct.loadAffine, 0, operand)
+        coverage.parameterLoads += 1
+        for (r, values) in [gamma, beta].enumerated() {
+            var lanes = golden.accumulatorRow(Int(parameterRow) + r)
+            for lane in columns..<dim { lanes[lane] = random.interestingInteger(width: accBits) }  // must be ignored (0)
+            try send(data: lanes, columns: columns, row: r, command: .output, activation: Int(random.next() % 8), scale: UInt32(random.bits(32)),
+                     parameters: true, expected: nil, context: "LOAD_AFFINE row \(r), \(columns) columns, \(values)")
+        }
+        for (r, row) in data.enumerated() where statistics[r].phase == .layerNormReady {
+            let std = statistics[r].standardDeviation
+            for (c, x) in row.enumerated() {
+                let product = (x - statistics[r].mean) * gamma[c]
+                if 2 * (product.magnitude % UInt64(std)) == UInt64(std) { coverage.affineTies += 1 }
+                let z = Numerics.divideRoundingToNearestEven(product, by: std) + beta[c]
+                if z != clamp(z) { coverage.affineSaturated += 1 }
+            }
+        }
     }
 
     func runJob(_ job: NormalizerJob) throws {

@@ -30,6 +30,12 @@ struct TestbenchTests {
 
     /// Matmuls with LayerNorm and Softmax fused: LOOP_WS with act 2 and 4 issues the passes
     /// (and the same commands from the host), on `small` with normalizations.
+    /// The affine LayerNorm extension (LOAD_AFFINE, activation 6) on `small` with it.
+    @Test func affineLayerNormOnSmallWithTheExtension() throws {
+        let file = Self.root().appendingPathComponent("Testbenches/configs/small-affine.json")
+        try run("affine_layernorm", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
+    }
+
     @Test func loopNormalizationOnSmallWithNormalizations() throws {
         let file = Self.root().appendingPathComponent("Testbenches/configs/small-normalizations.json")
         try run("loop_normalization", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
