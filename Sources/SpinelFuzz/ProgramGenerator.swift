@@ -222,7 +222,8 @@ struct GenerationState {
     /// scratchpad), strides, one transpose at most, full C, low D, ex_accumulate, scratchpad ids
     /// 0–2, residual add, activation 0/1 (with normalization units also 2 and 4: LayerNorm and
     /// Softmax, whose passes the loop issues; Softmax with CONFIG_NORM's constants and MSB set
-    /// first, which the next loop without Softmax clears). Mostly preceded by the configuration Gemmini's
+    /// first, which the next loop without Softmax clears; with the affine LayerNorm, LayerNorm
+    /// loops mostly as activation 6 after a LOAD_AFFINE). Mostly preceded by the configuration Gemmini's
     /// tiled_matmul issues (CONFIG_EX WS, CONFIG_ST, CONFIG_LD 0/1/2 with block stride DIM and the
     /// loop's strides), sometimes by some of it or by random configuration commands, sometimes by
     /// nothing. Then the five LOOP_WS_CONFIG commands (rarely left out, reusing the last loop's
@@ -237,7 +238,7 @@ struct GenerationState {
         let (transposeA, transposeB): (Bool, Bool) = random.chance(0.6) ? (false, false) : random.chance(0.5) ? (true, false) : (false, true)
         let residualAdd = random.chance(0.12)
         let fullC = random.chance(0.3), lowD = random.chance(0.4), exAccumulate = random.chance(0.3)
-        let normalizes = parameters.config.hasNormalizations && !residualAdd && !fullC && random.chance(0.3)
+        let normalizes = parameters.config.hasNormalizations && !residualAdd && !fullC && random.chance(0.5)
         let activation = normalizes ? (random.chance(0.5) ? 2 : 4) : random.chance(0.3) ? 1 : 0
         let aID = Int.random(in: 0...2, using: &random), bID = Int.random(in: 0...2, using: &random)
         let inputBytes = parameters.inputBytes, accBytes = parameters.accBytes
@@ -300,8 +301,15 @@ struct GenerationState {
             break
         }
 
-        if parameters.config.hasNormalizations && (activation == 4 || model.state.normalization.activationMSB) {
-            sequence += configNormalization(softmax: activation == 4)
+        // With the affine LayerNorm, a LayerNorm loop sometimes runs as activation 6, after a
+        // LOAD_AFFINE of two random accumulator rows.
+        let affine = activation == 2 && parameters.config.hasAffineLayerNorm && random.chance(0.6)
+        if affine {
+            let row = Int.random(in: 0..<(parameters.accRows - 1), using: &random)
+            sequence.append(instruction(GoldenFunct.loadAffine, 0, operand(UInt32(1) << 31 | UInt32(row), columns: Int.random(in: 1...dim, using: &random), rows: 2)))
+        }
+        if parameters.config.hasNormalizations && (activation == 4 || affine || model.state.normalization.activationMSB) {
+            sequence += configNormalization(activationMSB: activation == 4 || affine)
         }
 
         let previousLoop = model.state.loop.bounds.tilesI > 0
@@ -392,13 +400,13 @@ struct GenerationState {
     }
 
     /// CONFIG_NORM twice (qln2, then qln2_inv) with random i-exp constants, the activation MSB
-    /// set for Softmax or cleared.
-    mutating func configNormalization(softmax: Bool) -> [CommandProgram.Instruction] {
+    /// set (Softmax, the affine LayerNorm) or cleared.
+    mutating func configNormalization(activationMSB: Bool) -> [CommandProgram.Instruction] {
         let qln2 = Int32.random(in: 1...64, using: &random), qb = Int32.random(in: -50...50, using: &random)
         let qc = Int32.random(in: -100...500, using: &random)
         let rs2 = UInt64(UInt32(bitPattern: qc)) << 32 | UInt64(UInt32(bitPattern: qb))
         return [(qln2, 0 as UInt64), (65536 / qln2, 1)].map { constant, which in
-            instruction(GoldenFunct.config, UInt64(UInt32(bitPattern: constant)) << 32 | which << 18 | bit(softmax) << 16 | 3, rs2)
+            instruction(GoldenFunct.config, UInt64(UInt32(bitPattern: constant)) << 32 | which << 18 | bit(activationMSB) << 16 | 3, rs2)
         }
     }
 

@@ -54,6 +54,7 @@ struct ConfigurationTests {
         ("empty load queue", { $0.ldQueue = 0 }, "ldQueue", "0", "between 1 and 64"),
         ("huge reservation station", { $0.exReservationEntries = 100 }, "exReservationEntries", "100", "between 1 and 64"),
         ("CTA without normalizations", { $0.cta = CTAConfig() }, "cta", "present", "hasNormalizations"),
+        ("affine LayerNorm without normalizations", { $0.hasAffineLayerNorm = true }, "hasAffineLayerNorm", "true", "hasNormalizations = true"),
         ("normalizations with 64-bit accumulators", { $0.hasNormalizations = true; $0.accType = .sint(64); $0.dmaMaxBytes = 128 },
          "accType", "SInt64", "at most 32 bits with hasNormalizations"),
         ("zero memory latency", { $0.memory.latencyCycles = 0 }, "memory.latencyCycles", "0", "between 1 and 10000"),
