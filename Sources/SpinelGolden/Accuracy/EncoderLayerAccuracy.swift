@@ -87,7 +87,8 @@ public struct StageAccuracy: Equatable, Sendable {
     public var relativeError: Double
     /// max |int − float/scale|: in units of the int8 tensor (LSB).
     public var maximumError: Double
-    /// Rows whose float maximum is at one of the integer row's maxima (ties in int8 count as agreeing).
+    /// Rows whose float maximum is at one of the integer row's maxima in real terms (int·scale;
+    /// ties in int8 count as agreeing).
     public var argmaxAgreeing: Int
     public var rows: Int
 
@@ -100,10 +101,12 @@ public struct StageAccuracy: Equatable, Sendable {
         var difference = 0.0, reference = 0.0, maximum = 0.0, agreeing = 0, rows = 0
         for (integer, real) in zip(integers, reals) {
             for row in 0..<integer.rows {
-                let ints = Array(integer.values[row * integer.columns ..< (row + 1) * integer.columns])
+                // The integers in real order (`value·|scale|` is `int·scale`): a negative unit, as
+                // I-GELU's output has before FFN1_SCALE's sign, reverses them.
+                let ints = integer.row(row).map { scale < 0 ? -Int($0) : Int($0) }
                 let floats = Array(real.row(row))
                 for (value, want) in zip(ints, floats) {
-                    let error = Double(value) * scale - want
+                    let error = Double(value) * abs(scale) - want
                     difference += error * error
                     reference += want * want
                     maximum = max(maximum, abs(error / scale))

@@ -1,24 +1,5 @@
 import Foundation
 
-/// A row-major int8 matrix from the accelerator or its inputs.
-public struct Int8Matrix: Equatable, Sendable {
-    public let rows: Int
-    public let columns: Int
-    public var values: [Int8]
-
-    public init(rows: Int, columns: Int, values: [Int8]) {
-        precondition(values.count == rows * columns, "a \(rows)×\(columns) matrix needs \(rows * columns) values, not \(values.count)")
-        self.rows = rows
-        self.columns = columns
-        self.values = values
-    }
-
-    /// Each value times `scale`: the real matrix the integers stand for.
-    public func dequantized(scale: Double) -> RealMatrix {
-        RealMatrix(rows: rows, columns: columns, values: values.map { Double($0) * scale })
-    }
-}
-
 /// The integer constants an encoder-layer run used (Testbenches/encoder_layer.c, docs/ACCURACY.md):
 /// the stage scales (fp32, as ACC_SCALE uses them), the CONFIG_NORM constants, and the two real
 /// scales the testbench chose (X's, and the one I-GELU's constants were computed for).

@@ -1,21 +1,34 @@
 import Foundation
 
-/// A row-major matrix of reals (Double): the float reference's tensors.
-public struct RealMatrix: Equatable, Sendable {
+/// A row-major matrix: the encoder layer's int8 tensors (`Int8Matrix`) and the float
+/// reference's (`RealMatrix`).
+public struct Matrix<Element: Equatable & Sendable>: Equatable, Sendable {
     public let rows: Int
     public let columns: Int
-    public var values: [Double]
+    public var values: [Element]
 
-    public init(rows: Int, columns: Int, values: [Double]) {
+    public init(rows: Int, columns: Int, values: [Element]) {
         precondition(values.count == rows * columns, "a \(rows)×\(columns) matrix needs \(rows * columns) values, not \(values.count)")
         self.rows = rows
         self.columns = columns
         self.values = values
     }
 
-    public subscript(row: Int, column: Int) -> Double { values[row * columns + column] }
+    public func row(_ index: Int) -> ArraySlice<Element> { values[index * columns ..< (index + 1) * columns] }
+}
 
-    public func row(_ index: Int) -> ArraySlice<Double> { values[index * columns ..< (index + 1) * columns] }
+public typealias Int8Matrix = Matrix<Int8>
+public typealias RealMatrix = Matrix<Double>
+
+extension Matrix where Element == Int8 {
+    /// Each value times `scale`: the real matrix the integers stand for.
+    public func dequantized(scale: Double) -> RealMatrix {
+        RealMatrix(rows: rows, columns: columns, values: values.map { Double($0) * scale })
+    }
+}
+
+extension Matrix where Element == Double {
+    public subscript(row: Int, column: Int) -> Double { values[row * columns + column] }
 
     /// Columns `range` of every row (a head's slice of Q, K or V).
     public func columns(_ range: Range<Int>) -> RealMatrix {
