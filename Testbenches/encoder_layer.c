@@ -336,7 +336,8 @@ int main(int argc, char** argv) {
   }
   if (S <= 0 || D <= 0 || HEADS <= 0 || F <= 0 || D % HEADS || S % DIM || (D / HEADS) % DIM || F % DIM ||
       rows_per_block((size_t)S) == 0 || rows_per_block((size_t)D) == 0) {
-    fprintf(stderr, "encoder_layer: S, D/heads and F must be positive multiples of DIM (%d), and a row of S or D must fit half the accumulator\n", DIM);
+    fprintf(stderr, "encoder_layer: S %d, D %d, heads %d, F %d: S, F and D/heads must be positive multiples of DIM (%d), D a multiple of heads, "
+            "and a row of S or D must fit half the accumulator\n", S, D, HEADS, F, DIM);
     return 2;
   }
   const int dh = D / HEADS;

@@ -149,6 +149,23 @@ struct EncoderAccuracyTests {
         #expect(abs(scales.w2 * scales.h - 0.25) < 1e-15)                   // H·W2 in X1's units
     }
 
+    // MARK: The report's measures
+
+    /// Two rows by hand: errors (0, 0) and (0, −1) against floats (1, 2) and (2, 1) with unit 1
+    /// give ‖e‖ = 1 over ‖f‖ = √10, a largest error of 1 LSB, and argmax agreeing in both rows
+    /// (the second by a tie); a negative unit compares the integers in real order.
+    @Test func stageMeasuresByHand() {
+        let reals = RealMatrix(rows: 2, columns: 2, values: [1, 2, 2, 1])
+        let stage = StageAccuracy(name: "T", integers: [Int8Matrix(rows: 2, columns: 2, values: [1, 2, 2, 2])], scale: 1, reals: [reals])
+        #expect(abs(stage.relativeError - 1 / 10.0.squareRoot()) < 1e-15)
+        #expect(stage.maximumError == 1)
+        #expect(stage.argmaxAgreeing == 2 && stage.rows == 2)
+        let wrongRow = StageAccuracy(name: "T", integers: [Int8Matrix(rows: 2, columns: 2, values: [2, 1, 2, 1])], scale: 1, reals: [reals])
+        #expect(wrongRow.argmaxAgreeing == 1)
+        let negative = StageAccuracy(name: "T", integers: [Int8Matrix(rows: 2, columns: 2, values: [-4, -8, -8, -4])], scale: -0.25, reals: [reals])
+        #expect(negative.relativeError == 0 && negative.maximumError == 0 && negative.argmaxAgreeing == 2)
+    }
+
     // MARK: The dump reader
 
     @Test func readsAHandWrittenDump() throws {
