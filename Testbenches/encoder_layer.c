@@ -306,10 +306,11 @@ static int write_dump(const char* path, const tensor_t* tensors, size_t count) {
   }
   int ok = fwrite(header, 1, sizeof header, file) == sizeof header;
   for (size_t i = 0; ok && i < count; i++) ok = fwrite(tensors[i].data, 1, tensors[i].bytes, file) == tensors[i].bytes;
-  const int error = errno;
-  if (fclose(file) != 0) ok = 0;
-  if (!ok || rename(temporary, path) != 0) {
-    fprintf(stderr, "encoder_layer: cannot write the dump %s: %s\n", path, strerror(ok ? errno : error));
+  int error = ok ? 0 : errno;
+  if (fclose(file) != 0 && ok) ok = 0, error = errno;
+  if (ok && rename(temporary, path) != 0) ok = 0, error = errno;
+  if (!ok) {
+    fprintf(stderr, "encoder_layer: cannot write the dump %s: %s\n", path, strerror(error));
     remove(temporary);
     return -1;
   }
