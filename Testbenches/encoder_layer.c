@@ -42,22 +42,24 @@ static int host_nonlinear = 0;
 //
 // The inputs are uniform random integers: X in [-X_RANGE, X_RANGE], the weights in
 // [-W_RANGE, W_RANGE]. The scales are chosen per shape from their standard deviations, as a
-// calibration would, so that each int8 tensor has a standard deviation near TARGET_STD (Q, K, V,
-// ctx: 4 standard deviations to saturation, the usual clipping for 8 bits) and each nonlinear
-// function sees inputs in its working range: the scores have a real standard deviation of
-// SCORE_STD (attention neither uniform nor one-hot), I-GELU's input has a real standard deviation
-// of 1. Every check is exact whatever they are.
+// calibration would: Q, K and V get a standard deviation of TARGET_STD (4 standard deviations
+// to saturation, the usual clipping for 8 bits), and each nonlinear function sees inputs in its
+// working range: the scores have a real standard deviation of SCORE_STD (attention neither
+// uniform nor one-hot), I-GELU's input a real standard deviation of 1. Every check is exact
+// whatever they are.
 enum { X_RANGE = 40, W_RANGE = 12 };
 static const double TARGET_STD = 32, SCORE_STD = 2;
 // The real value of one unit of X: X has unit variance.
 static double X_SCALE;
-// QKV: X·W to a standard deviation of TARGET_STD. CTX: ctx_h = P_h·V_h is an average of V's rows
-// weighted by P (rows summing to 127): 1/127 keeps it in V's units, where it cannot saturate
-// (a larger scale gains nothing measurable: P's own error dominates ctx's). LAYERNORM: LayerNorm's result is a whole number of standard deviations
-// (NUMERICS.md), so any scale up to 25 keeps all of it; 1 keeps X1·W1 small enough for
-// I-GELU's int32 polynomial (its product overflows for |x| > 1.55e8·S³ at input scale S).
+// QKV: X·W to a standard deviation of TARGET_STD.
+// CTX: ctx_h = P_h·V_h is an average of V's rows weighted by P (rows summing to 127); 1/127
+//   keeps it in V's units, where it cannot saturate (a larger scale gains nothing measurable:
+//   P's own error dominates ctx's).
+// LAYERNORM: LayerNorm's result is a whole number of standard deviations (NUMERICS.md), so any
+//   scale up to 25 keeps all of it; 1 keeps X1·W1 small enough for I-GELU's int32 polynomial
+//   (its product overflows for |x| > 1.55e8·S³ at input scale S).
 // FFN1: I-GELU's output scale is negative (S·S_erf/2 with S_erf = -0.2888·S²/2), so FFN1_SCALE
-// is too: H = GELU / H_UNIT with H_UNIT = 4/127 (an input of 4 standard deviations is 127).
+//   is too: H = GELU / H_UNIT with H_UNIT = 4/127 (an input of 4 standard deviations is 127).
 static acc_scale_t QKV_SCALE, CTX_SCALE, FFN1_SCALE, LAYERNORM_SCALE;
 static const double H_UNIT = 4.0 / 127;
 // I-GELU for IGELU_INPUT_SCALE, the real value of one unit of X1·W1; the exponential for the
