@@ -1,14 +1,14 @@
 # Spinel — the two commands that do everything on a fresh machine:
 #   make demo   generate an accelerator, simulate a self-checking tiled matmul, report cycles
 #   make test   build and run every test (unit, simulated hardware, output quality)
-# Other targets: make deps | build | bench | fuzz | generated | clean
+# Other targets: make deps | build | bench | bench-bert | bench-bert512 | fuzz | generated | clean
 
 SWIFT    ?= swift
 APT_PACKAGES := verilator libgmp-dev yosys iverilog
 SPINEL   := .build/release/spinel
 DEMO_DIR := .build/demo
 
-.PHONY: all deps build test demo bench fuzz generated synth clean
+.PHONY: all deps build test demo bench bench-bert bench-bert512 fuzz generated synth clean
 
 all: build
 
@@ -45,7 +45,8 @@ test: deps
 # The main job: generate the transformer accelerator, build it with its C harness, run a
 # BERT-style encoder layer that checks every stage against its C reference, and report cycles,
 # PE utilization and the normalizer's share; then replay the trace on the golden model (bit for
-# bit, and its predicted cycles against the measured ones).
+# bit, and its predicted cycles against the measured ones); then compare the layer's int8
+# tensors with a float reference of the same layer (docs/ACCURACY.md).
 DEMO_PRESET ?= transformer
 DEMO_SIZE   ?= 64 128 2 256
 demo: build
@@ -54,19 +55,25 @@ demo: build
 	@echo "== check the Verilog: Verilator -Wall lint and Icarus compilation"
 	cd $(DEMO_DIR) && verilator --lint-only -Wall -f $$(ls *.f) && iverilog -g2005 -o /dev/null -c $$(ls *.f)
 	@echo "== build and run: encoder layer S D heads FFN = $(DEMO_SIZE) (the first build of the model takes a few minutes)"
-	$(SPINEL) sim --preset $(DEMO_PRESET) --testbench Testbenches/encoder_layer.c --trace $(DEMO_DIR)/encoder_layer.trace.jsonl -- $(DEMO_SIZE)
+	$(SPINEL) sim --preset $(DEMO_PRESET) --testbench Testbenches/encoder_layer.c --trace $(DEMO_DIR)/encoder_layer.trace.jsonl -- $(DEMO_SIZE) $(DEMO_DIR)/encoder_layer.dump
 	@echo "== replay the trace on the golden model: every DMA write bit for bit, predicted cycles"
 	$(SPINEL) check --preset $(DEMO_PRESET) $(DEMO_DIR)/encoder_layer.trace.jsonl --brief
+	@echo "== accuracy: the int8 layer against its float reference"
+	$(SPINEL) accuracy $(DEMO_DIR)/encoder_layer.dump
 
 # Figures: elaboration of a 64×64 MAC array, generation per preset, then the default
 # accelerator's Verilator build and a 512³ tiled matmul (cycles, simulation speed, PE utilization),
 # then the utilization sweep (docs/PERFORMANCE.md): matmuls 64 to 1024 per side, WS through
 # LOOP_WS and OS through plain commands, memory latency 40 and 100 cycles at 16 B/cycle, every
 # result checked; the table is printed and written to $(BENCH_OUT)/utilization.{json,csv}.
-# (about 40 minutes on 2 shared cores; shorten with e.g. SWEEP_SIZES=64x64x64,512x512x512)
+# First (bench-bert) BERT-base's encoder layer (S 128) on transformer with the nonlinear
+# functions on the accelerator and on the host (about a minute each); make bench-bert512 runs
+# S 512 (longer).
+# (about 45 minutes on 2 shared cores; shorten with e.g. SWEEP_SIZES=64x64x64,512x512x512)
 BENCH_OUT   ?= Generated/bench
 SWEEP_SIZES ?= 64x64x64,128x128x128,256x256x256,512x512x512,1024x1024x1024,1024x256x512,256x1024x128,512x128x1024
-bench: build
+BERT_BASE   := 768 12 3072
+bench: build bench-bert
 	$(SPINEL) bench
 	@echo "== default preset: Verilator build (forced) and 512x512x512 tiled matmul"
 	@start=$$(date +%s.%N); SPINEL_CACHE=$$(mktemp -d) $(SPINEL) sim --preset default --testbench Testbenches/matmul.c > /dev/null; \
@@ -76,6 +83,20 @@ bench: build
 	@start=$$(date +%s.%N); $(SPINEL) sim --preset small --testbench Testbenches/tiled_matmul.c | grep -E "utilization"; \
 	  end=$$(date +%s.%N); echo "small 128x192x64 wall time: $$(awk "BEGIN{printf \"%.1f\", $$end - $$start}") s"
 	$(SPINEL) bench --utilization --preset default --sizes $(SWEEP_SIZES) --latencies 40,100 --bytes-per-cycle 16 --out $(BENCH_OUT)
+
+# BERT-base's encoder layer at sequence length BERT_S on transformer, nonlinear functions on the
+# accelerator then on the host (host cycles modelled: docs/PERFORMANCE.md); the summary lines,
+# then the accuracy of the on-chip run against the float reference.
+BERT_S ?= 128
+bench-bert: build
+	@mkdir -p .build/bench
+	$(SPINEL) sim --preset transformer --testbench Testbenches/encoder_layer.c -- $(BERT_S) $(BERT_BASE) .build/bench/bert$(BERT_S).dump
+	$(SPINEL) sim --preset transformer --testbench Testbenches/encoder_layer.c -- --host-nonlinear $(BERT_S) $(BERT_BASE)
+	$(SPINEL) accuracy .build/bench/bert$(BERT_S).dump
+
+# S 512: about 10 minutes of simulation for the two runs.
+bench-bert512:
+	$(MAKE) bench-bert BERT_S=512
 
 # Random differential testing (docs/VERIFICATION.md): SEEDS random legal programs on the RTL and
 # the golden model, every DMA write compared; each also with Verilator's random initial values,

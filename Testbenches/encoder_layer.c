@@ -9,9 +9,20 @@
 //   H         = I-GELU(X1·W1)                            (CONFIG_ST activation I-GELU)
 //   Y         = LayerNorm(H·W2 + X1)
 //
-// Usage: encoder_layer [S D heads F]  (S, D/heads multiples of DIM; default 32 64 2 128).
-// BERT-base: encoder_layer 128 768 12 3072. Prints the layer's cycles and its PE utilization
-// (MACs / (DIM²·cycles)), and the cycles of the non-matmul work (the normalizer passes).
+// Usage: encoder_layer [--host-nonlinear] [S D heads F [dump-file]]
+//   S, D/heads and F multiples of DIM; default 32 64 2 128. BERT-base: encoder_layer 128 768 12 3072.
+//   --host-nonlinear: Softmax, LayerNorm and I-GELU run on the host instead of the normalizer: each
+//     matmul leaves int32 in DRAM (full-width mvouts), the host applies spinel_reference.h, and the
+//     next matmul moves its int8 result in. The results are the same bits (checked against the
+//     same reference); the host's cycles come from a cost model (below, docs/PERFORMANCE.md).
+//   dump-file: written (atomically) after a passing run: the header and the int8 tensors that
+//     `spinel accuracy` compares with a float reference (format below, docs/ACCURACY.md).
+// Prints one summary line: cycles (accelerator simulated + host modelled), PE utilization
+// (MACs / (DIM²·cycles)), and the normalizer passes' or the host's share.
+#include <errno.h>
+#include <math.h>
+#include <unistd.h>
+
 #include "common/testbench.h"
 #include "spinel_reference.h"
 #include "spinel_tiled.h"
@@ -25,13 +36,59 @@ enum { SUM = 1, MEAN = 2, VARIANCE = 3, INV_STDDEV = 4, MAX = 5, SUM_EXP = 6, IN
 enum { ACT_NONE = 0, ACT_LAYERNORM = 2, ACT_IGELU = 3 };
 
 static int S = 32, D = 64, HEADS = 2, F = 128;
+static int host_nonlinear = 0;
 
-// Scales of each stage (chosen for the value ranges of the random inputs; the check is exact
-// whatever they are).
-static const acc_scale_t QKV_SCALE = 1.0f / 64, CTX_SCALE = 1.0f / 128, FFN1_SCALE = 1.0e-6f, LAYERNORM_SCALE = 24.0f;
-// I-GELU for an input scale of 1/64; the exponential for 1/16 (NUMERICS.md's formulas).
-static const acc_t IGELU_QB = -160, IGELU_QC = -28364;
-static const acc_t QLN2 = 11, QLN2_INV = 65536 / 11, EXP_QB = 21, EXP_QC = 245;
+// ---- Scales (docs/ACCURACY.md derives the real value each integer tensor stands for) ----
+//
+// The inputs are uniform random integers: X in [-X_RANGE, X_RANGE], the weights in
+// [-W_RANGE, W_RANGE]. The scales are chosen per shape from their standard deviations, as a
+// calibration would: Q, K and V get a standard deviation of TARGET_STD (4 standard deviations
+// to saturation, the usual clipping for 8 bits), and each nonlinear function sees inputs in its
+// working range: the scores have a real standard deviation of SCORE_STD (attention neither
+// uniform nor one-hot), I-GELU's input a real standard deviation of 1. Every check is exact
+// whatever they are.
+enum { X_RANGE = 40, W_RANGE = 12 };
+static const double TARGET_STD = 32, SCORE_STD = 2;
+// The real value of one unit of X: X has unit variance.
+static double X_SCALE;
+// QKV: X·W to a standard deviation of TARGET_STD.
+// CTX: ctx_h = P_h·V_h is an average of V's rows weighted by P (rows summing to 127); 1/127
+//   keeps it in V's units, where it cannot saturate (a larger scale gains nothing measurable:
+//   P's own error dominates ctx's).
+// LAYERNORM: LayerNorm's result is a whole number of standard deviations (NUMERICS.md), so any
+//   scale up to 25 keeps all of it; 1 keeps X1·W1 small enough for I-GELU's int32 polynomial
+//   (its product overflows for |x| > 1.55e8·S³ at input scale S).
+// FFN1: I-GELU's output scale is negative (S·S_erf/2 with S_erf = -0.2888·S²/2), so FFN1_SCALE
+//   is too: H = GELU / H_UNIT with H_UNIT = 4/127 (an input of 4 standard deviations is 127).
+static acc_scale_t QKV_SCALE, CTX_SCALE, FFN1_SCALE, LAYERNORM_SCALE;
+static const double H_UNIT = 4.0 / 127;
+// I-GELU for IGELU_INPUT_SCALE, the real value of one unit of X1·W1; the exponential for the
+// scores' scale SOFTMAX_INPUT_SCALE (NUMERICS.md's formulas).
+static double IGELU_INPUT_SCALE, SOFTMAX_INPUT_SCALE;
+static acc_t IGELU_QB, IGELU_QC, QLN2, QLN2_INV, EXP_QB, EXP_QC;
+
+// The standard deviation of a uniform integer in [-range, range].
+static double uniform_std(int range) { return sqrt(range * (range + 1.0) / 3.0); }
+
+static void choose_scales(void) {
+  const double x_std = uniform_std(X_RANGE), w_std = uniform_std(W_RANGE), dh = (double)(D / HEADS);
+  X_SCALE = 1 / x_std;
+  QKV_SCALE = (acc_scale_t)(TARGET_STD / (x_std * w_std * sqrt(D)));
+  CTX_SCALE = 1.0f / 127;
+  LAYERNORM_SCALE = 1;
+  // Q_h·K_hᵀ sums dh products of two values of standard deviation TARGET_STD.
+  SOFTMAX_INPUT_SCALE = SCORE_STD / (TARGET_STD * TARGET_STD * sqrt(dh));
+  QLN2 = (acc_t)(0.693147 / SOFTMAX_INPUT_SCALE);
+  QLN2_INV = 65536 / QLN2;
+  EXP_QB = (acc_t)(1.353 / SOFTMAX_INPUT_SCALE);
+  EXP_QC = (acc_t)(0.344 / (0.3585 * SOFTMAX_INPUT_SCALE * SOFTMAX_INPUT_SCALE));
+  // X1·W1 sums D products of LayerNorm's output (standard deviation LAYERNORM_SCALE) and W1.
+  IGELU_INPUT_SCALE = 1 / (LAYERNORM_SCALE * w_std * sqrt(D));
+  IGELU_QB = (acc_t)(-1.769 / (IGELU_INPUT_SCALE / sqrt(2.0)));
+  IGELU_QC = (acc_t)(1 / (-0.2888 * IGELU_INPUT_SCALE * IGELU_INPUT_SCALE / 2));
+  const double igelu_output_scale = IGELU_INPUT_SCALE * (-0.2888 * IGELU_INPUT_SCALE * IGELU_INPUT_SCALE / 2) / 2;
+  FFN1_SCALE = (acc_scale_t)(igelu_output_scale / H_UNIT);
+}
 
 static uint64_t normalizer_cycles = 0;
 
@@ -59,6 +116,14 @@ static void ref_scale(const acc_t* acc, size_t M, size_t N, acc_scale_t scale, i
   for (size_t i = 0; i < M; i++)
     if (igelu) spinel_igelu_row(&acc[i * N], N, IGELU_QB, IGELU_QC, scale, &out[i * ldo]);
     else for (size_t j = 0; j < N; j++) out[i * ldo + j] = ACC_SCALE(acc[i * N + j], scale);
+}
+
+static void ref_softmax(const acc_t* acc, size_t rows, size_t J, elem_t* out, size_t ldo) {
+  for (size_t i = 0; i < rows; i++) spinel_softmax_row(&acc[i * J], J, QLN2, QLN2_INV, EXP_QB, EXP_QC, &out[i * ldo]);
+}
+
+static void ref_layernorm(const acc_t* acc, size_t rows, size_t J, elem_t* out, size_t ldo) {
+  for (size_t i = 0; i < rows; i++) spinel_layernorm_row(&acc[i * J], J, LAYERNORM_SCALE, &out[i * ldo]);
 }
 
 // ---- The accelerator ----
@@ -129,41 +194,173 @@ static void normalize_rows(size_t rows, size_t N, int softmax, elem_t* out, size
   normalizer_cycles += spinel_cycles() - start;
 }
 
+// Softmax or LayerNorm of A·B (+ bias) by the normalizer, a block of whole rows at a time.
+static void matmul_normalized(const elem_t* A, size_t lda, const elem_t* B, size_t ldb, int transpose_b, const elem_t* bias,
+                              size_t ldbias, size_t M, size_t N, size_t K, int softmax, elem_t* out, size_t ldo) {
+  const size_t block = rows_per_block(N);
+  for (size_t r0 = 0; r0 < M; r0 += block) {
+    const size_t rows = min_size(block, M - r0);
+    matmul_into_accumulator(&A[r0 * lda], lda, B, ldb, transpose_b, bias ? &bias[r0 * ldbias] : NULL, ldbias, rows, N, K);
+    normalize_rows(rows, N, softmax, &out[r0 * ldo], ldo);
+  }
+}
+
+// ---- The host-nonlinear mode ----
+
+// A·B (+ bias, int8) as int32 in DRAM: tiled_matmul_auto with full_C (its mvouts read the
+// accumulator at full width, address bit 29), then a fence, after which the host may read it.
+static void matmul_to_host(const elem_t* A, size_t lda, const elem_t* B, size_t ldb, int transpose_b, const elem_t* bias,
+                           size_t ldbias, size_t M, size_t N, size_t K, acc_t* out) {
+  tiled_matmul_auto(M, N, K, A, B, bias, out, lda, ldb, ldbias, N, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, 0, ACT_NONE,
+                    ACC_SCALE_IDENTITY, 0, false, false, transpose_b, true, true, 0, WS);
+  gemmini_fence();
+}
+
+// The host's cost model (docs/PERFORMANCE.md, "Host-nonlinear mode"): an in-order, single-issue
+// RV64GC core like Rocket running spinel_reference.h's functions. Instructions per element and
+// per row on their common path, counted in clang -O2 -march=rv64gc code, by kind:
+typedef struct { double simple, loads, muls, divs, fp, fdivs; } host_ops_t;
+//                                            simple  loads  muls  divs  fp    fdiv
+static const host_ops_t SOFTMAX_ELEMENT   = {47.5,   3,     6,    0,    11.5, 0};  // max, Σ iexp, iexp and ACC_SCALE
+static const host_ops_t SOFTMAX_ROW       = {35,     1,     0,    0,    6,    1};  // setup, fp32(127) / fp32(sum)
+static const host_ops_t LAYERNORM_ELEMENT = {32,     3,     2,    1,    6,    0};  // Σx, Σ(x - mean)², rne((x - mean) / std), ACC_SCALE
+static const host_ops_t LAYERNORM_ROW     = {1030,   0,     1,    7,    2,    0};  // 64 steps of the wide division, int_sqrt (≈6 divides)
+static const host_ops_t IGELU_ELEMENT     = {25.5,   1,     2,    0,    10.5, 0};  // the polynomial, its product, ACC_SCALE
+static const host_ops_t IGELU_ROW         = {20,     0,     0,    0,    5,    0};  // setup
+// Cycles per instruction of each kind: simple integer ops, branches and stores 1; an L1 hit 2
+// (the load-use bubble); Rocket's iterative multiplier (8 bits per cycle) 8 for 64 bits; its
+// divider (1 bit per cycle, early out) 16 for the short quotients here; a dependent FPU
+// operation 3; an fdiv.s 20. Plus the misses: the int32 input was just written to DRAM by the
+// accelerator (one 64-byte line per 16 elements at the memory latency, 40 cycles), and the
+// int8 output allocates a line per 64 elements.
+static const double HOST_MEMORY_LATENCY = 40;
+static double host_cycles_of(host_ops_t ops) {
+  return ops.simple + 2 * ops.loads + 8 * ops.muls + 16 * ops.divs + 3 * ops.fp + 20 * ops.fdivs;
+}
+static double host_row_cycles(host_ops_t element, host_ops_t row, size_t J) {
+  const double misses = HOST_MEMORY_LATENCY * ((double)J * sizeof(acc_t) / 64 + (double)J / 64);
+  return host_cycles_of(row) + (double)J * host_cycles_of(element) + misses;
+}
+
+enum { HOST_SOFTMAX, HOST_LAYERNORM, HOST_IGELU, HOST_FUNCTIONS };
+static const char* const HOST_FUNCTION_NAMES[HOST_FUNCTIONS] = {"Softmax", "LayerNorm", "I-GELU"};
+static double host_cycles[HOST_FUNCTIONS];
+
+static void host_softmax(const acc_t* acc, size_t rows, size_t J, elem_t* out, size_t ldo) {
+  ref_softmax(acc, rows, J, out, ldo);
+  host_cycles[HOST_SOFTMAX] += (double)rows * host_row_cycles(SOFTMAX_ELEMENT, SOFTMAX_ROW, J);
+}
+
+static void host_layernorm(const acc_t* acc, size_t rows, size_t J, elem_t* out, size_t ldo) {
+  ref_layernorm(acc, rows, J, out, ldo);
+  host_cycles[HOST_LAYERNORM] += (double)rows * host_row_cycles(LAYERNORM_ELEMENT, LAYERNORM_ROW, J);
+}
+
+static void host_igelu(const acc_t* acc, size_t rows, size_t J, elem_t* out, size_t ldo) {
+  ref_scale(acc, rows, J, FFN1_SCALE, 1, out, ldo);
+  host_cycles[HOST_IGELU] += (double)rows * host_row_cycles(IGELU_ELEMENT, IGELU_ROW, J);
+}
+
 static void check(const char* what, const elem_t* got, const elem_t* want, size_t M, size_t N, size_t ld) {
   for (size_t i = 0; i < M; i++)
     for (size_t j = 0; j < N; j++)
       TB_CHECK(got[i * ld + j] == want[i * ld + j], "%s [%zu][%zu] = %d, expected %d", what, i, j, got[i * ld + j], want[i * ld + j]);
 }
 
+// ---- The dump (docs/ACCURACY.md, "Dump format"), little-endian ----
+//   0  char[8] "SPNLENCL"        8 u32 version 1     12 u32 header bytes (96)
+//  16  u32 S, D, heads, F        32 u32 mode (0 nonlinear on the accelerator, 1 on the host)
+//  36  f32 QKV_SCALE, CTX_SCALE, FFN1_SCALE, LAYERNORM_SCALE
+//  52  i32 QLN2, QLN2_INV, EXP_QB, EXP_QC, IGELU_QB, IGELU_QC      76 u32 0
+//  80  f64 X_SCALE, IGELU_INPUT_SCALE
+//  96  int8 X, Wq, Wk, Wv, Wo, W1, W2, Q, K, V, P (heads × S × S), ctx, X1, H, Y, row-major
+enum { DUMP_VERSION = 1, DUMP_HEADER_BYTES = 96 };
+
+static void put_u32(uint8_t* p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+static void put_u64(uint8_t* p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+static void put_f32(uint8_t* p, float v) { uint32_t bits; memcpy(&bits, &v, 4); put_u32(p, bits); }
+static void put_f64(uint8_t* p, double v) { uint64_t bits; memcpy(&bits, &v, 8); put_u64(p, bits); }
+
+typedef struct { const elem_t* data; size_t bytes; } tensor_t;
+
+// Writes FILE.tmp.PID, then renames it to FILE: a failed run leaves no partial dump. Returns 0.
+static int write_dump(const char* path, const tensor_t* tensors, size_t count) {
+  uint8_t header[DUMP_HEADER_BYTES] = {0};
+  memcpy(header, "SPNLENCL", 8);
+  const uint32_t fields[] = {DUMP_VERSION, DUMP_HEADER_BYTES, (uint32_t)S, (uint32_t)D, (uint32_t)HEADS, (uint32_t)F, (uint32_t)host_nonlinear};
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) put_u32(&header[8 + 4 * i], fields[i]);
+  const float scales[] = {QKV_SCALE, CTX_SCALE, FFN1_SCALE, LAYERNORM_SCALE};
+  for (size_t i = 0; i < 4; i++) put_f32(&header[36 + 4 * i], scales[i]);
+  const acc_t constants[] = {QLN2, QLN2_INV, EXP_QB, EXP_QC, IGELU_QB, IGELU_QC};
+  for (size_t i = 0; i < 6; i++) put_u32(&header[52 + 4 * i], (uint32_t)constants[i]);
+  put_f64(&header[80], X_SCALE);
+  put_f64(&header[88], IGELU_INPUT_SCALE);
+
+  char temporary[4096];
+  if (snprintf(temporary, sizeof temporary, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof temporary) {
+    fprintf(stderr, "encoder_layer: the dump path %s is too long\n", path);
+    return -1;
+  }
+  FILE* file = fopen(temporary, "wb");
+  if (!file) {
+    fprintf(stderr, "encoder_layer: cannot create %s: %s (does the directory exist?)\n", temporary, strerror(errno));
+    return -1;
+  }
+  int ok = fwrite(header, 1, sizeof header, file) == sizeof header;
+  for (size_t i = 0; ok && i < count; i++) ok = fwrite(tensors[i].data, 1, tensors[i].bytes, file) == tensors[i].bytes;
+  int error = ok ? 0 : errno;
+  if (fclose(file) != 0 && ok) ok = 0, error = errno;
+  if (ok && rename(temporary, path) != 0) ok = 0, error = errno;
+  if (!ok) {
+    fprintf(stderr, "encoder_layer: cannot write the dump %s: %s\n", path, strerror(error));
+    remove(temporary);
+    return -1;
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
-  if (argc == 5) {
-    S = atoi(argv[1]);
-    D = atoi(argv[2]);
-    HEADS = atoi(argv[3]);
-    F = atoi(argv[4]);
-  } else if (argc != 1) {
-    fprintf(stderr, "usage: encoder_layer [S D heads F]\n");
+  int first = 1;
+  if (argc > 1 && strcmp(argv[1], "--host-nonlinear") == 0) {
+    host_nonlinear = 1;
+    first = 2;
+  }
+  const char* dump_path = NULL;
+  const int positional = argc - first;
+  if (positional == 4 || positional == 5) {
+    S = atoi(argv[first]);
+    D = atoi(argv[first + 1]);
+    HEADS = atoi(argv[first + 2]);
+    F = atoi(argv[first + 3]);
+    if (positional == 5) dump_path = argv[first + 4];
+  } else if (positional != 0) {
+    fprintf(stderr, "usage: encoder_layer [--host-nonlinear] [S D heads F [dump-file]]\n");
+    return 2;
+  }
+  if (S <= 0 || D <= 0 || HEADS <= 0 || F <= 0 || D % HEADS || S % DIM || (D / HEADS) % DIM || F % DIM ||
+      rows_per_block((size_t)S) == 0 || rows_per_block((size_t)D) == 0) {
+    fprintf(stderr, "encoder_layer: S %d, D %d, heads %d, F %d: S, F and D/heads must be positive multiples of DIM (%d), D a multiple of heads, "
+            "and a row of S or D must fit half the accumulator\n", S, D, HEADS, F, DIM);
     return 2;
   }
   const int dh = D / HEADS;
-  if (S % DIM || dh % DIM || D % HEADS || F % DIM || rows_per_block((size_t)S) == 0 || rows_per_block((size_t)D) == 0) {
-    fprintf(stderr, "encoder_layer: S, D/heads and F must be multiples of DIM (%d), and a row of S or D must fit half the accumulator\n", DIM);
-    return 2;
-  }
+  choose_scales();
   elem_t *X = allocate((size_t)S * D), *Wq = allocate((size_t)D * D), *Wk = allocate((size_t)D * D), *Wv = allocate((size_t)D * D);
   elem_t *Wo = allocate((size_t)D * D), *W1 = allocate((size_t)D * F), *W2 = allocate((size_t)F * D);
-  elem_t *Q = allocate((size_t)S * D), *Kx = allocate((size_t)S * D), *V = allocate((size_t)S * D), *P = allocate((size_t)S * S);
+  elem_t *Q = allocate((size_t)S * D), *Kx = allocate((size_t)S * D), *V = allocate((size_t)S * D);
+  elem_t* P = allocate((size_t)HEADS * S * S);
   elem_t *ctx = allocate((size_t)S * D), *X1 = allocate((size_t)S * D), *H = allocate((size_t)S * F), *Y = allocate((size_t)S * D);
   const size_t widest = (size_t)(F > D ? (F > S ? F : S) : (D > S ? D : S));
   elem_t* want = allocate((size_t)S * widest);
   acc_t* acc = allocate((size_t)S * widest * sizeof(acc_t));
-  tb_fill(X, (size_t)S * D, 40);
-  tb_fill(Wq, (size_t)D * D, 12);
-  tb_fill(Wk, (size_t)D * D, 12);
-  tb_fill(Wv, (size_t)D * D, 12);
-  tb_fill(Wo, (size_t)D * D, 12);
-  tb_fill(W1, (size_t)D * F, 12);
-  tb_fill(W2, (size_t)F * D, 12);
+  acc_t* to_host = host_nonlinear ? allocate((size_t)S * widest * sizeof(acc_t)) : NULL;
+  tb_fill(X, (size_t)S * D, X_RANGE);
+  tb_fill(Wq, (size_t)D * D, W_RANGE);
+  tb_fill(Wk, (size_t)D * D, W_RANGE);
+  tb_fill(Wv, (size_t)D * D, W_RANGE);
+  tb_fill(Wo, (size_t)D * D, W_RANGE);
+  tb_fill(W1, (size_t)D * F, W_RANGE);
+  tb_fill(W2, (size_t)F * D, W_RANGE);
   const double macs = (double)S * D * D * 4 + (double)S * S * D * 2 + (double)S * D * F * 2;
   const uint64_t start = spinel_cycles();
 
@@ -173,33 +370,33 @@ int main(int argc, char** argv) {
   matmul_scaled(X, D, Wk, D, S, D, D, Kx, D, QKV_SCALE, ACT_NONE);
   matmul_scaled(X, D, Wv, D, S, D, D, V, D, QKV_SCALE, ACT_NONE);
 
-  // Attention per head: scores into the accumulator, Softmax by the normalizer, then P·V_h.
+  // Attention per head: P_h = Softmax(Q_h·K_hᵀ) (the normalizer, or the host), then P_h·V_h.
   for (int h = 0; h < HEADS; h++) {
-    gemmini_config_norm(QLN2, 0, 0, 1, 0, EXP_QB, EXP_QC);
-    gemmini_config_norm(QLN2_INV, 1, 0, 1, 0, EXP_QB, EXP_QC);
-    const size_t score_rows = rows_per_block(S);
-    for (size_t r0 = 0; r0 < (size_t)S; r0 += score_rows) {
-      const size_t rows = min_size(score_rows, S - r0);
-      matmul_into_accumulator(&Q[r0 * D + h * dh], D, &Kx[h * dh], D, true, NULL, 0, rows, S, dh);
-      normalize_rows(rows, S, 1, &P[r0 * S], S);
+    elem_t* Ph = &P[(size_t)h * S * S];
+    if (host_nonlinear) {
+      matmul_to_host(&Q[h * dh], D, &Kx[h * dh], D, true, NULL, 0, S, S, dh, to_host);
+      host_softmax(to_host, S, S, Ph, S);
+    } else {
+      gemmini_config_norm(QLN2, 0, 0, 1, 0, EXP_QB, EXP_QC);
+      gemmini_config_norm(QLN2_INV, 1, 0, 1, 0, EXP_QB, EXP_QC);
+      matmul_normalized(&Q[h * dh], D, &Kx[h * dh], D, true, NULL, 0, S, S, dh, 1, Ph, S);
+      gemmini_config_norm(0, 0, 0, 0, 0, IGELU_QB, IGELU_QC);  // the MSB off again
     }
-    gemmini_config_norm(0, 0, 0, 0, 0, IGELU_QB, IGELU_QC);  // the MSB off again
-    matmul_scaled(P, S, &V[h * dh], D, S, dh, S, &ctx[h * dh], D, CTX_SCALE, ACT_NONE);
+    matmul_scaled(Ph, S, &V[h * dh], D, S, dh, S, &ctx[h * dh], D, CTX_SCALE, ACT_NONE);
   }
 
-  // X1 = LayerNorm(ctx·Wo + X), a block of rows at a time (whole rows in the accumulator).
-  const size_t ln_rows = rows_per_block(D);
-  for (size_t r0 = 0; r0 < (size_t)S; r0 += ln_rows) {
-    const size_t rows = min_size(ln_rows, S - r0);
-    matmul_into_accumulator(&ctx[r0 * D], D, Wo, D, false, &X[r0 * D], D, rows, D, D);
-    normalize_rows(rows, D, 0, &X1[r0 * D], D);
-  }
-  // H = I-GELU(X1·W1); Y = LayerNorm(H·W2 + X1).
-  matmul_scaled(X1, D, W1, F, S, F, D, H, F, FFN1_SCALE, ACT_IGELU);
-  for (size_t r0 = 0; r0 < (size_t)S; r0 += ln_rows) {
-    const size_t rows = min_size(ln_rows, S - r0);
-    matmul_into_accumulator(&H[r0 * F], F, W2, D, false, &X1[r0 * D], D, rows, D, F);
-    normalize_rows(rows, D, 0, &Y[r0 * D], D);
+  // X1 = LayerNorm(ctx·Wo + X); H = I-GELU(X1·W1); Y = LayerNorm(H·W2 + X1).
+  if (host_nonlinear) {
+    matmul_to_host(ctx, D, Wo, D, false, X, D, S, D, D, to_host);
+    host_layernorm(to_host, S, D, X1, D);
+    matmul_to_host(X1, D, W1, F, false, NULL, 0, S, F, D, to_host);
+    host_igelu(to_host, S, F, H, F);
+    matmul_to_host(H, F, W2, D, false, X1, D, S, D, F, to_host);
+    host_layernorm(to_host, S, D, Y, D);
+  } else {
+    matmul_normalized(ctx, D, Wo, D, false, X, D, S, D, D, 0, X1, D);
+    matmul_scaled(X1, D, W1, F, S, F, D, H, F, FFN1_SCALE, ACT_IGELU);
+    matmul_normalized(H, F, W2, D, false, X1, D, S, D, F, 0, Y, D);
   }
   gemmini_fence();
   const uint64_t cycles = spinel_cycles() - start;
@@ -216,35 +413,49 @@ int main(int argc, char** argv) {
   ref_scale(acc, S, D, QKV_SCALE, 0, want, D);
   check("V", V, want, S, D, D);
   for (int h = 0; h < HEADS; h++) {
+    const elem_t* Ph = &P[(size_t)h * S * S];
+    char name[32];
+    snprintf(name, sizeof name, "P (head %d)", h);
     ref_matmul(&Q[h * dh], D, &Kx[h * dh], D, 1, NULL, 0, S, S, dh, acc);
-    for (int i = 0; i < S; i++) spinel_softmax_row(&acc[(size_t)i * S], S, QLN2, QLN2_INV, EXP_QB, EXP_QC, &want[(size_t)i * S]);
-    if (h == HEADS - 1) check("P (last head)", P, want, S, S, S);
-  }
-  // ctx from the accelerator's P of the last head only (P is overwritten per head): recompute
-  // every head's P in C for the other heads.
-  for (int h = 0; h < HEADS; h++) {
-    elem_t* Ph = allocate((size_t)S * S);
-    ref_matmul(&Q[h * dh], D, &Kx[h * dh], D, 1, NULL, 0, S, S, dh, acc);
-    for (int i = 0; i < S; i++) spinel_softmax_row(&acc[(size_t)i * S], S, QLN2, QLN2_INV, EXP_QB, EXP_QC, &Ph[(size_t)i * S]);
+    ref_softmax(acc, S, S, want, S);
+    check(name, Ph, want, S, S, S);
     ref_matmul(Ph, S, &V[h * dh], D, 0, NULL, 0, S, dh, S, acc);
-    for (int i = 0; i < S; i++)
-      for (int j = 0; j < dh; j++) want[(size_t)i * D + h * dh + j] = ACC_SCALE(acc[(size_t)i * dh + j], CTX_SCALE);
-    free(Ph);
+    ref_scale(acc, S, dh, CTX_SCALE, 0, &want[h * dh], D);
+    snprintf(name, sizeof name, "ctx (head %d)", h);
+    check(name, &ctx[h * dh], &want[h * dh], S, dh, D);
   }
-  check("ctx", ctx, want, S, D, D);
   ref_matmul(ctx, D, Wo, D, 0, X, D, S, D, D, acc);
-  for (int i = 0; i < S; i++) spinel_layernorm_row(&acc[(size_t)i * D], D, LAYERNORM_SCALE, &want[(size_t)i * D]);
+  ref_layernorm(acc, S, D, want, D);
   check("X1", X1, want, S, D, D);
   ref_matmul(X1, D, W1, F, 0, NULL, 0, S, F, D, acc);
   ref_scale(acc, S, F, FFN1_SCALE, 1, want, F);
   check("H", H, want, S, F, F);
   ref_matmul(H, F, W2, D, 0, X1, D, S, D, F, acc);
-  for (int i = 0; i < S; i++) spinel_layernorm_row(&acc[(size_t)i * D], D, LAYERNORM_SCALE, &want[(size_t)i * D]);
+  ref_layernorm(acc, S, D, want, D);
   check("Y", Y, want, S, D, D);
 
-  printf("encoder layer S=%d D=%d heads=%d F=%d: %" PRIu64 " cycles, PE utilization %.1f%%, normalizer passes %" PRIu64
-         " cycles (%.1f%%)\n",
-         S, D, HEADS, F, cycles, 100.0 * macs / ((double)DIM * DIM * (double)cycles), normalizer_cycles,
-         100.0 * (double)normalizer_cycles / (double)cycles);
+  const double host_total = host_cycles[HOST_SOFTMAX] + host_cycles[HOST_LAYERNORM] + host_cycles[HOST_IGELU];
+  const double total = (double)cycles + host_total;
+  printf("encoder layer S=%d D=%d heads=%d F=%d, nonlinear on the %s: %.0f cycles (accelerator %" PRIu64 " simulated + host %.0f modelled), PE utilization %.1f%%",
+         S, D, HEADS, F, host_nonlinear ? "host" : "accelerator", total, cycles, host_total, 100.0 * macs / ((double)DIM * DIM * total));
+  if (host_nonlinear) {
+    printf(", host %.1f%% (", 100.0 * host_total / total);
+    for (int f = 0; f < HOST_FUNCTIONS; f++) printf("%s%s %.0f", f ? ", " : "", HOST_FUNCTION_NAMES[f], host_cycles[f]);
+    printf(")\n");
+  } else {
+    printf(", normalizer passes %" PRIu64 " cycles (%.1f%%)\n", normalizer_cycles, 100.0 * (double)normalizer_cycles / total);
+  }
+
+  if (dump_path && tb_failures == 0 && spinel_error_code() == 0) {
+    const tensor_t tensors[] = {
+        {X, (size_t)S * D},  {Wq, (size_t)D * D}, {Wk, (size_t)D * D},  {Wv, (size_t)D * D},           {Wo, (size_t)D * D},
+        {W1, (size_t)D * F}, {W2, (size_t)F * D}, {Q, (size_t)S * D},   {Kx, (size_t)S * D},           {V, (size_t)S * D},
+        {P, (size_t)HEADS * S * S},               {ctx, (size_t)S * D}, {X1, (size_t)S * D},           {H, (size_t)S * F},
+        {Y, (size_t)S * D}};
+    if (write_dump(dump_path, tensors, sizeof tensors / sizeof tensors[0]) == 0) printf("encoder_layer: wrote %s\n", dump_path);
+    else tb_failures++;
+  } else if (dump_path) {
+    printf("encoder_layer: %s not written (the run failed)\n", dump_path);
+  }
   return tb_finish("encoder_layer");
 }

@@ -42,9 +42,67 @@ struct TestbenchTests {
     }
 
     /// A BERT-style encoder layer at small dimensions (S 32, D 64, 2 heads, FFN 128) on the
-    /// transformer preset: every stage against the C reference, then the trace on the golden model.
+    /// transformer preset: every stage against the C reference, then the trace on the golden model,
+    /// then its int8 tensors against the float reference (`spinel accuracy`).
+    ///
+    /// The bounds are the errors measured at this size (docs/ACCURACY.md) with a margin:
+    /// Q, K, V 0.89% → 1.5% and at most half an LSB (exact rounding of an exact product; no value
+    /// saturates at this size); P 2.9% → 5%; ctx 3.2% → 6%; X1 28.8% → 35%: LayerNorm's result
+    /// is rounded to whole standard deviations (NUMERICS.md), which alone is 1/√12 ≈ 29% of a unit-
+    /// variance row; H 31.0% → 40% (X1's error through W1); Y 42.5% → 50% (H's and its own
+    /// rounding). Argmax: P 64/64 and X1 32/32 measured, bounds 60 and 28; Y 31/32, bound 24.
+    /// A wrong scale must break them: the same dump compared under damaged constants.
     @Test func encoderLayerOnTransformer() throws {
-        try run("encoder_layer", on: .transformer)
+        let dumpFile = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-encoder-\(UUID().uuidString).dump")
+        defer { try? FileManager.default.removeItem(at: dumpFile) }
+        try run("encoder_layer", on: .transformer, arguments: ["32", "64", "2", "128", dumpFile.path])
+        let dump = try EncoderLayerDump.load(dumpFile)
+        let accuracy = EncoderLayerAccuracy(dump: dump)
+        let bounds: [String: (relative: Double, argmax: Int?)] = [
+            "Q": (0.015, nil), "K": (0.015, nil), "V": (0.015, nil), "P": (0.05, 60), "ctx": (0.06, nil),
+            "X1": (0.35, 28), "H": (0.40, nil), "Y": (0.50, 24),
+        ]
+        for stage in accuracy.stages {
+            let bound = try #require(bounds[stage.name])
+            #expect(stage.relativeError < bound.relative, "\(stage.name): \(accuracy.render())")
+            if let argmax = bound.argmax { #expect(stage.argmaxAgreeing >= argmax, "\(stage.name): \(accuracy.render())") }
+            if ["Q", "K", "V"].contains(stage.name) { #expect(stage.maximumError <= 0.5001, "\(stage.name): \(accuracy.render())") }
+        }
+
+        var damaged: [(String, String, (inout EncoderLayerConstants) -> Void)] = []
+        damaged.append(("QKV_SCALE twice", "Q", { $0.qkvScale *= 2 }))
+        damaged.append(("QLN2 twice", "P", { $0.exponential.qln2 *= 2 }))
+        damaged.append(("CTX_SCALE twice", "ctx", { $0.contextScale *= 2 }))
+        damaged.append(("LAYERNORM_SCALE twice", "X1", { $0.layerNormScale *= 2 }))
+        damaged.append(("FFN1_SCALE positive", "H", { $0.feedForwardScale = -$0.feedForwardScale }))
+        for (what, stageName, damage) in damaged {
+            var wrong = dump
+            damage(&wrong.constants)
+            let stage = try #require(EncoderLayerAccuracy(dump: wrong).stage(stageName))
+            #expect(stage.relativeError > bounds[stageName]!.relative, "\(what): \(stageName) still within its bound")
+        }
+    }
+
+    /// The same layer with Softmax, LayerNorm and I-GELU on the host (`--host-nonlinear`): it
+    /// checks itself against the same C reference, and its tensors are the on-chip run's, byte
+    /// for byte (the dumps differ only in the header's mode field).
+    @Test func encoderLayerWithHostNonlinearFunctions() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-encoder-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let onChip = directory.appendingPathComponent("chip.dump"), onHost = directory.appendingPathComponent("host.dump")
+        try run("encoder_layer", on: .transformer, arguments: ["32", "64", "2", "128", onChip.path])
+        let output = try run("encoder_layer", on: .transformer, arguments: ["--host-nonlinear", "32", "64", "2", "128", onHost.path])
+        #expect(output.contains("nonlinear on the host") && output.contains("Softmax"), "\(output)")
+        var host = try EncoderLayerDump.load(onHost), chip = try EncoderLayerDump.load(onChip)
+        #expect(host.hostNonlinear && !chip.hostNonlinear)
+        chip.hostNonlinear = true
+        #expect(host == chip, "the host-nonlinear run's tensors differ from the on-chip run's")
+        host.p[1].values[0] &+= 1
+        #expect(host != chip, "a one-value difference is noticed")
+        #expect(try Data(contentsOf: onHost).count == Data(contentsOf: onChip).count)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["chip.dump", "host.dump"],
+                "no temporary files are left next to the dumps")
     }
 
     /// One smoke run on the full-size default configuration (DIM 16).
@@ -52,18 +110,20 @@ struct TestbenchTests {
         try run("matmul", on: .default)
     }
 
-    func run(_ name: String, on config: AcceleratorConfig) throws {
+    @discardableResult
+    func run(_ name: String, on config: AcceleratorConfig, arguments: [String] = []) throws -> String {
         let inputs = try AcceleratorGeneration.simulationInputs(for: config)
         let source = Self.root().appendingPathComponent("Testbenches/\(name).c")
         let executable = try HarnessBuild.executable(verilog: inputs.verilog, top: inputs.top, harness: inputs.harness,
                                                      sources: [source], name: name)
         let trace = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-\(name)-\(UUID().uuidString).jsonl")
         defer { try? FileManager.default.removeItem(at: trace) }
-        let result = try HarnessBuild.run(executable.path, environment: ["SPINEL_TRACE": trace.path])
+        let result = try HarnessBuild.run(executable.path, arguments, environment: ["SPINEL_TRACE": trace.path])
         #expect(result.succeeded && result.standardOutput.contains("PASSED"),
                 "\(name) on \(config.name) exited \(result.status):\n\(result.standardOutput)\n\(result.standardError)")
         // The second check: the trace replayed on the golden model, every DMA write bit for bit.
         let report = try TraceReplay.replay(HarnessTrace.load(trace), parameters: try config.parameters())
         #expect(report.verdict == .match, "\(name) on \(config.name): \(report.render(commandTable: false, maximumProblems: 5))")
+        return result.standardOutput
     }
 }
