@@ -8,7 +8,7 @@ APT_PACKAGES := verilator libgmp-dev yosys iverilog
 SPINEL   := .build/release/spinel
 DEMO_DIR := .build/demo
 
-.PHONY: all deps build test demo bench bench-bert bench-bert512 fuzz generated synth clean
+.PHONY: all deps build test demo bench bench-bert bench-bert512 bench-area fuzz generated synth clean
 
 all: build
 
@@ -73,7 +73,7 @@ demo: build
 BENCH_OUT   ?= Generated/bench
 SWEEP_SIZES ?= 64x64x64,128x128x128,256x256x256,512x512x512,1024x1024x1024,1024x256x512,256x1024x128,512x128x1024
 BERT_BASE   := 768 12 3072
-bench: build bench-bert
+bench: build bench-bert bench-bert512 bench-area
 	$(SPINEL) bench
 	@echo "== default preset: Verilator build (forced) and 512x512x512 tiled matmul"
 	@start=$$(date +%s.%N); SPINEL_CACHE=$$(mktemp -d) $(SPINEL) sim --preset default --testbench Testbenches/matmul.c > /dev/null; \
@@ -95,6 +95,16 @@ bench-bert: build
 	$(SPINEL) accuracy .build/bench/bert$(BERT_S).dump
 
 # S 512: about 10 minutes of simulation for the two runs.
+# Area of the normalization units against the array (Yosys generic cells; the normalizer takes
+# about ten minutes), on the transformer preset.
+AREA_DIR := .build/bench/area
+bench-area: build
+	$(SPINEL) generate --preset transformer --out $(AREA_DIR)
+	@for top in Normalizer_SpinelTransformer $$(cd $(AREA_DIR) && ls MeshWithDelays_*.v | sed 's/\.v$$//'); do \
+	  (cd $(AREA_DIR) && yosys -q -p "read_verilog $$(ls *.v | tr '\n' ' '); synth -top $$top; tee -q -o $$top.stat stat" >/dev/null) || exit 1; \
+	  echo "$$top: $$(grep 'Number of cells' $(AREA_DIR)/$$top.stat | tail -1 | awk '{print $$4}') cells"; \
+	done
+
 bench-bert512:
 	$(MAKE) bench-bert BERT_S=512
 
