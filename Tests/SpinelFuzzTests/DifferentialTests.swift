@@ -35,6 +35,34 @@ struct DifferentialTests {
         if outcome.passed { try? FileManager.default.removeItem(at: directory) }
     }
 
+    /// `small` with the normalization units and the affine LayerNorm: LOOP_WS with act 2 and 4
+    /// issuing the passes, CONFIG_NORM, LOAD_AFFINE and activation 6 join the programs.
+    static let normalizingRunner = Result {
+        var config = AcceleratorConfig.small
+        config.name = "SpinelSmallAffine"
+        config.hasNormalizations = true
+        config.hasAffineLayerNorm = true
+        return try DifferentialRunner(config: config, runnerSource: DifferentialRunner.defaultRunnerSource())
+    }
+
+    @Test(arguments: 0..<6)
+    func randomProgramWithNormalizations(offset: UInt64) throws {
+        let runner = try Self.normalizingRunner.get()
+        let seed = SeededGenerator.testSeed(30_000) + offset
+        let directory = Self.directory("norm-seed-\(seed)")
+        var options = ProgramGenerator.Options()
+        options.commands = 80
+        let outcome = try runner.check(seed: seed, generator: ProgramGenerator(parameters: runner.parameters, options: options),
+                                       directory: directory, randomResetSeeds: [])
+        #expect(outcome.passed, """
+            seed \(seed) (rerun: spinel fuzz --config Testbenches/configs/small-affine.json --first-seed \(seed) --seeds 1 --keep), \
+            program \(outcome.programFile.path):
+            \(outcome.failures.joined(separator: "\n"))
+            \(outcome.firstMismatch ?? "")
+            """)
+        if outcome.passed { try? FileManager.default.removeItem(at: directory) }
+    }
+
     /// The check can fail: one byte of one recorded DMA write changed in a copy of a passing
     /// trace must give a mismatch at that write.
     @Test func aCorruptedWriteIsAMismatch() throws {
