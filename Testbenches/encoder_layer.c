@@ -61,6 +61,12 @@ static double X_SCALE;
 // FFN1: I-GELU's output scale is negative (S·S_erf/2 with S_erf = -0.2888·S²/2), so FFN1_SCALE
 //   is too: H = GELU / H_UNIT with H_UNIT = 4/127 (an input of 4 standard deviations is 127).
 static acc_scale_t QKV_SCALE, CTX_SCALE, FFN1_SCALE, LAYERNORM_SCALE;
+// Y_GAIN: with the affine LayerNorm extension (HAS_AFFINE_LAYERNORM), Y's LayerNorm runs as
+//   activation 6 with γ = Y_GAIN in every column (β = 0): rne((x - mean)·32/std) keeps five
+//   more bits than activation 2's whole standard deviations, 32 steps per standard deviation
+//   (±4 in int8). Y is the layer's output, so nothing after it needs small values. X1 stays
+//   activation 2: finer X1 steps would overflow I-GELU's int32 polynomial (above).
+static acc_t Y_GAIN = 1;
 static const double H_UNIT = 4.0 / 127;
 // I-GELU for IGELU_INPUT_SCALE, the real value of one unit of X1·W1; the exponential for the
 // scores' scale SOFTMAX_INPUT_SCALE (NUMERICS.md's formulas).
@@ -88,6 +94,9 @@ static void choose_scales(void) {
   IGELU_QC = (acc_t)(1 / (-0.2888 * IGELU_INPUT_SCALE * IGELU_INPUT_SCALE / 2));
   const double igelu_output_scale = IGELU_INPUT_SCALE * (-0.2888 * IGELU_INPUT_SCALE * IGELU_INPUT_SCALE / 2) / 2;
   FFN1_SCALE = (acc_scale_t)(igelu_output_scale / H_UNIT);
+#ifdef HAS_AFFINE_LAYERNORM
+  Y_GAIN = 32;
+#endif
 }
 
 static uint64_t normalizer_cycles = 0;
@@ -122,8 +131,17 @@ static void ref_softmax(const acc_t* acc, size_t rows, size_t J, elem_t* out, si
   for (size_t i = 0; i < rows; i++) spinel_softmax_row(&acc[i * J], J, QLN2, QLN2_INV, EXP_QB, EXP_QC, &out[i * ldo]);
 }
 
-static void ref_layernorm(const acc_t* acc, size_t rows, size_t J, elem_t* out, size_t ldo) {
-  for (size_t i = 0; i < rows; i++) spinel_layernorm_row(&acc[i * J], J, LAYERNORM_SCALE, &out[i * ldo]);
+// LayerNorm with γ = gain (1: plain, activation 2), β = 0.
+static void ref_layernorm(const acc_t* acc, size_t rows, size_t J, acc_t gain, elem_t* out, size_t ldo) {
+  acc_t* gamma = allocate(J * sizeof(acc_t));
+  acc_t* beta = allocate(J * sizeof(acc_t));
+  for (size_t j = 0; j < J; j++) gamma[j] = gain, beta[j] = 0;
+  for (size_t i = 0; i < rows; i++) {
+    if (gain == 1) spinel_layernorm_row(&acc[i * J], J, LAYERNORM_SCALE, &out[i * ldo]);
+    else spinel_layernorm_affine_row(&acc[i * J], J, gamma, beta, LAYERNORM_SCALE, &out[i * ldo]);
+  }
+  free(gamma);
+  free(beta);
 }
 
 // ---- The accelerator ----
@@ -172,12 +190,32 @@ static size_t rows_per_block(size_t N) {
 
 static uint32_t acc_row(size_t i, size_t j, size_t Jt) { return ACC | (uint32_t)(spinel_acc_half * (ACC_ROWS / 2) + (i * Jt + j) * DIM); }
 
+// The affine LayerNorm's γ (= gain) and β (= 0) of column block j: accumulator rows 2j and
+// 2j + 1 of the other half (the block's matmul uses spinel_acc_half and leaves it there).
+static uint32_t gain_row(size_t j) { return ACC | (uint32_t)((1 - spinel_acc_half) * (ACC_ROWS / 2) + 2 * j); }
+
 // The normalizer over the accumulator block matmul_into_accumulator left (rows × N): for each
 // tile row, the two statistics passes then the output pass into `out` (int8, stride ldo).
-static void normalize_rows(size_t rows, size_t N, int softmax, elem_t* out, size_t ldo) {
+// LayerNorm with gain > 1 runs as the affine LayerNorm (activation 6, γ = gain, β = 0).
+static void normalize_rows(size_t rows, size_t N, int softmax, acc_t gain, elem_t* out, size_t ldo) {
   gemmini_fence();  // the matmul into the accumulator first, so that the count below is the passes'
   const uint64_t start = spinel_cycles();
   const size_t It = (rows + DIM - 1) / DIM, Jt = (N + DIM - 1) / DIM;
+  const int affine = !softmax && gain != 1;
+#ifdef HAS_AFFINE_LAYERNORM
+  acc_t* parameters = affine ? allocate(2 * N * sizeof(acc_t)) : NULL;
+  if (affine) {
+    for (size_t j = 0; j < N; j++) parameters[j] = gain, parameters[N + j] = 0;
+    gemmini_extended3_config_ld(N * sizeof(acc_t), MVIN_SCALE_IDENTITY, false, 0);
+    for (size_t j = 0; j < Jt; j++) gemmini_extended_mvin(&parameters[j * DIM], gain_row(j), min_size(DIM, N - j * DIM), 2);
+    gemmini_config_norm(0, 0, 0, 1, 0, IGELU_QB, IGELU_QC);  // the MSB: activation 6
+  }
+#else
+  if (affine) {
+    fprintf(stderr, "encoder_layer: a LayerNorm gain needs the affine LayerNorm (hasAffineLayerNorm)\n");
+    exit(2);
+  }
+#endif
   const int first[2] = {softmax ? MAX : SUM, softmax ? SUM_EXP : VARIANCE};
   const int finishing[2] = {softmax ? MAX : MEAN, softmax ? INV_SUM_EXP : INV_STDDEV};
   gemmini_extended_config_st(ldo * sizeof(elem_t), softmax ? 0 : ACT_LAYERNORM, softmax ? ACC_SCALE_IDENTITY : LAYERNORM_SCALE);
@@ -187,21 +225,31 @@ static void normalize_rows(size_t rows, size_t N, int softmax, elem_t* out, size
       for (size_t j = 0; j < Jt; j++)
         gemmini_extended_mvout(out, acc_row(i, j, Jt) | (uint32_t)(j == Jt - 1 ? finishing[p] : first[p]) << 26,
                                min_size(DIM, N - j * DIM), r);
-    for (size_t j = 0; j < Jt; j++)
+    for (size_t j = 0; j < Jt; j++) {
+#ifdef HAS_AFFINE_LAYERNORM
+      if (affine) spinel_load_affine(gain_row(j), min_size(DIM, N - j * DIM));
+#endif
       gemmini_extended_mvout(&out[i * DIM * ldo + j * DIM], acc_row(i, j, Jt), min_size(DIM, N - j * DIM), r);
+    }
   }
   gemmini_fence();
   normalizer_cycles += spinel_cycles() - start;
+#ifdef HAS_AFFINE_LAYERNORM
+  if (affine) {
+    gemmini_config_norm(0, 0, 0, 0, 0, IGELU_QB, IGELU_QC);  // the MSB off again
+    free(parameters);
+  }
+#endif
 }
 
 // Softmax or LayerNorm of A·B (+ bias) by the normalizer, a block of whole rows at a time.
 static void matmul_normalized(const elem_t* A, size_t lda, const elem_t* B, size_t ldb, int transpose_b, const elem_t* bias,
-                              size_t ldbias, size_t M, size_t N, size_t K, int softmax, elem_t* out, size_t ldo) {
+                              size_t ldbias, size_t M, size_t N, size_t K, int softmax, acc_t gain, elem_t* out, size_t ldo) {
   const size_t block = rows_per_block(N);
   for (size_t r0 = 0; r0 < M; r0 += block) {
     const size_t rows = min_size(block, M - r0);
     matmul_into_accumulator(&A[r0 * lda], lda, B, ldb, transpose_b, bias ? &bias[r0 * ldbias] : NULL, ldbias, rows, N, K);
-    normalize_rows(rows, N, softmax, &out[r0 * ldo], ldo);
+    normalize_rows(rows, N, softmax, gain, &out[r0 * ldo], ldo);
   }
 }
 
@@ -251,9 +299,11 @@ static void host_softmax(const acc_t* acc, size_t rows, size_t J, elem_t* out, s
   host_cycles[HOST_SOFTMAX] += (double)rows * host_row_cycles(SOFTMAX_ELEMENT, SOFTMAX_ROW, J);
 }
 
-static void host_layernorm(const acc_t* acc, size_t rows, size_t J, elem_t* out, size_t ldo) {
-  ref_layernorm(acc, rows, J, out, ldo);
-  host_cycles[HOST_LAYERNORM] += (double)rows * host_row_cycles(LAYERNORM_ELEMENT, LAYERNORM_ROW, J);
+static void host_layernorm(const acc_t* acc, size_t rows, size_t J, acc_t gain, elem_t* out, size_t ldo) {
+  ref_layernorm(acc, rows, J, gain, out, ldo);
+  host_ops_t element = LAYERNORM_ELEMENT;
+  if (gain != 1) element.muls += 1;  // (x - mean)·γ
+  host_cycles[HOST_LAYERNORM] += (double)rows * host_row_cycles(element, LAYERNORM_ROW, J);
 }
 
 static void host_igelu(const acc_t* acc, size_t rows, size_t J, elem_t* out, size_t ldo) {
@@ -271,7 +321,7 @@ static void check(const char* what, const elem_t* got, const elem_t* want, size_
 //   0  char[8] "SPNLENCL"        8 u32 version 1     12 u32 header bytes (96)
 //  16  u32 S, D, heads, F        32 u32 mode (0 nonlinear on the accelerator, 1 on the host)
 //  36  f32 QKV_SCALE, CTX_SCALE, FFN1_SCALE, LAYERNORM_SCALE
-//  52  i32 QLN2, QLN2_INV, EXP_QB, EXP_QC, IGELU_QB, IGELU_QC      76 u32 0
+//  52  i32 QLN2, QLN2_INV, EXP_QB, EXP_QC, IGELU_QB, IGELU_QC      76 u32 Y_GAIN
 //  80  f64 X_SCALE, IGELU_INPUT_SCALE
 //  96  int8 X, Wq, Wk, Wv, Wo, W1, W2, Q, K, V, P (heads × S × S), ctx, X1, H, Y, row-major
 enum { DUMP_VERSION = 1, DUMP_HEADER_BYTES = 96 };
@@ -293,6 +343,7 @@ static int write_dump(const char* path, const tensor_t* tensors, size_t count) {
   for (size_t i = 0; i < 4; i++) put_f32(&header[36 + 4 * i], scales[i]);
   const acc_t constants[] = {QLN2, QLN2_INV, EXP_QB, EXP_QC, IGELU_QB, IGELU_QC};
   for (size_t i = 0; i < 6; i++) put_u32(&header[52 + 4 * i], (uint32_t)constants[i]);
+  put_u32(&header[76], (uint32_t)Y_GAIN);
   put_f64(&header[80], X_SCALE);
   put_f64(&header[88], IGELU_INPUT_SCALE);
 
@@ -379,7 +430,7 @@ int main(int argc, char** argv) {
     } else {
       gemmini_config_norm(QLN2, 0, 0, 1, 0, EXP_QB, EXP_QC);
       gemmini_config_norm(QLN2_INV, 1, 0, 1, 0, EXP_QB, EXP_QC);
-      matmul_normalized(&Q[h * dh], D, &Kx[h * dh], D, true, NULL, 0, S, S, dh, 1, Ph, S);
+      matmul_normalized(&Q[h * dh], D, &Kx[h * dh], D, true, NULL, 0, S, S, dh, 1, 1, Ph, S);
       gemmini_config_norm(0, 0, 0, 0, 0, IGELU_QB, IGELU_QC);  // the MSB off again
     }
     matmul_scaled(Ph, S, &V[h * dh], D, S, dh, S, &ctx[h * dh], D, CTX_SCALE, ACT_NONE);
@@ -388,15 +439,15 @@ int main(int argc, char** argv) {
   // X1 = LayerNorm(ctx·Wo + X); H = I-GELU(X1·W1); Y = LayerNorm(H·W2 + X1).
   if (host_nonlinear) {
     matmul_to_host(ctx, D, Wo, D, false, X, D, S, D, D, to_host);
-    host_layernorm(to_host, S, D, X1, D);
+    host_layernorm(to_host, S, D, 1, X1, D);
     matmul_to_host(X1, D, W1, F, false, NULL, 0, S, F, D, to_host);
     host_igelu(to_host, S, F, H, F);
     matmul_to_host(H, F, W2, D, false, X1, D, S, D, F, to_host);
-    host_layernorm(to_host, S, D, Y, D);
+    host_layernorm(to_host, S, D, Y_GAIN, Y, D);
   } else {
-    matmul_normalized(ctx, D, Wo, D, false, X, D, S, D, D, 0, X1, D);
+    matmul_normalized(ctx, D, Wo, D, false, X, D, S, D, D, 0, 1, X1, D);
     matmul_scaled(X1, D, W1, F, S, F, D, H, F, FFN1_SCALE, ACT_IGELU);
-    matmul_normalized(H, F, W2, D, false, X1, D, S, D, F, 0, Y, D);
+    matmul_normalized(H, F, W2, D, false, X1, D, S, D, F, 0, Y_GAIN, Y, D);
   }
   gemmini_fence();
   const uint64_t cycles = spinel_cycles() - start;
@@ -425,13 +476,13 @@ int main(int argc, char** argv) {
     check(name, &ctx[h * dh], &want[h * dh], S, dh, D);
   }
   ref_matmul(ctx, D, Wo, D, 0, X, D, S, D, D, acc);
-  ref_layernorm(acc, S, D, want, D);
+  ref_layernorm(acc, S, D, 1, want, D);
   check("X1", X1, want, S, D, D);
   ref_matmul(X1, D, W1, F, 0, NULL, 0, S, F, D, acc);
   ref_scale(acc, S, F, FFN1_SCALE, 1, want, F);
   check("H", H, want, S, F, F);
   ref_matmul(H, F, W2, D, 0, X1, D, S, D, F, acc);
-  ref_layernorm(acc, S, D, want, D);
+  ref_layernorm(acc, S, D, Y_GAIN, want, D);
   check("Y", Y, want, S, D, D);
 
   const double host_total = host_cycles[HOST_SOFTMAX] + host_cycles[HOST_LAYERNORM] + host_cycles[HOST_IGELU];

@@ -147,6 +147,26 @@ struct EncoderAccuracyTests {
         #expect(abs(scales.h - scales.igeluOutput / -0.0009765625) < 1e-18)  // FFN1 = -2^-10
         #expect(scales.h > 0)
         #expect(abs(scales.w2 * scales.h - 0.25) < 1e-15)                   // H·W2 in X1's units
+
+        // The affine LayerNorm's γ = 32 on Y: 32 steps per standard deviation times LAYERNORM_SCALE.
+        var affine = constants
+        affine.outputGain = 32
+        let gained = EncoderLayerScales(constants: affine, headWidth: 16)
+        #expect(gained.y == 1.0 / 128 && gained.x1 == 0.25)
+    }
+
+    /// Y's gain travels in the header's word at offset 76; 0 (older dumps) means 1.
+    @Test func dumpCarriesYsGain() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-dump-gain-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for (written, read) in [(UInt32(0), Int64(1)), (1, 1), (32, 32)] {
+            var file = DumpFile(s: 2, d: 4, heads: 2, f: 2)
+            file.gain = written
+            let url = directory.appendingPathComponent("gain-\(written).dump")
+            try Data(file.bytes).write(to: url)
+            #expect(try EncoderLayerDump.load(url).constants.outputGain == read, "gain word \(written)")
+        }
     }
 
     // MARK: The report's measures
@@ -228,6 +248,7 @@ struct DumpFile: Sendable {
     var ffn1: Float = -0.5
     var qln2: Int32 = 100
     var xScale = 0.125
+    var gain: UInt32 = 0
     var trim = 0, extra = 0
 
     init(s: UInt32, d: UInt32, heads: UInt32, f: UInt32) {
@@ -241,7 +262,7 @@ struct DumpFile: Sendable {
         for v in [version, headerBytes, s, d, heads, f, mode] { u32(v) }
         for v: Float in [0.25, 0.5, ffn1, 3] { u32(v.bitPattern) }
         for v: Int32 in [qln2, 655, 195, -7, -160, -28365] { u32(UInt32(bitPattern: v)) }
-        u32(0)
+        u32(gain)
         u64(xScale.bitPattern)
         u64((1.0 / 64).bitPattern)
         let (S, D, F, heads) = (Int(s), Int(d), Int(f), Int(heads))
@@ -254,7 +275,7 @@ struct DumpFile: Sendable {
 
 enum DumpDamage: CaseIterable, Sendable {
     case wrongMagic, newerVersion, headerSize, zeroSequence, headsNotDividingModel, modeTwo, nanScale, zeroInputScale, zeroQLN2
-    case truncatedTensors, extraBytes
+    case hugeGain, truncatedTensors, extraBytes
 
     func apply(to file: inout DumpFile) {
         switch self {
@@ -267,6 +288,7 @@ enum DumpDamage: CaseIterable, Sendable {
         case .nanScale: file.ffn1 = .nan
         case .zeroInputScale: file.xScale = 0
         case .zeroQLN2: file.qln2 = 0
+        case .hugeGain: file.gain = 1 << 30
         case .truncatedTensors: file.trim = 3
         case .extraBytes: file.extra = 5
         }
@@ -284,6 +306,7 @@ enum DumpDamage: CaseIterable, Sendable {
         case .nanScale: "FFN1_SCALE is nan"
         case .zeroInputScale: "X's scale is 0.0"
         case .zeroQLN2: "QLN2 is 0"
+        case .hugeGain: "gain is 1073741824"
         case .truncatedTensors: "truncated"
         case .extraBytes: "5 bytes too long"
         }

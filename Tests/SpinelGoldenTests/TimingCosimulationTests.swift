@@ -48,6 +48,12 @@ struct TimingCosimulationTests {
         try check("encoder_layer", on: .transformer)
     }
 
+    /// The same with the affine LayerNorm (64-cycle lane dividers, LOAD_AFFINE) on Y.
+    @Test func encoderLayerOnTransformerWithAffineLayerNorm() throws {
+        let file = Self.root().appendingPathComponent("Testbenches/configs/transformer-affine.json")
+        try check("encoder_layer", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
+    }
+
     @Test func tiledMatmulOnDefault() throws {
         try check("tiled_matmul", on: .default)
     }

@@ -15,7 +15,8 @@ import Foundation
 /// - H: I-GELU's input `X1·W1` is in units of its input scale S: `s_W1 = S / s_X1`. I-BERT's
 ///   output scale is `S·S_erf/2` with `S_erf = −0.2888·S²/2` (negative: NUMERICS.md's
 ///   polynomial `(q_clip + qb)² + qc` is erf divided by S_erf), then FFN1_SCALE.
-/// - Y: the accumulator adds X1 to H·W2, so `s_H·s_W2 = s_X1`; `1 / LAYERNORM_SCALE`.
+/// - Y: the accumulator adds X1 to H·W2, so `s_H·s_W2 = s_X1`; `1 / (γ·LAYERNORM_SCALE)`, γ the
+///   affine LayerNorm's gain (1 without it).
 public struct EncoderLayerScales: Equatable, Sendable {
     public var x, wqkv, wo, w1, w2: Double
     public var qkv, p, context, x1, h, y: Double
@@ -38,7 +39,7 @@ public struct EncoderLayerScales: Equatable, Sendable {
         igeluOutput = Self.igeluOutputScale(inputScale: igeluInput)
         h = igeluOutput / Double(c.feedForwardScale)
         w2 = x1 / h
-        y = 1 / Double(c.layerNormScale)
+        y = 1 / (Double(c.layerNormScale) * Double(c.outputGain))
     }
 
     /// I-BERT's I-GELU output scale for input scale S: `S·S_erf/2`, `S_erf = −0.2888·(S/√2)²`.

@@ -15,9 +15,12 @@ public struct EncoderLayerConstants: Equatable, Sendable {
     public var inputScale: Double
     /// The real value of one unit of X1·W1 (I-GELU's input).
     public var igeluInputScale: Double
+    /// γ of Y's LayerNorm, the same in every column (the affine LayerNorm extension); 1: plain
+    /// LayerNorm (activation 2).
+    public var outputGain: Int64
 
     public init(qkvScale: Float, contextScale: Float, feedForwardScale: Float, layerNormScale: Float, exponential: IExpConstants,
-                igeluQB: Int64, igeluQC: Int64, inputScale: Double, igeluInputScale: Double) {
+                igeluQB: Int64, igeluQC: Int64, inputScale: Double, igeluInputScale: Double, outputGain: Int64 = 1) {
         self.qkvScale = qkvScale
         self.contextScale = contextScale
         self.feedForwardScale = feedForwardScale
@@ -27,6 +30,7 @@ public struct EncoderLayerConstants: Equatable, Sendable {
         self.igeluQC = igeluQC
         self.inputScale = inputScale
         self.igeluInputScale = igeluInputScale
+        self.outputGain = outputGain
     }
 }
 
@@ -43,7 +47,7 @@ public struct EncoderLayerConstants: Equatable, Sendable {
 /// | 32 | u32 | mode: 0 nonlinear functions on the accelerator, 1 on the host |
 /// | 36 | f32 × 4 | QKV_SCALE, CTX_SCALE, FFN1_SCALE, LAYERNORM_SCALE |
 /// | 52 | i32 × 6 | QLN2, QLN2_INV, EXP_QB, EXP_QC, IGELU_QB, IGELU_QC |
-/// | 76 | u32 | 0 |
+/// | 76 | u32 | γ of Y's LayerNorm (the affine extension); 0 or 1: plain LayerNorm |
 /// | 80 | f64 × 2 | X's scale, I-GELU's input scale |
 ///
 /// then the int8 tensors, row-major, in this order: X (S×D), Wq, Wk, Wv, Wo (D×D), W1 (D×F),
@@ -115,7 +119,11 @@ public struct EncoderLayerDump: Equatable, Sendable {
         }
         let scales = (0..<4).map { _ in Float(bitPattern: reader.u32()) }
         let integers = (0..<6).map { _ in Int64(Int32(bitPattern: reader.u32())) }
-        _ = reader.u32()
+        let gain = Int64(reader.u32())
+        guard gain <= 1 << 20 else {
+            throw EncoderLayerDumpError(problem: "Y's LayerNorm gain is \(gain); encoder_layer.c writes 0, 1 or a small power of two",
+                                        fix: "the header is damaged; " + rewrite)
+        }
         let realScales = (0..<2).map { _ in Double(bitPattern: reader.u64()) }
         let names = ["QKV_SCALE", "CTX_SCALE", "FFN1_SCALE", "LAYERNORM_SCALE"]
         for (name, scale) in zip(names, scales) where !scale.isFinite || scale == 0 {
@@ -151,7 +159,8 @@ public struct EncoderLayerDump: Equatable, Sendable {
         constants = EncoderLayerConstants(
             qkvScale: scales[0], contextScale: scales[1], feedForwardScale: scales[2], layerNormScale: scales[3],
             exponential: IExpConstants(qln2: integers[0], qln2Inverse: integers[1], qb: integers[2], qc: integers[3]),
-            igeluQB: integers[4], igeluQC: integers[5], inputScale: realScales[0], igeluInputScale: realScales[1])
+            igeluQB: integers[4], igeluQC: integers[5], inputScale: realScales[0], igeluInputScale: realScales[1],
+            outputGain: max(gain, 1))
         (x, wq, wk, wv, wo, w1, w2) = (matrices[0], matrices[1], matrices[2], matrices[3], matrices[4], matrices[5], matrices[6])
         (q, k, v) = (matrices[7], matrices[8], matrices[9])
         p = Array(matrices[10 ..< 10 + heads])
