@@ -304,19 +304,18 @@ public struct Normalizer: Module {
             let twice = unit.remainder.extended(to: 33) << 1
             let divisor = standardDeviation.extended(to: 34)
             let up = twice > divisor || (twice === divisor && unit.quotient[0])
-            let normalized: Signal
+            // The signed, rounded quotient rne((x − mean)·γ / std), γ = 1 without the affine LayerNorm;
+            // activation 2's fits valueBits (|x − mean| < 2^33).
+            let wide = affine ? dividendBits + 3 : valueBits
+            let magnitude = (unit.quotient.extended(to: wide) +% mux(up, Signal.literal(1, .uint(wide)), Signal.literal(0, .uint(wide)))).asSInt
+            let quotient = mux(signs[lane], magnitude.negated, magnitude)
+            var normalized = quotient.resized(to: valueBits)
             if affine {
-                // z = sat(rne((x − mean)·γ / std) + β) into accBits; without γ the quotient fits valueBits.
-                let wide = dividendBits + 3
-                let magnitude = (unit.quotient.extended(to: wide) +% mux(up, Signal.literal(1, .uint(wide)), Signal.literal(0, .uint(wide)))).asSInt
-                let z = m.wire("affine_z_\(lane)", .sint(wide), default: mux(signs[lane], magnitude.negated, magnitude) +% beta[lane].extended(to: wide))
-                let high = Signal.literal(BigInteger(1) << (accBits - 1) - 1, .sint(wide)), low = Signal.literal(-(BigInteger(1) << (accBits - 1)), .sint(wide))
-                let saturated = mux(z > high, high, mux(z < low, low, z)).resized(to: valueBits)
-                let plain = mux(signs[lane], magnitude.negated, magnitude).resized(to: valueBits)
-                normalized = mux(rowAffine, saturated, plain)
-            } else {
-                let magnitude = (unit.quotient.extended(to: valueBits) +% mux(up, Signal.literal(1, .uint(valueBits)), Signal.literal(0, .uint(valueBits)))).asSInt
-                normalized = mux(signs[lane], magnitude.negated, magnitude)
+                // Activation 6: z = sat(quotient + β) into accBits.
+                let z = m.wire("affine_z_\(lane)", .sint(wide), default: quotient +% beta[lane].extended(to: wide))
+                let high = Signal.literal((BigInteger(1) << (accBits - 1)) - 1, .sint(wide))
+                let low = Signal.literal(-(BigInteger(1) << (accBits - 1)), .sint(wide))
+                normalized = mux(rowAffine, mux(z > high, high, mux(z < low, low, z)).resized(to: valueBits), normalized)
             }
             let immediate = mux(softmaxRow, exponential[lane], m.igelu(lanes[lane], qb: qb, qc: qc, bits: accBits, name: "igelu_\(lane)"))
             let scaler = m.instance("scale_\(lane)", ScaleUnit(inputWidth: valueBits, outputWidth: inputBits))
