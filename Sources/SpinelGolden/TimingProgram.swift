@@ -185,6 +185,7 @@ public struct TimedCommand: Sendable {
         case Funct.flush: return "FLUSH"
         case Funct.loopWS: return "LOOP_WS"
         case Funct.loopWSConfigBounds...Funct.loopWSConfigStridesDC: return "LOOP_WS_CONFIG"
+        case Funct.loadAffine: return "LOAD_AFFINE"
         default: return "funct \(funct)"
         }
     }
