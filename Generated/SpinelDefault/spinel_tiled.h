@@ -216,10 +216,9 @@ static void spinel_loop_ws_commands(const spinel_loop_t* l) {
     if (l->C && spinel_loop_normalizes(l)) {
         /* Per row of tiles: the two statistics passes over the whole row (the last mvout of each
          * with the finishing command), then the output. */
-        enum { SUM = 1, MEAN, VARIANCE, INV_STDDEV, MAX, SUM_EXP, INV_SUM_EXP };
         const int softmax = l->act == SOFTMAX;
-        const uint64_t each[2] = {softmax ? MAX : SUM, softmax ? SUM_EXP : VARIANCE};
-        const uint64_t last[2] = {softmax ? MAX : MEAN, softmax ? INV_SUM_EXP : INV_STDDEV};
+        const uint64_t each[2] = {softmax ? SPINEL_NORM_MAX : SPINEL_NORM_SUM, softmax ? SPINEL_NORM_SUM_EXP : SPINEL_NORM_VARIANCE};
+        const uint64_t last[2] = {softmax ? SPINEL_NORM_MAX : SPINEL_NORM_MEAN, softmax ? SPINEL_NORM_INV_SUM_EXP : SPINEL_NORM_INV_STDDEV};
         for (size_t i = 0; i < l->I; i++)
             for (int pass = 0; pass < 3; pass++)
                 for (size_t j = 0; j < l->J; j++) {
