@@ -78,14 +78,7 @@ static void activation(int affine, acc_scale_t scale) {
 }
 
 int main(void) {
-  // Rows with a spread of magnitudes; row 1 constant (zero variance), row 2 negative.
-  for (int r = 0; r < ROWS; r++)
-    for (int j = 0; j < J; j++) {
-      const int range = 1 << (4 + 3 * (r % 6));
-      x[r][j] = (acc_t)((int64_t)(tb_random() % (2u * (uint32_t)range + 1)) - range);
-      if (r == 1) x[r][j] = 1234;
-      if (r == 2) x[r][j] = -(acc_t)(tb_random() % 5000) - 10;
-    }
+  tb_fill_normalization_rows(&x[0][0], ROWS, J);
   load_rows();
   statistics();
 

@@ -133,15 +133,14 @@ static void ref_softmax(const acc_t* acc, size_t rows, size_t J, elem_t* out, si
 
 // LayerNorm with γ = gain (1: plain, activation 2), β = 0.
 static void ref_layernorm(const acc_t* acc, size_t rows, size_t J, acc_t gain, elem_t* out, size_t ldo) {
-  acc_t* gamma = allocate(J * sizeof(acc_t));
-  acc_t* beta = allocate(J * sizeof(acc_t));
-  for (size_t j = 0; j < J; j++) gamma[j] = gain, beta[j] = 0;
-  for (size_t i = 0; i < rows; i++) {
-    if (gain == 1) spinel_layernorm_row(&acc[i * J], J, LAYERNORM_SCALE, &out[i * ldo]);
-    else spinel_layernorm_affine_row(&acc[i * J], J, gamma, beta, LAYERNORM_SCALE, &out[i * ldo]);
+  if (gain == 1) {
+    for (size_t i = 0; i < rows; i++) spinel_layernorm_row(&acc[i * J], J, LAYERNORM_SCALE, &out[i * ldo]);
+    return;
   }
-  free(gamma);
-  free(beta);
+  acc_t* parameters = allocate(2 * J * sizeof(acc_t));  // γ, then β
+  for (size_t j = 0; j < J; j++) parameters[j] = gain, parameters[J + j] = 0;
+  for (size_t i = 0; i < rows; i++) spinel_layernorm_affine_row(&acc[i * J], J, parameters, &parameters[J], LAYERNORM_SCALE, &out[i * ldo]);
+  free(parameters);
 }
 
 // ---- The accelerator ----
@@ -201,8 +200,8 @@ static void normalize_rows(size_t rows, size_t N, int softmax, acc_t gain, elem_
   gemmini_fence();  // the matmul into the accumulator first, so that the count below is the passes'
   const uint64_t start = spinel_cycles();
   const size_t It = (rows + DIM - 1) / DIM, Jt = (N + DIM - 1) / DIM;
+  // gain ≠ 1 only with HAS_AFFINE_LAYERNORM (choose_scales).
   const int affine = !softmax && gain != 1;
-#ifdef HAS_AFFINE_LAYERNORM
   acc_t* parameters = affine ? allocate(2 * N * sizeof(acc_t)) : NULL;
   if (affine) {
     for (size_t j = 0; j < N; j++) parameters[j] = gain, parameters[N + j] = 0;
@@ -210,12 +209,6 @@ static void normalize_rows(size_t rows, size_t N, int softmax, acc_t gain, elem_
     for (size_t j = 0; j < Jt; j++) gemmini_extended_mvin(&parameters[j * DIM], gain_row(j), min_size(DIM, N - j * DIM), 2);
     gemmini_config_norm(0, 0, 0, 1, 0, IGELU_QB, IGELU_QC);  // the MSB: activation 6
   }
-#else
-  if (affine) {
-    fprintf(stderr, "encoder_layer: a LayerNorm gain needs the affine LayerNorm (hasAffineLayerNorm)\n");
-    exit(2);
-  }
-#endif
   const int first[2] = {softmax ? MAX : SUM, softmax ? SUM_EXP : VARIANCE};
   const int finishing[2] = {softmax ? MAX : MEAN, softmax ? INV_SUM_EXP : INV_STDDEV};
   gemmini_extended_config_st(ldo * sizeof(elem_t), softmax ? 0 : ACT_LAYERNORM, softmax ? ACC_SCALE_IDENTITY : LAYERNORM_SCALE);
@@ -226,20 +219,16 @@ static void normalize_rows(size_t rows, size_t N, int softmax, acc_t gain, elem_
         gemmini_extended_mvout(out, acc_row(i, j, Jt) | (uint32_t)(j == Jt - 1 ? finishing[p] : first[p]) << 26,
                                min_size(DIM, N - j * DIM), r);
     for (size_t j = 0; j < Jt; j++) {
-#ifdef HAS_AFFINE_LAYERNORM
       if (affine) spinel_load_affine(gain_row(j), min_size(DIM, N - j * DIM));
-#endif
       gemmini_extended_mvout(&out[i * DIM * ldo + j * DIM], acc_row(i, j, Jt), min_size(DIM, N - j * DIM), r);
     }
   }
   gemmini_fence();
   normalizer_cycles += spinel_cycles() - start;
-#ifdef HAS_AFFINE_LAYERNORM
   if (affine) {
     gemmini_config_norm(0, 0, 0, 0, 0, IGELU_QB, IGELU_QC);  // the MSB off again
     free(parameters);
   }
-#endif
 }
 
 // Softmax or LayerNorm of A·B (+ bias) by the normalizer, a block of whole rows at a time.

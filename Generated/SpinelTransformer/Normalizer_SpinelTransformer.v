@@ -654,7 +654,6 @@ module Normalizer_SpinelTransformer (
   wire _done_e1 = (phase == 3'h4) & lane_divider_0_done;
   wire _done_e2 = (phase == 3'h3) & float_divider_done;
   wire _done_e3 = (phase == 3'h2) & square_root_done;
-  wire _lane_divider_0_start_e1 = 1'h0 & (row_bits_activation == 3'h6);
   wire [33:0] _igelu_0_base_e1 = ($signed(_deviation_0_e1) < $signed(32'h0)) ? (-{{2{_deviation_0_e1[31]}}, _deviation_0_e1}) : {{2{_deviation_0_e1[31]}}, _deviation_0_e1};
   wire [33:0] _igelu_0_base_e2 = ($signed(_igelu_0_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_0_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_0_poly_e1 = {32'h0, igelu_0_base} * {32'h0, igelu_0_base};
@@ -940,7 +939,7 @@ module Normalizer_SpinelTransformer (
   assign float_divider_b = sum_to_float_result;
   assign root_begin = _root_begin_e1 & (finishing == 3'h4);
   assign done = _done_e1 ? 1'h1 : (_done_e2 ? 1'h1 : (_done_e3 ? 1'h1 : (_root_begin_e1 ? ((finishing == 3'h2) ? 1'h1 : 1'h0) : 1'h0)));
-  assign lane_divider_0_start = ((row_valid & (~(row_bits_command != 3'h0))) & (~(1'h0 & row_bits_parameters))) & ((row_bits_activation == 3'h2) | _lane_divider_0_start_e1);
+  assign lane_divider_0_start = ((row_valid & (~(row_bits_command != 3'h0))) & (~(1'h0 & row_bits_parameters))) & (1'h0 | (row_bits_activation == 3'h2));
   assign lane_divider_0_dividend = ($signed(deviation_0) < $signed(33'h0)) ? (-deviation_0) : deviation_0;
   assign lane_divider_0_divisor = row_result;
   assign lane_divider_1_start = lane_divider_0_start;
@@ -2984,7 +2983,7 @@ module Normalizer_SpinelTransformer (
     if (reset)
       row_affine <= 1'h0;
     else if (lane_divider_0_start)
-      row_affine <= _lane_divider_0_start_e1;
+      row_affine <= 1'h0 & (row_bits_activation == 3'h6);
   end
   always @(posedge clock) begin
     if (lane_divider_0_start)

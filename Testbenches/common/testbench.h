@@ -47,6 +47,19 @@ static void tb_fill_acc(acc_t *p, size_t n, int range) {
   for (size_t i = 0; i < n; i++) p[i] = (acc_t)((int64_t)(tb_random() % (2 * (uint32_t)range + 1)) - range);
 }
 
+// Rows for the normalizer (rows × columns, row-major): row r spread over ±2^(4 + 3·(r mod 6)),
+// row 1 constant (zero variance), row 2 negative.
+static void tb_fill_normalization_rows(acc_t *x, int rows, int columns) {
+  for (int r = 0; r < rows; r++)
+    for (int j = 0; j < columns; j++) {
+      const int range = 1 << (4 + 3 * (r % 6));
+      acc_t *v = &x[(size_t)r * columns + j];
+      *v = (acc_t)((int64_t)(tb_random() % (2u * (uint32_t)range + 1)) - range);
+      if (r == 1) *v = 1234;
+      if (r == 2) *v = -(acc_t)(tb_random() % 5000) - 10;
+    }
+}
+
 // Waits for the accelerator, reports, and returns the process exit status.
 static int tb_finish(const char *name) {
   gemmini_fence();

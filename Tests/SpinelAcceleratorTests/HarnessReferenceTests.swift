@@ -131,6 +131,14 @@ struct HarnessReferenceTests {
         }
     }
 
+    /// A row of 1 to 64 int32 values around a random center, of every spread.
+    static func randomLayerNormRow(_ random: inout SeededGenerator) -> [Int64] {
+        let length = Int(random.next() % 64) + 1
+        let shift = Int32(random.next() % 32)
+        let center = Int64(randomInt32(&random)) / 2
+        return (0..<length).map { _ in Int64(Int32(clamping: center + Int64(Int32(truncatingIfNeeded: random.next()) >> shift))) }
+    }
+
     /// ≥ 10,000 cases of each function, edges first.
     static func cases() -> Cases {
         var cases = Cases()
@@ -171,10 +179,7 @@ struct HarnessReferenceTests {
         cases.layerNorm(Array(repeating: Int64(Int32.min), count: 64), scale: 1)
         cases.layerNorm([Int64(Int32.max)] + Array(repeating: Int64(Int32.min), count: 63), scale: 1)
         while cases.counts["L", default: 0] < 10_000 {
-            let length = Int(random.next() % 64) + 1
-            let shift = Int32(random.next() % 32)
-            let center = Int64(randomInt32(&random)) / 2
-            let row = (0..<length).map { _ in Int64(Int32(clamping: center + Int64(Int32(truncatingIfNeeded: random.next()) >> shift))) }
+            let row = randomLayerNormRow(&random)
             cases.layerNorm(row, scale: random.next() % 8 == 0 ? scales[Int(random.next() % UInt64(scales.count))] : randomScale(&random))
         }
 
@@ -186,10 +191,7 @@ struct HarnessReferenceTests {
         cases.affineLayerNorm([Int64(Int32.min), Int64(Int32.max)], gamma: [Int64(Int32.min), Int64(Int32.min)],
                               beta: [Int64(Int32.max), Int64(Int32.min)], scale: 1)
         while cases.counts["A", default: 0] < 10_000 {
-            let length = Int(random.next() % 64) + 1
-            let shift = Int32(random.next() % 32)
-            let center = Int64(randomInt32(&random)) / 2
-            let row = (0..<length).map { _ in Int64(Int32(clamping: center + Int64(Int32(truncatingIfNeeded: random.next()) >> shift))) }
+            let row = randomLayerNormRow(&random)
             let style = random.next() % 3
             func parameter() -> Int64 {
                 switch style {

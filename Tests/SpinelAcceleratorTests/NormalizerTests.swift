@@ -384,14 +384,8 @@ final class NormalizerBench {
     func mvout(_ data: [[Int64]], command: NormalizationCommand, storeActivation: Int, scale: UInt32,
                label: @autoclosure () -> String) throws {
         let rows = data.count, columns = data[0].count
-        let rowStride = dim * parameters.accBytes, outputStride = dim * parameters.inputBytes
-        for (r, values) in data.enumerated() {
-            var bytes: [UInt8] = []
-            for value in values {
-                for byte in 0..<parameters.accBytes { bytes.append(UInt8(truncatingIfNeeded: value >> Int64(8 * byte))) }
-            }
-            try memory.write(address: Self.inputAddress + UInt64(r * rowStride), bytes: bytes)
-        }
+        let outputStride = dim * parameters.inputBytes
+        try writeInput(data)
         let operand = { (extra: UInt64) in UInt64(rows) << 48 | UInt64(columns) << 32 | 1 << 31 | extra }
         try execute(2, Self.inputAddress, operand(0))  // MVIN into accumulator rows 0 …
         try configureStore(activation: storeActivation, scale: scale)
@@ -426,6 +420,14 @@ final class NormalizerBench {
             coverage.extremes += data[r].filter { $0 == accMinimum || $0 == accMaximum }.count
             try send(data: lanes, columns: columns, row: r, command: command, activation: activation, scale: scale, expected: expected,
                      context: "\(description), row \(r) of \(rows), \(command), \(columns) columns, activation \(activation), scale \(Float(bitPattern: scale)), slot \(slot), \(NormalizationConstants(self.golden.state.normalization)), data \(Array(lanes.prefix(columns)))")
+        }
+    }
+
+    /// `rows` of accType values into DRAM at the input address, DIM elements apart, for an MVIN.
+    func writeInput(_ rows: [[Int64]]) throws {
+        for (r, values) in rows.enumerated() {
+            let bytes = values.flatMap { value in (0..<parameters.accBytes).map { UInt8(truncatingIfNeeded: value >> Int64(8 * $0)) } }
+            try memory.write(address: Self.inputAddress + UInt64(r * dim * parameters.accBytes), bytes: bytes)
         }
     }
 
@@ -887,14 +889,7 @@ extension NormalizerBench {
             }
         }
         let gamma = (0..<columns).map { _ in parameter() }, beta = (0..<columns).map { _ in parameter() }
-        let rowStride = dim * parameters.accBytes
-        for (r, values) in [gamma, beta].enumerated() {
-            var bytes: [UInt8] = []
-            for value in values {
-                for byte in 0..<parameters.accBytes { bytes.append(UInt8(truncatingIfNeeded: value >> Int64(8 * byte))) }
-            }
-            try memory.write(address: Self.inputAddress + UInt64(r * rowStride), bytes: bytes)
-        }
+        try writeInput([gamma, beta])
         let parameterRow = UInt64(2 * dim)  // above the rows the mvouts use
         let operand = UInt64(2) << 48 | UInt64(columns) << 32 | 1 << 31 | parameterRow
         try execute(2, Self.inputAddress, operand)

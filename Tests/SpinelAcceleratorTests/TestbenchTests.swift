@@ -16,6 +16,11 @@ struct TestbenchTests {
         return directory
     }
 
+    /// A configuration of Testbenches/configs/ (`name`.json).
+    static func config(_ name: String) throws -> AcceleratorConfig {
+        try AcceleratorConfig.fromJSON(Data(contentsOf: root().appendingPathComponent("Testbenches/configs/\(name).json")))
+    }
+
     @Test(arguments: ["mvin_mvout", "matmul", "tiled_matmul", "loop_matmul", "errors"])
     func testbench(name: String) throws {
         try run(name, on: .small)
@@ -24,21 +29,18 @@ struct TestbenchTests {
     /// The normalizer (I-GELU, LayerNorm, Softmax) on `small` with normalizations
     /// (Testbenches/configs/small-normalizations.json).
     @Test func normalizationOnSmallWithNormalizations() throws {
-        let file = Self.root().appendingPathComponent("Testbenches/configs/small-normalizations.json")
-        try run("normalization", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
+        try run("normalization", on: Self.config("small-normalizations"))
+    }
+
+    /// The affine LayerNorm extension (LOAD_AFFINE, activation 6) on `small` with it.
+    @Test func affineLayerNormOnSmallWithTheExtension() throws {
+        try run("affine_layernorm", on: Self.config("small-affine"))
     }
 
     /// Matmuls with LayerNorm and Softmax fused: LOOP_WS with act 2 and 4 issues the passes
     /// (and the same commands from the host), on `small` with normalizations.
-    /// The affine LayerNorm extension (LOAD_AFFINE, activation 6) on `small` with it.
-    @Test func affineLayerNormOnSmallWithTheExtension() throws {
-        let file = Self.root().appendingPathComponent("Testbenches/configs/small-affine.json")
-        try run("affine_layernorm", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
-    }
-
     @Test func loopNormalizationOnSmallWithNormalizations() throws {
-        let file = Self.root().appendingPathComponent("Testbenches/configs/small-normalizations.json")
-        try run("loop_normalization", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
+        try run("loop_normalization", on: Self.config("small-normalizations"))
     }
 
     /// A BERT-style encoder layer at small dimensions (S 32, D 64, 2 heads, FFN 128) on the
@@ -112,8 +114,7 @@ struct TestbenchTests {
     /// bring (measured 31.0% against 42.5% without γ; bound 36%, below the plain run's 42.5%
     /// and above H's 31.0%), and the earlier stages are the plain run's (same bounds as above).
     @Test func encoderLayerWithAffineLayerNorm() throws {
-        let file = Self.root().appendingPathComponent("Testbenches/configs/transformer-affine.json")
-        let config = try AcceleratorConfig.fromJSON(Data(contentsOf: file))
+        let config = try Self.config("transformer-affine")
         let dumpFile = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-encoder-affine-\(UUID().uuidString).dump")
         defer { try? FileManager.default.removeItem(at: dumpFile) }
         try run("encoder_layer", on: config, arguments: ["32", "64", "2", "128", dumpFile.path])

@@ -20,6 +20,11 @@ struct TimingCosimulationTests {
         return directory
     }
 
+    /// A configuration of Testbenches/configs/ (`name`.json).
+    static func config(_ name: String) throws -> AcceleratorConfig {
+        try AcceleratorConfig.fromJSON(Data(contentsOf: root().appendingPathComponent("Testbenches/configs/\(name).json")))
+    }
+
     @Test(arguments: ["mvin_mvout", "matmul", "tiled_matmul", "errors", "loop_matmul"])
     func smallPreset(name: String) throws {
         try check(name, on: .small)
@@ -27,21 +32,18 @@ struct TimingCosimulationTests {
 
     /// Normalization passes and outputs (the normalizer's sequential units hold the store reader).
     @Test func normalizationOnSmallWithNormalizations() throws {
-        let file = Self.root().appendingPathComponent("Testbenches/configs/small-normalizations.json")
-        try check("normalization", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
+        try check("normalization", on: Self.config("small-normalizations"))
     }
 
     /// Matmuls with LayerNorm and Softmax fused: LOOP_WS with act 2 and 4 issues the passes
     /// (and the same commands from the host), on `small` with normalizations.
     /// The affine LayerNorm extension (LOAD_AFFINE, activation 6) on `small` with it.
     @Test func affineLayerNormOnSmallWithTheExtension() throws {
-        let file = Self.root().appendingPathComponent("Testbenches/configs/small-affine.json")
-        try check("affine_layernorm", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
+        try check("affine_layernorm", on: Self.config("small-affine"))
     }
 
     @Test func loopNormalizationOnSmallWithNormalizations() throws {
-        let file = Self.root().appendingPathComponent("Testbenches/configs/small-normalizations.json")
-        try check("loop_normalization", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
+        try check("loop_normalization", on: Self.config("small-normalizations"))
     }
 
     @Test func encoderLayerOnTransformer() throws {
@@ -50,8 +52,7 @@ struct TimingCosimulationTests {
 
     /// The same with the affine LayerNorm (64-cycle lane dividers, LOAD_AFFINE) on Y.
     @Test func encoderLayerOnTransformerWithAffineLayerNorm() throws {
-        let file = Self.root().appendingPathComponent("Testbenches/configs/transformer-affine.json")
-        try check("encoder_layer", on: AcceleratorConfig.fromJSON(Data(contentsOf: file)))
+        try check("encoder_layer", on: Self.config("transformer-affine"))
     }
 
     @Test func tiledMatmulOnDefault() throws {

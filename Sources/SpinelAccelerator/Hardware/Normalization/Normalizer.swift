@@ -32,10 +32,19 @@ public struct Normalizer: Module {
             return SequentialDivider(dividendBits: runningBits, divisorBits: 32).latency + SequentialSquareRoot(bits: 64).latency
         case .inverseSumOfExponentials: return FloatDivider().latency
         case .output:
-            let layerNorm = activation == 2 || (activation == 6 && parameters.config.hasAffineLayerNorm)
-            return layerNorm ? SequentialDivider(dividendBits: laneDividendBits(parameters.config), divisorBits: 32).latency : 0
+            return layerNormActivations(parameters.config).contains(activation)
+                ? SequentialDivider(dividendBits: laneDividendBits(parameters.config), divisorBits: 32).latency : 0
         default: return 0
         }
+    }
+
+    /// The store activations whose output rows go through the lane dividers: LayerNorm (2), and
+    /// the affine LayerNorm (6) in configurations with it.
+    static func layerNormActivations(_ config: AcceleratorConfig) -> [Int] { config.hasAffineLayerNorm ? [2, 6] : [2] }
+
+    /// Whether the 3-bit store `activation` is one of `layerNormActivations`, as logic.
+    static func isLayerNormOutput(_ activation: Signal, _ config: AcceleratorConfig) -> Signal {
+        layerNormActivations(config).map { activation === Signal(BigInteger($0)) }.reduce(Signal(false)) { $0 || $1 }
     }
 
     /// The LayerNorm output's lane dividers: |x − mean| (accBits + 1 bits), or |(x − mean)·γ|
@@ -267,7 +276,7 @@ public struct Normalizer: Module {
         let activation = row.activation
         let outputRow = io.row.valid && !isPass && !(Signal(affine) && row.parameters)
         let affineRow = Signal(affine) && activation === Signal(BigInteger(6))
-        let layerNormRow = outputRow && (activation === Signal(BigInteger(2)) || affineRow)
+        let layerNormRow = outputRow && Self.isLayerNormOutput(activation, config)
         let rowScale = m.register("row_scale", .uint(32))
         let rowAffine = m.register("row_affine", .bool, reset: false)
         let signs = (0..<dim).map { m.register("sign_\($0)", .bool) }
