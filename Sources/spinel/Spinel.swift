@@ -39,9 +39,11 @@ struct Generate: ParsableCommand {
         abstract: "Elaborate a design and write its Verilog (one file per module and a filelist) into a directory.",
         discussion: """
             Designs: \(SampleDesign.allCases.map { "\($0.rawValue) (\($0.summary))" }.joined(separator: "; ")).
-            The output directory is replaced as a whole only after every file has been written, so \
-            a failed run leaves the previous output intact. The same design always gives \
-            byte-identical files.
+            The output directory must be new, empty, or an earlier output of spinel generate (its \
+            manifest.json lists every file in it); anything else is refused unless --force is given, \
+            and a git repository or the working directory is never replaced. The directory is \
+            replaced as a whole only after every file has been written, so a failed run leaves the \
+            previous output intact. The same design always gives byte-identical files.
             """
     )
 
@@ -56,8 +58,11 @@ struct Generate: ParsableCommand {
 
     @OptionGroup var shape: ShapeOptions
 
-    @Option(help: "Directory to write (replaced).")
+    @Option(help: "Directory to write: new, empty, or an earlier output of spinel generate (replaced).")
     var out: String
+
+    @Flag(help: "Replace --out even if it is not an earlier output of spinel generate (never a git repository or the working directory).")
+    var force = false
 
     @Flag(help: "Append `// File.swift:line` locators to declarations and assignments.")
     var locators = false
@@ -78,9 +83,9 @@ struct Generate: ParsableCommand {
         if let accelerator {
             files = try AcceleratorGeneration.files(for: accelerator)
         } else {
-            files = VerilogEmitter(locators: locators).emit(try design.elaborate(rows: shape.rows, columns: shape.columns))
+            files = try design.files(rows: shape.rows, columns: shape.columns, locators: locators)
         }
-        try GeneratedOutput.replace(directory: URL(fileURLWithPath: out), with: files)
+        try GeneratedOutput.replace(directory: URL(fileURLWithPath: out), with: files, force: force)
         print("generated \(accelerator?.name ?? design.rawValue): \(files.count) files in \(out)")
     }
 }

@@ -17,6 +17,14 @@ public enum SampleDesign: String, CaseIterable, Sendable {
         case .macArray: try Elaborator.elaborate(MACArray(rows: rows, columns: columns))
         }
     }
+
+    /// Everything `spinel generate --design` writes: the Verilog and the manifest.
+    public func files(rows: Int, columns: Int, locators: Bool = false) throws -> [GeneratedFile] {
+        let design = try elaborate(rows: rows, columns: columns)
+        return GeneratedManifest.adding(to: VerilogEmitter(locators: locators).emit(design),
+                                        generatorVersion: AcceleratorGeneration.version,
+                                        fields: ["design": rawValue, "top": design.top.name])
+    }
 }
 
 extension AcceleratorConfig {
