@@ -64,6 +64,9 @@ extension GoldenModel {
             do {
                 try memory.write(address: address, bytes: bytes)
             } catch let fault as DMAFault {
+                for (later, laterBytes) in rows.enumerated().dropFirst(r) {
+                    memory.abandoned(address: dramAddress &+ UInt64(later) &* state.store.dramStride, bytes: laterBytes)
+                }
                 throw CommandRejection(.dmaWriteFault, "MVOUT row \(r): \(fault)")
             }
         }

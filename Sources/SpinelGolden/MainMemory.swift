@@ -7,6 +7,14 @@
 public protocol MainMemory {
     mutating func read(address: UInt64, count: Int) throws -> [UInt8]
     mutating func write(address: UInt64, bytes: [UInt8]) throws
+    /// The rows an MVOUT would have written after its DMA write fault (the faulted row and the
+    /// ones after it). The golden model writes none of them; a memory that replays a trace
+    /// uses them to recognise the hardware's requests that were already on their way.
+    mutating func abandoned(address: UInt64, bytes: [UInt8])
+}
+
+extension MainMemory {
+    public mutating func abandoned(address: UInt64, bytes: [UInt8]) {}
 }
 
 /// A DMA request that main memory refused.

@@ -16,6 +16,13 @@
  *                     and 1 arrive, and a later MVOUT writes what the scratchpad holds.
  *   write-fault       an MVOUT with a stride of one page whose row 1 lies in a read-only page
  *                     (dmaWriteFault); rows 2 and 3 go to writable pages.
+ *   write-fault-then-mvout
+ *                     the same faulting MVOUT, then (no fence between) a good MVOUT of other
+ *                     data over page 2, where the faulted one's row 2 went: its bytes must be
+ *                     compared, not excused as the fault's leftovers.
+ *   loop-write-fault-then-mvout
+ *                     the same with LOOP_WS writing C (stride one page, row 1 read-only) in
+ *                     place of the faulting MVOUT.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -41,7 +48,7 @@ static int run_faults(const char *mode);
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s TRACE [matmul|reject|read-fault|write-fault]\n", argv[0]);
+        fprintf(stderr, "usage: %s TRACE [matmul|reject|read-fault|write-fault|write-fault-then-mvout|loop-write-fault-then-mvout]\n", argv[0]);
         return 2;
     }
     const char *mode = argc > 2 ? argv[2] : "matmul";
@@ -50,7 +57,8 @@ int main(int argc, char **argv) {
     options.quiet = 1;
     options.trace_path = argv[1];
     if (spinel_create(&options) != SPINEL_OK) return 2;
-    if (strcmp(mode, "read-fault") == 0 || strcmp(mode, "write-fault") == 0) return run_faults(mode);
+    if (strcmp(mode, "read-fault") == 0 || strncmp(mode, "write-fault", 11) == 0 || strcmp(mode, "loop-write-fault-then-mvout") == 0)
+        return run_faults(mode);
     const int reject = strcmp(mode, "reject") == 0;
     if (!reject && strcmp(mode, "matmul") != 0) {
         fprintf(stderr, "unknown mode %s\n", mode);
@@ -149,13 +157,36 @@ static int run_faults(const char *mode) {
     } else {
         /* Row r of the MVOUT goes to pages[r]: row 1 is read-only. */
         if (mprotect(pages + page, page, PROT_READ) != 0) return 2;
+        const int then_mvout = strstr(mode, "then-mvout") != NULL, loop = strncmp(mode, "loop", 4) == 0;
+        memset(B, 0, sizeof B);
+        for (int i = 0; i < DIM; i++) B[i][i] = 1; /* the identity */
+        for (int i = 0; i < DIM * DIM; i++) C[i / DIM][i % DIM] = (elem_t)(100 - 7 * i);
         gemmini_config_ld(DIM * sizeof(elem_t));
         gemmini_config_st(page);
         gemmini_mvin(A, 0);          /* #2 */
-        gemmini_mvout(pages, 0);     /* #3: row 1 faults */
+        if (loop) {
+            /* #3..#10: C = A·I through LOOP_WS with C's rows one page apart: row 1 faults. The
+               LOOP_WS leaves CONFIG_ST's stride to its own C stride. */
+            gemmini_extended3_config_ld(DIM * sizeof(elem_t), MVIN_SCALE_IDENTITY, false, 1); /* B's stride */
+            gemmini_config_ex(WEIGHT_STATIONARY, NO_ACTIVATION, 0);
+            gemmini_loop_ws(1, 1, 1, 0, 0, 0, (uint64_t)(uintptr_t)A, (uint64_t)(uintptr_t)B, 0, (uint64_t)(uintptr_t)pages,
+                            DIM, DIM, DIM, page, false, false, false, true, false, NO_ACTIVATION, 0, 0, false);
+            expected_index = 10;
+        } else {
+            gemmini_mvout(pages, 0);     /* #3: row 1 faults */
+            expected_index = 3;
+        }
+        if (then_mvout) {
+            gemmini_mvin(C, DIM);                       /* other data into rows DIM..2·DIM-1 */
+            gemmini_config_st(DIM * sizeof(elem_t));
+            gemmini_mvout(pages + 2 * page, DIM);      /* over the faulted command's row 2 */
+        }
         gemmini_fence();
         expected_code = SPINEL_ERROR_DMA_WRITE_FAULT;
-        expected_index = 3;
+        if (then_mvout && memcmp(pages + 2 * page, C, DIM * DIM) != 0) {
+            printf("FAIL: the MVOUT after the fault did not write page 2\n");
+            failures++;
+        }
         if (memcmp(pages, A[0], DIM) != 0) {
             printf("FAIL: row 0 was not written\n");
             failures++;
