@@ -10,8 +10,10 @@ import SpinelHDL
 ///    library, plus Verilator's runtime (`libverilated.a`). Key: Verilog files, top, flags,
 ///    `verilator --version`.
 /// 2. **Executable** (once per testbench): the harness and the testbench compiled with gcc/g++
-///    and linked against the model. Key: the model's key, harness files, testbench sources and
-///    headers, flags, compiler versions.
+///    and linked against the model. Key: the model's key, harness files, testbench sources,
+///    flags, compiler versions, and the path and contents of every other file the compilers
+///    read (their `-MD` dependency output, recorded beside the cache entry after each build:
+///    a header anywhere on the include path, or a system header, that changes makes a new key).
 ///
 /// N testbenches of one configuration therefore compile the Verilated model once. Results live
 /// under `VerilatorSimulation.cacheDirectory/harness`; builds happen in private staging
@@ -120,8 +122,8 @@ public enum HarnessBuild {
     /// An executable named `name` made of `model`, the `harness` files and the testbench
     /// `sources` (`.c` compiled as C, `.cc`/`.cpp` as C++). The harness directory is on the
     /// include path both as itself and as `include/` (so `#include "include/gemmini.h"` works),
-    /// followed by each source's directory and `includeDirectories`, whose headers are part of
-    /// the cache key.
+    /// followed by each source's directory and `includeDirectories`. Every file the compilers
+    /// read is part of the cache key.
     public static func executable(model: Model, harness: [GeneratedFile], sources: [URL], name: String,
                                   includeDirectories: [URL] = [], defines: [String] = []) throws -> Executable {
         guard Naming.isLegal(name) else {
@@ -129,6 +131,9 @@ public enum HarnessBuild {
         }
         guard harness.contains(where: { $0.name == "spinel_harness.cpp" }) else {
             throw ToolError(tool: "HarnessBuild", message: "the harness files lack spinel_harness.cpp (use HarnessGenerator.files(for:))")
+        }
+        for source in sources where !FileManager.default.isReadableFile(atPath: source.path) {
+            throw ToolError(tool: "HarnessBuild", message: "testbench source \(source.path) does not exist or cannot be read")
         }
         var directories: [URL] = []
         for directory in sources.map({ $0.deletingLastPathComponent() }) + includeDirectories
@@ -138,31 +143,30 @@ public enum HarnessBuild {
         let defineFlags = defines.map { "-D\($0)" }
 
         var hasher = StableHash()
-        hasher.add("executable-v1")
+        hasher.add("executable-v2")
         hasher.add(model.key)
         hasher.add(model.trace ? "trace" : "no-trace")
         hasher.add(try compilerVersion("gcc"))
         hasher.add((cxxFlags + cFlags + defineFlags).joined(separator: " "))
+        hasher.add(directories.map(\.path).joined(separator: "\n"))
         hasher.add(name)
         for file in harness {
             hasher.add(file.name)
             hasher.add(file.contents)
         }
         for source in sources {
-            hasher.add(source.lastPathComponent)
+            hasher.add(source.standardizedFileURL.path)
             hasher.add(try String(contentsOf: source, encoding: .utf8))
         }
-        for directory in directories {
-            for header in try headers(in: directory) {
-                hasher.add(header.lastPathComponent)
-                hasher.add(try String(contentsOf: header, encoding: .utf8))
+        let baseKey = hasher.hex
+        // The files the last build of this base key read; if they are unchanged, so is the build.
+        let dependencyList = cacheDirectory.appendingPathComponent("\(name)-\(baseKey).deps")
+        if let recorded = try? String(contentsOf: dependencyList, encoding: .utf8),
+           let key = dependencyKey(baseKey: baseKey, dependencies: recorded.split(separator: "\n").map(String.init)) {
+            let executable = cacheDirectory.appendingPathComponent("\(name)-\(key)").appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: executable.path) {
+                return Executable(path: executable, model: model, cached: true)
             }
-        }
-        let key = hasher.hex
-        let final = cacheDirectory.appendingPathComponent("\(name)-\(key)")
-        let executable = final.appendingPathComponent(name)
-        if FileManager.default.isExecutableFile(atPath: executable.path) {
-            return Executable(path: executable, model: model, cached: true)
         }
 
         let started = Date()
@@ -181,13 +185,21 @@ public enum HarnessBuild {
                               "-DVM_COVERAGE=0", "-DVM_SC=0", "-DVM_TRACE=\(traceValue)", "-DVM_TRACE_FST=0",
                               "-DVM_TRACE_VCD=\(traceValue)"]
         var objects: [String] = []
+        var dependencies = Set<String>()
         func compile(_ source: URL, index: Int) throws {
             let object = staging.appendingPathComponent("\(index)-\(source.deletingPathExtension().lastPathComponent).o").path
             let isC = source.pathExtension == "c"
             let compiler = isC ? "gcc" : "g++"
             let flags = (isC ? cFlags : cxxFlags) + defineFlags + includes + (isC ? [] : verilatorFlags)
-            try Tools.check(compiler, flags + ["-c", source.path, "-o", object], in: staging)
+            try Tools.check(compiler, flags + ["-MD", "-MF", object + ".d", "-c", source.path, "-o", object], in: staging)
             objects.append(object)
+            let listed = try Self.dependencies(inMakeRule: String(contentsOf: URL(fileURLWithPath: object + ".d"), encoding: .utf8))
+            for path in listed {
+                let file = URL(fileURLWithPath: path, relativeTo: staging).standardizedFileURL.path
+                // The staged harness and the model are in the key already (their contents and key).
+                if file.hasPrefix(staging.standardizedFileURL.path + "/") || file.hasPrefix(model.directory.standardizedFileURL.path + "/") { continue }
+                dependencies.insert(file)
+            }
         }
         try compile(harnessDirectory.appendingPathComponent("spinel_harness.cpp"), index: 0)
         for (index, source) in sources.enumerated() {
@@ -202,9 +214,57 @@ public enum HarnessBuild {
         try Tools.check("g++", objects + [lib.appendingPathComponent("\(modelClass)__ALL.a").path,
                                           lib.appendingPathComponent("libverilated.a").path,
                                           "-pthread", "-latomic", "-o", output.appendingPathComponent(name).path], in: staging)
+        let recorded = dependencies.sorted()
+        guard let key = dependencyKey(baseKey: baseKey, dependencies: recorded) else {
+            throw ToolError(tool: "HarnessBuild", message: "a file the compiler read while building \(name) disappeared during the build; run again")
+        }
+        let final = cacheDirectory.appendingPathComponent("\(name)-\(key)")
+        let executable = final.appendingPathComponent(name)
         try publish(output, to: final, marker: executable)
+        // Written after the entry it points to, atomically: a reader sees the old list or the new.
+        try Data((recorded.joined(separator: "\n") + "\n").utf8).write(to: dependencyList, options: .atomic)
         progress("harness: built \(name) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         return Executable(path: executable, model: model, cached: false)
+    }
+
+    /// The key of a build from `baseKey` and the current contents of `dependencies`; nil when
+    /// one of them cannot be read (the build must run again).
+    static func dependencyKey(baseKey: String, dependencies: [String]) -> String? {
+        var hasher = StableHash()
+        hasher.add(baseKey)
+        for path in dependencies where !path.isEmpty {
+            guard let data = FileManager.default.contents(atPath: path) else { return nil }
+            hasher.add(path)
+            hasher.add(String(decoding: data, as: UTF8.self))
+        }
+        return hasher.hex
+    }
+
+    /// The prerequisites of a make rule as `gcc -MD` writes it (`obj.o: a.c b.h \` lines,
+    /// spaces in names escaped as `\ `).
+    public static func dependencies(inMakeRule rule: String) throws -> [String] {
+        let joined = rule.replacingOccurrences(of: "\\\n", with: " ")
+        guard let colon = joined.range(of: ": ") ?? joined.range(of: ":\n") else {
+            throw ToolError(tool: "HarnessBuild", message: "unreadable dependency output from the compiler: \(joined.prefix(200))")
+        }
+        var paths: [String] = []
+        var current = ""
+        var escaped = false
+        for character in joined[colon.upperBound...] {
+            if escaped {
+                current.append(character)
+                escaped = false
+            } else if character == "\\" {
+                escaped = true
+            } else if character.isWhitespace {
+                if !current.isEmpty { paths.append(current) }
+                current = ""
+            } else {
+                current.append(character)
+            }
+        }
+        if !current.isEmpty { paths.append(current) }
+        return paths
     }
 
     /// Both stages in one call.
@@ -274,11 +334,6 @@ public enum HarnessBuild {
         } catch where FileManager.default.fileExists(atPath: marker.path) {
             // Another process finished the same build first.
         }
-    }
-
-    private static func headers(in directory: URL) throws -> [URL] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
-        return names.filter { $0.hasSuffix(".h") || $0.hasSuffix(".hpp") }.sorted().map { directory.appendingPathComponent($0) }
     }
 
     nonisolated(unsafe) private static var versions: [String: String] = [:]

@@ -819,4 +819,50 @@ struct HarnessEndToEndTests {
         #expect(again.cached && again.model.cached)
         #expect(again.path == (try HarnessTestSupport.selftest()))
     }
+
+    /// Issue 11, bug 4: a header outside the testbench's folder (`../common/x.h`, as
+    /// Testbenches/common/testbench.h is) or in an include directory changes: the next build
+    /// must not come from the cache.
+    @Test func aChangedHeaderAnywhereRebuilds() throws {
+        let design = try Elaborator.elaborate(HarnessStandIn(HarnessTestSupport.small))
+        let model = try HarnessBuild.model(verilog: VerilogEmitter().emit(design), top: design.top.name)
+        let root = try HarnessTestSupport.temporaryDirectory("deps")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let bench = root.appendingPathComponent("bench"), common = root.appendingPathComponent("common")
+        let include = root.appendingPathComponent("include")
+        for directory in [bench, common, include] { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+        let source = bench.appendingPathComponent("values.c")
+        // A unique value per run, so an entry cached by an earlier test run cannot answer.
+        let salt = UInt32.random(in: 1...1_000_000)
+        try """
+            #include <stdio.h>
+            #include "../common/parent.h"
+            #include "x.h"
+            int main(void) { printf("%d %d %u\\n", PARENT, INCLUDED, \(salt)u); return 0; }
+
+            """.write(to: source, atomically: true, encoding: .utf8)
+        func build(parent: Int, included: Int) throws -> (cached: Bool, output: String) {
+            try "#define PARENT \(parent)\n".write(to: common.appendingPathComponent("parent.h"), atomically: true, encoding: .utf8)
+            try "#define INCLUDED \(included)\n".write(to: include.appendingPathComponent("x.h"), atomically: true, encoding: .utf8)
+            let built = try HarnessBuild.executable(model: model, harness: HarnessGenerator.files(for: HarnessTestSupport.small),
+                                                    sources: [source], name: "header_values", includeDirectories: [include])
+            let run = try HarnessBuild.run(built.path)
+            return (built.cached, run.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let first = try build(parent: 1, included: 1)
+        #expect(!first.cached && first.output == "1 1 \(salt)")
+        #expect(try build(parent: 1, included: 1) == (true, "1 1 \(salt)"))
+        let parentChanged = try build(parent: 2, included: 1)
+        #expect(!parentChanged.cached && parentChanged.output == "2 1 \(salt)")
+        let includeChanged = try build(parent: 2, included: 3)
+        #expect(!includeChanged.cached && includeChanged.output == "2 3 \(salt)")
+        // Back to an earlier state: that build is still in the cache.
+        #expect(try build(parent: 1, included: 1) == (true, "1 1 \(salt)"))
+    }
+
+    @Test func makeRuleDependenciesAreParsed() throws {
+        let rule = "0-a.o: /x/a.c /x/b\\ c.h \\\n /usr/include/stdio.h\n"
+        #expect(try HarnessBuild.dependencies(inMakeRule: rule) == ["/x/a.c", "/x/b c.h", "/usr/include/stdio.h"])
+        #expect(throws: ToolError.self) { try HarnessBuild.dependencies(inMakeRule: "garbage") }
+    }
 }
