@@ -285,6 +285,19 @@ public enum HarnessBuild {
         public var standardOutput: String
         public var standardError: String
         public var succeeded: Bool { status == 0 && !signaled }
+
+        /// For a process ended by a signal: which one, in words ("signal 11 (SIGSEGV,
+        /// segmentation fault)"); nil otherwise.
+        public var signalDescription: String? {
+            guard signaled else { return nil }
+            let names: [Int32: String] = [SIGSEGV: "SIGSEGV, segmentation fault", SIGBUS: "SIGBUS, bus error",
+                                          SIGFPE: "SIGFPE, arithmetic exception", SIGILL: "SIGILL, illegal instruction",
+                                          SIGABRT: "SIGABRT, abort", SIGKILL: "SIGKILL, killed", SIGTERM: "SIGTERM, terminated"]
+            return "signal \(status)" + (names[status].map { " (\($0))" } ?? "")
+        }
+
+        /// The shell's exit status for this result: the status, or 128 + the signal.
+        public var shellStatus: Int32 { signaled ? 128 + status : status }
     }
 
     /// Runs a built testbench with `arguments` and extra `environment` variables, capturing

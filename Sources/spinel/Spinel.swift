@@ -267,6 +267,10 @@ struct Sim: ParsableCommand {
         let result = try HarnessBuild.run(executable.path, arguments, environment: environment)
         print(result.standardOutput, terminator: "")
         FileHandle.standardError.write(Data(result.standardError.utf8))
-        if !result.succeeded { throw ExitCode(result.status == 0 ? 1 : result.status) }
+        if let signal = result.signalDescription {
+            // The harness has said which command came last (on standard error, above).
+            FileHandle.standardError.write(Data("spinel sim: \(source.lastPathComponent) was killed by \(signal)\n".utf8))
+        }
+        if !result.succeeded { throw ExitCode(result.shellStatus == 0 ? 1 : result.shellStatus) }
     }
 }

@@ -860,6 +860,38 @@ struct HarnessEndToEndTests {
         #expect(try build(parent: 1, included: 1) == (true, "1 1 \(salt)"))
     }
 
+    /// Issue 11: a testbench that crashes is reported with the signal and the last command.
+    @Test func aCrashingTestbenchNamesTheSignalAndTheLastCommand() throws {
+        let design = try Elaborator.elaborate(HarnessStandIn(HarnessTestSupport.small))
+        let directory = try HarnessTestSupport.temporaryDirectory("crash")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent("crash.c")
+        try """
+            #include <stdlib.h>
+            #include "gemmini.h"
+            #include "spinel.h"
+            int main(int argc, char **argv) {
+                gemmini_flush(0);               /* command #0 */
+                gemmini_flush(1);               /* command #1, the last one */
+                if (argc > 1) abort();
+                volatile int *nowhere = (volatile int *)(size_t)(argc - 1);
+                return *nowhere;
+            }
+
+            """.write(to: source, atomically: true, encoding: .utf8)
+        let built = try HarnessBuild.executable(verilog: VerilogEmitter().emit(design), top: design.top.name,
+                                                harness: HarnessGenerator.files(for: HarnessTestSupport.small),
+                                                sources: [source], name: "crash")
+        let segfault = try HarnessBuild.run(built.path)
+        #expect(segfault.signaled && segfault.status == SIGSEGV && segfault.shellStatus == 128 + SIGSEGV)
+        #expect(segfault.signalDescription == "signal 11 (SIGSEGV, segmentation fault)")
+        #expect(segfault.standardError.contains("the testbench crashed: signal 11 (SIGSEGV, segmentation fault) after issuing command #1 FLUSH (funct 7, rs1 0x1, rs2 0x0)"),
+                "\(segfault.standardError)")
+        let abort = try HarnessBuild.run(built.path, ["abort"])
+        #expect(abort.signaled && abort.status == SIGABRT)
+        #expect(abort.standardError.contains("signal 6 (SIGABRT, abort) after issuing command #1 FLUSH"), "\(abort.standardError)")
+    }
+
     @Test func makeRuleDependenciesAreParsed() throws {
         let rule = "0-a.o: /x/a.c /x/b\\ c.h \\\n /usr/include/stdio.h\n"
         #expect(try HarnessBuild.dependencies(inMakeRule: rule) == ["/x/a.c", "/x/b c.h", "/usr/include/stdio.h"])
