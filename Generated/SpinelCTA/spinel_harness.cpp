@@ -129,6 +129,20 @@ public:
                      index, funct, rs1, rs2, cycle);
     }
 
+    // The configuration the trace was recorded on, first (even with tracing paused):
+    // `spinel check` finds the configuration by it and refuses another.
+    void configuration(const char* name, uint64_t hash) {
+        if (file_ == nullptr) return;
+        std::fprintf(file_, "{\"ev\":\"config\",\"name\":\"%s\",\"hash\":\"%016" PRIx64 "\"}\n", name, hash);
+    }
+
+    // The last line of a trace that was closed: without it the trace is incomplete (the
+    // testbench crashed or was killed).
+    void end(uint64_t commands, uint64_t cycle) {
+        if (file_ == nullptr) return;
+        std::fprintf(file_, "{\"ev\":\"end\",\"commands\":%" PRIu64 ",\"cycle\":%" PRIu64 "}\n", commands, cycle);
+    }
+
     void memory(uint32_t latency, uint32_t bytesPerCycle, uint32_t maxOutstanding) {
         if (!active()) return;
         std::fprintf(file_, "{\"ev\":\"memory\",\"latency\":%" PRIu32 ",\"bytes_per_cycle\":%" PRIu32 ",\"max_outstanding\":%" PRIu32 "}\n",
@@ -282,10 +296,11 @@ public:
         delete context_;
     }
 
-    // The trace starts with the memory model's settings as used (the configuration's, or the
+    // The trace starts with the configuration's name and hash, then the memory model's settings as used (the configuration's, or the
     // SPINEL_MEMORY_* overrides): the golden timing model needs them.
     bool openTrace(const char* path) {
         if (!trace_.open(path)) return false;
+        trace_.configuration(SPINEL_CONFIG_NAME, SPINEL_CONFIG_HASH);
         const spinel::AxiMemory::Config& memory = memory_.config();
         trace_.memory(memory.latency, memory.bytesPerCycle, std::min(memory.maxReads, memory.maxWrites));
         return true;
@@ -387,6 +402,7 @@ public:
     const char* errorText() const { return errorCode_ == 0 ? "no error" : errorText_.c_str(); }
 
     void closeOutputs() {
+        trace_.end(commands_.size(), cycle_);
         trace_.close();
 #if VM_TRACE
         if (vcd_ != nullptr) vcd_->close();

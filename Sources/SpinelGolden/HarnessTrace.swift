@@ -20,6 +20,11 @@ import Foundation
 ///   model's settings as the harness used them (the configuration's, or SPINEL_MEMORY_LATENCY /
 ///   SPINEL_MEMORY_BYTES_PER_CYCLE), written first. Traces of older harnesses lack it; the timing
 ///   model then assumes the configuration's.
+/// - `{"ev":"config","name":"SpinelSmall","hash":"2fa4204413abcb1f"}`: the configuration the
+///   trace was recorded on (its name and `AcceleratorParameters.hash`), the first line.
+/// - `{"ev":"end","commands":N,"cycle":C}`: the harness closed the trace, the last line. A trace
+///   with a `config` line and no `end` line is incomplete: the testbench crashed or was killed.
+///   (Traces of older harnesses have neither.)
 ///
 /// Parsing checks the shape of every line and the consistency that replay relies on (command
 /// indices in order, strobes as long as the data); it reports the first problem with its line
@@ -89,6 +94,10 @@ public struct HarnessTrace: Sendable {
     public var errors: [ErrorRecord] = []
     /// The memory model's settings, when the trace records them (`memory` event).
     public var memory: MemoryTimingSettings?
+    /// The configuration the trace was recorded on (`config` event).
+    public var configuration: (name: String, hash: String)?
+    /// The line of the `end` event, when the harness closed the trace.
+    public var endLine: Int?
     public var anomalies: [Anomaly] = []
     /// Lines in the file, blank ones included.
     public var lineCount = 0
@@ -136,6 +145,12 @@ public struct HarnessTrace: Sendable {
             start = end + 1
         }
         trace.lineCount = lineNumber
+        if trace.configuration != nil && trace.endLine == nil {
+            throw TraceFormatError(line: nil, problem: "the trace is incomplete: it has no end event after its \(lineNumber) line\(lineNumber == 1 ? "" : "s") "
+                                       + "(\(trace.commands.count) command\(trace.commands.count == 1 ? "" : "s")): the testbench stopped (crashed, was "
+                                       + "killed or is still running) before the harness closed the trace",
+                                   fix: "rerun the testbench to completion; `spinel sim` reports a crash with its signal and last command")
+        }
         guard !trace.commands.isEmpty else {
             throw TraceFormatError(line: nil, problem: "the trace holds no cmd event (\(lineNumber) line\(lineNumber == 1 ? "" : "s"))",
                                    fix: "run the testbench with tracing on (SPINEL_TRACE=FILE or spinel_options.trace_path) "
@@ -167,9 +182,13 @@ public struct HarnessTrace: Sendable {
         }
         guard case .string(let kind) = kindValue else {
             throw TraceFormatError(line: line, problem: "\"ev\" is \(kindValue.words), not a string",
-                                   fix: "\"ev\" is one of \"cmd\", \"done\", \"rd\", \"wr\", \"error\", \"memory\"")
+                                   fix: "\"ev\" is one of \"config\", \"memory\", \"cmd\", \"done\", \"rd\", \"wr\", \"error\", \"end\"")
         }
         let event = EventFields(kind: kind, fields: fields, line: line)
+        if let endLine {
+            throw event.problem("a \(kind) event after the end event (line \(endLine))",
+                                fix: "a trace holds one run of one accelerator: write each run to its own file")
+        }
         switch kind {
         case "cmd":
             let index = try event.integer("i")
@@ -239,9 +258,25 @@ public struct HarnessTrace: Sendable {
                 throw event.problem("the settings are 32-bit numbers")
             }
             memory = MemoryTimingSettings(latencyCycles: Int(latency), bytesPerCycle: Int(bytesPerCycle), maxOutstanding: Int(outstanding))
+        case "config":
+            guard case .string(let name)? = fields["name"], case .string(let hash)? = fields["hash"],
+                  hash.utf8.count == 16, UInt64(hash, radix: 16) != nil else {
+                throw event.problem("a config event has a string \"name\" and a 16-digit hex \"hash\"")
+            }
+            guard configuration == nil, commands.isEmpty else {
+                throw event.problem("a second config event, or one after the first command",
+                                    fix: "a trace holds one run of one accelerator: write each run to its own file")
+            }
+            configuration = (name, hash)
+        case "end":
+            _ = try event.integer("commands")
+            guard endLine == nil else {
+                throw event.problem("a second end event", fix: "a trace holds one run of one accelerator: write each run to its own file")
+            }
+            endLine = line
         default:
             throw TraceFormatError(line: line, problem: "unknown event \"\(kind)\"",
-                                   fix: "events are cmd, done, rd, wr, error and memory (docs/MICROARCHITECTURE.md, \"Harness trace\")")
+                                   fix: "events are config, memory, cmd, done, rd, wr, error and end (docs/MICROARCHITECTURE.md, \"Harness trace\")")
         }
     }
 
@@ -253,6 +288,8 @@ public struct HarnessTrace: Sendable {
         "wr": #"{"ev":"wr","addr":"0x2000","data":"0001020300000000","strb":"0f"}"#,
         "error": #"{"ev":"error","code":11,"i":3}"#,
         "memory": #"{"ev":"memory","latency":20,"bytes_per_cycle":8,"max_outstanding":64}"#,
+        "config": #"{"ev":"config","name":"SpinelSmall","hash":"2fa4204413abcb1f"}"#,
+        "end": #"{"ev":"end","commands":12,"cycle":420}"#,
     ]
 }
 

@@ -27,7 +27,10 @@ struct Check: ParsableCommand {
             traces: the configuration's). The timing does not change the verdict.
 
             The configuration is config.json next to the trace (as `spinel generate --out DIR` \
-            writes it), unless --config or --preset names one.
+            writes it), unless --config or --preset names one; without either, the preset whose \
+            hash the trace records (its config event). A configuration whose hash differs from \
+            the trace's is refused. A trace without its end event (the testbench crashed or was \
+            killed) is incomplete: exit 2.
 
             Exit status: 0 MATCH; 1 MISMATCH; 2 the trace or the configuration cannot be used \
             (the message names the line, the problem and the fix); 3 INCOMPLETE (the golden model \

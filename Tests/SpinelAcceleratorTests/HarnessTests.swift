@@ -640,14 +640,18 @@ struct HarnessEndToEndTests {
         // Exactly the event shapes of docs/MICROARCHITECTURE.md, "Harness trace".
         let shapes: [String: [String]] = ["cmd": ["ev", "i", "funct", "rs1", "rs2", "cycle"], "done": ["ev", "i", "cycle"],
                                           "rd": ["ev", "addr", "data"], "wr": ["ev", "addr", "data", "strb"],
-                                          "error": ["ev", "code", "i"], "memory": ["ev", "latency", "bytes_per_cycle", "max_outstanding"]]
+                                          "error": ["ev", "code", "i"], "memory": ["ev", "latency", "bytes_per_cycle", "max_outstanding"],
+                                          "config": ["ev", "name", "hash"], "end": ["ev", "commands", "cycle"]]
         for event in events {
             #expect(shapes[event.kind] == event.keys, "event keys \(event.keys)")
         }
-        // The memory model's settings come first, as the harness used them.
+        // The configuration comes first, then the memory model's settings as the harness used them.
+        #expect(events.first?.kind == "config" && events.first?.string("name") == HarnessTestSupport.small.name
+                && events.first?.string("hash") == HarnessTestSupport.small.hash)
         let memory = HarnessTestSupport.small.config.memory
-        #expect(events.first?.kind == "memory" && events.first?.int("latency") == memory.latencyCycles
-                && events.first?.int("bytes_per_cycle") == memory.bytesPerCycle)
+        #expect(events[1].kind == "memory" && events[1].int("latency") == memory.latencyCycles
+                && events[1].int("bytes_per_cycle") == memory.bytesPerCycle)
+        #expect(events.last?.kind == "end" && events.last?.int("commands") == 40)
         let commands = events.filter { $0.kind == "cmd" }
         let dones = events.filter { $0.kind == "done" }
         #expect(commands.count == 40)

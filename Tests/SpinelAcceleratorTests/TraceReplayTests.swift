@@ -475,3 +475,58 @@ enum CopyProgram {
         #expect(report.verdict == .mismatch, "\(report.render())")
     }
 }
+
+/// Issue 11: a trace carries its configuration's identity and its end; `spinel check` uses
+/// them rather than replaying on the wrong accelerator or calling a cut trace a mismatch.
+@Suite struct TraceIdentityTests {
+    static func copy(_ lines: [String], named name: String) throws -> URL {
+        let directory = try HarnessTestSupport.temporaryDirectory("trace-identity")
+        let file = directory.appendingPathComponent(name)
+        try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    @Test(.timeLimit(.minutes(20)))
+    func theTraceNamesItsConfigurationAndItsEnd() throws {
+        let traceFile = try TraceReplayTests.runTraceCheck()
+        defer { try? FileManager.default.removeItem(at: traceFile.deletingLastPathComponent()) }
+        let lines = try String(contentsOf: traceFile, encoding: .utf8).split(separator: "\n").map(String.init)
+        let hash = try AcceleratorConfig.small.parameters().hash
+        #expect(lines.first == #"{"ev":"config","name":"SpinelSmall","hash":"\#(hash)"}"#)
+        #expect(lines.last?.hasPrefix(#"{"ev":"end","commands":12,"#) == true, "\(lines.last ?? "")")
+
+        // Alone in a directory (no config.json): the trace finds its preset by its hash.
+        let alone = try Self.copy(lines, named: "alone.jsonl")
+        defer { try? FileManager.default.removeItem(at: alone.deletingLastPathComponent()) }
+        let report = try TraceReplay.check(traceFile: alone)
+        #expect(report.verdict == .match)
+        #expect(report.configurationSource.contains("preset small (the trace's configuration SpinelSmall"))
+
+        // The wrong preset is refused, naming both configurations and the fix.
+        for preset in [AcceleratorConfig.Preset.default, .transformer] {
+            let error = try #require(throws: TraceConfigurationError.self) { try TraceReplay.check(traceFile: alone, preset: preset) }
+            #expect(error.message.contains("recorded on configuration SpinelSmall (hash \(hash))"), "\(error)")
+            #expect(error.message.contains("drop --preset \(preset.rawValue)"), "\(error)")
+        }
+        #expect(try TraceReplay.check(traceFile: alone, preset: .small).verdict == .match)
+
+        // Cut at a line boundary (the testbench died): incomplete, not MISMATCH.
+        let cut = try Self.copy(Array(lines.prefix(lines.count / 2)), named: "cut.jsonl")
+        let incomplete = try #require(throws: TraceFormatError.self) { try TraceReplay.check(traceFile: cut, preset: .small) }
+        #expect(incomplete.description.contains("the trace is incomplete: it has no end event"), "\(incomplete)")
+
+        // Anything after the end is refused.
+        let appended = try Self.copy(lines + [lines[2]], named: "appended.jsonl")
+        let after = try #require(throws: TraceFormatError.self) { try TraceReplay.check(traceFile: appended, preset: .small) }
+        #expect(after.description.contains("after the end event"), "\(after)")
+    }
+
+    @Test func aConfigurationThatIsNoPresetNeedsItsFile() throws {
+        let lines = [#"{"ev":"config","name":"Mine","hash":"0123456789abcdef"}"#] + CopyProgram.lines() + [#"{"ev":"end","commands":4,"cycle":61}"#]
+        let file = try Self.copy(lines, named: "mine.jsonl")
+        defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
+        let error = try #require(throws: TraceConfigurationError.self) { try TraceReplay.check(traceFile: file) }
+        #expect(error.message.contains("recorded on configuration Mine (hash 0123456789abcdef), which is no preset"), "\(error)")
+        #expect(error.message.contains("--config FILE"))
+    }
+}
