@@ -1,0 +1,79 @@
+import Foundation
+@testable import SpinelModel
+import Testing
+
+/// all-MiniLM-L6-v2 from `.build/models/` (`make model`) against Hugging Face's tokenizer and an
+/// independent float64 NumPy forward pass. The expected values were printed once by
+/// `docs/model_reference.py` (its header has the exact command). Skipped when the model is not
+/// there, unless SPINEL_REQUIRE_MODEL=1 (as `make test` sets): then its absence fails.
+@Suite("all-MiniLM-L6-v2 against the Python reference", .enabled(if: MiniLM.present || MiniLM.required))
+struct MiniLMTests {
+    static let embedder: SentenceEmbedder? = try? SentenceEmbedder(folder: MiniLM.folder)
+
+    func model() throws -> SentenceEmbedder {
+        guard MiniLM.present else {
+            Issue.record("SPINEL_REQUIRE_MODEL=1 but there is no model at \(MiniLM.folder): run `make model` (or set SPINEL_MODEL_DIR)")
+            throw MiniLM.Missing()
+        }
+        return try Self.embedder ?? SentenceEmbedder(folder: MiniLM.folder)
+    }
+
+    /// Ids printed by transformers' BertTokenizer (and the tokenizers library over tokenizer.json).
+    static let tokenCases: [(String, [Int])] = [
+        ("A man is eating food.", [101, 1037, 2158, 2003, 5983, 2833, 1012, 102]),
+        ("A man is eating a piece of bread.", [101, 1037, 2158, 2003, 5983, 1037, 3538, 1997, 7852, 1012, 102]),
+        ("The girl is carrying a baby.", [101, 1996, 2611, 2003, 4755, 1037, 3336, 1012, 102]),
+        ("Héllo, WORLD!! naïve café — déjà vu?", [101, 7592, 1010, 2088, 999, 999, 15743, 7668, 1517, 2139, 3900, 24728, 1029, 102]),
+        ("unaffable xyzzyqx $12.50 (a+b)=c",
+         [101, 14477, 20961, 3468, 1060, 2100, 28753, 4160, 2595, 1002, 2260, 1012, 2753, 1006, 1037, 1009, 1038, 1007, 1027, 1039, 102]),
+        ("我爱北京 天安门 and 東京", [101, 1855, 100, 1781, 1755, 1811, 1820, 100, 1998, 1879, 1755, 102]),
+        ("tab\there\u{00A0}nbsp\u{200B}zero-width\u{07}bell", [101, 21628, 2182, 1050, 5910, 2361, 6290, 2080, 1011, 9381, 17327, 102]),
+    ]
+
+    @Test func tokenIdsMatchHuggingFace() throws {
+        let tokenizer = try model().tokenizer
+        for (text, ids) in Self.tokenCases { #expect(tokenizer.encode(text) == ids, "\(text.debugDescription)") }
+    }
+
+    /// Long inputs stop at sentence_bert_config.json's max_seq_length, 256.
+    @Test func longTextIsTruncatedTo256Tokens() throws {
+        let embedder = try model()
+        let ids = embedder.tokenizer.encode(String(repeating: "the cat sat. ", count: 100), maxLength: embedder.maxTokens)
+        #expect(embedder.maxTokens == 256 && ids.count == 256 && ids.first == 101 && ids.last == 102)
+    }
+
+    /// The NumPy reference's first 8 values, sum and alternating sum (Σ even − Σ odd) of each
+    /// normalized embedding, and the pairwise cosines.
+    static let sentences: [(text: String, first: [Float], sum: Float, alternatingSum: Float)] = [
+        ("A man is eating food.", [0.033242, 0.004406, -0.006277, 0.048379, -0.138702, -0.033617, 0.101128, -0.054385], 0.226490, 1.550051),
+        ("A man is eating a piece of bread.", [0.052518, 0.055241, -0.011188, -0.005745, -0.127208, -0.022252, 0.076879, 0.013185], 0.101685, 0.910798),
+        ("The girl is carrying a baby.", [-0.036309, -0.035653, -0.027223, 0.038320, 0.070778, -0.016580, 0.061681, 0.054438], 0.688192, 0.987956),
+    ]
+    static let cosines: [(Int, Int, Float)] = [(0, 1, 0.755337), (0, 2, -0.104958), (1, 2, -0.061017)]
+
+    @Test func embeddingsMatchTheNumPyReference() throws {
+        let embedder = try model()
+        let vectors = Self.sentences.map { embedder.embed($0.text).vector }
+        for (vector, reference) in zip(vectors, Self.sentences) {
+            #expect(vector.count == 384)
+            #expect(zip(vector.prefix(8), reference.first).allSatisfy { abs($0 - $1) < 1e-4 }, "\(reference.text): \(vector.prefix(8))")
+            let sum = vector.reduce(0, +)
+            let alternating = stride(from: 0, to: vector.count, by: 2).reduce(Float(0)) { $0 + vector[$1] - vector[$1 + 1] }
+            #expect(abs(sum - reference.sum) < 3e-4 && abs(alternating - reference.alternatingSum) < 3e-4, "\(reference.text): sum \(sum), alternating \(alternating)")
+        }
+        for (i, j, cosine) in Self.cosines {
+            #expect(abs(SentenceEmbedder.cosine(vectors[i], vectors[j]) - cosine) < 1e-4, "cosine \(i) \(j)")
+        }
+    }
+}
+
+enum MiniLM {
+    struct Missing: Error {}
+
+    /// SPINEL_MODEL_DIR, else .build/models/all-MiniLM-L6-v2 in the package.
+    static let folder: String = ProcessInfo.processInfo.environment["SPINEL_MODEL_DIR"]
+        ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/models/all-MiniLM-L6-v2").path
+    static let present = FileManager.default.fileExists(atPath: folder + "/model.safetensors")
+    static let required = ProcessInfo.processInfo.environment["SPINEL_REQUIRE_MODEL"] == "1"
+}
