@@ -50,6 +50,11 @@ def embed(ids):
     e = x.mean(0)
     return e / np.linalg.norm(e)
 E = [embed(slow(t)["input_ids"]) for t in SENTENCES]
+# A long text, cut to sentence_bert_config.json's max_seq_length (256 tokens) as sentence-transformers does.
+LONG = " ".join(["The quick brown fox jumps over the lazy dog while the accelerator computes attention for every token."] * 20)
+long_ids = slow(LONG, truncation=True, max_length=256)["input_ids"]
+e = embed(long_ids)
+print("long text:", len(long_ids), "tokens, first 8:", ", ".join(f"{v:.6f}" for v in e[:8]), f"sum {e.sum():.6f} alternating sum {e[0::2].sum() - e[1::2].sum():.6f}")
 for t, e in zip(SENTENCES, E):
     print(json.dumps(t), "first 8:", ", ".join(f"{v:.6f}" for v in e[:8]),
           f"sum {e.sum():.6f} alternating sum {e[0::2].sum() - e[1::2].sum():.6f}")

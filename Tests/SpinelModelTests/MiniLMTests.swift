@@ -35,11 +35,18 @@ struct MiniLMTests {
         for (text, ids) in Self.tokenCases { #expect(tokenizer.encode(text) == ids, "\(text.debugDescription)") }
     }
 
-    /// Long inputs stop at sentence_bert_config.json's max_seq_length, 256.
+    /// Long inputs stop at sentence_bert_config.json's max_seq_length, 256 tokens; the embedding
+    /// of the cut text against the NumPy reference (its "long text" line).
     @Test func longTextIsTruncatedTo256Tokens() throws {
         let embedder = try model()
-        let ids = embedder.tokenizer.encode(String(repeating: "the cat sat. ", count: 100), maxLength: embedder.maxTokens)
-        #expect(embedder.maxTokens == 256 && ids.count == 256 && ids.first == 101 && ids.last == 102)
+        let text = Array(repeating: "The quick brown fox jumps over the lazy dog while the accelerator computes attention for every token.", count: 20).joined(separator: " ")
+        let embedding = embedder.embed(text)
+        #expect(embedder.maxTokens == 256 && embedding.ids.count == 256 && embedding.ids.first == 101 && embedding.ids.last == 102)
+        let first: [Float] = [0.030008, -0.006803, 0.022630, 0.042895, -0.030413, -0.052332, 0.017804, -0.077627]
+        #expect(zip(embedding.vector, first).allSatisfy { abs($0 - $1) < 1e-4 }, "\(embedding.vector.prefix(8))")
+        let sum = embedding.vector.reduce(0, +)
+        let alternating = stride(from: 0, to: 384, by: 2).reduce(Float(0)) { $0 + embedding.vector[$1] - embedding.vector[$1 + 1] }
+        #expect(abs(sum - -0.298639) < 3e-4 && abs(alternating - 0.466984) < 3e-4, "sum \(sum), alternating \(alternating)")
     }
 
     /// The NumPy reference's first 8 values, sum and alternating sum (Σ even − Σ odd) of each
