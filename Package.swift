@@ -28,7 +28,8 @@ let package = Package(
         .target(name: "SpinelAccelerator", dependencies: ["SpinelHDL"]),
         .target(name: "SpinelGolden", dependencies: ["SpinelAccelerator"]),
         .target(name: "SpinelFuzz", dependencies: ["SpinelAccelerator", "SpinelGolden", "SpinelSim"]),
-        .target(name: "SpinelModel"),
+        // Optimized in debug builds too: the tests run MiniLM's forward pass (minutes at -Onone).
+        .target(name: "SpinelModel", swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .executableTarget(
             name: "spinel",
             dependencies: [

@@ -21,9 +21,10 @@ public enum ModelError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .missingFile(let path):
+            let pytorchOnly = path.hasSuffix("model.safetensors")
+                ? " (a folder with only pytorch_model.bin must be converted to safetensors first)" : ""
             return "\(path): no such file. A Hugging Face BERT model folder holds config.json, model.safetensors "
-                + "and vocab.txt; fetch all-MiniLM-L6-v2 with `make model` or give --model a folder that has all three "
-                + "(a PyTorch-only folder with pytorch_model.bin must be converted to safetensors first)."
+                + "and vocab.txt; fetch all-MiniLM-L6-v2 with `make model` or give --model a folder that has all three\(pytorchOnly)."
         case .malformedFile(let path, let problem):
             return "\(path): \(problem). The file is damaged or not what its name says; download the model again "
                 + "(`rm -rf .build/models && make model`)."

@@ -41,8 +41,9 @@ public struct WordPieceTokenizer: Sendable {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw ModelError.malformedFile(path: path, problem: "is not UTF-8 text")
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        // Split on scalars: to String, "\r\n" is one Character and would not match "\n".
+        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            String(String.UnicodeScalarView(line.last == "\r" ? line.dropLast() : line[...]))
         }
         if lines.last == "" { lines.removeLast() }
         return try WordPieceTokenizer(tokens: lines, lowerCase: lowerCase, stripAccents: stripAccents, path: path)

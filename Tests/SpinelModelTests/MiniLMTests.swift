@@ -11,10 +11,7 @@ struct MiniLMTests {
     static let embedder: SentenceEmbedder? = try? SentenceEmbedder(folder: MiniLM.folder)
 
     func model() throws -> SentenceEmbedder {
-        guard MiniLM.present else {
-            Issue.record("SPINEL_REQUIRE_MODEL=1 but there is no model at \(MiniLM.folder): run `make model` (or set SPINEL_MODEL_DIR)")
-            throw MiniLM.Missing()
-        }
+        guard MiniLM.present else { throw MiniLM.Missing() }
         return try Self.embedder ?? SentenceEmbedder(folder: MiniLM.folder)
     }
 
@@ -75,7 +72,11 @@ struct MiniLMTests {
 }
 
 enum MiniLM {
-    struct Missing: Error {}
+    struct Missing: Error, CustomStringConvertible {
+        var description: String {
+            "SPINEL_REQUIRE_MODEL=1 but there is no model at \(MiniLM.folder): run `make model` (or set SPINEL_MODEL_DIR)"
+        }
+    }
 
     /// SPINEL_MODEL_DIR, else .build/models/all-MiniLM-L6-v2 in the package.
     static let folder: String = ProcessInfo.processInfo.environment["SPINEL_MODEL_DIR"]
