@@ -25,6 +25,18 @@ struct MiniLMTests {
          [101, 14477, 20961, 3468, 1060, 2100, 28753, 4160, 2595, 1002, 2260, 1012, 2753, 1006, 1037, 1009, 1038, 1007, 1027, 1039, 102]),
         ("我爱北京 天安门 and 東京", [101, 1855, 100, 1781, 1755, 1811, 1820, 100, 1998, 1879, 1755, 102]),
         ("tab\there\u{00A0}nbsp\u{200B}zero-width\u{07}bell", [101, 21628, 2182, 1050, 5910, 2361, 6290, 2080, 1011, 9381, 17327, 102]),
+        // Printed by transformers' BertTokenizer like the above (not by docs/model_reference.py):
+        // ß and the ﬁ ligature kept, İ lower-cased and stripped, full-width letters unknown;
+        // Greek and Cyrillic letter by letter; Hangul decomposed into jamo by NFD, kana whole, emoji
+        // unknown; soft hyphen and BOM (Cf) removed; whole words of 100 and 101 characters.
+        ("Straße İstanbul ﬁne Ａｂｃ１２３", [101, 2358, 27807, 9960, 1984, 2638, 100, 102]),
+        ("ΣΑΣ Ωμέγα Привет ¿qué? «quote»",
+         [101, 1173, 14608, 29733, 1179, 29728, 29723, 29721, 14608, 1194, 16856, 10325, 25529, 15290, 22919, 1094, 10861, 1029, 1077, 14686, 1090, 102]),
+        ("안녕하세요 こんにちは カタカナ 🙂 👍🏽",
+         [101, 1463, 30006, 30021, 29992, 30010, 30025, 30005, 30006, 29997, 30009, 29999, 30013, 1655, 30217, 30194, 30188, 30198, 1700, 30235, 30226, 30241, 100, 100, 102]),
+        ("x\u{AD}y\u{FEFF}z don't U.S.A. e-mail", [101, 1060, 2100, 2480, 2123, 1005, 1056, 1057, 1012, 1055, 1012, 1037, 1012, 1041, 1011, 5653, 102]),
+        (String(repeating: "ab", count: 50) + " " + String(repeating: "a", count: 101),
+         [101, 19557] + Array(repeating: 3676, count: 48) + [2497, 100, 102]),
     ]
 
     @Test func tokenIdsMatchHuggingFace() throws {
