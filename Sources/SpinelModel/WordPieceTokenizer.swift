@@ -6,7 +6,9 @@ import Foundation
 /// `do_lower_case`, `tokenize_chinese_chars` and (for uncased models) accent stripping.
 /// "Characters" below are Unicode scalars, as in Python strings.
 public struct WordPieceTokenizer: Sendable {
-    public let vocabulary: [String: Int]
+    /// Ids by the token's UTF-8 bytes: Swift's `String` equality is canonical equivalence, but a
+    /// vocabulary, like Python's dict, tells "é" from "e\u{301}".
+    let ids: [[UInt8]: Int]
     /// Token text by id (the line of vocab.txt).
     public let tokens: [String]
     public var lowerCase: Bool
@@ -16,17 +18,17 @@ public struct WordPieceTokenizer: Sendable {
 
     /// `tokens`: vocab.txt's lines in order (line n is id n). `path` is used in errors.
     public init(tokens: [String], lowerCase: Bool = true, stripAccents: Bool? = nil, path: String = "vocab.txt") throws {
-        var vocabulary: [String: Int] = [:]
+        var ids: [[UInt8]: Int] = [:]
         // Later lines win, as in Hugging Face's load_vocab.
-        for (id, token) in tokens.enumerated() { vocabulary[token] = id }
+        for (id, token) in tokens.enumerated() { ids[Array(token.utf8)] = id }
         func special(_ name: String) throws -> Int {
-            guard let id = vocabulary[name] else {
+            guard let id = ids[Array(name.utf8)] else {
                 throw ModelError.malformedFile(path: path, problem: "has no \(name) token (a BERT vocabulary has [PAD], [UNK], [CLS], [SEP])")
             }
             return id
         }
         self.tokens = tokens
-        self.vocabulary = vocabulary
+        self.ids = ids
         self.lowerCase = lowerCase
         self.stripAccents = stripAccents ?? lowerCase
         unknownID = try special("[UNK]")
@@ -52,10 +54,13 @@ public struct WordPieceTokenizer: Sendable {
     /// `[CLS]` + WordPiece ids of `text` + `[SEP]`, truncated to `maxLength` ids (the text's
     /// end is cut; `[SEP]` stays last).
     public func encode(_ text: String, maxLength: Int = .max) -> [Int] {
-        var ids = [classID] + wordPieces(text).map { vocabulary[$0] ?? unknownID }
+        var ids = [classID] + wordPieces(text).map { id(of: $0) ?? unknownID }
         if ids.count > maxLength - 1 { ids.removeLast(ids.count - max(maxLength - 1, 1)) }
         return ids + [separatorID]
     }
+
+    /// The token's line in vocab.txt, comparing Unicode scalars exactly.
+    public func id(of token: String) -> Int? { ids[Array(token.utf8)] }
 
     /// The WordPiece strings of `text`, without `[CLS]`/`[SEP]`.
     public func wordPieces(_ text: String) -> [String] {
@@ -136,7 +141,7 @@ public struct WordPieceTokenizer: Sendable {
             while start < end {
                 var piece = String(String.UnicodeScalarView(scalars[start ..< end]))
                 if start > 0 { piece = "##" + piece }
-                if vocabulary[piece] != nil { found = piece; break }
+                if id(of: piece) != nil { found = piece; break }
                 end -= 1
             }
             guard let found else { return [tokens[unknownID]] }

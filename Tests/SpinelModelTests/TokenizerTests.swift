@@ -74,6 +74,14 @@ struct TokenizerTests {
         #expect(stripping.wordPieces("The café") == ["The", "caf", "##e"])
     }
 
+    /// A cased vocabulary holding both "é" (U+00E9) and "e" + U+0301 keeps them apart, as Python's dict does.
+    @Test func canonicallyEquivalentTokensStayDistinct() throws {
+        let cased = try WordPieceTokenizer(tokens: Self.vocabulary + ["\u{E9}", "e\u{301}"], lowerCase: false)
+        #expect(cased.id(of: "\u{E9}") == Self.vocabulary.count && cased.id(of: "e\u{301}") == Self.vocabulary.count + 1)
+        // The basic tokenizer's NFC makes both spellings of the input the precomposed token.
+        #expect(cased.encode("e\u{301} \u{E9}") == [2, Self.vocabulary.count, Self.vocabulary.count, 3])
+    }
+
     @Test func vocabularyFileWithWindowsLineEnds() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-vocab-\(UUID().uuidString).txt")
         defer { try? FileManager.default.removeItem(at: url) }
