@@ -17,6 +17,12 @@ public struct BertEncoder: Sendable {
     /// The last hidden state, [tokens, hidden] row-major. `attentionMask[j] == false` hides key
     /// j from every query (padding); masked rows are still computed, as in PyTorch.
     public func hiddenStates(ids: [Int], attentionMask: [Bool]? = nil) -> [Float] {
+        layerOutputs(ids: ids, attentionMask: attentionMask).last!
+    }
+
+    /// The embeddings' LayerNorm output, then each encoder layer's output: `config.layers + 1`
+    /// matrices of [tokens, hidden] (the per-layer reference for a quantized run).
+    public func layerOutputs(ids: [Int], attentionMask: [Bool]? = nil) -> [[Float]] {
         let mask = attentionMask ?? Array(repeating: true, count: ids.count)
         precondition(mask.count == ids.count, "attention mask has \(mask.count) entries for \(ids.count) tokens")
         precondition(ids.count <= config.maxPositions, "\(ids.count) tokens exceed max_position_embeddings \(config.maxPositions)")
@@ -29,8 +35,12 @@ public struct BertEncoder: Sendable {
             }
         }
         layerNorm(&x, weights.embeddingNorm)
-        for layer in weights.layers { x = encoderLayer(x, layer, tokens: ids.count, mask: mask) }
-        return x
+        var outputs = [x]
+        for layer in weights.layers {
+            x = encoderLayer(x, layer, tokens: ids.count, mask: mask)
+            outputs.append(x)
+        }
+        return outputs
     }
 
     func encoderLayer(_ x: [Float], _ layer: EncoderLayerWeights, tokens: Int, mask: [Bool]) -> [Float] {

@@ -49,8 +49,9 @@ public struct SentenceEmbedder: Sendable {
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
     }
 
-    public func embed(_ text: String) -> Embedding {
-        let ids = tokenizer.encode(text, maxLength: maxTokens)
+    /// The text's embedding; `maxTokens` may cut it shorter than the model's limit.
+    public func embed(_ text: String, maxTokens limit: Int? = nil) -> Embedding {
+        let ids = tokenizer.encode(text, maxLength: min(limit ?? maxTokens, maxTokens))
         let states = encoder.hiddenStates(ids: ids)
         return Embedding(ids: ids, vector: Self.meanPooled(states, mask: Array(repeating: true, count: ids.count), hidden: config.hiddenSize))
     }

@@ -26,6 +26,9 @@ struct Embed: ParsableCommand {
     @Option(help: "How many leading values of each embedding to print.")
     var values = 8
 
+    @Option(help: "Cut texts to at most this many tokens, [CLS] and [SEP] included (default: the model's limit).")
+    var maxTokens: Int?
+
     @Flag(help: "Print each text's WordPiece tokens.")
     var tokens = false
 
@@ -35,6 +38,7 @@ struct Embed: ParsableCommand {
     func validate() throws {
         guard !texts.isEmpty else { throw ValidationError("give at least one text") }
         guard values >= 0 else { throw ValidationError("--values must not be negative") }
+        guard (maxTokens ?? 2) >= 2 else { throw ValidationError("--max-tokens must be at least 2 ([CLS] and [SEP])") }
     }
 
     func run() throws {
@@ -52,7 +56,7 @@ struct Embed: ParsableCommand {
         var embeddings: [[Float]] = []
         for (index, text) in texts.enumerated() {
             let began = Date()
-            let embedding = embedder.embed(text)
+            let embedding = embedder.embed(text, maxTokens: maxTokens)
             embeddings.append(embedding.vector)
             let shown = embedding.vector.prefix(values).map { String(format: "%+.6f", $0) }.joined(separator: " ")
             print("[\(index)] \(embedding.ids.count) tokens, \(Self.seconds(since: began)): \(Self.quoted(text))")

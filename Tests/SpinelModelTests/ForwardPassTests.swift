@@ -80,6 +80,23 @@ struct ForwardPassTests {
         #expect(want.map(abs).max()! > 0.5, "the states are not trivially small")
     }
 
+    /// Every layer's output against the Double model cut to that many layers.
+    @Test func layerOutputsAreTheStatesAfterEachLayer() throws {
+        let tiny = TinyBert(seed: 6, layers: 3)
+        let folder = try tiny.write()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let encoder = try SentenceEmbedder(folder: folder).encoder
+        let ids = [2, 19, 20, 7, 3]
+        let outputs = encoder.layerOutputs(ids: ids)
+        #expect(outputs.count == 4 && outputs.last! == encoder.hiddenStates(ids: ids))
+        for layers in 0 ... 3 {
+            var cut = tiny
+            cut.layers = layers
+            let want = DoubleBert(model: cut).hiddenStates(ids, mask: Array(repeating: true, count: ids.count)).flatMap { $0 }
+            #expect(zip(outputs[layers], want).allSatisfy { abs(Double($0) - $1) < 2e-5 }, "after \(layers) layers")
+        }
+    }
+
     /// Padded keys change nothing for the kept tokens when the mask hides them.
     @Test func maskedPaddingIsInvisible() throws {
         let tiny = TinyBert(seed: 4)
