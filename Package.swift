@@ -8,6 +8,8 @@ import PackageDescription
 //   SpinelAccelerator  the accelerator generator (configurations, hardware modules, harness emitters)
 //   SpinelGolden       the golden model: numerics, ISA interpreter, timing model, trace replay
 //   SpinelFuzz         random differential testing: program generator, RTL vs golden runner
+//   SpinelModel        Hugging Face BERT models: safetensors, WordPiece, float reference forward pass
+//                      (Foundation only; independent of the hardware)
 //   spinel             the command-line tool
 let package = Package(
     name: "Spinel",
@@ -26,10 +28,12 @@ let package = Package(
         .target(name: "SpinelAccelerator", dependencies: ["SpinelHDL"]),
         .target(name: "SpinelGolden", dependencies: ["SpinelAccelerator"]),
         .target(name: "SpinelFuzz", dependencies: ["SpinelAccelerator", "SpinelGolden", "SpinelSim"]),
+        // Optimized in debug builds too: the tests run MiniLM's forward pass (minutes at -Onone).
+        .target(name: "SpinelModel", swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .executableTarget(
             name: "spinel",
             dependencies: [
-                "SpinelHDL", "SpinelSim", "SpinelAccelerator", "SpinelGolden", "SpinelFuzz",
+                "SpinelHDL", "SpinelSim", "SpinelAccelerator", "SpinelGolden", "SpinelFuzz", "SpinelModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -38,6 +42,7 @@ let package = Package(
         .testTarget(name: "SpinelAcceleratorTests", dependencies: ["SpinelAccelerator", "SpinelGolden", "SpinelSim"]),
         .testTarget(name: "SpinelGoldenTests", dependencies: ["SpinelGolden", "SpinelAccelerator", "SpinelSim"]),
         .testTarget(name: "SpinelFuzzTests", dependencies: ["SpinelFuzz", "SpinelGolden", "SpinelAccelerator", "SpinelSim"]),
+        .testTarget(name: "SpinelModelTests", dependencies: ["SpinelModel"]),
         .testTarget(name: "OutputQualityTests", dependencies: ["SpinelHDL", "SpinelSim", "SpinelAccelerator"]),
     ]
 )
