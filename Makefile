@@ -4,7 +4,7 @@
 # Other targets: make deps | build | model | bench | bench-bert | bench-bert512 | fuzz | generated | clean
 
 SWIFT    ?= swift
-APT_PACKAGES := verilator libgmp-dev yosys iverilog
+APT_PACKAGES := verilator libgmp-dev yosys iverilog unzip
 SPINEL   := .build/release/spinel
 DEMO_DIR := .build/demo
 
@@ -16,7 +16,7 @@ all: build
 # exact command to run.
 deps:
 	@missing=""; \
-	for tool in verilator yosys iverilog; do \
+	for tool in verilator yosys iverilog unzip; do \
 	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; \
 	done; \
 	printf '#include <gmp.h>\n' | cc -E -x c - >/dev/null 2>&1 || missing="$$missing libgmp-dev"; \
