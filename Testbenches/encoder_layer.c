@@ -27,6 +27,10 @@
 #include "spinel_reference.h"
 #include "spinel_tiled.h"
 
+#if !SPINEL_HAS_WS
+#error "encoder_layer.c needs the weight-stationary dataflow (its matmuls run weight-stationary, through LOOP_WS): use a configuration whose dataflow is \"ws\" or \"both\""
+#endif
+
 #ifndef HAS_NORMALIZATIONS
 #error "encoder_layer.c needs a configuration with normalizations (the transformer preset)"
 #endif

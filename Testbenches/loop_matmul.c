@@ -8,6 +8,10 @@
 #include "common/testbench.h"
 #include "spinel_tiled.h"
 
+#if !SPINEL_HAS_WS
+#error "loop_matmul.c needs the weight-stationary dataflow (LOOP_WS is weight-stationary): use a configuration whose dataflow is \"ws\" or \"both\""
+#endif
+
 static int64_t reference(const elem_t *A, const elem_t *B, const void *D, int low_D, int ta, int tb, size_t M, size_t N,
                          size_t K, size_t i, size_t j) {
   int64_t sum = 0;

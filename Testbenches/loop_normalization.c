@@ -13,6 +13,10 @@
 #include "spinel_reference.h"
 #include "spinel_tiled.h"
 
+#if !SPINEL_HAS_WS
+#error "loop_normalization.c needs the weight-stationary dataflow (LOOP_WS is weight-stationary): use a configuration whose dataflow is \"ws\" or \"both\""
+#endif
+
 #ifndef HAS_NORMALIZATIONS
 #error "loop_normalization.c needs a configuration with normalizations (e.g. the transformer preset)"
 #endif

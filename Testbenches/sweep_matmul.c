@@ -129,6 +129,11 @@ int main(int argc, char **argv) {
   N = atoi(argv[2]);
   K = atoi(argv[3]);
   const int os = strcmp(argv[4], "os") == 0;
+  if (os ? !SPINEL_HAS_OS : !SPINEL_HAS_WS) {
+    fprintf(stderr, "sweep_matmul: mode %s needs the %s dataflow, which %s lacks: use a configuration that has it\n", argv[4],
+            os ? "output-stationary" : "weight-stationary", SPINEL_CONFIG_NAME);
+    return 2;
+  }
   (void)tb_fill_acc;
   if (M <= 0 || N <= 0 || K <= 0 || M % DIM || N % DIM || K % DIM || 2 * TILES_I * TILES_J * DIM > ACC_ROWS ||
       TILES_I * TILES_K * DIM > QUARTER || TILES_K * TILES_J * DIM > QUARTER) {

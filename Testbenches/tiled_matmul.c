@@ -11,6 +11,10 @@
 // Usage: tiled_matmul [M N K]   (multiples of DIM; default 128 192 64)
 #include "common/testbench.h"
 
+#if !SPINEL_HAS_WS
+#error "tiled_matmul.c needs the weight-stationary dataflow (its tiles run weight-stationary): use a configuration whose dataflow is \"ws\" or \"both\""
+#endif
+
 // Tiles (of DIM) per block: I and J by the accumulator, K by a quarter of the scratchpad.
 #define TILES_I 4
 #define TILES_J 4

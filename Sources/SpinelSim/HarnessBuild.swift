@@ -47,6 +47,30 @@ public enum HarnessBuild {
         public let cached: Bool
     }
 
+    /// A testbench that cannot run on the configuration: its sources stop the compiler with
+    /// `#error "…"` (a feature or dataflow the configuration lacks), which names the need.
+    public struct UnmetRequirement: Error, CustomStringConvertible, Sendable {
+        public var source: String
+        public var configuration: String
+        public var needs: [String]
+        public var description: String {
+            "\(source) cannot run on \(configuration): " + needs.joined(separator: "; ")
+        }
+
+        /// The `#error` messages in a compiler's output, without quotes.
+        public static func messages(inCompilerOutput output: String) -> [String] {
+            var found: [String] = []
+            for line in output.split(separator: "\n") {
+                guard let range = line.range(of: "error: #error ") else { continue }
+                var text = String(line[range.upperBound...]).trimmingCharacters(in: .whitespaces)
+                if text.hasPrefix("\""), text.hasSuffix("\""), text.count >= 2 { text = String(text.dropFirst().dropLast()) }
+                text = text.replacingOccurrences(of: "\\\"", with: "\"")
+                if !found.contains(text) { found.append(text) }
+            }
+            return found
+        }
+    }
+
     /// A testbench executable.
     public struct Executable: Sendable {
         public let path: URL
@@ -191,7 +215,17 @@ public enum HarnessBuild {
             let isC = source.pathExtension == "c"
             let compiler = isC ? "gcc" : "g++"
             let flags = (isC ? cFlags : cxxFlags) + defineFlags + includes + (isC ? [] : verilatorFlags)
-            try Tools.check(compiler, flags + ["-MD", "-MF", object + ".d", "-c", source.path, "-o", object], in: staging)
+            do {
+                try Tools.check(compiler, flags + ["-MD", "-MF", object + ".d", "-c", source.path, "-o", object], in: staging)
+            } catch let error as ToolError {
+                let needs = UnmetRequirement.messages(inCompilerOutput: error.message)
+                guard needs.isEmpty else {
+                    let configuration = harness.first { $0.name == "gemmini_params.h" }
+                        .flatMap { Self.configurationName(inParams: $0.contents) } ?? "this configuration"
+                    throw UnmetRequirement(source: source.lastPathComponent, configuration: configuration, needs: needs)
+                }
+                throw error
+            }
             objects.append(object)
             let listed = try Self.dependencies(inMakeRule: String(contentsOf: URL(fileURLWithPath: object + ".d"), encoding: .utf8))
             for path in listed {
@@ -225,6 +259,14 @@ public enum HarnessBuild {
         try Data((recorded.joined(separator: "\n") + "\n").utf8).write(to: dependencyList, options: .atomic)
         progress("harness: built \(name) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         return Executable(path: executable, model: model, cached: false)
+    }
+
+    /// `SPINEL_CONFIG_NAME` of a generated gemmini_params.h.
+    static func configurationName(inParams text: String) -> String? {
+        for line in text.split(separator: "\n") where line.hasPrefix("#define SPINEL_CONFIG_NAME ") {
+            return line.dropFirst("#define SPINEL_CONFIG_NAME ".count).trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+        }
+        return nil
     }
 
     /// The key of a build from `baseKey` and the current contents of `dependencies`; nil when

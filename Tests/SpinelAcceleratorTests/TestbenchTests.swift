@@ -26,6 +26,25 @@ struct TestbenchTests {
         try run(name, on: .small)
     }
 
+    /// Issue 11: on a configuration without the weight-stationary dataflow
+    /// (Testbenches/configs/small-os.json), matmul.c runs its OS cases and names the WS ones as
+    /// not run; the testbenches that need WS are refused before anything runs, naming the need.
+    @Test func onAnOutputStationaryOnlyConfiguration() throws {
+        let config = try Self.config("small-os")
+        let output = try run("matmul", on: config)
+        #expect(output.contains("matmul: the WS cases are not run: SpinelSmallOS has no weight-stationary dataflow"), "\(output)")
+        let inputs = try AcceleratorGeneration.simulationInputs(for: config)
+        for name in ["tiled_matmul", "loop_matmul", "loop_normalization", "encoder_layer"] {
+            let error = try #require(throws: HarnessBuild.UnmetRequirement.self) {
+                try HarnessBuild.executable(verilog: inputs.verilog, top: inputs.top, harness: inputs.harness,
+                                            sources: [Self.root().appendingPathComponent("Testbenches/\(name).c")], name: name)
+            }
+            #expect(error.description.hasPrefix("\(name).c cannot run on SpinelSmallOS: \(name).c needs the weight-stationary dataflow"),
+                    "\(error)")
+            #expect(error.description.contains(#"use a configuration whose dataflow is "ws" or "both""#), "\(error)")
+        }
+    }
+
     /// The normalizer (I-GELU, LayerNorm, Softmax) on `small` with normalizations
     /// (Testbenches/configs/small-normalizations.json).
     @Test func normalizationOnSmallWithNormalizations() throws {
