@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "SpinelAcceleratorTests", dependencies: ["SpinelAccelerator", "SpinelGolden", "SpinelSim"]),
         .testTarget(name: "SpinelGoldenTests", dependencies: ["SpinelGolden", "SpinelAccelerator", "SpinelSim"]),
         .testTarget(name: "SpinelFuzzTests", dependencies: ["SpinelFuzz", "SpinelGolden", "SpinelAccelerator", "SpinelSim"]),
-        .testTarget(name: "SpinelModelTests", dependencies: ["SpinelModel"]),
+        .testTarget(name: "SpinelModelTests", dependencies: ["SpinelModel", "SpinelSim"]),
         .testTarget(name: "OutputQualityTests", dependencies: ["SpinelHDL", "SpinelSim", "SpinelAccelerator"]),
     ]
 )

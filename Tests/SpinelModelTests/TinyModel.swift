@@ -1,17 +1,6 @@
 import Foundation
 @testable import SpinelModel
-
-/// SplitMix64: reproducible random weights for the tiny models.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import SpinelSim  // SeededGenerator: reproducible random weights for the tiny models
 
 /// A safetensors file written the way the format's specification describes it: an 8-byte
 /// little-endian header length, the JSON header (space-padded to a multiple of 8), the data.
@@ -51,7 +40,7 @@ struct TinyBert {
 
     init(seed: UInt64 = 1, layers: Int = 2) {
         self.layers = layers
-        var random = SeededGenerator(state: seed)
+        var random = SeededGenerator(seed: seed)
         func add(_ name: String, _ shape: [Int], scale: Float = 0.5, around center: Float = 0) {
             tensors.append((name, shape, (0 ..< shape.reduce(1, *)).map { _ in center + Float.random(in: -scale ... scale, using: &random) }))
         }
