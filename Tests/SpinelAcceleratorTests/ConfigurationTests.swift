@@ -1,6 +1,7 @@
 import Foundation
 import SpinelAccelerator
 import SpinelHDL
+import SpinelSim
 import Testing
 
 @Suite("Accelerator configuration")
@@ -61,6 +62,33 @@ struct ConfigurationTests {
         ("memory faster than the bus", { $0.memory.bytesPerCycle = 32 }, "memory.bytesPerCycle", "32", "bus width (16 B per cycle)"),
     ]
 
+    /// Words of the fix each broken configuration of `invalid` must suggest.
+    static let fixes = [
+        "name with a space": #"rename it, e.g. "MyAccelerator""#,
+        "zero mesh rows": "set meshRows to 1 or more",
+        "non-square array": "set meshColumns and tileColumns so that their product is 16",
+        "DIM of 1": "choose meshRows and tileRows whose product is between 2 and 256",
+        "unsigned inputs": #"write "SInt8""#,
+        "12-bit inputs": #"write "SInt8""#,
+        "weights differ from inputs": #"write "SInt8", or leave weightType out"#,
+        "accumulator too narrow": #"write "SInt32" or another whole-byte width between 16 and 64"#,
+        "spatial output too narrow": #"write "SInt20""#,
+        "three scratchpad banks": "write 4 or another power of two",
+        "accumulator rows not a multiple of DIM": "use 2 KiB or 4 KiB (the nearest sizes that split into 2 power-of-two banks",
+        "scratchpad rows not a power of two": "use 128 KiB or 256 KiB",
+        "odd bus width": "write 32, 64, 128",
+        "max bytes below one accumulator row": "write 64 or a larger multiple of 16 up to 4096",
+        "max bytes not a multiple of the bus": "write 64 or a larger multiple of 16",
+        "no requests in flight": "write a value from 1 to 64",
+        "empty load queue": "write a value from 1 to 64",
+        "huge reservation station": "write a value from 1 to 64",
+        "CTA without normalizations": #"set hasNormalizations to true, or "cta": null"#,
+        "affine LayerNorm without normalizations": "set hasNormalizations to true as well",
+        "normalizations with 64-bit accumulators": #"write "SInt32", or set hasNormalizations to false"#,
+        "zero memory latency": "write a value from 1 to 10000",
+        "memory faster than the bus": "write a value from 1 to 16, or widen dmaBusBits",
+    ]
+
     @Test(arguments: invalid.indices)
     func invalidConfigurationIsRejected(index: Int) throws {
         let (label, edit, field, value, rule) = Self.invalid[index]
@@ -74,6 +102,50 @@ struct ConfigurationTests {
             #expect(error.value == value, "\(label): \(error)")
             #expect(error.rule.contains(rule), "\(label): \(error)")
             #expect(error.description.hasPrefix("\(field) = \(value): "), "\(label): \(error)")
+            #expect(error.fix.contains(Self.fixes[label] ?? "(no fix written for this case)"), "\(label): \(error)")
+            #expect(error.description.hasSuffix("\n  fix: \(error.fix)"), "\(label): \(error)")
+        }
+    }
+
+    // MARK: The top module's name
+
+    /// Verilog-2005 and SystemVerilog keywords, typed in from IEEE 1800-2017 Annex B (not
+    /// copied from Naming.keywords), the later standards' additions among them.
+    static let keywordSample = ["module", "reg", "wire", "begin", "end", "input", "logic", "interface", "class", "bit", "int",
+                                "program", "property", "final", "unique", "checker", "global", "let", "weak", "strong", "until",
+                                "implies", "restrict", "eventually", "untyped", "unique0", "s_always", "sync_accept_on",
+                                "implements", "interconnect", "nettype", "soft"]
+
+    @Test(arguments: keywordSample)
+    func keywordNamesAreRefused(name: String) throws {
+        var config = AcceleratorConfig.small
+        config.name = name
+        let problem = try #require(config.problems().first)
+        #expect(problem.field == "name" && problem.rule.contains("keyword"), "\(problem)")
+        #expect(problem.fix.contains("\"\(name.prefix(1).uppercased() + name.dropFirst())Accelerator\""), "\(problem)")
+        config.name = name.prefix(1).uppercased() + name.dropFirst()
+        #expect(config.problems().isEmpty, "\(config.problems())")
+    }
+
+    /// Keywords Verilator 5 reads only in context (`global clocking`) and accepts as a module
+    /// name. Spinel refuses them all the same: the standard reserves them, and other tools do.
+    static let keywordsVerilatorTakesAsNames: Set = ["global"]
+
+    /// The sample is what Verilator itself reserves: each is refused as a module name, and
+    /// the capitalized spelling the fix suggests is accepted.
+    @Test func verilatorReservesTheSampleKeywords() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-keywords-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for name in Self.keywordSample + ["Module", "Weak"] {
+            let file = directory.appendingPathComponent("\(name).v")  // -Wall wants the file named after the module
+            try "module \(name)(input wire a, output wire b);\n  assign b = a;\nendmodule\n".write(to: file, atomically: true, encoding: .utf8)
+            let result = try Tools.run("verilator", ["--lint-only", "-Wall", file.path])
+            if name.first!.isUppercase {
+                #expect(result.succeeded, "\(name): \(result.output)")
+            } else if !Self.keywordsVerilatorTakesAsNames.contains(name) {
+                #expect(!result.succeeded, "\(name): Verilator accepts it as a module name")
+            }
         }
     }
 

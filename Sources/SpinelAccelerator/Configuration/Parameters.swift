@@ -1,12 +1,20 @@
 import SpinelHDL
 
-/// A configuration that cannot be built: the field, its value and the rule it breaks.
+/// A configuration that cannot be built: the field, its value, the rule it breaks and the fix.
 public struct ConfigError: Error, Hashable, CustomStringConvertible {
     public var field: String
     public var value: String
     public var rule: String
+    public var fix: String
 
-    public var description: String { "\(field) = \(value): \(rule)" }
+    public init(field: String, value: String, rule: String, fix: String) {
+        self.field = field
+        self.value = value
+        self.rule = rule
+        self.fix = fix
+    }
+
+    public var description: String { "\(field) = \(value): \(rule)\n  fix: \(fix)" }
 }
 
 /// A validated configuration with every derived value, computed once. The hardware, the C
@@ -77,82 +85,126 @@ extension AcceleratorConfig {
     /// Every rule this configuration breaks, in the order of the fields.
     public func problems() -> [ConfigError] {
         var errors: [ConfigError] = []
-        func require(_ condition: Bool, _ field: String, _ value: Any, _ rule: @autoclosure () -> String) {
-            if !condition { errors.append(ConfigError(field: field, value: "\(value)", rule: rule())) }
+        func require(_ condition: Bool, _ field: String, _ value: Any, _ rule: @autoclosure () -> String, fix: @autoclosure () -> String) {
+            if !condition { errors.append(ConfigError(field: field, value: "\(value)", rule: rule(), fix: fix())) }
         }
         func isPowerOfTwo(_ n: Int) -> Bool { n > 0 && n & (n - 1) == 0 }
+        func powerOfTwo(near n: Int) -> Int { n <= 1 ? 1 : 1 << (Int.bitWidth - (n - 1).leadingZeroBitCount) }
 
         require(Naming.isLegal(name) && !name.hasPrefix("_"), "name", "\"\(name)\"",
-                "must be a Verilog identifier (letters, digits, single underscores, starting with a letter): it names the top module")
+                "must be a Verilog identifier (letters, digits, single underscores, starting with a letter): it names the top module",
+                fix: "rename it, e.g. \"MyAccelerator\"")
+        require(!Naming.isKeyword(name), "name", "\"\(name)\"",
+                "is a Verilog or SystemVerilog keyword; the top module, its filelist and Verilator's model class are all named after it",
+                fix: "rename it, e.g. \"\(name.prefix(1).uppercased() + name.dropFirst())Accelerator\" (keywords are lower case, so a capital letter is enough)")
         for (field, value) in [("meshRows", meshRows), ("meshColumns", meshColumns), ("tileRows", tileRows), ("tileColumns", tileColumns)] {
-            require(value >= 1, field, value, "must be at least 1")
+            require(value >= 1, field, value, "must be at least 1", fix: "set \(field) to 1 or more")
         }
         let rowsDim = meshRows * tileRows, columnsDim = meshColumns * tileColumns
         require(rowsDim == columnsDim, "meshColumns", meshColumns,
-                "the array must be square: meshRows·tileRows (\(rowsDim)) must equal meshColumns·tileColumns (\(columnsDim))")
-        require((2...256).contains(rowsDim), "meshRows", meshRows, "DIM = meshRows·tileRows (\(rowsDim)) must be between 2 and 256")
+                "the array must be square: meshRows·tileRows (\(rowsDim)) must equal meshColumns·tileColumns (\(columnsDim))",
+                fix: "set meshColumns and tileColumns so that their product is \(rowsDim), or change meshRows·tileRows to \(columnsDim)")
+        require((2...256).contains(rowsDim), "meshRows", meshRows, "DIM = meshRows·tileRows (\(rowsDim)) must be between 2 and 256",
+                fix: "choose meshRows and tileRows whose product is between 2 and 256 (the columns likewise)")
         let dim = max(1, rowsDim)
 
         for (field, type) in [("inputType", inputType), ("weightType", weightType), ("accType", accType), ("spatialOutputType", spatialOutputType)] {
-            require(type.isSigned, field, type.configName, "must be a signed type (SInt…): the array computes in two's complement")
+            require(type.isSigned, field, type.configName, "must be a signed type (SInt…): the array computes in two's complement",
+                    fix: "write \"SInt\(type.width)\"")
         }
         require(inputType.width % 8 == 0 && (8...32).contains(inputType.width), "inputType", inputType.configName,
-                "must be SInt8, SInt16, SInt24 or SInt32: elements are whole bytes in memory")
+                "must be SInt8, SInt16, SInt24 or SInt32: elements are whole bytes in memory", fix: "write \"SInt8\" (Gemmini's) or another of those")
         require(weightType == inputType, "weightType", weightType.configName,
-                "must equal inputType (\(inputType.configName)): weights live in the same scratchpad rows as inputs")
+                "must equal inputType (\(inputType.configName)): weights live in the same scratchpad rows as inputs",
+                fix: "write \"\(inputType.configName)\", or leave weightType out and change both through inputType")
+        let accMinimum = (2 * inputType.width + 7) / 8 * 8
         require(accType.width % 8 == 0 && accType.width <= 64 && accType.width >= 2 * inputType.width, "accType", accType.configName,
-                "must be whole bytes, at most 64 bits and at least twice inputType (\(2 * inputType.width) bits)")
+                "must be whole bytes, at most 64 bits and at least twice inputType (\(2 * inputType.width) bits)",
+                fix: accMinimum <= 64 ? "write \"SInt\(max(accMinimum, 32))\" or another whole-byte width between \(accMinimum) and 64"
+                                      : "narrow inputType: no accumulator of at most 64 bits is twice \(inputType.configName)")
         let productSumBits = 2 * inputType.width + HWType.addressWidth(for: dim)
         require(spatialOutputType.width >= productSumBits && spatialOutputType.width <= accType.width, "spatialOutputType",
                 spatialOutputType.configName,
-                "must hold a sum of DIM (\(dim)) products of inputType values (at least \(productSumBits) bits) and be no wider than accType (\(accType.width) bits)")
+                "must hold a sum of DIM (\(dim)) products of inputType values (at least \(productSumBits) bits) and be no wider than accType (\(accType.width) bits)",
+                fix: productSumBits <= accType.width ? "write \"SInt\(productSumBits)\" (or wider, up to \"SInt\(accType.width)\")"
+                                                     : "widen accType to at least \(productSumBits) bits first")
 
         let inputBytes = max(1, inputType.width / 8), accBytes = max(1, accType.width / 8)
         let spRowBytes = dim * inputBytes, accRowBytes = dim * accBytes
-        require(spCapacityKiB >= 1, "spCapacityKiB", spCapacityKiB, "must be at least 1")
-        require(spBanks >= 1 && isPowerOfTwo(spBanks), "spBanks", spBanks, "must be a power of two")
-        require(accCapacityKiB >= 1, "accCapacityKiB", accCapacityKiB, "must be at least 1")
-        require(accBanks >= 1 && isPowerOfTwo(accBanks), "accBanks", accBanks, "must be a power of two")
+        require(spCapacityKiB >= 1, "spCapacityKiB", spCapacityKiB, "must be at least 1", fix: "give the scratchpad 1 KiB or more")
+        require(spBanks >= 1 && isPowerOfTwo(spBanks), "spBanks", spBanks, "must be a power of two",
+                fix: "write \(powerOfTwo(near: max(spBanks, 1))) or another power of two")
+        require(accCapacityKiB >= 1, "accCapacityKiB", accCapacityKiB, "must be at least 1", fix: "give the accumulator 1 KiB or more")
+        require(accBanks >= 1 && isPowerOfTwo(accBanks), "accBanks", accBanks, "must be a power of two",
+                fix: "write \(powerOfTwo(near: max(accBanks, 1))) or another power of two")
+        // The legal capacities nearest to `kib`: with DIM a power of two, a bank holds DIM·2^k
+        // rows, so the legal sizes are the whole-KiB ones among dim·rowBytes·banks·2^k bytes.
+        func capacityFix(_ kib: Int, rowBytes: Int, banks: Int, memory: String) -> String {
+            guard isPowerOfTwo(dim) else {
+                return "make DIM (\(dim)) a power of two: otherwise no \(memory) splits into power-of-two banks of whole DIM-row blocks"
+            }
+            var below: Int?, above: Int?
+            var bytes = dim * rowBytes * banks
+            while above == nil && bytes <= 1 << 40 {
+                if bytes % 1024 == 0 { if bytes / 1024 <= kib { below = bytes / 1024 } else { above = bytes / 1024 } }
+                bytes *= 2
+            }
+            let sizes = [below, above].compactMap { $0 }.map { "\($0) KiB" }
+            return "use \(sizes.joined(separator: " or ")) (the nearest sizes that split into \(banks) power-of-two banks of whole DIM-row blocks), or change \(memory == "scratchpad" ? "spBanks" : "accBanks")"
+        }
         if spCapacityKiB >= 1 && spBanks >= 1 {
             let bytes = spCapacityKiB * 1024, perBank = bytes / (spRowBytes * spBanks)
             require(bytes % (spRowBytes * spBanks) == 0 && perBank % dim == 0 && isPowerOfTwo(perBank), "spCapacityKiB", spCapacityKiB,
-                    "scratchpad rows per bank (\(bytes) / (\(spRowBytes) B per row · \(spBanks) banks) = \(perBank)) must be a whole power of two and a multiple of DIM (\(dim))")
+                    "scratchpad rows per bank (\(bytes) / (\(spRowBytes) B per row · \(spBanks) banks) = \(perBank)) must be a whole power of two and a multiple of DIM (\(dim))",
+                    fix: capacityFix(spCapacityKiB, rowBytes: spRowBytes, banks: spBanks, memory: "scratchpad"))
             require(bytes / spRowBytes <= 1 << AcceleratorParameters.rowIndexBits, "spCapacityKiB", spCapacityKiB,
-                    "at most 2^26 scratchpad rows fit the local address")
+                    "at most 2^26 scratchpad rows fit the local address", fix: "make the scratchpad at most \((1 << AcceleratorParameters.rowIndexBits) * spRowBytes / 1024) KiB")
         }
         if accCapacityKiB >= 1 && accBanks >= 1 {
             let bytes = accCapacityKiB * 1024, perBank = bytes / (accRowBytes * accBanks)
             require(bytes % (accRowBytes * accBanks) == 0 && perBank % dim == 0 && isPowerOfTwo(perBank), "accCapacityKiB", accCapacityKiB,
-                    "accumulator rows per bank (\(bytes) / (\(accRowBytes) B per row · \(accBanks) banks) = \(perBank)) must be a whole power of two and a multiple of DIM (\(dim))")
+                    "accumulator rows per bank (\(bytes) / (\(accRowBytes) B per row · \(accBanks) banks) = \(perBank)) must be a whole power of two and a multiple of DIM (\(dim))",
+                    fix: capacityFix(accCapacityKiB, rowBytes: accRowBytes, banks: accBanks, memory: "accumulator"))
             require(bytes / accRowBytes <= 1 << AcceleratorParameters.rowIndexBits, "accCapacityKiB", accCapacityKiB,
-                    "at most 2^26 accumulator rows fit the local address")
+                    "at most 2^26 accumulator rows fit the local address", fix: "make the accumulator at most \((1 << AcceleratorParameters.rowIndexBits) * accRowBytes / 1024) KiB")
         }
 
         require(isPowerOfTwo(dmaBusBits) && (32...1024).contains(dmaBusBits), "dmaBusBits", dmaBusBits,
-                "must be a power of two between 32 and 1024")
+                "must be a power of two between 32 and 1024", fix: "write 32, 64, 128 (Gemmini's), 256, 512 or 1024")
         let busBytes = max(1, dmaBusBits / 8)
+        let maxBytesFix = (max(accRowBytes, busBytes) + busBytes - 1) / busBytes * busBytes
         require(dmaMaxBytes >= accRowBytes && dmaMaxBytes <= 4096 && dmaMaxBytes % busBytes == 0, "dmaMaxBytes", dmaMaxBytes,
-                "must hold one accumulator row (\(accRowBytes) B), be at most 4096 and a multiple of the bus width (\(busBytes) B)")
-        require((1...64).contains(maxInFlightReqs), "maxInFlightReqs", maxInFlightReqs, "must be between 1 and 64")
+                "must hold one accumulator row (\(accRowBytes) B), be at most 4096 and a multiple of the bus width (\(busBytes) B)",
+                fix: maxBytesFix <= 4096 ? "write \(maxBytesFix) or a larger multiple of \(busBytes) up to 4096"
+                                         : "shrink the accumulator row (DIM · accType bytes = \(accRowBytes) B) to at most 4096 B")
+        require((1...64).contains(maxInFlightReqs), "maxInFlightReqs", maxInFlightReqs, "must be between 1 and 64",
+                fix: "write a value from 1 to 64 (Gemmini's is 16)")
         for (field, value) in [("ldQueue", ldQueue), ("exQueue", exQueue), ("stQueue", stQueue),
                                ("ldReservationEntries", ldReservationEntries), ("exReservationEntries", exReservationEntries),
                                ("stReservationEntries", stReservationEntries)] {
-            require((1...64).contains(value), field, value, "must be between 1 and 64")
+            require((1...64).contains(value), field, value, "must be between 1 and 64", fix: "write a value from 1 to 64")
         }
-        require((1...16).contains(normalizationSlots), "normalizationSlots", normalizationSlots, "must be between 1 and 16")
+        require((1...16).contains(normalizationSlots), "normalizationSlots", normalizationSlots, "must be between 1 and 16",
+                fix: "write a value from 1 to 16 (Gemmini's is 2)")
         require(!hasNormalizations || accType.width <= 32, "accType", accType.configName,
-                "must be at most 32 bits with hasNormalizations: the normalizer's sums, i-exp and I-GELU are sized for int32 accumulators (NUMERICS.md)")
+                "must be at most 32 bits with hasNormalizations: the normalizer's sums, i-exp and I-GELU are sized for int32 accumulators (NUMERICS.md)",
+                fix: "write \"SInt32\", or set hasNormalizations to false")
         require(!hasAffineLayerNorm || hasNormalizations, "hasAffineLayerNorm", "true",
-                "the affine LayerNorm extends the normalization units: set hasNormalizations = true as well")
-        require(cta == nil || hasNormalizations, "cta", "present", "the CTA units need hasNormalizations = true (they use its exponential and divider)")
+                "the affine LayerNorm extends the normalization units, so it needs hasNormalizations = true", fix: "set hasNormalizations to true as well, or hasAffineLayerNorm to false")
+        require(cta == nil || hasNormalizations, "cta", "present", "the CTA units need hasNormalizations = true (they use its exponential and divider)",
+                fix: "set hasNormalizations to true, or \"cta\": null to leave the CTA units out")
         if let cta {
-            require(isPowerOfTwo(cta.hashLength) && (4...64).contains(cta.hashLength), "cta.hashLength", cta.hashLength, "must be a power of two between 4 and 64")
-            require((dim...65536).contains(cta.maxTokens), "cta.maxTokens", cta.maxTokens, "must be between DIM (\(dim)) and 65536")
-            require((1...cta.maxTokens).contains(cta.maxClusters), "cta.maxClusters", cta.maxClusters, "must be between 1 and maxTokens (\(cta.maxTokens))")
+            require(isPowerOfTwo(cta.hashLength) && (4...64).contains(cta.hashLength), "cta.hashLength", cta.hashLength,
+                    "must be a power of two between 4 and 64", fix: "write 4, 8, 16 (the default), 32 or 64")
+            require((dim...65536).contains(cta.maxTokens), "cta.maxTokens", cta.maxTokens, "must be between DIM (\(dim)) and 65536",
+                    fix: "write a value from \(dim) to 65536")
+            require((1...cta.maxTokens).contains(cta.maxClusters), "cta.maxClusters", cta.maxClusters, "must be between 1 and maxTokens (\(cta.maxTokens))",
+                    fix: "write a value from 1 to \(max(cta.maxTokens, 1))")
         }
-        require((1...10_000).contains(memory.latencyCycles), "memory.latencyCycles", memory.latencyCycles, "must be between 1 and 10000")
+        require((1...10_000).contains(memory.latencyCycles), "memory.latencyCycles", memory.latencyCycles, "must be between 1 and 10000",
+                fix: "write a value from 1 to 10000 cycles")
         require((1...busBytes).contains(memory.bytesPerCycle), "memory.bytesPerCycle", memory.bytesPerCycle,
-                "must be between 1 and the bus width (\(busBytes) B per cycle)")
+                "must be between 1 and the bus width (\(busBytes) B per cycle)", fix: "write a value from 1 to \(busBytes), or widen dmaBusBits")
         return errors
     }
 }

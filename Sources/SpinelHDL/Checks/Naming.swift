@@ -25,7 +25,15 @@ public enum Naming {
         "randcase", "randsequence", "ref", "return", "sequence", "shortint", "shortreal", "solve", "static", "string",
         "struct", "super", "tagged", "this", "throughout", "timeprecision", "timeunit", "type", "typedef", "union",
         "unique", "var", "virtual", "void", "wait_order", "wildcard", "with", "within",
+        // SystemVerilog 1800-2009 and 1800-2012 (Verilator reserves them: its default language is the newest)
+        "accept_on", "checker", "endchecker", "eventually", "global", "implies", "let", "nexttime", "reject_on",
+        "restrict", "s_always", "s_eventually", "s_nexttime", "s_until", "s_until_with", "strong", "sync_accept_on",
+        "sync_reject_on", "unique0", "until", "until_with", "untyped", "weak",
+        "implements", "interconnect", "nettype", "soft",
     ]
+
+    /// Whether `name` is reserved by Verilog-2005 or SystemVerilog (up to 1800-2017).
+    public static func isKeyword(_ name: String) -> Bool { keywords.contains(name) }
 
     /// Names the emitter declares itself in modules with state.
     public static let clock = "clock"
