@@ -172,12 +172,12 @@ struct ConfigurationTests {
     }
 
     @Test(arguments: [
-        (#"{"name": "X", "meshRow": 4}"#, "unknown configuration field 'meshRow'"),
-        (#"{"name": "X", "meshRows": "four"}"#, "field 'meshRows' has the wrong kind of value"),
+        (#"{"name": "X", "meshRow": 4}"#, "field 'meshRow': unknown field of the configuration\n  fix: did you mean 'meshRows'?"),
+        (#"{"name": "X", "meshRows": "four"}"#, "field 'meshRows': must be a whole number, found the string \"four\""),
         (#"{"name": "X", "inputType": "Int8"}"#, "'Int8' is not a number type"),
-        (#"{"base": "huge"}"#, "base = huge: must be one of default, transformer, small, cta"),
+        (#"{"base": "huge"}"#, "field 'base': must name a preset (default, transformer, small, cta)"),
         (#"[1, 2]"#, "must be a JSON object"),
-        (#"{"name": "X""#, "not valid JSON"),
+        (#"{"name": "X""#, "configuration line 1, column 13: not valid JSON"),
     ])
     func malformedJSONIsExplained(json: String, message: String) {
         do {

@@ -11,7 +11,7 @@ public enum Dataflow: String, Codable, Hashable, Sendable, CaseIterable {
 }
 
 /// How a scale factor is applied (mvin scale, accumulator scale).
-public enum ScaleKind: String, Codable, Hashable, Sendable {
+public enum ScaleKind: String, Codable, Hashable, Sendable, CaseIterable {
     /// An IEEE-754 binary32 multiply with round-to-nearest-even and saturation (NUMERICS.md).
     case fp32
     /// No scaling hardware: only the identity scale 1.0 is accepted.
@@ -49,7 +49,7 @@ public struct CTAConfig: Codable, Hashable, Sendable {
 
 /// Every parameter of one accelerator (ARCHITECTURE.md section 2). Build one from a preset
 /// or JSON, then call `parameters()` to validate it and compute the derived values.
-public struct AcceleratorConfig: Codable, Hashable, Sendable {
+public struct AcceleratorConfig: Encodable, Hashable, Sendable {
     /// Names the top module and the output directory.
     public var name: String
     public var meshRows = 16

@@ -1,10 +1,33 @@
 import Foundation
 import SpinelHDL
 
-/// A configuration file that cannot be read: the message names the field and the fix.
-public struct ConfigFileError: Error, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
+/// A configuration file that cannot be used: where (file, line, column), which field, the
+/// rule it breaks and the fix.
+public struct ConfigFileError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The file as the user named it; nil for JSON that did not come from a file.
+    public var file: String?
+    /// Where the problem is; nil when it is not in the file (a field taken from the base preset).
+    public var position: TextPosition?
+    /// The full path of the field, such as `memory.latencyCycles`; nil for the file as a whole.
+    public var field: String?
+    public var problem: String
+    public var fix: String
+
+    public init(file: String? = nil, position: TextPosition? = nil, field: String? = nil, problem: String, fix: String) {
+        self.file = file
+        self.position = position
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+    }
+
+    /// `my.json:3:18: field 'memory.latencyCycles': must be a whole number, found the number 2.5`
+    /// and, on the next line, the fix.
+    public var description: String {
+        var place = file ?? "configuration"
+        if let position { place += file == nil ? " \(position)" : ":\(position.line):\(position.column)" }
+        return "\(place): " + (field.map { "field '\($0)': " } ?? "") + problem + "\n  fix: " + fix
+    }
 }
 
 extension AcceleratorConfig {
@@ -18,37 +41,14 @@ extension AcceleratorConfig {
         case mvinScale, accScale, hasNormalizations, normalizationSlots, hasAffineLayerNorm, cta, memory
     }
 
-    /// Reads a configuration from JSON. Missing fields take the value of `base` (the
-    /// `default` preset unless the file says `"base": "small"` or another preset); unknown
-    /// fields are an error, so a misspelt parameter is never silently ignored.
-    public static func fromJSON(_ data: Data) throws -> AcceleratorConfig {
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: data)
-        } catch {
-            throw ConfigFileError(message: "the configuration is not valid JSON (\(error.localizedDescription)); fix the syntax and retry")
-        }
-        guard let fields = object as? [String: Any] else {
-            throw ConfigFileError(message: "the configuration must be a JSON object of parameters, e.g. {\"name\": \"Mine\", \"meshRows\": 8}")
-        }
-        let known = Set(Key.allCases.map(\.rawValue) + ["base"])
-        if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
-            throw ConfigFileError(message: "unknown configuration field '\(unknown)'; the fields are: \(Key.allCases.map(\.rawValue).joined(separator: ", ")), base")
-        }
-        var base = AcceleratorConfig.default
-        if let baseName = fields["base"] {
-            guard let text = baseName as? String, let preset = Preset(rawValue: text) else {
-                throw ConfigFileError(message: "base = \(baseName): must be one of \(Preset.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            base = .preset(preset)
-        }
-        do {
-            let decoder = JSONDecoder()
-            decoder.userInfo[baseKey] = base
-            return try decoder.decode(AcceleratorConfig.self, from: data)
-        } catch let error as DecodingError {
-            throw ConfigFileError(message: Self.explain(error))
-        }
+    /// Reads a configuration from JSON (docs/CONFIGURATION.md). Fields the text leaves out take
+    /// the value of the base preset (`default` unless it says `"base": "small"` or another), and
+    /// a nested object (`memory`, `cta`) changes only the fields it names. Unknown fields,
+    /// repeated keys, `null` (except `"cta": null`, no CTA units) and numbers that are not whole
+    /// are errors that name the file, the line and column, the field and the fix. The result is
+    /// not validated: `parameters()` does that (or `load(path:)`, which also places the error).
+    public static func fromJSON(_ data: Data, file: String? = nil) throws(ConfigFileError) -> AcceleratorConfig {
+        try ConfigDocument(data: data, file: file).config
     }
 
     /// Pretty, key-sorted JSON: the same configuration always gives the same bytes.
@@ -57,72 +57,6 @@ extension AcceleratorConfig {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         // Encoding plain values into JSON cannot fail.
         return try! encoder.encode(self) + Data("\n".utf8)
-    }
-
-    static let baseKey = CodingUserInfoKey(rawValue: "spinel.base")!
-
-    static func explain(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            context.codingPath.map(\.stringValue).joined(separator: ".")
-        }
-        switch error {
-        case .typeMismatch(let type, let context):
-            return "field '\(path(context))' has the wrong kind of value: expected \(type) (\(context.debugDescription))"
-        case .valueNotFound(_, let context):
-            return "field '\(path(context))' is null; give it a value or leave it out to take the base preset's"
-        case .keyNotFound(let key, let context):
-            return "field '\(path(context)).\(key.stringValue)' is missing"
-        case .dataCorrupted(let context):
-            return "field '\(path(context))': \(context.debugDescription)"
-        @unknown default:
-            return "the configuration could not be read: \(error)"
-        }
-    }
-
-    public init(from decoder: Decoder) throws {
-        let base = decoder.userInfo[Self.baseKey] as? AcceleratorConfig ?? .default
-        let c = try decoder.container(keyedBy: Key.self)
-        func value<T: Decodable>(_ key: Key, _ fallback: T) throws -> T {
-            try c.decodeIfPresent(T.self, forKey: key) ?? fallback
-        }
-        func type(_ key: Key, _ fallback: HWType) throws -> HWType {
-            guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return fallback }
-            guard let parsed = HWType(configName: text) else {
-                throw DecodingError.dataCorruptedError(forKey: key, in: c,
-                    debugDescription: "'\(text)' is not a number type; write SInt8, SInt32, UInt16 or similar")
-            }
-            return parsed
-        }
-        self.init(name: try value(.name, base.name))
-        meshRows = try value(.meshRows, base.meshRows)
-        meshColumns = try value(.meshColumns, base.meshColumns)
-        tileRows = try value(.tileRows, base.tileRows)
-        tileColumns = try value(.tileColumns, base.tileColumns)
-        dataflow = try value(.dataflow, base.dataflow)
-        inputType = try type(.inputType, base.inputType)
-        weightType = try type(.weightType, base.weightType)
-        accType = try type(.accType, base.accType)
-        spatialOutputType = try type(.spatialOutputType, base.spatialOutputType)
-        spCapacityKiB = try value(.spCapacityKiB, base.spCapacityKiB)
-        spBanks = try value(.spBanks, base.spBanks)
-        accCapacityKiB = try value(.accCapacityKiB, base.accCapacityKiB)
-        accBanks = try value(.accBanks, base.accBanks)
-        dmaBusBits = try value(.dmaBusBits, base.dmaBusBits)
-        dmaMaxBytes = try value(.dmaMaxBytes, base.dmaMaxBytes)
-        maxInFlightReqs = try value(.maxInFlightReqs, base.maxInFlightReqs)
-        ldQueue = try value(.ldQueue, base.ldQueue)
-        exQueue = try value(.exQueue, base.exQueue)
-        stQueue = try value(.stQueue, base.stQueue)
-        ldReservationEntries = try value(.ldReservationEntries, base.ldReservationEntries)
-        exReservationEntries = try value(.exReservationEntries, base.exReservationEntries)
-        stReservationEntries = try value(.stReservationEntries, base.stReservationEntries)
-        mvinScale = try value(.mvinScale, base.mvinScale)
-        accScale = try value(.accScale, base.accScale)
-        hasNormalizations = try value(.hasNormalizations, base.hasNormalizations)
-        normalizationSlots = try value(.normalizationSlots, base.normalizationSlots)
-        hasAffineLayerNorm = try value(.hasAffineLayerNorm, base.hasAffineLayerNorm)
-        cta = c.contains(.cta) ? try c.decodeIfPresent(CTAConfig.self, forKey: .cta) : base.cta
-        memory = try value(.memory, base.memory)
     }
 
     public func encode(to encoder: Encoder) throws {

@@ -1,0 +1,262 @@
+import Foundation
+import SpinelHDL
+
+/// A configuration read from JSON, with the place of every field the text gave, so that a
+/// rule broken later (`problems()`) can still be reported at its line.
+struct ConfigDocument {
+    var config: AcceleratorConfig
+    /// The base preset the fields the text leaves out come from.
+    var base: AcceleratorConfig.Preset = .default
+    /// Where each field's key is, by full path (`memory.latencyCycles`).
+    var positions: [String: TextPosition] = [:]
+    let file: String?
+
+    init(data: Data, file: String?) throws(ConfigFileError) {
+        self.file = file
+        config = .default
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigFileError(file: file, problem: "is not UTF-8 text", fix: "save the configuration as UTF-8 JSON")
+        }
+        let root: JSONNode
+        do {
+            root = try JSONScanner.parse(text)
+        } catch {
+            throw ConfigFileError(file: file, position: error.position, problem: "not valid JSON: \(error.message)",
+                                  fix: "correct the JSON at that place (docs/CONFIGURATION.md has an example)")
+        }
+        guard case .object = root.value else {
+            throw ConfigFileError(file: file, position: root.position,
+                                  problem: "the configuration must be a JSON object of parameters, found \(root.kindDescription)",
+                                  fix: #"write an object such as {"base": "small", "name": "Mine", "meshRows": 8}"#)
+        }
+        let members = try self.members(of: root, path: nil, fields: AcceleratorConfig.Key.allCases.map(\.rawValue) + ["base"])
+        if let member = members.first(where: { $0.key == "base" }) {
+            let presets = AcceleratorConfig.Preset.allCases.map(\.rawValue)
+            guard case .string(let name) = member.value.value, let preset = AcceleratorConfig.Preset(rawValue: name) else {
+                throw fail(member.value, "base", "must name a preset (\(presets.joined(separator: ", "))), found \(member.value.kindDescription)",
+                           fix: "write one of " + presets.map { "\"\($0)\"" }.joined(separator: ", ") + ", or leave base out to start from \"default\"")
+            }
+            base = preset
+        }
+        config = .preset(base)
+        for member in members where member.key != "base" {
+            // Every key of `members` is a field: `members(of:)` refused the others.
+            try apply(AcceleratorConfig.Key(rawValue: member.key)!, member.value)
+        }
+    }
+
+    private func fail(_ node: JSONNode, _ field: String, _ problem: String, fix: String) -> ConfigFileError {
+        ConfigFileError(file: file, position: node.position, field: field, problem: problem, fix: fix)
+    }
+
+    /// The members of an object, each key known and given once; records their places.
+    private mutating func members(of node: JSONNode, path: String?, fields: [String]) throws(ConfigFileError) -> [JSONNode.Member] {
+        guard case .object(let members) = node.value else {
+            throw fail(node, path ?? "", "must be an object, found \(node.kindDescription)",
+                       fix: "write an object of its fields (\(fields.joined(separator: ", "))), or leave the field out")
+        }
+        var seen: [String: TextPosition] = [:]
+        for member in members {
+            let field = path.map { "\($0).\(member.key)" } ?? member.key
+            if let first = seen[member.key] {
+                throw ConfigFileError(file: file, position: member.keyPosition, field: field,
+                                      problem: "is given twice (first at \(first)); JSON readers disagree on which one counts",
+                                      fix: "keep one of the two")
+            }
+            seen[member.key] = member.keyPosition
+            guard fields.contains(member.key) else {
+                let guess = Self.closest(to: member.key, in: fields).map { "did you mean '\($0)'? " } ?? ""
+                throw ConfigFileError(file: file, position: member.keyPosition, field: field,
+                                      problem: "unknown field" + (path.map { " of \($0)" } ?? " of the configuration"),
+                                      fix: guess + "the fields\(path.map { " of \($0)" } ?? "") are: \(fields.joined(separator: ", "))")
+            }
+            positions[field] = member.keyPosition
+        }
+        return members
+    }
+
+    /// The field whose name is nearest to a misspelling (at most a third of its letters off).
+    static func closest(to word: String, in fields: [String]) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var row = Array(0...b.count)
+            for i in a.indices {
+                var previous = row[0]
+                row[0] = i + 1
+                for j in b.indices.map({ $0 + 1 }) {
+                    let current = row[j]
+                    row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i] == b[j - 1] ? 0 : 1))
+                    previous = current
+                }
+            }
+            return row[b.count]
+        }
+        let lowered = Array(word.lowercased())
+        let scored = fields.map { ($0, distance(lowered, Array($0.lowercased()))) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(1, word.count / 3) else { return nil }
+        return best.0
+    }
+
+    private mutating func apply(_ key: AcceleratorConfig.Key, _ node: JSONNode) throws(ConfigFileError) {
+        let field = key.rawValue
+        if case .null = node.value {
+            if key == .cta { config.cta = nil; return }
+            throw fail(node, field, "is null; null is not a value for any field but cta",
+                       fix: "give a value, or leave the field out to take the base preset's (\(base.rawValue))")
+        }
+        switch key {
+        case .name: config.name = try string(node, field)
+        case .meshRows: config.meshRows = try integer(node, field, example: config.meshRows)
+        case .meshColumns: config.meshColumns = try integer(node, field, example: config.meshColumns)
+        case .tileRows: config.tileRows = try integer(node, field, example: config.tileRows)
+        case .tileColumns: config.tileColumns = try integer(node, field, example: config.tileColumns)
+        case .dataflow: config.dataflow = try choice(node, field)
+        case .inputType: config.inputType = try type(node, field)
+        case .weightType: config.weightType = try type(node, field)
+        case .accType: config.accType = try type(node, field)
+        case .spatialOutputType: config.spatialOutputType = try type(node, field)
+        case .spCapacityKiB: config.spCapacityKiB = try integer(node, field, example: config.spCapacityKiB)
+        case .spBanks: config.spBanks = try integer(node, field, example: config.spBanks)
+        case .accCapacityKiB: config.accCapacityKiB = try integer(node, field, example: config.accCapacityKiB)
+        case .accBanks: config.accBanks = try integer(node, field, example: config.accBanks)
+        case .dmaBusBits: config.dmaBusBits = try integer(node, field, example: config.dmaBusBits)
+        case .dmaMaxBytes: config.dmaMaxBytes = try integer(node, field, example: config.dmaMaxBytes)
+        case .maxInFlightReqs: config.maxInFlightReqs = try integer(node, field, example: config.maxInFlightReqs)
+        case .ldQueue: config.ldQueue = try integer(node, field, example: config.ldQueue)
+        case .exQueue: config.exQueue = try integer(node, field, example: config.exQueue)
+        case .stQueue: config.stQueue = try integer(node, field, example: config.stQueue)
+        case .ldReservationEntries: config.ldReservationEntries = try integer(node, field, example: config.ldReservationEntries)
+        case .exReservationEntries: config.exReservationEntries = try integer(node, field, example: config.exReservationEntries)
+        case .stReservationEntries: config.stReservationEntries = try integer(node, field, example: config.stReservationEntries)
+        case .mvinScale: config.mvinScale = try choice(node, field)
+        case .accScale: config.accScale = try choice(node, field)
+        case .hasNormalizations: config.hasNormalizations = try bool(node, field)
+        case .normalizationSlots: config.normalizationSlots = try integer(node, field, example: config.normalizationSlots)
+        case .hasAffineLayerNorm: config.hasAffineLayerNorm = try bool(node, field)
+        case .cta:
+            // An object turns the CTA units on; the fields it leaves out keep the base's CTA
+            // sizes, or CTAConfig's defaults when the base has no CTA units.
+            var cta = config.cta ?? CTAConfig()
+            for member in try members(of: node, path: field, fields: ["hashLength", "maxTokens", "maxClusters"]) {
+                let path = "\(field).\(member.key)"
+                switch member.key {
+                case "hashLength": cta.hashLength = try integer(member.value, path, example: cta.hashLength)
+                case "maxTokens": cta.maxTokens = try integer(member.value, path, example: cta.maxTokens)
+                default: cta.maxClusters = try integer(member.value, path, example: cta.maxClusters)
+                }
+            }
+            config.cta = cta
+        case .memory:
+            for member in try members(of: node, path: field, fields: ["latencyCycles", "bytesPerCycle"]) {
+                let path = "\(field).\(member.key)"
+                switch member.key {
+                case "latencyCycles": config.memory.latencyCycles = try integer(member.value, path, example: config.memory.latencyCycles)
+                default: config.memory.bytesPerCycle = try integer(member.value, path, example: config.memory.bytesPerCycle)
+                }
+            }
+        }
+    }
+
+    private func integer(_ node: JSONNode, _ field: String, example: Int) throws(ConfigFileError) -> Int {
+        switch node.value {
+        case .number(let text):
+            guard !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) else {
+                throw fail(node, field, "must be a whole number, found \(text)",
+                           fix: "write the number with digits only, no decimal point or exponent (e.g. \(example))")
+            }
+            guard let value = Int(text) else {
+                throw fail(node, field, "\(text) does not fit a 64-bit integer",
+                           fix: "write a value in the field's range (docs/CONFIGURATION.md; the base preset has \(example))")
+            }
+            return value
+        case .string(let text) where Int(text) != nil:
+            throw fail(node, field, "must be a number, found \(node.kindDescription)", fix: "write it without quotes: \(text)")
+        default:
+            throw fail(node, field, "must be a whole number, found \(node.kindDescription)", fix: "write a number such as \(example)")
+        }
+    }
+
+    private func bool(_ node: JSONNode, _ field: String) throws(ConfigFileError) -> Bool {
+        guard case .bool(let flag) = node.value else {
+            throw fail(node, field, "must be true or false, found \(node.kindDescription)", fix: "write true or false, without quotes")
+        }
+        return flag
+    }
+
+    private func string(_ node: JSONNode, _ field: String) throws(ConfigFileError) -> String {
+        guard case .string(let text) = node.value else {
+            throw fail(node, field, "must be a string, found \(node.kindDescription)", fix: #"write it in double quotes, e.g. "Mine""#)
+        }
+        return text
+    }
+
+    private func choice<T: RawRepresentable & CaseIterable>(_ node: JSONNode, _ field: String) throws(ConfigFileError) -> T
+    where T.RawValue == String {
+        let names = T.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+        guard case .string(let text) = node.value, let value = T(rawValue: text) else {
+            throw fail(node, field, "must be one of \(names), found \(node.kindDescription)", fix: "write one of \(names)")
+        }
+        return value
+    }
+
+    private func type(_ node: JSONNode, _ field: String) throws(ConfigFileError) -> HWType {
+        guard case .string(let text) = node.value else {
+            throw fail(node, field, "must be a number type in quotes, found \(node.kindDescription)", fix: #"write "SInt8", "SInt32" or similar"#)
+        }
+        guard let type = HWType(configName: text) else {
+            throw fail(node, field, "'\(text)' is not a number type", fix: "write SInt8, SInt32, UInt16 or similar (S or U, Int, the width in bits)")
+        }
+        return type
+    }
+}
+
+extension ConfigDocument {
+    /// A broken rule, at the line of the field that breaks it (or naming the base preset the
+    /// value came from).
+    func located(_ error: ConfigError) -> ConfigFileError {
+        let position = positions[error.field]
+        return ConfigFileError(file: file, position: position, field: error.field,
+                               problem: "\(error.value) breaks the rule: \(error.rule)"
+                                   + (position == nil ? " (the value comes from the base preset \"\(base.rawValue)\")" : ""),
+                               fix: error.fix)
+    }
+}
+
+extension AcceleratorConfig {
+    /// Reads and checks the configuration file at `path`: a missing or unreadable file, bad
+    /// JSON and a broken rule (`problems()`) are all reported with the file, the line, the
+    /// field and the fix.
+    public static func load(path: String) throws -> AcceleratorConfig {
+        let document = try ConfigDocument(data: try UserFiles.read(path, role: "configuration file"), file: path)
+        if let problem = document.config.problems().first { throw document.located(problem) }
+        return document.config
+    }
+
+    /// The accelerator a command's `--preset` and `--config` choose, or `fallback` when neither
+    /// is given. Both at once is refused: which one should win is not obvious.
+    public static func chosen(preset: Preset?, configFile: String?, fallback: Preset?) throws -> AcceleratorConfig? {
+        try checkChoice(preset: preset, configFile: configFile)
+        if let configFile { return try load(path: configFile) }
+        return (preset ?? fallback).map(AcceleratorConfig.preset)
+    }
+
+    /// Refuses `--preset` together with `--config`.
+    public static func checkChoice(preset: Preset?, configFile: String?) throws(ConfigChoiceError) {
+        if let preset, let configFile { throw ConfigChoiceError(preset: preset, configFile: configFile) }
+    }
+}
+
+/// `--preset` and `--config` given together.
+public struct ConfigChoiceError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var preset: AcceleratorConfig.Preset
+    public var configFile: String
+
+    public init(preset: AcceleratorConfig.Preset, configFile: String) {
+        self.preset = preset
+        self.configFile = configFile
+    }
+
+    public var description: String {
+        "give --preset or --config, not both (got --preset \(preset.rawValue) and --config \(configFile)); "
+            + "to start a file from a preset, write \"base\": \"\(preset.rawValue)\" in \(configFile) and give only --config"
+    }
+}
