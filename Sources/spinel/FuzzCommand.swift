@@ -23,8 +23,8 @@ struct Fuzz: ParsableCommand {
             """
     )
 
-    @Option(help: "An accelerator preset.")
-    var preset: AcceleratorConfig.Preset = .small
+    @Option(help: "An accelerator preset (default: small).")
+    var preset: AcceleratorConfig.Preset?
 
     @Option(help: "An accelerator configuration file (JSON), instead of --preset.")
     var config: String?
@@ -60,15 +60,15 @@ struct Fuzz: ParsableCommand {
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
         guard commands >= 1 else { throw ValidationError("--commands must be at least 1") }
         guard randomResets >= 0, icarus >= 0 else { throw ValidationError("--random-resets and --icarus cannot be negative") }
+        try AcceleratorChoice.validate(preset: preset, config: config)
     }
 
     func run() throws {
-        let accelerator = try config.map { try AcceleratorConfig.fromJSON(Data(contentsOf: URL(fileURLWithPath: $0))) } ?? .preset(preset)
+        let accelerator = try AcceleratorConfig.chosen(preset: preset, configFile: config, fallback: .small)!
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let source = runner.map { URL(fileURLWithPath: $0) } ?? DifferentialRunner.defaultRunnerSource(in: cwd)
-        guard FileManager.default.fileExists(atPath: source.path) else {
-            throw ValidationError("no program runner at \(source.path) (give --runner PATH)")
-        }
+        try UserFiles.checkReadable(source.path, role: "program runner")
+        try UserFiles.checkDirectoryCanBeWritten(out, option: "--out")
         print("spinel fuzz: \(accelerator.name), seeds \(firstSeed)…\(firstSeed + UInt64(seeds) - 1), \(commands) random commands each, "
               + "\(randomResets) random-reset run(s), \(icarus) under Icarus")
         let differential = try DifferentialRunner(config: accelerator, runnerSource: source)
@@ -122,7 +122,7 @@ struct Fuzz: ParsableCommand {
         print("spinel fuzz: \(seeds - failed.count) of \(seeds) seeds passed; \(totalCommands) commands, \(totalRuns) Verilator runs, "
               + "\(icarusRuns) Icarus runs, \(totalCycles) cycles (zero-reset runs), \(String(format: "%.1f", seconds)) s")
         if !failed.isEmpty {
-            print("failing seeds: \(failed.map { String($0.seed) }.joined(separator: " ")) (rerun one: spinel fuzz --preset \(preset.rawValue) --first-seed SEED --seeds 1 --keep)")
+            print("failing seeds: \(failed.map { String($0.seed) }.joined(separator: " ")) (rerun one: spinel fuzz \(config.map { "--config \($0)" } ?? "--preset \((preset ?? .small).rawValue)") --first-seed SEED --seeds 1 --keep)")
             throw ExitCode(1)
         }
     }

@@ -68,24 +68,20 @@ struct Generate: ParsableCommand {
     var locators = false
 
     func validate() throws {
-        guard preset == nil || config == nil else { throw ValidationError("give --preset or --config, not both") }
+        try AcceleratorChoice.validate(preset: preset, config: config)
     }
 
     func run() throws {
-        var accelerator: AcceleratorConfig?
-        if let preset {
-            accelerator = .preset(preset)
-        } else if let config {
-            let data = try Data(contentsOf: URL(fileURLWithPath: config))
-            accelerator = try AcceleratorConfig.fromJSON(data)
-        }
+        let accelerator = try AcceleratorConfig.chosen(preset: preset, configFile: config, fallback: nil)
         let files: [GeneratedFile]
         if let accelerator {
             files = try AcceleratorGeneration.files(for: accelerator)
         } else {
             files = try design.files(rows: shape.rows, columns: shape.columns, locators: locators)
         }
-        try GeneratedOutput.replace(directory: URL(fileURLWithPath: out), with: files, force: force)
+        try explainingFileErrors(writing: out, option: "--out") {
+            try GeneratedOutput.replace(directory: URL(fileURLWithPath: out), with: files, force: force)
+        }
         print("generated \(accelerator?.name ?? design.rawValue): \(files.count) files in \(out)")
     }
 }
@@ -177,7 +173,7 @@ struct Bench: ParsableCommand {
                 throw ValidationError("--modes: ws and/or os, separated by commas")
             }
             guard bytesPerCycle > 0 else { throw ValidationError("--bytes-per-cycle must be positive") }
-            guard FileManager.default.fileExists(atPath: testbench) else { throw ValidationError("no testbench at \(testbench)") }
+            do { try UserFiles.checkReadable(testbench, role: "testbench") } catch { throw ValidationError(error.description) }
         }
     }
 
@@ -236,8 +232,8 @@ struct Sim: ParsableCommand {
             """
     )
 
-    @Option(help: "An accelerator preset.")
-    var preset: AcceleratorConfig.Preset = .small
+    @Option(help: "An accelerator preset (default: small).")
+    var preset: AcceleratorConfig.Preset?
 
     @Option(help: "An accelerator configuration file (JSON), instead of --preset.")
     var config: String?
@@ -251,13 +247,16 @@ struct Sim: ParsableCommand {
     @Argument(parsing: .postTerminator, help: "Arguments for the testbench.")
     var arguments: [String] = []
 
+    func validate() throws {
+        try AcceleratorChoice.validate(preset: preset, config: config)
+    }
+
     func run() throws {
-        let accelerator = try config.map { try AcceleratorConfig.fromJSON(Data(contentsOf: URL(fileURLWithPath: $0))) } ?? .preset(preset)
+        let accelerator = try AcceleratorConfig.chosen(preset: preset, configFile: config, fallback: .small)!
+        try UserFiles.checkReadable(testbench, role: "testbench")
+        if let trace { try UserFiles.checkFileCanBeWritten(trace, option: "--trace") }
         let inputs = try AcceleratorGeneration.simulationInputs(for: accelerator)
         let source = URL(fileURLWithPath: testbench)
-        guard FileManager.default.fileExists(atPath: source.path) else {
-            throw ValidationError("no testbench at \(testbench)")
-        }
         print("spinel sim: \(accelerator.name), \(source.lastPathComponent) (building the model and the testbench if not cached)")
         let name = source.deletingPathExtension().lastPathComponent.replacingOccurrences(of: "-", with: "_")
         let executable = try HarnessBuild.executable(verilog: inputs.verilog, top: inputs.top, harness: inputs.harness,

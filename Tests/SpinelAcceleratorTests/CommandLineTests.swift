@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+/// The `spinel` executable's messages for wrong paths and option mixes (issue 11): each run
+/// fails before any generation and says what, where and the fix.
+@Suite("spinel command line: usage and file errors")
+struct CommandLineTests {
+    /// `spinel`, built next to the test bundle by `swift build --build-tests` or `swift test`
+    /// (SPINEL_EXECUTABLE=PATH runs these tests against another build).
+    static var executable: URL {
+        if let path = ProcessInfo.processInfo.environment["SPINEL_EXECUTABLE"] { return URL(fileURLWithPath: path) }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("spinel")
+    }
+
+    static func spinel(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: executable.path,
+                                                         NSLocalizedDescriptionKey: "no spinel at \(executable.path); run swift build first"])
+        }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    static func scratch(_ name: String) throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-cli-\(name)-\(getpid())")
+        try? FileManager.default.removeItem(at: directory)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    /// `sim` and `fuzz` refuse --preset with --config as `generate` does, with the same words.
+    @Test(arguments: [
+        ["generate", "--preset", "small", "--config", "mine.json", "--out", "out"],
+        ["sim", "--preset", "small", "--config", "mine.json", "--testbench", "t.c"],
+        ["fuzz", "--preset", "small", "--config", "mine.json", "--seeds", "1"],
+    ])
+    func presetWithConfigIsAUsageError(arguments: [String]) throws {
+        let directory = try Self.scratch("choice-\(arguments[0])")  // the cases run in parallel
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try #"{"base": "small", "name": "Mine"}"#.write(to: directory.appendingPathComponent("mine.json"), atomically: true, encoding: .utf8)
+        let (status, output) = try Self.spinel(arguments, in: directory)
+        #expect(status == 64, "\(output)")  // ArgumentParser's usage-error status
+        #expect(output.contains("give --preset or --config, not both (got --preset small and --config mine.json)"), "\(output)")
+        #expect(output.contains(#"write "base": "small" in mine.json"#), "\(output)")
+    }
+
+    @Test func fileProblemsNameThePathAndTheFix() throws {
+        let directory = try Self.scratch("files")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "x".write(to: directory.appendingPathComponent("plain"), atomically: true, encoding: .utf8)
+        try "{\n  \"base\": \"small\",\n  \"name\": \"module\"\n}\n".write(to: directory.appendingPathComponent("keyword.json"),
+                                                                         atomically: true, encoding: .utf8)
+        let cases: [([String], String)] = [
+            (["generate", "--config", "missing.json", "--out", "out"],
+             "missing.json: no configuration file there (looked for \(directory.path)/missing.json)\n  fix: check the path"),
+            (["generate", "--config", ".", "--out", "out"], ".: is a directory, not a configuration file"),
+            (["fuzz", "--runner", "plain", "--out", "plain/sub", "--seeds", "1"],
+             "plain/sub: cannot create the directory: \(directory.path)/plain is a file, not a directory\n  fix: choose an --out path"),
+            (["fuzz", "--runner", "plain", "--out", "plain", "--seeds", "1"], "plain: --out names an existing file; it must name a directory"),
+            (["generate", "--config", "keyword.json", "--out", "out"],
+             "keyword.json:3:3: field 'name': \"module\" breaks the rule: is a Verilog or SystemVerilog keyword"),
+            (["sim", "--preset", "small", "--testbench", "nowhere.c"], "nowhere.c: no testbench there"),
+            (["sim", "--config", "keyword.json", "--testbench", "nowhere.c"], "keyword.json:3:3: field 'name'"),
+            (["sim", "--testbench", "plain", "--trace", "plain/trace.jsonl"], "cannot create the file: \(directory.path)/plain is a file"),
+            (["fuzz", "--runner", "nowhere.c"], "nowhere.c: no program runner there"),
+        ]
+        for (arguments, message) in cases {
+            let (status, output) = try Self.spinel(arguments, in: directory)
+            #expect(status == 1, "\(arguments): \(output)")
+            #expect(output.contains(message), "\(arguments): \(output)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("out").path))
+    }
+}
