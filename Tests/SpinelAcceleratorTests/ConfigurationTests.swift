@@ -149,6 +149,23 @@ struct ConfigurationTests {
         }
     }
 
+    /// A name that a module inside the accelerator already has is a configuration error on
+    /// `name`, not an elaboration error that asks to change the generator's Swift.
+    @Test(arguments: ["FloatMultiply", "FloatDivider"])
+    func namesOfInnerModulesAreRefused(name: String) throws {
+        var config = AcceleratorConfig.small
+        config.name = name
+        config.hasNormalizations = true  // FloatDivider is the normalizer's
+        do {
+            _ = try AcceleratorGeneration.files(for: config)
+            Issue.record("generated a top named \(name)")
+        } catch let error as ConfigError {
+            #expect(error.field == "name" && error.value == "\"\(name)\"", "\(error)")
+            #expect(error.rule.contains("also the name of a module inside the accelerator"), "\(error)")
+            #expect(error.fix == "rename it, e.g. \"\(name)Accelerator\"", "\(error)")
+        }
+    }
+
     @Test func jsonRoundTripIsExactAndDeterministic() throws {
         for preset in AcceleratorConfig.Preset.allCases {
             let config = AcceleratorConfig.preset(preset)

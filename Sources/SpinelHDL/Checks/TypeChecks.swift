@@ -2,6 +2,8 @@
 public struct ModuleNameCheck: ElaborationPass {
     public let name = "module names"
 
+    public init() {}
+
     public func run(on design: inout Design) -> [Diagnostic] {
         var diagnostics = design.nameCollisions.map { collision in
             Diagnostic(collision.second, module: collision.name,
