@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SpinelAccelerator
 
-/// `--preset` and `--config` as `generate`, `sim` and `fuzz` read them: one rule for all three.
+/// `--preset` and `--config` as `generate`, `sim`, `fuzz` and `check` read them: one rule for all.
 enum AcceleratorChoice {
     /// For `validate()`: both at once is a usage error.
     static func validate(preset: AcceleratorConfig.Preset?, config: String?) throws {

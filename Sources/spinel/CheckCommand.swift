@@ -54,7 +54,7 @@ struct Check: ParsableCommand {
     var maxProblems = 20
 
     func validate() throws {
-        guard config == nil || preset == nil else { throw ValidationError("give --config or --preset, not both") }
+        try AcceleratorChoice.validate(preset: preset, config: config)
     }
 
     func run() throws {

@@ -37,11 +37,12 @@ struct CommandLineTests {
         return directory
     }
 
-    /// `sim` and `fuzz` refuse --preset with --config as `generate` does, with the same words.
+    /// `sim`, `fuzz` and `check` refuse --preset with --config as `generate` does, with the same words.
     @Test(arguments: [
         ["generate", "--preset", "small", "--config", "mine.json", "--out", "out"],
         ["sim", "--preset", "small", "--config", "mine.json", "--testbench", "t.c"],
         ["fuzz", "--preset", "small", "--config", "mine.json", "--seeds", "1"],
+        ["check", "trace.jsonl", "--preset", "small", "--config", "mine.json"],
     ])
     func presetWithConfigIsAUsageError(arguments: [String]) throws {
         let directory = try Self.scratch("choice-\(arguments[0])")  // the cases run in parallel

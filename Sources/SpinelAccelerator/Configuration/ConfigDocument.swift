@@ -82,7 +82,7 @@ struct ConfigDocument {
             for i in a.indices {
                 var previous = row[0]
                 row[0] = i + 1
-                for j in b.indices.map({ $0 + 1 }) {
+                for j in 1..<(b.count + 1) {
                     let current = row[j]
                     row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i] == b[j - 1] ? 0 : 1))
                     previous = current
