@@ -39,6 +39,8 @@ struct ConfigFileTests {
         (#"{"accScale": 1}"#, "accScale", 1, 14, #"must be one of "fp32", "none""#, "write one of"),
         (#"{"inputType": "Int8"}"#, "inputType", 1, 15, "'Int8' is not a number type", "SInt8"),
         (#"{"inputType": 8}"#, "inputType", 1, 15, "must be a number type in quotes", "SInt8"),
+        (#"{"inputType": "SInt+8"}"#, "inputType", 1, 15, "'SInt+8' is not a number type", "SInt8"),
+        (#"{"accType": "SInt032"}"#, "accType", 1, 13, "'SInt032' is not a number type", "SInt32"),
         (#"{"name": 5}"#, "name", 1, 10, "must be a string", "double quotes"),
         (#"{"base": "huge"}"#, "base", 1, 10, "must name a preset (default, transformer, small, cta), found the string \"huge\"", "\"small\""),
         (#"{"base": null}"#, "base", 1, 10, "must name a preset", "leave base out"),
@@ -89,6 +91,23 @@ struct ConfigFileTests {
         var expected = AcceleratorConfig.small
         expected.memory.latencyCycles = 5
         #expect(memory == expected)
+    }
+
+    /// The configurations in the repository still load: Testbenches/configs/ and the
+    /// config.json that `spinel generate` wrote for each preset (which says "cta" : null).
+    @Test func committedConfigurationsLoad() throws {
+        var root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) { root = root.deletingLastPathComponent() }
+        let configs = root.appendingPathComponent("Testbenches/configs")
+        let names = try FileManager.default.contentsOfDirectory(atPath: configs.path).filter { $0.hasSuffix(".json") }.sorted()
+        #expect(names.count >= 3)
+        for name in names {
+            _ = try AcceleratorConfig.load(path: configs.appendingPathComponent(name).path)
+        }
+        for preset in AcceleratorConfig.Preset.allCases {
+            let config = AcceleratorConfig.preset(preset)
+            #expect(try AcceleratorConfig.load(path: root.appendingPathComponent("Generated/\(config.name)/config.json").path) == config)
+        }
     }
 
     @Test func ctaNullLeavesTheUnitsOut() throws {

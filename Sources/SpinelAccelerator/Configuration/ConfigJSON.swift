@@ -100,7 +100,10 @@ extension HWType {
 
     public init?(configName: String) {
         let signed = configName.hasPrefix("SInt"), unsigned = configName.hasPrefix("UInt")
-        guard signed || unsigned, let width = Int(configName.dropFirst(4)), width >= 1 else { return nil }
+        // Digits only, as `configName` writes them: not "SInt+8" or "SInt08".
+        let digits = configName.dropFirst(4)
+        guard signed || unsigned, digits.first != "0", digits.allSatisfy({ ("0"..."9").contains($0) }),
+              let width = Int(digits), width >= 1 else { return nil }
         self = signed ? .sint(width) : .uint(width)
     }
 }
