@@ -103,56 +103,59 @@ struct ConfigDocument {
             throw fail(node, field, "is null; null is not a value for any field but cta",
                        fix: "give a value, or leave the field out to take the base preset's (\(base.rawValue))")
         }
+        func whole(_ keyPath: WritableKeyPath<AcceleratorConfig, Int>) throws(ConfigFileError) {
+            config[keyPath: keyPath] = try integer(node, field, example: config[keyPath: keyPath])
+        }
         switch key {
         case .name: config.name = try string(node, field)
-        case .meshRows: config.meshRows = try integer(node, field, example: config.meshRows)
-        case .meshColumns: config.meshColumns = try integer(node, field, example: config.meshColumns)
-        case .tileRows: config.tileRows = try integer(node, field, example: config.tileRows)
-        case .tileColumns: config.tileColumns = try integer(node, field, example: config.tileColumns)
+        case .meshRows: try whole(\.meshRows)
+        case .meshColumns: try whole(\.meshColumns)
+        case .tileRows: try whole(\.tileRows)
+        case .tileColumns: try whole(\.tileColumns)
         case .dataflow: config.dataflow = try choice(node, field)
         case .inputType: config.inputType = try type(node, field)
         case .weightType: config.weightType = try type(node, field)
         case .accType: config.accType = try type(node, field)
         case .spatialOutputType: config.spatialOutputType = try type(node, field)
-        case .spCapacityKiB: config.spCapacityKiB = try integer(node, field, example: config.spCapacityKiB)
-        case .spBanks: config.spBanks = try integer(node, field, example: config.spBanks)
-        case .accCapacityKiB: config.accCapacityKiB = try integer(node, field, example: config.accCapacityKiB)
-        case .accBanks: config.accBanks = try integer(node, field, example: config.accBanks)
-        case .dmaBusBits: config.dmaBusBits = try integer(node, field, example: config.dmaBusBits)
-        case .dmaMaxBytes: config.dmaMaxBytes = try integer(node, field, example: config.dmaMaxBytes)
-        case .maxInFlightReqs: config.maxInFlightReqs = try integer(node, field, example: config.maxInFlightReqs)
-        case .ldQueue: config.ldQueue = try integer(node, field, example: config.ldQueue)
-        case .exQueue: config.exQueue = try integer(node, field, example: config.exQueue)
-        case .stQueue: config.stQueue = try integer(node, field, example: config.stQueue)
-        case .ldReservationEntries: config.ldReservationEntries = try integer(node, field, example: config.ldReservationEntries)
-        case .exReservationEntries: config.exReservationEntries = try integer(node, field, example: config.exReservationEntries)
-        case .stReservationEntries: config.stReservationEntries = try integer(node, field, example: config.stReservationEntries)
+        case .spCapacityKiB: try whole(\.spCapacityKiB)
+        case .spBanks: try whole(\.spBanks)
+        case .accCapacityKiB: try whole(\.accCapacityKiB)
+        case .accBanks: try whole(\.accBanks)
+        case .dmaBusBits: try whole(\.dmaBusBits)
+        case .dmaMaxBytes: try whole(\.dmaMaxBytes)
+        case .maxInFlightReqs: try whole(\.maxInFlightReqs)
+        case .ldQueue: try whole(\.ldQueue)
+        case .exQueue: try whole(\.exQueue)
+        case .stQueue: try whole(\.stQueue)
+        case .ldReservationEntries: try whole(\.ldReservationEntries)
+        case .exReservationEntries: try whole(\.exReservationEntries)
+        case .stReservationEntries: try whole(\.stReservationEntries)
         case .mvinScale: config.mvinScale = try choice(node, field)
         case .accScale: config.accScale = try choice(node, field)
         case .hasNormalizations: config.hasNormalizations = try bool(node, field)
-        case .normalizationSlots: config.normalizationSlots = try integer(node, field, example: config.normalizationSlots)
+        case .normalizationSlots: try whole(\.normalizationSlots)
         case .hasAffineLayerNorm: config.hasAffineLayerNorm = try bool(node, field)
         case .cta:
             // An object turns the CTA units on; the fields it leaves out keep the base's CTA
             // sizes, or CTAConfig's defaults when the base has no CTA units.
             var cta = config.cta ?? CTAConfig()
-            for member in try members(of: node, path: field, fields: ["hashLength", "maxTokens", "maxClusters"]) {
-                let path = "\(field).\(member.key)"
-                switch member.key {
-                case "hashLength": cta.hashLength = try integer(member.value, path, example: cta.hashLength)
-                case "maxTokens": cta.maxTokens = try integer(member.value, path, example: cta.maxTokens)
-                default: cta.maxClusters = try integer(member.value, path, example: cta.maxClusters)
-                }
-            }
+            try merge(node, into: &cta, path: field,
+                      fields: [("hashLength", \.hashLength), ("maxTokens", \.maxTokens), ("maxClusters", \.maxClusters)])
             config.cta = cta
         case .memory:
-            for member in try members(of: node, path: field, fields: ["latencyCycles", "bytesPerCycle"]) {
-                let path = "\(field).\(member.key)"
-                switch member.key {
-                case "latencyCycles": config.memory.latencyCycles = try integer(member.value, path, example: config.memory.latencyCycles)
-                default: config.memory.bytesPerCycle = try integer(member.value, path, example: config.memory.bytesPerCycle)
-                }
-            }
+            var memory = config.memory
+            try merge(node, into: &memory, path: field, fields: [("latencyCycles", \.latencyCycles), ("bytesPerCycle", \.bytesPerCycle)])
+            config.memory = memory
+        }
+    }
+
+    /// Sets the integer fields a nested object names; the others keep their value.
+    private mutating func merge<T>(_ node: JSONNode, into value: inout T, path: String,
+                                   fields: [(name: String, keyPath: WritableKeyPath<T, Int>)]) throws(ConfigFileError) {
+        for member in try members(of: node, path: path, fields: fields.map(\.name)) {
+            // `members(of:)` let through only the names in `fields`.
+            let keyPath = fields.first { $0.name == member.key }!.keyPath
+            value[keyPath: keyPath] = try integer(member.value, "\(path).\(member.key)", example: value[keyPath: keyPath])
         }
     }
 
