@@ -254,6 +254,10 @@ struct Sim: ParsableCommand {
     func run() throws {
         let accelerator = try AcceleratorConfig.chosen(preset: preset, configFile: config, fallback: .small)!
         try UserFiles.checkReadable(testbench, role: "testbench")
+        guard ["c", "cc", "cpp"].contains(URL(fileURLWithPath: testbench).pathExtension) else {
+            throw FileProblem(path: testbench, problem: "a testbench is C or C++ source, named .c, .cc or .cpp",
+                              fix: "give the testbench's source file, e.g. Testbenches/tiled_matmul.c")
+        }
         if let trace { try UserFiles.checkFileCanBeWritten(trace, option: "--trace") }
         let inputs = try AcceleratorGeneration.simulationInputs(for: accelerator)
         let source = URL(fileURLWithPath: testbench)

@@ -58,6 +58,7 @@ struct CommandLineTests {
         let directory = try Self.scratch("files")
         defer { try? FileManager.default.removeItem(at: directory) }
         try "x".write(to: directory.appendingPathComponent("plain"), atomically: true, encoding: .utf8)
+        try "int main(void) { return 0; }\n".write(to: directory.appendingPathComponent("bench.c"), atomically: true, encoding: .utf8)
         try "{\n  \"base\": \"small\",\n  \"name\": \"module\"\n}\n".write(to: directory.appendingPathComponent("keyword.json"),
                                                                          atomically: true, encoding: .utf8)
         let cases: [([String], String)] = [
@@ -71,7 +72,8 @@ struct CommandLineTests {
              "keyword.json:3:3: field 'name': \"module\" breaks the rule: is a Verilog or SystemVerilog keyword"),
             (["sim", "--preset", "small", "--testbench", "nowhere.c"], "nowhere.c: no testbench there"),
             (["sim", "--config", "keyword.json", "--testbench", "nowhere.c"], "keyword.json:3:3: field 'name'"),
-            (["sim", "--testbench", "plain", "--trace", "plain/trace.jsonl"], "cannot create the file: \(directory.path)/plain is a file"),
+            (["sim", "--testbench", "plain"], "plain: a testbench is C or C++ source, named .c, .cc or .cpp\n  fix: give the testbench's source file"),
+            (["sim", "--testbench", "bench.c", "--trace", "plain/trace.jsonl"], "cannot create the file: \(directory.path)/plain is a file"),
             (["fuzz", "--runner", "nowhere.c"], "nowhere.c: no program runner there"),
         ]
         for (arguments, message) in cases {
