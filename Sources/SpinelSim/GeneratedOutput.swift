@@ -167,6 +167,16 @@ public enum GeneratedOutput {
             return String(cString: strerror(Int32(underlying.code)))
         }
         if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
+        if let cocoa = error as? CocoaError {
+            switch cocoa.code {
+            case .fileWriteNoPermission, .fileReadNoPermission: return "permission denied"
+            case .fileWriteVolumeReadOnly: return "read-only file system"
+            case .fileWriteOutOfSpace: return "no space left on the device"
+            case .fileNoSuchFile, .fileReadNoSuchFile: return "no such file or directory"
+            case .fileWriteFileExists: return "a file is in the way"
+            default: break
+            }
+        }
         return nsError.localizedDescription
     }
 

@@ -84,3 +84,86 @@ struct CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("out").path))
     }
 }
+
+/// Read-only places (issue 11): nothing is lost, nothing is left behind, and the message says
+/// what and where. Root may write anywhere, so as root (CI) the runs drop to the user nobody
+/// with setpriv (util-linux); the check fails loudly if that is impossible.
+@Suite("spinel command line: read-only places", .serialized)
+struct ReadOnlyPlacesTests {
+    static let nobody: UInt32 = 65534
+
+    /// Runs spinel as a user that read-only permissions apply to.
+    static func spinelUnprivileged(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+        guard getuid() == 0 else { return try CommandLineTests.spinel(arguments, in: directory) }
+        let setpriv = "/usr/bin/setpriv"
+        guard FileManager.default.isExecutableFile(atPath: setpriv) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "running as root, and \(setpriv) (util-linux) is missing: cannot test read-only permissions"])
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: setpriv)
+        process.arguments = ["--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups", CommandLineTests.executable.path] + arguments
+        process.currentDirectoryURL = directory
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// A scratch directory the unprivileged user owns.
+    static func scratch(_ name: String) throws -> URL {
+        let directory = try CommandLineTests.scratch(name)
+        if getuid() == 0 {
+            try FileManager.default.setAttributes([.ownerAccountID: Self.nobody, .groupOwnerAccountID: Self.nobody, .posixPermissions: 0o755],
+                                                  ofItemAtPath: directory.path)
+        }
+        return directory
+    }
+
+    static func entries(_ directory: URL) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+    }
+
+    /// The old output is read-only: it cannot be removed, so the swap is undone.
+    @Test func aReadOnlyEarlierOutputIsKept() throws {
+        let parent = try Self.scratch("ro-output")
+        defer {
+            try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: parent.appendingPathComponent("out").path)
+            try? FileManager.default.removeItem(at: parent)
+        }
+        let first = try Self.spinelUnprivileged(["generate", "--preset", "small", "--out", "out"], in: parent)
+        #expect(first.status == 0, "\(first.output)")
+        let out = parent.appendingPathComponent("out")
+        let before = try Self.entries(out)
+        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: out.path)
+        let second = try Self.spinelUnprivileged(["generate", "--design", "mac-array", "--out", "out"], in: parent)
+        #expect(second.status != 0)
+        #expect(second.output.contains("cannot remove the previous output in \(out.path): permission denied; it is unchanged"), "\(second.output)")
+        #expect(try Self.entries(out) == before)
+        let left = try Self.entries(parent)
+        #expect(left == ["out"], "left behind: \(left)")
+    }
+
+    /// The parent is read-only: nothing can be staged; the message names the directory.
+    @Test func aReadOnlyParentIsExplained() throws {
+        let parent = try Self.scratch("ro-parent")
+        let locked = parent.appendingPathComponent("locked")
+        try FileManager.default.createDirectory(at: locked, withIntermediateDirectories: false)
+        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: locked.path)
+        defer {
+            try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: locked.path)
+            try? FileManager.default.removeItem(at: parent)
+        }
+        let generate = try Self.spinelUnprivileged(["generate", "--preset", "small", "--out", "locked/out"], in: parent)
+        #expect(generate.status != 0)
+        #expect(generate.output.contains("staging in \(locked.path)): permission denied. Fix: make \(locked.path) writable, or choose another --out"),
+                "\(generate.output)")
+        #expect(try Self.entries(locked).isEmpty)
+        try "int main(void) { return 0; }\n".write(to: parent.appendingPathComponent("t.c"), atomically: true, encoding: .utf8)
+        let sim = try Self.spinelUnprivileged(["sim", "--preset", "small", "--testbench", "t.c", "--trace", "locked/t.jsonl"], in: parent)
+        #expect(sim.status != 0)
+        #expect(sim.output.contains("\(locked.path) is not writable"), "\(sim.output)")
+    }
+}

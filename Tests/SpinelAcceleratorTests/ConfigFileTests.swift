@@ -194,22 +194,6 @@ struct ConfigFileTests {
         try UserFiles.checkFileCanBeWritten(directory.appendingPathComponent("trace.jsonl").path, option: "--trace")
     }
 
-    /// Root may write anywhere, so this one runs only for other users.
-    @Test(.enabled(if: getuid() != 0)) func readOnlyDirectoriesAreExplained() throws {
-        let directory = try Self.scratch("readonly")
-        defer {
-            try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
-            try? FileManager.default.removeItem(at: directory)
-        }
-        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: directory.path)
-        do {
-            try UserFiles.checkDirectoryCanBeWritten(directory.appendingPathComponent("out").path, option: "--out")
-            Issue.record("accepted a read-only parent")
-        } catch {
-            #expect(error.problem.contains("\(directory.path) is not writable"), "\(error)")
-        }
-    }
-
     @Test func presetAndConfigTogetherAreRefused() throws {
         #expect(throws: ConfigChoiceError(preset: .small, configFile: "x.json")) {
             _ = try AcceleratorConfig.chosen(preset: .small, configFile: "x.json", fallback: .small)
