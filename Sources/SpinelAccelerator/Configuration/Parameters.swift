@@ -81,6 +81,15 @@ extension AcceleratorConfig {
             if !condition { errors.append(ConfigError(field: field, value: "\(value)", rule: rule())) }
         }
         func isPowerOfTwo(_ n: Int) -> Bool { n > 0 && n & (n - 1) == 0 }
+        /// The nearest capacities with a power-of-two number of rows per bank, at least DIM of them.
+        func capacityHint(bytesPerBankRow: Int, kibibytes: Int) -> String {
+            let dimRows = max(1, (meshRows * tileRows))
+            let fitting = (0..<27).map { 1 << $0 }.filter { $0 >= dimRows }
+                .map { $0 * bytesPerBankRow }.filter { $0 % 1024 == 0 }.map { $0 / 1024 }
+            let below = fitting.last { $0 < kibibytes }, above = fitting.first { $0 > kibibytes }
+            let choices = [below, above].compactMap { $0 }.map(String.init)
+            return choices.isEmpty ? "" : "; the nearest that fit are \(choices.joined(separator: " and ")) KiB"
+        }
 
         require(Naming.isLegal(name) && !name.hasPrefix("_"), "name", "\"\(name)\"",
                 "must be a Verilog identifier (letters, digits, single underscores, starting with a letter): it names the top module")
@@ -96,8 +105,8 @@ extension AcceleratorConfig {
         for (field, type) in [("inputType", inputType), ("weightType", weightType), ("accType", accType), ("spatialOutputType", spatialOutputType)] {
             require(type.isSigned, field, type.configName, "must be a signed type (SInt…): the array computes in two's complement")
         }
-        require(inputType.width % 8 == 0 && (8...32).contains(inputType.width), "inputType", inputType.configName,
-                "must be SInt8, SInt16, SInt24 or SInt32: elements are whole bytes in memory")
+        require(inputType.width % 8 == 0 && (8...24).contains(inputType.width), "inputType", inputType.configName,
+                "must be SInt8, SInt16 or SInt24: elements are whole bytes in memory, and a sum of DIM products of SInt32 values needs more than 64 bits (the widest accType)")
         require(weightType == inputType, "weightType", weightType.configName,
                 "must equal inputType (\(inputType.configName)): weights live in the same scratchpad rows as inputs")
         require(accType.width % 8 == 0 && accType.width <= 64 && accType.width >= 2 * inputType.width, "accType", accType.configName,
@@ -115,15 +124,17 @@ extension AcceleratorConfig {
         require(accBanks >= 1 && isPowerOfTwo(accBanks), "accBanks", accBanks, "must be a power of two")
         if spCapacityKiB >= 1 && spBanks >= 1 {
             let bytes = spCapacityKiB * 1024, perBank = bytes / (spRowBytes * spBanks)
-            require(bytes % (spRowBytes * spBanks) == 0 && perBank % dim == 0 && isPowerOfTwo(perBank), "spCapacityKiB", spCapacityKiB,
-                    "scratchpad rows per bank (\(bytes) / (\(spRowBytes) B per row · \(spBanks) banks) = \(perBank)) must be a whole power of two and a multiple of DIM (\(dim))")
+            require(bytes % (spRowBytes * spBanks) == 0 && perBank >= dim && isPowerOfTwo(perBank), "spCapacityKiB", spCapacityKiB,
+                    "scratchpad rows per bank (\(bytes) / (\(spRowBytes) B per row · \(spBanks) banks) = \(perBank)) must be a whole power of two and at least DIM (\(dim))"
+                        + capacityHint(bytesPerBankRow: spRowBytes * spBanks, kibibytes: spCapacityKiB))
             require(bytes / spRowBytes <= 1 << AcceleratorParameters.rowIndexBits, "spCapacityKiB", spCapacityKiB,
                     "at most 2^26 scratchpad rows fit the local address")
         }
         if accCapacityKiB >= 1 && accBanks >= 1 {
             let bytes = accCapacityKiB * 1024, perBank = bytes / (accRowBytes * accBanks)
-            require(bytes % (accRowBytes * accBanks) == 0 && perBank % dim == 0 && isPowerOfTwo(perBank), "accCapacityKiB", accCapacityKiB,
-                    "accumulator rows per bank (\(bytes) / (\(accRowBytes) B per row · \(accBanks) banks) = \(perBank)) must be a whole power of two and a multiple of DIM (\(dim))")
+            require(bytes % (accRowBytes * accBanks) == 0 && perBank >= dim && isPowerOfTwo(perBank), "accCapacityKiB", accCapacityKiB,
+                    "accumulator rows per bank (\(bytes) / (\(accRowBytes) B per row · \(accBanks) banks) = \(perBank)) must be a whole power of two and at least DIM (\(dim))"
+                        + capacityHint(bytesPerBankRow: accRowBytes * accBanks, kibibytes: accCapacityKiB))
             require(bytes / accRowBytes <= 1 << AcceleratorParameters.rowIndexBits, "accCapacityKiB", accCapacityKiB,
                     "at most 2^26 accumulator rows fit the local address")
         }
