@@ -109,12 +109,12 @@ bench-bert512:
 	$(MAKE) bench-bert BERT_S=512
 
 # Large arrays (docs/PERFORMANCE.md, "Large arrays"): generation time and peak memory of DIM 32,
-# 64 and 128 (targets: DIM 64 under 5 s, DIM 128 under 20 s and 1 GB), then the Verilator build
+# 64, 128 and 256 (targets: DIM 64 under 5 s, DIM 128 under 20 s and 1 GB), then the Verilator build
 # of DIM 32 (forced, with matmul.c; target under 3 minutes). Configurations in Testbenches/configs.
 SCALE_DIR := .build/bench/scale
 bench-scale: build
 	@mkdir -p $(SCALE_DIR)
-	@for dim in 32 64 128; do \
+	@for dim in 32 64 128 256; do \
 	  /usr/bin/time -f "DIM $$dim generate: %e s wall, %U s user, %S s system, %M KB max RSS" \
 	    $(SPINEL) generate --config Testbenches/configs/dim$$dim.json --out $(SCALE_DIR)/dim$$dim > /dev/null || exit 1; \
 	done
