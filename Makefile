@@ -118,8 +118,8 @@ bench-scale: build
 	  /usr/bin/time -f "DIM $$dim generate: %e s wall, %U s user, %S s system, %M KB max RSS" \
 	    $(SPINEL) generate --config Testbenches/configs/dim$$dim.json --out $(SCALE_DIR)/dim$$dim > /dev/null || exit 1; \
 	done
-	@start=$$(date +%s.%N); SPINEL_CACHE=$$(mktemp -d) $(SPINEL) sim --config Testbenches/configs/dim32.json --testbench Testbenches/matmul.c | grep -E "PASSED|FAILED"; \
-	  end=$$(date +%s.%N); echo "DIM 32 verilator build + matmul.c: $$(awk "BEGIN{printf \"%.1f\", $$end - $$start}") s"
+	@cache=$$(mktemp -d); start=$$(date +%s.%N); SPINEL_CACHE=$$cache $(SPINEL) sim --config Testbenches/configs/dim32.json --testbench Testbenches/matmul.c | grep -E "PASSED|FAILED"; \
+	  end=$$(date +%s.%N); rm -rf $$cache; echo "DIM 32 verilator build + matmul.c: $$(awk "BEGIN{printf \"%.1f\", $$end - $$start}") s"
 
 # Random differential testing (docs/VERIFICATION.md): SEEDS random legal programs on the RTL and
 # the golden model, every DMA write compared; each also with Verilator's random initial values,
