@@ -1,14 +1,14 @@
 # Spinel — the two commands that do everything on a fresh machine:
 #   make demo   generate an accelerator, simulate a self-checking tiled matmul, report cycles
 #   make test   build and run every test (unit, simulated hardware, output quality)
-# Other targets: make deps | build | model | bench | bench-bert | bench-bert512 | fuzz | generated | clean
+# Other targets: make deps | build | model | bench | bench-bert | bench-bert512 | bench-area | bench-scale | fuzz | generated | clean
 
 SWIFT    ?= swift
 APT_PACKAGES := verilator libgmp-dev yosys iverilog unzip
 SPINEL   := .build/release/spinel
 DEMO_DIR := .build/demo
 
-.PHONY: all deps build model test demo bench bench-bert bench-bert512 bench-area fuzz generated synth clean
+.PHONY: all deps build model test demo bench bench-bert bench-bert512 bench-area bench-scale fuzz generated synth clean
 
 all: build
 
@@ -96,7 +96,7 @@ demo: build
 BENCH_OUT   ?= Generated/bench
 SWEEP_SIZES ?= 64x64x64,128x128x128,256x256x256,512x512x512,1024x1024x1024,1024x256x512,256x1024x128,512x128x1024
 BERT_BASE   := 768 12 3072
-bench: build bench-bert bench-bert512 bench-area
+bench: build bench-scale bench-bert bench-bert512 bench-area
 	$(SPINEL) bench
 	@echo "== default preset: Verilator build (forced) and 512x512x512 tiled matmul"
 	@start=$$(date +%s.%N); SPINEL_CACHE=$$(mktemp -d) $(SPINEL) sim --preset default --testbench Testbenches/matmul.c > /dev/null; \
@@ -130,6 +130,19 @@ bench-area: build
 
 bench-bert512:
 	$(MAKE) bench-bert BERT_S=512
+
+# Large arrays (docs/PERFORMANCE.md, "Large arrays"): generation time and peak memory of DIM 32,
+# 64, 128 and 256 (targets: DIM 64 under 5 s, DIM 128 under 20 s and 1 GB), then the Verilator build
+# of DIM 32 (forced, with matmul.c; target under 3 minutes). Configurations in Testbenches/configs.
+SCALE_DIR := .build/bench/scale
+bench-scale: build
+	@mkdir -p $(SCALE_DIR)
+	@for dim in 32 64 128 256; do \
+	  /usr/bin/time -f "DIM $$dim generate: %e s wall, %U s user, %S s system, %M KB max RSS" \
+	    $(SPINEL) generate --config Testbenches/configs/dim$$dim.json --out $(SCALE_DIR)/dim$$dim > /dev/null || exit 1; \
+	done
+	@cache=$$(mktemp -d); start=$$(date +%s.%N); SPINEL_CACHE=$$cache $(SPINEL) sim --config Testbenches/configs/dim32.json --testbench Testbenches/matmul.c | grep -E "PASSED|FAILED"; \
+	  end=$$(date +%s.%N); rm -rf $$cache; echo "DIM 32 verilator build + matmul.c: $$(awk "BEGIN{printf \"%.1f\", $$end - $$start}") s"
 
 # Random differential testing (docs/VERIFICATION.md): SEEDS random legal programs on the RTL and
 # the golden model, every DMA write compared; each also with Verilator's random initial values,

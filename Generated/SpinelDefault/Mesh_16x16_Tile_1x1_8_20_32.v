@@ -229,17542 +229,7942 @@ module Mesh_16x16_Tile_1x1_8_20_32 (
   output wire out_15_ws,
   output wire [4:0] out_15_shift
 );
-  wire [7:0] tile_0_0_in_a_0;
-  wire [19:0] tile_0_0_in_b_0;
-  wire [31:0] tile_0_0_in_d_0;
-  wire tile_0_0_in_0_valid;
-  wire tile_0_0_in_0_propagate;
-  wire tile_0_0_in_0_ws;
-  wire [4:0] tile_0_0_in_0_shift;
-  wire [7:0] tile_0_0_out_a_0;
-  wire [19:0] tile_0_0_out_b_0;
-  wire [31:0] tile_0_0_out_c_0;
-  wire tile_0_0_out_0_valid;
-  wire tile_0_0_out_0_propagate;
-  wire tile_0_0_out_0_ws;
-  wire [4:0] tile_0_0_out_0_shift;
-  reg  [7:0] tile_0_0_a_0;
-  reg  [19:0] tile_0_0_b_0;
-  reg  [31:0] tile_0_0_d_0;
-  reg  tile_0_0_0_valid;
-  reg  tile_0_0_0_propagate;
-  reg  tile_0_0_0_ws;
-  reg  [4:0] tile_0_0_0_shift;
-  wire [7:0] tile_0_1_in_a_0;
-  wire [19:0] tile_0_1_in_b_0;
-  wire [31:0] tile_0_1_in_d_0;
-  wire tile_0_1_in_0_valid;
-  wire tile_0_1_in_0_propagate;
-  wire tile_0_1_in_0_ws;
-  wire [4:0] tile_0_1_in_0_shift;
-  wire [7:0] tile_0_1_out_a_0;
-  wire [19:0] tile_0_1_out_b_0;
-  wire [31:0] tile_0_1_out_c_0;
-  wire tile_0_1_out_0_valid;
-  wire tile_0_1_out_0_propagate;
-  wire tile_0_1_out_0_ws;
-  wire [4:0] tile_0_1_out_0_shift;
-  reg  [7:0] tile_0_1_a_0;
-  reg  [19:0] tile_0_1_b_0;
-  reg  [31:0] tile_0_1_d_0;
-  reg  tile_0_1_0_valid;
-  reg  tile_0_1_0_propagate;
-  reg  tile_0_1_0_ws;
-  reg  [4:0] tile_0_1_0_shift;
-  wire [7:0] tile_0_2_in_a_0;
-  wire [19:0] tile_0_2_in_b_0;
-  wire [31:0] tile_0_2_in_d_0;
-  wire tile_0_2_in_0_valid;
-  wire tile_0_2_in_0_propagate;
-  wire tile_0_2_in_0_ws;
-  wire [4:0] tile_0_2_in_0_shift;
-  wire [7:0] tile_0_2_out_a_0;
-  wire [19:0] tile_0_2_out_b_0;
-  wire [31:0] tile_0_2_out_c_0;
-  wire tile_0_2_out_0_valid;
-  wire tile_0_2_out_0_propagate;
-  wire tile_0_2_out_0_ws;
-  wire [4:0] tile_0_2_out_0_shift;
-  reg  [7:0] tile_0_2_a_0;
-  reg  [19:0] tile_0_2_b_0;
-  reg  [31:0] tile_0_2_d_0;
-  reg  tile_0_2_0_valid;
-  reg  tile_0_2_0_propagate;
-  reg  tile_0_2_0_ws;
-  reg  [4:0] tile_0_2_0_shift;
-  wire [7:0] tile_0_3_in_a_0;
-  wire [19:0] tile_0_3_in_b_0;
-  wire [31:0] tile_0_3_in_d_0;
-  wire tile_0_3_in_0_valid;
-  wire tile_0_3_in_0_propagate;
-  wire tile_0_3_in_0_ws;
-  wire [4:0] tile_0_3_in_0_shift;
-  wire [7:0] tile_0_3_out_a_0;
-  wire [19:0] tile_0_3_out_b_0;
-  wire [31:0] tile_0_3_out_c_0;
-  wire tile_0_3_out_0_valid;
-  wire tile_0_3_out_0_propagate;
-  wire tile_0_3_out_0_ws;
-  wire [4:0] tile_0_3_out_0_shift;
-  reg  [7:0] tile_0_3_a_0;
-  reg  [19:0] tile_0_3_b_0;
-  reg  [31:0] tile_0_3_d_0;
-  reg  tile_0_3_0_valid;
-  reg  tile_0_3_0_propagate;
-  reg  tile_0_3_0_ws;
-  reg  [4:0] tile_0_3_0_shift;
-  wire [7:0] tile_0_4_in_a_0;
-  wire [19:0] tile_0_4_in_b_0;
-  wire [31:0] tile_0_4_in_d_0;
-  wire tile_0_4_in_0_valid;
-  wire tile_0_4_in_0_propagate;
-  wire tile_0_4_in_0_ws;
-  wire [4:0] tile_0_4_in_0_shift;
-  wire [7:0] tile_0_4_out_a_0;
-  wire [19:0] tile_0_4_out_b_0;
-  wire [31:0] tile_0_4_out_c_0;
-  wire tile_0_4_out_0_valid;
-  wire tile_0_4_out_0_propagate;
-  wire tile_0_4_out_0_ws;
-  wire [4:0] tile_0_4_out_0_shift;
-  reg  [7:0] tile_0_4_a_0;
-  reg  [19:0] tile_0_4_b_0;
-  reg  [31:0] tile_0_4_d_0;
-  reg  tile_0_4_0_valid;
-  reg  tile_0_4_0_propagate;
-  reg  tile_0_4_0_ws;
-  reg  [4:0] tile_0_4_0_shift;
-  wire [7:0] tile_0_5_in_a_0;
-  wire [19:0] tile_0_5_in_b_0;
-  wire [31:0] tile_0_5_in_d_0;
-  wire tile_0_5_in_0_valid;
-  wire tile_0_5_in_0_propagate;
-  wire tile_0_5_in_0_ws;
-  wire [4:0] tile_0_5_in_0_shift;
-  wire [7:0] tile_0_5_out_a_0;
-  wire [19:0] tile_0_5_out_b_0;
-  wire [31:0] tile_0_5_out_c_0;
-  wire tile_0_5_out_0_valid;
-  wire tile_0_5_out_0_propagate;
-  wire tile_0_5_out_0_ws;
-  wire [4:0] tile_0_5_out_0_shift;
-  reg  [7:0] tile_0_5_a_0;
-  reg  [19:0] tile_0_5_b_0;
-  reg  [31:0] tile_0_5_d_0;
-  reg  tile_0_5_0_valid;
-  reg  tile_0_5_0_propagate;
-  reg  tile_0_5_0_ws;
-  reg  [4:0] tile_0_5_0_shift;
-  wire [7:0] tile_0_6_in_a_0;
-  wire [19:0] tile_0_6_in_b_0;
-  wire [31:0] tile_0_6_in_d_0;
-  wire tile_0_6_in_0_valid;
-  wire tile_0_6_in_0_propagate;
-  wire tile_0_6_in_0_ws;
-  wire [4:0] tile_0_6_in_0_shift;
-  wire [7:0] tile_0_6_out_a_0;
-  wire [19:0] tile_0_6_out_b_0;
-  wire [31:0] tile_0_6_out_c_0;
-  wire tile_0_6_out_0_valid;
-  wire tile_0_6_out_0_propagate;
-  wire tile_0_6_out_0_ws;
-  wire [4:0] tile_0_6_out_0_shift;
-  reg  [7:0] tile_0_6_a_0;
-  reg  [19:0] tile_0_6_b_0;
-  reg  [31:0] tile_0_6_d_0;
-  reg  tile_0_6_0_valid;
-  reg  tile_0_6_0_propagate;
-  reg  tile_0_6_0_ws;
-  reg  [4:0] tile_0_6_0_shift;
-  wire [7:0] tile_0_7_in_a_0;
-  wire [19:0] tile_0_7_in_b_0;
-  wire [31:0] tile_0_7_in_d_0;
-  wire tile_0_7_in_0_valid;
-  wire tile_0_7_in_0_propagate;
-  wire tile_0_7_in_0_ws;
-  wire [4:0] tile_0_7_in_0_shift;
-  wire [7:0] tile_0_7_out_a_0;
-  wire [19:0] tile_0_7_out_b_0;
-  wire [31:0] tile_0_7_out_c_0;
-  wire tile_0_7_out_0_valid;
-  wire tile_0_7_out_0_propagate;
-  wire tile_0_7_out_0_ws;
-  wire [4:0] tile_0_7_out_0_shift;
-  reg  [7:0] tile_0_7_a_0;
-  reg  [19:0] tile_0_7_b_0;
-  reg  [31:0] tile_0_7_d_0;
-  reg  tile_0_7_0_valid;
-  reg  tile_0_7_0_propagate;
-  reg  tile_0_7_0_ws;
-  reg  [4:0] tile_0_7_0_shift;
-  wire [7:0] tile_0_8_in_a_0;
-  wire [19:0] tile_0_8_in_b_0;
-  wire [31:0] tile_0_8_in_d_0;
-  wire tile_0_8_in_0_valid;
-  wire tile_0_8_in_0_propagate;
-  wire tile_0_8_in_0_ws;
-  wire [4:0] tile_0_8_in_0_shift;
-  wire [7:0] tile_0_8_out_a_0;
-  wire [19:0] tile_0_8_out_b_0;
-  wire [31:0] tile_0_8_out_c_0;
-  wire tile_0_8_out_0_valid;
-  wire tile_0_8_out_0_propagate;
-  wire tile_0_8_out_0_ws;
-  wire [4:0] tile_0_8_out_0_shift;
-  reg  [7:0] tile_0_8_a_0;
-  reg  [19:0] tile_0_8_b_0;
-  reg  [31:0] tile_0_8_d_0;
-  reg  tile_0_8_0_valid;
-  reg  tile_0_8_0_propagate;
-  reg  tile_0_8_0_ws;
-  reg  [4:0] tile_0_8_0_shift;
-  wire [7:0] tile_0_9_in_a_0;
-  wire [19:0] tile_0_9_in_b_0;
-  wire [31:0] tile_0_9_in_d_0;
-  wire tile_0_9_in_0_valid;
-  wire tile_0_9_in_0_propagate;
-  wire tile_0_9_in_0_ws;
-  wire [4:0] tile_0_9_in_0_shift;
-  wire [7:0] tile_0_9_out_a_0;
-  wire [19:0] tile_0_9_out_b_0;
-  wire [31:0] tile_0_9_out_c_0;
-  wire tile_0_9_out_0_valid;
-  wire tile_0_9_out_0_propagate;
-  wire tile_0_9_out_0_ws;
-  wire [4:0] tile_0_9_out_0_shift;
-  reg  [7:0] tile_0_9_a_0;
-  reg  [19:0] tile_0_9_b_0;
-  reg  [31:0] tile_0_9_d_0;
-  reg  tile_0_9_0_valid;
-  reg  tile_0_9_0_propagate;
-  reg  tile_0_9_0_ws;
-  reg  [4:0] tile_0_9_0_shift;
-  wire [7:0] tile_0_10_in_a_0;
-  wire [19:0] tile_0_10_in_b_0;
-  wire [31:0] tile_0_10_in_d_0;
-  wire tile_0_10_in_0_valid;
-  wire tile_0_10_in_0_propagate;
-  wire tile_0_10_in_0_ws;
-  wire [4:0] tile_0_10_in_0_shift;
-  wire [7:0] tile_0_10_out_a_0;
-  wire [19:0] tile_0_10_out_b_0;
-  wire [31:0] tile_0_10_out_c_0;
-  wire tile_0_10_out_0_valid;
-  wire tile_0_10_out_0_propagate;
-  wire tile_0_10_out_0_ws;
-  wire [4:0] tile_0_10_out_0_shift;
-  reg  [7:0] tile_0_10_a_0;
-  reg  [19:0] tile_0_10_b_0;
-  reg  [31:0] tile_0_10_d_0;
-  reg  tile_0_10_0_valid;
-  reg  tile_0_10_0_propagate;
-  reg  tile_0_10_0_ws;
-  reg  [4:0] tile_0_10_0_shift;
-  wire [7:0] tile_0_11_in_a_0;
-  wire [19:0] tile_0_11_in_b_0;
-  wire [31:0] tile_0_11_in_d_0;
-  wire tile_0_11_in_0_valid;
-  wire tile_0_11_in_0_propagate;
-  wire tile_0_11_in_0_ws;
-  wire [4:0] tile_0_11_in_0_shift;
-  wire [7:0] tile_0_11_out_a_0;
-  wire [19:0] tile_0_11_out_b_0;
-  wire [31:0] tile_0_11_out_c_0;
-  wire tile_0_11_out_0_valid;
-  wire tile_0_11_out_0_propagate;
-  wire tile_0_11_out_0_ws;
-  wire [4:0] tile_0_11_out_0_shift;
-  reg  [7:0] tile_0_11_a_0;
-  reg  [19:0] tile_0_11_b_0;
-  reg  [31:0] tile_0_11_d_0;
-  reg  tile_0_11_0_valid;
-  reg  tile_0_11_0_propagate;
-  reg  tile_0_11_0_ws;
-  reg  [4:0] tile_0_11_0_shift;
-  wire [7:0] tile_0_12_in_a_0;
-  wire [19:0] tile_0_12_in_b_0;
-  wire [31:0] tile_0_12_in_d_0;
-  wire tile_0_12_in_0_valid;
-  wire tile_0_12_in_0_propagate;
-  wire tile_0_12_in_0_ws;
-  wire [4:0] tile_0_12_in_0_shift;
-  wire [7:0] tile_0_12_out_a_0;
-  wire [19:0] tile_0_12_out_b_0;
-  wire [31:0] tile_0_12_out_c_0;
-  wire tile_0_12_out_0_valid;
-  wire tile_0_12_out_0_propagate;
-  wire tile_0_12_out_0_ws;
-  wire [4:0] tile_0_12_out_0_shift;
-  reg  [7:0] tile_0_12_a_0;
-  reg  [19:0] tile_0_12_b_0;
-  reg  [31:0] tile_0_12_d_0;
-  reg  tile_0_12_0_valid;
-  reg  tile_0_12_0_propagate;
-  reg  tile_0_12_0_ws;
-  reg  [4:0] tile_0_12_0_shift;
-  wire [7:0] tile_0_13_in_a_0;
-  wire [19:0] tile_0_13_in_b_0;
-  wire [31:0] tile_0_13_in_d_0;
-  wire tile_0_13_in_0_valid;
-  wire tile_0_13_in_0_propagate;
-  wire tile_0_13_in_0_ws;
-  wire [4:0] tile_0_13_in_0_shift;
-  wire [7:0] tile_0_13_out_a_0;
-  wire [19:0] tile_0_13_out_b_0;
-  wire [31:0] tile_0_13_out_c_0;
-  wire tile_0_13_out_0_valid;
-  wire tile_0_13_out_0_propagate;
-  wire tile_0_13_out_0_ws;
-  wire [4:0] tile_0_13_out_0_shift;
-  reg  [7:0] tile_0_13_a_0;
-  reg  [19:0] tile_0_13_b_0;
-  reg  [31:0] tile_0_13_d_0;
-  reg  tile_0_13_0_valid;
-  reg  tile_0_13_0_propagate;
-  reg  tile_0_13_0_ws;
-  reg  [4:0] tile_0_13_0_shift;
-  wire [7:0] tile_0_14_in_a_0;
-  wire [19:0] tile_0_14_in_b_0;
-  wire [31:0] tile_0_14_in_d_0;
-  wire tile_0_14_in_0_valid;
-  wire tile_0_14_in_0_propagate;
-  wire tile_0_14_in_0_ws;
-  wire [4:0] tile_0_14_in_0_shift;
-  wire [7:0] tile_0_14_out_a_0;
-  wire [19:0] tile_0_14_out_b_0;
-  wire [31:0] tile_0_14_out_c_0;
-  wire tile_0_14_out_0_valid;
-  wire tile_0_14_out_0_propagate;
-  wire tile_0_14_out_0_ws;
-  wire [4:0] tile_0_14_out_0_shift;
-  reg  [7:0] tile_0_14_a_0;
-  reg  [19:0] tile_0_14_b_0;
-  reg  [31:0] tile_0_14_d_0;
-  reg  tile_0_14_0_valid;
-  reg  tile_0_14_0_propagate;
-  reg  tile_0_14_0_ws;
-  reg  [4:0] tile_0_14_0_shift;
-  wire [7:0] tile_0_15_in_a_0;
-  wire [19:0] tile_0_15_in_b_0;
-  wire [31:0] tile_0_15_in_d_0;
-  wire tile_0_15_in_0_valid;
-  wire tile_0_15_in_0_propagate;
-  wire tile_0_15_in_0_ws;
-  wire [4:0] tile_0_15_in_0_shift;
-  wire [7:0] tile_0_15_out_a_0;
-  wire [19:0] tile_0_15_out_b_0;
-  wire [31:0] tile_0_15_out_c_0;
-  wire tile_0_15_out_0_valid;
-  wire tile_0_15_out_0_propagate;
-  wire tile_0_15_out_0_ws;
-  wire [4:0] tile_0_15_out_0_shift;
-  reg  [19:0] tile_0_15_b_0;
-  reg  [31:0] tile_0_15_d_0;
-  reg  tile_0_15_0_valid;
-  reg  tile_0_15_0_propagate;
-  reg  tile_0_15_0_ws;
-  reg  [4:0] tile_0_15_0_shift;
-  wire [7:0] tile_1_0_in_a_0;
-  wire [19:0] tile_1_0_in_b_0;
-  wire [31:0] tile_1_0_in_d_0;
-  wire tile_1_0_in_0_valid;
-  wire tile_1_0_in_0_propagate;
-  wire tile_1_0_in_0_ws;
-  wire [4:0] tile_1_0_in_0_shift;
-  wire [7:0] tile_1_0_out_a_0;
-  wire [19:0] tile_1_0_out_b_0;
-  wire [31:0] tile_1_0_out_c_0;
-  wire tile_1_0_out_0_valid;
-  wire tile_1_0_out_0_propagate;
-  wire tile_1_0_out_0_ws;
-  wire [4:0] tile_1_0_out_0_shift;
-  reg  [7:0] tile_1_0_a_0;
-  reg  [19:0] tile_1_0_b_0;
-  reg  [31:0] tile_1_0_d_0;
-  reg  tile_1_0_0_valid;
-  reg  tile_1_0_0_propagate;
-  reg  tile_1_0_0_ws;
-  reg  [4:0] tile_1_0_0_shift;
-  wire [7:0] tile_1_1_in_a_0;
-  wire [19:0] tile_1_1_in_b_0;
-  wire [31:0] tile_1_1_in_d_0;
-  wire tile_1_1_in_0_valid;
-  wire tile_1_1_in_0_propagate;
-  wire tile_1_1_in_0_ws;
-  wire [4:0] tile_1_1_in_0_shift;
-  wire [7:0] tile_1_1_out_a_0;
-  wire [19:0] tile_1_1_out_b_0;
-  wire [31:0] tile_1_1_out_c_0;
-  wire tile_1_1_out_0_valid;
-  wire tile_1_1_out_0_propagate;
-  wire tile_1_1_out_0_ws;
-  wire [4:0] tile_1_1_out_0_shift;
-  reg  [7:0] tile_1_1_a_0;
-  reg  [19:0] tile_1_1_b_0;
-  reg  [31:0] tile_1_1_d_0;
-  reg  tile_1_1_0_valid;
-  reg  tile_1_1_0_propagate;
-  reg  tile_1_1_0_ws;
-  reg  [4:0] tile_1_1_0_shift;
-  wire [7:0] tile_1_2_in_a_0;
-  wire [19:0] tile_1_2_in_b_0;
-  wire [31:0] tile_1_2_in_d_0;
-  wire tile_1_2_in_0_valid;
-  wire tile_1_2_in_0_propagate;
-  wire tile_1_2_in_0_ws;
-  wire [4:0] tile_1_2_in_0_shift;
-  wire [7:0] tile_1_2_out_a_0;
-  wire [19:0] tile_1_2_out_b_0;
-  wire [31:0] tile_1_2_out_c_0;
-  wire tile_1_2_out_0_valid;
-  wire tile_1_2_out_0_propagate;
-  wire tile_1_2_out_0_ws;
-  wire [4:0] tile_1_2_out_0_shift;
-  reg  [7:0] tile_1_2_a_0;
-  reg  [19:0] tile_1_2_b_0;
-  reg  [31:0] tile_1_2_d_0;
-  reg  tile_1_2_0_valid;
-  reg  tile_1_2_0_propagate;
-  reg  tile_1_2_0_ws;
-  reg  [4:0] tile_1_2_0_shift;
-  wire [7:0] tile_1_3_in_a_0;
-  wire [19:0] tile_1_3_in_b_0;
-  wire [31:0] tile_1_3_in_d_0;
-  wire tile_1_3_in_0_valid;
-  wire tile_1_3_in_0_propagate;
-  wire tile_1_3_in_0_ws;
-  wire [4:0] tile_1_3_in_0_shift;
-  wire [7:0] tile_1_3_out_a_0;
-  wire [19:0] tile_1_3_out_b_0;
-  wire [31:0] tile_1_3_out_c_0;
-  wire tile_1_3_out_0_valid;
-  wire tile_1_3_out_0_propagate;
-  wire tile_1_3_out_0_ws;
-  wire [4:0] tile_1_3_out_0_shift;
-  reg  [7:0] tile_1_3_a_0;
-  reg  [19:0] tile_1_3_b_0;
-  reg  [31:0] tile_1_3_d_0;
-  reg  tile_1_3_0_valid;
-  reg  tile_1_3_0_propagate;
-  reg  tile_1_3_0_ws;
-  reg  [4:0] tile_1_3_0_shift;
-  wire [7:0] tile_1_4_in_a_0;
-  wire [19:0] tile_1_4_in_b_0;
-  wire [31:0] tile_1_4_in_d_0;
-  wire tile_1_4_in_0_valid;
-  wire tile_1_4_in_0_propagate;
-  wire tile_1_4_in_0_ws;
-  wire [4:0] tile_1_4_in_0_shift;
-  wire [7:0] tile_1_4_out_a_0;
-  wire [19:0] tile_1_4_out_b_0;
-  wire [31:0] tile_1_4_out_c_0;
-  wire tile_1_4_out_0_valid;
-  wire tile_1_4_out_0_propagate;
-  wire tile_1_4_out_0_ws;
-  wire [4:0] tile_1_4_out_0_shift;
-  reg  [7:0] tile_1_4_a_0;
-  reg  [19:0] tile_1_4_b_0;
-  reg  [31:0] tile_1_4_d_0;
-  reg  tile_1_4_0_valid;
-  reg  tile_1_4_0_propagate;
-  reg  tile_1_4_0_ws;
-  reg  [4:0] tile_1_4_0_shift;
-  wire [7:0] tile_1_5_in_a_0;
-  wire [19:0] tile_1_5_in_b_0;
-  wire [31:0] tile_1_5_in_d_0;
-  wire tile_1_5_in_0_valid;
-  wire tile_1_5_in_0_propagate;
-  wire tile_1_5_in_0_ws;
-  wire [4:0] tile_1_5_in_0_shift;
-  wire [7:0] tile_1_5_out_a_0;
-  wire [19:0] tile_1_5_out_b_0;
-  wire [31:0] tile_1_5_out_c_0;
-  wire tile_1_5_out_0_valid;
-  wire tile_1_5_out_0_propagate;
-  wire tile_1_5_out_0_ws;
-  wire [4:0] tile_1_5_out_0_shift;
-  reg  [7:0] tile_1_5_a_0;
-  reg  [19:0] tile_1_5_b_0;
-  reg  [31:0] tile_1_5_d_0;
-  reg  tile_1_5_0_valid;
-  reg  tile_1_5_0_propagate;
-  reg  tile_1_5_0_ws;
-  reg  [4:0] tile_1_5_0_shift;
-  wire [7:0] tile_1_6_in_a_0;
-  wire [19:0] tile_1_6_in_b_0;
-  wire [31:0] tile_1_6_in_d_0;
-  wire tile_1_6_in_0_valid;
-  wire tile_1_6_in_0_propagate;
-  wire tile_1_6_in_0_ws;
-  wire [4:0] tile_1_6_in_0_shift;
-  wire [7:0] tile_1_6_out_a_0;
-  wire [19:0] tile_1_6_out_b_0;
-  wire [31:0] tile_1_6_out_c_0;
-  wire tile_1_6_out_0_valid;
-  wire tile_1_6_out_0_propagate;
-  wire tile_1_6_out_0_ws;
-  wire [4:0] tile_1_6_out_0_shift;
-  reg  [7:0] tile_1_6_a_0;
-  reg  [19:0] tile_1_6_b_0;
-  reg  [31:0] tile_1_6_d_0;
-  reg  tile_1_6_0_valid;
-  reg  tile_1_6_0_propagate;
-  reg  tile_1_6_0_ws;
-  reg  [4:0] tile_1_6_0_shift;
-  wire [7:0] tile_1_7_in_a_0;
-  wire [19:0] tile_1_7_in_b_0;
-  wire [31:0] tile_1_7_in_d_0;
-  wire tile_1_7_in_0_valid;
-  wire tile_1_7_in_0_propagate;
-  wire tile_1_7_in_0_ws;
-  wire [4:0] tile_1_7_in_0_shift;
-  wire [7:0] tile_1_7_out_a_0;
-  wire [19:0] tile_1_7_out_b_0;
-  wire [31:0] tile_1_7_out_c_0;
-  wire tile_1_7_out_0_valid;
-  wire tile_1_7_out_0_propagate;
-  wire tile_1_7_out_0_ws;
-  wire [4:0] tile_1_7_out_0_shift;
-  reg  [7:0] tile_1_7_a_0;
-  reg  [19:0] tile_1_7_b_0;
-  reg  [31:0] tile_1_7_d_0;
-  reg  tile_1_7_0_valid;
-  reg  tile_1_7_0_propagate;
-  reg  tile_1_7_0_ws;
-  reg  [4:0] tile_1_7_0_shift;
-  wire [7:0] tile_1_8_in_a_0;
-  wire [19:0] tile_1_8_in_b_0;
-  wire [31:0] tile_1_8_in_d_0;
-  wire tile_1_8_in_0_valid;
-  wire tile_1_8_in_0_propagate;
-  wire tile_1_8_in_0_ws;
-  wire [4:0] tile_1_8_in_0_shift;
-  wire [7:0] tile_1_8_out_a_0;
-  wire [19:0] tile_1_8_out_b_0;
-  wire [31:0] tile_1_8_out_c_0;
-  wire tile_1_8_out_0_valid;
-  wire tile_1_8_out_0_propagate;
-  wire tile_1_8_out_0_ws;
-  wire [4:0] tile_1_8_out_0_shift;
-  reg  [7:0] tile_1_8_a_0;
-  reg  [19:0] tile_1_8_b_0;
-  reg  [31:0] tile_1_8_d_0;
-  reg  tile_1_8_0_valid;
-  reg  tile_1_8_0_propagate;
-  reg  tile_1_8_0_ws;
-  reg  [4:0] tile_1_8_0_shift;
-  wire [7:0] tile_1_9_in_a_0;
-  wire [19:0] tile_1_9_in_b_0;
-  wire [31:0] tile_1_9_in_d_0;
-  wire tile_1_9_in_0_valid;
-  wire tile_1_9_in_0_propagate;
-  wire tile_1_9_in_0_ws;
-  wire [4:0] tile_1_9_in_0_shift;
-  wire [7:0] tile_1_9_out_a_0;
-  wire [19:0] tile_1_9_out_b_0;
-  wire [31:0] tile_1_9_out_c_0;
-  wire tile_1_9_out_0_valid;
-  wire tile_1_9_out_0_propagate;
-  wire tile_1_9_out_0_ws;
-  wire [4:0] tile_1_9_out_0_shift;
-  reg  [7:0] tile_1_9_a_0;
-  reg  [19:0] tile_1_9_b_0;
-  reg  [31:0] tile_1_9_d_0;
-  reg  tile_1_9_0_valid;
-  reg  tile_1_9_0_propagate;
-  reg  tile_1_9_0_ws;
-  reg  [4:0] tile_1_9_0_shift;
-  wire [7:0] tile_1_10_in_a_0;
-  wire [19:0] tile_1_10_in_b_0;
-  wire [31:0] tile_1_10_in_d_0;
-  wire tile_1_10_in_0_valid;
-  wire tile_1_10_in_0_propagate;
-  wire tile_1_10_in_0_ws;
-  wire [4:0] tile_1_10_in_0_shift;
-  wire [7:0] tile_1_10_out_a_0;
-  wire [19:0] tile_1_10_out_b_0;
-  wire [31:0] tile_1_10_out_c_0;
-  wire tile_1_10_out_0_valid;
-  wire tile_1_10_out_0_propagate;
-  wire tile_1_10_out_0_ws;
-  wire [4:0] tile_1_10_out_0_shift;
-  reg  [7:0] tile_1_10_a_0;
-  reg  [19:0] tile_1_10_b_0;
-  reg  [31:0] tile_1_10_d_0;
-  reg  tile_1_10_0_valid;
-  reg  tile_1_10_0_propagate;
-  reg  tile_1_10_0_ws;
-  reg  [4:0] tile_1_10_0_shift;
-  wire [7:0] tile_1_11_in_a_0;
-  wire [19:0] tile_1_11_in_b_0;
-  wire [31:0] tile_1_11_in_d_0;
-  wire tile_1_11_in_0_valid;
-  wire tile_1_11_in_0_propagate;
-  wire tile_1_11_in_0_ws;
-  wire [4:0] tile_1_11_in_0_shift;
-  wire [7:0] tile_1_11_out_a_0;
-  wire [19:0] tile_1_11_out_b_0;
-  wire [31:0] tile_1_11_out_c_0;
-  wire tile_1_11_out_0_valid;
-  wire tile_1_11_out_0_propagate;
-  wire tile_1_11_out_0_ws;
-  wire [4:0] tile_1_11_out_0_shift;
-  reg  [7:0] tile_1_11_a_0;
-  reg  [19:0] tile_1_11_b_0;
-  reg  [31:0] tile_1_11_d_0;
-  reg  tile_1_11_0_valid;
-  reg  tile_1_11_0_propagate;
-  reg  tile_1_11_0_ws;
-  reg  [4:0] tile_1_11_0_shift;
-  wire [7:0] tile_1_12_in_a_0;
-  wire [19:0] tile_1_12_in_b_0;
-  wire [31:0] tile_1_12_in_d_0;
-  wire tile_1_12_in_0_valid;
-  wire tile_1_12_in_0_propagate;
-  wire tile_1_12_in_0_ws;
-  wire [4:0] tile_1_12_in_0_shift;
-  wire [7:0] tile_1_12_out_a_0;
-  wire [19:0] tile_1_12_out_b_0;
-  wire [31:0] tile_1_12_out_c_0;
-  wire tile_1_12_out_0_valid;
-  wire tile_1_12_out_0_propagate;
-  wire tile_1_12_out_0_ws;
-  wire [4:0] tile_1_12_out_0_shift;
-  reg  [7:0] tile_1_12_a_0;
-  reg  [19:0] tile_1_12_b_0;
-  reg  [31:0] tile_1_12_d_0;
-  reg  tile_1_12_0_valid;
-  reg  tile_1_12_0_propagate;
-  reg  tile_1_12_0_ws;
-  reg  [4:0] tile_1_12_0_shift;
-  wire [7:0] tile_1_13_in_a_0;
-  wire [19:0] tile_1_13_in_b_0;
-  wire [31:0] tile_1_13_in_d_0;
-  wire tile_1_13_in_0_valid;
-  wire tile_1_13_in_0_propagate;
-  wire tile_1_13_in_0_ws;
-  wire [4:0] tile_1_13_in_0_shift;
-  wire [7:0] tile_1_13_out_a_0;
-  wire [19:0] tile_1_13_out_b_0;
-  wire [31:0] tile_1_13_out_c_0;
-  wire tile_1_13_out_0_valid;
-  wire tile_1_13_out_0_propagate;
-  wire tile_1_13_out_0_ws;
-  wire [4:0] tile_1_13_out_0_shift;
-  reg  [7:0] tile_1_13_a_0;
-  reg  [19:0] tile_1_13_b_0;
-  reg  [31:0] tile_1_13_d_0;
-  reg  tile_1_13_0_valid;
-  reg  tile_1_13_0_propagate;
-  reg  tile_1_13_0_ws;
-  reg  [4:0] tile_1_13_0_shift;
-  wire [7:0] tile_1_14_in_a_0;
-  wire [19:0] tile_1_14_in_b_0;
-  wire [31:0] tile_1_14_in_d_0;
-  wire tile_1_14_in_0_valid;
-  wire tile_1_14_in_0_propagate;
-  wire tile_1_14_in_0_ws;
-  wire [4:0] tile_1_14_in_0_shift;
-  wire [7:0] tile_1_14_out_a_0;
-  wire [19:0] tile_1_14_out_b_0;
-  wire [31:0] tile_1_14_out_c_0;
-  wire tile_1_14_out_0_valid;
-  wire tile_1_14_out_0_propagate;
-  wire tile_1_14_out_0_ws;
-  wire [4:0] tile_1_14_out_0_shift;
-  reg  [7:0] tile_1_14_a_0;
-  reg  [19:0] tile_1_14_b_0;
-  reg  [31:0] tile_1_14_d_0;
-  reg  tile_1_14_0_valid;
-  reg  tile_1_14_0_propagate;
-  reg  tile_1_14_0_ws;
-  reg  [4:0] tile_1_14_0_shift;
-  wire [7:0] tile_1_15_in_a_0;
-  wire [19:0] tile_1_15_in_b_0;
-  wire [31:0] tile_1_15_in_d_0;
-  wire tile_1_15_in_0_valid;
-  wire tile_1_15_in_0_propagate;
-  wire tile_1_15_in_0_ws;
-  wire [4:0] tile_1_15_in_0_shift;
-  wire [7:0] tile_1_15_out_a_0;
-  wire [19:0] tile_1_15_out_b_0;
-  wire [31:0] tile_1_15_out_c_0;
-  wire tile_1_15_out_0_valid;
-  wire tile_1_15_out_0_propagate;
-  wire tile_1_15_out_0_ws;
-  wire [4:0] tile_1_15_out_0_shift;
-  reg  [19:0] tile_1_15_b_0;
-  reg  [31:0] tile_1_15_d_0;
-  reg  tile_1_15_0_valid;
-  reg  tile_1_15_0_propagate;
-  reg  tile_1_15_0_ws;
-  reg  [4:0] tile_1_15_0_shift;
-  wire [7:0] tile_2_0_in_a_0;
-  wire [19:0] tile_2_0_in_b_0;
-  wire [31:0] tile_2_0_in_d_0;
-  wire tile_2_0_in_0_valid;
-  wire tile_2_0_in_0_propagate;
-  wire tile_2_0_in_0_ws;
-  wire [4:0] tile_2_0_in_0_shift;
-  wire [7:0] tile_2_0_out_a_0;
-  wire [19:0] tile_2_0_out_b_0;
-  wire [31:0] tile_2_0_out_c_0;
-  wire tile_2_0_out_0_valid;
-  wire tile_2_0_out_0_propagate;
-  wire tile_2_0_out_0_ws;
-  wire [4:0] tile_2_0_out_0_shift;
-  reg  [7:0] tile_2_0_a_0;
-  reg  [19:0] tile_2_0_b_0;
-  reg  [31:0] tile_2_0_d_0;
-  reg  tile_2_0_0_valid;
-  reg  tile_2_0_0_propagate;
-  reg  tile_2_0_0_ws;
-  reg  [4:0] tile_2_0_0_shift;
-  wire [7:0] tile_2_1_in_a_0;
-  wire [19:0] tile_2_1_in_b_0;
-  wire [31:0] tile_2_1_in_d_0;
-  wire tile_2_1_in_0_valid;
-  wire tile_2_1_in_0_propagate;
-  wire tile_2_1_in_0_ws;
-  wire [4:0] tile_2_1_in_0_shift;
-  wire [7:0] tile_2_1_out_a_0;
-  wire [19:0] tile_2_1_out_b_0;
-  wire [31:0] tile_2_1_out_c_0;
-  wire tile_2_1_out_0_valid;
-  wire tile_2_1_out_0_propagate;
-  wire tile_2_1_out_0_ws;
-  wire [4:0] tile_2_1_out_0_shift;
-  reg  [7:0] tile_2_1_a_0;
-  reg  [19:0] tile_2_1_b_0;
-  reg  [31:0] tile_2_1_d_0;
-  reg  tile_2_1_0_valid;
-  reg  tile_2_1_0_propagate;
-  reg  tile_2_1_0_ws;
-  reg  [4:0] tile_2_1_0_shift;
-  wire [7:0] tile_2_2_in_a_0;
-  wire [19:0] tile_2_2_in_b_0;
-  wire [31:0] tile_2_2_in_d_0;
-  wire tile_2_2_in_0_valid;
-  wire tile_2_2_in_0_propagate;
-  wire tile_2_2_in_0_ws;
-  wire [4:0] tile_2_2_in_0_shift;
-  wire [7:0] tile_2_2_out_a_0;
-  wire [19:0] tile_2_2_out_b_0;
-  wire [31:0] tile_2_2_out_c_0;
-  wire tile_2_2_out_0_valid;
-  wire tile_2_2_out_0_propagate;
-  wire tile_2_2_out_0_ws;
-  wire [4:0] tile_2_2_out_0_shift;
-  reg  [7:0] tile_2_2_a_0;
-  reg  [19:0] tile_2_2_b_0;
-  reg  [31:0] tile_2_2_d_0;
-  reg  tile_2_2_0_valid;
-  reg  tile_2_2_0_propagate;
-  reg  tile_2_2_0_ws;
-  reg  [4:0] tile_2_2_0_shift;
-  wire [7:0] tile_2_3_in_a_0;
-  wire [19:0] tile_2_3_in_b_0;
-  wire [31:0] tile_2_3_in_d_0;
-  wire tile_2_3_in_0_valid;
-  wire tile_2_3_in_0_propagate;
-  wire tile_2_3_in_0_ws;
-  wire [4:0] tile_2_3_in_0_shift;
-  wire [7:0] tile_2_3_out_a_0;
-  wire [19:0] tile_2_3_out_b_0;
-  wire [31:0] tile_2_3_out_c_0;
-  wire tile_2_3_out_0_valid;
-  wire tile_2_3_out_0_propagate;
-  wire tile_2_3_out_0_ws;
-  wire [4:0] tile_2_3_out_0_shift;
-  reg  [7:0] tile_2_3_a_0;
-  reg  [19:0] tile_2_3_b_0;
-  reg  [31:0] tile_2_3_d_0;
-  reg  tile_2_3_0_valid;
-  reg  tile_2_3_0_propagate;
-  reg  tile_2_3_0_ws;
-  reg  [4:0] tile_2_3_0_shift;
-  wire [7:0] tile_2_4_in_a_0;
-  wire [19:0] tile_2_4_in_b_0;
-  wire [31:0] tile_2_4_in_d_0;
-  wire tile_2_4_in_0_valid;
-  wire tile_2_4_in_0_propagate;
-  wire tile_2_4_in_0_ws;
-  wire [4:0] tile_2_4_in_0_shift;
-  wire [7:0] tile_2_4_out_a_0;
-  wire [19:0] tile_2_4_out_b_0;
-  wire [31:0] tile_2_4_out_c_0;
-  wire tile_2_4_out_0_valid;
-  wire tile_2_4_out_0_propagate;
-  wire tile_2_4_out_0_ws;
-  wire [4:0] tile_2_4_out_0_shift;
-  reg  [7:0] tile_2_4_a_0;
-  reg  [19:0] tile_2_4_b_0;
-  reg  [31:0] tile_2_4_d_0;
-  reg  tile_2_4_0_valid;
-  reg  tile_2_4_0_propagate;
-  reg  tile_2_4_0_ws;
-  reg  [4:0] tile_2_4_0_shift;
-  wire [7:0] tile_2_5_in_a_0;
-  wire [19:0] tile_2_5_in_b_0;
-  wire [31:0] tile_2_5_in_d_0;
-  wire tile_2_5_in_0_valid;
-  wire tile_2_5_in_0_propagate;
-  wire tile_2_5_in_0_ws;
-  wire [4:0] tile_2_5_in_0_shift;
-  wire [7:0] tile_2_5_out_a_0;
-  wire [19:0] tile_2_5_out_b_0;
-  wire [31:0] tile_2_5_out_c_0;
-  wire tile_2_5_out_0_valid;
-  wire tile_2_5_out_0_propagate;
-  wire tile_2_5_out_0_ws;
-  wire [4:0] tile_2_5_out_0_shift;
-  reg  [7:0] tile_2_5_a_0;
-  reg  [19:0] tile_2_5_b_0;
-  reg  [31:0] tile_2_5_d_0;
-  reg  tile_2_5_0_valid;
-  reg  tile_2_5_0_propagate;
-  reg  tile_2_5_0_ws;
-  reg  [4:0] tile_2_5_0_shift;
-  wire [7:0] tile_2_6_in_a_0;
-  wire [19:0] tile_2_6_in_b_0;
-  wire [31:0] tile_2_6_in_d_0;
-  wire tile_2_6_in_0_valid;
-  wire tile_2_6_in_0_propagate;
-  wire tile_2_6_in_0_ws;
-  wire [4:0] tile_2_6_in_0_shift;
-  wire [7:0] tile_2_6_out_a_0;
-  wire [19:0] tile_2_6_out_b_0;
-  wire [31:0] tile_2_6_out_c_0;
-  wire tile_2_6_out_0_valid;
-  wire tile_2_6_out_0_propagate;
-  wire tile_2_6_out_0_ws;
-  wire [4:0] tile_2_6_out_0_shift;
-  reg  [7:0] tile_2_6_a_0;
-  reg  [19:0] tile_2_6_b_0;
-  reg  [31:0] tile_2_6_d_0;
-  reg  tile_2_6_0_valid;
-  reg  tile_2_6_0_propagate;
-  reg  tile_2_6_0_ws;
-  reg  [4:0] tile_2_6_0_shift;
-  wire [7:0] tile_2_7_in_a_0;
-  wire [19:0] tile_2_7_in_b_0;
-  wire [31:0] tile_2_7_in_d_0;
-  wire tile_2_7_in_0_valid;
-  wire tile_2_7_in_0_propagate;
-  wire tile_2_7_in_0_ws;
-  wire [4:0] tile_2_7_in_0_shift;
-  wire [7:0] tile_2_7_out_a_0;
-  wire [19:0] tile_2_7_out_b_0;
-  wire [31:0] tile_2_7_out_c_0;
-  wire tile_2_7_out_0_valid;
-  wire tile_2_7_out_0_propagate;
-  wire tile_2_7_out_0_ws;
-  wire [4:0] tile_2_7_out_0_shift;
-  reg  [7:0] tile_2_7_a_0;
-  reg  [19:0] tile_2_7_b_0;
-  reg  [31:0] tile_2_7_d_0;
-  reg  tile_2_7_0_valid;
-  reg  tile_2_7_0_propagate;
-  reg  tile_2_7_0_ws;
-  reg  [4:0] tile_2_7_0_shift;
-  wire [7:0] tile_2_8_in_a_0;
-  wire [19:0] tile_2_8_in_b_0;
-  wire [31:0] tile_2_8_in_d_0;
-  wire tile_2_8_in_0_valid;
-  wire tile_2_8_in_0_propagate;
-  wire tile_2_8_in_0_ws;
-  wire [4:0] tile_2_8_in_0_shift;
-  wire [7:0] tile_2_8_out_a_0;
-  wire [19:0] tile_2_8_out_b_0;
-  wire [31:0] tile_2_8_out_c_0;
-  wire tile_2_8_out_0_valid;
-  wire tile_2_8_out_0_propagate;
-  wire tile_2_8_out_0_ws;
-  wire [4:0] tile_2_8_out_0_shift;
-  reg  [7:0] tile_2_8_a_0;
-  reg  [19:0] tile_2_8_b_0;
-  reg  [31:0] tile_2_8_d_0;
-  reg  tile_2_8_0_valid;
-  reg  tile_2_8_0_propagate;
-  reg  tile_2_8_0_ws;
-  reg  [4:0] tile_2_8_0_shift;
-  wire [7:0] tile_2_9_in_a_0;
-  wire [19:0] tile_2_9_in_b_0;
-  wire [31:0] tile_2_9_in_d_0;
-  wire tile_2_9_in_0_valid;
-  wire tile_2_9_in_0_propagate;
-  wire tile_2_9_in_0_ws;
-  wire [4:0] tile_2_9_in_0_shift;
-  wire [7:0] tile_2_9_out_a_0;
-  wire [19:0] tile_2_9_out_b_0;
-  wire [31:0] tile_2_9_out_c_0;
-  wire tile_2_9_out_0_valid;
-  wire tile_2_9_out_0_propagate;
-  wire tile_2_9_out_0_ws;
-  wire [4:0] tile_2_9_out_0_shift;
-  reg  [7:0] tile_2_9_a_0;
-  reg  [19:0] tile_2_9_b_0;
-  reg  [31:0] tile_2_9_d_0;
-  reg  tile_2_9_0_valid;
-  reg  tile_2_9_0_propagate;
-  reg  tile_2_9_0_ws;
-  reg  [4:0] tile_2_9_0_shift;
-  wire [7:0] tile_2_10_in_a_0;
-  wire [19:0] tile_2_10_in_b_0;
-  wire [31:0] tile_2_10_in_d_0;
-  wire tile_2_10_in_0_valid;
-  wire tile_2_10_in_0_propagate;
-  wire tile_2_10_in_0_ws;
-  wire [4:0] tile_2_10_in_0_shift;
-  wire [7:0] tile_2_10_out_a_0;
-  wire [19:0] tile_2_10_out_b_0;
-  wire [31:0] tile_2_10_out_c_0;
-  wire tile_2_10_out_0_valid;
-  wire tile_2_10_out_0_propagate;
-  wire tile_2_10_out_0_ws;
-  wire [4:0] tile_2_10_out_0_shift;
-  reg  [7:0] tile_2_10_a_0;
-  reg  [19:0] tile_2_10_b_0;
-  reg  [31:0] tile_2_10_d_0;
-  reg  tile_2_10_0_valid;
-  reg  tile_2_10_0_propagate;
-  reg  tile_2_10_0_ws;
-  reg  [4:0] tile_2_10_0_shift;
-  wire [7:0] tile_2_11_in_a_0;
-  wire [19:0] tile_2_11_in_b_0;
-  wire [31:0] tile_2_11_in_d_0;
-  wire tile_2_11_in_0_valid;
-  wire tile_2_11_in_0_propagate;
-  wire tile_2_11_in_0_ws;
-  wire [4:0] tile_2_11_in_0_shift;
-  wire [7:0] tile_2_11_out_a_0;
-  wire [19:0] tile_2_11_out_b_0;
-  wire [31:0] tile_2_11_out_c_0;
-  wire tile_2_11_out_0_valid;
-  wire tile_2_11_out_0_propagate;
-  wire tile_2_11_out_0_ws;
-  wire [4:0] tile_2_11_out_0_shift;
-  reg  [7:0] tile_2_11_a_0;
-  reg  [19:0] tile_2_11_b_0;
-  reg  [31:0] tile_2_11_d_0;
-  reg  tile_2_11_0_valid;
-  reg  tile_2_11_0_propagate;
-  reg  tile_2_11_0_ws;
-  reg  [4:0] tile_2_11_0_shift;
-  wire [7:0] tile_2_12_in_a_0;
-  wire [19:0] tile_2_12_in_b_0;
-  wire [31:0] tile_2_12_in_d_0;
-  wire tile_2_12_in_0_valid;
-  wire tile_2_12_in_0_propagate;
-  wire tile_2_12_in_0_ws;
-  wire [4:0] tile_2_12_in_0_shift;
-  wire [7:0] tile_2_12_out_a_0;
-  wire [19:0] tile_2_12_out_b_0;
-  wire [31:0] tile_2_12_out_c_0;
-  wire tile_2_12_out_0_valid;
-  wire tile_2_12_out_0_propagate;
-  wire tile_2_12_out_0_ws;
-  wire [4:0] tile_2_12_out_0_shift;
-  reg  [7:0] tile_2_12_a_0;
-  reg  [19:0] tile_2_12_b_0;
-  reg  [31:0] tile_2_12_d_0;
-  reg  tile_2_12_0_valid;
-  reg  tile_2_12_0_propagate;
-  reg  tile_2_12_0_ws;
-  reg  [4:0] tile_2_12_0_shift;
-  wire [7:0] tile_2_13_in_a_0;
-  wire [19:0] tile_2_13_in_b_0;
-  wire [31:0] tile_2_13_in_d_0;
-  wire tile_2_13_in_0_valid;
-  wire tile_2_13_in_0_propagate;
-  wire tile_2_13_in_0_ws;
-  wire [4:0] tile_2_13_in_0_shift;
-  wire [7:0] tile_2_13_out_a_0;
-  wire [19:0] tile_2_13_out_b_0;
-  wire [31:0] tile_2_13_out_c_0;
-  wire tile_2_13_out_0_valid;
-  wire tile_2_13_out_0_propagate;
-  wire tile_2_13_out_0_ws;
-  wire [4:0] tile_2_13_out_0_shift;
-  reg  [7:0] tile_2_13_a_0;
-  reg  [19:0] tile_2_13_b_0;
-  reg  [31:0] tile_2_13_d_0;
-  reg  tile_2_13_0_valid;
-  reg  tile_2_13_0_propagate;
-  reg  tile_2_13_0_ws;
-  reg  [4:0] tile_2_13_0_shift;
-  wire [7:0] tile_2_14_in_a_0;
-  wire [19:0] tile_2_14_in_b_0;
-  wire [31:0] tile_2_14_in_d_0;
-  wire tile_2_14_in_0_valid;
-  wire tile_2_14_in_0_propagate;
-  wire tile_2_14_in_0_ws;
-  wire [4:0] tile_2_14_in_0_shift;
-  wire [7:0] tile_2_14_out_a_0;
-  wire [19:0] tile_2_14_out_b_0;
-  wire [31:0] tile_2_14_out_c_0;
-  wire tile_2_14_out_0_valid;
-  wire tile_2_14_out_0_propagate;
-  wire tile_2_14_out_0_ws;
-  wire [4:0] tile_2_14_out_0_shift;
-  reg  [7:0] tile_2_14_a_0;
-  reg  [19:0] tile_2_14_b_0;
-  reg  [31:0] tile_2_14_d_0;
-  reg  tile_2_14_0_valid;
-  reg  tile_2_14_0_propagate;
-  reg  tile_2_14_0_ws;
-  reg  [4:0] tile_2_14_0_shift;
-  wire [7:0] tile_2_15_in_a_0;
-  wire [19:0] tile_2_15_in_b_0;
-  wire [31:0] tile_2_15_in_d_0;
-  wire tile_2_15_in_0_valid;
-  wire tile_2_15_in_0_propagate;
-  wire tile_2_15_in_0_ws;
-  wire [4:0] tile_2_15_in_0_shift;
-  wire [7:0] tile_2_15_out_a_0;
-  wire [19:0] tile_2_15_out_b_0;
-  wire [31:0] tile_2_15_out_c_0;
-  wire tile_2_15_out_0_valid;
-  wire tile_2_15_out_0_propagate;
-  wire tile_2_15_out_0_ws;
-  wire [4:0] tile_2_15_out_0_shift;
-  reg  [19:0] tile_2_15_b_0;
-  reg  [31:0] tile_2_15_d_0;
-  reg  tile_2_15_0_valid;
-  reg  tile_2_15_0_propagate;
-  reg  tile_2_15_0_ws;
-  reg  [4:0] tile_2_15_0_shift;
-  wire [7:0] tile_3_0_in_a_0;
-  wire [19:0] tile_3_0_in_b_0;
-  wire [31:0] tile_3_0_in_d_0;
-  wire tile_3_0_in_0_valid;
-  wire tile_3_0_in_0_propagate;
-  wire tile_3_0_in_0_ws;
-  wire [4:0] tile_3_0_in_0_shift;
-  wire [7:0] tile_3_0_out_a_0;
-  wire [19:0] tile_3_0_out_b_0;
-  wire [31:0] tile_3_0_out_c_0;
-  wire tile_3_0_out_0_valid;
-  wire tile_3_0_out_0_propagate;
-  wire tile_3_0_out_0_ws;
-  wire [4:0] tile_3_0_out_0_shift;
-  reg  [7:0] tile_3_0_a_0;
-  reg  [19:0] tile_3_0_b_0;
-  reg  [31:0] tile_3_0_d_0;
-  reg  tile_3_0_0_valid;
-  reg  tile_3_0_0_propagate;
-  reg  tile_3_0_0_ws;
-  reg  [4:0] tile_3_0_0_shift;
-  wire [7:0] tile_3_1_in_a_0;
-  wire [19:0] tile_3_1_in_b_0;
-  wire [31:0] tile_3_1_in_d_0;
-  wire tile_3_1_in_0_valid;
-  wire tile_3_1_in_0_propagate;
-  wire tile_3_1_in_0_ws;
-  wire [4:0] tile_3_1_in_0_shift;
-  wire [7:0] tile_3_1_out_a_0;
-  wire [19:0] tile_3_1_out_b_0;
-  wire [31:0] tile_3_1_out_c_0;
-  wire tile_3_1_out_0_valid;
-  wire tile_3_1_out_0_propagate;
-  wire tile_3_1_out_0_ws;
-  wire [4:0] tile_3_1_out_0_shift;
-  reg  [7:0] tile_3_1_a_0;
-  reg  [19:0] tile_3_1_b_0;
-  reg  [31:0] tile_3_1_d_0;
-  reg  tile_3_1_0_valid;
-  reg  tile_3_1_0_propagate;
-  reg  tile_3_1_0_ws;
-  reg  [4:0] tile_3_1_0_shift;
-  wire [7:0] tile_3_2_in_a_0;
-  wire [19:0] tile_3_2_in_b_0;
-  wire [31:0] tile_3_2_in_d_0;
-  wire tile_3_2_in_0_valid;
-  wire tile_3_2_in_0_propagate;
-  wire tile_3_2_in_0_ws;
-  wire [4:0] tile_3_2_in_0_shift;
-  wire [7:0] tile_3_2_out_a_0;
-  wire [19:0] tile_3_2_out_b_0;
-  wire [31:0] tile_3_2_out_c_0;
-  wire tile_3_2_out_0_valid;
-  wire tile_3_2_out_0_propagate;
-  wire tile_3_2_out_0_ws;
-  wire [4:0] tile_3_2_out_0_shift;
-  reg  [7:0] tile_3_2_a_0;
-  reg  [19:0] tile_3_2_b_0;
-  reg  [31:0] tile_3_2_d_0;
-  reg  tile_3_2_0_valid;
-  reg  tile_3_2_0_propagate;
-  reg  tile_3_2_0_ws;
-  reg  [4:0] tile_3_2_0_shift;
-  wire [7:0] tile_3_3_in_a_0;
-  wire [19:0] tile_3_3_in_b_0;
-  wire [31:0] tile_3_3_in_d_0;
-  wire tile_3_3_in_0_valid;
-  wire tile_3_3_in_0_propagate;
-  wire tile_3_3_in_0_ws;
-  wire [4:0] tile_3_3_in_0_shift;
-  wire [7:0] tile_3_3_out_a_0;
-  wire [19:0] tile_3_3_out_b_0;
-  wire [31:0] tile_3_3_out_c_0;
-  wire tile_3_3_out_0_valid;
-  wire tile_3_3_out_0_propagate;
-  wire tile_3_3_out_0_ws;
-  wire [4:0] tile_3_3_out_0_shift;
-  reg  [7:0] tile_3_3_a_0;
-  reg  [19:0] tile_3_3_b_0;
-  reg  [31:0] tile_3_3_d_0;
-  reg  tile_3_3_0_valid;
-  reg  tile_3_3_0_propagate;
-  reg  tile_3_3_0_ws;
-  reg  [4:0] tile_3_3_0_shift;
-  wire [7:0] tile_3_4_in_a_0;
-  wire [19:0] tile_3_4_in_b_0;
-  wire [31:0] tile_3_4_in_d_0;
-  wire tile_3_4_in_0_valid;
-  wire tile_3_4_in_0_propagate;
-  wire tile_3_4_in_0_ws;
-  wire [4:0] tile_3_4_in_0_shift;
-  wire [7:0] tile_3_4_out_a_0;
-  wire [19:0] tile_3_4_out_b_0;
-  wire [31:0] tile_3_4_out_c_0;
-  wire tile_3_4_out_0_valid;
-  wire tile_3_4_out_0_propagate;
-  wire tile_3_4_out_0_ws;
-  wire [4:0] tile_3_4_out_0_shift;
-  reg  [7:0] tile_3_4_a_0;
-  reg  [19:0] tile_3_4_b_0;
-  reg  [31:0] tile_3_4_d_0;
-  reg  tile_3_4_0_valid;
-  reg  tile_3_4_0_propagate;
-  reg  tile_3_4_0_ws;
-  reg  [4:0] tile_3_4_0_shift;
-  wire [7:0] tile_3_5_in_a_0;
-  wire [19:0] tile_3_5_in_b_0;
-  wire [31:0] tile_3_5_in_d_0;
-  wire tile_3_5_in_0_valid;
-  wire tile_3_5_in_0_propagate;
-  wire tile_3_5_in_0_ws;
-  wire [4:0] tile_3_5_in_0_shift;
-  wire [7:0] tile_3_5_out_a_0;
-  wire [19:0] tile_3_5_out_b_0;
-  wire [31:0] tile_3_5_out_c_0;
-  wire tile_3_5_out_0_valid;
-  wire tile_3_5_out_0_propagate;
-  wire tile_3_5_out_0_ws;
-  wire [4:0] tile_3_5_out_0_shift;
-  reg  [7:0] tile_3_5_a_0;
-  reg  [19:0] tile_3_5_b_0;
-  reg  [31:0] tile_3_5_d_0;
-  reg  tile_3_5_0_valid;
-  reg  tile_3_5_0_propagate;
-  reg  tile_3_5_0_ws;
-  reg  [4:0] tile_3_5_0_shift;
-  wire [7:0] tile_3_6_in_a_0;
-  wire [19:0] tile_3_6_in_b_0;
-  wire [31:0] tile_3_6_in_d_0;
-  wire tile_3_6_in_0_valid;
-  wire tile_3_6_in_0_propagate;
-  wire tile_3_6_in_0_ws;
-  wire [4:0] tile_3_6_in_0_shift;
-  wire [7:0] tile_3_6_out_a_0;
-  wire [19:0] tile_3_6_out_b_0;
-  wire [31:0] tile_3_6_out_c_0;
-  wire tile_3_6_out_0_valid;
-  wire tile_3_6_out_0_propagate;
-  wire tile_3_6_out_0_ws;
-  wire [4:0] tile_3_6_out_0_shift;
-  reg  [7:0] tile_3_6_a_0;
-  reg  [19:0] tile_3_6_b_0;
-  reg  [31:0] tile_3_6_d_0;
-  reg  tile_3_6_0_valid;
-  reg  tile_3_6_0_propagate;
-  reg  tile_3_6_0_ws;
-  reg  [4:0] tile_3_6_0_shift;
-  wire [7:0] tile_3_7_in_a_0;
-  wire [19:0] tile_3_7_in_b_0;
-  wire [31:0] tile_3_7_in_d_0;
-  wire tile_3_7_in_0_valid;
-  wire tile_3_7_in_0_propagate;
-  wire tile_3_7_in_0_ws;
-  wire [4:0] tile_3_7_in_0_shift;
-  wire [7:0] tile_3_7_out_a_0;
-  wire [19:0] tile_3_7_out_b_0;
-  wire [31:0] tile_3_7_out_c_0;
-  wire tile_3_7_out_0_valid;
-  wire tile_3_7_out_0_propagate;
-  wire tile_3_7_out_0_ws;
-  wire [4:0] tile_3_7_out_0_shift;
-  reg  [7:0] tile_3_7_a_0;
-  reg  [19:0] tile_3_7_b_0;
-  reg  [31:0] tile_3_7_d_0;
-  reg  tile_3_7_0_valid;
-  reg  tile_3_7_0_propagate;
-  reg  tile_3_7_0_ws;
-  reg  [4:0] tile_3_7_0_shift;
-  wire [7:0] tile_3_8_in_a_0;
-  wire [19:0] tile_3_8_in_b_0;
-  wire [31:0] tile_3_8_in_d_0;
-  wire tile_3_8_in_0_valid;
-  wire tile_3_8_in_0_propagate;
-  wire tile_3_8_in_0_ws;
-  wire [4:0] tile_3_8_in_0_shift;
-  wire [7:0] tile_3_8_out_a_0;
-  wire [19:0] tile_3_8_out_b_0;
-  wire [31:0] tile_3_8_out_c_0;
-  wire tile_3_8_out_0_valid;
-  wire tile_3_8_out_0_propagate;
-  wire tile_3_8_out_0_ws;
-  wire [4:0] tile_3_8_out_0_shift;
-  reg  [7:0] tile_3_8_a_0;
-  reg  [19:0] tile_3_8_b_0;
-  reg  [31:0] tile_3_8_d_0;
-  reg  tile_3_8_0_valid;
-  reg  tile_3_8_0_propagate;
-  reg  tile_3_8_0_ws;
-  reg  [4:0] tile_3_8_0_shift;
-  wire [7:0] tile_3_9_in_a_0;
-  wire [19:0] tile_3_9_in_b_0;
-  wire [31:0] tile_3_9_in_d_0;
-  wire tile_3_9_in_0_valid;
-  wire tile_3_9_in_0_propagate;
-  wire tile_3_9_in_0_ws;
-  wire [4:0] tile_3_9_in_0_shift;
-  wire [7:0] tile_3_9_out_a_0;
-  wire [19:0] tile_3_9_out_b_0;
-  wire [31:0] tile_3_9_out_c_0;
-  wire tile_3_9_out_0_valid;
-  wire tile_3_9_out_0_propagate;
-  wire tile_3_9_out_0_ws;
-  wire [4:0] tile_3_9_out_0_shift;
-  reg  [7:0] tile_3_9_a_0;
-  reg  [19:0] tile_3_9_b_0;
-  reg  [31:0] tile_3_9_d_0;
-  reg  tile_3_9_0_valid;
-  reg  tile_3_9_0_propagate;
-  reg  tile_3_9_0_ws;
-  reg  [4:0] tile_3_9_0_shift;
-  wire [7:0] tile_3_10_in_a_0;
-  wire [19:0] tile_3_10_in_b_0;
-  wire [31:0] tile_3_10_in_d_0;
-  wire tile_3_10_in_0_valid;
-  wire tile_3_10_in_0_propagate;
-  wire tile_3_10_in_0_ws;
-  wire [4:0] tile_3_10_in_0_shift;
-  wire [7:0] tile_3_10_out_a_0;
-  wire [19:0] tile_3_10_out_b_0;
-  wire [31:0] tile_3_10_out_c_0;
-  wire tile_3_10_out_0_valid;
-  wire tile_3_10_out_0_propagate;
-  wire tile_3_10_out_0_ws;
-  wire [4:0] tile_3_10_out_0_shift;
-  reg  [7:0] tile_3_10_a_0;
-  reg  [19:0] tile_3_10_b_0;
-  reg  [31:0] tile_3_10_d_0;
-  reg  tile_3_10_0_valid;
-  reg  tile_3_10_0_propagate;
-  reg  tile_3_10_0_ws;
-  reg  [4:0] tile_3_10_0_shift;
-  wire [7:0] tile_3_11_in_a_0;
-  wire [19:0] tile_3_11_in_b_0;
-  wire [31:0] tile_3_11_in_d_0;
-  wire tile_3_11_in_0_valid;
-  wire tile_3_11_in_0_propagate;
-  wire tile_3_11_in_0_ws;
-  wire [4:0] tile_3_11_in_0_shift;
-  wire [7:0] tile_3_11_out_a_0;
-  wire [19:0] tile_3_11_out_b_0;
-  wire [31:0] tile_3_11_out_c_0;
-  wire tile_3_11_out_0_valid;
-  wire tile_3_11_out_0_propagate;
-  wire tile_3_11_out_0_ws;
-  wire [4:0] tile_3_11_out_0_shift;
-  reg  [7:0] tile_3_11_a_0;
-  reg  [19:0] tile_3_11_b_0;
-  reg  [31:0] tile_3_11_d_0;
-  reg  tile_3_11_0_valid;
-  reg  tile_3_11_0_propagate;
-  reg  tile_3_11_0_ws;
-  reg  [4:0] tile_3_11_0_shift;
-  wire [7:0] tile_3_12_in_a_0;
-  wire [19:0] tile_3_12_in_b_0;
-  wire [31:0] tile_3_12_in_d_0;
-  wire tile_3_12_in_0_valid;
-  wire tile_3_12_in_0_propagate;
-  wire tile_3_12_in_0_ws;
-  wire [4:0] tile_3_12_in_0_shift;
-  wire [7:0] tile_3_12_out_a_0;
-  wire [19:0] tile_3_12_out_b_0;
-  wire [31:0] tile_3_12_out_c_0;
-  wire tile_3_12_out_0_valid;
-  wire tile_3_12_out_0_propagate;
-  wire tile_3_12_out_0_ws;
-  wire [4:0] tile_3_12_out_0_shift;
-  reg  [7:0] tile_3_12_a_0;
-  reg  [19:0] tile_3_12_b_0;
-  reg  [31:0] tile_3_12_d_0;
-  reg  tile_3_12_0_valid;
-  reg  tile_3_12_0_propagate;
-  reg  tile_3_12_0_ws;
-  reg  [4:0] tile_3_12_0_shift;
-  wire [7:0] tile_3_13_in_a_0;
-  wire [19:0] tile_3_13_in_b_0;
-  wire [31:0] tile_3_13_in_d_0;
-  wire tile_3_13_in_0_valid;
-  wire tile_3_13_in_0_propagate;
-  wire tile_3_13_in_0_ws;
-  wire [4:0] tile_3_13_in_0_shift;
-  wire [7:0] tile_3_13_out_a_0;
-  wire [19:0] tile_3_13_out_b_0;
-  wire [31:0] tile_3_13_out_c_0;
-  wire tile_3_13_out_0_valid;
-  wire tile_3_13_out_0_propagate;
-  wire tile_3_13_out_0_ws;
-  wire [4:0] tile_3_13_out_0_shift;
-  reg  [7:0] tile_3_13_a_0;
-  reg  [19:0] tile_3_13_b_0;
-  reg  [31:0] tile_3_13_d_0;
-  reg  tile_3_13_0_valid;
-  reg  tile_3_13_0_propagate;
-  reg  tile_3_13_0_ws;
-  reg  [4:0] tile_3_13_0_shift;
-  wire [7:0] tile_3_14_in_a_0;
-  wire [19:0] tile_3_14_in_b_0;
-  wire [31:0] tile_3_14_in_d_0;
-  wire tile_3_14_in_0_valid;
-  wire tile_3_14_in_0_propagate;
-  wire tile_3_14_in_0_ws;
-  wire [4:0] tile_3_14_in_0_shift;
-  wire [7:0] tile_3_14_out_a_0;
-  wire [19:0] tile_3_14_out_b_0;
-  wire [31:0] tile_3_14_out_c_0;
-  wire tile_3_14_out_0_valid;
-  wire tile_3_14_out_0_propagate;
-  wire tile_3_14_out_0_ws;
-  wire [4:0] tile_3_14_out_0_shift;
-  reg  [7:0] tile_3_14_a_0;
-  reg  [19:0] tile_3_14_b_0;
-  reg  [31:0] tile_3_14_d_0;
-  reg  tile_3_14_0_valid;
-  reg  tile_3_14_0_propagate;
-  reg  tile_3_14_0_ws;
-  reg  [4:0] tile_3_14_0_shift;
-  wire [7:0] tile_3_15_in_a_0;
-  wire [19:0] tile_3_15_in_b_0;
-  wire [31:0] tile_3_15_in_d_0;
-  wire tile_3_15_in_0_valid;
-  wire tile_3_15_in_0_propagate;
-  wire tile_3_15_in_0_ws;
-  wire [4:0] tile_3_15_in_0_shift;
-  wire [7:0] tile_3_15_out_a_0;
-  wire [19:0] tile_3_15_out_b_0;
-  wire [31:0] tile_3_15_out_c_0;
-  wire tile_3_15_out_0_valid;
-  wire tile_3_15_out_0_propagate;
-  wire tile_3_15_out_0_ws;
-  wire [4:0] tile_3_15_out_0_shift;
-  reg  [19:0] tile_3_15_b_0;
-  reg  [31:0] tile_3_15_d_0;
-  reg  tile_3_15_0_valid;
-  reg  tile_3_15_0_propagate;
-  reg  tile_3_15_0_ws;
-  reg  [4:0] tile_3_15_0_shift;
-  wire [7:0] tile_4_0_in_a_0;
-  wire [19:0] tile_4_0_in_b_0;
-  wire [31:0] tile_4_0_in_d_0;
-  wire tile_4_0_in_0_valid;
-  wire tile_4_0_in_0_propagate;
-  wire tile_4_0_in_0_ws;
-  wire [4:0] tile_4_0_in_0_shift;
-  wire [7:0] tile_4_0_out_a_0;
-  wire [19:0] tile_4_0_out_b_0;
-  wire [31:0] tile_4_0_out_c_0;
-  wire tile_4_0_out_0_valid;
-  wire tile_4_0_out_0_propagate;
-  wire tile_4_0_out_0_ws;
-  wire [4:0] tile_4_0_out_0_shift;
-  reg  [7:0] tile_4_0_a_0;
-  reg  [19:0] tile_4_0_b_0;
-  reg  [31:0] tile_4_0_d_0;
-  reg  tile_4_0_0_valid;
-  reg  tile_4_0_0_propagate;
-  reg  tile_4_0_0_ws;
-  reg  [4:0] tile_4_0_0_shift;
-  wire [7:0] tile_4_1_in_a_0;
-  wire [19:0] tile_4_1_in_b_0;
-  wire [31:0] tile_4_1_in_d_0;
-  wire tile_4_1_in_0_valid;
-  wire tile_4_1_in_0_propagate;
-  wire tile_4_1_in_0_ws;
-  wire [4:0] tile_4_1_in_0_shift;
-  wire [7:0] tile_4_1_out_a_0;
-  wire [19:0] tile_4_1_out_b_0;
-  wire [31:0] tile_4_1_out_c_0;
-  wire tile_4_1_out_0_valid;
-  wire tile_4_1_out_0_propagate;
-  wire tile_4_1_out_0_ws;
-  wire [4:0] tile_4_1_out_0_shift;
-  reg  [7:0] tile_4_1_a_0;
-  reg  [19:0] tile_4_1_b_0;
-  reg  [31:0] tile_4_1_d_0;
-  reg  tile_4_1_0_valid;
-  reg  tile_4_1_0_propagate;
-  reg  tile_4_1_0_ws;
-  reg  [4:0] tile_4_1_0_shift;
-  wire [7:0] tile_4_2_in_a_0;
-  wire [19:0] tile_4_2_in_b_0;
-  wire [31:0] tile_4_2_in_d_0;
-  wire tile_4_2_in_0_valid;
-  wire tile_4_2_in_0_propagate;
-  wire tile_4_2_in_0_ws;
-  wire [4:0] tile_4_2_in_0_shift;
-  wire [7:0] tile_4_2_out_a_0;
-  wire [19:0] tile_4_2_out_b_0;
-  wire [31:0] tile_4_2_out_c_0;
-  wire tile_4_2_out_0_valid;
-  wire tile_4_2_out_0_propagate;
-  wire tile_4_2_out_0_ws;
-  wire [4:0] tile_4_2_out_0_shift;
-  reg  [7:0] tile_4_2_a_0;
-  reg  [19:0] tile_4_2_b_0;
-  reg  [31:0] tile_4_2_d_0;
-  reg  tile_4_2_0_valid;
-  reg  tile_4_2_0_propagate;
-  reg  tile_4_2_0_ws;
-  reg  [4:0] tile_4_2_0_shift;
-  wire [7:0] tile_4_3_in_a_0;
-  wire [19:0] tile_4_3_in_b_0;
-  wire [31:0] tile_4_3_in_d_0;
-  wire tile_4_3_in_0_valid;
-  wire tile_4_3_in_0_propagate;
-  wire tile_4_3_in_0_ws;
-  wire [4:0] tile_4_3_in_0_shift;
-  wire [7:0] tile_4_3_out_a_0;
-  wire [19:0] tile_4_3_out_b_0;
-  wire [31:0] tile_4_3_out_c_0;
-  wire tile_4_3_out_0_valid;
-  wire tile_4_3_out_0_propagate;
-  wire tile_4_3_out_0_ws;
-  wire [4:0] tile_4_3_out_0_shift;
-  reg  [7:0] tile_4_3_a_0;
-  reg  [19:0] tile_4_3_b_0;
-  reg  [31:0] tile_4_3_d_0;
-  reg  tile_4_3_0_valid;
-  reg  tile_4_3_0_propagate;
-  reg  tile_4_3_0_ws;
-  reg  [4:0] tile_4_3_0_shift;
-  wire [7:0] tile_4_4_in_a_0;
-  wire [19:0] tile_4_4_in_b_0;
-  wire [31:0] tile_4_4_in_d_0;
-  wire tile_4_4_in_0_valid;
-  wire tile_4_4_in_0_propagate;
-  wire tile_4_4_in_0_ws;
-  wire [4:0] tile_4_4_in_0_shift;
-  wire [7:0] tile_4_4_out_a_0;
-  wire [19:0] tile_4_4_out_b_0;
-  wire [31:0] tile_4_4_out_c_0;
-  wire tile_4_4_out_0_valid;
-  wire tile_4_4_out_0_propagate;
-  wire tile_4_4_out_0_ws;
-  wire [4:0] tile_4_4_out_0_shift;
-  reg  [7:0] tile_4_4_a_0;
-  reg  [19:0] tile_4_4_b_0;
-  reg  [31:0] tile_4_4_d_0;
-  reg  tile_4_4_0_valid;
-  reg  tile_4_4_0_propagate;
-  reg  tile_4_4_0_ws;
-  reg  [4:0] tile_4_4_0_shift;
-  wire [7:0] tile_4_5_in_a_0;
-  wire [19:0] tile_4_5_in_b_0;
-  wire [31:0] tile_4_5_in_d_0;
-  wire tile_4_5_in_0_valid;
-  wire tile_4_5_in_0_propagate;
-  wire tile_4_5_in_0_ws;
-  wire [4:0] tile_4_5_in_0_shift;
-  wire [7:0] tile_4_5_out_a_0;
-  wire [19:0] tile_4_5_out_b_0;
-  wire [31:0] tile_4_5_out_c_0;
-  wire tile_4_5_out_0_valid;
-  wire tile_4_5_out_0_propagate;
-  wire tile_4_5_out_0_ws;
-  wire [4:0] tile_4_5_out_0_shift;
-  reg  [7:0] tile_4_5_a_0;
-  reg  [19:0] tile_4_5_b_0;
-  reg  [31:0] tile_4_5_d_0;
-  reg  tile_4_5_0_valid;
-  reg  tile_4_5_0_propagate;
-  reg  tile_4_5_0_ws;
-  reg  [4:0] tile_4_5_0_shift;
-  wire [7:0] tile_4_6_in_a_0;
-  wire [19:0] tile_4_6_in_b_0;
-  wire [31:0] tile_4_6_in_d_0;
-  wire tile_4_6_in_0_valid;
-  wire tile_4_6_in_0_propagate;
-  wire tile_4_6_in_0_ws;
-  wire [4:0] tile_4_6_in_0_shift;
-  wire [7:0] tile_4_6_out_a_0;
-  wire [19:0] tile_4_6_out_b_0;
-  wire [31:0] tile_4_6_out_c_0;
-  wire tile_4_6_out_0_valid;
-  wire tile_4_6_out_0_propagate;
-  wire tile_4_6_out_0_ws;
-  wire [4:0] tile_4_6_out_0_shift;
-  reg  [7:0] tile_4_6_a_0;
-  reg  [19:0] tile_4_6_b_0;
-  reg  [31:0] tile_4_6_d_0;
-  reg  tile_4_6_0_valid;
-  reg  tile_4_6_0_propagate;
-  reg  tile_4_6_0_ws;
-  reg  [4:0] tile_4_6_0_shift;
-  wire [7:0] tile_4_7_in_a_0;
-  wire [19:0] tile_4_7_in_b_0;
-  wire [31:0] tile_4_7_in_d_0;
-  wire tile_4_7_in_0_valid;
-  wire tile_4_7_in_0_propagate;
-  wire tile_4_7_in_0_ws;
-  wire [4:0] tile_4_7_in_0_shift;
-  wire [7:0] tile_4_7_out_a_0;
-  wire [19:0] tile_4_7_out_b_0;
-  wire [31:0] tile_4_7_out_c_0;
-  wire tile_4_7_out_0_valid;
-  wire tile_4_7_out_0_propagate;
-  wire tile_4_7_out_0_ws;
-  wire [4:0] tile_4_7_out_0_shift;
-  reg  [7:0] tile_4_7_a_0;
-  reg  [19:0] tile_4_7_b_0;
-  reg  [31:0] tile_4_7_d_0;
-  reg  tile_4_7_0_valid;
-  reg  tile_4_7_0_propagate;
-  reg  tile_4_7_0_ws;
-  reg  [4:0] tile_4_7_0_shift;
-  wire [7:0] tile_4_8_in_a_0;
-  wire [19:0] tile_4_8_in_b_0;
-  wire [31:0] tile_4_8_in_d_0;
-  wire tile_4_8_in_0_valid;
-  wire tile_4_8_in_0_propagate;
-  wire tile_4_8_in_0_ws;
-  wire [4:0] tile_4_8_in_0_shift;
-  wire [7:0] tile_4_8_out_a_0;
-  wire [19:0] tile_4_8_out_b_0;
-  wire [31:0] tile_4_8_out_c_0;
-  wire tile_4_8_out_0_valid;
-  wire tile_4_8_out_0_propagate;
-  wire tile_4_8_out_0_ws;
-  wire [4:0] tile_4_8_out_0_shift;
-  reg  [7:0] tile_4_8_a_0;
-  reg  [19:0] tile_4_8_b_0;
-  reg  [31:0] tile_4_8_d_0;
-  reg  tile_4_8_0_valid;
-  reg  tile_4_8_0_propagate;
-  reg  tile_4_8_0_ws;
-  reg  [4:0] tile_4_8_0_shift;
-  wire [7:0] tile_4_9_in_a_0;
-  wire [19:0] tile_4_9_in_b_0;
-  wire [31:0] tile_4_9_in_d_0;
-  wire tile_4_9_in_0_valid;
-  wire tile_4_9_in_0_propagate;
-  wire tile_4_9_in_0_ws;
-  wire [4:0] tile_4_9_in_0_shift;
-  wire [7:0] tile_4_9_out_a_0;
-  wire [19:0] tile_4_9_out_b_0;
-  wire [31:0] tile_4_9_out_c_0;
-  wire tile_4_9_out_0_valid;
-  wire tile_4_9_out_0_propagate;
-  wire tile_4_9_out_0_ws;
-  wire [4:0] tile_4_9_out_0_shift;
-  reg  [7:0] tile_4_9_a_0;
-  reg  [19:0] tile_4_9_b_0;
-  reg  [31:0] tile_4_9_d_0;
-  reg  tile_4_9_0_valid;
-  reg  tile_4_9_0_propagate;
-  reg  tile_4_9_0_ws;
-  reg  [4:0] tile_4_9_0_shift;
-  wire [7:0] tile_4_10_in_a_0;
-  wire [19:0] tile_4_10_in_b_0;
-  wire [31:0] tile_4_10_in_d_0;
-  wire tile_4_10_in_0_valid;
-  wire tile_4_10_in_0_propagate;
-  wire tile_4_10_in_0_ws;
-  wire [4:0] tile_4_10_in_0_shift;
-  wire [7:0] tile_4_10_out_a_0;
-  wire [19:0] tile_4_10_out_b_0;
-  wire [31:0] tile_4_10_out_c_0;
-  wire tile_4_10_out_0_valid;
-  wire tile_4_10_out_0_propagate;
-  wire tile_4_10_out_0_ws;
-  wire [4:0] tile_4_10_out_0_shift;
-  reg  [7:0] tile_4_10_a_0;
-  reg  [19:0] tile_4_10_b_0;
-  reg  [31:0] tile_4_10_d_0;
-  reg  tile_4_10_0_valid;
-  reg  tile_4_10_0_propagate;
-  reg  tile_4_10_0_ws;
-  reg  [4:0] tile_4_10_0_shift;
-  wire [7:0] tile_4_11_in_a_0;
-  wire [19:0] tile_4_11_in_b_0;
-  wire [31:0] tile_4_11_in_d_0;
-  wire tile_4_11_in_0_valid;
-  wire tile_4_11_in_0_propagate;
-  wire tile_4_11_in_0_ws;
-  wire [4:0] tile_4_11_in_0_shift;
-  wire [7:0] tile_4_11_out_a_0;
-  wire [19:0] tile_4_11_out_b_0;
-  wire [31:0] tile_4_11_out_c_0;
-  wire tile_4_11_out_0_valid;
-  wire tile_4_11_out_0_propagate;
-  wire tile_4_11_out_0_ws;
-  wire [4:0] tile_4_11_out_0_shift;
-  reg  [7:0] tile_4_11_a_0;
-  reg  [19:0] tile_4_11_b_0;
-  reg  [31:0] tile_4_11_d_0;
-  reg  tile_4_11_0_valid;
-  reg  tile_4_11_0_propagate;
-  reg  tile_4_11_0_ws;
-  reg  [4:0] tile_4_11_0_shift;
-  wire [7:0] tile_4_12_in_a_0;
-  wire [19:0] tile_4_12_in_b_0;
-  wire [31:0] tile_4_12_in_d_0;
-  wire tile_4_12_in_0_valid;
-  wire tile_4_12_in_0_propagate;
-  wire tile_4_12_in_0_ws;
-  wire [4:0] tile_4_12_in_0_shift;
-  wire [7:0] tile_4_12_out_a_0;
-  wire [19:0] tile_4_12_out_b_0;
-  wire [31:0] tile_4_12_out_c_0;
-  wire tile_4_12_out_0_valid;
-  wire tile_4_12_out_0_propagate;
-  wire tile_4_12_out_0_ws;
-  wire [4:0] tile_4_12_out_0_shift;
-  reg  [7:0] tile_4_12_a_0;
-  reg  [19:0] tile_4_12_b_0;
-  reg  [31:0] tile_4_12_d_0;
-  reg  tile_4_12_0_valid;
-  reg  tile_4_12_0_propagate;
-  reg  tile_4_12_0_ws;
-  reg  [4:0] tile_4_12_0_shift;
-  wire [7:0] tile_4_13_in_a_0;
-  wire [19:0] tile_4_13_in_b_0;
-  wire [31:0] tile_4_13_in_d_0;
-  wire tile_4_13_in_0_valid;
-  wire tile_4_13_in_0_propagate;
-  wire tile_4_13_in_0_ws;
-  wire [4:0] tile_4_13_in_0_shift;
-  wire [7:0] tile_4_13_out_a_0;
-  wire [19:0] tile_4_13_out_b_0;
-  wire [31:0] tile_4_13_out_c_0;
-  wire tile_4_13_out_0_valid;
-  wire tile_4_13_out_0_propagate;
-  wire tile_4_13_out_0_ws;
-  wire [4:0] tile_4_13_out_0_shift;
-  reg  [7:0] tile_4_13_a_0;
-  reg  [19:0] tile_4_13_b_0;
-  reg  [31:0] tile_4_13_d_0;
-  reg  tile_4_13_0_valid;
-  reg  tile_4_13_0_propagate;
-  reg  tile_4_13_0_ws;
-  reg  [4:0] tile_4_13_0_shift;
-  wire [7:0] tile_4_14_in_a_0;
-  wire [19:0] tile_4_14_in_b_0;
-  wire [31:0] tile_4_14_in_d_0;
-  wire tile_4_14_in_0_valid;
-  wire tile_4_14_in_0_propagate;
-  wire tile_4_14_in_0_ws;
-  wire [4:0] tile_4_14_in_0_shift;
-  wire [7:0] tile_4_14_out_a_0;
-  wire [19:0] tile_4_14_out_b_0;
-  wire [31:0] tile_4_14_out_c_0;
-  wire tile_4_14_out_0_valid;
-  wire tile_4_14_out_0_propagate;
-  wire tile_4_14_out_0_ws;
-  wire [4:0] tile_4_14_out_0_shift;
-  reg  [7:0] tile_4_14_a_0;
-  reg  [19:0] tile_4_14_b_0;
-  reg  [31:0] tile_4_14_d_0;
-  reg  tile_4_14_0_valid;
-  reg  tile_4_14_0_propagate;
-  reg  tile_4_14_0_ws;
-  reg  [4:0] tile_4_14_0_shift;
-  wire [7:0] tile_4_15_in_a_0;
-  wire [19:0] tile_4_15_in_b_0;
-  wire [31:0] tile_4_15_in_d_0;
-  wire tile_4_15_in_0_valid;
-  wire tile_4_15_in_0_propagate;
-  wire tile_4_15_in_0_ws;
-  wire [4:0] tile_4_15_in_0_shift;
-  wire [7:0] tile_4_15_out_a_0;
-  wire [19:0] tile_4_15_out_b_0;
-  wire [31:0] tile_4_15_out_c_0;
-  wire tile_4_15_out_0_valid;
-  wire tile_4_15_out_0_propagate;
-  wire tile_4_15_out_0_ws;
-  wire [4:0] tile_4_15_out_0_shift;
-  reg  [19:0] tile_4_15_b_0;
-  reg  [31:0] tile_4_15_d_0;
-  reg  tile_4_15_0_valid;
-  reg  tile_4_15_0_propagate;
-  reg  tile_4_15_0_ws;
-  reg  [4:0] tile_4_15_0_shift;
-  wire [7:0] tile_5_0_in_a_0;
-  wire [19:0] tile_5_0_in_b_0;
-  wire [31:0] tile_5_0_in_d_0;
-  wire tile_5_0_in_0_valid;
-  wire tile_5_0_in_0_propagate;
-  wire tile_5_0_in_0_ws;
-  wire [4:0] tile_5_0_in_0_shift;
-  wire [7:0] tile_5_0_out_a_0;
-  wire [19:0] tile_5_0_out_b_0;
-  wire [31:0] tile_5_0_out_c_0;
-  wire tile_5_0_out_0_valid;
-  wire tile_5_0_out_0_propagate;
-  wire tile_5_0_out_0_ws;
-  wire [4:0] tile_5_0_out_0_shift;
-  reg  [7:0] tile_5_0_a_0;
-  reg  [19:0] tile_5_0_b_0;
-  reg  [31:0] tile_5_0_d_0;
-  reg  tile_5_0_0_valid;
-  reg  tile_5_0_0_propagate;
-  reg  tile_5_0_0_ws;
-  reg  [4:0] tile_5_0_0_shift;
-  wire [7:0] tile_5_1_in_a_0;
-  wire [19:0] tile_5_1_in_b_0;
-  wire [31:0] tile_5_1_in_d_0;
-  wire tile_5_1_in_0_valid;
-  wire tile_5_1_in_0_propagate;
-  wire tile_5_1_in_0_ws;
-  wire [4:0] tile_5_1_in_0_shift;
-  wire [7:0] tile_5_1_out_a_0;
-  wire [19:0] tile_5_1_out_b_0;
-  wire [31:0] tile_5_1_out_c_0;
-  wire tile_5_1_out_0_valid;
-  wire tile_5_1_out_0_propagate;
-  wire tile_5_1_out_0_ws;
-  wire [4:0] tile_5_1_out_0_shift;
-  reg  [7:0] tile_5_1_a_0;
-  reg  [19:0] tile_5_1_b_0;
-  reg  [31:0] tile_5_1_d_0;
-  reg  tile_5_1_0_valid;
-  reg  tile_5_1_0_propagate;
-  reg  tile_5_1_0_ws;
-  reg  [4:0] tile_5_1_0_shift;
-  wire [7:0] tile_5_2_in_a_0;
-  wire [19:0] tile_5_2_in_b_0;
-  wire [31:0] tile_5_2_in_d_0;
-  wire tile_5_2_in_0_valid;
-  wire tile_5_2_in_0_propagate;
-  wire tile_5_2_in_0_ws;
-  wire [4:0] tile_5_2_in_0_shift;
-  wire [7:0] tile_5_2_out_a_0;
-  wire [19:0] tile_5_2_out_b_0;
-  wire [31:0] tile_5_2_out_c_0;
-  wire tile_5_2_out_0_valid;
-  wire tile_5_2_out_0_propagate;
-  wire tile_5_2_out_0_ws;
-  wire [4:0] tile_5_2_out_0_shift;
-  reg  [7:0] tile_5_2_a_0;
-  reg  [19:0] tile_5_2_b_0;
-  reg  [31:0] tile_5_2_d_0;
-  reg  tile_5_2_0_valid;
-  reg  tile_5_2_0_propagate;
-  reg  tile_5_2_0_ws;
-  reg  [4:0] tile_5_2_0_shift;
-  wire [7:0] tile_5_3_in_a_0;
-  wire [19:0] tile_5_3_in_b_0;
-  wire [31:0] tile_5_3_in_d_0;
-  wire tile_5_3_in_0_valid;
-  wire tile_5_3_in_0_propagate;
-  wire tile_5_3_in_0_ws;
-  wire [4:0] tile_5_3_in_0_shift;
-  wire [7:0] tile_5_3_out_a_0;
-  wire [19:0] tile_5_3_out_b_0;
-  wire [31:0] tile_5_3_out_c_0;
-  wire tile_5_3_out_0_valid;
-  wire tile_5_3_out_0_propagate;
-  wire tile_5_3_out_0_ws;
-  wire [4:0] tile_5_3_out_0_shift;
-  reg  [7:0] tile_5_3_a_0;
-  reg  [19:0] tile_5_3_b_0;
-  reg  [31:0] tile_5_3_d_0;
-  reg  tile_5_3_0_valid;
-  reg  tile_5_3_0_propagate;
-  reg  tile_5_3_0_ws;
-  reg  [4:0] tile_5_3_0_shift;
-  wire [7:0] tile_5_4_in_a_0;
-  wire [19:0] tile_5_4_in_b_0;
-  wire [31:0] tile_5_4_in_d_0;
-  wire tile_5_4_in_0_valid;
-  wire tile_5_4_in_0_propagate;
-  wire tile_5_4_in_0_ws;
-  wire [4:0] tile_5_4_in_0_shift;
-  wire [7:0] tile_5_4_out_a_0;
-  wire [19:0] tile_5_4_out_b_0;
-  wire [31:0] tile_5_4_out_c_0;
-  wire tile_5_4_out_0_valid;
-  wire tile_5_4_out_0_propagate;
-  wire tile_5_4_out_0_ws;
-  wire [4:0] tile_5_4_out_0_shift;
-  reg  [7:0] tile_5_4_a_0;
-  reg  [19:0] tile_5_4_b_0;
-  reg  [31:0] tile_5_4_d_0;
-  reg  tile_5_4_0_valid;
-  reg  tile_5_4_0_propagate;
-  reg  tile_5_4_0_ws;
-  reg  [4:0] tile_5_4_0_shift;
-  wire [7:0] tile_5_5_in_a_0;
-  wire [19:0] tile_5_5_in_b_0;
-  wire [31:0] tile_5_5_in_d_0;
-  wire tile_5_5_in_0_valid;
-  wire tile_5_5_in_0_propagate;
-  wire tile_5_5_in_0_ws;
-  wire [4:0] tile_5_5_in_0_shift;
-  wire [7:0] tile_5_5_out_a_0;
-  wire [19:0] tile_5_5_out_b_0;
-  wire [31:0] tile_5_5_out_c_0;
-  wire tile_5_5_out_0_valid;
-  wire tile_5_5_out_0_propagate;
-  wire tile_5_5_out_0_ws;
-  wire [4:0] tile_5_5_out_0_shift;
-  reg  [7:0] tile_5_5_a_0;
-  reg  [19:0] tile_5_5_b_0;
-  reg  [31:0] tile_5_5_d_0;
-  reg  tile_5_5_0_valid;
-  reg  tile_5_5_0_propagate;
-  reg  tile_5_5_0_ws;
-  reg  [4:0] tile_5_5_0_shift;
-  wire [7:0] tile_5_6_in_a_0;
-  wire [19:0] tile_5_6_in_b_0;
-  wire [31:0] tile_5_6_in_d_0;
-  wire tile_5_6_in_0_valid;
-  wire tile_5_6_in_0_propagate;
-  wire tile_5_6_in_0_ws;
-  wire [4:0] tile_5_6_in_0_shift;
-  wire [7:0] tile_5_6_out_a_0;
-  wire [19:0] tile_5_6_out_b_0;
-  wire [31:0] tile_5_6_out_c_0;
-  wire tile_5_6_out_0_valid;
-  wire tile_5_6_out_0_propagate;
-  wire tile_5_6_out_0_ws;
-  wire [4:0] tile_5_6_out_0_shift;
-  reg  [7:0] tile_5_6_a_0;
-  reg  [19:0] tile_5_6_b_0;
-  reg  [31:0] tile_5_6_d_0;
-  reg  tile_5_6_0_valid;
-  reg  tile_5_6_0_propagate;
-  reg  tile_5_6_0_ws;
-  reg  [4:0] tile_5_6_0_shift;
-  wire [7:0] tile_5_7_in_a_0;
-  wire [19:0] tile_5_7_in_b_0;
-  wire [31:0] tile_5_7_in_d_0;
-  wire tile_5_7_in_0_valid;
-  wire tile_5_7_in_0_propagate;
-  wire tile_5_7_in_0_ws;
-  wire [4:0] tile_5_7_in_0_shift;
-  wire [7:0] tile_5_7_out_a_0;
-  wire [19:0] tile_5_7_out_b_0;
-  wire [31:0] tile_5_7_out_c_0;
-  wire tile_5_7_out_0_valid;
-  wire tile_5_7_out_0_propagate;
-  wire tile_5_7_out_0_ws;
-  wire [4:0] tile_5_7_out_0_shift;
-  reg  [7:0] tile_5_7_a_0;
-  reg  [19:0] tile_5_7_b_0;
-  reg  [31:0] tile_5_7_d_0;
-  reg  tile_5_7_0_valid;
-  reg  tile_5_7_0_propagate;
-  reg  tile_5_7_0_ws;
-  reg  [4:0] tile_5_7_0_shift;
-  wire [7:0] tile_5_8_in_a_0;
-  wire [19:0] tile_5_8_in_b_0;
-  wire [31:0] tile_5_8_in_d_0;
-  wire tile_5_8_in_0_valid;
-  wire tile_5_8_in_0_propagate;
-  wire tile_5_8_in_0_ws;
-  wire [4:0] tile_5_8_in_0_shift;
-  wire [7:0] tile_5_8_out_a_0;
-  wire [19:0] tile_5_8_out_b_0;
-  wire [31:0] tile_5_8_out_c_0;
-  wire tile_5_8_out_0_valid;
-  wire tile_5_8_out_0_propagate;
-  wire tile_5_8_out_0_ws;
-  wire [4:0] tile_5_8_out_0_shift;
-  reg  [7:0] tile_5_8_a_0;
-  reg  [19:0] tile_5_8_b_0;
-  reg  [31:0] tile_5_8_d_0;
-  reg  tile_5_8_0_valid;
-  reg  tile_5_8_0_propagate;
-  reg  tile_5_8_0_ws;
-  reg  [4:0] tile_5_8_0_shift;
-  wire [7:0] tile_5_9_in_a_0;
-  wire [19:0] tile_5_9_in_b_0;
-  wire [31:0] tile_5_9_in_d_0;
-  wire tile_5_9_in_0_valid;
-  wire tile_5_9_in_0_propagate;
-  wire tile_5_9_in_0_ws;
-  wire [4:0] tile_5_9_in_0_shift;
-  wire [7:0] tile_5_9_out_a_0;
-  wire [19:0] tile_5_9_out_b_0;
-  wire [31:0] tile_5_9_out_c_0;
-  wire tile_5_9_out_0_valid;
-  wire tile_5_9_out_0_propagate;
-  wire tile_5_9_out_0_ws;
-  wire [4:0] tile_5_9_out_0_shift;
-  reg  [7:0] tile_5_9_a_0;
-  reg  [19:0] tile_5_9_b_0;
-  reg  [31:0] tile_5_9_d_0;
-  reg  tile_5_9_0_valid;
-  reg  tile_5_9_0_propagate;
-  reg  tile_5_9_0_ws;
-  reg  [4:0] tile_5_9_0_shift;
-  wire [7:0] tile_5_10_in_a_0;
-  wire [19:0] tile_5_10_in_b_0;
-  wire [31:0] tile_5_10_in_d_0;
-  wire tile_5_10_in_0_valid;
-  wire tile_5_10_in_0_propagate;
-  wire tile_5_10_in_0_ws;
-  wire [4:0] tile_5_10_in_0_shift;
-  wire [7:0] tile_5_10_out_a_0;
-  wire [19:0] tile_5_10_out_b_0;
-  wire [31:0] tile_5_10_out_c_0;
-  wire tile_5_10_out_0_valid;
-  wire tile_5_10_out_0_propagate;
-  wire tile_5_10_out_0_ws;
-  wire [4:0] tile_5_10_out_0_shift;
-  reg  [7:0] tile_5_10_a_0;
-  reg  [19:0] tile_5_10_b_0;
-  reg  [31:0] tile_5_10_d_0;
-  reg  tile_5_10_0_valid;
-  reg  tile_5_10_0_propagate;
-  reg  tile_5_10_0_ws;
-  reg  [4:0] tile_5_10_0_shift;
-  wire [7:0] tile_5_11_in_a_0;
-  wire [19:0] tile_5_11_in_b_0;
-  wire [31:0] tile_5_11_in_d_0;
-  wire tile_5_11_in_0_valid;
-  wire tile_5_11_in_0_propagate;
-  wire tile_5_11_in_0_ws;
-  wire [4:0] tile_5_11_in_0_shift;
-  wire [7:0] tile_5_11_out_a_0;
-  wire [19:0] tile_5_11_out_b_0;
-  wire [31:0] tile_5_11_out_c_0;
-  wire tile_5_11_out_0_valid;
-  wire tile_5_11_out_0_propagate;
-  wire tile_5_11_out_0_ws;
-  wire [4:0] tile_5_11_out_0_shift;
-  reg  [7:0] tile_5_11_a_0;
-  reg  [19:0] tile_5_11_b_0;
-  reg  [31:0] tile_5_11_d_0;
-  reg  tile_5_11_0_valid;
-  reg  tile_5_11_0_propagate;
-  reg  tile_5_11_0_ws;
-  reg  [4:0] tile_5_11_0_shift;
-  wire [7:0] tile_5_12_in_a_0;
-  wire [19:0] tile_5_12_in_b_0;
-  wire [31:0] tile_5_12_in_d_0;
-  wire tile_5_12_in_0_valid;
-  wire tile_5_12_in_0_propagate;
-  wire tile_5_12_in_0_ws;
-  wire [4:0] tile_5_12_in_0_shift;
-  wire [7:0] tile_5_12_out_a_0;
-  wire [19:0] tile_5_12_out_b_0;
-  wire [31:0] tile_5_12_out_c_0;
-  wire tile_5_12_out_0_valid;
-  wire tile_5_12_out_0_propagate;
-  wire tile_5_12_out_0_ws;
-  wire [4:0] tile_5_12_out_0_shift;
-  reg  [7:0] tile_5_12_a_0;
-  reg  [19:0] tile_5_12_b_0;
-  reg  [31:0] tile_5_12_d_0;
-  reg  tile_5_12_0_valid;
-  reg  tile_5_12_0_propagate;
-  reg  tile_5_12_0_ws;
-  reg  [4:0] tile_5_12_0_shift;
-  wire [7:0] tile_5_13_in_a_0;
-  wire [19:0] tile_5_13_in_b_0;
-  wire [31:0] tile_5_13_in_d_0;
-  wire tile_5_13_in_0_valid;
-  wire tile_5_13_in_0_propagate;
-  wire tile_5_13_in_0_ws;
-  wire [4:0] tile_5_13_in_0_shift;
-  wire [7:0] tile_5_13_out_a_0;
-  wire [19:0] tile_5_13_out_b_0;
-  wire [31:0] tile_5_13_out_c_0;
-  wire tile_5_13_out_0_valid;
-  wire tile_5_13_out_0_propagate;
-  wire tile_5_13_out_0_ws;
-  wire [4:0] tile_5_13_out_0_shift;
-  reg  [7:0] tile_5_13_a_0;
-  reg  [19:0] tile_5_13_b_0;
-  reg  [31:0] tile_5_13_d_0;
-  reg  tile_5_13_0_valid;
-  reg  tile_5_13_0_propagate;
-  reg  tile_5_13_0_ws;
-  reg  [4:0] tile_5_13_0_shift;
-  wire [7:0] tile_5_14_in_a_0;
-  wire [19:0] tile_5_14_in_b_0;
-  wire [31:0] tile_5_14_in_d_0;
-  wire tile_5_14_in_0_valid;
-  wire tile_5_14_in_0_propagate;
-  wire tile_5_14_in_0_ws;
-  wire [4:0] tile_5_14_in_0_shift;
-  wire [7:0] tile_5_14_out_a_0;
-  wire [19:0] tile_5_14_out_b_0;
-  wire [31:0] tile_5_14_out_c_0;
-  wire tile_5_14_out_0_valid;
-  wire tile_5_14_out_0_propagate;
-  wire tile_5_14_out_0_ws;
-  wire [4:0] tile_5_14_out_0_shift;
-  reg  [7:0] tile_5_14_a_0;
-  reg  [19:0] tile_5_14_b_0;
-  reg  [31:0] tile_5_14_d_0;
-  reg  tile_5_14_0_valid;
-  reg  tile_5_14_0_propagate;
-  reg  tile_5_14_0_ws;
-  reg  [4:0] tile_5_14_0_shift;
-  wire [7:0] tile_5_15_in_a_0;
-  wire [19:0] tile_5_15_in_b_0;
-  wire [31:0] tile_5_15_in_d_0;
-  wire tile_5_15_in_0_valid;
-  wire tile_5_15_in_0_propagate;
-  wire tile_5_15_in_0_ws;
-  wire [4:0] tile_5_15_in_0_shift;
-  wire [7:0] tile_5_15_out_a_0;
-  wire [19:0] tile_5_15_out_b_0;
-  wire [31:0] tile_5_15_out_c_0;
-  wire tile_5_15_out_0_valid;
-  wire tile_5_15_out_0_propagate;
-  wire tile_5_15_out_0_ws;
-  wire [4:0] tile_5_15_out_0_shift;
-  reg  [19:0] tile_5_15_b_0;
-  reg  [31:0] tile_5_15_d_0;
-  reg  tile_5_15_0_valid;
-  reg  tile_5_15_0_propagate;
-  reg  tile_5_15_0_ws;
-  reg  [4:0] tile_5_15_0_shift;
-  wire [7:0] tile_6_0_in_a_0;
-  wire [19:0] tile_6_0_in_b_0;
-  wire [31:0] tile_6_0_in_d_0;
-  wire tile_6_0_in_0_valid;
-  wire tile_6_0_in_0_propagate;
-  wire tile_6_0_in_0_ws;
-  wire [4:0] tile_6_0_in_0_shift;
-  wire [7:0] tile_6_0_out_a_0;
-  wire [19:0] tile_6_0_out_b_0;
-  wire [31:0] tile_6_0_out_c_0;
-  wire tile_6_0_out_0_valid;
-  wire tile_6_0_out_0_propagate;
-  wire tile_6_0_out_0_ws;
-  wire [4:0] tile_6_0_out_0_shift;
-  reg  [7:0] tile_6_0_a_0;
-  reg  [19:0] tile_6_0_b_0;
-  reg  [31:0] tile_6_0_d_0;
-  reg  tile_6_0_0_valid;
-  reg  tile_6_0_0_propagate;
-  reg  tile_6_0_0_ws;
-  reg  [4:0] tile_6_0_0_shift;
-  wire [7:0] tile_6_1_in_a_0;
-  wire [19:0] tile_6_1_in_b_0;
-  wire [31:0] tile_6_1_in_d_0;
-  wire tile_6_1_in_0_valid;
-  wire tile_6_1_in_0_propagate;
-  wire tile_6_1_in_0_ws;
-  wire [4:0] tile_6_1_in_0_shift;
-  wire [7:0] tile_6_1_out_a_0;
-  wire [19:0] tile_6_1_out_b_0;
-  wire [31:0] tile_6_1_out_c_0;
-  wire tile_6_1_out_0_valid;
-  wire tile_6_1_out_0_propagate;
-  wire tile_6_1_out_0_ws;
-  wire [4:0] tile_6_1_out_0_shift;
-  reg  [7:0] tile_6_1_a_0;
-  reg  [19:0] tile_6_1_b_0;
-  reg  [31:0] tile_6_1_d_0;
-  reg  tile_6_1_0_valid;
-  reg  tile_6_1_0_propagate;
-  reg  tile_6_1_0_ws;
-  reg  [4:0] tile_6_1_0_shift;
-  wire [7:0] tile_6_2_in_a_0;
-  wire [19:0] tile_6_2_in_b_0;
-  wire [31:0] tile_6_2_in_d_0;
-  wire tile_6_2_in_0_valid;
-  wire tile_6_2_in_0_propagate;
-  wire tile_6_2_in_0_ws;
-  wire [4:0] tile_6_2_in_0_shift;
-  wire [7:0] tile_6_2_out_a_0;
-  wire [19:0] tile_6_2_out_b_0;
-  wire [31:0] tile_6_2_out_c_0;
-  wire tile_6_2_out_0_valid;
-  wire tile_6_2_out_0_propagate;
-  wire tile_6_2_out_0_ws;
-  wire [4:0] tile_6_2_out_0_shift;
-  reg  [7:0] tile_6_2_a_0;
-  reg  [19:0] tile_6_2_b_0;
-  reg  [31:0] tile_6_2_d_0;
-  reg  tile_6_2_0_valid;
-  reg  tile_6_2_0_propagate;
-  reg  tile_6_2_0_ws;
-  reg  [4:0] tile_6_2_0_shift;
-  wire [7:0] tile_6_3_in_a_0;
-  wire [19:0] tile_6_3_in_b_0;
-  wire [31:0] tile_6_3_in_d_0;
-  wire tile_6_3_in_0_valid;
-  wire tile_6_3_in_0_propagate;
-  wire tile_6_3_in_0_ws;
-  wire [4:0] tile_6_3_in_0_shift;
-  wire [7:0] tile_6_3_out_a_0;
-  wire [19:0] tile_6_3_out_b_0;
-  wire [31:0] tile_6_3_out_c_0;
-  wire tile_6_3_out_0_valid;
-  wire tile_6_3_out_0_propagate;
-  wire tile_6_3_out_0_ws;
-  wire [4:0] tile_6_3_out_0_shift;
-  reg  [7:0] tile_6_3_a_0;
-  reg  [19:0] tile_6_3_b_0;
-  reg  [31:0] tile_6_3_d_0;
-  reg  tile_6_3_0_valid;
-  reg  tile_6_3_0_propagate;
-  reg  tile_6_3_0_ws;
-  reg  [4:0] tile_6_3_0_shift;
-  wire [7:0] tile_6_4_in_a_0;
-  wire [19:0] tile_6_4_in_b_0;
-  wire [31:0] tile_6_4_in_d_0;
-  wire tile_6_4_in_0_valid;
-  wire tile_6_4_in_0_propagate;
-  wire tile_6_4_in_0_ws;
-  wire [4:0] tile_6_4_in_0_shift;
-  wire [7:0] tile_6_4_out_a_0;
-  wire [19:0] tile_6_4_out_b_0;
-  wire [31:0] tile_6_4_out_c_0;
-  wire tile_6_4_out_0_valid;
-  wire tile_6_4_out_0_propagate;
-  wire tile_6_4_out_0_ws;
-  wire [4:0] tile_6_4_out_0_shift;
-  reg  [7:0] tile_6_4_a_0;
-  reg  [19:0] tile_6_4_b_0;
-  reg  [31:0] tile_6_4_d_0;
-  reg  tile_6_4_0_valid;
-  reg  tile_6_4_0_propagate;
-  reg  tile_6_4_0_ws;
-  reg  [4:0] tile_6_4_0_shift;
-  wire [7:0] tile_6_5_in_a_0;
-  wire [19:0] tile_6_5_in_b_0;
-  wire [31:0] tile_6_5_in_d_0;
-  wire tile_6_5_in_0_valid;
-  wire tile_6_5_in_0_propagate;
-  wire tile_6_5_in_0_ws;
-  wire [4:0] tile_6_5_in_0_shift;
-  wire [7:0] tile_6_5_out_a_0;
-  wire [19:0] tile_6_5_out_b_0;
-  wire [31:0] tile_6_5_out_c_0;
-  wire tile_6_5_out_0_valid;
-  wire tile_6_5_out_0_propagate;
-  wire tile_6_5_out_0_ws;
-  wire [4:0] tile_6_5_out_0_shift;
-  reg  [7:0] tile_6_5_a_0;
-  reg  [19:0] tile_6_5_b_0;
-  reg  [31:0] tile_6_5_d_0;
-  reg  tile_6_5_0_valid;
-  reg  tile_6_5_0_propagate;
-  reg  tile_6_5_0_ws;
-  reg  [4:0] tile_6_5_0_shift;
-  wire [7:0] tile_6_6_in_a_0;
-  wire [19:0] tile_6_6_in_b_0;
-  wire [31:0] tile_6_6_in_d_0;
-  wire tile_6_6_in_0_valid;
-  wire tile_6_6_in_0_propagate;
-  wire tile_6_6_in_0_ws;
-  wire [4:0] tile_6_6_in_0_shift;
-  wire [7:0] tile_6_6_out_a_0;
-  wire [19:0] tile_6_6_out_b_0;
-  wire [31:0] tile_6_6_out_c_0;
-  wire tile_6_6_out_0_valid;
-  wire tile_6_6_out_0_propagate;
-  wire tile_6_6_out_0_ws;
-  wire [4:0] tile_6_6_out_0_shift;
-  reg  [7:0] tile_6_6_a_0;
-  reg  [19:0] tile_6_6_b_0;
-  reg  [31:0] tile_6_6_d_0;
-  reg  tile_6_6_0_valid;
-  reg  tile_6_6_0_propagate;
-  reg  tile_6_6_0_ws;
-  reg  [4:0] tile_6_6_0_shift;
-  wire [7:0] tile_6_7_in_a_0;
-  wire [19:0] tile_6_7_in_b_0;
-  wire [31:0] tile_6_7_in_d_0;
-  wire tile_6_7_in_0_valid;
-  wire tile_6_7_in_0_propagate;
-  wire tile_6_7_in_0_ws;
-  wire [4:0] tile_6_7_in_0_shift;
-  wire [7:0] tile_6_7_out_a_0;
-  wire [19:0] tile_6_7_out_b_0;
-  wire [31:0] tile_6_7_out_c_0;
-  wire tile_6_7_out_0_valid;
-  wire tile_6_7_out_0_propagate;
-  wire tile_6_7_out_0_ws;
-  wire [4:0] tile_6_7_out_0_shift;
-  reg  [7:0] tile_6_7_a_0;
-  reg  [19:0] tile_6_7_b_0;
-  reg  [31:0] tile_6_7_d_0;
-  reg  tile_6_7_0_valid;
-  reg  tile_6_7_0_propagate;
-  reg  tile_6_7_0_ws;
-  reg  [4:0] tile_6_7_0_shift;
-  wire [7:0] tile_6_8_in_a_0;
-  wire [19:0] tile_6_8_in_b_0;
-  wire [31:0] tile_6_8_in_d_0;
-  wire tile_6_8_in_0_valid;
-  wire tile_6_8_in_0_propagate;
-  wire tile_6_8_in_0_ws;
-  wire [4:0] tile_6_8_in_0_shift;
-  wire [7:0] tile_6_8_out_a_0;
-  wire [19:0] tile_6_8_out_b_0;
-  wire [31:0] tile_6_8_out_c_0;
-  wire tile_6_8_out_0_valid;
-  wire tile_6_8_out_0_propagate;
-  wire tile_6_8_out_0_ws;
-  wire [4:0] tile_6_8_out_0_shift;
-  reg  [7:0] tile_6_8_a_0;
-  reg  [19:0] tile_6_8_b_0;
-  reg  [31:0] tile_6_8_d_0;
-  reg  tile_6_8_0_valid;
-  reg  tile_6_8_0_propagate;
-  reg  tile_6_8_0_ws;
-  reg  [4:0] tile_6_8_0_shift;
-  wire [7:0] tile_6_9_in_a_0;
-  wire [19:0] tile_6_9_in_b_0;
-  wire [31:0] tile_6_9_in_d_0;
-  wire tile_6_9_in_0_valid;
-  wire tile_6_9_in_0_propagate;
-  wire tile_6_9_in_0_ws;
-  wire [4:0] tile_6_9_in_0_shift;
-  wire [7:0] tile_6_9_out_a_0;
-  wire [19:0] tile_6_9_out_b_0;
-  wire [31:0] tile_6_9_out_c_0;
-  wire tile_6_9_out_0_valid;
-  wire tile_6_9_out_0_propagate;
-  wire tile_6_9_out_0_ws;
-  wire [4:0] tile_6_9_out_0_shift;
-  reg  [7:0] tile_6_9_a_0;
-  reg  [19:0] tile_6_9_b_0;
-  reg  [31:0] tile_6_9_d_0;
-  reg  tile_6_9_0_valid;
-  reg  tile_6_9_0_propagate;
-  reg  tile_6_9_0_ws;
-  reg  [4:0] tile_6_9_0_shift;
-  wire [7:0] tile_6_10_in_a_0;
-  wire [19:0] tile_6_10_in_b_0;
-  wire [31:0] tile_6_10_in_d_0;
-  wire tile_6_10_in_0_valid;
-  wire tile_6_10_in_0_propagate;
-  wire tile_6_10_in_0_ws;
-  wire [4:0] tile_6_10_in_0_shift;
-  wire [7:0] tile_6_10_out_a_0;
-  wire [19:0] tile_6_10_out_b_0;
-  wire [31:0] tile_6_10_out_c_0;
-  wire tile_6_10_out_0_valid;
-  wire tile_6_10_out_0_propagate;
-  wire tile_6_10_out_0_ws;
-  wire [4:0] tile_6_10_out_0_shift;
-  reg  [7:0] tile_6_10_a_0;
-  reg  [19:0] tile_6_10_b_0;
-  reg  [31:0] tile_6_10_d_0;
-  reg  tile_6_10_0_valid;
-  reg  tile_6_10_0_propagate;
-  reg  tile_6_10_0_ws;
-  reg  [4:0] tile_6_10_0_shift;
-  wire [7:0] tile_6_11_in_a_0;
-  wire [19:0] tile_6_11_in_b_0;
-  wire [31:0] tile_6_11_in_d_0;
-  wire tile_6_11_in_0_valid;
-  wire tile_6_11_in_0_propagate;
-  wire tile_6_11_in_0_ws;
-  wire [4:0] tile_6_11_in_0_shift;
-  wire [7:0] tile_6_11_out_a_0;
-  wire [19:0] tile_6_11_out_b_0;
-  wire [31:0] tile_6_11_out_c_0;
-  wire tile_6_11_out_0_valid;
-  wire tile_6_11_out_0_propagate;
-  wire tile_6_11_out_0_ws;
-  wire [4:0] tile_6_11_out_0_shift;
-  reg  [7:0] tile_6_11_a_0;
-  reg  [19:0] tile_6_11_b_0;
-  reg  [31:0] tile_6_11_d_0;
-  reg  tile_6_11_0_valid;
-  reg  tile_6_11_0_propagate;
-  reg  tile_6_11_0_ws;
-  reg  [4:0] tile_6_11_0_shift;
-  wire [7:0] tile_6_12_in_a_0;
-  wire [19:0] tile_6_12_in_b_0;
-  wire [31:0] tile_6_12_in_d_0;
-  wire tile_6_12_in_0_valid;
-  wire tile_6_12_in_0_propagate;
-  wire tile_6_12_in_0_ws;
-  wire [4:0] tile_6_12_in_0_shift;
-  wire [7:0] tile_6_12_out_a_0;
-  wire [19:0] tile_6_12_out_b_0;
-  wire [31:0] tile_6_12_out_c_0;
-  wire tile_6_12_out_0_valid;
-  wire tile_6_12_out_0_propagate;
-  wire tile_6_12_out_0_ws;
-  wire [4:0] tile_6_12_out_0_shift;
-  reg  [7:0] tile_6_12_a_0;
-  reg  [19:0] tile_6_12_b_0;
-  reg  [31:0] tile_6_12_d_0;
-  reg  tile_6_12_0_valid;
-  reg  tile_6_12_0_propagate;
-  reg  tile_6_12_0_ws;
-  reg  [4:0] tile_6_12_0_shift;
-  wire [7:0] tile_6_13_in_a_0;
-  wire [19:0] tile_6_13_in_b_0;
-  wire [31:0] tile_6_13_in_d_0;
-  wire tile_6_13_in_0_valid;
-  wire tile_6_13_in_0_propagate;
-  wire tile_6_13_in_0_ws;
-  wire [4:0] tile_6_13_in_0_shift;
-  wire [7:0] tile_6_13_out_a_0;
-  wire [19:0] tile_6_13_out_b_0;
-  wire [31:0] tile_6_13_out_c_0;
-  wire tile_6_13_out_0_valid;
-  wire tile_6_13_out_0_propagate;
-  wire tile_6_13_out_0_ws;
-  wire [4:0] tile_6_13_out_0_shift;
-  reg  [7:0] tile_6_13_a_0;
-  reg  [19:0] tile_6_13_b_0;
-  reg  [31:0] tile_6_13_d_0;
-  reg  tile_6_13_0_valid;
-  reg  tile_6_13_0_propagate;
-  reg  tile_6_13_0_ws;
-  reg  [4:0] tile_6_13_0_shift;
-  wire [7:0] tile_6_14_in_a_0;
-  wire [19:0] tile_6_14_in_b_0;
-  wire [31:0] tile_6_14_in_d_0;
-  wire tile_6_14_in_0_valid;
-  wire tile_6_14_in_0_propagate;
-  wire tile_6_14_in_0_ws;
-  wire [4:0] tile_6_14_in_0_shift;
-  wire [7:0] tile_6_14_out_a_0;
-  wire [19:0] tile_6_14_out_b_0;
-  wire [31:0] tile_6_14_out_c_0;
-  wire tile_6_14_out_0_valid;
-  wire tile_6_14_out_0_propagate;
-  wire tile_6_14_out_0_ws;
-  wire [4:0] tile_6_14_out_0_shift;
-  reg  [7:0] tile_6_14_a_0;
-  reg  [19:0] tile_6_14_b_0;
-  reg  [31:0] tile_6_14_d_0;
-  reg  tile_6_14_0_valid;
-  reg  tile_6_14_0_propagate;
-  reg  tile_6_14_0_ws;
-  reg  [4:0] tile_6_14_0_shift;
-  wire [7:0] tile_6_15_in_a_0;
-  wire [19:0] tile_6_15_in_b_0;
-  wire [31:0] tile_6_15_in_d_0;
-  wire tile_6_15_in_0_valid;
-  wire tile_6_15_in_0_propagate;
-  wire tile_6_15_in_0_ws;
-  wire [4:0] tile_6_15_in_0_shift;
-  wire [7:0] tile_6_15_out_a_0;
-  wire [19:0] tile_6_15_out_b_0;
-  wire [31:0] tile_6_15_out_c_0;
-  wire tile_6_15_out_0_valid;
-  wire tile_6_15_out_0_propagate;
-  wire tile_6_15_out_0_ws;
-  wire [4:0] tile_6_15_out_0_shift;
-  reg  [19:0] tile_6_15_b_0;
-  reg  [31:0] tile_6_15_d_0;
-  reg  tile_6_15_0_valid;
-  reg  tile_6_15_0_propagate;
-  reg  tile_6_15_0_ws;
-  reg  [4:0] tile_6_15_0_shift;
-  wire [7:0] tile_7_0_in_a_0;
-  wire [19:0] tile_7_0_in_b_0;
-  wire [31:0] tile_7_0_in_d_0;
-  wire tile_7_0_in_0_valid;
-  wire tile_7_0_in_0_propagate;
-  wire tile_7_0_in_0_ws;
-  wire [4:0] tile_7_0_in_0_shift;
-  wire [7:0] tile_7_0_out_a_0;
-  wire [19:0] tile_7_0_out_b_0;
-  wire [31:0] tile_7_0_out_c_0;
-  wire tile_7_0_out_0_valid;
-  wire tile_7_0_out_0_propagate;
-  wire tile_7_0_out_0_ws;
-  wire [4:0] tile_7_0_out_0_shift;
-  reg  [7:0] tile_7_0_a_0;
-  reg  [19:0] tile_7_0_b_0;
-  reg  [31:0] tile_7_0_d_0;
-  reg  tile_7_0_0_valid;
-  reg  tile_7_0_0_propagate;
-  reg  tile_7_0_0_ws;
-  reg  [4:0] tile_7_0_0_shift;
-  wire [7:0] tile_7_1_in_a_0;
-  wire [19:0] tile_7_1_in_b_0;
-  wire [31:0] tile_7_1_in_d_0;
-  wire tile_7_1_in_0_valid;
-  wire tile_7_1_in_0_propagate;
-  wire tile_7_1_in_0_ws;
-  wire [4:0] tile_7_1_in_0_shift;
-  wire [7:0] tile_7_1_out_a_0;
-  wire [19:0] tile_7_1_out_b_0;
-  wire [31:0] tile_7_1_out_c_0;
-  wire tile_7_1_out_0_valid;
-  wire tile_7_1_out_0_propagate;
-  wire tile_7_1_out_0_ws;
-  wire [4:0] tile_7_1_out_0_shift;
-  reg  [7:0] tile_7_1_a_0;
-  reg  [19:0] tile_7_1_b_0;
-  reg  [31:0] tile_7_1_d_0;
-  reg  tile_7_1_0_valid;
-  reg  tile_7_1_0_propagate;
-  reg  tile_7_1_0_ws;
-  reg  [4:0] tile_7_1_0_shift;
-  wire [7:0] tile_7_2_in_a_0;
-  wire [19:0] tile_7_2_in_b_0;
-  wire [31:0] tile_7_2_in_d_0;
-  wire tile_7_2_in_0_valid;
-  wire tile_7_2_in_0_propagate;
-  wire tile_7_2_in_0_ws;
-  wire [4:0] tile_7_2_in_0_shift;
-  wire [7:0] tile_7_2_out_a_0;
-  wire [19:0] tile_7_2_out_b_0;
-  wire [31:0] tile_7_2_out_c_0;
-  wire tile_7_2_out_0_valid;
-  wire tile_7_2_out_0_propagate;
-  wire tile_7_2_out_0_ws;
-  wire [4:0] tile_7_2_out_0_shift;
-  reg  [7:0] tile_7_2_a_0;
-  reg  [19:0] tile_7_2_b_0;
-  reg  [31:0] tile_7_2_d_0;
-  reg  tile_7_2_0_valid;
-  reg  tile_7_2_0_propagate;
-  reg  tile_7_2_0_ws;
-  reg  [4:0] tile_7_2_0_shift;
-  wire [7:0] tile_7_3_in_a_0;
-  wire [19:0] tile_7_3_in_b_0;
-  wire [31:0] tile_7_3_in_d_0;
-  wire tile_7_3_in_0_valid;
-  wire tile_7_3_in_0_propagate;
-  wire tile_7_3_in_0_ws;
-  wire [4:0] tile_7_3_in_0_shift;
-  wire [7:0] tile_7_3_out_a_0;
-  wire [19:0] tile_7_3_out_b_0;
-  wire [31:0] tile_7_3_out_c_0;
-  wire tile_7_3_out_0_valid;
-  wire tile_7_3_out_0_propagate;
-  wire tile_7_3_out_0_ws;
-  wire [4:0] tile_7_3_out_0_shift;
-  reg  [7:0] tile_7_3_a_0;
-  reg  [19:0] tile_7_3_b_0;
-  reg  [31:0] tile_7_3_d_0;
-  reg  tile_7_3_0_valid;
-  reg  tile_7_3_0_propagate;
-  reg  tile_7_3_0_ws;
-  reg  [4:0] tile_7_3_0_shift;
-  wire [7:0] tile_7_4_in_a_0;
-  wire [19:0] tile_7_4_in_b_0;
-  wire [31:0] tile_7_4_in_d_0;
-  wire tile_7_4_in_0_valid;
-  wire tile_7_4_in_0_propagate;
-  wire tile_7_4_in_0_ws;
-  wire [4:0] tile_7_4_in_0_shift;
-  wire [7:0] tile_7_4_out_a_0;
-  wire [19:0] tile_7_4_out_b_0;
-  wire [31:0] tile_7_4_out_c_0;
-  wire tile_7_4_out_0_valid;
-  wire tile_7_4_out_0_propagate;
-  wire tile_7_4_out_0_ws;
-  wire [4:0] tile_7_4_out_0_shift;
-  reg  [7:0] tile_7_4_a_0;
-  reg  [19:0] tile_7_4_b_0;
-  reg  [31:0] tile_7_4_d_0;
-  reg  tile_7_4_0_valid;
-  reg  tile_7_4_0_propagate;
-  reg  tile_7_4_0_ws;
-  reg  [4:0] tile_7_4_0_shift;
-  wire [7:0] tile_7_5_in_a_0;
-  wire [19:0] tile_7_5_in_b_0;
-  wire [31:0] tile_7_5_in_d_0;
-  wire tile_7_5_in_0_valid;
-  wire tile_7_5_in_0_propagate;
-  wire tile_7_5_in_0_ws;
-  wire [4:0] tile_7_5_in_0_shift;
-  wire [7:0] tile_7_5_out_a_0;
-  wire [19:0] tile_7_5_out_b_0;
-  wire [31:0] tile_7_5_out_c_0;
-  wire tile_7_5_out_0_valid;
-  wire tile_7_5_out_0_propagate;
-  wire tile_7_5_out_0_ws;
-  wire [4:0] tile_7_5_out_0_shift;
-  reg  [7:0] tile_7_5_a_0;
-  reg  [19:0] tile_7_5_b_0;
-  reg  [31:0] tile_7_5_d_0;
-  reg  tile_7_5_0_valid;
-  reg  tile_7_5_0_propagate;
-  reg  tile_7_5_0_ws;
-  reg  [4:0] tile_7_5_0_shift;
-  wire [7:0] tile_7_6_in_a_0;
-  wire [19:0] tile_7_6_in_b_0;
-  wire [31:0] tile_7_6_in_d_0;
-  wire tile_7_6_in_0_valid;
-  wire tile_7_6_in_0_propagate;
-  wire tile_7_6_in_0_ws;
-  wire [4:0] tile_7_6_in_0_shift;
-  wire [7:0] tile_7_6_out_a_0;
-  wire [19:0] tile_7_6_out_b_0;
-  wire [31:0] tile_7_6_out_c_0;
-  wire tile_7_6_out_0_valid;
-  wire tile_7_6_out_0_propagate;
-  wire tile_7_6_out_0_ws;
-  wire [4:0] tile_7_6_out_0_shift;
-  reg  [7:0] tile_7_6_a_0;
-  reg  [19:0] tile_7_6_b_0;
-  reg  [31:0] tile_7_6_d_0;
-  reg  tile_7_6_0_valid;
-  reg  tile_7_6_0_propagate;
-  reg  tile_7_6_0_ws;
-  reg  [4:0] tile_7_6_0_shift;
-  wire [7:0] tile_7_7_in_a_0;
-  wire [19:0] tile_7_7_in_b_0;
-  wire [31:0] tile_7_7_in_d_0;
-  wire tile_7_7_in_0_valid;
-  wire tile_7_7_in_0_propagate;
-  wire tile_7_7_in_0_ws;
-  wire [4:0] tile_7_7_in_0_shift;
-  wire [7:0] tile_7_7_out_a_0;
-  wire [19:0] tile_7_7_out_b_0;
-  wire [31:0] tile_7_7_out_c_0;
-  wire tile_7_7_out_0_valid;
-  wire tile_7_7_out_0_propagate;
-  wire tile_7_7_out_0_ws;
-  wire [4:0] tile_7_7_out_0_shift;
-  reg  [7:0] tile_7_7_a_0;
-  reg  [19:0] tile_7_7_b_0;
-  reg  [31:0] tile_7_7_d_0;
-  reg  tile_7_7_0_valid;
-  reg  tile_7_7_0_propagate;
-  reg  tile_7_7_0_ws;
-  reg  [4:0] tile_7_7_0_shift;
-  wire [7:0] tile_7_8_in_a_0;
-  wire [19:0] tile_7_8_in_b_0;
-  wire [31:0] tile_7_8_in_d_0;
-  wire tile_7_8_in_0_valid;
-  wire tile_7_8_in_0_propagate;
-  wire tile_7_8_in_0_ws;
-  wire [4:0] tile_7_8_in_0_shift;
-  wire [7:0] tile_7_8_out_a_0;
-  wire [19:0] tile_7_8_out_b_0;
-  wire [31:0] tile_7_8_out_c_0;
-  wire tile_7_8_out_0_valid;
-  wire tile_7_8_out_0_propagate;
-  wire tile_7_8_out_0_ws;
-  wire [4:0] tile_7_8_out_0_shift;
-  reg  [7:0] tile_7_8_a_0;
-  reg  [19:0] tile_7_8_b_0;
-  reg  [31:0] tile_7_8_d_0;
-  reg  tile_7_8_0_valid;
-  reg  tile_7_8_0_propagate;
-  reg  tile_7_8_0_ws;
-  reg  [4:0] tile_7_8_0_shift;
-  wire [7:0] tile_7_9_in_a_0;
-  wire [19:0] tile_7_9_in_b_0;
-  wire [31:0] tile_7_9_in_d_0;
-  wire tile_7_9_in_0_valid;
-  wire tile_7_9_in_0_propagate;
-  wire tile_7_9_in_0_ws;
-  wire [4:0] tile_7_9_in_0_shift;
-  wire [7:0] tile_7_9_out_a_0;
-  wire [19:0] tile_7_9_out_b_0;
-  wire [31:0] tile_7_9_out_c_0;
-  wire tile_7_9_out_0_valid;
-  wire tile_7_9_out_0_propagate;
-  wire tile_7_9_out_0_ws;
-  wire [4:0] tile_7_9_out_0_shift;
-  reg  [7:0] tile_7_9_a_0;
-  reg  [19:0] tile_7_9_b_0;
-  reg  [31:0] tile_7_9_d_0;
-  reg  tile_7_9_0_valid;
-  reg  tile_7_9_0_propagate;
-  reg  tile_7_9_0_ws;
-  reg  [4:0] tile_7_9_0_shift;
-  wire [7:0] tile_7_10_in_a_0;
-  wire [19:0] tile_7_10_in_b_0;
-  wire [31:0] tile_7_10_in_d_0;
-  wire tile_7_10_in_0_valid;
-  wire tile_7_10_in_0_propagate;
-  wire tile_7_10_in_0_ws;
-  wire [4:0] tile_7_10_in_0_shift;
-  wire [7:0] tile_7_10_out_a_0;
-  wire [19:0] tile_7_10_out_b_0;
-  wire [31:0] tile_7_10_out_c_0;
-  wire tile_7_10_out_0_valid;
-  wire tile_7_10_out_0_propagate;
-  wire tile_7_10_out_0_ws;
-  wire [4:0] tile_7_10_out_0_shift;
-  reg  [7:0] tile_7_10_a_0;
-  reg  [19:0] tile_7_10_b_0;
-  reg  [31:0] tile_7_10_d_0;
-  reg  tile_7_10_0_valid;
-  reg  tile_7_10_0_propagate;
-  reg  tile_7_10_0_ws;
-  reg  [4:0] tile_7_10_0_shift;
-  wire [7:0] tile_7_11_in_a_0;
-  wire [19:0] tile_7_11_in_b_0;
-  wire [31:0] tile_7_11_in_d_0;
-  wire tile_7_11_in_0_valid;
-  wire tile_7_11_in_0_propagate;
-  wire tile_7_11_in_0_ws;
-  wire [4:0] tile_7_11_in_0_shift;
-  wire [7:0] tile_7_11_out_a_0;
-  wire [19:0] tile_7_11_out_b_0;
-  wire [31:0] tile_7_11_out_c_0;
-  wire tile_7_11_out_0_valid;
-  wire tile_7_11_out_0_propagate;
-  wire tile_7_11_out_0_ws;
-  wire [4:0] tile_7_11_out_0_shift;
-  reg  [7:0] tile_7_11_a_0;
-  reg  [19:0] tile_7_11_b_0;
-  reg  [31:0] tile_7_11_d_0;
-  reg  tile_7_11_0_valid;
-  reg  tile_7_11_0_propagate;
-  reg  tile_7_11_0_ws;
-  reg  [4:0] tile_7_11_0_shift;
-  wire [7:0] tile_7_12_in_a_0;
-  wire [19:0] tile_7_12_in_b_0;
-  wire [31:0] tile_7_12_in_d_0;
-  wire tile_7_12_in_0_valid;
-  wire tile_7_12_in_0_propagate;
-  wire tile_7_12_in_0_ws;
-  wire [4:0] tile_7_12_in_0_shift;
-  wire [7:0] tile_7_12_out_a_0;
-  wire [19:0] tile_7_12_out_b_0;
-  wire [31:0] tile_7_12_out_c_0;
-  wire tile_7_12_out_0_valid;
-  wire tile_7_12_out_0_propagate;
-  wire tile_7_12_out_0_ws;
-  wire [4:0] tile_7_12_out_0_shift;
-  reg  [7:0] tile_7_12_a_0;
-  reg  [19:0] tile_7_12_b_0;
-  reg  [31:0] tile_7_12_d_0;
-  reg  tile_7_12_0_valid;
-  reg  tile_7_12_0_propagate;
-  reg  tile_7_12_0_ws;
-  reg  [4:0] tile_7_12_0_shift;
-  wire [7:0] tile_7_13_in_a_0;
-  wire [19:0] tile_7_13_in_b_0;
-  wire [31:0] tile_7_13_in_d_0;
-  wire tile_7_13_in_0_valid;
-  wire tile_7_13_in_0_propagate;
-  wire tile_7_13_in_0_ws;
-  wire [4:0] tile_7_13_in_0_shift;
-  wire [7:0] tile_7_13_out_a_0;
-  wire [19:0] tile_7_13_out_b_0;
-  wire [31:0] tile_7_13_out_c_0;
-  wire tile_7_13_out_0_valid;
-  wire tile_7_13_out_0_propagate;
-  wire tile_7_13_out_0_ws;
-  wire [4:0] tile_7_13_out_0_shift;
-  reg  [7:0] tile_7_13_a_0;
-  reg  [19:0] tile_7_13_b_0;
-  reg  [31:0] tile_7_13_d_0;
-  reg  tile_7_13_0_valid;
-  reg  tile_7_13_0_propagate;
-  reg  tile_7_13_0_ws;
-  reg  [4:0] tile_7_13_0_shift;
-  wire [7:0] tile_7_14_in_a_0;
-  wire [19:0] tile_7_14_in_b_0;
-  wire [31:0] tile_7_14_in_d_0;
-  wire tile_7_14_in_0_valid;
-  wire tile_7_14_in_0_propagate;
-  wire tile_7_14_in_0_ws;
-  wire [4:0] tile_7_14_in_0_shift;
-  wire [7:0] tile_7_14_out_a_0;
-  wire [19:0] tile_7_14_out_b_0;
-  wire [31:0] tile_7_14_out_c_0;
-  wire tile_7_14_out_0_valid;
-  wire tile_7_14_out_0_propagate;
-  wire tile_7_14_out_0_ws;
-  wire [4:0] tile_7_14_out_0_shift;
-  reg  [7:0] tile_7_14_a_0;
-  reg  [19:0] tile_7_14_b_0;
-  reg  [31:0] tile_7_14_d_0;
-  reg  tile_7_14_0_valid;
-  reg  tile_7_14_0_propagate;
-  reg  tile_7_14_0_ws;
-  reg  [4:0] tile_7_14_0_shift;
-  wire [7:0] tile_7_15_in_a_0;
-  wire [19:0] tile_7_15_in_b_0;
-  wire [31:0] tile_7_15_in_d_0;
-  wire tile_7_15_in_0_valid;
-  wire tile_7_15_in_0_propagate;
-  wire tile_7_15_in_0_ws;
-  wire [4:0] tile_7_15_in_0_shift;
-  wire [7:0] tile_7_15_out_a_0;
-  wire [19:0] tile_7_15_out_b_0;
-  wire [31:0] tile_7_15_out_c_0;
-  wire tile_7_15_out_0_valid;
-  wire tile_7_15_out_0_propagate;
-  wire tile_7_15_out_0_ws;
-  wire [4:0] tile_7_15_out_0_shift;
-  reg  [19:0] tile_7_15_b_0;
-  reg  [31:0] tile_7_15_d_0;
-  reg  tile_7_15_0_valid;
-  reg  tile_7_15_0_propagate;
-  reg  tile_7_15_0_ws;
-  reg  [4:0] tile_7_15_0_shift;
-  wire [7:0] tile_8_0_in_a_0;
-  wire [19:0] tile_8_0_in_b_0;
-  wire [31:0] tile_8_0_in_d_0;
-  wire tile_8_0_in_0_valid;
-  wire tile_8_0_in_0_propagate;
-  wire tile_8_0_in_0_ws;
-  wire [4:0] tile_8_0_in_0_shift;
-  wire [7:0] tile_8_0_out_a_0;
-  wire [19:0] tile_8_0_out_b_0;
-  wire [31:0] tile_8_0_out_c_0;
-  wire tile_8_0_out_0_valid;
-  wire tile_8_0_out_0_propagate;
-  wire tile_8_0_out_0_ws;
-  wire [4:0] tile_8_0_out_0_shift;
-  reg  [7:0] tile_8_0_a_0;
-  reg  [19:0] tile_8_0_b_0;
-  reg  [31:0] tile_8_0_d_0;
-  reg  tile_8_0_0_valid;
-  reg  tile_8_0_0_propagate;
-  reg  tile_8_0_0_ws;
-  reg  [4:0] tile_8_0_0_shift;
-  wire [7:0] tile_8_1_in_a_0;
-  wire [19:0] tile_8_1_in_b_0;
-  wire [31:0] tile_8_1_in_d_0;
-  wire tile_8_1_in_0_valid;
-  wire tile_8_1_in_0_propagate;
-  wire tile_8_1_in_0_ws;
-  wire [4:0] tile_8_1_in_0_shift;
-  wire [7:0] tile_8_1_out_a_0;
-  wire [19:0] tile_8_1_out_b_0;
-  wire [31:0] tile_8_1_out_c_0;
-  wire tile_8_1_out_0_valid;
-  wire tile_8_1_out_0_propagate;
-  wire tile_8_1_out_0_ws;
-  wire [4:0] tile_8_1_out_0_shift;
-  reg  [7:0] tile_8_1_a_0;
-  reg  [19:0] tile_8_1_b_0;
-  reg  [31:0] tile_8_1_d_0;
-  reg  tile_8_1_0_valid;
-  reg  tile_8_1_0_propagate;
-  reg  tile_8_1_0_ws;
-  reg  [4:0] tile_8_1_0_shift;
-  wire [7:0] tile_8_2_in_a_0;
-  wire [19:0] tile_8_2_in_b_0;
-  wire [31:0] tile_8_2_in_d_0;
-  wire tile_8_2_in_0_valid;
-  wire tile_8_2_in_0_propagate;
-  wire tile_8_2_in_0_ws;
-  wire [4:0] tile_8_2_in_0_shift;
-  wire [7:0] tile_8_2_out_a_0;
-  wire [19:0] tile_8_2_out_b_0;
-  wire [31:0] tile_8_2_out_c_0;
-  wire tile_8_2_out_0_valid;
-  wire tile_8_2_out_0_propagate;
-  wire tile_8_2_out_0_ws;
-  wire [4:0] tile_8_2_out_0_shift;
-  reg  [7:0] tile_8_2_a_0;
-  reg  [19:0] tile_8_2_b_0;
-  reg  [31:0] tile_8_2_d_0;
-  reg  tile_8_2_0_valid;
-  reg  tile_8_2_0_propagate;
-  reg  tile_8_2_0_ws;
-  reg  [4:0] tile_8_2_0_shift;
-  wire [7:0] tile_8_3_in_a_0;
-  wire [19:0] tile_8_3_in_b_0;
-  wire [31:0] tile_8_3_in_d_0;
-  wire tile_8_3_in_0_valid;
-  wire tile_8_3_in_0_propagate;
-  wire tile_8_3_in_0_ws;
-  wire [4:0] tile_8_3_in_0_shift;
-  wire [7:0] tile_8_3_out_a_0;
-  wire [19:0] tile_8_3_out_b_0;
-  wire [31:0] tile_8_3_out_c_0;
-  wire tile_8_3_out_0_valid;
-  wire tile_8_3_out_0_propagate;
-  wire tile_8_3_out_0_ws;
-  wire [4:0] tile_8_3_out_0_shift;
-  reg  [7:0] tile_8_3_a_0;
-  reg  [19:0] tile_8_3_b_0;
-  reg  [31:0] tile_8_3_d_0;
-  reg  tile_8_3_0_valid;
-  reg  tile_8_3_0_propagate;
-  reg  tile_8_3_0_ws;
-  reg  [4:0] tile_8_3_0_shift;
-  wire [7:0] tile_8_4_in_a_0;
-  wire [19:0] tile_8_4_in_b_0;
-  wire [31:0] tile_8_4_in_d_0;
-  wire tile_8_4_in_0_valid;
-  wire tile_8_4_in_0_propagate;
-  wire tile_8_4_in_0_ws;
-  wire [4:0] tile_8_4_in_0_shift;
-  wire [7:0] tile_8_4_out_a_0;
-  wire [19:0] tile_8_4_out_b_0;
-  wire [31:0] tile_8_4_out_c_0;
-  wire tile_8_4_out_0_valid;
-  wire tile_8_4_out_0_propagate;
-  wire tile_8_4_out_0_ws;
-  wire [4:0] tile_8_4_out_0_shift;
-  reg  [7:0] tile_8_4_a_0;
-  reg  [19:0] tile_8_4_b_0;
-  reg  [31:0] tile_8_4_d_0;
-  reg  tile_8_4_0_valid;
-  reg  tile_8_4_0_propagate;
-  reg  tile_8_4_0_ws;
-  reg  [4:0] tile_8_4_0_shift;
-  wire [7:0] tile_8_5_in_a_0;
-  wire [19:0] tile_8_5_in_b_0;
-  wire [31:0] tile_8_5_in_d_0;
-  wire tile_8_5_in_0_valid;
-  wire tile_8_5_in_0_propagate;
-  wire tile_8_5_in_0_ws;
-  wire [4:0] tile_8_5_in_0_shift;
-  wire [7:0] tile_8_5_out_a_0;
-  wire [19:0] tile_8_5_out_b_0;
-  wire [31:0] tile_8_5_out_c_0;
-  wire tile_8_5_out_0_valid;
-  wire tile_8_5_out_0_propagate;
-  wire tile_8_5_out_0_ws;
-  wire [4:0] tile_8_5_out_0_shift;
-  reg  [7:0] tile_8_5_a_0;
-  reg  [19:0] tile_8_5_b_0;
-  reg  [31:0] tile_8_5_d_0;
-  reg  tile_8_5_0_valid;
-  reg  tile_8_5_0_propagate;
-  reg  tile_8_5_0_ws;
-  reg  [4:0] tile_8_5_0_shift;
-  wire [7:0] tile_8_6_in_a_0;
-  wire [19:0] tile_8_6_in_b_0;
-  wire [31:0] tile_8_6_in_d_0;
-  wire tile_8_6_in_0_valid;
-  wire tile_8_6_in_0_propagate;
-  wire tile_8_6_in_0_ws;
-  wire [4:0] tile_8_6_in_0_shift;
-  wire [7:0] tile_8_6_out_a_0;
-  wire [19:0] tile_8_6_out_b_0;
-  wire [31:0] tile_8_6_out_c_0;
-  wire tile_8_6_out_0_valid;
-  wire tile_8_6_out_0_propagate;
-  wire tile_8_6_out_0_ws;
-  wire [4:0] tile_8_6_out_0_shift;
-  reg  [7:0] tile_8_6_a_0;
-  reg  [19:0] tile_8_6_b_0;
-  reg  [31:0] tile_8_6_d_0;
-  reg  tile_8_6_0_valid;
-  reg  tile_8_6_0_propagate;
-  reg  tile_8_6_0_ws;
-  reg  [4:0] tile_8_6_0_shift;
-  wire [7:0] tile_8_7_in_a_0;
-  wire [19:0] tile_8_7_in_b_0;
-  wire [31:0] tile_8_7_in_d_0;
-  wire tile_8_7_in_0_valid;
-  wire tile_8_7_in_0_propagate;
-  wire tile_8_7_in_0_ws;
-  wire [4:0] tile_8_7_in_0_shift;
-  wire [7:0] tile_8_7_out_a_0;
-  wire [19:0] tile_8_7_out_b_0;
-  wire [31:0] tile_8_7_out_c_0;
-  wire tile_8_7_out_0_valid;
-  wire tile_8_7_out_0_propagate;
-  wire tile_8_7_out_0_ws;
-  wire [4:0] tile_8_7_out_0_shift;
-  reg  [7:0] tile_8_7_a_0;
-  reg  [19:0] tile_8_7_b_0;
-  reg  [31:0] tile_8_7_d_0;
-  reg  tile_8_7_0_valid;
-  reg  tile_8_7_0_propagate;
-  reg  tile_8_7_0_ws;
-  reg  [4:0] tile_8_7_0_shift;
-  wire [7:0] tile_8_8_in_a_0;
-  wire [19:0] tile_8_8_in_b_0;
-  wire [31:0] tile_8_8_in_d_0;
-  wire tile_8_8_in_0_valid;
-  wire tile_8_8_in_0_propagate;
-  wire tile_8_8_in_0_ws;
-  wire [4:0] tile_8_8_in_0_shift;
-  wire [7:0] tile_8_8_out_a_0;
-  wire [19:0] tile_8_8_out_b_0;
-  wire [31:0] tile_8_8_out_c_0;
-  wire tile_8_8_out_0_valid;
-  wire tile_8_8_out_0_propagate;
-  wire tile_8_8_out_0_ws;
-  wire [4:0] tile_8_8_out_0_shift;
-  reg  [7:0] tile_8_8_a_0;
-  reg  [19:0] tile_8_8_b_0;
-  reg  [31:0] tile_8_8_d_0;
-  reg  tile_8_8_0_valid;
-  reg  tile_8_8_0_propagate;
-  reg  tile_8_8_0_ws;
-  reg  [4:0] tile_8_8_0_shift;
-  wire [7:0] tile_8_9_in_a_0;
-  wire [19:0] tile_8_9_in_b_0;
-  wire [31:0] tile_8_9_in_d_0;
-  wire tile_8_9_in_0_valid;
-  wire tile_8_9_in_0_propagate;
-  wire tile_8_9_in_0_ws;
-  wire [4:0] tile_8_9_in_0_shift;
-  wire [7:0] tile_8_9_out_a_0;
-  wire [19:0] tile_8_9_out_b_0;
-  wire [31:0] tile_8_9_out_c_0;
-  wire tile_8_9_out_0_valid;
-  wire tile_8_9_out_0_propagate;
-  wire tile_8_9_out_0_ws;
-  wire [4:0] tile_8_9_out_0_shift;
-  reg  [7:0] tile_8_9_a_0;
-  reg  [19:0] tile_8_9_b_0;
-  reg  [31:0] tile_8_9_d_0;
-  reg  tile_8_9_0_valid;
-  reg  tile_8_9_0_propagate;
-  reg  tile_8_9_0_ws;
-  reg  [4:0] tile_8_9_0_shift;
-  wire [7:0] tile_8_10_in_a_0;
-  wire [19:0] tile_8_10_in_b_0;
-  wire [31:0] tile_8_10_in_d_0;
-  wire tile_8_10_in_0_valid;
-  wire tile_8_10_in_0_propagate;
-  wire tile_8_10_in_0_ws;
-  wire [4:0] tile_8_10_in_0_shift;
-  wire [7:0] tile_8_10_out_a_0;
-  wire [19:0] tile_8_10_out_b_0;
-  wire [31:0] tile_8_10_out_c_0;
-  wire tile_8_10_out_0_valid;
-  wire tile_8_10_out_0_propagate;
-  wire tile_8_10_out_0_ws;
-  wire [4:0] tile_8_10_out_0_shift;
-  reg  [7:0] tile_8_10_a_0;
-  reg  [19:0] tile_8_10_b_0;
-  reg  [31:0] tile_8_10_d_0;
-  reg  tile_8_10_0_valid;
-  reg  tile_8_10_0_propagate;
-  reg  tile_8_10_0_ws;
-  reg  [4:0] tile_8_10_0_shift;
-  wire [7:0] tile_8_11_in_a_0;
-  wire [19:0] tile_8_11_in_b_0;
-  wire [31:0] tile_8_11_in_d_0;
-  wire tile_8_11_in_0_valid;
-  wire tile_8_11_in_0_propagate;
-  wire tile_8_11_in_0_ws;
-  wire [4:0] tile_8_11_in_0_shift;
-  wire [7:0] tile_8_11_out_a_0;
-  wire [19:0] tile_8_11_out_b_0;
-  wire [31:0] tile_8_11_out_c_0;
-  wire tile_8_11_out_0_valid;
-  wire tile_8_11_out_0_propagate;
-  wire tile_8_11_out_0_ws;
-  wire [4:0] tile_8_11_out_0_shift;
-  reg  [7:0] tile_8_11_a_0;
-  reg  [19:0] tile_8_11_b_0;
-  reg  [31:0] tile_8_11_d_0;
-  reg  tile_8_11_0_valid;
-  reg  tile_8_11_0_propagate;
-  reg  tile_8_11_0_ws;
-  reg  [4:0] tile_8_11_0_shift;
-  wire [7:0] tile_8_12_in_a_0;
-  wire [19:0] tile_8_12_in_b_0;
-  wire [31:0] tile_8_12_in_d_0;
-  wire tile_8_12_in_0_valid;
-  wire tile_8_12_in_0_propagate;
-  wire tile_8_12_in_0_ws;
-  wire [4:0] tile_8_12_in_0_shift;
-  wire [7:0] tile_8_12_out_a_0;
-  wire [19:0] tile_8_12_out_b_0;
-  wire [31:0] tile_8_12_out_c_0;
-  wire tile_8_12_out_0_valid;
-  wire tile_8_12_out_0_propagate;
-  wire tile_8_12_out_0_ws;
-  wire [4:0] tile_8_12_out_0_shift;
-  reg  [7:0] tile_8_12_a_0;
-  reg  [19:0] tile_8_12_b_0;
-  reg  [31:0] tile_8_12_d_0;
-  reg  tile_8_12_0_valid;
-  reg  tile_8_12_0_propagate;
-  reg  tile_8_12_0_ws;
-  reg  [4:0] tile_8_12_0_shift;
-  wire [7:0] tile_8_13_in_a_0;
-  wire [19:0] tile_8_13_in_b_0;
-  wire [31:0] tile_8_13_in_d_0;
-  wire tile_8_13_in_0_valid;
-  wire tile_8_13_in_0_propagate;
-  wire tile_8_13_in_0_ws;
-  wire [4:0] tile_8_13_in_0_shift;
-  wire [7:0] tile_8_13_out_a_0;
-  wire [19:0] tile_8_13_out_b_0;
-  wire [31:0] tile_8_13_out_c_0;
-  wire tile_8_13_out_0_valid;
-  wire tile_8_13_out_0_propagate;
-  wire tile_8_13_out_0_ws;
-  wire [4:0] tile_8_13_out_0_shift;
-  reg  [7:0] tile_8_13_a_0;
-  reg  [19:0] tile_8_13_b_0;
-  reg  [31:0] tile_8_13_d_0;
-  reg  tile_8_13_0_valid;
-  reg  tile_8_13_0_propagate;
-  reg  tile_8_13_0_ws;
-  reg  [4:0] tile_8_13_0_shift;
-  wire [7:0] tile_8_14_in_a_0;
-  wire [19:0] tile_8_14_in_b_0;
-  wire [31:0] tile_8_14_in_d_0;
-  wire tile_8_14_in_0_valid;
-  wire tile_8_14_in_0_propagate;
-  wire tile_8_14_in_0_ws;
-  wire [4:0] tile_8_14_in_0_shift;
-  wire [7:0] tile_8_14_out_a_0;
-  wire [19:0] tile_8_14_out_b_0;
-  wire [31:0] tile_8_14_out_c_0;
-  wire tile_8_14_out_0_valid;
-  wire tile_8_14_out_0_propagate;
-  wire tile_8_14_out_0_ws;
-  wire [4:0] tile_8_14_out_0_shift;
-  reg  [7:0] tile_8_14_a_0;
-  reg  [19:0] tile_8_14_b_0;
-  reg  [31:0] tile_8_14_d_0;
-  reg  tile_8_14_0_valid;
-  reg  tile_8_14_0_propagate;
-  reg  tile_8_14_0_ws;
-  reg  [4:0] tile_8_14_0_shift;
-  wire [7:0] tile_8_15_in_a_0;
-  wire [19:0] tile_8_15_in_b_0;
-  wire [31:0] tile_8_15_in_d_0;
-  wire tile_8_15_in_0_valid;
-  wire tile_8_15_in_0_propagate;
-  wire tile_8_15_in_0_ws;
-  wire [4:0] tile_8_15_in_0_shift;
-  wire [7:0] tile_8_15_out_a_0;
-  wire [19:0] tile_8_15_out_b_0;
-  wire [31:0] tile_8_15_out_c_0;
-  wire tile_8_15_out_0_valid;
-  wire tile_8_15_out_0_propagate;
-  wire tile_8_15_out_0_ws;
-  wire [4:0] tile_8_15_out_0_shift;
-  reg  [19:0] tile_8_15_b_0;
-  reg  [31:0] tile_8_15_d_0;
-  reg  tile_8_15_0_valid;
-  reg  tile_8_15_0_propagate;
-  reg  tile_8_15_0_ws;
-  reg  [4:0] tile_8_15_0_shift;
-  wire [7:0] tile_9_0_in_a_0;
-  wire [19:0] tile_9_0_in_b_0;
-  wire [31:0] tile_9_0_in_d_0;
-  wire tile_9_0_in_0_valid;
-  wire tile_9_0_in_0_propagate;
-  wire tile_9_0_in_0_ws;
-  wire [4:0] tile_9_0_in_0_shift;
-  wire [7:0] tile_9_0_out_a_0;
-  wire [19:0] tile_9_0_out_b_0;
-  wire [31:0] tile_9_0_out_c_0;
-  wire tile_9_0_out_0_valid;
-  wire tile_9_0_out_0_propagate;
-  wire tile_9_0_out_0_ws;
-  wire [4:0] tile_9_0_out_0_shift;
-  reg  [7:0] tile_9_0_a_0;
-  reg  [19:0] tile_9_0_b_0;
-  reg  [31:0] tile_9_0_d_0;
-  reg  tile_9_0_0_valid;
-  reg  tile_9_0_0_propagate;
-  reg  tile_9_0_0_ws;
-  reg  [4:0] tile_9_0_0_shift;
-  wire [7:0] tile_9_1_in_a_0;
-  wire [19:0] tile_9_1_in_b_0;
-  wire [31:0] tile_9_1_in_d_0;
-  wire tile_9_1_in_0_valid;
-  wire tile_9_1_in_0_propagate;
-  wire tile_9_1_in_0_ws;
-  wire [4:0] tile_9_1_in_0_shift;
-  wire [7:0] tile_9_1_out_a_0;
-  wire [19:0] tile_9_1_out_b_0;
-  wire [31:0] tile_9_1_out_c_0;
-  wire tile_9_1_out_0_valid;
-  wire tile_9_1_out_0_propagate;
-  wire tile_9_1_out_0_ws;
-  wire [4:0] tile_9_1_out_0_shift;
-  reg  [7:0] tile_9_1_a_0;
-  reg  [19:0] tile_9_1_b_0;
-  reg  [31:0] tile_9_1_d_0;
-  reg  tile_9_1_0_valid;
-  reg  tile_9_1_0_propagate;
-  reg  tile_9_1_0_ws;
-  reg  [4:0] tile_9_1_0_shift;
-  wire [7:0] tile_9_2_in_a_0;
-  wire [19:0] tile_9_2_in_b_0;
-  wire [31:0] tile_9_2_in_d_0;
-  wire tile_9_2_in_0_valid;
-  wire tile_9_2_in_0_propagate;
-  wire tile_9_2_in_0_ws;
-  wire [4:0] tile_9_2_in_0_shift;
-  wire [7:0] tile_9_2_out_a_0;
-  wire [19:0] tile_9_2_out_b_0;
-  wire [31:0] tile_9_2_out_c_0;
-  wire tile_9_2_out_0_valid;
-  wire tile_9_2_out_0_propagate;
-  wire tile_9_2_out_0_ws;
-  wire [4:0] tile_9_2_out_0_shift;
-  reg  [7:0] tile_9_2_a_0;
-  reg  [19:0] tile_9_2_b_0;
-  reg  [31:0] tile_9_2_d_0;
-  reg  tile_9_2_0_valid;
-  reg  tile_9_2_0_propagate;
-  reg  tile_9_2_0_ws;
-  reg  [4:0] tile_9_2_0_shift;
-  wire [7:0] tile_9_3_in_a_0;
-  wire [19:0] tile_9_3_in_b_0;
-  wire [31:0] tile_9_3_in_d_0;
-  wire tile_9_3_in_0_valid;
-  wire tile_9_3_in_0_propagate;
-  wire tile_9_3_in_0_ws;
-  wire [4:0] tile_9_3_in_0_shift;
-  wire [7:0] tile_9_3_out_a_0;
-  wire [19:0] tile_9_3_out_b_0;
-  wire [31:0] tile_9_3_out_c_0;
-  wire tile_9_3_out_0_valid;
-  wire tile_9_3_out_0_propagate;
-  wire tile_9_3_out_0_ws;
-  wire [4:0] tile_9_3_out_0_shift;
-  reg  [7:0] tile_9_3_a_0;
-  reg  [19:0] tile_9_3_b_0;
-  reg  [31:0] tile_9_3_d_0;
-  reg  tile_9_3_0_valid;
-  reg  tile_9_3_0_propagate;
-  reg  tile_9_3_0_ws;
-  reg  [4:0] tile_9_3_0_shift;
-  wire [7:0] tile_9_4_in_a_0;
-  wire [19:0] tile_9_4_in_b_0;
-  wire [31:0] tile_9_4_in_d_0;
-  wire tile_9_4_in_0_valid;
-  wire tile_9_4_in_0_propagate;
-  wire tile_9_4_in_0_ws;
-  wire [4:0] tile_9_4_in_0_shift;
-  wire [7:0] tile_9_4_out_a_0;
-  wire [19:0] tile_9_4_out_b_0;
-  wire [31:0] tile_9_4_out_c_0;
-  wire tile_9_4_out_0_valid;
-  wire tile_9_4_out_0_propagate;
-  wire tile_9_4_out_0_ws;
-  wire [4:0] tile_9_4_out_0_shift;
-  reg  [7:0] tile_9_4_a_0;
-  reg  [19:0] tile_9_4_b_0;
-  reg  [31:0] tile_9_4_d_0;
-  reg  tile_9_4_0_valid;
-  reg  tile_9_4_0_propagate;
-  reg  tile_9_4_0_ws;
-  reg  [4:0] tile_9_4_0_shift;
-  wire [7:0] tile_9_5_in_a_0;
-  wire [19:0] tile_9_5_in_b_0;
-  wire [31:0] tile_9_5_in_d_0;
-  wire tile_9_5_in_0_valid;
-  wire tile_9_5_in_0_propagate;
-  wire tile_9_5_in_0_ws;
-  wire [4:0] tile_9_5_in_0_shift;
-  wire [7:0] tile_9_5_out_a_0;
-  wire [19:0] tile_9_5_out_b_0;
-  wire [31:0] tile_9_5_out_c_0;
-  wire tile_9_5_out_0_valid;
-  wire tile_9_5_out_0_propagate;
-  wire tile_9_5_out_0_ws;
-  wire [4:0] tile_9_5_out_0_shift;
-  reg  [7:0] tile_9_5_a_0;
-  reg  [19:0] tile_9_5_b_0;
-  reg  [31:0] tile_9_5_d_0;
-  reg  tile_9_5_0_valid;
-  reg  tile_9_5_0_propagate;
-  reg  tile_9_5_0_ws;
-  reg  [4:0] tile_9_5_0_shift;
-  wire [7:0] tile_9_6_in_a_0;
-  wire [19:0] tile_9_6_in_b_0;
-  wire [31:0] tile_9_6_in_d_0;
-  wire tile_9_6_in_0_valid;
-  wire tile_9_6_in_0_propagate;
-  wire tile_9_6_in_0_ws;
-  wire [4:0] tile_9_6_in_0_shift;
-  wire [7:0] tile_9_6_out_a_0;
-  wire [19:0] tile_9_6_out_b_0;
-  wire [31:0] tile_9_6_out_c_0;
-  wire tile_9_6_out_0_valid;
-  wire tile_9_6_out_0_propagate;
-  wire tile_9_6_out_0_ws;
-  wire [4:0] tile_9_6_out_0_shift;
-  reg  [7:0] tile_9_6_a_0;
-  reg  [19:0] tile_9_6_b_0;
-  reg  [31:0] tile_9_6_d_0;
-  reg  tile_9_6_0_valid;
-  reg  tile_9_6_0_propagate;
-  reg  tile_9_6_0_ws;
-  reg  [4:0] tile_9_6_0_shift;
-  wire [7:0] tile_9_7_in_a_0;
-  wire [19:0] tile_9_7_in_b_0;
-  wire [31:0] tile_9_7_in_d_0;
-  wire tile_9_7_in_0_valid;
-  wire tile_9_7_in_0_propagate;
-  wire tile_9_7_in_0_ws;
-  wire [4:0] tile_9_7_in_0_shift;
-  wire [7:0] tile_9_7_out_a_0;
-  wire [19:0] tile_9_7_out_b_0;
-  wire [31:0] tile_9_7_out_c_0;
-  wire tile_9_7_out_0_valid;
-  wire tile_9_7_out_0_propagate;
-  wire tile_9_7_out_0_ws;
-  wire [4:0] tile_9_7_out_0_shift;
-  reg  [7:0] tile_9_7_a_0;
-  reg  [19:0] tile_9_7_b_0;
-  reg  [31:0] tile_9_7_d_0;
-  reg  tile_9_7_0_valid;
-  reg  tile_9_7_0_propagate;
-  reg  tile_9_7_0_ws;
-  reg  [4:0] tile_9_7_0_shift;
-  wire [7:0] tile_9_8_in_a_0;
-  wire [19:0] tile_9_8_in_b_0;
-  wire [31:0] tile_9_8_in_d_0;
-  wire tile_9_8_in_0_valid;
-  wire tile_9_8_in_0_propagate;
-  wire tile_9_8_in_0_ws;
-  wire [4:0] tile_9_8_in_0_shift;
-  wire [7:0] tile_9_8_out_a_0;
-  wire [19:0] tile_9_8_out_b_0;
-  wire [31:0] tile_9_8_out_c_0;
-  wire tile_9_8_out_0_valid;
-  wire tile_9_8_out_0_propagate;
-  wire tile_9_8_out_0_ws;
-  wire [4:0] tile_9_8_out_0_shift;
-  reg  [7:0] tile_9_8_a_0;
-  reg  [19:0] tile_9_8_b_0;
-  reg  [31:0] tile_9_8_d_0;
-  reg  tile_9_8_0_valid;
-  reg  tile_9_8_0_propagate;
-  reg  tile_9_8_0_ws;
-  reg  [4:0] tile_9_8_0_shift;
-  wire [7:0] tile_9_9_in_a_0;
-  wire [19:0] tile_9_9_in_b_0;
-  wire [31:0] tile_9_9_in_d_0;
-  wire tile_9_9_in_0_valid;
-  wire tile_9_9_in_0_propagate;
-  wire tile_9_9_in_0_ws;
-  wire [4:0] tile_9_9_in_0_shift;
-  wire [7:0] tile_9_9_out_a_0;
-  wire [19:0] tile_9_9_out_b_0;
-  wire [31:0] tile_9_9_out_c_0;
-  wire tile_9_9_out_0_valid;
-  wire tile_9_9_out_0_propagate;
-  wire tile_9_9_out_0_ws;
-  wire [4:0] tile_9_9_out_0_shift;
-  reg  [7:0] tile_9_9_a_0;
-  reg  [19:0] tile_9_9_b_0;
-  reg  [31:0] tile_9_9_d_0;
-  reg  tile_9_9_0_valid;
-  reg  tile_9_9_0_propagate;
-  reg  tile_9_9_0_ws;
-  reg  [4:0] tile_9_9_0_shift;
-  wire [7:0] tile_9_10_in_a_0;
-  wire [19:0] tile_9_10_in_b_0;
-  wire [31:0] tile_9_10_in_d_0;
-  wire tile_9_10_in_0_valid;
-  wire tile_9_10_in_0_propagate;
-  wire tile_9_10_in_0_ws;
-  wire [4:0] tile_9_10_in_0_shift;
-  wire [7:0] tile_9_10_out_a_0;
-  wire [19:0] tile_9_10_out_b_0;
-  wire [31:0] tile_9_10_out_c_0;
-  wire tile_9_10_out_0_valid;
-  wire tile_9_10_out_0_propagate;
-  wire tile_9_10_out_0_ws;
-  wire [4:0] tile_9_10_out_0_shift;
-  reg  [7:0] tile_9_10_a_0;
-  reg  [19:0] tile_9_10_b_0;
-  reg  [31:0] tile_9_10_d_0;
-  reg  tile_9_10_0_valid;
-  reg  tile_9_10_0_propagate;
-  reg  tile_9_10_0_ws;
-  reg  [4:0] tile_9_10_0_shift;
-  wire [7:0] tile_9_11_in_a_0;
-  wire [19:0] tile_9_11_in_b_0;
-  wire [31:0] tile_9_11_in_d_0;
-  wire tile_9_11_in_0_valid;
-  wire tile_9_11_in_0_propagate;
-  wire tile_9_11_in_0_ws;
-  wire [4:0] tile_9_11_in_0_shift;
-  wire [7:0] tile_9_11_out_a_0;
-  wire [19:0] tile_9_11_out_b_0;
-  wire [31:0] tile_9_11_out_c_0;
-  wire tile_9_11_out_0_valid;
-  wire tile_9_11_out_0_propagate;
-  wire tile_9_11_out_0_ws;
-  wire [4:0] tile_9_11_out_0_shift;
-  reg  [7:0] tile_9_11_a_0;
-  reg  [19:0] tile_9_11_b_0;
-  reg  [31:0] tile_9_11_d_0;
-  reg  tile_9_11_0_valid;
-  reg  tile_9_11_0_propagate;
-  reg  tile_9_11_0_ws;
-  reg  [4:0] tile_9_11_0_shift;
-  wire [7:0] tile_9_12_in_a_0;
-  wire [19:0] tile_9_12_in_b_0;
-  wire [31:0] tile_9_12_in_d_0;
-  wire tile_9_12_in_0_valid;
-  wire tile_9_12_in_0_propagate;
-  wire tile_9_12_in_0_ws;
-  wire [4:0] tile_9_12_in_0_shift;
-  wire [7:0] tile_9_12_out_a_0;
-  wire [19:0] tile_9_12_out_b_0;
-  wire [31:0] tile_9_12_out_c_0;
-  wire tile_9_12_out_0_valid;
-  wire tile_9_12_out_0_propagate;
-  wire tile_9_12_out_0_ws;
-  wire [4:0] tile_9_12_out_0_shift;
-  reg  [7:0] tile_9_12_a_0;
-  reg  [19:0] tile_9_12_b_0;
-  reg  [31:0] tile_9_12_d_0;
-  reg  tile_9_12_0_valid;
-  reg  tile_9_12_0_propagate;
-  reg  tile_9_12_0_ws;
-  reg  [4:0] tile_9_12_0_shift;
-  wire [7:0] tile_9_13_in_a_0;
-  wire [19:0] tile_9_13_in_b_0;
-  wire [31:0] tile_9_13_in_d_0;
-  wire tile_9_13_in_0_valid;
-  wire tile_9_13_in_0_propagate;
-  wire tile_9_13_in_0_ws;
-  wire [4:0] tile_9_13_in_0_shift;
-  wire [7:0] tile_9_13_out_a_0;
-  wire [19:0] tile_9_13_out_b_0;
-  wire [31:0] tile_9_13_out_c_0;
-  wire tile_9_13_out_0_valid;
-  wire tile_9_13_out_0_propagate;
-  wire tile_9_13_out_0_ws;
-  wire [4:0] tile_9_13_out_0_shift;
-  reg  [7:0] tile_9_13_a_0;
-  reg  [19:0] tile_9_13_b_0;
-  reg  [31:0] tile_9_13_d_0;
-  reg  tile_9_13_0_valid;
-  reg  tile_9_13_0_propagate;
-  reg  tile_9_13_0_ws;
-  reg  [4:0] tile_9_13_0_shift;
-  wire [7:0] tile_9_14_in_a_0;
-  wire [19:0] tile_9_14_in_b_0;
-  wire [31:0] tile_9_14_in_d_0;
-  wire tile_9_14_in_0_valid;
-  wire tile_9_14_in_0_propagate;
-  wire tile_9_14_in_0_ws;
-  wire [4:0] tile_9_14_in_0_shift;
-  wire [7:0] tile_9_14_out_a_0;
-  wire [19:0] tile_9_14_out_b_0;
-  wire [31:0] tile_9_14_out_c_0;
-  wire tile_9_14_out_0_valid;
-  wire tile_9_14_out_0_propagate;
-  wire tile_9_14_out_0_ws;
-  wire [4:0] tile_9_14_out_0_shift;
-  reg  [7:0] tile_9_14_a_0;
-  reg  [19:0] tile_9_14_b_0;
-  reg  [31:0] tile_9_14_d_0;
-  reg  tile_9_14_0_valid;
-  reg  tile_9_14_0_propagate;
-  reg  tile_9_14_0_ws;
-  reg  [4:0] tile_9_14_0_shift;
-  wire [7:0] tile_9_15_in_a_0;
-  wire [19:0] tile_9_15_in_b_0;
-  wire [31:0] tile_9_15_in_d_0;
-  wire tile_9_15_in_0_valid;
-  wire tile_9_15_in_0_propagate;
-  wire tile_9_15_in_0_ws;
-  wire [4:0] tile_9_15_in_0_shift;
-  wire [7:0] tile_9_15_out_a_0;
-  wire [19:0] tile_9_15_out_b_0;
-  wire [31:0] tile_9_15_out_c_0;
-  wire tile_9_15_out_0_valid;
-  wire tile_9_15_out_0_propagate;
-  wire tile_9_15_out_0_ws;
-  wire [4:0] tile_9_15_out_0_shift;
-  reg  [19:0] tile_9_15_b_0;
-  reg  [31:0] tile_9_15_d_0;
-  reg  tile_9_15_0_valid;
-  reg  tile_9_15_0_propagate;
-  reg  tile_9_15_0_ws;
-  reg  [4:0] tile_9_15_0_shift;
-  wire [7:0] tile_10_0_in_a_0;
-  wire [19:0] tile_10_0_in_b_0;
-  wire [31:0] tile_10_0_in_d_0;
-  wire tile_10_0_in_0_valid;
-  wire tile_10_0_in_0_propagate;
-  wire tile_10_0_in_0_ws;
-  wire [4:0] tile_10_0_in_0_shift;
-  wire [7:0] tile_10_0_out_a_0;
-  wire [19:0] tile_10_0_out_b_0;
-  wire [31:0] tile_10_0_out_c_0;
-  wire tile_10_0_out_0_valid;
-  wire tile_10_0_out_0_propagate;
-  wire tile_10_0_out_0_ws;
-  wire [4:0] tile_10_0_out_0_shift;
-  reg  [7:0] tile_10_0_a_0;
-  reg  [19:0] tile_10_0_b_0;
-  reg  [31:0] tile_10_0_d_0;
-  reg  tile_10_0_0_valid;
-  reg  tile_10_0_0_propagate;
-  reg  tile_10_0_0_ws;
-  reg  [4:0] tile_10_0_0_shift;
-  wire [7:0] tile_10_1_in_a_0;
-  wire [19:0] tile_10_1_in_b_0;
-  wire [31:0] tile_10_1_in_d_0;
-  wire tile_10_1_in_0_valid;
-  wire tile_10_1_in_0_propagate;
-  wire tile_10_1_in_0_ws;
-  wire [4:0] tile_10_1_in_0_shift;
-  wire [7:0] tile_10_1_out_a_0;
-  wire [19:0] tile_10_1_out_b_0;
-  wire [31:0] tile_10_1_out_c_0;
-  wire tile_10_1_out_0_valid;
-  wire tile_10_1_out_0_propagate;
-  wire tile_10_1_out_0_ws;
-  wire [4:0] tile_10_1_out_0_shift;
-  reg  [7:0] tile_10_1_a_0;
-  reg  [19:0] tile_10_1_b_0;
-  reg  [31:0] tile_10_1_d_0;
-  reg  tile_10_1_0_valid;
-  reg  tile_10_1_0_propagate;
-  reg  tile_10_1_0_ws;
-  reg  [4:0] tile_10_1_0_shift;
-  wire [7:0] tile_10_2_in_a_0;
-  wire [19:0] tile_10_2_in_b_0;
-  wire [31:0] tile_10_2_in_d_0;
-  wire tile_10_2_in_0_valid;
-  wire tile_10_2_in_0_propagate;
-  wire tile_10_2_in_0_ws;
-  wire [4:0] tile_10_2_in_0_shift;
-  wire [7:0] tile_10_2_out_a_0;
-  wire [19:0] tile_10_2_out_b_0;
-  wire [31:0] tile_10_2_out_c_0;
-  wire tile_10_2_out_0_valid;
-  wire tile_10_2_out_0_propagate;
-  wire tile_10_2_out_0_ws;
-  wire [4:0] tile_10_2_out_0_shift;
-  reg  [7:0] tile_10_2_a_0;
-  reg  [19:0] tile_10_2_b_0;
-  reg  [31:0] tile_10_2_d_0;
-  reg  tile_10_2_0_valid;
-  reg  tile_10_2_0_propagate;
-  reg  tile_10_2_0_ws;
-  reg  [4:0] tile_10_2_0_shift;
-  wire [7:0] tile_10_3_in_a_0;
-  wire [19:0] tile_10_3_in_b_0;
-  wire [31:0] tile_10_3_in_d_0;
-  wire tile_10_3_in_0_valid;
-  wire tile_10_3_in_0_propagate;
-  wire tile_10_3_in_0_ws;
-  wire [4:0] tile_10_3_in_0_shift;
-  wire [7:0] tile_10_3_out_a_0;
-  wire [19:0] tile_10_3_out_b_0;
-  wire [31:0] tile_10_3_out_c_0;
-  wire tile_10_3_out_0_valid;
-  wire tile_10_3_out_0_propagate;
-  wire tile_10_3_out_0_ws;
-  wire [4:0] tile_10_3_out_0_shift;
-  reg  [7:0] tile_10_3_a_0;
-  reg  [19:0] tile_10_3_b_0;
-  reg  [31:0] tile_10_3_d_0;
-  reg  tile_10_3_0_valid;
-  reg  tile_10_3_0_propagate;
-  reg  tile_10_3_0_ws;
-  reg  [4:0] tile_10_3_0_shift;
-  wire [7:0] tile_10_4_in_a_0;
-  wire [19:0] tile_10_4_in_b_0;
-  wire [31:0] tile_10_4_in_d_0;
-  wire tile_10_4_in_0_valid;
-  wire tile_10_4_in_0_propagate;
-  wire tile_10_4_in_0_ws;
-  wire [4:0] tile_10_4_in_0_shift;
-  wire [7:0] tile_10_4_out_a_0;
-  wire [19:0] tile_10_4_out_b_0;
-  wire [31:0] tile_10_4_out_c_0;
-  wire tile_10_4_out_0_valid;
-  wire tile_10_4_out_0_propagate;
-  wire tile_10_4_out_0_ws;
-  wire [4:0] tile_10_4_out_0_shift;
-  reg  [7:0] tile_10_4_a_0;
-  reg  [19:0] tile_10_4_b_0;
-  reg  [31:0] tile_10_4_d_0;
-  reg  tile_10_4_0_valid;
-  reg  tile_10_4_0_propagate;
-  reg  tile_10_4_0_ws;
-  reg  [4:0] tile_10_4_0_shift;
-  wire [7:0] tile_10_5_in_a_0;
-  wire [19:0] tile_10_5_in_b_0;
-  wire [31:0] tile_10_5_in_d_0;
-  wire tile_10_5_in_0_valid;
-  wire tile_10_5_in_0_propagate;
-  wire tile_10_5_in_0_ws;
-  wire [4:0] tile_10_5_in_0_shift;
-  wire [7:0] tile_10_5_out_a_0;
-  wire [19:0] tile_10_5_out_b_0;
-  wire [31:0] tile_10_5_out_c_0;
-  wire tile_10_5_out_0_valid;
-  wire tile_10_5_out_0_propagate;
-  wire tile_10_5_out_0_ws;
-  wire [4:0] tile_10_5_out_0_shift;
-  reg  [7:0] tile_10_5_a_0;
-  reg  [19:0] tile_10_5_b_0;
-  reg  [31:0] tile_10_5_d_0;
-  reg  tile_10_5_0_valid;
-  reg  tile_10_5_0_propagate;
-  reg  tile_10_5_0_ws;
-  reg  [4:0] tile_10_5_0_shift;
-  wire [7:0] tile_10_6_in_a_0;
-  wire [19:0] tile_10_6_in_b_0;
-  wire [31:0] tile_10_6_in_d_0;
-  wire tile_10_6_in_0_valid;
-  wire tile_10_6_in_0_propagate;
-  wire tile_10_6_in_0_ws;
-  wire [4:0] tile_10_6_in_0_shift;
-  wire [7:0] tile_10_6_out_a_0;
-  wire [19:0] tile_10_6_out_b_0;
-  wire [31:0] tile_10_6_out_c_0;
-  wire tile_10_6_out_0_valid;
-  wire tile_10_6_out_0_propagate;
-  wire tile_10_6_out_0_ws;
-  wire [4:0] tile_10_6_out_0_shift;
-  reg  [7:0] tile_10_6_a_0;
-  reg  [19:0] tile_10_6_b_0;
-  reg  [31:0] tile_10_6_d_0;
-  reg  tile_10_6_0_valid;
-  reg  tile_10_6_0_propagate;
-  reg  tile_10_6_0_ws;
-  reg  [4:0] tile_10_6_0_shift;
-  wire [7:0] tile_10_7_in_a_0;
-  wire [19:0] tile_10_7_in_b_0;
-  wire [31:0] tile_10_7_in_d_0;
-  wire tile_10_7_in_0_valid;
-  wire tile_10_7_in_0_propagate;
-  wire tile_10_7_in_0_ws;
-  wire [4:0] tile_10_7_in_0_shift;
-  wire [7:0] tile_10_7_out_a_0;
-  wire [19:0] tile_10_7_out_b_0;
-  wire [31:0] tile_10_7_out_c_0;
-  wire tile_10_7_out_0_valid;
-  wire tile_10_7_out_0_propagate;
-  wire tile_10_7_out_0_ws;
-  wire [4:0] tile_10_7_out_0_shift;
-  reg  [7:0] tile_10_7_a_0;
-  reg  [19:0] tile_10_7_b_0;
-  reg  [31:0] tile_10_7_d_0;
-  reg  tile_10_7_0_valid;
-  reg  tile_10_7_0_propagate;
-  reg  tile_10_7_0_ws;
-  reg  [4:0] tile_10_7_0_shift;
-  wire [7:0] tile_10_8_in_a_0;
-  wire [19:0] tile_10_8_in_b_0;
-  wire [31:0] tile_10_8_in_d_0;
-  wire tile_10_8_in_0_valid;
-  wire tile_10_8_in_0_propagate;
-  wire tile_10_8_in_0_ws;
-  wire [4:0] tile_10_8_in_0_shift;
-  wire [7:0] tile_10_8_out_a_0;
-  wire [19:0] tile_10_8_out_b_0;
-  wire [31:0] tile_10_8_out_c_0;
-  wire tile_10_8_out_0_valid;
-  wire tile_10_8_out_0_propagate;
-  wire tile_10_8_out_0_ws;
-  wire [4:0] tile_10_8_out_0_shift;
-  reg  [7:0] tile_10_8_a_0;
-  reg  [19:0] tile_10_8_b_0;
-  reg  [31:0] tile_10_8_d_0;
-  reg  tile_10_8_0_valid;
-  reg  tile_10_8_0_propagate;
-  reg  tile_10_8_0_ws;
-  reg  [4:0] tile_10_8_0_shift;
-  wire [7:0] tile_10_9_in_a_0;
-  wire [19:0] tile_10_9_in_b_0;
-  wire [31:0] tile_10_9_in_d_0;
-  wire tile_10_9_in_0_valid;
-  wire tile_10_9_in_0_propagate;
-  wire tile_10_9_in_0_ws;
-  wire [4:0] tile_10_9_in_0_shift;
-  wire [7:0] tile_10_9_out_a_0;
-  wire [19:0] tile_10_9_out_b_0;
-  wire [31:0] tile_10_9_out_c_0;
-  wire tile_10_9_out_0_valid;
-  wire tile_10_9_out_0_propagate;
-  wire tile_10_9_out_0_ws;
-  wire [4:0] tile_10_9_out_0_shift;
-  reg  [7:0] tile_10_9_a_0;
-  reg  [19:0] tile_10_9_b_0;
-  reg  [31:0] tile_10_9_d_0;
-  reg  tile_10_9_0_valid;
-  reg  tile_10_9_0_propagate;
-  reg  tile_10_9_0_ws;
-  reg  [4:0] tile_10_9_0_shift;
-  wire [7:0] tile_10_10_in_a_0;
-  wire [19:0] tile_10_10_in_b_0;
-  wire [31:0] tile_10_10_in_d_0;
-  wire tile_10_10_in_0_valid;
-  wire tile_10_10_in_0_propagate;
-  wire tile_10_10_in_0_ws;
-  wire [4:0] tile_10_10_in_0_shift;
-  wire [7:0] tile_10_10_out_a_0;
-  wire [19:0] tile_10_10_out_b_0;
-  wire [31:0] tile_10_10_out_c_0;
-  wire tile_10_10_out_0_valid;
-  wire tile_10_10_out_0_propagate;
-  wire tile_10_10_out_0_ws;
-  wire [4:0] tile_10_10_out_0_shift;
-  reg  [7:0] tile_10_10_a_0;
-  reg  [19:0] tile_10_10_b_0;
-  reg  [31:0] tile_10_10_d_0;
-  reg  tile_10_10_0_valid;
-  reg  tile_10_10_0_propagate;
-  reg  tile_10_10_0_ws;
-  reg  [4:0] tile_10_10_0_shift;
-  wire [7:0] tile_10_11_in_a_0;
-  wire [19:0] tile_10_11_in_b_0;
-  wire [31:0] tile_10_11_in_d_0;
-  wire tile_10_11_in_0_valid;
-  wire tile_10_11_in_0_propagate;
-  wire tile_10_11_in_0_ws;
-  wire [4:0] tile_10_11_in_0_shift;
-  wire [7:0] tile_10_11_out_a_0;
-  wire [19:0] tile_10_11_out_b_0;
-  wire [31:0] tile_10_11_out_c_0;
-  wire tile_10_11_out_0_valid;
-  wire tile_10_11_out_0_propagate;
-  wire tile_10_11_out_0_ws;
-  wire [4:0] tile_10_11_out_0_shift;
-  reg  [7:0] tile_10_11_a_0;
-  reg  [19:0] tile_10_11_b_0;
-  reg  [31:0] tile_10_11_d_0;
-  reg  tile_10_11_0_valid;
-  reg  tile_10_11_0_propagate;
-  reg  tile_10_11_0_ws;
-  reg  [4:0] tile_10_11_0_shift;
-  wire [7:0] tile_10_12_in_a_0;
-  wire [19:0] tile_10_12_in_b_0;
-  wire [31:0] tile_10_12_in_d_0;
-  wire tile_10_12_in_0_valid;
-  wire tile_10_12_in_0_propagate;
-  wire tile_10_12_in_0_ws;
-  wire [4:0] tile_10_12_in_0_shift;
-  wire [7:0] tile_10_12_out_a_0;
-  wire [19:0] tile_10_12_out_b_0;
-  wire [31:0] tile_10_12_out_c_0;
-  wire tile_10_12_out_0_valid;
-  wire tile_10_12_out_0_propagate;
-  wire tile_10_12_out_0_ws;
-  wire [4:0] tile_10_12_out_0_shift;
-  reg  [7:0] tile_10_12_a_0;
-  reg  [19:0] tile_10_12_b_0;
-  reg  [31:0] tile_10_12_d_0;
-  reg  tile_10_12_0_valid;
-  reg  tile_10_12_0_propagate;
-  reg  tile_10_12_0_ws;
-  reg  [4:0] tile_10_12_0_shift;
-  wire [7:0] tile_10_13_in_a_0;
-  wire [19:0] tile_10_13_in_b_0;
-  wire [31:0] tile_10_13_in_d_0;
-  wire tile_10_13_in_0_valid;
-  wire tile_10_13_in_0_propagate;
-  wire tile_10_13_in_0_ws;
-  wire [4:0] tile_10_13_in_0_shift;
-  wire [7:0] tile_10_13_out_a_0;
-  wire [19:0] tile_10_13_out_b_0;
-  wire [31:0] tile_10_13_out_c_0;
-  wire tile_10_13_out_0_valid;
-  wire tile_10_13_out_0_propagate;
-  wire tile_10_13_out_0_ws;
-  wire [4:0] tile_10_13_out_0_shift;
-  reg  [7:0] tile_10_13_a_0;
-  reg  [19:0] tile_10_13_b_0;
-  reg  [31:0] tile_10_13_d_0;
-  reg  tile_10_13_0_valid;
-  reg  tile_10_13_0_propagate;
-  reg  tile_10_13_0_ws;
-  reg  [4:0] tile_10_13_0_shift;
-  wire [7:0] tile_10_14_in_a_0;
-  wire [19:0] tile_10_14_in_b_0;
-  wire [31:0] tile_10_14_in_d_0;
-  wire tile_10_14_in_0_valid;
-  wire tile_10_14_in_0_propagate;
-  wire tile_10_14_in_0_ws;
-  wire [4:0] tile_10_14_in_0_shift;
-  wire [7:0] tile_10_14_out_a_0;
-  wire [19:0] tile_10_14_out_b_0;
-  wire [31:0] tile_10_14_out_c_0;
-  wire tile_10_14_out_0_valid;
-  wire tile_10_14_out_0_propagate;
-  wire tile_10_14_out_0_ws;
-  wire [4:0] tile_10_14_out_0_shift;
-  reg  [7:0] tile_10_14_a_0;
-  reg  [19:0] tile_10_14_b_0;
-  reg  [31:0] tile_10_14_d_0;
-  reg  tile_10_14_0_valid;
-  reg  tile_10_14_0_propagate;
-  reg  tile_10_14_0_ws;
-  reg  [4:0] tile_10_14_0_shift;
-  wire [7:0] tile_10_15_in_a_0;
-  wire [19:0] tile_10_15_in_b_0;
-  wire [31:0] tile_10_15_in_d_0;
-  wire tile_10_15_in_0_valid;
-  wire tile_10_15_in_0_propagate;
-  wire tile_10_15_in_0_ws;
-  wire [4:0] tile_10_15_in_0_shift;
-  wire [7:0] tile_10_15_out_a_0;
-  wire [19:0] tile_10_15_out_b_0;
-  wire [31:0] tile_10_15_out_c_0;
-  wire tile_10_15_out_0_valid;
-  wire tile_10_15_out_0_propagate;
-  wire tile_10_15_out_0_ws;
-  wire [4:0] tile_10_15_out_0_shift;
-  reg  [19:0] tile_10_15_b_0;
-  reg  [31:0] tile_10_15_d_0;
-  reg  tile_10_15_0_valid;
-  reg  tile_10_15_0_propagate;
-  reg  tile_10_15_0_ws;
-  reg  [4:0] tile_10_15_0_shift;
-  wire [7:0] tile_11_0_in_a_0;
-  wire [19:0] tile_11_0_in_b_0;
-  wire [31:0] tile_11_0_in_d_0;
-  wire tile_11_0_in_0_valid;
-  wire tile_11_0_in_0_propagate;
-  wire tile_11_0_in_0_ws;
-  wire [4:0] tile_11_0_in_0_shift;
-  wire [7:0] tile_11_0_out_a_0;
-  wire [19:0] tile_11_0_out_b_0;
-  wire [31:0] tile_11_0_out_c_0;
-  wire tile_11_0_out_0_valid;
-  wire tile_11_0_out_0_propagate;
-  wire tile_11_0_out_0_ws;
-  wire [4:0] tile_11_0_out_0_shift;
-  reg  [7:0] tile_11_0_a_0;
-  reg  [19:0] tile_11_0_b_0;
-  reg  [31:0] tile_11_0_d_0;
-  reg  tile_11_0_0_valid;
-  reg  tile_11_0_0_propagate;
-  reg  tile_11_0_0_ws;
-  reg  [4:0] tile_11_0_0_shift;
-  wire [7:0] tile_11_1_in_a_0;
-  wire [19:0] tile_11_1_in_b_0;
-  wire [31:0] tile_11_1_in_d_0;
-  wire tile_11_1_in_0_valid;
-  wire tile_11_1_in_0_propagate;
-  wire tile_11_1_in_0_ws;
-  wire [4:0] tile_11_1_in_0_shift;
-  wire [7:0] tile_11_1_out_a_0;
-  wire [19:0] tile_11_1_out_b_0;
-  wire [31:0] tile_11_1_out_c_0;
-  wire tile_11_1_out_0_valid;
-  wire tile_11_1_out_0_propagate;
-  wire tile_11_1_out_0_ws;
-  wire [4:0] tile_11_1_out_0_shift;
-  reg  [7:0] tile_11_1_a_0;
-  reg  [19:0] tile_11_1_b_0;
-  reg  [31:0] tile_11_1_d_0;
-  reg  tile_11_1_0_valid;
-  reg  tile_11_1_0_propagate;
-  reg  tile_11_1_0_ws;
-  reg  [4:0] tile_11_1_0_shift;
-  wire [7:0] tile_11_2_in_a_0;
-  wire [19:0] tile_11_2_in_b_0;
-  wire [31:0] tile_11_2_in_d_0;
-  wire tile_11_2_in_0_valid;
-  wire tile_11_2_in_0_propagate;
-  wire tile_11_2_in_0_ws;
-  wire [4:0] tile_11_2_in_0_shift;
-  wire [7:0] tile_11_2_out_a_0;
-  wire [19:0] tile_11_2_out_b_0;
-  wire [31:0] tile_11_2_out_c_0;
-  wire tile_11_2_out_0_valid;
-  wire tile_11_2_out_0_propagate;
-  wire tile_11_2_out_0_ws;
-  wire [4:0] tile_11_2_out_0_shift;
-  reg  [7:0] tile_11_2_a_0;
-  reg  [19:0] tile_11_2_b_0;
-  reg  [31:0] tile_11_2_d_0;
-  reg  tile_11_2_0_valid;
-  reg  tile_11_2_0_propagate;
-  reg  tile_11_2_0_ws;
-  reg  [4:0] tile_11_2_0_shift;
-  wire [7:0] tile_11_3_in_a_0;
-  wire [19:0] tile_11_3_in_b_0;
-  wire [31:0] tile_11_3_in_d_0;
-  wire tile_11_3_in_0_valid;
-  wire tile_11_3_in_0_propagate;
-  wire tile_11_3_in_0_ws;
-  wire [4:0] tile_11_3_in_0_shift;
-  wire [7:0] tile_11_3_out_a_0;
-  wire [19:0] tile_11_3_out_b_0;
-  wire [31:0] tile_11_3_out_c_0;
-  wire tile_11_3_out_0_valid;
-  wire tile_11_3_out_0_propagate;
-  wire tile_11_3_out_0_ws;
-  wire [4:0] tile_11_3_out_0_shift;
-  reg  [7:0] tile_11_3_a_0;
-  reg  [19:0] tile_11_3_b_0;
-  reg  [31:0] tile_11_3_d_0;
-  reg  tile_11_3_0_valid;
-  reg  tile_11_3_0_propagate;
-  reg  tile_11_3_0_ws;
-  reg  [4:0] tile_11_3_0_shift;
-  wire [7:0] tile_11_4_in_a_0;
-  wire [19:0] tile_11_4_in_b_0;
-  wire [31:0] tile_11_4_in_d_0;
-  wire tile_11_4_in_0_valid;
-  wire tile_11_4_in_0_propagate;
-  wire tile_11_4_in_0_ws;
-  wire [4:0] tile_11_4_in_0_shift;
-  wire [7:0] tile_11_4_out_a_0;
-  wire [19:0] tile_11_4_out_b_0;
-  wire [31:0] tile_11_4_out_c_0;
-  wire tile_11_4_out_0_valid;
-  wire tile_11_4_out_0_propagate;
-  wire tile_11_4_out_0_ws;
-  wire [4:0] tile_11_4_out_0_shift;
-  reg  [7:0] tile_11_4_a_0;
-  reg  [19:0] tile_11_4_b_0;
-  reg  [31:0] tile_11_4_d_0;
-  reg  tile_11_4_0_valid;
-  reg  tile_11_4_0_propagate;
-  reg  tile_11_4_0_ws;
-  reg  [4:0] tile_11_4_0_shift;
-  wire [7:0] tile_11_5_in_a_0;
-  wire [19:0] tile_11_5_in_b_0;
-  wire [31:0] tile_11_5_in_d_0;
-  wire tile_11_5_in_0_valid;
-  wire tile_11_5_in_0_propagate;
-  wire tile_11_5_in_0_ws;
-  wire [4:0] tile_11_5_in_0_shift;
-  wire [7:0] tile_11_5_out_a_0;
-  wire [19:0] tile_11_5_out_b_0;
-  wire [31:0] tile_11_5_out_c_0;
-  wire tile_11_5_out_0_valid;
-  wire tile_11_5_out_0_propagate;
-  wire tile_11_5_out_0_ws;
-  wire [4:0] tile_11_5_out_0_shift;
-  reg  [7:0] tile_11_5_a_0;
-  reg  [19:0] tile_11_5_b_0;
-  reg  [31:0] tile_11_5_d_0;
-  reg  tile_11_5_0_valid;
-  reg  tile_11_5_0_propagate;
-  reg  tile_11_5_0_ws;
-  reg  [4:0] tile_11_5_0_shift;
-  wire [7:0] tile_11_6_in_a_0;
-  wire [19:0] tile_11_6_in_b_0;
-  wire [31:0] tile_11_6_in_d_0;
-  wire tile_11_6_in_0_valid;
-  wire tile_11_6_in_0_propagate;
-  wire tile_11_6_in_0_ws;
-  wire [4:0] tile_11_6_in_0_shift;
-  wire [7:0] tile_11_6_out_a_0;
-  wire [19:0] tile_11_6_out_b_0;
-  wire [31:0] tile_11_6_out_c_0;
-  wire tile_11_6_out_0_valid;
-  wire tile_11_6_out_0_propagate;
-  wire tile_11_6_out_0_ws;
-  wire [4:0] tile_11_6_out_0_shift;
-  reg  [7:0] tile_11_6_a_0;
-  reg  [19:0] tile_11_6_b_0;
-  reg  [31:0] tile_11_6_d_0;
-  reg  tile_11_6_0_valid;
-  reg  tile_11_6_0_propagate;
-  reg  tile_11_6_0_ws;
-  reg  [4:0] tile_11_6_0_shift;
-  wire [7:0] tile_11_7_in_a_0;
-  wire [19:0] tile_11_7_in_b_0;
-  wire [31:0] tile_11_7_in_d_0;
-  wire tile_11_7_in_0_valid;
-  wire tile_11_7_in_0_propagate;
-  wire tile_11_7_in_0_ws;
-  wire [4:0] tile_11_7_in_0_shift;
-  wire [7:0] tile_11_7_out_a_0;
-  wire [19:0] tile_11_7_out_b_0;
-  wire [31:0] tile_11_7_out_c_0;
-  wire tile_11_7_out_0_valid;
-  wire tile_11_7_out_0_propagate;
-  wire tile_11_7_out_0_ws;
-  wire [4:0] tile_11_7_out_0_shift;
-  reg  [7:0] tile_11_7_a_0;
-  reg  [19:0] tile_11_7_b_0;
-  reg  [31:0] tile_11_7_d_0;
-  reg  tile_11_7_0_valid;
-  reg  tile_11_7_0_propagate;
-  reg  tile_11_7_0_ws;
-  reg  [4:0] tile_11_7_0_shift;
-  wire [7:0] tile_11_8_in_a_0;
-  wire [19:0] tile_11_8_in_b_0;
-  wire [31:0] tile_11_8_in_d_0;
-  wire tile_11_8_in_0_valid;
-  wire tile_11_8_in_0_propagate;
-  wire tile_11_8_in_0_ws;
-  wire [4:0] tile_11_8_in_0_shift;
-  wire [7:0] tile_11_8_out_a_0;
-  wire [19:0] tile_11_8_out_b_0;
-  wire [31:0] tile_11_8_out_c_0;
-  wire tile_11_8_out_0_valid;
-  wire tile_11_8_out_0_propagate;
-  wire tile_11_8_out_0_ws;
-  wire [4:0] tile_11_8_out_0_shift;
-  reg  [7:0] tile_11_8_a_0;
-  reg  [19:0] tile_11_8_b_0;
-  reg  [31:0] tile_11_8_d_0;
-  reg  tile_11_8_0_valid;
-  reg  tile_11_8_0_propagate;
-  reg  tile_11_8_0_ws;
-  reg  [4:0] tile_11_8_0_shift;
-  wire [7:0] tile_11_9_in_a_0;
-  wire [19:0] tile_11_9_in_b_0;
-  wire [31:0] tile_11_9_in_d_0;
-  wire tile_11_9_in_0_valid;
-  wire tile_11_9_in_0_propagate;
-  wire tile_11_9_in_0_ws;
-  wire [4:0] tile_11_9_in_0_shift;
-  wire [7:0] tile_11_9_out_a_0;
-  wire [19:0] tile_11_9_out_b_0;
-  wire [31:0] tile_11_9_out_c_0;
-  wire tile_11_9_out_0_valid;
-  wire tile_11_9_out_0_propagate;
-  wire tile_11_9_out_0_ws;
-  wire [4:0] tile_11_9_out_0_shift;
-  reg  [7:0] tile_11_9_a_0;
-  reg  [19:0] tile_11_9_b_0;
-  reg  [31:0] tile_11_9_d_0;
-  reg  tile_11_9_0_valid;
-  reg  tile_11_9_0_propagate;
-  reg  tile_11_9_0_ws;
-  reg  [4:0] tile_11_9_0_shift;
-  wire [7:0] tile_11_10_in_a_0;
-  wire [19:0] tile_11_10_in_b_0;
-  wire [31:0] tile_11_10_in_d_0;
-  wire tile_11_10_in_0_valid;
-  wire tile_11_10_in_0_propagate;
-  wire tile_11_10_in_0_ws;
-  wire [4:0] tile_11_10_in_0_shift;
-  wire [7:0] tile_11_10_out_a_0;
-  wire [19:0] tile_11_10_out_b_0;
-  wire [31:0] tile_11_10_out_c_0;
-  wire tile_11_10_out_0_valid;
-  wire tile_11_10_out_0_propagate;
-  wire tile_11_10_out_0_ws;
-  wire [4:0] tile_11_10_out_0_shift;
-  reg  [7:0] tile_11_10_a_0;
-  reg  [19:0] tile_11_10_b_0;
-  reg  [31:0] tile_11_10_d_0;
-  reg  tile_11_10_0_valid;
-  reg  tile_11_10_0_propagate;
-  reg  tile_11_10_0_ws;
-  reg  [4:0] tile_11_10_0_shift;
-  wire [7:0] tile_11_11_in_a_0;
-  wire [19:0] tile_11_11_in_b_0;
-  wire [31:0] tile_11_11_in_d_0;
-  wire tile_11_11_in_0_valid;
-  wire tile_11_11_in_0_propagate;
-  wire tile_11_11_in_0_ws;
-  wire [4:0] tile_11_11_in_0_shift;
-  wire [7:0] tile_11_11_out_a_0;
-  wire [19:0] tile_11_11_out_b_0;
-  wire [31:0] tile_11_11_out_c_0;
-  wire tile_11_11_out_0_valid;
-  wire tile_11_11_out_0_propagate;
-  wire tile_11_11_out_0_ws;
-  wire [4:0] tile_11_11_out_0_shift;
-  reg  [7:0] tile_11_11_a_0;
-  reg  [19:0] tile_11_11_b_0;
-  reg  [31:0] tile_11_11_d_0;
-  reg  tile_11_11_0_valid;
-  reg  tile_11_11_0_propagate;
-  reg  tile_11_11_0_ws;
-  reg  [4:0] tile_11_11_0_shift;
-  wire [7:0] tile_11_12_in_a_0;
-  wire [19:0] tile_11_12_in_b_0;
-  wire [31:0] tile_11_12_in_d_0;
-  wire tile_11_12_in_0_valid;
-  wire tile_11_12_in_0_propagate;
-  wire tile_11_12_in_0_ws;
-  wire [4:0] tile_11_12_in_0_shift;
-  wire [7:0] tile_11_12_out_a_0;
-  wire [19:0] tile_11_12_out_b_0;
-  wire [31:0] tile_11_12_out_c_0;
-  wire tile_11_12_out_0_valid;
-  wire tile_11_12_out_0_propagate;
-  wire tile_11_12_out_0_ws;
-  wire [4:0] tile_11_12_out_0_shift;
-  reg  [7:0] tile_11_12_a_0;
-  reg  [19:0] tile_11_12_b_0;
-  reg  [31:0] tile_11_12_d_0;
-  reg  tile_11_12_0_valid;
-  reg  tile_11_12_0_propagate;
-  reg  tile_11_12_0_ws;
-  reg  [4:0] tile_11_12_0_shift;
-  wire [7:0] tile_11_13_in_a_0;
-  wire [19:0] tile_11_13_in_b_0;
-  wire [31:0] tile_11_13_in_d_0;
-  wire tile_11_13_in_0_valid;
-  wire tile_11_13_in_0_propagate;
-  wire tile_11_13_in_0_ws;
-  wire [4:0] tile_11_13_in_0_shift;
-  wire [7:0] tile_11_13_out_a_0;
-  wire [19:0] tile_11_13_out_b_0;
-  wire [31:0] tile_11_13_out_c_0;
-  wire tile_11_13_out_0_valid;
-  wire tile_11_13_out_0_propagate;
-  wire tile_11_13_out_0_ws;
-  wire [4:0] tile_11_13_out_0_shift;
-  reg  [7:0] tile_11_13_a_0;
-  reg  [19:0] tile_11_13_b_0;
-  reg  [31:0] tile_11_13_d_0;
-  reg  tile_11_13_0_valid;
-  reg  tile_11_13_0_propagate;
-  reg  tile_11_13_0_ws;
-  reg  [4:0] tile_11_13_0_shift;
-  wire [7:0] tile_11_14_in_a_0;
-  wire [19:0] tile_11_14_in_b_0;
-  wire [31:0] tile_11_14_in_d_0;
-  wire tile_11_14_in_0_valid;
-  wire tile_11_14_in_0_propagate;
-  wire tile_11_14_in_0_ws;
-  wire [4:0] tile_11_14_in_0_shift;
-  wire [7:0] tile_11_14_out_a_0;
-  wire [19:0] tile_11_14_out_b_0;
-  wire [31:0] tile_11_14_out_c_0;
-  wire tile_11_14_out_0_valid;
-  wire tile_11_14_out_0_propagate;
-  wire tile_11_14_out_0_ws;
-  wire [4:0] tile_11_14_out_0_shift;
-  reg  [7:0] tile_11_14_a_0;
-  reg  [19:0] tile_11_14_b_0;
-  reg  [31:0] tile_11_14_d_0;
-  reg  tile_11_14_0_valid;
-  reg  tile_11_14_0_propagate;
-  reg  tile_11_14_0_ws;
-  reg  [4:0] tile_11_14_0_shift;
-  wire [7:0] tile_11_15_in_a_0;
-  wire [19:0] tile_11_15_in_b_0;
-  wire [31:0] tile_11_15_in_d_0;
-  wire tile_11_15_in_0_valid;
-  wire tile_11_15_in_0_propagate;
-  wire tile_11_15_in_0_ws;
-  wire [4:0] tile_11_15_in_0_shift;
-  wire [7:0] tile_11_15_out_a_0;
-  wire [19:0] tile_11_15_out_b_0;
-  wire [31:0] tile_11_15_out_c_0;
-  wire tile_11_15_out_0_valid;
-  wire tile_11_15_out_0_propagate;
-  wire tile_11_15_out_0_ws;
-  wire [4:0] tile_11_15_out_0_shift;
-  reg  [19:0] tile_11_15_b_0;
-  reg  [31:0] tile_11_15_d_0;
-  reg  tile_11_15_0_valid;
-  reg  tile_11_15_0_propagate;
-  reg  tile_11_15_0_ws;
-  reg  [4:0] tile_11_15_0_shift;
-  wire [7:0] tile_12_0_in_a_0;
-  wire [19:0] tile_12_0_in_b_0;
-  wire [31:0] tile_12_0_in_d_0;
-  wire tile_12_0_in_0_valid;
-  wire tile_12_0_in_0_propagate;
-  wire tile_12_0_in_0_ws;
-  wire [4:0] tile_12_0_in_0_shift;
-  wire [7:0] tile_12_0_out_a_0;
-  wire [19:0] tile_12_0_out_b_0;
-  wire [31:0] tile_12_0_out_c_0;
-  wire tile_12_0_out_0_valid;
-  wire tile_12_0_out_0_propagate;
-  wire tile_12_0_out_0_ws;
-  wire [4:0] tile_12_0_out_0_shift;
-  reg  [7:0] tile_12_0_a_0;
-  reg  [19:0] tile_12_0_b_0;
-  reg  [31:0] tile_12_0_d_0;
-  reg  tile_12_0_0_valid;
-  reg  tile_12_0_0_propagate;
-  reg  tile_12_0_0_ws;
-  reg  [4:0] tile_12_0_0_shift;
-  wire [7:0] tile_12_1_in_a_0;
-  wire [19:0] tile_12_1_in_b_0;
-  wire [31:0] tile_12_1_in_d_0;
-  wire tile_12_1_in_0_valid;
-  wire tile_12_1_in_0_propagate;
-  wire tile_12_1_in_0_ws;
-  wire [4:0] tile_12_1_in_0_shift;
-  wire [7:0] tile_12_1_out_a_0;
-  wire [19:0] tile_12_1_out_b_0;
-  wire [31:0] tile_12_1_out_c_0;
-  wire tile_12_1_out_0_valid;
-  wire tile_12_1_out_0_propagate;
-  wire tile_12_1_out_0_ws;
-  wire [4:0] tile_12_1_out_0_shift;
-  reg  [7:0] tile_12_1_a_0;
-  reg  [19:0] tile_12_1_b_0;
-  reg  [31:0] tile_12_1_d_0;
-  reg  tile_12_1_0_valid;
-  reg  tile_12_1_0_propagate;
-  reg  tile_12_1_0_ws;
-  reg  [4:0] tile_12_1_0_shift;
-  wire [7:0] tile_12_2_in_a_0;
-  wire [19:0] tile_12_2_in_b_0;
-  wire [31:0] tile_12_2_in_d_0;
-  wire tile_12_2_in_0_valid;
-  wire tile_12_2_in_0_propagate;
-  wire tile_12_2_in_0_ws;
-  wire [4:0] tile_12_2_in_0_shift;
-  wire [7:0] tile_12_2_out_a_0;
-  wire [19:0] tile_12_2_out_b_0;
-  wire [31:0] tile_12_2_out_c_0;
-  wire tile_12_2_out_0_valid;
-  wire tile_12_2_out_0_propagate;
-  wire tile_12_2_out_0_ws;
-  wire [4:0] tile_12_2_out_0_shift;
-  reg  [7:0] tile_12_2_a_0;
-  reg  [19:0] tile_12_2_b_0;
-  reg  [31:0] tile_12_2_d_0;
-  reg  tile_12_2_0_valid;
-  reg  tile_12_2_0_propagate;
-  reg  tile_12_2_0_ws;
-  reg  [4:0] tile_12_2_0_shift;
-  wire [7:0] tile_12_3_in_a_0;
-  wire [19:0] tile_12_3_in_b_0;
-  wire [31:0] tile_12_3_in_d_0;
-  wire tile_12_3_in_0_valid;
-  wire tile_12_3_in_0_propagate;
-  wire tile_12_3_in_0_ws;
-  wire [4:0] tile_12_3_in_0_shift;
-  wire [7:0] tile_12_3_out_a_0;
-  wire [19:0] tile_12_3_out_b_0;
-  wire [31:0] tile_12_3_out_c_0;
-  wire tile_12_3_out_0_valid;
-  wire tile_12_3_out_0_propagate;
-  wire tile_12_3_out_0_ws;
-  wire [4:0] tile_12_3_out_0_shift;
-  reg  [7:0] tile_12_3_a_0;
-  reg  [19:0] tile_12_3_b_0;
-  reg  [31:0] tile_12_3_d_0;
-  reg  tile_12_3_0_valid;
-  reg  tile_12_3_0_propagate;
-  reg  tile_12_3_0_ws;
-  reg  [4:0] tile_12_3_0_shift;
-  wire [7:0] tile_12_4_in_a_0;
-  wire [19:0] tile_12_4_in_b_0;
-  wire [31:0] tile_12_4_in_d_0;
-  wire tile_12_4_in_0_valid;
-  wire tile_12_4_in_0_propagate;
-  wire tile_12_4_in_0_ws;
-  wire [4:0] tile_12_4_in_0_shift;
-  wire [7:0] tile_12_4_out_a_0;
-  wire [19:0] tile_12_4_out_b_0;
-  wire [31:0] tile_12_4_out_c_0;
-  wire tile_12_4_out_0_valid;
-  wire tile_12_4_out_0_propagate;
-  wire tile_12_4_out_0_ws;
-  wire [4:0] tile_12_4_out_0_shift;
-  reg  [7:0] tile_12_4_a_0;
-  reg  [19:0] tile_12_4_b_0;
-  reg  [31:0] tile_12_4_d_0;
-  reg  tile_12_4_0_valid;
-  reg  tile_12_4_0_propagate;
-  reg  tile_12_4_0_ws;
-  reg  [4:0] tile_12_4_0_shift;
-  wire [7:0] tile_12_5_in_a_0;
-  wire [19:0] tile_12_5_in_b_0;
-  wire [31:0] tile_12_5_in_d_0;
-  wire tile_12_5_in_0_valid;
-  wire tile_12_5_in_0_propagate;
-  wire tile_12_5_in_0_ws;
-  wire [4:0] tile_12_5_in_0_shift;
-  wire [7:0] tile_12_5_out_a_0;
-  wire [19:0] tile_12_5_out_b_0;
-  wire [31:0] tile_12_5_out_c_0;
-  wire tile_12_5_out_0_valid;
-  wire tile_12_5_out_0_propagate;
-  wire tile_12_5_out_0_ws;
-  wire [4:0] tile_12_5_out_0_shift;
-  reg  [7:0] tile_12_5_a_0;
-  reg  [19:0] tile_12_5_b_0;
-  reg  [31:0] tile_12_5_d_0;
-  reg  tile_12_5_0_valid;
-  reg  tile_12_5_0_propagate;
-  reg  tile_12_5_0_ws;
-  reg  [4:0] tile_12_5_0_shift;
-  wire [7:0] tile_12_6_in_a_0;
-  wire [19:0] tile_12_6_in_b_0;
-  wire [31:0] tile_12_6_in_d_0;
-  wire tile_12_6_in_0_valid;
-  wire tile_12_6_in_0_propagate;
-  wire tile_12_6_in_0_ws;
-  wire [4:0] tile_12_6_in_0_shift;
-  wire [7:0] tile_12_6_out_a_0;
-  wire [19:0] tile_12_6_out_b_0;
-  wire [31:0] tile_12_6_out_c_0;
-  wire tile_12_6_out_0_valid;
-  wire tile_12_6_out_0_propagate;
-  wire tile_12_6_out_0_ws;
-  wire [4:0] tile_12_6_out_0_shift;
-  reg  [7:0] tile_12_6_a_0;
-  reg  [19:0] tile_12_6_b_0;
-  reg  [31:0] tile_12_6_d_0;
-  reg  tile_12_6_0_valid;
-  reg  tile_12_6_0_propagate;
-  reg  tile_12_6_0_ws;
-  reg  [4:0] tile_12_6_0_shift;
-  wire [7:0] tile_12_7_in_a_0;
-  wire [19:0] tile_12_7_in_b_0;
-  wire [31:0] tile_12_7_in_d_0;
-  wire tile_12_7_in_0_valid;
-  wire tile_12_7_in_0_propagate;
-  wire tile_12_7_in_0_ws;
-  wire [4:0] tile_12_7_in_0_shift;
-  wire [7:0] tile_12_7_out_a_0;
-  wire [19:0] tile_12_7_out_b_0;
-  wire [31:0] tile_12_7_out_c_0;
-  wire tile_12_7_out_0_valid;
-  wire tile_12_7_out_0_propagate;
-  wire tile_12_7_out_0_ws;
-  wire [4:0] tile_12_7_out_0_shift;
-  reg  [7:0] tile_12_7_a_0;
-  reg  [19:0] tile_12_7_b_0;
-  reg  [31:0] tile_12_7_d_0;
-  reg  tile_12_7_0_valid;
-  reg  tile_12_7_0_propagate;
-  reg  tile_12_7_0_ws;
-  reg  [4:0] tile_12_7_0_shift;
-  wire [7:0] tile_12_8_in_a_0;
-  wire [19:0] tile_12_8_in_b_0;
-  wire [31:0] tile_12_8_in_d_0;
-  wire tile_12_8_in_0_valid;
-  wire tile_12_8_in_0_propagate;
-  wire tile_12_8_in_0_ws;
-  wire [4:0] tile_12_8_in_0_shift;
-  wire [7:0] tile_12_8_out_a_0;
-  wire [19:0] tile_12_8_out_b_0;
-  wire [31:0] tile_12_8_out_c_0;
-  wire tile_12_8_out_0_valid;
-  wire tile_12_8_out_0_propagate;
-  wire tile_12_8_out_0_ws;
-  wire [4:0] tile_12_8_out_0_shift;
-  reg  [7:0] tile_12_8_a_0;
-  reg  [19:0] tile_12_8_b_0;
-  reg  [31:0] tile_12_8_d_0;
-  reg  tile_12_8_0_valid;
-  reg  tile_12_8_0_propagate;
-  reg  tile_12_8_0_ws;
-  reg  [4:0] tile_12_8_0_shift;
-  wire [7:0] tile_12_9_in_a_0;
-  wire [19:0] tile_12_9_in_b_0;
-  wire [31:0] tile_12_9_in_d_0;
-  wire tile_12_9_in_0_valid;
-  wire tile_12_9_in_0_propagate;
-  wire tile_12_9_in_0_ws;
-  wire [4:0] tile_12_9_in_0_shift;
-  wire [7:0] tile_12_9_out_a_0;
-  wire [19:0] tile_12_9_out_b_0;
-  wire [31:0] tile_12_9_out_c_0;
-  wire tile_12_9_out_0_valid;
-  wire tile_12_9_out_0_propagate;
-  wire tile_12_9_out_0_ws;
-  wire [4:0] tile_12_9_out_0_shift;
-  reg  [7:0] tile_12_9_a_0;
-  reg  [19:0] tile_12_9_b_0;
-  reg  [31:0] tile_12_9_d_0;
-  reg  tile_12_9_0_valid;
-  reg  tile_12_9_0_propagate;
-  reg  tile_12_9_0_ws;
-  reg  [4:0] tile_12_9_0_shift;
-  wire [7:0] tile_12_10_in_a_0;
-  wire [19:0] tile_12_10_in_b_0;
-  wire [31:0] tile_12_10_in_d_0;
-  wire tile_12_10_in_0_valid;
-  wire tile_12_10_in_0_propagate;
-  wire tile_12_10_in_0_ws;
-  wire [4:0] tile_12_10_in_0_shift;
-  wire [7:0] tile_12_10_out_a_0;
-  wire [19:0] tile_12_10_out_b_0;
-  wire [31:0] tile_12_10_out_c_0;
-  wire tile_12_10_out_0_valid;
-  wire tile_12_10_out_0_propagate;
-  wire tile_12_10_out_0_ws;
-  wire [4:0] tile_12_10_out_0_shift;
-  reg  [7:0] tile_12_10_a_0;
-  reg  [19:0] tile_12_10_b_0;
-  reg  [31:0] tile_12_10_d_0;
-  reg  tile_12_10_0_valid;
-  reg  tile_12_10_0_propagate;
-  reg  tile_12_10_0_ws;
-  reg  [4:0] tile_12_10_0_shift;
-  wire [7:0] tile_12_11_in_a_0;
-  wire [19:0] tile_12_11_in_b_0;
-  wire [31:0] tile_12_11_in_d_0;
-  wire tile_12_11_in_0_valid;
-  wire tile_12_11_in_0_propagate;
-  wire tile_12_11_in_0_ws;
-  wire [4:0] tile_12_11_in_0_shift;
-  wire [7:0] tile_12_11_out_a_0;
-  wire [19:0] tile_12_11_out_b_0;
-  wire [31:0] tile_12_11_out_c_0;
-  wire tile_12_11_out_0_valid;
-  wire tile_12_11_out_0_propagate;
-  wire tile_12_11_out_0_ws;
-  wire [4:0] tile_12_11_out_0_shift;
-  reg  [7:0] tile_12_11_a_0;
-  reg  [19:0] tile_12_11_b_0;
-  reg  [31:0] tile_12_11_d_0;
-  reg  tile_12_11_0_valid;
-  reg  tile_12_11_0_propagate;
-  reg  tile_12_11_0_ws;
-  reg  [4:0] tile_12_11_0_shift;
-  wire [7:0] tile_12_12_in_a_0;
-  wire [19:0] tile_12_12_in_b_0;
-  wire [31:0] tile_12_12_in_d_0;
-  wire tile_12_12_in_0_valid;
-  wire tile_12_12_in_0_propagate;
-  wire tile_12_12_in_0_ws;
-  wire [4:0] tile_12_12_in_0_shift;
-  wire [7:0] tile_12_12_out_a_0;
-  wire [19:0] tile_12_12_out_b_0;
-  wire [31:0] tile_12_12_out_c_0;
-  wire tile_12_12_out_0_valid;
-  wire tile_12_12_out_0_propagate;
-  wire tile_12_12_out_0_ws;
-  wire [4:0] tile_12_12_out_0_shift;
-  reg  [7:0] tile_12_12_a_0;
-  reg  [19:0] tile_12_12_b_0;
-  reg  [31:0] tile_12_12_d_0;
-  reg  tile_12_12_0_valid;
-  reg  tile_12_12_0_propagate;
-  reg  tile_12_12_0_ws;
-  reg  [4:0] tile_12_12_0_shift;
-  wire [7:0] tile_12_13_in_a_0;
-  wire [19:0] tile_12_13_in_b_0;
-  wire [31:0] tile_12_13_in_d_0;
-  wire tile_12_13_in_0_valid;
-  wire tile_12_13_in_0_propagate;
-  wire tile_12_13_in_0_ws;
-  wire [4:0] tile_12_13_in_0_shift;
-  wire [7:0] tile_12_13_out_a_0;
-  wire [19:0] tile_12_13_out_b_0;
-  wire [31:0] tile_12_13_out_c_0;
-  wire tile_12_13_out_0_valid;
-  wire tile_12_13_out_0_propagate;
-  wire tile_12_13_out_0_ws;
-  wire [4:0] tile_12_13_out_0_shift;
-  reg  [7:0] tile_12_13_a_0;
-  reg  [19:0] tile_12_13_b_0;
-  reg  [31:0] tile_12_13_d_0;
-  reg  tile_12_13_0_valid;
-  reg  tile_12_13_0_propagate;
-  reg  tile_12_13_0_ws;
-  reg  [4:0] tile_12_13_0_shift;
-  wire [7:0] tile_12_14_in_a_0;
-  wire [19:0] tile_12_14_in_b_0;
-  wire [31:0] tile_12_14_in_d_0;
-  wire tile_12_14_in_0_valid;
-  wire tile_12_14_in_0_propagate;
-  wire tile_12_14_in_0_ws;
-  wire [4:0] tile_12_14_in_0_shift;
-  wire [7:0] tile_12_14_out_a_0;
-  wire [19:0] tile_12_14_out_b_0;
-  wire [31:0] tile_12_14_out_c_0;
-  wire tile_12_14_out_0_valid;
-  wire tile_12_14_out_0_propagate;
-  wire tile_12_14_out_0_ws;
-  wire [4:0] tile_12_14_out_0_shift;
-  reg  [7:0] tile_12_14_a_0;
-  reg  [19:0] tile_12_14_b_0;
-  reg  [31:0] tile_12_14_d_0;
-  reg  tile_12_14_0_valid;
-  reg  tile_12_14_0_propagate;
-  reg  tile_12_14_0_ws;
-  reg  [4:0] tile_12_14_0_shift;
-  wire [7:0] tile_12_15_in_a_0;
-  wire [19:0] tile_12_15_in_b_0;
-  wire [31:0] tile_12_15_in_d_0;
-  wire tile_12_15_in_0_valid;
-  wire tile_12_15_in_0_propagate;
-  wire tile_12_15_in_0_ws;
-  wire [4:0] tile_12_15_in_0_shift;
-  wire [7:0] tile_12_15_out_a_0;
-  wire [19:0] tile_12_15_out_b_0;
-  wire [31:0] tile_12_15_out_c_0;
-  wire tile_12_15_out_0_valid;
-  wire tile_12_15_out_0_propagate;
-  wire tile_12_15_out_0_ws;
-  wire [4:0] tile_12_15_out_0_shift;
-  reg  [19:0] tile_12_15_b_0;
-  reg  [31:0] tile_12_15_d_0;
-  reg  tile_12_15_0_valid;
-  reg  tile_12_15_0_propagate;
-  reg  tile_12_15_0_ws;
-  reg  [4:0] tile_12_15_0_shift;
-  wire [7:0] tile_13_0_in_a_0;
-  wire [19:0] tile_13_0_in_b_0;
-  wire [31:0] tile_13_0_in_d_0;
-  wire tile_13_0_in_0_valid;
-  wire tile_13_0_in_0_propagate;
-  wire tile_13_0_in_0_ws;
-  wire [4:0] tile_13_0_in_0_shift;
-  wire [7:0] tile_13_0_out_a_0;
-  wire [19:0] tile_13_0_out_b_0;
-  wire [31:0] tile_13_0_out_c_0;
-  wire tile_13_0_out_0_valid;
-  wire tile_13_0_out_0_propagate;
-  wire tile_13_0_out_0_ws;
-  wire [4:0] tile_13_0_out_0_shift;
-  reg  [7:0] tile_13_0_a_0;
-  reg  [19:0] tile_13_0_b_0;
-  reg  [31:0] tile_13_0_d_0;
-  reg  tile_13_0_0_valid;
-  reg  tile_13_0_0_propagate;
-  reg  tile_13_0_0_ws;
-  reg  [4:0] tile_13_0_0_shift;
-  wire [7:0] tile_13_1_in_a_0;
-  wire [19:0] tile_13_1_in_b_0;
-  wire [31:0] tile_13_1_in_d_0;
-  wire tile_13_1_in_0_valid;
-  wire tile_13_1_in_0_propagate;
-  wire tile_13_1_in_0_ws;
-  wire [4:0] tile_13_1_in_0_shift;
-  wire [7:0] tile_13_1_out_a_0;
-  wire [19:0] tile_13_1_out_b_0;
-  wire [31:0] tile_13_1_out_c_0;
-  wire tile_13_1_out_0_valid;
-  wire tile_13_1_out_0_propagate;
-  wire tile_13_1_out_0_ws;
-  wire [4:0] tile_13_1_out_0_shift;
-  reg  [7:0] tile_13_1_a_0;
-  reg  [19:0] tile_13_1_b_0;
-  reg  [31:0] tile_13_1_d_0;
-  reg  tile_13_1_0_valid;
-  reg  tile_13_1_0_propagate;
-  reg  tile_13_1_0_ws;
-  reg  [4:0] tile_13_1_0_shift;
-  wire [7:0] tile_13_2_in_a_0;
-  wire [19:0] tile_13_2_in_b_0;
-  wire [31:0] tile_13_2_in_d_0;
-  wire tile_13_2_in_0_valid;
-  wire tile_13_2_in_0_propagate;
-  wire tile_13_2_in_0_ws;
-  wire [4:0] tile_13_2_in_0_shift;
-  wire [7:0] tile_13_2_out_a_0;
-  wire [19:0] tile_13_2_out_b_0;
-  wire [31:0] tile_13_2_out_c_0;
-  wire tile_13_2_out_0_valid;
-  wire tile_13_2_out_0_propagate;
-  wire tile_13_2_out_0_ws;
-  wire [4:0] tile_13_2_out_0_shift;
-  reg  [7:0] tile_13_2_a_0;
-  reg  [19:0] tile_13_2_b_0;
-  reg  [31:0] tile_13_2_d_0;
-  reg  tile_13_2_0_valid;
-  reg  tile_13_2_0_propagate;
-  reg  tile_13_2_0_ws;
-  reg  [4:0] tile_13_2_0_shift;
-  wire [7:0] tile_13_3_in_a_0;
-  wire [19:0] tile_13_3_in_b_0;
-  wire [31:0] tile_13_3_in_d_0;
-  wire tile_13_3_in_0_valid;
-  wire tile_13_3_in_0_propagate;
-  wire tile_13_3_in_0_ws;
-  wire [4:0] tile_13_3_in_0_shift;
-  wire [7:0] tile_13_3_out_a_0;
-  wire [19:0] tile_13_3_out_b_0;
-  wire [31:0] tile_13_3_out_c_0;
-  wire tile_13_3_out_0_valid;
-  wire tile_13_3_out_0_propagate;
-  wire tile_13_3_out_0_ws;
-  wire [4:0] tile_13_3_out_0_shift;
-  reg  [7:0] tile_13_3_a_0;
-  reg  [19:0] tile_13_3_b_0;
-  reg  [31:0] tile_13_3_d_0;
-  reg  tile_13_3_0_valid;
-  reg  tile_13_3_0_propagate;
-  reg  tile_13_3_0_ws;
-  reg  [4:0] tile_13_3_0_shift;
-  wire [7:0] tile_13_4_in_a_0;
-  wire [19:0] tile_13_4_in_b_0;
-  wire [31:0] tile_13_4_in_d_0;
-  wire tile_13_4_in_0_valid;
-  wire tile_13_4_in_0_propagate;
-  wire tile_13_4_in_0_ws;
-  wire [4:0] tile_13_4_in_0_shift;
-  wire [7:0] tile_13_4_out_a_0;
-  wire [19:0] tile_13_4_out_b_0;
-  wire [31:0] tile_13_4_out_c_0;
-  wire tile_13_4_out_0_valid;
-  wire tile_13_4_out_0_propagate;
-  wire tile_13_4_out_0_ws;
-  wire [4:0] tile_13_4_out_0_shift;
-  reg  [7:0] tile_13_4_a_0;
-  reg  [19:0] tile_13_4_b_0;
-  reg  [31:0] tile_13_4_d_0;
-  reg  tile_13_4_0_valid;
-  reg  tile_13_4_0_propagate;
-  reg  tile_13_4_0_ws;
-  reg  [4:0] tile_13_4_0_shift;
-  wire [7:0] tile_13_5_in_a_0;
-  wire [19:0] tile_13_5_in_b_0;
-  wire [31:0] tile_13_5_in_d_0;
-  wire tile_13_5_in_0_valid;
-  wire tile_13_5_in_0_propagate;
-  wire tile_13_5_in_0_ws;
-  wire [4:0] tile_13_5_in_0_shift;
-  wire [7:0] tile_13_5_out_a_0;
-  wire [19:0] tile_13_5_out_b_0;
-  wire [31:0] tile_13_5_out_c_0;
-  wire tile_13_5_out_0_valid;
-  wire tile_13_5_out_0_propagate;
-  wire tile_13_5_out_0_ws;
-  wire [4:0] tile_13_5_out_0_shift;
-  reg  [7:0] tile_13_5_a_0;
-  reg  [19:0] tile_13_5_b_0;
-  reg  [31:0] tile_13_5_d_0;
-  reg  tile_13_5_0_valid;
-  reg  tile_13_5_0_propagate;
-  reg  tile_13_5_0_ws;
-  reg  [4:0] tile_13_5_0_shift;
-  wire [7:0] tile_13_6_in_a_0;
-  wire [19:0] tile_13_6_in_b_0;
-  wire [31:0] tile_13_6_in_d_0;
-  wire tile_13_6_in_0_valid;
-  wire tile_13_6_in_0_propagate;
-  wire tile_13_6_in_0_ws;
-  wire [4:0] tile_13_6_in_0_shift;
-  wire [7:0] tile_13_6_out_a_0;
-  wire [19:0] tile_13_6_out_b_0;
-  wire [31:0] tile_13_6_out_c_0;
-  wire tile_13_6_out_0_valid;
-  wire tile_13_6_out_0_propagate;
-  wire tile_13_6_out_0_ws;
-  wire [4:0] tile_13_6_out_0_shift;
-  reg  [7:0] tile_13_6_a_0;
-  reg  [19:0] tile_13_6_b_0;
-  reg  [31:0] tile_13_6_d_0;
-  reg  tile_13_6_0_valid;
-  reg  tile_13_6_0_propagate;
-  reg  tile_13_6_0_ws;
-  reg  [4:0] tile_13_6_0_shift;
-  wire [7:0] tile_13_7_in_a_0;
-  wire [19:0] tile_13_7_in_b_0;
-  wire [31:0] tile_13_7_in_d_0;
-  wire tile_13_7_in_0_valid;
-  wire tile_13_7_in_0_propagate;
-  wire tile_13_7_in_0_ws;
-  wire [4:0] tile_13_7_in_0_shift;
-  wire [7:0] tile_13_7_out_a_0;
-  wire [19:0] tile_13_7_out_b_0;
-  wire [31:0] tile_13_7_out_c_0;
-  wire tile_13_7_out_0_valid;
-  wire tile_13_7_out_0_propagate;
-  wire tile_13_7_out_0_ws;
-  wire [4:0] tile_13_7_out_0_shift;
-  reg  [7:0] tile_13_7_a_0;
-  reg  [19:0] tile_13_7_b_0;
-  reg  [31:0] tile_13_7_d_0;
-  reg  tile_13_7_0_valid;
-  reg  tile_13_7_0_propagate;
-  reg  tile_13_7_0_ws;
-  reg  [4:0] tile_13_7_0_shift;
-  wire [7:0] tile_13_8_in_a_0;
-  wire [19:0] tile_13_8_in_b_0;
-  wire [31:0] tile_13_8_in_d_0;
-  wire tile_13_8_in_0_valid;
-  wire tile_13_8_in_0_propagate;
-  wire tile_13_8_in_0_ws;
-  wire [4:0] tile_13_8_in_0_shift;
-  wire [7:0] tile_13_8_out_a_0;
-  wire [19:0] tile_13_8_out_b_0;
-  wire [31:0] tile_13_8_out_c_0;
-  wire tile_13_8_out_0_valid;
-  wire tile_13_8_out_0_propagate;
-  wire tile_13_8_out_0_ws;
-  wire [4:0] tile_13_8_out_0_shift;
-  reg  [7:0] tile_13_8_a_0;
-  reg  [19:0] tile_13_8_b_0;
-  reg  [31:0] tile_13_8_d_0;
-  reg  tile_13_8_0_valid;
-  reg  tile_13_8_0_propagate;
-  reg  tile_13_8_0_ws;
-  reg  [4:0] tile_13_8_0_shift;
-  wire [7:0] tile_13_9_in_a_0;
-  wire [19:0] tile_13_9_in_b_0;
-  wire [31:0] tile_13_9_in_d_0;
-  wire tile_13_9_in_0_valid;
-  wire tile_13_9_in_0_propagate;
-  wire tile_13_9_in_0_ws;
-  wire [4:0] tile_13_9_in_0_shift;
-  wire [7:0] tile_13_9_out_a_0;
-  wire [19:0] tile_13_9_out_b_0;
-  wire [31:0] tile_13_9_out_c_0;
-  wire tile_13_9_out_0_valid;
-  wire tile_13_9_out_0_propagate;
-  wire tile_13_9_out_0_ws;
-  wire [4:0] tile_13_9_out_0_shift;
-  reg  [7:0] tile_13_9_a_0;
-  reg  [19:0] tile_13_9_b_0;
-  reg  [31:0] tile_13_9_d_0;
-  reg  tile_13_9_0_valid;
-  reg  tile_13_9_0_propagate;
-  reg  tile_13_9_0_ws;
-  reg  [4:0] tile_13_9_0_shift;
-  wire [7:0] tile_13_10_in_a_0;
-  wire [19:0] tile_13_10_in_b_0;
-  wire [31:0] tile_13_10_in_d_0;
-  wire tile_13_10_in_0_valid;
-  wire tile_13_10_in_0_propagate;
-  wire tile_13_10_in_0_ws;
-  wire [4:0] tile_13_10_in_0_shift;
-  wire [7:0] tile_13_10_out_a_0;
-  wire [19:0] tile_13_10_out_b_0;
-  wire [31:0] tile_13_10_out_c_0;
-  wire tile_13_10_out_0_valid;
-  wire tile_13_10_out_0_propagate;
-  wire tile_13_10_out_0_ws;
-  wire [4:0] tile_13_10_out_0_shift;
-  reg  [7:0] tile_13_10_a_0;
-  reg  [19:0] tile_13_10_b_0;
-  reg  [31:0] tile_13_10_d_0;
-  reg  tile_13_10_0_valid;
-  reg  tile_13_10_0_propagate;
-  reg  tile_13_10_0_ws;
-  reg  [4:0] tile_13_10_0_shift;
-  wire [7:0] tile_13_11_in_a_0;
-  wire [19:0] tile_13_11_in_b_0;
-  wire [31:0] tile_13_11_in_d_0;
-  wire tile_13_11_in_0_valid;
-  wire tile_13_11_in_0_propagate;
-  wire tile_13_11_in_0_ws;
-  wire [4:0] tile_13_11_in_0_shift;
-  wire [7:0] tile_13_11_out_a_0;
-  wire [19:0] tile_13_11_out_b_0;
-  wire [31:0] tile_13_11_out_c_0;
-  wire tile_13_11_out_0_valid;
-  wire tile_13_11_out_0_propagate;
-  wire tile_13_11_out_0_ws;
-  wire [4:0] tile_13_11_out_0_shift;
-  reg  [7:0] tile_13_11_a_0;
-  reg  [19:0] tile_13_11_b_0;
-  reg  [31:0] tile_13_11_d_0;
-  reg  tile_13_11_0_valid;
-  reg  tile_13_11_0_propagate;
-  reg  tile_13_11_0_ws;
-  reg  [4:0] tile_13_11_0_shift;
-  wire [7:0] tile_13_12_in_a_0;
-  wire [19:0] tile_13_12_in_b_0;
-  wire [31:0] tile_13_12_in_d_0;
-  wire tile_13_12_in_0_valid;
-  wire tile_13_12_in_0_propagate;
-  wire tile_13_12_in_0_ws;
-  wire [4:0] tile_13_12_in_0_shift;
-  wire [7:0] tile_13_12_out_a_0;
-  wire [19:0] tile_13_12_out_b_0;
-  wire [31:0] tile_13_12_out_c_0;
-  wire tile_13_12_out_0_valid;
-  wire tile_13_12_out_0_propagate;
-  wire tile_13_12_out_0_ws;
-  wire [4:0] tile_13_12_out_0_shift;
-  reg  [7:0] tile_13_12_a_0;
-  reg  [19:0] tile_13_12_b_0;
-  reg  [31:0] tile_13_12_d_0;
-  reg  tile_13_12_0_valid;
-  reg  tile_13_12_0_propagate;
-  reg  tile_13_12_0_ws;
-  reg  [4:0] tile_13_12_0_shift;
-  wire [7:0] tile_13_13_in_a_0;
-  wire [19:0] tile_13_13_in_b_0;
-  wire [31:0] tile_13_13_in_d_0;
-  wire tile_13_13_in_0_valid;
-  wire tile_13_13_in_0_propagate;
-  wire tile_13_13_in_0_ws;
-  wire [4:0] tile_13_13_in_0_shift;
-  wire [7:0] tile_13_13_out_a_0;
-  wire [19:0] tile_13_13_out_b_0;
-  wire [31:0] tile_13_13_out_c_0;
-  wire tile_13_13_out_0_valid;
-  wire tile_13_13_out_0_propagate;
-  wire tile_13_13_out_0_ws;
-  wire [4:0] tile_13_13_out_0_shift;
-  reg  [7:0] tile_13_13_a_0;
-  reg  [19:0] tile_13_13_b_0;
-  reg  [31:0] tile_13_13_d_0;
-  reg  tile_13_13_0_valid;
-  reg  tile_13_13_0_propagate;
-  reg  tile_13_13_0_ws;
-  reg  [4:0] tile_13_13_0_shift;
-  wire [7:0] tile_13_14_in_a_0;
-  wire [19:0] tile_13_14_in_b_0;
-  wire [31:0] tile_13_14_in_d_0;
-  wire tile_13_14_in_0_valid;
-  wire tile_13_14_in_0_propagate;
-  wire tile_13_14_in_0_ws;
-  wire [4:0] tile_13_14_in_0_shift;
-  wire [7:0] tile_13_14_out_a_0;
-  wire [19:0] tile_13_14_out_b_0;
-  wire [31:0] tile_13_14_out_c_0;
-  wire tile_13_14_out_0_valid;
-  wire tile_13_14_out_0_propagate;
-  wire tile_13_14_out_0_ws;
-  wire [4:0] tile_13_14_out_0_shift;
-  reg  [7:0] tile_13_14_a_0;
-  reg  [19:0] tile_13_14_b_0;
-  reg  [31:0] tile_13_14_d_0;
-  reg  tile_13_14_0_valid;
-  reg  tile_13_14_0_propagate;
-  reg  tile_13_14_0_ws;
-  reg  [4:0] tile_13_14_0_shift;
-  wire [7:0] tile_13_15_in_a_0;
-  wire [19:0] tile_13_15_in_b_0;
-  wire [31:0] tile_13_15_in_d_0;
-  wire tile_13_15_in_0_valid;
-  wire tile_13_15_in_0_propagate;
-  wire tile_13_15_in_0_ws;
-  wire [4:0] tile_13_15_in_0_shift;
-  wire [7:0] tile_13_15_out_a_0;
-  wire [19:0] tile_13_15_out_b_0;
-  wire [31:0] tile_13_15_out_c_0;
-  wire tile_13_15_out_0_valid;
-  wire tile_13_15_out_0_propagate;
-  wire tile_13_15_out_0_ws;
-  wire [4:0] tile_13_15_out_0_shift;
-  reg  [19:0] tile_13_15_b_0;
-  reg  [31:0] tile_13_15_d_0;
-  reg  tile_13_15_0_valid;
-  reg  tile_13_15_0_propagate;
-  reg  tile_13_15_0_ws;
-  reg  [4:0] tile_13_15_0_shift;
-  wire [7:0] tile_14_0_in_a_0;
-  wire [19:0] tile_14_0_in_b_0;
-  wire [31:0] tile_14_0_in_d_0;
-  wire tile_14_0_in_0_valid;
-  wire tile_14_0_in_0_propagate;
-  wire tile_14_0_in_0_ws;
-  wire [4:0] tile_14_0_in_0_shift;
-  wire [7:0] tile_14_0_out_a_0;
-  wire [19:0] tile_14_0_out_b_0;
-  wire [31:0] tile_14_0_out_c_0;
-  wire tile_14_0_out_0_valid;
-  wire tile_14_0_out_0_propagate;
-  wire tile_14_0_out_0_ws;
-  wire [4:0] tile_14_0_out_0_shift;
-  reg  [7:0] tile_14_0_a_0;
-  reg  [19:0] tile_14_0_b_0;
-  reg  [31:0] tile_14_0_d_0;
-  reg  tile_14_0_0_valid;
-  reg  tile_14_0_0_propagate;
-  reg  tile_14_0_0_ws;
-  reg  [4:0] tile_14_0_0_shift;
-  wire [7:0] tile_14_1_in_a_0;
-  wire [19:0] tile_14_1_in_b_0;
-  wire [31:0] tile_14_1_in_d_0;
-  wire tile_14_1_in_0_valid;
-  wire tile_14_1_in_0_propagate;
-  wire tile_14_1_in_0_ws;
-  wire [4:0] tile_14_1_in_0_shift;
-  wire [7:0] tile_14_1_out_a_0;
-  wire [19:0] tile_14_1_out_b_0;
-  wire [31:0] tile_14_1_out_c_0;
-  wire tile_14_1_out_0_valid;
-  wire tile_14_1_out_0_propagate;
-  wire tile_14_1_out_0_ws;
-  wire [4:0] tile_14_1_out_0_shift;
-  reg  [7:0] tile_14_1_a_0;
-  reg  [19:0] tile_14_1_b_0;
-  reg  [31:0] tile_14_1_d_0;
-  reg  tile_14_1_0_valid;
-  reg  tile_14_1_0_propagate;
-  reg  tile_14_1_0_ws;
-  reg  [4:0] tile_14_1_0_shift;
-  wire [7:0] tile_14_2_in_a_0;
-  wire [19:0] tile_14_2_in_b_0;
-  wire [31:0] tile_14_2_in_d_0;
-  wire tile_14_2_in_0_valid;
-  wire tile_14_2_in_0_propagate;
-  wire tile_14_2_in_0_ws;
-  wire [4:0] tile_14_2_in_0_shift;
-  wire [7:0] tile_14_2_out_a_0;
-  wire [19:0] tile_14_2_out_b_0;
-  wire [31:0] tile_14_2_out_c_0;
-  wire tile_14_2_out_0_valid;
-  wire tile_14_2_out_0_propagate;
-  wire tile_14_2_out_0_ws;
-  wire [4:0] tile_14_2_out_0_shift;
-  reg  [7:0] tile_14_2_a_0;
-  reg  [19:0] tile_14_2_b_0;
-  reg  [31:0] tile_14_2_d_0;
-  reg  tile_14_2_0_valid;
-  reg  tile_14_2_0_propagate;
-  reg  tile_14_2_0_ws;
-  reg  [4:0] tile_14_2_0_shift;
-  wire [7:0] tile_14_3_in_a_0;
-  wire [19:0] tile_14_3_in_b_0;
-  wire [31:0] tile_14_3_in_d_0;
-  wire tile_14_3_in_0_valid;
-  wire tile_14_3_in_0_propagate;
-  wire tile_14_3_in_0_ws;
-  wire [4:0] tile_14_3_in_0_shift;
-  wire [7:0] tile_14_3_out_a_0;
-  wire [19:0] tile_14_3_out_b_0;
-  wire [31:0] tile_14_3_out_c_0;
-  wire tile_14_3_out_0_valid;
-  wire tile_14_3_out_0_propagate;
-  wire tile_14_3_out_0_ws;
-  wire [4:0] tile_14_3_out_0_shift;
-  reg  [7:0] tile_14_3_a_0;
-  reg  [19:0] tile_14_3_b_0;
-  reg  [31:0] tile_14_3_d_0;
-  reg  tile_14_3_0_valid;
-  reg  tile_14_3_0_propagate;
-  reg  tile_14_3_0_ws;
-  reg  [4:0] tile_14_3_0_shift;
-  wire [7:0] tile_14_4_in_a_0;
-  wire [19:0] tile_14_4_in_b_0;
-  wire [31:0] tile_14_4_in_d_0;
-  wire tile_14_4_in_0_valid;
-  wire tile_14_4_in_0_propagate;
-  wire tile_14_4_in_0_ws;
-  wire [4:0] tile_14_4_in_0_shift;
-  wire [7:0] tile_14_4_out_a_0;
-  wire [19:0] tile_14_4_out_b_0;
-  wire [31:0] tile_14_4_out_c_0;
-  wire tile_14_4_out_0_valid;
-  wire tile_14_4_out_0_propagate;
-  wire tile_14_4_out_0_ws;
-  wire [4:0] tile_14_4_out_0_shift;
-  reg  [7:0] tile_14_4_a_0;
-  reg  [19:0] tile_14_4_b_0;
-  reg  [31:0] tile_14_4_d_0;
-  reg  tile_14_4_0_valid;
-  reg  tile_14_4_0_propagate;
-  reg  tile_14_4_0_ws;
-  reg  [4:0] tile_14_4_0_shift;
-  wire [7:0] tile_14_5_in_a_0;
-  wire [19:0] tile_14_5_in_b_0;
-  wire [31:0] tile_14_5_in_d_0;
-  wire tile_14_5_in_0_valid;
-  wire tile_14_5_in_0_propagate;
-  wire tile_14_5_in_0_ws;
-  wire [4:0] tile_14_5_in_0_shift;
-  wire [7:0] tile_14_5_out_a_0;
-  wire [19:0] tile_14_5_out_b_0;
-  wire [31:0] tile_14_5_out_c_0;
-  wire tile_14_5_out_0_valid;
-  wire tile_14_5_out_0_propagate;
-  wire tile_14_5_out_0_ws;
-  wire [4:0] tile_14_5_out_0_shift;
-  reg  [7:0] tile_14_5_a_0;
-  reg  [19:0] tile_14_5_b_0;
-  reg  [31:0] tile_14_5_d_0;
-  reg  tile_14_5_0_valid;
-  reg  tile_14_5_0_propagate;
-  reg  tile_14_5_0_ws;
-  reg  [4:0] tile_14_5_0_shift;
-  wire [7:0] tile_14_6_in_a_0;
-  wire [19:0] tile_14_6_in_b_0;
-  wire [31:0] tile_14_6_in_d_0;
-  wire tile_14_6_in_0_valid;
-  wire tile_14_6_in_0_propagate;
-  wire tile_14_6_in_0_ws;
-  wire [4:0] tile_14_6_in_0_shift;
-  wire [7:0] tile_14_6_out_a_0;
-  wire [19:0] tile_14_6_out_b_0;
-  wire [31:0] tile_14_6_out_c_0;
-  wire tile_14_6_out_0_valid;
-  wire tile_14_6_out_0_propagate;
-  wire tile_14_6_out_0_ws;
-  wire [4:0] tile_14_6_out_0_shift;
-  reg  [7:0] tile_14_6_a_0;
-  reg  [19:0] tile_14_6_b_0;
-  reg  [31:0] tile_14_6_d_0;
-  reg  tile_14_6_0_valid;
-  reg  tile_14_6_0_propagate;
-  reg  tile_14_6_0_ws;
-  reg  [4:0] tile_14_6_0_shift;
-  wire [7:0] tile_14_7_in_a_0;
-  wire [19:0] tile_14_7_in_b_0;
-  wire [31:0] tile_14_7_in_d_0;
-  wire tile_14_7_in_0_valid;
-  wire tile_14_7_in_0_propagate;
-  wire tile_14_7_in_0_ws;
-  wire [4:0] tile_14_7_in_0_shift;
-  wire [7:0] tile_14_7_out_a_0;
-  wire [19:0] tile_14_7_out_b_0;
-  wire [31:0] tile_14_7_out_c_0;
-  wire tile_14_7_out_0_valid;
-  wire tile_14_7_out_0_propagate;
-  wire tile_14_7_out_0_ws;
-  wire [4:0] tile_14_7_out_0_shift;
-  reg  [7:0] tile_14_7_a_0;
-  reg  [19:0] tile_14_7_b_0;
-  reg  [31:0] tile_14_7_d_0;
-  reg  tile_14_7_0_valid;
-  reg  tile_14_7_0_propagate;
-  reg  tile_14_7_0_ws;
-  reg  [4:0] tile_14_7_0_shift;
-  wire [7:0] tile_14_8_in_a_0;
-  wire [19:0] tile_14_8_in_b_0;
-  wire [31:0] tile_14_8_in_d_0;
-  wire tile_14_8_in_0_valid;
-  wire tile_14_8_in_0_propagate;
-  wire tile_14_8_in_0_ws;
-  wire [4:0] tile_14_8_in_0_shift;
-  wire [7:0] tile_14_8_out_a_0;
-  wire [19:0] tile_14_8_out_b_0;
-  wire [31:0] tile_14_8_out_c_0;
-  wire tile_14_8_out_0_valid;
-  wire tile_14_8_out_0_propagate;
-  wire tile_14_8_out_0_ws;
-  wire [4:0] tile_14_8_out_0_shift;
-  reg  [7:0] tile_14_8_a_0;
-  reg  [19:0] tile_14_8_b_0;
-  reg  [31:0] tile_14_8_d_0;
-  reg  tile_14_8_0_valid;
-  reg  tile_14_8_0_propagate;
-  reg  tile_14_8_0_ws;
-  reg  [4:0] tile_14_8_0_shift;
-  wire [7:0] tile_14_9_in_a_0;
-  wire [19:0] tile_14_9_in_b_0;
-  wire [31:0] tile_14_9_in_d_0;
-  wire tile_14_9_in_0_valid;
-  wire tile_14_9_in_0_propagate;
-  wire tile_14_9_in_0_ws;
-  wire [4:0] tile_14_9_in_0_shift;
-  wire [7:0] tile_14_9_out_a_0;
-  wire [19:0] tile_14_9_out_b_0;
-  wire [31:0] tile_14_9_out_c_0;
-  wire tile_14_9_out_0_valid;
-  wire tile_14_9_out_0_propagate;
-  wire tile_14_9_out_0_ws;
-  wire [4:0] tile_14_9_out_0_shift;
-  reg  [7:0] tile_14_9_a_0;
-  reg  [19:0] tile_14_9_b_0;
-  reg  [31:0] tile_14_9_d_0;
-  reg  tile_14_9_0_valid;
-  reg  tile_14_9_0_propagate;
-  reg  tile_14_9_0_ws;
-  reg  [4:0] tile_14_9_0_shift;
-  wire [7:0] tile_14_10_in_a_0;
-  wire [19:0] tile_14_10_in_b_0;
-  wire [31:0] tile_14_10_in_d_0;
-  wire tile_14_10_in_0_valid;
-  wire tile_14_10_in_0_propagate;
-  wire tile_14_10_in_0_ws;
-  wire [4:0] tile_14_10_in_0_shift;
-  wire [7:0] tile_14_10_out_a_0;
-  wire [19:0] tile_14_10_out_b_0;
-  wire [31:0] tile_14_10_out_c_0;
-  wire tile_14_10_out_0_valid;
-  wire tile_14_10_out_0_propagate;
-  wire tile_14_10_out_0_ws;
-  wire [4:0] tile_14_10_out_0_shift;
-  reg  [7:0] tile_14_10_a_0;
-  reg  [19:0] tile_14_10_b_0;
-  reg  [31:0] tile_14_10_d_0;
-  reg  tile_14_10_0_valid;
-  reg  tile_14_10_0_propagate;
-  reg  tile_14_10_0_ws;
-  reg  [4:0] tile_14_10_0_shift;
-  wire [7:0] tile_14_11_in_a_0;
-  wire [19:0] tile_14_11_in_b_0;
-  wire [31:0] tile_14_11_in_d_0;
-  wire tile_14_11_in_0_valid;
-  wire tile_14_11_in_0_propagate;
-  wire tile_14_11_in_0_ws;
-  wire [4:0] tile_14_11_in_0_shift;
-  wire [7:0] tile_14_11_out_a_0;
-  wire [19:0] tile_14_11_out_b_0;
-  wire [31:0] tile_14_11_out_c_0;
-  wire tile_14_11_out_0_valid;
-  wire tile_14_11_out_0_propagate;
-  wire tile_14_11_out_0_ws;
-  wire [4:0] tile_14_11_out_0_shift;
-  reg  [7:0] tile_14_11_a_0;
-  reg  [19:0] tile_14_11_b_0;
-  reg  [31:0] tile_14_11_d_0;
-  reg  tile_14_11_0_valid;
-  reg  tile_14_11_0_propagate;
-  reg  tile_14_11_0_ws;
-  reg  [4:0] tile_14_11_0_shift;
-  wire [7:0] tile_14_12_in_a_0;
-  wire [19:0] tile_14_12_in_b_0;
-  wire [31:0] tile_14_12_in_d_0;
-  wire tile_14_12_in_0_valid;
-  wire tile_14_12_in_0_propagate;
-  wire tile_14_12_in_0_ws;
-  wire [4:0] tile_14_12_in_0_shift;
-  wire [7:0] tile_14_12_out_a_0;
-  wire [19:0] tile_14_12_out_b_0;
-  wire [31:0] tile_14_12_out_c_0;
-  wire tile_14_12_out_0_valid;
-  wire tile_14_12_out_0_propagate;
-  wire tile_14_12_out_0_ws;
-  wire [4:0] tile_14_12_out_0_shift;
-  reg  [7:0] tile_14_12_a_0;
-  reg  [19:0] tile_14_12_b_0;
-  reg  [31:0] tile_14_12_d_0;
-  reg  tile_14_12_0_valid;
-  reg  tile_14_12_0_propagate;
-  reg  tile_14_12_0_ws;
-  reg  [4:0] tile_14_12_0_shift;
-  wire [7:0] tile_14_13_in_a_0;
-  wire [19:0] tile_14_13_in_b_0;
-  wire [31:0] tile_14_13_in_d_0;
-  wire tile_14_13_in_0_valid;
-  wire tile_14_13_in_0_propagate;
-  wire tile_14_13_in_0_ws;
-  wire [4:0] tile_14_13_in_0_shift;
-  wire [7:0] tile_14_13_out_a_0;
-  wire [19:0] tile_14_13_out_b_0;
-  wire [31:0] tile_14_13_out_c_0;
-  wire tile_14_13_out_0_valid;
-  wire tile_14_13_out_0_propagate;
-  wire tile_14_13_out_0_ws;
-  wire [4:0] tile_14_13_out_0_shift;
-  reg  [7:0] tile_14_13_a_0;
-  reg  [19:0] tile_14_13_b_0;
-  reg  [31:0] tile_14_13_d_0;
-  reg  tile_14_13_0_valid;
-  reg  tile_14_13_0_propagate;
-  reg  tile_14_13_0_ws;
-  reg  [4:0] tile_14_13_0_shift;
-  wire [7:0] tile_14_14_in_a_0;
-  wire [19:0] tile_14_14_in_b_0;
-  wire [31:0] tile_14_14_in_d_0;
-  wire tile_14_14_in_0_valid;
-  wire tile_14_14_in_0_propagate;
-  wire tile_14_14_in_0_ws;
-  wire [4:0] tile_14_14_in_0_shift;
-  wire [7:0] tile_14_14_out_a_0;
-  wire [19:0] tile_14_14_out_b_0;
-  wire [31:0] tile_14_14_out_c_0;
-  wire tile_14_14_out_0_valid;
-  wire tile_14_14_out_0_propagate;
-  wire tile_14_14_out_0_ws;
-  wire [4:0] tile_14_14_out_0_shift;
-  reg  [7:0] tile_14_14_a_0;
-  reg  [19:0] tile_14_14_b_0;
-  reg  [31:0] tile_14_14_d_0;
-  reg  tile_14_14_0_valid;
-  reg  tile_14_14_0_propagate;
-  reg  tile_14_14_0_ws;
-  reg  [4:0] tile_14_14_0_shift;
-  wire [7:0] tile_14_15_in_a_0;
-  wire [19:0] tile_14_15_in_b_0;
-  wire [31:0] tile_14_15_in_d_0;
-  wire tile_14_15_in_0_valid;
-  wire tile_14_15_in_0_propagate;
-  wire tile_14_15_in_0_ws;
-  wire [4:0] tile_14_15_in_0_shift;
-  wire [7:0] tile_14_15_out_a_0;
-  wire [19:0] tile_14_15_out_b_0;
-  wire [31:0] tile_14_15_out_c_0;
-  wire tile_14_15_out_0_valid;
-  wire tile_14_15_out_0_propagate;
-  wire tile_14_15_out_0_ws;
-  wire [4:0] tile_14_15_out_0_shift;
-  reg  [19:0] tile_14_15_b_0;
-  reg  [31:0] tile_14_15_d_0;
-  reg  tile_14_15_0_valid;
-  reg  tile_14_15_0_propagate;
-  reg  tile_14_15_0_ws;
-  reg  [4:0] tile_14_15_0_shift;
-  wire [7:0] tile_15_0_in_a_0;
-  wire [19:0] tile_15_0_in_b_0;
-  wire [31:0] tile_15_0_in_d_0;
-  wire tile_15_0_in_0_valid;
-  wire tile_15_0_in_0_propagate;
-  wire tile_15_0_in_0_ws;
-  wire [4:0] tile_15_0_in_0_shift;
-  wire [7:0] tile_15_0_out_a_0;
-  wire [19:0] tile_15_0_out_b_0;
-  wire [31:0] tile_15_0_out_c_0;
-  wire tile_15_0_out_0_valid;
-  wire tile_15_0_out_0_propagate;
-  wire tile_15_0_out_0_ws;
-  wire [4:0] tile_15_0_out_0_shift;
-  reg  [7:0] tile_15_0_a_0;
-  wire [7:0] tile_15_1_in_a_0;
-  wire [19:0] tile_15_1_in_b_0;
-  wire [31:0] tile_15_1_in_d_0;
-  wire tile_15_1_in_0_valid;
-  wire tile_15_1_in_0_propagate;
-  wire tile_15_1_in_0_ws;
-  wire [4:0] tile_15_1_in_0_shift;
-  wire [7:0] tile_15_1_out_a_0;
-  wire [19:0] tile_15_1_out_b_0;
-  wire [31:0] tile_15_1_out_c_0;
-  wire tile_15_1_out_0_valid;
-  wire tile_15_1_out_0_propagate;
-  wire tile_15_1_out_0_ws;
-  wire [4:0] tile_15_1_out_0_shift;
-  reg  [7:0] tile_15_1_a_0;
-  wire [7:0] tile_15_2_in_a_0;
-  wire [19:0] tile_15_2_in_b_0;
-  wire [31:0] tile_15_2_in_d_0;
-  wire tile_15_2_in_0_valid;
-  wire tile_15_2_in_0_propagate;
-  wire tile_15_2_in_0_ws;
-  wire [4:0] tile_15_2_in_0_shift;
-  wire [7:0] tile_15_2_out_a_0;
-  wire [19:0] tile_15_2_out_b_0;
-  wire [31:0] tile_15_2_out_c_0;
-  wire tile_15_2_out_0_valid;
-  wire tile_15_2_out_0_propagate;
-  wire tile_15_2_out_0_ws;
-  wire [4:0] tile_15_2_out_0_shift;
-  reg  [7:0] tile_15_2_a_0;
-  wire [7:0] tile_15_3_in_a_0;
-  wire [19:0] tile_15_3_in_b_0;
-  wire [31:0] tile_15_3_in_d_0;
-  wire tile_15_3_in_0_valid;
-  wire tile_15_3_in_0_propagate;
-  wire tile_15_3_in_0_ws;
-  wire [4:0] tile_15_3_in_0_shift;
-  wire [7:0] tile_15_3_out_a_0;
-  wire [19:0] tile_15_3_out_b_0;
-  wire [31:0] tile_15_3_out_c_0;
-  wire tile_15_3_out_0_valid;
-  wire tile_15_3_out_0_propagate;
-  wire tile_15_3_out_0_ws;
-  wire [4:0] tile_15_3_out_0_shift;
-  reg  [7:0] tile_15_3_a_0;
-  wire [7:0] tile_15_4_in_a_0;
-  wire [19:0] tile_15_4_in_b_0;
-  wire [31:0] tile_15_4_in_d_0;
-  wire tile_15_4_in_0_valid;
-  wire tile_15_4_in_0_propagate;
-  wire tile_15_4_in_0_ws;
-  wire [4:0] tile_15_4_in_0_shift;
-  wire [7:0] tile_15_4_out_a_0;
-  wire [19:0] tile_15_4_out_b_0;
-  wire [31:0] tile_15_4_out_c_0;
-  wire tile_15_4_out_0_valid;
-  wire tile_15_4_out_0_propagate;
-  wire tile_15_4_out_0_ws;
-  wire [4:0] tile_15_4_out_0_shift;
-  reg  [7:0] tile_15_4_a_0;
-  wire [7:0] tile_15_5_in_a_0;
-  wire [19:0] tile_15_5_in_b_0;
-  wire [31:0] tile_15_5_in_d_0;
-  wire tile_15_5_in_0_valid;
-  wire tile_15_5_in_0_propagate;
-  wire tile_15_5_in_0_ws;
-  wire [4:0] tile_15_5_in_0_shift;
-  wire [7:0] tile_15_5_out_a_0;
-  wire [19:0] tile_15_5_out_b_0;
-  wire [31:0] tile_15_5_out_c_0;
-  wire tile_15_5_out_0_valid;
-  wire tile_15_5_out_0_propagate;
-  wire tile_15_5_out_0_ws;
-  wire [4:0] tile_15_5_out_0_shift;
-  reg  [7:0] tile_15_5_a_0;
-  wire [7:0] tile_15_6_in_a_0;
-  wire [19:0] tile_15_6_in_b_0;
-  wire [31:0] tile_15_6_in_d_0;
-  wire tile_15_6_in_0_valid;
-  wire tile_15_6_in_0_propagate;
-  wire tile_15_6_in_0_ws;
-  wire [4:0] tile_15_6_in_0_shift;
-  wire [7:0] tile_15_6_out_a_0;
-  wire [19:0] tile_15_6_out_b_0;
-  wire [31:0] tile_15_6_out_c_0;
-  wire tile_15_6_out_0_valid;
-  wire tile_15_6_out_0_propagate;
-  wire tile_15_6_out_0_ws;
-  wire [4:0] tile_15_6_out_0_shift;
-  reg  [7:0] tile_15_6_a_0;
-  wire [7:0] tile_15_7_in_a_0;
-  wire [19:0] tile_15_7_in_b_0;
-  wire [31:0] tile_15_7_in_d_0;
-  wire tile_15_7_in_0_valid;
-  wire tile_15_7_in_0_propagate;
-  wire tile_15_7_in_0_ws;
-  wire [4:0] tile_15_7_in_0_shift;
-  wire [7:0] tile_15_7_out_a_0;
-  wire [19:0] tile_15_7_out_b_0;
-  wire [31:0] tile_15_7_out_c_0;
-  wire tile_15_7_out_0_valid;
-  wire tile_15_7_out_0_propagate;
-  wire tile_15_7_out_0_ws;
-  wire [4:0] tile_15_7_out_0_shift;
-  reg  [7:0] tile_15_7_a_0;
-  wire [7:0] tile_15_8_in_a_0;
-  wire [19:0] tile_15_8_in_b_0;
-  wire [31:0] tile_15_8_in_d_0;
-  wire tile_15_8_in_0_valid;
-  wire tile_15_8_in_0_propagate;
-  wire tile_15_8_in_0_ws;
-  wire [4:0] tile_15_8_in_0_shift;
-  wire [7:0] tile_15_8_out_a_0;
-  wire [19:0] tile_15_8_out_b_0;
-  wire [31:0] tile_15_8_out_c_0;
-  wire tile_15_8_out_0_valid;
-  wire tile_15_8_out_0_propagate;
-  wire tile_15_8_out_0_ws;
-  wire [4:0] tile_15_8_out_0_shift;
-  reg  [7:0] tile_15_8_a_0;
-  wire [7:0] tile_15_9_in_a_0;
-  wire [19:0] tile_15_9_in_b_0;
-  wire [31:0] tile_15_9_in_d_0;
-  wire tile_15_9_in_0_valid;
-  wire tile_15_9_in_0_propagate;
-  wire tile_15_9_in_0_ws;
-  wire [4:0] tile_15_9_in_0_shift;
-  wire [7:0] tile_15_9_out_a_0;
-  wire [19:0] tile_15_9_out_b_0;
-  wire [31:0] tile_15_9_out_c_0;
-  wire tile_15_9_out_0_valid;
-  wire tile_15_9_out_0_propagate;
-  wire tile_15_9_out_0_ws;
-  wire [4:0] tile_15_9_out_0_shift;
-  reg  [7:0] tile_15_9_a_0;
-  wire [7:0] tile_15_10_in_a_0;
-  wire [19:0] tile_15_10_in_b_0;
-  wire [31:0] tile_15_10_in_d_0;
-  wire tile_15_10_in_0_valid;
-  wire tile_15_10_in_0_propagate;
-  wire tile_15_10_in_0_ws;
-  wire [4:0] tile_15_10_in_0_shift;
-  wire [7:0] tile_15_10_out_a_0;
-  wire [19:0] tile_15_10_out_b_0;
-  wire [31:0] tile_15_10_out_c_0;
-  wire tile_15_10_out_0_valid;
-  wire tile_15_10_out_0_propagate;
-  wire tile_15_10_out_0_ws;
-  wire [4:0] tile_15_10_out_0_shift;
-  reg  [7:0] tile_15_10_a_0;
-  wire [7:0] tile_15_11_in_a_0;
-  wire [19:0] tile_15_11_in_b_0;
-  wire [31:0] tile_15_11_in_d_0;
-  wire tile_15_11_in_0_valid;
-  wire tile_15_11_in_0_propagate;
-  wire tile_15_11_in_0_ws;
-  wire [4:0] tile_15_11_in_0_shift;
-  wire [7:0] tile_15_11_out_a_0;
-  wire [19:0] tile_15_11_out_b_0;
-  wire [31:0] tile_15_11_out_c_0;
-  wire tile_15_11_out_0_valid;
-  wire tile_15_11_out_0_propagate;
-  wire tile_15_11_out_0_ws;
-  wire [4:0] tile_15_11_out_0_shift;
-  reg  [7:0] tile_15_11_a_0;
-  wire [7:0] tile_15_12_in_a_0;
-  wire [19:0] tile_15_12_in_b_0;
-  wire [31:0] tile_15_12_in_d_0;
-  wire tile_15_12_in_0_valid;
-  wire tile_15_12_in_0_propagate;
-  wire tile_15_12_in_0_ws;
-  wire [4:0] tile_15_12_in_0_shift;
-  wire [7:0] tile_15_12_out_a_0;
-  wire [19:0] tile_15_12_out_b_0;
-  wire [31:0] tile_15_12_out_c_0;
-  wire tile_15_12_out_0_valid;
-  wire tile_15_12_out_0_propagate;
-  wire tile_15_12_out_0_ws;
-  wire [4:0] tile_15_12_out_0_shift;
-  reg  [7:0] tile_15_12_a_0;
-  wire [7:0] tile_15_13_in_a_0;
-  wire [19:0] tile_15_13_in_b_0;
-  wire [31:0] tile_15_13_in_d_0;
-  wire tile_15_13_in_0_valid;
-  wire tile_15_13_in_0_propagate;
-  wire tile_15_13_in_0_ws;
-  wire [4:0] tile_15_13_in_0_shift;
-  wire [7:0] tile_15_13_out_a_0;
-  wire [19:0] tile_15_13_out_b_0;
-  wire [31:0] tile_15_13_out_c_0;
-  wire tile_15_13_out_0_valid;
-  wire tile_15_13_out_0_propagate;
-  wire tile_15_13_out_0_ws;
-  wire [4:0] tile_15_13_out_0_shift;
-  reg  [7:0] tile_15_13_a_0;
-  wire [7:0] tile_15_14_in_a_0;
-  wire [19:0] tile_15_14_in_b_0;
-  wire [31:0] tile_15_14_in_d_0;
-  wire tile_15_14_in_0_valid;
-  wire tile_15_14_in_0_propagate;
-  wire tile_15_14_in_0_ws;
-  wire [4:0] tile_15_14_in_0_shift;
-  wire [7:0] tile_15_14_out_a_0;
-  wire [19:0] tile_15_14_out_b_0;
-  wire [31:0] tile_15_14_out_c_0;
-  wire tile_15_14_out_0_valid;
-  wire tile_15_14_out_0_propagate;
-  wire tile_15_14_out_0_ws;
-  wire [4:0] tile_15_14_out_0_shift;
-  reg  [7:0] tile_15_14_a_0;
-  wire [7:0] tile_15_15_in_a_0;
-  wire [19:0] tile_15_15_in_b_0;
-  wire [31:0] tile_15_15_in_d_0;
-  wire tile_15_15_in_0_valid;
-  wire tile_15_15_in_0_propagate;
-  wire tile_15_15_in_0_ws;
-  wire [4:0] tile_15_15_in_0_shift;
-  wire [7:0] tile_15_15_out_a_0;
-  wire [19:0] tile_15_15_out_b_0;
-  wire [31:0] tile_15_15_out_c_0;
-  wire tile_15_15_out_0_valid;
-  wire tile_15_15_out_0_propagate;
-  wire tile_15_15_out_0_ws;
-  wire [4:0] tile_15_15_out_0_shift;
+  wire [7:0] row_0_in_a_0;
+  wire [19:0] row_0_in_b_0;
+  wire [19:0] row_0_in_b_1;
+  wire [19:0] row_0_in_b_2;
+  wire [19:0] row_0_in_b_3;
+  wire [19:0] row_0_in_b_4;
+  wire [19:0] row_0_in_b_5;
+  wire [19:0] row_0_in_b_6;
+  wire [19:0] row_0_in_b_7;
+  wire [19:0] row_0_in_b_8;
+  wire [19:0] row_0_in_b_9;
+  wire [19:0] row_0_in_b_10;
+  wire [19:0] row_0_in_b_11;
+  wire [19:0] row_0_in_b_12;
+  wire [19:0] row_0_in_b_13;
+  wire [19:0] row_0_in_b_14;
+  wire [19:0] row_0_in_b_15;
+  wire [31:0] row_0_in_d_0;
+  wire [31:0] row_0_in_d_1;
+  wire [31:0] row_0_in_d_2;
+  wire [31:0] row_0_in_d_3;
+  wire [31:0] row_0_in_d_4;
+  wire [31:0] row_0_in_d_5;
+  wire [31:0] row_0_in_d_6;
+  wire [31:0] row_0_in_d_7;
+  wire [31:0] row_0_in_d_8;
+  wire [31:0] row_0_in_d_9;
+  wire [31:0] row_0_in_d_10;
+  wire [31:0] row_0_in_d_11;
+  wire [31:0] row_0_in_d_12;
+  wire [31:0] row_0_in_d_13;
+  wire [31:0] row_0_in_d_14;
+  wire [31:0] row_0_in_d_15;
+  wire row_0_in_0_valid;
+  wire row_0_in_0_propagate;
+  wire row_0_in_0_ws;
+  wire [4:0] row_0_in_0_shift;
+  wire row_0_in_1_valid;
+  wire row_0_in_1_propagate;
+  wire row_0_in_1_ws;
+  wire [4:0] row_0_in_1_shift;
+  wire row_0_in_2_valid;
+  wire row_0_in_2_propagate;
+  wire row_0_in_2_ws;
+  wire [4:0] row_0_in_2_shift;
+  wire row_0_in_3_valid;
+  wire row_0_in_3_propagate;
+  wire row_0_in_3_ws;
+  wire [4:0] row_0_in_3_shift;
+  wire row_0_in_4_valid;
+  wire row_0_in_4_propagate;
+  wire row_0_in_4_ws;
+  wire [4:0] row_0_in_4_shift;
+  wire row_0_in_5_valid;
+  wire row_0_in_5_propagate;
+  wire row_0_in_5_ws;
+  wire [4:0] row_0_in_5_shift;
+  wire row_0_in_6_valid;
+  wire row_0_in_6_propagate;
+  wire row_0_in_6_ws;
+  wire [4:0] row_0_in_6_shift;
+  wire row_0_in_7_valid;
+  wire row_0_in_7_propagate;
+  wire row_0_in_7_ws;
+  wire [4:0] row_0_in_7_shift;
+  wire row_0_in_8_valid;
+  wire row_0_in_8_propagate;
+  wire row_0_in_8_ws;
+  wire [4:0] row_0_in_8_shift;
+  wire row_0_in_9_valid;
+  wire row_0_in_9_propagate;
+  wire row_0_in_9_ws;
+  wire [4:0] row_0_in_9_shift;
+  wire row_0_in_10_valid;
+  wire row_0_in_10_propagate;
+  wire row_0_in_10_ws;
+  wire [4:0] row_0_in_10_shift;
+  wire row_0_in_11_valid;
+  wire row_0_in_11_propagate;
+  wire row_0_in_11_ws;
+  wire [4:0] row_0_in_11_shift;
+  wire row_0_in_12_valid;
+  wire row_0_in_12_propagate;
+  wire row_0_in_12_ws;
+  wire [4:0] row_0_in_12_shift;
+  wire row_0_in_13_valid;
+  wire row_0_in_13_propagate;
+  wire row_0_in_13_ws;
+  wire [4:0] row_0_in_13_shift;
+  wire row_0_in_14_valid;
+  wire row_0_in_14_propagate;
+  wire row_0_in_14_ws;
+  wire [4:0] row_0_in_14_shift;
+  wire row_0_in_15_valid;
+  wire row_0_in_15_propagate;
+  wire row_0_in_15_ws;
+  wire [4:0] row_0_in_15_shift;
+  wire [7:0] row_0_out_a_0;
+  wire [19:0] row_0_out_b_0;
+  wire [19:0] row_0_out_b_1;
+  wire [19:0] row_0_out_b_2;
+  wire [19:0] row_0_out_b_3;
+  wire [19:0] row_0_out_b_4;
+  wire [19:0] row_0_out_b_5;
+  wire [19:0] row_0_out_b_6;
+  wire [19:0] row_0_out_b_7;
+  wire [19:0] row_0_out_b_8;
+  wire [19:0] row_0_out_b_9;
+  wire [19:0] row_0_out_b_10;
+  wire [19:0] row_0_out_b_11;
+  wire [19:0] row_0_out_b_12;
+  wire [19:0] row_0_out_b_13;
+  wire [19:0] row_0_out_b_14;
+  wire [19:0] row_0_out_b_15;
+  wire [31:0] row_0_out_c_0;
+  wire [31:0] row_0_out_c_1;
+  wire [31:0] row_0_out_c_2;
+  wire [31:0] row_0_out_c_3;
+  wire [31:0] row_0_out_c_4;
+  wire [31:0] row_0_out_c_5;
+  wire [31:0] row_0_out_c_6;
+  wire [31:0] row_0_out_c_7;
+  wire [31:0] row_0_out_c_8;
+  wire [31:0] row_0_out_c_9;
+  wire [31:0] row_0_out_c_10;
+  wire [31:0] row_0_out_c_11;
+  wire [31:0] row_0_out_c_12;
+  wire [31:0] row_0_out_c_13;
+  wire [31:0] row_0_out_c_14;
+  wire [31:0] row_0_out_c_15;
+  wire row_0_out_0_valid;
+  wire row_0_out_0_propagate;
+  wire row_0_out_0_ws;
+  wire [4:0] row_0_out_0_shift;
+  wire row_0_out_1_valid;
+  wire row_0_out_1_propagate;
+  wire row_0_out_1_ws;
+  wire [4:0] row_0_out_1_shift;
+  wire row_0_out_2_valid;
+  wire row_0_out_2_propagate;
+  wire row_0_out_2_ws;
+  wire [4:0] row_0_out_2_shift;
+  wire row_0_out_3_valid;
+  wire row_0_out_3_propagate;
+  wire row_0_out_3_ws;
+  wire [4:0] row_0_out_3_shift;
+  wire row_0_out_4_valid;
+  wire row_0_out_4_propagate;
+  wire row_0_out_4_ws;
+  wire [4:0] row_0_out_4_shift;
+  wire row_0_out_5_valid;
+  wire row_0_out_5_propagate;
+  wire row_0_out_5_ws;
+  wire [4:0] row_0_out_5_shift;
+  wire row_0_out_6_valid;
+  wire row_0_out_6_propagate;
+  wire row_0_out_6_ws;
+  wire [4:0] row_0_out_6_shift;
+  wire row_0_out_7_valid;
+  wire row_0_out_7_propagate;
+  wire row_0_out_7_ws;
+  wire [4:0] row_0_out_7_shift;
+  wire row_0_out_8_valid;
+  wire row_0_out_8_propagate;
+  wire row_0_out_8_ws;
+  wire [4:0] row_0_out_8_shift;
+  wire row_0_out_9_valid;
+  wire row_0_out_9_propagate;
+  wire row_0_out_9_ws;
+  wire [4:0] row_0_out_9_shift;
+  wire row_0_out_10_valid;
+  wire row_0_out_10_propagate;
+  wire row_0_out_10_ws;
+  wire [4:0] row_0_out_10_shift;
+  wire row_0_out_11_valid;
+  wire row_0_out_11_propagate;
+  wire row_0_out_11_ws;
+  wire [4:0] row_0_out_11_shift;
+  wire row_0_out_12_valid;
+  wire row_0_out_12_propagate;
+  wire row_0_out_12_ws;
+  wire [4:0] row_0_out_12_shift;
+  wire row_0_out_13_valid;
+  wire row_0_out_13_propagate;
+  wire row_0_out_13_ws;
+  wire [4:0] row_0_out_13_shift;
+  wire row_0_out_14_valid;
+  wire row_0_out_14_propagate;
+  wire row_0_out_14_ws;
+  wire [4:0] row_0_out_14_shift;
+  wire row_0_out_15_valid;
+  wire row_0_out_15_propagate;
+  wire row_0_out_15_ws;
+  wire [4:0] row_0_out_15_shift;
+  wire [7:0] row_1_in_a_0;
+  wire [19:0] row_1_in_b_0;
+  wire [19:0] row_1_in_b_1;
+  wire [19:0] row_1_in_b_2;
+  wire [19:0] row_1_in_b_3;
+  wire [19:0] row_1_in_b_4;
+  wire [19:0] row_1_in_b_5;
+  wire [19:0] row_1_in_b_6;
+  wire [19:0] row_1_in_b_7;
+  wire [19:0] row_1_in_b_8;
+  wire [19:0] row_1_in_b_9;
+  wire [19:0] row_1_in_b_10;
+  wire [19:0] row_1_in_b_11;
+  wire [19:0] row_1_in_b_12;
+  wire [19:0] row_1_in_b_13;
+  wire [19:0] row_1_in_b_14;
+  wire [19:0] row_1_in_b_15;
+  wire [31:0] row_1_in_d_0;
+  wire [31:0] row_1_in_d_1;
+  wire [31:0] row_1_in_d_2;
+  wire [31:0] row_1_in_d_3;
+  wire [31:0] row_1_in_d_4;
+  wire [31:0] row_1_in_d_5;
+  wire [31:0] row_1_in_d_6;
+  wire [31:0] row_1_in_d_7;
+  wire [31:0] row_1_in_d_8;
+  wire [31:0] row_1_in_d_9;
+  wire [31:0] row_1_in_d_10;
+  wire [31:0] row_1_in_d_11;
+  wire [31:0] row_1_in_d_12;
+  wire [31:0] row_1_in_d_13;
+  wire [31:0] row_1_in_d_14;
+  wire [31:0] row_1_in_d_15;
+  wire row_1_in_0_valid;
+  wire row_1_in_0_propagate;
+  wire row_1_in_0_ws;
+  wire [4:0] row_1_in_0_shift;
+  wire row_1_in_1_valid;
+  wire row_1_in_1_propagate;
+  wire row_1_in_1_ws;
+  wire [4:0] row_1_in_1_shift;
+  wire row_1_in_2_valid;
+  wire row_1_in_2_propagate;
+  wire row_1_in_2_ws;
+  wire [4:0] row_1_in_2_shift;
+  wire row_1_in_3_valid;
+  wire row_1_in_3_propagate;
+  wire row_1_in_3_ws;
+  wire [4:0] row_1_in_3_shift;
+  wire row_1_in_4_valid;
+  wire row_1_in_4_propagate;
+  wire row_1_in_4_ws;
+  wire [4:0] row_1_in_4_shift;
+  wire row_1_in_5_valid;
+  wire row_1_in_5_propagate;
+  wire row_1_in_5_ws;
+  wire [4:0] row_1_in_5_shift;
+  wire row_1_in_6_valid;
+  wire row_1_in_6_propagate;
+  wire row_1_in_6_ws;
+  wire [4:0] row_1_in_6_shift;
+  wire row_1_in_7_valid;
+  wire row_1_in_7_propagate;
+  wire row_1_in_7_ws;
+  wire [4:0] row_1_in_7_shift;
+  wire row_1_in_8_valid;
+  wire row_1_in_8_propagate;
+  wire row_1_in_8_ws;
+  wire [4:0] row_1_in_8_shift;
+  wire row_1_in_9_valid;
+  wire row_1_in_9_propagate;
+  wire row_1_in_9_ws;
+  wire [4:0] row_1_in_9_shift;
+  wire row_1_in_10_valid;
+  wire row_1_in_10_propagate;
+  wire row_1_in_10_ws;
+  wire [4:0] row_1_in_10_shift;
+  wire row_1_in_11_valid;
+  wire row_1_in_11_propagate;
+  wire row_1_in_11_ws;
+  wire [4:0] row_1_in_11_shift;
+  wire row_1_in_12_valid;
+  wire row_1_in_12_propagate;
+  wire row_1_in_12_ws;
+  wire [4:0] row_1_in_12_shift;
+  wire row_1_in_13_valid;
+  wire row_1_in_13_propagate;
+  wire row_1_in_13_ws;
+  wire [4:0] row_1_in_13_shift;
+  wire row_1_in_14_valid;
+  wire row_1_in_14_propagate;
+  wire row_1_in_14_ws;
+  wire [4:0] row_1_in_14_shift;
+  wire row_1_in_15_valid;
+  wire row_1_in_15_propagate;
+  wire row_1_in_15_ws;
+  wire [4:0] row_1_in_15_shift;
+  wire [7:0] row_1_out_a_0;
+  wire [19:0] row_1_out_b_0;
+  wire [19:0] row_1_out_b_1;
+  wire [19:0] row_1_out_b_2;
+  wire [19:0] row_1_out_b_3;
+  wire [19:0] row_1_out_b_4;
+  wire [19:0] row_1_out_b_5;
+  wire [19:0] row_1_out_b_6;
+  wire [19:0] row_1_out_b_7;
+  wire [19:0] row_1_out_b_8;
+  wire [19:0] row_1_out_b_9;
+  wire [19:0] row_1_out_b_10;
+  wire [19:0] row_1_out_b_11;
+  wire [19:0] row_1_out_b_12;
+  wire [19:0] row_1_out_b_13;
+  wire [19:0] row_1_out_b_14;
+  wire [19:0] row_1_out_b_15;
+  wire [31:0] row_1_out_c_0;
+  wire [31:0] row_1_out_c_1;
+  wire [31:0] row_1_out_c_2;
+  wire [31:0] row_1_out_c_3;
+  wire [31:0] row_1_out_c_4;
+  wire [31:0] row_1_out_c_5;
+  wire [31:0] row_1_out_c_6;
+  wire [31:0] row_1_out_c_7;
+  wire [31:0] row_1_out_c_8;
+  wire [31:0] row_1_out_c_9;
+  wire [31:0] row_1_out_c_10;
+  wire [31:0] row_1_out_c_11;
+  wire [31:0] row_1_out_c_12;
+  wire [31:0] row_1_out_c_13;
+  wire [31:0] row_1_out_c_14;
+  wire [31:0] row_1_out_c_15;
+  wire row_1_out_0_valid;
+  wire row_1_out_0_propagate;
+  wire row_1_out_0_ws;
+  wire [4:0] row_1_out_0_shift;
+  wire row_1_out_1_valid;
+  wire row_1_out_1_propagate;
+  wire row_1_out_1_ws;
+  wire [4:0] row_1_out_1_shift;
+  wire row_1_out_2_valid;
+  wire row_1_out_2_propagate;
+  wire row_1_out_2_ws;
+  wire [4:0] row_1_out_2_shift;
+  wire row_1_out_3_valid;
+  wire row_1_out_3_propagate;
+  wire row_1_out_3_ws;
+  wire [4:0] row_1_out_3_shift;
+  wire row_1_out_4_valid;
+  wire row_1_out_4_propagate;
+  wire row_1_out_4_ws;
+  wire [4:0] row_1_out_4_shift;
+  wire row_1_out_5_valid;
+  wire row_1_out_5_propagate;
+  wire row_1_out_5_ws;
+  wire [4:0] row_1_out_5_shift;
+  wire row_1_out_6_valid;
+  wire row_1_out_6_propagate;
+  wire row_1_out_6_ws;
+  wire [4:0] row_1_out_6_shift;
+  wire row_1_out_7_valid;
+  wire row_1_out_7_propagate;
+  wire row_1_out_7_ws;
+  wire [4:0] row_1_out_7_shift;
+  wire row_1_out_8_valid;
+  wire row_1_out_8_propagate;
+  wire row_1_out_8_ws;
+  wire [4:0] row_1_out_8_shift;
+  wire row_1_out_9_valid;
+  wire row_1_out_9_propagate;
+  wire row_1_out_9_ws;
+  wire [4:0] row_1_out_9_shift;
+  wire row_1_out_10_valid;
+  wire row_1_out_10_propagate;
+  wire row_1_out_10_ws;
+  wire [4:0] row_1_out_10_shift;
+  wire row_1_out_11_valid;
+  wire row_1_out_11_propagate;
+  wire row_1_out_11_ws;
+  wire [4:0] row_1_out_11_shift;
+  wire row_1_out_12_valid;
+  wire row_1_out_12_propagate;
+  wire row_1_out_12_ws;
+  wire [4:0] row_1_out_12_shift;
+  wire row_1_out_13_valid;
+  wire row_1_out_13_propagate;
+  wire row_1_out_13_ws;
+  wire [4:0] row_1_out_13_shift;
+  wire row_1_out_14_valid;
+  wire row_1_out_14_propagate;
+  wire row_1_out_14_ws;
+  wire [4:0] row_1_out_14_shift;
+  wire row_1_out_15_valid;
+  wire row_1_out_15_propagate;
+  wire row_1_out_15_ws;
+  wire [4:0] row_1_out_15_shift;
+  wire [7:0] row_2_in_a_0;
+  wire [19:0] row_2_in_b_0;
+  wire [19:0] row_2_in_b_1;
+  wire [19:0] row_2_in_b_2;
+  wire [19:0] row_2_in_b_3;
+  wire [19:0] row_2_in_b_4;
+  wire [19:0] row_2_in_b_5;
+  wire [19:0] row_2_in_b_6;
+  wire [19:0] row_2_in_b_7;
+  wire [19:0] row_2_in_b_8;
+  wire [19:0] row_2_in_b_9;
+  wire [19:0] row_2_in_b_10;
+  wire [19:0] row_2_in_b_11;
+  wire [19:0] row_2_in_b_12;
+  wire [19:0] row_2_in_b_13;
+  wire [19:0] row_2_in_b_14;
+  wire [19:0] row_2_in_b_15;
+  wire [31:0] row_2_in_d_0;
+  wire [31:0] row_2_in_d_1;
+  wire [31:0] row_2_in_d_2;
+  wire [31:0] row_2_in_d_3;
+  wire [31:0] row_2_in_d_4;
+  wire [31:0] row_2_in_d_5;
+  wire [31:0] row_2_in_d_6;
+  wire [31:0] row_2_in_d_7;
+  wire [31:0] row_2_in_d_8;
+  wire [31:0] row_2_in_d_9;
+  wire [31:0] row_2_in_d_10;
+  wire [31:0] row_2_in_d_11;
+  wire [31:0] row_2_in_d_12;
+  wire [31:0] row_2_in_d_13;
+  wire [31:0] row_2_in_d_14;
+  wire [31:0] row_2_in_d_15;
+  wire row_2_in_0_valid;
+  wire row_2_in_0_propagate;
+  wire row_2_in_0_ws;
+  wire [4:0] row_2_in_0_shift;
+  wire row_2_in_1_valid;
+  wire row_2_in_1_propagate;
+  wire row_2_in_1_ws;
+  wire [4:0] row_2_in_1_shift;
+  wire row_2_in_2_valid;
+  wire row_2_in_2_propagate;
+  wire row_2_in_2_ws;
+  wire [4:0] row_2_in_2_shift;
+  wire row_2_in_3_valid;
+  wire row_2_in_3_propagate;
+  wire row_2_in_3_ws;
+  wire [4:0] row_2_in_3_shift;
+  wire row_2_in_4_valid;
+  wire row_2_in_4_propagate;
+  wire row_2_in_4_ws;
+  wire [4:0] row_2_in_4_shift;
+  wire row_2_in_5_valid;
+  wire row_2_in_5_propagate;
+  wire row_2_in_5_ws;
+  wire [4:0] row_2_in_5_shift;
+  wire row_2_in_6_valid;
+  wire row_2_in_6_propagate;
+  wire row_2_in_6_ws;
+  wire [4:0] row_2_in_6_shift;
+  wire row_2_in_7_valid;
+  wire row_2_in_7_propagate;
+  wire row_2_in_7_ws;
+  wire [4:0] row_2_in_7_shift;
+  wire row_2_in_8_valid;
+  wire row_2_in_8_propagate;
+  wire row_2_in_8_ws;
+  wire [4:0] row_2_in_8_shift;
+  wire row_2_in_9_valid;
+  wire row_2_in_9_propagate;
+  wire row_2_in_9_ws;
+  wire [4:0] row_2_in_9_shift;
+  wire row_2_in_10_valid;
+  wire row_2_in_10_propagate;
+  wire row_2_in_10_ws;
+  wire [4:0] row_2_in_10_shift;
+  wire row_2_in_11_valid;
+  wire row_2_in_11_propagate;
+  wire row_2_in_11_ws;
+  wire [4:0] row_2_in_11_shift;
+  wire row_2_in_12_valid;
+  wire row_2_in_12_propagate;
+  wire row_2_in_12_ws;
+  wire [4:0] row_2_in_12_shift;
+  wire row_2_in_13_valid;
+  wire row_2_in_13_propagate;
+  wire row_2_in_13_ws;
+  wire [4:0] row_2_in_13_shift;
+  wire row_2_in_14_valid;
+  wire row_2_in_14_propagate;
+  wire row_2_in_14_ws;
+  wire [4:0] row_2_in_14_shift;
+  wire row_2_in_15_valid;
+  wire row_2_in_15_propagate;
+  wire row_2_in_15_ws;
+  wire [4:0] row_2_in_15_shift;
+  wire [7:0] row_2_out_a_0;
+  wire [19:0] row_2_out_b_0;
+  wire [19:0] row_2_out_b_1;
+  wire [19:0] row_2_out_b_2;
+  wire [19:0] row_2_out_b_3;
+  wire [19:0] row_2_out_b_4;
+  wire [19:0] row_2_out_b_5;
+  wire [19:0] row_2_out_b_6;
+  wire [19:0] row_2_out_b_7;
+  wire [19:0] row_2_out_b_8;
+  wire [19:0] row_2_out_b_9;
+  wire [19:0] row_2_out_b_10;
+  wire [19:0] row_2_out_b_11;
+  wire [19:0] row_2_out_b_12;
+  wire [19:0] row_2_out_b_13;
+  wire [19:0] row_2_out_b_14;
+  wire [19:0] row_2_out_b_15;
+  wire [31:0] row_2_out_c_0;
+  wire [31:0] row_2_out_c_1;
+  wire [31:0] row_2_out_c_2;
+  wire [31:0] row_2_out_c_3;
+  wire [31:0] row_2_out_c_4;
+  wire [31:0] row_2_out_c_5;
+  wire [31:0] row_2_out_c_6;
+  wire [31:0] row_2_out_c_7;
+  wire [31:0] row_2_out_c_8;
+  wire [31:0] row_2_out_c_9;
+  wire [31:0] row_2_out_c_10;
+  wire [31:0] row_2_out_c_11;
+  wire [31:0] row_2_out_c_12;
+  wire [31:0] row_2_out_c_13;
+  wire [31:0] row_2_out_c_14;
+  wire [31:0] row_2_out_c_15;
+  wire row_2_out_0_valid;
+  wire row_2_out_0_propagate;
+  wire row_2_out_0_ws;
+  wire [4:0] row_2_out_0_shift;
+  wire row_2_out_1_valid;
+  wire row_2_out_1_propagate;
+  wire row_2_out_1_ws;
+  wire [4:0] row_2_out_1_shift;
+  wire row_2_out_2_valid;
+  wire row_2_out_2_propagate;
+  wire row_2_out_2_ws;
+  wire [4:0] row_2_out_2_shift;
+  wire row_2_out_3_valid;
+  wire row_2_out_3_propagate;
+  wire row_2_out_3_ws;
+  wire [4:0] row_2_out_3_shift;
+  wire row_2_out_4_valid;
+  wire row_2_out_4_propagate;
+  wire row_2_out_4_ws;
+  wire [4:0] row_2_out_4_shift;
+  wire row_2_out_5_valid;
+  wire row_2_out_5_propagate;
+  wire row_2_out_5_ws;
+  wire [4:0] row_2_out_5_shift;
+  wire row_2_out_6_valid;
+  wire row_2_out_6_propagate;
+  wire row_2_out_6_ws;
+  wire [4:0] row_2_out_6_shift;
+  wire row_2_out_7_valid;
+  wire row_2_out_7_propagate;
+  wire row_2_out_7_ws;
+  wire [4:0] row_2_out_7_shift;
+  wire row_2_out_8_valid;
+  wire row_2_out_8_propagate;
+  wire row_2_out_8_ws;
+  wire [4:0] row_2_out_8_shift;
+  wire row_2_out_9_valid;
+  wire row_2_out_9_propagate;
+  wire row_2_out_9_ws;
+  wire [4:0] row_2_out_9_shift;
+  wire row_2_out_10_valid;
+  wire row_2_out_10_propagate;
+  wire row_2_out_10_ws;
+  wire [4:0] row_2_out_10_shift;
+  wire row_2_out_11_valid;
+  wire row_2_out_11_propagate;
+  wire row_2_out_11_ws;
+  wire [4:0] row_2_out_11_shift;
+  wire row_2_out_12_valid;
+  wire row_2_out_12_propagate;
+  wire row_2_out_12_ws;
+  wire [4:0] row_2_out_12_shift;
+  wire row_2_out_13_valid;
+  wire row_2_out_13_propagate;
+  wire row_2_out_13_ws;
+  wire [4:0] row_2_out_13_shift;
+  wire row_2_out_14_valid;
+  wire row_2_out_14_propagate;
+  wire row_2_out_14_ws;
+  wire [4:0] row_2_out_14_shift;
+  wire row_2_out_15_valid;
+  wire row_2_out_15_propagate;
+  wire row_2_out_15_ws;
+  wire [4:0] row_2_out_15_shift;
+  wire [7:0] row_3_in_a_0;
+  wire [19:0] row_3_in_b_0;
+  wire [19:0] row_3_in_b_1;
+  wire [19:0] row_3_in_b_2;
+  wire [19:0] row_3_in_b_3;
+  wire [19:0] row_3_in_b_4;
+  wire [19:0] row_3_in_b_5;
+  wire [19:0] row_3_in_b_6;
+  wire [19:0] row_3_in_b_7;
+  wire [19:0] row_3_in_b_8;
+  wire [19:0] row_3_in_b_9;
+  wire [19:0] row_3_in_b_10;
+  wire [19:0] row_3_in_b_11;
+  wire [19:0] row_3_in_b_12;
+  wire [19:0] row_3_in_b_13;
+  wire [19:0] row_3_in_b_14;
+  wire [19:0] row_3_in_b_15;
+  wire [31:0] row_3_in_d_0;
+  wire [31:0] row_3_in_d_1;
+  wire [31:0] row_3_in_d_2;
+  wire [31:0] row_3_in_d_3;
+  wire [31:0] row_3_in_d_4;
+  wire [31:0] row_3_in_d_5;
+  wire [31:0] row_3_in_d_6;
+  wire [31:0] row_3_in_d_7;
+  wire [31:0] row_3_in_d_8;
+  wire [31:0] row_3_in_d_9;
+  wire [31:0] row_3_in_d_10;
+  wire [31:0] row_3_in_d_11;
+  wire [31:0] row_3_in_d_12;
+  wire [31:0] row_3_in_d_13;
+  wire [31:0] row_3_in_d_14;
+  wire [31:0] row_3_in_d_15;
+  wire row_3_in_0_valid;
+  wire row_3_in_0_propagate;
+  wire row_3_in_0_ws;
+  wire [4:0] row_3_in_0_shift;
+  wire row_3_in_1_valid;
+  wire row_3_in_1_propagate;
+  wire row_3_in_1_ws;
+  wire [4:0] row_3_in_1_shift;
+  wire row_3_in_2_valid;
+  wire row_3_in_2_propagate;
+  wire row_3_in_2_ws;
+  wire [4:0] row_3_in_2_shift;
+  wire row_3_in_3_valid;
+  wire row_3_in_3_propagate;
+  wire row_3_in_3_ws;
+  wire [4:0] row_3_in_3_shift;
+  wire row_3_in_4_valid;
+  wire row_3_in_4_propagate;
+  wire row_3_in_4_ws;
+  wire [4:0] row_3_in_4_shift;
+  wire row_3_in_5_valid;
+  wire row_3_in_5_propagate;
+  wire row_3_in_5_ws;
+  wire [4:0] row_3_in_5_shift;
+  wire row_3_in_6_valid;
+  wire row_3_in_6_propagate;
+  wire row_3_in_6_ws;
+  wire [4:0] row_3_in_6_shift;
+  wire row_3_in_7_valid;
+  wire row_3_in_7_propagate;
+  wire row_3_in_7_ws;
+  wire [4:0] row_3_in_7_shift;
+  wire row_3_in_8_valid;
+  wire row_3_in_8_propagate;
+  wire row_3_in_8_ws;
+  wire [4:0] row_3_in_8_shift;
+  wire row_3_in_9_valid;
+  wire row_3_in_9_propagate;
+  wire row_3_in_9_ws;
+  wire [4:0] row_3_in_9_shift;
+  wire row_3_in_10_valid;
+  wire row_3_in_10_propagate;
+  wire row_3_in_10_ws;
+  wire [4:0] row_3_in_10_shift;
+  wire row_3_in_11_valid;
+  wire row_3_in_11_propagate;
+  wire row_3_in_11_ws;
+  wire [4:0] row_3_in_11_shift;
+  wire row_3_in_12_valid;
+  wire row_3_in_12_propagate;
+  wire row_3_in_12_ws;
+  wire [4:0] row_3_in_12_shift;
+  wire row_3_in_13_valid;
+  wire row_3_in_13_propagate;
+  wire row_3_in_13_ws;
+  wire [4:0] row_3_in_13_shift;
+  wire row_3_in_14_valid;
+  wire row_3_in_14_propagate;
+  wire row_3_in_14_ws;
+  wire [4:0] row_3_in_14_shift;
+  wire row_3_in_15_valid;
+  wire row_3_in_15_propagate;
+  wire row_3_in_15_ws;
+  wire [4:0] row_3_in_15_shift;
+  wire [7:0] row_3_out_a_0;
+  wire [19:0] row_3_out_b_0;
+  wire [19:0] row_3_out_b_1;
+  wire [19:0] row_3_out_b_2;
+  wire [19:0] row_3_out_b_3;
+  wire [19:0] row_3_out_b_4;
+  wire [19:0] row_3_out_b_5;
+  wire [19:0] row_3_out_b_6;
+  wire [19:0] row_3_out_b_7;
+  wire [19:0] row_3_out_b_8;
+  wire [19:0] row_3_out_b_9;
+  wire [19:0] row_3_out_b_10;
+  wire [19:0] row_3_out_b_11;
+  wire [19:0] row_3_out_b_12;
+  wire [19:0] row_3_out_b_13;
+  wire [19:0] row_3_out_b_14;
+  wire [19:0] row_3_out_b_15;
+  wire [31:0] row_3_out_c_0;
+  wire [31:0] row_3_out_c_1;
+  wire [31:0] row_3_out_c_2;
+  wire [31:0] row_3_out_c_3;
+  wire [31:0] row_3_out_c_4;
+  wire [31:0] row_3_out_c_5;
+  wire [31:0] row_3_out_c_6;
+  wire [31:0] row_3_out_c_7;
+  wire [31:0] row_3_out_c_8;
+  wire [31:0] row_3_out_c_9;
+  wire [31:0] row_3_out_c_10;
+  wire [31:0] row_3_out_c_11;
+  wire [31:0] row_3_out_c_12;
+  wire [31:0] row_3_out_c_13;
+  wire [31:0] row_3_out_c_14;
+  wire [31:0] row_3_out_c_15;
+  wire row_3_out_0_valid;
+  wire row_3_out_0_propagate;
+  wire row_3_out_0_ws;
+  wire [4:0] row_3_out_0_shift;
+  wire row_3_out_1_valid;
+  wire row_3_out_1_propagate;
+  wire row_3_out_1_ws;
+  wire [4:0] row_3_out_1_shift;
+  wire row_3_out_2_valid;
+  wire row_3_out_2_propagate;
+  wire row_3_out_2_ws;
+  wire [4:0] row_3_out_2_shift;
+  wire row_3_out_3_valid;
+  wire row_3_out_3_propagate;
+  wire row_3_out_3_ws;
+  wire [4:0] row_3_out_3_shift;
+  wire row_3_out_4_valid;
+  wire row_3_out_4_propagate;
+  wire row_3_out_4_ws;
+  wire [4:0] row_3_out_4_shift;
+  wire row_3_out_5_valid;
+  wire row_3_out_5_propagate;
+  wire row_3_out_5_ws;
+  wire [4:0] row_3_out_5_shift;
+  wire row_3_out_6_valid;
+  wire row_3_out_6_propagate;
+  wire row_3_out_6_ws;
+  wire [4:0] row_3_out_6_shift;
+  wire row_3_out_7_valid;
+  wire row_3_out_7_propagate;
+  wire row_3_out_7_ws;
+  wire [4:0] row_3_out_7_shift;
+  wire row_3_out_8_valid;
+  wire row_3_out_8_propagate;
+  wire row_3_out_8_ws;
+  wire [4:0] row_3_out_8_shift;
+  wire row_3_out_9_valid;
+  wire row_3_out_9_propagate;
+  wire row_3_out_9_ws;
+  wire [4:0] row_3_out_9_shift;
+  wire row_3_out_10_valid;
+  wire row_3_out_10_propagate;
+  wire row_3_out_10_ws;
+  wire [4:0] row_3_out_10_shift;
+  wire row_3_out_11_valid;
+  wire row_3_out_11_propagate;
+  wire row_3_out_11_ws;
+  wire [4:0] row_3_out_11_shift;
+  wire row_3_out_12_valid;
+  wire row_3_out_12_propagate;
+  wire row_3_out_12_ws;
+  wire [4:0] row_3_out_12_shift;
+  wire row_3_out_13_valid;
+  wire row_3_out_13_propagate;
+  wire row_3_out_13_ws;
+  wire [4:0] row_3_out_13_shift;
+  wire row_3_out_14_valid;
+  wire row_3_out_14_propagate;
+  wire row_3_out_14_ws;
+  wire [4:0] row_3_out_14_shift;
+  wire row_3_out_15_valid;
+  wire row_3_out_15_propagate;
+  wire row_3_out_15_ws;
+  wire [4:0] row_3_out_15_shift;
+  wire [7:0] row_4_in_a_0;
+  wire [19:0] row_4_in_b_0;
+  wire [19:0] row_4_in_b_1;
+  wire [19:0] row_4_in_b_2;
+  wire [19:0] row_4_in_b_3;
+  wire [19:0] row_4_in_b_4;
+  wire [19:0] row_4_in_b_5;
+  wire [19:0] row_4_in_b_6;
+  wire [19:0] row_4_in_b_7;
+  wire [19:0] row_4_in_b_8;
+  wire [19:0] row_4_in_b_9;
+  wire [19:0] row_4_in_b_10;
+  wire [19:0] row_4_in_b_11;
+  wire [19:0] row_4_in_b_12;
+  wire [19:0] row_4_in_b_13;
+  wire [19:0] row_4_in_b_14;
+  wire [19:0] row_4_in_b_15;
+  wire [31:0] row_4_in_d_0;
+  wire [31:0] row_4_in_d_1;
+  wire [31:0] row_4_in_d_2;
+  wire [31:0] row_4_in_d_3;
+  wire [31:0] row_4_in_d_4;
+  wire [31:0] row_4_in_d_5;
+  wire [31:0] row_4_in_d_6;
+  wire [31:0] row_4_in_d_7;
+  wire [31:0] row_4_in_d_8;
+  wire [31:0] row_4_in_d_9;
+  wire [31:0] row_4_in_d_10;
+  wire [31:0] row_4_in_d_11;
+  wire [31:0] row_4_in_d_12;
+  wire [31:0] row_4_in_d_13;
+  wire [31:0] row_4_in_d_14;
+  wire [31:0] row_4_in_d_15;
+  wire row_4_in_0_valid;
+  wire row_4_in_0_propagate;
+  wire row_4_in_0_ws;
+  wire [4:0] row_4_in_0_shift;
+  wire row_4_in_1_valid;
+  wire row_4_in_1_propagate;
+  wire row_4_in_1_ws;
+  wire [4:0] row_4_in_1_shift;
+  wire row_4_in_2_valid;
+  wire row_4_in_2_propagate;
+  wire row_4_in_2_ws;
+  wire [4:0] row_4_in_2_shift;
+  wire row_4_in_3_valid;
+  wire row_4_in_3_propagate;
+  wire row_4_in_3_ws;
+  wire [4:0] row_4_in_3_shift;
+  wire row_4_in_4_valid;
+  wire row_4_in_4_propagate;
+  wire row_4_in_4_ws;
+  wire [4:0] row_4_in_4_shift;
+  wire row_4_in_5_valid;
+  wire row_4_in_5_propagate;
+  wire row_4_in_5_ws;
+  wire [4:0] row_4_in_5_shift;
+  wire row_4_in_6_valid;
+  wire row_4_in_6_propagate;
+  wire row_4_in_6_ws;
+  wire [4:0] row_4_in_6_shift;
+  wire row_4_in_7_valid;
+  wire row_4_in_7_propagate;
+  wire row_4_in_7_ws;
+  wire [4:0] row_4_in_7_shift;
+  wire row_4_in_8_valid;
+  wire row_4_in_8_propagate;
+  wire row_4_in_8_ws;
+  wire [4:0] row_4_in_8_shift;
+  wire row_4_in_9_valid;
+  wire row_4_in_9_propagate;
+  wire row_4_in_9_ws;
+  wire [4:0] row_4_in_9_shift;
+  wire row_4_in_10_valid;
+  wire row_4_in_10_propagate;
+  wire row_4_in_10_ws;
+  wire [4:0] row_4_in_10_shift;
+  wire row_4_in_11_valid;
+  wire row_4_in_11_propagate;
+  wire row_4_in_11_ws;
+  wire [4:0] row_4_in_11_shift;
+  wire row_4_in_12_valid;
+  wire row_4_in_12_propagate;
+  wire row_4_in_12_ws;
+  wire [4:0] row_4_in_12_shift;
+  wire row_4_in_13_valid;
+  wire row_4_in_13_propagate;
+  wire row_4_in_13_ws;
+  wire [4:0] row_4_in_13_shift;
+  wire row_4_in_14_valid;
+  wire row_4_in_14_propagate;
+  wire row_4_in_14_ws;
+  wire [4:0] row_4_in_14_shift;
+  wire row_4_in_15_valid;
+  wire row_4_in_15_propagate;
+  wire row_4_in_15_ws;
+  wire [4:0] row_4_in_15_shift;
+  wire [7:0] row_4_out_a_0;
+  wire [19:0] row_4_out_b_0;
+  wire [19:0] row_4_out_b_1;
+  wire [19:0] row_4_out_b_2;
+  wire [19:0] row_4_out_b_3;
+  wire [19:0] row_4_out_b_4;
+  wire [19:0] row_4_out_b_5;
+  wire [19:0] row_4_out_b_6;
+  wire [19:0] row_4_out_b_7;
+  wire [19:0] row_4_out_b_8;
+  wire [19:0] row_4_out_b_9;
+  wire [19:0] row_4_out_b_10;
+  wire [19:0] row_4_out_b_11;
+  wire [19:0] row_4_out_b_12;
+  wire [19:0] row_4_out_b_13;
+  wire [19:0] row_4_out_b_14;
+  wire [19:0] row_4_out_b_15;
+  wire [31:0] row_4_out_c_0;
+  wire [31:0] row_4_out_c_1;
+  wire [31:0] row_4_out_c_2;
+  wire [31:0] row_4_out_c_3;
+  wire [31:0] row_4_out_c_4;
+  wire [31:0] row_4_out_c_5;
+  wire [31:0] row_4_out_c_6;
+  wire [31:0] row_4_out_c_7;
+  wire [31:0] row_4_out_c_8;
+  wire [31:0] row_4_out_c_9;
+  wire [31:0] row_4_out_c_10;
+  wire [31:0] row_4_out_c_11;
+  wire [31:0] row_4_out_c_12;
+  wire [31:0] row_4_out_c_13;
+  wire [31:0] row_4_out_c_14;
+  wire [31:0] row_4_out_c_15;
+  wire row_4_out_0_valid;
+  wire row_4_out_0_propagate;
+  wire row_4_out_0_ws;
+  wire [4:0] row_4_out_0_shift;
+  wire row_4_out_1_valid;
+  wire row_4_out_1_propagate;
+  wire row_4_out_1_ws;
+  wire [4:0] row_4_out_1_shift;
+  wire row_4_out_2_valid;
+  wire row_4_out_2_propagate;
+  wire row_4_out_2_ws;
+  wire [4:0] row_4_out_2_shift;
+  wire row_4_out_3_valid;
+  wire row_4_out_3_propagate;
+  wire row_4_out_3_ws;
+  wire [4:0] row_4_out_3_shift;
+  wire row_4_out_4_valid;
+  wire row_4_out_4_propagate;
+  wire row_4_out_4_ws;
+  wire [4:0] row_4_out_4_shift;
+  wire row_4_out_5_valid;
+  wire row_4_out_5_propagate;
+  wire row_4_out_5_ws;
+  wire [4:0] row_4_out_5_shift;
+  wire row_4_out_6_valid;
+  wire row_4_out_6_propagate;
+  wire row_4_out_6_ws;
+  wire [4:0] row_4_out_6_shift;
+  wire row_4_out_7_valid;
+  wire row_4_out_7_propagate;
+  wire row_4_out_7_ws;
+  wire [4:0] row_4_out_7_shift;
+  wire row_4_out_8_valid;
+  wire row_4_out_8_propagate;
+  wire row_4_out_8_ws;
+  wire [4:0] row_4_out_8_shift;
+  wire row_4_out_9_valid;
+  wire row_4_out_9_propagate;
+  wire row_4_out_9_ws;
+  wire [4:0] row_4_out_9_shift;
+  wire row_4_out_10_valid;
+  wire row_4_out_10_propagate;
+  wire row_4_out_10_ws;
+  wire [4:0] row_4_out_10_shift;
+  wire row_4_out_11_valid;
+  wire row_4_out_11_propagate;
+  wire row_4_out_11_ws;
+  wire [4:0] row_4_out_11_shift;
+  wire row_4_out_12_valid;
+  wire row_4_out_12_propagate;
+  wire row_4_out_12_ws;
+  wire [4:0] row_4_out_12_shift;
+  wire row_4_out_13_valid;
+  wire row_4_out_13_propagate;
+  wire row_4_out_13_ws;
+  wire [4:0] row_4_out_13_shift;
+  wire row_4_out_14_valid;
+  wire row_4_out_14_propagate;
+  wire row_4_out_14_ws;
+  wire [4:0] row_4_out_14_shift;
+  wire row_4_out_15_valid;
+  wire row_4_out_15_propagate;
+  wire row_4_out_15_ws;
+  wire [4:0] row_4_out_15_shift;
+  wire [7:0] row_5_in_a_0;
+  wire [19:0] row_5_in_b_0;
+  wire [19:0] row_5_in_b_1;
+  wire [19:0] row_5_in_b_2;
+  wire [19:0] row_5_in_b_3;
+  wire [19:0] row_5_in_b_4;
+  wire [19:0] row_5_in_b_5;
+  wire [19:0] row_5_in_b_6;
+  wire [19:0] row_5_in_b_7;
+  wire [19:0] row_5_in_b_8;
+  wire [19:0] row_5_in_b_9;
+  wire [19:0] row_5_in_b_10;
+  wire [19:0] row_5_in_b_11;
+  wire [19:0] row_5_in_b_12;
+  wire [19:0] row_5_in_b_13;
+  wire [19:0] row_5_in_b_14;
+  wire [19:0] row_5_in_b_15;
+  wire [31:0] row_5_in_d_0;
+  wire [31:0] row_5_in_d_1;
+  wire [31:0] row_5_in_d_2;
+  wire [31:0] row_5_in_d_3;
+  wire [31:0] row_5_in_d_4;
+  wire [31:0] row_5_in_d_5;
+  wire [31:0] row_5_in_d_6;
+  wire [31:0] row_5_in_d_7;
+  wire [31:0] row_5_in_d_8;
+  wire [31:0] row_5_in_d_9;
+  wire [31:0] row_5_in_d_10;
+  wire [31:0] row_5_in_d_11;
+  wire [31:0] row_5_in_d_12;
+  wire [31:0] row_5_in_d_13;
+  wire [31:0] row_5_in_d_14;
+  wire [31:0] row_5_in_d_15;
+  wire row_5_in_0_valid;
+  wire row_5_in_0_propagate;
+  wire row_5_in_0_ws;
+  wire [4:0] row_5_in_0_shift;
+  wire row_5_in_1_valid;
+  wire row_5_in_1_propagate;
+  wire row_5_in_1_ws;
+  wire [4:0] row_5_in_1_shift;
+  wire row_5_in_2_valid;
+  wire row_5_in_2_propagate;
+  wire row_5_in_2_ws;
+  wire [4:0] row_5_in_2_shift;
+  wire row_5_in_3_valid;
+  wire row_5_in_3_propagate;
+  wire row_5_in_3_ws;
+  wire [4:0] row_5_in_3_shift;
+  wire row_5_in_4_valid;
+  wire row_5_in_4_propagate;
+  wire row_5_in_4_ws;
+  wire [4:0] row_5_in_4_shift;
+  wire row_5_in_5_valid;
+  wire row_5_in_5_propagate;
+  wire row_5_in_5_ws;
+  wire [4:0] row_5_in_5_shift;
+  wire row_5_in_6_valid;
+  wire row_5_in_6_propagate;
+  wire row_5_in_6_ws;
+  wire [4:0] row_5_in_6_shift;
+  wire row_5_in_7_valid;
+  wire row_5_in_7_propagate;
+  wire row_5_in_7_ws;
+  wire [4:0] row_5_in_7_shift;
+  wire row_5_in_8_valid;
+  wire row_5_in_8_propagate;
+  wire row_5_in_8_ws;
+  wire [4:0] row_5_in_8_shift;
+  wire row_5_in_9_valid;
+  wire row_5_in_9_propagate;
+  wire row_5_in_9_ws;
+  wire [4:0] row_5_in_9_shift;
+  wire row_5_in_10_valid;
+  wire row_5_in_10_propagate;
+  wire row_5_in_10_ws;
+  wire [4:0] row_5_in_10_shift;
+  wire row_5_in_11_valid;
+  wire row_5_in_11_propagate;
+  wire row_5_in_11_ws;
+  wire [4:0] row_5_in_11_shift;
+  wire row_5_in_12_valid;
+  wire row_5_in_12_propagate;
+  wire row_5_in_12_ws;
+  wire [4:0] row_5_in_12_shift;
+  wire row_5_in_13_valid;
+  wire row_5_in_13_propagate;
+  wire row_5_in_13_ws;
+  wire [4:0] row_5_in_13_shift;
+  wire row_5_in_14_valid;
+  wire row_5_in_14_propagate;
+  wire row_5_in_14_ws;
+  wire [4:0] row_5_in_14_shift;
+  wire row_5_in_15_valid;
+  wire row_5_in_15_propagate;
+  wire row_5_in_15_ws;
+  wire [4:0] row_5_in_15_shift;
+  wire [7:0] row_5_out_a_0;
+  wire [19:0] row_5_out_b_0;
+  wire [19:0] row_5_out_b_1;
+  wire [19:0] row_5_out_b_2;
+  wire [19:0] row_5_out_b_3;
+  wire [19:0] row_5_out_b_4;
+  wire [19:0] row_5_out_b_5;
+  wire [19:0] row_5_out_b_6;
+  wire [19:0] row_5_out_b_7;
+  wire [19:0] row_5_out_b_8;
+  wire [19:0] row_5_out_b_9;
+  wire [19:0] row_5_out_b_10;
+  wire [19:0] row_5_out_b_11;
+  wire [19:0] row_5_out_b_12;
+  wire [19:0] row_5_out_b_13;
+  wire [19:0] row_5_out_b_14;
+  wire [19:0] row_5_out_b_15;
+  wire [31:0] row_5_out_c_0;
+  wire [31:0] row_5_out_c_1;
+  wire [31:0] row_5_out_c_2;
+  wire [31:0] row_5_out_c_3;
+  wire [31:0] row_5_out_c_4;
+  wire [31:0] row_5_out_c_5;
+  wire [31:0] row_5_out_c_6;
+  wire [31:0] row_5_out_c_7;
+  wire [31:0] row_5_out_c_8;
+  wire [31:0] row_5_out_c_9;
+  wire [31:0] row_5_out_c_10;
+  wire [31:0] row_5_out_c_11;
+  wire [31:0] row_5_out_c_12;
+  wire [31:0] row_5_out_c_13;
+  wire [31:0] row_5_out_c_14;
+  wire [31:0] row_5_out_c_15;
+  wire row_5_out_0_valid;
+  wire row_5_out_0_propagate;
+  wire row_5_out_0_ws;
+  wire [4:0] row_5_out_0_shift;
+  wire row_5_out_1_valid;
+  wire row_5_out_1_propagate;
+  wire row_5_out_1_ws;
+  wire [4:0] row_5_out_1_shift;
+  wire row_5_out_2_valid;
+  wire row_5_out_2_propagate;
+  wire row_5_out_2_ws;
+  wire [4:0] row_5_out_2_shift;
+  wire row_5_out_3_valid;
+  wire row_5_out_3_propagate;
+  wire row_5_out_3_ws;
+  wire [4:0] row_5_out_3_shift;
+  wire row_5_out_4_valid;
+  wire row_5_out_4_propagate;
+  wire row_5_out_4_ws;
+  wire [4:0] row_5_out_4_shift;
+  wire row_5_out_5_valid;
+  wire row_5_out_5_propagate;
+  wire row_5_out_5_ws;
+  wire [4:0] row_5_out_5_shift;
+  wire row_5_out_6_valid;
+  wire row_5_out_6_propagate;
+  wire row_5_out_6_ws;
+  wire [4:0] row_5_out_6_shift;
+  wire row_5_out_7_valid;
+  wire row_5_out_7_propagate;
+  wire row_5_out_7_ws;
+  wire [4:0] row_5_out_7_shift;
+  wire row_5_out_8_valid;
+  wire row_5_out_8_propagate;
+  wire row_5_out_8_ws;
+  wire [4:0] row_5_out_8_shift;
+  wire row_5_out_9_valid;
+  wire row_5_out_9_propagate;
+  wire row_5_out_9_ws;
+  wire [4:0] row_5_out_9_shift;
+  wire row_5_out_10_valid;
+  wire row_5_out_10_propagate;
+  wire row_5_out_10_ws;
+  wire [4:0] row_5_out_10_shift;
+  wire row_5_out_11_valid;
+  wire row_5_out_11_propagate;
+  wire row_5_out_11_ws;
+  wire [4:0] row_5_out_11_shift;
+  wire row_5_out_12_valid;
+  wire row_5_out_12_propagate;
+  wire row_5_out_12_ws;
+  wire [4:0] row_5_out_12_shift;
+  wire row_5_out_13_valid;
+  wire row_5_out_13_propagate;
+  wire row_5_out_13_ws;
+  wire [4:0] row_5_out_13_shift;
+  wire row_5_out_14_valid;
+  wire row_5_out_14_propagate;
+  wire row_5_out_14_ws;
+  wire [4:0] row_5_out_14_shift;
+  wire row_5_out_15_valid;
+  wire row_5_out_15_propagate;
+  wire row_5_out_15_ws;
+  wire [4:0] row_5_out_15_shift;
+  wire [7:0] row_6_in_a_0;
+  wire [19:0] row_6_in_b_0;
+  wire [19:0] row_6_in_b_1;
+  wire [19:0] row_6_in_b_2;
+  wire [19:0] row_6_in_b_3;
+  wire [19:0] row_6_in_b_4;
+  wire [19:0] row_6_in_b_5;
+  wire [19:0] row_6_in_b_6;
+  wire [19:0] row_6_in_b_7;
+  wire [19:0] row_6_in_b_8;
+  wire [19:0] row_6_in_b_9;
+  wire [19:0] row_6_in_b_10;
+  wire [19:0] row_6_in_b_11;
+  wire [19:0] row_6_in_b_12;
+  wire [19:0] row_6_in_b_13;
+  wire [19:0] row_6_in_b_14;
+  wire [19:0] row_6_in_b_15;
+  wire [31:0] row_6_in_d_0;
+  wire [31:0] row_6_in_d_1;
+  wire [31:0] row_6_in_d_2;
+  wire [31:0] row_6_in_d_3;
+  wire [31:0] row_6_in_d_4;
+  wire [31:0] row_6_in_d_5;
+  wire [31:0] row_6_in_d_6;
+  wire [31:0] row_6_in_d_7;
+  wire [31:0] row_6_in_d_8;
+  wire [31:0] row_6_in_d_9;
+  wire [31:0] row_6_in_d_10;
+  wire [31:0] row_6_in_d_11;
+  wire [31:0] row_6_in_d_12;
+  wire [31:0] row_6_in_d_13;
+  wire [31:0] row_6_in_d_14;
+  wire [31:0] row_6_in_d_15;
+  wire row_6_in_0_valid;
+  wire row_6_in_0_propagate;
+  wire row_6_in_0_ws;
+  wire [4:0] row_6_in_0_shift;
+  wire row_6_in_1_valid;
+  wire row_6_in_1_propagate;
+  wire row_6_in_1_ws;
+  wire [4:0] row_6_in_1_shift;
+  wire row_6_in_2_valid;
+  wire row_6_in_2_propagate;
+  wire row_6_in_2_ws;
+  wire [4:0] row_6_in_2_shift;
+  wire row_6_in_3_valid;
+  wire row_6_in_3_propagate;
+  wire row_6_in_3_ws;
+  wire [4:0] row_6_in_3_shift;
+  wire row_6_in_4_valid;
+  wire row_6_in_4_propagate;
+  wire row_6_in_4_ws;
+  wire [4:0] row_6_in_4_shift;
+  wire row_6_in_5_valid;
+  wire row_6_in_5_propagate;
+  wire row_6_in_5_ws;
+  wire [4:0] row_6_in_5_shift;
+  wire row_6_in_6_valid;
+  wire row_6_in_6_propagate;
+  wire row_6_in_6_ws;
+  wire [4:0] row_6_in_6_shift;
+  wire row_6_in_7_valid;
+  wire row_6_in_7_propagate;
+  wire row_6_in_7_ws;
+  wire [4:0] row_6_in_7_shift;
+  wire row_6_in_8_valid;
+  wire row_6_in_8_propagate;
+  wire row_6_in_8_ws;
+  wire [4:0] row_6_in_8_shift;
+  wire row_6_in_9_valid;
+  wire row_6_in_9_propagate;
+  wire row_6_in_9_ws;
+  wire [4:0] row_6_in_9_shift;
+  wire row_6_in_10_valid;
+  wire row_6_in_10_propagate;
+  wire row_6_in_10_ws;
+  wire [4:0] row_6_in_10_shift;
+  wire row_6_in_11_valid;
+  wire row_6_in_11_propagate;
+  wire row_6_in_11_ws;
+  wire [4:0] row_6_in_11_shift;
+  wire row_6_in_12_valid;
+  wire row_6_in_12_propagate;
+  wire row_6_in_12_ws;
+  wire [4:0] row_6_in_12_shift;
+  wire row_6_in_13_valid;
+  wire row_6_in_13_propagate;
+  wire row_6_in_13_ws;
+  wire [4:0] row_6_in_13_shift;
+  wire row_6_in_14_valid;
+  wire row_6_in_14_propagate;
+  wire row_6_in_14_ws;
+  wire [4:0] row_6_in_14_shift;
+  wire row_6_in_15_valid;
+  wire row_6_in_15_propagate;
+  wire row_6_in_15_ws;
+  wire [4:0] row_6_in_15_shift;
+  wire [7:0] row_6_out_a_0;
+  wire [19:0] row_6_out_b_0;
+  wire [19:0] row_6_out_b_1;
+  wire [19:0] row_6_out_b_2;
+  wire [19:0] row_6_out_b_3;
+  wire [19:0] row_6_out_b_4;
+  wire [19:0] row_6_out_b_5;
+  wire [19:0] row_6_out_b_6;
+  wire [19:0] row_6_out_b_7;
+  wire [19:0] row_6_out_b_8;
+  wire [19:0] row_6_out_b_9;
+  wire [19:0] row_6_out_b_10;
+  wire [19:0] row_6_out_b_11;
+  wire [19:0] row_6_out_b_12;
+  wire [19:0] row_6_out_b_13;
+  wire [19:0] row_6_out_b_14;
+  wire [19:0] row_6_out_b_15;
+  wire [31:0] row_6_out_c_0;
+  wire [31:0] row_6_out_c_1;
+  wire [31:0] row_6_out_c_2;
+  wire [31:0] row_6_out_c_3;
+  wire [31:0] row_6_out_c_4;
+  wire [31:0] row_6_out_c_5;
+  wire [31:0] row_6_out_c_6;
+  wire [31:0] row_6_out_c_7;
+  wire [31:0] row_6_out_c_8;
+  wire [31:0] row_6_out_c_9;
+  wire [31:0] row_6_out_c_10;
+  wire [31:0] row_6_out_c_11;
+  wire [31:0] row_6_out_c_12;
+  wire [31:0] row_6_out_c_13;
+  wire [31:0] row_6_out_c_14;
+  wire [31:0] row_6_out_c_15;
+  wire row_6_out_0_valid;
+  wire row_6_out_0_propagate;
+  wire row_6_out_0_ws;
+  wire [4:0] row_6_out_0_shift;
+  wire row_6_out_1_valid;
+  wire row_6_out_1_propagate;
+  wire row_6_out_1_ws;
+  wire [4:0] row_6_out_1_shift;
+  wire row_6_out_2_valid;
+  wire row_6_out_2_propagate;
+  wire row_6_out_2_ws;
+  wire [4:0] row_6_out_2_shift;
+  wire row_6_out_3_valid;
+  wire row_6_out_3_propagate;
+  wire row_6_out_3_ws;
+  wire [4:0] row_6_out_3_shift;
+  wire row_6_out_4_valid;
+  wire row_6_out_4_propagate;
+  wire row_6_out_4_ws;
+  wire [4:0] row_6_out_4_shift;
+  wire row_6_out_5_valid;
+  wire row_6_out_5_propagate;
+  wire row_6_out_5_ws;
+  wire [4:0] row_6_out_5_shift;
+  wire row_6_out_6_valid;
+  wire row_6_out_6_propagate;
+  wire row_6_out_6_ws;
+  wire [4:0] row_6_out_6_shift;
+  wire row_6_out_7_valid;
+  wire row_6_out_7_propagate;
+  wire row_6_out_7_ws;
+  wire [4:0] row_6_out_7_shift;
+  wire row_6_out_8_valid;
+  wire row_6_out_8_propagate;
+  wire row_6_out_8_ws;
+  wire [4:0] row_6_out_8_shift;
+  wire row_6_out_9_valid;
+  wire row_6_out_9_propagate;
+  wire row_6_out_9_ws;
+  wire [4:0] row_6_out_9_shift;
+  wire row_6_out_10_valid;
+  wire row_6_out_10_propagate;
+  wire row_6_out_10_ws;
+  wire [4:0] row_6_out_10_shift;
+  wire row_6_out_11_valid;
+  wire row_6_out_11_propagate;
+  wire row_6_out_11_ws;
+  wire [4:0] row_6_out_11_shift;
+  wire row_6_out_12_valid;
+  wire row_6_out_12_propagate;
+  wire row_6_out_12_ws;
+  wire [4:0] row_6_out_12_shift;
+  wire row_6_out_13_valid;
+  wire row_6_out_13_propagate;
+  wire row_6_out_13_ws;
+  wire [4:0] row_6_out_13_shift;
+  wire row_6_out_14_valid;
+  wire row_6_out_14_propagate;
+  wire row_6_out_14_ws;
+  wire [4:0] row_6_out_14_shift;
+  wire row_6_out_15_valid;
+  wire row_6_out_15_propagate;
+  wire row_6_out_15_ws;
+  wire [4:0] row_6_out_15_shift;
+  wire [7:0] row_7_in_a_0;
+  wire [19:0] row_7_in_b_0;
+  wire [19:0] row_7_in_b_1;
+  wire [19:0] row_7_in_b_2;
+  wire [19:0] row_7_in_b_3;
+  wire [19:0] row_7_in_b_4;
+  wire [19:0] row_7_in_b_5;
+  wire [19:0] row_7_in_b_6;
+  wire [19:0] row_7_in_b_7;
+  wire [19:0] row_7_in_b_8;
+  wire [19:0] row_7_in_b_9;
+  wire [19:0] row_7_in_b_10;
+  wire [19:0] row_7_in_b_11;
+  wire [19:0] row_7_in_b_12;
+  wire [19:0] row_7_in_b_13;
+  wire [19:0] row_7_in_b_14;
+  wire [19:0] row_7_in_b_15;
+  wire [31:0] row_7_in_d_0;
+  wire [31:0] row_7_in_d_1;
+  wire [31:0] row_7_in_d_2;
+  wire [31:0] row_7_in_d_3;
+  wire [31:0] row_7_in_d_4;
+  wire [31:0] row_7_in_d_5;
+  wire [31:0] row_7_in_d_6;
+  wire [31:0] row_7_in_d_7;
+  wire [31:0] row_7_in_d_8;
+  wire [31:0] row_7_in_d_9;
+  wire [31:0] row_7_in_d_10;
+  wire [31:0] row_7_in_d_11;
+  wire [31:0] row_7_in_d_12;
+  wire [31:0] row_7_in_d_13;
+  wire [31:0] row_7_in_d_14;
+  wire [31:0] row_7_in_d_15;
+  wire row_7_in_0_valid;
+  wire row_7_in_0_propagate;
+  wire row_7_in_0_ws;
+  wire [4:0] row_7_in_0_shift;
+  wire row_7_in_1_valid;
+  wire row_7_in_1_propagate;
+  wire row_7_in_1_ws;
+  wire [4:0] row_7_in_1_shift;
+  wire row_7_in_2_valid;
+  wire row_7_in_2_propagate;
+  wire row_7_in_2_ws;
+  wire [4:0] row_7_in_2_shift;
+  wire row_7_in_3_valid;
+  wire row_7_in_3_propagate;
+  wire row_7_in_3_ws;
+  wire [4:0] row_7_in_3_shift;
+  wire row_7_in_4_valid;
+  wire row_7_in_4_propagate;
+  wire row_7_in_4_ws;
+  wire [4:0] row_7_in_4_shift;
+  wire row_7_in_5_valid;
+  wire row_7_in_5_propagate;
+  wire row_7_in_5_ws;
+  wire [4:0] row_7_in_5_shift;
+  wire row_7_in_6_valid;
+  wire row_7_in_6_propagate;
+  wire row_7_in_6_ws;
+  wire [4:0] row_7_in_6_shift;
+  wire row_7_in_7_valid;
+  wire row_7_in_7_propagate;
+  wire row_7_in_7_ws;
+  wire [4:0] row_7_in_7_shift;
+  wire row_7_in_8_valid;
+  wire row_7_in_8_propagate;
+  wire row_7_in_8_ws;
+  wire [4:0] row_7_in_8_shift;
+  wire row_7_in_9_valid;
+  wire row_7_in_9_propagate;
+  wire row_7_in_9_ws;
+  wire [4:0] row_7_in_9_shift;
+  wire row_7_in_10_valid;
+  wire row_7_in_10_propagate;
+  wire row_7_in_10_ws;
+  wire [4:0] row_7_in_10_shift;
+  wire row_7_in_11_valid;
+  wire row_7_in_11_propagate;
+  wire row_7_in_11_ws;
+  wire [4:0] row_7_in_11_shift;
+  wire row_7_in_12_valid;
+  wire row_7_in_12_propagate;
+  wire row_7_in_12_ws;
+  wire [4:0] row_7_in_12_shift;
+  wire row_7_in_13_valid;
+  wire row_7_in_13_propagate;
+  wire row_7_in_13_ws;
+  wire [4:0] row_7_in_13_shift;
+  wire row_7_in_14_valid;
+  wire row_7_in_14_propagate;
+  wire row_7_in_14_ws;
+  wire [4:0] row_7_in_14_shift;
+  wire row_7_in_15_valid;
+  wire row_7_in_15_propagate;
+  wire row_7_in_15_ws;
+  wire [4:0] row_7_in_15_shift;
+  wire [7:0] row_7_out_a_0;
+  wire [19:0] row_7_out_b_0;
+  wire [19:0] row_7_out_b_1;
+  wire [19:0] row_7_out_b_2;
+  wire [19:0] row_7_out_b_3;
+  wire [19:0] row_7_out_b_4;
+  wire [19:0] row_7_out_b_5;
+  wire [19:0] row_7_out_b_6;
+  wire [19:0] row_7_out_b_7;
+  wire [19:0] row_7_out_b_8;
+  wire [19:0] row_7_out_b_9;
+  wire [19:0] row_7_out_b_10;
+  wire [19:0] row_7_out_b_11;
+  wire [19:0] row_7_out_b_12;
+  wire [19:0] row_7_out_b_13;
+  wire [19:0] row_7_out_b_14;
+  wire [19:0] row_7_out_b_15;
+  wire [31:0] row_7_out_c_0;
+  wire [31:0] row_7_out_c_1;
+  wire [31:0] row_7_out_c_2;
+  wire [31:0] row_7_out_c_3;
+  wire [31:0] row_7_out_c_4;
+  wire [31:0] row_7_out_c_5;
+  wire [31:0] row_7_out_c_6;
+  wire [31:0] row_7_out_c_7;
+  wire [31:0] row_7_out_c_8;
+  wire [31:0] row_7_out_c_9;
+  wire [31:0] row_7_out_c_10;
+  wire [31:0] row_7_out_c_11;
+  wire [31:0] row_7_out_c_12;
+  wire [31:0] row_7_out_c_13;
+  wire [31:0] row_7_out_c_14;
+  wire [31:0] row_7_out_c_15;
+  wire row_7_out_0_valid;
+  wire row_7_out_0_propagate;
+  wire row_7_out_0_ws;
+  wire [4:0] row_7_out_0_shift;
+  wire row_7_out_1_valid;
+  wire row_7_out_1_propagate;
+  wire row_7_out_1_ws;
+  wire [4:0] row_7_out_1_shift;
+  wire row_7_out_2_valid;
+  wire row_7_out_2_propagate;
+  wire row_7_out_2_ws;
+  wire [4:0] row_7_out_2_shift;
+  wire row_7_out_3_valid;
+  wire row_7_out_3_propagate;
+  wire row_7_out_3_ws;
+  wire [4:0] row_7_out_3_shift;
+  wire row_7_out_4_valid;
+  wire row_7_out_4_propagate;
+  wire row_7_out_4_ws;
+  wire [4:0] row_7_out_4_shift;
+  wire row_7_out_5_valid;
+  wire row_7_out_5_propagate;
+  wire row_7_out_5_ws;
+  wire [4:0] row_7_out_5_shift;
+  wire row_7_out_6_valid;
+  wire row_7_out_6_propagate;
+  wire row_7_out_6_ws;
+  wire [4:0] row_7_out_6_shift;
+  wire row_7_out_7_valid;
+  wire row_7_out_7_propagate;
+  wire row_7_out_7_ws;
+  wire [4:0] row_7_out_7_shift;
+  wire row_7_out_8_valid;
+  wire row_7_out_8_propagate;
+  wire row_7_out_8_ws;
+  wire [4:0] row_7_out_8_shift;
+  wire row_7_out_9_valid;
+  wire row_7_out_9_propagate;
+  wire row_7_out_9_ws;
+  wire [4:0] row_7_out_9_shift;
+  wire row_7_out_10_valid;
+  wire row_7_out_10_propagate;
+  wire row_7_out_10_ws;
+  wire [4:0] row_7_out_10_shift;
+  wire row_7_out_11_valid;
+  wire row_7_out_11_propagate;
+  wire row_7_out_11_ws;
+  wire [4:0] row_7_out_11_shift;
+  wire row_7_out_12_valid;
+  wire row_7_out_12_propagate;
+  wire row_7_out_12_ws;
+  wire [4:0] row_7_out_12_shift;
+  wire row_7_out_13_valid;
+  wire row_7_out_13_propagate;
+  wire row_7_out_13_ws;
+  wire [4:0] row_7_out_13_shift;
+  wire row_7_out_14_valid;
+  wire row_7_out_14_propagate;
+  wire row_7_out_14_ws;
+  wire [4:0] row_7_out_14_shift;
+  wire row_7_out_15_valid;
+  wire row_7_out_15_propagate;
+  wire row_7_out_15_ws;
+  wire [4:0] row_7_out_15_shift;
+  wire [7:0] row_8_in_a_0;
+  wire [19:0] row_8_in_b_0;
+  wire [19:0] row_8_in_b_1;
+  wire [19:0] row_8_in_b_2;
+  wire [19:0] row_8_in_b_3;
+  wire [19:0] row_8_in_b_4;
+  wire [19:0] row_8_in_b_5;
+  wire [19:0] row_8_in_b_6;
+  wire [19:0] row_8_in_b_7;
+  wire [19:0] row_8_in_b_8;
+  wire [19:0] row_8_in_b_9;
+  wire [19:0] row_8_in_b_10;
+  wire [19:0] row_8_in_b_11;
+  wire [19:0] row_8_in_b_12;
+  wire [19:0] row_8_in_b_13;
+  wire [19:0] row_8_in_b_14;
+  wire [19:0] row_8_in_b_15;
+  wire [31:0] row_8_in_d_0;
+  wire [31:0] row_8_in_d_1;
+  wire [31:0] row_8_in_d_2;
+  wire [31:0] row_8_in_d_3;
+  wire [31:0] row_8_in_d_4;
+  wire [31:0] row_8_in_d_5;
+  wire [31:0] row_8_in_d_6;
+  wire [31:0] row_8_in_d_7;
+  wire [31:0] row_8_in_d_8;
+  wire [31:0] row_8_in_d_9;
+  wire [31:0] row_8_in_d_10;
+  wire [31:0] row_8_in_d_11;
+  wire [31:0] row_8_in_d_12;
+  wire [31:0] row_8_in_d_13;
+  wire [31:0] row_8_in_d_14;
+  wire [31:0] row_8_in_d_15;
+  wire row_8_in_0_valid;
+  wire row_8_in_0_propagate;
+  wire row_8_in_0_ws;
+  wire [4:0] row_8_in_0_shift;
+  wire row_8_in_1_valid;
+  wire row_8_in_1_propagate;
+  wire row_8_in_1_ws;
+  wire [4:0] row_8_in_1_shift;
+  wire row_8_in_2_valid;
+  wire row_8_in_2_propagate;
+  wire row_8_in_2_ws;
+  wire [4:0] row_8_in_2_shift;
+  wire row_8_in_3_valid;
+  wire row_8_in_3_propagate;
+  wire row_8_in_3_ws;
+  wire [4:0] row_8_in_3_shift;
+  wire row_8_in_4_valid;
+  wire row_8_in_4_propagate;
+  wire row_8_in_4_ws;
+  wire [4:0] row_8_in_4_shift;
+  wire row_8_in_5_valid;
+  wire row_8_in_5_propagate;
+  wire row_8_in_5_ws;
+  wire [4:0] row_8_in_5_shift;
+  wire row_8_in_6_valid;
+  wire row_8_in_6_propagate;
+  wire row_8_in_6_ws;
+  wire [4:0] row_8_in_6_shift;
+  wire row_8_in_7_valid;
+  wire row_8_in_7_propagate;
+  wire row_8_in_7_ws;
+  wire [4:0] row_8_in_7_shift;
+  wire row_8_in_8_valid;
+  wire row_8_in_8_propagate;
+  wire row_8_in_8_ws;
+  wire [4:0] row_8_in_8_shift;
+  wire row_8_in_9_valid;
+  wire row_8_in_9_propagate;
+  wire row_8_in_9_ws;
+  wire [4:0] row_8_in_9_shift;
+  wire row_8_in_10_valid;
+  wire row_8_in_10_propagate;
+  wire row_8_in_10_ws;
+  wire [4:0] row_8_in_10_shift;
+  wire row_8_in_11_valid;
+  wire row_8_in_11_propagate;
+  wire row_8_in_11_ws;
+  wire [4:0] row_8_in_11_shift;
+  wire row_8_in_12_valid;
+  wire row_8_in_12_propagate;
+  wire row_8_in_12_ws;
+  wire [4:0] row_8_in_12_shift;
+  wire row_8_in_13_valid;
+  wire row_8_in_13_propagate;
+  wire row_8_in_13_ws;
+  wire [4:0] row_8_in_13_shift;
+  wire row_8_in_14_valid;
+  wire row_8_in_14_propagate;
+  wire row_8_in_14_ws;
+  wire [4:0] row_8_in_14_shift;
+  wire row_8_in_15_valid;
+  wire row_8_in_15_propagate;
+  wire row_8_in_15_ws;
+  wire [4:0] row_8_in_15_shift;
+  wire [7:0] row_8_out_a_0;
+  wire [19:0] row_8_out_b_0;
+  wire [19:0] row_8_out_b_1;
+  wire [19:0] row_8_out_b_2;
+  wire [19:0] row_8_out_b_3;
+  wire [19:0] row_8_out_b_4;
+  wire [19:0] row_8_out_b_5;
+  wire [19:0] row_8_out_b_6;
+  wire [19:0] row_8_out_b_7;
+  wire [19:0] row_8_out_b_8;
+  wire [19:0] row_8_out_b_9;
+  wire [19:0] row_8_out_b_10;
+  wire [19:0] row_8_out_b_11;
+  wire [19:0] row_8_out_b_12;
+  wire [19:0] row_8_out_b_13;
+  wire [19:0] row_8_out_b_14;
+  wire [19:0] row_8_out_b_15;
+  wire [31:0] row_8_out_c_0;
+  wire [31:0] row_8_out_c_1;
+  wire [31:0] row_8_out_c_2;
+  wire [31:0] row_8_out_c_3;
+  wire [31:0] row_8_out_c_4;
+  wire [31:0] row_8_out_c_5;
+  wire [31:0] row_8_out_c_6;
+  wire [31:0] row_8_out_c_7;
+  wire [31:0] row_8_out_c_8;
+  wire [31:0] row_8_out_c_9;
+  wire [31:0] row_8_out_c_10;
+  wire [31:0] row_8_out_c_11;
+  wire [31:0] row_8_out_c_12;
+  wire [31:0] row_8_out_c_13;
+  wire [31:0] row_8_out_c_14;
+  wire [31:0] row_8_out_c_15;
+  wire row_8_out_0_valid;
+  wire row_8_out_0_propagate;
+  wire row_8_out_0_ws;
+  wire [4:0] row_8_out_0_shift;
+  wire row_8_out_1_valid;
+  wire row_8_out_1_propagate;
+  wire row_8_out_1_ws;
+  wire [4:0] row_8_out_1_shift;
+  wire row_8_out_2_valid;
+  wire row_8_out_2_propagate;
+  wire row_8_out_2_ws;
+  wire [4:0] row_8_out_2_shift;
+  wire row_8_out_3_valid;
+  wire row_8_out_3_propagate;
+  wire row_8_out_3_ws;
+  wire [4:0] row_8_out_3_shift;
+  wire row_8_out_4_valid;
+  wire row_8_out_4_propagate;
+  wire row_8_out_4_ws;
+  wire [4:0] row_8_out_4_shift;
+  wire row_8_out_5_valid;
+  wire row_8_out_5_propagate;
+  wire row_8_out_5_ws;
+  wire [4:0] row_8_out_5_shift;
+  wire row_8_out_6_valid;
+  wire row_8_out_6_propagate;
+  wire row_8_out_6_ws;
+  wire [4:0] row_8_out_6_shift;
+  wire row_8_out_7_valid;
+  wire row_8_out_7_propagate;
+  wire row_8_out_7_ws;
+  wire [4:0] row_8_out_7_shift;
+  wire row_8_out_8_valid;
+  wire row_8_out_8_propagate;
+  wire row_8_out_8_ws;
+  wire [4:0] row_8_out_8_shift;
+  wire row_8_out_9_valid;
+  wire row_8_out_9_propagate;
+  wire row_8_out_9_ws;
+  wire [4:0] row_8_out_9_shift;
+  wire row_8_out_10_valid;
+  wire row_8_out_10_propagate;
+  wire row_8_out_10_ws;
+  wire [4:0] row_8_out_10_shift;
+  wire row_8_out_11_valid;
+  wire row_8_out_11_propagate;
+  wire row_8_out_11_ws;
+  wire [4:0] row_8_out_11_shift;
+  wire row_8_out_12_valid;
+  wire row_8_out_12_propagate;
+  wire row_8_out_12_ws;
+  wire [4:0] row_8_out_12_shift;
+  wire row_8_out_13_valid;
+  wire row_8_out_13_propagate;
+  wire row_8_out_13_ws;
+  wire [4:0] row_8_out_13_shift;
+  wire row_8_out_14_valid;
+  wire row_8_out_14_propagate;
+  wire row_8_out_14_ws;
+  wire [4:0] row_8_out_14_shift;
+  wire row_8_out_15_valid;
+  wire row_8_out_15_propagate;
+  wire row_8_out_15_ws;
+  wire [4:0] row_8_out_15_shift;
+  wire [7:0] row_9_in_a_0;
+  wire [19:0] row_9_in_b_0;
+  wire [19:0] row_9_in_b_1;
+  wire [19:0] row_9_in_b_2;
+  wire [19:0] row_9_in_b_3;
+  wire [19:0] row_9_in_b_4;
+  wire [19:0] row_9_in_b_5;
+  wire [19:0] row_9_in_b_6;
+  wire [19:0] row_9_in_b_7;
+  wire [19:0] row_9_in_b_8;
+  wire [19:0] row_9_in_b_9;
+  wire [19:0] row_9_in_b_10;
+  wire [19:0] row_9_in_b_11;
+  wire [19:0] row_9_in_b_12;
+  wire [19:0] row_9_in_b_13;
+  wire [19:0] row_9_in_b_14;
+  wire [19:0] row_9_in_b_15;
+  wire [31:0] row_9_in_d_0;
+  wire [31:0] row_9_in_d_1;
+  wire [31:0] row_9_in_d_2;
+  wire [31:0] row_9_in_d_3;
+  wire [31:0] row_9_in_d_4;
+  wire [31:0] row_9_in_d_5;
+  wire [31:0] row_9_in_d_6;
+  wire [31:0] row_9_in_d_7;
+  wire [31:0] row_9_in_d_8;
+  wire [31:0] row_9_in_d_9;
+  wire [31:0] row_9_in_d_10;
+  wire [31:0] row_9_in_d_11;
+  wire [31:0] row_9_in_d_12;
+  wire [31:0] row_9_in_d_13;
+  wire [31:0] row_9_in_d_14;
+  wire [31:0] row_9_in_d_15;
+  wire row_9_in_0_valid;
+  wire row_9_in_0_propagate;
+  wire row_9_in_0_ws;
+  wire [4:0] row_9_in_0_shift;
+  wire row_9_in_1_valid;
+  wire row_9_in_1_propagate;
+  wire row_9_in_1_ws;
+  wire [4:0] row_9_in_1_shift;
+  wire row_9_in_2_valid;
+  wire row_9_in_2_propagate;
+  wire row_9_in_2_ws;
+  wire [4:0] row_9_in_2_shift;
+  wire row_9_in_3_valid;
+  wire row_9_in_3_propagate;
+  wire row_9_in_3_ws;
+  wire [4:0] row_9_in_3_shift;
+  wire row_9_in_4_valid;
+  wire row_9_in_4_propagate;
+  wire row_9_in_4_ws;
+  wire [4:0] row_9_in_4_shift;
+  wire row_9_in_5_valid;
+  wire row_9_in_5_propagate;
+  wire row_9_in_5_ws;
+  wire [4:0] row_9_in_5_shift;
+  wire row_9_in_6_valid;
+  wire row_9_in_6_propagate;
+  wire row_9_in_6_ws;
+  wire [4:0] row_9_in_6_shift;
+  wire row_9_in_7_valid;
+  wire row_9_in_7_propagate;
+  wire row_9_in_7_ws;
+  wire [4:0] row_9_in_7_shift;
+  wire row_9_in_8_valid;
+  wire row_9_in_8_propagate;
+  wire row_9_in_8_ws;
+  wire [4:0] row_9_in_8_shift;
+  wire row_9_in_9_valid;
+  wire row_9_in_9_propagate;
+  wire row_9_in_9_ws;
+  wire [4:0] row_9_in_9_shift;
+  wire row_9_in_10_valid;
+  wire row_9_in_10_propagate;
+  wire row_9_in_10_ws;
+  wire [4:0] row_9_in_10_shift;
+  wire row_9_in_11_valid;
+  wire row_9_in_11_propagate;
+  wire row_9_in_11_ws;
+  wire [4:0] row_9_in_11_shift;
+  wire row_9_in_12_valid;
+  wire row_9_in_12_propagate;
+  wire row_9_in_12_ws;
+  wire [4:0] row_9_in_12_shift;
+  wire row_9_in_13_valid;
+  wire row_9_in_13_propagate;
+  wire row_9_in_13_ws;
+  wire [4:0] row_9_in_13_shift;
+  wire row_9_in_14_valid;
+  wire row_9_in_14_propagate;
+  wire row_9_in_14_ws;
+  wire [4:0] row_9_in_14_shift;
+  wire row_9_in_15_valid;
+  wire row_9_in_15_propagate;
+  wire row_9_in_15_ws;
+  wire [4:0] row_9_in_15_shift;
+  wire [7:0] row_9_out_a_0;
+  wire [19:0] row_9_out_b_0;
+  wire [19:0] row_9_out_b_1;
+  wire [19:0] row_9_out_b_2;
+  wire [19:0] row_9_out_b_3;
+  wire [19:0] row_9_out_b_4;
+  wire [19:0] row_9_out_b_5;
+  wire [19:0] row_9_out_b_6;
+  wire [19:0] row_9_out_b_7;
+  wire [19:0] row_9_out_b_8;
+  wire [19:0] row_9_out_b_9;
+  wire [19:0] row_9_out_b_10;
+  wire [19:0] row_9_out_b_11;
+  wire [19:0] row_9_out_b_12;
+  wire [19:0] row_9_out_b_13;
+  wire [19:0] row_9_out_b_14;
+  wire [19:0] row_9_out_b_15;
+  wire [31:0] row_9_out_c_0;
+  wire [31:0] row_9_out_c_1;
+  wire [31:0] row_9_out_c_2;
+  wire [31:0] row_9_out_c_3;
+  wire [31:0] row_9_out_c_4;
+  wire [31:0] row_9_out_c_5;
+  wire [31:0] row_9_out_c_6;
+  wire [31:0] row_9_out_c_7;
+  wire [31:0] row_9_out_c_8;
+  wire [31:0] row_9_out_c_9;
+  wire [31:0] row_9_out_c_10;
+  wire [31:0] row_9_out_c_11;
+  wire [31:0] row_9_out_c_12;
+  wire [31:0] row_9_out_c_13;
+  wire [31:0] row_9_out_c_14;
+  wire [31:0] row_9_out_c_15;
+  wire row_9_out_0_valid;
+  wire row_9_out_0_propagate;
+  wire row_9_out_0_ws;
+  wire [4:0] row_9_out_0_shift;
+  wire row_9_out_1_valid;
+  wire row_9_out_1_propagate;
+  wire row_9_out_1_ws;
+  wire [4:0] row_9_out_1_shift;
+  wire row_9_out_2_valid;
+  wire row_9_out_2_propagate;
+  wire row_9_out_2_ws;
+  wire [4:0] row_9_out_2_shift;
+  wire row_9_out_3_valid;
+  wire row_9_out_3_propagate;
+  wire row_9_out_3_ws;
+  wire [4:0] row_9_out_3_shift;
+  wire row_9_out_4_valid;
+  wire row_9_out_4_propagate;
+  wire row_9_out_4_ws;
+  wire [4:0] row_9_out_4_shift;
+  wire row_9_out_5_valid;
+  wire row_9_out_5_propagate;
+  wire row_9_out_5_ws;
+  wire [4:0] row_9_out_5_shift;
+  wire row_9_out_6_valid;
+  wire row_9_out_6_propagate;
+  wire row_9_out_6_ws;
+  wire [4:0] row_9_out_6_shift;
+  wire row_9_out_7_valid;
+  wire row_9_out_7_propagate;
+  wire row_9_out_7_ws;
+  wire [4:0] row_9_out_7_shift;
+  wire row_9_out_8_valid;
+  wire row_9_out_8_propagate;
+  wire row_9_out_8_ws;
+  wire [4:0] row_9_out_8_shift;
+  wire row_9_out_9_valid;
+  wire row_9_out_9_propagate;
+  wire row_9_out_9_ws;
+  wire [4:0] row_9_out_9_shift;
+  wire row_9_out_10_valid;
+  wire row_9_out_10_propagate;
+  wire row_9_out_10_ws;
+  wire [4:0] row_9_out_10_shift;
+  wire row_9_out_11_valid;
+  wire row_9_out_11_propagate;
+  wire row_9_out_11_ws;
+  wire [4:0] row_9_out_11_shift;
+  wire row_9_out_12_valid;
+  wire row_9_out_12_propagate;
+  wire row_9_out_12_ws;
+  wire [4:0] row_9_out_12_shift;
+  wire row_9_out_13_valid;
+  wire row_9_out_13_propagate;
+  wire row_9_out_13_ws;
+  wire [4:0] row_9_out_13_shift;
+  wire row_9_out_14_valid;
+  wire row_9_out_14_propagate;
+  wire row_9_out_14_ws;
+  wire [4:0] row_9_out_14_shift;
+  wire row_9_out_15_valid;
+  wire row_9_out_15_propagate;
+  wire row_9_out_15_ws;
+  wire [4:0] row_9_out_15_shift;
+  wire [7:0] row_10_in_a_0;
+  wire [19:0] row_10_in_b_0;
+  wire [19:0] row_10_in_b_1;
+  wire [19:0] row_10_in_b_2;
+  wire [19:0] row_10_in_b_3;
+  wire [19:0] row_10_in_b_4;
+  wire [19:0] row_10_in_b_5;
+  wire [19:0] row_10_in_b_6;
+  wire [19:0] row_10_in_b_7;
+  wire [19:0] row_10_in_b_8;
+  wire [19:0] row_10_in_b_9;
+  wire [19:0] row_10_in_b_10;
+  wire [19:0] row_10_in_b_11;
+  wire [19:0] row_10_in_b_12;
+  wire [19:0] row_10_in_b_13;
+  wire [19:0] row_10_in_b_14;
+  wire [19:0] row_10_in_b_15;
+  wire [31:0] row_10_in_d_0;
+  wire [31:0] row_10_in_d_1;
+  wire [31:0] row_10_in_d_2;
+  wire [31:0] row_10_in_d_3;
+  wire [31:0] row_10_in_d_4;
+  wire [31:0] row_10_in_d_5;
+  wire [31:0] row_10_in_d_6;
+  wire [31:0] row_10_in_d_7;
+  wire [31:0] row_10_in_d_8;
+  wire [31:0] row_10_in_d_9;
+  wire [31:0] row_10_in_d_10;
+  wire [31:0] row_10_in_d_11;
+  wire [31:0] row_10_in_d_12;
+  wire [31:0] row_10_in_d_13;
+  wire [31:0] row_10_in_d_14;
+  wire [31:0] row_10_in_d_15;
+  wire row_10_in_0_valid;
+  wire row_10_in_0_propagate;
+  wire row_10_in_0_ws;
+  wire [4:0] row_10_in_0_shift;
+  wire row_10_in_1_valid;
+  wire row_10_in_1_propagate;
+  wire row_10_in_1_ws;
+  wire [4:0] row_10_in_1_shift;
+  wire row_10_in_2_valid;
+  wire row_10_in_2_propagate;
+  wire row_10_in_2_ws;
+  wire [4:0] row_10_in_2_shift;
+  wire row_10_in_3_valid;
+  wire row_10_in_3_propagate;
+  wire row_10_in_3_ws;
+  wire [4:0] row_10_in_3_shift;
+  wire row_10_in_4_valid;
+  wire row_10_in_4_propagate;
+  wire row_10_in_4_ws;
+  wire [4:0] row_10_in_4_shift;
+  wire row_10_in_5_valid;
+  wire row_10_in_5_propagate;
+  wire row_10_in_5_ws;
+  wire [4:0] row_10_in_5_shift;
+  wire row_10_in_6_valid;
+  wire row_10_in_6_propagate;
+  wire row_10_in_6_ws;
+  wire [4:0] row_10_in_6_shift;
+  wire row_10_in_7_valid;
+  wire row_10_in_7_propagate;
+  wire row_10_in_7_ws;
+  wire [4:0] row_10_in_7_shift;
+  wire row_10_in_8_valid;
+  wire row_10_in_8_propagate;
+  wire row_10_in_8_ws;
+  wire [4:0] row_10_in_8_shift;
+  wire row_10_in_9_valid;
+  wire row_10_in_9_propagate;
+  wire row_10_in_9_ws;
+  wire [4:0] row_10_in_9_shift;
+  wire row_10_in_10_valid;
+  wire row_10_in_10_propagate;
+  wire row_10_in_10_ws;
+  wire [4:0] row_10_in_10_shift;
+  wire row_10_in_11_valid;
+  wire row_10_in_11_propagate;
+  wire row_10_in_11_ws;
+  wire [4:0] row_10_in_11_shift;
+  wire row_10_in_12_valid;
+  wire row_10_in_12_propagate;
+  wire row_10_in_12_ws;
+  wire [4:0] row_10_in_12_shift;
+  wire row_10_in_13_valid;
+  wire row_10_in_13_propagate;
+  wire row_10_in_13_ws;
+  wire [4:0] row_10_in_13_shift;
+  wire row_10_in_14_valid;
+  wire row_10_in_14_propagate;
+  wire row_10_in_14_ws;
+  wire [4:0] row_10_in_14_shift;
+  wire row_10_in_15_valid;
+  wire row_10_in_15_propagate;
+  wire row_10_in_15_ws;
+  wire [4:0] row_10_in_15_shift;
+  wire [7:0] row_10_out_a_0;
+  wire [19:0] row_10_out_b_0;
+  wire [19:0] row_10_out_b_1;
+  wire [19:0] row_10_out_b_2;
+  wire [19:0] row_10_out_b_3;
+  wire [19:0] row_10_out_b_4;
+  wire [19:0] row_10_out_b_5;
+  wire [19:0] row_10_out_b_6;
+  wire [19:0] row_10_out_b_7;
+  wire [19:0] row_10_out_b_8;
+  wire [19:0] row_10_out_b_9;
+  wire [19:0] row_10_out_b_10;
+  wire [19:0] row_10_out_b_11;
+  wire [19:0] row_10_out_b_12;
+  wire [19:0] row_10_out_b_13;
+  wire [19:0] row_10_out_b_14;
+  wire [19:0] row_10_out_b_15;
+  wire [31:0] row_10_out_c_0;
+  wire [31:0] row_10_out_c_1;
+  wire [31:0] row_10_out_c_2;
+  wire [31:0] row_10_out_c_3;
+  wire [31:0] row_10_out_c_4;
+  wire [31:0] row_10_out_c_5;
+  wire [31:0] row_10_out_c_6;
+  wire [31:0] row_10_out_c_7;
+  wire [31:0] row_10_out_c_8;
+  wire [31:0] row_10_out_c_9;
+  wire [31:0] row_10_out_c_10;
+  wire [31:0] row_10_out_c_11;
+  wire [31:0] row_10_out_c_12;
+  wire [31:0] row_10_out_c_13;
+  wire [31:0] row_10_out_c_14;
+  wire [31:0] row_10_out_c_15;
+  wire row_10_out_0_valid;
+  wire row_10_out_0_propagate;
+  wire row_10_out_0_ws;
+  wire [4:0] row_10_out_0_shift;
+  wire row_10_out_1_valid;
+  wire row_10_out_1_propagate;
+  wire row_10_out_1_ws;
+  wire [4:0] row_10_out_1_shift;
+  wire row_10_out_2_valid;
+  wire row_10_out_2_propagate;
+  wire row_10_out_2_ws;
+  wire [4:0] row_10_out_2_shift;
+  wire row_10_out_3_valid;
+  wire row_10_out_3_propagate;
+  wire row_10_out_3_ws;
+  wire [4:0] row_10_out_3_shift;
+  wire row_10_out_4_valid;
+  wire row_10_out_4_propagate;
+  wire row_10_out_4_ws;
+  wire [4:0] row_10_out_4_shift;
+  wire row_10_out_5_valid;
+  wire row_10_out_5_propagate;
+  wire row_10_out_5_ws;
+  wire [4:0] row_10_out_5_shift;
+  wire row_10_out_6_valid;
+  wire row_10_out_6_propagate;
+  wire row_10_out_6_ws;
+  wire [4:0] row_10_out_6_shift;
+  wire row_10_out_7_valid;
+  wire row_10_out_7_propagate;
+  wire row_10_out_7_ws;
+  wire [4:0] row_10_out_7_shift;
+  wire row_10_out_8_valid;
+  wire row_10_out_8_propagate;
+  wire row_10_out_8_ws;
+  wire [4:0] row_10_out_8_shift;
+  wire row_10_out_9_valid;
+  wire row_10_out_9_propagate;
+  wire row_10_out_9_ws;
+  wire [4:0] row_10_out_9_shift;
+  wire row_10_out_10_valid;
+  wire row_10_out_10_propagate;
+  wire row_10_out_10_ws;
+  wire [4:0] row_10_out_10_shift;
+  wire row_10_out_11_valid;
+  wire row_10_out_11_propagate;
+  wire row_10_out_11_ws;
+  wire [4:0] row_10_out_11_shift;
+  wire row_10_out_12_valid;
+  wire row_10_out_12_propagate;
+  wire row_10_out_12_ws;
+  wire [4:0] row_10_out_12_shift;
+  wire row_10_out_13_valid;
+  wire row_10_out_13_propagate;
+  wire row_10_out_13_ws;
+  wire [4:0] row_10_out_13_shift;
+  wire row_10_out_14_valid;
+  wire row_10_out_14_propagate;
+  wire row_10_out_14_ws;
+  wire [4:0] row_10_out_14_shift;
+  wire row_10_out_15_valid;
+  wire row_10_out_15_propagate;
+  wire row_10_out_15_ws;
+  wire [4:0] row_10_out_15_shift;
+  wire [7:0] row_11_in_a_0;
+  wire [19:0] row_11_in_b_0;
+  wire [19:0] row_11_in_b_1;
+  wire [19:0] row_11_in_b_2;
+  wire [19:0] row_11_in_b_3;
+  wire [19:0] row_11_in_b_4;
+  wire [19:0] row_11_in_b_5;
+  wire [19:0] row_11_in_b_6;
+  wire [19:0] row_11_in_b_7;
+  wire [19:0] row_11_in_b_8;
+  wire [19:0] row_11_in_b_9;
+  wire [19:0] row_11_in_b_10;
+  wire [19:0] row_11_in_b_11;
+  wire [19:0] row_11_in_b_12;
+  wire [19:0] row_11_in_b_13;
+  wire [19:0] row_11_in_b_14;
+  wire [19:0] row_11_in_b_15;
+  wire [31:0] row_11_in_d_0;
+  wire [31:0] row_11_in_d_1;
+  wire [31:0] row_11_in_d_2;
+  wire [31:0] row_11_in_d_3;
+  wire [31:0] row_11_in_d_4;
+  wire [31:0] row_11_in_d_5;
+  wire [31:0] row_11_in_d_6;
+  wire [31:0] row_11_in_d_7;
+  wire [31:0] row_11_in_d_8;
+  wire [31:0] row_11_in_d_9;
+  wire [31:0] row_11_in_d_10;
+  wire [31:0] row_11_in_d_11;
+  wire [31:0] row_11_in_d_12;
+  wire [31:0] row_11_in_d_13;
+  wire [31:0] row_11_in_d_14;
+  wire [31:0] row_11_in_d_15;
+  wire row_11_in_0_valid;
+  wire row_11_in_0_propagate;
+  wire row_11_in_0_ws;
+  wire [4:0] row_11_in_0_shift;
+  wire row_11_in_1_valid;
+  wire row_11_in_1_propagate;
+  wire row_11_in_1_ws;
+  wire [4:0] row_11_in_1_shift;
+  wire row_11_in_2_valid;
+  wire row_11_in_2_propagate;
+  wire row_11_in_2_ws;
+  wire [4:0] row_11_in_2_shift;
+  wire row_11_in_3_valid;
+  wire row_11_in_3_propagate;
+  wire row_11_in_3_ws;
+  wire [4:0] row_11_in_3_shift;
+  wire row_11_in_4_valid;
+  wire row_11_in_4_propagate;
+  wire row_11_in_4_ws;
+  wire [4:0] row_11_in_4_shift;
+  wire row_11_in_5_valid;
+  wire row_11_in_5_propagate;
+  wire row_11_in_5_ws;
+  wire [4:0] row_11_in_5_shift;
+  wire row_11_in_6_valid;
+  wire row_11_in_6_propagate;
+  wire row_11_in_6_ws;
+  wire [4:0] row_11_in_6_shift;
+  wire row_11_in_7_valid;
+  wire row_11_in_7_propagate;
+  wire row_11_in_7_ws;
+  wire [4:0] row_11_in_7_shift;
+  wire row_11_in_8_valid;
+  wire row_11_in_8_propagate;
+  wire row_11_in_8_ws;
+  wire [4:0] row_11_in_8_shift;
+  wire row_11_in_9_valid;
+  wire row_11_in_9_propagate;
+  wire row_11_in_9_ws;
+  wire [4:0] row_11_in_9_shift;
+  wire row_11_in_10_valid;
+  wire row_11_in_10_propagate;
+  wire row_11_in_10_ws;
+  wire [4:0] row_11_in_10_shift;
+  wire row_11_in_11_valid;
+  wire row_11_in_11_propagate;
+  wire row_11_in_11_ws;
+  wire [4:0] row_11_in_11_shift;
+  wire row_11_in_12_valid;
+  wire row_11_in_12_propagate;
+  wire row_11_in_12_ws;
+  wire [4:0] row_11_in_12_shift;
+  wire row_11_in_13_valid;
+  wire row_11_in_13_propagate;
+  wire row_11_in_13_ws;
+  wire [4:0] row_11_in_13_shift;
+  wire row_11_in_14_valid;
+  wire row_11_in_14_propagate;
+  wire row_11_in_14_ws;
+  wire [4:0] row_11_in_14_shift;
+  wire row_11_in_15_valid;
+  wire row_11_in_15_propagate;
+  wire row_11_in_15_ws;
+  wire [4:0] row_11_in_15_shift;
+  wire [7:0] row_11_out_a_0;
+  wire [19:0] row_11_out_b_0;
+  wire [19:0] row_11_out_b_1;
+  wire [19:0] row_11_out_b_2;
+  wire [19:0] row_11_out_b_3;
+  wire [19:0] row_11_out_b_4;
+  wire [19:0] row_11_out_b_5;
+  wire [19:0] row_11_out_b_6;
+  wire [19:0] row_11_out_b_7;
+  wire [19:0] row_11_out_b_8;
+  wire [19:0] row_11_out_b_9;
+  wire [19:0] row_11_out_b_10;
+  wire [19:0] row_11_out_b_11;
+  wire [19:0] row_11_out_b_12;
+  wire [19:0] row_11_out_b_13;
+  wire [19:0] row_11_out_b_14;
+  wire [19:0] row_11_out_b_15;
+  wire [31:0] row_11_out_c_0;
+  wire [31:0] row_11_out_c_1;
+  wire [31:0] row_11_out_c_2;
+  wire [31:0] row_11_out_c_3;
+  wire [31:0] row_11_out_c_4;
+  wire [31:0] row_11_out_c_5;
+  wire [31:0] row_11_out_c_6;
+  wire [31:0] row_11_out_c_7;
+  wire [31:0] row_11_out_c_8;
+  wire [31:0] row_11_out_c_9;
+  wire [31:0] row_11_out_c_10;
+  wire [31:0] row_11_out_c_11;
+  wire [31:0] row_11_out_c_12;
+  wire [31:0] row_11_out_c_13;
+  wire [31:0] row_11_out_c_14;
+  wire [31:0] row_11_out_c_15;
+  wire row_11_out_0_valid;
+  wire row_11_out_0_propagate;
+  wire row_11_out_0_ws;
+  wire [4:0] row_11_out_0_shift;
+  wire row_11_out_1_valid;
+  wire row_11_out_1_propagate;
+  wire row_11_out_1_ws;
+  wire [4:0] row_11_out_1_shift;
+  wire row_11_out_2_valid;
+  wire row_11_out_2_propagate;
+  wire row_11_out_2_ws;
+  wire [4:0] row_11_out_2_shift;
+  wire row_11_out_3_valid;
+  wire row_11_out_3_propagate;
+  wire row_11_out_3_ws;
+  wire [4:0] row_11_out_3_shift;
+  wire row_11_out_4_valid;
+  wire row_11_out_4_propagate;
+  wire row_11_out_4_ws;
+  wire [4:0] row_11_out_4_shift;
+  wire row_11_out_5_valid;
+  wire row_11_out_5_propagate;
+  wire row_11_out_5_ws;
+  wire [4:0] row_11_out_5_shift;
+  wire row_11_out_6_valid;
+  wire row_11_out_6_propagate;
+  wire row_11_out_6_ws;
+  wire [4:0] row_11_out_6_shift;
+  wire row_11_out_7_valid;
+  wire row_11_out_7_propagate;
+  wire row_11_out_7_ws;
+  wire [4:0] row_11_out_7_shift;
+  wire row_11_out_8_valid;
+  wire row_11_out_8_propagate;
+  wire row_11_out_8_ws;
+  wire [4:0] row_11_out_8_shift;
+  wire row_11_out_9_valid;
+  wire row_11_out_9_propagate;
+  wire row_11_out_9_ws;
+  wire [4:0] row_11_out_9_shift;
+  wire row_11_out_10_valid;
+  wire row_11_out_10_propagate;
+  wire row_11_out_10_ws;
+  wire [4:0] row_11_out_10_shift;
+  wire row_11_out_11_valid;
+  wire row_11_out_11_propagate;
+  wire row_11_out_11_ws;
+  wire [4:0] row_11_out_11_shift;
+  wire row_11_out_12_valid;
+  wire row_11_out_12_propagate;
+  wire row_11_out_12_ws;
+  wire [4:0] row_11_out_12_shift;
+  wire row_11_out_13_valid;
+  wire row_11_out_13_propagate;
+  wire row_11_out_13_ws;
+  wire [4:0] row_11_out_13_shift;
+  wire row_11_out_14_valid;
+  wire row_11_out_14_propagate;
+  wire row_11_out_14_ws;
+  wire [4:0] row_11_out_14_shift;
+  wire row_11_out_15_valid;
+  wire row_11_out_15_propagate;
+  wire row_11_out_15_ws;
+  wire [4:0] row_11_out_15_shift;
+  wire [7:0] row_12_in_a_0;
+  wire [19:0] row_12_in_b_0;
+  wire [19:0] row_12_in_b_1;
+  wire [19:0] row_12_in_b_2;
+  wire [19:0] row_12_in_b_3;
+  wire [19:0] row_12_in_b_4;
+  wire [19:0] row_12_in_b_5;
+  wire [19:0] row_12_in_b_6;
+  wire [19:0] row_12_in_b_7;
+  wire [19:0] row_12_in_b_8;
+  wire [19:0] row_12_in_b_9;
+  wire [19:0] row_12_in_b_10;
+  wire [19:0] row_12_in_b_11;
+  wire [19:0] row_12_in_b_12;
+  wire [19:0] row_12_in_b_13;
+  wire [19:0] row_12_in_b_14;
+  wire [19:0] row_12_in_b_15;
+  wire [31:0] row_12_in_d_0;
+  wire [31:0] row_12_in_d_1;
+  wire [31:0] row_12_in_d_2;
+  wire [31:0] row_12_in_d_3;
+  wire [31:0] row_12_in_d_4;
+  wire [31:0] row_12_in_d_5;
+  wire [31:0] row_12_in_d_6;
+  wire [31:0] row_12_in_d_7;
+  wire [31:0] row_12_in_d_8;
+  wire [31:0] row_12_in_d_9;
+  wire [31:0] row_12_in_d_10;
+  wire [31:0] row_12_in_d_11;
+  wire [31:0] row_12_in_d_12;
+  wire [31:0] row_12_in_d_13;
+  wire [31:0] row_12_in_d_14;
+  wire [31:0] row_12_in_d_15;
+  wire row_12_in_0_valid;
+  wire row_12_in_0_propagate;
+  wire row_12_in_0_ws;
+  wire [4:0] row_12_in_0_shift;
+  wire row_12_in_1_valid;
+  wire row_12_in_1_propagate;
+  wire row_12_in_1_ws;
+  wire [4:0] row_12_in_1_shift;
+  wire row_12_in_2_valid;
+  wire row_12_in_2_propagate;
+  wire row_12_in_2_ws;
+  wire [4:0] row_12_in_2_shift;
+  wire row_12_in_3_valid;
+  wire row_12_in_3_propagate;
+  wire row_12_in_3_ws;
+  wire [4:0] row_12_in_3_shift;
+  wire row_12_in_4_valid;
+  wire row_12_in_4_propagate;
+  wire row_12_in_4_ws;
+  wire [4:0] row_12_in_4_shift;
+  wire row_12_in_5_valid;
+  wire row_12_in_5_propagate;
+  wire row_12_in_5_ws;
+  wire [4:0] row_12_in_5_shift;
+  wire row_12_in_6_valid;
+  wire row_12_in_6_propagate;
+  wire row_12_in_6_ws;
+  wire [4:0] row_12_in_6_shift;
+  wire row_12_in_7_valid;
+  wire row_12_in_7_propagate;
+  wire row_12_in_7_ws;
+  wire [4:0] row_12_in_7_shift;
+  wire row_12_in_8_valid;
+  wire row_12_in_8_propagate;
+  wire row_12_in_8_ws;
+  wire [4:0] row_12_in_8_shift;
+  wire row_12_in_9_valid;
+  wire row_12_in_9_propagate;
+  wire row_12_in_9_ws;
+  wire [4:0] row_12_in_9_shift;
+  wire row_12_in_10_valid;
+  wire row_12_in_10_propagate;
+  wire row_12_in_10_ws;
+  wire [4:0] row_12_in_10_shift;
+  wire row_12_in_11_valid;
+  wire row_12_in_11_propagate;
+  wire row_12_in_11_ws;
+  wire [4:0] row_12_in_11_shift;
+  wire row_12_in_12_valid;
+  wire row_12_in_12_propagate;
+  wire row_12_in_12_ws;
+  wire [4:0] row_12_in_12_shift;
+  wire row_12_in_13_valid;
+  wire row_12_in_13_propagate;
+  wire row_12_in_13_ws;
+  wire [4:0] row_12_in_13_shift;
+  wire row_12_in_14_valid;
+  wire row_12_in_14_propagate;
+  wire row_12_in_14_ws;
+  wire [4:0] row_12_in_14_shift;
+  wire row_12_in_15_valid;
+  wire row_12_in_15_propagate;
+  wire row_12_in_15_ws;
+  wire [4:0] row_12_in_15_shift;
+  wire [7:0] row_12_out_a_0;
+  wire [19:0] row_12_out_b_0;
+  wire [19:0] row_12_out_b_1;
+  wire [19:0] row_12_out_b_2;
+  wire [19:0] row_12_out_b_3;
+  wire [19:0] row_12_out_b_4;
+  wire [19:0] row_12_out_b_5;
+  wire [19:0] row_12_out_b_6;
+  wire [19:0] row_12_out_b_7;
+  wire [19:0] row_12_out_b_8;
+  wire [19:0] row_12_out_b_9;
+  wire [19:0] row_12_out_b_10;
+  wire [19:0] row_12_out_b_11;
+  wire [19:0] row_12_out_b_12;
+  wire [19:0] row_12_out_b_13;
+  wire [19:0] row_12_out_b_14;
+  wire [19:0] row_12_out_b_15;
+  wire [31:0] row_12_out_c_0;
+  wire [31:0] row_12_out_c_1;
+  wire [31:0] row_12_out_c_2;
+  wire [31:0] row_12_out_c_3;
+  wire [31:0] row_12_out_c_4;
+  wire [31:0] row_12_out_c_5;
+  wire [31:0] row_12_out_c_6;
+  wire [31:0] row_12_out_c_7;
+  wire [31:0] row_12_out_c_8;
+  wire [31:0] row_12_out_c_9;
+  wire [31:0] row_12_out_c_10;
+  wire [31:0] row_12_out_c_11;
+  wire [31:0] row_12_out_c_12;
+  wire [31:0] row_12_out_c_13;
+  wire [31:0] row_12_out_c_14;
+  wire [31:0] row_12_out_c_15;
+  wire row_12_out_0_valid;
+  wire row_12_out_0_propagate;
+  wire row_12_out_0_ws;
+  wire [4:0] row_12_out_0_shift;
+  wire row_12_out_1_valid;
+  wire row_12_out_1_propagate;
+  wire row_12_out_1_ws;
+  wire [4:0] row_12_out_1_shift;
+  wire row_12_out_2_valid;
+  wire row_12_out_2_propagate;
+  wire row_12_out_2_ws;
+  wire [4:0] row_12_out_2_shift;
+  wire row_12_out_3_valid;
+  wire row_12_out_3_propagate;
+  wire row_12_out_3_ws;
+  wire [4:0] row_12_out_3_shift;
+  wire row_12_out_4_valid;
+  wire row_12_out_4_propagate;
+  wire row_12_out_4_ws;
+  wire [4:0] row_12_out_4_shift;
+  wire row_12_out_5_valid;
+  wire row_12_out_5_propagate;
+  wire row_12_out_5_ws;
+  wire [4:0] row_12_out_5_shift;
+  wire row_12_out_6_valid;
+  wire row_12_out_6_propagate;
+  wire row_12_out_6_ws;
+  wire [4:0] row_12_out_6_shift;
+  wire row_12_out_7_valid;
+  wire row_12_out_7_propagate;
+  wire row_12_out_7_ws;
+  wire [4:0] row_12_out_7_shift;
+  wire row_12_out_8_valid;
+  wire row_12_out_8_propagate;
+  wire row_12_out_8_ws;
+  wire [4:0] row_12_out_8_shift;
+  wire row_12_out_9_valid;
+  wire row_12_out_9_propagate;
+  wire row_12_out_9_ws;
+  wire [4:0] row_12_out_9_shift;
+  wire row_12_out_10_valid;
+  wire row_12_out_10_propagate;
+  wire row_12_out_10_ws;
+  wire [4:0] row_12_out_10_shift;
+  wire row_12_out_11_valid;
+  wire row_12_out_11_propagate;
+  wire row_12_out_11_ws;
+  wire [4:0] row_12_out_11_shift;
+  wire row_12_out_12_valid;
+  wire row_12_out_12_propagate;
+  wire row_12_out_12_ws;
+  wire [4:0] row_12_out_12_shift;
+  wire row_12_out_13_valid;
+  wire row_12_out_13_propagate;
+  wire row_12_out_13_ws;
+  wire [4:0] row_12_out_13_shift;
+  wire row_12_out_14_valid;
+  wire row_12_out_14_propagate;
+  wire row_12_out_14_ws;
+  wire [4:0] row_12_out_14_shift;
+  wire row_12_out_15_valid;
+  wire row_12_out_15_propagate;
+  wire row_12_out_15_ws;
+  wire [4:0] row_12_out_15_shift;
+  wire [7:0] row_13_in_a_0;
+  wire [19:0] row_13_in_b_0;
+  wire [19:0] row_13_in_b_1;
+  wire [19:0] row_13_in_b_2;
+  wire [19:0] row_13_in_b_3;
+  wire [19:0] row_13_in_b_4;
+  wire [19:0] row_13_in_b_5;
+  wire [19:0] row_13_in_b_6;
+  wire [19:0] row_13_in_b_7;
+  wire [19:0] row_13_in_b_8;
+  wire [19:0] row_13_in_b_9;
+  wire [19:0] row_13_in_b_10;
+  wire [19:0] row_13_in_b_11;
+  wire [19:0] row_13_in_b_12;
+  wire [19:0] row_13_in_b_13;
+  wire [19:0] row_13_in_b_14;
+  wire [19:0] row_13_in_b_15;
+  wire [31:0] row_13_in_d_0;
+  wire [31:0] row_13_in_d_1;
+  wire [31:0] row_13_in_d_2;
+  wire [31:0] row_13_in_d_3;
+  wire [31:0] row_13_in_d_4;
+  wire [31:0] row_13_in_d_5;
+  wire [31:0] row_13_in_d_6;
+  wire [31:0] row_13_in_d_7;
+  wire [31:0] row_13_in_d_8;
+  wire [31:0] row_13_in_d_9;
+  wire [31:0] row_13_in_d_10;
+  wire [31:0] row_13_in_d_11;
+  wire [31:0] row_13_in_d_12;
+  wire [31:0] row_13_in_d_13;
+  wire [31:0] row_13_in_d_14;
+  wire [31:0] row_13_in_d_15;
+  wire row_13_in_0_valid;
+  wire row_13_in_0_propagate;
+  wire row_13_in_0_ws;
+  wire [4:0] row_13_in_0_shift;
+  wire row_13_in_1_valid;
+  wire row_13_in_1_propagate;
+  wire row_13_in_1_ws;
+  wire [4:0] row_13_in_1_shift;
+  wire row_13_in_2_valid;
+  wire row_13_in_2_propagate;
+  wire row_13_in_2_ws;
+  wire [4:0] row_13_in_2_shift;
+  wire row_13_in_3_valid;
+  wire row_13_in_3_propagate;
+  wire row_13_in_3_ws;
+  wire [4:0] row_13_in_3_shift;
+  wire row_13_in_4_valid;
+  wire row_13_in_4_propagate;
+  wire row_13_in_4_ws;
+  wire [4:0] row_13_in_4_shift;
+  wire row_13_in_5_valid;
+  wire row_13_in_5_propagate;
+  wire row_13_in_5_ws;
+  wire [4:0] row_13_in_5_shift;
+  wire row_13_in_6_valid;
+  wire row_13_in_6_propagate;
+  wire row_13_in_6_ws;
+  wire [4:0] row_13_in_6_shift;
+  wire row_13_in_7_valid;
+  wire row_13_in_7_propagate;
+  wire row_13_in_7_ws;
+  wire [4:0] row_13_in_7_shift;
+  wire row_13_in_8_valid;
+  wire row_13_in_8_propagate;
+  wire row_13_in_8_ws;
+  wire [4:0] row_13_in_8_shift;
+  wire row_13_in_9_valid;
+  wire row_13_in_9_propagate;
+  wire row_13_in_9_ws;
+  wire [4:0] row_13_in_9_shift;
+  wire row_13_in_10_valid;
+  wire row_13_in_10_propagate;
+  wire row_13_in_10_ws;
+  wire [4:0] row_13_in_10_shift;
+  wire row_13_in_11_valid;
+  wire row_13_in_11_propagate;
+  wire row_13_in_11_ws;
+  wire [4:0] row_13_in_11_shift;
+  wire row_13_in_12_valid;
+  wire row_13_in_12_propagate;
+  wire row_13_in_12_ws;
+  wire [4:0] row_13_in_12_shift;
+  wire row_13_in_13_valid;
+  wire row_13_in_13_propagate;
+  wire row_13_in_13_ws;
+  wire [4:0] row_13_in_13_shift;
+  wire row_13_in_14_valid;
+  wire row_13_in_14_propagate;
+  wire row_13_in_14_ws;
+  wire [4:0] row_13_in_14_shift;
+  wire row_13_in_15_valid;
+  wire row_13_in_15_propagate;
+  wire row_13_in_15_ws;
+  wire [4:0] row_13_in_15_shift;
+  wire [7:0] row_13_out_a_0;
+  wire [19:0] row_13_out_b_0;
+  wire [19:0] row_13_out_b_1;
+  wire [19:0] row_13_out_b_2;
+  wire [19:0] row_13_out_b_3;
+  wire [19:0] row_13_out_b_4;
+  wire [19:0] row_13_out_b_5;
+  wire [19:0] row_13_out_b_6;
+  wire [19:0] row_13_out_b_7;
+  wire [19:0] row_13_out_b_8;
+  wire [19:0] row_13_out_b_9;
+  wire [19:0] row_13_out_b_10;
+  wire [19:0] row_13_out_b_11;
+  wire [19:0] row_13_out_b_12;
+  wire [19:0] row_13_out_b_13;
+  wire [19:0] row_13_out_b_14;
+  wire [19:0] row_13_out_b_15;
+  wire [31:0] row_13_out_c_0;
+  wire [31:0] row_13_out_c_1;
+  wire [31:0] row_13_out_c_2;
+  wire [31:0] row_13_out_c_3;
+  wire [31:0] row_13_out_c_4;
+  wire [31:0] row_13_out_c_5;
+  wire [31:0] row_13_out_c_6;
+  wire [31:0] row_13_out_c_7;
+  wire [31:0] row_13_out_c_8;
+  wire [31:0] row_13_out_c_9;
+  wire [31:0] row_13_out_c_10;
+  wire [31:0] row_13_out_c_11;
+  wire [31:0] row_13_out_c_12;
+  wire [31:0] row_13_out_c_13;
+  wire [31:0] row_13_out_c_14;
+  wire [31:0] row_13_out_c_15;
+  wire row_13_out_0_valid;
+  wire row_13_out_0_propagate;
+  wire row_13_out_0_ws;
+  wire [4:0] row_13_out_0_shift;
+  wire row_13_out_1_valid;
+  wire row_13_out_1_propagate;
+  wire row_13_out_1_ws;
+  wire [4:0] row_13_out_1_shift;
+  wire row_13_out_2_valid;
+  wire row_13_out_2_propagate;
+  wire row_13_out_2_ws;
+  wire [4:0] row_13_out_2_shift;
+  wire row_13_out_3_valid;
+  wire row_13_out_3_propagate;
+  wire row_13_out_3_ws;
+  wire [4:0] row_13_out_3_shift;
+  wire row_13_out_4_valid;
+  wire row_13_out_4_propagate;
+  wire row_13_out_4_ws;
+  wire [4:0] row_13_out_4_shift;
+  wire row_13_out_5_valid;
+  wire row_13_out_5_propagate;
+  wire row_13_out_5_ws;
+  wire [4:0] row_13_out_5_shift;
+  wire row_13_out_6_valid;
+  wire row_13_out_6_propagate;
+  wire row_13_out_6_ws;
+  wire [4:0] row_13_out_6_shift;
+  wire row_13_out_7_valid;
+  wire row_13_out_7_propagate;
+  wire row_13_out_7_ws;
+  wire [4:0] row_13_out_7_shift;
+  wire row_13_out_8_valid;
+  wire row_13_out_8_propagate;
+  wire row_13_out_8_ws;
+  wire [4:0] row_13_out_8_shift;
+  wire row_13_out_9_valid;
+  wire row_13_out_9_propagate;
+  wire row_13_out_9_ws;
+  wire [4:0] row_13_out_9_shift;
+  wire row_13_out_10_valid;
+  wire row_13_out_10_propagate;
+  wire row_13_out_10_ws;
+  wire [4:0] row_13_out_10_shift;
+  wire row_13_out_11_valid;
+  wire row_13_out_11_propagate;
+  wire row_13_out_11_ws;
+  wire [4:0] row_13_out_11_shift;
+  wire row_13_out_12_valid;
+  wire row_13_out_12_propagate;
+  wire row_13_out_12_ws;
+  wire [4:0] row_13_out_12_shift;
+  wire row_13_out_13_valid;
+  wire row_13_out_13_propagate;
+  wire row_13_out_13_ws;
+  wire [4:0] row_13_out_13_shift;
+  wire row_13_out_14_valid;
+  wire row_13_out_14_propagate;
+  wire row_13_out_14_ws;
+  wire [4:0] row_13_out_14_shift;
+  wire row_13_out_15_valid;
+  wire row_13_out_15_propagate;
+  wire row_13_out_15_ws;
+  wire [4:0] row_13_out_15_shift;
+  wire [7:0] row_14_in_a_0;
+  wire [19:0] row_14_in_b_0;
+  wire [19:0] row_14_in_b_1;
+  wire [19:0] row_14_in_b_2;
+  wire [19:0] row_14_in_b_3;
+  wire [19:0] row_14_in_b_4;
+  wire [19:0] row_14_in_b_5;
+  wire [19:0] row_14_in_b_6;
+  wire [19:0] row_14_in_b_7;
+  wire [19:0] row_14_in_b_8;
+  wire [19:0] row_14_in_b_9;
+  wire [19:0] row_14_in_b_10;
+  wire [19:0] row_14_in_b_11;
+  wire [19:0] row_14_in_b_12;
+  wire [19:0] row_14_in_b_13;
+  wire [19:0] row_14_in_b_14;
+  wire [19:0] row_14_in_b_15;
+  wire [31:0] row_14_in_d_0;
+  wire [31:0] row_14_in_d_1;
+  wire [31:0] row_14_in_d_2;
+  wire [31:0] row_14_in_d_3;
+  wire [31:0] row_14_in_d_4;
+  wire [31:0] row_14_in_d_5;
+  wire [31:0] row_14_in_d_6;
+  wire [31:0] row_14_in_d_7;
+  wire [31:0] row_14_in_d_8;
+  wire [31:0] row_14_in_d_9;
+  wire [31:0] row_14_in_d_10;
+  wire [31:0] row_14_in_d_11;
+  wire [31:0] row_14_in_d_12;
+  wire [31:0] row_14_in_d_13;
+  wire [31:0] row_14_in_d_14;
+  wire [31:0] row_14_in_d_15;
+  wire row_14_in_0_valid;
+  wire row_14_in_0_propagate;
+  wire row_14_in_0_ws;
+  wire [4:0] row_14_in_0_shift;
+  wire row_14_in_1_valid;
+  wire row_14_in_1_propagate;
+  wire row_14_in_1_ws;
+  wire [4:0] row_14_in_1_shift;
+  wire row_14_in_2_valid;
+  wire row_14_in_2_propagate;
+  wire row_14_in_2_ws;
+  wire [4:0] row_14_in_2_shift;
+  wire row_14_in_3_valid;
+  wire row_14_in_3_propagate;
+  wire row_14_in_3_ws;
+  wire [4:0] row_14_in_3_shift;
+  wire row_14_in_4_valid;
+  wire row_14_in_4_propagate;
+  wire row_14_in_4_ws;
+  wire [4:0] row_14_in_4_shift;
+  wire row_14_in_5_valid;
+  wire row_14_in_5_propagate;
+  wire row_14_in_5_ws;
+  wire [4:0] row_14_in_5_shift;
+  wire row_14_in_6_valid;
+  wire row_14_in_6_propagate;
+  wire row_14_in_6_ws;
+  wire [4:0] row_14_in_6_shift;
+  wire row_14_in_7_valid;
+  wire row_14_in_7_propagate;
+  wire row_14_in_7_ws;
+  wire [4:0] row_14_in_7_shift;
+  wire row_14_in_8_valid;
+  wire row_14_in_8_propagate;
+  wire row_14_in_8_ws;
+  wire [4:0] row_14_in_8_shift;
+  wire row_14_in_9_valid;
+  wire row_14_in_9_propagate;
+  wire row_14_in_9_ws;
+  wire [4:0] row_14_in_9_shift;
+  wire row_14_in_10_valid;
+  wire row_14_in_10_propagate;
+  wire row_14_in_10_ws;
+  wire [4:0] row_14_in_10_shift;
+  wire row_14_in_11_valid;
+  wire row_14_in_11_propagate;
+  wire row_14_in_11_ws;
+  wire [4:0] row_14_in_11_shift;
+  wire row_14_in_12_valid;
+  wire row_14_in_12_propagate;
+  wire row_14_in_12_ws;
+  wire [4:0] row_14_in_12_shift;
+  wire row_14_in_13_valid;
+  wire row_14_in_13_propagate;
+  wire row_14_in_13_ws;
+  wire [4:0] row_14_in_13_shift;
+  wire row_14_in_14_valid;
+  wire row_14_in_14_propagate;
+  wire row_14_in_14_ws;
+  wire [4:0] row_14_in_14_shift;
+  wire row_14_in_15_valid;
+  wire row_14_in_15_propagate;
+  wire row_14_in_15_ws;
+  wire [4:0] row_14_in_15_shift;
+  wire [7:0] row_14_out_a_0;
+  wire [19:0] row_14_out_b_0;
+  wire [19:0] row_14_out_b_1;
+  wire [19:0] row_14_out_b_2;
+  wire [19:0] row_14_out_b_3;
+  wire [19:0] row_14_out_b_4;
+  wire [19:0] row_14_out_b_5;
+  wire [19:0] row_14_out_b_6;
+  wire [19:0] row_14_out_b_7;
+  wire [19:0] row_14_out_b_8;
+  wire [19:0] row_14_out_b_9;
+  wire [19:0] row_14_out_b_10;
+  wire [19:0] row_14_out_b_11;
+  wire [19:0] row_14_out_b_12;
+  wire [19:0] row_14_out_b_13;
+  wire [19:0] row_14_out_b_14;
+  wire [19:0] row_14_out_b_15;
+  wire [31:0] row_14_out_c_0;
+  wire [31:0] row_14_out_c_1;
+  wire [31:0] row_14_out_c_2;
+  wire [31:0] row_14_out_c_3;
+  wire [31:0] row_14_out_c_4;
+  wire [31:0] row_14_out_c_5;
+  wire [31:0] row_14_out_c_6;
+  wire [31:0] row_14_out_c_7;
+  wire [31:0] row_14_out_c_8;
+  wire [31:0] row_14_out_c_9;
+  wire [31:0] row_14_out_c_10;
+  wire [31:0] row_14_out_c_11;
+  wire [31:0] row_14_out_c_12;
+  wire [31:0] row_14_out_c_13;
+  wire [31:0] row_14_out_c_14;
+  wire [31:0] row_14_out_c_15;
+  wire row_14_out_0_valid;
+  wire row_14_out_0_propagate;
+  wire row_14_out_0_ws;
+  wire [4:0] row_14_out_0_shift;
+  wire row_14_out_1_valid;
+  wire row_14_out_1_propagate;
+  wire row_14_out_1_ws;
+  wire [4:0] row_14_out_1_shift;
+  wire row_14_out_2_valid;
+  wire row_14_out_2_propagate;
+  wire row_14_out_2_ws;
+  wire [4:0] row_14_out_2_shift;
+  wire row_14_out_3_valid;
+  wire row_14_out_3_propagate;
+  wire row_14_out_3_ws;
+  wire [4:0] row_14_out_3_shift;
+  wire row_14_out_4_valid;
+  wire row_14_out_4_propagate;
+  wire row_14_out_4_ws;
+  wire [4:0] row_14_out_4_shift;
+  wire row_14_out_5_valid;
+  wire row_14_out_5_propagate;
+  wire row_14_out_5_ws;
+  wire [4:0] row_14_out_5_shift;
+  wire row_14_out_6_valid;
+  wire row_14_out_6_propagate;
+  wire row_14_out_6_ws;
+  wire [4:0] row_14_out_6_shift;
+  wire row_14_out_7_valid;
+  wire row_14_out_7_propagate;
+  wire row_14_out_7_ws;
+  wire [4:0] row_14_out_7_shift;
+  wire row_14_out_8_valid;
+  wire row_14_out_8_propagate;
+  wire row_14_out_8_ws;
+  wire [4:0] row_14_out_8_shift;
+  wire row_14_out_9_valid;
+  wire row_14_out_9_propagate;
+  wire row_14_out_9_ws;
+  wire [4:0] row_14_out_9_shift;
+  wire row_14_out_10_valid;
+  wire row_14_out_10_propagate;
+  wire row_14_out_10_ws;
+  wire [4:0] row_14_out_10_shift;
+  wire row_14_out_11_valid;
+  wire row_14_out_11_propagate;
+  wire row_14_out_11_ws;
+  wire [4:0] row_14_out_11_shift;
+  wire row_14_out_12_valid;
+  wire row_14_out_12_propagate;
+  wire row_14_out_12_ws;
+  wire [4:0] row_14_out_12_shift;
+  wire row_14_out_13_valid;
+  wire row_14_out_13_propagate;
+  wire row_14_out_13_ws;
+  wire [4:0] row_14_out_13_shift;
+  wire row_14_out_14_valid;
+  wire row_14_out_14_propagate;
+  wire row_14_out_14_ws;
+  wire [4:0] row_14_out_14_shift;
+  wire row_14_out_15_valid;
+  wire row_14_out_15_propagate;
+  wire row_14_out_15_ws;
+  wire [4:0] row_14_out_15_shift;
+  wire [7:0] row_15_in_a_0;
+  wire [19:0] row_15_in_b_0;
+  wire [19:0] row_15_in_b_1;
+  wire [19:0] row_15_in_b_2;
+  wire [19:0] row_15_in_b_3;
+  wire [19:0] row_15_in_b_4;
+  wire [19:0] row_15_in_b_5;
+  wire [19:0] row_15_in_b_6;
+  wire [19:0] row_15_in_b_7;
+  wire [19:0] row_15_in_b_8;
+  wire [19:0] row_15_in_b_9;
+  wire [19:0] row_15_in_b_10;
+  wire [19:0] row_15_in_b_11;
+  wire [19:0] row_15_in_b_12;
+  wire [19:0] row_15_in_b_13;
+  wire [19:0] row_15_in_b_14;
+  wire [19:0] row_15_in_b_15;
+  wire [31:0] row_15_in_d_0;
+  wire [31:0] row_15_in_d_1;
+  wire [31:0] row_15_in_d_2;
+  wire [31:0] row_15_in_d_3;
+  wire [31:0] row_15_in_d_4;
+  wire [31:0] row_15_in_d_5;
+  wire [31:0] row_15_in_d_6;
+  wire [31:0] row_15_in_d_7;
+  wire [31:0] row_15_in_d_8;
+  wire [31:0] row_15_in_d_9;
+  wire [31:0] row_15_in_d_10;
+  wire [31:0] row_15_in_d_11;
+  wire [31:0] row_15_in_d_12;
+  wire [31:0] row_15_in_d_13;
+  wire [31:0] row_15_in_d_14;
+  wire [31:0] row_15_in_d_15;
+  wire row_15_in_0_valid;
+  wire row_15_in_0_propagate;
+  wire row_15_in_0_ws;
+  wire [4:0] row_15_in_0_shift;
+  wire row_15_in_1_valid;
+  wire row_15_in_1_propagate;
+  wire row_15_in_1_ws;
+  wire [4:0] row_15_in_1_shift;
+  wire row_15_in_2_valid;
+  wire row_15_in_2_propagate;
+  wire row_15_in_2_ws;
+  wire [4:0] row_15_in_2_shift;
+  wire row_15_in_3_valid;
+  wire row_15_in_3_propagate;
+  wire row_15_in_3_ws;
+  wire [4:0] row_15_in_3_shift;
+  wire row_15_in_4_valid;
+  wire row_15_in_4_propagate;
+  wire row_15_in_4_ws;
+  wire [4:0] row_15_in_4_shift;
+  wire row_15_in_5_valid;
+  wire row_15_in_5_propagate;
+  wire row_15_in_5_ws;
+  wire [4:0] row_15_in_5_shift;
+  wire row_15_in_6_valid;
+  wire row_15_in_6_propagate;
+  wire row_15_in_6_ws;
+  wire [4:0] row_15_in_6_shift;
+  wire row_15_in_7_valid;
+  wire row_15_in_7_propagate;
+  wire row_15_in_7_ws;
+  wire [4:0] row_15_in_7_shift;
+  wire row_15_in_8_valid;
+  wire row_15_in_8_propagate;
+  wire row_15_in_8_ws;
+  wire [4:0] row_15_in_8_shift;
+  wire row_15_in_9_valid;
+  wire row_15_in_9_propagate;
+  wire row_15_in_9_ws;
+  wire [4:0] row_15_in_9_shift;
+  wire row_15_in_10_valid;
+  wire row_15_in_10_propagate;
+  wire row_15_in_10_ws;
+  wire [4:0] row_15_in_10_shift;
+  wire row_15_in_11_valid;
+  wire row_15_in_11_propagate;
+  wire row_15_in_11_ws;
+  wire [4:0] row_15_in_11_shift;
+  wire row_15_in_12_valid;
+  wire row_15_in_12_propagate;
+  wire row_15_in_12_ws;
+  wire [4:0] row_15_in_12_shift;
+  wire row_15_in_13_valid;
+  wire row_15_in_13_propagate;
+  wire row_15_in_13_ws;
+  wire [4:0] row_15_in_13_shift;
+  wire row_15_in_14_valid;
+  wire row_15_in_14_propagate;
+  wire row_15_in_14_ws;
+  wire [4:0] row_15_in_14_shift;
+  wire row_15_in_15_valid;
+  wire row_15_in_15_propagate;
+  wire row_15_in_15_ws;
+  wire [4:0] row_15_in_15_shift;
+  wire [7:0] row_15_out_a_0;
+  wire [19:0] row_15_out_b_0;
+  wire [19:0] row_15_out_b_1;
+  wire [19:0] row_15_out_b_2;
+  wire [19:0] row_15_out_b_3;
+  wire [19:0] row_15_out_b_4;
+  wire [19:0] row_15_out_b_5;
+  wire [19:0] row_15_out_b_6;
+  wire [19:0] row_15_out_b_7;
+  wire [19:0] row_15_out_b_8;
+  wire [19:0] row_15_out_b_9;
+  wire [19:0] row_15_out_b_10;
+  wire [19:0] row_15_out_b_11;
+  wire [19:0] row_15_out_b_12;
+  wire [19:0] row_15_out_b_13;
+  wire [19:0] row_15_out_b_14;
+  wire [19:0] row_15_out_b_15;
+  wire [31:0] row_15_out_c_0;
+  wire [31:0] row_15_out_c_1;
+  wire [31:0] row_15_out_c_2;
+  wire [31:0] row_15_out_c_3;
+  wire [31:0] row_15_out_c_4;
+  wire [31:0] row_15_out_c_5;
+  wire [31:0] row_15_out_c_6;
+  wire [31:0] row_15_out_c_7;
+  wire [31:0] row_15_out_c_8;
+  wire [31:0] row_15_out_c_9;
+  wire [31:0] row_15_out_c_10;
+  wire [31:0] row_15_out_c_11;
+  wire [31:0] row_15_out_c_12;
+  wire [31:0] row_15_out_c_13;
+  wire [31:0] row_15_out_c_14;
+  wire [31:0] row_15_out_c_15;
+  wire row_15_out_0_valid;
+  wire row_15_out_0_propagate;
+  wire row_15_out_0_ws;
+  wire [4:0] row_15_out_0_shift;
+  wire row_15_out_1_valid;
+  wire row_15_out_1_propagate;
+  wire row_15_out_1_ws;
+  wire [4:0] row_15_out_1_shift;
+  wire row_15_out_2_valid;
+  wire row_15_out_2_propagate;
+  wire row_15_out_2_ws;
+  wire [4:0] row_15_out_2_shift;
+  wire row_15_out_3_valid;
+  wire row_15_out_3_propagate;
+  wire row_15_out_3_ws;
+  wire [4:0] row_15_out_3_shift;
+  wire row_15_out_4_valid;
+  wire row_15_out_4_propagate;
+  wire row_15_out_4_ws;
+  wire [4:0] row_15_out_4_shift;
+  wire row_15_out_5_valid;
+  wire row_15_out_5_propagate;
+  wire row_15_out_5_ws;
+  wire [4:0] row_15_out_5_shift;
+  wire row_15_out_6_valid;
+  wire row_15_out_6_propagate;
+  wire row_15_out_6_ws;
+  wire [4:0] row_15_out_6_shift;
+  wire row_15_out_7_valid;
+  wire row_15_out_7_propagate;
+  wire row_15_out_7_ws;
+  wire [4:0] row_15_out_7_shift;
+  wire row_15_out_8_valid;
+  wire row_15_out_8_propagate;
+  wire row_15_out_8_ws;
+  wire [4:0] row_15_out_8_shift;
+  wire row_15_out_9_valid;
+  wire row_15_out_9_propagate;
+  wire row_15_out_9_ws;
+  wire [4:0] row_15_out_9_shift;
+  wire row_15_out_10_valid;
+  wire row_15_out_10_propagate;
+  wire row_15_out_10_ws;
+  wire [4:0] row_15_out_10_shift;
+  wire row_15_out_11_valid;
+  wire row_15_out_11_propagate;
+  wire row_15_out_11_ws;
+  wire [4:0] row_15_out_11_shift;
+  wire row_15_out_12_valid;
+  wire row_15_out_12_propagate;
+  wire row_15_out_12_ws;
+  wire [4:0] row_15_out_12_shift;
+  wire row_15_out_13_valid;
+  wire row_15_out_13_propagate;
+  wire row_15_out_13_ws;
+  wire [4:0] row_15_out_13_shift;
+  wire row_15_out_14_valid;
+  wire row_15_out_14_propagate;
+  wire row_15_out_14_ws;
+  wire [4:0] row_15_out_14_shift;
+  wire row_15_out_15_valid;
+  wire row_15_out_15_propagate;
+  wire row_15_out_15_ws;
+  wire [4:0] row_15_out_15_shift;
 
-  assign out_a_0 = tile_0_15_out_a_0;
-  assign out_a_1 = tile_1_15_out_a_0;
-  assign out_a_2 = tile_2_15_out_a_0;
-  assign out_a_3 = tile_3_15_out_a_0;
-  assign out_a_4 = tile_4_15_out_a_0;
-  assign out_a_5 = tile_5_15_out_a_0;
-  assign out_a_6 = tile_6_15_out_a_0;
-  assign out_a_7 = tile_7_15_out_a_0;
-  assign out_a_8 = tile_8_15_out_a_0;
-  assign out_a_9 = tile_9_15_out_a_0;
-  assign out_a_10 = tile_10_15_out_a_0;
-  assign out_a_11 = tile_11_15_out_a_0;
-  assign out_a_12 = tile_12_15_out_a_0;
-  assign out_a_13 = tile_13_15_out_a_0;
-  assign out_a_14 = tile_14_15_out_a_0;
-  assign out_a_15 = tile_15_15_out_a_0;
-  assign out_b_0 = tile_15_0_out_b_0;
-  assign out_b_1 = tile_15_1_out_b_0;
-  assign out_b_2 = tile_15_2_out_b_0;
-  assign out_b_3 = tile_15_3_out_b_0;
-  assign out_b_4 = tile_15_4_out_b_0;
-  assign out_b_5 = tile_15_5_out_b_0;
-  assign out_b_6 = tile_15_6_out_b_0;
-  assign out_b_7 = tile_15_7_out_b_0;
-  assign out_b_8 = tile_15_8_out_b_0;
-  assign out_b_9 = tile_15_9_out_b_0;
-  assign out_b_10 = tile_15_10_out_b_0;
-  assign out_b_11 = tile_15_11_out_b_0;
-  assign out_b_12 = tile_15_12_out_b_0;
-  assign out_b_13 = tile_15_13_out_b_0;
-  assign out_b_14 = tile_15_14_out_b_0;
-  assign out_b_15 = tile_15_15_out_b_0;
-  assign out_c_0 = tile_15_0_out_c_0;
-  assign out_c_1 = tile_15_1_out_c_0;
-  assign out_c_2 = tile_15_2_out_c_0;
-  assign out_c_3 = tile_15_3_out_c_0;
-  assign out_c_4 = tile_15_4_out_c_0;
-  assign out_c_5 = tile_15_5_out_c_0;
-  assign out_c_6 = tile_15_6_out_c_0;
-  assign out_c_7 = tile_15_7_out_c_0;
-  assign out_c_8 = tile_15_8_out_c_0;
-  assign out_c_9 = tile_15_9_out_c_0;
-  assign out_c_10 = tile_15_10_out_c_0;
-  assign out_c_11 = tile_15_11_out_c_0;
-  assign out_c_12 = tile_15_12_out_c_0;
-  assign out_c_13 = tile_15_13_out_c_0;
-  assign out_c_14 = tile_15_14_out_c_0;
-  assign out_c_15 = tile_15_15_out_c_0;
-  assign out_0_valid = tile_15_0_out_0_valid;
-  assign out_0_propagate = tile_15_0_out_0_propagate;
-  assign out_0_ws = tile_15_0_out_0_ws;
-  assign out_0_shift = tile_15_0_out_0_shift;
-  assign out_1_valid = tile_15_1_out_0_valid;
-  assign out_1_propagate = tile_15_1_out_0_propagate;
-  assign out_1_ws = tile_15_1_out_0_ws;
-  assign out_1_shift = tile_15_1_out_0_shift;
-  assign out_2_valid = tile_15_2_out_0_valid;
-  assign out_2_propagate = tile_15_2_out_0_propagate;
-  assign out_2_ws = tile_15_2_out_0_ws;
-  assign out_2_shift = tile_15_2_out_0_shift;
-  assign out_3_valid = tile_15_3_out_0_valid;
-  assign out_3_propagate = tile_15_3_out_0_propagate;
-  assign out_3_ws = tile_15_3_out_0_ws;
-  assign out_3_shift = tile_15_3_out_0_shift;
-  assign out_4_valid = tile_15_4_out_0_valid;
-  assign out_4_propagate = tile_15_4_out_0_propagate;
-  assign out_4_ws = tile_15_4_out_0_ws;
-  assign out_4_shift = tile_15_4_out_0_shift;
-  assign out_5_valid = tile_15_5_out_0_valid;
-  assign out_5_propagate = tile_15_5_out_0_propagate;
-  assign out_5_ws = tile_15_5_out_0_ws;
-  assign out_5_shift = tile_15_5_out_0_shift;
-  assign out_6_valid = tile_15_6_out_0_valid;
-  assign out_6_propagate = tile_15_6_out_0_propagate;
-  assign out_6_ws = tile_15_6_out_0_ws;
-  assign out_6_shift = tile_15_6_out_0_shift;
-  assign out_7_valid = tile_15_7_out_0_valid;
-  assign out_7_propagate = tile_15_7_out_0_propagate;
-  assign out_7_ws = tile_15_7_out_0_ws;
-  assign out_7_shift = tile_15_7_out_0_shift;
-  assign out_8_valid = tile_15_8_out_0_valid;
-  assign out_8_propagate = tile_15_8_out_0_propagate;
-  assign out_8_ws = tile_15_8_out_0_ws;
-  assign out_8_shift = tile_15_8_out_0_shift;
-  assign out_9_valid = tile_15_9_out_0_valid;
-  assign out_9_propagate = tile_15_9_out_0_propagate;
-  assign out_9_ws = tile_15_9_out_0_ws;
-  assign out_9_shift = tile_15_9_out_0_shift;
-  assign out_10_valid = tile_15_10_out_0_valid;
-  assign out_10_propagate = tile_15_10_out_0_propagate;
-  assign out_10_ws = tile_15_10_out_0_ws;
-  assign out_10_shift = tile_15_10_out_0_shift;
-  assign out_11_valid = tile_15_11_out_0_valid;
-  assign out_11_propagate = tile_15_11_out_0_propagate;
-  assign out_11_ws = tile_15_11_out_0_ws;
-  assign out_11_shift = tile_15_11_out_0_shift;
-  assign out_12_valid = tile_15_12_out_0_valid;
-  assign out_12_propagate = tile_15_12_out_0_propagate;
-  assign out_12_ws = tile_15_12_out_0_ws;
-  assign out_12_shift = tile_15_12_out_0_shift;
-  assign out_13_valid = tile_15_13_out_0_valid;
-  assign out_13_propagate = tile_15_13_out_0_propagate;
-  assign out_13_ws = tile_15_13_out_0_ws;
-  assign out_13_shift = tile_15_13_out_0_shift;
-  assign out_14_valid = tile_15_14_out_0_valid;
-  assign out_14_propagate = tile_15_14_out_0_propagate;
-  assign out_14_ws = tile_15_14_out_0_ws;
-  assign out_14_shift = tile_15_14_out_0_shift;
-  assign out_15_valid = tile_15_15_out_0_valid;
-  assign out_15_propagate = tile_15_15_out_0_propagate;
-  assign out_15_ws = tile_15_15_out_0_ws;
-  assign out_15_shift = tile_15_15_out_0_shift;
-  assign tile_0_0_in_a_0 = in_a_0;
-  assign tile_0_0_in_b_0 = in_b_0;
-  assign tile_0_0_in_d_0 = in_d_0;
-  assign tile_0_0_in_0_valid = in_0_valid;
-  assign tile_0_0_in_0_propagate = in_0_propagate;
-  assign tile_0_0_in_0_ws = in_0_ws;
-  assign tile_0_0_in_0_shift = in_0_shift;
-  assign tile_0_1_in_a_0 = tile_0_0_a_0;
-  assign tile_0_1_in_b_0 = in_b_1;
-  assign tile_0_1_in_d_0 = in_d_1;
-  assign tile_0_1_in_0_valid = in_1_valid;
-  assign tile_0_1_in_0_propagate = in_1_propagate;
-  assign tile_0_1_in_0_ws = in_1_ws;
-  assign tile_0_1_in_0_shift = in_1_shift;
-  assign tile_0_2_in_a_0 = tile_0_1_a_0;
-  assign tile_0_2_in_b_0 = in_b_2;
-  assign tile_0_2_in_d_0 = in_d_2;
-  assign tile_0_2_in_0_valid = in_2_valid;
-  assign tile_0_2_in_0_propagate = in_2_propagate;
-  assign tile_0_2_in_0_ws = in_2_ws;
-  assign tile_0_2_in_0_shift = in_2_shift;
-  assign tile_0_3_in_a_0 = tile_0_2_a_0;
-  assign tile_0_3_in_b_0 = in_b_3;
-  assign tile_0_3_in_d_0 = in_d_3;
-  assign tile_0_3_in_0_valid = in_3_valid;
-  assign tile_0_3_in_0_propagate = in_3_propagate;
-  assign tile_0_3_in_0_ws = in_3_ws;
-  assign tile_0_3_in_0_shift = in_3_shift;
-  assign tile_0_4_in_a_0 = tile_0_3_a_0;
-  assign tile_0_4_in_b_0 = in_b_4;
-  assign tile_0_4_in_d_0 = in_d_4;
-  assign tile_0_4_in_0_valid = in_4_valid;
-  assign tile_0_4_in_0_propagate = in_4_propagate;
-  assign tile_0_4_in_0_ws = in_4_ws;
-  assign tile_0_4_in_0_shift = in_4_shift;
-  assign tile_0_5_in_a_0 = tile_0_4_a_0;
-  assign tile_0_5_in_b_0 = in_b_5;
-  assign tile_0_5_in_d_0 = in_d_5;
-  assign tile_0_5_in_0_valid = in_5_valid;
-  assign tile_0_5_in_0_propagate = in_5_propagate;
-  assign tile_0_5_in_0_ws = in_5_ws;
-  assign tile_0_5_in_0_shift = in_5_shift;
-  assign tile_0_6_in_a_0 = tile_0_5_a_0;
-  assign tile_0_6_in_b_0 = in_b_6;
-  assign tile_0_6_in_d_0 = in_d_6;
-  assign tile_0_6_in_0_valid = in_6_valid;
-  assign tile_0_6_in_0_propagate = in_6_propagate;
-  assign tile_0_6_in_0_ws = in_6_ws;
-  assign tile_0_6_in_0_shift = in_6_shift;
-  assign tile_0_7_in_a_0 = tile_0_6_a_0;
-  assign tile_0_7_in_b_0 = in_b_7;
-  assign tile_0_7_in_d_0 = in_d_7;
-  assign tile_0_7_in_0_valid = in_7_valid;
-  assign tile_0_7_in_0_propagate = in_7_propagate;
-  assign tile_0_7_in_0_ws = in_7_ws;
-  assign tile_0_7_in_0_shift = in_7_shift;
-  assign tile_0_8_in_a_0 = tile_0_7_a_0;
-  assign tile_0_8_in_b_0 = in_b_8;
-  assign tile_0_8_in_d_0 = in_d_8;
-  assign tile_0_8_in_0_valid = in_8_valid;
-  assign tile_0_8_in_0_propagate = in_8_propagate;
-  assign tile_0_8_in_0_ws = in_8_ws;
-  assign tile_0_8_in_0_shift = in_8_shift;
-  assign tile_0_9_in_a_0 = tile_0_8_a_0;
-  assign tile_0_9_in_b_0 = in_b_9;
-  assign tile_0_9_in_d_0 = in_d_9;
-  assign tile_0_9_in_0_valid = in_9_valid;
-  assign tile_0_9_in_0_propagate = in_9_propagate;
-  assign tile_0_9_in_0_ws = in_9_ws;
-  assign tile_0_9_in_0_shift = in_9_shift;
-  assign tile_0_10_in_a_0 = tile_0_9_a_0;
-  assign tile_0_10_in_b_0 = in_b_10;
-  assign tile_0_10_in_d_0 = in_d_10;
-  assign tile_0_10_in_0_valid = in_10_valid;
-  assign tile_0_10_in_0_propagate = in_10_propagate;
-  assign tile_0_10_in_0_ws = in_10_ws;
-  assign tile_0_10_in_0_shift = in_10_shift;
-  assign tile_0_11_in_a_0 = tile_0_10_a_0;
-  assign tile_0_11_in_b_0 = in_b_11;
-  assign tile_0_11_in_d_0 = in_d_11;
-  assign tile_0_11_in_0_valid = in_11_valid;
-  assign tile_0_11_in_0_propagate = in_11_propagate;
-  assign tile_0_11_in_0_ws = in_11_ws;
-  assign tile_0_11_in_0_shift = in_11_shift;
-  assign tile_0_12_in_a_0 = tile_0_11_a_0;
-  assign tile_0_12_in_b_0 = in_b_12;
-  assign tile_0_12_in_d_0 = in_d_12;
-  assign tile_0_12_in_0_valid = in_12_valid;
-  assign tile_0_12_in_0_propagate = in_12_propagate;
-  assign tile_0_12_in_0_ws = in_12_ws;
-  assign tile_0_12_in_0_shift = in_12_shift;
-  assign tile_0_13_in_a_0 = tile_0_12_a_0;
-  assign tile_0_13_in_b_0 = in_b_13;
-  assign tile_0_13_in_d_0 = in_d_13;
-  assign tile_0_13_in_0_valid = in_13_valid;
-  assign tile_0_13_in_0_propagate = in_13_propagate;
-  assign tile_0_13_in_0_ws = in_13_ws;
-  assign tile_0_13_in_0_shift = in_13_shift;
-  assign tile_0_14_in_a_0 = tile_0_13_a_0;
-  assign tile_0_14_in_b_0 = in_b_14;
-  assign tile_0_14_in_d_0 = in_d_14;
-  assign tile_0_14_in_0_valid = in_14_valid;
-  assign tile_0_14_in_0_propagate = in_14_propagate;
-  assign tile_0_14_in_0_ws = in_14_ws;
-  assign tile_0_14_in_0_shift = in_14_shift;
-  assign tile_0_15_in_a_0 = tile_0_14_a_0;
-  assign tile_0_15_in_b_0 = in_b_15;
-  assign tile_0_15_in_d_0 = in_d_15;
-  assign tile_0_15_in_0_valid = in_15_valid;
-  assign tile_0_15_in_0_propagate = in_15_propagate;
-  assign tile_0_15_in_0_ws = in_15_ws;
-  assign tile_0_15_in_0_shift = in_15_shift;
-  assign tile_1_0_in_a_0 = in_a_1;
-  assign tile_1_0_in_b_0 = tile_0_0_b_0;
-  assign tile_1_0_in_d_0 = tile_0_0_d_0;
-  assign tile_1_0_in_0_valid = tile_0_0_0_valid;
-  assign tile_1_0_in_0_propagate = tile_0_0_0_propagate;
-  assign tile_1_0_in_0_ws = tile_0_0_0_ws;
-  assign tile_1_0_in_0_shift = tile_0_0_0_shift;
-  assign tile_1_1_in_a_0 = tile_1_0_a_0;
-  assign tile_1_1_in_b_0 = tile_0_1_b_0;
-  assign tile_1_1_in_d_0 = tile_0_1_d_0;
-  assign tile_1_1_in_0_valid = tile_0_1_0_valid;
-  assign tile_1_1_in_0_propagate = tile_0_1_0_propagate;
-  assign tile_1_1_in_0_ws = tile_0_1_0_ws;
-  assign tile_1_1_in_0_shift = tile_0_1_0_shift;
-  assign tile_1_2_in_a_0 = tile_1_1_a_0;
-  assign tile_1_2_in_b_0 = tile_0_2_b_0;
-  assign tile_1_2_in_d_0 = tile_0_2_d_0;
-  assign tile_1_2_in_0_valid = tile_0_2_0_valid;
-  assign tile_1_2_in_0_propagate = tile_0_2_0_propagate;
-  assign tile_1_2_in_0_ws = tile_0_2_0_ws;
-  assign tile_1_2_in_0_shift = tile_0_2_0_shift;
-  assign tile_1_3_in_a_0 = tile_1_2_a_0;
-  assign tile_1_3_in_b_0 = tile_0_3_b_0;
-  assign tile_1_3_in_d_0 = tile_0_3_d_0;
-  assign tile_1_3_in_0_valid = tile_0_3_0_valid;
-  assign tile_1_3_in_0_propagate = tile_0_3_0_propagate;
-  assign tile_1_3_in_0_ws = tile_0_3_0_ws;
-  assign tile_1_3_in_0_shift = tile_0_3_0_shift;
-  assign tile_1_4_in_a_0 = tile_1_3_a_0;
-  assign tile_1_4_in_b_0 = tile_0_4_b_0;
-  assign tile_1_4_in_d_0 = tile_0_4_d_0;
-  assign tile_1_4_in_0_valid = tile_0_4_0_valid;
-  assign tile_1_4_in_0_propagate = tile_0_4_0_propagate;
-  assign tile_1_4_in_0_ws = tile_0_4_0_ws;
-  assign tile_1_4_in_0_shift = tile_0_4_0_shift;
-  assign tile_1_5_in_a_0 = tile_1_4_a_0;
-  assign tile_1_5_in_b_0 = tile_0_5_b_0;
-  assign tile_1_5_in_d_0 = tile_0_5_d_0;
-  assign tile_1_5_in_0_valid = tile_0_5_0_valid;
-  assign tile_1_5_in_0_propagate = tile_0_5_0_propagate;
-  assign tile_1_5_in_0_ws = tile_0_5_0_ws;
-  assign tile_1_5_in_0_shift = tile_0_5_0_shift;
-  assign tile_1_6_in_a_0 = tile_1_5_a_0;
-  assign tile_1_6_in_b_0 = tile_0_6_b_0;
-  assign tile_1_6_in_d_0 = tile_0_6_d_0;
-  assign tile_1_6_in_0_valid = tile_0_6_0_valid;
-  assign tile_1_6_in_0_propagate = tile_0_6_0_propagate;
-  assign tile_1_6_in_0_ws = tile_0_6_0_ws;
-  assign tile_1_6_in_0_shift = tile_0_6_0_shift;
-  assign tile_1_7_in_a_0 = tile_1_6_a_0;
-  assign tile_1_7_in_b_0 = tile_0_7_b_0;
-  assign tile_1_7_in_d_0 = tile_0_7_d_0;
-  assign tile_1_7_in_0_valid = tile_0_7_0_valid;
-  assign tile_1_7_in_0_propagate = tile_0_7_0_propagate;
-  assign tile_1_7_in_0_ws = tile_0_7_0_ws;
-  assign tile_1_7_in_0_shift = tile_0_7_0_shift;
-  assign tile_1_8_in_a_0 = tile_1_7_a_0;
-  assign tile_1_8_in_b_0 = tile_0_8_b_0;
-  assign tile_1_8_in_d_0 = tile_0_8_d_0;
-  assign tile_1_8_in_0_valid = tile_0_8_0_valid;
-  assign tile_1_8_in_0_propagate = tile_0_8_0_propagate;
-  assign tile_1_8_in_0_ws = tile_0_8_0_ws;
-  assign tile_1_8_in_0_shift = tile_0_8_0_shift;
-  assign tile_1_9_in_a_0 = tile_1_8_a_0;
-  assign tile_1_9_in_b_0 = tile_0_9_b_0;
-  assign tile_1_9_in_d_0 = tile_0_9_d_0;
-  assign tile_1_9_in_0_valid = tile_0_9_0_valid;
-  assign tile_1_9_in_0_propagate = tile_0_9_0_propagate;
-  assign tile_1_9_in_0_ws = tile_0_9_0_ws;
-  assign tile_1_9_in_0_shift = tile_0_9_0_shift;
-  assign tile_1_10_in_a_0 = tile_1_9_a_0;
-  assign tile_1_10_in_b_0 = tile_0_10_b_0;
-  assign tile_1_10_in_d_0 = tile_0_10_d_0;
-  assign tile_1_10_in_0_valid = tile_0_10_0_valid;
-  assign tile_1_10_in_0_propagate = tile_0_10_0_propagate;
-  assign tile_1_10_in_0_ws = tile_0_10_0_ws;
-  assign tile_1_10_in_0_shift = tile_0_10_0_shift;
-  assign tile_1_11_in_a_0 = tile_1_10_a_0;
-  assign tile_1_11_in_b_0 = tile_0_11_b_0;
-  assign tile_1_11_in_d_0 = tile_0_11_d_0;
-  assign tile_1_11_in_0_valid = tile_0_11_0_valid;
-  assign tile_1_11_in_0_propagate = tile_0_11_0_propagate;
-  assign tile_1_11_in_0_ws = tile_0_11_0_ws;
-  assign tile_1_11_in_0_shift = tile_0_11_0_shift;
-  assign tile_1_12_in_a_0 = tile_1_11_a_0;
-  assign tile_1_12_in_b_0 = tile_0_12_b_0;
-  assign tile_1_12_in_d_0 = tile_0_12_d_0;
-  assign tile_1_12_in_0_valid = tile_0_12_0_valid;
-  assign tile_1_12_in_0_propagate = tile_0_12_0_propagate;
-  assign tile_1_12_in_0_ws = tile_0_12_0_ws;
-  assign tile_1_12_in_0_shift = tile_0_12_0_shift;
-  assign tile_1_13_in_a_0 = tile_1_12_a_0;
-  assign tile_1_13_in_b_0 = tile_0_13_b_0;
-  assign tile_1_13_in_d_0 = tile_0_13_d_0;
-  assign tile_1_13_in_0_valid = tile_0_13_0_valid;
-  assign tile_1_13_in_0_propagate = tile_0_13_0_propagate;
-  assign tile_1_13_in_0_ws = tile_0_13_0_ws;
-  assign tile_1_13_in_0_shift = tile_0_13_0_shift;
-  assign tile_1_14_in_a_0 = tile_1_13_a_0;
-  assign tile_1_14_in_b_0 = tile_0_14_b_0;
-  assign tile_1_14_in_d_0 = tile_0_14_d_0;
-  assign tile_1_14_in_0_valid = tile_0_14_0_valid;
-  assign tile_1_14_in_0_propagate = tile_0_14_0_propagate;
-  assign tile_1_14_in_0_ws = tile_0_14_0_ws;
-  assign tile_1_14_in_0_shift = tile_0_14_0_shift;
-  assign tile_1_15_in_a_0 = tile_1_14_a_0;
-  assign tile_1_15_in_b_0 = tile_0_15_b_0;
-  assign tile_1_15_in_d_0 = tile_0_15_d_0;
-  assign tile_1_15_in_0_valid = tile_0_15_0_valid;
-  assign tile_1_15_in_0_propagate = tile_0_15_0_propagate;
-  assign tile_1_15_in_0_ws = tile_0_15_0_ws;
-  assign tile_1_15_in_0_shift = tile_0_15_0_shift;
-  assign tile_2_0_in_a_0 = in_a_2;
-  assign tile_2_0_in_b_0 = tile_1_0_b_0;
-  assign tile_2_0_in_d_0 = tile_1_0_d_0;
-  assign tile_2_0_in_0_valid = tile_1_0_0_valid;
-  assign tile_2_0_in_0_propagate = tile_1_0_0_propagate;
-  assign tile_2_0_in_0_ws = tile_1_0_0_ws;
-  assign tile_2_0_in_0_shift = tile_1_0_0_shift;
-  assign tile_2_1_in_a_0 = tile_2_0_a_0;
-  assign tile_2_1_in_b_0 = tile_1_1_b_0;
-  assign tile_2_1_in_d_0 = tile_1_1_d_0;
-  assign tile_2_1_in_0_valid = tile_1_1_0_valid;
-  assign tile_2_1_in_0_propagate = tile_1_1_0_propagate;
-  assign tile_2_1_in_0_ws = tile_1_1_0_ws;
-  assign tile_2_1_in_0_shift = tile_1_1_0_shift;
-  assign tile_2_2_in_a_0 = tile_2_1_a_0;
-  assign tile_2_2_in_b_0 = tile_1_2_b_0;
-  assign tile_2_2_in_d_0 = tile_1_2_d_0;
-  assign tile_2_2_in_0_valid = tile_1_2_0_valid;
-  assign tile_2_2_in_0_propagate = tile_1_2_0_propagate;
-  assign tile_2_2_in_0_ws = tile_1_2_0_ws;
-  assign tile_2_2_in_0_shift = tile_1_2_0_shift;
-  assign tile_2_3_in_a_0 = tile_2_2_a_0;
-  assign tile_2_3_in_b_0 = tile_1_3_b_0;
-  assign tile_2_3_in_d_0 = tile_1_3_d_0;
-  assign tile_2_3_in_0_valid = tile_1_3_0_valid;
-  assign tile_2_3_in_0_propagate = tile_1_3_0_propagate;
-  assign tile_2_3_in_0_ws = tile_1_3_0_ws;
-  assign tile_2_3_in_0_shift = tile_1_3_0_shift;
-  assign tile_2_4_in_a_0 = tile_2_3_a_0;
-  assign tile_2_4_in_b_0 = tile_1_4_b_0;
-  assign tile_2_4_in_d_0 = tile_1_4_d_0;
-  assign tile_2_4_in_0_valid = tile_1_4_0_valid;
-  assign tile_2_4_in_0_propagate = tile_1_4_0_propagate;
-  assign tile_2_4_in_0_ws = tile_1_4_0_ws;
-  assign tile_2_4_in_0_shift = tile_1_4_0_shift;
-  assign tile_2_5_in_a_0 = tile_2_4_a_0;
-  assign tile_2_5_in_b_0 = tile_1_5_b_0;
-  assign tile_2_5_in_d_0 = tile_1_5_d_0;
-  assign tile_2_5_in_0_valid = tile_1_5_0_valid;
-  assign tile_2_5_in_0_propagate = tile_1_5_0_propagate;
-  assign tile_2_5_in_0_ws = tile_1_5_0_ws;
-  assign tile_2_5_in_0_shift = tile_1_5_0_shift;
-  assign tile_2_6_in_a_0 = tile_2_5_a_0;
-  assign tile_2_6_in_b_0 = tile_1_6_b_0;
-  assign tile_2_6_in_d_0 = tile_1_6_d_0;
-  assign tile_2_6_in_0_valid = tile_1_6_0_valid;
-  assign tile_2_6_in_0_propagate = tile_1_6_0_propagate;
-  assign tile_2_6_in_0_ws = tile_1_6_0_ws;
-  assign tile_2_6_in_0_shift = tile_1_6_0_shift;
-  assign tile_2_7_in_a_0 = tile_2_6_a_0;
-  assign tile_2_7_in_b_0 = tile_1_7_b_0;
-  assign tile_2_7_in_d_0 = tile_1_7_d_0;
-  assign tile_2_7_in_0_valid = tile_1_7_0_valid;
-  assign tile_2_7_in_0_propagate = tile_1_7_0_propagate;
-  assign tile_2_7_in_0_ws = tile_1_7_0_ws;
-  assign tile_2_7_in_0_shift = tile_1_7_0_shift;
-  assign tile_2_8_in_a_0 = tile_2_7_a_0;
-  assign tile_2_8_in_b_0 = tile_1_8_b_0;
-  assign tile_2_8_in_d_0 = tile_1_8_d_0;
-  assign tile_2_8_in_0_valid = tile_1_8_0_valid;
-  assign tile_2_8_in_0_propagate = tile_1_8_0_propagate;
-  assign tile_2_8_in_0_ws = tile_1_8_0_ws;
-  assign tile_2_8_in_0_shift = tile_1_8_0_shift;
-  assign tile_2_9_in_a_0 = tile_2_8_a_0;
-  assign tile_2_9_in_b_0 = tile_1_9_b_0;
-  assign tile_2_9_in_d_0 = tile_1_9_d_0;
-  assign tile_2_9_in_0_valid = tile_1_9_0_valid;
-  assign tile_2_9_in_0_propagate = tile_1_9_0_propagate;
-  assign tile_2_9_in_0_ws = tile_1_9_0_ws;
-  assign tile_2_9_in_0_shift = tile_1_9_0_shift;
-  assign tile_2_10_in_a_0 = tile_2_9_a_0;
-  assign tile_2_10_in_b_0 = tile_1_10_b_0;
-  assign tile_2_10_in_d_0 = tile_1_10_d_0;
-  assign tile_2_10_in_0_valid = tile_1_10_0_valid;
-  assign tile_2_10_in_0_propagate = tile_1_10_0_propagate;
-  assign tile_2_10_in_0_ws = tile_1_10_0_ws;
-  assign tile_2_10_in_0_shift = tile_1_10_0_shift;
-  assign tile_2_11_in_a_0 = tile_2_10_a_0;
-  assign tile_2_11_in_b_0 = tile_1_11_b_0;
-  assign tile_2_11_in_d_0 = tile_1_11_d_0;
-  assign tile_2_11_in_0_valid = tile_1_11_0_valid;
-  assign tile_2_11_in_0_propagate = tile_1_11_0_propagate;
-  assign tile_2_11_in_0_ws = tile_1_11_0_ws;
-  assign tile_2_11_in_0_shift = tile_1_11_0_shift;
-  assign tile_2_12_in_a_0 = tile_2_11_a_0;
-  assign tile_2_12_in_b_0 = tile_1_12_b_0;
-  assign tile_2_12_in_d_0 = tile_1_12_d_0;
-  assign tile_2_12_in_0_valid = tile_1_12_0_valid;
-  assign tile_2_12_in_0_propagate = tile_1_12_0_propagate;
-  assign tile_2_12_in_0_ws = tile_1_12_0_ws;
-  assign tile_2_12_in_0_shift = tile_1_12_0_shift;
-  assign tile_2_13_in_a_0 = tile_2_12_a_0;
-  assign tile_2_13_in_b_0 = tile_1_13_b_0;
-  assign tile_2_13_in_d_0 = tile_1_13_d_0;
-  assign tile_2_13_in_0_valid = tile_1_13_0_valid;
-  assign tile_2_13_in_0_propagate = tile_1_13_0_propagate;
-  assign tile_2_13_in_0_ws = tile_1_13_0_ws;
-  assign tile_2_13_in_0_shift = tile_1_13_0_shift;
-  assign tile_2_14_in_a_0 = tile_2_13_a_0;
-  assign tile_2_14_in_b_0 = tile_1_14_b_0;
-  assign tile_2_14_in_d_0 = tile_1_14_d_0;
-  assign tile_2_14_in_0_valid = tile_1_14_0_valid;
-  assign tile_2_14_in_0_propagate = tile_1_14_0_propagate;
-  assign tile_2_14_in_0_ws = tile_1_14_0_ws;
-  assign tile_2_14_in_0_shift = tile_1_14_0_shift;
-  assign tile_2_15_in_a_0 = tile_2_14_a_0;
-  assign tile_2_15_in_b_0 = tile_1_15_b_0;
-  assign tile_2_15_in_d_0 = tile_1_15_d_0;
-  assign tile_2_15_in_0_valid = tile_1_15_0_valid;
-  assign tile_2_15_in_0_propagate = tile_1_15_0_propagate;
-  assign tile_2_15_in_0_ws = tile_1_15_0_ws;
-  assign tile_2_15_in_0_shift = tile_1_15_0_shift;
-  assign tile_3_0_in_a_0 = in_a_3;
-  assign tile_3_0_in_b_0 = tile_2_0_b_0;
-  assign tile_3_0_in_d_0 = tile_2_0_d_0;
-  assign tile_3_0_in_0_valid = tile_2_0_0_valid;
-  assign tile_3_0_in_0_propagate = tile_2_0_0_propagate;
-  assign tile_3_0_in_0_ws = tile_2_0_0_ws;
-  assign tile_3_0_in_0_shift = tile_2_0_0_shift;
-  assign tile_3_1_in_a_0 = tile_3_0_a_0;
-  assign tile_3_1_in_b_0 = tile_2_1_b_0;
-  assign tile_3_1_in_d_0 = tile_2_1_d_0;
-  assign tile_3_1_in_0_valid = tile_2_1_0_valid;
-  assign tile_3_1_in_0_propagate = tile_2_1_0_propagate;
-  assign tile_3_1_in_0_ws = tile_2_1_0_ws;
-  assign tile_3_1_in_0_shift = tile_2_1_0_shift;
-  assign tile_3_2_in_a_0 = tile_3_1_a_0;
-  assign tile_3_2_in_b_0 = tile_2_2_b_0;
-  assign tile_3_2_in_d_0 = tile_2_2_d_0;
-  assign tile_3_2_in_0_valid = tile_2_2_0_valid;
-  assign tile_3_2_in_0_propagate = tile_2_2_0_propagate;
-  assign tile_3_2_in_0_ws = tile_2_2_0_ws;
-  assign tile_3_2_in_0_shift = tile_2_2_0_shift;
-  assign tile_3_3_in_a_0 = tile_3_2_a_0;
-  assign tile_3_3_in_b_0 = tile_2_3_b_0;
-  assign tile_3_3_in_d_0 = tile_2_3_d_0;
-  assign tile_3_3_in_0_valid = tile_2_3_0_valid;
-  assign tile_3_3_in_0_propagate = tile_2_3_0_propagate;
-  assign tile_3_3_in_0_ws = tile_2_3_0_ws;
-  assign tile_3_3_in_0_shift = tile_2_3_0_shift;
-  assign tile_3_4_in_a_0 = tile_3_3_a_0;
-  assign tile_3_4_in_b_0 = tile_2_4_b_0;
-  assign tile_3_4_in_d_0 = tile_2_4_d_0;
-  assign tile_3_4_in_0_valid = tile_2_4_0_valid;
-  assign tile_3_4_in_0_propagate = tile_2_4_0_propagate;
-  assign tile_3_4_in_0_ws = tile_2_4_0_ws;
-  assign tile_3_4_in_0_shift = tile_2_4_0_shift;
-  assign tile_3_5_in_a_0 = tile_3_4_a_0;
-  assign tile_3_5_in_b_0 = tile_2_5_b_0;
-  assign tile_3_5_in_d_0 = tile_2_5_d_0;
-  assign tile_3_5_in_0_valid = tile_2_5_0_valid;
-  assign tile_3_5_in_0_propagate = tile_2_5_0_propagate;
-  assign tile_3_5_in_0_ws = tile_2_5_0_ws;
-  assign tile_3_5_in_0_shift = tile_2_5_0_shift;
-  assign tile_3_6_in_a_0 = tile_3_5_a_0;
-  assign tile_3_6_in_b_0 = tile_2_6_b_0;
-  assign tile_3_6_in_d_0 = tile_2_6_d_0;
-  assign tile_3_6_in_0_valid = tile_2_6_0_valid;
-  assign tile_3_6_in_0_propagate = tile_2_6_0_propagate;
-  assign tile_3_6_in_0_ws = tile_2_6_0_ws;
-  assign tile_3_6_in_0_shift = tile_2_6_0_shift;
-  assign tile_3_7_in_a_0 = tile_3_6_a_0;
-  assign tile_3_7_in_b_0 = tile_2_7_b_0;
-  assign tile_3_7_in_d_0 = tile_2_7_d_0;
-  assign tile_3_7_in_0_valid = tile_2_7_0_valid;
-  assign tile_3_7_in_0_propagate = tile_2_7_0_propagate;
-  assign tile_3_7_in_0_ws = tile_2_7_0_ws;
-  assign tile_3_7_in_0_shift = tile_2_7_0_shift;
-  assign tile_3_8_in_a_0 = tile_3_7_a_0;
-  assign tile_3_8_in_b_0 = tile_2_8_b_0;
-  assign tile_3_8_in_d_0 = tile_2_8_d_0;
-  assign tile_3_8_in_0_valid = tile_2_8_0_valid;
-  assign tile_3_8_in_0_propagate = tile_2_8_0_propagate;
-  assign tile_3_8_in_0_ws = tile_2_8_0_ws;
-  assign tile_3_8_in_0_shift = tile_2_8_0_shift;
-  assign tile_3_9_in_a_0 = tile_3_8_a_0;
-  assign tile_3_9_in_b_0 = tile_2_9_b_0;
-  assign tile_3_9_in_d_0 = tile_2_9_d_0;
-  assign tile_3_9_in_0_valid = tile_2_9_0_valid;
-  assign tile_3_9_in_0_propagate = tile_2_9_0_propagate;
-  assign tile_3_9_in_0_ws = tile_2_9_0_ws;
-  assign tile_3_9_in_0_shift = tile_2_9_0_shift;
-  assign tile_3_10_in_a_0 = tile_3_9_a_0;
-  assign tile_3_10_in_b_0 = tile_2_10_b_0;
-  assign tile_3_10_in_d_0 = tile_2_10_d_0;
-  assign tile_3_10_in_0_valid = tile_2_10_0_valid;
-  assign tile_3_10_in_0_propagate = tile_2_10_0_propagate;
-  assign tile_3_10_in_0_ws = tile_2_10_0_ws;
-  assign tile_3_10_in_0_shift = tile_2_10_0_shift;
-  assign tile_3_11_in_a_0 = tile_3_10_a_0;
-  assign tile_3_11_in_b_0 = tile_2_11_b_0;
-  assign tile_3_11_in_d_0 = tile_2_11_d_0;
-  assign tile_3_11_in_0_valid = tile_2_11_0_valid;
-  assign tile_3_11_in_0_propagate = tile_2_11_0_propagate;
-  assign tile_3_11_in_0_ws = tile_2_11_0_ws;
-  assign tile_3_11_in_0_shift = tile_2_11_0_shift;
-  assign tile_3_12_in_a_0 = tile_3_11_a_0;
-  assign tile_3_12_in_b_0 = tile_2_12_b_0;
-  assign tile_3_12_in_d_0 = tile_2_12_d_0;
-  assign tile_3_12_in_0_valid = tile_2_12_0_valid;
-  assign tile_3_12_in_0_propagate = tile_2_12_0_propagate;
-  assign tile_3_12_in_0_ws = tile_2_12_0_ws;
-  assign tile_3_12_in_0_shift = tile_2_12_0_shift;
-  assign tile_3_13_in_a_0 = tile_3_12_a_0;
-  assign tile_3_13_in_b_0 = tile_2_13_b_0;
-  assign tile_3_13_in_d_0 = tile_2_13_d_0;
-  assign tile_3_13_in_0_valid = tile_2_13_0_valid;
-  assign tile_3_13_in_0_propagate = tile_2_13_0_propagate;
-  assign tile_3_13_in_0_ws = tile_2_13_0_ws;
-  assign tile_3_13_in_0_shift = tile_2_13_0_shift;
-  assign tile_3_14_in_a_0 = tile_3_13_a_0;
-  assign tile_3_14_in_b_0 = tile_2_14_b_0;
-  assign tile_3_14_in_d_0 = tile_2_14_d_0;
-  assign tile_3_14_in_0_valid = tile_2_14_0_valid;
-  assign tile_3_14_in_0_propagate = tile_2_14_0_propagate;
-  assign tile_3_14_in_0_ws = tile_2_14_0_ws;
-  assign tile_3_14_in_0_shift = tile_2_14_0_shift;
-  assign tile_3_15_in_a_0 = tile_3_14_a_0;
-  assign tile_3_15_in_b_0 = tile_2_15_b_0;
-  assign tile_3_15_in_d_0 = tile_2_15_d_0;
-  assign tile_3_15_in_0_valid = tile_2_15_0_valid;
-  assign tile_3_15_in_0_propagate = tile_2_15_0_propagate;
-  assign tile_3_15_in_0_ws = tile_2_15_0_ws;
-  assign tile_3_15_in_0_shift = tile_2_15_0_shift;
-  assign tile_4_0_in_a_0 = in_a_4;
-  assign tile_4_0_in_b_0 = tile_3_0_b_0;
-  assign tile_4_0_in_d_0 = tile_3_0_d_0;
-  assign tile_4_0_in_0_valid = tile_3_0_0_valid;
-  assign tile_4_0_in_0_propagate = tile_3_0_0_propagate;
-  assign tile_4_0_in_0_ws = tile_3_0_0_ws;
-  assign tile_4_0_in_0_shift = tile_3_0_0_shift;
-  assign tile_4_1_in_a_0 = tile_4_0_a_0;
-  assign tile_4_1_in_b_0 = tile_3_1_b_0;
-  assign tile_4_1_in_d_0 = tile_3_1_d_0;
-  assign tile_4_1_in_0_valid = tile_3_1_0_valid;
-  assign tile_4_1_in_0_propagate = tile_3_1_0_propagate;
-  assign tile_4_1_in_0_ws = tile_3_1_0_ws;
-  assign tile_4_1_in_0_shift = tile_3_1_0_shift;
-  assign tile_4_2_in_a_0 = tile_4_1_a_0;
-  assign tile_4_2_in_b_0 = tile_3_2_b_0;
-  assign tile_4_2_in_d_0 = tile_3_2_d_0;
-  assign tile_4_2_in_0_valid = tile_3_2_0_valid;
-  assign tile_4_2_in_0_propagate = tile_3_2_0_propagate;
-  assign tile_4_2_in_0_ws = tile_3_2_0_ws;
-  assign tile_4_2_in_0_shift = tile_3_2_0_shift;
-  assign tile_4_3_in_a_0 = tile_4_2_a_0;
-  assign tile_4_3_in_b_0 = tile_3_3_b_0;
-  assign tile_4_3_in_d_0 = tile_3_3_d_0;
-  assign tile_4_3_in_0_valid = tile_3_3_0_valid;
-  assign tile_4_3_in_0_propagate = tile_3_3_0_propagate;
-  assign tile_4_3_in_0_ws = tile_3_3_0_ws;
-  assign tile_4_3_in_0_shift = tile_3_3_0_shift;
-  assign tile_4_4_in_a_0 = tile_4_3_a_0;
-  assign tile_4_4_in_b_0 = tile_3_4_b_0;
-  assign tile_4_4_in_d_0 = tile_3_4_d_0;
-  assign tile_4_4_in_0_valid = tile_3_4_0_valid;
-  assign tile_4_4_in_0_propagate = tile_3_4_0_propagate;
-  assign tile_4_4_in_0_ws = tile_3_4_0_ws;
-  assign tile_4_4_in_0_shift = tile_3_4_0_shift;
-  assign tile_4_5_in_a_0 = tile_4_4_a_0;
-  assign tile_4_5_in_b_0 = tile_3_5_b_0;
-  assign tile_4_5_in_d_0 = tile_3_5_d_0;
-  assign tile_4_5_in_0_valid = tile_3_5_0_valid;
-  assign tile_4_5_in_0_propagate = tile_3_5_0_propagate;
-  assign tile_4_5_in_0_ws = tile_3_5_0_ws;
-  assign tile_4_5_in_0_shift = tile_3_5_0_shift;
-  assign tile_4_6_in_a_0 = tile_4_5_a_0;
-  assign tile_4_6_in_b_0 = tile_3_6_b_0;
-  assign tile_4_6_in_d_0 = tile_3_6_d_0;
-  assign tile_4_6_in_0_valid = tile_3_6_0_valid;
-  assign tile_4_6_in_0_propagate = tile_3_6_0_propagate;
-  assign tile_4_6_in_0_ws = tile_3_6_0_ws;
-  assign tile_4_6_in_0_shift = tile_3_6_0_shift;
-  assign tile_4_7_in_a_0 = tile_4_6_a_0;
-  assign tile_4_7_in_b_0 = tile_3_7_b_0;
-  assign tile_4_7_in_d_0 = tile_3_7_d_0;
-  assign tile_4_7_in_0_valid = tile_3_7_0_valid;
-  assign tile_4_7_in_0_propagate = tile_3_7_0_propagate;
-  assign tile_4_7_in_0_ws = tile_3_7_0_ws;
-  assign tile_4_7_in_0_shift = tile_3_7_0_shift;
-  assign tile_4_8_in_a_0 = tile_4_7_a_0;
-  assign tile_4_8_in_b_0 = tile_3_8_b_0;
-  assign tile_4_8_in_d_0 = tile_3_8_d_0;
-  assign tile_4_8_in_0_valid = tile_3_8_0_valid;
-  assign tile_4_8_in_0_propagate = tile_3_8_0_propagate;
-  assign tile_4_8_in_0_ws = tile_3_8_0_ws;
-  assign tile_4_8_in_0_shift = tile_3_8_0_shift;
-  assign tile_4_9_in_a_0 = tile_4_8_a_0;
-  assign tile_4_9_in_b_0 = tile_3_9_b_0;
-  assign tile_4_9_in_d_0 = tile_3_9_d_0;
-  assign tile_4_9_in_0_valid = tile_3_9_0_valid;
-  assign tile_4_9_in_0_propagate = tile_3_9_0_propagate;
-  assign tile_4_9_in_0_ws = tile_3_9_0_ws;
-  assign tile_4_9_in_0_shift = tile_3_9_0_shift;
-  assign tile_4_10_in_a_0 = tile_4_9_a_0;
-  assign tile_4_10_in_b_0 = tile_3_10_b_0;
-  assign tile_4_10_in_d_0 = tile_3_10_d_0;
-  assign tile_4_10_in_0_valid = tile_3_10_0_valid;
-  assign tile_4_10_in_0_propagate = tile_3_10_0_propagate;
-  assign tile_4_10_in_0_ws = tile_3_10_0_ws;
-  assign tile_4_10_in_0_shift = tile_3_10_0_shift;
-  assign tile_4_11_in_a_0 = tile_4_10_a_0;
-  assign tile_4_11_in_b_0 = tile_3_11_b_0;
-  assign tile_4_11_in_d_0 = tile_3_11_d_0;
-  assign tile_4_11_in_0_valid = tile_3_11_0_valid;
-  assign tile_4_11_in_0_propagate = tile_3_11_0_propagate;
-  assign tile_4_11_in_0_ws = tile_3_11_0_ws;
-  assign tile_4_11_in_0_shift = tile_3_11_0_shift;
-  assign tile_4_12_in_a_0 = tile_4_11_a_0;
-  assign tile_4_12_in_b_0 = tile_3_12_b_0;
-  assign tile_4_12_in_d_0 = tile_3_12_d_0;
-  assign tile_4_12_in_0_valid = tile_3_12_0_valid;
-  assign tile_4_12_in_0_propagate = tile_3_12_0_propagate;
-  assign tile_4_12_in_0_ws = tile_3_12_0_ws;
-  assign tile_4_12_in_0_shift = tile_3_12_0_shift;
-  assign tile_4_13_in_a_0 = tile_4_12_a_0;
-  assign tile_4_13_in_b_0 = tile_3_13_b_0;
-  assign tile_4_13_in_d_0 = tile_3_13_d_0;
-  assign tile_4_13_in_0_valid = tile_3_13_0_valid;
-  assign tile_4_13_in_0_propagate = tile_3_13_0_propagate;
-  assign tile_4_13_in_0_ws = tile_3_13_0_ws;
-  assign tile_4_13_in_0_shift = tile_3_13_0_shift;
-  assign tile_4_14_in_a_0 = tile_4_13_a_0;
-  assign tile_4_14_in_b_0 = tile_3_14_b_0;
-  assign tile_4_14_in_d_0 = tile_3_14_d_0;
-  assign tile_4_14_in_0_valid = tile_3_14_0_valid;
-  assign tile_4_14_in_0_propagate = tile_3_14_0_propagate;
-  assign tile_4_14_in_0_ws = tile_3_14_0_ws;
-  assign tile_4_14_in_0_shift = tile_3_14_0_shift;
-  assign tile_4_15_in_a_0 = tile_4_14_a_0;
-  assign tile_4_15_in_b_0 = tile_3_15_b_0;
-  assign tile_4_15_in_d_0 = tile_3_15_d_0;
-  assign tile_4_15_in_0_valid = tile_3_15_0_valid;
-  assign tile_4_15_in_0_propagate = tile_3_15_0_propagate;
-  assign tile_4_15_in_0_ws = tile_3_15_0_ws;
-  assign tile_4_15_in_0_shift = tile_3_15_0_shift;
-  assign tile_5_0_in_a_0 = in_a_5;
-  assign tile_5_0_in_b_0 = tile_4_0_b_0;
-  assign tile_5_0_in_d_0 = tile_4_0_d_0;
-  assign tile_5_0_in_0_valid = tile_4_0_0_valid;
-  assign tile_5_0_in_0_propagate = tile_4_0_0_propagate;
-  assign tile_5_0_in_0_ws = tile_4_0_0_ws;
-  assign tile_5_0_in_0_shift = tile_4_0_0_shift;
-  assign tile_5_1_in_a_0 = tile_5_0_a_0;
-  assign tile_5_1_in_b_0 = tile_4_1_b_0;
-  assign tile_5_1_in_d_0 = tile_4_1_d_0;
-  assign tile_5_1_in_0_valid = tile_4_1_0_valid;
-  assign tile_5_1_in_0_propagate = tile_4_1_0_propagate;
-  assign tile_5_1_in_0_ws = tile_4_1_0_ws;
-  assign tile_5_1_in_0_shift = tile_4_1_0_shift;
-  assign tile_5_2_in_a_0 = tile_5_1_a_0;
-  assign tile_5_2_in_b_0 = tile_4_2_b_0;
-  assign tile_5_2_in_d_0 = tile_4_2_d_0;
-  assign tile_5_2_in_0_valid = tile_4_2_0_valid;
-  assign tile_5_2_in_0_propagate = tile_4_2_0_propagate;
-  assign tile_5_2_in_0_ws = tile_4_2_0_ws;
-  assign tile_5_2_in_0_shift = tile_4_2_0_shift;
-  assign tile_5_3_in_a_0 = tile_5_2_a_0;
-  assign tile_5_3_in_b_0 = tile_4_3_b_0;
-  assign tile_5_3_in_d_0 = tile_4_3_d_0;
-  assign tile_5_3_in_0_valid = tile_4_3_0_valid;
-  assign tile_5_3_in_0_propagate = tile_4_3_0_propagate;
-  assign tile_5_3_in_0_ws = tile_4_3_0_ws;
-  assign tile_5_3_in_0_shift = tile_4_3_0_shift;
-  assign tile_5_4_in_a_0 = tile_5_3_a_0;
-  assign tile_5_4_in_b_0 = tile_4_4_b_0;
-  assign tile_5_4_in_d_0 = tile_4_4_d_0;
-  assign tile_5_4_in_0_valid = tile_4_4_0_valid;
-  assign tile_5_4_in_0_propagate = tile_4_4_0_propagate;
-  assign tile_5_4_in_0_ws = tile_4_4_0_ws;
-  assign tile_5_4_in_0_shift = tile_4_4_0_shift;
-  assign tile_5_5_in_a_0 = tile_5_4_a_0;
-  assign tile_5_5_in_b_0 = tile_4_5_b_0;
-  assign tile_5_5_in_d_0 = tile_4_5_d_0;
-  assign tile_5_5_in_0_valid = tile_4_5_0_valid;
-  assign tile_5_5_in_0_propagate = tile_4_5_0_propagate;
-  assign tile_5_5_in_0_ws = tile_4_5_0_ws;
-  assign tile_5_5_in_0_shift = tile_4_5_0_shift;
-  assign tile_5_6_in_a_0 = tile_5_5_a_0;
-  assign tile_5_6_in_b_0 = tile_4_6_b_0;
-  assign tile_5_6_in_d_0 = tile_4_6_d_0;
-  assign tile_5_6_in_0_valid = tile_4_6_0_valid;
-  assign tile_5_6_in_0_propagate = tile_4_6_0_propagate;
-  assign tile_5_6_in_0_ws = tile_4_6_0_ws;
-  assign tile_5_6_in_0_shift = tile_4_6_0_shift;
-  assign tile_5_7_in_a_0 = tile_5_6_a_0;
-  assign tile_5_7_in_b_0 = tile_4_7_b_0;
-  assign tile_5_7_in_d_0 = tile_4_7_d_0;
-  assign tile_5_7_in_0_valid = tile_4_7_0_valid;
-  assign tile_5_7_in_0_propagate = tile_4_7_0_propagate;
-  assign tile_5_7_in_0_ws = tile_4_7_0_ws;
-  assign tile_5_7_in_0_shift = tile_4_7_0_shift;
-  assign tile_5_8_in_a_0 = tile_5_7_a_0;
-  assign tile_5_8_in_b_0 = tile_4_8_b_0;
-  assign tile_5_8_in_d_0 = tile_4_8_d_0;
-  assign tile_5_8_in_0_valid = tile_4_8_0_valid;
-  assign tile_5_8_in_0_propagate = tile_4_8_0_propagate;
-  assign tile_5_8_in_0_ws = tile_4_8_0_ws;
-  assign tile_5_8_in_0_shift = tile_4_8_0_shift;
-  assign tile_5_9_in_a_0 = tile_5_8_a_0;
-  assign tile_5_9_in_b_0 = tile_4_9_b_0;
-  assign tile_5_9_in_d_0 = tile_4_9_d_0;
-  assign tile_5_9_in_0_valid = tile_4_9_0_valid;
-  assign tile_5_9_in_0_propagate = tile_4_9_0_propagate;
-  assign tile_5_9_in_0_ws = tile_4_9_0_ws;
-  assign tile_5_9_in_0_shift = tile_4_9_0_shift;
-  assign tile_5_10_in_a_0 = tile_5_9_a_0;
-  assign tile_5_10_in_b_0 = tile_4_10_b_0;
-  assign tile_5_10_in_d_0 = tile_4_10_d_0;
-  assign tile_5_10_in_0_valid = tile_4_10_0_valid;
-  assign tile_5_10_in_0_propagate = tile_4_10_0_propagate;
-  assign tile_5_10_in_0_ws = tile_4_10_0_ws;
-  assign tile_5_10_in_0_shift = tile_4_10_0_shift;
-  assign tile_5_11_in_a_0 = tile_5_10_a_0;
-  assign tile_5_11_in_b_0 = tile_4_11_b_0;
-  assign tile_5_11_in_d_0 = tile_4_11_d_0;
-  assign tile_5_11_in_0_valid = tile_4_11_0_valid;
-  assign tile_5_11_in_0_propagate = tile_4_11_0_propagate;
-  assign tile_5_11_in_0_ws = tile_4_11_0_ws;
-  assign tile_5_11_in_0_shift = tile_4_11_0_shift;
-  assign tile_5_12_in_a_0 = tile_5_11_a_0;
-  assign tile_5_12_in_b_0 = tile_4_12_b_0;
-  assign tile_5_12_in_d_0 = tile_4_12_d_0;
-  assign tile_5_12_in_0_valid = tile_4_12_0_valid;
-  assign tile_5_12_in_0_propagate = tile_4_12_0_propagate;
-  assign tile_5_12_in_0_ws = tile_4_12_0_ws;
-  assign tile_5_12_in_0_shift = tile_4_12_0_shift;
-  assign tile_5_13_in_a_0 = tile_5_12_a_0;
-  assign tile_5_13_in_b_0 = tile_4_13_b_0;
-  assign tile_5_13_in_d_0 = tile_4_13_d_0;
-  assign tile_5_13_in_0_valid = tile_4_13_0_valid;
-  assign tile_5_13_in_0_propagate = tile_4_13_0_propagate;
-  assign tile_5_13_in_0_ws = tile_4_13_0_ws;
-  assign tile_5_13_in_0_shift = tile_4_13_0_shift;
-  assign tile_5_14_in_a_0 = tile_5_13_a_0;
-  assign tile_5_14_in_b_0 = tile_4_14_b_0;
-  assign tile_5_14_in_d_0 = tile_4_14_d_0;
-  assign tile_5_14_in_0_valid = tile_4_14_0_valid;
-  assign tile_5_14_in_0_propagate = tile_4_14_0_propagate;
-  assign tile_5_14_in_0_ws = tile_4_14_0_ws;
-  assign tile_5_14_in_0_shift = tile_4_14_0_shift;
-  assign tile_5_15_in_a_0 = tile_5_14_a_0;
-  assign tile_5_15_in_b_0 = tile_4_15_b_0;
-  assign tile_5_15_in_d_0 = tile_4_15_d_0;
-  assign tile_5_15_in_0_valid = tile_4_15_0_valid;
-  assign tile_5_15_in_0_propagate = tile_4_15_0_propagate;
-  assign tile_5_15_in_0_ws = tile_4_15_0_ws;
-  assign tile_5_15_in_0_shift = tile_4_15_0_shift;
-  assign tile_6_0_in_a_0 = in_a_6;
-  assign tile_6_0_in_b_0 = tile_5_0_b_0;
-  assign tile_6_0_in_d_0 = tile_5_0_d_0;
-  assign tile_6_0_in_0_valid = tile_5_0_0_valid;
-  assign tile_6_0_in_0_propagate = tile_5_0_0_propagate;
-  assign tile_6_0_in_0_ws = tile_5_0_0_ws;
-  assign tile_6_0_in_0_shift = tile_5_0_0_shift;
-  assign tile_6_1_in_a_0 = tile_6_0_a_0;
-  assign tile_6_1_in_b_0 = tile_5_1_b_0;
-  assign tile_6_1_in_d_0 = tile_5_1_d_0;
-  assign tile_6_1_in_0_valid = tile_5_1_0_valid;
-  assign tile_6_1_in_0_propagate = tile_5_1_0_propagate;
-  assign tile_6_1_in_0_ws = tile_5_1_0_ws;
-  assign tile_6_1_in_0_shift = tile_5_1_0_shift;
-  assign tile_6_2_in_a_0 = tile_6_1_a_0;
-  assign tile_6_2_in_b_0 = tile_5_2_b_0;
-  assign tile_6_2_in_d_0 = tile_5_2_d_0;
-  assign tile_6_2_in_0_valid = tile_5_2_0_valid;
-  assign tile_6_2_in_0_propagate = tile_5_2_0_propagate;
-  assign tile_6_2_in_0_ws = tile_5_2_0_ws;
-  assign tile_6_2_in_0_shift = tile_5_2_0_shift;
-  assign tile_6_3_in_a_0 = tile_6_2_a_0;
-  assign tile_6_3_in_b_0 = tile_5_3_b_0;
-  assign tile_6_3_in_d_0 = tile_5_3_d_0;
-  assign tile_6_3_in_0_valid = tile_5_3_0_valid;
-  assign tile_6_3_in_0_propagate = tile_5_3_0_propagate;
-  assign tile_6_3_in_0_ws = tile_5_3_0_ws;
-  assign tile_6_3_in_0_shift = tile_5_3_0_shift;
-  assign tile_6_4_in_a_0 = tile_6_3_a_0;
-  assign tile_6_4_in_b_0 = tile_5_4_b_0;
-  assign tile_6_4_in_d_0 = tile_5_4_d_0;
-  assign tile_6_4_in_0_valid = tile_5_4_0_valid;
-  assign tile_6_4_in_0_propagate = tile_5_4_0_propagate;
-  assign tile_6_4_in_0_ws = tile_5_4_0_ws;
-  assign tile_6_4_in_0_shift = tile_5_4_0_shift;
-  assign tile_6_5_in_a_0 = tile_6_4_a_0;
-  assign tile_6_5_in_b_0 = tile_5_5_b_0;
-  assign tile_6_5_in_d_0 = tile_5_5_d_0;
-  assign tile_6_5_in_0_valid = tile_5_5_0_valid;
-  assign tile_6_5_in_0_propagate = tile_5_5_0_propagate;
-  assign tile_6_5_in_0_ws = tile_5_5_0_ws;
-  assign tile_6_5_in_0_shift = tile_5_5_0_shift;
-  assign tile_6_6_in_a_0 = tile_6_5_a_0;
-  assign tile_6_6_in_b_0 = tile_5_6_b_0;
-  assign tile_6_6_in_d_0 = tile_5_6_d_0;
-  assign tile_6_6_in_0_valid = tile_5_6_0_valid;
-  assign tile_6_6_in_0_propagate = tile_5_6_0_propagate;
-  assign tile_6_6_in_0_ws = tile_5_6_0_ws;
-  assign tile_6_6_in_0_shift = tile_5_6_0_shift;
-  assign tile_6_7_in_a_0 = tile_6_6_a_0;
-  assign tile_6_7_in_b_0 = tile_5_7_b_0;
-  assign tile_6_7_in_d_0 = tile_5_7_d_0;
-  assign tile_6_7_in_0_valid = tile_5_7_0_valid;
-  assign tile_6_7_in_0_propagate = tile_5_7_0_propagate;
-  assign tile_6_7_in_0_ws = tile_5_7_0_ws;
-  assign tile_6_7_in_0_shift = tile_5_7_0_shift;
-  assign tile_6_8_in_a_0 = tile_6_7_a_0;
-  assign tile_6_8_in_b_0 = tile_5_8_b_0;
-  assign tile_6_8_in_d_0 = tile_5_8_d_0;
-  assign tile_6_8_in_0_valid = tile_5_8_0_valid;
-  assign tile_6_8_in_0_propagate = tile_5_8_0_propagate;
-  assign tile_6_8_in_0_ws = tile_5_8_0_ws;
-  assign tile_6_8_in_0_shift = tile_5_8_0_shift;
-  assign tile_6_9_in_a_0 = tile_6_8_a_0;
-  assign tile_6_9_in_b_0 = tile_5_9_b_0;
-  assign tile_6_9_in_d_0 = tile_5_9_d_0;
-  assign tile_6_9_in_0_valid = tile_5_9_0_valid;
-  assign tile_6_9_in_0_propagate = tile_5_9_0_propagate;
-  assign tile_6_9_in_0_ws = tile_5_9_0_ws;
-  assign tile_6_9_in_0_shift = tile_5_9_0_shift;
-  assign tile_6_10_in_a_0 = tile_6_9_a_0;
-  assign tile_6_10_in_b_0 = tile_5_10_b_0;
-  assign tile_6_10_in_d_0 = tile_5_10_d_0;
-  assign tile_6_10_in_0_valid = tile_5_10_0_valid;
-  assign tile_6_10_in_0_propagate = tile_5_10_0_propagate;
-  assign tile_6_10_in_0_ws = tile_5_10_0_ws;
-  assign tile_6_10_in_0_shift = tile_5_10_0_shift;
-  assign tile_6_11_in_a_0 = tile_6_10_a_0;
-  assign tile_6_11_in_b_0 = tile_5_11_b_0;
-  assign tile_6_11_in_d_0 = tile_5_11_d_0;
-  assign tile_6_11_in_0_valid = tile_5_11_0_valid;
-  assign tile_6_11_in_0_propagate = tile_5_11_0_propagate;
-  assign tile_6_11_in_0_ws = tile_5_11_0_ws;
-  assign tile_6_11_in_0_shift = tile_5_11_0_shift;
-  assign tile_6_12_in_a_0 = tile_6_11_a_0;
-  assign tile_6_12_in_b_0 = tile_5_12_b_0;
-  assign tile_6_12_in_d_0 = tile_5_12_d_0;
-  assign tile_6_12_in_0_valid = tile_5_12_0_valid;
-  assign tile_6_12_in_0_propagate = tile_5_12_0_propagate;
-  assign tile_6_12_in_0_ws = tile_5_12_0_ws;
-  assign tile_6_12_in_0_shift = tile_5_12_0_shift;
-  assign tile_6_13_in_a_0 = tile_6_12_a_0;
-  assign tile_6_13_in_b_0 = tile_5_13_b_0;
-  assign tile_6_13_in_d_0 = tile_5_13_d_0;
-  assign tile_6_13_in_0_valid = tile_5_13_0_valid;
-  assign tile_6_13_in_0_propagate = tile_5_13_0_propagate;
-  assign tile_6_13_in_0_ws = tile_5_13_0_ws;
-  assign tile_6_13_in_0_shift = tile_5_13_0_shift;
-  assign tile_6_14_in_a_0 = tile_6_13_a_0;
-  assign tile_6_14_in_b_0 = tile_5_14_b_0;
-  assign tile_6_14_in_d_0 = tile_5_14_d_0;
-  assign tile_6_14_in_0_valid = tile_5_14_0_valid;
-  assign tile_6_14_in_0_propagate = tile_5_14_0_propagate;
-  assign tile_6_14_in_0_ws = tile_5_14_0_ws;
-  assign tile_6_14_in_0_shift = tile_5_14_0_shift;
-  assign tile_6_15_in_a_0 = tile_6_14_a_0;
-  assign tile_6_15_in_b_0 = tile_5_15_b_0;
-  assign tile_6_15_in_d_0 = tile_5_15_d_0;
-  assign tile_6_15_in_0_valid = tile_5_15_0_valid;
-  assign tile_6_15_in_0_propagate = tile_5_15_0_propagate;
-  assign tile_6_15_in_0_ws = tile_5_15_0_ws;
-  assign tile_6_15_in_0_shift = tile_5_15_0_shift;
-  assign tile_7_0_in_a_0 = in_a_7;
-  assign tile_7_0_in_b_0 = tile_6_0_b_0;
-  assign tile_7_0_in_d_0 = tile_6_0_d_0;
-  assign tile_7_0_in_0_valid = tile_6_0_0_valid;
-  assign tile_7_0_in_0_propagate = tile_6_0_0_propagate;
-  assign tile_7_0_in_0_ws = tile_6_0_0_ws;
-  assign tile_7_0_in_0_shift = tile_6_0_0_shift;
-  assign tile_7_1_in_a_0 = tile_7_0_a_0;
-  assign tile_7_1_in_b_0 = tile_6_1_b_0;
-  assign tile_7_1_in_d_0 = tile_6_1_d_0;
-  assign tile_7_1_in_0_valid = tile_6_1_0_valid;
-  assign tile_7_1_in_0_propagate = tile_6_1_0_propagate;
-  assign tile_7_1_in_0_ws = tile_6_1_0_ws;
-  assign tile_7_1_in_0_shift = tile_6_1_0_shift;
-  assign tile_7_2_in_a_0 = tile_7_1_a_0;
-  assign tile_7_2_in_b_0 = tile_6_2_b_0;
-  assign tile_7_2_in_d_0 = tile_6_2_d_0;
-  assign tile_7_2_in_0_valid = tile_6_2_0_valid;
-  assign tile_7_2_in_0_propagate = tile_6_2_0_propagate;
-  assign tile_7_2_in_0_ws = tile_6_2_0_ws;
-  assign tile_7_2_in_0_shift = tile_6_2_0_shift;
-  assign tile_7_3_in_a_0 = tile_7_2_a_0;
-  assign tile_7_3_in_b_0 = tile_6_3_b_0;
-  assign tile_7_3_in_d_0 = tile_6_3_d_0;
-  assign tile_7_3_in_0_valid = tile_6_3_0_valid;
-  assign tile_7_3_in_0_propagate = tile_6_3_0_propagate;
-  assign tile_7_3_in_0_ws = tile_6_3_0_ws;
-  assign tile_7_3_in_0_shift = tile_6_3_0_shift;
-  assign tile_7_4_in_a_0 = tile_7_3_a_0;
-  assign tile_7_4_in_b_0 = tile_6_4_b_0;
-  assign tile_7_4_in_d_0 = tile_6_4_d_0;
-  assign tile_7_4_in_0_valid = tile_6_4_0_valid;
-  assign tile_7_4_in_0_propagate = tile_6_4_0_propagate;
-  assign tile_7_4_in_0_ws = tile_6_4_0_ws;
-  assign tile_7_4_in_0_shift = tile_6_4_0_shift;
-  assign tile_7_5_in_a_0 = tile_7_4_a_0;
-  assign tile_7_5_in_b_0 = tile_6_5_b_0;
-  assign tile_7_5_in_d_0 = tile_6_5_d_0;
-  assign tile_7_5_in_0_valid = tile_6_5_0_valid;
-  assign tile_7_5_in_0_propagate = tile_6_5_0_propagate;
-  assign tile_7_5_in_0_ws = tile_6_5_0_ws;
-  assign tile_7_5_in_0_shift = tile_6_5_0_shift;
-  assign tile_7_6_in_a_0 = tile_7_5_a_0;
-  assign tile_7_6_in_b_0 = tile_6_6_b_0;
-  assign tile_7_6_in_d_0 = tile_6_6_d_0;
-  assign tile_7_6_in_0_valid = tile_6_6_0_valid;
-  assign tile_7_6_in_0_propagate = tile_6_6_0_propagate;
-  assign tile_7_6_in_0_ws = tile_6_6_0_ws;
-  assign tile_7_6_in_0_shift = tile_6_6_0_shift;
-  assign tile_7_7_in_a_0 = tile_7_6_a_0;
-  assign tile_7_7_in_b_0 = tile_6_7_b_0;
-  assign tile_7_7_in_d_0 = tile_6_7_d_0;
-  assign tile_7_7_in_0_valid = tile_6_7_0_valid;
-  assign tile_7_7_in_0_propagate = tile_6_7_0_propagate;
-  assign tile_7_7_in_0_ws = tile_6_7_0_ws;
-  assign tile_7_7_in_0_shift = tile_6_7_0_shift;
-  assign tile_7_8_in_a_0 = tile_7_7_a_0;
-  assign tile_7_8_in_b_0 = tile_6_8_b_0;
-  assign tile_7_8_in_d_0 = tile_6_8_d_0;
-  assign tile_7_8_in_0_valid = tile_6_8_0_valid;
-  assign tile_7_8_in_0_propagate = tile_6_8_0_propagate;
-  assign tile_7_8_in_0_ws = tile_6_8_0_ws;
-  assign tile_7_8_in_0_shift = tile_6_8_0_shift;
-  assign tile_7_9_in_a_0 = tile_7_8_a_0;
-  assign tile_7_9_in_b_0 = tile_6_9_b_0;
-  assign tile_7_9_in_d_0 = tile_6_9_d_0;
-  assign tile_7_9_in_0_valid = tile_6_9_0_valid;
-  assign tile_7_9_in_0_propagate = tile_6_9_0_propagate;
-  assign tile_7_9_in_0_ws = tile_6_9_0_ws;
-  assign tile_7_9_in_0_shift = tile_6_9_0_shift;
-  assign tile_7_10_in_a_0 = tile_7_9_a_0;
-  assign tile_7_10_in_b_0 = tile_6_10_b_0;
-  assign tile_7_10_in_d_0 = tile_6_10_d_0;
-  assign tile_7_10_in_0_valid = tile_6_10_0_valid;
-  assign tile_7_10_in_0_propagate = tile_6_10_0_propagate;
-  assign tile_7_10_in_0_ws = tile_6_10_0_ws;
-  assign tile_7_10_in_0_shift = tile_6_10_0_shift;
-  assign tile_7_11_in_a_0 = tile_7_10_a_0;
-  assign tile_7_11_in_b_0 = tile_6_11_b_0;
-  assign tile_7_11_in_d_0 = tile_6_11_d_0;
-  assign tile_7_11_in_0_valid = tile_6_11_0_valid;
-  assign tile_7_11_in_0_propagate = tile_6_11_0_propagate;
-  assign tile_7_11_in_0_ws = tile_6_11_0_ws;
-  assign tile_7_11_in_0_shift = tile_6_11_0_shift;
-  assign tile_7_12_in_a_0 = tile_7_11_a_0;
-  assign tile_7_12_in_b_0 = tile_6_12_b_0;
-  assign tile_7_12_in_d_0 = tile_6_12_d_0;
-  assign tile_7_12_in_0_valid = tile_6_12_0_valid;
-  assign tile_7_12_in_0_propagate = tile_6_12_0_propagate;
-  assign tile_7_12_in_0_ws = tile_6_12_0_ws;
-  assign tile_7_12_in_0_shift = tile_6_12_0_shift;
-  assign tile_7_13_in_a_0 = tile_7_12_a_0;
-  assign tile_7_13_in_b_0 = tile_6_13_b_0;
-  assign tile_7_13_in_d_0 = tile_6_13_d_0;
-  assign tile_7_13_in_0_valid = tile_6_13_0_valid;
-  assign tile_7_13_in_0_propagate = tile_6_13_0_propagate;
-  assign tile_7_13_in_0_ws = tile_6_13_0_ws;
-  assign tile_7_13_in_0_shift = tile_6_13_0_shift;
-  assign tile_7_14_in_a_0 = tile_7_13_a_0;
-  assign tile_7_14_in_b_0 = tile_6_14_b_0;
-  assign tile_7_14_in_d_0 = tile_6_14_d_0;
-  assign tile_7_14_in_0_valid = tile_6_14_0_valid;
-  assign tile_7_14_in_0_propagate = tile_6_14_0_propagate;
-  assign tile_7_14_in_0_ws = tile_6_14_0_ws;
-  assign tile_7_14_in_0_shift = tile_6_14_0_shift;
-  assign tile_7_15_in_a_0 = tile_7_14_a_0;
-  assign tile_7_15_in_b_0 = tile_6_15_b_0;
-  assign tile_7_15_in_d_0 = tile_6_15_d_0;
-  assign tile_7_15_in_0_valid = tile_6_15_0_valid;
-  assign tile_7_15_in_0_propagate = tile_6_15_0_propagate;
-  assign tile_7_15_in_0_ws = tile_6_15_0_ws;
-  assign tile_7_15_in_0_shift = tile_6_15_0_shift;
-  assign tile_8_0_in_a_0 = in_a_8;
-  assign tile_8_0_in_b_0 = tile_7_0_b_0;
-  assign tile_8_0_in_d_0 = tile_7_0_d_0;
-  assign tile_8_0_in_0_valid = tile_7_0_0_valid;
-  assign tile_8_0_in_0_propagate = tile_7_0_0_propagate;
-  assign tile_8_0_in_0_ws = tile_7_0_0_ws;
-  assign tile_8_0_in_0_shift = tile_7_0_0_shift;
-  assign tile_8_1_in_a_0 = tile_8_0_a_0;
-  assign tile_8_1_in_b_0 = tile_7_1_b_0;
-  assign tile_8_1_in_d_0 = tile_7_1_d_0;
-  assign tile_8_1_in_0_valid = tile_7_1_0_valid;
-  assign tile_8_1_in_0_propagate = tile_7_1_0_propagate;
-  assign tile_8_1_in_0_ws = tile_7_1_0_ws;
-  assign tile_8_1_in_0_shift = tile_7_1_0_shift;
-  assign tile_8_2_in_a_0 = tile_8_1_a_0;
-  assign tile_8_2_in_b_0 = tile_7_2_b_0;
-  assign tile_8_2_in_d_0 = tile_7_2_d_0;
-  assign tile_8_2_in_0_valid = tile_7_2_0_valid;
-  assign tile_8_2_in_0_propagate = tile_7_2_0_propagate;
-  assign tile_8_2_in_0_ws = tile_7_2_0_ws;
-  assign tile_8_2_in_0_shift = tile_7_2_0_shift;
-  assign tile_8_3_in_a_0 = tile_8_2_a_0;
-  assign tile_8_3_in_b_0 = tile_7_3_b_0;
-  assign tile_8_3_in_d_0 = tile_7_3_d_0;
-  assign tile_8_3_in_0_valid = tile_7_3_0_valid;
-  assign tile_8_3_in_0_propagate = tile_7_3_0_propagate;
-  assign tile_8_3_in_0_ws = tile_7_3_0_ws;
-  assign tile_8_3_in_0_shift = tile_7_3_0_shift;
-  assign tile_8_4_in_a_0 = tile_8_3_a_0;
-  assign tile_8_4_in_b_0 = tile_7_4_b_0;
-  assign tile_8_4_in_d_0 = tile_7_4_d_0;
-  assign tile_8_4_in_0_valid = tile_7_4_0_valid;
-  assign tile_8_4_in_0_propagate = tile_7_4_0_propagate;
-  assign tile_8_4_in_0_ws = tile_7_4_0_ws;
-  assign tile_8_4_in_0_shift = tile_7_4_0_shift;
-  assign tile_8_5_in_a_0 = tile_8_4_a_0;
-  assign tile_8_5_in_b_0 = tile_7_5_b_0;
-  assign tile_8_5_in_d_0 = tile_7_5_d_0;
-  assign tile_8_5_in_0_valid = tile_7_5_0_valid;
-  assign tile_8_5_in_0_propagate = tile_7_5_0_propagate;
-  assign tile_8_5_in_0_ws = tile_7_5_0_ws;
-  assign tile_8_5_in_0_shift = tile_7_5_0_shift;
-  assign tile_8_6_in_a_0 = tile_8_5_a_0;
-  assign tile_8_6_in_b_0 = tile_7_6_b_0;
-  assign tile_8_6_in_d_0 = tile_7_6_d_0;
-  assign tile_8_6_in_0_valid = tile_7_6_0_valid;
-  assign tile_8_6_in_0_propagate = tile_7_6_0_propagate;
-  assign tile_8_6_in_0_ws = tile_7_6_0_ws;
-  assign tile_8_6_in_0_shift = tile_7_6_0_shift;
-  assign tile_8_7_in_a_0 = tile_8_6_a_0;
-  assign tile_8_7_in_b_0 = tile_7_7_b_0;
-  assign tile_8_7_in_d_0 = tile_7_7_d_0;
-  assign tile_8_7_in_0_valid = tile_7_7_0_valid;
-  assign tile_8_7_in_0_propagate = tile_7_7_0_propagate;
-  assign tile_8_7_in_0_ws = tile_7_7_0_ws;
-  assign tile_8_7_in_0_shift = tile_7_7_0_shift;
-  assign tile_8_8_in_a_0 = tile_8_7_a_0;
-  assign tile_8_8_in_b_0 = tile_7_8_b_0;
-  assign tile_8_8_in_d_0 = tile_7_8_d_0;
-  assign tile_8_8_in_0_valid = tile_7_8_0_valid;
-  assign tile_8_8_in_0_propagate = tile_7_8_0_propagate;
-  assign tile_8_8_in_0_ws = tile_7_8_0_ws;
-  assign tile_8_8_in_0_shift = tile_7_8_0_shift;
-  assign tile_8_9_in_a_0 = tile_8_8_a_0;
-  assign tile_8_9_in_b_0 = tile_7_9_b_0;
-  assign tile_8_9_in_d_0 = tile_7_9_d_0;
-  assign tile_8_9_in_0_valid = tile_7_9_0_valid;
-  assign tile_8_9_in_0_propagate = tile_7_9_0_propagate;
-  assign tile_8_9_in_0_ws = tile_7_9_0_ws;
-  assign tile_8_9_in_0_shift = tile_7_9_0_shift;
-  assign tile_8_10_in_a_0 = tile_8_9_a_0;
-  assign tile_8_10_in_b_0 = tile_7_10_b_0;
-  assign tile_8_10_in_d_0 = tile_7_10_d_0;
-  assign tile_8_10_in_0_valid = tile_7_10_0_valid;
-  assign tile_8_10_in_0_propagate = tile_7_10_0_propagate;
-  assign tile_8_10_in_0_ws = tile_7_10_0_ws;
-  assign tile_8_10_in_0_shift = tile_7_10_0_shift;
-  assign tile_8_11_in_a_0 = tile_8_10_a_0;
-  assign tile_8_11_in_b_0 = tile_7_11_b_0;
-  assign tile_8_11_in_d_0 = tile_7_11_d_0;
-  assign tile_8_11_in_0_valid = tile_7_11_0_valid;
-  assign tile_8_11_in_0_propagate = tile_7_11_0_propagate;
-  assign tile_8_11_in_0_ws = tile_7_11_0_ws;
-  assign tile_8_11_in_0_shift = tile_7_11_0_shift;
-  assign tile_8_12_in_a_0 = tile_8_11_a_0;
-  assign tile_8_12_in_b_0 = tile_7_12_b_0;
-  assign tile_8_12_in_d_0 = tile_7_12_d_0;
-  assign tile_8_12_in_0_valid = tile_7_12_0_valid;
-  assign tile_8_12_in_0_propagate = tile_7_12_0_propagate;
-  assign tile_8_12_in_0_ws = tile_7_12_0_ws;
-  assign tile_8_12_in_0_shift = tile_7_12_0_shift;
-  assign tile_8_13_in_a_0 = tile_8_12_a_0;
-  assign tile_8_13_in_b_0 = tile_7_13_b_0;
-  assign tile_8_13_in_d_0 = tile_7_13_d_0;
-  assign tile_8_13_in_0_valid = tile_7_13_0_valid;
-  assign tile_8_13_in_0_propagate = tile_7_13_0_propagate;
-  assign tile_8_13_in_0_ws = tile_7_13_0_ws;
-  assign tile_8_13_in_0_shift = tile_7_13_0_shift;
-  assign tile_8_14_in_a_0 = tile_8_13_a_0;
-  assign tile_8_14_in_b_0 = tile_7_14_b_0;
-  assign tile_8_14_in_d_0 = tile_7_14_d_0;
-  assign tile_8_14_in_0_valid = tile_7_14_0_valid;
-  assign tile_8_14_in_0_propagate = tile_7_14_0_propagate;
-  assign tile_8_14_in_0_ws = tile_7_14_0_ws;
-  assign tile_8_14_in_0_shift = tile_7_14_0_shift;
-  assign tile_8_15_in_a_0 = tile_8_14_a_0;
-  assign tile_8_15_in_b_0 = tile_7_15_b_0;
-  assign tile_8_15_in_d_0 = tile_7_15_d_0;
-  assign tile_8_15_in_0_valid = tile_7_15_0_valid;
-  assign tile_8_15_in_0_propagate = tile_7_15_0_propagate;
-  assign tile_8_15_in_0_ws = tile_7_15_0_ws;
-  assign tile_8_15_in_0_shift = tile_7_15_0_shift;
-  assign tile_9_0_in_a_0 = in_a_9;
-  assign tile_9_0_in_b_0 = tile_8_0_b_0;
-  assign tile_9_0_in_d_0 = tile_8_0_d_0;
-  assign tile_9_0_in_0_valid = tile_8_0_0_valid;
-  assign tile_9_0_in_0_propagate = tile_8_0_0_propagate;
-  assign tile_9_0_in_0_ws = tile_8_0_0_ws;
-  assign tile_9_0_in_0_shift = tile_8_0_0_shift;
-  assign tile_9_1_in_a_0 = tile_9_0_a_0;
-  assign tile_9_1_in_b_0 = tile_8_1_b_0;
-  assign tile_9_1_in_d_0 = tile_8_1_d_0;
-  assign tile_9_1_in_0_valid = tile_8_1_0_valid;
-  assign tile_9_1_in_0_propagate = tile_8_1_0_propagate;
-  assign tile_9_1_in_0_ws = tile_8_1_0_ws;
-  assign tile_9_1_in_0_shift = tile_8_1_0_shift;
-  assign tile_9_2_in_a_0 = tile_9_1_a_0;
-  assign tile_9_2_in_b_0 = tile_8_2_b_0;
-  assign tile_9_2_in_d_0 = tile_8_2_d_0;
-  assign tile_9_2_in_0_valid = tile_8_2_0_valid;
-  assign tile_9_2_in_0_propagate = tile_8_2_0_propagate;
-  assign tile_9_2_in_0_ws = tile_8_2_0_ws;
-  assign tile_9_2_in_0_shift = tile_8_2_0_shift;
-  assign tile_9_3_in_a_0 = tile_9_2_a_0;
-  assign tile_9_3_in_b_0 = tile_8_3_b_0;
-  assign tile_9_3_in_d_0 = tile_8_3_d_0;
-  assign tile_9_3_in_0_valid = tile_8_3_0_valid;
-  assign tile_9_3_in_0_propagate = tile_8_3_0_propagate;
-  assign tile_9_3_in_0_ws = tile_8_3_0_ws;
-  assign tile_9_3_in_0_shift = tile_8_3_0_shift;
-  assign tile_9_4_in_a_0 = tile_9_3_a_0;
-  assign tile_9_4_in_b_0 = tile_8_4_b_0;
-  assign tile_9_4_in_d_0 = tile_8_4_d_0;
-  assign tile_9_4_in_0_valid = tile_8_4_0_valid;
-  assign tile_9_4_in_0_propagate = tile_8_4_0_propagate;
-  assign tile_9_4_in_0_ws = tile_8_4_0_ws;
-  assign tile_9_4_in_0_shift = tile_8_4_0_shift;
-  assign tile_9_5_in_a_0 = tile_9_4_a_0;
-  assign tile_9_5_in_b_0 = tile_8_5_b_0;
-  assign tile_9_5_in_d_0 = tile_8_5_d_0;
-  assign tile_9_5_in_0_valid = tile_8_5_0_valid;
-  assign tile_9_5_in_0_propagate = tile_8_5_0_propagate;
-  assign tile_9_5_in_0_ws = tile_8_5_0_ws;
-  assign tile_9_5_in_0_shift = tile_8_5_0_shift;
-  assign tile_9_6_in_a_0 = tile_9_5_a_0;
-  assign tile_9_6_in_b_0 = tile_8_6_b_0;
-  assign tile_9_6_in_d_0 = tile_8_6_d_0;
-  assign tile_9_6_in_0_valid = tile_8_6_0_valid;
-  assign tile_9_6_in_0_propagate = tile_8_6_0_propagate;
-  assign tile_9_6_in_0_ws = tile_8_6_0_ws;
-  assign tile_9_6_in_0_shift = tile_8_6_0_shift;
-  assign tile_9_7_in_a_0 = tile_9_6_a_0;
-  assign tile_9_7_in_b_0 = tile_8_7_b_0;
-  assign tile_9_7_in_d_0 = tile_8_7_d_0;
-  assign tile_9_7_in_0_valid = tile_8_7_0_valid;
-  assign tile_9_7_in_0_propagate = tile_8_7_0_propagate;
-  assign tile_9_7_in_0_ws = tile_8_7_0_ws;
-  assign tile_9_7_in_0_shift = tile_8_7_0_shift;
-  assign tile_9_8_in_a_0 = tile_9_7_a_0;
-  assign tile_9_8_in_b_0 = tile_8_8_b_0;
-  assign tile_9_8_in_d_0 = tile_8_8_d_0;
-  assign tile_9_8_in_0_valid = tile_8_8_0_valid;
-  assign tile_9_8_in_0_propagate = tile_8_8_0_propagate;
-  assign tile_9_8_in_0_ws = tile_8_8_0_ws;
-  assign tile_9_8_in_0_shift = tile_8_8_0_shift;
-  assign tile_9_9_in_a_0 = tile_9_8_a_0;
-  assign tile_9_9_in_b_0 = tile_8_9_b_0;
-  assign tile_9_9_in_d_0 = tile_8_9_d_0;
-  assign tile_9_9_in_0_valid = tile_8_9_0_valid;
-  assign tile_9_9_in_0_propagate = tile_8_9_0_propagate;
-  assign tile_9_9_in_0_ws = tile_8_9_0_ws;
-  assign tile_9_9_in_0_shift = tile_8_9_0_shift;
-  assign tile_9_10_in_a_0 = tile_9_9_a_0;
-  assign tile_9_10_in_b_0 = tile_8_10_b_0;
-  assign tile_9_10_in_d_0 = tile_8_10_d_0;
-  assign tile_9_10_in_0_valid = tile_8_10_0_valid;
-  assign tile_9_10_in_0_propagate = tile_8_10_0_propagate;
-  assign tile_9_10_in_0_ws = tile_8_10_0_ws;
-  assign tile_9_10_in_0_shift = tile_8_10_0_shift;
-  assign tile_9_11_in_a_0 = tile_9_10_a_0;
-  assign tile_9_11_in_b_0 = tile_8_11_b_0;
-  assign tile_9_11_in_d_0 = tile_8_11_d_0;
-  assign tile_9_11_in_0_valid = tile_8_11_0_valid;
-  assign tile_9_11_in_0_propagate = tile_8_11_0_propagate;
-  assign tile_9_11_in_0_ws = tile_8_11_0_ws;
-  assign tile_9_11_in_0_shift = tile_8_11_0_shift;
-  assign tile_9_12_in_a_0 = tile_9_11_a_0;
-  assign tile_9_12_in_b_0 = tile_8_12_b_0;
-  assign tile_9_12_in_d_0 = tile_8_12_d_0;
-  assign tile_9_12_in_0_valid = tile_8_12_0_valid;
-  assign tile_9_12_in_0_propagate = tile_8_12_0_propagate;
-  assign tile_9_12_in_0_ws = tile_8_12_0_ws;
-  assign tile_9_12_in_0_shift = tile_8_12_0_shift;
-  assign tile_9_13_in_a_0 = tile_9_12_a_0;
-  assign tile_9_13_in_b_0 = tile_8_13_b_0;
-  assign tile_9_13_in_d_0 = tile_8_13_d_0;
-  assign tile_9_13_in_0_valid = tile_8_13_0_valid;
-  assign tile_9_13_in_0_propagate = tile_8_13_0_propagate;
-  assign tile_9_13_in_0_ws = tile_8_13_0_ws;
-  assign tile_9_13_in_0_shift = tile_8_13_0_shift;
-  assign tile_9_14_in_a_0 = tile_9_13_a_0;
-  assign tile_9_14_in_b_0 = tile_8_14_b_0;
-  assign tile_9_14_in_d_0 = tile_8_14_d_0;
-  assign tile_9_14_in_0_valid = tile_8_14_0_valid;
-  assign tile_9_14_in_0_propagate = tile_8_14_0_propagate;
-  assign tile_9_14_in_0_ws = tile_8_14_0_ws;
-  assign tile_9_14_in_0_shift = tile_8_14_0_shift;
-  assign tile_9_15_in_a_0 = tile_9_14_a_0;
-  assign tile_9_15_in_b_0 = tile_8_15_b_0;
-  assign tile_9_15_in_d_0 = tile_8_15_d_0;
-  assign tile_9_15_in_0_valid = tile_8_15_0_valid;
-  assign tile_9_15_in_0_propagate = tile_8_15_0_propagate;
-  assign tile_9_15_in_0_ws = tile_8_15_0_ws;
-  assign tile_9_15_in_0_shift = tile_8_15_0_shift;
-  assign tile_10_0_in_a_0 = in_a_10;
-  assign tile_10_0_in_b_0 = tile_9_0_b_0;
-  assign tile_10_0_in_d_0 = tile_9_0_d_0;
-  assign tile_10_0_in_0_valid = tile_9_0_0_valid;
-  assign tile_10_0_in_0_propagate = tile_9_0_0_propagate;
-  assign tile_10_0_in_0_ws = tile_9_0_0_ws;
-  assign tile_10_0_in_0_shift = tile_9_0_0_shift;
-  assign tile_10_1_in_a_0 = tile_10_0_a_0;
-  assign tile_10_1_in_b_0 = tile_9_1_b_0;
-  assign tile_10_1_in_d_0 = tile_9_1_d_0;
-  assign tile_10_1_in_0_valid = tile_9_1_0_valid;
-  assign tile_10_1_in_0_propagate = tile_9_1_0_propagate;
-  assign tile_10_1_in_0_ws = tile_9_1_0_ws;
-  assign tile_10_1_in_0_shift = tile_9_1_0_shift;
-  assign tile_10_2_in_a_0 = tile_10_1_a_0;
-  assign tile_10_2_in_b_0 = tile_9_2_b_0;
-  assign tile_10_2_in_d_0 = tile_9_2_d_0;
-  assign tile_10_2_in_0_valid = tile_9_2_0_valid;
-  assign tile_10_2_in_0_propagate = tile_9_2_0_propagate;
-  assign tile_10_2_in_0_ws = tile_9_2_0_ws;
-  assign tile_10_2_in_0_shift = tile_9_2_0_shift;
-  assign tile_10_3_in_a_0 = tile_10_2_a_0;
-  assign tile_10_3_in_b_0 = tile_9_3_b_0;
-  assign tile_10_3_in_d_0 = tile_9_3_d_0;
-  assign tile_10_3_in_0_valid = tile_9_3_0_valid;
-  assign tile_10_3_in_0_propagate = tile_9_3_0_propagate;
-  assign tile_10_3_in_0_ws = tile_9_3_0_ws;
-  assign tile_10_3_in_0_shift = tile_9_3_0_shift;
-  assign tile_10_4_in_a_0 = tile_10_3_a_0;
-  assign tile_10_4_in_b_0 = tile_9_4_b_0;
-  assign tile_10_4_in_d_0 = tile_9_4_d_0;
-  assign tile_10_4_in_0_valid = tile_9_4_0_valid;
-  assign tile_10_4_in_0_propagate = tile_9_4_0_propagate;
-  assign tile_10_4_in_0_ws = tile_9_4_0_ws;
-  assign tile_10_4_in_0_shift = tile_9_4_0_shift;
-  assign tile_10_5_in_a_0 = tile_10_4_a_0;
-  assign tile_10_5_in_b_0 = tile_9_5_b_0;
-  assign tile_10_5_in_d_0 = tile_9_5_d_0;
-  assign tile_10_5_in_0_valid = tile_9_5_0_valid;
-  assign tile_10_5_in_0_propagate = tile_9_5_0_propagate;
-  assign tile_10_5_in_0_ws = tile_9_5_0_ws;
-  assign tile_10_5_in_0_shift = tile_9_5_0_shift;
-  assign tile_10_6_in_a_0 = tile_10_5_a_0;
-  assign tile_10_6_in_b_0 = tile_9_6_b_0;
-  assign tile_10_6_in_d_0 = tile_9_6_d_0;
-  assign tile_10_6_in_0_valid = tile_9_6_0_valid;
-  assign tile_10_6_in_0_propagate = tile_9_6_0_propagate;
-  assign tile_10_6_in_0_ws = tile_9_6_0_ws;
-  assign tile_10_6_in_0_shift = tile_9_6_0_shift;
-  assign tile_10_7_in_a_0 = tile_10_6_a_0;
-  assign tile_10_7_in_b_0 = tile_9_7_b_0;
-  assign tile_10_7_in_d_0 = tile_9_7_d_0;
-  assign tile_10_7_in_0_valid = tile_9_7_0_valid;
-  assign tile_10_7_in_0_propagate = tile_9_7_0_propagate;
-  assign tile_10_7_in_0_ws = tile_9_7_0_ws;
-  assign tile_10_7_in_0_shift = tile_9_7_0_shift;
-  assign tile_10_8_in_a_0 = tile_10_7_a_0;
-  assign tile_10_8_in_b_0 = tile_9_8_b_0;
-  assign tile_10_8_in_d_0 = tile_9_8_d_0;
-  assign tile_10_8_in_0_valid = tile_9_8_0_valid;
-  assign tile_10_8_in_0_propagate = tile_9_8_0_propagate;
-  assign tile_10_8_in_0_ws = tile_9_8_0_ws;
-  assign tile_10_8_in_0_shift = tile_9_8_0_shift;
-  assign tile_10_9_in_a_0 = tile_10_8_a_0;
-  assign tile_10_9_in_b_0 = tile_9_9_b_0;
-  assign tile_10_9_in_d_0 = tile_9_9_d_0;
-  assign tile_10_9_in_0_valid = tile_9_9_0_valid;
-  assign tile_10_9_in_0_propagate = tile_9_9_0_propagate;
-  assign tile_10_9_in_0_ws = tile_9_9_0_ws;
-  assign tile_10_9_in_0_shift = tile_9_9_0_shift;
-  assign tile_10_10_in_a_0 = tile_10_9_a_0;
-  assign tile_10_10_in_b_0 = tile_9_10_b_0;
-  assign tile_10_10_in_d_0 = tile_9_10_d_0;
-  assign tile_10_10_in_0_valid = tile_9_10_0_valid;
-  assign tile_10_10_in_0_propagate = tile_9_10_0_propagate;
-  assign tile_10_10_in_0_ws = tile_9_10_0_ws;
-  assign tile_10_10_in_0_shift = tile_9_10_0_shift;
-  assign tile_10_11_in_a_0 = tile_10_10_a_0;
-  assign tile_10_11_in_b_0 = tile_9_11_b_0;
-  assign tile_10_11_in_d_0 = tile_9_11_d_0;
-  assign tile_10_11_in_0_valid = tile_9_11_0_valid;
-  assign tile_10_11_in_0_propagate = tile_9_11_0_propagate;
-  assign tile_10_11_in_0_ws = tile_9_11_0_ws;
-  assign tile_10_11_in_0_shift = tile_9_11_0_shift;
-  assign tile_10_12_in_a_0 = tile_10_11_a_0;
-  assign tile_10_12_in_b_0 = tile_9_12_b_0;
-  assign tile_10_12_in_d_0 = tile_9_12_d_0;
-  assign tile_10_12_in_0_valid = tile_9_12_0_valid;
-  assign tile_10_12_in_0_propagate = tile_9_12_0_propagate;
-  assign tile_10_12_in_0_ws = tile_9_12_0_ws;
-  assign tile_10_12_in_0_shift = tile_9_12_0_shift;
-  assign tile_10_13_in_a_0 = tile_10_12_a_0;
-  assign tile_10_13_in_b_0 = tile_9_13_b_0;
-  assign tile_10_13_in_d_0 = tile_9_13_d_0;
-  assign tile_10_13_in_0_valid = tile_9_13_0_valid;
-  assign tile_10_13_in_0_propagate = tile_9_13_0_propagate;
-  assign tile_10_13_in_0_ws = tile_9_13_0_ws;
-  assign tile_10_13_in_0_shift = tile_9_13_0_shift;
-  assign tile_10_14_in_a_0 = tile_10_13_a_0;
-  assign tile_10_14_in_b_0 = tile_9_14_b_0;
-  assign tile_10_14_in_d_0 = tile_9_14_d_0;
-  assign tile_10_14_in_0_valid = tile_9_14_0_valid;
-  assign tile_10_14_in_0_propagate = tile_9_14_0_propagate;
-  assign tile_10_14_in_0_ws = tile_9_14_0_ws;
-  assign tile_10_14_in_0_shift = tile_9_14_0_shift;
-  assign tile_10_15_in_a_0 = tile_10_14_a_0;
-  assign tile_10_15_in_b_0 = tile_9_15_b_0;
-  assign tile_10_15_in_d_0 = tile_9_15_d_0;
-  assign tile_10_15_in_0_valid = tile_9_15_0_valid;
-  assign tile_10_15_in_0_propagate = tile_9_15_0_propagate;
-  assign tile_10_15_in_0_ws = tile_9_15_0_ws;
-  assign tile_10_15_in_0_shift = tile_9_15_0_shift;
-  assign tile_11_0_in_a_0 = in_a_11;
-  assign tile_11_0_in_b_0 = tile_10_0_b_0;
-  assign tile_11_0_in_d_0 = tile_10_0_d_0;
-  assign tile_11_0_in_0_valid = tile_10_0_0_valid;
-  assign tile_11_0_in_0_propagate = tile_10_0_0_propagate;
-  assign tile_11_0_in_0_ws = tile_10_0_0_ws;
-  assign tile_11_0_in_0_shift = tile_10_0_0_shift;
-  assign tile_11_1_in_a_0 = tile_11_0_a_0;
-  assign tile_11_1_in_b_0 = tile_10_1_b_0;
-  assign tile_11_1_in_d_0 = tile_10_1_d_0;
-  assign tile_11_1_in_0_valid = tile_10_1_0_valid;
-  assign tile_11_1_in_0_propagate = tile_10_1_0_propagate;
-  assign tile_11_1_in_0_ws = tile_10_1_0_ws;
-  assign tile_11_1_in_0_shift = tile_10_1_0_shift;
-  assign tile_11_2_in_a_0 = tile_11_1_a_0;
-  assign tile_11_2_in_b_0 = tile_10_2_b_0;
-  assign tile_11_2_in_d_0 = tile_10_2_d_0;
-  assign tile_11_2_in_0_valid = tile_10_2_0_valid;
-  assign tile_11_2_in_0_propagate = tile_10_2_0_propagate;
-  assign tile_11_2_in_0_ws = tile_10_2_0_ws;
-  assign tile_11_2_in_0_shift = tile_10_2_0_shift;
-  assign tile_11_3_in_a_0 = tile_11_2_a_0;
-  assign tile_11_3_in_b_0 = tile_10_3_b_0;
-  assign tile_11_3_in_d_0 = tile_10_3_d_0;
-  assign tile_11_3_in_0_valid = tile_10_3_0_valid;
-  assign tile_11_3_in_0_propagate = tile_10_3_0_propagate;
-  assign tile_11_3_in_0_ws = tile_10_3_0_ws;
-  assign tile_11_3_in_0_shift = tile_10_3_0_shift;
-  assign tile_11_4_in_a_0 = tile_11_3_a_0;
-  assign tile_11_4_in_b_0 = tile_10_4_b_0;
-  assign tile_11_4_in_d_0 = tile_10_4_d_0;
-  assign tile_11_4_in_0_valid = tile_10_4_0_valid;
-  assign tile_11_4_in_0_propagate = tile_10_4_0_propagate;
-  assign tile_11_4_in_0_ws = tile_10_4_0_ws;
-  assign tile_11_4_in_0_shift = tile_10_4_0_shift;
-  assign tile_11_5_in_a_0 = tile_11_4_a_0;
-  assign tile_11_5_in_b_0 = tile_10_5_b_0;
-  assign tile_11_5_in_d_0 = tile_10_5_d_0;
-  assign tile_11_5_in_0_valid = tile_10_5_0_valid;
-  assign tile_11_5_in_0_propagate = tile_10_5_0_propagate;
-  assign tile_11_5_in_0_ws = tile_10_5_0_ws;
-  assign tile_11_5_in_0_shift = tile_10_5_0_shift;
-  assign tile_11_6_in_a_0 = tile_11_5_a_0;
-  assign tile_11_6_in_b_0 = tile_10_6_b_0;
-  assign tile_11_6_in_d_0 = tile_10_6_d_0;
-  assign tile_11_6_in_0_valid = tile_10_6_0_valid;
-  assign tile_11_6_in_0_propagate = tile_10_6_0_propagate;
-  assign tile_11_6_in_0_ws = tile_10_6_0_ws;
-  assign tile_11_6_in_0_shift = tile_10_6_0_shift;
-  assign tile_11_7_in_a_0 = tile_11_6_a_0;
-  assign tile_11_7_in_b_0 = tile_10_7_b_0;
-  assign tile_11_7_in_d_0 = tile_10_7_d_0;
-  assign tile_11_7_in_0_valid = tile_10_7_0_valid;
-  assign tile_11_7_in_0_propagate = tile_10_7_0_propagate;
-  assign tile_11_7_in_0_ws = tile_10_7_0_ws;
-  assign tile_11_7_in_0_shift = tile_10_7_0_shift;
-  assign tile_11_8_in_a_0 = tile_11_7_a_0;
-  assign tile_11_8_in_b_0 = tile_10_8_b_0;
-  assign tile_11_8_in_d_0 = tile_10_8_d_0;
-  assign tile_11_8_in_0_valid = tile_10_8_0_valid;
-  assign tile_11_8_in_0_propagate = tile_10_8_0_propagate;
-  assign tile_11_8_in_0_ws = tile_10_8_0_ws;
-  assign tile_11_8_in_0_shift = tile_10_8_0_shift;
-  assign tile_11_9_in_a_0 = tile_11_8_a_0;
-  assign tile_11_9_in_b_0 = tile_10_9_b_0;
-  assign tile_11_9_in_d_0 = tile_10_9_d_0;
-  assign tile_11_9_in_0_valid = tile_10_9_0_valid;
-  assign tile_11_9_in_0_propagate = tile_10_9_0_propagate;
-  assign tile_11_9_in_0_ws = tile_10_9_0_ws;
-  assign tile_11_9_in_0_shift = tile_10_9_0_shift;
-  assign tile_11_10_in_a_0 = tile_11_9_a_0;
-  assign tile_11_10_in_b_0 = tile_10_10_b_0;
-  assign tile_11_10_in_d_0 = tile_10_10_d_0;
-  assign tile_11_10_in_0_valid = tile_10_10_0_valid;
-  assign tile_11_10_in_0_propagate = tile_10_10_0_propagate;
-  assign tile_11_10_in_0_ws = tile_10_10_0_ws;
-  assign tile_11_10_in_0_shift = tile_10_10_0_shift;
-  assign tile_11_11_in_a_0 = tile_11_10_a_0;
-  assign tile_11_11_in_b_0 = tile_10_11_b_0;
-  assign tile_11_11_in_d_0 = tile_10_11_d_0;
-  assign tile_11_11_in_0_valid = tile_10_11_0_valid;
-  assign tile_11_11_in_0_propagate = tile_10_11_0_propagate;
-  assign tile_11_11_in_0_ws = tile_10_11_0_ws;
-  assign tile_11_11_in_0_shift = tile_10_11_0_shift;
-  assign tile_11_12_in_a_0 = tile_11_11_a_0;
-  assign tile_11_12_in_b_0 = tile_10_12_b_0;
-  assign tile_11_12_in_d_0 = tile_10_12_d_0;
-  assign tile_11_12_in_0_valid = tile_10_12_0_valid;
-  assign tile_11_12_in_0_propagate = tile_10_12_0_propagate;
-  assign tile_11_12_in_0_ws = tile_10_12_0_ws;
-  assign tile_11_12_in_0_shift = tile_10_12_0_shift;
-  assign tile_11_13_in_a_0 = tile_11_12_a_0;
-  assign tile_11_13_in_b_0 = tile_10_13_b_0;
-  assign tile_11_13_in_d_0 = tile_10_13_d_0;
-  assign tile_11_13_in_0_valid = tile_10_13_0_valid;
-  assign tile_11_13_in_0_propagate = tile_10_13_0_propagate;
-  assign tile_11_13_in_0_ws = tile_10_13_0_ws;
-  assign tile_11_13_in_0_shift = tile_10_13_0_shift;
-  assign tile_11_14_in_a_0 = tile_11_13_a_0;
-  assign tile_11_14_in_b_0 = tile_10_14_b_0;
-  assign tile_11_14_in_d_0 = tile_10_14_d_0;
-  assign tile_11_14_in_0_valid = tile_10_14_0_valid;
-  assign tile_11_14_in_0_propagate = tile_10_14_0_propagate;
-  assign tile_11_14_in_0_ws = tile_10_14_0_ws;
-  assign tile_11_14_in_0_shift = tile_10_14_0_shift;
-  assign tile_11_15_in_a_0 = tile_11_14_a_0;
-  assign tile_11_15_in_b_0 = tile_10_15_b_0;
-  assign tile_11_15_in_d_0 = tile_10_15_d_0;
-  assign tile_11_15_in_0_valid = tile_10_15_0_valid;
-  assign tile_11_15_in_0_propagate = tile_10_15_0_propagate;
-  assign tile_11_15_in_0_ws = tile_10_15_0_ws;
-  assign tile_11_15_in_0_shift = tile_10_15_0_shift;
-  assign tile_12_0_in_a_0 = in_a_12;
-  assign tile_12_0_in_b_0 = tile_11_0_b_0;
-  assign tile_12_0_in_d_0 = tile_11_0_d_0;
-  assign tile_12_0_in_0_valid = tile_11_0_0_valid;
-  assign tile_12_0_in_0_propagate = tile_11_0_0_propagate;
-  assign tile_12_0_in_0_ws = tile_11_0_0_ws;
-  assign tile_12_0_in_0_shift = tile_11_0_0_shift;
-  assign tile_12_1_in_a_0 = tile_12_0_a_0;
-  assign tile_12_1_in_b_0 = tile_11_1_b_0;
-  assign tile_12_1_in_d_0 = tile_11_1_d_0;
-  assign tile_12_1_in_0_valid = tile_11_1_0_valid;
-  assign tile_12_1_in_0_propagate = tile_11_1_0_propagate;
-  assign tile_12_1_in_0_ws = tile_11_1_0_ws;
-  assign tile_12_1_in_0_shift = tile_11_1_0_shift;
-  assign tile_12_2_in_a_0 = tile_12_1_a_0;
-  assign tile_12_2_in_b_0 = tile_11_2_b_0;
-  assign tile_12_2_in_d_0 = tile_11_2_d_0;
-  assign tile_12_2_in_0_valid = tile_11_2_0_valid;
-  assign tile_12_2_in_0_propagate = tile_11_2_0_propagate;
-  assign tile_12_2_in_0_ws = tile_11_2_0_ws;
-  assign tile_12_2_in_0_shift = tile_11_2_0_shift;
-  assign tile_12_3_in_a_0 = tile_12_2_a_0;
-  assign tile_12_3_in_b_0 = tile_11_3_b_0;
-  assign tile_12_3_in_d_0 = tile_11_3_d_0;
-  assign tile_12_3_in_0_valid = tile_11_3_0_valid;
-  assign tile_12_3_in_0_propagate = tile_11_3_0_propagate;
-  assign tile_12_3_in_0_ws = tile_11_3_0_ws;
-  assign tile_12_3_in_0_shift = tile_11_3_0_shift;
-  assign tile_12_4_in_a_0 = tile_12_3_a_0;
-  assign tile_12_4_in_b_0 = tile_11_4_b_0;
-  assign tile_12_4_in_d_0 = tile_11_4_d_0;
-  assign tile_12_4_in_0_valid = tile_11_4_0_valid;
-  assign tile_12_4_in_0_propagate = tile_11_4_0_propagate;
-  assign tile_12_4_in_0_ws = tile_11_4_0_ws;
-  assign tile_12_4_in_0_shift = tile_11_4_0_shift;
-  assign tile_12_5_in_a_0 = tile_12_4_a_0;
-  assign tile_12_5_in_b_0 = tile_11_5_b_0;
-  assign tile_12_5_in_d_0 = tile_11_5_d_0;
-  assign tile_12_5_in_0_valid = tile_11_5_0_valid;
-  assign tile_12_5_in_0_propagate = tile_11_5_0_propagate;
-  assign tile_12_5_in_0_ws = tile_11_5_0_ws;
-  assign tile_12_5_in_0_shift = tile_11_5_0_shift;
-  assign tile_12_6_in_a_0 = tile_12_5_a_0;
-  assign tile_12_6_in_b_0 = tile_11_6_b_0;
-  assign tile_12_6_in_d_0 = tile_11_6_d_0;
-  assign tile_12_6_in_0_valid = tile_11_6_0_valid;
-  assign tile_12_6_in_0_propagate = tile_11_6_0_propagate;
-  assign tile_12_6_in_0_ws = tile_11_6_0_ws;
-  assign tile_12_6_in_0_shift = tile_11_6_0_shift;
-  assign tile_12_7_in_a_0 = tile_12_6_a_0;
-  assign tile_12_7_in_b_0 = tile_11_7_b_0;
-  assign tile_12_7_in_d_0 = tile_11_7_d_0;
-  assign tile_12_7_in_0_valid = tile_11_7_0_valid;
-  assign tile_12_7_in_0_propagate = tile_11_7_0_propagate;
-  assign tile_12_7_in_0_ws = tile_11_7_0_ws;
-  assign tile_12_7_in_0_shift = tile_11_7_0_shift;
-  assign tile_12_8_in_a_0 = tile_12_7_a_0;
-  assign tile_12_8_in_b_0 = tile_11_8_b_0;
-  assign tile_12_8_in_d_0 = tile_11_8_d_0;
-  assign tile_12_8_in_0_valid = tile_11_8_0_valid;
-  assign tile_12_8_in_0_propagate = tile_11_8_0_propagate;
-  assign tile_12_8_in_0_ws = tile_11_8_0_ws;
-  assign tile_12_8_in_0_shift = tile_11_8_0_shift;
-  assign tile_12_9_in_a_0 = tile_12_8_a_0;
-  assign tile_12_9_in_b_0 = tile_11_9_b_0;
-  assign tile_12_9_in_d_0 = tile_11_9_d_0;
-  assign tile_12_9_in_0_valid = tile_11_9_0_valid;
-  assign tile_12_9_in_0_propagate = tile_11_9_0_propagate;
-  assign tile_12_9_in_0_ws = tile_11_9_0_ws;
-  assign tile_12_9_in_0_shift = tile_11_9_0_shift;
-  assign tile_12_10_in_a_0 = tile_12_9_a_0;
-  assign tile_12_10_in_b_0 = tile_11_10_b_0;
-  assign tile_12_10_in_d_0 = tile_11_10_d_0;
-  assign tile_12_10_in_0_valid = tile_11_10_0_valid;
-  assign tile_12_10_in_0_propagate = tile_11_10_0_propagate;
-  assign tile_12_10_in_0_ws = tile_11_10_0_ws;
-  assign tile_12_10_in_0_shift = tile_11_10_0_shift;
-  assign tile_12_11_in_a_0 = tile_12_10_a_0;
-  assign tile_12_11_in_b_0 = tile_11_11_b_0;
-  assign tile_12_11_in_d_0 = tile_11_11_d_0;
-  assign tile_12_11_in_0_valid = tile_11_11_0_valid;
-  assign tile_12_11_in_0_propagate = tile_11_11_0_propagate;
-  assign tile_12_11_in_0_ws = tile_11_11_0_ws;
-  assign tile_12_11_in_0_shift = tile_11_11_0_shift;
-  assign tile_12_12_in_a_0 = tile_12_11_a_0;
-  assign tile_12_12_in_b_0 = tile_11_12_b_0;
-  assign tile_12_12_in_d_0 = tile_11_12_d_0;
-  assign tile_12_12_in_0_valid = tile_11_12_0_valid;
-  assign tile_12_12_in_0_propagate = tile_11_12_0_propagate;
-  assign tile_12_12_in_0_ws = tile_11_12_0_ws;
-  assign tile_12_12_in_0_shift = tile_11_12_0_shift;
-  assign tile_12_13_in_a_0 = tile_12_12_a_0;
-  assign tile_12_13_in_b_0 = tile_11_13_b_0;
-  assign tile_12_13_in_d_0 = tile_11_13_d_0;
-  assign tile_12_13_in_0_valid = tile_11_13_0_valid;
-  assign tile_12_13_in_0_propagate = tile_11_13_0_propagate;
-  assign tile_12_13_in_0_ws = tile_11_13_0_ws;
-  assign tile_12_13_in_0_shift = tile_11_13_0_shift;
-  assign tile_12_14_in_a_0 = tile_12_13_a_0;
-  assign tile_12_14_in_b_0 = tile_11_14_b_0;
-  assign tile_12_14_in_d_0 = tile_11_14_d_0;
-  assign tile_12_14_in_0_valid = tile_11_14_0_valid;
-  assign tile_12_14_in_0_propagate = tile_11_14_0_propagate;
-  assign tile_12_14_in_0_ws = tile_11_14_0_ws;
-  assign tile_12_14_in_0_shift = tile_11_14_0_shift;
-  assign tile_12_15_in_a_0 = tile_12_14_a_0;
-  assign tile_12_15_in_b_0 = tile_11_15_b_0;
-  assign tile_12_15_in_d_0 = tile_11_15_d_0;
-  assign tile_12_15_in_0_valid = tile_11_15_0_valid;
-  assign tile_12_15_in_0_propagate = tile_11_15_0_propagate;
-  assign tile_12_15_in_0_ws = tile_11_15_0_ws;
-  assign tile_12_15_in_0_shift = tile_11_15_0_shift;
-  assign tile_13_0_in_a_0 = in_a_13;
-  assign tile_13_0_in_b_0 = tile_12_0_b_0;
-  assign tile_13_0_in_d_0 = tile_12_0_d_0;
-  assign tile_13_0_in_0_valid = tile_12_0_0_valid;
-  assign tile_13_0_in_0_propagate = tile_12_0_0_propagate;
-  assign tile_13_0_in_0_ws = tile_12_0_0_ws;
-  assign tile_13_0_in_0_shift = tile_12_0_0_shift;
-  assign tile_13_1_in_a_0 = tile_13_0_a_0;
-  assign tile_13_1_in_b_0 = tile_12_1_b_0;
-  assign tile_13_1_in_d_0 = tile_12_1_d_0;
-  assign tile_13_1_in_0_valid = tile_12_1_0_valid;
-  assign tile_13_1_in_0_propagate = tile_12_1_0_propagate;
-  assign tile_13_1_in_0_ws = tile_12_1_0_ws;
-  assign tile_13_1_in_0_shift = tile_12_1_0_shift;
-  assign tile_13_2_in_a_0 = tile_13_1_a_0;
-  assign tile_13_2_in_b_0 = tile_12_2_b_0;
-  assign tile_13_2_in_d_0 = tile_12_2_d_0;
-  assign tile_13_2_in_0_valid = tile_12_2_0_valid;
-  assign tile_13_2_in_0_propagate = tile_12_2_0_propagate;
-  assign tile_13_2_in_0_ws = tile_12_2_0_ws;
-  assign tile_13_2_in_0_shift = tile_12_2_0_shift;
-  assign tile_13_3_in_a_0 = tile_13_2_a_0;
-  assign tile_13_3_in_b_0 = tile_12_3_b_0;
-  assign tile_13_3_in_d_0 = tile_12_3_d_0;
-  assign tile_13_3_in_0_valid = tile_12_3_0_valid;
-  assign tile_13_3_in_0_propagate = tile_12_3_0_propagate;
-  assign tile_13_3_in_0_ws = tile_12_3_0_ws;
-  assign tile_13_3_in_0_shift = tile_12_3_0_shift;
-  assign tile_13_4_in_a_0 = tile_13_3_a_0;
-  assign tile_13_4_in_b_0 = tile_12_4_b_0;
-  assign tile_13_4_in_d_0 = tile_12_4_d_0;
-  assign tile_13_4_in_0_valid = tile_12_4_0_valid;
-  assign tile_13_4_in_0_propagate = tile_12_4_0_propagate;
-  assign tile_13_4_in_0_ws = tile_12_4_0_ws;
-  assign tile_13_4_in_0_shift = tile_12_4_0_shift;
-  assign tile_13_5_in_a_0 = tile_13_4_a_0;
-  assign tile_13_5_in_b_0 = tile_12_5_b_0;
-  assign tile_13_5_in_d_0 = tile_12_5_d_0;
-  assign tile_13_5_in_0_valid = tile_12_5_0_valid;
-  assign tile_13_5_in_0_propagate = tile_12_5_0_propagate;
-  assign tile_13_5_in_0_ws = tile_12_5_0_ws;
-  assign tile_13_5_in_0_shift = tile_12_5_0_shift;
-  assign tile_13_6_in_a_0 = tile_13_5_a_0;
-  assign tile_13_6_in_b_0 = tile_12_6_b_0;
-  assign tile_13_6_in_d_0 = tile_12_6_d_0;
-  assign tile_13_6_in_0_valid = tile_12_6_0_valid;
-  assign tile_13_6_in_0_propagate = tile_12_6_0_propagate;
-  assign tile_13_6_in_0_ws = tile_12_6_0_ws;
-  assign tile_13_6_in_0_shift = tile_12_6_0_shift;
-  assign tile_13_7_in_a_0 = tile_13_6_a_0;
-  assign tile_13_7_in_b_0 = tile_12_7_b_0;
-  assign tile_13_7_in_d_0 = tile_12_7_d_0;
-  assign tile_13_7_in_0_valid = tile_12_7_0_valid;
-  assign tile_13_7_in_0_propagate = tile_12_7_0_propagate;
-  assign tile_13_7_in_0_ws = tile_12_7_0_ws;
-  assign tile_13_7_in_0_shift = tile_12_7_0_shift;
-  assign tile_13_8_in_a_0 = tile_13_7_a_0;
-  assign tile_13_8_in_b_0 = tile_12_8_b_0;
-  assign tile_13_8_in_d_0 = tile_12_8_d_0;
-  assign tile_13_8_in_0_valid = tile_12_8_0_valid;
-  assign tile_13_8_in_0_propagate = tile_12_8_0_propagate;
-  assign tile_13_8_in_0_ws = tile_12_8_0_ws;
-  assign tile_13_8_in_0_shift = tile_12_8_0_shift;
-  assign tile_13_9_in_a_0 = tile_13_8_a_0;
-  assign tile_13_9_in_b_0 = tile_12_9_b_0;
-  assign tile_13_9_in_d_0 = tile_12_9_d_0;
-  assign tile_13_9_in_0_valid = tile_12_9_0_valid;
-  assign tile_13_9_in_0_propagate = tile_12_9_0_propagate;
-  assign tile_13_9_in_0_ws = tile_12_9_0_ws;
-  assign tile_13_9_in_0_shift = tile_12_9_0_shift;
-  assign tile_13_10_in_a_0 = tile_13_9_a_0;
-  assign tile_13_10_in_b_0 = tile_12_10_b_0;
-  assign tile_13_10_in_d_0 = tile_12_10_d_0;
-  assign tile_13_10_in_0_valid = tile_12_10_0_valid;
-  assign tile_13_10_in_0_propagate = tile_12_10_0_propagate;
-  assign tile_13_10_in_0_ws = tile_12_10_0_ws;
-  assign tile_13_10_in_0_shift = tile_12_10_0_shift;
-  assign tile_13_11_in_a_0 = tile_13_10_a_0;
-  assign tile_13_11_in_b_0 = tile_12_11_b_0;
-  assign tile_13_11_in_d_0 = tile_12_11_d_0;
-  assign tile_13_11_in_0_valid = tile_12_11_0_valid;
-  assign tile_13_11_in_0_propagate = tile_12_11_0_propagate;
-  assign tile_13_11_in_0_ws = tile_12_11_0_ws;
-  assign tile_13_11_in_0_shift = tile_12_11_0_shift;
-  assign tile_13_12_in_a_0 = tile_13_11_a_0;
-  assign tile_13_12_in_b_0 = tile_12_12_b_0;
-  assign tile_13_12_in_d_0 = tile_12_12_d_0;
-  assign tile_13_12_in_0_valid = tile_12_12_0_valid;
-  assign tile_13_12_in_0_propagate = tile_12_12_0_propagate;
-  assign tile_13_12_in_0_ws = tile_12_12_0_ws;
-  assign tile_13_12_in_0_shift = tile_12_12_0_shift;
-  assign tile_13_13_in_a_0 = tile_13_12_a_0;
-  assign tile_13_13_in_b_0 = tile_12_13_b_0;
-  assign tile_13_13_in_d_0 = tile_12_13_d_0;
-  assign tile_13_13_in_0_valid = tile_12_13_0_valid;
-  assign tile_13_13_in_0_propagate = tile_12_13_0_propagate;
-  assign tile_13_13_in_0_ws = tile_12_13_0_ws;
-  assign tile_13_13_in_0_shift = tile_12_13_0_shift;
-  assign tile_13_14_in_a_0 = tile_13_13_a_0;
-  assign tile_13_14_in_b_0 = tile_12_14_b_0;
-  assign tile_13_14_in_d_0 = tile_12_14_d_0;
-  assign tile_13_14_in_0_valid = tile_12_14_0_valid;
-  assign tile_13_14_in_0_propagate = tile_12_14_0_propagate;
-  assign tile_13_14_in_0_ws = tile_12_14_0_ws;
-  assign tile_13_14_in_0_shift = tile_12_14_0_shift;
-  assign tile_13_15_in_a_0 = tile_13_14_a_0;
-  assign tile_13_15_in_b_0 = tile_12_15_b_0;
-  assign tile_13_15_in_d_0 = tile_12_15_d_0;
-  assign tile_13_15_in_0_valid = tile_12_15_0_valid;
-  assign tile_13_15_in_0_propagate = tile_12_15_0_propagate;
-  assign tile_13_15_in_0_ws = tile_12_15_0_ws;
-  assign tile_13_15_in_0_shift = tile_12_15_0_shift;
-  assign tile_14_0_in_a_0 = in_a_14;
-  assign tile_14_0_in_b_0 = tile_13_0_b_0;
-  assign tile_14_0_in_d_0 = tile_13_0_d_0;
-  assign tile_14_0_in_0_valid = tile_13_0_0_valid;
-  assign tile_14_0_in_0_propagate = tile_13_0_0_propagate;
-  assign tile_14_0_in_0_ws = tile_13_0_0_ws;
-  assign tile_14_0_in_0_shift = tile_13_0_0_shift;
-  assign tile_14_1_in_a_0 = tile_14_0_a_0;
-  assign tile_14_1_in_b_0 = tile_13_1_b_0;
-  assign tile_14_1_in_d_0 = tile_13_1_d_0;
-  assign tile_14_1_in_0_valid = tile_13_1_0_valid;
-  assign tile_14_1_in_0_propagate = tile_13_1_0_propagate;
-  assign tile_14_1_in_0_ws = tile_13_1_0_ws;
-  assign tile_14_1_in_0_shift = tile_13_1_0_shift;
-  assign tile_14_2_in_a_0 = tile_14_1_a_0;
-  assign tile_14_2_in_b_0 = tile_13_2_b_0;
-  assign tile_14_2_in_d_0 = tile_13_2_d_0;
-  assign tile_14_2_in_0_valid = tile_13_2_0_valid;
-  assign tile_14_2_in_0_propagate = tile_13_2_0_propagate;
-  assign tile_14_2_in_0_ws = tile_13_2_0_ws;
-  assign tile_14_2_in_0_shift = tile_13_2_0_shift;
-  assign tile_14_3_in_a_0 = tile_14_2_a_0;
-  assign tile_14_3_in_b_0 = tile_13_3_b_0;
-  assign tile_14_3_in_d_0 = tile_13_3_d_0;
-  assign tile_14_3_in_0_valid = tile_13_3_0_valid;
-  assign tile_14_3_in_0_propagate = tile_13_3_0_propagate;
-  assign tile_14_3_in_0_ws = tile_13_3_0_ws;
-  assign tile_14_3_in_0_shift = tile_13_3_0_shift;
-  assign tile_14_4_in_a_0 = tile_14_3_a_0;
-  assign tile_14_4_in_b_0 = tile_13_4_b_0;
-  assign tile_14_4_in_d_0 = tile_13_4_d_0;
-  assign tile_14_4_in_0_valid = tile_13_4_0_valid;
-  assign tile_14_4_in_0_propagate = tile_13_4_0_propagate;
-  assign tile_14_4_in_0_ws = tile_13_4_0_ws;
-  assign tile_14_4_in_0_shift = tile_13_4_0_shift;
-  assign tile_14_5_in_a_0 = tile_14_4_a_0;
-  assign tile_14_5_in_b_0 = tile_13_5_b_0;
-  assign tile_14_5_in_d_0 = tile_13_5_d_0;
-  assign tile_14_5_in_0_valid = tile_13_5_0_valid;
-  assign tile_14_5_in_0_propagate = tile_13_5_0_propagate;
-  assign tile_14_5_in_0_ws = tile_13_5_0_ws;
-  assign tile_14_5_in_0_shift = tile_13_5_0_shift;
-  assign tile_14_6_in_a_0 = tile_14_5_a_0;
-  assign tile_14_6_in_b_0 = tile_13_6_b_0;
-  assign tile_14_6_in_d_0 = tile_13_6_d_0;
-  assign tile_14_6_in_0_valid = tile_13_6_0_valid;
-  assign tile_14_6_in_0_propagate = tile_13_6_0_propagate;
-  assign tile_14_6_in_0_ws = tile_13_6_0_ws;
-  assign tile_14_6_in_0_shift = tile_13_6_0_shift;
-  assign tile_14_7_in_a_0 = tile_14_6_a_0;
-  assign tile_14_7_in_b_0 = tile_13_7_b_0;
-  assign tile_14_7_in_d_0 = tile_13_7_d_0;
-  assign tile_14_7_in_0_valid = tile_13_7_0_valid;
-  assign tile_14_7_in_0_propagate = tile_13_7_0_propagate;
-  assign tile_14_7_in_0_ws = tile_13_7_0_ws;
-  assign tile_14_7_in_0_shift = tile_13_7_0_shift;
-  assign tile_14_8_in_a_0 = tile_14_7_a_0;
-  assign tile_14_8_in_b_0 = tile_13_8_b_0;
-  assign tile_14_8_in_d_0 = tile_13_8_d_0;
-  assign tile_14_8_in_0_valid = tile_13_8_0_valid;
-  assign tile_14_8_in_0_propagate = tile_13_8_0_propagate;
-  assign tile_14_8_in_0_ws = tile_13_8_0_ws;
-  assign tile_14_8_in_0_shift = tile_13_8_0_shift;
-  assign tile_14_9_in_a_0 = tile_14_8_a_0;
-  assign tile_14_9_in_b_0 = tile_13_9_b_0;
-  assign tile_14_9_in_d_0 = tile_13_9_d_0;
-  assign tile_14_9_in_0_valid = tile_13_9_0_valid;
-  assign tile_14_9_in_0_propagate = tile_13_9_0_propagate;
-  assign tile_14_9_in_0_ws = tile_13_9_0_ws;
-  assign tile_14_9_in_0_shift = tile_13_9_0_shift;
-  assign tile_14_10_in_a_0 = tile_14_9_a_0;
-  assign tile_14_10_in_b_0 = tile_13_10_b_0;
-  assign tile_14_10_in_d_0 = tile_13_10_d_0;
-  assign tile_14_10_in_0_valid = tile_13_10_0_valid;
-  assign tile_14_10_in_0_propagate = tile_13_10_0_propagate;
-  assign tile_14_10_in_0_ws = tile_13_10_0_ws;
-  assign tile_14_10_in_0_shift = tile_13_10_0_shift;
-  assign tile_14_11_in_a_0 = tile_14_10_a_0;
-  assign tile_14_11_in_b_0 = tile_13_11_b_0;
-  assign tile_14_11_in_d_0 = tile_13_11_d_0;
-  assign tile_14_11_in_0_valid = tile_13_11_0_valid;
-  assign tile_14_11_in_0_propagate = tile_13_11_0_propagate;
-  assign tile_14_11_in_0_ws = tile_13_11_0_ws;
-  assign tile_14_11_in_0_shift = tile_13_11_0_shift;
-  assign tile_14_12_in_a_0 = tile_14_11_a_0;
-  assign tile_14_12_in_b_0 = tile_13_12_b_0;
-  assign tile_14_12_in_d_0 = tile_13_12_d_0;
-  assign tile_14_12_in_0_valid = tile_13_12_0_valid;
-  assign tile_14_12_in_0_propagate = tile_13_12_0_propagate;
-  assign tile_14_12_in_0_ws = tile_13_12_0_ws;
-  assign tile_14_12_in_0_shift = tile_13_12_0_shift;
-  assign tile_14_13_in_a_0 = tile_14_12_a_0;
-  assign tile_14_13_in_b_0 = tile_13_13_b_0;
-  assign tile_14_13_in_d_0 = tile_13_13_d_0;
-  assign tile_14_13_in_0_valid = tile_13_13_0_valid;
-  assign tile_14_13_in_0_propagate = tile_13_13_0_propagate;
-  assign tile_14_13_in_0_ws = tile_13_13_0_ws;
-  assign tile_14_13_in_0_shift = tile_13_13_0_shift;
-  assign tile_14_14_in_a_0 = tile_14_13_a_0;
-  assign tile_14_14_in_b_0 = tile_13_14_b_0;
-  assign tile_14_14_in_d_0 = tile_13_14_d_0;
-  assign tile_14_14_in_0_valid = tile_13_14_0_valid;
-  assign tile_14_14_in_0_propagate = tile_13_14_0_propagate;
-  assign tile_14_14_in_0_ws = tile_13_14_0_ws;
-  assign tile_14_14_in_0_shift = tile_13_14_0_shift;
-  assign tile_14_15_in_a_0 = tile_14_14_a_0;
-  assign tile_14_15_in_b_0 = tile_13_15_b_0;
-  assign tile_14_15_in_d_0 = tile_13_15_d_0;
-  assign tile_14_15_in_0_valid = tile_13_15_0_valid;
-  assign tile_14_15_in_0_propagate = tile_13_15_0_propagate;
-  assign tile_14_15_in_0_ws = tile_13_15_0_ws;
-  assign tile_14_15_in_0_shift = tile_13_15_0_shift;
-  assign tile_15_0_in_a_0 = in_a_15;
-  assign tile_15_0_in_b_0 = tile_14_0_b_0;
-  assign tile_15_0_in_d_0 = tile_14_0_d_0;
-  assign tile_15_0_in_0_valid = tile_14_0_0_valid;
-  assign tile_15_0_in_0_propagate = tile_14_0_0_propagate;
-  assign tile_15_0_in_0_ws = tile_14_0_0_ws;
-  assign tile_15_0_in_0_shift = tile_14_0_0_shift;
-  assign tile_15_1_in_a_0 = tile_15_0_a_0;
-  assign tile_15_1_in_b_0 = tile_14_1_b_0;
-  assign tile_15_1_in_d_0 = tile_14_1_d_0;
-  assign tile_15_1_in_0_valid = tile_14_1_0_valid;
-  assign tile_15_1_in_0_propagate = tile_14_1_0_propagate;
-  assign tile_15_1_in_0_ws = tile_14_1_0_ws;
-  assign tile_15_1_in_0_shift = tile_14_1_0_shift;
-  assign tile_15_2_in_a_0 = tile_15_1_a_0;
-  assign tile_15_2_in_b_0 = tile_14_2_b_0;
-  assign tile_15_2_in_d_0 = tile_14_2_d_0;
-  assign tile_15_2_in_0_valid = tile_14_2_0_valid;
-  assign tile_15_2_in_0_propagate = tile_14_2_0_propagate;
-  assign tile_15_2_in_0_ws = tile_14_2_0_ws;
-  assign tile_15_2_in_0_shift = tile_14_2_0_shift;
-  assign tile_15_3_in_a_0 = tile_15_2_a_0;
-  assign tile_15_3_in_b_0 = tile_14_3_b_0;
-  assign tile_15_3_in_d_0 = tile_14_3_d_0;
-  assign tile_15_3_in_0_valid = tile_14_3_0_valid;
-  assign tile_15_3_in_0_propagate = tile_14_3_0_propagate;
-  assign tile_15_3_in_0_ws = tile_14_3_0_ws;
-  assign tile_15_3_in_0_shift = tile_14_3_0_shift;
-  assign tile_15_4_in_a_0 = tile_15_3_a_0;
-  assign tile_15_4_in_b_0 = tile_14_4_b_0;
-  assign tile_15_4_in_d_0 = tile_14_4_d_0;
-  assign tile_15_4_in_0_valid = tile_14_4_0_valid;
-  assign tile_15_4_in_0_propagate = tile_14_4_0_propagate;
-  assign tile_15_4_in_0_ws = tile_14_4_0_ws;
-  assign tile_15_4_in_0_shift = tile_14_4_0_shift;
-  assign tile_15_5_in_a_0 = tile_15_4_a_0;
-  assign tile_15_5_in_b_0 = tile_14_5_b_0;
-  assign tile_15_5_in_d_0 = tile_14_5_d_0;
-  assign tile_15_5_in_0_valid = tile_14_5_0_valid;
-  assign tile_15_5_in_0_propagate = tile_14_5_0_propagate;
-  assign tile_15_5_in_0_ws = tile_14_5_0_ws;
-  assign tile_15_5_in_0_shift = tile_14_5_0_shift;
-  assign tile_15_6_in_a_0 = tile_15_5_a_0;
-  assign tile_15_6_in_b_0 = tile_14_6_b_0;
-  assign tile_15_6_in_d_0 = tile_14_6_d_0;
-  assign tile_15_6_in_0_valid = tile_14_6_0_valid;
-  assign tile_15_6_in_0_propagate = tile_14_6_0_propagate;
-  assign tile_15_6_in_0_ws = tile_14_6_0_ws;
-  assign tile_15_6_in_0_shift = tile_14_6_0_shift;
-  assign tile_15_7_in_a_0 = tile_15_6_a_0;
-  assign tile_15_7_in_b_0 = tile_14_7_b_0;
-  assign tile_15_7_in_d_0 = tile_14_7_d_0;
-  assign tile_15_7_in_0_valid = tile_14_7_0_valid;
-  assign tile_15_7_in_0_propagate = tile_14_7_0_propagate;
-  assign tile_15_7_in_0_ws = tile_14_7_0_ws;
-  assign tile_15_7_in_0_shift = tile_14_7_0_shift;
-  assign tile_15_8_in_a_0 = tile_15_7_a_0;
-  assign tile_15_8_in_b_0 = tile_14_8_b_0;
-  assign tile_15_8_in_d_0 = tile_14_8_d_0;
-  assign tile_15_8_in_0_valid = tile_14_8_0_valid;
-  assign tile_15_8_in_0_propagate = tile_14_8_0_propagate;
-  assign tile_15_8_in_0_ws = tile_14_8_0_ws;
-  assign tile_15_8_in_0_shift = tile_14_8_0_shift;
-  assign tile_15_9_in_a_0 = tile_15_8_a_0;
-  assign tile_15_9_in_b_0 = tile_14_9_b_0;
-  assign tile_15_9_in_d_0 = tile_14_9_d_0;
-  assign tile_15_9_in_0_valid = tile_14_9_0_valid;
-  assign tile_15_9_in_0_propagate = tile_14_9_0_propagate;
-  assign tile_15_9_in_0_ws = tile_14_9_0_ws;
-  assign tile_15_9_in_0_shift = tile_14_9_0_shift;
-  assign tile_15_10_in_a_0 = tile_15_9_a_0;
-  assign tile_15_10_in_b_0 = tile_14_10_b_0;
-  assign tile_15_10_in_d_0 = tile_14_10_d_0;
-  assign tile_15_10_in_0_valid = tile_14_10_0_valid;
-  assign tile_15_10_in_0_propagate = tile_14_10_0_propagate;
-  assign tile_15_10_in_0_ws = tile_14_10_0_ws;
-  assign tile_15_10_in_0_shift = tile_14_10_0_shift;
-  assign tile_15_11_in_a_0 = tile_15_10_a_0;
-  assign tile_15_11_in_b_0 = tile_14_11_b_0;
-  assign tile_15_11_in_d_0 = tile_14_11_d_0;
-  assign tile_15_11_in_0_valid = tile_14_11_0_valid;
-  assign tile_15_11_in_0_propagate = tile_14_11_0_propagate;
-  assign tile_15_11_in_0_ws = tile_14_11_0_ws;
-  assign tile_15_11_in_0_shift = tile_14_11_0_shift;
-  assign tile_15_12_in_a_0 = tile_15_11_a_0;
-  assign tile_15_12_in_b_0 = tile_14_12_b_0;
-  assign tile_15_12_in_d_0 = tile_14_12_d_0;
-  assign tile_15_12_in_0_valid = tile_14_12_0_valid;
-  assign tile_15_12_in_0_propagate = tile_14_12_0_propagate;
-  assign tile_15_12_in_0_ws = tile_14_12_0_ws;
-  assign tile_15_12_in_0_shift = tile_14_12_0_shift;
-  assign tile_15_13_in_a_0 = tile_15_12_a_0;
-  assign tile_15_13_in_b_0 = tile_14_13_b_0;
-  assign tile_15_13_in_d_0 = tile_14_13_d_0;
-  assign tile_15_13_in_0_valid = tile_14_13_0_valid;
-  assign tile_15_13_in_0_propagate = tile_14_13_0_propagate;
-  assign tile_15_13_in_0_ws = tile_14_13_0_ws;
-  assign tile_15_13_in_0_shift = tile_14_13_0_shift;
-  assign tile_15_14_in_a_0 = tile_15_13_a_0;
-  assign tile_15_14_in_b_0 = tile_14_14_b_0;
-  assign tile_15_14_in_d_0 = tile_14_14_d_0;
-  assign tile_15_14_in_0_valid = tile_14_14_0_valid;
-  assign tile_15_14_in_0_propagate = tile_14_14_0_propagate;
-  assign tile_15_14_in_0_ws = tile_14_14_0_ws;
-  assign tile_15_14_in_0_shift = tile_14_14_0_shift;
-  assign tile_15_15_in_a_0 = tile_15_14_a_0;
-  assign tile_15_15_in_b_0 = tile_14_15_b_0;
-  assign tile_15_15_in_d_0 = tile_14_15_d_0;
-  assign tile_15_15_in_0_valid = tile_14_15_0_valid;
-  assign tile_15_15_in_0_propagate = tile_14_15_0_propagate;
-  assign tile_15_15_in_0_ws = tile_14_15_0_ws;
-  assign tile_15_15_in_0_shift = tile_14_15_0_shift;
-  always @(posedge clock) begin
-    tile_0_0_a_0 <= tile_0_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_0_b_0 <= tile_0_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_0_d_0 <= tile_0_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_0_0_valid <= 1'h0;
-    else
-      tile_0_0_0_valid <= tile_0_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_0_0_propagate <= tile_0_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_0_0_ws <= tile_0_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_0_0_shift <= tile_0_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_1_a_0 <= tile_0_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_1_b_0 <= tile_0_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_1_d_0 <= tile_0_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_1_0_valid <= 1'h0;
-    else
-      tile_0_1_0_valid <= tile_0_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_1_0_propagate <= tile_0_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_1_0_ws <= tile_0_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_1_0_shift <= tile_0_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_2_a_0 <= tile_0_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_2_b_0 <= tile_0_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_2_d_0 <= tile_0_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_2_0_valid <= 1'h0;
-    else
-      tile_0_2_0_valid <= tile_0_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_2_0_propagate <= tile_0_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_2_0_ws <= tile_0_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_2_0_shift <= tile_0_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_3_a_0 <= tile_0_3_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_3_b_0 <= tile_0_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_3_d_0 <= tile_0_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_3_0_valid <= 1'h0;
-    else
-      tile_0_3_0_valid <= tile_0_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_3_0_propagate <= tile_0_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_3_0_ws <= tile_0_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_3_0_shift <= tile_0_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_4_a_0 <= tile_0_4_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_4_b_0 <= tile_0_4_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_4_d_0 <= tile_0_4_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_4_0_valid <= 1'h0;
-    else
-      tile_0_4_0_valid <= tile_0_4_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_4_0_propagate <= tile_0_4_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_4_0_ws <= tile_0_4_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_4_0_shift <= tile_0_4_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_5_a_0 <= tile_0_5_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_5_b_0 <= tile_0_5_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_5_d_0 <= tile_0_5_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_5_0_valid <= 1'h0;
-    else
-      tile_0_5_0_valid <= tile_0_5_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_5_0_propagate <= tile_0_5_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_5_0_ws <= tile_0_5_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_5_0_shift <= tile_0_5_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_6_a_0 <= tile_0_6_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_6_b_0 <= tile_0_6_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_6_d_0 <= tile_0_6_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_6_0_valid <= 1'h0;
-    else
-      tile_0_6_0_valid <= tile_0_6_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_6_0_propagate <= tile_0_6_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_6_0_ws <= tile_0_6_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_6_0_shift <= tile_0_6_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_7_a_0 <= tile_0_7_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_7_b_0 <= tile_0_7_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_7_d_0 <= tile_0_7_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_7_0_valid <= 1'h0;
-    else
-      tile_0_7_0_valid <= tile_0_7_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_7_0_propagate <= tile_0_7_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_7_0_ws <= tile_0_7_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_7_0_shift <= tile_0_7_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_8_a_0 <= tile_0_8_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_8_b_0 <= tile_0_8_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_8_d_0 <= tile_0_8_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_8_0_valid <= 1'h0;
-    else
-      tile_0_8_0_valid <= tile_0_8_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_8_0_propagate <= tile_0_8_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_8_0_ws <= tile_0_8_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_8_0_shift <= tile_0_8_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_9_a_0 <= tile_0_9_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_9_b_0 <= tile_0_9_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_9_d_0 <= tile_0_9_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_9_0_valid <= 1'h0;
-    else
-      tile_0_9_0_valid <= tile_0_9_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_9_0_propagate <= tile_0_9_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_9_0_ws <= tile_0_9_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_9_0_shift <= tile_0_9_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_10_a_0 <= tile_0_10_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_10_b_0 <= tile_0_10_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_10_d_0 <= tile_0_10_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_10_0_valid <= 1'h0;
-    else
-      tile_0_10_0_valid <= tile_0_10_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_10_0_propagate <= tile_0_10_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_10_0_ws <= tile_0_10_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_10_0_shift <= tile_0_10_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_11_a_0 <= tile_0_11_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_11_b_0 <= tile_0_11_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_11_d_0 <= tile_0_11_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_11_0_valid <= 1'h0;
-    else
-      tile_0_11_0_valid <= tile_0_11_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_11_0_propagate <= tile_0_11_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_11_0_ws <= tile_0_11_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_11_0_shift <= tile_0_11_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_12_a_0 <= tile_0_12_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_12_b_0 <= tile_0_12_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_12_d_0 <= tile_0_12_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_12_0_valid <= 1'h0;
-    else
-      tile_0_12_0_valid <= tile_0_12_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_12_0_propagate <= tile_0_12_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_12_0_ws <= tile_0_12_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_12_0_shift <= tile_0_12_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_13_a_0 <= tile_0_13_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_13_b_0 <= tile_0_13_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_13_d_0 <= tile_0_13_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_13_0_valid <= 1'h0;
-    else
-      tile_0_13_0_valid <= tile_0_13_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_13_0_propagate <= tile_0_13_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_13_0_ws <= tile_0_13_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_13_0_shift <= tile_0_13_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_14_a_0 <= tile_0_14_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_14_b_0 <= tile_0_14_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_14_d_0 <= tile_0_14_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_14_0_valid <= 1'h0;
-    else
-      tile_0_14_0_valid <= tile_0_14_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_14_0_propagate <= tile_0_14_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_14_0_ws <= tile_0_14_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_14_0_shift <= tile_0_14_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_15_b_0 <= tile_0_15_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_15_d_0 <= tile_0_15_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_15_0_valid <= 1'h0;
-    else
-      tile_0_15_0_valid <= tile_0_15_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_15_0_propagate <= tile_0_15_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_15_0_ws <= tile_0_15_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_15_0_shift <= tile_0_15_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_0_a_0 <= tile_1_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_0_b_0 <= tile_1_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_0_d_0 <= tile_1_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_0_0_valid <= 1'h0;
-    else
-      tile_1_0_0_valid <= tile_1_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_0_0_propagate <= tile_1_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_0_0_ws <= tile_1_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_0_0_shift <= tile_1_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_1_a_0 <= tile_1_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_1_b_0 <= tile_1_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_1_d_0 <= tile_1_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_1_0_valid <= 1'h0;
-    else
-      tile_1_1_0_valid <= tile_1_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_1_0_propagate <= tile_1_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_1_0_ws <= tile_1_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_1_0_shift <= tile_1_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_2_a_0 <= tile_1_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_2_b_0 <= tile_1_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_2_d_0 <= tile_1_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_2_0_valid <= 1'h0;
-    else
-      tile_1_2_0_valid <= tile_1_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_2_0_propagate <= tile_1_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_2_0_ws <= tile_1_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_2_0_shift <= tile_1_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_3_a_0 <= tile_1_3_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_3_b_0 <= tile_1_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_3_d_0 <= tile_1_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_3_0_valid <= 1'h0;
-    else
-      tile_1_3_0_valid <= tile_1_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_3_0_propagate <= tile_1_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_3_0_ws <= tile_1_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_3_0_shift <= tile_1_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_4_a_0 <= tile_1_4_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_4_b_0 <= tile_1_4_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_4_d_0 <= tile_1_4_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_4_0_valid <= 1'h0;
-    else
-      tile_1_4_0_valid <= tile_1_4_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_4_0_propagate <= tile_1_4_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_4_0_ws <= tile_1_4_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_4_0_shift <= tile_1_4_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_5_a_0 <= tile_1_5_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_5_b_0 <= tile_1_5_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_5_d_0 <= tile_1_5_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_5_0_valid <= 1'h0;
-    else
-      tile_1_5_0_valid <= tile_1_5_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_5_0_propagate <= tile_1_5_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_5_0_ws <= tile_1_5_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_5_0_shift <= tile_1_5_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_6_a_0 <= tile_1_6_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_6_b_0 <= tile_1_6_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_6_d_0 <= tile_1_6_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_6_0_valid <= 1'h0;
-    else
-      tile_1_6_0_valid <= tile_1_6_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_6_0_propagate <= tile_1_6_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_6_0_ws <= tile_1_6_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_6_0_shift <= tile_1_6_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_7_a_0 <= tile_1_7_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_7_b_0 <= tile_1_7_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_7_d_0 <= tile_1_7_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_7_0_valid <= 1'h0;
-    else
-      tile_1_7_0_valid <= tile_1_7_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_7_0_propagate <= tile_1_7_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_7_0_ws <= tile_1_7_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_7_0_shift <= tile_1_7_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_8_a_0 <= tile_1_8_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_8_b_0 <= tile_1_8_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_8_d_0 <= tile_1_8_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_8_0_valid <= 1'h0;
-    else
-      tile_1_8_0_valid <= tile_1_8_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_8_0_propagate <= tile_1_8_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_8_0_ws <= tile_1_8_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_8_0_shift <= tile_1_8_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_9_a_0 <= tile_1_9_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_9_b_0 <= tile_1_9_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_9_d_0 <= tile_1_9_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_9_0_valid <= 1'h0;
-    else
-      tile_1_9_0_valid <= tile_1_9_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_9_0_propagate <= tile_1_9_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_9_0_ws <= tile_1_9_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_9_0_shift <= tile_1_9_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_10_a_0 <= tile_1_10_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_10_b_0 <= tile_1_10_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_10_d_0 <= tile_1_10_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_10_0_valid <= 1'h0;
-    else
-      tile_1_10_0_valid <= tile_1_10_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_10_0_propagate <= tile_1_10_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_10_0_ws <= tile_1_10_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_10_0_shift <= tile_1_10_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_11_a_0 <= tile_1_11_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_11_b_0 <= tile_1_11_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_11_d_0 <= tile_1_11_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_11_0_valid <= 1'h0;
-    else
-      tile_1_11_0_valid <= tile_1_11_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_11_0_propagate <= tile_1_11_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_11_0_ws <= tile_1_11_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_11_0_shift <= tile_1_11_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_12_a_0 <= tile_1_12_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_12_b_0 <= tile_1_12_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_12_d_0 <= tile_1_12_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_12_0_valid <= 1'h0;
-    else
-      tile_1_12_0_valid <= tile_1_12_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_12_0_propagate <= tile_1_12_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_12_0_ws <= tile_1_12_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_12_0_shift <= tile_1_12_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_13_a_0 <= tile_1_13_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_13_b_0 <= tile_1_13_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_13_d_0 <= tile_1_13_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_13_0_valid <= 1'h0;
-    else
-      tile_1_13_0_valid <= tile_1_13_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_13_0_propagate <= tile_1_13_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_13_0_ws <= tile_1_13_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_13_0_shift <= tile_1_13_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_14_a_0 <= tile_1_14_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_14_b_0 <= tile_1_14_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_14_d_0 <= tile_1_14_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_14_0_valid <= 1'h0;
-    else
-      tile_1_14_0_valid <= tile_1_14_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_14_0_propagate <= tile_1_14_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_14_0_ws <= tile_1_14_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_14_0_shift <= tile_1_14_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_15_b_0 <= tile_1_15_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_15_d_0 <= tile_1_15_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_15_0_valid <= 1'h0;
-    else
-      tile_1_15_0_valid <= tile_1_15_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_15_0_propagate <= tile_1_15_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_15_0_ws <= tile_1_15_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_15_0_shift <= tile_1_15_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_0_a_0 <= tile_2_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_0_b_0 <= tile_2_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_0_d_0 <= tile_2_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_0_0_valid <= 1'h0;
-    else
-      tile_2_0_0_valid <= tile_2_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_0_0_propagate <= tile_2_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_0_0_ws <= tile_2_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_0_0_shift <= tile_2_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_1_a_0 <= tile_2_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_1_b_0 <= tile_2_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_1_d_0 <= tile_2_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_1_0_valid <= 1'h0;
-    else
-      tile_2_1_0_valid <= tile_2_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_1_0_propagate <= tile_2_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_1_0_ws <= tile_2_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_1_0_shift <= tile_2_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_2_a_0 <= tile_2_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_2_b_0 <= tile_2_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_2_d_0 <= tile_2_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_2_0_valid <= 1'h0;
-    else
-      tile_2_2_0_valid <= tile_2_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_2_0_propagate <= tile_2_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_2_0_ws <= tile_2_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_2_0_shift <= tile_2_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_3_a_0 <= tile_2_3_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_3_b_0 <= tile_2_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_3_d_0 <= tile_2_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_3_0_valid <= 1'h0;
-    else
-      tile_2_3_0_valid <= tile_2_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_3_0_propagate <= tile_2_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_3_0_ws <= tile_2_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_3_0_shift <= tile_2_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_4_a_0 <= tile_2_4_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_4_b_0 <= tile_2_4_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_4_d_0 <= tile_2_4_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_4_0_valid <= 1'h0;
-    else
-      tile_2_4_0_valid <= tile_2_4_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_4_0_propagate <= tile_2_4_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_4_0_ws <= tile_2_4_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_4_0_shift <= tile_2_4_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_5_a_0 <= tile_2_5_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_5_b_0 <= tile_2_5_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_5_d_0 <= tile_2_5_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_5_0_valid <= 1'h0;
-    else
-      tile_2_5_0_valid <= tile_2_5_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_5_0_propagate <= tile_2_5_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_5_0_ws <= tile_2_5_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_5_0_shift <= tile_2_5_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_6_a_0 <= tile_2_6_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_6_b_0 <= tile_2_6_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_6_d_0 <= tile_2_6_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_6_0_valid <= 1'h0;
-    else
-      tile_2_6_0_valid <= tile_2_6_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_6_0_propagate <= tile_2_6_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_6_0_ws <= tile_2_6_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_6_0_shift <= tile_2_6_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_7_a_0 <= tile_2_7_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_7_b_0 <= tile_2_7_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_7_d_0 <= tile_2_7_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_7_0_valid <= 1'h0;
-    else
-      tile_2_7_0_valid <= tile_2_7_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_7_0_propagate <= tile_2_7_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_7_0_ws <= tile_2_7_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_7_0_shift <= tile_2_7_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_8_a_0 <= tile_2_8_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_8_b_0 <= tile_2_8_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_8_d_0 <= tile_2_8_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_8_0_valid <= 1'h0;
-    else
-      tile_2_8_0_valid <= tile_2_8_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_8_0_propagate <= tile_2_8_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_8_0_ws <= tile_2_8_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_8_0_shift <= tile_2_8_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_9_a_0 <= tile_2_9_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_9_b_0 <= tile_2_9_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_9_d_0 <= tile_2_9_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_9_0_valid <= 1'h0;
-    else
-      tile_2_9_0_valid <= tile_2_9_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_9_0_propagate <= tile_2_9_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_9_0_ws <= tile_2_9_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_9_0_shift <= tile_2_9_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_10_a_0 <= tile_2_10_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_10_b_0 <= tile_2_10_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_10_d_0 <= tile_2_10_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_10_0_valid <= 1'h0;
-    else
-      tile_2_10_0_valid <= tile_2_10_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_10_0_propagate <= tile_2_10_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_10_0_ws <= tile_2_10_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_10_0_shift <= tile_2_10_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_11_a_0 <= tile_2_11_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_11_b_0 <= tile_2_11_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_11_d_0 <= tile_2_11_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_11_0_valid <= 1'h0;
-    else
-      tile_2_11_0_valid <= tile_2_11_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_11_0_propagate <= tile_2_11_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_11_0_ws <= tile_2_11_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_11_0_shift <= tile_2_11_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_12_a_0 <= tile_2_12_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_12_b_0 <= tile_2_12_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_12_d_0 <= tile_2_12_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_12_0_valid <= 1'h0;
-    else
-      tile_2_12_0_valid <= tile_2_12_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_12_0_propagate <= tile_2_12_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_12_0_ws <= tile_2_12_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_12_0_shift <= tile_2_12_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_13_a_0 <= tile_2_13_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_13_b_0 <= tile_2_13_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_13_d_0 <= tile_2_13_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_13_0_valid <= 1'h0;
-    else
-      tile_2_13_0_valid <= tile_2_13_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_13_0_propagate <= tile_2_13_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_13_0_ws <= tile_2_13_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_13_0_shift <= tile_2_13_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_14_a_0 <= tile_2_14_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_14_b_0 <= tile_2_14_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_14_d_0 <= tile_2_14_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_14_0_valid <= 1'h0;
-    else
-      tile_2_14_0_valid <= tile_2_14_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_14_0_propagate <= tile_2_14_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_14_0_ws <= tile_2_14_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_14_0_shift <= tile_2_14_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_15_b_0 <= tile_2_15_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_15_d_0 <= tile_2_15_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_15_0_valid <= 1'h0;
-    else
-      tile_2_15_0_valid <= tile_2_15_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_15_0_propagate <= tile_2_15_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_15_0_ws <= tile_2_15_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_15_0_shift <= tile_2_15_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_3_0_a_0 <= tile_3_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_3_0_b_0 <= tile_3_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_3_0_d_0 <= tile_3_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_3_0_0_valid <= 1'h0;
-    else
-      tile_3_0_0_valid <= tile_3_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_3_0_0_propagate <= tile_3_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_3_0_0_ws <= tile_3_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_3_0_0_shift <= tile_3_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_3_1_a_0 <= tile_3_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_3_1_b_0 <= tile_3_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_3_1_d_0 <= tile_3_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_3_1_0_valid <= 1'h0;
-    else
-      tile_3_1_0_valid <= tile_3_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_3_1_0_propagate <= tile_3_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_3_1_0_ws <= tile_3_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_3_1_0_shift <= tile_3_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_3_2_a_0 <= tile_3_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_3_2_b_0 <= tile_3_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_3_2_d_0 <= tile_3_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_3_2_0_valid <= 1'h0;
-    else
-      tile_3_2_0_valid <= tile_3_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_3_2_0_propagate <= tile_3_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_3_2_0_ws <= tile_3_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_3_2_0_shift <= tile_3_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_3_3_a_0 <= tile_3_3_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_3_3_b_0 <= tile_3_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_3_3_d_0 <= tile_3_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_3_3_0_valid <= 1'h0;
-    else
-      tile_3_3_0_valid <= tile_3_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_3_3_0_propagate <= tile_3_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_3_3_0_ws <= tile_3_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_3_3_0_shift <= tile_3_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_3_4_a_0 <= tile_3_4_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_3_4_b_0 <= tile_3_4_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_3_4_d_0 <= tile_3_4_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_3_4_0_valid <= 1'h0;
-    else
-      tile_3_4_0_valid <= tile_3_4_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_3_4_0_propagate <= tile_3_4_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_3_4_0_ws <= tile_3_4_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_3_4_0_shift <= tile_3_4_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_3_5_a_0 <= tile_3_5_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_3_5_b_0 <= tile_3_5_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_3_5_d_0 <= tile_3_5_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_3_5_0_valid <= 1'h0;
-    else
-      tile_3_5_0_valid <= tile_3_5_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_3_5_0_propagate <= tile_3_5_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_3_5_0_ws <= tile_3_5_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_3_5_0_shift <= tile_3_5_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_3_6_a_0 <= tile_3_6_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_3_6_b_0 <= tile_3_6_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_3_6_d_0 <= tile_3_6_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_3_6_0_valid <= 1'h0;
-    else
-      tile_3_6_0_valid <= tile_3_6_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_3_6_0_propagate <= tile_3_6_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_3_6_0_ws <= tile_3_6_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_3_6_0_shift <= tile_3_6_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_3_7_a_0 <= tile_3_7_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_3_7_b_0 <= tile_3_7_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_3_7_d_0 <= tile_3_7_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_3_7_0_valid <= 1'h0;
-    else
-      tile_3_7_0_valid <= tile_3_7_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_3_7_0_propagate <= tile_3_7_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_3_7_0_ws <= tile_3_7_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_3_7_0_shift <= tile_3_7_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_3_8_a_0 <= tile_3_8_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_3_8_b_0 <= tile_3_8_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_3_8_d_0 <= tile_3_8_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_3_8_0_valid <= 1'h0;
-    else
-      tile_3_8_0_valid <= tile_3_8_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_3_8_0_propagate <= tile_3_8_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_3_8_0_ws <= tile_3_8_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_3_8_0_shift <= tile_3_8_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_3_9_a_0 <= tile_3_9_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_3_9_b_0 <= tile_3_9_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_3_9_d_0 <= tile_3_9_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_3_9_0_valid <= 1'h0;
-    else
-      tile_3_9_0_valid <= tile_3_9_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_3_9_0_propagate <= tile_3_9_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_3_9_0_ws <= tile_3_9_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_3_9_0_shift <= tile_3_9_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_3_10_a_0 <= tile_3_10_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_3_10_b_0 <= tile_3_10_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_3_10_d_0 <= tile_3_10_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_3_10_0_valid <= 1'h0;
-    else
-      tile_3_10_0_valid <= tile_3_10_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_3_10_0_propagate <= tile_3_10_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_3_10_0_ws <= tile_3_10_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_3_10_0_shift <= tile_3_10_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_3_11_a_0 <= tile_3_11_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_3_11_b_0 <= tile_3_11_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_3_11_d_0 <= tile_3_11_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_3_11_0_valid <= 1'h0;
-    else
-      tile_3_11_0_valid <= tile_3_11_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_3_11_0_propagate <= tile_3_11_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_3_11_0_ws <= tile_3_11_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_3_11_0_shift <= tile_3_11_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_3_12_a_0 <= tile_3_12_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_3_12_b_0 <= tile_3_12_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_3_12_d_0 <= tile_3_12_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_3_12_0_valid <= 1'h0;
-    else
-      tile_3_12_0_valid <= tile_3_12_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_3_12_0_propagate <= tile_3_12_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_3_12_0_ws <= tile_3_12_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_3_12_0_shift <= tile_3_12_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_3_13_a_0 <= tile_3_13_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_3_13_b_0 <= tile_3_13_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_3_13_d_0 <= tile_3_13_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_3_13_0_valid <= 1'h0;
-    else
-      tile_3_13_0_valid <= tile_3_13_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_3_13_0_propagate <= tile_3_13_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_3_13_0_ws <= tile_3_13_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_3_13_0_shift <= tile_3_13_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_3_14_a_0 <= tile_3_14_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_3_14_b_0 <= tile_3_14_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_3_14_d_0 <= tile_3_14_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_3_14_0_valid <= 1'h0;
-    else
-      tile_3_14_0_valid <= tile_3_14_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_3_14_0_propagate <= tile_3_14_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_3_14_0_ws <= tile_3_14_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_3_14_0_shift <= tile_3_14_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_3_15_b_0 <= tile_3_15_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_3_15_d_0 <= tile_3_15_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_3_15_0_valid <= 1'h0;
-    else
-      tile_3_15_0_valid <= tile_3_15_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_3_15_0_propagate <= tile_3_15_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_3_15_0_ws <= tile_3_15_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_3_15_0_shift <= tile_3_15_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_4_0_a_0 <= tile_4_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_4_0_b_0 <= tile_4_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_4_0_d_0 <= tile_4_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_4_0_0_valid <= 1'h0;
-    else
-      tile_4_0_0_valid <= tile_4_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_4_0_0_propagate <= tile_4_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_4_0_0_ws <= tile_4_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_4_0_0_shift <= tile_4_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_4_1_a_0 <= tile_4_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_4_1_b_0 <= tile_4_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_4_1_d_0 <= tile_4_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_4_1_0_valid <= 1'h0;
-    else
-      tile_4_1_0_valid <= tile_4_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_4_1_0_propagate <= tile_4_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_4_1_0_ws <= tile_4_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_4_1_0_shift <= tile_4_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_4_2_a_0 <= tile_4_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_4_2_b_0 <= tile_4_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_4_2_d_0 <= tile_4_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_4_2_0_valid <= 1'h0;
-    else
-      tile_4_2_0_valid <= tile_4_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_4_2_0_propagate <= tile_4_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_4_2_0_ws <= tile_4_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_4_2_0_shift <= tile_4_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_4_3_a_0 <= tile_4_3_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_4_3_b_0 <= tile_4_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_4_3_d_0 <= tile_4_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_4_3_0_valid <= 1'h0;
-    else
-      tile_4_3_0_valid <= tile_4_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_4_3_0_propagate <= tile_4_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_4_3_0_ws <= tile_4_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_4_3_0_shift <= tile_4_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_4_4_a_0 <= tile_4_4_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_4_4_b_0 <= tile_4_4_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_4_4_d_0 <= tile_4_4_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_4_4_0_valid <= 1'h0;
-    else
-      tile_4_4_0_valid <= tile_4_4_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_4_4_0_propagate <= tile_4_4_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_4_4_0_ws <= tile_4_4_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_4_4_0_shift <= tile_4_4_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_4_5_a_0 <= tile_4_5_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_4_5_b_0 <= tile_4_5_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_4_5_d_0 <= tile_4_5_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_4_5_0_valid <= 1'h0;
-    else
-      tile_4_5_0_valid <= tile_4_5_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_4_5_0_propagate <= tile_4_5_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_4_5_0_ws <= tile_4_5_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_4_5_0_shift <= tile_4_5_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_4_6_a_0 <= tile_4_6_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_4_6_b_0 <= tile_4_6_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_4_6_d_0 <= tile_4_6_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_4_6_0_valid <= 1'h0;
-    else
-      tile_4_6_0_valid <= tile_4_6_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_4_6_0_propagate <= tile_4_6_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_4_6_0_ws <= tile_4_6_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_4_6_0_shift <= tile_4_6_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_4_7_a_0 <= tile_4_7_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_4_7_b_0 <= tile_4_7_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_4_7_d_0 <= tile_4_7_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_4_7_0_valid <= 1'h0;
-    else
-      tile_4_7_0_valid <= tile_4_7_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_4_7_0_propagate <= tile_4_7_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_4_7_0_ws <= tile_4_7_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_4_7_0_shift <= tile_4_7_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_4_8_a_0 <= tile_4_8_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_4_8_b_0 <= tile_4_8_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_4_8_d_0 <= tile_4_8_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_4_8_0_valid <= 1'h0;
-    else
-      tile_4_8_0_valid <= tile_4_8_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_4_8_0_propagate <= tile_4_8_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_4_8_0_ws <= tile_4_8_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_4_8_0_shift <= tile_4_8_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_4_9_a_0 <= tile_4_9_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_4_9_b_0 <= tile_4_9_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_4_9_d_0 <= tile_4_9_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_4_9_0_valid <= 1'h0;
-    else
-      tile_4_9_0_valid <= tile_4_9_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_4_9_0_propagate <= tile_4_9_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_4_9_0_ws <= tile_4_9_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_4_9_0_shift <= tile_4_9_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_4_10_a_0 <= tile_4_10_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_4_10_b_0 <= tile_4_10_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_4_10_d_0 <= tile_4_10_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_4_10_0_valid <= 1'h0;
-    else
-      tile_4_10_0_valid <= tile_4_10_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_4_10_0_propagate <= tile_4_10_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_4_10_0_ws <= tile_4_10_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_4_10_0_shift <= tile_4_10_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_4_11_a_0 <= tile_4_11_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_4_11_b_0 <= tile_4_11_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_4_11_d_0 <= tile_4_11_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_4_11_0_valid <= 1'h0;
-    else
-      tile_4_11_0_valid <= tile_4_11_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_4_11_0_propagate <= tile_4_11_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_4_11_0_ws <= tile_4_11_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_4_11_0_shift <= tile_4_11_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_4_12_a_0 <= tile_4_12_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_4_12_b_0 <= tile_4_12_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_4_12_d_0 <= tile_4_12_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_4_12_0_valid <= 1'h0;
-    else
-      tile_4_12_0_valid <= tile_4_12_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_4_12_0_propagate <= tile_4_12_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_4_12_0_ws <= tile_4_12_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_4_12_0_shift <= tile_4_12_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_4_13_a_0 <= tile_4_13_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_4_13_b_0 <= tile_4_13_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_4_13_d_0 <= tile_4_13_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_4_13_0_valid <= 1'h0;
-    else
-      tile_4_13_0_valid <= tile_4_13_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_4_13_0_propagate <= tile_4_13_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_4_13_0_ws <= tile_4_13_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_4_13_0_shift <= tile_4_13_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_4_14_a_0 <= tile_4_14_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_4_14_b_0 <= tile_4_14_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_4_14_d_0 <= tile_4_14_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_4_14_0_valid <= 1'h0;
-    else
-      tile_4_14_0_valid <= tile_4_14_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_4_14_0_propagate <= tile_4_14_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_4_14_0_ws <= tile_4_14_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_4_14_0_shift <= tile_4_14_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_4_15_b_0 <= tile_4_15_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_4_15_d_0 <= tile_4_15_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_4_15_0_valid <= 1'h0;
-    else
-      tile_4_15_0_valid <= tile_4_15_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_4_15_0_propagate <= tile_4_15_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_4_15_0_ws <= tile_4_15_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_4_15_0_shift <= tile_4_15_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_5_0_a_0 <= tile_5_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_5_0_b_0 <= tile_5_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_5_0_d_0 <= tile_5_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_5_0_0_valid <= 1'h0;
-    else
-      tile_5_0_0_valid <= tile_5_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_5_0_0_propagate <= tile_5_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_5_0_0_ws <= tile_5_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_5_0_0_shift <= tile_5_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_5_1_a_0 <= tile_5_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_5_1_b_0 <= tile_5_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_5_1_d_0 <= tile_5_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_5_1_0_valid <= 1'h0;
-    else
-      tile_5_1_0_valid <= tile_5_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_5_1_0_propagate <= tile_5_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_5_1_0_ws <= tile_5_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_5_1_0_shift <= tile_5_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_5_2_a_0 <= tile_5_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_5_2_b_0 <= tile_5_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_5_2_d_0 <= tile_5_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_5_2_0_valid <= 1'h0;
-    else
-      tile_5_2_0_valid <= tile_5_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_5_2_0_propagate <= tile_5_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_5_2_0_ws <= tile_5_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_5_2_0_shift <= tile_5_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_5_3_a_0 <= tile_5_3_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_5_3_b_0 <= tile_5_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_5_3_d_0 <= tile_5_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_5_3_0_valid <= 1'h0;
-    else
-      tile_5_3_0_valid <= tile_5_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_5_3_0_propagate <= tile_5_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_5_3_0_ws <= tile_5_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_5_3_0_shift <= tile_5_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_5_4_a_0 <= tile_5_4_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_5_4_b_0 <= tile_5_4_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_5_4_d_0 <= tile_5_4_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_5_4_0_valid <= 1'h0;
-    else
-      tile_5_4_0_valid <= tile_5_4_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_5_4_0_propagate <= tile_5_4_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_5_4_0_ws <= tile_5_4_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_5_4_0_shift <= tile_5_4_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_5_5_a_0 <= tile_5_5_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_5_5_b_0 <= tile_5_5_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_5_5_d_0 <= tile_5_5_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_5_5_0_valid <= 1'h0;
-    else
-      tile_5_5_0_valid <= tile_5_5_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_5_5_0_propagate <= tile_5_5_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_5_5_0_ws <= tile_5_5_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_5_5_0_shift <= tile_5_5_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_5_6_a_0 <= tile_5_6_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_5_6_b_0 <= tile_5_6_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_5_6_d_0 <= tile_5_6_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_5_6_0_valid <= 1'h0;
-    else
-      tile_5_6_0_valid <= tile_5_6_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_5_6_0_propagate <= tile_5_6_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_5_6_0_ws <= tile_5_6_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_5_6_0_shift <= tile_5_6_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_5_7_a_0 <= tile_5_7_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_5_7_b_0 <= tile_5_7_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_5_7_d_0 <= tile_5_7_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_5_7_0_valid <= 1'h0;
-    else
-      tile_5_7_0_valid <= tile_5_7_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_5_7_0_propagate <= tile_5_7_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_5_7_0_ws <= tile_5_7_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_5_7_0_shift <= tile_5_7_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_5_8_a_0 <= tile_5_8_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_5_8_b_0 <= tile_5_8_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_5_8_d_0 <= tile_5_8_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_5_8_0_valid <= 1'h0;
-    else
-      tile_5_8_0_valid <= tile_5_8_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_5_8_0_propagate <= tile_5_8_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_5_8_0_ws <= tile_5_8_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_5_8_0_shift <= tile_5_8_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_5_9_a_0 <= tile_5_9_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_5_9_b_0 <= tile_5_9_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_5_9_d_0 <= tile_5_9_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_5_9_0_valid <= 1'h0;
-    else
-      tile_5_9_0_valid <= tile_5_9_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_5_9_0_propagate <= tile_5_9_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_5_9_0_ws <= tile_5_9_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_5_9_0_shift <= tile_5_9_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_5_10_a_0 <= tile_5_10_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_5_10_b_0 <= tile_5_10_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_5_10_d_0 <= tile_5_10_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_5_10_0_valid <= 1'h0;
-    else
-      tile_5_10_0_valid <= tile_5_10_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_5_10_0_propagate <= tile_5_10_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_5_10_0_ws <= tile_5_10_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_5_10_0_shift <= tile_5_10_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_5_11_a_0 <= tile_5_11_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_5_11_b_0 <= tile_5_11_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_5_11_d_0 <= tile_5_11_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_5_11_0_valid <= 1'h0;
-    else
-      tile_5_11_0_valid <= tile_5_11_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_5_11_0_propagate <= tile_5_11_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_5_11_0_ws <= tile_5_11_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_5_11_0_shift <= tile_5_11_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_5_12_a_0 <= tile_5_12_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_5_12_b_0 <= tile_5_12_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_5_12_d_0 <= tile_5_12_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_5_12_0_valid <= 1'h0;
-    else
-      tile_5_12_0_valid <= tile_5_12_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_5_12_0_propagate <= tile_5_12_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_5_12_0_ws <= tile_5_12_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_5_12_0_shift <= tile_5_12_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_5_13_a_0 <= tile_5_13_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_5_13_b_0 <= tile_5_13_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_5_13_d_0 <= tile_5_13_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_5_13_0_valid <= 1'h0;
-    else
-      tile_5_13_0_valid <= tile_5_13_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_5_13_0_propagate <= tile_5_13_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_5_13_0_ws <= tile_5_13_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_5_13_0_shift <= tile_5_13_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_5_14_a_0 <= tile_5_14_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_5_14_b_0 <= tile_5_14_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_5_14_d_0 <= tile_5_14_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_5_14_0_valid <= 1'h0;
-    else
-      tile_5_14_0_valid <= tile_5_14_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_5_14_0_propagate <= tile_5_14_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_5_14_0_ws <= tile_5_14_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_5_14_0_shift <= tile_5_14_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_5_15_b_0 <= tile_5_15_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_5_15_d_0 <= tile_5_15_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_5_15_0_valid <= 1'h0;
-    else
-      tile_5_15_0_valid <= tile_5_15_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_5_15_0_propagate <= tile_5_15_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_5_15_0_ws <= tile_5_15_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_5_15_0_shift <= tile_5_15_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_6_0_a_0 <= tile_6_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_6_0_b_0 <= tile_6_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_6_0_d_0 <= tile_6_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_6_0_0_valid <= 1'h0;
-    else
-      tile_6_0_0_valid <= tile_6_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_6_0_0_propagate <= tile_6_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_6_0_0_ws <= tile_6_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_6_0_0_shift <= tile_6_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_6_1_a_0 <= tile_6_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_6_1_b_0 <= tile_6_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_6_1_d_0 <= tile_6_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_6_1_0_valid <= 1'h0;
-    else
-      tile_6_1_0_valid <= tile_6_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_6_1_0_propagate <= tile_6_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_6_1_0_ws <= tile_6_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_6_1_0_shift <= tile_6_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_6_2_a_0 <= tile_6_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_6_2_b_0 <= tile_6_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_6_2_d_0 <= tile_6_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_6_2_0_valid <= 1'h0;
-    else
-      tile_6_2_0_valid <= tile_6_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_6_2_0_propagate <= tile_6_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_6_2_0_ws <= tile_6_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_6_2_0_shift <= tile_6_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_6_3_a_0 <= tile_6_3_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_6_3_b_0 <= tile_6_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_6_3_d_0 <= tile_6_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_6_3_0_valid <= 1'h0;
-    else
-      tile_6_3_0_valid <= tile_6_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_6_3_0_propagate <= tile_6_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_6_3_0_ws <= tile_6_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_6_3_0_shift <= tile_6_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_6_4_a_0 <= tile_6_4_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_6_4_b_0 <= tile_6_4_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_6_4_d_0 <= tile_6_4_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_6_4_0_valid <= 1'h0;
-    else
-      tile_6_4_0_valid <= tile_6_4_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_6_4_0_propagate <= tile_6_4_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_6_4_0_ws <= tile_6_4_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_6_4_0_shift <= tile_6_4_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_6_5_a_0 <= tile_6_5_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_6_5_b_0 <= tile_6_5_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_6_5_d_0 <= tile_6_5_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_6_5_0_valid <= 1'h0;
-    else
-      tile_6_5_0_valid <= tile_6_5_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_6_5_0_propagate <= tile_6_5_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_6_5_0_ws <= tile_6_5_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_6_5_0_shift <= tile_6_5_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_6_6_a_0 <= tile_6_6_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_6_6_b_0 <= tile_6_6_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_6_6_d_0 <= tile_6_6_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_6_6_0_valid <= 1'h0;
-    else
-      tile_6_6_0_valid <= tile_6_6_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_6_6_0_propagate <= tile_6_6_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_6_6_0_ws <= tile_6_6_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_6_6_0_shift <= tile_6_6_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_6_7_a_0 <= tile_6_7_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_6_7_b_0 <= tile_6_7_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_6_7_d_0 <= tile_6_7_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_6_7_0_valid <= 1'h0;
-    else
-      tile_6_7_0_valid <= tile_6_7_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_6_7_0_propagate <= tile_6_7_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_6_7_0_ws <= tile_6_7_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_6_7_0_shift <= tile_6_7_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_6_8_a_0 <= tile_6_8_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_6_8_b_0 <= tile_6_8_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_6_8_d_0 <= tile_6_8_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_6_8_0_valid <= 1'h0;
-    else
-      tile_6_8_0_valid <= tile_6_8_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_6_8_0_propagate <= tile_6_8_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_6_8_0_ws <= tile_6_8_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_6_8_0_shift <= tile_6_8_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_6_9_a_0 <= tile_6_9_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_6_9_b_0 <= tile_6_9_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_6_9_d_0 <= tile_6_9_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_6_9_0_valid <= 1'h0;
-    else
-      tile_6_9_0_valid <= tile_6_9_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_6_9_0_propagate <= tile_6_9_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_6_9_0_ws <= tile_6_9_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_6_9_0_shift <= tile_6_9_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_6_10_a_0 <= tile_6_10_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_6_10_b_0 <= tile_6_10_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_6_10_d_0 <= tile_6_10_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_6_10_0_valid <= 1'h0;
-    else
-      tile_6_10_0_valid <= tile_6_10_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_6_10_0_propagate <= tile_6_10_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_6_10_0_ws <= tile_6_10_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_6_10_0_shift <= tile_6_10_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_6_11_a_0 <= tile_6_11_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_6_11_b_0 <= tile_6_11_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_6_11_d_0 <= tile_6_11_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_6_11_0_valid <= 1'h0;
-    else
-      tile_6_11_0_valid <= tile_6_11_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_6_11_0_propagate <= tile_6_11_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_6_11_0_ws <= tile_6_11_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_6_11_0_shift <= tile_6_11_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_6_12_a_0 <= tile_6_12_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_6_12_b_0 <= tile_6_12_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_6_12_d_0 <= tile_6_12_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_6_12_0_valid <= 1'h0;
-    else
-      tile_6_12_0_valid <= tile_6_12_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_6_12_0_propagate <= tile_6_12_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_6_12_0_ws <= tile_6_12_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_6_12_0_shift <= tile_6_12_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_6_13_a_0 <= tile_6_13_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_6_13_b_0 <= tile_6_13_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_6_13_d_0 <= tile_6_13_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_6_13_0_valid <= 1'h0;
-    else
-      tile_6_13_0_valid <= tile_6_13_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_6_13_0_propagate <= tile_6_13_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_6_13_0_ws <= tile_6_13_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_6_13_0_shift <= tile_6_13_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_6_14_a_0 <= tile_6_14_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_6_14_b_0 <= tile_6_14_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_6_14_d_0 <= tile_6_14_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_6_14_0_valid <= 1'h0;
-    else
-      tile_6_14_0_valid <= tile_6_14_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_6_14_0_propagate <= tile_6_14_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_6_14_0_ws <= tile_6_14_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_6_14_0_shift <= tile_6_14_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_6_15_b_0 <= tile_6_15_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_6_15_d_0 <= tile_6_15_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_6_15_0_valid <= 1'h0;
-    else
-      tile_6_15_0_valid <= tile_6_15_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_6_15_0_propagate <= tile_6_15_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_6_15_0_ws <= tile_6_15_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_6_15_0_shift <= tile_6_15_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_7_0_a_0 <= tile_7_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_7_0_b_0 <= tile_7_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_7_0_d_0 <= tile_7_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_7_0_0_valid <= 1'h0;
-    else
-      tile_7_0_0_valid <= tile_7_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_7_0_0_propagate <= tile_7_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_7_0_0_ws <= tile_7_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_7_0_0_shift <= tile_7_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_7_1_a_0 <= tile_7_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_7_1_b_0 <= tile_7_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_7_1_d_0 <= tile_7_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_7_1_0_valid <= 1'h0;
-    else
-      tile_7_1_0_valid <= tile_7_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_7_1_0_propagate <= tile_7_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_7_1_0_ws <= tile_7_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_7_1_0_shift <= tile_7_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_7_2_a_0 <= tile_7_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_7_2_b_0 <= tile_7_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_7_2_d_0 <= tile_7_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_7_2_0_valid <= 1'h0;
-    else
-      tile_7_2_0_valid <= tile_7_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_7_2_0_propagate <= tile_7_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_7_2_0_ws <= tile_7_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_7_2_0_shift <= tile_7_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_7_3_a_0 <= tile_7_3_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_7_3_b_0 <= tile_7_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_7_3_d_0 <= tile_7_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_7_3_0_valid <= 1'h0;
-    else
-      tile_7_3_0_valid <= tile_7_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_7_3_0_propagate <= tile_7_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_7_3_0_ws <= tile_7_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_7_3_0_shift <= tile_7_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_7_4_a_0 <= tile_7_4_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_7_4_b_0 <= tile_7_4_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_7_4_d_0 <= tile_7_4_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_7_4_0_valid <= 1'h0;
-    else
-      tile_7_4_0_valid <= tile_7_4_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_7_4_0_propagate <= tile_7_4_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_7_4_0_ws <= tile_7_4_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_7_4_0_shift <= tile_7_4_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_7_5_a_0 <= tile_7_5_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_7_5_b_0 <= tile_7_5_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_7_5_d_0 <= tile_7_5_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_7_5_0_valid <= 1'h0;
-    else
-      tile_7_5_0_valid <= tile_7_5_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_7_5_0_propagate <= tile_7_5_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_7_5_0_ws <= tile_7_5_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_7_5_0_shift <= tile_7_5_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_7_6_a_0 <= tile_7_6_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_7_6_b_0 <= tile_7_6_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_7_6_d_0 <= tile_7_6_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_7_6_0_valid <= 1'h0;
-    else
-      tile_7_6_0_valid <= tile_7_6_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_7_6_0_propagate <= tile_7_6_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_7_6_0_ws <= tile_7_6_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_7_6_0_shift <= tile_7_6_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_7_7_a_0 <= tile_7_7_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_7_7_b_0 <= tile_7_7_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_7_7_d_0 <= tile_7_7_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_7_7_0_valid <= 1'h0;
-    else
-      tile_7_7_0_valid <= tile_7_7_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_7_7_0_propagate <= tile_7_7_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_7_7_0_ws <= tile_7_7_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_7_7_0_shift <= tile_7_7_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_7_8_a_0 <= tile_7_8_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_7_8_b_0 <= tile_7_8_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_7_8_d_0 <= tile_7_8_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_7_8_0_valid <= 1'h0;
-    else
-      tile_7_8_0_valid <= tile_7_8_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_7_8_0_propagate <= tile_7_8_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_7_8_0_ws <= tile_7_8_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_7_8_0_shift <= tile_7_8_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_7_9_a_0 <= tile_7_9_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_7_9_b_0 <= tile_7_9_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_7_9_d_0 <= tile_7_9_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_7_9_0_valid <= 1'h0;
-    else
-      tile_7_9_0_valid <= tile_7_9_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_7_9_0_propagate <= tile_7_9_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_7_9_0_ws <= tile_7_9_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_7_9_0_shift <= tile_7_9_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_7_10_a_0 <= tile_7_10_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_7_10_b_0 <= tile_7_10_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_7_10_d_0 <= tile_7_10_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_7_10_0_valid <= 1'h0;
-    else
-      tile_7_10_0_valid <= tile_7_10_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_7_10_0_propagate <= tile_7_10_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_7_10_0_ws <= tile_7_10_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_7_10_0_shift <= tile_7_10_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_7_11_a_0 <= tile_7_11_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_7_11_b_0 <= tile_7_11_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_7_11_d_0 <= tile_7_11_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_7_11_0_valid <= 1'h0;
-    else
-      tile_7_11_0_valid <= tile_7_11_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_7_11_0_propagate <= tile_7_11_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_7_11_0_ws <= tile_7_11_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_7_11_0_shift <= tile_7_11_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_7_12_a_0 <= tile_7_12_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_7_12_b_0 <= tile_7_12_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_7_12_d_0 <= tile_7_12_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_7_12_0_valid <= 1'h0;
-    else
-      tile_7_12_0_valid <= tile_7_12_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_7_12_0_propagate <= tile_7_12_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_7_12_0_ws <= tile_7_12_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_7_12_0_shift <= tile_7_12_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_7_13_a_0 <= tile_7_13_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_7_13_b_0 <= tile_7_13_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_7_13_d_0 <= tile_7_13_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_7_13_0_valid <= 1'h0;
-    else
-      tile_7_13_0_valid <= tile_7_13_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_7_13_0_propagate <= tile_7_13_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_7_13_0_ws <= tile_7_13_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_7_13_0_shift <= tile_7_13_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_7_14_a_0 <= tile_7_14_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_7_14_b_0 <= tile_7_14_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_7_14_d_0 <= tile_7_14_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_7_14_0_valid <= 1'h0;
-    else
-      tile_7_14_0_valid <= tile_7_14_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_7_14_0_propagate <= tile_7_14_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_7_14_0_ws <= tile_7_14_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_7_14_0_shift <= tile_7_14_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_7_15_b_0 <= tile_7_15_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_7_15_d_0 <= tile_7_15_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_7_15_0_valid <= 1'h0;
-    else
-      tile_7_15_0_valid <= tile_7_15_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_7_15_0_propagate <= tile_7_15_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_7_15_0_ws <= tile_7_15_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_7_15_0_shift <= tile_7_15_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_8_0_a_0 <= tile_8_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_8_0_b_0 <= tile_8_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_8_0_d_0 <= tile_8_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_8_0_0_valid <= 1'h0;
-    else
-      tile_8_0_0_valid <= tile_8_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_8_0_0_propagate <= tile_8_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_8_0_0_ws <= tile_8_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_8_0_0_shift <= tile_8_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_8_1_a_0 <= tile_8_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_8_1_b_0 <= tile_8_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_8_1_d_0 <= tile_8_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_8_1_0_valid <= 1'h0;
-    else
-      tile_8_1_0_valid <= tile_8_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_8_1_0_propagate <= tile_8_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_8_1_0_ws <= tile_8_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_8_1_0_shift <= tile_8_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_8_2_a_0 <= tile_8_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_8_2_b_0 <= tile_8_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_8_2_d_0 <= tile_8_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_8_2_0_valid <= 1'h0;
-    else
-      tile_8_2_0_valid <= tile_8_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_8_2_0_propagate <= tile_8_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_8_2_0_ws <= tile_8_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_8_2_0_shift <= tile_8_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_8_3_a_0 <= tile_8_3_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_8_3_b_0 <= tile_8_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_8_3_d_0 <= tile_8_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_8_3_0_valid <= 1'h0;
-    else
-      tile_8_3_0_valid <= tile_8_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_8_3_0_propagate <= tile_8_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_8_3_0_ws <= tile_8_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_8_3_0_shift <= tile_8_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_8_4_a_0 <= tile_8_4_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_8_4_b_0 <= tile_8_4_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_8_4_d_0 <= tile_8_4_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_8_4_0_valid <= 1'h0;
-    else
-      tile_8_4_0_valid <= tile_8_4_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_8_4_0_propagate <= tile_8_4_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_8_4_0_ws <= tile_8_4_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_8_4_0_shift <= tile_8_4_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_8_5_a_0 <= tile_8_5_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_8_5_b_0 <= tile_8_5_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_8_5_d_0 <= tile_8_5_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_8_5_0_valid <= 1'h0;
-    else
-      tile_8_5_0_valid <= tile_8_5_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_8_5_0_propagate <= tile_8_5_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_8_5_0_ws <= tile_8_5_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_8_5_0_shift <= tile_8_5_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_8_6_a_0 <= tile_8_6_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_8_6_b_0 <= tile_8_6_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_8_6_d_0 <= tile_8_6_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_8_6_0_valid <= 1'h0;
-    else
-      tile_8_6_0_valid <= tile_8_6_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_8_6_0_propagate <= tile_8_6_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_8_6_0_ws <= tile_8_6_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_8_6_0_shift <= tile_8_6_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_8_7_a_0 <= tile_8_7_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_8_7_b_0 <= tile_8_7_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_8_7_d_0 <= tile_8_7_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_8_7_0_valid <= 1'h0;
-    else
-      tile_8_7_0_valid <= tile_8_7_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_8_7_0_propagate <= tile_8_7_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_8_7_0_ws <= tile_8_7_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_8_7_0_shift <= tile_8_7_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_8_8_a_0 <= tile_8_8_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_8_8_b_0 <= tile_8_8_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_8_8_d_0 <= tile_8_8_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_8_8_0_valid <= 1'h0;
-    else
-      tile_8_8_0_valid <= tile_8_8_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_8_8_0_propagate <= tile_8_8_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_8_8_0_ws <= tile_8_8_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_8_8_0_shift <= tile_8_8_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_8_9_a_0 <= tile_8_9_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_8_9_b_0 <= tile_8_9_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_8_9_d_0 <= tile_8_9_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_8_9_0_valid <= 1'h0;
-    else
-      tile_8_9_0_valid <= tile_8_9_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_8_9_0_propagate <= tile_8_9_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_8_9_0_ws <= tile_8_9_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_8_9_0_shift <= tile_8_9_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_8_10_a_0 <= tile_8_10_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_8_10_b_0 <= tile_8_10_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_8_10_d_0 <= tile_8_10_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_8_10_0_valid <= 1'h0;
-    else
-      tile_8_10_0_valid <= tile_8_10_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_8_10_0_propagate <= tile_8_10_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_8_10_0_ws <= tile_8_10_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_8_10_0_shift <= tile_8_10_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_8_11_a_0 <= tile_8_11_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_8_11_b_0 <= tile_8_11_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_8_11_d_0 <= tile_8_11_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_8_11_0_valid <= 1'h0;
-    else
-      tile_8_11_0_valid <= tile_8_11_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_8_11_0_propagate <= tile_8_11_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_8_11_0_ws <= tile_8_11_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_8_11_0_shift <= tile_8_11_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_8_12_a_0 <= tile_8_12_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_8_12_b_0 <= tile_8_12_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_8_12_d_0 <= tile_8_12_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_8_12_0_valid <= 1'h0;
-    else
-      tile_8_12_0_valid <= tile_8_12_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_8_12_0_propagate <= tile_8_12_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_8_12_0_ws <= tile_8_12_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_8_12_0_shift <= tile_8_12_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_8_13_a_0 <= tile_8_13_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_8_13_b_0 <= tile_8_13_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_8_13_d_0 <= tile_8_13_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_8_13_0_valid <= 1'h0;
-    else
-      tile_8_13_0_valid <= tile_8_13_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_8_13_0_propagate <= tile_8_13_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_8_13_0_ws <= tile_8_13_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_8_13_0_shift <= tile_8_13_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_8_14_a_0 <= tile_8_14_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_8_14_b_0 <= tile_8_14_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_8_14_d_0 <= tile_8_14_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_8_14_0_valid <= 1'h0;
-    else
-      tile_8_14_0_valid <= tile_8_14_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_8_14_0_propagate <= tile_8_14_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_8_14_0_ws <= tile_8_14_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_8_14_0_shift <= tile_8_14_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_8_15_b_0 <= tile_8_15_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_8_15_d_0 <= tile_8_15_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_8_15_0_valid <= 1'h0;
-    else
-      tile_8_15_0_valid <= tile_8_15_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_8_15_0_propagate <= tile_8_15_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_8_15_0_ws <= tile_8_15_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_8_15_0_shift <= tile_8_15_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_9_0_a_0 <= tile_9_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_9_0_b_0 <= tile_9_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_9_0_d_0 <= tile_9_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_9_0_0_valid <= 1'h0;
-    else
-      tile_9_0_0_valid <= tile_9_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_9_0_0_propagate <= tile_9_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_9_0_0_ws <= tile_9_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_9_0_0_shift <= tile_9_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_9_1_a_0 <= tile_9_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_9_1_b_0 <= tile_9_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_9_1_d_0 <= tile_9_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_9_1_0_valid <= 1'h0;
-    else
-      tile_9_1_0_valid <= tile_9_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_9_1_0_propagate <= tile_9_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_9_1_0_ws <= tile_9_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_9_1_0_shift <= tile_9_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_9_2_a_0 <= tile_9_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_9_2_b_0 <= tile_9_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_9_2_d_0 <= tile_9_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_9_2_0_valid <= 1'h0;
-    else
-      tile_9_2_0_valid <= tile_9_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_9_2_0_propagate <= tile_9_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_9_2_0_ws <= tile_9_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_9_2_0_shift <= tile_9_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_9_3_a_0 <= tile_9_3_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_9_3_b_0 <= tile_9_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_9_3_d_0 <= tile_9_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_9_3_0_valid <= 1'h0;
-    else
-      tile_9_3_0_valid <= tile_9_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_9_3_0_propagate <= tile_9_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_9_3_0_ws <= tile_9_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_9_3_0_shift <= tile_9_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_9_4_a_0 <= tile_9_4_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_9_4_b_0 <= tile_9_4_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_9_4_d_0 <= tile_9_4_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_9_4_0_valid <= 1'h0;
-    else
-      tile_9_4_0_valid <= tile_9_4_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_9_4_0_propagate <= tile_9_4_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_9_4_0_ws <= tile_9_4_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_9_4_0_shift <= tile_9_4_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_9_5_a_0 <= tile_9_5_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_9_5_b_0 <= tile_9_5_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_9_5_d_0 <= tile_9_5_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_9_5_0_valid <= 1'h0;
-    else
-      tile_9_5_0_valid <= tile_9_5_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_9_5_0_propagate <= tile_9_5_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_9_5_0_ws <= tile_9_5_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_9_5_0_shift <= tile_9_5_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_9_6_a_0 <= tile_9_6_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_9_6_b_0 <= tile_9_6_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_9_6_d_0 <= tile_9_6_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_9_6_0_valid <= 1'h0;
-    else
-      tile_9_6_0_valid <= tile_9_6_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_9_6_0_propagate <= tile_9_6_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_9_6_0_ws <= tile_9_6_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_9_6_0_shift <= tile_9_6_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_9_7_a_0 <= tile_9_7_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_9_7_b_0 <= tile_9_7_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_9_7_d_0 <= tile_9_7_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_9_7_0_valid <= 1'h0;
-    else
-      tile_9_7_0_valid <= tile_9_7_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_9_7_0_propagate <= tile_9_7_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_9_7_0_ws <= tile_9_7_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_9_7_0_shift <= tile_9_7_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_9_8_a_0 <= tile_9_8_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_9_8_b_0 <= tile_9_8_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_9_8_d_0 <= tile_9_8_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_9_8_0_valid <= 1'h0;
-    else
-      tile_9_8_0_valid <= tile_9_8_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_9_8_0_propagate <= tile_9_8_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_9_8_0_ws <= tile_9_8_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_9_8_0_shift <= tile_9_8_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_9_9_a_0 <= tile_9_9_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_9_9_b_0 <= tile_9_9_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_9_9_d_0 <= tile_9_9_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_9_9_0_valid <= 1'h0;
-    else
-      tile_9_9_0_valid <= tile_9_9_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_9_9_0_propagate <= tile_9_9_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_9_9_0_ws <= tile_9_9_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_9_9_0_shift <= tile_9_9_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_9_10_a_0 <= tile_9_10_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_9_10_b_0 <= tile_9_10_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_9_10_d_0 <= tile_9_10_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_9_10_0_valid <= 1'h0;
-    else
-      tile_9_10_0_valid <= tile_9_10_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_9_10_0_propagate <= tile_9_10_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_9_10_0_ws <= tile_9_10_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_9_10_0_shift <= tile_9_10_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_9_11_a_0 <= tile_9_11_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_9_11_b_0 <= tile_9_11_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_9_11_d_0 <= tile_9_11_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_9_11_0_valid <= 1'h0;
-    else
-      tile_9_11_0_valid <= tile_9_11_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_9_11_0_propagate <= tile_9_11_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_9_11_0_ws <= tile_9_11_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_9_11_0_shift <= tile_9_11_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_9_12_a_0 <= tile_9_12_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_9_12_b_0 <= tile_9_12_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_9_12_d_0 <= tile_9_12_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_9_12_0_valid <= 1'h0;
-    else
-      tile_9_12_0_valid <= tile_9_12_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_9_12_0_propagate <= tile_9_12_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_9_12_0_ws <= tile_9_12_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_9_12_0_shift <= tile_9_12_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_9_13_a_0 <= tile_9_13_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_9_13_b_0 <= tile_9_13_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_9_13_d_0 <= tile_9_13_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_9_13_0_valid <= 1'h0;
-    else
-      tile_9_13_0_valid <= tile_9_13_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_9_13_0_propagate <= tile_9_13_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_9_13_0_ws <= tile_9_13_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_9_13_0_shift <= tile_9_13_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_9_14_a_0 <= tile_9_14_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_9_14_b_0 <= tile_9_14_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_9_14_d_0 <= tile_9_14_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_9_14_0_valid <= 1'h0;
-    else
-      tile_9_14_0_valid <= tile_9_14_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_9_14_0_propagate <= tile_9_14_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_9_14_0_ws <= tile_9_14_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_9_14_0_shift <= tile_9_14_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_9_15_b_0 <= tile_9_15_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_9_15_d_0 <= tile_9_15_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_9_15_0_valid <= 1'h0;
-    else
-      tile_9_15_0_valid <= tile_9_15_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_9_15_0_propagate <= tile_9_15_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_9_15_0_ws <= tile_9_15_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_9_15_0_shift <= tile_9_15_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_10_0_a_0 <= tile_10_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_10_0_b_0 <= tile_10_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_10_0_d_0 <= tile_10_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_10_0_0_valid <= 1'h0;
-    else
-      tile_10_0_0_valid <= tile_10_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_10_0_0_propagate <= tile_10_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_10_0_0_ws <= tile_10_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_10_0_0_shift <= tile_10_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_10_1_a_0 <= tile_10_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_10_1_b_0 <= tile_10_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_10_1_d_0 <= tile_10_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_10_1_0_valid <= 1'h0;
-    else
-      tile_10_1_0_valid <= tile_10_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_10_1_0_propagate <= tile_10_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_10_1_0_ws <= tile_10_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_10_1_0_shift <= tile_10_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_10_2_a_0 <= tile_10_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_10_2_b_0 <= tile_10_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_10_2_d_0 <= tile_10_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_10_2_0_valid <= 1'h0;
-    else
-      tile_10_2_0_valid <= tile_10_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_10_2_0_propagate <= tile_10_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_10_2_0_ws <= tile_10_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_10_2_0_shift <= tile_10_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_10_3_a_0 <= tile_10_3_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_10_3_b_0 <= tile_10_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_10_3_d_0 <= tile_10_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_10_3_0_valid <= 1'h0;
-    else
-      tile_10_3_0_valid <= tile_10_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_10_3_0_propagate <= tile_10_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_10_3_0_ws <= tile_10_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_10_3_0_shift <= tile_10_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_10_4_a_0 <= tile_10_4_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_10_4_b_0 <= tile_10_4_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_10_4_d_0 <= tile_10_4_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_10_4_0_valid <= 1'h0;
-    else
-      tile_10_4_0_valid <= tile_10_4_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_10_4_0_propagate <= tile_10_4_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_10_4_0_ws <= tile_10_4_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_10_4_0_shift <= tile_10_4_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_10_5_a_0 <= tile_10_5_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_10_5_b_0 <= tile_10_5_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_10_5_d_0 <= tile_10_5_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_10_5_0_valid <= 1'h0;
-    else
-      tile_10_5_0_valid <= tile_10_5_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_10_5_0_propagate <= tile_10_5_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_10_5_0_ws <= tile_10_5_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_10_5_0_shift <= tile_10_5_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_10_6_a_0 <= tile_10_6_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_10_6_b_0 <= tile_10_6_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_10_6_d_0 <= tile_10_6_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_10_6_0_valid <= 1'h0;
-    else
-      tile_10_6_0_valid <= tile_10_6_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_10_6_0_propagate <= tile_10_6_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_10_6_0_ws <= tile_10_6_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_10_6_0_shift <= tile_10_6_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_10_7_a_0 <= tile_10_7_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_10_7_b_0 <= tile_10_7_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_10_7_d_0 <= tile_10_7_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_10_7_0_valid <= 1'h0;
-    else
-      tile_10_7_0_valid <= tile_10_7_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_10_7_0_propagate <= tile_10_7_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_10_7_0_ws <= tile_10_7_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_10_7_0_shift <= tile_10_7_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_10_8_a_0 <= tile_10_8_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_10_8_b_0 <= tile_10_8_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_10_8_d_0 <= tile_10_8_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_10_8_0_valid <= 1'h0;
-    else
-      tile_10_8_0_valid <= tile_10_8_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_10_8_0_propagate <= tile_10_8_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_10_8_0_ws <= tile_10_8_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_10_8_0_shift <= tile_10_8_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_10_9_a_0 <= tile_10_9_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_10_9_b_0 <= tile_10_9_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_10_9_d_0 <= tile_10_9_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_10_9_0_valid <= 1'h0;
-    else
-      tile_10_9_0_valid <= tile_10_9_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_10_9_0_propagate <= tile_10_9_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_10_9_0_ws <= tile_10_9_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_10_9_0_shift <= tile_10_9_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_10_10_a_0 <= tile_10_10_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_10_10_b_0 <= tile_10_10_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_10_10_d_0 <= tile_10_10_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_10_10_0_valid <= 1'h0;
-    else
-      tile_10_10_0_valid <= tile_10_10_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_10_10_0_propagate <= tile_10_10_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_10_10_0_ws <= tile_10_10_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_10_10_0_shift <= tile_10_10_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_10_11_a_0 <= tile_10_11_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_10_11_b_0 <= tile_10_11_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_10_11_d_0 <= tile_10_11_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_10_11_0_valid <= 1'h0;
-    else
-      tile_10_11_0_valid <= tile_10_11_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_10_11_0_propagate <= tile_10_11_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_10_11_0_ws <= tile_10_11_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_10_11_0_shift <= tile_10_11_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_10_12_a_0 <= tile_10_12_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_10_12_b_0 <= tile_10_12_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_10_12_d_0 <= tile_10_12_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_10_12_0_valid <= 1'h0;
-    else
-      tile_10_12_0_valid <= tile_10_12_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_10_12_0_propagate <= tile_10_12_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_10_12_0_ws <= tile_10_12_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_10_12_0_shift <= tile_10_12_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_10_13_a_0 <= tile_10_13_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_10_13_b_0 <= tile_10_13_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_10_13_d_0 <= tile_10_13_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_10_13_0_valid <= 1'h0;
-    else
-      tile_10_13_0_valid <= tile_10_13_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_10_13_0_propagate <= tile_10_13_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_10_13_0_ws <= tile_10_13_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_10_13_0_shift <= tile_10_13_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_10_14_a_0 <= tile_10_14_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_10_14_b_0 <= tile_10_14_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_10_14_d_0 <= tile_10_14_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_10_14_0_valid <= 1'h0;
-    else
-      tile_10_14_0_valid <= tile_10_14_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_10_14_0_propagate <= tile_10_14_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_10_14_0_ws <= tile_10_14_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_10_14_0_shift <= tile_10_14_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_10_15_b_0 <= tile_10_15_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_10_15_d_0 <= tile_10_15_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_10_15_0_valid <= 1'h0;
-    else
-      tile_10_15_0_valid <= tile_10_15_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_10_15_0_propagate <= tile_10_15_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_10_15_0_ws <= tile_10_15_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_10_15_0_shift <= tile_10_15_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_11_0_a_0 <= tile_11_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_11_0_b_0 <= tile_11_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_11_0_d_0 <= tile_11_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_11_0_0_valid <= 1'h0;
-    else
-      tile_11_0_0_valid <= tile_11_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_11_0_0_propagate <= tile_11_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_11_0_0_ws <= tile_11_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_11_0_0_shift <= tile_11_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_11_1_a_0 <= tile_11_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_11_1_b_0 <= tile_11_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_11_1_d_0 <= tile_11_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_11_1_0_valid <= 1'h0;
-    else
-      tile_11_1_0_valid <= tile_11_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_11_1_0_propagate <= tile_11_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_11_1_0_ws <= tile_11_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_11_1_0_shift <= tile_11_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_11_2_a_0 <= tile_11_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_11_2_b_0 <= tile_11_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_11_2_d_0 <= tile_11_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_11_2_0_valid <= 1'h0;
-    else
-      tile_11_2_0_valid <= tile_11_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_11_2_0_propagate <= tile_11_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_11_2_0_ws <= tile_11_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_11_2_0_shift <= tile_11_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_11_3_a_0 <= tile_11_3_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_11_3_b_0 <= tile_11_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_11_3_d_0 <= tile_11_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_11_3_0_valid <= 1'h0;
-    else
-      tile_11_3_0_valid <= tile_11_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_11_3_0_propagate <= tile_11_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_11_3_0_ws <= tile_11_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_11_3_0_shift <= tile_11_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_11_4_a_0 <= tile_11_4_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_11_4_b_0 <= tile_11_4_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_11_4_d_0 <= tile_11_4_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_11_4_0_valid <= 1'h0;
-    else
-      tile_11_4_0_valid <= tile_11_4_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_11_4_0_propagate <= tile_11_4_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_11_4_0_ws <= tile_11_4_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_11_4_0_shift <= tile_11_4_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_11_5_a_0 <= tile_11_5_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_11_5_b_0 <= tile_11_5_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_11_5_d_0 <= tile_11_5_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_11_5_0_valid <= 1'h0;
-    else
-      tile_11_5_0_valid <= tile_11_5_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_11_5_0_propagate <= tile_11_5_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_11_5_0_ws <= tile_11_5_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_11_5_0_shift <= tile_11_5_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_11_6_a_0 <= tile_11_6_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_11_6_b_0 <= tile_11_6_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_11_6_d_0 <= tile_11_6_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_11_6_0_valid <= 1'h0;
-    else
-      tile_11_6_0_valid <= tile_11_6_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_11_6_0_propagate <= tile_11_6_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_11_6_0_ws <= tile_11_6_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_11_6_0_shift <= tile_11_6_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_11_7_a_0 <= tile_11_7_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_11_7_b_0 <= tile_11_7_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_11_7_d_0 <= tile_11_7_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_11_7_0_valid <= 1'h0;
-    else
-      tile_11_7_0_valid <= tile_11_7_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_11_7_0_propagate <= tile_11_7_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_11_7_0_ws <= tile_11_7_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_11_7_0_shift <= tile_11_7_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_11_8_a_0 <= tile_11_8_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_11_8_b_0 <= tile_11_8_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_11_8_d_0 <= tile_11_8_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_11_8_0_valid <= 1'h0;
-    else
-      tile_11_8_0_valid <= tile_11_8_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_11_8_0_propagate <= tile_11_8_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_11_8_0_ws <= tile_11_8_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_11_8_0_shift <= tile_11_8_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_11_9_a_0 <= tile_11_9_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_11_9_b_0 <= tile_11_9_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_11_9_d_0 <= tile_11_9_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_11_9_0_valid <= 1'h0;
-    else
-      tile_11_9_0_valid <= tile_11_9_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_11_9_0_propagate <= tile_11_9_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_11_9_0_ws <= tile_11_9_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_11_9_0_shift <= tile_11_9_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_11_10_a_0 <= tile_11_10_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_11_10_b_0 <= tile_11_10_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_11_10_d_0 <= tile_11_10_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_11_10_0_valid <= 1'h0;
-    else
-      tile_11_10_0_valid <= tile_11_10_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_11_10_0_propagate <= tile_11_10_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_11_10_0_ws <= tile_11_10_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_11_10_0_shift <= tile_11_10_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_11_11_a_0 <= tile_11_11_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_11_11_b_0 <= tile_11_11_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_11_11_d_0 <= tile_11_11_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_11_11_0_valid <= 1'h0;
-    else
-      tile_11_11_0_valid <= tile_11_11_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_11_11_0_propagate <= tile_11_11_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_11_11_0_ws <= tile_11_11_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_11_11_0_shift <= tile_11_11_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_11_12_a_0 <= tile_11_12_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_11_12_b_0 <= tile_11_12_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_11_12_d_0 <= tile_11_12_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_11_12_0_valid <= 1'h0;
-    else
-      tile_11_12_0_valid <= tile_11_12_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_11_12_0_propagate <= tile_11_12_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_11_12_0_ws <= tile_11_12_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_11_12_0_shift <= tile_11_12_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_11_13_a_0 <= tile_11_13_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_11_13_b_0 <= tile_11_13_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_11_13_d_0 <= tile_11_13_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_11_13_0_valid <= 1'h0;
-    else
-      tile_11_13_0_valid <= tile_11_13_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_11_13_0_propagate <= tile_11_13_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_11_13_0_ws <= tile_11_13_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_11_13_0_shift <= tile_11_13_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_11_14_a_0 <= tile_11_14_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_11_14_b_0 <= tile_11_14_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_11_14_d_0 <= tile_11_14_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_11_14_0_valid <= 1'h0;
-    else
-      tile_11_14_0_valid <= tile_11_14_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_11_14_0_propagate <= tile_11_14_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_11_14_0_ws <= tile_11_14_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_11_14_0_shift <= tile_11_14_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_11_15_b_0 <= tile_11_15_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_11_15_d_0 <= tile_11_15_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_11_15_0_valid <= 1'h0;
-    else
-      tile_11_15_0_valid <= tile_11_15_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_11_15_0_propagate <= tile_11_15_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_11_15_0_ws <= tile_11_15_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_11_15_0_shift <= tile_11_15_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_12_0_a_0 <= tile_12_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_12_0_b_0 <= tile_12_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_12_0_d_0 <= tile_12_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_12_0_0_valid <= 1'h0;
-    else
-      tile_12_0_0_valid <= tile_12_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_12_0_0_propagate <= tile_12_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_12_0_0_ws <= tile_12_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_12_0_0_shift <= tile_12_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_12_1_a_0 <= tile_12_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_12_1_b_0 <= tile_12_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_12_1_d_0 <= tile_12_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_12_1_0_valid <= 1'h0;
-    else
-      tile_12_1_0_valid <= tile_12_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_12_1_0_propagate <= tile_12_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_12_1_0_ws <= tile_12_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_12_1_0_shift <= tile_12_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_12_2_a_0 <= tile_12_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_12_2_b_0 <= tile_12_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_12_2_d_0 <= tile_12_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_12_2_0_valid <= 1'h0;
-    else
-      tile_12_2_0_valid <= tile_12_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_12_2_0_propagate <= tile_12_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_12_2_0_ws <= tile_12_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_12_2_0_shift <= tile_12_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_12_3_a_0 <= tile_12_3_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_12_3_b_0 <= tile_12_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_12_3_d_0 <= tile_12_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_12_3_0_valid <= 1'h0;
-    else
-      tile_12_3_0_valid <= tile_12_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_12_3_0_propagate <= tile_12_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_12_3_0_ws <= tile_12_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_12_3_0_shift <= tile_12_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_12_4_a_0 <= tile_12_4_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_12_4_b_0 <= tile_12_4_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_12_4_d_0 <= tile_12_4_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_12_4_0_valid <= 1'h0;
-    else
-      tile_12_4_0_valid <= tile_12_4_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_12_4_0_propagate <= tile_12_4_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_12_4_0_ws <= tile_12_4_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_12_4_0_shift <= tile_12_4_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_12_5_a_0 <= tile_12_5_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_12_5_b_0 <= tile_12_5_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_12_5_d_0 <= tile_12_5_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_12_5_0_valid <= 1'h0;
-    else
-      tile_12_5_0_valid <= tile_12_5_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_12_5_0_propagate <= tile_12_5_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_12_5_0_ws <= tile_12_5_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_12_5_0_shift <= tile_12_5_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_12_6_a_0 <= tile_12_6_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_12_6_b_0 <= tile_12_6_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_12_6_d_0 <= tile_12_6_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_12_6_0_valid <= 1'h0;
-    else
-      tile_12_6_0_valid <= tile_12_6_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_12_6_0_propagate <= tile_12_6_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_12_6_0_ws <= tile_12_6_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_12_6_0_shift <= tile_12_6_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_12_7_a_0 <= tile_12_7_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_12_7_b_0 <= tile_12_7_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_12_7_d_0 <= tile_12_7_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_12_7_0_valid <= 1'h0;
-    else
-      tile_12_7_0_valid <= tile_12_7_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_12_7_0_propagate <= tile_12_7_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_12_7_0_ws <= tile_12_7_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_12_7_0_shift <= tile_12_7_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_12_8_a_0 <= tile_12_8_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_12_8_b_0 <= tile_12_8_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_12_8_d_0 <= tile_12_8_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_12_8_0_valid <= 1'h0;
-    else
-      tile_12_8_0_valid <= tile_12_8_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_12_8_0_propagate <= tile_12_8_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_12_8_0_ws <= tile_12_8_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_12_8_0_shift <= tile_12_8_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_12_9_a_0 <= tile_12_9_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_12_9_b_0 <= tile_12_9_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_12_9_d_0 <= tile_12_9_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_12_9_0_valid <= 1'h0;
-    else
-      tile_12_9_0_valid <= tile_12_9_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_12_9_0_propagate <= tile_12_9_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_12_9_0_ws <= tile_12_9_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_12_9_0_shift <= tile_12_9_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_12_10_a_0 <= tile_12_10_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_12_10_b_0 <= tile_12_10_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_12_10_d_0 <= tile_12_10_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_12_10_0_valid <= 1'h0;
-    else
-      tile_12_10_0_valid <= tile_12_10_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_12_10_0_propagate <= tile_12_10_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_12_10_0_ws <= tile_12_10_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_12_10_0_shift <= tile_12_10_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_12_11_a_0 <= tile_12_11_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_12_11_b_0 <= tile_12_11_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_12_11_d_0 <= tile_12_11_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_12_11_0_valid <= 1'h0;
-    else
-      tile_12_11_0_valid <= tile_12_11_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_12_11_0_propagate <= tile_12_11_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_12_11_0_ws <= tile_12_11_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_12_11_0_shift <= tile_12_11_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_12_12_a_0 <= tile_12_12_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_12_12_b_0 <= tile_12_12_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_12_12_d_0 <= tile_12_12_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_12_12_0_valid <= 1'h0;
-    else
-      tile_12_12_0_valid <= tile_12_12_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_12_12_0_propagate <= tile_12_12_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_12_12_0_ws <= tile_12_12_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_12_12_0_shift <= tile_12_12_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_12_13_a_0 <= tile_12_13_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_12_13_b_0 <= tile_12_13_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_12_13_d_0 <= tile_12_13_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_12_13_0_valid <= 1'h0;
-    else
-      tile_12_13_0_valid <= tile_12_13_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_12_13_0_propagate <= tile_12_13_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_12_13_0_ws <= tile_12_13_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_12_13_0_shift <= tile_12_13_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_12_14_a_0 <= tile_12_14_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_12_14_b_0 <= tile_12_14_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_12_14_d_0 <= tile_12_14_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_12_14_0_valid <= 1'h0;
-    else
-      tile_12_14_0_valid <= tile_12_14_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_12_14_0_propagate <= tile_12_14_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_12_14_0_ws <= tile_12_14_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_12_14_0_shift <= tile_12_14_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_12_15_b_0 <= tile_12_15_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_12_15_d_0 <= tile_12_15_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_12_15_0_valid <= 1'h0;
-    else
-      tile_12_15_0_valid <= tile_12_15_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_12_15_0_propagate <= tile_12_15_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_12_15_0_ws <= tile_12_15_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_12_15_0_shift <= tile_12_15_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_13_0_a_0 <= tile_13_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_13_0_b_0 <= tile_13_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_13_0_d_0 <= tile_13_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_13_0_0_valid <= 1'h0;
-    else
-      tile_13_0_0_valid <= tile_13_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_13_0_0_propagate <= tile_13_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_13_0_0_ws <= tile_13_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_13_0_0_shift <= tile_13_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_13_1_a_0 <= tile_13_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_13_1_b_0 <= tile_13_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_13_1_d_0 <= tile_13_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_13_1_0_valid <= 1'h0;
-    else
-      tile_13_1_0_valid <= tile_13_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_13_1_0_propagate <= tile_13_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_13_1_0_ws <= tile_13_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_13_1_0_shift <= tile_13_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_13_2_a_0 <= tile_13_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_13_2_b_0 <= tile_13_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_13_2_d_0 <= tile_13_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_13_2_0_valid <= 1'h0;
-    else
-      tile_13_2_0_valid <= tile_13_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_13_2_0_propagate <= tile_13_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_13_2_0_ws <= tile_13_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_13_2_0_shift <= tile_13_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_13_3_a_0 <= tile_13_3_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_13_3_b_0 <= tile_13_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_13_3_d_0 <= tile_13_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_13_3_0_valid <= 1'h0;
-    else
-      tile_13_3_0_valid <= tile_13_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_13_3_0_propagate <= tile_13_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_13_3_0_ws <= tile_13_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_13_3_0_shift <= tile_13_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_13_4_a_0 <= tile_13_4_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_13_4_b_0 <= tile_13_4_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_13_4_d_0 <= tile_13_4_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_13_4_0_valid <= 1'h0;
-    else
-      tile_13_4_0_valid <= tile_13_4_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_13_4_0_propagate <= tile_13_4_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_13_4_0_ws <= tile_13_4_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_13_4_0_shift <= tile_13_4_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_13_5_a_0 <= tile_13_5_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_13_5_b_0 <= tile_13_5_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_13_5_d_0 <= tile_13_5_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_13_5_0_valid <= 1'h0;
-    else
-      tile_13_5_0_valid <= tile_13_5_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_13_5_0_propagate <= tile_13_5_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_13_5_0_ws <= tile_13_5_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_13_5_0_shift <= tile_13_5_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_13_6_a_0 <= tile_13_6_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_13_6_b_0 <= tile_13_6_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_13_6_d_0 <= tile_13_6_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_13_6_0_valid <= 1'h0;
-    else
-      tile_13_6_0_valid <= tile_13_6_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_13_6_0_propagate <= tile_13_6_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_13_6_0_ws <= tile_13_6_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_13_6_0_shift <= tile_13_6_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_13_7_a_0 <= tile_13_7_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_13_7_b_0 <= tile_13_7_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_13_7_d_0 <= tile_13_7_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_13_7_0_valid <= 1'h0;
-    else
-      tile_13_7_0_valid <= tile_13_7_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_13_7_0_propagate <= tile_13_7_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_13_7_0_ws <= tile_13_7_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_13_7_0_shift <= tile_13_7_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_13_8_a_0 <= tile_13_8_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_13_8_b_0 <= tile_13_8_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_13_8_d_0 <= tile_13_8_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_13_8_0_valid <= 1'h0;
-    else
-      tile_13_8_0_valid <= tile_13_8_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_13_8_0_propagate <= tile_13_8_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_13_8_0_ws <= tile_13_8_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_13_8_0_shift <= tile_13_8_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_13_9_a_0 <= tile_13_9_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_13_9_b_0 <= tile_13_9_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_13_9_d_0 <= tile_13_9_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_13_9_0_valid <= 1'h0;
-    else
-      tile_13_9_0_valid <= tile_13_9_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_13_9_0_propagate <= tile_13_9_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_13_9_0_ws <= tile_13_9_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_13_9_0_shift <= tile_13_9_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_13_10_a_0 <= tile_13_10_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_13_10_b_0 <= tile_13_10_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_13_10_d_0 <= tile_13_10_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_13_10_0_valid <= 1'h0;
-    else
-      tile_13_10_0_valid <= tile_13_10_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_13_10_0_propagate <= tile_13_10_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_13_10_0_ws <= tile_13_10_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_13_10_0_shift <= tile_13_10_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_13_11_a_0 <= tile_13_11_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_13_11_b_0 <= tile_13_11_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_13_11_d_0 <= tile_13_11_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_13_11_0_valid <= 1'h0;
-    else
-      tile_13_11_0_valid <= tile_13_11_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_13_11_0_propagate <= tile_13_11_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_13_11_0_ws <= tile_13_11_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_13_11_0_shift <= tile_13_11_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_13_12_a_0 <= tile_13_12_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_13_12_b_0 <= tile_13_12_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_13_12_d_0 <= tile_13_12_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_13_12_0_valid <= 1'h0;
-    else
-      tile_13_12_0_valid <= tile_13_12_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_13_12_0_propagate <= tile_13_12_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_13_12_0_ws <= tile_13_12_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_13_12_0_shift <= tile_13_12_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_13_13_a_0 <= tile_13_13_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_13_13_b_0 <= tile_13_13_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_13_13_d_0 <= tile_13_13_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_13_13_0_valid <= 1'h0;
-    else
-      tile_13_13_0_valid <= tile_13_13_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_13_13_0_propagate <= tile_13_13_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_13_13_0_ws <= tile_13_13_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_13_13_0_shift <= tile_13_13_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_13_14_a_0 <= tile_13_14_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_13_14_b_0 <= tile_13_14_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_13_14_d_0 <= tile_13_14_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_13_14_0_valid <= 1'h0;
-    else
-      tile_13_14_0_valid <= tile_13_14_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_13_14_0_propagate <= tile_13_14_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_13_14_0_ws <= tile_13_14_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_13_14_0_shift <= tile_13_14_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_13_15_b_0 <= tile_13_15_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_13_15_d_0 <= tile_13_15_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_13_15_0_valid <= 1'h0;
-    else
-      tile_13_15_0_valid <= tile_13_15_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_13_15_0_propagate <= tile_13_15_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_13_15_0_ws <= tile_13_15_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_13_15_0_shift <= tile_13_15_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_14_0_a_0 <= tile_14_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_14_0_b_0 <= tile_14_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_14_0_d_0 <= tile_14_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_14_0_0_valid <= 1'h0;
-    else
-      tile_14_0_0_valid <= tile_14_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_14_0_0_propagate <= tile_14_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_14_0_0_ws <= tile_14_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_14_0_0_shift <= tile_14_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_14_1_a_0 <= tile_14_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_14_1_b_0 <= tile_14_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_14_1_d_0 <= tile_14_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_14_1_0_valid <= 1'h0;
-    else
-      tile_14_1_0_valid <= tile_14_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_14_1_0_propagate <= tile_14_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_14_1_0_ws <= tile_14_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_14_1_0_shift <= tile_14_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_14_2_a_0 <= tile_14_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_14_2_b_0 <= tile_14_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_14_2_d_0 <= tile_14_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_14_2_0_valid <= 1'h0;
-    else
-      tile_14_2_0_valid <= tile_14_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_14_2_0_propagate <= tile_14_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_14_2_0_ws <= tile_14_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_14_2_0_shift <= tile_14_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_14_3_a_0 <= tile_14_3_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_14_3_b_0 <= tile_14_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_14_3_d_0 <= tile_14_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_14_3_0_valid <= 1'h0;
-    else
-      tile_14_3_0_valid <= tile_14_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_14_3_0_propagate <= tile_14_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_14_3_0_ws <= tile_14_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_14_3_0_shift <= tile_14_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_14_4_a_0 <= tile_14_4_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_14_4_b_0 <= tile_14_4_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_14_4_d_0 <= tile_14_4_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_14_4_0_valid <= 1'h0;
-    else
-      tile_14_4_0_valid <= tile_14_4_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_14_4_0_propagate <= tile_14_4_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_14_4_0_ws <= tile_14_4_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_14_4_0_shift <= tile_14_4_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_14_5_a_0 <= tile_14_5_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_14_5_b_0 <= tile_14_5_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_14_5_d_0 <= tile_14_5_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_14_5_0_valid <= 1'h0;
-    else
-      tile_14_5_0_valid <= tile_14_5_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_14_5_0_propagate <= tile_14_5_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_14_5_0_ws <= tile_14_5_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_14_5_0_shift <= tile_14_5_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_14_6_a_0 <= tile_14_6_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_14_6_b_0 <= tile_14_6_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_14_6_d_0 <= tile_14_6_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_14_6_0_valid <= 1'h0;
-    else
-      tile_14_6_0_valid <= tile_14_6_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_14_6_0_propagate <= tile_14_6_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_14_6_0_ws <= tile_14_6_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_14_6_0_shift <= tile_14_6_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_14_7_a_0 <= tile_14_7_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_14_7_b_0 <= tile_14_7_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_14_7_d_0 <= tile_14_7_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_14_7_0_valid <= 1'h0;
-    else
-      tile_14_7_0_valid <= tile_14_7_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_14_7_0_propagate <= tile_14_7_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_14_7_0_ws <= tile_14_7_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_14_7_0_shift <= tile_14_7_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_14_8_a_0 <= tile_14_8_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_14_8_b_0 <= tile_14_8_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_14_8_d_0 <= tile_14_8_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_14_8_0_valid <= 1'h0;
-    else
-      tile_14_8_0_valid <= tile_14_8_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_14_8_0_propagate <= tile_14_8_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_14_8_0_ws <= tile_14_8_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_14_8_0_shift <= tile_14_8_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_14_9_a_0 <= tile_14_9_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_14_9_b_0 <= tile_14_9_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_14_9_d_0 <= tile_14_9_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_14_9_0_valid <= 1'h0;
-    else
-      tile_14_9_0_valid <= tile_14_9_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_14_9_0_propagate <= tile_14_9_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_14_9_0_ws <= tile_14_9_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_14_9_0_shift <= tile_14_9_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_14_10_a_0 <= tile_14_10_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_14_10_b_0 <= tile_14_10_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_14_10_d_0 <= tile_14_10_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_14_10_0_valid <= 1'h0;
-    else
-      tile_14_10_0_valid <= tile_14_10_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_14_10_0_propagate <= tile_14_10_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_14_10_0_ws <= tile_14_10_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_14_10_0_shift <= tile_14_10_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_14_11_a_0 <= tile_14_11_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_14_11_b_0 <= tile_14_11_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_14_11_d_0 <= tile_14_11_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_14_11_0_valid <= 1'h0;
-    else
-      tile_14_11_0_valid <= tile_14_11_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_14_11_0_propagate <= tile_14_11_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_14_11_0_ws <= tile_14_11_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_14_11_0_shift <= tile_14_11_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_14_12_a_0 <= tile_14_12_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_14_12_b_0 <= tile_14_12_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_14_12_d_0 <= tile_14_12_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_14_12_0_valid <= 1'h0;
-    else
-      tile_14_12_0_valid <= tile_14_12_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_14_12_0_propagate <= tile_14_12_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_14_12_0_ws <= tile_14_12_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_14_12_0_shift <= tile_14_12_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_14_13_a_0 <= tile_14_13_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_14_13_b_0 <= tile_14_13_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_14_13_d_0 <= tile_14_13_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_14_13_0_valid <= 1'h0;
-    else
-      tile_14_13_0_valid <= tile_14_13_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_14_13_0_propagate <= tile_14_13_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_14_13_0_ws <= tile_14_13_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_14_13_0_shift <= tile_14_13_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_14_14_a_0 <= tile_14_14_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_14_14_b_0 <= tile_14_14_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_14_14_d_0 <= tile_14_14_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_14_14_0_valid <= 1'h0;
-    else
-      tile_14_14_0_valid <= tile_14_14_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_14_14_0_propagate <= tile_14_14_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_14_14_0_ws <= tile_14_14_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_14_14_0_shift <= tile_14_14_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_14_15_b_0 <= tile_14_15_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_14_15_d_0 <= tile_14_15_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_14_15_0_valid <= 1'h0;
-    else
-      tile_14_15_0_valid <= tile_14_15_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_14_15_0_propagate <= tile_14_15_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_14_15_0_ws <= tile_14_15_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_14_15_0_shift <= tile_14_15_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_15_0_a_0 <= tile_15_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_15_1_a_0 <= tile_15_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_15_2_a_0 <= tile_15_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_15_3_a_0 <= tile_15_3_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_15_4_a_0 <= tile_15_4_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_15_5_a_0 <= tile_15_5_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_15_6_a_0 <= tile_15_6_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_15_7_a_0 <= tile_15_7_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_15_8_a_0 <= tile_15_8_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_15_9_a_0 <= tile_15_9_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_15_10_a_0 <= tile_15_10_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_15_11_a_0 <= tile_15_11_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_15_12_a_0 <= tile_15_12_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_15_13_a_0 <= tile_15_13_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_15_14_a_0 <= tile_15_14_out_a_0;
-  end
-  Tile_1x1_8_20_32 tile_0_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_0_0_in_a_0),
-    .in_b_0(tile_0_0_in_b_0),
-    .in_d_0(tile_0_0_in_d_0),
-    .in_0_valid(tile_0_0_in_0_valid),
-    .in_0_propagate(tile_0_0_in_0_propagate),
-    .in_0_ws(tile_0_0_in_0_ws),
-    .in_0_shift(tile_0_0_in_0_shift),
-    .out_a_0(tile_0_0_out_a_0),
-    .out_b_0(tile_0_0_out_b_0),
-    .out_c_0(tile_0_0_out_c_0),
-    .out_0_valid(tile_0_0_out_0_valid),
-    .out_0_propagate(tile_0_0_out_0_propagate),
-    .out_0_ws(tile_0_0_out_0_ws),
-    .out_0_shift(tile_0_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_0_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_0_1_in_a_0),
-    .in_b_0(tile_0_1_in_b_0),
-    .in_d_0(tile_0_1_in_d_0),
-    .in_0_valid(tile_0_1_in_0_valid),
-    .in_0_propagate(tile_0_1_in_0_propagate),
-    .in_0_ws(tile_0_1_in_0_ws),
-    .in_0_shift(tile_0_1_in_0_shift),
-    .out_a_0(tile_0_1_out_a_0),
-    .out_b_0(tile_0_1_out_b_0),
-    .out_c_0(tile_0_1_out_c_0),
-    .out_0_valid(tile_0_1_out_0_valid),
-    .out_0_propagate(tile_0_1_out_0_propagate),
-    .out_0_ws(tile_0_1_out_0_ws),
-    .out_0_shift(tile_0_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_0_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_0_2_in_a_0),
-    .in_b_0(tile_0_2_in_b_0),
-    .in_d_0(tile_0_2_in_d_0),
-    .in_0_valid(tile_0_2_in_0_valid),
-    .in_0_propagate(tile_0_2_in_0_propagate),
-    .in_0_ws(tile_0_2_in_0_ws),
-    .in_0_shift(tile_0_2_in_0_shift),
-    .out_a_0(tile_0_2_out_a_0),
-    .out_b_0(tile_0_2_out_b_0),
-    .out_c_0(tile_0_2_out_c_0),
-    .out_0_valid(tile_0_2_out_0_valid),
-    .out_0_propagate(tile_0_2_out_0_propagate),
-    .out_0_ws(tile_0_2_out_0_ws),
-    .out_0_shift(tile_0_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_0_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_0_3_in_a_0),
-    .in_b_0(tile_0_3_in_b_0),
-    .in_d_0(tile_0_3_in_d_0),
-    .in_0_valid(tile_0_3_in_0_valid),
-    .in_0_propagate(tile_0_3_in_0_propagate),
-    .in_0_ws(tile_0_3_in_0_ws),
-    .in_0_shift(tile_0_3_in_0_shift),
-    .out_a_0(tile_0_3_out_a_0),
-    .out_b_0(tile_0_3_out_b_0),
-    .out_c_0(tile_0_3_out_c_0),
-    .out_0_valid(tile_0_3_out_0_valid),
-    .out_0_propagate(tile_0_3_out_0_propagate),
-    .out_0_ws(tile_0_3_out_0_ws),
-    .out_0_shift(tile_0_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_0_4 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_0_4_in_a_0),
-    .in_b_0(tile_0_4_in_b_0),
-    .in_d_0(tile_0_4_in_d_0),
-    .in_0_valid(tile_0_4_in_0_valid),
-    .in_0_propagate(tile_0_4_in_0_propagate),
-    .in_0_ws(tile_0_4_in_0_ws),
-    .in_0_shift(tile_0_4_in_0_shift),
-    .out_a_0(tile_0_4_out_a_0),
-    .out_b_0(tile_0_4_out_b_0),
-    .out_c_0(tile_0_4_out_c_0),
-    .out_0_valid(tile_0_4_out_0_valid),
-    .out_0_propagate(tile_0_4_out_0_propagate),
-    .out_0_ws(tile_0_4_out_0_ws),
-    .out_0_shift(tile_0_4_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_0_5 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_0_5_in_a_0),
-    .in_b_0(tile_0_5_in_b_0),
-    .in_d_0(tile_0_5_in_d_0),
-    .in_0_valid(tile_0_5_in_0_valid),
-    .in_0_propagate(tile_0_5_in_0_propagate),
-    .in_0_ws(tile_0_5_in_0_ws),
-    .in_0_shift(tile_0_5_in_0_shift),
-    .out_a_0(tile_0_5_out_a_0),
-    .out_b_0(tile_0_5_out_b_0),
-    .out_c_0(tile_0_5_out_c_0),
-    .out_0_valid(tile_0_5_out_0_valid),
-    .out_0_propagate(tile_0_5_out_0_propagate),
-    .out_0_ws(tile_0_5_out_0_ws),
-    .out_0_shift(tile_0_5_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_0_6 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_0_6_in_a_0),
-    .in_b_0(tile_0_6_in_b_0),
-    .in_d_0(tile_0_6_in_d_0),
-    .in_0_valid(tile_0_6_in_0_valid),
-    .in_0_propagate(tile_0_6_in_0_propagate),
-    .in_0_ws(tile_0_6_in_0_ws),
-    .in_0_shift(tile_0_6_in_0_shift),
-    .out_a_0(tile_0_6_out_a_0),
-    .out_b_0(tile_0_6_out_b_0),
-    .out_c_0(tile_0_6_out_c_0),
-    .out_0_valid(tile_0_6_out_0_valid),
-    .out_0_propagate(tile_0_6_out_0_propagate),
-    .out_0_ws(tile_0_6_out_0_ws),
-    .out_0_shift(tile_0_6_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_0_7 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_0_7_in_a_0),
-    .in_b_0(tile_0_7_in_b_0),
-    .in_d_0(tile_0_7_in_d_0),
-    .in_0_valid(tile_0_7_in_0_valid),
-    .in_0_propagate(tile_0_7_in_0_propagate),
-    .in_0_ws(tile_0_7_in_0_ws),
-    .in_0_shift(tile_0_7_in_0_shift),
-    .out_a_0(tile_0_7_out_a_0),
-    .out_b_0(tile_0_7_out_b_0),
-    .out_c_0(tile_0_7_out_c_0),
-    .out_0_valid(tile_0_7_out_0_valid),
-    .out_0_propagate(tile_0_7_out_0_propagate),
-    .out_0_ws(tile_0_7_out_0_ws),
-    .out_0_shift(tile_0_7_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_0_8 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_0_8_in_a_0),
-    .in_b_0(tile_0_8_in_b_0),
-    .in_d_0(tile_0_8_in_d_0),
-    .in_0_valid(tile_0_8_in_0_valid),
-    .in_0_propagate(tile_0_8_in_0_propagate),
-    .in_0_ws(tile_0_8_in_0_ws),
-    .in_0_shift(tile_0_8_in_0_shift),
-    .out_a_0(tile_0_8_out_a_0),
-    .out_b_0(tile_0_8_out_b_0),
-    .out_c_0(tile_0_8_out_c_0),
-    .out_0_valid(tile_0_8_out_0_valid),
-    .out_0_propagate(tile_0_8_out_0_propagate),
-    .out_0_ws(tile_0_8_out_0_ws),
-    .out_0_shift(tile_0_8_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_0_9 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_0_9_in_a_0),
-    .in_b_0(tile_0_9_in_b_0),
-    .in_d_0(tile_0_9_in_d_0),
-    .in_0_valid(tile_0_9_in_0_valid),
-    .in_0_propagate(tile_0_9_in_0_propagate),
-    .in_0_ws(tile_0_9_in_0_ws),
-    .in_0_shift(tile_0_9_in_0_shift),
-    .out_a_0(tile_0_9_out_a_0),
-    .out_b_0(tile_0_9_out_b_0),
-    .out_c_0(tile_0_9_out_c_0),
-    .out_0_valid(tile_0_9_out_0_valid),
-    .out_0_propagate(tile_0_9_out_0_propagate),
-    .out_0_ws(tile_0_9_out_0_ws),
-    .out_0_shift(tile_0_9_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_0_10 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_0_10_in_a_0),
-    .in_b_0(tile_0_10_in_b_0),
-    .in_d_0(tile_0_10_in_d_0),
-    .in_0_valid(tile_0_10_in_0_valid),
-    .in_0_propagate(tile_0_10_in_0_propagate),
-    .in_0_ws(tile_0_10_in_0_ws),
-    .in_0_shift(tile_0_10_in_0_shift),
-    .out_a_0(tile_0_10_out_a_0),
-    .out_b_0(tile_0_10_out_b_0),
-    .out_c_0(tile_0_10_out_c_0),
-    .out_0_valid(tile_0_10_out_0_valid),
-    .out_0_propagate(tile_0_10_out_0_propagate),
-    .out_0_ws(tile_0_10_out_0_ws),
-    .out_0_shift(tile_0_10_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_0_11 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_0_11_in_a_0),
-    .in_b_0(tile_0_11_in_b_0),
-    .in_d_0(tile_0_11_in_d_0),
-    .in_0_valid(tile_0_11_in_0_valid),
-    .in_0_propagate(tile_0_11_in_0_propagate),
-    .in_0_ws(tile_0_11_in_0_ws),
-    .in_0_shift(tile_0_11_in_0_shift),
-    .out_a_0(tile_0_11_out_a_0),
-    .out_b_0(tile_0_11_out_b_0),
-    .out_c_0(tile_0_11_out_c_0),
-    .out_0_valid(tile_0_11_out_0_valid),
-    .out_0_propagate(tile_0_11_out_0_propagate),
-    .out_0_ws(tile_0_11_out_0_ws),
-    .out_0_shift(tile_0_11_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_0_12 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_0_12_in_a_0),
-    .in_b_0(tile_0_12_in_b_0),
-    .in_d_0(tile_0_12_in_d_0),
-    .in_0_valid(tile_0_12_in_0_valid),
-    .in_0_propagate(tile_0_12_in_0_propagate),
-    .in_0_ws(tile_0_12_in_0_ws),
-    .in_0_shift(tile_0_12_in_0_shift),
-    .out_a_0(tile_0_12_out_a_0),
-    .out_b_0(tile_0_12_out_b_0),
-    .out_c_0(tile_0_12_out_c_0),
-    .out_0_valid(tile_0_12_out_0_valid),
-    .out_0_propagate(tile_0_12_out_0_propagate),
-    .out_0_ws(tile_0_12_out_0_ws),
-    .out_0_shift(tile_0_12_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_0_13 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_0_13_in_a_0),
-    .in_b_0(tile_0_13_in_b_0),
-    .in_d_0(tile_0_13_in_d_0),
-    .in_0_valid(tile_0_13_in_0_valid),
-    .in_0_propagate(tile_0_13_in_0_propagate),
-    .in_0_ws(tile_0_13_in_0_ws),
-    .in_0_shift(tile_0_13_in_0_shift),
-    .out_a_0(tile_0_13_out_a_0),
-    .out_b_0(tile_0_13_out_b_0),
-    .out_c_0(tile_0_13_out_c_0),
-    .out_0_valid(tile_0_13_out_0_valid),
-    .out_0_propagate(tile_0_13_out_0_propagate),
-    .out_0_ws(tile_0_13_out_0_ws),
-    .out_0_shift(tile_0_13_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_0_14 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_0_14_in_a_0),
-    .in_b_0(tile_0_14_in_b_0),
-    .in_d_0(tile_0_14_in_d_0),
-    .in_0_valid(tile_0_14_in_0_valid),
-    .in_0_propagate(tile_0_14_in_0_propagate),
-    .in_0_ws(tile_0_14_in_0_ws),
-    .in_0_shift(tile_0_14_in_0_shift),
-    .out_a_0(tile_0_14_out_a_0),
-    .out_b_0(tile_0_14_out_b_0),
-    .out_c_0(tile_0_14_out_c_0),
-    .out_0_valid(tile_0_14_out_0_valid),
-    .out_0_propagate(tile_0_14_out_0_propagate),
-    .out_0_ws(tile_0_14_out_0_ws),
-    .out_0_shift(tile_0_14_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_0_15 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_0_15_in_a_0),
-    .in_b_0(tile_0_15_in_b_0),
-    .in_d_0(tile_0_15_in_d_0),
-    .in_0_valid(tile_0_15_in_0_valid),
-    .in_0_propagate(tile_0_15_in_0_propagate),
-    .in_0_ws(tile_0_15_in_0_ws),
-    .in_0_shift(tile_0_15_in_0_shift),
-    .out_a_0(tile_0_15_out_a_0),
-    .out_b_0(tile_0_15_out_b_0),
-    .out_c_0(tile_0_15_out_c_0),
-    .out_0_valid(tile_0_15_out_0_valid),
-    .out_0_propagate(tile_0_15_out_0_propagate),
-    .out_0_ws(tile_0_15_out_0_ws),
-    .out_0_shift(tile_0_15_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_0_in_a_0),
-    .in_b_0(tile_1_0_in_b_0),
-    .in_d_0(tile_1_0_in_d_0),
-    .in_0_valid(tile_1_0_in_0_valid),
-    .in_0_propagate(tile_1_0_in_0_propagate),
-    .in_0_ws(tile_1_0_in_0_ws),
-    .in_0_shift(tile_1_0_in_0_shift),
-    .out_a_0(tile_1_0_out_a_0),
-    .out_b_0(tile_1_0_out_b_0),
-    .out_c_0(tile_1_0_out_c_0),
-    .out_0_valid(tile_1_0_out_0_valid),
-    .out_0_propagate(tile_1_0_out_0_propagate),
-    .out_0_ws(tile_1_0_out_0_ws),
-    .out_0_shift(tile_1_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_1_in_a_0),
-    .in_b_0(tile_1_1_in_b_0),
-    .in_d_0(tile_1_1_in_d_0),
-    .in_0_valid(tile_1_1_in_0_valid),
-    .in_0_propagate(tile_1_1_in_0_propagate),
-    .in_0_ws(tile_1_1_in_0_ws),
-    .in_0_shift(tile_1_1_in_0_shift),
-    .out_a_0(tile_1_1_out_a_0),
-    .out_b_0(tile_1_1_out_b_0),
-    .out_c_0(tile_1_1_out_c_0),
-    .out_0_valid(tile_1_1_out_0_valid),
-    .out_0_propagate(tile_1_1_out_0_propagate),
-    .out_0_ws(tile_1_1_out_0_ws),
-    .out_0_shift(tile_1_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_2_in_a_0),
-    .in_b_0(tile_1_2_in_b_0),
-    .in_d_0(tile_1_2_in_d_0),
-    .in_0_valid(tile_1_2_in_0_valid),
-    .in_0_propagate(tile_1_2_in_0_propagate),
-    .in_0_ws(tile_1_2_in_0_ws),
-    .in_0_shift(tile_1_2_in_0_shift),
-    .out_a_0(tile_1_2_out_a_0),
-    .out_b_0(tile_1_2_out_b_0),
-    .out_c_0(tile_1_2_out_c_0),
-    .out_0_valid(tile_1_2_out_0_valid),
-    .out_0_propagate(tile_1_2_out_0_propagate),
-    .out_0_ws(tile_1_2_out_0_ws),
-    .out_0_shift(tile_1_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_3_in_a_0),
-    .in_b_0(tile_1_3_in_b_0),
-    .in_d_0(tile_1_3_in_d_0),
-    .in_0_valid(tile_1_3_in_0_valid),
-    .in_0_propagate(tile_1_3_in_0_propagate),
-    .in_0_ws(tile_1_3_in_0_ws),
-    .in_0_shift(tile_1_3_in_0_shift),
-    .out_a_0(tile_1_3_out_a_0),
-    .out_b_0(tile_1_3_out_b_0),
-    .out_c_0(tile_1_3_out_c_0),
-    .out_0_valid(tile_1_3_out_0_valid),
-    .out_0_propagate(tile_1_3_out_0_propagate),
-    .out_0_ws(tile_1_3_out_0_ws),
-    .out_0_shift(tile_1_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_4 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_4_in_a_0),
-    .in_b_0(tile_1_4_in_b_0),
-    .in_d_0(tile_1_4_in_d_0),
-    .in_0_valid(tile_1_4_in_0_valid),
-    .in_0_propagate(tile_1_4_in_0_propagate),
-    .in_0_ws(tile_1_4_in_0_ws),
-    .in_0_shift(tile_1_4_in_0_shift),
-    .out_a_0(tile_1_4_out_a_0),
-    .out_b_0(tile_1_4_out_b_0),
-    .out_c_0(tile_1_4_out_c_0),
-    .out_0_valid(tile_1_4_out_0_valid),
-    .out_0_propagate(tile_1_4_out_0_propagate),
-    .out_0_ws(tile_1_4_out_0_ws),
-    .out_0_shift(tile_1_4_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_5 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_5_in_a_0),
-    .in_b_0(tile_1_5_in_b_0),
-    .in_d_0(tile_1_5_in_d_0),
-    .in_0_valid(tile_1_5_in_0_valid),
-    .in_0_propagate(tile_1_5_in_0_propagate),
-    .in_0_ws(tile_1_5_in_0_ws),
-    .in_0_shift(tile_1_5_in_0_shift),
-    .out_a_0(tile_1_5_out_a_0),
-    .out_b_0(tile_1_5_out_b_0),
-    .out_c_0(tile_1_5_out_c_0),
-    .out_0_valid(tile_1_5_out_0_valid),
-    .out_0_propagate(tile_1_5_out_0_propagate),
-    .out_0_ws(tile_1_5_out_0_ws),
-    .out_0_shift(tile_1_5_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_6 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_6_in_a_0),
-    .in_b_0(tile_1_6_in_b_0),
-    .in_d_0(tile_1_6_in_d_0),
-    .in_0_valid(tile_1_6_in_0_valid),
-    .in_0_propagate(tile_1_6_in_0_propagate),
-    .in_0_ws(tile_1_6_in_0_ws),
-    .in_0_shift(tile_1_6_in_0_shift),
-    .out_a_0(tile_1_6_out_a_0),
-    .out_b_0(tile_1_6_out_b_0),
-    .out_c_0(tile_1_6_out_c_0),
-    .out_0_valid(tile_1_6_out_0_valid),
-    .out_0_propagate(tile_1_6_out_0_propagate),
-    .out_0_ws(tile_1_6_out_0_ws),
-    .out_0_shift(tile_1_6_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_7 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_7_in_a_0),
-    .in_b_0(tile_1_7_in_b_0),
-    .in_d_0(tile_1_7_in_d_0),
-    .in_0_valid(tile_1_7_in_0_valid),
-    .in_0_propagate(tile_1_7_in_0_propagate),
-    .in_0_ws(tile_1_7_in_0_ws),
-    .in_0_shift(tile_1_7_in_0_shift),
-    .out_a_0(tile_1_7_out_a_0),
-    .out_b_0(tile_1_7_out_b_0),
-    .out_c_0(tile_1_7_out_c_0),
-    .out_0_valid(tile_1_7_out_0_valid),
-    .out_0_propagate(tile_1_7_out_0_propagate),
-    .out_0_ws(tile_1_7_out_0_ws),
-    .out_0_shift(tile_1_7_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_8 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_8_in_a_0),
-    .in_b_0(tile_1_8_in_b_0),
-    .in_d_0(tile_1_8_in_d_0),
-    .in_0_valid(tile_1_8_in_0_valid),
-    .in_0_propagate(tile_1_8_in_0_propagate),
-    .in_0_ws(tile_1_8_in_0_ws),
-    .in_0_shift(tile_1_8_in_0_shift),
-    .out_a_0(tile_1_8_out_a_0),
-    .out_b_0(tile_1_8_out_b_0),
-    .out_c_0(tile_1_8_out_c_0),
-    .out_0_valid(tile_1_8_out_0_valid),
-    .out_0_propagate(tile_1_8_out_0_propagate),
-    .out_0_ws(tile_1_8_out_0_ws),
-    .out_0_shift(tile_1_8_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_9 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_9_in_a_0),
-    .in_b_0(tile_1_9_in_b_0),
-    .in_d_0(tile_1_9_in_d_0),
-    .in_0_valid(tile_1_9_in_0_valid),
-    .in_0_propagate(tile_1_9_in_0_propagate),
-    .in_0_ws(tile_1_9_in_0_ws),
-    .in_0_shift(tile_1_9_in_0_shift),
-    .out_a_0(tile_1_9_out_a_0),
-    .out_b_0(tile_1_9_out_b_0),
-    .out_c_0(tile_1_9_out_c_0),
-    .out_0_valid(tile_1_9_out_0_valid),
-    .out_0_propagate(tile_1_9_out_0_propagate),
-    .out_0_ws(tile_1_9_out_0_ws),
-    .out_0_shift(tile_1_9_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_10 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_10_in_a_0),
-    .in_b_0(tile_1_10_in_b_0),
-    .in_d_0(tile_1_10_in_d_0),
-    .in_0_valid(tile_1_10_in_0_valid),
-    .in_0_propagate(tile_1_10_in_0_propagate),
-    .in_0_ws(tile_1_10_in_0_ws),
-    .in_0_shift(tile_1_10_in_0_shift),
-    .out_a_0(tile_1_10_out_a_0),
-    .out_b_0(tile_1_10_out_b_0),
-    .out_c_0(tile_1_10_out_c_0),
-    .out_0_valid(tile_1_10_out_0_valid),
-    .out_0_propagate(tile_1_10_out_0_propagate),
-    .out_0_ws(tile_1_10_out_0_ws),
-    .out_0_shift(tile_1_10_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_11 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_11_in_a_0),
-    .in_b_0(tile_1_11_in_b_0),
-    .in_d_0(tile_1_11_in_d_0),
-    .in_0_valid(tile_1_11_in_0_valid),
-    .in_0_propagate(tile_1_11_in_0_propagate),
-    .in_0_ws(tile_1_11_in_0_ws),
-    .in_0_shift(tile_1_11_in_0_shift),
-    .out_a_0(tile_1_11_out_a_0),
-    .out_b_0(tile_1_11_out_b_0),
-    .out_c_0(tile_1_11_out_c_0),
-    .out_0_valid(tile_1_11_out_0_valid),
-    .out_0_propagate(tile_1_11_out_0_propagate),
-    .out_0_ws(tile_1_11_out_0_ws),
-    .out_0_shift(tile_1_11_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_12 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_12_in_a_0),
-    .in_b_0(tile_1_12_in_b_0),
-    .in_d_0(tile_1_12_in_d_0),
-    .in_0_valid(tile_1_12_in_0_valid),
-    .in_0_propagate(tile_1_12_in_0_propagate),
-    .in_0_ws(tile_1_12_in_0_ws),
-    .in_0_shift(tile_1_12_in_0_shift),
-    .out_a_0(tile_1_12_out_a_0),
-    .out_b_0(tile_1_12_out_b_0),
-    .out_c_0(tile_1_12_out_c_0),
-    .out_0_valid(tile_1_12_out_0_valid),
-    .out_0_propagate(tile_1_12_out_0_propagate),
-    .out_0_ws(tile_1_12_out_0_ws),
-    .out_0_shift(tile_1_12_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_13 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_13_in_a_0),
-    .in_b_0(tile_1_13_in_b_0),
-    .in_d_0(tile_1_13_in_d_0),
-    .in_0_valid(tile_1_13_in_0_valid),
-    .in_0_propagate(tile_1_13_in_0_propagate),
-    .in_0_ws(tile_1_13_in_0_ws),
-    .in_0_shift(tile_1_13_in_0_shift),
-    .out_a_0(tile_1_13_out_a_0),
-    .out_b_0(tile_1_13_out_b_0),
-    .out_c_0(tile_1_13_out_c_0),
-    .out_0_valid(tile_1_13_out_0_valid),
-    .out_0_propagate(tile_1_13_out_0_propagate),
-    .out_0_ws(tile_1_13_out_0_ws),
-    .out_0_shift(tile_1_13_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_14 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_14_in_a_0),
-    .in_b_0(tile_1_14_in_b_0),
-    .in_d_0(tile_1_14_in_d_0),
-    .in_0_valid(tile_1_14_in_0_valid),
-    .in_0_propagate(tile_1_14_in_0_propagate),
-    .in_0_ws(tile_1_14_in_0_ws),
-    .in_0_shift(tile_1_14_in_0_shift),
-    .out_a_0(tile_1_14_out_a_0),
-    .out_b_0(tile_1_14_out_b_0),
-    .out_c_0(tile_1_14_out_c_0),
-    .out_0_valid(tile_1_14_out_0_valid),
-    .out_0_propagate(tile_1_14_out_0_propagate),
-    .out_0_ws(tile_1_14_out_0_ws),
-    .out_0_shift(tile_1_14_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_15 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_15_in_a_0),
-    .in_b_0(tile_1_15_in_b_0),
-    .in_d_0(tile_1_15_in_d_0),
-    .in_0_valid(tile_1_15_in_0_valid),
-    .in_0_propagate(tile_1_15_in_0_propagate),
-    .in_0_ws(tile_1_15_in_0_ws),
-    .in_0_shift(tile_1_15_in_0_shift),
-    .out_a_0(tile_1_15_out_a_0),
-    .out_b_0(tile_1_15_out_b_0),
-    .out_c_0(tile_1_15_out_c_0),
-    .out_0_valid(tile_1_15_out_0_valid),
-    .out_0_propagate(tile_1_15_out_0_propagate),
-    .out_0_ws(tile_1_15_out_0_ws),
-    .out_0_shift(tile_1_15_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_0_in_a_0),
-    .in_b_0(tile_2_0_in_b_0),
-    .in_d_0(tile_2_0_in_d_0),
-    .in_0_valid(tile_2_0_in_0_valid),
-    .in_0_propagate(tile_2_0_in_0_propagate),
-    .in_0_ws(tile_2_0_in_0_ws),
-    .in_0_shift(tile_2_0_in_0_shift),
-    .out_a_0(tile_2_0_out_a_0),
-    .out_b_0(tile_2_0_out_b_0),
-    .out_c_0(tile_2_0_out_c_0),
-    .out_0_valid(tile_2_0_out_0_valid),
-    .out_0_propagate(tile_2_0_out_0_propagate),
-    .out_0_ws(tile_2_0_out_0_ws),
-    .out_0_shift(tile_2_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_1_in_a_0),
-    .in_b_0(tile_2_1_in_b_0),
-    .in_d_0(tile_2_1_in_d_0),
-    .in_0_valid(tile_2_1_in_0_valid),
-    .in_0_propagate(tile_2_1_in_0_propagate),
-    .in_0_ws(tile_2_1_in_0_ws),
-    .in_0_shift(tile_2_1_in_0_shift),
-    .out_a_0(tile_2_1_out_a_0),
-    .out_b_0(tile_2_1_out_b_0),
-    .out_c_0(tile_2_1_out_c_0),
-    .out_0_valid(tile_2_1_out_0_valid),
-    .out_0_propagate(tile_2_1_out_0_propagate),
-    .out_0_ws(tile_2_1_out_0_ws),
-    .out_0_shift(tile_2_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_2_in_a_0),
-    .in_b_0(tile_2_2_in_b_0),
-    .in_d_0(tile_2_2_in_d_0),
-    .in_0_valid(tile_2_2_in_0_valid),
-    .in_0_propagate(tile_2_2_in_0_propagate),
-    .in_0_ws(tile_2_2_in_0_ws),
-    .in_0_shift(tile_2_2_in_0_shift),
-    .out_a_0(tile_2_2_out_a_0),
-    .out_b_0(tile_2_2_out_b_0),
-    .out_c_0(tile_2_2_out_c_0),
-    .out_0_valid(tile_2_2_out_0_valid),
-    .out_0_propagate(tile_2_2_out_0_propagate),
-    .out_0_ws(tile_2_2_out_0_ws),
-    .out_0_shift(tile_2_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_3_in_a_0),
-    .in_b_0(tile_2_3_in_b_0),
-    .in_d_0(tile_2_3_in_d_0),
-    .in_0_valid(tile_2_3_in_0_valid),
-    .in_0_propagate(tile_2_3_in_0_propagate),
-    .in_0_ws(tile_2_3_in_0_ws),
-    .in_0_shift(tile_2_3_in_0_shift),
-    .out_a_0(tile_2_3_out_a_0),
-    .out_b_0(tile_2_3_out_b_0),
-    .out_c_0(tile_2_3_out_c_0),
-    .out_0_valid(tile_2_3_out_0_valid),
-    .out_0_propagate(tile_2_3_out_0_propagate),
-    .out_0_ws(tile_2_3_out_0_ws),
-    .out_0_shift(tile_2_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_4 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_4_in_a_0),
-    .in_b_0(tile_2_4_in_b_0),
-    .in_d_0(tile_2_4_in_d_0),
-    .in_0_valid(tile_2_4_in_0_valid),
-    .in_0_propagate(tile_2_4_in_0_propagate),
-    .in_0_ws(tile_2_4_in_0_ws),
-    .in_0_shift(tile_2_4_in_0_shift),
-    .out_a_0(tile_2_4_out_a_0),
-    .out_b_0(tile_2_4_out_b_0),
-    .out_c_0(tile_2_4_out_c_0),
-    .out_0_valid(tile_2_4_out_0_valid),
-    .out_0_propagate(tile_2_4_out_0_propagate),
-    .out_0_ws(tile_2_4_out_0_ws),
-    .out_0_shift(tile_2_4_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_5 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_5_in_a_0),
-    .in_b_0(tile_2_5_in_b_0),
-    .in_d_0(tile_2_5_in_d_0),
-    .in_0_valid(tile_2_5_in_0_valid),
-    .in_0_propagate(tile_2_5_in_0_propagate),
-    .in_0_ws(tile_2_5_in_0_ws),
-    .in_0_shift(tile_2_5_in_0_shift),
-    .out_a_0(tile_2_5_out_a_0),
-    .out_b_0(tile_2_5_out_b_0),
-    .out_c_0(tile_2_5_out_c_0),
-    .out_0_valid(tile_2_5_out_0_valid),
-    .out_0_propagate(tile_2_5_out_0_propagate),
-    .out_0_ws(tile_2_5_out_0_ws),
-    .out_0_shift(tile_2_5_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_6 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_6_in_a_0),
-    .in_b_0(tile_2_6_in_b_0),
-    .in_d_0(tile_2_6_in_d_0),
-    .in_0_valid(tile_2_6_in_0_valid),
-    .in_0_propagate(tile_2_6_in_0_propagate),
-    .in_0_ws(tile_2_6_in_0_ws),
-    .in_0_shift(tile_2_6_in_0_shift),
-    .out_a_0(tile_2_6_out_a_0),
-    .out_b_0(tile_2_6_out_b_0),
-    .out_c_0(tile_2_6_out_c_0),
-    .out_0_valid(tile_2_6_out_0_valid),
-    .out_0_propagate(tile_2_6_out_0_propagate),
-    .out_0_ws(tile_2_6_out_0_ws),
-    .out_0_shift(tile_2_6_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_7 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_7_in_a_0),
-    .in_b_0(tile_2_7_in_b_0),
-    .in_d_0(tile_2_7_in_d_0),
-    .in_0_valid(tile_2_7_in_0_valid),
-    .in_0_propagate(tile_2_7_in_0_propagate),
-    .in_0_ws(tile_2_7_in_0_ws),
-    .in_0_shift(tile_2_7_in_0_shift),
-    .out_a_0(tile_2_7_out_a_0),
-    .out_b_0(tile_2_7_out_b_0),
-    .out_c_0(tile_2_7_out_c_0),
-    .out_0_valid(tile_2_7_out_0_valid),
-    .out_0_propagate(tile_2_7_out_0_propagate),
-    .out_0_ws(tile_2_7_out_0_ws),
-    .out_0_shift(tile_2_7_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_8 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_8_in_a_0),
-    .in_b_0(tile_2_8_in_b_0),
-    .in_d_0(tile_2_8_in_d_0),
-    .in_0_valid(tile_2_8_in_0_valid),
-    .in_0_propagate(tile_2_8_in_0_propagate),
-    .in_0_ws(tile_2_8_in_0_ws),
-    .in_0_shift(tile_2_8_in_0_shift),
-    .out_a_0(tile_2_8_out_a_0),
-    .out_b_0(tile_2_8_out_b_0),
-    .out_c_0(tile_2_8_out_c_0),
-    .out_0_valid(tile_2_8_out_0_valid),
-    .out_0_propagate(tile_2_8_out_0_propagate),
-    .out_0_ws(tile_2_8_out_0_ws),
-    .out_0_shift(tile_2_8_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_9 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_9_in_a_0),
-    .in_b_0(tile_2_9_in_b_0),
-    .in_d_0(tile_2_9_in_d_0),
-    .in_0_valid(tile_2_9_in_0_valid),
-    .in_0_propagate(tile_2_9_in_0_propagate),
-    .in_0_ws(tile_2_9_in_0_ws),
-    .in_0_shift(tile_2_9_in_0_shift),
-    .out_a_0(tile_2_9_out_a_0),
-    .out_b_0(tile_2_9_out_b_0),
-    .out_c_0(tile_2_9_out_c_0),
-    .out_0_valid(tile_2_9_out_0_valid),
-    .out_0_propagate(tile_2_9_out_0_propagate),
-    .out_0_ws(tile_2_9_out_0_ws),
-    .out_0_shift(tile_2_9_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_10 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_10_in_a_0),
-    .in_b_0(tile_2_10_in_b_0),
-    .in_d_0(tile_2_10_in_d_0),
-    .in_0_valid(tile_2_10_in_0_valid),
-    .in_0_propagate(tile_2_10_in_0_propagate),
-    .in_0_ws(tile_2_10_in_0_ws),
-    .in_0_shift(tile_2_10_in_0_shift),
-    .out_a_0(tile_2_10_out_a_0),
-    .out_b_0(tile_2_10_out_b_0),
-    .out_c_0(tile_2_10_out_c_0),
-    .out_0_valid(tile_2_10_out_0_valid),
-    .out_0_propagate(tile_2_10_out_0_propagate),
-    .out_0_ws(tile_2_10_out_0_ws),
-    .out_0_shift(tile_2_10_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_11 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_11_in_a_0),
-    .in_b_0(tile_2_11_in_b_0),
-    .in_d_0(tile_2_11_in_d_0),
-    .in_0_valid(tile_2_11_in_0_valid),
-    .in_0_propagate(tile_2_11_in_0_propagate),
-    .in_0_ws(tile_2_11_in_0_ws),
-    .in_0_shift(tile_2_11_in_0_shift),
-    .out_a_0(tile_2_11_out_a_0),
-    .out_b_0(tile_2_11_out_b_0),
-    .out_c_0(tile_2_11_out_c_0),
-    .out_0_valid(tile_2_11_out_0_valid),
-    .out_0_propagate(tile_2_11_out_0_propagate),
-    .out_0_ws(tile_2_11_out_0_ws),
-    .out_0_shift(tile_2_11_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_12 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_12_in_a_0),
-    .in_b_0(tile_2_12_in_b_0),
-    .in_d_0(tile_2_12_in_d_0),
-    .in_0_valid(tile_2_12_in_0_valid),
-    .in_0_propagate(tile_2_12_in_0_propagate),
-    .in_0_ws(tile_2_12_in_0_ws),
-    .in_0_shift(tile_2_12_in_0_shift),
-    .out_a_0(tile_2_12_out_a_0),
-    .out_b_0(tile_2_12_out_b_0),
-    .out_c_0(tile_2_12_out_c_0),
-    .out_0_valid(tile_2_12_out_0_valid),
-    .out_0_propagate(tile_2_12_out_0_propagate),
-    .out_0_ws(tile_2_12_out_0_ws),
-    .out_0_shift(tile_2_12_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_13 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_13_in_a_0),
-    .in_b_0(tile_2_13_in_b_0),
-    .in_d_0(tile_2_13_in_d_0),
-    .in_0_valid(tile_2_13_in_0_valid),
-    .in_0_propagate(tile_2_13_in_0_propagate),
-    .in_0_ws(tile_2_13_in_0_ws),
-    .in_0_shift(tile_2_13_in_0_shift),
-    .out_a_0(tile_2_13_out_a_0),
-    .out_b_0(tile_2_13_out_b_0),
-    .out_c_0(tile_2_13_out_c_0),
-    .out_0_valid(tile_2_13_out_0_valid),
-    .out_0_propagate(tile_2_13_out_0_propagate),
-    .out_0_ws(tile_2_13_out_0_ws),
-    .out_0_shift(tile_2_13_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_14 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_14_in_a_0),
-    .in_b_0(tile_2_14_in_b_0),
-    .in_d_0(tile_2_14_in_d_0),
-    .in_0_valid(tile_2_14_in_0_valid),
-    .in_0_propagate(tile_2_14_in_0_propagate),
-    .in_0_ws(tile_2_14_in_0_ws),
-    .in_0_shift(tile_2_14_in_0_shift),
-    .out_a_0(tile_2_14_out_a_0),
-    .out_b_0(tile_2_14_out_b_0),
-    .out_c_0(tile_2_14_out_c_0),
-    .out_0_valid(tile_2_14_out_0_valid),
-    .out_0_propagate(tile_2_14_out_0_propagate),
-    .out_0_ws(tile_2_14_out_0_ws),
-    .out_0_shift(tile_2_14_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_15 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_15_in_a_0),
-    .in_b_0(tile_2_15_in_b_0),
-    .in_d_0(tile_2_15_in_d_0),
-    .in_0_valid(tile_2_15_in_0_valid),
-    .in_0_propagate(tile_2_15_in_0_propagate),
-    .in_0_ws(tile_2_15_in_0_ws),
-    .in_0_shift(tile_2_15_in_0_shift),
-    .out_a_0(tile_2_15_out_a_0),
-    .out_b_0(tile_2_15_out_b_0),
-    .out_c_0(tile_2_15_out_c_0),
-    .out_0_valid(tile_2_15_out_0_valid),
-    .out_0_propagate(tile_2_15_out_0_propagate),
-    .out_0_ws(tile_2_15_out_0_ws),
-    .out_0_shift(tile_2_15_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_0_in_a_0),
-    .in_b_0(tile_3_0_in_b_0),
-    .in_d_0(tile_3_0_in_d_0),
-    .in_0_valid(tile_3_0_in_0_valid),
-    .in_0_propagate(tile_3_0_in_0_propagate),
-    .in_0_ws(tile_3_0_in_0_ws),
-    .in_0_shift(tile_3_0_in_0_shift),
-    .out_a_0(tile_3_0_out_a_0),
-    .out_b_0(tile_3_0_out_b_0),
-    .out_c_0(tile_3_0_out_c_0),
-    .out_0_valid(tile_3_0_out_0_valid),
-    .out_0_propagate(tile_3_0_out_0_propagate),
-    .out_0_ws(tile_3_0_out_0_ws),
-    .out_0_shift(tile_3_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_1_in_a_0),
-    .in_b_0(tile_3_1_in_b_0),
-    .in_d_0(tile_3_1_in_d_0),
-    .in_0_valid(tile_3_1_in_0_valid),
-    .in_0_propagate(tile_3_1_in_0_propagate),
-    .in_0_ws(tile_3_1_in_0_ws),
-    .in_0_shift(tile_3_1_in_0_shift),
-    .out_a_0(tile_3_1_out_a_0),
-    .out_b_0(tile_3_1_out_b_0),
-    .out_c_0(tile_3_1_out_c_0),
-    .out_0_valid(tile_3_1_out_0_valid),
-    .out_0_propagate(tile_3_1_out_0_propagate),
-    .out_0_ws(tile_3_1_out_0_ws),
-    .out_0_shift(tile_3_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_2_in_a_0),
-    .in_b_0(tile_3_2_in_b_0),
-    .in_d_0(tile_3_2_in_d_0),
-    .in_0_valid(tile_3_2_in_0_valid),
-    .in_0_propagate(tile_3_2_in_0_propagate),
-    .in_0_ws(tile_3_2_in_0_ws),
-    .in_0_shift(tile_3_2_in_0_shift),
-    .out_a_0(tile_3_2_out_a_0),
-    .out_b_0(tile_3_2_out_b_0),
-    .out_c_0(tile_3_2_out_c_0),
-    .out_0_valid(tile_3_2_out_0_valid),
-    .out_0_propagate(tile_3_2_out_0_propagate),
-    .out_0_ws(tile_3_2_out_0_ws),
-    .out_0_shift(tile_3_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_3_in_a_0),
-    .in_b_0(tile_3_3_in_b_0),
-    .in_d_0(tile_3_3_in_d_0),
-    .in_0_valid(tile_3_3_in_0_valid),
-    .in_0_propagate(tile_3_3_in_0_propagate),
-    .in_0_ws(tile_3_3_in_0_ws),
-    .in_0_shift(tile_3_3_in_0_shift),
-    .out_a_0(tile_3_3_out_a_0),
-    .out_b_0(tile_3_3_out_b_0),
-    .out_c_0(tile_3_3_out_c_0),
-    .out_0_valid(tile_3_3_out_0_valid),
-    .out_0_propagate(tile_3_3_out_0_propagate),
-    .out_0_ws(tile_3_3_out_0_ws),
-    .out_0_shift(tile_3_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_4 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_4_in_a_0),
-    .in_b_0(tile_3_4_in_b_0),
-    .in_d_0(tile_3_4_in_d_0),
-    .in_0_valid(tile_3_4_in_0_valid),
-    .in_0_propagate(tile_3_4_in_0_propagate),
-    .in_0_ws(tile_3_4_in_0_ws),
-    .in_0_shift(tile_3_4_in_0_shift),
-    .out_a_0(tile_3_4_out_a_0),
-    .out_b_0(tile_3_4_out_b_0),
-    .out_c_0(tile_3_4_out_c_0),
-    .out_0_valid(tile_3_4_out_0_valid),
-    .out_0_propagate(tile_3_4_out_0_propagate),
-    .out_0_ws(tile_3_4_out_0_ws),
-    .out_0_shift(tile_3_4_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_5 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_5_in_a_0),
-    .in_b_0(tile_3_5_in_b_0),
-    .in_d_0(tile_3_5_in_d_0),
-    .in_0_valid(tile_3_5_in_0_valid),
-    .in_0_propagate(tile_3_5_in_0_propagate),
-    .in_0_ws(tile_3_5_in_0_ws),
-    .in_0_shift(tile_3_5_in_0_shift),
-    .out_a_0(tile_3_5_out_a_0),
-    .out_b_0(tile_3_5_out_b_0),
-    .out_c_0(tile_3_5_out_c_0),
-    .out_0_valid(tile_3_5_out_0_valid),
-    .out_0_propagate(tile_3_5_out_0_propagate),
-    .out_0_ws(tile_3_5_out_0_ws),
-    .out_0_shift(tile_3_5_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_6 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_6_in_a_0),
-    .in_b_0(tile_3_6_in_b_0),
-    .in_d_0(tile_3_6_in_d_0),
-    .in_0_valid(tile_3_6_in_0_valid),
-    .in_0_propagate(tile_3_6_in_0_propagate),
-    .in_0_ws(tile_3_6_in_0_ws),
-    .in_0_shift(tile_3_6_in_0_shift),
-    .out_a_0(tile_3_6_out_a_0),
-    .out_b_0(tile_3_6_out_b_0),
-    .out_c_0(tile_3_6_out_c_0),
-    .out_0_valid(tile_3_6_out_0_valid),
-    .out_0_propagate(tile_3_6_out_0_propagate),
-    .out_0_ws(tile_3_6_out_0_ws),
-    .out_0_shift(tile_3_6_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_7 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_7_in_a_0),
-    .in_b_0(tile_3_7_in_b_0),
-    .in_d_0(tile_3_7_in_d_0),
-    .in_0_valid(tile_3_7_in_0_valid),
-    .in_0_propagate(tile_3_7_in_0_propagate),
-    .in_0_ws(tile_3_7_in_0_ws),
-    .in_0_shift(tile_3_7_in_0_shift),
-    .out_a_0(tile_3_7_out_a_0),
-    .out_b_0(tile_3_7_out_b_0),
-    .out_c_0(tile_3_7_out_c_0),
-    .out_0_valid(tile_3_7_out_0_valid),
-    .out_0_propagate(tile_3_7_out_0_propagate),
-    .out_0_ws(tile_3_7_out_0_ws),
-    .out_0_shift(tile_3_7_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_8 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_8_in_a_0),
-    .in_b_0(tile_3_8_in_b_0),
-    .in_d_0(tile_3_8_in_d_0),
-    .in_0_valid(tile_3_8_in_0_valid),
-    .in_0_propagate(tile_3_8_in_0_propagate),
-    .in_0_ws(tile_3_8_in_0_ws),
-    .in_0_shift(tile_3_8_in_0_shift),
-    .out_a_0(tile_3_8_out_a_0),
-    .out_b_0(tile_3_8_out_b_0),
-    .out_c_0(tile_3_8_out_c_0),
-    .out_0_valid(tile_3_8_out_0_valid),
-    .out_0_propagate(tile_3_8_out_0_propagate),
-    .out_0_ws(tile_3_8_out_0_ws),
-    .out_0_shift(tile_3_8_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_9 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_9_in_a_0),
-    .in_b_0(tile_3_9_in_b_0),
-    .in_d_0(tile_3_9_in_d_0),
-    .in_0_valid(tile_3_9_in_0_valid),
-    .in_0_propagate(tile_3_9_in_0_propagate),
-    .in_0_ws(tile_3_9_in_0_ws),
-    .in_0_shift(tile_3_9_in_0_shift),
-    .out_a_0(tile_3_9_out_a_0),
-    .out_b_0(tile_3_9_out_b_0),
-    .out_c_0(tile_3_9_out_c_0),
-    .out_0_valid(tile_3_9_out_0_valid),
-    .out_0_propagate(tile_3_9_out_0_propagate),
-    .out_0_ws(tile_3_9_out_0_ws),
-    .out_0_shift(tile_3_9_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_10 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_10_in_a_0),
-    .in_b_0(tile_3_10_in_b_0),
-    .in_d_0(tile_3_10_in_d_0),
-    .in_0_valid(tile_3_10_in_0_valid),
-    .in_0_propagate(tile_3_10_in_0_propagate),
-    .in_0_ws(tile_3_10_in_0_ws),
-    .in_0_shift(tile_3_10_in_0_shift),
-    .out_a_0(tile_3_10_out_a_0),
-    .out_b_0(tile_3_10_out_b_0),
-    .out_c_0(tile_3_10_out_c_0),
-    .out_0_valid(tile_3_10_out_0_valid),
-    .out_0_propagate(tile_3_10_out_0_propagate),
-    .out_0_ws(tile_3_10_out_0_ws),
-    .out_0_shift(tile_3_10_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_11 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_11_in_a_0),
-    .in_b_0(tile_3_11_in_b_0),
-    .in_d_0(tile_3_11_in_d_0),
-    .in_0_valid(tile_3_11_in_0_valid),
-    .in_0_propagate(tile_3_11_in_0_propagate),
-    .in_0_ws(tile_3_11_in_0_ws),
-    .in_0_shift(tile_3_11_in_0_shift),
-    .out_a_0(tile_3_11_out_a_0),
-    .out_b_0(tile_3_11_out_b_0),
-    .out_c_0(tile_3_11_out_c_0),
-    .out_0_valid(tile_3_11_out_0_valid),
-    .out_0_propagate(tile_3_11_out_0_propagate),
-    .out_0_ws(tile_3_11_out_0_ws),
-    .out_0_shift(tile_3_11_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_12 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_12_in_a_0),
-    .in_b_0(tile_3_12_in_b_0),
-    .in_d_0(tile_3_12_in_d_0),
-    .in_0_valid(tile_3_12_in_0_valid),
-    .in_0_propagate(tile_3_12_in_0_propagate),
-    .in_0_ws(tile_3_12_in_0_ws),
-    .in_0_shift(tile_3_12_in_0_shift),
-    .out_a_0(tile_3_12_out_a_0),
-    .out_b_0(tile_3_12_out_b_0),
-    .out_c_0(tile_3_12_out_c_0),
-    .out_0_valid(tile_3_12_out_0_valid),
-    .out_0_propagate(tile_3_12_out_0_propagate),
-    .out_0_ws(tile_3_12_out_0_ws),
-    .out_0_shift(tile_3_12_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_13 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_13_in_a_0),
-    .in_b_0(tile_3_13_in_b_0),
-    .in_d_0(tile_3_13_in_d_0),
-    .in_0_valid(tile_3_13_in_0_valid),
-    .in_0_propagate(tile_3_13_in_0_propagate),
-    .in_0_ws(tile_3_13_in_0_ws),
-    .in_0_shift(tile_3_13_in_0_shift),
-    .out_a_0(tile_3_13_out_a_0),
-    .out_b_0(tile_3_13_out_b_0),
-    .out_c_0(tile_3_13_out_c_0),
-    .out_0_valid(tile_3_13_out_0_valid),
-    .out_0_propagate(tile_3_13_out_0_propagate),
-    .out_0_ws(tile_3_13_out_0_ws),
-    .out_0_shift(tile_3_13_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_14 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_14_in_a_0),
-    .in_b_0(tile_3_14_in_b_0),
-    .in_d_0(tile_3_14_in_d_0),
-    .in_0_valid(tile_3_14_in_0_valid),
-    .in_0_propagate(tile_3_14_in_0_propagate),
-    .in_0_ws(tile_3_14_in_0_ws),
-    .in_0_shift(tile_3_14_in_0_shift),
-    .out_a_0(tile_3_14_out_a_0),
-    .out_b_0(tile_3_14_out_b_0),
-    .out_c_0(tile_3_14_out_c_0),
-    .out_0_valid(tile_3_14_out_0_valid),
-    .out_0_propagate(tile_3_14_out_0_propagate),
-    .out_0_ws(tile_3_14_out_0_ws),
-    .out_0_shift(tile_3_14_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_15 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_15_in_a_0),
-    .in_b_0(tile_3_15_in_b_0),
-    .in_d_0(tile_3_15_in_d_0),
-    .in_0_valid(tile_3_15_in_0_valid),
-    .in_0_propagate(tile_3_15_in_0_propagate),
-    .in_0_ws(tile_3_15_in_0_ws),
-    .in_0_shift(tile_3_15_in_0_shift),
-    .out_a_0(tile_3_15_out_a_0),
-    .out_b_0(tile_3_15_out_b_0),
-    .out_c_0(tile_3_15_out_c_0),
-    .out_0_valid(tile_3_15_out_0_valid),
-    .out_0_propagate(tile_3_15_out_0_propagate),
-    .out_0_ws(tile_3_15_out_0_ws),
-    .out_0_shift(tile_3_15_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_4_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_4_0_in_a_0),
-    .in_b_0(tile_4_0_in_b_0),
-    .in_d_0(tile_4_0_in_d_0),
-    .in_0_valid(tile_4_0_in_0_valid),
-    .in_0_propagate(tile_4_0_in_0_propagate),
-    .in_0_ws(tile_4_0_in_0_ws),
-    .in_0_shift(tile_4_0_in_0_shift),
-    .out_a_0(tile_4_0_out_a_0),
-    .out_b_0(tile_4_0_out_b_0),
-    .out_c_0(tile_4_0_out_c_0),
-    .out_0_valid(tile_4_0_out_0_valid),
-    .out_0_propagate(tile_4_0_out_0_propagate),
-    .out_0_ws(tile_4_0_out_0_ws),
-    .out_0_shift(tile_4_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_4_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_4_1_in_a_0),
-    .in_b_0(tile_4_1_in_b_0),
-    .in_d_0(tile_4_1_in_d_0),
-    .in_0_valid(tile_4_1_in_0_valid),
-    .in_0_propagate(tile_4_1_in_0_propagate),
-    .in_0_ws(tile_4_1_in_0_ws),
-    .in_0_shift(tile_4_1_in_0_shift),
-    .out_a_0(tile_4_1_out_a_0),
-    .out_b_0(tile_4_1_out_b_0),
-    .out_c_0(tile_4_1_out_c_0),
-    .out_0_valid(tile_4_1_out_0_valid),
-    .out_0_propagate(tile_4_1_out_0_propagate),
-    .out_0_ws(tile_4_1_out_0_ws),
-    .out_0_shift(tile_4_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_4_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_4_2_in_a_0),
-    .in_b_0(tile_4_2_in_b_0),
-    .in_d_0(tile_4_2_in_d_0),
-    .in_0_valid(tile_4_2_in_0_valid),
-    .in_0_propagate(tile_4_2_in_0_propagate),
-    .in_0_ws(tile_4_2_in_0_ws),
-    .in_0_shift(tile_4_2_in_0_shift),
-    .out_a_0(tile_4_2_out_a_0),
-    .out_b_0(tile_4_2_out_b_0),
-    .out_c_0(tile_4_2_out_c_0),
-    .out_0_valid(tile_4_2_out_0_valid),
-    .out_0_propagate(tile_4_2_out_0_propagate),
-    .out_0_ws(tile_4_2_out_0_ws),
-    .out_0_shift(tile_4_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_4_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_4_3_in_a_0),
-    .in_b_0(tile_4_3_in_b_0),
-    .in_d_0(tile_4_3_in_d_0),
-    .in_0_valid(tile_4_3_in_0_valid),
-    .in_0_propagate(tile_4_3_in_0_propagate),
-    .in_0_ws(tile_4_3_in_0_ws),
-    .in_0_shift(tile_4_3_in_0_shift),
-    .out_a_0(tile_4_3_out_a_0),
-    .out_b_0(tile_4_3_out_b_0),
-    .out_c_0(tile_4_3_out_c_0),
-    .out_0_valid(tile_4_3_out_0_valid),
-    .out_0_propagate(tile_4_3_out_0_propagate),
-    .out_0_ws(tile_4_3_out_0_ws),
-    .out_0_shift(tile_4_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_4_4 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_4_4_in_a_0),
-    .in_b_0(tile_4_4_in_b_0),
-    .in_d_0(tile_4_4_in_d_0),
-    .in_0_valid(tile_4_4_in_0_valid),
-    .in_0_propagate(tile_4_4_in_0_propagate),
-    .in_0_ws(tile_4_4_in_0_ws),
-    .in_0_shift(tile_4_4_in_0_shift),
-    .out_a_0(tile_4_4_out_a_0),
-    .out_b_0(tile_4_4_out_b_0),
-    .out_c_0(tile_4_4_out_c_0),
-    .out_0_valid(tile_4_4_out_0_valid),
-    .out_0_propagate(tile_4_4_out_0_propagate),
-    .out_0_ws(tile_4_4_out_0_ws),
-    .out_0_shift(tile_4_4_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_4_5 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_4_5_in_a_0),
-    .in_b_0(tile_4_5_in_b_0),
-    .in_d_0(tile_4_5_in_d_0),
-    .in_0_valid(tile_4_5_in_0_valid),
-    .in_0_propagate(tile_4_5_in_0_propagate),
-    .in_0_ws(tile_4_5_in_0_ws),
-    .in_0_shift(tile_4_5_in_0_shift),
-    .out_a_0(tile_4_5_out_a_0),
-    .out_b_0(tile_4_5_out_b_0),
-    .out_c_0(tile_4_5_out_c_0),
-    .out_0_valid(tile_4_5_out_0_valid),
-    .out_0_propagate(tile_4_5_out_0_propagate),
-    .out_0_ws(tile_4_5_out_0_ws),
-    .out_0_shift(tile_4_5_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_4_6 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_4_6_in_a_0),
-    .in_b_0(tile_4_6_in_b_0),
-    .in_d_0(tile_4_6_in_d_0),
-    .in_0_valid(tile_4_6_in_0_valid),
-    .in_0_propagate(tile_4_6_in_0_propagate),
-    .in_0_ws(tile_4_6_in_0_ws),
-    .in_0_shift(tile_4_6_in_0_shift),
-    .out_a_0(tile_4_6_out_a_0),
-    .out_b_0(tile_4_6_out_b_0),
-    .out_c_0(tile_4_6_out_c_0),
-    .out_0_valid(tile_4_6_out_0_valid),
-    .out_0_propagate(tile_4_6_out_0_propagate),
-    .out_0_ws(tile_4_6_out_0_ws),
-    .out_0_shift(tile_4_6_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_4_7 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_4_7_in_a_0),
-    .in_b_0(tile_4_7_in_b_0),
-    .in_d_0(tile_4_7_in_d_0),
-    .in_0_valid(tile_4_7_in_0_valid),
-    .in_0_propagate(tile_4_7_in_0_propagate),
-    .in_0_ws(tile_4_7_in_0_ws),
-    .in_0_shift(tile_4_7_in_0_shift),
-    .out_a_0(tile_4_7_out_a_0),
-    .out_b_0(tile_4_7_out_b_0),
-    .out_c_0(tile_4_7_out_c_0),
-    .out_0_valid(tile_4_7_out_0_valid),
-    .out_0_propagate(tile_4_7_out_0_propagate),
-    .out_0_ws(tile_4_7_out_0_ws),
-    .out_0_shift(tile_4_7_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_4_8 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_4_8_in_a_0),
-    .in_b_0(tile_4_8_in_b_0),
-    .in_d_0(tile_4_8_in_d_0),
-    .in_0_valid(tile_4_8_in_0_valid),
-    .in_0_propagate(tile_4_8_in_0_propagate),
-    .in_0_ws(tile_4_8_in_0_ws),
-    .in_0_shift(tile_4_8_in_0_shift),
-    .out_a_0(tile_4_8_out_a_0),
-    .out_b_0(tile_4_8_out_b_0),
-    .out_c_0(tile_4_8_out_c_0),
-    .out_0_valid(tile_4_8_out_0_valid),
-    .out_0_propagate(tile_4_8_out_0_propagate),
-    .out_0_ws(tile_4_8_out_0_ws),
-    .out_0_shift(tile_4_8_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_4_9 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_4_9_in_a_0),
-    .in_b_0(tile_4_9_in_b_0),
-    .in_d_0(tile_4_9_in_d_0),
-    .in_0_valid(tile_4_9_in_0_valid),
-    .in_0_propagate(tile_4_9_in_0_propagate),
-    .in_0_ws(tile_4_9_in_0_ws),
-    .in_0_shift(tile_4_9_in_0_shift),
-    .out_a_0(tile_4_9_out_a_0),
-    .out_b_0(tile_4_9_out_b_0),
-    .out_c_0(tile_4_9_out_c_0),
-    .out_0_valid(tile_4_9_out_0_valid),
-    .out_0_propagate(tile_4_9_out_0_propagate),
-    .out_0_ws(tile_4_9_out_0_ws),
-    .out_0_shift(tile_4_9_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_4_10 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_4_10_in_a_0),
-    .in_b_0(tile_4_10_in_b_0),
-    .in_d_0(tile_4_10_in_d_0),
-    .in_0_valid(tile_4_10_in_0_valid),
-    .in_0_propagate(tile_4_10_in_0_propagate),
-    .in_0_ws(tile_4_10_in_0_ws),
-    .in_0_shift(tile_4_10_in_0_shift),
-    .out_a_0(tile_4_10_out_a_0),
-    .out_b_0(tile_4_10_out_b_0),
-    .out_c_0(tile_4_10_out_c_0),
-    .out_0_valid(tile_4_10_out_0_valid),
-    .out_0_propagate(tile_4_10_out_0_propagate),
-    .out_0_ws(tile_4_10_out_0_ws),
-    .out_0_shift(tile_4_10_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_4_11 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_4_11_in_a_0),
-    .in_b_0(tile_4_11_in_b_0),
-    .in_d_0(tile_4_11_in_d_0),
-    .in_0_valid(tile_4_11_in_0_valid),
-    .in_0_propagate(tile_4_11_in_0_propagate),
-    .in_0_ws(tile_4_11_in_0_ws),
-    .in_0_shift(tile_4_11_in_0_shift),
-    .out_a_0(tile_4_11_out_a_0),
-    .out_b_0(tile_4_11_out_b_0),
-    .out_c_0(tile_4_11_out_c_0),
-    .out_0_valid(tile_4_11_out_0_valid),
-    .out_0_propagate(tile_4_11_out_0_propagate),
-    .out_0_ws(tile_4_11_out_0_ws),
-    .out_0_shift(tile_4_11_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_4_12 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_4_12_in_a_0),
-    .in_b_0(tile_4_12_in_b_0),
-    .in_d_0(tile_4_12_in_d_0),
-    .in_0_valid(tile_4_12_in_0_valid),
-    .in_0_propagate(tile_4_12_in_0_propagate),
-    .in_0_ws(tile_4_12_in_0_ws),
-    .in_0_shift(tile_4_12_in_0_shift),
-    .out_a_0(tile_4_12_out_a_0),
-    .out_b_0(tile_4_12_out_b_0),
-    .out_c_0(tile_4_12_out_c_0),
-    .out_0_valid(tile_4_12_out_0_valid),
-    .out_0_propagate(tile_4_12_out_0_propagate),
-    .out_0_ws(tile_4_12_out_0_ws),
-    .out_0_shift(tile_4_12_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_4_13 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_4_13_in_a_0),
-    .in_b_0(tile_4_13_in_b_0),
-    .in_d_0(tile_4_13_in_d_0),
-    .in_0_valid(tile_4_13_in_0_valid),
-    .in_0_propagate(tile_4_13_in_0_propagate),
-    .in_0_ws(tile_4_13_in_0_ws),
-    .in_0_shift(tile_4_13_in_0_shift),
-    .out_a_0(tile_4_13_out_a_0),
-    .out_b_0(tile_4_13_out_b_0),
-    .out_c_0(tile_4_13_out_c_0),
-    .out_0_valid(tile_4_13_out_0_valid),
-    .out_0_propagate(tile_4_13_out_0_propagate),
-    .out_0_ws(tile_4_13_out_0_ws),
-    .out_0_shift(tile_4_13_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_4_14 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_4_14_in_a_0),
-    .in_b_0(tile_4_14_in_b_0),
-    .in_d_0(tile_4_14_in_d_0),
-    .in_0_valid(tile_4_14_in_0_valid),
-    .in_0_propagate(tile_4_14_in_0_propagate),
-    .in_0_ws(tile_4_14_in_0_ws),
-    .in_0_shift(tile_4_14_in_0_shift),
-    .out_a_0(tile_4_14_out_a_0),
-    .out_b_0(tile_4_14_out_b_0),
-    .out_c_0(tile_4_14_out_c_0),
-    .out_0_valid(tile_4_14_out_0_valid),
-    .out_0_propagate(tile_4_14_out_0_propagate),
-    .out_0_ws(tile_4_14_out_0_ws),
-    .out_0_shift(tile_4_14_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_4_15 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_4_15_in_a_0),
-    .in_b_0(tile_4_15_in_b_0),
-    .in_d_0(tile_4_15_in_d_0),
-    .in_0_valid(tile_4_15_in_0_valid),
-    .in_0_propagate(tile_4_15_in_0_propagate),
-    .in_0_ws(tile_4_15_in_0_ws),
-    .in_0_shift(tile_4_15_in_0_shift),
-    .out_a_0(tile_4_15_out_a_0),
-    .out_b_0(tile_4_15_out_b_0),
-    .out_c_0(tile_4_15_out_c_0),
-    .out_0_valid(tile_4_15_out_0_valid),
-    .out_0_propagate(tile_4_15_out_0_propagate),
-    .out_0_ws(tile_4_15_out_0_ws),
-    .out_0_shift(tile_4_15_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_5_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_5_0_in_a_0),
-    .in_b_0(tile_5_0_in_b_0),
-    .in_d_0(tile_5_0_in_d_0),
-    .in_0_valid(tile_5_0_in_0_valid),
-    .in_0_propagate(tile_5_0_in_0_propagate),
-    .in_0_ws(tile_5_0_in_0_ws),
-    .in_0_shift(tile_5_0_in_0_shift),
-    .out_a_0(tile_5_0_out_a_0),
-    .out_b_0(tile_5_0_out_b_0),
-    .out_c_0(tile_5_0_out_c_0),
-    .out_0_valid(tile_5_0_out_0_valid),
-    .out_0_propagate(tile_5_0_out_0_propagate),
-    .out_0_ws(tile_5_0_out_0_ws),
-    .out_0_shift(tile_5_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_5_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_5_1_in_a_0),
-    .in_b_0(tile_5_1_in_b_0),
-    .in_d_0(tile_5_1_in_d_0),
-    .in_0_valid(tile_5_1_in_0_valid),
-    .in_0_propagate(tile_5_1_in_0_propagate),
-    .in_0_ws(tile_5_1_in_0_ws),
-    .in_0_shift(tile_5_1_in_0_shift),
-    .out_a_0(tile_5_1_out_a_0),
-    .out_b_0(tile_5_1_out_b_0),
-    .out_c_0(tile_5_1_out_c_0),
-    .out_0_valid(tile_5_1_out_0_valid),
-    .out_0_propagate(tile_5_1_out_0_propagate),
-    .out_0_ws(tile_5_1_out_0_ws),
-    .out_0_shift(tile_5_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_5_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_5_2_in_a_0),
-    .in_b_0(tile_5_2_in_b_0),
-    .in_d_0(tile_5_2_in_d_0),
-    .in_0_valid(tile_5_2_in_0_valid),
-    .in_0_propagate(tile_5_2_in_0_propagate),
-    .in_0_ws(tile_5_2_in_0_ws),
-    .in_0_shift(tile_5_2_in_0_shift),
-    .out_a_0(tile_5_2_out_a_0),
-    .out_b_0(tile_5_2_out_b_0),
-    .out_c_0(tile_5_2_out_c_0),
-    .out_0_valid(tile_5_2_out_0_valid),
-    .out_0_propagate(tile_5_2_out_0_propagate),
-    .out_0_ws(tile_5_2_out_0_ws),
-    .out_0_shift(tile_5_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_5_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_5_3_in_a_0),
-    .in_b_0(tile_5_3_in_b_0),
-    .in_d_0(tile_5_3_in_d_0),
-    .in_0_valid(tile_5_3_in_0_valid),
-    .in_0_propagate(tile_5_3_in_0_propagate),
-    .in_0_ws(tile_5_3_in_0_ws),
-    .in_0_shift(tile_5_3_in_0_shift),
-    .out_a_0(tile_5_3_out_a_0),
-    .out_b_0(tile_5_3_out_b_0),
-    .out_c_0(tile_5_3_out_c_0),
-    .out_0_valid(tile_5_3_out_0_valid),
-    .out_0_propagate(tile_5_3_out_0_propagate),
-    .out_0_ws(tile_5_3_out_0_ws),
-    .out_0_shift(tile_5_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_5_4 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_5_4_in_a_0),
-    .in_b_0(tile_5_4_in_b_0),
-    .in_d_0(tile_5_4_in_d_0),
-    .in_0_valid(tile_5_4_in_0_valid),
-    .in_0_propagate(tile_5_4_in_0_propagate),
-    .in_0_ws(tile_5_4_in_0_ws),
-    .in_0_shift(tile_5_4_in_0_shift),
-    .out_a_0(tile_5_4_out_a_0),
-    .out_b_0(tile_5_4_out_b_0),
-    .out_c_0(tile_5_4_out_c_0),
-    .out_0_valid(tile_5_4_out_0_valid),
-    .out_0_propagate(tile_5_4_out_0_propagate),
-    .out_0_ws(tile_5_4_out_0_ws),
-    .out_0_shift(tile_5_4_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_5_5 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_5_5_in_a_0),
-    .in_b_0(tile_5_5_in_b_0),
-    .in_d_0(tile_5_5_in_d_0),
-    .in_0_valid(tile_5_5_in_0_valid),
-    .in_0_propagate(tile_5_5_in_0_propagate),
-    .in_0_ws(tile_5_5_in_0_ws),
-    .in_0_shift(tile_5_5_in_0_shift),
-    .out_a_0(tile_5_5_out_a_0),
-    .out_b_0(tile_5_5_out_b_0),
-    .out_c_0(tile_5_5_out_c_0),
-    .out_0_valid(tile_5_5_out_0_valid),
-    .out_0_propagate(tile_5_5_out_0_propagate),
-    .out_0_ws(tile_5_5_out_0_ws),
-    .out_0_shift(tile_5_5_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_5_6 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_5_6_in_a_0),
-    .in_b_0(tile_5_6_in_b_0),
-    .in_d_0(tile_5_6_in_d_0),
-    .in_0_valid(tile_5_6_in_0_valid),
-    .in_0_propagate(tile_5_6_in_0_propagate),
-    .in_0_ws(tile_5_6_in_0_ws),
-    .in_0_shift(tile_5_6_in_0_shift),
-    .out_a_0(tile_5_6_out_a_0),
-    .out_b_0(tile_5_6_out_b_0),
-    .out_c_0(tile_5_6_out_c_0),
-    .out_0_valid(tile_5_6_out_0_valid),
-    .out_0_propagate(tile_5_6_out_0_propagate),
-    .out_0_ws(tile_5_6_out_0_ws),
-    .out_0_shift(tile_5_6_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_5_7 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_5_7_in_a_0),
-    .in_b_0(tile_5_7_in_b_0),
-    .in_d_0(tile_5_7_in_d_0),
-    .in_0_valid(tile_5_7_in_0_valid),
-    .in_0_propagate(tile_5_7_in_0_propagate),
-    .in_0_ws(tile_5_7_in_0_ws),
-    .in_0_shift(tile_5_7_in_0_shift),
-    .out_a_0(tile_5_7_out_a_0),
-    .out_b_0(tile_5_7_out_b_0),
-    .out_c_0(tile_5_7_out_c_0),
-    .out_0_valid(tile_5_7_out_0_valid),
-    .out_0_propagate(tile_5_7_out_0_propagate),
-    .out_0_ws(tile_5_7_out_0_ws),
-    .out_0_shift(tile_5_7_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_5_8 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_5_8_in_a_0),
-    .in_b_0(tile_5_8_in_b_0),
-    .in_d_0(tile_5_8_in_d_0),
-    .in_0_valid(tile_5_8_in_0_valid),
-    .in_0_propagate(tile_5_8_in_0_propagate),
-    .in_0_ws(tile_5_8_in_0_ws),
-    .in_0_shift(tile_5_8_in_0_shift),
-    .out_a_0(tile_5_8_out_a_0),
-    .out_b_0(tile_5_8_out_b_0),
-    .out_c_0(tile_5_8_out_c_0),
-    .out_0_valid(tile_5_8_out_0_valid),
-    .out_0_propagate(tile_5_8_out_0_propagate),
-    .out_0_ws(tile_5_8_out_0_ws),
-    .out_0_shift(tile_5_8_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_5_9 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_5_9_in_a_0),
-    .in_b_0(tile_5_9_in_b_0),
-    .in_d_0(tile_5_9_in_d_0),
-    .in_0_valid(tile_5_9_in_0_valid),
-    .in_0_propagate(tile_5_9_in_0_propagate),
-    .in_0_ws(tile_5_9_in_0_ws),
-    .in_0_shift(tile_5_9_in_0_shift),
-    .out_a_0(tile_5_9_out_a_0),
-    .out_b_0(tile_5_9_out_b_0),
-    .out_c_0(tile_5_9_out_c_0),
-    .out_0_valid(tile_5_9_out_0_valid),
-    .out_0_propagate(tile_5_9_out_0_propagate),
-    .out_0_ws(tile_5_9_out_0_ws),
-    .out_0_shift(tile_5_9_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_5_10 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_5_10_in_a_0),
-    .in_b_0(tile_5_10_in_b_0),
-    .in_d_0(tile_5_10_in_d_0),
-    .in_0_valid(tile_5_10_in_0_valid),
-    .in_0_propagate(tile_5_10_in_0_propagate),
-    .in_0_ws(tile_5_10_in_0_ws),
-    .in_0_shift(tile_5_10_in_0_shift),
-    .out_a_0(tile_5_10_out_a_0),
-    .out_b_0(tile_5_10_out_b_0),
-    .out_c_0(tile_5_10_out_c_0),
-    .out_0_valid(tile_5_10_out_0_valid),
-    .out_0_propagate(tile_5_10_out_0_propagate),
-    .out_0_ws(tile_5_10_out_0_ws),
-    .out_0_shift(tile_5_10_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_5_11 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_5_11_in_a_0),
-    .in_b_0(tile_5_11_in_b_0),
-    .in_d_0(tile_5_11_in_d_0),
-    .in_0_valid(tile_5_11_in_0_valid),
-    .in_0_propagate(tile_5_11_in_0_propagate),
-    .in_0_ws(tile_5_11_in_0_ws),
-    .in_0_shift(tile_5_11_in_0_shift),
-    .out_a_0(tile_5_11_out_a_0),
-    .out_b_0(tile_5_11_out_b_0),
-    .out_c_0(tile_5_11_out_c_0),
-    .out_0_valid(tile_5_11_out_0_valid),
-    .out_0_propagate(tile_5_11_out_0_propagate),
-    .out_0_ws(tile_5_11_out_0_ws),
-    .out_0_shift(tile_5_11_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_5_12 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_5_12_in_a_0),
-    .in_b_0(tile_5_12_in_b_0),
-    .in_d_0(tile_5_12_in_d_0),
-    .in_0_valid(tile_5_12_in_0_valid),
-    .in_0_propagate(tile_5_12_in_0_propagate),
-    .in_0_ws(tile_5_12_in_0_ws),
-    .in_0_shift(tile_5_12_in_0_shift),
-    .out_a_0(tile_5_12_out_a_0),
-    .out_b_0(tile_5_12_out_b_0),
-    .out_c_0(tile_5_12_out_c_0),
-    .out_0_valid(tile_5_12_out_0_valid),
-    .out_0_propagate(tile_5_12_out_0_propagate),
-    .out_0_ws(tile_5_12_out_0_ws),
-    .out_0_shift(tile_5_12_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_5_13 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_5_13_in_a_0),
-    .in_b_0(tile_5_13_in_b_0),
-    .in_d_0(tile_5_13_in_d_0),
-    .in_0_valid(tile_5_13_in_0_valid),
-    .in_0_propagate(tile_5_13_in_0_propagate),
-    .in_0_ws(tile_5_13_in_0_ws),
-    .in_0_shift(tile_5_13_in_0_shift),
-    .out_a_0(tile_5_13_out_a_0),
-    .out_b_0(tile_5_13_out_b_0),
-    .out_c_0(tile_5_13_out_c_0),
-    .out_0_valid(tile_5_13_out_0_valid),
-    .out_0_propagate(tile_5_13_out_0_propagate),
-    .out_0_ws(tile_5_13_out_0_ws),
-    .out_0_shift(tile_5_13_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_5_14 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_5_14_in_a_0),
-    .in_b_0(tile_5_14_in_b_0),
-    .in_d_0(tile_5_14_in_d_0),
-    .in_0_valid(tile_5_14_in_0_valid),
-    .in_0_propagate(tile_5_14_in_0_propagate),
-    .in_0_ws(tile_5_14_in_0_ws),
-    .in_0_shift(tile_5_14_in_0_shift),
-    .out_a_0(tile_5_14_out_a_0),
-    .out_b_0(tile_5_14_out_b_0),
-    .out_c_0(tile_5_14_out_c_0),
-    .out_0_valid(tile_5_14_out_0_valid),
-    .out_0_propagate(tile_5_14_out_0_propagate),
-    .out_0_ws(tile_5_14_out_0_ws),
-    .out_0_shift(tile_5_14_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_5_15 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_5_15_in_a_0),
-    .in_b_0(tile_5_15_in_b_0),
-    .in_d_0(tile_5_15_in_d_0),
-    .in_0_valid(tile_5_15_in_0_valid),
-    .in_0_propagate(tile_5_15_in_0_propagate),
-    .in_0_ws(tile_5_15_in_0_ws),
-    .in_0_shift(tile_5_15_in_0_shift),
-    .out_a_0(tile_5_15_out_a_0),
-    .out_b_0(tile_5_15_out_b_0),
-    .out_c_0(tile_5_15_out_c_0),
-    .out_0_valid(tile_5_15_out_0_valid),
-    .out_0_propagate(tile_5_15_out_0_propagate),
-    .out_0_ws(tile_5_15_out_0_ws),
-    .out_0_shift(tile_5_15_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_6_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_6_0_in_a_0),
-    .in_b_0(tile_6_0_in_b_0),
-    .in_d_0(tile_6_0_in_d_0),
-    .in_0_valid(tile_6_0_in_0_valid),
-    .in_0_propagate(tile_6_0_in_0_propagate),
-    .in_0_ws(tile_6_0_in_0_ws),
-    .in_0_shift(tile_6_0_in_0_shift),
-    .out_a_0(tile_6_0_out_a_0),
-    .out_b_0(tile_6_0_out_b_0),
-    .out_c_0(tile_6_0_out_c_0),
-    .out_0_valid(tile_6_0_out_0_valid),
-    .out_0_propagate(tile_6_0_out_0_propagate),
-    .out_0_ws(tile_6_0_out_0_ws),
-    .out_0_shift(tile_6_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_6_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_6_1_in_a_0),
-    .in_b_0(tile_6_1_in_b_0),
-    .in_d_0(tile_6_1_in_d_0),
-    .in_0_valid(tile_6_1_in_0_valid),
-    .in_0_propagate(tile_6_1_in_0_propagate),
-    .in_0_ws(tile_6_1_in_0_ws),
-    .in_0_shift(tile_6_1_in_0_shift),
-    .out_a_0(tile_6_1_out_a_0),
-    .out_b_0(tile_6_1_out_b_0),
-    .out_c_0(tile_6_1_out_c_0),
-    .out_0_valid(tile_6_1_out_0_valid),
-    .out_0_propagate(tile_6_1_out_0_propagate),
-    .out_0_ws(tile_6_1_out_0_ws),
-    .out_0_shift(tile_6_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_6_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_6_2_in_a_0),
-    .in_b_0(tile_6_2_in_b_0),
-    .in_d_0(tile_6_2_in_d_0),
-    .in_0_valid(tile_6_2_in_0_valid),
-    .in_0_propagate(tile_6_2_in_0_propagate),
-    .in_0_ws(tile_6_2_in_0_ws),
-    .in_0_shift(tile_6_2_in_0_shift),
-    .out_a_0(tile_6_2_out_a_0),
-    .out_b_0(tile_6_2_out_b_0),
-    .out_c_0(tile_6_2_out_c_0),
-    .out_0_valid(tile_6_2_out_0_valid),
-    .out_0_propagate(tile_6_2_out_0_propagate),
-    .out_0_ws(tile_6_2_out_0_ws),
-    .out_0_shift(tile_6_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_6_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_6_3_in_a_0),
-    .in_b_0(tile_6_3_in_b_0),
-    .in_d_0(tile_6_3_in_d_0),
-    .in_0_valid(tile_6_3_in_0_valid),
-    .in_0_propagate(tile_6_3_in_0_propagate),
-    .in_0_ws(tile_6_3_in_0_ws),
-    .in_0_shift(tile_6_3_in_0_shift),
-    .out_a_0(tile_6_3_out_a_0),
-    .out_b_0(tile_6_3_out_b_0),
-    .out_c_0(tile_6_3_out_c_0),
-    .out_0_valid(tile_6_3_out_0_valid),
-    .out_0_propagate(tile_6_3_out_0_propagate),
-    .out_0_ws(tile_6_3_out_0_ws),
-    .out_0_shift(tile_6_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_6_4 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_6_4_in_a_0),
-    .in_b_0(tile_6_4_in_b_0),
-    .in_d_0(tile_6_4_in_d_0),
-    .in_0_valid(tile_6_4_in_0_valid),
-    .in_0_propagate(tile_6_4_in_0_propagate),
-    .in_0_ws(tile_6_4_in_0_ws),
-    .in_0_shift(tile_6_4_in_0_shift),
-    .out_a_0(tile_6_4_out_a_0),
-    .out_b_0(tile_6_4_out_b_0),
-    .out_c_0(tile_6_4_out_c_0),
-    .out_0_valid(tile_6_4_out_0_valid),
-    .out_0_propagate(tile_6_4_out_0_propagate),
-    .out_0_ws(tile_6_4_out_0_ws),
-    .out_0_shift(tile_6_4_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_6_5 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_6_5_in_a_0),
-    .in_b_0(tile_6_5_in_b_0),
-    .in_d_0(tile_6_5_in_d_0),
-    .in_0_valid(tile_6_5_in_0_valid),
-    .in_0_propagate(tile_6_5_in_0_propagate),
-    .in_0_ws(tile_6_5_in_0_ws),
-    .in_0_shift(tile_6_5_in_0_shift),
-    .out_a_0(tile_6_5_out_a_0),
-    .out_b_0(tile_6_5_out_b_0),
-    .out_c_0(tile_6_5_out_c_0),
-    .out_0_valid(tile_6_5_out_0_valid),
-    .out_0_propagate(tile_6_5_out_0_propagate),
-    .out_0_ws(tile_6_5_out_0_ws),
-    .out_0_shift(tile_6_5_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_6_6 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_6_6_in_a_0),
-    .in_b_0(tile_6_6_in_b_0),
-    .in_d_0(tile_6_6_in_d_0),
-    .in_0_valid(tile_6_6_in_0_valid),
-    .in_0_propagate(tile_6_6_in_0_propagate),
-    .in_0_ws(tile_6_6_in_0_ws),
-    .in_0_shift(tile_6_6_in_0_shift),
-    .out_a_0(tile_6_6_out_a_0),
-    .out_b_0(tile_6_6_out_b_0),
-    .out_c_0(tile_6_6_out_c_0),
-    .out_0_valid(tile_6_6_out_0_valid),
-    .out_0_propagate(tile_6_6_out_0_propagate),
-    .out_0_ws(tile_6_6_out_0_ws),
-    .out_0_shift(tile_6_6_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_6_7 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_6_7_in_a_0),
-    .in_b_0(tile_6_7_in_b_0),
-    .in_d_0(tile_6_7_in_d_0),
-    .in_0_valid(tile_6_7_in_0_valid),
-    .in_0_propagate(tile_6_7_in_0_propagate),
-    .in_0_ws(tile_6_7_in_0_ws),
-    .in_0_shift(tile_6_7_in_0_shift),
-    .out_a_0(tile_6_7_out_a_0),
-    .out_b_0(tile_6_7_out_b_0),
-    .out_c_0(tile_6_7_out_c_0),
-    .out_0_valid(tile_6_7_out_0_valid),
-    .out_0_propagate(tile_6_7_out_0_propagate),
-    .out_0_ws(tile_6_7_out_0_ws),
-    .out_0_shift(tile_6_7_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_6_8 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_6_8_in_a_0),
-    .in_b_0(tile_6_8_in_b_0),
-    .in_d_0(tile_6_8_in_d_0),
-    .in_0_valid(tile_6_8_in_0_valid),
-    .in_0_propagate(tile_6_8_in_0_propagate),
-    .in_0_ws(tile_6_8_in_0_ws),
-    .in_0_shift(tile_6_8_in_0_shift),
-    .out_a_0(tile_6_8_out_a_0),
-    .out_b_0(tile_6_8_out_b_0),
-    .out_c_0(tile_6_8_out_c_0),
-    .out_0_valid(tile_6_8_out_0_valid),
-    .out_0_propagate(tile_6_8_out_0_propagate),
-    .out_0_ws(tile_6_8_out_0_ws),
-    .out_0_shift(tile_6_8_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_6_9 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_6_9_in_a_0),
-    .in_b_0(tile_6_9_in_b_0),
-    .in_d_0(tile_6_9_in_d_0),
-    .in_0_valid(tile_6_9_in_0_valid),
-    .in_0_propagate(tile_6_9_in_0_propagate),
-    .in_0_ws(tile_6_9_in_0_ws),
-    .in_0_shift(tile_6_9_in_0_shift),
-    .out_a_0(tile_6_9_out_a_0),
-    .out_b_0(tile_6_9_out_b_0),
-    .out_c_0(tile_6_9_out_c_0),
-    .out_0_valid(tile_6_9_out_0_valid),
-    .out_0_propagate(tile_6_9_out_0_propagate),
-    .out_0_ws(tile_6_9_out_0_ws),
-    .out_0_shift(tile_6_9_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_6_10 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_6_10_in_a_0),
-    .in_b_0(tile_6_10_in_b_0),
-    .in_d_0(tile_6_10_in_d_0),
-    .in_0_valid(tile_6_10_in_0_valid),
-    .in_0_propagate(tile_6_10_in_0_propagate),
-    .in_0_ws(tile_6_10_in_0_ws),
-    .in_0_shift(tile_6_10_in_0_shift),
-    .out_a_0(tile_6_10_out_a_0),
-    .out_b_0(tile_6_10_out_b_0),
-    .out_c_0(tile_6_10_out_c_0),
-    .out_0_valid(tile_6_10_out_0_valid),
-    .out_0_propagate(tile_6_10_out_0_propagate),
-    .out_0_ws(tile_6_10_out_0_ws),
-    .out_0_shift(tile_6_10_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_6_11 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_6_11_in_a_0),
-    .in_b_0(tile_6_11_in_b_0),
-    .in_d_0(tile_6_11_in_d_0),
-    .in_0_valid(tile_6_11_in_0_valid),
-    .in_0_propagate(tile_6_11_in_0_propagate),
-    .in_0_ws(tile_6_11_in_0_ws),
-    .in_0_shift(tile_6_11_in_0_shift),
-    .out_a_0(tile_6_11_out_a_0),
-    .out_b_0(tile_6_11_out_b_0),
-    .out_c_0(tile_6_11_out_c_0),
-    .out_0_valid(tile_6_11_out_0_valid),
-    .out_0_propagate(tile_6_11_out_0_propagate),
-    .out_0_ws(tile_6_11_out_0_ws),
-    .out_0_shift(tile_6_11_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_6_12 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_6_12_in_a_0),
-    .in_b_0(tile_6_12_in_b_0),
-    .in_d_0(tile_6_12_in_d_0),
-    .in_0_valid(tile_6_12_in_0_valid),
-    .in_0_propagate(tile_6_12_in_0_propagate),
-    .in_0_ws(tile_6_12_in_0_ws),
-    .in_0_shift(tile_6_12_in_0_shift),
-    .out_a_0(tile_6_12_out_a_0),
-    .out_b_0(tile_6_12_out_b_0),
-    .out_c_0(tile_6_12_out_c_0),
-    .out_0_valid(tile_6_12_out_0_valid),
-    .out_0_propagate(tile_6_12_out_0_propagate),
-    .out_0_ws(tile_6_12_out_0_ws),
-    .out_0_shift(tile_6_12_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_6_13 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_6_13_in_a_0),
-    .in_b_0(tile_6_13_in_b_0),
-    .in_d_0(tile_6_13_in_d_0),
-    .in_0_valid(tile_6_13_in_0_valid),
-    .in_0_propagate(tile_6_13_in_0_propagate),
-    .in_0_ws(tile_6_13_in_0_ws),
-    .in_0_shift(tile_6_13_in_0_shift),
-    .out_a_0(tile_6_13_out_a_0),
-    .out_b_0(tile_6_13_out_b_0),
-    .out_c_0(tile_6_13_out_c_0),
-    .out_0_valid(tile_6_13_out_0_valid),
-    .out_0_propagate(tile_6_13_out_0_propagate),
-    .out_0_ws(tile_6_13_out_0_ws),
-    .out_0_shift(tile_6_13_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_6_14 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_6_14_in_a_0),
-    .in_b_0(tile_6_14_in_b_0),
-    .in_d_0(tile_6_14_in_d_0),
-    .in_0_valid(tile_6_14_in_0_valid),
-    .in_0_propagate(tile_6_14_in_0_propagate),
-    .in_0_ws(tile_6_14_in_0_ws),
-    .in_0_shift(tile_6_14_in_0_shift),
-    .out_a_0(tile_6_14_out_a_0),
-    .out_b_0(tile_6_14_out_b_0),
-    .out_c_0(tile_6_14_out_c_0),
-    .out_0_valid(tile_6_14_out_0_valid),
-    .out_0_propagate(tile_6_14_out_0_propagate),
-    .out_0_ws(tile_6_14_out_0_ws),
-    .out_0_shift(tile_6_14_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_6_15 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_6_15_in_a_0),
-    .in_b_0(tile_6_15_in_b_0),
-    .in_d_0(tile_6_15_in_d_0),
-    .in_0_valid(tile_6_15_in_0_valid),
-    .in_0_propagate(tile_6_15_in_0_propagate),
-    .in_0_ws(tile_6_15_in_0_ws),
-    .in_0_shift(tile_6_15_in_0_shift),
-    .out_a_0(tile_6_15_out_a_0),
-    .out_b_0(tile_6_15_out_b_0),
-    .out_c_0(tile_6_15_out_c_0),
-    .out_0_valid(tile_6_15_out_0_valid),
-    .out_0_propagate(tile_6_15_out_0_propagate),
-    .out_0_ws(tile_6_15_out_0_ws),
-    .out_0_shift(tile_6_15_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_7_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_7_0_in_a_0),
-    .in_b_0(tile_7_0_in_b_0),
-    .in_d_0(tile_7_0_in_d_0),
-    .in_0_valid(tile_7_0_in_0_valid),
-    .in_0_propagate(tile_7_0_in_0_propagate),
-    .in_0_ws(tile_7_0_in_0_ws),
-    .in_0_shift(tile_7_0_in_0_shift),
-    .out_a_0(tile_7_0_out_a_0),
-    .out_b_0(tile_7_0_out_b_0),
-    .out_c_0(tile_7_0_out_c_0),
-    .out_0_valid(tile_7_0_out_0_valid),
-    .out_0_propagate(tile_7_0_out_0_propagate),
-    .out_0_ws(tile_7_0_out_0_ws),
-    .out_0_shift(tile_7_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_7_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_7_1_in_a_0),
-    .in_b_0(tile_7_1_in_b_0),
-    .in_d_0(tile_7_1_in_d_0),
-    .in_0_valid(tile_7_1_in_0_valid),
-    .in_0_propagate(tile_7_1_in_0_propagate),
-    .in_0_ws(tile_7_1_in_0_ws),
-    .in_0_shift(tile_7_1_in_0_shift),
-    .out_a_0(tile_7_1_out_a_0),
-    .out_b_0(tile_7_1_out_b_0),
-    .out_c_0(tile_7_1_out_c_0),
-    .out_0_valid(tile_7_1_out_0_valid),
-    .out_0_propagate(tile_7_1_out_0_propagate),
-    .out_0_ws(tile_7_1_out_0_ws),
-    .out_0_shift(tile_7_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_7_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_7_2_in_a_0),
-    .in_b_0(tile_7_2_in_b_0),
-    .in_d_0(tile_7_2_in_d_0),
-    .in_0_valid(tile_7_2_in_0_valid),
-    .in_0_propagate(tile_7_2_in_0_propagate),
-    .in_0_ws(tile_7_2_in_0_ws),
-    .in_0_shift(tile_7_2_in_0_shift),
-    .out_a_0(tile_7_2_out_a_0),
-    .out_b_0(tile_7_2_out_b_0),
-    .out_c_0(tile_7_2_out_c_0),
-    .out_0_valid(tile_7_2_out_0_valid),
-    .out_0_propagate(tile_7_2_out_0_propagate),
-    .out_0_ws(tile_7_2_out_0_ws),
-    .out_0_shift(tile_7_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_7_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_7_3_in_a_0),
-    .in_b_0(tile_7_3_in_b_0),
-    .in_d_0(tile_7_3_in_d_0),
-    .in_0_valid(tile_7_3_in_0_valid),
-    .in_0_propagate(tile_7_3_in_0_propagate),
-    .in_0_ws(tile_7_3_in_0_ws),
-    .in_0_shift(tile_7_3_in_0_shift),
-    .out_a_0(tile_7_3_out_a_0),
-    .out_b_0(tile_7_3_out_b_0),
-    .out_c_0(tile_7_3_out_c_0),
-    .out_0_valid(tile_7_3_out_0_valid),
-    .out_0_propagate(tile_7_3_out_0_propagate),
-    .out_0_ws(tile_7_3_out_0_ws),
-    .out_0_shift(tile_7_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_7_4 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_7_4_in_a_0),
-    .in_b_0(tile_7_4_in_b_0),
-    .in_d_0(tile_7_4_in_d_0),
-    .in_0_valid(tile_7_4_in_0_valid),
-    .in_0_propagate(tile_7_4_in_0_propagate),
-    .in_0_ws(tile_7_4_in_0_ws),
-    .in_0_shift(tile_7_4_in_0_shift),
-    .out_a_0(tile_7_4_out_a_0),
-    .out_b_0(tile_7_4_out_b_0),
-    .out_c_0(tile_7_4_out_c_0),
-    .out_0_valid(tile_7_4_out_0_valid),
-    .out_0_propagate(tile_7_4_out_0_propagate),
-    .out_0_ws(tile_7_4_out_0_ws),
-    .out_0_shift(tile_7_4_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_7_5 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_7_5_in_a_0),
-    .in_b_0(tile_7_5_in_b_0),
-    .in_d_0(tile_7_5_in_d_0),
-    .in_0_valid(tile_7_5_in_0_valid),
-    .in_0_propagate(tile_7_5_in_0_propagate),
-    .in_0_ws(tile_7_5_in_0_ws),
-    .in_0_shift(tile_7_5_in_0_shift),
-    .out_a_0(tile_7_5_out_a_0),
-    .out_b_0(tile_7_5_out_b_0),
-    .out_c_0(tile_7_5_out_c_0),
-    .out_0_valid(tile_7_5_out_0_valid),
-    .out_0_propagate(tile_7_5_out_0_propagate),
-    .out_0_ws(tile_7_5_out_0_ws),
-    .out_0_shift(tile_7_5_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_7_6 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_7_6_in_a_0),
-    .in_b_0(tile_7_6_in_b_0),
-    .in_d_0(tile_7_6_in_d_0),
-    .in_0_valid(tile_7_6_in_0_valid),
-    .in_0_propagate(tile_7_6_in_0_propagate),
-    .in_0_ws(tile_7_6_in_0_ws),
-    .in_0_shift(tile_7_6_in_0_shift),
-    .out_a_0(tile_7_6_out_a_0),
-    .out_b_0(tile_7_6_out_b_0),
-    .out_c_0(tile_7_6_out_c_0),
-    .out_0_valid(tile_7_6_out_0_valid),
-    .out_0_propagate(tile_7_6_out_0_propagate),
-    .out_0_ws(tile_7_6_out_0_ws),
-    .out_0_shift(tile_7_6_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_7_7 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_7_7_in_a_0),
-    .in_b_0(tile_7_7_in_b_0),
-    .in_d_0(tile_7_7_in_d_0),
-    .in_0_valid(tile_7_7_in_0_valid),
-    .in_0_propagate(tile_7_7_in_0_propagate),
-    .in_0_ws(tile_7_7_in_0_ws),
-    .in_0_shift(tile_7_7_in_0_shift),
-    .out_a_0(tile_7_7_out_a_0),
-    .out_b_0(tile_7_7_out_b_0),
-    .out_c_0(tile_7_7_out_c_0),
-    .out_0_valid(tile_7_7_out_0_valid),
-    .out_0_propagate(tile_7_7_out_0_propagate),
-    .out_0_ws(tile_7_7_out_0_ws),
-    .out_0_shift(tile_7_7_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_7_8 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_7_8_in_a_0),
-    .in_b_0(tile_7_8_in_b_0),
-    .in_d_0(tile_7_8_in_d_0),
-    .in_0_valid(tile_7_8_in_0_valid),
-    .in_0_propagate(tile_7_8_in_0_propagate),
-    .in_0_ws(tile_7_8_in_0_ws),
-    .in_0_shift(tile_7_8_in_0_shift),
-    .out_a_0(tile_7_8_out_a_0),
-    .out_b_0(tile_7_8_out_b_0),
-    .out_c_0(tile_7_8_out_c_0),
-    .out_0_valid(tile_7_8_out_0_valid),
-    .out_0_propagate(tile_7_8_out_0_propagate),
-    .out_0_ws(tile_7_8_out_0_ws),
-    .out_0_shift(tile_7_8_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_7_9 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_7_9_in_a_0),
-    .in_b_0(tile_7_9_in_b_0),
-    .in_d_0(tile_7_9_in_d_0),
-    .in_0_valid(tile_7_9_in_0_valid),
-    .in_0_propagate(tile_7_9_in_0_propagate),
-    .in_0_ws(tile_7_9_in_0_ws),
-    .in_0_shift(tile_7_9_in_0_shift),
-    .out_a_0(tile_7_9_out_a_0),
-    .out_b_0(tile_7_9_out_b_0),
-    .out_c_0(tile_7_9_out_c_0),
-    .out_0_valid(tile_7_9_out_0_valid),
-    .out_0_propagate(tile_7_9_out_0_propagate),
-    .out_0_ws(tile_7_9_out_0_ws),
-    .out_0_shift(tile_7_9_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_7_10 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_7_10_in_a_0),
-    .in_b_0(tile_7_10_in_b_0),
-    .in_d_0(tile_7_10_in_d_0),
-    .in_0_valid(tile_7_10_in_0_valid),
-    .in_0_propagate(tile_7_10_in_0_propagate),
-    .in_0_ws(tile_7_10_in_0_ws),
-    .in_0_shift(tile_7_10_in_0_shift),
-    .out_a_0(tile_7_10_out_a_0),
-    .out_b_0(tile_7_10_out_b_0),
-    .out_c_0(tile_7_10_out_c_0),
-    .out_0_valid(tile_7_10_out_0_valid),
-    .out_0_propagate(tile_7_10_out_0_propagate),
-    .out_0_ws(tile_7_10_out_0_ws),
-    .out_0_shift(tile_7_10_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_7_11 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_7_11_in_a_0),
-    .in_b_0(tile_7_11_in_b_0),
-    .in_d_0(tile_7_11_in_d_0),
-    .in_0_valid(tile_7_11_in_0_valid),
-    .in_0_propagate(tile_7_11_in_0_propagate),
-    .in_0_ws(tile_7_11_in_0_ws),
-    .in_0_shift(tile_7_11_in_0_shift),
-    .out_a_0(tile_7_11_out_a_0),
-    .out_b_0(tile_7_11_out_b_0),
-    .out_c_0(tile_7_11_out_c_0),
-    .out_0_valid(tile_7_11_out_0_valid),
-    .out_0_propagate(tile_7_11_out_0_propagate),
-    .out_0_ws(tile_7_11_out_0_ws),
-    .out_0_shift(tile_7_11_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_7_12 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_7_12_in_a_0),
-    .in_b_0(tile_7_12_in_b_0),
-    .in_d_0(tile_7_12_in_d_0),
-    .in_0_valid(tile_7_12_in_0_valid),
-    .in_0_propagate(tile_7_12_in_0_propagate),
-    .in_0_ws(tile_7_12_in_0_ws),
-    .in_0_shift(tile_7_12_in_0_shift),
-    .out_a_0(tile_7_12_out_a_0),
-    .out_b_0(tile_7_12_out_b_0),
-    .out_c_0(tile_7_12_out_c_0),
-    .out_0_valid(tile_7_12_out_0_valid),
-    .out_0_propagate(tile_7_12_out_0_propagate),
-    .out_0_ws(tile_7_12_out_0_ws),
-    .out_0_shift(tile_7_12_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_7_13 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_7_13_in_a_0),
-    .in_b_0(tile_7_13_in_b_0),
-    .in_d_0(tile_7_13_in_d_0),
-    .in_0_valid(tile_7_13_in_0_valid),
-    .in_0_propagate(tile_7_13_in_0_propagate),
-    .in_0_ws(tile_7_13_in_0_ws),
-    .in_0_shift(tile_7_13_in_0_shift),
-    .out_a_0(tile_7_13_out_a_0),
-    .out_b_0(tile_7_13_out_b_0),
-    .out_c_0(tile_7_13_out_c_0),
-    .out_0_valid(tile_7_13_out_0_valid),
-    .out_0_propagate(tile_7_13_out_0_propagate),
-    .out_0_ws(tile_7_13_out_0_ws),
-    .out_0_shift(tile_7_13_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_7_14 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_7_14_in_a_0),
-    .in_b_0(tile_7_14_in_b_0),
-    .in_d_0(tile_7_14_in_d_0),
-    .in_0_valid(tile_7_14_in_0_valid),
-    .in_0_propagate(tile_7_14_in_0_propagate),
-    .in_0_ws(tile_7_14_in_0_ws),
-    .in_0_shift(tile_7_14_in_0_shift),
-    .out_a_0(tile_7_14_out_a_0),
-    .out_b_0(tile_7_14_out_b_0),
-    .out_c_0(tile_7_14_out_c_0),
-    .out_0_valid(tile_7_14_out_0_valid),
-    .out_0_propagate(tile_7_14_out_0_propagate),
-    .out_0_ws(tile_7_14_out_0_ws),
-    .out_0_shift(tile_7_14_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_7_15 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_7_15_in_a_0),
-    .in_b_0(tile_7_15_in_b_0),
-    .in_d_0(tile_7_15_in_d_0),
-    .in_0_valid(tile_7_15_in_0_valid),
-    .in_0_propagate(tile_7_15_in_0_propagate),
-    .in_0_ws(tile_7_15_in_0_ws),
-    .in_0_shift(tile_7_15_in_0_shift),
-    .out_a_0(tile_7_15_out_a_0),
-    .out_b_0(tile_7_15_out_b_0),
-    .out_c_0(tile_7_15_out_c_0),
-    .out_0_valid(tile_7_15_out_0_valid),
-    .out_0_propagate(tile_7_15_out_0_propagate),
-    .out_0_ws(tile_7_15_out_0_ws),
-    .out_0_shift(tile_7_15_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_8_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_8_0_in_a_0),
-    .in_b_0(tile_8_0_in_b_0),
-    .in_d_0(tile_8_0_in_d_0),
-    .in_0_valid(tile_8_0_in_0_valid),
-    .in_0_propagate(tile_8_0_in_0_propagate),
-    .in_0_ws(tile_8_0_in_0_ws),
-    .in_0_shift(tile_8_0_in_0_shift),
-    .out_a_0(tile_8_0_out_a_0),
-    .out_b_0(tile_8_0_out_b_0),
-    .out_c_0(tile_8_0_out_c_0),
-    .out_0_valid(tile_8_0_out_0_valid),
-    .out_0_propagate(tile_8_0_out_0_propagate),
-    .out_0_ws(tile_8_0_out_0_ws),
-    .out_0_shift(tile_8_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_8_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_8_1_in_a_0),
-    .in_b_0(tile_8_1_in_b_0),
-    .in_d_0(tile_8_1_in_d_0),
-    .in_0_valid(tile_8_1_in_0_valid),
-    .in_0_propagate(tile_8_1_in_0_propagate),
-    .in_0_ws(tile_8_1_in_0_ws),
-    .in_0_shift(tile_8_1_in_0_shift),
-    .out_a_0(tile_8_1_out_a_0),
-    .out_b_0(tile_8_1_out_b_0),
-    .out_c_0(tile_8_1_out_c_0),
-    .out_0_valid(tile_8_1_out_0_valid),
-    .out_0_propagate(tile_8_1_out_0_propagate),
-    .out_0_ws(tile_8_1_out_0_ws),
-    .out_0_shift(tile_8_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_8_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_8_2_in_a_0),
-    .in_b_0(tile_8_2_in_b_0),
-    .in_d_0(tile_8_2_in_d_0),
-    .in_0_valid(tile_8_2_in_0_valid),
-    .in_0_propagate(tile_8_2_in_0_propagate),
-    .in_0_ws(tile_8_2_in_0_ws),
-    .in_0_shift(tile_8_2_in_0_shift),
-    .out_a_0(tile_8_2_out_a_0),
-    .out_b_0(tile_8_2_out_b_0),
-    .out_c_0(tile_8_2_out_c_0),
-    .out_0_valid(tile_8_2_out_0_valid),
-    .out_0_propagate(tile_8_2_out_0_propagate),
-    .out_0_ws(tile_8_2_out_0_ws),
-    .out_0_shift(tile_8_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_8_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_8_3_in_a_0),
-    .in_b_0(tile_8_3_in_b_0),
-    .in_d_0(tile_8_3_in_d_0),
-    .in_0_valid(tile_8_3_in_0_valid),
-    .in_0_propagate(tile_8_3_in_0_propagate),
-    .in_0_ws(tile_8_3_in_0_ws),
-    .in_0_shift(tile_8_3_in_0_shift),
-    .out_a_0(tile_8_3_out_a_0),
-    .out_b_0(tile_8_3_out_b_0),
-    .out_c_0(tile_8_3_out_c_0),
-    .out_0_valid(tile_8_3_out_0_valid),
-    .out_0_propagate(tile_8_3_out_0_propagate),
-    .out_0_ws(tile_8_3_out_0_ws),
-    .out_0_shift(tile_8_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_8_4 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_8_4_in_a_0),
-    .in_b_0(tile_8_4_in_b_0),
-    .in_d_0(tile_8_4_in_d_0),
-    .in_0_valid(tile_8_4_in_0_valid),
-    .in_0_propagate(tile_8_4_in_0_propagate),
-    .in_0_ws(tile_8_4_in_0_ws),
-    .in_0_shift(tile_8_4_in_0_shift),
-    .out_a_0(tile_8_4_out_a_0),
-    .out_b_0(tile_8_4_out_b_0),
-    .out_c_0(tile_8_4_out_c_0),
-    .out_0_valid(tile_8_4_out_0_valid),
-    .out_0_propagate(tile_8_4_out_0_propagate),
-    .out_0_ws(tile_8_4_out_0_ws),
-    .out_0_shift(tile_8_4_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_8_5 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_8_5_in_a_0),
-    .in_b_0(tile_8_5_in_b_0),
-    .in_d_0(tile_8_5_in_d_0),
-    .in_0_valid(tile_8_5_in_0_valid),
-    .in_0_propagate(tile_8_5_in_0_propagate),
-    .in_0_ws(tile_8_5_in_0_ws),
-    .in_0_shift(tile_8_5_in_0_shift),
-    .out_a_0(tile_8_5_out_a_0),
-    .out_b_0(tile_8_5_out_b_0),
-    .out_c_0(tile_8_5_out_c_0),
-    .out_0_valid(tile_8_5_out_0_valid),
-    .out_0_propagate(tile_8_5_out_0_propagate),
-    .out_0_ws(tile_8_5_out_0_ws),
-    .out_0_shift(tile_8_5_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_8_6 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_8_6_in_a_0),
-    .in_b_0(tile_8_6_in_b_0),
-    .in_d_0(tile_8_6_in_d_0),
-    .in_0_valid(tile_8_6_in_0_valid),
-    .in_0_propagate(tile_8_6_in_0_propagate),
-    .in_0_ws(tile_8_6_in_0_ws),
-    .in_0_shift(tile_8_6_in_0_shift),
-    .out_a_0(tile_8_6_out_a_0),
-    .out_b_0(tile_8_6_out_b_0),
-    .out_c_0(tile_8_6_out_c_0),
-    .out_0_valid(tile_8_6_out_0_valid),
-    .out_0_propagate(tile_8_6_out_0_propagate),
-    .out_0_ws(tile_8_6_out_0_ws),
-    .out_0_shift(tile_8_6_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_8_7 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_8_7_in_a_0),
-    .in_b_0(tile_8_7_in_b_0),
-    .in_d_0(tile_8_7_in_d_0),
-    .in_0_valid(tile_8_7_in_0_valid),
-    .in_0_propagate(tile_8_7_in_0_propagate),
-    .in_0_ws(tile_8_7_in_0_ws),
-    .in_0_shift(tile_8_7_in_0_shift),
-    .out_a_0(tile_8_7_out_a_0),
-    .out_b_0(tile_8_7_out_b_0),
-    .out_c_0(tile_8_7_out_c_0),
-    .out_0_valid(tile_8_7_out_0_valid),
-    .out_0_propagate(tile_8_7_out_0_propagate),
-    .out_0_ws(tile_8_7_out_0_ws),
-    .out_0_shift(tile_8_7_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_8_8 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_8_8_in_a_0),
-    .in_b_0(tile_8_8_in_b_0),
-    .in_d_0(tile_8_8_in_d_0),
-    .in_0_valid(tile_8_8_in_0_valid),
-    .in_0_propagate(tile_8_8_in_0_propagate),
-    .in_0_ws(tile_8_8_in_0_ws),
-    .in_0_shift(tile_8_8_in_0_shift),
-    .out_a_0(tile_8_8_out_a_0),
-    .out_b_0(tile_8_8_out_b_0),
-    .out_c_0(tile_8_8_out_c_0),
-    .out_0_valid(tile_8_8_out_0_valid),
-    .out_0_propagate(tile_8_8_out_0_propagate),
-    .out_0_ws(tile_8_8_out_0_ws),
-    .out_0_shift(tile_8_8_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_8_9 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_8_9_in_a_0),
-    .in_b_0(tile_8_9_in_b_0),
-    .in_d_0(tile_8_9_in_d_0),
-    .in_0_valid(tile_8_9_in_0_valid),
-    .in_0_propagate(tile_8_9_in_0_propagate),
-    .in_0_ws(tile_8_9_in_0_ws),
-    .in_0_shift(tile_8_9_in_0_shift),
-    .out_a_0(tile_8_9_out_a_0),
-    .out_b_0(tile_8_9_out_b_0),
-    .out_c_0(tile_8_9_out_c_0),
-    .out_0_valid(tile_8_9_out_0_valid),
-    .out_0_propagate(tile_8_9_out_0_propagate),
-    .out_0_ws(tile_8_9_out_0_ws),
-    .out_0_shift(tile_8_9_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_8_10 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_8_10_in_a_0),
-    .in_b_0(tile_8_10_in_b_0),
-    .in_d_0(tile_8_10_in_d_0),
-    .in_0_valid(tile_8_10_in_0_valid),
-    .in_0_propagate(tile_8_10_in_0_propagate),
-    .in_0_ws(tile_8_10_in_0_ws),
-    .in_0_shift(tile_8_10_in_0_shift),
-    .out_a_0(tile_8_10_out_a_0),
-    .out_b_0(tile_8_10_out_b_0),
-    .out_c_0(tile_8_10_out_c_0),
-    .out_0_valid(tile_8_10_out_0_valid),
-    .out_0_propagate(tile_8_10_out_0_propagate),
-    .out_0_ws(tile_8_10_out_0_ws),
-    .out_0_shift(tile_8_10_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_8_11 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_8_11_in_a_0),
-    .in_b_0(tile_8_11_in_b_0),
-    .in_d_0(tile_8_11_in_d_0),
-    .in_0_valid(tile_8_11_in_0_valid),
-    .in_0_propagate(tile_8_11_in_0_propagate),
-    .in_0_ws(tile_8_11_in_0_ws),
-    .in_0_shift(tile_8_11_in_0_shift),
-    .out_a_0(tile_8_11_out_a_0),
-    .out_b_0(tile_8_11_out_b_0),
-    .out_c_0(tile_8_11_out_c_0),
-    .out_0_valid(tile_8_11_out_0_valid),
-    .out_0_propagate(tile_8_11_out_0_propagate),
-    .out_0_ws(tile_8_11_out_0_ws),
-    .out_0_shift(tile_8_11_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_8_12 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_8_12_in_a_0),
-    .in_b_0(tile_8_12_in_b_0),
-    .in_d_0(tile_8_12_in_d_0),
-    .in_0_valid(tile_8_12_in_0_valid),
-    .in_0_propagate(tile_8_12_in_0_propagate),
-    .in_0_ws(tile_8_12_in_0_ws),
-    .in_0_shift(tile_8_12_in_0_shift),
-    .out_a_0(tile_8_12_out_a_0),
-    .out_b_0(tile_8_12_out_b_0),
-    .out_c_0(tile_8_12_out_c_0),
-    .out_0_valid(tile_8_12_out_0_valid),
-    .out_0_propagate(tile_8_12_out_0_propagate),
-    .out_0_ws(tile_8_12_out_0_ws),
-    .out_0_shift(tile_8_12_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_8_13 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_8_13_in_a_0),
-    .in_b_0(tile_8_13_in_b_0),
-    .in_d_0(tile_8_13_in_d_0),
-    .in_0_valid(tile_8_13_in_0_valid),
-    .in_0_propagate(tile_8_13_in_0_propagate),
-    .in_0_ws(tile_8_13_in_0_ws),
-    .in_0_shift(tile_8_13_in_0_shift),
-    .out_a_0(tile_8_13_out_a_0),
-    .out_b_0(tile_8_13_out_b_0),
-    .out_c_0(tile_8_13_out_c_0),
-    .out_0_valid(tile_8_13_out_0_valid),
-    .out_0_propagate(tile_8_13_out_0_propagate),
-    .out_0_ws(tile_8_13_out_0_ws),
-    .out_0_shift(tile_8_13_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_8_14 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_8_14_in_a_0),
-    .in_b_0(tile_8_14_in_b_0),
-    .in_d_0(tile_8_14_in_d_0),
-    .in_0_valid(tile_8_14_in_0_valid),
-    .in_0_propagate(tile_8_14_in_0_propagate),
-    .in_0_ws(tile_8_14_in_0_ws),
-    .in_0_shift(tile_8_14_in_0_shift),
-    .out_a_0(tile_8_14_out_a_0),
-    .out_b_0(tile_8_14_out_b_0),
-    .out_c_0(tile_8_14_out_c_0),
-    .out_0_valid(tile_8_14_out_0_valid),
-    .out_0_propagate(tile_8_14_out_0_propagate),
-    .out_0_ws(tile_8_14_out_0_ws),
-    .out_0_shift(tile_8_14_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_8_15 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_8_15_in_a_0),
-    .in_b_0(tile_8_15_in_b_0),
-    .in_d_0(tile_8_15_in_d_0),
-    .in_0_valid(tile_8_15_in_0_valid),
-    .in_0_propagate(tile_8_15_in_0_propagate),
-    .in_0_ws(tile_8_15_in_0_ws),
-    .in_0_shift(tile_8_15_in_0_shift),
-    .out_a_0(tile_8_15_out_a_0),
-    .out_b_0(tile_8_15_out_b_0),
-    .out_c_0(tile_8_15_out_c_0),
-    .out_0_valid(tile_8_15_out_0_valid),
-    .out_0_propagate(tile_8_15_out_0_propagate),
-    .out_0_ws(tile_8_15_out_0_ws),
-    .out_0_shift(tile_8_15_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_9_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_9_0_in_a_0),
-    .in_b_0(tile_9_0_in_b_0),
-    .in_d_0(tile_9_0_in_d_0),
-    .in_0_valid(tile_9_0_in_0_valid),
-    .in_0_propagate(tile_9_0_in_0_propagate),
-    .in_0_ws(tile_9_0_in_0_ws),
-    .in_0_shift(tile_9_0_in_0_shift),
-    .out_a_0(tile_9_0_out_a_0),
-    .out_b_0(tile_9_0_out_b_0),
-    .out_c_0(tile_9_0_out_c_0),
-    .out_0_valid(tile_9_0_out_0_valid),
-    .out_0_propagate(tile_9_0_out_0_propagate),
-    .out_0_ws(tile_9_0_out_0_ws),
-    .out_0_shift(tile_9_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_9_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_9_1_in_a_0),
-    .in_b_0(tile_9_1_in_b_0),
-    .in_d_0(tile_9_1_in_d_0),
-    .in_0_valid(tile_9_1_in_0_valid),
-    .in_0_propagate(tile_9_1_in_0_propagate),
-    .in_0_ws(tile_9_1_in_0_ws),
-    .in_0_shift(tile_9_1_in_0_shift),
-    .out_a_0(tile_9_1_out_a_0),
-    .out_b_0(tile_9_1_out_b_0),
-    .out_c_0(tile_9_1_out_c_0),
-    .out_0_valid(tile_9_1_out_0_valid),
-    .out_0_propagate(tile_9_1_out_0_propagate),
-    .out_0_ws(tile_9_1_out_0_ws),
-    .out_0_shift(tile_9_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_9_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_9_2_in_a_0),
-    .in_b_0(tile_9_2_in_b_0),
-    .in_d_0(tile_9_2_in_d_0),
-    .in_0_valid(tile_9_2_in_0_valid),
-    .in_0_propagate(tile_9_2_in_0_propagate),
-    .in_0_ws(tile_9_2_in_0_ws),
-    .in_0_shift(tile_9_2_in_0_shift),
-    .out_a_0(tile_9_2_out_a_0),
-    .out_b_0(tile_9_2_out_b_0),
-    .out_c_0(tile_9_2_out_c_0),
-    .out_0_valid(tile_9_2_out_0_valid),
-    .out_0_propagate(tile_9_2_out_0_propagate),
-    .out_0_ws(tile_9_2_out_0_ws),
-    .out_0_shift(tile_9_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_9_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_9_3_in_a_0),
-    .in_b_0(tile_9_3_in_b_0),
-    .in_d_0(tile_9_3_in_d_0),
-    .in_0_valid(tile_9_3_in_0_valid),
-    .in_0_propagate(tile_9_3_in_0_propagate),
-    .in_0_ws(tile_9_3_in_0_ws),
-    .in_0_shift(tile_9_3_in_0_shift),
-    .out_a_0(tile_9_3_out_a_0),
-    .out_b_0(tile_9_3_out_b_0),
-    .out_c_0(tile_9_3_out_c_0),
-    .out_0_valid(tile_9_3_out_0_valid),
-    .out_0_propagate(tile_9_3_out_0_propagate),
-    .out_0_ws(tile_9_3_out_0_ws),
-    .out_0_shift(tile_9_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_9_4 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_9_4_in_a_0),
-    .in_b_0(tile_9_4_in_b_0),
-    .in_d_0(tile_9_4_in_d_0),
-    .in_0_valid(tile_9_4_in_0_valid),
-    .in_0_propagate(tile_9_4_in_0_propagate),
-    .in_0_ws(tile_9_4_in_0_ws),
-    .in_0_shift(tile_9_4_in_0_shift),
-    .out_a_0(tile_9_4_out_a_0),
-    .out_b_0(tile_9_4_out_b_0),
-    .out_c_0(tile_9_4_out_c_0),
-    .out_0_valid(tile_9_4_out_0_valid),
-    .out_0_propagate(tile_9_4_out_0_propagate),
-    .out_0_ws(tile_9_4_out_0_ws),
-    .out_0_shift(tile_9_4_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_9_5 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_9_5_in_a_0),
-    .in_b_0(tile_9_5_in_b_0),
-    .in_d_0(tile_9_5_in_d_0),
-    .in_0_valid(tile_9_5_in_0_valid),
-    .in_0_propagate(tile_9_5_in_0_propagate),
-    .in_0_ws(tile_9_5_in_0_ws),
-    .in_0_shift(tile_9_5_in_0_shift),
-    .out_a_0(tile_9_5_out_a_0),
-    .out_b_0(tile_9_5_out_b_0),
-    .out_c_0(tile_9_5_out_c_0),
-    .out_0_valid(tile_9_5_out_0_valid),
-    .out_0_propagate(tile_9_5_out_0_propagate),
-    .out_0_ws(tile_9_5_out_0_ws),
-    .out_0_shift(tile_9_5_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_9_6 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_9_6_in_a_0),
-    .in_b_0(tile_9_6_in_b_0),
-    .in_d_0(tile_9_6_in_d_0),
-    .in_0_valid(tile_9_6_in_0_valid),
-    .in_0_propagate(tile_9_6_in_0_propagate),
-    .in_0_ws(tile_9_6_in_0_ws),
-    .in_0_shift(tile_9_6_in_0_shift),
-    .out_a_0(tile_9_6_out_a_0),
-    .out_b_0(tile_9_6_out_b_0),
-    .out_c_0(tile_9_6_out_c_0),
-    .out_0_valid(tile_9_6_out_0_valid),
-    .out_0_propagate(tile_9_6_out_0_propagate),
-    .out_0_ws(tile_9_6_out_0_ws),
-    .out_0_shift(tile_9_6_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_9_7 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_9_7_in_a_0),
-    .in_b_0(tile_9_7_in_b_0),
-    .in_d_0(tile_9_7_in_d_0),
-    .in_0_valid(tile_9_7_in_0_valid),
-    .in_0_propagate(tile_9_7_in_0_propagate),
-    .in_0_ws(tile_9_7_in_0_ws),
-    .in_0_shift(tile_9_7_in_0_shift),
-    .out_a_0(tile_9_7_out_a_0),
-    .out_b_0(tile_9_7_out_b_0),
-    .out_c_0(tile_9_7_out_c_0),
-    .out_0_valid(tile_9_7_out_0_valid),
-    .out_0_propagate(tile_9_7_out_0_propagate),
-    .out_0_ws(tile_9_7_out_0_ws),
-    .out_0_shift(tile_9_7_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_9_8 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_9_8_in_a_0),
-    .in_b_0(tile_9_8_in_b_0),
-    .in_d_0(tile_9_8_in_d_0),
-    .in_0_valid(tile_9_8_in_0_valid),
-    .in_0_propagate(tile_9_8_in_0_propagate),
-    .in_0_ws(tile_9_8_in_0_ws),
-    .in_0_shift(tile_9_8_in_0_shift),
-    .out_a_0(tile_9_8_out_a_0),
-    .out_b_0(tile_9_8_out_b_0),
-    .out_c_0(tile_9_8_out_c_0),
-    .out_0_valid(tile_9_8_out_0_valid),
-    .out_0_propagate(tile_9_8_out_0_propagate),
-    .out_0_ws(tile_9_8_out_0_ws),
-    .out_0_shift(tile_9_8_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_9_9 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_9_9_in_a_0),
-    .in_b_0(tile_9_9_in_b_0),
-    .in_d_0(tile_9_9_in_d_0),
-    .in_0_valid(tile_9_9_in_0_valid),
-    .in_0_propagate(tile_9_9_in_0_propagate),
-    .in_0_ws(tile_9_9_in_0_ws),
-    .in_0_shift(tile_9_9_in_0_shift),
-    .out_a_0(tile_9_9_out_a_0),
-    .out_b_0(tile_9_9_out_b_0),
-    .out_c_0(tile_9_9_out_c_0),
-    .out_0_valid(tile_9_9_out_0_valid),
-    .out_0_propagate(tile_9_9_out_0_propagate),
-    .out_0_ws(tile_9_9_out_0_ws),
-    .out_0_shift(tile_9_9_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_9_10 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_9_10_in_a_0),
-    .in_b_0(tile_9_10_in_b_0),
-    .in_d_0(tile_9_10_in_d_0),
-    .in_0_valid(tile_9_10_in_0_valid),
-    .in_0_propagate(tile_9_10_in_0_propagate),
-    .in_0_ws(tile_9_10_in_0_ws),
-    .in_0_shift(tile_9_10_in_0_shift),
-    .out_a_0(tile_9_10_out_a_0),
-    .out_b_0(tile_9_10_out_b_0),
-    .out_c_0(tile_9_10_out_c_0),
-    .out_0_valid(tile_9_10_out_0_valid),
-    .out_0_propagate(tile_9_10_out_0_propagate),
-    .out_0_ws(tile_9_10_out_0_ws),
-    .out_0_shift(tile_9_10_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_9_11 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_9_11_in_a_0),
-    .in_b_0(tile_9_11_in_b_0),
-    .in_d_0(tile_9_11_in_d_0),
-    .in_0_valid(tile_9_11_in_0_valid),
-    .in_0_propagate(tile_9_11_in_0_propagate),
-    .in_0_ws(tile_9_11_in_0_ws),
-    .in_0_shift(tile_9_11_in_0_shift),
-    .out_a_0(tile_9_11_out_a_0),
-    .out_b_0(tile_9_11_out_b_0),
-    .out_c_0(tile_9_11_out_c_0),
-    .out_0_valid(tile_9_11_out_0_valid),
-    .out_0_propagate(tile_9_11_out_0_propagate),
-    .out_0_ws(tile_9_11_out_0_ws),
-    .out_0_shift(tile_9_11_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_9_12 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_9_12_in_a_0),
-    .in_b_0(tile_9_12_in_b_0),
-    .in_d_0(tile_9_12_in_d_0),
-    .in_0_valid(tile_9_12_in_0_valid),
-    .in_0_propagate(tile_9_12_in_0_propagate),
-    .in_0_ws(tile_9_12_in_0_ws),
-    .in_0_shift(tile_9_12_in_0_shift),
-    .out_a_0(tile_9_12_out_a_0),
-    .out_b_0(tile_9_12_out_b_0),
-    .out_c_0(tile_9_12_out_c_0),
-    .out_0_valid(tile_9_12_out_0_valid),
-    .out_0_propagate(tile_9_12_out_0_propagate),
-    .out_0_ws(tile_9_12_out_0_ws),
-    .out_0_shift(tile_9_12_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_9_13 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_9_13_in_a_0),
-    .in_b_0(tile_9_13_in_b_0),
-    .in_d_0(tile_9_13_in_d_0),
-    .in_0_valid(tile_9_13_in_0_valid),
-    .in_0_propagate(tile_9_13_in_0_propagate),
-    .in_0_ws(tile_9_13_in_0_ws),
-    .in_0_shift(tile_9_13_in_0_shift),
-    .out_a_0(tile_9_13_out_a_0),
-    .out_b_0(tile_9_13_out_b_0),
-    .out_c_0(tile_9_13_out_c_0),
-    .out_0_valid(tile_9_13_out_0_valid),
-    .out_0_propagate(tile_9_13_out_0_propagate),
-    .out_0_ws(tile_9_13_out_0_ws),
-    .out_0_shift(tile_9_13_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_9_14 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_9_14_in_a_0),
-    .in_b_0(tile_9_14_in_b_0),
-    .in_d_0(tile_9_14_in_d_0),
-    .in_0_valid(tile_9_14_in_0_valid),
-    .in_0_propagate(tile_9_14_in_0_propagate),
-    .in_0_ws(tile_9_14_in_0_ws),
-    .in_0_shift(tile_9_14_in_0_shift),
-    .out_a_0(tile_9_14_out_a_0),
-    .out_b_0(tile_9_14_out_b_0),
-    .out_c_0(tile_9_14_out_c_0),
-    .out_0_valid(tile_9_14_out_0_valid),
-    .out_0_propagate(tile_9_14_out_0_propagate),
-    .out_0_ws(tile_9_14_out_0_ws),
-    .out_0_shift(tile_9_14_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_9_15 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_9_15_in_a_0),
-    .in_b_0(tile_9_15_in_b_0),
-    .in_d_0(tile_9_15_in_d_0),
-    .in_0_valid(tile_9_15_in_0_valid),
-    .in_0_propagate(tile_9_15_in_0_propagate),
-    .in_0_ws(tile_9_15_in_0_ws),
-    .in_0_shift(tile_9_15_in_0_shift),
-    .out_a_0(tile_9_15_out_a_0),
-    .out_b_0(tile_9_15_out_b_0),
-    .out_c_0(tile_9_15_out_c_0),
-    .out_0_valid(tile_9_15_out_0_valid),
-    .out_0_propagate(tile_9_15_out_0_propagate),
-    .out_0_ws(tile_9_15_out_0_ws),
-    .out_0_shift(tile_9_15_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_10_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_10_0_in_a_0),
-    .in_b_0(tile_10_0_in_b_0),
-    .in_d_0(tile_10_0_in_d_0),
-    .in_0_valid(tile_10_0_in_0_valid),
-    .in_0_propagate(tile_10_0_in_0_propagate),
-    .in_0_ws(tile_10_0_in_0_ws),
-    .in_0_shift(tile_10_0_in_0_shift),
-    .out_a_0(tile_10_0_out_a_0),
-    .out_b_0(tile_10_0_out_b_0),
-    .out_c_0(tile_10_0_out_c_0),
-    .out_0_valid(tile_10_0_out_0_valid),
-    .out_0_propagate(tile_10_0_out_0_propagate),
-    .out_0_ws(tile_10_0_out_0_ws),
-    .out_0_shift(tile_10_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_10_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_10_1_in_a_0),
-    .in_b_0(tile_10_1_in_b_0),
-    .in_d_0(tile_10_1_in_d_0),
-    .in_0_valid(tile_10_1_in_0_valid),
-    .in_0_propagate(tile_10_1_in_0_propagate),
-    .in_0_ws(tile_10_1_in_0_ws),
-    .in_0_shift(tile_10_1_in_0_shift),
-    .out_a_0(tile_10_1_out_a_0),
-    .out_b_0(tile_10_1_out_b_0),
-    .out_c_0(tile_10_1_out_c_0),
-    .out_0_valid(tile_10_1_out_0_valid),
-    .out_0_propagate(tile_10_1_out_0_propagate),
-    .out_0_ws(tile_10_1_out_0_ws),
-    .out_0_shift(tile_10_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_10_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_10_2_in_a_0),
-    .in_b_0(tile_10_2_in_b_0),
-    .in_d_0(tile_10_2_in_d_0),
-    .in_0_valid(tile_10_2_in_0_valid),
-    .in_0_propagate(tile_10_2_in_0_propagate),
-    .in_0_ws(tile_10_2_in_0_ws),
-    .in_0_shift(tile_10_2_in_0_shift),
-    .out_a_0(tile_10_2_out_a_0),
-    .out_b_0(tile_10_2_out_b_0),
-    .out_c_0(tile_10_2_out_c_0),
-    .out_0_valid(tile_10_2_out_0_valid),
-    .out_0_propagate(tile_10_2_out_0_propagate),
-    .out_0_ws(tile_10_2_out_0_ws),
-    .out_0_shift(tile_10_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_10_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_10_3_in_a_0),
-    .in_b_0(tile_10_3_in_b_0),
-    .in_d_0(tile_10_3_in_d_0),
-    .in_0_valid(tile_10_3_in_0_valid),
-    .in_0_propagate(tile_10_3_in_0_propagate),
-    .in_0_ws(tile_10_3_in_0_ws),
-    .in_0_shift(tile_10_3_in_0_shift),
-    .out_a_0(tile_10_3_out_a_0),
-    .out_b_0(tile_10_3_out_b_0),
-    .out_c_0(tile_10_3_out_c_0),
-    .out_0_valid(tile_10_3_out_0_valid),
-    .out_0_propagate(tile_10_3_out_0_propagate),
-    .out_0_ws(tile_10_3_out_0_ws),
-    .out_0_shift(tile_10_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_10_4 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_10_4_in_a_0),
-    .in_b_0(tile_10_4_in_b_0),
-    .in_d_0(tile_10_4_in_d_0),
-    .in_0_valid(tile_10_4_in_0_valid),
-    .in_0_propagate(tile_10_4_in_0_propagate),
-    .in_0_ws(tile_10_4_in_0_ws),
-    .in_0_shift(tile_10_4_in_0_shift),
-    .out_a_0(tile_10_4_out_a_0),
-    .out_b_0(tile_10_4_out_b_0),
-    .out_c_0(tile_10_4_out_c_0),
-    .out_0_valid(tile_10_4_out_0_valid),
-    .out_0_propagate(tile_10_4_out_0_propagate),
-    .out_0_ws(tile_10_4_out_0_ws),
-    .out_0_shift(tile_10_4_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_10_5 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_10_5_in_a_0),
-    .in_b_0(tile_10_5_in_b_0),
-    .in_d_0(tile_10_5_in_d_0),
-    .in_0_valid(tile_10_5_in_0_valid),
-    .in_0_propagate(tile_10_5_in_0_propagate),
-    .in_0_ws(tile_10_5_in_0_ws),
-    .in_0_shift(tile_10_5_in_0_shift),
-    .out_a_0(tile_10_5_out_a_0),
-    .out_b_0(tile_10_5_out_b_0),
-    .out_c_0(tile_10_5_out_c_0),
-    .out_0_valid(tile_10_5_out_0_valid),
-    .out_0_propagate(tile_10_5_out_0_propagate),
-    .out_0_ws(tile_10_5_out_0_ws),
-    .out_0_shift(tile_10_5_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_10_6 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_10_6_in_a_0),
-    .in_b_0(tile_10_6_in_b_0),
-    .in_d_0(tile_10_6_in_d_0),
-    .in_0_valid(tile_10_6_in_0_valid),
-    .in_0_propagate(tile_10_6_in_0_propagate),
-    .in_0_ws(tile_10_6_in_0_ws),
-    .in_0_shift(tile_10_6_in_0_shift),
-    .out_a_0(tile_10_6_out_a_0),
-    .out_b_0(tile_10_6_out_b_0),
-    .out_c_0(tile_10_6_out_c_0),
-    .out_0_valid(tile_10_6_out_0_valid),
-    .out_0_propagate(tile_10_6_out_0_propagate),
-    .out_0_ws(tile_10_6_out_0_ws),
-    .out_0_shift(tile_10_6_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_10_7 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_10_7_in_a_0),
-    .in_b_0(tile_10_7_in_b_0),
-    .in_d_0(tile_10_7_in_d_0),
-    .in_0_valid(tile_10_7_in_0_valid),
-    .in_0_propagate(tile_10_7_in_0_propagate),
-    .in_0_ws(tile_10_7_in_0_ws),
-    .in_0_shift(tile_10_7_in_0_shift),
-    .out_a_0(tile_10_7_out_a_0),
-    .out_b_0(tile_10_7_out_b_0),
-    .out_c_0(tile_10_7_out_c_0),
-    .out_0_valid(tile_10_7_out_0_valid),
-    .out_0_propagate(tile_10_7_out_0_propagate),
-    .out_0_ws(tile_10_7_out_0_ws),
-    .out_0_shift(tile_10_7_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_10_8 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_10_8_in_a_0),
-    .in_b_0(tile_10_8_in_b_0),
-    .in_d_0(tile_10_8_in_d_0),
-    .in_0_valid(tile_10_8_in_0_valid),
-    .in_0_propagate(tile_10_8_in_0_propagate),
-    .in_0_ws(tile_10_8_in_0_ws),
-    .in_0_shift(tile_10_8_in_0_shift),
-    .out_a_0(tile_10_8_out_a_0),
-    .out_b_0(tile_10_8_out_b_0),
-    .out_c_0(tile_10_8_out_c_0),
-    .out_0_valid(tile_10_8_out_0_valid),
-    .out_0_propagate(tile_10_8_out_0_propagate),
-    .out_0_ws(tile_10_8_out_0_ws),
-    .out_0_shift(tile_10_8_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_10_9 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_10_9_in_a_0),
-    .in_b_0(tile_10_9_in_b_0),
-    .in_d_0(tile_10_9_in_d_0),
-    .in_0_valid(tile_10_9_in_0_valid),
-    .in_0_propagate(tile_10_9_in_0_propagate),
-    .in_0_ws(tile_10_9_in_0_ws),
-    .in_0_shift(tile_10_9_in_0_shift),
-    .out_a_0(tile_10_9_out_a_0),
-    .out_b_0(tile_10_9_out_b_0),
-    .out_c_0(tile_10_9_out_c_0),
-    .out_0_valid(tile_10_9_out_0_valid),
-    .out_0_propagate(tile_10_9_out_0_propagate),
-    .out_0_ws(tile_10_9_out_0_ws),
-    .out_0_shift(tile_10_9_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_10_10 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_10_10_in_a_0),
-    .in_b_0(tile_10_10_in_b_0),
-    .in_d_0(tile_10_10_in_d_0),
-    .in_0_valid(tile_10_10_in_0_valid),
-    .in_0_propagate(tile_10_10_in_0_propagate),
-    .in_0_ws(tile_10_10_in_0_ws),
-    .in_0_shift(tile_10_10_in_0_shift),
-    .out_a_0(tile_10_10_out_a_0),
-    .out_b_0(tile_10_10_out_b_0),
-    .out_c_0(tile_10_10_out_c_0),
-    .out_0_valid(tile_10_10_out_0_valid),
-    .out_0_propagate(tile_10_10_out_0_propagate),
-    .out_0_ws(tile_10_10_out_0_ws),
-    .out_0_shift(tile_10_10_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_10_11 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_10_11_in_a_0),
-    .in_b_0(tile_10_11_in_b_0),
-    .in_d_0(tile_10_11_in_d_0),
-    .in_0_valid(tile_10_11_in_0_valid),
-    .in_0_propagate(tile_10_11_in_0_propagate),
-    .in_0_ws(tile_10_11_in_0_ws),
-    .in_0_shift(tile_10_11_in_0_shift),
-    .out_a_0(tile_10_11_out_a_0),
-    .out_b_0(tile_10_11_out_b_0),
-    .out_c_0(tile_10_11_out_c_0),
-    .out_0_valid(tile_10_11_out_0_valid),
-    .out_0_propagate(tile_10_11_out_0_propagate),
-    .out_0_ws(tile_10_11_out_0_ws),
-    .out_0_shift(tile_10_11_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_10_12 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_10_12_in_a_0),
-    .in_b_0(tile_10_12_in_b_0),
-    .in_d_0(tile_10_12_in_d_0),
-    .in_0_valid(tile_10_12_in_0_valid),
-    .in_0_propagate(tile_10_12_in_0_propagate),
-    .in_0_ws(tile_10_12_in_0_ws),
-    .in_0_shift(tile_10_12_in_0_shift),
-    .out_a_0(tile_10_12_out_a_0),
-    .out_b_0(tile_10_12_out_b_0),
-    .out_c_0(tile_10_12_out_c_0),
-    .out_0_valid(tile_10_12_out_0_valid),
-    .out_0_propagate(tile_10_12_out_0_propagate),
-    .out_0_ws(tile_10_12_out_0_ws),
-    .out_0_shift(tile_10_12_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_10_13 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_10_13_in_a_0),
-    .in_b_0(tile_10_13_in_b_0),
-    .in_d_0(tile_10_13_in_d_0),
-    .in_0_valid(tile_10_13_in_0_valid),
-    .in_0_propagate(tile_10_13_in_0_propagate),
-    .in_0_ws(tile_10_13_in_0_ws),
-    .in_0_shift(tile_10_13_in_0_shift),
-    .out_a_0(tile_10_13_out_a_0),
-    .out_b_0(tile_10_13_out_b_0),
-    .out_c_0(tile_10_13_out_c_0),
-    .out_0_valid(tile_10_13_out_0_valid),
-    .out_0_propagate(tile_10_13_out_0_propagate),
-    .out_0_ws(tile_10_13_out_0_ws),
-    .out_0_shift(tile_10_13_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_10_14 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_10_14_in_a_0),
-    .in_b_0(tile_10_14_in_b_0),
-    .in_d_0(tile_10_14_in_d_0),
-    .in_0_valid(tile_10_14_in_0_valid),
-    .in_0_propagate(tile_10_14_in_0_propagate),
-    .in_0_ws(tile_10_14_in_0_ws),
-    .in_0_shift(tile_10_14_in_0_shift),
-    .out_a_0(tile_10_14_out_a_0),
-    .out_b_0(tile_10_14_out_b_0),
-    .out_c_0(tile_10_14_out_c_0),
-    .out_0_valid(tile_10_14_out_0_valid),
-    .out_0_propagate(tile_10_14_out_0_propagate),
-    .out_0_ws(tile_10_14_out_0_ws),
-    .out_0_shift(tile_10_14_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_10_15 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_10_15_in_a_0),
-    .in_b_0(tile_10_15_in_b_0),
-    .in_d_0(tile_10_15_in_d_0),
-    .in_0_valid(tile_10_15_in_0_valid),
-    .in_0_propagate(tile_10_15_in_0_propagate),
-    .in_0_ws(tile_10_15_in_0_ws),
-    .in_0_shift(tile_10_15_in_0_shift),
-    .out_a_0(tile_10_15_out_a_0),
-    .out_b_0(tile_10_15_out_b_0),
-    .out_c_0(tile_10_15_out_c_0),
-    .out_0_valid(tile_10_15_out_0_valid),
-    .out_0_propagate(tile_10_15_out_0_propagate),
-    .out_0_ws(tile_10_15_out_0_ws),
-    .out_0_shift(tile_10_15_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_11_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_11_0_in_a_0),
-    .in_b_0(tile_11_0_in_b_0),
-    .in_d_0(tile_11_0_in_d_0),
-    .in_0_valid(tile_11_0_in_0_valid),
-    .in_0_propagate(tile_11_0_in_0_propagate),
-    .in_0_ws(tile_11_0_in_0_ws),
-    .in_0_shift(tile_11_0_in_0_shift),
-    .out_a_0(tile_11_0_out_a_0),
-    .out_b_0(tile_11_0_out_b_0),
-    .out_c_0(tile_11_0_out_c_0),
-    .out_0_valid(tile_11_0_out_0_valid),
-    .out_0_propagate(tile_11_0_out_0_propagate),
-    .out_0_ws(tile_11_0_out_0_ws),
-    .out_0_shift(tile_11_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_11_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_11_1_in_a_0),
-    .in_b_0(tile_11_1_in_b_0),
-    .in_d_0(tile_11_1_in_d_0),
-    .in_0_valid(tile_11_1_in_0_valid),
-    .in_0_propagate(tile_11_1_in_0_propagate),
-    .in_0_ws(tile_11_1_in_0_ws),
-    .in_0_shift(tile_11_1_in_0_shift),
-    .out_a_0(tile_11_1_out_a_0),
-    .out_b_0(tile_11_1_out_b_0),
-    .out_c_0(tile_11_1_out_c_0),
-    .out_0_valid(tile_11_1_out_0_valid),
-    .out_0_propagate(tile_11_1_out_0_propagate),
-    .out_0_ws(tile_11_1_out_0_ws),
-    .out_0_shift(tile_11_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_11_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_11_2_in_a_0),
-    .in_b_0(tile_11_2_in_b_0),
-    .in_d_0(tile_11_2_in_d_0),
-    .in_0_valid(tile_11_2_in_0_valid),
-    .in_0_propagate(tile_11_2_in_0_propagate),
-    .in_0_ws(tile_11_2_in_0_ws),
-    .in_0_shift(tile_11_2_in_0_shift),
-    .out_a_0(tile_11_2_out_a_0),
-    .out_b_0(tile_11_2_out_b_0),
-    .out_c_0(tile_11_2_out_c_0),
-    .out_0_valid(tile_11_2_out_0_valid),
-    .out_0_propagate(tile_11_2_out_0_propagate),
-    .out_0_ws(tile_11_2_out_0_ws),
-    .out_0_shift(tile_11_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_11_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_11_3_in_a_0),
-    .in_b_0(tile_11_3_in_b_0),
-    .in_d_0(tile_11_3_in_d_0),
-    .in_0_valid(tile_11_3_in_0_valid),
-    .in_0_propagate(tile_11_3_in_0_propagate),
-    .in_0_ws(tile_11_3_in_0_ws),
-    .in_0_shift(tile_11_3_in_0_shift),
-    .out_a_0(tile_11_3_out_a_0),
-    .out_b_0(tile_11_3_out_b_0),
-    .out_c_0(tile_11_3_out_c_0),
-    .out_0_valid(tile_11_3_out_0_valid),
-    .out_0_propagate(tile_11_3_out_0_propagate),
-    .out_0_ws(tile_11_3_out_0_ws),
-    .out_0_shift(tile_11_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_11_4 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_11_4_in_a_0),
-    .in_b_0(tile_11_4_in_b_0),
-    .in_d_0(tile_11_4_in_d_0),
-    .in_0_valid(tile_11_4_in_0_valid),
-    .in_0_propagate(tile_11_4_in_0_propagate),
-    .in_0_ws(tile_11_4_in_0_ws),
-    .in_0_shift(tile_11_4_in_0_shift),
-    .out_a_0(tile_11_4_out_a_0),
-    .out_b_0(tile_11_4_out_b_0),
-    .out_c_0(tile_11_4_out_c_0),
-    .out_0_valid(tile_11_4_out_0_valid),
-    .out_0_propagate(tile_11_4_out_0_propagate),
-    .out_0_ws(tile_11_4_out_0_ws),
-    .out_0_shift(tile_11_4_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_11_5 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_11_5_in_a_0),
-    .in_b_0(tile_11_5_in_b_0),
-    .in_d_0(tile_11_5_in_d_0),
-    .in_0_valid(tile_11_5_in_0_valid),
-    .in_0_propagate(tile_11_5_in_0_propagate),
-    .in_0_ws(tile_11_5_in_0_ws),
-    .in_0_shift(tile_11_5_in_0_shift),
-    .out_a_0(tile_11_5_out_a_0),
-    .out_b_0(tile_11_5_out_b_0),
-    .out_c_0(tile_11_5_out_c_0),
-    .out_0_valid(tile_11_5_out_0_valid),
-    .out_0_propagate(tile_11_5_out_0_propagate),
-    .out_0_ws(tile_11_5_out_0_ws),
-    .out_0_shift(tile_11_5_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_11_6 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_11_6_in_a_0),
-    .in_b_0(tile_11_6_in_b_0),
-    .in_d_0(tile_11_6_in_d_0),
-    .in_0_valid(tile_11_6_in_0_valid),
-    .in_0_propagate(tile_11_6_in_0_propagate),
-    .in_0_ws(tile_11_6_in_0_ws),
-    .in_0_shift(tile_11_6_in_0_shift),
-    .out_a_0(tile_11_6_out_a_0),
-    .out_b_0(tile_11_6_out_b_0),
-    .out_c_0(tile_11_6_out_c_0),
-    .out_0_valid(tile_11_6_out_0_valid),
-    .out_0_propagate(tile_11_6_out_0_propagate),
-    .out_0_ws(tile_11_6_out_0_ws),
-    .out_0_shift(tile_11_6_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_11_7 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_11_7_in_a_0),
-    .in_b_0(tile_11_7_in_b_0),
-    .in_d_0(tile_11_7_in_d_0),
-    .in_0_valid(tile_11_7_in_0_valid),
-    .in_0_propagate(tile_11_7_in_0_propagate),
-    .in_0_ws(tile_11_7_in_0_ws),
-    .in_0_shift(tile_11_7_in_0_shift),
-    .out_a_0(tile_11_7_out_a_0),
-    .out_b_0(tile_11_7_out_b_0),
-    .out_c_0(tile_11_7_out_c_0),
-    .out_0_valid(tile_11_7_out_0_valid),
-    .out_0_propagate(tile_11_7_out_0_propagate),
-    .out_0_ws(tile_11_7_out_0_ws),
-    .out_0_shift(tile_11_7_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_11_8 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_11_8_in_a_0),
-    .in_b_0(tile_11_8_in_b_0),
-    .in_d_0(tile_11_8_in_d_0),
-    .in_0_valid(tile_11_8_in_0_valid),
-    .in_0_propagate(tile_11_8_in_0_propagate),
-    .in_0_ws(tile_11_8_in_0_ws),
-    .in_0_shift(tile_11_8_in_0_shift),
-    .out_a_0(tile_11_8_out_a_0),
-    .out_b_0(tile_11_8_out_b_0),
-    .out_c_0(tile_11_8_out_c_0),
-    .out_0_valid(tile_11_8_out_0_valid),
-    .out_0_propagate(tile_11_8_out_0_propagate),
-    .out_0_ws(tile_11_8_out_0_ws),
-    .out_0_shift(tile_11_8_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_11_9 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_11_9_in_a_0),
-    .in_b_0(tile_11_9_in_b_0),
-    .in_d_0(tile_11_9_in_d_0),
-    .in_0_valid(tile_11_9_in_0_valid),
-    .in_0_propagate(tile_11_9_in_0_propagate),
-    .in_0_ws(tile_11_9_in_0_ws),
-    .in_0_shift(tile_11_9_in_0_shift),
-    .out_a_0(tile_11_9_out_a_0),
-    .out_b_0(tile_11_9_out_b_0),
-    .out_c_0(tile_11_9_out_c_0),
-    .out_0_valid(tile_11_9_out_0_valid),
-    .out_0_propagate(tile_11_9_out_0_propagate),
-    .out_0_ws(tile_11_9_out_0_ws),
-    .out_0_shift(tile_11_9_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_11_10 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_11_10_in_a_0),
-    .in_b_0(tile_11_10_in_b_0),
-    .in_d_0(tile_11_10_in_d_0),
-    .in_0_valid(tile_11_10_in_0_valid),
-    .in_0_propagate(tile_11_10_in_0_propagate),
-    .in_0_ws(tile_11_10_in_0_ws),
-    .in_0_shift(tile_11_10_in_0_shift),
-    .out_a_0(tile_11_10_out_a_0),
-    .out_b_0(tile_11_10_out_b_0),
-    .out_c_0(tile_11_10_out_c_0),
-    .out_0_valid(tile_11_10_out_0_valid),
-    .out_0_propagate(tile_11_10_out_0_propagate),
-    .out_0_ws(tile_11_10_out_0_ws),
-    .out_0_shift(tile_11_10_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_11_11 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_11_11_in_a_0),
-    .in_b_0(tile_11_11_in_b_0),
-    .in_d_0(tile_11_11_in_d_0),
-    .in_0_valid(tile_11_11_in_0_valid),
-    .in_0_propagate(tile_11_11_in_0_propagate),
-    .in_0_ws(tile_11_11_in_0_ws),
-    .in_0_shift(tile_11_11_in_0_shift),
-    .out_a_0(tile_11_11_out_a_0),
-    .out_b_0(tile_11_11_out_b_0),
-    .out_c_0(tile_11_11_out_c_0),
-    .out_0_valid(tile_11_11_out_0_valid),
-    .out_0_propagate(tile_11_11_out_0_propagate),
-    .out_0_ws(tile_11_11_out_0_ws),
-    .out_0_shift(tile_11_11_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_11_12 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_11_12_in_a_0),
-    .in_b_0(tile_11_12_in_b_0),
-    .in_d_0(tile_11_12_in_d_0),
-    .in_0_valid(tile_11_12_in_0_valid),
-    .in_0_propagate(tile_11_12_in_0_propagate),
-    .in_0_ws(tile_11_12_in_0_ws),
-    .in_0_shift(tile_11_12_in_0_shift),
-    .out_a_0(tile_11_12_out_a_0),
-    .out_b_0(tile_11_12_out_b_0),
-    .out_c_0(tile_11_12_out_c_0),
-    .out_0_valid(tile_11_12_out_0_valid),
-    .out_0_propagate(tile_11_12_out_0_propagate),
-    .out_0_ws(tile_11_12_out_0_ws),
-    .out_0_shift(tile_11_12_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_11_13 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_11_13_in_a_0),
-    .in_b_0(tile_11_13_in_b_0),
-    .in_d_0(tile_11_13_in_d_0),
-    .in_0_valid(tile_11_13_in_0_valid),
-    .in_0_propagate(tile_11_13_in_0_propagate),
-    .in_0_ws(tile_11_13_in_0_ws),
-    .in_0_shift(tile_11_13_in_0_shift),
-    .out_a_0(tile_11_13_out_a_0),
-    .out_b_0(tile_11_13_out_b_0),
-    .out_c_0(tile_11_13_out_c_0),
-    .out_0_valid(tile_11_13_out_0_valid),
-    .out_0_propagate(tile_11_13_out_0_propagate),
-    .out_0_ws(tile_11_13_out_0_ws),
-    .out_0_shift(tile_11_13_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_11_14 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_11_14_in_a_0),
-    .in_b_0(tile_11_14_in_b_0),
-    .in_d_0(tile_11_14_in_d_0),
-    .in_0_valid(tile_11_14_in_0_valid),
-    .in_0_propagate(tile_11_14_in_0_propagate),
-    .in_0_ws(tile_11_14_in_0_ws),
-    .in_0_shift(tile_11_14_in_0_shift),
-    .out_a_0(tile_11_14_out_a_0),
-    .out_b_0(tile_11_14_out_b_0),
-    .out_c_0(tile_11_14_out_c_0),
-    .out_0_valid(tile_11_14_out_0_valid),
-    .out_0_propagate(tile_11_14_out_0_propagate),
-    .out_0_ws(tile_11_14_out_0_ws),
-    .out_0_shift(tile_11_14_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_11_15 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_11_15_in_a_0),
-    .in_b_0(tile_11_15_in_b_0),
-    .in_d_0(tile_11_15_in_d_0),
-    .in_0_valid(tile_11_15_in_0_valid),
-    .in_0_propagate(tile_11_15_in_0_propagate),
-    .in_0_ws(tile_11_15_in_0_ws),
-    .in_0_shift(tile_11_15_in_0_shift),
-    .out_a_0(tile_11_15_out_a_0),
-    .out_b_0(tile_11_15_out_b_0),
-    .out_c_0(tile_11_15_out_c_0),
-    .out_0_valid(tile_11_15_out_0_valid),
-    .out_0_propagate(tile_11_15_out_0_propagate),
-    .out_0_ws(tile_11_15_out_0_ws),
-    .out_0_shift(tile_11_15_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_12_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_12_0_in_a_0),
-    .in_b_0(tile_12_0_in_b_0),
-    .in_d_0(tile_12_0_in_d_0),
-    .in_0_valid(tile_12_0_in_0_valid),
-    .in_0_propagate(tile_12_0_in_0_propagate),
-    .in_0_ws(tile_12_0_in_0_ws),
-    .in_0_shift(tile_12_0_in_0_shift),
-    .out_a_0(tile_12_0_out_a_0),
-    .out_b_0(tile_12_0_out_b_0),
-    .out_c_0(tile_12_0_out_c_0),
-    .out_0_valid(tile_12_0_out_0_valid),
-    .out_0_propagate(tile_12_0_out_0_propagate),
-    .out_0_ws(tile_12_0_out_0_ws),
-    .out_0_shift(tile_12_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_12_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_12_1_in_a_0),
-    .in_b_0(tile_12_1_in_b_0),
-    .in_d_0(tile_12_1_in_d_0),
-    .in_0_valid(tile_12_1_in_0_valid),
-    .in_0_propagate(tile_12_1_in_0_propagate),
-    .in_0_ws(tile_12_1_in_0_ws),
-    .in_0_shift(tile_12_1_in_0_shift),
-    .out_a_0(tile_12_1_out_a_0),
-    .out_b_0(tile_12_1_out_b_0),
-    .out_c_0(tile_12_1_out_c_0),
-    .out_0_valid(tile_12_1_out_0_valid),
-    .out_0_propagate(tile_12_1_out_0_propagate),
-    .out_0_ws(tile_12_1_out_0_ws),
-    .out_0_shift(tile_12_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_12_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_12_2_in_a_0),
-    .in_b_0(tile_12_2_in_b_0),
-    .in_d_0(tile_12_2_in_d_0),
-    .in_0_valid(tile_12_2_in_0_valid),
-    .in_0_propagate(tile_12_2_in_0_propagate),
-    .in_0_ws(tile_12_2_in_0_ws),
-    .in_0_shift(tile_12_2_in_0_shift),
-    .out_a_0(tile_12_2_out_a_0),
-    .out_b_0(tile_12_2_out_b_0),
-    .out_c_0(tile_12_2_out_c_0),
-    .out_0_valid(tile_12_2_out_0_valid),
-    .out_0_propagate(tile_12_2_out_0_propagate),
-    .out_0_ws(tile_12_2_out_0_ws),
-    .out_0_shift(tile_12_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_12_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_12_3_in_a_0),
-    .in_b_0(tile_12_3_in_b_0),
-    .in_d_0(tile_12_3_in_d_0),
-    .in_0_valid(tile_12_3_in_0_valid),
-    .in_0_propagate(tile_12_3_in_0_propagate),
-    .in_0_ws(tile_12_3_in_0_ws),
-    .in_0_shift(tile_12_3_in_0_shift),
-    .out_a_0(tile_12_3_out_a_0),
-    .out_b_0(tile_12_3_out_b_0),
-    .out_c_0(tile_12_3_out_c_0),
-    .out_0_valid(tile_12_3_out_0_valid),
-    .out_0_propagate(tile_12_3_out_0_propagate),
-    .out_0_ws(tile_12_3_out_0_ws),
-    .out_0_shift(tile_12_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_12_4 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_12_4_in_a_0),
-    .in_b_0(tile_12_4_in_b_0),
-    .in_d_0(tile_12_4_in_d_0),
-    .in_0_valid(tile_12_4_in_0_valid),
-    .in_0_propagate(tile_12_4_in_0_propagate),
-    .in_0_ws(tile_12_4_in_0_ws),
-    .in_0_shift(tile_12_4_in_0_shift),
-    .out_a_0(tile_12_4_out_a_0),
-    .out_b_0(tile_12_4_out_b_0),
-    .out_c_0(tile_12_4_out_c_0),
-    .out_0_valid(tile_12_4_out_0_valid),
-    .out_0_propagate(tile_12_4_out_0_propagate),
-    .out_0_ws(tile_12_4_out_0_ws),
-    .out_0_shift(tile_12_4_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_12_5 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_12_5_in_a_0),
-    .in_b_0(tile_12_5_in_b_0),
-    .in_d_0(tile_12_5_in_d_0),
-    .in_0_valid(tile_12_5_in_0_valid),
-    .in_0_propagate(tile_12_5_in_0_propagate),
-    .in_0_ws(tile_12_5_in_0_ws),
-    .in_0_shift(tile_12_5_in_0_shift),
-    .out_a_0(tile_12_5_out_a_0),
-    .out_b_0(tile_12_5_out_b_0),
-    .out_c_0(tile_12_5_out_c_0),
-    .out_0_valid(tile_12_5_out_0_valid),
-    .out_0_propagate(tile_12_5_out_0_propagate),
-    .out_0_ws(tile_12_5_out_0_ws),
-    .out_0_shift(tile_12_5_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_12_6 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_12_6_in_a_0),
-    .in_b_0(tile_12_6_in_b_0),
-    .in_d_0(tile_12_6_in_d_0),
-    .in_0_valid(tile_12_6_in_0_valid),
-    .in_0_propagate(tile_12_6_in_0_propagate),
-    .in_0_ws(tile_12_6_in_0_ws),
-    .in_0_shift(tile_12_6_in_0_shift),
-    .out_a_0(tile_12_6_out_a_0),
-    .out_b_0(tile_12_6_out_b_0),
-    .out_c_0(tile_12_6_out_c_0),
-    .out_0_valid(tile_12_6_out_0_valid),
-    .out_0_propagate(tile_12_6_out_0_propagate),
-    .out_0_ws(tile_12_6_out_0_ws),
-    .out_0_shift(tile_12_6_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_12_7 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_12_7_in_a_0),
-    .in_b_0(tile_12_7_in_b_0),
-    .in_d_0(tile_12_7_in_d_0),
-    .in_0_valid(tile_12_7_in_0_valid),
-    .in_0_propagate(tile_12_7_in_0_propagate),
-    .in_0_ws(tile_12_7_in_0_ws),
-    .in_0_shift(tile_12_7_in_0_shift),
-    .out_a_0(tile_12_7_out_a_0),
-    .out_b_0(tile_12_7_out_b_0),
-    .out_c_0(tile_12_7_out_c_0),
-    .out_0_valid(tile_12_7_out_0_valid),
-    .out_0_propagate(tile_12_7_out_0_propagate),
-    .out_0_ws(tile_12_7_out_0_ws),
-    .out_0_shift(tile_12_7_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_12_8 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_12_8_in_a_0),
-    .in_b_0(tile_12_8_in_b_0),
-    .in_d_0(tile_12_8_in_d_0),
-    .in_0_valid(tile_12_8_in_0_valid),
-    .in_0_propagate(tile_12_8_in_0_propagate),
-    .in_0_ws(tile_12_8_in_0_ws),
-    .in_0_shift(tile_12_8_in_0_shift),
-    .out_a_0(tile_12_8_out_a_0),
-    .out_b_0(tile_12_8_out_b_0),
-    .out_c_0(tile_12_8_out_c_0),
-    .out_0_valid(tile_12_8_out_0_valid),
-    .out_0_propagate(tile_12_8_out_0_propagate),
-    .out_0_ws(tile_12_8_out_0_ws),
-    .out_0_shift(tile_12_8_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_12_9 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_12_9_in_a_0),
-    .in_b_0(tile_12_9_in_b_0),
-    .in_d_0(tile_12_9_in_d_0),
-    .in_0_valid(tile_12_9_in_0_valid),
-    .in_0_propagate(tile_12_9_in_0_propagate),
-    .in_0_ws(tile_12_9_in_0_ws),
-    .in_0_shift(tile_12_9_in_0_shift),
-    .out_a_0(tile_12_9_out_a_0),
-    .out_b_0(tile_12_9_out_b_0),
-    .out_c_0(tile_12_9_out_c_0),
-    .out_0_valid(tile_12_9_out_0_valid),
-    .out_0_propagate(tile_12_9_out_0_propagate),
-    .out_0_ws(tile_12_9_out_0_ws),
-    .out_0_shift(tile_12_9_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_12_10 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_12_10_in_a_0),
-    .in_b_0(tile_12_10_in_b_0),
-    .in_d_0(tile_12_10_in_d_0),
-    .in_0_valid(tile_12_10_in_0_valid),
-    .in_0_propagate(tile_12_10_in_0_propagate),
-    .in_0_ws(tile_12_10_in_0_ws),
-    .in_0_shift(tile_12_10_in_0_shift),
-    .out_a_0(tile_12_10_out_a_0),
-    .out_b_0(tile_12_10_out_b_0),
-    .out_c_0(tile_12_10_out_c_0),
-    .out_0_valid(tile_12_10_out_0_valid),
-    .out_0_propagate(tile_12_10_out_0_propagate),
-    .out_0_ws(tile_12_10_out_0_ws),
-    .out_0_shift(tile_12_10_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_12_11 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_12_11_in_a_0),
-    .in_b_0(tile_12_11_in_b_0),
-    .in_d_0(tile_12_11_in_d_0),
-    .in_0_valid(tile_12_11_in_0_valid),
-    .in_0_propagate(tile_12_11_in_0_propagate),
-    .in_0_ws(tile_12_11_in_0_ws),
-    .in_0_shift(tile_12_11_in_0_shift),
-    .out_a_0(tile_12_11_out_a_0),
-    .out_b_0(tile_12_11_out_b_0),
-    .out_c_0(tile_12_11_out_c_0),
-    .out_0_valid(tile_12_11_out_0_valid),
-    .out_0_propagate(tile_12_11_out_0_propagate),
-    .out_0_ws(tile_12_11_out_0_ws),
-    .out_0_shift(tile_12_11_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_12_12 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_12_12_in_a_0),
-    .in_b_0(tile_12_12_in_b_0),
-    .in_d_0(tile_12_12_in_d_0),
-    .in_0_valid(tile_12_12_in_0_valid),
-    .in_0_propagate(tile_12_12_in_0_propagate),
-    .in_0_ws(tile_12_12_in_0_ws),
-    .in_0_shift(tile_12_12_in_0_shift),
-    .out_a_0(tile_12_12_out_a_0),
-    .out_b_0(tile_12_12_out_b_0),
-    .out_c_0(tile_12_12_out_c_0),
-    .out_0_valid(tile_12_12_out_0_valid),
-    .out_0_propagate(tile_12_12_out_0_propagate),
-    .out_0_ws(tile_12_12_out_0_ws),
-    .out_0_shift(tile_12_12_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_12_13 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_12_13_in_a_0),
-    .in_b_0(tile_12_13_in_b_0),
-    .in_d_0(tile_12_13_in_d_0),
-    .in_0_valid(tile_12_13_in_0_valid),
-    .in_0_propagate(tile_12_13_in_0_propagate),
-    .in_0_ws(tile_12_13_in_0_ws),
-    .in_0_shift(tile_12_13_in_0_shift),
-    .out_a_0(tile_12_13_out_a_0),
-    .out_b_0(tile_12_13_out_b_0),
-    .out_c_0(tile_12_13_out_c_0),
-    .out_0_valid(tile_12_13_out_0_valid),
-    .out_0_propagate(tile_12_13_out_0_propagate),
-    .out_0_ws(tile_12_13_out_0_ws),
-    .out_0_shift(tile_12_13_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_12_14 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_12_14_in_a_0),
-    .in_b_0(tile_12_14_in_b_0),
-    .in_d_0(tile_12_14_in_d_0),
-    .in_0_valid(tile_12_14_in_0_valid),
-    .in_0_propagate(tile_12_14_in_0_propagate),
-    .in_0_ws(tile_12_14_in_0_ws),
-    .in_0_shift(tile_12_14_in_0_shift),
-    .out_a_0(tile_12_14_out_a_0),
-    .out_b_0(tile_12_14_out_b_0),
-    .out_c_0(tile_12_14_out_c_0),
-    .out_0_valid(tile_12_14_out_0_valid),
-    .out_0_propagate(tile_12_14_out_0_propagate),
-    .out_0_ws(tile_12_14_out_0_ws),
-    .out_0_shift(tile_12_14_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_12_15 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_12_15_in_a_0),
-    .in_b_0(tile_12_15_in_b_0),
-    .in_d_0(tile_12_15_in_d_0),
-    .in_0_valid(tile_12_15_in_0_valid),
-    .in_0_propagate(tile_12_15_in_0_propagate),
-    .in_0_ws(tile_12_15_in_0_ws),
-    .in_0_shift(tile_12_15_in_0_shift),
-    .out_a_0(tile_12_15_out_a_0),
-    .out_b_0(tile_12_15_out_b_0),
-    .out_c_0(tile_12_15_out_c_0),
-    .out_0_valid(tile_12_15_out_0_valid),
-    .out_0_propagate(tile_12_15_out_0_propagate),
-    .out_0_ws(tile_12_15_out_0_ws),
-    .out_0_shift(tile_12_15_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_13_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_13_0_in_a_0),
-    .in_b_0(tile_13_0_in_b_0),
-    .in_d_0(tile_13_0_in_d_0),
-    .in_0_valid(tile_13_0_in_0_valid),
-    .in_0_propagate(tile_13_0_in_0_propagate),
-    .in_0_ws(tile_13_0_in_0_ws),
-    .in_0_shift(tile_13_0_in_0_shift),
-    .out_a_0(tile_13_0_out_a_0),
-    .out_b_0(tile_13_0_out_b_0),
-    .out_c_0(tile_13_0_out_c_0),
-    .out_0_valid(tile_13_0_out_0_valid),
-    .out_0_propagate(tile_13_0_out_0_propagate),
-    .out_0_ws(tile_13_0_out_0_ws),
-    .out_0_shift(tile_13_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_13_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_13_1_in_a_0),
-    .in_b_0(tile_13_1_in_b_0),
-    .in_d_0(tile_13_1_in_d_0),
-    .in_0_valid(tile_13_1_in_0_valid),
-    .in_0_propagate(tile_13_1_in_0_propagate),
-    .in_0_ws(tile_13_1_in_0_ws),
-    .in_0_shift(tile_13_1_in_0_shift),
-    .out_a_0(tile_13_1_out_a_0),
-    .out_b_0(tile_13_1_out_b_0),
-    .out_c_0(tile_13_1_out_c_0),
-    .out_0_valid(tile_13_1_out_0_valid),
-    .out_0_propagate(tile_13_1_out_0_propagate),
-    .out_0_ws(tile_13_1_out_0_ws),
-    .out_0_shift(tile_13_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_13_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_13_2_in_a_0),
-    .in_b_0(tile_13_2_in_b_0),
-    .in_d_0(tile_13_2_in_d_0),
-    .in_0_valid(tile_13_2_in_0_valid),
-    .in_0_propagate(tile_13_2_in_0_propagate),
-    .in_0_ws(tile_13_2_in_0_ws),
-    .in_0_shift(tile_13_2_in_0_shift),
-    .out_a_0(tile_13_2_out_a_0),
-    .out_b_0(tile_13_2_out_b_0),
-    .out_c_0(tile_13_2_out_c_0),
-    .out_0_valid(tile_13_2_out_0_valid),
-    .out_0_propagate(tile_13_2_out_0_propagate),
-    .out_0_ws(tile_13_2_out_0_ws),
-    .out_0_shift(tile_13_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_13_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_13_3_in_a_0),
-    .in_b_0(tile_13_3_in_b_0),
-    .in_d_0(tile_13_3_in_d_0),
-    .in_0_valid(tile_13_3_in_0_valid),
-    .in_0_propagate(tile_13_3_in_0_propagate),
-    .in_0_ws(tile_13_3_in_0_ws),
-    .in_0_shift(tile_13_3_in_0_shift),
-    .out_a_0(tile_13_3_out_a_0),
-    .out_b_0(tile_13_3_out_b_0),
-    .out_c_0(tile_13_3_out_c_0),
-    .out_0_valid(tile_13_3_out_0_valid),
-    .out_0_propagate(tile_13_3_out_0_propagate),
-    .out_0_ws(tile_13_3_out_0_ws),
-    .out_0_shift(tile_13_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_13_4 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_13_4_in_a_0),
-    .in_b_0(tile_13_4_in_b_0),
-    .in_d_0(tile_13_4_in_d_0),
-    .in_0_valid(tile_13_4_in_0_valid),
-    .in_0_propagate(tile_13_4_in_0_propagate),
-    .in_0_ws(tile_13_4_in_0_ws),
-    .in_0_shift(tile_13_4_in_0_shift),
-    .out_a_0(tile_13_4_out_a_0),
-    .out_b_0(tile_13_4_out_b_0),
-    .out_c_0(tile_13_4_out_c_0),
-    .out_0_valid(tile_13_4_out_0_valid),
-    .out_0_propagate(tile_13_4_out_0_propagate),
-    .out_0_ws(tile_13_4_out_0_ws),
-    .out_0_shift(tile_13_4_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_13_5 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_13_5_in_a_0),
-    .in_b_0(tile_13_5_in_b_0),
-    .in_d_0(tile_13_5_in_d_0),
-    .in_0_valid(tile_13_5_in_0_valid),
-    .in_0_propagate(tile_13_5_in_0_propagate),
-    .in_0_ws(tile_13_5_in_0_ws),
-    .in_0_shift(tile_13_5_in_0_shift),
-    .out_a_0(tile_13_5_out_a_0),
-    .out_b_0(tile_13_5_out_b_0),
-    .out_c_0(tile_13_5_out_c_0),
-    .out_0_valid(tile_13_5_out_0_valid),
-    .out_0_propagate(tile_13_5_out_0_propagate),
-    .out_0_ws(tile_13_5_out_0_ws),
-    .out_0_shift(tile_13_5_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_13_6 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_13_6_in_a_0),
-    .in_b_0(tile_13_6_in_b_0),
-    .in_d_0(tile_13_6_in_d_0),
-    .in_0_valid(tile_13_6_in_0_valid),
-    .in_0_propagate(tile_13_6_in_0_propagate),
-    .in_0_ws(tile_13_6_in_0_ws),
-    .in_0_shift(tile_13_6_in_0_shift),
-    .out_a_0(tile_13_6_out_a_0),
-    .out_b_0(tile_13_6_out_b_0),
-    .out_c_0(tile_13_6_out_c_0),
-    .out_0_valid(tile_13_6_out_0_valid),
-    .out_0_propagate(tile_13_6_out_0_propagate),
-    .out_0_ws(tile_13_6_out_0_ws),
-    .out_0_shift(tile_13_6_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_13_7 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_13_7_in_a_0),
-    .in_b_0(tile_13_7_in_b_0),
-    .in_d_0(tile_13_7_in_d_0),
-    .in_0_valid(tile_13_7_in_0_valid),
-    .in_0_propagate(tile_13_7_in_0_propagate),
-    .in_0_ws(tile_13_7_in_0_ws),
-    .in_0_shift(tile_13_7_in_0_shift),
-    .out_a_0(tile_13_7_out_a_0),
-    .out_b_0(tile_13_7_out_b_0),
-    .out_c_0(tile_13_7_out_c_0),
-    .out_0_valid(tile_13_7_out_0_valid),
-    .out_0_propagate(tile_13_7_out_0_propagate),
-    .out_0_ws(tile_13_7_out_0_ws),
-    .out_0_shift(tile_13_7_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_13_8 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_13_8_in_a_0),
-    .in_b_0(tile_13_8_in_b_0),
-    .in_d_0(tile_13_8_in_d_0),
-    .in_0_valid(tile_13_8_in_0_valid),
-    .in_0_propagate(tile_13_8_in_0_propagate),
-    .in_0_ws(tile_13_8_in_0_ws),
-    .in_0_shift(tile_13_8_in_0_shift),
-    .out_a_0(tile_13_8_out_a_0),
-    .out_b_0(tile_13_8_out_b_0),
-    .out_c_0(tile_13_8_out_c_0),
-    .out_0_valid(tile_13_8_out_0_valid),
-    .out_0_propagate(tile_13_8_out_0_propagate),
-    .out_0_ws(tile_13_8_out_0_ws),
-    .out_0_shift(tile_13_8_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_13_9 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_13_9_in_a_0),
-    .in_b_0(tile_13_9_in_b_0),
-    .in_d_0(tile_13_9_in_d_0),
-    .in_0_valid(tile_13_9_in_0_valid),
-    .in_0_propagate(tile_13_9_in_0_propagate),
-    .in_0_ws(tile_13_9_in_0_ws),
-    .in_0_shift(tile_13_9_in_0_shift),
-    .out_a_0(tile_13_9_out_a_0),
-    .out_b_0(tile_13_9_out_b_0),
-    .out_c_0(tile_13_9_out_c_0),
-    .out_0_valid(tile_13_9_out_0_valid),
-    .out_0_propagate(tile_13_9_out_0_propagate),
-    .out_0_ws(tile_13_9_out_0_ws),
-    .out_0_shift(tile_13_9_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_13_10 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_13_10_in_a_0),
-    .in_b_0(tile_13_10_in_b_0),
-    .in_d_0(tile_13_10_in_d_0),
-    .in_0_valid(tile_13_10_in_0_valid),
-    .in_0_propagate(tile_13_10_in_0_propagate),
-    .in_0_ws(tile_13_10_in_0_ws),
-    .in_0_shift(tile_13_10_in_0_shift),
-    .out_a_0(tile_13_10_out_a_0),
-    .out_b_0(tile_13_10_out_b_0),
-    .out_c_0(tile_13_10_out_c_0),
-    .out_0_valid(tile_13_10_out_0_valid),
-    .out_0_propagate(tile_13_10_out_0_propagate),
-    .out_0_ws(tile_13_10_out_0_ws),
-    .out_0_shift(tile_13_10_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_13_11 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_13_11_in_a_0),
-    .in_b_0(tile_13_11_in_b_0),
-    .in_d_0(tile_13_11_in_d_0),
-    .in_0_valid(tile_13_11_in_0_valid),
-    .in_0_propagate(tile_13_11_in_0_propagate),
-    .in_0_ws(tile_13_11_in_0_ws),
-    .in_0_shift(tile_13_11_in_0_shift),
-    .out_a_0(tile_13_11_out_a_0),
-    .out_b_0(tile_13_11_out_b_0),
-    .out_c_0(tile_13_11_out_c_0),
-    .out_0_valid(tile_13_11_out_0_valid),
-    .out_0_propagate(tile_13_11_out_0_propagate),
-    .out_0_ws(tile_13_11_out_0_ws),
-    .out_0_shift(tile_13_11_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_13_12 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_13_12_in_a_0),
-    .in_b_0(tile_13_12_in_b_0),
-    .in_d_0(tile_13_12_in_d_0),
-    .in_0_valid(tile_13_12_in_0_valid),
-    .in_0_propagate(tile_13_12_in_0_propagate),
-    .in_0_ws(tile_13_12_in_0_ws),
-    .in_0_shift(tile_13_12_in_0_shift),
-    .out_a_0(tile_13_12_out_a_0),
-    .out_b_0(tile_13_12_out_b_0),
-    .out_c_0(tile_13_12_out_c_0),
-    .out_0_valid(tile_13_12_out_0_valid),
-    .out_0_propagate(tile_13_12_out_0_propagate),
-    .out_0_ws(tile_13_12_out_0_ws),
-    .out_0_shift(tile_13_12_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_13_13 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_13_13_in_a_0),
-    .in_b_0(tile_13_13_in_b_0),
-    .in_d_0(tile_13_13_in_d_0),
-    .in_0_valid(tile_13_13_in_0_valid),
-    .in_0_propagate(tile_13_13_in_0_propagate),
-    .in_0_ws(tile_13_13_in_0_ws),
-    .in_0_shift(tile_13_13_in_0_shift),
-    .out_a_0(tile_13_13_out_a_0),
-    .out_b_0(tile_13_13_out_b_0),
-    .out_c_0(tile_13_13_out_c_0),
-    .out_0_valid(tile_13_13_out_0_valid),
-    .out_0_propagate(tile_13_13_out_0_propagate),
-    .out_0_ws(tile_13_13_out_0_ws),
-    .out_0_shift(tile_13_13_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_13_14 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_13_14_in_a_0),
-    .in_b_0(tile_13_14_in_b_0),
-    .in_d_0(tile_13_14_in_d_0),
-    .in_0_valid(tile_13_14_in_0_valid),
-    .in_0_propagate(tile_13_14_in_0_propagate),
-    .in_0_ws(tile_13_14_in_0_ws),
-    .in_0_shift(tile_13_14_in_0_shift),
-    .out_a_0(tile_13_14_out_a_0),
-    .out_b_0(tile_13_14_out_b_0),
-    .out_c_0(tile_13_14_out_c_0),
-    .out_0_valid(tile_13_14_out_0_valid),
-    .out_0_propagate(tile_13_14_out_0_propagate),
-    .out_0_ws(tile_13_14_out_0_ws),
-    .out_0_shift(tile_13_14_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_13_15 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_13_15_in_a_0),
-    .in_b_0(tile_13_15_in_b_0),
-    .in_d_0(tile_13_15_in_d_0),
-    .in_0_valid(tile_13_15_in_0_valid),
-    .in_0_propagate(tile_13_15_in_0_propagate),
-    .in_0_ws(tile_13_15_in_0_ws),
-    .in_0_shift(tile_13_15_in_0_shift),
-    .out_a_0(tile_13_15_out_a_0),
-    .out_b_0(tile_13_15_out_b_0),
-    .out_c_0(tile_13_15_out_c_0),
-    .out_0_valid(tile_13_15_out_0_valid),
-    .out_0_propagate(tile_13_15_out_0_propagate),
-    .out_0_ws(tile_13_15_out_0_ws),
-    .out_0_shift(tile_13_15_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_14_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_14_0_in_a_0),
-    .in_b_0(tile_14_0_in_b_0),
-    .in_d_0(tile_14_0_in_d_0),
-    .in_0_valid(tile_14_0_in_0_valid),
-    .in_0_propagate(tile_14_0_in_0_propagate),
-    .in_0_ws(tile_14_0_in_0_ws),
-    .in_0_shift(tile_14_0_in_0_shift),
-    .out_a_0(tile_14_0_out_a_0),
-    .out_b_0(tile_14_0_out_b_0),
-    .out_c_0(tile_14_0_out_c_0),
-    .out_0_valid(tile_14_0_out_0_valid),
-    .out_0_propagate(tile_14_0_out_0_propagate),
-    .out_0_ws(tile_14_0_out_0_ws),
-    .out_0_shift(tile_14_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_14_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_14_1_in_a_0),
-    .in_b_0(tile_14_1_in_b_0),
-    .in_d_0(tile_14_1_in_d_0),
-    .in_0_valid(tile_14_1_in_0_valid),
-    .in_0_propagate(tile_14_1_in_0_propagate),
-    .in_0_ws(tile_14_1_in_0_ws),
-    .in_0_shift(tile_14_1_in_0_shift),
-    .out_a_0(tile_14_1_out_a_0),
-    .out_b_0(tile_14_1_out_b_0),
-    .out_c_0(tile_14_1_out_c_0),
-    .out_0_valid(tile_14_1_out_0_valid),
-    .out_0_propagate(tile_14_1_out_0_propagate),
-    .out_0_ws(tile_14_1_out_0_ws),
-    .out_0_shift(tile_14_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_14_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_14_2_in_a_0),
-    .in_b_0(tile_14_2_in_b_0),
-    .in_d_0(tile_14_2_in_d_0),
-    .in_0_valid(tile_14_2_in_0_valid),
-    .in_0_propagate(tile_14_2_in_0_propagate),
-    .in_0_ws(tile_14_2_in_0_ws),
-    .in_0_shift(tile_14_2_in_0_shift),
-    .out_a_0(tile_14_2_out_a_0),
-    .out_b_0(tile_14_2_out_b_0),
-    .out_c_0(tile_14_2_out_c_0),
-    .out_0_valid(tile_14_2_out_0_valid),
-    .out_0_propagate(tile_14_2_out_0_propagate),
-    .out_0_ws(tile_14_2_out_0_ws),
-    .out_0_shift(tile_14_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_14_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_14_3_in_a_0),
-    .in_b_0(tile_14_3_in_b_0),
-    .in_d_0(tile_14_3_in_d_0),
-    .in_0_valid(tile_14_3_in_0_valid),
-    .in_0_propagate(tile_14_3_in_0_propagate),
-    .in_0_ws(tile_14_3_in_0_ws),
-    .in_0_shift(tile_14_3_in_0_shift),
-    .out_a_0(tile_14_3_out_a_0),
-    .out_b_0(tile_14_3_out_b_0),
-    .out_c_0(tile_14_3_out_c_0),
-    .out_0_valid(tile_14_3_out_0_valid),
-    .out_0_propagate(tile_14_3_out_0_propagate),
-    .out_0_ws(tile_14_3_out_0_ws),
-    .out_0_shift(tile_14_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_14_4 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_14_4_in_a_0),
-    .in_b_0(tile_14_4_in_b_0),
-    .in_d_0(tile_14_4_in_d_0),
-    .in_0_valid(tile_14_4_in_0_valid),
-    .in_0_propagate(tile_14_4_in_0_propagate),
-    .in_0_ws(tile_14_4_in_0_ws),
-    .in_0_shift(tile_14_4_in_0_shift),
-    .out_a_0(tile_14_4_out_a_0),
-    .out_b_0(tile_14_4_out_b_0),
-    .out_c_0(tile_14_4_out_c_0),
-    .out_0_valid(tile_14_4_out_0_valid),
-    .out_0_propagate(tile_14_4_out_0_propagate),
-    .out_0_ws(tile_14_4_out_0_ws),
-    .out_0_shift(tile_14_4_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_14_5 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_14_5_in_a_0),
-    .in_b_0(tile_14_5_in_b_0),
-    .in_d_0(tile_14_5_in_d_0),
-    .in_0_valid(tile_14_5_in_0_valid),
-    .in_0_propagate(tile_14_5_in_0_propagate),
-    .in_0_ws(tile_14_5_in_0_ws),
-    .in_0_shift(tile_14_5_in_0_shift),
-    .out_a_0(tile_14_5_out_a_0),
-    .out_b_0(tile_14_5_out_b_0),
-    .out_c_0(tile_14_5_out_c_0),
-    .out_0_valid(tile_14_5_out_0_valid),
-    .out_0_propagate(tile_14_5_out_0_propagate),
-    .out_0_ws(tile_14_5_out_0_ws),
-    .out_0_shift(tile_14_5_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_14_6 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_14_6_in_a_0),
-    .in_b_0(tile_14_6_in_b_0),
-    .in_d_0(tile_14_6_in_d_0),
-    .in_0_valid(tile_14_6_in_0_valid),
-    .in_0_propagate(tile_14_6_in_0_propagate),
-    .in_0_ws(tile_14_6_in_0_ws),
-    .in_0_shift(tile_14_6_in_0_shift),
-    .out_a_0(tile_14_6_out_a_0),
-    .out_b_0(tile_14_6_out_b_0),
-    .out_c_0(tile_14_6_out_c_0),
-    .out_0_valid(tile_14_6_out_0_valid),
-    .out_0_propagate(tile_14_6_out_0_propagate),
-    .out_0_ws(tile_14_6_out_0_ws),
-    .out_0_shift(tile_14_6_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_14_7 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_14_7_in_a_0),
-    .in_b_0(tile_14_7_in_b_0),
-    .in_d_0(tile_14_7_in_d_0),
-    .in_0_valid(tile_14_7_in_0_valid),
-    .in_0_propagate(tile_14_7_in_0_propagate),
-    .in_0_ws(tile_14_7_in_0_ws),
-    .in_0_shift(tile_14_7_in_0_shift),
-    .out_a_0(tile_14_7_out_a_0),
-    .out_b_0(tile_14_7_out_b_0),
-    .out_c_0(tile_14_7_out_c_0),
-    .out_0_valid(tile_14_7_out_0_valid),
-    .out_0_propagate(tile_14_7_out_0_propagate),
-    .out_0_ws(tile_14_7_out_0_ws),
-    .out_0_shift(tile_14_7_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_14_8 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_14_8_in_a_0),
-    .in_b_0(tile_14_8_in_b_0),
-    .in_d_0(tile_14_8_in_d_0),
-    .in_0_valid(tile_14_8_in_0_valid),
-    .in_0_propagate(tile_14_8_in_0_propagate),
-    .in_0_ws(tile_14_8_in_0_ws),
-    .in_0_shift(tile_14_8_in_0_shift),
-    .out_a_0(tile_14_8_out_a_0),
-    .out_b_0(tile_14_8_out_b_0),
-    .out_c_0(tile_14_8_out_c_0),
-    .out_0_valid(tile_14_8_out_0_valid),
-    .out_0_propagate(tile_14_8_out_0_propagate),
-    .out_0_ws(tile_14_8_out_0_ws),
-    .out_0_shift(tile_14_8_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_14_9 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_14_9_in_a_0),
-    .in_b_0(tile_14_9_in_b_0),
-    .in_d_0(tile_14_9_in_d_0),
-    .in_0_valid(tile_14_9_in_0_valid),
-    .in_0_propagate(tile_14_9_in_0_propagate),
-    .in_0_ws(tile_14_9_in_0_ws),
-    .in_0_shift(tile_14_9_in_0_shift),
-    .out_a_0(tile_14_9_out_a_0),
-    .out_b_0(tile_14_9_out_b_0),
-    .out_c_0(tile_14_9_out_c_0),
-    .out_0_valid(tile_14_9_out_0_valid),
-    .out_0_propagate(tile_14_9_out_0_propagate),
-    .out_0_ws(tile_14_9_out_0_ws),
-    .out_0_shift(tile_14_9_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_14_10 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_14_10_in_a_0),
-    .in_b_0(tile_14_10_in_b_0),
-    .in_d_0(tile_14_10_in_d_0),
-    .in_0_valid(tile_14_10_in_0_valid),
-    .in_0_propagate(tile_14_10_in_0_propagate),
-    .in_0_ws(tile_14_10_in_0_ws),
-    .in_0_shift(tile_14_10_in_0_shift),
-    .out_a_0(tile_14_10_out_a_0),
-    .out_b_0(tile_14_10_out_b_0),
-    .out_c_0(tile_14_10_out_c_0),
-    .out_0_valid(tile_14_10_out_0_valid),
-    .out_0_propagate(tile_14_10_out_0_propagate),
-    .out_0_ws(tile_14_10_out_0_ws),
-    .out_0_shift(tile_14_10_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_14_11 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_14_11_in_a_0),
-    .in_b_0(tile_14_11_in_b_0),
-    .in_d_0(tile_14_11_in_d_0),
-    .in_0_valid(tile_14_11_in_0_valid),
-    .in_0_propagate(tile_14_11_in_0_propagate),
-    .in_0_ws(tile_14_11_in_0_ws),
-    .in_0_shift(tile_14_11_in_0_shift),
-    .out_a_0(tile_14_11_out_a_0),
-    .out_b_0(tile_14_11_out_b_0),
-    .out_c_0(tile_14_11_out_c_0),
-    .out_0_valid(tile_14_11_out_0_valid),
-    .out_0_propagate(tile_14_11_out_0_propagate),
-    .out_0_ws(tile_14_11_out_0_ws),
-    .out_0_shift(tile_14_11_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_14_12 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_14_12_in_a_0),
-    .in_b_0(tile_14_12_in_b_0),
-    .in_d_0(tile_14_12_in_d_0),
-    .in_0_valid(tile_14_12_in_0_valid),
-    .in_0_propagate(tile_14_12_in_0_propagate),
-    .in_0_ws(tile_14_12_in_0_ws),
-    .in_0_shift(tile_14_12_in_0_shift),
-    .out_a_0(tile_14_12_out_a_0),
-    .out_b_0(tile_14_12_out_b_0),
-    .out_c_0(tile_14_12_out_c_0),
-    .out_0_valid(tile_14_12_out_0_valid),
-    .out_0_propagate(tile_14_12_out_0_propagate),
-    .out_0_ws(tile_14_12_out_0_ws),
-    .out_0_shift(tile_14_12_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_14_13 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_14_13_in_a_0),
-    .in_b_0(tile_14_13_in_b_0),
-    .in_d_0(tile_14_13_in_d_0),
-    .in_0_valid(tile_14_13_in_0_valid),
-    .in_0_propagate(tile_14_13_in_0_propagate),
-    .in_0_ws(tile_14_13_in_0_ws),
-    .in_0_shift(tile_14_13_in_0_shift),
-    .out_a_0(tile_14_13_out_a_0),
-    .out_b_0(tile_14_13_out_b_0),
-    .out_c_0(tile_14_13_out_c_0),
-    .out_0_valid(tile_14_13_out_0_valid),
-    .out_0_propagate(tile_14_13_out_0_propagate),
-    .out_0_ws(tile_14_13_out_0_ws),
-    .out_0_shift(tile_14_13_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_14_14 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_14_14_in_a_0),
-    .in_b_0(tile_14_14_in_b_0),
-    .in_d_0(tile_14_14_in_d_0),
-    .in_0_valid(tile_14_14_in_0_valid),
-    .in_0_propagate(tile_14_14_in_0_propagate),
-    .in_0_ws(tile_14_14_in_0_ws),
-    .in_0_shift(tile_14_14_in_0_shift),
-    .out_a_0(tile_14_14_out_a_0),
-    .out_b_0(tile_14_14_out_b_0),
-    .out_c_0(tile_14_14_out_c_0),
-    .out_0_valid(tile_14_14_out_0_valid),
-    .out_0_propagate(tile_14_14_out_0_propagate),
-    .out_0_ws(tile_14_14_out_0_ws),
-    .out_0_shift(tile_14_14_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_14_15 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_14_15_in_a_0),
-    .in_b_0(tile_14_15_in_b_0),
-    .in_d_0(tile_14_15_in_d_0),
-    .in_0_valid(tile_14_15_in_0_valid),
-    .in_0_propagate(tile_14_15_in_0_propagate),
-    .in_0_ws(tile_14_15_in_0_ws),
-    .in_0_shift(tile_14_15_in_0_shift),
-    .out_a_0(tile_14_15_out_a_0),
-    .out_b_0(tile_14_15_out_b_0),
-    .out_c_0(tile_14_15_out_c_0),
-    .out_0_valid(tile_14_15_out_0_valid),
-    .out_0_propagate(tile_14_15_out_0_propagate),
-    .out_0_ws(tile_14_15_out_0_ws),
-    .out_0_shift(tile_14_15_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_15_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_15_0_in_a_0),
-    .in_b_0(tile_15_0_in_b_0),
-    .in_d_0(tile_15_0_in_d_0),
-    .in_0_valid(tile_15_0_in_0_valid),
-    .in_0_propagate(tile_15_0_in_0_propagate),
-    .in_0_ws(tile_15_0_in_0_ws),
-    .in_0_shift(tile_15_0_in_0_shift),
-    .out_a_0(tile_15_0_out_a_0),
-    .out_b_0(tile_15_0_out_b_0),
-    .out_c_0(tile_15_0_out_c_0),
-    .out_0_valid(tile_15_0_out_0_valid),
-    .out_0_propagate(tile_15_0_out_0_propagate),
-    .out_0_ws(tile_15_0_out_0_ws),
-    .out_0_shift(tile_15_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_15_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_15_1_in_a_0),
-    .in_b_0(tile_15_1_in_b_0),
-    .in_d_0(tile_15_1_in_d_0),
-    .in_0_valid(tile_15_1_in_0_valid),
-    .in_0_propagate(tile_15_1_in_0_propagate),
-    .in_0_ws(tile_15_1_in_0_ws),
-    .in_0_shift(tile_15_1_in_0_shift),
-    .out_a_0(tile_15_1_out_a_0),
-    .out_b_0(tile_15_1_out_b_0),
-    .out_c_0(tile_15_1_out_c_0),
-    .out_0_valid(tile_15_1_out_0_valid),
-    .out_0_propagate(tile_15_1_out_0_propagate),
-    .out_0_ws(tile_15_1_out_0_ws),
-    .out_0_shift(tile_15_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_15_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_15_2_in_a_0),
-    .in_b_0(tile_15_2_in_b_0),
-    .in_d_0(tile_15_2_in_d_0),
-    .in_0_valid(tile_15_2_in_0_valid),
-    .in_0_propagate(tile_15_2_in_0_propagate),
-    .in_0_ws(tile_15_2_in_0_ws),
-    .in_0_shift(tile_15_2_in_0_shift),
-    .out_a_0(tile_15_2_out_a_0),
-    .out_b_0(tile_15_2_out_b_0),
-    .out_c_0(tile_15_2_out_c_0),
-    .out_0_valid(tile_15_2_out_0_valid),
-    .out_0_propagate(tile_15_2_out_0_propagate),
-    .out_0_ws(tile_15_2_out_0_ws),
-    .out_0_shift(tile_15_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_15_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_15_3_in_a_0),
-    .in_b_0(tile_15_3_in_b_0),
-    .in_d_0(tile_15_3_in_d_0),
-    .in_0_valid(tile_15_3_in_0_valid),
-    .in_0_propagate(tile_15_3_in_0_propagate),
-    .in_0_ws(tile_15_3_in_0_ws),
-    .in_0_shift(tile_15_3_in_0_shift),
-    .out_a_0(tile_15_3_out_a_0),
-    .out_b_0(tile_15_3_out_b_0),
-    .out_c_0(tile_15_3_out_c_0),
-    .out_0_valid(tile_15_3_out_0_valid),
-    .out_0_propagate(tile_15_3_out_0_propagate),
-    .out_0_ws(tile_15_3_out_0_ws),
-    .out_0_shift(tile_15_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_15_4 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_15_4_in_a_0),
-    .in_b_0(tile_15_4_in_b_0),
-    .in_d_0(tile_15_4_in_d_0),
-    .in_0_valid(tile_15_4_in_0_valid),
-    .in_0_propagate(tile_15_4_in_0_propagate),
-    .in_0_ws(tile_15_4_in_0_ws),
-    .in_0_shift(tile_15_4_in_0_shift),
-    .out_a_0(tile_15_4_out_a_0),
-    .out_b_0(tile_15_4_out_b_0),
-    .out_c_0(tile_15_4_out_c_0),
-    .out_0_valid(tile_15_4_out_0_valid),
-    .out_0_propagate(tile_15_4_out_0_propagate),
-    .out_0_ws(tile_15_4_out_0_ws),
-    .out_0_shift(tile_15_4_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_15_5 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_15_5_in_a_0),
-    .in_b_0(tile_15_5_in_b_0),
-    .in_d_0(tile_15_5_in_d_0),
-    .in_0_valid(tile_15_5_in_0_valid),
-    .in_0_propagate(tile_15_5_in_0_propagate),
-    .in_0_ws(tile_15_5_in_0_ws),
-    .in_0_shift(tile_15_5_in_0_shift),
-    .out_a_0(tile_15_5_out_a_0),
-    .out_b_0(tile_15_5_out_b_0),
-    .out_c_0(tile_15_5_out_c_0),
-    .out_0_valid(tile_15_5_out_0_valid),
-    .out_0_propagate(tile_15_5_out_0_propagate),
-    .out_0_ws(tile_15_5_out_0_ws),
-    .out_0_shift(tile_15_5_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_15_6 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_15_6_in_a_0),
-    .in_b_0(tile_15_6_in_b_0),
-    .in_d_0(tile_15_6_in_d_0),
-    .in_0_valid(tile_15_6_in_0_valid),
-    .in_0_propagate(tile_15_6_in_0_propagate),
-    .in_0_ws(tile_15_6_in_0_ws),
-    .in_0_shift(tile_15_6_in_0_shift),
-    .out_a_0(tile_15_6_out_a_0),
-    .out_b_0(tile_15_6_out_b_0),
-    .out_c_0(tile_15_6_out_c_0),
-    .out_0_valid(tile_15_6_out_0_valid),
-    .out_0_propagate(tile_15_6_out_0_propagate),
-    .out_0_ws(tile_15_6_out_0_ws),
-    .out_0_shift(tile_15_6_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_15_7 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_15_7_in_a_0),
-    .in_b_0(tile_15_7_in_b_0),
-    .in_d_0(tile_15_7_in_d_0),
-    .in_0_valid(tile_15_7_in_0_valid),
-    .in_0_propagate(tile_15_7_in_0_propagate),
-    .in_0_ws(tile_15_7_in_0_ws),
-    .in_0_shift(tile_15_7_in_0_shift),
-    .out_a_0(tile_15_7_out_a_0),
-    .out_b_0(tile_15_7_out_b_0),
-    .out_c_0(tile_15_7_out_c_0),
-    .out_0_valid(tile_15_7_out_0_valid),
-    .out_0_propagate(tile_15_7_out_0_propagate),
-    .out_0_ws(tile_15_7_out_0_ws),
-    .out_0_shift(tile_15_7_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_15_8 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_15_8_in_a_0),
-    .in_b_0(tile_15_8_in_b_0),
-    .in_d_0(tile_15_8_in_d_0),
-    .in_0_valid(tile_15_8_in_0_valid),
-    .in_0_propagate(tile_15_8_in_0_propagate),
-    .in_0_ws(tile_15_8_in_0_ws),
-    .in_0_shift(tile_15_8_in_0_shift),
-    .out_a_0(tile_15_8_out_a_0),
-    .out_b_0(tile_15_8_out_b_0),
-    .out_c_0(tile_15_8_out_c_0),
-    .out_0_valid(tile_15_8_out_0_valid),
-    .out_0_propagate(tile_15_8_out_0_propagate),
-    .out_0_ws(tile_15_8_out_0_ws),
-    .out_0_shift(tile_15_8_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_15_9 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_15_9_in_a_0),
-    .in_b_0(tile_15_9_in_b_0),
-    .in_d_0(tile_15_9_in_d_0),
-    .in_0_valid(tile_15_9_in_0_valid),
-    .in_0_propagate(tile_15_9_in_0_propagate),
-    .in_0_ws(tile_15_9_in_0_ws),
-    .in_0_shift(tile_15_9_in_0_shift),
-    .out_a_0(tile_15_9_out_a_0),
-    .out_b_0(tile_15_9_out_b_0),
-    .out_c_0(tile_15_9_out_c_0),
-    .out_0_valid(tile_15_9_out_0_valid),
-    .out_0_propagate(tile_15_9_out_0_propagate),
-    .out_0_ws(tile_15_9_out_0_ws),
-    .out_0_shift(tile_15_9_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_15_10 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_15_10_in_a_0),
-    .in_b_0(tile_15_10_in_b_0),
-    .in_d_0(tile_15_10_in_d_0),
-    .in_0_valid(tile_15_10_in_0_valid),
-    .in_0_propagate(tile_15_10_in_0_propagate),
-    .in_0_ws(tile_15_10_in_0_ws),
-    .in_0_shift(tile_15_10_in_0_shift),
-    .out_a_0(tile_15_10_out_a_0),
-    .out_b_0(tile_15_10_out_b_0),
-    .out_c_0(tile_15_10_out_c_0),
-    .out_0_valid(tile_15_10_out_0_valid),
-    .out_0_propagate(tile_15_10_out_0_propagate),
-    .out_0_ws(tile_15_10_out_0_ws),
-    .out_0_shift(tile_15_10_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_15_11 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_15_11_in_a_0),
-    .in_b_0(tile_15_11_in_b_0),
-    .in_d_0(tile_15_11_in_d_0),
-    .in_0_valid(tile_15_11_in_0_valid),
-    .in_0_propagate(tile_15_11_in_0_propagate),
-    .in_0_ws(tile_15_11_in_0_ws),
-    .in_0_shift(tile_15_11_in_0_shift),
-    .out_a_0(tile_15_11_out_a_0),
-    .out_b_0(tile_15_11_out_b_0),
-    .out_c_0(tile_15_11_out_c_0),
-    .out_0_valid(tile_15_11_out_0_valid),
-    .out_0_propagate(tile_15_11_out_0_propagate),
-    .out_0_ws(tile_15_11_out_0_ws),
-    .out_0_shift(tile_15_11_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_15_12 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_15_12_in_a_0),
-    .in_b_0(tile_15_12_in_b_0),
-    .in_d_0(tile_15_12_in_d_0),
-    .in_0_valid(tile_15_12_in_0_valid),
-    .in_0_propagate(tile_15_12_in_0_propagate),
-    .in_0_ws(tile_15_12_in_0_ws),
-    .in_0_shift(tile_15_12_in_0_shift),
-    .out_a_0(tile_15_12_out_a_0),
-    .out_b_0(tile_15_12_out_b_0),
-    .out_c_0(tile_15_12_out_c_0),
-    .out_0_valid(tile_15_12_out_0_valid),
-    .out_0_propagate(tile_15_12_out_0_propagate),
-    .out_0_ws(tile_15_12_out_0_ws),
-    .out_0_shift(tile_15_12_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_15_13 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_15_13_in_a_0),
-    .in_b_0(tile_15_13_in_b_0),
-    .in_d_0(tile_15_13_in_d_0),
-    .in_0_valid(tile_15_13_in_0_valid),
-    .in_0_propagate(tile_15_13_in_0_propagate),
-    .in_0_ws(tile_15_13_in_0_ws),
-    .in_0_shift(tile_15_13_in_0_shift),
-    .out_a_0(tile_15_13_out_a_0),
-    .out_b_0(tile_15_13_out_b_0),
-    .out_c_0(tile_15_13_out_c_0),
-    .out_0_valid(tile_15_13_out_0_valid),
-    .out_0_propagate(tile_15_13_out_0_propagate),
-    .out_0_ws(tile_15_13_out_0_ws),
-    .out_0_shift(tile_15_13_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_15_14 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_15_14_in_a_0),
-    .in_b_0(tile_15_14_in_b_0),
-    .in_d_0(tile_15_14_in_d_0),
-    .in_0_valid(tile_15_14_in_0_valid),
-    .in_0_propagate(tile_15_14_in_0_propagate),
-    .in_0_ws(tile_15_14_in_0_ws),
-    .in_0_shift(tile_15_14_in_0_shift),
-    .out_a_0(tile_15_14_out_a_0),
-    .out_b_0(tile_15_14_out_b_0),
-    .out_c_0(tile_15_14_out_c_0),
-    .out_0_valid(tile_15_14_out_0_valid),
-    .out_0_propagate(tile_15_14_out_0_propagate),
-    .out_0_ws(tile_15_14_out_0_ws),
-    .out_0_shift(tile_15_14_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_15_15 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_15_15_in_a_0),
-    .in_b_0(tile_15_15_in_b_0),
-    .in_d_0(tile_15_15_in_d_0),
-    .in_0_valid(tile_15_15_in_0_valid),
-    .in_0_propagate(tile_15_15_in_0_propagate),
-    .in_0_ws(tile_15_15_in_0_ws),
-    .in_0_shift(tile_15_15_in_0_shift),
-    .out_a_0(tile_15_15_out_a_0),
-    .out_b_0(tile_15_15_out_b_0),
-    .out_c_0(tile_15_15_out_c_0),
-    .out_0_valid(tile_15_15_out_0_valid),
-    .out_0_propagate(tile_15_15_out_0_propagate),
-    .out_0_ws(tile_15_15_out_0_ws),
-    .out_0_shift(tile_15_15_out_0_shift)
+  assign out_a_0 = row_0_out_a_0;
+  assign out_a_1 = row_1_out_a_0;
+  assign out_a_2 = row_2_out_a_0;
+  assign out_a_3 = row_3_out_a_0;
+  assign out_a_4 = row_4_out_a_0;
+  assign out_a_5 = row_5_out_a_0;
+  assign out_a_6 = row_6_out_a_0;
+  assign out_a_7 = row_7_out_a_0;
+  assign out_a_8 = row_8_out_a_0;
+  assign out_a_9 = row_9_out_a_0;
+  assign out_a_10 = row_10_out_a_0;
+  assign out_a_11 = row_11_out_a_0;
+  assign out_a_12 = row_12_out_a_0;
+  assign out_a_13 = row_13_out_a_0;
+  assign out_a_14 = row_14_out_a_0;
+  assign out_a_15 = row_15_out_a_0;
+  assign out_b_0 = row_15_out_b_0;
+  assign out_b_1 = row_15_out_b_1;
+  assign out_b_2 = row_15_out_b_2;
+  assign out_b_3 = row_15_out_b_3;
+  assign out_b_4 = row_15_out_b_4;
+  assign out_b_5 = row_15_out_b_5;
+  assign out_b_6 = row_15_out_b_6;
+  assign out_b_7 = row_15_out_b_7;
+  assign out_b_8 = row_15_out_b_8;
+  assign out_b_9 = row_15_out_b_9;
+  assign out_b_10 = row_15_out_b_10;
+  assign out_b_11 = row_15_out_b_11;
+  assign out_b_12 = row_15_out_b_12;
+  assign out_b_13 = row_15_out_b_13;
+  assign out_b_14 = row_15_out_b_14;
+  assign out_b_15 = row_15_out_b_15;
+  assign out_c_0 = row_15_out_c_0;
+  assign out_c_1 = row_15_out_c_1;
+  assign out_c_2 = row_15_out_c_2;
+  assign out_c_3 = row_15_out_c_3;
+  assign out_c_4 = row_15_out_c_4;
+  assign out_c_5 = row_15_out_c_5;
+  assign out_c_6 = row_15_out_c_6;
+  assign out_c_7 = row_15_out_c_7;
+  assign out_c_8 = row_15_out_c_8;
+  assign out_c_9 = row_15_out_c_9;
+  assign out_c_10 = row_15_out_c_10;
+  assign out_c_11 = row_15_out_c_11;
+  assign out_c_12 = row_15_out_c_12;
+  assign out_c_13 = row_15_out_c_13;
+  assign out_c_14 = row_15_out_c_14;
+  assign out_c_15 = row_15_out_c_15;
+  assign out_0_valid = row_15_out_0_valid;
+  assign out_0_propagate = row_15_out_0_propagate;
+  assign out_0_ws = row_15_out_0_ws;
+  assign out_0_shift = row_15_out_0_shift;
+  assign out_1_valid = row_15_out_1_valid;
+  assign out_1_propagate = row_15_out_1_propagate;
+  assign out_1_ws = row_15_out_1_ws;
+  assign out_1_shift = row_15_out_1_shift;
+  assign out_2_valid = row_15_out_2_valid;
+  assign out_2_propagate = row_15_out_2_propagate;
+  assign out_2_ws = row_15_out_2_ws;
+  assign out_2_shift = row_15_out_2_shift;
+  assign out_3_valid = row_15_out_3_valid;
+  assign out_3_propagate = row_15_out_3_propagate;
+  assign out_3_ws = row_15_out_3_ws;
+  assign out_3_shift = row_15_out_3_shift;
+  assign out_4_valid = row_15_out_4_valid;
+  assign out_4_propagate = row_15_out_4_propagate;
+  assign out_4_ws = row_15_out_4_ws;
+  assign out_4_shift = row_15_out_4_shift;
+  assign out_5_valid = row_15_out_5_valid;
+  assign out_5_propagate = row_15_out_5_propagate;
+  assign out_5_ws = row_15_out_5_ws;
+  assign out_5_shift = row_15_out_5_shift;
+  assign out_6_valid = row_15_out_6_valid;
+  assign out_6_propagate = row_15_out_6_propagate;
+  assign out_6_ws = row_15_out_6_ws;
+  assign out_6_shift = row_15_out_6_shift;
+  assign out_7_valid = row_15_out_7_valid;
+  assign out_7_propagate = row_15_out_7_propagate;
+  assign out_7_ws = row_15_out_7_ws;
+  assign out_7_shift = row_15_out_7_shift;
+  assign out_8_valid = row_15_out_8_valid;
+  assign out_8_propagate = row_15_out_8_propagate;
+  assign out_8_ws = row_15_out_8_ws;
+  assign out_8_shift = row_15_out_8_shift;
+  assign out_9_valid = row_15_out_9_valid;
+  assign out_9_propagate = row_15_out_9_propagate;
+  assign out_9_ws = row_15_out_9_ws;
+  assign out_9_shift = row_15_out_9_shift;
+  assign out_10_valid = row_15_out_10_valid;
+  assign out_10_propagate = row_15_out_10_propagate;
+  assign out_10_ws = row_15_out_10_ws;
+  assign out_10_shift = row_15_out_10_shift;
+  assign out_11_valid = row_15_out_11_valid;
+  assign out_11_propagate = row_15_out_11_propagate;
+  assign out_11_ws = row_15_out_11_ws;
+  assign out_11_shift = row_15_out_11_shift;
+  assign out_12_valid = row_15_out_12_valid;
+  assign out_12_propagate = row_15_out_12_propagate;
+  assign out_12_ws = row_15_out_12_ws;
+  assign out_12_shift = row_15_out_12_shift;
+  assign out_13_valid = row_15_out_13_valid;
+  assign out_13_propagate = row_15_out_13_propagate;
+  assign out_13_ws = row_15_out_13_ws;
+  assign out_13_shift = row_15_out_13_shift;
+  assign out_14_valid = row_15_out_14_valid;
+  assign out_14_propagate = row_15_out_14_propagate;
+  assign out_14_ws = row_15_out_14_ws;
+  assign out_14_shift = row_15_out_14_shift;
+  assign out_15_valid = row_15_out_15_valid;
+  assign out_15_propagate = row_15_out_15_propagate;
+  assign out_15_ws = row_15_out_15_ws;
+  assign out_15_shift = row_15_out_15_shift;
+  assign row_0_in_a_0 = in_a_0;
+  assign row_0_in_b_0 = in_b_0;
+  assign row_0_in_b_1 = in_b_1;
+  assign row_0_in_b_2 = in_b_2;
+  assign row_0_in_b_3 = in_b_3;
+  assign row_0_in_b_4 = in_b_4;
+  assign row_0_in_b_5 = in_b_5;
+  assign row_0_in_b_6 = in_b_6;
+  assign row_0_in_b_7 = in_b_7;
+  assign row_0_in_b_8 = in_b_8;
+  assign row_0_in_b_9 = in_b_9;
+  assign row_0_in_b_10 = in_b_10;
+  assign row_0_in_b_11 = in_b_11;
+  assign row_0_in_b_12 = in_b_12;
+  assign row_0_in_b_13 = in_b_13;
+  assign row_0_in_b_14 = in_b_14;
+  assign row_0_in_b_15 = in_b_15;
+  assign row_0_in_d_0 = in_d_0;
+  assign row_0_in_d_1 = in_d_1;
+  assign row_0_in_d_2 = in_d_2;
+  assign row_0_in_d_3 = in_d_3;
+  assign row_0_in_d_4 = in_d_4;
+  assign row_0_in_d_5 = in_d_5;
+  assign row_0_in_d_6 = in_d_6;
+  assign row_0_in_d_7 = in_d_7;
+  assign row_0_in_d_8 = in_d_8;
+  assign row_0_in_d_9 = in_d_9;
+  assign row_0_in_d_10 = in_d_10;
+  assign row_0_in_d_11 = in_d_11;
+  assign row_0_in_d_12 = in_d_12;
+  assign row_0_in_d_13 = in_d_13;
+  assign row_0_in_d_14 = in_d_14;
+  assign row_0_in_d_15 = in_d_15;
+  assign row_0_in_0_valid = in_0_valid;
+  assign row_0_in_0_propagate = in_0_propagate;
+  assign row_0_in_0_ws = in_0_ws;
+  assign row_0_in_0_shift = in_0_shift;
+  assign row_0_in_1_valid = in_1_valid;
+  assign row_0_in_1_propagate = in_1_propagate;
+  assign row_0_in_1_ws = in_1_ws;
+  assign row_0_in_1_shift = in_1_shift;
+  assign row_0_in_2_valid = in_2_valid;
+  assign row_0_in_2_propagate = in_2_propagate;
+  assign row_0_in_2_ws = in_2_ws;
+  assign row_0_in_2_shift = in_2_shift;
+  assign row_0_in_3_valid = in_3_valid;
+  assign row_0_in_3_propagate = in_3_propagate;
+  assign row_0_in_3_ws = in_3_ws;
+  assign row_0_in_3_shift = in_3_shift;
+  assign row_0_in_4_valid = in_4_valid;
+  assign row_0_in_4_propagate = in_4_propagate;
+  assign row_0_in_4_ws = in_4_ws;
+  assign row_0_in_4_shift = in_4_shift;
+  assign row_0_in_5_valid = in_5_valid;
+  assign row_0_in_5_propagate = in_5_propagate;
+  assign row_0_in_5_ws = in_5_ws;
+  assign row_0_in_5_shift = in_5_shift;
+  assign row_0_in_6_valid = in_6_valid;
+  assign row_0_in_6_propagate = in_6_propagate;
+  assign row_0_in_6_ws = in_6_ws;
+  assign row_0_in_6_shift = in_6_shift;
+  assign row_0_in_7_valid = in_7_valid;
+  assign row_0_in_7_propagate = in_7_propagate;
+  assign row_0_in_7_ws = in_7_ws;
+  assign row_0_in_7_shift = in_7_shift;
+  assign row_0_in_8_valid = in_8_valid;
+  assign row_0_in_8_propagate = in_8_propagate;
+  assign row_0_in_8_ws = in_8_ws;
+  assign row_0_in_8_shift = in_8_shift;
+  assign row_0_in_9_valid = in_9_valid;
+  assign row_0_in_9_propagate = in_9_propagate;
+  assign row_0_in_9_ws = in_9_ws;
+  assign row_0_in_9_shift = in_9_shift;
+  assign row_0_in_10_valid = in_10_valid;
+  assign row_0_in_10_propagate = in_10_propagate;
+  assign row_0_in_10_ws = in_10_ws;
+  assign row_0_in_10_shift = in_10_shift;
+  assign row_0_in_11_valid = in_11_valid;
+  assign row_0_in_11_propagate = in_11_propagate;
+  assign row_0_in_11_ws = in_11_ws;
+  assign row_0_in_11_shift = in_11_shift;
+  assign row_0_in_12_valid = in_12_valid;
+  assign row_0_in_12_propagate = in_12_propagate;
+  assign row_0_in_12_ws = in_12_ws;
+  assign row_0_in_12_shift = in_12_shift;
+  assign row_0_in_13_valid = in_13_valid;
+  assign row_0_in_13_propagate = in_13_propagate;
+  assign row_0_in_13_ws = in_13_ws;
+  assign row_0_in_13_shift = in_13_shift;
+  assign row_0_in_14_valid = in_14_valid;
+  assign row_0_in_14_propagate = in_14_propagate;
+  assign row_0_in_14_ws = in_14_ws;
+  assign row_0_in_14_shift = in_14_shift;
+  assign row_0_in_15_valid = in_15_valid;
+  assign row_0_in_15_propagate = in_15_propagate;
+  assign row_0_in_15_ws = in_15_ws;
+  assign row_0_in_15_shift = in_15_shift;
+  assign row_1_in_a_0 = in_a_1;
+  assign row_1_in_b_0 = row_0_out_b_0;
+  assign row_1_in_b_1 = row_0_out_b_1;
+  assign row_1_in_b_2 = row_0_out_b_2;
+  assign row_1_in_b_3 = row_0_out_b_3;
+  assign row_1_in_b_4 = row_0_out_b_4;
+  assign row_1_in_b_5 = row_0_out_b_5;
+  assign row_1_in_b_6 = row_0_out_b_6;
+  assign row_1_in_b_7 = row_0_out_b_7;
+  assign row_1_in_b_8 = row_0_out_b_8;
+  assign row_1_in_b_9 = row_0_out_b_9;
+  assign row_1_in_b_10 = row_0_out_b_10;
+  assign row_1_in_b_11 = row_0_out_b_11;
+  assign row_1_in_b_12 = row_0_out_b_12;
+  assign row_1_in_b_13 = row_0_out_b_13;
+  assign row_1_in_b_14 = row_0_out_b_14;
+  assign row_1_in_b_15 = row_0_out_b_15;
+  assign row_1_in_d_0 = row_0_out_c_0;
+  assign row_1_in_d_1 = row_0_out_c_1;
+  assign row_1_in_d_2 = row_0_out_c_2;
+  assign row_1_in_d_3 = row_0_out_c_3;
+  assign row_1_in_d_4 = row_0_out_c_4;
+  assign row_1_in_d_5 = row_0_out_c_5;
+  assign row_1_in_d_6 = row_0_out_c_6;
+  assign row_1_in_d_7 = row_0_out_c_7;
+  assign row_1_in_d_8 = row_0_out_c_8;
+  assign row_1_in_d_9 = row_0_out_c_9;
+  assign row_1_in_d_10 = row_0_out_c_10;
+  assign row_1_in_d_11 = row_0_out_c_11;
+  assign row_1_in_d_12 = row_0_out_c_12;
+  assign row_1_in_d_13 = row_0_out_c_13;
+  assign row_1_in_d_14 = row_0_out_c_14;
+  assign row_1_in_d_15 = row_0_out_c_15;
+  assign row_1_in_0_valid = row_0_out_0_valid;
+  assign row_1_in_0_propagate = row_0_out_0_propagate;
+  assign row_1_in_0_ws = row_0_out_0_ws;
+  assign row_1_in_0_shift = row_0_out_0_shift;
+  assign row_1_in_1_valid = row_0_out_1_valid;
+  assign row_1_in_1_propagate = row_0_out_1_propagate;
+  assign row_1_in_1_ws = row_0_out_1_ws;
+  assign row_1_in_1_shift = row_0_out_1_shift;
+  assign row_1_in_2_valid = row_0_out_2_valid;
+  assign row_1_in_2_propagate = row_0_out_2_propagate;
+  assign row_1_in_2_ws = row_0_out_2_ws;
+  assign row_1_in_2_shift = row_0_out_2_shift;
+  assign row_1_in_3_valid = row_0_out_3_valid;
+  assign row_1_in_3_propagate = row_0_out_3_propagate;
+  assign row_1_in_3_ws = row_0_out_3_ws;
+  assign row_1_in_3_shift = row_0_out_3_shift;
+  assign row_1_in_4_valid = row_0_out_4_valid;
+  assign row_1_in_4_propagate = row_0_out_4_propagate;
+  assign row_1_in_4_ws = row_0_out_4_ws;
+  assign row_1_in_4_shift = row_0_out_4_shift;
+  assign row_1_in_5_valid = row_0_out_5_valid;
+  assign row_1_in_5_propagate = row_0_out_5_propagate;
+  assign row_1_in_5_ws = row_0_out_5_ws;
+  assign row_1_in_5_shift = row_0_out_5_shift;
+  assign row_1_in_6_valid = row_0_out_6_valid;
+  assign row_1_in_6_propagate = row_0_out_6_propagate;
+  assign row_1_in_6_ws = row_0_out_6_ws;
+  assign row_1_in_6_shift = row_0_out_6_shift;
+  assign row_1_in_7_valid = row_0_out_7_valid;
+  assign row_1_in_7_propagate = row_0_out_7_propagate;
+  assign row_1_in_7_ws = row_0_out_7_ws;
+  assign row_1_in_7_shift = row_0_out_7_shift;
+  assign row_1_in_8_valid = row_0_out_8_valid;
+  assign row_1_in_8_propagate = row_0_out_8_propagate;
+  assign row_1_in_8_ws = row_0_out_8_ws;
+  assign row_1_in_8_shift = row_0_out_8_shift;
+  assign row_1_in_9_valid = row_0_out_9_valid;
+  assign row_1_in_9_propagate = row_0_out_9_propagate;
+  assign row_1_in_9_ws = row_0_out_9_ws;
+  assign row_1_in_9_shift = row_0_out_9_shift;
+  assign row_1_in_10_valid = row_0_out_10_valid;
+  assign row_1_in_10_propagate = row_0_out_10_propagate;
+  assign row_1_in_10_ws = row_0_out_10_ws;
+  assign row_1_in_10_shift = row_0_out_10_shift;
+  assign row_1_in_11_valid = row_0_out_11_valid;
+  assign row_1_in_11_propagate = row_0_out_11_propagate;
+  assign row_1_in_11_ws = row_0_out_11_ws;
+  assign row_1_in_11_shift = row_0_out_11_shift;
+  assign row_1_in_12_valid = row_0_out_12_valid;
+  assign row_1_in_12_propagate = row_0_out_12_propagate;
+  assign row_1_in_12_ws = row_0_out_12_ws;
+  assign row_1_in_12_shift = row_0_out_12_shift;
+  assign row_1_in_13_valid = row_0_out_13_valid;
+  assign row_1_in_13_propagate = row_0_out_13_propagate;
+  assign row_1_in_13_ws = row_0_out_13_ws;
+  assign row_1_in_13_shift = row_0_out_13_shift;
+  assign row_1_in_14_valid = row_0_out_14_valid;
+  assign row_1_in_14_propagate = row_0_out_14_propagate;
+  assign row_1_in_14_ws = row_0_out_14_ws;
+  assign row_1_in_14_shift = row_0_out_14_shift;
+  assign row_1_in_15_valid = row_0_out_15_valid;
+  assign row_1_in_15_propagate = row_0_out_15_propagate;
+  assign row_1_in_15_ws = row_0_out_15_ws;
+  assign row_1_in_15_shift = row_0_out_15_shift;
+  assign row_2_in_a_0 = in_a_2;
+  assign row_2_in_b_0 = row_1_out_b_0;
+  assign row_2_in_b_1 = row_1_out_b_1;
+  assign row_2_in_b_2 = row_1_out_b_2;
+  assign row_2_in_b_3 = row_1_out_b_3;
+  assign row_2_in_b_4 = row_1_out_b_4;
+  assign row_2_in_b_5 = row_1_out_b_5;
+  assign row_2_in_b_6 = row_1_out_b_6;
+  assign row_2_in_b_7 = row_1_out_b_7;
+  assign row_2_in_b_8 = row_1_out_b_8;
+  assign row_2_in_b_9 = row_1_out_b_9;
+  assign row_2_in_b_10 = row_1_out_b_10;
+  assign row_2_in_b_11 = row_1_out_b_11;
+  assign row_2_in_b_12 = row_1_out_b_12;
+  assign row_2_in_b_13 = row_1_out_b_13;
+  assign row_2_in_b_14 = row_1_out_b_14;
+  assign row_2_in_b_15 = row_1_out_b_15;
+  assign row_2_in_d_0 = row_1_out_c_0;
+  assign row_2_in_d_1 = row_1_out_c_1;
+  assign row_2_in_d_2 = row_1_out_c_2;
+  assign row_2_in_d_3 = row_1_out_c_3;
+  assign row_2_in_d_4 = row_1_out_c_4;
+  assign row_2_in_d_5 = row_1_out_c_5;
+  assign row_2_in_d_6 = row_1_out_c_6;
+  assign row_2_in_d_7 = row_1_out_c_7;
+  assign row_2_in_d_8 = row_1_out_c_8;
+  assign row_2_in_d_9 = row_1_out_c_9;
+  assign row_2_in_d_10 = row_1_out_c_10;
+  assign row_2_in_d_11 = row_1_out_c_11;
+  assign row_2_in_d_12 = row_1_out_c_12;
+  assign row_2_in_d_13 = row_1_out_c_13;
+  assign row_2_in_d_14 = row_1_out_c_14;
+  assign row_2_in_d_15 = row_1_out_c_15;
+  assign row_2_in_0_valid = row_1_out_0_valid;
+  assign row_2_in_0_propagate = row_1_out_0_propagate;
+  assign row_2_in_0_ws = row_1_out_0_ws;
+  assign row_2_in_0_shift = row_1_out_0_shift;
+  assign row_2_in_1_valid = row_1_out_1_valid;
+  assign row_2_in_1_propagate = row_1_out_1_propagate;
+  assign row_2_in_1_ws = row_1_out_1_ws;
+  assign row_2_in_1_shift = row_1_out_1_shift;
+  assign row_2_in_2_valid = row_1_out_2_valid;
+  assign row_2_in_2_propagate = row_1_out_2_propagate;
+  assign row_2_in_2_ws = row_1_out_2_ws;
+  assign row_2_in_2_shift = row_1_out_2_shift;
+  assign row_2_in_3_valid = row_1_out_3_valid;
+  assign row_2_in_3_propagate = row_1_out_3_propagate;
+  assign row_2_in_3_ws = row_1_out_3_ws;
+  assign row_2_in_3_shift = row_1_out_3_shift;
+  assign row_2_in_4_valid = row_1_out_4_valid;
+  assign row_2_in_4_propagate = row_1_out_4_propagate;
+  assign row_2_in_4_ws = row_1_out_4_ws;
+  assign row_2_in_4_shift = row_1_out_4_shift;
+  assign row_2_in_5_valid = row_1_out_5_valid;
+  assign row_2_in_5_propagate = row_1_out_5_propagate;
+  assign row_2_in_5_ws = row_1_out_5_ws;
+  assign row_2_in_5_shift = row_1_out_5_shift;
+  assign row_2_in_6_valid = row_1_out_6_valid;
+  assign row_2_in_6_propagate = row_1_out_6_propagate;
+  assign row_2_in_6_ws = row_1_out_6_ws;
+  assign row_2_in_6_shift = row_1_out_6_shift;
+  assign row_2_in_7_valid = row_1_out_7_valid;
+  assign row_2_in_7_propagate = row_1_out_7_propagate;
+  assign row_2_in_7_ws = row_1_out_7_ws;
+  assign row_2_in_7_shift = row_1_out_7_shift;
+  assign row_2_in_8_valid = row_1_out_8_valid;
+  assign row_2_in_8_propagate = row_1_out_8_propagate;
+  assign row_2_in_8_ws = row_1_out_8_ws;
+  assign row_2_in_8_shift = row_1_out_8_shift;
+  assign row_2_in_9_valid = row_1_out_9_valid;
+  assign row_2_in_9_propagate = row_1_out_9_propagate;
+  assign row_2_in_9_ws = row_1_out_9_ws;
+  assign row_2_in_9_shift = row_1_out_9_shift;
+  assign row_2_in_10_valid = row_1_out_10_valid;
+  assign row_2_in_10_propagate = row_1_out_10_propagate;
+  assign row_2_in_10_ws = row_1_out_10_ws;
+  assign row_2_in_10_shift = row_1_out_10_shift;
+  assign row_2_in_11_valid = row_1_out_11_valid;
+  assign row_2_in_11_propagate = row_1_out_11_propagate;
+  assign row_2_in_11_ws = row_1_out_11_ws;
+  assign row_2_in_11_shift = row_1_out_11_shift;
+  assign row_2_in_12_valid = row_1_out_12_valid;
+  assign row_2_in_12_propagate = row_1_out_12_propagate;
+  assign row_2_in_12_ws = row_1_out_12_ws;
+  assign row_2_in_12_shift = row_1_out_12_shift;
+  assign row_2_in_13_valid = row_1_out_13_valid;
+  assign row_2_in_13_propagate = row_1_out_13_propagate;
+  assign row_2_in_13_ws = row_1_out_13_ws;
+  assign row_2_in_13_shift = row_1_out_13_shift;
+  assign row_2_in_14_valid = row_1_out_14_valid;
+  assign row_2_in_14_propagate = row_1_out_14_propagate;
+  assign row_2_in_14_ws = row_1_out_14_ws;
+  assign row_2_in_14_shift = row_1_out_14_shift;
+  assign row_2_in_15_valid = row_1_out_15_valid;
+  assign row_2_in_15_propagate = row_1_out_15_propagate;
+  assign row_2_in_15_ws = row_1_out_15_ws;
+  assign row_2_in_15_shift = row_1_out_15_shift;
+  assign row_3_in_a_0 = in_a_3;
+  assign row_3_in_b_0 = row_2_out_b_0;
+  assign row_3_in_b_1 = row_2_out_b_1;
+  assign row_3_in_b_2 = row_2_out_b_2;
+  assign row_3_in_b_3 = row_2_out_b_3;
+  assign row_3_in_b_4 = row_2_out_b_4;
+  assign row_3_in_b_5 = row_2_out_b_5;
+  assign row_3_in_b_6 = row_2_out_b_6;
+  assign row_3_in_b_7 = row_2_out_b_7;
+  assign row_3_in_b_8 = row_2_out_b_8;
+  assign row_3_in_b_9 = row_2_out_b_9;
+  assign row_3_in_b_10 = row_2_out_b_10;
+  assign row_3_in_b_11 = row_2_out_b_11;
+  assign row_3_in_b_12 = row_2_out_b_12;
+  assign row_3_in_b_13 = row_2_out_b_13;
+  assign row_3_in_b_14 = row_2_out_b_14;
+  assign row_3_in_b_15 = row_2_out_b_15;
+  assign row_3_in_d_0 = row_2_out_c_0;
+  assign row_3_in_d_1 = row_2_out_c_1;
+  assign row_3_in_d_2 = row_2_out_c_2;
+  assign row_3_in_d_3 = row_2_out_c_3;
+  assign row_3_in_d_4 = row_2_out_c_4;
+  assign row_3_in_d_5 = row_2_out_c_5;
+  assign row_3_in_d_6 = row_2_out_c_6;
+  assign row_3_in_d_7 = row_2_out_c_7;
+  assign row_3_in_d_8 = row_2_out_c_8;
+  assign row_3_in_d_9 = row_2_out_c_9;
+  assign row_3_in_d_10 = row_2_out_c_10;
+  assign row_3_in_d_11 = row_2_out_c_11;
+  assign row_3_in_d_12 = row_2_out_c_12;
+  assign row_3_in_d_13 = row_2_out_c_13;
+  assign row_3_in_d_14 = row_2_out_c_14;
+  assign row_3_in_d_15 = row_2_out_c_15;
+  assign row_3_in_0_valid = row_2_out_0_valid;
+  assign row_3_in_0_propagate = row_2_out_0_propagate;
+  assign row_3_in_0_ws = row_2_out_0_ws;
+  assign row_3_in_0_shift = row_2_out_0_shift;
+  assign row_3_in_1_valid = row_2_out_1_valid;
+  assign row_3_in_1_propagate = row_2_out_1_propagate;
+  assign row_3_in_1_ws = row_2_out_1_ws;
+  assign row_3_in_1_shift = row_2_out_1_shift;
+  assign row_3_in_2_valid = row_2_out_2_valid;
+  assign row_3_in_2_propagate = row_2_out_2_propagate;
+  assign row_3_in_2_ws = row_2_out_2_ws;
+  assign row_3_in_2_shift = row_2_out_2_shift;
+  assign row_3_in_3_valid = row_2_out_3_valid;
+  assign row_3_in_3_propagate = row_2_out_3_propagate;
+  assign row_3_in_3_ws = row_2_out_3_ws;
+  assign row_3_in_3_shift = row_2_out_3_shift;
+  assign row_3_in_4_valid = row_2_out_4_valid;
+  assign row_3_in_4_propagate = row_2_out_4_propagate;
+  assign row_3_in_4_ws = row_2_out_4_ws;
+  assign row_3_in_4_shift = row_2_out_4_shift;
+  assign row_3_in_5_valid = row_2_out_5_valid;
+  assign row_3_in_5_propagate = row_2_out_5_propagate;
+  assign row_3_in_5_ws = row_2_out_5_ws;
+  assign row_3_in_5_shift = row_2_out_5_shift;
+  assign row_3_in_6_valid = row_2_out_6_valid;
+  assign row_3_in_6_propagate = row_2_out_6_propagate;
+  assign row_3_in_6_ws = row_2_out_6_ws;
+  assign row_3_in_6_shift = row_2_out_6_shift;
+  assign row_3_in_7_valid = row_2_out_7_valid;
+  assign row_3_in_7_propagate = row_2_out_7_propagate;
+  assign row_3_in_7_ws = row_2_out_7_ws;
+  assign row_3_in_7_shift = row_2_out_7_shift;
+  assign row_3_in_8_valid = row_2_out_8_valid;
+  assign row_3_in_8_propagate = row_2_out_8_propagate;
+  assign row_3_in_8_ws = row_2_out_8_ws;
+  assign row_3_in_8_shift = row_2_out_8_shift;
+  assign row_3_in_9_valid = row_2_out_9_valid;
+  assign row_3_in_9_propagate = row_2_out_9_propagate;
+  assign row_3_in_9_ws = row_2_out_9_ws;
+  assign row_3_in_9_shift = row_2_out_9_shift;
+  assign row_3_in_10_valid = row_2_out_10_valid;
+  assign row_3_in_10_propagate = row_2_out_10_propagate;
+  assign row_3_in_10_ws = row_2_out_10_ws;
+  assign row_3_in_10_shift = row_2_out_10_shift;
+  assign row_3_in_11_valid = row_2_out_11_valid;
+  assign row_3_in_11_propagate = row_2_out_11_propagate;
+  assign row_3_in_11_ws = row_2_out_11_ws;
+  assign row_3_in_11_shift = row_2_out_11_shift;
+  assign row_3_in_12_valid = row_2_out_12_valid;
+  assign row_3_in_12_propagate = row_2_out_12_propagate;
+  assign row_3_in_12_ws = row_2_out_12_ws;
+  assign row_3_in_12_shift = row_2_out_12_shift;
+  assign row_3_in_13_valid = row_2_out_13_valid;
+  assign row_3_in_13_propagate = row_2_out_13_propagate;
+  assign row_3_in_13_ws = row_2_out_13_ws;
+  assign row_3_in_13_shift = row_2_out_13_shift;
+  assign row_3_in_14_valid = row_2_out_14_valid;
+  assign row_3_in_14_propagate = row_2_out_14_propagate;
+  assign row_3_in_14_ws = row_2_out_14_ws;
+  assign row_3_in_14_shift = row_2_out_14_shift;
+  assign row_3_in_15_valid = row_2_out_15_valid;
+  assign row_3_in_15_propagate = row_2_out_15_propagate;
+  assign row_3_in_15_ws = row_2_out_15_ws;
+  assign row_3_in_15_shift = row_2_out_15_shift;
+  assign row_4_in_a_0 = in_a_4;
+  assign row_4_in_b_0 = row_3_out_b_0;
+  assign row_4_in_b_1 = row_3_out_b_1;
+  assign row_4_in_b_2 = row_3_out_b_2;
+  assign row_4_in_b_3 = row_3_out_b_3;
+  assign row_4_in_b_4 = row_3_out_b_4;
+  assign row_4_in_b_5 = row_3_out_b_5;
+  assign row_4_in_b_6 = row_3_out_b_6;
+  assign row_4_in_b_7 = row_3_out_b_7;
+  assign row_4_in_b_8 = row_3_out_b_8;
+  assign row_4_in_b_9 = row_3_out_b_9;
+  assign row_4_in_b_10 = row_3_out_b_10;
+  assign row_4_in_b_11 = row_3_out_b_11;
+  assign row_4_in_b_12 = row_3_out_b_12;
+  assign row_4_in_b_13 = row_3_out_b_13;
+  assign row_4_in_b_14 = row_3_out_b_14;
+  assign row_4_in_b_15 = row_3_out_b_15;
+  assign row_4_in_d_0 = row_3_out_c_0;
+  assign row_4_in_d_1 = row_3_out_c_1;
+  assign row_4_in_d_2 = row_3_out_c_2;
+  assign row_4_in_d_3 = row_3_out_c_3;
+  assign row_4_in_d_4 = row_3_out_c_4;
+  assign row_4_in_d_5 = row_3_out_c_5;
+  assign row_4_in_d_6 = row_3_out_c_6;
+  assign row_4_in_d_7 = row_3_out_c_7;
+  assign row_4_in_d_8 = row_3_out_c_8;
+  assign row_4_in_d_9 = row_3_out_c_9;
+  assign row_4_in_d_10 = row_3_out_c_10;
+  assign row_4_in_d_11 = row_3_out_c_11;
+  assign row_4_in_d_12 = row_3_out_c_12;
+  assign row_4_in_d_13 = row_3_out_c_13;
+  assign row_4_in_d_14 = row_3_out_c_14;
+  assign row_4_in_d_15 = row_3_out_c_15;
+  assign row_4_in_0_valid = row_3_out_0_valid;
+  assign row_4_in_0_propagate = row_3_out_0_propagate;
+  assign row_4_in_0_ws = row_3_out_0_ws;
+  assign row_4_in_0_shift = row_3_out_0_shift;
+  assign row_4_in_1_valid = row_3_out_1_valid;
+  assign row_4_in_1_propagate = row_3_out_1_propagate;
+  assign row_4_in_1_ws = row_3_out_1_ws;
+  assign row_4_in_1_shift = row_3_out_1_shift;
+  assign row_4_in_2_valid = row_3_out_2_valid;
+  assign row_4_in_2_propagate = row_3_out_2_propagate;
+  assign row_4_in_2_ws = row_3_out_2_ws;
+  assign row_4_in_2_shift = row_3_out_2_shift;
+  assign row_4_in_3_valid = row_3_out_3_valid;
+  assign row_4_in_3_propagate = row_3_out_3_propagate;
+  assign row_4_in_3_ws = row_3_out_3_ws;
+  assign row_4_in_3_shift = row_3_out_3_shift;
+  assign row_4_in_4_valid = row_3_out_4_valid;
+  assign row_4_in_4_propagate = row_3_out_4_propagate;
+  assign row_4_in_4_ws = row_3_out_4_ws;
+  assign row_4_in_4_shift = row_3_out_4_shift;
+  assign row_4_in_5_valid = row_3_out_5_valid;
+  assign row_4_in_5_propagate = row_3_out_5_propagate;
+  assign row_4_in_5_ws = row_3_out_5_ws;
+  assign row_4_in_5_shift = row_3_out_5_shift;
+  assign row_4_in_6_valid = row_3_out_6_valid;
+  assign row_4_in_6_propagate = row_3_out_6_propagate;
+  assign row_4_in_6_ws = row_3_out_6_ws;
+  assign row_4_in_6_shift = row_3_out_6_shift;
+  assign row_4_in_7_valid = row_3_out_7_valid;
+  assign row_4_in_7_propagate = row_3_out_7_propagate;
+  assign row_4_in_7_ws = row_3_out_7_ws;
+  assign row_4_in_7_shift = row_3_out_7_shift;
+  assign row_4_in_8_valid = row_3_out_8_valid;
+  assign row_4_in_8_propagate = row_3_out_8_propagate;
+  assign row_4_in_8_ws = row_3_out_8_ws;
+  assign row_4_in_8_shift = row_3_out_8_shift;
+  assign row_4_in_9_valid = row_3_out_9_valid;
+  assign row_4_in_9_propagate = row_3_out_9_propagate;
+  assign row_4_in_9_ws = row_3_out_9_ws;
+  assign row_4_in_9_shift = row_3_out_9_shift;
+  assign row_4_in_10_valid = row_3_out_10_valid;
+  assign row_4_in_10_propagate = row_3_out_10_propagate;
+  assign row_4_in_10_ws = row_3_out_10_ws;
+  assign row_4_in_10_shift = row_3_out_10_shift;
+  assign row_4_in_11_valid = row_3_out_11_valid;
+  assign row_4_in_11_propagate = row_3_out_11_propagate;
+  assign row_4_in_11_ws = row_3_out_11_ws;
+  assign row_4_in_11_shift = row_3_out_11_shift;
+  assign row_4_in_12_valid = row_3_out_12_valid;
+  assign row_4_in_12_propagate = row_3_out_12_propagate;
+  assign row_4_in_12_ws = row_3_out_12_ws;
+  assign row_4_in_12_shift = row_3_out_12_shift;
+  assign row_4_in_13_valid = row_3_out_13_valid;
+  assign row_4_in_13_propagate = row_3_out_13_propagate;
+  assign row_4_in_13_ws = row_3_out_13_ws;
+  assign row_4_in_13_shift = row_3_out_13_shift;
+  assign row_4_in_14_valid = row_3_out_14_valid;
+  assign row_4_in_14_propagate = row_3_out_14_propagate;
+  assign row_4_in_14_ws = row_3_out_14_ws;
+  assign row_4_in_14_shift = row_3_out_14_shift;
+  assign row_4_in_15_valid = row_3_out_15_valid;
+  assign row_4_in_15_propagate = row_3_out_15_propagate;
+  assign row_4_in_15_ws = row_3_out_15_ws;
+  assign row_4_in_15_shift = row_3_out_15_shift;
+  assign row_5_in_a_0 = in_a_5;
+  assign row_5_in_b_0 = row_4_out_b_0;
+  assign row_5_in_b_1 = row_4_out_b_1;
+  assign row_5_in_b_2 = row_4_out_b_2;
+  assign row_5_in_b_3 = row_4_out_b_3;
+  assign row_5_in_b_4 = row_4_out_b_4;
+  assign row_5_in_b_5 = row_4_out_b_5;
+  assign row_5_in_b_6 = row_4_out_b_6;
+  assign row_5_in_b_7 = row_4_out_b_7;
+  assign row_5_in_b_8 = row_4_out_b_8;
+  assign row_5_in_b_9 = row_4_out_b_9;
+  assign row_5_in_b_10 = row_4_out_b_10;
+  assign row_5_in_b_11 = row_4_out_b_11;
+  assign row_5_in_b_12 = row_4_out_b_12;
+  assign row_5_in_b_13 = row_4_out_b_13;
+  assign row_5_in_b_14 = row_4_out_b_14;
+  assign row_5_in_b_15 = row_4_out_b_15;
+  assign row_5_in_d_0 = row_4_out_c_0;
+  assign row_5_in_d_1 = row_4_out_c_1;
+  assign row_5_in_d_2 = row_4_out_c_2;
+  assign row_5_in_d_3 = row_4_out_c_3;
+  assign row_5_in_d_4 = row_4_out_c_4;
+  assign row_5_in_d_5 = row_4_out_c_5;
+  assign row_5_in_d_6 = row_4_out_c_6;
+  assign row_5_in_d_7 = row_4_out_c_7;
+  assign row_5_in_d_8 = row_4_out_c_8;
+  assign row_5_in_d_9 = row_4_out_c_9;
+  assign row_5_in_d_10 = row_4_out_c_10;
+  assign row_5_in_d_11 = row_4_out_c_11;
+  assign row_5_in_d_12 = row_4_out_c_12;
+  assign row_5_in_d_13 = row_4_out_c_13;
+  assign row_5_in_d_14 = row_4_out_c_14;
+  assign row_5_in_d_15 = row_4_out_c_15;
+  assign row_5_in_0_valid = row_4_out_0_valid;
+  assign row_5_in_0_propagate = row_4_out_0_propagate;
+  assign row_5_in_0_ws = row_4_out_0_ws;
+  assign row_5_in_0_shift = row_4_out_0_shift;
+  assign row_5_in_1_valid = row_4_out_1_valid;
+  assign row_5_in_1_propagate = row_4_out_1_propagate;
+  assign row_5_in_1_ws = row_4_out_1_ws;
+  assign row_5_in_1_shift = row_4_out_1_shift;
+  assign row_5_in_2_valid = row_4_out_2_valid;
+  assign row_5_in_2_propagate = row_4_out_2_propagate;
+  assign row_5_in_2_ws = row_4_out_2_ws;
+  assign row_5_in_2_shift = row_4_out_2_shift;
+  assign row_5_in_3_valid = row_4_out_3_valid;
+  assign row_5_in_3_propagate = row_4_out_3_propagate;
+  assign row_5_in_3_ws = row_4_out_3_ws;
+  assign row_5_in_3_shift = row_4_out_3_shift;
+  assign row_5_in_4_valid = row_4_out_4_valid;
+  assign row_5_in_4_propagate = row_4_out_4_propagate;
+  assign row_5_in_4_ws = row_4_out_4_ws;
+  assign row_5_in_4_shift = row_4_out_4_shift;
+  assign row_5_in_5_valid = row_4_out_5_valid;
+  assign row_5_in_5_propagate = row_4_out_5_propagate;
+  assign row_5_in_5_ws = row_4_out_5_ws;
+  assign row_5_in_5_shift = row_4_out_5_shift;
+  assign row_5_in_6_valid = row_4_out_6_valid;
+  assign row_5_in_6_propagate = row_4_out_6_propagate;
+  assign row_5_in_6_ws = row_4_out_6_ws;
+  assign row_5_in_6_shift = row_4_out_6_shift;
+  assign row_5_in_7_valid = row_4_out_7_valid;
+  assign row_5_in_7_propagate = row_4_out_7_propagate;
+  assign row_5_in_7_ws = row_4_out_7_ws;
+  assign row_5_in_7_shift = row_4_out_7_shift;
+  assign row_5_in_8_valid = row_4_out_8_valid;
+  assign row_5_in_8_propagate = row_4_out_8_propagate;
+  assign row_5_in_8_ws = row_4_out_8_ws;
+  assign row_5_in_8_shift = row_4_out_8_shift;
+  assign row_5_in_9_valid = row_4_out_9_valid;
+  assign row_5_in_9_propagate = row_4_out_9_propagate;
+  assign row_5_in_9_ws = row_4_out_9_ws;
+  assign row_5_in_9_shift = row_4_out_9_shift;
+  assign row_5_in_10_valid = row_4_out_10_valid;
+  assign row_5_in_10_propagate = row_4_out_10_propagate;
+  assign row_5_in_10_ws = row_4_out_10_ws;
+  assign row_5_in_10_shift = row_4_out_10_shift;
+  assign row_5_in_11_valid = row_4_out_11_valid;
+  assign row_5_in_11_propagate = row_4_out_11_propagate;
+  assign row_5_in_11_ws = row_4_out_11_ws;
+  assign row_5_in_11_shift = row_4_out_11_shift;
+  assign row_5_in_12_valid = row_4_out_12_valid;
+  assign row_5_in_12_propagate = row_4_out_12_propagate;
+  assign row_5_in_12_ws = row_4_out_12_ws;
+  assign row_5_in_12_shift = row_4_out_12_shift;
+  assign row_5_in_13_valid = row_4_out_13_valid;
+  assign row_5_in_13_propagate = row_4_out_13_propagate;
+  assign row_5_in_13_ws = row_4_out_13_ws;
+  assign row_5_in_13_shift = row_4_out_13_shift;
+  assign row_5_in_14_valid = row_4_out_14_valid;
+  assign row_5_in_14_propagate = row_4_out_14_propagate;
+  assign row_5_in_14_ws = row_4_out_14_ws;
+  assign row_5_in_14_shift = row_4_out_14_shift;
+  assign row_5_in_15_valid = row_4_out_15_valid;
+  assign row_5_in_15_propagate = row_4_out_15_propagate;
+  assign row_5_in_15_ws = row_4_out_15_ws;
+  assign row_5_in_15_shift = row_4_out_15_shift;
+  assign row_6_in_a_0 = in_a_6;
+  assign row_6_in_b_0 = row_5_out_b_0;
+  assign row_6_in_b_1 = row_5_out_b_1;
+  assign row_6_in_b_2 = row_5_out_b_2;
+  assign row_6_in_b_3 = row_5_out_b_3;
+  assign row_6_in_b_4 = row_5_out_b_4;
+  assign row_6_in_b_5 = row_5_out_b_5;
+  assign row_6_in_b_6 = row_5_out_b_6;
+  assign row_6_in_b_7 = row_5_out_b_7;
+  assign row_6_in_b_8 = row_5_out_b_8;
+  assign row_6_in_b_9 = row_5_out_b_9;
+  assign row_6_in_b_10 = row_5_out_b_10;
+  assign row_6_in_b_11 = row_5_out_b_11;
+  assign row_6_in_b_12 = row_5_out_b_12;
+  assign row_6_in_b_13 = row_5_out_b_13;
+  assign row_6_in_b_14 = row_5_out_b_14;
+  assign row_6_in_b_15 = row_5_out_b_15;
+  assign row_6_in_d_0 = row_5_out_c_0;
+  assign row_6_in_d_1 = row_5_out_c_1;
+  assign row_6_in_d_2 = row_5_out_c_2;
+  assign row_6_in_d_3 = row_5_out_c_3;
+  assign row_6_in_d_4 = row_5_out_c_4;
+  assign row_6_in_d_5 = row_5_out_c_5;
+  assign row_6_in_d_6 = row_5_out_c_6;
+  assign row_6_in_d_7 = row_5_out_c_7;
+  assign row_6_in_d_8 = row_5_out_c_8;
+  assign row_6_in_d_9 = row_5_out_c_9;
+  assign row_6_in_d_10 = row_5_out_c_10;
+  assign row_6_in_d_11 = row_5_out_c_11;
+  assign row_6_in_d_12 = row_5_out_c_12;
+  assign row_6_in_d_13 = row_5_out_c_13;
+  assign row_6_in_d_14 = row_5_out_c_14;
+  assign row_6_in_d_15 = row_5_out_c_15;
+  assign row_6_in_0_valid = row_5_out_0_valid;
+  assign row_6_in_0_propagate = row_5_out_0_propagate;
+  assign row_6_in_0_ws = row_5_out_0_ws;
+  assign row_6_in_0_shift = row_5_out_0_shift;
+  assign row_6_in_1_valid = row_5_out_1_valid;
+  assign row_6_in_1_propagate = row_5_out_1_propagate;
+  assign row_6_in_1_ws = row_5_out_1_ws;
+  assign row_6_in_1_shift = row_5_out_1_shift;
+  assign row_6_in_2_valid = row_5_out_2_valid;
+  assign row_6_in_2_propagate = row_5_out_2_propagate;
+  assign row_6_in_2_ws = row_5_out_2_ws;
+  assign row_6_in_2_shift = row_5_out_2_shift;
+  assign row_6_in_3_valid = row_5_out_3_valid;
+  assign row_6_in_3_propagate = row_5_out_3_propagate;
+  assign row_6_in_3_ws = row_5_out_3_ws;
+  assign row_6_in_3_shift = row_5_out_3_shift;
+  assign row_6_in_4_valid = row_5_out_4_valid;
+  assign row_6_in_4_propagate = row_5_out_4_propagate;
+  assign row_6_in_4_ws = row_5_out_4_ws;
+  assign row_6_in_4_shift = row_5_out_4_shift;
+  assign row_6_in_5_valid = row_5_out_5_valid;
+  assign row_6_in_5_propagate = row_5_out_5_propagate;
+  assign row_6_in_5_ws = row_5_out_5_ws;
+  assign row_6_in_5_shift = row_5_out_5_shift;
+  assign row_6_in_6_valid = row_5_out_6_valid;
+  assign row_6_in_6_propagate = row_5_out_6_propagate;
+  assign row_6_in_6_ws = row_5_out_6_ws;
+  assign row_6_in_6_shift = row_5_out_6_shift;
+  assign row_6_in_7_valid = row_5_out_7_valid;
+  assign row_6_in_7_propagate = row_5_out_7_propagate;
+  assign row_6_in_7_ws = row_5_out_7_ws;
+  assign row_6_in_7_shift = row_5_out_7_shift;
+  assign row_6_in_8_valid = row_5_out_8_valid;
+  assign row_6_in_8_propagate = row_5_out_8_propagate;
+  assign row_6_in_8_ws = row_5_out_8_ws;
+  assign row_6_in_8_shift = row_5_out_8_shift;
+  assign row_6_in_9_valid = row_5_out_9_valid;
+  assign row_6_in_9_propagate = row_5_out_9_propagate;
+  assign row_6_in_9_ws = row_5_out_9_ws;
+  assign row_6_in_9_shift = row_5_out_9_shift;
+  assign row_6_in_10_valid = row_5_out_10_valid;
+  assign row_6_in_10_propagate = row_5_out_10_propagate;
+  assign row_6_in_10_ws = row_5_out_10_ws;
+  assign row_6_in_10_shift = row_5_out_10_shift;
+  assign row_6_in_11_valid = row_5_out_11_valid;
+  assign row_6_in_11_propagate = row_5_out_11_propagate;
+  assign row_6_in_11_ws = row_5_out_11_ws;
+  assign row_6_in_11_shift = row_5_out_11_shift;
+  assign row_6_in_12_valid = row_5_out_12_valid;
+  assign row_6_in_12_propagate = row_5_out_12_propagate;
+  assign row_6_in_12_ws = row_5_out_12_ws;
+  assign row_6_in_12_shift = row_5_out_12_shift;
+  assign row_6_in_13_valid = row_5_out_13_valid;
+  assign row_6_in_13_propagate = row_5_out_13_propagate;
+  assign row_6_in_13_ws = row_5_out_13_ws;
+  assign row_6_in_13_shift = row_5_out_13_shift;
+  assign row_6_in_14_valid = row_5_out_14_valid;
+  assign row_6_in_14_propagate = row_5_out_14_propagate;
+  assign row_6_in_14_ws = row_5_out_14_ws;
+  assign row_6_in_14_shift = row_5_out_14_shift;
+  assign row_6_in_15_valid = row_5_out_15_valid;
+  assign row_6_in_15_propagate = row_5_out_15_propagate;
+  assign row_6_in_15_ws = row_5_out_15_ws;
+  assign row_6_in_15_shift = row_5_out_15_shift;
+  assign row_7_in_a_0 = in_a_7;
+  assign row_7_in_b_0 = row_6_out_b_0;
+  assign row_7_in_b_1 = row_6_out_b_1;
+  assign row_7_in_b_2 = row_6_out_b_2;
+  assign row_7_in_b_3 = row_6_out_b_3;
+  assign row_7_in_b_4 = row_6_out_b_4;
+  assign row_7_in_b_5 = row_6_out_b_5;
+  assign row_7_in_b_6 = row_6_out_b_6;
+  assign row_7_in_b_7 = row_6_out_b_7;
+  assign row_7_in_b_8 = row_6_out_b_8;
+  assign row_7_in_b_9 = row_6_out_b_9;
+  assign row_7_in_b_10 = row_6_out_b_10;
+  assign row_7_in_b_11 = row_6_out_b_11;
+  assign row_7_in_b_12 = row_6_out_b_12;
+  assign row_7_in_b_13 = row_6_out_b_13;
+  assign row_7_in_b_14 = row_6_out_b_14;
+  assign row_7_in_b_15 = row_6_out_b_15;
+  assign row_7_in_d_0 = row_6_out_c_0;
+  assign row_7_in_d_1 = row_6_out_c_1;
+  assign row_7_in_d_2 = row_6_out_c_2;
+  assign row_7_in_d_3 = row_6_out_c_3;
+  assign row_7_in_d_4 = row_6_out_c_4;
+  assign row_7_in_d_5 = row_6_out_c_5;
+  assign row_7_in_d_6 = row_6_out_c_6;
+  assign row_7_in_d_7 = row_6_out_c_7;
+  assign row_7_in_d_8 = row_6_out_c_8;
+  assign row_7_in_d_9 = row_6_out_c_9;
+  assign row_7_in_d_10 = row_6_out_c_10;
+  assign row_7_in_d_11 = row_6_out_c_11;
+  assign row_7_in_d_12 = row_6_out_c_12;
+  assign row_7_in_d_13 = row_6_out_c_13;
+  assign row_7_in_d_14 = row_6_out_c_14;
+  assign row_7_in_d_15 = row_6_out_c_15;
+  assign row_7_in_0_valid = row_6_out_0_valid;
+  assign row_7_in_0_propagate = row_6_out_0_propagate;
+  assign row_7_in_0_ws = row_6_out_0_ws;
+  assign row_7_in_0_shift = row_6_out_0_shift;
+  assign row_7_in_1_valid = row_6_out_1_valid;
+  assign row_7_in_1_propagate = row_6_out_1_propagate;
+  assign row_7_in_1_ws = row_6_out_1_ws;
+  assign row_7_in_1_shift = row_6_out_1_shift;
+  assign row_7_in_2_valid = row_6_out_2_valid;
+  assign row_7_in_2_propagate = row_6_out_2_propagate;
+  assign row_7_in_2_ws = row_6_out_2_ws;
+  assign row_7_in_2_shift = row_6_out_2_shift;
+  assign row_7_in_3_valid = row_6_out_3_valid;
+  assign row_7_in_3_propagate = row_6_out_3_propagate;
+  assign row_7_in_3_ws = row_6_out_3_ws;
+  assign row_7_in_3_shift = row_6_out_3_shift;
+  assign row_7_in_4_valid = row_6_out_4_valid;
+  assign row_7_in_4_propagate = row_6_out_4_propagate;
+  assign row_7_in_4_ws = row_6_out_4_ws;
+  assign row_7_in_4_shift = row_6_out_4_shift;
+  assign row_7_in_5_valid = row_6_out_5_valid;
+  assign row_7_in_5_propagate = row_6_out_5_propagate;
+  assign row_7_in_5_ws = row_6_out_5_ws;
+  assign row_7_in_5_shift = row_6_out_5_shift;
+  assign row_7_in_6_valid = row_6_out_6_valid;
+  assign row_7_in_6_propagate = row_6_out_6_propagate;
+  assign row_7_in_6_ws = row_6_out_6_ws;
+  assign row_7_in_6_shift = row_6_out_6_shift;
+  assign row_7_in_7_valid = row_6_out_7_valid;
+  assign row_7_in_7_propagate = row_6_out_7_propagate;
+  assign row_7_in_7_ws = row_6_out_7_ws;
+  assign row_7_in_7_shift = row_6_out_7_shift;
+  assign row_7_in_8_valid = row_6_out_8_valid;
+  assign row_7_in_8_propagate = row_6_out_8_propagate;
+  assign row_7_in_8_ws = row_6_out_8_ws;
+  assign row_7_in_8_shift = row_6_out_8_shift;
+  assign row_7_in_9_valid = row_6_out_9_valid;
+  assign row_7_in_9_propagate = row_6_out_9_propagate;
+  assign row_7_in_9_ws = row_6_out_9_ws;
+  assign row_7_in_9_shift = row_6_out_9_shift;
+  assign row_7_in_10_valid = row_6_out_10_valid;
+  assign row_7_in_10_propagate = row_6_out_10_propagate;
+  assign row_7_in_10_ws = row_6_out_10_ws;
+  assign row_7_in_10_shift = row_6_out_10_shift;
+  assign row_7_in_11_valid = row_6_out_11_valid;
+  assign row_7_in_11_propagate = row_6_out_11_propagate;
+  assign row_7_in_11_ws = row_6_out_11_ws;
+  assign row_7_in_11_shift = row_6_out_11_shift;
+  assign row_7_in_12_valid = row_6_out_12_valid;
+  assign row_7_in_12_propagate = row_6_out_12_propagate;
+  assign row_7_in_12_ws = row_6_out_12_ws;
+  assign row_7_in_12_shift = row_6_out_12_shift;
+  assign row_7_in_13_valid = row_6_out_13_valid;
+  assign row_7_in_13_propagate = row_6_out_13_propagate;
+  assign row_7_in_13_ws = row_6_out_13_ws;
+  assign row_7_in_13_shift = row_6_out_13_shift;
+  assign row_7_in_14_valid = row_6_out_14_valid;
+  assign row_7_in_14_propagate = row_6_out_14_propagate;
+  assign row_7_in_14_ws = row_6_out_14_ws;
+  assign row_7_in_14_shift = row_6_out_14_shift;
+  assign row_7_in_15_valid = row_6_out_15_valid;
+  assign row_7_in_15_propagate = row_6_out_15_propagate;
+  assign row_7_in_15_ws = row_6_out_15_ws;
+  assign row_7_in_15_shift = row_6_out_15_shift;
+  assign row_8_in_a_0 = in_a_8;
+  assign row_8_in_b_0 = row_7_out_b_0;
+  assign row_8_in_b_1 = row_7_out_b_1;
+  assign row_8_in_b_2 = row_7_out_b_2;
+  assign row_8_in_b_3 = row_7_out_b_3;
+  assign row_8_in_b_4 = row_7_out_b_4;
+  assign row_8_in_b_5 = row_7_out_b_5;
+  assign row_8_in_b_6 = row_7_out_b_6;
+  assign row_8_in_b_7 = row_7_out_b_7;
+  assign row_8_in_b_8 = row_7_out_b_8;
+  assign row_8_in_b_9 = row_7_out_b_9;
+  assign row_8_in_b_10 = row_7_out_b_10;
+  assign row_8_in_b_11 = row_7_out_b_11;
+  assign row_8_in_b_12 = row_7_out_b_12;
+  assign row_8_in_b_13 = row_7_out_b_13;
+  assign row_8_in_b_14 = row_7_out_b_14;
+  assign row_8_in_b_15 = row_7_out_b_15;
+  assign row_8_in_d_0 = row_7_out_c_0;
+  assign row_8_in_d_1 = row_7_out_c_1;
+  assign row_8_in_d_2 = row_7_out_c_2;
+  assign row_8_in_d_3 = row_7_out_c_3;
+  assign row_8_in_d_4 = row_7_out_c_4;
+  assign row_8_in_d_5 = row_7_out_c_5;
+  assign row_8_in_d_6 = row_7_out_c_6;
+  assign row_8_in_d_7 = row_7_out_c_7;
+  assign row_8_in_d_8 = row_7_out_c_8;
+  assign row_8_in_d_9 = row_7_out_c_9;
+  assign row_8_in_d_10 = row_7_out_c_10;
+  assign row_8_in_d_11 = row_7_out_c_11;
+  assign row_8_in_d_12 = row_7_out_c_12;
+  assign row_8_in_d_13 = row_7_out_c_13;
+  assign row_8_in_d_14 = row_7_out_c_14;
+  assign row_8_in_d_15 = row_7_out_c_15;
+  assign row_8_in_0_valid = row_7_out_0_valid;
+  assign row_8_in_0_propagate = row_7_out_0_propagate;
+  assign row_8_in_0_ws = row_7_out_0_ws;
+  assign row_8_in_0_shift = row_7_out_0_shift;
+  assign row_8_in_1_valid = row_7_out_1_valid;
+  assign row_8_in_1_propagate = row_7_out_1_propagate;
+  assign row_8_in_1_ws = row_7_out_1_ws;
+  assign row_8_in_1_shift = row_7_out_1_shift;
+  assign row_8_in_2_valid = row_7_out_2_valid;
+  assign row_8_in_2_propagate = row_7_out_2_propagate;
+  assign row_8_in_2_ws = row_7_out_2_ws;
+  assign row_8_in_2_shift = row_7_out_2_shift;
+  assign row_8_in_3_valid = row_7_out_3_valid;
+  assign row_8_in_3_propagate = row_7_out_3_propagate;
+  assign row_8_in_3_ws = row_7_out_3_ws;
+  assign row_8_in_3_shift = row_7_out_3_shift;
+  assign row_8_in_4_valid = row_7_out_4_valid;
+  assign row_8_in_4_propagate = row_7_out_4_propagate;
+  assign row_8_in_4_ws = row_7_out_4_ws;
+  assign row_8_in_4_shift = row_7_out_4_shift;
+  assign row_8_in_5_valid = row_7_out_5_valid;
+  assign row_8_in_5_propagate = row_7_out_5_propagate;
+  assign row_8_in_5_ws = row_7_out_5_ws;
+  assign row_8_in_5_shift = row_7_out_5_shift;
+  assign row_8_in_6_valid = row_7_out_6_valid;
+  assign row_8_in_6_propagate = row_7_out_6_propagate;
+  assign row_8_in_6_ws = row_7_out_6_ws;
+  assign row_8_in_6_shift = row_7_out_6_shift;
+  assign row_8_in_7_valid = row_7_out_7_valid;
+  assign row_8_in_7_propagate = row_7_out_7_propagate;
+  assign row_8_in_7_ws = row_7_out_7_ws;
+  assign row_8_in_7_shift = row_7_out_7_shift;
+  assign row_8_in_8_valid = row_7_out_8_valid;
+  assign row_8_in_8_propagate = row_7_out_8_propagate;
+  assign row_8_in_8_ws = row_7_out_8_ws;
+  assign row_8_in_8_shift = row_7_out_8_shift;
+  assign row_8_in_9_valid = row_7_out_9_valid;
+  assign row_8_in_9_propagate = row_7_out_9_propagate;
+  assign row_8_in_9_ws = row_7_out_9_ws;
+  assign row_8_in_9_shift = row_7_out_9_shift;
+  assign row_8_in_10_valid = row_7_out_10_valid;
+  assign row_8_in_10_propagate = row_7_out_10_propagate;
+  assign row_8_in_10_ws = row_7_out_10_ws;
+  assign row_8_in_10_shift = row_7_out_10_shift;
+  assign row_8_in_11_valid = row_7_out_11_valid;
+  assign row_8_in_11_propagate = row_7_out_11_propagate;
+  assign row_8_in_11_ws = row_7_out_11_ws;
+  assign row_8_in_11_shift = row_7_out_11_shift;
+  assign row_8_in_12_valid = row_7_out_12_valid;
+  assign row_8_in_12_propagate = row_7_out_12_propagate;
+  assign row_8_in_12_ws = row_7_out_12_ws;
+  assign row_8_in_12_shift = row_7_out_12_shift;
+  assign row_8_in_13_valid = row_7_out_13_valid;
+  assign row_8_in_13_propagate = row_7_out_13_propagate;
+  assign row_8_in_13_ws = row_7_out_13_ws;
+  assign row_8_in_13_shift = row_7_out_13_shift;
+  assign row_8_in_14_valid = row_7_out_14_valid;
+  assign row_8_in_14_propagate = row_7_out_14_propagate;
+  assign row_8_in_14_ws = row_7_out_14_ws;
+  assign row_8_in_14_shift = row_7_out_14_shift;
+  assign row_8_in_15_valid = row_7_out_15_valid;
+  assign row_8_in_15_propagate = row_7_out_15_propagate;
+  assign row_8_in_15_ws = row_7_out_15_ws;
+  assign row_8_in_15_shift = row_7_out_15_shift;
+  assign row_9_in_a_0 = in_a_9;
+  assign row_9_in_b_0 = row_8_out_b_0;
+  assign row_9_in_b_1 = row_8_out_b_1;
+  assign row_9_in_b_2 = row_8_out_b_2;
+  assign row_9_in_b_3 = row_8_out_b_3;
+  assign row_9_in_b_4 = row_8_out_b_4;
+  assign row_9_in_b_5 = row_8_out_b_5;
+  assign row_9_in_b_6 = row_8_out_b_6;
+  assign row_9_in_b_7 = row_8_out_b_7;
+  assign row_9_in_b_8 = row_8_out_b_8;
+  assign row_9_in_b_9 = row_8_out_b_9;
+  assign row_9_in_b_10 = row_8_out_b_10;
+  assign row_9_in_b_11 = row_8_out_b_11;
+  assign row_9_in_b_12 = row_8_out_b_12;
+  assign row_9_in_b_13 = row_8_out_b_13;
+  assign row_9_in_b_14 = row_8_out_b_14;
+  assign row_9_in_b_15 = row_8_out_b_15;
+  assign row_9_in_d_0 = row_8_out_c_0;
+  assign row_9_in_d_1 = row_8_out_c_1;
+  assign row_9_in_d_2 = row_8_out_c_2;
+  assign row_9_in_d_3 = row_8_out_c_3;
+  assign row_9_in_d_4 = row_8_out_c_4;
+  assign row_9_in_d_5 = row_8_out_c_5;
+  assign row_9_in_d_6 = row_8_out_c_6;
+  assign row_9_in_d_7 = row_8_out_c_7;
+  assign row_9_in_d_8 = row_8_out_c_8;
+  assign row_9_in_d_9 = row_8_out_c_9;
+  assign row_9_in_d_10 = row_8_out_c_10;
+  assign row_9_in_d_11 = row_8_out_c_11;
+  assign row_9_in_d_12 = row_8_out_c_12;
+  assign row_9_in_d_13 = row_8_out_c_13;
+  assign row_9_in_d_14 = row_8_out_c_14;
+  assign row_9_in_d_15 = row_8_out_c_15;
+  assign row_9_in_0_valid = row_8_out_0_valid;
+  assign row_9_in_0_propagate = row_8_out_0_propagate;
+  assign row_9_in_0_ws = row_8_out_0_ws;
+  assign row_9_in_0_shift = row_8_out_0_shift;
+  assign row_9_in_1_valid = row_8_out_1_valid;
+  assign row_9_in_1_propagate = row_8_out_1_propagate;
+  assign row_9_in_1_ws = row_8_out_1_ws;
+  assign row_9_in_1_shift = row_8_out_1_shift;
+  assign row_9_in_2_valid = row_8_out_2_valid;
+  assign row_9_in_2_propagate = row_8_out_2_propagate;
+  assign row_9_in_2_ws = row_8_out_2_ws;
+  assign row_9_in_2_shift = row_8_out_2_shift;
+  assign row_9_in_3_valid = row_8_out_3_valid;
+  assign row_9_in_3_propagate = row_8_out_3_propagate;
+  assign row_9_in_3_ws = row_8_out_3_ws;
+  assign row_9_in_3_shift = row_8_out_3_shift;
+  assign row_9_in_4_valid = row_8_out_4_valid;
+  assign row_9_in_4_propagate = row_8_out_4_propagate;
+  assign row_9_in_4_ws = row_8_out_4_ws;
+  assign row_9_in_4_shift = row_8_out_4_shift;
+  assign row_9_in_5_valid = row_8_out_5_valid;
+  assign row_9_in_5_propagate = row_8_out_5_propagate;
+  assign row_9_in_5_ws = row_8_out_5_ws;
+  assign row_9_in_5_shift = row_8_out_5_shift;
+  assign row_9_in_6_valid = row_8_out_6_valid;
+  assign row_9_in_6_propagate = row_8_out_6_propagate;
+  assign row_9_in_6_ws = row_8_out_6_ws;
+  assign row_9_in_6_shift = row_8_out_6_shift;
+  assign row_9_in_7_valid = row_8_out_7_valid;
+  assign row_9_in_7_propagate = row_8_out_7_propagate;
+  assign row_9_in_7_ws = row_8_out_7_ws;
+  assign row_9_in_7_shift = row_8_out_7_shift;
+  assign row_9_in_8_valid = row_8_out_8_valid;
+  assign row_9_in_8_propagate = row_8_out_8_propagate;
+  assign row_9_in_8_ws = row_8_out_8_ws;
+  assign row_9_in_8_shift = row_8_out_8_shift;
+  assign row_9_in_9_valid = row_8_out_9_valid;
+  assign row_9_in_9_propagate = row_8_out_9_propagate;
+  assign row_9_in_9_ws = row_8_out_9_ws;
+  assign row_9_in_9_shift = row_8_out_9_shift;
+  assign row_9_in_10_valid = row_8_out_10_valid;
+  assign row_9_in_10_propagate = row_8_out_10_propagate;
+  assign row_9_in_10_ws = row_8_out_10_ws;
+  assign row_9_in_10_shift = row_8_out_10_shift;
+  assign row_9_in_11_valid = row_8_out_11_valid;
+  assign row_9_in_11_propagate = row_8_out_11_propagate;
+  assign row_9_in_11_ws = row_8_out_11_ws;
+  assign row_9_in_11_shift = row_8_out_11_shift;
+  assign row_9_in_12_valid = row_8_out_12_valid;
+  assign row_9_in_12_propagate = row_8_out_12_propagate;
+  assign row_9_in_12_ws = row_8_out_12_ws;
+  assign row_9_in_12_shift = row_8_out_12_shift;
+  assign row_9_in_13_valid = row_8_out_13_valid;
+  assign row_9_in_13_propagate = row_8_out_13_propagate;
+  assign row_9_in_13_ws = row_8_out_13_ws;
+  assign row_9_in_13_shift = row_8_out_13_shift;
+  assign row_9_in_14_valid = row_8_out_14_valid;
+  assign row_9_in_14_propagate = row_8_out_14_propagate;
+  assign row_9_in_14_ws = row_8_out_14_ws;
+  assign row_9_in_14_shift = row_8_out_14_shift;
+  assign row_9_in_15_valid = row_8_out_15_valid;
+  assign row_9_in_15_propagate = row_8_out_15_propagate;
+  assign row_9_in_15_ws = row_8_out_15_ws;
+  assign row_9_in_15_shift = row_8_out_15_shift;
+  assign row_10_in_a_0 = in_a_10;
+  assign row_10_in_b_0 = row_9_out_b_0;
+  assign row_10_in_b_1 = row_9_out_b_1;
+  assign row_10_in_b_2 = row_9_out_b_2;
+  assign row_10_in_b_3 = row_9_out_b_3;
+  assign row_10_in_b_4 = row_9_out_b_4;
+  assign row_10_in_b_5 = row_9_out_b_5;
+  assign row_10_in_b_6 = row_9_out_b_6;
+  assign row_10_in_b_7 = row_9_out_b_7;
+  assign row_10_in_b_8 = row_9_out_b_8;
+  assign row_10_in_b_9 = row_9_out_b_9;
+  assign row_10_in_b_10 = row_9_out_b_10;
+  assign row_10_in_b_11 = row_9_out_b_11;
+  assign row_10_in_b_12 = row_9_out_b_12;
+  assign row_10_in_b_13 = row_9_out_b_13;
+  assign row_10_in_b_14 = row_9_out_b_14;
+  assign row_10_in_b_15 = row_9_out_b_15;
+  assign row_10_in_d_0 = row_9_out_c_0;
+  assign row_10_in_d_1 = row_9_out_c_1;
+  assign row_10_in_d_2 = row_9_out_c_2;
+  assign row_10_in_d_3 = row_9_out_c_3;
+  assign row_10_in_d_4 = row_9_out_c_4;
+  assign row_10_in_d_5 = row_9_out_c_5;
+  assign row_10_in_d_6 = row_9_out_c_6;
+  assign row_10_in_d_7 = row_9_out_c_7;
+  assign row_10_in_d_8 = row_9_out_c_8;
+  assign row_10_in_d_9 = row_9_out_c_9;
+  assign row_10_in_d_10 = row_9_out_c_10;
+  assign row_10_in_d_11 = row_9_out_c_11;
+  assign row_10_in_d_12 = row_9_out_c_12;
+  assign row_10_in_d_13 = row_9_out_c_13;
+  assign row_10_in_d_14 = row_9_out_c_14;
+  assign row_10_in_d_15 = row_9_out_c_15;
+  assign row_10_in_0_valid = row_9_out_0_valid;
+  assign row_10_in_0_propagate = row_9_out_0_propagate;
+  assign row_10_in_0_ws = row_9_out_0_ws;
+  assign row_10_in_0_shift = row_9_out_0_shift;
+  assign row_10_in_1_valid = row_9_out_1_valid;
+  assign row_10_in_1_propagate = row_9_out_1_propagate;
+  assign row_10_in_1_ws = row_9_out_1_ws;
+  assign row_10_in_1_shift = row_9_out_1_shift;
+  assign row_10_in_2_valid = row_9_out_2_valid;
+  assign row_10_in_2_propagate = row_9_out_2_propagate;
+  assign row_10_in_2_ws = row_9_out_2_ws;
+  assign row_10_in_2_shift = row_9_out_2_shift;
+  assign row_10_in_3_valid = row_9_out_3_valid;
+  assign row_10_in_3_propagate = row_9_out_3_propagate;
+  assign row_10_in_3_ws = row_9_out_3_ws;
+  assign row_10_in_3_shift = row_9_out_3_shift;
+  assign row_10_in_4_valid = row_9_out_4_valid;
+  assign row_10_in_4_propagate = row_9_out_4_propagate;
+  assign row_10_in_4_ws = row_9_out_4_ws;
+  assign row_10_in_4_shift = row_9_out_4_shift;
+  assign row_10_in_5_valid = row_9_out_5_valid;
+  assign row_10_in_5_propagate = row_9_out_5_propagate;
+  assign row_10_in_5_ws = row_9_out_5_ws;
+  assign row_10_in_5_shift = row_9_out_5_shift;
+  assign row_10_in_6_valid = row_9_out_6_valid;
+  assign row_10_in_6_propagate = row_9_out_6_propagate;
+  assign row_10_in_6_ws = row_9_out_6_ws;
+  assign row_10_in_6_shift = row_9_out_6_shift;
+  assign row_10_in_7_valid = row_9_out_7_valid;
+  assign row_10_in_7_propagate = row_9_out_7_propagate;
+  assign row_10_in_7_ws = row_9_out_7_ws;
+  assign row_10_in_7_shift = row_9_out_7_shift;
+  assign row_10_in_8_valid = row_9_out_8_valid;
+  assign row_10_in_8_propagate = row_9_out_8_propagate;
+  assign row_10_in_8_ws = row_9_out_8_ws;
+  assign row_10_in_8_shift = row_9_out_8_shift;
+  assign row_10_in_9_valid = row_9_out_9_valid;
+  assign row_10_in_9_propagate = row_9_out_9_propagate;
+  assign row_10_in_9_ws = row_9_out_9_ws;
+  assign row_10_in_9_shift = row_9_out_9_shift;
+  assign row_10_in_10_valid = row_9_out_10_valid;
+  assign row_10_in_10_propagate = row_9_out_10_propagate;
+  assign row_10_in_10_ws = row_9_out_10_ws;
+  assign row_10_in_10_shift = row_9_out_10_shift;
+  assign row_10_in_11_valid = row_9_out_11_valid;
+  assign row_10_in_11_propagate = row_9_out_11_propagate;
+  assign row_10_in_11_ws = row_9_out_11_ws;
+  assign row_10_in_11_shift = row_9_out_11_shift;
+  assign row_10_in_12_valid = row_9_out_12_valid;
+  assign row_10_in_12_propagate = row_9_out_12_propagate;
+  assign row_10_in_12_ws = row_9_out_12_ws;
+  assign row_10_in_12_shift = row_9_out_12_shift;
+  assign row_10_in_13_valid = row_9_out_13_valid;
+  assign row_10_in_13_propagate = row_9_out_13_propagate;
+  assign row_10_in_13_ws = row_9_out_13_ws;
+  assign row_10_in_13_shift = row_9_out_13_shift;
+  assign row_10_in_14_valid = row_9_out_14_valid;
+  assign row_10_in_14_propagate = row_9_out_14_propagate;
+  assign row_10_in_14_ws = row_9_out_14_ws;
+  assign row_10_in_14_shift = row_9_out_14_shift;
+  assign row_10_in_15_valid = row_9_out_15_valid;
+  assign row_10_in_15_propagate = row_9_out_15_propagate;
+  assign row_10_in_15_ws = row_9_out_15_ws;
+  assign row_10_in_15_shift = row_9_out_15_shift;
+  assign row_11_in_a_0 = in_a_11;
+  assign row_11_in_b_0 = row_10_out_b_0;
+  assign row_11_in_b_1 = row_10_out_b_1;
+  assign row_11_in_b_2 = row_10_out_b_2;
+  assign row_11_in_b_3 = row_10_out_b_3;
+  assign row_11_in_b_4 = row_10_out_b_4;
+  assign row_11_in_b_5 = row_10_out_b_5;
+  assign row_11_in_b_6 = row_10_out_b_6;
+  assign row_11_in_b_7 = row_10_out_b_7;
+  assign row_11_in_b_8 = row_10_out_b_8;
+  assign row_11_in_b_9 = row_10_out_b_9;
+  assign row_11_in_b_10 = row_10_out_b_10;
+  assign row_11_in_b_11 = row_10_out_b_11;
+  assign row_11_in_b_12 = row_10_out_b_12;
+  assign row_11_in_b_13 = row_10_out_b_13;
+  assign row_11_in_b_14 = row_10_out_b_14;
+  assign row_11_in_b_15 = row_10_out_b_15;
+  assign row_11_in_d_0 = row_10_out_c_0;
+  assign row_11_in_d_1 = row_10_out_c_1;
+  assign row_11_in_d_2 = row_10_out_c_2;
+  assign row_11_in_d_3 = row_10_out_c_3;
+  assign row_11_in_d_4 = row_10_out_c_4;
+  assign row_11_in_d_5 = row_10_out_c_5;
+  assign row_11_in_d_6 = row_10_out_c_6;
+  assign row_11_in_d_7 = row_10_out_c_7;
+  assign row_11_in_d_8 = row_10_out_c_8;
+  assign row_11_in_d_9 = row_10_out_c_9;
+  assign row_11_in_d_10 = row_10_out_c_10;
+  assign row_11_in_d_11 = row_10_out_c_11;
+  assign row_11_in_d_12 = row_10_out_c_12;
+  assign row_11_in_d_13 = row_10_out_c_13;
+  assign row_11_in_d_14 = row_10_out_c_14;
+  assign row_11_in_d_15 = row_10_out_c_15;
+  assign row_11_in_0_valid = row_10_out_0_valid;
+  assign row_11_in_0_propagate = row_10_out_0_propagate;
+  assign row_11_in_0_ws = row_10_out_0_ws;
+  assign row_11_in_0_shift = row_10_out_0_shift;
+  assign row_11_in_1_valid = row_10_out_1_valid;
+  assign row_11_in_1_propagate = row_10_out_1_propagate;
+  assign row_11_in_1_ws = row_10_out_1_ws;
+  assign row_11_in_1_shift = row_10_out_1_shift;
+  assign row_11_in_2_valid = row_10_out_2_valid;
+  assign row_11_in_2_propagate = row_10_out_2_propagate;
+  assign row_11_in_2_ws = row_10_out_2_ws;
+  assign row_11_in_2_shift = row_10_out_2_shift;
+  assign row_11_in_3_valid = row_10_out_3_valid;
+  assign row_11_in_3_propagate = row_10_out_3_propagate;
+  assign row_11_in_3_ws = row_10_out_3_ws;
+  assign row_11_in_3_shift = row_10_out_3_shift;
+  assign row_11_in_4_valid = row_10_out_4_valid;
+  assign row_11_in_4_propagate = row_10_out_4_propagate;
+  assign row_11_in_4_ws = row_10_out_4_ws;
+  assign row_11_in_4_shift = row_10_out_4_shift;
+  assign row_11_in_5_valid = row_10_out_5_valid;
+  assign row_11_in_5_propagate = row_10_out_5_propagate;
+  assign row_11_in_5_ws = row_10_out_5_ws;
+  assign row_11_in_5_shift = row_10_out_5_shift;
+  assign row_11_in_6_valid = row_10_out_6_valid;
+  assign row_11_in_6_propagate = row_10_out_6_propagate;
+  assign row_11_in_6_ws = row_10_out_6_ws;
+  assign row_11_in_6_shift = row_10_out_6_shift;
+  assign row_11_in_7_valid = row_10_out_7_valid;
+  assign row_11_in_7_propagate = row_10_out_7_propagate;
+  assign row_11_in_7_ws = row_10_out_7_ws;
+  assign row_11_in_7_shift = row_10_out_7_shift;
+  assign row_11_in_8_valid = row_10_out_8_valid;
+  assign row_11_in_8_propagate = row_10_out_8_propagate;
+  assign row_11_in_8_ws = row_10_out_8_ws;
+  assign row_11_in_8_shift = row_10_out_8_shift;
+  assign row_11_in_9_valid = row_10_out_9_valid;
+  assign row_11_in_9_propagate = row_10_out_9_propagate;
+  assign row_11_in_9_ws = row_10_out_9_ws;
+  assign row_11_in_9_shift = row_10_out_9_shift;
+  assign row_11_in_10_valid = row_10_out_10_valid;
+  assign row_11_in_10_propagate = row_10_out_10_propagate;
+  assign row_11_in_10_ws = row_10_out_10_ws;
+  assign row_11_in_10_shift = row_10_out_10_shift;
+  assign row_11_in_11_valid = row_10_out_11_valid;
+  assign row_11_in_11_propagate = row_10_out_11_propagate;
+  assign row_11_in_11_ws = row_10_out_11_ws;
+  assign row_11_in_11_shift = row_10_out_11_shift;
+  assign row_11_in_12_valid = row_10_out_12_valid;
+  assign row_11_in_12_propagate = row_10_out_12_propagate;
+  assign row_11_in_12_ws = row_10_out_12_ws;
+  assign row_11_in_12_shift = row_10_out_12_shift;
+  assign row_11_in_13_valid = row_10_out_13_valid;
+  assign row_11_in_13_propagate = row_10_out_13_propagate;
+  assign row_11_in_13_ws = row_10_out_13_ws;
+  assign row_11_in_13_shift = row_10_out_13_shift;
+  assign row_11_in_14_valid = row_10_out_14_valid;
+  assign row_11_in_14_propagate = row_10_out_14_propagate;
+  assign row_11_in_14_ws = row_10_out_14_ws;
+  assign row_11_in_14_shift = row_10_out_14_shift;
+  assign row_11_in_15_valid = row_10_out_15_valid;
+  assign row_11_in_15_propagate = row_10_out_15_propagate;
+  assign row_11_in_15_ws = row_10_out_15_ws;
+  assign row_11_in_15_shift = row_10_out_15_shift;
+  assign row_12_in_a_0 = in_a_12;
+  assign row_12_in_b_0 = row_11_out_b_0;
+  assign row_12_in_b_1 = row_11_out_b_1;
+  assign row_12_in_b_2 = row_11_out_b_2;
+  assign row_12_in_b_3 = row_11_out_b_3;
+  assign row_12_in_b_4 = row_11_out_b_4;
+  assign row_12_in_b_5 = row_11_out_b_5;
+  assign row_12_in_b_6 = row_11_out_b_6;
+  assign row_12_in_b_7 = row_11_out_b_7;
+  assign row_12_in_b_8 = row_11_out_b_8;
+  assign row_12_in_b_9 = row_11_out_b_9;
+  assign row_12_in_b_10 = row_11_out_b_10;
+  assign row_12_in_b_11 = row_11_out_b_11;
+  assign row_12_in_b_12 = row_11_out_b_12;
+  assign row_12_in_b_13 = row_11_out_b_13;
+  assign row_12_in_b_14 = row_11_out_b_14;
+  assign row_12_in_b_15 = row_11_out_b_15;
+  assign row_12_in_d_0 = row_11_out_c_0;
+  assign row_12_in_d_1 = row_11_out_c_1;
+  assign row_12_in_d_2 = row_11_out_c_2;
+  assign row_12_in_d_3 = row_11_out_c_3;
+  assign row_12_in_d_4 = row_11_out_c_4;
+  assign row_12_in_d_5 = row_11_out_c_5;
+  assign row_12_in_d_6 = row_11_out_c_6;
+  assign row_12_in_d_7 = row_11_out_c_7;
+  assign row_12_in_d_8 = row_11_out_c_8;
+  assign row_12_in_d_9 = row_11_out_c_9;
+  assign row_12_in_d_10 = row_11_out_c_10;
+  assign row_12_in_d_11 = row_11_out_c_11;
+  assign row_12_in_d_12 = row_11_out_c_12;
+  assign row_12_in_d_13 = row_11_out_c_13;
+  assign row_12_in_d_14 = row_11_out_c_14;
+  assign row_12_in_d_15 = row_11_out_c_15;
+  assign row_12_in_0_valid = row_11_out_0_valid;
+  assign row_12_in_0_propagate = row_11_out_0_propagate;
+  assign row_12_in_0_ws = row_11_out_0_ws;
+  assign row_12_in_0_shift = row_11_out_0_shift;
+  assign row_12_in_1_valid = row_11_out_1_valid;
+  assign row_12_in_1_propagate = row_11_out_1_propagate;
+  assign row_12_in_1_ws = row_11_out_1_ws;
+  assign row_12_in_1_shift = row_11_out_1_shift;
+  assign row_12_in_2_valid = row_11_out_2_valid;
+  assign row_12_in_2_propagate = row_11_out_2_propagate;
+  assign row_12_in_2_ws = row_11_out_2_ws;
+  assign row_12_in_2_shift = row_11_out_2_shift;
+  assign row_12_in_3_valid = row_11_out_3_valid;
+  assign row_12_in_3_propagate = row_11_out_3_propagate;
+  assign row_12_in_3_ws = row_11_out_3_ws;
+  assign row_12_in_3_shift = row_11_out_3_shift;
+  assign row_12_in_4_valid = row_11_out_4_valid;
+  assign row_12_in_4_propagate = row_11_out_4_propagate;
+  assign row_12_in_4_ws = row_11_out_4_ws;
+  assign row_12_in_4_shift = row_11_out_4_shift;
+  assign row_12_in_5_valid = row_11_out_5_valid;
+  assign row_12_in_5_propagate = row_11_out_5_propagate;
+  assign row_12_in_5_ws = row_11_out_5_ws;
+  assign row_12_in_5_shift = row_11_out_5_shift;
+  assign row_12_in_6_valid = row_11_out_6_valid;
+  assign row_12_in_6_propagate = row_11_out_6_propagate;
+  assign row_12_in_6_ws = row_11_out_6_ws;
+  assign row_12_in_6_shift = row_11_out_6_shift;
+  assign row_12_in_7_valid = row_11_out_7_valid;
+  assign row_12_in_7_propagate = row_11_out_7_propagate;
+  assign row_12_in_7_ws = row_11_out_7_ws;
+  assign row_12_in_7_shift = row_11_out_7_shift;
+  assign row_12_in_8_valid = row_11_out_8_valid;
+  assign row_12_in_8_propagate = row_11_out_8_propagate;
+  assign row_12_in_8_ws = row_11_out_8_ws;
+  assign row_12_in_8_shift = row_11_out_8_shift;
+  assign row_12_in_9_valid = row_11_out_9_valid;
+  assign row_12_in_9_propagate = row_11_out_9_propagate;
+  assign row_12_in_9_ws = row_11_out_9_ws;
+  assign row_12_in_9_shift = row_11_out_9_shift;
+  assign row_12_in_10_valid = row_11_out_10_valid;
+  assign row_12_in_10_propagate = row_11_out_10_propagate;
+  assign row_12_in_10_ws = row_11_out_10_ws;
+  assign row_12_in_10_shift = row_11_out_10_shift;
+  assign row_12_in_11_valid = row_11_out_11_valid;
+  assign row_12_in_11_propagate = row_11_out_11_propagate;
+  assign row_12_in_11_ws = row_11_out_11_ws;
+  assign row_12_in_11_shift = row_11_out_11_shift;
+  assign row_12_in_12_valid = row_11_out_12_valid;
+  assign row_12_in_12_propagate = row_11_out_12_propagate;
+  assign row_12_in_12_ws = row_11_out_12_ws;
+  assign row_12_in_12_shift = row_11_out_12_shift;
+  assign row_12_in_13_valid = row_11_out_13_valid;
+  assign row_12_in_13_propagate = row_11_out_13_propagate;
+  assign row_12_in_13_ws = row_11_out_13_ws;
+  assign row_12_in_13_shift = row_11_out_13_shift;
+  assign row_12_in_14_valid = row_11_out_14_valid;
+  assign row_12_in_14_propagate = row_11_out_14_propagate;
+  assign row_12_in_14_ws = row_11_out_14_ws;
+  assign row_12_in_14_shift = row_11_out_14_shift;
+  assign row_12_in_15_valid = row_11_out_15_valid;
+  assign row_12_in_15_propagate = row_11_out_15_propagate;
+  assign row_12_in_15_ws = row_11_out_15_ws;
+  assign row_12_in_15_shift = row_11_out_15_shift;
+  assign row_13_in_a_0 = in_a_13;
+  assign row_13_in_b_0 = row_12_out_b_0;
+  assign row_13_in_b_1 = row_12_out_b_1;
+  assign row_13_in_b_2 = row_12_out_b_2;
+  assign row_13_in_b_3 = row_12_out_b_3;
+  assign row_13_in_b_4 = row_12_out_b_4;
+  assign row_13_in_b_5 = row_12_out_b_5;
+  assign row_13_in_b_6 = row_12_out_b_6;
+  assign row_13_in_b_7 = row_12_out_b_7;
+  assign row_13_in_b_8 = row_12_out_b_8;
+  assign row_13_in_b_9 = row_12_out_b_9;
+  assign row_13_in_b_10 = row_12_out_b_10;
+  assign row_13_in_b_11 = row_12_out_b_11;
+  assign row_13_in_b_12 = row_12_out_b_12;
+  assign row_13_in_b_13 = row_12_out_b_13;
+  assign row_13_in_b_14 = row_12_out_b_14;
+  assign row_13_in_b_15 = row_12_out_b_15;
+  assign row_13_in_d_0 = row_12_out_c_0;
+  assign row_13_in_d_1 = row_12_out_c_1;
+  assign row_13_in_d_2 = row_12_out_c_2;
+  assign row_13_in_d_3 = row_12_out_c_3;
+  assign row_13_in_d_4 = row_12_out_c_4;
+  assign row_13_in_d_5 = row_12_out_c_5;
+  assign row_13_in_d_6 = row_12_out_c_6;
+  assign row_13_in_d_7 = row_12_out_c_7;
+  assign row_13_in_d_8 = row_12_out_c_8;
+  assign row_13_in_d_9 = row_12_out_c_9;
+  assign row_13_in_d_10 = row_12_out_c_10;
+  assign row_13_in_d_11 = row_12_out_c_11;
+  assign row_13_in_d_12 = row_12_out_c_12;
+  assign row_13_in_d_13 = row_12_out_c_13;
+  assign row_13_in_d_14 = row_12_out_c_14;
+  assign row_13_in_d_15 = row_12_out_c_15;
+  assign row_13_in_0_valid = row_12_out_0_valid;
+  assign row_13_in_0_propagate = row_12_out_0_propagate;
+  assign row_13_in_0_ws = row_12_out_0_ws;
+  assign row_13_in_0_shift = row_12_out_0_shift;
+  assign row_13_in_1_valid = row_12_out_1_valid;
+  assign row_13_in_1_propagate = row_12_out_1_propagate;
+  assign row_13_in_1_ws = row_12_out_1_ws;
+  assign row_13_in_1_shift = row_12_out_1_shift;
+  assign row_13_in_2_valid = row_12_out_2_valid;
+  assign row_13_in_2_propagate = row_12_out_2_propagate;
+  assign row_13_in_2_ws = row_12_out_2_ws;
+  assign row_13_in_2_shift = row_12_out_2_shift;
+  assign row_13_in_3_valid = row_12_out_3_valid;
+  assign row_13_in_3_propagate = row_12_out_3_propagate;
+  assign row_13_in_3_ws = row_12_out_3_ws;
+  assign row_13_in_3_shift = row_12_out_3_shift;
+  assign row_13_in_4_valid = row_12_out_4_valid;
+  assign row_13_in_4_propagate = row_12_out_4_propagate;
+  assign row_13_in_4_ws = row_12_out_4_ws;
+  assign row_13_in_4_shift = row_12_out_4_shift;
+  assign row_13_in_5_valid = row_12_out_5_valid;
+  assign row_13_in_5_propagate = row_12_out_5_propagate;
+  assign row_13_in_5_ws = row_12_out_5_ws;
+  assign row_13_in_5_shift = row_12_out_5_shift;
+  assign row_13_in_6_valid = row_12_out_6_valid;
+  assign row_13_in_6_propagate = row_12_out_6_propagate;
+  assign row_13_in_6_ws = row_12_out_6_ws;
+  assign row_13_in_6_shift = row_12_out_6_shift;
+  assign row_13_in_7_valid = row_12_out_7_valid;
+  assign row_13_in_7_propagate = row_12_out_7_propagate;
+  assign row_13_in_7_ws = row_12_out_7_ws;
+  assign row_13_in_7_shift = row_12_out_7_shift;
+  assign row_13_in_8_valid = row_12_out_8_valid;
+  assign row_13_in_8_propagate = row_12_out_8_propagate;
+  assign row_13_in_8_ws = row_12_out_8_ws;
+  assign row_13_in_8_shift = row_12_out_8_shift;
+  assign row_13_in_9_valid = row_12_out_9_valid;
+  assign row_13_in_9_propagate = row_12_out_9_propagate;
+  assign row_13_in_9_ws = row_12_out_9_ws;
+  assign row_13_in_9_shift = row_12_out_9_shift;
+  assign row_13_in_10_valid = row_12_out_10_valid;
+  assign row_13_in_10_propagate = row_12_out_10_propagate;
+  assign row_13_in_10_ws = row_12_out_10_ws;
+  assign row_13_in_10_shift = row_12_out_10_shift;
+  assign row_13_in_11_valid = row_12_out_11_valid;
+  assign row_13_in_11_propagate = row_12_out_11_propagate;
+  assign row_13_in_11_ws = row_12_out_11_ws;
+  assign row_13_in_11_shift = row_12_out_11_shift;
+  assign row_13_in_12_valid = row_12_out_12_valid;
+  assign row_13_in_12_propagate = row_12_out_12_propagate;
+  assign row_13_in_12_ws = row_12_out_12_ws;
+  assign row_13_in_12_shift = row_12_out_12_shift;
+  assign row_13_in_13_valid = row_12_out_13_valid;
+  assign row_13_in_13_propagate = row_12_out_13_propagate;
+  assign row_13_in_13_ws = row_12_out_13_ws;
+  assign row_13_in_13_shift = row_12_out_13_shift;
+  assign row_13_in_14_valid = row_12_out_14_valid;
+  assign row_13_in_14_propagate = row_12_out_14_propagate;
+  assign row_13_in_14_ws = row_12_out_14_ws;
+  assign row_13_in_14_shift = row_12_out_14_shift;
+  assign row_13_in_15_valid = row_12_out_15_valid;
+  assign row_13_in_15_propagate = row_12_out_15_propagate;
+  assign row_13_in_15_ws = row_12_out_15_ws;
+  assign row_13_in_15_shift = row_12_out_15_shift;
+  assign row_14_in_a_0 = in_a_14;
+  assign row_14_in_b_0 = row_13_out_b_0;
+  assign row_14_in_b_1 = row_13_out_b_1;
+  assign row_14_in_b_2 = row_13_out_b_2;
+  assign row_14_in_b_3 = row_13_out_b_3;
+  assign row_14_in_b_4 = row_13_out_b_4;
+  assign row_14_in_b_5 = row_13_out_b_5;
+  assign row_14_in_b_6 = row_13_out_b_6;
+  assign row_14_in_b_7 = row_13_out_b_7;
+  assign row_14_in_b_8 = row_13_out_b_8;
+  assign row_14_in_b_9 = row_13_out_b_9;
+  assign row_14_in_b_10 = row_13_out_b_10;
+  assign row_14_in_b_11 = row_13_out_b_11;
+  assign row_14_in_b_12 = row_13_out_b_12;
+  assign row_14_in_b_13 = row_13_out_b_13;
+  assign row_14_in_b_14 = row_13_out_b_14;
+  assign row_14_in_b_15 = row_13_out_b_15;
+  assign row_14_in_d_0 = row_13_out_c_0;
+  assign row_14_in_d_1 = row_13_out_c_1;
+  assign row_14_in_d_2 = row_13_out_c_2;
+  assign row_14_in_d_3 = row_13_out_c_3;
+  assign row_14_in_d_4 = row_13_out_c_4;
+  assign row_14_in_d_5 = row_13_out_c_5;
+  assign row_14_in_d_6 = row_13_out_c_6;
+  assign row_14_in_d_7 = row_13_out_c_7;
+  assign row_14_in_d_8 = row_13_out_c_8;
+  assign row_14_in_d_9 = row_13_out_c_9;
+  assign row_14_in_d_10 = row_13_out_c_10;
+  assign row_14_in_d_11 = row_13_out_c_11;
+  assign row_14_in_d_12 = row_13_out_c_12;
+  assign row_14_in_d_13 = row_13_out_c_13;
+  assign row_14_in_d_14 = row_13_out_c_14;
+  assign row_14_in_d_15 = row_13_out_c_15;
+  assign row_14_in_0_valid = row_13_out_0_valid;
+  assign row_14_in_0_propagate = row_13_out_0_propagate;
+  assign row_14_in_0_ws = row_13_out_0_ws;
+  assign row_14_in_0_shift = row_13_out_0_shift;
+  assign row_14_in_1_valid = row_13_out_1_valid;
+  assign row_14_in_1_propagate = row_13_out_1_propagate;
+  assign row_14_in_1_ws = row_13_out_1_ws;
+  assign row_14_in_1_shift = row_13_out_1_shift;
+  assign row_14_in_2_valid = row_13_out_2_valid;
+  assign row_14_in_2_propagate = row_13_out_2_propagate;
+  assign row_14_in_2_ws = row_13_out_2_ws;
+  assign row_14_in_2_shift = row_13_out_2_shift;
+  assign row_14_in_3_valid = row_13_out_3_valid;
+  assign row_14_in_3_propagate = row_13_out_3_propagate;
+  assign row_14_in_3_ws = row_13_out_3_ws;
+  assign row_14_in_3_shift = row_13_out_3_shift;
+  assign row_14_in_4_valid = row_13_out_4_valid;
+  assign row_14_in_4_propagate = row_13_out_4_propagate;
+  assign row_14_in_4_ws = row_13_out_4_ws;
+  assign row_14_in_4_shift = row_13_out_4_shift;
+  assign row_14_in_5_valid = row_13_out_5_valid;
+  assign row_14_in_5_propagate = row_13_out_5_propagate;
+  assign row_14_in_5_ws = row_13_out_5_ws;
+  assign row_14_in_5_shift = row_13_out_5_shift;
+  assign row_14_in_6_valid = row_13_out_6_valid;
+  assign row_14_in_6_propagate = row_13_out_6_propagate;
+  assign row_14_in_6_ws = row_13_out_6_ws;
+  assign row_14_in_6_shift = row_13_out_6_shift;
+  assign row_14_in_7_valid = row_13_out_7_valid;
+  assign row_14_in_7_propagate = row_13_out_7_propagate;
+  assign row_14_in_7_ws = row_13_out_7_ws;
+  assign row_14_in_7_shift = row_13_out_7_shift;
+  assign row_14_in_8_valid = row_13_out_8_valid;
+  assign row_14_in_8_propagate = row_13_out_8_propagate;
+  assign row_14_in_8_ws = row_13_out_8_ws;
+  assign row_14_in_8_shift = row_13_out_8_shift;
+  assign row_14_in_9_valid = row_13_out_9_valid;
+  assign row_14_in_9_propagate = row_13_out_9_propagate;
+  assign row_14_in_9_ws = row_13_out_9_ws;
+  assign row_14_in_9_shift = row_13_out_9_shift;
+  assign row_14_in_10_valid = row_13_out_10_valid;
+  assign row_14_in_10_propagate = row_13_out_10_propagate;
+  assign row_14_in_10_ws = row_13_out_10_ws;
+  assign row_14_in_10_shift = row_13_out_10_shift;
+  assign row_14_in_11_valid = row_13_out_11_valid;
+  assign row_14_in_11_propagate = row_13_out_11_propagate;
+  assign row_14_in_11_ws = row_13_out_11_ws;
+  assign row_14_in_11_shift = row_13_out_11_shift;
+  assign row_14_in_12_valid = row_13_out_12_valid;
+  assign row_14_in_12_propagate = row_13_out_12_propagate;
+  assign row_14_in_12_ws = row_13_out_12_ws;
+  assign row_14_in_12_shift = row_13_out_12_shift;
+  assign row_14_in_13_valid = row_13_out_13_valid;
+  assign row_14_in_13_propagate = row_13_out_13_propagate;
+  assign row_14_in_13_ws = row_13_out_13_ws;
+  assign row_14_in_13_shift = row_13_out_13_shift;
+  assign row_14_in_14_valid = row_13_out_14_valid;
+  assign row_14_in_14_propagate = row_13_out_14_propagate;
+  assign row_14_in_14_ws = row_13_out_14_ws;
+  assign row_14_in_14_shift = row_13_out_14_shift;
+  assign row_14_in_15_valid = row_13_out_15_valid;
+  assign row_14_in_15_propagate = row_13_out_15_propagate;
+  assign row_14_in_15_ws = row_13_out_15_ws;
+  assign row_14_in_15_shift = row_13_out_15_shift;
+  assign row_15_in_a_0 = in_a_15;
+  assign row_15_in_b_0 = row_14_out_b_0;
+  assign row_15_in_b_1 = row_14_out_b_1;
+  assign row_15_in_b_2 = row_14_out_b_2;
+  assign row_15_in_b_3 = row_14_out_b_3;
+  assign row_15_in_b_4 = row_14_out_b_4;
+  assign row_15_in_b_5 = row_14_out_b_5;
+  assign row_15_in_b_6 = row_14_out_b_6;
+  assign row_15_in_b_7 = row_14_out_b_7;
+  assign row_15_in_b_8 = row_14_out_b_8;
+  assign row_15_in_b_9 = row_14_out_b_9;
+  assign row_15_in_b_10 = row_14_out_b_10;
+  assign row_15_in_b_11 = row_14_out_b_11;
+  assign row_15_in_b_12 = row_14_out_b_12;
+  assign row_15_in_b_13 = row_14_out_b_13;
+  assign row_15_in_b_14 = row_14_out_b_14;
+  assign row_15_in_b_15 = row_14_out_b_15;
+  assign row_15_in_d_0 = row_14_out_c_0;
+  assign row_15_in_d_1 = row_14_out_c_1;
+  assign row_15_in_d_2 = row_14_out_c_2;
+  assign row_15_in_d_3 = row_14_out_c_3;
+  assign row_15_in_d_4 = row_14_out_c_4;
+  assign row_15_in_d_5 = row_14_out_c_5;
+  assign row_15_in_d_6 = row_14_out_c_6;
+  assign row_15_in_d_7 = row_14_out_c_7;
+  assign row_15_in_d_8 = row_14_out_c_8;
+  assign row_15_in_d_9 = row_14_out_c_9;
+  assign row_15_in_d_10 = row_14_out_c_10;
+  assign row_15_in_d_11 = row_14_out_c_11;
+  assign row_15_in_d_12 = row_14_out_c_12;
+  assign row_15_in_d_13 = row_14_out_c_13;
+  assign row_15_in_d_14 = row_14_out_c_14;
+  assign row_15_in_d_15 = row_14_out_c_15;
+  assign row_15_in_0_valid = row_14_out_0_valid;
+  assign row_15_in_0_propagate = row_14_out_0_propagate;
+  assign row_15_in_0_ws = row_14_out_0_ws;
+  assign row_15_in_0_shift = row_14_out_0_shift;
+  assign row_15_in_1_valid = row_14_out_1_valid;
+  assign row_15_in_1_propagate = row_14_out_1_propagate;
+  assign row_15_in_1_ws = row_14_out_1_ws;
+  assign row_15_in_1_shift = row_14_out_1_shift;
+  assign row_15_in_2_valid = row_14_out_2_valid;
+  assign row_15_in_2_propagate = row_14_out_2_propagate;
+  assign row_15_in_2_ws = row_14_out_2_ws;
+  assign row_15_in_2_shift = row_14_out_2_shift;
+  assign row_15_in_3_valid = row_14_out_3_valid;
+  assign row_15_in_3_propagate = row_14_out_3_propagate;
+  assign row_15_in_3_ws = row_14_out_3_ws;
+  assign row_15_in_3_shift = row_14_out_3_shift;
+  assign row_15_in_4_valid = row_14_out_4_valid;
+  assign row_15_in_4_propagate = row_14_out_4_propagate;
+  assign row_15_in_4_ws = row_14_out_4_ws;
+  assign row_15_in_4_shift = row_14_out_4_shift;
+  assign row_15_in_5_valid = row_14_out_5_valid;
+  assign row_15_in_5_propagate = row_14_out_5_propagate;
+  assign row_15_in_5_ws = row_14_out_5_ws;
+  assign row_15_in_5_shift = row_14_out_5_shift;
+  assign row_15_in_6_valid = row_14_out_6_valid;
+  assign row_15_in_6_propagate = row_14_out_6_propagate;
+  assign row_15_in_6_ws = row_14_out_6_ws;
+  assign row_15_in_6_shift = row_14_out_6_shift;
+  assign row_15_in_7_valid = row_14_out_7_valid;
+  assign row_15_in_7_propagate = row_14_out_7_propagate;
+  assign row_15_in_7_ws = row_14_out_7_ws;
+  assign row_15_in_7_shift = row_14_out_7_shift;
+  assign row_15_in_8_valid = row_14_out_8_valid;
+  assign row_15_in_8_propagate = row_14_out_8_propagate;
+  assign row_15_in_8_ws = row_14_out_8_ws;
+  assign row_15_in_8_shift = row_14_out_8_shift;
+  assign row_15_in_9_valid = row_14_out_9_valid;
+  assign row_15_in_9_propagate = row_14_out_9_propagate;
+  assign row_15_in_9_ws = row_14_out_9_ws;
+  assign row_15_in_9_shift = row_14_out_9_shift;
+  assign row_15_in_10_valid = row_14_out_10_valid;
+  assign row_15_in_10_propagate = row_14_out_10_propagate;
+  assign row_15_in_10_ws = row_14_out_10_ws;
+  assign row_15_in_10_shift = row_14_out_10_shift;
+  assign row_15_in_11_valid = row_14_out_11_valid;
+  assign row_15_in_11_propagate = row_14_out_11_propagate;
+  assign row_15_in_11_ws = row_14_out_11_ws;
+  assign row_15_in_11_shift = row_14_out_11_shift;
+  assign row_15_in_12_valid = row_14_out_12_valid;
+  assign row_15_in_12_propagate = row_14_out_12_propagate;
+  assign row_15_in_12_ws = row_14_out_12_ws;
+  assign row_15_in_12_shift = row_14_out_12_shift;
+  assign row_15_in_13_valid = row_14_out_13_valid;
+  assign row_15_in_13_propagate = row_14_out_13_propagate;
+  assign row_15_in_13_ws = row_14_out_13_ws;
+  assign row_15_in_13_shift = row_14_out_13_shift;
+  assign row_15_in_14_valid = row_14_out_14_valid;
+  assign row_15_in_14_propagate = row_14_out_14_propagate;
+  assign row_15_in_14_ws = row_14_out_14_ws;
+  assign row_15_in_14_shift = row_14_out_14_shift;
+  assign row_15_in_15_valid = row_14_out_15_valid;
+  assign row_15_in_15_propagate = row_14_out_15_propagate;
+  assign row_15_in_15_ws = row_14_out_15_ws;
+  assign row_15_in_15_shift = row_14_out_15_shift;
+  MeshRow_16_Tile_1x1_8_20_32 row_0 (
+    .clock(clock),
+    .reset(reset),
+    .in_a_0(row_0_in_a_0),
+    .in_b_0(row_0_in_b_0),
+    .in_b_1(row_0_in_b_1),
+    .in_b_2(row_0_in_b_2),
+    .in_b_3(row_0_in_b_3),
+    .in_b_4(row_0_in_b_4),
+    .in_b_5(row_0_in_b_5),
+    .in_b_6(row_0_in_b_6),
+    .in_b_7(row_0_in_b_7),
+    .in_b_8(row_0_in_b_8),
+    .in_b_9(row_0_in_b_9),
+    .in_b_10(row_0_in_b_10),
+    .in_b_11(row_0_in_b_11),
+    .in_b_12(row_0_in_b_12),
+    .in_b_13(row_0_in_b_13),
+    .in_b_14(row_0_in_b_14),
+    .in_b_15(row_0_in_b_15),
+    .in_d_0(row_0_in_d_0),
+    .in_d_1(row_0_in_d_1),
+    .in_d_2(row_0_in_d_2),
+    .in_d_3(row_0_in_d_3),
+    .in_d_4(row_0_in_d_4),
+    .in_d_5(row_0_in_d_5),
+    .in_d_6(row_0_in_d_6),
+    .in_d_7(row_0_in_d_7),
+    .in_d_8(row_0_in_d_8),
+    .in_d_9(row_0_in_d_9),
+    .in_d_10(row_0_in_d_10),
+    .in_d_11(row_0_in_d_11),
+    .in_d_12(row_0_in_d_12),
+    .in_d_13(row_0_in_d_13),
+    .in_d_14(row_0_in_d_14),
+    .in_d_15(row_0_in_d_15),
+    .in_0_valid(row_0_in_0_valid),
+    .in_0_propagate(row_0_in_0_propagate),
+    .in_0_ws(row_0_in_0_ws),
+    .in_0_shift(row_0_in_0_shift),
+    .in_1_valid(row_0_in_1_valid),
+    .in_1_propagate(row_0_in_1_propagate),
+    .in_1_ws(row_0_in_1_ws),
+    .in_1_shift(row_0_in_1_shift),
+    .in_2_valid(row_0_in_2_valid),
+    .in_2_propagate(row_0_in_2_propagate),
+    .in_2_ws(row_0_in_2_ws),
+    .in_2_shift(row_0_in_2_shift),
+    .in_3_valid(row_0_in_3_valid),
+    .in_3_propagate(row_0_in_3_propagate),
+    .in_3_ws(row_0_in_3_ws),
+    .in_3_shift(row_0_in_3_shift),
+    .in_4_valid(row_0_in_4_valid),
+    .in_4_propagate(row_0_in_4_propagate),
+    .in_4_ws(row_0_in_4_ws),
+    .in_4_shift(row_0_in_4_shift),
+    .in_5_valid(row_0_in_5_valid),
+    .in_5_propagate(row_0_in_5_propagate),
+    .in_5_ws(row_0_in_5_ws),
+    .in_5_shift(row_0_in_5_shift),
+    .in_6_valid(row_0_in_6_valid),
+    .in_6_propagate(row_0_in_6_propagate),
+    .in_6_ws(row_0_in_6_ws),
+    .in_6_shift(row_0_in_6_shift),
+    .in_7_valid(row_0_in_7_valid),
+    .in_7_propagate(row_0_in_7_propagate),
+    .in_7_ws(row_0_in_7_ws),
+    .in_7_shift(row_0_in_7_shift),
+    .in_8_valid(row_0_in_8_valid),
+    .in_8_propagate(row_0_in_8_propagate),
+    .in_8_ws(row_0_in_8_ws),
+    .in_8_shift(row_0_in_8_shift),
+    .in_9_valid(row_0_in_9_valid),
+    .in_9_propagate(row_0_in_9_propagate),
+    .in_9_ws(row_0_in_9_ws),
+    .in_9_shift(row_0_in_9_shift),
+    .in_10_valid(row_0_in_10_valid),
+    .in_10_propagate(row_0_in_10_propagate),
+    .in_10_ws(row_0_in_10_ws),
+    .in_10_shift(row_0_in_10_shift),
+    .in_11_valid(row_0_in_11_valid),
+    .in_11_propagate(row_0_in_11_propagate),
+    .in_11_ws(row_0_in_11_ws),
+    .in_11_shift(row_0_in_11_shift),
+    .in_12_valid(row_0_in_12_valid),
+    .in_12_propagate(row_0_in_12_propagate),
+    .in_12_ws(row_0_in_12_ws),
+    .in_12_shift(row_0_in_12_shift),
+    .in_13_valid(row_0_in_13_valid),
+    .in_13_propagate(row_0_in_13_propagate),
+    .in_13_ws(row_0_in_13_ws),
+    .in_13_shift(row_0_in_13_shift),
+    .in_14_valid(row_0_in_14_valid),
+    .in_14_propagate(row_0_in_14_propagate),
+    .in_14_ws(row_0_in_14_ws),
+    .in_14_shift(row_0_in_14_shift),
+    .in_15_valid(row_0_in_15_valid),
+    .in_15_propagate(row_0_in_15_propagate),
+    .in_15_ws(row_0_in_15_ws),
+    .in_15_shift(row_0_in_15_shift),
+    .out_a_0(row_0_out_a_0),
+    .out_b_0(row_0_out_b_0),
+    .out_b_1(row_0_out_b_1),
+    .out_b_2(row_0_out_b_2),
+    .out_b_3(row_0_out_b_3),
+    .out_b_4(row_0_out_b_4),
+    .out_b_5(row_0_out_b_5),
+    .out_b_6(row_0_out_b_6),
+    .out_b_7(row_0_out_b_7),
+    .out_b_8(row_0_out_b_8),
+    .out_b_9(row_0_out_b_9),
+    .out_b_10(row_0_out_b_10),
+    .out_b_11(row_0_out_b_11),
+    .out_b_12(row_0_out_b_12),
+    .out_b_13(row_0_out_b_13),
+    .out_b_14(row_0_out_b_14),
+    .out_b_15(row_0_out_b_15),
+    .out_c_0(row_0_out_c_0),
+    .out_c_1(row_0_out_c_1),
+    .out_c_2(row_0_out_c_2),
+    .out_c_3(row_0_out_c_3),
+    .out_c_4(row_0_out_c_4),
+    .out_c_5(row_0_out_c_5),
+    .out_c_6(row_0_out_c_6),
+    .out_c_7(row_0_out_c_7),
+    .out_c_8(row_0_out_c_8),
+    .out_c_9(row_0_out_c_9),
+    .out_c_10(row_0_out_c_10),
+    .out_c_11(row_0_out_c_11),
+    .out_c_12(row_0_out_c_12),
+    .out_c_13(row_0_out_c_13),
+    .out_c_14(row_0_out_c_14),
+    .out_c_15(row_0_out_c_15),
+    .out_0_valid(row_0_out_0_valid),
+    .out_0_propagate(row_0_out_0_propagate),
+    .out_0_ws(row_0_out_0_ws),
+    .out_0_shift(row_0_out_0_shift),
+    .out_1_valid(row_0_out_1_valid),
+    .out_1_propagate(row_0_out_1_propagate),
+    .out_1_ws(row_0_out_1_ws),
+    .out_1_shift(row_0_out_1_shift),
+    .out_2_valid(row_0_out_2_valid),
+    .out_2_propagate(row_0_out_2_propagate),
+    .out_2_ws(row_0_out_2_ws),
+    .out_2_shift(row_0_out_2_shift),
+    .out_3_valid(row_0_out_3_valid),
+    .out_3_propagate(row_0_out_3_propagate),
+    .out_3_ws(row_0_out_3_ws),
+    .out_3_shift(row_0_out_3_shift),
+    .out_4_valid(row_0_out_4_valid),
+    .out_4_propagate(row_0_out_4_propagate),
+    .out_4_ws(row_0_out_4_ws),
+    .out_4_shift(row_0_out_4_shift),
+    .out_5_valid(row_0_out_5_valid),
+    .out_5_propagate(row_0_out_5_propagate),
+    .out_5_ws(row_0_out_5_ws),
+    .out_5_shift(row_0_out_5_shift),
+    .out_6_valid(row_0_out_6_valid),
+    .out_6_propagate(row_0_out_6_propagate),
+    .out_6_ws(row_0_out_6_ws),
+    .out_6_shift(row_0_out_6_shift),
+    .out_7_valid(row_0_out_7_valid),
+    .out_7_propagate(row_0_out_7_propagate),
+    .out_7_ws(row_0_out_7_ws),
+    .out_7_shift(row_0_out_7_shift),
+    .out_8_valid(row_0_out_8_valid),
+    .out_8_propagate(row_0_out_8_propagate),
+    .out_8_ws(row_0_out_8_ws),
+    .out_8_shift(row_0_out_8_shift),
+    .out_9_valid(row_0_out_9_valid),
+    .out_9_propagate(row_0_out_9_propagate),
+    .out_9_ws(row_0_out_9_ws),
+    .out_9_shift(row_0_out_9_shift),
+    .out_10_valid(row_0_out_10_valid),
+    .out_10_propagate(row_0_out_10_propagate),
+    .out_10_ws(row_0_out_10_ws),
+    .out_10_shift(row_0_out_10_shift),
+    .out_11_valid(row_0_out_11_valid),
+    .out_11_propagate(row_0_out_11_propagate),
+    .out_11_ws(row_0_out_11_ws),
+    .out_11_shift(row_0_out_11_shift),
+    .out_12_valid(row_0_out_12_valid),
+    .out_12_propagate(row_0_out_12_propagate),
+    .out_12_ws(row_0_out_12_ws),
+    .out_12_shift(row_0_out_12_shift),
+    .out_13_valid(row_0_out_13_valid),
+    .out_13_propagate(row_0_out_13_propagate),
+    .out_13_ws(row_0_out_13_ws),
+    .out_13_shift(row_0_out_13_shift),
+    .out_14_valid(row_0_out_14_valid),
+    .out_14_propagate(row_0_out_14_propagate),
+    .out_14_ws(row_0_out_14_ws),
+    .out_14_shift(row_0_out_14_shift),
+    .out_15_valid(row_0_out_15_valid),
+    .out_15_propagate(row_0_out_15_propagate),
+    .out_15_ws(row_0_out_15_ws),
+    .out_15_shift(row_0_out_15_shift)
+  );
+  MeshRow_16_Tile_1x1_8_20_32 row_1 (
+    .clock(clock),
+    .reset(reset),
+    .in_a_0(row_1_in_a_0),
+    .in_b_0(row_1_in_b_0),
+    .in_b_1(row_1_in_b_1),
+    .in_b_2(row_1_in_b_2),
+    .in_b_3(row_1_in_b_3),
+    .in_b_4(row_1_in_b_4),
+    .in_b_5(row_1_in_b_5),
+    .in_b_6(row_1_in_b_6),
+    .in_b_7(row_1_in_b_7),
+    .in_b_8(row_1_in_b_8),
+    .in_b_9(row_1_in_b_9),
+    .in_b_10(row_1_in_b_10),
+    .in_b_11(row_1_in_b_11),
+    .in_b_12(row_1_in_b_12),
+    .in_b_13(row_1_in_b_13),
+    .in_b_14(row_1_in_b_14),
+    .in_b_15(row_1_in_b_15),
+    .in_d_0(row_1_in_d_0),
+    .in_d_1(row_1_in_d_1),
+    .in_d_2(row_1_in_d_2),
+    .in_d_3(row_1_in_d_3),
+    .in_d_4(row_1_in_d_4),
+    .in_d_5(row_1_in_d_5),
+    .in_d_6(row_1_in_d_6),
+    .in_d_7(row_1_in_d_7),
+    .in_d_8(row_1_in_d_8),
+    .in_d_9(row_1_in_d_9),
+    .in_d_10(row_1_in_d_10),
+    .in_d_11(row_1_in_d_11),
+    .in_d_12(row_1_in_d_12),
+    .in_d_13(row_1_in_d_13),
+    .in_d_14(row_1_in_d_14),
+    .in_d_15(row_1_in_d_15),
+    .in_0_valid(row_1_in_0_valid),
+    .in_0_propagate(row_1_in_0_propagate),
+    .in_0_ws(row_1_in_0_ws),
+    .in_0_shift(row_1_in_0_shift),
+    .in_1_valid(row_1_in_1_valid),
+    .in_1_propagate(row_1_in_1_propagate),
+    .in_1_ws(row_1_in_1_ws),
+    .in_1_shift(row_1_in_1_shift),
+    .in_2_valid(row_1_in_2_valid),
+    .in_2_propagate(row_1_in_2_propagate),
+    .in_2_ws(row_1_in_2_ws),
+    .in_2_shift(row_1_in_2_shift),
+    .in_3_valid(row_1_in_3_valid),
+    .in_3_propagate(row_1_in_3_propagate),
+    .in_3_ws(row_1_in_3_ws),
+    .in_3_shift(row_1_in_3_shift),
+    .in_4_valid(row_1_in_4_valid),
+    .in_4_propagate(row_1_in_4_propagate),
+    .in_4_ws(row_1_in_4_ws),
+    .in_4_shift(row_1_in_4_shift),
+    .in_5_valid(row_1_in_5_valid),
+    .in_5_propagate(row_1_in_5_propagate),
+    .in_5_ws(row_1_in_5_ws),
+    .in_5_shift(row_1_in_5_shift),
+    .in_6_valid(row_1_in_6_valid),
+    .in_6_propagate(row_1_in_6_propagate),
+    .in_6_ws(row_1_in_6_ws),
+    .in_6_shift(row_1_in_6_shift),
+    .in_7_valid(row_1_in_7_valid),
+    .in_7_propagate(row_1_in_7_propagate),
+    .in_7_ws(row_1_in_7_ws),
+    .in_7_shift(row_1_in_7_shift),
+    .in_8_valid(row_1_in_8_valid),
+    .in_8_propagate(row_1_in_8_propagate),
+    .in_8_ws(row_1_in_8_ws),
+    .in_8_shift(row_1_in_8_shift),
+    .in_9_valid(row_1_in_9_valid),
+    .in_9_propagate(row_1_in_9_propagate),
+    .in_9_ws(row_1_in_9_ws),
+    .in_9_shift(row_1_in_9_shift),
+    .in_10_valid(row_1_in_10_valid),
+    .in_10_propagate(row_1_in_10_propagate),
+    .in_10_ws(row_1_in_10_ws),
+    .in_10_shift(row_1_in_10_shift),
+    .in_11_valid(row_1_in_11_valid),
+    .in_11_propagate(row_1_in_11_propagate),
+    .in_11_ws(row_1_in_11_ws),
+    .in_11_shift(row_1_in_11_shift),
+    .in_12_valid(row_1_in_12_valid),
+    .in_12_propagate(row_1_in_12_propagate),
+    .in_12_ws(row_1_in_12_ws),
+    .in_12_shift(row_1_in_12_shift),
+    .in_13_valid(row_1_in_13_valid),
+    .in_13_propagate(row_1_in_13_propagate),
+    .in_13_ws(row_1_in_13_ws),
+    .in_13_shift(row_1_in_13_shift),
+    .in_14_valid(row_1_in_14_valid),
+    .in_14_propagate(row_1_in_14_propagate),
+    .in_14_ws(row_1_in_14_ws),
+    .in_14_shift(row_1_in_14_shift),
+    .in_15_valid(row_1_in_15_valid),
+    .in_15_propagate(row_1_in_15_propagate),
+    .in_15_ws(row_1_in_15_ws),
+    .in_15_shift(row_1_in_15_shift),
+    .out_a_0(row_1_out_a_0),
+    .out_b_0(row_1_out_b_0),
+    .out_b_1(row_1_out_b_1),
+    .out_b_2(row_1_out_b_2),
+    .out_b_3(row_1_out_b_3),
+    .out_b_4(row_1_out_b_4),
+    .out_b_5(row_1_out_b_5),
+    .out_b_6(row_1_out_b_6),
+    .out_b_7(row_1_out_b_7),
+    .out_b_8(row_1_out_b_8),
+    .out_b_9(row_1_out_b_9),
+    .out_b_10(row_1_out_b_10),
+    .out_b_11(row_1_out_b_11),
+    .out_b_12(row_1_out_b_12),
+    .out_b_13(row_1_out_b_13),
+    .out_b_14(row_1_out_b_14),
+    .out_b_15(row_1_out_b_15),
+    .out_c_0(row_1_out_c_0),
+    .out_c_1(row_1_out_c_1),
+    .out_c_2(row_1_out_c_2),
+    .out_c_3(row_1_out_c_3),
+    .out_c_4(row_1_out_c_4),
+    .out_c_5(row_1_out_c_5),
+    .out_c_6(row_1_out_c_6),
+    .out_c_7(row_1_out_c_7),
+    .out_c_8(row_1_out_c_8),
+    .out_c_9(row_1_out_c_9),
+    .out_c_10(row_1_out_c_10),
+    .out_c_11(row_1_out_c_11),
+    .out_c_12(row_1_out_c_12),
+    .out_c_13(row_1_out_c_13),
+    .out_c_14(row_1_out_c_14),
+    .out_c_15(row_1_out_c_15),
+    .out_0_valid(row_1_out_0_valid),
+    .out_0_propagate(row_1_out_0_propagate),
+    .out_0_ws(row_1_out_0_ws),
+    .out_0_shift(row_1_out_0_shift),
+    .out_1_valid(row_1_out_1_valid),
+    .out_1_propagate(row_1_out_1_propagate),
+    .out_1_ws(row_1_out_1_ws),
+    .out_1_shift(row_1_out_1_shift),
+    .out_2_valid(row_1_out_2_valid),
+    .out_2_propagate(row_1_out_2_propagate),
+    .out_2_ws(row_1_out_2_ws),
+    .out_2_shift(row_1_out_2_shift),
+    .out_3_valid(row_1_out_3_valid),
+    .out_3_propagate(row_1_out_3_propagate),
+    .out_3_ws(row_1_out_3_ws),
+    .out_3_shift(row_1_out_3_shift),
+    .out_4_valid(row_1_out_4_valid),
+    .out_4_propagate(row_1_out_4_propagate),
+    .out_4_ws(row_1_out_4_ws),
+    .out_4_shift(row_1_out_4_shift),
+    .out_5_valid(row_1_out_5_valid),
+    .out_5_propagate(row_1_out_5_propagate),
+    .out_5_ws(row_1_out_5_ws),
+    .out_5_shift(row_1_out_5_shift),
+    .out_6_valid(row_1_out_6_valid),
+    .out_6_propagate(row_1_out_6_propagate),
+    .out_6_ws(row_1_out_6_ws),
+    .out_6_shift(row_1_out_6_shift),
+    .out_7_valid(row_1_out_7_valid),
+    .out_7_propagate(row_1_out_7_propagate),
+    .out_7_ws(row_1_out_7_ws),
+    .out_7_shift(row_1_out_7_shift),
+    .out_8_valid(row_1_out_8_valid),
+    .out_8_propagate(row_1_out_8_propagate),
+    .out_8_ws(row_1_out_8_ws),
+    .out_8_shift(row_1_out_8_shift),
+    .out_9_valid(row_1_out_9_valid),
+    .out_9_propagate(row_1_out_9_propagate),
+    .out_9_ws(row_1_out_9_ws),
+    .out_9_shift(row_1_out_9_shift),
+    .out_10_valid(row_1_out_10_valid),
+    .out_10_propagate(row_1_out_10_propagate),
+    .out_10_ws(row_1_out_10_ws),
+    .out_10_shift(row_1_out_10_shift),
+    .out_11_valid(row_1_out_11_valid),
+    .out_11_propagate(row_1_out_11_propagate),
+    .out_11_ws(row_1_out_11_ws),
+    .out_11_shift(row_1_out_11_shift),
+    .out_12_valid(row_1_out_12_valid),
+    .out_12_propagate(row_1_out_12_propagate),
+    .out_12_ws(row_1_out_12_ws),
+    .out_12_shift(row_1_out_12_shift),
+    .out_13_valid(row_1_out_13_valid),
+    .out_13_propagate(row_1_out_13_propagate),
+    .out_13_ws(row_1_out_13_ws),
+    .out_13_shift(row_1_out_13_shift),
+    .out_14_valid(row_1_out_14_valid),
+    .out_14_propagate(row_1_out_14_propagate),
+    .out_14_ws(row_1_out_14_ws),
+    .out_14_shift(row_1_out_14_shift),
+    .out_15_valid(row_1_out_15_valid),
+    .out_15_propagate(row_1_out_15_propagate),
+    .out_15_ws(row_1_out_15_ws),
+    .out_15_shift(row_1_out_15_shift)
+  );
+  MeshRow_16_Tile_1x1_8_20_32 row_2 (
+    .clock(clock),
+    .reset(reset),
+    .in_a_0(row_2_in_a_0),
+    .in_b_0(row_2_in_b_0),
+    .in_b_1(row_2_in_b_1),
+    .in_b_2(row_2_in_b_2),
+    .in_b_3(row_2_in_b_3),
+    .in_b_4(row_2_in_b_4),
+    .in_b_5(row_2_in_b_5),
+    .in_b_6(row_2_in_b_6),
+    .in_b_7(row_2_in_b_7),
+    .in_b_8(row_2_in_b_8),
+    .in_b_9(row_2_in_b_9),
+    .in_b_10(row_2_in_b_10),
+    .in_b_11(row_2_in_b_11),
+    .in_b_12(row_2_in_b_12),
+    .in_b_13(row_2_in_b_13),
+    .in_b_14(row_2_in_b_14),
+    .in_b_15(row_2_in_b_15),
+    .in_d_0(row_2_in_d_0),
+    .in_d_1(row_2_in_d_1),
+    .in_d_2(row_2_in_d_2),
+    .in_d_3(row_2_in_d_3),
+    .in_d_4(row_2_in_d_4),
+    .in_d_5(row_2_in_d_5),
+    .in_d_6(row_2_in_d_6),
+    .in_d_7(row_2_in_d_7),
+    .in_d_8(row_2_in_d_8),
+    .in_d_9(row_2_in_d_9),
+    .in_d_10(row_2_in_d_10),
+    .in_d_11(row_2_in_d_11),
+    .in_d_12(row_2_in_d_12),
+    .in_d_13(row_2_in_d_13),
+    .in_d_14(row_2_in_d_14),
+    .in_d_15(row_2_in_d_15),
+    .in_0_valid(row_2_in_0_valid),
+    .in_0_propagate(row_2_in_0_propagate),
+    .in_0_ws(row_2_in_0_ws),
+    .in_0_shift(row_2_in_0_shift),
+    .in_1_valid(row_2_in_1_valid),
+    .in_1_propagate(row_2_in_1_propagate),
+    .in_1_ws(row_2_in_1_ws),
+    .in_1_shift(row_2_in_1_shift),
+    .in_2_valid(row_2_in_2_valid),
+    .in_2_propagate(row_2_in_2_propagate),
+    .in_2_ws(row_2_in_2_ws),
+    .in_2_shift(row_2_in_2_shift),
+    .in_3_valid(row_2_in_3_valid),
+    .in_3_propagate(row_2_in_3_propagate),
+    .in_3_ws(row_2_in_3_ws),
+    .in_3_shift(row_2_in_3_shift),
+    .in_4_valid(row_2_in_4_valid),
+    .in_4_propagate(row_2_in_4_propagate),
+    .in_4_ws(row_2_in_4_ws),
+    .in_4_shift(row_2_in_4_shift),
+    .in_5_valid(row_2_in_5_valid),
+    .in_5_propagate(row_2_in_5_propagate),
+    .in_5_ws(row_2_in_5_ws),
+    .in_5_shift(row_2_in_5_shift),
+    .in_6_valid(row_2_in_6_valid),
+    .in_6_propagate(row_2_in_6_propagate),
+    .in_6_ws(row_2_in_6_ws),
+    .in_6_shift(row_2_in_6_shift),
+    .in_7_valid(row_2_in_7_valid),
+    .in_7_propagate(row_2_in_7_propagate),
+    .in_7_ws(row_2_in_7_ws),
+    .in_7_shift(row_2_in_7_shift),
+    .in_8_valid(row_2_in_8_valid),
+    .in_8_propagate(row_2_in_8_propagate),
+    .in_8_ws(row_2_in_8_ws),
+    .in_8_shift(row_2_in_8_shift),
+    .in_9_valid(row_2_in_9_valid),
+    .in_9_propagate(row_2_in_9_propagate),
+    .in_9_ws(row_2_in_9_ws),
+    .in_9_shift(row_2_in_9_shift),
+    .in_10_valid(row_2_in_10_valid),
+    .in_10_propagate(row_2_in_10_propagate),
+    .in_10_ws(row_2_in_10_ws),
+    .in_10_shift(row_2_in_10_shift),
+    .in_11_valid(row_2_in_11_valid),
+    .in_11_propagate(row_2_in_11_propagate),
+    .in_11_ws(row_2_in_11_ws),
+    .in_11_shift(row_2_in_11_shift),
+    .in_12_valid(row_2_in_12_valid),
+    .in_12_propagate(row_2_in_12_propagate),
+    .in_12_ws(row_2_in_12_ws),
+    .in_12_shift(row_2_in_12_shift),
+    .in_13_valid(row_2_in_13_valid),
+    .in_13_propagate(row_2_in_13_propagate),
+    .in_13_ws(row_2_in_13_ws),
+    .in_13_shift(row_2_in_13_shift),
+    .in_14_valid(row_2_in_14_valid),
+    .in_14_propagate(row_2_in_14_propagate),
+    .in_14_ws(row_2_in_14_ws),
+    .in_14_shift(row_2_in_14_shift),
+    .in_15_valid(row_2_in_15_valid),
+    .in_15_propagate(row_2_in_15_propagate),
+    .in_15_ws(row_2_in_15_ws),
+    .in_15_shift(row_2_in_15_shift),
+    .out_a_0(row_2_out_a_0),
+    .out_b_0(row_2_out_b_0),
+    .out_b_1(row_2_out_b_1),
+    .out_b_2(row_2_out_b_2),
+    .out_b_3(row_2_out_b_3),
+    .out_b_4(row_2_out_b_4),
+    .out_b_5(row_2_out_b_5),
+    .out_b_6(row_2_out_b_6),
+    .out_b_7(row_2_out_b_7),
+    .out_b_8(row_2_out_b_8),
+    .out_b_9(row_2_out_b_9),
+    .out_b_10(row_2_out_b_10),
+    .out_b_11(row_2_out_b_11),
+    .out_b_12(row_2_out_b_12),
+    .out_b_13(row_2_out_b_13),
+    .out_b_14(row_2_out_b_14),
+    .out_b_15(row_2_out_b_15),
+    .out_c_0(row_2_out_c_0),
+    .out_c_1(row_2_out_c_1),
+    .out_c_2(row_2_out_c_2),
+    .out_c_3(row_2_out_c_3),
+    .out_c_4(row_2_out_c_4),
+    .out_c_5(row_2_out_c_5),
+    .out_c_6(row_2_out_c_6),
+    .out_c_7(row_2_out_c_7),
+    .out_c_8(row_2_out_c_8),
+    .out_c_9(row_2_out_c_9),
+    .out_c_10(row_2_out_c_10),
+    .out_c_11(row_2_out_c_11),
+    .out_c_12(row_2_out_c_12),
+    .out_c_13(row_2_out_c_13),
+    .out_c_14(row_2_out_c_14),
+    .out_c_15(row_2_out_c_15),
+    .out_0_valid(row_2_out_0_valid),
+    .out_0_propagate(row_2_out_0_propagate),
+    .out_0_ws(row_2_out_0_ws),
+    .out_0_shift(row_2_out_0_shift),
+    .out_1_valid(row_2_out_1_valid),
+    .out_1_propagate(row_2_out_1_propagate),
+    .out_1_ws(row_2_out_1_ws),
+    .out_1_shift(row_2_out_1_shift),
+    .out_2_valid(row_2_out_2_valid),
+    .out_2_propagate(row_2_out_2_propagate),
+    .out_2_ws(row_2_out_2_ws),
+    .out_2_shift(row_2_out_2_shift),
+    .out_3_valid(row_2_out_3_valid),
+    .out_3_propagate(row_2_out_3_propagate),
+    .out_3_ws(row_2_out_3_ws),
+    .out_3_shift(row_2_out_3_shift),
+    .out_4_valid(row_2_out_4_valid),
+    .out_4_propagate(row_2_out_4_propagate),
+    .out_4_ws(row_2_out_4_ws),
+    .out_4_shift(row_2_out_4_shift),
+    .out_5_valid(row_2_out_5_valid),
+    .out_5_propagate(row_2_out_5_propagate),
+    .out_5_ws(row_2_out_5_ws),
+    .out_5_shift(row_2_out_5_shift),
+    .out_6_valid(row_2_out_6_valid),
+    .out_6_propagate(row_2_out_6_propagate),
+    .out_6_ws(row_2_out_6_ws),
+    .out_6_shift(row_2_out_6_shift),
+    .out_7_valid(row_2_out_7_valid),
+    .out_7_propagate(row_2_out_7_propagate),
+    .out_7_ws(row_2_out_7_ws),
+    .out_7_shift(row_2_out_7_shift),
+    .out_8_valid(row_2_out_8_valid),
+    .out_8_propagate(row_2_out_8_propagate),
+    .out_8_ws(row_2_out_8_ws),
+    .out_8_shift(row_2_out_8_shift),
+    .out_9_valid(row_2_out_9_valid),
+    .out_9_propagate(row_2_out_9_propagate),
+    .out_9_ws(row_2_out_9_ws),
+    .out_9_shift(row_2_out_9_shift),
+    .out_10_valid(row_2_out_10_valid),
+    .out_10_propagate(row_2_out_10_propagate),
+    .out_10_ws(row_2_out_10_ws),
+    .out_10_shift(row_2_out_10_shift),
+    .out_11_valid(row_2_out_11_valid),
+    .out_11_propagate(row_2_out_11_propagate),
+    .out_11_ws(row_2_out_11_ws),
+    .out_11_shift(row_2_out_11_shift),
+    .out_12_valid(row_2_out_12_valid),
+    .out_12_propagate(row_2_out_12_propagate),
+    .out_12_ws(row_2_out_12_ws),
+    .out_12_shift(row_2_out_12_shift),
+    .out_13_valid(row_2_out_13_valid),
+    .out_13_propagate(row_2_out_13_propagate),
+    .out_13_ws(row_2_out_13_ws),
+    .out_13_shift(row_2_out_13_shift),
+    .out_14_valid(row_2_out_14_valid),
+    .out_14_propagate(row_2_out_14_propagate),
+    .out_14_ws(row_2_out_14_ws),
+    .out_14_shift(row_2_out_14_shift),
+    .out_15_valid(row_2_out_15_valid),
+    .out_15_propagate(row_2_out_15_propagate),
+    .out_15_ws(row_2_out_15_ws),
+    .out_15_shift(row_2_out_15_shift)
+  );
+  MeshRow_16_Tile_1x1_8_20_32 row_3 (
+    .clock(clock),
+    .reset(reset),
+    .in_a_0(row_3_in_a_0),
+    .in_b_0(row_3_in_b_0),
+    .in_b_1(row_3_in_b_1),
+    .in_b_2(row_3_in_b_2),
+    .in_b_3(row_3_in_b_3),
+    .in_b_4(row_3_in_b_4),
+    .in_b_5(row_3_in_b_5),
+    .in_b_6(row_3_in_b_6),
+    .in_b_7(row_3_in_b_7),
+    .in_b_8(row_3_in_b_8),
+    .in_b_9(row_3_in_b_9),
+    .in_b_10(row_3_in_b_10),
+    .in_b_11(row_3_in_b_11),
+    .in_b_12(row_3_in_b_12),
+    .in_b_13(row_3_in_b_13),
+    .in_b_14(row_3_in_b_14),
+    .in_b_15(row_3_in_b_15),
+    .in_d_0(row_3_in_d_0),
+    .in_d_1(row_3_in_d_1),
+    .in_d_2(row_3_in_d_2),
+    .in_d_3(row_3_in_d_3),
+    .in_d_4(row_3_in_d_4),
+    .in_d_5(row_3_in_d_5),
+    .in_d_6(row_3_in_d_6),
+    .in_d_7(row_3_in_d_7),
+    .in_d_8(row_3_in_d_8),
+    .in_d_9(row_3_in_d_9),
+    .in_d_10(row_3_in_d_10),
+    .in_d_11(row_3_in_d_11),
+    .in_d_12(row_3_in_d_12),
+    .in_d_13(row_3_in_d_13),
+    .in_d_14(row_3_in_d_14),
+    .in_d_15(row_3_in_d_15),
+    .in_0_valid(row_3_in_0_valid),
+    .in_0_propagate(row_3_in_0_propagate),
+    .in_0_ws(row_3_in_0_ws),
+    .in_0_shift(row_3_in_0_shift),
+    .in_1_valid(row_3_in_1_valid),
+    .in_1_propagate(row_3_in_1_propagate),
+    .in_1_ws(row_3_in_1_ws),
+    .in_1_shift(row_3_in_1_shift),
+    .in_2_valid(row_3_in_2_valid),
+    .in_2_propagate(row_3_in_2_propagate),
+    .in_2_ws(row_3_in_2_ws),
+    .in_2_shift(row_3_in_2_shift),
+    .in_3_valid(row_3_in_3_valid),
+    .in_3_propagate(row_3_in_3_propagate),
+    .in_3_ws(row_3_in_3_ws),
+    .in_3_shift(row_3_in_3_shift),
+    .in_4_valid(row_3_in_4_valid),
+    .in_4_propagate(row_3_in_4_propagate),
+    .in_4_ws(row_3_in_4_ws),
+    .in_4_shift(row_3_in_4_shift),
+    .in_5_valid(row_3_in_5_valid),
+    .in_5_propagate(row_3_in_5_propagate),
+    .in_5_ws(row_3_in_5_ws),
+    .in_5_shift(row_3_in_5_shift),
+    .in_6_valid(row_3_in_6_valid),
+    .in_6_propagate(row_3_in_6_propagate),
+    .in_6_ws(row_3_in_6_ws),
+    .in_6_shift(row_3_in_6_shift),
+    .in_7_valid(row_3_in_7_valid),
+    .in_7_propagate(row_3_in_7_propagate),
+    .in_7_ws(row_3_in_7_ws),
+    .in_7_shift(row_3_in_7_shift),
+    .in_8_valid(row_3_in_8_valid),
+    .in_8_propagate(row_3_in_8_propagate),
+    .in_8_ws(row_3_in_8_ws),
+    .in_8_shift(row_3_in_8_shift),
+    .in_9_valid(row_3_in_9_valid),
+    .in_9_propagate(row_3_in_9_propagate),
+    .in_9_ws(row_3_in_9_ws),
+    .in_9_shift(row_3_in_9_shift),
+    .in_10_valid(row_3_in_10_valid),
+    .in_10_propagate(row_3_in_10_propagate),
+    .in_10_ws(row_3_in_10_ws),
+    .in_10_shift(row_3_in_10_shift),
+    .in_11_valid(row_3_in_11_valid),
+    .in_11_propagate(row_3_in_11_propagate),
+    .in_11_ws(row_3_in_11_ws),
+    .in_11_shift(row_3_in_11_shift),
+    .in_12_valid(row_3_in_12_valid),
+    .in_12_propagate(row_3_in_12_propagate),
+    .in_12_ws(row_3_in_12_ws),
+    .in_12_shift(row_3_in_12_shift),
+    .in_13_valid(row_3_in_13_valid),
+    .in_13_propagate(row_3_in_13_propagate),
+    .in_13_ws(row_3_in_13_ws),
+    .in_13_shift(row_3_in_13_shift),
+    .in_14_valid(row_3_in_14_valid),
+    .in_14_propagate(row_3_in_14_propagate),
+    .in_14_ws(row_3_in_14_ws),
+    .in_14_shift(row_3_in_14_shift),
+    .in_15_valid(row_3_in_15_valid),
+    .in_15_propagate(row_3_in_15_propagate),
+    .in_15_ws(row_3_in_15_ws),
+    .in_15_shift(row_3_in_15_shift),
+    .out_a_0(row_3_out_a_0),
+    .out_b_0(row_3_out_b_0),
+    .out_b_1(row_3_out_b_1),
+    .out_b_2(row_3_out_b_2),
+    .out_b_3(row_3_out_b_3),
+    .out_b_4(row_3_out_b_4),
+    .out_b_5(row_3_out_b_5),
+    .out_b_6(row_3_out_b_6),
+    .out_b_7(row_3_out_b_7),
+    .out_b_8(row_3_out_b_8),
+    .out_b_9(row_3_out_b_9),
+    .out_b_10(row_3_out_b_10),
+    .out_b_11(row_3_out_b_11),
+    .out_b_12(row_3_out_b_12),
+    .out_b_13(row_3_out_b_13),
+    .out_b_14(row_3_out_b_14),
+    .out_b_15(row_3_out_b_15),
+    .out_c_0(row_3_out_c_0),
+    .out_c_1(row_3_out_c_1),
+    .out_c_2(row_3_out_c_2),
+    .out_c_3(row_3_out_c_3),
+    .out_c_4(row_3_out_c_4),
+    .out_c_5(row_3_out_c_5),
+    .out_c_6(row_3_out_c_6),
+    .out_c_7(row_3_out_c_7),
+    .out_c_8(row_3_out_c_8),
+    .out_c_9(row_3_out_c_9),
+    .out_c_10(row_3_out_c_10),
+    .out_c_11(row_3_out_c_11),
+    .out_c_12(row_3_out_c_12),
+    .out_c_13(row_3_out_c_13),
+    .out_c_14(row_3_out_c_14),
+    .out_c_15(row_3_out_c_15),
+    .out_0_valid(row_3_out_0_valid),
+    .out_0_propagate(row_3_out_0_propagate),
+    .out_0_ws(row_3_out_0_ws),
+    .out_0_shift(row_3_out_0_shift),
+    .out_1_valid(row_3_out_1_valid),
+    .out_1_propagate(row_3_out_1_propagate),
+    .out_1_ws(row_3_out_1_ws),
+    .out_1_shift(row_3_out_1_shift),
+    .out_2_valid(row_3_out_2_valid),
+    .out_2_propagate(row_3_out_2_propagate),
+    .out_2_ws(row_3_out_2_ws),
+    .out_2_shift(row_3_out_2_shift),
+    .out_3_valid(row_3_out_3_valid),
+    .out_3_propagate(row_3_out_3_propagate),
+    .out_3_ws(row_3_out_3_ws),
+    .out_3_shift(row_3_out_3_shift),
+    .out_4_valid(row_3_out_4_valid),
+    .out_4_propagate(row_3_out_4_propagate),
+    .out_4_ws(row_3_out_4_ws),
+    .out_4_shift(row_3_out_4_shift),
+    .out_5_valid(row_3_out_5_valid),
+    .out_5_propagate(row_3_out_5_propagate),
+    .out_5_ws(row_3_out_5_ws),
+    .out_5_shift(row_3_out_5_shift),
+    .out_6_valid(row_3_out_6_valid),
+    .out_6_propagate(row_3_out_6_propagate),
+    .out_6_ws(row_3_out_6_ws),
+    .out_6_shift(row_3_out_6_shift),
+    .out_7_valid(row_3_out_7_valid),
+    .out_7_propagate(row_3_out_7_propagate),
+    .out_7_ws(row_3_out_7_ws),
+    .out_7_shift(row_3_out_7_shift),
+    .out_8_valid(row_3_out_8_valid),
+    .out_8_propagate(row_3_out_8_propagate),
+    .out_8_ws(row_3_out_8_ws),
+    .out_8_shift(row_3_out_8_shift),
+    .out_9_valid(row_3_out_9_valid),
+    .out_9_propagate(row_3_out_9_propagate),
+    .out_9_ws(row_3_out_9_ws),
+    .out_9_shift(row_3_out_9_shift),
+    .out_10_valid(row_3_out_10_valid),
+    .out_10_propagate(row_3_out_10_propagate),
+    .out_10_ws(row_3_out_10_ws),
+    .out_10_shift(row_3_out_10_shift),
+    .out_11_valid(row_3_out_11_valid),
+    .out_11_propagate(row_3_out_11_propagate),
+    .out_11_ws(row_3_out_11_ws),
+    .out_11_shift(row_3_out_11_shift),
+    .out_12_valid(row_3_out_12_valid),
+    .out_12_propagate(row_3_out_12_propagate),
+    .out_12_ws(row_3_out_12_ws),
+    .out_12_shift(row_3_out_12_shift),
+    .out_13_valid(row_3_out_13_valid),
+    .out_13_propagate(row_3_out_13_propagate),
+    .out_13_ws(row_3_out_13_ws),
+    .out_13_shift(row_3_out_13_shift),
+    .out_14_valid(row_3_out_14_valid),
+    .out_14_propagate(row_3_out_14_propagate),
+    .out_14_ws(row_3_out_14_ws),
+    .out_14_shift(row_3_out_14_shift),
+    .out_15_valid(row_3_out_15_valid),
+    .out_15_propagate(row_3_out_15_propagate),
+    .out_15_ws(row_3_out_15_ws),
+    .out_15_shift(row_3_out_15_shift)
+  );
+  MeshRow_16_Tile_1x1_8_20_32 row_4 (
+    .clock(clock),
+    .reset(reset),
+    .in_a_0(row_4_in_a_0),
+    .in_b_0(row_4_in_b_0),
+    .in_b_1(row_4_in_b_1),
+    .in_b_2(row_4_in_b_2),
+    .in_b_3(row_4_in_b_3),
+    .in_b_4(row_4_in_b_4),
+    .in_b_5(row_4_in_b_5),
+    .in_b_6(row_4_in_b_6),
+    .in_b_7(row_4_in_b_7),
+    .in_b_8(row_4_in_b_8),
+    .in_b_9(row_4_in_b_9),
+    .in_b_10(row_4_in_b_10),
+    .in_b_11(row_4_in_b_11),
+    .in_b_12(row_4_in_b_12),
+    .in_b_13(row_4_in_b_13),
+    .in_b_14(row_4_in_b_14),
+    .in_b_15(row_4_in_b_15),
+    .in_d_0(row_4_in_d_0),
+    .in_d_1(row_4_in_d_1),
+    .in_d_2(row_4_in_d_2),
+    .in_d_3(row_4_in_d_3),
+    .in_d_4(row_4_in_d_4),
+    .in_d_5(row_4_in_d_5),
+    .in_d_6(row_4_in_d_6),
+    .in_d_7(row_4_in_d_7),
+    .in_d_8(row_4_in_d_8),
+    .in_d_9(row_4_in_d_9),
+    .in_d_10(row_4_in_d_10),
+    .in_d_11(row_4_in_d_11),
+    .in_d_12(row_4_in_d_12),
+    .in_d_13(row_4_in_d_13),
+    .in_d_14(row_4_in_d_14),
+    .in_d_15(row_4_in_d_15),
+    .in_0_valid(row_4_in_0_valid),
+    .in_0_propagate(row_4_in_0_propagate),
+    .in_0_ws(row_4_in_0_ws),
+    .in_0_shift(row_4_in_0_shift),
+    .in_1_valid(row_4_in_1_valid),
+    .in_1_propagate(row_4_in_1_propagate),
+    .in_1_ws(row_4_in_1_ws),
+    .in_1_shift(row_4_in_1_shift),
+    .in_2_valid(row_4_in_2_valid),
+    .in_2_propagate(row_4_in_2_propagate),
+    .in_2_ws(row_4_in_2_ws),
+    .in_2_shift(row_4_in_2_shift),
+    .in_3_valid(row_4_in_3_valid),
+    .in_3_propagate(row_4_in_3_propagate),
+    .in_3_ws(row_4_in_3_ws),
+    .in_3_shift(row_4_in_3_shift),
+    .in_4_valid(row_4_in_4_valid),
+    .in_4_propagate(row_4_in_4_propagate),
+    .in_4_ws(row_4_in_4_ws),
+    .in_4_shift(row_4_in_4_shift),
+    .in_5_valid(row_4_in_5_valid),
+    .in_5_propagate(row_4_in_5_propagate),
+    .in_5_ws(row_4_in_5_ws),
+    .in_5_shift(row_4_in_5_shift),
+    .in_6_valid(row_4_in_6_valid),
+    .in_6_propagate(row_4_in_6_propagate),
+    .in_6_ws(row_4_in_6_ws),
+    .in_6_shift(row_4_in_6_shift),
+    .in_7_valid(row_4_in_7_valid),
+    .in_7_propagate(row_4_in_7_propagate),
+    .in_7_ws(row_4_in_7_ws),
+    .in_7_shift(row_4_in_7_shift),
+    .in_8_valid(row_4_in_8_valid),
+    .in_8_propagate(row_4_in_8_propagate),
+    .in_8_ws(row_4_in_8_ws),
+    .in_8_shift(row_4_in_8_shift),
+    .in_9_valid(row_4_in_9_valid),
+    .in_9_propagate(row_4_in_9_propagate),
+    .in_9_ws(row_4_in_9_ws),
+    .in_9_shift(row_4_in_9_shift),
+    .in_10_valid(row_4_in_10_valid),
+    .in_10_propagate(row_4_in_10_propagate),
+    .in_10_ws(row_4_in_10_ws),
+    .in_10_shift(row_4_in_10_shift),
+    .in_11_valid(row_4_in_11_valid),
+    .in_11_propagate(row_4_in_11_propagate),
+    .in_11_ws(row_4_in_11_ws),
+    .in_11_shift(row_4_in_11_shift),
+    .in_12_valid(row_4_in_12_valid),
+    .in_12_propagate(row_4_in_12_propagate),
+    .in_12_ws(row_4_in_12_ws),
+    .in_12_shift(row_4_in_12_shift),
+    .in_13_valid(row_4_in_13_valid),
+    .in_13_propagate(row_4_in_13_propagate),
+    .in_13_ws(row_4_in_13_ws),
+    .in_13_shift(row_4_in_13_shift),
+    .in_14_valid(row_4_in_14_valid),
+    .in_14_propagate(row_4_in_14_propagate),
+    .in_14_ws(row_4_in_14_ws),
+    .in_14_shift(row_4_in_14_shift),
+    .in_15_valid(row_4_in_15_valid),
+    .in_15_propagate(row_4_in_15_propagate),
+    .in_15_ws(row_4_in_15_ws),
+    .in_15_shift(row_4_in_15_shift),
+    .out_a_0(row_4_out_a_0),
+    .out_b_0(row_4_out_b_0),
+    .out_b_1(row_4_out_b_1),
+    .out_b_2(row_4_out_b_2),
+    .out_b_3(row_4_out_b_3),
+    .out_b_4(row_4_out_b_4),
+    .out_b_5(row_4_out_b_5),
+    .out_b_6(row_4_out_b_6),
+    .out_b_7(row_4_out_b_7),
+    .out_b_8(row_4_out_b_8),
+    .out_b_9(row_4_out_b_9),
+    .out_b_10(row_4_out_b_10),
+    .out_b_11(row_4_out_b_11),
+    .out_b_12(row_4_out_b_12),
+    .out_b_13(row_4_out_b_13),
+    .out_b_14(row_4_out_b_14),
+    .out_b_15(row_4_out_b_15),
+    .out_c_0(row_4_out_c_0),
+    .out_c_1(row_4_out_c_1),
+    .out_c_2(row_4_out_c_2),
+    .out_c_3(row_4_out_c_3),
+    .out_c_4(row_4_out_c_4),
+    .out_c_5(row_4_out_c_5),
+    .out_c_6(row_4_out_c_6),
+    .out_c_7(row_4_out_c_7),
+    .out_c_8(row_4_out_c_8),
+    .out_c_9(row_4_out_c_9),
+    .out_c_10(row_4_out_c_10),
+    .out_c_11(row_4_out_c_11),
+    .out_c_12(row_4_out_c_12),
+    .out_c_13(row_4_out_c_13),
+    .out_c_14(row_4_out_c_14),
+    .out_c_15(row_4_out_c_15),
+    .out_0_valid(row_4_out_0_valid),
+    .out_0_propagate(row_4_out_0_propagate),
+    .out_0_ws(row_4_out_0_ws),
+    .out_0_shift(row_4_out_0_shift),
+    .out_1_valid(row_4_out_1_valid),
+    .out_1_propagate(row_4_out_1_propagate),
+    .out_1_ws(row_4_out_1_ws),
+    .out_1_shift(row_4_out_1_shift),
+    .out_2_valid(row_4_out_2_valid),
+    .out_2_propagate(row_4_out_2_propagate),
+    .out_2_ws(row_4_out_2_ws),
+    .out_2_shift(row_4_out_2_shift),
+    .out_3_valid(row_4_out_3_valid),
+    .out_3_propagate(row_4_out_3_propagate),
+    .out_3_ws(row_4_out_3_ws),
+    .out_3_shift(row_4_out_3_shift),
+    .out_4_valid(row_4_out_4_valid),
+    .out_4_propagate(row_4_out_4_propagate),
+    .out_4_ws(row_4_out_4_ws),
+    .out_4_shift(row_4_out_4_shift),
+    .out_5_valid(row_4_out_5_valid),
+    .out_5_propagate(row_4_out_5_propagate),
+    .out_5_ws(row_4_out_5_ws),
+    .out_5_shift(row_4_out_5_shift),
+    .out_6_valid(row_4_out_6_valid),
+    .out_6_propagate(row_4_out_6_propagate),
+    .out_6_ws(row_4_out_6_ws),
+    .out_6_shift(row_4_out_6_shift),
+    .out_7_valid(row_4_out_7_valid),
+    .out_7_propagate(row_4_out_7_propagate),
+    .out_7_ws(row_4_out_7_ws),
+    .out_7_shift(row_4_out_7_shift),
+    .out_8_valid(row_4_out_8_valid),
+    .out_8_propagate(row_4_out_8_propagate),
+    .out_8_ws(row_4_out_8_ws),
+    .out_8_shift(row_4_out_8_shift),
+    .out_9_valid(row_4_out_9_valid),
+    .out_9_propagate(row_4_out_9_propagate),
+    .out_9_ws(row_4_out_9_ws),
+    .out_9_shift(row_4_out_9_shift),
+    .out_10_valid(row_4_out_10_valid),
+    .out_10_propagate(row_4_out_10_propagate),
+    .out_10_ws(row_4_out_10_ws),
+    .out_10_shift(row_4_out_10_shift),
+    .out_11_valid(row_4_out_11_valid),
+    .out_11_propagate(row_4_out_11_propagate),
+    .out_11_ws(row_4_out_11_ws),
+    .out_11_shift(row_4_out_11_shift),
+    .out_12_valid(row_4_out_12_valid),
+    .out_12_propagate(row_4_out_12_propagate),
+    .out_12_ws(row_4_out_12_ws),
+    .out_12_shift(row_4_out_12_shift),
+    .out_13_valid(row_4_out_13_valid),
+    .out_13_propagate(row_4_out_13_propagate),
+    .out_13_ws(row_4_out_13_ws),
+    .out_13_shift(row_4_out_13_shift),
+    .out_14_valid(row_4_out_14_valid),
+    .out_14_propagate(row_4_out_14_propagate),
+    .out_14_ws(row_4_out_14_ws),
+    .out_14_shift(row_4_out_14_shift),
+    .out_15_valid(row_4_out_15_valid),
+    .out_15_propagate(row_4_out_15_propagate),
+    .out_15_ws(row_4_out_15_ws),
+    .out_15_shift(row_4_out_15_shift)
+  );
+  MeshRow_16_Tile_1x1_8_20_32 row_5 (
+    .clock(clock),
+    .reset(reset),
+    .in_a_0(row_5_in_a_0),
+    .in_b_0(row_5_in_b_0),
+    .in_b_1(row_5_in_b_1),
+    .in_b_2(row_5_in_b_2),
+    .in_b_3(row_5_in_b_3),
+    .in_b_4(row_5_in_b_4),
+    .in_b_5(row_5_in_b_5),
+    .in_b_6(row_5_in_b_6),
+    .in_b_7(row_5_in_b_7),
+    .in_b_8(row_5_in_b_8),
+    .in_b_9(row_5_in_b_9),
+    .in_b_10(row_5_in_b_10),
+    .in_b_11(row_5_in_b_11),
+    .in_b_12(row_5_in_b_12),
+    .in_b_13(row_5_in_b_13),
+    .in_b_14(row_5_in_b_14),
+    .in_b_15(row_5_in_b_15),
+    .in_d_0(row_5_in_d_0),
+    .in_d_1(row_5_in_d_1),
+    .in_d_2(row_5_in_d_2),
+    .in_d_3(row_5_in_d_3),
+    .in_d_4(row_5_in_d_4),
+    .in_d_5(row_5_in_d_5),
+    .in_d_6(row_5_in_d_6),
+    .in_d_7(row_5_in_d_7),
+    .in_d_8(row_5_in_d_8),
+    .in_d_9(row_5_in_d_9),
+    .in_d_10(row_5_in_d_10),
+    .in_d_11(row_5_in_d_11),
+    .in_d_12(row_5_in_d_12),
+    .in_d_13(row_5_in_d_13),
+    .in_d_14(row_5_in_d_14),
+    .in_d_15(row_5_in_d_15),
+    .in_0_valid(row_5_in_0_valid),
+    .in_0_propagate(row_5_in_0_propagate),
+    .in_0_ws(row_5_in_0_ws),
+    .in_0_shift(row_5_in_0_shift),
+    .in_1_valid(row_5_in_1_valid),
+    .in_1_propagate(row_5_in_1_propagate),
+    .in_1_ws(row_5_in_1_ws),
+    .in_1_shift(row_5_in_1_shift),
+    .in_2_valid(row_5_in_2_valid),
+    .in_2_propagate(row_5_in_2_propagate),
+    .in_2_ws(row_5_in_2_ws),
+    .in_2_shift(row_5_in_2_shift),
+    .in_3_valid(row_5_in_3_valid),
+    .in_3_propagate(row_5_in_3_propagate),
+    .in_3_ws(row_5_in_3_ws),
+    .in_3_shift(row_5_in_3_shift),
+    .in_4_valid(row_5_in_4_valid),
+    .in_4_propagate(row_5_in_4_propagate),
+    .in_4_ws(row_5_in_4_ws),
+    .in_4_shift(row_5_in_4_shift),
+    .in_5_valid(row_5_in_5_valid),
+    .in_5_propagate(row_5_in_5_propagate),
+    .in_5_ws(row_5_in_5_ws),
+    .in_5_shift(row_5_in_5_shift),
+    .in_6_valid(row_5_in_6_valid),
+    .in_6_propagate(row_5_in_6_propagate),
+    .in_6_ws(row_5_in_6_ws),
+    .in_6_shift(row_5_in_6_shift),
+    .in_7_valid(row_5_in_7_valid),
+    .in_7_propagate(row_5_in_7_propagate),
+    .in_7_ws(row_5_in_7_ws),
+    .in_7_shift(row_5_in_7_shift),
+    .in_8_valid(row_5_in_8_valid),
+    .in_8_propagate(row_5_in_8_propagate),
+    .in_8_ws(row_5_in_8_ws),
+    .in_8_shift(row_5_in_8_shift),
+    .in_9_valid(row_5_in_9_valid),
+    .in_9_propagate(row_5_in_9_propagate),
+    .in_9_ws(row_5_in_9_ws),
+    .in_9_shift(row_5_in_9_shift),
+    .in_10_valid(row_5_in_10_valid),
+    .in_10_propagate(row_5_in_10_propagate),
+    .in_10_ws(row_5_in_10_ws),
+    .in_10_shift(row_5_in_10_shift),
+    .in_11_valid(row_5_in_11_valid),
+    .in_11_propagate(row_5_in_11_propagate),
+    .in_11_ws(row_5_in_11_ws),
+    .in_11_shift(row_5_in_11_shift),
+    .in_12_valid(row_5_in_12_valid),
+    .in_12_propagate(row_5_in_12_propagate),
+    .in_12_ws(row_5_in_12_ws),
+    .in_12_shift(row_5_in_12_shift),
+    .in_13_valid(row_5_in_13_valid),
+    .in_13_propagate(row_5_in_13_propagate),
+    .in_13_ws(row_5_in_13_ws),
+    .in_13_shift(row_5_in_13_shift),
+    .in_14_valid(row_5_in_14_valid),
+    .in_14_propagate(row_5_in_14_propagate),
+    .in_14_ws(row_5_in_14_ws),
+    .in_14_shift(row_5_in_14_shift),
+    .in_15_valid(row_5_in_15_valid),
+    .in_15_propagate(row_5_in_15_propagate),
+    .in_15_ws(row_5_in_15_ws),
+    .in_15_shift(row_5_in_15_shift),
+    .out_a_0(row_5_out_a_0),
+    .out_b_0(row_5_out_b_0),
+    .out_b_1(row_5_out_b_1),
+    .out_b_2(row_5_out_b_2),
+    .out_b_3(row_5_out_b_3),
+    .out_b_4(row_5_out_b_4),
+    .out_b_5(row_5_out_b_5),
+    .out_b_6(row_5_out_b_6),
+    .out_b_7(row_5_out_b_7),
+    .out_b_8(row_5_out_b_8),
+    .out_b_9(row_5_out_b_9),
+    .out_b_10(row_5_out_b_10),
+    .out_b_11(row_5_out_b_11),
+    .out_b_12(row_5_out_b_12),
+    .out_b_13(row_5_out_b_13),
+    .out_b_14(row_5_out_b_14),
+    .out_b_15(row_5_out_b_15),
+    .out_c_0(row_5_out_c_0),
+    .out_c_1(row_5_out_c_1),
+    .out_c_2(row_5_out_c_2),
+    .out_c_3(row_5_out_c_3),
+    .out_c_4(row_5_out_c_4),
+    .out_c_5(row_5_out_c_5),
+    .out_c_6(row_5_out_c_6),
+    .out_c_7(row_5_out_c_7),
+    .out_c_8(row_5_out_c_8),
+    .out_c_9(row_5_out_c_9),
+    .out_c_10(row_5_out_c_10),
+    .out_c_11(row_5_out_c_11),
+    .out_c_12(row_5_out_c_12),
+    .out_c_13(row_5_out_c_13),
+    .out_c_14(row_5_out_c_14),
+    .out_c_15(row_5_out_c_15),
+    .out_0_valid(row_5_out_0_valid),
+    .out_0_propagate(row_5_out_0_propagate),
+    .out_0_ws(row_5_out_0_ws),
+    .out_0_shift(row_5_out_0_shift),
+    .out_1_valid(row_5_out_1_valid),
+    .out_1_propagate(row_5_out_1_propagate),
+    .out_1_ws(row_5_out_1_ws),
+    .out_1_shift(row_5_out_1_shift),
+    .out_2_valid(row_5_out_2_valid),
+    .out_2_propagate(row_5_out_2_propagate),
+    .out_2_ws(row_5_out_2_ws),
+    .out_2_shift(row_5_out_2_shift),
+    .out_3_valid(row_5_out_3_valid),
+    .out_3_propagate(row_5_out_3_propagate),
+    .out_3_ws(row_5_out_3_ws),
+    .out_3_shift(row_5_out_3_shift),
+    .out_4_valid(row_5_out_4_valid),
+    .out_4_propagate(row_5_out_4_propagate),
+    .out_4_ws(row_5_out_4_ws),
+    .out_4_shift(row_5_out_4_shift),
+    .out_5_valid(row_5_out_5_valid),
+    .out_5_propagate(row_5_out_5_propagate),
+    .out_5_ws(row_5_out_5_ws),
+    .out_5_shift(row_5_out_5_shift),
+    .out_6_valid(row_5_out_6_valid),
+    .out_6_propagate(row_5_out_6_propagate),
+    .out_6_ws(row_5_out_6_ws),
+    .out_6_shift(row_5_out_6_shift),
+    .out_7_valid(row_5_out_7_valid),
+    .out_7_propagate(row_5_out_7_propagate),
+    .out_7_ws(row_5_out_7_ws),
+    .out_7_shift(row_5_out_7_shift),
+    .out_8_valid(row_5_out_8_valid),
+    .out_8_propagate(row_5_out_8_propagate),
+    .out_8_ws(row_5_out_8_ws),
+    .out_8_shift(row_5_out_8_shift),
+    .out_9_valid(row_5_out_9_valid),
+    .out_9_propagate(row_5_out_9_propagate),
+    .out_9_ws(row_5_out_9_ws),
+    .out_9_shift(row_5_out_9_shift),
+    .out_10_valid(row_5_out_10_valid),
+    .out_10_propagate(row_5_out_10_propagate),
+    .out_10_ws(row_5_out_10_ws),
+    .out_10_shift(row_5_out_10_shift),
+    .out_11_valid(row_5_out_11_valid),
+    .out_11_propagate(row_5_out_11_propagate),
+    .out_11_ws(row_5_out_11_ws),
+    .out_11_shift(row_5_out_11_shift),
+    .out_12_valid(row_5_out_12_valid),
+    .out_12_propagate(row_5_out_12_propagate),
+    .out_12_ws(row_5_out_12_ws),
+    .out_12_shift(row_5_out_12_shift),
+    .out_13_valid(row_5_out_13_valid),
+    .out_13_propagate(row_5_out_13_propagate),
+    .out_13_ws(row_5_out_13_ws),
+    .out_13_shift(row_5_out_13_shift),
+    .out_14_valid(row_5_out_14_valid),
+    .out_14_propagate(row_5_out_14_propagate),
+    .out_14_ws(row_5_out_14_ws),
+    .out_14_shift(row_5_out_14_shift),
+    .out_15_valid(row_5_out_15_valid),
+    .out_15_propagate(row_5_out_15_propagate),
+    .out_15_ws(row_5_out_15_ws),
+    .out_15_shift(row_5_out_15_shift)
+  );
+  MeshRow_16_Tile_1x1_8_20_32 row_6 (
+    .clock(clock),
+    .reset(reset),
+    .in_a_0(row_6_in_a_0),
+    .in_b_0(row_6_in_b_0),
+    .in_b_1(row_6_in_b_1),
+    .in_b_2(row_6_in_b_2),
+    .in_b_3(row_6_in_b_3),
+    .in_b_4(row_6_in_b_4),
+    .in_b_5(row_6_in_b_5),
+    .in_b_6(row_6_in_b_6),
+    .in_b_7(row_6_in_b_7),
+    .in_b_8(row_6_in_b_8),
+    .in_b_9(row_6_in_b_9),
+    .in_b_10(row_6_in_b_10),
+    .in_b_11(row_6_in_b_11),
+    .in_b_12(row_6_in_b_12),
+    .in_b_13(row_6_in_b_13),
+    .in_b_14(row_6_in_b_14),
+    .in_b_15(row_6_in_b_15),
+    .in_d_0(row_6_in_d_0),
+    .in_d_1(row_6_in_d_1),
+    .in_d_2(row_6_in_d_2),
+    .in_d_3(row_6_in_d_3),
+    .in_d_4(row_6_in_d_4),
+    .in_d_5(row_6_in_d_5),
+    .in_d_6(row_6_in_d_6),
+    .in_d_7(row_6_in_d_7),
+    .in_d_8(row_6_in_d_8),
+    .in_d_9(row_6_in_d_9),
+    .in_d_10(row_6_in_d_10),
+    .in_d_11(row_6_in_d_11),
+    .in_d_12(row_6_in_d_12),
+    .in_d_13(row_6_in_d_13),
+    .in_d_14(row_6_in_d_14),
+    .in_d_15(row_6_in_d_15),
+    .in_0_valid(row_6_in_0_valid),
+    .in_0_propagate(row_6_in_0_propagate),
+    .in_0_ws(row_6_in_0_ws),
+    .in_0_shift(row_6_in_0_shift),
+    .in_1_valid(row_6_in_1_valid),
+    .in_1_propagate(row_6_in_1_propagate),
+    .in_1_ws(row_6_in_1_ws),
+    .in_1_shift(row_6_in_1_shift),
+    .in_2_valid(row_6_in_2_valid),
+    .in_2_propagate(row_6_in_2_propagate),
+    .in_2_ws(row_6_in_2_ws),
+    .in_2_shift(row_6_in_2_shift),
+    .in_3_valid(row_6_in_3_valid),
+    .in_3_propagate(row_6_in_3_propagate),
+    .in_3_ws(row_6_in_3_ws),
+    .in_3_shift(row_6_in_3_shift),
+    .in_4_valid(row_6_in_4_valid),
+    .in_4_propagate(row_6_in_4_propagate),
+    .in_4_ws(row_6_in_4_ws),
+    .in_4_shift(row_6_in_4_shift),
+    .in_5_valid(row_6_in_5_valid),
+    .in_5_propagate(row_6_in_5_propagate),
+    .in_5_ws(row_6_in_5_ws),
+    .in_5_shift(row_6_in_5_shift),
+    .in_6_valid(row_6_in_6_valid),
+    .in_6_propagate(row_6_in_6_propagate),
+    .in_6_ws(row_6_in_6_ws),
+    .in_6_shift(row_6_in_6_shift),
+    .in_7_valid(row_6_in_7_valid),
+    .in_7_propagate(row_6_in_7_propagate),
+    .in_7_ws(row_6_in_7_ws),
+    .in_7_shift(row_6_in_7_shift),
+    .in_8_valid(row_6_in_8_valid),
+    .in_8_propagate(row_6_in_8_propagate),
+    .in_8_ws(row_6_in_8_ws),
+    .in_8_shift(row_6_in_8_shift),
+    .in_9_valid(row_6_in_9_valid),
+    .in_9_propagate(row_6_in_9_propagate),
+    .in_9_ws(row_6_in_9_ws),
+    .in_9_shift(row_6_in_9_shift),
+    .in_10_valid(row_6_in_10_valid),
+    .in_10_propagate(row_6_in_10_propagate),
+    .in_10_ws(row_6_in_10_ws),
+    .in_10_shift(row_6_in_10_shift),
+    .in_11_valid(row_6_in_11_valid),
+    .in_11_propagate(row_6_in_11_propagate),
+    .in_11_ws(row_6_in_11_ws),
+    .in_11_shift(row_6_in_11_shift),
+    .in_12_valid(row_6_in_12_valid),
+    .in_12_propagate(row_6_in_12_propagate),
+    .in_12_ws(row_6_in_12_ws),
+    .in_12_shift(row_6_in_12_shift),
+    .in_13_valid(row_6_in_13_valid),
+    .in_13_propagate(row_6_in_13_propagate),
+    .in_13_ws(row_6_in_13_ws),
+    .in_13_shift(row_6_in_13_shift),
+    .in_14_valid(row_6_in_14_valid),
+    .in_14_propagate(row_6_in_14_propagate),
+    .in_14_ws(row_6_in_14_ws),
+    .in_14_shift(row_6_in_14_shift),
+    .in_15_valid(row_6_in_15_valid),
+    .in_15_propagate(row_6_in_15_propagate),
+    .in_15_ws(row_6_in_15_ws),
+    .in_15_shift(row_6_in_15_shift),
+    .out_a_0(row_6_out_a_0),
+    .out_b_0(row_6_out_b_0),
+    .out_b_1(row_6_out_b_1),
+    .out_b_2(row_6_out_b_2),
+    .out_b_3(row_6_out_b_3),
+    .out_b_4(row_6_out_b_4),
+    .out_b_5(row_6_out_b_5),
+    .out_b_6(row_6_out_b_6),
+    .out_b_7(row_6_out_b_7),
+    .out_b_8(row_6_out_b_8),
+    .out_b_9(row_6_out_b_9),
+    .out_b_10(row_6_out_b_10),
+    .out_b_11(row_6_out_b_11),
+    .out_b_12(row_6_out_b_12),
+    .out_b_13(row_6_out_b_13),
+    .out_b_14(row_6_out_b_14),
+    .out_b_15(row_6_out_b_15),
+    .out_c_0(row_6_out_c_0),
+    .out_c_1(row_6_out_c_1),
+    .out_c_2(row_6_out_c_2),
+    .out_c_3(row_6_out_c_3),
+    .out_c_4(row_6_out_c_4),
+    .out_c_5(row_6_out_c_5),
+    .out_c_6(row_6_out_c_6),
+    .out_c_7(row_6_out_c_7),
+    .out_c_8(row_6_out_c_8),
+    .out_c_9(row_6_out_c_9),
+    .out_c_10(row_6_out_c_10),
+    .out_c_11(row_6_out_c_11),
+    .out_c_12(row_6_out_c_12),
+    .out_c_13(row_6_out_c_13),
+    .out_c_14(row_6_out_c_14),
+    .out_c_15(row_6_out_c_15),
+    .out_0_valid(row_6_out_0_valid),
+    .out_0_propagate(row_6_out_0_propagate),
+    .out_0_ws(row_6_out_0_ws),
+    .out_0_shift(row_6_out_0_shift),
+    .out_1_valid(row_6_out_1_valid),
+    .out_1_propagate(row_6_out_1_propagate),
+    .out_1_ws(row_6_out_1_ws),
+    .out_1_shift(row_6_out_1_shift),
+    .out_2_valid(row_6_out_2_valid),
+    .out_2_propagate(row_6_out_2_propagate),
+    .out_2_ws(row_6_out_2_ws),
+    .out_2_shift(row_6_out_2_shift),
+    .out_3_valid(row_6_out_3_valid),
+    .out_3_propagate(row_6_out_3_propagate),
+    .out_3_ws(row_6_out_3_ws),
+    .out_3_shift(row_6_out_3_shift),
+    .out_4_valid(row_6_out_4_valid),
+    .out_4_propagate(row_6_out_4_propagate),
+    .out_4_ws(row_6_out_4_ws),
+    .out_4_shift(row_6_out_4_shift),
+    .out_5_valid(row_6_out_5_valid),
+    .out_5_propagate(row_6_out_5_propagate),
+    .out_5_ws(row_6_out_5_ws),
+    .out_5_shift(row_6_out_5_shift),
+    .out_6_valid(row_6_out_6_valid),
+    .out_6_propagate(row_6_out_6_propagate),
+    .out_6_ws(row_6_out_6_ws),
+    .out_6_shift(row_6_out_6_shift),
+    .out_7_valid(row_6_out_7_valid),
+    .out_7_propagate(row_6_out_7_propagate),
+    .out_7_ws(row_6_out_7_ws),
+    .out_7_shift(row_6_out_7_shift),
+    .out_8_valid(row_6_out_8_valid),
+    .out_8_propagate(row_6_out_8_propagate),
+    .out_8_ws(row_6_out_8_ws),
+    .out_8_shift(row_6_out_8_shift),
+    .out_9_valid(row_6_out_9_valid),
+    .out_9_propagate(row_6_out_9_propagate),
+    .out_9_ws(row_6_out_9_ws),
+    .out_9_shift(row_6_out_9_shift),
+    .out_10_valid(row_6_out_10_valid),
+    .out_10_propagate(row_6_out_10_propagate),
+    .out_10_ws(row_6_out_10_ws),
+    .out_10_shift(row_6_out_10_shift),
+    .out_11_valid(row_6_out_11_valid),
+    .out_11_propagate(row_6_out_11_propagate),
+    .out_11_ws(row_6_out_11_ws),
+    .out_11_shift(row_6_out_11_shift),
+    .out_12_valid(row_6_out_12_valid),
+    .out_12_propagate(row_6_out_12_propagate),
+    .out_12_ws(row_6_out_12_ws),
+    .out_12_shift(row_6_out_12_shift),
+    .out_13_valid(row_6_out_13_valid),
+    .out_13_propagate(row_6_out_13_propagate),
+    .out_13_ws(row_6_out_13_ws),
+    .out_13_shift(row_6_out_13_shift),
+    .out_14_valid(row_6_out_14_valid),
+    .out_14_propagate(row_6_out_14_propagate),
+    .out_14_ws(row_6_out_14_ws),
+    .out_14_shift(row_6_out_14_shift),
+    .out_15_valid(row_6_out_15_valid),
+    .out_15_propagate(row_6_out_15_propagate),
+    .out_15_ws(row_6_out_15_ws),
+    .out_15_shift(row_6_out_15_shift)
+  );
+  MeshRow_16_Tile_1x1_8_20_32 row_7 (
+    .clock(clock),
+    .reset(reset),
+    .in_a_0(row_7_in_a_0),
+    .in_b_0(row_7_in_b_0),
+    .in_b_1(row_7_in_b_1),
+    .in_b_2(row_7_in_b_2),
+    .in_b_3(row_7_in_b_3),
+    .in_b_4(row_7_in_b_4),
+    .in_b_5(row_7_in_b_5),
+    .in_b_6(row_7_in_b_6),
+    .in_b_7(row_7_in_b_7),
+    .in_b_8(row_7_in_b_8),
+    .in_b_9(row_7_in_b_9),
+    .in_b_10(row_7_in_b_10),
+    .in_b_11(row_7_in_b_11),
+    .in_b_12(row_7_in_b_12),
+    .in_b_13(row_7_in_b_13),
+    .in_b_14(row_7_in_b_14),
+    .in_b_15(row_7_in_b_15),
+    .in_d_0(row_7_in_d_0),
+    .in_d_1(row_7_in_d_1),
+    .in_d_2(row_7_in_d_2),
+    .in_d_3(row_7_in_d_3),
+    .in_d_4(row_7_in_d_4),
+    .in_d_5(row_7_in_d_5),
+    .in_d_6(row_7_in_d_6),
+    .in_d_7(row_7_in_d_7),
+    .in_d_8(row_7_in_d_8),
+    .in_d_9(row_7_in_d_9),
+    .in_d_10(row_7_in_d_10),
+    .in_d_11(row_7_in_d_11),
+    .in_d_12(row_7_in_d_12),
+    .in_d_13(row_7_in_d_13),
+    .in_d_14(row_7_in_d_14),
+    .in_d_15(row_7_in_d_15),
+    .in_0_valid(row_7_in_0_valid),
+    .in_0_propagate(row_7_in_0_propagate),
+    .in_0_ws(row_7_in_0_ws),
+    .in_0_shift(row_7_in_0_shift),
+    .in_1_valid(row_7_in_1_valid),
+    .in_1_propagate(row_7_in_1_propagate),
+    .in_1_ws(row_7_in_1_ws),
+    .in_1_shift(row_7_in_1_shift),
+    .in_2_valid(row_7_in_2_valid),
+    .in_2_propagate(row_7_in_2_propagate),
+    .in_2_ws(row_7_in_2_ws),
+    .in_2_shift(row_7_in_2_shift),
+    .in_3_valid(row_7_in_3_valid),
+    .in_3_propagate(row_7_in_3_propagate),
+    .in_3_ws(row_7_in_3_ws),
+    .in_3_shift(row_7_in_3_shift),
+    .in_4_valid(row_7_in_4_valid),
+    .in_4_propagate(row_7_in_4_propagate),
+    .in_4_ws(row_7_in_4_ws),
+    .in_4_shift(row_7_in_4_shift),
+    .in_5_valid(row_7_in_5_valid),
+    .in_5_propagate(row_7_in_5_propagate),
+    .in_5_ws(row_7_in_5_ws),
+    .in_5_shift(row_7_in_5_shift),
+    .in_6_valid(row_7_in_6_valid),
+    .in_6_propagate(row_7_in_6_propagate),
+    .in_6_ws(row_7_in_6_ws),
+    .in_6_shift(row_7_in_6_shift),
+    .in_7_valid(row_7_in_7_valid),
+    .in_7_propagate(row_7_in_7_propagate),
+    .in_7_ws(row_7_in_7_ws),
+    .in_7_shift(row_7_in_7_shift),
+    .in_8_valid(row_7_in_8_valid),
+    .in_8_propagate(row_7_in_8_propagate),
+    .in_8_ws(row_7_in_8_ws),
+    .in_8_shift(row_7_in_8_shift),
+    .in_9_valid(row_7_in_9_valid),
+    .in_9_propagate(row_7_in_9_propagate),
+    .in_9_ws(row_7_in_9_ws),
+    .in_9_shift(row_7_in_9_shift),
+    .in_10_valid(row_7_in_10_valid),
+    .in_10_propagate(row_7_in_10_propagate),
+    .in_10_ws(row_7_in_10_ws),
+    .in_10_shift(row_7_in_10_shift),
+    .in_11_valid(row_7_in_11_valid),
+    .in_11_propagate(row_7_in_11_propagate),
+    .in_11_ws(row_7_in_11_ws),
+    .in_11_shift(row_7_in_11_shift),
+    .in_12_valid(row_7_in_12_valid),
+    .in_12_propagate(row_7_in_12_propagate),
+    .in_12_ws(row_7_in_12_ws),
+    .in_12_shift(row_7_in_12_shift),
+    .in_13_valid(row_7_in_13_valid),
+    .in_13_propagate(row_7_in_13_propagate),
+    .in_13_ws(row_7_in_13_ws),
+    .in_13_shift(row_7_in_13_shift),
+    .in_14_valid(row_7_in_14_valid),
+    .in_14_propagate(row_7_in_14_propagate),
+    .in_14_ws(row_7_in_14_ws),
+    .in_14_shift(row_7_in_14_shift),
+    .in_15_valid(row_7_in_15_valid),
+    .in_15_propagate(row_7_in_15_propagate),
+    .in_15_ws(row_7_in_15_ws),
+    .in_15_shift(row_7_in_15_shift),
+    .out_a_0(row_7_out_a_0),
+    .out_b_0(row_7_out_b_0),
+    .out_b_1(row_7_out_b_1),
+    .out_b_2(row_7_out_b_2),
+    .out_b_3(row_7_out_b_3),
+    .out_b_4(row_7_out_b_4),
+    .out_b_5(row_7_out_b_5),
+    .out_b_6(row_7_out_b_6),
+    .out_b_7(row_7_out_b_7),
+    .out_b_8(row_7_out_b_8),
+    .out_b_9(row_7_out_b_9),
+    .out_b_10(row_7_out_b_10),
+    .out_b_11(row_7_out_b_11),
+    .out_b_12(row_7_out_b_12),
+    .out_b_13(row_7_out_b_13),
+    .out_b_14(row_7_out_b_14),
+    .out_b_15(row_7_out_b_15),
+    .out_c_0(row_7_out_c_0),
+    .out_c_1(row_7_out_c_1),
+    .out_c_2(row_7_out_c_2),
+    .out_c_3(row_7_out_c_3),
+    .out_c_4(row_7_out_c_4),
+    .out_c_5(row_7_out_c_5),
+    .out_c_6(row_7_out_c_6),
+    .out_c_7(row_7_out_c_7),
+    .out_c_8(row_7_out_c_8),
+    .out_c_9(row_7_out_c_9),
+    .out_c_10(row_7_out_c_10),
+    .out_c_11(row_7_out_c_11),
+    .out_c_12(row_7_out_c_12),
+    .out_c_13(row_7_out_c_13),
+    .out_c_14(row_7_out_c_14),
+    .out_c_15(row_7_out_c_15),
+    .out_0_valid(row_7_out_0_valid),
+    .out_0_propagate(row_7_out_0_propagate),
+    .out_0_ws(row_7_out_0_ws),
+    .out_0_shift(row_7_out_0_shift),
+    .out_1_valid(row_7_out_1_valid),
+    .out_1_propagate(row_7_out_1_propagate),
+    .out_1_ws(row_7_out_1_ws),
+    .out_1_shift(row_7_out_1_shift),
+    .out_2_valid(row_7_out_2_valid),
+    .out_2_propagate(row_7_out_2_propagate),
+    .out_2_ws(row_7_out_2_ws),
+    .out_2_shift(row_7_out_2_shift),
+    .out_3_valid(row_7_out_3_valid),
+    .out_3_propagate(row_7_out_3_propagate),
+    .out_3_ws(row_7_out_3_ws),
+    .out_3_shift(row_7_out_3_shift),
+    .out_4_valid(row_7_out_4_valid),
+    .out_4_propagate(row_7_out_4_propagate),
+    .out_4_ws(row_7_out_4_ws),
+    .out_4_shift(row_7_out_4_shift),
+    .out_5_valid(row_7_out_5_valid),
+    .out_5_propagate(row_7_out_5_propagate),
+    .out_5_ws(row_7_out_5_ws),
+    .out_5_shift(row_7_out_5_shift),
+    .out_6_valid(row_7_out_6_valid),
+    .out_6_propagate(row_7_out_6_propagate),
+    .out_6_ws(row_7_out_6_ws),
+    .out_6_shift(row_7_out_6_shift),
+    .out_7_valid(row_7_out_7_valid),
+    .out_7_propagate(row_7_out_7_propagate),
+    .out_7_ws(row_7_out_7_ws),
+    .out_7_shift(row_7_out_7_shift),
+    .out_8_valid(row_7_out_8_valid),
+    .out_8_propagate(row_7_out_8_propagate),
+    .out_8_ws(row_7_out_8_ws),
+    .out_8_shift(row_7_out_8_shift),
+    .out_9_valid(row_7_out_9_valid),
+    .out_9_propagate(row_7_out_9_propagate),
+    .out_9_ws(row_7_out_9_ws),
+    .out_9_shift(row_7_out_9_shift),
+    .out_10_valid(row_7_out_10_valid),
+    .out_10_propagate(row_7_out_10_propagate),
+    .out_10_ws(row_7_out_10_ws),
+    .out_10_shift(row_7_out_10_shift),
+    .out_11_valid(row_7_out_11_valid),
+    .out_11_propagate(row_7_out_11_propagate),
+    .out_11_ws(row_7_out_11_ws),
+    .out_11_shift(row_7_out_11_shift),
+    .out_12_valid(row_7_out_12_valid),
+    .out_12_propagate(row_7_out_12_propagate),
+    .out_12_ws(row_7_out_12_ws),
+    .out_12_shift(row_7_out_12_shift),
+    .out_13_valid(row_7_out_13_valid),
+    .out_13_propagate(row_7_out_13_propagate),
+    .out_13_ws(row_7_out_13_ws),
+    .out_13_shift(row_7_out_13_shift),
+    .out_14_valid(row_7_out_14_valid),
+    .out_14_propagate(row_7_out_14_propagate),
+    .out_14_ws(row_7_out_14_ws),
+    .out_14_shift(row_7_out_14_shift),
+    .out_15_valid(row_7_out_15_valid),
+    .out_15_propagate(row_7_out_15_propagate),
+    .out_15_ws(row_7_out_15_ws),
+    .out_15_shift(row_7_out_15_shift)
+  );
+  MeshRow_16_Tile_1x1_8_20_32 row_8 (
+    .clock(clock),
+    .reset(reset),
+    .in_a_0(row_8_in_a_0),
+    .in_b_0(row_8_in_b_0),
+    .in_b_1(row_8_in_b_1),
+    .in_b_2(row_8_in_b_2),
+    .in_b_3(row_8_in_b_3),
+    .in_b_4(row_8_in_b_4),
+    .in_b_5(row_8_in_b_5),
+    .in_b_6(row_8_in_b_6),
+    .in_b_7(row_8_in_b_7),
+    .in_b_8(row_8_in_b_8),
+    .in_b_9(row_8_in_b_9),
+    .in_b_10(row_8_in_b_10),
+    .in_b_11(row_8_in_b_11),
+    .in_b_12(row_8_in_b_12),
+    .in_b_13(row_8_in_b_13),
+    .in_b_14(row_8_in_b_14),
+    .in_b_15(row_8_in_b_15),
+    .in_d_0(row_8_in_d_0),
+    .in_d_1(row_8_in_d_1),
+    .in_d_2(row_8_in_d_2),
+    .in_d_3(row_8_in_d_3),
+    .in_d_4(row_8_in_d_4),
+    .in_d_5(row_8_in_d_5),
+    .in_d_6(row_8_in_d_6),
+    .in_d_7(row_8_in_d_7),
+    .in_d_8(row_8_in_d_8),
+    .in_d_9(row_8_in_d_9),
+    .in_d_10(row_8_in_d_10),
+    .in_d_11(row_8_in_d_11),
+    .in_d_12(row_8_in_d_12),
+    .in_d_13(row_8_in_d_13),
+    .in_d_14(row_8_in_d_14),
+    .in_d_15(row_8_in_d_15),
+    .in_0_valid(row_8_in_0_valid),
+    .in_0_propagate(row_8_in_0_propagate),
+    .in_0_ws(row_8_in_0_ws),
+    .in_0_shift(row_8_in_0_shift),
+    .in_1_valid(row_8_in_1_valid),
+    .in_1_propagate(row_8_in_1_propagate),
+    .in_1_ws(row_8_in_1_ws),
+    .in_1_shift(row_8_in_1_shift),
+    .in_2_valid(row_8_in_2_valid),
+    .in_2_propagate(row_8_in_2_propagate),
+    .in_2_ws(row_8_in_2_ws),
+    .in_2_shift(row_8_in_2_shift),
+    .in_3_valid(row_8_in_3_valid),
+    .in_3_propagate(row_8_in_3_propagate),
+    .in_3_ws(row_8_in_3_ws),
+    .in_3_shift(row_8_in_3_shift),
+    .in_4_valid(row_8_in_4_valid),
+    .in_4_propagate(row_8_in_4_propagate),
+    .in_4_ws(row_8_in_4_ws),
+    .in_4_shift(row_8_in_4_shift),
+    .in_5_valid(row_8_in_5_valid),
+    .in_5_propagate(row_8_in_5_propagate),
+    .in_5_ws(row_8_in_5_ws),
+    .in_5_shift(row_8_in_5_shift),
+    .in_6_valid(row_8_in_6_valid),
+    .in_6_propagate(row_8_in_6_propagate),
+    .in_6_ws(row_8_in_6_ws),
+    .in_6_shift(row_8_in_6_shift),
+    .in_7_valid(row_8_in_7_valid),
+    .in_7_propagate(row_8_in_7_propagate),
+    .in_7_ws(row_8_in_7_ws),
+    .in_7_shift(row_8_in_7_shift),
+    .in_8_valid(row_8_in_8_valid),
+    .in_8_propagate(row_8_in_8_propagate),
+    .in_8_ws(row_8_in_8_ws),
+    .in_8_shift(row_8_in_8_shift),
+    .in_9_valid(row_8_in_9_valid),
+    .in_9_propagate(row_8_in_9_propagate),
+    .in_9_ws(row_8_in_9_ws),
+    .in_9_shift(row_8_in_9_shift),
+    .in_10_valid(row_8_in_10_valid),
+    .in_10_propagate(row_8_in_10_propagate),
+    .in_10_ws(row_8_in_10_ws),
+    .in_10_shift(row_8_in_10_shift),
+    .in_11_valid(row_8_in_11_valid),
+    .in_11_propagate(row_8_in_11_propagate),
+    .in_11_ws(row_8_in_11_ws),
+    .in_11_shift(row_8_in_11_shift),
+    .in_12_valid(row_8_in_12_valid),
+    .in_12_propagate(row_8_in_12_propagate),
+    .in_12_ws(row_8_in_12_ws),
+    .in_12_shift(row_8_in_12_shift),
+    .in_13_valid(row_8_in_13_valid),
+    .in_13_propagate(row_8_in_13_propagate),
+    .in_13_ws(row_8_in_13_ws),
+    .in_13_shift(row_8_in_13_shift),
+    .in_14_valid(row_8_in_14_valid),
+    .in_14_propagate(row_8_in_14_propagate),
+    .in_14_ws(row_8_in_14_ws),
+    .in_14_shift(row_8_in_14_shift),
+    .in_15_valid(row_8_in_15_valid),
+    .in_15_propagate(row_8_in_15_propagate),
+    .in_15_ws(row_8_in_15_ws),
+    .in_15_shift(row_8_in_15_shift),
+    .out_a_0(row_8_out_a_0),
+    .out_b_0(row_8_out_b_0),
+    .out_b_1(row_8_out_b_1),
+    .out_b_2(row_8_out_b_2),
+    .out_b_3(row_8_out_b_3),
+    .out_b_4(row_8_out_b_4),
+    .out_b_5(row_8_out_b_5),
+    .out_b_6(row_8_out_b_6),
+    .out_b_7(row_8_out_b_7),
+    .out_b_8(row_8_out_b_8),
+    .out_b_9(row_8_out_b_9),
+    .out_b_10(row_8_out_b_10),
+    .out_b_11(row_8_out_b_11),
+    .out_b_12(row_8_out_b_12),
+    .out_b_13(row_8_out_b_13),
+    .out_b_14(row_8_out_b_14),
+    .out_b_15(row_8_out_b_15),
+    .out_c_0(row_8_out_c_0),
+    .out_c_1(row_8_out_c_1),
+    .out_c_2(row_8_out_c_2),
+    .out_c_3(row_8_out_c_3),
+    .out_c_4(row_8_out_c_4),
+    .out_c_5(row_8_out_c_5),
+    .out_c_6(row_8_out_c_6),
+    .out_c_7(row_8_out_c_7),
+    .out_c_8(row_8_out_c_8),
+    .out_c_9(row_8_out_c_9),
+    .out_c_10(row_8_out_c_10),
+    .out_c_11(row_8_out_c_11),
+    .out_c_12(row_8_out_c_12),
+    .out_c_13(row_8_out_c_13),
+    .out_c_14(row_8_out_c_14),
+    .out_c_15(row_8_out_c_15),
+    .out_0_valid(row_8_out_0_valid),
+    .out_0_propagate(row_8_out_0_propagate),
+    .out_0_ws(row_8_out_0_ws),
+    .out_0_shift(row_8_out_0_shift),
+    .out_1_valid(row_8_out_1_valid),
+    .out_1_propagate(row_8_out_1_propagate),
+    .out_1_ws(row_8_out_1_ws),
+    .out_1_shift(row_8_out_1_shift),
+    .out_2_valid(row_8_out_2_valid),
+    .out_2_propagate(row_8_out_2_propagate),
+    .out_2_ws(row_8_out_2_ws),
+    .out_2_shift(row_8_out_2_shift),
+    .out_3_valid(row_8_out_3_valid),
+    .out_3_propagate(row_8_out_3_propagate),
+    .out_3_ws(row_8_out_3_ws),
+    .out_3_shift(row_8_out_3_shift),
+    .out_4_valid(row_8_out_4_valid),
+    .out_4_propagate(row_8_out_4_propagate),
+    .out_4_ws(row_8_out_4_ws),
+    .out_4_shift(row_8_out_4_shift),
+    .out_5_valid(row_8_out_5_valid),
+    .out_5_propagate(row_8_out_5_propagate),
+    .out_5_ws(row_8_out_5_ws),
+    .out_5_shift(row_8_out_5_shift),
+    .out_6_valid(row_8_out_6_valid),
+    .out_6_propagate(row_8_out_6_propagate),
+    .out_6_ws(row_8_out_6_ws),
+    .out_6_shift(row_8_out_6_shift),
+    .out_7_valid(row_8_out_7_valid),
+    .out_7_propagate(row_8_out_7_propagate),
+    .out_7_ws(row_8_out_7_ws),
+    .out_7_shift(row_8_out_7_shift),
+    .out_8_valid(row_8_out_8_valid),
+    .out_8_propagate(row_8_out_8_propagate),
+    .out_8_ws(row_8_out_8_ws),
+    .out_8_shift(row_8_out_8_shift),
+    .out_9_valid(row_8_out_9_valid),
+    .out_9_propagate(row_8_out_9_propagate),
+    .out_9_ws(row_8_out_9_ws),
+    .out_9_shift(row_8_out_9_shift),
+    .out_10_valid(row_8_out_10_valid),
+    .out_10_propagate(row_8_out_10_propagate),
+    .out_10_ws(row_8_out_10_ws),
+    .out_10_shift(row_8_out_10_shift),
+    .out_11_valid(row_8_out_11_valid),
+    .out_11_propagate(row_8_out_11_propagate),
+    .out_11_ws(row_8_out_11_ws),
+    .out_11_shift(row_8_out_11_shift),
+    .out_12_valid(row_8_out_12_valid),
+    .out_12_propagate(row_8_out_12_propagate),
+    .out_12_ws(row_8_out_12_ws),
+    .out_12_shift(row_8_out_12_shift),
+    .out_13_valid(row_8_out_13_valid),
+    .out_13_propagate(row_8_out_13_propagate),
+    .out_13_ws(row_8_out_13_ws),
+    .out_13_shift(row_8_out_13_shift),
+    .out_14_valid(row_8_out_14_valid),
+    .out_14_propagate(row_8_out_14_propagate),
+    .out_14_ws(row_8_out_14_ws),
+    .out_14_shift(row_8_out_14_shift),
+    .out_15_valid(row_8_out_15_valid),
+    .out_15_propagate(row_8_out_15_propagate),
+    .out_15_ws(row_8_out_15_ws),
+    .out_15_shift(row_8_out_15_shift)
+  );
+  MeshRow_16_Tile_1x1_8_20_32 row_9 (
+    .clock(clock),
+    .reset(reset),
+    .in_a_0(row_9_in_a_0),
+    .in_b_0(row_9_in_b_0),
+    .in_b_1(row_9_in_b_1),
+    .in_b_2(row_9_in_b_2),
+    .in_b_3(row_9_in_b_3),
+    .in_b_4(row_9_in_b_4),
+    .in_b_5(row_9_in_b_5),
+    .in_b_6(row_9_in_b_6),
+    .in_b_7(row_9_in_b_7),
+    .in_b_8(row_9_in_b_8),
+    .in_b_9(row_9_in_b_9),
+    .in_b_10(row_9_in_b_10),
+    .in_b_11(row_9_in_b_11),
+    .in_b_12(row_9_in_b_12),
+    .in_b_13(row_9_in_b_13),
+    .in_b_14(row_9_in_b_14),
+    .in_b_15(row_9_in_b_15),
+    .in_d_0(row_9_in_d_0),
+    .in_d_1(row_9_in_d_1),
+    .in_d_2(row_9_in_d_2),
+    .in_d_3(row_9_in_d_3),
+    .in_d_4(row_9_in_d_4),
+    .in_d_5(row_9_in_d_5),
+    .in_d_6(row_9_in_d_6),
+    .in_d_7(row_9_in_d_7),
+    .in_d_8(row_9_in_d_8),
+    .in_d_9(row_9_in_d_9),
+    .in_d_10(row_9_in_d_10),
+    .in_d_11(row_9_in_d_11),
+    .in_d_12(row_9_in_d_12),
+    .in_d_13(row_9_in_d_13),
+    .in_d_14(row_9_in_d_14),
+    .in_d_15(row_9_in_d_15),
+    .in_0_valid(row_9_in_0_valid),
+    .in_0_propagate(row_9_in_0_propagate),
+    .in_0_ws(row_9_in_0_ws),
+    .in_0_shift(row_9_in_0_shift),
+    .in_1_valid(row_9_in_1_valid),
+    .in_1_propagate(row_9_in_1_propagate),
+    .in_1_ws(row_9_in_1_ws),
+    .in_1_shift(row_9_in_1_shift),
+    .in_2_valid(row_9_in_2_valid),
+    .in_2_propagate(row_9_in_2_propagate),
+    .in_2_ws(row_9_in_2_ws),
+    .in_2_shift(row_9_in_2_shift),
+    .in_3_valid(row_9_in_3_valid),
+    .in_3_propagate(row_9_in_3_propagate),
+    .in_3_ws(row_9_in_3_ws),
+    .in_3_shift(row_9_in_3_shift),
+    .in_4_valid(row_9_in_4_valid),
+    .in_4_propagate(row_9_in_4_propagate),
+    .in_4_ws(row_9_in_4_ws),
+    .in_4_shift(row_9_in_4_shift),
+    .in_5_valid(row_9_in_5_valid),
+    .in_5_propagate(row_9_in_5_propagate),
+    .in_5_ws(row_9_in_5_ws),
+    .in_5_shift(row_9_in_5_shift),
+    .in_6_valid(row_9_in_6_valid),
+    .in_6_propagate(row_9_in_6_propagate),
+    .in_6_ws(row_9_in_6_ws),
+    .in_6_shift(row_9_in_6_shift),
+    .in_7_valid(row_9_in_7_valid),
+    .in_7_propagate(row_9_in_7_propagate),
+    .in_7_ws(row_9_in_7_ws),
+    .in_7_shift(row_9_in_7_shift),
+    .in_8_valid(row_9_in_8_valid),
+    .in_8_propagate(row_9_in_8_propagate),
+    .in_8_ws(row_9_in_8_ws),
+    .in_8_shift(row_9_in_8_shift),
+    .in_9_valid(row_9_in_9_valid),
+    .in_9_propagate(row_9_in_9_propagate),
+    .in_9_ws(row_9_in_9_ws),
+    .in_9_shift(row_9_in_9_shift),
+    .in_10_valid(row_9_in_10_valid),
+    .in_10_propagate(row_9_in_10_propagate),
+    .in_10_ws(row_9_in_10_ws),
+    .in_10_shift(row_9_in_10_shift),
+    .in_11_valid(row_9_in_11_valid),
+    .in_11_propagate(row_9_in_11_propagate),
+    .in_11_ws(row_9_in_11_ws),
+    .in_11_shift(row_9_in_11_shift),
+    .in_12_valid(row_9_in_12_valid),
+    .in_12_propagate(row_9_in_12_propagate),
+    .in_12_ws(row_9_in_12_ws),
+    .in_12_shift(row_9_in_12_shift),
+    .in_13_valid(row_9_in_13_valid),
+    .in_13_propagate(row_9_in_13_propagate),
+    .in_13_ws(row_9_in_13_ws),
+    .in_13_shift(row_9_in_13_shift),
+    .in_14_valid(row_9_in_14_valid),
+    .in_14_propagate(row_9_in_14_propagate),
+    .in_14_ws(row_9_in_14_ws),
+    .in_14_shift(row_9_in_14_shift),
+    .in_15_valid(row_9_in_15_valid),
+    .in_15_propagate(row_9_in_15_propagate),
+    .in_15_ws(row_9_in_15_ws),
+    .in_15_shift(row_9_in_15_shift),
+    .out_a_0(row_9_out_a_0),
+    .out_b_0(row_9_out_b_0),
+    .out_b_1(row_9_out_b_1),
+    .out_b_2(row_9_out_b_2),
+    .out_b_3(row_9_out_b_3),
+    .out_b_4(row_9_out_b_4),
+    .out_b_5(row_9_out_b_5),
+    .out_b_6(row_9_out_b_6),
+    .out_b_7(row_9_out_b_7),
+    .out_b_8(row_9_out_b_8),
+    .out_b_9(row_9_out_b_9),
+    .out_b_10(row_9_out_b_10),
+    .out_b_11(row_9_out_b_11),
+    .out_b_12(row_9_out_b_12),
+    .out_b_13(row_9_out_b_13),
+    .out_b_14(row_9_out_b_14),
+    .out_b_15(row_9_out_b_15),
+    .out_c_0(row_9_out_c_0),
+    .out_c_1(row_9_out_c_1),
+    .out_c_2(row_9_out_c_2),
+    .out_c_3(row_9_out_c_3),
+    .out_c_4(row_9_out_c_4),
+    .out_c_5(row_9_out_c_5),
+    .out_c_6(row_9_out_c_6),
+    .out_c_7(row_9_out_c_7),
+    .out_c_8(row_9_out_c_8),
+    .out_c_9(row_9_out_c_9),
+    .out_c_10(row_9_out_c_10),
+    .out_c_11(row_9_out_c_11),
+    .out_c_12(row_9_out_c_12),
+    .out_c_13(row_9_out_c_13),
+    .out_c_14(row_9_out_c_14),
+    .out_c_15(row_9_out_c_15),
+    .out_0_valid(row_9_out_0_valid),
+    .out_0_propagate(row_9_out_0_propagate),
+    .out_0_ws(row_9_out_0_ws),
+    .out_0_shift(row_9_out_0_shift),
+    .out_1_valid(row_9_out_1_valid),
+    .out_1_propagate(row_9_out_1_propagate),
+    .out_1_ws(row_9_out_1_ws),
+    .out_1_shift(row_9_out_1_shift),
+    .out_2_valid(row_9_out_2_valid),
+    .out_2_propagate(row_9_out_2_propagate),
+    .out_2_ws(row_9_out_2_ws),
+    .out_2_shift(row_9_out_2_shift),
+    .out_3_valid(row_9_out_3_valid),
+    .out_3_propagate(row_9_out_3_propagate),
+    .out_3_ws(row_9_out_3_ws),
+    .out_3_shift(row_9_out_3_shift),
+    .out_4_valid(row_9_out_4_valid),
+    .out_4_propagate(row_9_out_4_propagate),
+    .out_4_ws(row_9_out_4_ws),
+    .out_4_shift(row_9_out_4_shift),
+    .out_5_valid(row_9_out_5_valid),
+    .out_5_propagate(row_9_out_5_propagate),
+    .out_5_ws(row_9_out_5_ws),
+    .out_5_shift(row_9_out_5_shift),
+    .out_6_valid(row_9_out_6_valid),
+    .out_6_propagate(row_9_out_6_propagate),
+    .out_6_ws(row_9_out_6_ws),
+    .out_6_shift(row_9_out_6_shift),
+    .out_7_valid(row_9_out_7_valid),
+    .out_7_propagate(row_9_out_7_propagate),
+    .out_7_ws(row_9_out_7_ws),
+    .out_7_shift(row_9_out_7_shift),
+    .out_8_valid(row_9_out_8_valid),
+    .out_8_propagate(row_9_out_8_propagate),
+    .out_8_ws(row_9_out_8_ws),
+    .out_8_shift(row_9_out_8_shift),
+    .out_9_valid(row_9_out_9_valid),
+    .out_9_propagate(row_9_out_9_propagate),
+    .out_9_ws(row_9_out_9_ws),
+    .out_9_shift(row_9_out_9_shift),
+    .out_10_valid(row_9_out_10_valid),
+    .out_10_propagate(row_9_out_10_propagate),
+    .out_10_ws(row_9_out_10_ws),
+    .out_10_shift(row_9_out_10_shift),
+    .out_11_valid(row_9_out_11_valid),
+    .out_11_propagate(row_9_out_11_propagate),
+    .out_11_ws(row_9_out_11_ws),
+    .out_11_shift(row_9_out_11_shift),
+    .out_12_valid(row_9_out_12_valid),
+    .out_12_propagate(row_9_out_12_propagate),
+    .out_12_ws(row_9_out_12_ws),
+    .out_12_shift(row_9_out_12_shift),
+    .out_13_valid(row_9_out_13_valid),
+    .out_13_propagate(row_9_out_13_propagate),
+    .out_13_ws(row_9_out_13_ws),
+    .out_13_shift(row_9_out_13_shift),
+    .out_14_valid(row_9_out_14_valid),
+    .out_14_propagate(row_9_out_14_propagate),
+    .out_14_ws(row_9_out_14_ws),
+    .out_14_shift(row_9_out_14_shift),
+    .out_15_valid(row_9_out_15_valid),
+    .out_15_propagate(row_9_out_15_propagate),
+    .out_15_ws(row_9_out_15_ws),
+    .out_15_shift(row_9_out_15_shift)
+  );
+  MeshRow_16_Tile_1x1_8_20_32 row_10 (
+    .clock(clock),
+    .reset(reset),
+    .in_a_0(row_10_in_a_0),
+    .in_b_0(row_10_in_b_0),
+    .in_b_1(row_10_in_b_1),
+    .in_b_2(row_10_in_b_2),
+    .in_b_3(row_10_in_b_3),
+    .in_b_4(row_10_in_b_4),
+    .in_b_5(row_10_in_b_5),
+    .in_b_6(row_10_in_b_6),
+    .in_b_7(row_10_in_b_7),
+    .in_b_8(row_10_in_b_8),
+    .in_b_9(row_10_in_b_9),
+    .in_b_10(row_10_in_b_10),
+    .in_b_11(row_10_in_b_11),
+    .in_b_12(row_10_in_b_12),
+    .in_b_13(row_10_in_b_13),
+    .in_b_14(row_10_in_b_14),
+    .in_b_15(row_10_in_b_15),
+    .in_d_0(row_10_in_d_0),
+    .in_d_1(row_10_in_d_1),
+    .in_d_2(row_10_in_d_2),
+    .in_d_3(row_10_in_d_3),
+    .in_d_4(row_10_in_d_4),
+    .in_d_5(row_10_in_d_5),
+    .in_d_6(row_10_in_d_6),
+    .in_d_7(row_10_in_d_7),
+    .in_d_8(row_10_in_d_8),
+    .in_d_9(row_10_in_d_9),
+    .in_d_10(row_10_in_d_10),
+    .in_d_11(row_10_in_d_11),
+    .in_d_12(row_10_in_d_12),
+    .in_d_13(row_10_in_d_13),
+    .in_d_14(row_10_in_d_14),
+    .in_d_15(row_10_in_d_15),
+    .in_0_valid(row_10_in_0_valid),
+    .in_0_propagate(row_10_in_0_propagate),
+    .in_0_ws(row_10_in_0_ws),
+    .in_0_shift(row_10_in_0_shift),
+    .in_1_valid(row_10_in_1_valid),
+    .in_1_propagate(row_10_in_1_propagate),
+    .in_1_ws(row_10_in_1_ws),
+    .in_1_shift(row_10_in_1_shift),
+    .in_2_valid(row_10_in_2_valid),
+    .in_2_propagate(row_10_in_2_propagate),
+    .in_2_ws(row_10_in_2_ws),
+    .in_2_shift(row_10_in_2_shift),
+    .in_3_valid(row_10_in_3_valid),
+    .in_3_propagate(row_10_in_3_propagate),
+    .in_3_ws(row_10_in_3_ws),
+    .in_3_shift(row_10_in_3_shift),
+    .in_4_valid(row_10_in_4_valid),
+    .in_4_propagate(row_10_in_4_propagate),
+    .in_4_ws(row_10_in_4_ws),
+    .in_4_shift(row_10_in_4_shift),
+    .in_5_valid(row_10_in_5_valid),
+    .in_5_propagate(row_10_in_5_propagate),
+    .in_5_ws(row_10_in_5_ws),
+    .in_5_shift(row_10_in_5_shift),
+    .in_6_valid(row_10_in_6_valid),
+    .in_6_propagate(row_10_in_6_propagate),
+    .in_6_ws(row_10_in_6_ws),
+    .in_6_shift(row_10_in_6_shift),
+    .in_7_valid(row_10_in_7_valid),
+    .in_7_propagate(row_10_in_7_propagate),
+    .in_7_ws(row_10_in_7_ws),
+    .in_7_shift(row_10_in_7_shift),
+    .in_8_valid(row_10_in_8_valid),
+    .in_8_propagate(row_10_in_8_propagate),
+    .in_8_ws(row_10_in_8_ws),
+    .in_8_shift(row_10_in_8_shift),
+    .in_9_valid(row_10_in_9_valid),
+    .in_9_propagate(row_10_in_9_propagate),
+    .in_9_ws(row_10_in_9_ws),
+    .in_9_shift(row_10_in_9_shift),
+    .in_10_valid(row_10_in_10_valid),
+    .in_10_propagate(row_10_in_10_propagate),
+    .in_10_ws(row_10_in_10_ws),
+    .in_10_shift(row_10_in_10_shift),
+    .in_11_valid(row_10_in_11_valid),
+    .in_11_propagate(row_10_in_11_propagate),
+    .in_11_ws(row_10_in_11_ws),
+    .in_11_shift(row_10_in_11_shift),
+    .in_12_valid(row_10_in_12_valid),
+    .in_12_propagate(row_10_in_12_propagate),
+    .in_12_ws(row_10_in_12_ws),
+    .in_12_shift(row_10_in_12_shift),
+    .in_13_valid(row_10_in_13_valid),
+    .in_13_propagate(row_10_in_13_propagate),
+    .in_13_ws(row_10_in_13_ws),
+    .in_13_shift(row_10_in_13_shift),
+    .in_14_valid(row_10_in_14_valid),
+    .in_14_propagate(row_10_in_14_propagate),
+    .in_14_ws(row_10_in_14_ws),
+    .in_14_shift(row_10_in_14_shift),
+    .in_15_valid(row_10_in_15_valid),
+    .in_15_propagate(row_10_in_15_propagate),
+    .in_15_ws(row_10_in_15_ws),
+    .in_15_shift(row_10_in_15_shift),
+    .out_a_0(row_10_out_a_0),
+    .out_b_0(row_10_out_b_0),
+    .out_b_1(row_10_out_b_1),
+    .out_b_2(row_10_out_b_2),
+    .out_b_3(row_10_out_b_3),
+    .out_b_4(row_10_out_b_4),
+    .out_b_5(row_10_out_b_5),
+    .out_b_6(row_10_out_b_6),
+    .out_b_7(row_10_out_b_7),
+    .out_b_8(row_10_out_b_8),
+    .out_b_9(row_10_out_b_9),
+    .out_b_10(row_10_out_b_10),
+    .out_b_11(row_10_out_b_11),
+    .out_b_12(row_10_out_b_12),
+    .out_b_13(row_10_out_b_13),
+    .out_b_14(row_10_out_b_14),
+    .out_b_15(row_10_out_b_15),
+    .out_c_0(row_10_out_c_0),
+    .out_c_1(row_10_out_c_1),
+    .out_c_2(row_10_out_c_2),
+    .out_c_3(row_10_out_c_3),
+    .out_c_4(row_10_out_c_4),
+    .out_c_5(row_10_out_c_5),
+    .out_c_6(row_10_out_c_6),
+    .out_c_7(row_10_out_c_7),
+    .out_c_8(row_10_out_c_8),
+    .out_c_9(row_10_out_c_9),
+    .out_c_10(row_10_out_c_10),
+    .out_c_11(row_10_out_c_11),
+    .out_c_12(row_10_out_c_12),
+    .out_c_13(row_10_out_c_13),
+    .out_c_14(row_10_out_c_14),
+    .out_c_15(row_10_out_c_15),
+    .out_0_valid(row_10_out_0_valid),
+    .out_0_propagate(row_10_out_0_propagate),
+    .out_0_ws(row_10_out_0_ws),
+    .out_0_shift(row_10_out_0_shift),
+    .out_1_valid(row_10_out_1_valid),
+    .out_1_propagate(row_10_out_1_propagate),
+    .out_1_ws(row_10_out_1_ws),
+    .out_1_shift(row_10_out_1_shift),
+    .out_2_valid(row_10_out_2_valid),
+    .out_2_propagate(row_10_out_2_propagate),
+    .out_2_ws(row_10_out_2_ws),
+    .out_2_shift(row_10_out_2_shift),
+    .out_3_valid(row_10_out_3_valid),
+    .out_3_propagate(row_10_out_3_propagate),
+    .out_3_ws(row_10_out_3_ws),
+    .out_3_shift(row_10_out_3_shift),
+    .out_4_valid(row_10_out_4_valid),
+    .out_4_propagate(row_10_out_4_propagate),
+    .out_4_ws(row_10_out_4_ws),
+    .out_4_shift(row_10_out_4_shift),
+    .out_5_valid(row_10_out_5_valid),
+    .out_5_propagate(row_10_out_5_propagate),
+    .out_5_ws(row_10_out_5_ws),
+    .out_5_shift(row_10_out_5_shift),
+    .out_6_valid(row_10_out_6_valid),
+    .out_6_propagate(row_10_out_6_propagate),
+    .out_6_ws(row_10_out_6_ws),
+    .out_6_shift(row_10_out_6_shift),
+    .out_7_valid(row_10_out_7_valid),
+    .out_7_propagate(row_10_out_7_propagate),
+    .out_7_ws(row_10_out_7_ws),
+    .out_7_shift(row_10_out_7_shift),
+    .out_8_valid(row_10_out_8_valid),
+    .out_8_propagate(row_10_out_8_propagate),
+    .out_8_ws(row_10_out_8_ws),
+    .out_8_shift(row_10_out_8_shift),
+    .out_9_valid(row_10_out_9_valid),
+    .out_9_propagate(row_10_out_9_propagate),
+    .out_9_ws(row_10_out_9_ws),
+    .out_9_shift(row_10_out_9_shift),
+    .out_10_valid(row_10_out_10_valid),
+    .out_10_propagate(row_10_out_10_propagate),
+    .out_10_ws(row_10_out_10_ws),
+    .out_10_shift(row_10_out_10_shift),
+    .out_11_valid(row_10_out_11_valid),
+    .out_11_propagate(row_10_out_11_propagate),
+    .out_11_ws(row_10_out_11_ws),
+    .out_11_shift(row_10_out_11_shift),
+    .out_12_valid(row_10_out_12_valid),
+    .out_12_propagate(row_10_out_12_propagate),
+    .out_12_ws(row_10_out_12_ws),
+    .out_12_shift(row_10_out_12_shift),
+    .out_13_valid(row_10_out_13_valid),
+    .out_13_propagate(row_10_out_13_propagate),
+    .out_13_ws(row_10_out_13_ws),
+    .out_13_shift(row_10_out_13_shift),
+    .out_14_valid(row_10_out_14_valid),
+    .out_14_propagate(row_10_out_14_propagate),
+    .out_14_ws(row_10_out_14_ws),
+    .out_14_shift(row_10_out_14_shift),
+    .out_15_valid(row_10_out_15_valid),
+    .out_15_propagate(row_10_out_15_propagate),
+    .out_15_ws(row_10_out_15_ws),
+    .out_15_shift(row_10_out_15_shift)
+  );
+  MeshRow_16_Tile_1x1_8_20_32 row_11 (
+    .clock(clock),
+    .reset(reset),
+    .in_a_0(row_11_in_a_0),
+    .in_b_0(row_11_in_b_0),
+    .in_b_1(row_11_in_b_1),
+    .in_b_2(row_11_in_b_2),
+    .in_b_3(row_11_in_b_3),
+    .in_b_4(row_11_in_b_4),
+    .in_b_5(row_11_in_b_5),
+    .in_b_6(row_11_in_b_6),
+    .in_b_7(row_11_in_b_7),
+    .in_b_8(row_11_in_b_8),
+    .in_b_9(row_11_in_b_9),
+    .in_b_10(row_11_in_b_10),
+    .in_b_11(row_11_in_b_11),
+    .in_b_12(row_11_in_b_12),
+    .in_b_13(row_11_in_b_13),
+    .in_b_14(row_11_in_b_14),
+    .in_b_15(row_11_in_b_15),
+    .in_d_0(row_11_in_d_0),
+    .in_d_1(row_11_in_d_1),
+    .in_d_2(row_11_in_d_2),
+    .in_d_3(row_11_in_d_3),
+    .in_d_4(row_11_in_d_4),
+    .in_d_5(row_11_in_d_5),
+    .in_d_6(row_11_in_d_6),
+    .in_d_7(row_11_in_d_7),
+    .in_d_8(row_11_in_d_8),
+    .in_d_9(row_11_in_d_9),
+    .in_d_10(row_11_in_d_10),
+    .in_d_11(row_11_in_d_11),
+    .in_d_12(row_11_in_d_12),
+    .in_d_13(row_11_in_d_13),
+    .in_d_14(row_11_in_d_14),
+    .in_d_15(row_11_in_d_15),
+    .in_0_valid(row_11_in_0_valid),
+    .in_0_propagate(row_11_in_0_propagate),
+    .in_0_ws(row_11_in_0_ws),
+    .in_0_shift(row_11_in_0_shift),
+    .in_1_valid(row_11_in_1_valid),
+    .in_1_propagate(row_11_in_1_propagate),
+    .in_1_ws(row_11_in_1_ws),
+    .in_1_shift(row_11_in_1_shift),
+    .in_2_valid(row_11_in_2_valid),
+    .in_2_propagate(row_11_in_2_propagate),
+    .in_2_ws(row_11_in_2_ws),
+    .in_2_shift(row_11_in_2_shift),
+    .in_3_valid(row_11_in_3_valid),
+    .in_3_propagate(row_11_in_3_propagate),
+    .in_3_ws(row_11_in_3_ws),
+    .in_3_shift(row_11_in_3_shift),
+    .in_4_valid(row_11_in_4_valid),
+    .in_4_propagate(row_11_in_4_propagate),
+    .in_4_ws(row_11_in_4_ws),
+    .in_4_shift(row_11_in_4_shift),
+    .in_5_valid(row_11_in_5_valid),
+    .in_5_propagate(row_11_in_5_propagate),
+    .in_5_ws(row_11_in_5_ws),
+    .in_5_shift(row_11_in_5_shift),
+    .in_6_valid(row_11_in_6_valid),
+    .in_6_propagate(row_11_in_6_propagate),
+    .in_6_ws(row_11_in_6_ws),
+    .in_6_shift(row_11_in_6_shift),
+    .in_7_valid(row_11_in_7_valid),
+    .in_7_propagate(row_11_in_7_propagate),
+    .in_7_ws(row_11_in_7_ws),
+    .in_7_shift(row_11_in_7_shift),
+    .in_8_valid(row_11_in_8_valid),
+    .in_8_propagate(row_11_in_8_propagate),
+    .in_8_ws(row_11_in_8_ws),
+    .in_8_shift(row_11_in_8_shift),
+    .in_9_valid(row_11_in_9_valid),
+    .in_9_propagate(row_11_in_9_propagate),
+    .in_9_ws(row_11_in_9_ws),
+    .in_9_shift(row_11_in_9_shift),
+    .in_10_valid(row_11_in_10_valid),
+    .in_10_propagate(row_11_in_10_propagate),
+    .in_10_ws(row_11_in_10_ws),
+    .in_10_shift(row_11_in_10_shift),
+    .in_11_valid(row_11_in_11_valid),
+    .in_11_propagate(row_11_in_11_propagate),
+    .in_11_ws(row_11_in_11_ws),
+    .in_11_shift(row_11_in_11_shift),
+    .in_12_valid(row_11_in_12_valid),
+    .in_12_propagate(row_11_in_12_propagate),
+    .in_12_ws(row_11_in_12_ws),
+    .in_12_shift(row_11_in_12_shift),
+    .in_13_valid(row_11_in_13_valid),
+    .in_13_propagate(row_11_in_13_propagate),
+    .in_13_ws(row_11_in_13_ws),
+    .in_13_shift(row_11_in_13_shift),
+    .in_14_valid(row_11_in_14_valid),
+    .in_14_propagate(row_11_in_14_propagate),
+    .in_14_ws(row_11_in_14_ws),
+    .in_14_shift(row_11_in_14_shift),
+    .in_15_valid(row_11_in_15_valid),
+    .in_15_propagate(row_11_in_15_propagate),
+    .in_15_ws(row_11_in_15_ws),
+    .in_15_shift(row_11_in_15_shift),
+    .out_a_0(row_11_out_a_0),
+    .out_b_0(row_11_out_b_0),
+    .out_b_1(row_11_out_b_1),
+    .out_b_2(row_11_out_b_2),
+    .out_b_3(row_11_out_b_3),
+    .out_b_4(row_11_out_b_4),
+    .out_b_5(row_11_out_b_5),
+    .out_b_6(row_11_out_b_6),
+    .out_b_7(row_11_out_b_7),
+    .out_b_8(row_11_out_b_8),
+    .out_b_9(row_11_out_b_9),
+    .out_b_10(row_11_out_b_10),
+    .out_b_11(row_11_out_b_11),
+    .out_b_12(row_11_out_b_12),
+    .out_b_13(row_11_out_b_13),
+    .out_b_14(row_11_out_b_14),
+    .out_b_15(row_11_out_b_15),
+    .out_c_0(row_11_out_c_0),
+    .out_c_1(row_11_out_c_1),
+    .out_c_2(row_11_out_c_2),
+    .out_c_3(row_11_out_c_3),
+    .out_c_4(row_11_out_c_4),
+    .out_c_5(row_11_out_c_5),
+    .out_c_6(row_11_out_c_6),
+    .out_c_7(row_11_out_c_7),
+    .out_c_8(row_11_out_c_8),
+    .out_c_9(row_11_out_c_9),
+    .out_c_10(row_11_out_c_10),
+    .out_c_11(row_11_out_c_11),
+    .out_c_12(row_11_out_c_12),
+    .out_c_13(row_11_out_c_13),
+    .out_c_14(row_11_out_c_14),
+    .out_c_15(row_11_out_c_15),
+    .out_0_valid(row_11_out_0_valid),
+    .out_0_propagate(row_11_out_0_propagate),
+    .out_0_ws(row_11_out_0_ws),
+    .out_0_shift(row_11_out_0_shift),
+    .out_1_valid(row_11_out_1_valid),
+    .out_1_propagate(row_11_out_1_propagate),
+    .out_1_ws(row_11_out_1_ws),
+    .out_1_shift(row_11_out_1_shift),
+    .out_2_valid(row_11_out_2_valid),
+    .out_2_propagate(row_11_out_2_propagate),
+    .out_2_ws(row_11_out_2_ws),
+    .out_2_shift(row_11_out_2_shift),
+    .out_3_valid(row_11_out_3_valid),
+    .out_3_propagate(row_11_out_3_propagate),
+    .out_3_ws(row_11_out_3_ws),
+    .out_3_shift(row_11_out_3_shift),
+    .out_4_valid(row_11_out_4_valid),
+    .out_4_propagate(row_11_out_4_propagate),
+    .out_4_ws(row_11_out_4_ws),
+    .out_4_shift(row_11_out_4_shift),
+    .out_5_valid(row_11_out_5_valid),
+    .out_5_propagate(row_11_out_5_propagate),
+    .out_5_ws(row_11_out_5_ws),
+    .out_5_shift(row_11_out_5_shift),
+    .out_6_valid(row_11_out_6_valid),
+    .out_6_propagate(row_11_out_6_propagate),
+    .out_6_ws(row_11_out_6_ws),
+    .out_6_shift(row_11_out_6_shift),
+    .out_7_valid(row_11_out_7_valid),
+    .out_7_propagate(row_11_out_7_propagate),
+    .out_7_ws(row_11_out_7_ws),
+    .out_7_shift(row_11_out_7_shift),
+    .out_8_valid(row_11_out_8_valid),
+    .out_8_propagate(row_11_out_8_propagate),
+    .out_8_ws(row_11_out_8_ws),
+    .out_8_shift(row_11_out_8_shift),
+    .out_9_valid(row_11_out_9_valid),
+    .out_9_propagate(row_11_out_9_propagate),
+    .out_9_ws(row_11_out_9_ws),
+    .out_9_shift(row_11_out_9_shift),
+    .out_10_valid(row_11_out_10_valid),
+    .out_10_propagate(row_11_out_10_propagate),
+    .out_10_ws(row_11_out_10_ws),
+    .out_10_shift(row_11_out_10_shift),
+    .out_11_valid(row_11_out_11_valid),
+    .out_11_propagate(row_11_out_11_propagate),
+    .out_11_ws(row_11_out_11_ws),
+    .out_11_shift(row_11_out_11_shift),
+    .out_12_valid(row_11_out_12_valid),
+    .out_12_propagate(row_11_out_12_propagate),
+    .out_12_ws(row_11_out_12_ws),
+    .out_12_shift(row_11_out_12_shift),
+    .out_13_valid(row_11_out_13_valid),
+    .out_13_propagate(row_11_out_13_propagate),
+    .out_13_ws(row_11_out_13_ws),
+    .out_13_shift(row_11_out_13_shift),
+    .out_14_valid(row_11_out_14_valid),
+    .out_14_propagate(row_11_out_14_propagate),
+    .out_14_ws(row_11_out_14_ws),
+    .out_14_shift(row_11_out_14_shift),
+    .out_15_valid(row_11_out_15_valid),
+    .out_15_propagate(row_11_out_15_propagate),
+    .out_15_ws(row_11_out_15_ws),
+    .out_15_shift(row_11_out_15_shift)
+  );
+  MeshRow_16_Tile_1x1_8_20_32 row_12 (
+    .clock(clock),
+    .reset(reset),
+    .in_a_0(row_12_in_a_0),
+    .in_b_0(row_12_in_b_0),
+    .in_b_1(row_12_in_b_1),
+    .in_b_2(row_12_in_b_2),
+    .in_b_3(row_12_in_b_3),
+    .in_b_4(row_12_in_b_4),
+    .in_b_5(row_12_in_b_5),
+    .in_b_6(row_12_in_b_6),
+    .in_b_7(row_12_in_b_7),
+    .in_b_8(row_12_in_b_8),
+    .in_b_9(row_12_in_b_9),
+    .in_b_10(row_12_in_b_10),
+    .in_b_11(row_12_in_b_11),
+    .in_b_12(row_12_in_b_12),
+    .in_b_13(row_12_in_b_13),
+    .in_b_14(row_12_in_b_14),
+    .in_b_15(row_12_in_b_15),
+    .in_d_0(row_12_in_d_0),
+    .in_d_1(row_12_in_d_1),
+    .in_d_2(row_12_in_d_2),
+    .in_d_3(row_12_in_d_3),
+    .in_d_4(row_12_in_d_4),
+    .in_d_5(row_12_in_d_5),
+    .in_d_6(row_12_in_d_6),
+    .in_d_7(row_12_in_d_7),
+    .in_d_8(row_12_in_d_8),
+    .in_d_9(row_12_in_d_9),
+    .in_d_10(row_12_in_d_10),
+    .in_d_11(row_12_in_d_11),
+    .in_d_12(row_12_in_d_12),
+    .in_d_13(row_12_in_d_13),
+    .in_d_14(row_12_in_d_14),
+    .in_d_15(row_12_in_d_15),
+    .in_0_valid(row_12_in_0_valid),
+    .in_0_propagate(row_12_in_0_propagate),
+    .in_0_ws(row_12_in_0_ws),
+    .in_0_shift(row_12_in_0_shift),
+    .in_1_valid(row_12_in_1_valid),
+    .in_1_propagate(row_12_in_1_propagate),
+    .in_1_ws(row_12_in_1_ws),
+    .in_1_shift(row_12_in_1_shift),
+    .in_2_valid(row_12_in_2_valid),
+    .in_2_propagate(row_12_in_2_propagate),
+    .in_2_ws(row_12_in_2_ws),
+    .in_2_shift(row_12_in_2_shift),
+    .in_3_valid(row_12_in_3_valid),
+    .in_3_propagate(row_12_in_3_propagate),
+    .in_3_ws(row_12_in_3_ws),
+    .in_3_shift(row_12_in_3_shift),
+    .in_4_valid(row_12_in_4_valid),
+    .in_4_propagate(row_12_in_4_propagate),
+    .in_4_ws(row_12_in_4_ws),
+    .in_4_shift(row_12_in_4_shift),
+    .in_5_valid(row_12_in_5_valid),
+    .in_5_propagate(row_12_in_5_propagate),
+    .in_5_ws(row_12_in_5_ws),
+    .in_5_shift(row_12_in_5_shift),
+    .in_6_valid(row_12_in_6_valid),
+    .in_6_propagate(row_12_in_6_propagate),
+    .in_6_ws(row_12_in_6_ws),
+    .in_6_shift(row_12_in_6_shift),
+    .in_7_valid(row_12_in_7_valid),
+    .in_7_propagate(row_12_in_7_propagate),
+    .in_7_ws(row_12_in_7_ws),
+    .in_7_shift(row_12_in_7_shift),
+    .in_8_valid(row_12_in_8_valid),
+    .in_8_propagate(row_12_in_8_propagate),
+    .in_8_ws(row_12_in_8_ws),
+    .in_8_shift(row_12_in_8_shift),
+    .in_9_valid(row_12_in_9_valid),
+    .in_9_propagate(row_12_in_9_propagate),
+    .in_9_ws(row_12_in_9_ws),
+    .in_9_shift(row_12_in_9_shift),
+    .in_10_valid(row_12_in_10_valid),
+    .in_10_propagate(row_12_in_10_propagate),
+    .in_10_ws(row_12_in_10_ws),
+    .in_10_shift(row_12_in_10_shift),
+    .in_11_valid(row_12_in_11_valid),
+    .in_11_propagate(row_12_in_11_propagate),
+    .in_11_ws(row_12_in_11_ws),
+    .in_11_shift(row_12_in_11_shift),
+    .in_12_valid(row_12_in_12_valid),
+    .in_12_propagate(row_12_in_12_propagate),
+    .in_12_ws(row_12_in_12_ws),
+    .in_12_shift(row_12_in_12_shift),
+    .in_13_valid(row_12_in_13_valid),
+    .in_13_propagate(row_12_in_13_propagate),
+    .in_13_ws(row_12_in_13_ws),
+    .in_13_shift(row_12_in_13_shift),
+    .in_14_valid(row_12_in_14_valid),
+    .in_14_propagate(row_12_in_14_propagate),
+    .in_14_ws(row_12_in_14_ws),
+    .in_14_shift(row_12_in_14_shift),
+    .in_15_valid(row_12_in_15_valid),
+    .in_15_propagate(row_12_in_15_propagate),
+    .in_15_ws(row_12_in_15_ws),
+    .in_15_shift(row_12_in_15_shift),
+    .out_a_0(row_12_out_a_0),
+    .out_b_0(row_12_out_b_0),
+    .out_b_1(row_12_out_b_1),
+    .out_b_2(row_12_out_b_2),
+    .out_b_3(row_12_out_b_3),
+    .out_b_4(row_12_out_b_4),
+    .out_b_5(row_12_out_b_5),
+    .out_b_6(row_12_out_b_6),
+    .out_b_7(row_12_out_b_7),
+    .out_b_8(row_12_out_b_8),
+    .out_b_9(row_12_out_b_9),
+    .out_b_10(row_12_out_b_10),
+    .out_b_11(row_12_out_b_11),
+    .out_b_12(row_12_out_b_12),
+    .out_b_13(row_12_out_b_13),
+    .out_b_14(row_12_out_b_14),
+    .out_b_15(row_12_out_b_15),
+    .out_c_0(row_12_out_c_0),
+    .out_c_1(row_12_out_c_1),
+    .out_c_2(row_12_out_c_2),
+    .out_c_3(row_12_out_c_3),
+    .out_c_4(row_12_out_c_4),
+    .out_c_5(row_12_out_c_5),
+    .out_c_6(row_12_out_c_6),
+    .out_c_7(row_12_out_c_7),
+    .out_c_8(row_12_out_c_8),
+    .out_c_9(row_12_out_c_9),
+    .out_c_10(row_12_out_c_10),
+    .out_c_11(row_12_out_c_11),
+    .out_c_12(row_12_out_c_12),
+    .out_c_13(row_12_out_c_13),
+    .out_c_14(row_12_out_c_14),
+    .out_c_15(row_12_out_c_15),
+    .out_0_valid(row_12_out_0_valid),
+    .out_0_propagate(row_12_out_0_propagate),
+    .out_0_ws(row_12_out_0_ws),
+    .out_0_shift(row_12_out_0_shift),
+    .out_1_valid(row_12_out_1_valid),
+    .out_1_propagate(row_12_out_1_propagate),
+    .out_1_ws(row_12_out_1_ws),
+    .out_1_shift(row_12_out_1_shift),
+    .out_2_valid(row_12_out_2_valid),
+    .out_2_propagate(row_12_out_2_propagate),
+    .out_2_ws(row_12_out_2_ws),
+    .out_2_shift(row_12_out_2_shift),
+    .out_3_valid(row_12_out_3_valid),
+    .out_3_propagate(row_12_out_3_propagate),
+    .out_3_ws(row_12_out_3_ws),
+    .out_3_shift(row_12_out_3_shift),
+    .out_4_valid(row_12_out_4_valid),
+    .out_4_propagate(row_12_out_4_propagate),
+    .out_4_ws(row_12_out_4_ws),
+    .out_4_shift(row_12_out_4_shift),
+    .out_5_valid(row_12_out_5_valid),
+    .out_5_propagate(row_12_out_5_propagate),
+    .out_5_ws(row_12_out_5_ws),
+    .out_5_shift(row_12_out_5_shift),
+    .out_6_valid(row_12_out_6_valid),
+    .out_6_propagate(row_12_out_6_propagate),
+    .out_6_ws(row_12_out_6_ws),
+    .out_6_shift(row_12_out_6_shift),
+    .out_7_valid(row_12_out_7_valid),
+    .out_7_propagate(row_12_out_7_propagate),
+    .out_7_ws(row_12_out_7_ws),
+    .out_7_shift(row_12_out_7_shift),
+    .out_8_valid(row_12_out_8_valid),
+    .out_8_propagate(row_12_out_8_propagate),
+    .out_8_ws(row_12_out_8_ws),
+    .out_8_shift(row_12_out_8_shift),
+    .out_9_valid(row_12_out_9_valid),
+    .out_9_propagate(row_12_out_9_propagate),
+    .out_9_ws(row_12_out_9_ws),
+    .out_9_shift(row_12_out_9_shift),
+    .out_10_valid(row_12_out_10_valid),
+    .out_10_propagate(row_12_out_10_propagate),
+    .out_10_ws(row_12_out_10_ws),
+    .out_10_shift(row_12_out_10_shift),
+    .out_11_valid(row_12_out_11_valid),
+    .out_11_propagate(row_12_out_11_propagate),
+    .out_11_ws(row_12_out_11_ws),
+    .out_11_shift(row_12_out_11_shift),
+    .out_12_valid(row_12_out_12_valid),
+    .out_12_propagate(row_12_out_12_propagate),
+    .out_12_ws(row_12_out_12_ws),
+    .out_12_shift(row_12_out_12_shift),
+    .out_13_valid(row_12_out_13_valid),
+    .out_13_propagate(row_12_out_13_propagate),
+    .out_13_ws(row_12_out_13_ws),
+    .out_13_shift(row_12_out_13_shift),
+    .out_14_valid(row_12_out_14_valid),
+    .out_14_propagate(row_12_out_14_propagate),
+    .out_14_ws(row_12_out_14_ws),
+    .out_14_shift(row_12_out_14_shift),
+    .out_15_valid(row_12_out_15_valid),
+    .out_15_propagate(row_12_out_15_propagate),
+    .out_15_ws(row_12_out_15_ws),
+    .out_15_shift(row_12_out_15_shift)
+  );
+  MeshRow_16_Tile_1x1_8_20_32 row_13 (
+    .clock(clock),
+    .reset(reset),
+    .in_a_0(row_13_in_a_0),
+    .in_b_0(row_13_in_b_0),
+    .in_b_1(row_13_in_b_1),
+    .in_b_2(row_13_in_b_2),
+    .in_b_3(row_13_in_b_3),
+    .in_b_4(row_13_in_b_4),
+    .in_b_5(row_13_in_b_5),
+    .in_b_6(row_13_in_b_6),
+    .in_b_7(row_13_in_b_7),
+    .in_b_8(row_13_in_b_8),
+    .in_b_9(row_13_in_b_9),
+    .in_b_10(row_13_in_b_10),
+    .in_b_11(row_13_in_b_11),
+    .in_b_12(row_13_in_b_12),
+    .in_b_13(row_13_in_b_13),
+    .in_b_14(row_13_in_b_14),
+    .in_b_15(row_13_in_b_15),
+    .in_d_0(row_13_in_d_0),
+    .in_d_1(row_13_in_d_1),
+    .in_d_2(row_13_in_d_2),
+    .in_d_3(row_13_in_d_3),
+    .in_d_4(row_13_in_d_4),
+    .in_d_5(row_13_in_d_5),
+    .in_d_6(row_13_in_d_6),
+    .in_d_7(row_13_in_d_7),
+    .in_d_8(row_13_in_d_8),
+    .in_d_9(row_13_in_d_9),
+    .in_d_10(row_13_in_d_10),
+    .in_d_11(row_13_in_d_11),
+    .in_d_12(row_13_in_d_12),
+    .in_d_13(row_13_in_d_13),
+    .in_d_14(row_13_in_d_14),
+    .in_d_15(row_13_in_d_15),
+    .in_0_valid(row_13_in_0_valid),
+    .in_0_propagate(row_13_in_0_propagate),
+    .in_0_ws(row_13_in_0_ws),
+    .in_0_shift(row_13_in_0_shift),
+    .in_1_valid(row_13_in_1_valid),
+    .in_1_propagate(row_13_in_1_propagate),
+    .in_1_ws(row_13_in_1_ws),
+    .in_1_shift(row_13_in_1_shift),
+    .in_2_valid(row_13_in_2_valid),
+    .in_2_propagate(row_13_in_2_propagate),
+    .in_2_ws(row_13_in_2_ws),
+    .in_2_shift(row_13_in_2_shift),
+    .in_3_valid(row_13_in_3_valid),
+    .in_3_propagate(row_13_in_3_propagate),
+    .in_3_ws(row_13_in_3_ws),
+    .in_3_shift(row_13_in_3_shift),
+    .in_4_valid(row_13_in_4_valid),
+    .in_4_propagate(row_13_in_4_propagate),
+    .in_4_ws(row_13_in_4_ws),
+    .in_4_shift(row_13_in_4_shift),
+    .in_5_valid(row_13_in_5_valid),
+    .in_5_propagate(row_13_in_5_propagate),
+    .in_5_ws(row_13_in_5_ws),
+    .in_5_shift(row_13_in_5_shift),
+    .in_6_valid(row_13_in_6_valid),
+    .in_6_propagate(row_13_in_6_propagate),
+    .in_6_ws(row_13_in_6_ws),
+    .in_6_shift(row_13_in_6_shift),
+    .in_7_valid(row_13_in_7_valid),
+    .in_7_propagate(row_13_in_7_propagate),
+    .in_7_ws(row_13_in_7_ws),
+    .in_7_shift(row_13_in_7_shift),
+    .in_8_valid(row_13_in_8_valid),
+    .in_8_propagate(row_13_in_8_propagate),
+    .in_8_ws(row_13_in_8_ws),
+    .in_8_shift(row_13_in_8_shift),
+    .in_9_valid(row_13_in_9_valid),
+    .in_9_propagate(row_13_in_9_propagate),
+    .in_9_ws(row_13_in_9_ws),
+    .in_9_shift(row_13_in_9_shift),
+    .in_10_valid(row_13_in_10_valid),
+    .in_10_propagate(row_13_in_10_propagate),
+    .in_10_ws(row_13_in_10_ws),
+    .in_10_shift(row_13_in_10_shift),
+    .in_11_valid(row_13_in_11_valid),
+    .in_11_propagate(row_13_in_11_propagate),
+    .in_11_ws(row_13_in_11_ws),
+    .in_11_shift(row_13_in_11_shift),
+    .in_12_valid(row_13_in_12_valid),
+    .in_12_propagate(row_13_in_12_propagate),
+    .in_12_ws(row_13_in_12_ws),
+    .in_12_shift(row_13_in_12_shift),
+    .in_13_valid(row_13_in_13_valid),
+    .in_13_propagate(row_13_in_13_propagate),
+    .in_13_ws(row_13_in_13_ws),
+    .in_13_shift(row_13_in_13_shift),
+    .in_14_valid(row_13_in_14_valid),
+    .in_14_propagate(row_13_in_14_propagate),
+    .in_14_ws(row_13_in_14_ws),
+    .in_14_shift(row_13_in_14_shift),
+    .in_15_valid(row_13_in_15_valid),
+    .in_15_propagate(row_13_in_15_propagate),
+    .in_15_ws(row_13_in_15_ws),
+    .in_15_shift(row_13_in_15_shift),
+    .out_a_0(row_13_out_a_0),
+    .out_b_0(row_13_out_b_0),
+    .out_b_1(row_13_out_b_1),
+    .out_b_2(row_13_out_b_2),
+    .out_b_3(row_13_out_b_3),
+    .out_b_4(row_13_out_b_4),
+    .out_b_5(row_13_out_b_5),
+    .out_b_6(row_13_out_b_6),
+    .out_b_7(row_13_out_b_7),
+    .out_b_8(row_13_out_b_8),
+    .out_b_9(row_13_out_b_9),
+    .out_b_10(row_13_out_b_10),
+    .out_b_11(row_13_out_b_11),
+    .out_b_12(row_13_out_b_12),
+    .out_b_13(row_13_out_b_13),
+    .out_b_14(row_13_out_b_14),
+    .out_b_15(row_13_out_b_15),
+    .out_c_0(row_13_out_c_0),
+    .out_c_1(row_13_out_c_1),
+    .out_c_2(row_13_out_c_2),
+    .out_c_3(row_13_out_c_3),
+    .out_c_4(row_13_out_c_4),
+    .out_c_5(row_13_out_c_5),
+    .out_c_6(row_13_out_c_6),
+    .out_c_7(row_13_out_c_7),
+    .out_c_8(row_13_out_c_8),
+    .out_c_9(row_13_out_c_9),
+    .out_c_10(row_13_out_c_10),
+    .out_c_11(row_13_out_c_11),
+    .out_c_12(row_13_out_c_12),
+    .out_c_13(row_13_out_c_13),
+    .out_c_14(row_13_out_c_14),
+    .out_c_15(row_13_out_c_15),
+    .out_0_valid(row_13_out_0_valid),
+    .out_0_propagate(row_13_out_0_propagate),
+    .out_0_ws(row_13_out_0_ws),
+    .out_0_shift(row_13_out_0_shift),
+    .out_1_valid(row_13_out_1_valid),
+    .out_1_propagate(row_13_out_1_propagate),
+    .out_1_ws(row_13_out_1_ws),
+    .out_1_shift(row_13_out_1_shift),
+    .out_2_valid(row_13_out_2_valid),
+    .out_2_propagate(row_13_out_2_propagate),
+    .out_2_ws(row_13_out_2_ws),
+    .out_2_shift(row_13_out_2_shift),
+    .out_3_valid(row_13_out_3_valid),
+    .out_3_propagate(row_13_out_3_propagate),
+    .out_3_ws(row_13_out_3_ws),
+    .out_3_shift(row_13_out_3_shift),
+    .out_4_valid(row_13_out_4_valid),
+    .out_4_propagate(row_13_out_4_propagate),
+    .out_4_ws(row_13_out_4_ws),
+    .out_4_shift(row_13_out_4_shift),
+    .out_5_valid(row_13_out_5_valid),
+    .out_5_propagate(row_13_out_5_propagate),
+    .out_5_ws(row_13_out_5_ws),
+    .out_5_shift(row_13_out_5_shift),
+    .out_6_valid(row_13_out_6_valid),
+    .out_6_propagate(row_13_out_6_propagate),
+    .out_6_ws(row_13_out_6_ws),
+    .out_6_shift(row_13_out_6_shift),
+    .out_7_valid(row_13_out_7_valid),
+    .out_7_propagate(row_13_out_7_propagate),
+    .out_7_ws(row_13_out_7_ws),
+    .out_7_shift(row_13_out_7_shift),
+    .out_8_valid(row_13_out_8_valid),
+    .out_8_propagate(row_13_out_8_propagate),
+    .out_8_ws(row_13_out_8_ws),
+    .out_8_shift(row_13_out_8_shift),
+    .out_9_valid(row_13_out_9_valid),
+    .out_9_propagate(row_13_out_9_propagate),
+    .out_9_ws(row_13_out_9_ws),
+    .out_9_shift(row_13_out_9_shift),
+    .out_10_valid(row_13_out_10_valid),
+    .out_10_propagate(row_13_out_10_propagate),
+    .out_10_ws(row_13_out_10_ws),
+    .out_10_shift(row_13_out_10_shift),
+    .out_11_valid(row_13_out_11_valid),
+    .out_11_propagate(row_13_out_11_propagate),
+    .out_11_ws(row_13_out_11_ws),
+    .out_11_shift(row_13_out_11_shift),
+    .out_12_valid(row_13_out_12_valid),
+    .out_12_propagate(row_13_out_12_propagate),
+    .out_12_ws(row_13_out_12_ws),
+    .out_12_shift(row_13_out_12_shift),
+    .out_13_valid(row_13_out_13_valid),
+    .out_13_propagate(row_13_out_13_propagate),
+    .out_13_ws(row_13_out_13_ws),
+    .out_13_shift(row_13_out_13_shift),
+    .out_14_valid(row_13_out_14_valid),
+    .out_14_propagate(row_13_out_14_propagate),
+    .out_14_ws(row_13_out_14_ws),
+    .out_14_shift(row_13_out_14_shift),
+    .out_15_valid(row_13_out_15_valid),
+    .out_15_propagate(row_13_out_15_propagate),
+    .out_15_ws(row_13_out_15_ws),
+    .out_15_shift(row_13_out_15_shift)
+  );
+  MeshRow_16_Tile_1x1_8_20_32 row_14 (
+    .clock(clock),
+    .reset(reset),
+    .in_a_0(row_14_in_a_0),
+    .in_b_0(row_14_in_b_0),
+    .in_b_1(row_14_in_b_1),
+    .in_b_2(row_14_in_b_2),
+    .in_b_3(row_14_in_b_3),
+    .in_b_4(row_14_in_b_4),
+    .in_b_5(row_14_in_b_5),
+    .in_b_6(row_14_in_b_6),
+    .in_b_7(row_14_in_b_7),
+    .in_b_8(row_14_in_b_8),
+    .in_b_9(row_14_in_b_9),
+    .in_b_10(row_14_in_b_10),
+    .in_b_11(row_14_in_b_11),
+    .in_b_12(row_14_in_b_12),
+    .in_b_13(row_14_in_b_13),
+    .in_b_14(row_14_in_b_14),
+    .in_b_15(row_14_in_b_15),
+    .in_d_0(row_14_in_d_0),
+    .in_d_1(row_14_in_d_1),
+    .in_d_2(row_14_in_d_2),
+    .in_d_3(row_14_in_d_3),
+    .in_d_4(row_14_in_d_4),
+    .in_d_5(row_14_in_d_5),
+    .in_d_6(row_14_in_d_6),
+    .in_d_7(row_14_in_d_7),
+    .in_d_8(row_14_in_d_8),
+    .in_d_9(row_14_in_d_9),
+    .in_d_10(row_14_in_d_10),
+    .in_d_11(row_14_in_d_11),
+    .in_d_12(row_14_in_d_12),
+    .in_d_13(row_14_in_d_13),
+    .in_d_14(row_14_in_d_14),
+    .in_d_15(row_14_in_d_15),
+    .in_0_valid(row_14_in_0_valid),
+    .in_0_propagate(row_14_in_0_propagate),
+    .in_0_ws(row_14_in_0_ws),
+    .in_0_shift(row_14_in_0_shift),
+    .in_1_valid(row_14_in_1_valid),
+    .in_1_propagate(row_14_in_1_propagate),
+    .in_1_ws(row_14_in_1_ws),
+    .in_1_shift(row_14_in_1_shift),
+    .in_2_valid(row_14_in_2_valid),
+    .in_2_propagate(row_14_in_2_propagate),
+    .in_2_ws(row_14_in_2_ws),
+    .in_2_shift(row_14_in_2_shift),
+    .in_3_valid(row_14_in_3_valid),
+    .in_3_propagate(row_14_in_3_propagate),
+    .in_3_ws(row_14_in_3_ws),
+    .in_3_shift(row_14_in_3_shift),
+    .in_4_valid(row_14_in_4_valid),
+    .in_4_propagate(row_14_in_4_propagate),
+    .in_4_ws(row_14_in_4_ws),
+    .in_4_shift(row_14_in_4_shift),
+    .in_5_valid(row_14_in_5_valid),
+    .in_5_propagate(row_14_in_5_propagate),
+    .in_5_ws(row_14_in_5_ws),
+    .in_5_shift(row_14_in_5_shift),
+    .in_6_valid(row_14_in_6_valid),
+    .in_6_propagate(row_14_in_6_propagate),
+    .in_6_ws(row_14_in_6_ws),
+    .in_6_shift(row_14_in_6_shift),
+    .in_7_valid(row_14_in_7_valid),
+    .in_7_propagate(row_14_in_7_propagate),
+    .in_7_ws(row_14_in_7_ws),
+    .in_7_shift(row_14_in_7_shift),
+    .in_8_valid(row_14_in_8_valid),
+    .in_8_propagate(row_14_in_8_propagate),
+    .in_8_ws(row_14_in_8_ws),
+    .in_8_shift(row_14_in_8_shift),
+    .in_9_valid(row_14_in_9_valid),
+    .in_9_propagate(row_14_in_9_propagate),
+    .in_9_ws(row_14_in_9_ws),
+    .in_9_shift(row_14_in_9_shift),
+    .in_10_valid(row_14_in_10_valid),
+    .in_10_propagate(row_14_in_10_propagate),
+    .in_10_ws(row_14_in_10_ws),
+    .in_10_shift(row_14_in_10_shift),
+    .in_11_valid(row_14_in_11_valid),
+    .in_11_propagate(row_14_in_11_propagate),
+    .in_11_ws(row_14_in_11_ws),
+    .in_11_shift(row_14_in_11_shift),
+    .in_12_valid(row_14_in_12_valid),
+    .in_12_propagate(row_14_in_12_propagate),
+    .in_12_ws(row_14_in_12_ws),
+    .in_12_shift(row_14_in_12_shift),
+    .in_13_valid(row_14_in_13_valid),
+    .in_13_propagate(row_14_in_13_propagate),
+    .in_13_ws(row_14_in_13_ws),
+    .in_13_shift(row_14_in_13_shift),
+    .in_14_valid(row_14_in_14_valid),
+    .in_14_propagate(row_14_in_14_propagate),
+    .in_14_ws(row_14_in_14_ws),
+    .in_14_shift(row_14_in_14_shift),
+    .in_15_valid(row_14_in_15_valid),
+    .in_15_propagate(row_14_in_15_propagate),
+    .in_15_ws(row_14_in_15_ws),
+    .in_15_shift(row_14_in_15_shift),
+    .out_a_0(row_14_out_a_0),
+    .out_b_0(row_14_out_b_0),
+    .out_b_1(row_14_out_b_1),
+    .out_b_2(row_14_out_b_2),
+    .out_b_3(row_14_out_b_3),
+    .out_b_4(row_14_out_b_4),
+    .out_b_5(row_14_out_b_5),
+    .out_b_6(row_14_out_b_6),
+    .out_b_7(row_14_out_b_7),
+    .out_b_8(row_14_out_b_8),
+    .out_b_9(row_14_out_b_9),
+    .out_b_10(row_14_out_b_10),
+    .out_b_11(row_14_out_b_11),
+    .out_b_12(row_14_out_b_12),
+    .out_b_13(row_14_out_b_13),
+    .out_b_14(row_14_out_b_14),
+    .out_b_15(row_14_out_b_15),
+    .out_c_0(row_14_out_c_0),
+    .out_c_1(row_14_out_c_1),
+    .out_c_2(row_14_out_c_2),
+    .out_c_3(row_14_out_c_3),
+    .out_c_4(row_14_out_c_4),
+    .out_c_5(row_14_out_c_5),
+    .out_c_6(row_14_out_c_6),
+    .out_c_7(row_14_out_c_7),
+    .out_c_8(row_14_out_c_8),
+    .out_c_9(row_14_out_c_9),
+    .out_c_10(row_14_out_c_10),
+    .out_c_11(row_14_out_c_11),
+    .out_c_12(row_14_out_c_12),
+    .out_c_13(row_14_out_c_13),
+    .out_c_14(row_14_out_c_14),
+    .out_c_15(row_14_out_c_15),
+    .out_0_valid(row_14_out_0_valid),
+    .out_0_propagate(row_14_out_0_propagate),
+    .out_0_ws(row_14_out_0_ws),
+    .out_0_shift(row_14_out_0_shift),
+    .out_1_valid(row_14_out_1_valid),
+    .out_1_propagate(row_14_out_1_propagate),
+    .out_1_ws(row_14_out_1_ws),
+    .out_1_shift(row_14_out_1_shift),
+    .out_2_valid(row_14_out_2_valid),
+    .out_2_propagate(row_14_out_2_propagate),
+    .out_2_ws(row_14_out_2_ws),
+    .out_2_shift(row_14_out_2_shift),
+    .out_3_valid(row_14_out_3_valid),
+    .out_3_propagate(row_14_out_3_propagate),
+    .out_3_ws(row_14_out_3_ws),
+    .out_3_shift(row_14_out_3_shift),
+    .out_4_valid(row_14_out_4_valid),
+    .out_4_propagate(row_14_out_4_propagate),
+    .out_4_ws(row_14_out_4_ws),
+    .out_4_shift(row_14_out_4_shift),
+    .out_5_valid(row_14_out_5_valid),
+    .out_5_propagate(row_14_out_5_propagate),
+    .out_5_ws(row_14_out_5_ws),
+    .out_5_shift(row_14_out_5_shift),
+    .out_6_valid(row_14_out_6_valid),
+    .out_6_propagate(row_14_out_6_propagate),
+    .out_6_ws(row_14_out_6_ws),
+    .out_6_shift(row_14_out_6_shift),
+    .out_7_valid(row_14_out_7_valid),
+    .out_7_propagate(row_14_out_7_propagate),
+    .out_7_ws(row_14_out_7_ws),
+    .out_7_shift(row_14_out_7_shift),
+    .out_8_valid(row_14_out_8_valid),
+    .out_8_propagate(row_14_out_8_propagate),
+    .out_8_ws(row_14_out_8_ws),
+    .out_8_shift(row_14_out_8_shift),
+    .out_9_valid(row_14_out_9_valid),
+    .out_9_propagate(row_14_out_9_propagate),
+    .out_9_ws(row_14_out_9_ws),
+    .out_9_shift(row_14_out_9_shift),
+    .out_10_valid(row_14_out_10_valid),
+    .out_10_propagate(row_14_out_10_propagate),
+    .out_10_ws(row_14_out_10_ws),
+    .out_10_shift(row_14_out_10_shift),
+    .out_11_valid(row_14_out_11_valid),
+    .out_11_propagate(row_14_out_11_propagate),
+    .out_11_ws(row_14_out_11_ws),
+    .out_11_shift(row_14_out_11_shift),
+    .out_12_valid(row_14_out_12_valid),
+    .out_12_propagate(row_14_out_12_propagate),
+    .out_12_ws(row_14_out_12_ws),
+    .out_12_shift(row_14_out_12_shift),
+    .out_13_valid(row_14_out_13_valid),
+    .out_13_propagate(row_14_out_13_propagate),
+    .out_13_ws(row_14_out_13_ws),
+    .out_13_shift(row_14_out_13_shift),
+    .out_14_valid(row_14_out_14_valid),
+    .out_14_propagate(row_14_out_14_propagate),
+    .out_14_ws(row_14_out_14_ws),
+    .out_14_shift(row_14_out_14_shift),
+    .out_15_valid(row_14_out_15_valid),
+    .out_15_propagate(row_14_out_15_propagate),
+    .out_15_ws(row_14_out_15_ws),
+    .out_15_shift(row_14_out_15_shift)
+  );
+  MeshRow_16_Tile_1x1_8_20_32_bottom row_15 (
+    .clock(clock),
+    .reset(reset),
+    .in_a_0(row_15_in_a_0),
+    .in_b_0(row_15_in_b_0),
+    .in_b_1(row_15_in_b_1),
+    .in_b_2(row_15_in_b_2),
+    .in_b_3(row_15_in_b_3),
+    .in_b_4(row_15_in_b_4),
+    .in_b_5(row_15_in_b_5),
+    .in_b_6(row_15_in_b_6),
+    .in_b_7(row_15_in_b_7),
+    .in_b_8(row_15_in_b_8),
+    .in_b_9(row_15_in_b_9),
+    .in_b_10(row_15_in_b_10),
+    .in_b_11(row_15_in_b_11),
+    .in_b_12(row_15_in_b_12),
+    .in_b_13(row_15_in_b_13),
+    .in_b_14(row_15_in_b_14),
+    .in_b_15(row_15_in_b_15),
+    .in_d_0(row_15_in_d_0),
+    .in_d_1(row_15_in_d_1),
+    .in_d_2(row_15_in_d_2),
+    .in_d_3(row_15_in_d_3),
+    .in_d_4(row_15_in_d_4),
+    .in_d_5(row_15_in_d_5),
+    .in_d_6(row_15_in_d_6),
+    .in_d_7(row_15_in_d_7),
+    .in_d_8(row_15_in_d_8),
+    .in_d_9(row_15_in_d_9),
+    .in_d_10(row_15_in_d_10),
+    .in_d_11(row_15_in_d_11),
+    .in_d_12(row_15_in_d_12),
+    .in_d_13(row_15_in_d_13),
+    .in_d_14(row_15_in_d_14),
+    .in_d_15(row_15_in_d_15),
+    .in_0_valid(row_15_in_0_valid),
+    .in_0_propagate(row_15_in_0_propagate),
+    .in_0_ws(row_15_in_0_ws),
+    .in_0_shift(row_15_in_0_shift),
+    .in_1_valid(row_15_in_1_valid),
+    .in_1_propagate(row_15_in_1_propagate),
+    .in_1_ws(row_15_in_1_ws),
+    .in_1_shift(row_15_in_1_shift),
+    .in_2_valid(row_15_in_2_valid),
+    .in_2_propagate(row_15_in_2_propagate),
+    .in_2_ws(row_15_in_2_ws),
+    .in_2_shift(row_15_in_2_shift),
+    .in_3_valid(row_15_in_3_valid),
+    .in_3_propagate(row_15_in_3_propagate),
+    .in_3_ws(row_15_in_3_ws),
+    .in_3_shift(row_15_in_3_shift),
+    .in_4_valid(row_15_in_4_valid),
+    .in_4_propagate(row_15_in_4_propagate),
+    .in_4_ws(row_15_in_4_ws),
+    .in_4_shift(row_15_in_4_shift),
+    .in_5_valid(row_15_in_5_valid),
+    .in_5_propagate(row_15_in_5_propagate),
+    .in_5_ws(row_15_in_5_ws),
+    .in_5_shift(row_15_in_5_shift),
+    .in_6_valid(row_15_in_6_valid),
+    .in_6_propagate(row_15_in_6_propagate),
+    .in_6_ws(row_15_in_6_ws),
+    .in_6_shift(row_15_in_6_shift),
+    .in_7_valid(row_15_in_7_valid),
+    .in_7_propagate(row_15_in_7_propagate),
+    .in_7_ws(row_15_in_7_ws),
+    .in_7_shift(row_15_in_7_shift),
+    .in_8_valid(row_15_in_8_valid),
+    .in_8_propagate(row_15_in_8_propagate),
+    .in_8_ws(row_15_in_8_ws),
+    .in_8_shift(row_15_in_8_shift),
+    .in_9_valid(row_15_in_9_valid),
+    .in_9_propagate(row_15_in_9_propagate),
+    .in_9_ws(row_15_in_9_ws),
+    .in_9_shift(row_15_in_9_shift),
+    .in_10_valid(row_15_in_10_valid),
+    .in_10_propagate(row_15_in_10_propagate),
+    .in_10_ws(row_15_in_10_ws),
+    .in_10_shift(row_15_in_10_shift),
+    .in_11_valid(row_15_in_11_valid),
+    .in_11_propagate(row_15_in_11_propagate),
+    .in_11_ws(row_15_in_11_ws),
+    .in_11_shift(row_15_in_11_shift),
+    .in_12_valid(row_15_in_12_valid),
+    .in_12_propagate(row_15_in_12_propagate),
+    .in_12_ws(row_15_in_12_ws),
+    .in_12_shift(row_15_in_12_shift),
+    .in_13_valid(row_15_in_13_valid),
+    .in_13_propagate(row_15_in_13_propagate),
+    .in_13_ws(row_15_in_13_ws),
+    .in_13_shift(row_15_in_13_shift),
+    .in_14_valid(row_15_in_14_valid),
+    .in_14_propagate(row_15_in_14_propagate),
+    .in_14_ws(row_15_in_14_ws),
+    .in_14_shift(row_15_in_14_shift),
+    .in_15_valid(row_15_in_15_valid),
+    .in_15_propagate(row_15_in_15_propagate),
+    .in_15_ws(row_15_in_15_ws),
+    .in_15_shift(row_15_in_15_shift),
+    .out_a_0(row_15_out_a_0),
+    .out_b_0(row_15_out_b_0),
+    .out_b_1(row_15_out_b_1),
+    .out_b_2(row_15_out_b_2),
+    .out_b_3(row_15_out_b_3),
+    .out_b_4(row_15_out_b_4),
+    .out_b_5(row_15_out_b_5),
+    .out_b_6(row_15_out_b_6),
+    .out_b_7(row_15_out_b_7),
+    .out_b_8(row_15_out_b_8),
+    .out_b_9(row_15_out_b_9),
+    .out_b_10(row_15_out_b_10),
+    .out_b_11(row_15_out_b_11),
+    .out_b_12(row_15_out_b_12),
+    .out_b_13(row_15_out_b_13),
+    .out_b_14(row_15_out_b_14),
+    .out_b_15(row_15_out_b_15),
+    .out_c_0(row_15_out_c_0),
+    .out_c_1(row_15_out_c_1),
+    .out_c_2(row_15_out_c_2),
+    .out_c_3(row_15_out_c_3),
+    .out_c_4(row_15_out_c_4),
+    .out_c_5(row_15_out_c_5),
+    .out_c_6(row_15_out_c_6),
+    .out_c_7(row_15_out_c_7),
+    .out_c_8(row_15_out_c_8),
+    .out_c_9(row_15_out_c_9),
+    .out_c_10(row_15_out_c_10),
+    .out_c_11(row_15_out_c_11),
+    .out_c_12(row_15_out_c_12),
+    .out_c_13(row_15_out_c_13),
+    .out_c_14(row_15_out_c_14),
+    .out_c_15(row_15_out_c_15),
+    .out_0_valid(row_15_out_0_valid),
+    .out_0_propagate(row_15_out_0_propagate),
+    .out_0_ws(row_15_out_0_ws),
+    .out_0_shift(row_15_out_0_shift),
+    .out_1_valid(row_15_out_1_valid),
+    .out_1_propagate(row_15_out_1_propagate),
+    .out_1_ws(row_15_out_1_ws),
+    .out_1_shift(row_15_out_1_shift),
+    .out_2_valid(row_15_out_2_valid),
+    .out_2_propagate(row_15_out_2_propagate),
+    .out_2_ws(row_15_out_2_ws),
+    .out_2_shift(row_15_out_2_shift),
+    .out_3_valid(row_15_out_3_valid),
+    .out_3_propagate(row_15_out_3_propagate),
+    .out_3_ws(row_15_out_3_ws),
+    .out_3_shift(row_15_out_3_shift),
+    .out_4_valid(row_15_out_4_valid),
+    .out_4_propagate(row_15_out_4_propagate),
+    .out_4_ws(row_15_out_4_ws),
+    .out_4_shift(row_15_out_4_shift),
+    .out_5_valid(row_15_out_5_valid),
+    .out_5_propagate(row_15_out_5_propagate),
+    .out_5_ws(row_15_out_5_ws),
+    .out_5_shift(row_15_out_5_shift),
+    .out_6_valid(row_15_out_6_valid),
+    .out_6_propagate(row_15_out_6_propagate),
+    .out_6_ws(row_15_out_6_ws),
+    .out_6_shift(row_15_out_6_shift),
+    .out_7_valid(row_15_out_7_valid),
+    .out_7_propagate(row_15_out_7_propagate),
+    .out_7_ws(row_15_out_7_ws),
+    .out_7_shift(row_15_out_7_shift),
+    .out_8_valid(row_15_out_8_valid),
+    .out_8_propagate(row_15_out_8_propagate),
+    .out_8_ws(row_15_out_8_ws),
+    .out_8_shift(row_15_out_8_shift),
+    .out_9_valid(row_15_out_9_valid),
+    .out_9_propagate(row_15_out_9_propagate),
+    .out_9_ws(row_15_out_9_ws),
+    .out_9_shift(row_15_out_9_shift),
+    .out_10_valid(row_15_out_10_valid),
+    .out_10_propagate(row_15_out_10_propagate),
+    .out_10_ws(row_15_out_10_ws),
+    .out_10_shift(row_15_out_10_shift),
+    .out_11_valid(row_15_out_11_valid),
+    .out_11_propagate(row_15_out_11_propagate),
+    .out_11_ws(row_15_out_11_ws),
+    .out_11_shift(row_15_out_11_shift),
+    .out_12_valid(row_15_out_12_valid),
+    .out_12_propagate(row_15_out_12_propagate),
+    .out_12_ws(row_15_out_12_ws),
+    .out_12_shift(row_15_out_12_shift),
+    .out_13_valid(row_15_out_13_valid),
+    .out_13_propagate(row_15_out_13_propagate),
+    .out_13_ws(row_15_out_13_ws),
+    .out_13_shift(row_15_out_13_shift),
+    .out_14_valid(row_15_out_14_valid),
+    .out_14_propagate(row_15_out_14_propagate),
+    .out_14_ws(row_15_out_14_ws),
+    .out_14_shift(row_15_out_14_shift),
+    .out_15_valid(row_15_out_15_valid),
+    .out_15_propagate(row_15_out_15_propagate),
+    .out_15_ws(row_15_out_15_ws),
+    .out_15_shift(row_15_out_15_shift)
   );
 endmodule
 

@@ -9,8 +9,12 @@ ScaleUnit_8to8.v
 LoadController_SpinelDefault.v
 PE_8_20_32.v
 Tile_1x1_8_20_32.v
+MeshRow_16_Tile_1x1_8_20_32.v
+MeshRow_16_Tile_1x1_8_20_32_bottom.v
 Mesh_16x16_Tile_1x1_8_20_32.v
 MeshWithDelays_Mesh_16x16_Tile_1x1_8_20_32_t43.v
+OperandBuffer_16x16_8.v
+OperandBuffer_16x16_32.v
 ExecuteController_SpinelDefault.v
 Queue_4x617.v
 IntToFloat_32.v

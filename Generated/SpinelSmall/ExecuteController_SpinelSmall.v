@@ -118,54 +118,48 @@ module ExecuteController_SpinelSmall (
   reg  set_0_acc_reads_valid;
   reg  [27:0] set_0_acc_reads_low;
   reg  [27:0] set_0_acc_reads_high;
-  reg  [7:0] set_0_a_0_0;
-  reg  [7:0] set_0_a_0_1;
-  reg  [7:0] set_0_a_0_2;
-  reg  [7:0] set_0_a_0_3;
-  reg  [7:0] set_0_a_1_0;
-  reg  [7:0] set_0_a_1_1;
-  reg  [7:0] set_0_a_1_2;
-  reg  [7:0] set_0_a_1_3;
-  reg  [7:0] set_0_a_2_0;
-  reg  [7:0] set_0_a_2_1;
-  reg  [7:0] set_0_a_2_2;
-  reg  [7:0] set_0_a_2_3;
-  reg  [7:0] set_0_a_3_0;
-  reg  [7:0] set_0_a_3_1;
-  reg  [7:0] set_0_a_3_2;
-  reg  [7:0] set_0_a_3_3;
-  reg  [7:0] set_0_b_0_0;
-  reg  [7:0] set_0_b_0_1;
-  reg  [7:0] set_0_b_0_2;
-  reg  [7:0] set_0_b_0_3;
-  reg  [7:0] set_0_b_1_0;
-  reg  [7:0] set_0_b_1_1;
-  reg  [7:0] set_0_b_1_2;
-  reg  [7:0] set_0_b_1_3;
-  reg  [7:0] set_0_b_2_0;
-  reg  [7:0] set_0_b_2_1;
-  reg  [7:0] set_0_b_2_2;
-  reg  [7:0] set_0_b_2_3;
-  reg  [7:0] set_0_b_3_0;
-  reg  [7:0] set_0_b_3_1;
-  reg  [7:0] set_0_b_3_2;
-  reg  [7:0] set_0_b_3_3;
-  reg  [31:0] set_0_p_0_0;
-  reg  [31:0] set_0_p_0_1;
-  reg  [31:0] set_0_p_0_2;
-  reg  [31:0] set_0_p_0_3;
-  reg  [31:0] set_0_p_1_0;
-  reg  [31:0] set_0_p_1_1;
-  reg  [31:0] set_0_p_1_2;
-  reg  [31:0] set_0_p_1_3;
-  reg  [31:0] set_0_p_2_0;
-  reg  [31:0] set_0_p_2_1;
-  reg  [31:0] set_0_p_2_2;
-  reg  [31:0] set_0_p_2_3;
-  reg  [31:0] set_0_p_3_0;
-  reg  [31:0] set_0_p_3_1;
-  reg  [31:0] set_0_p_3_2;
-  reg  [31:0] set_0_p_3_3;
+  wire set_0_a_clear;
+  wire set_0_a_write;
+  wire set_0_a_transposed;
+  wire [1:0] set_0_a_row;
+  wire [15:0] set_0_a_columns;
+  wire [7:0] set_0_a_lane_0;
+  wire [7:0] set_0_a_lane_1;
+  wire [7:0] set_0_a_lane_2;
+  wire [7:0] set_0_a_lane_3;
+  wire [1:0] set_0_a_read_row;
+  wire [7:0] set_0_a_out_0;
+  wire [7:0] set_0_a_out_1;
+  wire [7:0] set_0_a_out_2;
+  wire [7:0] set_0_a_out_3;
+  wire set_0_b_clear;
+  wire set_0_b_write;
+  wire set_0_b_transposed;
+  wire [1:0] set_0_b_row;
+  wire [15:0] set_0_b_columns;
+  wire [7:0] set_0_b_lane_0;
+  wire [7:0] set_0_b_lane_1;
+  wire [7:0] set_0_b_lane_2;
+  wire [7:0] set_0_b_lane_3;
+  wire [1:0] set_0_b_read_row;
+  wire [7:0] set_0_b_out_0;
+  wire [7:0] set_0_b_out_1;
+  wire [7:0] set_0_b_out_2;
+  wire [7:0] set_0_b_out_3;
+  wire set_0_p_clear;
+  wire set_0_p_write;
+  wire set_0_p_transposed;
+  wire [1:0] set_0_p_row;
+  wire [15:0] set_0_p_columns;
+  wire [31:0] set_0_p_lane_0;
+  wire [31:0] set_0_p_lane_1;
+  wire [31:0] set_0_p_lane_2;
+  wire [31:0] set_0_p_lane_3;
+  wire [1:0] set_0_p_read_row;
+  wire [31:0] set_0_p_out_0;
+  wire [31:0] set_0_p_out_1;
+  wire [31:0] set_0_p_out_2;
+  wire [31:0] set_0_p_out_3;
   reg  [1:0] set_1_state;
   reg  [6:0] set_1_pair_compute_cmd_funct;
   reg  [63:0] set_1_pair_compute_cmd_rs1;
@@ -193,54 +187,48 @@ module ExecuteController_SpinelSmall (
   reg  set_1_acc_reads_valid;
   reg  [27:0] set_1_acc_reads_low;
   reg  [27:0] set_1_acc_reads_high;
-  reg  [7:0] set_1_a_0_0;
-  reg  [7:0] set_1_a_0_1;
-  reg  [7:0] set_1_a_0_2;
-  reg  [7:0] set_1_a_0_3;
-  reg  [7:0] set_1_a_1_0;
-  reg  [7:0] set_1_a_1_1;
-  reg  [7:0] set_1_a_1_2;
-  reg  [7:0] set_1_a_1_3;
-  reg  [7:0] set_1_a_2_0;
-  reg  [7:0] set_1_a_2_1;
-  reg  [7:0] set_1_a_2_2;
-  reg  [7:0] set_1_a_2_3;
-  reg  [7:0] set_1_a_3_0;
-  reg  [7:0] set_1_a_3_1;
-  reg  [7:0] set_1_a_3_2;
-  reg  [7:0] set_1_a_3_3;
-  reg  [7:0] set_1_b_0_0;
-  reg  [7:0] set_1_b_0_1;
-  reg  [7:0] set_1_b_0_2;
-  reg  [7:0] set_1_b_0_3;
-  reg  [7:0] set_1_b_1_0;
-  reg  [7:0] set_1_b_1_1;
-  reg  [7:0] set_1_b_1_2;
-  reg  [7:0] set_1_b_1_3;
-  reg  [7:0] set_1_b_2_0;
-  reg  [7:0] set_1_b_2_1;
-  reg  [7:0] set_1_b_2_2;
-  reg  [7:0] set_1_b_2_3;
-  reg  [7:0] set_1_b_3_0;
-  reg  [7:0] set_1_b_3_1;
-  reg  [7:0] set_1_b_3_2;
-  reg  [7:0] set_1_b_3_3;
-  reg  [31:0] set_1_p_0_0;
-  reg  [31:0] set_1_p_0_1;
-  reg  [31:0] set_1_p_0_2;
-  reg  [31:0] set_1_p_0_3;
-  reg  [31:0] set_1_p_1_0;
-  reg  [31:0] set_1_p_1_1;
-  reg  [31:0] set_1_p_1_2;
-  reg  [31:0] set_1_p_1_3;
-  reg  [31:0] set_1_p_2_0;
-  reg  [31:0] set_1_p_2_1;
-  reg  [31:0] set_1_p_2_2;
-  reg  [31:0] set_1_p_2_3;
-  reg  [31:0] set_1_p_3_0;
-  reg  [31:0] set_1_p_3_1;
-  reg  [31:0] set_1_p_3_2;
-  reg  [31:0] set_1_p_3_3;
+  wire set_1_a_clear;
+  wire set_1_a_write;
+  wire set_1_a_transposed;
+  wire [1:0] set_1_a_row;
+  wire [15:0] set_1_a_columns;
+  wire [7:0] set_1_a_lane_0;
+  wire [7:0] set_1_a_lane_1;
+  wire [7:0] set_1_a_lane_2;
+  wire [7:0] set_1_a_lane_3;
+  wire [1:0] set_1_a_read_row;
+  wire [7:0] set_1_a_out_0;
+  wire [7:0] set_1_a_out_1;
+  wire [7:0] set_1_a_out_2;
+  wire [7:0] set_1_a_out_3;
+  wire set_1_b_clear;
+  wire set_1_b_write;
+  wire set_1_b_transposed;
+  wire [1:0] set_1_b_row;
+  wire [15:0] set_1_b_columns;
+  wire [7:0] set_1_b_lane_0;
+  wire [7:0] set_1_b_lane_1;
+  wire [7:0] set_1_b_lane_2;
+  wire [7:0] set_1_b_lane_3;
+  wire [1:0] set_1_b_read_row;
+  wire [7:0] set_1_b_out_0;
+  wire [7:0] set_1_b_out_1;
+  wire [7:0] set_1_b_out_2;
+  wire [7:0] set_1_b_out_3;
+  wire set_1_p_clear;
+  wire set_1_p_write;
+  wire set_1_p_transposed;
+  wire [1:0] set_1_p_row;
+  wire [15:0] set_1_p_columns;
+  wire [31:0] set_1_p_lane_0;
+  wire [31:0] set_1_p_lane_1;
+  wire [31:0] set_1_p_lane_2;
+  wire [31:0] set_1_p_lane_3;
+  wire [1:0] set_1_p_read_row;
+  wire [31:0] set_1_p_out_0;
+  wire [31:0] set_1_p_out_1;
+  wire [31:0] set_1_p_out_2;
+  wire [31:0] set_1_p_out_3;
   reg  [1:0] set_2_state;
   reg  [6:0] set_2_pair_compute_cmd_funct;
   reg  [63:0] set_2_pair_compute_cmd_rs1;
@@ -268,54 +256,48 @@ module ExecuteController_SpinelSmall (
   reg  set_2_acc_reads_valid;
   reg  [27:0] set_2_acc_reads_low;
   reg  [27:0] set_2_acc_reads_high;
-  reg  [7:0] set_2_a_0_0;
-  reg  [7:0] set_2_a_0_1;
-  reg  [7:0] set_2_a_0_2;
-  reg  [7:0] set_2_a_0_3;
-  reg  [7:0] set_2_a_1_0;
-  reg  [7:0] set_2_a_1_1;
-  reg  [7:0] set_2_a_1_2;
-  reg  [7:0] set_2_a_1_3;
-  reg  [7:0] set_2_a_2_0;
-  reg  [7:0] set_2_a_2_1;
-  reg  [7:0] set_2_a_2_2;
-  reg  [7:0] set_2_a_2_3;
-  reg  [7:0] set_2_a_3_0;
-  reg  [7:0] set_2_a_3_1;
-  reg  [7:0] set_2_a_3_2;
-  reg  [7:0] set_2_a_3_3;
-  reg  [7:0] set_2_b_0_0;
-  reg  [7:0] set_2_b_0_1;
-  reg  [7:0] set_2_b_0_2;
-  reg  [7:0] set_2_b_0_3;
-  reg  [7:0] set_2_b_1_0;
-  reg  [7:0] set_2_b_1_1;
-  reg  [7:0] set_2_b_1_2;
-  reg  [7:0] set_2_b_1_3;
-  reg  [7:0] set_2_b_2_0;
-  reg  [7:0] set_2_b_2_1;
-  reg  [7:0] set_2_b_2_2;
-  reg  [7:0] set_2_b_2_3;
-  reg  [7:0] set_2_b_3_0;
-  reg  [7:0] set_2_b_3_1;
-  reg  [7:0] set_2_b_3_2;
-  reg  [7:0] set_2_b_3_3;
-  reg  [31:0] set_2_p_0_0;
-  reg  [31:0] set_2_p_0_1;
-  reg  [31:0] set_2_p_0_2;
-  reg  [31:0] set_2_p_0_3;
-  reg  [31:0] set_2_p_1_0;
-  reg  [31:0] set_2_p_1_1;
-  reg  [31:0] set_2_p_1_2;
-  reg  [31:0] set_2_p_1_3;
-  reg  [31:0] set_2_p_2_0;
-  reg  [31:0] set_2_p_2_1;
-  reg  [31:0] set_2_p_2_2;
-  reg  [31:0] set_2_p_2_3;
-  reg  [31:0] set_2_p_3_0;
-  reg  [31:0] set_2_p_3_1;
-  reg  [31:0] set_2_p_3_2;
-  reg  [31:0] set_2_p_3_3;
+  wire set_2_a_clear;
+  wire set_2_a_write;
+  wire set_2_a_transposed;
+  wire [1:0] set_2_a_row;
+  wire [15:0] set_2_a_columns;
+  wire [7:0] set_2_a_lane_0;
+  wire [7:0] set_2_a_lane_1;
+  wire [7:0] set_2_a_lane_2;
+  wire [7:0] set_2_a_lane_3;
+  wire [1:0] set_2_a_read_row;
+  wire [7:0] set_2_a_out_0;
+  wire [7:0] set_2_a_out_1;
+  wire [7:0] set_2_a_out_2;
+  wire [7:0] set_2_a_out_3;
+  wire set_2_b_clear;
+  wire set_2_b_write;
+  wire set_2_b_transposed;
+  wire [1:0] set_2_b_row;
+  wire [15:0] set_2_b_columns;
+  wire [7:0] set_2_b_lane_0;
+  wire [7:0] set_2_b_lane_1;
+  wire [7:0] set_2_b_lane_2;
+  wire [7:0] set_2_b_lane_3;
+  wire [1:0] set_2_b_read_row;
+  wire [7:0] set_2_b_out_0;
+  wire [7:0] set_2_b_out_1;
+  wire [7:0] set_2_b_out_2;
+  wire [7:0] set_2_b_out_3;
+  wire set_2_p_clear;
+  wire set_2_p_write;
+  wire set_2_p_transposed;
+  wire [1:0] set_2_p_row;
+  wire [15:0] set_2_p_columns;
+  wire [31:0] set_2_p_lane_0;
+  wire [31:0] set_2_p_lane_1;
+  wire [31:0] set_2_p_lane_2;
+  wire [31:0] set_2_p_lane_3;
+  wire [1:0] set_2_p_read_row;
+  wire [31:0] set_2_p_out_0;
+  wire [31:0] set_2_p_out_1;
+  wire [31:0] set_2_p_out_2;
+  wire [31:0] set_2_p_out_3;
   reg  [1:0] set_3_state;
   reg  [6:0] set_3_pair_compute_cmd_funct;
   reg  [63:0] set_3_pair_compute_cmd_rs1;
@@ -343,54 +325,48 @@ module ExecuteController_SpinelSmall (
   reg  set_3_acc_reads_valid;
   reg  [27:0] set_3_acc_reads_low;
   reg  [27:0] set_3_acc_reads_high;
-  reg  [7:0] set_3_a_0_0;
-  reg  [7:0] set_3_a_0_1;
-  reg  [7:0] set_3_a_0_2;
-  reg  [7:0] set_3_a_0_3;
-  reg  [7:0] set_3_a_1_0;
-  reg  [7:0] set_3_a_1_1;
-  reg  [7:0] set_3_a_1_2;
-  reg  [7:0] set_3_a_1_3;
-  reg  [7:0] set_3_a_2_0;
-  reg  [7:0] set_3_a_2_1;
-  reg  [7:0] set_3_a_2_2;
-  reg  [7:0] set_3_a_2_3;
-  reg  [7:0] set_3_a_3_0;
-  reg  [7:0] set_3_a_3_1;
-  reg  [7:0] set_3_a_3_2;
-  reg  [7:0] set_3_a_3_3;
-  reg  [7:0] set_3_b_0_0;
-  reg  [7:0] set_3_b_0_1;
-  reg  [7:0] set_3_b_0_2;
-  reg  [7:0] set_3_b_0_3;
-  reg  [7:0] set_3_b_1_0;
-  reg  [7:0] set_3_b_1_1;
-  reg  [7:0] set_3_b_1_2;
-  reg  [7:0] set_3_b_1_3;
-  reg  [7:0] set_3_b_2_0;
-  reg  [7:0] set_3_b_2_1;
-  reg  [7:0] set_3_b_2_2;
-  reg  [7:0] set_3_b_2_3;
-  reg  [7:0] set_3_b_3_0;
-  reg  [7:0] set_3_b_3_1;
-  reg  [7:0] set_3_b_3_2;
-  reg  [7:0] set_3_b_3_3;
-  reg  [31:0] set_3_p_0_0;
-  reg  [31:0] set_3_p_0_1;
-  reg  [31:0] set_3_p_0_2;
-  reg  [31:0] set_3_p_0_3;
-  reg  [31:0] set_3_p_1_0;
-  reg  [31:0] set_3_p_1_1;
-  reg  [31:0] set_3_p_1_2;
-  reg  [31:0] set_3_p_1_3;
-  reg  [31:0] set_3_p_2_0;
-  reg  [31:0] set_3_p_2_1;
-  reg  [31:0] set_3_p_2_2;
-  reg  [31:0] set_3_p_2_3;
-  reg  [31:0] set_3_p_3_0;
-  reg  [31:0] set_3_p_3_1;
-  reg  [31:0] set_3_p_3_2;
-  reg  [31:0] set_3_p_3_3;
+  wire set_3_a_clear;
+  wire set_3_a_write;
+  wire set_3_a_transposed;
+  wire [1:0] set_3_a_row;
+  wire [15:0] set_3_a_columns;
+  wire [7:0] set_3_a_lane_0;
+  wire [7:0] set_3_a_lane_1;
+  wire [7:0] set_3_a_lane_2;
+  wire [7:0] set_3_a_lane_3;
+  wire [1:0] set_3_a_read_row;
+  wire [7:0] set_3_a_out_0;
+  wire [7:0] set_3_a_out_1;
+  wire [7:0] set_3_a_out_2;
+  wire [7:0] set_3_a_out_3;
+  wire set_3_b_clear;
+  wire set_3_b_write;
+  wire set_3_b_transposed;
+  wire [1:0] set_3_b_row;
+  wire [15:0] set_3_b_columns;
+  wire [7:0] set_3_b_lane_0;
+  wire [7:0] set_3_b_lane_1;
+  wire [7:0] set_3_b_lane_2;
+  wire [7:0] set_3_b_lane_3;
+  wire [1:0] set_3_b_read_row;
+  wire [7:0] set_3_b_out_0;
+  wire [7:0] set_3_b_out_1;
+  wire [7:0] set_3_b_out_2;
+  wire [7:0] set_3_b_out_3;
+  wire set_3_p_clear;
+  wire set_3_p_write;
+  wire set_3_p_transposed;
+  wire [1:0] set_3_p_row;
+  wire [15:0] set_3_p_columns;
+  wire [31:0] set_3_p_lane_0;
+  wire [31:0] set_3_p_lane_1;
+  wire [31:0] set_3_p_lane_2;
+  wire [31:0] set_3_p_lane_3;
+  wire [1:0] set_3_p_read_row;
+  wire [31:0] set_3_p_out_0;
+  wire [31:0] set_3_p_out_1;
+  wire [31:0] set_3_p_out_2;
+  wire [31:0] set_3_p_out_3;
   reg  retire_0_valid;
   reg  retire_0_done;
   reg  retire_0_bias;
@@ -474,22 +450,20 @@ module ExecuteController_SpinelSmall (
   wire mark_done_6;
   wire mark_done_7;
   reg  bias_busy;
-  reg  [31:0] bias_0_0;
-  reg  [31:0] bias_0_1;
-  reg  [31:0] bias_0_2;
-  reg  [31:0] bias_0_3;
-  reg  [31:0] bias_1_0;
-  reg  [31:0] bias_1_1;
-  reg  [31:0] bias_1_2;
-  reg  [31:0] bias_1_3;
-  reg  [31:0] bias_2_0;
-  reg  [31:0] bias_2_1;
-  reg  [31:0] bias_2_2;
-  reg  [31:0] bias_2_3;
-  reg  [31:0] bias_3_0;
-  reg  [31:0] bias_3_1;
-  reg  [31:0] bias_3_2;
-  reg  [31:0] bias_3_3;
+  wire bias_clear;
+  wire bias_write;
+  wire bias_transposed;
+  wire [1:0] bias_row;
+  wire [15:0] bias_columns;
+  wire [31:0] bias_lane_0;
+  wire [31:0] bias_lane_1;
+  wire [31:0] bias_lane_2;
+  wire [31:0] bias_lane_3;
+  wire [1:0] bias_read_row;
+  wire [31:0] bias_out_0;
+  wire [31:0] bias_out_1;
+  wire [31:0] bias_out_2;
+  wire [31:0] bias_out_3;
   reg  [1:0] accept_pointer;
   wire accept_into_0;
   wire accept_into_1;
@@ -548,22 +522,6 @@ module ExecuteController_SpinelSmall (
   wire [31:0] arriving_wide_1;
   wire [31:0] arriving_wide_2;
   wire [31:0] arriving_wide_3;
-  wire arriving_a_row_is_0;
-  wire arriving_a_row_is_1;
-  wire arriving_a_row_is_2;
-  wire arriving_a_row_is_3;
-  wire arriving_a_lane_used_0;
-  wire arriving_a_lane_used_1;
-  wire arriving_a_lane_used_2;
-  wire arriving_a_lane_used_3;
-  wire arriving_second_row_is_0;
-  wire arriving_second_row_is_1;
-  wire arriving_second_row_is_2;
-  wire arriving_second_row_is_3;
-  wire arriving_second_lane_used_0;
-  wire arriving_second_lane_used_1;
-  wire arriving_second_lane_used_2;
-  wire arriving_second_lane_used_3;
   wire a_lands_0;
   wire second_lands_0;
   wire a_lands_1;
@@ -724,9 +682,6 @@ module ExecuteController_SpinelSmall (
   wire [25:0] _slot_tag_row_e3 = (want_compute & x_config_ws) ? (x_pair_preload_rs2[25:0] + _slot_tag_row_e1[25:0]) : (drain_row + _slot_tag_row_e2[25:0]);
   wire [3:0] _slot_tag_mask_e1 = {16'h3 < x_pair_preload_rs2[47:32], 16'h2 < x_pair_preload_rs2[47:32], 16'h1 < x_pair_preload_rs2[47:32], 16'h0 < x_pair_preload_rs2[47:32]};
   wire _slot_b_0_e1 = want_compute & (~x_config_ws);
-  wire _slot_d_0_e1 = (2'h3 - load_count[1:0]) == 2'h0;
-  wire _slot_d_0_e2 = (2'h3 - load_count[1:0]) == 2'h1;
-  wire _slot_d_0_e3 = (2'h3 - load_count[1:0]) == 2'h2;
   wire _set_0_state_e1 = (parts_done & x_drains) & ((~_load_now_e1) | (x_drains & y_config_ws));
   wire _set_0_state_e2 = ((parts_done & _load_now_e1) & _load_now_e2) & ((~y_flips) | (load_done | ((feed & load_now) & (load_count == 4'h3))));
   wire _retire_0_bias_e1 = (_accept_into_0_e1 & ws) & (~(((cmd_bits_compute_cmd_rs2[31:0] == 32'hffffffff) | (cmd_bits_compute_cmd_rs2[63:48] == 16'h0)) | (cmd_bits_compute_cmd_rs2[47:32] == 16'h0)));
@@ -776,6 +731,126 @@ module ExecuteController_SpinelSmall (
   assign array_slot_bits_shift = drain_shift;
   assign array_slot_bits_output = slot_tag_write | slot_tag_retire;
   assign array_slot_bits_tag = {slot_tag_write, slot_tag_retire, slot_tag_entry, slot_tag_row, slot_tag_to_acc, slot_tag_accumulate, slot_tag_mask, slot_tag_relu, slot_tag_add_bias, slot_tag_bias_row};
+  assign set_0_a_clear = accept_into_0;
+  assign set_0_a_write = a_lands_0;
+  assign set_0_a_transposed = arriving_a_transposed;
+  assign set_0_a_row = arriving_a_row;
+  assign set_0_a_columns = arriving_a_columns;
+  assign set_0_a_lane_0 = sp_read_0_resp_bits[7:0];
+  assign set_0_a_lane_1 = sp_read_0_resp_bits[15:8];
+  assign set_0_a_lane_2 = sp_read_0_resp_bits[23:16];
+  assign set_0_a_lane_3 = sp_read_0_resp_bits[31:24];
+  assign set_0_a_read_row = slot[1:0];
+  assign set_0_b_clear = accept_into_0;
+  assign set_0_b_write = second_lands_0 & (arriving_second_target == 2'h1);
+  assign set_0_b_transposed = arriving_second_transposed;
+  assign set_0_b_row = arriving_second_row;
+  assign set_0_b_columns = arriving_second_columns;
+  assign set_0_b_lane_0 = sp_read_1_resp_bits[7:0];
+  assign set_0_b_lane_1 = sp_read_1_resp_bits[15:8];
+  assign set_0_b_lane_2 = sp_read_1_resp_bits[23:16];
+  assign set_0_b_lane_3 = sp_read_1_resp_bits[31:24];
+  assign set_0_b_read_row = slot[1:0];
+  assign set_0_p_clear = accept_into_0;
+  assign set_0_p_write = second_lands_0 & (arriving_second_target == 2'h0);
+  assign set_0_p_transposed = arriving_second_transposed;
+  assign set_0_p_row = arriving_second_row;
+  assign set_0_p_columns = arriving_second_columns;
+  assign set_0_p_lane_0 = arriving_wide_0;
+  assign set_0_p_lane_1 = arriving_wide_1;
+  assign set_0_p_lane_2 = arriving_wide_2;
+  assign set_0_p_lane_3 = arriving_wide_3;
+  assign set_0_p_read_row = 2'h3 - load_count[1:0];
+  assign set_1_a_clear = accept_into_1;
+  assign set_1_a_write = a_lands_1;
+  assign set_1_a_transposed = arriving_a_transposed;
+  assign set_1_a_row = arriving_a_row;
+  assign set_1_a_columns = arriving_a_columns;
+  assign set_1_a_lane_0 = sp_read_0_resp_bits[7:0];
+  assign set_1_a_lane_1 = sp_read_0_resp_bits[15:8];
+  assign set_1_a_lane_2 = sp_read_0_resp_bits[23:16];
+  assign set_1_a_lane_3 = sp_read_0_resp_bits[31:24];
+  assign set_1_a_read_row = slot[1:0];
+  assign set_1_b_clear = accept_into_1;
+  assign set_1_b_write = second_lands_1 & (arriving_second_target == 2'h1);
+  assign set_1_b_transposed = arriving_second_transposed;
+  assign set_1_b_row = arriving_second_row;
+  assign set_1_b_columns = arriving_second_columns;
+  assign set_1_b_lane_0 = sp_read_1_resp_bits[7:0];
+  assign set_1_b_lane_1 = sp_read_1_resp_bits[15:8];
+  assign set_1_b_lane_2 = sp_read_1_resp_bits[23:16];
+  assign set_1_b_lane_3 = sp_read_1_resp_bits[31:24];
+  assign set_1_b_read_row = slot[1:0];
+  assign set_1_p_clear = accept_into_1;
+  assign set_1_p_write = second_lands_1 & (arriving_second_target == 2'h0);
+  assign set_1_p_transposed = arriving_second_transposed;
+  assign set_1_p_row = arriving_second_row;
+  assign set_1_p_columns = arriving_second_columns;
+  assign set_1_p_lane_0 = arriving_wide_0;
+  assign set_1_p_lane_1 = arriving_wide_1;
+  assign set_1_p_lane_2 = arriving_wide_2;
+  assign set_1_p_lane_3 = arriving_wide_3;
+  assign set_1_p_read_row = set_0_p_read_row;
+  assign set_2_a_clear = accept_into_2;
+  assign set_2_a_write = a_lands_2;
+  assign set_2_a_transposed = arriving_a_transposed;
+  assign set_2_a_row = arriving_a_row;
+  assign set_2_a_columns = arriving_a_columns;
+  assign set_2_a_lane_0 = sp_read_0_resp_bits[7:0];
+  assign set_2_a_lane_1 = sp_read_0_resp_bits[15:8];
+  assign set_2_a_lane_2 = sp_read_0_resp_bits[23:16];
+  assign set_2_a_lane_3 = sp_read_0_resp_bits[31:24];
+  assign set_2_a_read_row = slot[1:0];
+  assign set_2_b_clear = accept_into_2;
+  assign set_2_b_write = second_lands_2 & (arriving_second_target == 2'h1);
+  assign set_2_b_transposed = arriving_second_transposed;
+  assign set_2_b_row = arriving_second_row;
+  assign set_2_b_columns = arriving_second_columns;
+  assign set_2_b_lane_0 = sp_read_1_resp_bits[7:0];
+  assign set_2_b_lane_1 = sp_read_1_resp_bits[15:8];
+  assign set_2_b_lane_2 = sp_read_1_resp_bits[23:16];
+  assign set_2_b_lane_3 = sp_read_1_resp_bits[31:24];
+  assign set_2_b_read_row = slot[1:0];
+  assign set_2_p_clear = accept_into_2;
+  assign set_2_p_write = second_lands_2 & (arriving_second_target == 2'h0);
+  assign set_2_p_transposed = arriving_second_transposed;
+  assign set_2_p_row = arriving_second_row;
+  assign set_2_p_columns = arriving_second_columns;
+  assign set_2_p_lane_0 = arriving_wide_0;
+  assign set_2_p_lane_1 = arriving_wide_1;
+  assign set_2_p_lane_2 = arriving_wide_2;
+  assign set_2_p_lane_3 = arriving_wide_3;
+  assign set_2_p_read_row = set_0_p_read_row;
+  assign set_3_a_clear = accept_into_3;
+  assign set_3_a_write = a_lands_3;
+  assign set_3_a_transposed = arriving_a_transposed;
+  assign set_3_a_row = arriving_a_row;
+  assign set_3_a_columns = arriving_a_columns;
+  assign set_3_a_lane_0 = sp_read_0_resp_bits[7:0];
+  assign set_3_a_lane_1 = sp_read_0_resp_bits[15:8];
+  assign set_3_a_lane_2 = sp_read_0_resp_bits[23:16];
+  assign set_3_a_lane_3 = sp_read_0_resp_bits[31:24];
+  assign set_3_a_read_row = slot[1:0];
+  assign set_3_b_clear = accept_into_3;
+  assign set_3_b_write = second_lands_3 & (arriving_second_target == 2'h1);
+  assign set_3_b_transposed = arriving_second_transposed;
+  assign set_3_b_row = arriving_second_row;
+  assign set_3_b_columns = arriving_second_columns;
+  assign set_3_b_lane_0 = sp_read_1_resp_bits[7:0];
+  assign set_3_b_lane_1 = sp_read_1_resp_bits[15:8];
+  assign set_3_b_lane_2 = sp_read_1_resp_bits[23:16];
+  assign set_3_b_lane_3 = sp_read_1_resp_bits[31:24];
+  assign set_3_b_read_row = slot[1:0];
+  assign set_3_p_clear = accept_into_3;
+  assign set_3_p_write = second_lands_3 & (arriving_second_target == 2'h0);
+  assign set_3_p_transposed = arriving_second_transposed;
+  assign set_3_p_row = arriving_second_row;
+  assign set_3_p_columns = arriving_second_columns;
+  assign set_3_p_lane_0 = arriving_wide_0;
+  assign set_3_p_lane_1 = arriving_wide_1;
+  assign set_3_p_lane_2 = arriving_wide_2;
+  assign set_3_p_lane_3 = arriving_wide_3;
+  assign set_3_p_read_row = set_0_p_read_row;
   assign mark_done_0 = last_landed ? ((last_landed_entry == 3'h0) ? 1'h1 : _mark_done_0_e4) : _mark_done_0_e4;
   assign mark_done_1 = last_landed ? ((last_landed_entry == 3'h1) ? 1'h1 : _mark_done_1_e1) : _mark_done_1_e1;
   assign mark_done_2 = last_landed ? ((last_landed_entry == 3'h2) ? 1'h1 : _mark_done_2_e1) : _mark_done_2_e1;
@@ -784,6 +859,16 @@ module ExecuteController_SpinelSmall (
   assign mark_done_5 = last_landed ? ((last_landed_entry == 3'h5) ? 1'h1 : _mark_done_5_e1) : _mark_done_5_e1;
   assign mark_done_6 = last_landed ? ((last_landed_entry == 3'h6) ? 1'h1 : _mark_done_6_e1) : _mark_done_6_e1;
   assign mark_done_7 = last_landed ? ((last_landed_entry == 3'h7) ? 1'h1 : _mark_done_7_e1) : _mark_done_7_e1;
+  assign bias_clear = clears_bias;
+  assign bias_write = bias_lands;
+  assign bias_transposed = 1'h0;
+  assign bias_row = arriving_second_row;
+  assign bias_columns = arriving_second_columns;
+  assign bias_lane_0 = arriving_wide_0;
+  assign bias_lane_1 = arriving_wide_1;
+  assign bias_lane_2 = arriving_wide_2;
+  assign bias_lane_3 = arriving_wide_3;
+  assign bias_read_row = result_tag_bias_row;
   assign accept_into_0 = _accept_into_0_e2 & (accept_pointer == 2'h0);
   assign accept_into_1 = _accept_into_0_e2 & (accept_pointer == 2'h1);
   assign accept_into_2 = _accept_into_0_e2 & (accept_pointer == 2'h2);
@@ -821,22 +906,6 @@ module ExecuteController_SpinelSmall (
   assign arriving_wide_1 = arriving_from_acc ? acc_read_resp_bits[63:32] : {{24{_arriving_wide_1_e1[7]}}, _arriving_wide_1_e1};
   assign arriving_wide_2 = arriving_from_acc ? acc_read_resp_bits[95:64] : {{24{_arriving_wide_2_e1[7]}}, _arriving_wide_2_e1};
   assign arriving_wide_3 = arriving_from_acc ? acc_read_resp_bits[127:96] : {{24{_arriving_wide_3_e1[7]}}, _arriving_wide_3_e1};
-  assign arriving_a_row_is_0 = arriving_a_row == 2'h0;
-  assign arriving_a_row_is_1 = arriving_a_row == 2'h1;
-  assign arriving_a_row_is_2 = arriving_a_row == 2'h2;
-  assign arriving_a_row_is_3 = arriving_a_row == 2'h3;
-  assign arriving_a_lane_used_0 = 16'h0 < arriving_a_columns;
-  assign arriving_a_lane_used_1 = 16'h1 < arriving_a_columns;
-  assign arriving_a_lane_used_2 = 16'h2 < arriving_a_columns;
-  assign arriving_a_lane_used_3 = 16'h3 < arriving_a_columns;
-  assign arriving_second_row_is_0 = arriving_second_row == 2'h0;
-  assign arriving_second_row_is_1 = arriving_second_row == 2'h1;
-  assign arriving_second_row_is_2 = arriving_second_row == 2'h2;
-  assign arriving_second_row_is_3 = arriving_second_row == 2'h3;
-  assign arriving_second_lane_used_0 = 16'h0 < arriving_second_columns;
-  assign arriving_second_lane_used_1 = 16'h1 < arriving_second_columns;
-  assign arriving_second_lane_used_2 = 16'h2 < arriving_second_columns;
-  assign arriving_second_lane_used_3 = 16'h3 < arriving_second_columns;
   assign a_lands_0 = arriving_a & (arriving_a_set == 2'h0);
   assign second_lands_0 = arriving_second & (arriving_second_set == 2'h0);
   assign a_lands_1 = arriving_a & (arriving_a_set == 2'h1);
@@ -897,18 +966,18 @@ module ExecuteController_SpinelSmall (
   assign slot_tag_add_bias = ((want_compute & x_config_ws) & x_config_ws) & (~(((x_pair_compute_cmd_rs2[31:0] == 32'hffffffff) | (x_pair_compute_cmd_rs2[63:48] == 16'h0)) | (x_pair_compute_cmd_rs2[47:32] == 16'h0)));
   assign slot_tag_bias_row = slot[1:0];
   assign feed = ((want_compute | want_drain) | load_now) & (~((((slot_tag_write & slot_tag_to_acc) & slot_tag_accumulate) & last_acc_write) & (last_acc_row == slot_tag_row)));
-  assign slot_a_0 = want_compute ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_a_0_0 : ((x_set == 2'h1) ? set_1_a_0_0 : ((x_set == 2'h2) ? set_2_a_0_0 : set_3_a_0_0))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_a_1_0 : ((x_set == 2'h1) ? set_1_a_1_0 : ((x_set == 2'h2) ? set_2_a_1_0 : set_3_a_1_0))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_a_2_0 : ((x_set == 2'h1) ? set_1_a_2_0 : ((x_set == 2'h2) ? set_2_a_2_0 : set_3_a_2_0))) : ((x_set == 2'h0) ? set_0_a_3_0 : ((x_set == 2'h1) ? set_1_a_3_0 : ((x_set == 2'h2) ? set_2_a_3_0 : set_3_a_3_0)))))) : 8'h0;
-  assign slot_b_0 = _slot_b_0_e1 ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_b_0_0 : ((x_set == 2'h1) ? set_1_b_0_0 : ((x_set == 2'h2) ? set_2_b_0_0 : set_3_b_0_0))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_b_1_0 : ((x_set == 2'h1) ? set_1_b_1_0 : ((x_set == 2'h2) ? set_2_b_1_0 : set_3_b_1_0))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_b_2_0 : ((x_set == 2'h1) ? set_1_b_2_0 : ((x_set == 2'h2) ? set_2_b_2_0 : set_3_b_2_0))) : ((x_set == 2'h0) ? set_0_b_3_0 : ((x_set == 2'h1) ? set_1_b_3_0 : ((x_set == 2'h2) ? set_2_b_3_0 : set_3_b_3_0)))))) : 8'h0;
-  assign slot_d_0 = load_now ? (_slot_d_0_e1 ? ((execute_pointer == 2'h0) ? set_0_p_0_0 : ((execute_pointer == 2'h1) ? set_1_p_0_0 : ((execute_pointer == 2'h2) ? set_2_p_0_0 : set_3_p_0_0))) : (_slot_d_0_e2 ? ((execute_pointer == 2'h0) ? set_0_p_1_0 : ((execute_pointer == 2'h1) ? set_1_p_1_0 : ((execute_pointer == 2'h2) ? set_2_p_1_0 : set_3_p_1_0))) : (_slot_d_0_e3 ? ((execute_pointer == 2'h0) ? set_0_p_2_0 : ((execute_pointer == 2'h1) ? set_1_p_2_0 : ((execute_pointer == 2'h2) ? set_2_p_2_0 : set_3_p_2_0))) : ((execute_pointer == 2'h0) ? set_0_p_3_0 : ((execute_pointer == 2'h1) ? set_1_p_3_0 : ((execute_pointer == 2'h2) ? set_2_p_3_0 : set_3_p_3_0)))))) : 32'h0;
-  assign slot_a_1 = want_compute ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_a_0_1 : ((x_set == 2'h1) ? set_1_a_0_1 : ((x_set == 2'h2) ? set_2_a_0_1 : set_3_a_0_1))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_a_1_1 : ((x_set == 2'h1) ? set_1_a_1_1 : ((x_set == 2'h2) ? set_2_a_1_1 : set_3_a_1_1))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_a_2_1 : ((x_set == 2'h1) ? set_1_a_2_1 : ((x_set == 2'h2) ? set_2_a_2_1 : set_3_a_2_1))) : ((x_set == 2'h0) ? set_0_a_3_1 : ((x_set == 2'h1) ? set_1_a_3_1 : ((x_set == 2'h2) ? set_2_a_3_1 : set_3_a_3_1)))))) : 8'h0;
-  assign slot_b_1 = _slot_b_0_e1 ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_b_0_1 : ((x_set == 2'h1) ? set_1_b_0_1 : ((x_set == 2'h2) ? set_2_b_0_1 : set_3_b_0_1))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_b_1_1 : ((x_set == 2'h1) ? set_1_b_1_1 : ((x_set == 2'h2) ? set_2_b_1_1 : set_3_b_1_1))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_b_2_1 : ((x_set == 2'h1) ? set_1_b_2_1 : ((x_set == 2'h2) ? set_2_b_2_1 : set_3_b_2_1))) : ((x_set == 2'h0) ? set_0_b_3_1 : ((x_set == 2'h1) ? set_1_b_3_1 : ((x_set == 2'h2) ? set_2_b_3_1 : set_3_b_3_1)))))) : 8'h0;
-  assign slot_d_1 = load_now ? (_slot_d_0_e1 ? ((execute_pointer == 2'h0) ? set_0_p_0_1 : ((execute_pointer == 2'h1) ? set_1_p_0_1 : ((execute_pointer == 2'h2) ? set_2_p_0_1 : set_3_p_0_1))) : (_slot_d_0_e2 ? ((execute_pointer == 2'h0) ? set_0_p_1_1 : ((execute_pointer == 2'h1) ? set_1_p_1_1 : ((execute_pointer == 2'h2) ? set_2_p_1_1 : set_3_p_1_1))) : (_slot_d_0_e3 ? ((execute_pointer == 2'h0) ? set_0_p_2_1 : ((execute_pointer == 2'h1) ? set_1_p_2_1 : ((execute_pointer == 2'h2) ? set_2_p_2_1 : set_3_p_2_1))) : ((execute_pointer == 2'h0) ? set_0_p_3_1 : ((execute_pointer == 2'h1) ? set_1_p_3_1 : ((execute_pointer == 2'h2) ? set_2_p_3_1 : set_3_p_3_1)))))) : 32'h0;
-  assign slot_a_2 = want_compute ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_a_0_2 : ((x_set == 2'h1) ? set_1_a_0_2 : ((x_set == 2'h2) ? set_2_a_0_2 : set_3_a_0_2))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_a_1_2 : ((x_set == 2'h1) ? set_1_a_1_2 : ((x_set == 2'h2) ? set_2_a_1_2 : set_3_a_1_2))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_a_2_2 : ((x_set == 2'h1) ? set_1_a_2_2 : ((x_set == 2'h2) ? set_2_a_2_2 : set_3_a_2_2))) : ((x_set == 2'h0) ? set_0_a_3_2 : ((x_set == 2'h1) ? set_1_a_3_2 : ((x_set == 2'h2) ? set_2_a_3_2 : set_3_a_3_2)))))) : 8'h0;
-  assign slot_b_2 = _slot_b_0_e1 ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_b_0_2 : ((x_set == 2'h1) ? set_1_b_0_2 : ((x_set == 2'h2) ? set_2_b_0_2 : set_3_b_0_2))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_b_1_2 : ((x_set == 2'h1) ? set_1_b_1_2 : ((x_set == 2'h2) ? set_2_b_1_2 : set_3_b_1_2))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_b_2_2 : ((x_set == 2'h1) ? set_1_b_2_2 : ((x_set == 2'h2) ? set_2_b_2_2 : set_3_b_2_2))) : ((x_set == 2'h0) ? set_0_b_3_2 : ((x_set == 2'h1) ? set_1_b_3_2 : ((x_set == 2'h2) ? set_2_b_3_2 : set_3_b_3_2)))))) : 8'h0;
-  assign slot_d_2 = load_now ? (_slot_d_0_e1 ? ((execute_pointer == 2'h0) ? set_0_p_0_2 : ((execute_pointer == 2'h1) ? set_1_p_0_2 : ((execute_pointer == 2'h2) ? set_2_p_0_2 : set_3_p_0_2))) : (_slot_d_0_e2 ? ((execute_pointer == 2'h0) ? set_0_p_1_2 : ((execute_pointer == 2'h1) ? set_1_p_1_2 : ((execute_pointer == 2'h2) ? set_2_p_1_2 : set_3_p_1_2))) : (_slot_d_0_e3 ? ((execute_pointer == 2'h0) ? set_0_p_2_2 : ((execute_pointer == 2'h1) ? set_1_p_2_2 : ((execute_pointer == 2'h2) ? set_2_p_2_2 : set_3_p_2_2))) : ((execute_pointer == 2'h0) ? set_0_p_3_2 : ((execute_pointer == 2'h1) ? set_1_p_3_2 : ((execute_pointer == 2'h2) ? set_2_p_3_2 : set_3_p_3_2)))))) : 32'h0;
-  assign slot_a_3 = want_compute ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_a_0_3 : ((x_set == 2'h1) ? set_1_a_0_3 : ((x_set == 2'h2) ? set_2_a_0_3 : set_3_a_0_3))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_a_1_3 : ((x_set == 2'h1) ? set_1_a_1_3 : ((x_set == 2'h2) ? set_2_a_1_3 : set_3_a_1_3))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_a_2_3 : ((x_set == 2'h1) ? set_1_a_2_3 : ((x_set == 2'h2) ? set_2_a_2_3 : set_3_a_2_3))) : ((x_set == 2'h0) ? set_0_a_3_3 : ((x_set == 2'h1) ? set_1_a_3_3 : ((x_set == 2'h2) ? set_2_a_3_3 : set_3_a_3_3)))))) : 8'h0;
-  assign slot_b_3 = _slot_b_0_e1 ? ((slot[1:0] == 2'h0) ? ((x_set == 2'h0) ? set_0_b_0_3 : ((x_set == 2'h1) ? set_1_b_0_3 : ((x_set == 2'h2) ? set_2_b_0_3 : set_3_b_0_3))) : ((slot[1:0] == 2'h1) ? ((x_set == 2'h0) ? set_0_b_1_3 : ((x_set == 2'h1) ? set_1_b_1_3 : ((x_set == 2'h2) ? set_2_b_1_3 : set_3_b_1_3))) : ((slot[1:0] == 2'h2) ? ((x_set == 2'h0) ? set_0_b_2_3 : ((x_set == 2'h1) ? set_1_b_2_3 : ((x_set == 2'h2) ? set_2_b_2_3 : set_3_b_2_3))) : ((x_set == 2'h0) ? set_0_b_3_3 : ((x_set == 2'h1) ? set_1_b_3_3 : ((x_set == 2'h2) ? set_2_b_3_3 : set_3_b_3_3)))))) : 8'h0;
-  assign slot_d_3 = load_now ? (_slot_d_0_e1 ? ((execute_pointer == 2'h0) ? set_0_p_0_3 : ((execute_pointer == 2'h1) ? set_1_p_0_3 : ((execute_pointer == 2'h2) ? set_2_p_0_3 : set_3_p_0_3))) : (_slot_d_0_e2 ? ((execute_pointer == 2'h0) ? set_0_p_1_3 : ((execute_pointer == 2'h1) ? set_1_p_1_3 : ((execute_pointer == 2'h2) ? set_2_p_1_3 : set_3_p_1_3))) : (_slot_d_0_e3 ? ((execute_pointer == 2'h0) ? set_0_p_2_3 : ((execute_pointer == 2'h1) ? set_1_p_2_3 : ((execute_pointer == 2'h2) ? set_2_p_2_3 : set_3_p_2_3))) : ((execute_pointer == 2'h0) ? set_0_p_3_3 : ((execute_pointer == 2'h1) ? set_1_p_3_3 : ((execute_pointer == 2'h2) ? set_2_p_3_3 : set_3_p_3_3)))))) : 32'h0;
+  assign slot_a_0 = want_compute ? ((x_set == 2'h0) ? set_0_a_out_0 : ((x_set == 2'h1) ? set_1_a_out_0 : ((x_set == 2'h2) ? set_2_a_out_0 : set_3_a_out_0))) : 8'h0;
+  assign slot_b_0 = _slot_b_0_e1 ? ((x_set == 2'h0) ? set_0_b_out_0 : ((x_set == 2'h1) ? set_1_b_out_0 : ((x_set == 2'h2) ? set_2_b_out_0 : set_3_b_out_0))) : 8'h0;
+  assign slot_d_0 = load_now ? ((execute_pointer == 2'h0) ? set_0_p_out_0 : ((execute_pointer == 2'h1) ? set_1_p_out_0 : ((execute_pointer == 2'h2) ? set_2_p_out_0 : set_3_p_out_0))) : 32'h0;
+  assign slot_a_1 = want_compute ? ((x_set == 2'h0) ? set_0_a_out_1 : ((x_set == 2'h1) ? set_1_a_out_1 : ((x_set == 2'h2) ? set_2_a_out_1 : set_3_a_out_1))) : 8'h0;
+  assign slot_b_1 = _slot_b_0_e1 ? ((x_set == 2'h0) ? set_0_b_out_1 : ((x_set == 2'h1) ? set_1_b_out_1 : ((x_set == 2'h2) ? set_2_b_out_1 : set_3_b_out_1))) : 8'h0;
+  assign slot_d_1 = load_now ? ((execute_pointer == 2'h0) ? set_0_p_out_1 : ((execute_pointer == 2'h1) ? set_1_p_out_1 : ((execute_pointer == 2'h2) ? set_2_p_out_1 : set_3_p_out_1))) : 32'h0;
+  assign slot_a_2 = want_compute ? ((x_set == 2'h0) ? set_0_a_out_2 : ((x_set == 2'h1) ? set_1_a_out_2 : ((x_set == 2'h2) ? set_2_a_out_2 : set_3_a_out_2))) : 8'h0;
+  assign slot_b_2 = _slot_b_0_e1 ? ((x_set == 2'h0) ? set_0_b_out_2 : ((x_set == 2'h1) ? set_1_b_out_2 : ((x_set == 2'h2) ? set_2_b_out_2 : set_3_b_out_2))) : 8'h0;
+  assign slot_d_2 = load_now ? ((execute_pointer == 2'h0) ? set_0_p_out_2 : ((execute_pointer == 2'h1) ? set_1_p_out_2 : ((execute_pointer == 2'h2) ? set_2_p_out_2 : set_3_p_out_2))) : 32'h0;
+  assign slot_a_3 = want_compute ? ((x_set == 2'h0) ? set_0_a_out_3 : ((x_set == 2'h1) ? set_1_a_out_3 : ((x_set == 2'h2) ? set_2_a_out_3 : set_3_a_out_3))) : 8'h0;
+  assign slot_b_3 = _slot_b_0_e1 ? ((x_set == 2'h0) ? set_0_b_out_3 : ((x_set == 2'h1) ? set_1_b_out_3 : ((x_set == 2'h2) ? set_2_b_out_3 : set_3_b_out_3))) : 8'h0;
+  assign slot_d_3 = load_now ? ((execute_pointer == 2'h0) ? set_0_p_out_3 : ((execute_pointer == 2'h1) ? set_1_p_out_3 : ((execute_pointer == 2'h2) ? set_2_p_out_3 : set_3_p_out_3))) : 32'h0;
   assign parts_done = (_mark_done_0_e2 >= x_compute_slots) & ((~drain_pending) | (_mark_done_0_e2 >= 4'h4));
   assign result_tag_write = array_result_bits_tag[24];
   assign result_tag_retire = array_result_bits_tag[23];
@@ -920,10 +989,10 @@ module ExecuteController_SpinelSmall (
   assign result_tag_relu = array_result_bits_tag[3];
   assign result_tag_add_bias = array_result_bits_tag[2];
   assign result_tag_bias_row = array_result_bits_tag[1:0];
-  assign result_0 = array_result_bits_row_0 + (result_tag_add_bias ? ((result_tag_bias_row == 2'h0) ? bias_0_0 : ((result_tag_bias_row == 2'h1) ? bias_1_0 : ((result_tag_bias_row == 2'h2) ? bias_2_0 : bias_3_0))) : 32'h0);
-  assign result_1 = array_result_bits_row_1 + (result_tag_add_bias ? ((result_tag_bias_row == 2'h0) ? bias_0_1 : ((result_tag_bias_row == 2'h1) ? bias_1_1 : ((result_tag_bias_row == 2'h2) ? bias_2_1 : bias_3_1))) : 32'h0);
-  assign result_2 = array_result_bits_row_2 + (result_tag_add_bias ? ((result_tag_bias_row == 2'h0) ? bias_0_2 : ((result_tag_bias_row == 2'h1) ? bias_1_2 : ((result_tag_bias_row == 2'h2) ? bias_2_2 : bias_3_2))) : 32'h0);
-  assign result_3 = array_result_bits_row_3 + (result_tag_add_bias ? ((result_tag_bias_row == 2'h0) ? bias_0_3 : ((result_tag_bias_row == 2'h1) ? bias_1_3 : ((result_tag_bias_row == 2'h2) ? bias_2_3 : bias_3_3))) : 32'h0);
+  assign result_0 = array_result_bits_row_0 + (result_tag_add_bias ? bias_out_0 : 32'h0);
+  assign result_1 = array_result_bits_row_1 + (result_tag_add_bias ? bias_out_1 : 32'h0);
+  assign result_2 = array_result_bits_row_2 + (result_tag_add_bias ? bias_out_2 : 32'h0);
+  assign result_3 = array_result_bits_row_3 + (result_tag_add_bias ? bias_out_3 : 32'h0);
   always @(posedge clock) begin
     if (reset)
       ws <= 1'h0;
@@ -1306,562 +1375,6 @@ module ExecuteController_SpinelSmall (
     end
   end
   always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_a_0_0 <= 8'h0;
-    else if (a_lands_0) begin
-      if (arriving_a_row_is_0 & arriving_a_lane_used_0)
-        set_0_a_0_0 <= sp_read_0_resp_bits[7:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_a_0_1 <= 8'h0;
-    else if (a_lands_0) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_1 & arriving_a_lane_used_0)
-          set_0_a_0_1 <= sp_read_0_resp_bits[7:0];
-      end else if (arriving_a_row_is_0 & arriving_a_lane_used_1)
-        set_0_a_0_1 <= sp_read_0_resp_bits[15:8];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_a_0_2 <= 8'h0;
-    else if (a_lands_0) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_2 & arriving_a_lane_used_0)
-          set_0_a_0_2 <= sp_read_0_resp_bits[7:0];
-      end else if (arriving_a_row_is_0 & arriving_a_lane_used_2)
-        set_0_a_0_2 <= sp_read_0_resp_bits[23:16];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_a_0_3 <= 8'h0;
-    else if (a_lands_0) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_3 & arriving_a_lane_used_0)
-          set_0_a_0_3 <= sp_read_0_resp_bits[7:0];
-      end else if (arriving_a_row_is_0 & arriving_a_lane_used_3)
-        set_0_a_0_3 <= sp_read_0_resp_bits[31:24];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_a_1_0 <= 8'h0;
-    else if (a_lands_0) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_0 & arriving_a_lane_used_1)
-          set_0_a_1_0 <= sp_read_0_resp_bits[15:8];
-      end else if (arriving_a_row_is_1 & arriving_a_lane_used_0)
-        set_0_a_1_0 <= sp_read_0_resp_bits[7:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_a_1_1 <= 8'h0;
-    else if (a_lands_0) begin
-      if (arriving_a_row_is_1 & arriving_a_lane_used_1)
-        set_0_a_1_1 <= sp_read_0_resp_bits[15:8];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_a_1_2 <= 8'h0;
-    else if (a_lands_0) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_2 & arriving_a_lane_used_1)
-          set_0_a_1_2 <= sp_read_0_resp_bits[15:8];
-      end else if (arriving_a_row_is_1 & arriving_a_lane_used_2)
-        set_0_a_1_2 <= sp_read_0_resp_bits[23:16];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_a_1_3 <= 8'h0;
-    else if (a_lands_0) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_3 & arriving_a_lane_used_1)
-          set_0_a_1_3 <= sp_read_0_resp_bits[15:8];
-      end else if (arriving_a_row_is_1 & arriving_a_lane_used_3)
-        set_0_a_1_3 <= sp_read_0_resp_bits[31:24];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_a_2_0 <= 8'h0;
-    else if (a_lands_0) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_0 & arriving_a_lane_used_2)
-          set_0_a_2_0 <= sp_read_0_resp_bits[23:16];
-      end else if (arriving_a_row_is_2 & arriving_a_lane_used_0)
-        set_0_a_2_0 <= sp_read_0_resp_bits[7:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_a_2_1 <= 8'h0;
-    else if (a_lands_0) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_1 & arriving_a_lane_used_2)
-          set_0_a_2_1 <= sp_read_0_resp_bits[23:16];
-      end else if (arriving_a_row_is_2 & arriving_a_lane_used_1)
-        set_0_a_2_1 <= sp_read_0_resp_bits[15:8];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_a_2_2 <= 8'h0;
-    else if (a_lands_0) begin
-      if (arriving_a_row_is_2 & arriving_a_lane_used_2)
-        set_0_a_2_2 <= sp_read_0_resp_bits[23:16];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_a_2_3 <= 8'h0;
-    else if (a_lands_0) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_3 & arriving_a_lane_used_2)
-          set_0_a_2_3 <= sp_read_0_resp_bits[23:16];
-      end else if (arriving_a_row_is_2 & arriving_a_lane_used_3)
-        set_0_a_2_3 <= sp_read_0_resp_bits[31:24];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_a_3_0 <= 8'h0;
-    else if (a_lands_0) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_0 & arriving_a_lane_used_3)
-          set_0_a_3_0 <= sp_read_0_resp_bits[31:24];
-      end else if (arriving_a_row_is_3 & arriving_a_lane_used_0)
-        set_0_a_3_0 <= sp_read_0_resp_bits[7:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_a_3_1 <= 8'h0;
-    else if (a_lands_0) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_1 & arriving_a_lane_used_3)
-          set_0_a_3_1 <= sp_read_0_resp_bits[31:24];
-      end else if (arriving_a_row_is_3 & arriving_a_lane_used_1)
-        set_0_a_3_1 <= sp_read_0_resp_bits[15:8];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_a_3_2 <= 8'h0;
-    else if (a_lands_0) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_2 & arriving_a_lane_used_3)
-          set_0_a_3_2 <= sp_read_0_resp_bits[31:24];
-      end else if (arriving_a_row_is_3 & arriving_a_lane_used_2)
-        set_0_a_3_2 <= sp_read_0_resp_bits[23:16];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_a_3_3 <= 8'h0;
-    else if (a_lands_0) begin
-      if (arriving_a_row_is_3 & arriving_a_lane_used_3)
-        set_0_a_3_3 <= sp_read_0_resp_bits[31:24];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_b_0_0 <= 8'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_row_is_0 & arriving_second_lane_used_0)
-          set_0_b_0_0 <= _arriving_wide_0_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_b_0_1 <= 8'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_0)
-            set_0_b_0_1 <= _arriving_wide_0_e1;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_1)
-          set_0_b_0_1 <= _arriving_wide_1_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_b_0_2 <= 8'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_0)
-            set_0_b_0_2 <= _arriving_wide_0_e1;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_2)
-          set_0_b_0_2 <= _arriving_wide_2_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_b_0_3 <= 8'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_0)
-            set_0_b_0_3 <= _arriving_wide_0_e1;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_3)
-          set_0_b_0_3 <= _arriving_wide_3_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_b_1_0 <= 8'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_1)
-            set_0_b_1_0 <= _arriving_wide_1_e1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_0)
-          set_0_b_1_0 <= _arriving_wide_0_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_b_1_1 <= 8'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_row_is_1 & arriving_second_lane_used_1)
-          set_0_b_1_1 <= _arriving_wide_1_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_b_1_2 <= 8'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_1)
-            set_0_b_1_2 <= _arriving_wide_1_e1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_2)
-          set_0_b_1_2 <= _arriving_wide_2_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_b_1_3 <= 8'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_1)
-            set_0_b_1_3 <= _arriving_wide_1_e1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_3)
-          set_0_b_1_3 <= _arriving_wide_3_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_b_2_0 <= 8'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_2)
-            set_0_b_2_0 <= _arriving_wide_2_e1;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_0)
-          set_0_b_2_0 <= _arriving_wide_0_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_b_2_1 <= 8'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_2)
-            set_0_b_2_1 <= _arriving_wide_2_e1;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_1)
-          set_0_b_2_1 <= _arriving_wide_1_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_b_2_2 <= 8'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_row_is_2 & arriving_second_lane_used_2)
-          set_0_b_2_2 <= _arriving_wide_2_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_b_2_3 <= 8'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_2)
-            set_0_b_2_3 <= _arriving_wide_2_e1;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_3)
-          set_0_b_2_3 <= _arriving_wide_3_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_b_3_0 <= 8'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_3)
-            set_0_b_3_0 <= _arriving_wide_3_e1;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_0)
-          set_0_b_3_0 <= _arriving_wide_0_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_b_3_1 <= 8'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_3)
-            set_0_b_3_1 <= _arriving_wide_3_e1;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_1)
-          set_0_b_3_1 <= _arriving_wide_1_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_b_3_2 <= 8'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_3)
-            set_0_b_3_2 <= _arriving_wide_3_e1;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_2)
-          set_0_b_3_2 <= _arriving_wide_2_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_b_3_3 <= 8'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_row_is_3 & arriving_second_lane_used_3)
-          set_0_b_3_3 <= _arriving_wide_3_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_p_0_0 <= 32'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_row_is_0 & arriving_second_lane_used_0)
-          set_0_p_0_0 <= arriving_wide_0;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_p_0_1 <= 32'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_0)
-            set_0_p_0_1 <= arriving_wide_0;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_1)
-          set_0_p_0_1 <= arriving_wide_1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_p_0_2 <= 32'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_0)
-            set_0_p_0_2 <= arriving_wide_0;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_2)
-          set_0_p_0_2 <= arriving_wide_2;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_p_0_3 <= 32'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_0)
-            set_0_p_0_3 <= arriving_wide_0;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_3)
-          set_0_p_0_3 <= arriving_wide_3;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_p_1_0 <= 32'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_1)
-            set_0_p_1_0 <= arriving_wide_1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_0)
-          set_0_p_1_0 <= arriving_wide_0;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_p_1_1 <= 32'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_row_is_1 & arriving_second_lane_used_1)
-          set_0_p_1_1 <= arriving_wide_1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_p_1_2 <= 32'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_1)
-            set_0_p_1_2 <= arriving_wide_1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_2)
-          set_0_p_1_2 <= arriving_wide_2;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_p_1_3 <= 32'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_1)
-            set_0_p_1_3 <= arriving_wide_1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_3)
-          set_0_p_1_3 <= arriving_wide_3;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_p_2_0 <= 32'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_2)
-            set_0_p_2_0 <= arriving_wide_2;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_0)
-          set_0_p_2_0 <= arriving_wide_0;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_p_2_1 <= 32'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_2)
-            set_0_p_2_1 <= arriving_wide_2;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_1)
-          set_0_p_2_1 <= arriving_wide_1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_p_2_2 <= 32'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_row_is_2 & arriving_second_lane_used_2)
-          set_0_p_2_2 <= arriving_wide_2;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_p_2_3 <= 32'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_2)
-            set_0_p_2_3 <= arriving_wide_2;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_3)
-          set_0_p_2_3 <= arriving_wide_3;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_p_3_0 <= 32'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_3)
-            set_0_p_3_0 <= arriving_wide_3;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_0)
-          set_0_p_3_0 <= arriving_wide_0;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_p_3_1 <= 32'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_3)
-            set_0_p_3_1 <= arriving_wide_3;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_1)
-          set_0_p_3_1 <= arriving_wide_1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_p_3_2 <= 32'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_3)
-            set_0_p_3_2 <= arriving_wide_3;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_2)
-          set_0_p_3_2 <= arriving_wide_2;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_0)
-      set_0_p_3_3 <= 32'h0;
-    else if (second_lands_0) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_row_is_3 & arriving_second_lane_used_3)
-          set_0_p_3_3 <= arriving_wide_3;
-      end
-    end
-  end
-  always @(posedge clock) begin
     if (reset)
       set_1_state <= 2'h0;
     else if (_set_0_state_e1 | _set_0_state_e2) begin
@@ -2173,562 +1686,6 @@ module ExecuteController_SpinelSmall (
       if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
         if (accept_pointer == 2'h1)
           set_1_acc_reads_high <= footprint_acc_read_high;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_a_0_0 <= 8'h0;
-    else if (a_lands_1) begin
-      if (arriving_a_row_is_0 & arriving_a_lane_used_0)
-        set_1_a_0_0 <= sp_read_0_resp_bits[7:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_a_0_1 <= 8'h0;
-    else if (a_lands_1) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_1 & arriving_a_lane_used_0)
-          set_1_a_0_1 <= sp_read_0_resp_bits[7:0];
-      end else if (arriving_a_row_is_0 & arriving_a_lane_used_1)
-        set_1_a_0_1 <= sp_read_0_resp_bits[15:8];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_a_0_2 <= 8'h0;
-    else if (a_lands_1) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_2 & arriving_a_lane_used_0)
-          set_1_a_0_2 <= sp_read_0_resp_bits[7:0];
-      end else if (arriving_a_row_is_0 & arriving_a_lane_used_2)
-        set_1_a_0_2 <= sp_read_0_resp_bits[23:16];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_a_0_3 <= 8'h0;
-    else if (a_lands_1) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_3 & arriving_a_lane_used_0)
-          set_1_a_0_3 <= sp_read_0_resp_bits[7:0];
-      end else if (arriving_a_row_is_0 & arriving_a_lane_used_3)
-        set_1_a_0_3 <= sp_read_0_resp_bits[31:24];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_a_1_0 <= 8'h0;
-    else if (a_lands_1) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_0 & arriving_a_lane_used_1)
-          set_1_a_1_0 <= sp_read_0_resp_bits[15:8];
-      end else if (arriving_a_row_is_1 & arriving_a_lane_used_0)
-        set_1_a_1_0 <= sp_read_0_resp_bits[7:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_a_1_1 <= 8'h0;
-    else if (a_lands_1) begin
-      if (arriving_a_row_is_1 & arriving_a_lane_used_1)
-        set_1_a_1_1 <= sp_read_0_resp_bits[15:8];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_a_1_2 <= 8'h0;
-    else if (a_lands_1) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_2 & arriving_a_lane_used_1)
-          set_1_a_1_2 <= sp_read_0_resp_bits[15:8];
-      end else if (arriving_a_row_is_1 & arriving_a_lane_used_2)
-        set_1_a_1_2 <= sp_read_0_resp_bits[23:16];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_a_1_3 <= 8'h0;
-    else if (a_lands_1) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_3 & arriving_a_lane_used_1)
-          set_1_a_1_3 <= sp_read_0_resp_bits[15:8];
-      end else if (arriving_a_row_is_1 & arriving_a_lane_used_3)
-        set_1_a_1_3 <= sp_read_0_resp_bits[31:24];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_a_2_0 <= 8'h0;
-    else if (a_lands_1) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_0 & arriving_a_lane_used_2)
-          set_1_a_2_0 <= sp_read_0_resp_bits[23:16];
-      end else if (arriving_a_row_is_2 & arriving_a_lane_used_0)
-        set_1_a_2_0 <= sp_read_0_resp_bits[7:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_a_2_1 <= 8'h0;
-    else if (a_lands_1) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_1 & arriving_a_lane_used_2)
-          set_1_a_2_1 <= sp_read_0_resp_bits[23:16];
-      end else if (arriving_a_row_is_2 & arriving_a_lane_used_1)
-        set_1_a_2_1 <= sp_read_0_resp_bits[15:8];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_a_2_2 <= 8'h0;
-    else if (a_lands_1) begin
-      if (arriving_a_row_is_2 & arriving_a_lane_used_2)
-        set_1_a_2_2 <= sp_read_0_resp_bits[23:16];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_a_2_3 <= 8'h0;
-    else if (a_lands_1) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_3 & arriving_a_lane_used_2)
-          set_1_a_2_3 <= sp_read_0_resp_bits[23:16];
-      end else if (arriving_a_row_is_2 & arriving_a_lane_used_3)
-        set_1_a_2_3 <= sp_read_0_resp_bits[31:24];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_a_3_0 <= 8'h0;
-    else if (a_lands_1) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_0 & arriving_a_lane_used_3)
-          set_1_a_3_0 <= sp_read_0_resp_bits[31:24];
-      end else if (arriving_a_row_is_3 & arriving_a_lane_used_0)
-        set_1_a_3_0 <= sp_read_0_resp_bits[7:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_a_3_1 <= 8'h0;
-    else if (a_lands_1) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_1 & arriving_a_lane_used_3)
-          set_1_a_3_1 <= sp_read_0_resp_bits[31:24];
-      end else if (arriving_a_row_is_3 & arriving_a_lane_used_1)
-        set_1_a_3_1 <= sp_read_0_resp_bits[15:8];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_a_3_2 <= 8'h0;
-    else if (a_lands_1) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_2 & arriving_a_lane_used_3)
-          set_1_a_3_2 <= sp_read_0_resp_bits[31:24];
-      end else if (arriving_a_row_is_3 & arriving_a_lane_used_2)
-        set_1_a_3_2 <= sp_read_0_resp_bits[23:16];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_a_3_3 <= 8'h0;
-    else if (a_lands_1) begin
-      if (arriving_a_row_is_3 & arriving_a_lane_used_3)
-        set_1_a_3_3 <= sp_read_0_resp_bits[31:24];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_b_0_0 <= 8'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_row_is_0 & arriving_second_lane_used_0)
-          set_1_b_0_0 <= _arriving_wide_0_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_b_0_1 <= 8'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_0)
-            set_1_b_0_1 <= _arriving_wide_0_e1;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_1)
-          set_1_b_0_1 <= _arriving_wide_1_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_b_0_2 <= 8'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_0)
-            set_1_b_0_2 <= _arriving_wide_0_e1;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_2)
-          set_1_b_0_2 <= _arriving_wide_2_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_b_0_3 <= 8'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_0)
-            set_1_b_0_3 <= _arriving_wide_0_e1;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_3)
-          set_1_b_0_3 <= _arriving_wide_3_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_b_1_0 <= 8'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_1)
-            set_1_b_1_0 <= _arriving_wide_1_e1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_0)
-          set_1_b_1_0 <= _arriving_wide_0_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_b_1_1 <= 8'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_row_is_1 & arriving_second_lane_used_1)
-          set_1_b_1_1 <= _arriving_wide_1_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_b_1_2 <= 8'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_1)
-            set_1_b_1_2 <= _arriving_wide_1_e1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_2)
-          set_1_b_1_2 <= _arriving_wide_2_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_b_1_3 <= 8'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_1)
-            set_1_b_1_3 <= _arriving_wide_1_e1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_3)
-          set_1_b_1_3 <= _arriving_wide_3_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_b_2_0 <= 8'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_2)
-            set_1_b_2_0 <= _arriving_wide_2_e1;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_0)
-          set_1_b_2_0 <= _arriving_wide_0_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_b_2_1 <= 8'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_2)
-            set_1_b_2_1 <= _arriving_wide_2_e1;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_1)
-          set_1_b_2_1 <= _arriving_wide_1_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_b_2_2 <= 8'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_row_is_2 & arriving_second_lane_used_2)
-          set_1_b_2_2 <= _arriving_wide_2_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_b_2_3 <= 8'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_2)
-            set_1_b_2_3 <= _arriving_wide_2_e1;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_3)
-          set_1_b_2_3 <= _arriving_wide_3_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_b_3_0 <= 8'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_3)
-            set_1_b_3_0 <= _arriving_wide_3_e1;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_0)
-          set_1_b_3_0 <= _arriving_wide_0_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_b_3_1 <= 8'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_3)
-            set_1_b_3_1 <= _arriving_wide_3_e1;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_1)
-          set_1_b_3_1 <= _arriving_wide_1_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_b_3_2 <= 8'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_3)
-            set_1_b_3_2 <= _arriving_wide_3_e1;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_2)
-          set_1_b_3_2 <= _arriving_wide_2_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_b_3_3 <= 8'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_row_is_3 & arriving_second_lane_used_3)
-          set_1_b_3_3 <= _arriving_wide_3_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_p_0_0 <= 32'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_row_is_0 & arriving_second_lane_used_0)
-          set_1_p_0_0 <= arriving_wide_0;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_p_0_1 <= 32'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_0)
-            set_1_p_0_1 <= arriving_wide_0;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_1)
-          set_1_p_0_1 <= arriving_wide_1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_p_0_2 <= 32'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_0)
-            set_1_p_0_2 <= arriving_wide_0;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_2)
-          set_1_p_0_2 <= arriving_wide_2;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_p_0_3 <= 32'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_0)
-            set_1_p_0_3 <= arriving_wide_0;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_3)
-          set_1_p_0_3 <= arriving_wide_3;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_p_1_0 <= 32'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_1)
-            set_1_p_1_0 <= arriving_wide_1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_0)
-          set_1_p_1_0 <= arriving_wide_0;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_p_1_1 <= 32'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_row_is_1 & arriving_second_lane_used_1)
-          set_1_p_1_1 <= arriving_wide_1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_p_1_2 <= 32'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_1)
-            set_1_p_1_2 <= arriving_wide_1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_2)
-          set_1_p_1_2 <= arriving_wide_2;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_p_1_3 <= 32'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_1)
-            set_1_p_1_3 <= arriving_wide_1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_3)
-          set_1_p_1_3 <= arriving_wide_3;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_p_2_0 <= 32'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_2)
-            set_1_p_2_0 <= arriving_wide_2;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_0)
-          set_1_p_2_0 <= arriving_wide_0;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_p_2_1 <= 32'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_2)
-            set_1_p_2_1 <= arriving_wide_2;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_1)
-          set_1_p_2_1 <= arriving_wide_1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_p_2_2 <= 32'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_row_is_2 & arriving_second_lane_used_2)
-          set_1_p_2_2 <= arriving_wide_2;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_p_2_3 <= 32'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_2)
-            set_1_p_2_3 <= arriving_wide_2;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_3)
-          set_1_p_2_3 <= arriving_wide_3;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_p_3_0 <= 32'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_3)
-            set_1_p_3_0 <= arriving_wide_3;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_0)
-          set_1_p_3_0 <= arriving_wide_0;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_p_3_1 <= 32'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_3)
-            set_1_p_3_1 <= arriving_wide_3;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_1)
-          set_1_p_3_1 <= arriving_wide_1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_p_3_2 <= 32'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_3)
-            set_1_p_3_2 <= arriving_wide_3;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_2)
-          set_1_p_3_2 <= arriving_wide_2;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_1)
-      set_1_p_3_3 <= 32'h0;
-    else if (second_lands_1) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_row_is_3 & arriving_second_lane_used_3)
-          set_1_p_3_3 <= arriving_wide_3;
       end
     end
   end
@@ -3048,562 +2005,6 @@ module ExecuteController_SpinelSmall (
     end
   end
   always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_a_0_0 <= 8'h0;
-    else if (a_lands_2) begin
-      if (arriving_a_row_is_0 & arriving_a_lane_used_0)
-        set_2_a_0_0 <= sp_read_0_resp_bits[7:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_a_0_1 <= 8'h0;
-    else if (a_lands_2) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_1 & arriving_a_lane_used_0)
-          set_2_a_0_1 <= sp_read_0_resp_bits[7:0];
-      end else if (arriving_a_row_is_0 & arriving_a_lane_used_1)
-        set_2_a_0_1 <= sp_read_0_resp_bits[15:8];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_a_0_2 <= 8'h0;
-    else if (a_lands_2) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_2 & arriving_a_lane_used_0)
-          set_2_a_0_2 <= sp_read_0_resp_bits[7:0];
-      end else if (arriving_a_row_is_0 & arriving_a_lane_used_2)
-        set_2_a_0_2 <= sp_read_0_resp_bits[23:16];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_a_0_3 <= 8'h0;
-    else if (a_lands_2) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_3 & arriving_a_lane_used_0)
-          set_2_a_0_3 <= sp_read_0_resp_bits[7:0];
-      end else if (arriving_a_row_is_0 & arriving_a_lane_used_3)
-        set_2_a_0_3 <= sp_read_0_resp_bits[31:24];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_a_1_0 <= 8'h0;
-    else if (a_lands_2) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_0 & arriving_a_lane_used_1)
-          set_2_a_1_0 <= sp_read_0_resp_bits[15:8];
-      end else if (arriving_a_row_is_1 & arriving_a_lane_used_0)
-        set_2_a_1_0 <= sp_read_0_resp_bits[7:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_a_1_1 <= 8'h0;
-    else if (a_lands_2) begin
-      if (arriving_a_row_is_1 & arriving_a_lane_used_1)
-        set_2_a_1_1 <= sp_read_0_resp_bits[15:8];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_a_1_2 <= 8'h0;
-    else if (a_lands_2) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_2 & arriving_a_lane_used_1)
-          set_2_a_1_2 <= sp_read_0_resp_bits[15:8];
-      end else if (arriving_a_row_is_1 & arriving_a_lane_used_2)
-        set_2_a_1_2 <= sp_read_0_resp_bits[23:16];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_a_1_3 <= 8'h0;
-    else if (a_lands_2) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_3 & arriving_a_lane_used_1)
-          set_2_a_1_3 <= sp_read_0_resp_bits[15:8];
-      end else if (arriving_a_row_is_1 & arriving_a_lane_used_3)
-        set_2_a_1_3 <= sp_read_0_resp_bits[31:24];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_a_2_0 <= 8'h0;
-    else if (a_lands_2) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_0 & arriving_a_lane_used_2)
-          set_2_a_2_0 <= sp_read_0_resp_bits[23:16];
-      end else if (arriving_a_row_is_2 & arriving_a_lane_used_0)
-        set_2_a_2_0 <= sp_read_0_resp_bits[7:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_a_2_1 <= 8'h0;
-    else if (a_lands_2) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_1 & arriving_a_lane_used_2)
-          set_2_a_2_1 <= sp_read_0_resp_bits[23:16];
-      end else if (arriving_a_row_is_2 & arriving_a_lane_used_1)
-        set_2_a_2_1 <= sp_read_0_resp_bits[15:8];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_a_2_2 <= 8'h0;
-    else if (a_lands_2) begin
-      if (arriving_a_row_is_2 & arriving_a_lane_used_2)
-        set_2_a_2_2 <= sp_read_0_resp_bits[23:16];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_a_2_3 <= 8'h0;
-    else if (a_lands_2) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_3 & arriving_a_lane_used_2)
-          set_2_a_2_3 <= sp_read_0_resp_bits[23:16];
-      end else if (arriving_a_row_is_2 & arriving_a_lane_used_3)
-        set_2_a_2_3 <= sp_read_0_resp_bits[31:24];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_a_3_0 <= 8'h0;
-    else if (a_lands_2) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_0 & arriving_a_lane_used_3)
-          set_2_a_3_0 <= sp_read_0_resp_bits[31:24];
-      end else if (arriving_a_row_is_3 & arriving_a_lane_used_0)
-        set_2_a_3_0 <= sp_read_0_resp_bits[7:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_a_3_1 <= 8'h0;
-    else if (a_lands_2) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_1 & arriving_a_lane_used_3)
-          set_2_a_3_1 <= sp_read_0_resp_bits[31:24];
-      end else if (arriving_a_row_is_3 & arriving_a_lane_used_1)
-        set_2_a_3_1 <= sp_read_0_resp_bits[15:8];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_a_3_2 <= 8'h0;
-    else if (a_lands_2) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_2 & arriving_a_lane_used_3)
-          set_2_a_3_2 <= sp_read_0_resp_bits[31:24];
-      end else if (arriving_a_row_is_3 & arriving_a_lane_used_2)
-        set_2_a_3_2 <= sp_read_0_resp_bits[23:16];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_a_3_3 <= 8'h0;
-    else if (a_lands_2) begin
-      if (arriving_a_row_is_3 & arriving_a_lane_used_3)
-        set_2_a_3_3 <= sp_read_0_resp_bits[31:24];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_b_0_0 <= 8'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_row_is_0 & arriving_second_lane_used_0)
-          set_2_b_0_0 <= _arriving_wide_0_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_b_0_1 <= 8'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_0)
-            set_2_b_0_1 <= _arriving_wide_0_e1;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_1)
-          set_2_b_0_1 <= _arriving_wide_1_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_b_0_2 <= 8'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_0)
-            set_2_b_0_2 <= _arriving_wide_0_e1;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_2)
-          set_2_b_0_2 <= _arriving_wide_2_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_b_0_3 <= 8'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_0)
-            set_2_b_0_3 <= _arriving_wide_0_e1;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_3)
-          set_2_b_0_3 <= _arriving_wide_3_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_b_1_0 <= 8'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_1)
-            set_2_b_1_0 <= _arriving_wide_1_e1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_0)
-          set_2_b_1_0 <= _arriving_wide_0_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_b_1_1 <= 8'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_row_is_1 & arriving_second_lane_used_1)
-          set_2_b_1_1 <= _arriving_wide_1_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_b_1_2 <= 8'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_1)
-            set_2_b_1_2 <= _arriving_wide_1_e1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_2)
-          set_2_b_1_2 <= _arriving_wide_2_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_b_1_3 <= 8'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_1)
-            set_2_b_1_3 <= _arriving_wide_1_e1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_3)
-          set_2_b_1_3 <= _arriving_wide_3_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_b_2_0 <= 8'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_2)
-            set_2_b_2_0 <= _arriving_wide_2_e1;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_0)
-          set_2_b_2_0 <= _arriving_wide_0_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_b_2_1 <= 8'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_2)
-            set_2_b_2_1 <= _arriving_wide_2_e1;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_1)
-          set_2_b_2_1 <= _arriving_wide_1_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_b_2_2 <= 8'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_row_is_2 & arriving_second_lane_used_2)
-          set_2_b_2_2 <= _arriving_wide_2_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_b_2_3 <= 8'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_2)
-            set_2_b_2_3 <= _arriving_wide_2_e1;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_3)
-          set_2_b_2_3 <= _arriving_wide_3_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_b_3_0 <= 8'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_3)
-            set_2_b_3_0 <= _arriving_wide_3_e1;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_0)
-          set_2_b_3_0 <= _arriving_wide_0_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_b_3_1 <= 8'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_3)
-            set_2_b_3_1 <= _arriving_wide_3_e1;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_1)
-          set_2_b_3_1 <= _arriving_wide_1_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_b_3_2 <= 8'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_3)
-            set_2_b_3_2 <= _arriving_wide_3_e1;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_2)
-          set_2_b_3_2 <= _arriving_wide_2_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_b_3_3 <= 8'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_row_is_3 & arriving_second_lane_used_3)
-          set_2_b_3_3 <= _arriving_wide_3_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_p_0_0 <= 32'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_row_is_0 & arriving_second_lane_used_0)
-          set_2_p_0_0 <= arriving_wide_0;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_p_0_1 <= 32'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_0)
-            set_2_p_0_1 <= arriving_wide_0;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_1)
-          set_2_p_0_1 <= arriving_wide_1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_p_0_2 <= 32'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_0)
-            set_2_p_0_2 <= arriving_wide_0;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_2)
-          set_2_p_0_2 <= arriving_wide_2;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_p_0_3 <= 32'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_0)
-            set_2_p_0_3 <= arriving_wide_0;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_3)
-          set_2_p_0_3 <= arriving_wide_3;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_p_1_0 <= 32'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_1)
-            set_2_p_1_0 <= arriving_wide_1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_0)
-          set_2_p_1_0 <= arriving_wide_0;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_p_1_1 <= 32'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_row_is_1 & arriving_second_lane_used_1)
-          set_2_p_1_1 <= arriving_wide_1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_p_1_2 <= 32'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_1)
-            set_2_p_1_2 <= arriving_wide_1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_2)
-          set_2_p_1_2 <= arriving_wide_2;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_p_1_3 <= 32'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_1)
-            set_2_p_1_3 <= arriving_wide_1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_3)
-          set_2_p_1_3 <= arriving_wide_3;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_p_2_0 <= 32'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_2)
-            set_2_p_2_0 <= arriving_wide_2;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_0)
-          set_2_p_2_0 <= arriving_wide_0;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_p_2_1 <= 32'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_2)
-            set_2_p_2_1 <= arriving_wide_2;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_1)
-          set_2_p_2_1 <= arriving_wide_1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_p_2_2 <= 32'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_row_is_2 & arriving_second_lane_used_2)
-          set_2_p_2_2 <= arriving_wide_2;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_p_2_3 <= 32'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_2)
-            set_2_p_2_3 <= arriving_wide_2;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_3)
-          set_2_p_2_3 <= arriving_wide_3;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_p_3_0 <= 32'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_3)
-            set_2_p_3_0 <= arriving_wide_3;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_0)
-          set_2_p_3_0 <= arriving_wide_0;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_p_3_1 <= 32'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_3)
-            set_2_p_3_1 <= arriving_wide_3;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_1)
-          set_2_p_3_1 <= arriving_wide_1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_p_3_2 <= 32'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_3)
-            set_2_p_3_2 <= arriving_wide_3;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_2)
-          set_2_p_3_2 <= arriving_wide_2;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_2)
-      set_2_p_3_3 <= 32'h0;
-    else if (second_lands_2) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_row_is_3 & arriving_second_lane_used_3)
-          set_2_p_3_3 <= arriving_wide_3;
-      end
-    end
-  end
-  always @(posedge clock) begin
     if (reset)
       set_3_state <= 2'h0;
     else if (_set_0_state_e1 | _set_0_state_e2) begin
@@ -3915,562 +2316,6 @@ module ExecuteController_SpinelSmall (
       if (~(cmd_bits_compute_cmd_funct == 7'h0)) begin
         if (accept_pointer == 2'h3)
           set_3_acc_reads_high <= footprint_acc_read_high;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_a_0_0 <= 8'h0;
-    else if (a_lands_3) begin
-      if (arriving_a_row_is_0 & arriving_a_lane_used_0)
-        set_3_a_0_0 <= sp_read_0_resp_bits[7:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_a_0_1 <= 8'h0;
-    else if (a_lands_3) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_1 & arriving_a_lane_used_0)
-          set_3_a_0_1 <= sp_read_0_resp_bits[7:0];
-      end else if (arriving_a_row_is_0 & arriving_a_lane_used_1)
-        set_3_a_0_1 <= sp_read_0_resp_bits[15:8];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_a_0_2 <= 8'h0;
-    else if (a_lands_3) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_2 & arriving_a_lane_used_0)
-          set_3_a_0_2 <= sp_read_0_resp_bits[7:0];
-      end else if (arriving_a_row_is_0 & arriving_a_lane_used_2)
-        set_3_a_0_2 <= sp_read_0_resp_bits[23:16];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_a_0_3 <= 8'h0;
-    else if (a_lands_3) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_3 & arriving_a_lane_used_0)
-          set_3_a_0_3 <= sp_read_0_resp_bits[7:0];
-      end else if (arriving_a_row_is_0 & arriving_a_lane_used_3)
-        set_3_a_0_3 <= sp_read_0_resp_bits[31:24];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_a_1_0 <= 8'h0;
-    else if (a_lands_3) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_0 & arriving_a_lane_used_1)
-          set_3_a_1_0 <= sp_read_0_resp_bits[15:8];
-      end else if (arriving_a_row_is_1 & arriving_a_lane_used_0)
-        set_3_a_1_0 <= sp_read_0_resp_bits[7:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_a_1_1 <= 8'h0;
-    else if (a_lands_3) begin
-      if (arriving_a_row_is_1 & arriving_a_lane_used_1)
-        set_3_a_1_1 <= sp_read_0_resp_bits[15:8];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_a_1_2 <= 8'h0;
-    else if (a_lands_3) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_2 & arriving_a_lane_used_1)
-          set_3_a_1_2 <= sp_read_0_resp_bits[15:8];
-      end else if (arriving_a_row_is_1 & arriving_a_lane_used_2)
-        set_3_a_1_2 <= sp_read_0_resp_bits[23:16];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_a_1_3 <= 8'h0;
-    else if (a_lands_3) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_3 & arriving_a_lane_used_1)
-          set_3_a_1_3 <= sp_read_0_resp_bits[15:8];
-      end else if (arriving_a_row_is_1 & arriving_a_lane_used_3)
-        set_3_a_1_3 <= sp_read_0_resp_bits[31:24];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_a_2_0 <= 8'h0;
-    else if (a_lands_3) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_0 & arriving_a_lane_used_2)
-          set_3_a_2_0 <= sp_read_0_resp_bits[23:16];
-      end else if (arriving_a_row_is_2 & arriving_a_lane_used_0)
-        set_3_a_2_0 <= sp_read_0_resp_bits[7:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_a_2_1 <= 8'h0;
-    else if (a_lands_3) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_1 & arriving_a_lane_used_2)
-          set_3_a_2_1 <= sp_read_0_resp_bits[23:16];
-      end else if (arriving_a_row_is_2 & arriving_a_lane_used_1)
-        set_3_a_2_1 <= sp_read_0_resp_bits[15:8];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_a_2_2 <= 8'h0;
-    else if (a_lands_3) begin
-      if (arriving_a_row_is_2 & arriving_a_lane_used_2)
-        set_3_a_2_2 <= sp_read_0_resp_bits[23:16];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_a_2_3 <= 8'h0;
-    else if (a_lands_3) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_3 & arriving_a_lane_used_2)
-          set_3_a_2_3 <= sp_read_0_resp_bits[23:16];
-      end else if (arriving_a_row_is_2 & arriving_a_lane_used_3)
-        set_3_a_2_3 <= sp_read_0_resp_bits[31:24];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_a_3_0 <= 8'h0;
-    else if (a_lands_3) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_0 & arriving_a_lane_used_3)
-          set_3_a_3_0 <= sp_read_0_resp_bits[31:24];
-      end else if (arriving_a_row_is_3 & arriving_a_lane_used_0)
-        set_3_a_3_0 <= sp_read_0_resp_bits[7:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_a_3_1 <= 8'h0;
-    else if (a_lands_3) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_1 & arriving_a_lane_used_3)
-          set_3_a_3_1 <= sp_read_0_resp_bits[31:24];
-      end else if (arriving_a_row_is_3 & arriving_a_lane_used_1)
-        set_3_a_3_1 <= sp_read_0_resp_bits[15:8];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_a_3_2 <= 8'h0;
-    else if (a_lands_3) begin
-      if (arriving_a_transposed) begin
-        if (arriving_a_row_is_2 & arriving_a_lane_used_3)
-          set_3_a_3_2 <= sp_read_0_resp_bits[31:24];
-      end else if (arriving_a_row_is_3 & arriving_a_lane_used_2)
-        set_3_a_3_2 <= sp_read_0_resp_bits[23:16];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_a_3_3 <= 8'h0;
-    else if (a_lands_3) begin
-      if (arriving_a_row_is_3 & arriving_a_lane_used_3)
-        set_3_a_3_3 <= sp_read_0_resp_bits[31:24];
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_b_0_0 <= 8'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_row_is_0 & arriving_second_lane_used_0)
-          set_3_b_0_0 <= _arriving_wide_0_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_b_0_1 <= 8'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_0)
-            set_3_b_0_1 <= _arriving_wide_0_e1;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_1)
-          set_3_b_0_1 <= _arriving_wide_1_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_b_0_2 <= 8'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_0)
-            set_3_b_0_2 <= _arriving_wide_0_e1;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_2)
-          set_3_b_0_2 <= _arriving_wide_2_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_b_0_3 <= 8'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_0)
-            set_3_b_0_3 <= _arriving_wide_0_e1;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_3)
-          set_3_b_0_3 <= _arriving_wide_3_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_b_1_0 <= 8'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_1)
-            set_3_b_1_0 <= _arriving_wide_1_e1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_0)
-          set_3_b_1_0 <= _arriving_wide_0_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_b_1_1 <= 8'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_row_is_1 & arriving_second_lane_used_1)
-          set_3_b_1_1 <= _arriving_wide_1_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_b_1_2 <= 8'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_1)
-            set_3_b_1_2 <= _arriving_wide_1_e1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_2)
-          set_3_b_1_2 <= _arriving_wide_2_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_b_1_3 <= 8'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_1)
-            set_3_b_1_3 <= _arriving_wide_1_e1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_3)
-          set_3_b_1_3 <= _arriving_wide_3_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_b_2_0 <= 8'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_2)
-            set_3_b_2_0 <= _arriving_wide_2_e1;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_0)
-          set_3_b_2_0 <= _arriving_wide_0_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_b_2_1 <= 8'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_2)
-            set_3_b_2_1 <= _arriving_wide_2_e1;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_1)
-          set_3_b_2_1 <= _arriving_wide_1_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_b_2_2 <= 8'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_row_is_2 & arriving_second_lane_used_2)
-          set_3_b_2_2 <= _arriving_wide_2_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_b_2_3 <= 8'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_2)
-            set_3_b_2_3 <= _arriving_wide_2_e1;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_3)
-          set_3_b_2_3 <= _arriving_wide_3_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_b_3_0 <= 8'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_3)
-            set_3_b_3_0 <= _arriving_wide_3_e1;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_0)
-          set_3_b_3_0 <= _arriving_wide_0_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_b_3_1 <= 8'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_3)
-            set_3_b_3_1 <= _arriving_wide_3_e1;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_1)
-          set_3_b_3_1 <= _arriving_wide_1_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_b_3_2 <= 8'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_3)
-            set_3_b_3_2 <= _arriving_wide_3_e1;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_2)
-          set_3_b_3_2 <= _arriving_wide_2_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_b_3_3 <= 8'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h1) begin
-        if (arriving_second_row_is_3 & arriving_second_lane_used_3)
-          set_3_b_3_3 <= _arriving_wide_3_e1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_p_0_0 <= 32'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_row_is_0 & arriving_second_lane_used_0)
-          set_3_p_0_0 <= arriving_wide_0;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_p_0_1 <= 32'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_0)
-            set_3_p_0_1 <= arriving_wide_0;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_1)
-          set_3_p_0_1 <= arriving_wide_1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_p_0_2 <= 32'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_0)
-            set_3_p_0_2 <= arriving_wide_0;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_2)
-          set_3_p_0_2 <= arriving_wide_2;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_p_0_3 <= 32'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_0)
-            set_3_p_0_3 <= arriving_wide_0;
-        end else if (arriving_second_row_is_0 & arriving_second_lane_used_3)
-          set_3_p_0_3 <= arriving_wide_3;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_p_1_0 <= 32'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_1)
-            set_3_p_1_0 <= arriving_wide_1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_0)
-          set_3_p_1_0 <= arriving_wide_0;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_p_1_1 <= 32'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_row_is_1 & arriving_second_lane_used_1)
-          set_3_p_1_1 <= arriving_wide_1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_p_1_2 <= 32'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_1)
-            set_3_p_1_2 <= arriving_wide_1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_2)
-          set_3_p_1_2 <= arriving_wide_2;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_p_1_3 <= 32'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_1)
-            set_3_p_1_3 <= arriving_wide_1;
-        end else if (arriving_second_row_is_1 & arriving_second_lane_used_3)
-          set_3_p_1_3 <= arriving_wide_3;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_p_2_0 <= 32'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_2)
-            set_3_p_2_0 <= arriving_wide_2;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_0)
-          set_3_p_2_0 <= arriving_wide_0;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_p_2_1 <= 32'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_2)
-            set_3_p_2_1 <= arriving_wide_2;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_1)
-          set_3_p_2_1 <= arriving_wide_1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_p_2_2 <= 32'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_row_is_2 & arriving_second_lane_used_2)
-          set_3_p_2_2 <= arriving_wide_2;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_p_2_3 <= 32'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_3 & arriving_second_lane_used_2)
-            set_3_p_2_3 <= arriving_wide_2;
-        end else if (arriving_second_row_is_2 & arriving_second_lane_used_3)
-          set_3_p_2_3 <= arriving_wide_3;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_p_3_0 <= 32'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_0 & arriving_second_lane_used_3)
-            set_3_p_3_0 <= arriving_wide_3;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_0)
-          set_3_p_3_0 <= arriving_wide_0;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_p_3_1 <= 32'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_1 & arriving_second_lane_used_3)
-            set_3_p_3_1 <= arriving_wide_3;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_1)
-          set_3_p_3_1 <= arriving_wide_1;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_p_3_2 <= 32'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_transposed) begin
-          if (arriving_second_row_is_2 & arriving_second_lane_used_3)
-            set_3_p_3_2 <= arriving_wide_3;
-        end else if (arriving_second_row_is_3 & arriving_second_lane_used_2)
-          set_3_p_3_2 <= arriving_wide_2;
-      end
-    end
-  end
-  always @(posedge clock) begin
-    if (accept_into_3)
-      set_3_p_3_3 <= 32'h0;
-    else if (second_lands_3) begin
-      if (arriving_second_target == 2'h0) begin
-        if (arriving_second_row_is_3 & arriving_second_lane_used_3)
-          set_3_p_3_3 <= arriving_wide_3;
       end
     end
   end
@@ -5018,134 +2863,6 @@ module ExecuteController_SpinelSmall (
       bias_busy <= 1'h1;
   end
   always @(posedge clock) begin
-    if (clears_bias)
-      bias_0_0 <= 32'h0;
-    else if (bias_lands) begin
-      if (arriving_second_row_is_0 & arriving_second_lane_used_0)
-        bias_0_0 <= arriving_wide_0;
-    end
-  end
-  always @(posedge clock) begin
-    if (clears_bias)
-      bias_0_1 <= 32'h0;
-    else if (bias_lands) begin
-      if (arriving_second_row_is_0 & arriving_second_lane_used_1)
-        bias_0_1 <= arriving_wide_1;
-    end
-  end
-  always @(posedge clock) begin
-    if (clears_bias)
-      bias_0_2 <= 32'h0;
-    else if (bias_lands) begin
-      if (arriving_second_row_is_0 & arriving_second_lane_used_2)
-        bias_0_2 <= arriving_wide_2;
-    end
-  end
-  always @(posedge clock) begin
-    if (clears_bias)
-      bias_0_3 <= 32'h0;
-    else if (bias_lands) begin
-      if (arriving_second_row_is_0 & arriving_second_lane_used_3)
-        bias_0_3 <= arriving_wide_3;
-    end
-  end
-  always @(posedge clock) begin
-    if (clears_bias)
-      bias_1_0 <= 32'h0;
-    else if (bias_lands) begin
-      if (arriving_second_row_is_1 & arriving_second_lane_used_0)
-        bias_1_0 <= arriving_wide_0;
-    end
-  end
-  always @(posedge clock) begin
-    if (clears_bias)
-      bias_1_1 <= 32'h0;
-    else if (bias_lands) begin
-      if (arriving_second_row_is_1 & arriving_second_lane_used_1)
-        bias_1_1 <= arriving_wide_1;
-    end
-  end
-  always @(posedge clock) begin
-    if (clears_bias)
-      bias_1_2 <= 32'h0;
-    else if (bias_lands) begin
-      if (arriving_second_row_is_1 & arriving_second_lane_used_2)
-        bias_1_2 <= arriving_wide_2;
-    end
-  end
-  always @(posedge clock) begin
-    if (clears_bias)
-      bias_1_3 <= 32'h0;
-    else if (bias_lands) begin
-      if (arriving_second_row_is_1 & arriving_second_lane_used_3)
-        bias_1_3 <= arriving_wide_3;
-    end
-  end
-  always @(posedge clock) begin
-    if (clears_bias)
-      bias_2_0 <= 32'h0;
-    else if (bias_lands) begin
-      if (arriving_second_row_is_2 & arriving_second_lane_used_0)
-        bias_2_0 <= arriving_wide_0;
-    end
-  end
-  always @(posedge clock) begin
-    if (clears_bias)
-      bias_2_1 <= 32'h0;
-    else if (bias_lands) begin
-      if (arriving_second_row_is_2 & arriving_second_lane_used_1)
-        bias_2_1 <= arriving_wide_1;
-    end
-  end
-  always @(posedge clock) begin
-    if (clears_bias)
-      bias_2_2 <= 32'h0;
-    else if (bias_lands) begin
-      if (arriving_second_row_is_2 & arriving_second_lane_used_2)
-        bias_2_2 <= arriving_wide_2;
-    end
-  end
-  always @(posedge clock) begin
-    if (clears_bias)
-      bias_2_3 <= 32'h0;
-    else if (bias_lands) begin
-      if (arriving_second_row_is_2 & arriving_second_lane_used_3)
-        bias_2_3 <= arriving_wide_3;
-    end
-  end
-  always @(posedge clock) begin
-    if (clears_bias)
-      bias_3_0 <= 32'h0;
-    else if (bias_lands) begin
-      if (arriving_second_row_is_3 & arriving_second_lane_used_0)
-        bias_3_0 <= arriving_wide_0;
-    end
-  end
-  always @(posedge clock) begin
-    if (clears_bias)
-      bias_3_1 <= 32'h0;
-    else if (bias_lands) begin
-      if (arriving_second_row_is_3 & arriving_second_lane_used_1)
-        bias_3_1 <= arriving_wide_1;
-    end
-  end
-  always @(posedge clock) begin
-    if (clears_bias)
-      bias_3_2 <= 32'h0;
-    else if (bias_lands) begin
-      if (arriving_second_row_is_3 & arriving_second_lane_used_2)
-        bias_3_2 <= arriving_wide_2;
-    end
-  end
-  always @(posedge clock) begin
-    if (clears_bias)
-      bias_3_3 <= 32'h0;
-    else if (bias_lands) begin
-      if (arriving_second_row_is_3 & arriving_second_lane_used_3)
-        bias_3_3 <= arriving_wide_3;
-    end
-  end
-  always @(posedge clock) begin
     if (reset)
       accept_pointer <= 2'h0;
     else if (cmd_valid & cmd_ready) begin
@@ -5432,6 +3149,227 @@ module ExecuteController_SpinelSmall (
     .result_bits_row_2(array_result_bits_row_2),
     .result_bits_row_3(array_result_bits_row_3),
     .result_bits_tag(array_result_bits_tag)
+  );
+  OperandBuffer_4x4_8 set_0_a (
+    .clock(clock),
+    .clear(set_0_a_clear),
+    .write(set_0_a_write),
+    .transposed(set_0_a_transposed),
+    .row(set_0_a_row),
+    .columns(set_0_a_columns),
+    .lane_0(set_0_a_lane_0),
+    .lane_1(set_0_a_lane_1),
+    .lane_2(set_0_a_lane_2),
+    .lane_3(set_0_a_lane_3),
+    .read_row(set_0_a_read_row),
+    .out_0(set_0_a_out_0),
+    .out_1(set_0_a_out_1),
+    .out_2(set_0_a_out_2),
+    .out_3(set_0_a_out_3)
+  );
+  OperandBuffer_4x4_8 set_0_b (
+    .clock(clock),
+    .clear(set_0_b_clear),
+    .write(set_0_b_write),
+    .transposed(set_0_b_transposed),
+    .row(set_0_b_row),
+    .columns(set_0_b_columns),
+    .lane_0(set_0_b_lane_0),
+    .lane_1(set_0_b_lane_1),
+    .lane_2(set_0_b_lane_2),
+    .lane_3(set_0_b_lane_3),
+    .read_row(set_0_b_read_row),
+    .out_0(set_0_b_out_0),
+    .out_1(set_0_b_out_1),
+    .out_2(set_0_b_out_2),
+    .out_3(set_0_b_out_3)
+  );
+  OperandBuffer_4x4_32 set_0_p (
+    .clock(clock),
+    .clear(set_0_p_clear),
+    .write(set_0_p_write),
+    .transposed(set_0_p_transposed),
+    .row(set_0_p_row),
+    .columns(set_0_p_columns),
+    .lane_0(set_0_p_lane_0),
+    .lane_1(set_0_p_lane_1),
+    .lane_2(set_0_p_lane_2),
+    .lane_3(set_0_p_lane_3),
+    .read_row(set_0_p_read_row),
+    .out_0(set_0_p_out_0),
+    .out_1(set_0_p_out_1),
+    .out_2(set_0_p_out_2),
+    .out_3(set_0_p_out_3)
+  );
+  OperandBuffer_4x4_8 set_1_a (
+    .clock(clock),
+    .clear(set_1_a_clear),
+    .write(set_1_a_write),
+    .transposed(set_1_a_transposed),
+    .row(set_1_a_row),
+    .columns(set_1_a_columns),
+    .lane_0(set_1_a_lane_0),
+    .lane_1(set_1_a_lane_1),
+    .lane_2(set_1_a_lane_2),
+    .lane_3(set_1_a_lane_3),
+    .read_row(set_1_a_read_row),
+    .out_0(set_1_a_out_0),
+    .out_1(set_1_a_out_1),
+    .out_2(set_1_a_out_2),
+    .out_3(set_1_a_out_3)
+  );
+  OperandBuffer_4x4_8 set_1_b (
+    .clock(clock),
+    .clear(set_1_b_clear),
+    .write(set_1_b_write),
+    .transposed(set_1_b_transposed),
+    .row(set_1_b_row),
+    .columns(set_1_b_columns),
+    .lane_0(set_1_b_lane_0),
+    .lane_1(set_1_b_lane_1),
+    .lane_2(set_1_b_lane_2),
+    .lane_3(set_1_b_lane_3),
+    .read_row(set_1_b_read_row),
+    .out_0(set_1_b_out_0),
+    .out_1(set_1_b_out_1),
+    .out_2(set_1_b_out_2),
+    .out_3(set_1_b_out_3)
+  );
+  OperandBuffer_4x4_32 set_1_p (
+    .clock(clock),
+    .clear(set_1_p_clear),
+    .write(set_1_p_write),
+    .transposed(set_1_p_transposed),
+    .row(set_1_p_row),
+    .columns(set_1_p_columns),
+    .lane_0(set_1_p_lane_0),
+    .lane_1(set_1_p_lane_1),
+    .lane_2(set_1_p_lane_2),
+    .lane_3(set_1_p_lane_3),
+    .read_row(set_1_p_read_row),
+    .out_0(set_1_p_out_0),
+    .out_1(set_1_p_out_1),
+    .out_2(set_1_p_out_2),
+    .out_3(set_1_p_out_3)
+  );
+  OperandBuffer_4x4_8 set_2_a (
+    .clock(clock),
+    .clear(set_2_a_clear),
+    .write(set_2_a_write),
+    .transposed(set_2_a_transposed),
+    .row(set_2_a_row),
+    .columns(set_2_a_columns),
+    .lane_0(set_2_a_lane_0),
+    .lane_1(set_2_a_lane_1),
+    .lane_2(set_2_a_lane_2),
+    .lane_3(set_2_a_lane_3),
+    .read_row(set_2_a_read_row),
+    .out_0(set_2_a_out_0),
+    .out_1(set_2_a_out_1),
+    .out_2(set_2_a_out_2),
+    .out_3(set_2_a_out_3)
+  );
+  OperandBuffer_4x4_8 set_2_b (
+    .clock(clock),
+    .clear(set_2_b_clear),
+    .write(set_2_b_write),
+    .transposed(set_2_b_transposed),
+    .row(set_2_b_row),
+    .columns(set_2_b_columns),
+    .lane_0(set_2_b_lane_0),
+    .lane_1(set_2_b_lane_1),
+    .lane_2(set_2_b_lane_2),
+    .lane_3(set_2_b_lane_3),
+    .read_row(set_2_b_read_row),
+    .out_0(set_2_b_out_0),
+    .out_1(set_2_b_out_1),
+    .out_2(set_2_b_out_2),
+    .out_3(set_2_b_out_3)
+  );
+  OperandBuffer_4x4_32 set_2_p (
+    .clock(clock),
+    .clear(set_2_p_clear),
+    .write(set_2_p_write),
+    .transposed(set_2_p_transposed),
+    .row(set_2_p_row),
+    .columns(set_2_p_columns),
+    .lane_0(set_2_p_lane_0),
+    .lane_1(set_2_p_lane_1),
+    .lane_2(set_2_p_lane_2),
+    .lane_3(set_2_p_lane_3),
+    .read_row(set_2_p_read_row),
+    .out_0(set_2_p_out_0),
+    .out_1(set_2_p_out_1),
+    .out_2(set_2_p_out_2),
+    .out_3(set_2_p_out_3)
+  );
+  OperandBuffer_4x4_8 set_3_a (
+    .clock(clock),
+    .clear(set_3_a_clear),
+    .write(set_3_a_write),
+    .transposed(set_3_a_transposed),
+    .row(set_3_a_row),
+    .columns(set_3_a_columns),
+    .lane_0(set_3_a_lane_0),
+    .lane_1(set_3_a_lane_1),
+    .lane_2(set_3_a_lane_2),
+    .lane_3(set_3_a_lane_3),
+    .read_row(set_3_a_read_row),
+    .out_0(set_3_a_out_0),
+    .out_1(set_3_a_out_1),
+    .out_2(set_3_a_out_2),
+    .out_3(set_3_a_out_3)
+  );
+  OperandBuffer_4x4_8 set_3_b (
+    .clock(clock),
+    .clear(set_3_b_clear),
+    .write(set_3_b_write),
+    .transposed(set_3_b_transposed),
+    .row(set_3_b_row),
+    .columns(set_3_b_columns),
+    .lane_0(set_3_b_lane_0),
+    .lane_1(set_3_b_lane_1),
+    .lane_2(set_3_b_lane_2),
+    .lane_3(set_3_b_lane_3),
+    .read_row(set_3_b_read_row),
+    .out_0(set_3_b_out_0),
+    .out_1(set_3_b_out_1),
+    .out_2(set_3_b_out_2),
+    .out_3(set_3_b_out_3)
+  );
+  OperandBuffer_4x4_32 set_3_p (
+    .clock(clock),
+    .clear(set_3_p_clear),
+    .write(set_3_p_write),
+    .transposed(set_3_p_transposed),
+    .row(set_3_p_row),
+    .columns(set_3_p_columns),
+    .lane_0(set_3_p_lane_0),
+    .lane_1(set_3_p_lane_1),
+    .lane_2(set_3_p_lane_2),
+    .lane_3(set_3_p_lane_3),
+    .read_row(set_3_p_read_row),
+    .out_0(set_3_p_out_0),
+    .out_1(set_3_p_out_1),
+    .out_2(set_3_p_out_2),
+    .out_3(set_3_p_out_3)
+  );
+  OperandBuffer_4x4_32 bias (
+    .clock(clock),
+    .clear(bias_clear),
+    .write(bias_write),
+    .transposed(bias_transposed),
+    .row(bias_row),
+    .columns(bias_columns),
+    .lane_0(bias_lane_0),
+    .lane_1(bias_lane_1),
+    .lane_2(bias_lane_2),
+    .lane_3(bias_lane_3),
+    .read_row(bias_read_row),
+    .out_0(bias_out_0),
+    .out_1(bias_out_1),
+    .out_2(bias_out_2),
+    .out_3(bias_out_3)
   );
   // Bits this module receives but does not need.
   wire _unused_bits = &{1'b0, sp_read_0_resp_valid, sp_read_1_resp_valid, acc_read_resp_valid, sp_write_ready, acc_write_ready, reading_pair_compute_cmd_funct, reading_pair_compute_index, reading_pair_compute_sequence, reading_pair_compute_loop_internal, reading_pair_compute_loop_slot, reading_pair_preload_rs2, reading_config_relu, reading_config_shift, reading_config_c_stride, read_second[30:26], x_pair_compute_cmd_funct, x_pair_compute_cmd_rs1[47:0], x_pair_compute_index, x_pair_compute_sequence, x_pair_compute_loop_internal, x_pair_compute_loop_slot, x_pair_preload_rs1, x_config_transpose_a, x_config_transpose_b, x_config_a_stride, y_pair_compute_cmd_rs1, y_pair_compute_cmd_rs2, y_pair_compute_index, y_pair_compute_sequence, y_pair_compute_loop_internal, y_pair_compute_loop_slot, y_pair_preload_rs1, y_pair_preload_rs2, y_config_relu, y_config_shift, y_config_transpose_a, y_config_transpose_b, y_config_a_stride, y_config_c_stride, y_entry, _sp_read_0_req_bits_e1[31:26], _sp_read_0_req_bits_e2[25:10], _sp_read_1_req_bits_e1[25:10], _sp_write_bits_data_e1[31:8], _sp_write_bits_data_e2[31:8], _sp_write_bits_data_e3[31:8], _sp_write_bits_data_e4[31:8], _x_compute_slots_e1[15:4], _slot_tag_row_e1[41:26], _slot_tag_row_e2[41:26], _slot_tag_row_e3[25:10], 1'b0};

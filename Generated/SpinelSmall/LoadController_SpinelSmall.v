@@ -133,7 +133,7 @@ module LoadController_SpinelSmall (
   assign last_row = _dma_req_valid_e1 | (({1'h0, row} + {1'h0, 16'h1}) >= {1'h0, cmd_bits_cmd_rs2[63:48]});
   assign step_done = notes_enq_ready & ((~_dma_req_valid_e2) | dma_req_ready);
   assign has_data = (notes_deq_valid & (~notes_deq_bits[33])) & (~notes_deq_bits[34]);
-  assign last_block = notes_deq_bits[33] | ((block + 16'h1) >= ((notes_deq_bits[98:83] == 16'h0) ? 16'h1 : ({2'h0, _last_block_e1[15:2]} + 16'h1)));
+  assign last_block = notes_deq_bits[33] | ((block + 16'h1) >= (((notes_deq_bits[98:83] == 16'h0) ? 16'h0 : {2'h0, _last_block_e1[15:2]}) + 16'h1));
   assign scale_0_value = _acc_write_bits_data_e5;
   assign scale_0_scale = notes_deq_bits[66:35];
   assign scale_1_value = _acc_write_bits_data_e4;

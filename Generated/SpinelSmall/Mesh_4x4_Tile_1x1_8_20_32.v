@@ -61,1030 +61,550 @@ module Mesh_4x4_Tile_1x1_8_20_32 (
   output wire out_3_ws,
   output wire [4:0] out_3_shift
 );
-  wire [7:0] tile_0_0_in_a_0;
-  wire [19:0] tile_0_0_in_b_0;
-  wire [31:0] tile_0_0_in_d_0;
-  wire tile_0_0_in_0_valid;
-  wire tile_0_0_in_0_propagate;
-  wire tile_0_0_in_0_ws;
-  wire [4:0] tile_0_0_in_0_shift;
-  wire [7:0] tile_0_0_out_a_0;
-  wire [19:0] tile_0_0_out_b_0;
-  wire [31:0] tile_0_0_out_c_0;
-  wire tile_0_0_out_0_valid;
-  wire tile_0_0_out_0_propagate;
-  wire tile_0_0_out_0_ws;
-  wire [4:0] tile_0_0_out_0_shift;
-  reg  [7:0] tile_0_0_a_0;
-  reg  [19:0] tile_0_0_b_0;
-  reg  [31:0] tile_0_0_d_0;
-  reg  tile_0_0_0_valid;
-  reg  tile_0_0_0_propagate;
-  reg  tile_0_0_0_ws;
-  reg  [4:0] tile_0_0_0_shift;
-  wire [7:0] tile_0_1_in_a_0;
-  wire [19:0] tile_0_1_in_b_0;
-  wire [31:0] tile_0_1_in_d_0;
-  wire tile_0_1_in_0_valid;
-  wire tile_0_1_in_0_propagate;
-  wire tile_0_1_in_0_ws;
-  wire [4:0] tile_0_1_in_0_shift;
-  wire [7:0] tile_0_1_out_a_0;
-  wire [19:0] tile_0_1_out_b_0;
-  wire [31:0] tile_0_1_out_c_0;
-  wire tile_0_1_out_0_valid;
-  wire tile_0_1_out_0_propagate;
-  wire tile_0_1_out_0_ws;
-  wire [4:0] tile_0_1_out_0_shift;
-  reg  [7:0] tile_0_1_a_0;
-  reg  [19:0] tile_0_1_b_0;
-  reg  [31:0] tile_0_1_d_0;
-  reg  tile_0_1_0_valid;
-  reg  tile_0_1_0_propagate;
-  reg  tile_0_1_0_ws;
-  reg  [4:0] tile_0_1_0_shift;
-  wire [7:0] tile_0_2_in_a_0;
-  wire [19:0] tile_0_2_in_b_0;
-  wire [31:0] tile_0_2_in_d_0;
-  wire tile_0_2_in_0_valid;
-  wire tile_0_2_in_0_propagate;
-  wire tile_0_2_in_0_ws;
-  wire [4:0] tile_0_2_in_0_shift;
-  wire [7:0] tile_0_2_out_a_0;
-  wire [19:0] tile_0_2_out_b_0;
-  wire [31:0] tile_0_2_out_c_0;
-  wire tile_0_2_out_0_valid;
-  wire tile_0_2_out_0_propagate;
-  wire tile_0_2_out_0_ws;
-  wire [4:0] tile_0_2_out_0_shift;
-  reg  [7:0] tile_0_2_a_0;
-  reg  [19:0] tile_0_2_b_0;
-  reg  [31:0] tile_0_2_d_0;
-  reg  tile_0_2_0_valid;
-  reg  tile_0_2_0_propagate;
-  reg  tile_0_2_0_ws;
-  reg  [4:0] tile_0_2_0_shift;
-  wire [7:0] tile_0_3_in_a_0;
-  wire [19:0] tile_0_3_in_b_0;
-  wire [31:0] tile_0_3_in_d_0;
-  wire tile_0_3_in_0_valid;
-  wire tile_0_3_in_0_propagate;
-  wire tile_0_3_in_0_ws;
-  wire [4:0] tile_0_3_in_0_shift;
-  wire [7:0] tile_0_3_out_a_0;
-  wire [19:0] tile_0_3_out_b_0;
-  wire [31:0] tile_0_3_out_c_0;
-  wire tile_0_3_out_0_valid;
-  wire tile_0_3_out_0_propagate;
-  wire tile_0_3_out_0_ws;
-  wire [4:0] tile_0_3_out_0_shift;
-  reg  [19:0] tile_0_3_b_0;
-  reg  [31:0] tile_0_3_d_0;
-  reg  tile_0_3_0_valid;
-  reg  tile_0_3_0_propagate;
-  reg  tile_0_3_0_ws;
-  reg  [4:0] tile_0_3_0_shift;
-  wire [7:0] tile_1_0_in_a_0;
-  wire [19:0] tile_1_0_in_b_0;
-  wire [31:0] tile_1_0_in_d_0;
-  wire tile_1_0_in_0_valid;
-  wire tile_1_0_in_0_propagate;
-  wire tile_1_0_in_0_ws;
-  wire [4:0] tile_1_0_in_0_shift;
-  wire [7:0] tile_1_0_out_a_0;
-  wire [19:0] tile_1_0_out_b_0;
-  wire [31:0] tile_1_0_out_c_0;
-  wire tile_1_0_out_0_valid;
-  wire tile_1_0_out_0_propagate;
-  wire tile_1_0_out_0_ws;
-  wire [4:0] tile_1_0_out_0_shift;
-  reg  [7:0] tile_1_0_a_0;
-  reg  [19:0] tile_1_0_b_0;
-  reg  [31:0] tile_1_0_d_0;
-  reg  tile_1_0_0_valid;
-  reg  tile_1_0_0_propagate;
-  reg  tile_1_0_0_ws;
-  reg  [4:0] tile_1_0_0_shift;
-  wire [7:0] tile_1_1_in_a_0;
-  wire [19:0] tile_1_1_in_b_0;
-  wire [31:0] tile_1_1_in_d_0;
-  wire tile_1_1_in_0_valid;
-  wire tile_1_1_in_0_propagate;
-  wire tile_1_1_in_0_ws;
-  wire [4:0] tile_1_1_in_0_shift;
-  wire [7:0] tile_1_1_out_a_0;
-  wire [19:0] tile_1_1_out_b_0;
-  wire [31:0] tile_1_1_out_c_0;
-  wire tile_1_1_out_0_valid;
-  wire tile_1_1_out_0_propagate;
-  wire tile_1_1_out_0_ws;
-  wire [4:0] tile_1_1_out_0_shift;
-  reg  [7:0] tile_1_1_a_0;
-  reg  [19:0] tile_1_1_b_0;
-  reg  [31:0] tile_1_1_d_0;
-  reg  tile_1_1_0_valid;
-  reg  tile_1_1_0_propagate;
-  reg  tile_1_1_0_ws;
-  reg  [4:0] tile_1_1_0_shift;
-  wire [7:0] tile_1_2_in_a_0;
-  wire [19:0] tile_1_2_in_b_0;
-  wire [31:0] tile_1_2_in_d_0;
-  wire tile_1_2_in_0_valid;
-  wire tile_1_2_in_0_propagate;
-  wire tile_1_2_in_0_ws;
-  wire [4:0] tile_1_2_in_0_shift;
-  wire [7:0] tile_1_2_out_a_0;
-  wire [19:0] tile_1_2_out_b_0;
-  wire [31:0] tile_1_2_out_c_0;
-  wire tile_1_2_out_0_valid;
-  wire tile_1_2_out_0_propagate;
-  wire tile_1_2_out_0_ws;
-  wire [4:0] tile_1_2_out_0_shift;
-  reg  [7:0] tile_1_2_a_0;
-  reg  [19:0] tile_1_2_b_0;
-  reg  [31:0] tile_1_2_d_0;
-  reg  tile_1_2_0_valid;
-  reg  tile_1_2_0_propagate;
-  reg  tile_1_2_0_ws;
-  reg  [4:0] tile_1_2_0_shift;
-  wire [7:0] tile_1_3_in_a_0;
-  wire [19:0] tile_1_3_in_b_0;
-  wire [31:0] tile_1_3_in_d_0;
-  wire tile_1_3_in_0_valid;
-  wire tile_1_3_in_0_propagate;
-  wire tile_1_3_in_0_ws;
-  wire [4:0] tile_1_3_in_0_shift;
-  wire [7:0] tile_1_3_out_a_0;
-  wire [19:0] tile_1_3_out_b_0;
-  wire [31:0] tile_1_3_out_c_0;
-  wire tile_1_3_out_0_valid;
-  wire tile_1_3_out_0_propagate;
-  wire tile_1_3_out_0_ws;
-  wire [4:0] tile_1_3_out_0_shift;
-  reg  [19:0] tile_1_3_b_0;
-  reg  [31:0] tile_1_3_d_0;
-  reg  tile_1_3_0_valid;
-  reg  tile_1_3_0_propagate;
-  reg  tile_1_3_0_ws;
-  reg  [4:0] tile_1_3_0_shift;
-  wire [7:0] tile_2_0_in_a_0;
-  wire [19:0] tile_2_0_in_b_0;
-  wire [31:0] tile_2_0_in_d_0;
-  wire tile_2_0_in_0_valid;
-  wire tile_2_0_in_0_propagate;
-  wire tile_2_0_in_0_ws;
-  wire [4:0] tile_2_0_in_0_shift;
-  wire [7:0] tile_2_0_out_a_0;
-  wire [19:0] tile_2_0_out_b_0;
-  wire [31:0] tile_2_0_out_c_0;
-  wire tile_2_0_out_0_valid;
-  wire tile_2_0_out_0_propagate;
-  wire tile_2_0_out_0_ws;
-  wire [4:0] tile_2_0_out_0_shift;
-  reg  [7:0] tile_2_0_a_0;
-  reg  [19:0] tile_2_0_b_0;
-  reg  [31:0] tile_2_0_d_0;
-  reg  tile_2_0_0_valid;
-  reg  tile_2_0_0_propagate;
-  reg  tile_2_0_0_ws;
-  reg  [4:0] tile_2_0_0_shift;
-  wire [7:0] tile_2_1_in_a_0;
-  wire [19:0] tile_2_1_in_b_0;
-  wire [31:0] tile_2_1_in_d_0;
-  wire tile_2_1_in_0_valid;
-  wire tile_2_1_in_0_propagate;
-  wire tile_2_1_in_0_ws;
-  wire [4:0] tile_2_1_in_0_shift;
-  wire [7:0] tile_2_1_out_a_0;
-  wire [19:0] tile_2_1_out_b_0;
-  wire [31:0] tile_2_1_out_c_0;
-  wire tile_2_1_out_0_valid;
-  wire tile_2_1_out_0_propagate;
-  wire tile_2_1_out_0_ws;
-  wire [4:0] tile_2_1_out_0_shift;
-  reg  [7:0] tile_2_1_a_0;
-  reg  [19:0] tile_2_1_b_0;
-  reg  [31:0] tile_2_1_d_0;
-  reg  tile_2_1_0_valid;
-  reg  tile_2_1_0_propagate;
-  reg  tile_2_1_0_ws;
-  reg  [4:0] tile_2_1_0_shift;
-  wire [7:0] tile_2_2_in_a_0;
-  wire [19:0] tile_2_2_in_b_0;
-  wire [31:0] tile_2_2_in_d_0;
-  wire tile_2_2_in_0_valid;
-  wire tile_2_2_in_0_propagate;
-  wire tile_2_2_in_0_ws;
-  wire [4:0] tile_2_2_in_0_shift;
-  wire [7:0] tile_2_2_out_a_0;
-  wire [19:0] tile_2_2_out_b_0;
-  wire [31:0] tile_2_2_out_c_0;
-  wire tile_2_2_out_0_valid;
-  wire tile_2_2_out_0_propagate;
-  wire tile_2_2_out_0_ws;
-  wire [4:0] tile_2_2_out_0_shift;
-  reg  [7:0] tile_2_2_a_0;
-  reg  [19:0] tile_2_2_b_0;
-  reg  [31:0] tile_2_2_d_0;
-  reg  tile_2_2_0_valid;
-  reg  tile_2_2_0_propagate;
-  reg  tile_2_2_0_ws;
-  reg  [4:0] tile_2_2_0_shift;
-  wire [7:0] tile_2_3_in_a_0;
-  wire [19:0] tile_2_3_in_b_0;
-  wire [31:0] tile_2_3_in_d_0;
-  wire tile_2_3_in_0_valid;
-  wire tile_2_3_in_0_propagate;
-  wire tile_2_3_in_0_ws;
-  wire [4:0] tile_2_3_in_0_shift;
-  wire [7:0] tile_2_3_out_a_0;
-  wire [19:0] tile_2_3_out_b_0;
-  wire [31:0] tile_2_3_out_c_0;
-  wire tile_2_3_out_0_valid;
-  wire tile_2_3_out_0_propagate;
-  wire tile_2_3_out_0_ws;
-  wire [4:0] tile_2_3_out_0_shift;
-  reg  [19:0] tile_2_3_b_0;
-  reg  [31:0] tile_2_3_d_0;
-  reg  tile_2_3_0_valid;
-  reg  tile_2_3_0_propagate;
-  reg  tile_2_3_0_ws;
-  reg  [4:0] tile_2_3_0_shift;
-  wire [7:0] tile_3_0_in_a_0;
-  wire [19:0] tile_3_0_in_b_0;
-  wire [31:0] tile_3_0_in_d_0;
-  wire tile_3_0_in_0_valid;
-  wire tile_3_0_in_0_propagate;
-  wire tile_3_0_in_0_ws;
-  wire [4:0] tile_3_0_in_0_shift;
-  wire [7:0] tile_3_0_out_a_0;
-  wire [19:0] tile_3_0_out_b_0;
-  wire [31:0] tile_3_0_out_c_0;
-  wire tile_3_0_out_0_valid;
-  wire tile_3_0_out_0_propagate;
-  wire tile_3_0_out_0_ws;
-  wire [4:0] tile_3_0_out_0_shift;
-  reg  [7:0] tile_3_0_a_0;
-  wire [7:0] tile_3_1_in_a_0;
-  wire [19:0] tile_3_1_in_b_0;
-  wire [31:0] tile_3_1_in_d_0;
-  wire tile_3_1_in_0_valid;
-  wire tile_3_1_in_0_propagate;
-  wire tile_3_1_in_0_ws;
-  wire [4:0] tile_3_1_in_0_shift;
-  wire [7:0] tile_3_1_out_a_0;
-  wire [19:0] tile_3_1_out_b_0;
-  wire [31:0] tile_3_1_out_c_0;
-  wire tile_3_1_out_0_valid;
-  wire tile_3_1_out_0_propagate;
-  wire tile_3_1_out_0_ws;
-  wire [4:0] tile_3_1_out_0_shift;
-  reg  [7:0] tile_3_1_a_0;
-  wire [7:0] tile_3_2_in_a_0;
-  wire [19:0] tile_3_2_in_b_0;
-  wire [31:0] tile_3_2_in_d_0;
-  wire tile_3_2_in_0_valid;
-  wire tile_3_2_in_0_propagate;
-  wire tile_3_2_in_0_ws;
-  wire [4:0] tile_3_2_in_0_shift;
-  wire [7:0] tile_3_2_out_a_0;
-  wire [19:0] tile_3_2_out_b_0;
-  wire [31:0] tile_3_2_out_c_0;
-  wire tile_3_2_out_0_valid;
-  wire tile_3_2_out_0_propagate;
-  wire tile_3_2_out_0_ws;
-  wire [4:0] tile_3_2_out_0_shift;
-  reg  [7:0] tile_3_2_a_0;
-  wire [7:0] tile_3_3_in_a_0;
-  wire [19:0] tile_3_3_in_b_0;
-  wire [31:0] tile_3_3_in_d_0;
-  wire tile_3_3_in_0_valid;
-  wire tile_3_3_in_0_propagate;
-  wire tile_3_3_in_0_ws;
-  wire [4:0] tile_3_3_in_0_shift;
-  wire [7:0] tile_3_3_out_a_0;
-  wire [19:0] tile_3_3_out_b_0;
-  wire [31:0] tile_3_3_out_c_0;
-  wire tile_3_3_out_0_valid;
-  wire tile_3_3_out_0_propagate;
-  wire tile_3_3_out_0_ws;
-  wire [4:0] tile_3_3_out_0_shift;
+  wire [7:0] row_0_in_a_0;
+  wire [19:0] row_0_in_b_0;
+  wire [19:0] row_0_in_b_1;
+  wire [19:0] row_0_in_b_2;
+  wire [19:0] row_0_in_b_3;
+  wire [31:0] row_0_in_d_0;
+  wire [31:0] row_0_in_d_1;
+  wire [31:0] row_0_in_d_2;
+  wire [31:0] row_0_in_d_3;
+  wire row_0_in_0_valid;
+  wire row_0_in_0_propagate;
+  wire row_0_in_0_ws;
+  wire [4:0] row_0_in_0_shift;
+  wire row_0_in_1_valid;
+  wire row_0_in_1_propagate;
+  wire row_0_in_1_ws;
+  wire [4:0] row_0_in_1_shift;
+  wire row_0_in_2_valid;
+  wire row_0_in_2_propagate;
+  wire row_0_in_2_ws;
+  wire [4:0] row_0_in_2_shift;
+  wire row_0_in_3_valid;
+  wire row_0_in_3_propagate;
+  wire row_0_in_3_ws;
+  wire [4:0] row_0_in_3_shift;
+  wire [7:0] row_0_out_a_0;
+  wire [19:0] row_0_out_b_0;
+  wire [19:0] row_0_out_b_1;
+  wire [19:0] row_0_out_b_2;
+  wire [19:0] row_0_out_b_3;
+  wire [31:0] row_0_out_c_0;
+  wire [31:0] row_0_out_c_1;
+  wire [31:0] row_0_out_c_2;
+  wire [31:0] row_0_out_c_3;
+  wire row_0_out_0_valid;
+  wire row_0_out_0_propagate;
+  wire row_0_out_0_ws;
+  wire [4:0] row_0_out_0_shift;
+  wire row_0_out_1_valid;
+  wire row_0_out_1_propagate;
+  wire row_0_out_1_ws;
+  wire [4:0] row_0_out_1_shift;
+  wire row_0_out_2_valid;
+  wire row_0_out_2_propagate;
+  wire row_0_out_2_ws;
+  wire [4:0] row_0_out_2_shift;
+  wire row_0_out_3_valid;
+  wire row_0_out_3_propagate;
+  wire row_0_out_3_ws;
+  wire [4:0] row_0_out_3_shift;
+  wire [7:0] row_1_in_a_0;
+  wire [19:0] row_1_in_b_0;
+  wire [19:0] row_1_in_b_1;
+  wire [19:0] row_1_in_b_2;
+  wire [19:0] row_1_in_b_3;
+  wire [31:0] row_1_in_d_0;
+  wire [31:0] row_1_in_d_1;
+  wire [31:0] row_1_in_d_2;
+  wire [31:0] row_1_in_d_3;
+  wire row_1_in_0_valid;
+  wire row_1_in_0_propagate;
+  wire row_1_in_0_ws;
+  wire [4:0] row_1_in_0_shift;
+  wire row_1_in_1_valid;
+  wire row_1_in_1_propagate;
+  wire row_1_in_1_ws;
+  wire [4:0] row_1_in_1_shift;
+  wire row_1_in_2_valid;
+  wire row_1_in_2_propagate;
+  wire row_1_in_2_ws;
+  wire [4:0] row_1_in_2_shift;
+  wire row_1_in_3_valid;
+  wire row_1_in_3_propagate;
+  wire row_1_in_3_ws;
+  wire [4:0] row_1_in_3_shift;
+  wire [7:0] row_1_out_a_0;
+  wire [19:0] row_1_out_b_0;
+  wire [19:0] row_1_out_b_1;
+  wire [19:0] row_1_out_b_2;
+  wire [19:0] row_1_out_b_3;
+  wire [31:0] row_1_out_c_0;
+  wire [31:0] row_1_out_c_1;
+  wire [31:0] row_1_out_c_2;
+  wire [31:0] row_1_out_c_3;
+  wire row_1_out_0_valid;
+  wire row_1_out_0_propagate;
+  wire row_1_out_0_ws;
+  wire [4:0] row_1_out_0_shift;
+  wire row_1_out_1_valid;
+  wire row_1_out_1_propagate;
+  wire row_1_out_1_ws;
+  wire [4:0] row_1_out_1_shift;
+  wire row_1_out_2_valid;
+  wire row_1_out_2_propagate;
+  wire row_1_out_2_ws;
+  wire [4:0] row_1_out_2_shift;
+  wire row_1_out_3_valid;
+  wire row_1_out_3_propagate;
+  wire row_1_out_3_ws;
+  wire [4:0] row_1_out_3_shift;
+  wire [7:0] row_2_in_a_0;
+  wire [19:0] row_2_in_b_0;
+  wire [19:0] row_2_in_b_1;
+  wire [19:0] row_2_in_b_2;
+  wire [19:0] row_2_in_b_3;
+  wire [31:0] row_2_in_d_0;
+  wire [31:0] row_2_in_d_1;
+  wire [31:0] row_2_in_d_2;
+  wire [31:0] row_2_in_d_3;
+  wire row_2_in_0_valid;
+  wire row_2_in_0_propagate;
+  wire row_2_in_0_ws;
+  wire [4:0] row_2_in_0_shift;
+  wire row_2_in_1_valid;
+  wire row_2_in_1_propagate;
+  wire row_2_in_1_ws;
+  wire [4:0] row_2_in_1_shift;
+  wire row_2_in_2_valid;
+  wire row_2_in_2_propagate;
+  wire row_2_in_2_ws;
+  wire [4:0] row_2_in_2_shift;
+  wire row_2_in_3_valid;
+  wire row_2_in_3_propagate;
+  wire row_2_in_3_ws;
+  wire [4:0] row_2_in_3_shift;
+  wire [7:0] row_2_out_a_0;
+  wire [19:0] row_2_out_b_0;
+  wire [19:0] row_2_out_b_1;
+  wire [19:0] row_2_out_b_2;
+  wire [19:0] row_2_out_b_3;
+  wire [31:0] row_2_out_c_0;
+  wire [31:0] row_2_out_c_1;
+  wire [31:0] row_2_out_c_2;
+  wire [31:0] row_2_out_c_3;
+  wire row_2_out_0_valid;
+  wire row_2_out_0_propagate;
+  wire row_2_out_0_ws;
+  wire [4:0] row_2_out_0_shift;
+  wire row_2_out_1_valid;
+  wire row_2_out_1_propagate;
+  wire row_2_out_1_ws;
+  wire [4:0] row_2_out_1_shift;
+  wire row_2_out_2_valid;
+  wire row_2_out_2_propagate;
+  wire row_2_out_2_ws;
+  wire [4:0] row_2_out_2_shift;
+  wire row_2_out_3_valid;
+  wire row_2_out_3_propagate;
+  wire row_2_out_3_ws;
+  wire [4:0] row_2_out_3_shift;
+  wire [7:0] row_3_in_a_0;
+  wire [19:0] row_3_in_b_0;
+  wire [19:0] row_3_in_b_1;
+  wire [19:0] row_3_in_b_2;
+  wire [19:0] row_3_in_b_3;
+  wire [31:0] row_3_in_d_0;
+  wire [31:0] row_3_in_d_1;
+  wire [31:0] row_3_in_d_2;
+  wire [31:0] row_3_in_d_3;
+  wire row_3_in_0_valid;
+  wire row_3_in_0_propagate;
+  wire row_3_in_0_ws;
+  wire [4:0] row_3_in_0_shift;
+  wire row_3_in_1_valid;
+  wire row_3_in_1_propagate;
+  wire row_3_in_1_ws;
+  wire [4:0] row_3_in_1_shift;
+  wire row_3_in_2_valid;
+  wire row_3_in_2_propagate;
+  wire row_3_in_2_ws;
+  wire [4:0] row_3_in_2_shift;
+  wire row_3_in_3_valid;
+  wire row_3_in_3_propagate;
+  wire row_3_in_3_ws;
+  wire [4:0] row_3_in_3_shift;
+  wire [7:0] row_3_out_a_0;
+  wire [19:0] row_3_out_b_0;
+  wire [19:0] row_3_out_b_1;
+  wire [19:0] row_3_out_b_2;
+  wire [19:0] row_3_out_b_3;
+  wire [31:0] row_3_out_c_0;
+  wire [31:0] row_3_out_c_1;
+  wire [31:0] row_3_out_c_2;
+  wire [31:0] row_3_out_c_3;
+  wire row_3_out_0_valid;
+  wire row_3_out_0_propagate;
+  wire row_3_out_0_ws;
+  wire [4:0] row_3_out_0_shift;
+  wire row_3_out_1_valid;
+  wire row_3_out_1_propagate;
+  wire row_3_out_1_ws;
+  wire [4:0] row_3_out_1_shift;
+  wire row_3_out_2_valid;
+  wire row_3_out_2_propagate;
+  wire row_3_out_2_ws;
+  wire [4:0] row_3_out_2_shift;
+  wire row_3_out_3_valid;
+  wire row_3_out_3_propagate;
+  wire row_3_out_3_ws;
+  wire [4:0] row_3_out_3_shift;
 
-  assign out_a_0 = tile_0_3_out_a_0;
-  assign out_a_1 = tile_1_3_out_a_0;
-  assign out_a_2 = tile_2_3_out_a_0;
-  assign out_a_3 = tile_3_3_out_a_0;
-  assign out_b_0 = tile_3_0_out_b_0;
-  assign out_b_1 = tile_3_1_out_b_0;
-  assign out_b_2 = tile_3_2_out_b_0;
-  assign out_b_3 = tile_3_3_out_b_0;
-  assign out_c_0 = tile_3_0_out_c_0;
-  assign out_c_1 = tile_3_1_out_c_0;
-  assign out_c_2 = tile_3_2_out_c_0;
-  assign out_c_3 = tile_3_3_out_c_0;
-  assign out_0_valid = tile_3_0_out_0_valid;
-  assign out_0_propagate = tile_3_0_out_0_propagate;
-  assign out_0_ws = tile_3_0_out_0_ws;
-  assign out_0_shift = tile_3_0_out_0_shift;
-  assign out_1_valid = tile_3_1_out_0_valid;
-  assign out_1_propagate = tile_3_1_out_0_propagate;
-  assign out_1_ws = tile_3_1_out_0_ws;
-  assign out_1_shift = tile_3_1_out_0_shift;
-  assign out_2_valid = tile_3_2_out_0_valid;
-  assign out_2_propagate = tile_3_2_out_0_propagate;
-  assign out_2_ws = tile_3_2_out_0_ws;
-  assign out_2_shift = tile_3_2_out_0_shift;
-  assign out_3_valid = tile_3_3_out_0_valid;
-  assign out_3_propagate = tile_3_3_out_0_propagate;
-  assign out_3_ws = tile_3_3_out_0_ws;
-  assign out_3_shift = tile_3_3_out_0_shift;
-  assign tile_0_0_in_a_0 = in_a_0;
-  assign tile_0_0_in_b_0 = in_b_0;
-  assign tile_0_0_in_d_0 = in_d_0;
-  assign tile_0_0_in_0_valid = in_0_valid;
-  assign tile_0_0_in_0_propagate = in_0_propagate;
-  assign tile_0_0_in_0_ws = in_0_ws;
-  assign tile_0_0_in_0_shift = in_0_shift;
-  assign tile_0_1_in_a_0 = tile_0_0_a_0;
-  assign tile_0_1_in_b_0 = in_b_1;
-  assign tile_0_1_in_d_0 = in_d_1;
-  assign tile_0_1_in_0_valid = in_1_valid;
-  assign tile_0_1_in_0_propagate = in_1_propagate;
-  assign tile_0_1_in_0_ws = in_1_ws;
-  assign tile_0_1_in_0_shift = in_1_shift;
-  assign tile_0_2_in_a_0 = tile_0_1_a_0;
-  assign tile_0_2_in_b_0 = in_b_2;
-  assign tile_0_2_in_d_0 = in_d_2;
-  assign tile_0_2_in_0_valid = in_2_valid;
-  assign tile_0_2_in_0_propagate = in_2_propagate;
-  assign tile_0_2_in_0_ws = in_2_ws;
-  assign tile_0_2_in_0_shift = in_2_shift;
-  assign tile_0_3_in_a_0 = tile_0_2_a_0;
-  assign tile_0_3_in_b_0 = in_b_3;
-  assign tile_0_3_in_d_0 = in_d_3;
-  assign tile_0_3_in_0_valid = in_3_valid;
-  assign tile_0_3_in_0_propagate = in_3_propagate;
-  assign tile_0_3_in_0_ws = in_3_ws;
-  assign tile_0_3_in_0_shift = in_3_shift;
-  assign tile_1_0_in_a_0 = in_a_1;
-  assign tile_1_0_in_b_0 = tile_0_0_b_0;
-  assign tile_1_0_in_d_0 = tile_0_0_d_0;
-  assign tile_1_0_in_0_valid = tile_0_0_0_valid;
-  assign tile_1_0_in_0_propagate = tile_0_0_0_propagate;
-  assign tile_1_0_in_0_ws = tile_0_0_0_ws;
-  assign tile_1_0_in_0_shift = tile_0_0_0_shift;
-  assign tile_1_1_in_a_0 = tile_1_0_a_0;
-  assign tile_1_1_in_b_0 = tile_0_1_b_0;
-  assign tile_1_1_in_d_0 = tile_0_1_d_0;
-  assign tile_1_1_in_0_valid = tile_0_1_0_valid;
-  assign tile_1_1_in_0_propagate = tile_0_1_0_propagate;
-  assign tile_1_1_in_0_ws = tile_0_1_0_ws;
-  assign tile_1_1_in_0_shift = tile_0_1_0_shift;
-  assign tile_1_2_in_a_0 = tile_1_1_a_0;
-  assign tile_1_2_in_b_0 = tile_0_2_b_0;
-  assign tile_1_2_in_d_0 = tile_0_2_d_0;
-  assign tile_1_2_in_0_valid = tile_0_2_0_valid;
-  assign tile_1_2_in_0_propagate = tile_0_2_0_propagate;
-  assign tile_1_2_in_0_ws = tile_0_2_0_ws;
-  assign tile_1_2_in_0_shift = tile_0_2_0_shift;
-  assign tile_1_3_in_a_0 = tile_1_2_a_0;
-  assign tile_1_3_in_b_0 = tile_0_3_b_0;
-  assign tile_1_3_in_d_0 = tile_0_3_d_0;
-  assign tile_1_3_in_0_valid = tile_0_3_0_valid;
-  assign tile_1_3_in_0_propagate = tile_0_3_0_propagate;
-  assign tile_1_3_in_0_ws = tile_0_3_0_ws;
-  assign tile_1_3_in_0_shift = tile_0_3_0_shift;
-  assign tile_2_0_in_a_0 = in_a_2;
-  assign tile_2_0_in_b_0 = tile_1_0_b_0;
-  assign tile_2_0_in_d_0 = tile_1_0_d_0;
-  assign tile_2_0_in_0_valid = tile_1_0_0_valid;
-  assign tile_2_0_in_0_propagate = tile_1_0_0_propagate;
-  assign tile_2_0_in_0_ws = tile_1_0_0_ws;
-  assign tile_2_0_in_0_shift = tile_1_0_0_shift;
-  assign tile_2_1_in_a_0 = tile_2_0_a_0;
-  assign tile_2_1_in_b_0 = tile_1_1_b_0;
-  assign tile_2_1_in_d_0 = tile_1_1_d_0;
-  assign tile_2_1_in_0_valid = tile_1_1_0_valid;
-  assign tile_2_1_in_0_propagate = tile_1_1_0_propagate;
-  assign tile_2_1_in_0_ws = tile_1_1_0_ws;
-  assign tile_2_1_in_0_shift = tile_1_1_0_shift;
-  assign tile_2_2_in_a_0 = tile_2_1_a_0;
-  assign tile_2_2_in_b_0 = tile_1_2_b_0;
-  assign tile_2_2_in_d_0 = tile_1_2_d_0;
-  assign tile_2_2_in_0_valid = tile_1_2_0_valid;
-  assign tile_2_2_in_0_propagate = tile_1_2_0_propagate;
-  assign tile_2_2_in_0_ws = tile_1_2_0_ws;
-  assign tile_2_2_in_0_shift = tile_1_2_0_shift;
-  assign tile_2_3_in_a_0 = tile_2_2_a_0;
-  assign tile_2_3_in_b_0 = tile_1_3_b_0;
-  assign tile_2_3_in_d_0 = tile_1_3_d_0;
-  assign tile_2_3_in_0_valid = tile_1_3_0_valid;
-  assign tile_2_3_in_0_propagate = tile_1_3_0_propagate;
-  assign tile_2_3_in_0_ws = tile_1_3_0_ws;
-  assign tile_2_3_in_0_shift = tile_1_3_0_shift;
-  assign tile_3_0_in_a_0 = in_a_3;
-  assign tile_3_0_in_b_0 = tile_2_0_b_0;
-  assign tile_3_0_in_d_0 = tile_2_0_d_0;
-  assign tile_3_0_in_0_valid = tile_2_0_0_valid;
-  assign tile_3_0_in_0_propagate = tile_2_0_0_propagate;
-  assign tile_3_0_in_0_ws = tile_2_0_0_ws;
-  assign tile_3_0_in_0_shift = tile_2_0_0_shift;
-  assign tile_3_1_in_a_0 = tile_3_0_a_0;
-  assign tile_3_1_in_b_0 = tile_2_1_b_0;
-  assign tile_3_1_in_d_0 = tile_2_1_d_0;
-  assign tile_3_1_in_0_valid = tile_2_1_0_valid;
-  assign tile_3_1_in_0_propagate = tile_2_1_0_propagate;
-  assign tile_3_1_in_0_ws = tile_2_1_0_ws;
-  assign tile_3_1_in_0_shift = tile_2_1_0_shift;
-  assign tile_3_2_in_a_0 = tile_3_1_a_0;
-  assign tile_3_2_in_b_0 = tile_2_2_b_0;
-  assign tile_3_2_in_d_0 = tile_2_2_d_0;
-  assign tile_3_2_in_0_valid = tile_2_2_0_valid;
-  assign tile_3_2_in_0_propagate = tile_2_2_0_propagate;
-  assign tile_3_2_in_0_ws = tile_2_2_0_ws;
-  assign tile_3_2_in_0_shift = tile_2_2_0_shift;
-  assign tile_3_3_in_a_0 = tile_3_2_a_0;
-  assign tile_3_3_in_b_0 = tile_2_3_b_0;
-  assign tile_3_3_in_d_0 = tile_2_3_d_0;
-  assign tile_3_3_in_0_valid = tile_2_3_0_valid;
-  assign tile_3_3_in_0_propagate = tile_2_3_0_propagate;
-  assign tile_3_3_in_0_ws = tile_2_3_0_ws;
-  assign tile_3_3_in_0_shift = tile_2_3_0_shift;
-  always @(posedge clock) begin
-    tile_0_0_a_0 <= tile_0_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_0_b_0 <= tile_0_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_0_d_0 <= tile_0_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_0_0_valid <= 1'h0;
-    else
-      tile_0_0_0_valid <= tile_0_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_0_0_propagate <= tile_0_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_0_0_ws <= tile_0_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_0_0_shift <= tile_0_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_1_a_0 <= tile_0_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_1_b_0 <= tile_0_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_1_d_0 <= tile_0_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_1_0_valid <= 1'h0;
-    else
-      tile_0_1_0_valid <= tile_0_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_1_0_propagate <= tile_0_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_1_0_ws <= tile_0_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_1_0_shift <= tile_0_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_2_a_0 <= tile_0_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_0_2_b_0 <= tile_0_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_2_d_0 <= tile_0_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_2_0_valid <= 1'h0;
-    else
-      tile_0_2_0_valid <= tile_0_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_2_0_propagate <= tile_0_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_2_0_ws <= tile_0_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_2_0_shift <= tile_0_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_0_3_b_0 <= tile_0_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_0_3_d_0 <= tile_0_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_0_3_0_valid <= 1'h0;
-    else
-      tile_0_3_0_valid <= tile_0_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_0_3_0_propagate <= tile_0_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_0_3_0_ws <= tile_0_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_0_3_0_shift <= tile_0_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_0_a_0 <= tile_1_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_0_b_0 <= tile_1_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_0_d_0 <= tile_1_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_0_0_valid <= 1'h0;
-    else
-      tile_1_0_0_valid <= tile_1_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_0_0_propagate <= tile_1_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_0_0_ws <= tile_1_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_0_0_shift <= tile_1_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_1_a_0 <= tile_1_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_1_b_0 <= tile_1_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_1_d_0 <= tile_1_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_1_0_valid <= 1'h0;
-    else
-      tile_1_1_0_valid <= tile_1_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_1_0_propagate <= tile_1_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_1_0_ws <= tile_1_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_1_0_shift <= tile_1_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_2_a_0 <= tile_1_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_1_2_b_0 <= tile_1_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_2_d_0 <= tile_1_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_2_0_valid <= 1'h0;
-    else
-      tile_1_2_0_valid <= tile_1_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_2_0_propagate <= tile_1_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_2_0_ws <= tile_1_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_2_0_shift <= tile_1_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_1_3_b_0 <= tile_1_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_1_3_d_0 <= tile_1_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_1_3_0_valid <= 1'h0;
-    else
-      tile_1_3_0_valid <= tile_1_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_1_3_0_propagate <= tile_1_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_1_3_0_ws <= tile_1_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_1_3_0_shift <= tile_1_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_0_a_0 <= tile_2_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_0_b_0 <= tile_2_0_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_0_d_0 <= tile_2_0_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_0_0_valid <= 1'h0;
-    else
-      tile_2_0_0_valid <= tile_2_0_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_0_0_propagate <= tile_2_0_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_0_0_ws <= tile_2_0_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_0_0_shift <= tile_2_0_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_1_a_0 <= tile_2_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_1_b_0 <= tile_2_1_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_1_d_0 <= tile_2_1_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_1_0_valid <= 1'h0;
-    else
-      tile_2_1_0_valid <= tile_2_1_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_1_0_propagate <= tile_2_1_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_1_0_ws <= tile_2_1_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_1_0_shift <= tile_2_1_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_2_a_0 <= tile_2_2_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_2_2_b_0 <= tile_2_2_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_2_d_0 <= tile_2_2_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_2_0_valid <= 1'h0;
-    else
-      tile_2_2_0_valid <= tile_2_2_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_2_0_propagate <= tile_2_2_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_2_0_ws <= tile_2_2_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_2_0_shift <= tile_2_2_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_2_3_b_0 <= tile_2_3_out_b_0;
-  end
-  always @(posedge clock) begin
-    tile_2_3_d_0 <= tile_2_3_out_c_0;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      tile_2_3_0_valid <= 1'h0;
-    else
-      tile_2_3_0_valid <= tile_2_3_out_0_valid;
-  end
-  always @(posedge clock) begin
-    tile_2_3_0_propagate <= tile_2_3_out_0_propagate;
-  end
-  always @(posedge clock) begin
-    tile_2_3_0_ws <= tile_2_3_out_0_ws;
-  end
-  always @(posedge clock) begin
-    tile_2_3_0_shift <= tile_2_3_out_0_shift;
-  end
-  always @(posedge clock) begin
-    tile_3_0_a_0 <= tile_3_0_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_3_1_a_0 <= tile_3_1_out_a_0;
-  end
-  always @(posedge clock) begin
-    tile_3_2_a_0 <= tile_3_2_out_a_0;
-  end
-  Tile_1x1_8_20_32 tile_0_0 (
+  assign out_a_0 = row_0_out_a_0;
+  assign out_a_1 = row_1_out_a_0;
+  assign out_a_2 = row_2_out_a_0;
+  assign out_a_3 = row_3_out_a_0;
+  assign out_b_0 = row_3_out_b_0;
+  assign out_b_1 = row_3_out_b_1;
+  assign out_b_2 = row_3_out_b_2;
+  assign out_b_3 = row_3_out_b_3;
+  assign out_c_0 = row_3_out_c_0;
+  assign out_c_1 = row_3_out_c_1;
+  assign out_c_2 = row_3_out_c_2;
+  assign out_c_3 = row_3_out_c_3;
+  assign out_0_valid = row_3_out_0_valid;
+  assign out_0_propagate = row_3_out_0_propagate;
+  assign out_0_ws = row_3_out_0_ws;
+  assign out_0_shift = row_3_out_0_shift;
+  assign out_1_valid = row_3_out_1_valid;
+  assign out_1_propagate = row_3_out_1_propagate;
+  assign out_1_ws = row_3_out_1_ws;
+  assign out_1_shift = row_3_out_1_shift;
+  assign out_2_valid = row_3_out_2_valid;
+  assign out_2_propagate = row_3_out_2_propagate;
+  assign out_2_ws = row_3_out_2_ws;
+  assign out_2_shift = row_3_out_2_shift;
+  assign out_3_valid = row_3_out_3_valid;
+  assign out_3_propagate = row_3_out_3_propagate;
+  assign out_3_ws = row_3_out_3_ws;
+  assign out_3_shift = row_3_out_3_shift;
+  assign row_0_in_a_0 = in_a_0;
+  assign row_0_in_b_0 = in_b_0;
+  assign row_0_in_b_1 = in_b_1;
+  assign row_0_in_b_2 = in_b_2;
+  assign row_0_in_b_3 = in_b_3;
+  assign row_0_in_d_0 = in_d_0;
+  assign row_0_in_d_1 = in_d_1;
+  assign row_0_in_d_2 = in_d_2;
+  assign row_0_in_d_3 = in_d_3;
+  assign row_0_in_0_valid = in_0_valid;
+  assign row_0_in_0_propagate = in_0_propagate;
+  assign row_0_in_0_ws = in_0_ws;
+  assign row_0_in_0_shift = in_0_shift;
+  assign row_0_in_1_valid = in_1_valid;
+  assign row_0_in_1_propagate = in_1_propagate;
+  assign row_0_in_1_ws = in_1_ws;
+  assign row_0_in_1_shift = in_1_shift;
+  assign row_0_in_2_valid = in_2_valid;
+  assign row_0_in_2_propagate = in_2_propagate;
+  assign row_0_in_2_ws = in_2_ws;
+  assign row_0_in_2_shift = in_2_shift;
+  assign row_0_in_3_valid = in_3_valid;
+  assign row_0_in_3_propagate = in_3_propagate;
+  assign row_0_in_3_ws = in_3_ws;
+  assign row_0_in_3_shift = in_3_shift;
+  assign row_1_in_a_0 = in_a_1;
+  assign row_1_in_b_0 = row_0_out_b_0;
+  assign row_1_in_b_1 = row_0_out_b_1;
+  assign row_1_in_b_2 = row_0_out_b_2;
+  assign row_1_in_b_3 = row_0_out_b_3;
+  assign row_1_in_d_0 = row_0_out_c_0;
+  assign row_1_in_d_1 = row_0_out_c_1;
+  assign row_1_in_d_2 = row_0_out_c_2;
+  assign row_1_in_d_3 = row_0_out_c_3;
+  assign row_1_in_0_valid = row_0_out_0_valid;
+  assign row_1_in_0_propagate = row_0_out_0_propagate;
+  assign row_1_in_0_ws = row_0_out_0_ws;
+  assign row_1_in_0_shift = row_0_out_0_shift;
+  assign row_1_in_1_valid = row_0_out_1_valid;
+  assign row_1_in_1_propagate = row_0_out_1_propagate;
+  assign row_1_in_1_ws = row_0_out_1_ws;
+  assign row_1_in_1_shift = row_0_out_1_shift;
+  assign row_1_in_2_valid = row_0_out_2_valid;
+  assign row_1_in_2_propagate = row_0_out_2_propagate;
+  assign row_1_in_2_ws = row_0_out_2_ws;
+  assign row_1_in_2_shift = row_0_out_2_shift;
+  assign row_1_in_3_valid = row_0_out_3_valid;
+  assign row_1_in_3_propagate = row_0_out_3_propagate;
+  assign row_1_in_3_ws = row_0_out_3_ws;
+  assign row_1_in_3_shift = row_0_out_3_shift;
+  assign row_2_in_a_0 = in_a_2;
+  assign row_2_in_b_0 = row_1_out_b_0;
+  assign row_2_in_b_1 = row_1_out_b_1;
+  assign row_2_in_b_2 = row_1_out_b_2;
+  assign row_2_in_b_3 = row_1_out_b_3;
+  assign row_2_in_d_0 = row_1_out_c_0;
+  assign row_2_in_d_1 = row_1_out_c_1;
+  assign row_2_in_d_2 = row_1_out_c_2;
+  assign row_2_in_d_3 = row_1_out_c_3;
+  assign row_2_in_0_valid = row_1_out_0_valid;
+  assign row_2_in_0_propagate = row_1_out_0_propagate;
+  assign row_2_in_0_ws = row_1_out_0_ws;
+  assign row_2_in_0_shift = row_1_out_0_shift;
+  assign row_2_in_1_valid = row_1_out_1_valid;
+  assign row_2_in_1_propagate = row_1_out_1_propagate;
+  assign row_2_in_1_ws = row_1_out_1_ws;
+  assign row_2_in_1_shift = row_1_out_1_shift;
+  assign row_2_in_2_valid = row_1_out_2_valid;
+  assign row_2_in_2_propagate = row_1_out_2_propagate;
+  assign row_2_in_2_ws = row_1_out_2_ws;
+  assign row_2_in_2_shift = row_1_out_2_shift;
+  assign row_2_in_3_valid = row_1_out_3_valid;
+  assign row_2_in_3_propagate = row_1_out_3_propagate;
+  assign row_2_in_3_ws = row_1_out_3_ws;
+  assign row_2_in_3_shift = row_1_out_3_shift;
+  assign row_3_in_a_0 = in_a_3;
+  assign row_3_in_b_0 = row_2_out_b_0;
+  assign row_3_in_b_1 = row_2_out_b_1;
+  assign row_3_in_b_2 = row_2_out_b_2;
+  assign row_3_in_b_3 = row_2_out_b_3;
+  assign row_3_in_d_0 = row_2_out_c_0;
+  assign row_3_in_d_1 = row_2_out_c_1;
+  assign row_3_in_d_2 = row_2_out_c_2;
+  assign row_3_in_d_3 = row_2_out_c_3;
+  assign row_3_in_0_valid = row_2_out_0_valid;
+  assign row_3_in_0_propagate = row_2_out_0_propagate;
+  assign row_3_in_0_ws = row_2_out_0_ws;
+  assign row_3_in_0_shift = row_2_out_0_shift;
+  assign row_3_in_1_valid = row_2_out_1_valid;
+  assign row_3_in_1_propagate = row_2_out_1_propagate;
+  assign row_3_in_1_ws = row_2_out_1_ws;
+  assign row_3_in_1_shift = row_2_out_1_shift;
+  assign row_3_in_2_valid = row_2_out_2_valid;
+  assign row_3_in_2_propagate = row_2_out_2_propagate;
+  assign row_3_in_2_ws = row_2_out_2_ws;
+  assign row_3_in_2_shift = row_2_out_2_shift;
+  assign row_3_in_3_valid = row_2_out_3_valid;
+  assign row_3_in_3_propagate = row_2_out_3_propagate;
+  assign row_3_in_3_ws = row_2_out_3_ws;
+  assign row_3_in_3_shift = row_2_out_3_shift;
+  MeshRow_4_Tile_1x1_8_20_32 row_0 (
     .clock(clock),
     .reset(reset),
-    .in_a_0(tile_0_0_in_a_0),
-    .in_b_0(tile_0_0_in_b_0),
-    .in_d_0(tile_0_0_in_d_0),
-    .in_0_valid(tile_0_0_in_0_valid),
-    .in_0_propagate(tile_0_0_in_0_propagate),
-    .in_0_ws(tile_0_0_in_0_ws),
-    .in_0_shift(tile_0_0_in_0_shift),
-    .out_a_0(tile_0_0_out_a_0),
-    .out_b_0(tile_0_0_out_b_0),
-    .out_c_0(tile_0_0_out_c_0),
-    .out_0_valid(tile_0_0_out_0_valid),
-    .out_0_propagate(tile_0_0_out_0_propagate),
-    .out_0_ws(tile_0_0_out_0_ws),
-    .out_0_shift(tile_0_0_out_0_shift)
+    .in_a_0(row_0_in_a_0),
+    .in_b_0(row_0_in_b_0),
+    .in_b_1(row_0_in_b_1),
+    .in_b_2(row_0_in_b_2),
+    .in_b_3(row_0_in_b_3),
+    .in_d_0(row_0_in_d_0),
+    .in_d_1(row_0_in_d_1),
+    .in_d_2(row_0_in_d_2),
+    .in_d_3(row_0_in_d_3),
+    .in_0_valid(row_0_in_0_valid),
+    .in_0_propagate(row_0_in_0_propagate),
+    .in_0_ws(row_0_in_0_ws),
+    .in_0_shift(row_0_in_0_shift),
+    .in_1_valid(row_0_in_1_valid),
+    .in_1_propagate(row_0_in_1_propagate),
+    .in_1_ws(row_0_in_1_ws),
+    .in_1_shift(row_0_in_1_shift),
+    .in_2_valid(row_0_in_2_valid),
+    .in_2_propagate(row_0_in_2_propagate),
+    .in_2_ws(row_0_in_2_ws),
+    .in_2_shift(row_0_in_2_shift),
+    .in_3_valid(row_0_in_3_valid),
+    .in_3_propagate(row_0_in_3_propagate),
+    .in_3_ws(row_0_in_3_ws),
+    .in_3_shift(row_0_in_3_shift),
+    .out_a_0(row_0_out_a_0),
+    .out_b_0(row_0_out_b_0),
+    .out_b_1(row_0_out_b_1),
+    .out_b_2(row_0_out_b_2),
+    .out_b_3(row_0_out_b_3),
+    .out_c_0(row_0_out_c_0),
+    .out_c_1(row_0_out_c_1),
+    .out_c_2(row_0_out_c_2),
+    .out_c_3(row_0_out_c_3),
+    .out_0_valid(row_0_out_0_valid),
+    .out_0_propagate(row_0_out_0_propagate),
+    .out_0_ws(row_0_out_0_ws),
+    .out_0_shift(row_0_out_0_shift),
+    .out_1_valid(row_0_out_1_valid),
+    .out_1_propagate(row_0_out_1_propagate),
+    .out_1_ws(row_0_out_1_ws),
+    .out_1_shift(row_0_out_1_shift),
+    .out_2_valid(row_0_out_2_valid),
+    .out_2_propagate(row_0_out_2_propagate),
+    .out_2_ws(row_0_out_2_ws),
+    .out_2_shift(row_0_out_2_shift),
+    .out_3_valid(row_0_out_3_valid),
+    .out_3_propagate(row_0_out_3_propagate),
+    .out_3_ws(row_0_out_3_ws),
+    .out_3_shift(row_0_out_3_shift)
   );
-  Tile_1x1_8_20_32 tile_0_1 (
+  MeshRow_4_Tile_1x1_8_20_32 row_1 (
     .clock(clock),
     .reset(reset),
-    .in_a_0(tile_0_1_in_a_0),
-    .in_b_0(tile_0_1_in_b_0),
-    .in_d_0(tile_0_1_in_d_0),
-    .in_0_valid(tile_0_1_in_0_valid),
-    .in_0_propagate(tile_0_1_in_0_propagate),
-    .in_0_ws(tile_0_1_in_0_ws),
-    .in_0_shift(tile_0_1_in_0_shift),
-    .out_a_0(tile_0_1_out_a_0),
-    .out_b_0(tile_0_1_out_b_0),
-    .out_c_0(tile_0_1_out_c_0),
-    .out_0_valid(tile_0_1_out_0_valid),
-    .out_0_propagate(tile_0_1_out_0_propagate),
-    .out_0_ws(tile_0_1_out_0_ws),
-    .out_0_shift(tile_0_1_out_0_shift)
+    .in_a_0(row_1_in_a_0),
+    .in_b_0(row_1_in_b_0),
+    .in_b_1(row_1_in_b_1),
+    .in_b_2(row_1_in_b_2),
+    .in_b_3(row_1_in_b_3),
+    .in_d_0(row_1_in_d_0),
+    .in_d_1(row_1_in_d_1),
+    .in_d_2(row_1_in_d_2),
+    .in_d_3(row_1_in_d_3),
+    .in_0_valid(row_1_in_0_valid),
+    .in_0_propagate(row_1_in_0_propagate),
+    .in_0_ws(row_1_in_0_ws),
+    .in_0_shift(row_1_in_0_shift),
+    .in_1_valid(row_1_in_1_valid),
+    .in_1_propagate(row_1_in_1_propagate),
+    .in_1_ws(row_1_in_1_ws),
+    .in_1_shift(row_1_in_1_shift),
+    .in_2_valid(row_1_in_2_valid),
+    .in_2_propagate(row_1_in_2_propagate),
+    .in_2_ws(row_1_in_2_ws),
+    .in_2_shift(row_1_in_2_shift),
+    .in_3_valid(row_1_in_3_valid),
+    .in_3_propagate(row_1_in_3_propagate),
+    .in_3_ws(row_1_in_3_ws),
+    .in_3_shift(row_1_in_3_shift),
+    .out_a_0(row_1_out_a_0),
+    .out_b_0(row_1_out_b_0),
+    .out_b_1(row_1_out_b_1),
+    .out_b_2(row_1_out_b_2),
+    .out_b_3(row_1_out_b_3),
+    .out_c_0(row_1_out_c_0),
+    .out_c_1(row_1_out_c_1),
+    .out_c_2(row_1_out_c_2),
+    .out_c_3(row_1_out_c_3),
+    .out_0_valid(row_1_out_0_valid),
+    .out_0_propagate(row_1_out_0_propagate),
+    .out_0_ws(row_1_out_0_ws),
+    .out_0_shift(row_1_out_0_shift),
+    .out_1_valid(row_1_out_1_valid),
+    .out_1_propagate(row_1_out_1_propagate),
+    .out_1_ws(row_1_out_1_ws),
+    .out_1_shift(row_1_out_1_shift),
+    .out_2_valid(row_1_out_2_valid),
+    .out_2_propagate(row_1_out_2_propagate),
+    .out_2_ws(row_1_out_2_ws),
+    .out_2_shift(row_1_out_2_shift),
+    .out_3_valid(row_1_out_3_valid),
+    .out_3_propagate(row_1_out_3_propagate),
+    .out_3_ws(row_1_out_3_ws),
+    .out_3_shift(row_1_out_3_shift)
   );
-  Tile_1x1_8_20_32 tile_0_2 (
+  MeshRow_4_Tile_1x1_8_20_32 row_2 (
     .clock(clock),
     .reset(reset),
-    .in_a_0(tile_0_2_in_a_0),
-    .in_b_0(tile_0_2_in_b_0),
-    .in_d_0(tile_0_2_in_d_0),
-    .in_0_valid(tile_0_2_in_0_valid),
-    .in_0_propagate(tile_0_2_in_0_propagate),
-    .in_0_ws(tile_0_2_in_0_ws),
-    .in_0_shift(tile_0_2_in_0_shift),
-    .out_a_0(tile_0_2_out_a_0),
-    .out_b_0(tile_0_2_out_b_0),
-    .out_c_0(tile_0_2_out_c_0),
-    .out_0_valid(tile_0_2_out_0_valid),
-    .out_0_propagate(tile_0_2_out_0_propagate),
-    .out_0_ws(tile_0_2_out_0_ws),
-    .out_0_shift(tile_0_2_out_0_shift)
+    .in_a_0(row_2_in_a_0),
+    .in_b_0(row_2_in_b_0),
+    .in_b_1(row_2_in_b_1),
+    .in_b_2(row_2_in_b_2),
+    .in_b_3(row_2_in_b_3),
+    .in_d_0(row_2_in_d_0),
+    .in_d_1(row_2_in_d_1),
+    .in_d_2(row_2_in_d_2),
+    .in_d_3(row_2_in_d_3),
+    .in_0_valid(row_2_in_0_valid),
+    .in_0_propagate(row_2_in_0_propagate),
+    .in_0_ws(row_2_in_0_ws),
+    .in_0_shift(row_2_in_0_shift),
+    .in_1_valid(row_2_in_1_valid),
+    .in_1_propagate(row_2_in_1_propagate),
+    .in_1_ws(row_2_in_1_ws),
+    .in_1_shift(row_2_in_1_shift),
+    .in_2_valid(row_2_in_2_valid),
+    .in_2_propagate(row_2_in_2_propagate),
+    .in_2_ws(row_2_in_2_ws),
+    .in_2_shift(row_2_in_2_shift),
+    .in_3_valid(row_2_in_3_valid),
+    .in_3_propagate(row_2_in_3_propagate),
+    .in_3_ws(row_2_in_3_ws),
+    .in_3_shift(row_2_in_3_shift),
+    .out_a_0(row_2_out_a_0),
+    .out_b_0(row_2_out_b_0),
+    .out_b_1(row_2_out_b_1),
+    .out_b_2(row_2_out_b_2),
+    .out_b_3(row_2_out_b_3),
+    .out_c_0(row_2_out_c_0),
+    .out_c_1(row_2_out_c_1),
+    .out_c_2(row_2_out_c_2),
+    .out_c_3(row_2_out_c_3),
+    .out_0_valid(row_2_out_0_valid),
+    .out_0_propagate(row_2_out_0_propagate),
+    .out_0_ws(row_2_out_0_ws),
+    .out_0_shift(row_2_out_0_shift),
+    .out_1_valid(row_2_out_1_valid),
+    .out_1_propagate(row_2_out_1_propagate),
+    .out_1_ws(row_2_out_1_ws),
+    .out_1_shift(row_2_out_1_shift),
+    .out_2_valid(row_2_out_2_valid),
+    .out_2_propagate(row_2_out_2_propagate),
+    .out_2_ws(row_2_out_2_ws),
+    .out_2_shift(row_2_out_2_shift),
+    .out_3_valid(row_2_out_3_valid),
+    .out_3_propagate(row_2_out_3_propagate),
+    .out_3_ws(row_2_out_3_ws),
+    .out_3_shift(row_2_out_3_shift)
   );
-  Tile_1x1_8_20_32 tile_0_3 (
+  MeshRow_4_Tile_1x1_8_20_32_bottom row_3 (
     .clock(clock),
     .reset(reset),
-    .in_a_0(tile_0_3_in_a_0),
-    .in_b_0(tile_0_3_in_b_0),
-    .in_d_0(tile_0_3_in_d_0),
-    .in_0_valid(tile_0_3_in_0_valid),
-    .in_0_propagate(tile_0_3_in_0_propagate),
-    .in_0_ws(tile_0_3_in_0_ws),
-    .in_0_shift(tile_0_3_in_0_shift),
-    .out_a_0(tile_0_3_out_a_0),
-    .out_b_0(tile_0_3_out_b_0),
-    .out_c_0(tile_0_3_out_c_0),
-    .out_0_valid(tile_0_3_out_0_valid),
-    .out_0_propagate(tile_0_3_out_0_propagate),
-    .out_0_ws(tile_0_3_out_0_ws),
-    .out_0_shift(tile_0_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_0_in_a_0),
-    .in_b_0(tile_1_0_in_b_0),
-    .in_d_0(tile_1_0_in_d_0),
-    .in_0_valid(tile_1_0_in_0_valid),
-    .in_0_propagate(tile_1_0_in_0_propagate),
-    .in_0_ws(tile_1_0_in_0_ws),
-    .in_0_shift(tile_1_0_in_0_shift),
-    .out_a_0(tile_1_0_out_a_0),
-    .out_b_0(tile_1_0_out_b_0),
-    .out_c_0(tile_1_0_out_c_0),
-    .out_0_valid(tile_1_0_out_0_valid),
-    .out_0_propagate(tile_1_0_out_0_propagate),
-    .out_0_ws(tile_1_0_out_0_ws),
-    .out_0_shift(tile_1_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_1_in_a_0),
-    .in_b_0(tile_1_1_in_b_0),
-    .in_d_0(tile_1_1_in_d_0),
-    .in_0_valid(tile_1_1_in_0_valid),
-    .in_0_propagate(tile_1_1_in_0_propagate),
-    .in_0_ws(tile_1_1_in_0_ws),
-    .in_0_shift(tile_1_1_in_0_shift),
-    .out_a_0(tile_1_1_out_a_0),
-    .out_b_0(tile_1_1_out_b_0),
-    .out_c_0(tile_1_1_out_c_0),
-    .out_0_valid(tile_1_1_out_0_valid),
-    .out_0_propagate(tile_1_1_out_0_propagate),
-    .out_0_ws(tile_1_1_out_0_ws),
-    .out_0_shift(tile_1_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_2_in_a_0),
-    .in_b_0(tile_1_2_in_b_0),
-    .in_d_0(tile_1_2_in_d_0),
-    .in_0_valid(tile_1_2_in_0_valid),
-    .in_0_propagate(tile_1_2_in_0_propagate),
-    .in_0_ws(tile_1_2_in_0_ws),
-    .in_0_shift(tile_1_2_in_0_shift),
-    .out_a_0(tile_1_2_out_a_0),
-    .out_b_0(tile_1_2_out_b_0),
-    .out_c_0(tile_1_2_out_c_0),
-    .out_0_valid(tile_1_2_out_0_valid),
-    .out_0_propagate(tile_1_2_out_0_propagate),
-    .out_0_ws(tile_1_2_out_0_ws),
-    .out_0_shift(tile_1_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_1_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_1_3_in_a_0),
-    .in_b_0(tile_1_3_in_b_0),
-    .in_d_0(tile_1_3_in_d_0),
-    .in_0_valid(tile_1_3_in_0_valid),
-    .in_0_propagate(tile_1_3_in_0_propagate),
-    .in_0_ws(tile_1_3_in_0_ws),
-    .in_0_shift(tile_1_3_in_0_shift),
-    .out_a_0(tile_1_3_out_a_0),
-    .out_b_0(tile_1_3_out_b_0),
-    .out_c_0(tile_1_3_out_c_0),
-    .out_0_valid(tile_1_3_out_0_valid),
-    .out_0_propagate(tile_1_3_out_0_propagate),
-    .out_0_ws(tile_1_3_out_0_ws),
-    .out_0_shift(tile_1_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_0_in_a_0),
-    .in_b_0(tile_2_0_in_b_0),
-    .in_d_0(tile_2_0_in_d_0),
-    .in_0_valid(tile_2_0_in_0_valid),
-    .in_0_propagate(tile_2_0_in_0_propagate),
-    .in_0_ws(tile_2_0_in_0_ws),
-    .in_0_shift(tile_2_0_in_0_shift),
-    .out_a_0(tile_2_0_out_a_0),
-    .out_b_0(tile_2_0_out_b_0),
-    .out_c_0(tile_2_0_out_c_0),
-    .out_0_valid(tile_2_0_out_0_valid),
-    .out_0_propagate(tile_2_0_out_0_propagate),
-    .out_0_ws(tile_2_0_out_0_ws),
-    .out_0_shift(tile_2_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_1_in_a_0),
-    .in_b_0(tile_2_1_in_b_0),
-    .in_d_0(tile_2_1_in_d_0),
-    .in_0_valid(tile_2_1_in_0_valid),
-    .in_0_propagate(tile_2_1_in_0_propagate),
-    .in_0_ws(tile_2_1_in_0_ws),
-    .in_0_shift(tile_2_1_in_0_shift),
-    .out_a_0(tile_2_1_out_a_0),
-    .out_b_0(tile_2_1_out_b_0),
-    .out_c_0(tile_2_1_out_c_0),
-    .out_0_valid(tile_2_1_out_0_valid),
-    .out_0_propagate(tile_2_1_out_0_propagate),
-    .out_0_ws(tile_2_1_out_0_ws),
-    .out_0_shift(tile_2_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_2_in_a_0),
-    .in_b_0(tile_2_2_in_b_0),
-    .in_d_0(tile_2_2_in_d_0),
-    .in_0_valid(tile_2_2_in_0_valid),
-    .in_0_propagate(tile_2_2_in_0_propagate),
-    .in_0_ws(tile_2_2_in_0_ws),
-    .in_0_shift(tile_2_2_in_0_shift),
-    .out_a_0(tile_2_2_out_a_0),
-    .out_b_0(tile_2_2_out_b_0),
-    .out_c_0(tile_2_2_out_c_0),
-    .out_0_valid(tile_2_2_out_0_valid),
-    .out_0_propagate(tile_2_2_out_0_propagate),
-    .out_0_ws(tile_2_2_out_0_ws),
-    .out_0_shift(tile_2_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_2_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_2_3_in_a_0),
-    .in_b_0(tile_2_3_in_b_0),
-    .in_d_0(tile_2_3_in_d_0),
-    .in_0_valid(tile_2_3_in_0_valid),
-    .in_0_propagate(tile_2_3_in_0_propagate),
-    .in_0_ws(tile_2_3_in_0_ws),
-    .in_0_shift(tile_2_3_in_0_shift),
-    .out_a_0(tile_2_3_out_a_0),
-    .out_b_0(tile_2_3_out_b_0),
-    .out_c_0(tile_2_3_out_c_0),
-    .out_0_valid(tile_2_3_out_0_valid),
-    .out_0_propagate(tile_2_3_out_0_propagate),
-    .out_0_ws(tile_2_3_out_0_ws),
-    .out_0_shift(tile_2_3_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_0 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_0_in_a_0),
-    .in_b_0(tile_3_0_in_b_0),
-    .in_d_0(tile_3_0_in_d_0),
-    .in_0_valid(tile_3_0_in_0_valid),
-    .in_0_propagate(tile_3_0_in_0_propagate),
-    .in_0_ws(tile_3_0_in_0_ws),
-    .in_0_shift(tile_3_0_in_0_shift),
-    .out_a_0(tile_3_0_out_a_0),
-    .out_b_0(tile_3_0_out_b_0),
-    .out_c_0(tile_3_0_out_c_0),
-    .out_0_valid(tile_3_0_out_0_valid),
-    .out_0_propagate(tile_3_0_out_0_propagate),
-    .out_0_ws(tile_3_0_out_0_ws),
-    .out_0_shift(tile_3_0_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_1 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_1_in_a_0),
-    .in_b_0(tile_3_1_in_b_0),
-    .in_d_0(tile_3_1_in_d_0),
-    .in_0_valid(tile_3_1_in_0_valid),
-    .in_0_propagate(tile_3_1_in_0_propagate),
-    .in_0_ws(tile_3_1_in_0_ws),
-    .in_0_shift(tile_3_1_in_0_shift),
-    .out_a_0(tile_3_1_out_a_0),
-    .out_b_0(tile_3_1_out_b_0),
-    .out_c_0(tile_3_1_out_c_0),
-    .out_0_valid(tile_3_1_out_0_valid),
-    .out_0_propagate(tile_3_1_out_0_propagate),
-    .out_0_ws(tile_3_1_out_0_ws),
-    .out_0_shift(tile_3_1_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_2 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_2_in_a_0),
-    .in_b_0(tile_3_2_in_b_0),
-    .in_d_0(tile_3_2_in_d_0),
-    .in_0_valid(tile_3_2_in_0_valid),
-    .in_0_propagate(tile_3_2_in_0_propagate),
-    .in_0_ws(tile_3_2_in_0_ws),
-    .in_0_shift(tile_3_2_in_0_shift),
-    .out_a_0(tile_3_2_out_a_0),
-    .out_b_0(tile_3_2_out_b_0),
-    .out_c_0(tile_3_2_out_c_0),
-    .out_0_valid(tile_3_2_out_0_valid),
-    .out_0_propagate(tile_3_2_out_0_propagate),
-    .out_0_ws(tile_3_2_out_0_ws),
-    .out_0_shift(tile_3_2_out_0_shift)
-  );
-  Tile_1x1_8_20_32 tile_3_3 (
-    .clock(clock),
-    .reset(reset),
-    .in_a_0(tile_3_3_in_a_0),
-    .in_b_0(tile_3_3_in_b_0),
-    .in_d_0(tile_3_3_in_d_0),
-    .in_0_valid(tile_3_3_in_0_valid),
-    .in_0_propagate(tile_3_3_in_0_propagate),
-    .in_0_ws(tile_3_3_in_0_ws),
-    .in_0_shift(tile_3_3_in_0_shift),
-    .out_a_0(tile_3_3_out_a_0),
-    .out_b_0(tile_3_3_out_b_0),
-    .out_c_0(tile_3_3_out_c_0),
-    .out_0_valid(tile_3_3_out_0_valid),
-    .out_0_propagate(tile_3_3_out_0_propagate),
-    .out_0_ws(tile_3_3_out_0_ws),
-    .out_0_shift(tile_3_3_out_0_shift)
+    .in_a_0(row_3_in_a_0),
+    .in_b_0(row_3_in_b_0),
+    .in_b_1(row_3_in_b_1),
+    .in_b_2(row_3_in_b_2),
+    .in_b_3(row_3_in_b_3),
+    .in_d_0(row_3_in_d_0),
+    .in_d_1(row_3_in_d_1),
+    .in_d_2(row_3_in_d_2),
+    .in_d_3(row_3_in_d_3),
+    .in_0_valid(row_3_in_0_valid),
+    .in_0_propagate(row_3_in_0_propagate),
+    .in_0_ws(row_3_in_0_ws),
+    .in_0_shift(row_3_in_0_shift),
+    .in_1_valid(row_3_in_1_valid),
+    .in_1_propagate(row_3_in_1_propagate),
+    .in_1_ws(row_3_in_1_ws),
+    .in_1_shift(row_3_in_1_shift),
+    .in_2_valid(row_3_in_2_valid),
+    .in_2_propagate(row_3_in_2_propagate),
+    .in_2_ws(row_3_in_2_ws),
+    .in_2_shift(row_3_in_2_shift),
+    .in_3_valid(row_3_in_3_valid),
+    .in_3_propagate(row_3_in_3_propagate),
+    .in_3_ws(row_3_in_3_ws),
+    .in_3_shift(row_3_in_3_shift),
+    .out_a_0(row_3_out_a_0),
+    .out_b_0(row_3_out_b_0),
+    .out_b_1(row_3_out_b_1),
+    .out_b_2(row_3_out_b_2),
+    .out_b_3(row_3_out_b_3),
+    .out_c_0(row_3_out_c_0),
+    .out_c_1(row_3_out_c_1),
+    .out_c_2(row_3_out_c_2),
+    .out_c_3(row_3_out_c_3),
+    .out_0_valid(row_3_out_0_valid),
+    .out_0_propagate(row_3_out_0_propagate),
+    .out_0_ws(row_3_out_0_ws),
+    .out_0_shift(row_3_out_0_shift),
+    .out_1_valid(row_3_out_1_valid),
+    .out_1_propagate(row_3_out_1_propagate),
+    .out_1_ws(row_3_out_1_ws),
+    .out_1_shift(row_3_out_1_shift),
+    .out_2_valid(row_3_out_2_valid),
+    .out_2_propagate(row_3_out_2_propagate),
+    .out_2_ws(row_3_out_2_ws),
+    .out_2_shift(row_3_out_2_shift),
+    .out_3_valid(row_3_out_3_valid),
+    .out_3_propagate(row_3_out_3_propagate),
+    .out_3_ws(row_3_out_3_ws),
+    .out_3_shift(row_3_out_3_shift)
   );
 endmodule
 

@@ -9,8 +9,12 @@ ScaleUnit_8to8.v
 LoadController_SpinelSmall.v
 PE_8_20_32.v
 Tile_1x1_8_20_32.v
+MeshRow_4_Tile_1x1_8_20_32.v
+MeshRow_4_Tile_1x1_8_20_32_bottom.v
 Mesh_4x4_Tile_1x1_8_20_32.v
 MeshWithDelays_Mesh_4x4_Tile_1x1_8_20_32_t25.v
+OperandBuffer_4x4_8.v
+OperandBuffer_4x4_32.v
 ExecuteController_SpinelSmall.v
 Queue_4x360.v
 IntToFloat_32.v

@@ -149,6 +149,16 @@ struct TestbenchTests {
         #expect(try #require(EncoderLayerAccuracy(dump: plain).stage("Y")).relativeError > 1, "the gain is what makes Y's unit")
     }
 
+    /// A 6×6 array (Testbenches/configs/small-dim6.json): DIM need not be a power of two. The
+    /// matmul testbenches check themselves against C, then the trace replays on the golden model
+    /// bit for bit and cycle for cycle.
+    @Test(arguments: [("matmul", [String]()), ("tiled_matmul", ["48", "72", "24"]), ("loop_matmul", [String]())])
+    func testbenchOnDIM6(name: String, arguments: [String]) throws {
+        let config = try Self.config("small-dim6")
+        #expect(try config.parameters().dim == 6)
+        try run(name, on: config, arguments: arguments)
+    }
+
     /// One smoke run on the full-size default configuration (DIM 16).
     @Test func matmulOnDefault() throws {
         try run("matmul", on: .default)

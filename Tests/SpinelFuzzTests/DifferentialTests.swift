@@ -63,6 +63,35 @@ struct DifferentialTests {
         if outcome.passed { try? FileManager.default.removeItem(at: directory) }
     }
 
+    /// A 6×6 array (Testbenches/configs/small-dim6.json): DIM need not be a power of two.
+    static let dim6Runner = Result {
+        var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
+            directory = directory.deletingLastPathComponent()
+        }
+        let config = try AcceleratorConfig.fromJSON(Data(contentsOf: directory.appendingPathComponent("Testbenches/configs/small-dim6.json")))
+        return try DifferentialRunner(config: config, runnerSource: DifferentialRunner.defaultRunnerSource())
+    }
+
+    @Test(arguments: 0..<4)
+    func randomProgramOnDIM6(offset: UInt64) throws {
+        let runner = try Self.dim6Runner.get()
+        #expect(runner.parameters.dim == 6)
+        let seed = SeededGenerator.testSeed(40_000) + offset
+        let directory = Self.directory("dim6-seed-\(seed)")
+        var options = ProgramGenerator.Options()
+        options.commands = 80
+        let outcome = try runner.check(seed: seed, generator: ProgramGenerator(parameters: runner.parameters, options: options),
+                                       directory: directory, randomResetSeeds: [])
+        #expect(outcome.passed, """
+            seed \(seed) (rerun: spinel fuzz --config Testbenches/configs/small-dim6.json --first-seed \(seed) --seeds 1 --keep), \
+            program \(outcome.programFile.path):
+            \(outcome.failures.joined(separator: "\n"))
+            \(outcome.firstMismatch ?? "")
+            """)
+        if outcome.passed { try? FileManager.default.removeItem(at: directory) }
+    }
+
     /// The check can fail: one byte of one recorded DMA write changed in a copy of a passing
     /// trace must give a mismatch at that write.
     @Test func aCorruptedWriteIsAMismatch() throws {

@@ -55,18 +55,26 @@ struct TimingCosimulationTests {
         try check("encoder_layer", on: Self.config("transformer-affine"))
     }
 
+    /// A 6×6 array (DIM need not be a power of two): the model is cycle-exact there too.
+    @Test(arguments: [("matmul", [String]()), ("tiled_matmul", ["48", "72", "24"]), ("loop_matmul", [String]())])
+    func dim6(name: String, arguments: [String]) throws {
+        let comparison = try check(name, on: Self.config("small-dim6"), arguments: arguments)
+        #expect(comparison.predictedTotal == comparison.measuredTotal, "\(name) on DIM 6: \(comparison.summary)")
+    }
+
     @Test func tiledMatmulOnDefault() throws {
         try check("tiled_matmul", on: .default)
     }
 
-    func check(_ name: String, on config: AcceleratorConfig) throws {
+    @discardableResult
+    func check(_ name: String, on config: AcceleratorConfig, arguments: [String] = []) throws -> TimingComparison {
         let inputs = try AcceleratorGeneration.simulationInputs(for: config)
         let source = Self.root().appendingPathComponent("Testbenches/\(name).c")
         let executable = try HarnessBuild.executable(verilog: inputs.verilog, top: inputs.top, harness: inputs.harness,
                                                      sources: [source], name: name)
         let tracePath = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-timing-\(name)-\(UUID().uuidString).jsonl")
         defer { try? FileManager.default.removeItem(at: tracePath) }
-        let result = try HarnessBuild.run(executable.path, environment: ["SPINEL_TRACE": tracePath.path])
+        let result = try HarnessBuild.run(executable.path, arguments, environment: ["SPINEL_TRACE": tracePath.path])
         try #require(result.succeeded, "\(name) on \(config.name) exited \(result.status):\n\(result.standardError)")
         let trace = try HarnessTrace.load(tracePath)
         #expect(trace.memory == MemoryTimingSettings(config.memory), "the trace records the configuration's memory model")
@@ -74,5 +82,6 @@ struct TimingCosimulationTests {
         let comparison = TimingComparison(trace: trace, parameters: try config.parameters())
         let error = try #require(comparison.relativeError, "\(name): \(comparison.summary)")
         #expect(abs(error) <= Self.tolerance, "\(name) on \(config.name): \(comparison.summary)")
+        return comparison
     }
 }

@@ -112,8 +112,9 @@ extension AcceleratorConfig {
             require(type.isSigned, field, type.configName, "must be a signed type (SInt…): the array computes in two's complement",
                     fix: "write \"SInt\(type.width)\"")
         }
-        require(inputType.width % 8 == 0 && (8...32).contains(inputType.width), "inputType", inputType.configName,
-                "must be SInt8, SInt16, SInt24 or SInt32: elements are whole bytes in memory", fix: "write \"SInt8\" (Gemmini's) or another of those")
+        require(inputType.width % 8 == 0 && (8...24).contains(inputType.width), "inputType", inputType.configName,
+                "must be SInt8, SInt16 or SInt24: elements are whole bytes in memory, and a sum of DIM products of SInt32 values needs more than 64 bits (the widest accType)",
+                fix: "write \"SInt8\" (Gemmini's), \"SInt16\" or \"SInt24\"")
         require(weightType == inputType, "weightType", weightType.configName,
                 "must equal inputType (\(inputType.configName)): weights live in the same scratchpad rows as inputs",
                 fix: "write \"\(inputType.configName)\", or leave weightType out and change both through inputType")
@@ -137,33 +138,33 @@ extension AcceleratorConfig {
         require(accCapacityKiB >= 1, "accCapacityKiB", accCapacityKiB, "must be at least 1", fix: "give the accumulator 1 KiB or more")
         require(accBanks >= 1 && isPowerOfTwo(accBanks), "accBanks", accBanks, "must be a power of two",
                 fix: "write \(powerOfTwo(near: max(accBanks, 1))) or another power of two")
-        // The legal capacities nearest to `kib`: with DIM a power of two, a bank holds DIM·2^k
-        // rows, so the legal sizes are the whole-KiB ones among dim·rowBytes·banks·2^k bytes.
+        // The legal capacities nearest to `kib`: a bank holds 2^k ≥ DIM rows, so the legal sizes
+        // are the whole-KiB ones among 2^k·rowBytes·banks bytes.
         func capacityFix(_ kib: Int, rowBytes: Int, banks: Int, memory: String) -> String {
-            guard isPowerOfTwo(dim) else {
-                return "make DIM (\(dim)) a power of two: otherwise no \(memory) splits into power-of-two banks of whole DIM-row blocks"
-            }
             var below: Int?, above: Int?
-            var bytes = dim * rowBytes * banks
-            while above == nil && bytes <= 1 << 40 {
+            var rows = powerOfTwo(near: dim)
+            while above == nil && rows <= 1 << AcceleratorParameters.rowIndexBits {
+                let bytes = rows * rowBytes * banks
                 if bytes % 1024 == 0 { if bytes / 1024 <= kib { below = bytes / 1024 } else { above = bytes / 1024 } }
-                bytes *= 2
+                rows *= 2
             }
             let sizes = [below, above].compactMap { $0 }.map { "\($0) KiB" }
-            return "use \(sizes.joined(separator: " or ")) (the nearest sizes that split into \(banks) power-of-two banks of whole DIM-row blocks), or change \(memory == "scratchpad" ? "spBanks" : "accBanks")"
+            let change = memory == "scratchpad" ? "spBanks" : "accBanks"
+            guard !sizes.isEmpty else { return "change \(change) or DIM: no whole-KiB \(memory) has a power-of-two number of rows per bank" }
+            return "use \(sizes.joined(separator: " or ")) (the nearest sizes whose \(banks) banks hold a power of two of at least DIM rows each), or change \(change)"
         }
         if spCapacityKiB >= 1 && spBanks >= 1 {
             let bytes = spCapacityKiB * 1024, perBank = bytes / (spRowBytes * spBanks)
-            require(bytes % (spRowBytes * spBanks) == 0 && perBank % dim == 0 && isPowerOfTwo(perBank), "spCapacityKiB", spCapacityKiB,
-                    "scratchpad rows per bank (\(bytes) / (\(spRowBytes) B per row · \(spBanks) banks) = \(perBank)) must be a whole power of two and a multiple of DIM (\(dim))",
+            require(bytes % (spRowBytes * spBanks) == 0 && perBank >= dim && isPowerOfTwo(perBank), "spCapacityKiB", spCapacityKiB,
+                    "scratchpad rows per bank (\(bytes) / (\(spRowBytes) B per row · \(spBanks) banks) = \(perBank)) must be a whole power of two and at least DIM (\(dim))",
                     fix: capacityFix(spCapacityKiB, rowBytes: spRowBytes, banks: spBanks, memory: "scratchpad"))
             require(bytes / spRowBytes <= 1 << AcceleratorParameters.rowIndexBits, "spCapacityKiB", spCapacityKiB,
                     "at most 2^26 scratchpad rows fit the local address", fix: "make the scratchpad at most \((1 << AcceleratorParameters.rowIndexBits) * spRowBytes / 1024) KiB")
         }
         if accCapacityKiB >= 1 && accBanks >= 1 {
             let bytes = accCapacityKiB * 1024, perBank = bytes / (accRowBytes * accBanks)
-            require(bytes % (accRowBytes * accBanks) == 0 && perBank % dim == 0 && isPowerOfTwo(perBank), "accCapacityKiB", accCapacityKiB,
-                    "accumulator rows per bank (\(bytes) / (\(accRowBytes) B per row · \(accBanks) banks) = \(perBank)) must be a whole power of two and a multiple of DIM (\(dim))",
+            require(bytes % (accRowBytes * accBanks) == 0 && perBank >= dim && isPowerOfTwo(perBank), "accCapacityKiB", accCapacityKiB,
+                    "accumulator rows per bank (\(bytes) / (\(accRowBytes) B per row · \(accBanks) banks) = \(perBank)) must be a whole power of two and at least DIM (\(dim))",
                     fix: capacityFix(accCapacityKiB, rowBytes: accRowBytes, banks: accBanks, memory: "accumulator"))
             require(bytes / accRowBytes <= 1 << AcceleratorParameters.rowIndexBits, "accCapacityKiB", accCapacityKiB,
                     "at most 2^26 accumulator rows fit the local address", fix: "make the accumulator at most \((1 << AcceleratorParameters.rowIndexBits) * accRowBytes / 1024) KiB")

@@ -88,8 +88,17 @@ public enum GemminiParamsHeader {
         line("typedef float acc_scale_t;")
         line("typedef uint32_t acc_scale_t_bits;")
         line()
-        line("#define row_align(blocks) __attribute__((aligned((blocks) * DIM * sizeof(elem_t))))")
-        line("#define row_align_acc(blocks) __attribute__((aligned((blocks) * DIM * sizeof(acc_t))))")
+        if p.dim & (p.dim - 1) == 0 {
+            line("#define row_align(blocks) __attribute__((aligned((blocks) * DIM * sizeof(elem_t))))")
+            line("#define row_align_acc(blocks) __attribute__((aligned((blocks) * DIM * sizeof(acc_t))))")
+        } else {
+            // C alignments are powers of two: a row of a DIM that is not one is aligned to the
+            // next power of two of its bytes (the DMA handles any alignment; this only keeps rows
+            // from straddling more bus beats than they need).
+            func alignment(_ bytes: Int) -> Int { 1 << HWType.addressWidth(for: bytes) }
+            line("#define row_align(blocks) __attribute__((aligned(\(alignment(p.spRowBytes)))))")
+            line("#define row_align_acc(blocks) __attribute__((aligned(\(alignment(p.accRowBytes)))))")
+        }
         line()
         define("MVIN_SCALE_IDENTITY", "1.0")
         define("ACC_SCALE_IDENTITY", "1.0")

@@ -161,6 +161,22 @@ public struct OperandFields {
     /// Bits 30:26: must be clear in a scratchpad address.
     public var flagBits: Signal { word.bits(30, 26) }
     public var row: Signal { word.bits(25, 0) }
+
+    /// The last DIM-column block a move of this operand's columns touches, ⌊(columns − 1) / DIM⌋
+    /// (0 for no columns), 16 bits. A shift when DIM is a power of two; otherwise one comparison
+    /// per block boundary up to the most columns a move can have (`dmaMaxBytes` of the narrowest
+    /// elements; the dispatcher refuses more before anything reads this).
+    static func lastBlock(ofColumns columns: Signal, _ parameters: AcceleratorParameters) -> Signal {
+        let dim = parameters.dim
+        let zero = Signal.literal(0, .uint(16))
+        if dim & (dim - 1) == 0 {
+            return mux(columns === 0, zero, ((columns -% 1) >> dim.trailingZeroBitCount).extended(to: 16))
+        }
+        let maxColumns = parameters.config.dmaMaxBytes / parameters.inputBytes
+        return (1..<max(1, (maxColumns + dim - 1) / dim)).reduce(zero) { blocks, boundary in
+            blocks +% mux(columns > Signal(BigInteger(boundary * dim)), Signal.literal(1, .uint(16)), zero)
+        }
+    }
 }
 
 /// Rows `low...high` of one local memory, when `valid`.

@@ -166,8 +166,7 @@ public struct Dispatcher: Module {
         let accumulatorElements = mvinOperand.isAccumulator && !mvinShrunk
         let rowBytes = mux(accumulatorElements, mvinOperand.columns * Signal.literal(BigInteger(parameters.accBytes), .uint(4)),
                            mvinOperand.columns * Signal.literal(BigInteger(parameters.inputBytes), .uint(4)))
-        let dimBits = dim.trailingZeroBitCount
-        let blocksMinusOne = mux(mvinOperand.columns === 0, Signal.literal(0, .uint(16)), ((mvinOperand.columns -% 1) >> dimBits).extended(to: 16))
+        let blocksMinusOne = OperandFields.lastBlock(ofColumns: mvinOperand.columns, parameters)
         let mvinOffset = (blocksMinusOne * mvinBlockStride).resized(to: rowBits) +% rowsMinusOne(mvinOperand).extended(to: rowBits)
         let mvinChecks: [(Signal, ErrorCode)] = shapeProblems(rs2, columnsToo: false)
             + [(rowBytes > Signal(BigInteger(config.dmaMaxBytes)), .tooManyColumns)]

@@ -185,9 +185,9 @@ public struct ExecuteController: Module {
         var entry: Signal
         /// The rows the pair reads: scratchpad (B, D), scratchpad (A), accumulator.
         var reads: [RowRange]
-        var a: [[Signal]]
-        var b: [[Signal]]
-        var p: [[Signal]]
+        var a: OperandBuffer.IO
+        var b: OperandBuffer.IO
+        var p: OperandBuffer.IO
     }
 
     /// A set's pair, decoded (on named wires where many places read it).
@@ -233,14 +233,15 @@ public struct ExecuteController: Module {
             aStride: m.register("a_stride", .uint(16), reset: 1), cStride: m.register("c_stride", .uint(16), reset: 1))
 
         // MARK: Operand sets and the retire queue
+        let inputBuffer = OperandBuffer(dim: dim, elementType: .sint(inputBits))
+        let accumulatorBuffer = OperandBuffer(dim: dim, elementType: .sint(accBits))
         let operandSets = (0..<sets).map { s in
             OperandSet(state: m.register("set_\(s)_state", .uint(2), reset: 0), pair: m.register("set_\(s)_pair", ExecuteCommand()),
                        config: m.register("set_\(s)_config", ExecuteConfig(shiftBits: types.shiftBits)),
                        entry: m.register("set_\(s)_entry", .uint(entryBits)), reads: [m.register("set_\(s)_sp_reads", RowRange()), m.register("set_\(s)_sp_a_reads", RowRange()),
                               m.register("set_\(s)_acc_reads", RowRange())],
-                       a: (0..<dim).map { r in (0..<dim).map { c in m.register("set_\(s)_a_\(r)_\(c)", .sint(inputBits)) } },
-                       b: (0..<dim).map { r in (0..<dim).map { c in m.register("set_\(s)_b_\(r)_\(c)", .sint(inputBits)) } },
-                       p: (0..<dim).map { r in (0..<dim).map { c in m.register("set_\(s)_p_\(r)_\(c)", .sint(accBits)) } })
+                       a: m.instance("set_\(s)_a", inputBuffer), b: m.instance("set_\(s)_b", inputBuffer),
+                       p: m.instance("set_\(s)_p", accumulatorBuffer))
         }
         func stateIs(_ set: OperandSet, _ value: Int) -> Signal { set.state === Signal(BigInteger(value)) }
         /// The pair of the set at `index`, on named wires.
@@ -267,7 +268,7 @@ public struct ExecuteController: Module {
 
         // The bias (WS D) buffer belongs to one pair from its read until it retires.
         let biasBusy = m.register("bias_busy", .bool, reset: false)
-        let bias = (0..<dim).map { r in (0..<dim).map { c in m.register("bias_\(r)_\(c)", .sint(accBits)) } }
+        let bias = m.instance("bias", accumulatorBuffer)
 
         // MARK: Accept
         let acceptPointer = m.register("accept_pointer", .uint(setBits), reset: 0)
@@ -419,51 +420,31 @@ public struct ExecuteController: Module {
         let secondWide = (0..<dim).map { c in
             m.wire("arriving_wide_\(c)", .sint(accBits), default: mux(arrivingFromAccumulator, laneAcc[c], laneSecond[c].extended(to: accBits)))
         }
-        // Element (r, c) of a buffer takes lane c of row r (straight) or lane r of row c
-        // (transposed), lanes below the operand's columns only. A buffer's condition encloses its
-        // elements' (a simulator then skips the whole buffer in a cycle where no row lands in it).
-        struct Landing { var rowIs: [Signal]; var laneUsed: [Signal] }
-        func landing(_ name: String, row: Signal, columns: Signal) -> Landing {
-            Landing(rowIs: (0..<dim).map { m.wire("\(name)_row_is_\($0)", .bool, default: row === Signal(BigInteger($0))) },
-                    laneUsed: (0..<dim).map { m.wire("\(name)_lane_used_\($0)", .bool, default: Signal(BigInteger($0)) < columns) })
+        // A row lands in a buffer of the set being read (OperandBuffer: lanes below the operand's
+        // columns, straight or transposed). An accepted pair's operands start from zero (what its
+        // rows do not fill stays zero). No row lands in a set being accepted (it is free) nor in
+        // the bias buffer while it is cleared (its previous pair has retired).
+        func land(_ buffer: OperandBuffer.IO, clear: Signal, write: Signal, transposed: Signal, row: Signal, columns: Signal, lanes: [Signal]) {
+            buffer.clear.set(clear)
+            buffer.write.set(write)
+            buffer.transposed.set(transposed)
+            buffer.row.set(row)
+            buffer.columns.set(columns)
+            for (port, lane) in zip(buffer.lanes, lanes) { port.set(lane) }
         }
-        func land(_ buffer: [[Signal]], _ landing: Landing, lanes: [Signal]) {
-            for r in 0..<dim {
-                for c in 0..<dim { m.when(landing.rowIs[r] && landing.laneUsed[c]) { buffer[r][c].set(lanes[c]) } }
-            }
-        }
-        func land(_ buffer: [[Signal]], _ landing: Landing, transposed: Signal, lanes: [Signal]) {
-            m.when(transposed) {
-                land((0..<dim).map { c in (0..<dim).map { r in buffer[r][c] } }, landing, lanes: lanes)
-            }.otherwise {
-                land(buffer, landing, lanes: lanes)
-            }
-        }
-        let landingA = landing("arriving_a", row: arrivingARow, columns: arrivingAColumns)
-        let landingSecond = landing("arriving_second", row: arrivingSecondRow, columns: arrivingSecondColumns)
-        // An accepted pair's operands start from zero (what its rows do not fill stays zero). No
-        // row lands in a set being accepted (it is free) nor in the bias buffer while it is
-        // cleared (its previous pair has retired).
         for (s, set) in operandSets.enumerated() {
-            m.when(acceptsInto[s]) {
-                for row in set.a + set.b { for element in row { element.set(zeroInput) } }
-                for row in set.p { for element in row { element.set(zeroAcc) } }
-            }.otherwise {
-                m.when(m.wire("a_lands_\(s)", .bool, default: arrivingA && arrivingASet === setIndex(s))) {
-                    land(set.a, landingA, transposed: arrivingATransposed, lanes: laneA)
-                }
-                m.when(m.wire("second_lands_\(s)", .bool, default: arrivingSecond && arrivingSecondSet === setIndex(s))) {
-                    m.when(arrivingSecondTarget === 1) { land(set.b, landingSecond, transposed: arrivingSecondTransposed, lanes: laneSecond) }
-                    m.when(arrivingSecondTarget === 0) { land(set.p, landingSecond, transposed: arrivingSecondTransposed, lanes: secondWide) }
-                }
-            }
+            let aLands = m.wire("a_lands_\(s)", .bool, default: arrivingA && arrivingASet === setIndex(s))
+            let secondLands = m.wire("second_lands_\(s)", .bool, default: arrivingSecond && arrivingSecondSet === setIndex(s))
+            land(set.a, clear: acceptsInto[s], write: aLands, transposed: arrivingATransposed, row: arrivingARow,
+                 columns: arrivingAColumns, lanes: laneA)
+            land(set.b, clear: acceptsInto[s], write: secondLands && arrivingSecondTarget === 1, transposed: arrivingSecondTransposed,
+                 row: arrivingSecondRow, columns: arrivingSecondColumns, lanes: laneSecond)
+            land(set.p, clear: acceptsInto[s], write: secondLands && arrivingSecondTarget === 0, transposed: arrivingSecondTransposed,
+                 row: arrivingSecondRow, columns: arrivingSecondColumns, lanes: secondWide)
         }
         let biasLands = m.wire("bias_lands", .bool, default: arrivingSecond && arrivingSecondTarget === 2)
-        m.when(clearsBias) {
-            for row in bias { for element in row { element.set(zeroAcc) } }
-        }.elsewhen(biasLands) {
-            land(bias, landingSecond, lanes: secondWide)
-        }
+        land(bias, clear: clearsBias, write: biasLands, transposed: false, row: arrivingSecondRow, columns: arrivingSecondColumns,
+             lanes: secondWide)
 
         // MARK: Slots
         let propagate = m.register("propagate", .bool, reset: false)
@@ -479,9 +460,6 @@ public struct ExecuteController: Module {
         let loadCount = m.register("load_count", counterType, reset: 0)
 
         let x = view(xSet, "x"), y = view(executePointer, "y")
-        let xBuffers = (a: (0..<dim).map { r in (0..<dim).map { c in select(operandSets.map { $0.a[r][c] }, at: xSet) } },
-                        b: (0..<dim).map { r in (0..<dim).map { c in select(operandSets.map { $0.b[r][c] }, at: xSet) } })
-        let yP = (0..<dim).map { r in (0..<dim).map { c in select(operandSets.map { $0.p[r][c] }, at: executePointer) } }
         let yReady = select(operandSets.map { stateIs($0, 3) }, at: executePointer)
 
         // X: the window's pair. WS computes max(rows(A), rows(C)) rows (none without C); OS DIM columns of A'.
@@ -533,10 +511,16 @@ public struct ExecuteController: Module {
         array.slot.valid.set(feed)
         let slotBits = array.slot.bits
         let loadIndex = Signal.literal(BigInteger(dim - 1), .uint(indexBits)) -% loadCount.truncated(to: indexBits)
+        // X's A and B rows at this slot, Y's P row being loaded.
+        for set in operandSets {
+            set.a.readRow.set(slotIndex)
+            set.b.readRow.set(slotIndex)
+            set.p.readRow.set(loadIndex)
+        }
         for lane in 0..<dim {
-            let aRow = select(xBuffers.a.map { $0[lane] }, at: slotIndex)
-            let bRow = select(xBuffers.b.map { $0[lane] }, at: slotIndex)
-            let pRow = select(yP.map { $0[lane] }, at: loadIndex)
+            let aRow = select(operandSets.map { $0.a.out[lane] }, at: xSet)
+            let bRow = select(operandSets.map { $0.b.out[lane] }, at: xSet)
+            let pRow = select(operandSets.map { $0.p.out[lane] }, at: executePointer)
             slotBits.a[lane].set(m.wire("slot_a_\(lane)", .sint(inputBits), default: mux(wantCompute, aRow, zeroInput)))
             slotBits.b[lane].set(m.wire("slot_b_\(lane)", .sint(inputBits), default: mux(wantCompute && !x.weightStationary, bRow, zeroInput)))
             slotBits.d[lane].set(m.wire("slot_d_\(lane)", .sint(accBits), default: mux(loadNow, pRow, zeroAcc)))
@@ -606,7 +590,8 @@ public struct ExecuteController: Module {
         let result = array.result
         let resultTag = m.wire("result_tag", tagTemplate)
         m.connect(resultTag, from: tagTemplate.unpacked(from: result.bits.tag))
-        let biasRow = (0..<dim).map { c in select(bias.map { $0[c] }, at: resultTag.biasRow) }
+        bias.readRow.set(resultTag.biasRow)
+        let biasRow = bias.out
         let values = (0..<dim).map { c in
             m.wire("result_\(c)", .sint(accBits), default: result.bits.row[c] +% mux(resultTag.addBias, biasRow[c], zeroAcc))
         }

@@ -147,8 +147,7 @@ public struct LoadController: Module {
         let faulted = m.register("faulted", .bool, reset: false)
         let hasData = m.wire("has_data", .bool, default: notes.deq.valid && !head.noWrites && !head.zeros)
         let dataReady = !hasData || io.readResponse.valid
-        let blocks = mux(head.columns === 0, Signal.literal(1, .uint(16)),
-                         ((head.columns -% 1) >> dim.trailingZeroBitCount).extended(to: 16) +% 1)
+        let blocks = OperandFields.lastBlock(ofColumns: head.columns, parameters) +% 1
         let lastBlock = m.wire("last_block", .bool, default: head.noWrites || block +% 1 >= blocks)
         let rowFaults = hasData && io.readResponse.bits.error
         let skipWrites = head.noWrites || faulted || rowFaults

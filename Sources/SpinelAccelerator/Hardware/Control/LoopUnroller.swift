@@ -339,8 +339,10 @@ public struct LoopUnroller: Module {
         let launchActivation = rs1.bits(10, 8)
         let launchSoftmax = launchActivation === 4, launchNormalizes = launchActivation === 2 || launchSoftmax
         let normalizationsBuilt = Signal(parameters.config.hasNormalizations)
-        let scratchpadRows = ((staged.tilesI * staged.tilesK).extended(to: 34) +& (staged.tilesK * staged.tilesJ).extended(to: 34)) * Signal.literal(BigInteger(dim), .uint(8))
-        let accumulatorRows = (staged.tilesI * staged.tilesJ).extended(to: 34) * Signal.literal(BigInteger(dim), .uint(8))
+        // DIM as a literal just wide enough for it (DIM 256 needs 9 bits).
+        let dimLiteral = Signal.literal(BigInteger(dim), .uint(HWType.addressWidth(for: dim + 1)))
+        let scratchpadRows = ((staged.tilesI * staged.tilesK).extended(to: 34) +& (staged.tilesK * staged.tilesJ).extended(to: 34)) * dimLiteral
+        let accumulatorRows = (staged.tilesI * staged.tilesJ).extended(to: 34) * dimLiteral
         let checks: [(Signal, ErrorCode)] = [
             (launchActivation > 1 && !(launchNormalizes && normalizationsBuilt), .unsupportedField),
             (launchNormalizes && launchResidual, .unsupportedField),

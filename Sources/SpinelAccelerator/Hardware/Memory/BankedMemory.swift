@@ -132,6 +132,8 @@ public struct BankedMemory: Module {
 
     func bankRow(of row: Signal) -> Signal {
         if stripe == 0 { return row.bits(bankRowBits - 1, 0) }
+        // One stripe per bank (rows = stripe · banks): no bits above the bank.
+        if rowBits == stripeBits + bankBits { return row.bits(stripeBits - 1, 0) }
         let high = row.bits(rowBits - 1, stripeBits + bankBits)
         return stripeBits == 0 ? high : cat(high, row.bits(stripeBits - 1, 0))
     }

@@ -81,8 +81,69 @@ public struct Tile: Module {
     }
 }
 
+/// One row of tiles of a `Mesh` with its pipeline registers: one after each tile but the last
+/// horizontally (`a`), and, unless it is the mesh's bottom row, one below each tile (`b`, `d`,
+/// control). `Mesh` instantiates a row module per tile row, so the mesh's hardware is
+/// elaborated, emitted and compiled in O(DIM), not O(DIM²) (a flat 64×64 mesh was a 9 MB file).
+public struct MeshRow: Module {
+    public let meshColumns: Int
+    public let tile: Tile
+    /// Registers below the tiles (every row but the bottom one).
+    public let registersBelow: Bool
+
+    public init(meshColumns: Int, tile: Tile, registersBelow: Bool) {
+        self.meshColumns = meshColumns
+        self.tile = tile
+        self.registersBelow = registersBelow
+    }
+
+    public var name: String { "MeshRow_\(meshColumns)_\(tile.name)\(registersBelow ? "" : "_bottom")" }
+    public var io: GridIO { GridIO(rows: tile.rows, columns: meshColumns * tile.columns, types: tile.types) }
+
+    public func build(_ m: ModuleBuilder, _ io: GridIO) {
+        let tileRows = tile.rows, tileColumns = tile.columns
+        var a = io.a
+        var bOut: [Signal] = [], dOut: [Signal] = [], controlOut: [ArrayControl] = []
+        for meshColumn in 0..<meshColumns {
+            let name = "tile_\(meshColumn)"
+            let cell = m.instance(name, tile)
+            let columnRange = (meshColumn * tileColumns)..<((meshColumn + 1) * tileColumns)
+            for (port, value) in zip(cell.a, a) { port.set(value) }
+            for (offset, column) in columnRange.enumerated() {
+                cell.b[offset].set(io.b[column])
+                cell.d[offset].set(io.d[column])
+                m.connect(cell.control[offset], from: io.control[column])
+            }
+            let lastColumn = meshColumn == meshColumns - 1
+            a = (0..<tileRows).map { offset in lastColumn ? cell.aOut[offset] : m.delay(cell.aOut[offset], name: "\(name)_a_\(offset)") }
+            for offset in 0..<tileColumns {
+                if registersBelow {
+                    bOut.append(m.delay(cell.bOut[offset], name: "\(name)_b_\(offset)"))
+                    dOut.append(m.delay(cell.cOut[offset], name: "\(name)_d_\(offset)"))
+                    let out = cell.controlOut[offset], prefix = "\(name)_\(offset)"
+                    // Only valid needs a reset: the rest is ignored while valid is low.
+                    controlOut.append(ArrayControl(
+                        valid: m.delay(out.valid, name: "\(prefix)_valid", reset: false),
+                        propagate: m.delay(out.propagate, name: "\(prefix)_propagate"),
+                        weightStationary: m.delay(out.weightStationary, name: "\(prefix)_ws"),
+                        shift: m.delay(out.shift, name: "\(prefix)_shift")))
+                } else {
+                    bOut.append(cell.bOut[offset])
+                    dOut.append(cell.cOut[offset])
+                    controlOut.append(cell.controlOut[offset])
+                }
+            }
+        }
+        for (port, value) in zip(io.aOut, a) { port.set(value) }
+        for (port, value) in zip(io.bOut, bOut) { port.set(value) }
+        for (port, value) in zip(io.cOut, dOut) { port.set(value) }
+        for (port, value) in zip(io.controlOut, controlOut) { m.connect(port, from: value) }
+    }
+}
+
 /// A `meshRows` × `meshColumns` grid of tiles with a pipeline register on every edge between
-/// tiles: one cycle per tile horizontally (`a`) and vertically (`b`, `d`, control).
+/// tiles: one cycle per tile horizontally (`a`) and vertically (`b`, `d`, control). Built of
+/// `MeshRow`s.
 public struct Mesh: Module {
     public let meshRows: Int
     public let meshColumns: Int
@@ -106,50 +167,28 @@ public struct Mesh: Module {
 
     public var rows: Int { meshRows * tileRows }
     public var columns: Int { meshColumns * tileColumns }
-    public var name: String { "Mesh_\(meshRows)x\(meshColumns)_\(Tile(rows: tileRows, columns: tileColumns, types: types).name)" }
+    var tile: Tile { Tile(rows: tileRows, columns: tileColumns, types: types) }
+    public var name: String { "Mesh_\(meshRows)x\(meshColumns)_\(tile.name)" }
     public var io: GridIO { GridIO(rows: rows, columns: columns, types: types) }
 
     public func build(_ m: ModuleBuilder, _ io: GridIO) {
-        let tile = Tile(rows: tileRows, columns: tileColumns, types: types)
-        // Values entering each tile row (a) and tile column (b, d, control), registered between tiles.
-        var a = io.a
+        // Values entering each tile row (a) and column (b, d, control).
         var b = io.b, d = io.d, control = io.control
         for meshRow in 0..<meshRows {
-            for meshColumn in 0..<meshColumns {
-                let name = "tile_\(meshRow)_\(meshColumn)"
-                let cell = m.instance(name, tile)
-                let rowRange = (meshRow * tileRows)..<((meshRow + 1) * tileRows)
-                let columnRange = (meshColumn * tileColumns)..<((meshColumn + 1) * tileColumns)
-                for (port, value) in zip(cell.a, a[rowRange]) { port.set(value) }
-                for (offset, column) in columnRange.enumerated() {
-                    cell.b[offset].set(b[column])
-                    cell.d[offset].set(d[column])
-                    m.connect(cell.control[offset], from: control[column])
-                }
-                let lastColumn = meshColumn == meshColumns - 1, lastRow = meshRow == meshRows - 1
-                for (offset, row) in rowRange.enumerated() {
-                    a[row] = lastColumn ? cell.aOut[offset] : m.delay(cell.aOut[offset], name: "\(name)_a_\(offset)")
-                }
-                for (offset, column) in columnRange.enumerated() {
-                    if lastRow {
-                        b[column] = cell.bOut[offset]
-                        d[column] = cell.cOut[offset]
-                        control[column] = cell.controlOut[offset]
-                    } else {
-                        b[column] = m.delay(cell.bOut[offset], name: "\(name)_b_\(offset)")
-                        d[column] = m.delay(cell.cOut[offset], name: "\(name)_d_\(offset)")
-                        let out = cell.controlOut[offset], prefix = "\(name)_\(offset)"
-                        // Only valid needs a reset: the rest is ignored while valid is low.
-                        control[column] = ArrayControl(
-                            valid: m.delay(out.valid, name: "\(prefix)_valid", reset: false),
-                            propagate: m.delay(out.propagate, name: "\(prefix)_propagate"),
-                            weightStationary: m.delay(out.weightStationary, name: "\(prefix)_ws"),
-                            shift: m.delay(out.shift, name: "\(prefix)_shift"))
-                    }
-                }
+            let lastRow = meshRow == meshRows - 1
+            let row = m.instance("row_\(meshRow)", MeshRow(meshColumns: meshColumns, tile: tile, registersBelow: !lastRow))
+            let rowRange = (meshRow * tileRows)..<((meshRow + 1) * tileRows)
+            for (port, value) in zip(row.a, io.a[rowRange]) { port.set(value) }
+            for (port, value) in zip(io.aOut[rowRange], row.aOut) { port.set(value) }
+            for column in 0..<columns {
+                row.b[column].set(b[column])
+                row.d[column].set(d[column])
+                m.connect(row.control[column], from: control[column])
             }
+            b = row.bOut
+            d = row.cOut
+            control = row.controlOut
         }
-        for (port, value) in zip(io.aOut, a) { port.set(value) }
         for (port, value) in zip(io.bOut, b) { port.set(value) }
         for (port, value) in zip(io.cOut, d) { port.set(value) }
         for (port, value) in zip(io.controlOut, control) { m.connect(port, from: value) }
