@@ -928,10 +928,8 @@ extension NormalizerBench {
                 let g = Numerics.saturate(gamma[c], bits: LayerNormFormat.gammaBits)
                 let (product, overflow) = layerNorm.normalize(x).multipliedReportingOverflow(by: g)
                 if !overflow && product & (unit - 1) == unit / 2 { coverage.affineTies += 1 }
-                if overflow || Numerics.roundingRightShift(product, by: LayerNormFormat.gammaFractionBits) + beta[c]
-                    != clamp(Numerics.roundingRightShift(product, by: LayerNormFormat.gammaFractionBits) + beta[c]) {
-                    coverage.affineSaturated += 1
-                }
+                let z = overflow ? Int64.max : Numerics.roundingRightShift(product, by: LayerNormFormat.gammaFractionBits) + beta[c]
+                if z != clamp(z) { coverage.affineSaturated += 1 }
                 if g != gamma[c] { coverage.gammaSaturated += 1 }
             }
         }
