@@ -36,16 +36,18 @@ extension Numerics {
         return sum / Int64(count)
     }
 
-    /// `trunc(sumOfSquares / count)`, the LayerNorm variance (`count` ≥ 1). A variance of
-    /// accType values (at most 32 bits) is below 2^63 whatever the row, so it fits the result.
-    public static func truncatedVariance(sumOfSquares: WideSum, count: Int) -> Int64 {
+    /// `trunc(sumOfSquares / count)`, the LayerNorm variance (`count` ≥ 1). Deviations of
+    /// accType values (at most 32 bits) are below 2^32, their squares below 2^64, so the
+    /// variance fits 64 unsigned bits — but not always Int64: a VARIANCE pass over other data
+    /// than its mean's can pass 2^63, as the normalizer's 64-bit variance does.
+    public static func truncatedVariance(sumOfSquares: WideSum, count: Int) -> UInt64 {
         precondition(count > 0, "a variance of no elements")
         let (quotient, _) = UInt64(count).dividingFullWidth((high: sumOfSquares.high, low: sumOfSquares.low))
-        return Int64(quotient)
+        return quotient
     }
 
     /// The LayerNorm divisor: `isqrt(variance)`, or 1 for a zero variance.
-    public static func standardDeviation(variance: Int64) -> Int64 {
+    public static func standardDeviation(variance: UInt64) -> Int64 {
         variance == 0 ? 1 : isqrt(variance)
     }
 

@@ -568,6 +568,16 @@ struct NormalizationPassTests {
         #expect(row.standardDeviation == 1)
     }
 
+    /// A VARIANCE pass over other data than its mean's can pass 2^63: mean −2^31 (of Int32.min),
+    /// then Int32.max: var = (2^32 − 1)², std = 2^32 − 1 (the RTL's 64-bit unsigned variance).
+    @Test func varianceBeyondInt64() throws {
+        var machine = try Machine(Self.config)
+        try machine.loadAccumulator([[Int64(Int32.min), 0, 0, 0], [Int64(Int32.max), 0, 0, 0]], row: 0)
+        try machine.run([G.mvout(0, Self.pass(0, .mean), cols: 1, rows: 1), G.mvout(0, Self.pass(1, .inverseStandardDeviation), cols: 1, rows: 1)])
+        #expect(machine.model.error == nil)
+        #expect(machine.model.state.statistics[0][0].standardDeviation == Int64(UInt32.max))
+    }
+
     // MARK: Random programs against the reference
 
     /// Random rows of random length in chunks of random width, several rows per mvout, in one of
