@@ -3,8 +3,9 @@
 // activation 6 (CONFIG_ST LayerNorm with the CONFIG_NORM MSB). Rows of J elements over several
 // mvouts, against the C reference (spinel_layernorm_affine_row):
 //   - int32 γ and β (full-width mvin), then int8 ones (shrunk mvin, sign-extended);
-//   - γ = 1, β = 0 everywhere gives plain LayerNorm (activation 2), which still works;
-//   - γ large enough that z saturates to int32 before the scale.
+//   - γ = 1.0 (Q.12: 4096), β = 0 everywhere gives plain LayerNorm (activation 2), which still works;
+//   - γ beyond 18 bits (saturated by LOAD_AFFINE) and β large enough that z saturates to int32
+//     before the scale.
 // Needs a configuration with hasAffineLayerNorm (Testbenches/configs/small-affine.json).
 #include "common/testbench.h"
 #include "spinel_reference.h"
@@ -82,51 +83,54 @@ int main(void) {
   load_rows();
   statistics();
 
-  // int32 γ (a fixed-point gain of about 2^8, some negative, one column 0) and β.
+  // int32 γ (Q.12: gains −1 … 3, one column 0) and β (units of 2^-16: −4 … 4).
   acc_t gamma[J], beta[J];
   for (int j = 0; j < J; j++) {
-    gamma[j] = params[0][j] = j == 3 ? 0 : (acc_t)((int64_t)(tb_random() % 1025) - 256);
-    beta[j] = params[1][j] = (acc_t)((int64_t)(tb_random() % 20001) - 10000);
+    gamma[j] = params[0][j] = j == 3 ? 0 : (acc_t)((int64_t)(tb_random() % 16385) - 4096);
+    beta[j] = params[1][j] = (acc_t)((int64_t)(tb_random() % 524289) - 262144);
   }
   load_params(0);
-  const acc_scale_t scale = (acc_scale_t)(1.0f / 64);
+  const acc_scale_t scale = (acc_scale_t)16.0f;
   activation(1, scale);
   output(1);
   for (int r = 0; r < ROWS; r++) spinel_layernorm_affine_row(x[r], J, gamma, beta, scale, expected[r]);
   compare("affine LayerNorm, int32 γ and β");
 
-  // int8 γ and β (shrunk mvin).
+  // int8 γ and β (shrunk mvin): small gains, so a larger scale.
   for (int j = 0; j < J; j++) {
     gamma[j] = small_params[0][j] = (elem_t)((int)(tb_random() % 255) - 127);
     beta[j] = small_params[1][j] = (elem_t)((int)(tb_random() % 255) - 127);
   }
   load_params(1);
+  const acc_scale_t large = (acc_scale_t)1024.0f;
+  activation(1, large);
   output(1);
-  for (int r = 0; r < ROWS; r++) spinel_layernorm_affine_row(x[r], J, gamma, beta, scale, expected[r]);
+  for (int r = 0; r < ROWS; r++) spinel_layernorm_affine_row(x[r], J, gamma, beta, large, expected[r]);
   compare("affine LayerNorm, int8 γ and β");
 
-  // Plain LayerNorm on the same statistics, and the affine one with γ = 1, β = 0: the same.
+  // Plain LayerNorm on the same statistics, and the affine one with γ = 1.0, β = 0: the same.
   const acc_scale_t plain_scale = (acc_scale_t)24.0f;
   activation(0, plain_scale);
   output(0);
   for (int r = 0; r < ROWS; r++) spinel_layernorm_row(x[r], J, plain_scale, expected[r]);
   compare("LayerNorm (activation 2)");
   for (int j = 0; j < J; j++) {
-    params[0][j] = 1;
+    params[0][j] = 1 << SPINEL_AFFINE_GAMMA_FRACTION;
     params[1][j] = 0;
   }
   load_params(0);
   activation(1, plain_scale);
   output(1);
-  compare("affine LayerNorm with γ = 1, β = 0");
+  compare("affine LayerNorm with γ = 1.0, β = 0");
 
-  // Saturation: γ = ±2^30 makes z leave int32; with the scale 2^-26 a saturated z gives ±32.
+  // Saturation: γ = ±2^30 saturates to ±2^17 (32.0) at LOAD_AFFINE, and β = ±(2^31 − 1) makes
+  // z leave int32 where n·γ has β's sign; with the scale 2^-10 (2^-26 on z) that z gives ±32.
   for (int j = 0; j < J; j++) {
     gamma[j] = params[0][j] = j % 2 ? (acc_t)(1 << 30) : -(acc_t)(1 << 30);
-    beta[j] = params[1][j] = 0;
+    beta[j] = params[1][j] = j % 2 ? (acc_t)INT32_MAX : (acc_t)INT32_MIN;
   }
   load_params(0);
-  const acc_scale_t tiny = (acc_scale_t)(1.0f / (1 << 26));
+  const acc_scale_t tiny = (acc_scale_t)(1.0f / (1 << 10));
   activation(1, tiny);
   output(1);
   for (int r = 0; r < ROWS; r++) spinel_layernorm_affine_row(x[r], J, gamma, beta, tiny, expected[r]);

@@ -59,16 +59,15 @@ static double X_SCALE;
 // CTX: ctx_h = P_h·V_h is an average of V's rows weighted by P (rows summing to 127); 1/127
 //   keeps it in V's units, where it cannot saturate (a larger scale gains nothing measurable:
 //   P's own error dominates ctx's).
-// LAYERNORM: LayerNorm's result is a whole number of standard deviations (NUMERICS.md), so any
-//   scale up to 25 keeps all of it; 1 keeps X1·W1 small enough for I-GELU's int32 polynomial
-//   (its product overflows for |x| > 1.55e8·S³ at input scale S).
+// LAYERNORM: LayerNorm's output is rne(LAYERNORM_SCALE·(x - mean)/std) (NUMERICS.md: 16
+//   fractional bits before the scale); 1, whole standard deviations, keeps X1·W1 small enough
+//   for I-GELU's int32 polynomial (its product overflows for |x| > 1.55e8·S³ at input scale S).
 // FFN1: I-GELU's output scale is negative (S·S_erf/2 with S_erf = -0.2888·S²/2), so FFN1_SCALE
 //   is too: H = GELU / H_UNIT with H_UNIT = 4/127 (an input of 4 standard deviations is 127).
 static acc_scale_t QKV_SCALE, CTX_SCALE, FFN1_SCALE, LAYERNORM_SCALE;
 // Y_GAIN: with the affine LayerNorm extension (HAS_AFFINE_LAYERNORM), Y's LayerNorm runs as
-//   activation 6 with γ = Y_GAIN in every column (β = 0): rne((x - mean)·32/std) keeps five
-//   more bits than activation 2's whole standard deviations, 32 steps per standard deviation
-//   (±4 in int8). Y is the layer's output, so nothing after it needs small values. X1 stays
+//   activation 6 with γ = Y_GAIN (Q.12: Y_GAIN·4096) in every column (β = 0): 32 steps per
+//   standard deviation (±4 in int8) where X1 keeps whole ones. Y is the layer's output, so nothing after it needs small values. X1 stays
 //   activation 2: finer X1 steps would overflow I-GELU's int32 polynomial (above).
 static acc_t Y_GAIN = 1;
 static const double H_UNIT = 4.0 / 127;
@@ -142,7 +141,7 @@ static void ref_layernorm(const acc_t* acc, size_t rows, size_t J, acc_t gain, e
     return;
   }
   acc_t* parameters = allocate(2 * J * sizeof(acc_t));  // γ, then β
-  for (size_t j = 0; j < J; j++) parameters[j] = gain, parameters[J + j] = 0;
+  for (size_t j = 0; j < J; j++) parameters[j] = gain << SPINEL_AFFINE_GAMMA_FRACTION, parameters[J + j] = 0;
   for (size_t i = 0; i < rows; i++) spinel_layernorm_affine_row(&acc[i * J], J, parameters, &parameters[J], LAYERNORM_SCALE, &out[i * ldo]);
   free(parameters);
 }
@@ -193,7 +192,7 @@ static size_t rows_per_block(size_t N) {
 
 static uint32_t acc_row(size_t i, size_t j, size_t Jt) { return ACC | (uint32_t)(spinel_acc_half * (ACC_ROWS / 2) + (i * Jt + j) * DIM); }
 
-// The affine LayerNorm's γ (= gain) and β (= 0) of column block j: accumulator rows 2j and
+// The affine LayerNorm's γ (= gain in Q.12) and β (= 0) of column block j: accumulator rows 2j and
 // 2j + 1 of the other half (the block's matmul uses spinel_acc_half and leaves it there).
 static uint32_t gain_row(size_t j) { return ACC | (uint32_t)((1 - spinel_acc_half) * (ACC_ROWS / 2) + 2 * j); }
 
@@ -208,7 +207,7 @@ static void normalize_rows(size_t rows, size_t N, int softmax, acc_t gain, elem_
   const int affine = !softmax && gain != 1;
   acc_t* parameters = affine ? allocate(2 * N * sizeof(acc_t)) : NULL;
   if (affine) {
-    for (size_t j = 0; j < N; j++) parameters[j] = gain, parameters[N + j] = 0;
+    for (size_t j = 0; j < N; j++) parameters[j] = gain << SPINEL_AFFINE_GAMMA_FRACTION, parameters[N + j] = 0;
     gemmini_extended3_config_ld(N * sizeof(acc_t), MVIN_SCALE_IDENTITY, false, 0);
     for (size_t j = 0; j < Jt; j++) gemmini_extended_mvin(&parameters[j * DIM], gain_row(j), min_size(DIM, N - j * DIM), 2);
     gemmini_config_norm(0, 0, 0, 1, 0, IGELU_QB, IGELU_QC);  // the MSB: activation 6

@@ -189,7 +189,7 @@ module StoreController_SpinelCTA (
   assign normalizer_row_bits_parameters = arriving_parameters;
   assign affine_parameters = (1'h0 & cmd_bits_cmd_rs2[31]) & cmd_bits_cmd_rs2[30];
   assign normalized = ((1'h1 & cmd_bits_cmd_rs2[31]) & (~cmd_bits_cmd_rs2[29])) & (((cmd_bits_cmd_rs2[28:26] != 3'h0) | ({normalizer_activation_high, st_activation} >= 3'h2)) | affine_parameters);
-  assign long = (normalized & (~affine_parameters)) & ((((1'h0 | (cmd_bits_cmd_rs2[28:26] == 3'h2)) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) | (cmd_bits_cmd_rs2[28:26] == 3'h7)) | ((cmd_bits_cmd_rs2[28:26] == 3'h0) & (1'h0 | ({normalizer_activation_high, st_activation} == 3'h2))));
+  assign long = (normalized & (~affine_parameters)) & (((1'h0 | (cmd_bits_cmd_rs2[28:26] == 3'h2)) | (cmd_bits_cmd_rs2[28:26] == 3'h4)) | (cmd_bits_cmd_rs2[28:26] == 3'h7));
   assign last_row = _cmd_ready_e1 | (({1'h0, row} + {1'h0, 16'h1}) >= {1'h0, cmd_bits_cmd_rs2[63:48]});
   assign long_done = (long_pending & (~arriving_long)) & normalizer_result_valid;
   assign scale_0_value = acc_read_resp_bits[31:0];

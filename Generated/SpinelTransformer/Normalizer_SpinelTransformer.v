@@ -350,219 +350,127 @@ module Normalizer_SpinelTransformer (
   wire float_divider_busy;
   wire float_divider_done;
   wire [31:0] float_divider_quotient;
-  reg  sum_is_zero;
   reg  [63:0] variance;
+  wire [31:0] standard_deviation;
+  wire [6:0] reciprocal_exponent;
+  reg  [31:0] held_deviation;
+  reg  [5:0] held_shift;
+  reg  sum_is_zero;
   wire root_begin;
   wire done;
-  reg  [31:0] row_scale;
-  reg  row_affine;
-  reg  sign_0;
-  reg  sign_1;
-  reg  sign_2;
-  reg  sign_3;
-  reg  sign_4;
-  reg  sign_5;
-  reg  sign_6;
-  reg  sign_7;
-  reg  sign_8;
-  reg  sign_9;
-  reg  sign_10;
-  reg  sign_11;
-  reg  sign_12;
-  reg  sign_13;
-  reg  sign_14;
-  reg  sign_15;
-  wire lane_divider_0_start;
-  wire [32:0] lane_divider_0_dividend;
-  wire [31:0] lane_divider_0_divisor;
-  wire lane_divider_0_busy;
-  wire lane_divider_0_done;
-  wire [32:0] lane_divider_0_quotient;
-  wire [31:0] lane_divider_0_remainder;
-  wire lane_divider_1_start;
-  wire [32:0] lane_divider_1_dividend;
-  wire [31:0] lane_divider_1_divisor;
-  wire lane_divider_1_busy;
-  wire lane_divider_1_done;
-  wire [32:0] lane_divider_1_quotient;
-  wire [31:0] lane_divider_1_remainder;
-  wire lane_divider_2_start;
-  wire [32:0] lane_divider_2_dividend;
-  wire [31:0] lane_divider_2_divisor;
-  wire lane_divider_2_busy;
-  wire lane_divider_2_done;
-  wire [32:0] lane_divider_2_quotient;
-  wire [31:0] lane_divider_2_remainder;
-  wire lane_divider_3_start;
-  wire [32:0] lane_divider_3_dividend;
-  wire [31:0] lane_divider_3_divisor;
-  wire lane_divider_3_busy;
-  wire lane_divider_3_done;
-  wire [32:0] lane_divider_3_quotient;
-  wire [31:0] lane_divider_3_remainder;
-  wire lane_divider_4_start;
-  wire [32:0] lane_divider_4_dividend;
-  wire [31:0] lane_divider_4_divisor;
-  wire lane_divider_4_busy;
-  wire lane_divider_4_done;
-  wire [32:0] lane_divider_4_quotient;
-  wire [31:0] lane_divider_4_remainder;
-  wire lane_divider_5_start;
-  wire [32:0] lane_divider_5_dividend;
-  wire [31:0] lane_divider_5_divisor;
-  wire lane_divider_5_busy;
-  wire lane_divider_5_done;
-  wire [32:0] lane_divider_5_quotient;
-  wire [31:0] lane_divider_5_remainder;
-  wire lane_divider_6_start;
-  wire [32:0] lane_divider_6_dividend;
-  wire [31:0] lane_divider_6_divisor;
-  wire lane_divider_6_busy;
-  wire lane_divider_6_done;
-  wire [32:0] lane_divider_6_quotient;
-  wire [31:0] lane_divider_6_remainder;
-  wire lane_divider_7_start;
-  wire [32:0] lane_divider_7_dividend;
-  wire [31:0] lane_divider_7_divisor;
-  wire lane_divider_7_busy;
-  wire lane_divider_7_done;
-  wire [32:0] lane_divider_7_quotient;
-  wire [31:0] lane_divider_7_remainder;
-  wire lane_divider_8_start;
-  wire [32:0] lane_divider_8_dividend;
-  wire [31:0] lane_divider_8_divisor;
-  wire lane_divider_8_busy;
-  wire lane_divider_8_done;
-  wire [32:0] lane_divider_8_quotient;
-  wire [31:0] lane_divider_8_remainder;
-  wire lane_divider_9_start;
-  wire [32:0] lane_divider_9_dividend;
-  wire [31:0] lane_divider_9_divisor;
-  wire lane_divider_9_busy;
-  wire lane_divider_9_done;
-  wire [32:0] lane_divider_9_quotient;
-  wire [31:0] lane_divider_9_remainder;
-  wire lane_divider_10_start;
-  wire [32:0] lane_divider_10_dividend;
-  wire [31:0] lane_divider_10_divisor;
-  wire lane_divider_10_busy;
-  wire lane_divider_10_done;
-  wire [32:0] lane_divider_10_quotient;
-  wire [31:0] lane_divider_10_remainder;
-  wire lane_divider_11_start;
-  wire [32:0] lane_divider_11_dividend;
-  wire [31:0] lane_divider_11_divisor;
-  wire lane_divider_11_busy;
-  wire lane_divider_11_done;
-  wire [32:0] lane_divider_11_quotient;
-  wire [31:0] lane_divider_11_remainder;
-  wire lane_divider_12_start;
-  wire [32:0] lane_divider_12_dividend;
-  wire [31:0] lane_divider_12_divisor;
-  wire lane_divider_12_busy;
-  wire lane_divider_12_done;
-  wire [32:0] lane_divider_12_quotient;
-  wire [31:0] lane_divider_12_remainder;
-  wire lane_divider_13_start;
-  wire [32:0] lane_divider_13_dividend;
-  wire [31:0] lane_divider_13_divisor;
-  wire lane_divider_13_busy;
-  wire lane_divider_13_done;
-  wire [32:0] lane_divider_13_quotient;
-  wire [31:0] lane_divider_13_remainder;
-  wire lane_divider_14_start;
-  wire [32:0] lane_divider_14_dividend;
-  wire [31:0] lane_divider_14_divisor;
-  wire lane_divider_14_busy;
-  wire lane_divider_14_done;
-  wire [32:0] lane_divider_14_quotient;
-  wire [31:0] lane_divider_14_remainder;
-  wire lane_divider_15_start;
-  wire [32:0] lane_divider_15_dividend;
-  wire [31:0] lane_divider_15_divisor;
-  wire lane_divider_15_busy;
-  wire lane_divider_15_done;
-  wire [32:0] lane_divider_15_quotient;
-  wire [31:0] lane_divider_15_remainder;
-  reg  [31:0] standard_deviation;
+  wire [31:0] layernorm_scale_a;
+  wire [31:0] layernorm_scale_b;
+  wire [31:0] layernorm_scale_product;
+  wire [58:0] layernorm_product_0;
+  wire [49:0] layernorm_n_0;
   wire [31:0] igelu_0_base;
   wire [31:0] igelu_0_poly;
-  wire [33:0] scale_0_value;
+  wire [49:0] scale_0_value;
   wire [31:0] scale_0_scale;
   wire [7:0] scale_0_result;
+  wire [58:0] layernorm_product_1;
+  wire [49:0] layernorm_n_1;
   wire [31:0] igelu_1_base;
   wire [31:0] igelu_1_poly;
-  wire [33:0] scale_1_value;
+  wire [49:0] scale_1_value;
   wire [31:0] scale_1_scale;
   wire [7:0] scale_1_result;
+  wire [58:0] layernorm_product_2;
+  wire [49:0] layernorm_n_2;
   wire [31:0] igelu_2_base;
   wire [31:0] igelu_2_poly;
-  wire [33:0] scale_2_value;
+  wire [49:0] scale_2_value;
   wire [31:0] scale_2_scale;
   wire [7:0] scale_2_result;
+  wire [58:0] layernorm_product_3;
+  wire [49:0] layernorm_n_3;
   wire [31:0] igelu_3_base;
   wire [31:0] igelu_3_poly;
-  wire [33:0] scale_3_value;
+  wire [49:0] scale_3_value;
   wire [31:0] scale_3_scale;
   wire [7:0] scale_3_result;
+  wire [58:0] layernorm_product_4;
+  wire [49:0] layernorm_n_4;
   wire [31:0] igelu_4_base;
   wire [31:0] igelu_4_poly;
-  wire [33:0] scale_4_value;
+  wire [49:0] scale_4_value;
   wire [31:0] scale_4_scale;
   wire [7:0] scale_4_result;
+  wire [58:0] layernorm_product_5;
+  wire [49:0] layernorm_n_5;
   wire [31:0] igelu_5_base;
   wire [31:0] igelu_5_poly;
-  wire [33:0] scale_5_value;
+  wire [49:0] scale_5_value;
   wire [31:0] scale_5_scale;
   wire [7:0] scale_5_result;
+  wire [58:0] layernorm_product_6;
+  wire [49:0] layernorm_n_6;
   wire [31:0] igelu_6_base;
   wire [31:0] igelu_6_poly;
-  wire [33:0] scale_6_value;
+  wire [49:0] scale_6_value;
   wire [31:0] scale_6_scale;
   wire [7:0] scale_6_result;
+  wire [58:0] layernorm_product_7;
+  wire [49:0] layernorm_n_7;
   wire [31:0] igelu_7_base;
   wire [31:0] igelu_7_poly;
-  wire [33:0] scale_7_value;
+  wire [49:0] scale_7_value;
   wire [31:0] scale_7_scale;
   wire [7:0] scale_7_result;
+  wire [58:0] layernorm_product_8;
+  wire [49:0] layernorm_n_8;
   wire [31:0] igelu_8_base;
   wire [31:0] igelu_8_poly;
-  wire [33:0] scale_8_value;
+  wire [49:0] scale_8_value;
   wire [31:0] scale_8_scale;
   wire [7:0] scale_8_result;
+  wire [58:0] layernorm_product_9;
+  wire [49:0] layernorm_n_9;
   wire [31:0] igelu_9_base;
   wire [31:0] igelu_9_poly;
-  wire [33:0] scale_9_value;
+  wire [49:0] scale_9_value;
   wire [31:0] scale_9_scale;
   wire [7:0] scale_9_result;
+  wire [58:0] layernorm_product_10;
+  wire [49:0] layernorm_n_10;
   wire [31:0] igelu_10_base;
   wire [31:0] igelu_10_poly;
-  wire [33:0] scale_10_value;
+  wire [49:0] scale_10_value;
   wire [31:0] scale_10_scale;
   wire [7:0] scale_10_result;
+  wire [58:0] layernorm_product_11;
+  wire [49:0] layernorm_n_11;
   wire [31:0] igelu_11_base;
   wire [31:0] igelu_11_poly;
-  wire [33:0] scale_11_value;
+  wire [49:0] scale_11_value;
   wire [31:0] scale_11_scale;
   wire [7:0] scale_11_result;
+  wire [58:0] layernorm_product_12;
+  wire [49:0] layernorm_n_12;
   wire [31:0] igelu_12_base;
   wire [31:0] igelu_12_poly;
-  wire [33:0] scale_12_value;
+  wire [49:0] scale_12_value;
   wire [31:0] scale_12_scale;
   wire [7:0] scale_12_result;
+  wire [58:0] layernorm_product_13;
+  wire [49:0] layernorm_n_13;
   wire [31:0] igelu_13_base;
   wire [31:0] igelu_13_poly;
-  wire [33:0] scale_13_value;
+  wire [49:0] scale_13_value;
   wire [31:0] scale_13_scale;
   wire [7:0] scale_13_result;
+  wire [58:0] layernorm_product_14;
+  wire [49:0] layernorm_n_14;
   wire [31:0] igelu_14_base;
   wire [31:0] igelu_14_poly;
-  wire [33:0] scale_14_value;
+  wire [49:0] scale_14_value;
   wire [31:0] scale_14_scale;
   wire [7:0] scale_14_result;
+  wire [58:0] layernorm_product_15;
+  wire [49:0] layernorm_n_15;
   wire [31:0] igelu_15_base;
   wire [31:0] igelu_15_poly;
-  wire [33:0] scale_15_value;
+  wire [49:0] scale_15_value;
   wire [31:0] scale_15_scale;
   wire [7:0] scale_15_result;
   wire _result_valid_e1 = row_valid & (row_bits_command != 3'h0);
@@ -650,106 +558,141 @@ module Normalizer_SpinelTransformer (
   wire [63:0] _iexp_15_poly_e1 = {32'h0, iexp_15_base} * {32'h0, iexp_15_base};
   wire _new_running_e1 = (row_bits_command == 3'h3) | (row_bits_command == 3'h4);
   wire _new_running_e2 = row_state == (((row_bits_command == 3'h1) | (row_bits_command == 3'h2)) ? 3'h1 : (_new_running_e1 ? 3'h3 : ((row_bits_command == 3'h5) ? 3'h5 : 3'h6)));
+  wire _divider_start_e1 = (phase == 3'h2) & square_root_done;
   wire _root_begin_e1 = (phase == 3'h1) & divider_done;
-  wire _done_e1 = (phase == 3'h4) & lane_divider_0_done;
-  wire _done_e2 = (phase == 3'h3) & float_divider_done;
-  wire _done_e3 = (phase == 3'h2) & square_root_done;
+  wire _done_e1 = (phase == 3'h4) & float_divider_done;
+  wire _done_e2 = (phase == 3'h3) & divider_done;
+  wire [25:0] _layernorm_product_0_e1 = {1'h0, row_result[24:0]};
+  wire [59:0] _layernorm_n_0_e1 = {$signed({layernorm_product_0[58], layernorm_product_0}) >>> (row_result[30:25] - 6'h1)};
+  wire [58:0] _layernorm_n_0_e2 = _layernorm_n_0_e1[59:1];
+  wire [59:0] _layernorm_n_0_e3 = (60'h1 << (row_result[30:25] - 6'h1)) - 60'h1;
+  wire [59:0] _layernorm_n_0_e4 = {_layernorm_n_0_e2[58], _layernorm_n_0_e2} + ((_layernorm_n_0_e1[0] & ((({layernorm_product_0[58], layernorm_product_0} & _layernorm_n_0_e3) != 60'h0) | _layernorm_n_0_e1[1])) ? 60'h1 : 60'h0);
   wire [33:0] _igelu_0_base_e1 = ($signed(_deviation_0_e1) < $signed(32'h0)) ? (-{{2{_deviation_0_e1[31]}}, _deviation_0_e1}) : {{2{_deviation_0_e1[31]}}, _deviation_0_e1};
   wire [33:0] _igelu_0_base_e2 = ($signed(_igelu_0_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_0_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_0_poly_e1 = {32'h0, igelu_0_base} * {32'h0, igelu_0_base};
-  wire [33:0] _scale_0_value_e1 = {1'h0, lane_divider_0_quotient} + ((({{1'h0, lane_divider_0_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_0_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_0_quotient[0])) ? 34'h1 : 34'h0);
+  wire _scale_0_value_e1 = (row_bits_activation == 3'h2) | (1'h0 & (row_bits_activation == 3'h6));
   wire [63:0] _scale_0_value_e2 = {32'h0, _deviation_0_e1} * {32'h0, (($signed(_deviation_0_e1) < $signed(32'h0)) ? (32'h0 - igelu_0_poly) : igelu_0_poly) + qc};
   wire [31:0] _scale_0_value_e3 = (row_bits_activation == 3'h4) ? exp_0 : _scale_0_value_e2[31:0];
+  wire [59:0] _layernorm_n_1_e1 = {$signed({layernorm_product_1[58], layernorm_product_1}) >>> (row_result[30:25] - 6'h1)};
+  wire [58:0] _layernorm_n_1_e2 = _layernorm_n_1_e1[59:1];
+  wire [59:0] _layernorm_n_1_e3 = {_layernorm_n_1_e2[58], _layernorm_n_1_e2} + ((_layernorm_n_1_e1[0] & ((({layernorm_product_1[58], layernorm_product_1} & _layernorm_n_0_e3) != 60'h0) | _layernorm_n_1_e1[1])) ? 60'h1 : 60'h0);
   wire [33:0] _igelu_1_base_e1 = ($signed(_deviation_1_e1) < $signed(32'h0)) ? (-{{2{_deviation_1_e1[31]}}, _deviation_1_e1}) : {{2{_deviation_1_e1[31]}}, _deviation_1_e1};
   wire [33:0] _igelu_1_base_e2 = ($signed(_igelu_1_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_1_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_1_poly_e1 = {32'h0, igelu_1_base} * {32'h0, igelu_1_base};
-  wire [33:0] _scale_1_value_e1 = {1'h0, lane_divider_1_quotient} + ((({{1'h0, lane_divider_1_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_1_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_1_quotient[0])) ? 34'h1 : 34'h0);
-  wire [63:0] _scale_1_value_e2 = {32'h0, _deviation_1_e1} * {32'h0, (($signed(_deviation_1_e1) < $signed(32'h0)) ? (32'h0 - igelu_1_poly) : igelu_1_poly) + qc};
-  wire [31:0] _scale_1_value_e3 = (row_bits_activation == 3'h4) ? exp_1 : _scale_1_value_e2[31:0];
+  wire [63:0] _scale_1_value_e1 = {32'h0, _deviation_1_e1} * {32'h0, (($signed(_deviation_1_e1) < $signed(32'h0)) ? (32'h0 - igelu_1_poly) : igelu_1_poly) + qc};
+  wire [31:0] _scale_1_value_e2 = (row_bits_activation == 3'h4) ? exp_1 : _scale_1_value_e1[31:0];
+  wire [59:0] _layernorm_n_2_e1 = {$signed({layernorm_product_2[58], layernorm_product_2}) >>> (row_result[30:25] - 6'h1)};
+  wire [58:0] _layernorm_n_2_e2 = _layernorm_n_2_e1[59:1];
+  wire [59:0] _layernorm_n_2_e3 = {_layernorm_n_2_e2[58], _layernorm_n_2_e2} + ((_layernorm_n_2_e1[0] & ((({layernorm_product_2[58], layernorm_product_2} & _layernorm_n_0_e3) != 60'h0) | _layernorm_n_2_e1[1])) ? 60'h1 : 60'h0);
   wire [33:0] _igelu_2_base_e1 = ($signed(_deviation_2_e1) < $signed(32'h0)) ? (-{{2{_deviation_2_e1[31]}}, _deviation_2_e1}) : {{2{_deviation_2_e1[31]}}, _deviation_2_e1};
   wire [33:0] _igelu_2_base_e2 = ($signed(_igelu_2_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_2_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_2_poly_e1 = {32'h0, igelu_2_base} * {32'h0, igelu_2_base};
-  wire [33:0] _scale_2_value_e1 = {1'h0, lane_divider_2_quotient} + ((({{1'h0, lane_divider_2_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_2_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_2_quotient[0])) ? 34'h1 : 34'h0);
-  wire [63:0] _scale_2_value_e2 = {32'h0, _deviation_2_e1} * {32'h0, (($signed(_deviation_2_e1) < $signed(32'h0)) ? (32'h0 - igelu_2_poly) : igelu_2_poly) + qc};
-  wire [31:0] _scale_2_value_e3 = (row_bits_activation == 3'h4) ? exp_2 : _scale_2_value_e2[31:0];
+  wire [63:0] _scale_2_value_e1 = {32'h0, _deviation_2_e1} * {32'h0, (($signed(_deviation_2_e1) < $signed(32'h0)) ? (32'h0 - igelu_2_poly) : igelu_2_poly) + qc};
+  wire [31:0] _scale_2_value_e2 = (row_bits_activation == 3'h4) ? exp_2 : _scale_2_value_e1[31:0];
+  wire [59:0] _layernorm_n_3_e1 = {$signed({layernorm_product_3[58], layernorm_product_3}) >>> (row_result[30:25] - 6'h1)};
+  wire [58:0] _layernorm_n_3_e2 = _layernorm_n_3_e1[59:1];
+  wire [59:0] _layernorm_n_3_e3 = {_layernorm_n_3_e2[58], _layernorm_n_3_e2} + ((_layernorm_n_3_e1[0] & ((({layernorm_product_3[58], layernorm_product_3} & _layernorm_n_0_e3) != 60'h0) | _layernorm_n_3_e1[1])) ? 60'h1 : 60'h0);
   wire [33:0] _igelu_3_base_e1 = ($signed(_deviation_3_e1) < $signed(32'h0)) ? (-{{2{_deviation_3_e1[31]}}, _deviation_3_e1}) : {{2{_deviation_3_e1[31]}}, _deviation_3_e1};
   wire [33:0] _igelu_3_base_e2 = ($signed(_igelu_3_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_3_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_3_poly_e1 = {32'h0, igelu_3_base} * {32'h0, igelu_3_base};
-  wire [33:0] _scale_3_value_e1 = {1'h0, lane_divider_3_quotient} + ((({{1'h0, lane_divider_3_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_3_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_3_quotient[0])) ? 34'h1 : 34'h0);
-  wire [63:0] _scale_3_value_e2 = {32'h0, _deviation_3_e1} * {32'h0, (($signed(_deviation_3_e1) < $signed(32'h0)) ? (32'h0 - igelu_3_poly) : igelu_3_poly) + qc};
-  wire [31:0] _scale_3_value_e3 = (row_bits_activation == 3'h4) ? exp_3 : _scale_3_value_e2[31:0];
+  wire [63:0] _scale_3_value_e1 = {32'h0, _deviation_3_e1} * {32'h0, (($signed(_deviation_3_e1) < $signed(32'h0)) ? (32'h0 - igelu_3_poly) : igelu_3_poly) + qc};
+  wire [31:0] _scale_3_value_e2 = (row_bits_activation == 3'h4) ? exp_3 : _scale_3_value_e1[31:0];
+  wire [59:0] _layernorm_n_4_e1 = {$signed({layernorm_product_4[58], layernorm_product_4}) >>> (row_result[30:25] - 6'h1)};
+  wire [58:0] _layernorm_n_4_e2 = _layernorm_n_4_e1[59:1];
+  wire [59:0] _layernorm_n_4_e3 = {_layernorm_n_4_e2[58], _layernorm_n_4_e2} + ((_layernorm_n_4_e1[0] & ((({layernorm_product_4[58], layernorm_product_4} & _layernorm_n_0_e3) != 60'h0) | _layernorm_n_4_e1[1])) ? 60'h1 : 60'h0);
   wire [33:0] _igelu_4_base_e1 = ($signed(_deviation_4_e1) < $signed(32'h0)) ? (-{{2{_deviation_4_e1[31]}}, _deviation_4_e1}) : {{2{_deviation_4_e1[31]}}, _deviation_4_e1};
   wire [33:0] _igelu_4_base_e2 = ($signed(_igelu_4_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_4_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_4_poly_e1 = {32'h0, igelu_4_base} * {32'h0, igelu_4_base};
-  wire [33:0] _scale_4_value_e1 = {1'h0, lane_divider_4_quotient} + ((({{1'h0, lane_divider_4_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_4_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_4_quotient[0])) ? 34'h1 : 34'h0);
-  wire [63:0] _scale_4_value_e2 = {32'h0, _deviation_4_e1} * {32'h0, (($signed(_deviation_4_e1) < $signed(32'h0)) ? (32'h0 - igelu_4_poly) : igelu_4_poly) + qc};
-  wire [31:0] _scale_4_value_e3 = (row_bits_activation == 3'h4) ? exp_4 : _scale_4_value_e2[31:0];
+  wire [63:0] _scale_4_value_e1 = {32'h0, _deviation_4_e1} * {32'h0, (($signed(_deviation_4_e1) < $signed(32'h0)) ? (32'h0 - igelu_4_poly) : igelu_4_poly) + qc};
+  wire [31:0] _scale_4_value_e2 = (row_bits_activation == 3'h4) ? exp_4 : _scale_4_value_e1[31:0];
+  wire [59:0] _layernorm_n_5_e1 = {$signed({layernorm_product_5[58], layernorm_product_5}) >>> (row_result[30:25] - 6'h1)};
+  wire [58:0] _layernorm_n_5_e2 = _layernorm_n_5_e1[59:1];
+  wire [59:0] _layernorm_n_5_e3 = {_layernorm_n_5_e2[58], _layernorm_n_5_e2} + ((_layernorm_n_5_e1[0] & ((({layernorm_product_5[58], layernorm_product_5} & _layernorm_n_0_e3) != 60'h0) | _layernorm_n_5_e1[1])) ? 60'h1 : 60'h0);
   wire [33:0] _igelu_5_base_e1 = ($signed(_deviation_5_e1) < $signed(32'h0)) ? (-{{2{_deviation_5_e1[31]}}, _deviation_5_e1}) : {{2{_deviation_5_e1[31]}}, _deviation_5_e1};
   wire [33:0] _igelu_5_base_e2 = ($signed(_igelu_5_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_5_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_5_poly_e1 = {32'h0, igelu_5_base} * {32'h0, igelu_5_base};
-  wire [33:0] _scale_5_value_e1 = {1'h0, lane_divider_5_quotient} + ((({{1'h0, lane_divider_5_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_5_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_5_quotient[0])) ? 34'h1 : 34'h0);
-  wire [63:0] _scale_5_value_e2 = {32'h0, _deviation_5_e1} * {32'h0, (($signed(_deviation_5_e1) < $signed(32'h0)) ? (32'h0 - igelu_5_poly) : igelu_5_poly) + qc};
-  wire [31:0] _scale_5_value_e3 = (row_bits_activation == 3'h4) ? exp_5 : _scale_5_value_e2[31:0];
+  wire [63:0] _scale_5_value_e1 = {32'h0, _deviation_5_e1} * {32'h0, (($signed(_deviation_5_e1) < $signed(32'h0)) ? (32'h0 - igelu_5_poly) : igelu_5_poly) + qc};
+  wire [31:0] _scale_5_value_e2 = (row_bits_activation == 3'h4) ? exp_5 : _scale_5_value_e1[31:0];
+  wire [59:0] _layernorm_n_6_e1 = {$signed({layernorm_product_6[58], layernorm_product_6}) >>> (row_result[30:25] - 6'h1)};
+  wire [58:0] _layernorm_n_6_e2 = _layernorm_n_6_e1[59:1];
+  wire [59:0] _layernorm_n_6_e3 = {_layernorm_n_6_e2[58], _layernorm_n_6_e2} + ((_layernorm_n_6_e1[0] & ((({layernorm_product_6[58], layernorm_product_6} & _layernorm_n_0_e3) != 60'h0) | _layernorm_n_6_e1[1])) ? 60'h1 : 60'h0);
   wire [33:0] _igelu_6_base_e1 = ($signed(_deviation_6_e1) < $signed(32'h0)) ? (-{{2{_deviation_6_e1[31]}}, _deviation_6_e1}) : {{2{_deviation_6_e1[31]}}, _deviation_6_e1};
   wire [33:0] _igelu_6_base_e2 = ($signed(_igelu_6_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_6_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_6_poly_e1 = {32'h0, igelu_6_base} * {32'h0, igelu_6_base};
-  wire [33:0] _scale_6_value_e1 = {1'h0, lane_divider_6_quotient} + ((({{1'h0, lane_divider_6_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_6_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_6_quotient[0])) ? 34'h1 : 34'h0);
-  wire [63:0] _scale_6_value_e2 = {32'h0, _deviation_6_e1} * {32'h0, (($signed(_deviation_6_e1) < $signed(32'h0)) ? (32'h0 - igelu_6_poly) : igelu_6_poly) + qc};
-  wire [31:0] _scale_6_value_e3 = (row_bits_activation == 3'h4) ? exp_6 : _scale_6_value_e2[31:0];
+  wire [63:0] _scale_6_value_e1 = {32'h0, _deviation_6_e1} * {32'h0, (($signed(_deviation_6_e1) < $signed(32'h0)) ? (32'h0 - igelu_6_poly) : igelu_6_poly) + qc};
+  wire [31:0] _scale_6_value_e2 = (row_bits_activation == 3'h4) ? exp_6 : _scale_6_value_e1[31:0];
+  wire [59:0] _layernorm_n_7_e1 = {$signed({layernorm_product_7[58], layernorm_product_7}) >>> (row_result[30:25] - 6'h1)};
+  wire [58:0] _layernorm_n_7_e2 = _layernorm_n_7_e1[59:1];
+  wire [59:0] _layernorm_n_7_e3 = {_layernorm_n_7_e2[58], _layernorm_n_7_e2} + ((_layernorm_n_7_e1[0] & ((({layernorm_product_7[58], layernorm_product_7} & _layernorm_n_0_e3) != 60'h0) | _layernorm_n_7_e1[1])) ? 60'h1 : 60'h0);
   wire [33:0] _igelu_7_base_e1 = ($signed(_deviation_7_e1) < $signed(32'h0)) ? (-{{2{_deviation_7_e1[31]}}, _deviation_7_e1}) : {{2{_deviation_7_e1[31]}}, _deviation_7_e1};
   wire [33:0] _igelu_7_base_e2 = ($signed(_igelu_7_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_7_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_7_poly_e1 = {32'h0, igelu_7_base} * {32'h0, igelu_7_base};
-  wire [33:0] _scale_7_value_e1 = {1'h0, lane_divider_7_quotient} + ((({{1'h0, lane_divider_7_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_7_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_7_quotient[0])) ? 34'h1 : 34'h0);
-  wire [63:0] _scale_7_value_e2 = {32'h0, _deviation_7_e1} * {32'h0, (($signed(_deviation_7_e1) < $signed(32'h0)) ? (32'h0 - igelu_7_poly) : igelu_7_poly) + qc};
-  wire [31:0] _scale_7_value_e3 = (row_bits_activation == 3'h4) ? exp_7 : _scale_7_value_e2[31:0];
+  wire [63:0] _scale_7_value_e1 = {32'h0, _deviation_7_e1} * {32'h0, (($signed(_deviation_7_e1) < $signed(32'h0)) ? (32'h0 - igelu_7_poly) : igelu_7_poly) + qc};
+  wire [31:0] _scale_7_value_e2 = (row_bits_activation == 3'h4) ? exp_7 : _scale_7_value_e1[31:0];
+  wire [59:0] _layernorm_n_8_e1 = {$signed({layernorm_product_8[58], layernorm_product_8}) >>> (row_result[30:25] - 6'h1)};
+  wire [58:0] _layernorm_n_8_e2 = _layernorm_n_8_e1[59:1];
+  wire [59:0] _layernorm_n_8_e3 = {_layernorm_n_8_e2[58], _layernorm_n_8_e2} + ((_layernorm_n_8_e1[0] & ((({layernorm_product_8[58], layernorm_product_8} & _layernorm_n_0_e3) != 60'h0) | _layernorm_n_8_e1[1])) ? 60'h1 : 60'h0);
   wire [33:0] _igelu_8_base_e1 = ($signed(_deviation_8_e1) < $signed(32'h0)) ? (-{{2{_deviation_8_e1[31]}}, _deviation_8_e1}) : {{2{_deviation_8_e1[31]}}, _deviation_8_e1};
   wire [33:0] _igelu_8_base_e2 = ($signed(_igelu_8_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_8_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_8_poly_e1 = {32'h0, igelu_8_base} * {32'h0, igelu_8_base};
-  wire [33:0] _scale_8_value_e1 = {1'h0, lane_divider_8_quotient} + ((({{1'h0, lane_divider_8_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_8_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_8_quotient[0])) ? 34'h1 : 34'h0);
-  wire [63:0] _scale_8_value_e2 = {32'h0, _deviation_8_e1} * {32'h0, (($signed(_deviation_8_e1) < $signed(32'h0)) ? (32'h0 - igelu_8_poly) : igelu_8_poly) + qc};
-  wire [31:0] _scale_8_value_e3 = (row_bits_activation == 3'h4) ? exp_8 : _scale_8_value_e2[31:0];
+  wire [63:0] _scale_8_value_e1 = {32'h0, _deviation_8_e1} * {32'h0, (($signed(_deviation_8_e1) < $signed(32'h0)) ? (32'h0 - igelu_8_poly) : igelu_8_poly) + qc};
+  wire [31:0] _scale_8_value_e2 = (row_bits_activation == 3'h4) ? exp_8 : _scale_8_value_e1[31:0];
+  wire [59:0] _layernorm_n_9_e1 = {$signed({layernorm_product_9[58], layernorm_product_9}) >>> (row_result[30:25] - 6'h1)};
+  wire [58:0] _layernorm_n_9_e2 = _layernorm_n_9_e1[59:1];
+  wire [59:0] _layernorm_n_9_e3 = {_layernorm_n_9_e2[58], _layernorm_n_9_e2} + ((_layernorm_n_9_e1[0] & ((({layernorm_product_9[58], layernorm_product_9} & _layernorm_n_0_e3) != 60'h0) | _layernorm_n_9_e1[1])) ? 60'h1 : 60'h0);
   wire [33:0] _igelu_9_base_e1 = ($signed(_deviation_9_e1) < $signed(32'h0)) ? (-{{2{_deviation_9_e1[31]}}, _deviation_9_e1}) : {{2{_deviation_9_e1[31]}}, _deviation_9_e1};
   wire [33:0] _igelu_9_base_e2 = ($signed(_igelu_9_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_9_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_9_poly_e1 = {32'h0, igelu_9_base} * {32'h0, igelu_9_base};
-  wire [33:0] _scale_9_value_e1 = {1'h0, lane_divider_9_quotient} + ((({{1'h0, lane_divider_9_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_9_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_9_quotient[0])) ? 34'h1 : 34'h0);
-  wire [63:0] _scale_9_value_e2 = {32'h0, _deviation_9_e1} * {32'h0, (($signed(_deviation_9_e1) < $signed(32'h0)) ? (32'h0 - igelu_9_poly) : igelu_9_poly) + qc};
-  wire [31:0] _scale_9_value_e3 = (row_bits_activation == 3'h4) ? exp_9 : _scale_9_value_e2[31:0];
+  wire [63:0] _scale_9_value_e1 = {32'h0, _deviation_9_e1} * {32'h0, (($signed(_deviation_9_e1) < $signed(32'h0)) ? (32'h0 - igelu_9_poly) : igelu_9_poly) + qc};
+  wire [31:0] _scale_9_value_e2 = (row_bits_activation == 3'h4) ? exp_9 : _scale_9_value_e1[31:0];
+  wire [59:0] _layernorm_n_10_e1 = {$signed({layernorm_product_10[58], layernorm_product_10}) >>> (row_result[30:25] - 6'h1)};
+  wire [58:0] _layernorm_n_10_e2 = _layernorm_n_10_e1[59:1];
+  wire [59:0] _layernorm_n_10_e3 = {_layernorm_n_10_e2[58], _layernorm_n_10_e2} + ((_layernorm_n_10_e1[0] & ((({layernorm_product_10[58], layernorm_product_10} & _layernorm_n_0_e3) != 60'h0) | _layernorm_n_10_e1[1])) ? 60'h1 : 60'h0);
   wire [33:0] _igelu_10_base_e1 = ($signed(_deviation_10_e1) < $signed(32'h0)) ? (-{{2{_deviation_10_e1[31]}}, _deviation_10_e1}) : {{2{_deviation_10_e1[31]}}, _deviation_10_e1};
   wire [33:0] _igelu_10_base_e2 = ($signed(_igelu_10_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_10_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_10_poly_e1 = {32'h0, igelu_10_base} * {32'h0, igelu_10_base};
-  wire [33:0] _scale_10_value_e1 = {1'h0, lane_divider_10_quotient} + ((({{1'h0, lane_divider_10_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_10_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_10_quotient[0])) ? 34'h1 : 34'h0);
-  wire [63:0] _scale_10_value_e2 = {32'h0, _deviation_10_e1} * {32'h0, (($signed(_deviation_10_e1) < $signed(32'h0)) ? (32'h0 - igelu_10_poly) : igelu_10_poly) + qc};
-  wire [31:0] _scale_10_value_e3 = (row_bits_activation == 3'h4) ? exp_10 : _scale_10_value_e2[31:0];
+  wire [63:0] _scale_10_value_e1 = {32'h0, _deviation_10_e1} * {32'h0, (($signed(_deviation_10_e1) < $signed(32'h0)) ? (32'h0 - igelu_10_poly) : igelu_10_poly) + qc};
+  wire [31:0] _scale_10_value_e2 = (row_bits_activation == 3'h4) ? exp_10 : _scale_10_value_e1[31:0];
+  wire [59:0] _layernorm_n_11_e1 = {$signed({layernorm_product_11[58], layernorm_product_11}) >>> (row_result[30:25] - 6'h1)};
+  wire [58:0] _layernorm_n_11_e2 = _layernorm_n_11_e1[59:1];
+  wire [59:0] _layernorm_n_11_e3 = {_layernorm_n_11_e2[58], _layernorm_n_11_e2} + ((_layernorm_n_11_e1[0] & ((({layernorm_product_11[58], layernorm_product_11} & _layernorm_n_0_e3) != 60'h0) | _layernorm_n_11_e1[1])) ? 60'h1 : 60'h0);
   wire [33:0] _igelu_11_base_e1 = ($signed(_deviation_11_e1) < $signed(32'h0)) ? (-{{2{_deviation_11_e1[31]}}, _deviation_11_e1}) : {{2{_deviation_11_e1[31]}}, _deviation_11_e1};
   wire [33:0] _igelu_11_base_e2 = ($signed(_igelu_11_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_11_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_11_poly_e1 = {32'h0, igelu_11_base} * {32'h0, igelu_11_base};
-  wire [33:0] _scale_11_value_e1 = {1'h0, lane_divider_11_quotient} + ((({{1'h0, lane_divider_11_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_11_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_11_quotient[0])) ? 34'h1 : 34'h0);
-  wire [63:0] _scale_11_value_e2 = {32'h0, _deviation_11_e1} * {32'h0, (($signed(_deviation_11_e1) < $signed(32'h0)) ? (32'h0 - igelu_11_poly) : igelu_11_poly) + qc};
-  wire [31:0] _scale_11_value_e3 = (row_bits_activation == 3'h4) ? exp_11 : _scale_11_value_e2[31:0];
+  wire [63:0] _scale_11_value_e1 = {32'h0, _deviation_11_e1} * {32'h0, (($signed(_deviation_11_e1) < $signed(32'h0)) ? (32'h0 - igelu_11_poly) : igelu_11_poly) + qc};
+  wire [31:0] _scale_11_value_e2 = (row_bits_activation == 3'h4) ? exp_11 : _scale_11_value_e1[31:0];
+  wire [59:0] _layernorm_n_12_e1 = {$signed({layernorm_product_12[58], layernorm_product_12}) >>> (row_result[30:25] - 6'h1)};
+  wire [58:0] _layernorm_n_12_e2 = _layernorm_n_12_e1[59:1];
+  wire [59:0] _layernorm_n_12_e3 = {_layernorm_n_12_e2[58], _layernorm_n_12_e2} + ((_layernorm_n_12_e1[0] & ((({layernorm_product_12[58], layernorm_product_12} & _layernorm_n_0_e3) != 60'h0) | _layernorm_n_12_e1[1])) ? 60'h1 : 60'h0);
   wire [33:0] _igelu_12_base_e1 = ($signed(_deviation_12_e1) < $signed(32'h0)) ? (-{{2{_deviation_12_e1[31]}}, _deviation_12_e1}) : {{2{_deviation_12_e1[31]}}, _deviation_12_e1};
   wire [33:0] _igelu_12_base_e2 = ($signed(_igelu_12_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_12_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_12_poly_e1 = {32'h0, igelu_12_base} * {32'h0, igelu_12_base};
-  wire [33:0] _scale_12_value_e1 = {1'h0, lane_divider_12_quotient} + ((({{1'h0, lane_divider_12_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_12_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_12_quotient[0])) ? 34'h1 : 34'h0);
-  wire [63:0] _scale_12_value_e2 = {32'h0, _deviation_12_e1} * {32'h0, (($signed(_deviation_12_e1) < $signed(32'h0)) ? (32'h0 - igelu_12_poly) : igelu_12_poly) + qc};
-  wire [31:0] _scale_12_value_e3 = (row_bits_activation == 3'h4) ? exp_12 : _scale_12_value_e2[31:0];
+  wire [63:0] _scale_12_value_e1 = {32'h0, _deviation_12_e1} * {32'h0, (($signed(_deviation_12_e1) < $signed(32'h0)) ? (32'h0 - igelu_12_poly) : igelu_12_poly) + qc};
+  wire [31:0] _scale_12_value_e2 = (row_bits_activation == 3'h4) ? exp_12 : _scale_12_value_e1[31:0];
+  wire [59:0] _layernorm_n_13_e1 = {$signed({layernorm_product_13[58], layernorm_product_13}) >>> (row_result[30:25] - 6'h1)};
+  wire [58:0] _layernorm_n_13_e2 = _layernorm_n_13_e1[59:1];
+  wire [59:0] _layernorm_n_13_e3 = {_layernorm_n_13_e2[58], _layernorm_n_13_e2} + ((_layernorm_n_13_e1[0] & ((({layernorm_product_13[58], layernorm_product_13} & _layernorm_n_0_e3) != 60'h0) | _layernorm_n_13_e1[1])) ? 60'h1 : 60'h0);
   wire [33:0] _igelu_13_base_e1 = ($signed(_deviation_13_e1) < $signed(32'h0)) ? (-{{2{_deviation_13_e1[31]}}, _deviation_13_e1}) : {{2{_deviation_13_e1[31]}}, _deviation_13_e1};
   wire [33:0] _igelu_13_base_e2 = ($signed(_igelu_13_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_13_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_13_poly_e1 = {32'h0, igelu_13_base} * {32'h0, igelu_13_base};
-  wire [33:0] _scale_13_value_e1 = {1'h0, lane_divider_13_quotient} + ((({{1'h0, lane_divider_13_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_13_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_13_quotient[0])) ? 34'h1 : 34'h0);
-  wire [63:0] _scale_13_value_e2 = {32'h0, _deviation_13_e1} * {32'h0, (($signed(_deviation_13_e1) < $signed(32'h0)) ? (32'h0 - igelu_13_poly) : igelu_13_poly) + qc};
-  wire [31:0] _scale_13_value_e3 = (row_bits_activation == 3'h4) ? exp_13 : _scale_13_value_e2[31:0];
+  wire [63:0] _scale_13_value_e1 = {32'h0, _deviation_13_e1} * {32'h0, (($signed(_deviation_13_e1) < $signed(32'h0)) ? (32'h0 - igelu_13_poly) : igelu_13_poly) + qc};
+  wire [31:0] _scale_13_value_e2 = (row_bits_activation == 3'h4) ? exp_13 : _scale_13_value_e1[31:0];
+  wire [59:0] _layernorm_n_14_e1 = {$signed({layernorm_product_14[58], layernorm_product_14}) >>> (row_result[30:25] - 6'h1)};
+  wire [58:0] _layernorm_n_14_e2 = _layernorm_n_14_e1[59:1];
+  wire [59:0] _layernorm_n_14_e3 = {_layernorm_n_14_e2[58], _layernorm_n_14_e2} + ((_layernorm_n_14_e1[0] & ((({layernorm_product_14[58], layernorm_product_14} & _layernorm_n_0_e3) != 60'h0) | _layernorm_n_14_e1[1])) ? 60'h1 : 60'h0);
   wire [33:0] _igelu_14_base_e1 = ($signed(_deviation_14_e1) < $signed(32'h0)) ? (-{{2{_deviation_14_e1[31]}}, _deviation_14_e1}) : {{2{_deviation_14_e1[31]}}, _deviation_14_e1};
   wire [33:0] _igelu_14_base_e2 = ($signed(_igelu_14_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_14_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_14_poly_e1 = {32'h0, igelu_14_base} * {32'h0, igelu_14_base};
-  wire [33:0] _scale_14_value_e1 = {1'h0, lane_divider_14_quotient} + ((({{1'h0, lane_divider_14_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_14_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_14_quotient[0])) ? 34'h1 : 34'h0);
-  wire [63:0] _scale_14_value_e2 = {32'h0, _deviation_14_e1} * {32'h0, (($signed(_deviation_14_e1) < $signed(32'h0)) ? (32'h0 - igelu_14_poly) : igelu_14_poly) + qc};
-  wire [31:0] _scale_14_value_e3 = (row_bits_activation == 3'h4) ? exp_14 : _scale_14_value_e2[31:0];
+  wire [63:0] _scale_14_value_e1 = {32'h0, _deviation_14_e1} * {32'h0, (($signed(_deviation_14_e1) < $signed(32'h0)) ? (32'h0 - igelu_14_poly) : igelu_14_poly) + qc};
+  wire [31:0] _scale_14_value_e2 = (row_bits_activation == 3'h4) ? exp_14 : _scale_14_value_e1[31:0];
+  wire [59:0] _layernorm_n_15_e1 = {$signed({layernorm_product_15[58], layernorm_product_15}) >>> (row_result[30:25] - 6'h1)};
+  wire [58:0] _layernorm_n_15_e2 = _layernorm_n_15_e1[59:1];
+  wire [59:0] _layernorm_n_15_e3 = {_layernorm_n_15_e2[58], _layernorm_n_15_e2} + ((_layernorm_n_15_e1[0] & ((({layernorm_product_15[58], layernorm_product_15} & _layernorm_n_0_e3) != 60'h0) | _layernorm_n_15_e1[1])) ? 60'h1 : 60'h0);
   wire [33:0] _igelu_15_base_e1 = ($signed(_deviation_15_e1) < $signed(32'h0)) ? (-{{2{_deviation_15_e1[31]}}, _deviation_15_e1}) : {{2{_deviation_15_e1[31]}}, _deviation_15_e1};
   wire [33:0] _igelu_15_base_e2 = ($signed(_igelu_15_base_e1) < $signed((-{{2{qb[31]}}, qb}))) ? _igelu_15_base_e1 : (-{{2{qb[31]}}, qb});
   wire [63:0] _igelu_15_poly_e1 = {32'h0, igelu_15_base} * {32'h0, igelu_15_base};
-  wire [33:0] _scale_15_value_e1 = {1'h0, lane_divider_15_quotient} + ((({{1'h0, lane_divider_15_remainder}, 1'h0} > {2'h0, standard_deviation}) | (({{1'h0, lane_divider_15_remainder}, 1'h0} == {2'h0, standard_deviation}) & lane_divider_15_quotient[0])) ? 34'h1 : 34'h0);
-  wire [63:0] _scale_15_value_e2 = {32'h0, _deviation_15_e1} * {32'h0, (($signed(_deviation_15_e1) < $signed(32'h0)) ? (32'h0 - igelu_15_poly) : igelu_15_poly) + qc};
-  wire [31:0] _scale_15_value_e3 = (row_bits_activation == 3'h4) ? exp_15 : _scale_15_value_e2[31:0];
+  wire [63:0] _scale_15_value_e1 = {32'h0, _deviation_15_e1} * {32'h0, (($signed(_deviation_15_e1) < $signed(32'h0)) ? (32'h0 - igelu_15_poly) : igelu_15_poly) + qc};
+  wire [31:0] _scale_15_value_e2 = (row_bits_activation == 3'h4) ? exp_15 : _scale_15_value_e1[31:0];
   wire _state_0_e1 = _result_valid_e1 & (entry == 5'h0);
   wire _state_1_e1 = _result_valid_e1 & (entry == 5'h1);
   wire _state_2_e1 = _result_valid_e1 & (entry == 5'h2);
@@ -783,9 +726,10 @@ module Normalizer_SpinelTransformer (
   wire _state_30_e1 = _result_valid_e1 & (entry == 5'h1e);
   wire _state_31_e1 = _result_valid_e1 & (entry == 5'h1f);
   wire [31:0] _center_0_e1 = negative ? (-divider_quotient[31:0]) : divider_quotient[31:0];
-  wire [31:0] _result_0_e1 = (variance == 64'h0) ? 32'h1 : square_root_root;
+  wire [31:0] _result_0_e1 = {1'h0, {held_shift, divider_quotient[24:0] + (({{1'h0, divider_remainder}, 1'h0} > {2'h0, held_deviation}) ? 25'h1 : 25'h0)}};
+  wire [6:0] _held_shift_e1 = reciprocal_exponent - 7'h10;
 
-  assign result_valid = done | (row_valid & (~(_result_valid_e2 | lane_divider_0_start)));
+  assign result_valid = done | (row_valid & (~_result_valid_e2));
   assign result_bits = {scale_15_result, scale_14_result, scale_13_result, scale_12_result, scale_11_result, scale_10_result, scale_9_result, scale_8_result, scale_7_result, scale_6_result, scale_5_result, scale_4_result, scale_3_result, scale_2_result, scale_1_result, scale_0_result};
   assign busy = ~(phase == 3'h0);
   assign activation_high = softmax_msb;
@@ -928,128 +872,116 @@ module Normalizer_SpinelTransformer (
   assign new_running = (_new_running_e2 ? row_running : 96'h0) + (_new_running_e1 ? square_sum : (((row_bits_command == 3'h6) | (row_bits_command == 3'h7)) ? exponential_sum : element_sum));
   assign new_count = (_new_running_e2 ? row_count : 32'h0) + {16'h0, row_bits_columns};
   assign new_maximum = (_new_running_e2 & ($signed(maximum_15) < $signed(row_center))) ? row_center : maximum_15;
-  assign divider_start = _result_valid_e1 & ((row_bits_command == 3'h2) | (row_bits_command == 3'h4));
-  assign divider_dividend = ((row_bits_command == 3'h2) & ($signed(new_running) < $signed(96'h0))) ? (-new_running) : new_running;
-  assign divider_divisor = new_count;
+  assign divider_start = (_result_valid_e1 & ((row_bits_command == 3'h2) | (row_bits_command == 3'h4))) | _divider_start_e1;
+  assign divider_dividend = _divider_start_e1 ? (96'h1 << reciprocal_exponent) : (((row_bits_command == 3'h2) & ($signed(new_running) < $signed(96'h0))) ? (-new_running) : new_running);
+  assign divider_divisor = _divider_start_e1 ? standard_deviation : new_count;
   assign square_root_start = root_begin;
   assign square_root_value = divider_quotient[63:0];
   assign sum_to_float_value = new_running[63:0];
   assign float_divider_start = _result_valid_e1 & (row_bits_command == 3'h7);
   assign float_divider_a = 32'h42fe0000;
   assign float_divider_b = sum_to_float_result;
+  assign standard_deviation = (variance == 64'h0) ? 32'h1 : square_root_root;
+  assign reciprocal_exponent = {1'h0, standard_deviation[31] ? 6'h20 : (standard_deviation[30] ? 6'h1f : (standard_deviation[29] ? 6'h1e : (standard_deviation[28] ? 6'h1d : (standard_deviation[27] ? 6'h1c : (standard_deviation[26] ? 6'h1b : (standard_deviation[25] ? 6'h1a : (standard_deviation[24] ? 6'h19 : (standard_deviation[23] ? 6'h18 : (standard_deviation[22] ? 6'h17 : (standard_deviation[21] ? 6'h16 : (standard_deviation[20] ? 6'h15 : (standard_deviation[19] ? 6'h14 : (standard_deviation[18] ? 6'h13 : (standard_deviation[17] ? 6'h12 : (standard_deviation[16] ? 6'h11 : (standard_deviation[15] ? 6'h10 : (standard_deviation[14] ? 6'hf : (standard_deviation[13] ? 6'he : (standard_deviation[12] ? 6'hd : (standard_deviation[11] ? 6'hc : (standard_deviation[10] ? 6'hb : (standard_deviation[9] ? 6'ha : (standard_deviation[8] ? 6'h9 : (standard_deviation[7] ? 6'h8 : (standard_deviation[6] ? 6'h7 : (standard_deviation[5] ? 6'h6 : (standard_deviation[4] ? 6'h5 : (standard_deviation[3] ? 6'h4 : (standard_deviation[2] ? 6'h3 : (standard_deviation[1] ? 6'h2 : (standard_deviation[0] ? 6'h1 : 6'h0)))))))))))))))))))))))))))))))} + 7'h17;
   assign root_begin = _root_begin_e1 & (finishing == 3'h4);
-  assign done = _done_e1 ? 1'h1 : (_done_e2 ? 1'h1 : (_done_e3 ? 1'h1 : (_root_begin_e1 ? ((finishing == 3'h2) ? 1'h1 : 1'h0) : 1'h0)));
-  assign lane_divider_0_start = ((row_valid & (~(row_bits_command != 3'h0))) & (~(1'h0 & row_bits_parameters))) & (1'h0 | (row_bits_activation == 3'h2));
-  assign lane_divider_0_dividend = ($signed(deviation_0) < $signed(33'h0)) ? (-deviation_0) : deviation_0;
-  assign lane_divider_0_divisor = row_result;
-  assign lane_divider_1_start = lane_divider_0_start;
-  assign lane_divider_1_dividend = ($signed(deviation_1) < $signed(33'h0)) ? (-deviation_1) : deviation_1;
-  assign lane_divider_1_divisor = row_result;
-  assign lane_divider_2_start = lane_divider_0_start;
-  assign lane_divider_2_dividend = ($signed(deviation_2) < $signed(33'h0)) ? (-deviation_2) : deviation_2;
-  assign lane_divider_2_divisor = row_result;
-  assign lane_divider_3_start = lane_divider_0_start;
-  assign lane_divider_3_dividend = ($signed(deviation_3) < $signed(33'h0)) ? (-deviation_3) : deviation_3;
-  assign lane_divider_3_divisor = row_result;
-  assign lane_divider_4_start = lane_divider_0_start;
-  assign lane_divider_4_dividend = ($signed(deviation_4) < $signed(33'h0)) ? (-deviation_4) : deviation_4;
-  assign lane_divider_4_divisor = row_result;
-  assign lane_divider_5_start = lane_divider_0_start;
-  assign lane_divider_5_dividend = ($signed(deviation_5) < $signed(33'h0)) ? (-deviation_5) : deviation_5;
-  assign lane_divider_5_divisor = row_result;
-  assign lane_divider_6_start = lane_divider_0_start;
-  assign lane_divider_6_dividend = ($signed(deviation_6) < $signed(33'h0)) ? (-deviation_6) : deviation_6;
-  assign lane_divider_6_divisor = row_result;
-  assign lane_divider_7_start = lane_divider_0_start;
-  assign lane_divider_7_dividend = ($signed(deviation_7) < $signed(33'h0)) ? (-deviation_7) : deviation_7;
-  assign lane_divider_7_divisor = row_result;
-  assign lane_divider_8_start = lane_divider_0_start;
-  assign lane_divider_8_dividend = ($signed(deviation_8) < $signed(33'h0)) ? (-deviation_8) : deviation_8;
-  assign lane_divider_8_divisor = row_result;
-  assign lane_divider_9_start = lane_divider_0_start;
-  assign lane_divider_9_dividend = ($signed(deviation_9) < $signed(33'h0)) ? (-deviation_9) : deviation_9;
-  assign lane_divider_9_divisor = row_result;
-  assign lane_divider_10_start = lane_divider_0_start;
-  assign lane_divider_10_dividend = ($signed(deviation_10) < $signed(33'h0)) ? (-deviation_10) : deviation_10;
-  assign lane_divider_10_divisor = row_result;
-  assign lane_divider_11_start = lane_divider_0_start;
-  assign lane_divider_11_dividend = ($signed(deviation_11) < $signed(33'h0)) ? (-deviation_11) : deviation_11;
-  assign lane_divider_11_divisor = row_result;
-  assign lane_divider_12_start = lane_divider_0_start;
-  assign lane_divider_12_dividend = ($signed(deviation_12) < $signed(33'h0)) ? (-deviation_12) : deviation_12;
-  assign lane_divider_12_divisor = row_result;
-  assign lane_divider_13_start = lane_divider_0_start;
-  assign lane_divider_13_dividend = ($signed(deviation_13) < $signed(33'h0)) ? (-deviation_13) : deviation_13;
-  assign lane_divider_13_divisor = row_result;
-  assign lane_divider_14_start = lane_divider_0_start;
-  assign lane_divider_14_dividend = ($signed(deviation_14) < $signed(33'h0)) ? (-deviation_14) : deviation_14;
-  assign lane_divider_14_divisor = row_result;
-  assign lane_divider_15_start = lane_divider_0_start;
-  assign lane_divider_15_dividend = ($signed(deviation_15) < $signed(33'h0)) ? (-deviation_15) : deviation_15;
-  assign lane_divider_15_divisor = row_result;
+  assign done = _done_e1 ? 1'h1 : (_done_e2 ? 1'h1 : (_root_begin_e1 ? ((finishing == 3'h2) ? 1'h1 : 1'h0) : 1'h0));
+  assign layernorm_scale_a = row_bits_scale;
+  assign layernorm_scale_b = 32'h37800000;
+  assign layernorm_product_0 = {{26{deviation_0[32]}}, deviation_0} * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
+  assign layernorm_n_0 = _layernorm_n_0_e4[49:0];
   assign igelu_0_base = _igelu_0_base_e2[31:0] + qb;
   assign igelu_0_poly = _igelu_0_poly_e1[31:0] + qc;
-  assign scale_0_value = (phase == 3'h4) ? (sign_0 ? (-_scale_0_value_e1) : _scale_0_value_e1) : {{2{_scale_0_value_e3[31]}}, _scale_0_value_e3};
-  assign scale_0_scale = (phase == 3'h4) ? row_scale : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
+  assign scale_0_value = _scale_0_value_e1 ? layernorm_n_0 : {{18{_scale_0_value_e3[31]}}, _scale_0_value_e3};
+  assign scale_0_scale = _scale_0_value_e1 ? layernorm_scale_product : ((row_bits_activation == 3'h4) ? row_result : row_bits_scale);
+  assign layernorm_product_1 = {{26{deviation_1[32]}}, deviation_1} * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
+  assign layernorm_n_1 = _layernorm_n_1_e3[49:0];
   assign igelu_1_base = _igelu_1_base_e2[31:0] + qb;
   assign igelu_1_poly = _igelu_1_poly_e1[31:0] + qc;
-  assign scale_1_value = (phase == 3'h4) ? (sign_1 ? (-_scale_1_value_e1) : _scale_1_value_e1) : {{2{_scale_1_value_e3[31]}}, _scale_1_value_e3};
+  assign scale_1_value = _scale_0_value_e1 ? layernorm_n_1 : {{18{_scale_1_value_e2[31]}}, _scale_1_value_e2};
   assign scale_1_scale = scale_0_scale;
+  assign layernorm_product_2 = {{26{deviation_2[32]}}, deviation_2} * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
+  assign layernorm_n_2 = _layernorm_n_2_e3[49:0];
   assign igelu_2_base = _igelu_2_base_e2[31:0] + qb;
   assign igelu_2_poly = _igelu_2_poly_e1[31:0] + qc;
-  assign scale_2_value = (phase == 3'h4) ? (sign_2 ? (-_scale_2_value_e1) : _scale_2_value_e1) : {{2{_scale_2_value_e3[31]}}, _scale_2_value_e3};
+  assign scale_2_value = _scale_0_value_e1 ? layernorm_n_2 : {{18{_scale_2_value_e2[31]}}, _scale_2_value_e2};
   assign scale_2_scale = scale_0_scale;
+  assign layernorm_product_3 = {{26{deviation_3[32]}}, deviation_3} * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
+  assign layernorm_n_3 = _layernorm_n_3_e3[49:0];
   assign igelu_3_base = _igelu_3_base_e2[31:0] + qb;
   assign igelu_3_poly = _igelu_3_poly_e1[31:0] + qc;
-  assign scale_3_value = (phase == 3'h4) ? (sign_3 ? (-_scale_3_value_e1) : _scale_3_value_e1) : {{2{_scale_3_value_e3[31]}}, _scale_3_value_e3};
+  assign scale_3_value = _scale_0_value_e1 ? layernorm_n_3 : {{18{_scale_3_value_e2[31]}}, _scale_3_value_e2};
   assign scale_3_scale = scale_0_scale;
+  assign layernorm_product_4 = {{26{deviation_4[32]}}, deviation_4} * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
+  assign layernorm_n_4 = _layernorm_n_4_e3[49:0];
   assign igelu_4_base = _igelu_4_base_e2[31:0] + qb;
   assign igelu_4_poly = _igelu_4_poly_e1[31:0] + qc;
-  assign scale_4_value = (phase == 3'h4) ? (sign_4 ? (-_scale_4_value_e1) : _scale_4_value_e1) : {{2{_scale_4_value_e3[31]}}, _scale_4_value_e3};
+  assign scale_4_value = _scale_0_value_e1 ? layernorm_n_4 : {{18{_scale_4_value_e2[31]}}, _scale_4_value_e2};
   assign scale_4_scale = scale_0_scale;
+  assign layernorm_product_5 = {{26{deviation_5[32]}}, deviation_5} * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
+  assign layernorm_n_5 = _layernorm_n_5_e3[49:0];
   assign igelu_5_base = _igelu_5_base_e2[31:0] + qb;
   assign igelu_5_poly = _igelu_5_poly_e1[31:0] + qc;
-  assign scale_5_value = (phase == 3'h4) ? (sign_5 ? (-_scale_5_value_e1) : _scale_5_value_e1) : {{2{_scale_5_value_e3[31]}}, _scale_5_value_e3};
+  assign scale_5_value = _scale_0_value_e1 ? layernorm_n_5 : {{18{_scale_5_value_e2[31]}}, _scale_5_value_e2};
   assign scale_5_scale = scale_0_scale;
+  assign layernorm_product_6 = {{26{deviation_6[32]}}, deviation_6} * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
+  assign layernorm_n_6 = _layernorm_n_6_e3[49:0];
   assign igelu_6_base = _igelu_6_base_e2[31:0] + qb;
   assign igelu_6_poly = _igelu_6_poly_e1[31:0] + qc;
-  assign scale_6_value = (phase == 3'h4) ? (sign_6 ? (-_scale_6_value_e1) : _scale_6_value_e1) : {{2{_scale_6_value_e3[31]}}, _scale_6_value_e3};
+  assign scale_6_value = _scale_0_value_e1 ? layernorm_n_6 : {{18{_scale_6_value_e2[31]}}, _scale_6_value_e2};
   assign scale_6_scale = scale_0_scale;
+  assign layernorm_product_7 = {{26{deviation_7[32]}}, deviation_7} * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
+  assign layernorm_n_7 = _layernorm_n_7_e3[49:0];
   assign igelu_7_base = _igelu_7_base_e2[31:0] + qb;
   assign igelu_7_poly = _igelu_7_poly_e1[31:0] + qc;
-  assign scale_7_value = (phase == 3'h4) ? (sign_7 ? (-_scale_7_value_e1) : _scale_7_value_e1) : {{2{_scale_7_value_e3[31]}}, _scale_7_value_e3};
+  assign scale_7_value = _scale_0_value_e1 ? layernorm_n_7 : {{18{_scale_7_value_e2[31]}}, _scale_7_value_e2};
   assign scale_7_scale = scale_0_scale;
+  assign layernorm_product_8 = {{26{deviation_8[32]}}, deviation_8} * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
+  assign layernorm_n_8 = _layernorm_n_8_e3[49:0];
   assign igelu_8_base = _igelu_8_base_e2[31:0] + qb;
   assign igelu_8_poly = _igelu_8_poly_e1[31:0] + qc;
-  assign scale_8_value = (phase == 3'h4) ? (sign_8 ? (-_scale_8_value_e1) : _scale_8_value_e1) : {{2{_scale_8_value_e3[31]}}, _scale_8_value_e3};
+  assign scale_8_value = _scale_0_value_e1 ? layernorm_n_8 : {{18{_scale_8_value_e2[31]}}, _scale_8_value_e2};
   assign scale_8_scale = scale_0_scale;
+  assign layernorm_product_9 = {{26{deviation_9[32]}}, deviation_9} * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
+  assign layernorm_n_9 = _layernorm_n_9_e3[49:0];
   assign igelu_9_base = _igelu_9_base_e2[31:0] + qb;
   assign igelu_9_poly = _igelu_9_poly_e1[31:0] + qc;
-  assign scale_9_value = (phase == 3'h4) ? (sign_9 ? (-_scale_9_value_e1) : _scale_9_value_e1) : {{2{_scale_9_value_e3[31]}}, _scale_9_value_e3};
+  assign scale_9_value = _scale_0_value_e1 ? layernorm_n_9 : {{18{_scale_9_value_e2[31]}}, _scale_9_value_e2};
   assign scale_9_scale = scale_0_scale;
+  assign layernorm_product_10 = {{26{deviation_10[32]}}, deviation_10} * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
+  assign layernorm_n_10 = _layernorm_n_10_e3[49:0];
   assign igelu_10_base = _igelu_10_base_e2[31:0] + qb;
   assign igelu_10_poly = _igelu_10_poly_e1[31:0] + qc;
-  assign scale_10_value = (phase == 3'h4) ? (sign_10 ? (-_scale_10_value_e1) : _scale_10_value_e1) : {{2{_scale_10_value_e3[31]}}, _scale_10_value_e3};
+  assign scale_10_value = _scale_0_value_e1 ? layernorm_n_10 : {{18{_scale_10_value_e2[31]}}, _scale_10_value_e2};
   assign scale_10_scale = scale_0_scale;
+  assign layernorm_product_11 = {{26{deviation_11[32]}}, deviation_11} * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
+  assign layernorm_n_11 = _layernorm_n_11_e3[49:0];
   assign igelu_11_base = _igelu_11_base_e2[31:0] + qb;
   assign igelu_11_poly = _igelu_11_poly_e1[31:0] + qc;
-  assign scale_11_value = (phase == 3'h4) ? (sign_11 ? (-_scale_11_value_e1) : _scale_11_value_e1) : {{2{_scale_11_value_e3[31]}}, _scale_11_value_e3};
+  assign scale_11_value = _scale_0_value_e1 ? layernorm_n_11 : {{18{_scale_11_value_e2[31]}}, _scale_11_value_e2};
   assign scale_11_scale = scale_0_scale;
+  assign layernorm_product_12 = {{26{deviation_12[32]}}, deviation_12} * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
+  assign layernorm_n_12 = _layernorm_n_12_e3[49:0];
   assign igelu_12_base = _igelu_12_base_e2[31:0] + qb;
   assign igelu_12_poly = _igelu_12_poly_e1[31:0] + qc;
-  assign scale_12_value = (phase == 3'h4) ? (sign_12 ? (-_scale_12_value_e1) : _scale_12_value_e1) : {{2{_scale_12_value_e3[31]}}, _scale_12_value_e3};
+  assign scale_12_value = _scale_0_value_e1 ? layernorm_n_12 : {{18{_scale_12_value_e2[31]}}, _scale_12_value_e2};
   assign scale_12_scale = scale_0_scale;
+  assign layernorm_product_13 = {{26{deviation_13[32]}}, deviation_13} * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
+  assign layernorm_n_13 = _layernorm_n_13_e3[49:0];
   assign igelu_13_base = _igelu_13_base_e2[31:0] + qb;
   assign igelu_13_poly = _igelu_13_poly_e1[31:0] + qc;
-  assign scale_13_value = (phase == 3'h4) ? (sign_13 ? (-_scale_13_value_e1) : _scale_13_value_e1) : {{2{_scale_13_value_e3[31]}}, _scale_13_value_e3};
+  assign scale_13_value = _scale_0_value_e1 ? layernorm_n_13 : {{18{_scale_13_value_e2[31]}}, _scale_13_value_e2};
   assign scale_13_scale = scale_0_scale;
+  assign layernorm_product_14 = {{26{deviation_14[32]}}, deviation_14} * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
+  assign layernorm_n_14 = _layernorm_n_14_e3[49:0];
   assign igelu_14_base = _igelu_14_base_e2[31:0] + qb;
   assign igelu_14_poly = _igelu_14_poly_e1[31:0] + qc;
-  assign scale_14_value = (phase == 3'h4) ? (sign_14 ? (-_scale_14_value_e1) : _scale_14_value_e1) : {{2{_scale_14_value_e3[31]}}, _scale_14_value_e3};
+  assign scale_14_value = _scale_0_value_e1 ? layernorm_n_14 : {{18{_scale_14_value_e2[31]}}, _scale_14_value_e2};
   assign scale_14_scale = scale_0_scale;
+  assign layernorm_product_15 = {{26{deviation_15[32]}}, deviation_15} * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
+  assign layernorm_n_15 = _layernorm_n_15_e3[49:0];
   assign igelu_15_base = _igelu_15_base_e2[31:0] + qb;
   assign igelu_15_poly = _igelu_15_poly_e1[31:0] + qc;
-  assign scale_15_value = (phase == 3'h4) ? (sign_15 ? (-_scale_15_value_e1) : _scale_15_value_e1) : {{2{_scale_15_value_e3[31]}}, _scale_15_value_e3};
+  assign scale_15_value = _scale_0_value_e1 ? layernorm_n_15 : {{18{_scale_15_value_e2[31]}}, _scale_15_value_e2};
   assign scale_15_scale = scale_0_scale;
   always @(posedge clock) begin
     if (reset)
@@ -2448,14 +2380,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_0 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h0)
         result_0 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h0)
           result_0 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h0)
         result_0 <= _result_0_e1;
     end
@@ -2463,14 +2395,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_1 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h1)
         result_1 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h1)
           result_1 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h1)
         result_1 <= _result_0_e1;
     end
@@ -2478,14 +2410,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_2 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h2)
         result_2 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h2)
           result_2 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h2)
         result_2 <= _result_0_e1;
     end
@@ -2493,14 +2425,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_3 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h3)
         result_3 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h3)
           result_3 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h3)
         result_3 <= _result_0_e1;
     end
@@ -2508,14 +2440,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_4 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h4)
         result_4 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h4)
           result_4 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h4)
         result_4 <= _result_0_e1;
     end
@@ -2523,14 +2455,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_5 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h5)
         result_5 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h5)
           result_5 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h5)
         result_5 <= _result_0_e1;
     end
@@ -2538,14 +2470,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_6 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h6)
         result_6 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h6)
           result_6 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h6)
         result_6 <= _result_0_e1;
     end
@@ -2553,14 +2485,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_7 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h7)
         result_7 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h7)
           result_7 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h7)
         result_7 <= _result_0_e1;
     end
@@ -2568,14 +2500,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_8 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h8)
         result_8 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h8)
           result_8 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h8)
         result_8 <= _result_0_e1;
     end
@@ -2583,14 +2515,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_9 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h9)
         result_9 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h9)
           result_9 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h9)
         result_9 <= _result_0_e1;
     end
@@ -2598,14 +2530,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_10 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'ha)
         result_10 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'ha)
           result_10 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'ha)
         result_10 <= _result_0_e1;
     end
@@ -2613,14 +2545,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_11 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'hb)
         result_11 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'hb)
           result_11 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'hb)
         result_11 <= _result_0_e1;
     end
@@ -2628,14 +2560,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_12 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'hc)
         result_12 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'hc)
           result_12 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'hc)
         result_12 <= _result_0_e1;
     end
@@ -2643,14 +2575,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_13 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'hd)
         result_13 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'hd)
           result_13 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'hd)
         result_13 <= _result_0_e1;
     end
@@ -2658,14 +2590,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_14 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'he)
         result_14 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'he)
           result_14 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'he)
         result_14 <= _result_0_e1;
     end
@@ -2673,14 +2605,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_15 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'hf)
         result_15 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'hf)
           result_15 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'hf)
         result_15 <= _result_0_e1;
     end
@@ -2688,14 +2620,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_16 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h10)
         result_16 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h10)
           result_16 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h10)
         result_16 <= _result_0_e1;
     end
@@ -2703,14 +2635,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_17 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h11)
         result_17 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h11)
           result_17 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h11)
         result_17 <= _result_0_e1;
     end
@@ -2718,14 +2650,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_18 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h12)
         result_18 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h12)
           result_18 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h12)
         result_18 <= _result_0_e1;
     end
@@ -2733,14 +2665,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_19 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h13)
         result_19 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h13)
           result_19 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h13)
         result_19 <= _result_0_e1;
     end
@@ -2748,14 +2680,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_20 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h14)
         result_20 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h14)
           result_20 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h14)
         result_20 <= _result_0_e1;
     end
@@ -2763,14 +2695,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_21 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h15)
         result_21 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h15)
           result_21 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h15)
         result_21 <= _result_0_e1;
     end
@@ -2778,14 +2710,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_22 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h16)
         result_22 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h16)
           result_22 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h16)
         result_22 <= _result_0_e1;
     end
@@ -2793,14 +2725,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_23 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h17)
         result_23 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h17)
           result_23 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h17)
         result_23 <= _result_0_e1;
     end
@@ -2808,14 +2740,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_24 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h18)
         result_24 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h18)
           result_24 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h18)
         result_24 <= _result_0_e1;
     end
@@ -2823,14 +2755,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_25 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h19)
         result_25 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h19)
           result_25 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h19)
         result_25 <= _result_0_e1;
     end
@@ -2838,14 +2770,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_26 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h1a)
         result_26 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h1a)
           result_26 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h1a)
         result_26 <= _result_0_e1;
     end
@@ -2853,14 +2785,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_27 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h1b)
         result_27 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h1b)
           result_27 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h1b)
         result_27 <= _result_0_e1;
     end
@@ -2868,14 +2800,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_28 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h1c)
         result_28 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h1c)
           result_28 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h1c)
         result_28 <= _result_0_e1;
     end
@@ -2883,14 +2815,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_29 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h1d)
         result_29 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h1d)
           result_29 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h1d)
         result_29 <= _result_0_e1;
     end
@@ -2898,14 +2830,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_30 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h1e)
         result_30 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h1e)
           result_30 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h1e)
         result_30 <= _result_0_e1;
     end
@@ -2913,14 +2845,14 @@ module Normalizer_SpinelTransformer (
   always @(posedge clock) begin
     if (reset)
       result_31 <= 32'h0;
-    else if (_done_e2) begin
+    else if (_done_e1) begin
       if (target == 5'h1f)
         result_31 <= sum_is_zero ? 32'h0 : float_divider_quotient;
-      else if (_done_e3) begin
+      else if (_done_e2) begin
         if (target == 5'h1f)
           result_31 <= _result_0_e1;
       end
-    end else if (_done_e3) begin
+    end else if (_done_e2) begin
       if (target == 5'h1f)
         result_31 <= _result_0_e1;
     end
@@ -2930,16 +2862,14 @@ module Normalizer_SpinelTransformer (
       phase <= 3'h0;
     else if (_done_e1)
       phase <= 3'h0;
-    else if (lane_divider_0_start)
-      phase <= 3'h4;
     else if (_done_e2)
       phase <= 3'h0;
-    else if (_done_e3)
-      phase <= 3'h0;
+    else if (_divider_start_e1)
+      phase <= 3'h3;
     else if (_root_begin_e1)
       phase <= (finishing == 3'h2) ? 3'h0 : 3'h2;
     else if (_result_valid_e2)
-      phase <= (row_bits_command == 3'h7) ? 3'h3 : 3'h1;
+      phase <= (row_bits_command == 3'h7) ? 3'h4 : 3'h1;
   end
   always @(posedge clock) begin
     if (reset)
@@ -2961,14 +2891,6 @@ module Normalizer_SpinelTransformer (
   end
   always @(posedge clock) begin
     if (reset)
-      sum_is_zero <= 1'h0;
-    else if (_result_valid_e2) begin
-      if (row_bits_command == 3'h7)
-        sum_is_zero <= new_running[63:0] == 64'h0;
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
       variance <= 64'h0;
     else if (_root_begin_e1) begin
       if (~(finishing == 3'h2))
@@ -2976,82 +2898,24 @@ module Normalizer_SpinelTransformer (
     end
   end
   always @(posedge clock) begin
-    if (lane_divider_0_start)
-      row_scale <= row_bits_scale;
+    if (reset)
+      held_deviation <= 32'h1;
+    else if (_divider_start_e1)
+      held_deviation <= standard_deviation;
   end
   always @(posedge clock) begin
     if (reset)
-      row_affine <= 1'h0;
-    else if (lane_divider_0_start)
-      row_affine <= 1'h0 & (row_bits_activation == 3'h6);
+      held_shift <= 6'h0;
+    else if (_divider_start_e1)
+      held_shift <= _held_shift_e1[5:0];
   end
   always @(posedge clock) begin
-    if (lane_divider_0_start)
-      sign_0 <= $signed(deviation_0) < $signed(33'h0);
-  end
-  always @(posedge clock) begin
-    if (lane_divider_0_start)
-      sign_1 <= $signed(deviation_1) < $signed(33'h0);
-  end
-  always @(posedge clock) begin
-    if (lane_divider_0_start)
-      sign_2 <= $signed(deviation_2) < $signed(33'h0);
-  end
-  always @(posedge clock) begin
-    if (lane_divider_0_start)
-      sign_3 <= $signed(deviation_3) < $signed(33'h0);
-  end
-  always @(posedge clock) begin
-    if (lane_divider_0_start)
-      sign_4 <= $signed(deviation_4) < $signed(33'h0);
-  end
-  always @(posedge clock) begin
-    if (lane_divider_0_start)
-      sign_5 <= $signed(deviation_5) < $signed(33'h0);
-  end
-  always @(posedge clock) begin
-    if (lane_divider_0_start)
-      sign_6 <= $signed(deviation_6) < $signed(33'h0);
-  end
-  always @(posedge clock) begin
-    if (lane_divider_0_start)
-      sign_7 <= $signed(deviation_7) < $signed(33'h0);
-  end
-  always @(posedge clock) begin
-    if (lane_divider_0_start)
-      sign_8 <= $signed(deviation_8) < $signed(33'h0);
-  end
-  always @(posedge clock) begin
-    if (lane_divider_0_start)
-      sign_9 <= $signed(deviation_9) < $signed(33'h0);
-  end
-  always @(posedge clock) begin
-    if (lane_divider_0_start)
-      sign_10 <= $signed(deviation_10) < $signed(33'h0);
-  end
-  always @(posedge clock) begin
-    if (lane_divider_0_start)
-      sign_11 <= $signed(deviation_11) < $signed(33'h0);
-  end
-  always @(posedge clock) begin
-    if (lane_divider_0_start)
-      sign_12 <= $signed(deviation_12) < $signed(33'h0);
-  end
-  always @(posedge clock) begin
-    if (lane_divider_0_start)
-      sign_13 <= $signed(deviation_13) < $signed(33'h0);
-  end
-  always @(posedge clock) begin
-    if (lane_divider_0_start)
-      sign_14 <= $signed(deviation_14) < $signed(33'h0);
-  end
-  always @(posedge clock) begin
-    if (lane_divider_0_start)
-      sign_15 <= $signed(deviation_15) < $signed(33'h0);
-  end
-  always @(posedge clock) begin
-    if (lane_divider_0_start)
-      standard_deviation <= row_result;
+    if (reset)
+      sum_is_zero <= 1'h0;
+    else if (_result_valid_e2) begin
+      if (row_bits_command == 3'h7)
+        sum_is_zero <= new_running[63:0] == 64'h0;
+    end
   end
   SequentialDivider_96by32 divider (
     .clock(clock),
@@ -3087,264 +2951,93 @@ module Normalizer_SpinelTransformer (
     .done(float_divider_done),
     .quotient(float_divider_quotient)
   );
-  SequentialDivider_33by32 lane_divider_0 (
-    .clock(clock),
-    .reset(reset),
-    .start(lane_divider_0_start),
-    .dividend(lane_divider_0_dividend),
-    .divisor(lane_divider_0_divisor),
-    .busy(lane_divider_0_busy),
-    .done(lane_divider_0_done),
-    .quotient(lane_divider_0_quotient),
-    .remainder(lane_divider_0_remainder)
+  FloatMultiply layernorm_scale (
+    .a(layernorm_scale_a),
+    .b(layernorm_scale_b),
+    .product(layernorm_scale_product)
   );
-  SequentialDivider_33by32 lane_divider_1 (
-    .clock(clock),
-    .reset(reset),
-    .start(lane_divider_1_start),
-    .dividend(lane_divider_1_dividend),
-    .divisor(lane_divider_1_divisor),
-    .busy(lane_divider_1_busy),
-    .done(lane_divider_1_done),
-    .quotient(lane_divider_1_quotient),
-    .remainder(lane_divider_1_remainder)
-  );
-  SequentialDivider_33by32 lane_divider_2 (
-    .clock(clock),
-    .reset(reset),
-    .start(lane_divider_2_start),
-    .dividend(lane_divider_2_dividend),
-    .divisor(lane_divider_2_divisor),
-    .busy(lane_divider_2_busy),
-    .done(lane_divider_2_done),
-    .quotient(lane_divider_2_quotient),
-    .remainder(lane_divider_2_remainder)
-  );
-  SequentialDivider_33by32 lane_divider_3 (
-    .clock(clock),
-    .reset(reset),
-    .start(lane_divider_3_start),
-    .dividend(lane_divider_3_dividend),
-    .divisor(lane_divider_3_divisor),
-    .busy(lane_divider_3_busy),
-    .done(lane_divider_3_done),
-    .quotient(lane_divider_3_quotient),
-    .remainder(lane_divider_3_remainder)
-  );
-  SequentialDivider_33by32 lane_divider_4 (
-    .clock(clock),
-    .reset(reset),
-    .start(lane_divider_4_start),
-    .dividend(lane_divider_4_dividend),
-    .divisor(lane_divider_4_divisor),
-    .busy(lane_divider_4_busy),
-    .done(lane_divider_4_done),
-    .quotient(lane_divider_4_quotient),
-    .remainder(lane_divider_4_remainder)
-  );
-  SequentialDivider_33by32 lane_divider_5 (
-    .clock(clock),
-    .reset(reset),
-    .start(lane_divider_5_start),
-    .dividend(lane_divider_5_dividend),
-    .divisor(lane_divider_5_divisor),
-    .busy(lane_divider_5_busy),
-    .done(lane_divider_5_done),
-    .quotient(lane_divider_5_quotient),
-    .remainder(lane_divider_5_remainder)
-  );
-  SequentialDivider_33by32 lane_divider_6 (
-    .clock(clock),
-    .reset(reset),
-    .start(lane_divider_6_start),
-    .dividend(lane_divider_6_dividend),
-    .divisor(lane_divider_6_divisor),
-    .busy(lane_divider_6_busy),
-    .done(lane_divider_6_done),
-    .quotient(lane_divider_6_quotient),
-    .remainder(lane_divider_6_remainder)
-  );
-  SequentialDivider_33by32 lane_divider_7 (
-    .clock(clock),
-    .reset(reset),
-    .start(lane_divider_7_start),
-    .dividend(lane_divider_7_dividend),
-    .divisor(lane_divider_7_divisor),
-    .busy(lane_divider_7_busy),
-    .done(lane_divider_7_done),
-    .quotient(lane_divider_7_quotient),
-    .remainder(lane_divider_7_remainder)
-  );
-  SequentialDivider_33by32 lane_divider_8 (
-    .clock(clock),
-    .reset(reset),
-    .start(lane_divider_8_start),
-    .dividend(lane_divider_8_dividend),
-    .divisor(lane_divider_8_divisor),
-    .busy(lane_divider_8_busy),
-    .done(lane_divider_8_done),
-    .quotient(lane_divider_8_quotient),
-    .remainder(lane_divider_8_remainder)
-  );
-  SequentialDivider_33by32 lane_divider_9 (
-    .clock(clock),
-    .reset(reset),
-    .start(lane_divider_9_start),
-    .dividend(lane_divider_9_dividend),
-    .divisor(lane_divider_9_divisor),
-    .busy(lane_divider_9_busy),
-    .done(lane_divider_9_done),
-    .quotient(lane_divider_9_quotient),
-    .remainder(lane_divider_9_remainder)
-  );
-  SequentialDivider_33by32 lane_divider_10 (
-    .clock(clock),
-    .reset(reset),
-    .start(lane_divider_10_start),
-    .dividend(lane_divider_10_dividend),
-    .divisor(lane_divider_10_divisor),
-    .busy(lane_divider_10_busy),
-    .done(lane_divider_10_done),
-    .quotient(lane_divider_10_quotient),
-    .remainder(lane_divider_10_remainder)
-  );
-  SequentialDivider_33by32 lane_divider_11 (
-    .clock(clock),
-    .reset(reset),
-    .start(lane_divider_11_start),
-    .dividend(lane_divider_11_dividend),
-    .divisor(lane_divider_11_divisor),
-    .busy(lane_divider_11_busy),
-    .done(lane_divider_11_done),
-    .quotient(lane_divider_11_quotient),
-    .remainder(lane_divider_11_remainder)
-  );
-  SequentialDivider_33by32 lane_divider_12 (
-    .clock(clock),
-    .reset(reset),
-    .start(lane_divider_12_start),
-    .dividend(lane_divider_12_dividend),
-    .divisor(lane_divider_12_divisor),
-    .busy(lane_divider_12_busy),
-    .done(lane_divider_12_done),
-    .quotient(lane_divider_12_quotient),
-    .remainder(lane_divider_12_remainder)
-  );
-  SequentialDivider_33by32 lane_divider_13 (
-    .clock(clock),
-    .reset(reset),
-    .start(lane_divider_13_start),
-    .dividend(lane_divider_13_dividend),
-    .divisor(lane_divider_13_divisor),
-    .busy(lane_divider_13_busy),
-    .done(lane_divider_13_done),
-    .quotient(lane_divider_13_quotient),
-    .remainder(lane_divider_13_remainder)
-  );
-  SequentialDivider_33by32 lane_divider_14 (
-    .clock(clock),
-    .reset(reset),
-    .start(lane_divider_14_start),
-    .dividend(lane_divider_14_dividend),
-    .divisor(lane_divider_14_divisor),
-    .busy(lane_divider_14_busy),
-    .done(lane_divider_14_done),
-    .quotient(lane_divider_14_quotient),
-    .remainder(lane_divider_14_remainder)
-  );
-  SequentialDivider_33by32 lane_divider_15 (
-    .clock(clock),
-    .reset(reset),
-    .start(lane_divider_15_start),
-    .dividend(lane_divider_15_dividend),
-    .divisor(lane_divider_15_divisor),
-    .busy(lane_divider_15_busy),
-    .done(lane_divider_15_done),
-    .quotient(lane_divider_15_quotient),
-    .remainder(lane_divider_15_remainder)
-  );
-  ScaleUnit_34to8 scale_0 (
+  ScaleUnit_50to8 scale_0 (
     .value(scale_0_value),
     .scale(scale_0_scale),
     .result(scale_0_result)
   );
-  ScaleUnit_34to8 scale_1 (
+  ScaleUnit_50to8 scale_1 (
     .value(scale_1_value),
     .scale(scale_1_scale),
     .result(scale_1_result)
   );
-  ScaleUnit_34to8 scale_2 (
+  ScaleUnit_50to8 scale_2 (
     .value(scale_2_value),
     .scale(scale_2_scale),
     .result(scale_2_result)
   );
-  ScaleUnit_34to8 scale_3 (
+  ScaleUnit_50to8 scale_3 (
     .value(scale_3_value),
     .scale(scale_3_scale),
     .result(scale_3_result)
   );
-  ScaleUnit_34to8 scale_4 (
+  ScaleUnit_50to8 scale_4 (
     .value(scale_4_value),
     .scale(scale_4_scale),
     .result(scale_4_result)
   );
-  ScaleUnit_34to8 scale_5 (
+  ScaleUnit_50to8 scale_5 (
     .value(scale_5_value),
     .scale(scale_5_scale),
     .result(scale_5_result)
   );
-  ScaleUnit_34to8 scale_6 (
+  ScaleUnit_50to8 scale_6 (
     .value(scale_6_value),
     .scale(scale_6_scale),
     .result(scale_6_result)
   );
-  ScaleUnit_34to8 scale_7 (
+  ScaleUnit_50to8 scale_7 (
     .value(scale_7_value),
     .scale(scale_7_scale),
     .result(scale_7_result)
   );
-  ScaleUnit_34to8 scale_8 (
+  ScaleUnit_50to8 scale_8 (
     .value(scale_8_value),
     .scale(scale_8_scale),
     .result(scale_8_result)
   );
-  ScaleUnit_34to8 scale_9 (
+  ScaleUnit_50to8 scale_9 (
     .value(scale_9_value),
     .scale(scale_9_scale),
     .result(scale_9_result)
   );
-  ScaleUnit_34to8 scale_10 (
+  ScaleUnit_50to8 scale_10 (
     .value(scale_10_value),
     .scale(scale_10_scale),
     .result(scale_10_result)
   );
-  ScaleUnit_34to8 scale_11 (
+  ScaleUnit_50to8 scale_11 (
     .value(scale_11_value),
     .scale(scale_11_scale),
     .result(scale_11_result)
   );
-  ScaleUnit_34to8 scale_12 (
+  ScaleUnit_50to8 scale_12 (
     .value(scale_12_value),
     .scale(scale_12_scale),
     .result(scale_12_result)
   );
-  ScaleUnit_34to8 scale_13 (
+  ScaleUnit_50to8 scale_13 (
     .value(scale_13_value),
     .scale(scale_13_scale),
     .result(scale_13_result)
   );
-  ScaleUnit_34to8 scale_14 (
+  ScaleUnit_50to8 scale_14 (
     .value(scale_14_value),
     .scale(scale_14_scale),
     .result(scale_14_result)
   );
-  ScaleUnit_34to8 scale_15 (
+  ScaleUnit_50to8 scale_15 (
     .value(scale_15_value),
     .scale(scale_15_scale),
     .result(scale_15_result)
   );
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, configure_bits_funct, configure_bits_rs1[31:19], configure_bits_rs1[15:9], configure_bits_rs1[7:0], divider_busy, divider_quotient[95:64], divider_remainder, square_root_busy, float_divider_busy, row_affine, lane_divider_0_busy, lane_divider_1_busy, lane_divider_1_done, lane_divider_2_busy, lane_divider_2_done, lane_divider_3_busy, lane_divider_3_done, lane_divider_4_busy, lane_divider_4_done, lane_divider_5_busy, lane_divider_5_done, lane_divider_6_busy, lane_divider_6_done, lane_divider_7_busy, lane_divider_7_done, lane_divider_8_busy, lane_divider_8_done, lane_divider_9_busy, lane_divider_9_done, lane_divider_10_busy, lane_divider_10_done, lane_divider_11_busy, lane_divider_11_done, lane_divider_12_busy, lane_divider_12_done, lane_divider_13_busy, lane_divider_13_done, lane_divider_14_busy, lane_divider_14_done, lane_divider_15_busy, lane_divider_15_done, _iexp_0_z_e3[15:0], _iexp_0_base_e1[36:32], _iexp_0_poly_e1[63:32], _iexp_1_z_e2[15:0], _iexp_1_base_e1[36:32], _iexp_1_poly_e1[63:32], _iexp_2_z_e2[15:0], _iexp_2_base_e1[36:32], _iexp_2_poly_e1[63:32], _iexp_3_z_e2[15:0], _iexp_3_base_e1[36:32], _iexp_3_poly_e1[63:32], _iexp_4_z_e2[15:0], _iexp_4_base_e1[36:32], _iexp_4_poly_e1[63:32], _iexp_5_z_e2[15:0], _iexp_5_base_e1[36:32], _iexp_5_poly_e1[63:32], _iexp_6_z_e2[15:0], _iexp_6_base_e1[36:32], _iexp_6_poly_e1[63:32], _iexp_7_z_e2[15:0], _iexp_7_base_e1[36:32], _iexp_7_poly_e1[63:32], _iexp_8_z_e2[15:0], _iexp_8_base_e1[36:32], _iexp_8_poly_e1[63:32], _iexp_9_z_e2[15:0], _iexp_9_base_e1[36:32], _iexp_9_poly_e1[63:32], _iexp_10_z_e2[15:0], _iexp_10_base_e1[36:32], _iexp_10_poly_e1[63:32], _iexp_11_z_e2[15:0], _iexp_11_base_e1[36:32], _iexp_11_poly_e1[63:32], _iexp_12_z_e2[15:0], _iexp_12_base_e1[36:32], _iexp_12_poly_e1[63:32], _iexp_13_z_e2[15:0], _iexp_13_base_e1[36:32], _iexp_13_poly_e1[63:32], _iexp_14_z_e2[15:0], _iexp_14_base_e1[36:32], _iexp_14_poly_e1[63:32], _iexp_15_z_e2[15:0], _iexp_15_base_e1[36:32], _iexp_15_poly_e1[63:32], _igelu_0_base_e2[33:32], _igelu_0_poly_e1[63:32], _scale_0_value_e2[63:32], _igelu_1_base_e2[33:32], _igelu_1_poly_e1[63:32], _scale_1_value_e2[63:32], _igelu_2_base_e2[33:32], _igelu_2_poly_e1[63:32], _scale_2_value_e2[63:32], _igelu_3_base_e2[33:32], _igelu_3_poly_e1[63:32], _scale_3_value_e2[63:32], _igelu_4_base_e2[33:32], _igelu_4_poly_e1[63:32], _scale_4_value_e2[63:32], _igelu_5_base_e2[33:32], _igelu_5_poly_e1[63:32], _scale_5_value_e2[63:32], _igelu_6_base_e2[33:32], _igelu_6_poly_e1[63:32], _scale_6_value_e2[63:32], _igelu_7_base_e2[33:32], _igelu_7_poly_e1[63:32], _scale_7_value_e2[63:32], _igelu_8_base_e2[33:32], _igelu_8_poly_e1[63:32], _scale_8_value_e2[63:32], _igelu_9_base_e2[33:32], _igelu_9_poly_e1[63:32], _scale_9_value_e2[63:32], _igelu_10_base_e2[33:32], _igelu_10_poly_e1[63:32], _scale_10_value_e2[63:32], _igelu_11_base_e2[33:32], _igelu_11_poly_e1[63:32], _scale_11_value_e2[63:32], _igelu_12_base_e2[33:32], _igelu_12_poly_e1[63:32], _scale_12_value_e2[63:32], _igelu_13_base_e2[33:32], _igelu_13_poly_e1[63:32], _scale_13_value_e2[63:32], _igelu_14_base_e2[33:32], _igelu_14_poly_e1[63:32], _scale_14_value_e2[63:32], _igelu_15_base_e2[33:32], _igelu_15_poly_e1[63:32], _scale_15_value_e2[63:32], 1'b0};
+  wire _unused_bits = &{1'b0, configure_bits_funct, configure_bits_rs1[31:19], configure_bits_rs1[15:9], configure_bits_rs1[7:0], row_bits_parameters, divider_busy, divider_quotient[95:64], square_root_busy, float_divider_busy, _iexp_0_z_e3[15:0], _iexp_0_base_e1[36:32], _iexp_0_poly_e1[63:32], _iexp_1_z_e2[15:0], _iexp_1_base_e1[36:32], _iexp_1_poly_e1[63:32], _iexp_2_z_e2[15:0], _iexp_2_base_e1[36:32], _iexp_2_poly_e1[63:32], _iexp_3_z_e2[15:0], _iexp_3_base_e1[36:32], _iexp_3_poly_e1[63:32], _iexp_4_z_e2[15:0], _iexp_4_base_e1[36:32], _iexp_4_poly_e1[63:32], _iexp_5_z_e2[15:0], _iexp_5_base_e1[36:32], _iexp_5_poly_e1[63:32], _iexp_6_z_e2[15:0], _iexp_6_base_e1[36:32], _iexp_6_poly_e1[63:32], _iexp_7_z_e2[15:0], _iexp_7_base_e1[36:32], _iexp_7_poly_e1[63:32], _iexp_8_z_e2[15:0], _iexp_8_base_e1[36:32], _iexp_8_poly_e1[63:32], _iexp_9_z_e2[15:0], _iexp_9_base_e1[36:32], _iexp_9_poly_e1[63:32], _iexp_10_z_e2[15:0], _iexp_10_base_e1[36:32], _iexp_10_poly_e1[63:32], _iexp_11_z_e2[15:0], _iexp_11_base_e1[36:32], _iexp_11_poly_e1[63:32], _iexp_12_z_e2[15:0], _iexp_12_base_e1[36:32], _iexp_12_poly_e1[63:32], _iexp_13_z_e2[15:0], _iexp_13_base_e1[36:32], _iexp_13_poly_e1[63:32], _iexp_14_z_e2[15:0], _iexp_14_base_e1[36:32], _iexp_14_poly_e1[63:32], _iexp_15_z_e2[15:0], _iexp_15_base_e1[36:32], _iexp_15_poly_e1[63:32], _layernorm_n_0_e4[59:50], _igelu_0_base_e2[33:32], _igelu_0_poly_e1[63:32], _scale_0_value_e2[63:32], _layernorm_n_1_e3[59:50], _igelu_1_base_e2[33:32], _igelu_1_poly_e1[63:32], _scale_1_value_e1[63:32], _layernorm_n_2_e3[59:50], _igelu_2_base_e2[33:32], _igelu_2_poly_e1[63:32], _scale_2_value_e1[63:32], _layernorm_n_3_e3[59:50], _igelu_3_base_e2[33:32], _igelu_3_poly_e1[63:32], _scale_3_value_e1[63:32], _layernorm_n_4_e3[59:50], _igelu_4_base_e2[33:32], _igelu_4_poly_e1[63:32], _scale_4_value_e1[63:32], _layernorm_n_5_e3[59:50], _igelu_5_base_e2[33:32], _igelu_5_poly_e1[63:32], _scale_5_value_e1[63:32], _layernorm_n_6_e3[59:50], _igelu_6_base_e2[33:32], _igelu_6_poly_e1[63:32], _scale_6_value_e1[63:32], _layernorm_n_7_e3[59:50], _igelu_7_base_e2[33:32], _igelu_7_poly_e1[63:32], _scale_7_value_e1[63:32], _layernorm_n_8_e3[59:50], _igelu_8_base_e2[33:32], _igelu_8_poly_e1[63:32], _scale_8_value_e1[63:32], _layernorm_n_9_e3[59:50], _igelu_9_base_e2[33:32], _igelu_9_poly_e1[63:32], _scale_9_value_e1[63:32], _layernorm_n_10_e3[59:50], _igelu_10_base_e2[33:32], _igelu_10_poly_e1[63:32], _scale_10_value_e1[63:32], _layernorm_n_11_e3[59:50], _igelu_11_base_e2[33:32], _igelu_11_poly_e1[63:32], _scale_11_value_e1[63:32], _layernorm_n_12_e3[59:50], _igelu_12_base_e2[33:32], _igelu_12_poly_e1[63:32], _scale_12_value_e1[63:32], _layernorm_n_13_e3[59:50], _igelu_13_base_e2[33:32], _igelu_13_poly_e1[63:32], _scale_13_value_e1[63:32], _layernorm_n_14_e3[59:50], _igelu_14_base_e2[33:32], _igelu_14_poly_e1[63:32], _scale_14_value_e1[63:32], _layernorm_n_15_e3[59:50], _igelu_15_base_e2[33:32], _igelu_15_poly_e1[63:32], _scale_15_value_e1[63:32], _held_shift_e1[6], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -21,9 +21,8 @@ SequentialDivider_96by32.v
 SequentialSquareRoot_64.v
 IntToFloat_64.v
 FloatDivider.v
-SequentialDivider_33by32.v
-IntToFloat_34.v
-ScaleUnit_34to8.v
+IntToFloat_50.v
+ScaleUnit_50to8.v
 Normalizer_SpinelTransformer.v
 IntToFloat_32.v
 ScaleUnit_32to8.v

@@ -17,8 +17,9 @@
  *
  * Widths, as the accelerator's: accumulator values are acc_t of at most 32 bits; I-GELU's
  * polynomial and product and i-exp's qp and polynomial wrap in acc_t (two's complement, as
- * Gemmini's reference computes them in acc_t); sums, the mean, the variance and LayerNorm's
- * division are exact; fp32 results round to nearest even (ACC_SCALE from gemmini_params.h).
+ * Gemmini's reference computes them in acc_t); sums, the mean and the variance are exact,
+ * LayerNorm divides once per row (a reciprocal, NUMERICS.md) and keeps F = 16 fractional
+ * bits; fp32 results round to nearest even (ACC_SCALE from gemmini_params.h).
  * Everything below is defined C for every input: wrapping arithmetic is done in uint64_t.
  */
 #ifndef SPINEL_REFERENCE_H
@@ -117,25 +118,68 @@ static inline void spinel_layernorm_statistics(const acc_t* x, size_t J, int64_t
     *std = variance == 0 ? 1 : int_sqrt(variance);
 }
 
-/* LayerNorm of J >= 1 values: out_j = ACC_SCALE(rne((x_j - mean) / std), scale). */
-static inline void spinel_layernorm_row(const acc_t* x, size_t J, acc_scale_t scale, elem_t* out) {
-    int64_t mean, std;
-    spinel_layernorm_statistics(x, J, &mean, &std);
-    for (size_t j = 0; j < J; j++) out[j] = ACC_SCALE(spinel_divide_round_even((int64_t)x[j] - mean, std), scale);
+/* F, the fractional bits of LayerNorm's normalized value, and the affine LayerNorm's γ format
+ * (signed Q.12 in 18 bits). */
+#define SPINEL_LAYERNORM_F 16
+#define SPINEL_AFFINE_GAMMA_BITS 18
+#define SPINEL_AFFINE_GAMMA_FRACTION 12
+
+/* LayerNorm's one division per row: e = bits(std) (std >= 1), inv = rne(2^(e+23) / std), and the
+ * shift e + 23 - F of n_j = RRS((x_j - mean)·inv, shift). */
+static inline void spinel_layernorm_reciprocal(int64_t std, int64_t* inv, unsigned* shift) {
+    unsigned e = 0;
+    for (uint64_t v = (uint64_t)std; v > 0; v >>= 1) e++;
+    *inv = spinel_divide_round_even((int64_t)1 << (e + 23), std);
+    *shift = e + 23 - SPINEL_LAYERNORM_F;
 }
 
-/* The affine LayerNorm (Spinel extension, activation 6) of J >= 1 values with γ_j and β_j:
- * z_j = rne((x_j - mean)·γ_j / std) + β_j saturated to acc_t, out_j = ACC_SCALE(z_j, scale).
- * (x - mean)·γ is exact in 64 bits (below 2^32·2^31), and so is the sum with β. */
+/* n_j = RRS((x_j - mean)·inv, shift): (x_j - mean)/std with F fractional bits. The product is
+ * below 2^33·2^24: exact in 64 bits. */
+static inline int64_t spinel_layernorm_normalize(acc_t x, int64_t mean, int64_t inv, unsigned shift) {
+    const int64_t product = ((int64_t)x - mean) * inv;
+    return ROUNDING_RIGHT_SHIFT(product, (int64_t)shift);
+}
+
+/* The scale of LayerNorm's output: scale ⊗ 2^-F, one fp32 multiply. */
+static inline acc_scale_t spinel_layernorm_scale(acc_scale_t scale) {
+    return (acc_scale_t)((float)scale * (1.0f / (float)(1 << SPINEL_LAYERNORM_F)));
+}
+
+/* LayerNorm of J >= 1 values: out_j = ACC_SCALE(n_j, scale ⊗ 2^-F). */
+static inline void spinel_layernorm_row(const acc_t* x, size_t J, acc_scale_t scale, elem_t* out) {
+    int64_t mean, std, inv;
+    unsigned shift;
+    spinel_layernorm_statistics(x, J, &mean, &std);
+    spinel_layernorm_reciprocal(std, &inv, &shift);
+    const acc_scale_t folded = spinel_layernorm_scale(scale);
+    for (size_t j = 0; j < J; j++) out[j] = ACC_SCALE(spinel_layernorm_normalize(x[j], mean, inv, shift), folded);
+}
+
+/* The affine LayerNorm (Spinel extension, activation 6) of J >= 1 values with γ_j (signed Q.12,
+ * as LOAD_AFFINE leaves it: saturated to 18 bits) and β_j (units of 2^-F):
+ * z_j = sat_acc(RRS(n_j·γ_j, 12) + β_j), out_j = ACC_SCALE(z_j, scale ⊗ 2^-F). |n_j| < 2^49 and
+ * |γ_j| <= 2^17: a product beyond 64 bits (checked with the compiler's overflow builtin) is far
+ * beyond acc_t after the shift and saturates by its sign. */
 static inline void spinel_layernorm_affine_row(const acc_t* x, size_t J, const acc_t* gamma, const acc_t* beta, acc_scale_t scale,
                                                elem_t* out) {
-    int64_t mean, std;
+    int64_t mean, std, inv;
+    unsigned shift;
     spinel_layernorm_statistics(x, J, &mean, &std);
+    spinel_layernorm_reciprocal(std, &inv, &shift);
+    const acc_scale_t folded = spinel_layernorm_scale(scale);
     const int64_t high = (int64_t)(((uint64_t)1 << (8 * sizeof(acc_t) - 1)) - 1), low = -high - 1;
+    const int64_t gamma_high = ((int64_t)1 << (SPINEL_AFFINE_GAMMA_BITS - 1)) - 1, gamma_low = -gamma_high - 1;
     for (size_t j = 0; j < J; j++) {
-        int64_t z = spinel_divide_round_even(((int64_t)x[j] - mean) * (int64_t)gamma[j], std) + (int64_t)beta[j];
-        z = z > high ? high : (z < low ? low : z);
-        out[j] = ACC_SCALE((acc_t)z, scale);
+        const int64_t n = spinel_layernorm_normalize(x[j], mean, inv, shift);
+        const int64_t g = gamma[j] > gamma_high ? gamma_high : (gamma[j] < gamma_low ? gamma_low : (int64_t)gamma[j]);
+        int64_t product, z;
+        if (__builtin_mul_overflow(n, g, &product)) {
+            z = (n < 0) != (g < 0) ? low : high;
+        } else {
+            z = ROUNDING_RIGHT_SHIFT(product, (int64_t)SPINEL_AFFINE_GAMMA_FRACTION) + (int64_t)beta[j];
+            z = z > high ? high : (z < low ? low : z);
+        }
+        out[j] = ACC_SCALE((int64_t)z, folded);
     }
 }
 

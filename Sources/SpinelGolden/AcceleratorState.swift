@@ -119,9 +119,10 @@ public struct NormalizationSettings: Hashable, Sendable {
     public var affineGamma: [Int64] = []
     public var affineBeta: [Int64] = []
 
-    /// The affine LayerNorm's γ and β of lane (column) `lane` of an output mvout.
+    /// The affine LayerNorm's γ and β of lane (column) `lane` of an output mvout (before any
+    /// LOAD_AFFINE: γ = 1.0, β = 0).
     public func affine(lane: Int) -> (gamma: Int64, beta: Int64) {
-        affineGamma.isEmpty ? (1, 0) : (affineGamma[lane], affineBeta[lane])
+        affineGamma.isEmpty ? (1 << Int64(LayerNormFormat.gammaFractionBits), 0) : (affineGamma[lane], affineBeta[lane])
     }
 
     /// The i-exp constants (Softmax's qb and qc travel in the I-GELU fields).

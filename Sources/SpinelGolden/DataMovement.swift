@@ -106,16 +106,23 @@ extension GoldenModel {
             return accumulatorScaled(Numerics.igelu(x, qb: Int64(settings.igeluQb), qc: Int64(settings.igeluQc),
                                                     accumulatorBits: accumulatorBits))
         case .layerNorm:
-            return accumulatorScaled(LayerNormStatistics(mean: statistics.mean, standardDeviation: statistics.standardDeviation).normalize(x))
+            return layerNormScaled(LayerNormStatistics(mean: statistics.mean, standardDeviation: statistics.standardDeviation).normalize(x))
         case .affineLayerNorm:
             let (gamma, beta) = state.normalization.affine(lane: lane)
-            return accumulatorScaled(LayerNormStatistics(mean: statistics.mean, standardDeviation: statistics.standardDeviation)
+            return layerNormScaled(LayerNormStatistics(mean: statistics.mean, standardDeviation: statistics.standardDeviation)
                 .normalize(x, gamma: gamma, beta: beta, accumulatorBits: accumulatorBits))
         case .softmax:
             let exponential = Numerics.iexp(x - statistics.maximum, constants: state.normalization.iexpConstants,
                                             accumulatorBits: accumulatorBits)
             return Numerics.scale(exponential, by: statistics.factor, toBits: parameters.config.inputType.width)
         }
+    }
+
+    /// LayerNorm's `ACC_SCALE(n, storeScale ⊗ 2^−F)` into inputType (the normalizer's scale
+    /// units, with scale 1.0 when the configuration has no scale hardware).
+    private func layerNormScaled(_ n: Int64) -> Int64 {
+        let scale = parameters.config.accScale == .none ? Float(1) : state.store.accScale
+        return Numerics.scale(n, by: Numerics.layerNormScale(scale), toBits: parameters.config.inputType.width)
     }
 
     /// `ACC_SCALE(x, storeScale)` into inputType. Without scale hardware the scale is 1.0 and the

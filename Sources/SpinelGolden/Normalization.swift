@@ -1,3 +1,5 @@
+import SpinelAccelerator
+
 // The transformer nonlinear functions of NUMERICS.md (I-GELU, LayerNorm, Softmax), written once
 // for the golden model, the normalizer's statistics passes and the tests of the C reference.
 //
@@ -34,16 +36,18 @@ extension Numerics {
         return sum / Int64(count)
     }
 
-    /// `trunc(sumOfSquares / count)`, the LayerNorm variance (`count` ≥ 1). A variance of
-    /// accType values (at most 32 bits) is below 2^63 whatever the row, so it fits the result.
-    public static func truncatedVariance(sumOfSquares: WideSum, count: Int) -> Int64 {
+    /// `trunc(sumOfSquares / count)`, the LayerNorm variance (`count` ≥ 1). Deviations of
+    /// accType values (at most 32 bits) are below 2^32, their squares below 2^64, so the
+    /// variance fits 64 unsigned bits — but not always Int64: a VARIANCE pass over other data
+    /// than its mean's can pass 2^63, as the normalizer's 64-bit variance does.
+    public static func truncatedVariance(sumOfSquares: WideSum, count: Int) -> UInt64 {
         precondition(count > 0, "a variance of no elements")
         let (quotient, _) = UInt64(count).dividingFullWidth((high: sumOfSquares.high, low: sumOfSquares.low))
-        return Int64(quotient)
+        return quotient
     }
 
     /// The LayerNorm divisor: `isqrt(variance)`, or 1 for a zero variance.
-    public static func standardDeviation(variance: Int64) -> Int64 {
+    public static func standardDeviation(variance: UInt64) -> Int64 {
         variance == 0 ? 1 : isqrt(variance)
     }
 
@@ -58,16 +62,33 @@ extension Numerics {
         return numerator < 0 ? quotient - 1 : quotient + 1
     }
 
-    /// LayerNorm's `y_j = rne((x_j − mean) / std)` for a whole row (before ACC_SCALE): mean and
-    /// variance truncated toward zero, sums exact. Empty rows have no statistics.
+    /// LayerNorm's one division per row: with `e = bits(std)` (std's bit length; std ≥ 1),
+    /// `inverse = rne(2^(e+23) / std)` (in (2^23, 2^24], never a tie) and the shift `e + 23 − F`
+    /// that `n_j = RRS((x_j − mean)·inverse, shift)` needs.
+    public static func layerNormReciprocal(standardDeviation std: Int64) -> (inverse: Int64, shift: Int) {
+        precondition(std >= 1 && std < 1 << 40, "a LayerNorm divisor of \(std)")
+        let e = Int64.bitWidth - std.leadingZeroBitCount
+        return (divideRoundingToNearestEven(1 << Int64(e + 23), by: std), e + 23 - LayerNormFormat.fractionBits)
+    }
+
+    /// The scale LayerNorm's output pass applies to `n_j`: `scale ⊗ 2^−F`, one binary32 multiply
+    /// (exact unless the product is subnormal, where it rounds like any fp32 multiply).
+    public static func layerNormScale(_ scale: Float) -> Float {
+        scale * Float(sign: .plus, exponent: -LayerNormFormat.fractionBits, significand: 1)
+    }
+
+    /// LayerNorm's normalized values `n_j = RRS((x_j − mean)·inv, e + 23 − F)` for a whole row
+    /// (F fractional bits, before the scale): mean and variance truncated toward zero, sums
+    /// exact. Empty rows have no statistics.
     public static func layerNorm(_ row: [Int64]) -> [Int64] {
         let statistics = LayerNormStatistics(row: row)
         return row.map { statistics.normalize($0) }
     }
 
-    /// LayerNorm's output row: `sat(ACC_SCALE(y_j, scale))` into `outputBits`.
+    /// LayerNorm's output row: `sat(ACC_SCALE(n_j, scale ⊗ 2^−F))` into `outputBits`.
     public static func layerNormOutput(_ row: [Int64], scale: Float, outputBits: Int) -> [Int64] {
-        layerNorm(row).map { Numerics.scale($0, by: scale, toBits: outputBits) }
+        let folded = layerNormScale(scale)
+        return layerNorm(row).map { Numerics.scale($0, by: folded, toBits: outputBits) }
     }
 
     // MARK: Softmax (activation 4)
@@ -149,18 +170,24 @@ public struct LayerNormStatistics: Hashable, Sendable {
         self.init(mean: mean, standardDeviation: Numerics.standardDeviation(variance: variance))
     }
 
-    /// `rne((x − mean) / std)`.
+    /// `n = RRS((x − mean)·inv, e + 23 − F)`: `(x − mean)/std` with F fractional bits, through
+    /// the row's reciprocal (`Numerics.layerNormReciprocal`). |x − mean| < 2^33 and inv ≤ 2^24:
+    /// the product is exact in 64 bits.
     public func normalize(_ x: Int64) -> Int64 {
-        Numerics.divideRoundingToNearestEven(x - mean, by: standardDeviation)
+        let (inverse, shift) = Numerics.layerNormReciprocal(standardDeviation: standardDeviation)
+        return Numerics.roundingRightShift((x - mean) * inverse, by: shift)
     }
 
-    /// The affine LayerNorm (docs/ACCELERATOR.md, "Affine LayerNorm"):
-    /// `sat(rne((x − mean)·γ / std) + β)` into accumulatorBits. (x − mean)·γ is exact: below
-    /// 2^32·2^31 in magnitude for int32 values.
+    /// The affine LayerNorm (NUMERICS.md, "Spinel numerics extensions"; docs/ACCELERATOR.md,
+    /// "Affine LayerNorm"): `z = sat(RRS(n·γ, 12) + β)` into accumulatorBits, with n of
+    /// `normalize(x)`, γ signed Q.12 (18 bits), β in units of 2^−F. A product n·γ beyond 64 bits
+    /// is far beyond accType after the shift: it saturates by its sign.
     public func normalize(_ x: Int64, gamma: Int64, beta: Int64, accumulatorBits: Int) -> Int64 {
-        let (product, overflow) = (x - mean).multipliedReportingOverflow(by: gamma)
-        precondition(!overflow, "(x − mean)·γ overflows 64 bits: x, mean and γ must be accType (at most 32-bit) values")
-        return Numerics.saturate(Numerics.divideRoundingToNearestEven(product, by: standardDeviation) + beta, bits: accumulatorBits)
+        let n = normalize(x)
+        let (product, overflow) = n.multipliedReportingOverflow(by: gamma)
+        if overflow { return Numerics.saturate((n < 0) != (gamma < 0) ? Int64.min : Int64.max, bits: accumulatorBits) }
+        let scaled = Numerics.roundingRightShift(product, by: LayerNormFormat.gammaFractionBits)
+        return Numerics.saturate(scaled + beta, bits: accumulatorBits)
     }
 }
 

@@ -98,8 +98,8 @@ extension GoldenModel {
         return statistics
     }
 
-    /// LOAD_AFFINE: row 0 of the operand becomes γ and row 1 β, lane by lane; lanes at and
-    /// beyond its columns get 0 (docs/ACCELERATOR.md, "Affine LayerNorm").
+    /// LOAD_AFFINE: row 0 of the operand becomes γ (saturated to 18 bits) and row 1 β, lane by
+    /// lane; lanes at and beyond its columns get 0 (docs/ACCELERATOR.md, "Affine LayerNorm").
     mutating func loadAffine(from local: LocalOperand) throws {
         let address = local.address
         guard local.rows == 2 && local.columns > 0 else {
@@ -117,7 +117,8 @@ extension GoldenModel {
             let values = state.accumulator.row(address.row + r).prefix(local.columns)
             return Array(values) + Array(repeating: 0, count: parameters.dim - values.count)
         }
-        state.normalization.affineGamma = lanes(0)
+        // γ is signed Q.12 in 18 bits: a larger accumulator value saturates.
+        state.normalization.affineGamma = lanes(0).map { Numerics.saturate($0, bits: LayerNormFormat.gammaBits) }
         state.normalization.affineBeta = lanes(1)
     }
 

@@ -53,7 +53,12 @@ public enum Numerics {
     /// `isqrt(n) = floor(sqrt(n))` for n ≥ 0, by digit recurrence (exact for every Int64).
     public static func isqrt(_ n: Int64) -> Int64 {
         precondition(n >= 0, "isqrt of a negative number")
-        var remainder = UInt64(n), root: UInt64 = 0
+        return isqrt(UInt64(n))
+    }
+
+    /// `isqrt(n) = floor(sqrt(n))` for every UInt64 (the root is below 2^32).
+    public static func isqrt(_ n: UInt64) -> Int64 {
+        var remainder = n, root: UInt64 = 0
         var bit: UInt64 = 1 << 62
         while bit > remainder { bit >>= 2 }
         while bit != 0 {

@@ -95,9 +95,12 @@ struct HarnessReferenceTests {
         }
 
         mutating func affineLayerNorm(_ row: [Int64], gamma: [Int64], beta: [Int64], scale: Float) {
+            // γ as LOAD_AFFINE leaves it: saturated to 18 bits.
             let statistics = LayerNormStatistics(row: row)
             let out = row.indices.map { j in
-                Numerics.scale(statistics.normalize(row[j], gamma: gamma[j], beta: beta[j], accumulatorBits: 32), by: scale, toBits: 8)
+                let g = Numerics.saturate(gamma[j], bits: LayerNormFormat.gammaBits)
+                return Numerics.scale(statistics.normalize(row[j], gamma: g, beta: beta[j], accumulatorBits: 32),
+                                      by: Numerics.layerNormScale(scale), toBits: 8)
             }
             add("A \(row.count) \(scale.bitPattern) " + Self.words(row + gamma + beta), Self.words(out))
         }
@@ -183,10 +186,11 @@ struct HarnessReferenceTests {
             cases.layerNorm(row, scale: random.next() % 8 == 0 ? scales[Int(random.next() % UInt64(scales.count))] : randomScale(&random))
         }
 
-        // The affine LayerNorm: γ = 1 and β = 0 (LayerNorm's values), a tie, saturation of z,
-        // then random rows with int8, fixed-point and arbitrary int32 γ and β.
-        cases.affineLayerNorm([97, 99, 101, 103], gamma: [1, 1, 1, 1], beta: [0, 0, 0, 0], scale: 1)
-        cases.affineLayerNorm([0, 1, 4, 5], gamma: [1, 1, 3, 5], beta: [0, 0, 0, 0], scale: 1)
+        // The affine LayerNorm: γ = 1.0 and β = 0 (LayerNorm's values), ties of both roundings,
+        // saturation of z and of γ, then random rows with int8, fixed-point and arbitrary int32 γ and β.
+        cases.affineLayerNorm([97, 99, 101, 103], gamma: [4096, 4096, 4096, 4096], beta: [0, 0, 0, 0], scale: 1)
+        cases.affineLayerNorm([0, 1, 4, 5], gamma: [4096, 4096, 3 * 4096, 5 * 4096], beta: [0, 0, 0, 0], scale: 1)
+        cases.affineLayerNorm([95, 99, 101, 105], gamma: [2048, 2048, 2048, 2048], beta: [54560, 10880, -10880, -54560], scale: 65536)
         cases.affineLayerNorm([97, 99, 101, 103], gamma: Array(repeating: Int64(Int32.max), count: 4), beta: [0, 0, 0, 0], scale: 0x1p-26)
         cases.affineLayerNorm([Int64(Int32.min), Int64(Int32.max)], gamma: [Int64(Int32.min), Int64(Int32.min)],
                               beta: [Int64(Int32.max), Int64(Int32.min)], scale: 1)

@@ -50,10 +50,10 @@ struct NormalizerTests {
         #expect(c.igeluRows >= rowsPerKind && c.layerNormRows >= rowsPerKind && c.softmaxRows >= rowsPerKind,
                 "rows: \(c); seed \(seed)")
         if parameters.config.hasAffineLayerNorm {
-            #expect(c.affineRows >= rowsPerKind && c.affineSaturated > 500 && c.affineTies > 200 && c.parameterLoads > 1_000,
+            #expect(c.affineRows >= rowsPerKind && c.affineSaturated > 500 && c.affineTies > 200 && c.gammaSaturated > 200 && c.parameterLoads > 1_000,
                     "affine coverage: \(c); seed \(seed)")
         }
-        #expect(c.saturatedHigh > 1_000 && c.saturatedLow > 1_000 && c.layerNormTies > 500 && c.constantRows > 200
+        #expect(c.saturatedHigh > 1_000 && c.saturatedLow > 1_000 && c.layerNormTies > 500 && c.reciprocalTies > 500 && c.constantRows > 200
                     && c.negativeMeans > 1_000 && c.beyond32 > 1_000 && c.aboveMaximum > 500 && c.nonPositiveInverse > 200
                     && c.zeroFactors > 100 && c.negativeFactors > 50 && c.extremes > 1_000 && c.ragged > 1_000 && c.multiMvoutPasses > 1_000
                     && c.slotRows.allSatisfy { $0 > 1_000 } && c.statisticsRows == parameters.dim && c.configuresBesideRows > 500
@@ -83,14 +83,15 @@ struct NormalizerTests {
 /// What the random program reached.
 struct NormalizerCoverage: CustomStringConvertible {
     var igeluRows = 0, layerNormRows = 0, softmaxRows = 0
-    /// Affine LayerNorm rows, elements whose z saturates to accType, ties of rne((x − mean)·γ / std),
-    /// and LOAD_AFFINEs sent.
-    var affineRows = 0, affineSaturated = 0, affineTies = 0, parameterLoads = 0
+    /// Affine LayerNorm rows, elements whose z saturates to accType, ties of RRS(n·γ, 12), γ
+    /// values beyond 18 bits (saturated), and LOAD_AFFINEs sent.
+    var affineRows = 0, affineSaturated = 0, affineTies = 0, parameterLoads = 0, gammaSaturated = 0
     var outputRows = 0, passRows = 0
     /// Expected output elements at inputType's maximum and minimum.
     var saturatedHigh = 0, saturatedLow = 0
-    /// LayerNorm output elements exactly half-way between two integers.
-    var layerNormTies = 0
+    /// LayerNorm output elements exactly half-way between two integers ((x − mean)/std = k + ½,
+    /// held exactly by n), and elements whose (x − mean)·inv is exactly half-way for the shift.
+    var layerNormTies = 0, reciprocalTies = 0
     /// LayerNorm rows whose elements are all equal (variance 0).
     var constantRows = 0
     var negativeMeans = 0
@@ -118,8 +119,8 @@ struct NormalizerCoverage: CustomStringConvertible {
 
     var description: String {
         "I-GELU \(igeluRows), LayerNorm \(layerNormRows), Softmax \(softmaxRows), affine LayerNorm \(affineRows) rows (\(outputRows) output and \(passRows) pass rows sent); "
-            + "affine: \(affineSaturated) saturated, \(affineTies) ties, \(parameterLoads) LOAD_AFFINEs; "
-            + "saturated \(saturatedHigh) high / \(saturatedLow) low, \(layerNormTies) ties, \(constantRows) constant rows, "
+            + "affine: \(affineSaturated) saturated, \(affineTies) ties, \(gammaSaturated) γ saturated, \(parameterLoads) LOAD_AFFINEs; "
+            + "saturated \(saturatedHigh) high / \(saturatedLow) low, \(layerNormTies) output ties, \(reciprocalTies) reciprocal ties, \(constantRows) constant rows, "
             + "\(negativeMeans) negative means, \(beyond32) z ≥ 32, \(aboveMaximum) above the maximum, "
             + "\(nonPositiveInverse) with qln2_inv ≤ 0, \(zeroFactors) zero and \(negativeFactors) negative factors, \(extremes) extremes, "
             + "\(ragged) ragged rows, \(multiMvoutPasses) multi-mvout passes, slot rows \(slotRows), \(statisticsRows) statistics rows, "
@@ -712,10 +713,22 @@ extension NormalizerBench {
                 }
             }
         case .ties:
-            // mean ± (2k + 1)·std/2: exactly half-way for an even std.
-            for r in data.indices where statistics[r].standardDeviation % 2 == 0 {
+            // Two kinds of tie. The output's: mean ± (2k + 1)·std/2, exactly half-way for an even
+            // std (n then holds the half exactly, and the scale meets it). The reciprocal's:
+            // (x − mean)·inv with its low `shift` bits exactly one half, for
+            // x − mean = (2k + 1)·2^(shift − 1 − a), a = inv's trailing zeros.
+            for r in data.indices where statistics[r].phase == .layerNormReady {
+                let std = statistics[r].standardDeviation
+                let (inverse, shift) = Numerics.layerNormReciprocal(standardDeviation: std)
+                let low = shift - 1 - inverse.trailingZeroBitCount
                 for c in data[r].indices where random.chance(0.6) {
-                    let half = statistics[r].standardDeviation / 2 * (2 * Int64(random.next() % 4) + 1)
+                    let odd = 2 * Int64(random.next() % 4) + 1
+                    let half: Int64
+                    if random.chance(0.5) && std % 2 == 0 {
+                        half = std / 2 * odd
+                    } else if low >= 0 && low < 40 {
+                        half = odd << Int64(low)
+                    } else { continue }
                     let tie = statistics[r].mean + (random.chance(0.5) ? half : -half)
                     if tie == clamp(tie) { data[r][c] = tie }
                 }
@@ -736,7 +749,14 @@ extension NormalizerBench {
         if job.kind == .layerNorm && step.command == .output {
             for (r, row) in data.enumerated() {
                 let deviation = statistics[r].standardDeviation
-                coverage.layerNormTies += row.filter { (2 * ($0 - statistics[r].mean)).magnitude % UInt64(2 * deviation) == UInt64(deviation) }.count
+                let (inverse, shift) = Numerics.layerNormReciprocal(standardDeviation: deviation)
+                let half = Int64(1) << Int64(shift - 1), unit = Int64(1) << Int64(LayerNormFormat.fractionBits)
+                for x in row {
+                    let product = (x - statistics[r].mean) * inverse
+                    if product & (2 * half - 1) == half { coverage.reciprocalTies += 1 }
+                    if (2 * (x - statistics[r].mean)).magnitude % UInt64(2 * deviation) == UInt64(deviation)
+                        && Numerics.roundingRightShift(product, by: shift) & (unit - 1) == unit / 2 { coverage.layerNormTies += 1 }
+                }
             }
         }
         if job.kind == .affineLayerNorm && step.command == .output { try loadAffine(columns: data[0].count, for: data, statistics: statistics) }
@@ -901,13 +921,16 @@ extension NormalizerBench {
             try send(data: lanes, columns: columns, row: r, command: .output, activation: Int(random.next() % 8), scale: UInt32(random.bits(32)),
                      parameters: true, expected: nil, context: "LOAD_AFFINE row \(r), \(columns) columns, \(values)")
         }
+        let unit = Int64(1) << Int64(LayerNormFormat.gammaFractionBits)
         for (r, row) in data.enumerated() where statistics[r].phase == .layerNormReady {
-            let std = statistics[r].standardDeviation
+            let layerNorm = LayerNormStatistics(mean: statistics[r].mean, standardDeviation: statistics[r].standardDeviation)
             for (c, x) in row.enumerated() {
-                let product = (x - statistics[r].mean) * gamma[c]
-                if 2 * (product.magnitude % UInt64(std)) == UInt64(std) { coverage.affineTies += 1 }
-                let z = Numerics.divideRoundingToNearestEven(product, by: std) + beta[c]
+                let g = Numerics.saturate(gamma[c], bits: LayerNormFormat.gammaBits)
+                let (product, overflow) = layerNorm.normalize(x).multipliedReportingOverflow(by: g)
+                if !overflow && product & (unit - 1) == unit / 2 { coverage.affineTies += 1 }
+                let z = overflow ? Int64.max : Numerics.roundingRightShift(product, by: LayerNormFormat.gammaFractionBits) + beta[c]
                 if z != clamp(z) { coverage.affineSaturated += 1 }
+                if g != gamma[c] { coverage.gammaSaturated += 1 }
             }
         }
     }

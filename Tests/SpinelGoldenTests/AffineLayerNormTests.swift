@@ -3,8 +3,9 @@ import SpinelAccelerator
 import SpinelGolden
 
 // The affine LayerNorm extension (docs/ACCELERATOR.md, "Affine LayerNorm") on the golden model:
-// LOAD_AFFINE's checks, hand-computed outputs (rne ties, int32 saturation of z before the scale,
-// lanes beyond LOAD_AFFINE's columns), and activation 2 unchanged by the extension.
+// LOAD_AFFINE's checks, hand-computed outputs (γ in Q.12 and β in units of 2^−16, ties of both
+// roundings, int32 saturation of z before the scale, γ saturated to 18 bits, lanes beyond
+// LOAD_AFFINE's columns), and activation 2 unchanged by the extension.
 
 @Suite("Golden model: affine LayerNorm")
 struct AffineLayerNormTests {
@@ -32,11 +33,13 @@ struct AffineLayerNormTests {
 
     @Test func handComputedRowOverTwoMvouts() throws {
         var machine = try Machine(Self.config)
-        // mean 100, var trunc(20 / 6) = 3, std 1; x − mean = [−3, −1, 1, 3 | 0, 0].
+        // mean 100, var trunc(20 / 6) = 3, std 1; x − mean = [−3, −1, 1, 3 | 0, 0], n = (x − mean)·2^16.
         try P.loadRows([[97, 99, 101, 103, 100, 100]], into: &machine)
-        // γ, β of columns 0–3 at rows 16–17, of columns 4–5 at rows 20–21.
-        try machine.loadAccumulator([[2, -3, 5, 0], [10, 0, -7, 1000]], row: 16)
-        try machine.loadAccumulator([[7, 7, 0, 0], [-255, 3, 0, 0]], row: 20)
+        // γ (Q.12), β (units of 2^−16) of columns 0–3 at rows 16–17, of columns 4–5 at rows 20–21:
+        // γ = [2, −3, 5, 0 | 7, 7], β = [10, 0, −7, 1000 | −255, 3] in output units.
+        let one: Int64 = 4096, unit: Int64 = 65536
+        try machine.loadAccumulator([[2 * one, -3 * one, 5 * one, 0], [10 * unit, 0, -7 * unit, 1000 * unit]], row: 16)
+        try machine.loadAccumulator([[7 * one, 7 * one, 0, 0], [-255 * unit, 3 * unit, 0, 0]], row: 20)
         try machine.run(Self.statistics(scale: 0.5))
         try machine.run(Self.loadAffine(16, cols: 4), G.mvout(0x1000, G.acc(0), cols: 4, rows: 1),
                         Self.loadAffine(20, cols: 2), G.mvout(0x1004, G.acc(8), cols: 2, rows: 1))
@@ -47,36 +50,57 @@ struct AffineLayerNormTests {
 
     @Test func tiesRoundToEven() throws {
         var machine = try Machine(Self.config)
-        // [0, 1, 4, 5]: mean trunc(2.5) = 2, x − mean = [−2, −1, 2, 3], var trunc(18 / 4) = 4, std 2.
+        // [0, 1, 4, 5]: mean trunc(2.5) = 2, x − mean = [−2, −1, 2, 3], var trunc(18 / 4) = 4, std 2,
+        // inv 2^24, shift 9: n = (x − mean)·2^15. γ = [1, 1, 3, 5] in Q.12, β = 0.
         try machine.loadAccumulator([[0, 1, 4, 5]], row: 0)
-        try machine.loadAccumulator([[1, 1, 3, 5], [0, 0, 0, 0]], row: 16)
+        try machine.loadAccumulator([[4096, 4096, 3 * 4096, 5 * 4096], [0, 0, 0, 0]], row: 16)
         try machine.run(G.mvout(0, P.pass(0, .mean), cols: 4, rows: 1), G.mvout(0, P.pass(0, .inverseStandardDeviation), cols: 4, rows: 1),
                         G.configNorm(actMSB: true), G.configSt(stride: 4, activation: 2, accScale: 1),
                         Self.loadAffine(16, cols: 4), G.mvout(0x1000, G.acc(0), cols: 4, rows: 1))
         #expect(machine.model.error == nil, "\(String(describing: machine.model.error))")
-        // (x − mean)·γ / std = [−1, −0.5, 3, 7.5] → [−1, 0, 3, 8].
+        // z·2^−16 = (x − mean)·γ / std = [−1, −0.5, 3, 7.5] → [−1, 0, 3, 8].
         #expect(machine.get(at: 0x1000, rows: 1, cols: 4, rowStride: 4, elementBytes: 1) == [[-1, 0, 3, 8]])
     }
 
-    /// z saturates to int32 before ACC_SCALE: with the scale 2^-26 a saturated z gives ±32, an
-    /// unsaturated one (±3·(2^31 − 1)) would give ±96.
+    /// RRS(n·γ, 12) meets exact halves: [95, 99, 101, 105] has std 3, n = [−109227, −21845, 21845,
+    /// 109227]; γ = 0.5 (2048) halves them: −54613.5 → −54614, −10922.5 → −10922, 10922.5 →
+    /// 10922, 54613.5 → 54614 (to even; half up would give −54613 and 10923). β brings them near
+    /// 0 and the scale 2^16 shows z itself.
+    @Test func gainTiesRoundToEven() throws {
+        var machine = try Machine(Self.config)
+        try machine.loadAccumulator([[95, 99, 101, 105]], row: 0)
+        try machine.loadAccumulator([[2048, 2048, 2048, 2048], [54560, 10880, -10880, -54560]], row: 16)
+        try machine.run(G.mvout(0, P.pass(0, .mean), cols: 4, rows: 1), G.mvout(0, P.pass(0, .inverseStandardDeviation), cols: 4, rows: 1),
+                        G.configNorm(actMSB: true), G.configSt(stride: 4, activation: 2, accScale: 65536),
+                        Self.loadAffine(16, cols: 4), G.mvout(0x1000, G.acc(0), cols: 4, rows: 1))
+        #expect(machine.model.error == nil, "\(String(describing: machine.model.error))")
+        #expect(machine.get(at: 0x1000, rows: 1, cols: 4, rowStride: 4, elementBytes: 1) == [[-54, -42, 42, 54]])
+    }
+
+    /// z saturates to int32 before ACC_SCALE, and γ to 18 bits at LOAD_AFFINE. Statistics of
+    /// [97, 99, 101, 103, 100, 100] (mean 100, std 1: n = (x − mean)·2^16), then an output pass
+    /// over other values of row 0. With the scale 2^−10 (2^−26 on z) a saturated z gives ±32:
+    /// lane 1: n = 2^31, γ 1, β 2^31 − 1, unsaturated 2^32 − 1 would give 64; lane 2 the same,
+    /// negative; lanes 0 and 3: |n·γ| beyond 2^63 (γ = Int32.max → 2^17 − 1, Int32.min → −2^17).
     @Test func zSaturatesToTheAccumulatorType() throws {
         var machine = try Machine(Self.config)
         try P.loadRows([[97, 99, 101, 103, 100, 100]], into: &machine)
-        let big = Int64(Int32.max)
-        try machine.loadAccumulator([[big, 1, 1, big], [0, 0, 0, 0]], row: 16)
-        try machine.run(Self.statistics(scale: 0x1p-26))
+        let big = Int64(Int32.max), small = Int64(Int32.min)
+        try machine.loadAccumulator([[big, 4096, 4096, small], [0, big, small, 0]], row: 16)
+        try machine.run(Self.statistics(scale: 0x1p-10))
+        try machine.loadAccumulator([[small, 100 + 32768, 100 - 32768, big]], row: 0)
         try machine.run(Self.loadAffine(16, cols: 4), G.mvout(0x1000, G.acc(0), cols: 4, rows: 1))
         #expect(machine.model.error == nil, "\(String(describing: machine.model.error))")
-        #expect(machine.get(at: 0x1000, rows: 1, cols: 4, rowStride: 6, elementBytes: 1) == [[-32, 0, 0, 32]])
+        #expect(machine.model.state.normalization.affineGamma == [131_071, 4096, 4096, -131_072])
+        #expect(machine.get(at: 0x1000, rows: 1, cols: 4, rowStride: 6, elementBytes: 1) == [[-32, 32, -32, -32]])
     }
 
     /// Lanes beyond LOAD_AFFINE's columns get γ = β = 0; before any LOAD_AFFINE every lane has
-    /// γ = 1, β = 0 (activation 2's values).
+    /// γ = 1.0, β = 0 (activation 2's values).
     @Test func lanesBeyondTheColumnsAndTheResetValues() throws {
         var machine = try Machine(Self.config)
         try P.loadRows([[97, 99, 101, 103, 100, 100]], into: &machine)
-        try machine.loadAccumulator([[2, 2, 2, 2], [5, 5, 5, 5]], row: 16)
+        try machine.loadAccumulator([[8192, 8192, 8192, 8192], [5 * 65536, 5 * 65536, 5 * 65536, 5 * 65536]], row: 16)  // γ 2, β 5
         try machine.run(Self.statistics(scale: 1))
         try machine.run(G.mvout(0x1000, G.acc(0), cols: 4, rows: 1),
                         Self.loadAffine(16, cols: 2), G.mvout(0x2000, G.acc(0), cols: 4, rows: 1))

@@ -105,9 +105,7 @@ public struct StoreController: Module {
                                         && operand.isAccumulator && operand.accumulates)
         let normalized = m.wire("normalized", .bool, default: Signal(normalizes) && operand.isAccumulator && !operand.readsFullWidth
                                   && (normalizationCommand =/= 0 || activation >= Signal(BigInteger(2)) || affineParameters))
-        let long = m.wire("long", .bool, default: normalized && !affineParameters
-                            && (NormalizationCommand.finishes(normalizationCommand)
-                                || (normalizationCommand === 0 && Normalizer.isLayerNormOutput(activation, parameters.config))))
+        let long = m.wire("long", .bool, default: normalized && !affineParameters && NormalizationCommand.finishes(normalizationCommand))
         let longPending = m.register("long_pending", .bool, reset: false)
         let rowCounter = m.register("row", .uint(16), reset: 0)
         let empty = isConfig || operand.rows === 0 || operand.columns === 0

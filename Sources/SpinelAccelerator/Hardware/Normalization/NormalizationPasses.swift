@@ -1,5 +1,17 @@
 import SpinelHDL
 
+/// The fixed-point formats of LayerNorm's output (NUMERICS.md, "LayerNorm" and "Spinel numerics
+/// extensions"), read by the golden model, the C reference and the normalizer.
+public enum LayerNormFormat {
+    /// F: fractional bits of the normalized value `n_j`.
+    public static let fractionBits = 16
+    /// The per-row reciprocal `inv = rne(2^(e+23) / std)` lies in (2^23, 2^24]: 25 bits.
+    public static let reciprocalBits = 25
+    /// The affine LayerNorm's γ: signed Q.12 in 18 bits.
+    public static let gammaBits = 18
+    public static let gammaFractionBits = 12
+}
+
 /// What one row of a statistics slot holds (docs/ACCELERATOR.md, "Normalization"). The
 /// dispatcher keeps the same machine to check passes in program order, the normalizer to know
 /// whether a pass starts or continues.

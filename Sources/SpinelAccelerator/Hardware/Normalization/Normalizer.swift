@@ -7,13 +7,14 @@ import SpinelHDL
 /// Per statistics slot (`normalizationSlots`) and row of DIM: the row's state
 /// (`NormalizationRowState`), a *center* (the mean, or the running maximum), a 96-bit running
 /// sum (of elements, squared deviations or exponentials), its element count, and a *result*
-/// (the LayerNorm divisor, or Softmax's factor as binary32 bits).
+/// (LayerNorm's reciprocal of std with its shift, or Softmax's factor as binary32 bits).
 ///
-/// Timing (`Normalizer.latency`): a row that only adds to a running pass, and I-GELU and
-/// Softmax output rows, are combinational — `result` is valid in the cycle the row arrives.
-/// A finishing pass row (MEAN, INV_STDDEV, INV_SUM_EXP) and a LayerNorm output row take a
+/// Timing (`Normalizer.latency`): a row that only adds to a running pass, and every output row
+/// (I-GELU, LayerNorm, the affine LayerNorm, Softmax) are combinational — `result` is valid in
+/// the cycle the row arrives. A finishing pass row (MEAN, INV_STDDEV, INV_SUM_EXP) takes a
 /// sequential computation; `busy` is high until `result` pulses, and the caller sends no other
-/// row meanwhile.
+/// row meanwhile. INV_STDDEV makes LayerNorm's one division per row there (the reciprocal), so
+/// its output pass multiplies and shifts.
 public struct Normalizer: Module {
     public let parameters: AcceleratorParameters
 
@@ -29,29 +30,24 @@ public struct Normalizer: Module {
         switch command {
         case .mean: return SequentialDivider(dividendBits: runningBits, divisorBits: 32).latency
         case .inverseStandardDeviation:
-            return SequentialDivider(dividendBits: runningBits, divisorBits: 32).latency + SequentialSquareRoot(bits: 64).latency
+            // The variance, its root, then the reciprocal 2^(e+23) / std in the same divider.
+            let divider = SequentialDivider(dividendBits: runningBits, divisorBits: 32).latency
+            return divider + SequentialSquareRoot(bits: 64).latency + divider
         case .inverseSumOfExponentials: return FloatDivider().latency
-        case .output:
-            return layerNormActivations(parameters.config).contains(activation)
-                ? SequentialDivider(dividendBits: laneDividendBits(parameters.config), divisorBits: 32).latency : 0
         default: return 0
         }
     }
 
-    /// The store activations whose output rows go through the lane dividers: LayerNorm (2), and
-    /// the affine LayerNorm (6) in configurations with it.
-    static func layerNormActivations(_ config: AcceleratorConfig) -> [Int] { config.hasAffineLayerNorm ? [2, 6] : [2] }
-
-    /// Whether the 3-bit store `activation` is one of `layerNormActivations`, as logic.
-    static func isLayerNormOutput(_ activation: Signal, _ config: AcceleratorConfig) -> Signal {
-        layerNormActivations(config).map { activation === Signal(BigInteger($0)) }.reduce(Signal(false)) { $0 || $1 }
+    /// Bits of LayerNorm's normalized value n = RRS((x − mean)·inv, e + 23 − F): |x − mean| ≤
+    /// 2^accBits, inv ≤ 2^24 and the shift is at least 24 − F (e ≥ 1), so |n| ≤ 2^(accBits + F)
+    /// (rounding included), a sign bit above.
+    static func normalizedBits(_ config: AcceleratorConfig) -> Int {
+        config.accType.width + LayerNormFormat.fractionBits + 2
     }
 
-    /// The LayerNorm output's lane dividers: |x − mean| (accBits + 1 bits), or |(x − mean)·γ|
-    /// (below 2^(accBits + 31)) with the affine LayerNorm.
-    static func laneDividendBits(_ config: AcceleratorConfig) -> Int {
-        config.hasAffineLayerNorm ? config.accType.width + 32 : config.accType.width + 1
-    }
+    /// A LayerNorm statistics row's `result`: the reciprocal in the low `reciprocalBits`, the
+    /// shift e + 23 − F (at most 55 − F) above it.
+    static let shiftBits = 6
 
     public struct Row: Aggregate {
         /// DIM accType elements, lane 0 in the low bits.
@@ -100,7 +96,7 @@ public struct Normalizer: Module {
 
     static func rowBits(_ dim: Int) -> Int { max(1, HWType.addressWidth(for: dim)) }
 
-    enum Phase: Int { case idle, divide, root, floatDivide, layerNorm }
+    enum Phase: Int { case idle, divide, root, reciprocal, floatDivide }
 
     public func build(_ m: ModuleBuilder, _ io: IO) {
         let config = parameters.config
@@ -204,17 +200,28 @@ public struct Normalizer: Module {
         let floatDivider = m.instance("float_divider", FloatDivider())
         let runningSum = newRunning.asSInt
         let sumNegative = runningSum < Signal.literal(0, .sint(runningBits))
-        // MEAN: |sum| / count; INV_STDDEV: Σ squares / count (then the root).
-        divider.start.set(passRow && (isCommand(.mean) || isCommand(.inverseStandardDeviation)))
-        divider.dividend.set(mux(isCommand(.mean) && sumNegative, runningSum.negated.asUInt, newRunning))
-        divider.divisor.set(newCount)
+        // MEAN: |sum| / count; INV_STDDEV: Σ squares / count (then the root), and when the root
+        // is there 2^(e+23) / std, e = bits(std).
+        let rootDone = inPhase(.root) && root.done
+        let variance = m.register("variance", .uint(64), reset: 0)
+        let standardDeviation = m.wire("standard_deviation", .uint(32),
+                                       default: mux(variance === 0, Signal.literal(1, .uint(32)), root.root))
+        let stdBits = (0..<32).reduce(Signal.literal(0, .uint(Self.shiftBits))) { e, bit in
+            mux(standardDeviation[bit], Signal.literal(BigInteger(bit + 1), .uint(Self.shiftBits)), e)
+        }
+        let reciprocalExponent = m.wire("reciprocal_exponent", .uint(7), default: stdBits.extended(to: 7) +% Signal.literal(23, .uint(7)))
+        let heldDeviation = m.register("held_deviation", .uint(32), reset: 1)
+        let heldShift = m.register("held_shift", .uint(Self.shiftBits), reset: 0)
+        divider.start.set(passRow && (isCommand(.mean) || isCommand(.inverseStandardDeviation)) || rootDone)
+        divider.dividend.set(mux(rootDone, Signal.literal(1, .uint(runningBits)) << reciprocalExponent,
+                                 mux(isCommand(.mean) && sumNegative, runningSum.negated.asUInt, newRunning)))
+        divider.divisor.set(mux(rootDone, standardDeviation, newCount))
         toFloat.value.set(newRunning.truncated(to: 64).asSInt)
         // INV_SUM_EXP: fp32(127) ⊘ fp32(sum), started in the row's cycle.
         floatDivider.start.set(passRow && isCommand(.inverseSumOfExponentials))
         floatDivider.a.set(Signal.literal(0x42FE_0000, .uint(32)))  // 127.0
         floatDivider.b.set(toFloat.result)
         let sumIsZero = m.register("sum_is_zero", .bool, reset: false)
-        let variance = m.register("variance", .uint(64), reset: 0)
         // INV_STDDEV: the root of the variance, started when the division ends.
         root.start.set(m.wire("root_begin", .bool, default: inPhase(.divide) && divider.done
                                 && finishing === Signal(BigInteger(NormalizationCommand.inverseStandardDeviation.rawValue))))
@@ -244,10 +251,20 @@ public struct Normalizer: Module {
                 go(.root)
             }
         }
-        m.when(inPhase(.root) && root.done) {
-            let deviationResult = mux(variance === 0, Signal.literal(1, .uint(32)), root.root)
+        m.when(rootDone) {
+            heldDeviation.set(standardDeviation)
+            heldShift.set((reciprocalExponent -% Signal.literal(BigInteger(LayerNormFormat.fractionBits), .uint(7))).truncated(to: Self.shiftBits))
+            go(.reciprocal)
+        }
+        m.when(inPhase(.reciprocal) && divider.done) {
+            // rne(2^(e+23) / std): never a tie (std would be a power of two, which divides exactly).
+            let twice = divider.remainder.extended(to: 33) << 1
+            let up = twice > heldDeviation.extended(to: 34)
+            let inverse = divider.quotient.truncated(to: LayerNormFormat.reciprocalBits)
+                +% mux(up, Signal.literal(1, .uint(LayerNormFormat.reciprocalBits)), Signal.literal(0, .uint(LayerNormFormat.reciprocalBits)))
+            let packed = cat(heldShift, inverse).resized(to: 32)
             for index in 0..<entries {
-                m.when(target === Signal(BigInteger(index))) { result[index].set(deviationResult) }
+                m.when(target === Signal(BigInteger(index))) { result[index].set(packed) }
             }
             done.set(true)
             go(.idle)
@@ -263,81 +280,84 @@ public struct Normalizer: Module {
 
         // MARK: Affine parameters (LOAD_AFFINE rows: γ, then β; lanes beyond its columns get 0)
         let affine = config.hasAffineLayerNorm
-        let gamma = affine ? (0..<dim).map { m.register("gamma_\($0)", .sint(accBits), reset: 1) } : []
+        // γ is signed Q.12 in 18 bits (1.0 after reset); a wider accumulator value saturates.
+        let gammaBits = LayerNormFormat.gammaBits
+        let gamma = affine ? (0..<dim).map { m.register("gamma_\($0)", .sint(gammaBits), reset: Signal.literal(BigInteger(1) << LayerNormFormat.gammaFractionBits, .sint(gammaBits))) } : []
         let beta = affine ? (0..<dim).map { m.register("beta_\($0)", .sint(accBits), reset: 0) } : []
         for lane in gamma.indices {
             let value = mux(active[lane], lanes[lane], Signal.literal(0, .sint(accBits)))
             m.when(io.row.valid && row.parameters) {
-                m.when(row.row === 0) { gamma[lane].set(value) }.otherwise { beta[lane].set(value) }
+                m.when(row.row === 0) { gamma[lane].set(saturate(value, to: gammaBits)) }.otherwise { beta[lane].set(value) }
             }
         }
 
         // MARK: Output rows
+        // LayerNorm: n = RRS((x − mean)·inv, shift) from the row's reciprocal, F fractional bits;
+        // the affine LayerNorm then z = sat(RRS(n·γ, 12) + β). Both scale with scale ⊗ 2^−F.
         let activation = row.activation
-        let outputRow = io.row.valid && !isPass && !(Signal(affine) && row.parameters)
         let affineRow = Signal(affine) && activation === Signal(BigInteger(6))
-        let layerNormRow = outputRow && Self.isLayerNormOutput(activation, config)
-        let rowScale = m.register("row_scale", .uint(32))
-        let rowAffine = m.register("row_affine", .bool, reset: false)
-        let signs = (0..<dim).map { m.register("sign_\($0)", .bool) }
-        let dividendBits = Self.laneDividendBits(config)
-        let laneDividers = (0..<dim).map { m.instance("lane_divider_\($0)", SequentialDivider(dividendBits: dividendBits, divisorBits: 32)) }
-        for (lane, unit) in laneDividers.enumerated() {
-            // (x − mean), times γ for the affine LayerNorm (γ = 1 otherwise).
-            let q = affine
-                ? m.wire("scaled_deviation_\(lane)", .sint(accBits + 1 + accBits),
-                         default: deviation[lane] * mux(affineRow, gamma[lane], Signal.literal(1, .sint(accBits))))
-                : deviation[lane]
-            let isNegative = q < Signal.literal(0, .sint(q.width))
-            unit.start.set(layerNormRow)
-            unit.dividend.set(mux(isNegative, q.negated, q).asUInt.resized(to: dividendBits))
-            unit.divisor.set(rowResult)
-            m.when(layerNormRow) { signs[lane].set(isNegative) }
-        }
-        m.when(layerNormRow) {
-            rowScale.set(row.scale)
-            rowAffine.set(affineRow)
-            go(.layerNorm)
-        }
-        let standardDeviation = m.register("standard_deviation", .uint(32))
-        m.when(layerNormRow) { standardDeviation.set(rowResult) }
-        let layerNormDone = inPhase(.layerNorm) && laneDividers[0].done
-
-        // ACC_SCALE of each lane's value: LayerNorm's quotient (when its dividers finish),
-        // I-GELU's or Softmax's value (in the cycle the row arrives).
-        let valueBits = accBits + 2
+        let layerNormRow = activation === Signal(BigInteger(2)) || affineRow
+        let inverse = rowResult.bits(LayerNormFormat.reciprocalBits - 1, 0)
+        let shift = rowResult.bits(LayerNormFormat.reciprocalBits + Self.shiftBits - 1, LayerNormFormat.reciprocalBits)
+        let normalizedBits = Self.normalizedBits(config)
+        let layerNormScale = m.instance("layernorm_scale", FloatMultiply())
+        layerNormScale.a.set(row.scale)
+        layerNormScale.b.set(Signal.literal(BigInteger(127 - LayerNormFormat.fractionBits) << 23, .uint(32)))  // 2^−F
+        let valueBits = max(accBits + 2, normalizedBits)
         let softmaxRow = activation === Signal(BigInteger(4))
         let scaled = (0..<dim).map { lane -> Signal in
-            let unit = laneDividers[lane]
-            // rne: away from zero when twice the remainder passes the divisor, or ties it with an odd quotient.
-            let twice = unit.remainder.extended(to: 33) << 1
-            let divisor = standardDeviation.extended(to: 34)
-            let up = twice > divisor || (twice === divisor && unit.quotient[0])
-            // The signed, rounded quotient rne((x − mean)·γ / std), γ = 1 without the affine LayerNorm;
-            // activation 2's fits valueBits (|x − mean| < 2^33).
-            let wide = affine ? dividendBits + 3 : valueBits
-            let magnitude = (unit.quotient.extended(to: wide) +% mux(up, Signal.literal(1, .uint(wide)), Signal.literal(0, .uint(wide)))).asSInt
-            let quotient = mux(signs[lane], magnitude.negated, magnitude)
-            var normalized = quotient.resized(to: valueBits)
+            let product = m.wire("layernorm_product_\(lane)", .sint(accBits + 1 + LayerNormFormat.reciprocalBits + 1),
+                                 default: deviation[lane] * inverse.extended(to: LayerNormFormat.reciprocalBits + 1).asSInt)
+            let n = m.wire("layernorm_n_\(lane)", .sint(normalizedBits),
+                           default: roundingRightShift(product, by: shift).resized(to: normalizedBits))
+            var normalized = n.resized(to: valueBits)
             if affine {
-                // Activation 6: z = sat(quotient + β) into accBits.
-                let z = m.wire("affine_z_\(lane)", .sint(wide), default: quotient +% beta[lane].extended(to: wide))
-                let high = Signal.literal((BigInteger(1) << (accBits - 1)) - 1, .sint(wide))
-                let low = Signal.literal(-(BigInteger(1) << (accBits - 1)), .sint(wide))
-                normalized = mux(rowAffine, mux(z > high, high, mux(z < low, low, z)).resized(to: valueBits), normalized)
+                let gained = roundingRightShift(n * gamma[lane], by: LayerNormFormat.gammaFractionBits)
+                let z = m.wire("affine_z_\(lane)", .sint(accBits), default: saturate(gained +& beta[lane].extended(to: gained.width), to: accBits))
+                normalized = mux(affineRow, z.extended(to: valueBits), normalized)
             }
             let immediate = mux(softmaxRow, exponential[lane], m.igelu(lanes[lane], qb: qb, qc: qc, bits: accBits, name: "igelu_\(lane)"))
             let scaler = m.instance("scale_\(lane)", ScaleUnit(inputWidth: valueBits, outputWidth: inputBits))
-            scaler.value.set(mux(inPhase(.layerNorm), normalized, immediate.extended(to: valueBits)))
-            scaler.scale.set(mux(inPhase(.layerNorm), rowScale, mux(softmaxRow, rowResult, row.scale)))
+            scaler.value.set(mux(layerNormRow, normalized, immediate.extended(to: valueBits)))
+            scaler.scale.set(mux(layerNormRow, layerNormScale.product, mux(softmaxRow, rowResult, row.scale)))
             return scaler.result.asUInt
         }
-        m.when(layerNormDone) {
-            done.set(true)
-            go(.idle)
-        }
-        io.result.valid.set(done || (io.row.valid && !(finishingCommand || layerNormRow)))
+        io.result.valid.set(done || (io.row.valid && !finishingCommand))
         io.result.bits.set(cat(scaled.reversed()))
         io.busy.set(!inPhase(.idle))
     }
+}
+
+/// `value` (SInt) clamped into a `bits`-bit signed integer, at that width.
+private func saturate(_ value: Signal, to bits: Int) -> Signal {
+    guard value.width > bits else { return value.extended(to: bits) }
+    let high = Signal.literal((BigInteger(1) << (bits - 1)) - 1, .sint(value.width))
+    let low = Signal.literal(-(BigInteger(1) << (bits - 1)), .sint(value.width))
+    return mux(value > high, high, mux(value < low, low, value)).truncated(to: bits)
+}
+
+/// `Numerics.roundingRightShift` by a constant `shift` ≥ 1: the value shifted, plus one when
+/// the dropped bits are more than half, or exactly half with an odd result. SInt, one bit wider
+/// than the shifted value so that the increment cannot wrap.
+private func roundingRightShift(_ value: Signal, by shift: Int) -> Signal {
+    let truncated = (value >> shift).extended(to: value.width - shift + 1)
+    let half = value[shift - 1]
+    let sticky = shift > 1 ? value.bits(shift - 2, 0) =/= 0 : Signal(false)
+    let up = half && (sticky || value[shift])
+    return truncated +% mux(up, Signal.literal(1, .sint(truncated.width)), Signal.literal(0, .sint(truncated.width)))
+}
+
+/// `Numerics.roundingRightShift` by a variable `shift` (UInt, at least 1 where the result
+/// matters): arithmetic shift, rounding to nearest, ties to even. SInt, the width of `value`
+/// plus one.
+private func roundingRightShift(_ value: Signal, by shift: Signal) -> Signal {
+    let width = value.width + 1
+    let wide = value.extended(to: width)
+    let oneBelow = shift -% Signal.literal(1, .uint(shift.width))
+    let kept = wide >> oneBelow  // the result with its round bit below it
+    let mask = (Signal.literal(1, .uint(width)) << oneBelow) -% Signal.literal(1, .uint(width))
+    let sticky = (wide.asUInt & mask) =/= 0
+    let truncated = kept >> 1
+    let up = kept[0] && (sticky || kept[1])
+    return truncated.extended(to: width) +% mux(up, Signal.literal(1, .sint(width)), Signal.literal(0, .sint(width)))
 }
