@@ -50,7 +50,10 @@ struct NormalizerTests {
         #expect(c.igeluRows >= rowsPerKind && c.layerNormRows >= rowsPerKind && c.softmaxRows >= rowsPerKind,
                 "rows: \(c); seed \(seed)")
         if parameters.config.hasAffineLayerNorm {
-            #expect(c.affineRows >= rowsPerKind && c.affineSaturated > 500 && c.affineTies > 200 && c.gammaSaturated > 200 && c.parameterLoads > 1_000,
+            // Ties of RRS(n·γ, 12) need the product's low 12 bits to be exactly 0x800: about one
+            // element in 4,096 with random γ, so tens per run (60 at the fixed seed); the hand-computed
+            // AffineLayerNormTests pin the tie rule itself.
+            #expect(c.affineRows >= rowsPerKind && c.affineSaturated > 500 && c.affineTies > 30 && c.gammaSaturated > 200 && c.parameterLoads > 1_000,
                     "affine coverage: \(c); seed \(seed)")
         }
         #expect(c.saturatedHigh > 1_000 && c.saturatedLow > 1_000 && c.layerNormTies > 500 && c.reciprocalTies > 500 && c.constantRows > 200
