@@ -17,8 +17,13 @@ struct CommandLineTests {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: executable.path,
                                                          NSLocalizedDescriptionKey: "no spinel at \(executable.path); run swift build first"])
         }
+        return try run(executable, arguments, in: directory)
+    }
+
+    /// Runs `program` with `arguments` in `directory`; standard output and error together.
+    static func run(_ program: URL, _ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = program
         process.arguments = arguments
         process.currentDirectoryURL = directory
         let pipe = Pipe()
@@ -99,17 +104,9 @@ struct ReadOnlyPlacesTests {
         guard FileManager.default.isExecutableFile(atPath: setpriv) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "running as root, and \(setpriv) (util-linux) is missing: cannot test read-only permissions"])
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: setpriv)
-        process.arguments = ["--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups", CommandLineTests.executable.path] + arguments
-        process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try CommandLineTests.run(URL(fileURLWithPath: setpriv),
+                                        ["--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups", CommandLineTests.executable.path] + arguments,
+                                        in: directory)
     }
 
     /// A scratch directory the unprivileged user owns.
