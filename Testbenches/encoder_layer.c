@@ -251,7 +251,7 @@ static void matmul_normalized(const elem_t* A, size_t lda, const elem_t* B, size
 // accumulator at full width, address bit 29), then a fence, after which the host may read it.
 static void matmul_to_host(const elem_t* A, size_t lda, const elem_t* B, size_t ldb, int transpose_b, const elem_t* bias,
                            size_t ldbias, size_t M, size_t N, size_t K, acc_t* out) {
-  tiled_matmul_auto(M, N, K, A, B, bias, out, lda, ldb, ldbias, N, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, 0, ACT_NONE,
+  tiled_matmul_auto(M, N, K, A, B, bias, out, lda, ldb, ldbias, N, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, ACT_NONE,
                     ACC_SCALE_IDENTITY, 0, false, false, transpose_b, true, true, 0, WS);
   gemmini_fence();
 }

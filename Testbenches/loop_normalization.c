@@ -81,8 +81,8 @@ int main(int argc, char** argv) {
     // LayerNorm(A·B + D).
     memset(out, 0, M * N);
     uint64_t start = spinel_cycles();
-    tiled_matmul_auto(M, N, K, A, B, D, out, K, N, N, N, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, 0, LAYERNORM, LAYERNORM_SCALE, 0,
-                      false, false, false, false, false, 0, types[t]);
+    tiled_matmul_auto(M, N, K, A, B, D, out, K, N, N, N, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, LAYERNORM,
+                      LAYERNORM_SCALE, 0, false, false, false, false, false, 0, types[t]);
     gemmini_fence();
     const uint64_t layernorm_cycles = spinel_cycles() - start;
     ref_matmul(A, B, D, acc);
