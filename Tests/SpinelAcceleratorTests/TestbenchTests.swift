@@ -56,6 +56,30 @@ struct TestbenchTests {
         try run("affine_layernorm", on: Self.config("small-affine"))
     }
 
+    /// The numerics extensions (requantizer, lane scales, two-segment I-GELU, LayerNorm after the
+    /// requantizer, Softmax relative to the maximum and the row scale, invalidScale) on `small`
+    /// with them, three rounds (ties and extremes), replayed on the golden model.
+    @Test func numericsExtensionsOnSmallWithThem() throws {
+        let output = try run("numerics_extensions", on: Self.config("small-numerics"))
+        #expect(output.contains("rows checked: requantizer 12, lane scales 12, two-segment I-GELU 12, LayerNorm 12"), "\(output)")
+    }
+
+    /// 10,000 random rows of each extension on the RTL against the C reference (itself equal to
+    /// the golden model on 10,000 cases per function, HarnessReferenceTests): 2,500 rounds of
+    /// DIM rows, about 5.2 M cycles. No trace: its replay takes minutes (make bench-numerics
+    /// replays it, MATCH and cycle-exact).
+    @Test func numericsExtensionsTenThousandRowsEach() throws {
+        let config = try Self.config("small-numerics")
+        let inputs = try AcceleratorGeneration.simulationInputs(for: config)
+        let executable = try HarnessBuild.executable(verilog: inputs.verilog, top: inputs.top, harness: inputs.harness,
+                                                     sources: [Self.root().appendingPathComponent("Testbenches/numerics_extensions.c")],
+                                                     name: "numerics_extensions")
+        let result = try HarnessBuild.run(executable.path, ["2500"])
+        #expect(result.succeeded && result.standardOutput.contains("PASSED"), "\(result.standardOutput)\n\(result.standardError)")
+        #expect(result.standardOutput.contains("requantizer 10000, lane scales 10000, two-segment I-GELU 10000, LayerNorm 10000, "
+                                               + "Softmax relative to the maximum and row scale 20000"), "\(result.standardOutput)")
+    }
+
     /// Matmuls with LayerNorm and Softmax fused: LOOP_WS with act 2 and 4 issues the passes
     /// (and the same commands from the host), on `small` with normalizations.
     @Test func loopNormalizationOnSmallWithNormalizations() throws {

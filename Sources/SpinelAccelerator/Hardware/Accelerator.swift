@@ -115,7 +115,7 @@ public struct Accelerator: Module {
         var candidates: [(valid: Signal, info: Signal)] = [
             (dispatcher.error && !dispatcherReported, dispatcher.errorInfo),
         ]
-        for fault in [unroller.fault, load.fault, store.fault] {
+        for fault in [unroller.fault, load.fault, store.fault, store.scaleFault] {
             candidates.append((fault.valid, cat(fault.bits.code.extended(to: 8), Signal.literal(0, .uint(24)), fault.bits.index)))
         }
         m.when(dispatcher.error) { dispatcherReported.set(true) }
