@@ -14,6 +14,9 @@ public struct MappedProgram: Sendable {
     /// The last layer's mean pooling: the int32 column sums of the output (1 × hidden).
     public var pooled: (offset: Int, columns: Int)?
     public var macs: Double
+    /// The int8 tensors the program leaves in its buffer, each with the float site it stands for
+    /// and its real unit (for per-stage errors). Q, K, V, the context and H are tokens × columns.
+    public var tensors: [(site: BertEncoder.Site, offset: Int, rows: Int, columns: Int, unit: Float)] = []
 }
 
 /// What a mapping cannot do on a configuration or an input, with the fix.
@@ -191,7 +194,13 @@ public struct ModelMapper: Sendable {
             b.fence()
             pooled = (sums.offset, hidden)
         }
-        return MappedProgram(name: "layer \(index)", program: b.program, output: (y.offset, tokens, hidden), pooled: pooled, macs: b.macs)
+        var mapped = MappedProgram(name: "layer \(index)", program: b.program, output: (y.offset, tokens, hidden), pooled: pooled, macs: b.macs)
+        let u = layer.units
+        let tensors: [(BertEncoder.Site, DRAMMatrix, Float)] = [
+            (.query, q, u.query), (.key, k, u.key), (.value, v, u.value), (.context, context, u.context),
+            (.attentionNormed, x1, u.attentionNormed), (.activated, activated, u.activated), (.output, y, u.output)]
+        mapped.tensors = tensors.map { ($0.0, $0.1.offset, $0.1.rows, $0.1.columns, $0.2) }
+        return mapped
     }
 }
 

@@ -8,7 +8,7 @@ import SpinelModel
 public struct QuantizedModel: Sendable {
     public let config: BertConfig
     public let embeddings: QuantizedEmbeddings
-    public let layers: [QuantizedLayer]
+    public var layers: [QuantizedLayer]
     public let ranges: ActivationRanges
 
     public init(encoder: BertEncoder, ranges: ActivationRanges) {

@@ -76,6 +76,13 @@ public struct BertEncoder: Sendable {
         return outputs
     }
 
+    /// Encoder layer `index` alone on `input` ([tokens, hidden]), every token visible, with
+    /// `observe` at its sites: the float reference of one layer of a quantized run, from that
+    /// run's own input.
+    public func layer(_ index: Int, input: [Float], tokens: Int, observe: ((Site, [Float]) -> Void)? = nil) -> [Float] {
+        encoderLayer(input, weights.layers[index], tokens: tokens, mask: Array(repeating: true, count: tokens), observe: observe)
+    }
+
     func encoderLayer(_ x: [Float], _ layer: EncoderLayerWeights, tokens: Int, mask: [Bool],
                       observe: ((Site, [Float]) -> Void)? = nil) -> [Float] {
         let hidden = config.hiddenSize

@@ -53,6 +53,9 @@ struct RunModel: ParsableCommand {
     @Option(help: "Calibration: the percentile of |x| that maps onto 127.")
     var percentile = 99.99
 
+    @Flag(help: "Per layer, the relative error of every stage (Q, K, V, context, X1, H, output) against the float layer on the same input.")
+    var stages = false
+
     @Option(help: "Keep each program, trace and DRAM dump in this directory (RTL runs).")
     var keep: String?
 
@@ -122,7 +125,8 @@ struct RunModel: ParsableCommand {
             let began = Date()
             let result: ModelRun
             do {
-                result = try ModelRun.run(ids: tokens, mapper: mapper, rtl: rtl, stem: "text\(index)") { outcome in
+                result = try ModelRun.run(ids: tokens, mapper: mapper, rtl: rtl, stem: "text\(index)",
+                                          encoder: stages ? embedder.encoder : nil) { outcome in
                     var line = "    \(outcome.name.padding(toLength: 10, withPad: " ", startingAt: 0)) predicted \(outcome.predictedCycles) cycles"
                     if let check = outcome.rtl {
                         line += ", RTL \(check.measuredCycles) cycles (timing model on the trace: \(check.predictedCycles.map(String.init) ?? "-")), "
@@ -139,6 +143,9 @@ struct RunModel: ParsableCommand {
             let floatEmbedding = SentenceEmbedder.meanPooled(reference.last!, mask: Array(repeating: true, count: tokens.count), hidden: c.hiddenSize)
             let errors = result.relativeErrors(float: reference)
             print("    hidden-state relative error: " + errors.enumerated().map { String(format: "%@ %.3f", $0 == 0 ? "emb" : "L\($0 - 1)", $1) }.joined(separator: ", "))
+            for (layer, errors) in result.stageErrors.enumerated() {
+                print("    L\(layer) stages (float layer on the same input): " + errors.map { String(format: "%@ %.3f", $0.site.rawValue, $0.error) }.joined(separator: ", "))
+            }
             let cycles = result.measuredCycles ?? result.predictedCycles
             print(String(format: "    cosine vs float %.4f; %llu cycles %@, PE utilization %.1f%% (%.1f s)",
                          SentenceEmbedder.cosine(result.embedding, floatEmbedding), cycles,
