@@ -104,6 +104,9 @@ public struct StoreSettings: Hashable, Sendable {
     /// Raw activation number for accumulator mvouts.
     public var activation = 0
     public var accScale: Float = 1
+    /// The requantizer's K (0: off; `hasNumericsExtensions`).
+    public var requantizerShift = 0
+    public var scaleSource = NumericsExtensions.ScaleSource.store
 }
 
 /// CONFIG_NORM state.
@@ -118,6 +121,22 @@ public struct NormalizationSettings: Hashable, Sendable {
     /// LOAD_AFFINE's γ and β per lane (empty: every lane's γ is 1 and β 0, as after reset).
     public var affineGamma: [Int64] = []
     public var affineBeta: [Int64] = []
+    /// LOAD_REQUANT's multipliers per lane (empty: every lane's M is 1, as after reset).
+    public var requantizerMultipliers: [Int64] = []
+    /// LOAD_LANE_SCALES's scales per lane (empty: every lane's scale is 1.0, as after reset).
+    public var laneScales: [Float] = []
+    /// The two-segment I-GELU's constants (CONFIG_NORM constant sets 1 and 2; 0 after reset).
+    public var twoSegmentGELU = TwoSegmentGELUConstants(qb1: 0, qc1: 0, qb2: 0, qc2: 0, qt: 0, q1: 0)
+
+    /// The requantizer's M of lane `lane` (1 before any LOAD_REQUANT).
+    public func requantizerMultiplier(lane: Int) -> Int64 {
+        requantizerMultipliers.isEmpty ? 1 : requantizerMultipliers[lane]
+    }
+
+    /// The store scale of lane `lane` (1.0 before any LOAD_LANE_SCALES).
+    public func laneScale(lane: Int) -> Float {
+        laneScales.isEmpty ? 1 : laneScales[lane]
+    }
 
     /// The affine LayerNorm's γ and β of lane (column) `lane` of an output mvout (before any
     /// LOAD_AFFINE: γ = 1.0, β = 0).

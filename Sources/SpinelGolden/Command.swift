@@ -24,6 +24,10 @@ public enum Command: Hashable, Sendable {
     case loopWS(LoopWSLaunch)
     /// Spinel extension: two accumulator rows into the normalizer's γ and β (`hasAffineLayerNorm`).
     case loadAffine(local: LocalOperand)
+    /// Spinel extension: one accumulator row into the requantizer's multipliers (`hasNumericsExtensions`).
+    case loadRequantizer(local: LocalOperand)
+    /// Spinel extension: one accumulator row into the per-lane store scales (`hasNumericsExtensions`).
+    case loadLaneScales(local: LocalOperand)
 }
 
 /// The funct codes of ISA.md.
@@ -48,6 +52,9 @@ public enum Funct {
     public static let counter: UInt8 = 126
     /// Spinel extension: LOAD_AFFINE (`hasAffineLayerNorm`).
     public static let loadAffine = UInt8(SpinelAccelerator.Funct.loadAffine)
+    /// Spinel extensions: LOAD_REQUANT and LOAD_LANE_SCALES (`hasNumericsExtensions`).
+    public static let loadRequantizer = UInt8(SpinelAccelerator.Funct.loadRequantizer)
+    public static let loadLaneScales = UInt8(SpinelAccelerator.Funct.loadLaneScales)
 }
 
 /// An activation function, numbered as Gemmini numbers them (CONFIG_EX [4:3], CONFIG_ST [3:2];
@@ -59,10 +66,26 @@ public enum Activation: Int, Hashable, Sendable {
     case igelu = 3
     case softmax = 4
     /// Spinel extension: LayerNorm with per-column γ and β (CONFIG_ST 2 with the MSB; `hasAffineLayerNorm`).
+    /// Spinel extension: Softmax relative to the row maximum (CONFIG_ST 1 with the MSB; `hasNumericsExtensions`).
+    case softmaxRelativeToMaximum = 5
     case affineLayerNorm = 6
+    /// Spinel extension: the two-segment I-GELU (CONFIG_ST 3 with the MSB; `hasNumericsExtensions`).
+    case twoSegmentGELU = 7
 
     /// Whether the normalization units compute it.
     public var needsNormalizations: Bool { rawValue >= 2 }
+
+    /// Softmax or Softmax relative to the maximum: an output pass over Softmax statistics.
+    public var isSoftmax: Bool { self == .softmax || self == .softmaxRelativeToMaximum }
+
+    /// The configuration extension an activation needs beyond `hasNormalizations`, if any.
+    func missingExtension(_ config: AcceleratorConfig) -> String? {
+        switch self {
+        case .affineLayerNorm: config.hasAffineLayerNorm ? nil : "hasAffineLayerNorm"
+        case .softmaxRelativeToMaximum, .twoSegmentGELU: config.hasNumericsExtensions ? nil : "hasNumericsExtensions"
+        default: nil
+        }
+    }
 
     /// LayerNorm or the affine LayerNorm: an output pass over LayerNorm statistics.
     public var isLayerNorm: Bool { self == .layerNorm || self == .affineLayerNorm }
@@ -153,8 +176,12 @@ public struct LoadConfigFields: Hashable, Sendable {
 public struct StoreConfigFields: Hashable, Sendable {
     /// Raw rs1[3:2]; applied on accumulator mvout.
     public var activation: Int
-    /// rs1[63:4]: Gemmini's pooling fields, which Spinel does not support.
+    /// rs1[63:4] but the extensions' fields: Gemmini's pooling fields, which Spinel does not support.
     public var poolingFields: UInt64
+    /// rs1[17:12]: the requantizer's K, 0 for off (`hasNumericsExtensions`).
+    public var requantizerShift: Int = 0
+    /// rs1[19:18]: the ACC_SCALE scale's source (`NumericsExtensions.ScaleSource`; 3 is reserved).
+    public var scaleSource: Int = 0
     public var dramStride: UInt64
     public var accScaleBits: UInt32
 
@@ -172,6 +199,8 @@ public struct NormalizationConfigFields: Hashable, Sendable {
     public var constant: Int32
     public var igeluQb: Int32
     public var igeluQc: Int32
+    /// rs1[20:19]: which constants it sets (`NumericsExtensions.ConstantSet`; 3 is reserved).
+    public var constantSet: Int = 0
 }
 
 /// LOOP_WS_CONFIG_BOUNDS: the loop's size in DIM tiles and the padding of the last tiles.

@@ -49,6 +49,10 @@ extension Command {
                 transposeA: bit(rs2, 0), transposeB: bit(rs2, 1), isResidualAdd: bit(rs2, 2)))
         case Funct.loadAffine:
             return .loadAffine(local: LocalOperand(field: rs2))
+        case Funct.loadRequantizer:
+            return .loadRequantizer(local: LocalOperand(field: rs2))
+        case Funct.loadLaneScales:
+            return .loadLaneScales(local: LocalOperand(field: rs2))
         case Funct.loopConvWS:
             throw CommandRejection(.unknownCommand, "funct \(funct) is LOOP_CONV_WS, and convolutions are out of scope")
         case Funct.counter:
@@ -76,13 +80,16 @@ extension Command {
                 scaleBits: UInt32(truncatingIfNeeded: rs1 >> 32), dramStride: rs2))
         case 2:
             return .configStore(StoreConfigFields(
-                activation: field(rs1, 2, 2), poolingFields: rs1 >> 4,
+                activation: field(rs1, 2, 2), poolingFields: (rs1 & ~NumericsExtensions.configStoreFieldMask) >> 4,
+                requantizerShift: field(rs1, NumericsExtensions.requantizerShiftLow, NumericsExtensions.requantizerShiftBits),
+                scaleSource: field(rs1, NumericsExtensions.scaleSourceLow, NumericsExtensions.scaleSourceBits),
                 dramStride: rs2 & 0xFFFF_FFFF, accScaleBits: UInt32(truncatingIfNeeded: rs2 >> 32)))
         default:
             return .configNormalization(NormalizationConfigFields(
                 statisticsSlot: field(rs1, 8, 8), activationMSB: bit(rs1, 16), setSlotOnly: bit(rs1, 17),
                 setsQln2Inverse: bit(rs1, 18), constant: Int32(truncatingIfNeeded: rs1 >> 32),
-                igeluQb: Int32(truncatingIfNeeded: rs2), igeluQc: Int32(truncatingIfNeeded: rs2 >> 32)))
+                igeluQb: Int32(truncatingIfNeeded: rs2), igeluQc: Int32(truncatingIfNeeded: rs2 >> 32),
+                constantSet: field(rs1, NumericsExtensions.constantSetLow, NumericsExtensions.constantSetBits)))
         }
     }
 
@@ -125,11 +132,36 @@ extension Command {
             guard fields.poolingFields == 0 else {
                 throw CommandRejection(.unsupportedField, "CONFIG_ST pooling fields rs1[63:4] = 0x\(String(fields.poolingFields, radix: 16)); Spinel has no pooling")
             }
+            if fields.requantizerShift != 0 || fields.scaleSource != 0 {
+                guard config.hasNumericsExtensions else {
+                    throw CommandRejection(.unsupportedField,
+                                           "CONFIG_ST rs1[19:12] = 0x\(String(fields.requantizerShift | fields.scaleSource << 6, radix: 16)) (requantizer shift, scale source) needs a configuration with hasNumericsExtensions")
+                }
+                guard fields.requantizerShift == 0 || NumericsExtensions.requantizerShifts.contains(fields.requantizerShift) else {
+                    throw CommandRejection(.unsupportedField,
+                                           "CONFIG_ST requantizer shift K = \(fields.requantizerShift); K is 1 to 47 (0 turns the requantizer off)")
+                }
+                guard NumericsExtensions.ScaleSource(rawValue: fields.scaleSource) != nil else {
+                    throw CommandRejection(.unsupportedField,
+                                           "CONFIG_ST scale source \(fields.scaleSource) is reserved; 0 is acc_scale, 1 the lane scales, 2 the row scale")
+                }
+            }
             try Self.checkActivation(fields.activation, of: "CONFIG_ST", parameters)
             try Self.checkScale(fields.accScaleBits, of: "CONFIG_ST accumulator scale", hardware: config.accScale)
         case .configNormalization(let fields):
             guard config.hasNormalizations else {
                 throw CommandRejection(.unsupportedField, "CONFIG_NORM needs a configuration with normalizations")
+            }
+            if fields.constantSet != 0 {
+                guard config.hasNumericsExtensions else {
+                    throw CommandRejection(.unsupportedField,
+                                           "CONFIG_NORM constant set \(fields.constantSet) (rs1[20:19]) is the two-segment I-GELU's, which needs a configuration with hasNumericsExtensions")
+                }
+                guard NumericsExtensions.ConstantSet(rawValue: fields.constantSet) != nil else {
+                    throw CommandRejection(.unsupportedField,
+                                           "CONFIG_NORM constant set \(fields.constantSet) (rs1[20:19]) is reserved; 0 is Gemmini's, 1 and 2 the two-segment I-GELU's")
+                }
+                return
             }
             guard fields.statisticsSlot < config.normalizationSlots else {
                 throw CommandRejection(.unsupportedField,
@@ -151,6 +183,12 @@ extension Command {
                 throw CommandRejection(.unknownCommand, "funct \(Funct.loadAffine) is LOAD_AFFINE, which needs a configuration with hasAffineLayerNorm")
             }
             try Self.checkShape(local, "LOAD_AFFINE", parameters)
+        case .loadRequantizer(let local), .loadLaneScales(let local):
+            let name = self.laneLoadName
+            guard config.hasNumericsExtensions else {
+                throw CommandRejection(.unknownCommand, "funct \(name == "LOAD_REQUANT" ? Funct.loadRequantizer : Funct.loadLaneScales) is \(name), which needs a configuration with hasNumericsExtensions")
+            }
+            try Self.checkShape(local, name, parameters)
         case .flush, .loopWSConfigBounds, .loopWSConfigAddressesAB, .loopWSConfigAddressesDC,
              .loopWSConfigStridesAB, .loopWSConfigStridesDC, .loopWS:
             break

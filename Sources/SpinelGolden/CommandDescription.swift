@@ -1,3 +1,5 @@
+import SpinelAccelerator
+
 // Commands in words, for mismatch and error reports: "MVIN 4×16 from 0x7f00_0000_1000 to
 // scratchpad row 32". Only what the command itself says; `GoldenModel.describe` adds the state
 // it uses (strides, scales).
@@ -37,7 +39,17 @@ extension Command: CustomStringConvertible {
             launch.description
         case .loadAffine(let local):
             "LOAD_AFFINE γ and β \(local.shape) from \(local.address)"
+        case .loadRequantizer(let local):
+            "LOAD_REQUANT multipliers \(local.shape) from \(local.address)"
+        case .loadLaneScales(let local):
+            "LOAD_LANE_SCALES \(local.shape) from \(local.address)"
         }
+    }
+
+    /// LOAD_REQUANT or LOAD_LANE_SCALES, for messages.
+    var laneLoadName: String {
+        if case .loadLaneScales = self { return "LOAD_LANE_SCALES" }
+        return "LOAD_REQUANT"
     }
 
     static func mvinName(_ which: Int) -> String { which == 0 ? "MVIN" : "MVIN\(which + 1)" }
@@ -71,6 +83,8 @@ extension Activation: CustomStringConvertible {
         case .igelu: "I-GELU"
         case .softmax: "Softmax"
         case .affineLayerNorm: "affine LayerNorm"
+        case .softmaxRelativeToMaximum: "Softmax relative to the maximum"
+        case .twoSegmentGELU: "two-segment I-GELU"
         }
     }
 
@@ -100,6 +114,13 @@ extension LoadConfigFields: CustomStringConvertible {
 extension StoreConfigFields: CustomStringConvertible {
     public var description: String {
         var text = "CONFIG_ST: DRAM stride \(dramStride) B, \(Activation.words(activation)), accumulator scale \(accScale)"
+        if requantizerShift != 0 { text += ", requantizer K \(requantizerShift)" }
+        switch NumericsExtensions.ScaleSource(rawValue: scaleSource) {
+        case .lane: text += ", lane scales"
+        case .row: text += ", row scale"
+        case .store: break
+        case nil: text += ", scale source \(scaleSource)"
+        }
         if poolingFields != 0 { text += ", pooling fields 0x\(String(poolingFields, radix: 16))" }
         return text
     }
@@ -107,6 +128,14 @@ extension StoreConfigFields: CustomStringConvertible {
 
 extension NormalizationConfigFields: CustomStringConvertible {
     public var description: String {
+        switch constantSet {
+        case NumericsExtensions.ConstantSet.geluFirstSegment.rawValue:
+            return "CONFIG_NORM two-segment I-GELU qb1 \(igeluQb), qc1 \(igeluQc), qt \(constant)"
+        case NumericsExtensions.ConstantSet.geluSecondSegment.rawValue:
+            return "CONFIG_NORM two-segment I-GELU qb2 \(igeluQb), qc2 \(igeluQc), q1 \(constant)"
+        case 0: break
+        default: return "CONFIG_NORM constant set \(constantSet)"
+        }
         if setSlotOnly { return "CONFIG_NORM statistics slot \(statisticsSlot) only" }
         return "CONFIG_NORM statistics slot \(statisticsSlot), \(setsQln2Inverse ? "qln2_inv" : "qln2") = \(constant), "
             + "I-GELU qb \(igeluQb), qc \(igeluQc)" + (activationMSB ? ", activation MSB" : "")

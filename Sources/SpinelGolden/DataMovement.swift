@@ -82,27 +82,43 @@ extension GoldenModel {
             return (0..<local.rows).map { ElementCoding.encode(values($0), elementBytes: elementBytes) }
         }
         let activation = try storeActivation()
-        let normalizes = activation.isLayerNorm || activation == .softmax
-        let statistics = normalizes ? try outputStatistics(rows: local.rows, for: activation) : Array(repeating: RowStatistics(), count: local.rows)
-        return try (0..<local.rows).map { r in
-            let outputs = try values(r).enumerated().map { try activated($0.element, activation, statistics: statistics[r], lane: $0.offset) }
+        let normalizes = activation.isLayerNorm || activation.isSoftmax
+        let rowScale = state.store.scaleSource == .row
+        let statistics = normalizes || rowScale
+            ? try outputStatistics(rows: local.rows, for: rowScale ? .softmax : activation, rowScale: rowScale)
+            : Array(repeating: RowStatistics(), count: local.rows)
+        return (0..<local.rows).map { r in
+            let outputs = requantized(values(r)).enumerated().map {
+                activated($0.element, activation, statistics: statistics[r], lane: $0.offset)
+            }
             return ElementCoding.encode(outputs, elementBytes: parameters.inputBytes)
         }
     }
 
-    /// An accumulator value leaving through the scaled path (docs/ACCELERATOR.md, "MVOUT"):
-    /// none and ReLU are `ACC_SCALE` (ReLU after saturation); I-GELU and LayerNorm scale their
-    /// result `y` with the accumulator scale; Softmax scales its exponential with its own
-    /// factor, both from the row's `statistics`. The affine LayerNorm uses γ and β of `lane`.
-    private func activated(_ x: Int64, _ activation: Activation, statistics: RowStatistics, lane: Int) throws -> Int64 {
+    /// An accumulator value (after the requantizer) leaving through the scaled path
+    /// (docs/ACCELERATOR.md, "MVOUT"): none and ReLU are `ACC_SCALE` (ReLU after saturation)
+    /// with CONFIG_ST's scale, the lane's scale or the row's ρ ⊗ scale; I-GELU, the two-segment
+    /// I-GELU and LayerNorm scale their result `y` with the accumulator scale; Softmax scales its
+    /// exponential with its own factor, both from the row's `statistics`, Softmax relative to the
+    /// maximum with its constant factor. The affine LayerNorm uses γ and β of `lane`.
+    private func activated(_ x: Int64, _ activation: Activation, statistics: RowStatistics, lane: Int) -> Int64 {
         let accumulatorBits = parameters.config.accType.width
+        let inputBits = parameters.config.inputType.width
         switch activation {
-        case .none: return accumulatorScaled(x)
-        case .relu: return Numerics.relu(accumulatorScaled(x))
+        case .none, .relu:
+            let scaled: Int64
+            switch state.store.scaleSource {
+            case .store: scaled = accumulatorScaled(x)
+            case .lane: scaled = Numerics.scale(x, by: state.normalization.laneScale(lane: lane), toBits: inputBits)
+            case .row: scaled = Numerics.rowScaled(x, rho: statistics.factor, scale: state.store.accScale, toBits: inputBits)
+            }
+            return activation == .relu ? Numerics.relu(scaled) : scaled
         case .igelu:
             let settings = state.normalization
             return accumulatorScaled(Numerics.igelu(x, qb: Int64(settings.igeluQb), qc: Int64(settings.igeluQc),
                                                     accumulatorBits: accumulatorBits))
+        case .twoSegmentGELU:
+            return accumulatorScaled(Numerics.twoSegmentGELU(x, constants: state.normalization.twoSegmentGELU, accumulatorBits: accumulatorBits))
         case .layerNorm:
             return layerNormScaled(LayerNormStatistics(mean: statistics.mean, standardDeviation: statistics.standardDeviation).normalize(x))
         case .affineLayerNorm:
@@ -112,7 +128,10 @@ extension GoldenModel {
         case .softmax:
             let exponential = Numerics.iexp(x - statistics.maximum, constants: state.normalization.iexpConstants,
                                             accumulatorBits: accumulatorBits)
-            return Numerics.scale(exponential, by: statistics.factor, toBits: parameters.config.inputType.width)
+            return Numerics.scale(exponential, by: statistics.factor, toBits: inputBits)
+        case .softmaxRelativeToMaximum:
+            return Numerics.softmaxMaximumOutput(x, maximum: statistics.maximum, constants: state.normalization.iexpConstants,
+                                                 accumulatorBits: accumulatorBits, outputBits: inputBits)
         }
     }
 

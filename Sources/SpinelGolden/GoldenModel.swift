@@ -50,8 +50,9 @@ public struct GoldenModel: Sendable {
             state.loads[fields.which] = LoadSettings(dramStride: fields.dramStride, scale: fields.scale,
                                                      shrunk: fields.shrunk, blockStride: fields.blockStride)
         case .configStore(let fields):
-            state.store = StoreSettings(dramStride: fields.dramStride, activation: fields.activation,
-                                        accScale: fields.accScale)
+            state.store = StoreSettings(dramStride: fields.dramStride, activation: fields.activation, accScale: fields.accScale,
+                                        requantizerShift: fields.requantizerShift,
+                                        scaleSource: NumericsExtensions.ScaleSource(rawValue: fields.scaleSource) ?? .store)
         case .configNormalization(let fields):
             configureNormalization(fields)
         case .mvin(let which, let dramAddress, let local):
@@ -84,6 +85,10 @@ public struct GoldenModel: Sendable {
             try loopWS(launch, memory: &memory)
         case .loadAffine(let local):
             try loadAffine(from: local)
+        case .loadRequantizer(let local):
+            try loadRequantizer(from: local)
+        case .loadLaneScales(let local):
+            try loadLaneScales(from: local)
         }
     }
 
@@ -123,6 +128,21 @@ public struct GoldenModel: Sendable {
     /// CONFIG_NORM: the slot always; with `setSlotOnly` clear also the activation MSB, qb, qc and
     /// the one constant rs1[18] selects.
     private mutating func configureNormalization(_ fields: NormalizationConfigFields) {
+        // The two-segment I-GELU's constant sets change their three constants and nothing else.
+        switch NumericsExtensions.ConstantSet(rawValue: fields.constantSet) {
+        case .geluFirstSegment:
+            state.normalization.twoSegmentGELU.qb1 = Int64(fields.igeluQb)
+            state.normalization.twoSegmentGELU.qc1 = Int64(fields.igeluQc)
+            state.normalization.twoSegmentGELU.qt = Int64(fields.constant)
+            return
+        case .geluSecondSegment:
+            state.normalization.twoSegmentGELU.qb2 = Int64(fields.igeluQb)
+            state.normalization.twoSegmentGELU.qc2 = Int64(fields.igeluQc)
+            state.normalization.twoSegmentGELU.q1 = Int64(fields.constant)
+            return
+        case .gemmini, nil:
+            break
+        }
         state.normalization.statisticsSlot = fields.statisticsSlot
         guard !fields.setSlotOnly else { return }
         state.normalization.activationMSB = fields.activationMSB
@@ -159,7 +179,7 @@ extension GoldenModel {
             if address.isAccumulator && !address.readsFullWidth {
                 let raw = (state.normalization.activationMSB ? 4 : 0) | state.store.activation
                 text += ", scale \(state.store.accScale), \(Activation.words(raw))"
-                if let activation = Activation(rawValue: raw), activation.isLayerNorm || activation == .softmax {
+                if let activation = Activation(rawValue: raw), activation.isLayerNorm || activation.isSoftmax {
                     text += " from statistics slot \(state.normalization.statisticsSlot)"
                 }
             }

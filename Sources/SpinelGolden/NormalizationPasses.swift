@@ -73,29 +73,88 @@ extension GoldenModel {
     /// CONFIG_NORM activation MSB, CONFIG_ST's activation otherwise.
     func storeActivation() throws -> Activation {
         let raw = (state.normalization.activationMSB ? 4 : 0) | state.store.activation
-        if raw == Activation.affineLayerNorm.rawValue && !parameters.config.hasAffineLayerNorm {
-            throw CommandRejection(.unsupportedField,
-                                   "the store activation is 6 (CONFIG_ST LayerNorm with the CONFIG_NORM activation MSB): the affine LayerNorm needs a configuration with hasAffineLayerNorm")
-        }
         guard let activation = Activation(rawValue: raw) else {
             throw CommandRejection(.unsupportedField,
                                    "the store activation is \(raw) (CONFIG_ST activation \(state.store.activation) with the CONFIG_NORM activation MSB), which does not exist; Softmax is CONFIG_ST activation 0 with the MSB")
+        }
+        if let missing = activation.missingExtension(parameters.config) {
+            throw CommandRejection(.unsupportedField,
+                                   "the store activation is \(raw) (CONFIG_ST activation \(state.store.activation) with the CONFIG_NORM activation MSB): \(activation) needs a configuration with \(missing)")
+        }
+        if state.store.scaleSource != .store && activation.rawValue > Activation.relu.rawValue {
+            throw CommandRejection(.unsupportedField,
+                                   "the \(state.store.scaleSource == .lane ? "lane scales" : "row scale") (CONFIG_ST scale source \(state.store.scaleSource.rawValue)) go with no activation or ReLU, not \(activation)")
         }
         return activation
     }
 
     /// The finished statistics of rows `0..<rows` of the selected slot, for an output pass of
-    /// `activation` (LayerNorm or Softmax); fails if one is missing.
-    func outputStatistics(rows: Int, for activation: Activation) throws -> [RowStatistics] {
+    /// `activation` (LayerNorm or Softmax) or a row-scale store (`rowScale`, Softmax's ρ); fails
+    /// if one is missing.
+    func outputStatistics(rows: Int, for activation: Activation, rowScale: Bool = false) throws -> [RowStatistics] {
         let slot = state.normalization.statisticsSlot
         let wanted: RowStatistics.Phase = activation.isLayerNorm ? .layerNormReady : .softmaxReady
         let statistics = Array(state.statistics[slot].prefix(rows))
         if let r = statistics.firstIndex(where: { $0.phase != wanted }) {
             let passes = activation.isLayerNorm ? "{SUM…, MEAN} then {VARIANCE…, INV_STDDEV}" : "{MAX…} then {SUM_EXP…, INV_SUM_EXP}"
+            let user = rowScale ? "MVOUT with the row scale" : "MVOUT with \(activation)"
             throw CommandRejection(.illegalOperand,
-                                   "MVOUT with \(activation) reads statistics slot \(slot), row \(r), which holds \(statistics[r].phase); run \(passes) on it first")
+                                   "\(user) reads statistics slot \(slot), row \(r), which holds \(statistics[r].phase); run \(passes) on it first")
         }
         return statistics
+    }
+
+    /// The rows an mvout reads through the scaled path, each element through the requantizer
+    /// when CONFIG_ST's K is not 0: `x' = sat(RRS(x·M_j, K))` for lane j.
+    func requantized(_ values: some Collection<Int64>) -> [Int64] {
+        let shift = state.store.requantizerShift
+        guard shift != 0 else { return Array(values) }
+        let bits = parameters.config.accType.width
+        return values.enumerated().map { lane, x in
+            Numerics.requantize(x, multiplier: state.normalization.requantizerMultiplier(lane: lane), shift: shift, accumulatorBits: bits)
+        }
+    }
+
+    /// The first `columns` values of one accumulator row for a lane load, lanes beyond as 0;
+    /// checks the operand as LOAD_AFFINE's (`rows` rows of plain accumulator data).
+    private func laneRows(_ local: LocalOperand, rows: Int, _ name: String, what: String) throws -> [[Int64]] {
+        let address = local.address
+        guard local.rows == rows && local.columns > 0 else {
+            throw CommandRejection(.illegalOperand, "\(name) covers \(local.shape): it reads \(rows == 1 ? "1 row" : "\(rows) rows") (\(what)) of at least one column")
+        }
+        guard !address.isGarbage && address.isAccumulator && address.flagBits == 0 else {
+            throw CommandRejection(.illegalOperand,
+                                   "\(name) reads \(address): \(what) \(rows == 1 ? "is a plain accumulator row" : "are plain accumulator rows") (bit 31 set, bits 30:26 clear)")
+        }
+        guard address.row + rows - 1 < parameters.accRows else {
+            throw CommandRejection(.localAddressOutOfRange,
+                                   "\(name) reads accumulator rows \(address.row) to \(address.row + rows - 1); the accumulator has \(parameters.accRows)")
+        }
+        return (0..<rows).map { r in
+            let values = state.accumulator.row(address.row + r).prefix(local.columns)
+            return Array(values) + Array(repeating: 0, count: parameters.dim - values.count)
+        }
+    }
+
+    /// LOAD_REQUANT: the operand's one row becomes the requantizer's multipliers M_j, each
+    /// saturated into unsigned 16 bits; lanes at and beyond its columns get 0.
+    mutating func loadRequantizer(from local: LocalOperand) throws {
+        let row = try laneRows(local, rows: 1, "LOAD_REQUANT", what: "the multipliers")[0]
+        let high = Int64(1) << Int64(NumericsExtensions.multiplierBits) - 1
+        state.normalization.requantizerMultipliers = row.map { min(max($0, 0), high) }
+    }
+
+    /// LOAD_LANE_SCALES: the operand's one row, read as fp32 bit patterns, becomes the lanes'
+    /// store scales; lanes at and beyond its columns get 0.0. A NaN or infinite value fails the
+    /// command (`invalidScale`) and changes nothing.
+    mutating func loadLaneScales(from local: LocalOperand) throws {
+        let row = try laneRows(local, rows: 1, "LOAD_LANE_SCALES", what: "the scales")[0]
+        let scales = row.map { Numerics.float(bits: UInt32(truncatingIfNeeded: $0)) }
+        if let lane = scales.firstIndex(where: { !$0.isFinite }) {
+            throw CommandRejection(.invalidScale,
+                                   "LOAD_LANE_SCALES lane \(lane) is \(scales[lane]) (fp32 bits 0x\(String(UInt32(truncatingIfNeeded: row[lane]), radix: 16)))")
+        }
+        state.normalization.laneScales = scales
     }
 
     /// LOAD_AFFINE: row 0 of the operand becomes γ (saturated to 18 bits) and row 1 β, lane by
@@ -113,13 +172,10 @@ extension GoldenModel {
             throw CommandRejection(.localAddressOutOfRange,
                                    "LOAD_AFFINE reads accumulator rows \(address.row) and \(address.row + 1); the accumulator has \(parameters.accRows)")
         }
-        func lanes(_ r: Int) -> [Int64] {
-            let values = state.accumulator.row(address.row + r).prefix(local.columns)
-            return Array(values) + Array(repeating: 0, count: parameters.dim - values.count)
-        }
+        let rows = try laneRows(local, rows: 2, "LOAD_AFFINE", what: "γ, then β")
         // γ is signed Q.12 in 18 bits: a larger accumulator value saturates.
-        state.normalization.affineGamma = lanes(0).map { Numerics.saturate($0, bits: LayerNormFormat.gammaBits) }
-        state.normalization.affineBeta = lanes(1)
+        state.normalization.affineGamma = rows[0].map { Numerics.saturate($0, bits: LayerNormFormat.gammaBits) }
+        state.normalization.affineBeta = rows[1]
     }
 
     /// A statistics pass: an accumulator mvout with normalization command 1–7. Row `r` of the
@@ -133,7 +189,7 @@ extension GoldenModel {
         let slot = state.normalization.statisticsSlot
         var rows = state.statistics[slot]
         for r in 0..<local.rows {
-            let values = Array(state.accumulator.row(local.address.row + r).prefix(local.columns))
+            let values = requantized(state.accumulator.row(local.address.row + r).prefix(local.columns))
             do {
                 rows[r] = try updated(rows[r], by: command, with: values)
             } catch let problem as StatisticsProblem {
@@ -194,11 +250,19 @@ extension GoldenModel {
                 throw StatisticsProblem(reason: "it holds \(row.phase), not a maximum; run the MAX pass first")
             }
             row.phase = .summingExponentials
+            // Under the store activation 5 (Softmax relative to the maximum) the pass sums the
+            // int8 outputs and ends with ρ; otherwise it sums the exponentials (Gemmini's).
             let constants = state.normalization.iexpConstants, bits = parameters.config.accType.width
-            row.sum += values.reduce(0) { $0 + Numerics.iexp($1 - row.maximum, constants: constants, accumulatorBits: bits) }
+            let relative = parameters.config.hasNumericsExtensions
+                && (state.normalization.activationMSB ? 4 : 0) | state.store.activation == Activation.softmaxRelativeToMaximum.rawValue
+            let outputBits = parameters.config.inputType.width
+            row.sum += values.reduce(0) {
+                $0 + (relative ? Numerics.softmaxMaximumOutput($1, maximum: row.maximum, constants: constants, accumulatorBits: bits, outputBits: outputBits)
+                               : Numerics.iexp($1 - row.maximum, constants: constants, accumulatorBits: bits))
+            }
             row.count += values.count
             if command == .inverseSumOfExponentials {
-                row.factor = Numerics.softmaxFactor(sumOfExponentials: row.sum)
+                row.factor = relative ? Numerics.rowScaleStatistic(sumOfOutputs: row.sum) : Numerics.softmaxFactor(sumOfExponentials: row.sum)
                 row.phase = .softmaxReady
             }
         }

@@ -143,15 +143,16 @@ public struct TimedCommand: Sendable {
             let activation = (state.normalization.activationMSB ? 4 : 0) | state.store.activation
             if parameters.config.hasNormalizations, local.address.isAccumulator, !local.address.readsFullWidth,
                let command = NormalizationCommand(rawValue: local.address.normalizationCommand),
-               command != .output || activation >= 2 {
+               command != .output || activation >= 2 || state.store.scaleSource == .row {
                 move.statisticsPass = command != .output
                 let latency = Normalizer.latency(command: command, activation: activation, parameters: parameters)
                 move.normalizerLatency = latency > 0 ? latency : nil
             }
             work = .mvout(move)
             footprint.add(read: local, lastRowOffset: max(local.rows - 1, 0))
-        case Funct.loadAffine:
-            // Two accumulator rows into the normalizer's γ and β: a read that writes nothing.
+        case Funct.loadAffine, Funct.loadRequantizer, Funct.loadLaneScales:
+            // Accumulator rows into per-lane registers (γ and β, M, the lane scales): a read that
+            // writes nothing.
             route = .store
             let local = LocalOperand(field: rs2)
             var move = MoveOut(dramAddress: rs1, dramStride: 0, rows: local.rows, columns: local.columns, rowBytes: 0,
@@ -193,6 +194,8 @@ public struct TimedCommand: Sendable {
         case Funct.loopWS: return "LOOP_WS"
         case Funct.loopWSConfigBounds...Funct.loopWSConfigStridesDC: return "LOOP_WS_CONFIG"
         case Funct.loadAffine: return "LOAD_AFFINE"
+        case Funct.loadRequantizer: return "LOAD_REQUANT"
+        case Funct.loadLaneScales: return "LOAD_LANE_SCALES"
         default: return "funct \(funct)"
         }
     }

@@ -13,7 +13,11 @@ import Testing
 @Suite("Harness: spinel_reference.h against the golden model")
 struct HarnessReferenceTests {
     /// Reads `R n`, `G q qb qc scaleBits`, `L J scaleBits x…`, `A J scaleBits x… γ… β…` (the
-    /// affine LayerNorm) and `S J qln2 qln2_inv qb qc x…` lines and prints one result line for each.
+    /// affine LayerNorm) and `S J qln2 qln2_inv qb qc x…` lines, and for the numerics extensions
+    /// `Q x M K` (requantizer), `H q qb1 qc1 qb2 qc2 qt q1 scaleBits` (two-segment I-GELU),
+    /// `M J qln2 qln2_inv qb qc x…` (Softmax relative to the maximum, with ρ's bits),
+    /// `P J ρBits scaleBits x…` (row scale) and `V J x… scaleBits…` (lane scales), and prints
+    /// one result line for each.
     static let program = #"""
         #include <stdio.h>
         #include <string.h>
@@ -64,6 +68,45 @@ struct HarnessReferenceTests {
                         continue;
                     }
                     for (size_t j = 0; j < J; j++) printf(j + 1 < J ? "%d " : "%d\n", (int)out[j]);
+                } else if (kind == 'Q') {
+                    if (fscanf(input, "%lld %lld %lld", &a, &b, &c) != 3) return 3;
+                    printf("%lld\n", (long long)spinel_requantize((acc_t)a, (uint16_t)b, (unsigned)c));
+                } else if (kind == 'H') {
+                    long long e = 0, f = 0, g = 0;
+                    if (fscanf(input, "%lld %lld %lld %lld %lld %lld %lld %u", &a, &b, &c, &d, &e, &f, &g, &bits) != 8) return 3;
+                    const spinel_igelu2_constants_t k = {(acc_t)b, (acc_t)c, (acc_t)d, (acc_t)e, (acc_t)f, (acc_t)g};
+                    acc_t row[1] = {(acc_t)a};
+                    spinel_igelu2_row(row, 1, k, scale_of(bits), out);
+                    printf("%lld %d\n", (long long)spinel_igelu2((acc_t)a, k), (int)out[0]);
+                } else if (kind == 'M' || kind == 'P' || kind == 'V') {
+                    unsigned rho_bits = 0;
+                    if (fscanf(input, "%zu", &J) != 1 || J == 0 || J > 256) return 3;
+                    if (kind == 'M' && fscanf(input, "%lld %lld %lld %lld", &a, &b, &c, &d) != 4) return 3;
+                    if (kind == 'P' && fscanf(input, "%u %u", &rho_bits, &bits) != 2) return 3;
+                    for (size_t j = 0; j < J; j++) {
+                        long long v;
+                        if (fscanf(input, "%lld", &v) != 1) return 3;
+                        x[j] = (acc_t)v;
+                    }
+                    if (kind == 'M') {
+                        float rho;
+                        if (spinel_softmax_max_row(x, J, (acc_t)a, (acc_t)b, (acc_t)c, (acc_t)d, out, &rho) != 0) return 3;
+                        for (size_t j = 0; j < J; j++) printf("%d ", (int)out[j]);
+                        unsigned rho_out;
+                        memcpy(&rho_out, &rho, sizeof rho_out);
+                        printf("%u\n", rho_out);
+                        continue;
+                    } else if (kind == 'P') {
+                        spinel_row_scale_row(x, J, scale_of(rho_bits), scale_of(bits), out);
+                    } else {
+                        static acc_scale_t scales[256];
+                        for (size_t j = 0; j < J; j++) {
+                            if (fscanf(input, "%u", &bits) != 1) return 3;
+                            scales[j] = scale_of(bits);
+                        }
+                        spinel_lane_scale_row(x, J, scales, out);
+                    }
+                    for (size_t j = 0; j < J; j++) printf(j + 1 < J ? "%d " : "%d\n", (int)out[j]);
                 } else {
                     return 3;
                 }
@@ -108,6 +151,31 @@ struct HarnessReferenceTests {
         mutating func softmax(_ row: [Int64], _ c: IExpConstants) {
             let out = Numerics.softmaxOutput(row, constants: c, accumulatorBits: 32, outputBits: 8)
             add("S \(row.count) \(c.qln2) \(c.qln2Inverse) \(c.qb) \(c.qc) " + Self.words(row), out.map(Self.words) ?? "-")
+        }
+
+        mutating func requantize(_ x: Int32, multiplier: UInt16, shift: Int) {
+            add("Q \(x) \(multiplier) \(shift)", "\(Numerics.requantize(Int64(x), multiplier: Int64(multiplier), shift: shift, accumulatorBits: 32))")
+        }
+
+        mutating func twoSegmentGELU(_ q: Int32, _ c: TwoSegmentGELUConstants, scale: Float) {
+            let y = Numerics.twoSegmentGELU(Int64(q), constants: c, accumulatorBits: 32)
+            add("H \(q) \(c.qb1) \(c.qc1) \(c.qb2) \(c.qc2) \(c.qt) \(c.q1) \(scale.bitPattern)", "\(y) \(Numerics.scale(y, by: scale, toBits: 8))")
+        }
+
+        mutating func softmaxRelativeToMaximum(_ row: [Int64], _ c: IExpConstants) {
+            let result = Numerics.softmaxRelativeToMaximum(row, constants: c, accumulatorBits: 32, outputBits: 8)!
+            add("M \(row.count) \(c.qln2) \(c.qln2Inverse) \(c.qb) \(c.qc) " + Self.words(row),
+                Self.words(result.outputs) + " \(result.rho.bitPattern)")
+        }
+
+        mutating func rowScale(_ row: [Int64], rho: Float, scale: Float) {
+            add("P \(row.count) \(rho.bitPattern) \(scale.bitPattern) " + Self.words(row),
+                Self.words(row.map { Numerics.rowScaled($0, rho: rho, scale: scale, toBits: 8) }))
+        }
+
+        mutating func laneScales(_ row: [Int64], scales: [Float]) {
+            add("V \(row.count) " + Self.words(row) + " " + scales.map { String($0.bitPattern) }.joined(separator: " "),
+                Self.words(zip(row, scales).map { Numerics.scale($0, by: $1, toBits: 8) }))
         }
 
         private mutating func add(_ line: String, _ result: String) {
@@ -231,6 +299,51 @@ struct HarnessReferenceTests {
             let row = (0..<length).map { _ in Int64(Int32(truncatingIfNeeded: random.next()) >> shift) }
             cases.softmax(row, constants)
         }
+        // The numerics extensions: the requantizer at the K and M extremes and at random; the
+        // two-segment I-GELU with software constants and arbitrary (wrapping) ones; Softmax
+        // relative to the maximum (ρ's bits compared too); the row scale and the lane scales.
+        for x in int32Edges {
+            for m: UInt16 in [0, 1, 2, 4096, .max] {
+                for k in [1, 2, 16, 31, 46, 47] { cases.requantize(x, multiplier: m, shift: k) }
+            }
+        }
+        cases.requantize(6, multiplier: 1, shift: 2)
+        cases.requantize(-6, multiplier: 1, shift: 2)
+        while cases.counts["Q", default: 0] < 10_000 {
+            cases.requantize(randomInt32(&random), multiplier: UInt16(truncatingIfNeeded: random.next()), shift: Int(random.next() % 47) + 1)
+        }
+        while cases.counts["H", default: 0] < 10_000 {
+            let constants: TwoSegmentGELUConstants
+            if random.next() % 3 == 0 {
+                constants = TwoSegmentGELUConstants(qb1: Int64(randomInt32(&random)), qc1: Int64(randomInt32(&random)), qb2: Int64(randomInt32(&random)),
+                                                    qc2: Int64(randomInt32(&random)), qt: Int64(randomInt32(&random)), q1: Int64(randomInt32(&random)))
+            } else {
+                constants = TwoSegmentGELUConstants(inputScale: 0.001 + Double(random.next() % 10_000) / 10_000 * 0.1)
+            }
+            cases.twoSegmentGELU(randomInt32(&random), constants, scale: randomScale(&random))
+        }
+        cases.softmaxRelativeToMaximum([0, -1, -5, -200], IExpConstants(qln2: 4, qln2Inverse: 16384, qb: 3, qc: 2))
+        cases.softmaxRelativeToMaximum([0], IExpConstants(qln2: 4, qln2Inverse: 16384, qb: 0, qc: 0))   // iexp(0) = 0: factor 0, ρ 0
+        cases.softmaxRelativeToMaximum([Int64(Int32.max), Int64(Int32.min), 0], IExpConstants(qln2: 1, qln2Inverse: Int64(Int32.max), qb: 3, qc: 2))
+        while cases.counts["M", default: 0] < 10_000 {
+            let s = 0.005 + Double(random.next() % 10_000) / 10_000 * 0.495
+            let qln2 = Int64(0.693147 / s)
+            let constants = random.next() % 4 == 0
+                ? IExpConstants(qln2: Int64(randomInt32(&random)), qln2Inverse: Int64(randomInt32(&random)), qb: Int64(randomInt32(&random)), qc: Int64(randomInt32(&random)))
+                : IExpConstants(qln2: qln2, qln2Inverse: 65536 / qln2, qb: Int64(1.353 / s), qc: Int64(0.344 / (0.3585 * s * s)))
+            let length = Int(random.next() % 64) + 1
+            let shift = Int32(random.next() % 32)
+            cases.softmaxRelativeToMaximum((0..<length).map { _ in Int64(Int32(truncatingIfNeeded: random.next()) >> shift) }, constants)
+        }
+        while cases.counts["P", default: 0] < 10_000 {
+            let row = (0..<Int(random.next() % 16) + 1).map { _ in Int64(randomInt32(&random)) }
+            let rho = random.next() % 8 == 0 ? 0 : Float(1) / Float(random.next() % 5000 + 1)
+            cases.rowScale(row, rho: rho, scale: randomScale(&random))
+        }
+        while cases.counts["V", default: 0] < 10_000 {
+            let row = (0..<Int(random.next() % 16) + 1).map { _ in Int64(randomInt32(&random)) }
+            cases.laneScales(row, scales: row.map { _ in random.next() % 8 == 0 ? scales[Int(random.next() % UInt64(scales.count))] : randomScale(&random) })
+        }
         return cases
     }
 
@@ -245,7 +358,7 @@ struct HarnessReferenceTests {
                         in: directory)
 
         let cases = Self.cases()
-        for kind: Character in ["R", "G", "L", "A", "S"] { #expect(cases.counts[kind, default: 0] >= 10_000, "\(kind): \(cases.counts)") }
+        for kind: Character in ["R", "G", "L", "A", "S", "Q", "H", "M", "P", "V"] { #expect(cases.counts[kind, default: 0] >= 10_000, "\(kind): \(cases.counts)") }
         let inputFile = directory.appendingPathComponent("cases.txt")
         try Data((cases.input.joined(separator: "\n") + "\n").utf8).write(to: inputFile)
         let run = try HarnessBuild.run(binary, [inputFile.path])

@@ -83,6 +83,12 @@ public struct AcceleratorConfig: Encodable, Hashable, Sendable {
     /// "Affine LayerNorm"): per-column γ and β. Its lane dividers are twice as wide, so every
     /// LayerNorm output row takes 64 cycles instead of 33.
     public var hasAffineLayerNorm = false
+    /// Spinel's numerics extensions for real models (docs/NUMERICS.md; docs/ACCELERATOR.md
+    /// "Numerics extensions"): the per-lane requantizer, per-lane store scales, the two-segment
+    /// I-GELU (activation 7), Softmax relative to the row maximum (activation 5) and the
+    /// row-scale store. Needs the affine LayerNorm, fp32 accumulator scaling and SInt32
+    /// accumulators.
+    public var hasNumericsExtensions = false
     public var cta: CTAConfig?
     public var memory = MemoryModel()
 

@@ -135,6 +135,7 @@ struct ConfigDocument {
         case .hasNormalizations: config.hasNormalizations = try bool(node, field)
         case .normalizationSlots: try whole(\.normalizationSlots)
         case .hasAffineLayerNorm: config.hasAffineLayerNorm = try bool(node, field)
+        case .hasNumericsExtensions: config.hasNumericsExtensions = try bool(node, field)
         case .cta:
             // An object turns the CTA units on; the fields it leaves out keep the base's CTA
             // sizes, or CTAConfig's defaults when the base has no CTA units.

@@ -38,7 +38,7 @@ extension AcceleratorConfig {
         case spCapacityKiB, spBanks, accCapacityKiB, accBanks
         case dmaBusBits, dmaMaxBytes, maxInFlightReqs
         case ldQueue, exQueue, stQueue, ldReservationEntries, exReservationEntries, stReservationEntries
-        case mvinScale, accScale, hasNormalizations, normalizationSlots, hasAffineLayerNorm, cta, memory
+        case mvinScale, accScale, hasNormalizations, normalizationSlots, hasAffineLayerNorm, hasNumericsExtensions, cta, memory
     }
 
     /// Reads a configuration from JSON (docs/CONFIGURATION.md). Fields the text leaves out take
@@ -89,6 +89,7 @@ extension AcceleratorConfig {
         try c.encode(hasNormalizations, forKey: .hasNormalizations)
         try c.encode(normalizationSlots, forKey: .normalizationSlots)
         try c.encode(hasAffineLayerNorm, forKey: .hasAffineLayerNorm)
+        try c.encode(hasNumericsExtensions, forKey: .hasNumericsExtensions)
         if let cta { try c.encode(cta, forKey: .cta) } else { try c.encodeNil(forKey: .cta) }
         try c.encode(memory, forKey: .memory)
     }

@@ -192,6 +192,12 @@ extension AcceleratorConfig {
                 fix: "write \"SInt32\", or set hasNormalizations to false")
         require(!hasAffineLayerNorm || hasNormalizations, "hasAffineLayerNorm", "true",
                 "the affine LayerNorm extends the normalization units, so it needs hasNormalizations = true", fix: "set hasNormalizations to true as well, or hasAffineLayerNorm to false")
+        require(!hasNumericsExtensions || hasAffineLayerNorm, "hasNumericsExtensions", "true",
+                "the numerics extensions build on the affine LayerNorm's per-lane parameters, so they need hasAffineLayerNorm = true",
+                fix: "set hasAffineLayerNorm (and hasNormalizations) to true as well, or hasNumericsExtensions to false")
+        require(!hasNumericsExtensions || (accScale == .fp32 && accType == .sint(32)), "hasNumericsExtensions", "true",
+                "the per-lane and row scales are fp32 scales loaded from int32 accumulator rows, so they need accScale \"fp32\" and accType SInt32",
+                fix: "write \"accScale\": \"fp32\" and \"accType\": \"SInt32\", or set hasNumericsExtensions to false")
         require(cta == nil || hasNormalizations, "cta", "present", "the CTA units need hasNormalizations = true (they use its exponential and divider)",
                 fix: "set hasNormalizations to true, or \"cta\": null to leave the CTA units out")
         if let cta {

@@ -156,6 +156,7 @@ public enum GemminiParamsHeader {
         // Gemmini's statistics ids are Spinel's normalization slots (CONFIG_NORM's stat id).
         define("NORM_STAT_IDS", max(c.normalizationSlots, 1))
         if c.hasAffineLayerNorm { line("#define HAS_AFFINE_LAYERNORM") }
+        if c.hasNumericsExtensions { line("#define HAS_NUMERICS_EXTENSIONS") }
         line()
         line("/* ---- Spinel's names ---- */")
         define("SPINEL_CONFIG_NAME", "\"\(p.name)\"")
@@ -212,6 +213,7 @@ public enum GemminiParamsHeader {
         define("SPINEL_HAS_NORMALIZATIONS", c.hasNormalizations ? 1 : 0)
         define("SPINEL_NORMALIZATION_SLOTS", c.normalizationSlots)
         define("SPINEL_HAS_AFFINE_LAYERNORM", c.hasAffineLayerNorm ? 1 : 0)
+        define("SPINEL_HAS_NUMERICS_EXTENSIONS", c.hasNumericsExtensions ? 1 : 0)
         define("SPINEL_HAS_CTA", c.cta == nil ? 0 : 1)
         if let cta = c.cta {
             define("SPINEL_CTA_HASH_LENGTH", cta.hashLength)

@@ -893,6 +893,8 @@ const char* spinel_command_name(uint32_t funct, uint64_t rs1) {
     case 14: return "MVIN3";
     case 15: case 16: case 17: case 18: case 19: case 20: case 21: return "LOOP_CONV_WS (unsupported)";
     case 40: return "LOAD_AFFINE";
+    case 41: return "LOAD_REQUANT";
+    case 42: return "LOAD_LANE_SCALES";
     case 126: return "COUNTER";
     default: return (funct & 0x7f) >= 32 && (funct & 0x7f) <= 63 ? "Spinel extension" : "unknown funct";
     }

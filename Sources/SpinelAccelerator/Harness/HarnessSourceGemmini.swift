@@ -44,6 +44,8 @@ extension HarnessSources {
 #define k_MVIN3 14
 #define k_COUNTER 126
 #define k_LOAD_AFFINE 40  /* Spinel extension (HAS_AFFINE_LAYERNORM) */
+#define k_LOAD_REQUANT \#(Funct.loadRequantizer)  /* Spinel extension (HAS_NUMERICS_EXTENSIONS) */
+#define k_LOAD_LANE_SCALES \#(Funct.loadLaneScales)  /* Spinel extension (HAS_NUMERICS_EXTENSIONS) */
 
 /* CONFIG selectors, rs1[1:0] */
 #define CONFIG_EX 0
@@ -64,6 +66,14 @@ extension HarnessSources {
 #define SOFTMAX 4
 /* Spinel extension (HAS_AFFINE_LAYERNORM): CONFIG_ST LAYERNORM with the CONFIG_NORM activation MSB */
 #define AFFINE_LAYERNORM 6
+/* Spinel extensions (HAS_NUMERICS_EXTENSIONS): Softmax relative to the row maximum (CONFIG_ST
+ * RELU with the MSB) and the two-segment I-GELU (CONFIG_ST IGELU with the MSB) */
+#define SOFTMAX_MAX \#(NumericsExtensions.softmaxRelativeToMaximum)
+#define IGELU2 \#(NumericsExtensions.twoSegmentGELU)
+/* ACC_SCALE's scale on an accumulator mvout (spinel_config_st): CONFIG_ST's, the lanes', the row's ρ ⊗ CONFIG_ST's */
+#define SPINEL_SCALE_STORE \#(NumericsExtensions.ScaleSource.store.rawValue)
+#define SPINEL_SCALE_LANES \#(NumericsExtensions.ScaleSource.lane.rawValue)
+#define SPINEL_SCALE_ROW \#(NumericsExtensions.ScaleSource.row.rawValue)
 
 /* Normalization commands in local address bits 28:26 (accumulator mvout statistics passes) */
 #define SPINEL_NORM_RESET 0
@@ -216,6 +226,37 @@ static inline acc_scale_t acc_scale_t_bits_to_acc_scale_t(acc_scale_t_bits bits)
  * row acc_addr) and β (the next row), `cols` columns, lane by lane; lanes beyond get 0. */
 #define spinel_load_affine(acc_addr, cols) \
     ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, 0, ((uint64_t)2 << 48) | ((uint64_t)(cols) << 32) | (uint64_t)(uint32_t)(acc_addr), k_LOAD_AFFINE)
+
+/* CONFIG_ST with the numerics extensions (HAS_NUMERICS_EXTENSIONS): rs1[17:12] the requantizer's
+ * K (1 to 47; 0 turns it off), rs1[19:18] the scale source (SPINEL_SCALE_*). */
+#define spinel_config_st(stride, acc_act, acc_scale, requant_shift, scale_source) \
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, \
+        ((uint64_t)((scale_source) & \#((1 << NumericsExtensions.scaleSourceBits) - 1)) << \#(NumericsExtensions.scaleSourceLow)) | \
+            ((uint64_t)((requant_shift) & \#((1 << NumericsExtensions.requantizerShiftBits) - 1)) << \#(NumericsExtensions.requantizerShiftLow)) | \
+            ((uint64_t)(acc_act) << 2) | CONFIG_ST, \
+        ((uint64_t)acc_scale_t_to_acc_scale_t_bits((acc_scale_t)(acc_scale)) << 32) | (uint64_t)(uint32_t)(stride), k_CONFIG)
+
+/* LOAD_REQUANT (HAS_NUMERICS_EXTENSIONS): accumulator row acc_addr's first `cols` values become the
+ * requantizer's multipliers M_j (saturated to 0..65535); lanes beyond get 0. */
+#define spinel_load_requant(acc_addr, cols) \
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, 0, ((uint64_t)1 << 48) | ((uint64_t)(cols) << 32) | (uint64_t)(uint32_t)(acc_addr), k_LOAD_REQUANT)
+
+/* LOAD_LANE_SCALES (HAS_NUMERICS_EXTENSIONS): accumulator row acc_addr's first `cols` values, fp32
+ * bit patterns, become the lanes' store scales; lanes beyond get 0.0. */
+#define spinel_load_lane_scales(acc_addr, cols) \
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, 0, ((uint64_t)1 << 48) | ((uint64_t)(cols) << 32) | (uint64_t)(uint32_t)(acc_addr), k_LOAD_LANE_SCALES)
+
+/* The two-segment I-GELU's constants (HAS_NUMERICS_EXTENSIONS): CONFIG_NORM constant set 1
+ * (rs1[20:19]) carries qb1, qc1 and qt, set 2 qb2, qc2 and q1; nothing else changes. */
+#define spinel_config_igelu2(qb1, qc1, qt, qb2, qc2, q1) \
+    { \
+        ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, ((uint64_t)(uint32_t)(qt) << 32) | \
+            ((uint64_t)\#(NumericsExtensions.ConstantSet.geluFirstSegment.rawValue) << \#(NumericsExtensions.constantSetLow)) | CONFIG_NORM, \
+            ((uint64_t)(uint32_t)(qc1) << 32) | (uint64_t)(uint32_t)(qb1), k_CONFIG) \
+        ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, ((uint64_t)(uint32_t)(q1) << 32) | \
+            ((uint64_t)\#(NumericsExtensions.ConstantSet.geluSecondSegment.rawValue) << \#(NumericsExtensions.constantSetLow)) | CONFIG_NORM, \
+            ((uint64_t)(uint32_t)(qc2) << 32) | (uint64_t)(uint32_t)(qb2), k_CONFIG) \
+    }
 
 /* CONFIG_NORM rs1: [15:8] statistics slot, [16] activation MSB, [17] set the slot only,
  * [18] which constant (0 qln2, 1 qln2_inv), [63:32] the constant; rs2: [31:0] igelu_qb,

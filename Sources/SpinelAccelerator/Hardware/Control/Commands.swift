@@ -8,6 +8,12 @@ public enum Funct {
     public static let loopWSConfigStridesAB = 12, loopWSConfigStridesDC = 13
     /// Spinel extension (with `hasAffineLayerNorm`): two accumulator rows into the normalizer's γ and β.
     public static let loadAffine = 40
+    /// Spinel extension (with `hasNumericsExtensions`): one accumulator row into the
+    /// requantizer's per-lane multipliers M_j.
+    public static let loadRequantizer = 41
+    /// Spinel extension (with `hasNumericsExtensions`): one accumulator row of fp32 bit patterns
+    /// into the per-lane store scales.
+    public static let loadLaneScales = 42
 }
 
 /// The accelerator error codes of docs/ACCELERATOR.md.
