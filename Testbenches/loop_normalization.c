@@ -23,7 +23,7 @@
 
 static size_t M = 3 * DIM - 1, N = 2 * DIM + 3, K = 3 * DIM - 2;
 static const acc_scale_t LAYERNORM_SCALE = 24.0f;
-// i-exp constants for an input scale of 1/16 (NUMERICS.md's formulas, as encoder_layer.c).
+// i-exp constants for an input scale of 1/16 (docs/NUMERICS.md's formulas, as encoder_layer.c).
 static const acc_t QLN2 = 11, QLN2_INV = 65536 / 11, EXP_QB = 21, EXP_QC = 245;
 
 static void* allocate(size_t bytes) {

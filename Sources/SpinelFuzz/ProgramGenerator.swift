@@ -4,8 +4,8 @@ import SpinelSim
 
 typealias GoldenFunct = SpinelGolden.Funct
 
-/// Generates random legal command programs, deterministically from a seed (VERIFICATION.md,
-/// tier 4). Every command is first run on a `GoldenModel`; a command the model rejects is
+/// Generates random legal command programs, deterministically from a seed (docs/VERIFICATION.md).
+/// Every command is first run on a `GoldenModel`; a command the model rejects is
 /// dropped and another one drawn, so a program never raises an accelerator error.
 ///
 /// A program is:

@@ -475,7 +475,7 @@ struct HarnessHeaderTests {
 @Suite("Harness: gemmini.h encodings")
 struct HarnessGemminiMacroTests {
     /// Every command macro of gemmini.h, compiled with a RoCC shim that prints what it would
-    /// issue, decodes in the golden model (written from ISA.md independently) to the fields
+    /// issue, decodes in the golden model (written from docs/ISA.md independently) to the fields
     /// the macro was given.
     @Test func macrosEncodeWhatTheGoldenDecoderReads() throws {
         let p = try AcceleratorConfig.transformer.parameters()

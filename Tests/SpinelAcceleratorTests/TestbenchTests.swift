@@ -93,7 +93,7 @@ struct TestbenchTests {
     /// The bounds are the errors measured at this size (docs/ACCURACY.md) with a margin:
     /// Q, K, V 0.89% → 1.5% and at most half an LSB (exact rounding of an exact product; no value
     /// saturates at this size); P 2.9% → 5%; ctx 3.2% → 6%; X1 28.8% → 35%: LayerNorm's result
-    /// is rounded to whole standard deviations (NUMERICS.md), which alone is 1/√12 ≈ 29% of a unit-
+    /// is rounded to whole standard deviations (docs/NUMERICS.md), which alone is 1/√12 ≈ 29% of a unit-
     /// variance row; H 31.0% → 40% (X1's error through W1); Y 42.5% → 50% (H's and its own
     /// rounding). Argmax: P 64/64 and X1 32/32 measured, bounds 60 and 28; Y 31/32, bound 24.
     /// A wrong scale must break them: the same dump compared under damaged constants.

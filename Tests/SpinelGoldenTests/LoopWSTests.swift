@@ -170,7 +170,7 @@ struct LoopWSTests {
         }
     }
 
-    /// LOOP_WS with act 2 and 4 on the golden model against NUMERICS.md's functions applied to
+    /// LOOP_WS with act 2 and 4 on the golden model against docs/NUMERICS.md's functions applied to
     /// the plain reference's A·B + D; K split over two loops.
     @Test func normalizingLoopsMatchTheReference() throws {
         var random = SeededGenerator(seed: SeededGenerator.testSeed(0x1A0F))

@@ -3,7 +3,7 @@ import SpinelHDL
 /// The static C and C++ sources of the testbench harness (see `HarnessGenerator`).
 public enum HarnessSources {}
 
-/// The C testbench harness of one configuration (ARCHITECTURE.md section 3):
+/// The C testbench harness of one configuration (docs/ARCHITECTURE.md, "What spinel generate writes"):
 ///
 /// - `gemmini_params.h`: the parameter header (`GemminiParamsHeader`), the only generated part;
 /// - `spinel.h`: the C API (create/destroy, issue, fence, cycles, trace and waveform switches,
@@ -19,7 +19,7 @@ public enum HarnessSources {}
 /// - `gemmini_testutils.h`: the helpers of Gemmini's test programs, `read_cycles()` in simulated
 ///   cycles;
 /// - `spinel_reference.h`: the C reference of I-GELU, LayerNorm, Softmax and `int_sqrt`, bit for
-///   bit the accelerator's (NUMERICS.md);
+///   bit the accelerator's (docs/NUMERICS.md);
 /// - `spinel_axi_memory.h`: the AXI4 memory model serving the DMA from process memory;
 /// - `spinel_harness.cpp`: the Verilator driver. It expects the Verilated model under the class
 ///   name `Vspinel_top` (Verilator `--prefix Vspinel_top`), whatever the top module is called,
