@@ -196,12 +196,14 @@ struct FloatUnitTests {
 
     // MARK: FloatToInt
 
-    @Test(arguments: [2, 8, 16, 32])
+    /// 64 bits: an accumulator of SInt64 behind the scaled accumulator mvin.
+    @Test(arguments: [2, 8, 16, 32, 64])
     func floatToIntMatchesRoundAndSaturate(width: Int) throws {
         let sim = try VerilatorSimulation(try Elaborator.elaborate(FloatToInt(width: width)))
         let seed = SeededGenerator.testSeed(0xF2_1000 + UInt64(width))
         var random = SeededGenerator(seed: seed)
         let limit = Float(sign: .plus, exponent: width - 1, significand: 1)   // 2^(width − 1)
+        let (high, low) = width == 64 ? (Int64.max, Int64.min) : (Int64(limit) - 1, -Int64(limit))
 
         var vectors: [Float] = FloatCorners.all.map { Float(bitPattern: $0) }
         vectors += [0.5, 1.5, 2.5, 3.5, 0.49999997, 0.50000006, 1.4999999, -0.5, -1.5, -2.5, -3.5]
@@ -211,7 +213,7 @@ struct FloatUnitTests {
                         boundary + 0.25, boundary - 0.75]
         }
         // Ties k + 0.5 with k of both parities, across the range and past it.
-        let tieRange = min(Int64(limit) + 4, 1 << 22)
+        let tieRange: Int64 = width > 22 ? 1 << 22 : Int64(limit) + 4
         for _ in 0..<1_000 {
             let k = Int64.random(in: -tieRange...tieRange, using: &random)
             vectors.append(Float(k) + (k < 0 ? -0.5 : 0.5))
@@ -235,8 +237,8 @@ struct FloatUnitTests {
                          "FloatToInt_\(width)(\(describeFloat(value.bitPattern))): expected \(expected), got \(actual); seed \(seed)")
             let magnitude = abs(value)
             if magnitude.isFinite, magnitude - magnitude.rounded(.down) == 0.5, magnitude < limit { ties += 1 }
-            if value > 0, expected == Int64(limit) - 1, value.rounded(.toNearestOrEven) >= limit { saturatedHigh += 1 }
-            if value < 0, expected == -Int64(limit), value.rounded(.toNearestOrEven) < -limit { saturatedLow += 1 }
+            if value > 0, expected == high, value.rounded(.toNearestOrEven) >= limit { saturatedHigh += 1 }
+            if value < 0, expected == low, value.rounded(.toNearestOrEven) < -limit { saturatedLow += 1 }
             if value != value.rounded(.toNearestOrEven), magnitude < limit { roundedInRange += 1 }
         }
         #expect(ties >= 200 && saturatedHigh > 500 && saturatedLow > 500 && roundedInRange > 2_000,
@@ -331,6 +333,7 @@ struct FloatUnitTests {
         "FloatToInt_2": { try Elaborator.elaborate(FloatToInt(width: 2)) },
         "FloatToInt_8": { try Elaborator.elaborate(FloatToInt(width: 8)) },
         "FloatToInt_32": { try Elaborator.elaborate(FloatToInt(width: 32)) },
+        "FloatToInt_64": { try Elaborator.elaborate(FloatToInt(width: 64)) },
         "ScaleUnit_32to8": { try Elaborator.elaborate(ScaleUnit(inputWidth: 32, outputWidth: 8)) },
         "ScaleUnit_32to8_latency3": { try Elaborator.elaborate(ScaleUnit(inputWidth: 32, outputWidth: 8, latency: 3)) },
     ]

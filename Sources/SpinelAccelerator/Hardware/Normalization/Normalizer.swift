@@ -365,18 +365,23 @@ public struct Normalizer: Module {
             }
         }
         // LOAD_REQUANT: M saturated into [0, 2^16 − 1]; LOAD_LANE_SCALES: fp32 bits, none NaN or infinite.
-        let nonFiniteScale = m.wire("non_finite_scale", .bool, default: (0..<dim).reduce(Signal(false)) { any, lane in
-            any || (active[lane] && rawLanes[lane].asUInt.bits(30, 23) === Signal.literal(0xFF, .uint(8)))
-        })
-        io.laneScaleFault.set(Signal(extensions) && parameterRow(2) && nonFiniteScale)
-        for lane in multiplier.indices {
-            let value = laneValues[lane]
-            let high = Signal.literal((BigInteger(1) << multiplierBits) - 1, .sint(accBits))
-            m.when(parameterRow(1)) {
-                multiplier[lane].set(mux(value < Signal.literal(0, .sint(accBits)), Signal.literal(0, .uint(multiplierBits)),
-                                         mux(value > high, high.asUInt.truncated(to: multiplierBits), value.asUInt.truncated(to: multiplierBits))))
+        // (Only with the extensions, whose configurations have 32-bit accumulator lanes.)
+        if extensions {
+            let nonFiniteScale = m.wire("non_finite_scale", .bool, default: (0..<dim).reduce(Signal(false)) { any, lane in
+                any || (active[lane] && rawLanes[lane].asUInt.bits(30, 23) === Signal.literal(0xFF, .uint(8)))
+            })
+            io.laneScaleFault.set(parameterRow(2) && nonFiniteScale)
+            for lane in multiplier.indices {
+                let value = laneValues[lane]
+                let high = Signal.literal((BigInteger(1) << multiplierBits) - 1, .sint(accBits))
+                m.when(parameterRow(1)) {
+                    multiplier[lane].set(mux(value < Signal.literal(0, .sint(accBits)), Signal.literal(0, .uint(multiplierBits)),
+                                             mux(value > high, high.asUInt.truncated(to: multiplierBits), value.asUInt.truncated(to: multiplierBits))))
+                }
+                m.when(parameterRow(2) && !nonFiniteScale) { laneScale[lane].set(value.asUInt) }
             }
-            m.when(parameterRow(2) && !nonFiniteScale) { laneScale[lane].set(value.asUInt) }
+        } else {
+            io.laneScaleFault.set(false)
         }
 
         // MARK: Output rows

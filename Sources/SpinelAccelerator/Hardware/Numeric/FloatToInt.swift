@@ -13,7 +13,7 @@ public struct FloatToInt: Module {
     public let width: Int
 
     public init(width: Int) {
-        precondition((2...32).contains(width), "FloatToInt produces integers of 2 to 32 bits, not \(width)")
+        precondition((2...64).contains(width), "FloatToInt produces integers of 2 to 64 bits, not \(width)")
         self.width = width
     }
 
