@@ -181,18 +181,16 @@ static inline uint64_t read_cycles(void) { return spinel_cycles(); }
                 C[r][c] = (C_t)sum;                                                                \
             }                                                                                      \
     }
-SPINEL_TESTUTILS_MATMUL(matmul, elem_t, full_t, A[r][k], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_short, elem_t, elem_t, A[r][k], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_full, full_t, full_t, A[r][k], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_A_transposed, elem_t, full_t, A[k][r], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_short_A_transposed, elem_t, elem_t, A[k][r], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_full_A_transposed, full_t, full_t, A[k][r], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_B_transposed, elem_t, full_t, A[r][k], B[c][k])
-SPINEL_TESTUTILS_MATMUL(matmul_short_B_transposed, elem_t, elem_t, A[r][k], B[c][k])
-SPINEL_TESTUTILS_MATMUL(matmul_full_B_transposed, full_t, full_t, A[r][k], B[c][k])
-SPINEL_TESTUTILS_MATMUL(matmul_AB_transposed, elem_t, full_t, A[k][r], B[c][k])
-SPINEL_TESTUTILS_MATMUL(matmul_short_AB_transposed, elem_t, elem_t, A[k][r], B[c][k])
-SPINEL_TESTUTILS_MATMUL(matmul_full_AB_transposed, full_t, full_t, A[k][r], B[c][k])
+/* The three forms (full_t C, elem_t C, full_t D and C) of one operand orientation. */
+#define SPINEL_TESTUTILS_MATMULS(suffix, a, b)                         \
+    SPINEL_TESTUTILS_MATMUL(matmul##suffix, elem_t, full_t, a, b)       \
+    SPINEL_TESTUTILS_MATMUL(matmul_short##suffix, elem_t, elem_t, a, b) \
+    SPINEL_TESTUTILS_MATMUL(matmul_full##suffix, full_t, full_t, a, b)
+SPINEL_TESTUTILS_MATMULS(, A[r][k], B[k][c])
+SPINEL_TESTUTILS_MATMULS(_A_transposed, A[k][r], B[k][c])
+SPINEL_TESTUTILS_MATMULS(_B_transposed, A[r][k], B[c][k])
+SPINEL_TESTUTILS_MATMULS(_AB_transposed, A[k][r], B[c][k])
+#undef SPINEL_TESTUTILS_MATMULS
 #undef SPINEL_TESTUTILS_MATMUL
 
 static inline void matadd(full_t sum[DIM][DIM], full_t m1[DIM][DIM], full_t m2[DIM][DIM]) {
