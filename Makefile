@@ -1,14 +1,14 @@
 # Spinel — the two commands that do everything on a fresh machine:
 #   make demo   all-MiniLM-L6-v2 on the generated accelerator's RTL: sentence embeddings, checked bit for bit
 #   make test   build and run every test (unit, simulated hardware, output quality)
-# Other targets: make deps | build | model | demo-encoder | bench | bench-model | bench-bert | bench-bert512 | bench-area | bench-scale | bench-numerics | fuzz | generated | clean
+# Other targets: make deps | build | model | demo-encoder | bench | bench-model | bench-bert | bench-bert512 | bench-area | bench-scale | bench-numerics | bench-gemmini | fuzz | generated | clean
 
 SWIFT    ?= swift
 APT_PACKAGES := verilator libgmp-dev yosys iverilog unzip
 SPINEL   := .build/release/spinel
 DEMO_DIR := .build/demo
 
-.PHONY: all deps build model test demo demo-encoder bench-model bench bench-bert bench-bert512 bench-area bench-scale bench-numerics fuzz generated synth clean
+.PHONY: all deps build model test demo demo-encoder bench-model bench bench-bert bench-bert512 bench-area bench-scale bench-numerics bench-gemmini fuzz generated synth clean
 
 all: build
 
@@ -120,7 +120,7 @@ bench-model: build model
 BENCH_OUT   ?= Generated/bench
 SWEEP_SIZES ?= 64x64x64,128x128x128,256x256x256,512x512x512,1024x1024x1024,1024x256x512,256x1024x128,512x128x1024
 BERT_BASE   := 768 12 3072
-bench: build bench-scale bench-bert bench-bert512 bench-area bench-numerics
+bench: build bench-scale bench-bert bench-bert512 bench-area bench-numerics bench-gemmini bench-model
 	$(SPINEL) bench
 	@echo "== default preset: Verilator build (forced) and 512x512x512 tiled matmul"
 	@start=$$(date +%s.%N); SPINEL_CACHE=$$(mktemp -d) $(SPINEL) sim --preset default --testbench Testbenches/matmul.c > /dev/null; \
@@ -176,6 +176,19 @@ bench-scale: build
 	done
 	@cache=$$(mktemp -d); start=$$(date +%s.%N); SPINEL_CACHE=$$cache $(SPINEL) sim --config Testbenches/configs/dim32.json --testbench Testbenches/matmul.c | grep -E "PASSED|FAILED"; \
 	  end=$$(date +%s.%N); rm -rf $$cache; echo "DIM 32 verilator build + matmul.c: $$(awk "BEGIN{printf \"%.1f\", $$end - $$start}") s"
+
+# Gemmini software compatibility (docs/GEMMINI-COMPATIBILITY.md): the conformance testbench on
+# default (both dataflows, no normalizations) and transformer (normalizations), at GEMMINI_SIZE
+# (I J K), each trace then replayed on the golden model.
+GEMMINI_SIZE ?= 100 90 120
+bench-gemmini: build
+	@mkdir -p .build/bench
+	@for preset in default transformer; do \
+	  out=$$($(SPINEL) sim --preset $$preset --testbench Testbenches/gemmini_api.c --trace .build/bench/gemmini-$$preset.jsonl \
+	    -- $(GEMMINI_SIZE)); echo "$$out" | grep -E "gemmini_api|PASSED|FAILED"; echo "$$out" | grep -q PASSED || exit 1; \
+	  check=$$($(SPINEL) check .build/bench/gemmini-$$preset.jsonl); echo "$$check" | grep -E "^result|^timing "; \
+	  echo "$$check" | grep -q "^result *MATCH" || exit 1; \
+	done
 
 # Random differential testing (docs/VERIFICATION.md): SEEDS random legal programs on the RTL and
 # the golden model, every DMA write compared; each also with Verilator's random initial values,

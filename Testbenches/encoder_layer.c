@@ -151,8 +151,9 @@ static void ref_layernorm(const acc_t* acc, size_t rows, size_t J, acc_t gain, e
 // out = ACC_SCALE(A·B) (I-GELU first with act), through tiled_matmul_auto's LOOP_WS.
 static void matmul_scaled(const elem_t* A, size_t lda, const elem_t* B, size_t ldb, size_t M, size_t N, size_t K, elem_t* out,
                           size_t ldo, acc_scale_t scale, int act) {
-  tiled_matmul_auto(M, N, K, A, B, NULL, out, lda, ldb, 0, ldo, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, 0, act, scale, 0, false,
-                    false, false, false, false, 0, WS);
+  // Without tiled_matmul_auto's final fence: the next matmul's loads overlap this one.
+  spinel_tiled_matmul(M, N, K, A, B, NULL, out, lda, ldb, 0, ldo, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, 0, act, scale, 0, false,
+                      false, false, false, false, WS);
 }
 
 // A·B (+ bias, int8) for `rows` (≤ its tiles' worth) rows and all N columns, left in the

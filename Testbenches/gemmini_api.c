@@ -164,44 +164,36 @@ static void one_tile(int dataflow) {
 
 // ---- Residual addition, global average, normalization, nn_auto ----
 
-static void resadd(enum tiled_matmul_type_t type) {
-  elem_t* A = malloc(I * J);
-  elem_t* B = malloc(I * J);
-  elem_t* C = malloc(I * J);
-  tb_fill(A, I * J, 127);
-  tb_fill(B, I * J, 127);
-  const scale_t sa = 0.5f, sb = 1.75f;
-  const acc_scale_t sc = 0.6f;
-  tiled_resadd_auto(I, J, sa, sb, sc, A, B, C, true, type);
-  int wrong = 0;
-  for (size_t x = 0; x < I * J; x++) {
-    elem_t want = ACC_SCALE((int64_t)MVIN_SCALE_ACC(A[x], sa) + MVIN_SCALE_ACC(B[x], sb), sc);
-    if (want < 0) want = 0;
-    wrong += C[x] != want;
-  }
-  TB_CHECK(wrong == 0, "tiled_resadd_auto (%s): %d elements differ", type_name(type), wrong);
-  free(A), free(B), free(C);
-}
-
-// The residual add as Gemmini's tiled_resadd_auto launches it: LOOP_WS with is_resadd and K = 0.
-static void loop_resadd(void) {
-  const size_t rows = DIM + 1, cols = DIM + 2;
+// Both residual additions: `type` CPU, WS or OS runs tiled_resadd_auto on I×J; `loop` runs
+// LOOP_WS with is_resadd and K = 0 on (DIM+1)×(DIM+2), as Gemmini's tiled_resadd_auto launches it.
+static void resadd(enum tiled_matmul_type_t type, bool loop) {
+  const size_t rows = loop ? DIM + 1 : I, cols = loop ? DIM + 2 : J;
   elem_t* A = malloc(rows * cols);
   elem_t* B = malloc(rows * cols);
   elem_t* C = malloc(rows * cols);
   tb_fill(A, rows * cols, 127);
   tb_fill(B, rows * cols, 127);
-  const scale_t sa = 1.5f, sb = 0.25f;
-  const acc_scale_t sc = 0.75f;
-  gemmini_extended3_config_ld(cols * sizeof(elem_t), sa, true, 0);
-  gemmini_extended3_config_ld(cols * sizeof(elem_t), sb, true, 1);
-  gemmini_extended_config_st(cols * sizeof(elem_t), NO_ACTIVATION, sc);
-  gemmini_loop_ws(2, 2, 0, 2 * DIM - rows, 2 * DIM - cols, 0, A, B, NULL, C, cols, cols, 0, cols, false, false, false, false, false,
-                  NO_ACTIVATION, 0, 0, true);
-  gemmini_fence();
+  const scale_t sa = loop ? 1.5f : 0.5f, sb = loop ? 0.25f : 1.75f;
+  const acc_scale_t sc = loop ? 0.75f : 0.6f;
+  const bool relu = !loop;
+  if (loop) {
+    gemmini_extended3_config_ld(cols * sizeof(elem_t), sa, true, 0);
+    gemmini_extended3_config_ld(cols * sizeof(elem_t), sb, true, 1);
+    gemmini_extended_config_st(cols * sizeof(elem_t), NO_ACTIVATION, sc);
+    gemmini_loop_ws(2, 2, 0, 2 * DIM - rows, 2 * DIM - cols, 0, A, B, NULL, C, cols, cols, 0, cols, false, false, false, false,
+                    false, NO_ACTIVATION, 0, 0, true);
+    gemmini_fence();
+  } else {
+    tiled_resadd_auto(rows, cols, sa, sb, sc, A, B, C, relu, type);
+  }
   int wrong = 0;
-  for (size_t x = 0; x < rows * cols; x++) wrong += C[x] != ACC_SCALE((int64_t)MVIN_SCALE_ACC(A[x], sa) + MVIN_SCALE_ACC(B[x], sb), sc);
-  TB_CHECK(wrong == 0, "LOOP_WS residual add with K = 0: %d elements differ", wrong);
+  for (size_t x = 0; x < rows * cols; x++) {
+    elem_t want = ACC_SCALE((int64_t)MVIN_SCALE_ACC(A[x], sa) + MVIN_SCALE_ACC(B[x], sb), sc);
+    if (relu && want < 0) want = 0;
+    wrong += C[x] != want;
+  }
+  TB_CHECK(wrong == 0, "%s (%s): %d elements differ", loop ? "LOOP_WS residual add with K = 0" : "tiled_resadd_auto", type_name(type),
+           wrong);
   free(A), free(B), free(C);
 }
 
@@ -262,14 +254,14 @@ int main(int argc, char** argv) {
   tiled_matmuls();
   for (int t = 0; t < 2; t++) {
     const enum tiled_matmul_type_t type = t == 0 ? CPU : (SPINEL_HAS_WS ? WS : OS);
-    resadd(type);
+    resadd(type, false);
     global_average(type);
 #ifdef HAS_NORMALIZATIONS
     norm(LAYERNORM, type);
     norm(SOFTMAX, type);
 #endif
   }
-  if (SPINEL_HAS_WS) loop_resadd();
+  if (SPINEL_HAS_WS) resadd(WS, true);
   nn_auto();
   TB_CHECK(read_cycles() > start && read_cycles() == spinel_cycles(), "read_cycles counts simulated cycles");
   printf("gemmini_api: %zu×%zu×%zu on %s\n", I, J, K, SPINEL_CONFIG_NAME);

@@ -16,10 +16,15 @@ struct GeneratedOutputTests {
         return url
     }
 
+    /// Every file below `directory` (the harness has rocc-software/src/xcustom.h) by its relative path.
     static func contents(_ directory: URL) throws -> [String: String] {
         var result: [String: String] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) {
-            result[name] = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+        let enumerator = FileManager.default.enumerator(atPath: directory.path)
+        while let name = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            let url = directory.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            result[name] = try String(contentsOf: url, encoding: .utf8)
         }
         return result
     }

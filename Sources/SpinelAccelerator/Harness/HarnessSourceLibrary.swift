@@ -27,25 +27,28 @@ static inline void* spinel_allocate(size_t bytes) {
     return p;
 }
 
-/* tiled_matmul_auto on whole matrices (strides are the widths); with `check`, the result is
- * compared with the CPU's and a difference ends the program naming `layer_name`. */
-static inline void tiled_matmul_nn_auto(size_t dim_I, size_t dim_J, size_t dim_K, const elem_t A[dim_I][dim_K],
-                                 const elem_t B[dim_K][dim_J], const void* D, elem_t C[dim_I][dim_J], int act, acc_scale_t scale,
-                                 bool repeating_bias, enum tiled_matmul_type_t tiled_matmul_type, bool check, char* layer_name) {
-    tiled_matmul_auto(dim_I, dim_J, dim_K, &A[0][0], &B[0][0], D, &C[0][0], dim_K, dim_J, dim_J, dim_J, MVIN_SCALE_IDENTITY,
+/* tiled_matmul_auto on whole row-major matrices (strides are the widths); with `check`, the
+ * result is compared with the CPU's and a difference ends the program naming `layer_name`.
+ * Gemmini declares A, B and C as variable-length 2-D arrays; they are taken here as pointers
+ * (the same calls compile, in C++ too). */
+static inline void tiled_matmul_nn_auto(size_t dim_I, size_t dim_J, size_t dim_K, const void* A, const void* B, const void* D, void* C,
+                                        int act, acc_scale_t scale, bool repeating_bias, enum tiled_matmul_type_t tiled_matmul_type,
+                                        bool check, const char* layer_name) {
+    tiled_matmul_auto(dim_I, dim_J, dim_K, (const elem_t*)A, (const elem_t*)B, D, C, dim_K, dim_J, dim_J, dim_J, MVIN_SCALE_IDENTITY,
                       MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, act, scale, 0, repeating_bias, false, false, false, false, 0,
                       tiled_matmul_type);
     if (!check || tiled_matmul_type == CPU) return;
     elem_t* expected = (elem_t*)spinel_allocate(dim_I * dim_J * sizeof(elem_t));
-    tiled_matmul_auto(dim_I, dim_J, dim_K, &A[0][0], &B[0][0], D, expected, dim_K, dim_J, dim_J, dim_J, MVIN_SCALE_IDENTITY,
-                      MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, act, scale, 0, repeating_bias, false, false, false, false, 0, CPU);
-    for (size_t i = 0; i < dim_I; i++)
-        for (size_t j = 0; j < dim_J; j++)
-            if (C[i][j] != expected[i * dim_J + j]) {
-                fprintf(stderr, "tiled_matmul_nn_auto: %s: C[%zu][%zu] is %d on the accelerator, %d on the CPU\n",
-                        layer_name ? layer_name : "(unnamed layer)", i, j, (int)C[i][j], (int)expected[i * dim_J + j]);
-                exit(1);
-            }
+    tiled_matmul_auto(dim_I, dim_J, dim_K, (const elem_t*)A, (const elem_t*)B, D, expected, dim_K, dim_J, dim_J, dim_J,
+                      MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, act, scale, 0, repeating_bias, false, false, false,
+                      false, 0, CPU);
+    const elem_t* got = (const elem_t*)C;
+    for (size_t x = 0; x < dim_I * dim_J; x++)
+        if (got[x] != expected[x]) {
+            fprintf(stderr, "tiled_matmul_nn_auto: %s: C[%zu][%zu] is %d on the accelerator, %d on the CPU\n",
+                    layer_name ? layer_name : "(unnamed layer)", x / dim_J, x % dim_J, (int)got[x], (int)expected[x]);
+            exit(1);
+        }
     free(expected);
 }
 
@@ -133,7 +136,7 @@ static inline void tiled_norm_auto(const size_t I, const size_t J, const acc_t* 
         const size_t rows = spinel_min(DIM, I - i);
         for (size_t j = 0; j < J; j += DIM)
             gemmini_extended_mvin(in + i * J + j, (1u << 31) | (uint32_t)j, spinel_min(DIM, J - j), rows);
-        spinel_normalize_rows(act, (uint64_t)(uintptr_t)(out + i * J), J * sizeof(elem_t), 1u << 31, rows, J);
+        spinel_normalize_rows(act, (uint64_t)(uintptr_t)(out + i * J), 1u << 31, rows, J);
     }
     if (act == SOFTMAX) spinel_reset_norm(&constants);
     gemmini_fence();
@@ -178,18 +181,16 @@ static inline uint64_t read_cycles(void) { return spinel_cycles(); }
                 C[r][c] = (C_t)sum;                                                                \
             }                                                                                      \
     }
-SPINEL_TESTUTILS_MATMUL(matmul, elem_t, full_t, A[r][k], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_short, elem_t, elem_t, A[r][k], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_full, full_t, full_t, A[r][k], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_A_transposed, elem_t, full_t, A[k][r], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_short_A_transposed, elem_t, elem_t, A[k][r], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_full_A_transposed, full_t, full_t, A[k][r], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_B_transposed, elem_t, full_t, A[r][k], B[c][k])
-SPINEL_TESTUTILS_MATMUL(matmul_short_B_transposed, elem_t, elem_t, A[r][k], B[c][k])
-SPINEL_TESTUTILS_MATMUL(matmul_full_B_transposed, full_t, full_t, A[r][k], B[c][k])
-SPINEL_TESTUTILS_MATMUL(matmul_AB_transposed, elem_t, full_t, A[k][r], B[c][k])
-SPINEL_TESTUTILS_MATMUL(matmul_short_AB_transposed, elem_t, elem_t, A[k][r], B[c][k])
-SPINEL_TESTUTILS_MATMUL(matmul_full_AB_transposed, full_t, full_t, A[k][r], B[c][k])
+/* The three forms (full_t C, elem_t C, full_t D and C) of one operand orientation. */
+#define SPINEL_TESTUTILS_MATMULS(suffix, a, b)                         \
+    SPINEL_TESTUTILS_MATMUL(matmul##suffix, elem_t, full_t, a, b)       \
+    SPINEL_TESTUTILS_MATMUL(matmul_short##suffix, elem_t, elem_t, a, b) \
+    SPINEL_TESTUTILS_MATMUL(matmul_full##suffix, full_t, full_t, a, b)
+SPINEL_TESTUTILS_MATMULS(, A[r][k], B[k][c])
+SPINEL_TESTUTILS_MATMULS(_A_transposed, A[k][r], B[k][c])
+SPINEL_TESTUTILS_MATMULS(_B_transposed, A[r][k], B[c][k])
+SPINEL_TESTUTILS_MATMULS(_AB_transposed, A[k][r], B[c][k])
+#undef SPINEL_TESTUTILS_MATMULS
 #undef SPINEL_TESTUTILS_MATMUL
 
 static inline void matadd(full_t sum[DIM][DIM], full_t m1[DIM][DIM], full_t m2[DIM][DIM]) {
@@ -221,19 +222,17 @@ static inline void transpose(elem_t in[DIM][DIM], elem_t out[DIM][DIM]) {
         for (size_t c = 0; c < DIM; c++) out[c][r] = in[r][c];
 }
 
-static inline void printMatrix(elem_t m[DIM][DIM]) {
-    for (size_t r = 0; r < DIM; r++) {
-        for (size_t c = 0; c < DIM; c++) printf("%d ", (int)m[r][c]);
-        printf("\n");
+/* printMatrix and printMatrixAcc: one row per line. */
+#define SPINEL_TESTUTILS_PRINT(name, type)                                                          \
+    static inline void name(type m[DIM][DIM]) {                                                     \
+        for (size_t r = 0; r < DIM; r++) {                                                          \
+            for (size_t c = 0; c < DIM; c++) printf("%" PRId64 " ", (int64_t)m[r][c]);              \
+            printf("\n");                                                                           \
+        }                                                                                           \
     }
-}
-
-static inline void printMatrixAcc(acc_t m[DIM][DIM]) {
-    for (size_t r = 0; r < DIM; r++) {
-        for (size_t c = 0; c < DIM; c++) printf("%" PRId64 " ", (int64_t)m[r][c]);
-        printf("\n");
-    }
-}
+SPINEL_TESTUTILS_PRINT(printMatrix, elem_t)
+SPINEL_TESTUTILS_PRINT(printMatrixAcc, acc_t)
+#undef SPINEL_TESTUTILS_PRINT
 
 static inline int is_equal(elem_t x[DIM][DIM], elem_t y[DIM][DIM]) {
     for (size_t r = 0; r < DIM; r++)
