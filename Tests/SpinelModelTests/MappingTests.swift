@@ -26,7 +26,8 @@ struct MappingTests {
         let embedder = try SentenceEmbedder(folder: folder)
         let ranges = ActivationRanges.calibrate(encoder: embedder.encoder, tokenizer: embedder.tokenizer, texts: Array(tinyTexts.prefix(3)),
                                                 maxTokens: embedder.maxTokens, percentile: 100)
-        let mapper = try ModelMapper(model: QuantizedModel(encoder: embedder.encoder, ranges: ranges), parameters: try smallAffine().parameters())
+        let parameters = try smallAffine().parameters()
+        let mapper = try ModelMapper(model: QuantizedModel(encoder: embedder.encoder, ranges: ranges), parameters: parameters)
         return (embedder, mapper)
     }
 
@@ -116,8 +117,8 @@ struct MiniLMMappingTests {
         guard MiniLM.present else { throw MiniLM.Missing() }
         let embedder = try SentenceEmbedder(folder: MiniLM.folder)
         let ranges = ActivationRanges.calibrate(encoder: embedder.encoder, tokenizer: embedder.tokenizer, maxTokens: embedder.maxTokens, percentile: 100)
-        let mapper = try ModelMapper(model: QuantizedModel(encoder: embedder.encoder, ranges: ranges),
-                                     parameters: try AcceleratorConfig.load(path: MappingTests.root.appendingPathComponent("Testbenches/configs/transformer-affine.json").path).parameters())
+        let parameters = try AcceleratorConfig.load(path: MappingTests.root.appendingPathComponent("Testbenches/configs/transformer-affine.json").path).parameters()
+        let mapper = try ModelMapper(model: QuantizedModel(encoder: embedder.encoder, ranges: ranges), parameters: parameters)
         let text = "A man is eating food."
         #expect(!ActivationRanges.calibrationTexts.contains(text))
         let ids = embedder.tokenizer.encode(text, maxLength: 32)
