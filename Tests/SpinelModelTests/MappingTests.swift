@@ -20,13 +20,16 @@ struct MappingTests {
 
     static let tinyTexts = ["the cat sat on the mat.", "a dog sat on the mat!", "hello world, the cat", "run, dog, run"]
 
-    /// The tiny model (d 8, 2 heads, FFN 12, 2 layers) calibrated on three texts, on small-affine.
-    static func tinyMapper(layers: Int = 2) throws -> (SentenceEmbedder, ModelMapper) {
+    /// The tiny model (d 8, 2 heads, FFN 12, 2 layers) calibrated on three texts, on small-affine
+    /// (with `extensions`, plus NUMERICS.md's extensions: golden model only so far).
+    static func tinyMapper(layers: Int = 2, extensions: Bool = false) throws -> (SentenceEmbedder, ModelMapper) {
         let folder = try TinyBert(seed: 3, layers: layers).write()
         let embedder = try SentenceEmbedder(folder: folder)
         let ranges = ActivationRanges.calibrate(encoder: embedder.encoder, tokenizer: embedder.tokenizer, texts: Array(tinyTexts.prefix(3)),
                                                 maxTokens: embedder.maxTokens, percentile: 100)
-        let parameters = try smallAffine().parameters()
+        var config = try smallAffine()
+        config.hasNumericsExtensions = extensions
+        let parameters = try config.parameters()
         let mapper = try ModelMapper(model: QuantizedModel(encoder: embedder.encoder, ranges: ranges), parameters: parameters)
         return (embedder, mapper)
     }
@@ -48,8 +51,9 @@ struct MappingTests {
     /// bias or operand gives 0.3 and more (the negative control below).
     static let layerTolerance = 0.15
 
-    @Test func tinyModelLayersMatchFloat() throws {
-        let (embedder, mapper) = try Self.tinyMapper()
+    @Test(arguments: [false, true])
+    func tinyModelLayersMatchFloat(extensions: Bool) throws {
+        let (embedder, mapper) = try Self.tinyMapper(extensions: extensions)
         let ids = embedder.tokenizer.encode(Self.tinyTexts[3], maxLength: 16)
         let run = try ModelRun.run(ids: ids, mapper: mapper, predictCycles: false)
         // The embeddings' LayerNorm from the same ids: rounding of the tables and of the output.
