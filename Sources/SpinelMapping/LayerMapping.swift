@@ -66,7 +66,7 @@ public struct ModelMapper: Sendable {
         self.parameters = parameters
         let hidden = model.config.hiddenSize
         guard rowsPerBlock(columns: hidden) > 0 else {
-            throw MappingError("a LayerNorm row of \(hidden) columns does not fit half the accumulator (\(parameters.accRows / 2) rows of \(parameters.dim)) "
+            throw MappingError("a LayerNorm row of \(hidden) columns does not fit half the accumulator (\(parameters.accRows / 2) rows of \(parameters.dim) columns) "
                 + "with its operands in half the scratchpad: use a configuration with a larger accumulator or scratchpad")
         }
     }
