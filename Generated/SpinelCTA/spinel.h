@@ -53,6 +53,7 @@ extern "C" {
 /* Exit statuses of the harness itself. */
 #define SPINEL_EXIT_CONFIG_MISMATCH 3 /* config_hash of the hardware differs from gemmini_params.h */
 #define SPINEL_EXIT_SIMULATION_FAILED 4 /* the RoCC shim hit a harness failure (cycle limit) */
+#define SPINEL_EXIT_UNSUPPORTED_ASSEMBLY 5 /* RISC-V inline assembly other than fence (xcustom.h) */
 
 typedef struct spinel_options {
     /* Cycles from an AR (AW) handshake to the first R beat (the B response); <= 0: the

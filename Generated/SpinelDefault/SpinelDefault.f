@@ -6,6 +6,9 @@ IntToFloat_8.v
 FloatMultiply.v
 FloatToInt_8.v
 ScaleUnit_8to8.v
+IntToFloat_32.v
+FloatToInt_32.v
+ScaleUnit_32to32.v
 LoadController_SpinelDefault.v
 PE_8_20_32.v
 Tile_1x1_8_20_32.v
@@ -17,7 +20,6 @@ OperandBuffer_16x16_8.v
 OperandBuffer_16x16_32.v
 ExecuteController_SpinelDefault.v
 Queue_4x617.v
-IntToFloat_32.v
 ScaleUnit_32to8.v
 Queue_18x105.v
 StoreController_SpinelDefault.v

@@ -4,8 +4,9 @@
  * C kernel compiles unchanged. Commands go to the simulated accelerator through the RoCC shim
  * (rocc.h); gemmini_fence() waits until it is idle.
  *
- * Not provided: Gemmini's software library (tiled_matmul_auto, the CPU reference functions,
- * convolutions and LOOP_CONV_WS, which Spinel does not implement).
+ * Gemmini's software library comes with it: tiled_matmul_auto (spinel_tiled.h) and the other
+ * tiled_* functions (spinel_library.h). Not provided: convolutions and LOOP_CONV_WS, which
+ * Spinel does not implement (docs/GEMMINI-COMPATIBILITY.md).
  */
 #ifndef SPINEL_GEMMINI_H
 #define SPINEL_GEMMINI_H
@@ -17,8 +18,6 @@
 
 #include "gemmini_params.h"
 #include "rocc.h"
-
-#define XCUSTOM_ACC 3
 
 /* funct codes */
 #define k_CONFIG 0
@@ -38,6 +37,8 @@
 #define k_MVIN3 14
 #define k_COUNTER 126
 #define k_LOAD_AFFINE 40  /* Spinel extension (HAS_AFFINE_LAYERNORM) */
+#define k_LOAD_REQUANT 41  /* Spinel extension (HAS_NUMERICS_EXTENSIONS) */
+#define k_LOAD_LANE_SCALES 42  /* Spinel extension (HAS_NUMERICS_EXTENSIONS) */
 
 /* CONFIG selectors, rs1[1:0] */
 #define CONFIG_EX 0
@@ -58,6 +59,14 @@
 #define SOFTMAX 4
 /* Spinel extension (HAS_AFFINE_LAYERNORM): CONFIG_ST LAYERNORM with the CONFIG_NORM activation MSB */
 #define AFFINE_LAYERNORM 6
+/* Spinel extensions (HAS_NUMERICS_EXTENSIONS): Softmax relative to the row maximum (CONFIG_ST
+ * RELU with the MSB) and the two-segment I-GELU (CONFIG_ST IGELU with the MSB) */
+#define SOFTMAX_MAX 5
+#define IGELU2 7
+/* ACC_SCALE's scale on an accumulator mvout (spinel_config_st): CONFIG_ST's, the lanes', the row's ρ ⊗ CONFIG_ST's */
+#define SPINEL_SCALE_STORE 0
+#define SPINEL_SCALE_LANES 1
+#define SPINEL_SCALE_ROW 2
 
 /* Normalization commands in local address bits 28:26 (accumulator mvout statistics passes) */
 #define SPINEL_NORM_RESET 0
@@ -211,6 +220,37 @@ static inline acc_scale_t acc_scale_t_bits_to_acc_scale_t(acc_scale_t_bits bits)
 #define spinel_load_affine(acc_addr, cols) \
     ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, 0, ((uint64_t)2 << 48) | ((uint64_t)(cols) << 32) | (uint64_t)(uint32_t)(acc_addr), k_LOAD_AFFINE)
 
+/* CONFIG_ST with the numerics extensions (HAS_NUMERICS_EXTENSIONS): rs1[17:12] the requantizer's
+ * K (1 to 47; 0 turns it off), rs1[19:18] the scale source (SPINEL_SCALE_*). */
+#define spinel_config_st(stride, acc_act, acc_scale, requant_shift, scale_source) \
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, \
+        ((uint64_t)((scale_source) & 3) << 18) | \
+            ((uint64_t)((requant_shift) & 63) << 12) | \
+            ((uint64_t)(acc_act) << 2) | CONFIG_ST, \
+        ((uint64_t)acc_scale_t_to_acc_scale_t_bits((acc_scale_t)(acc_scale)) << 32) | (uint64_t)(uint32_t)(stride), k_CONFIG)
+
+/* LOAD_REQUANT (HAS_NUMERICS_EXTENSIONS): accumulator row acc_addr's first `cols` values become the
+ * requantizer's multipliers M_j (saturated to 0..65535); lanes beyond get 0. */
+#define spinel_load_requant(acc_addr, cols) \
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, 0, ((uint64_t)1 << 48) | ((uint64_t)(cols) << 32) | (uint64_t)(uint32_t)(acc_addr), k_LOAD_REQUANT)
+
+/* LOAD_LANE_SCALES (HAS_NUMERICS_EXTENSIONS): accumulator row acc_addr's first `cols` values, fp32
+ * bit patterns, become the lanes' store scales; lanes beyond get 0.0. */
+#define spinel_load_lane_scales(acc_addr, cols) \
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, 0, ((uint64_t)1 << 48) | ((uint64_t)(cols) << 32) | (uint64_t)(uint32_t)(acc_addr), k_LOAD_LANE_SCALES)
+
+/* The two-segment I-GELU's constants (HAS_NUMERICS_EXTENSIONS): CONFIG_NORM constant set 1
+ * (rs1[20:19]) carries qb1, qc1 and qt, set 2 qb2, qc2 and q1; nothing else changes. */
+#define spinel_config_igelu2(qb1, qc1, qt, qb2, qc2, q1) \
+    { \
+        ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, ((uint64_t)(uint32_t)(qt) << 32) | \
+            ((uint64_t)1 << 19) | CONFIG_NORM, \
+            ((uint64_t)(uint32_t)(qc1) << 32) | (uint64_t)(uint32_t)(qb1), k_CONFIG) \
+        ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, ((uint64_t)(uint32_t)(q1) << 32) | \
+            ((uint64_t)2 << 19) | CONFIG_NORM, \
+            ((uint64_t)(uint32_t)(qc2) << 32) | (uint64_t)(uint32_t)(qb2), k_CONFIG) \
+    }
+
 /* CONFIG_NORM rs1: [15:8] statistics slot, [16] activation MSB, [17] set the slot only,
  * [18] which constant (0 qln2, 1 qln2_inv), [63:32] the constant; rs2: [31:0] igelu_qb,
  * [63:32] igelu_qc. */
@@ -246,5 +286,10 @@ static inline acc_scale_t acc_scale_t_bits_to_acc_scale_t(acc_scale_t_bits bits)
 /* Waits until the accelerator is idle (no command queued or in flight, every DMA write
  * acknowledged). */
 #define gemmini_fence() spinel_rocc_fence()
+
+/* ---- Gemmini's software library ---- */
+
+#include "spinel_tiled.h"
+#include "spinel_library.h"
 
 #endif /* SPINEL_GEMMINI_H */

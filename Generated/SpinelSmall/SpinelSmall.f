@@ -6,6 +6,9 @@ IntToFloat_8.v
 FloatMultiply.v
 FloatToInt_8.v
 ScaleUnit_8to8.v
+IntToFloat_32.v
+FloatToInt_32.v
+ScaleUnit_32to32.v
 LoadController_SpinelSmall.v
 PE_8_20_32.v
 Tile_1x1_8_20_32.v
@@ -17,7 +20,6 @@ OperandBuffer_4x4_8.v
 OperandBuffer_4x4_32.v
 ExecuteController_SpinelSmall.v
 Queue_4x360.v
-IntToFloat_32.v
 ScaleUnit_32to8.v
 Queue_10x104.v
 StoreController_SpinelSmall.v

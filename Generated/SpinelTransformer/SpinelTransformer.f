@@ -6,6 +6,9 @@ IntToFloat_8.v
 FloatMultiply.v
 FloatToInt_8.v
 ScaleUnit_8to8.v
+IntToFloat_32.v
+FloatToInt_32.v
+ScaleUnit_32to32.v
 LoadController_SpinelTransformer.v
 PE_8_20_32.v
 Tile_1x1_8_20_32.v
@@ -24,7 +27,6 @@ FloatDivider.v
 IntToFloat_50.v
 ScaleUnit_50to8.v
 Normalizer_SpinelTransformer.v
-IntToFloat_32.v
 ScaleUnit_32to8.v
 Queue_18x105.v
 StoreController_SpinelTransformer.v

@@ -23,6 +23,7 @@
 #include "verilated_vcd_c.h"
 #endif
 
+#include <cctype>
 #include <cerrno>
 #include <cinttypes>
 #include <csignal>
@@ -887,6 +888,8 @@ const char* spinel_command_name(uint32_t funct, uint64_t rs1) {
     case 14: return "MVIN3";
     case 15: case 16: case 17: case 18: case 19: case 20: case 21: return "LOOP_CONV_WS (unsupported)";
     case 40: return "LOAD_AFFINE";
+    case 41: return "LOAD_REQUANT";
+    case 42: return "LOAD_LANE_SCALES";
     case 126: return "COUNTER";
     default: return (funct & 0x7f) >= 32 && (funct & 0x7f) <= 63 ? "Spinel extension" : "unknown funct";
     }
@@ -910,6 +913,23 @@ void spinel_rocc_fence(void) {
         if (g_accelerator != nullptr) g_accelerator->closeOutputs();
         std::exit(SPINEL_EXIT_SIMULATION_FAILED);
     }
+}
+
+// Inline assembly in code that includes rocc-software/src/xcustom.h (Gemmini's gemmini.h):
+// `asm volatile("fence" ...)` waits for the accelerator; other RISC-V instructions cannot run
+// on the host, so the program stops and names the instruction.
+void spinel_rocc_inline_assembly(const char* text) {
+    const char* p = text;
+    while (*p == ' ' || *p == '"') p++;
+    const bool fence = std::strncmp(p, "fence", 5) == 0 && !std::isalnum((unsigned char)p[5]) && p[5] != '.' && p[5] != '_';
+    if (fence) return spinel_rocc_fence();
+    std::fprintf(stderr,
+                 "spinel: inline assembly %s is a RISC-V instruction the harness cannot run (only fence is emulated, as "
+                 "spinel_fence). For read_cycles use the harness's include/gemmini_testutils.h (simulated cycles); use "
+                 "__asm__ for host assembly\n",
+                 text);
+    if (g_accelerator != nullptr) g_accelerator->closeOutputs();
+    std::exit(SPINEL_EXIT_UNSUPPORTED_ASSEMBLY);
 }
 
 }  // extern "C"

@@ -14,11 +14,20 @@
  *   spinel_softmax_row(x, J, qln2, qln2_inv, qb, qc, out)
  *                                               Softmax of one row (activation 4); returns -1
  *                                               (and writes nothing) for J = 0
+ * Spinel's numerics extensions (HAS_NUMERICS_EXTENSIONS, docs/NUMERICS.md):
+ *   spinel_requantize(x, m, k)                  the per-lane requantizer, sat_acc(RRS(x·M, K))
+ *   spinel_igelu2(q, c)                         the two-segment I-GELU's y (activation 7)
+ *   spinel_igelu2_row(x, J, c, scale, out)      out_j = ACC_SCALE(y_j, scale)
+ *   spinel_softmax_max_row(x, J, qln2, qln2_inv, qb, qc, out, rho)
+ *                                               Softmax relative to the row maximum
+ *                                               (activation 5) and the row's ρ
+ *   spinel_row_scale_row(x, J, rho, scale, out) the row-scale store, ACC_SCALE(x_j, ρ ⊗ scale)
+ *   spinel_lane_scale_row(x, J, scales, out)    the lane scales, ACC_SCALE(x_j, scales[j])
  *
  * Widths, as the accelerator's: accumulator values are acc_t of at most 32 bits; I-GELU's
  * polynomial and product and i-exp's qp and polynomial wrap in acc_t (two's complement, as
  * Gemmini's reference computes them in acc_t); sums, the mean and the variance are exact,
- * LayerNorm divides once per row (a reciprocal, NUMERICS.md) and keeps F = 16 fractional
+ * LayerNorm divides once per row (a reciprocal, docs/NUMERICS.md) and keeps F = 16 fractional
  * bits; fp32 results round to nearest even (ACC_SCALE from gemmini_params.h).
  * Everything below is defined C for every input: wrapping arithmetic is done in uint64_t.
  */
@@ -209,6 +218,68 @@ static inline int spinel_softmax_row(const acc_t* x, size_t J, acc_t qln2, acc_t
     const float factor = sum == 0 ? 0.0f : 127.0f / (float)sum;
     for (size_t j = 0; j < J; j++) out[j] = ACC_SCALE(spinel_iexp((int64_t)x[j] - maximum, qln2, qln2_inv, qb, qc), factor);
     return 0;
+}
+
+/* ---- Spinel's numerics extensions (HAS_NUMERICS_EXTENSIONS) ---- */
+
+/* The per-lane requantizer: x' = sat_acc(RRS(x·M, K)), M unsigned 16-bit, K 1..47. The
+ * product is below 2^47 in magnitude: exact in 64 bits. */
+static inline acc_t spinel_requantize(acc_t x, uint16_t m, unsigned k) {
+    const int64_t high = (int64_t)(((uint64_t)1 << (8 * sizeof(acc_t) - 1)) - 1), low = -high - 1;
+    const int64_t v = ROUNDING_RIGHT_SHIFT((int64_t)x * (int64_t)m, (int64_t)k);
+    return (acc_t)(v > high ? high : (v < low ? low : v));
+}
+
+/* The two-segment I-GELU's constants (CONFIG_NORM constant sets 1 and 2). */
+typedef struct {
+    acc_t qb1, qc1, qb2, qc2, qt, q1;
+} spinel_igelu2_constants_t;
+
+/* The two-segment I-GELU: c = min(|q|, -qb2), (qb, qc) = c < qt ? (qb1, qc1) : (qb2, qc2),
+ * poly = (c + qb)^2 + qc, y = q·(sign(q)·poly + q1). The clip and the comparison are exact;
+ * the rest wraps in acc_t, as I-GELU's. */
+static inline acc_t spinel_igelu2(acc_t q, spinel_igelu2_constants_t c) {
+    const int64_t magnitude = q < 0 ? -(int64_t)q : (int64_t)q, limit = -(int64_t)c.qb2;
+    const int64_t clip = magnitude < limit ? magnitude : limit;
+    const int first = clip < (int64_t)c.qt;
+    const uint64_t base = (uint64_t)clip + (uint64_t)(int64_t)(first ? c.qb1 : c.qb2);
+    const uint64_t poly = base * base + (uint64_t)(int64_t)(first ? c.qc1 : c.qc2);
+    const uint64_t erf = q < 0 ? 0 - poly : poly;
+    return (acc_t)spinel_wrap_acc((uint64_t)(int64_t)q * (erf + (uint64_t)(int64_t)c.q1));
+}
+
+static inline void spinel_igelu2_row(const acc_t* x, size_t J, spinel_igelu2_constants_t c, acc_scale_t scale, elem_t* out) {
+    for (size_t j = 0; j < J; j++) out[j] = ACC_SCALE(spinel_igelu2(x[j], c), scale);
+}
+
+/* Softmax relative to the row maximum of J >= 1 values: out_j = ACC_SCALE(iexp(x_j - max), c)
+ * with the constant c = fp32(127) / fp32(iexp(0)) (0 when iexp(0) is 0), and the row statistic
+ * ρ = fp32(1) / fp32(Σ out_j) (0 for a zero sum). Returns 0, or -1 without writing for J = 0. */
+static inline int spinel_softmax_max_row(const acc_t* x, size_t J, acc_t qln2, acc_t qln2_inv, acc_t qb, acc_t qc,
+                                         elem_t* out, float* rho) {
+    if (J == 0) return -1;
+    acc_t maximum = x[0];
+    for (size_t j = 1; j < J; j++) maximum = x[j] > maximum ? x[j] : maximum;
+    const acc_t peak = spinel_iexp(0, qln2, qln2_inv, qb, qc);
+    const float factor = peak == 0 ? 0.0f : 127.0f / (float)peak;
+    int64_t sum = 0;
+    for (size_t j = 0; j < J; j++) {
+        out[j] = ACC_SCALE(spinel_iexp((int64_t)x[j] - maximum, qln2, qln2_inv, qb, qc), factor);
+        sum += out[j];
+    }
+    *rho = sum == 0 ? 0.0f : 1.0f / (float)sum;
+    return 0;
+}
+
+/* The row-scale store of a P·V row: out_j = ACC_SCALE(x_j, ρ ⊗ scale), one fp32 multiply. */
+static inline void spinel_row_scale_row(const acc_t* x, size_t J, float rho, acc_scale_t scale, elem_t* out) {
+    const acc_scale_t folded = (acc_scale_t)(rho * (float)scale);
+    for (size_t j = 0; j < J; j++) out[j] = ACC_SCALE(x[j], folded);
+}
+
+/* The lane scales: out_j = ACC_SCALE(x_j, scales[j]). */
+static inline void spinel_lane_scale_row(const acc_t* x, size_t J, const acc_scale_t* scales, elem_t* out) {
+    for (size_t j = 0; j < J; j++) out[j] = ACC_SCALE(x[j], scales[j]);
 }
 
 #endif /* SPINEL_REFERENCE_H */

@@ -4,8 +4,8 @@ import SpinelSim
 
 typealias GoldenFunct = SpinelGolden.Funct
 
-/// Generates random legal command programs, deterministically from a seed (VERIFICATION.md,
-/// tier 4). Every command is first run on a `GoldenModel`; a command the model rejects is
+/// Generates random legal command programs, deterministically from a seed (docs/VERIFICATION.md).
+/// Every command is first run on a `GoldenModel`; a command the model rejects is
 /// dropped and another one drawn, so a program never raises an accelerator error.
 ///
 /// A program is:
@@ -207,7 +207,12 @@ struct GenerationState {
         switch kind {
         case .configExecute: attempt([randomConfigExecute()], kind: kind)
         case .configLoad: attempt([randomConfigLoad()], kind: kind)
-        case .configStore: attempt([randomConfigStore()], kind: kind)
+        case .configStore:
+            // With the numerics extensions, sometimes a lane-parameter load first (the random
+            // draws stay behind the configuration check, so other configurations' programs do
+            // not change).
+            let load = parameters.config.hasNumericsExtensions && random.chance(0.4) ? [randomLaneLoad()] : []
+            attempt(load + [randomConfigStore()], kind: kind)
         case .mvin: if let command = randomMvin() { attempt([command], kind: kind) }
         case .mvout: if let command = randomMvout() { attempt([command], kind: kind) }
         case .pair: attempt(randomPair(), kind: kind)
@@ -308,8 +313,28 @@ struct GenerationState {
             let row = Int.random(in: 0..<(parameters.accRows - 1), using: &random)
             sequence.append(instruction(GoldenFunct.loadAffine, 0, operand(UInt32(1) << 31 | UInt32(row), columns: Int.random(in: 1...dim, using: &random), rows: 2)))
         }
-        if parameters.config.hasNormalizations && (activation == 4 || affine || model.state.normalization.activationMSB) {
-            sequence += configNormalization(activationMSB: activation == 4 || affine)
+        // With the numerics extensions: a Softmax loop sometimes relative to the maximum (CONFIG_ST
+        // 1 with the MSB: activation 5), a plain loop sometimes through the two-segment I-GELU
+        // (CONFIG_ST 3 with the MSB: 7, after its constants), and the loop's stores sometimes
+        // through the requantizer or the lane scales after a LOAD_REQUANT / LOAD_LANE_SCALES.
+        let extensions = parameters.config.hasNumericsExtensions
+        let relative = extensions && activation == 4 && random.chance(0.5)
+        let twoSegment = extensions && activation == 0 && random.chance(0.3)
+        if twoSegment { sequence += configTwoSegmentGELU() }
+        if extensions && random.chance(0.4) {
+            let source = activation <= 1 && random.chance(0.4) ? NumericsExtensions.ScaleSource.lane : .store
+            let shift = random.chance(0.6) ? Int.random(in: NumericsExtensions.requantizerShifts, using: &random) : 0
+            if shift != 0 { sequence.append(laneLoad(GoldenFunct.loadRequantizer)) }
+            if source == .lane { sequence.append(laneLoad(GoldenFunct.loadLaneScales)) }
+            let storeActivation = UInt64(relative ? 1 : twoSegment ? 3 : activation & 3)
+            sequence.append(instruction(GoldenFunct.config, UInt64(source.rawValue) << UInt64(NumericsExtensions.scaleSourceLow)
+                                            | UInt64(shift) << UInt64(NumericsExtensions.requantizerShiftLow) | storeActivation << 2 | 2,
+                                        UInt64(storeScale.bitPattern) << 32 | UInt64(strideC * cBytes)))
+        } else if relative || twoSegment {
+            sequence.append(instruction(GoldenFunct.config, UInt64(relative ? 1 : 3) << 2 | 2, UInt64(storeScale.bitPattern) << 32 | UInt64(strideC * cBytes)))
+        }
+        if parameters.config.hasNormalizations && (activation == 4 || affine || twoSegment || model.state.normalization.activationMSB) {
+            sequence += configNormalization(activationMSB: activation == 4 || affine || twoSegment)
         }
 
         let previousLoop = model.state.loop.bounds.tilesI > 0
@@ -414,7 +439,41 @@ struct GenerationState {
         let scale: Float = parameters.config.accScale == .fp32 && random.chance(0.6) ? randomScale() : 1
         let activation: UInt64 = random.chance(0.3) ? 1 : 0
         let stride = UInt64(Int.random(in: 4...160, using: &random))
-        return instruction(GoldenFunct.config, activation << 2 | 2, UInt64(scale.bitPattern) << 32 | stride)
+        // The numerics extensions' fields: K (rarely one of the refused 48–63), the scale source
+        // (the row scale needs Softmax statistics; rarely the reserved 3), I-GELU's activation.
+        var extensionFields: UInt64 = 0
+        if parameters.config.hasNumericsExtensions && random.chance(0.5) {
+            let shift = random.chance(0.5) ? 0 : random.chance(0.95) ? Int.random(in: NumericsExtensions.requantizerShifts, using: &random)
+                                                                     : Int.random(in: 48...63, using: &random)
+            let source = random.chance(0.97) ? Int.random(in: 0...2, using: &random) : 3
+            extensionFields = UInt64(source) << UInt64(NumericsExtensions.scaleSourceLow) | UInt64(shift) << UInt64(NumericsExtensions.requantizerShiftLow)
+                | (random.chance(0.2) ? 3 << 2 : 0)
+        }
+        return instruction(GoldenFunct.config, extensionFields | activation << 2 | 2, UInt64(scale.bitPattern) << 32 | stride)
+    }
+
+    /// LOAD_REQUANT or LOAD_LANE_SCALES (numerics extensions) of one random accumulator row.
+    mutating func randomLaneLoad() -> CommandProgram.Instruction {
+        laneLoad(random.chance(0.5) ? GoldenFunct.loadRequantizer : GoldenFunct.loadLaneScales)
+    }
+
+    mutating func laneLoad(_ funct: UInt8) -> CommandProgram.Instruction {
+        let row = Int.random(in: 0..<parameters.accRows, using: &random)
+        return instruction(funct, 0, operand(UInt32(1) << 31 | UInt32(row), columns: Int.random(in: 1...dim, using: &random), rows: 1))
+    }
+
+    /// The two-segment I-GELU's constants (CONFIG_NORM constant sets 1 and 2) for a random input
+    /// unit, or sometimes arbitrary ones.
+    mutating func configTwoSegmentGELU() -> [CommandProgram.Instruction] {
+        let c = random.chance(0.7) ? TwoSegmentGELUConstants(inputScale: Double.random(in: 0.005...0.1, using: &random))
+            : TwoSegmentGELUConstants(qb1: Int64(Int32.random(in: -5000...0, using: &random)), qc1: Int64(Int32.random(in: -100_000...100_000, using: &random)),
+                                      qb2: Int64(Int32.random(in: -5000...0, using: &random)), qc2: Int64(Int32.random(in: -100_000...100_000, using: &random)),
+                                      qt: Int64(Int32.random(in: -100...5000, using: &random)), q1: Int64(Int32.random(in: -100_000...100_000, using: &random)))
+        func set(_ set: NumericsExtensions.ConstantSet, _ qb: Int64, _ qc: Int64, _ other: Int64) -> CommandProgram.Instruction {
+            instruction(GoldenFunct.config, UInt64(UInt32(truncatingIfNeeded: other)) << 32 | UInt64(set.rawValue) << UInt64(NumericsExtensions.constantSetLow) | 3,
+                        UInt64(UInt32(truncatingIfNeeded: qc)) << 32 | UInt64(UInt32(truncatingIfNeeded: qb)))
+        }
+        return [set(.geluFirstSegment, c.qb1, c.qc1, c.qt), set(.geluSecondSegment, c.qb2, c.qc2, c.q1)]
     }
 
     /// An fp32 scale: simple powers of two, negative values, and random ones.

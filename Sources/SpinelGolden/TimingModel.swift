@@ -154,6 +154,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// A row the normalizer is working on (StoreController's `long_pending` and `held_note`):
     /// its note, and the cycle its result is queued (known once the row has arrived).
     private var normalizerRow: (note: StoreNote, latency: Int, queued: UInt64?)?
+    /// The last cycle a CONFIG_NORM keeps the normalizer busy (the numerics extensions' Softmax
+    /// factor): the store reader waits until after it.
+    private var normalizerBusyUntil: UInt64 = 0
     /// StoreController's `queueDepth`.
     private let outgoingDepth = 4
 
@@ -183,7 +186,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
     private var quiet: Bool {
         unroller.quiet
-            && station.allSatisfy(\.isEmpty) && execute.idle && loadNotes.isEmpty && storeArriving == nil && normalizerRow == nil && outgoing.isEmpty
+            && station.allSatisfy(\.isEmpty) && execute.idle && loadNotes.isEmpty && storeArriving == nil && normalizerRow == nil && cycle > normalizerBusyUntil && outgoing.isEmpty
             && pending.isEmpty && reader.idle && writer.idle && axi.idle && accumulatorStage.allSatisfy { $0 == nil }
     }
 
@@ -370,7 +373,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         // nothing while the normalizer works on a long row.
         storeArriving = nil
         var emptyNote: StoreNote?
-        if let index = candidates[2], normalizerRow == nil, normalizerDone == nil {
+        if let index = candidates[2], normalizerRow == nil, normalizerDone == nil, cycle > normalizerBusyUntil {
             if case .mvout(let move) = dispatched[index].command.work, !move.empty {
                 let access = LocalRowAccess(accumulator: move.accumulator, row: move.localRow + storeRow)
                 if room && !readBlocked(access, after: executeReads[...]) {
@@ -385,6 +388,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             } else if room && arrivingNote == nil {
                 // A CONFIG_ST or an empty MVOUT goes into the queue as one note.
                 emptyNote = StoreNote(request: DMARequestTiming(address: 0, bytes: 0), noWrites: true, last: true, index: index)
+                if let busy = dispatched[index].command.normalizerBusy { normalizerBusyUntil = cycle + UInt64(busy) }
                 station[2].issue()
             }
         }

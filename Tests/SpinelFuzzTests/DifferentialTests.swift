@@ -5,7 +5,7 @@ import SpinelGolden
 import SpinelSim
 import Testing
 
-/// Random differential testing on the `small` accelerator (VERIFICATION.md tier 4): a bounded
+/// Random differential testing on the `small` accelerator (docs/VERIFICATION.md): a bounded
 /// set of seeds here; `make fuzz SEEDS=N` runs more.
 @Suite("Random differential: RTL vs golden model")
 struct DifferentialTests {
@@ -56,6 +56,36 @@ struct DifferentialTests {
                                        directory: directory, randomResetSeeds: [])
         #expect(outcome.passed, """
             seed \(seed) (rerun: spinel fuzz --config Testbenches/configs/small-affine.json --first-seed \(seed) --seeds 1 --keep), \
+            program \(outcome.programFile.path):
+            \(outcome.failures.joined(separator: "\n"))
+            \(outcome.firstMismatch ?? "")
+            """)
+        if outcome.passed { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// `small` with the numerics extensions (Testbenches/configs/small-numerics.json): LOAD_REQUANT,
+    /// LOAD_LANE_SCALES, K and the scale sources, the two-segment I-GELU's constants and Softmax
+    /// loops relative to the maximum join the programs.
+    static let numericsRunner = Result {
+        var config = AcceleratorConfig.small
+        config.name = "SpinelSmallNumerics"
+        config.hasNormalizations = true
+        config.hasAffineLayerNorm = true
+        config.hasNumericsExtensions = true
+        return try DifferentialRunner(config: config, runnerSource: DifferentialRunner.defaultRunnerSource())
+    }
+
+    @Test(arguments: 0..<4)
+    func randomProgramWithTheNumericsExtensions(offset: UInt64) throws {
+        let runner = try Self.numericsRunner.get()
+        let seed = SeededGenerator.testSeed(40_000) + offset
+        let directory = Self.directory("numerics-seed-\(seed)")
+        var options = ProgramGenerator.Options()
+        options.commands = 80
+        let outcome = try runner.check(seed: seed, generator: ProgramGenerator(parameters: runner.parameters, options: options),
+                                       directory: directory, randomResetSeeds: [])
+        #expect(outcome.passed, """
+            seed \(seed) (rerun: spinel fuzz --config Testbenches/configs/small-numerics.json --first-seed \(seed) --seeds 1 --keep), \
             program \(outcome.programFile.path):
             \(outcome.failures.joined(separator: "\n"))
             \(outcome.firstMismatch ?? "")

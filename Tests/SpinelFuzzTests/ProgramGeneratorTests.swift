@@ -113,6 +113,49 @@ struct ProgramGeneratorTests {
         #expect(!seen.contains("both transposes"), "LOOP_WS cannot transpose both A and B")
     }
 
+    /// With the numerics extensions (Testbenches/configs/small-numerics.json) the programs load
+    /// multipliers and lane scales, set K and the scale sources, send the two-segment I-GELU's
+    /// constants, and run Softmax loops relative to the maximum (activation 5) and plain loops
+    /// through the two-segment I-GELU (7); every command stays legal for the golden model.
+    @Test func programsUseTheNumericsExtensions() throws {
+        var config = AcceleratorConfig.small
+        config.hasNormalizations = true
+        config.hasAffineLayerNorm = true
+        config.hasNumericsExtensions = true
+        let parameters = try config.parameters()
+        var options = ProgramGenerator.Options()
+        options.commands = 80
+        var seen = Set<String>()
+        for seed in 0..<UInt64(40) {
+            let program = ProgramGenerator(parameters: parameters, options: options).generate(seed: seed).program
+            #expect(ProgramMinimizer.isLegal(program, parameters: parameters), "seed \(seed): the golden model rejects a command")
+            var storeActivation: UInt64 = 0, msb = false
+            for instruction in program.instructions {
+                let rs1 = instruction.rs1
+                switch instruction.funct {
+                case Funct.loadRequantizer: seen.insert("LOAD_REQUANT")
+                case Funct.loadLaneScales: seen.insert("LOAD_LANE_SCALES")
+                case Funct.config where rs1 & 3 == 2:
+                    storeActivation = rs1 >> 2 & 3
+                    if rs1 >> UInt64(NumericsExtensions.requantizerShiftLow) & 63 != 0 { seen.insert("K") }
+                    seen.insert("scale source \(rs1 >> UInt64(NumericsExtensions.scaleSourceLow) & 3)")
+                case Funct.config where rs1 & 3 == 3:
+                    let set = rs1 >> UInt64(NumericsExtensions.constantSetLow) & 3
+                    if set != 0 { seen.insert("constant set \(set)") } else if rs1 >> 17 & 1 == 0 { msb = rs1 >> 16 & 1 == 1 }
+                case Funct.loopWS:
+                    let activation = rs1 >> 8 & 7
+                    if activation == 4 && storeActivation == 1 && msb { seen.insert("activation 5 loop") }
+                    if activation == 0 && storeActivation == 3 && msb { seen.insert("activation 7 loop") }
+                default: break
+                }
+            }
+        }
+        for name in ["LOAD_REQUANT", "LOAD_LANE_SCALES", "K", "scale source 1", "scale source 2", "constant set 1", "constant set 2",
+                     "activation 5 loop", "activation 7 loop"] {
+            #expect(seen.contains(name), "no \(name) in 40 programs: \(seen.sorted())")
+        }
+    }
+
     /// Output-stationary pairs with C stride 0 that overwrite one local row with several result
     /// rows are generated (docs/ACCELERATOR.md fixes the order: the array's, OS bottom row first).
     @Test func programsOverwriteOneCRowWithSeveralOutputStationaryRows() throws {

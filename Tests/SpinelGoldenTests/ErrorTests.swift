@@ -215,8 +215,8 @@ struct ErrorTests {
 
 @Suite("Golden model: LOOP_WS activations by configuration")
 struct LoopWSNormalizationActivationTests {
-    /// act 2 (LayerNorm) and 4 (Softmax) need the normalization units; act 3 (I-GELU goes
-    /// through CONFIG_ST) is refused everywhere.
+    /// act 2 (LayerNorm), 3 (I-GELU, applied by CONFIG_ST; Gemmini passes it to LOOP_WS) and 4
+    /// (Softmax) need the normalization units.
     @Test func loopWSNormalizationActivations() throws {
         for config in [AcceleratorConfig.transformer, .small] {
             for activation in 2...4 {
@@ -225,7 +225,7 @@ struct LoopWSNormalizationActivationTests {
                 try machine.run(G.loopWS(I: 1, J: 1, K: 1, padI: 0, padJ: 0, padK: 0, A: 0x1000, B: 0x2000, D: 0, C: 0x3000,
                                          aStride: stride, bStride: stride, dStride: 0, cStride: stride, aTranspose: false,
                                          bTranspose: false, fullC: false, lowD: false, exAccumulate: false, activation: activation))
-                let accepted = config.hasNormalizations && activation != 3
+                let accepted = config.hasNormalizations
                 // An accepted launch runs its passes on zeros: the output pass then needs
                 // CONFIG_ST's activation to match, which this program leaves at 0, so no error.
                 #expect((machine.model.error?.code) == (accepted ? nil : .unsupportedField), "\(config.name), activation \(activation)")
@@ -275,6 +275,31 @@ struct GemminiCompatibilityTests {
         #expect(machine.model.error == nil)
         #expect(machine.accumulator(0, rows: 4) == [[4, -4, 2, 2], [2_147_483_647, -2_147_483_648, 0, 0], [16_777_217, 0, 0, 0],
                                                     [-196, 196, 4, 0]])
+    }
+
+    /// LOOP_WS with the residual add and K = 0, as Gemmini's tiled_resadd_auto launches it:
+    /// C = sat8(ACC_SCALE(MVIN_SCALE_ACC(A, 2) + B, 0.5)), worked out by hand; with K = 0 and no
+    /// residual add it is still refused.
+    @Test func residualAddLoopWithNoK() throws {
+        var machine = try Machine()
+        try machine.put([[1, -2, 3, 100], [-128, 127, 0, 5]], at: 0x1000, rowStride: 4, elementBytes: 1)
+        try machine.put([[10, 20, -30, 100], [-128, 1, 0, -6]], at: 0x2000, rowStride: 4, elementBytes: 1)
+        try machine.run([G.configLd(stride: 4, scale: 2, shrunk: true, blockStride: 4, id: 0),
+                         G.configLd(stride: 4, shrunk: true, blockStride: 4, id: 1),
+                         G.configSt(stride: 4, accScale: 0.5)]
+                        + G.loopWS(I: 1, J: 1, K: 0, padI: 2, padJ: 0, padK: 0, A: 0x1000, B: 0x2000, D: 0, C: 0x3000,
+                                   aStride: 4, bStride: 4, dStride: 0, cStride: 4, aTranspose: false, bTranspose: false,
+                                   fullC: false, lowD: false, exAccumulate: false, activation: 0, residualAdd: true))
+        #expect(machine.model.error == nil)
+        // (2·1 + 10)/2 = 6, (−4 + 20)/2 = 8, (6 − 30)/2 = −12, (200 + 100)/2 = 150 → 127;
+        // (−256 − 128)/2 = −192 → −128, (254 + 1)/2 = 127.5 → 128 → 127, 0, (10 − 6)/2 = 2.
+        #expect(machine.get(at: 0x3000, rows: 2, cols: 4, rowStride: 4, elementBytes: 1) == [[6, 8, -12, 127], [-128, 127, 0, 2]])
+
+        var plain = try Machine()
+        try plain.run(G.loopWS(I: 1, J: 1, K: 0, padI: 0, padJ: 0, padK: 0, A: 0x1000, B: 0x2000, D: 0, C: 0x3000,
+                               aStride: 4, bStride: 4, dStride: 0, cStride: 4, aTranspose: false, bTranspose: false,
+                               fullC: false, lowD: false, exAccumulate: false, activation: 0))
+        #expect(plain.model.error?.code == .illegalOperand)
     }
 
     /// Bit 29 (read full width) on an mvin's accumulator destination is ignored, as Gemmini

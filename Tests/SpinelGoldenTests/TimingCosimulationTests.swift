@@ -42,6 +42,12 @@ struct TimingCosimulationTests {
         try check("affine_layernorm", on: Self.config("small-affine"))
     }
 
+    /// The numerics extensions on `small` with them: LOAD_REQUANT and LOAD_LANE_SCALES on the
+    /// store side, and the CONFIG_NORMs that keep the normalizer busy dividing Softmax's constant.
+    @Test func numericsExtensionsOnSmallWithThem() throws {
+        try check("numerics_extensions", on: Self.config("small-numerics"))
+    }
+
     @Test func loopNormalizationOnSmallWithNormalizations() throws {
         try check("loop_normalization", on: Self.config("small-normalizations"))
     }

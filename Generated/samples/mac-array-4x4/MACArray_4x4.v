@@ -17,349 +17,214 @@ module MACArray_4x4 (
   output wire [31:0] result_2,
   output wire [31:0] result_3
 );
-  wire [7:0] pe_0_0_a_in;
-  wire [7:0] pe_0_0_w_in;
-  wire [31:0] pe_0_0_psum_in;
-  wire pe_0_0_load;
   wire [7:0] pe_0_0_a_out;
   wire [7:0] pe_0_0_w_out;
   wire [31:0] pe_0_0_psum_out;
-  wire [7:0] pe_0_1_a_in;
-  wire [7:0] pe_0_1_w_in;
-  wire [31:0] pe_0_1_psum_in;
-  wire pe_0_1_load;
   wire [7:0] pe_0_1_a_out;
   wire [7:0] pe_0_1_w_out;
   wire [31:0] pe_0_1_psum_out;
-  wire [7:0] pe_0_2_a_in;
-  wire [7:0] pe_0_2_w_in;
-  wire [31:0] pe_0_2_psum_in;
-  wire pe_0_2_load;
   wire [7:0] pe_0_2_a_out;
   wire [7:0] pe_0_2_w_out;
   wire [31:0] pe_0_2_psum_out;
-  wire [7:0] pe_0_3_a_in;
-  wire [7:0] pe_0_3_w_in;
-  wire [31:0] pe_0_3_psum_in;
-  wire pe_0_3_load;
   wire [7:0] pe_0_3_a_out;
   wire [7:0] pe_0_3_w_out;
   wire [31:0] pe_0_3_psum_out;
-  wire [7:0] pe_1_0_a_in;
-  wire [7:0] pe_1_0_w_in;
-  wire [31:0] pe_1_0_psum_in;
-  wire pe_1_0_load;
   wire [7:0] pe_1_0_a_out;
   wire [7:0] pe_1_0_w_out;
   wire [31:0] pe_1_0_psum_out;
-  wire [7:0] pe_1_1_a_in;
-  wire [7:0] pe_1_1_w_in;
-  wire [31:0] pe_1_1_psum_in;
-  wire pe_1_1_load;
   wire [7:0] pe_1_1_a_out;
   wire [7:0] pe_1_1_w_out;
   wire [31:0] pe_1_1_psum_out;
-  wire [7:0] pe_1_2_a_in;
-  wire [7:0] pe_1_2_w_in;
-  wire [31:0] pe_1_2_psum_in;
-  wire pe_1_2_load;
   wire [7:0] pe_1_2_a_out;
   wire [7:0] pe_1_2_w_out;
   wire [31:0] pe_1_2_psum_out;
-  wire [7:0] pe_1_3_a_in;
-  wire [7:0] pe_1_3_w_in;
-  wire [31:0] pe_1_3_psum_in;
-  wire pe_1_3_load;
   wire [7:0] pe_1_3_a_out;
   wire [7:0] pe_1_3_w_out;
   wire [31:0] pe_1_3_psum_out;
-  wire [7:0] pe_2_0_a_in;
-  wire [7:0] pe_2_0_w_in;
-  wire [31:0] pe_2_0_psum_in;
-  wire pe_2_0_load;
   wire [7:0] pe_2_0_a_out;
   wire [7:0] pe_2_0_w_out;
   wire [31:0] pe_2_0_psum_out;
-  wire [7:0] pe_2_1_a_in;
-  wire [7:0] pe_2_1_w_in;
-  wire [31:0] pe_2_1_psum_in;
-  wire pe_2_1_load;
   wire [7:0] pe_2_1_a_out;
   wire [7:0] pe_2_1_w_out;
   wire [31:0] pe_2_1_psum_out;
-  wire [7:0] pe_2_2_a_in;
-  wire [7:0] pe_2_2_w_in;
-  wire [31:0] pe_2_2_psum_in;
-  wire pe_2_2_load;
   wire [7:0] pe_2_2_a_out;
   wire [7:0] pe_2_2_w_out;
   wire [31:0] pe_2_2_psum_out;
-  wire [7:0] pe_2_3_a_in;
-  wire [7:0] pe_2_3_w_in;
-  wire [31:0] pe_2_3_psum_in;
-  wire pe_2_3_load;
   wire [7:0] pe_2_3_a_out;
   wire [7:0] pe_2_3_w_out;
   wire [31:0] pe_2_3_psum_out;
-  wire [7:0] pe_3_0_a_in;
-  wire [7:0] pe_3_0_w_in;
-  wire [31:0] pe_3_0_psum_in;
-  wire pe_3_0_load;
   wire [7:0] pe_3_0_a_out;
   wire [7:0] pe_3_0_w_out;
-  wire [31:0] pe_3_0_psum_out;
-  wire [7:0] pe_3_1_a_in;
-  wire [7:0] pe_3_1_w_in;
-  wire [31:0] pe_3_1_psum_in;
-  wire pe_3_1_load;
   wire [7:0] pe_3_1_a_out;
   wire [7:0] pe_3_1_w_out;
-  wire [31:0] pe_3_1_psum_out;
-  wire [7:0] pe_3_2_a_in;
-  wire [7:0] pe_3_2_w_in;
-  wire [31:0] pe_3_2_psum_in;
-  wire pe_3_2_load;
   wire [7:0] pe_3_2_a_out;
   wire [7:0] pe_3_2_w_out;
-  wire [31:0] pe_3_2_psum_out;
-  wire [7:0] pe_3_3_a_in;
-  wire [7:0] pe_3_3_w_in;
-  wire [31:0] pe_3_3_psum_in;
-  wire pe_3_3_load;
   wire [7:0] pe_3_3_a_out;
   wire [7:0] pe_3_3_w_out;
-  wire [31:0] pe_3_3_psum_out;
 
-  assign result_0 = pe_3_0_psum_out;
-  assign result_1 = pe_3_1_psum_out;
-  assign result_2 = pe_3_2_psum_out;
-  assign result_3 = pe_3_3_psum_out;
-  assign pe_0_0_a_in = a_0;
-  assign pe_0_0_w_in = w_0;
-  assign pe_0_0_psum_in = 32'h0;
-  assign pe_0_0_load = load;
-  assign pe_0_1_a_in = pe_0_0_a_out;
-  assign pe_0_1_w_in = w_1;
-  assign pe_0_1_psum_in = 32'h0;
-  assign pe_0_1_load = load;
-  assign pe_0_2_a_in = pe_0_1_a_out;
-  assign pe_0_2_w_in = w_2;
-  assign pe_0_2_psum_in = 32'h0;
-  assign pe_0_2_load = load;
-  assign pe_0_3_a_in = pe_0_2_a_out;
-  assign pe_0_3_w_in = w_3;
-  assign pe_0_3_psum_in = 32'h0;
-  assign pe_0_3_load = load;
-  assign pe_1_0_a_in = a_1;
-  assign pe_1_0_w_in = pe_0_0_w_out;
-  assign pe_1_0_psum_in = pe_0_0_psum_out;
-  assign pe_1_0_load = load;
-  assign pe_1_1_a_in = pe_1_0_a_out;
-  assign pe_1_1_w_in = pe_0_1_w_out;
-  assign pe_1_1_psum_in = pe_0_1_psum_out;
-  assign pe_1_1_load = load;
-  assign pe_1_2_a_in = pe_1_1_a_out;
-  assign pe_1_2_w_in = pe_0_2_w_out;
-  assign pe_1_2_psum_in = pe_0_2_psum_out;
-  assign pe_1_2_load = load;
-  assign pe_1_3_a_in = pe_1_2_a_out;
-  assign pe_1_3_w_in = pe_0_3_w_out;
-  assign pe_1_3_psum_in = pe_0_3_psum_out;
-  assign pe_1_3_load = load;
-  assign pe_2_0_a_in = a_2;
-  assign pe_2_0_w_in = pe_1_0_w_out;
-  assign pe_2_0_psum_in = pe_1_0_psum_out;
-  assign pe_2_0_load = load;
-  assign pe_2_1_a_in = pe_2_0_a_out;
-  assign pe_2_1_w_in = pe_1_1_w_out;
-  assign pe_2_1_psum_in = pe_1_1_psum_out;
-  assign pe_2_1_load = load;
-  assign pe_2_2_a_in = pe_2_1_a_out;
-  assign pe_2_2_w_in = pe_1_2_w_out;
-  assign pe_2_2_psum_in = pe_1_2_psum_out;
-  assign pe_2_2_load = load;
-  assign pe_2_3_a_in = pe_2_2_a_out;
-  assign pe_2_3_w_in = pe_1_3_w_out;
-  assign pe_2_3_psum_in = pe_1_3_psum_out;
-  assign pe_2_3_load = load;
-  assign pe_3_0_a_in = a_3;
-  assign pe_3_0_w_in = pe_2_0_w_out;
-  assign pe_3_0_psum_in = pe_2_0_psum_out;
-  assign pe_3_0_load = load;
-  assign pe_3_1_a_in = pe_3_0_a_out;
-  assign pe_3_1_w_in = pe_2_1_w_out;
-  assign pe_3_1_psum_in = pe_2_1_psum_out;
-  assign pe_3_1_load = load;
-  assign pe_3_2_a_in = pe_3_1_a_out;
-  assign pe_3_2_w_in = pe_2_2_w_out;
-  assign pe_3_2_psum_in = pe_2_2_psum_out;
-  assign pe_3_2_load = load;
-  assign pe_3_3_a_in = pe_3_2_a_out;
-  assign pe_3_3_w_in = pe_2_3_w_out;
-  assign pe_3_3_psum_in = pe_2_3_psum_out;
-  assign pe_3_3_load = load;
   MACCell_8x32 pe_0_0 (
     .clock(clock),
-    .a_in(pe_0_0_a_in),
-    .w_in(pe_0_0_w_in),
-    .psum_in(pe_0_0_psum_in),
-    .load(pe_0_0_load),
+    .a_in(a_0),
+    .w_in(w_0),
+    .psum_in(32'h0),
+    .load(load),
     .a_out(pe_0_0_a_out),
     .w_out(pe_0_0_w_out),
     .psum_out(pe_0_0_psum_out)
   );
   MACCell_8x32 pe_0_1 (
     .clock(clock),
-    .a_in(pe_0_1_a_in),
-    .w_in(pe_0_1_w_in),
-    .psum_in(pe_0_1_psum_in),
-    .load(pe_0_1_load),
+    .a_in(pe_0_0_a_out),
+    .w_in(w_1),
+    .psum_in(32'h0),
+    .load(load),
     .a_out(pe_0_1_a_out),
     .w_out(pe_0_1_w_out),
     .psum_out(pe_0_1_psum_out)
   );
   MACCell_8x32 pe_0_2 (
     .clock(clock),
-    .a_in(pe_0_2_a_in),
-    .w_in(pe_0_2_w_in),
-    .psum_in(pe_0_2_psum_in),
-    .load(pe_0_2_load),
+    .a_in(pe_0_1_a_out),
+    .w_in(w_2),
+    .psum_in(32'h0),
+    .load(load),
     .a_out(pe_0_2_a_out),
     .w_out(pe_0_2_w_out),
     .psum_out(pe_0_2_psum_out)
   );
   MACCell_8x32 pe_0_3 (
     .clock(clock),
-    .a_in(pe_0_3_a_in),
-    .w_in(pe_0_3_w_in),
-    .psum_in(pe_0_3_psum_in),
-    .load(pe_0_3_load),
+    .a_in(pe_0_2_a_out),
+    .w_in(w_3),
+    .psum_in(32'h0),
+    .load(load),
     .a_out(pe_0_3_a_out),
     .w_out(pe_0_3_w_out),
     .psum_out(pe_0_3_psum_out)
   );
   MACCell_8x32 pe_1_0 (
     .clock(clock),
-    .a_in(pe_1_0_a_in),
-    .w_in(pe_1_0_w_in),
-    .psum_in(pe_1_0_psum_in),
-    .load(pe_1_0_load),
+    .a_in(a_1),
+    .w_in(pe_0_0_w_out),
+    .psum_in(pe_0_0_psum_out),
+    .load(load),
     .a_out(pe_1_0_a_out),
     .w_out(pe_1_0_w_out),
     .psum_out(pe_1_0_psum_out)
   );
   MACCell_8x32 pe_1_1 (
     .clock(clock),
-    .a_in(pe_1_1_a_in),
-    .w_in(pe_1_1_w_in),
-    .psum_in(pe_1_1_psum_in),
-    .load(pe_1_1_load),
+    .a_in(pe_1_0_a_out),
+    .w_in(pe_0_1_w_out),
+    .psum_in(pe_0_1_psum_out),
+    .load(load),
     .a_out(pe_1_1_a_out),
     .w_out(pe_1_1_w_out),
     .psum_out(pe_1_1_psum_out)
   );
   MACCell_8x32 pe_1_2 (
     .clock(clock),
-    .a_in(pe_1_2_a_in),
-    .w_in(pe_1_2_w_in),
-    .psum_in(pe_1_2_psum_in),
-    .load(pe_1_2_load),
+    .a_in(pe_1_1_a_out),
+    .w_in(pe_0_2_w_out),
+    .psum_in(pe_0_2_psum_out),
+    .load(load),
     .a_out(pe_1_2_a_out),
     .w_out(pe_1_2_w_out),
     .psum_out(pe_1_2_psum_out)
   );
   MACCell_8x32 pe_1_3 (
     .clock(clock),
-    .a_in(pe_1_3_a_in),
-    .w_in(pe_1_3_w_in),
-    .psum_in(pe_1_3_psum_in),
-    .load(pe_1_3_load),
+    .a_in(pe_1_2_a_out),
+    .w_in(pe_0_3_w_out),
+    .psum_in(pe_0_3_psum_out),
+    .load(load),
     .a_out(pe_1_3_a_out),
     .w_out(pe_1_3_w_out),
     .psum_out(pe_1_3_psum_out)
   );
   MACCell_8x32 pe_2_0 (
     .clock(clock),
-    .a_in(pe_2_0_a_in),
-    .w_in(pe_2_0_w_in),
-    .psum_in(pe_2_0_psum_in),
-    .load(pe_2_0_load),
+    .a_in(a_2),
+    .w_in(pe_1_0_w_out),
+    .psum_in(pe_1_0_psum_out),
+    .load(load),
     .a_out(pe_2_0_a_out),
     .w_out(pe_2_0_w_out),
     .psum_out(pe_2_0_psum_out)
   );
   MACCell_8x32 pe_2_1 (
     .clock(clock),
-    .a_in(pe_2_1_a_in),
-    .w_in(pe_2_1_w_in),
-    .psum_in(pe_2_1_psum_in),
-    .load(pe_2_1_load),
+    .a_in(pe_2_0_a_out),
+    .w_in(pe_1_1_w_out),
+    .psum_in(pe_1_1_psum_out),
+    .load(load),
     .a_out(pe_2_1_a_out),
     .w_out(pe_2_1_w_out),
     .psum_out(pe_2_1_psum_out)
   );
   MACCell_8x32 pe_2_2 (
     .clock(clock),
-    .a_in(pe_2_2_a_in),
-    .w_in(pe_2_2_w_in),
-    .psum_in(pe_2_2_psum_in),
-    .load(pe_2_2_load),
+    .a_in(pe_2_1_a_out),
+    .w_in(pe_1_2_w_out),
+    .psum_in(pe_1_2_psum_out),
+    .load(load),
     .a_out(pe_2_2_a_out),
     .w_out(pe_2_2_w_out),
     .psum_out(pe_2_2_psum_out)
   );
   MACCell_8x32 pe_2_3 (
     .clock(clock),
-    .a_in(pe_2_3_a_in),
-    .w_in(pe_2_3_w_in),
-    .psum_in(pe_2_3_psum_in),
-    .load(pe_2_3_load),
+    .a_in(pe_2_2_a_out),
+    .w_in(pe_1_3_w_out),
+    .psum_in(pe_1_3_psum_out),
+    .load(load),
     .a_out(pe_2_3_a_out),
     .w_out(pe_2_3_w_out),
     .psum_out(pe_2_3_psum_out)
   );
   MACCell_8x32 pe_3_0 (
     .clock(clock),
-    .a_in(pe_3_0_a_in),
-    .w_in(pe_3_0_w_in),
-    .psum_in(pe_3_0_psum_in),
-    .load(pe_3_0_load),
+    .a_in(a_3),
+    .w_in(pe_2_0_w_out),
+    .psum_in(pe_2_0_psum_out),
+    .load(load),
     .a_out(pe_3_0_a_out),
     .w_out(pe_3_0_w_out),
-    .psum_out(pe_3_0_psum_out)
+    .psum_out(result_0)
   );
   MACCell_8x32 pe_3_1 (
     .clock(clock),
-    .a_in(pe_3_1_a_in),
-    .w_in(pe_3_1_w_in),
-    .psum_in(pe_3_1_psum_in),
-    .load(pe_3_1_load),
+    .a_in(pe_3_0_a_out),
+    .w_in(pe_2_1_w_out),
+    .psum_in(pe_2_1_psum_out),
+    .load(load),
     .a_out(pe_3_1_a_out),
     .w_out(pe_3_1_w_out),
-    .psum_out(pe_3_1_psum_out)
+    .psum_out(result_1)
   );
   MACCell_8x32 pe_3_2 (
     .clock(clock),
-    .a_in(pe_3_2_a_in),
-    .w_in(pe_3_2_w_in),
-    .psum_in(pe_3_2_psum_in),
-    .load(pe_3_2_load),
+    .a_in(pe_3_1_a_out),
+    .w_in(pe_2_2_w_out),
+    .psum_in(pe_2_2_psum_out),
+    .load(load),
     .a_out(pe_3_2_a_out),
     .w_out(pe_3_2_w_out),
-    .psum_out(pe_3_2_psum_out)
+    .psum_out(result_2)
   );
   MACCell_8x32 pe_3_3 (
     .clock(clock),
-    .a_in(pe_3_3_a_in),
-    .w_in(pe_3_3_w_in),
-    .psum_in(pe_3_3_psum_in),
-    .load(pe_3_3_load),
+    .a_in(pe_3_2_a_out),
+    .w_in(pe_2_3_w_out),
+    .psum_in(pe_2_3_psum_out),
+    .load(load),
     .a_out(pe_3_3_a_out),
     .w_out(pe_3_3_w_out),
-    .psum_out(pe_3_3_psum_out)
+    .psum_out(result_3)
   );
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, pe_0_3_a_out, pe_1_3_a_out, pe_2_3_a_out, pe_3_0_w_out, pe_3_1_w_out, pe_3_2_w_out, pe_3_3_a_out, pe_3_3_w_out, 1'b0};
+  wire _unused_bits = &{1'b0, pe_0_3_a_out, pe_1_3_a_out, pe_2_3_a_out, pe_3_0_w_out, pe_3_1_w_out, pe_3_2_w_out,
+                        pe_3_3_a_out, pe_3_3_w_out, 1'b0};
 endmodule
 
 `default_nettype wire

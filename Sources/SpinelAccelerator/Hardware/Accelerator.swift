@@ -1,6 +1,6 @@
 import SpinelHDL
 
-/// The accelerator of one configuration (ARCHITECTURE.md, section 1), named after it.
+/// The accelerator of one configuration (docs/ARCHITECTURE.md, "Block diagram"), named after it.
 ///
 /// command port → LoopUnroller → Dispatcher → ReservationStation → LoadController / ExecuteController /
 /// StoreController → scratchpad and accumulator → DMAEngine → AXI4. Ports are the contract of
@@ -115,7 +115,7 @@ public struct Accelerator: Module {
         var candidates: [(valid: Signal, info: Signal)] = [
             (dispatcher.error && !dispatcherReported, dispatcher.errorInfo),
         ]
-        for fault in [unroller.fault, load.fault, store.fault] {
+        for fault in [unroller.fault, load.fault, store.fault, store.scaleFault] {
             candidates.append((fault.valid, cat(fault.bits.code.extended(to: 8), Signal.literal(0, .uint(24)), fault.bits.index)))
         }
         m.when(dispatcher.error) { dispatcherReported.set(true) }

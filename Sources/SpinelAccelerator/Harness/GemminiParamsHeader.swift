@@ -8,7 +8,7 @@ extension AcceleratorParameters {
 
 /// Writes `gemmini_params.h` for one configuration: Gemmini's macro and type names (so that
 /// Gemmini-style C code compiles against it) with this configuration's values, the reference
-/// numerics of NUMERICS.md as C macros, and Spinel's own parameters, among them the
+/// numerics of docs/NUMERICS.md as C macros, and Spinel's own parameters, among them the
 /// configuration hash that the harness compares with the hardware's `config_hash` port.
 public enum GemminiParamsHeader {
     public static let fileName = "gemmini_params.h"
@@ -113,7 +113,7 @@ public enum GemminiParamsHeader {
         define("MVIN_SCALE_IDENTITY", "1.0")
         define("ACC_SCALE_IDENTITY", "1.0")
         line()
-        line("/* Rounding right shift, round to nearest, ties to even (NUMERICS.md; RISC-V vxrm rne).")
+        line("/* Rounding right shift, round to nearest, ties to even (docs/NUMERICS.md; RISC-V vxrm rne).")
         line(" * A shift of 0 or less leaves x unchanged. */")
         line("#define ROUNDING_RIGHT_SHIFT(x, shift) \\")
         line("    ((shift) > 0 ? (((x) >> (shift)) + \\")
@@ -134,7 +134,7 @@ public enum GemminiParamsHeader {
         line("           (spinel_i_ % 2 == 0 ? spinel_i_ : spinel_next_))); })")
         line()
         line("/* fp32(x) times the fp32 scale (one binary32 multiply), rounded to nearest even and")
-        line(" * saturated into `type` (NUMERICS.md: ACC_SCALE, MVIN_SCALE and the accumulator's mvin scale). */")
+        line(" * saturated into `type` (docs/NUMERICS.md: ACC_SCALE, MVIN_SCALE and the accumulator's mvin scale). */")
         line("#define SPINEL_SCALE_TO(type, x, scale) \\")
         line("    ({ const float spinel_f_ = (float)(x) * (float)(scale); \\")
         line("       spinel_f_ >= (float)type##_max ? type##_max : spinel_f_ <= (float)type##_min ? type##_min : \\")

@@ -86,7 +86,11 @@ public struct Dispatcher: Module {
         let isCompute = isFunct(Funct.computePreloaded) || isComputeAccumulated
         let isFlush = isFunct(Funct.flush)
         let isLoadAffine = Signal(config.hasAffineLayerNorm) && isFunct(Funct.loadAffine)
-        let known = isConfig || isMvin || isMvout || isPreload || isCompute || isFlush || isLoadAffine
+        let extensions = config.hasNumericsExtensions
+        let isLoadRequantizer = Signal(extensions) && isFunct(Funct.loadRequantizer)
+        let isLoadLaneScales = Signal(extensions) && isFunct(Funct.loadLaneScales)
+        let isLaneLoad = isLoadAffine || isLoadRequantizer || isLoadLaneScales
+        let known = isConfig || isMvin || isMvout || isPreload || isCompute || isFlush || isLaneLoad
 
         // MARK: Field checks (the command alone)
         func code(_ error: ErrorCode) -> Signal { Signal.literal(BigInteger(error.rawValue), .uint(ErrorCode.bits)) }
@@ -118,7 +122,13 @@ public struct Dispatcher: Module {
         ]
         let configLDChecks: [(Signal, ErrorCode)] = [(rs1.bits(4, 3) === 3, .unknownCommand), (rs1.bits(15, 8) > 1, .unsupportedField)]
             + scaleProblems(rs1.bits(63, 32), hardware: config.mvinScale)
-        let configSTChecks: [(Signal, ErrorCode)] = [(rs1.bits(63, 4).orReduce, .unsupportedField),
+        // CONFIG_ST rs1[63:4] must be 0 but the numerics extensions' K and scale source.
+        let extensionFields = Signal.literal(BigInteger(extensions ? NumericsExtensions.configStoreFieldMask : 0), .uint(64))
+        let requantizerShiftField = rs1.bits(NumericsExtensions.requantizerShiftLow + NumericsExtensions.requantizerShiftBits - 1, NumericsExtensions.requantizerShiftLow)
+        let scaleSourceField = rs1.bits(NumericsExtensions.scaleSourceLow + NumericsExtensions.scaleSourceBits - 1, NumericsExtensions.scaleSourceLow)
+        let configSTChecks: [(Signal, ErrorCode)] = [((rs1 & ~extensionFields).bits(63, 4).orReduce, .unsupportedField),
+                                                     (requantizerShiftField > Signal(BigInteger(NumericsExtensions.requantizerShifts.upperBound)), .unsupportedField),
+                                                     (scaleSourceField > Signal(BigInteger(NumericsExtensions.ScaleSource.row.rawValue)), .unsupportedField),
                                                      (Signal(noNormalizations) && rs1.bits(3, 2) >= 2, .unsupportedField)]
             + scaleProblems(rs2.bits(63, 32), hardware: config.accScale)
 
@@ -176,6 +186,7 @@ public struct Dispatcher: Module {
         let slots = config.normalizationSlots
         let slotBits = max(1, HWType.addressWidth(for: slots))
         let storeActivation = m.register("st_activation", .uint(2), reset: 0)
+        let storeScaleSource = m.register("st_scale_source", .uint(NumericsExtensions.scaleSourceBits), reset: 0)
         let activationHigh = m.register("norm_activation_high", .bool, reset: false)
         let normSlot = m.register("norm_slot", .uint(slotBits), reset: 0)
         let rowStates = config.hasNormalizations
@@ -193,23 +204,34 @@ public struct Dispatcher: Module {
             let transition = NormalizationTransition(state: state, command: mvoutCommand)
             transitions.append(transition)
             passAllowed = passAllowed && (!covered || transition.allowed)
-            outputAllowed = outputAllowed && (!covered || NormalizationTransition.outputAllowed(state: state, activation: activation))
+            // The row scale (scale source 2, activation 0 or 1) reads Softmax statistics as activation 4 would.
+            let rowScale = storeScaleSource === Signal(BigInteger(NumericsExtensions.ScaleSource.row.rawValue))
+            let needed = mux(rowScale, Signal.literal(4, .uint(3)), activation)
+            outputAllowed = outputAllowed && (!covered || NormalizationTransition.outputAllowed(state: state, activation: needed))
         }
         let normalizationChecks: [(Signal, ErrorCode)] = config.hasNormalizations ? [
-            (appliesActivation && activation >= Signal(BigInteger(5)) && !(Signal(config.hasAffineLayerNorm) && activation === 6), .unsupportedField),
+            (appliesActivation && activation >= Signal(BigInteger(5)) && !(Signal(config.hasAffineLayerNorm) && activation === 6)
+                && !(Signal(extensions) && (activation === Signal(BigInteger(NumericsExtensions.softmaxRelativeToMaximum))
+                                            || activation === Signal(BigInteger(NumericsExtensions.twoSegmentGELU)))), .unsupportedField),
+            (appliesActivation && storeScaleSource =/= 0 && activation >= Signal(BigInteger(2)), .unsupportedField),
             (isPass && (mvoutOperand.rows === 0 || mvoutOperand.columns === 0), .illegalOperand),
             (isPass && !passAllowed, .illegalOperand),
             (appliesActivation && !outputAllowed, .illegalOperand),
         ] : []
         let mvoutChecks = shapeProblems(rs2) + localProblems(mvoutOperand, as: .mvoutSource, lastRowOffset: rowsMinusOne(mvoutOperand))
             + normalizationChecks
-        // LOAD_AFFINE: two plain accumulator rows (γ, β).
-        let loadAffineChecks = shapeProblems(rs2)
-            + [(mvoutOperand.rows =/= 2 || mvoutOperand.columns === 0, .illegalOperand),
+        // LOAD_AFFINE: two plain accumulator rows (γ, β); LOAD_REQUANT and LOAD_LANE_SCALES: one.
+        let laneRows = mux(isLoadAffine, Signal.literal(2, .uint(16)), Signal.literal(1, .uint(16)))
+        let laneLoadChecks = shapeProblems(rs2)
+            + [(mvoutOperand.rows =/= laneRows || mvoutOperand.columns === 0, .illegalOperand),
                (mvoutOperand.isGarbage || !mvoutOperand.isAccumulator || mvoutOperand.flagBits.orReduce, .illegalOperand),
-               (mvoutOperand.row.extended(to: rowBits) +% 1 >= Signal(BigInteger(parameters.accRows)), .localAddressOutOfRange)]
+               (mvoutOperand.row.extended(to: rowBits) +% (laneRows -% 1).extended(to: rowBits) >= Signal(BigInteger(parameters.accRows)), .localAddressOutOfRange)]
+        // CONFIG_NORM rs1[20:19] selects the numerics extensions' constant sets (NumericsExtensions).
+        let constantSet = rs1.bits(NumericsExtensions.constantSetLow + NumericsExtensions.constantSetBits - 1, NumericsExtensions.constantSetLow)
         let configNormChecks: [(Signal, ErrorCode)] = [(Signal(noNormalizations), .unsupportedField),
-                                                       (rs1.bits(15, 8) >= Signal(BigInteger(slots)), .unsupportedField)]
+                                                       (Signal(!extensions) && constantSet.orReduce, .unsupportedField),
+                                                       (constantSet === 3, .unsupportedField),
+                                                       (constantSet === 0 && rs1.bits(15, 8) >= Signal(BigInteger(slots)), .unsupportedField)]
 
         // PRELOAD: its operands against the current dataflow, then pairing.
         func preloadProblems(bd: Signal, c: Signal) -> [(Signal, ErrorCode)] {
@@ -239,7 +261,7 @@ public struct Dispatcher: Module {
             .elsewhen(isConfigNorm) { failure.set(firstFailure(configNormChecks)) }
             .elsewhen(isMvin) { failure.set(firstFailure(mvinChecks)) }
             .elsewhen(isMvout) { failure.set(firstFailure(mvoutChecks)) }
-            .elsewhen(isLoadAffine) { failure.set(firstFailure(loadAffineChecks)) }
+            .elsewhen(isLaneLoad) { failure.set(firstFailure(laneLoadChecks)) }
             .elsewhen(isPreload) { failure.set(firstFailure(preloadChecks)) }
             .elsewhen(isCompute) { failure.set(firstFailure(computeChecks)) }
         let failed = m.wire("failed", .bool, default: failure =/= 0)
@@ -247,13 +269,16 @@ public struct Dispatcher: Module {
         // MARK: Routing
         let toLoad = !failed && (isConfigLD || isMvin)
         let toExecute = !failed && (isConfigEX || isCompute)
-        let toStore = !failed && (isConfigST || isConfigNorm || isMvout || isLoadAffine)
+        let toStore = !failed && (isConfigST || isConfigNorm || isMvout || isLaneLoad)
         let routed = RoutedCommand(command: command, index: hostIndex, sequence: count, loop: io.command.bits.loop)
         // LOAD_AFFINE goes on as an accumulator MVOUT with bit 30 set (StoreController.swift); a
         // real MVOUT's bit 30 (meaningless for a read) is cleared, so that it cannot pose as one.
         let bit30 = Signal.literal(1 << 30, .uint(64))
-        let storeCommand = RoCCCommand(funct: mux(isLoadAffine, Signal.literal(BigInteger(Funct.mvout), .uint(7)), funct), rs1: rs1,
-                                       rs2: mux(isLoadAffine, rs2 | bit30, mux(isMvout, rs2 & ~bit30, rs2)))
+        // LOAD_REQUANT and LOAD_LANE_SCALES carry their kind (1, 2) in bits 28:26.
+        let laneKind = mux(isLoadRequantizer, Signal.literal(1 << 26, .uint(64)),
+                           mux(isLoadLaneScales, Signal.literal(2 << 26, .uint(64)), Signal.literal(0, .uint(64))))
+        let storeCommand = RoCCCommand(funct: mux(isLaneLoad, Signal.literal(BigInteger(Funct.mvout), .uint(7)), funct), rs1: rs1,
+                                       rs2: mux(isLaneLoad, rs2 | bit30 | laneKind, mux(isMvout, rs2 & ~bit30, rs2)))
         let routedToStore = RoutedCommand(command: storeCommand, index: hostIndex, sequence: count, loop: io.command.bits.loop)
         let outputReady = mux(toLoad, io.load.ready, mux(toExecute, io.execute.ready, mux(toStore, io.store.ready, true)))
         io.command.ready.set(outputReady)
@@ -293,7 +318,7 @@ public struct Dispatcher: Module {
             let fromMvin = mvin ? range(mvinOperand, lastRowOffset: mvinOffset, in: memory) : none
             let fromMvout = mvout ? range(mvoutOperand, lastRowOffset: mvoutRead.1, in: memory) : none
             let fromPair = pairRead ? reads(pairReads, in: memory) : (pairWrites ? range(pairWrite.0, lastRowOffset: pairWrite.1, in: memory) : none)
-            let readsRows = isMvout || isLoadAffine
+            let readsRows = isMvout || isLaneLoad
             return RowRange(valid: mux(isMvin, fromMvin.valid, mux(readsRows, fromMvout.valid, isCompute && fromPair.valid)),
                             low: mux(isMvin, fromMvin.low, mux(readsRows, fromMvout.low, fromPair.low)),
                             high: mux(isMvin, fromMvin.high, mux(readsRows, fromMvout.high, fromPair.high)))
@@ -332,8 +357,12 @@ public struct Dispatcher: Module {
                         }
                     }
                 }
-                m.when(isConfigST) { storeActivation.set(rs1.bits(3, 2)) }
-                m.when(isConfigNorm) {
+                m.when(isConfigST) {
+                    storeActivation.set(rs1.bits(3, 2))
+                    storeScaleSource.set(scaleSourceField)
+                }
+                // The extensions' constant sets change no slot and no MSB.
+                m.when(isConfigNorm && constantSet === 0) {
                     normSlot.set(rs1.bits(8 + slotBits - 1, 8))
                     m.when(!rs1[17]) { activationHigh.set(rs1[16]) }
                 }

@@ -32,13 +32,16 @@ public struct StoreController: Module {
         /// Pulses when the oldest command retires; the reservation station knows which one.
         public var retire: Signal
         public var fault: Valid<CommandFault>
+        /// A LOAD_LANE_SCALES with a NaN or infinite scale (`invalidScale`), found when its row
+        /// arrives (the numerics extensions).
+        public var scaleFault: Valid<CommandFault>
         public var busy: Signal
 
         public func map(_ f: FieldMapper) -> IO {
             IO(command: f.input("cmd", command), scratchpadRead: f.output("sp_read", scratchpadRead),
                accumulatorRead: f.output("acc_read", accumulatorRead), writeRequest: f.output("dma_req", writeRequest),
                writeResponse: f.input("dma_resp", writeResponse), retire: f.output("retire", retire),
-               fault: f.output("fault", fault), busy: f.output("busy", busy))
+               fault: f.output("fault", fault), scaleFault: f.output("scale_fault", scaleFault), busy: f.output("busy", busy))
         }
     }
 
@@ -48,7 +51,7 @@ public struct StoreController: Module {
                   scratchpadRead: .template(rows: parameters.spRows, lanes: dim, laneWidth: parameters.config.inputType.width),
                   accumulatorRead: .template(rows: parameters.accRows, lanes: dim, laneWidth: parameters.config.accType.width),
                   writeRequest: Decoupled(DMAWriteRequest(dma)), writeResponse: Decoupled(DMAWriteResponse(dma)),
-                  retire: Signal(.bool), fault: Valid(CommandFault()), busy: Signal(.bool))
+                  retire: Signal(.bool), fault: Valid(CommandFault()), scaleFault: Valid(CommandFault()), busy: Signal(.bool))
     }
 
     /// One row on its way out (or, with `noWrites`, a command that writes nothing).
@@ -80,6 +83,10 @@ public struct StoreController: Module {
         let dramStride = m.register("st_dram_stride", .uint(32), reset: 0)
         let storeActivation = m.register("st_activation", .uint(2), reset: 0)
         let accScale = m.register("st_acc_scale", .uint(32), reset: Signal.literal(0x3F80_0000, .uint(32)))
+        // The numerics extensions' CONFIG_ST fields: the requantizer's K and the scale source.
+        let extensions = parameters.config.hasNumericsExtensions
+        let requantizerShift = m.register("st_requant_shift", .uint(NumericsExtensions.requantizerShiftBits), reset: 0)
+        let scaleSource = m.register("st_scale_source", .uint(NumericsExtensions.scaleSourceBits), reset: 0)
 
         // Rows waiting to become DMA writes: the converted data and its note, side by side.
         let queueDepth = 4
@@ -99,12 +106,15 @@ public struct StoreController: Module {
         let activation = cat(normalizer?.activationHigh ?? Signal(false), storeActivation)
         // A row for the normalizer, and one it takes several cycles for (the reader waits).
         let normalizationCommand = operand.normalization
-        // LOAD_AFFINE arrives from the dispatcher as an accumulator MVOUT with bit 30 set (which an
-        // mvout from the host cannot carry): its two rows go to the normalizer's γ and β.
+        // LOAD_AFFINE (and the numerics extensions' LOAD_REQUANT and LOAD_LANE_SCALES, their kind
+        // in bits 28:26) arrive from the dispatcher as an accumulator MVOUT with bit 30 set (which
+        // an mvout from the host cannot carry): their rows go to the normalizer's lane registers.
         let affineParameters = m.wire("affine_parameters", .bool, default: Signal(parameters.config.hasAffineLayerNorm)
                                         && operand.isAccumulator && operand.accumulates)
+        // With the extensions every scaled accumulator row goes through the normalizer (the
+        // requantizer, lane and row scales live there); its plain rows take no extra cycle.
         let normalized = m.wire("normalized", .bool, default: Signal(normalizes) && operand.isAccumulator && !operand.readsFullWidth
-                                  && (normalizationCommand =/= 0 || activation >= Signal(BigInteger(2)) || affineParameters))
+                                  && (Signal(extensions) || normalizationCommand =/= 0 || activation >= Signal(BigInteger(2)) || affineParameters))
         let long = m.wire("long", .bool, default: normalized && !affineParameters && NormalizationCommand.finishes(normalizationCommand))
         let longPending = m.register("long_pending", .bool, reset: false)
         let rowCounter = m.register("row", .uint(16), reset: 0)
@@ -114,12 +124,15 @@ public struct StoreController: Module {
         let localRow = (operand.row +% rowCounter.extended(to: 26))
         io.scratchpadRead.request.bits.set(localRow.truncated(to: HWType.addressWidth(for: parameters.spRows)))
         io.accumulatorRead.request.bits.set(localRow.truncated(to: HWType.addressWidth(for: parameters.accRows)))
-        let wantRead = io.command.valid && !empty && room && !longPending
+        // A CONFIG_NORM that sets qb and qc keeps the normalizer busy computing Softmax's constant
+        // factor (the numerics extensions): nothing moves meanwhile.
+        let constantBusy = Signal(extensions) && (normalizer?.busy ?? Signal(false))
+        let wantRead = io.command.valid && !empty && room && !longPending && !constantBusy
         io.scratchpadRead.request.valid.set(wantRead && !fromAccumulator)
         io.accumulatorRead.request.valid.set(wantRead && fromAccumulator)
         let readFired = wantRead && mux(fromAccumulator, io.accumulatorRead.request.ready, io.scratchpadRead.request.ready)
         // An empty command goes straight into the queue as a note.
-        let emptyEnqueued = io.command.valid && empty && room && !readInFlight && !longPending
+        let emptyEnqueued = io.command.valid && empty && room && !readInFlight && !longPending && !constantBusy
         let stepDone = readFired || emptyEnqueued
         io.command.ready.set(stepDone && lastRow)
         m.when(stepDone) { rowCounter.set(mux(lastRow, Signal.literal(0, .uint(16)), rowCounter +% 1)) }
@@ -127,6 +140,8 @@ public struct StoreController: Module {
             dramStride.set(rs2.bits(31, 0))
             accScale.set(rs2.bits(63, 32))
             storeActivation.set(rs1.bits(3, 2))
+            requantizerShift.set(rs1.bits(NumericsExtensions.requantizerShiftLow + NumericsExtensions.requantizerShiftBits - 1, NumericsExtensions.requantizerShiftLow))
+            scaleSource.set(rs1.bits(NumericsExtensions.scaleSourceLow + NumericsExtensions.scaleSourceBits - 1, NumericsExtensions.scaleSourceLow))
         }
 
         // What the arriving row needs, captured when its read fires.
@@ -180,7 +195,12 @@ public struct StoreController: Module {
             normalizer.row.bits.activation.set(m.delay(activation, name: "arriving_activation"))
             normalizer.row.bits.scale.set(accScale)
             normalizer.row.bits.parameters.set(m.delay(affineParameters, name: "arriving_parameters"))
+            normalizer.row.bits.requantizerShift.set(requantizerShift)
+            normalizer.row.bits.scaleSource.set(scaleSource)
         }
+        io.scaleFault.valid.set(normalizer?.laneScaleFault ?? Signal(false))
+        io.scaleFault.bits.code.set(Signal.literal(BigInteger(ErrorCode.invalidScale.rawValue), .uint(ErrorCode.bits)))
+        io.scaleFault.bits.index.set(arriving.index)
         func padded(_ row: Signal) -> Signal { row.width == dataBits ? row : cat(Signal.literal(0, .uint(dataBits - row.width)), row) }
         let plainData = mux(!arrivingFromAccumulator, padded(spRow),
                             mux(arrivingFullWidth, padded(accRow), padded(cat(scaled.reversed()))))

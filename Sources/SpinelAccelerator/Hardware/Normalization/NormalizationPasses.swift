@@ -1,6 +1,6 @@
 import SpinelHDL
 
-/// The fixed-point formats of LayerNorm's output (NUMERICS.md, "LayerNorm" and "Spinel numerics
+/// The fixed-point formats of LayerNorm's output (docs/NUMERICS.md, "LayerNorm" and "Spinel numerics
 /// extensions"), read by the golden model, the C reference and the normalizer.
 public enum LayerNormFormat {
     /// F: fractional bits of the normalized value `n_j`.
@@ -21,7 +21,7 @@ public enum NormalizationRowState: Int, CaseIterable, Sendable {
     public static let bits = 3
 }
 
-/// The normalization commands of accumulator mvouts (address bits 28:26, NUMERICS.md).
+/// The normalization commands of accumulator mvouts (address bits 28:26, docs/NUMERICS.md).
 public enum NormalizationCommand: Int, CaseIterable, Sendable {
     case output = 0, sum, mean, variance, inverseStandardDeviation, maximum, sumOfExponentials, inverseSumOfExponentials
 
@@ -69,10 +69,11 @@ struct NormalizationTransition {
 
     /// Whether an output pass with store activation `activation` may read a row in `state`:
     /// LayerNorm (and the affine LayerNorm, 6) needs finished LayerNorm statistics, Softmax
-    /// finished Softmax ones; other activations need none.
+    /// (and Softmax relative to the maximum, 5) finished Softmax ones; other activations need
+    /// none (the dispatcher refuses 5 without the numerics extensions before this matters).
     static func outputAllowed(state: Signal, activation: Signal) -> Signal {
         let layerNorm = activation === Signal(BigInteger(2)) || activation === Signal(BigInteger(6))
-        let softmax = activation === Signal(BigInteger(4))
+        let softmax = activation === Signal(BigInteger(4)) || activation === Signal(BigInteger(NumericsExtensions.softmaxRelativeToMaximum))
         let ready = { (value: NormalizationRowState) in
             state === Signal.literal(BigInteger(value.rawValue), .uint(NormalizationRowState.bits))
         }
@@ -80,24 +81,43 @@ struct NormalizationTransition {
     }
 }
 
+/// The two-segment I-GELU's CONFIG_NORM constants (SInt(32) each) and whether the row uses it.
+struct TwoSegmentGELUSignals {
+    var selected: Signal
+    var qb1: Signal, qc1: Signal, qb2: Signal, qc2: Signal, qt: Signal, q1: Signal
+}
+
 extension ModuleBuilder {
-    /// NUMERICS.md's I-GELU of one accType value `q` (SInt(bits)) with CONFIG_NORM's `qb` and
+    /// docs/NUMERICS.md's I-GELU of one accType value `q` (SInt(bits)) with CONFIG_NORM's `qb` and
     /// `qc` (SInt(32)): `|q|`, `−qb` and the clip exact, the polynomial and the product in
     /// `bits`-bit two's-complement arithmetic (`Numerics.igelu`). SInt(bits).
-    func igelu(_ q: Signal, qb: Signal, qc: Signal, bits: Int, name: String) -> Signal {
+    ///
+    /// With `twoSegment` (the numerics extensions) the same datapath computes the two-segment
+    /// I-GELU when `selected` (`Numerics.twoSegmentGELU`): the clip at −qb2, the segment's qb and
+    /// qc by the exact comparison clip < qt, and q1 in the final sum — muxed constants, no
+    /// further multipliers.
+    func igelu(_ q: Signal, qb: Signal, qc: Signal, bits: Int, name: String, twoSegment: TwoSegmentGELUSignals? = nil) -> Signal {
         let wide = bits + 2
         let q2 = q.extended(to: wide)
         let magnitude = mux(q < Signal.literal(0, .sint(q.width)), q2.negated, q2)
-        let negatedQb = qb.resized(to: wide).negated
-        let clip = mux(magnitude < negatedQb, magnitude, negatedQb)
+        let clipConstant = twoSegment.map { mux($0.selected, $0.qb2, qb) } ?? qb
+        let negatedQb = clipConstant.resized(to: wide).negated
+        let clip = wire("\(name)_clip", .sint(wide), default: mux(magnitude < negatedQb, magnitude, negatedQb))
+        var baseConstant = qb, polynomialConstant = qc, finalConstant = qc
+        if let t = twoSegment {
+            let first = clip < t.qt.resized(to: wide)
+            baseConstant = mux(t.selected, mux(first, t.qb1, t.qb2), qb)
+            polynomialConstant = mux(t.selected, mux(first, t.qc1, t.qc2), qc)
+            finalConstant = mux(t.selected, t.q1, qc)
+        }
         func low(_ value: Signal) -> Signal { value.resized(to: bits).asUInt }
-        let base = wire("\(name)_base", .uint(bits), default: low(clip) +% low(qb))
-        let polynomial = wire("\(name)_poly", .uint(bits), default: (base * base).truncated(to: bits) +% low(qc))
+        let base = wire("\(name)_base", .uint(bits), default: low(clip) +% low(baseConstant))
+        let polynomial = wire("\(name)_poly", .uint(bits), default: (base * base).truncated(to: bits) +% low(polynomialConstant))
         let erf = mux(q < Signal.literal(0, .sint(q.width)), Signal.literal(0, .uint(bits)) -% polynomial, polynomial)
-        return (low(q) * (erf +% low(qc))).truncated(to: bits).asSInt
+        return (low(q) * (erf +% low(finalConstant))).truncated(to: bits).asSInt
     }
 
-    /// NUMERICS.md's integer exponential of `q = x − max` (SInt(bits + 1)) with CONFIG_NORM's
+    /// docs/NUMERICS.md's integer exponential of `q = x − max` (SInt(bits + 1)) with CONFIG_NORM's
     /// constants (SInt(32) each): `z = (−q·qln2_inv) >> 16`, clamped below at 0 (Spinel's
     /// decision for q > 0 or qln2_inv ≤ 0, docs/ACCELERATOR.md), `e = 0` when `z ≥ 32`, else
     /// `((q + z·qln2 + qb)² + qc) >> z` in `bits`-bit arithmetic, the shift arithmetic. SInt(bits).

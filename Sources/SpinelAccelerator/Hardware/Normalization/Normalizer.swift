@@ -1,7 +1,7 @@
 import SpinelHDL
 
 /// The accumulator read path's normalization unit (docs/ACCELERATOR.md, "Normalization";
-/// NUMERICS.md): statistics passes, the I-GELU, LayerNorm and Softmax outputs, and their
+/// docs/NUMERICS.md): statistics passes, the I-GELU, LayerNorm and Softmax outputs, and their
 /// ACC_SCALE. The store controller hands it the accumulator rows that need it, one at a time.
 ///
 /// Per statistics slot (`normalizationSlots`) and row of DIM: the row's state
@@ -38,6 +38,15 @@ public struct Normalizer: Module {
         }
     }
 
+    /// Cycles a CONFIG_NORM (rs1 `configNormRs1`) keeps the normalizer busy after the store
+    /// controller takes it: with the numerics extensions, one that sets qb and qc (Gemmini's
+    /// constant set, not slot-only) divides Softmax's constant factor c; nil otherwise.
+    public static func constantLatency(configNormRs1 rs1: UInt64, parameters: AcceleratorParameters) -> Int? {
+        let constantSet = rs1 >> UInt64(NumericsExtensions.constantSetLow) & (1 << UInt64(NumericsExtensions.constantSetBits) - 1)
+        guard parameters.config.hasNumericsExtensions && constantSet == 0 && rs1 >> 17 & 1 == 0 else { return nil }
+        return FloatDivider().latency
+    }
+
     /// Bits of LayerNorm's normalized value n = RRS((x − mean)·inv, e + 23 − F): |x − mean| ≤
     /// 2^accBits, inv ≤ 2^24 and the shift is at least 24 − F (e ≥ 1), so |n| ≤ 2^(accBits + F)
     /// (rounding included), a sign bit above.
@@ -60,12 +69,18 @@ public struct Normalizer: Module {
         public var activation: Signal
         /// CONFIG_ST's scale (binary32 bits).
         public var scale: Signal
-        /// A LOAD_AFFINE row (row 0: γ, row 1: β); meaningful only with `hasAffineLayerNorm`.
+        /// A lane-parameter row (LOAD_AFFINE, LOAD_REQUANT, LOAD_LANE_SCALES); meaningful only
+        /// with `hasAffineLayerNorm`. Which one `command` says: 0 LOAD_AFFINE (row 0: γ, row 1:
+        /// β), 1 LOAD_REQUANT, 2 LOAD_LANE_SCALES.
         public var parameters: Signal
+        /// CONFIG_ST's requantizer shift K (0: off) and scale source (`hasNumericsExtensions`).
+        public var requantizerShift: Signal
+        public var scaleSource: Signal
 
         public func map(_ f: FieldMapper) -> Row {
             Row(data: f("data", data), columns: f("columns", columns), row: f("row", row), command: f("command", command),
-                activation: f("activation", activation), scale: f("scale", scale), parameters: f("parameters", parameters))
+                activation: f("activation", activation), scale: f("scale", scale), parameters: f("parameters", parameters),
+                requantizerShift: f("requantizer_shift", requantizerShift), scaleSource: f("scale_source", scaleSource))
         }
     }
 
@@ -78,10 +93,13 @@ public struct Normalizer: Module {
         public var busy: Signal
         /// CONFIG_NORM's activation MSB.
         public var activationHigh: Signal
+        /// A LOAD_LANE_SCALES row with a NaN or infinite scale among its columns (it changes nothing).
+        public var laneScaleFault: Signal
 
         public func map(_ f: FieldMapper) -> IO {
             IO(configure: f.input("configure", configure), row: f.input("row", row), result: f.output("result", result),
-               busy: f.output("busy", busy), activationHigh: f.output("activation_high", activationHigh))
+               busy: f.output("busy", busy), activationHigh: f.output("activation_high", activationHigh),
+               laneScaleFault: f.output("lane_scale_fault", laneScaleFault))
         }
     }
 
@@ -90,13 +108,15 @@ public struct Normalizer: Module {
         return IO(configure: Valid(RoCCCommand()),
                   row: Valid(Row(data: Signal(.uint(dim * accBits)), columns: Signal(.uint(16)), row: Signal(.uint(Self.rowBits(dim))),
                                  command: Signal(.uint(3)), activation: Signal(.uint(3)), scale: Signal(.uint(32)),
-                                 parameters: Signal(.bool))),
-                  result: Valid(Signal(.uint(dim * parameters.config.inputType.width))), busy: Signal(.bool), activationHigh: Signal(.bool))
+                                 parameters: Signal(.bool), requantizerShift: Signal(.uint(NumericsExtensions.requantizerShiftBits)),
+                                 scaleSource: Signal(.uint(NumericsExtensions.scaleSourceBits)))),
+                  result: Valid(Signal(.uint(dim * parameters.config.inputType.width))), busy: Signal(.bool), activationHigh: Signal(.bool),
+                  laneScaleFault: Signal(.bool))
     }
 
     static func rowBits(_ dim: Int) -> Int { max(1, HWType.addressWidth(for: dim)) }
 
-    enum Phase: Int { case idle, divide, root, reciprocal, floatDivide }
+    enum Phase: Int { case idle, divide, root, reciprocal, floatDivide, constantDivide }
 
     public func build(_ m: ModuleBuilder, _ io: IO) {
         let config = parameters.config
@@ -112,7 +132,16 @@ public struct Normalizer: Module {
         let qln2 = m.register("qln2", s32, reset: 0), qln2Inverse = m.register("qln2_inv", s32, reset: 0)
         let qb = m.register("qb", s32, reset: 0), qc = m.register("qc", s32, reset: 0)
         let configure = io.configure.bits
-        m.when(io.configure.valid) {
+        // The numerics extensions' CONFIG_NORM constant sets (rs1[20:19]) 1 and 2 carry the
+        // two-segment I-GELU's constants and change nothing else.
+        let extensions = config.hasNumericsExtensions
+        let constantSet = configure.rs1.bits(NumericsExtensions.constantSetLow + NumericsExtensions.constantSetBits - 1, NumericsExtensions.constantSetLow)
+        let gemminiSet = Signal(!extensions) || constantSet === 0
+        func constant(_ name: String) -> Signal { m.register(name, s32, reset: 0) }
+        let gelu = extensions
+            ? (qb1: constant("gelu_qb1"), qc1: constant("gelu_qc1"), qb2: constant("gelu_qb2"), qc2: constant("gelu_qc2"),
+               qt: constant("gelu_qt"), q1: constant("gelu_q1")) : nil
+        m.when(io.configure.valid && gemminiSet) {
             slot.set(configure.rs1.bits(8 + slotBits - 1, 8))
             m.when(!configure.rs1[17]) {
                 activationHigh.set(configure.rs1[16])
@@ -122,6 +151,26 @@ public struct Normalizer: Module {
                 qc.set(configure.rs2.bits(63, 32).asSInt)
             }
         }
+        if let gelu {
+            m.when(io.configure.valid && constantSet === Signal(BigInteger(NumericsExtensions.ConstantSet.geluFirstSegment.rawValue))) {
+                gelu.qb1.set(configure.rs2.bits(31, 0).asSInt)
+                gelu.qc1.set(configure.rs2.bits(63, 32).asSInt)
+                gelu.qt.set(configure.rs1.bits(63, 32).asSInt)
+            }
+            m.when(io.configure.valid && constantSet === Signal(BigInteger(NumericsExtensions.ConstantSet.geluSecondSegment.rawValue))) {
+                gelu.qb2.set(configure.rs2.bits(31, 0).asSInt)
+                gelu.qc2.set(configure.rs2.bits(63, 32).asSInt)
+                gelu.q1.set(configure.rs1.bits(63, 32).asSInt)
+            }
+        }
+        // Softmax relative to the maximum: c = fp32(127) ⊘ fp32(iexp(0)), iexp(0) = qb² + qc
+        // (wrapped), divided once whenever a CONFIG_NORM sets qb and qc (the store controller
+        // waits while `busy`).
+        let computesFactor = m.wire("computes_factor", .bool, default: Signal(extensions) && io.configure.valid && gemminiSet && !configure.rs1[17])
+        let newQb = configure.rs2.bits(31, 0)
+        let peak = m.wire("peak", .sint(32), default: ((newQb * newQb).truncated(to: 32) +% configure.rs2.bits(63, 32)).asSInt)
+        let maximumFactor = m.register("maximum_factor", .uint(32), reset: 0)
+        let peakIsZero = m.register("peak_is_zero", .bool, reset: false)
         io.activationHigh.set(activationHigh)
 
         // MARK: Statistics
@@ -141,8 +190,19 @@ public struct Normalizer: Module {
         let rowResult = m.wire("row_result", .uint(32), default: select(result, at: entry))
 
         // MARK: Lanes
-        let lanes = (0..<dim).map { row.data.bits((($0 + 1) * accBits) - 1, $0 * accBits).asSInt }
+        let rawLanes = (0..<dim).map { row.data.bits((($0 + 1) * accBits) - 1, $0 * accBits).asSInt }
         let active = (0..<dim).map { row.columns > Signal(BigInteger($0)) }
+        // The per-lane requantizer (CONFIG_ST's K, LOAD_REQUANT's M): x' = sat(RRS(x·M, K)) before
+        // everything else; lane-parameter rows keep their raw values.
+        let multiplierBits = NumericsExtensions.multiplierBits
+        let multiplier = extensions ? (0..<dim).map { m.register("requant_m_\($0)", .uint(multiplierBits), reset: 1) } : []
+        let laneScale = extensions ? (0..<dim).map { m.register("lane_scale_\($0)", .uint(32), reset: Signal.literal(0x3F80_0000, .uint(32))) } : []
+        let lanes = rawLanes.enumerated().map { lane, x -> Signal in
+            guard extensions else { return x }
+            let product = x * multiplier[lane].extended(to: multiplierBits + 1).asSInt
+            let shifted = roundingRightShift(product, by: row.requantizerShift)
+            return m.wire("requantized_\(lane)", .sint(accBits), default: mux(row.requantizerShift === 0, x, saturate(shifted, to: accBits)))
+        }
         let deviation = lanes.enumerated().map { lane, x in
             m.wire("deviation_\(lane)", .sint(accBits + 1), default: x.extended(to: accBits + 1) -% rowCenter.extended(to: accBits + 1))
         }
@@ -168,11 +228,15 @@ public struct Normalizer: Module {
         func isCommand(_ value: NormalizationCommand) -> Signal { command === Signal(BigInteger(value.rawValue)) }
         let transition = NormalizationTransition(state: rowState, command: command)
         let isPass = command =/= 0
-        let passRow = io.row.valid && isPass
+        // A lane-parameter row carries its kind in `command`: never a pass.
+        let passRow = io.row.valid && isPass && !row.parameters
         let base = mux(transition.continues, rowRunning, Signal.literal(0, .uint(runningBits)))
         let layerNormPass = isCommand(.variance) || isCommand(.inverseStandardDeviation)
         let softmaxPass = isCommand(.sumOfExponentials) || isCommand(.inverseSumOfExponentials)
-        let added = mux(layerNormPass, squareSum, mux(softmaxPass, exponentialSum.asUInt, elementSum.asUInt))
+        // Softmax relative to the maximum (activation 5) sums its int8 outputs instead (set below).
+        let relativeRow = Signal(extensions) && row.activation === Signal(BigInteger(NumericsExtensions.softmaxRelativeToMaximum))
+        let outputSum = m.wire("relative_output_sum", .sint(runningBits))
+        let added = mux(layerNormPass, squareSum, mux(softmaxPass, mux(relativeRow, outputSum, exponentialSum).asUInt, elementSum.asUInt))
         let newRunning = m.wire("new_running", .uint(runningBits), default: base +% added)
         let newCount = m.wire("new_count", .uint(32), default: mux(transition.continues, rowCount, Signal.literal(0, .uint(32))) +% row.columns.extended(to: 32))
         let newMaximum = m.wire("new_maximum", .sint(accBits), default: mux(transition.continues && maximum < rowCenter, rowCenter, maximum))
@@ -216,11 +280,20 @@ public struct Normalizer: Module {
         divider.dividend.set(mux(rootDone, Signal.literal(1, .uint(runningBits)) << reciprocalExponent,
                                  mux(isCommand(.mean) && sumNegative, runningSum.negated.asUInt, newRunning)))
         divider.divisor.set(mux(rootDone, standardDeviation, newCount))
-        toFloat.value.set(newRunning.truncated(to: 64).asSInt)
-        // INV_SUM_EXP: fp32(127) ⊘ fp32(sum), started in the row's cycle.
-        floatDivider.start.set(passRow && isCommand(.inverseSumOfExponentials))
-        floatDivider.a.set(Signal.literal(0x42FE_0000, .uint(32)))  // 127.0
+        toFloat.value.set(mux(computesFactor, peak.extended(to: 64), newRunning.truncated(to: 64).asSInt))
+        // INV_SUM_EXP: fp32(127) ⊘ fp32(sum) (activation 5: ρ = fp32(1) ⊘ fp32(Σ out)), started
+        // in the row's cycle; a CONFIG_NORM's c = fp32(127) ⊘ fp32(iexp(0)) in its own.
+        floatDivider.start.set(passRow && isCommand(.inverseSumOfExponentials) || computesFactor)
+        floatDivider.a.set(mux(relativeRow && !computesFactor, Signal.literal(0x3F80_0000, .uint(32)), Signal.literal(0x42FE_0000, .uint(32))))  // 1.0 or 127.0
         floatDivider.b.set(toFloat.result)
+        m.when(computesFactor) {
+            peakIsZero.set(peak === 0)
+            go(.constantDivide)
+        }
+        m.when(inPhase(.constantDivide) && floatDivider.done) {
+            maximumFactor.set(mux(peakIsZero, Signal.literal(0, .uint(32)), floatDivider.quotient))
+            go(.idle)
+        }
         let sumIsZero = m.register("sum_is_zero", .bool, reset: false)
         // INV_STDDEV: the root of the variance, started when the division ends.
         root.start.set(m.wire("root_begin", .bool, default: inPhase(.divide) && divider.done
@@ -284,11 +357,26 @@ public struct Normalizer: Module {
         let gammaBits = LayerNormFormat.gammaBits
         let gamma = affine ? (0..<dim).map { m.register("gamma_\($0)", .sint(gammaBits), reset: Signal.literal(BigInteger(1) << LayerNormFormat.gammaFractionBits, .sint(gammaBits))) } : []
         let beta = affine ? (0..<dim).map { m.register("beta_\($0)", .sint(accBits), reset: 0) } : []
+        func parameterRow(_ kind: Int) -> Signal { io.row.valid && row.parameters && row.command === Signal(BigInteger(kind)) }
+        let laneValues = (0..<dim).map { mux(active[$0], rawLanes[$0], Signal.literal(0, .sint(accBits))) }
         for lane in gamma.indices {
-            let value = mux(active[lane], lanes[lane], Signal.literal(0, .sint(accBits)))
-            m.when(io.row.valid && row.parameters) {
-                m.when(row.row === 0) { gamma[lane].set(saturate(value, to: gammaBits)) }.otherwise { beta[lane].set(value) }
+            m.when(parameterRow(0)) {
+                m.when(row.row === 0) { gamma[lane].set(saturate(laneValues[lane], to: gammaBits)) }.otherwise { beta[lane].set(laneValues[lane]) }
             }
+        }
+        // LOAD_REQUANT: M saturated into [0, 2^16 − 1]; LOAD_LANE_SCALES: fp32 bits, none NaN or infinite.
+        let nonFiniteScale = m.wire("non_finite_scale", .bool, default: (0..<dim).reduce(Signal(false)) { any, lane in
+            any || (active[lane] && rawLanes[lane].asUInt.bits(30, 23) === Signal.literal(0xFF, .uint(8)))
+        })
+        io.laneScaleFault.set(Signal(extensions) && parameterRow(2) && nonFiniteScale)
+        for lane in multiplier.indices {
+            let value = laneValues[lane]
+            let high = Signal.literal((BigInteger(1) << multiplierBits) - 1, .sint(accBits))
+            m.when(parameterRow(1)) {
+                multiplier[lane].set(mux(value < Signal.literal(0, .sint(accBits)), Signal.literal(0, .uint(multiplierBits)),
+                                         mux(value > high, high.asUInt.truncated(to: multiplierBits), value.asUInt.truncated(to: multiplierBits))))
+            }
+            m.when(parameterRow(2) && !nonFiniteScale) { laneScale[lane].set(value.asUInt) }
         }
 
         // MARK: Output rows
@@ -305,6 +393,16 @@ public struct Normalizer: Module {
         layerNormScale.b.set(Signal.literal(BigInteger(127 - LayerNormFormat.fractionBits) << 23, .uint(32)))  // 2^−F
         let valueBits = max(accBits + 2, normalizedBits)
         let softmaxRow = activation === Signal(BigInteger(4))
+        // The numerics extensions: plain rows (activation 0, 1) with CONFIG_ST's, the lane's or
+        // the row's scale (ρ ⊗ scale, one multiply per row), the two-segment I-GELU (7) on
+        // I-GELU's lane datapath, Softmax relative to the maximum (5) with the constant c.
+        let plainRow = Signal(extensions) && activation < Signal(BigInteger(2))
+        let twoSegmentRow = Signal(extensions) && activation === Signal(BigInteger(NumericsExtensions.twoSegmentGELU))
+        let scaleSource = row.scaleSource
+        let rowScale = extensions ? m.instance("row_scale", FloatMultiply()) : nil
+        rowScale?.a.set(rowResult)
+        rowScale?.b.set(row.scale)
+        let geluSegments = gelu.map { TwoSegmentGELUSignals(selected: twoSegmentRow, qb1: $0.qb1, qc1: $0.qc1, qb2: $0.qb2, qc2: $0.qc2, qt: $0.qt, q1: $0.q1) }
         let scaled = (0..<dim).map { lane -> Signal in
             let product = m.wire("layernorm_product_\(lane)", .sint(accBits + 1 + LayerNormFormat.reciprocalBits + 1),
                                  default: deviation[lane] * inverse.extended(to: LayerNormFormat.reciprocalBits + 1).asSInt)
@@ -316,14 +414,25 @@ public struct Normalizer: Module {
                 let z = m.wire("affine_z_\(lane)", .sint(accBits), default: saturate(gained +& beta[lane].extended(to: gained.width), to: accBits))
                 normalized = mux(affineRow, z.extended(to: valueBits), normalized)
             }
-            let immediate = mux(softmaxRow, exponential[lane], m.igelu(lanes[lane], qb: qb, qc: qc, bits: accBits, name: "igelu_\(lane)"))
+            let geluValue = m.igelu(lanes[lane], qb: qb, qc: qc, bits: accBits, name: "igelu_\(lane)", twoSegment: geluSegments)
+            var immediate = mux(softmaxRow || relativeRow, exponential[lane], geluValue)
+            var plainScale = row.scale
+            if let rowScale {
+                immediate = mux(plainRow, lanes[lane], immediate)
+                plainScale = mux(scaleSource === Signal(BigInteger(NumericsExtensions.ScaleSource.lane.rawValue)), laneScale[lane],
+                                 mux(scaleSource === Signal(BigInteger(NumericsExtensions.ScaleSource.row.rawValue)), rowScale.product, row.scale))
+            }
             let scaler = m.instance("scale_\(lane)", ScaleUnit(inputWidth: valueBits, outputWidth: inputBits))
             scaler.value.set(mux(layerNormRow, normalized, immediate.extended(to: valueBits)))
-            scaler.scale.set(mux(layerNormRow, layerNormScale.product, mux(softmaxRow, rowResult, row.scale)))
-            return scaler.result.asUInt
+            scaler.scale.set(mux(layerNormRow, layerNormScale.product, mux(softmaxRow, rowResult, mux(relativeRow, maximumFactor, plainScale))))
+            guard extensions else { return scaler.result }
+            // ReLU after the saturation, as the store controller's plain path applies it.
+            return m.wire("out_\(lane)", .sint(inputBits), default: mux(activation === 1 && scaler.result < Signal.literal(0, .sint(inputBits)),
+                                                                     Signal.literal(0, .sint(inputBits)), scaler.result))
         }
+        outputSum.set(sum(scaled, as: .sint(runningBits)))
         io.result.valid.set(done || (io.row.valid && !finishingCommand))
-        io.result.bits.set(cat(scaled.reversed()))
+        io.result.bits.set(cat(scaled.map(\.asUInt).reversed()))
         io.busy.set(!inPhase(.idle))
     }
 }
