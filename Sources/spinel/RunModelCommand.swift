@@ -108,10 +108,6 @@ struct RunModel: ParsableCommand {
             do { try mapper.checkTokens(tokens.count) } catch { throw failure("text \(index): \(error)") }
         }
         var rtl: RTLRunner?
-        if !goldenOnly && accelerator.hasNumericsExtensions {
-            throw failure("\(accelerator.name) has the numerics extensions, which only the golden model implements so far: "
-                + "add --golden-only, or use a configuration without hasNumericsExtensions (e.g. Testbenches/configs/transformer-affine.json)")
-        }
         if !goldenOnly {
             let directory = keep.map { URL(fileURLWithPath: $0) }
                 ?? FileManager.default.temporaryDirectory.appendingPathComponent("spinel-run-model-\(getpid())")
