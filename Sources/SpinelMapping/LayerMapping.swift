@@ -66,7 +66,7 @@ public struct ModelMapper: Sendable {
         self.parameters = parameters
         let hidden = model.config.hiddenSize
         guard rowsPerBlock(columns: hidden) > 0 else {
-            throw MappingError("a LayerNorm row of \(hidden) columns does not fit half the accumulator (\(parameters.accRows / 2) rows of \(parameters.dim)) "
+            throw MappingError("a LayerNorm row of \(hidden) columns does not fit half the accumulator (\(parameters.accRows / 2) rows of \(parameters.dim) columns) "
                 + "with its operands in half the scratchpad: use a configuration with a larger accumulator or scratchpad")
         }
     }
@@ -158,9 +158,16 @@ public struct ModelMapper: Sendable {
         }
         b.fence()
         // Attention, head by head.
-        let e = layer.exponential
+        let extensions = parameters.config.hasNumericsExtensions
         for head in 0 ..< heads {
             let columns = head * headSize
+            if extensions {
+                b.attentionRelativeToMaximum(q: q.columns(columns, headSize), k: k.columns(columns, headSize), v: v.columns(columns, headSize),
+                                             probabilities: probabilities[head], context: context.columns(columns, headSize),
+                                             exponential: layer.exponential, contextScale: layer.units.value / layer.units.context)
+                continue
+            }
+            let e = layer.exponential
             b.configNormalization(activationMSB: true, constant: e.qln2, inverse: false, qb: e.qb, qc: e.qc)
             b.configNormalization(activationMSB: true, constant: e.qln2Inverse, inverse: true, qb: e.qb, qc: e.qc)
             b.tiledMatmul(i: tokens, j: tokens, k: headSize, a: q.columns(columns, headSize), b: k.columns(columns, headSize), d: nil,
@@ -176,15 +183,29 @@ public struct ModelMapper: Sendable {
                          inputs: [(bo, 1), (x, layer.attentionResidualScale)], matmul: (context, wo, hidden),
                          norm: norm1, storeScale: layer.attentionNorm.storeScale, output: x1)
         b.fence()
-        // H = GELU(X1·W1 + b1): int32 out, back in at I-GELU's input unit, stored through I-GELU.
-        b.tiledMatmul(i: tokens, j: ffn, k: hidden, a: x1, b: w1, d: b1, c: intermediate, scale: 1, fullC: true)
-        b.fence()
-        b.activate(intermediate, requantize: layer.geluRequantizeScale, gelu: layer.gelu, storeScale: layer.activatedScale, output: activated)
-        b.fence()
-        // Y = LayerNorm(H·W2 + b2 + X1).
-        b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
-                         inputs: [(b2, 1), (x1, layer.outputResidualScale)], matmul: (activated, w2, ffn),
-                         norm: norm2, storeScale: layer.outputNorm.storeScale, output: y)
+        if extensions {
+            // H = GELU(X1·W1 + b1) per column block: requantizer, two-segment I-GELU, lane scales.
+            let f = layer.extendedFFN
+            let w1x = b.place(f.intermediate.values, rows: hidden, columns: ffn)
+            let b1x = b.placeRow(f.intermediateBias, rows: tokens)
+            b.extendedFFN(x1, w1: w1x, bias: b1x, ffn: f, output: activated)
+            b.fence()
+            let w2x = b.place(f.output.values, rows: ffn, columns: hidden)
+            let b2x = b.placeRow(f.outputBias, rows: tokens)
+            b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
+                             inputs: [(b2x, 1), (x1, f.outputResidualScale)], matmul: (activated, w2x, ffn),
+                             norm: norm2, storeScale: layer.outputNorm.storeScale, output: y)
+        } else {
+            // H = GELU(X1·W1 + b1): int32 out, back in at I-GELU's input unit, stored through I-GELU.
+            b.tiledMatmul(i: tokens, j: ffn, k: hidden, a: x1, b: w1, d: b1, c: intermediate, scale: 1, fullC: true)
+            b.fence()
+            b.activate(intermediate, requantize: layer.geluRequantizeScale, gelu: layer.gelu, storeScale: layer.activatedScale, output: activated)
+            b.fence()
+            // Y = LayerNorm(H·W2 + b2 + X1).
+            b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
+                             inputs: [(b2, 1), (x1, layer.outputResidualScale)], matmul: (activated, w2, ffn),
+                             norm: norm2, storeScale: layer.outputNorm.storeScale, output: y)
+        }
         b.fence()
         var pooled: (offset: Int, columns: Int)?
         if pool {
@@ -205,6 +226,91 @@ public struct ModelMapper: Sendable {
 }
 
 extension ProgramBuilder {
+    /// Attention of one head with Softmax relative to the row maximum (numerics extensions): per
+    /// row of tiles, P = Softmax5(Q_h·K_hᵀ) through LOOP_WS (the passes leave each row's
+    /// ρ = 1/Σ P in the statistics slot), a fence, then P·V_h stored with the row scale ρ·scale.
+    /// The row of tiles at a time keeps ρ in the slot until its P·V is stored.
+    mutating func attentionRelativeToMaximum(q: DRAMMatrix, k: DRAMMatrix, v: DRAMMatrix, probabilities: DRAMMatrix, context: DRAMMatrix,
+                                             exponential e: ExponentialConstants, contextScale: Float) {
+        let tokens = q.rows, headSize = q.columns
+        let tilesI = Self.tiles(tokens, dim), tilesT = Self.tiles(tokens, dim), tilesH = Self.tiles(headSize, dim)
+        let padT = tilesT * dim - tokens, padH = tilesH * dim - headSize
+        for i in 0 ..< tilesI {
+            let padI = i == tilesI - 1 ? tilesI * dim - tokens : 0
+            configNormalization(activationMSB: true, constant: e.qln2, inverse: false, qb: e.qb, qc: e.qc)
+            configNormalization(activationMSB: true, constant: e.qln2Inverse, inverse: true, qb: e.qb, qc: e.qc)
+            configExecuteWS(transposeB: true)
+            configStore(activation: NumericsExtensions.softmaxRelativeToMaximum & 3, scale: 1, strideBytes: probabilities.stride)
+            configLoad(which: 0, strideBytes: q.stride)
+            configLoad(which: 1, strideBytes: k.stride)
+            macs += Double(tokens) * Double(tokens) * Double(headSize) / Double(tilesI)
+            loopWS(Loop(tilesI: 1, tilesJ: tilesT, tilesK: tilesH, padI: padI, padJ: padT, padK: padH,
+                        a: q.at(i * dim, 0), b: k.at(0, 0), d: 0, c: probabilities.at(i * dim, 0),
+                        strideA: q.stride, strideB: k.stride, strideD: 0, strideC: probabilities.stride,
+                        transposeB: true, activation: Activation.softmax.rawValue))
+            fence()
+            // The MSB off (activation 0 again); the slot keeps ρ.
+            configNormalization(activationMSB: false, constant: e.qln2, qb: e.qb, qc: e.qc)
+            configExecuteWS()
+            configStore(activation: 0, scale: contextScale, strideBytes: context.stride, scaleSource: .row)
+            configLoad(which: 0, strideBytes: probabilities.stride)
+            configLoad(which: 1, strideBytes: v.stride)
+            macs += Double(tokens) * Double(tokens) * Double(headSize) / Double(tilesI)
+            loopWS(Loop(tilesI: 1, tilesJ: tilesH, tilesK: tilesT, padI: padI, padJ: padH, padK: padT,
+                        a: probabilities.at(i * dim, 0), b: v.at(0, 0), d: 0, c: context.at(i * dim, 0),
+                        strideA: probabilities.stride, strideB: v.stride, strideD: 0, strideC: context.stride))
+        }
+    }
+
+    /// The FFN's first matmul with the numerics extensions, one LOOP_WS per column block of
+    /// W1 (each block has its own requantizer multipliers): the bias as D (an int32 row
+    /// repeated), the requantizer from each column's accumulator unit to the two-segment
+    /// I-GELU's input unit. A block's multipliers go through the accumulator's last row (LOAD_REQUANT).
+    mutating func extendedFFN(_ x: DRAMMatrix, w1: DRAMMatrix, bias: DRAMMatrix, ffn f: ExtendedFFN, output: DRAMMatrix) {
+        let tokens = x.rows, hidden = x.columns, columns = w1.columns
+        let tilesI = Self.tiles(tokens, dim), tilesJ = Self.tiles(columns, dim), tilesK = Self.tiles(hidden, dim)
+        var multipliers: [Int32] = [], shifts: [Int] = []
+        for j in 0 ..< tilesJ {
+            let block = j * dim ..< min(columns, (j + 1) * dim)
+            multipliers += f.multipliers(columns: block)
+            shifts.append(f.shift(columns: block))
+        }
+        let multiplierRow = place(multipliers, rows: 1, columns: columns)
+        let multiplierLocal = Self.accumulator | UInt32(parameters.accRows - 1)
+        let rowsOfTiles = min(tilesI, accumulatorHalfTiles - 1, scratchpadHalfTiles - 1)
+        let perLoop = splitK((rowsOfTiles, 1, 1), tilesK)
+        configNormalization(activationMSB: true)
+        configGELUSegment(.geluFirstSegment, qb: f.gelu.qb1, qc: f.gelu.qc1, constant: f.gelu.qt)
+        configGELUSegment(.geluSecondSegment, qb: f.gelu.qb2, qc: f.gelu.qc2, constant: f.gelu.q1)
+        configExecuteWS()
+        configLoad(which: 0, strideBytes: x.stride)
+        configLoad(which: 1, strideBytes: w1.stride)
+        configLoad(which: 2, strideBytes: 0)
+        macs += Double(tokens) * Double(columns) * Double(hidden)
+        var spad = 0
+        for j in 0 ..< tilesJ {
+            let width = min(dim, columns - j * dim)
+            moveIn(which: 2, from: multiplierRow.at(0, j * dim), to: multiplierLocal, rows: 1, columns: width)
+            loadLaneParameters(Funct.loadRequantizer, multiplierLocal, columns: width)
+            configStore(activation: Activation.igelu.rawValue, scale: f.activatedScale, strideBytes: output.stride, requantizerShift: shifts[j])
+            for i0 in stride(from: 0, to: tilesI, by: rowsOfTiles) {
+                let li = min(rowsOfTiles, tilesI - i0)
+                for k0 in stride(from: 0, to: tilesK, by: perLoop) {
+                    let lk = min(perLoop, tilesK - k0)
+                    loopWS(Loop(tilesI: li, tilesJ: 1, tilesK: lk, padI: i0 + li == tilesI ? tilesI * dim - tokens : 0, padJ: dim - width,
+                                padK: k0 + lk == tilesK ? tilesK * dim - hidden : 0,
+                                a: x.at(i0 * dim, k0 * dim), b: w1.at(k0 * dim, j * dim), d: k0 == 0 ? bias.at(i0 * dim, j * dim) : 0,
+                                c: k0 + lk == tilesK ? output.at(i0 * dim, j * dim) : 0,
+                                strideA: x.stride, strideB: w1.stride, strideD: 0, strideC: output.stride,
+                                exAccumulate: true, scratchpadID: 1 + spad))
+                    spad ^= 1
+                }
+            }
+        }
+        configStore(activation: 0, scale: 1, strideBytes: output.stride)
+        configNormalization(activationMSB: false)
+    }
+
     /// Rows of `columns` through the affine LayerNorm, `blockRows` at a time: each block's
     /// accumulator tiles take `inputs` in order (the first overwrites, the others accumulate;
     /// int32 as they are, int8 shrunk; each with its mvin scale), then `matmul`'s A·B

@@ -105,8 +105,25 @@ struct ProgramBuilder {
         command(Funct.config, one << 32 | 1 << 16 | (transposeB ? 1 << 9 : 0) | (transposeA ? 1 << 8 : 0) | 1 << 2, 1 << 48)
     }
 
-    mutating func configStore(activation: Int, scale: Float, strideBytes: Int) {
-        command(Funct.config, UInt64(activation & 3) << 2 | 2, UInt64(scale.bitPattern) << 32 | UInt64(strideBytes))
+    /// CONFIG_ST; with the numerics extensions also the requantizer's shift K (0: off) and the
+    /// scale source (0 acc_scale, 1 the lane scales, 2 the row scale ρ).
+    mutating func configStore(activation: Int, scale: Float, strideBytes: Int, requantizerShift: Int = 0,
+                              scaleSource: NumericsExtensions.ScaleSource = .store) {
+        command(Funct.config, UInt64(scaleSource.rawValue) << UInt64(NumericsExtensions.scaleSourceLow)
+                    | UInt64(requantizerShift) << UInt64(NumericsExtensions.requantizerShiftLow) | UInt64(activation & 3) << 2 | 2,
+                UInt64(scale.bitPattern) << 32 | UInt64(strideBytes))
+    }
+
+    /// CONFIG_NORM constant set 1 or 2 of the two-segment I-GELU: (qb, qc) of the segment and qt
+    /// (set 1) or q1 (set 2).
+    mutating func configGELUSegment(_ set: NumericsExtensions.ConstantSet, qb: Int32, qc: Int32, constant: Int32) {
+        command(Funct.config, UInt64(UInt32(bitPattern: constant)) << 32 | UInt64(set.rawValue) << UInt64(NumericsExtensions.constantSetLow) | 3,
+                UInt64(UInt32(bitPattern: qc)) << 32 | UInt64(UInt32(bitPattern: qb)))
+    }
+
+    /// LOAD_REQUANT (the requantizer's multipliers) or LOAD_LANE_SCALES from one accumulator row.
+    mutating func loadLaneParameters(_ funct: UInt8, _ local: UInt32, columns: Int) {
+        command(funct, 0, Self.operand(local, rows: 1, columns: columns))
     }
 
     mutating func configLoad(which: Int, shrunk: Bool = false, scale: Float = 1, strideBytes: Int) {

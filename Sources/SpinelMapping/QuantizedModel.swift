@@ -48,20 +48,28 @@ extension Comparable {
     func clamped(to range: ClosedRange<Self>) -> Self { min(max(self, range.lowerBound), range.upperBound) }
 }
 
-/// A weight matrix as a matmul's B operand: `values[k * outputs + n]` = W[n][k] / unit, int8,
-/// one unit for the tensor (the largest |w| maps to 127).
+/// A weight matrix as a matmul's B operand: `values[k * outputs + n]` = W[n][k]·rowScale[k] /
+/// unit[n], int8. One unit for the whole tensor (the largest |w| maps to 127), or with
+/// `perColumn` one per output channel (lane scales or the requantizer take them out).
+/// `rowScales` folds a per-input-channel unit of the activations into the weights.
 public struct QuantizedMatrix: Sendable {
     public var inputs: Int, outputs: Int
     public var values: [Int8]
-    public var unit: Float
+    public var units: [Float]
+    /// The unit of a per-tensor matrix.
+    public var unit: Float { units[0] }
 
-    init(_ linear: Linear) {
+    init(_ linear: Linear, perColumn: Bool = false, rowScales: [Float]? = nil) {
         inputs = linear.inputs
         outputs = linear.outputs
-        unit = SpinelMapping.unit(forRange: linear.weight.map(abs).max() ?? 0)
+        let (inputs, outputs) = (linear.inputs, linear.outputs)
+        func weight(_ n: Int, _ k: Int) -> Float { linear.weight[n * inputs + k] * (rowScales?[k] ?? 1) }
+        let columnRanges = (0 ..< outputs).map { n in (0 ..< inputs).reduce(Float(0)) { max($0, abs(weight(n, $1))) } }
+        units = perColumn ? columnRanges.map(SpinelMapping.unit(forRange:))
+            : Array(repeating: SpinelMapping.unit(forRange: columnRanges.max() ?? 0), count: outputs)
         var values = [Int8](repeating: 0, count: inputs * outputs)
         for n in 0 ..< outputs {
-            for k in 0 ..< inputs { values[k * outputs + n] = quantize8(linear.weight[n * inputs + k], unit: unit) }
+            for k in 0 ..< inputs { values[k * outputs + n] = quantize8(weight(n, k), unit: units[n]) }
         }
         self.values = values
     }
@@ -149,6 +157,68 @@ public struct GELUConstants: Sendable {
     }
 }
 
+/// The two-segment I-GELU's constants for inputs in `inputUnit` (NUMERICS.md, "Spinel numerics
+/// extensions"), with the input unit chosen as for I-GELU: its int32 product reaches
+/// 20.2·|x|/S³ (|poly| + |q1| ≤ 2.31/|A|), so twice the calibrated range stays below 2^31.
+public struct TwoSegmentGELU: Sendable {
+    public var qb1: Int32, qc1: Int32, qb2: Int32, qc2: Int32, qt: Int32, q1: Int32
+    public var inputUnit: Float
+    public var outputUnit: Double
+
+    init(inputRange: Float) {
+        let limit = 2 * Double(max(inputRange, 1e-3))
+        inputUnit = Float(1.25 * Foundation.cbrt(limit * 20.2 / 2_147_483_648.0))
+        let sPrime = Double(inputUnit) / 2.0.squareRoot(), a = -0.2284088 * sPrime * sPrime
+        func int(_ v: Double) -> Int32 { Int32(clamping: Int64(v.rounded(.towardZero))) }
+        (qb1, qc1, qb2, qc2, qt, q1) = (int(-2.37091198 / sPrime), int(1.31460745 / a), int(-1.83209186 / sPrime),
+                                        int(0.99717067 / a), int(0.81734265 / sPrime), int(1 / a))
+        outputUnit = Double(inputUnit) * a / 2
+    }
+}
+
+/// The FFN with the numerics extensions: W1 per output channel, its accumulator brought to the
+/// two-segment I-GELU's input unit by the per-lane requantizer (M_j / 2^K per column block).
+public struct ExtendedFFN: Sendable {
+    public var intermediate: QuantizedMatrix
+    public var intermediateBias: [Int32]
+    public var gelu: TwoSegmentGELU
+    /// ACC_SCALE from the two-segment I-GELU's output unit to H's (lane scales do not go with an
+    /// activation: NUMERICS.md's per-lane store scale is for plain stores).
+    public var activatedScale: Float
+    public var output: QuantizedMatrix
+    public var outputBias: [Int32]
+    public var outputResidualScale: Float
+    /// Each column's accumulator unit over I-GELU's input unit: M_j / 2^K.
+    let ratios: [Double]
+
+    /// The requantizer's shift for columns `columns` (a block that shares one CONFIG_ST): the
+    /// largest K ≤ 47 with every M_j = rne(2^K·ratio_j) ≤ 65535.
+    public func shift(columns: Range<Int>) -> Int {
+        let largest = columns.map { ratios[$0] }.max() ?? 1
+        return max(1, min(47, Int(Foundation.log2(65535 / largest).rounded(.down))))
+    }
+
+    public func multipliers(columns: Range<Int>) -> [Int32] {
+        let k = shift(columns: columns)
+        return columns.map { Int32(clamping: Int64((ratios[$0] * Double(1 << Int64(k))).rounded(.toNearestOrEven))) }
+    }
+
+    init(_ layer: EncoderLayerWeights, intermediateRange: Float, activatedUnit: Float, outputUnit attentionNormed: Float) {
+        intermediate = QuantizedMatrix(layer.intermediate, perColumn: true)
+        let accumulatorUnits = intermediate.units.map { attentionNormed * $0 }
+        intermediateBias = zip(layer.intermediate.bias, accumulatorUnits).map { quantize32($0, unit: $1) }
+        let gelu = TwoSegmentGELU(inputRange: intermediateRange)
+        self.gelu = gelu
+        ratios = accumulatorUnits.map { Double($0) / Double(gelu.inputUnit) }
+        activatedScale = Float(gelu.outputUnit / Double(activatedUnit))
+        let output = QuantizedMatrix(layer.output)
+        self.output = output
+        let outputUnit = activatedUnit * output.unit
+        outputBias = layer.output.bias.map { quantize32($0, unit: outputUnit) }
+        outputResidualScale = attentionNormed / outputUnit
+    }
+}
+
 /// One encoder layer, quantized.
 public struct QuantizedLayer: Sendable {
     /// The real unit of every int8 tensor the layer's program produces.
@@ -174,6 +244,8 @@ public struct QuantizedLayer: Sendable {
     public var geluRequantizeScale: Float
     public var gelu: GELUConstants
     public var activatedScale: Float
+    /// The FFN for the numerics extensions (used when the configuration has them).
+    public var extendedFFN: ExtendedFFN
 
     init(_ layer: EncoderLayerWeights, index: Int, inputUnit: Float, config: BertConfig, ranges: ActivationRanges) {
         self.index = index
@@ -217,5 +289,7 @@ public struct QuantizedLayer: Sendable {
         outputBias = layer.output.bias.map { quantize32($0, unit: outputUnit) }
         outputResidualScale = units.attentionNormed / outputUnit
         outputNorm = AffineLayerNorm(layer.outputNorm, outputUnit: units.output)
+        extendedFFN = ExtendedFFN(layer, intermediateRange: range(.intermediate),
+                                  activatedUnit: units.activated, outputUnit: units.attentionNormed)
     }
 }

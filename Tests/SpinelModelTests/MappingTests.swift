@@ -20,13 +20,16 @@ struct MappingTests {
 
     static let tinyTexts = ["the cat sat on the mat.", "a dog sat on the mat!", "hello world, the cat", "run, dog, run"]
 
-    /// The tiny model (d 8, 2 heads, FFN 12, 2 layers) calibrated on three texts, on small-affine.
-    static func tinyMapper(layers: Int = 2) throws -> (SentenceEmbedder, ModelMapper) {
+    /// The tiny model (d 8, 2 heads, FFN 12, 2 layers) calibrated on three texts, on small-affine
+    /// (with `extensions` on small-numerics: NUMERICS.md's extensions too).
+    static func tinyMapper(layers: Int = 2, extensions: Bool = false) throws -> (SentenceEmbedder, ModelMapper) {
         let folder = try TinyBert(seed: 3, layers: layers).write()
         let embedder = try SentenceEmbedder(folder: folder)
         let ranges = ActivationRanges.calibrate(encoder: embedder.encoder, tokenizer: embedder.tokenizer, texts: Array(tinyTexts.prefix(3)),
                                                 maxTokens: embedder.maxTokens, percentile: 100)
-        let mapper = try ModelMapper(model: QuantizedModel(encoder: embedder.encoder, ranges: ranges), parameters: try smallAffine().parameters())
+        let parameters = try (extensions ? AcceleratorConfig.load(path: root.appendingPathComponent("Testbenches/configs/small-numerics.json").path)
+                                         : smallAffine()).parameters()
+        let mapper = try ModelMapper(model: QuantizedModel(encoder: embedder.encoder, ranges: ranges), parameters: parameters)
         return (embedder, mapper)
     }
 
@@ -47,8 +50,9 @@ struct MappingTests {
     /// bias or operand gives 0.3 and more (the negative control below).
     static let layerTolerance = 0.15
 
-    @Test func tinyModelLayersMatchFloat() throws {
-        let (embedder, mapper) = try Self.tinyMapper()
+    @Test(arguments: [false, true])
+    func tinyModelLayersMatchFloat(extensions: Bool) throws {
+        let (embedder, mapper) = try Self.tinyMapper(extensions: extensions)
         let ids = embedder.tokenizer.encode(Self.tinyTexts[3], maxLength: 16)
         let run = try ModelRun.run(ids: ids, mapper: mapper, predictCycles: false)
         // The embeddings' LayerNorm from the same ids: rounding of the tables and of the output.
@@ -86,15 +90,18 @@ struct MappingTests {
         #expect(noAffine?.description.contains("hasAffineLayerNorm") == true)
     }
 
-    /// The tiny model's programs (embeddings, one layer with the pooling) on the Verilated RTL:
+    /// The tiny model's programs (embeddings, one layer with the pooling) on the Verilated RTL,
+    /// with the int8 numerics (small-affine) and with the numerics extensions (small-numerics):
     /// each trace replays on the golden model (every DMA write) and each final DRAM buffer equals
     /// the golden model's; the embedding is the golden-only run's.
-    @Test func tinyModelOnTheRTL() throws {
-        let (embedder, mapper) = try Self.tinyMapper(layers: 1)
+    @Test(arguments: [false, true])
+    func tinyModelOnTheRTL(extensions: Bool) throws {
+        let (embedder, mapper) = try Self.tinyMapper(layers: 1, extensions: extensions)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-mapping-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let runner = try RTLRunner(config: try Self.smallAffine(), runnerSource: DifferentialRunner.defaultRunnerSource(in: Self.root),
-                                   directory: directory)
+        let config = extensions ? try AcceleratorConfig.load(path: Self.root.appendingPathComponent("Testbenches/configs/small-numerics.json").path)
+            : try Self.smallAffine()
+        let runner = try RTLRunner(config: config, runnerSource: DifferentialRunner.defaultRunnerSource(in: Self.root), directory: directory)
         let ids = embedder.tokenizer.encode(Self.tinyTexts[0], maxLength: 16)
         let rtl = try ModelRun.run(ids: ids, mapper: mapper, rtl: runner, predictCycles: false)
         for program in rtl.programs {
@@ -116,8 +123,8 @@ struct MiniLMMappingTests {
         guard MiniLM.present else { throw MiniLM.Missing() }
         let embedder = try SentenceEmbedder(folder: MiniLM.folder)
         let ranges = ActivationRanges.calibrate(encoder: embedder.encoder, tokenizer: embedder.tokenizer, maxTokens: embedder.maxTokens, percentile: 100)
-        let mapper = try ModelMapper(model: QuantizedModel(encoder: embedder.encoder, ranges: ranges),
-                                     parameters: try AcceleratorConfig.load(path: MappingTests.root.appendingPathComponent("Testbenches/configs/transformer-affine.json").path).parameters())
+        let parameters = try AcceleratorConfig.load(path: MappingTests.root.appendingPathComponent("Testbenches/configs/transformer-affine.json").path).parameters()
+        let mapper = try ModelMapper(model: QuantizedModel(encoder: embedder.encoder, ranges: ranges), parameters: parameters)
         let text = "A man is eating food."
         #expect(!ActivationRanges.calibrationTexts.contains(text))
         let ids = embedder.tokenizer.encode(text, maxLength: 32)
