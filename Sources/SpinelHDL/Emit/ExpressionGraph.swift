@@ -2,10 +2,11 @@
 /// operands and type; where they were written does not count) are one node, and each node
 /// knows how many places use it.
 ///
-/// The emitter names a node that is used more than once and costs more than an operator or
-/// two (`sharesName`), so that a condition shared by many registers (the `when` around an
-/// array of them, say) is computed once on a wire instead of being repeated in every
-/// register's next value. Simulators do not undo such repetition: Verilator compiles each copy.
+/// The emitter names a node that is used more than once and costs two operators or more, or
+/// that needs a name anyway as the operand of a slice (`sharedNodes`), so that a condition
+/// shared by many registers (the `when` around an array of them, say) is computed once on a
+/// wire instead of being repeated in every register's next value. Simulators do not undo such
+/// repetition: Verilator compiles each copy.
 struct ExpressionGraph {
     /// `Expr.Operation` with operands by node.
     enum Operation: Hashable {
