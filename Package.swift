@@ -10,6 +10,8 @@ import PackageDescription
 //   SpinelFuzz         random differential testing: program generator, RTL vs golden runner
 //   SpinelModel        Hugging Face BERT models: safetensors, WordPiece, float reference forward pass
 //                      (Foundation only; independent of the hardware)
+//   SpinelMapping      a BERT model quantized and mapped onto accelerator commands, run on the golden
+//                      model or the RTL (program_runner) and compared with the float reference
 //   spinel             the command-line tool
 let package = Package(
     name: "Spinel",
@@ -26,14 +28,18 @@ let package = Package(
         .target(name: "SpinelHDL", dependencies: ["CGMP"]),
         .target(name: "SpinelSim", dependencies: ["SpinelHDL"]),
         .target(name: "SpinelAccelerator", dependencies: ["SpinelHDL"]),
-        .target(name: "SpinelGolden", dependencies: ["SpinelAccelerator"]),
+        // Optimized in debug builds too: the model tests run MiniLM's layers on the golden model.
+        .target(name: "SpinelGolden", dependencies: ["SpinelAccelerator"], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "SpinelFuzz", dependencies: ["SpinelAccelerator", "SpinelGolden", "SpinelSim"]),
         // Optimized in debug builds too: the tests run MiniLM's forward pass (minutes at -Onone).
         .target(name: "SpinelModel", swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        // Optimized in debug builds too: the tests run the golden model over MiniLM's layers.
+        .target(name: "SpinelMapping", dependencies: ["SpinelAccelerator", "SpinelGolden", "SpinelFuzz", "SpinelSim", "SpinelModel"],
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .executableTarget(
             name: "spinel",
             dependencies: [
-                "SpinelHDL", "SpinelSim", "SpinelAccelerator", "SpinelGolden", "SpinelFuzz", "SpinelModel",
+                "SpinelHDL", "SpinelSim", "SpinelAccelerator", "SpinelGolden", "SpinelFuzz", "SpinelModel", "SpinelMapping",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -42,7 +48,7 @@ let package = Package(
         .testTarget(name: "SpinelAcceleratorTests", dependencies: ["SpinelAccelerator", "SpinelGolden", "SpinelSim"]),
         .testTarget(name: "SpinelGoldenTests", dependencies: ["SpinelGolden", "SpinelAccelerator", "SpinelSim"]),
         .testTarget(name: "SpinelFuzzTests", dependencies: ["SpinelFuzz", "SpinelGolden", "SpinelAccelerator", "SpinelSim"]),
-        .testTarget(name: "SpinelModelTests", dependencies: ["SpinelModel", "SpinelSim"]),
+        .testTarget(name: "SpinelModelTests", dependencies: ["SpinelModel", "SpinelSim", "SpinelMapping", "SpinelAccelerator", "SpinelGolden"]),
         .testTarget(name: "OutputQualityTests", dependencies: ["SpinelHDL", "SpinelSim", "SpinelAccelerator"]),
     ]
 )

@@ -59,7 +59,7 @@ static double X_SCALE;
 // CTX: ctx_h = P_h·V_h is an average of V's rows weighted by P (rows summing to 127); 1/127
 //   keeps it in V's units, where it cannot saturate (a larger scale gains nothing measurable:
 //   P's own error dominates ctx's).
-// LAYERNORM: LayerNorm's output is rne(LAYERNORM_SCALE·(x - mean)/std) (NUMERICS.md: 16
+// LAYERNORM: LayerNorm's output is rne(LAYERNORM_SCALE·(x - mean)/std) (docs/NUMERICS.md: 16
 //   fractional bits before the scale); 1, whole standard deviations, keeps X1·W1 small enough
 //   for I-GELU's int32 polynomial (its product overflows for |x| > 1.55e8·S³ at input scale S).
 // FFN1: I-GELU's output scale is negative (S·S_erf/2 with S_erf = -0.2888·S²/2), so FFN1_SCALE
@@ -72,7 +72,7 @@ static acc_scale_t QKV_SCALE, CTX_SCALE, FFN1_SCALE, LAYERNORM_SCALE;
 static acc_t Y_GAIN = 1;
 static const double H_UNIT = 4.0 / 127;
 // I-GELU for IGELU_INPUT_SCALE, the real value of one unit of X1·W1; the exponential for the
-// scores' scale SOFTMAX_INPUT_SCALE (NUMERICS.md's formulas).
+// scores' scale SOFTMAX_INPUT_SCALE (docs/NUMERICS.md's formulas).
 static double IGELU_INPUT_SCALE, SOFTMAX_INPUT_SCALE;
 static acc_t IGELU_QB, IGELU_QC, QLN2, QLN2_INV, EXP_QB, EXP_QC;
 
@@ -251,7 +251,7 @@ static void matmul_normalized(const elem_t* A, size_t lda, const elem_t* B, size
 // accumulator at full width, address bit 29), then a fence, after which the host may read it.
 static void matmul_to_host(const elem_t* A, size_t lda, const elem_t* B, size_t ldb, int transpose_b, const elem_t* bias,
                            size_t ldbias, size_t M, size_t N, size_t K, acc_t* out) {
-  tiled_matmul_auto(M, N, K, A, B, bias, out, lda, ldb, ldbias, N, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, 0, ACT_NONE,
+  tiled_matmul_auto(M, N, K, A, B, bias, out, lda, ldb, ldbias, N, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, ACT_NONE,
                     ACC_SCALE_IDENTITY, 0, false, false, transpose_b, true, true, 0, WS);
   gemmini_fence();
 }

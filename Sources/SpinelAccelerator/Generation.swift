@@ -1,7 +1,7 @@
 import SpinelHDL
 
-/// Everything `spinel generate` writes for one accelerator configuration (ARCHITECTURE.md,
-/// section 3): the Verilog (one file per module and a filelist), the C harness and a manifest.
+/// Everything `spinel generate` writes for one accelerator configuration (docs/ARCHITECTURE.md,
+/// "What spinel generate writes"): the Verilog (one file per module and a filelist), the C harness and a manifest.
 public enum AcceleratorGeneration {
     /// The generator's version, recorded in every manifest.
     public static let version = "0.1.0"

@@ -4,7 +4,7 @@ import SpinelGolden
 import SpinelSim
 
 /// Runs generated programs on the RTL (Verilator, through `Testbenches/program_runner.c` and the
-/// generated harness) and checks them against the golden model (VERIFICATION.md, tier 4):
+/// generated harness) and checks them against the golden model (docs/VERIFICATION.md):
 ///
 /// 1. the harness trace, replayed on the golden model (`TraceReplay`): every DMA write bit for
 ///    bit, and no error;

@@ -4,8 +4,8 @@ import SpinelSim
 
 typealias GoldenFunct = SpinelGolden.Funct
 
-/// Generates random legal command programs, deterministically from a seed (VERIFICATION.md,
-/// tier 4). Every command is first run on a `GoldenModel`; a command the model rejects is
+/// Generates random legal command programs, deterministically from a seed (docs/VERIFICATION.md).
+/// Every command is first run on a `GoldenModel`; a command the model rejects is
 /// dropped and another one drawn, so a program never raises an accelerator error.
 ///
 /// A program is:
@@ -489,14 +489,17 @@ struct GenerationState {
     mutating func randomMvin() -> CommandProgram.Instruction? {
         let which = Int.random(in: 0...2, using: &random)
         let load = model.state.loads[which]
-        let toAccumulator = load.scale == 1 && random.chance(0.4)
+        // Accumulator mvins take the load's scale too (Gemmini's mvin_scale_acc).
+        let toAccumulator = random.chance(0.4)
         let elementBytes = toAccumulator && !load.shrunk ? parameters.accBytes : parameters.inputBytes
         let maxColumns = parameters.config.dmaMaxBytes / elementBytes
         let columns = random.chance(0.4) ? min(dim, maxColumns) : Int.random(in: 1...maxColumns, using: &random)
         let rows = random.chance(0.5) ? dim : Int.random(in: 1...dim, using: &random)
         let blocks = (columns + dim - 1) / dim
         let extent = (blocks - 1) * load.blockStride + rows
-        let address = toAccumulator ? accumulatorAddress(extent: extent, write: true) : scratchpadAddress(extent: extent)
+        // Bit 29 (read full width) on an accumulator mvin's destination is ignored, as on Gemmini.
+        let address = toAccumulator ? accumulatorAddress(extent: extent, write: true) | (random.chance(0.15) ? 1 << 29 : 0)
+                                    : scratchpadAddress(extent: extent)
         let funct = [GoldenFunct.mvin, GoldenFunct.mvin2, GoldenFunct.mvin3][which]
         let local = operand(address, columns: columns, rows: rows)
         if random.chance(0.08) { return instruction(funct, 0, local) }  // zeros

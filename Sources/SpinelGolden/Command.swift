@@ -1,6 +1,6 @@
 import SpinelAccelerator
 
-/// One decoded accelerator command (ISA.md), fields named, values not yet checked against the
+/// One decoded accelerator command (docs/ISA.md), fields named, values not yet checked against the
 /// accelerator's state. `Command.decode` builds it from `(funct, rs1, rs2)`.
 public enum Command: Hashable, Sendable {
     case configExecute(ExecuteConfigFields)
@@ -30,7 +30,7 @@ public enum Command: Hashable, Sendable {
     case loadLaneScales(local: LocalOperand)
 }
 
-/// The funct codes of ISA.md.
+/// The funct codes of docs/ISA.md.
 public enum Funct {
     public static let config: UInt8 = 0
     public static let mvin2: UInt8 = 1
@@ -91,7 +91,7 @@ public enum Activation: Int, Hashable, Sendable {
     public var isLayerNorm: Bool { self == .layerNorm || self == .affineLayerNorm }
 }
 
-/// A 32-bit local address (ISA.md, docs/ACCELERATOR.md "Local addresses").
+/// A 32-bit local address (docs/ISA.md, docs/ACCELERATOR.md "Local addresses").
 public struct LocalAddress: Hashable, Sendable {
     public var bits: UInt32
 

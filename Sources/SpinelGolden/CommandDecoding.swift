@@ -195,7 +195,7 @@ extension Command {
         }
     }
 
-    /// ISA.md: OS permits (A, B) transposes (0,0), (1,0), (1,1); WS permits (0,0), (0,1), (1,0).
+    /// docs/ISA.md: OS permits (A, B) transposes (0,0), (1,0), (1,1); WS permits (0,0), (0,1), (1,0).
     static func transposesArePermitted(a: Bool, b: Bool, in dataflow: Dataflow) -> Bool {
         dataflow == .ws ? !(a && b) : !(b && !a)
     }

@@ -18,9 +18,6 @@ extension GoldenModel {
         let blocks = max(1, (local.columns + dim - 1) / dim)
         try checkLocal(destination, as: .mvinDestination,
                        lastRowOffset: (blocks - 1) * load.blockStride + local.lastRowOffset(stride: 1))
-        guard !destination.isAccumulator || load.scale == 1 else {
-            throw CommandRejection(.illegalOperand, "\(Command.mvinName(which)) into \(destination) with scale \(load.scale); accumulator data moves in unscaled")
-        }
 
         let accumulatorBits = parameters.config.accType.width
         let inputBits = parameters.config.inputType.width
@@ -38,11 +35,12 @@ extension GoldenModel {
                 let lane = column % dim
                 if !destination.isAccumulator {
                     state.scratchpad[row, lane] = load.scale == 1 ? value : Numerics.scale(value, by: load.scale, toBits: inputBits)
-                } else if destination.accumulates {
-                    state.accumulator[row, lane] = Numerics.wrap(state.accumulator[row, lane] &+ value, bits: accumulatorBits)
-                } else {
-                    state.accumulator[row, lane] = value
+                    continue
                 }
+                // Gemmini's mvin_scale_acc: the accumulator's value, scaled into accType (1.0 passes it untouched).
+                let scaled = load.scale == 1 ? value : Numerics.scale(value, by: load.scale, toBits: accumulatorBits)
+                state.accumulator[row, lane] = destination.accumulates
+                    ? Numerics.wrap(state.accumulator[row, lane] &+ scaled, bits: accumulatorBits) : scaled
             }
         }
     }

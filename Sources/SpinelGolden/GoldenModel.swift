@@ -1,7 +1,7 @@
 import SpinelAccelerator
 
 /// The ISA-level golden model: runs a command stream in program order on its own scratchpad,
-/// accumulator and array, with the numerics of NUMERICS.md and the command semantics of
+/// accumulator and array, with the numerics of docs/NUMERICS.md and the command semantics of
 /// docs/ACCELERATOR.md. It is written from those documents, never from the hardware modules, so
 /// that the two can check each other.
 public struct GoldenModel: Sendable {

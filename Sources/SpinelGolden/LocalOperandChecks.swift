@@ -41,9 +41,8 @@ extension GoldenModel {
     }
 
     /// Accumulator bits 30 (accumulate on write) and 29 (full-width read) mean nothing to the
-    /// other direction and are ignored there, as Gemmini's software sets them freely on reads;
-    /// bit 29 on an mvin's destination and normalization commands outside an mvout are errors
-    /// (a PRELOAD's C may carry bit 29, as Gemmini's LOOP_WS writes it; it has no effect).
+    /// other direction and are ignored there, as Gemmini ignores them (its software sets them
+    /// freely); normalization commands outside an mvout are errors.
     private func checkAccumulatorBits(_ address: LocalAddress, as role: OperandRole) throws {
         switch role {
         case .a, .b:
@@ -52,14 +51,11 @@ extension GoldenModel {
             guard address.normalizationCommand == 0 else {
                 throw CommandRejection(.illegalOperand, "the D operand at \(address) carries a normalization command")
             }
-        case .c:
-            // Bit 29 on C means nothing for a write; Gemmini's LOOP_WS sets it with full_C, so it is accepted.
+        case .c, .mvinDestination:
+            // Bit 29 means nothing for a write and is ignored, as on Gemmini (its LOOP_WS sets it on C
+            // with full_C, its software on mvin destinations).
             guard address.normalizationCommand == 0 else {
-                throw CommandRejection(.illegalOperand, "the C operand at \(address) carries a normalization command")
-            }
-        case .mvinDestination:
-            guard !address.readsFullWidth && address.normalizationCommand == 0 else {
-                throw CommandRejection(.illegalOperand, "the \(role) at \(address) is written, so it takes neither the full-width bit nor a normalization command")
+                throw CommandRejection(.illegalOperand, "the \(role) at \(address) is written, so it takes no normalization command")
             }
         case .mvoutSource:
             guard address.normalizationCommand == 0 else { return try checkStatisticsSource(address) }

@@ -29,8 +29,10 @@ public enum LoopWSUnrolling {
     public static func rejection(of launch: LoopWSLaunch, settings: LoopWSSettings,
                                  parameters: AcceleratorParameters) -> CommandRejection? {
         let bounds = settings.bounds, dim = parameters.dim
-        if launch.activation > 1 && !(launch.normalizes && parameters.config.hasNormalizations) {
-            return CommandRejection(.unsupportedField, "LOOP_WS activation \(launch.activation): 0 (none) and 1 (ReLU) are accepted, and with normalization units 2 (LayerNorm) and 4 (Softmax); I-GELU goes through CONFIG_ST with act 0")
+        // act 3 (I-GELU) issues no passes: CONFIG_ST's activation applies it, as on Gemmini, whose
+        // tiled_matmul_auto passes its act to LOOP_WS.
+        if launch.activation > 1 && !((launch.normalizes || launch.activation == Activation.igelu.rawValue) && parameters.config.hasNormalizations) {
+            return CommandRejection(.unsupportedField, "LOOP_WS activation \(launch.activation): 0 (none) and 1 (ReLU) are accepted, and with normalization units 2 (LayerNorm), 3 (I-GELU, applied by CONFIG_ST's activation) and 4 (Softmax)")
         }
         if launch.normalizes && launch.isResidualAdd {
             return CommandRejection(.unsupportedField, "LOOP_WS activation \(launch.activation) with the residual add: the residual add does not issue normalization passes (add with D as the bias instead)")
@@ -44,8 +46,9 @@ public enum LoopWSUnrolling {
         if launch.transposeA && launch.transposeB {
             return CommandRejection(.unsupportedDataflow, "LOOP_WS cannot transpose both A and B (weight-stationary)")
         }
-        if bounds.tilesI == 0 || bounds.tilesJ == 0 || bounds.tilesK == 0 {
-            return CommandRejection(.illegalOperand, "LOOP_WS bounds I=\(bounds.tilesI) J=\(bounds.tilesJ) K=\(bounds.tilesK): each must be at least one tile")
+        // The residual add has no K; Gemmini's tiled_resadd_auto launches it with K = 0.
+        if bounds.tilesI == 0 || bounds.tilesJ == 0 || (bounds.tilesK == 0 && !launch.isResidualAdd) {
+            return CommandRejection(.illegalOperand, "LOOP_WS bounds I=\(bounds.tilesI) J=\(bounds.tilesJ) K=\(bounds.tilesK): each must be at least one tile (K may be 0 with the residual add)")
         }
         if bounds.padI >= dim || bounds.padJ >= dim || bounds.padK >= dim {
             return CommandRejection(.illegalOperand, "LOOP_WS pads I=\(bounds.padI) J=\(bounds.padJ) K=\(bounds.padK): each must be below DIM (\(dim))")

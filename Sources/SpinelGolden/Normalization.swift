@@ -1,6 +1,6 @@
 import SpinelAccelerator
 
-// The transformer nonlinear functions of NUMERICS.md (I-GELU, LayerNorm, Softmax), written once
+// The transformer nonlinear functions of docs/NUMERICS.md (I-GELU, LayerNorm, Softmax), written once
 // for the golden model, the normalizer's statistics passes and the tests of the C reference.
 //
 // Domain: accumulator values (`x`, `q`) and the CONFIG_NORM constants are accType values of at
@@ -178,7 +178,7 @@ public struct LayerNormStatistics: Hashable, Sendable {
         return Numerics.roundingRightShift((x - mean) * inverse, by: shift)
     }
 
-    /// The affine LayerNorm (NUMERICS.md, "Spinel numerics extensions"; docs/ACCELERATOR.md,
+    /// The affine LayerNorm (docs/NUMERICS.md, "Spinel numerics extensions"; docs/ACCELERATOR.md,
     /// "Affine LayerNorm"): `z = sat(RRS(n·γ, 12) + β)` into accumulatorBits, with n of
     /// `normalize(x)`, γ signed Q.12 (18 bits), β in units of 2^−F. A product n·γ beyond 64 bits
     /// is far beyond accType after the shift: it saturates by its sign.

@@ -1,7 +1,7 @@
 import SpinelAccelerator
 
 // The normalizer's statistics passes: accumulator mvouts whose address bits 28:26 carry a
-// normalization command (NUMERICS.md, "Statistics passes"; docs/ACCELERATOR.md, "Normalization").
+// normalization command (docs/NUMERICS.md, "Statistics passes"; docs/ACCELERATOR.md, "Normalization").
 
 extension NormalizationCommand: CustomStringConvertible {
     public var description: String {

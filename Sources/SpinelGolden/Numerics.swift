@@ -1,4 +1,4 @@
-/// The numeric functions of NUMERICS.md, written once. The golden model computes with them
+/// The numeric functions of docs/NUMERICS.md, written once. The golden model computes with them
 /// and the hardware units are tested against them.
 public enum Numerics {
     /// Clamps `value` into the range of a `bits`-bit two's-complement integer.

@@ -15,8 +15,15 @@ public struct TimingProgram: Sendable {
     /// `issueCycles[i]` is the earliest cycle command i can enter the command port (the host's
     /// timing: in a harness trace, the cycle the port took it).
     public init(_ stream: [(funct: UInt8, rs1: UInt64, rs2: UInt64)], issueCycles: [UInt64], parameters: AcceleratorParameters) {
+        self.init(stream, issueCycles: issueCycles, startingFrom: GoldenModel(parameters: parameters))
+    }
+
+    /// The commands of `stream` run from `model`'s state (the configuration registers and the
+    /// LOOP_WS accumulator half a program left before a fence; the controllers start idle).
+    public init(_ stream: [(funct: UInt8, rs1: UInt64, rs2: UInt64)], issueCycles: [UInt64], startingFrom model: GoldenModel) {
         precondition(stream.count == issueCycles.count, "one issue cycle per command")
-        var model = GoldenModel(parameters: parameters)
+        let parameters = model.parameters
+        var model = model
         var memory = DiscardingMemory()
         commands = []
         commands.reserveCapacity(stream.count)

@@ -1,8 +1,8 @@
 import Foundation
 import SpinelAccelerator
 
-/// `spinel check`: replays a harness trace on the golden model (VERIFICATION.md,
-/// "Co-simulation").
+/// `spinel check`: replays a harness trace on the golden model (docs/ARCHITECTURE.md,
+/// "Verification").
 ///
 /// Every `cmd` runs on a `GoldenModel` in order. Its DMA reads are answered from the trace's
 /// `rd` bursts (`TraceReplayMemory`); its DMA writes are collected and compared, bit for bit, with

@@ -23,6 +23,37 @@ public struct BertEncoder: Sendable {
     /// The embeddings' LayerNorm output, then each encoder layer's output: `config.layers + 1`
     /// matrices of [tokens, hidden] (the per-layer reference for a quantized run).
     public func layerOutputs(ids: [Int], attentionMask: [Bool]? = nil) -> [[Float]] {
+        layerOutputs(ids: ids, attentionMask: attentionMask, observe: nil)
+    }
+
+    /// Where `observe` sees an intermediate tensor of the forward pass (calibration of a
+    /// quantized mapping, docs/QUANTIZATION.md). `layer` is nil for the embeddings.
+    public enum Site: String, CaseIterable, Sendable {
+        /// word + position + token type, before the embeddings' LayerNorm
+        case embeddingSum
+        /// the query, key and value projections (bias included), [tokens, hidden]
+        case query, key, value
+        /// Q·Kᵀ/√d_head of every head, [heads, tokens, tokens] (unmasked keys only matter)
+        case scores
+        /// softmax(scores)·V, heads concatenated, [tokens, hidden]
+        case context
+        /// context·W_out + b + x, before the LayerNorm
+        case attentionSum
+        /// LayerNorm(attentionSum), the FFN's input and second residual
+        case attentionNormed
+        /// the FFN's first projection (bias included), before the activation
+        case intermediate
+        /// the activation's output
+        case activated
+        /// activated·W2 + b + attentionNormed, before the LayerNorm
+        case outputSum
+        /// the layer's output (the embeddings' LayerNorm output for layer nil)
+        case output
+    }
+
+    /// `layerOutputs`, calling `observe(layer, site, tensor)` at every `Site` of every layer.
+    public func layerOutputs(ids: [Int], attentionMask: [Bool]? = nil,
+                             observe: ((Int?, Site, [Float]) -> Void)?) -> [[Float]] {
         let mask = attentionMask ?? Array(repeating: true, count: ids.count)
         precondition(mask.count == ids.count, "attention mask has \(mask.count) entries for \(ids.count) tokens")
         precondition(ids.count <= config.maxPositions, "\(ids.count) tokens exceed max_position_embeddings \(config.maxPositions)")
@@ -34,36 +65,58 @@ public struct BertEncoder: Sendable {
                 x[position * hidden + c] = weights.wordEmbeddings[id * hidden + c] + weights.positionEmbeddings[position * hidden + c] + weights.typeEmbeddings[c]
             }
         }
+        observe?(nil, .embeddingSum, x)
         layerNorm(&x, weights.embeddingNorm)
+        observe?(nil, .output, x)
         var outputs = [x]
-        for layer in weights.layers {
-            x = encoderLayer(x, layer, tokens: ids.count, mask: mask)
+        for (index, layer) in weights.layers.enumerated() {
+            x = encoderLayer(x, layer, tokens: ids.count, mask: mask, observe: observe.map { observe in { observe(index, $0, $1) } })
             outputs.append(x)
         }
         return outputs
     }
 
-    func encoderLayer(_ x: [Float], _ layer: EncoderLayerWeights, tokens: Int, mask: [Bool]) -> [Float] {
+    /// Encoder layer `index` alone on `input` ([tokens, hidden]), every token visible, with
+    /// `observe` at its sites: the float reference of one layer of a quantized run, from that
+    /// run's own input.
+    public func layer(_ index: Int, input: [Float], tokens: Int, observe: ((Site, [Float]) -> Void)? = nil) -> [Float] {
+        encoderLayer(input, weights.layers[index], tokens: tokens, mask: Array(repeating: true, count: tokens), observe: observe)
+    }
+
+    func encoderLayer(_ x: [Float], _ layer: EncoderLayerWeights, tokens: Int, mask: [Bool],
+                      observe: ((Site, [Float]) -> Void)? = nil) -> [Float] {
         let hidden = config.hiddenSize
-        let context = attention(x, layer, tokens: tokens, mask: mask)
+        let context = attention(x, layer, tokens: tokens, mask: mask, observe: observe)
+        observe?(.context, context)
         var attended = Self.linear(context, layer.attentionOutput, rows: tokens)
         for i in attended.indices { attended[i] += x[i] }
+        observe?(.attentionSum, attended)
         layerNorm(&attended, layer.attentionNorm)
+        observe?(.attentionNormed, attended)
         var intermediate = Self.linear(attended, layer.intermediate, rows: tokens)
+        observe?(.intermediate, intermediate)
         for i in intermediate.indices { intermediate[i] = Self.activation(config.activation, intermediate[i]) }
+        observe?(.activated, intermediate)
         var output = Self.linear(intermediate, layer.output, rows: tokens)
         for i in output.indices { output[i] += attended[i] }
+        observe?(.outputSum, output)
         layerNorm(&output, layer.outputNorm)
+        observe?(.output, output)
         precondition(output.count == tokens * hidden)
         return output
     }
 
     /// softmax(Q·Kᵀ/√d_head + mask)·V per head, heads concatenated.
-    func attention(_ x: [Float], _ layer: EncoderLayerWeights, tokens: Int, mask: [Bool]) -> [Float] {
+    func attention(_ x: [Float], _ layer: EncoderLayerWeights, tokens: Int, mask: [Bool],
+                   observe: ((Site, [Float]) -> Void)? = nil) -> [Float] {
         let hidden = config.hiddenSize, headSize = config.headSize
         let q = Self.linear(x, layer.query, rows: tokens)
         let k = Self.linear(x, layer.key, rows: tokens)
         let v = Self.linear(x, layer.value, rows: tokens)
+        observe?(.query, q)
+        observe?(.key, k)
+        observe?(.value, v)
+        var allScores: [Float] = []
         let scale = 1 / Float(headSize).squareRoot()
         var context = [Float](repeating: 0, count: tokens * hidden)
         var scores = [Float](repeating: 0, count: tokens)
@@ -76,6 +129,7 @@ public struct BertEncoder: Sendable {
                     scores[j] = Self.dot(q, i * hidden + offset, k, j * hidden + offset, count: headSize) * scale
                     maximum = max(maximum, scores[j])
                 }
+                if observe != nil { allScores += scores }
                 var sum: Float = 0
                 for j in 0 ..< tokens {
                     scores[j] = mask[j] ? exp(scores[j] - maximum) : 0
@@ -87,6 +141,7 @@ public struct BertEncoder: Sendable {
                 }
             }
         }
+        observe?(.scores, allScores)
         return context
     }
 

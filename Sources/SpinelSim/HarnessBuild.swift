@@ -5,8 +5,8 @@ import SpinelHDL
 /// `SpinelAccelerator.HarnessGenerator`) + the testbench's own C or C++ sources.
 ///
 /// Two cached stages, keyed by a hash of everything that goes into them:
-/// 1. **Model** (once per design): `verilator --cc --build -O3 --x-assign unique
-///    --x-initial unique --prefix Vspinel_top -MAKEFLAGS OPT_FAST=-O1 [--trace]` into a static
+/// 1. **Model** (once per design): `verilator --cc --build` with `translationFlags`,
+///    `--prefix Vspinel_top` and `--trace` when a waveform is wanted, into a static
 ///    library, plus Verilator's runtime (`libverilated.a`). Key: Verilog files, top, flags,
 ///    `verilator --version`.
 /// 2. **Executable** (once per testbench): the harness and the testbench compiled with gcc/g++
@@ -22,11 +22,18 @@ public enum HarnessBuild {
     /// The Verilator `--prefix` the harness expects (`HarnessGenerator.modelClass`).
     public static let modelClass = "Vspinel_top"
 
-    /// Verilator flags of the model stage (`--trace` is added when a waveform is wanted). The
-    /// model's per-cycle code is compiled with `-O1` rather than Verilator's default `-Os`: on the
-    /// default preset that compiles in two thirds of the time and simulates no slower.
-    public static let modelFlags = ["--cc", "-O3", "--x-assign", "unique", "--x-initial", "unique", "--prefix", modelClass,
-                                    "-MAKEFLAGS", "OPT_FAST=-O1"]
+    /// How Verilator turns every Spinel design into C++ (the harness model here, the unit tests'
+    /// shared libraries in `VerilatorBuild`). The per-cycle code is compiled with `-O1` rather
+    /// than Verilator's default `-Os`: on the default preset that compiles in two thirds of the
+    /// time and simulates no slower. Functions are split every 2,000 statements: the compiler's
+    /// time grows faster than linearly with a function's size, and a DIM 32 model's evaluation
+    /// function is otherwise tens of thousands of lines (its C++ compiled in 17% less CPU time,
+    /// docs/PERFORMANCE.md "Build times").
+    public static let translationFlags = ["-O3", "--x-assign", "unique", "--x-initial", "unique",
+                                          "--output-split-cfuncs", "2000", "-MAKEFLAGS", "OPT_FAST=-O1"]
+
+    /// Verilator flags of the model stage (`--trace` is added when a waveform is wanted).
+    public static let modelFlags = ["--cc"] + translationFlags + ["--prefix", modelClass]
 
     /// Flags for the harness and C++ testbench sources, and for C testbench sources.
     public static let cxxFlags = ["-std=gnu++17", "-O2", "-faligned-new", "-Wall", "-Wno-unused-parameter"]

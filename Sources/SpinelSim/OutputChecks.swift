@@ -8,7 +8,10 @@ public enum OutputChecks {
     public static func write(_ files: [GeneratedFile], to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for file in files {
-            try Data(file.contents.utf8).write(to: directory.appendingPathComponent(file.name), options: .atomic)
+            // A name may hold a folder (rocc-software/src/xcustom.h).
+            let url = directory.appendingPathComponent(file.name)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(file.contents.utf8).write(to: url, options: .atomic)
         }
     }
 

@@ -162,7 +162,7 @@ public final class VerilatorSimulation {
 
 /// Builds the shared library of a simulator.
 enum VerilatorBuild {
-    static let flags = ["--cc", "-Wall", "-O3", "--x-assign", "unique", "--x-initial", "unique", "-MAKEFLAGS", "OPT_FAST=-O1",
+    static let flags = ["--cc", "-Wall"] + HarnessBuild.translationFlags + [
                         "-CFLAGS", "-fPIC -fvisibility=hidden", "-LDFLAGS", "-shared -Wl,-Bsymbolic"]
 
     /// The ports of the top module as the emitter writes them (clock and reset first).

@@ -4,7 +4,7 @@ import SpinelAccelerator
 import SpinelGolden
 
 /// `spinel check TRACE`: co-simulation check of a harness trace against the golden model
-/// (VERIFICATION.md, "Co-simulation").
+/// (docs/ARCHITECTURE.md, "Verification").
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Replay a harness trace on the golden model: every DMA write must match bit for bit.",

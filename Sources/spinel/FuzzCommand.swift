@@ -3,7 +3,7 @@ import Foundation
 import SpinelAccelerator
 import SpinelFuzz
 
-/// `spinel fuzz`: random differential testing (VERIFICATION.md tier 4, docs/VERIFICATION.md).
+/// `spinel fuzz`: random differential testing (docs/VERIFICATION.md).
 struct Fuzz: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run random legal command programs on the RTL and on the golden model; every DMA write must match.",

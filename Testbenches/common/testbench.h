@@ -49,7 +49,7 @@ static void tb_fill_acc(acc_t *p, size_t n, int range) {
 
 // Rows for the normalizer (rows × columns, row-major): row r spread over ±2^(4 + 3·(r mod 6)),
 // row 1 constant (zero variance), row 2 negative.
-static void tb_fill_normalization_rows(acc_t *x, int rows, int columns) {
+static inline void tb_fill_normalization_rows(acc_t *x, int rows, int columns) {
   for (int r = 0; r < rows; r++)
     for (int j = 0; j < columns; j++) {
       const int range = 1 << (4 + 3 * (r % 6));

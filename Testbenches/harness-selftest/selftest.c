@@ -187,7 +187,7 @@ static int mode_rocc(void) {
     CHECK(spinel_trace_enable(1) == expected, "resuming the trace");
     CHECK(spinel_commands() == 4, "%" PRIu64 " commands", spinel_commands());
     CHECK(spinel_error_code() == 0, "unexpected error: %s", spinel_error_text());
-    /* Reference numerics of gemmini_params.h (NUMERICS.md). */
+    /* Reference numerics of gemmini_params.h (docs/NUMERICS.md). */
     CHECK(ROUNDING_RIGHT_SHIFT(5, 1) == 2 && ROUNDING_RIGHT_SHIFT(7, 1) == 4 && ROUNDING_RIGHT_SHIFT(-5, 1) == -2, "rounding shift");
     CHECK(ROUNDING_RIGHT_SHIFT(6, 2) == 2 && ROUNDING_RIGHT_SHIFT(10, 2) == 2 && ROUNDING_RIGHT_SHIFT(11, 2) == 3, "rounding shift");
     CHECK(ACC_SCALE(1000, 0.25f) == elem_t_max && ACC_SCALE(-1000, 1.0f) == elem_t_min, "saturation");

@@ -142,6 +142,18 @@ struct GeneratedDirectoryTests {
 
 @Suite("Every preset's accelerator passes the output gates")
 struct PresetQualityTests {
+    /// Every line of every preset's Verilog fits `VerilogEmitter.lineWidth` columns (before the
+    /// emitter wrapped expressions, one line of the reservation station had 45,393).
+    @Test(arguments: AcceleratorConfig.Preset.allCases)
+    func linesFitTheWidth(preset: AcceleratorConfig.Preset) throws {
+        let files = try AcceleratorGeneration.files(for: .preset(preset))
+        #expect(files.contains { $0.name.hasSuffix(".v") })
+        for file in files where file.name.hasSuffix(".v") {
+            let longest = file.contents.split(separator: "\n").map(\.utf8.count).max() ?? 0
+            #expect(longest <= VerilogEmitter.lineWidth, "\(file.name) has a line of \(longest) columns")
+        }
+    }
+
     /// Verilator -Wall and Icarus on every preset; Yosys synthesis (minutes for DIM 16) on
     /// `small` here, on the others in `make synth`.
     @Test(arguments: AcceleratorConfig.Preset.allCases)

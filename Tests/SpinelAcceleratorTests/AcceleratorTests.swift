@@ -106,7 +106,7 @@ final class AcceleratorBench {
     }
 }
 
-/// Encodings of Gemmini's commands (ISA.md), for writing programs.
+/// Encodings of Gemmini's commands (docs/ISA.md), for writing programs.
 enum Encode {
     static func operand(_ address: UInt32, columns: Int, rows: Int) -> UInt64 {
         UInt64(rows) << 48 | UInt64(columns) << 32 | UInt64(address)

@@ -7,7 +7,7 @@ import Testing
 // spinel_reference.h (the harness's C reference of I-GELU, LayerNorm, Softmax and int_sqrt)
 // against the golden model's `Numerics`: a C program computes every case of an input file, the
 // test compares each printed line with the golden model's result. Both sides are written from
-// NUMERICS.md by different means (C: Newton's square root, long division, uint64_t wrapping;
+// docs/NUMERICS.md by different means (C: Newton's square root, long division, uint64_t wrapping;
 // Swift: digit recurrence, full-width division, Int64 wrapping).
 
 @Suite("Harness: spinel_reference.h against the golden model")

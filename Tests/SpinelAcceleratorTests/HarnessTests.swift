@@ -475,7 +475,7 @@ struct HarnessHeaderTests {
 @Suite("Harness: gemmini.h encodings")
 struct HarnessGemminiMacroTests {
     /// Every command macro of gemmini.h, compiled with a RoCC shim that prints what it would
-    /// issue, decodes in the golden model (written from ISA.md independently) to the fields
+    /// issue, decodes in the golden model (written from docs/ISA.md independently) to the fields
     /// the macro was given.
     @Test func macrosEncodeWhatTheGoldenDecoderReads() throws {
         let p = try AcceleratorConfig.transformer.parameters()
@@ -824,17 +824,20 @@ struct HarnessEndToEndTests {
         #expect(again.path == (try HarnessTestSupport.selftest()))
     }
 
-    /// Issue 11, bug 4: a header outside the testbench's folder (`../common/x.h`, as
-    /// Testbenches/common/testbench.h is) or in an include directory changes: the next build
-    /// must not come from the cache.
+    /// Issue 11, bug 4 (issue 14, point 4): a header outside the testbench's folder
+    /// (`../common/x.h`, as Testbenches/common/testbench.h is), in an include directory, or in a
+    /// folder below the testbench's (`include/sub.h`) changes: the next build must not come from
+    /// the cache.
     @Test func aChangedHeaderAnywhereRebuilds() throws {
         let design = try Elaborator.elaborate(HarnessStandIn(HarnessTestSupport.small))
         let model = try HarnessBuild.model(verilog: VerilogEmitter().emit(design), top: design.top.name)
         let root = try HarnessTestSupport.temporaryDirectory("deps")
         defer { try? FileManager.default.removeItem(at: root) }
         let bench = root.appendingPathComponent("bench"), common = root.appendingPathComponent("common")
-        let include = root.appendingPathComponent("include")
-        for directory in [bench, common, include] { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+        let include = root.appendingPathComponent("include"), subfolder = bench.appendingPathComponent("include")
+        for directory in [bench, common, include, subfolder] {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
         let source = bench.appendingPathComponent("values.c")
         // A unique value per run, so an entry cached by an earlier test run cannot answer.
         let salt = UInt32.random(in: 1...1_000_000)
@@ -842,26 +845,31 @@ struct HarnessEndToEndTests {
             #include <stdio.h>
             #include "../common/parent.h"
             #include "x.h"
-            int main(void) { printf("%d %d %u\\n", PARENT, INCLUDED, \(salt)u); return 0; }
+            #include "include/sub.h"
+            int main(void) { printf("%d %d %d %u\\n", PARENT, INCLUDED, SUB, \(salt)u); return 0; }
 
             """.write(to: source, atomically: true, encoding: .utf8)
-        func build(parent: Int, included: Int) throws -> (cached: Bool, output: String) {
+        func build(parent: Int, included: Int, sub: Int = 1) throws -> (cached: Bool, output: String) {
             try "#define PARENT \(parent)\n".write(to: common.appendingPathComponent("parent.h"), atomically: true, encoding: .utf8)
             try "#define INCLUDED \(included)\n".write(to: include.appendingPathComponent("x.h"), atomically: true, encoding: .utf8)
+            try "#define SUB \(sub)\n".write(to: subfolder.appendingPathComponent("sub.h"), atomically: true, encoding: .utf8)
             let built = try HarnessBuild.executable(model: model, harness: HarnessGenerator.files(for: HarnessTestSupport.small),
                                                     sources: [source], name: "header_values", includeDirectories: [include])
             let run = try HarnessBuild.run(built.path)
             return (built.cached, run.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         let first = try build(parent: 1, included: 1)
-        #expect(!first.cached && first.output == "1 1 \(salt)")
-        #expect(try build(parent: 1, included: 1) == (true, "1 1 \(salt)"))
+        #expect(!first.cached && first.output == "1 1 1 \(salt)")
+        #expect(try build(parent: 1, included: 1) == (true, "1 1 1 \(salt)"))
         let parentChanged = try build(parent: 2, included: 1)
-        #expect(!parentChanged.cached && parentChanged.output == "2 1 \(salt)")
+        #expect(!parentChanged.cached && parentChanged.output == "2 1 1 \(salt)")
         let includeChanged = try build(parent: 2, included: 3)
-        #expect(!includeChanged.cached && includeChanged.output == "2 3 \(salt)")
+        #expect(!includeChanged.cached && includeChanged.output == "2 3 1 \(salt)")
+        // Issue 14: include/sub.h in a folder below the testbench's (issue 11's case) changes.
+        let subfolderChanged = try build(parent: 2, included: 3, sub: 4)
+        #expect(!subfolderChanged.cached && subfolderChanged.output == "2 3 4 \(salt)")
         // Back to an earlier state: that build is still in the cache.
-        #expect(try build(parent: 1, included: 1) == (true, "1 1 \(salt)"))
+        #expect(try build(parent: 1, included: 1) == (true, "1 1 1 \(salt)"))
     }
 
     /// Issue 11: a testbench that crashes is reported with the signal and the last command.

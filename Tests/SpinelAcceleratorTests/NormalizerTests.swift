@@ -8,7 +8,7 @@ import Testing
 // The Normalizer alone under Verilator, driven by the protocol of its doc comment, next to the
 // golden model running the same accumulator mvouts (docs/ACCELERATOR.md, "Normalization"): each
 // mvout's rows are moved into the golden accumulator and read out with the mvout's normalization
-// command; the golden model applies its pass rules and NUMERICS.md's functions (Numerics.igelu,
+// command; the golden model applies its pass rules and docs/NUMERICS.md's functions (Numerics.igelu,
 // Numerics.iexp, LayerNormStatistics, Numerics.softmaxFactor, Numerics.scale), and the RTL's
 // result lanes must equal the bytes the golden model writes to DRAM. Every row's timing is
 // checked against `Normalizer.latency`, the function the golden timing model uses.

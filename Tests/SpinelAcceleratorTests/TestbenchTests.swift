@@ -93,7 +93,7 @@ struct TestbenchTests {
     /// The bounds are the errors measured at this size (docs/ACCURACY.md) with a margin:
     /// Q, K, V 0.89% → 1.5% and at most half an LSB (exact rounding of an exact product; no value
     /// saturates at this size); P 2.9% → 5%; ctx 3.2% → 6%; X1 28.8% → 35%: LayerNorm's result
-    /// is rounded to whole standard deviations (NUMERICS.md), which alone is 1/√12 ≈ 29% of a unit-
+    /// is rounded to whole standard deviations (docs/NUMERICS.md), which alone is 1/√12 ≈ 29% of a unit-
     /// variance row; H 31.0% → 40% (X1's error through W1); Y 42.5% → 50% (H's and its own
     /// rounding). Argmax: P 64/64 and X1 32/32 measured, bounds 60 and 28; Y 31/32, bound 24.
     /// A wrong scale must break them: the same dump compared under damaged constants.
@@ -181,6 +181,55 @@ struct TestbenchTests {
         let config = try Self.config("small-dim6")
         #expect(try config.parameters().dim == 6)
         try run(name, on: config, arguments: arguments)
+    }
+
+    /// Issue 14: Gemmini's software API on Spinel (Testbenches/gemmini_api.c): mvin/mvout,
+    /// one-tile matmuls in both dataflows, tiled_matmul_auto with every option in WS, OS and CPU,
+    /// residual addition, global average and tiled_matmul_nn_auto, checked against the
+    /// testbench's own C reference, then replayed on the golden model. On `small` (both
+    /// dataflows), and with I-GELU, LayerNorm, Softmax and tiled_norm_auto on small with
+    /// normalizations.
+    @Test func gemminiAPIOnSmall() throws {
+        let output = try run("gemmini_api", on: .small)
+        #expect(output.contains("gemmini_api: 11×9×11 on SpinelSmall"), "\(output)")
+    }
+
+    @Test func gemminiAPIWithNormalizations() throws {
+        try run("gemmini_api", on: Self.config("small-normalizations"))
+    }
+
+    /// Issue 14: code written for Gemmini's own gemmini.h includes include/gemmini_params.h and
+    /// rocc-software/src/xcustom.h and redefines ROCC_INSTRUCTION_RS1_RS2 as Gemmini's header
+    /// does; it compiles without a warning (-Wall -Werror), every RoCC form reaches the
+    /// accelerator and its inline-assembly fence waits for it. Other RISC-V assembly (Gemmini's
+    /// rdcycle) stops the program with a message naming the fix.
+    @Test func gemminiXcustomHeader() throws {
+        try run("gemmini_xcustom", on: .small)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-xcustom-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try OutputChecks.write(HarnessGenerator.files(for: try AcceleratorConfig.small.parameters()), to: directory)
+        try FileManager.default.createSymbolicLink(atPath: directory.appendingPathComponent("include").path, withDestinationPath: ".")
+        for name in ["gemmini_xcustom", "gemmini_api"] {
+            let source = Self.root().appendingPathComponent("Testbenches/\(name).c").path
+            let result = try Tools.run("gcc", ["-std=gnu11", "-Wall", "-Werror", "-fsyntax-only", "-I", directory.path, source])
+            #expect(result.succeeded, "\(name).c: \(result.output)")
+        }
+
+        let rdcycle = directory.appendingPathComponent("rdcycle.c")
+        try """
+            #include <stdint.h>
+            #include "include/gemmini_params.h"
+            #include "rocc-software/src/xcustom.h"
+            int main(void) { uint64_t cycles = 0; asm volatile("rdcycle %0" : "=r"(cycles)); return (int)cycles; }
+
+            """.write(to: rdcycle, atomically: true, encoding: .utf8)
+        let inputs = try AcceleratorGeneration.simulationInputs(for: .small)
+        let executable = try HarnessBuild.executable(verilog: inputs.verilog, top: inputs.top, harness: inputs.harness,
+                                                     sources: [rdcycle], name: "rdcycle")
+        let stopped = try HarnessBuild.run(executable.path)
+        #expect(stopped.status == 5, "\(stopped.standardError)")
+        #expect(stopped.standardError.contains("rdcycle %0") && stopped.standardError.contains("include/gemmini_testutils.h"),
+                "\(stopped.standardError)")
     }
 
     /// One smoke run on the full-size default configuration (DIM 16).

@@ -5,7 +5,7 @@ import SpinelGolden
 import SpinelSim
 import Testing
 
-/// Random differential testing on the `small` accelerator (VERIFICATION.md tier 4): a bounded
+/// Random differential testing on the `small` accelerator (docs/VERIFICATION.md): a bounded
 /// set of seeds here; `make fuzz SEEDS=N` runs more.
 @Suite("Random differential: RTL vs golden model")
 struct DifferentialTests {

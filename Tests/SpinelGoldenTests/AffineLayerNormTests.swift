@@ -110,7 +110,7 @@ struct AffineLayerNormTests {
     }
 
     /// Activation 2 on random rows gives the same bytes with and without the extension, and
-    /// NUMERICS.md's values (`Numerics.layerNormOutput`).
+    /// docs/NUMERICS.md's values (`Numerics.layerNormOutput`).
     @Test func activationTwoIsUnchanged() throws {
         var random = SplitMix64(state: 0xAFF1)
         for _ in 0..<200 {

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// The float reference's functions against hand-computed values, the scales it derives against
-/// the integer functions of NUMERICS.md, and the dump reader's checks.
+/// the integer functions of docs/NUMERICS.md, and the dump reader's checks.
 @Suite("Encoder-layer accuracy: float functions, scales, dump")
 struct EncoderAccuracyTests {
     // MARK: Float functions, by hand

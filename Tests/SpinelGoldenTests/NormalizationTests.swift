@@ -3,8 +3,8 @@ import SpinelAccelerator
 import SpinelGolden
 import Testing
 
-// I-GELU, LayerNorm and Softmax (NUMERICS.md) and the normalizer's statistics passes
-// (docs/ACCELERATOR.md, "Normalization"). The tables are worked out by hand from NUMERICS.md;
+// I-GELU, LayerNorm and Softmax (docs/NUMERICS.md) and the normalizer's statistics passes
+// (docs/ACCELERATOR.md, "Normalization"). The tables are worked out by hand from docs/NUMERICS.md;
 // the property tests compare with `NormalizationReference`, which computes the same
 // definitions by other means (Int32 wrapping types, Double where it is exact, exact
 // inequalities in Decimal).
@@ -235,7 +235,7 @@ struct NormalizationArithmeticTests {
     }
 }
 
-/// NUMERICS.md's definitions computed by other means than `Numerics`: accType arithmetic in
+/// docs/NUMERICS.md's definitions computed by other means than `Numerics`: accType arithmetic in
 /// Swift's Int32 wrapping operators, fp32 results from exact Double arithmetic rounded once,
 /// LayerNorm in Double where it is exact, or as inequalities in Decimal.
 enum NormalizationReference {
@@ -275,13 +275,13 @@ enum NormalizationReference {
         return exponentials.map { accScale(Int64($0), factor) }
     }
 
-    /// Gemmini's software constants for input scale S (NUMERICS.md, Softmax).
+    /// Gemmini's software constants for input scale S (docs/NUMERICS.md, Softmax).
     static func softwareConstants(inputScale s: Double) -> IExpConstants {
         let qln2 = Int64(0.693147 / s)
         return IExpConstants(qln2: qln2, qln2Inverse: 65536 / qln2, qb: Int64(1.353 / s), qc: Int64(0.344 / (0.3585 * s * s)))
     }
 
-    /// NUMERICS.md's reciprocal by other means: e counted in std's binary digits, and
+    /// docs/NUMERICS.md's reciprocal by other means: e counted in std's binary digits, and
     /// rne(2^(e+23) / std) as floor((2^(e+24) + std) / (2·std)) (there are no ties).
     static func layerNormReciprocal(_ std: Int64) -> (inverse: Int64, shift: Int) {
         let e = String(std, radix: 2).count
@@ -661,7 +661,7 @@ extension NormalizationReference {
 
 @Suite("Golden model: LayerNorm at identity scale")
 struct LayerNormIdentityScaleTests {
-    /// NUMERICS.md: at acc_scale 1 the revised LayerNorm equals Gemmini's rne((x − mean)/std)
+    /// docs/NUMERICS.md: at acc_scale 1 the revised LayerNorm equals Gemmini's rne((x − mean)/std)
     /// whenever std < 2^15 — checked on random rows whose std stays below, with exact ties.
     @Test func identityScaleKeepsGemminisValues() {
         var random = SplitMix64(state: 0x1A7E_0009)

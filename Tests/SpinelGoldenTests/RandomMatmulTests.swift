@@ -5,7 +5,7 @@ import SpinelGolden
 // Random PRELOAD/COMPUTE pairs against the plain reference of TestSupport.swift: random shapes,
 // strides, bias source, destination, activation and shift, for every permitted transpose pair.
 
-/// One permitted (dataflow, transpose A, transpose B) combination of ISA.md.
+/// One permitted (dataflow, transpose A, transpose B) combination of docs/ISA.md.
 struct ArrayMode: Sendable, CustomTestStringConvertible {
     var dataflow: Int
     var transposeA: Bool

@@ -2,7 +2,7 @@ import SpinelAccelerator
 import SpinelGolden
 
 // Test support: commands encoded as Gemmini's gemmini.h macros encode them (bit positions from
-// ISA.md), a machine that runs them, and an independent reference written from NUMERICS.md.
+// docs/ISA.md), a machine that runs them, and an independent reference written from docs/NUMERICS.md.
 
 /// One command as it crosses the command port.
 struct Encoded: Sendable, CustomStringConvertible {

@@ -322,6 +322,62 @@ private struct Hierarchy: Module {
     }
 }
 
+/// A value bound with `m.named`: one wire of that name, read by both uses.
+private struct NamedValue: Module {
+    var io: Ports {
+        Ports(.input("flip", .bool), .input("shift", .uint(3)), .input("x", .uint(8)), .output("a", .uint(8)), .output("b", .uint(8)))
+    }
+    func build(_ m: ModuleBuilder, _ io: Ports) {
+        let amount = m.named("amount", mux(io.flip, io.shift, Signal.literal(0, .uint(3))))
+        io.a.set(io.x >> amount)
+        io.b.set(io.x << amount)
+    }
+}
+
+/// A signed expression used whole and through a reinterpretation's slice, and a slice that a
+/// signal is assigned and a sign extension reads.
+private struct ViewsOfExpressions: Module {
+    var io: Ports {
+        Ports(.input("s", .sint(8)), .input("n", .uint(3)), .input("a", .uint(8)), .input("b", .uint(8)),
+              .output("out", .sint(8)), .output("odd", .bool), .output("low", .uint(4)), .output("wide", .sint(8)))
+    }
+    func build(_ m: ModuleBuilder, _ io: Ports) {
+        let shifted = io.s >> io.n
+        io.out.set(shifted +% 1)
+        io.odd.set(shifted.asUInt[0])
+        let sum = io.a +% io.b
+        io.low.set(sum.bits(3, 0))
+        io.wide.set(sum.bits(3, 0).asSInt.extended(to: 8))
+    }
+}
+
+/// An instance input that the parent also reads keeps its wire; the others connect inline.
+private struct ReadInstanceInput: Module {
+    var io: Ports { Ports(.input("x", .uint(4)), .output("y", .uint(4)), .output("z", .uint(4))) }
+    func build(_ m: ModuleBuilder, _ io: Ports) {
+        let inverter = m.instance("inv", Inverter(label: "Inverter"))
+        inverter.in.set(io.x +% 1)
+        io.y.set(inverter.in)
+        io.z.set(inverter.out)
+    }
+}
+
+/// Expressions too long for one line: an OR of eight inputs and a five-way case table.
+private struct LongExpressions: Module {
+    var io: Ports {
+        Ports(entries: (0..<8).map { .input("request_from_client_\($0)", .bool) }
+              + [.input("sel", .uint(3))] + (0..<4).map { .input("value_for_case_\($0)", .uint(8)) }
+              + [.input("value_for_default", .uint(8)), .output("any", .bool), .output("out", .uint(8))])
+    }
+    func build(_ m: ModuleBuilder, _ io: Ports) {
+        io.any.set((1..<8).reduce(io[dynamicMember: "request_from_client_0"]) { $0 || io[dynamicMember: "request_from_client_\($1)"] })
+        m.switch(io.sel) { s in
+            for value in 0..<4 { s.on(Signal(BigInteger(value))) { io.out.set(io[dynamicMember: "value_for_case_\(value)"]) } }
+            s.otherwise { io.out.set(io.value_for_default) }
+        }
+    }
+}
+
 // MARK: - Tests
 
 @Suite("Verilog emitter")
@@ -375,7 +431,7 @@ struct EmitterTests {
               output wire [3:0] out
             );
 
-              assign out = a ? x : (b ? y : z);
+              assign out = a ? x : b ? y : z;
             endmodule
 
             `default_nettype wire
@@ -474,19 +530,13 @@ struct EmitterTests {
               input  wire [7:0] d,
               output wire [7:0] q
             );
-              wire acc_en;
-              wire [7:0] acc_d;
-              wire [7:0] acc_q;
 
-              assign q = acc_q;
-              assign acc_en = en;
-              assign acc_d = d;
               Accumulator acc (
                 .clock(clock),
                 .reset(reset),
-                .en(acc_en),
-                .d(acc_d),
-                .q(acc_q)
+                .en(en),
+                .d(d),
+                .q(q)
               );
             endmodule
 
@@ -570,7 +620,7 @@ struct EmitterTests {
     @Test func switchBecomesComparisonChain() throws {
         let files = try emitFiles(SwitchMux())
         let text = file("SwitchMux.v", in: files)
-        #expect(text.contains("  assign out = (sel == 2'h0) ? a : (((sel == 2'h1) | (sel == 2'h2)) ? b : c);\n"))
+        #expect(text.contains("  assign out = (sel == 2'h0) ? a : ((sel == 2'h1) | (sel == 2'h2)) ? b : c;\n"))
         try expectLintClean(files)
     }
 
@@ -581,8 +631,10 @@ struct EmitterTests {
         #expect(text.contains("  assign zero = 8'h0;\n"))
         #expect(text.contains("  assign neg = 8'hfe;\n"))
         #expect(text.contains("  assign flag = 1'h1;\n"))
-        #expect(text.contains("  assign wide = 512'h8" + String(repeating: "0", count: 126) + "1;\n"))
-        #expect(text.contains("  assign ones = 512'h" + String(repeating: "f", count: 128) + ";\n"))
+        // Wider than a line: 128-bit parts, two to a line here.
+        #expect(text.contains("  assign wide = {128'h8" + String(repeating: "0", count: 31) + ", 128'h0, 128'h0, 128'h1};\n"))
+        let part = "128'h" + String(repeating: "f", count: 32)
+        #expect(text.contains("  assign ones = {\(part), \(part),\n" + String(repeating: " ", count: 17) + "\(part), \(part)};\n"))
         #expect(text.contains("  assign minimum = 16'h8000;\n"))
         #expect(text.contains("  output wire [511:0] wide,\n"))
         try expectLintClean(files)
@@ -677,10 +729,98 @@ struct EmitterTests {
         #expect(files.map(\.name) == ["Leaf.v", "Middle.v", "Other.v", "Hierarchy.v", "Hierarchy.f"])
         #expect(file("Hierarchy.f", in: files) == "Leaf.v\nMiddle.v\nOther.v\nHierarchy.v\n")
         // Clock reaches Middle (a register) through Hierarchy; Leaf and Other have no state.
-        #expect(file("Hierarchy.v", in: files).contains("  Middle middle (\n    .clock(clock),\n    .in(middle_in),\n"))
-        #expect(file("Hierarchy.v", in: files).contains("  Leaf leaf (\n    .in(leaf_in),\n"))
+        #expect(file("Hierarchy.v", in: files).contains("  Middle middle (\n    .clock(clock),\n    .in(in),\n"))
+        #expect(file("Hierarchy.v", in: files).contains("  Leaf leaf (\n    .in(other_out),\n    .out(out)\n"))
         #expect(!file("Leaf.v", in: files).contains("clock"))
         #expect(!file("Hierarchy.v", in: files).contains("reset"))
+        try expectLintClean(files)
+    }
+
+    // MARK: Readable output
+
+    /// `m.named` keeps a Swift binding's name: the mux is written once, on its wire.
+    @Test func namedValuesKeepTheirName() throws {
+        let files = try emitFiles(NamedValue())
+        #expect(file("NamedValue.v", in: files) == """
+            // Generated by Spinel. Do not edit.
+            `default_nettype none
+
+            module NamedValue (
+              input  wire flip,
+              input  wire [2:0] shift,
+              input  wire [7:0] x,
+              output wire [7:0] a,
+              output wire [7:0] b
+            );
+              wire [2:0] amount;
+
+              assign a = x >> amount;
+              assign b = x << amount;
+              assign amount = flip ? shift : 3'h0;
+            endmodule
+
+            `default_nettype wire
+
+            """)
+        try expectLintClean(files)
+    }
+
+    /// A name of an expression also names its reinterpretation (no `_odd_e1 = _out_e1;`), every
+    /// use of an expression that gets a name reads the name, and a signal assigned a slice names
+    /// it where a name is needed.
+    @Test func viewsReuseNamesInsteadOfAliases() throws {
+        let files = try emitFiles(ViewsOfExpressions())
+        let text = file("ViewsOfExpressions.v", in: files)
+        #expect(text.contains("""
+              wire [7:0] _out_e1 = {$signed(s) >>> n};
+              wire [7:0] _low_e1 = a + b;
+
+              assign out = _out_e1 + 8'h1;
+              assign odd = _out_e1[0];
+              assign low = _low_e1[3:0];
+              assign wide = {{4{low[3]}}, low};
+              // Bits this module receives but does not need.
+              wire _unused_bits = &{1'b0, _low_e1[7:4], 1'b0};
+
+            """))
+        try expectLintClean(files)
+    }
+
+    /// An instance input wire the parent reads stays; an output a port copies drives the port.
+    @Test func instancePortsConnectInlineUnlessReadElsewhere() throws {
+        let files = try emitFiles(ReadInstanceInput())
+        #expect(file("ReadInstanceInput.v", in: files).contains("""
+            );
+              wire [3:0] inv_in;
+
+              assign y = inv_in;
+              assign inv_in = x + 4'h1;
+              Inverter inv (
+                .in(inv_in),
+                .out(z)
+              );
+            endmodule
+            """))
+        try expectLintClean(files)
+    }
+
+    /// Too long for a line: an operator chain breaks before each operator, a mux chain before
+    /// each arm, aligned under the first operand.
+    @Test func longExpressionsBreakBetweenOperands() throws {
+        let files = try emitFiles(LongExpressions())
+        let text = file("LongExpressions.v", in: files)
+        let indent = String(repeating: " ", count: 15)
+        #expect(text.contains("  assign any = request_from_client_0\n"
+                              + (1..<8).map { "\(indent)| request_from_client_\($0)" }.joined(separator: "\n") + ";\n"))
+        #expect(text.contains("""
+              assign out = (sel == 3'h0) ? value_for_case_0
+                           : (sel == 3'h1) ? value_for_case_1
+                           : (sel == 3'h2) ? value_for_case_2
+                           : (sel == 3'h3) ? value_for_case_3
+                           : value_for_default;
+
+            """))
+        for line in text.split(separator: "\n") { #expect(line.count <= VerilogEmitter.lineWidth) }
         try expectLintClean(files)
     }
 

@@ -12,7 +12,7 @@ public enum Dataflow: String, Codable, Hashable, Sendable, CaseIterable {
 
 /// How a scale factor is applied (mvin scale, accumulator scale).
 public enum ScaleKind: String, Codable, Hashable, Sendable, CaseIterable {
-    /// An IEEE-754 binary32 multiply with round-to-nearest-even and saturation (NUMERICS.md).
+    /// An IEEE-754 binary32 multiply with round-to-nearest-even and saturation (docs/NUMERICS.md).
     case fp32
     /// No scaling hardware: only the identity scale 1.0 is accepted.
     case none
@@ -31,7 +31,7 @@ public struct MemoryModel: Codable, Hashable, Sendable {
     }
 }
 
-/// Sizes of the CTA units (CTA.md); present only in configurations that have them.
+/// Sizes of the CTA units (docs/ARCHITECTURE.md, "CTA units"); present only in configurations that have them.
 public struct CTAConfig: Codable, Hashable, Sendable {
     /// Hash length l (bits per token signature).
     public var hashLength: Int
@@ -47,7 +47,7 @@ public struct CTAConfig: Codable, Hashable, Sendable {
     }
 }
 
-/// Every parameter of one accelerator (ARCHITECTURE.md section 2). Build one from a preset
+/// Every parameter of one accelerator (docs/ARCHITECTURE.md, "Configuration"). Build one from a preset
 /// or JSON, then call `parameters()` to validate it and compute the derived values.
 public struct AcceleratorConfig: Encodable, Hashable, Sendable {
     /// Names the top module and the output directory.

@@ -46,7 +46,7 @@ public struct AcceleratorParameters: Hashable, Sendable {
 
     public var name: String { config.name }
 
-    /// Local addresses (ISA.md): bit 31 selects the accumulator, 30 accumulates on write, 29
+    /// Local addresses (docs/ISA.md): bit 31 selects the accumulator, 30 accumulates on write, 29
     /// reads full width, 28:26 hold a normalization command, 25:0 the row.
     public static let localAddressBits = 32
     public static let rowIndexBits = 26
@@ -188,7 +188,7 @@ extension AcceleratorConfig {
         require((1...16).contains(normalizationSlots), "normalizationSlots", normalizationSlots, "must be between 1 and 16",
                 fix: "write a value from 1 to 16 (Gemmini's is 2)")
         require(!hasNormalizations || accType.width <= 32, "accType", accType.configName,
-                "must be at most 32 bits with hasNormalizations: the normalizer's sums, i-exp and I-GELU are sized for int32 accumulators (NUMERICS.md)",
+                "must be at most 32 bits with hasNormalizations: the normalizer's sums, i-exp and I-GELU are sized for int32 accumulators (docs/NUMERICS.md)",
                 fix: "write \"SInt32\", or set hasNormalizations to false")
         require(!hasAffineLayerNorm || hasNormalizations, "hasAffineLayerNorm", "true",
                 "the affine LayerNorm extends the normalization units, so it needs hasNormalizations = true", fix: "set hasNormalizations to true as well, or hasAffineLayerNorm to false")

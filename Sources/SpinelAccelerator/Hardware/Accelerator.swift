@@ -1,6 +1,6 @@
 import SpinelHDL
 
-/// The accelerator of one configuration (ARCHITECTURE.md, section 1), named after it.
+/// The accelerator of one configuration (docs/ARCHITECTURE.md, "Block diagram"), named after it.
 ///
 /// command port → LoopUnroller → Dispatcher → ReservationStation → LoadController / ExecuteController /
 /// StoreController → scratchpad and accumulator → DMAEngine → AXI4. Ports are the contract of

@@ -8,7 +8,7 @@ extension AcceleratorParameters {
 
 /// Writes `gemmini_params.h` for one configuration: Gemmini's macro and type names (so that
 /// Gemmini-style C code compiles against it) with this configuration's values, the reference
-/// numerics of NUMERICS.md as C macros, and Spinel's own parameters, among them the
+/// numerics of docs/NUMERICS.md as C macros, and Spinel's own parameters, among them the
 /// configuration hash that the harness compares with the hardware's `config_hash` port.
 public enum GemminiParamsHeader {
     public static let fileName = "gemmini_params.h"
@@ -63,6 +63,7 @@ public enum GemminiParamsHeader {
         line("#include <stdint.h>")
         line()
         line("/* ---- Gemmini's names ---- */")
+        define("XCUSTOM_ACC", 3)
         define("DIM", p.dim)
         define("ADDR_LEN", AcceleratorParameters.localAddressBits)
         define("BANK_NUM", c.spBanks)
@@ -80,11 +81,20 @@ public enum GemminiParamsHeader {
         line("static const acc_t acc_t_min = \(accLimits.min);")
         line("typedef int64_t full_t;")
         line()
-        if c.mvinScale == .fp32 { line("#define HAS_MVIN_SCALE") }
+        // Accumulator mvins take the same fp32 mvin scale as scratchpad ones (mvin_scale_acc).
+        if c.mvinScale == .fp32 {
+            line("#define HAS_MVIN_SCALE")
+            line("#define HAS_MVIN_ACC_SCALE")
+        }
         line("typedef float scale_t;")
         line("typedef uint32_t scale_t_bits;")
-        line("typedef \(acc) scale_acc_t;")
-        line("typedef \(unsignedCType(bits: accBits)) scale_acc_t_bits;")
+        if c.mvinScale == .fp32 {
+            line("typedef float scale_acc_t;")
+            line("typedef uint32_t scale_acc_t_bits;")
+        } else {
+            line("typedef \(acc) scale_acc_t;")
+            line("typedef \(unsignedCType(bits: accBits)) scale_acc_t_bits;")
+        }
         line("typedef float acc_scale_t;")
         line("typedef uint32_t acc_scale_t_bits;")
         line()
@@ -103,7 +113,7 @@ public enum GemminiParamsHeader {
         define("MVIN_SCALE_IDENTITY", "1.0")
         define("ACC_SCALE_IDENTITY", "1.0")
         line()
-        line("/* Rounding right shift, round to nearest, ties to even (NUMERICS.md; RISC-V vxrm rne).")
+        line("/* Rounding right shift, round to nearest, ties to even (docs/NUMERICS.md; RISC-V vxrm rne).")
         line(" * A shift of 0 or less leaves x unchanged. */")
         line("#define ROUNDING_RIGHT_SHIFT(x, shift) \\")
         line("    ((shift) > 0 ? (((x) >> (shift)) + \\")
@@ -124,15 +134,18 @@ public enum GemminiParamsHeader {
         line("           (spinel_i_ % 2 == 0 ? spinel_i_ : spinel_next_))); })")
         line()
         line("/* fp32(x) times the fp32 scale (one binary32 multiply), rounded to nearest even and")
-        line(" * saturated into elem_t (NUMERICS.md: ACC_SCALE and MVIN_SCALE). */")
-        line("#define SPINEL_SCALE_TO_ELEM(x, scale) \\")
+        line(" * saturated into `type` (docs/NUMERICS.md: ACC_SCALE, MVIN_SCALE and the accumulator's mvin scale). */")
+        line("#define SPINEL_SCALE_TO(type, x, scale) \\")
         line("    ({ const float spinel_f_ = (float)(x) * (float)(scale); \\")
-        line("       spinel_f_ >= (float)elem_t_max ? elem_t_max : spinel_f_ <= (float)elem_t_min ? elem_t_min : \\")
+        line("       spinel_f_ >= (float)type##_max ? type##_max : spinel_f_ <= (float)type##_min ? type##_min : \\")
         line("       ({ const float spinel_r_ = ROUND_NEAR_EVEN(spinel_f_); \\")
-        line("          spinel_r_ >= (float)elem_t_max ? elem_t_max : spinel_r_ <= (float)elem_t_min ? elem_t_min : \\")
-        line("          (elem_t)spinel_r_; }); })")
-        line("#define ACC_SCALE(x, scale) SPINEL_SCALE_TO_ELEM(x, scale)")
-        line("#define MVIN_SCALE(x, scale) SPINEL_SCALE_TO_ELEM(x, scale)")
+        line("          spinel_r_ >= (float)type##_max ? type##_max : spinel_r_ <= (float)type##_min ? type##_min : \\")
+        line("          (type)spinel_r_; }); })")
+        line("#define ACC_SCALE(x, scale) SPINEL_SCALE_TO(elem_t, x, scale)")
+        line("#define MVIN_SCALE(x, scale) SPINEL_SCALE_TO(elem_t, x, scale)")
+        line("/* An mvin into the accumulator: the scale into acc_t; exactly 1.0 leaves x untouched (beyond")
+        line(" * 2^24 the trip through fp32 would round it). */")
+        line("#define MVIN_SCALE_ACC(x, scale) ((float)(scale) == 1.0f ? (acc_t)(x) : SPINEL_SCALE_TO(acc_t, x, scale))")
         line()
         line("#define ACC_SCALE_T_IS_FLOAT")
         define("ACC_SCALE_EXP_BITS", 8)
@@ -140,6 +153,8 @@ public enum GemminiParamsHeader {
         line("#define ACC_READ_SMALL_WIDTH")
         line("#define ACC_READ_FULL_WIDTH")
         if c.hasNormalizations { line("#define HAS_NORMALIZATIONS") }
+        // Gemmini's statistics ids are Spinel's normalization slots (CONFIG_NORM's stat id).
+        define("NORM_STAT_IDS", max(c.normalizationSlots, 1))
         if c.hasAffineLayerNorm { line("#define HAS_AFFINE_LAYERNORM") }
         if c.hasNumericsExtensions { line("#define HAS_NUMERICS_EXTENSIONS") }
         line()

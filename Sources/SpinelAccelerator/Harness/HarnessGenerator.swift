@@ -3,16 +3,23 @@ import SpinelHDL
 /// The static C and C++ sources of the testbench harness (see `HarnessGenerator`).
 public enum HarnessSources {}
 
-/// The C testbench harness of one configuration (ARCHITECTURE.md section 3):
+/// The C testbench harness of one configuration (docs/ARCHITECTURE.md, "What spinel generate writes"):
 ///
 /// - `gemmini_params.h`: the parameter header (`GemminiParamsHeader`), the only generated part;
 /// - `spinel.h`: the C API (create/destroy, issue, fence, cycles, trace and waveform switches,
 ///   errors in words);
 /// - `rocc.h` and `gemmini.h`: the RoCC shim and Gemmini's command macros, so that a
 ///   Gemmini-style kernel compiles unchanged;
-/// - `spinel_tiled.h`: `tiled_matmul_auto` over LOOP_WS (or the same commands from the host);
+/// - `rocc-software/src/xcustom.h`: what Gemmini's own `include/gemmini.h` includes, so that a
+///   copy of Gemmini's header builds against the harness too;
+/// - `spinel_tiled.h`: `tiled_matmul_auto` over LOOP_WS (or the same commands from the host),
+///   output-stationary, or on the host;
+/// - `spinel_library.h`: the rest of Gemmini's software library (`tiled_resadd_auto`,
+///   `tiled_global_average_auto`, `tiled_norm_auto`, `tiled_matmul_nn_auto`);
+/// - `gemmini_testutils.h`: the helpers of Gemmini's test programs, `read_cycles()` in simulated
+///   cycles;
 /// - `spinel_reference.h`: the C reference of I-GELU, LayerNorm, Softmax and `int_sqrt`, bit for
-///   bit the accelerator's (NUMERICS.md);
+///   bit the accelerator's (docs/NUMERICS.md);
 /// - `spinel_axi_memory.h`: the AXI4 memory model serving the DMA from process memory;
 /// - `spinel_harness.cpp`: the Verilator driver. It expects the Verilated model under the class
 ///   name `Vspinel_top` (Verilator `--prefix Vspinel_top`), whatever the top module is called,
@@ -27,8 +34,11 @@ public enum HarnessGenerator {
     public static let staticFiles: [GeneratedFile] = [
         GeneratedFile(name: "spinel.h", contents: HarnessSources.spinelHeader + "\n"),
         GeneratedFile(name: "rocc.h", contents: HarnessSources.roccHeader + "\n"),
+        GeneratedFile(name: "rocc-software/src/xcustom.h", contents: HarnessSources.xcustomHeader + "\n"),
         GeneratedFile(name: "gemmini.h", contents: HarnessSources.gemminiHeader + "\n"),
         GeneratedFile(name: "spinel_tiled.h", contents: HarnessSources.tiledHeader + "\n"),
+        GeneratedFile(name: "spinel_library.h", contents: HarnessSources.libraryHeader + "\n"),
+        GeneratedFile(name: "gemmini_testutils.h", contents: HarnessSources.testUtilitiesHeader + "\n"),
         GeneratedFile(name: "spinel_reference.h", contents: HarnessSources.referenceHeader + "\n"),
         GeneratedFile(name: "spinel_axi_memory.h", contents: HarnessSources.axiMemoryHeader + "\n"),
         GeneratedFile(name: "spinel_harness.cpp", contents: HarnessSources.harnessSource + "\n"),

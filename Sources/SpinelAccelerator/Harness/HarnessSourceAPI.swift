@@ -59,6 +59,7 @@ extern "C" {
 /* Exit statuses of the harness itself. */
 #define SPINEL_EXIT_CONFIG_MISMATCH 3 /* config_hash of the hardware differs from gemmini_params.h */
 #define SPINEL_EXIT_SIMULATION_FAILED 4 /* the RoCC shim hit a harness failure (cycle limit) */
+#define SPINEL_EXIT_UNSUPPORTED_ASSEMBLY 5 /* RISC-V inline assembly other than fence (xcustom.h) */
 
 typedef struct spinel_options {
     /* Cycles from an AR (AW) handshake to the first R beat (the B response); <= 0: the
@@ -182,32 +183,95 @@ void spinel_rocc_fence(void);
 }
 #endif
 
-#define ROCC_INSTRUCTION_RS1_RS2(x, rs1, rs2, funct) \
+/* The forms of Gemmini's rocc-software/src/xcustom.h: 0_R_R (no destination), R_R_R (with
+ * one, which receives 0), and ROCC_INSTRUCTION_RS1_RS2 over 0_R_R exactly as Gemmini's
+ * gemmini.h defines it (so that its definition repeats this one without a warning). */
+#define ROCC_INSTRUCTION_0_R_R(x, rs1, rs2, funct) \
     { spinel_rocc_issue((uint32_t)(funct), (uint64_t)(rs1), (uint64_t)(rs2)); }
-
-#define ROCC_INSTRUCTION_RS1(x, rs1, funct) \
-    { spinel_rocc_issue((uint32_t)(funct), (uint64_t)(rs1), 0); }
-
-#define ROCC_INSTRUCTION(x, funct) \
-    { spinel_rocc_issue((uint32_t)(funct), 0, 0); }
-
-#define ROCC_INSTRUCTION_0_R_R(x, rs1, rs2, funct) ROCC_INSTRUCTION_RS1_RS2(x, rs1, rs2, funct)
-#define ROCC_INSTRUCTION_0_R_0(x, rs1, funct) ROCC_INSTRUCTION_RS1(x, rs1, funct)
-#define ROCC_INSTRUCTION_0_0_0(x, funct) ROCC_INSTRUCTION(x, funct)
-#define ROCC_INSTRUCTION_SS(x, rs1, rs2, funct) ROCC_INSTRUCTION_RS1_RS2(x, rs1, rs2, funct)
-#define ROCC_INSTRUCTION_S(x, rs1, funct) ROCC_INSTRUCTION_RS1(x, rs1, funct)
 
 #define ROCC_INSTRUCTION_R_R_R(x, rd, rs1, rs2, funct) \
     { spinel_rocc_issue((uint32_t)(funct), (uint64_t)(rs1), (uint64_t)(rs2)); (rd) = 0; }
 
+#define ROCC_INSTRUCTION_RS1_RS2(x, rs1, rs2, funct) \
+  ROCC_INSTRUCTION_0_R_R(x, rs1, rs2, funct)
+
+#define ROCC_INSTRUCTION_RS1(x, rs1, funct) ROCC_INSTRUCTION_0_R_R(x, rs1, 0, funct)
+#define ROCC_INSTRUCTION_0_R_0(x, rs1, funct) ROCC_INSTRUCTION_0_R_R(x, rs1, 0, funct)
+#define ROCC_INSTRUCTION_0_0_0(x, funct) ROCC_INSTRUCTION_0_R_R(x, 0, 0, funct)
+#define ROCC_INSTRUCTION_SS(x, rs1, rs2, funct) ROCC_INSTRUCTION_0_R_R(x, rs1, rs2, funct)
+#define ROCC_INSTRUCTION_S(x, rs1, funct) ROCC_INSTRUCTION_0_R_R(x, rs1, 0, funct)
 #define ROCC_INSTRUCTION_DSS(x, rd, rs1, rs2, funct) ROCC_INSTRUCTION_R_R_R(x, rd, rs1, rs2, funct)
+#define ROCC_INSTRUCTION_DS(x, rd, rs1, funct) ROCC_INSTRUCTION_R_R_R(x, rd, rs1, 0, funct)
+#define ROCC_INSTRUCTION_D(x, rd, funct) ROCC_INSTRUCTION_R_R_R(x, rd, 0, 0, funct)
 
-#define ROCC_INSTRUCTION_DS(x, rd, rs1, funct) \
-    { spinel_rocc_issue((uint32_t)(funct), (uint64_t)(rs1), 0); (rd) = 0; }
-
-#define ROCC_INSTRUCTION_D(x, rd, funct) \
-    { spinel_rocc_issue((uint32_t)(funct), 0, 0); (rd) = 0; }
+/* ROCC_INSTRUCTION takes Spinel's two arguments (x, funct: no registers) or Gemmini's five
+ * (x, rd, rs1, rs2, funct); any other count is a compile-time error that says so. */
+#define SPINEL_ROCC_ARITY(_1, _2, _3, _4, _5, form, ...) form
+#define SPINEL_ROCC_BAD_ARITY(...) \
+    _Static_assert(0, "ROCC_INSTRUCTION takes (x, funct) or Gemmini's (x, rd, rs1, rs2, funct)")
+#define ROCC_INSTRUCTION(...) \
+    SPINEL_ROCC_ARITY(__VA_ARGS__, ROCC_INSTRUCTION_R_R_R, SPINEL_ROCC_BAD_ARITY, SPINEL_ROCC_BAD_ARITY, ROCC_INSTRUCTION_0_0_0, \
+                      SPINEL_ROCC_BAD_ARITY)(__VA_ARGS__)
 
 #endif /* SPINEL_ROCC_H */
+"""#
+
+    /// `rocc-software/src/xcustom.h`: what Gemmini's own `include/gemmini.h` includes for its
+    /// RoCC instructions.
+    static let xcustomHeader = #"""
+/*
+ * Spinel harness: rocc-software/src/xcustom.h, the header Gemmini's own include/gemmini.h
+ * includes for its RoCC instructions. Gemmini's macros issue commands through
+ * ROCC_INSTRUCTION_RS1_RS2, which here (rocc.h) goes to the simulated accelerator, so a copy of
+ * Gemmini's include/ folder builds against a Spinel harness without edits.
+ *
+ * Gemmini's gemmini_fence() is the RISC-V instruction `asm volatile("fence")`, which a host of
+ * another architecture cannot assemble, and which would not wait for a simulated accelerator.
+ * While this header is in use, an `asm volatile(...)` statement is therefore a call into the
+ * harness: "fence" waits until the accelerator is idle (spinel_fence); any other instruction
+ * text stops the program with a message that names it. Use __asm__ for real inline assembly.
+ * Gemmini's read_cycles() in its gemmini_testutils.h is such an instruction (rdcycle): use the
+ * harness's include/gemmini_testutils.h, whose read_cycles() returns simulated cycles.
+ *
+ * Written for Spinel.
+ */
+#ifndef SPINEL_XCUSTOM_H
+#define SPINEL_XCUSTOM_H
+
+#include "rocc.h"
+
+/* The custom opcodes of RISC-V (major opcodes custom-0 to custom-3). The harness ignores them:
+ * there is one accelerator. */
+#define CUSTOM_0 0x0b
+#define CUSTOM_1 0x2b
+#define CUSTOM_2 0x5b
+#define CUSTOM_3 0x7b
+#define XCUSTOM_OPCODE(x) CUSTOM_##x
+
+#ifndef STR1
+#define STR1(x) #x
+#endif
+#ifndef STR
+#define STR(x) STR1(x)
+#endif
+#ifndef CAT_
+#define CAT_(A, B) A##B
+#endif
+#ifndef CAT
+#define CAT(A, B) CAT_(A, B)
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+void spinel_rocc_inline_assembly(const char *text);
+#ifdef __cplusplus
+}
+#endif
+
+#define asm
+#define volatile(...) spinel_rocc_inline_assembly(#__VA_ARGS__)
+
+#endif /* SPINEL_XCUSTOM_H */
 """#
 }

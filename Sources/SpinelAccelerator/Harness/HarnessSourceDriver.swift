@@ -29,6 +29,7 @@ extension HarnessSources {
 #include "verilated_vcd_c.h"
 #endif
 
+#include <cctype>
 #include <cerrno>
 #include <cinttypes>
 #include <csignal>
@@ -918,6 +919,23 @@ void spinel_rocc_fence(void) {
         if (g_accelerator != nullptr) g_accelerator->closeOutputs();
         std::exit(SPINEL_EXIT_SIMULATION_FAILED);
     }
+}
+
+// Inline assembly in code that includes rocc-software/src/xcustom.h (Gemmini's gemmini.h):
+// `asm volatile("fence" ...)` waits for the accelerator; other RISC-V instructions cannot run
+// on the host, so the program stops and names the instruction.
+void spinel_rocc_inline_assembly(const char* text) {
+    const char* p = text;
+    while (*p == ' ' || *p == '"') p++;
+    const bool fence = std::strncmp(p, "fence", 5) == 0 && !std::isalnum((unsigned char)p[5]) && p[5] != '.' && p[5] != '_';
+    if (fence) return spinel_rocc_fence();
+    std::fprintf(stderr,
+                 "spinel: inline assembly %s is a RISC-V instruction the harness cannot run (only fence is emulated, as "
+                 "spinel_fence). For read_cycles use the harness's include/gemmini_testutils.h (simulated cycles); use "
+                 "__asm__ for host assembly\n",
+                 text);
+    if (g_accelerator != nullptr) g_accelerator->closeOutputs();
+    std::exit(SPINEL_EXIT_UNSUPPORTED_ASSEMBLY);
 }
 
 }  // extern "C"

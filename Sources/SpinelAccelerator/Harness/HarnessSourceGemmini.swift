@@ -10,8 +10,9 @@ extension HarnessSources {
  * C kernel compiles unchanged. Commands go to the simulated accelerator through the RoCC shim
  * (rocc.h); gemmini_fence() waits until it is idle.
  *
- * Not provided: Gemmini's software library (tiled_matmul_auto, the CPU reference functions,
- * convolutions and LOOP_CONV_WS, which Spinel does not implement).
+ * Gemmini's software library comes with it: tiled_matmul_auto (spinel_tiled.h) and the other
+ * tiled_* functions (spinel_library.h). Not provided: convolutions and LOOP_CONV_WS, which
+ * Spinel does not implement (docs/GEMMINI-COMPATIBILITY.md).
  */
 #ifndef SPINEL_GEMMINI_H
 #define SPINEL_GEMMINI_H
@@ -23,8 +24,6 @@ extension HarnessSources {
 
 #include "gemmini_params.h"
 #include "rocc.h"
-
-#define XCUSTOM_ACC 3
 
 /* funct codes */
 #define k_CONFIG 0
@@ -293,6 +292,11 @@ static inline acc_scale_t acc_scale_t_bits_to_acc_scale_t(acc_scale_t_bits bits)
 /* Waits until the accelerator is idle (no command queued or in flight, every DMA write
  * acknowledged). */
 #define gemmini_fence() spinel_rocc_fence()
+
+/* ---- Gemmini's software library ---- */
+
+#include "spinel_tiled.h"
+#include "spinel_library.h"
 
 #endif /* SPINEL_GEMMINI_H */
 """#

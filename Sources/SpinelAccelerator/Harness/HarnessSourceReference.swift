@@ -31,7 +31,7 @@ extension HarnessSources {
  * Widths, as the accelerator's: accumulator values are acc_t of at most 32 bits; I-GELU's
  * polynomial and product and i-exp's qp and polynomial wrap in acc_t (two's complement, as
  * Gemmini's reference computes them in acc_t); sums, the mean and the variance are exact,
- * LayerNorm divides once per row (a reciprocal, NUMERICS.md) and keeps F = 16 fractional
+ * LayerNorm divides once per row (a reciprocal, docs/NUMERICS.md) and keeps F = 16 fractional
  * bits; fp32 results round to nearest even (ACC_SCALE from gemmini_params.h).
  * Everything below is defined C for every input: wrapping arithmetic is done in uint64_t.
  */

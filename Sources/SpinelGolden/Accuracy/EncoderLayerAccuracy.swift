@@ -13,7 +13,7 @@ import Foundation
 /// - X1: the accumulator adds X (the bias, in X's units) to ctx·Wo, so `s_ctx·s_Wo = s_X`.
 ///   LayerNorm's output is in standard deviations times LAYERNORM_SCALE: `1 / LAYERNORM_SCALE`.
 /// - H: I-GELU's input `X1·W1` is in units of its input scale S: `s_W1 = S / s_X1`. I-BERT's
-///   output scale is `S·S_erf/2` with `S_erf = −0.2888·S²/2` (negative: NUMERICS.md's
+///   output scale is `S·S_erf/2` with `S_erf = −0.2888·S²/2` (negative: docs/NUMERICS.md's
 ///   polynomial `(q_clip + qb)² + qc` is erf divided by S_erf), then FFN1_SCALE.
 /// - Y: the accumulator adds X1 to H·W2, so `s_H·s_W2 = s_X1`; `1 / (γ·LAYERNORM_SCALE)`, γ the
 ///   affine LayerNorm's gain (1 without it).

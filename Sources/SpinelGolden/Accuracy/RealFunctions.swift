@@ -85,7 +85,7 @@ extension Matrix where Element == Double {
 }
 
 /// The real functions of a transformer layer, as the integer ones approximate them
-/// (NUMERICS.md): exact exp, erf and sqrt in Double.
+/// (docs/NUMERICS.md): exact exp, erf and sqrt in Double.
 public enum RealFunctions {
     /// `softmax(x)_j = exp(x_j − max x) / Σ_k exp(x_k − max x)`.
     public static func softmax(_ row: [Double]) -> [Double] {
@@ -95,7 +95,7 @@ public enum RealFunctions {
         return exponentials.map { $0 / sum }
     }
 
-    /// LayerNorm as NUMERICS.md's activation 2: `(x − mean) / sqrt(variance)` with the population
+    /// LayerNorm as docs/NUMERICS.md's activation 2: `(x − mean) / sqrt(variance)` with the population
     /// variance, no epsilon, no γ/β. A row of equal values (variance 0) gives zeros, as the
     /// integer LayerNorm does (its divisor is then 1 and every deviation 0).
     public static func layerNorm(_ row: [Double]) -> [Double] {

@@ -66,6 +66,17 @@ public final class ModuleBuilder {
         return signal
     }
 
+    /// `value` under the name `name`: a wire of the value's type that the Verilog reads wherever
+    /// the value is used. A Swift `let` is invisible to the emitter; this is how a binding keeps
+    /// its name (`let shift = m.named("shift_amount", mux(flip, io.shift, 0))`). The result
+    /// cannot be assigned again.
+    public func named(_ name: String, _ value: Signal, file: StaticString = #fileID, line: UInt = #line) -> Signal {
+        guard let type = value.type else {
+            preconditionFailure("\(SourceLocation(file, line)): named(\"\(name)\", …) of an integer literal has no type; write Signal.literal(value, type)")
+        }
+        return Signal(wire(name, type, default: value, file: file, line: line).expr())
+    }
+
     /// A combinational aggregate (a bundle or vector of wires) shaped like `template`.
     public func wire<T: Aggregate>(_ name: String, _ template: T, file: StaticString = #fileID, line: UInt = #line) -> T {
         let location = SourceLocation(file, line)

@@ -82,9 +82,41 @@ struct ExpressionGraph {
         return nodes.count - 1
     }
 
+    /// The signal `node` reads as a whole (through reinterpretations), if it is one.
+    func signal(read node: Int) -> SignalID? {
+        switch nodes[node].operation {
+        case .signal(let id): id
+        case .reinterpret(let operand): signal(read: operand)
+        default: nil
+        }
+    }
+
+    /// The operand of a node that is its operand's bits unchanged (a reinterpretation, an
+    /// extension or a slice to the same width): a name of the operand names it too.
+    func sameBits(_ node: Int) -> Int? {
+        switch nodes[node].operation {
+        case .reinterpret(let operand): operand
+        case .extend(let operand) where nodes[operand].width == nodes[node].width: operand
+        case .slice(let operand, let high, let low) where low == 0 && high == nodes[operand].width - 1: operand
+        default: nil
+        }
+    }
+
     /// Per node, whether the emitter puts it on a wire of its own because several places use it.
     /// Call once every root has been added.
     func sharedNodes() -> [Bool] {
+        // A node that a slice or a sign extension reads gets a name in any case (a part of an
+        // expression cannot be selected in Verilog-2005): every other use reads that name too.
+        var named = Array(repeating: false, count: nodes.count)
+        for node in nodes {
+            switch node.operation {
+            case .slice(let operand, let high, let low) where low > 0 || high < nodes[operand].width - 1:
+                markNamed(operand, in: &named)
+            case .extend(let operand) where nodes[operand].type.isSigned && nodes[operand].width < node.width:
+                markNamed(operand, in: &named)
+            default: break
+            }
+        }
         var shared = Array(repeating: false, count: nodes.count)
         var cost = Array(repeating: 0, count: nodes.count)
         for (id, node) in nodes.enumerated() {
@@ -97,8 +129,14 @@ struct ExpressionGraph {
             case .slice: cost[id] = 0
             case .unary, .binary, .mux, .concat: cost[id] = 1 + operands
             }
-            shared[id] = node.uses > 1 && cost[id] >= Self.sharingCost
+            shared[id] = node.uses > 1 && (cost[id] >= Self.sharingCost || named[id])
         }
         return shared
+    }
+
+    /// Marks `node` and the nodes it views (`sameBits`): a name of one names them all.
+    private func markNamed(_ node: Int, in named: inout [Bool]) {
+        named[node] = true
+        if let operand = sameBits(node) { markNamed(operand, in: &named) }
     }
 }

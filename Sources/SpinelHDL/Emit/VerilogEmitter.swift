@@ -27,6 +27,11 @@ public struct GeneratedFile: Hashable, Sendable {
 /// assigns it. Verilator compiles every repetition of an expression separately, and checks
 /// every register every cycle.
 public struct VerilogEmitter {
+    /// The widest line the emitter writes, in columns: an expression that does not fit is broken
+    /// between its operands, mux arms or concatenation parts (`VerilogLayout`). Only a single
+    /// name longer than a line could pass it.
+    public static let lineWidth = 120
+
     /// Append `// File.swift:42` to declarations and assignments.
     public var locators: Bool
     /// The first line of every file.
@@ -64,6 +69,14 @@ private struct ModuleWriter {
     let resets: [Int?], enables: [Int?]
     /// Per node, whether it gets a name because several places use it.
     let shared: [Bool]
+    /// Instance input wires that only their instance reads: their value is written in the port
+    /// connection, and the wire is not declared.
+    let inlined: [Bool]
+    /// Instance output wires that a signal copies as it is: the instance drives that signal
+    /// directly, and every read of the wire reads it.
+    let aliases: [SignalID: SignalID]
+    /// Per node, the combinational signal that is assigned exactly that expression (the first).
+    let owners: [SignalID?]
 
     /// What a node is called once it has a name: a combinational signal assigned exactly that
     /// expression, or an emitter-made wire.
@@ -74,7 +87,7 @@ private struct ModuleWriter {
     var nodeNames: [NodeName?]
 
     /// Emitter-made wires: name, width, value, where the expression was written.
-    var temporaries: [(name: String, width: Int, value: String, location: SourceLocation)] = []
+    var temporaries: [(name: String, width: Int, value: VerilogText, location: SourceLocation)] = []
     var temporaryCount: [String: Int] = [:]
     /// Per signal, which bits something reads.
     var used: [[Bool]]
@@ -105,16 +118,49 @@ private struct ModuleWriter {
         self.resets = resets
         self.enables = enables
         shared = graph.sharedNodes()
-        // A combinational signal names the expression it is assigned, wherever else that
-        // expression appears (an operator's result: a plain value is clearer written out).
-        nodeNames = Array(repeating: nil, count: graph.nodes.count)
-        for (id, signal) in module.signals.enumerated() where !signal.isRegister {
-            guard let node = values[id], nodeNames[node] == nil else { continue }
-            switch graph.nodes[node].operation {
-            case .unary, .binary, .mux, .concat: nodeNames[node] = .signal(id)
-            case .signal, .literal, .slice, .extend, .reinterpret: break
+
+        // Instance ports connect inline: an input wire that nothing else reads becomes its value
+        // in the port connection; an output wire that a signal copies drives that signal.
+        var read = Array(repeating: false, count: module.signals.count)
+        for node in graph.nodes { if case .signal(let id) = node.operation { read[id] = true } }
+        for memory in module.memories {
+            for port in memory.readPorts { for id in [port.address] + (port.enable.map { [$0] } ?? []) { read[id] = true } }
+            for port in memory.writePorts { for id in [port.address, port.enable, port.data] + (port.mask.map { [$0] } ?? []) { read[id] = true } }
+        }
+        var inlined = Array(repeating: false, count: module.signals.count)
+        var instanceOutput = inlined
+        for binding in module.instances.flatMap(\.bindings) {
+            if binding.isInput {
+                inlined[binding.signal] = !read[binding.signal] && values[binding.signal] != nil
+            } else {
+                instanceOutput[binding.signal] = true
             }
         }
+        var aliases: [SignalID: SignalID] = [:]
+        for (id, signal) in module.signals.enumerated() where !signal.isRegister && !inlined[id] && !instanceOutput[id] {
+            guard let value = values[id], let source = graph.signal(read: value), instanceOutput[source], aliases[source] == nil else { continue }
+            aliases[source] = id
+        }
+        self.inlined = inlined
+        self.aliases = aliases
+
+        // A combinational signal names the expression it is assigned, wherever else that
+        // expression appears (an operator's result; a plain value is clearer written out, and
+        // takes the signal's name only where it needs one, as the operand of a slice, say).
+        nodeNames = Array(repeating: nil, count: graph.nodes.count)
+        var owners: [SignalID?] = Array(repeating: nil, count: graph.nodes.count)
+        let copies = Set(aliases.values)
+        for (id, signal) in module.signals.enumerated() where !signal.isRegister && !inlined[id] && !copies.contains(id) {
+            guard let node = values[id], owners[node] == nil else { continue }
+            switch graph.nodes[node].operation {
+            case .unary, .binary, .mux, .concat:
+                nodeNames[node] = .signal(id)
+                owners[node] = id
+            case .literal, .slice, .extend, .reinterpret: owners[node] = id
+            case .signal: break
+            }
+        }
+        self.owners = owners
         used = module.signals.map { Array(repeating: false, count: $0.type.width) }
         taken = Set([Naming.clock, Naming.reset] + module.signals.map(\.name) + module.memories.map(\.name) + module.instances.map(\.name))
     }
@@ -139,8 +185,19 @@ private struct ModuleWriter {
         width == 1 ? "" : "[\(width - 1):0] "
     }
 
-    static func literal(_ value: BigInteger, width: Int) -> String {
-        "\(width)'h\(value.truncated(toBits: width).toString(radix: 16))"
+    /// Hex digits of one part of a literal too long for a line: 128 bits.
+    static let literalPartDigits = 32
+
+    /// A sized literal; one too long for a line as a concatenation of 128-bit parts.
+    static func literal(_ value: BigInteger, width: Int) -> VerilogText {
+        let digits = value.truncated(toBits: width).toString(radix: 16)
+        guard digits.count > literalPartDigits else { return .atom("\(width)'h\(digits)") }
+        let partBits = literalPartDigits * 4
+        let parts = stride(from: (width - 1) / partBits * partBits, through: 0, by: -partBits).map { low in
+            let bits = min(partBits, width - low)
+            return VerilogText.atom("\(bits)'h\((value >> low).truncated(toBits: bits).toString(radix: 16))" + (low == 0 ? "" : ","))
+        }
+        return .group(open: "{", parts, close: "}", packed: true)
     }
 
     // MARK: Expressions
@@ -165,19 +222,16 @@ private struct ModuleWriter {
         }
     }
 
-    /// The signal a node reads as a whole (through reinterpretations), if it is one.
-    func identifier(_ node: Int) -> SignalID? {
-        switch graph.nodes[node].operation {
-        case .signal(let id): id
-        case .reinterpret(let operand): identifier(operand)
-        default: nil
-        }
-    }
+    /// The declared signal that holds `id`'s value: itself, or the signal its instance drives.
+    func shown(_ id: SignalID) -> SignalID { aliases[id] ?? id }
 
-    /// A name holding `node`: the signal itself, the name it already has, or a new temporary wire.
+    /// A name holding `node`: the signal itself, the name it already has, a signal assigned it,
+    /// its operand's name for a view of the same bits, or a new temporary wire.
     mutating func name(_ node: Int, hint: String) -> NodeName {
-        if let id = identifier(node) { return .signal(id) }
+        if let id = graph.signal(read: node) { return .signal(shown(id)) }
         if let name = nodeNames[node] { return name }
+        if let owner = owners[node] { return .signal(owner) }
+        if let operand = graph.sameBits(node) { return name(operand, hint: hint) }
         // Operands first: temporaries are numbered in the order they are declared.
         let value = expand(node, hint: hint, nested: false)
         let count = (temporaryCount[hint] ?? 0) + 1
@@ -190,63 +244,107 @@ private struct ModuleWriter {
     }
 
     /// `high:low` of a named node, marking the bits used.
-    mutating func select(_ node: Int, high: Int, low: Int, hint: String) -> String {
+    mutating func select(_ node: Int, high: Int, low: Int, hint: String) -> VerilogText {
         let name = name(node, hint: hint)
         markUsed(name, width: graph.nodes[node].width, high: high, low: low)
-        if graph.nodes[node].width == 1 { return text(name) }
-        return high == low ? "\(text(name))[\(high)]" : "\(text(name))[\(high):\(low)]"
+        if graph.nodes[node].width == 1 { return .atom(text(name)) }
+        return .atom(high == low ? "\(text(name))[\(high)]" : "\(text(name))[\(high):\(low)]")
     }
 
     /// The value assigned to signal `target`: written out, unless another signal already names it.
-    mutating func emitValue(_ node: Int, of target: SignalID) -> String {
+    mutating func emitValue(_ node: Int, of target: SignalID) -> VerilogText {
         let hint = module.signals[target].name
-        if nodeNames[node] == .signal(target) { return expand(node, hint: hint, nested: false) }
+        if owners[node] == target { return expand(node, hint: hint, nested: false) }
         return emit(node, hint: hint, nested: false)
     }
 
+    /// Whether `emit` writes `node` out rather than reading it from a name.
+    func writtenOut(_ node: Int) -> Bool {
+        nodeNames[node] == nil && !shared[node]
+    }
+
     /// `node` as an operand: by its name if it has or deserves one, otherwise written out.
-    mutating func emit(_ node: Int, hint: String, nested: Bool = true) -> String {
-        if nodeNames[node] != nil || shared[node] {
+    mutating func emit(_ node: Int, hint: String, nested: Bool = true) -> VerilogText {
+        if !writtenOut(node) {
             let name = name(node, hint: hint)
             markUsed(name, width: graph.nodes[node].width)
-            return text(name)
+            return .atom(text(name))
         }
         return expand(node, hint: hint, nested: nested)
     }
 
+    /// Operators whose left operand, when it is the same kind of operation, needs no parentheses:
+    /// `a - b + c` reads as `(a - b) + c` in Verilog, as in the IR.
+    static func chains(_ op: BinaryOperator, after previous: BinaryOperator) -> Bool {
+        switch op {
+        case .add, .subtract: previous == .add || previous == .subtract
+        case .and, .or, .xor: previous == op
+        default: false
+        }
+    }
+
     /// `node` written out, its operands by `emit`.
-    mutating func expand(_ node: Int, hint: String, nested: Bool) -> String {
-        func wrap(_ text: String) -> String { nested ? "(\(text))" : text }
+    mutating func expand(_ node: Int, hint: String, nested: Bool) -> VerilogText {
+        func wrap(_ parts: [VerilogText]) -> VerilogText {
+            .group(open: nested ? "(" : "", parts, close: nested ? ")" : "")
+        }
         let width = graph.nodes[node].width
         switch graph.nodes[node].operation {
         case .signal(let id):
-            markUsed(id)
-            return module.signals[id].name
+            markUsed(shown(id))
+            return .atom(module.signals[shown(id)].name)
         case .literal(let value):
             return Self.literal(value, width: width)
         case .reinterpret(let operand):
             return emit(operand, hint: hint, nested: nested)
         case .unary(let op, let operand):
-            return wrap("\(op.rawValue)\(emit(operand, hint: hint))")
+            let inner = emit(operand, hint: hint)
+            return nested ? .sequence([.atom("(" + op.rawValue), inner, .atom(")")]) : .sequence([.atom(op.rawValue), inner])
         case .binary(let op, let lhs, let rhs):
-            let left = emit(lhs, hint: hint), right = emit(rhs, hint: hint)
             let orderedCompare = op.isComparison && op != .equal && op != .notEqual
             let signed = graph.nodes[lhs].type.isSigned
             if signed && orderedCompare {
-                return wrap("$signed(\(left)) \(op.rawValue) $signed(\(right))")
+                let left = emit(lhs, hint: hint), right = emit(rhs, hint: hint)
+                return wrap([.sequence([.atom("$signed("), left, .atom(")")]), .sequence([.atom("\(op.rawValue) $signed("), right, .atom(")")])])
             }
             if signed && op == .shiftRight {
                 // The concatenation keeps the shift self-determined, hence signed (arithmetic).
-                return "{$signed(\(left)) >>> \(right)}"
+                let left = emit(lhs, hint: hint), right = emit(rhs, hint: hint)
+                return .sequence([.atom("{$signed("), left, .atom(") >>> "), right, .atom("}")])
             }
-            return wrap("\(left) \(op.rawValue) \(right)")
+            // A chain `((a + b) - c) + d` is written `a + b - c + d`.
+            var chain = [(op, rhs)]
+            var first = lhs
+            while writtenOut(first), case .binary(let inner, let left, let right) = graph.nodes[first].operation,
+                  Self.chains(chain[0].0, after: inner) {
+                chain.insert((inner, right), at: 0)
+                first = left
+            }
+            var parts = [emit(first, hint: hint)]
+            for (op, operand) in chain { parts.append(.sequence([.atom(op.rawValue + " "), emit(operand, hint: hint)])) }
+            return wrap(parts)
         case .mux(let condition, let whenTrue, let whenFalse):
-            return wrap("\(emit(condition, hint: hint)) ? \(emit(whenTrue, hint: hint)) : \(emit(whenFalse, hint: hint))")
+            // A chain of muxes in the else branches is written `c1 ? a : c2 ? b : d`, one arm
+            // per line when it is broken (`?:` groups to the right in Verilog).
+            var parts: [VerilogText] = []
+            var arm = (condition, whenTrue, whenFalse)
+            while true {
+                let test = emit(arm.0, hint: hint), value = emit(arm.1, hint: hint)
+                let text = VerilogText.group([test, .sequence([.atom("? "), value])])
+                parts.append(parts.isEmpty ? text : .sequence([.atom(": "), text]))
+                guard writtenOut(arm.2), case .mux(let next, let nextTrue, let nextFalse) = graph.nodes[arm.2].operation else { break }
+                arm = (next, nextTrue, nextFalse)
+            }
+            parts.append(.sequence([.atom(": "), emit(arm.2, hint: hint)]))
+            return wrap(parts)
         case .slice(let operand, let high, let low):
             if low == 0 && high == graph.nodes[operand].width - 1 { return emit(operand, hint: hint, nested: nested) }
             return select(operand, high: high, low: low, hint: hint)
         case .concat(let parts):
-            return "{" + parts.map { emit($0, hint: hint, nested: false) }.joined(separator: ", ") + "}"
+            let texts = parts.map { emit($0, hint: hint, nested: false) }
+            return .group(open: "{", texts.enumerated().map { index, text in
+                index == texts.count - 1 ? text : .sequence([text, .atom(",")])
+            }, close: "}", packed: true)
         case .extend(let operand):
             let operandType = graph.nodes[operand].type
             let extra = width - operandType.width
@@ -255,9 +353,9 @@ private struct ModuleWriter {
                 let name = name(operand, hint: hint)
                 markUsed(name, width: operandType.width)
                 let sign = operandType.width == 1 ? text(name) : "\(text(name))[\(operandType.width - 1)]"
-                return extra == 1 ? "{\(sign), \(text(name))}" : "{{\(extra){\(sign)}}, \(text(name))}"
+                return .group(open: "{", [.atom(extra == 1 ? "\(sign)," : "{\(extra){\(sign)}},"), .atom(text(name))], close: "}", packed: true)
             }
-            return "{\(extra)'h0, \(emit(operand, hint: hint, nested: false))}"
+            return .group(open: "{", [.atom("\(extra)'h0,"), emit(operand, hint: hint, nested: false)], close: "}", packed: true)
         }
     }
 
@@ -265,8 +363,8 @@ private struct ModuleWriter {
 
     /// A register's update: an assignment, or an `if` around updates.
     indirect enum Update {
-        case assign(String)
-        case when(test: String, then: Update, otherwise: Update?)
+        case assign(target: String, value: VerilogText)
+        case when(test: VerilogText, then: Update, otherwise: Update?)
     }
 
     /// Whether `node` leaves `register` as it is on some path through its muxes.
@@ -285,52 +383,60 @@ private struct ModuleWriter {
         let name = module.signals[register].name
         guard case .mux(let condition, let whenTrue, let whenFalse) = graph.nodes[node].operation,
               keeps(whenTrue, register) || keeps(whenFalse, register) else {
-            return keeps(node, register) ? nil : .assign("\(name) <= \(emit(node, hint: name, nested: false));")
+            return keeps(node, register) ? nil : .assign(target: name, value: emit(node, hint: name, nested: false))
         }
         let then = update(whenTrue, of: register), otherwise = update(whenFalse, of: register)
         if let then { return .when(test: emit(condition, hint: name, nested: false), then: then, otherwise: otherwise) }
-        return otherwise.map { .when(test: "~" + emit(condition, hint: name), then: $0, otherwise: nil) }
+        return otherwise.map { .when(test: .sequence([.atom("~"), emit(condition, hint: name)]), then: $0, otherwise: nil) }
     }
 
     /// Verilog lines of `update`: a branch that is one assignment on its own line, an `else`
     /// that is one `if` as `else if`, `begin` … `end` otherwise.
-    static func lines(_ update: Update, indent: String) -> [String] {
+    static func lines(_ update: Update, indent: String, opening: String = "") -> [String] {
         guard case .when(let test, let then, let otherwise) = update else {
-            guard case .assign(let text) = update else { return [] }
-            return [indent + text]
+            guard case .assign(let target, let value) = update else { return [] }
+            return VerilogLayout.lines(indent + opening + "\(target) <= ", value, ";")
         }
         let inner = indent + "  "
         var lines: [String]
         var closed: Bool
         if case .assign = then {
-            lines = [indent + "if (\(test))"] + Self.lines(then, indent: inner)
+            lines = VerilogLayout.lines(indent + opening + "if (", test, ")") + Self.lines(then, indent: inner)
             closed = false
         } else {
-            lines = [indent + "if (\(test)) begin"] + Self.lines(then, indent: inner) + [indent + "end"]
+            lines = VerilogLayout.lines(indent + opening + "if (", test, ") begin") + Self.lines(then, indent: inner) + [indent + "end"]
             closed = true
         }
         guard let otherwise else { return lines }
-        let opening = closed ? (lines.removeLast() + " else") : indent + "else"
         switch otherwise {
         case .assign:
+            let opening = closed ? lines.removeLast() + " else" : indent + "else"
             return lines + [opening] + Self.lines(otherwise, indent: inner)
         case .when:
-            var chained = Self.lines(otherwise, indent: indent)
-            chained[0] = opening + " " + chained[0].dropFirst(indent.count)
-            return lines + chained
+            let chained = closed ? "end else " : "else "
+            if closed { lines.removeLast() }
+            return lines + Self.lines(otherwise, indent: indent, opening: chained)
         }
     }
 
     // MARK: Module
 
+    /// `prefix`, the text of `value`, `suffix` and `location`'s locator, wrapped, as one string.
+    func statement(_ prefix: String, _ value: VerilogText, _ suffix: String, at location: SourceLocation? = nil) -> String {
+        var lines = VerilogLayout.lines(prefix, value, suffix)
+        if let location { lines[lines.count - 1] += locator(location) }
+        return lines.joined(separator: "\n")
+    }
+
     mutating func write(banner: String) -> String {
         let signals = module.signals
         var body: [String] = []
+        let copies = Set(aliases.values)
 
         // Combinational assignments.
-        for (id, signal) in signals.enumerated() where !signal.isRegister {
+        for (id, signal) in signals.enumerated() where !signal.isRegister && !inlined[id] && !copies.contains(id) {
             guard let value = values[id] else { continue }
-            body.append("  assign \(signal.name) = \(emitValue(value, of: id));\(locator(signal.location))")
+            body.append(statement("  assign \(signal.name) = ", emitValue(value, of: id), ";", at: signal.location))
         }
 
         // Registers, one always block each.
@@ -341,13 +447,12 @@ private struct ModuleWriter {
                 statement = .when(test: emitValue(enable, of: id), then: next, otherwise: nil)
             }
             if let reset = resets[id] {
-                statement = .when(test: Naming.reset, then: .assign("\(signal.name) <= \(emitValue(reset, of: id));"), otherwise: statement)
+                statement = .when(test: .atom(Naming.reset), then: .assign(target: signal.name, value: emitValue(reset, of: id)), otherwise: statement)
             }
             body.append((["  always @(posedge \(Naming.clock)) begin\(locator(signal.location))"]
-                         + Self.lines(statement ?? .assign("\(signal.name) <= \(signal.name);"), indent: "    ") + ["  end"])
+                         + Self.lines(statement ?? .assign(target: signal.name, value: .atom(signal.name)), indent: "    ") + ["  end"])
                             .joined(separator: "\n"))
         }
-
         // Memories.
         var memoryDeclarations: [String] = []
         for memory in module.memories {
@@ -397,15 +502,22 @@ private struct ModuleWriter {
         // Instances.
         for instance in module.instances {
             let child = design.module(named: instance.moduleName)
-            var connections: [String] = []
-            if child?.needsClock == true { connections.append(".\(Naming.clock)(\(Naming.clock))") }
-            if child?.needsReset == true { connections.append(".\(Naming.reset)(\(Naming.reset))") }
+            var connections: [(port: String, value: VerilogText)] = []
+            if child?.needsClock == true { connections.append((Naming.clock, .atom(Naming.clock))) }
+            if child?.needsReset == true { connections.append((Naming.reset, .atom(Naming.reset))) }
             for binding in instance.bindings {
-                if binding.isInput { markUsed(binding.signal) }
-                connections.append(".\(binding.port)(\(signals[binding.signal].name))")
+                let wire = binding.signal
+                if binding.isInput, inlined[wire], let value = values[wire] {
+                    connections.append((binding.port, emitValue(value, of: wire)))
+                    continue
+                }
+                if binding.isInput { markUsed(wire) }
+                connections.append((binding.port, .atom(signals[shown(wire)].name)))
             }
-            body.append("  \(instance.moduleName) \(instance.name) (\(locator(instance.location))\n    "
-                        + connections.joined(separator: ",\n    ") + "\n  );")
+            let lines = connections.enumerated().map { index, connection in
+                statement("    .\(connection.port)(", connection.value, index == connections.count - 1 ? ")" : "),")
+            }
+            body.append("  \(instance.moduleName) \(instance.name) (\(locator(instance.location))\n" + lines.joined(separator: "\n") + "\n  );")
         }
 
         // Outputs are read by the parent.
@@ -419,18 +531,20 @@ private struct ModuleWriter {
             let direction = signal.kind == .input ? "input " : "output"
             ports.append("\(direction) wire \(Self.range(signal.type.width))\(signal.name)")
         }
+        // Inlined instance inputs and instance outputs that drive a signal directly are not declared.
+        let declared = signals.indices.map { !inlined[$0] && aliases[$0] == nil }
         var declarations: [String] = []
-        for signal in signals where !signal.isPort {
+        for (id, signal) in signals.enumerated() where !signal.isPort && declared[id] {
             let kind = signal.isRegister ? "reg " : "wire"
             declarations.append("  \(kind) \(Self.range(signal.type.width))\(signal.name);\(locator(signal.location))")
         }
         declarations += memoryDeclarations
         for temporary in temporaries {
-            declarations.append("  wire \(Self.range(temporary.width))\(temporary.name) = \(temporary.value);\(locator(temporary.location))")
+            declarations.append(statement("  wire \(Self.range(temporary.width))\(temporary.name) = ", temporary.value, ";", at: temporary.location))
         }
 
         var unused: [String] = []
-        for (id, signal) in signals.enumerated() {
+        for (id, signal) in signals.enumerated() where declared[id] {
             unused += Self.unusedRanges(used[id]).map { Self.bits(signal.name, width: signal.type.width, $0) }
         }
         // A memory that is written but never read: one word marks the array as deliberately unused.
@@ -441,7 +555,9 @@ private struct ModuleWriter {
             unused += Self.unusedRanges(temporaryUsed[temporary.name]!).map { Self.bits(temporary.name, width: temporary.width, $0) }
         }
         if !unused.isEmpty {
-            body.append("  // Bits this module receives but does not need.\n  wire \(fresh("_unused_bits")) = &{1'b0, \(unused.joined(separator: ", ")), 1'b0};")
+            let bits = (["1'b0"] + unused + ["1'b0"]).enumerated().map { index, bits in VerilogText.atom(index == unused.count + 1 ? bits : bits + ",") }
+            body.append("  // Bits this module receives but does not need.\n"
+                        + statement("  wire \(fresh("_unused_bits")) = &", .group(open: "{", bits, close: "}", packed: true), ";"))
         }
 
         var text = "// \(banner)\n`default_nettype none\n\n"

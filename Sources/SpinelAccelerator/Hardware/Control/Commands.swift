@@ -1,6 +1,6 @@
 import SpinelHDL
 
-/// The funct codes of ISA.md.
+/// The funct codes of docs/ISA.md.
 public enum Funct {
     public static let config = 0, mvin2 = 1, mvin = 2, mvout = 3, computePreloaded = 4, computeAccumulated = 5
     public static let preload = 6, flush = 7, mvin3 = 14

@@ -63,7 +63,6 @@ public struct Dispatcher: Module {
         let cStride = m.register("c_stride", .uint(16), reset: 1)
         let shrunk = (0..<3).map { m.register("ld\($0)_shrunk", .bool, reset: false) }
         let blockStride = (0..<3).map { m.register("ld\($0)_block_stride", .uint(16), reset: Signal(BigInteger(dim))) }
-        let scaleIsOne = (0..<3).map { m.register("ld\($0)_scale_is_one", .bool, reset: true) }
         let pending = m.register("preload_pending", .bool, reset: false)
         // The dataflow of the last pair that ran: COMPUTE_ACCUMULATED must continue in it.
         let lastPairValid = m.register("last_pair_valid", .bool, reset: false)
@@ -149,9 +148,9 @@ public struct Dispatcher: Module {
             case .a: accumulatorProblem = (asB, .illegalOperand)
             case .preloadOperand: accumulatorProblem = (mux(weightStationary, asB, asD), .illegalOperand)
             case .computeOperand: accumulatorProblem = (mux(weightStationary, asD, asB), .illegalOperand)
-            // A PRELOAD's C may carry bit 29 (Gemmini's LOOP_WS sets it with full_C); an mvin's destination may not.
-            case .c: accumulatorProblem = (accumulator && normalization, .illegalOperand)
-            case .mvinDestination: accumulatorProblem = (accumulator && (operand.readsFullWidth || normalization), .illegalOperand)
+            // Bit 29 (read full width) means nothing to a write: a PRELOAD's C (Gemmini's LOOP_WS sets it
+            // with full_C) and an mvin's destination may carry it, as on Gemmini.
+            case .c, .mvinDestination: accumulatorProblem = (accumulator && normalization, .illegalOperand)
             // With normalizations, a statistics pass reads through the normalizer, which bit 29 bypasses.
             case .mvoutSource: accumulatorProblem = noNormalizations ? (accumulator && normalization, .unsupportedField)
                                                                      : (accumulator && normalization && operand.readsFullWidth, .illegalOperand)
@@ -168,11 +167,10 @@ public struct Dispatcher: Module {
             (rowsMinusOne(operand) * stride).resized(to: rowBits)
         }
 
-        // MVIN: columns against the DMA limit, then the destination, then the scale rule.
+        // MVIN: columns against the DMA limit, then the destination.
         let mvinOperand = OperandFields(rs2)
         let mvinShrunk = select(shrunk, at: mvinWhich)
         let mvinBlockStride = select(blockStride, at: mvinWhich)
-        let mvinScaleIsOne = select(scaleIsOne, at: mvinWhich)
         let accumulatorElements = mvinOperand.isAccumulator && !mvinShrunk
         let rowBytes = mux(accumulatorElements, mvinOperand.columns * Signal.literal(BigInteger(parameters.accBytes), .uint(4)),
                            mvinOperand.columns * Signal.literal(BigInteger(parameters.inputBytes), .uint(4)))
@@ -181,7 +179,6 @@ public struct Dispatcher: Module {
         let mvinChecks: [(Signal, ErrorCode)] = shapeProblems(rs2, columnsToo: false)
             + [(rowBytes > Signal(BigInteger(config.dmaMaxBytes)), .tooManyColumns)]
             + localProblems(mvinOperand, as: .mvinDestination, lastRowOffset: mvinOffset)
-            + [(mvinOperand.isAccumulator && !mvinScaleIsOne, .illegalOperand)]
 
         let mvoutOperand = OperandFields(rs2)
         // Normalization (docs/ACCELERATOR.md, "Normalization"): the store activation, then a pass's
@@ -357,7 +354,6 @@ public struct Dispatcher: Module {
                         m.when(rs1.bits(4, 3) === Signal(BigInteger(which))) {
                             shrunk[which].set(rs1[2])
                             blockStride[which].set(rs1.bits(31, 16))
-                            scaleIsOne[which].set(rs1.bits(63, 32) === Signal.literal(0x3F80_0000, .uint(32)))
                         }
                     }
                 }

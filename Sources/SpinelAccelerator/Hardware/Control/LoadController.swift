@@ -22,7 +22,7 @@ public struct CommandFault: Aggregate {
 /// Two halves work at once. The issuer walks each mvin row by row, sends a DMA read per row
 /// (none for DRAM address 0, which moves zeros) and queues a note of what to do with it. The
 /// writer takes notes in order, waits for the row's DMA data, scales it (scratchpad) or widens
-/// it (accumulator), and writes one DIM-lane block per cycle, masked to the moved columns. A
+/// and scales it (accumulator), and writes one DIM-lane block per cycle, masked to the moved columns. A
 /// command retires after its last row is written (and, in the accumulator, has landed), so
 /// the next mvin's reads overlap the previous one's writes.
 public struct LoadController: Module {
@@ -175,9 +175,18 @@ public struct LoadController: Module {
             unit.scale.set(head.scale)
             return mux(scaleIsOne, value, unit.result).asUInt
         }
-        // Accumulator: accType elements, or inputType sign-extended when shrunk.
+        // Accumulator: accType elements, or inputType sign-extended when shrunk; then Gemmini's
+        // mvin_scale_acc, sat(rne(fp32(x) ⊗ scale)) into accType, where there is scale hardware
+        // (without it CONFIG_LD only takes 1.0). Exactly 1.0 passes values through untouched.
         let wide = lanes(elementBits: accBits), narrow = lanes(elementBits: inputBits)
-        let accumulatorLanes = (0..<dim).map { mux(head.shrunk, narrow[$0].extended(to: accBits), wide[$0]).asUInt }
+        let accumulatorLanes = (0..<dim).map { lane -> Signal in
+            let value = mux(head.shrunk, narrow[lane].extended(to: accBits), wide[lane])
+            guard parameters.config.mvinScale == .fp32 else { return value.asUInt }
+            let unit = m.instance("acc_scale_\(lane)", ScaleUnit(inputWidth: accBits, outputWidth: accBits))
+            unit.value.set(value)
+            unit.scale.set(head.scale)
+            return mux(scaleIsOne, value, unit.result).asUInt
+        }
 
         // The accumulator lands a write one cycle after taking it, so a command whose last row
         // went to the accumulator retires one cycle later (`draining`), writing nothing more.

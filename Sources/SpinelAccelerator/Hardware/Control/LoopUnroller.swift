@@ -344,12 +344,14 @@ public struct LoopUnroller: Module {
         let scratchpadRows = ((staged.tilesI * staged.tilesK).extended(to: 34) +& (staged.tilesK * staged.tilesJ).extended(to: 34)) * dimLiteral
         let accumulatorRows = (staged.tilesI * staged.tilesJ).extended(to: 34) * dimLiteral
         let checks: [(Signal, ErrorCode)] = [
-            (launchActivation > 1 && !(launchNormalizes && normalizationsBuilt), .unsupportedField),
+            // act 3 (I-GELU) issues no passes: CONFIG_ST's activation applies it (Gemmini passes it here).
+            (launchActivation > 1 && !((launchNormalizes || launchActivation === 3) && normalizationsBuilt), .unsupportedField),
             (launchNormalizes && launchResidual, .unsupportedField),
             (launchNormalizes && rs1[1], .illegalOperand),
             (rs1.bits(19, 18) === 3 || rs1.bits(17, 16) === 3, .unsupportedField),
             (launchTransposeA && launchTransposeB, .unsupportedDataflow),
-            (staged.tilesI === 0 || staged.tilesJ === 0 || staged.tilesK === 0, .illegalOperand),
+            // The residual add has no K (Gemmini's tiled_resadd_auto launches it with K = 0).
+            (staged.tilesI === 0 || staged.tilesJ === 0 || (staged.tilesK === 0 && !launchResidual), .illegalOperand),
             (staged.padI >= n16(dim) || staged.padJ >= n16(dim) || staged.padK >= n16(dim), .illegalOperand),
             ((!launchResidual && scratchpadRows > Signal(BigInteger(half)))
              || accumulatorRows > Signal(BigInteger(parameters.accRows / 2)), .localAddressOutOfRange),

@@ -105,7 +105,7 @@ public struct ProcessingElement: Module {
         // shift applies to it (values shifting through from above were shifted by their PE).
         let flip = m.wire("flip", .bool, default: control.valid && (lastPropagate =/= control.propagate))
         m.when(control.valid) { lastPropagate.set(control.propagate) }
-        let shiftAmount = mux(flip, control.shift, Signal.literal(0, .uint(types.shiftBits)))
+        let shiftAmount = m.named("shift_amount", mux(flip, control.shift, Signal.literal(0, .uint(types.shiftBits))))
 
         // The register that computes and the one that moves.
         let computing = m.wire("computing", types.accumulator, default: mux(control.propagate, c2, c1))

@@ -1,6 +1,6 @@
 import SpinelHDL
 
-/// The fixed-point formats of LayerNorm's output (NUMERICS.md, "LayerNorm" and "Spinel numerics
+/// The fixed-point formats of LayerNorm's output (docs/NUMERICS.md, "LayerNorm" and "Spinel numerics
 /// extensions"), read by the golden model, the C reference and the normalizer.
 public enum LayerNormFormat {
     /// F: fractional bits of the normalized value `n_j`.
@@ -21,7 +21,7 @@ public enum NormalizationRowState: Int, CaseIterable, Sendable {
     public static let bits = 3
 }
 
-/// The normalization commands of accumulator mvouts (address bits 28:26, NUMERICS.md).
+/// The normalization commands of accumulator mvouts (address bits 28:26, docs/NUMERICS.md).
 public enum NormalizationCommand: Int, CaseIterable, Sendable {
     case output = 0, sum, mean, variance, inverseStandardDeviation, maximum, sumOfExponentials, inverseSumOfExponentials
 
@@ -88,7 +88,7 @@ struct TwoSegmentGELUSignals {
 }
 
 extension ModuleBuilder {
-    /// NUMERICS.md's I-GELU of one accType value `q` (SInt(bits)) with CONFIG_NORM's `qb` and
+    /// docs/NUMERICS.md's I-GELU of one accType value `q` (SInt(bits)) with CONFIG_NORM's `qb` and
     /// `qc` (SInt(32)): `|q|`, `−qb` and the clip exact, the polynomial and the product in
     /// `bits`-bit two's-complement arithmetic (`Numerics.igelu`). SInt(bits).
     ///
@@ -117,7 +117,7 @@ extension ModuleBuilder {
         return (low(q) * (erf +% low(finalConstant))).truncated(to: bits).asSInt
     }
 
-    /// NUMERICS.md's integer exponential of `q = x − max` (SInt(bits + 1)) with CONFIG_NORM's
+    /// docs/NUMERICS.md's integer exponential of `q = x − max` (SInt(bits + 1)) with CONFIG_NORM's
     /// constants (SInt(32) each): `z = (−q·qln2_inv) >> 16`, clamped below at 0 (Spinel's
     /// decision for q > 0 or qln2_inv ≤ 0, docs/ACCELERATOR.md), `e = 0` when `z ≥ 32`, else
     /// `((q + z·qln2 + qb)² + qc) >> z` in `bits`-bit arithmetic, the shift arithmetic. SInt(bits).

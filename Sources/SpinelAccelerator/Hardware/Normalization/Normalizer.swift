@@ -1,7 +1,7 @@
 import SpinelHDL
 
 /// The accumulator read path's normalization unit (docs/ACCELERATOR.md, "Normalization";
-/// NUMERICS.md): statistics passes, the I-GELU, LayerNorm and Softmax outputs, and their
+/// docs/NUMERICS.md): statistics passes, the I-GELU, LayerNorm and Softmax outputs, and their
 /// ACC_SCALE. The store controller hands it the accumulator rows that need it, one at a time.
 ///
 /// Per statistics slot (`normalizationSlots`) and row of DIM: the row's state

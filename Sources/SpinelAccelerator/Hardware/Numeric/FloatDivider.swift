@@ -1,6 +1,6 @@
 import SpinelHDL
 
-/// IEEE-754 binary32 division a ⊘ b, rounded to nearest, ties to even: NUMERICS.md's softmax
+/// IEEE-754 binary32 division a ⊘ b, rounded to nearest, ties to even: docs/NUMERICS.md's softmax
 /// `factor = fp32(127) ⊘ fp32(sum)`, bit for bit what a C compiler's `float` division gives.
 ///
 /// Full IEEE behaviour for normal and subnormal operands and results (gradual underflow, with

@@ -1,7 +1,7 @@
 import SpinelHDL
 
 /// IEEE-754 binary32 multiplication, rounded to nearest, ties to even: the one `x * scale` of
-/// NUMERICS.md's scaling, bit for bit what a C compiler's `float` multiply gives.
+/// docs/NUMERICS.md's scaling, bit for bit what a C compiler's `float` multiply gives.
 ///
 /// Full IEEE behaviour for normal and subnormal operands and results, signed zeros, infinities
 /// and overflow to infinity. Every NaN result (a NaN operand, or 0 × ∞) is the quiet NaN

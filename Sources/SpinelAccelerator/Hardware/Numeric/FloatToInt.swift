@@ -1,7 +1,7 @@
 import SpinelHDL
 
 /// Rounds IEEE-754 binary32 bits to the nearest integer (ties to even) and saturates the result
-/// into a `width`-bit two's-complement integer: NUMERICS.md's `sat(rne(f))`, the last step of
+/// into a `width`-bit two's-complement integer: docs/NUMERICS.md's `sat(rne(f))`, the last step of
 /// scaling (`Numerics.roundAndSaturate`).
 ///
 /// ±∞ saturate to the range ends; ±0 and subnormals give 0. NaN never arrives (commands reject

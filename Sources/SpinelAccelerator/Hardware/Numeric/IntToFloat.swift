@@ -1,7 +1,7 @@
 import SpinelHDL
 
 /// Converts a `width`-bit two's-complement integer into IEEE-754 binary32 bits, rounding to
-/// nearest, ties to even — the C conversion `(float)x` that NUMERICS.md's scaling starts with.
+/// nearest, ties to even — the C conversion `(float)x` that docs/NUMERICS.md's scaling starts with.
 ///
 /// Exact for |x| < 2^24; wider magnitudes keep their 24 leading bits and round on the rest.
 /// Zero gives +0. No integer of at most 64 bits can overflow binary32, so there is no infinity.

@@ -1,6 +1,6 @@
 import SpinelHDL
 
-/// NUMERICS.md's `ACC_SCALE` / `MVIN_SCALE` for one element: `sat(rne(fp32(x) ⊗ scale))`,
+/// docs/NUMERICS.md's `ACC_SCALE` / `MVIN_SCALE` for one element: `sat(rne(fp32(x) ⊗ scale))`,
 /// equal bit for bit to `Numerics.scale(x, by: Float(bitPattern: scale), toBits: outputWidth)`.
 ///
 /// The accumulator read path and mvin scaling instantiate one per lane, so the unit is the

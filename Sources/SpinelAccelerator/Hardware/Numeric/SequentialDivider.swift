@@ -1,7 +1,7 @@
 import SpinelHDL
 
 /// Unsigned integer division, `dividend / divisor` and `dividend % divisor`, one quotient bit
-/// per cycle: the core of NUMERICS.md's LayerNorm mean and variance, a row sum divided by the
+/// per cycle: the core of docs/NUMERICS.md's LayerNorm mean and variance, a row sum divided by the
 /// row length (the sum's sign is handled around it).
 ///
 /// Radix-2 restoring division: one (divisorBits + 1)-bit subtractor, whose borrow decides each

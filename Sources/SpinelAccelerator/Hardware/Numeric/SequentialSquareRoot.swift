@@ -1,7 +1,7 @@
 import SpinelHDL
 
 /// The integer square root `isqrt(n) = floor(sqrt(n))` of an unsigned `bits`-bit number, one
-/// root bit per cycle: NUMERICS.md's LayerNorm standard deviation, `isqrt(var)`.
+/// root bit per cycle: docs/NUMERICS.md's LayerNorm standard deviation, `isqrt(var)`.
 ///
 /// Radix-2 restoring digit recurrence, the pencil-and-paper method in binary: each step brings
 /// down the next two bits of n into the remainder and subtracts 4·root + 1 where it fits, which

@@ -1,0 +1,293 @@
+import SpinelAccelerator
+import SpinelFuzz
+import SpinelGolden
+import SpinelModel
+
+/// One program of a mapped model: the embeddings, or one encoder layer (the last one also mean-
+/// pools). The host reads `output` (int8, tokens × hidden) from the buffer after the run and
+/// places it in the next program's buffer.
+public struct MappedProgram: Sendable {
+    public var name: String
+    public var program: CommandProgram
+    /// The int8 hidden state the program leaves: offset, rows, columns (row stride = columns).
+    public var output: (offset: Int, rows: Int, columns: Int)
+    /// The last layer's mean pooling: the int32 column sums of the output (1 × hidden).
+    public var pooled: (offset: Int, columns: Int)?
+    public var macs: Double
+    /// The int8 tensors the program leaves in its buffer, each with the float site it stands for
+    /// and its real unit (for per-stage errors). Q, K, V, the context and H are tokens × columns.
+    public var tensors: [(site: BertEncoder.Site, offset: Int, rows: Int, columns: Int, unit: Float)] = []
+}
+
+/// What a mapping cannot do on a configuration or an input, with the fix.
+public struct MappingError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Maps a quantized BERT onto accelerator commands (docs/QUANTIZATION.md, "Mapping"):
+///
+/// - embeddings: the host gathers the int8 word rows of the tokens and the first position rows
+///   (data movement); the accumulator takes the token-type bias row, then both tables through
+///   scaled accumulator mvins; the affine LayerNorm writes X (int8).
+/// - per layer: Q, K, V = X·W + b (`tiled_matmul_auto`: LOOP_WS, the bias a repeated int32
+///   row, ACC_SCALE); per head P = Softmax(Q_h·K_hᵀ) (LOOP_WS with the normalizer's passes;
+///   1/√d_head is in the exponential's constants) and ctx_h = P·V_h; then bias + X (scaled
+///   accumulator mvins) + ctx·W_out (LOOP_WS accumulating, C not stored) and the affine
+///   LayerNorm's passes → X1; X1·W1 + b1 as int32 (full_C), moved back into the accumulator at
+///   I-GELU's input unit and stored through I-GELU → H; bias + X1 + H·W2 and the affine
+///   LayerNorm → Y.
+/// - the last layer: ones(1 × tokens)·Y, int32 (mean pooling without the division).
+public struct ModelMapper: Sendable {
+    public let model: QuantizedModel
+    public let parameters: AcceleratorParameters
+
+    public init(model: QuantizedModel, parameters: AcceleratorParameters) throws {
+        let config = parameters.config
+        guard config.hasNormalizations && config.hasAffineLayerNorm else {
+            throw MappingError("\(parameters.name) has \(config.hasNormalizations ? "no affine LayerNorm" : "no normalization units"): "
+                + "a BERT layer needs Softmax, I-GELU and LayerNorm with γ and β on the accelerator. "
+                + "Use a configuration with \"hasNormalizations\": true and \"hasAffineLayerNorm\": true "
+                + "(e.g. --config Testbenches/configs/transformer-affine.json)")
+        }
+        guard config.accScale == .fp32 && config.mvinScale == .fp32 else {
+            throw MappingError("\(parameters.name) has no fp32 \(config.accScale == .fp32 ? "mvin" : "accumulator") scale: the mapping's "
+                + "scales (ACC_SCALE, the scaled accumulator mvins) need both. Use a configuration with mvinScale and accScale fp32")
+        }
+        guard config.dataflow != .os else {
+            throw MappingError("\(parameters.name) is output-stationary only: the mapping's matmuls run through LOOP_WS (weight-stationary). "
+                + "Use a configuration with dataflow \"ws\" or \"both\"")
+        }
+        guard config.inputType.width == 8 && config.accType.width == 32 else {
+            throw MappingError("\(parameters.name) has \(config.inputType) inputs and \(config.accType) accumulators; the quantization is int8 × int8 → int32")
+        }
+        self.model = model
+        self.parameters = parameters
+        let hidden = model.config.hiddenSize
+        guard rowsPerBlock(columns: hidden) > 0 else {
+            throw MappingError("a LayerNorm row of \(hidden) columns does not fit half the accumulator (\(parameters.accRows / 2) rows of \(parameters.dim)) "
+                + "with its operands in half the scratchpad: use a configuration with a larger accumulator or scratchpad")
+        }
+    }
+
+    var dim: Int { parameters.dim }
+
+    /// The longest token sequence a program can take: a Softmax row of that many scores must fit
+    /// half the accumulator with its operands in half the scratchpad, and the model must have
+    /// position embeddings for it.
+    public var maxTokens: Int {
+        let halfAcc = parameters.accRows / 2 / dim, halfSp = parameters.spRows / 2 / dim
+        return min(model.config.maxPositions, min(halfAcc, halfSp - 1) * dim)
+    }
+
+    /// Rows of a normalized block of `columns`: whole rows in half the accumulator, a row of
+    /// tiles of A plus B's tiles in half the scratchpad (encoder_layer.c's rows_per_block).
+    func rowsPerBlock(columns: Int) -> Int {
+        let tilesJ = ProgramBuilder.tiles(columns, dim)
+        let halfSp = parameters.spRows / 2 / dim
+        return min(parameters.accRows / 2 / (tilesJ * dim), halfSp > tilesJ ? halfSp - tilesJ : 0) * dim
+    }
+
+    public func checkTokens(_ count: Int) throws {
+        guard count > 0 else { throw MappingError("no tokens: the text is empty") }
+        guard count <= maxTokens else {
+            throw MappingError("\(count) tokens, but \(parameters.name) runs at most \(maxTokens) (a Softmax row must fit half the accumulator "
+                + "and half the scratchpad\(maxTokens == model.config.maxPositions ? "; the model has \(maxTokens) positions" : "")): "
+                + "shorten the text, pass --max-tokens, or use a configuration with more memory")
+        }
+    }
+
+    // MARK: Programs
+
+    public func embeddingProgram(ids: [Int]) throws -> MappedProgram {
+        try checkTokens(ids.count)
+        let hidden = model.config.hiddenSize, tokens = ids.count
+        let embeddings = model.embeddings
+        var builder = ProgramBuilder(parameters: parameters)
+        builder.notes = ["\(parameters.name): embeddings of \(tokens) tokens (spinel run-model)"]
+        var words: [Int8] = []
+        for id in ids {
+            guard (0 ..< model.config.vocabularySize).contains(id) else { throw MappingError("token id \(id) is outside the vocabulary") }
+            words += embeddings.words[id * hidden ..< (id + 1) * hidden]
+        }
+        let wordRows = builder.place(words, rows: tokens, columns: hidden)
+        let positionRows = builder.place(Array(embeddings.positions[0 ..< tokens * hidden]), rows: tokens, columns: hidden)
+        let bias = builder.placeRow(embeddings.typeBias, rows: tokens)
+        let norm = builder.place(embeddings.norm.gamma + embeddings.norm.beta, rows: 2, columns: hidden)
+        let output = builder.allocate(rows: tokens, columns: hidden, elementBytes: 1)
+        builder.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
+                               inputs: [(bias, 1), (wordRows, embeddings.wordScale), (positionRows, embeddings.positionScale)],
+                               matmul: nil, norm: norm, storeScale: embeddings.norm.storeScale, output: output)
+        builder.fence()
+        return MappedProgram(name: "embeddings", program: builder.program, output: (output.offset, tokens, hidden), pooled: nil, macs: builder.macs)
+    }
+
+    /// Layer `index` on `input` (int8, tokens × hidden, in the previous program's output unit).
+    /// With `pool`, the program also sums the output over the tokens.
+    public func layerProgram(_ index: Int, input: [Int8], tokens: Int, pool: Bool) throws -> MappedProgram {
+        try checkTokens(tokens)
+        let layer = model.layers[index]
+        let hidden = model.config.hiddenSize, heads = model.config.heads, headSize = model.config.headSize
+        let ffn = model.config.intermediateSize
+        precondition(input.count == tokens * hidden, "layer input of \(input.count) values for \(tokens)×\(hidden)")
+        var b = ProgramBuilder(parameters: parameters)
+        b.notes = ["\(parameters.name): encoder layer \(index) of \(tokens) tokens (spinel run-model)"]
+        let x = b.place(input, rows: tokens, columns: hidden)
+        func weights(_ matrix: QuantizedMatrix) -> DRAMMatrix { b.place(matrix.values, rows: matrix.inputs, columns: matrix.outputs) }
+        let wq = weights(layer.query), wk = weights(layer.key), wv = weights(layer.value)
+        let wo = weights(layer.attentionOutput), w1 = weights(layer.intermediate), w2 = weights(layer.output)
+        let bq = b.placeRow(layer.queryBias, rows: tokens), bk = b.placeRow(layer.keyBias, rows: tokens)
+        let bv = b.placeRow(layer.valueBias, rows: tokens), bo = b.placeRow(layer.attentionOutputBias, rows: tokens)
+        let b1 = b.placeRow(layer.intermediateBias, rows: tokens), b2 = b.placeRow(layer.outputBias, rows: tokens)
+        let norm1 = b.place(layer.attentionNorm.gamma + layer.attentionNorm.beta, rows: 2, columns: hidden)
+        let norm2 = b.place(layer.outputNorm.gamma + layer.outputNorm.beta, rows: 2, columns: hidden)
+        let q = b.allocate(rows: tokens, columns: hidden, elementBytes: 1)
+        let k = b.allocate(rows: tokens, columns: hidden, elementBytes: 1)
+        let v = b.allocate(rows: tokens, columns: hidden, elementBytes: 1)
+        let probabilities = (0 ..< heads).map { _ in b.allocate(rows: tokens, columns: tokens, elementBytes: 1) }
+        let context = b.allocate(rows: tokens, columns: hidden, elementBytes: 1)
+        let x1 = b.allocate(rows: tokens, columns: hidden, elementBytes: 1)
+        let intermediate = b.allocate(rows: tokens, columns: ffn, elementBytes: 4)
+        let activated = b.allocate(rows: tokens, columns: ffn, elementBytes: 1)
+        let y = b.allocate(rows: tokens, columns: hidden, elementBytes: 1)
+
+        // Q, K, V.
+        for (w, bias, c, scale) in [(wq, bq, q, layer.queryScale), (wk, bk, k, layer.keyScale), (wv, bv, v, layer.valueScale)] {
+            b.tiledMatmul(i: tokens, j: hidden, k: hidden, a: x, b: w, d: bias, c: c, scale: scale)
+        }
+        b.fence()
+        // Attention, head by head.
+        let e = layer.exponential
+        for head in 0 ..< heads {
+            let columns = head * headSize
+            b.configNormalization(activationMSB: true, constant: e.qln2, inverse: false, qb: e.qb, qc: e.qc)
+            b.configNormalization(activationMSB: true, constant: e.qln2Inverse, inverse: true, qb: e.qb, qc: e.qc)
+            b.tiledMatmul(i: tokens, j: tokens, k: headSize, a: q.columns(columns, headSize), b: k.columns(columns, headSize), d: nil,
+                          c: probabilities[head], activation: Activation.softmax.rawValue, scale: 1, transposeB: true)
+            b.configNormalization(activationMSB: false)
+            b.fence()
+            b.tiledMatmul(i: tokens, j: headSize, k: tokens, a: probabilities[head], b: v.columns(columns, headSize), d: nil,
+                          c: context.columns(columns, headSize), scale: layer.contextScale)
+        }
+        b.fence()
+        // X1 = LayerNorm(ctx·W_out + b + X).
+        b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
+                         inputs: [(bo, 1), (x, layer.attentionResidualScale)], matmul: (context, wo, hidden),
+                         norm: norm1, storeScale: layer.attentionNorm.storeScale, output: x1)
+        b.fence()
+        // H = GELU(X1·W1 + b1): int32 out, back in at I-GELU's input unit, stored through I-GELU.
+        b.tiledMatmul(i: tokens, j: ffn, k: hidden, a: x1, b: w1, d: b1, c: intermediate, scale: 1, fullC: true)
+        b.fence()
+        b.activate(intermediate, requantize: layer.geluRequantizeScale, gelu: layer.gelu, storeScale: layer.activatedScale, output: activated)
+        b.fence()
+        // Y = LayerNorm(H·W2 + b2 + X1).
+        b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
+                         inputs: [(b2, 1), (x1, layer.outputResidualScale)], matmul: (activated, w2, ffn),
+                         norm: norm2, storeScale: layer.outputNorm.storeScale, output: y)
+        b.fence()
+        var pooled: (offset: Int, columns: Int)?
+        if pool {
+            let ones = b.place([Int8](repeating: 1, count: tokens), rows: 1, columns: tokens)
+            let sums = b.allocate(rows: 1, columns: hidden, elementBytes: 4)
+            b.tiledMatmul(i: 1, j: hidden, k: tokens, a: ones, b: y, d: nil, c: sums, scale: 1, fullC: true)
+            b.fence()
+            pooled = (sums.offset, hidden)
+        }
+        var mapped = MappedProgram(name: "layer \(index)", program: b.program, output: (y.offset, tokens, hidden), pooled: pooled, macs: b.macs)
+        let u = layer.units
+        let tensors: [(BertEncoder.Site, DRAMMatrix, Float)] = [
+            (.query, q, u.query), (.key, k, u.key), (.value, v, u.value), (.context, context, u.context),
+            (.attentionNormed, x1, u.attentionNormed), (.activated, activated, u.activated), (.output, y, u.output)]
+        mapped.tensors = tensors.map { ($0.0, $0.1.offset, $0.1.rows, $0.1.columns, $0.2) }
+        return mapped
+    }
+}
+
+extension ProgramBuilder {
+    /// Rows of `columns` through the affine LayerNorm, `blockRows` at a time: each block's
+    /// accumulator tiles take `inputs` in order (the first overwrites, the others accumulate;
+    /// int32 as they are, int8 shrunk; each with its mvin scale), then `matmul`'s A·B
+    /// accumulating (LOOP_WS with C not stored, K in as few loops as fit half the scratchpad),
+    /// then per row of tiles the MEAN and INV_STDDEV passes and the output pass, γ and β of each
+    /// column block loaded by LOAD_AFFINE from the other accumulator half.
+    mutating func normalizedRows(rows: Int, columns: Int, blockRows: Int, inputs: [(matrix: DRAMMatrix, scale: Float)],
+                                 matmul: (a: DRAMMatrix, b: DRAMMatrix, k: Int)?, norm: DRAMMatrix, storeScale: Float, output: DRAMMatrix) {
+        let tilesJ = Self.tiles(columns, dim)
+        for first in stride(from: 0, to: rows, by: blockRows) {
+            let count = min(blockRows, rows - first), tilesI = Self.tiles(count, dim)
+            let half = accumulatorHalf
+            func tile(_ i: Int, _ j: Int) -> UInt32 { accumulatorRow(half: half, (i * tilesJ + j) * dim) }
+            func rowsOf(_ i: Int) -> Int { min(dim, count - i * dim) }
+            func columnsOf(_ j: Int) -> Int { min(dim, columns - j * dim) }
+            for (position, input) in inputs.enumerated() {
+                configLoad(which: 2, shrunk: input.matrix.elementBytes == 1, scale: input.scale,
+                           strideBytes: input.matrix.stride * input.matrix.elementBytes)
+                for i in 0 ..< tilesI {
+                    for j in 0 ..< tilesJ {
+                        moveIn(which: 2, from: input.matrix.at(first + i * dim, j * dim),
+                               to: tile(i, j) | (position > 0 ? Self.accumulate : 0), rows: rowsOf(i), columns: columnsOf(j))
+                    }
+                }
+            }
+            if let matmul {
+                macs += Double(count) * Double(columns) * Double(matmul.k)
+                let tilesK = Self.tiles(matmul.k, dim)
+                let perLoop = min(tilesK, scratchpadHalfTiles / (tilesI + tilesJ))
+                configExecuteWS()
+                configLoad(which: 0, strideBytes: matmul.a.stride)
+                configLoad(which: 1, strideBytes: matmul.b.stride)
+                var spad = 0
+                for k0 in stride(from: 0, to: tilesK, by: perLoop) {
+                    let lk = min(perLoop, tilesK - k0)
+                    loopWS(Loop(tilesI: tilesI, tilesJ: tilesJ, tilesK: lk, padI: tilesI * dim - count, padJ: tilesJ * dim - columns,
+                                padK: k0 + lk == tilesK ? tilesK * dim - matmul.k : 0,
+                                a: matmul.a.at(first, k0 * dim), b: matmul.b.at(k0 * dim, 0), d: 0, c: 0,
+                                strideA: matmul.a.stride, strideB: matmul.b.stride, strideD: 0, strideC: 0,
+                                exAccumulate: k0 > 0 || !inputs.isEmpty, scratchpadID: 1 + spad))
+                    spad ^= 1
+                }
+            }
+            // γ and β of column block j: rows 2j and 2j + 1 of the other half.
+            func parameters(_ j: Int) -> UInt32 { accumulatorRow(half: 1 - half, 2 * j) }
+            configLoad(which: 2, strideBytes: norm.stride * 4)
+            for j in 0 ..< tilesJ { moveIn(which: 2, from: norm.at(0, j * dim), to: parameters(j), rows: 2, columns: columnsOf(j)) }
+            configNormalization(activationMSB: true)
+            configStore(activation: Activation.layerNorm.rawValue, scale: storeScale, strideBytes: output.stride)
+            let passes = NormalizationCommand.passes(softmax: false)
+            for i in 0 ..< tilesI {
+                for pass in passes {
+                    for j in 0 ..< tilesJ {
+                        let command = UInt32((j == tilesJ - 1 ? pass.last : pass.each).rawValue) << 26
+                        moveOut(to: output.at(first + i * dim, j * dim), from: tile(i, j) | command, rows: rowsOf(i), columns: columnsOf(j))
+                    }
+                }
+                for j in 0 ..< tilesJ {
+                    loadAffine(parameters(j), columns: columnsOf(j))
+                    moveOut(to: output.at(first + i * dim, j * dim), from: tile(i, j), rows: rowsOf(i), columns: columnsOf(j))
+                }
+            }
+            configNormalization(activationMSB: false)
+        }
+    }
+
+    /// I-GELU over an int32 matrix in DRAM: each tile moved into the accumulator with the scale
+    /// `requantize` (I-GELU's input unit), then stored through I-GELU with `storeScale`. Eight
+    /// accumulator tiles in turn, so that a tile's mvin overlaps the previous one's mvout.
+    mutating func activate(_ input: DRAMMatrix, requantize: Float, gelu: GELUConstants, storeScale: Float, output: DRAMMatrix) {
+        let tilesI = Self.tiles(input.rows, dim), tilesJ = Self.tiles(input.columns, dim)
+        configLoad(which: 2, scale: requantize, strideBytes: input.stride * 4)
+        configNormalization(activationMSB: false, qb: gelu.qb, qc: gelu.qc)
+        configStore(activation: Activation.igelu.rawValue, scale: storeScale, strideBytes: output.stride)
+        var slot = 0
+        for i in 0 ..< tilesI {
+            for j in 0 ..< tilesJ {
+                let rows = min(dim, input.rows - i * dim), columns = min(dim, input.columns - j * dim)
+                let local = accumulatorRow(half: accumulatorHalf, slot * dim)
+                moveIn(which: 2, from: input.at(i * dim, j * dim), to: local, rows: rows, columns: columns)
+                moveOut(to: output.at(i * dim, j * dim), from: local, rows: rows, columns: columns)
+                slot = (slot + 1) % 8
+            }
+        }
+    }
+}
