@@ -42,8 +42,33 @@ struct RandomCommands {
         UInt64(pick([Float(1).bitPattern, Float(1).bitPattern, Float(0.5).bitPattern, Float.nan.bitPattern, Float.infinity.bitPattern, Float(-2).bitPattern]))
     }
 
+    /// With the numerics extensions: CONFIG_ST with K and the scale source, CONFIG_NORM constant
+    /// sets, slots and the MSB (activations 5 and 7, the row scale), LOAD_REQUANT and
+    /// LOAD_LANE_SCALES, each with its mistakes.
+    mutating func extensionCommand() -> (funct: UInt8, rs1: UInt64, rs2: UInt64) {
+        switch Int.random(in: 0..<3, using: &random) {
+        case 0:
+            let shift = UInt64(chance(0.8) ? Int.random(in: 0...47, using: &random) : Int.random(in: 48...63, using: &random))
+            let source = UInt64(chance(0.95) ? Int.random(in: 0...2, using: &random) : 3)
+            let rs1 = source << UInt64(NumericsExtensions.scaleSourceLow) | shift << UInt64(NumericsExtensions.requantizerShiftLow)
+                | UInt64(Int.random(in: 0...3, using: &random)) << 2 | 2
+            return (0, rs1, scaleBits() << 32 | UInt64(Int.random(in: 0...256, using: &random)))
+        case 1:
+            let set = UInt64(chance(0.6) ? 0 : chance(0.9) ? Int.random(in: 1...2, using: &random) : 3)
+            let slot = UInt64(chance(0.9) ? Int.random(in: 0..<parameters.config.normalizationSlots, using: &random) : Int.random(in: 0...255, using: &random))
+            let rs1 = random.next() << 32 | set << UInt64(NumericsExtensions.constantSetLow) | UInt64(chance(0.2) ? 1 : 0) << 17
+                | UInt64(chance(0.5) ? 1 : 0) << 16 | slot << 8 | 3
+            return (0, rs1, random.next())
+        default:
+            return (pick([UInt8(SpinelAccelerator.Funct.loadRequantizer), UInt8(SpinelAccelerator.Funct.loadLaneScales)]), random.next(),
+                    chance(0.8) ? 1 << 48 | UInt64(Int.random(in: 1...parameters.dim, using: &random)) << 32 | UInt64(local(accumulator: chance(0.9)))
+                                : operand(accumulator: chance(0.8)))
+        }
+    }
+
     mutating func next() -> (funct: UInt8, rs1: UInt64, rs2: UInt64) {
         let dim = parameters.dim
+        if parameters.config.hasNumericsExtensions && chance(0.15) { return extensionCommand() }
         switch Int.random(in: 0..<100, using: &random) {
         case 0..<8:  // CONFIG_EX
             var rs1: UInt64 = 0
@@ -88,9 +113,20 @@ struct RandomCommands {
 
 @Suite("Dispatcher under Verilator against the golden model's decisions")
 struct DispatcherTests {
-    @Test(arguments: [AcceleratorConfig.Preset.small, .default])
-    func randomPrograms(preset: AcceleratorConfig.Preset) throws {
-        let parameters = try AcceleratorConfig.preset(preset).parameters()
+    /// `small`, `default`, and `small` with the numerics extensions (Testbenches/configs/small-numerics.json).
+    static func configuration(_ name: String) -> AcceleratorConfig {
+        guard name == "small-numerics" else { return AcceleratorConfig.preset(AcceleratorConfig.Preset(rawValue: name)!) }
+        var config = AcceleratorConfig.small
+        config.name = "SpinelSmallNumerics"
+        config.hasNormalizations = true
+        config.hasAffineLayerNorm = true
+        config.hasNumericsExtensions = true
+        return config
+    }
+
+    @Test(arguments: ["small", "default", "small-numerics"])
+    func randomPrograms(preset: String) throws {
+        let parameters = try Self.configuration(preset).parameters()
         let sim = try VerilatorSimulation(try Elaborator.elaborate(Dispatcher(parameters)))
         var golden = GoldenModel(parameters: parameters)
         var memory = SparseMemory()
@@ -109,9 +145,9 @@ struct DispatcherTests {
             if failed || funct == 6 || funct == 7 {
                 expected = "retire"
             } else if funct == 0 {
-                expected = ["ex", "ld", "st", "?"][Int(rs1 & 3)]
+                expected = ["ex", "ld", "st", "st"][Int(rs1 & 3)]  // CONFIG_NORM (with normalizations) goes to the store controller
             } else {
-                expected = [1: "ld", 2: "ld", 14: "ld", 3: "st", 4: "ex", 5: "ex"][Int(funct)]!
+                expected = [1: "ld", 2: "ld", 14: "ld", 3: "st", 4: "ex", 5: "ex", 41: "st", 42: "st"][Int(funct)]!
             }
             counts[failed ? "error \(golden.lastRejection!.code)" : expected, default: 0] += 1
             let context = "command \(index) funct \(funct) rs1 0x\(String(rs1, radix: 16)) rs2 0x\(String(rs2, radix: 16)), golden: \(golden.lastRejection.map(\.description) ?? "accepted"), seed \(commands.random.seed)"

@@ -233,6 +233,25 @@ final class NormalizerBench {
         let rs2 = UInt64(UInt32(bitPattern: constants.qc)) << 32 | UInt64(UInt32(bitPattern: constants.qb))
         try execute(0, rs1, rs2)
         if slotOnly { coverage.slotOnlyConfigures += 1 }
+        // With the numerics extensions a CONFIG_NORM that sets qb and qc keeps the normalizer busy
+        // dividing Softmax's constant factor: it comes alone, and the next row waits (as the store
+        // controller makes them).
+        if let latency = Normalizer.constantLatency(configNormRs1: rs1, parameters: parameters) {
+            try idleCycles()
+            beginCycle()
+            pokeConfigure(rs1, rs2)
+            sim.eval()
+            try requireIdle("a CONFIG_NORM cycle")
+            for _ in 0..<latency {
+                beginCycle()
+                sim.eval()
+                if !sim.peekBool("busy") { throw NormalizerTestError("the constant division ended early; cycle \(sim.cycle), seed \(random.seed)") }
+            }
+            beginCycle()
+            sim.eval()
+            try requireIdle("after the constant division")
+            return
+        }
 
         if open && !openHasConfigure && random.chance(0.5) {
             // The same cycle as the previous row or result, which must still see the old settings.

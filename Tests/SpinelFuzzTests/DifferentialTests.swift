@@ -47,15 +47,19 @@ struct DifferentialTests {
 
     @Test(arguments: 0..<6)
     func randomProgramWithNormalizations(offset: UInt64) throws {
-        let runner = try Self.normalizingRunner.get()
-        let seed = SeededGenerator.testSeed(30_000) + offset
-        let directory = Self.directory("norm-seed-\(seed)")
+        try Self.checkSeed(SeededGenerator.testSeed(30_000) + offset, on: Self.normalizingRunner.get(), name: "norm",
+                           configFile: "Testbenches/configs/small-affine.json")
+    }
+
+    /// One seed of 80 random commands without random resets, its files kept when it fails.
+    static func checkSeed(_ seed: UInt64, on runner: DifferentialRunner, name: String, configFile: String) throws {
+        let directory = Self.directory("\(name)-seed-\(seed)")
         var options = ProgramGenerator.Options()
         options.commands = 80
         let outcome = try runner.check(seed: seed, generator: ProgramGenerator(parameters: runner.parameters, options: options),
                                        directory: directory, randomResetSeeds: [])
         #expect(outcome.passed, """
-            seed \(seed) (rerun: spinel fuzz --config Testbenches/configs/small-affine.json --first-seed \(seed) --seeds 1 --keep), \
+            seed \(seed) (rerun: spinel fuzz --config \(configFile) --first-seed \(seed) --seeds 1 --keep), \
             program \(outcome.programFile.path):
             \(outcome.failures.joined(separator: "\n"))
             \(outcome.firstMismatch ?? "")
@@ -77,20 +81,8 @@ struct DifferentialTests {
 
     @Test(arguments: 0..<4)
     func randomProgramWithTheNumericsExtensions(offset: UInt64) throws {
-        let runner = try Self.numericsRunner.get()
-        let seed = SeededGenerator.testSeed(40_000) + offset
-        let directory = Self.directory("numerics-seed-\(seed)")
-        var options = ProgramGenerator.Options()
-        options.commands = 80
-        let outcome = try runner.check(seed: seed, generator: ProgramGenerator(parameters: runner.parameters, options: options),
-                                       directory: directory, randomResetSeeds: [])
-        #expect(outcome.passed, """
-            seed \(seed) (rerun: spinel fuzz --config Testbenches/configs/small-numerics.json --first-seed \(seed) --seeds 1 --keep), \
-            program \(outcome.programFile.path):
-            \(outcome.failures.joined(separator: "\n"))
-            \(outcome.firstMismatch ?? "")
-            """)
-        if outcome.passed { try? FileManager.default.removeItem(at: directory) }
+        try Self.checkSeed(SeededGenerator.testSeed(40_000) + offset, on: Self.numericsRunner.get(), name: "numerics",
+                           configFile: "Testbenches/configs/small-numerics.json")
     }
 
     /// A 6×6 array (Testbenches/configs/small-dim6.json): DIM need not be a power of two.

@@ -111,13 +111,16 @@ extension AcceleratorConfig {
     /// 256 KiB scratchpad in 4 banks, 64 KiB accumulator in 2 banks.
     public static let `default` = AcceleratorConfig(name: "SpinelDefault")
 
-    /// The survey's rebalanced memory for transformers, with the normalization units:
+    /// The survey's rebalanced memory for transformers, with the normalization units, the affine
+    /// LayerNorm and the numerics extensions (what a real model needs, docs/NUMERICS.md):
     /// 64 KiB scratchpad, 256 KiB accumulator.
     public static let transformer: AcceleratorConfig = {
         var config = AcceleratorConfig(name: "SpinelTransformer")
         config.spCapacityKiB = 64
         config.accCapacityKiB = 256
         config.hasNormalizations = true
+        config.hasAffineLayerNorm = true
+        config.hasNumericsExtensions = true
         return config
     }()
 
