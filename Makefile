@@ -72,7 +72,7 @@ $(MODEL_DIR)/model.safetensors:
 # model; the embeddings' cosine against the float reference, PE utilization, and the ranking of the
 # sentences against the query next to float's (docs/QUANTIZATION.md). The first Verilator build
 # of the accelerator takes a few minutes.
-MODEL_ACCELERATOR ?= --config Testbenches/configs/transformer-affine.json
+MODEL_ACCELERATOR ?= --preset transformer
 MODEL_TEXTS       ?= Testbenches/model/search.txt
 demo: build model
 	@echo "== generate: the accelerator for the model ($(MODEL_ACCELERATOR))"

@@ -31,18 +31,16 @@ static inline uint64_t read_cycles(void) { return spinel_cycles(); }
                 C[r][c] = (C_t)sum;                                                                \
             }                                                                                      \
     }
-SPINEL_TESTUTILS_MATMUL(matmul, elem_t, full_t, A[r][k], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_short, elem_t, elem_t, A[r][k], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_full, full_t, full_t, A[r][k], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_A_transposed, elem_t, full_t, A[k][r], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_short_A_transposed, elem_t, elem_t, A[k][r], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_full_A_transposed, full_t, full_t, A[k][r], B[k][c])
-SPINEL_TESTUTILS_MATMUL(matmul_B_transposed, elem_t, full_t, A[r][k], B[c][k])
-SPINEL_TESTUTILS_MATMUL(matmul_short_B_transposed, elem_t, elem_t, A[r][k], B[c][k])
-SPINEL_TESTUTILS_MATMUL(matmul_full_B_transposed, full_t, full_t, A[r][k], B[c][k])
-SPINEL_TESTUTILS_MATMUL(matmul_AB_transposed, elem_t, full_t, A[k][r], B[c][k])
-SPINEL_TESTUTILS_MATMUL(matmul_short_AB_transposed, elem_t, elem_t, A[k][r], B[c][k])
-SPINEL_TESTUTILS_MATMUL(matmul_full_AB_transposed, full_t, full_t, A[k][r], B[c][k])
+/* The three forms (full_t C, elem_t C, full_t D and C) of one operand orientation. */
+#define SPINEL_TESTUTILS_MATMULS(suffix, a, b)                         \
+    SPINEL_TESTUTILS_MATMUL(matmul##suffix, elem_t, full_t, a, b)       \
+    SPINEL_TESTUTILS_MATMUL(matmul_short##suffix, elem_t, elem_t, a, b) \
+    SPINEL_TESTUTILS_MATMUL(matmul_full##suffix, full_t, full_t, a, b)
+SPINEL_TESTUTILS_MATMULS(, A[r][k], B[k][c])
+SPINEL_TESTUTILS_MATMULS(_A_transposed, A[k][r], B[k][c])
+SPINEL_TESTUTILS_MATMULS(_B_transposed, A[r][k], B[c][k])
+SPINEL_TESTUTILS_MATMULS(_AB_transposed, A[k][r], B[c][k])
+#undef SPINEL_TESTUTILS_MATMULS
 #undef SPINEL_TESTUTILS_MATMUL
 
 static inline void matadd(full_t sum[DIM][DIM], full_t m1[DIM][DIM], full_t m2[DIM][DIM]) {
@@ -74,19 +72,17 @@ static inline void transpose(elem_t in[DIM][DIM], elem_t out[DIM][DIM]) {
         for (size_t c = 0; c < DIM; c++) out[c][r] = in[r][c];
 }
 
-static inline void printMatrix(elem_t m[DIM][DIM]) {
-    for (size_t r = 0; r < DIM; r++) {
-        for (size_t c = 0; c < DIM; c++) printf("%d ", (int)m[r][c]);
-        printf("\n");
+/* printMatrix and printMatrixAcc: one row per line. */
+#define SPINEL_TESTUTILS_PRINT(name, type)                                                          \
+    static inline void name(type m[DIM][DIM]) {                                                     \
+        for (size_t r = 0; r < DIM; r++) {                                                          \
+            for (size_t c = 0; c < DIM; c++) printf("%" PRId64 " ", (int64_t)m[r][c]);              \
+            printf("\n");                                                                           \
+        }                                                                                           \
     }
-}
-
-static inline void printMatrixAcc(acc_t m[DIM][DIM]) {
-    for (size_t r = 0; r < DIM; r++) {
-        for (size_t c = 0; c < DIM; c++) printf("%" PRId64 " ", (int64_t)m[r][c]);
-        printf("\n");
-    }
-}
+SPINEL_TESTUTILS_PRINT(printMatrix, elem_t)
+SPINEL_TESTUTILS_PRINT(printMatrixAcc, acc_t)
+#undef SPINEL_TESTUTILS_PRINT
 
 static inline int is_equal(elem_t x[DIM][DIM], elem_t y[DIM][DIM]) {
     for (size_t r = 0; r < DIM; r++)

@@ -1,6 +1,7 @@
 /*
  * Spinel harness: tiled matrix multiplication on the accelerator (docs/ACCELERATOR.md,
- * "LOOP_WS"), written for Spinel after Gemmini's tiled_matmul_auto.
+ * "LOOP_WS"), written for Spinel after Gemmini's tiled_matmul_auto (its arguments and meaning,
+ * docs/GEMMINI-COMPATIBILITY.md).
  *
  *   C = act(ACC_SCALE(A·B + D, scale))       A: I×K, B: K×J, D (acc_t, optional): I×J, C: I×J
  *
@@ -206,12 +207,14 @@ static inline void spinel_loop_pairs(const spinel_loop_t* l, size_t s, size_t st
 
 /* The normalization of `rows` (at most DIM) accumulator rows of `columns` values, DIM per tile,
  * tile t at accumulator address acc_row + t·DIM: the two statistics passes over each whole row
- * (the last tile's mvout with the finishing command), then the output mvouts to C (row stride
- * C_stride bytes). act is LAYERNORM or SOFTMAX. */
-static inline void spinel_normalize_rows(int act, uint64_t C, size_t C_stride, uint32_t acc_row, size_t rows, size_t columns) {
+ * (the last tile's mvout with the finishing command), then the output mvouts to C (row stride:
+ * CONFIG_ST's). act is LAYERNORM or SOFTMAX. */
+static inline void spinel_normalize_rows(int act, uint64_t C, uint32_t acc_row, size_t rows, size_t columns) {
     const int softmax = act == SOFTMAX;
-    const uint64_t each[2] = {softmax ? SPINEL_NORM_MAX : SPINEL_NORM_SUM, softmax ? SPINEL_NORM_SUM_EXP : SPINEL_NORM_VARIANCE};
-    const uint64_t last[2] = {softmax ? SPINEL_NORM_MAX : SPINEL_NORM_MEAN, softmax ? SPINEL_NORM_INV_SUM_EXP : SPINEL_NORM_INV_STDDEV};
+    const uint64_t each[2] = {(uint64_t)(softmax ? SPINEL_NORM_MAX : SPINEL_NORM_SUM),
+                              (uint64_t)(softmax ? SPINEL_NORM_SUM_EXP : SPINEL_NORM_VARIANCE)};
+    const uint64_t last[2] = {(uint64_t)(softmax ? SPINEL_NORM_MAX : SPINEL_NORM_MEAN),
+                              (uint64_t)(softmax ? SPINEL_NORM_INV_SUM_EXP : SPINEL_NORM_INV_STDDEV)};
     const size_t tiles = spinel_tiles_of(columns);
     for (int pass = 0; pass < 3; pass++)
         for (size_t t = 0; t < tiles; t++) {
@@ -241,8 +244,8 @@ static inline void spinel_loop_ws_commands(const spinel_loop_t* l) {
     for (size_t s = 0; s < steps; s++) spinel_loop_pairs(l, s, steps);
     if (l->C && spinel_loop_normalizes(l))
         for (size_t i = 0; i < l->I; i++)
-            spinel_normalize_rows(l->act, l->C + i * DIM * l->C_stride * sizeof(elem_t), l->C_stride * sizeof(elem_t),
-                                  (uint32_t)SPINEL_C_ROW(i, 0), SPINEL_ROWS_I(i), l->J * DIM - l->pad_J);
+            spinel_normalize_rows(l->act, l->C + i * DIM * l->C_stride * sizeof(elem_t), (uint32_t)SPINEL_C_ROW(i, 0), SPINEL_ROWS_I(i),
+                                  l->J * DIM - l->pad_J);
     if (l->C) spinel_acc_half ^= 1;
 }
 #undef SPINEL_ROWS_I
@@ -429,7 +432,7 @@ static inline void spinel_matmul_os(size_t dim_I, size_t dim_J, size_t dim_K, co
 }
 
 /*
- * Gemmini's tiled_matmul_auto:
+ * Gemmini's tiled_matmul_auto without its final fence (Spinel's):
  *
  *   C = act(ACC_SCALE(MVIN_SCALE(A)·MVIN_SCALE(B) + MVIN_SCALE_ACC(D), scale))
  *
@@ -441,15 +444,14 @@ static inline void spinel_matmul_os(size_t dim_I, size_t dim_J, size_t dim_K, co
  * bert_scale gives IGELU and SOFTMAX their constants (NUMERICS.md; CONFIG_NORM, reset after);
  * with 0 the caller's CONFIG_NORM stays in force (type CPU then needs bert_scale). LAYERNORM and
  * SOFTMAX normalize whole rows of C: a WS loop then covers all of J (dim_J must fit half the
- * accumulator with a row of tiles). weightA (a Gemmini tiling hint) is ignored. Waits for the
- * accelerator before it returns, as Gemmini's does.
+ * accumulator with a row of tiles). spinel_tiled_matmul returns without waiting, so that the
+ * next matmul's commands overlap this one's; tiled_matmul_auto (below) waits, as Gemmini's does.
  */
-static inline void tiled_matmul_auto(size_t dim_I, size_t dim_J, size_t dim_K, const elem_t* A, const elem_t* B, const void* D, void* C,
-                              size_t stride_A, size_t stride_B, size_t stride_D, size_t stride_C, scale_t A_scale_factor,
-                              scale_t B_scale_factor, scale_acc_t D_scale_factor, int act, acc_scale_t scale, acc_scale_t bert_scale,
-                              bool repeating_bias, bool transpose_A, bool transpose_B, bool full_C, bool low_D, uint8_t weightA,
-                              enum tiled_matmul_type_t type) {
-    (void)weightA;
+static inline void spinel_tiled_matmul(size_t dim_I, size_t dim_J, size_t dim_K, const elem_t* A, const elem_t* B, const void* D,
+                                       void* C, size_t stride_A, size_t stride_B, size_t stride_D, size_t stride_C,
+                                       scale_t A_scale_factor, scale_t B_scale_factor, scale_acc_t D_scale_factor, int act,
+                                       acc_scale_t scale, acc_scale_t bert_scale, bool repeating_bias, bool transpose_A,
+                                       bool transpose_B, bool full_C, bool low_D, enum tiled_matmul_type_t type) {
     const spinel_norm_constants_t constants = spinel_norm_constants(act, bert_scale);
     if (repeating_bias) stride_D = 0;
     if (type == CPU) {
@@ -522,7 +524,19 @@ static inline void tiled_matmul_auto(size_t dim_I, size_t dim_J, size_t dim_K, c
                 }
     }
     spinel_reset_norm(&constants);
-    gemmini_fence();
+}
+
+/* Gemmini's tiled_matmul_auto: spinel_tiled_matmul, then a fence, as Gemmini's waits before it
+ * returns. weightA (a Gemmini tiling hint) is ignored. */
+static inline void tiled_matmul_auto(size_t dim_I, size_t dim_J, size_t dim_K, const elem_t* A, const elem_t* B, const void* D, void* C,
+                                     size_t stride_A, size_t stride_B, size_t stride_D, size_t stride_C, scale_t A_scale_factor,
+                                     scale_t B_scale_factor, scale_acc_t D_scale_factor, int act, acc_scale_t scale,
+                                     acc_scale_t bert_scale, bool repeating_bias, bool transpose_A, bool transpose_B, bool full_C,
+                                     bool low_D, uint8_t weightA, enum tiled_matmul_type_t type) {
+    (void)weightA;
+    spinel_tiled_matmul(dim_I, dim_J, dim_K, A, B, D, C, stride_A, stride_B, stride_D, stride_C, A_scale_factor, B_scale_factor,
+                        D_scale_factor, act, scale, bert_scale, repeating_bias, transpose_A, transpose_B, full_C, low_D, type);
+    if (type != CPU) gemmini_fence();
 }
 
 #endif /* SPINEL_TILED_H */

@@ -23,25 +23,28 @@ static inline void* spinel_allocate(size_t bytes) {
     return p;
 }
 
-/* tiled_matmul_auto on whole matrices (strides are the widths); with `check`, the result is
- * compared with the CPU's and a difference ends the program naming `layer_name`. */
-static inline void tiled_matmul_nn_auto(size_t dim_I, size_t dim_J, size_t dim_K, const elem_t A[dim_I][dim_K],
-                                 const elem_t B[dim_K][dim_J], const void* D, elem_t C[dim_I][dim_J], int act, acc_scale_t scale,
-                                 bool repeating_bias, enum tiled_matmul_type_t tiled_matmul_type, bool check, char* layer_name) {
-    tiled_matmul_auto(dim_I, dim_J, dim_K, &A[0][0], &B[0][0], D, &C[0][0], dim_K, dim_J, dim_J, dim_J, MVIN_SCALE_IDENTITY,
+/* tiled_matmul_auto on whole row-major matrices (strides are the widths); with `check`, the
+ * result is compared with the CPU's and a difference ends the program naming `layer_name`.
+ * Gemmini declares A, B and C as variable-length 2-D arrays; they are taken here as pointers
+ * (the same calls compile, in C++ too). */
+static inline void tiled_matmul_nn_auto(size_t dim_I, size_t dim_J, size_t dim_K, const void* A, const void* B, const void* D, void* C,
+                                        int act, acc_scale_t scale, bool repeating_bias, enum tiled_matmul_type_t tiled_matmul_type,
+                                        bool check, const char* layer_name) {
+    tiled_matmul_auto(dim_I, dim_J, dim_K, (const elem_t*)A, (const elem_t*)B, D, C, dim_K, dim_J, dim_J, dim_J, MVIN_SCALE_IDENTITY,
                       MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, act, scale, 0, repeating_bias, false, false, false, false, 0,
                       tiled_matmul_type);
     if (!check || tiled_matmul_type == CPU) return;
     elem_t* expected = (elem_t*)spinel_allocate(dim_I * dim_J * sizeof(elem_t));
-    tiled_matmul_auto(dim_I, dim_J, dim_K, &A[0][0], &B[0][0], D, expected, dim_K, dim_J, dim_J, dim_J, MVIN_SCALE_IDENTITY,
-                      MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, act, scale, 0, repeating_bias, false, false, false, false, 0, CPU);
-    for (size_t i = 0; i < dim_I; i++)
-        for (size_t j = 0; j < dim_J; j++)
-            if (C[i][j] != expected[i * dim_J + j]) {
-                fprintf(stderr, "tiled_matmul_nn_auto: %s: C[%zu][%zu] is %d on the accelerator, %d on the CPU\n",
-                        layer_name ? layer_name : "(unnamed layer)", i, j, (int)C[i][j], (int)expected[i * dim_J + j]);
-                exit(1);
-            }
+    tiled_matmul_auto(dim_I, dim_J, dim_K, (const elem_t*)A, (const elem_t*)B, D, expected, dim_K, dim_J, dim_J, dim_J,
+                      MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, act, scale, 0, repeating_bias, false, false, false,
+                      false, 0, CPU);
+    const elem_t* got = (const elem_t*)C;
+    for (size_t x = 0; x < dim_I * dim_J; x++)
+        if (got[x] != expected[x]) {
+            fprintf(stderr, "tiled_matmul_nn_auto: %s: C[%zu][%zu] is %d on the accelerator, %d on the CPU\n",
+                    layer_name ? layer_name : "(unnamed layer)", x / dim_J, x % dim_J, (int)got[x], (int)expected[x]);
+            exit(1);
+        }
     free(expected);
 }
 
@@ -129,7 +132,7 @@ static inline void tiled_norm_auto(const size_t I, const size_t J, const acc_t* 
         const size_t rows = spinel_min(DIM, I - i);
         for (size_t j = 0; j < J; j += DIM)
             gemmini_extended_mvin(in + i * J + j, (1u << 31) | (uint32_t)j, spinel_min(DIM, J - j), rows);
-        spinel_normalize_rows(act, (uint64_t)(uintptr_t)(out + i * J), J * sizeof(elem_t), 1u << 31, rows, J);
+        spinel_normalize_rows(act, (uint64_t)(uintptr_t)(out + i * J), 1u << 31, rows, J);
     }
     if (act == SOFTMAX) spinel_reset_norm(&constants);
     gemmini_fence();
