@@ -13,7 +13,7 @@
 
 static size_t I, J, K;
 
-// ---- The reference: NUMERICS.md written out plainly ----
+// ---- The reference: docs/NUMERICS.md written out plainly ----
 
 static int64_t ref_at(const elem_t* m, size_t stride, bool transposed, size_t r, size_t c) {
   return transposed ? m[c * stride + r] : m[r * stride + c];

@@ -1,6 +1,6 @@
 import SpinelAccelerator
 
-// Spinel's numerics extensions (NUMERICS.md "Spinel numerics extensions"; docs/NUMERICS.md):
+// Spinel's numerics extensions (docs/NUMERICS.md "Spinel numerics extensions"; docs/NUMERICS.md):
 // the per-lane requantizer, the two-segment I-GELU, Softmax relative to the row maximum and its
 // row statistic ρ. Written once for the golden model, the C reference's tests and the RTL tests.
 
@@ -71,7 +71,7 @@ extension Numerics {
 }
 
 /// The two-segment I-GELU's constants (CONFIG_NORM constant sets 1 and 2). Software computes
-/// them for input unit S (NUMERICS.md): S' = S/√2, A = a·S'², a = −0.2284088,
+/// them for input unit S (docs/NUMERICS.md): S' = S/√2, A = a·S'², a = −0.2284088,
 /// qb1 = (int)(−2.37091198/S'), qc1 = (int)(1.31460745/A), qb2 = (int)(−1.83209186/S'),
 /// qc2 = (int)(0.99717067/A), qt = (int)(0.81734265/S'), q1 = (int)(1/A); output unit S·A/2.
 public struct TwoSegmentGELUConstants: Hashable, Sendable {

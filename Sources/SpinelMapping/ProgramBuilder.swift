@@ -27,7 +27,7 @@ struct DRAMMatrix {
 }
 
 /// Builds one command program (`CommandProgram`): the DRAM buffer with the data the host places
-/// in it, and the commands, in the encodings of ISA.md. DRAM address fields are buffer offsets
+/// in it, and the commands, in the encodings of docs/ISA.md. DRAM address fields are buffer offsets
 /// marked for relocation; offset 0 is never allocated (DRAM address 0 means "no matrix").
 struct ProgramBuilder {
     let parameters: AcceleratorParameters
@@ -77,7 +77,7 @@ struct ProgramBuilder {
         return row
     }
 
-    // MARK: Commands (ISA.md)
+    // MARK: Commands (docs/ISA.md)
 
     mutating func command(_ funct: UInt8, _ rs1: UInt64, _ rs2: UInt64, rs1IsDRAM: Bool = false, rs2IsDRAM: Bool = false) {
         steps.append(.command(CommandProgram.Instruction(funct: funct, rs1: rs1, rs2: rs2, rs1IsDRAM: rs1IsDRAM, rs2IsDRAM: rs2IsDRAM)))

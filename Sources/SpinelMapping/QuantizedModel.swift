@@ -75,7 +75,7 @@ public struct QuantizedMatrix: Sendable {
     }
 }
 
-/// The affine LayerNorm's parameters (NUMERICS.md, activation 6): γ in signed Q.12 (18 bits),
+/// The affine LayerNorm's parameters (docs/NUMERICS.md, activation 6): γ in signed Q.12 (18 bits),
 /// β in units of 2^−16, and the store scale that puts the output in `outputUnit`.
 public struct AffineLayerNorm: Sendable {
     public var gamma: [Int32]
@@ -123,7 +123,7 @@ public struct QuantizedEmbeddings: Sendable {
     }
 }
 
-/// I-BERT's integer exponential for Softmax inputs in `inputUnit` (NUMERICS.md's formulas).
+/// I-BERT's integer exponential for Softmax inputs in `inputUnit` (docs/NUMERICS.md's formulas).
 public struct ExponentialConstants: Sendable {
     public var qln2: Int32, qln2Inverse: Int32, qb: Int32, qc: Int32
 
@@ -135,7 +135,7 @@ public struct ExponentialConstants: Sendable {
     }
 }
 
-/// I-GELU's constants for inputs in `inputUnit` and the unit of its output (NUMERICS.md).
+/// I-GELU's constants for inputs in `inputUnit` and the unit of its output (docs/NUMERICS.md).
 public struct GELUConstants: Sendable {
     public var qb: Int32, qc: Int32
     public var inputUnit: Float
@@ -143,7 +143,7 @@ public struct GELUConstants: Sendable {
 
     /// I-GELU's int32 product `q·(q_erf + qc)` reaches 13.85·|x|/S³ for a real input x in
     /// unit S: the unit is chosen so that twice the calibrated range stays below 2^31 with a
-    /// quarter to spare (NUMERICS.md, "per-lane requantizer": real accumulators have units far
+    /// quarter to spare (docs/NUMERICS.md, "per-lane requantizer": real accumulators have units far
     /// below what the polynomial needs).
     init(inputRange: Float) {
         let limit = 2 * Double(max(inputRange, 1e-3))
@@ -157,7 +157,7 @@ public struct GELUConstants: Sendable {
     }
 }
 
-/// The two-segment I-GELU's constants for inputs in `inputUnit` (NUMERICS.md, "Spinel numerics
+/// The two-segment I-GELU's constants for inputs in `inputUnit` (docs/NUMERICS.md, "Spinel numerics
 /// extensions"), with the input unit chosen as for I-GELU: its int32 product reaches
 /// 20.2·|x|/S³ (|poly| + |q1| ≤ 2.31/|A|), so twice the calibrated range stays below 2^31.
 public struct TwoSegmentGELU: Sendable {
@@ -183,7 +183,7 @@ public struct ExtendedFFN: Sendable {
     public var intermediateBias: [Int32]
     public var gelu: TwoSegmentGELU
     /// ACC_SCALE from the two-segment I-GELU's output unit to H's (lane scales do not go with an
-    /// activation: NUMERICS.md's per-lane store scale is for plain stores).
+    /// activation: docs/NUMERICS.md's per-lane store scale is for plain stores).
     public var activatedScale: Float
     public var output: QuantizedMatrix
     public var outputBias: [Int32]

@@ -187,10 +187,10 @@ struct NumericsExtensionTests {
         #expect(settings.statisticsSlot == 1 && settings.activationMSB && settings.qln2Inverse == 16384 && settings.igeluQb == 3 && settings.igeluQc == 2)
     }
 
-    /// The software constants of NUMERICS.md against erf-GELU (an independent float model): for
+    /// The software constants of docs/NUMERICS.md against erf-GELU (an independent float model): for
     /// input units 0.006 to 0.05 (below about 0.005 y passes int32 at |x| = 4 — what the
     /// requantizer is for), y·S·A/2 over x in [−4, 4] stays within RMS 0.007 and max 0.015 of
-    /// x·Φ(x) (NUMERICS.md: RMS 0.0027, max 0.011 on its own inputs), and below I-GELU's RMS
+    /// x·Φ(x) (docs/NUMERICS.md: RMS 0.0027, max 0.011 on its own inputs), and below I-GELU's RMS
     /// (activation 3 with Gemmini's software constants, unit S·A'/2, A' = −0.2888·S'²).
     @Test(arguments: [0.006, 0.01, 0.02, 0.05])
     func twoSegmentGELUAgainstErfGELU(_ s: Double) {

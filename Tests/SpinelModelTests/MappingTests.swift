@@ -21,7 +21,7 @@ struct MappingTests {
     static let tinyTexts = ["the cat sat on the mat.", "a dog sat on the mat!", "hello world, the cat", "run, dog, run"]
 
     /// The tiny model (d 8, 2 heads, FFN 12, 2 layers) calibrated on three texts, on small-affine
-    /// (with `extensions` on small-numerics: NUMERICS.md's extensions too).
+    /// (with `extensions` on small-numerics: docs/NUMERICS.md's extensions too).
     static func tinyMapper(layers: Int = 2, extensions: Bool = false) throws -> (SentenceEmbedder, ModelMapper) {
         let folder = try TinyBert(seed: 3, layers: layers).write()
         let embedder = try SentenceEmbedder(folder: folder)

@@ -1,7 +1,7 @@
 import SpinelHDL
 
 /// The encodings and formats of Spinel's numerics extensions (`hasNumericsExtensions`;
-/// NUMERICS.md "Spinel numerics extensions", docs/NUMERICS.md and docs/ACCELERATOR.md
+/// docs/NUMERICS.md "Spinel numerics extensions", docs/NUMERICS.md and docs/ACCELERATOR.md
 /// "Numerics extensions"), read by the golden model, the C harness and the hardware.
 public enum NumericsExtensions {
     // MARK: CONFIG_ST fields (bits 12–23 are not Gemmini's pooling fields)
