@@ -268,7 +268,7 @@ static inline void spinel_loop(const spinel_loop_t* l, enum tiled_matmul_type_t 
     }
 }
 
-/* Gemmini's I-BERT constants from a quantization scale S (NUMERICS.md): I-GELU's qb and qc, and
+/* Gemmini's I-BERT constants from a quantization scale S (docs/NUMERICS.md): I-GELU's qb and qc, and
  * the exponential's qln2, qln2_inv, qb and qc (Softmax), computed in acc_scale_t. */
 static inline void spinel_igelu_constants(acc_scale_t S, acc_t* qb, acc_t* qc) {
     const acc_scale_t root_2 = (acc_scale_t)1.41421356237;
@@ -441,7 +441,7 @@ static inline void spinel_matmul_os(size_t dim_I, size_t dim_J, size_t dim_K, co
  * full_C. Strides are in elements. `type` WS runs LOOP_WS per block of C (TILED_COMMANDS: the
  * same commands from the host), OS the output-stationary dataflow (configurations that have it;
  * no transposes, no LayerNorm or Softmax), CPU the same arithmetic on the host. A nonzero
- * bert_scale gives IGELU and SOFTMAX their constants (NUMERICS.md; CONFIG_NORM, reset after);
+ * bert_scale gives IGELU and SOFTMAX their constants (docs/NUMERICS.md; CONFIG_NORM, reset after);
  * with 0 the caller's CONFIG_NORM stays in force (type CPU then needs bert_scale). LAYERNORM and
  * SOFTMAX normalize whole rows of C: a WS loop then covers all of J (dim_J must fit half the
  * accumulator with a row of tiles). spinel_tiled_matmul returns without waiting, so that the

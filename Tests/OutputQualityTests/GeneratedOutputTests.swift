@@ -19,12 +19,8 @@ struct GeneratedOutputTests {
     /// Every file below `directory` (the harness has rocc-software/src/xcustom.h) by its relative path.
     static func contents(_ directory: URL) throws -> [String: String] {
         var result: [String: String] = [:]
-        let enumerator = FileManager.default.enumerator(atPath: directory.path)
-        while let name = enumerator?.nextObject() as? String {
-            var isDirectory: ObjCBool = false
-            let url = directory.appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
-            result[name] = try String(contentsOf: url, encoding: .utf8)
+        for name in try filePaths(under: directory) {
+            result[name] = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
         }
         return result
     }

@@ -94,8 +94,12 @@ struct TestbenchTests {
     /// Q, K, V 0.89% → 1.5% and at most half an LSB (exact rounding of an exact product; no value
     /// saturates at this size); P 2.9% → 5%; ctx 3.2% → 6%; X1 28.8% → 35%: LayerNorm's result
     /// is rounded to whole standard deviations (docs/NUMERICS.md), which alone is 1/√12 ≈ 29% of a unit-
-    /// variance row; H 31.0% → 40% (X1's error through W1); Y 42.5% → 50% (H's and its own
-    /// rounding). Argmax: P 64/64 and X1 32/32 measured, bounds 60 and 28; Y 31/32, bound 24.
+    /// variance row; H 31.0% → 40% (X1's error through W1). Argmax: P 64/64 and X1 32/32
+    /// measured, bounds 60 and 28.
+    /// `transformer` has the affine LayerNorm, so Y's LayerNorm runs with γ = 32 (Y's unit 1/32):
+    /// Y loses its own rounding, 31.0% measured → bound 36%, and its argmax is not bounded (with
+    /// 32 steps per standard deviation few values tie, and ties were what made activation 2's
+    /// argmax agree: 21/32 against 31/32, docs/ACCURACY.md). X1 still runs activation 2.
     /// A wrong scale must break them: the same dump compared under damaged constants.
     @Test func encoderLayerOnTransformer() throws {
         let dumpFile = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-encoder-\(UUID().uuidString).dump")
@@ -105,7 +109,7 @@ struct TestbenchTests {
         let accuracy = EncoderLayerAccuracy(dump: dump)
         let bounds: [String: (relative: Double, argmax: Int?)] = [
             "Q": (0.015, nil), "K": (0.015, nil), "V": (0.015, nil), "P": (0.05, 60), "ctx": (0.06, nil),
-            "X1": (0.35, 28), "H": (0.40, nil), "Y": (0.50, 24),
+            "X1": (0.35, 28), "H": (0.40, nil), "Y": (0.36, nil),
         ]
         for stage in accuracy.stages {
             let bound = try #require(bounds[stage.name])
