@@ -1,14 +1,14 @@
 # Spinel — the two commands that do everything on a fresh machine:
 #   make demo   all-MiniLM-L6-v2 on the generated accelerator's RTL: sentence embeddings, checked bit for bit
 #   make test   build and run every test (unit, simulated hardware, output quality)
-# Other targets: make deps | build | model | demo-encoder | bench | bench-model | bench-bert | bench-bert512 | bench-area | bench-scale | bench-numerics | bench-gemmini | fuzz | generated | clean
+# Other targets: make deps | build | model | demo-encoder | bench | bench-model | bench-bert | bench-bert512 | bench-area | bench-scale | bench-numerics | bench-normalizer | bench-gemmini | fuzz | generated | clean
 
 SWIFT    ?= swift
 APT_PACKAGES := verilator libgmp-dev yosys iverilog unzip
 SPINEL   := .build/release/spinel
 DEMO_DIR := .build/demo
 
-.PHONY: all deps build model test demo demo-encoder bench-model bench bench-bert bench-bert512 bench-area bench-scale bench-numerics bench-gemmini fuzz generated synth clean
+.PHONY: all deps build model test demo demo-encoder bench-model bench bench-bert bench-bert512 bench-area bench-scale bench-numerics bench-normalizer bench-gemmini fuzz generated synth clean
 
 all: build
 
@@ -120,7 +120,7 @@ bench-model: build model
 BENCH_OUT   ?= Generated/bench
 SWEEP_SIZES ?= 64x64x64,128x128x128,256x256x256,512x512x512,1024x1024x1024,1024x256x512,256x1024x128,512x128x1024
 BERT_BASE   := 768 12 3072
-bench: build bench-scale bench-bert bench-bert512 bench-area bench-numerics bench-gemmini bench-model
+bench: build bench-scale bench-bert bench-bert512 bench-area bench-numerics bench-normalizer bench-gemmini bench-model
 	$(SPINEL) bench
 	@echo "== default preset: Verilator build (forced) and 512x512x512 tiled matmul"
 	@start=$$(date +%s.%N); SPINEL_CACHE=$$(mktemp -d) $(SPINEL) sim --preset default --testbench Testbenches/matmul.c > /dev/null; \
@@ -163,6 +163,11 @@ bench-numerics: build
 	$(SPINEL) sim --config Testbenches/configs/small-numerics.json --testbench Testbenches/numerics_extensions.c \
 	  --trace .build/bench/numerics.jsonl -- 2500 | grep -E "rows checked|checks|PASSED|FAILED"
 	$(SPINEL) check --config Testbenches/configs/small-numerics.json .build/bench/numerics.jsonl | grep -E "result|timing  "
+
+# The normalizer alone under Verilator on the transformer preset (DIM 16) with 10,000 random rows of
+# each kind, as the DIM-4 configurations run in make test (about 15 minutes).
+bench-normalizer:
+	SPINEL_NORMALIZER_ROWS=10000 $(SWIFT) test --filter "NormalizerTests/randomProgram"
 
 # Large arrays (docs/PERFORMANCE.md, "Large arrays"): generation time and peak memory of DIM 32,
 # 64, 128 and 256 (targets: DIM 64 under 5 s, DIM 128 under 20 s and 1 GB), then the Verilator build

@@ -285,12 +285,17 @@ static int mode_create(void) {
     return status == SPINEL_OK ? 0 : 1;
 }
 
-/* A waveform: needs a model built with tracing; otherwise creation refuses. */
+/* A waveform: needs a model built with tracing; otherwise creation refuses. Optional arguments
+ * 3 and 4: the cycle window (wave_from, wave_to). */
 static int mode_waveform(int argc, char **argv) {
     spinel_options options;
     spinel_default_options(&options);
     options.quiet = 1;
     options.vcd_path = argc > 2 ? argv[2] : "selftest.vcd";
+    if (argc > 4) {
+        options.wave_from = strtoull(argv[3], NULL, 0);
+        options.wave_to = strtoull(argv[4], NULL, 0);
+    }
     int status = spinel_create(&options);
     if (!spinel_waveform_supported()) {
         CHECK(status == SPINEL_ERROR_UNSUPPORTED, "status %d", status);

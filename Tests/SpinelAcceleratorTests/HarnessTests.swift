@@ -229,17 +229,18 @@ enum HarnessTestSupport {
 
     /// The self-test built against the stand-in of `small` (models and executables are cached
     /// across runs by HarnessBuild, and within this process here).
-    static func selftest(trace: Bool = false, harnessFrom harnessParameters: AcceleratorParameters? = nil) throws -> URL {
+    static func selftest(waveforms: HarnessBuild.Waveforms = .none,
+                         harnessFrom harnessParameters: AcceleratorParameters? = nil) throws -> URL {
         lock.lock()
         defer { lock.unlock() }
-        let key = "\(trace)-\(harnessParameters?.hash ?? "same")"
+        let key = "\(waveforms)-\(harnessParameters?.hash ?? "same")"
         if let known = executables[key] { return known }
         let design = try Elaborator.elaborate(HarnessStandIn(small))
         let verilog = VerilogEmitter().emit(design)
         let harness = HarnessGenerator.files(for: harnessParameters ?? small)
         let built = try HarnessBuild.executable(verilog: verilog, top: design.top.name, harness: harness,
                                                 sources: [selftestDirectory.appendingPathComponent("selftest.c")],
-                                                name: "harness_selftest", trace: trace)
+                                                name: "harness_selftest", waveforms: waveforms)
         executables[key] = built.path
         return built.path
     }
@@ -807,10 +808,42 @@ struct HarnessEndToEndTests {
                 "\(HarnessTestSupport.describe(unsupported))")
         #expect(unsupported.standardError.contains("built without tracing"))
 
-        let traced = try HarnessBuild.run(try HarnessTestSupport.selftest(trace: true), ["waveform", vcd.path])
+        let traced = try HarnessBuild.run(try HarnessTestSupport.selftest(waveforms: .vcd), ["waveform", vcd.path])
         #expect(traced.succeeded, "\(HarnessTestSupport.describe(traced))")
         let text = try String(contentsOf: vcd, encoding: .utf8)
         #expect(text.contains("$enddefinitions") && text.contains("cmd_valid") && text.contains("axi_r_bits_data"))
+        // A model that writes VCD refuses a file named for FST (and the other way round).
+        let misnamed = try HarnessBuild.run(try HarnessTestSupport.selftest(waveforms: .vcd),
+                                            ["waveform", directory.appendingPathComponent("run.fst").path])
+        #expect(misnamed.standardError.contains("must be named *.vcd"), "\(HarnessTestSupport.describe(misnamed))")
+    }
+
+    /// The cycle window: the harness dumps at `(4 reset cycles + cycle) × 10` (clock low) and
+    /// `+ 5` (clock high), so cycles 5 ..< 12 are the times 90 … 155 and nothing else.
+    @Test func waveformWindow() throws {
+        let directory = try HarnessTestSupport.temporaryDirectory("vcd-window")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let vcd = directory.appendingPathComponent("window.vcd")
+        let traced = try HarnessBuild.run(try HarnessTestSupport.selftest(waveforms: .vcd), ["waveform", vcd.path, "5", "12"])
+        #expect(traced.succeeded, "\(HarnessTestSupport.describe(traced))")
+        let times = try String(contentsOf: vcd, encoding: .utf8).split(separator: "\n")
+            .filter { $0.hasPrefix("#") }.compactMap { Int($0.dropFirst()) }
+        #expect(times == Array(stride(from: 90, through: 155, by: 5)), "\(times)")
+        let empty = try HarnessBuild.run(try HarnessTestSupport.selftest(waveforms: .vcd), ["waveform", vcd.path, "12", "5"])
+        #expect(empty.standardError.contains("is empty"), "\(HarnessTestSupport.describe(empty))")
+    }
+
+    /// FST (`--trace-fst`): the file starts with FST's header block (type 0, a 329-byte section)
+    /// and holds a signal name of the top level.
+    @Test func fstWaveforms() throws {
+        let directory = try HarnessTestSupport.temporaryDirectory("fst")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fst = directory.appendingPathComponent("run.fst")
+        let traced = try HarnessBuild.run(try HarnessTestSupport.selftest(waveforms: .fst), ["waveform", fst.path])
+        #expect(traced.succeeded, "\(HarnessTestSupport.describe(traced))")
+        let bytes = [UInt8](try Data(contentsOf: fst))
+        #expect(bytes.count > 329 && bytes[0] == 0 && bytes[1...8] == [0, 0, 0, 0, 0, 0, 0x01, 0x49][...],
+                "header \(bytes.prefix(9))")
     }
 
     @Test func buildsAreCached() throws {
