@@ -149,7 +149,11 @@ public enum HarnessBuild {
         }
 
         let started = Date()
-        progress("verilator: building \(top)\(waveforms == .none ? "" : " with \(waveforms.rawValue.uppercased()) waveform tracing") (cached: no) …")
+        // The last build of this top module (any configuration of it) as the estimate.
+        let timing = cacheDirectory.appendingPathComponent("\(top)-model-build-seconds")
+        let estimate = (try? String(contentsOf: timing, encoding: .utf8)).flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            .map { String(format: "; the last build took %.0f s", $0) } ?? ""
+        progress("verilator: building \(top)\(waveforms == .none ? "" : " with \(waveforms.rawValue.uppercased()) waveform tracing") (cached: no\(estimate)) …")
         let staging = try makeStaging()
         defer { try? FileManager.default.removeItem(at: staging) }
         let sourceDirectory = staging.appendingPathComponent("src")
@@ -175,7 +179,9 @@ public enum HarnessBuild {
                                          to: lib.appendingPathComponent("\(modelClass)__ALL.a"))
         try Tools.check("ar", ["rcs", lib.appendingPathComponent("libverilated.a").path] + runtime, in: objects)
         try publish(staging.appendingPathComponent("model"), to: final, marker: marker)
-        progress("verilator: built \(top) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        let seconds = Date().timeIntervalSince(started)
+        try? Data(String(format: "%.1f\n", seconds).utf8).write(to: timing, options: .atomic)
+        progress("verilator: built \(top) in \(String(format: "%.1f", seconds)) s")
         return Model(directory: final, top: top, waveforms: waveforms, key: key, cached: false)
     }
 
@@ -384,8 +390,10 @@ public enum HarnessBuild {
 
     /// Runs a built testbench with `arguments` and extra `environment` variables, capturing
     /// standard output and standard error separately.
+    /// With `inheritOutput`, the program writes to this process's standard output and error as
+    /// it runs (progress lines appear live) and the result's texts are empty.
     public static func run(_ executable: URL, _ arguments: [String] = [], environment: [String: String] = [:],
-                           in directory: URL? = nil) throws -> RunResult {
+                           in directory: URL? = nil, inheritOutput: Bool = false) throws -> RunResult {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -393,6 +401,13 @@ public enum HarnessBuild {
         for (name, value) in environment { variables[name] = value }
         process.environment = variables
         if let directory { process.currentDirectoryURL = directory }
+        if inheritOutput {
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return RunResult(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
+                             standardOutput: "", standardError: "")
+        }
         let outPipe = Pipe(), errPipe = Pipe()
         process.standardOutput = outPipe
         process.standardError = errPipe

@@ -294,9 +294,12 @@ struct Sim: ParsableCommand {
             if let wavesFrom { environment["SPINEL_WAVE_FROM"] = String(wavesFrom) }
             if let wavesTo { environment["SPINEL_WAVE_TO"] = String(wavesTo) }
         }
-        let result = try HarnessBuild.run(executable.path, arguments, environment: environment)
-        print(result.standardOutput, terminator: "")
-        FileHandle.standardError.write(Data(result.standardError.utf8))
+        // On a terminal, a progress line every 10 s (SPINEL_PROGRESS=seconds sets another pace, 0 none).
+        if isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["SPINEL_PROGRESS"] == nil {
+            environment["SPINEL_PROGRESS"] = "10"
+        }
+        fflush(nil)  // our lines before the testbench's, which it writes to the same descriptors
+        let result = try HarnessBuild.run(executable.path, arguments, environment: environment, inheritOutput: true)
         if let signal = result.signalDescription {
             // The harness has said which command came last (on standard error, above).
             FileHandle.standardError.write(Data("spinel sim: \(source.lastPathComponent) was killed by \(signal)\n".utf8))

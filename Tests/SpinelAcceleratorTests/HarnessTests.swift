@@ -764,6 +764,21 @@ struct HarnessEndToEndTests {
         #expect(result.standardOutput.contains("1 read and 0 write bursts outstanding"))
     }
 
+    /// Progress lines: the harness looks at the clock every 4,096 cycles; the first look starts
+    /// the clock, each later one prints (the pace, 1 µs, has always passed), so the lines name
+    /// the cycles 8192, 12288, … up to the end of the run.
+    @Test func progressLines() throws {
+        let result = try HarnessBuild.run(try HarnessTestSupport.selftest(), ["progress"])
+        #expect(result.succeeded, "\(HarnessTestSupport.describe(result))")
+        let total = result.standardOutput.split(separator: "\n").first { $0.hasPrefix("cycles=") }
+            .flatMap { Int($0.dropFirst("cycles=".count)) } ?? 0
+        #expect(total > 20_000, "\(result.standardOutput)")
+        let lines = result.standardError.split(separator: "\n").filter { $0.hasPrefix("spinel: cycle ") }
+        let cycles = lines.compactMap { $0.dropFirst("spinel: cycle ".count).split(separator: ",").first.flatMap { Int($0) } }
+        #expect(cycles == Array(stride(from: 8192, through: total, by: 4096)), "\(result.standardError)")
+        #expect(lines.allSatisfy { $0.contains(" kHz, commands taken: 1") }, "\(result.standardError)")
+    }
+
     /// Latency and bandwidth as specified: a TOUCH of one beat takes exactly `latency` more
     /// cycles per cycle of latency; four beats at a quarter of the bus width per cycle arrive
     /// every 4 cycles instead of every cycle (the first beat uses the full bucket).

@@ -82,13 +82,15 @@ typedef struct spinel_options {
     uint64_t cycle_limit;
     /* Nonzero: do not print errors and warnings to stderr as they happen. */
     int quiet;
+    /* Seconds between progress lines on stderr (cycle, simulation speed, commands); 0: none. */
+    double progress_seconds;
 } spinel_options;
 
 /* The defaults: the configuration's memory model, no trace, no waveform. */
 void spinel_default_options(spinel_options *options);
 /* The defaults, then the environment: SPINEL_TRACE, SPINEL_VCD (the waveform file, VCD or FST),
  * SPINEL_WAVE_FROM, SPINEL_WAVE_TO, SPINEL_CYCLE_LIMIT, SPINEL_MEMORY_LATENCY,
- * SPINEL_MEMORY_BYTES_PER_CYCLE, SPINEL_QUIET. */
+ * SPINEL_MEMORY_BYTES_PER_CYCLE, SPINEL_QUIET, SPINEL_PROGRESS (seconds between progress lines). */
 void spinel_options_from_environment(spinel_options *options);
 
 /* Verilator's own run-time arguments (+verilator+rand+reset+2, +verilator+seed+N, ...), handed

@@ -39,6 +39,7 @@ typedef VerilatedVcdC SpinelWaveWriter;
 
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cinttypes>
 #include <csignal>
 #include <cstdarg>
@@ -252,6 +253,8 @@ struct Command {
 
 const uint64_t kResetCycles = 4;
 const uint64_t kDefaultCycleLimit = 1000000;
+// Cycles between two looks at the clock for progress lines (a power of two).
+const uint64_t kProgressCycles = 4096;
 // A fence also ends after this many idle cycles (busy low, memory idle) when some command
 // never retired; a warning names them.
 const uint64_t kFenceGraceCycles = 16;
@@ -435,6 +438,24 @@ private:
         return config;
     }
 
+    // A line on stderr every progress_seconds (the clock is read every kProgressCycles cycles).
+    void reportProgress() {
+        const auto now = std::chrono::steady_clock::now();
+        if (!progressStarted_) {
+            progressStarted_ = true;
+            progressStart_ = progressLast_ = now;
+            progressStartCycle_ = cycle_;
+            return;
+        }
+        const double sinceLast = std::chrono::duration<double>(now - progressLast_).count();
+        if (sinceLast < options_.progress_seconds) return;
+        progressLast_ = now;
+        const double elapsed = std::chrono::duration<double>(now - progressStart_).count();
+        const double kilohertz = elapsed > 0 ? double(cycle_ - progressStartCycle_) / elapsed / 1000.0 : 0.0;
+        std::fprintf(stderr, "spinel: cycle %" PRIu64 ", %.1f kHz, commands taken: %zu\n", cycle_, kilohertz, commands_.size());
+        std::fflush(stderr);
+    }
+
     void dumpWave(uint64_t time) {
 #if VM_TRACE
         // Reset cycles belong to the window that starts at 0; cycle_ counts from reset's end.
@@ -534,6 +555,7 @@ private:
         top_->eval();
         dumpWave((kResetCycles + cycle_) * 10 + 5);
         ++cycle_;
+        if (options_.progress_seconds > 0 && (cycle_ & (kProgressCycles - 1)) == 0) reportProgress();
     }
 
     void retire(const char* port, uint64_t index) {
@@ -647,6 +669,9 @@ private:
     SpinelWaveWriter* wave_ = nullptr;
 #endif
     bool waveOn_ = false;
+    bool progressStarted_ = false;
+    std::chrono::steady_clock::time_point progressStart_, progressLast_;
+    uint64_t progressStartCycle_ = 0;
     spinel::AxiMemory memory_;
     TraceWriter trace_;
     spinel::ManagerSide manager_;
@@ -809,6 +834,7 @@ void spinel_options_from_environment(spinel_options* options) {
         options->memory_bytes_per_cycle = std::atoi(value);
     }
     if ((value = std::getenv("SPINEL_QUIET")) != nullptr && *value) options->quiet = std::atoi(value) != 0;
+    if ((value = std::getenv("SPINEL_PROGRESS")) != nullptr && *value) options->progress_seconds = std::strtod(value, nullptr);
 }
 
 void spinel_verilator_args(int argc, char** argv) {
