@@ -96,14 +96,19 @@ public enum CTAAttention {
         let expTable = CTANumerics.expTable(entries: parameters.expTableEntries, entryBits: parameters.expTableBits)
         let probabilities = ProbabilityAggregation(scores: scores, levelOne: tables[1], levelTwo: tables[2],
                                                    exponentFactor: scales.exponent, expTable: expTable, tiles: parameters.pagTiles)
-        // Ō = P·V̄ on the mesh, P the AP rows in int8; each row stored with its own reciprocal denominator.
-        let quantized = probabilities.rows.map(CTANumerics.quantizeProbabilities)
-        let valueColumns = transpose(compressedValues)
-        let products = MeshProduct.product(quantized, transposed: valueColumns)
+        // Ō = AP·V̄ on the mesh as two products, AP's level-1 and level-2 halves in int8 with
+        // their own scales; the store adds them and divides by the row's denominator.
+        let k1 = tables[1].count
+        let valuesOne = transpose(Array(compressedValues[..<k1])), valuesTwo = transpose(Array(compressedValues[k1...]))
         var compressedOutput: [[Int64]] = []
-        for (row, probabilityRow) in zip(products, quantized) {
-            let rho = CTANumerics.denominatorReciprocal(sumOfProbabilities: probabilityRow.reduce(0, +))
-            compressedOutput.append(row.map { Numerics.rowScaled($0, rho: rho, scale: scales.output, toBits: 8) })
+        for (row, denominator) in zip(probabilities.rows, probabilities.denominators) {
+            let halves = [row[..<k1], row[k1...]]
+            let products = [MeshProduct.product([CTANumerics.quantizeProbabilities(halves[0])], transposed: valuesOne)[0],
+                            MeshProduct.product([CTANumerics.quantizeProbabilities(halves[1])], transposed: valuesTwo)[0]]
+            let factors = halves.map { CTANumerics.outputFactor(maximum: $0.max() ?? 0, denominator: denominator, outputScale: scales.output) }
+            compressedOutput.append(zip(products[0], products[1]).map {
+                CTANumerics.normalizedOutput(levelOne: $0, factor: factors[0], levelTwo: $1, factor: factors[1])
+            })
         }
         let output = tables[0].ids.map { compressedOutput[$0] }
         return Result(output: output, tables: tables, compressedOutput: compressedOutput, probabilities: probabilities)

@@ -86,19 +86,27 @@ public enum CTANumerics {
         return scores[..<k1].max()! + scores[k1...].max()!
     }
 
-    /// One AP row quantized to int8 relative to its maximum: `sat8(ACC_SCALE(AP_j, fp32(127) ⊘ fp32(max AP)))`;
-    /// an all-zero row stays zero.
-    public static func quantizeProbabilities(_ row: [Int64]) -> [Int64] {
-        let maximum = row.max() ?? 0
-        guard maximum > 0 else { return row.map { _ in 0 } }
+    /// One half of an AP row (the k1 level-1 or the k2 level-2 entries) quantized to int8
+    /// relative to its maximum m: `sat8(ACC_SCALE(AP_j, fp32(127) ⊘ fp32(m)))`; an all-zero half
+    /// stays zero. The halves are quantized apart because a level-2 entry gathers the mass of
+    /// many tokens: one scale for the row would round most level-1 entries to zero.
+    public static func quantizeProbabilities(_ half: ArraySlice<Int64>) -> [Int64] {
+        let maximum = half.max() ?? 0
+        guard maximum > 0 else { return half.map { _ in 0 } }
         let factor = Float(127) / Float(maximum)
-        return row.map { Numerics.scale($0, by: factor, toBits: 8) }
+        return half.map { Numerics.scale($0, by: factor, toBits: 8) }
     }
 
-    /// The reciprocal of a row's softmax denominator: ΣAP/2 over the quantized row,
-    /// `ρ = fp32(2) ⊘ fp32(Σ_j P_j)` (one correctly rounded division); 0 for a zero row.
-    public static func denominatorReciprocal(sumOfProbabilities sum: Int64) -> Float {
-        sum == 0 ? 0 : Float(2) / Float(sum)
+    /// The store factor of one half's product: `σ = (fp32(m) ⊘ fp32(127·D)) ⊗ s_out`, m the
+    /// half's maximum, D = ΣAP/2 the row's denominator, s_out the output store scale; 0 for D = 0.
+    public static func outputFactor(maximum: Int64, denominator: Int64, outputScale: Float) -> Float {
+        denominator == 0 ? 0 : Float(maximum) / Float(127 * denominator) * outputScale
+    }
+
+    /// One normalized output element from the two halves' int32 products:
+    /// `sat8(rne((fp32(a1) ⊗ σ1) ⊕ (fp32(a2) ⊗ σ2)))`, every operation one binary32 rounding.
+    public static func normalizedOutput(levelOne a1: Int64, factor σ1: Float, levelTwo a2: Int64, factor σ2: Float, bits: Int = 8) -> Int64 {
+        Numerics.roundAndSaturate(Float(a1) * σ1 + Float(a2) * σ2, bits: bits)
     }
 
     // MARK: Helpers
