@@ -79,6 +79,12 @@ public struct CTAParameters: Codable, Hashable, Sendable {
         require((8...24).contains(averageFractionBits), "averageFractionBits", averageFractionBits,
                 "must be between 8 and 24 (fraction bits of the reciprocal table of cluster sizes)",
                 fix: "write a value from 8 to 24 (16 is the default)")
+        // A centroid element is sum·R[count] with |sum| ≤ 127·count: R's rounding error (½ unit)
+        // stays below half an int8 unit when 2^F_c ≥ 127·maxTokens, i.e. F_c ≥ log2(maxTokens) + 7.
+        let tokenBits = Int.bitWidth - (max(maxTokens, 1) - 1).leadingZeroBitCount
+        require(averageFractionBits >= tokenBits + 7 || !(8...24).contains(averageFractionBits), "averageFractionBits", averageFractionBits,
+                "must be at least log2(maxTokens) + 7 = \(tokenBits + 7): below that the reciprocal table of cluster sizes moves a centroid by more than half an int8 unit",
+                fix: tokenBits + 7 <= 24 ? "write a value from \(tokenBits + 7) to 24" : "lower maxTokens to at most 2^17")
         let entriesArePowerOfTwo = expTableEntries > 0 && expTableEntries & (expTableEntries - 1) == 0
         require(entriesArePowerOfTwo && (16...4096).contains(expTableEntries), "expTableEntries", expTableEntries,
                 "must be a power of two between 16 and 4096: the table is indexed by the fraction bits of a base-2 exponent",

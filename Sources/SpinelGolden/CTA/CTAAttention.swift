@@ -7,6 +7,12 @@ public struct CTAClusterOverflow: Error, Hashable, CustomStringConvertible {
     public var token: Int
     public var maximumClusters: Int
 
+    public init(level: Int, token: Int, maximumClusters: Int) {
+        self.level = level
+        self.token = token
+        self.maximumClusters = maximumClusters
+    }
+
     public var description: String {
         "cluster overflow at level \(level): token \(token) needed cluster \(maximumClusters + 1) of at most \(maximumClusters)"
             + "\n  fix: raise cta.maxClusters (at most maxTokens), or widen the bucket width w of that level's hash"
