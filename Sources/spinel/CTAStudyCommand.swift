@@ -30,7 +30,7 @@ struct CTAStudyCommand: ParsableCommand {
     var texts: [String] = ["Testbenches/model/cta-cells.txt"]
 
     @Option(help: "Bucket widths w, comma-separated, in the units of the layer's hidden states.")
-    var widths = "1,2,4,8,16"
+    var widths = "4,8,12,16,24,32"
 
     @Option(help: "Seed of the random hash directions and offsets.")
     var seed: UInt64 = 13
