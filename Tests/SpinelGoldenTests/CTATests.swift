@@ -18,6 +18,9 @@ struct CTANumericsTests {
         #expect(CTANumerics.reciprocal(ofWidth: 3, bits: 16) == (43691, 17))
         #expect(CTANumerics.reciprocal(ofWidth: 1, bits: 16) == (32768, 15))
         #expect(CTANumerics.reciprocal(ofWidth: 1, bits: 8) == (128, 7))
+        // Below 2^-16 the finest width the format holds; 2^62 is the widest (M = 1, K = 62).
+        #expect(CTANumerics.reciprocal(ofWidth: 1e-6, bits: 16) == (65535, 0))
+        #expect(CTANumerics.reciprocal(ofWidth: 0x1p62, bits: 16) == (1, 62))
     }
 
     @Test(arguments: [

@@ -9,14 +9,16 @@ public enum CTANumerics {
     // MARK: Hashing
 
     /// 1/w as the unsigned multiplier M (at most `bits` bits) and shift K with `1/w ≈ M·2^-K`,
-    /// for a bucket width `width` in accumulator units: the largest K whose M = rne(2^K / w)
-    /// still fits, K in 0...62. Software computes this once per LSH instance.
+    /// for a bucket width `width` in accumulator units: the largest K in 0...62 whose
+    /// M = rne(2^K / w) still fits. A width below 2^-bits takes the finest the format holds,
+    /// M = 2^bits − 1 and K = 0. Software computes this once per LSH instance.
     public static func reciprocal(ofWidth width: Double, bits: Int) -> (multiplier: Int64, shift: Int) {
-        precondition(width > 0 && width.isFinite, "a bucket width must be positive and finite")
-        var best: (multiplier: Int64, shift: Int) = (max(1, Int64((1 / width).rounded(.toNearestOrEven))), 0)
+        precondition(width > 0 && width <= 0x1p62, "a bucket width must be positive and at most 2^62 accumulator units")
+        let limit = Double(sign: .plus, exponent: bits, significand: 1)
+        var best: (multiplier: Int64, shift: Int) = (Int64(limit) - 1, 0)
         for shift in 0...62 {
             let multiplier = (Double(sign: .plus, exponent: shift, significand: 1) / width).rounded(.toNearestOrEven)
-            guard multiplier < Double(sign: .plus, exponent: bits, significand: 1) else { break }
+            guard multiplier < limit else { break }
             if multiplier >= 1 { best = (Int64(multiplier), shift) }
         }
         return best

@@ -15,6 +15,7 @@ public struct ProbabilityAggregation: Sendable {
     public init(scores: [[Int64]], levelOne: ClusterIndex.Table, levelTwo: ClusterIndex.Table,
                 exponentFactor: Float, expTable: [Int64], tiles: Int) {
         precondition(tiles > 0 && levelOne.ids.count == levelTwo.ids.count, "one tile at least, one level-1 and one level-2 id per token")
+        precondition(exponentFactor > 0 && exponentFactor.isFinite, "the exponent factor λ must be positive and finite")
         let k1 = levelOne.count, width = levelOne.count + levelTwo.count, n = levelOne.ids.count
         rows = Array(repeating: Array(repeating: 0, count: width), count: scores.count)
         for group in stride(from: 0, to: scores.count, by: tiles) {
