@@ -318,3 +318,108 @@ struct CTAAttentionTests {
         }
     }
 }
+
+/// The whole integer head against a second implementation written from docs/NUMERICS.md with
+/// other means: plain loops, a linear search for codes, floors and roundings in Double (exact at
+/// these magnitudes) instead of shifts.
+@Suite("Golden model: CTA attention against a naive implementation")
+struct CTANaiveAttentionTests {
+    static func rne(_ x: Double) -> Int64 { Int64(x.rounded(.toNearestOrEven)) }
+    static func clamp(_ x: Int64, _ bits: Int) -> Int64 { min(max(x, -(1 << (bits - 1))), (1 << (bits - 1)) - 1) }
+    static func store(_ acc: Int64, _ s: Float) -> Int64 { clamp(Int64((Float(acc) * s).rounded(.toNearestOrEven)), 8) }
+
+    static func naive(tokens: [[Int64]], hashes: [LocalitySensitiveHash], query: CTAAttention.Linear, key: CTAAttention.Linear,
+                      value: CTAAttention.Linear, scales: CTAAttention.Scales) -> (output: [[Int64]], counts: [Int]) {
+        func cluster(_ rows: [[Int64]], _ hash: LocalitySensitiveHash) -> (ids: [Int], centroids: [[Int64]]) {
+            var seen: [[Int64]] = [], ids: [Int] = []
+            for x in rows {
+                let code = hash.directions.indices.map { i -> Int64 in
+                    let acc = zip(hash.directions[i], x).reduce(Int64(0)) { $0 + $1.0 * $1.1 }
+                    let real = Double((acc + hash.offsets[i]) * hash.multiplier) / Double(sign: .plus, exponent: hash.shift, significand: 1)
+                    return clamp(Int64(real.rounded(.down)), 8)
+                }
+                if let id = seen.firstIndex(of: code) { ids.append(id) } else { ids.append(seen.count); seen.append(code) }
+            }
+            let centroids = seen.indices.map { c -> [Int64] in
+                let members = rows.indices.filter { ids[$0] == c }
+                let reciprocal = rne(65536 / Double(members.count))
+                return rows[0].indices.map { column in
+                    let sum = members.reduce(Int64(0)) { $0 + rows[$1][column] }
+                    return clamp(rne(Double(sum * reciprocal) / 65536), 8)
+                }
+            }
+            return (ids, centroids)
+        }
+        func linear(_ rows: [[Int64]], _ l: CTAAttention.Linear, bias: Bool, _ s: Float) -> [[Int64]] {
+            rows.map { x in l.weights.indices.map { o in store(zip(l.weights[o], x).reduce(bias ? l.bias[o] : 0) { $0 + $1.0 * $1.1 }, s) } }
+        }
+        let (ids0, c0) = cluster(tokens, hashes[0])
+        let (ids1, c1) = cluster(tokens, hashes[1])
+        let residuals = tokens.indices.map { i in tokens[i].indices.map { clamp(tokens[i][$0] - c1[ids1[i]][$0], 8) } }
+        let (ids2, c2) = cluster(residuals, hashes[2])
+        let q = linear(c0, query, bias: true, scales.query)
+        let k = linear(c1, key, bias: true, scales.key) + linear(c2, key, bias: false, scales.key)
+        let v = linear(c1, value, bias: true, scales.value) + linear(c2, value, bias: false, scales.value)
+        let k1 = c1.count
+        let table = (0 ..< 256).map { rne(pow(2, 15 + Double($0) / 256)) }
+        let compressed = q.map { qRow -> [Int64] in
+            let s = k.map { zip(qRow, $0).reduce(Int64(0)) { $0 + $1.0 * $1.1 } }
+            let bound = s[..<k1].max()! + s[k1...].max()!
+            var ap = Array(repeating: Int64(0), count: k.count)
+            for j in tokens.indices {
+                let z = s[ids1[j]] + s[k1 + ids2[j]] - bound
+                let u = Int64((Float(z) * scales.exponent).rounded(.toNearestOrEven))
+                let integer = Int64((Double(u) / 256).rounded(.down)), fraction = Int(u - integer * 256)
+                let e = rne(Double(table[fraction]) / pow(2, Double(-integer)))
+                ap[ids1[j]] += e
+                ap[k1 + ids2[j]] += e
+            }
+            let denominator = ap.reduce(0, +) / 2
+            let halves = [Array(ap[..<k1]), Array(ap[k1...])]
+            let rows = [Array(v[..<k1]), Array(v[k1...])]
+            var sums = Array(repeating: Float(0), count: v[0].count)
+            for h in 0 ..< 2 {
+                let m = halves[h].max()!
+                guard m > 0 else { continue }  // a zero half adds nothing
+                let p = halves[h].map { store($0, Float(127) / Float(m)) }
+                let factor = Float(m) / Float(127 * denominator) * scales.output
+                for c in sums.indices {
+                    let acc = p.indices.reduce(Int64(0)) { $0 + p[$1] * rows[h][$1][c] }
+                    sums[c] += Float(acc) * factor
+                }
+            }
+            return sums.map { clamp(Int64($0.rounded(.toNearestOrEven)), 8) }
+        }
+        return (ids0.map { compressed[$0] }, [c0.count, c1.count, c2.count])
+    }
+
+    @Test func randomHeadsEqualTheNaiveImplementation() throws {
+        var generator = SeededGenerator(seed: SeededGenerator.testSeed(1305))
+        func matrix(_ rows: Int, _ columns: Int, _ range: ClosedRange<Int64>) -> [[Int64]] {
+            (0 ..< rows).map { _ in (0 ..< columns).map { _ in Int64.random(in: range, using: &generator) } }
+        }
+        var levelTwoClusters = 0
+        for _ in 0 ..< 6 {
+            let n = Int.random(in: 17 ... 45, using: &generator), width = 12, head = 6
+            // Tokens around a few prototypes, so that clusters form on both levels.
+            let prototypes = matrix(4, width, -50 ... 50)
+            let tokens = (0 ..< n).map { _ in prototypes.randomElement(using: &generator)!.map { $0 + Int64.random(in: -12 ... 12, using: &generator) } }
+            let hashes = [8000.0, 8000.0, 3000.0].map { w -> LocalitySensitiveHash in
+                let (multiplier, shift) = CTANumerics.reciprocal(ofWidth: w, bits: 16)
+                return LocalitySensitiveHash(directions: matrix(3, width, -127 ... 127),
+                                             offsets: (0 ..< 3).map { _ in Int64.random(in: 0 ..< Int64(w), using: &generator) },
+                                             multiplier: multiplier, shift: shift)
+            }
+            let linears = (0 ..< 3).map { _ in CTAAttention.Linear(weights: matrix(head, width, -127 ... 127), bias: matrix(1, head, -3000 ... 3000)[0]) }
+            let scales = CTAAttention.Scales(query: 1 / 300, key: 1 / 300, value: 1 / 250, exponent: Float.random(in: 0.002 ... 0.05, using: &generator),
+                                             output: 0.8)
+            let result = try CTAAttention.run(tokens: tokens, hashes: hashes, query: linears[0], key: linears[1], value: linears[2],
+                                              scales: scales, parameters: CTAParameters())
+            let expected = Self.naive(tokens: tokens, hashes: hashes, query: linears[0], key: linears[1], value: linears[2], scales: scales)
+            #expect(result.clusterCounts == expected.counts, "seed \(generator.seed)")
+            #expect(result.output == expected.output, "seed \(generator.seed)")
+            levelTwoClusters = max(levelTwoClusters, expected.counts[2])
+        }
+        #expect(levelTwoClusters > 1)  // the second level was exercised
+    }
+}
