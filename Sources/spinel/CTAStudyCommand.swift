@@ -32,6 +32,9 @@ struct CTAStudyCommand: ParsableCommand {
     @Option(help: "Bucket widths w, comma-separated, in the units of the layer's hidden states.")
     var widths = "4,8,12,16,24,32"
 
+    @Option(help: "Hash positions l (default: the cta preset's, 6).")
+    var hashLength: Int?
+
     @Option(help: "Seed of the random hash directions and offsets.")
     var seed: UInt64 = 13
 
@@ -41,6 +44,9 @@ struct CTAStudyCommand: ParsableCommand {
             throw ValidationError("--widths must be positive numbers separated by commas, e.g. 1,2,4,8; found \"\(widths)\"")
         }
         _ = parsed
+        if let hashLength, !(1...16).contains(hashLength) {
+            throw ValidationError("--hash-length must be between 1 and 16 (cta.hashLength's range), found \(hashLength)")
+        }
     }
 
     static func parse(_ widths: String) -> [Double]? {
@@ -57,7 +63,8 @@ struct CTAStudyCommand: ParsableCommand {
             FileHandle.standardError.write(Data("spinel cta-study: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        let parameters = AcceleratorConfig.cta.cta ?? CTAParameters()
+        var parameters = AcceleratorConfig.cta.cta ?? CTAParameters()
+        parameters.hashLength = hashLength ?? parameters.hashLength
         let widths = Self.parse(widths)!
         for path in texts {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
