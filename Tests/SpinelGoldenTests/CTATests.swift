@@ -94,6 +94,10 @@ struct CTANumericsTests {
         // The default table: 256 entries of 16 bits, all in [2^15, 2^16); the last is 2^(15 + 255/256) = 65358.79.
         let full = CTANumerics.expTable(entries: 256, entryBits: 16)
         #expect(full.first == 32768 && full.last == 65359 && full.allSatisfy { (32768 ..< 65536).contains($0) })
+        // e ≤ 2^P for every exponent (the bound behind the AP accumulator width), and e never
+        // grows as u falls.
+        let values = (-(20 * 256) ... 0).map { CTANumerics.exp(Int64($0), table: full) }
+        #expect(values.allSatisfy { $0 <= 32768 } && zip(values, values.dropFirst()).allSatisfy { $0 <= $1 })
     }
 
     @Test func exponentFromScores() {
