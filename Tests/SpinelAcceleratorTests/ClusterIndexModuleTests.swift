@@ -183,6 +183,39 @@ struct ClusterIndexCodes {
     }
 }
 
+/// How often a stream fed without gaps (one token per cycle) meets the cases the module's
+/// forwarding exists for, counted per level on the codes alone: the key at level j is the
+/// prefix of j + 1 elements, and a token is new at level j when that prefix is.
+struct ClusterIndexHazards: CustomStringConvertible {
+    /// The token one (two) ahead had the same key and allocated its child: its write to
+    /// `children_j` landed after this token's read.
+    var sameKeyAsNewLast = 0, sameKeyAsNewBeforeLast = 0
+    /// The token one ahead allocated a sibling under the same node (its `owners_j` write landed
+    /// after this token's read).
+    var siblingOfNewLast = 0
+
+    mutating func add(_ codes: [[Int]]) {
+        guard let length = codes.first?.count else { return }
+        for level in 0..<length {
+            var seen = Set<ArraySlice<Int>>()
+            var new: [Bool] = []
+            for code in codes { new.append(seen.insert(code.prefix(level + 1)).inserted) }
+            for token in codes.indices {
+                let key = codes[token].prefix(level + 1)
+                if token >= 1 && new[token - 1] {
+                    if codes[token - 1].prefix(level + 1) == key { sameKeyAsNewLast += 1 }
+                    else if codes[token - 1].prefix(level) == codes[token].prefix(level) { siblingOfNewLast += 1 }
+                }
+                if token >= 2 && new[token - 2] && codes[token - 2].prefix(level + 1) == key { sameKeyAsNewBeforeLast += 1 }
+            }
+        }
+    }
+
+    var description: String {
+        "same key as a new last \(sameKeyAsNewLast), as a new before-last \(sameKeyAsNewBeforeLast), sibling of a new last \(siblingOfNewLast)"
+    }
+}
+
 @Suite("Cluster index module under Verilator against ClusterIndex.assign", .serialized)
 struct ClusterIndexModuleTests {
     /// The paper's shape: l = 6, 4-bit elements, n = 512, K = 512.
@@ -200,6 +233,7 @@ struct ClusterIndexModuleTests {
                                       random: SeededGenerator(seed: seed ^ 0xFFFF))
         let n = module.maximumTokens, k = module.maximumClusters
         var tokens = 0, overflows = 0, backPressured = 0
+        var hazards = ClusterIndexHazards()
 
         var streams: [ClusterIndexStream] = []
         streams.append(.init(label: "one cluster", codes: codes.oneCluster(n), limit: k))
@@ -216,24 +250,33 @@ struct ClusterIndexModuleTests {
         streams.append(.init(label: "shared prefixes", codes: codes.sharedPrefixes(n), limit: k))
         streams.append(.init(label: "shared prefixes, back-pressure", codes: codes.sharedPrefixes(n), limit: k,
                              inValidChance: 0.7, outReadyChance: 0.6))
-        for round in 0..<24 {
+        // Half of the random streams without gaps (every hazard at full rate), half with random
+        // gaps on both sides.
+        for round in 0..<48 {
             let alphabet = 2 + round % 4
             let length = 1 + Int(codes.random.next() % UInt64(n))
             let stream = round % 3 == 0 ? codes.sharedPrefixes(length) : codes.fewValues(length, alphabet: alphabet)
             let clusters = Set(stream).count
-            let limit = round % 4 == 3 ? max(1, clusters - 1 - Int(codes.random.next() % 4)) : k
-            let pressure = [1.0, 0.5, 0.8, 0.3][round % 4]
+            let limit = round % 8 == 7 ? max(1, clusters - 1 - Int(codes.random.next() % 4)) : k
+            let pressured = round % 2 == 1
             streams.append(.init(label: "random \(round)", codes: stream, limit: limit,
-                                 inValidChance: pressure, outReadyChance: [1.0, 0.9, 0.4, 0.7][(round / 4) % 4]))
+                                 inValidChance: pressured ? [0.5, 0.8, 0.3, 1.0][(round / 2) % 4] : 1,
+                                 outReadyChance: pressured ? [0.9, 0.4, 0.7, 0.5][(round / 8) % 4] : 1))
         }
         for stream in streams {
             let run = try bench.check(stream, seed: seed)
             tokens += stream.codes.count
             if run.overflowToken != nil { overflows += 1 }
-            if stream.inValidChance < 1 || stream.outReadyChance < 1 { backPressured += stream.codes.count }
+            if stream.inValidChance < 1 || stream.outReadyChance < 1 {
+                backPressured += stream.codes.count
+            } else {
+                hazards.add(stream.codes)
+            }
         }
-        print("\(module.name), seed \(seed): \(streams.count) streams, \(tokens) tokens (\(backPressured) with back-pressure), \(overflows) overflows")
+        print("\(module.name), seed \(seed): \(streams.count) streams, \(tokens) tokens (\(backPressured) with back-pressure), \(overflows) overflows; \(hazards)")
         #expect(tokens >= 7_000 && overflows >= 6 && backPressured >= 3_000, "coverage; seed \(seed)")
+        #expect(hazards.sameKeyAsNewLast >= 500 && hazards.sameKeyAsNewBeforeLast >= 500 && hazards.siblingOfNewLast >= 200,
+                "hazard coverage: \(hazards); seed \(seed)")
     }
 
     @Test("One token per cycle: n tokens take n + latency cycles with no back-pressure")
