@@ -213,17 +213,18 @@ public struct ClusterIndexModule: Module, Sendable {
         let allocatedCount = m.register("\(prefix)_allocated", .uint(HWType.addressWidth(for: childCapacity + 1)), reset: 0)
         let last = m.register("\(prefix)_last", Decision(keyBits: keyBits(level: level), childBits: childBits))
         let lastValid = m.register("\(prefix)_last_valid", .bool, reset: false)
+        let lastAllocated = m.register("\(prefix)_last_allocated", .bool)
         let beforeLast = m.register("\(prefix)_before_last", Decision(keyBits: keyBits(level: level), childBits: childBits))
         let beforeLastValid = m.register("\(prefix)_before_last_valid", .bool, reset: false)
 
         let forwardLast = m.named("\(prefix)_forward_last", lastValid && last.key === thisKey)
         let forwardBeforeLast = m.named("\(prefix)_forward_before_last", beforeLastValid && beforeLast.key === thisKey)
         // `owners` was read before the token ahead wrote its new child there.
-        let candidateJustTaken = lastValid && last.allocated && last.child === checkedCandidate
+        let candidateJustTaken = lastValid && lastAllocated && last.child === checkedCandidate
         let found = m.named("\(prefix)_found", checkedCandidate < allocatedCount && owner === thisKey && !candidateJustTaken)
         let known = m.named("\(prefix)_known", forwardLast || forwardBeforeLast || found)
-        var full = allocatedCount === Signal(BigInteger(childCapacity))
-        if isLeaf { full = full || allocatedCount >= limit }
+        let levelFull = allocatedCount === Signal(BigInteger(childCapacity))
+        let full = m.named("\(prefix)_full", isLeaf ? levelFull || allocatedCount >= limit : levelFull)
         let alive = checked.dead.map { checked.valid && !$0 } ?? checked.valid
         let allocate = m.named("\(prefix)_allocate", alive && !known && !full)
         let dead = m.named("\(prefix)_dead", checked.dead.map { $0 || (!known && full) } ?? (!known && full))
@@ -238,7 +239,7 @@ public struct ClusterIndexModule: Module, Sendable {
         lastValid.set(checked.valid && !dead)
         last.key.set(thisKey)
         last.child.set(child)
-        last.allocated.set(allocate)
+        lastAllocated.set(allocate)
         beforeLastValid.set(lastValid)
         m.connect(beforeLast, from: last)
         m.when(clear) {
@@ -254,20 +255,18 @@ public struct ClusterIndexModule: Module, Sendable {
     struct Decision: Aggregate {
         var key: Signal
         var child: Signal
-        var allocated: Signal
 
-        init(key: Signal, child: Signal, allocated: Signal) {
+        init(key: Signal, child: Signal) {
             self.key = key
             self.child = child
-            self.allocated = allocated
         }
 
         init(keyBits: Int, childBits: Int) {
-            self.init(key: Signal(.uint(keyBits)), child: Signal(.uint(childBits)), allocated: Signal(.bool))
+            self.init(key: Signal(.uint(keyBits)), child: Signal(.uint(childBits)))
         }
 
         func map(_ f: FieldMapper) -> Decision {
-            Decision(key: f("key", key), child: f("child", child), allocated: f("allocated", allocated))
+            Decision(key: f("key", key), child: f("child", child))
         }
     }
 
