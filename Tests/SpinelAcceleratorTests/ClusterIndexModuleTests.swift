@@ -224,9 +224,22 @@ struct ClusterIndexModuleTests {
     /// its level full before it reaches the leaves.
     static let narrow = ClusterIndexModule(hashLength: 6, elementBits: 4, maximumTokens: 64, maximumClusters: 20)
 
-    @Test("Named streams and random streams with back-pressure, back to back (paper shape)")
-    func streams() throws {
-        let module = Self.paper
+    /// The paper's codes on a tree of 2-bit digits: 12 levels of 4 child slots.
+    static let radix4 = ClusterIndexModule(hashLength: 6, elementBits: 4, digitBits: 2, maximumTokens: 512, maximumClusters: 512)
+    /// 8-bit elements (the `cta` configuration's default code width) on 2-bit digits: 24 levels.
+    static let bytes = ClusterIndexModule(hashLength: 6, elementBits: 8, digitBits: 2, maximumTokens: 512, maximumClusters: 512)
+
+    static func shape(_ name: String) -> ClusterIndexModule {
+        switch name {
+        case "radix4": return radix4
+        case "bytes": return bytes
+        default: return paper
+        }
+    }
+
+    @Test("Named streams and random streams with back-pressure, back to back", arguments: ["paper", "radix4", "bytes"])
+    func streams(shape: String) throws {
+        let module = Self.shape(shape)
         let seed = SeededGenerator.testSeed(0xC1A5_0001)
         let bench = try ClusterIndexBench(module, seed: seed)
         var codes = ClusterIndexCodes(hashLength: module.hashLength, elementBits: module.elementBits,
@@ -279,9 +292,9 @@ struct ClusterIndexModuleTests {
                 "hazard coverage: \(hazards); seed \(seed)")
     }
 
-    @Test("One token per cycle: n tokens take n + latency cycles with no back-pressure")
-    func throughput() throws {
-        let module = Self.paper
+    @Test("One token per cycle: n tokens take n + latency cycles with no back-pressure", arguments: ["paper", "radix4", "bytes"])
+    func throughput(shape: String) throws {
+        let module = Self.shape(shape)
         let seed = SeededGenerator.testSeed(0xC1A5_0002)
         let bench = try ClusterIndexBench(module, seed: seed)
         var codes = ClusterIndexCodes(hashLength: module.hashLength, elementBits: module.elementBits, random: SeededGenerator(seed: seed))

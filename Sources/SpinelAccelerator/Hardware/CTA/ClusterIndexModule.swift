@@ -4,10 +4,11 @@ import SpinelHDL
 /// module"): hash codes stream in, one token per cycle, and each token's cluster id streams out
 /// in order — ids numbered by first appearance of each code, exactly as `ClusterIndex.assign`.
 ///
-/// Structure: the cluster tree, one level per hash element. Level j maps (node at depth j,
-/// element j) to a child at depth j + 1; the children of the last level are the cluster ids.
+/// Structure: the cluster tree, one level per digit of the code (by default a digit is a whole
+/// element, as in the paper). Level j maps (node at depth j, digit j) to a child at depth j + 1;
+/// the children of the last level are the cluster ids.
 /// Each level has two synchronous memories, and a token spends two cycles on each:
-/// - `children_j`, indexed by the key (node, element): the child allocated for that key;
+/// - `children_j`, indexed by the key (node, digit): the child allocated for that key;
 /// - `owners_j`, indexed by child: the key that allocated it.
 /// Children are allocated in order (0, 1, …), so an entry of `children_j` is current only if its
 /// child is below the level's allocation count and `owners_j` names the same key back. Entries
@@ -39,33 +40,47 @@ public struct ClusterIndexModule: Module, Sendable {
     public let maximumTokens: Int
     /// Clusters at most (K): the size of the tree's levels.
     public let maximumClusters: Int
+    /// Bits of the code one tree level consumes (a divisor of `elementBits`; all of an element
+    /// by default). Smaller digits make more, narrower levels: a node has 2^digitBits child
+    /// slots, so the memories shrink (from K · 256 slots per level at 8-bit elements) while the
+    /// latency grows.
+    public let digitBits: Int
 
-    public init(hashLength: Int, elementBits: Int, maximumTokens: Int, maximumClusters: Int) {
+    public init(hashLength: Int, elementBits: Int, digitBits: Int? = nil, maximumTokens: Int, maximumClusters: Int) {
         precondition(hashLength >= 1 && elementBits >= 1 && elementBits <= 16, "a hash code has at least one element of 1 to 16 bits")
         precondition(maximumTokens >= 1 && maximumClusters >= 1, "a cluster index needs room for one token and one cluster")
+        let digitBits = digitBits ?? elementBits
+        precondition(digitBits >= 1 && elementBits % digitBits == 0, "a digit is a divisor of an element's bits")
         self.hashLength = hashLength
         self.elementBits = elementBits
+        self.digitBits = digitBits
         self.maximumTokens = maximumTokens
         self.maximumClusters = maximumClusters
     }
 
-    public var name: String { "ClusterIndexModule_l\(hashLength)_b\(elementBits)_n\(maximumTokens)_k\(maximumClusters)" }
+    public var name: String {
+        "ClusterIndexModule_l\(hashLength)_b\(elementBits)" + (digitBits == elementBits ? "" : "_d\(digitBits)")
+            + "_n\(maximumTokens)_k\(maximumClusters)"
+    }
+
+    /// Levels of the tree: one per digit of the code.
+    public var levels: Int { hashLength * (elementBits / digitBits) }
 
     /// Cycles from a token's `in.fire` to its id on `out` (with `out.ready` high): two per
     /// level, one in the output queue.
-    public var latency: Int { 2 * hashLength + 1 }
+    public var latency: Int { 2 * levels + 1 }
 
     /// Tokens accepted and not yet taken from `out`: the output queue holds them all, so the
     /// pipeline never stalls (with `out.ready` high, `latency` are in flight, and one more
     /// keeps `in.ready` high).
     public var capacity: Int { latency + 1 }
 
-    /// Nodes at depth `depth` at most (depth 0 is the root; depth l holds the clusters): the
-    /// distinct prefixes of `depth` elements, and never more than the clusters.
+    /// Nodes at depth `depth` at most (depth 0 is the root; depth `levels` holds the clusters):
+    /// the distinct prefixes of `depth` digits, and never more than the clusters.
     public func nodes(atDepth depth: Int) -> Int {
         var prefixes = 1
         for _ in 0..<depth where prefixes < maximumClusters {
-            prefixes <<= elementBits
+            prefixes <<= digitBits
         }
         return min(prefixes, maximumClusters)
     }
@@ -73,8 +88,8 @@ public struct ClusterIndexModule: Module, Sendable {
     /// Bits of a node number at `depth`.
     func nodeBits(atDepth depth: Int) -> Int { HWType.addressWidth(for: nodes(atDepth: depth)) }
 
-    /// Bits of level `level`'s key: the parent node (none at the root) and the element.
-    func keyBits(level: Int) -> Int { (level == 0 ? 0 : nodeBits(atDepth: level)) + elementBits }
+    /// Bits of level `level`'s key: the parent node (none at the root) and the digit.
+    func keyBits(level: Int) -> Int { (level == 0 ? 0 : nodeBits(atDepth: level)) + digitBits }
 
     public var idBits: Int { HWType.addressWidth(for: maximumClusters) }
     public var countBits: Int { HWType.addressWidth(for: maximumClusters + 1) }
@@ -82,8 +97,8 @@ public struct ClusterIndexModule: Module, Sendable {
 
     /// Level `level`'s memories as (name, words, bits), for documentation and reports.
     public var memories: [(name: String, words: Int, bits: Int)] {
-        (0..<hashLength).flatMap { level in
-            [("children_\(level)", nodes(atDepth: level) << elementBits, nodeBits(atDepth: level + 1)),
+        (0..<levels).flatMap { level in
+            [("children_\(level)", nodes(atDepth: level) << digitBits, nodeBits(atDepth: level + 1)),
              ("owners_\(level)", nodes(atDepth: level + 1), keyBits(level: level))]
         }
     }
@@ -123,7 +138,7 @@ public struct ClusterIndexModule: Module, Sendable {
            count: Signal(.uint(countBits)), overflow: Signal(.bool), overflowToken: Signal(.uint(tokenBits)), idle: Signal(.bool))
     }
 
-    /// A token as it enters a level: the node it stands on (none at the root) and the elements
+    /// A token as it enters a level: the node it stands on (none at the root) and the digits
     /// still to use, the first one this level's.
     struct Token {
         var valid: Signal
@@ -143,9 +158,16 @@ public struct ClusterIndexModule: Module, Sendable {
         io.idle.set(idle)
         io.codes.ready.set(outstanding < Signal(BigInteger(capacity)) && !io.start && !startPending)
 
-        var token = Token(valid: io.codes.fire, dead: nil, node: nil, elements: io.codes.bits)
+        // The digits of the code, most significant first: equal codes have equal digits.
+        let perElement = elementBits / digitBits
+        let digits = io.codes.bits.flatMap { element in
+            (0..<perElement).map { k in
+                element.asUInt.bits(elementBits - 1 - k * digitBits, elementBits - (k + 1) * digitBits)
+            }
+        }
+        var token = Token(valid: io.codes.fire, dead: nil, node: nil, elements: digits)
         var leafCount: Signal?
-        for level in 0..<hashLength {
+        for level in 0..<levels {
             let (next, allocated) = buildLevel(m, level: level, token: token, limit: io.limit, clear: clear)
             token = next
             leafCount = allocated
@@ -194,11 +216,11 @@ public struct ClusterIndexModule: Module, Sendable {
         let prefix = "level\(level)"
         let childBits = nodeBits(atDepth: level + 1)
         let childCapacity = nodes(atDepth: level + 1)
-        let isLeaf = level == hashLength - 1
-        func key(_ node: Signal?, _ element: Signal) -> Signal {
-            node.map { cat($0, element.asUInt) } ?? element.asUInt
+        let isLeaf = level == levels - 1
+        func key(_ node: Signal?, _ digit: Signal) -> Signal {
+            node.map { cat($0, digit) } ?? digit
         }
-        let children = m.memory("children_\(level)", width: childBits, depth: nodes(atDepth: level) << elementBits)
+        let children = m.memory("children_\(level)", width: childBits, depth: nodes(atDepth: level) << digitBits)
         let owners = m.memory("owners_\(level)", width: keyBits(level: level), depth: childCapacity)
 
         // First cycle: the key goes to `children`. Second: the candidate child to `owners`.
