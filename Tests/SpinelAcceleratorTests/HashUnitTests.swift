@@ -8,12 +8,6 @@ import Testing
 // The hash unit alone under Verilator, every lane of every cycle against the hash position of
 // docs/NUMERICS.md ("Hash position"): sat_H(((acc + o) · M) >> K), an arithmetic (flooring) shift.
 
-/// The hash position as docs/NUMERICS.md defines it (`CTANumerics.hash`, which this file calls
-/// once the CTA golden functions are merged).
-private func expectedCode(_ acc: Int64, offset: Int64, multiplier: Int64, shift: Int, codeBits: Int) -> Int64 {
-    Numerics.saturate(((acc + offset) * multiplier) >> Int64(shift), bits: codeBits)
-}
-
 @Suite("Hash unit under Verilator against the hash position", .serialized)
 struct HashUnitTests {
     struct Shape: CustomStringConvertible, Sendable {
@@ -76,7 +70,7 @@ struct HashUnitTests {
             pending = nil
             if valid {
                 pending = (0..<shape.lanes).map { lane in
-                    let code = expectedCode(accumulators[lane], offset: offsets[lane], multiplier: multiplier, shift: shift,
+                    let code = CTANumerics.hash(accumulators[lane], offset: offsets[lane], multiplier: multiplier, shift: shift,
                                             codeBits: shape.codeBits)
                     let product = (accumulators[lane] + offsets[lane]) * multiplier
                     if code == limit - 1 && product >> Int64(shift) >= limit { high += 1 }
