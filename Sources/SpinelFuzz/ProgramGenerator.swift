@@ -38,7 +38,7 @@ public struct ProgramGenerator: Sendable {
         case configExecute, configLoad, configStore, mvin, mvout, pair, flush, loopWS, counter
 
         public static let defaultWeights: [CommandKind: Int] = [
-            .configExecute: 4, .configLoad: 5, .configStore: 3, .mvin: 22, .mvout: 16, .pair: 30, .flush: 1, .loopWS: 4, .counter: 3,
+            .configExecute: 4, .configLoad: 5, .configStore: 3, .mvin: 22, .mvout: 16, .pair: 30, .flush: 1, .loopWS: 4, .counter: 6,
         ]
     }
 
@@ -426,8 +426,11 @@ struct GenerationState {
         case 0..<4:
             let external = random.chance(0.25)
             let limit = CounterAccess.maximumEvent(external: external) + (random.chance(0.05) ? 8 : 0)
-            rs1 |= 0x8 | UInt64.random(in: 0...UInt64(limit), using: &random) << UInt64(CounterAccess.eventLow)
-                | (external ? 1 << UInt64(CounterAccess.externalBit) : 0)
+            // Mostly events Spinel counts (the others read 0).
+            let counted = external ? ExternalCounter.allCases.filter(\.isCounted).map(\.rawValue)
+                                   : CounterEvent.allCases.filter(\.isCounted).map(\.rawValue)
+            let event = random.chance(0.75) ? counted.randomElement(using: &random)! : Int.random(in: 0...limit, using: &random)
+            rs1 |= 0x8 | UInt64(event) << UInt64(CounterAccess.eventLow) | (external ? 1 << UInt64(CounterAccess.externalBit) : 0)
         case 4: rs1 |= 0x4
         case 5: rs1 |= 0x2
         case 6: rs1 |= 0x1
