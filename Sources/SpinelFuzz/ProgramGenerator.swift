@@ -35,10 +35,10 @@ public struct ProgramGenerator: Sendable {
     /// What the generator can draw. `loopWS` is a whole CISC matmul: the configuration it needs
     /// (sometimes), the five LOOP_WS_CONFIG commands and LOOP_WS (see `loopWSSequence`).
     public enum CommandKind: String, Hashable, Sendable, CaseIterable {
-        case configExecute, configLoad, configStore, mvin, mvout, pair, flush, loopWS
+        case configExecute, configLoad, configStore, mvin, mvout, pair, flush, loopWS, counter
 
         public static let defaultWeights: [CommandKind: Int] = [
-            .configExecute: 4, .configLoad: 5, .configStore: 3, .mvin: 22, .mvout: 16, .pair: 30, .flush: 1, .loopWS: 4,
+            .configExecute: 4, .configLoad: 5, .configStore: 3, .mvin: 22, .mvout: 16, .pair: 30, .flush: 1, .loopWS: 4, .counter: 6,
         ]
     }
 
@@ -218,6 +218,7 @@ struct GenerationState {
         case .pair: attempt(randomPair(), kind: kind)
         case .flush: attempt([instruction(GoldenFunct.flush, random.bits(1), 0)], kind: kind)
         case .loopWS: if let sequence = loopWSSequence() { attempt(sequence, kind: kind) }
+        case .counter: attempt([randomCounter()], kind: kind)
         }
         if random.chance(options.fenceProbability) { steps.append(.fence) }
     }
@@ -412,6 +413,30 @@ struct GenerationState {
             | bit(setOnlyStrides) << 7 | activation << 3 | bit(dataflow == .ws) << 2
         let rs2 = cStride << 48 | relu6Shift << 32 | shift
         return instruction(GoldenFunct.config, rs1, rs2)
+    }
+
+    /// A COUNTER (Gemmini's rs1 layout, `CounterAccess`): mostly reads and configurations of a
+    /// random slot with any of Gemmini's events or external values (Spinel's and the ones that
+    /// read 0), sometimes a snapshot taken or released or a reset; rarely an event past
+    /// Gemmini's, which the golden model refuses (`unsupportedField`).
+    mutating func randomCounter() -> CommandProgram.Instruction {
+        let slot = UInt64.random(in: 0..<UInt64(CounterAccess.slots), using: &random)
+        var rs1 = slot << UInt64(CounterAccess.slotLow)
+        switch Int.random(in: 0..<10, using: &random) {
+        case 0..<4:
+            let external = random.chance(0.25)
+            let limit = CounterAccess.maximumEvent(external: external) + (random.chance(0.05) ? 8 : 0)
+            // Mostly events Spinel counts (the others read 0).
+            let counted = external ? ExternalCounter.allCases.filter(\.isCounted).map(\.rawValue)
+                                   : CounterEvent.allCases.filter(\.isCounted).map(\.rawValue)
+            let event = random.chance(0.75) ? counted.randomElement(using: &random)! : Int.random(in: 0...limit, using: &random)
+            rs1 |= 0x8 | UInt64(event) << UInt64(CounterAccess.eventLow) | (external ? 1 << UInt64(CounterAccess.externalBit) : 0)
+        case 4: rs1 |= 0x4
+        case 5: rs1 |= 0x2
+        case 6: rs1 |= 0x1
+        default: break
+        }
+        return instruction(GoldenFunct.counter, rs1, random.chance(0.1) ? random.bits(64) : 0)
     }
 
     mutating func randomConfigLoad() -> CommandProgram.Instruction {

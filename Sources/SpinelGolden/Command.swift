@@ -28,6 +28,9 @@ public enum Command: Hashable, Sendable {
     case loadRequantizer(local: LocalOperand)
     /// Spinel extension: one accumulator row into the per-lane store scales (`hasNumericsExtensions`).
     case loadLaneScales(local: LocalOperand)
+    /// Gemmini's COUNTER: reads (and resets, snapshots or configures) a performance counter. Its
+    /// value is the timing model's business (`CounterTiming`); the golden model checks the fields.
+    case counter(CounterAccess)
 }
 
 /// The funct codes of docs/ISA.md.

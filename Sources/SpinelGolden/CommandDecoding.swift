@@ -56,7 +56,7 @@ extension Command {
         case Funct.loopConvWS:
             throw CommandRejection(.unknownCommand, "funct \(funct) is LOOP_CONV_WS, and convolutions are out of scope")
         case Funct.counter:
-            throw CommandRejection(.unknownCommand, "funct \(funct) is COUNTER, which Spinel does not implement")
+            return .counter(CounterAccess(rs1: rs1))
         default:
             throw CommandRejection(.unknownCommand, "funct \(funct) is not a command")
         }
@@ -189,6 +189,12 @@ extension Command {
                 throw CommandRejection(.unknownCommand, "funct \(name == "LOAD_REQUANT" ? Funct.loadRequantizer : Funct.loadLaneScales) is \(name), which needs a configuration with hasNumericsExtensions")
             }
             try Self.checkShape(local, name, parameters)
+        case .counter(let access):
+            let limit = CounterAccess.maximumEvent(external: access.external)
+            guard !access.configure || access.event <= limit else {
+                throw CommandRejection(.unsupportedField, "COUNTER configures slot \(access.slot) with \(access.external ? "external value" : "event") \(access.event); "
+                                           + "Gemmini's \(access.external ? "external values" : "events") go up to \(limit) (gemmini_counter.h)")
+            }
         case .flush, .loopWSConfigBounds, .loopWSConfigAddressesAB, .loopWSConfigAddressesDC,
              .loopWSConfigStridesAB, .loopWSConfigStridesDC, .loopWS:
             break

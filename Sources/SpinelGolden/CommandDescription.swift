@@ -25,6 +25,8 @@ extension Command: CustomStringConvertible {
             "COMPUTE_ACCUMULATED A \(a.shape) at \(a.address), B/D \(bd.shape) at \(bd.address)"
         case .flush(let skip):
             skip ? "FLUSH (skip)" : "FLUSH"
+        case .counter(let access):
+            access.description
         case .loopWSConfigBounds(let bounds):
             "LOOP_WS_CONFIG_BOUNDS I \(bounds.tilesI), J \(bounds.tilesJ), K \(bounds.tilesK) tiles; padding I \(bounds.padI), J \(bounds.padJ), K \(bounds.padK)"
         case .loopWSConfigAddressesAB(let a, let b):
@@ -166,4 +168,18 @@ func hexAddress(_ value: UInt64) -> String {
         end = start
     }
     return "0x" + groups.joined(separator: "_")
+}
+
+extension CounterAccess: CustomStringConvertible {
+    public var description: String {
+        var parts: [String] = []
+        if reset { parts.append("reset") }
+        if releaseSnapshot { parts.append("release snapshot") }
+        if takeSnapshot { parts.append("take snapshot") }
+        if configure {
+            let name = external ? ExternalCounter(rawValue: event).map(\.gemminiName) : CounterEvent(rawValue: event).map(\.gemminiName)
+            parts.append("configure slot \(slot) to \(name ?? "\(external ? "external value" : "event") \(event)")")
+        }
+        return "COUNTER " + (parts + ["read slot \(slot)"]).joined(separator: ", ")
+    }
 }

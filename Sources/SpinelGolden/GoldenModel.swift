@@ -67,6 +67,8 @@ public struct GoldenModel: Sendable {
             try compute(a: a, bd: bd, accumulated: true)
         case .flush:
             break  // Spinel has no TLB: nothing to flush.
+        case .counter:
+            break  // Counters count time, which the timing model predicts (CounterTiming).
         case .loopWSConfigBounds(let bounds):
             state.loop.bounds = bounds
         case .loopWSConfigAddressesAB(let a, let b):

@@ -14,6 +14,8 @@ import Foundation
 ///   B response was taken. `strb` is the beats' WSTRB fields concatenated: bit i of strobe byte
 ///   k covers data byte 8k + i. Unstrobed data bytes read `00`. A burst answered with an error
 ///   (nothing written) carries `"resp"`.
+/// - `{"ev":"resp","i":N,"data":"0x…","cycle":C}`: command N (a COUNTER) answered with `data`
+///   on the response port at cycle C.
 /// - `{"ev":"error","code":K,"i":N}`: the error port rose (or `error_info` changed) with code K
 ///   for command N; the last one stands.
 /// - `{"ev":"memory","latency":L,"bytes_per_cycle":B,"max_outstanding":M}`: the AXI memory
@@ -42,6 +44,9 @@ public struct HarnessTrace: Sendable {
         public var doneCycle: UInt64?
         /// The line of its first `done` event.
         public var doneLine: Int?
+        /// A COUNTER's answer on the response port, and its trace line.
+        public var response: UInt64?
+        public var responseLine: Int?
 
         /// done − issue, if it retired.
         public var measuredCycles: UInt64? { doneCycle.map { $0 - issueCycle } }
@@ -182,7 +187,7 @@ public struct HarnessTrace: Sendable {
         }
         guard case .string(let kind) = kindValue else {
             throw TraceFormatError(line: line, problem: "\"ev\" is \(kindValue.words), not a string",
-                                   fix: "\"ev\" is one of \"config\", \"memory\", \"cmd\", \"done\", \"rd\", \"wr\", \"error\", \"end\"")
+                                   fix: "\"ev\" is one of \"config\", \"memory\", \"cmd\", \"done\", \"resp\", \"rd\", \"wr\", \"error\", \"end\"")
         }
         let event = EventFields(kind: kind, fields: fields, line: line)
         if let endLine {
@@ -228,6 +233,18 @@ public struct HarnessTrace: Sendable {
             }
             commands[i].doneCycle = cycle
             commands[i].doneLine = line
+        case "resp":
+            let index = try event.integer("i")
+            let data = try event.hexNumber("data")
+            guard index < UInt64(commands.count), commands[Int(index)].response == nil else {
+                let known = index < UInt64(commands.count)
+                anomalies.append(Anomaly(line: line, commandIndex: known ? Int(index) : nil,
+                                         message: "the response port answered for command \(index), which "
+                                             + (known ? "had already answered" : "was never issued")))
+                return
+            }
+            commands[Int(index)].response = data
+            commands[Int(index)].responseLine = line
         case "rd":
             let address = try event.hexNumber("addr")
             let data = try event.hexBytes("data")
@@ -276,7 +293,7 @@ public struct HarnessTrace: Sendable {
             endLine = line
         default:
             throw TraceFormatError(line: line, problem: "unknown event \"\(kind)\"",
-                                   fix: "events are config, memory, cmd, done, rd, wr, error and end (docs/MICROARCHITECTURE.md, \"Harness trace\")")
+                                   fix: "events are config, memory, cmd, done, resp, rd, wr, error and end (docs/MICROARCHITECTURE.md, \"Harness trace\")")
         }
     }
 
@@ -287,6 +304,7 @@ public struct HarnessTrace: Sendable {
         "rd": #"{"ev":"rd","addr":"0x1000","data":"0001020304050607"}"#,
         "wr": #"{"ev":"wr","addr":"0x2000","data":"0001020300000000","strb":"0f"}"#,
         "error": #"{"ev":"error","code":11,"i":3}"#,
+        "resp": #"{"ev":"resp","i":4,"data":"0x2a","cycle":57}"#,
         "memory": #"{"ev":"memory","latency":20,"bytes_per_cycle":8,"max_outstanding":64}"#,
         "config": #"{"ev":"config","name":"SpinelSmall","hash":"2fa4204413abcb1f"}"#,
         "end": #"{"ev":"end","commands":12,"cycle":420}"#,

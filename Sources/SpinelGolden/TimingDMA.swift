@@ -283,6 +283,9 @@ struct AXIMemoryTiming {
     }
 
     var idle: Bool { reads.isEmpty && writes.isEmpty && unmatchedBeats == 0 && !readValid && !answerValid }
+    /// Bursts between their address handshake and their last R beat (reads) or their B (writes).
+    var readsInFlight: Int { reads.count }
+    var writesInFlight: Int { writes.count }
 
     /// `AxiMemory::drive`: the subordinate's outputs of `cycle`.
     mutating func drive(_ cycle: UInt64) {

@@ -26,7 +26,7 @@ public struct TimingModel<Execute: ExecuteTiming> {
     public func predict(_ program: TimingProgram, cycleLimit: UInt64 = 1_000_000) -> TimingPrediction {
         var simulation = TimingSimulation(parameters: parameters, memory: memory, execute: makeExecute(), program: program)
         simulation.run(cycleLimit: cycleLimit)
-        return TimingPrediction(accepted: simulation.accepted, retired: simulation.retired)
+        return TimingPrediction(accepted: simulation.accepted, retired: simulation.retired, responses: simulation.counters.responses)
     }
 }
 
@@ -43,6 +43,8 @@ public struct TimingPrediction: Sendable {
     public var accepted: [UInt64?]
     /// The cycle a retire port reports it.
     public var retired: [UInt64?]
+    /// What a COUNTER answers (the response port's data); nil for other commands.
+    public var responses: [UInt64?] = []
 
     /// From the first command taken to the last retirement.
     public var totalCycles: UInt64? {
@@ -69,6 +71,8 @@ struct StationQueueTiming {
 
     var allocateReady: Bool { slots[tail] == nil }
     var isEmpty: Bool { slots.allSatisfy { $0 == nil } }
+    /// An entry has issued and not retired (the station's `started`).
+    var hasStarted: Bool { slots.indices.contains { slots[$0] != nil && issued[$0] } }
     /// Sequence numbers of the valid entries.
     var held: [Int] { slots.compactMap { $0 } }
     /// The next entry to issue (valid, not yet issued).
@@ -163,6 +167,11 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// The accumulator's read-modify-write stage: per bank, the row of the write taken last cycle.
     private var accumulatorStage: [Int?]
 
+    /// The performance counters, and this cycle's events (CounterFile, `connectCounterEvents`).
+    var counters: CounterTiming
+    private var events = Set<CounterEvent>()
+    private var counterAccess: CounterAccess?
+
     init(parameters: AcceleratorParameters, memory: MemoryTimingSettings, execute: Execute, program: TimingProgram) {
         self.parameters = parameters
         self.program = program
@@ -178,6 +187,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         accumulatorStage = Array(repeating: nil, count: config.accBanks)
         accepted = Array(repeating: nil, count: program.commands.count)
         retired = Array(repeating: nil, count: program.commands.count)
+        counters = CounterTiming(commands: program.commands.count)
         if let first = program.commands.first { cycle = first.arrival }
     }
 
@@ -252,6 +262,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         let executeReads = execute.reads(at: cycle)
         let executeWrite = execute.write(at: cycle)
         let candidates = (0..<3).map(issuable)
+        observeCounterEvents(candidates: candidates, allocateReady: allocateReady)
 
         // MARK: Load controller, writer half (client 1 of the write ports)
         // (The notes queue is a plain register queue: a slot freed in this cycle is free in the next.)
@@ -332,6 +343,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 if needsRead && notesReady { readRequest = DMARequestTiming(address: move.address(row: loadRow), bytes: move.rowBytes) }
             }
             let stepDone = notesReady && (!needsRead || reader.requestReady)
+            if readRequest != nil && !reader.requestReady { events.insert(.loadDMAWaitCycle) }
             if !reader.requestReady { readRequest = nil }
             if stepDone {
                 loadNotes.append(noteOut)
@@ -353,6 +365,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         var writeRequest: DMARequestTiming?
         let leaving = outgoing.first.flatMap { row in pendingReady && (row.noWrites || writer.requestReady) ? row : nil }
         if let leaving, !leaving.noWrites { writeRequest = leaving.request }
+        if let row = outgoing.first, !row.noWrites, pendingReady, !writer.requestReady { events.insert(.storeDMAWaitCycle) }
         // Responses, in order: a command retires with the response to its last row.
         let waiting = pending.first
         let writeResponseTaken = waiting.map { !$0.noWrites } ?? false
@@ -424,6 +437,10 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         let answer = axi.answerValid && writer.answerReady
         let writeBeat = writer.beatsValid
         let beatReady = axi.beatReady
+        if readAddress != nil && axi.addressReadReady { events.insert(.readDMARequests) }
+        if writeAddress != nil && axi.addressWriteReady { events.insert(.writeDMARequests) }
+        let busBytes = UInt64(dma.busBytes)
+        let bytes = (read: readBeat ? busBytes : 0, write: writeBeat && beatReady ? busBytes : 0)
         reader.clock(request: readRequest, addressReady: axi.addressReadReady, beat: readBeat, responseReady: responseTaken)
         writer.clock(request: writeRequest, addressReady: axi.addressWriteReady, beatReady: beatReady, answer: answer,
                      responseReady: writeResponseTaken && writer.responseValid)
@@ -478,6 +495,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         if let issuedSlot { unroller.outstanding[issuedSlot] += 1 }
         for slot in 0..<2 { unroller.outstanding[slot] -= internalRetired[slot] }
         internalRetired = [0, 0]
+        counters.clock(events: events, access: counterAccess, readBytes: bytes.read, writeBytes: bytes.write)
+        counterAccess = nil
         return progress || readBeat || answer
     }
 
@@ -489,6 +508,10 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         let sequence = dispatched.count
         dispatched.append((command, slot))
         if route == .dispatcher {
+            if let access = command.counter {
+                counters.answer(command.index, access)
+                counterAccess = access
+            }
             report(sequence)
         } else {
             station[route.rawValue].allocate(sequence)
@@ -505,6 +528,26 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         } else {
             retired[entry.command.index] = cycle
         }
+    }
+
+    /// The events decided by the registers at the start of the cycle (the DMA handshakes are
+    /// added where the cycle decides them).
+    private mutating func observeCounterEvents(candidates: [Int?], allocateReady: [Bool]) {
+        events.removeAll(keepingCapacity: true)
+        let active = (0..<3).map { candidates[$0] != nil || station[$0].hasStarted }
+        let (loading, executing, storing) = (active[0], active[1], active[2])
+        let main: [CounterEvent?] = [nil, .mainLoadCycles, .mainExecuteCycles, .mainLoadExecuteCycles, .mainStoreCycles,
+                                     .mainLoadStoreCycles, .mainStoreExecuteCycles, .mainLoadStoreExecuteCycles]
+        if let event = main[(loading ? 1 : 0) | (executing ? 2 : 0) | (storing ? 4 : 0)] { events.insert(event) }
+        if loading { events.insert(.loadActiveCycle) }
+        if executing { events.insert(.executeActiveCycle) }
+        if storing { events.insert(.storeActiveCycle) }
+        if axi.readsInFlight > 0 { events.insert(.readDMAActiveCycle) }
+        if axi.writesInFlight > 0 { events.insert(.writeDMAActiveCycle) }
+        if allocateReady.contains(false) { events.insert(.reservationStationFullCycles) }
+        if !station.allSatisfy(\.isEmpty) { events.insert(.reservationStationActiveCycles) }
+        if !unroller.quiet { events.insert(.loopMatmulActiveCycles) }
+        counters.occupancy = [station[0].held.count, station[1].held.count, station[2].held.count]
     }
 
     private mutating func retire(_ sequence: Int, queue: Int) {

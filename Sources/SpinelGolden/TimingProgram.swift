@@ -93,6 +93,8 @@ public struct TimedCommand: Sendable {
     /// A CONFIG_NORM that keeps the normalizer busy this many cycles after the store controller
     /// takes it (the numerics extensions' Softmax factor c, `Normalizer.constantLatency`).
     public var normalizerBusy: Int?
+    /// A COUNTER that passes its checks: it retires in the dispatcher and answers with a counter value.
+    public var counter: CounterAccess?
 
     /// A short name for statistics: "MVIN", "COMPUTE", "CONFIG_LD", "rejected", ….
     public var kind: String
@@ -180,6 +182,8 @@ public struct TimedCommand: Sendable {
             footprint.add(read: pair.computeOperand, lastRowOffset: max(pair.computeOperand.rows - 1, 0))
             footprint.add(read: pair.preloadOperand, lastRowOffset: max(pair.preloadOperand.rows - 1, 0))
             footprint.add(write: pair.c, lastRowOffset: max(pair.c.rows - 1, 0) * settings.cStride)
+        case Funct.counter:
+            counter = CounterAccess(rs1: rs1)
         default:
             // FLUSH and PRELOAD retire in the dispatcher.
             break
@@ -197,6 +201,7 @@ public struct TimedCommand: Sendable {
         case Funct.computePreloaded: return "COMPUTE_PRELOADED"
         case Funct.computeAccumulated: return "COMPUTE_ACCUMULATED"
         case Funct.flush: return "FLUSH"
+        case Funct.counter: return "COUNTER"
         case Funct.loopWS: return "LOOP_WS"
         case Funct.loopWSConfigBounds...Funct.loopWSConfigStridesDC: return "LOOP_WS_CONFIG"
         case Funct.loadAffine: return "LOAD_AFFINE"

@@ -61,6 +61,10 @@ public enum TraceReplay {
                                          message: "command \(command.index) never retired: the trace has no done event for it"))
         }
 
+        // Counter answers: the timing model predicts every count (docs/GEMMINI-COMPATIBILITY.md, "Performance counters").
+        let timing = TimingComparison(trace: trace, parameters: parameters)
+        problems += compareResponses(trace, timing: timing, stop: stop?.command)
+
         // Writes.
         let comparison = WriteComparison(trace: trace, index: index, golden: first, stop: stop?.command)
         problems += comparison.problems
@@ -120,8 +124,34 @@ public enum TraceReplay {
         report.hardwareError = hardwareError
         report.goldenError = goldenError
         report.verdict = !problems.isEmpty ? .mismatch : stop != nil ? .incomplete : .match
-        report.timing = TimingComparison(trace: trace, parameters: parameters)
+        report.timing = timing
         return report
+    }
+
+    /// Every COUNTER the golden model accepted answers with the timing model's value; nothing
+    /// else answers.
+    private static func compareResponses(_ trace: HarnessTrace, timing: TimingComparison, stop: Int?) -> [TraceProblem] {
+        var problems: [TraceProblem] = []
+        let predicted = timing.prediction.responses
+        for command in trace.commands where stop.map({ command.index < $0 }) ?? true {
+            let expected = command.index < predicted.count ? predicted[command.index] : nil
+            switch (expected, command.response) {
+            case (nil, nil):
+                continue
+            case (let value?, nil):
+                problems.append(TraceProblem(kind: .response, commandIndex: command.index, traceLine: command.line,
+                                             message: "COUNTER \(command.index) should answer \(value), but the trace has no resp event for it"))
+            case (nil, let value?):
+                problems.append(TraceProblem(kind: .response, commandIndex: command.index, traceLine: command.responseLine,
+                                             message: "command \(command.index) answered \(value) on the response port; only a COUNTER the golden model accepts answers"))
+            case (let value?, let actual?):
+                if value != actual {
+                    problems.append(TraceProblem(kind: .response, commandIndex: command.index, traceLine: command.responseLine,
+                                                 message: "COUNTER \(command.index) answered \(actual); the timing model counts \(value)"))
+                }
+            }
+        }
+        return problems
     }
 
     private static func compareErrors(hardware: HarnessTrace.ErrorRecord?, golden: AcceleratorError?, stop: Int?) -> TraceProblem? {
@@ -272,6 +302,8 @@ public struct TraceProblem: Hashable, Sendable, CustomStringConvertible {
         case errorState
         /// A command retired twice, never, or without having been issued.
         case retirement
+        /// A COUNTER's answer differs from the timing model's count, or a response is missing or extra.
+        case response
 
         var order: Int {
             switch self {
@@ -280,6 +312,7 @@ public struct TraceProblem: Hashable, Sendable, CustomStringConvertible {
             case .extraWrite: 2
             case .errorState: 3
             case .retirement: 4
+            case .response: 5
             }
         }
     }
@@ -421,13 +454,16 @@ public struct TraceReplayReport: Sendable {
         let goldenErrorWords = goldenError.map { "\($0.code) (code \($0.code.rawValue)) at command \($0.commandIndex)" } ?? "none"
         let hardwareErrorWords = hardwareError.map { "\(TraceReplay.errorName($0.code)) (code \($0.code)) at command \($0.commandIndex)" } ?? "none"
         field("error state", "hardware \(hardwareErrorWords); golden model \(goldenErrorWords)")
+        let answers = commands.filter { $0.response != nil }.count
+        if answers > 0 { field("counters", "\(answers) COUNTER answer(s), compared with the timing model's counts") }
         if let stoppedAt {
             field("replay", "stopped at command \(stoppedAt.command): \(stoppedAt.reason)")
         }
 
         switch verdict {
         case .match:
-            field("result", "MATCH: every DMA write matches bit for bit, and the error states agree")
+            field("result", "MATCH: every DMA write matches bit for bit, and the error states agree"
+                  + (answers > 0 ? "; every COUNTER answers the timing model's count" : ""))
         case .incomplete:
             field("result", "INCOMPLETE: no disagreement up to command \(stoppedAt?.command ?? 0), where the golden model stopped")
         case .mismatch:

@@ -40,7 +40,7 @@ struct HarnessStandInCommand: Aggregate {
 /// - funct 2 TOUCH: read n bytes at rs1[47:0] and drop them; several in flight; retires on
 ///   `retire_ld`.
 /// - funct 7 NOP (what `gemmini_flush` issues): retires on `retire_dispatch`.
-/// - `retire_loop` never fires (the stand-in has no LOOP_WS).
+/// - `retire_loop` never fires (the stand-in has no LOOP_WS), nor does `resp` (no COUNTER).
 /// - anything else: `unknownCommand` (1); COPY or TOUCH with a bad n: `tooManyColumns` (3);
 ///   both retire on `retire_dispatch`. DMA faults: `dmaReadFault` (11), `dmaWriteFault` (12).
 /// The first error latches `code << 56 | index`. `config_hash` is `configHash`.
@@ -67,6 +67,7 @@ struct HarnessStandIn: Module {
         var retireEx: Valid<Signal>
         var retireSt: Valid<Signal>
         var retireLoop: Valid<Signal>
+        var response: Valid<CounterResponse>
         var axi: AXI4Bundle
 
         func map(_ f: FieldMapper) -> IO {
@@ -75,7 +76,7 @@ struct HarnessStandIn: Module {
                configHash: f.output("config_hash", configHash),
                retireDispatch: f.output("retire_dispatch", retireDispatch), retireLd: f.output("retire_ld", retireLd),
                retireEx: f.output("retire_ex", retireEx), retireSt: f.output("retire_st", retireSt),
-               retireLoop: f.output("retire_loop", retireLoop), axi: f.output("axi", axi))
+               retireLoop: f.output("retire_loop", retireLoop), response: f.output("resp", response), axi: f.output("axi", axi))
         }
     }
 
@@ -86,7 +87,7 @@ struct HarnessStandIn: Module {
            cycles: Signal(.uint(64)), configHash: Signal(.uint(64)),
            retireDispatch: Valid(Signal(.uint(32))), retireLd: Valid(Signal(.uint(32))),
            retireEx: Valid(Signal(.uint(32))), retireSt: Valid(Signal(.uint(32))), retireLoop: Valid(Signal(.uint(32))),
-           axi: AXI4Bundle(dma.axi))
+           response: Valid(CounterResponse()), axi: AXI4Bundle(dma.axi))
     }
 
     func build(_ m: ModuleBuilder, _ io: IO) {
@@ -177,6 +178,9 @@ struct HarnessStandIn: Module {
         io.retireSt.bits.set(copyIndex)
         io.retireLoop.valid.set(false)
         io.retireLoop.bits.set(Signal.literal(0, .uint(32)))
+        io.response.valid.set(false)
+        io.response.bits.index.set(Signal.literal(0, .uint(32)))
+        io.response.bits.data.set(Signal.literal(0, .uint(64)))
 
         // Errors: the first one latches code << 56 | index.
         func info(_ code: Int, _ at: Signal) -> Signal {
@@ -380,7 +384,7 @@ struct HarnessHeaderTests {
             #expect(HarnessGenerator.files(for: p) == HarnessGenerator.files(for: p))
         }
         let names = HarnessGenerator.files(for: HarnessTestSupport.small).map(\.name)
-        #expect(names == ["gemmini_params.h", "spinel.h", "rocc.h", "rocc-software/src/xcustom.h", "gemmini.h", "spinel_tiled.h",
+        #expect(names == ["gemmini_params.h", "spinel.h", "rocc.h", "rocc-software/src/xcustom.h", "gemmini.h", "gemmini_counter.h", "spinel_tiled.h",
                           "spinel_library.h", "gemmini_testutils.h", "spinel_reference.h", "spinel_axi_memory.h", "spinel_harness.cpp"])
     }
 

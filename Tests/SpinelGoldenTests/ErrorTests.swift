@@ -37,7 +37,6 @@ private let errorCases: [ErrorCase] = [
     ErrorCase(name: "LOOP_CONV_WS (funct 15)", failing: Encoded(funct: 15, rs1: 0, rs2: 0), code: .unknownCommand),
     ErrorCase(name: "LOOP_CONV_WS config (funct 21)", failing: Encoded(funct: 21, rs1: 0, rs2: 0), code: .unknownCommand),
     ErrorCase(name: "reserved extension funct 40", failing: Encoded(funct: 40, rs1: 0, rs2: 0), code: .unknownCommand),
-    ErrorCase(name: "COUNTER (funct 126)", failing: Encoded(funct: 126, rs1: 0, rs2: 0), code: .unknownCommand),
     ErrorCase(name: "CONFIG_LD load state 3", failing: G.configLd(stride: 0, blockStride: 4, id: 3), code: .unknownCommand),
     // 2 tooManyRows
     ErrorCase(name: "MVIN of 5 rows", failing: G.mvin(0x1000, 0, cols: 4, rows: 5), code: .tooManyRows),
@@ -86,6 +85,10 @@ private let errorCases: [ErrorCase] = [
     ErrorCase(name: "CONFIG_EX shift 32 on a 32-bit accumulator", failing: G.configEx(dataflow: os, shift: 32), code: .unsupportedField),
     ErrorCase(name: "MVOUT with a normalization command", failing: G.mvout(0x1000, Gemmini.acc(0) | 1 << 26, cols: 4, rows: 1),
               code: .unsupportedField),
+    ErrorCase(name: "COUNTER configuring event 47 (past Gemmini's 46)", failing: Encoded(funct: 126, rs1: 0x8 | 47 << 12, rs2: 0),
+              code: .unsupportedField),
+    ErrorCase(name: "COUNTER configuring external value 12 (past Gemmini's 11)",
+              failing: Encoded(funct: 126, rs1: 1 << 31 | 0x8 | 12 << 12, rs2: 0), code: .unsupportedField),
     // 7 invalidScale
     ErrorCase(name: "NaN mvin scale", failing: G.configLd(stride: 4, scale: .nan, blockStride: 4), code: .invalidScale),
     ErrorCase(name: "infinite accumulator scale", failing: G.configSt(stride: 4, accScale: .infinity), code: .invalidScale),

@@ -240,3 +240,108 @@ struct TimingModelTests {
         #expect(comparison.prediction.retired == [5 + 33])
     }
 }
+
+/// Gemmini's COUNTER in the golden model (decoding, errors) and in the timing model (every count
+/// worked out by hand from the stages of `TimingModelTests`: a one-row MVIN taken in cycle c is
+/// valid in the station from c + 1, has its AR in c + 3, its beat in c + 3 + L and retires in
+/// c + 5 + L; small preset, L = 20, an 8-byte bus).
+@Suite("Performance counters (COUNTER, funct 126)")
+struct CounterTests {
+    static let parameters = TimingModelTests.parameters
+    static let latency = TimingModelTests.latency
+
+    /// rs1 as Gemmini's counter_configure builds it (ids above INCREMENTAL_COUNTERS are external).
+    static func configure(_ slot: Int, _ code: Int) -> Encoded {
+        let external = code > CounterEvent.incrementalCount
+        let id = external ? code - CounterEvent.incrementalCount : code
+        return Encoded(funct: 126, rs1: UInt64(slot & 7) << 4 | 0x8 | UInt64(id & 0x3F) << 12 | (external ? 1 << 31 : 0), rs2: 0)
+    }
+
+    static func read(_ slot: Int) -> Encoded { Encoded(funct: 126, rs1: UInt64(slot & 7) << 4, rs2: 0) }
+    static let takeSnapshot = Encoded(funct: 126, rs1: 0x4, rs2: 0)
+    static let releaseSnapshot = Encoded(funct: 126, rs1: 0x2, rs2: 0)
+    static let reset = Encoded(funct: 126, rs1: 0x1, rs2: 0)
+
+    @Test func decodesGemminisFields() throws {
+        let configure = CounterAccess(rs1: Self.configure(5, CounterEvent.loadActiveCycle.rawValue).rs1)
+        #expect(configure == CounterAccess(rs1: 5 << 4 | 8 | 9 << 12))
+        #expect(configure.configure && configure.slot == 5 && configure.event == 9 && !configure.external)
+        #expect(!configure.reset && !configure.takeSnapshot && !configure.releaseSnapshot)
+        // RESERVATION_STATION_LD_COUNT is INCREMENTAL_COUNTERS + 1: external value 1.
+        let external = CounterAccess(rs1: Self.configure(7, 47).rs1)
+        #expect(external.external && external.event == ExternalCounter.reservationStationLoadCount.rawValue && external.slot == 7)
+        // Slot bits above Gemmini's three (rs1[11:7]) are ignored, as Gemmini's index field is 3 bits.
+        #expect(CounterAccess(rs1: 0x7F0).slot == 7)
+        let all = CounterAccess(rs1: 0x7)
+        #expect(all.reset && all.releaseSnapshot && all.takeSnapshot && !all.configure)
+        #expect(CounterEvent.executeActiveCycle.rawValue == 24 && CounterEvent.writeDMARequests.rawValue == 46)
+        #expect(CounterEvent.incrementalCount == CounterEvent.allCases.count - 1)
+        #expect(ExternalCounter.accumulatorWrites.rawValue == 11)
+    }
+
+    /// Every form is accepted and changes nothing the golden model keeps; the last event and
+    /// external value Gemmini defines are accepted, the next ones are `unsupportedField`; a read
+    /// or a reset with any event bits is accepted (the field counts only when configuring).
+    @Test func goldenModelAcceptsGemminisCounterCommands() throws {
+        var machine = try Machine()
+        let before = machine.model.state
+        try machine.run(Self.reset, Self.configure(0, 46), Self.configure(1, 46 + 11), Self.takeSnapshot, Self.releaseSnapshot,
+                        Self.read(3), Encoded(funct: 126, rs1: 63 << 12 | 1, rs2: 0xFFFF))
+        #expect(machine.model.error == nil)
+        #expect(machine.model.state == before)
+        try machine.run(Encoded(funct: 126, rs1: 0x8 | 47 << 12, rs2: 0))
+        #expect(machine.model.error?.code == .unsupportedField && machine.model.error?.commandIndex == 7)
+        #expect(machine.model.error?.reason.contains("up to 46") == true)
+        var external = try Machine()
+        try external.run(Encoded(funct: 126, rs1: 1 << 31 | 0x8 | 12 << 12, rs2: 0))
+        #expect(external.model.error?.code == .unsupportedField)
+    }
+
+    @Test func countsOfOneMvinByHand() {
+        let L = Self.latency
+        let commands: [Encoded] = [
+            Self.configure(0, CounterEvent.loadActiveCycle.rawValue),             // 0 @1
+            Self.configure(1, CounterEvent.reservationStationActiveCycles.rawValue), // 1 @2
+            Self.configure(2, CounterEvent.readDMARequests.rawValue),            // 2 @3
+            Self.configure(3, CounterEvent.readDMAActiveCycle.rawValue),         // 3 @4
+            Self.configure(4, CounterEvent.executeActiveCycle.rawValue),         // 4 @5
+            Self.configure(5, 47),                                               // 5 @6 RESERVATION_STATION_LD_COUNT
+            Self.configure(6, 46 + 4),                                           // 6 @7 RDMA_BYTES_REC
+            Gemmini.mvin(TimingModelTests.dram, 0, cols: 4, rows: 1),            // 7 @10, retires 10 + 5 + L
+            Self.read(0), Self.read(5),                                          // 8, 9 @20, 21: while it runs
+            Self.read(0), Self.read(1), Self.read(2), Self.read(3), Self.read(4), Self.read(5), Self.read(6),  // 10…16 @100…
+            Self.takeSnapshot,                                                   // 17 @107
+            Gemmini.mvin(TimingModelTests.dram, 0, cols: 4, rows: 1),            // 18 @110
+            Self.read(0), Self.releaseSnapshot, Self.read(0), Self.reset, Self.read(0), Self.read(6),  // 19…24 @200…
+            Self.configure(6, CounterEvent.loopMatmulActiveCycles.rawValue),     // 25 @206: answers the old value
+        ]
+        let cycles: [UInt64] = [1, 2, 3, 4, 5, 6, 7, 10, 20, 21, 100, 101, 102, 103, 104, 105, 106, 107, 110,
+                                200, 201, 202, 203, 204, 205, 206]
+        let program = TimingProgram(commands.map { ($0.funct, $0.rs1, $0.rs2) }, issueCycles: cycles, parameters: Self.parameters)
+        let prediction = TimingModel(parameters: Self.parameters, memory: MemoryTimingSettings(Self.parameters.config.memory)).predict(program)
+        #expect(prediction.retired[7] == 10 + 5 + L)
+        // Active from c + 1 to the retire cycle; the AR burst is outstanding from c + 4 to its beat in c + 3 + L.
+        let active = 5 + L
+        var expected: [UInt64?] = Array(repeating: 0, count: commands.count)
+        expected[7] = nil
+        expected[18] = nil
+        expected[8] = 20 - 11        // cycles 11…19
+        expected[9] = 1              // the MVIN's entry
+        expected[10] = active
+        expected[11] = active
+        expected[12] = 1
+        expected[13] = L             // cycles 14…13 + L
+        expected[14] = 0
+        expected[15] = 0
+        expected[16] = 8             // one 8-byte beat
+        expected[17] = active        // a snapshot reads (and keeps) the live value
+        expected[19] = active        // the snapshot, though the second MVIN counted
+        expected[20] = active        // answered before it releases
+        expected[21] = 2 * active
+        expected[22] = 2 * active    // answered before it resets
+        expected[23] = 0
+        expected[24] = 0
+        expected[25] = 0
+        #expect(prediction.responses == expected)
+    }
+}

@@ -27,6 +27,8 @@ public struct Accelerator: Module {
         public var retireStore: Valid<Signal>
         /// LOOP_WS and its configuration commands.
         public var retireLoop: Valid<Signal>
+        /// A COUNTER's value, in the cycle it retires on `retire_dispatch` (the harness returns it in rd).
+        public var response: Valid<CounterResponse>
         public var axi: AXI4Bundle
 
         public func map(_ f: FieldMapper) -> IO {
@@ -34,7 +36,8 @@ public struct Accelerator: Module {
                errorInfo: f.output("error_info", errorInfo), cycles: f.output("cycles", cycles),
                configHash: f.output("config_hash", configHash), retireDispatch: f.output("retire_dispatch", retireDispatch),
                retireLoad: f.output("retire_ld", retireLoad), retireExecute: f.output("retire_ex", retireExecute),
-               retireStore: f.output("retire_st", retireStore), retireLoop: f.output("retire_loop", retireLoop), axi: f.output("axi", axi))
+               retireStore: f.output("retire_st", retireStore), retireLoop: f.output("retire_loop", retireLoop),
+               response: f.output("resp", response), axi: f.output("axi", axi))
         }
     }
 
@@ -42,7 +45,8 @@ public struct Accelerator: Module {
         IO(command: Decoupled(RoCCCommand()), busy: Signal(.bool), error: Signal(.bool), errorInfo: Signal(.uint(64)),
            cycles: Signal(.uint(64)), configHash: Signal(.uint(64)),
            retireDispatch: Valid(Signal(.uint(32))), retireLoad: Valid(Signal(.uint(32))),
-           retireExecute: Valid(Signal(.uint(32))), retireStore: Valid(Signal(.uint(32))), retireLoop: Valid(Signal(.uint(32))), axi: AXI4Bundle(dma.axi))
+           retireExecute: Valid(Signal(.uint(32))), retireStore: Valid(Signal(.uint(32))), retireLoop: Valid(Signal(.uint(32))), response: Valid(CounterResponse()),
+           axi: AXI4Bundle(dma.axi))
     }
 
     public func build(_ m: ModuleBuilder, _ io: IO) {
@@ -108,6 +112,12 @@ public struct Accelerator: Module {
         m.connect(store.writeResponse, from: engine.writeResponse)
         m.connect(io.axi, from: engine.axi)
 
+        // Performance counters (COUNTER, funct 126).
+        let counters = m.instance("counters", CounterFile())
+        m.connect(counters.access, from: dispatcher.counter)
+        m.connect(io.response, from: counters.response)
+        connectCounterEvents(m, counters, station: station, unroller: unroller, load: load, store: store, engine: engine)
+
         // Errors: the failure of the oldest command wins, as in program order.
         let errorValid = m.register("error_valid", .bool, reset: false)
         let errorInfo = m.register("error_info_reg", .uint(64), reset: 0)
@@ -151,6 +161,57 @@ public struct Accelerator: Module {
         let failureLanding = candidates.reduce(Signal(false)) { $0 || $1.valid }
         io.busy.set(unroller.busy || station.busy || load.busy || execute.busy || store.busy || engine.busy
                     || accumulator.writesPending || io.command.valid || failureLanding)
+    }
+}
+
+extension Accelerator {
+    /// The events of docs/GEMMINI-COMPATIBILITY.md, "Performance counters": a controller is
+    /// active while the station offers it a command or holds one it issued and has not retired.
+    func connectCounterEvents(_ m: ModuleBuilder, _ counters: CounterFile.IO, station: ReservationStation.IO,
+                              unroller: LoopUnroller.IO, load: LoadController.IO, store: StoreController.IO, engine: DMAEngine.IO) {
+        let active = (0..<3).map { station.issue[$0].valid || station.started[$0] }
+        let (loading, executing, storing) = (active[0], active[1], active[2])
+        let axi = engine.axi
+        // Bursts in flight on AXI: reads from AR to the last R beat, writes from AW to B.
+        let readBursts = m.register("counter_read_bursts", .uint(16), reset: 0)
+        let writeBursts = m.register("counter_write_bursts", .uint(16), reset: 0)
+        let readDone = axi.r.fire && axi.r.bits.last
+        readBursts.set(readBursts +% mux(axi.ar.fire, Signal.literal(1, .uint(16)), Signal.literal(0, .uint(16)))
+                       -% mux(readDone, Signal.literal(1, .uint(16)), Signal.literal(0, .uint(16))))
+        writeBursts.set(writeBursts +% mux(axi.aw.fire, Signal.literal(1, .uint(16)), Signal.literal(0, .uint(16)))
+                        -% mux(axi.b.fire, Signal.literal(1, .uint(16)), Signal.literal(0, .uint(16))))
+
+        var events = CounterEvent.allCases.map { _ in Signal(false) }
+        events[CounterEvent.mainLoadCycles.rawValue] = loading && !storing && !executing
+        events[CounterEvent.mainStoreCycles.rawValue] = !loading && storing && !executing
+        events[CounterEvent.mainExecuteCycles.rawValue] = !loading && !storing && executing
+        events[CounterEvent.mainLoadStoreCycles.rawValue] = loading && storing && !executing
+        events[CounterEvent.mainLoadExecuteCycles.rawValue] = loading && !storing && executing
+        events[CounterEvent.mainStoreExecuteCycles.rawValue] = !loading && storing && executing
+        events[CounterEvent.mainLoadStoreExecuteCycles.rawValue] = loading && storing && executing
+        events[CounterEvent.loadDMAWaitCycle.rawValue] = load.readRequest.valid && !engine.readRequest.ready
+        events[CounterEvent.loadActiveCycle.rawValue] = loading
+        events[CounterEvent.storeDMAWaitCycle.rawValue] = store.writeRequest.valid && !engine.writeRequest.ready
+        events[CounterEvent.storeActiveCycle.rawValue] = storing
+        events[CounterEvent.readDMAActiveCycle.rawValue] = readBursts =/= 0
+        events[CounterEvent.writeDMAActiveCycle.rawValue] = writeBursts =/= 0
+        events[CounterEvent.executeActiveCycle.rawValue] = executing
+        events[CounterEvent.reservationStationFullCycles.rawValue] = (0..<3).map { !station.allocate[$0].ready }.reduce(Signal(false)) { $0 || $1 }
+        events[CounterEvent.reservationStationActiveCycles.rawValue] = station.busy
+        events[CounterEvent.loopMatmulActiveCycles.rawValue] = unroller.busy
+        events[CounterEvent.readDMARequests.rawValue] = axi.ar.fire
+        events[CounterEvent.writeDMARequests.rawValue] = axi.aw.fire
+        for (port, event) in zip(counters.events, events) { port.set(event) }
+
+        let width = CounterAccess.width
+        var external = ExternalCounter.allCases.map { _ in Signal.literal(0, .uint(width)) }
+        external[ExternalCounter.reservationStationLoadCount.rawValue] = station.occupancy[0].extended(to: width)
+        external[ExternalCounter.reservationStationExecuteCount.rawValue] = station.occupancy[1].extended(to: width)
+        external[ExternalCounter.reservationStationStoreCount.rawValue] = station.occupancy[2].extended(to: width)
+        for (port, value) in zip(counters.externalValues, external) { port.set(value) }
+        let busBytes = Signal.literal(BigInteger(dma.busBytes), .uint(16))
+        counters.readBytes.set(mux(axi.r.fire, busBytes, Signal.literal(0, .uint(16))))
+        counters.writeBytes.set(mux(axi.w.fire, busBytes, Signal.literal(0, .uint(16))))
     }
 }
 

@@ -9,7 +9,7 @@ public enum HarnessSources {}
 /// - `spinel.h`: the C API (create/destroy, issue, fence, cycles, trace and waveform switches,
 ///   errors in words);
 /// - `rocc.h` and `gemmini.h`: the RoCC shim and Gemmini's command macros, so that a
-///   Gemmini-style kernel compiles unchanged;
+///   Gemmini-style kernel compiles unchanged; `gemmini_counter.h`: the performance-counter events;
 /// - `rocc-software/src/xcustom.h`: what Gemmini's own `include/gemmini.h` includes, so that a
 ///   copy of Gemmini's header builds against the harness too;
 /// - `spinel_tiled.h`: `tiled_matmul_auto` over LOOP_WS (or the same commands from the host),
@@ -36,6 +36,7 @@ public enum HarnessGenerator {
         GeneratedFile(name: "rocc.h", contents: HarnessSources.roccHeader + "\n"),
         GeneratedFile(name: "rocc-software/src/xcustom.h", contents: HarnessSources.xcustomHeader + "\n"),
         GeneratedFile(name: "gemmini.h", contents: HarnessSources.gemminiHeader + "\n"),
+        GeneratedFile(name: "gemmini_counter.h", contents: HarnessSources.counterHeader + "\n"),
         GeneratedFile(name: "spinel_tiled.h", contents: HarnessSources.tiledHeader + "\n"),
         GeneratedFile(name: "spinel_library.h", contents: HarnessSources.libraryHeader + "\n"),
         GeneratedFile(name: "gemmini_testutils.h", contents: HarnessSources.testUtilitiesHeader + "\n"),

@@ -116,6 +116,10 @@ int spinel_issue(uint32_t funct, uint64_t rs1, uint64_t rs2);
  * names it). Returns SPINEL_OK or SPINEL_ERROR_CYCLE_LIMIT. An accelerator error does not
  * make it fail: read spinel_error_code. */
 int spinel_fence(void);
+/* Issues a command that answers in rd (COUNTER, funct 126) and waits until it retires; the
+ * answer goes to *rd (0 when the command failed: read spinel_error_code). Returns as
+ * spinel_issue. Other commands retire with *rd = 0. */
+int spinel_issue_response(uint32_t funct, uint64_t rs1, uint64_t rs2, uint64_t *rd);
 
 /* Clock cycles since reset (the harness's count). */
 uint64_t spinel_cycles(void);
@@ -168,7 +172,8 @@ const char *spinel_config_name(void);
  * The opcode argument `x` (XCUSTOM_ACC, the custom-N opcode) is ignored: there is one
  * accelerator. Each macro expands to a block, as the inline-assembly versions do, so that
  * Gemmini-style macros can chain them without semicolons. Instructions with a destination
- * register write 0 to it. A harness failure (cycle limit) prints the error and exits with
+ * register wait until the command retires and write its answer to it (a COUNTER's value; 0
+ * for commands that do not answer). A harness failure (cycle limit) prints the error and exits with
  * status SPINEL_EXIT_SIMULATION_FAILED.
  *
  * Written for Spinel.
@@ -185,6 +190,7 @@ extern "C" {
 #endif
 
 void spinel_rocc_issue(uint32_t funct, uint64_t rs1, uint64_t rs2);
+uint64_t spinel_rocc_issue_rd(uint32_t funct, uint64_t rs1, uint64_t rs2);
 void spinel_rocc_fence(void);
 
 #ifdef __cplusplus
@@ -192,13 +198,13 @@ void spinel_rocc_fence(void);
 #endif
 
 /* The forms of Gemmini's rocc-software/src/xcustom.h: 0_R_R (no destination), R_R_R (with
- * one, which receives 0), and ROCC_INSTRUCTION_RS1_RS2 over 0_R_R exactly as Gemmini's
+ * one, which receives the command's answer), and ROCC_INSTRUCTION_RS1_RS2 over 0_R_R exactly as Gemmini's
  * gemmini.h defines it (so that its definition repeats this one without a warning). */
 #define ROCC_INSTRUCTION_0_R_R(x, rs1, rs2, funct) \
     { spinel_rocc_issue((uint32_t)(funct), (uint64_t)(rs1), (uint64_t)(rs2)); }
 
 #define ROCC_INSTRUCTION_R_R_R(x, rd, rs1, rs2, funct) \
-    { spinel_rocc_issue((uint32_t)(funct), (uint64_t)(rs1), (uint64_t)(rs2)); (rd) = 0; }
+    { (rd) = spinel_rocc_issue_rd((uint32_t)(funct), (uint64_t)(rs1), (uint64_t)(rs2)); }
 
 #define ROCC_INSTRUCTION_RS1_RS2(x, rs1, rs2, funct) \
   ROCC_INSTRUCTION_0_R_R(x, rs1, rs2, funct)

@@ -2,6 +2,35 @@
 // needs no resources. Edit the C here; `HarnessGenerator` writes it out unchanged.
 
 extension HarnessSources {
+    /// `gemmini_counter.h`: Gemmini's event ids under Gemmini's names (`CounterEvent`,
+    /// `ExternalCounter`), so that a Gemmini program's counter code builds unchanged.
+    static var counterHeader: String {
+        var lines = [
+            "/*",
+            " * Spinel harness: the performance-counter events, with the names and ids of Gemmini's",
+            " * gemmini_counter.h (generated from CounterEvent and ExternalCounter). Events Spinel does",
+            " * not have count nothing and read 0 (docs/GEMMINI-COMPATIBILITY.md, \"Performance counters\").",
+            " * Written for Spinel.",
+            " */",
+            "#ifndef SPINEL_GEMMINI_COUNTER_H",
+            "#define SPINEL_GEMMINI_COUNTER_H",
+            "",
+            "#define INCREMENTAL_COUNTERS \(CounterEvent.incrementalCount)",
+            "",
+            "/* Events: a slot counts the cycles (or handshakes) in which the event happens. */",
+        ]
+        for event in CounterEvent.allCases {
+            lines.append("#define \(event.gemminiName) \(event.rawValue)" + (event.isCounted || event == .disable ? "" : "  /* not in Spinel: reads 0 */"))
+        }
+        lines += ["", "/* External values: a slot reads them as they are at the read. */"]
+        for value in ExternalCounter.allCases where value != .disable {
+            lines.append("#define \(value.gemminiName) (INCREMENTAL_COUNTERS + \(value.rawValue))"
+                         + (value.isCounted ? "" : "  /* not in Spinel: reads 0 */"))
+        }
+        lines += ["", "#endif /* SPINEL_GEMMINI_COUNTER_H */"]
+        return lines.joined(separator: "\n")
+    }
+
     /// Gemmini's command macros (`gemmini.h`).
     static let gemminiHeader = #"""
 /*
@@ -292,6 +321,53 @@ static inline acc_scale_t acc_scale_t_bits_to_acc_scale_t(acc_scale_t_bits bits)
 /* Waits until the accelerator is idle (no command queued or in flight, every DMA write
  * acknowledged). */
 #define gemmini_fence() spinel_rocc_fence()
+
+/* ---- Performance counters (COUNTER, funct 126; the event names are in gemmini_counter.h) ----
+ * Eight slots; each counts one event's cycles (or handshakes) since it was configured or the
+ * counters were reset, or reads an external value (an id above INCREMENTAL_COUNTERS). Every
+ * COUNTER answers with the addressed slot's value as it was before the command acted; while a
+ * snapshot is held, reads return the snapshot. Counts are 32 bits wide and wrap.
+ * docs/GEMMINI-COMPATIBILITY.md, "Performance counters", says which events Spinel counts. */
+#include "gemmini_counter.h"
+
+#define gemmini_counter_access(rd, config_reg) \
+    ROCC_INSTRUCTION(XCUSTOM_ACC, rd, config_reg, 0, k_COUNTER)
+
+/* The value of slot `index` (0 to 7). */
+static inline uint32_t counter_read(size_t index) {
+    uint64_t value;
+    gemmini_counter_access(value, ((uint64_t)index & 0x7) << 4)
+    return (uint32_t)value;
+}
+
+/* Slot `index` counts `counter_code` (an event of gemmini_counter.h) from 0. */
+static inline void counter_configure(size_t index, size_t counter_code) {
+    const uint64_t external = counter_code > INCREMENTAL_COUNTERS;
+    const uint64_t code = external ? counter_code - INCREMENTAL_COUNTERS : counter_code;
+    uint64_t ignored;
+    gemmini_counter_access(ignored, ((uint64_t)index & 0x7) << 4 | 0x8 | (code & 0x3f) << 12 | external << 31)
+    (void)ignored;
+}
+
+/* Reads return the values of this moment until counter_snapshot_reset(). */
+static inline void counter_snapshot_take(void) {
+    uint64_t ignored;
+    gemmini_counter_access(ignored, 0x4)
+    (void)ignored;
+}
+
+static inline void counter_snapshot_reset(void) {
+    uint64_t ignored;
+    gemmini_counter_access(ignored, 0x2)
+    (void)ignored;
+}
+
+/* Every slot (and the byte totals) back to 0; the slots keep their events. */
+static inline void counter_reset(void) {
+    uint64_t ignored;
+    gemmini_counter_access(ignored, 0x1)
+    (void)ignored;
+}
 
 /* ---- Gemmini's software library ---- */
 

@@ -6,6 +6,8 @@ public enum Funct {
     public static let preload = 6, flush = 7, mvin3 = 14
     public static let loopWS = 8, loopWSConfigBounds = 9, loopWSConfigAddressesAB = 10, loopWSConfigAddressesDC = 11
     public static let loopWSConfigStridesAB = 12, loopWSConfigStridesDC = 13
+    /// Gemmini's COUNTER: performance counters (CounterFile.swift); answers on the response port.
+    public static let counter = 126
     /// Spinel extension (with `hasAffineLayerNorm`): two accumulator rows into the normalizer's γ and β.
     public static let loadAffine = 40
     /// Spinel extension (with `hasNumericsExtensions`): one accumulator row into the

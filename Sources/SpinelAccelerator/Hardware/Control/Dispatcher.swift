@@ -31,19 +31,22 @@ public struct Dispatcher: Module {
         public var footprint: Footprint
         /// Commands that finish in the dispatcher.
         public var retire: Valid<Retirement>
+        /// A COUNTER that passed its checks (rs1 in `data`), for the counter file.
+        public var counter: Valid<CounterResponse>
         public var error: Signal
         public var errorInfo: Signal
 
         public func map(_ f: FieldMapper) -> IO {
             IO(command: f.input("cmd", command), load: f.output("ld", load), execute: f.output("ex", execute),
-               store: f.output("st", store), footprint: f.output("footprint", footprint), retire: f.output("retire", retire), error: f.output("error", error),
+               store: f.output("st", store), footprint: f.output("footprint", footprint), retire: f.output("retire", retire),
+               counter: f.output("counter", counter), error: f.output("error", error),
                errorInfo: f.output("error_info", errorInfo))
         }
     }
 
     public var io: IO {
         IO(command: Decoupled(IssuedCommand()), load: Decoupled(RoutedCommand()), execute: Decoupled(ExecuteCommand()),
-           store: Decoupled(RoutedCommand()), footprint: Footprint(), retire: Valid(Retirement()), error: Signal(.bool), errorInfo: Signal(.uint(64)))
+           store: Decoupled(RoutedCommand()), footprint: Footprint(), retire: Valid(Retirement()), counter: Valid(CounterResponse()), error: Signal(.bool), errorInfo: Signal(.uint(64)))
     }
 
     /// What an operand is used as (docs/ACCELERATOR.md, `illegalOperand`). `preloadOperand` is
@@ -85,12 +88,13 @@ public struct Dispatcher: Module {
         let isComputeAccumulated = isFunct(Funct.computeAccumulated)
         let isCompute = isFunct(Funct.computePreloaded) || isComputeAccumulated
         let isFlush = isFunct(Funct.flush)
+        let isCounter = isFunct(Funct.counter)
         let isLoadAffine = Signal(config.hasAffineLayerNorm) && isFunct(Funct.loadAffine)
         let extensions = config.hasNumericsExtensions
         let isLoadRequantizer = Signal(extensions) && isFunct(Funct.loadRequantizer)
         let isLoadLaneScales = Signal(extensions) && isFunct(Funct.loadLaneScales)
         let isLaneLoad = isLoadAffine || isLoadRequantizer || isLoadLaneScales
-        let known = isConfig || isMvin || isMvout || isPreload || isCompute || isFlush || isLaneLoad
+        let known = isConfig || isMvin || isMvout || isPreload || isCompute || isFlush || isLaneLoad || isCounter
 
         // MARK: Field checks (the command alone)
         func code(_ error: ErrorCode) -> Signal { Signal.literal(BigInteger(error.rawValue), .uint(ErrorCode.bits)) }
@@ -253,6 +257,13 @@ public struct Dispatcher: Module {
             + [(isComputeAccumulated && !OperandFields(pendingRs1).isGarbage, .illegalOperand),
                (isComputeAccumulated && (!lastPairValid || lastPairWS =/= weightStationary), .illegalOperand)]
 
+        // COUNTER: a configuring access names an event Gemmini defines (CounterFile.swift).
+        let counterEvent = rs1.bits(CounterAccess.eventLow + CounterAccess.eventBits - 1, CounterAccess.eventLow)
+        let counterEventLimit = mux(rs1[CounterAccess.externalBit],
+                                    Signal.literal(BigInteger(CounterAccess.maximumEvent(external: true)), .uint(CounterAccess.eventBits)),
+                                    Signal.literal(BigInteger(CounterAccess.maximumEvent(external: false)), .uint(CounterAccess.eventBits)))
+        let counterChecks: [(Signal, ErrorCode)] = [(rs1[3] && counterEvent > counterEventLimit, .unsupportedField)]
+
         let failure = m.wire("failure", .uint(ErrorCode.bits), default: 0)
         m.when(!known) { failure.set(code(.unknownCommand)) }
             .elsewhen(isConfigEX) { failure.set(firstFailure(configEXChecks)) }
@@ -264,6 +275,7 @@ public struct Dispatcher: Module {
             .elsewhen(isLaneLoad) { failure.set(firstFailure(laneLoadChecks)) }
             .elsewhen(isPreload) { failure.set(firstFailure(preloadChecks)) }
             .elsewhen(isCompute) { failure.set(firstFailure(computeChecks)) }
+            .elsewhen(isCounter) { failure.set(firstFailure(counterChecks)) }
         let failed = m.wire("failed", .bool, default: failure =/= 0)
 
         // MARK: Routing
@@ -330,7 +342,10 @@ public struct Dispatcher: Module {
         m.connect(io.footprint.accumulatorRead, from: choose(true, mvin: false, mvout: true, pairRead: true, pairWrites: false))
         m.connect(io.footprint.accumulatorWrite, from: choose(true, mvin: true, mvout: false, pairRead: false, pairWrites: true))
 
-        io.retire.valid.set(accepted && (failed || isFlush || isPreload))
+        io.retire.valid.set(accepted && (failed || isFlush || isPreload || isCounter))
+        io.counter.valid.set(accepted && isCounter && !failed)
+        io.counter.bits.index.set(hostIndex)
+        io.counter.bits.data.set(rs1)
         io.retire.bits.index.set(hostIndex)
         m.connect(io.retire.bits.loop, from: io.command.bits.loop)
         io.error.set(errorLatched)

@@ -26,11 +26,16 @@ public struct ReservationStation: Module {
         /// The oldest entry of each queue: what a retire of that queue retires.
         public var heads: [Retirement]
         public var busy: Signal
+        /// Per queue, for the performance counters: its valid entries, and whether one of them
+        /// has issued and not yet retired.
+        public var occupancy: [Signal]
+        public var started: [Signal]
 
         public func map(_ f: FieldMapper) -> IO {
             IO(allocate: f.input("alloc", allocate), footprint: f.input("footprint", footprint), issue: f.output("issue", issue),
                executeFootprint: f.output("ex_footprint", executeFootprint), retire: f.input("retire", retire),
-               heads: f.output("heads", heads), busy: f.output("busy", busy))
+               heads: f.output("heads", heads), busy: f.output("busy", busy),
+               occupancy: f.output("occupancy", occupancy), started: f.output("started", started))
         }
     }
 
@@ -38,7 +43,8 @@ public struct ReservationStation: Module {
         IO(allocate: (0..<3).map { _ in Decoupled(ExecuteCommand()) }, footprint: Footprint(),
            issue: (0..<3).map { _ in Decoupled(ExecuteCommand()) }, executeFootprint: Footprint(), retire: (0..<3).map { _ in Signal(.bool) },
            heads: (0..<3).map { _ in Retirement() },
-           busy: Signal(.bool))
+           busy: Signal(.bool), occupancy: entries.map { Signal(.uint(HWType.addressWidth(for: $0 + 1))) },
+           started: (0..<3).map { _ in Signal(.bool) })
     }
 
     public var entries: [Int] {
@@ -129,6 +135,10 @@ public struct ReservationStation: Module {
                 heads[kind].set(advance(heads[kind], entries[kind]))
             }
             anyValid = anyValid || queue.map(\.valid).reduce(Signal(false)) { $0 || $1 }
+            let occupancyType = HWType.uint(HWType.addressWidth(for: entries[kind] + 1))
+            io.occupancy[kind].set(queue.map { mux($0.valid, Signal.literal(1, occupancyType), Signal.literal(0, occupancyType)) }
+                .reduce(Signal.literal(0, occupancyType)) { $0 +% $1 })
+            io.started[kind].set(queue.map { $0.valid && $0.issued }.reduce(Signal(false)) { $0 || $1 })
         }
         io.busy.set(anyValid)
     }
