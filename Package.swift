@@ -27,7 +27,20 @@ let package = Package(
         .systemLibrary(name: "CGMP", providers: [.apt(["libgmp-dev"]), .brew(["gmp"])]),
         .target(name: "SpinelHDL", dependencies: ["CGMP"]),
         .target(name: "SpinelSim", dependencies: ["SpinelHDL"]),
-        .target(name: "SpinelAccelerator", dependencies: ["SpinelHDL"]),
+        // The harness's static C and C++ (Harness/Static/), embedded at build time.
+        .target(name: "SpinelAccelerator", dependencies: ["SpinelHDL"],
+                resources: [
+                    .embedInCode("Harness/Static/spinel.h"),
+                    .embedInCode("Harness/Static/rocc.h"),
+                    .embedInCode("Harness/Static/rocc-software/src/xcustom.h"),
+                    .embedInCode("Harness/Static/gemmini.h"),
+                    .embedInCode("Harness/Static/spinel_tiled.h"),
+                    .embedInCode("Harness/Static/spinel_library.h"),
+                    .embedInCode("Harness/Static/gemmini_testutils.h"),
+                    .embedInCode("Harness/Static/spinel_reference.h"),
+                    .embedInCode("Harness/Static/spinel_axi_memory.h"),
+                    .embedInCode("Harness/Static/spinel_harness.cpp"),
+                ]),
         // Optimized in debug builds too: the model tests run MiniLM's layers on the golden model.
         .target(name: "SpinelGolden", dependencies: ["SpinelAccelerator"], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "SpinelFuzz", dependencies: ["SpinelAccelerator", "SpinelGolden", "SpinelSim"]),

@@ -60,6 +60,9 @@ module Dispatcher_SpinelCTA (
   output wire [31:0] retire_bits_index,
   output wire retire_bits_loop_internal,
   output wire retire_bits_loop_slot,
+  output wire counter_valid,
+  output wire [31:0] counter_bits_index,
+  output wire [63:0] counter_bits_data,
   output wire error,
   output wire [63:0] error_info
 );
@@ -326,10 +329,17 @@ module Dispatcher_SpinelCTA (
                                      : (_cmd_ready_e5 & (_footprint_sp_write_valid_e2 & preload_rs2[31]));
   assign footprint_acc_write_low = footprint_sp_write_low;
   assign footprint_acc_write_high = footprint_sp_write_high;
-  assign retire_valid = accepted & (failed | (cmd_bits_cmd_funct == 7'h7) | (cmd_bits_cmd_funct == 7'h6));
+  assign retire_valid = accepted
+                        & (failed
+                           | (cmd_bits_cmd_funct == 7'h7)
+                           | (cmd_bits_cmd_funct == 7'h6)
+                           | (cmd_bits_cmd_funct == 7'h7e));
   assign retire_bits_index = cmd_bits_index;
   assign retire_bits_loop_internal = cmd_bits_loop_internal;
   assign retire_bits_loop_slot = cmd_bits_loop_slot;
+  assign counter_valid = accepted & (cmd_bits_cmd_funct == 7'h7e) & (~failed);
+  assign counter_bits_index = cmd_bits_index;
+  assign counter_bits_data = cmd_bits_cmd_rs1;
   assign error = error_latched;
   assign error_info = error_info_reg;
   assign failure = (~((cmd_bits_cmd_funct == 7'h0)
@@ -338,7 +348,8 @@ module Dispatcher_SpinelCTA (
                       | (cmd_bits_cmd_funct == 7'h6)
                       | _cmd_ready_e5
                       | (cmd_bits_cmd_funct == 7'h7)
-                      | _cmd_ready_e12))
+                      | _cmd_ready_e12
+                      | (cmd_bits_cmd_funct == 7'h7e)))
                    ? 4'h1
                    : _cmd_ready_e4
                      ? (((~cmd_bits_cmd_rs1[7]) & (~1'h1)) ? 4'h5
@@ -620,6 +631,9 @@ module Dispatcher_SpinelCTA (
                           ? 4'h4
                         : ((cmd_bits_cmd_funct == 7'h5) & _footprint_sp_read_valid_e5) ? 4'ha
                         : ((cmd_bits_cmd_funct == 7'h5) & ((~last_pair_valid) | (last_pair_ws != ws))) ? 4'ha
+                        : 4'h0)
+                   : (cmd_bits_cmd_funct == 7'h7e)
+                     ? ((cmd_bits_cmd_rs1[3] & (cmd_bits_cmd_rs1[17:12] > (cmd_bits_cmd_rs1[31] ? 6'hb : 6'h2e))) ? 4'h6
                         : 4'h0)
                    : 4'h0;
   assign failed = failure != 4'h0;

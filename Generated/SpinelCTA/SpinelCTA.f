@@ -44,4 +44,5 @@ SRAMBank_1024x16x8_l1.v
 Scratchpad_4x1024x16x8_r3w2.v
 SRAMBank_2048x16x32_l1.v
 Accumulator_2x2048x16x32_r2w2_s16.v
+CounterFile.v
 SpinelCTA.v

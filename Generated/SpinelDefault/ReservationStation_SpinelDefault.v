@@ -112,7 +112,13 @@ module ReservationStation_SpinelDefault (
   output wire [31:0] heads_2_index,
   output wire heads_2_loop_internal,
   output wire heads_2_loop_slot,
-  output wire busy
+  output wire busy,
+  output wire [3:0] occupancy_0,
+  output wire [4:0] occupancy_1,
+  output wire [2:0] occupancy_2,
+  output wire started_0,
+  output wire started_1,
+  output wire started_2
 );
   reg  [2:0] ld_head;
   reg  [2:0] ld_issue;
@@ -1714,6 +1720,68 @@ module ReservationStation_SpinelDefault (
                    | ex_14_valid
                    | ex_15_valid)
                 | (1'h0 | st_0_valid | st_1_valid | st_2_valid | st_3_valid);
+  assign occupancy_0 = 4'h0
+                       + (ld_0_valid ? 4'h1 : 4'h0)
+                       + (ld_1_valid ? 4'h1 : 4'h0)
+                       + (ld_2_valid ? 4'h1 : 4'h0)
+                       + (ld_3_valid ? 4'h1 : 4'h0)
+                       + (ld_4_valid ? 4'h1 : 4'h0)
+                       + (ld_5_valid ? 4'h1 : 4'h0)
+                       + (ld_6_valid ? 4'h1 : 4'h0)
+                       + (ld_7_valid ? 4'h1 : 4'h0);
+  assign occupancy_1 = 5'h0
+                       + (ex_0_valid ? 5'h1 : 5'h0)
+                       + (ex_1_valid ? 5'h1 : 5'h0)
+                       + (ex_2_valid ? 5'h1 : 5'h0)
+                       + (ex_3_valid ? 5'h1 : 5'h0)
+                       + (ex_4_valid ? 5'h1 : 5'h0)
+                       + (ex_5_valid ? 5'h1 : 5'h0)
+                       + (ex_6_valid ? 5'h1 : 5'h0)
+                       + (ex_7_valid ? 5'h1 : 5'h0)
+                       + (ex_8_valid ? 5'h1 : 5'h0)
+                       + (ex_9_valid ? 5'h1 : 5'h0)
+                       + (ex_10_valid ? 5'h1 : 5'h0)
+                       + (ex_11_valid ? 5'h1 : 5'h0)
+                       + (ex_12_valid ? 5'h1 : 5'h0)
+                       + (ex_13_valid ? 5'h1 : 5'h0)
+                       + (ex_14_valid ? 5'h1 : 5'h0)
+                       + (ex_15_valid ? 5'h1 : 5'h0);
+  assign occupancy_2 = 3'h0
+                       + (st_0_valid ? 3'h1 : 3'h0)
+                       + (st_1_valid ? 3'h1 : 3'h0)
+                       + (st_2_valid ? 3'h1 : 3'h0)
+                       + (st_3_valid ? 3'h1 : 3'h0);
+  assign started_0 = 1'h0
+                     | (ld_0_valid & ld_0_issued)
+                     | (ld_1_valid & ld_1_issued)
+                     | (ld_2_valid & ld_2_issued)
+                     | (ld_3_valid & ld_3_issued)
+                     | (ld_4_valid & ld_4_issued)
+                     | (ld_5_valid & ld_5_issued)
+                     | (ld_6_valid & ld_6_issued)
+                     | (ld_7_valid & ld_7_issued);
+  assign started_1 = 1'h0
+                     | (ex_0_valid & ex_0_issued)
+                     | (ex_1_valid & ex_1_issued)
+                     | (ex_2_valid & ex_2_issued)
+                     | (ex_3_valid & ex_3_issued)
+                     | (ex_4_valid & ex_4_issued)
+                     | (ex_5_valid & ex_5_issued)
+                     | (ex_6_valid & ex_6_issued)
+                     | (ex_7_valid & ex_7_issued)
+                     | (ex_8_valid & ex_8_issued)
+                     | (ex_9_valid & ex_9_issued)
+                     | (ex_10_valid & ex_10_issued)
+                     | (ex_11_valid & ex_11_issued)
+                     | (ex_12_valid & ex_12_issued)
+                     | (ex_13_valid & ex_13_issued)
+                     | (ex_14_valid & ex_14_issued)
+                     | (ex_15_valid & ex_15_issued);
+  assign started_2 = 1'h0
+                     | (st_0_valid & st_0_issued)
+                     | (st_1_valid & st_1_issued)
+                     | (st_2_valid & st_2_issued)
+                     | (st_3_valid & st_3_issued);
   assign ld_candidate_compute_cmd_funct = _ld_candidate_compute_cmd_funct_e1[328:322];
   assign ld_candidate_compute_cmd_rs1 = _ld_candidate_compute_cmd_funct_e1[321:258];
   assign ld_candidate_compute_cmd_rs2 = _ld_candidate_compute_cmd_funct_e1[257:194];

@@ -37,4 +37,5 @@ SRAMBank_4096x16x8_l1.v
 Scratchpad_4x4096x16x8_r3w2.v
 SRAMBank_512x16x32_l1.v
 Accumulator_2x512x16x32_r2w2_s16.v
+CounterFile.v
 SpinelDefault.v

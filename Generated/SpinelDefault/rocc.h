@@ -7,7 +7,8 @@
  * The opcode argument `x` (XCUSTOM_ACC, the custom-N opcode) is ignored: there is one
  * accelerator. Each macro expands to a block, as the inline-assembly versions do, so that
  * Gemmini-style macros can chain them without semicolons. Instructions with a destination
- * register write 0 to it. A harness failure (cycle limit) prints the error and exits with
+ * register wait until the command retires and write its answer to it (a COUNTER's value; 0
+ * for commands that do not answer). A harness failure (cycle limit) prints the error and exits with
  * status SPINEL_EXIT_SIMULATION_FAILED.
  *
  * Written for Spinel.
@@ -24,6 +25,7 @@ extern "C" {
 #endif
 
 void spinel_rocc_issue(uint32_t funct, uint64_t rs1, uint64_t rs2);
+uint64_t spinel_rocc_issue_rd(uint32_t funct, uint64_t rs1, uint64_t rs2);
 void spinel_rocc_fence(void);
 
 #ifdef __cplusplus
@@ -31,13 +33,13 @@ void spinel_rocc_fence(void);
 #endif
 
 /* The forms of Gemmini's rocc-software/src/xcustom.h: 0_R_R (no destination), R_R_R (with
- * one, which receives 0), and ROCC_INSTRUCTION_RS1_RS2 over 0_R_R exactly as Gemmini's
+ * one, which receives the command's answer), and ROCC_INSTRUCTION_RS1_RS2 over 0_R_R exactly as Gemmini's
  * gemmini.h defines it (so that its definition repeats this one without a warning). */
 #define ROCC_INSTRUCTION_0_R_R(x, rs1, rs2, funct) \
     { spinel_rocc_issue((uint32_t)(funct), (uint64_t)(rs1), (uint64_t)(rs2)); }
 
 #define ROCC_INSTRUCTION_R_R_R(x, rd, rs1, rs2, funct) \
-    { spinel_rocc_issue((uint32_t)(funct), (uint64_t)(rs1), (uint64_t)(rs2)); (rd) = 0; }
+    { (rd) = spinel_rocc_issue_rd((uint32_t)(funct), (uint64_t)(rs1), (uint64_t)(rs2)); }
 
 #define ROCC_INSTRUCTION_RS1_RS2(x, rs1, rs2, funct) \
   ROCC_INSTRUCTION_0_R_R(x, rs1, rs2, funct)

@@ -197,6 +197,13 @@ public:
         std::fputs("}\n", file_);
     }
 
+    // A COUNTER's answer on the response port (the value the host's rd receives).
+    void response(uint64_t index, uint64_t data, uint64_t cycle) {
+        if (!active()) return;
+        std::fprintf(file_, "{\"ev\":\"resp\",\"i\":%" PRIu64 ",\"data\":\"0x%" PRIx64 "\",\"cycle\":%" PRIu64 "}\n", index, data,
+                     cycle);
+    }
+
     void error(uint32_t code, uint64_t index) {
         if (!active()) return;
         std::fprintf(file_, "{\"ev\":\"error\",\"code\":%" PRIu32 ",\"i\":%" PRIu64 "}\n", code, index);
@@ -243,6 +250,8 @@ struct Command {
     uint64_t rs2 = 0;
     uint64_t cycle = 0;
     bool retired = false;
+    bool responded = false;
+    uint64_t response = 0;
 };
 
 const uint64_t kResetCycles = 4;
@@ -356,6 +365,29 @@ public:
                 return SPINEL_ERROR_CYCLE_LIMIT;
             }
         }
+        return SPINEL_OK;
+    }
+
+    // Issues a command that answers (COUNTER) and waits until it retires; its answer goes to
+    // *rd (0 if it failed, which the error port reports).
+    int issueWithResponse(uint32_t funct, uint64_t rs1, uint64_t rs2, uint64_t* rd) {
+        *rd = 0;
+        const size_t index = commands_.size();
+        const int status = issue(funct, rs1, rs2);
+        if (status != SPINEL_OK) return status;
+        uint64_t stalled = 0;
+        while (!commands_[index].retired) {
+            tick();
+            if (progress_) {
+                stalled = 0;
+            } else if (++stalled >= options_.cycle_limit) {
+                fail(format("cycle limit: spinel_issue_response waited %" PRIu64 " cycles for command #%zu to retire (at cycle %" PRIu64 "): %s",
+                            options_.cycle_limit, index, cycle_, state().c_str()),
+                     index);
+                return SPINEL_ERROR_CYCLE_LIMIT;
+            }
+        }
+        *rd = commands_[index].response;
         return SPINEL_OK;
     }
 
@@ -543,6 +575,7 @@ private:
         if (top_->retire_ex_valid) retire("ex", top_->retire_ex_bits);
         if (top_->retire_st_valid) retire("st", top_->retire_st_bits);
         if (top_->retire_loop_valid) retire("loop", top_->retire_loop_bits);
+        if (top_->resp_valid) response(top_->resp_bits_index, top_->resp_bits_data);
         if (top_->error && (!hardwareErrorSeen_ || top_->error_info != hardwareErrorInfo_)) hardwareError(top_->error_info);
 
         top_->clock = 1;
@@ -550,6 +583,18 @@ private:
         dumpWave((kResetCycles + cycle_) * 10 + 5);
         ++cycle_;
         if (options_.progress_seconds > 0 && (cycle_ & (kProgressCycles - 1)) == 0) reportProgress();
+    }
+
+    void response(uint64_t index, uint64_t data) {
+        progress_ = true;
+        trace_.response(index, data, cycle_);
+        if (index >= commands_.size() || commands_[index].responded) {
+            warn(format("resp reported command #%" PRIu64 " at cycle %" PRIu64 ", which is not a COUNTER waiting for its answer", index,
+                        cycle_));
+            return;
+        }
+        commands_[index].responded = true;
+        commands_[index].response = data;
     }
 
     void retire(const char* port, uint64_t index) {
@@ -897,6 +942,10 @@ int spinel_issue(uint32_t funct, uint64_t rs1, uint64_t rs2) { return current()-
 
 int spinel_fence(void) { return current()->fence(); }
 
+int spinel_issue_response(uint32_t funct, uint64_t rs1, uint64_t rs2, uint64_t* rd) {
+    return current()->issueWithResponse(funct, rs1, rs2, rd);
+}
+
 uint64_t spinel_cycles(void) { return g_accelerator != nullptr ? g_accelerator->cycles() : 0; }
 
 uint64_t spinel_hw_cycles(void) { return g_accelerator != nullptr ? g_accelerator->hardwareCycles() : 0; }
@@ -961,6 +1010,16 @@ void spinel_rocc_issue(uint32_t funct, uint64_t rs1, uint64_t rs2) {
         if (g_accelerator != nullptr) g_accelerator->closeOutputs();
         std::exit(SPINEL_EXIT_SIMULATION_FAILED);
     }
+}
+
+uint64_t spinel_rocc_issue_rd(uint32_t funct, uint64_t rs1, uint64_t rs2) {
+    uint64_t rd = 0;
+    if (spinel_issue_response(funct, rs1, rs2, &rd) != SPINEL_OK) {
+        std::fprintf(stderr, "spinel: %s\n", spinel_error_text());
+        if (g_accelerator != nullptr) g_accelerator->closeOutputs();
+        std::exit(SPINEL_EXIT_SIMULATION_FAILED);
+    }
+    return rd;
 }
 
 void spinel_rocc_fence(void) {

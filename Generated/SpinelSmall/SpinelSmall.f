@@ -37,4 +37,5 @@ SRAMBank_256x4x8_l1.v
 Scratchpad_4x256x4x8_r3w2.v
 SRAMBank_128x4x32_l1.v
 Accumulator_2x128x4x32_r2w2_s4.v
+CounterFile.v
 SpinelSmall.v

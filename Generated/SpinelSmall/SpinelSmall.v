@@ -24,6 +24,9 @@ module SpinelSmall (
   output wire [31:0] retire_st_bits,
   output wire retire_loop_valid,
   output wire [31:0] retire_loop_bits,
+  output wire resp_valid,
+  output wire [31:0] resp_bits_index,
+  output wire [63:0] resp_bits_data,
   output wire axi_aw_valid,
   input  wire axi_aw_ready,
   output wire axi_aw_bits_id,
@@ -110,6 +113,9 @@ module SpinelSmall (
   wire dispatcher_retire_valid;
   wire dispatcher_retire_bits_loop_internal;
   wire dispatcher_retire_bits_loop_slot;
+  wire dispatcher_counter_valid;
+  wire [31:0] dispatcher_counter_bits_index;
+  wire [63:0] dispatcher_counter_bits_data;
   wire dispatcher_error;
   wire [63:0] dispatcher_error_info;
   wire station_alloc_0_ready;
@@ -167,6 +173,12 @@ module SpinelSmall (
   wire station_heads_2_loop_internal;
   wire station_heads_2_loop_slot;
   wire station_busy;
+  wire [3:0] station_occupancy_0;
+  wire [4:0] station_occupancy_1;
+  wire [2:0] station_occupancy_2;
+  wire station_started_0;
+  wire station_started_1;
+  wire station_started_2;
   wire load_cmd_ready;
   wire load_dma_req_valid;
   wire [63:0] load_dma_req_bits_address;
@@ -235,6 +247,12 @@ module SpinelSmall (
   wire dma_writeResponse_valid;
   wire dma_writeResponse_bits_tag;
   wire dma_writeResponse_bits_error;
+  wire dma_axi_aw_ready;
+  wire dma_axi_w_ready;
+  wire dma_axi_b_valid;
+  wire dma_axi_ar_ready;
+  wire dma_axi_r_valid;
+  wire dma_axi_r_bits_last;
   wire dma_busy;
   wire scratchpad_read_0_req_ready;
   wire scratchpad_read_0_resp_valid;
@@ -257,6 +275,8 @@ module SpinelSmall (
   wire accumulator_write_0_ready;
   wire accumulator_write_1_ready;
   wire accumulator_writes_pending;
+  reg  [15:0] counter_read_bursts;
+  reg  [15:0] counter_write_bursts;
   reg  error_valid;
   reg  [63:0] error_info_reg;
   reg  dispatcher_reported;
@@ -276,6 +296,13 @@ module SpinelSmall (
   wire [63:0] _error_valid_e12 = {{4'h0, store_scale_fault_bits_code}, 24'h0, store_scale_fault_bits_index};
   wire [31:0] _error_valid_e13 = _error_valid_e12[31:0] - error_info_reg[31:0];
   wire _error_valid_e14 = store_scale_fault_valid & ((~error_valid) | _error_valid_e13[31]);
+  wire _counters_events_1_e1 = ~(station_issue_2_valid | station_started_2);
+  wire _counters_events_1_e2 = (station_issue_0_valid | station_started_0) & _counters_events_1_e1;
+  wire _counters_events_1_e3 = ~(station_issue_1_valid | station_started_1);
+  wire _counters_events_2_e1 = ~(station_issue_0_valid | station_started_0);
+  wire _counters_events_2_e2 = _counters_events_2_e1 & (station_issue_2_valid | station_started_2);
+  wire _counters_events_4_e1 = (station_issue_0_valid | station_started_0)
+                               & (station_issue_2_valid | station_started_2);
 
   assign busy = unroller_busy
                 | station_busy
@@ -299,6 +326,28 @@ module SpinelSmall (
   assign retire_ld_valid = load_retire & (~station_heads_0_loop_internal);
   assign retire_ex_valid = execute_retire & (~station_heads_1_loop_internal);
   assign retire_st_valid = store_retire & (~station_heads_2_loop_internal);
+  assign dma_axi_aw_ready = axi_aw_ready;
+  assign dma_axi_w_ready = axi_w_ready;
+  assign dma_axi_b_valid = axi_b_valid;
+  assign dma_axi_ar_ready = axi_ar_ready;
+  assign dma_axi_r_valid = axi_r_valid;
+  assign dma_axi_r_bits_last = axi_r_bits_last;
+  always @(posedge clock) begin
+    if (reset)
+      counter_read_bursts <= 16'h0;
+    else
+      counter_read_bursts <= counter_read_bursts
+                             + ((axi_ar_valid & dma_axi_ar_ready) ? 16'h1 : 16'h0)
+                             - ((dma_axi_r_valid & axi_r_ready & dma_axi_r_bits_last) ? 16'h1 : 16'h0);
+  end
+  always @(posedge clock) begin
+    if (reset)
+      counter_write_bursts <= 16'h0;
+    else
+      counter_write_bursts <= counter_write_bursts
+                              + ((axi_aw_valid & dma_axi_aw_ready) ? 16'h1 : 16'h0)
+                              - ((dma_axi_b_valid & axi_b_ready) ? 16'h1 : 16'h0);
+  end
   always @(posedge clock) begin
     if (reset)
       error_valid <= 1'h0;
@@ -438,6 +487,9 @@ module SpinelSmall (
     .retire_bits_index(retire_dispatch_bits),
     .retire_bits_loop_internal(dispatcher_retire_bits_loop_internal),
     .retire_bits_loop_slot(dispatcher_retire_bits_loop_slot),
+    .counter_valid(dispatcher_counter_valid),
+    .counter_bits_index(dispatcher_counter_bits_index),
+    .counter_bits_data(dispatcher_counter_bits_data),
     .error(dispatcher_error),
     .error_info(dispatcher_error_info)
   );
@@ -552,7 +604,13 @@ module SpinelSmall (
     .heads_2_index(retire_st_bits),
     .heads_2_loop_internal(station_heads_2_loop_internal),
     .heads_2_loop_slot(station_heads_2_loop_slot),
-    .busy(station_busy)
+    .busy(station_busy),
+    .occupancy_0(station_occupancy_0),
+    .occupancy_1(station_occupancy_1),
+    .occupancy_2(station_occupancy_2),
+    .started_0(station_started_0),
+    .started_1(station_started_1),
+    .started_2(station_started_2)
   );
   LoadController_SpinelSmall load (
     .clock(clock),
@@ -718,34 +776,34 @@ module SpinelSmall (
     .writeResponse_bits_tag(dma_writeResponse_bits_tag),
     .writeResponse_bits_error(dma_writeResponse_bits_error),
     .axi_aw_valid(axi_aw_valid),
-    .axi_aw_ready(axi_aw_ready),
+    .axi_aw_ready(dma_axi_aw_ready),
     .axi_aw_bits_id(axi_aw_bits_id),
     .axi_aw_bits_addr(axi_aw_bits_addr),
     .axi_aw_bits_len(axi_aw_bits_len),
     .axi_aw_bits_size(axi_aw_bits_size),
     .axi_aw_bits_burst(axi_aw_bits_burst),
     .axi_w_valid(axi_w_valid),
-    .axi_w_ready(axi_w_ready),
+    .axi_w_ready(dma_axi_w_ready),
     .axi_w_bits_data(axi_w_bits_data),
     .axi_w_bits_strb(axi_w_bits_strb),
     .axi_w_bits_last(axi_w_bits_last),
-    .axi_b_valid(axi_b_valid),
+    .axi_b_valid(dma_axi_b_valid),
     .axi_b_ready(axi_b_ready),
     .axi_b_bits_id(axi_b_bits_id),
     .axi_b_bits_resp(axi_b_bits_resp),
     .axi_ar_valid(axi_ar_valid),
-    .axi_ar_ready(axi_ar_ready),
+    .axi_ar_ready(dma_axi_ar_ready),
     .axi_ar_bits_id(axi_ar_bits_id),
     .axi_ar_bits_addr(axi_ar_bits_addr),
     .axi_ar_bits_len(axi_ar_bits_len),
     .axi_ar_bits_size(axi_ar_bits_size),
     .axi_ar_bits_burst(axi_ar_bits_burst),
-    .axi_r_valid(axi_r_valid),
+    .axi_r_valid(dma_axi_r_valid),
     .axi_r_ready(axi_r_ready),
     .axi_r_bits_id(axi_r_bits_id),
     .axi_r_bits_data(axi_r_bits_data),
     .axi_r_bits_resp(axi_r_bits_resp),
-    .axi_r_bits_last(axi_r_bits_last),
+    .axi_r_bits_last(dma_axi_r_bits_last),
     .busy(dma_busy)
   );
   Scratchpad_4x256x4x8_r3w2 scratchpad (
@@ -806,6 +864,77 @@ module SpinelSmall (
     .write_1_bits_mask(load_acc_write_bits_mask),
     .write_1_bits_accumulate(load_acc_write_bits_accumulate),
     .writes_pending(accumulator_writes_pending)
+  );
+  CounterFile counters (
+    .clock(clock),
+    .reset(reset),
+    .access_valid(dispatcher_counter_valid),
+    .access_bits_index(dispatcher_counter_bits_index),
+    .access_bits_data(dispatcher_counter_bits_data),
+    .events_0(1'h0),
+    .events_1(_counters_events_1_e2 & _counters_events_1_e3),
+    .events_2(_counters_events_2_e2 & _counters_events_1_e3),
+    .events_3(_counters_events_2_e1 & _counters_events_1_e1 & (station_issue_1_valid | station_started_1)),
+    .events_4(_counters_events_4_e1 & _counters_events_1_e3),
+    .events_5(_counters_events_1_e2 & (station_issue_1_valid | station_started_1)),
+    .events_6(_counters_events_2_e2 & (station_issue_1_valid | station_started_1)),
+    .events_7(_counters_events_4_e1 & (station_issue_1_valid | station_started_1)),
+    .events_8(load_dma_req_valid & (~dma_readRequest_ready)),
+    .events_9(station_issue_0_valid | station_started_0),
+    .events_10(1'h0),
+    .events_11(store_dma_req_valid & (~dma_writeRequest_ready)),
+    .events_12(station_issue_2_valid | station_started_2),
+    .events_13(1'h0),
+    .events_14(1'h0),
+    .events_15(1'h0),
+    .events_16(1'h0),
+    .events_17(1'h0),
+    .events_18(counter_read_bursts != 16'h0),
+    .events_19(1'h0),
+    .events_20(1'h0),
+    .events_21(counter_write_bursts != 16'h0),
+    .events_22(1'h0),
+    .events_23(1'h0),
+    .events_24(station_issue_1_valid | station_started_1),
+    .events_25(1'h0),
+    .events_26(1'h0),
+    .events_27(1'h0),
+    .events_28(1'h0),
+    .events_29(1'h0),
+    .events_30(1'h0),
+    .events_31(1'h0),
+    .events_32(1'h0),
+    .events_33(1'h0),
+    .events_34(1'h0),
+    .events_35(1'h0),
+    .events_36(1'h0),
+    .events_37(1'h0),
+    .events_38(1'h0),
+    .events_39(1'h0),
+    .events_40(1'h0),
+    .events_41(1'h0 | (~station_alloc_0_ready) | (~station_alloc_1_ready) | (~station_alloc_2_ready)),
+    .events_42(station_busy),
+    .events_43(unroller_busy),
+    .events_44(1'h0),
+    .events_45(axi_ar_valid & dma_axi_ar_ready),
+    .events_46(axi_aw_valid & dma_axi_aw_ready),
+    .external_0(32'h0),
+    .external_1({28'h0, station_occupancy_0}),
+    .external_2({29'h0, station_occupancy_2}),
+    .external_3({27'h0, station_occupancy_1}),
+    .external_4(32'h0),
+    .external_5(32'h0),
+    .external_6(32'h0),
+    .external_7(32'h0),
+    .external_8(32'h0),
+    .external_9(32'h0),
+    .external_10(32'h0),
+    .external_11(32'h0),
+    .read_bytes((dma_axi_r_valid & axi_r_ready) ? 16'h8 : 16'h0),
+    .write_bytes((axi_w_valid & dma_axi_w_ready) ? 16'h8 : 16'h0),
+    .resp_valid(resp_valid),
+    .resp_bits_index(resp_bits_index),
+    .resp_bits_data(resp_bits_data)
   );
   // Bits this module receives but does not need.
   wire _unused_bits = &{1'b0, station_issue_0_bits_preload_rs1, station_issue_0_bits_preload_rs2,

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "gemmini_params.h"
+#include "spinel_isa.h"
 #include "rocc.h"
 
 /* funct codes */
@@ -36,9 +37,9 @@
 #define k_LOOP_WS_CONFIG_STRIDES_DC 13
 #define k_MVIN3 14
 #define k_COUNTER 126
-#define k_LOAD_AFFINE 40  /* Spinel extension (HAS_AFFINE_LAYERNORM) */
-#define k_LOAD_REQUANT 41  /* Spinel extension (HAS_NUMERICS_EXTENSIONS) */
-#define k_LOAD_LANE_SCALES 42  /* Spinel extension (HAS_NUMERICS_EXTENSIONS) */
+#define k_LOAD_AFFINE SPINEL_FUNCT_LOAD_AFFINE  /* Spinel extension (HAS_AFFINE_LAYERNORM) */
+#define k_LOAD_REQUANT SPINEL_FUNCT_LOAD_REQUANT  /* Spinel extension (HAS_NUMERICS_EXTENSIONS) */
+#define k_LOAD_LANE_SCALES SPINEL_FUNCT_LOAD_LANE_SCALES  /* Spinel extension (HAS_NUMERICS_EXTENSIONS) */
 
 /* CONFIG selectors, rs1[1:0] */
 #define CONFIG_EX 0
@@ -61,12 +62,12 @@
 #define AFFINE_LAYERNORM 6
 /* Spinel extensions (HAS_NUMERICS_EXTENSIONS): Softmax relative to the row maximum (CONFIG_ST
  * RELU with the MSB) and the two-segment I-GELU (CONFIG_ST IGELU with the MSB) */
-#define SOFTMAX_MAX 5
-#define IGELU2 7
+#define SOFTMAX_MAX SPINEL_ACTIVATION_SOFTMAX_MAX
+#define IGELU2 SPINEL_ACTIVATION_IGELU2
 /* ACC_SCALE's scale on an accumulator mvout (spinel_config_st): CONFIG_ST's, the lanes', the row's ρ ⊗ CONFIG_ST's */
-#define SPINEL_SCALE_STORE 0
-#define SPINEL_SCALE_LANES 1
-#define SPINEL_SCALE_ROW 2
+#define SPINEL_SCALE_STORE SPINEL_SCALE_SOURCE_STORE
+#define SPINEL_SCALE_LANES SPINEL_SCALE_SOURCE_LANES
+#define SPINEL_SCALE_ROW SPINEL_SCALE_SOURCE_ROW
 
 /* Normalization commands in local address bits 28:26 (accumulator mvout statistics passes) */
 #define SPINEL_NORM_RESET 0
@@ -224,8 +225,8 @@ static inline acc_scale_t acc_scale_t_bits_to_acc_scale_t(acc_scale_t_bits bits)
  * K (1 to 47; 0 turns it off), rs1[19:18] the scale source (SPINEL_SCALE_*). */
 #define spinel_config_st(stride, acc_act, acc_scale, requant_shift, scale_source) \
     ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, \
-        ((uint64_t)((scale_source) & 3) << 18) | \
-            ((uint64_t)((requant_shift) & 63) << 12) | \
+        ((uint64_t)((scale_source) & SPINEL_SCALE_SOURCE_MASK) << SPINEL_SCALE_SOURCE_LOW) | \
+            ((uint64_t)((requant_shift) & SPINEL_REQUANT_SHIFT_MASK) << SPINEL_REQUANT_SHIFT_LOW) | \
             ((uint64_t)(acc_act) << 2) | CONFIG_ST, \
         ((uint64_t)acc_scale_t_to_acc_scale_t_bits((acc_scale_t)(acc_scale)) << 32) | (uint64_t)(uint32_t)(stride), k_CONFIG)
 
@@ -244,10 +245,10 @@ static inline acc_scale_t acc_scale_t_bits_to_acc_scale_t(acc_scale_t_bits bits)
 #define spinel_config_igelu2(qb1, qc1, qt, qb2, qc2, q1) \
     { \
         ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, ((uint64_t)(uint32_t)(qt) << 32) | \
-            ((uint64_t)1 << 19) | CONFIG_NORM, \
+            ((uint64_t)SPINEL_NORM_CONSTANTS_GELU_FIRST << SPINEL_NORM_CONSTANT_SET_LOW) | CONFIG_NORM, \
             ((uint64_t)(uint32_t)(qc1) << 32) | (uint64_t)(uint32_t)(qb1), k_CONFIG) \
         ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, ((uint64_t)(uint32_t)(q1) << 32) | \
-            ((uint64_t)2 << 19) | CONFIG_NORM, \
+            ((uint64_t)SPINEL_NORM_CONSTANTS_GELU_SECOND << SPINEL_NORM_CONSTANT_SET_LOW) | CONFIG_NORM, \
             ((uint64_t)(uint32_t)(qc2) << 32) | (uint64_t)(uint32_t)(qb2), k_CONFIG) \
     }
 
@@ -286,6 +287,53 @@ static inline acc_scale_t acc_scale_t_bits_to_acc_scale_t(acc_scale_t_bits bits)
 /* Waits until the accelerator is idle (no command queued or in flight, every DMA write
  * acknowledged). */
 #define gemmini_fence() spinel_rocc_fence()
+
+/* ---- Performance counters (COUNTER, funct 126; the event names are in gemmini_counter.h) ----
+ * Eight slots; each counts one event's cycles (or handshakes) since it was configured or the
+ * counters were reset, or reads an external value (an id above INCREMENTAL_COUNTERS). Every
+ * COUNTER answers with the addressed slot's value as it was before the command acted; while a
+ * snapshot is held, reads return the snapshot. Counts are 32 bits wide and wrap.
+ * docs/GEMMINI-COMPATIBILITY.md, "Performance counters", says which events Spinel counts. */
+#include "gemmini_counter.h"
+
+#define gemmini_counter_access(rd, config_reg) \
+    ROCC_INSTRUCTION(XCUSTOM_ACC, rd, config_reg, 0, k_COUNTER)
+
+/* The value of slot `index` (0 to 7). */
+static inline uint32_t counter_read(size_t index) {
+    uint64_t value;
+    gemmini_counter_access(value, ((uint64_t)index & 0x7) << 4)
+    return (uint32_t)value;
+}
+
+/* Slot `index` counts `counter_code` (an event of gemmini_counter.h) from 0. */
+static inline void counter_configure(size_t index, size_t counter_code) {
+    const uint64_t external = counter_code > INCREMENTAL_COUNTERS;
+    const uint64_t code = external ? counter_code - INCREMENTAL_COUNTERS : counter_code;
+    uint64_t ignored;
+    gemmini_counter_access(ignored, ((uint64_t)index & 0x7) << 4 | 0x8 | (code & 0x3f) << 12 | external << 31)
+    (void)ignored;
+}
+
+/* Reads return the values of this moment until counter_snapshot_reset(). */
+static inline void counter_snapshot_take(void) {
+    uint64_t ignored;
+    gemmini_counter_access(ignored, 0x4)
+    (void)ignored;
+}
+
+static inline void counter_snapshot_reset(void) {
+    uint64_t ignored;
+    gemmini_counter_access(ignored, 0x2)
+    (void)ignored;
+}
+
+/* Every slot (and the byte totals) back to 0; the slots keep their events. */
+static inline void counter_reset(void) {
+    uint64_t ignored;
+    gemmini_counter_access(ignored, 0x1)
+    (void)ignored;
+}
 
 /* ---- Gemmini's software library ---- */
 

@@ -110,6 +110,10 @@ int spinel_issue(uint32_t funct, uint64_t rs1, uint64_t rs2);
  * names it). Returns SPINEL_OK or SPINEL_ERROR_CYCLE_LIMIT. An accelerator error does not
  * make it fail: read spinel_error_code. */
 int spinel_fence(void);
+/* Issues a command that answers in rd (COUNTER, funct 126) and waits until it retires; the
+ * answer goes to *rd (0 when the command failed: read spinel_error_code). Returns as
+ * spinel_issue. Other commands retire with *rd = 0. */
+int spinel_issue_response(uint32_t funct, uint64_t rs1, uint64_t rs2, uint64_t *rd);
 
 /* Clock cycles since reset (the harness's count). */
 uint64_t spinel_cycles(void);

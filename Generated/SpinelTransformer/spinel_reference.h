@@ -38,6 +38,7 @@
 #include <stdint.h>
 
 #include "gemmini_params.h"
+#include "spinel_isa.h"
 
 /* v (an integer modulo 2^64) as a two's-complement acc_t value of SPINEL_ACC_BITS bits. */
 static inline int64_t spinel_wrap_acc(uint64_t v) {
@@ -129,9 +130,9 @@ static inline void spinel_layernorm_statistics(const acc_t* x, size_t J, int64_t
 
 /* F, the fractional bits of LayerNorm's normalized value, and the affine LayerNorm's γ format
  * (signed Q.12 in 18 bits). */
-#define SPINEL_LAYERNORM_F 16
-#define SPINEL_AFFINE_GAMMA_BITS 18
-#define SPINEL_AFFINE_GAMMA_FRACTION 12
+#define SPINEL_LAYERNORM_F SPINEL_ISA_LAYERNORM_F
+#define SPINEL_AFFINE_GAMMA_BITS SPINEL_ISA_AFFINE_GAMMA_BITS
+#define SPINEL_AFFINE_GAMMA_FRACTION SPINEL_ISA_AFFINE_GAMMA_FRACTION
 
 /* LayerNorm's one division per row: e = bits(std) (std >= 1), inv = rne(2^(e+23) / std), and the
  * shift e + 23 - F of n_j = RRS((x_j - mean)·inv, shift). */

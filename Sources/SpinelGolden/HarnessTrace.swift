@@ -2,7 +2,7 @@ import Foundation
 
 /// A harness trace: the JSON Lines file that the C harness writes while it drives the Verilated
 /// accelerator (docs/MICROARCHITECTURE.md, "Harness trace"; the writer is `TraceWriter` in
-/// `SpinelAccelerator/Harness/HarnessSourceDriver.swift`). One event per line:
+/// `SpinelAccelerator/Harness/Static/spinel_harness.cpp`). One event per line:
 ///
 /// - `{"ev":"cmd","i":N,"funct":F,"rs1":"0x…","rs2":"0x…","cycle":C}`: the command port took
 ///   command N at cycle C. Indices count from 0 with no gaps.

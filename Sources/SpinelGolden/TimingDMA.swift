@@ -242,7 +242,7 @@ public struct MemoryTimingSettings: Hashable, Sendable {
     }
 }
 
-/// The harness's `spinel::AxiMemory` (HarnessSourceMemory.swift), its timing only: a read
+/// The harness's `spinel::AxiMemory` (Harness/Static/spinel_axi_memory.h), its timing only: a read
 /// burst accepted in cycle t offers beat k from t + latency + k on; a write burst answers from
 /// max(t + latency, last W + 1) on; reads and writes each spend a full bus width of their own
 /// token bucket (bytesPerCycle per cycle, at most max(bus, bytesPerCycle)) per beat.

@@ -1,9 +1,3 @@
-// The static C/C++ sources of the harness, kept as Swift text so that the generator
-// needs no resources. Edit the C here; `HarnessGenerator` writes it out unchanged.
-
-extension HarnessSources {
-    /// The AXI4 memory model (`spinel_axi_memory.h`).
-    static let axiMemoryHeader = #"""
 // Spinel harness: the AXI4 memory model (an AXI4 subordinate) that serves the accelerator's DMA
 // from this process's own memory. DMA addresses are host virtual addresses, so a C testbench
 // passes pointers to its own arrays.
@@ -575,5 +569,3 @@ private:
 }  // namespace spinel
 
 #endif  // SPINEL_AXI_MEMORY_H
-"""#
-}

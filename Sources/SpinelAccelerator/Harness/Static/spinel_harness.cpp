@@ -1,9 +1,3 @@
-// The static C/C++ sources of the harness, kept as Swift text so that the generator
-// needs no resources. Edit the C here; `HarnessGenerator` writes it out unchanged.
-
-extension HarnessSources {
-    /// The Verilator driver and the C API implementation (`spinel_harness.cpp`).
-    static let harnessSource = #"""
 // Spinel harness: the Verilator driver behind spinel.h. It clocks the Verilated accelerator
 // (`Vspinel_top`, built with `--prefix Vspinel_top`), offers commands on its command port,
 // serves its AXI4 manager port from process memory (spinel_axi_memory.h), follows the retire
@@ -1054,5 +1048,3 @@ void spinel_rocc_inline_assembly(const char* text) {
 }
 
 }  // extern "C"
-"""#
-}

@@ -1,38 +1,3 @@
-// The static C/C++ sources of the harness, kept as Swift text so that the generator
-// needs no resources. Edit the C here; `HarnessGenerator` writes it out unchanged.
-
-extension HarnessSources {
-    /// `gemmini_counter.h`: Gemmini's event ids under Gemmini's names (`CounterEvent`,
-    /// `ExternalCounter`), so that a Gemmini program's counter code builds unchanged.
-    static var counterHeader: String {
-        var lines = [
-            "/*",
-            " * Spinel harness: the performance-counter events, with the names and ids of Gemmini's",
-            " * gemmini_counter.h (generated from CounterEvent and ExternalCounter). Events Spinel does",
-            " * not have count nothing and read 0 (docs/GEMMINI-COMPATIBILITY.md, \"Performance counters\").",
-            " * Written for Spinel.",
-            " */",
-            "#ifndef SPINEL_GEMMINI_COUNTER_H",
-            "#define SPINEL_GEMMINI_COUNTER_H",
-            "",
-            "#define INCREMENTAL_COUNTERS \(CounterEvent.incrementalCount)",
-            "",
-            "/* Events: a slot counts the cycles (or handshakes) in which the event happens. */",
-        ]
-        for event in CounterEvent.allCases {
-            lines.append("#define \(event.gemminiName) \(event.rawValue)" + (event.isCounted || event == .disable ? "" : "  /* not in Spinel: reads 0 */"))
-        }
-        lines += ["", "/* External values: a slot reads them as they are at the read. */"]
-        for value in ExternalCounter.allCases where value != .disable {
-            lines.append("#define \(value.gemminiName) (INCREMENTAL_COUNTERS + \(value.rawValue))"
-                         + (value.isCounted ? "" : "  /* not in Spinel: reads 0 */"))
-        }
-        lines += ["", "#endif /* SPINEL_GEMMINI_COUNTER_H */"]
-        return lines.joined(separator: "\n")
-    }
-
-    /// Gemmini's command macros (`gemmini.h`).
-    static let gemminiHeader = #"""
 /*
  * Spinel harness: Gemmini's command macros, written for Spinel from docs/ISA.md (shared spec)
  * with the names and argument lists of Gemmini's include/gemmini.h, so that a Gemmini-style
@@ -52,6 +17,7 @@ extension HarnessSources {
 #include <string.h>
 
 #include "gemmini_params.h"
+#include "spinel_isa.h"
 #include "rocc.h"
 
 /* funct codes */
@@ -71,9 +37,9 @@ extension HarnessSources {
 #define k_LOOP_WS_CONFIG_STRIDES_DC 13
 #define k_MVIN3 14
 #define k_COUNTER 126
-#define k_LOAD_AFFINE 40  /* Spinel extension (HAS_AFFINE_LAYERNORM) */
-#define k_LOAD_REQUANT \#(Funct.loadRequantizer)  /* Spinel extension (HAS_NUMERICS_EXTENSIONS) */
-#define k_LOAD_LANE_SCALES \#(Funct.loadLaneScales)  /* Spinel extension (HAS_NUMERICS_EXTENSIONS) */
+#define k_LOAD_AFFINE SPINEL_FUNCT_LOAD_AFFINE  /* Spinel extension (HAS_AFFINE_LAYERNORM) */
+#define k_LOAD_REQUANT SPINEL_FUNCT_LOAD_REQUANT  /* Spinel extension (HAS_NUMERICS_EXTENSIONS) */
+#define k_LOAD_LANE_SCALES SPINEL_FUNCT_LOAD_LANE_SCALES  /* Spinel extension (HAS_NUMERICS_EXTENSIONS) */
 
 /* CONFIG selectors, rs1[1:0] */
 #define CONFIG_EX 0
@@ -96,12 +62,12 @@ extension HarnessSources {
 #define AFFINE_LAYERNORM 6
 /* Spinel extensions (HAS_NUMERICS_EXTENSIONS): Softmax relative to the row maximum (CONFIG_ST
  * RELU with the MSB) and the two-segment I-GELU (CONFIG_ST IGELU with the MSB) */
-#define SOFTMAX_MAX \#(NumericsExtensions.softmaxRelativeToMaximum)
-#define IGELU2 \#(NumericsExtensions.twoSegmentGELU)
+#define SOFTMAX_MAX SPINEL_ACTIVATION_SOFTMAX_MAX
+#define IGELU2 SPINEL_ACTIVATION_IGELU2
 /* ACC_SCALE's scale on an accumulator mvout (spinel_config_st): CONFIG_ST's, the lanes', the row's ρ ⊗ CONFIG_ST's */
-#define SPINEL_SCALE_STORE \#(NumericsExtensions.ScaleSource.store.rawValue)
-#define SPINEL_SCALE_LANES \#(NumericsExtensions.ScaleSource.lane.rawValue)
-#define SPINEL_SCALE_ROW \#(NumericsExtensions.ScaleSource.row.rawValue)
+#define SPINEL_SCALE_STORE SPINEL_SCALE_SOURCE_STORE
+#define SPINEL_SCALE_LANES SPINEL_SCALE_SOURCE_LANES
+#define SPINEL_SCALE_ROW SPINEL_SCALE_SOURCE_ROW
 
 /* Normalization commands in local address bits 28:26 (accumulator mvout statistics passes) */
 #define SPINEL_NORM_RESET 0
@@ -259,8 +225,8 @@ static inline acc_scale_t acc_scale_t_bits_to_acc_scale_t(acc_scale_t_bits bits)
  * K (1 to 47; 0 turns it off), rs1[19:18] the scale source (SPINEL_SCALE_*). */
 #define spinel_config_st(stride, acc_act, acc_scale, requant_shift, scale_source) \
     ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, \
-        ((uint64_t)((scale_source) & \#((1 << NumericsExtensions.scaleSourceBits) - 1)) << \#(NumericsExtensions.scaleSourceLow)) | \
-            ((uint64_t)((requant_shift) & \#((1 << NumericsExtensions.requantizerShiftBits) - 1)) << \#(NumericsExtensions.requantizerShiftLow)) | \
+        ((uint64_t)((scale_source) & SPINEL_SCALE_SOURCE_MASK) << SPINEL_SCALE_SOURCE_LOW) | \
+            ((uint64_t)((requant_shift) & SPINEL_REQUANT_SHIFT_MASK) << SPINEL_REQUANT_SHIFT_LOW) | \
             ((uint64_t)(acc_act) << 2) | CONFIG_ST, \
         ((uint64_t)acc_scale_t_to_acc_scale_t_bits((acc_scale_t)(acc_scale)) << 32) | (uint64_t)(uint32_t)(stride), k_CONFIG)
 
@@ -279,10 +245,10 @@ static inline acc_scale_t acc_scale_t_bits_to_acc_scale_t(acc_scale_t_bits bits)
 #define spinel_config_igelu2(qb1, qc1, qt, qb2, qc2, q1) \
     { \
         ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, ((uint64_t)(uint32_t)(qt) << 32) | \
-            ((uint64_t)\#(NumericsExtensions.ConstantSet.geluFirstSegment.rawValue) << \#(NumericsExtensions.constantSetLow)) | CONFIG_NORM, \
+            ((uint64_t)SPINEL_NORM_CONSTANTS_GELU_FIRST << SPINEL_NORM_CONSTANT_SET_LOW) | CONFIG_NORM, \
             ((uint64_t)(uint32_t)(qc1) << 32) | (uint64_t)(uint32_t)(qb1), k_CONFIG) \
         ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, ((uint64_t)(uint32_t)(q1) << 32) | \
-            ((uint64_t)\#(NumericsExtensions.ConstantSet.geluSecondSegment.rawValue) << \#(NumericsExtensions.constantSetLow)) | CONFIG_NORM, \
+            ((uint64_t)SPINEL_NORM_CONSTANTS_GELU_SECOND << SPINEL_NORM_CONSTANT_SET_LOW) | CONFIG_NORM, \
             ((uint64_t)(uint32_t)(qc2) << 32) | (uint64_t)(uint32_t)(qb2), k_CONFIG) \
     }
 
@@ -375,5 +341,3 @@ static inline void counter_reset(void) {
 #include "spinel_library.h"
 
 #endif /* SPINEL_GEMMINI_H */
-"""#
-}

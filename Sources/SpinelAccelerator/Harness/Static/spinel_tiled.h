@@ -1,8 +1,3 @@
-extension HarnessSources {
-    /// `spinel_tiled.h`: Gemmini's `tiled_matmul_auto`: tile sizes for the configuration's
-    /// memories, then one LOOP_WS per output tile (or the same commands issued one by one, so the
-    /// two can be compared), the output-stationary dataflow with plain commands, or the host.
-    static let tiledHeader = #"""
 /*
  * Spinel harness: tiled matrix multiplication on the accelerator (docs/ACCELERATOR.md,
  * "LOOP_WS"), written for Spinel after Gemmini's tiled_matmul_auto (its arguments and meaning,
@@ -545,5 +540,3 @@ static inline void tiled_matmul_auto(size_t dim_I, size_t dim_J, size_t dim_K, c
 }
 
 #endif /* SPINEL_TILED_H */
-"""#
-}
