@@ -4,7 +4,7 @@
 # Other targets: make deps | build | model | demo-encoder | bench | bench-model | bench-bert | bench-bert512 | bench-area | bench-scale | bench-numerics | bench-gemmini | bench-explore | explore-example | fuzz | generated | clean
 
 SWIFT    ?= swift
-APT_PACKAGES := verilator libgmp-dev yosys iverilog unzip
+APT_PACKAGES := verilator libgmp-dev yosys iverilog unzip chromium
 SPINEL   := .build/release/spinel
 DEMO_DIR := .build/demo
 

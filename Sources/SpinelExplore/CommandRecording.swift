@@ -34,8 +34,9 @@ public struct RecordedProgram: Sendable {
         guard ended else {
             throw ToolError(tool: "command recorder", message: "\(source): the testbench stopped before its end (no 'e' line)")
         }
-        // The fence-free tail after the last fence issues nothing.
-        if segments.last?.isEmpty == true { segments.removeLast() }
+        // The testbenches count cycles from their first command to the fence after their last
+        // one; the fences after that (their closing code) wait for nothing and are not counted.
+        while segments.last?.isEmpty == true { segments.removeLast() }
     }
 }
 
@@ -116,7 +117,8 @@ public struct CommandRecorder: Sendable {
 /// segment from an idle accelerator, starting from the golden model's state after the
 /// previous segments (configuration registers, the LOOP_WS accumulator half). A fence returns
 /// `fenceCycles` cycles after the segment's last retirement (the harness waits for two idle
-/// cycles); a fence with nothing to wait for takes `emptyFenceCycles`.
+/// cycles); a fence with nothing to wait for takes `emptyFenceCycles`. Fences after the last
+/// command are not counted (the testbenches' own count stops at the first of them).
 public enum FencedTiming {
     public static let fenceCycles: UInt64 = 3
     public static let emptyFenceCycles: UInt64 = 2

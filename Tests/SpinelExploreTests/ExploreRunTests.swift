@@ -35,7 +35,7 @@ struct ExploreRunTests {
         }
         for workload in space.workloads.map(\.name) {
             for dim in ["8", "16"] {
-                let cycles = valid.filter { $0.assignment[0].value == dim }.sorted { $0.assignment[1].value < $1.assignment[1].value }
+                let cycles = valid.filter { $0.assignment[0].value == dim }.sorted { Int($0.assignment[1].value)! < Int($1.assignment[1].value)! }
                     .map { $0.workloads.first { $0.name == workload }!.cycles! }
                 #expect(cycles.count == 2 && cycles[0] < cycles[1], "\(workload) DIM \(dim): latency 40 before 100: \(cycles)")
             }
