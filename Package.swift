@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "SpinelGoldenTests", dependencies: ["SpinelGolden", "SpinelAccelerator", "SpinelSim"]),
         .testTarget(name: "SpinelFuzzTests", dependencies: ["SpinelFuzz", "SpinelGolden", "SpinelAccelerator", "SpinelSim"]),
         .testTarget(name: "SpinelModelTests", dependencies: ["SpinelModel", "SpinelSim", "SpinelMapping", "SpinelAccelerator", "SpinelGolden"]),
-        .testTarget(name: "SpinelExploreTests", dependencies: ["SpinelExplore", "SpinelAccelerator", "SpinelGolden"]),
+        .testTarget(name: "SpinelExploreTests", dependencies: ["SpinelExplore", "SpinelAccelerator", "SpinelGolden", "SpinelHDL", "SpinelSim"]),
         .testTarget(name: "OutputQualityTests", dependencies: ["SpinelHDL", "SpinelSim", "SpinelAccelerator"]),
     ]
 )

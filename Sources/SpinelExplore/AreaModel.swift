@@ -110,9 +110,18 @@ public struct YosysArea: Sendable {
             try? FileManager.default.removeItem(at: directory)
             report = text
         }
-        let own = Self.transistorsPerModule(report)
-        let children = Self.instances(in: try AcceleratorGeneration.files(for: parameters.config).filter { $0.name.hasSuffix(".v") })
-        // A module's transistors with everything inside it (Yosys keeps the hierarchy).
+        let files = try AcceleratorGeneration.files(for: parameters.config).filter { $0.name.hasSuffix(".v") }
+        let parts = Self.breakdown(report: report, files: files, top: parameters.name)
+        return AreaEstimate(sramTransistors: AreaModel.sram(parameters), arrayTransistors: parts.array, normalizerTransistors: parts.normalizer,
+                            otherLogicTransistors: max(0, parts.total - parts.array - parts.normalizer), source: "yosys")
+    }
+
+    /// The transistors of the whole design, of the array (`MeshWithDelays_*`) and of the
+    /// normalizer (`Normalizer_*`), each module counted with everything inside it: Yosys keeps the
+    /// hierarchy, and `stat` reports each module's own cells once.
+    public static func breakdown(report: String, files: [GeneratedFile], top: String) -> (total: Double, array: Double, normalizer: Double) {
+        let own = transistorsPerModule(report)
+        let children = instances(in: files)
         var memo: [String: Double] = [:]
         func subtree(_ module: String) -> Double {
             if let known = memo[module] { return known }
@@ -120,11 +129,9 @@ public struct YosysArea: Sendable {
             memo[module] = value
             return value
         }
-        let total = subtree(parameters.name)
         let array = children.keys.filter { $0.hasPrefix("MeshWithDelays_") }.map(subtree).reduce(0, +)
         let normalizer = children.keys.filter { $0.hasPrefix("Normalizer_") }.map(subtree).reduce(0, +)
-        return AreaEstimate(sramTransistors: AreaModel.sram(parameters), arrayTransistors: array, normalizerTransistors: normalizer,
-                            otherLogicTransistors: max(0, total - array - normalizer), source: "yosys")
+        return (subtree(top), array, normalizer)
     }
 
     /// Per module of the generated Verilog (one module per file), the modules it instantiates, once per instance.

@@ -145,13 +145,16 @@ public enum ExploreReport {
         let palette = ["#36c", "#c00", "#090", "#f90", "#909", "#099"]
         let barHeight = 22.0, plotHeight = top + Double(bars.count) * (barHeight + 8) + 30 + Double(names.count) * 16
         let longest = Double(bars.map { $0.stages.reduce(0) { $0 + $1.cycles } }.max() ?? 1)
-        var svg = "<p>Cycles per stage of the Pareto points (fence-to-fence segments, named by what they run):</p>\n"
+        let axes = bars.first?.row.assignment.map(\.axis).joined(separator: ", ") ?? ""
+        var svg = "<p>Cycles per stage of the Pareto points (fence-to-fence segments, named by what they run)"
+            + (axes.isEmpty ? "" : "; each bar is labelled with its \(escape(axes))") + ":</p>\n"
         svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"stage-plot\" data-workload=\"\(escape(workload))\" width=\"\(Int(width))\" "
             + "height=\"\(Int(plotHeight))\" viewBox=\"0 0 \(Int(width)) \(Int(plotHeight))\">\n"
         let barLeft = 250.0, barWidth = width - barLeft - right
         for (index, bar) in bars.enumerated() {
             let y0 = top + Double(index) * (barHeight + 8)
-            svg += "<text x=\(q(barLeft - 6)) y=\(q(y0 + 15)) font-size=\"11\" text-anchor=\"end\">\(escape(String(label(bar.row).prefix(40))))</text>"
+            svg += "<text x=\(q(barLeft - 6)) y=\(q(y0 + 15)) font-size=\"11\" text-anchor=\"end\">"
+                + "\(escape(bar.row.assignment.map(\.value).joined(separator: ", ")))<title>\(escape(label(bar.row)))</title></text>"
             var x0 = barLeft
             for stage in bar.stages {
                 let w = Double(stage.cycles) / longest * barWidth

@@ -1,6 +1,7 @@
 import Foundation
 import SpinelAccelerator
 import SpinelExplore
+import SpinelHDL
 import Testing
 
 enum ExploreTestSupport {
@@ -55,6 +56,38 @@ struct ExploreUnitTests {
         let estimate = AreaModel.estimate(parameters)
         #expect(estimate.normalizerTransistors == 0, "small has no normalizer")
         #expect(estimate.arrayTransistors == 16 * (AreaModel.transistorsPerPE + AreaModel.arrayOverheadPerPE))
+    }
+
+    @Test("Yosys area: each module with everything inside it, by hand")
+    func yosysBreakdown() {
+        // Top holds one MeshWithDelays (own 100), which holds 4 PEs (own 50 each), and one
+        // Normalizer (own 1,000) with 2 dividers (own 30); Top's own cells are 7.
+        let report = """
+            === PE_x ===
+               Estimated number of transistors:         50+
+            === MeshWithDelays_x ===
+               Estimated number of transistors:        100+
+            === Divider ===
+               Estimated number of transistors:         30+
+            === Normalizer_x ===
+               Estimated number of transistors:       1000+
+            === Top ===
+               Estimated number of transistors:          7+
+            === design hierarchy ===
+               Estimated number of transistors:       1367+
+            """
+        let files = [
+            GeneratedFile(name: "Top.v", contents: "module Top;\n  MeshWithDelays_x mesh (\n  );\n  Normalizer_x norm (\n  );\nendmodule\n"),
+            GeneratedFile(name: "MeshWithDelays_x.v", contents: "module MeshWithDelays_x;\n" + String(repeating: "  PE_x pe (\n  );\n", count: 4) + "endmodule\n"),
+            GeneratedFile(name: "PE_x.v", contents: "module PE_x;\nendmodule\n"),
+            GeneratedFile(name: "Normalizer_x.v", contents: "module Normalizer_x;\n  Divider a (\n  );\n  Divider b (\n  );\nendmodule\n"),
+            GeneratedFile(name: "Divider.v", contents: "module Divider;\nendmodule\n"),
+        ]
+        let parts = YosysArea.breakdown(report: report, files: files, top: "Top")
+        #expect(parts.array == 100 + 4 * 50)
+        #expect(parts.normalizer == 1_000 + 2 * 30)
+        #expect(parts.total == 7 + 300 + 1_060)
+        #expect(parts.total == 1_367, "the hierarchy total Yosys prints")
     }
 
     @Test("space file errors name the field and the fix")
