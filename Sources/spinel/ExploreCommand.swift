@@ -94,7 +94,9 @@ struct Explore: ParsableCommand {
         try UserFiles.checkReadable(script.path, role: "Ray driver")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        var arguments = ["python3", script.path, "--spinel", CommandLine.arguments[0], "--space", options.space, "--out", options.out,
+        // This very binary, wherever it was started from (PATH or a relative path).
+        let spinel = Bundle.main.executableURL?.path ?? CommandLine.arguments[0]
+        var arguments = ["python3", script.path, "--spinel", spinel, "--space", options.space, "--out", options.out,
                          "--area", options.area, "--testbenches", options.testbenches]
         if let address { arguments += ["--address", address] }
         process.arguments = arguments
