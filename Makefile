@@ -190,8 +190,8 @@ bench-gemmini: build
 	  echo "$$check" | grep -q "^result *MATCH" || exit 1; \
 	done
 
-# Design-space exploration (docs/EXPLORE.md): the example space (array size, accumulator, DMA
-# bandwidth, requests in flight × two matmuls and BERT-base's layer at S 128) on the golden
+# Design-space exploration (docs/EXPLORE.md): the example space (array size, accumulator, memory
+# bandwidth: 8 configurations × two matmuls and BERT-base's layer at S 128) on the golden
 # timing model; tables and report.html in EXPLORE_OUT. bench-explore runs a small space through
 # the local pool and through a local Ray cluster (pip install ray), with a worker killed on each
 # point's first attempt, and compares the results byte for byte.
