@@ -52,9 +52,6 @@ public struct Workload: Hashable, Sendable, Codable {
         case .encoder: return s[0] * s[1] * s[1] * 4 + s[0] * s[0] * s[1] * 2 + s[0] * s[1] * s[3] * 2
         }
     }
-
-    /// The problem size the utilization plot puts on its x axis (the MACs).
-    public var problemSize: Double { macs }
 }
 
 /// One axis: the values one configuration field (or several tied fields, such as meshRows and

@@ -34,14 +34,15 @@ public struct ResultTables: Sendable {
         self.results = results.compactMap { $0 }
         missing = results.filter { $0 == nil }.count
         var rows: [ResultRow] = []
-        for (number, (plan, result)) in zip(plans, results).enumerated() {
+        // Rows are numbered by the point's place in the space's cross product.
+        for (plan, result) in zip(plans, results) {
             guard let result else { continue }
+            let number = plan.index
             if result.status != "ok" {
                 rows.append(ResultRow(point: number, hash: result.hash, assignment: result.assignment, status: result.status, pareto: false,
                                       error: result.error))
                 continue
             }
-            _ = plan
             for workload in result.workloads {
                 rows.append(ResultRow(point: number, hash: result.hash, assignment: result.assignment, status: workload.error == nil ? "ok" : "failed",
                                       workload: workload.name, cycles: workload.cycles, macs: workload.macs, utilization: workload.utilization,
