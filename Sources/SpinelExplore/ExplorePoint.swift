@@ -102,7 +102,7 @@ extension ExploreSpace {
     public func resultKey(area: String) -> String {
         var hasher = StableHash()
         hasher.add("explore-v1")
-        hasher.add(area)
+        hasher.add(area == "model" ? "model \(AreaModel.version)" : area)
         for workload in workloads { hasher.add("\(workload.name) \(workload.kind.rawValue) \(workload.sizes)") }
         return hasher.hex
     }
