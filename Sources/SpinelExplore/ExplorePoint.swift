@@ -58,6 +58,9 @@ public struct PointResult: Sendable, Codable, Hashable {
     /// Identifies what was evaluated (the workloads and the area source); a point file with
     /// another key is evaluated again.
     public var key: String
+    /// `AreaModel.version` of the area (model area only): an older one is recomputed, the
+    /// cycles kept.
+    public var areaModelVersion: Int?
 }
 
 extension ExploreSpace {
@@ -102,7 +105,7 @@ extension ExploreSpace {
     public func resultKey(area: String) -> String {
         var hasher = StableHash()
         hasher.add("explore-v1")
-        hasher.add(area == "model" ? "model \(AreaModel.version)" : area)
+        hasher.add(area)
         for workload in workloads { hasher.add("\(workload.name) \(workload.kind.rawValue) \(workload.sizes)") }
         return hasher.hex
     }
@@ -156,7 +159,7 @@ public struct PointEvaluator: Sendable {
                 estimate = AreaModel.estimate(parameters)
             }
             return PointResult(hash: plan.hash, assignment: plan.assignment, status: "ok", error: error, dim: parameters.dim,
-                               area: estimate, workloads: results, key: key)
+                               area: estimate, workloads: results, key: key, areaModelVersion: area == "model" ? AreaModel.version : nil)
         }
     }
 }

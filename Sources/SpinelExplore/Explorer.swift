@@ -103,13 +103,21 @@ public struct Explorer: Sendable {
     public var key: String { space.resultKey(area: evaluator.area) }
 
     /// The plans to evaluate: one per configuration hash (two assignments giving the same
-    /// configuration share it), excluded points left out.
+    /// configuration share it), excluded points left out. A finished point whose model area
+    /// is of an older `AreaModel` gets the current one (its cycles are kept).
     public func pending(_ plans: [PointPlan]) -> [PointPlan] {
         var seen = Set<String>()
         return plans.filter { plan in
             if case .excluded = plan.outcome { return false }
             guard seen.insert(plan.hash).inserted else { return false }
-            return output.finished(plan.hash, key: key) == nil
+            guard var result = output.finished(plan.hash, key: key) else { return true }
+            if evaluator.area == "model", result.status == "ok", result.areaModelVersion != AreaModel.version,
+               case .valid(let parameters) = plan.outcome {
+                result.area = AreaModel.estimate(parameters)
+                result.areaModelVersion = AreaModel.version
+                try? output.write(result)
+            }
+            return false
         }
     }
 
@@ -159,6 +167,7 @@ public struct Explorer: Sendable {
     /// The point results of the space, in point order (one per configuration), with the
     /// excluded points; nil entries for points not evaluated yet.
     public func results() -> (plans: [PointPlan], results: [PointResult?]) {
+        _ = pending(space.plans())  // brings older model areas up to date
         var seen = Set<String>()
         let plans = space.plans().filter { plan in
             if case .excluded = plan.outcome { return true }
