@@ -46,6 +46,14 @@ public enum ExploreReport {
         return String(format: "%.0f", value)
     }
 
+    /// A tick's value in k, M or G, with as many decimals as the spacing of the ticks needs
+    /// (so that neighbouring ticks never read the same).
+    static func tickLabel(_ value: Double, step: Double) -> String {
+        let (unit, suffix): (Double, String) = abs(value) >= 1e9 ? (1e9, "G") : abs(value) >= 1e6 ? (1e6, "M") : abs(value) >= 1e4 ? (1e3, "k") : (1, "")
+        let decimals = step > 0 ? min(4, max(0, Int((-log10(step / unit)).rounded(.up)))) : 0
+        return String(format: "%.\(decimals)f", value / unit) + suffix
+    }
+
     static func label(_ row: ResultRow) -> String {
         row.assignment.map { "\($0.axis)=\($0.value)" }.joined(separator: " ")
     }
@@ -72,10 +80,11 @@ public enum ExploreReport {
         var svg = "<line x1=\"\(left)\" y1=\(q(height - bottom)) x2=\(q(width - right)) y2=\(q(height - bottom)) stroke=\"#000\"/>"
         svg += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\(q(height - bottom)) stroke=\"#000\"/>\n"
         for tick in x.ticks {
-            svg += "<text x=\(q(x(tick))) y=\(q(height - bottom + 16)) font-size=\"11\" text-anchor=\"middle\">\(number(logX ? pow(10, tick) : tick))</text>"
+            let text = logX ? number(pow(10, tick)) : tickLabel(tick, step: (x.high - x.low) / 4)
+            svg += "<text x=\(q(x(tick))) y=\(q(height - bottom + 16)) font-size=\"11\" text-anchor=\"middle\">\(text)</text>"
         }
         for tick in y.ticks {
-            svg += "<text x=\(q(left - 6)) y=\(q(y(tick) + 4)) font-size=\"11\" text-anchor=\"end\">\(number(tick))</text>"
+            svg += "<text x=\(q(left - 6)) y=\(q(y(tick) + 4)) font-size=\"11\" text-anchor=\"end\">\(tickLabel(tick, step: (y.high - y.low) / 4))</text>"
         }
         svg += "\n<text x=\(q((left + width - right) / 2)) y=\(q(height - 8)) font-size=\"13\" text-anchor=\"middle\">\(escape(xLabel))</text>"
         svg += "<text x=\"14\" y=\(q((top + height - bottom) / 2)) font-size=\"13\" text-anchor=\"middle\" "
