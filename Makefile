@@ -1,14 +1,14 @@
 # Spinel — the two commands that do everything on a fresh machine:
 #   make demo   all-MiniLM-L6-v2 on the generated accelerator's RTL: sentence embeddings, checked bit for bit
 #   make test   build and run every test (unit, simulated hardware, output quality)
-# Other targets: make deps | build | model | demo-encoder | bench | bench-model | bench-bert | bench-bert512 | bench-area | bench-scale | bench-numerics | bench-gemmini | bench-explore | explore-example | fuzz | generated | clean
+# Other targets: make deps | build | model | demo-encoder | bench | bench-model | bench-bert | bench-bert512 | bench-area | bench-scale | bench-numerics | bench-normalizer | bench-gemmini | bench-cta | bench-explore | explore-example | fuzz | generated | clean
 
 SWIFT    ?= swift
 APT_PACKAGES := verilator libgmp-dev yosys iverilog unzip chromium
 SPINEL   := .build/release/spinel
 DEMO_DIR := .build/demo
 
-.PHONY: all deps build model test demo demo-encoder bench-model bench bench-bert bench-bert512 bench-area bench-scale bench-numerics bench-gemmini bench-explore explore-example fuzz generated synth clean
+.PHONY: all deps build model test demo demo-encoder bench-model bench bench-bert bench-bert512 bench-area bench-scale bench-numerics bench-normalizer bench-gemmini bench-cta bench-explore explore-example fuzz generated synth clean
 
 all: build
 
@@ -108,6 +108,13 @@ demo-encoder: build
 bench-model: build model
 	$(SPINEL) run-model $(MODEL_ACCELERATOR) --golden-only --stages --texts Testbenches/model/long-texts.txt
 
+# Compressed-token attention on all-MiniLM-L6-v2's real activations (docs/CTA.md, "Measured on
+# MiniLM"): per text, layer and bucket width the cluster counts, RL, RA, the relative error of the
+# integer and the float CTA against exact attention, and the MAC counts (about a minute per text).
+CTA_TEXTS ?= Testbenches/model/cta-cells.txt Testbenches/model/cta-harbor.txt Testbenches/model/cta-compilers.txt
+bench-cta: build model
+	$(SPINEL) cta-study --texts $(CTA_TEXTS)
+
 # Figures: elaboration of a 64×64 MAC array, generation per preset, then the default
 # accelerator's Verilator build and a 512³ tiled matmul (cycles, simulation speed, PE utilization),
 # then the utilization sweep (docs/PERFORMANCE.md): matmuls 64 to 1024 per side, WS through
@@ -120,7 +127,7 @@ bench-model: build model
 BENCH_OUT   ?= Generated/bench
 SWEEP_SIZES ?= 64x64x64,128x128x128,256x256x256,512x512x512,1024x1024x1024,1024x256x512,256x1024x128,512x128x1024
 BERT_BASE   := 768 12 3072
-bench: build bench-scale bench-bert bench-bert512 bench-area bench-numerics bench-gemmini bench-model
+bench: build bench-scale bench-bert bench-bert512 bench-area bench-numerics bench-normalizer bench-gemmini bench-model bench-cta
 	$(SPINEL) bench
 	@echo "== default preset: Verilator build (forced) and 512x512x512 tiled matmul"
 	@start=$$(date +%s.%N); SPINEL_CACHE=$$(mktemp -d) $(SPINEL) sim --preset default --testbench Testbenches/matmul.c > /dev/null; \
@@ -163,6 +170,11 @@ bench-numerics: build
 	$(SPINEL) sim --config Testbenches/configs/small-numerics.json --testbench Testbenches/numerics_extensions.c \
 	  --trace .build/bench/numerics.jsonl -- 2500 | grep -E "rows checked|checks|PASSED|FAILED"
 	$(SPINEL) check --config Testbenches/configs/small-numerics.json .build/bench/numerics.jsonl | grep -E "result|timing  "
+
+# The normalizer alone under Verilator on the transformer preset (DIM 16) with 10,000 random rows of
+# each kind, as the DIM-4 configurations run in make test (about 15 minutes).
+bench-normalizer:
+	SPINEL_NORMALIZER_ROWS=10000 $(SWIFT) test --filter "NormalizerTests/randomProgram"
 
 # Large arrays (docs/PERFORMANCE.md, "Large arrays"): generation time and peak memory of DIM 32,
 # 64, 128 and 256 (targets: DIM 64 under 5 s, DIM 128 under 20 s and 1 GB), then the Verilator build

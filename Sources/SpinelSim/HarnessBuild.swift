@@ -41,13 +41,44 @@ public enum HarnessBuild {
 
     public static var cacheDirectory: URL { VerilatorSimulation.cacheDirectory.appendingPathComponent("harness") }
 
+    /// The waveform format a model is built to write (Verilator's `--trace` or `--trace-fst`).
+    public enum Waveforms: String, Sendable, CaseIterable {
+        case none, vcd, fst
+
+        /// The format a waveform file's name asks for (`.vcd` or `.fst`), or nil.
+        public init?(fileName: String) {
+            switch URL(fileURLWithPath: fileName).pathExtension.lowercased() {
+            case "vcd": self = .vcd
+            case "fst": self = .fst
+            default: return nil
+            }
+        }
+
+        var verilatorFlags: [String] {
+            switch self {
+            case .none: []
+            case .vcd: ["--trace"]
+            case .fst: ["--trace-fst"]
+            }
+        }
+
+        /// Verilator's runtime objects of the writer.
+        var runtimeObjects: [String] {
+            switch self {
+            case .none: []
+            case .vcd: ["verilated_vcd_c.o"]
+            case .fst: ["verilated_fst_c.o"]
+            }
+        }
+    }
+
     /// A Verilated model built as a static library.
     public struct Model: Sendable {
         /// Holds `include/` (the model's headers) and `lib/` (`Vspinel_top__ALL.a`, `libverilated.a`).
         public let directory: URL
         public let top: String
-        /// Built with `--trace`: the harness can write VCD waveforms.
-        public let trace: Bool
+        /// The waveforms the harness can write with it.
+        public let waveforms: Waveforms
         /// The hash of everything the model was built from.
         public let key: String
         /// Whether this call found it in the cache.
@@ -94,12 +125,12 @@ public enum HarnessBuild {
 
     /// The Verilated model of `verilog` (the `.v` files of a design, e.g. `VerilogEmitter().emit`)
     /// with top module `top`, from the cache or built now.
-    public static func model(verilog: [GeneratedFile], top: String, trace: Bool = false) throws -> Model {
+    public static func model(verilog: [GeneratedFile], top: String, waveforms: Waveforms = .none) throws -> Model {
         let sources = verilog.filter { $0.name.hasSuffix(".v") || $0.name.hasSuffix(".sv") }
         guard !sources.isEmpty else {
             throw ToolError(tool: "HarnessBuild", message: "no Verilog files given for the model of \(top)")
         }
-        let flags = modelFlags + (trace ? ["--trace"] : [])
+        let flags = modelFlags + waveforms.verilatorFlags
         var hasher = StableHash()
         hasher.add("model-v1")
         hasher.add(try Tools.verilatorVersion())
@@ -111,14 +142,18 @@ public enum HarnessBuild {
             hasher.add(file.contents)
         }
         let key = hasher.hex
-        let final = cacheDirectory.appendingPathComponent("\(top)-model-\(trace ? "trace-" : "")\(key)")
+        let final = cacheDirectory.appendingPathComponent("\(top)-model-\(waveforms == .none ? "" : "\(waveforms.rawValue)-")\(key)")
         let marker = final.appendingPathComponent("lib/libverilated.a")
         if FileManager.default.fileExists(atPath: marker.path) {
-            return Model(directory: final, top: top, trace: trace, key: key, cached: true)
+            return Model(directory: final, top: top, waveforms: waveforms, key: key, cached: true)
         }
 
         let started = Date()
-        progress("verilator: building \(top)\(trace ? " with waveform tracing" : "") (cached: no) …")
+        // The last build of this top module (any configuration of it) as the estimate.
+        let timing = cacheDirectory.appendingPathComponent("\(top)-model-build-seconds")
+        let estimate = (try? String(contentsOf: timing, encoding: .utf8)).flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            .map { String(format: "; the last build took %.0f s", $0) } ?? ""
+        progress("verilator: building \(top)\(waveforms == .none ? "" : " with \(waveforms.rawValue.uppercased()) waveform tracing") (cached: no\(estimate)) …")
         let staging = try makeStaging()
         defer { try? FileManager.default.removeItem(at: staging) }
         let sourceDirectory = staging.appendingPathComponent("src")
@@ -130,7 +165,7 @@ public enum HarnessBuild {
                         in: staging)
         // Verilator's runtime, compiled with the model's own flags (its makefile has the rules).
         var runtime = ["verilated.o", "verilated_threads.o"]
-        if trace { runtime.append("verilated_vcd_c.o") }
+        runtime += waveforms.runtimeObjects
         try Tools.check("make", ["-s", "-j", jobs, "-C", objects.path, "-f", "\(modelClass).mk"] + runtime, in: staging)
 
         let include = staging.appendingPathComponent("model/include")
@@ -144,8 +179,10 @@ public enum HarnessBuild {
                                          to: lib.appendingPathComponent("\(modelClass)__ALL.a"))
         try Tools.check("ar", ["rcs", lib.appendingPathComponent("libverilated.a").path] + runtime, in: objects)
         try publish(staging.appendingPathComponent("model"), to: final, marker: marker)
-        progress("verilator: built \(top) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
-        return Model(directory: final, top: top, trace: trace, key: key, cached: false)
+        let seconds = Date().timeIntervalSince(started)
+        try? Data(String(format: "%.1f\n", seconds).utf8).write(to: timing, options: .atomic)
+        progress("verilator: built \(top) in \(String(format: "%.1f", seconds)) s")
+        return Model(directory: final, top: top, waveforms: waveforms, key: key, cached: false)
     }
 
     // MARK: Stage 2: the executable
@@ -176,7 +213,7 @@ public enum HarnessBuild {
         var hasher = StableHash()
         hasher.add("executable-v2")
         hasher.add(model.key)
-        hasher.add(model.trace ? "trace" : "no-trace")
+        hasher.add(model.waveforms == .none ? "no-trace" : model.waveforms == .vcd ? "trace" : "trace-fst")
         hasher.add(try compilerVersion("gcc"))
         hasher.add((cxxFlags + cFlags + defineFlags).joined(separator: " "))
         hasher.add(directories.map(\.path).joined(separator: "\n"))
@@ -209,12 +246,14 @@ public enum HarnessBuild {
         try FileManager.default.createSymbolicLink(atPath: harnessDirectory.appendingPathComponent("include").path,
                                                    withDestinationPath: ".")
         let root = try Tools.check("verilator", ["--getenv", "VERILATOR_ROOT"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        let traceValue = model.trace ? "1" : "0"
+        let traceValue = model.waveforms == .none ? "0" : "1"
+        let fstValue = model.waveforms == .fst ? "1" : "0"
+        let vcdValue = model.waveforms == .vcd ? "1" : "0"
         let includes = ["-I", harnessDirectory.path] + directories.flatMap { ["-I", $0.path] }
         let verilatorFlags = ["-I", model.directory.appendingPathComponent("include").path,
                               "-I", "\(root)/include", "-I", "\(root)/include/vltstd",
-                              "-DVM_COVERAGE=0", "-DVM_SC=0", "-DVM_TRACE=\(traceValue)", "-DVM_TRACE_FST=0",
-                              "-DVM_TRACE_VCD=\(traceValue)"]
+                              "-DVM_COVERAGE=0", "-DVM_SC=0", "-DVM_TRACE=\(traceValue)", "-DVM_TRACE_FST=\(fstValue)",
+                              "-DVM_TRACE_VCD=\(vcdValue)"]
         var objects: [String] = []
         var dependencies = Set<String>()
         func compile(_ source: URL, index: Int) throws {
@@ -254,7 +293,7 @@ public enum HarnessBuild {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         try Tools.check("g++", objects + [lib.appendingPathComponent("\(modelClass)__ALL.a").path,
                                           lib.appendingPathComponent("libverilated.a").path,
-                                          "-pthread", "-latomic", "-o", output.appendingPathComponent(name).path], in: staging)
+                                          "-pthread", "-latomic"] + (model.waveforms == .fst ? ["-lz"] : []) + ["-o", output.appendingPathComponent(name).path], in: staging)
         let recorded = dependencies.sorted()
         guard let key = dependencyKey(baseKey: baseKey, dependencies: recorded) else {
             throw ToolError(tool: "HarnessBuild", message: "a file the compiler read while building \(name) disappeared during the build; run again")
@@ -318,9 +357,9 @@ public enum HarnessBuild {
 
     /// Both stages in one call.
     public static func executable(verilog: [GeneratedFile], top: String, harness: [GeneratedFile], sources: [URL],
-                                  name: String, trace: Bool = false, includeDirectories: [URL] = [],
+                                  name: String, waveforms: Waveforms = .none, includeDirectories: [URL] = [],
                                   defines: [String] = []) throws -> Executable {
-        let model = try model(verilog: verilog, top: top, trace: trace)
+        let model = try model(verilog: verilog, top: top, waveforms: waveforms)
         return try executable(model: model, harness: harness, sources: sources, name: name,
                               includeDirectories: includeDirectories, defines: defines)
     }
@@ -351,8 +390,10 @@ public enum HarnessBuild {
 
     /// Runs a built testbench with `arguments` and extra `environment` variables, capturing
     /// standard output and standard error separately.
+    /// With `inheritOutput`, the program writes to this process's standard output and error as
+    /// it runs (progress lines appear live) and the result's texts are empty.
     public static func run(_ executable: URL, _ arguments: [String] = [], environment: [String: String] = [:],
-                           in directory: URL? = nil) throws -> RunResult {
+                           in directory: URL? = nil, inheritOutput: Bool = false) throws -> RunResult {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -360,6 +401,13 @@ public enum HarnessBuild {
         for (name, value) in environment { variables[name] = value }
         process.environment = variables
         if let directory { process.currentDirectoryURL = directory }
+        if inheritOutput {
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return RunResult(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
+                             standardOutput: "", standardError: "")
+        }
         let outPipe = Pipe(), errPipe = Pipe()
         process.standardOutput = outPipe
         process.standardError = errPipe

@@ -13,7 +13,7 @@ struct Spinel: ParsableCommand {
             Generate Verilog for a design, check its output quality (Verilator lint, Yosys synthesis, \
             Icarus compilation), and measure the generator.
             """,
-        subcommands: [Generate.self, Sim.self, Check.self, Accuracy.self, Fuzz.self, Lint.self, Bench.self, Embed.self, RunModel.self,
+        subcommands: [Generate.self, Sim.self, Check.self, Accuracy.self, Fuzz.self, Lint.self, Bench.self, Embed.self, RunModel.self, CTAStudyCommand.self,
                       Explore.self, ExplorePoint.self]
     )
 }
@@ -245,11 +245,29 @@ struct Sim: ParsableCommand {
     @Option(help: "Write the JSON Lines trace (commands, completions, DMA data) here, for `spinel check`.")
     var trace: String?
 
+    @Option(help: ArgumentHelp("Write a waveform of every signal here: FILE.fst (compact; GTKWave or Surfer) or FILE.vcd. The model is built once more with tracing (cached).", valueName: "file"))
+    var waves: String?
+
+    @Option(help: ArgumentHelp("Waveform window: the first cycle dumped (cycles count from the end of reset, as spinel_cycles does).", valueName: "cycle"))
+    var wavesFrom: UInt64?
+
+    @Option(help: ArgumentHelp("Waveform window: the cycle after the last one dumped.", valueName: "cycle"))
+    var wavesTo: UInt64?
+
     @Argument(parsing: .postTerminator, help: "Arguments for the testbench.")
     var arguments: [String] = []
 
     func validate() throws {
         try AcceleratorChoice.validate(preset: preset, config: config)
+        if let waves, HarnessBuild.Waveforms(fileName: waves) == nil {
+            throw ValidationError("--waves \(waves): name the waveform file .fst (compact, recommended) or .vcd")
+        }
+        if waves == nil && (wavesFrom != nil || wavesTo != nil) {
+            throw ValidationError("--waves-from and --waves-to set the window of a waveform: give --waves FILE.fst too")
+        }
+        if let wavesFrom, let wavesTo, wavesTo <= wavesFrom {
+            throw ValidationError("--waves-to \(wavesTo) must be above --waves-from \(wavesFrom): the window is empty")
+        }
     }
 
     func run() throws {
@@ -260,17 +278,29 @@ struct Sim: ParsableCommand {
                               fix: "give the testbench's source file, e.g. Testbenches/tiled_matmul.c")
         }
         if let trace { try UserFiles.checkFileCanBeWritten(trace, option: "--trace") }
+        if let waves { try UserFiles.checkFileCanBeWritten(waves, option: "--waves") }
+        let waveforms = waves.flatMap(HarnessBuild.Waveforms.init(fileName:)) ?? .none
         let inputs = try AcceleratorGeneration.simulationInputs(for: accelerator)
         let source = URL(fileURLWithPath: testbench)
         print("spinel sim: \(accelerator.name), \(source.lastPathComponent) (building the model and the testbench if not cached)")
         let name = source.deletingPathExtension().lastPathComponent.replacingOccurrences(of: "-", with: "_")
         let executable = try HarnessBuild.executable(verilog: inputs.verilog, top: inputs.top, harness: inputs.harness,
-                                                     sources: [source], name: name)
+                                                     sources: [source], name: name, waveforms: waveforms)
         var environment: [String: String] = [:]
         if let trace { environment["SPINEL_TRACE"] = URL(fileURLWithPath: trace).path }
-        let result = try HarnessBuild.run(executable.path, arguments, environment: environment)
-        print(result.standardOutput, terminator: "")
-        FileHandle.standardError.write(Data(result.standardError.utf8))
+        if let waves {
+            try FileManager.default.createDirectory(at: URL(fileURLWithPath: waves).deletingLastPathComponent(),
+                                                    withIntermediateDirectories: true)
+            environment["SPINEL_VCD"] = URL(fileURLWithPath: waves).path
+            if let wavesFrom { environment["SPINEL_WAVE_FROM"] = String(wavesFrom) }
+            if let wavesTo { environment["SPINEL_WAVE_TO"] = String(wavesTo) }
+        }
+        // On a terminal, a progress line every 10 s (SPINEL_PROGRESS=seconds sets another pace, 0 none).
+        if isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["SPINEL_PROGRESS"] == nil {
+            environment["SPINEL_PROGRESS"] = "10"
+        }
+        fflush(nil)  // our lines before the testbench's, which it writes to the same descriptors
+        let result = try HarnessBuild.run(executable.path, arguments, environment: environment, inheritOutput: true)
         if let signal = result.signalDescription {
             // The harness has said which command came last (on standard error, above).
             FileHandle.standardError.write(Data("spinel sim: \(source.lastPathComponent) was killed by \(signal)\n".utf8))

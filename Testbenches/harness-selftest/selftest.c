@@ -9,7 +9,7 @@
  *
  *   selftest MODE [ARGS]   exit 0 on success, 1 with "FAIL: ..." on a failed check
  *
- * Modes: copy, rocc, read-fault, write-fault, unknown, cycle-limit, create, waveform, timing.
+ * Modes: copy, rocc, read-fault, write-fault, unknown, cycle-limit, create, waveform, progress, timing.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -278,6 +278,23 @@ static int mode_cycle_limit(void) {
     return finish("cycle-limit");
 }
 
+/* Progress lines: a copy from a slow memory (about 20,000 cycles) with a line every microsecond. */
+static int mode_progress(void) {
+    spinel_options options;
+    spinel_default_options(&options);
+    options.quiet = 1;
+    options.memory_latency = 20000;
+    options.progress_seconds = 1e-6;
+    CHECK(spinel_create(&options) == SPINEL_OK, "spinel_create");
+    static uint8_t source[32], target[32];
+    for (int i = 0; i < 32; i++) source[i] = pattern(i);
+    CHECK(spinel_issue(COPY, command(source, 32), (uint64_t)(uintptr_t)target) == SPINEL_OK, "issue");
+    CHECK(spinel_fence() == SPINEL_OK, "fence");
+    CHECK(memcmp(source, target, 32) == 0, "copy");
+    printf("cycles=%" PRIu64 "\n", spinel_cycles());
+    return finish("progress");
+}
+
 /* Creation alone (the configuration check happens here). */
 static int mode_create(void) {
     int status = spinel_create(NULL);
@@ -285,12 +302,17 @@ static int mode_create(void) {
     return status == SPINEL_OK ? 0 : 1;
 }
 
-/* A waveform: needs a model built with tracing; otherwise creation refuses. */
+/* A waveform: needs a model built with tracing; otherwise creation refuses. Optional arguments
+ * 3 and 4: the cycle window (wave_from, wave_to). */
 static int mode_waveform(int argc, char **argv) {
     spinel_options options;
     spinel_default_options(&options);
     options.quiet = 1;
     options.vcd_path = argc > 2 ? argv[2] : "selftest.vcd";
+    if (argc > 4) {
+        options.wave_from = strtoull(argv[3], NULL, 0);
+        options.wave_to = strtoull(argv[4], NULL, 0);
+    }
     int status = spinel_create(&options);
     if (!spinel_waveform_supported()) {
         CHECK(status == SPINEL_ERROR_UNSUPPORTED, "status %d", status);
@@ -339,6 +361,7 @@ int main(int argc, char **argv) {
     if (strcmp(mode, "cycle-limit") == 0) return mode_cycle_limit();
     if (strcmp(mode, "create") == 0) return mode_create();
     if (strcmp(mode, "waveform") == 0) return mode_waveform(argc, argv);
+    if (strcmp(mode, "progress") == 0) return mode_progress();
     if (strcmp(mode, "timing") == 0) return mode_timing(argc, argv);
     printf("unknown mode %s\n", mode);
     return 2;

@@ -59,6 +59,20 @@ struct CommandLineTests {
         #expect(output.contains(#"write "base": "small" in mine.json"#), "\(output)")
     }
 
+    /// `sim --waves`: the file name picks the format, and the window needs a waveform and an order.
+    @Test(arguments: [
+        (["--waves", "run.txt"], "--waves run.txt: name the waveform file .fst (compact, recommended) or .vcd"),
+        (["--waves-from", "10"], "--waves-from and --waves-to set the window of a waveform: give --waves FILE.fst too"),
+        (["--waves", "run.fst", "--waves-from", "10", "--waves-to", "10"], "--waves-to 10 must be above --waves-from 10"),
+    ])
+    func waveformOptionsAreChecked(options: [String], message: String) throws {
+        let directory = try Self.scratch("waves-\(options.count)-\(options[0])")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (status, output) = try Self.spinel(["sim", "--testbench", "bench.c"] + options, in: directory)
+        #expect(status == 64, "\(output)")
+        #expect(output.contains(message), "\(output)")
+    }
+
     @Test func fileProblemsNameThePathAndTheFix() throws {
         let directory = try Self.scratch("files")
         defer { try? FileManager.default.removeItem(at: directory) }

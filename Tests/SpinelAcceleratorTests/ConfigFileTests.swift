@@ -84,9 +84,9 @@ struct ConfigFileTests {
         #expect(bytes.memory == MemoryModel(latencyCycles: 20, bytesPerCycle: 4))
         // A cta object turns the units on; what it leaves out comes from CTAConfig's defaults or the base's units.
         let on = try AcceleratorConfig.fromJSON(Data(#"{"hasNormalizations": true, "cta": {"maxClusters": 8}}"#.utf8))
-        #expect(on.cta == CTAConfig(hashLength: 16, maxTokens: 512, maxClusters: 8))
+        #expect(on.cta == CTAParameters(hashLength: 6, maxTokens: 512, maxClusters: 8))
         let baseUnits = try AcceleratorConfig.fromJSON(Data(#"{"base": "cta", "cta": {"maxTokens": 256}}"#.utf8))
-        #expect(baseUnits.cta == CTAConfig(hashLength: 16, maxTokens: 256, maxClusters: 64))
+        #expect(baseUnits.cta == CTAParameters(hashLength: 6, maxTokens: 256, maxClusters: 256))  // maxClusters left out follows maxTokens
         // Everything else is the base preset's.
         var expected = AcceleratorConfig.small
         expected.memory.latencyCycles = 5

@@ -40,14 +40,15 @@ struct ConfigurationExtremesTests {
     }
 
     /// The smallest configuration with the normalization units and the CTA units at their
-    /// lower ends (one statistics slot, hash length 4, maxTokens = DIM, one cluster).
+    /// lower ends (one statistics slot, hash length 1, maxTokens = DIM, one cluster, the narrowest formats).
     static var smallestWithNormalizations: AcceleratorConfig {
         var config = smallest
         config.name = "SmallestNorm"
         config.hasNormalizations = true
         config.hasAffineLayerNorm = true
         config.normalizationSlots = 1
-        config.cta = CTAConfig(hashLength: 4, maxTokens: 2, maxClusters: 1)
+        config.cta = CTAParameters(hashLength: 1, maxTokens: 2, maxClusters: 1, pagTiles: 1, hashCodeBits: 2, hashReciprocalBits: 8,
+                                    averageFractionBits: 8, expTableEntries: 16, expTableBits: 8)
         return config
     }
 
@@ -81,14 +82,15 @@ struct ConfigurationExtremesTests {
     }
 
     /// The normalization and CTA ranges at their upper ends (16 slots, 32-bit accumulators,
-    /// hash length 64, 65536 tokens and clusters).
+    /// hash length 16, 65536 tokens and clusters, the widest formats).
     static var largestNormalizations: AcceleratorConfig {
         var config = AcceleratorConfig.small
         config.name = "LargestNorm"
         config.hasNormalizations = true
         config.hasAffineLayerNorm = true
         config.normalizationSlots = 16
-        config.cta = CTAConfig(hashLength: 64, maxTokens: 65536, maxClusters: 65536)
+        config.cta = CTAParameters(hashLength: 16, maxTokens: 65536, maxClusters: 65536, pagTiles: 64, hashCodeBits: 16,
+                                    hashReciprocalBits: 24, averageFractionBits: 24, expTableEntries: 4096, expTableBits: 24)
         return config
     }
 

@@ -229,17 +229,18 @@ enum HarnessTestSupport {
 
     /// The self-test built against the stand-in of `small` (models and executables are cached
     /// across runs by HarnessBuild, and within this process here).
-    static func selftest(trace: Bool = false, harnessFrom harnessParameters: AcceleratorParameters? = nil) throws -> URL {
+    static func selftest(waveforms: HarnessBuild.Waveforms = .none,
+                         harnessFrom harnessParameters: AcceleratorParameters? = nil) throws -> URL {
         lock.lock()
         defer { lock.unlock() }
-        let key = "\(trace)-\(harnessParameters?.hash ?? "same")"
+        let key = "\(waveforms)-\(harnessParameters?.hash ?? "same")"
         if let known = executables[key] { return known }
         let design = try Elaborator.elaborate(HarnessStandIn(small))
         let verilog = VerilogEmitter().emit(design)
         let harness = HarnessGenerator.files(for: harnessParameters ?? small)
         let built = try HarnessBuild.executable(verilog: verilog, top: design.top.name, harness: harness,
                                                 sources: [selftestDirectory.appendingPathComponent("selftest.c")],
-                                                name: "harness_selftest", trace: trace)
+                                                name: "harness_selftest", waveforms: waveforms)
         executables[key] = built.path
         return built.path
     }
@@ -763,6 +764,21 @@ struct HarnessEndToEndTests {
         #expect(result.standardOutput.contains("1 read and 0 write bursts outstanding"))
     }
 
+    /// Progress lines: the harness looks at the clock every 4,096 cycles; the first look starts
+    /// the clock, each later one prints (the pace, 1 µs, has always passed), so the lines name
+    /// the cycles 8192, 12288, … up to the end of the run.
+    @Test func progressLines() throws {
+        let result = try HarnessBuild.run(try HarnessTestSupport.selftest(), ["progress"])
+        #expect(result.succeeded, "\(HarnessTestSupport.describe(result))")
+        let total = result.standardOutput.split(separator: "\n").first { $0.hasPrefix("cycles=") }
+            .flatMap { Int($0.dropFirst("cycles=".count)) } ?? 0
+        #expect(total > 20_000, "\(result.standardOutput)")
+        let lines = result.standardError.split(separator: "\n").filter { $0.hasPrefix("spinel: cycle ") }
+        let cycles = lines.compactMap { $0.dropFirst("spinel: cycle ".count).split(separator: ",").first.flatMap { Int($0) } }
+        #expect(cycles == Array(stride(from: 8192, through: total, by: 4096)), "\(result.standardError)")
+        #expect(lines.allSatisfy { $0.contains(" kHz, commands taken: 1") }, "\(result.standardError)")
+    }
+
     /// Latency and bandwidth as specified: a TOUCH of one beat takes exactly `latency` more
     /// cycles per cycle of latency; four beats at a quarter of the bus width per cycle arrive
     /// every 4 cycles instead of every cycle (the first beat uses the full bucket).
@@ -807,10 +823,42 @@ struct HarnessEndToEndTests {
                 "\(HarnessTestSupport.describe(unsupported))")
         #expect(unsupported.standardError.contains("built without tracing"))
 
-        let traced = try HarnessBuild.run(try HarnessTestSupport.selftest(trace: true), ["waveform", vcd.path])
+        let traced = try HarnessBuild.run(try HarnessTestSupport.selftest(waveforms: .vcd), ["waveform", vcd.path])
         #expect(traced.succeeded, "\(HarnessTestSupport.describe(traced))")
         let text = try String(contentsOf: vcd, encoding: .utf8)
         #expect(text.contains("$enddefinitions") && text.contains("cmd_valid") && text.contains("axi_r_bits_data"))
+        // A model that writes VCD refuses a file named for FST (and the other way round).
+        let misnamed = try HarnessBuild.run(try HarnessTestSupport.selftest(waveforms: .vcd),
+                                            ["waveform", directory.appendingPathComponent("run.fst").path])
+        #expect(misnamed.standardError.contains("must be named *.vcd"), "\(HarnessTestSupport.describe(misnamed))")
+    }
+
+    /// The cycle window: the harness dumps at `(4 reset cycles + cycle) × 10` (clock low) and
+    /// `+ 5` (clock high), so cycles 5 ..< 12 are the times 90 … 155 and nothing else.
+    @Test func waveformWindow() throws {
+        let directory = try HarnessTestSupport.temporaryDirectory("vcd-window")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let vcd = directory.appendingPathComponent("window.vcd")
+        let traced = try HarnessBuild.run(try HarnessTestSupport.selftest(waveforms: .vcd), ["waveform", vcd.path, "5", "12"])
+        #expect(traced.succeeded, "\(HarnessTestSupport.describe(traced))")
+        let times = try String(contentsOf: vcd, encoding: .utf8).split(separator: "\n")
+            .filter { $0.hasPrefix("#") }.compactMap { Int($0.dropFirst()) }
+        #expect(times == Array(stride(from: 90, through: 155, by: 5)), "\(times)")
+        let empty = try HarnessBuild.run(try HarnessTestSupport.selftest(waveforms: .vcd), ["waveform", vcd.path, "12", "5"])
+        #expect(empty.standardError.contains("is empty"), "\(HarnessTestSupport.describe(empty))")
+    }
+
+    /// FST (`--trace-fst`): the file starts with FST's header block (type 0, a 329-byte section)
+    /// and holds a signal name of the top level.
+    @Test func fstWaveforms() throws {
+        let directory = try HarnessTestSupport.temporaryDirectory("fst")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fst = directory.appendingPathComponent("run.fst")
+        let traced = try HarnessBuild.run(try HarnessTestSupport.selftest(waveforms: .fst), ["waveform", fst.path])
+        #expect(traced.succeeded, "\(HarnessTestSupport.describe(traced))")
+        let bytes = [UInt8](try Data(contentsOf: fst))
+        #expect(bytes.count > 329 && bytes[0] == 0 && bytes[1...8] == [0, 0, 0, 0, 0, 0, 0x01, 0x49][...],
+                "header \(bytes.prefix(9))")
     }
 
     @Test func buildsAreCached() throws {

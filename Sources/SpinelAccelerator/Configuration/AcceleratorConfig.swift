@@ -31,22 +31,6 @@ public struct MemoryModel: Codable, Hashable, Sendable {
     }
 }
 
-/// Sizes of the CTA units (docs/ARCHITECTURE.md, "CTA units"); present only in configurations that have them.
-public struct CTAConfig: Codable, Hashable, Sendable {
-    /// Hash length l (bits per token signature).
-    public var hashLength: Int
-    /// Most tokens per sequence the units handle.
-    public var maxTokens: Int
-    /// Most clusters.
-    public var maxClusters: Int
-
-    public init(hashLength: Int = 16, maxTokens: Int = 512, maxClusters: Int = 64) {
-        self.hashLength = hashLength
-        self.maxTokens = maxTokens
-        self.maxClusters = maxClusters
-    }
-}
-
 /// Every parameter of one accelerator (docs/ARCHITECTURE.md, "Configuration"). Build one from a preset
 /// or JSON, then call `parameters()` to validate it and compute the derived values.
 public struct AcceleratorConfig: Encodable, Hashable, Sendable {
@@ -89,7 +73,8 @@ public struct AcceleratorConfig: Encodable, Hashable, Sendable {
     /// row-scale store. Needs the affine LayerNorm, fp32 accumulator scaling and SInt32
     /// accumulators.
     public var hasNumericsExtensions = false
-    public var cta: CTAConfig?
+    /// The compressed-token attention units (CTAParameters.swift); nil: none.
+    public var cta: CTAParameters?
     public var memory = MemoryModel()
 
     public init(name: String) {
@@ -142,7 +127,7 @@ extension AcceleratorConfig {
     public static let cta: AcceleratorConfig = {
         var config = transformer
         config.name = "SpinelCTA"
-        config.cta = CTAConfig()
+        config.cta = CTAParameters()
         return config
     }()
 

@@ -138,10 +138,13 @@ struct ConfigDocument {
         case .hasNumericsExtensions: config.hasNumericsExtensions = try bool(node, field)
         case .cta:
             // An object turns the CTA units on; the fields it leaves out keep the base's CTA
-            // sizes, or CTAConfig's defaults when the base has no CTA units.
-            var cta = config.cta ?? CTAConfig()
-            try merge(node, into: &cta, path: field,
-                      fields: [("hashLength", \.hashLength), ("maxTokens", \.maxTokens), ("maxClusters", \.maxClusters)])
+            // sizes, or CTAParameters' defaults when the base has no CTA units. maxClusters left
+            // out follows maxTokens (its default).
+            var cta = config.cta ?? CTAParameters()
+            let namesMaxClusters = try members(of: node, path: field, fields: CTAParameters.fields.map(\.name))
+                .contains { $0.key == "maxClusters" }
+            try merge(node, into: &cta, path: field, fields: CTAParameters.fields)
+            if !namesMaxClusters { cta.maxClusters = cta.maxTokens }
             config.cta = cta
         case .memory:
             var memory = config.memory

@@ -200,14 +200,7 @@ extension AcceleratorConfig {
                 fix: "write \"accScale\": \"fp32\" and \"accType\": \"SInt32\", or set hasNumericsExtensions to false")
         require(cta == nil || hasNormalizations, "cta", "present", "the CTA units need hasNormalizations = true (they use its exponential and divider)",
                 fix: "set hasNormalizations to true, or \"cta\": null to leave the CTA units out")
-        if let cta {
-            require(isPowerOfTwo(cta.hashLength) && (4...64).contains(cta.hashLength), "cta.hashLength", cta.hashLength,
-                    "must be a power of two between 4 and 64", fix: "write 4, 8, 16 (the default), 32 or 64")
-            require((dim...65536).contains(cta.maxTokens), "cta.maxTokens", cta.maxTokens, "must be between DIM (\(dim)) and 65536",
-                    fix: "write a value from \(dim) to 65536")
-            require((1...cta.maxTokens).contains(cta.maxClusters), "cta.maxClusters", cta.maxClusters, "must be between 1 and maxTokens (\(cta.maxTokens))",
-                    fix: "write a value from 1 to \(max(cta.maxTokens, 1))")
-        }
+        errors += cta?.problems(dim: dim) ?? []
         require((1...10_000).contains(memory.latencyCycles), "memory.latencyCycles", memory.latencyCycles, "must be between 1 and 10000",
                 fix: "write a value from 1 to 10000 cycles")
         require((1...busBytes).contains(memory.bytesPerCycle), "memory.bytesPerCycle", memory.bytesPerCycle,

@@ -71,18 +71,26 @@ typedef struct spinel_options {
     int memory_max_outstanding;
     /* JSON Lines trace of commands, completions, DMA bursts and errors; NULL: none. */
     const char *trace_path;
-    /* VCD waveform; NULL: none. Needs a model built with tracing. */
+    /* Waveform file; NULL: none. Needs a model built with tracing: VCD from a model built with
+     * `--trace`, FST from one built with `--trace-fst` (HarnessBuild's `waveforms`). */
     const char *vcd_path;
+    /* The cycle window dumped to the waveform: from wave_from (inclusive) to wave_to (exclusive;
+     * 0: to the end), counted like spinel_cycles. */
+    uint64_t wave_from;
+    uint64_t wave_to;
     /* Most cycles one spinel_issue or spinel_fence may go without progress; 0: 1000000. */
     uint64_t cycle_limit;
     /* Nonzero: do not print errors and warnings to stderr as they happen. */
     int quiet;
+    /* Seconds between progress lines on stderr (cycle, simulation speed, commands); 0: none. */
+    double progress_seconds;
 } spinel_options;
 
 /* The defaults: the configuration's memory model, no trace, no waveform. */
 void spinel_default_options(spinel_options *options);
-/* The defaults, then the environment: SPINEL_TRACE, SPINEL_VCD, SPINEL_CYCLE_LIMIT,
- * SPINEL_MEMORY_LATENCY, SPINEL_MEMORY_BYTES_PER_CYCLE, SPINEL_QUIET. */
+/* The defaults, then the environment: SPINEL_TRACE, SPINEL_VCD (the waveform file, VCD or FST),
+ * SPINEL_WAVE_FROM, SPINEL_WAVE_TO, SPINEL_CYCLE_LIMIT, SPINEL_MEMORY_LATENCY,
+ * SPINEL_MEMORY_BYTES_PER_CYCLE, SPINEL_QUIET, SPINEL_PROGRESS (seconds between progress lines). */
 void spinel_options_from_environment(spinel_options *options);
 
 /* Verilator's own run-time arguments (+verilator+rand+reset+2, +verilator+seed+N, ...), handed
@@ -122,7 +130,7 @@ int spinel_trace_enable(int on);
 /* Pause (0) or resume (1) waveform dumping. Returns SPINEL_OK, or SPINEL_ERROR_UNSUPPORTED
  * when no vcd_path was given or the model was built without tracing. */
 int spinel_waveform_enable(int on);
-/* Whether the Verilated model was built with waveform support. */
+/* Whether the Verilated model was built with waveform support: 0 no, 1 VCD, 2 FST. */
 int spinel_waveform_supported(void);
 
 /* The first error: an accelerator error (1..12, from the error port) or a harness failure

@@ -19,18 +19,27 @@ extension HarnessSources {
 #ifndef VM_TRACE
 #define VM_TRACE 0
 #endif
+#ifndef VM_TRACE_FST
+#define VM_TRACE_FST 0
+#endif
 
 #include "gemmini_params.h"
 #include "spinel_axi_memory.h"
 
 #include "Vspinel_top.h"
 #include "verilated.h"
-#if VM_TRACE
+// The waveform writer of the model's tracing: FST (`--trace-fst`) or VCD (`--trace`).
+#if VM_TRACE && VM_TRACE_FST
+#include "verilated_fst_c.h"
+typedef VerilatedFstC SpinelWaveWriter;
+#elif VM_TRACE
 #include "verilated_vcd_c.h"
+typedef VerilatedVcdC SpinelWaveWriter;
 #endif
 
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cinttypes>
 #include <csignal>
 #include <cstdarg>
@@ -244,6 +253,8 @@ struct Command {
 
 const uint64_t kResetCycles = 4;
 const uint64_t kDefaultCycleLimit = 1000000;
+// Cycles between two looks at the clock for progress lines (a power of two).
+const uint64_t kProgressCycles = 4096;
 // A fence also ends after this many idle cycles (busy low, memory idle) when some command
 // never retired; a warning names them.
 const uint64_t kFenceGraceCycles = 16;
@@ -270,9 +281,9 @@ public:
         top_ = new Vspinel_top(context_, "top");
 #if VM_TRACE
         if (options_.vcd_path != nullptr) {
-            vcd_ = new VerilatedVcdC;
-            top_->trace(vcd_, 99);
-            vcd_->open(options_.vcd_path);
+            wave_ = new SpinelWaveWriter;
+            top_->trace(wave_, 99);
+            wave_->open(options_.vcd_path);
             waveOn_ = true;
         }
 #endif
@@ -297,7 +308,7 @@ public:
         top_->final();
         closeOutputs();
 #if VM_TRACE
-        delete vcd_;
+        delete wave_;
 #endif
         delete top_;
         delete context_;
@@ -394,9 +405,9 @@ public:
 
     int waveformEnable(bool on) {
 #if VM_TRACE
-        if (vcd_ == nullptr) return SPINEL_ERROR_UNSUPPORTED;
+        if (wave_ == nullptr) return SPINEL_ERROR_UNSUPPORTED;
         waveOn_ = on;
-        if (!on) vcd_->flush();
+        if (!on) wave_->flush();
         return SPINEL_OK;
 #else
         (void)on;
@@ -412,7 +423,7 @@ public:
         trace_.end(commands_.size(), cycle_);
         trace_.close();
 #if VM_TRACE
-        if (vcd_ != nullptr) vcd_->close();
+        if (wave_ != nullptr) wave_->close();
 #endif
     }
 
@@ -427,9 +438,29 @@ private:
         return config;
     }
 
+    // A line on stderr every progress_seconds (the clock is read every kProgressCycles cycles).
+    void reportProgress() {
+        const auto now = std::chrono::steady_clock::now();
+        if (!progressStarted_) {
+            progressStarted_ = true;
+            progressStart_ = progressLast_ = now;
+            progressStartCycle_ = cycle_;
+            return;
+        }
+        const double sinceLast = std::chrono::duration<double>(now - progressLast_).count();
+        if (sinceLast < options_.progress_seconds) return;
+        progressLast_ = now;
+        const double elapsed = std::chrono::duration<double>(now - progressStart_).count();
+        const double kilohertz = elapsed > 0 ? double(cycle_ - progressStartCycle_) / elapsed / 1000.0 : 0.0;
+        std::fprintf(stderr, "spinel: cycle %" PRIu64 ", %.1f kHz, commands taken: %zu\n", cycle_, kilohertz, commands_.size());
+        std::fflush(stderr);
+    }
+
     void dumpWave(uint64_t time) {
 #if VM_TRACE
-        if (vcd_ != nullptr && waveOn_) vcd_->dump(time);
+        // Reset cycles belong to the window that starts at 0; cycle_ counts from reset's end.
+        const bool inWindow = cycle_ >= options_.wave_from && (options_.wave_to == 0 || cycle_ < options_.wave_to);
+        if (wave_ != nullptr && waveOn_ && inWindow) wave_->dump(time);
 #else
         (void)time;
 #endif
@@ -524,6 +555,7 @@ private:
         top_->eval();
         dumpWave((kResetCycles + cycle_) * 10 + 5);
         ++cycle_;
+        if (options_.progress_seconds > 0 && (cycle_ & (kProgressCycles - 1)) == 0) reportProgress();
     }
 
     void retire(const char* port, uint64_t index) {
@@ -634,9 +666,12 @@ private:
     VerilatedContext* context_ = nullptr;
     Vspinel_top* top_ = nullptr;
 #if VM_TRACE
-    VerilatedVcdC* vcd_ = nullptr;
+    SpinelWaveWriter* wave_ = nullptr;
 #endif
     bool waveOn_ = false;
+    bool progressStarted_ = false;
+    std::chrono::steady_clock::time_point progressStart_, progressLast_;
+    uint64_t progressStartCycle_ = 0;
     spinel::AxiMemory memory_;
     TraceWriter trace_;
     spinel::ManagerSide manager_;
@@ -791,12 +826,15 @@ void spinel_options_from_environment(spinel_options* options) {
     const char* value;
     if ((value = std::getenv("SPINEL_TRACE")) != nullptr && *value) options->trace_path = value;
     if ((value = std::getenv("SPINEL_VCD")) != nullptr && *value) options->vcd_path = value;
+    if ((value = std::getenv("SPINEL_WAVE_FROM")) != nullptr && *value) options->wave_from = std::strtoull(value, nullptr, 0);
+    if ((value = std::getenv("SPINEL_WAVE_TO")) != nullptr && *value) options->wave_to = std::strtoull(value, nullptr, 0);
     if ((value = std::getenv("SPINEL_CYCLE_LIMIT")) != nullptr && *value) options->cycle_limit = std::strtoull(value, nullptr, 0);
     if ((value = std::getenv("SPINEL_MEMORY_LATENCY")) != nullptr && *value) options->memory_latency = std::atoi(value);
     if ((value = std::getenv("SPINEL_MEMORY_BYTES_PER_CYCLE")) != nullptr && *value) {
         options->memory_bytes_per_cycle = std::atoi(value);
     }
     if ((value = std::getenv("SPINEL_QUIET")) != nullptr && *value) options->quiet = std::atoi(value) != 0;
+    if ((value = std::getenv("SPINEL_PROGRESS")) != nullptr && *value) options->progress_seconds = std::strtod(value, nullptr);
 }
 
 void spinel_verilator_args(int argc, char** argv) {
@@ -815,8 +853,26 @@ int spinel_create(const spinel_options* options) {
     if (chosen.vcd_path != nullptr) {
         std::fprintf(stderr,
                      "spinel: a waveform (%s) was requested, but the Verilated model was built without tracing; "
-                     "build it with trace enabled (HarnessBuild trace: true)\n",
+                     "build it with tracing (spinel sim --waves, or HarnessBuild waveforms: .vcd or .fst)\n",
                      chosen.vcd_path);
+        return SPINEL_ERROR_UNSUPPORTED;
+    }
+#else
+    if (chosen.vcd_path != nullptr) {
+        // The writer's format is fixed when the model is built: the file name must say the same.
+        const std::string path = chosen.vcd_path;
+        const std::string wanted = VM_TRACE_FST ? ".fst" : ".vcd";
+        if (path.size() < wanted.size() || path.compare(path.size() - wanted.size(), wanted.size(), wanted) != 0) {
+            std::fprintf(stderr, "spinel: the waveform %s must be named *%s: the Verilated model writes %s (build it "
+                         "with the other format for the other file type)\n", chosen.vcd_path, wanted.c_str(),
+                         VM_TRACE_FST ? "FST" : "VCD");
+            return SPINEL_ERROR_UNSUPPORTED;
+        }
+    }
+    if (chosen.wave_to != 0 && chosen.wave_to <= chosen.wave_from) {
+        std::fprintf(stderr, "spinel: the waveform window from cycle %llu to %llu is empty: give SPINEL_WAVE_TO above "
+                     "SPINEL_WAVE_FROM (or 0 for the end)\n", (unsigned long long)chosen.wave_from,
+                     (unsigned long long)chosen.wave_to);
         return SPINEL_ERROR_UNSUPPORTED;
     }
 #endif
@@ -857,7 +913,7 @@ int spinel_trace_enable(int on) { return current()->traceEnable(on != 0); }
 
 int spinel_waveform_enable(int on) { return current()->waveformEnable(on != 0); }
 
-int spinel_waveform_supported(void) { return VM_TRACE ? 1 : 0; }
+int spinel_waveform_supported(void) { return VM_TRACE ? (VM_TRACE_FST ? 2 : 1) : 0; }
 
 uint32_t spinel_error_code(void) { return g_accelerator != nullptr ? g_accelerator->errorCode() : 0; }
 

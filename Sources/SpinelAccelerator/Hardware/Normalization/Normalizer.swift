@@ -443,7 +443,7 @@ public struct Normalizer: Module {
 }
 
 /// `value` (SInt) clamped into a `bits`-bit signed integer, at that width.
-private func saturate(_ value: Signal, to bits: Int) -> Signal {
+func saturate(_ value: Signal, to bits: Int) -> Signal {
     guard value.width > bits else { return value.extended(to: bits) }
     let high = Signal.literal((BigInteger(1) << (bits - 1)) - 1, .sint(value.width))
     let low = Signal.literal(-(BigInteger(1) << (bits - 1)), .sint(value.width))
