@@ -1,14 +1,14 @@
 # Spinel — the two commands that do everything on a fresh machine:
 #   make demo   all-MiniLM-L6-v2 on the generated accelerator's RTL: sentence embeddings, checked bit for bit
 #   make test   build and run every test (unit, simulated hardware, output quality)
-# Other targets: make deps | build | model | demo-encoder | bench | bench-model | bench-bert | bench-bert512 | bench-area | bench-scale | bench-numerics | bench-normalizer | bench-gemmini | bench-cta | fuzz | generated | clean
+# Other targets: make deps | build | model | demo-encoder | bench | bench-model | bench-bert | bench-bert512 | bench-area | bench-scale | bench-numerics | bench-normalizer | bench-gemmini | bench-cta | bench-explore | explore-example | fuzz | generated | clean
 
 SWIFT    ?= swift
-APT_PACKAGES := verilator libgmp-dev yosys iverilog unzip
+APT_PACKAGES := verilator libgmp-dev yosys iverilog unzip chromium
 SPINEL   := .build/release/spinel
 DEMO_DIR := .build/demo
 
-.PHONY: all deps build model test demo demo-encoder bench-model bench bench-bert bench-bert512 bench-area bench-scale bench-numerics bench-normalizer bench-gemmini bench-cta fuzz generated synth clean
+.PHONY: all deps build model test demo demo-encoder bench-model bench bench-bert bench-bert512 bench-area bench-scale bench-numerics bench-normalizer bench-gemmini bench-cta bench-explore explore-example fuzz generated synth clean
 
 all: build
 
@@ -201,6 +201,19 @@ bench-gemmini: build
 	  check=$$($(SPINEL) check .build/bench/gemmini-$$preset.jsonl); echo "$$check" | grep -E "^result|^timing "; \
 	  echo "$$check" | grep -q "^result *MATCH" || exit 1; \
 	done
+
+# Design-space exploration (docs/EXPLORE.md): the example space (array size, accumulator, memory
+# bandwidth: 8 configurations × two matmuls and BERT-base's layer at S 128) on the golden
+# timing model; tables and report.html in EXPLORE_OUT. bench-explore runs a small space through
+# the local pool and through a local Ray cluster (pip install ray), with a worker killed on each
+# point's first attempt, and compares the results byte for byte.
+EXPLORE_OUT ?= .build/explore-example
+explore-example: build
+	$(SPINEL) explore --space Testbenches/explore/example.json --out $(EXPLORE_OUT)
+
+bench-explore: build
+	$(PIP) install --quiet ray
+	Testbenches/explore/ray_check.sh $(SPINEL) .build/bench/explore
 
 # Random differential testing (docs/VERIFICATION.md): SEEDS random legal programs on the RTL and
 # the golden model, every DMA write compared; each also with Verilator's random initial values,

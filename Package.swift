@@ -12,6 +12,7 @@ import PackageDescription
 //                      (Foundation only; independent of the hardware)
 //   SpinelMapping      a BERT model quantized and mapped onto accelerator commands, run on the golden
 //                      model or the RTL (program_runner) and compared with the float reference
+//   SpinelExplore      design-space exploration: points, golden-timing cycles, area model, tables, report
 //   spinel             the command-line tool
 let package = Package(
     name: "Spinel",
@@ -49,10 +50,11 @@ let package = Package(
         // Optimized in debug builds too: the tests run the golden model over MiniLM's layers.
         .target(name: "SpinelMapping", dependencies: ["SpinelAccelerator", "SpinelGolden", "SpinelFuzz", "SpinelSim", "SpinelModel"],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .target(name: "SpinelExplore", dependencies: ["SpinelAccelerator", "SpinelGolden", "SpinelSim"]),
         .executableTarget(
             name: "spinel",
             dependencies: [
-                "SpinelHDL", "SpinelSim", "SpinelAccelerator", "SpinelGolden", "SpinelFuzz", "SpinelModel", "SpinelMapping",
+                "SpinelHDL", "SpinelSim", "SpinelAccelerator", "SpinelGolden", "SpinelFuzz", "SpinelModel", "SpinelMapping", "SpinelExplore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -62,6 +64,7 @@ let package = Package(
         .testTarget(name: "SpinelGoldenTests", dependencies: ["SpinelGolden", "SpinelAccelerator", "SpinelSim"]),
         .testTarget(name: "SpinelFuzzTests", dependencies: ["SpinelFuzz", "SpinelGolden", "SpinelAccelerator", "SpinelSim"]),
         .testTarget(name: "SpinelModelTests", dependencies: ["SpinelModel", "SpinelSim", "SpinelMapping", "SpinelAccelerator", "SpinelGolden"]),
+        .testTarget(name: "SpinelExploreTests", dependencies: ["SpinelExplore", "SpinelAccelerator", "SpinelGolden", "SpinelHDL", "SpinelSim"]),
         .testTarget(name: "OutputQualityTests", dependencies: ["SpinelHDL", "SpinelSim", "SpinelAccelerator"]),
     ]
 )

@@ -13,7 +13,8 @@ struct Spinel: ParsableCommand {
             Generate Verilog for a design, check its output quality (Verilator lint, Yosys synthesis, \
             Icarus compilation), and measure the generator.
             """,
-        subcommands: [Generate.self, Sim.self, Check.self, Accuracy.self, Fuzz.self, Lint.self, Bench.self, Embed.self, RunModel.self, CTAStudyCommand.self]
+        subcommands: [Generate.self, Sim.self, Check.self, Accuracy.self, Fuzz.self, Lint.self, Bench.self, Embed.self, RunModel.self, CTAStudyCommand.self,
+                      Explore.self, ExplorePoint.self]
     )
 }
 
