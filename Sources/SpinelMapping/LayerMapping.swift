@@ -15,8 +15,8 @@ public struct MappedProgram: Sendable {
     public var pooled: (offset: Int, columns: Int)?
     public var macs: Double
     /// The int8 tensors the program leaves in its buffer, each with the float site it stands for
-    /// and its real unit (for per-stage errors). Q, K, V, the context and H are tokens × columns.
-    public var tensors: [(site: BertEncoder.Site, offset: Int, rows: Int, columns: Int, unit: Float)] = []
+    /// and its real units, one per column (for per-stage errors). Q, K, V, the context and H are tokens × columns.
+    public var tensors: [(site: BertEncoder.Site, offset: Int, rows: Int, columns: Int, units: [Float])] = []
 }
 
 /// What a mapping cannot do on a configuration or an input, with the fix.
@@ -61,6 +61,10 @@ public struct ModelMapper: Sendable {
         }
         guard config.inputType.width == 8 && config.accType.width == 32 else {
             throw MappingError("\(parameters.name) has \(config.inputType) inputs and \(config.accType) accumulators; the quantization is int8 × int8 → int32")
+        }
+        guard !model.perColumn || config.hasNumericsExtensions else {
+            throw MappingError("\(parameters.name) has no numerics extensions: per-column units on the residual stream need the per-lane "
+                + "requantizer. Quantize per tensor, or use a configuration with the extensions (e.g. the transformer preset)")
         }
         self.model = model
         self.parameters = parameters
@@ -179,9 +183,15 @@ public struct ModelMapper: Sendable {
         }
         b.fence()
         // X1 = LayerNorm(ctx·W_out + b + X).
-        b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
-                         inputs: [(bo, 1), (x, layer.attentionResidualScale)], matmul: (context, wo, hidden),
-                         norm: norm1, storeScale: layer.attentionNorm.storeScale, output: x1)
+        if let r = layer.attentionResidual {
+            b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
+                             inputs: [(b.placeRow(r.bias, rows: tokens), 1), (x, r.residualScale)], matmul: (context, weights(r.weights), hidden),
+                             norm: norm1, storeScale: layer.attentionNorm.storeScale, output: x1, requantizer: b.requantizer(r))
+        } else {
+            b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
+                             inputs: [(bo, 1), (x, layer.attentionResidualScale)], matmul: (context, wo, hidden),
+                             norm: norm1, storeScale: layer.attentionNorm.storeScale, output: x1)
+        }
         b.fence()
         if extensions {
             // H = GELU(X1·W1 + b1) per column block: requantizer, two-segment I-GELU, lane scales.
@@ -190,11 +200,17 @@ public struct ModelMapper: Sendable {
             let b1x = b.placeRow(f.intermediateBias, rows: tokens)
             b.extendedFFN(x1, w1: w1x, bias: b1x, ffn: f, output: activated)
             b.fence()
-            let w2x = b.place(f.output.values, rows: ffn, columns: hidden)
-            let b2x = b.placeRow(f.outputBias, rows: tokens)
-            b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
-                             inputs: [(b2x, 1), (x1, f.outputResidualScale)], matmul: (activated, w2x, ffn),
-                             norm: norm2, storeScale: layer.outputNorm.storeScale, output: y)
+            if let r = f.residual {
+                b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
+                                 inputs: [(b.placeRow(r.bias, rows: tokens), 1), (x1, r.residualScale)], matmul: (activated, weights(r.weights), ffn),
+                                 norm: norm2, storeScale: layer.outputNorm.storeScale, output: y, requantizer: b.requantizer(r))
+            } else {
+                let w2x = b.place(f.output.values, rows: ffn, columns: hidden)
+                let b2x = b.placeRow(f.outputBias, rows: tokens)
+                b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
+                                 inputs: [(b2x, 1), (x1, f.outputResidualScale)], matmul: (activated, w2x, ffn),
+                                 norm: norm2, storeScale: layer.outputNorm.storeScale, output: y)
+            }
         } else {
             // H = GELU(X1·W1 + b1): int32 out, back in at I-GELU's input unit, stored through I-GELU.
             b.tiledMatmul(i: tokens, j: ffn, k: hidden, a: x1, b: w1, d: b1, c: intermediate, scale: 1, fullC: true)
@@ -217,10 +233,12 @@ public struct ModelMapper: Sendable {
         }
         var mapped = MappedProgram(name: "layer \(index)", program: b.program, output: (y.offset, tokens, hidden), pooled: pooled, macs: b.macs)
         let u = layer.units
-        let tensors: [(BertEncoder.Site, DRAMMatrix, Float)] = [
-            (.query, q, u.query), (.key, k, u.key), (.value, v, u.value), (.context, context, u.context),
-            (.attentionNormed, x1, u.attentionNormed), (.activated, activated, u.activated), (.output, y, u.output)]
-        mapped.tensors = tensors.map { ($0.0, $0.1.offset, $0.1.rows, $0.1.columns, $0.2) }
+        let tensors: [(BertEncoder.Site, DRAMMatrix, [Float])] = [
+            (.query, q, [u.query]), (.key, k, [u.key]), (.value, v, [u.value]), (.context, context, [u.context]),
+            (.attentionNormed, x1, layer.attentionNormedUnits), (.activated, activated, [u.activated]), (.output, y, layer.outputUnits)]
+        mapped.tensors = tensors.map { site, matrix, units in
+            (site, matrix.offset, matrix.rows, matrix.columns, units.count == matrix.columns ? units : Array(repeating: units[0], count: matrix.columns))
+        }
         return mapped
     }
 }
@@ -317,8 +335,12 @@ extension ProgramBuilder {
     /// accumulating (LOOP_WS with C not stored, K in as few loops as fit half the scratchpad),
     /// then per row of tiles the MEAN and INV_STDDEV passes and the output pass, γ and β of each
     /// column block loaded by LOAD_AFFINE from the other accumulator half.
+    /// With `requantizer`, the per-lane requantizer (multipliers: an int32 row of `columns`, one
+    /// shift) is on for the passes and the output: each column block's multipliers are loaded
+    /// (LOAD_REQUANT) before each of its mvouts.
     mutating func normalizedRows(rows: Int, columns: Int, blockRows: Int, inputs: [(matrix: DRAMMatrix, scale: Float)],
-                                 matmul: (a: DRAMMatrix, b: DRAMMatrix, k: Int)?, norm: DRAMMatrix, storeScale: Float, output: DRAMMatrix) {
+                                 matmul: (a: DRAMMatrix, b: DRAMMatrix, k: Int)?, norm: DRAMMatrix, storeScale: Float, output: DRAMMatrix,
+                                 requantizer: (multipliers: DRAMMatrix, shift: Int)? = nil) {
         let tilesJ = Self.tiles(columns, dim)
         for first in stride(from: 0, to: rows, by: blockRows) {
             let count = min(blockRows, rows - first), tilesI = Self.tiles(count, dim)
@@ -358,23 +380,43 @@ extension ProgramBuilder {
             func parameters(_ j: Int) -> UInt32 { accumulatorRow(half: 1 - half, 2 * j) }
             configLoad(which: 2, strideBytes: norm.stride * 4)
             for j in 0 ..< tilesJ { moveIn(which: 2, from: norm.at(0, j * dim), to: parameters(j), rows: 2, columns: columnsOf(j)) }
+            // The requantizer's multipliers of column block j: row 2·tilesJ + j of the other half.
+            func multipliers(_ j: Int) -> UInt32 { accumulatorRow(half: 1 - half, 2 * tilesJ + j) }
+            if let requantizer {
+                configLoad(which: 2, strideBytes: requantizer.multipliers.stride * 4)
+                for j in 0 ..< tilesJ {
+                    moveIn(which: 2, from: requantizer.multipliers.at(0, j * dim), to: multipliers(j), rows: 1, columns: columnsOf(j))
+                }
+            }
+            func loadMultipliers(_ j: Int) {
+                if requantizer != nil, tilesJ > 1 || j == 0 { loadLaneParameters(Funct.loadRequantizer, multipliers(j), columns: columnsOf(j)) }
+            }
             configNormalization(activationMSB: true)
-            configStore(activation: Activation.layerNorm.rawValue, scale: storeScale, strideBytes: output.stride)
+            configStore(activation: Activation.layerNorm.rawValue, scale: storeScale, strideBytes: output.stride,
+                        requantizerShift: requantizer?.shift ?? 0)
             let passes = NormalizationCommand.passes(softmax: false)
             for i in 0 ..< tilesI {
                 for pass in passes {
                     for j in 0 ..< tilesJ {
                         let command = UInt32((j == tilesJ - 1 ? pass.last : pass.each).rawValue) << 26
+                        loadMultipliers(j)
                         moveOut(to: output.at(first + i * dim, j * dim), from: tile(i, j) | command, rows: rowsOf(i), columns: columnsOf(j))
                     }
                 }
                 for j in 0 ..< tilesJ {
                     loadAffine(parameters(j), columns: columnsOf(j))
+                    loadMultipliers(j)
                     moveOut(to: output.at(first + i * dim, j * dim), from: tile(i, j), rows: rowsOf(i), columns: columnsOf(j))
                 }
             }
+            if requantizer != nil { configStore(activation: 0, scale: 1, strideBytes: output.stride) }
             configNormalization(activationMSB: false)
         }
+    }
+
+    /// A residual matmul's requantizer multipliers placed as one int32 row, with its shift.
+    mutating func requantizer(_ r: ResidualMatmul) -> (multipliers: DRAMMatrix, shift: Int) {
+        (place(r.multipliers, rows: 1, columns: r.multipliers.count), r.shift)
     }
 
     /// I-GELU over an int32 matrix in DRAM: each tile moved into the accumulator with the scale

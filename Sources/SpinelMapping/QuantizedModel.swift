@@ -11,23 +11,53 @@ public struct QuantizedModel: Sendable {
     public var layers: [QuantizedLayer]
     public let ranges: ActivationRanges
 
-    public init(encoder: BertEncoder, ranges: ActivationRanges) {
+    /// Per-column units on the residual stream (docs/QUANTIZATION.md, "Per-column units"): needs
+    /// the numerics extensions (per-lane requantizer in front of the residual LayerNorms).
+    public let perColumn: Bool
+
+    /// `perColumn` gives every column of the LayerNorm outputs its own int8 unit
+    /// (`ColumnUnits`, with `smoothing` α: 1 the column's own range, 0 one unit for all).
+    public init(encoder: BertEncoder, ranges: ActivationRanges, perColumn: Bool = false, smoothing: Float = 1) {
         config = encoder.config
         self.ranges = ranges
+        self.perColumn = perColumn
         let weights = encoder.weights
-        embeddings = QuantizedEmbeddings(weights: weights, config: config, ranges: ranges)
+        let columnUnits = ColumnUnits(ranges: ranges, hidden: config.hiddenSize, perColumn: perColumn, smoothing: smoothing)
+        embeddings = QuantizedEmbeddings(weights: weights, config: config, ranges: ranges, outputUnits: columnUnits.units(layer: nil, .output))
         var layers: [QuantizedLayer] = []
-        var input = embeddings.outputUnit
+        var input = embeddings.outputUnits
         for (index, layer) in weights.layers.enumerated() {
-            let quantized = QuantizedLayer(layer, index: index, inputUnit: input, config: config, ranges: ranges)
+            let quantized = QuantizedLayer(layer, index: index, inputUnits: input, config: config, ranges: ranges, columnUnits: columnUnits)
             layers.append(quantized)
-            input = quantized.units.output
+            input = quantized.outputUnits
         }
         self.layers = layers
     }
 
-    /// The unit of the last layer's int8 output.
+    /// The unit of the last layer's int8 output (per-tensor models).
     public var outputUnit: Float { layers.last?.units.output ?? embeddings.outputUnit }
+    /// The per-column units of the last layer's int8 output.
+    public var outputUnits: [Float] { layers.last?.outputUnits ?? embeddings.outputUnits }
+}
+
+/// The int8 units of the LayerNorm outputs (the residual stream), one per column. Per tensor,
+/// every column has the site's unit; per column, column j's range r_j (its own percentile)
+/// is widened towards the largest column's R as r_j^α·R^(1−α) (α = `smoothing`; never below
+/// r_j, so nothing saturates that would not at α = 1), unit = that / 127.
+struct ColumnUnits {
+    let ranges: ActivationRanges, hidden: Int, perColumn: Bool, smoothing: Float
+
+    func units(layer: Int?, _ site: BertEncoder.Site) -> [Float] {
+        guard perColumn, let columns = ranges.columnRanges(layer: layer, site), columns.count == hidden else {
+            return Array(repeating: unit(forRange: ranges.range(layer: layer, site)), count: hidden)
+        }
+        let largest = columns.max() ?? 0
+        guard largest > 0 else { return Array(repeating: 1, count: hidden) }
+        return columns.map { r in
+            let floor = largest * 1e-4
+            return unit(forRange: Float(pow(Double(max(r, floor)), Double(smoothing)) * pow(Double(largest), Double(1 - smoothing))))
+        }
+    }
 }
 
 /// An int8 unit for a calibrated range: the range maps onto ±127 (a zero range, which only a
@@ -73,6 +103,19 @@ public struct QuantizedMatrix: Sendable {
         }
         self.values = values
     }
+
+    /// With given per-output-channel units (each column's largest |w| must stay within 127 of
+    /// its unit: the caller chose them so).
+    init(_ linear: Linear, units: [Float]) {
+        inputs = linear.inputs
+        outputs = linear.outputs
+        self.units = units
+        var values = [Int8](repeating: 0, count: inputs * outputs)
+        for n in 0 ..< outputs {
+            for k in 0 ..< inputs { values[k * outputs + n] = quantize8(linear.weight[n * inputs + k], unit: units[n]) }
+        }
+        self.values = values
+    }
 }
 
 /// The affine LayerNorm's parameters (docs/NUMERICS.md, activation 6): γ in signed Q.12 (18 bits),
@@ -81,6 +124,8 @@ public struct AffineLayerNorm: Sendable {
     public var gamma: [Int32]
     public var beta: [Int32]
     public var storeScale: Float
+    /// The common unit the store scale puts the output in (1 / storeScale).
+    public var outputUnit: Float
 
     static let gammaFractionBits = 12
     static let normalizedFractionBits = 16
@@ -90,6 +135,55 @@ public struct AffineLayerNorm: Sendable {
         gamma = norm.gamma.map { quantize32($0, unit: 1 / Float(1 << Self.gammaFractionBits)).clamped(to: -Self.gammaLimit...Self.gammaLimit) }
         beta = norm.beta.map { quantize32($0, unit: 1 / Float(1 << Self.normalizedFractionBits)) }
         storeScale = 1 / outputUnit
+        self.outputUnit = outputUnit
+    }
+
+    /// Per-column output units u_j: γ'_j = γ_j·u/u_j and β'_j = β_j·u/u_j with one store scale
+    /// 1/u, u the largest that keeps every |γ'_j| within Q.12's 18 bits (so γ' keeps the most
+    /// fraction bits). Equal units give the per-tensor LayerNorm above.
+    init(_ norm: LayerNormWeights, outputUnits: [Float]) {
+        let first = outputUnits.first ?? 1
+        let uniform = !outputUnits.contains { $0 != first }
+        var common = first
+        if !uniform {
+            let limit = Double(Self.gammaLimit) / Double(1 << Self.gammaFractionBits)
+            let u = zip(norm.gamma, outputUnits).map { gamma, unit in abs(gamma) > 0 ? limit * Double(unit) / Double(abs(gamma)) : .infinity }
+                .min().map { $0 * 0.999 } ?? 1
+            common = Float(u.isFinite ? u : Double(outputUnits.max()!))
+        }
+        func folded(_ values: [Float]) -> [Float] { uniform ? values : zip(values, outputUnits).map { $0 * common / $1 } }
+        gamma = folded(norm.gamma).map { quantize32($0, unit: 1 / Float(1 << Self.gammaFractionBits)).clamped(to: -Self.gammaLimit...Self.gammaLimit) }
+        beta = folded(norm.beta).map { quantize32($0, unit: 1 / Float(1 << Self.normalizedFractionBits)) }
+        storeScale = 1 / common
+        outputUnit = common
+    }
+}
+
+/// A matmul whose accumulator also takes the residual (W_out and W2 with per-column units on the
+/// residual stream): the residual X_j (unit u_j) enters with one mvin scale c, so column j of the
+/// accumulator is in U_j = u_j / c, and W's output channel j is quantized in U_j / u_A (u_A the
+/// A operand's unit); c is the largest that keeps every weight within ±127. The per-lane
+/// requantizer (M_j = rne(2^K·U_j/U), one K) brings every column to one unit U before the
+/// LayerNorm's statistics and output.
+public struct ResidualMatmul: Sendable {
+    public var weights: QuantizedMatrix
+    public var bias: [Int32]
+    public var residualScale: Float
+    public var shift: Int
+    public var multipliers: [Int32]
+
+    init(_ linear: Linear, inputUnit: Float, residualUnits: [Float]) {
+        let columnMaxima = (0 ..< linear.outputs).map { n in (0 ..< linear.inputs).reduce(Float(0)) { max($0, abs(linear.weight[n * linear.inputs + $1])) } }
+        let c = zip(residualUnits, columnMaxima).map { u, w in w > 0 ? Double(u) * 127 / (Double(inputUnit) * Double(w)) : .infinity }.min() ?? 1
+        let scale = Float(c.isFinite ? c : 1)
+        let accumulatorUnits = residualUnits.map { $0 / scale }
+        weights = QuantizedMatrix(linear, units: accumulatorUnits.map { $0 / inputUnit })
+        bias = zip(linear.bias, accumulatorUnits).map { quantize32($0, unit: $1) }
+        residualScale = scale
+        // U = the largest U_j·2^16/65535: every M_j ≤ 65535 with K = 16.
+        shift = 16
+        let largest = Double(accumulatorUnits.max() ?? 1)
+        multipliers = accumulatorUnits.map { Int32((65535 * Double($0) / largest).rounded(.toNearestOrEven)) }
     }
 }
 
@@ -105,9 +199,12 @@ public struct QuantizedEmbeddings: Sendable {
     public var typeBias: [Int32]
     public var wordScale: Float, positionScale: Float
     public var norm: AffineLayerNorm
+    /// The common unit of the LayerNorm's store (per-tensor: the output's unit).
     public var outputUnit: Float
+    /// Each output column's unit.
+    public var outputUnits: [Float]
 
-    init(weights: BertWeights, config: BertConfig, ranges: ActivationRanges) {
+    init(weights: BertWeights, config: BertConfig, ranges: ActivationRanges, outputUnits: [Float]) {
         let hidden = config.hiddenSize
         let wordUnit = unit(forRange: weights.wordEmbeddings.map(abs).max() ?? 0)
         let positionUnit = unit(forRange: weights.positionEmbeddings.map(abs).max() ?? 0)
@@ -118,8 +215,9 @@ public struct QuantizedEmbeddings: Sendable {
         (self.wordUnit, self.positionUnit, self.accumulatorUnit) = (wordUnit, positionUnit, accumulatorUnit)
         wordScale = wordUnit / accumulatorUnit
         positionScale = positionUnit / accumulatorUnit
-        outputUnit = unit(forRange: ranges.range(layer: nil, .output))
-        norm = AffineLayerNorm(weights.embeddingNorm, outputUnit: outputUnit)
+        norm = AffineLayerNorm(weights.embeddingNorm, outputUnits: outputUnits)
+        outputUnit = norm.outputUnit
+        self.outputUnits = outputUnits
     }
 }
 
@@ -188,6 +286,8 @@ public struct ExtendedFFN: Sendable {
     public var output: QuantizedMatrix
     public var outputBias: [Int32]
     public var outputResidualScale: Float
+    /// W2 with per-column residual units (nil per tensor: `output` and its bias).
+    public var residual: ResidualMatmul?
     /// Each column's accumulator unit over I-GELU's input unit: M_j / 2^K.
     let ratios: [Double]
 
@@ -203,9 +303,12 @@ public struct ExtendedFFN: Sendable {
         return columns.map { Int32(clamping: Int64((ratios[$0] * Double(1 << Int64(k))).rounded(.toNearestOrEven))) }
     }
 
-    init(_ layer: EncoderLayerWeights, intermediateRange: Float, activatedUnit: Float, outputUnit attentionNormed: Float) {
-        intermediate = QuantizedMatrix(layer.intermediate, perColumn: true)
-        let accumulatorUnits = intermediate.units.map { attentionNormed * $0 }
+    /// `attentionNormedUnits` per column (nil: X1 per tensor in `attentionNormed`): folded into
+    /// W1's rows, and W2's accumulator takes X1 as a `ResidualMatmul`.
+    init(_ layer: EncoderLayerWeights, intermediateRange: Float, activatedUnit: Float, outputUnit attentionNormed: Float,
+         attentionNormedUnits: [Float]? = nil) {
+        intermediate = QuantizedMatrix(layer.intermediate, perColumn: true, rowScales: attentionNormedUnits)
+        let accumulatorUnits = attentionNormedUnits != nil ? intermediate.units : intermediate.units.map { attentionNormed * $0 }
         intermediateBias = zip(layer.intermediate.bias, accumulatorUnits).map { quantize32($0, unit: $1) }
         let gelu = TwoSegmentGELU(inputRange: intermediateRange)
         self.gelu = gelu
@@ -216,6 +319,7 @@ public struct ExtendedFFN: Sendable {
         let outputUnit = activatedUnit * output.unit
         outputBias = layer.output.bias.map { quantize32($0, unit: outputUnit) }
         outputResidualScale = attentionNormed / outputUnit
+        residual = attentionNormedUnits.map { ResidualMatmul(layer.output, inputUnit: activatedUnit, residualUnits: $0) }
     }
 }
 
@@ -246,17 +350,31 @@ public struct QuantizedLayer: Sendable {
     public var activatedScale: Float
     /// The FFN for the numerics extensions (used when the configuration has them).
     public var extendedFFN: ExtendedFFN
+    /// Per-column units of the layer's input X, of X1 and of the output Y (all equal per tensor).
+    public var inputUnits: [Float], attentionNormedUnits: [Float], outputUnits: [Float]
+    /// W_out with per-column residual units (nil per tensor).
+    public var attentionResidual: ResidualMatmul?
 
-    init(_ layer: EncoderLayerWeights, index: Int, inputUnit: Float, config: BertConfig, ranges: ActivationRanges) {
+    init(_ layer: EncoderLayerWeights, index: Int, inputUnits: [Float], config: BertConfig, ranges: ActivationRanges, columnUnits: ColumnUnits) {
         self.index = index
+        let perColumn = columnUnits.perColumn
         func range(_ site: BertEncoder.Site) -> Float { ranges.range(layer: index, site) }
+        self.inputUnits = inputUnits
+        attentionNormedUnits = columnUnits.units(layer: index, .attentionNormed)
+        outputUnits = columnUnits.units(layer: index, .output)
+        attentionNorm = AffineLayerNorm(layer.attentionNorm, outputUnits: attentionNormedUnits)
+        outputNorm = AffineLayerNorm(layer.outputNorm, outputUnits: outputUnits)
+        // Per column, units.input/attentionNormed/output are the LayerNorms' common store units.
+        let inputUnit = perColumn ? 1 : inputUnits[0]
         units = Units(input: inputUnit, query: unit(forRange: range(.query)), key: unit(forRange: range(.key)),
                       value: unit(forRange: range(.value)), context: unit(forRange: range(.context)),
-                      attentionNormed: unit(forRange: range(.attentionNormed)), activated: unit(forRange: range(.activated)),
-                      output: unit(forRange: range(.output)))
-        query = QuantizedMatrix(layer.query)
-        key = QuantizedMatrix(layer.key)
-        value = QuantizedMatrix(layer.value)
+                      attentionNormed: attentionNorm.outputUnit, activated: unit(forRange: range(.activated)),
+                      output: outputNorm.outputUnit)
+        // Per column, X's units fold into the rows of W_q, W_k, W_v (their accumulators are then in the weights' units).
+        let rowScales = perColumn ? inputUnits : nil
+        query = QuantizedMatrix(layer.query, rowScales: rowScales)
+        key = QuantizedMatrix(layer.key, rowScales: rowScales)
+        value = QuantizedMatrix(layer.value, rowScales: rowScales)
         attentionOutput = QuantizedMatrix(layer.attentionOutput)
         intermediate = QuantizedMatrix(layer.intermediate)
         output = QuantizedMatrix(layer.output)
@@ -277,7 +395,7 @@ public struct QuantizedLayer: Sendable {
         let attentionUnit = units.context * attentionOutput.unit
         attentionOutputBias = layer.attentionOutput.bias.map { quantize32($0, unit: attentionUnit) }
         attentionResidualScale = inputUnit / attentionUnit
-        attentionNorm = AffineLayerNorm(layer.attentionNorm, outputUnit: units.attentionNormed)
+        attentionResidual = perColumn ? ResidualMatmul(layer.attentionOutput, inputUnit: units.context, residualUnits: inputUnits) : nil
 
         let intermediateUnit = units.attentionNormed * intermediate.unit
         intermediateBias = layer.intermediate.bias.map { quantize32($0, unit: intermediateUnit) }
@@ -288,8 +406,8 @@ public struct QuantizedLayer: Sendable {
         let outputUnit = units.activated * output.unit
         outputBias = layer.output.bias.map { quantize32($0, unit: outputUnit) }
         outputResidualScale = units.attentionNormed / outputUnit
-        outputNorm = AffineLayerNorm(layer.outputNorm, outputUnit: units.output)
         extendedFFN = ExtendedFFN(layer, intermediateRange: range(.intermediate),
-                                  activatedUnit: units.activated, outputUnit: units.attentionNormed)
+                                  activatedUnit: units.activated, outputUnit: units.attentionNormed,
+                                  attentionNormedUnits: perColumn ? attentionNormedUnits : nil)
     }
 }

@@ -53,6 +53,12 @@ struct RunModel: ParsableCommand {
     @Option(help: "Calibration: the percentile of |x| that maps onto 127.")
     var percentile = 99.99
 
+    @Flag(help: "One int8 unit per LayerNorm output (the residual stream) even where the numerics extensions allow one per column.")
+    var perTensor = false
+
+    @Option(help: "Per-column units: α in r_j^α·R^(1−α) (r_j the column's range, R the largest; 1 = each column its own range).")
+    var smoothing: Float = 1
+
     @Flag(help: "Per layer, the relative error of every stage (Q, K, V, context, X1, H, output) against the float layer on the same input.")
     var stages = false
 
@@ -66,6 +72,7 @@ struct RunModel: ParsableCommand {
         try AcceleratorChoice.validate(preset: preset, config: config)
         guard (maxTokens ?? 2) >= 2 else { throw ValidationError("--max-tokens must be at least 2 ([CLS] and [SEP])") }
         guard percentile > 0 && percentile <= 100 else { throw ValidationError("--percentile must be in (0, 100]") }
+        guard smoothing >= 0 && smoothing <= 1 else { throw ValidationError("--smoothing must be in [0, 1]") }
     }
 
     func run() throws {
@@ -92,7 +99,9 @@ struct RunModel: ParsableCommand {
             let parameters = try accelerator.parameters()
             ranges = ActivationRanges.calibrate(encoder: embedder.encoder, tokenizer: embedder.tokenizer, maxTokens: embedder.maxTokens,
                                                 percentile: percentile)
-            mapper = try ModelMapper(model: QuantizedModel(encoder: embedder.encoder, ranges: ranges), parameters: parameters)
+            let perColumn = parameters.config.hasNumericsExtensions && !perTensor
+            mapper = try ModelMapper(model: QuantizedModel(encoder: embedder.encoder, ranges: ranges, perColumn: perColumn, smoothing: smoothing),
+                                     parameters: parameters)
         } catch {
             throw failure("\(error)")
         }
@@ -100,7 +109,7 @@ struct RunModel: ParsableCommand {
         print("model: \(model) — \(c.layers) layers, d \(c.hiddenSize), \(c.heads) heads, FFN \(c.intermediateSize)")
         print("accelerator: \(accelerator.name), DIM \(mapper.parameters.dim), at most \(mapper.maxTokens) tokens; "
               + (goldenOnly ? "golden model only" : "RTL (Verilator) checked against the golden model"))
-        print("calibration: \(ranges.texts) texts, \(ranges.tokens) tokens, percentile \(ranges.percentile) (\(Embed.seconds(since: start)))")
+        print("calibration: \(ranges.texts) texts, \(ranges.tokens) tokens, percentile \(ranges.percentile), residual stream \(mapper.model.perColumn ? "per column (α \(smoothing))" : "per tensor") (\(Embed.seconds(since: start)))")
 
         let limit = min(maxTokens ?? embedder.maxTokens, embedder.maxTokens)
         let ids = all.map { embedder.tokenizer.encode($0, maxLength: limit) }
