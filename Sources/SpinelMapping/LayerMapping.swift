@@ -122,6 +122,9 @@ public struct ModelMapper: Sendable {
         let output = builder.allocate(rows: tokens, columns: hidden, elementBytes: 1)
         builder.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
                                inputs: [(bias, 1), (wordRows, embeddings.wordScale), (positionRows, embeddings.positionScale)],
+                               rowScales: embeddings.wordRowScales.map { scales in
+                                   [1: ids.map { scales[$0] }, 2: (0 ..< tokens).map { embeddings.positionRowScales![$0] }]
+                               } ?? [:],
                                matmul: nil, norm: norm, storeScale: embeddings.norm.storeScale, output: output)
         builder.fence()
         return MappedProgram(name: "embeddings", program: builder.program, output: (output.offset, tokens, hidden), pooled: nil, macs: builder.macs)
@@ -338,8 +341,9 @@ extension ProgramBuilder {
     /// With `requantizer`, the per-lane requantizer (multipliers: an int32 row of `columns`, one
     /// shift) is on for the passes and the output: each column block's multipliers are loaded
     /// (LOAD_REQUANT) before each of its mvouts.
+    /// `rowScales[position]` gives input `position` one mvin scale per row (one row per mvin).
     mutating func normalizedRows(rows: Int, columns: Int, blockRows: Int, inputs: [(matrix: DRAMMatrix, scale: Float)],
-                                 matmul: (a: DRAMMatrix, b: DRAMMatrix, k: Int)?, norm: DRAMMatrix, storeScale: Float, output: DRAMMatrix,
+                                 rowScales: [Int: [Float]] = [:], matmul: (a: DRAMMatrix, b: DRAMMatrix, k: Int)?, norm: DRAMMatrix, storeScale: Float, output: DRAMMatrix,
                                  requantizer: (multipliers: DRAMMatrix, shift: Int)? = nil) {
         let tilesJ = Self.tiles(columns, dim)
         for first in stride(from: 0, to: rows, by: blockRows) {
@@ -349,6 +353,17 @@ extension ProgramBuilder {
             func rowsOf(_ i: Int) -> Int { min(dim, count - i * dim) }
             func columnsOf(_ j: Int) -> Int { min(dim, columns - j * dim) }
             for (position, input) in inputs.enumerated() {
+                if let scales = rowScales[position] {
+                    for r in 0 ..< count {
+                        configLoad(which: 2, shrunk: input.matrix.elementBytes == 1, scale: scales[first + r],
+                                   strideBytes: input.matrix.stride * input.matrix.elementBytes)
+                        for j in 0 ..< tilesJ {
+                            moveIn(which: 2, from: input.matrix.at(first + r, j * dim), to: (tile(r / dim, j) + UInt32(r % dim)) | (position > 0 ? Self.accumulate : 0),
+                                   rows: 1, columns: columnsOf(j))
+                        }
+                    }
+                    continue
+                }
                 configLoad(which: 2, shrunk: input.matrix.elementBytes == 1, scale: input.scale,
                            strideBytes: input.matrix.stride * input.matrix.elementBytes)
                 for i in 0 ..< tilesI {

@@ -23,7 +23,8 @@ public struct QuantizedModel: Sendable {
         self.perColumn = perColumn
         let weights = encoder.weights
         let columnUnits = ColumnUnits(ranges: ranges, hidden: config.hiddenSize, perColumn: perColumn, smoothing: smoothing)
-        embeddings = QuantizedEmbeddings(weights: weights, config: config, ranges: ranges, outputUnits: columnUnits.units(layer: nil, .output))
+        embeddings = QuantizedEmbeddings(weights: weights, config: config, ranges: ranges, outputUnits: columnUnits.units(layer: nil, .output),
+                                         perRow: perColumn)
         var layers: [QuantizedLayer] = []
         var input = embeddings.outputUnits
         for (index, layer) in weights.layers.enumerated() {
@@ -198,19 +199,34 @@ public struct QuantizedEmbeddings: Sendable {
     public var accumulatorUnit: Float
     public var typeBias: [Int32]
     public var wordScale: Float, positionScale: Float
+    /// With per-row tables (`perRow`): each table row has its own unit (its largest |x| onto
+    /// 127) and moves in with its own scale, row unit / accumulator unit; nil per tensor.
+    public var wordRowScales: [Float]?, positionRowScales: [Float]?
     public var norm: AffineLayerNorm
     /// The common unit of the LayerNorm's store (per-tensor: the output's unit).
     public var outputUnit: Float
     /// Each output column's unit.
     public var outputUnits: [Float]
 
-    init(weights: BertWeights, config: BertConfig, ranges: ActivationRanges, outputUnits: [Float]) {
+    init(weights: BertWeights, config: BertConfig, ranges: ActivationRanges, outputUnits: [Float], perRow: Bool = false) {
         let hidden = config.hiddenSize
         let wordUnit = unit(forRange: weights.wordEmbeddings.map(abs).max() ?? 0)
         let positionUnit = unit(forRange: weights.positionEmbeddings.map(abs).max() ?? 0)
         let accumulatorUnit = min(wordUnit, positionUnit) / 64
-        words = weights.wordEmbeddings.map { quantize8($0, unit: wordUnit) }
-        positions = weights.positionEmbeddings.map { quantize8($0, unit: positionUnit) }
+        func rowUnits(_ table: [Float]) -> [Float] {
+            stride(from: 0, to: table.count, by: hidden).map { start in unit(forRange: table[start ..< start + hidden].map(abs).max() ?? 0) }
+        }
+        func quantized(_ table: [Float], _ units: [Float]) -> [Int8] { table.enumerated().map { quantize8($1, unit: units[$0 / hidden]) } }
+        if perRow {
+            let wordUnits = rowUnits(weights.wordEmbeddings), positionUnits = rowUnits(weights.positionEmbeddings)
+            words = quantized(weights.wordEmbeddings, wordUnits)
+            positions = quantized(weights.positionEmbeddings, positionUnits)
+            wordRowScales = wordUnits.map { $0 / accumulatorUnit }
+            positionRowScales = positionUnits.map { $0 / accumulatorUnit }
+        } else {
+            words = weights.wordEmbeddings.map { quantize8($0, unit: wordUnit) }
+            positions = weights.positionEmbeddings.map { quantize8($0, unit: positionUnit) }
+        }
         typeBias = weights.typeEmbeddings.prefix(hidden).map { quantize32($0, unit: accumulatorUnit) }
         (self.wordUnit, self.positionUnit, self.accumulatorUnit) = (wordUnit, positionUnit, accumulatorUnit)
         wordScale = wordUnit / accumulatorUnit
