@@ -8,7 +8,7 @@ public struct ActivationRanges: Sendable {
     /// `ranges[layer + 1][site]`; index 0 holds the embeddings (layer nil).
     var ranges: [[BertEncoder.Site: Float]]
     /// `columnRanges[layer + 1][site]`: the same percentile per column of the LayerNorm outputs
-    /// (`.attentionNormed`, `.output`), the residual stream's per-column units.
+    /// (`.attentionNormed`, `.output`: the residual stream's per-column units) and of H (`.activated`).
     var columnRanges: [[BertEncoder.Site: [Float]]] = []
     public let percentile: Double
     public let texts: Int
@@ -25,7 +25,7 @@ public struct ActivationRanges: Sendable {
     }
 
     /// The sites whose per-column ranges calibration keeps.
-    static let residualSites: Set<BertEncoder.Site> = [.attentionNormed, .output]
+    static let residualSites: Set<BertEncoder.Site> = [.attentionNormed, .output, .activated]
 
     /// The calibration texts of docs/QUANTIZATION.md: everyday English sentences of several
     /// kinds (statements, questions, a list, numbers, a longer paragraph). None of them is
@@ -51,16 +51,17 @@ public struct ActivationRanges: Sendable {
         precondition(!texts.isEmpty, "calibration needs at least one text")
         var values = [[BertEncoder.Site: [Float]]](repeating: [:], count: encoder.config.layers + 1)
         var tokens = 0
-        let hidden = encoder.config.hiddenSize
+        let hidden = encoder.config.hiddenSize, ffn = encoder.config.intermediateSize
         var columns = [[BertEncoder.Site: [[Float]]]](repeating: [:], count: encoder.config.layers + 1)
         for text in texts {
             let ids = tokenizer.encode(text, maxLength: maxTokens)
             tokens += ids.count
             _ = encoder.layerOutputs(ids: ids, observe: { layer, site, tensor in
                 values[(layer ?? -1) + 1][site, default: []] += tensor.lazy.filter(\.isFinite).map(abs)
-                if residualSites.contains(site), tensor.count % hidden == 0 {
-                    var perColumn = columns[(layer ?? -1) + 1][site] ?? Array(repeating: [], count: hidden)
-                    for (index, value) in tensor.enumerated() where value.isFinite { perColumn[index % hidden].append(abs(value)) }
+                let width = site == .activated ? ffn : hidden
+                if residualSites.contains(site), tensor.count % width == 0 {
+                    var perColumn = columns[(layer ?? -1) + 1][site] ?? Array(repeating: [], count: width)
+                    for (index, value) in tensor.enumerated() where value.isFinite { perColumn[index % width].append(abs(value)) }
                     columns[(layer ?? -1) + 1][site] = perColumn
                 }
             })

@@ -66,6 +66,10 @@ public struct ModelMapper: Sendable {
             throw MappingError("\(parameters.name) has no numerics extensions: per-column units on the residual stream need the per-lane "
                 + "requantizer. Quantize per tensor, or use a configuration with the extensions (e.g. the transformer preset)")
         }
+        guard model.activationBlock == 0 || model.activationBlock == parameters.dim else {
+            throw MappingError("the model's H units are per block of \(model.activationBlock) columns, but \(parameters.name) has DIM \(parameters.dim): "
+                + "quantize with the configuration's DIM")
+        }
         self.model = model
         self.parameters = parameters
         let hidden = model.config.hiddenSize
@@ -238,7 +242,7 @@ public struct ModelMapper: Sendable {
         let u = layer.units
         let tensors: [(BertEncoder.Site, DRAMMatrix, [Float])] = [
             (.query, q, [u.query]), (.key, k, [u.key]), (.value, v, [u.value]), (.context, context, [u.context]),
-            (.attentionNormed, x1, layer.attentionNormedUnits), (.activated, activated, [u.activated]), (.output, y, layer.outputUnits)]
+            (.attentionNormed, x1, layer.attentionNormedUnits), (.activated, activated, extensions ? layer.extendedFFN.activatedUnits : [u.activated]), (.output, y, layer.outputUnits)]
         mapped.tensors = tensors.map { site, matrix, units in
             (site, matrix.offset, matrix.rows, matrix.columns, units.count == matrix.columns ? units : Array(repeating: units[0], count: matrix.columns))
         }
@@ -313,7 +317,7 @@ extension ProgramBuilder {
             let width = min(dim, columns - j * dim)
             moveIn(which: 2, from: multiplierRow.at(0, j * dim), to: multiplierLocal, rows: 1, columns: width)
             loadLaneParameters(Funct.loadRequantizer, multiplierLocal, columns: width)
-            configStore(activation: Activation.igelu.rawValue, scale: f.activatedScale, strideBytes: output.stride, requantizerShift: shifts[j])
+            configStore(activation: Activation.igelu.rawValue, scale: f.activatedScale(columns: j * dim ..< min(columns, (j + 1) * dim)), strideBytes: output.stride, requantizerShift: shifts[j])
             for i0 in stride(from: 0, to: tilesI, by: rowsOfTiles) {
                 let li = min(rowsOfTiles, tilesI - i0)
                 for k0 in stride(from: 0, to: tilesK, by: perLoop) {

@@ -17,12 +17,19 @@ public struct QuantizedModel: Sendable {
 
     /// `perColumn` gives every column of the LayerNorm outputs its own int8 unit
     /// (`ColumnUnits`, with `smoothing` α: 1 the column's own range, 0 one unit for all).
-    public init(encoder: BertEncoder, ranges: ActivationRanges, perColumn: Bool = false, smoothing: Float = 1) {
+    /// `activationBlock` > 0 (the accelerator's DIM) gives H one unit per block of that many
+    /// columns (`activatedSmoothing` α as for the residual stream; 0 one unit).
+    public let activationBlock: Int
+
+    public init(encoder: BertEncoder, ranges: ActivationRanges, perColumn: Bool = false, smoothing: Float = 1,
+                activationBlock: Int = 0, activatedSmoothing: Float = 0) {
+        self.activationBlock = perColumn && activatedSmoothing > 0 ? activationBlock : 0
         config = encoder.config
         self.ranges = ranges
         self.perColumn = perColumn
         let weights = encoder.weights
-        let columnUnits = ColumnUnits(ranges: ranges, hidden: config.hiddenSize, perColumn: perColumn, smoothing: smoothing)
+        let columnUnits = ColumnUnits(ranges: ranges, hidden: config.hiddenSize, perColumn: perColumn, smoothing: smoothing,
+                                      block: self.activationBlock, activatedSmoothing: activatedSmoothing)
         embeddings = QuantizedEmbeddings(weights: weights, config: config, ranges: ranges, outputUnits: columnUnits.units(layer: nil, .output),
                                          perRow: perColumn)
         var layers: [QuantizedLayer] = []
@@ -47,6 +54,19 @@ public struct QuantizedModel: Sendable {
 /// r_j, so nothing saturates that would not at α = 1), unit = that / 127.
 struct ColumnUnits {
     let ranges: ActivationRanges, hidden: Int, perColumn: Bool, smoothing: Float
+    /// H per block of `block` columns (0: one unit): block b's range r_b (its columns' largest)
+    /// as R^(1−α)·r_b^α with R the site's range and α = `activatedSmoothing`.
+    var block = 0, activatedSmoothing: Float = 0
+
+    func blockUnits(layer: Int?, _ site: BertEncoder.Site) -> [Float]? {
+        let whole = ranges.range(layer: layer, site)
+        guard block > 0, activatedSmoothing > 0, let columns = ranges.columnRanges(layer: layer, site), whole > 0 else { return nil }
+        return (0 ..< columns.count).map { j in
+            let first = j / block * block
+            let r = max(columns[first ..< min(columns.count, first + block)].max() ?? 0, whole * 1e-3)
+            return unit(forRange: Float(pow(Double(r), Double(activatedSmoothing)) * pow(Double(whole), Double(1 - activatedSmoothing))))
+        }
+    }
 
     func units(layer: Int?, _ site: BertEncoder.Site) -> [Float] {
         guard perColumn, let columns = ranges.columnRanges(layer: layer, site), columns.count == hidden else {
@@ -173,12 +193,21 @@ public struct ResidualMatmul: Sendable {
     public var shift: Int
     public var multipliers: [Int32]
 
-    init(_ linear: Linear, inputUnit: Float, residualUnits: [Float]) {
-        let columnMaxima = (0 ..< linear.outputs).map { n in (0 ..< linear.inputs).reduce(Float(0)) { max($0, abs(linear.weight[n * linear.inputs + $1])) } }
-        let c = zip(residualUnits, columnMaxima).map { u, w in w > 0 ? Double(u) * 127 / (Double(inputUnit) * Double(w)) : .infinity }.min() ?? 1
+    /// `inputUnits`: the A operand's unit per row of W (its column k's unit).
+    init(_ linear: Linear, inputUnits: [Float], residualUnits: [Float]) {
+        let (inputs, outputs) = (linear.inputs, linear.outputs)
+        func weight(_ n: Int, _ k: Int) -> Float { linear.weight[n * inputs + k] * inputUnits[k] }
+        let columnMaxima = (0 ..< outputs).map { n in (0 ..< inputs).reduce(Float(0)) { max($0, abs(weight(n, $1))) } }
+        let c = zip(residualUnits, columnMaxima).map { u, w in w > 0 ? Double(u) * 127 / Double(w) : .infinity }.min() ?? 1
         let scale = Float(c.isFinite ? c : 1)
         let accumulatorUnits = residualUnits.map { $0 / scale }
-        weights = QuantizedMatrix(linear, units: accumulatorUnits.map { $0 / inputUnit })
+        weights = QuantizedMatrix(linear, perColumn: true, rowScales: inputUnits)
+        var values = [Int8](repeating: 0, count: inputs * outputs)
+        for n in 0 ..< outputs {
+            for k in 0 ..< inputs { values[k * outputs + n] = quantize8(weight(n, k), unit: accumulatorUnits[n]) }
+        }
+        weights.values = values
+        weights.units = accumulatorUnits
         bias = zip(linear.bias, accumulatorUnits).map { quantize32($0, unit: $1) }
         residualScale = scale
         // U = the largest U_j·2^16/65535: every M_j ≤ 65535 with K = 16.
@@ -299,6 +328,9 @@ public struct ExtendedFFN: Sendable {
     /// ACC_SCALE from the two-segment I-GELU's output unit to H's (lane scales do not go with an
     /// activation: docs/NUMERICS.md's per-lane store scale is for plain stores).
     public var activatedScale: Float
+    /// H's unit per column, constant over each block of `activatedUnits` columns that shares a
+    /// CONFIG_ST (all equal without per-block units); W2's rows take them.
+    public var activatedUnits: [Float]
     public var output: QuantizedMatrix
     public var outputBias: [Int32]
     public var outputResidualScale: Float
@@ -314,6 +346,11 @@ public struct ExtendedFFN: Sendable {
         return max(1, min(47, Int(Foundation.log2(65535 / largest).rounded(.down))))
     }
 
+    /// The store scale of H's columns `columns` (one block).
+    public func activatedScale(columns: Range<Int>) -> Float {
+        Float(gelu.outputUnit / Double(activatedUnits[columns.lowerBound]))
+    }
+
     public func multipliers(columns: Range<Int>) -> [Int32] {
         let k = shift(columns: columns)
         return columns.map { Int32(clamping: Int64((ratios[$0] * Double(1 << Int64(k))).rounded(.toNearestOrEven))) }
@@ -322,7 +359,8 @@ public struct ExtendedFFN: Sendable {
     /// `attentionNormedUnits` per column (nil: X1 per tensor in `attentionNormed`): folded into
     /// W1's rows, and W2's accumulator takes X1 as a `ResidualMatmul`.
     init(_ layer: EncoderLayerWeights, intermediateRange: Float, activatedUnit: Float, outputUnit attentionNormed: Float,
-         attentionNormedUnits: [Float]? = nil) {
+         attentionNormedUnits: [Float]? = nil, activatedUnits: [Float]? = nil) {
+        self.activatedUnits = activatedUnits ?? Array(repeating: activatedUnit, count: layer.intermediate.outputs)
         intermediate = QuantizedMatrix(layer.intermediate, perColumn: true, rowScales: attentionNormedUnits)
         let accumulatorUnits = attentionNormedUnits != nil ? intermediate.units : intermediate.units.map { attentionNormed * $0 }
         intermediateBias = zip(layer.intermediate.bias, accumulatorUnits).map { quantize32($0, unit: $1) }
@@ -335,7 +373,7 @@ public struct ExtendedFFN: Sendable {
         let outputUnit = activatedUnit * output.unit
         outputBias = layer.output.bias.map { quantize32($0, unit: outputUnit) }
         outputResidualScale = attentionNormed / outputUnit
-        residual = attentionNormedUnits.map { ResidualMatmul(layer.output, inputUnit: activatedUnit, residualUnits: $0) }
+        residual = attentionNormedUnits.map { ResidualMatmul(layer.output, inputUnits: self.activatedUnits, residualUnits: $0) }
     }
 }
 
@@ -411,7 +449,7 @@ public struct QuantizedLayer: Sendable {
         let attentionUnit = units.context * attentionOutput.unit
         attentionOutputBias = layer.attentionOutput.bias.map { quantize32($0, unit: attentionUnit) }
         attentionResidualScale = inputUnit / attentionUnit
-        attentionResidual = perColumn ? ResidualMatmul(layer.attentionOutput, inputUnit: units.context, residualUnits: inputUnits) : nil
+        attentionResidual = perColumn ? ResidualMatmul(layer.attentionOutput, inputUnits: Array(repeating: units.context, count: layer.attentionOutput.inputs), residualUnits: inputUnits) : nil
 
         let intermediateUnit = units.attentionNormed * intermediate.unit
         intermediateBias = layer.intermediate.bias.map { quantize32($0, unit: intermediateUnit) }
@@ -424,6 +462,7 @@ public struct QuantizedLayer: Sendable {
         outputResidualScale = units.attentionNormed / outputUnit
         extendedFFN = ExtendedFFN(layer, intermediateRange: range(.intermediate),
                                   activatedUnit: units.activated, outputUnit: units.attentionNormed,
-                                  attentionNormedUnits: perColumn ? attentionNormedUnits : nil)
+                                  attentionNormedUnits: perColumn ? attentionNormedUnits : nil,
+                                  activatedUnits: perColumn ? columnUnits.blockUnits(layer: index, .activated) : nil)
     }
 }

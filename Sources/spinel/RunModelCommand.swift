@@ -59,6 +59,9 @@ struct RunModel: ParsableCommand {
     @Option(help: "Per-column units: α in r_j^α·R^(1−α) (r_j the column's range, R the largest; 1 = each column its own range).")
     var smoothing: Float = 1
 
+    @Option(help: "Per-column units: H (the GELU output) one unit per block of DIM columns, α as --smoothing (0: one unit for H).")
+    var activatedSmoothing: Float = 0
+
     @Flag(help: "Per layer, the relative error of every stage (Q, K, V, context, X1, H, output) against the float layer on the same input.")
     var stages = false
 
@@ -100,7 +103,8 @@ struct RunModel: ParsableCommand {
             ranges = ActivationRanges.calibrate(encoder: embedder.encoder, tokenizer: embedder.tokenizer, maxTokens: embedder.maxTokens,
                                                 percentile: percentile)
             let perColumn = parameters.config.hasNumericsExtensions && !perTensor
-            mapper = try ModelMapper(model: QuantizedModel(encoder: embedder.encoder, ranges: ranges, perColumn: perColumn, smoothing: smoothing),
+            mapper = try ModelMapper(model: QuantizedModel(encoder: embedder.encoder, ranges: ranges, perColumn: perColumn, smoothing: smoothing,
+                                                                    activationBlock: parameters.dim, activatedSmoothing: activatedSmoothing),
                                      parameters: parameters)
         } catch {
             throw failure("\(error)")
