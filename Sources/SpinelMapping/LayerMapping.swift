@@ -66,8 +66,8 @@ public struct ModelMapper: Sendable {
             throw MappingError("\(parameters.name) has no numerics extensions: per-column units on the residual stream need the per-lane "
                 + "requantizer. Quantize per tensor, or use a configuration with the extensions (e.g. the transformer preset)")
         }
-        guard model.activationBlock == 0 || model.activationBlock == parameters.dim else {
-            throw MappingError("the model's H units are per block of \(model.activationBlock) columns, but \(parameters.name) has DIM \(parameters.dim): "
+        guard model.block == 0 || model.block == parameters.dim else {
+            throw MappingError("the model's units are per block of \(model.block) columns, but \(parameters.name) has DIM \(parameters.dim): "
                 + "quantize with the configuration's DIM")
         }
         self.model = model
@@ -192,7 +192,7 @@ public struct ModelMapper: Sendable {
         // X1 = LayerNorm(ctx·W_out + b + X).
         if let r = layer.attentionResidual {
             b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
-                             inputs: [(b.placeRow(r.bias, rows: tokens), 1), (x, r.residualScale)], matmul: (context, weights(r.weights), hidden),
+                             inputs: [(b.placeRow(r.bias, rows: tokens), 1), (x, r.residualScales[0])], columnScales: [1: r.residualScales], matmul: (context, weights(r.weights), hidden),
                              norm: norm1, storeScale: layer.attentionNorm.storeScale, output: x1, requantizer: b.requantizer(r))
         } else {
             b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
@@ -209,7 +209,7 @@ public struct ModelMapper: Sendable {
             b.fence()
             if let r = f.residual {
                 b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
-                                 inputs: [(b.placeRow(r.bias, rows: tokens), 1), (x1, r.residualScale)], matmul: (activated, weights(r.weights), ffn),
+                                 inputs: [(b.placeRow(r.bias, rows: tokens), 1), (x1, r.residualScales[0])], columnScales: [1: r.residualScales], matmul: (activated, weights(r.weights), ffn),
                                  norm: norm2, storeScale: layer.outputNorm.storeScale, output: y, requantizer: b.requantizer(r))
             } else {
                 let w2x = b.place(f.output.values, rows: ffn, columns: hidden)
@@ -347,8 +347,8 @@ extension ProgramBuilder {
     /// (LOAD_REQUANT) before each of its mvouts.
     /// `rowScales[position]` gives input `position` one mvin scale per row (one row per mvin).
     mutating func normalizedRows(rows: Int, columns: Int, blockRows: Int, inputs: [(matrix: DRAMMatrix, scale: Float)],
-                                 rowScales: [Int: [Float]] = [:], matmul: (a: DRAMMatrix, b: DRAMMatrix, k: Int)?, norm: DRAMMatrix, storeScale: Float, output: DRAMMatrix,
-                                 requantizer: (multipliers: DRAMMatrix, shift: Int)? = nil) {
+                                 rowScales: [Int: [Float]] = [:], columnScales: [Int: [Float]] = [:], matmul: (a: DRAMMatrix, b: DRAMMatrix, k: Int)?, norm: DRAMMatrix, storeScale: Float, output: DRAMMatrix,
+                                 requantizer: (multipliers: DRAMMatrix, shifts: [Int])? = nil) {
         let tilesJ = Self.tiles(columns, dim)
         for first in stride(from: 0, to: rows, by: blockRows) {
             let count = min(blockRows, rows - first), tilesI = Self.tiles(count, dim)
@@ -364,6 +364,18 @@ extension ProgramBuilder {
                         for j in 0 ..< tilesJ {
                             moveIn(which: 2, from: input.matrix.at(first + r, j * dim), to: (tile(r / dim, j) + UInt32(r % dim)) | (position > 0 ? Self.accumulate : 0),
                                    rows: 1, columns: columnsOf(j))
+                        }
+                    }
+                    continue
+                }
+                if let scales = columnScales[position] {
+                    // One mvin scale per column block.
+                    for j in 0 ..< tilesJ {
+                        configLoad(which: 2, shrunk: input.matrix.elementBytes == 1, scale: scales[j * dim],
+                                   strideBytes: input.matrix.stride * input.matrix.elementBytes)
+                        for i in 0 ..< tilesI {
+                            moveIn(which: 2, from: input.matrix.at(first + i * dim, j * dim),
+                                   to: tile(i, j) | (position > 0 ? Self.accumulate : 0), rows: rowsOf(i), columns: columnsOf(j))
                         }
                     }
                     continue
@@ -407,12 +419,18 @@ extension ProgramBuilder {
                     moveIn(which: 2, from: requantizer.multipliers.at(0, j * dim), to: multipliers(j), rows: 1, columns: columnsOf(j))
                 }
             }
+            // Before each mvout of block j: its multipliers and (when it differs) its K.
+            var shift = requantizer?.shifts[0] ?? 0
             func loadMultipliers(_ j: Int) {
-                if requantizer != nil, tilesJ > 1 || j == 0 { loadLaneParameters(Funct.loadRequantizer, multipliers(j), columns: columnsOf(j)) }
+                guard let requantizer else { return }
+                loadLaneParameters(Funct.loadRequantizer, multipliers(j), columns: columnsOf(j))
+                if requantizer.shifts[j * dim] != shift {
+                    shift = requantizer.shifts[j * dim]
+                    configStore(activation: Activation.layerNorm.rawValue, scale: storeScale, strideBytes: output.stride, requantizerShift: shift)
+                }
             }
             configNormalization(activationMSB: true)
-            configStore(activation: Activation.layerNorm.rawValue, scale: storeScale, strideBytes: output.stride,
-                        requantizerShift: requantizer?.shift ?? 0)
+            configStore(activation: Activation.layerNorm.rawValue, scale: storeScale, strideBytes: output.stride, requantizerShift: shift)
             let passes = NormalizationCommand.passes(softmax: false)
             for i in 0 ..< tilesI {
                 for pass in passes {
@@ -434,8 +452,8 @@ extension ProgramBuilder {
     }
 
     /// A residual matmul's requantizer multipliers placed as one int32 row, with its shift.
-    mutating func requantizer(_ r: ResidualMatmul) -> (multipliers: DRAMMatrix, shift: Int) {
-        (place(r.multipliers, rows: 1, columns: r.multipliers.count), r.shift)
+    mutating func requantizer(_ r: ResidualMatmul) -> (multipliers: DRAMMatrix, shifts: [Int]) {
+        (place(r.multipliers, rows: 1, columns: r.multipliers.count), r.shifts)
     }
 
     /// I-GELU over an int32 matrix in DRAM: each tile moved into the accumulator with the scale

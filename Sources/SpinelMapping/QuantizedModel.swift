@@ -17,19 +17,19 @@ public struct QuantizedModel: Sendable {
 
     /// `perColumn` gives every column of the LayerNorm outputs its own int8 unit
     /// (`ColumnUnits`, with `smoothing` α: 1 the column's own range, 0 one unit for all).
-    /// `activationBlock` > 0 (the accelerator's DIM) gives H one unit per block of that many
-    /// columns (`activatedSmoothing` α as for the residual stream; 0 one unit).
-    public let activationBlock: Int
+    /// `block` > 0 (the accelerator's DIM): the residual matmuls' c and K per block of that many
+    /// columns, and (with `activatedSmoothing` α > 0) H one unit per block.
+    public let block: Int
 
     public init(encoder: BertEncoder, ranges: ActivationRanges, perColumn: Bool = false, smoothing: Float = 1,
-                activationBlock: Int = 0, activatedSmoothing: Float = 0) {
-        self.activationBlock = perColumn && activatedSmoothing > 0 ? activationBlock : 0
+                block: Int = 0, activatedSmoothing: Float = 0) {
+        self.block = perColumn ? block : 0
         config = encoder.config
         self.ranges = ranges
         self.perColumn = perColumn
         let weights = encoder.weights
         let columnUnits = ColumnUnits(ranges: ranges, hidden: config.hiddenSize, perColumn: perColumn, smoothing: smoothing,
-                                      block: self.activationBlock, activatedSmoothing: activatedSmoothing)
+                                      block: self.block, activatedSmoothing: activatedSmoothing)
         embeddings = QuantizedEmbeddings(weights: weights, config: config, ranges: ranges, outputUnits: columnUnits.units(layer: nil, .output),
                                          perRow: perColumn)
         var layers: [QuantizedLayer] = []
@@ -189,18 +189,31 @@ public struct AffineLayerNorm: Sendable {
 public struct ResidualMatmul: Sendable {
     public var weights: QuantizedMatrix
     public var bias: [Int32]
-    public var residualScale: Float
-    public var shift: Int
+    /// The residual's mvin scale c per column (constant over each block of `block` columns).
+    public var residualScales: [Float]
+    /// The requantizer's K per column (constant over each block) and M_j.
+    public var shifts: [Int]
     public var multipliers: [Int32]
+    /// Columns per block with their own c and K (0: one c and one K for all).
+    public let block: Int
 
-    /// `inputUnits`: the A operand's unit per row of W (its column k's unit).
-    init(_ linear: Linear, inputUnits: [Float], residualUnits: [Float]) {
+    /// `inputUnits`: the A operand's unit per row of W (its column k's unit). With `block` > 0
+    /// each block of that many columns (the lanes one mvin covers) has its own c, the largest
+    /// for its columns, and its own K.
+    init(_ linear: Linear, inputUnits: [Float], residualUnits: [Float], block: Int = 0) {
         let (inputs, outputs) = (linear.inputs, linear.outputs)
+        self.block = block
         func weight(_ n: Int, _ k: Int) -> Float { linear.weight[n * inputs + k] * inputUnits[k] }
         let columnMaxima = (0 ..< outputs).map { n in (0 ..< inputs).reduce(Float(0)) { max($0, abs(weight(n, $1))) } }
-        let c = zip(residualUnits, columnMaxima).map { u, w in w > 0 ? Double(u) * 127 / Double(w) : .infinity }.min() ?? 1
-        let scale = Float(c.isFinite ? c : 1)
-        let accumulatorUnits = residualUnits.map { $0 / scale }
+        let limits = zip(residualUnits, columnMaxima).map { u, w in w > 0 ? Double(u) * 127 / Double(w) : .infinity }
+        func blockOf(_ j: Int) -> Range<Int> {
+            block > 0 ? j / block * block ..< min(outputs, (j / block + 1) * block) : 0 ..< outputs
+        }
+        residualScales = (0 ..< outputs).map { j in
+            let c = limits[blockOf(j)].min() ?? 1
+            return Float(c.isFinite ? c : 1)
+        }
+        let accumulatorUnits = zip(residualUnits, residualScales).map { $0 / $1 }
         weights = QuantizedMatrix(linear, perColumn: true, rowScales: inputUnits)
         var values = [Int8](repeating: 0, count: inputs * outputs)
         for n in 0 ..< outputs {
@@ -209,11 +222,16 @@ public struct ResidualMatmul: Sendable {
         weights.values = values
         weights.units = accumulatorUnits
         bias = zip(linear.bias, accumulatorUnits).map { quantize32($0, unit: $1) }
-        residualScale = scale
-        // U = the largest U_j·2^16/65535: every M_j ≤ 65535 with K = 16.
-        shift = 16
-        let largest = Double(accumulatorUnits.max() ?? 1)
-        multipliers = accumulatorUnits.map { Int32((65535 * Double($0) / largest).rounded(.toNearestOrEven)) }
+        // U = the largest U_j (x' never grows); each block's K the largest with its M_j ≤ 65535.
+        let common = Double(accumulatorUnits.max() ?? 1)
+        let shifts = (0 ..< outputs).map { j in
+            let largest = accumulatorUnits[blockOf(j)].map { Double($0) / common }.max() ?? 1
+            return max(1, min(47, Int(Foundation.log2(65535 / largest).rounded(.down))))
+        }
+        self.shifts = shifts
+        multipliers = (0 ..< outputs).map { j in
+            Int32((Double(accumulatorUnits[j]) / common * Double(1 << Int64(shifts[j]))).rounded(.toNearestOrEven))
+        }
     }
 }
 
@@ -359,7 +377,7 @@ public struct ExtendedFFN: Sendable {
     /// `attentionNormedUnits` per column (nil: X1 per tensor in `attentionNormed`): folded into
     /// W1's rows, and W2's accumulator takes X1 as a `ResidualMatmul`.
     init(_ layer: EncoderLayerWeights, intermediateRange: Float, activatedUnit: Float, outputUnit attentionNormed: Float,
-         attentionNormedUnits: [Float]? = nil, activatedUnits: [Float]? = nil) {
+         attentionNormedUnits: [Float]? = nil, activatedUnits: [Float]? = nil, block: Int = 0) {
         self.activatedUnits = activatedUnits ?? Array(repeating: activatedUnit, count: layer.intermediate.outputs)
         intermediate = QuantizedMatrix(layer.intermediate, perColumn: true, rowScales: attentionNormedUnits)
         let accumulatorUnits = attentionNormedUnits != nil ? intermediate.units : intermediate.units.map { attentionNormed * $0 }
@@ -373,7 +391,7 @@ public struct ExtendedFFN: Sendable {
         let outputUnit = activatedUnit * output.unit
         outputBias = layer.output.bias.map { quantize32($0, unit: outputUnit) }
         outputResidualScale = attentionNormed / outputUnit
-        residual = attentionNormedUnits.map { ResidualMatmul(layer.output, inputUnits: self.activatedUnits, residualUnits: $0) }
+        residual = attentionNormedUnits.map { ResidualMatmul(layer.output, inputUnits: self.activatedUnits, residualUnits: $0, block: block) }
     }
 }
 
@@ -449,7 +467,8 @@ public struct QuantizedLayer: Sendable {
         let attentionUnit = units.context * attentionOutput.unit
         attentionOutputBias = layer.attentionOutput.bias.map { quantize32($0, unit: attentionUnit) }
         attentionResidualScale = inputUnit / attentionUnit
-        attentionResidual = perColumn ? ResidualMatmul(layer.attentionOutput, inputUnits: Array(repeating: units.context, count: layer.attentionOutput.inputs), residualUnits: inputUnits) : nil
+        attentionResidual = perColumn ? ResidualMatmul(layer.attentionOutput, inputUnits: Array(repeating: units.context, count: layer.attentionOutput.inputs), residualUnits: inputUnits,
+                                                       block: columnUnits.block) : nil
 
         let intermediateUnit = units.attentionNormed * intermediate.unit
         intermediateBias = layer.intermediate.bias.map { quantize32($0, unit: intermediateUnit) }
@@ -463,6 +482,6 @@ public struct QuantizedLayer: Sendable {
         extendedFFN = ExtendedFFN(layer, intermediateRange: range(.intermediate),
                                   activatedUnit: units.activated, outputUnit: units.attentionNormed,
                                   attentionNormedUnits: perColumn ? attentionNormedUnits : nil,
-                                  activatedUnits: perColumn ? columnUnits.blockUnits(layer: index, .activated) : nil)
+                                  activatedUnits: perColumn ? columnUnits.blockUnits(layer: index, .activated) : nil, block: columnUnits.block)
     }
 }

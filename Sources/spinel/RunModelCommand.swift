@@ -59,6 +59,9 @@ struct RunModel: ParsableCommand {
     @Option(help: "Per-column units: α in r_j^α·R^(1−α) (r_j the column's range, R the largest; 1 = each column its own range).")
     var smoothing: Float = 1
 
+    @Flag(inversion: .prefixedNo, help: "Per-column units: the residual's mvin scale and the requantizer's K per block of DIM columns (else one for all).")
+    var perBlock = true
+
     @Option(help: "Per-column units: H (the GELU output) one unit per block of DIM columns, α as --smoothing (0: one unit for H).")
     var activatedSmoothing: Float = 0
 
@@ -104,7 +107,7 @@ struct RunModel: ParsableCommand {
                                                 percentile: percentile)
             let perColumn = parameters.config.hasNumericsExtensions && !perTensor
             mapper = try ModelMapper(model: QuantizedModel(encoder: embedder.encoder, ranges: ranges, perColumn: perColumn, smoothing: smoothing,
-                                                                    activationBlock: parameters.dim, activatedSmoothing: activatedSmoothing),
+                                                                    block: perBlock ? parameters.dim : 0, activatedSmoothing: activatedSmoothing),
                                      parameters: parameters)
         } catch {
             throw failure("\(error)")
