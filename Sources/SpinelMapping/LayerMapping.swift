@@ -164,8 +164,14 @@ public struct ModelMapper: Sendable {
         let y = b.allocate(rows: tokens, columns: hidden, elementBytes: 1)
 
         // Q, K, V.
-        for (w, bias, c, scale) in [(wq, bq, q, layer.queryScale), (wk, bk, k, layer.keyScale), (wv, bv, v, layer.valueScale)] {
-            b.tiledMatmul(i: tokens, j: hidden, k: hidden, a: x, b: w, d: bias, c: c, scale: scale)
+        if let lanes = layer.laneScales {
+            for (w, bias, c, scales) in [(wq, bq, q, lanes.query), (wk, bk, k, lanes.key), (wv, bv, v, lanes.value)] {
+                b.laneScaledMatmul(x, w: w, bias: bias, laneScales: scales, output: c)
+            }
+        } else {
+            for (w, bias, c, scale) in [(wq, bq, q, layer.queryScale), (wk, bk, k, layer.keyScale), (wv, bv, v, layer.valueScale)] {
+                b.tiledMatmul(i: tokens, j: hidden, k: hidden, a: x, b: w, d: bias, c: c, scale: scale)
+            }
         }
         b.fence()
         // Attention, head by head.
@@ -449,6 +455,44 @@ extension ProgramBuilder {
             if requantizer != nil { configStore(activation: 0, scale: 1, strideBytes: output.stride) }
             configNormalization(activationMSB: false)
         }
+    }
+
+    /// C = X·W + bias with a per-column store scale (int8 out), one LOOP_WS per column block of W:
+    /// the block's scales loaded by LOAD_LANE_SCALES (through the accumulator's last row) and
+    /// stored with scale source 1.
+    mutating func laneScaledMatmul(_ x: DRAMMatrix, w: DRAMMatrix, bias: DRAMMatrix, laneScales: [Float], output: DRAMMatrix) {
+        let tokens = x.rows, inner = x.columns, columns = w.columns
+        let tilesI = Self.tiles(tokens, dim), tilesJ = Self.tiles(columns, dim), tilesK = Self.tiles(inner, dim)
+        let scaleRow = place(laneScales.map { Int32(bitPattern: $0.bitPattern) }, rows: 1, columns: columns)
+        let scaleLocal = Self.accumulator | UInt32(parameters.accRows - 1)
+        let rowsOfTiles = min(tilesI, accumulatorHalfTiles - 1, scratchpadHalfTiles - 1)
+        let perLoop = splitK((rowsOfTiles, 1, 1), tilesK)
+        configExecuteWS()
+        configLoad(which: 0, strideBytes: x.stride)
+        configLoad(which: 1, strideBytes: w.stride)
+        configLoad(which: 2, strideBytes: 0)
+        configStore(activation: 0, scale: 1, strideBytes: output.stride, scaleSource: .lane)
+        macs += Double(tokens) * Double(columns) * Double(inner)
+        var spad = 0
+        for j in 0 ..< tilesJ {
+            let width = min(dim, columns - j * dim)
+            moveIn(which: 2, from: scaleRow.at(0, j * dim), to: scaleLocal, rows: 1, columns: width)
+            loadLaneParameters(Funct.loadLaneScales, scaleLocal, columns: width)
+            for i0 in stride(from: 0, to: tilesI, by: rowsOfTiles) {
+                let li = min(rowsOfTiles, tilesI - i0)
+                for k0 in stride(from: 0, to: tilesK, by: perLoop) {
+                    let lk = min(perLoop, tilesK - k0)
+                    loopWS(Loop(tilesI: li, tilesJ: 1, tilesK: lk, padI: i0 + li == tilesI ? tilesI * dim - tokens : 0, padJ: dim - width,
+                                padK: k0 + lk == tilesK ? tilesK * dim - inner : 0,
+                                a: x.at(i0 * dim, k0 * dim), b: w.at(k0 * dim, j * dim), d: k0 == 0 ? bias.at(i0 * dim, j * dim) : 0,
+                                c: k0 + lk == tilesK ? output.at(i0 * dim, j * dim) : 0,
+                                strideA: x.stride, strideB: w.stride, strideD: 0, strideC: output.stride,
+                                exAccumulate: true, scratchpadID: 1 + spad))
+                    spad ^= 1
+                }
+            }
+        }
+        configStore(activation: 0, scale: 1, strideBytes: output.stride)
     }
 
     /// A residual matmul's requantizer multipliers placed as one int32 row, with its shift.

@@ -424,6 +424,9 @@ public struct QuantizedLayer: Sendable {
     public var extendedFFN: ExtendedFFN
     /// Per-column units of the layer's input X, of X1 and of the output Y (all equal per tensor).
     public var inputUnits: [Float], attentionNormedUnits: [Float], outputUnits: [Float]
+    /// Per column: W_q, W_k, W_v per output channel, each column's accumulator unit / Q's, K's,
+    /// V's unit as lane scales (per-lane store scale, scale source 1).
+    public var laneScales: (query: [Float], key: [Float], value: [Float])?
     /// W_out with per-column residual units (nil per tensor).
     public var attentionResidual: ResidualMatmul?
 
@@ -443,18 +446,27 @@ public struct QuantizedLayer: Sendable {
                       attentionNormed: attentionNorm.outputUnit, activated: unit(forRange: range(.activated)),
                       output: outputNorm.outputUnit)
         // Per column, X's units fold into the rows of W_q, W_k, W_v (their accumulators are then in the weights' units).
+        // Per column also per output channel: the lane scales bring each column to Q's, K's or V's unit.
         let rowScales = perColumn ? inputUnits : nil
-        query = QuantizedMatrix(layer.query, rowScales: rowScales)
-        key = QuantizedMatrix(layer.key, rowScales: rowScales)
-        value = QuantizedMatrix(layer.value, rowScales: rowScales)
+        query = QuantizedMatrix(layer.query, perColumn: perColumn, rowScales: rowScales)
+        key = QuantizedMatrix(layer.key, perColumn: perColumn, rowScales: rowScales)
+        value = QuantizedMatrix(layer.value, perColumn: perColumn, rowScales: rowScales)
         attentionOutput = QuantizedMatrix(layer.attentionOutput)
         intermediate = QuantizedMatrix(layer.intermediate)
         output = QuantizedMatrix(layer.output)
 
         let qkvUnit = (query: inputUnit * query.unit, key: inputUnit * key.unit, value: inputUnit * value.unit)
-        queryBias = layer.query.bias.map { quantize32($0, unit: qkvUnit.query) }
-        keyBias = layer.key.bias.map { quantize32($0, unit: qkvUnit.key) }
-        valueBias = layer.value.bias.map { quantize32($0, unit: qkvUnit.value) }
+        if perColumn {
+            queryBias = zip(layer.query.bias, query.units).map { quantize32($0, unit: $1) }
+            keyBias = zip(layer.key.bias, key.units).map { quantize32($0, unit: $1) }
+            valueBias = zip(layer.value.bias, value.units).map { quantize32($0, unit: $1) }
+            let u = units
+            laneScales = (query.units.map { $0 / u.query }, key.units.map { $0 / u.key }, value.units.map { $0 / u.value })
+        } else {
+            queryBias = layer.query.bias.map { quantize32($0, unit: qkvUnit.query) }
+            keyBias = layer.key.bias.map { quantize32($0, unit: qkvUnit.key) }
+            valueBias = layer.value.bias.map { quantize32($0, unit: qkvUnit.value) }
+        }
         queryScale = qkvUnit.query / units.query
         keyScale = qkvUnit.key / units.key
         valueScale = qkvUnit.value / units.value
