@@ -17,6 +17,11 @@ public struct QuantizedModel: Sendable {
 
     /// `perColumn` gives every column of the LayerNorm outputs its own int8 unit
     /// (`ColumnUnits`, with `smoothing` α: 1 the column's own range, 0 one unit for all).
+    /// The smoothing α of the residual stream's and of H's units that `spinel run-model` uses
+    /// (measured in docs/QUANTIZATION.md, "Per-column units").
+    public static let recommendedSmoothing: Float = 0.7
+    public static let recommendedActivatedSmoothing: Float = 0.5
+
     /// `block` > 0 (the accelerator's DIM): the residual matmuls' c and K per block of that many
     /// columns, and (with `activatedSmoothing` α > 0) H one unit per block.
     public let block: Int

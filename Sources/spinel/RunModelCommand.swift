@@ -57,13 +57,13 @@ struct RunModel: ParsableCommand {
     var perTensor = false
 
     @Option(help: "Per-column units: α in r_j^α·R^(1−α) (r_j the column's range, R the largest; 1 = each column its own range).")
-    var smoothing: Float = 1
+    var smoothing: Float = QuantizedModel.recommendedSmoothing
 
     @Flag(inversion: .prefixedNo, help: "Per-column units: the residual's mvin scale and the requantizer's K per block of DIM columns (else one for all).")
     var perBlock = true
 
     @Option(help: "Per-column units: H (the GELU output) one unit per block of DIM columns, α as --smoothing (0: one unit for H).")
-    var activatedSmoothing: Float = 0
+    var activatedSmoothing: Float = QuantizedModel.recommendedActivatedSmoothing
 
     @Flag(help: "Per layer, the relative error of every stage (Q, K, V, context, X1, H, output) against the float layer on the same input.")
     var stages = false
