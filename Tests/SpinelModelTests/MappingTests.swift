@@ -60,9 +60,17 @@ struct MappingTests {
         let run = try ModelRun.run(ids: ids, mapper: mapper, predictCycles: false)
         // The embeddings' LayerNorm from the same ids: rounding of the tables and of the output.
         let reference = embedder.encoder.layerOutputs(ids: ids)
+        // Per column the units come from the calibration texts' values of each column alone, so a
+        // new text can saturate a column (±127): those values are left out here, and the relative
+        // error bounds what saturation costs.
         let units = mapper.model.embeddings.outputUnits
-        let embeddingError = zip(run.hiddenStates[0], reference[0]).enumerated().map { abs($1.0 - $1.1) / units[$0 % units.count] }.max()!
+        let embeddingError = zip(run.hiddenStates[0], reference[0]).enumerated()
+            .filter { abs(Int(run.outputs[0][$0.offset])) < 127 }
+            .map { abs($1.0 - $1.1) / units[$0 % units.count] }.max()!
         #expect(embeddingError <= 2, "embeddings: \(embeddingError) units")
+        let embeddingRelative = (zip(run.hiddenStates[0], reference[0]).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
+            / reference[0].reduce(0.0) { $0 + Double($1 * $1) }).squareRoot()
+        #expect(embeddingRelative < Self.layerTolerance, "embeddings: relative error \(embeddingRelative)")
         for (index, error) in Self.layerErrors(run, embedder.encoder).enumerated() {
             #expect(error < Self.layerTolerance, "layer \(index): relative error \(error)")
         }
@@ -173,6 +181,7 @@ struct MiniLMMappingTests {
         #expect(cosine > Self.perColumnCosineThreshold, "cosine \(cosine)")
     }
 
-    /// Measured 0.99x on both sentences (docs/QUANTIZATION.md, "Per-column units"), with a margin.
-    static let perColumnCosineThreshold: Float = 0.99
+    /// Measured 0.9948 ("A man is eating food.") and 0.9961 (the girl) with run-model's defaults
+    /// (docs/QUANTIZATION.md, "Per-column units"; main's per-tensor quantization: 0.96), with a margin.
+    static let perColumnCosineThreshold: Float = 0.993
 }
