@@ -129,19 +129,6 @@ public struct QuantizedMatrix: Sendable {
         }
         self.values = values
     }
-
-    /// With given per-output-channel units (each column's largest |w| must stay within 127 of
-    /// its unit: the caller chose them so).
-    init(_ linear: Linear, units: [Float]) {
-        inputs = linear.inputs
-        outputs = linear.outputs
-        self.units = units
-        var values = [Int8](repeating: 0, count: inputs * outputs)
-        for n in 0 ..< outputs {
-            for k in 0 ..< inputs { values[k * outputs + n] = quantize8(linear.weight[n * inputs + k], unit: units[n]) }
-        }
-        self.values = values
-    }
 }
 
 /// The affine LayerNorm's parameters (docs/NUMERICS.md, activation 6): γ in signed Q.12 (18 bits),

@@ -25,6 +25,10 @@ struct RunModel: ParsableCommand {
             total cycles and PE utilization; for two or more texts the similarity matrix and the \
             ranking of the others against the first (the query) next to float's ranking.
 
+            With the numerics extensions (the transformer preset) the residual stream has one int8 \
+            unit per column and H one per block of DIM columns (--smoothing, --activated-smoothing; \
+            --per-tensor for one unit per tensor): docs/QUANTIZATION.md, "Per-column units".
+
             The configuration needs the normalization units with the affine LayerNorm \
             (e.g. --config Testbenches/configs/transformer-affine.json). Exit status: 0 done; 1 a \
             check failed on the RTL; 2 bad input (model folder, empty text, too many tokens, a \
