@@ -7,6 +7,9 @@ import SpinelModel
 public struct ActivationRanges: Sendable {
     /// `ranges[layer + 1][site]`; index 0 holds the embeddings (layer nil).
     var ranges: [[BertEncoder.Site: Float]]
+    /// `columnRanges[layer + 1][site]`: the same percentile per column of the LayerNorm outputs
+    /// (`.attentionNormed`, `.output`: the residual stream's per-column units) and of H (`.activated`).
+    var columnRanges: [[BertEncoder.Site: [Float]]] = []
     public let percentile: Double
     public let texts: Int
     public let tokens: Int
@@ -14,6 +17,15 @@ public struct ActivationRanges: Sendable {
     public func range(layer: Int?, _ site: BertEncoder.Site) -> Float {
         ranges[(layer ?? -1) + 1][site] ?? 0
     }
+
+    /// The per-column ranges of a LayerNorm output (nil for other sites).
+    public func columnRanges(layer: Int?, _ site: BertEncoder.Site) -> [Float]? {
+        let index = (layer ?? -1) + 1
+        return index < columnRanges.count ? columnRanges[index][site] : nil
+    }
+
+    /// The sites whose per-column ranges calibration keeps.
+    static let residualSites: Set<BertEncoder.Site> = [.attentionNormed, .output, .activated]
 
     /// The calibration texts of docs/QUANTIZATION.md: everyday English sentences of several
     /// kinds (statements, questions, a list, numbers, a longer paragraph). None of them is
@@ -39,15 +51,24 @@ public struct ActivationRanges: Sendable {
         precondition(!texts.isEmpty, "calibration needs at least one text")
         var values = [[BertEncoder.Site: [Float]]](repeating: [:], count: encoder.config.layers + 1)
         var tokens = 0
+        let hidden = encoder.config.hiddenSize, ffn = encoder.config.intermediateSize
+        var columns = [[BertEncoder.Site: [[Float]]]](repeating: [:], count: encoder.config.layers + 1)
         for text in texts {
             let ids = tokenizer.encode(text, maxLength: maxTokens)
             tokens += ids.count
             _ = encoder.layerOutputs(ids: ids, observe: { layer, site, tensor in
                 values[(layer ?? -1) + 1][site, default: []] += tensor.lazy.filter(\.isFinite).map(abs)
+                let width = site == .activated ? ffn : hidden
+                if residualSites.contains(site), tensor.count % width == 0 {
+                    var perColumn = columns[(layer ?? -1) + 1][site] ?? Array(repeating: [], count: width)
+                    for (index, value) in tensor.enumerated() where value.isFinite { perColumn[index % width].append(abs(value)) }
+                    columns[(layer ?? -1) + 1][site] = perColumn
+                }
             })
         }
         let ranges = values.map { sites in sites.mapValues { Self.percentile(of: $0, percentile) } }
-        return ActivationRanges(ranges: ranges, percentile: percentile, texts: texts.count, tokens: tokens)
+        let columnRanges = columns.map { sites in sites.mapValues { $0.map { Self.percentile(of: $0, percentile) } } }
+        return ActivationRanges(ranges: ranges, columnRanges: columnRanges, percentile: percentile, texts: texts.count, tokens: tokens)
     }
 
     /// The value below which `percentile` % of `values` lie (nearest rank).

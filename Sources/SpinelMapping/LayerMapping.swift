@@ -15,8 +15,8 @@ public struct MappedProgram: Sendable {
     public var pooled: (offset: Int, columns: Int)?
     public var macs: Double
     /// The int8 tensors the program leaves in its buffer, each with the float site it stands for
-    /// and its real unit (for per-stage errors). Q, K, V, the context and H are tokens × columns.
-    public var tensors: [(site: BertEncoder.Site, offset: Int, rows: Int, columns: Int, unit: Float)] = []
+    /// and its real units, one per column (for per-stage errors). Q, K, V, the context and H are tokens × columns.
+    public var tensors: [(site: BertEncoder.Site, offset: Int, rows: Int, columns: Int, units: [Float])] = []
 }
 
 /// What a mapping cannot do on a configuration or an input, with the fix.
@@ -61,6 +61,14 @@ public struct ModelMapper: Sendable {
         }
         guard config.inputType.width == 8 && config.accType.width == 32 else {
             throw MappingError("\(parameters.name) has \(config.inputType) inputs and \(config.accType) accumulators; the quantization is int8 × int8 → int32")
+        }
+        guard !model.perColumn || config.hasNumericsExtensions else {
+            throw MappingError("\(parameters.name) has no numerics extensions: per-column units on the residual stream need the per-lane "
+                + "requantizer. Quantize per tensor, or use a configuration with the extensions (e.g. the transformer preset)")
+        }
+        guard model.block == 0 || model.block == parameters.dim else {
+            throw MappingError("the model's units are per block of \(model.block) columns, but \(parameters.name) has DIM \(parameters.dim): "
+                + "quantize with the configuration's DIM")
         }
         self.model = model
         self.parameters = parameters
@@ -118,6 +126,9 @@ public struct ModelMapper: Sendable {
         let output = builder.allocate(rows: tokens, columns: hidden, elementBytes: 1)
         builder.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
                                inputs: [(bias, 1), (wordRows, embeddings.wordScale), (positionRows, embeddings.positionScale)],
+                               rowScales: embeddings.wordRowScales.map { scales in
+                                   [1: ids.map { scales[$0] }, 2: (0 ..< tokens).map { embeddings.positionRowScales![$0] }]
+                               } ?? [:],
                                matmul: nil, norm: norm, storeScale: embeddings.norm.storeScale, output: output)
         builder.fence()
         return MappedProgram(name: "embeddings", program: builder.program, output: (output.offset, tokens, hidden), pooled: nil, macs: builder.macs)
@@ -153,8 +164,14 @@ public struct ModelMapper: Sendable {
         let y = b.allocate(rows: tokens, columns: hidden, elementBytes: 1)
 
         // Q, K, V.
-        for (w, bias, c, scale) in [(wq, bq, q, layer.queryScale), (wk, bk, k, layer.keyScale), (wv, bv, v, layer.valueScale)] {
-            b.tiledMatmul(i: tokens, j: hidden, k: hidden, a: x, b: w, d: bias, c: c, scale: scale)
+        if let lanes = layer.laneScales {
+            for (w, bias, c, scales) in [(wq, bq, q, lanes.query), (wk, bk, k, lanes.key), (wv, bv, v, lanes.value)] {
+                b.laneScaledMatmul(x, w: w, bias: bias, laneScales: scales, output: c)
+            }
+        } else {
+            for (w, bias, c, scale) in [(wq, bq, q, layer.queryScale), (wk, bk, k, layer.keyScale), (wv, bv, v, layer.valueScale)] {
+                b.tiledMatmul(i: tokens, j: hidden, k: hidden, a: x, b: w, d: bias, c: c, scale: scale)
+            }
         }
         b.fence()
         // Attention, head by head.
@@ -179,9 +196,15 @@ public struct ModelMapper: Sendable {
         }
         b.fence()
         // X1 = LayerNorm(ctx·W_out + b + X).
-        b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
-                         inputs: [(bo, 1), (x, layer.attentionResidualScale)], matmul: (context, wo, hidden),
-                         norm: norm1, storeScale: layer.attentionNorm.storeScale, output: x1)
+        if let r = layer.attentionResidual {
+            b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
+                             inputs: [(b.placeRow(r.bias, rows: tokens), 1), (x, r.residualScales[0])], columnScales: [1: r.residualScales], matmul: (context, weights(r.weights), hidden),
+                             norm: norm1, storeScale: layer.attentionNorm.storeScale, output: x1, requantizer: b.requantizer(r))
+        } else {
+            b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
+                             inputs: [(bo, 1), (x, layer.attentionResidualScale)], matmul: (context, wo, hidden),
+                             norm: norm1, storeScale: layer.attentionNorm.storeScale, output: x1)
+        }
         b.fence()
         if extensions {
             // H = GELU(X1·W1 + b1) per column block: requantizer, two-segment I-GELU, lane scales.
@@ -190,11 +213,17 @@ public struct ModelMapper: Sendable {
             let b1x = b.placeRow(f.intermediateBias, rows: tokens)
             b.extendedFFN(x1, w1: w1x, bias: b1x, ffn: f, output: activated)
             b.fence()
-            let w2x = b.place(f.output.values, rows: ffn, columns: hidden)
-            let b2x = b.placeRow(f.outputBias, rows: tokens)
-            b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
-                             inputs: [(b2x, 1), (x1, f.outputResidualScale)], matmul: (activated, w2x, ffn),
-                             norm: norm2, storeScale: layer.outputNorm.storeScale, output: y)
+            if let r = f.residual {
+                b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
+                                 inputs: [(b.placeRow(r.bias, rows: tokens), 1), (x1, r.residualScales[0])], columnScales: [1: r.residualScales], matmul: (activated, weights(r.weights), ffn),
+                                 norm: norm2, storeScale: layer.outputNorm.storeScale, output: y, requantizer: b.requantizer(r))
+            } else {
+                let w2x = b.place(f.output.values, rows: ffn, columns: hidden)
+                let b2x = b.placeRow(f.outputBias, rows: tokens)
+                b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
+                                 inputs: [(b2x, 1), (x1, f.outputResidualScale)], matmul: (activated, w2x, ffn),
+                                 norm: norm2, storeScale: layer.outputNorm.storeScale, output: y)
+            }
         } else {
             // H = GELU(X1·W1 + b1): int32 out, back in at I-GELU's input unit, stored through I-GELU.
             b.tiledMatmul(i: tokens, j: ffn, k: hidden, a: x1, b: w1, d: b1, c: intermediate, scale: 1, fullC: true)
@@ -217,10 +246,12 @@ public struct ModelMapper: Sendable {
         }
         var mapped = MappedProgram(name: "layer \(index)", program: b.program, output: (y.offset, tokens, hidden), pooled: pooled, macs: b.macs)
         let u = layer.units
-        let tensors: [(BertEncoder.Site, DRAMMatrix, Float)] = [
-            (.query, q, u.query), (.key, k, u.key), (.value, v, u.value), (.context, context, u.context),
-            (.attentionNormed, x1, u.attentionNormed), (.activated, activated, u.activated), (.output, y, u.output)]
-        mapped.tensors = tensors.map { ($0.0, $0.1.offset, $0.1.rows, $0.1.columns, $0.2) }
+        let tensors: [(BertEncoder.Site, DRAMMatrix, [Float])] = [
+            (.query, q, [u.query]), (.key, k, [u.key]), (.value, v, [u.value]), (.context, context, [u.context]),
+            (.attentionNormed, x1, layer.attentionNormedUnits), (.activated, activated, extensions ? layer.extendedFFN.activatedUnits : [u.activated]), (.output, y, layer.outputUnits)]
+        mapped.tensors = tensors.map { site, matrix, units in
+            (site, matrix.offset, matrix.rows, matrix.columns, units.count == matrix.columns ? units : Array(repeating: units[0], count: matrix.columns))
+        }
         return mapped
     }
 }
@@ -292,7 +323,7 @@ extension ProgramBuilder {
             let width = min(dim, columns - j * dim)
             moveIn(which: 2, from: multiplierRow.at(0, j * dim), to: multiplierLocal, rows: 1, columns: width)
             loadLaneParameters(Funct.loadRequantizer, multiplierLocal, columns: width)
-            configStore(activation: Activation.igelu.rawValue, scale: f.activatedScale, strideBytes: output.stride, requantizerShift: shifts[j])
+            configStore(activation: Activation.igelu.rawValue, scale: f.activatedScale(columns: j * dim ..< min(columns, (j + 1) * dim)), strideBytes: output.stride, requantizerShift: shifts[j])
             for i0 in stride(from: 0, to: tilesI, by: rowsOfTiles) {
                 let li = min(rowsOfTiles, tilesI - i0)
                 for k0 in stride(from: 0, to: tilesK, by: perLoop) {
@@ -317,8 +348,13 @@ extension ProgramBuilder {
     /// accumulating (LOOP_WS with C not stored, K in as few loops as fit half the scratchpad),
     /// then per row of tiles the MEAN and INV_STDDEV passes and the output pass, γ and β of each
     /// column block loaded by LOAD_AFFINE from the other accumulator half.
+    /// With `requantizer`, the per-lane requantizer (multipliers: an int32 row of `columns`, one
+    /// shift) is on for the passes and the output: each column block's multipliers are loaded
+    /// (LOAD_REQUANT) before each of its mvouts.
+    /// `rowScales[position]` gives input `position` one mvin scale per row (one row per mvin).
     mutating func normalizedRows(rows: Int, columns: Int, blockRows: Int, inputs: [(matrix: DRAMMatrix, scale: Float)],
-                                 matmul: (a: DRAMMatrix, b: DRAMMatrix, k: Int)?, norm: DRAMMatrix, storeScale: Float, output: DRAMMatrix) {
+                                 rowScales: [Int: [Float]] = [:], columnScales: [Int: [Float]] = [:], matmul: (a: DRAMMatrix, b: DRAMMatrix, k: Int)?, norm: DRAMMatrix, storeScale: Float, output: DRAMMatrix,
+                                 requantizer: (multipliers: DRAMMatrix, shifts: [Int])? = nil) {
         let tilesJ = Self.tiles(columns, dim)
         for first in stride(from: 0, to: rows, by: blockRows) {
             let count = min(blockRows, rows - first), tilesI = Self.tiles(count, dim)
@@ -327,6 +363,29 @@ extension ProgramBuilder {
             func rowsOf(_ i: Int) -> Int { min(dim, count - i * dim) }
             func columnsOf(_ j: Int) -> Int { min(dim, columns - j * dim) }
             for (position, input) in inputs.enumerated() {
+                if let scales = rowScales[position] {
+                    for r in 0 ..< count {
+                        configLoad(which: 2, shrunk: input.matrix.elementBytes == 1, scale: scales[first + r],
+                                   strideBytes: input.matrix.stride * input.matrix.elementBytes)
+                        for j in 0 ..< tilesJ {
+                            moveIn(which: 2, from: input.matrix.at(first + r, j * dim), to: (tile(r / dim, j) + UInt32(r % dim)) | (position > 0 ? Self.accumulate : 0),
+                                   rows: 1, columns: columnsOf(j))
+                        }
+                    }
+                    continue
+                }
+                if let scales = columnScales[position] {
+                    // One mvin scale per column block.
+                    for j in 0 ..< tilesJ {
+                        configLoad(which: 2, shrunk: input.matrix.elementBytes == 1, scale: scales[j * dim],
+                                   strideBytes: input.matrix.stride * input.matrix.elementBytes)
+                        for i in 0 ..< tilesI {
+                            moveIn(which: 2, from: input.matrix.at(first + i * dim, j * dim),
+                                   to: tile(i, j) | (position > 0 ? Self.accumulate : 0), rows: rowsOf(i), columns: columnsOf(j))
+                        }
+                    }
+                    continue
+                }
                 configLoad(which: 2, shrunk: input.matrix.elementBytes == 1, scale: input.scale,
                            strideBytes: input.matrix.stride * input.matrix.elementBytes)
                 for i in 0 ..< tilesI {
@@ -358,23 +417,87 @@ extension ProgramBuilder {
             func parameters(_ j: Int) -> UInt32 { accumulatorRow(half: 1 - half, 2 * j) }
             configLoad(which: 2, strideBytes: norm.stride * 4)
             for j in 0 ..< tilesJ { moveIn(which: 2, from: norm.at(0, j * dim), to: parameters(j), rows: 2, columns: columnsOf(j)) }
+            // The requantizer's multipliers of column block j: row 2·tilesJ + j of the other half.
+            func multipliers(_ j: Int) -> UInt32 { accumulatorRow(half: 1 - half, 2 * tilesJ + j) }
+            if let requantizer {
+                configLoad(which: 2, strideBytes: requantizer.multipliers.stride * 4)
+                for j in 0 ..< tilesJ {
+                    moveIn(which: 2, from: requantizer.multipliers.at(0, j * dim), to: multipliers(j), rows: 1, columns: columnsOf(j))
+                }
+            }
+            // Before each mvout of block j: its multipliers and (when it differs) its K.
+            var shift = requantizer?.shifts[0] ?? 0
+            func loadMultipliers(_ j: Int) {
+                guard let requantizer else { return }
+                loadLaneParameters(Funct.loadRequantizer, multipliers(j), columns: columnsOf(j))
+                if requantizer.shifts[j * dim] != shift {
+                    shift = requantizer.shifts[j * dim]
+                    configStore(activation: Activation.layerNorm.rawValue, scale: storeScale, strideBytes: output.stride, requantizerShift: shift)
+                }
+            }
             configNormalization(activationMSB: true)
-            configStore(activation: Activation.layerNorm.rawValue, scale: storeScale, strideBytes: output.stride)
+            configStore(activation: Activation.layerNorm.rawValue, scale: storeScale, strideBytes: output.stride, requantizerShift: shift)
             let passes = NormalizationCommand.passes(softmax: false)
             for i in 0 ..< tilesI {
                 for pass in passes {
                     for j in 0 ..< tilesJ {
                         let command = UInt32((j == tilesJ - 1 ? pass.last : pass.each).rawValue) << 26
+                        loadMultipliers(j)
                         moveOut(to: output.at(first + i * dim, j * dim), from: tile(i, j) | command, rows: rowsOf(i), columns: columnsOf(j))
                     }
                 }
                 for j in 0 ..< tilesJ {
                     loadAffine(parameters(j), columns: columnsOf(j))
+                    loadMultipliers(j)
                     moveOut(to: output.at(first + i * dim, j * dim), from: tile(i, j), rows: rowsOf(i), columns: columnsOf(j))
                 }
             }
+            if requantizer != nil { configStore(activation: 0, scale: 1, strideBytes: output.stride) }
             configNormalization(activationMSB: false)
         }
+    }
+
+    /// C = X·W + bias with a per-column store scale (int8 out), one LOOP_WS per column block of W:
+    /// the block's scales loaded by LOAD_LANE_SCALES (through the accumulator's last row) and
+    /// stored with scale source 1.
+    mutating func laneScaledMatmul(_ x: DRAMMatrix, w: DRAMMatrix, bias: DRAMMatrix, laneScales: [Float], output: DRAMMatrix) {
+        let tokens = x.rows, inner = x.columns, columns = w.columns
+        let tilesI = Self.tiles(tokens, dim), tilesJ = Self.tiles(columns, dim), tilesK = Self.tiles(inner, dim)
+        let scaleRow = place(laneScales.map { Int32(bitPattern: $0.bitPattern) }, rows: 1, columns: columns)
+        let scaleLocal = Self.accumulator | UInt32(parameters.accRows - 1)
+        let rowsOfTiles = min(tilesI, accumulatorHalfTiles - 1, scratchpadHalfTiles - 1)
+        let perLoop = splitK((rowsOfTiles, 1, 1), tilesK)
+        configExecuteWS()
+        configLoad(which: 0, strideBytes: x.stride)
+        configLoad(which: 1, strideBytes: w.stride)
+        configLoad(which: 2, strideBytes: 0)
+        configStore(activation: 0, scale: 1, strideBytes: output.stride, scaleSource: .lane)
+        macs += Double(tokens) * Double(columns) * Double(inner)
+        var spad = 0
+        for j in 0 ..< tilesJ {
+            let width = min(dim, columns - j * dim)
+            moveIn(which: 2, from: scaleRow.at(0, j * dim), to: scaleLocal, rows: 1, columns: width)
+            loadLaneParameters(Funct.loadLaneScales, scaleLocal, columns: width)
+            for i0 in stride(from: 0, to: tilesI, by: rowsOfTiles) {
+                let li = min(rowsOfTiles, tilesI - i0)
+                for k0 in stride(from: 0, to: tilesK, by: perLoop) {
+                    let lk = min(perLoop, tilesK - k0)
+                    loopWS(Loop(tilesI: li, tilesJ: 1, tilesK: lk, padI: i0 + li == tilesI ? tilesI * dim - tokens : 0, padJ: dim - width,
+                                padK: k0 + lk == tilesK ? tilesK * dim - inner : 0,
+                                a: x.at(i0 * dim, k0 * dim), b: w.at(k0 * dim, j * dim), d: k0 == 0 ? bias.at(i0 * dim, j * dim) : 0,
+                                c: k0 + lk == tilesK ? output.at(i0 * dim, j * dim) : 0,
+                                strideA: x.stride, strideB: w.stride, strideD: 0, strideC: output.stride,
+                                exAccumulate: true, scratchpadID: 1 + spad))
+                    spad ^= 1
+                }
+            }
+        }
+        configStore(activation: 0, scale: 1, strideBytes: output.stride)
+    }
+
+    /// A residual matmul's requantizer multipliers placed as one int32 row, with its shift.
+    mutating func requantizer(_ r: ResidualMatmul) -> (multipliers: DRAMMatrix, shifts: [Int]) {
+        (place(r.multipliers, rows: 1, columns: r.multipliers.count), r.shifts)
     }
 
     /// I-GELU over an int32 matrix in DRAM: each tile moved into the accumulator with the scale

@@ -34,7 +34,7 @@ public struct ModelRun: Sendable {
         try mapper.checkTokens(ids.count)
         let model = mapper.model, hidden = model.config.hiddenSize, tokens = ids.count
         var programs: [ProgramOutcome] = [], outputs: [[Int8]] = []
-        var units: [Float] = [model.embeddings.outputUnit]
+        var units: [[Float]] = [model.embeddings.outputUnits]
         var pooled: [Int32] = []
         var stageErrors: [[(site: BertEncoder.Site, error: Double)]] = []
         for index in -1 ..< model.layers.count {
@@ -52,7 +52,7 @@ public struct ModelRun: Sendable {
             }
             let o = mapped.output
             outputs.append(outcome.image[o.offset ..< o.offset + o.rows * o.columns].map { Int8(bitPattern: $0) })
-            if index >= 0 { units.append(model.layers[index].units.output) }
+            if index >= 0 { units.append(model.layers[index].outputUnits) }
             if let p = mapped.pooled {
                 pooled = (0 ..< p.columns).map { c in
                     let at = p.offset + 4 * c
@@ -61,22 +61,30 @@ public struct ModelRun: Sendable {
                 }
             }
             if let encoder, index >= 0 {
-                let input = outputs[outputs.count - 2].map { Float($0) * units[units.count - 2] }
+                let input = Self.dequantized(outputs[outputs.count - 2], units[units.count - 2])
                 var sites: [BertEncoder.Site: [Float]] = [:]
                 _ = encoder.layer(index, input: input, tokens: tokens) { site, tensor in sites[site] = tensor }
                 stageErrors.append(mapped.tensors.map { tensor in
-                    let values = (0 ..< tensor.rows * tensor.columns).map { Float(Int8(bitPattern: outcome.image[tensor.offset + $0])) * tensor.unit }
+                    let values = (0 ..< tensor.rows * tensor.columns).map {
+                        Float(Int8(bitPattern: outcome.image[tensor.offset + $0])) * tensor.units[$0 % tensor.columns]
+                    }
                     return (tensor.site, relativeError(values, sites[tensor.site] ?? []))
                 })
             }
             programs.append(outcome)
         }
-        let hiddenStates = zip(outputs, units).map { output, unit in output.map { Float($0) * unit } }
-        let mean = pooled.map { Float($0) * model.outputUnit / Float(tokens) }
+        let hiddenStates = zip(outputs, units).map { output, units in Self.dequantized(output, units) }
+        let outputUnits = model.outputUnits
+        let mean = pooled.enumerated().map { Float($1) * outputUnits[$0] / Float(tokens) }
         let norm = max(mean.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
         precondition(mean.count == hidden, "the last program pools \(mean.count) columns")
         return ModelRun(ids: ids, programs: programs, outputs: outputs, hiddenStates: hiddenStates, embedding: mean.map { $0 / norm },
                         stageErrors: stageErrors)
+    }
+
+    /// Rows of int8 values, column j in `units[j]`.
+    static func dequantized(_ values: [Int8], _ units: [Float]) -> [Float] {
+        values.enumerated().map { Float($1) * units[$0 % units.count] }
     }
 
     /// ‖quantized − float‖ / ‖float‖ of every program's hidden state against the float

@@ -25,6 +25,10 @@ struct RunModel: ParsableCommand {
             total cycles and PE utilization; for two or more texts the similarity matrix and the \
             ranking of the others against the first (the query) next to float's ranking.
 
+            With the numerics extensions (the transformer preset) the residual stream has one int8 \
+            unit per column and H one per block of DIM columns (--smoothing, --activated-smoothing; \
+            --per-tensor for one unit per tensor): docs/QUANTIZATION.md, "Per-column units".
+
             The configuration needs the normalization units with the affine LayerNorm \
             (e.g. --config Testbenches/configs/transformer-affine.json). Exit status: 0 done; 1 a \
             check failed on the RTL; 2 bad input (model folder, empty text, too many tokens, a \
@@ -53,6 +57,18 @@ struct RunModel: ParsableCommand {
     @Option(help: "Calibration: the percentile of |x| that maps onto 127.")
     var percentile = 99.99
 
+    @Flag(help: "One int8 unit per LayerNorm output (the residual stream) even where the numerics extensions allow one per column.")
+    var perTensor = false
+
+    @Option(help: "Per-column units: α in r_j^α·R^(1−α) (r_j the column's range, R the largest; 1 = each column its own range).")
+    var smoothing: Float = QuantizedModel.recommendedSmoothing
+
+    @Flag(inversion: .prefixedNo, help: "Per-column units: the residual's mvin scale and the requantizer's K per block of DIM columns (else one for all).")
+    var perBlock = true
+
+    @Option(help: "Per-column units: H (the GELU output) one unit per block of DIM columns, α as --smoothing (0: one unit for H).")
+    var activatedSmoothing: Float = QuantizedModel.recommendedActivatedSmoothing
+
     @Flag(help: "Per layer, the relative error of every stage (Q, K, V, context, X1, H, output) against the float layer on the same input.")
     var stages = false
 
@@ -66,6 +82,7 @@ struct RunModel: ParsableCommand {
         try AcceleratorChoice.validate(preset: preset, config: config)
         guard (maxTokens ?? 2) >= 2 else { throw ValidationError("--max-tokens must be at least 2 ([CLS] and [SEP])") }
         guard percentile > 0 && percentile <= 100 else { throw ValidationError("--percentile must be in (0, 100]") }
+        guard smoothing >= 0 && smoothing <= 1 else { throw ValidationError("--smoothing must be in [0, 1]") }
     }
 
     func run() throws {
@@ -92,7 +109,10 @@ struct RunModel: ParsableCommand {
             let parameters = try accelerator.parameters()
             ranges = ActivationRanges.calibrate(encoder: embedder.encoder, tokenizer: embedder.tokenizer, maxTokens: embedder.maxTokens,
                                                 percentile: percentile)
-            mapper = try ModelMapper(model: QuantizedModel(encoder: embedder.encoder, ranges: ranges), parameters: parameters)
+            let perColumn = parameters.config.hasNumericsExtensions && !perTensor
+            mapper = try ModelMapper(model: QuantizedModel(encoder: embedder.encoder, ranges: ranges, perColumn: perColumn, smoothing: smoothing,
+                                                                    block: perBlock ? parameters.dim : 0, activatedSmoothing: activatedSmoothing),
+                                     parameters: parameters)
         } catch {
             throw failure("\(error)")
         }
@@ -100,7 +120,7 @@ struct RunModel: ParsableCommand {
         print("model: \(model) — \(c.layers) layers, d \(c.hiddenSize), \(c.heads) heads, FFN \(c.intermediateSize)")
         print("accelerator: \(accelerator.name), DIM \(mapper.parameters.dim), at most \(mapper.maxTokens) tokens; "
               + (goldenOnly ? "golden model only" : "RTL (Verilator) checked against the golden model"))
-        print("calibration: \(ranges.texts) texts, \(ranges.tokens) tokens, percentile \(ranges.percentile) (\(Embed.seconds(since: start)))")
+        print("calibration: \(ranges.texts) texts, \(ranges.tokens) tokens, percentile \(ranges.percentile), residual stream \(mapper.model.perColumn ? "per column (α \(smoothing))" : "per tensor") (\(Embed.seconds(since: start)))")
 
         let limit = min(maxTokens ?? embedder.maxTokens, embedder.maxTokens)
         let ids = all.map { embedder.tokenizer.encode($0, maxLength: limit) }
