@@ -16,7 +16,7 @@ all: build
 # exact command to run.
 deps:
 	@missing=""; \
-	for tool in verilator yosys iverilog unzip; do \
+	for tool in verilator yosys iverilog unzip chromium; do \
 	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; \
 	done; \
 	printf '#include <gmp.h>\n' | cc -E -x c - >/dev/null 2>&1 || missing="$$missing libgmp-dev"; \

@@ -78,11 +78,11 @@ struct ExploreRunTests {
         try Self.render(out.appendingPathComponent("report.html"))
     }
 
-    /// Headless Chromium draws the report into a PNG (skipped, with a note, where Chromium is
-    /// not installed: `apt-get install chromium`).
+    /// Headless Chromium draws the report into a PNG. Without Chromium the check cannot run, and
+    /// fails saying how to install it (`make deps` does, or `apt-get install chromium`).
     static func render(_ report: URL) throws {
         guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            print("ExploreRunTests: no chromium; the report was not rendered")
+            Issue.record("no chromium at /usr/bin/chromium: the report's rendering cannot be checked; install it (make deps, or apt-get install chromium)")
             return
         }
         func screenshot(_ page: URL, _ png: URL) throws -> Data {
