@@ -186,7 +186,7 @@ public struct ExploreSpace: Sendable {
                            #"write "field": "meshRows", or "fields": ["meshRows", "meshColumns"] for fields that change together"#)
             }
             for name in fields where !known.contains(name) {
-                let guess = closest(to: name, in: known).map { "did you mean '\($0)'? " } ?? ""
+                let guess = Misspelling.closest(to: name, in: known).map { "did you mean '\($0)'? " } ?? ""
                 throw fail("\(field).field", "'\(name)' is not a configuration field",
                            guess + "the fields are: \(known.joined(separator: ", ")) (docs/CONFIGURATION.md)")
             }
@@ -287,25 +287,6 @@ public struct ExploreSpace: Sendable {
             return (context.underlyingError.map { "\($0)" } ?? context.debugDescription)
         }
         return "\(error)"
-    }
-
-    static func closest(to word: String, in fields: [String]) -> String? {
-        func distance(_ a: [Character], _ b: [Character]) -> Int {
-            var row = Array(0...b.count)
-            for i in a.indices {
-                var previous = row[0]
-                row[0] = i + 1
-                for j in 1..<(b.count + 1) {
-                    let current = row[j]
-                    row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i] == b[j - 1] ? 0 : 1))
-                    previous = current
-                }
-            }
-            return row[b.count]
-        }
-        let scored = fields.map { ($0, distance(Array(word.lowercased()), Array($0.lowercased()))) }
-        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(1, word.count / 3) else { return nil }
-        return best.0
     }
 
     // MARK: Points

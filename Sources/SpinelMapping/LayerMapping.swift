@@ -324,19 +324,8 @@ extension ProgramBuilder {
             moveIn(which: 2, from: multiplierRow.at(0, j * dim), to: multiplierLocal, rows: 1, columns: width)
             loadLaneParameters(Funct.loadRequantizer, multiplierLocal, columns: width)
             configStore(activation: Activation.igelu.rawValue, scale: f.activatedScale(columns: j * dim ..< min(columns, (j + 1) * dim)), strideBytes: output.stride, requantizerShift: shifts[j])
-            for i0 in stride(from: 0, to: tilesI, by: rowsOfTiles) {
-                let li = min(rowsOfTiles, tilesI - i0)
-                for k0 in stride(from: 0, to: tilesK, by: perLoop) {
-                    let lk = min(perLoop, tilesK - k0)
-                    loopWS(Loop(tilesI: li, tilesJ: 1, tilesK: lk, padI: i0 + li == tilesI ? tilesI * dim - tokens : 0, padJ: dim - width,
-                                padK: k0 + lk == tilesK ? tilesK * dim - hidden : 0,
-                                a: x.at(i0 * dim, k0 * dim), b: w1.at(k0 * dim, j * dim), d: k0 == 0 ? bias.at(i0 * dim, j * dim) : 0,
-                                c: k0 + lk == tilesK ? output.at(i0 * dim, j * dim) : 0,
-                                strideA: x.stride, strideB: w1.stride, strideD: 0, strideC: output.stride,
-                                exAccumulate: true, scratchpadID: 1 + spad))
-                    spad ^= 1
-                }
-            }
+            columnBlockLoops(x: x, w: w1, bias: bias, output: output, block: j, width: width, rowsOfTiles: rowsOfTiles,
+                             perLoop: perLoop, spad: &spad)
         }
         configStore(activation: 0, scale: 1, strideBytes: output.stride)
         configNormalization(activationMSB: false)
@@ -457,6 +446,28 @@ extension ProgramBuilder {
         }
     }
 
+    /// The LOOP_WSs of column block `j` of C = X·W (`width` columns): `rowsOfTiles` rows of tiles
+    /// and `perLoop` K tiles per loop, the bias as D in each row's first loop, C stored by its
+    /// last, the operands in alternating scratchpad halves (`spad`).
+    mutating func columnBlockLoops(x: DRAMMatrix, w: DRAMMatrix, bias: DRAMMatrix, output: DRAMMatrix, block j: Int, width: Int,
+                                   rowsOfTiles: Int, perLoop: Int, spad: inout Int) {
+        let tokens = x.rows, inner = x.columns
+        let tilesI = Self.tiles(tokens, dim), tilesK = Self.tiles(inner, dim)
+        for i0 in stride(from: 0, to: tilesI, by: rowsOfTiles) {
+            let li = min(rowsOfTiles, tilesI - i0)
+            for k0 in stride(from: 0, to: tilesK, by: perLoop) {
+                let lk = min(perLoop, tilesK - k0)
+                loopWS(Loop(tilesI: li, tilesJ: 1, tilesK: lk, padI: i0 + li == tilesI ? tilesI * dim - tokens : 0, padJ: dim - width,
+                            padK: k0 + lk == tilesK ? tilesK * dim - inner : 0,
+                            a: x.at(i0 * dim, k0 * dim), b: w.at(k0 * dim, j * dim), d: k0 == 0 ? bias.at(i0 * dim, j * dim) : 0,
+                            c: k0 + lk == tilesK ? output.at(i0 * dim, j * dim) : 0,
+                            strideA: x.stride, strideB: w.stride, strideD: 0, strideC: output.stride,
+                            exAccumulate: true, scratchpadID: 1 + spad))
+                spad ^= 1
+            }
+        }
+    }
+
     /// C = X·W + bias with a per-column store scale (int8 out), one LOOP_WS per column block of W:
     /// the block's scales loaded by LOAD_LANE_SCALES (through the accumulator's last row) and
     /// stored with scale source 1.
@@ -478,19 +489,8 @@ extension ProgramBuilder {
             let width = min(dim, columns - j * dim)
             moveIn(which: 2, from: scaleRow.at(0, j * dim), to: scaleLocal, rows: 1, columns: width)
             loadLaneParameters(Funct.loadLaneScales, scaleLocal, columns: width)
-            for i0 in stride(from: 0, to: tilesI, by: rowsOfTiles) {
-                let li = min(rowsOfTiles, tilesI - i0)
-                for k0 in stride(from: 0, to: tilesK, by: perLoop) {
-                    let lk = min(perLoop, tilesK - k0)
-                    loopWS(Loop(tilesI: li, tilesJ: 1, tilesK: lk, padI: i0 + li == tilesI ? tilesI * dim - tokens : 0, padJ: dim - width,
-                                padK: k0 + lk == tilesK ? tilesK * dim - inner : 0,
-                                a: x.at(i0 * dim, k0 * dim), b: w.at(k0 * dim, j * dim), d: k0 == 0 ? bias.at(i0 * dim, j * dim) : 0,
-                                c: k0 + lk == tilesK ? output.at(i0 * dim, j * dim) : 0,
-                                strideA: x.stride, strideB: w.stride, strideD: 0, strideC: output.stride,
-                                exAccumulate: true, scratchpadID: 1 + spad))
-                    spad ^= 1
-                }
-            }
+            columnBlockLoops(x: x, w: w, bias: bias, output: output, block: j, width: width, rowsOfTiles: rowsOfTiles,
+                             perLoop: perLoop, spad: &spad)
         }
         configStore(activation: 0, scale: 1, strideBytes: output.stride)
     }
