@@ -197,9 +197,8 @@ public struct ModelMapper: Sendable {
         b.fence()
         // X1 = LayerNorm(ctx·W_out + b + X).
         if let r = layer.attentionResidual {
-            b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
-                             inputs: [(b.placeRow(r.bias, rows: tokens), 1), (x, r.residualScales[0])], columnScales: [1: r.residualScales], matmul: (context, weights(r.weights), hidden),
-                             norm: norm1, storeScale: layer.attentionNorm.storeScale, output: x1, requantizer: b.requantizer(r))
+            b.residualLayerNorm(r, a: context, residual: x, blockRows: rowsPerBlock(columns: hidden), norm: norm1,
+                                storeScale: layer.attentionNorm.storeScale, output: x1)
         } else {
             b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
                              inputs: [(bo, 1), (x, layer.attentionResidualScale)], matmul: (context, wo, hidden),
@@ -214,9 +213,8 @@ public struct ModelMapper: Sendable {
             b.extendedFFN(x1, w1: w1x, bias: b1x, ffn: f, output: activated)
             b.fence()
             if let r = f.residual {
-                b.normalizedRows(rows: tokens, columns: hidden, blockRows: rowsPerBlock(columns: hidden),
-                                 inputs: [(b.placeRow(r.bias, rows: tokens), 1), (x1, r.residualScales[0])], columnScales: [1: r.residualScales], matmul: (activated, weights(r.weights), ffn),
-                                 norm: norm2, storeScale: layer.outputNorm.storeScale, output: y, requantizer: b.requantizer(r))
+                b.residualLayerNorm(r, a: activated, residual: x1, blockRows: rowsPerBlock(columns: hidden), norm: norm2,
+                                    storeScale: layer.outputNorm.storeScale, output: y)
             } else {
                 let w2x = b.place(f.output.values, rows: ffn, columns: hidden)
                 let b2x = b.placeRow(f.outputBias, rows: tokens)
@@ -496,8 +494,18 @@ extension ProgramBuilder {
     }
 
     /// A residual matmul's requantizer multipliers placed as one int32 row, with its shift.
-    mutating func requantizer(_ r: ResidualMatmul) -> (multipliers: DRAMMatrix, shifts: [Int]) {
-        (place(r.multipliers, rows: 1, columns: r.multipliers.count), r.shifts)
+    /// Y = LayerNorm(A·W + bias + residual) with per-column units (`ResidualMatmul`): the bias
+    /// row, the residual with its mvin scale c per column block, A·W accumulating, and the
+    /// per-lane requantizer in front of the LayerNorm's passes.
+    mutating func residualLayerNorm(_ r: ResidualMatmul, a: DRAMMatrix, residual: DRAMMatrix, blockRows: Int, norm: DRAMMatrix,
+                                    storeScale: Float, output: DRAMMatrix) {
+        let bias = placeRow(r.bias, rows: residual.rows)
+        let weights = place(r.weights.values, rows: r.weights.inputs, columns: r.weights.outputs)
+        let multipliers = place(r.multipliers, rows: 1, columns: r.multipliers.count)
+        normalizedRows(rows: residual.rows, columns: residual.columns, blockRows: blockRows,
+                       inputs: [(bias, 1), (residual, r.residualScales[0])], columnScales: [1: r.residualScales],
+                       matmul: (a, weights, r.weights.inputs), norm: norm, storeScale: storeScale, output: output,
+                       requantizer: (multipliers, r.shifts))
     }
 
     /// I-GELU over an int32 matrix in DRAM: each tile moved into the accumulator with the scale
