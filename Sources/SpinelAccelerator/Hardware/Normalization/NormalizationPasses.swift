@@ -28,6 +28,18 @@ public enum NormalizationCommand: Int, CaseIterable, Sendable {
     /// The command ends its pass with a computation on the whole row's sums.
     public var finishes: Bool { self == .mean || self == .inverseStandardDeviation || self == .inverseSumOfExponentials }
 
+    /// The command a block of a wide mvout runs when another block follows it: a finishing
+    /// command accumulates (MEAN → SUM, INV_STDDEV → VARIANCE, INV_SUM_EXP → SUM_EXP) and
+    /// finishes on the last block only, as Gemmini's software issues the pieces itself.
+    public var accumulating: NormalizationCommand {
+        switch self {
+        case .mean: .sum
+        case .inverseStandardDeviation: .variance
+        case .inverseSumOfExponentials: .sumOfExponentials
+        default: self
+        }
+    }
+
     /// The two statistics passes before a row's output pass, in order, each as the command of
     /// its mvouts but the last and the command of the last (docs/ACCELERATOR.md, "Normalization").
     public static func passes(softmax: Bool) -> [(each: NormalizationCommand, last: NormalizationCommand)] {
@@ -38,6 +50,14 @@ public enum NormalizationCommand: Int, CaseIterable, Sendable {
     /// Whether the 3-bit `command` is one that `finishes`, as logic.
     static func finishes(_ command: Signal) -> Signal {
         allCases.filter(\.finishes).map { command === Signal(BigInteger($0.rawValue)) }.reduce(Signal(false)) { $0 || $1 }
+    }
+
+    /// `accumulating` of the 3-bit `command`, as logic.
+    static func accumulating(_ command: Signal) -> Signal {
+        allCases.filter { $0.accumulating != $0 }.reduce(command) { result, finishing in
+            mux(command === Signal(BigInteger(finishing.rawValue)),
+                Signal.literal(BigInteger(finishing.accumulating.rawValue), .uint(command.width)), result)
+        }
     }
 }
 
