@@ -5,7 +5,7 @@ import SpinelHDL
 import SpinelSim
 import Testing
 
-// `spinel check` (SpinelGolden/TraceReplay): hand-written traces for each verdict and each
+// `spinel check` (SpinelGolden/Trace/TraceReplay): hand-written traces for each verdict and each
 // malformed input, then the real `small` accelerator end to end: a C testbench with the trace
 // on, replayed on the golden model (MATCH), and the same trace with one written byte flipped
 // (MISMATCH).

@@ -206,36 +206,101 @@ public struct ExecuteController: Module {
         var hasC: Signal { !c.isGarbage }
     }
 
+    /// The controller stage by stage (`ExecuteStages`), in the order the hardware is built (the
+    /// emitted names depend on it): accept, read (two streams), the rows landing in the operand
+    /// buffers, the array's slots and windows, the result path, and retirement.
     public func build(_ m: ModuleBuilder, _ io: IO) {
+        let stages = ExecuteStages(m, io, parameters)
+        let acceptsInto = stages.accept()
+        let read = stages.read()
+        stages.landRows(read, acceptsInto: acceptsInto)
+        let window = stages.feedSlot()
+        stages.advanceWindow(window)
+        stages.results()
+        stages.retire()
+    }
+}
+
+/// The execute controller's hardware, built stage by stage by `ExecuteController.build`: its
+/// shared state (the array, the CONFIG_EX registers, the operand sets, the retire queue and the
+/// bias buffer) is made here, each stage's logic in a method of its own.
+private struct ExecuteStages {
+    typealias ExecuteConfig = ExecuteController.ExecuteConfig
+    typealias ResultTag = ExecuteController.ResultTag
+    typealias DrainInfo = ExecuteController.DrainInfo
+    typealias OperandSet = ExecuteController.OperandSet
+    typealias PairView = ExecuteController.PairView
+    typealias IO = ExecuteController.IO
+
+    /// A retire queue entry's registers.
+    struct RetireEntry { var valid: Signal; var done: Signal; var usesBias: Signal; var writes: [RowRange] }
+
+    let m: ModuleBuilder
+    let io: IO
+    let parameters: AcceleratorParameters
+    let dim, inputBits, accBits, sets, entries, setBits, entryBits, indexBits, rowBits: Int
+    let types: ArrayTypes
+    let tagTemplate: ResultTag
+    let array: MeshWithDelays.IO
+    let counterType: HWType
+    let zeroInput, zeroAcc: Signal
+    /// CONFIG_EX state for pairs accepted from now on.
+    let config: ExecuteConfig
+    let operandSets: [OperandSet]
+    let queue: [RetireEntry]
+    let head, tail, queueFull: Signal
+    /// Set by the slot engine and the result path; applied by `retire`.
+    let markDone: [Signal]
+    /// The bias (WS D) buffer belongs to one pair from its read until it retires.
+    let biasBusy: Signal
+    let bias: OperandBuffer.IO
+
+    func count(_ value: Int) -> Signal { Signal.literal(BigInteger(value), counterType) }
+    func setIndex(_ value: Int) -> Signal { Signal.literal(BigInteger(value), .uint(setBits)) }
+    func nextSet(_ index: Signal) -> Signal { mux(index === setIndex(sets - 1), setIndex(0), index +% 1) }
+    func skipped(_ operand: OperandFields) -> Signal { operand.isGarbage || operand.rows === 0 || operand.columns === 0 }
+    func columnMask(_ operand: OperandFields) -> Signal { cat((0..<dim).reversed().map { Signal(BigInteger($0)) < operand.columns }) }
+    func stateIs(_ set: OperandSet, _ value: Int) -> Signal { set.state === Signal(BigInteger(value)) }
+    /// The pair of the set at `index`, on named wires.
+    func view(_ index: Signal, _ name: String) -> PairView {
+        let pair = m.wire("\(name)_pair", ExecuteCommand())
+        m.connect(pair, from: ExecuteCommand().unpacked(from: select(operandSets.map(\.pair.packed), at: index)))
+        let config = m.wire("\(name)_config", ExecuteConfig(shiftBits: types.shiftBits))
+        m.connect(config, from: ExecuteConfig(shiftBits: types.shiftBits).unpacked(from: select(operandSets.map(\.config.packed), at: index)))
+        let entry = m.wire("\(name)_entry", .uint(entryBits), default: select(operandSets.map(\.entry), at: index))
+        return PairView(config: config, pair: pair, entry: entry)
+    }
+
+    init(_ m: ModuleBuilder, _ io: IO, _ parameters: AcceleratorParameters) {
+        self.m = m
+        self.io = io
+        self.parameters = parameters
         let dim = parameters.dim
         let inputBits = parameters.config.inputType.width, accBits = parameters.config.accType.width
         let types = ArrayTypes(parameters)
-        let sets = Self.operandSets, entries = Self.retireEntries
+        let sets = ExecuteController.operandSets, entries = ExecuteController.retireEntries
         let setBits = HWType.addressWidth(for: sets), entryBits = HWType.addressWidth(for: entries)
         let indexBits = HWType.addressWidth(for: dim)
         let rowBits = max(HWType.addressWidth(for: parameters.spRows), HWType.addressWidth(for: parameters.accRows))
         let tagTemplate = ResultTag(entryBits: entryBits, rowBits: rowBits, dim: dim, indexBits: indexBits)
+        self.dim = dim; self.inputBits = inputBits; self.accBits = accBits; self.types = types
+        self.sets = sets; self.entries = entries; self.setBits = setBits; self.entryBits = entryBits
+        self.indexBits = indexBits; self.rowBits = rowBits; self.tagTemplate = tagTemplate
         let mesh = Mesh(parameters)
-        let array = m.instance("array", MeshWithDelays(mesh: mesh, tagBits: tagTemplate.packedWidth))
-        let counterType = HWType.uint(HWType.addressWidth(for: 2 * dim + 2))
-        func count(_ value: Int) -> Signal { Signal.literal(BigInteger(value), counterType) }
-        func setIndex(_ value: Int) -> Signal { Signal.literal(BigInteger(value), .uint(setBits)) }
-        func nextSet(_ index: Signal) -> Signal { mux(index === setIndex(sets - 1), setIndex(0), index +% 1) }
-        let zeroInput = Signal.literal(0, .sint(inputBits)), zeroAcc = Signal.literal(0, .sint(accBits))
-        func skipped(_ operand: OperandFields) -> Signal { operand.isGarbage || operand.rows === 0 || operand.columns === 0 }
-        func columnMask(_ operand: OperandFields) -> Signal { cat((0..<dim).reversed().map { Signal(BigInteger($0)) < operand.columns }) }
+        array = m.instance("array", MeshWithDelays(mesh: mesh, tagBits: tagTemplate.packedWidth))
+        counterType = HWType.uint(HWType.addressWidth(for: 2 * dim + 2))
+        zeroInput = Signal.literal(0, .sint(inputBits)); zeroAcc = Signal.literal(0, .sint(accBits))
 
-        // CONFIG_EX state for pairs accepted from now on.
-        let config = ExecuteConfig(
+        config = ExecuteConfig(
             weightStationary: m.register("ws", .bool, reset: Signal(parameters.config.dataflow == .ws)),
             relu: m.register("relu", .bool, reset: false), shift: m.register("shift", .uint(types.shiftBits), reset: 0),
             transposeA: m.register("transpose_a", .bool, reset: false), transposeB: m.register("transpose_b", .bool, reset: false),
             aStride: m.register("a_stride", .uint(16), reset: 1), cStride: m.register("c_stride", .uint(16), reset: 1))
 
-        // MARK: Operand sets and the retire queue
+        // Operand sets and the retire queue.
         let inputBuffer = OperandBuffer(dim: dim, elementType: .sint(inputBits))
         let accumulatorBuffer = OperandBuffer(dim: dim, elementType: .sint(accBits))
-        let operandSets = (0..<sets).map { s in
+        operandSets = (0..<sets).map { s in
             OperandSet(state: m.register("set_\(s)_state", .uint(2), reset: 0), pair: m.register("set_\(s)_pair", ExecuteCommand()),
                        config: m.register("set_\(s)_config", ExecuteConfig(shiftBits: types.shiftBits)),
                        entry: m.register("set_\(s)_entry", .uint(entryBits)), reads: [m.register("set_\(s)_sp_reads", RowRange()), m.register("set_\(s)_sp_a_reads", RowRange()),
@@ -243,34 +308,25 @@ public struct ExecuteController: Module {
                        a: m.instance("set_\(s)_a", inputBuffer), b: m.instance("set_\(s)_b", inputBuffer),
                        p: m.instance("set_\(s)_p", accumulatorBuffer))
         }
-        func stateIs(_ set: OperandSet, _ value: Int) -> Signal { set.state === Signal(BigInteger(value)) }
-        /// The pair of the set at `index`, on named wires.
-        func view(_ index: Signal, _ name: String) -> PairView {
-            let pair = m.wire("\(name)_pair", ExecuteCommand())
-            m.connect(pair, from: ExecuteCommand().unpacked(from: select(operandSets.map(\.pair.packed), at: index)))
-            let config = m.wire("\(name)_config", ExecuteConfig(shiftBits: types.shiftBits))
-            m.connect(config, from: ExecuteConfig(shiftBits: types.shiftBits).unpacked(from: select(operandSets.map(\.config.packed), at: index)))
-            let entry = m.wire("\(name)_entry", .uint(entryBits), default: select(operandSets.map(\.entry), at: index))
-            return PairView(config: config, pair: pair, entry: entry)
-        }
-
-        struct RetireEntry { var valid: Signal; var done: Signal; var usesBias: Signal; var writes: [RowRange] }
         let queue = (0..<entries).map { e in
             RetireEntry(valid: m.register("retire_\(e)_valid", .bool, reset: false), done: m.register("retire_\(e)_done", .bool),
                         usesBias: m.register("retire_\(e)_bias", .bool),
                         writes: [m.register("retire_\(e)_sp_write", RowRange()), m.register("retire_\(e)_acc_write", RowRange())])
         }
-        let head = m.register("retire_head", .uint(entryBits), reset: 0)
+        self.queue = queue
+        head = m.register("retire_head", .uint(entryBits), reset: 0)
         let tail = m.register("retire_tail", .uint(entryBits), reset: 0)
-        let queueFull = select(queue.map(\.valid), at: tail)
-        // Set by the slot engine and the result path below; applied here.
-        let markDone = (0..<entries).map { m.wire("mark_done_\($0)", .bool, default: false) }
+        self.tail = tail
+        queueFull = select(queue.map(\.valid), at: tail)
+        markDone = (0..<entries).map { m.wire("mark_done_\($0)", .bool, default: false) }
 
-        // The bias (WS D) buffer belongs to one pair from its read until it retires.
-        let biasBusy = m.register("bias_busy", .bool, reset: false)
-        let bias = m.instance("bias", accumulatorBuffer)
+        biasBusy = m.register("bias_busy", .bool, reset: false)
+        bias = m.instance("bias", accumulatorBuffer)
+    }
 
-        // MARK: Accept
+    /// Accept: CONFIG_EX updates the state for later pairs; a pair takes the next free operand set
+    /// (with that state); both take a retire queue entry. Returns, per set, whether a pair enters it.
+    func accept() -> [Signal] {
         let acceptPointer = m.register("accept_pointer", .uint(setBits), reset: 0)
         let incoming = io.command.bits
         let isConfig = incoming.command.command.funct === Signal(BigInteger(Funct.config))
@@ -317,8 +373,24 @@ public struct ExecuteController: Module {
             }
         }
         let acceptsInto = (0..<sets).map { m.wire("accept_into_\($0)", .bool, default: accepting && !isConfig && acceptPointer === setIndex($0)) }
+        return acceptsInto
+    }
 
-        // MARK: Read
+    /// What the read stage tells the landing rows.
+    struct ReadStreams {
+        let readPointer: Signal
+        let reading: PairView
+        let rowA, firedA: Signal
+        let aFields: OperandFields
+        let rowQ, secondOnQ, firedSecond: Signal
+        let second: OperandFields
+        let clearsBias: Signal
+    }
+
+    /// Read: the set at `read_pointer` is read once no older pair writes its rows, by two streams
+    /// at once — A on the first scratchpad port; P, then the COMPUTE's second operand, on the second
+    /// scratchpad port or the accumulator port — and is ready the cycle after its last rows.
+    func read() -> ReadStreams {
         let readPointer = m.register("read_pointer", .uint(setBits), reset: 0)
         let reading = view(readPointer, "reading")
         let readingState = select(operandSets.map(\.state), at: readPointer)
@@ -394,7 +466,15 @@ public struct ExecuteController: Module {
         m.when(landed) {
             for (s, set) in operandSets.enumerated() { m.when(landedSet === setIndex(s)) { set.state.set(3) } }
         }
+        return ReadStreams(readPointer: readPointer, reading: reading, rowA: rowA, firedA: firedA, aFields: aFields, rowQ: rowQ,
+                           secondOnQ: secondOnQ, firedSecond: firedSecond, second: second, clearsBias: clearsBias)
+    }
 
+    /// The rows arriving from the memories land, a cycle after their requests, in the buffers of the
+    /// set being read (A; P or OS B) or in the bias buffer.
+    func landRows(_ read: ReadStreams, acceptsInto: [Signal]) {
+        let (readPointer, reading, rowA, aFields, firedA) = (read.readPointer, read.reading, read.rowA, read.aFields, read.firedA)
+        let (rowQ, secondOnQ, firedSecond, second, clearsBias) = (read.rowQ, read.secondOnQ, read.firedSecond, read.second, read.clearsBias)
         // Arriving rows: which set and buffer, which row, how many columns, transposed or not.
         // Stream 1: A is kept as A' (WS) or A'ᵀ (OS) by rows. Stream 2 targets: 0 P, 1 OS B, 2 bias.
         let arrivingA = m.delay(firedA, name: "arriving_a", reset: false)
@@ -445,8 +525,20 @@ public struct ExecuteController: Module {
         let biasLands = m.wire("bias_lands", .bool, default: arrivingSecond && arrivingSecondTarget === 2)
         land(bias, clear: clearsBias, write: biasLands, transposed: false, row: arrivingSecondRow, columns: arrivingSecondColumns,
              lanes: secondWide)
+    }
 
-        // MARK: Slots
+    /// The window's registers and this slot's decisions, for `advanceWindow`.
+    struct Window {
+        let propagate, xValid, xSet, xMarked, slot, executePointer, drainPending, loadActive, loadDone, loadCount: Signal
+        let drain: DrainInfo
+        let x: PairView
+        let yReady, xComputeSlots, xDrains, yFlips, zNeeded, loadNow, feed: Signal
+    }
+
+    /// Slots: this cycle's slot into the array — a compute row of X (the window's pair), a drain
+    /// row of the previous OS pair, and a row of Y's P loading into the idle registers — with the tag
+    /// that says where its result row goes.
+    func feedSlot() -> Window {
         let propagate = m.register("propagate", .bool, reset: false)
         let xValid = m.register("x_valid", .bool, reset: false)
         let xSet = m.register("x_set", .uint(setBits), reset: 0)
@@ -531,7 +623,18 @@ public struct ExecuteController: Module {
         slotBits.shift.set(drain.shift)
         slotBits.output.set(tag.write || tag.retire)
         slotBits.tag.set(tag.packed)
+        return Window(propagate: propagate, xValid: xValid, xSet: xSet, xMarked: xMarked, slot: slot, executePointer: executePointer,
+                      drainPending: drainPending, loadActive: loadActive, loadDone: loadDone, loadCount: loadCount, drain: drain, x: x,
+                      yReady: yReady, xComputeSlots: xComputeSlots, xDrains: xDrains, yFlips: yFlips, zNeeded: zNeeded, loadNow: loadNow,
+                      feed: feed)
+    }
 
+    /// Window progress and the transition to the next window: Z (a drain of its own) or Y, flipping
+    /// the registers unless Y keeps them; X's set is freed.
+    func advanceWindow(_ w: Window) {
+        let (propagate, xValid, xSet, xMarked, slot, executePointer) = (w.propagate, w.xValid, w.xSet, w.xMarked, w.slot, w.executePointer)
+        let (drainPending, loadActive, loadDone, loadCount, drain, x) = (w.drainPending, w.loadActive, w.loadDone, w.loadCount, w.drain, w.x)
+        let (yReady, xComputeSlots, xDrains, yFlips, zNeeded, loadNow, feed) = (w.yReady, w.xComputeSlots, w.xDrains, w.yFlips, w.zNeeded, w.loadNow, w.feed)
         // Window progress and the transition to the next window.
         let slotAfter = slot +% mux(feed, count(1), count(0))
         m.when(feed) { slot.set(slotAfter) }
@@ -585,8 +688,12 @@ public struct ExecuteController: Module {
                 executePointer.set(nextSet(executePointer))
             }
         }
+    }
 
-        // MARK: Results
+    /// Results: rows leaving the array get their bias, are saturated (and ReLU'd) for the scratchpad
+    /// or kept wide for the accumulator, and are written; a pair's last row marks its entry done once
+    /// it has landed.
+    func results() {
         let result = array.result
         let resultTag = m.wire("result_tag", tagTemplate)
         m.connect(resultTag, from: tagTemplate.unpacked(from: result.bits.tag))
@@ -618,8 +725,10 @@ public struct ExecuteController: Module {
         m.when(lastLanded) {
             for e in 0..<entries { m.when(lastLandedEntry === Signal(BigInteger(e))) { markDone[e].set(true) } }
         }
+    }
 
-        // MARK: Retire, in program order
+    /// Retire, in program order: the head entry leaves once done (freeing the bias buffer if it held it).
+    func retire() {
         for (e, entry) in queue.enumerated() { m.when(markDone[e]) { entry.done.set(true) } }
         let headValid = select(queue.map(\.valid), at: head)
         let headDone = select(queue.map(\.done), at: head)

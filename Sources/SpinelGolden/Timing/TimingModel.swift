@@ -250,9 +250,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         return candidate
     }
 
-    /// One cycle; returns whether anything retired or was taken.
+    /// One cycle; returns whether anything retired or was taken. The stages run in the order in
+    /// which the hardware's decisions depend on each other within a cycle.
     private mutating func step() -> Bool {
-        var progress = false
         axi.drive(cycle)
 
         // The station's free tail slots (registers: a slot a retirement frees in this cycle
@@ -265,7 +265,29 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         let candidates = (0..<3).map(issuable)
         observeCounterEvents(candidates: candidates, allocateReady: allocateReady)
 
-        // MARK: Load controller, writer half (client 1 of the write ports)
+        let load = loadWriterCycle(executeWrite: executeWrite)
+        let ports = bankPorts(executeWrite: executeWrite, loadWrite: load.write)
+        let executeGranted = executeReads.indices.map {
+            !readBlocked(executeReads[$0], after: executeReads[..<$0], readTaken: ports.readTaken)
+        }
+        let issued = loadIssuerCycle(candidate: candidates[0], notesReady: load.notesReady)
+        let store = storeControllerCycle(candidate: candidates[2], executeReads: executeReads, readTaken: ports.readTaken)
+        let executed = executeControllerCycle(candidate: candidates[1], granted: executeGranted)
+        let moved = dmaCycle(readRequest: issued.request, responseTaken: load.responseTaken,
+                             writeRequest: store.request, writeResponseTaken: store.responseTaken)
+        accumulatorStage = ports.stage
+        let dispatcherMoved = unrollerAndDispatcherCycle(allocateReady: allocateReady)
+        counters.clock(events: events, access: counterAccess, readBytes: moved.bytes.read, writeBytes: moved.bytes.write)
+        counterAccess = nil
+        return issued.progress || executed || dispatcherMoved || moved.readBeat || moved.answer
+    }
+
+    /// The load controller's writer half (client 1 of the write ports): the first note's rows
+    /// go into the local memory, block by block, as their data arrives. Returns the row written
+    /// in this cycle, whether the reader's response was taken, and whether the notes queue had
+    /// room at the start of the cycle (for the issuer half).
+    private mutating func loadWriterCycle(executeWrite: LocalRowAccess?)
+        -> (write: LocalRowAccess?, responseTaken: Bool, notesReady: Bool) {
         // (The notes queue is a plain register queue: a slot freed in this cycle is free in the next.)
         let notesReady = loadNotes.count < notesDepth
         let note = loadNotes.first
@@ -309,11 +331,17 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             loadNotes.removeFirst()
             if note.last { retire(note.index, queue: 0) }
         }
+        return (loadWrite, responseTaken, notesReady)
+    }
 
-        // MARK: Banks: the accumulator's read-modify-write stage takes the bank's read port first.
-        // The execute controller does not wait for its write: an accumulating write to a row
-        // still in the stage is refused and never enters it (it still holds the bank's write port
-        // against the load controller above).
+    /// The banks: the accumulator's read-modify-write stage takes the bank's read port first.
+    /// Returns the stage's next contents (per bank, the row written in this cycle) and the banks
+    /// whose read port it takes.
+    ///
+    /// The execute controller does not wait for its write: an accumulating write to a row
+    /// still in the stage is refused and never enters it (it still holds the bank's write port
+    /// against the load controller's writer).
+    private func bankPorts(executeWrite: LocalRowAccess?, loadWrite: LocalRowAccess?) -> (stage: [Int?], readTaken: [Bool]) {
         let executeWriteTaken = executeWrite.flatMap { write in
             write.accumulator && write.accumulate && accumulatorStage.contains { $0 == write.row % parameters.accRows } ? nil : write
         }
@@ -323,16 +351,22 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             stage[bank(write)] = write.row % parameters.accRows
             if write.accumulate { readTaken[bank(write)] = true }
         }
-        // Read ports by priority: a request waits while the read-modify-write stage or a client
-        // before it wants the same bank.
-        func readBlocked(_ access: LocalRowAccess, after earlier: ArraySlice<LocalRowAccess>) -> Bool {
-            (access.accumulator && readTaken[bank(access)]) || earlier.contains { sameBank($0, access) }
-        }
-        let executeGranted = executeReads.indices.map { !readBlocked(executeReads[$0], after: executeReads[..<$0]) }
+        return (stage, readTaken)
+    }
 
-        // MARK: Load controller, issuer half
+    /// Read ports by priority: a request waits while the read-modify-write stage (`readTaken`)
+    /// or a client before it wants the same bank.
+    private func readBlocked(_ access: LocalRowAccess, after earlier: ArraySlice<LocalRowAccess>, readTaken: [Bool]) -> Bool {
+        (access.accumulator && readTaken[bank(access)]) || earlier.contains { sameBank($0, access) }
+    }
+
+    /// The load controller's issuer half: the station's load candidate, one row per cycle, each
+    /// a note for the writer and (unless zeros) a DMA read request. Returns the request and
+    /// whether a command issued.
+    private mutating func loadIssuerCycle(candidate: Int?, notesReady: Bool) -> (request: DMARequestTiming?, progress: Bool) {
         var readRequest: DMARequestTiming?
-        if let index = candidates[0] {
+        var progress = false
+        if let index = candidate {
             var noteOut = LoadNote(row: 0, accumulator: false, accumulate: false, blocks: 1, blockStride: 0, zeros: false,
                                    noWrites: true, last: true, index: index)
             var needsRead = false
@@ -355,8 +389,15 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 }
             }
         }
+        return (readRequest, progress)
+    }
 
-        // MARK: Store controller
+    /// The store controller: its reader takes the station's store candidate one local row per
+    /// cycle (through the normalizer for a long row), the oldest outgoing row becomes a DMA
+    /// write request, and write responses retire commands in order. Returns the write request
+    /// and whether the writer's response was taken.
+    private mutating func storeControllerCycle(candidate: Int?, executeReads: [LocalRowAccess], readTaken: [Bool])
+        -> (request: DMARequestTiming?, responseTaken: Bool) {
         // All from the registers at the start of the cycle: a row queued in this cycle leaves
         // in the next one at the earliest.
         let arrivingNote = storeArriving
@@ -387,10 +428,10 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         // nothing while the normalizer works on a long row.
         storeArriving = nil
         var emptyNote: StoreNote?
-        if let index = candidates[2], normalizerRow == nil, normalizerDone == nil, cycle > normalizerBusyUntil {
+        if let index = candidate, normalizerRow == nil, normalizerDone == nil, cycle > normalizerBusyUntil {
             if case .mvout(let move) = dispatched[index].command.work, !move.empty {
                 let access = LocalRowAccess(accumulator: move.accumulator, row: move.localRow(row: storeRow, block: storeBlock))
-                if room && !readBlocked(access, after: executeReads[...]) {
+                if room && !readBlocked(access, after: executeReads[...], readTaken: readTaken) {
                     let blockDone = storeRow + 1 >= move.rows
                     let last = blockDone && storeBlock + 1 >= move.blocks
                     let note = StoreNote(request: DMARequestTiming(address: move.address(row: storeRow, block: storeBlock),
@@ -416,10 +457,16 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         }
         if let leaving { pending.append(leaving) }
         if let queued = arrivingHeld ? normalizerDone : (arrivingNote ?? emptyNote ?? normalizerDone) { outgoing.append(queued) }
+        return (writeRequest, writeResponseTaken)
+    }
 
-        // MARK: Execute controller
+    /// The execute controller: issues the station's execute candidate when the pipeline takes
+    /// it, clocks the pipeline (`ExecuteTiming`) with the read ports it was granted, and retires
+    /// what leaves it. Returns whether a command issued.
+    private mutating func executeControllerCycle(candidate: Int?, granted: [Bool]) -> Bool {
+        var progress = false
         var executeIssue: ExecuteIssue?
-        if let index = candidates[1] {
+        if let index = candidate {
             let work: ExecuteIssue.Work
             switch dispatched[index].command.work {
             case .pair(let pair): work = .pair(pair)
@@ -431,11 +478,18 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 progress = true
             }
         }
-        if let index = execute.clock(cycle: cycle, issued: executeIssue, granted: executeGranted) {
+        if let index = execute.clock(cycle: cycle, issued: executeIssue, granted: granted) {
             retire(index, queue: 1)
         }
+        return progress
+    }
 
-        // MARK: DMA and memory
+    /// The DMA reader and writer and the AXI memory behind them, clocked with this cycle's
+    /// requests and handshakes. Returns the bytes moved (for the counters) and whether a read
+    /// beat or a write response was taken.
+    private mutating func dmaCycle(readRequest: DMARequestTiming?, responseTaken: Bool,
+                                   writeRequest: DMARequestTiming?, writeResponseTaken: Bool)
+        -> (bytes: (read: UInt64, write: UInt64), readBeat: Bool, answer: Bool) {
         let readAddress = reader.addressBeats, writeAddress = writer.addressBeats
         let readBeat = axi.readValid && reader.dataReady
         let answer = axi.answerValid && writer.answerReady
@@ -449,9 +503,15 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         writer.clock(request: writeRequest, addressReady: axi.addressWriteReady, beatReady: beatReady, answer: answer,
                      responseReady: writeResponseTaken && writer.responseValid)
         axi.observe(cycle, readAddress: readAddress, writeAddress: writeAddress, beat: writeBeat, readTaken: readBeat, answerTaken: answer)
-        accumulatorStage = stage
+        return (bytes, readBeat, answer)
+    }
 
-        // MARK: Loop unroller and dispatcher
+    /// The loop unroller and the dispatcher: the store cursor's mvout, else a plain host command
+    /// (when no loop is out), else the main cursors' command goes to the dispatcher; LOOP_WS and
+    /// its configuration go to the unroller; a loop whose commands all retired completes.
+    /// Returns whether anything was taken, retired or moved on.
+    private mutating func unrollerAndDispatcherCycle(allocateReady: [Bool]) -> Bool {
+        var progress = false
         let before = unroller
         // A slot completes when its loop waits and none of its commands is out (registers).
         let completing = (0..<2).first { before.waiting[$0] != nil && before.outstanding[$0] == 0 }
@@ -499,9 +559,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         if let issuedSlot { unroller.outstanding[issuedSlot] += 1 }
         for slot in 0..<2 { unroller.outstanding[slot] -= internalRetired[slot] }
         internalRetired = [0, 0]
-        counters.clock(events: events, access: counterAccess, readBytes: bytes.read, writeBytes: bytes.write)
-        counterAccess = nil
-        return progress || readBeat || answer
+        return progress
     }
 
     /// The dispatcher takes `command` once its queue's tail slot is free; it numbers it, and
