@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 // Commands in words, for mismatch and error reports: "MVIN 4×16 from 0x7f00_0000_1000 to
 // scratchpad row 32". Only what the command itself says; `GoldenModel.describe` adds the state

@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 /// The registers LOOP_WS_CONFIG_* set (docs/ACCELERATOR.md, "LOOP_WS").
 public struct LoopWSSettings: Hashable, Sendable {

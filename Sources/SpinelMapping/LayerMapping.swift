@@ -269,7 +269,7 @@ extension ProgramBuilder {
             configNormalization(activationMSB: true, constant: e.qln2, inverse: false, qb: e.qb, qc: e.qc)
             configNormalization(activationMSB: true, constant: e.qln2Inverse, inverse: true, qb: e.qb, qc: e.qc)
             configExecuteWS(transposeB: true)
-            configStore(activation: NumericsExtensions.softmaxRelativeToMaximum & 3, scale: 1, strideBytes: probabilities.stride)
+            configStore(activation: Activation.softmaxRelativeToMaximum.rawValue & 3, scale: 1, strideBytes: probabilities.stride)
             configLoad(which: 0, strideBytes: q.stride)
             configLoad(which: 1, strideBytes: k.stride)
             macs += Double(tokens) * Double(tokens) * Double(headSize) / Double(tilesI)

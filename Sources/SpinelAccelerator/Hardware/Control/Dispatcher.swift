@@ -76,7 +76,7 @@ public struct Dispatcher: Module {
         let errorLatched = m.register("error_latched", .bool, reset: false)
         let errorInfo = m.register("error_info_reg", .uint(64), reset: 0)
 
-        func isFunct(_ value: Int) -> Signal { funct === Signal(BigInteger(value)) }
+        func isFunct(_ value: UInt8) -> Signal { funct === Signal(BigInteger(value)) }
         let isConfig = isFunct(Funct.config)
         let configKind = rs1.bits(1, 0)
         let isConfigEX = isConfig && configKind === 0, isConfigLD = isConfig && configKind === 1
@@ -210,14 +210,14 @@ public struct Dispatcher: Module {
             passAllowed = passAllowed && (!covered || transition.allowed)
             // The row scale (scale source 2, activation 0 or 1) reads Softmax statistics as activation 4 would.
             let rowScale = storeScaleSource === Signal(BigInteger(NumericsExtensions.ScaleSource.row.rawValue))
-            let needed = mux(rowScale, Signal.literal(4, .uint(3)), activation)
+            let needed = mux(rowScale, Signal.literal(BigInteger(Activation.softmax.rawValue), .uint(3)), activation)
             outputAllowed = outputAllowed && (!covered || NormalizationTransition.outputAllowed(state: state, activation: needed))
         }
         let normalizationChecks: [(Signal, ErrorCode)] = config.hasNormalizations ? [
-            (appliesActivation && activation >= Signal(BigInteger(5)) && !(Signal(config.hasAffineLayerNorm) && activation === 6)
-                && !(Signal(extensions) && (activation === Signal(BigInteger(NumericsExtensions.softmaxRelativeToMaximum))
-                                            || activation === Signal(BigInteger(NumericsExtensions.twoSegmentGELU)))), .unsupportedField),
-            (appliesActivation && storeScaleSource =/= 0 && activation >= Signal(BigInteger(2)), .unsupportedField),
+            (appliesActivation && activation >= Signal(BigInteger(Activation.softmaxRelativeToMaximum.rawValue)) && !(Signal(config.hasAffineLayerNorm) && activation === Signal(BigInteger(Activation.affineLayerNorm.rawValue)))
+                && !(Signal(extensions) && (activation === Signal(BigInteger(Activation.softmaxRelativeToMaximum.rawValue))
+                                            || activation === Signal(BigInteger(Activation.twoSegmentGELU.rawValue)))), .unsupportedField),
+            (appliesActivation && storeScaleSource =/= 0 && activation >= Signal(BigInteger(Activation.layerNorm.rawValue)), .unsupportedField),
             (isPass && (mvoutOperand.rows === 0 || mvoutOperand.columns === 0), .illegalOperand),
             (isPass && !passAllowed, .illegalOperand),
             (appliesActivation && !outputAllowed, .illegalOperand),

@@ -4,7 +4,7 @@ import SpinelHDL
 /// (docs/ACCELERATOR.md, "PRELOAD and COMPUTE"; docs/MICROARCHITECTURE.md, "Execute pipeline").
 ///
 /// Three stages overlap, so that in steady state one slot enters the array every cycle:
-/// 1. *accept*: a pair takes one of `operandSets` (4) operand sets (A, OS B, preload P, all
+/// 1. *accept*: a pair takes one of `PipelineTiming.executeOperandSets` (4) operand sets (A, OS B, preload P, all
 ///    zero-padded DIM×DIM registers) and an entry of the in-order retire queue; CONFIG_EX only
 ///    takes a retire entry. Each set keeps the CONFIG_EX state of its pair.
 /// 2. *read*: sets are read in order by two streams that run at once, one row request per
@@ -24,13 +24,6 @@ public struct ExecuteController: Module {
     public init(_ parameters: AcceleratorParameters) { self.parameters = parameters }
 
     public var name: String { "ExecuteController_\(parameters.name)" }
-
-    /// Operand sets: the computing pair, the loading pair, the pair after it (read while the
-    /// computing pair runs, so that its load can start with the next window) and one being
-    /// accepted.
-    public static let operandSets = 4
-    /// Entries of the retire queue (pairs and CONFIG_EX from acceptance to retirement).
-    public static let retireEntries = 8
 
     public struct IO: Aggregate {
         public var command: Decoupled<ExecuteCommand>
@@ -210,7 +203,7 @@ public struct ExecuteController: Module {
         let dim = parameters.dim
         let inputBits = parameters.config.inputType.width, accBits = parameters.config.accType.width
         let types = ArrayTypes(parameters)
-        let sets = Self.operandSets, entries = Self.retireEntries
+        let sets = PipelineTiming.executeOperandSets, entries = PipelineTiming.executeRetireEntries
         let setBits = HWType.addressWidth(for: sets), entryBits = HWType.addressWidth(for: entries)
         let indexBits = HWType.addressWidth(for: dim)
         let rowBits = max(HWType.addressWidth(for: parameters.spRows), HWType.addressWidth(for: parameters.accRows))

@@ -109,8 +109,8 @@ public struct LoopUnroller: Module {
         let blockLength = parameters.loopBlockTiles
         let input = io.command.bits
         let funct = input.funct, rs1 = input.rs1, rs2 = input.rs2
-        func isFunct(_ value: Int) -> Signal { funct === Signal(BigInteger(value)) }
-        func functLiteral(_ value: Int) -> Signal { Signal.literal(BigInteger(value), .uint(7)) }
+        func isFunct(_ value: UInt8) -> Signal { funct === Signal(BigInteger(value)) }
+        func functLiteral(_ value: UInt8) -> Signal { Signal.literal(BigInteger(value), .uint(7)) }
         let types: [HWType] = Array(repeating: u16, count: 6) + Array(repeating: u64, count: 8) + Array(repeating: .bool, count: 11)
 
         // MARK: Registers

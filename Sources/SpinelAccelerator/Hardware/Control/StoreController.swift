@@ -114,7 +114,7 @@ public struct StoreController: Module {
         // With the extensions every scaled accumulator row goes through the normalizer (the
         // requantizer, lane and row scales live there); its plain rows take no extra cycle.
         let normalized = m.wire("normalized", .bool, default: Signal(normalizes) && operand.isAccumulator && !operand.readsFullWidth
-                                  && (Signal(extensions) || normalizationCommand =/= 0 || activation >= Signal(BigInteger(2)) || affineParameters))
+                                  && (Signal(extensions) || normalizationCommand =/= 0 || activation >= Signal(BigInteger(Activation.layerNorm.rawValue)) || affineParameters))
         let long = m.wire("long", .bool, default: normalized && !affineParameters && NormalizationCommand.finishes(normalizationCommand))
         let longPending = m.register("long_pending", .bool, reset: false)
         let rowCounter = m.register("row", .uint(16), reset: 0)
@@ -182,7 +182,7 @@ public struct StoreController: Module {
                 // No scale hardware: the scale is 1.0 and values only saturate.
                 value = mux(element < low, low, mux(element > high, high, element)).truncated(to: inputBits)
             }
-            return mux(activation === 1 && value < Signal.literal(0, .sint(inputBits)), Signal.literal(0, .sint(inputBits)), value).asUInt
+            return mux(activation === Signal(BigInteger(Activation.relu.rawValue)) && value < Signal.literal(0, .sint(inputBits)), Signal.literal(0, .sint(inputBits)), value).asUInt
         }
         if let normalizer {
             normalizer.configure.valid.set(io.command.fire && isConfigNorm)
