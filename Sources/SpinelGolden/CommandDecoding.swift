@@ -65,7 +65,7 @@ extension Command {
     }
 
     private static func configFields(rs1: UInt64, rs2: UInt64) throws(CommandRejection) -> Command {
-        switch ConfigKind(rawValue: ConfigKind.field.value(in: rs1))! {
+        switch ConfigKind(rawValue: Int(ConfigKind.field.value(in: rs1)))! {
         case .execute:
             typealias F = ConfigExecuteFields
             return .configExecute(ExecuteConfigFields(

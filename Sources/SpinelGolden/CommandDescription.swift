@@ -61,7 +61,7 @@ extension LocalAddress: CustomStringConvertible {
     public var description: String {
         if isGarbage { return "GARBAGE" }
         guard isAccumulator else {
-            return flagBits == 0 ? "scratchpad row \(row)" : "scratchpad row \(row) with reserved bits 0x\(String(flagBits << 26, radix: 16))"
+            return flagBits == 0 ? "scratchpad row \(row)" : "scratchpad row \(row) with reserved bits 0x\(String(flagBits << LocalAddressLayout.flags.low, radix: 16))"
         }
         var flags: [String] = []
         if accumulates { flags.append("accumulating") }

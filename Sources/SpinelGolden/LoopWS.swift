@@ -229,7 +229,7 @@ public enum LoopWSUnrolling {
                 for pass in passes {
                     for j in 0..<tilesJ {
                         var command = store(i, j)
-                        command.rs2 |= UInt64((j == tilesJ - 1 ? pass.last : pass.each).rawValue) << 26
+                        command.rs2 |= LocalAddressLayout.normalizationCommand.placed(UInt64((j == tilesJ - 1 ? pass.last : pass.each).rawValue))
                         out.append((command, .store))
                     }
                 }

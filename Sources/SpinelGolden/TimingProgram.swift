@@ -122,8 +122,9 @@ public struct TimedCommand: Sendable {
         switch funct {
         case Funct.config:
             // CONFIG_EX, CONFIG_LD, CONFIG_ST, CONFIG_NORM by rs1[1:0] (CONFIG_NORM goes with the stores).
-            route = [TimedCommand.Route.execute, .load, .store, .store][Int(rs1 & 3)]
-            if rs1 & 3 == 3, let latency = PipelineTiming.normalizerConstantLatency(configNormRs1: rs1, parameters: parameters) { normalizerBusy = latency }
+            let kind = ConfigKind(rawValue: Int(ConfigKind.field.value(in: rs1)))!
+            route = [TimedCommand.Route.execute, .load, .store, .store][kind.rawValue]
+            if kind == .normalization, let latency = PipelineTiming.normalizerConstantLatency(configNormRs1: rs1, parameters: parameters) { normalizerBusy = latency }
         case Funct.mvin, Funct.mvin2, Funct.mvin3:
             route = .load
             let which = funct == Funct.mvin ? 0 : funct == Funct.mvin2 ? 1 : 2
@@ -192,7 +193,7 @@ public struct TimedCommand: Sendable {
 
     static func kindName(funct: UInt8, rs1: UInt64) -> String {
         switch funct {
-        case Funct.config: return ["CONFIG_EX", "CONFIG_LD", "CONFIG_ST", "CONFIG_NORM"][Int(rs1 & 3)]
+        case Funct.config: return ["CONFIG_EX", "CONFIG_LD", "CONFIG_ST", "CONFIG_NORM"][Int(ConfigKind.field.value(in: rs1))]
         case Funct.mvin: return "MVIN"
         case Funct.mvin2: return "MVIN2"
         case Funct.mvin3: return "MVIN3"

@@ -428,7 +428,7 @@ extension ProgramBuilder {
             for i in 0 ..< tilesI {
                 for pass in passes {
                     for j in 0 ..< tilesJ {
-                        let command = UInt32((j == tilesJ - 1 ? pass.last : pass.each).rawValue) << 26
+                        let command = UInt32(LocalAddressLayout.normalizationCommand.placed(UInt64((j == tilesJ - 1 ? pass.last : pass.each).rawValue)))
                         loadMultipliers(j)
                         moveOut(to: output.at(first + i * dim, j * dim), from: tile(i, j) | command, rows: rowsOf(i), columns: columnsOf(j))
                     }

@@ -45,7 +45,7 @@ public enum LocalOperandLayout {
 }
 
 /// CONFIG's rs1[1:0]: which state the command sets.
-public enum ConfigKind: UInt64, CaseIterable, Sendable {
+public enum ConfigKind: Int, CaseIterable, Sendable {
     case execute = 0, load, store, normalization
 
     public static let field = BitField(low: 0, width: 2)

@@ -157,7 +157,7 @@ public struct ExecuteController: Module {
         }
 
         init(dim: Int, shiftBits: Int, entryBits: Int) {
-            self.init(row: Signal(.uint(26)), rows: Signal(.uint(16)), stride: Signal(.uint(16)), mask: Signal(.uint(dim)),
+            self.init(row: Signal(.uint(LocalAddressLayout.rowIndexBits)), rows: Signal(.uint(16)), stride: Signal(.uint(16)), mask: Signal(.uint(dim)),
                       toAccumulator: Signal(.bool), accumulate: Signal(.bool), relu: Signal(.bool), shift: Signal(.uint(shiftBits)),
                       entry: Signal(.uint(entryBits)))
         }
@@ -285,14 +285,15 @@ public struct ExecuteController: Module {
             tail.set(tail +% 1)
             m.when(isConfig) {
                 let rs1 = incoming.command.command.rs1, rs2 = incoming.command.command.rs2
-                config.aStride.set(rs1.bits(31, 16))
-                config.cStride.set(rs2.bits(63, 48))
-                m.when(!rs1[7]) {
-                    config.weightStationary.set(rs1[2])
-                    config.relu.set(rs1.bits(4, 3) === 1)
-                    config.shift.set(rs2.bits(types.shiftBits - 1, 0))
-                    config.transposeA.set(rs1[8])
-                    config.transposeB.set(rs1[9])
+                typealias EX = ConfigExecuteFields
+                config.aStride.set(rs1.field(EX.aStride))
+                config.cStride.set(rs2.field(EX.cStride))
+                m.when(!rs1[EX.setOnlyStridesBit]) {
+                    config.weightStationary.set(rs1[EX.weightStationaryBit])
+                    config.relu.set(rs1.field(EX.activation) === Signal(BigInteger(Activation.relu.rawValue)))
+                    config.shift.set(rs2.bits(EX.shift.low + types.shiftBits - 1, EX.shift.low))
+                    config.transposeA.set(rs1[EX.transposeABit])
+                    config.transposeB.set(rs1[EX.transposeBBit])
                 }
             }.otherwise {
                 for (s, set) in operandSets.enumerated() {
@@ -342,7 +343,7 @@ public struct ExecuteController: Module {
         let skipA = skipped(aFields)
         let wantA = readActive && !doneA && !skipA
         io.scratchpadReads[0].request.valid.set(wantA)
-        io.scratchpadReads[0].request.bits.set((aFields.row +% (rowA * reading.config.aStride).truncated(to: 26))
+        io.scratchpadReads[0].request.bits.set((aFields.row +% (rowA * reading.config.aStride).truncated(to: LocalAddressLayout.rowIndexBits))
             .truncated(to: HWType.addressWidth(for: parameters.spRows)))
         let firedA = wantA && io.scratchpadReads[0].request.ready
         let doneAAfter = doneA || skipA || (firedA && rowA +& 1 >= aFields.rows)
@@ -356,7 +357,7 @@ public struct ExecuteController: Module {
         let second = OperandFields(m.wire("read_second", .uint(64), default: mux(secondOnQ, reading.q.word, reading.p.word)))
         let skipSecond = mux(secondOnQ, skipQ, Signal(false))
         let wantSecond = readActive && !doneQ && !skipSecond
-        let secondAddress = second.row +% rowQ.extended(to: 26)
+        let secondAddress = second.row +% rowQ.extended(to: LocalAddressLayout.rowIndexBits)
         io.scratchpadReads[1].request.valid.set(wantSecond && !second.isAccumulator)
         io.scratchpadReads[1].request.bits.set(secondAddress.truncated(to: HWType.addressWidth(for: parameters.spRows)))
         io.accumulatorRead.request.valid.set(wantSecond && second.isAccumulator)
@@ -478,8 +479,8 @@ public struct ExecuteController: Module {
         // This slot's result row: a WS compute row of X, or an OS drain row of the previous pair.
         let wsOutput = wantCompute && x.weightStationary
         let tag = m.wire("slot_tag", tagTemplate)
-        let xRow = (x.c.row +% (slot.extended(to: 26) * x.config.cStride).truncated(to: 26))
-        let drainRow = (drain.row +% (reversed.extended(to: 26) * drain.stride).truncated(to: 26))
+        let xRow = (x.c.row +% (slot.extended(to: LocalAddressLayout.rowIndexBits) * x.config.cStride).truncated(to: LocalAddressLayout.rowIndexBits))
+        let drainRow = (drain.row +% (reversed.extended(to: LocalAddressLayout.rowIndexBits) * drain.stride).truncated(to: LocalAddressLayout.rowIndexBits))
         tag.write.set(mux(wsOutput, x.hasC && slot.extended(to: 16) < x.c.rows, wantDrain && reversed.extended(to: 16) < drain.rows))
         tag.retire.set(mux(wsOutput, slot +& 1 === xComputeSlots.extended(to: counterType.width + 1), wantDrain && slot === count(dim - 1)))
         tag.entry.set(mux(wsOutput, x.entry, drain.entry))

@@ -98,7 +98,7 @@ public struct StoreController: Module {
 
         // MARK: Reader
         let isConfig = command.funct === Signal(BigInteger(Funct.config))
-        let isConfigNorm = isConfig && rs1.bits(1, 0) === 3
+        let isConfigNorm = isConfig && rs1.field(ConfigKind.field) === Signal(BigInteger(ConfigKind.normalization.rawValue))
         let operand = OperandFields(rs2)
         let normalizes = parameters.config.hasNormalizations
         let normalizer = normalizes ? m.instance("normalizer", Normalizer(parameters)) : nil
@@ -121,7 +121,7 @@ public struct StoreController: Module {
         let empty = isConfig || operand.rows === 0 || operand.columns === 0
         let lastRow = m.wire("last_row", .bool, default: empty || rowCounter +& 1 >= operand.rows)
         let fromAccumulator = operand.isAccumulator
-        let localRow = (operand.row +% rowCounter.extended(to: 26))
+        let localRow = (operand.row +% rowCounter.extended(to: LocalAddressLayout.rowIndexBits))
         io.scratchpadRead.request.bits.set(localRow.truncated(to: HWType.addressWidth(for: parameters.spRows)))
         io.accumulatorRead.request.bits.set(localRow.truncated(to: HWType.addressWidth(for: parameters.accRows)))
         // A CONFIG_NORM that sets qb and qc keeps the normalizer busy computing Softmax's constant
@@ -137,9 +137,9 @@ public struct StoreController: Module {
         io.command.ready.set(stepDone && lastRow)
         m.when(stepDone) { rowCounter.set(mux(lastRow, Signal.literal(0, .uint(16)), rowCounter +% 1)) }
         m.when(io.command.fire && isConfig && !isConfigNorm) {
-            dramStride.set(rs2.bits(31, 0))
-            accScale.set(rs2.bits(63, 32))
-            storeActivation.set(rs1.bits(3, 2))
+            dramStride.set(rs2.field(ConfigStoreFields.dramStride))
+            accScale.set(rs2.field(ConfigStoreFields.accScale))
+            storeActivation.set(rs1.field(ConfigStoreFields.activation))
             requantizerShift.set(rs1.bits(NumericsExtensions.requantizerShiftLow + NumericsExtensions.requantizerShiftBits - 1, NumericsExtensions.requantizerShiftLow))
             scaleSource.set(rs1.bits(NumericsExtensions.scaleSourceLow + NumericsExtensions.scaleSourceBits - 1, NumericsExtensions.scaleSourceLow))
         }
