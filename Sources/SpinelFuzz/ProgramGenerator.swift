@@ -407,9 +407,12 @@ struct GenerationState {
                                                                        : Int.random(in: 11...31, using: &random))
         let sysAccScale = UInt64(randomScale().bitPattern)
         let relu6Shift = random.bits(16)
-        let rs1 = sysAccScale << 32 | aStride << 16 | bit(transposeB) << 9 | bit(transposeA) << 8
-            | bit(setOnlyStrides) << 7 | activation << 3 | bit(dataflow == .ws) << 2
-        let rs2 = cStride << 48 | relu6Shift << 32 | shift
+        typealias F = ConfigExecuteFields
+        func flag(_ value: Bool, _ position: Int) -> UInt64 { bit(value) << UInt64(position) }
+        let rs1 = F.accScale.placed(sysAccScale) | F.aStride.placed(aStride) | flag(transposeB, F.transposeBBit) | flag(transposeA, F.transposeABit)
+            | flag(setOnlyStrides, F.setOnlyStridesBit) | F.activation.placed(activation) | flag(dataflow == .ws, F.weightStationaryBit)
+            | UInt64(ConfigKind.execute.rawValue)
+        let rs2 = F.cStride.placed(cStride) | F.relu6Shift.placed(relu6Shift) | F.shift.placed(shift)
         return instruction(Funct.config, rs1, rs2)
     }
 
