@@ -243,7 +243,8 @@ struct GenerationState {
         let residualAdd = random.chance(0.12)
         let fullC = random.chance(0.3), lowD = random.chance(0.4), exAccumulate = random.chance(0.3)
         let normalizes = parameters.config.hasNormalizations && !residualAdd && !fullC && random.chance(0.5)
-        let activation = normalizes ? (random.chance(0.5) ? 2 : 4) : random.chance(0.3) ? 1 : 0
+        let activation = normalizes ? (random.chance(0.5) ? Activation.layerNorm.rawValue : Activation.softmax.rawValue)
+                                    : random.chance(0.3) ? Activation.relu.rawValue : Activation.none.rawValue
         let aID = Int.random(in: 0...2, using: &random), bID = Int.random(in: 0...2, using: &random)
         let inputBytes = parameters.inputBytes, accBytes = parameters.accBytes
         let cBytes = fullC ? accBytes : inputBytes, dBytes = lowD ? inputBytes : accBytes
@@ -307,7 +308,7 @@ struct GenerationState {
 
         // With the affine LayerNorm, a LayerNorm loop sometimes runs as activation 6, after a
         // LOAD_AFFINE of two random accumulator rows.
-        let affine = activation == 2 && parameters.config.hasAffineLayerNorm && random.chance(0.6)
+        let affine = activation == Activation.layerNorm.rawValue && parameters.config.hasAffineLayerNorm && random.chance(0.6)
         if affine {
             let row = Int.random(in: 0..<(parameters.accRows - 1), using: &random)
             sequence.append(instruction(Funct.loadAffine, 0, operand(UInt32(1) << 31 | UInt32(row), columns: Int.random(in: 1...dim, using: &random), rows: 2)))
@@ -317,11 +318,11 @@ struct GenerationState {
         // (CONFIG_ST 3 with the MSB: 7, after its constants), and the loop's stores sometimes
         // through the requantizer or the lane scales after a LOAD_REQUANT / LOAD_LANE_SCALES.
         let extensions = parameters.config.hasNumericsExtensions
-        let relative = extensions && activation == 4 && random.chance(0.5)
-        let twoSegment = extensions && activation == 0 && random.chance(0.3)
+        let relative = extensions && activation == Activation.softmax.rawValue && random.chance(0.5)
+        let twoSegment = extensions && activation == Activation.none.rawValue && random.chance(0.3)
         if twoSegment { sequence += configTwoSegmentGELU() }
         if extensions && random.chance(0.4) {
-            let source = activation <= 1 && random.chance(0.4) ? NumericsExtensions.ScaleSource.lane : .store
+            let source = activation <= Activation.relu.rawValue && random.chance(0.4) ? NumericsExtensions.ScaleSource.lane : .store
             let shift = random.chance(0.6) ? Int.random(in: NumericsExtensions.requantizerShifts, using: &random) : 0
             if shift != 0 { sequence.append(laneLoad(Funct.loadRequantizer)) }
             if source == .lane { sequence.append(laneLoad(Funct.loadLaneScales)) }
@@ -332,8 +333,8 @@ struct GenerationState {
         } else if relative || twoSegment {
             sequence.append(instruction(Funct.config, UInt64(relative ? 1 : 3) << 2 | 2, UInt64(storeScale.bitPattern) << 32 | UInt64(strideC * cBytes)))
         }
-        if parameters.config.hasNormalizations && (activation == 4 || affine || twoSegment || model.state.normalization.activationMSB) {
-            sequence += configNormalization(activationMSB: activation == 4 || affine || twoSegment)
+        if parameters.config.hasNormalizations && (activation == Activation.softmax.rawValue || affine || twoSegment || model.state.normalization.activationMSB) {
+            sequence += configNormalization(activationMSB: activation == Activation.softmax.rawValue || affine || twoSegment)
         }
 
         let previousLoop = model.state.loop.bounds.tilesI > 0
@@ -348,8 +349,10 @@ struct GenerationState {
             sequence.append(instruction(Funct.loopWSConfigStridesAB, UInt64(strideA), UInt64(strideB)))
             sequence.append(instruction(Funct.loopWSConfigStridesDC, UInt64(strideD), UInt64(strideC)))
         }
-        let launchRS1 = UInt64(aID) << 18 | UInt64(bID) << 16 | UInt64(activation) << 8 | bit(lowD) << 2 | bit(fullC) << 1 | bit(exAccumulate)
-        let launchRS2 = bit(residualAdd) << 2 | bit(transposeB) << 1 | bit(transposeA)
+        typealias WS = LoopWSFields
+        let launchRS1 = WS.aScratchpadID.placed(UInt64(aID)) | WS.bScratchpadID.placed(UInt64(bID)) | WS.activation.placed(UInt64(activation))
+            | bit(lowD) << UInt64(WS.lowDBit) | bit(fullC) << UInt64(WS.fullCBit) | bit(exAccumulate) << UInt64(WS.exAccumulateBit)
+        let launchRS2 = bit(residualAdd) << UInt64(WS.residualAddBit) | bit(transposeB) << UInt64(WS.transposeBBit) | bit(transposeA) << UInt64(WS.transposeABit)
         sequence.append(instruction(Funct.loopWS, launchRS1, launchRS2))
         return loopStaysInRegions(sequence) ? sequence : nil
     }

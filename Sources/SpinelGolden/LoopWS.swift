@@ -31,7 +31,7 @@ public enum LoopWSUnrolling {
         let bounds = settings.bounds, dim = parameters.dim
         // act 3 (I-GELU) issues no passes: CONFIG_ST's activation applies it, as on Gemmini, whose
         // tiled_matmul_auto passes its act to LOOP_WS.
-        if launch.activation > 1 && !((launch.normalizes || launch.activation == Activation.igelu.rawValue) && parameters.config.hasNormalizations) {
+        if launch.activation > Activation.relu.rawValue && !((launch.normalizes || launch.activation == Activation.igelu.rawValue) && parameters.config.hasNormalizations) {
             return CommandRejection(.unsupportedField, "LOOP_WS activation \(launch.activation): 0 (none) and 1 (ReLU) are accepted, and with normalization units 2 (LayerNorm), 3 (I-GELU, applied by CONFIG_ST's activation) and 4 (Softmax)")
         }
         if launch.normalizes && launch.isResidualAdd {

@@ -152,7 +152,7 @@ public struct TimedCommand: Sendable {
             let activation = (state.normalization.activationMSB ? 4 : 0) | state.store.activation
             if parameters.config.hasNormalizations, local.address.isAccumulator, !local.address.readsFullWidth,
                let command = NormalizationCommand(rawValue: local.address.normalizationCommand),
-               command != .output || activation >= 2 || state.store.scaleSource == .row {
+               command != .output || activation >= Activation.layerNorm.rawValue || state.store.scaleSource == .row {
                 move.statisticsPass = command != .output
                 let latency = PipelineTiming.normalizerLatency(command: command, activation: activation, parameters: parameters)
                 move.normalizerLatency = latency > 0 ? latency : nil
