@@ -5,8 +5,12 @@ import PackageDescription
 //   CGMP               GMP through a system library (arbitrary-precision constants)
 //   SpinelHDL          IR, builder DSL, elaboration checks, Verilog emitter, standard library of blocks
 //   SpinelSim          Verilator/Yosys/Icarus drivers: simulate a module from Swift, lint and synthesize output
-//   SpinelAccelerator  the accelerator generator (configurations, hardware modules, harness emitters)
+//   SpinelISA          what the hardware and the golden model agree on: configurations and their derived
+//                      parameters, the command set (functs, field positions, error codes, activations,
+//                      normalization commands, local addresses) and the pipeline constants of the timing model
+//   SpinelAccelerator  the accelerator generator (hardware modules, harness emitters)
 //   SpinelGolden       the golden model: numerics, ISA interpreter, timing model, trace replay
+//                      (SpinelISA, not SpinelAccelerator: it never reads the hardware's modules)
 //   SpinelFuzz         random differential testing: program generator, RTL vs golden runner
 //   SpinelModel        Hugging Face BERT models: safetensors, WordPiece, float reference forward pass
 //                      (Foundation only; independent of the hardware)
@@ -28,8 +32,9 @@ let package = Package(
         .systemLibrary(name: "CGMP", providers: [.apt(["libgmp-dev"]), .brew(["gmp"])]),
         .target(name: "SpinelHDL", dependencies: ["CGMP"]),
         .target(name: "SpinelSim", dependencies: ["SpinelHDL"]),
+        .target(name: "SpinelISA", dependencies: ["SpinelHDL"]),
         // The harness's static C and C++ (Harness/Static/), embedded at build time.
-        .target(name: "SpinelAccelerator", dependencies: ["SpinelHDL"],
+        .target(name: "SpinelAccelerator", dependencies: ["SpinelHDL", "SpinelISA"],
                 resources: [
                     .embedInCode("Harness/Static/spinel.h"),
                     .embedInCode("Harness/Static/rocc.h"),
@@ -43,7 +48,7 @@ let package = Package(
                     .embedInCode("Harness/Static/spinel_harness.cpp"),
                 ]),
         // Optimized in debug builds too: the model tests run MiniLM's layers on the golden model.
-        .target(name: "SpinelGolden", dependencies: ["SpinelAccelerator"], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .target(name: "SpinelGolden", dependencies: ["SpinelISA"], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "SpinelFuzz", dependencies: ["SpinelAccelerator", "SpinelGolden", "SpinelSim"]),
         // Optimized in debug builds too: the tests run MiniLM's forward pass (minutes at -Onone).
         .target(name: "SpinelModel", swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
@@ -60,7 +65,7 @@ let package = Package(
         ),
         .testTarget(name: "SpinelHDLTests", dependencies: ["SpinelHDL"]),
         .testTarget(name: "SpinelLibraryTests", dependencies: ["SpinelHDL", "SpinelSim"]),
-        .testTarget(name: "SpinelAcceleratorTests", dependencies: ["SpinelAccelerator", "SpinelGolden", "SpinelSim"]),
+        .testTarget(name: "SpinelAcceleratorTests", dependencies: ["SpinelISA", "SpinelAccelerator", "SpinelGolden", "SpinelSim"]),
         .testTarget(name: "SpinelGoldenTests", dependencies: ["SpinelGolden", "SpinelAccelerator", "SpinelSim"]),
         .testTarget(name: "SpinelFuzzTests", dependencies: ["SpinelFuzz", "SpinelGolden", "SpinelAccelerator", "SpinelSim"]),
         .testTarget(name: "SpinelModelTests", dependencies: ["SpinelModel", "SpinelSim", "SpinelMapping", "SpinelAccelerator", "SpinelGolden"]),

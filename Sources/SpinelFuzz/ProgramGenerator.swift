@@ -2,8 +2,6 @@ import SpinelAccelerator
 import SpinelGolden
 import SpinelSim
 
-typealias GoldenFunct = SpinelGolden.Funct
-
 /// Generates random legal command programs, deterministically from a seed (docs/VERIFICATION.md).
 /// Every command is first run on a `GoldenModel`; a command the model rejects is
 /// dropped and another one drawn, so a program never raises an accelerator error.
@@ -61,12 +59,12 @@ public struct ProgramGenerator: Sendable {
         let rows = local.rows, columns = local.columns
         let start = Int(truncatingIfNeeded: rs1 &- base)
         switch funct {
-        case GoldenFunct.mvin, GoldenFunct.mvin2, GoldenFunct.mvin3:
+        case Funct.mvin, Funct.mvin2, Funct.mvin3:
             guard rs1 != 0 else { return nil }
-            let load = state.loads[funct == GoldenFunct.mvin ? 0 : funct == GoldenFunct.mvin2 ? 1 : 2]
+            let load = state.loads[funct == Funct.mvin ? 0 : funct == Funct.mvin2 ? 1 : 2]
             let elementBytes = local.address.isAccumulator && !load.shrunk ? parameters.accBytes : parameters.inputBytes
             return start..<start + max(rows - 1, 0) * Int(load.dramStride) + columns * elementBytes
-        case GoldenFunct.mvout:
+        case Funct.mvout:
             let full = local.address.isAccumulator && rs2 >> 29 & 1 == 1
             let elementBytes = full ? parameters.accBytes : parameters.inputBytes
             return start..<start + max(rows - 1, 0) * Int(state.store.dramStride) + columns * elementBytes
@@ -193,7 +191,7 @@ struct GenerationState {
                 let blocks = min(columns / dim, (total - row) / dim)
                 let cover = max(1, blocks) * dim
                 let address = (accumulator ? UInt32(1) << 31 : 0) | UInt32(row)
-                let accepted = attempt([instruction(GoldenFunct.mvin, 0, operand(address, columns: max(1, blocks) * dim, rows: rows))], kind: nil)
+                let accepted = attempt([instruction(Funct.mvin, 0, operand(address, columns: max(1, blocks) * dim, rows: rows))], kind: nil)
                 precondition(accepted, "the golden model rejects the prologue's mvin of zeros to row \(row)")
                 row += min(cover, rowsPerMvin)
             }
@@ -216,7 +214,7 @@ struct GenerationState {
         case .mvin: if let command = randomMvin() { attempt([command], kind: kind) }
         case .mvout: if let command = randomMvout() { attempt([command], kind: kind) }
         case .pair: attempt(randomPair(), kind: kind)
-        case .flush: attempt([instruction(GoldenFunct.flush, random.bits(1), 0)], kind: kind)
+        case .flush: attempt([instruction(Funct.flush, random.bits(1), 0)], kind: kind)
         case .loopWS: if let sequence = loopWSSequence() { attempt(sequence, kind: kind) }
         case .counter: attempt([randomCounter()], kind: kind)
         }
@@ -245,7 +243,8 @@ struct GenerationState {
         let residualAdd = random.chance(0.12)
         let fullC = random.chance(0.3), lowD = random.chance(0.4), exAccumulate = random.chance(0.3)
         let normalizes = parameters.config.hasNormalizations && !residualAdd && !fullC && random.chance(0.5)
-        let activation = normalizes ? (random.chance(0.5) ? 2 : 4) : random.chance(0.3) ? 1 : 0
+        let activation = normalizes ? (random.chance(0.5) ? Activation.layerNorm.rawValue : Activation.softmax.rawValue)
+                                    : random.chance(0.3) ? Activation.relu.rawValue : Activation.none.rawValue
         let aID = Int.random(in: 0...2, using: &random), bID = Int.random(in: 0...2, using: &random)
         let inputBytes = parameters.inputBytes, accBytes = parameters.accBytes
         let cBytes = fullC ? accBytes : inputBytes, dBytes = lowD ? inputBytes : accBytes
@@ -283,9 +282,9 @@ struct GenerationState {
         let scaleA: Float = mvinScales && !residualAdd && random.chance(0.3) ? randomScale() : 1
         let scaleB: Float = mvinScales && !residualAdd && random.chance(0.3) ? randomScale() : 1
         let tidyConfigs: [CommandProgram.Instruction] = [
-            instruction(GoldenFunct.config, bit(transposeB) << 9 | bit(transposeA) << 8 | 1 << 16 | bit(true) << 2,
+            instruction(Funct.config, bit(transposeB) << 9 | bit(transposeA) << 8 | 1 << 16 | bit(true) << 2,
                         1 << 48),
-            instruction(GoldenFunct.config, UInt64(activation & 3) << 2 | 2, UInt64(storeScale.bitPattern) << 32 | UInt64(strideC * cBytes)),
+            instruction(Funct.config, UInt64(activation & 3) << 2 | 2, UInt64(storeScale.bitPattern) << 32 | UInt64(strideC * cBytes)),
             configLoad(which: 0, shrunk: residualAdd, blockStride: dim, scale: scaleA, dramStride: UInt64(strideA * inputBytes)),
             configLoad(which: 1, shrunk: residualAdd, blockStride: dim, scale: scaleB, dramStride: UInt64(strideB * inputBytes)),
             configLoad(which: 2, shrunk: lowD, blockStride: dim, scale: 1, dramStride: UInt64(strideD * dBytes)),
@@ -309,50 +308,52 @@ struct GenerationState {
 
         // With the affine LayerNorm, a LayerNorm loop sometimes runs as activation 6, after a
         // LOAD_AFFINE of two random accumulator rows.
-        let affine = activation == 2 && parameters.config.hasAffineLayerNorm && random.chance(0.6)
+        let affine = activation == Activation.layerNorm.rawValue && parameters.config.hasAffineLayerNorm && random.chance(0.6)
         if affine {
             let row = Int.random(in: 0..<(parameters.accRows - 1), using: &random)
-            sequence.append(instruction(GoldenFunct.loadAffine, 0, operand(UInt32(1) << 31 | UInt32(row), columns: Int.random(in: 1...dim, using: &random), rows: 2)))
+            sequence.append(instruction(Funct.loadAffine, 0, operand(UInt32(1) << 31 | UInt32(row), columns: Int.random(in: 1...dim, using: &random), rows: 2)))
         }
         // With the numerics extensions: a Softmax loop sometimes relative to the maximum (CONFIG_ST
         // 1 with the MSB: activation 5), a plain loop sometimes through the two-segment I-GELU
         // (CONFIG_ST 3 with the MSB: 7, after its constants), and the loop's stores sometimes
         // through the requantizer or the lane scales after a LOAD_REQUANT / LOAD_LANE_SCALES.
         let extensions = parameters.config.hasNumericsExtensions
-        let relative = extensions && activation == 4 && random.chance(0.5)
-        let twoSegment = extensions && activation == 0 && random.chance(0.3)
+        let relative = extensions && activation == Activation.softmax.rawValue && random.chance(0.5)
+        let twoSegment = extensions && activation == Activation.none.rawValue && random.chance(0.3)
         if twoSegment { sequence += configTwoSegmentGELU() }
         if extensions && random.chance(0.4) {
-            let source = activation <= 1 && random.chance(0.4) ? NumericsExtensions.ScaleSource.lane : .store
+            let source = activation <= Activation.relu.rawValue && random.chance(0.4) ? NumericsExtensions.ScaleSource.lane : .store
             let shift = random.chance(0.6) ? Int.random(in: NumericsExtensions.requantizerShifts, using: &random) : 0
-            if shift != 0 { sequence.append(laneLoad(GoldenFunct.loadRequantizer)) }
-            if source == .lane { sequence.append(laneLoad(GoldenFunct.loadLaneScales)) }
+            if shift != 0 { sequence.append(laneLoad(Funct.loadRequantizer)) }
+            if source == .lane { sequence.append(laneLoad(Funct.loadLaneScales)) }
             let storeActivation = UInt64(relative ? 1 : twoSegment ? 3 : activation & 3)
-            sequence.append(instruction(GoldenFunct.config, UInt64(source.rawValue) << UInt64(NumericsExtensions.scaleSourceLow)
+            sequence.append(instruction(Funct.config, UInt64(source.rawValue) << UInt64(NumericsExtensions.scaleSourceLow)
                                             | UInt64(shift) << UInt64(NumericsExtensions.requantizerShiftLow) | storeActivation << 2 | 2,
                                         UInt64(storeScale.bitPattern) << 32 | UInt64(strideC * cBytes)))
         } else if relative || twoSegment {
-            sequence.append(instruction(GoldenFunct.config, UInt64(relative ? 1 : 3) << 2 | 2, UInt64(storeScale.bitPattern) << 32 | UInt64(strideC * cBytes)))
+            sequence.append(instruction(Funct.config, UInt64(relative ? 1 : 3) << 2 | 2, UInt64(storeScale.bitPattern) << 32 | UInt64(strideC * cBytes)))
         }
-        if parameters.config.hasNormalizations && (activation == 4 || affine || twoSegment || model.state.normalization.activationMSB) {
-            sequence += configNormalization(activationMSB: activation == 4 || affine || twoSegment)
+        if parameters.config.hasNormalizations && (activation == Activation.softmax.rawValue || affine || twoSegment || model.state.normalization.activationMSB) {
+            sequence += configNormalization(activationMSB: activation == Activation.softmax.rawValue || affine || twoSegment)
         }
 
         let previousLoop = model.state.loop.bounds.tilesI > 0
         if !previousLoop || random.chance(0.9) {
             let bounds = UInt64(tilesK) << 32 | UInt64(tilesJ) << 16 | UInt64(tilesI)
             let pads = UInt64(padK) << 32 | UInt64(padJ) << 16 | UInt64(padI)
-            sequence.append(instruction(GoldenFunct.loopWSConfigBounds, pads, bounds))
-            sequence.append(CommandProgram.Instruction(funct: GoldenFunct.loopWSConfigAddressesAB, rs1: UInt64(a.offset), rs2: UInt64(b.offset),
+            sequence.append(instruction(Funct.loopWSConfigBounds, pads, bounds))
+            sequence.append(CommandProgram.Instruction(funct: Funct.loopWSConfigAddressesAB, rs1: UInt64(a.offset), rs2: UInt64(b.offset),
                                                        rs1IsDRAM: a.isDRAM, rs2IsDRAM: b.isDRAM))
-            sequence.append(CommandProgram.Instruction(funct: GoldenFunct.loopWSConfigAddressesDC, rs1: UInt64(d.offset), rs2: UInt64(c.offset),
+            sequence.append(CommandProgram.Instruction(funct: Funct.loopWSConfigAddressesDC, rs1: UInt64(d.offset), rs2: UInt64(c.offset),
                                                        rs1IsDRAM: d.isDRAM, rs2IsDRAM: c.isDRAM))
-            sequence.append(instruction(GoldenFunct.loopWSConfigStridesAB, UInt64(strideA), UInt64(strideB)))
-            sequence.append(instruction(GoldenFunct.loopWSConfigStridesDC, UInt64(strideD), UInt64(strideC)))
+            sequence.append(instruction(Funct.loopWSConfigStridesAB, UInt64(strideA), UInt64(strideB)))
+            sequence.append(instruction(Funct.loopWSConfigStridesDC, UInt64(strideD), UInt64(strideC)))
         }
-        let launchRS1 = UInt64(aID) << 18 | UInt64(bID) << 16 | UInt64(activation) << 8 | bit(lowD) << 2 | bit(fullC) << 1 | bit(exAccumulate)
-        let launchRS2 = bit(residualAdd) << 2 | bit(transposeB) << 1 | bit(transposeA)
-        sequence.append(instruction(GoldenFunct.loopWS, launchRS1, launchRS2))
+        typealias WS = LoopWSFields
+        let launchRS1 = WS.aScratchpadID.placed(UInt64(aID)) | WS.bScratchpadID.placed(UInt64(bID)) | WS.activation.placed(UInt64(activation))
+            | bit(lowD) << UInt64(WS.lowDBit) | bit(fullC) << UInt64(WS.fullCBit) | bit(exAccumulate) << UInt64(WS.exAccumulateBit)
+        let launchRS2 = bit(residualAdd) << UInt64(WS.residualAddBit) | bit(transposeB) << UInt64(WS.transposeBBit) | bit(transposeA) << UInt64(WS.transposeABit)
+        sequence.append(instruction(Funct.loopWS, launchRS1, launchRS2))
         return loopStaysInRegions(sequence) ? sequence : nil
     }
 
@@ -371,13 +372,13 @@ struct GenerationState {
         // LOOP_WS's tiles do not overlap only with CONFIG_EX's A and C strides of 1 (docs/ACCELERATOR.md,
         // "LOOP_WS"); with others its result depends on how the hardware interleaves its commands.
         guard trial.state.execute.aStride == 1, trial.state.execute.cStride == 1 else { return false }
-        guard let last = sequence.last, last.funct == GoldenFunct.loopWS,
+        guard let last = sequence.last, last.funct == Funct.loopWS,
               case .loopWS(let launch)? = try? Command.decode(funct: last.funct, rs1: last.rs1, rs2: last.rs2, parameters: parameters),
               LoopWSUnrolling.rejection(of: launch, settings: trial.state.loop, parameters: parameters) == nil else { return false }
         for command in LoopWSUnrolling.commands(of: launch, settings: trial.state.loop, parameters: parameters) {
             guard let range = ProgramGenerator.dramRange(funct: command.funct, rs1: command.rs1, rs2: command.rs2, state: trial.state,
                                                          parameters: parameters, base: ProgramGenerator.goldenBase) else { continue }
-            let region = command.funct == GoldenFunct.mvout ? outputRegion : inputRegion
+            let region = command.funct == Funct.mvout ? outputRegion : inputRegion
             guard range.lowerBound >= region.lowerBound && range.upperBound <= region.upperBound else { return false }
         }
         return true
@@ -409,10 +410,13 @@ struct GenerationState {
                                                                        : Int.random(in: 11...31, using: &random))
         let sysAccScale = UInt64(randomScale().bitPattern)
         let relu6Shift = random.bits(16)
-        let rs1 = sysAccScale << 32 | aStride << 16 | bit(transposeB) << 9 | bit(transposeA) << 8
-            | bit(setOnlyStrides) << 7 | activation << 3 | bit(dataflow == .ws) << 2
-        let rs2 = cStride << 48 | relu6Shift << 32 | shift
-        return instruction(GoldenFunct.config, rs1, rs2)
+        typealias F = ConfigExecuteFields
+        func flag(_ value: Bool, _ position: Int) -> UInt64 { bit(value) << UInt64(position) }
+        let rs1 = F.accScale.placed(sysAccScale) | F.aStride.placed(aStride) | flag(transposeB, F.transposeBBit) | flag(transposeA, F.transposeABit)
+            | flag(setOnlyStrides, F.setOnlyStridesBit) | F.activation.placed(activation) | flag(dataflow == .ws, F.weightStationaryBit)
+            | UInt64(ConfigKind.execute.rawValue)
+        let rs2 = F.cStride.placed(cStride) | F.relu6Shift.placed(relu6Shift) | F.shift.placed(shift)
+        return instruction(Funct.config, rs1, rs2)
     }
 
     /// A COUNTER (Gemmini's rs1 layout, `CounterAccess`): mostly reads and configurations of a
@@ -436,7 +440,7 @@ struct GenerationState {
         case 6: rs1 |= 0x1
         default: break
         }
-        return instruction(GoldenFunct.counter, rs1, random.chance(0.1) ? random.bits(64) : 0)
+        return instruction(Funct.counter, rs1, random.chance(0.1) ? random.bits(64) : 0)
     }
 
     mutating func randomConfigLoad() -> CommandProgram.Instruction {
@@ -456,7 +460,7 @@ struct GenerationState {
         let qc = Int32.random(in: -100...500, using: &random)
         let rs2 = UInt64(UInt32(bitPattern: qc)) << 32 | UInt64(UInt32(bitPattern: qb))
         return [(qln2, 0 as UInt64), (65536 / qln2, 1)].map { constant, which in
-            instruction(GoldenFunct.config, UInt64(UInt32(bitPattern: constant)) << 32 | which << 18 | bit(activationMSB) << 16 | 3, rs2)
+            instruction(Funct.config, UInt64(UInt32(bitPattern: constant)) << 32 | which << 18 | bit(activationMSB) << 16 | 3, rs2)
         }
     }
 
@@ -474,12 +478,12 @@ struct GenerationState {
             extensionFields = UInt64(source) << UInt64(NumericsExtensions.scaleSourceLow) | UInt64(shift) << UInt64(NumericsExtensions.requantizerShiftLow)
                 | (random.chance(0.2) ? 3 << 2 : 0)
         }
-        return instruction(GoldenFunct.config, extensionFields | activation << 2 | 2, UInt64(scale.bitPattern) << 32 | stride)
+        return instruction(Funct.config, extensionFields | activation << 2 | 2, UInt64(scale.bitPattern) << 32 | stride)
     }
 
     /// LOAD_REQUANT or LOAD_LANE_SCALES (numerics extensions) of one random accumulator row.
     mutating func randomLaneLoad() -> CommandProgram.Instruction {
-        laneLoad(random.chance(0.5) ? GoldenFunct.loadRequantizer : GoldenFunct.loadLaneScales)
+        laneLoad(random.chance(0.5) ? Funct.loadRequantizer : Funct.loadLaneScales)
     }
 
     mutating func laneLoad(_ funct: UInt8) -> CommandProgram.Instruction {
@@ -495,7 +499,7 @@ struct GenerationState {
                                       qb2: Int64(Int32.random(in: -5000...0, using: &random)), qc2: Int64(Int32.random(in: -100_000...100_000, using: &random)),
                                       qt: Int64(Int32.random(in: -100...5000, using: &random)), q1: Int64(Int32.random(in: -100_000...100_000, using: &random)))
         func set(_ set: NumericsExtensions.ConstantSet, _ qb: Int64, _ qc: Int64, _ other: Int64) -> CommandProgram.Instruction {
-            instruction(GoldenFunct.config, UInt64(UInt32(truncatingIfNeeded: other)) << 32 | UInt64(set.rawValue) << UInt64(NumericsExtensions.constantSetLow) | 3,
+            instruction(Funct.config, UInt64(UInt32(truncatingIfNeeded: other)) << 32 | UInt64(set.rawValue) << UInt64(NumericsExtensions.constantSetLow) | 3,
                         UInt64(UInt32(truncatingIfNeeded: qc)) << 32 | UInt64(UInt32(truncatingIfNeeded: qb)))
         }
         return [set(.geluFirstSegment, c.qb1, c.qc1, c.qt), set(.geluSecondSegment, c.qb2, c.qc2, c.q1)]
@@ -525,7 +529,7 @@ struct GenerationState {
         // Bit 29 (read full width) on an accumulator mvin's destination is ignored, as on Gemmini.
         let address = toAccumulator ? accumulatorAddress(extent: extent, write: true) | (random.chance(0.15) ? 1 << 29 : 0)
                                     : scratchpadAddress(extent: extent)
-        let funct = [GoldenFunct.mvin, GoldenFunct.mvin2, GoldenFunct.mvin3][which]
+        let funct = [Funct.mvin, Funct.mvin2, Funct.mvin3][which]
         let local = operand(address, columns: columns, rows: rows)
         if random.chance(0.08) { return instruction(funct, 0, local) }  // zeros
         let span = (rows - 1) * Int(load.dramStride) + columns * elementBytes
@@ -557,7 +561,7 @@ struct GenerationState {
         }
         let span = (rows - 1) * Int(model.state.store.dramStride) + columns * elementBytes
         guard let offset = dramOffset(in: outputRegion, span: span, elementBytes: elementBytes) else { return nil }
-        return CommandProgram.Instruction(funct: GoldenFunct.mvout, rs1: UInt64(offset), rs2: operand(address, columns: columns, rows: rows),
+        return CommandProgram.Instruction(funct: Funct.mvout, rs1: UInt64(offset), rs2: operand(address, columns: columns, rows: rows),
                                           rs1IsDRAM: true)
     }
 
@@ -572,7 +576,7 @@ struct GenerationState {
             (random.chance(0.5) ? dim : Int.random(in: 1...dim, using: &random),
              random.chance(0.5) ? dim : Int.random(in: 1...dim, using: &random))
         }
-        let garbage = AcceleratorParameters.garbageAddress
+        let garbage = LocalAddressLayout.garbage
 
         let aShape = shape()
         let a = operand(scratchpadAddress(extent: (aShape.rows - 1) * execute.aStride + 1), columns: aShape.columns, rows: aShape.rows)
@@ -606,8 +610,8 @@ struct GenerationState {
         default: cAddress = accumulatorAddress(extent: cExtent, write: true)
         }
         let c = operand(cAddress, columns: cShape.columns, rows: cShape.rows)
-        return [instruction(GoldenFunct.preload, preloaded, c),
-                instruction(accumulated ? GoldenFunct.computeAccumulated : GoldenFunct.computePreloaded, a, streamed)]
+        return [instruction(Funct.preload, preloaded, c),
+                instruction(accumulated ? Funct.computeAccumulated : Funct.computePreloaded, a, streamed)]
     }
 
     // MARK: Addresses and fields
@@ -650,7 +654,7 @@ struct GenerationState {
                     pixelRepeats: Int = 1) -> CommandProgram.Instruction {
         let rs1 = UInt64(scale.bitPattern) << 32 | UInt64(blockStride) << 16 | UInt64(pixelRepeats) << 8
             | UInt64(which) << 3 | bit(shrunk) << 2 | 1
-        return instruction(GoldenFunct.config, rs1, dramStride)
+        return instruction(Funct.config, rs1, dramStride)
     }
 
     func operand(_ address: UInt32, columns: Int, rows: Int) -> UInt64 {

@@ -26,9 +26,9 @@ public struct ProgramMinimizer: Sendable {
             let (rs1, rs2) = instruction.relocated(to: base)
             var moves: [(funct: UInt8, rs1: UInt64, rs2: UInt64)] = []
             switch instruction.funct {
-            case GoldenFunct.mvin, GoldenFunct.mvin2, GoldenFunct.mvin3, GoldenFunct.mvout:
+            case Funct.mvin, Funct.mvin2, Funct.mvin3, Funct.mvout:
                 moves = [(instruction.funct, rs1, rs2)]
-            case GoldenFunct.loopWS:
+            case Funct.loopWS:
                 if case .loopWS(let launch)? = try? Command.decode(funct: instruction.funct, rs1: rs1, rs2: rs2, parameters: parameters),
                    LoopWSUnrolling.rejection(of: launch, settings: model.state.loop, parameters: parameters) == nil {
                     moves = LoopWSUnrolling.commands(of: launch, settings: model.state.loop, parameters: parameters).map { ($0.funct, $0.rs1, $0.rs2) }
@@ -39,7 +39,7 @@ public struct ProgramMinimizer: Sendable {
             for move in moves {
                 guard let range = ProgramGenerator.dramRange(funct: move.funct, rs1: move.rs1, rs2: move.rs2, state: model.state,
                                                              parameters: parameters, base: base) else { continue }
-                if move.funct == GoldenFunct.mvout { writes.append(range) } else { reads.append(range) }
+                if move.funct == Funct.mvout { writes.append(range) } else { reads.append(range) }
             }
             do { try model.execute(instruction.funct, rs1, rs2, memory: &memory) } catch { return false }
             if model.lastRejection != nil { return false }
@@ -104,7 +104,7 @@ public struct ProgramMinimizer: Sendable {
         var index = 0
         let steps = program.steps
         while index < steps.count {
-            if case .command(let instruction) = steps[index], instruction.funct == GoldenFunct.preload, index + 1 < steps.count {
+            if case .command(let instruction) = steps[index], instruction.funct == Funct.preload, index + 1 < steps.count {
                 groups.append([steps[index], steps[index + 1]])
                 index += 2
             } else {

@@ -269,7 +269,7 @@ extension ProgramBuilder {
             configNormalization(activationMSB: true, constant: e.qln2, inverse: false, qb: e.qb, qc: e.qc)
             configNormalization(activationMSB: true, constant: e.qln2Inverse, inverse: true, qb: e.qb, qc: e.qc)
             configExecuteWS(transposeB: true)
-            configStore(activation: NumericsExtensions.softmaxRelativeToMaximum & 3, scale: 1, strideBytes: probabilities.stride)
+            configStore(activation: Activation.softmaxRelativeToMaximum.rawValue & 3, scale: 1, strideBytes: probabilities.stride)
             configLoad(which: 0, strideBytes: q.stride)
             configLoad(which: 1, strideBytes: k.stride)
             macs += Double(tokens) * Double(tokens) * Double(headSize) / Double(tilesI)
@@ -428,7 +428,7 @@ extension ProgramBuilder {
             for i in 0 ..< tilesI {
                 for pass in passes {
                     for j in 0 ..< tilesJ {
-                        let command = UInt32((j == tilesJ - 1 ? pass.last : pass.each).rawValue) << 26
+                        let command = UInt32(LocalAddressLayout.normalizationCommand.placed(UInt64((j == tilesJ - 1 ? pass.last : pass.each).rawValue)))
                         loadMultipliers(j)
                         moveOut(to: output.at(first + i * dim, j * dim), from: tile(i, j) | command, rows: rowsOf(i), columns: columnsOf(j))
                     }

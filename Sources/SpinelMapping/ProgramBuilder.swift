@@ -2,8 +2,6 @@ import SpinelAccelerator
 import SpinelFuzz
 import SpinelGolden
 
-typealias Funct = SpinelGolden.Funct
-
 /// A matrix in a program's DRAM buffer: `rows` × `columns` elements of `elementBytes`, row i at
 /// `offset + i · stride · elementBytes` (stride in elements, 0 repeats one row).
 struct DRAMMatrix {

@@ -60,7 +60,7 @@ struct RandomCommands {
                 | UInt64(chance(0.5) ? 1 : 0) << 16 | slot << 8 | 3
             return (0, rs1, random.next())
         default:
-            return (pick([UInt8(SpinelAccelerator.Funct.loadRequantizer), UInt8(SpinelAccelerator.Funct.loadLaneScales)]), random.next(),
+            return (pick([Funct.loadRequantizer, Funct.loadLaneScales]), random.next(),
                     chance(0.8) ? 1 << 48 | UInt64(Int.random(in: 1...parameters.dim, using: &random)) << 32 | UInt64(local(accumulator: chance(0.9)))
                                 : operand(accumulator: chance(0.8)))
         }

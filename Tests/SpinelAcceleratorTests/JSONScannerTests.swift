@@ -1,5 +1,5 @@
 import Foundation
-@testable import SpinelAccelerator
+@testable import SpinelISA
 import Testing
 
 @Suite("JSON scanner")

@@ -11,7 +11,7 @@ import Testing
 // command; the golden model applies its pass rules and docs/NUMERICS.md's functions (Numerics.igelu,
 // Numerics.iexp, LayerNormStatistics, Numerics.softmaxFactor, Numerics.scale), and the RTL's
 // result lanes must equal the bytes the golden model writes to DRAM. Every row's timing is
-// checked against `Normalizer.latency`, the function the golden timing model uses.
+// checked against `PipelineTiming.normalizerLatency`, the function the golden timing model uses.
 //
 // A random program runs jobs on both statistics slots at once — I-GELU output rows, LayerNorm
 // ({SUM…, MEAN}, {VARIANCE…, INV_STDDEV}, output rows) and Softmax ({MAX…}, {SUM_EXP…,
@@ -255,7 +255,7 @@ final class NormalizerBench {
         // With the numerics extensions a CONFIG_NORM that sets qb and qc keeps the normalizer busy
         // dividing Softmax's constant factor: it comes alone, and the next row waits (as the store
         // controller makes them).
-        if let latency = Normalizer.constantLatency(configNormRs1: rs1, parameters: parameters) {
+        if let latency = PipelineTiming.normalizerConstantLatency(configNormRs1: rs1, parameters: parameters) {
             try idleCycles()
             beginCycle()
             pokeConfigure(rs1, rs2)
@@ -343,7 +343,7 @@ final class NormalizerBench {
     }
 
     /// Sends one row in a cycle of its own (after idle cycles), checks that the result comes
-    /// `Normalizer.latency` cycles later and, for an output row, that its first `columns`
+    /// `PipelineTiming.normalizerLatency` cycles later and, for an output row, that its first `columns`
     /// lanes equal `expected`. Leaves the result's cycle open.
     private func send(data: [Int64], columns: Int, row: Int, command: NormalizationCommand, activation: Int, scale: UInt32,
                       parameters isParameterRow: Bool = false, expected: [Int64]?, context: @escaping @autoclosure () -> String) throws {
@@ -365,7 +365,7 @@ final class NormalizerBench {
             throw NormalizerTestError("activation_high is \(sim.peekBool("activation_high")), CONFIG_NORM set \(golden.state.normalization.activationMSB); seed \(random.seed)")
         }
 
-        let latency = isParameterRow ? 0 : Normalizer.latency(command: command, activation: activation, parameters: parameters)
+        let latency = isParameterRow ? 0 : PipelineTiming.normalizerLatency(command: command, activation: activation, parameters: parameters)
         var measured = 0
         while !sim.peekBool("result_valid") {
             measured += 1
@@ -381,7 +381,7 @@ final class NormalizerBench {
         let key = "\(command)" + (command == .output ? " activation \(activation)" : "")
         coverage.latencies[key, default: []].insert(measured)
         if measured != latency {
-            throw NormalizerTestError("the result of \(context()) came after \(measured) cycles, Normalizer.latency says \(latency); seed \(random.seed)")
+            throw NormalizerTestError("the result of \(context()) came after \(measured) cycles, PipelineTiming.normalizerLatency says \(latency); seed \(random.seed)")
         }
         guard let expected else { return }
         let check = { [self] in
@@ -954,7 +954,7 @@ extension NormalizerBench {
         let parameterRow = UInt64(2 * dim)  // above the rows the mvouts use
         let operand = UInt64(2) << 48 | UInt64(columns) << 32 | 1 << 31 | parameterRow
         try execute(2, Self.inputAddress, operand)
-        try execute(SpinelGolden.Funct.loadAffine, 0, operand)
+        try execute(Funct.loadAffine, 0, operand)
         coverage.parameterLoads += 1
         for (r, values) in [gamma, beta].enumerated() {
             var lanes = golden.accumulatorRow(Int(parameterRow) + r)

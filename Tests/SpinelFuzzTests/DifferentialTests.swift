@@ -205,5 +205,3 @@ struct DifferentialTests {
         return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
     }
 }
-
-private typealias Funct = SpinelGolden.Funct

@@ -5,8 +5,6 @@ import SpinelGolden
 import SpinelSim
 import Testing
 
-private typealias Funct = SpinelGolden.Funct
-
 /// The generator and the program file format, without simulation.
 @Suite("Random program generator")
 struct ProgramGeneratorTests {
@@ -54,9 +52,9 @@ struct ProgramGeneratorTests {
                     if instruction.rs1 >> 2 & 1 == 1 { weightStationary = true } else { outputStationary = true }
                 }
                 if instruction.funct == Funct.preload {
-                    garbage = garbage || UInt32(truncatingIfNeeded: instruction.rs1) == AcceleratorParameters.garbageAddress
+                    garbage = garbage || UInt32(truncatingIfNeeded: instruction.rs1) == LocalAddressLayout.garbage
                     accumulatorC = accumulatorC || UInt32(truncatingIfNeeded: instruction.rs2) >> 31 == 1
-                        && UInt32(truncatingIfNeeded: instruction.rs2) != AcceleratorParameters.garbageAddress
+                        && UInt32(truncatingIfNeeded: instruction.rs2) != LocalAddressLayout.garbage
                 }
                 if instruction.funct == Funct.mvin && instruction.rs1 == 0 && !instruction.rs1IsDRAM { zeros = true }
             }
@@ -168,7 +166,7 @@ struct ProgramGeneratorTests {
             for instruction in program.instructions {
                 if instruction.funct == Funct.preload, model.state.execute.dataflow == .os, model.state.execute.cStride == 0 {
                     let c = UInt32(truncatingIfNeeded: instruction.rs2), rows = instruction.rs2 >> 48
-                    let overwrites = c != AcceleratorParameters.garbageAddress && (c >> 31 == 0 || c >> 30 & 1 == 0)
+                    let overwrites = c != LocalAddressLayout.garbage && (c >> 31 == 0 || c >> 30 & 1 == 0)
                     if overwrites && rows > 1 { found += 1 }
                 }
                 let (rs1, rs2) = instruction.relocated(to: ProgramGenerator.goldenBase)

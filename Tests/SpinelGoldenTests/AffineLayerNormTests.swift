@@ -20,7 +20,7 @@ struct AffineLayerNormTests {
     }
 
     static func loadAffine(_ row: Int, cols: Int, rows: Int = 2, flags: UInt32 = 0) -> Encoded {
-        Encoded(funct: SpinelGolden.Funct.loadAffine, rs1: 0, rs2: G.operand(G.acc(row) | flags, cols: cols, rows: rows))
+        Encoded(funct: Funct.loadAffine, rs1: 0, rs2: G.operand(G.acc(row) | flags, cols: cols, rows: rows))
     }
 
     /// The two LayerNorm statistics passes over a 6-element row (columns 0–3 at accumulator row
@@ -132,7 +132,7 @@ struct AffineLayerNormTests {
         ("more columns than DIM", loadAffine(16, cols: 5), .tooManyColumns),
         ("one row", loadAffine(16, cols: 4, rows: 1), .illegalOperand),
         ("no columns", loadAffine(16, cols: 0), .illegalOperand),
-        ("the scratchpad", Encoded(funct: SpinelGolden.Funct.loadAffine, rs1: 0, rs2: G.operand(16, cols: 4, rows: 2)), .illegalOperand),
+        ("the scratchpad", Encoded(funct: Funct.loadAffine, rs1: 0, rs2: G.operand(16, cols: 4, rows: 2)), .illegalOperand),
         ("full width (bit 29)", loadAffine(16, cols: 4, flags: 1 << 29), .illegalOperand),
         ("a normalization command", loadAffine(16, cols: 4, flags: 1 << 26), .illegalOperand),
         ("the accumulator's last row", loadAffine(255, cols: 4), .localAddressOutOfRange),

@@ -24,8 +24,8 @@ struct NumericsExtensionTests {
     static func lane(_ funct: UInt8, _ row: Int, cols: Int, rows: Int = 1, flags: UInt32 = 0) -> Encoded {
         Encoded(funct: funct, rs1: 0, rs2: G.operand(G.acc(row) | flags, cols: cols, rows: rows))
     }
-    static func loadRequantizer(_ row: Int, cols: Int) -> Encoded { lane(SpinelGolden.Funct.loadRequantizer, row, cols: cols) }
-    static func loadLaneScales(_ row: Int, cols: Int) -> Encoded { lane(SpinelGolden.Funct.loadLaneScales, row, cols: cols) }
+    static func loadRequantizer(_ row: Int, cols: Int) -> Encoded { lane(Funct.loadRequantizer, row, cols: cols) }
+    static func loadLaneScales(_ row: Int, cols: Int) -> Encoded { lane(Funct.loadLaneScales, row, cols: cols) }
 
     /// CONFIG_ST with the requantizer's K and the scale source (spinel_config_st).
     static func configSt(stride: UInt64, activation: Int = 0, accScale: Float = 1, shift: Int = 0,
@@ -251,12 +251,12 @@ struct NumericsExtensionTests {
     // MARK: Checks
 
     static let failures: [(String, [Encoded], AcceleratorError.Code)] = [
-        ("LOAD_REQUANT of two rows", [lane(SpinelGolden.Funct.loadRequantizer, 16, cols: 4, rows: 2)], .illegalOperand),
+        ("LOAD_REQUANT of two rows", [lane(Funct.loadRequantizer, 16, cols: 4, rows: 2)], .illegalOperand),
         ("LOAD_REQUANT of no columns", [loadRequantizer(16, cols: 0)], .illegalOperand),
         ("LOAD_REQUANT beyond DIM", [loadRequantizer(16, cols: 5)], .tooManyColumns),
-        ("LOAD_REQUANT from the scratchpad", [Encoded(funct: SpinelGolden.Funct.loadRequantizer, rs1: 0, rs2: G.operand(16, cols: 4, rows: 1))], .illegalOperand),
-        ("LOAD_REQUANT with a normalization command", [lane(SpinelGolden.Funct.loadRequantizer, 16, cols: 4, flags: 1 << 26)], .illegalOperand),
-        ("LOAD_LANE_SCALES full width", [lane(SpinelGolden.Funct.loadLaneScales, 16, cols: 4, flags: 1 << 29)], .illegalOperand),
+        ("LOAD_REQUANT from the scratchpad", [Encoded(funct: Funct.loadRequantizer, rs1: 0, rs2: G.operand(16, cols: 4, rows: 1))], .illegalOperand),
+        ("LOAD_REQUANT with a normalization command", [lane(Funct.loadRequantizer, 16, cols: 4, flags: 1 << 26)], .illegalOperand),
+        ("LOAD_LANE_SCALES full width", [lane(Funct.loadLaneScales, 16, cols: 4, flags: 1 << 29)], .illegalOperand),
         ("LOAD_LANE_SCALES past the accumulator", [loadLaneScales(256, cols: 4)], .localAddressOutOfRange),
         ("K 48", [configSt(stride: 4, shift: 48)], .unsupportedField),
         ("K 63", [configSt(stride: 4, shift: 63)], .unsupportedField),

@@ -217,18 +217,16 @@ extension Accelerator {
 
 extension AcceleratorParameters {
     /// The scratchpad: read clients execute (A), execute (other operands), store; write clients
-    /// execute, load. A bank is a contiguous block of rows.
+    /// execute, load. Its banks: `scratchpadBanks`.
     public var scratchpadMemory: BankedMemory {
         BankedMemory(rows: spRows, banks: config.spBanks, lanes: dim, laneWidth: config.inputType.width, readClients: 3,
-                     writeClients: 2, accumulating: false)
+                     writeClients: 2, accumulating: false, stripe: scratchpadBanks.stripe)
     }
 
-    /// The accumulator: read clients execute, store; write clients execute, load. Stripes of DIM
-    /// rows (one tile) go round the banks when the sizes allow it.
+    /// The accumulator: read clients execute, store; write clients execute, load. Its banks:
+    /// `accumulatorBanks`.
     public var accumulatorMemory: BankedMemory {
-        let banks = config.accBanks
-        let striped = banks & (banks - 1) == 0 && dim & (dim - 1) == 0 && (accRows / banks) % dim == 0
-        return BankedMemory(rows: accRows, banks: banks, lanes: dim, laneWidth: config.accType.width, readClients: 2,
-                            writeClients: 2, accumulating: true, stripe: striped ? dim : 0)
+        BankedMemory(rows: accRows, banks: config.accBanks, lanes: dim, laneWidth: config.accType.width, readClients: 2,
+                     writeClients: 2, accumulating: true, stripe: accumulatorBanks.stripe)
     }
 }

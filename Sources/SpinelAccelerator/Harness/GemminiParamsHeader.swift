@@ -65,7 +65,7 @@ public enum GemminiParamsHeader {
         line("/* ---- Gemmini's names ---- */")
         define("XCUSTOM_ACC", 3)
         define("DIM", p.dim)
-        define("ADDR_LEN", AcceleratorParameters.localAddressBits)
+        define("ADDR_LEN", LocalAddressLayout.bits)
         define("BANK_NUM", c.spBanks)
         define("BANK_ROWS", p.spRowsPerBank)
         define("ACC_ROWS", p.accRows)

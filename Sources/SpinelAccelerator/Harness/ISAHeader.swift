@@ -1,6 +1,6 @@
 /// Writes `spinel_isa.h`: the encodings of Spinel's own commands and fields, from the Swift
-/// definitions the hardware and the golden model use (`Funct`, `NumericsExtensions`,
-/// `LayerNormFormat`), so that the static C of the harness (`Harness/Static/`) never spells a
+/// definitions the hardware and the golden model use (SpinelISA's `Funct`, `Activation`,
+/// `NumericsExtensions`, `LayerNormFormat`), so that the static C of the harness (`Harness/Static/`) never spells a
 /// number of its own. The same for every configuration.
 public enum ISAHeader {
     public static let fileName = "spinel_isa.h"
@@ -12,8 +12,8 @@ public enum ISAHeader {
             ("SPINEL_FUNCT_LOAD_AFFINE", "\(Funct.loadAffine)", "LOAD_AFFINE: γ and β rows into the normalizer (affine LayerNorm)"),
             ("SPINEL_FUNCT_LOAD_REQUANT", "\(Funct.loadRequantizer)", "LOAD_REQUANT: the requantizer's per-lane multipliers"),
             ("SPINEL_FUNCT_LOAD_LANE_SCALES", "\(Funct.loadLaneScales)", "LOAD_LANE_SCALES: the per-lane fp32 store scales"),
-            ("SPINEL_ACTIVATION_SOFTMAX_MAX", "\(e.softmaxRelativeToMaximum)", "Softmax relative to the row maximum"),
-            ("SPINEL_ACTIVATION_IGELU2", "\(e.twoSegmentGELU)", "the two-segment I-GELU"),
+            ("SPINEL_ACTIVATION_SOFTMAX_MAX", "\(Activation.softmaxRelativeToMaximum.rawValue)", "Softmax relative to the row maximum"),
+            ("SPINEL_ACTIVATION_IGELU2", "\(Activation.twoSegmentGELU.rawValue)", "the two-segment I-GELU"),
             ("SPINEL_SCALE_SOURCE_STORE", "\(e.ScaleSource.store.rawValue)", "ACC_SCALE's scale: CONFIG_ST's"),
             ("SPINEL_SCALE_SOURCE_LANES", "\(e.ScaleSource.lane.rawValue)", "ACC_SCALE's scale: the lane's"),
             ("SPINEL_SCALE_SOURCE_ROW", "\(e.ScaleSource.row.rawValue)", "ACC_SCALE's scale: the row's ρ ⊗ CONFIG_ST's"),

@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 /// A cluster level that found no free cluster: the named error of the cluster index module.
 public struct CTAClusterOverflow: Error, Hashable, CustomStringConvertible {

@@ -1,5 +1,5 @@
 import Foundation
-import SpinelAccelerator
+import SpinelISA
 
 /// The integer functions of compressed-token attention (docs/NUMERICS.md, "Compressed-token
 /// attention"), written once like `Numerics`: the golden model computes with them and the CTA

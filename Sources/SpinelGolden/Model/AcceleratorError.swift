@@ -2,21 +2,8 @@
 /// The hardware reports `code` and `commandIndex` through `error_info`; `reason` is the golden
 /// model's explanation in words, for reports.
 public struct AcceleratorError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// The error codes of docs/ACCELERATOR.md; the raw value is the code in `error_info`.
-    public enum Code: UInt8, Hashable, Sendable, CaseIterable {
-        case unknownCommand = 1
-        case tooManyRows = 2
-        case tooManyColumns = 3
-        case localAddressOutOfRange = 4
-        case unsupportedDataflow = 5
-        case unsupportedField = 6
-        case invalidScale = 7
-        case computeWithoutPreload = 8
-        case preloadPending = 9
-        case illegalOperand = 10
-        case dmaReadFault = 11
-        case dmaWriteFault = 12
-    }
+    /// The error codes of docs/ACCELERATOR.md (SpinelISA); the raw value is the code in `error_info`.
+    public typealias Code = ErrorCode
 
     public var code: Code
     /// Which command failed, counting every command the port accepted from 0.

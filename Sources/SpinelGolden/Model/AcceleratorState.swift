@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 /// Everything a program can change in the accelerator, except the command counter and the error
 /// latch: a failing command leaves this unchanged (docs/ACCELERATOR.md, "Errors").

@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 /// One decoded accelerator command (docs/ISA.md), fields named, values not yet checked against the
 /// accelerator's state. `Command.decode` builds it from `(funct, rs1, rs2)`.
@@ -33,89 +33,30 @@ public enum Command: Hashable, Sendable {
     case counter(CounterAccess)
 }
 
-/// The funct codes of docs/ISA.md.
-public enum Funct {
-    public static let config: UInt8 = 0
-    public static let mvin2: UInt8 = 1
-    public static let mvin: UInt8 = 2
-    public static let mvout: UInt8 = 3
-    public static let computePreloaded: UInt8 = 4
-    public static let computeAccumulated: UInt8 = 5
-    public static let preload: UInt8 = 6
-    public static let flush: UInt8 = 7
-    public static let loopWS: UInt8 = 8
-    public static let loopWSConfigBounds: UInt8 = 9
-    public static let loopWSConfigAddressesAB: UInt8 = 10
-    public static let loopWSConfigAddressesDC: UInt8 = 11
-    public static let loopWSConfigStridesAB: UInt8 = 12
-    public static let loopWSConfigStridesDC: UInt8 = 13
-    public static let mvin3: UInt8 = 14
-    /// LOOP_CONV_WS and its configuration: convolutions are out of scope.
-    public static let loopConvWS: ClosedRange<UInt8> = 15...21
-    public static let counter: UInt8 = 126
-    /// Spinel extension: LOAD_AFFINE (`hasAffineLayerNorm`).
-    public static let loadAffine = UInt8(SpinelAccelerator.Funct.loadAffine)
-    /// Spinel extensions: LOAD_REQUANT and LOAD_LANE_SCALES (`hasNumericsExtensions`).
-    public static let loadRequantizer = UInt8(SpinelAccelerator.Funct.loadRequantizer)
-    public static let loadLaneScales = UInt8(SpinelAccelerator.Funct.loadLaneScales)
-}
-
-/// An activation function, numbered as Gemmini numbers them (CONFIG_EX [4:3], CONFIG_ST [3:2];
-/// Softmax needs the CONFIG_NORM activation MSB).
-public enum Activation: Int, Hashable, Sendable {
-    case none = 0
-    case relu = 1
-    case layerNorm = 2
-    case igelu = 3
-    case softmax = 4
-    /// Spinel extension: LayerNorm with per-column γ and β (CONFIG_ST 2 with the MSB; `hasAffineLayerNorm`).
-    /// Spinel extension: Softmax relative to the row maximum (CONFIG_ST 1 with the MSB; `hasNumericsExtensions`).
-    case softmaxRelativeToMaximum = 5
-    case affineLayerNorm = 6
-    /// Spinel extension: the two-segment I-GELU (CONFIG_ST 3 with the MSB; `hasNumericsExtensions`).
-    case twoSegmentGELU = 7
-
-    /// Whether the normalization units compute it.
-    public var needsNormalizations: Bool { rawValue >= 2 }
-
-    /// Softmax or Softmax relative to the maximum: an output pass over Softmax statistics.
-    public var isSoftmax: Bool { self == .softmax || self == .softmaxRelativeToMaximum }
-
-    /// The configuration extension an activation needs beyond `hasNormalizations`, if any.
-    func missingExtension(_ config: AcceleratorConfig) -> String? {
-        switch self {
-        case .affineLayerNorm: config.hasAffineLayerNorm ? nil : "hasAffineLayerNorm"
-        case .softmaxRelativeToMaximum, .twoSegmentGELU: config.hasNumericsExtensions ? nil : "hasNumericsExtensions"
-        default: nil
-        }
-    }
-
-    /// LayerNorm or the affine LayerNorm: an output pass over LayerNorm statistics.
-    public var isLayerNorm: Bool { self == .layerNorm || self == .affineLayerNorm }
-}
-
 /// A 32-bit local address (docs/ISA.md, docs/ACCELERATOR.md "Local addresses").
 public struct LocalAddress: Hashable, Sendable {
     public var bits: UInt32
 
     public init(bits: UInt32) { self.bits = bits }
 
-    public static let garbage = LocalAddress(bits: AcceleratorParameters.garbageAddress)
+    public static let garbage = LocalAddress(bits: LocalAddressLayout.garbage)
+
+    private typealias Layout = LocalAddressLayout
 
     /// As B or D a zero matrix, as C "do not write".
-    public var isGarbage: Bool { bits == AcceleratorParameters.garbageAddress }
+    public var isGarbage: Bool { bits == Layout.garbage }
     /// Bit 31: the accumulator rather than the scratchpad.
-    public var isAccumulator: Bool { bits >> 31 & 1 == 1 }
+    public var isAccumulator: Bool { bits >> Layout.accumulatorBit & 1 == 1 }
     /// Bit 30: an accumulator write adds onto the stored value.
-    public var accumulates: Bool { bits >> 30 & 1 == 1 }
+    public var accumulates: Bool { bits >> Layout.accumulateBit & 1 == 1 }
     /// Bit 29: an accumulator read returns full-width accType values.
-    public var readsFullWidth: Bool { bits >> 29 & 1 == 1 }
+    public var readsFullWidth: Bool { bits >> Layout.fullWidthBit & 1 == 1 }
     /// Bits 28:26: the normalization command of an accumulator mvout; 0 otherwise.
-    public var normalizationCommand: Int { Int(bits >> 26 & 0b111) }
+    public var normalizationCommand: Int { Int(Layout.normalizationCommand.value(in: UInt64(bits))) }
     /// Bits 30:26, which a scratchpad address must leave clear.
-    public var flagBits: UInt32 { bits >> 26 & 0b11111 }
+    public var flagBits: UInt32 { UInt32(Layout.flags.value(in: UInt64(bits))) }
     /// Bits 25:0.
-    public var row: Int { Int(bits & (1 << AcceleratorParameters.rowIndexBits - 1)) }
+    public var row: Int { Int(Layout.row.value(in: UInt64(bits))) }
 }
 
 /// An operand field of mvin, mvout, preload and compute: `[31:0]` local address, `[47:32]`
@@ -132,8 +73,8 @@ public struct LocalOperand: Hashable, Sendable {
     }
 
     public init(field: UInt64) {
-        self.init(address: LocalAddress(bits: UInt32(truncatingIfNeeded: field)),
-                  columns: Int(field >> 32 & 0xFFFF), rows: Int(field >> 48))
+        self.init(address: LocalAddress(bits: UInt32(LocalOperandLayout.address.value(in: field))),
+                  columns: Int(LocalOperandLayout.columns.value(in: field)), rows: Int(LocalOperandLayout.rows.value(in: field)))
     }
 }
 

@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 extension Command {
     /// Decodes `(funct, rs1, rs2)` and checks every field that the command and the configuration
@@ -31,9 +31,10 @@ extension Command {
         case Funct.flush:
             return .flush(skip: rs1 & 1 == 1)
         case Funct.loopWSConfigBounds:
+            let (i, j, k) = (LoopWSFields.bounds[0], LoopWSFields.bounds[1], LoopWSFields.bounds[2])
             return .loopWSConfigBounds(LoopWSBounds(
-                tilesI: field(rs2, 0, 16), tilesJ: field(rs2, 16, 16), tilesK: field(rs2, 32, 16),
-                padI: field(rs1, 0, 16), padJ: field(rs1, 16, 16), padK: field(rs1, 32, 16)))
+                tilesI: field(rs2, i), tilesJ: field(rs2, j), tilesK: field(rs2, k),
+                padI: field(rs1, i), padJ: field(rs1, j), padK: field(rs1, k)))
         case Funct.loopWSConfigAddressesAB:
             return .loopWSConfigAddressesAB(a: rs1, b: rs2)
         case Funct.loopWSConfigAddressesDC:
@@ -43,10 +44,11 @@ extension Command {
         case Funct.loopWSConfigStridesDC:
             return .loopWSConfigStridesDC(d: rs1, c: rs2)
         case Funct.loopWS:
+            typealias F = LoopWSFields
             return .loopWS(LoopWSLaunch(
-                exAccumulate: bit(rs1, 0), fullC: bit(rs1, 1), lowD: bit(rs1, 2), activation: field(rs1, 8, 3),
-                aScratchpadID: field(rs1, 18, 2), bScratchpadID: field(rs1, 16, 2),
-                transposeA: bit(rs2, 0), transposeB: bit(rs2, 1), isResidualAdd: bit(rs2, 2)))
+                exAccumulate: bit(rs1, F.exAccumulateBit), fullC: bit(rs1, F.fullCBit), lowD: bit(rs1, F.lowDBit),
+                activation: field(rs1, F.activation), aScratchpadID: field(rs1, F.aScratchpadID), bScratchpadID: field(rs1, F.bScratchpadID),
+                transposeA: bit(rs2, F.transposeABit), transposeB: bit(rs2, F.transposeBBit), isResidualAdd: bit(rs2, F.residualAddBit)))
         case Funct.loadAffine:
             return .loadAffine(local: LocalOperand(field: rs2))
         case Funct.loadRequantizer:
@@ -63,38 +65,44 @@ extension Command {
     }
 
     private static func configFields(rs1: UInt64, rs2: UInt64) throws(CommandRejection) -> Command {
-        switch rs1 & 0b11 {
-        case 0:
+        switch ConfigKind(rawValue: Int(ConfigKind.field.value(in: rs1)))! {
+        case .execute:
+            typealias F = ConfigExecuteFields
             return .configExecute(ExecuteConfigFields(
-                dataflow: bit(rs1, 2) ? .ws : .os, activation: field(rs1, 3, 2), setOnlyStrides: bit(rs1, 7),
-                transposeA: bit(rs1, 8), transposeB: bit(rs1, 9), aStride: field(rs1, 16, 16),
-                accScaleBits: UInt32(truncatingIfNeeded: rs1 >> 32), shift: UInt32(truncatingIfNeeded: rs2),
-                relu6Shift: field(rs2, 32, 16), cStride: field(rs2, 48, 16)))
-        case 1:
-            let which = field(rs1, 3, 2)
+                dataflow: bit(rs1, F.weightStationaryBit) ? .ws : .os, activation: field(rs1, F.activation),
+                setOnlyStrides: bit(rs1, F.setOnlyStridesBit), transposeA: bit(rs1, F.transposeABit), transposeB: bit(rs1, F.transposeBBit),
+                aStride: field(rs1, F.aStride), accScaleBits: UInt32(F.accScale.value(in: rs1)), shift: UInt32(F.shift.value(in: rs2)),
+                relu6Shift: field(rs2, F.relu6Shift), cStride: field(rs2, F.cStride)))
+        case .load:
+            typealias F = ConfigLoadFields
+            let which = field(rs1, F.state)
             guard which < 3 else {
                 throw CommandRejection(.unknownCommand, "CONFIG_LD selects load state \(which); only 0 (MVIN), 1 (MVIN2) and 2 (MVIN3) exist")
             }
             return .configLoad(LoadConfigFields(
-                which: which, shrunk: bit(rs1, 2), pixelRepeats: field(rs1, 8, 8), blockStride: field(rs1, 16, 16),
-                scaleBits: UInt32(truncatingIfNeeded: rs1 >> 32), dramStride: rs2))
-        case 2:
+                which: which, shrunk: bit(rs1, F.shrunkBit), pixelRepeats: field(rs1, F.pixelRepeats), blockStride: field(rs1, F.blockStride),
+                scaleBits: UInt32(F.scale.value(in: rs1)), dramStride: rs2))
+        case .store:
+            typealias F = ConfigStoreFields
+            let e = NumericsExtensions.self
             return .configStore(StoreConfigFields(
-                activation: field(rs1, 2, 2), poolingFields: (rs1 & ~NumericsExtensions.configStoreFieldMask) >> 4,
-                requantizerShift: field(rs1, NumericsExtensions.requantizerShiftLow, NumericsExtensions.requantizerShiftBits),
-                scaleSource: field(rs1, NumericsExtensions.scaleSourceLow, NumericsExtensions.scaleSourceBits),
-                dramStride: rs2 & 0xFFFF_FFFF, accScaleBits: UInt32(truncatingIfNeeded: rs2 >> 32)))
-        default:
+                activation: field(rs1, F.activation), poolingFields: F.poolingFields.value(in: rs1 & ~e.configStoreFieldMask),
+                requantizerShift: field(rs1, BitField(low: e.requantizerShiftLow, width: e.requantizerShiftBits)),
+                scaleSource: field(rs1, BitField(low: e.scaleSourceLow, width: e.scaleSourceBits)),
+                dramStride: F.dramStride.value(in: rs2), accScaleBits: UInt32(F.accScale.value(in: rs2))))
+        case .normalization:
+            typealias F = ConfigNormFields
+            let e = NumericsExtensions.self
             return .configNormalization(NormalizationConfigFields(
-                statisticsSlot: field(rs1, 8, 8), activationMSB: bit(rs1, 16), setSlotOnly: bit(rs1, 17),
-                setsQln2Inverse: bit(rs1, 18), constant: Int32(truncatingIfNeeded: rs1 >> 32),
-                igeluQb: Int32(truncatingIfNeeded: rs2), igeluQc: Int32(truncatingIfNeeded: rs2 >> 32),
-                constantSet: field(rs1, NumericsExtensions.constantSetLow, NumericsExtensions.constantSetBits)))
+                statisticsSlot: field(rs1, F.statisticsSlot), activationMSB: bit(rs1, F.activationMSBBit), setSlotOnly: bit(rs1, F.setSlotOnlyBit),
+                setsQln2Inverse: bit(rs1, F.setsQln2InverseBit), constant: Int32(truncatingIfNeeded: F.constant.value(in: rs1)),
+                igeluQb: Int32(truncatingIfNeeded: F.igeluQb.value(in: rs2)), igeluQc: Int32(truncatingIfNeeded: F.igeluQc.value(in: rs2)),
+                constantSet: field(rs1, BitField(low: e.constantSetLow, width: e.constantSetBits))))
         }
     }
 
-    private static func field(_ word: UInt64, _ low: Int, _ width: Int) -> Int {
-        Int(word >> UInt64(low) & (1 << UInt64(width) - 1))
+    private static func field(_ word: UInt64, _ field: BitField) -> Int {
+        Int(field.value(in: word))
     }
 
     private static func bit(_ word: UInt64, _ position: Int) -> Bool {

@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 // Commands in words, for mismatch and error reports: "MVIN 4×16 from 0x7f00_0000_1000 to
 // scratchpad row 32". Only what the command itself says; `GoldenModel.describe` adds the state
@@ -61,7 +61,7 @@ extension LocalAddress: CustomStringConvertible {
     public var description: String {
         if isGarbage { return "GARBAGE" }
         guard isAccumulator else {
-            return flagBits == 0 ? "scratchpad row \(row)" : "scratchpad row \(row) with reserved bits 0x\(String(flagBits << 26, radix: 16))"
+            return flagBits == 0 ? "scratchpad row \(row)" : "scratchpad row \(row) with reserved bits 0x\(String(flagBits << LocalAddressLayout.flags.low, radix: 16))"
         }
         var flags: [String] = []
         if accumulates { flags.append("accumulating") }

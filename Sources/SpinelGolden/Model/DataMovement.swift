@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 // MVIN and MVOUT (docs/ACCELERATOR.md, "MVIN" and "MVOUT").
 

@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 /// The ISA-level golden model: runs a command stream in program order on its own scratchpad,
 /// accumulator and array, with the numerics of docs/NUMERICS.md and the command semantics of

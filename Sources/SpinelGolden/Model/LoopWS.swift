@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 /// The registers LOOP_WS_CONFIG_* set (docs/ACCELERATOR.md, "LOOP_WS").
 public struct LoopWSSettings: Hashable, Sendable {
@@ -31,7 +31,7 @@ public enum LoopWSUnrolling {
         let bounds = settings.bounds, dim = parameters.dim
         // act 3 (I-GELU) issues no passes: CONFIG_ST's activation applies it, as on Gemmini, whose
         // tiled_matmul_auto passes its act to LOOP_WS.
-        if launch.activation > 1 && !((launch.normalizes || launch.activation == Activation.igelu.rawValue) && parameters.config.hasNormalizations) {
+        if launch.activation > Activation.relu.rawValue && !((launch.normalizes || launch.activation == Activation.igelu.rawValue) && parameters.config.hasNormalizations) {
             return CommandRejection(.unsupportedField, "LOOP_WS activation \(launch.activation): 0 (none) and 1 (ReLU) are accepted, and with normalization units 2 (LayerNorm), 3 (I-GELU, applied by CONFIG_ST's activation) and 4 (Softmax)")
         }
         if launch.normalizes && launch.isResidualAdd {
@@ -229,7 +229,7 @@ public enum LoopWSUnrolling {
                 for pass in passes {
                     for j in 0..<tilesJ {
                         var command = store(i, j)
-                        command.rs2 |= UInt64((j == tilesJ - 1 ? pass.last : pass.each).rawValue) << 26
+                        command.rs2 |= LocalAddressLayout.normalizationCommand.placed(UInt64((j == tilesJ - 1 ? pass.last : pass.each).rawValue))
                         out.append((command, .store))
                     }
                 }

@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 // The transformer nonlinear functions of docs/NUMERICS.md (I-GELU, LayerNorm, Softmax), written once
 // for the golden model, the normalizer's statistics passes and the tests of the C reference.

@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 // The normalizer's statistics passes: accumulator mvouts whose address bits 28:26 carry a
 // normalization command (docs/NUMERICS.md, "Statistics passes"; docs/ACCELERATOR.md, "Normalization").

@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 // Spinel's numerics extensions (docs/NUMERICS.md "Spinel numerics extensions"; docs/NUMERICS.md):
 // the per-lane requantizer, the two-segment I-GELU, Softmax relative to the row maximum and its

@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 /// The counter file (`CounterFile`, RTL) in the timing model: the same slots, snapshot and byte
 /// totals, clocked once per simulated cycle with the events the model decided for that cycle.

@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 /// A command the reservation station hands to the execute controller.
 public struct ExecuteIssue: Sendable {

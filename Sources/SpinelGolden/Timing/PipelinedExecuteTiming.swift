@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 /// The execute controller's timing (ExecuteController.swift; docs/MICROARCHITECTURE.md,
 /// "Execute pipeline"), register for register where a register decides *when* something
@@ -58,8 +58,8 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
     }
 
     struct Registers {
-        var sets = Array(repeating: OperandSet(), count: ExecuteController.operandSets)
-        var queue = Array(repeating: RetireEntry(), count: ExecuteController.retireEntries)
+        var sets = Array(repeating: OperandSet(), count: PipelineTiming.executeOperandSets)
+        var queue = Array(repeating: RetireEntry(), count: PipelineTiming.executeRetireEntries)
         var head = 0, tail = 0
         var biasBusy = false
         var acceptPointer = 0

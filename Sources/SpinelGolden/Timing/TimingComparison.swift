@@ -1,5 +1,5 @@
 import Foundation
-import SpinelAccelerator
+import SpinelISA
 
 /// The timing model's prediction for a harness trace next to what the trace measured: total
 /// cycles and, per command kind, how far the predicted retire cycles are from the measured ones.

@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 // The DMA engine and the harness's AXI memory model, cycle by cycle, for the timing model.
 // Each type keeps the registers of its RTL counterpart that decide *when* things happen (no

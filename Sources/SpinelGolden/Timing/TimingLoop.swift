@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 /// A LOOP_WS as the `LoopUnroller`'s cursors see it: its unrolled commands
 /// (`LoopWSUnrolling`, each a `TimedCommand` with the state it runs with), grouped by the

@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 /// The golden timing model: predicts the cycle in which the accelerator retires each command,
 /// from the configuration, the commands and the cycles the host offered them (docs/TIMING.md).
@@ -121,8 +121,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     let program: TimingProgram
     let dma: DMAParameters
     /// The memories' bank maps (the hardware's own).
-    let scratchpadMemory: BankedMemory
-    let accumulatorMemory: BankedMemory
+    let scratchpadMemory: LocalMemoryBanks
+    let accumulatorMemory: LocalMemoryBanks
 
     var cycle: UInt64 = 0
     var accepted: [UInt64?]
@@ -178,8 +178,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         self.program = program
         self.execute = execute
         dma = DMAParameters(parameters, tagBits: 1)
-        scratchpadMemory = parameters.scratchpadMemory
-        accumulatorMemory = parameters.accumulatorMemory
+        scratchpadMemory = parameters.scratchpadBanks
+        accumulatorMemory = parameters.accumulatorBanks
         let config = parameters.config
         station = [config.ldReservationEntries, config.exReservationEntries, config.stReservationEntries].map(StationQueueTiming.init)
         reader = DMAReaderTiming(dma)

@@ -1,4 +1,4 @@
-import SpinelAccelerator
+import SpinelISA
 
 /// A command stream as the timing model sees it: for every command, where the dispatcher sends
 /// it, the local rows it touches (the reservation station's footprint) and the work its
@@ -91,7 +91,7 @@ public struct TimedCommand: Sendable {
     /// A LOOP_WS that passes the unroller's checks: the commands it unrolls into.
     public var loop: UnrolledLoop?
     /// A CONFIG_NORM that keeps the normalizer busy this many cycles after the store controller
-    /// takes it (the numerics extensions' Softmax factor c, `Normalizer.constantLatency`).
+    /// takes it (the numerics extensions' Softmax factor c, `PipelineTiming.normalizerConstantLatency`).
     public var normalizerBusy: Int?
     /// A COUNTER that passes its checks: it retires in the dispatcher and answers with a counter value.
     public var counter: CounterAccess?
@@ -122,8 +122,9 @@ public struct TimedCommand: Sendable {
         switch funct {
         case Funct.config:
             // CONFIG_EX, CONFIG_LD, CONFIG_ST, CONFIG_NORM by rs1[1:0] (CONFIG_NORM goes with the stores).
-            route = [TimedCommand.Route.execute, .load, .store, .store][Int(rs1 & 3)]
-            if rs1 & 3 == 3, let latency = Normalizer.constantLatency(configNormRs1: rs1, parameters: parameters) { normalizerBusy = latency }
+            let kind = ConfigKind(rawValue: Int(ConfigKind.field.value(in: rs1)))!
+            route = [TimedCommand.Route.execute, .load, .store, .store][kind.rawValue]
+            if kind == .normalization, let latency = PipelineTiming.normalizerConstantLatency(configNormRs1: rs1, parameters: parameters) { normalizerBusy = latency }
         case Funct.mvin, Funct.mvin2, Funct.mvin3:
             route = .load
             let which = funct == Funct.mvin ? 0 : funct == Funct.mvin2 ? 1 : 2
@@ -146,13 +147,13 @@ public struct TimedCommand: Sendable {
                                columns: local.columns, elementBytes: fullWidth ? parameters.accBytes : parameters.inputBytes,
                                localRow: local.address.row, accumulator: local.address.isAccumulator, dim: dim)
             // Rows through the normalizer: a statistics pass writes nothing, and a finishing
-            // pass or a LayerNorm output holds the reader for `Normalizer.latency` per row.
+            // pass or a LayerNorm output holds the reader for `PipelineTiming.normalizerLatency` per row.
             let activation = (state.normalization.activationMSB ? 4 : 0) | state.store.activation
             if parameters.config.hasNormalizations, local.address.isAccumulator, !local.address.readsFullWidth,
                let command = NormalizationCommand(rawValue: local.address.normalizationCommand),
-               command != .output || activation >= 2 || state.store.scaleSource == .row {
+               command != .output || activation >= Activation.layerNorm.rawValue || state.store.scaleSource == .row {
                 move.statisticsPass = command != .output
-                let latency = Normalizer.latency(command: command, activation: activation, parameters: parameters)
+                let latency = PipelineTiming.normalizerLatency(command: command, activation: activation, parameters: parameters)
                 move.normalizerLatency = latency > 0 ? latency : nil
                 let accumulating = Normalizer.latency(command: command.accumulating, activation: activation, parameters: parameters)
                 move.accumulatingLatency = accumulating > 0 ? accumulating : nil
@@ -193,7 +194,7 @@ public struct TimedCommand: Sendable {
 
     static func kindName(funct: UInt8, rs1: UInt64) -> String {
         switch funct {
-        case Funct.config: return ["CONFIG_EX", "CONFIG_LD", "CONFIG_ST", "CONFIG_NORM"][Int(rs1 & 3)]
+        case Funct.config: return ["CONFIG_EX", "CONFIG_LD", "CONFIG_ST", "CONFIG_NORM"][Int(ConfigKind.field.value(in: rs1))]
         case Funct.mvin: return "MVIN"
         case Funct.mvin2: return "MVIN2"
         case Funct.mvin3: return "MVIN3"

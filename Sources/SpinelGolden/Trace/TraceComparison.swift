@@ -1,5 +1,5 @@
 import Foundation
-import SpinelAccelerator
+import SpinelISA
 
 /// The hardware's answers against the golden model's: COUNTER responses and the final error
 /// state here, the DMA writes in `WriteComparison` below.

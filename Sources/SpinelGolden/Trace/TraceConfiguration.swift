@@ -1,5 +1,5 @@
 import Foundation
-import SpinelAccelerator
+import SpinelISA
 
 /// The configuration a trace is replayed with, and where it came from.
 public struct TraceConfiguration: Sendable {

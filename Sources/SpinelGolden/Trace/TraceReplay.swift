@@ -1,5 +1,5 @@
 import Foundation
-import SpinelAccelerator
+import SpinelISA
 
 /// `spinel check`: replays a harness trace on the golden model (docs/ARCHITECTURE.md,
 /// "Verification").
@@ -131,7 +131,7 @@ public enum TraceReplay {
     /// The name of an error code, as `spinel.h` names it.
     static func errorName(_ code: Int) -> String {
         if code == 0 { return "none" }
-        return AcceleratorError.Code(rawValue: UInt8(clamping: code)).map { "\($0)" } ?? "unknown code"
+        return AcceleratorError.Code(rawValue: code).map { "\($0)" } ?? "unknown code"
     }
 
     /// A command in words: what `GoldenModel.describe` says (with the state it runs with, when

@@ -1,5 +1,5 @@
 import Foundation
-import SpinelAccelerator
+import SpinelISA
 
 /// Lookup tables over a trace's bursts and command flights.
 struct TraceIndex {

@@ -1,5 +1,5 @@
 import Foundation
-import SpinelAccelerator
+import SpinelISA
 
 // MARK: - Problems
 

@@ -1,30 +1,13 @@
 import SpinelHDL
 
-/// The funct codes of docs/ISA.md.
-public enum Funct {
-    public static let config = 0, mvin2 = 1, mvin = 2, mvout = 3, computePreloaded = 4, computeAccumulated = 5
-    public static let preload = 6, flush = 7, mvin3 = 14
-    public static let loopWS = 8, loopWSConfigBounds = 9, loopWSConfigAddressesAB = 10, loopWSConfigAddressesDC = 11
-    public static let loopWSConfigStridesAB = 12, loopWSConfigStridesDC = 13
-    /// Gemmini's COUNTER: performance counters (CounterFile.swift); answers on the response port.
-    public static let counter = 126
-    /// Spinel extension (with `hasAffineLayerNorm`): two accumulator rows into the normalizer's γ and β.
-    public static let loadAffine = 40
-    /// Spinel extension (with `hasNumericsExtensions`): one accumulator row into the
-    /// requantizer's per-lane multipliers M_j.
-    public static let loadRequantizer = 41
-    /// Spinel extension (with `hasNumericsExtensions`): one accumulator row of fp32 bit patterns
-    /// into the per-lane store scales.
-    public static let loadLaneScales = 42
+extension BigInteger {
+    /// A funct code (`Funct`) as a literal's value.
+    init(_ funct: UInt8) { self.init(Int(funct)) }
 }
 
-/// The accelerator error codes of docs/ACCELERATOR.md.
-public enum ErrorCode: Int, CaseIterable, Sendable {
-    case unknownCommand = 1, tooManyRows, tooManyColumns, localAddressOutOfRange, unsupportedDataflow
-    case unsupportedField, invalidScale, computeWithoutPreload, preloadPending, illegalOperand
-    case dmaReadFault, dmaWriteFault
-
-    public static let bits = 4
+extension Signal {
+    /// The bits of a command word's `field` (SpinelISA's field layouts).
+    func field(_ field: BitField) -> Signal { bits(field.high, field.low) }
 }
 
 /// A raw command as it arrives at the command port.
@@ -158,17 +141,17 @@ public struct OperandFields {
 
     public init(_ word: Signal) { self.word = word }
 
-    public var address: Signal { word.bits(31, 0) }
-    public var columns: Signal { word.bits(47, 32) }
-    public var rows: Signal { word.bits(63, 48) }
-    public var isGarbage: Signal { address === Signal(BigInteger(0xFFFF_FFFF)) }
-    public var isAccumulator: Signal { word[31] }
-    public var accumulates: Signal { word[30] }
-    public var readsFullWidth: Signal { word[29] }
-    public var normalization: Signal { word.bits(28, 26) }
+    public var address: Signal { word.field(LocalOperandLayout.address) }
+    public var columns: Signal { word.field(LocalOperandLayout.columns) }
+    public var rows: Signal { word.field(LocalOperandLayout.rows) }
+    public var isGarbage: Signal { address === Signal(BigInteger(Int(LocalAddressLayout.garbage))) }
+    public var isAccumulator: Signal { word[LocalAddressLayout.accumulatorBit] }
+    public var accumulates: Signal { word[LocalAddressLayout.accumulateBit] }
+    public var readsFullWidth: Signal { word[LocalAddressLayout.fullWidthBit] }
+    public var normalization: Signal { word.field(LocalAddressLayout.normalizationCommand) }
     /// Bits 30:26: must be clear in a scratchpad address.
-    public var flagBits: Signal { word.bits(30, 26) }
-    public var row: Signal { word.bits(25, 0) }
+    public var flagBits: Signal { word.field(LocalAddressLayout.flags) }
+    public var row: Signal { word.field(LocalAddressLayout.row) }
 
     /// The last DIM-column block a move of this operand's columns touches, ⌊(columns − 1) / DIM⌋
     /// (0 for no columns), 16 bits. A shift when DIM is a power of two; otherwise one comparison

@@ -76,11 +76,12 @@ public struct Dispatcher: Module {
         let errorLatched = m.register("error_latched", .bool, reset: false)
         let errorInfo = m.register("error_info_reg", .uint(64), reset: 0)
 
-        func isFunct(_ value: Int) -> Signal { funct === Signal(BigInteger(value)) }
+        func isFunct(_ value: UInt8) -> Signal { funct === Signal(BigInteger(value)) }
         let isConfig = isFunct(Funct.config)
-        let configKind = rs1.bits(1, 0)
-        let isConfigEX = isConfig && configKind === 0, isConfigLD = isConfig && configKind === 1
-        let isConfigST = isConfig && configKind === 2, isConfigNorm = isConfig && configKind === 3
+        let configKind = rs1.field(ConfigKind.field)
+        func isConfigOf(_ kind: ConfigKind) -> Signal { isConfig && configKind === Signal(BigInteger(kind.rawValue)) }
+        let isConfigEX = isConfigOf(.execute), isConfigLD = isConfigOf(.load)
+        let isConfigST = isConfigOf(.store), isConfigNorm = isConfigOf(.normalization)
         let mvinWhich = mux(isFunct(Funct.mvin), Signal.literal(0, .uint(2)), mux(isFunct(Funct.mvin2), Signal.literal(1, .uint(2)), Signal.literal(2, .uint(2))))
         let isMvin = isFunct(Funct.mvin) || isFunct(Funct.mvin2) || isFunct(Funct.mvin3)
         let isMvout = isFunct(Funct.mvout)
@@ -114,27 +115,29 @@ public struct Dispatcher: Module {
             return columnsToo ? [rows, (operand.columns > Signal(BigInteger(dim)), .tooManyColumns)] : [rows]
         }
 
-        let exSetOnlyStrides = rs1[7]
-        let exWS = rs1[2], exTransposeA = rs1[8], exTransposeB = rs1[9]
+        typealias EX = ConfigExecuteFields
+        let exSetOnlyStrides = rs1[EX.setOnlyStridesBit]
+        let exWS = rs1[EX.weightStationaryBit], exTransposeA = rs1[EX.transposeABit], exTransposeB = rs1[EX.transposeBBit]
         let transposesPermitted = mux(exWS, !(exTransposeA && exTransposeB), !(exTransposeB && !exTransposeA))
         let dataflowSupported: Signal = config.dataflow == .both ? true : (config.dataflow == .ws ? exWS : !exWS)
         let configEXChecks: [(Signal, ErrorCode)] = [
             (!exSetOnlyStrides && !dataflowSupported, .unsupportedDataflow),
             (!exSetOnlyStrides && !transposesPermitted, .unsupportedDataflow),
-            (!exSetOnlyStrides && Signal(noNormalizations) && rs1.bits(4, 3) >= 2, .unsupportedField),
-            (!exSetOnlyStrides && rs2.bits(31, 0) >= Signal(BigInteger(config.accType.width)), .unsupportedField),
+            (!exSetOnlyStrides && Signal(noNormalizations) && rs1.field(EX.activation) >= Signal(BigInteger(Activation.layerNorm.rawValue)), .unsupportedField),
+            (!exSetOnlyStrides && rs2.field(EX.shift) >= Signal(BigInteger(config.accType.width)), .unsupportedField),
         ]
-        let configLDChecks: [(Signal, ErrorCode)] = [(rs1.bits(4, 3) === 3, .unknownCommand), (rs1.bits(15, 8) > 1, .unsupportedField)]
-            + scaleProblems(rs1.bits(63, 32), hardware: config.mvinScale)
+        let configLDChecks: [(Signal, ErrorCode)] = [(rs1.field(ConfigLoadFields.state) === 3, .unknownCommand),
+                                                     (rs1.field(ConfigLoadFields.pixelRepeats) > 1, .unsupportedField)]
+            + scaleProblems(rs1.field(ConfigLoadFields.scale), hardware: config.mvinScale)
         // CONFIG_ST rs1[63:4] must be 0 but the numerics extensions' K and scale source.
         let extensionFields = Signal.literal(BigInteger(extensions ? NumericsExtensions.configStoreFieldMask : 0), .uint(64))
         let requantizerShiftField = rs1.bits(NumericsExtensions.requantizerShiftLow + NumericsExtensions.requantizerShiftBits - 1, NumericsExtensions.requantizerShiftLow)
         let scaleSourceField = rs1.bits(NumericsExtensions.scaleSourceLow + NumericsExtensions.scaleSourceBits - 1, NumericsExtensions.scaleSourceLow)
-        let configSTChecks: [(Signal, ErrorCode)] = [((rs1 & ~extensionFields).bits(63, 4).orReduce, .unsupportedField),
+        let configSTChecks: [(Signal, ErrorCode)] = [((rs1 & ~extensionFields).field(ConfigStoreFields.poolingFields).orReduce, .unsupportedField),
                                                      (requantizerShiftField > Signal(BigInteger(NumericsExtensions.requantizerShifts.upperBound)), .unsupportedField),
                                                      (scaleSourceField > Signal(BigInteger(NumericsExtensions.ScaleSource.row.rawValue)), .unsupportedField),
-                                                     (Signal(noNormalizations) && rs1.bits(3, 2) >= 2, .unsupportedField)]
-            + scaleProblems(rs2.bits(63, 32), hardware: config.accScale)
+                                                     (Signal(noNormalizations) && rs1.field(ConfigStoreFields.activation) >= Signal(BigInteger(Activation.layerNorm.rawValue)), .unsupportedField)]
+            + scaleProblems(rs2.field(ConfigStoreFields.accScale), hardware: config.accScale)
 
         // MARK: Local operand checks (need the shadow state)
         let rowBits = 40
@@ -214,14 +217,14 @@ public struct Dispatcher: Module {
             passAllowed = passAllowed && (!covered || transition.allowed)
             // The row scale (scale source 2, activation 0 or 1) reads Softmax statistics as activation 4 would.
             let rowScale = storeScaleSource === Signal(BigInteger(NumericsExtensions.ScaleSource.row.rawValue))
-            let needed = mux(rowScale, Signal.literal(4, .uint(3)), activation)
+            let needed = mux(rowScale, Signal.literal(BigInteger(Activation.softmax.rawValue), .uint(3)), activation)
             outputAllowed = outputAllowed && (!covered || NormalizationTransition.outputAllowed(state: state, activation: needed))
         }
         let normalizationChecks: [(Signal, ErrorCode)] = config.hasNormalizations ? [
-            (appliesActivation && activation >= Signal(BigInteger(5)) && !(Signal(config.hasAffineLayerNorm) && activation === 6)
-                && !(Signal(extensions) && (activation === Signal(BigInteger(NumericsExtensions.softmaxRelativeToMaximum))
-                                            || activation === Signal(BigInteger(NumericsExtensions.twoSegmentGELU)))), .unsupportedField),
-            (appliesActivation && storeScaleSource =/= 0 && activation >= Signal(BigInteger(2)), .unsupportedField),
+            (appliesActivation && activation >= Signal(BigInteger(Activation.softmaxRelativeToMaximum.rawValue)) && !(Signal(config.hasAffineLayerNorm) && activation === Signal(BigInteger(Activation.affineLayerNorm.rawValue)))
+                && !(Signal(extensions) && (activation === Signal(BigInteger(Activation.softmaxRelativeToMaximum.rawValue))
+                                            || activation === Signal(BigInteger(Activation.twoSegmentGELU.rawValue)))), .unsupportedField),
+            (appliesActivation && storeScaleSource =/= 0 && activation >= Signal(BigInteger(Activation.layerNorm.rawValue)), .unsupportedField),
             (isPass && (mvoutOperand.rows === 0 || mvoutOperand.columns === 0), .illegalOperand),
             (isPass && !passAllowed, .illegalOperand),
             (appliesActivation && !outputAllowed, .illegalOperand),
@@ -245,7 +248,7 @@ public struct Dispatcher: Module {
         let configNormChecks: [(Signal, ErrorCode)] = [(Signal(noNormalizations), .unsupportedField),
                                                        (Signal(!extensions) && constantSet.orReduce, .unsupportedField),
                                                        (constantSet === 3, .unsupportedField),
-                                                       (constantSet === 0 && rs1.bits(15, 8) >= Signal(BigInteger(slots)), .unsupportedField)]
+                                                       (constantSet === 0 && rs1.field(ConfigNormFields.statisticsSlot) >= Signal(BigInteger(slots)), .unsupportedField)]
 
         // PRELOAD: its operands against the current dataflow, then pairing.
         func preloadProblems(bd: Signal, c: Signal) -> [(Signal, ErrorCode)] {
@@ -295,10 +298,11 @@ public struct Dispatcher: Module {
         let routed = RoutedCommand(command: command, index: hostIndex, sequence: count, loop: io.command.bits.loop)
         // LOAD_AFFINE goes on as an accumulator MVOUT with bit 30 set (StoreController.swift); a
         // real MVOUT's bit 30 (meaningless for a read) is cleared, so that it cannot pose as one.
-        let bit30 = Signal.literal(1 << 30, .uint(64))
+        let bit30 = Signal.literal(BigInteger(1 << LocalAddressLayout.accumulateBit), .uint(64))
         // LOAD_REQUANT and LOAD_LANE_SCALES carry their kind (1, 2) in bits 28:26.
-        let laneKind = mux(isLoadRequantizer, Signal.literal(1 << 26, .uint(64)),
-                           mux(isLoadLaneScales, Signal.literal(2 << 26, .uint(64)), Signal.literal(0, .uint(64))))
+        let kindLow = LocalAddressLayout.normalizationCommand.low
+        let laneKind = mux(isLoadRequantizer, Signal.literal(BigInteger(1 << kindLow), .uint(64)),
+                           mux(isLoadLaneScales, Signal.literal(BigInteger(2 << kindLow), .uint(64)), Signal.literal(0, .uint(64))))
         let storeCommand = RoCCCommand(funct: mux(isLaneLoad, Signal.literal(BigInteger(Funct.mvout), .uint(7)), funct), rs1: rs1,
                                        rs2: mux(isLaneLoad, rs2 | bit30 | laneKind, mux(isMvout, rs2 & ~bit30, rs2)))
         let routedToStore = RoutedCommand(command: storeCommand, index: hostIndex, sequence: count, loop: io.command.bits.loop)
@@ -369,26 +373,27 @@ public struct Dispatcher: Module {
                 }
             }.otherwise {
                 m.when(isConfigEX) {
-                    aStride.set(rs1.bits(31, 16))
-                    cStride.set(rs2.bits(63, 48))
+                    aStride.set(rs1.field(EX.aStride))
+                    cStride.set(rs2.field(EX.cStride))
                     m.when(!exSetOnlyStrides) { weightStationary.set(exWS) }
                 }
                 m.when(isConfigLD) {
                     for which in 0..<3 {
-                        m.when(rs1.bits(4, 3) === Signal(BigInteger(which))) {
-                            shrunk[which].set(rs1[2])
-                            blockStride[which].set(rs1.bits(31, 16))
+                        m.when(rs1.field(ConfigLoadFields.state) === Signal(BigInteger(which))) {
+                            shrunk[which].set(rs1[ConfigLoadFields.shrunkBit])
+                            blockStride[which].set(rs1.field(ConfigLoadFields.blockStride))
                         }
                     }
                 }
                 m.when(isConfigST) {
-                    storeActivation.set(rs1.bits(3, 2))
+                    storeActivation.set(rs1.field(ConfigStoreFields.activation))
                     storeScaleSource.set(scaleSourceField)
                 }
                 // The extensions' constant sets change no slot and no MSB.
                 m.when(isConfigNorm && constantSet === 0) {
-                    normSlot.set(rs1.bits(8 + slotBits - 1, 8))
-                    m.when(!rs1[17]) { activationHigh.set(rs1[16]) }
+                    let slotLow = ConfigNormFields.statisticsSlot.low
+                    normSlot.set(rs1.bits(slotLow + slotBits - 1, slotLow))
+                    m.when(!rs1[ConfigNormFields.setSlotOnlyBit]) { activationHigh.set(rs1[ConfigNormFields.activationMSBBit]) }
                 }
                 m.when(isMvout && isPass) {
                     for (row, transition) in transitions.enumerated() {

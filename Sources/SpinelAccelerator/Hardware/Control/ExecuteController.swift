@@ -4,7 +4,7 @@ import SpinelHDL
 /// (docs/ACCELERATOR.md, "PRELOAD and COMPUTE"; docs/MICROARCHITECTURE.md, "Execute pipeline").
 ///
 /// Three stages overlap, so that in steady state one slot enters the array every cycle:
-/// 1. *accept*: a pair takes one of `operandSets` (4) operand sets (A, OS B, preload P, all
+/// 1. *accept*: a pair takes one of `PipelineTiming.executeOperandSets` (4) operand sets (A, OS B, preload P, all
 ///    zero-padded DIM×DIM registers) and an entry of the in-order retire queue; CONFIG_EX only
 ///    takes a retire entry. Each set keeps the CONFIG_EX state of its pair.
 /// 2. *read*: sets are read in order by two streams that run at once, one row request per
@@ -24,13 +24,6 @@ public struct ExecuteController: Module {
     public init(_ parameters: AcceleratorParameters) { self.parameters = parameters }
 
     public var name: String { "ExecuteController_\(parameters.name)" }
-
-    /// Operand sets: the computing pair, the loading pair, the pair after it (read while the
-    /// computing pair runs, so that its load can start with the next window) and one being
-    /// accepted.
-    public static let operandSets = 4
-    /// Entries of the retire queue (pairs and CONFIG_EX from acceptance to retirement).
-    public static let retireEntries = 8
 
     public struct IO: Aggregate {
         public var command: Decoupled<ExecuteCommand>
@@ -164,7 +157,7 @@ public struct ExecuteController: Module {
         }
 
         init(dim: Int, shiftBits: Int, entryBits: Int) {
-            self.init(row: Signal(.uint(26)), rows: Signal(.uint(16)), stride: Signal(.uint(16)), mask: Signal(.uint(dim)),
+            self.init(row: Signal(.uint(LocalAddressLayout.rowIndexBits)), rows: Signal(.uint(16)), stride: Signal(.uint(16)), mask: Signal(.uint(dim)),
                       toAccumulator: Signal(.bool), accumulate: Signal(.bool), relu: Signal(.bool), shift: Signal(.uint(shiftBits)),
                       entry: Signal(.uint(entryBits)))
         }
@@ -278,7 +271,7 @@ private struct ExecuteStages {
         let dim = parameters.dim
         let inputBits = parameters.config.inputType.width, accBits = parameters.config.accType.width
         let types = ArrayTypes(parameters)
-        let sets = ExecuteController.operandSets, entries = ExecuteController.retireEntries
+        let sets = PipelineTiming.executeOperandSets, entries = PipelineTiming.executeRetireEntries
         let setBits = HWType.addressWidth(for: sets), entryBits = HWType.addressWidth(for: entries)
         let indexBits = HWType.addressWidth(for: dim)
         let rowBits = max(HWType.addressWidth(for: parameters.spRows), HWType.addressWidth(for: parameters.accRows))
@@ -348,14 +341,15 @@ private struct ExecuteStages {
             tail.set(tail +% 1)
             m.when(isConfig) {
                 let rs1 = incoming.command.command.rs1, rs2 = incoming.command.command.rs2
-                config.aStride.set(rs1.bits(31, 16))
-                config.cStride.set(rs2.bits(63, 48))
-                m.when(!rs1[7]) {
-                    config.weightStationary.set(rs1[2])
-                    config.relu.set(rs1.bits(4, 3) === 1)
-                    config.shift.set(rs2.bits(types.shiftBits - 1, 0))
-                    config.transposeA.set(rs1[8])
-                    config.transposeB.set(rs1[9])
+                typealias EX = ConfigExecuteFields
+                config.aStride.set(rs1.field(EX.aStride))
+                config.cStride.set(rs2.field(EX.cStride))
+                m.when(!rs1[EX.setOnlyStridesBit]) {
+                    config.weightStationary.set(rs1[EX.weightStationaryBit])
+                    config.relu.set(rs1.field(EX.activation) === Signal(BigInteger(Activation.relu.rawValue)))
+                    config.shift.set(rs2.bits(EX.shift.low + types.shiftBits - 1, EX.shift.low))
+                    config.transposeA.set(rs1[EX.transposeABit])
+                    config.transposeB.set(rs1[EX.transposeBBit])
                 }
             }.otherwise {
                 for (s, set) in operandSets.enumerated() {
@@ -421,7 +415,7 @@ private struct ExecuteStages {
         let skipA = skipped(aFields)
         let wantA = readActive && !doneA && !skipA
         io.scratchpadReads[0].request.valid.set(wantA)
-        io.scratchpadReads[0].request.bits.set((aFields.row +% (rowA * reading.config.aStride).truncated(to: 26))
+        io.scratchpadReads[0].request.bits.set((aFields.row +% (rowA * reading.config.aStride).truncated(to: LocalAddressLayout.rowIndexBits))
             .truncated(to: HWType.addressWidth(for: parameters.spRows)))
         let firedA = wantA && io.scratchpadReads[0].request.ready
         let doneAAfter = doneA || skipA || (firedA && rowA +& 1 >= aFields.rows)
@@ -435,7 +429,7 @@ private struct ExecuteStages {
         let second = OperandFields(m.wire("read_second", .uint(64), default: mux(secondOnQ, reading.q.word, reading.p.word)))
         let skipSecond = mux(secondOnQ, skipQ, Signal(false))
         let wantSecond = readActive && !doneQ && !skipSecond
-        let secondAddress = second.row +% rowQ.extended(to: 26)
+        let secondAddress = second.row +% rowQ.extended(to: LocalAddressLayout.rowIndexBits)
         io.scratchpadReads[1].request.valid.set(wantSecond && !second.isAccumulator)
         io.scratchpadReads[1].request.bits.set(secondAddress.truncated(to: HWType.addressWidth(for: parameters.spRows)))
         io.accumulatorRead.request.valid.set(wantSecond && second.isAccumulator)
@@ -577,8 +571,8 @@ private struct ExecuteStages {
         // This slot's result row: a WS compute row of X, or an OS drain row of the previous pair.
         let wsOutput = wantCompute && x.weightStationary
         let tag = m.wire("slot_tag", tagTemplate)
-        let xRow = (x.c.row +% (slot.extended(to: 26) * x.config.cStride).truncated(to: 26))
-        let drainRow = (drain.row +% (reversed.extended(to: 26) * drain.stride).truncated(to: 26))
+        let xRow = (x.c.row +% (slot.extended(to: LocalAddressLayout.rowIndexBits) * x.config.cStride).truncated(to: LocalAddressLayout.rowIndexBits))
+        let drainRow = (drain.row +% (reversed.extended(to: LocalAddressLayout.rowIndexBits) * drain.stride).truncated(to: LocalAddressLayout.rowIndexBits))
         tag.write.set(mux(wsOutput, x.hasC && slot.extended(to: 16) < x.c.rows, wantDrain && reversed.extended(to: 16) < drain.rows))
         tag.retire.set(mux(wsOutput, slot +& 1 === xComputeSlots.extended(to: counterType.width + 1), wantDrain && slot === count(dim - 1)))
         tag.entry.set(mux(wsOutput, x.entry, drain.entry))

@@ -114,7 +114,7 @@ public struct LoadController: Module {
         let lastRow = m.wire("last_row", .bool, default: empty || rowCounter +& 1 >= rows)
         let elementBytes = mux(operand.isAccumulator && !state.shrunk, Signal.literal(BigInteger(parameters.accBytes), .uint(4)),
                                Signal.literal(BigInteger(parameters.inputBytes), .uint(4)))
-        let note = RowNote(localRow: (operand.row +% rowCounter.extended(to: 26)).truncated(to: 26),
+        let note = RowNote(localRow: (operand.row +% rowCounter.extended(to: LocalAddressLayout.rowIndexBits)).truncated(to: LocalAddressLayout.rowIndexBits),
                            accumulator: operand.isAccumulator, accumulate: operand.accumulates, shrunk: state.shrunk,
                            columns: columns, blockStride: state.blockStride, scale: state.scale, zeros: zeros,
                            noWrites: empty, last: lastRow, index: io.command.bits.index)
@@ -132,11 +132,11 @@ public struct LoadController: Module {
         }
         m.when(io.command.fire && isConfig) {
             for index in 0..<3 {
-                m.when(rs1.bits(4, 3) === Signal(BigInteger(index))) {
+                m.when(rs1.field(ConfigLoadFields.state) === Signal(BigInteger(index))) {
                     dramStride[index].set(rs2)
-                    scale[index].set(rs1.bits(63, 32))
-                    shrunk[index].set(rs1[2])
-                    blockStride[index].set(rs1.bits(31, 16))
+                    scale[index].set(rs1.field(ConfigLoadFields.scale))
+                    shrunk[index].set(rs1[ConfigLoadFields.shrunkBit])
+                    blockStride[index].set(rs1.field(ConfigLoadFields.blockStride))
                 }
             }
         }
@@ -151,7 +151,7 @@ public struct LoadController: Module {
         let lastBlock = m.wire("last_block", .bool, default: head.noWrites || block +% 1 >= blocks)
         let rowFaults = hasData && io.readResponse.bits.error
         let skipWrites = head.noWrites || faulted || rowFaults
-        let destination = (head.localRow +% (block * head.blockStride).truncated(to: 26))
+        let destination = (head.localRow +% (block * head.blockStride).truncated(to: LocalAddressLayout.rowIndexBits))
 
         // Element c of the row sits in bytes [c·size, (c+1)·size) of the response.
         let data = mux(head.zeros, Signal.literal(0, .uint(dma.maxBytes * 8)), io.readResponse.bits.data)
@@ -225,7 +225,7 @@ public struct LoadController: Module {
     }
 
     var noteTemplate: RowNote {
-        RowNote(localRow: Signal(.uint(26)), accumulator: Signal(.bool), accumulate: Signal(.bool), shrunk: Signal(.bool),
+        RowNote(localRow: Signal(.uint(LocalAddressLayout.rowIndexBits)), accumulator: Signal(.bool), accumulate: Signal(.bool), shrunk: Signal(.bool),
                 columns: Signal(.uint(16)), blockStride: Signal(.uint(16)), scale: Signal(.uint(32)), zeros: Signal(.bool),
                 noWrites: Signal(.bool), last: Signal(.bool), index: Signal(.uint(32)))
     }

@@ -211,7 +211,7 @@ private extension LoopUnroller {
     func n16(_ value: Int) -> Signal { Signal.literal(BigInteger(value), .uint(16)) }
     func n32(_ value: Int) -> Signal { Signal.literal(BigInteger(value), .uint(32)) }
     func n64(_ value: Int) -> Signal { Signal.literal(BigInteger(value), .uint(64)) }
-    func functLiteral(_ value: Int) -> Signal { Signal.literal(BigInteger(value), .uint(7)) }
+    func functLiteral(_ value: UInt8) -> Signal { Signal.literal(BigInteger(value), .uint(7)) }
 
     func last(_ counter: Signal, _ total: Signal) -> Signal { counter +& 1 === total.extended(to: 17) }
     func padded(_ isLast: Signal, _ pad: Signal) -> Signal { n16(dim) -% mux(isLast, pad, n16(0)) }
@@ -326,7 +326,8 @@ private extension LoopUnroller {
         // A statistics pass's mvout carries its normalization command in address bits 28:26.
         let passBits = [false, true].map { softmax in
             NormalizationCommand.passes(softmax: softmax).map { pass in
-                mux(last(sj, store.tilesJ), n32(pass.last.rawValue << 26), n32(pass.each.rawValue << 26))
+                mux(last(sj, store.tilesJ), n32(pass.last.rawValue << LocalAddressLayout.normalizationCommand.low),
+                    n32(pass.each.rawValue << LocalAddressLayout.normalizationCommand.low))
             }
         }
         let passCommand = m.wire("store_pass_command", .uint(32), default: mux(store.normalize && storePass =/= 2,
@@ -465,15 +466,16 @@ private extension LoopUnroller {
         let (waiting, outstanding, emitStore, emitted) = (r.waiting, r.outstanding, work.emitStore, out.command)
         let input = io.command.bits
         let funct = input.funct, rs1 = input.rs1, rs2 = input.rs2
-        func isFunct(_ value: Int) -> Signal { funct === Signal(BigInteger(value)) }
+        func isFunct(_ value: UInt8) -> Signal { funct === Signal(BigInteger(value)) }
         let half = scratchpadHalf
         let isLoopConfig = funct >= Signal(BigInteger(Funct.loopWSConfigBounds)) && funct <= Signal(BigInteger(Funct.loopWSConfigStridesDC))
         let isLoop = isFunct(Funct.loopWS)
         // LOOP_WS checks, in the golden model's order (docs/ACCELERATOR.md, "LOOP_WS").
         func code(_ error: ErrorCode) -> Signal { Signal.literal(BigInteger(error.rawValue), .uint(ErrorCode.bits)) }
-        let launchTransposeA = rs2[0], launchTransposeB = rs2[1], launchResidual = rs2[2]
-        let launchActivation = rs1.bits(10, 8)
-        let launchSoftmax = launchActivation === 4, launchNormalizes = launchActivation === 2 || launchSoftmax
+        typealias WS = LoopWSFields
+        let launchTransposeA = rs2[WS.transposeABit], launchTransposeB = rs2[WS.transposeBBit], launchResidual = rs2[WS.residualAddBit]
+        let launchActivation = rs1.field(WS.activation)
+        let launchSoftmax = launchActivation === Signal(BigInteger(Activation.softmax.rawValue)), launchNormalizes = launchActivation === Signal(BigInteger(Activation.layerNorm.rawValue)) || launchSoftmax
         let normalizationsBuilt = Signal(parameters.config.hasNormalizations)
         // DIM as a literal just wide enough for it (DIM 256 needs 9 bits).
         let dimLiteral = Signal.literal(BigInteger(dim), .uint(HWType.addressWidth(for: dim + 1)))
@@ -481,10 +483,10 @@ private extension LoopUnroller {
         let accumulatorRows = (staged.tilesI * staged.tilesJ).extended(to: 34) * dimLiteral
         let checks: [(Signal, ErrorCode)] = [
             // act 3 (I-GELU) issues no passes: CONFIG_ST's activation applies it (Gemmini passes it here).
-            (launchActivation > 1 && !((launchNormalizes || launchActivation === 3) && normalizationsBuilt), .unsupportedField),
+            (launchActivation > Signal(BigInteger(Activation.relu.rawValue)) && !((launchNormalizes || launchActivation === Signal(BigInteger(Activation.igelu.rawValue))) && normalizationsBuilt), .unsupportedField),
             (launchNormalizes && launchResidual, .unsupportedField),
-            (launchNormalizes && rs1[1], .illegalOperand),
-            (rs1.bits(19, 18) === 3 || rs1.bits(17, 16) === 3, .unsupportedField),
+            (launchNormalizes && rs1[WS.fullCBit], .illegalOperand),
+            (rs1.field(WS.aScratchpadID) === 3 || rs1.field(WS.bScratchpadID) === 3, .unsupportedField),
             (launchTransposeA && launchTransposeB, .unsupportedDataflow),
             // The residual add has no K (Gemmini's tiled_resadd_auto launches it with K = 0).
             (staged.tilesI === 0 || staged.tilesJ === 0 || (staged.tilesK === 0 && !launchResidual), .illegalOperand),
@@ -515,8 +517,9 @@ private extension LoopUnroller {
         let accepted = io.command.fire
         m.when(accepted) { hostCount.set(hostCount +% 1) }
         m.when(accepted && isFunct(Funct.loopWSConfigBounds)) {
-            staged.padI.set(rs1.bits(15, 0)); staged.padJ.set(rs1.bits(31, 16)); staged.padK.set(rs1.bits(47, 32))
-            staged.tilesI.set(rs2.bits(15, 0)); staged.tilesJ.set(rs2.bits(31, 16)); staged.tilesK.set(rs2.bits(47, 32))
+            let (i, j, k) = (LoopWSFields.bounds[0], LoopWSFields.bounds[1], LoopWSFields.bounds[2])
+            staged.padI.set(rs1.field(i)); staged.padJ.set(rs1.field(j)); staged.padK.set(rs1.field(k))
+            staged.tilesI.set(rs2.field(i)); staged.tilesJ.set(rs2.field(j)); staged.tilesK.set(rs2.field(k))
         }
         m.when(accepted && isFunct(Funct.loopWSConfigAddressesAB)) { staged.addressA.set(rs1); staged.addressB.set(rs2) }
         m.when(accepted && isFunct(Funct.loopWSConfigAddressesDC)) { staged.addressD.set(rs1); staged.addressC.set(rs2) }
@@ -525,8 +528,8 @@ private extension LoopUnroller {
         m.when(accepted && isLoop && !failed) {
             pending.set(true)
             r.pendingIndex.set(hostCount)
-            staged.exAccumulate.set(rs1[0]); staged.fullC.set(rs1[1]); staged.lowD.set(rs1[2])
-            staged.aHigh.set(rs1.bits(19, 18) === 2); staged.bHigh.set(rs1.bits(17, 16) === 2)
+            staged.exAccumulate.set(rs1[WS.exAccumulateBit]); staged.fullC.set(rs1[WS.fullCBit]); staged.lowD.set(rs1[WS.lowDBit])
+            staged.aHigh.set(rs1.field(WS.aScratchpadID) === 2); staged.bHigh.set(rs1.field(WS.bScratchpadID) === 2)
             staged.transposeA.set(launchTransposeA); staged.transposeB.set(launchTransposeB)
             staged.residual.set(launchResidual)
             staged.normalize.set(launchNormalizes)

@@ -102,7 +102,7 @@ public struct StoreController: Module {
 
         // MARK: Reader
         let isConfig = command.funct === Signal(BigInteger(Funct.config))
-        let isConfigNorm = isConfig && rs1.bits(1, 0) === 3
+        let isConfigNorm = isConfig && rs1.field(ConfigKind.field) === Signal(BigInteger(ConfigKind.normalization.rawValue))
         let operand = OperandFields(rs2)
         let normalizes = parameters.config.hasNormalizations
         let normalizer = normalizes ? m.instance("normalizer", Normalizer(parameters)) : nil
@@ -128,7 +128,7 @@ public struct StoreController: Module {
         // With the extensions every scaled accumulator row goes through the normalizer (the
         // requantizer, lane and row scales live there); its plain rows take no extra cycle.
         let normalized = m.wire("normalized", .bool, default: Signal(normalizes) && operand.isAccumulator && !operand.readsFullWidth
-                                  && (Signal(extensions) || normalizationCommand =/= 0 || activation >= Signal(BigInteger(2)) || affineParameters))
+                                  && (Signal(extensions) || normalizationCommand =/= 0 || activation >= Signal(BigInteger(Activation.layerNorm.rawValue)) || affineParameters))
         let long = m.wire("long", .bool, default: normalized && !affineParameters && NormalizationCommand.finishes(normalizationCommand))
         let longPending = m.register("long_pending", .bool, reset: false)
         let rowCounter = m.register("row", .uint(16), reset: 0)
@@ -136,7 +136,8 @@ public struct StoreController: Module {
         let blockDone = m.wire("block_done", .bool, default: empty || rowCounter +& 1 >= operand.rows)
         let lastRow = m.wire("last_row", .bool, default: blockDone && (empty || inLastBlock))
         let fromAccumulator = operand.isAccumulator
-        let localRow = (operand.row +% rowCounter.extended(to: 26) +% blockOffset.extended(to: 26))
+        let localRow = (operand.row +% rowCounter.extended(to: LocalAddressLayout.rowIndexBits)
+                        +% blockOffset.extended(to: LocalAddressLayout.rowIndexBits))
         io.scratchpadRead.request.bits.set(localRow.truncated(to: HWType.addressWidth(for: parameters.spRows)))
         io.accumulatorRead.request.bits.set(localRow.truncated(to: HWType.addressWidth(for: parameters.accRows)))
         // A CONFIG_NORM that sets qb and qc keeps the normalizer busy computing Softmax's constant
@@ -155,9 +156,9 @@ public struct StoreController: Module {
             m.when(blockDone) { blockCounter.set(mux(lastRow, Signal.literal(0, .uint(16)), blockCounter +% 1)) }
         }
         m.when(io.command.fire && isConfig && !isConfigNorm) {
-            dramStride.set(rs2.bits(31, 0))
-            accScale.set(rs2.bits(63, 32))
-            storeActivation.set(rs1.bits(3, 2))
+            dramStride.set(rs2.field(ConfigStoreFields.dramStride))
+            accScale.set(rs2.field(ConfigStoreFields.accScale))
+            storeActivation.set(rs1.field(ConfigStoreFields.activation))
             requantizerShift.set(rs1.bits(NumericsExtensions.requantizerShiftLow + NumericsExtensions.requantizerShiftBits - 1, NumericsExtensions.requantizerShiftLow))
             scaleSource.set(rs1.bits(NumericsExtensions.scaleSourceLow + NumericsExtensions.scaleSourceBits - 1, NumericsExtensions.scaleSourceLow))
         }
@@ -200,7 +201,7 @@ public struct StoreController: Module {
                 // No scale hardware: the scale is 1.0 and values only saturate.
                 value = mux(element < low, low, mux(element > high, high, element)).truncated(to: inputBits)
             }
-            return mux(activation === 1 && value < Signal.literal(0, .sint(inputBits)), Signal.literal(0, .sint(inputBits)), value).asUInt
+            return mux(activation === Signal(BigInteger(Activation.relu.rawValue)) && value < Signal.literal(0, .sint(inputBits)), Signal.literal(0, .sint(inputBits)), value).asUInt
         }
         if let normalizer {
             normalizer.configure.valid.set(io.command.fire && isConfigNorm)

@@ -57,7 +57,7 @@ public struct RowReadPort: Aggregate {
 /// Each cycle, each bank serves at most one read and one write. Clients are in priority order
 /// (index 0 first): a request waits while a higher-priority client uses the same bank port. A
 /// row's bank is its high bits, or, with `stripe` rows per stripe, stripes go round the banks
-/// (`bank(row:)`): the accumulator stripes by DIM rows, so that neighbouring tiles of C sit in
+/// (`LocalMemoryBanks.bank(row:)`): the accumulator stripes by DIM rows, so that neighbouring tiles of C sit in
 /// different banks and an mvout of one reads while the array accumulates onto the next. Writes to an accumulating memory pass through a
 /// `readLatency`-deep read-modify-write pipeline, which owns the bank's write port and takes
 /// its read port first, and an accumulating write waits while an earlier write to the same row
@@ -115,11 +115,6 @@ public struct BankedMemory: Module {
         IO(reads: (0..<readClients).map { _ in .template(rows: rows, lanes: lanes, laneWidth: laneWidth) },
            writes: (0..<writeClients).map { _ in Decoupled(.template(rows: rows, lanes: lanes, laneWidth: laneWidth)) },
            writesPending: Signal(.bool))
-    }
-
-    /// The bank of `row` (the hardware's `bank(of:)`, for models).
-    public func bank(row: Int) -> Int {
-        stripe == 0 ? row / rowsPerBank : (row / stripe) % banks
     }
 
     var stripeBits: Int { stripe.trailingZeroBitCount }

@@ -9,7 +9,7 @@ import SpinelHDL
 /// sum (of elements, squared deviations or exponentials), its element count, and a *result*
 /// (LayerNorm's reciprocal of std with its shift, or Softmax's factor as binary32 bits).
 ///
-/// Timing (`Normalizer.latency`): a row that only adds to a running pass, and every output row
+/// Timing (`PipelineTiming.normalizerLatency`): a row that only adds to a running pass, and every output row
 /// (I-GELU, LayerNorm, the affine LayerNorm, Softmax) are combinational — `result` is valid in
 /// the cycle the row arrives. A finishing pass row (MEAN, INV_STDDEV, INV_SUM_EXP) takes a
 /// sequential computation; `busy` is high until `result` pulses, and the caller sends no other
@@ -21,31 +21,6 @@ public struct Normalizer: Module {
     public init(_ parameters: AcceleratorParameters) { self.parameters = parameters }
 
     public var name: String { "Normalizer_\(parameters.name)" }
-
-    /// Width of the running sums.
-    public static let runningBits = 96
-
-    /// Cycles from a row's arrival to its `result` (0: the same cycle).
-    public static func latency(command: NormalizationCommand, activation: Int, parameters: AcceleratorParameters) -> Int {
-        switch command {
-        case .mean: return SequentialDivider(dividendBits: runningBits, divisorBits: 32).latency
-        case .inverseStandardDeviation:
-            // The variance, its root, then the reciprocal 2^(e+23) / std in the same divider.
-            let divider = SequentialDivider(dividendBits: runningBits, divisorBits: 32).latency
-            return divider + SequentialSquareRoot(bits: 64).latency + divider
-        case .inverseSumOfExponentials: return FloatDivider().latency
-        default: return 0
-        }
-    }
-
-    /// Cycles a CONFIG_NORM (rs1 `configNormRs1`) keeps the normalizer busy after the store
-    /// controller takes it: with the numerics extensions, one that sets qb and qc (Gemmini's
-    /// constant set, not slot-only) divides Softmax's constant factor c; nil otherwise.
-    public static func constantLatency(configNormRs1 rs1: UInt64, parameters: AcceleratorParameters) -> Int? {
-        let constantSet = rs1 >> UInt64(NumericsExtensions.constantSetLow) & (1 << UInt64(NumericsExtensions.constantSetBits) - 1)
-        guard parameters.config.hasNumericsExtensions && constantSet == 0 && rs1 >> 17 & 1 == 0 else { return nil }
-        return FloatDivider().latency
-    }
 
     /// Bits of LayerNorm's normalized value n = RRS((x − mean)·inv, e + 23 − F): |x − mean| ≤
     /// 2^accBits, inv ≤ 2^24 and the shift is at least 24 − F (e ≥ 1), so |n| ≤ 2^(accBits + F)
@@ -122,7 +97,7 @@ public struct Normalizer: Module {
         let config = parameters.config
         let dim = parameters.dim, accBits = config.accType.width, inputBits = config.inputType.width
         let slots = config.normalizationSlots
-        let runningBits = Self.runningBits
+        let runningBits = PipelineTiming.normalizerRunningBits
         let s32 = HWType.sint(32)
 
         // MARK: CONFIG_NORM
@@ -144,7 +119,7 @@ public struct Normalizer: Module {
         m.when(io.configure.valid && gemminiSet) {
             slot.set(configure.rs1.bits(8 + slotBits - 1, 8))
             m.when(!configure.rs1[17]) {
-                activationHigh.set(configure.rs1[16])
+                activationHigh.set(configure.rs1[ConfigNormFields.activationMSBBit])
                 m.when(configure.rs1[18]) { qln2Inverse.set(configure.rs1.bits(63, 32).asSInt) }
                     .otherwise { qln2.set(configure.rs1.bits(63, 32).asSInt) }
                 qb.set(configure.rs2.bits(31, 0).asSInt)
@@ -234,7 +209,7 @@ public struct Normalizer: Module {
         let layerNormPass = isCommand(.variance) || isCommand(.inverseStandardDeviation)
         let softmaxPass = isCommand(.sumOfExponentials) || isCommand(.inverseSumOfExponentials)
         // Softmax relative to the maximum (activation 5) sums its int8 outputs instead (set below).
-        let relativeRow = Signal(extensions) && row.activation === Signal(BigInteger(NumericsExtensions.softmaxRelativeToMaximum))
+        let relativeRow = Signal(extensions) && row.activation === Signal(BigInteger(Activation.softmaxRelativeToMaximum.rawValue))
         let outputSum = m.wire("relative_output_sum", .sint(runningBits))
         let added = mux(layerNormPass, squareSum, mux(softmaxPass, mux(relativeRow, outputSum, exponentialSum).asUInt, elementSum.asUInt))
         let newRunning = m.wire("new_running", .uint(runningBits), default: base +% added)
@@ -259,7 +234,7 @@ public struct Normalizer: Module {
         let finishing = m.register("finishing", .uint(3), reset: 0)
         let negative = m.register("negative", .bool, reset: false)
         let divider = m.instance("divider", SequentialDivider(dividendBits: runningBits, divisorBits: 32))
-        let root = m.instance("square_root", SequentialSquareRoot(bits: 64))
+        let root = m.instance("square_root", SequentialSquareRoot(bits: PipelineTiming.normalizerSquareRootBits))
         let toFloat = m.instance("sum_to_float", IntToFloat(width: 64))
         let floatDivider = m.instance("float_divider", FloatDivider())
         let runningSum = newRunning.asSInt
@@ -388,8 +363,8 @@ public struct Normalizer: Module {
         // LayerNorm: n = RRS((x − mean)·inv, shift) from the row's reciprocal, F fractional bits;
         // the affine LayerNorm then z = sat(RRS(n·γ, 12) + β). Both scale with scale ⊗ 2^−F.
         let activation = row.activation
-        let affineRow = Signal(affine) && activation === Signal(BigInteger(6))
-        let layerNormRow = activation === Signal(BigInteger(2)) || affineRow
+        let affineRow = Signal(affine) && activation === Signal(BigInteger(Activation.affineLayerNorm.rawValue))
+        let layerNormRow = activation === Signal(BigInteger(Activation.layerNorm.rawValue)) || affineRow
         let inverse = rowResult.bits(LayerNormFormat.reciprocalBits - 1, 0)
         let shift = rowResult.bits(LayerNormFormat.reciprocalBits + Self.shiftBits - 1, LayerNormFormat.reciprocalBits)
         let normalizedBits = Self.normalizedBits(config)
@@ -397,12 +372,12 @@ public struct Normalizer: Module {
         layerNormScale.a.set(row.scale)
         layerNormScale.b.set(Signal.literal(BigInteger(127 - LayerNormFormat.fractionBits) << 23, .uint(32)))  // 2^−F
         let valueBits = max(accBits + 2, normalizedBits)
-        let softmaxRow = activation === Signal(BigInteger(4))
+        let softmaxRow = activation === Signal(BigInteger(Activation.softmax.rawValue))
         // The numerics extensions: plain rows (activation 0, 1) with CONFIG_ST's, the lane's or
         // the row's scale (ρ ⊗ scale, one multiply per row), the two-segment I-GELU (7) on
         // I-GELU's lane datapath, Softmax relative to the maximum (5) with the constant c.
-        let plainRow = Signal(extensions) && activation < Signal(BigInteger(2))
-        let twoSegmentRow = Signal(extensions) && activation === Signal(BigInteger(NumericsExtensions.twoSegmentGELU))
+        let plainRow = Signal(extensions) && activation < Signal(BigInteger(Activation.layerNorm.rawValue))
+        let twoSegmentRow = Signal(extensions) && activation === Signal(BigInteger(Activation.twoSegmentGELU.rawValue))
         let scaleSource = row.scaleSource
         let rowScale = extensions ? m.instance("row_scale", FloatMultiply()) : nil
         rowScale?.a.set(rowResult)
@@ -432,7 +407,7 @@ public struct Normalizer: Module {
             scaler.scale.set(mux(layerNormRow, layerNormScale.product, mux(softmaxRow, rowResult, mux(relativeRow, maximumFactor, plainScale))))
             guard extensions else { return scaler.result }
             // ReLU after the saturation, as the store controller's plain path applies it.
-            return m.wire("out_\(lane)", .sint(inputBits), default: mux(activation === 1 && scaler.result < Signal.literal(0, .sint(inputBits)),
+            return m.wire("out_\(lane)", .sint(inputBits), default: mux(activation === Signal(BigInteger(Activation.relu.rawValue)) && scaler.result < Signal.literal(0, .sint(inputBits)),
                                                                      Signal.literal(0, .sint(inputBits)), scaler.result))
         }
         outputSum.set(sum(scaled, as: .sint(runningBits)))

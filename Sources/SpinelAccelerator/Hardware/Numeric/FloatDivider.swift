@@ -27,10 +27,10 @@ public struct FloatDivider: Module {
     public var name: String { "FloatDivider" }
 
     /// Quotient bits the divide phase computes: 24 significand bits and the guard bit.
-    static let quotientBits = 25
+    static let quotientBits = PipelineTiming.floatDividerQuotientBits
 
     /// Cycles from an accepted `start` to `done`: unpack, one per quotient bit, round.
-    public var latency: Int { 1 + Self.quotientBits + 1 }
+    public var latency: Int { PipelineTiming.floatDividerLatency }
 
     public struct IO: Aggregate {
         public var start: Signal

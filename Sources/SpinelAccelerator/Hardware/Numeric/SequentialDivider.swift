@@ -32,7 +32,7 @@ public struct SequentialDivider: Module {
     public var name: String { "SequentialDivider_\(dividendBits)by\(divisorBits)" }
 
     /// Cycles from an accepted `start` to `done`.
-    public var latency: Int { dividendBits }
+    public var latency: Int { PipelineTiming.sequentialDividerLatency(dividendBits: dividendBits) }
 
     public struct IO: Aggregate {
         public var start: Signal

@@ -24,7 +24,7 @@ public struct SequentialSquareRoot: Module {
     public var name: String { "SequentialSquareRoot_\(bits)" }
 
     /// Cycles from an accepted `start` to `done`.
-    public var latency: Int { bits / 2 }
+    public var latency: Int { PipelineTiming.sequentialSquareRootLatency(bits: bits) }
 
     public struct IO: Aggregate {
         public var start: Signal

@@ -50,12 +50,6 @@ public struct AcceleratorParameters: Hashable, Sendable {
 
     public var name: String { config.name }
 
-    /// Local addresses (docs/ISA.md): bit 31 selects the accumulator, 30 accumulates on write, 29
-    /// reads full width, 28:26 hold a normalization command, 25:0 the row.
-    public static let localAddressBits = 32
-    public static let rowIndexBits = 26
-    public static let garbageAddress: UInt32 = 0xFFFF_FFFF
-
     public init(_ config: AcceleratorConfig) throws {
         let errors = config.problems()
         if let first = errors.first { throw first }
@@ -147,7 +141,7 @@ extension AcceleratorConfig {
         func capacityFix(_ kib: Int, rowBytes: Int, banks: Int, memory: String) -> String {
             var below: Int?, above: Int?
             var rows = powerOfTwo(near: dim)
-            while above == nil && rows <= 1 << AcceleratorParameters.rowIndexBits {
+            while above == nil && rows <= 1 << LocalAddressLayout.rowIndexBits {
                 let bytes = rows * rowBytes * banks
                 if bytes % 1024 == 0 { if bytes / 1024 <= kib { below = bytes / 1024 } else { above = bytes / 1024 } }
                 rows *= 2
@@ -162,16 +156,18 @@ extension AcceleratorConfig {
             require(bytes % (spRowBytes * spBanks) == 0 && perBank >= dim && isPowerOfTwo(perBank), "spCapacityKiB", spCapacityKiB,
                     "scratchpad rows per bank (\(bytes) / (\(spRowBytes) B per row · \(spBanks) banks) = \(perBank)) must be a whole power of two and at least DIM (\(dim))",
                     fix: capacityFix(spCapacityKiB, rowBytes: spRowBytes, banks: spBanks, memory: "scratchpad"))
-            require(bytes / spRowBytes <= 1 << AcceleratorParameters.rowIndexBits, "spCapacityKiB", spCapacityKiB,
-                    "at most 2^26 scratchpad rows fit the local address", fix: "make the scratchpad at most \((1 << AcceleratorParameters.rowIndexBits) * spRowBytes / 1024) KiB")
+            require(bytes / spRowBytes <= 1 << LocalAddressLayout.rowIndexBits, "spCapacityKiB", spCapacityKiB,
+                    "at most 2^\(LocalAddressLayout.rowIndexBits) scratchpad rows fit the local address",
+                    fix: "make the scratchpad at most \((1 << LocalAddressLayout.rowIndexBits) * spRowBytes / 1024) KiB")
         }
         if accCapacityKiB >= 1 && accBanks >= 1 {
             let bytes = accCapacityKiB * 1024, perBank = bytes / (accRowBytes * accBanks)
             require(bytes % (accRowBytes * accBanks) == 0 && perBank >= dim && isPowerOfTwo(perBank), "accCapacityKiB", accCapacityKiB,
                     "accumulator rows per bank (\(bytes) / (\(accRowBytes) B per row · \(accBanks) banks) = \(perBank)) must be a whole power of two and at least DIM (\(dim))",
                     fix: capacityFix(accCapacityKiB, rowBytes: accRowBytes, banks: accBanks, memory: "accumulator"))
-            require(bytes / accRowBytes <= 1 << AcceleratorParameters.rowIndexBits, "accCapacityKiB", accCapacityKiB,
-                    "at most 2^26 accumulator rows fit the local address", fix: "make the accumulator at most \((1 << AcceleratorParameters.rowIndexBits) * accRowBytes / 1024) KiB")
+            require(bytes / accRowBytes <= 1 << LocalAddressLayout.rowIndexBits, "accCapacityKiB", accCapacityKiB,
+                    "at most 2^\(LocalAddressLayout.rowIndexBits) accumulator rows fit the local address",
+                    fix: "make the accumulator at most \((1 << LocalAddressLayout.rowIndexBits) * accRowBytes / 1024) KiB")
         }
 
         require(isPowerOfTwo(dmaBusBits) && (32...1024).contains(dmaBusBits), "dmaBusBits", dmaBusBits,

@@ -1,5 +1,3 @@
-import SpinelHDL
-
 /// The encodings and formats of Spinel's numerics extensions (`hasNumericsExtensions`;
 /// docs/NUMERICS.md "Spinel numerics extensions", docs/NUMERICS.md and docs/ACCELERATOR.md
 /// "Numerics extensions"), read by the golden model, the C harness and the hardware.
@@ -52,10 +50,6 @@ public enum NumericsExtensions {
     /// The requantizer's per-lane multiplier M_j: unsigned, 16 bits.
     public static let multiplierBits = 16
 
-    // MARK: Activations (store activation = CONFIG_NORM MSB · 4 | CONFIG_ST activation)
-
-    /// Softmax relative to the row maximum: CONFIG_ST activation 1 with the MSB.
-    public static let softmaxRelativeToMaximum = 5
-    /// The two-segment I-GELU: CONFIG_ST activation 3 (I-GELU) with the MSB.
-    public static let twoSegmentGELU = 7
+    // The extensions' activations (store activation = CONFIG_NORM MSB · 4 | CONFIG_ST activation)
+    // are `Activation.softmaxRelativeToMaximum` and `Activation.twoSegmentGELU`.
 }

@@ -1,0 +1,53 @@
+/// The pipeline's sizes and latencies that the golden timing model reproduces
+/// (docs/MICROARCHITECTURE.md). The hardware modules that have them read them from here, and the
+/// co-simulation tests measure them on the RTL (NormalizerTests, TraceReplayTests).
+public enum PipelineTiming {
+    // MARK: Execute controller
+
+    /// Operand sets: the computing pair, the loading pair, the pair after it (read while the
+    /// computing pair runs, so that its load can start with the next window) and one being
+    /// accepted.
+    public static let executeOperandSets = 4
+    /// Entries of the retire queue (pairs and CONFIG_EX from acceptance to retirement).
+    public static let executeRetireEntries = 8
+
+    // MARK: Sequential arithmetic
+
+    /// Cycles from an accepted `start` to `done` of the restoring divider: one per dividend bit.
+    public static func sequentialDividerLatency(dividendBits: Int) -> Int { dividendBits }
+    /// The same for the square root: one per result bit.
+    public static func sequentialSquareRootLatency(bits: Int) -> Int { bits / 2 }
+    /// Quotient bits the binary32 divider's divide phase computes: 24 significand bits and the guard bit.
+    public static let floatDividerQuotientBits = 25
+    /// Its cycles from an accepted `start` to `done`: unpack, one per quotient bit, round.
+    public static let floatDividerLatency = 1 + floatDividerQuotientBits + 1
+
+    // MARK: Normalizer
+
+    /// Width of the normalizer's running sums.
+    public static let normalizerRunningBits = 96
+    /// Width of the variance whose square root INV_STDDEV takes.
+    public static let normalizerSquareRootBits = 64
+
+    /// Cycles from a row's arrival at the normalizer to its `result` (0: the same cycle).
+    public static func normalizerLatency(command: NormalizationCommand, activation: Int, parameters: AcceleratorParameters) -> Int {
+        let divider = sequentialDividerLatency(dividendBits: normalizerRunningBits)
+        switch command {
+        case .mean: return divider
+        case .inverseStandardDeviation:
+            // The variance, its root, then the reciprocal 2^(e+23) / std in the same divider.
+            return divider + sequentialSquareRootLatency(bits: normalizerSquareRootBits) + divider
+        case .inverseSumOfExponentials: return floatDividerLatency
+        default: return 0
+        }
+    }
+
+    /// Cycles a CONFIG_NORM (rs1 `configNormRs1`) keeps the normalizer busy after the store
+    /// controller takes it: with the numerics extensions, one that sets qb and qc (Gemmini's
+    /// constant set, not slot-only) divides Softmax's constant factor c; nil otherwise.
+    public static func normalizerConstantLatency(configNormRs1 rs1: UInt64, parameters: AcceleratorParameters) -> Int? {
+        let constantSet = rs1 >> UInt64(NumericsExtensions.constantSetLow) & (1 << UInt64(NumericsExtensions.constantSetBits) - 1)
+        guard parameters.config.hasNumericsExtensions && constantSet == 0 && rs1 >> UInt64(ConfigNormFields.setSlotOnlyBit) & 1 == 0 else { return nil }
+        return floatDividerLatency
+    }
+}
