@@ -202,9 +202,9 @@ extension LocalOperand {
         guard blocks > 1 else { return self }
         var command = address.normalizationCommand
         if b < blocks - 1, let finishing = NormalizationCommand(rawValue: command) { command = finishing.accumulating.rawValue }
-        let rowMask = UInt32(1 << AcceleratorParameters.rowIndexBits - 1)
-        let flags = address.bits & ~rowMask & ~(0b111 << 26)
-        let bits = flags | UInt32(command) << 26 | UInt32(address.row + b * dim) & rowMask
+        let row = LocalAddressLayout.row, commandField = LocalAddressLayout.normalizationCommand
+        let others = UInt64(address.bits) & ~(UInt64(row.mask) << UInt64(row.low)) & ~(commandField.mask << UInt64(commandField.low))
+        let bits = UInt32(others | commandField.placed(UInt64(command)) | row.placed(UInt64(address.row + b * dim)))
         return LocalOperand(address: LocalAddress(bits: bits), columns: b < blocks - 1 ? dim : columns - b * dim, rows: rows)
     }
 }
