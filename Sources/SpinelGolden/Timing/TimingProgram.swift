@@ -155,7 +155,7 @@ public struct TimedCommand: Sendable {
                 move.statisticsPass = command != .output
                 let latency = PipelineTiming.normalizerLatency(command: command, activation: activation, parameters: parameters)
                 move.normalizerLatency = latency > 0 ? latency : nil
-                let accumulating = Normalizer.latency(command: command.accumulating, activation: activation, parameters: parameters)
+                let accumulating = PipelineTiming.normalizerLatency(command: command.accumulating, activation: activation, parameters: parameters)
                 move.accumulatingLatency = accumulating > 0 ? accumulating : nil
             }
             work = .mvout(move)
