@@ -2,9 +2,10 @@
 // programs use it: plain mvin/mvout, one-tile matmuls with gemmini_preload / compute in both
 // dataflows, tiled_matmul_auto with every option (WS, OS, CPU; bias of acc_t or elem_t, scaled
 // or repeated; transposes; full C; scales; ReLU, I-GELU, LayerNorm, Softmax), tiled_resadd_auto,
-// tiled_global_average_auto, tiled_norm_auto, tiled_matmul_nn_auto and the gemmini_testutils.h
-// helpers. Every result is checked against the plain C reference below (not the library's own
-// CPU path, which is checked against it too).
+// tiled_global_average_auto, tiled_norm_auto (and the wide one-row mvouts of Gemmini's own
+// normalization sequence), tiled_matmul_nn_auto and the gemmini_testutils.h helpers. Every
+// result is checked against the plain C reference below (not the library's own CPU path, which
+// is checked against it too).
 //
 //   gemmini_api [I J K]      the tiled problem size (default 2·DIM+3, 2·DIM+1, 3·DIM-1)
 #include "common/testbench.h"
@@ -231,6 +232,67 @@ static void norm(int act, enum tiled_matmul_type_t type) {
   TB_CHECK(wrong == 0, "tiled_norm_auto %s (%s): %d elements differ", act == LAYERNORM ? "LAYERNORM" : "SOFTMAX", type_name(type), wrong);
   free(in), free(out), free(want);
 }
+
+// The command sequence Gemmini's own normalization code issues (sp_tiled_norm in its transformer
+// test), written out: DIM rows at a time move into the accumulator as wide mvins, block b of a row
+// DIM rows after block b - 1; then, NORM_STAT_IDS rows at a time, each pass runs row by row, one
+// statistics id per row, as one-row mvouts of up to `blocks` DIM-column blocks: the accumulating
+// command on every mvout of the row but the last, the finishing one on the last; the output pass
+// last. Mvouts wider than DIM are what this checks (`blocks` 2 splits a row into several of them).
+static void gemmini_style_norm(int act, size_t blocks) {
+  static const uint32_t layernorm_passes[3][2] = {{SPINEL_NORM_SUM, SPINEL_NORM_MEAN},
+                                                  {SPINEL_NORM_VARIANCE, SPINEL_NORM_INV_STDDEV},
+                                                  {SPINEL_NORM_RESET, SPINEL_NORM_RESET}};
+  static const uint32_t softmax_passes[3][2] = {{SPINEL_NORM_MAX, SPINEL_NORM_MAX},
+                                                {SPINEL_NORM_SUM_EXP, SPINEL_NORM_INV_SUM_EXP},
+                                                {SPINEL_NORM_RESET, SPINEL_NORM_RESET}};
+  const uint32_t (*passes)[2] = act == LAYERNORM ? layernorm_passes : softmax_passes;
+  const size_t row_blocks = (J + DIM - 1) / DIM;
+  TB_CHECK(row_blocks * DIM <= ACC_ROWS, "gemmini_style_norm: a row of %zu values needs %zu accumulator rows", J, row_blocks * DIM);
+  if (blocks > row_blocks) blocks = row_blocks;
+  const size_t in_blocks = spinel_min(row_blocks, MAX_BLOCK_LEN_ACC > 0 ? MAX_BLOCK_LEN_ACC : 1);
+  acc_t* in = malloc(I * J * sizeof(acc_t));
+  elem_t* out = malloc(I * J);
+  elem_t* want = malloc(J);
+  tb_fill_normalization_rows(in, (int)I, (int)J);
+  const acc_scale_t scale = act == LAYERNORM ? 8.0f : 1.0f;
+  spinel_norm_constants_t constants = spinel_norm_constants(SOFTMAX, (acc_scale_t)0.05);
+  if (act == SOFTMAX) spinel_configure_norm(&constants, SOFTMAX);
+  gemmini_extended_config_st(J * sizeof(elem_t), act & 3, scale);
+  gemmini_extended4_config_ld(J * sizeof(acc_t), MVIN_SCALE_IDENTITY, false, DIM, 0);
+  const uint32_t accumulator = 1u << 31;
+  for (size_t i = 0; i < I; i += DIM) {
+    const size_t rows = spinel_min(DIM, I - i);
+    for (size_t j = 0; j < J; j += in_blocks * DIM)
+      gemmini_extended_mvin(in + i * J + j, accumulator | (uint32_t)j, spinel_min(in_blocks * DIM, J - j), rows);
+    for (size_t row = 0; row < rows; row += NORM_STAT_IDS) {
+      const size_t ids = spinel_min(NORM_STAT_IDS, rows - row);
+      for (int pass = 0; pass < 3; pass++)
+        for (size_t id = 0; id < ids; id++) {
+          // Softmax keeps its constants and activation MSB: only the statistics id changes.
+          gemmini_config_norm(0, 0, act == SOFTMAX, 0, id, 0, 0);
+          const size_t r = row + id;
+          for (size_t jj = 0; jj < J; jj += blocks * DIM) {
+            const uint32_t command = passes[pass][jj + blocks * DIM >= J];
+            gemmini_extended_mvout(out + (i + r) * J + jj, accumulator | command << 26 | (uint32_t)(jj + r),
+                                   spinel_min(blocks * DIM, J - jj), 1);
+          }
+        }
+    }
+  }
+  gemmini_config_norm(0, 0, 1, 0, 0, 0, 0);
+  if (act == SOFTMAX) spinel_reset_norm(&constants);
+  gemmini_fence();
+  int wrong = 0;
+  for (size_t i = 0; i < I; i++) {
+    if (act == LAYERNORM) spinel_layernorm_row(in + i * J, J, scale, want);
+    else spinel_softmax_row(in + i * J, J, 13, 65536 / 13, (acc_t)(1.353f / 0.05f), (acc_t)(0.344f / (0.3585f * 0.05f * 0.05f)), want);
+    for (size_t j = 0; j < J; j++) wrong += out[i * J + j] != want[j];
+  }
+  TB_CHECK(wrong == 0, "Gemmini's normalization sequence %s, %zu blocks per mvout: %d elements differ",
+           act == LAYERNORM ? "LAYERNORM" : "SOFTMAX", blocks, wrong);
+  free(in), free(out), free(want);
+}
 #endif
 
 static void nn_auto(void) {
@@ -261,6 +323,12 @@ int main(int argc, char** argv) {
     norm(SOFTMAX, type);
 #endif
   }
+#ifdef HAS_NORMALIZATIONS
+  for (int act = 0; act < 2; act++) {
+    gemmini_style_norm(act == 0 ? LAYERNORM : SOFTMAX, MAX_BLOCK_LEN);
+    gemmini_style_norm(act == 0 ? LAYERNORM : SOFTMAX, 2);
+  }
+#endif
   if (SPINEL_HAS_WS) resadd(WS, true);
   nn_auto();
   TB_CHECK(read_cycles() > start && read_cycles() == spinel_cycles(), "read_cycles counts simulated cycles");

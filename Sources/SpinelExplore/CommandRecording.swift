@@ -6,25 +6,39 @@ import SpinelSim
 
 /// A testbench's command stream, cut at its fences: what the host issues, in order, with
 /// nothing simulated (Testbenches/explore/command_recorder.c).
+///
+/// The testbenches measure `spinel_cycles()` from a first read to a read after their last
+/// fence, and `tb_finish` fences once more before its own read. So the measured window is from
+/// the first read to the last read before the last fence: its fences are counted, whether they
+/// wait for work or not (a `tiled_matmul_auto` that fences before returning, then the
+/// testbench's own fence, are two). A stream without reads is measured from its first command to
+/// its first fence after the last command.
 public struct RecordedProgram: Sendable {
     public typealias Command = (funct: UInt8, rs1: UInt64, rs2: UInt64)
-    /// The commands between consecutive fences (a segment may be empty: two fences in a row).
+    /// The commands before the measured window: they set state, their cycles are not counted.
+    public var prelude: [Command] = []
+    /// The commands of the window between consecutive fences, each segment closed by a fence
+    /// (a segment may be empty: two fences in a row).
     public var segments: [[Command]]
 
     public var commandCount: Int { segments.reduce(0) { $0 + $1.count } }
 
-    /// Reads the recorder's text (`c FUNCT RS1 RS2`, `f`, `e`).
+    private enum Event { case command(Command), fence, read }
+
+    /// Reads the recorder's text (`c FUNCT RS1 RS2`, `f`, `t`, `e`).
     public init(text: String, source: String) throws {
-        segments = [[]]
+        var events: [Event] = []
         var ended = false
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ")
             switch fields.first {
             case "c" where fields.count == 4:
                 guard let funct = UInt8(fields[1]), let rs1 = UInt64(fields[2]), let rs2 = UInt64(fields[3]) else { fallthrough }
-                segments[segments.count - 1].append((funct, rs1, rs2))
+                events.append(.command((funct, rs1, rs2)))
             case "f" where fields.count == 1:
-                segments.append([])
+                events.append(.fence)
+            case "t" where fields.count == 1:
+                events.append(.read)
             case "e" where fields.count == 1:
                 ended = true
             default:
@@ -34,9 +48,29 @@ public struct RecordedProgram: Sendable {
         guard ended else {
             throw ToolError(tool: "command recorder", message: "\(source): the testbench stopped before its end (no 'e' line)")
         }
-        // The testbenches count cycles from their first command to the fence after their last
-        // one; the fences after that (their closing code) wait for nothing and are not counted.
-        while segments.last?.isEmpty == true { segments.removeLast() }
+        let reads = events.indices.filter { if case .read = events[$0] { return true } else { return false } }
+        let lastFence = events.lastIndex { if case .fence = $0 { return true } else { return false } }
+        let window: Range<Int>
+        if let first = reads.first, let lastFence, let end = reads.last(where: { $0 < lastFence }), first < end {
+            window = first ..< end
+        } else {
+            window = 0 ..< events.count
+        }
+        segments = [[]]
+        for (index, event) in events.enumerated() {
+            guard case .command(let command) = event else {
+                if case .fence = event, window.contains(index) { segments.append([]) }
+                continue
+            }
+            if index < window.lowerBound { prelude.append(command) } else if window.contains(index) { segments[segments.count - 1].append(command) }
+        }
+        // The last segment is the one no fence closed (empty in a measured window).
+        let unclosed = segments.removeLast()
+        if !unclosed.isEmpty { segments.append(unclosed) }
+        if reads.isEmpty || window == 0 ..< events.count {
+            // No window: fences after the last command wait for nothing and are not counted.
+            while segments.last?.isEmpty == true { segments.removeLast() }
+        }
     }
 }
 
@@ -117,8 +151,8 @@ public struct CommandRecorder: Sendable {
 /// segment from an idle accelerator, starting from the golden model's state after the
 /// previous segments (configuration registers, the LOOP_WS accumulator half). A fence returns
 /// `fenceCycles` cycles after the segment's last retirement (the harness waits for two idle
-/// cycles); a fence with nothing to wait for takes `emptyFenceCycles`. Fences after the last
-/// command are not counted (the testbenches' own count stops at the first of them).
+/// cycles); a fence with nothing to wait for takes `emptyFenceCycles`. Only the fences of the
+/// testbench's measured window count (`RecordedProgram`).
 public enum FencedTiming {
     public static let fenceCycles: UInt64 = 3
     public static let emptyFenceCycles: UInt64 = 2
@@ -151,7 +185,7 @@ public enum FencedTiming {
     public static func cycles(of program: RecordedProgram, parameters: AcceleratorParameters) -> Result {
         // One golden pass over the whole stream gives every command's configuration state
         // (the expensive part: it runs the matmuls); each segment then replays its slice from idle.
-        let stream = program.segments.flatMap { $0 }
+        let stream = program.prelude + program.segments.flatMap { $0 }
         let whole = TimingProgram(stream, issueCycles: Array(repeating: 0, count: stream.count), parameters: parameters)
         let timing = TimingModel(parameters: parameters, memory: MemoryTimingSettings(parameters.config.memory))
         var total: UInt64 = 0
@@ -160,7 +194,7 @@ public enum FencedTiming {
         func add(_ name: String, _ cycles: UInt64) {
             if let index = stages.firstIndex(where: { $0.name == name }) { stages[index].cycles += cycles } else { stages.append((name, cycles)) }
         }
-        var first = 0
+        var first = program.prelude.count
         for segment in program.segments {
             guard !segment.isEmpty else {
                 total += emptyFenceCycles

@@ -11,7 +11,8 @@ public struct ExploreOutput: Sendable {
     public let directory: URL
     static let marker = ".spinel-explore"
     /// The only names the explorer writes at the top of its folder.
-    static let ownNames: Set<String> = [marker, "points", "build", "area", "results.csv", "results.json", "report.html"]
+    static let ownNames: Set<String> = [marker, "points", "build", "area", "results.csv", "results.json", "report.html",
+                                           "verification.csv"]
 
     public init(directory: URL) { self.directory = directory }
 
@@ -215,6 +216,13 @@ final class PoolState: @unchecked Sendable {
 extension Explorer {
     /// Writes results.csv, results.json and report.html from the point files.
     @discardableResult
+    /// `--verify pareto`: the Pareto rows of `tables` re-run on the RTL; writes verification.csv.
+    public func verifyPareto(_ tables: ResultTables, testbenches: URL) throws -> [RTLVerification.Check] {
+        let checks = RTLVerification(testbenches: testbenches).verifyPareto(tables, space: space, plans: results().plans, progress: progress)
+        try output.writeFile("verification.csv", Data(RTLVerification.csv(checks).utf8))
+        return checks
+    }
+
     public func writeTables(title: String) throws -> ResultTables {
         let (plans, results) = self.results()
         let tables = ResultTables(space: space, plans: plans, results: results)

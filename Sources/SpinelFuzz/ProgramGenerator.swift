@@ -539,18 +539,24 @@ struct GenerationState {
 
     mutating func randomMvout() -> CommandProgram.Instruction? {
         let rows = random.chance(0.5) ? dim : Int.random(in: 1...dim, using: &random)
-        let columns = random.chance(0.5) ? dim : Int.random(in: 1...dim, using: &random)
+        let kind = Int.random(in: 0..<4, using: &random)
+        // Up to MAX_BLOCK_LEN DIM-column blocks, DIM rows apart; one block at full width.
+        let maxColumns = kind == 2 ? dim : parameters.mvoutMaxColumns
+        let columns = random.chance(0.5) ? dim
+            : maxColumns > dim && random.chance(0.3) ? Int.random(in: dim + 1...maxColumns, using: &random)
+            : Int.random(in: 1...dim, using: &random)
+        let extent = (columns - 1) / dim * dim + rows
         let address: UInt32
         let elementBytes: Int
-        switch Int.random(in: 0..<4, using: &random) {
+        switch kind {
         case 0, 1:
-            address = scratchpadAddress(extent: rows)
+            address = scratchpadAddress(extent: extent)
             elementBytes = parameters.inputBytes
         case 2:
-            address = accumulatorAddress(extent: rows, write: false) | 1 << 29
+            address = accumulatorAddress(extent: extent, write: false) | 1 << 29
             elementBytes = parameters.accBytes
         default:
-            address = accumulatorAddress(extent: rows, write: false) & ~(1 << 29)
+            address = accumulatorAddress(extent: extent, write: false) & ~(1 << 29)
             elementBytes = parameters.inputBytes
         }
         let span = (rows - 1) * Int(model.state.store.dramStride) + columns * elementBytes

@@ -179,7 +179,14 @@ extension Command {
             // The column limit depends on the load state (shrunk or not), so GoldenModel checks it.
             try Self.checkRows(local, "MVIN", parameters)
         case .mvout(_, let local):
-            try Self.checkShape(local, "MVOUT", parameters)
+            try Self.checkRows(local, "MVOUT", parameters)
+            let fullWidth = local.address.isAccumulator && local.address.readsFullWidth && !local.address.isGarbage
+            let limit = fullWidth ? parameters.dim : parameters.mvoutMaxColumns
+            guard local.columns <= limit else {
+                throw CommandRejection(.tooManyColumns, fullWidth
+                    ? "MVOUT reads \(local.columns) full-width columns; a full-width accumulator mvout moves at most DIM = \(parameters.dim)"
+                    : "MVOUT has \(local.columns) columns; at most \(parameters.mvoutMaxColumns) (MAX_BLOCK_LEN = \(max(parameters.maxBlockLen, 1)) blocks of DIM = \(parameters.dim))")
+            }
         case .preload(let bd, let c):
             try Self.checkShape(bd, "PRELOAD B/D", parameters)
             try Self.checkShape(c, "PRELOAD C", parameters)

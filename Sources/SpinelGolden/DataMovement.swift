@@ -45,27 +45,40 @@ extension GoldenModel {
         }
     }
 
-    /// MVOUT. Rows move in order; a DMA fault stops the command after the rows already written.
-    /// With a normalization command 1–7 it is a statistics pass and writes nothing.
+    /// MVOUT. An mvout of more than DIM columns moves DIM-column blocks, block b of a row at
+    /// local row `row + b·DIM` and DRAM address `+ b·DIM` elements, each block as an mvout of its
+    /// own, in order (StoreController: block by block, row by row); a finishing normalization
+    /// command runs on the last block, the blocks before it accumulate. Rows move in order; a DMA
+    /// fault stops the command after the rows already written. With a normalization command 1–7
+    /// it is a statistics pass and writes nothing.
     mutating func moveOut(from local: LocalOperand, to dramAddress: UInt64, memory: inout some MainMemory) throws {
         let source = local.address
-        try checkLocal(source, as: .mvoutSource, lastRowOffset: local.lastRowOffset(stride: 1))
+        let dim = parameters.dim
+        let blocks = local.columns == 0 ? 1 : (local.columns - 1) / dim + 1
+        try checkLocal(source, as: .mvoutSource, lastRowOffset: (blocks - 1) * dim + local.lastRowOffset(stride: 1))
+        let pieces = (0..<blocks).map { local.block($0, of: blocks, dim: dim) }
         if let command = NormalizationCommand(rawValue: source.normalizationCommand), command != .output {
-            try statisticsPass(command, over: local)
+            for piece in pieces {
+                try statisticsPass(NormalizationCommand(rawValue: piece.address.normalizationCommand)!, over: piece)
+            }
             return
         }
         // Every check passes before the first byte leaves: a failing command writes nothing.
-        let rows = try outgoingRows(local)
+        let elementBytes = source.isAccumulator && source.readsFullWidth ? parameters.accBytes : parameters.inputBytes
+        let writes = try pieces.enumerated().flatMap { b, piece in
+            try outgoingRows(piece).enumerated().map { r, bytes in
+                (row: r, address: dramAddress &+ UInt64(r) &* state.store.dramStride &+ UInt64(b * dim * elementBytes), bytes: bytes)
+            }
+        }
         guard local.columns > 0 else { return }
-        for (r, bytes) in rows.enumerated() {
-            let address = dramAddress &+ UInt64(r) &* state.store.dramStride
+        for (index, write) in writes.enumerated() {
             do {
-                try memory.write(address: address, bytes: bytes)
+                try memory.write(address: write.address, bytes: write.bytes)
             } catch let fault as DMAFault {
-                for (later, laterBytes) in rows.enumerated().dropFirst(r) {
-                    memory.abandoned(address: dramAddress &+ UInt64(later) &* state.store.dramStride, bytes: laterBytes)
+                for later in writes.dropFirst(index) {
+                    memory.abandoned(address: later.address, bytes: later.bytes)
                 }
-                throw CommandRejection(.dmaWriteFault, "MVOUT row \(r): \(fault)")
+                throw CommandRejection(.dmaWriteFault, "MVOUT row \(write.row): \(fault)")
             }
         }
     }
@@ -179,5 +192,20 @@ enum ElementCoding {
         values.flatMap { value in
             (0..<elementBytes).map { UInt8(truncatingIfNeeded: value >> Int64($0 * 8)) }
         }
+    }
+}
+
+extension LocalOperand {
+    /// Block `b` of `blocks` of a wide mvout's source: DIM columns (the rest in the last block)
+    /// at `row + b·DIM`, with the normalization command that block runs.
+    func block(_ b: Int, of blocks: Int, dim: Int) -> LocalOperand {
+        guard blocks > 1 else { return self }
+        var command = address.normalizationCommand
+        if b < blocks - 1, let finishing = NormalizationCommand(rawValue: command) { command = finishing.accumulating.rawValue }
+        let layout = LocalAddressLayout.self
+        let rowMask = UInt32(layout.row.mask), commandMask = UInt32(layout.normalizationCommand.placed(~0))
+        let flags = address.bits & ~rowMask & ~commandMask
+        let bits = flags | UInt32(layout.normalizationCommand.placed(UInt64(command))) | UInt32(address.row + b * dim) & rowMask
+        return LocalOperand(address: LocalAddress(bits: bits), columns: b < blocks - 1 ? dim : columns - b * dim, rows: rows)
     }
 }

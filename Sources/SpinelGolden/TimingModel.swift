@@ -152,6 +152,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
     // Store controller: reader, outgoing rows, writes waiting for their response.
     private var storeRow = 0
+    private var storeBlock = 0
     private var storeArriving: StoreNote?
     private var outgoing = FIFO<StoreNote>()
     private var pending = FIFO<StoreNote>()
@@ -388,14 +389,17 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         var emptyNote: StoreNote?
         if let index = candidates[2], normalizerRow == nil, normalizerDone == nil, cycle > normalizerBusyUntil {
             if case .mvout(let move) = dispatched[index].command.work, !move.empty {
-                let access = LocalRowAccess(accumulator: move.accumulator, row: move.localRow + storeRow)
+                let access = LocalRowAccess(accumulator: move.accumulator, row: move.localRow(row: storeRow, block: storeBlock))
                 if room && !readBlocked(access, after: executeReads[...]) {
-                    let last = storeRow + 1 >= move.rows
-                    let note = StoreNote(request: DMARequestTiming(address: move.address(row: storeRow), bytes: move.rowBytes),
+                    let blockDone = storeRow + 1 >= move.rows
+                    let last = blockDone && storeBlock + 1 >= move.blocks
+                    let note = StoreNote(request: DMARequestTiming(address: move.address(row: storeRow, block: storeBlock),
+                                                                   bytes: move.bytes(block: storeBlock)),
                                          noWrites: move.statisticsPass, last: last, index: index)
                     storeArriving = note
-                    if let latency = move.normalizerLatency { normalizerRow = (note, latency, nil) }
-                    storeRow = last ? 0 : storeRow + 1
+                    if let latency = move.latency(block: storeBlock) { normalizerRow = (note, latency, nil) }
+                    storeRow = blockDone ? 0 : storeRow + 1
+                    if blockDone { storeBlock = last ? 0 : storeBlock + 1 }
                     if last { station[2].issue() }
                 }
             } else if room && arrivingNote == nil {

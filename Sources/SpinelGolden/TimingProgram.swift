@@ -144,9 +144,8 @@ public struct TimedCommand: Sendable {
             let fullWidth = local.address.isAccumulator && local.address.readsFullWidth
             // CONFIG_ST keeps 32 bits of the DRAM stride (StoreController's `st_dram_stride`).
             var move = MoveOut(dramAddress: rs1, dramStride: state.store.dramStride & 0xFFFF_FFFF, rows: local.rows,
-                               columns: local.columns,
-                               rowBytes: local.columns * (fullWidth ? parameters.accBytes : parameters.inputBytes),
-                               localRow: local.address.row, accumulator: local.address.isAccumulator)
+                               columns: local.columns, elementBytes: fullWidth ? parameters.accBytes : parameters.inputBytes,
+                               localRow: local.address.row, accumulator: local.address.isAccumulator, dim: dim)
             // Rows through the normalizer: a statistics pass writes nothing, and a finishing
             // pass or a LayerNorm output holds the reader for `PipelineTiming.normalizerLatency` per row.
             let activation = (state.normalization.activationMSB ? 4 : 0) | state.store.activation
@@ -156,16 +155,18 @@ public struct TimedCommand: Sendable {
                 move.statisticsPass = command != .output
                 let latency = PipelineTiming.normalizerLatency(command: command, activation: activation, parameters: parameters)
                 move.normalizerLatency = latency > 0 ? latency : nil
+                let accumulating = PipelineTiming.normalizerLatency(command: command.accumulating, activation: activation, parameters: parameters)
+                move.accumulatingLatency = accumulating > 0 ? accumulating : nil
             }
             work = .mvout(move)
-            footprint.add(read: local, lastRowOffset: max(local.rows - 1, 0))
+            footprint.add(read: local, lastRowOffset: (move.blocks - 1) * dim + max(local.rows - 1, 0))
         case Funct.loadAffine, Funct.loadRequantizer, Funct.loadLaneScales:
             // Accumulator rows into per-lane registers (γ and β, M, the lane scales): a read that
             // writes nothing.
             route = .store
             let local = LocalOperand(field: rs2)
-            var move = MoveOut(dramAddress: rs1, dramStride: 0, rows: local.rows, columns: local.columns, rowBytes: 0,
-                               localRow: local.address.row, accumulator: true)
+            var move = MoveOut(dramAddress: rs1, dramStride: 0, rows: local.rows, columns: local.columns, elementBytes: 0,
+                               localRow: local.address.row, accumulator: true, dim: dim)
             move.statisticsPass = true
             work = .mvout(move)
             footprint.add(read: local, lastRowOffset: max(local.rows - 1, 0))
@@ -235,23 +236,35 @@ public struct MoveIn: Sendable {
     public func address(row: Int) -> UInt64 { dramAddress &+ UInt64(row) &* dramStride }
 }
 
-/// An MVOUT as the store controller runs it: one local read and one DMA write per row.
+/// An MVOUT as the store controller runs it: one local read and one DMA write per row of each
+/// DIM-column block, block by block.
 public struct MoveOut: Sendable {
     public var dramAddress: UInt64
     public var dramStride: UInt64
     public var rows: Int
     public var columns: Int
-    public var rowBytes: Int
+    /// Bytes per element written (0 for the lane loads, which write nothing).
+    public var elementBytes: Int
     public var localRow: Int
     public var accumulator: Bool
+    public var dim: Int
     /// A normalization statistics pass: its rows write nothing.
     public var statisticsPass = false
-    /// Cycles the normalizer takes for each row when they are not 0 (StoreController: the
-    /// reader waits for each such row's result).
+    /// Cycles the normalizer takes for each row of the last block when they are not 0
+    /// (StoreController: the reader waits for each such row's result).
     public var normalizerLatency: Int?
+    /// The same for the blocks before the last (their command accumulates).
+    public var accumulatingLatency: Int?
 
     public var empty: Bool { rows == 0 || columns == 0 }
-    public func address(row: Int) -> UInt64 { dramAddress &+ UInt64(row) &* dramStride }
+    public var blocks: Int { columns == 0 ? 1 : (columns - 1) / dim + 1 }
+    /// The local row of `row` in `block`.
+    public func localRow(row: Int, block: Int) -> Int { localRow + block * dim + row }
+    public func address(row: Int, block: Int) -> UInt64 {
+        dramAddress &+ UInt64(row) &* dramStride &+ UInt64(block * dim * elementBytes)
+    }
+    public func bytes(block: Int) -> Int { (block < blocks - 1 ? dim : columns - block * dim) * elementBytes }
+    public func latency(block: Int) -> Int? { block < blocks - 1 ? accumulatingLatency : normalizerLatency }
 }
 
 /// A PRELOAD+COMPUTE pair with the CONFIG_EX state it runs with.

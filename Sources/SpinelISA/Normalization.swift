@@ -26,6 +26,18 @@ public enum NormalizationCommand: Int, CaseIterable, Sendable {
     /// The command ends its pass with a computation on the whole row's sums.
     public var finishes: Bool { self == .mean || self == .inverseStandardDeviation || self == .inverseSumOfExponentials }
 
+    /// The command a block of a wide mvout runs when another block follows it: a finishing
+    /// command accumulates (MEAN → SUM, INV_STDDEV → VARIANCE, INV_SUM_EXP → SUM_EXP) and
+    /// finishes on the last block only, as Gemmini's software issues the pieces itself.
+    public var accumulating: NormalizationCommand {
+        switch self {
+        case .mean: .sum
+        case .inverseStandardDeviation: .variance
+        case .inverseSumOfExponentials: .sumOfExponentials
+        default: self
+        }
+    }
+
     /// The two statistics passes before a row's output pass, in order, each as the command of
     /// its mvouts but the last and the command of the last (docs/ACCELERATOR.md, "Normalization").
     public static func passes(softmax: Bool) -> [(each: NormalizationCommand, last: NormalizationCommand)] {

@@ -62,10 +62,14 @@ struct Explore: ParsableCommand {
     @Flag(help: "Evaluate nothing: write the tables and the report from the points finished so far.")
     var tablesOnly = false
 
+    @Option(help: "pareto: re-simulate every Pareto-optimal point's workload on its Verilated RTL and fail on any cycle difference from the prediction (writes OUT/verification.csv).")
+    var verify: String?
+
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
         guard ["local", "ray"].contains(engine) else { throw ValidationError("--engine: local or ray (got \(engine))") }
         if address != nil && engine != "ray" { throw ValidationError("--address goes with --engine ray") }
+        if let verify, verify != "pareto" { throw ValidationError("--verify: pareto (got \(verify))") }
     }
 
     func run() throws {
@@ -90,6 +94,17 @@ struct Explore: ParsableCommand {
         if tables.missing > 0 {
             print("explore: \(tables.missing) points not evaluated; run again to resume")
             if !tablesOnly { throw ExitCode(1) }
+        }
+        if verify == "pareto" {
+            let checks = try explorer.verifyPareto(tables, testbenches: URL(fileURLWithPath: options.testbenches))
+            for check in checks {
+                let measured = check.measured.map(String.init) ?? "-"
+                print("verify: \(check.hash) \(check.workload): predicted \(check.predicted), RTL \(measured) "
+                      + (check.matches ? "MATCH" : "MISMATCH" + (check.error.map { ": \($0)" } ?? "")))
+            }
+            let failed = checks.filter { !$0.matches }.count
+            print("verify: \(checks.count) Pareto points on the RTL, \(checks.count - failed) match, \(failed) differ; wrote \(options.out)/verification.csv")
+            guard failed == 0 else { throw ExitCode(1) }
         }
     }
 

@@ -3,6 +3,7 @@
 //
 //   c FUNCT RS1 RS2     a command (decimal)
 //   f                   a fence
+//   t                   a read of the cycle counter (spinel_cycles, read_cycles)
 //   e                   the end (written at exit: a file without it is incomplete)
 //
 // `spinel explore` links a testbench (sweep_matmul.c, encoder_layer.c) with this file instead
@@ -65,7 +66,11 @@ int spinel_fence(void) {
   return SPINEL_OK;
 }
 
-uint64_t spinel_cycles(void) { return 0; }
+uint64_t spinel_cycles(void) {
+  spinel_create(NULL);
+  fputs("t\n", record);
+  return 0;
+}
 uint64_t spinel_hw_cycles(void) { return 0; }
 uint64_t spinel_commands(void) { return commands; }
 int spinel_trace_enable(int on) { (void)on; return SPINEL_ERROR_UNSUPPORTED; }

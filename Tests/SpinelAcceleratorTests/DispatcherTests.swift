@@ -98,7 +98,8 @@ struct RandomCommands {
             let funct: UInt8 = pick([2, 2, 1, 14])
             return (funct, random.next(), operand(maxColumns: parameters.config.dmaMaxBytes / parameters.inputBytes))
         case 40..<52:
-            return (3, random.next(), operand())
+            // Up to MAX_BLOCK_LEN blocks (one at full width, bit 29 in 15% of accumulator addresses).
+            return (3, random.next(), operand(maxColumns: chance(0.5) ? dim : parameters.mvoutMaxColumns))
         case 52..<70:
             return (6, operand(accumulator: chance(0.2)), operand())
         case 70..<92:

@@ -191,8 +191,9 @@ struct TestbenchTests {
     /// one-tile matmuls in both dataflows, tiled_matmul_auto with every option in WS, OS and CPU,
     /// residual addition, global average and tiled_matmul_nn_auto, checked against the
     /// testbench's own C reference, then replayed on the golden model. On `small` (both
-    /// dataflows), and with I-GELU, LayerNorm, Softmax and tiled_norm_auto on small with
-    /// normalizations.
+    /// dataflows), and with I-GELU, LayerNorm, Softmax, tiled_norm_auto and Gemmini's own
+    /// normalization sequence (one-row mvouts of several DIM-column blocks, one statistics id per
+    /// row) on small with normalizations.
     @Test func gemminiAPIOnSmall() throws {
         let output = try run("gemmini_api", on: .small)
         #expect(output.contains("gemmini_api: 11×9×11 on SpinelSmall"), "\(output)")

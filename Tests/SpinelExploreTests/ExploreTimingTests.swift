@@ -22,9 +22,10 @@ struct ExploreTimingTests {
 
     @Test("tiled matmuls on default: the utilization sweep's RTL figures (docs/PERFORMANCE.md)")
     func sweepFigures() throws {
-        // `spinel bench --utilization --preset default`, WS, latency 40, 16 B/cycle, measured on
-        // the Verilated RTL (docs/PERFORMANCE.md, the table after the decoupled cursors).
-        for (size, cycles) in [(64, 1_659 as UInt64), (128, 9_342)] {
+        // `spinel sim --preset default --testbench Testbenches/sweep_matmul.c -- N N N ws`, latency
+        // 40, 16 B/cycle, measured on the Verilated RTL (docs/PERFORMANCE.md, the table after the
+        // decoupled cursors, 2 cycles more since tiled_matmul_auto fences before returning).
+        for (size, cycles) in [(64, 1_661 as UInt64), (128, 9_344)] {
             let workload = Workload(name: "m\(size)", kind: .matmul, sizes: [size, size, size])
             let model = try predicted(workload, on: .default)
             #expect(model == cycles, "\(size)³: predicted \(model)")
@@ -47,5 +48,44 @@ struct ExploreTimingTests {
         let workload = Workload(name: "encoder", kind: .encoder, sizes: [32, 64, 2, 128])
         let result = try timing(workload, on: config)
         #expect(result.cycles == measured, "predicted \(result.cycles) (\(result.busyFences) busy, \(result.idleFences) idle fences); RTL: \(line)")
+    }
+}
+
+/// `spinel explore --verify pareto`: the Pareto points re-run on the RTL, and a wrong prediction
+/// caught (a point file whose cycles were edited).
+@Suite("Explore: Pareto points verified on the RTL")
+struct ExploreVerificationTests {
+    @Test("a small space's Pareto point matches the RTL; an edited prediction is a mismatch")
+    func paretoOnTheRTL() throws {
+        // Two memory latencies on `small`: the same hardware (one Verilator build), the shorter
+        // latency the only Pareto point.
+        let space = try ExploreTestSupport.space("""
+            {"base": "small", "axes": [{"field": "memory.latencyCycles", "values": [20, 60]}],
+             "workloads": [{"name": "matmul-16", "matmul": [16, 16, 16]}]}
+            """)
+        let out = ExploreTestSupport.temporaryDirectory("verify")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let explorer = try ExploreTestSupport.explorer(space, out: out, jobs: 1)
+        #expect(try explorer.run() == 2)
+        let tables = try explorer.writeTables(title: "verify")
+        let pareto = tables.rows.filter(\.pareto)
+        #expect(pareto.count == 1 && pareto.first?.assignment.first?.value == "20", "\(pareto)")
+        let checks = try explorer.verifyPareto(tables, testbenches: ExploreTestSupport.testbenches)
+        #expect(checks.count == 1)
+        #expect(checks.allSatisfy { $0.matches }, "\(checks)")
+        let csv = try String(contentsOf: out.appendingPathComponent("verification.csv"), encoding: .utf8)
+        #expect(csv.contains(",MATCH,"), "\(csv)")
+
+        // The point file claims one cycle fewer: the RTL's count no longer agrees.
+        let hash = try #require(checks.first?.hash)
+        let file = out.appendingPathComponent("points/\(hash).json")
+        var result = try JSONDecoder().decode(PointResult.self, from: Data(contentsOf: file))
+        result.workloads[0].cycles! -= 1
+        try JSONEncoder().encode(result).write(to: file)
+        let edited = try explorer.writeTables(title: "verify")
+        let failing = try explorer.verifyPareto(edited, testbenches: ExploreTestSupport.testbenches)
+        #expect(failing.count == 1 && !failing[0].matches && failing[0].measured == checks[0].measured, "\(failing)")
+        let failingCSV = try String(contentsOf: out.appendingPathComponent("verification.csv"), encoding: .utf8)
+        #expect(failingCSV.contains(",MISMATCH,"), "\(failingCSV)")
     }
 }

@@ -49,7 +49,10 @@ private let errorCases: [ErrorCase] = [
     ErrorCase(name: "accumulator MVIN row of 9 × 4 B", failing: G.mvin(0x1000, Gemmini.acc(0), cols: 9, rows: 1), code: .tooManyColumns),
     ErrorCase(name: "shrunk accumulator MVIN row of 33 B", setup: [G.configLd(stride: 0, shrunk: true, blockStride: 4)],
               failing: G.mvin(0x1000, Gemmini.acc(0), cols: 33, rows: 1), code: .tooManyColumns),
-    ErrorCase(name: "MVOUT of 5 columns", failing: G.mvout(0x1000, 0, cols: 5, rows: 1), code: .tooManyColumns),
+    ErrorCase(name: "MVOUT of 33 columns (MAX_BLOCK_LEN 8 blocks of 4)", failing: G.mvout(0x1000, 0, cols: 33, rows: 1),
+              code: .tooManyColumns),
+    ErrorCase(name: "full-width accumulator MVOUT of 5 columns", failing: G.mvout(0x1000, Gemmini.acc(0) | 1 << 29, cols: 5, rows: 1),
+              code: .tooManyColumns),
     ErrorCase(name: "PRELOAD B/D of 5 columns", failing: G.preload(0, garbage, bdCols: 5, bdRows: 4, cCols: 4, cRows: 4),
               code: .tooManyColumns),
     ErrorCase(name: "COMPUTE B/D of 5 columns", setup: [pairOfGarbage],
@@ -60,6 +63,8 @@ private let errorCases: [ErrorCase] = [
               code: .localAddressOutOfRange),
     ErrorCase(name: "MVIN whose second block lands past the scratchpad", setup: [G.configLd(stride: 0, blockStride: 1020)],
               failing: G.mvin(0x1000, 4, cols: 8, rows: 1), code: .localAddressOutOfRange),
+    ErrorCase(name: "MVOUT whose second block lies past the scratchpad", failing: G.mvout(0x1000, 1020, cols: 5, rows: 1),
+              code: .localAddressOutOfRange),
     ErrorCase(name: "scratchpad address with bit 30", failing: G.mvout(0x1000, 1 << 30, cols: 4, rows: 1), code: .localAddressOutOfRange),
     ErrorCase(name: "scratchpad address with normalization bits", failing: G.mvin(0x1000, 1 << 26, cols: 4, rows: 1),
               code: .localAddressOutOfRange),
@@ -184,6 +189,18 @@ struct ErrorTests {
         #expect(machine.model.state.pendingPreload == nil)
         #expect(machine.model.error?.code == .localAddressOutOfRange)
         #expect(machine.model.error?.commandIndex == 0)
+    }
+
+    /// Gemmini's block mvout: more than DIM columns move as DIM-column blocks, block b of a row
+    /// DIM rows after block b − 1, landing `b·DIM` elements further in DRAM (hand-computed).
+    @Test func wideMvoutMovesBlocksDIMRowsApart() throws {
+        var machine = try Machine()
+        let rows: [[Int64]] = (0..<12).map { r in (0..<4).map { Int64(10 * r + $0) } }
+        try machine.loadScratchpad(rows, row: 16)
+        try machine.run(G.configSt(stride: 16), G.mvout(0x3000, 16, cols: 10, rows: 2))
+        #expect(machine.model.error == nil, "\(String(describing: machine.model.error))")
+        let expected = [rows[0] + rows[4] + rows[8].prefix(2), rows[1] + rows[5] + rows[9].prefix(2)]
+        #expect(machine.get(at: 0x3000, rows: 2, cols: 10, rowStride: 16, elementBytes: 1) == expected)
     }
 
     @Test func dmaFaultStopsAfterTheRowsAlreadyMoved() throws {

@@ -36,6 +36,10 @@ public struct AcceleratorParameters: Hashable, Sendable {
     public let maxBlockLen: Int
     /// The same for the accumulator (MAX_BLOCK_LEN_ACC).
     public let maxBlockLenAcc: Int
+    /// Most columns one MVOUT moves (Gemmini's store controller: `max(MAX_BLOCK_LEN, 1)` DIM-column
+    /// blocks; a full-width accumulator mvout moves one block). Block b of a row lies DIM rows after
+    /// block b − 1 (docs/ISA.md, "MVOUT").
+    public var mvoutMaxColumns: Int { max(maxBlockLen, 1) * dim }
     public let dmaBusBytes: Int
     /// Bits of a scratchpad and an accumulator row index.
     public let spRowBits: Int

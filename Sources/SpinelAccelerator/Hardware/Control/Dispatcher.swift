@@ -188,6 +188,10 @@ public struct Dispatcher: Module {
             + localProblems(mvinOperand, as: .mvinDestination, lastRowOffset: mvinOffset)
 
         let mvoutOperand = OperandFields(rs2)
+        // The rows an mvout reads: its last block's rows, DIM rows per block further on.
+        let mvoutBlocksMinusOne = OperandFields.lastBlock(ofColumns: mvoutOperand.columns, parameters)
+        let mvoutRead = (mvoutOperand, (mvoutBlocksMinusOne * Signal(BigInteger(dim))).resized(to: rowBits)
+                                           +% rowsMinusOne(mvoutOperand).extended(to: rowBits))
         // Normalization (docs/ACCELERATOR.md, "Normalization"): the store activation, then a pass's
         // form, then every row it covers against the selected slot's rows.
         let slots = config.normalizationSlots
@@ -225,7 +229,13 @@ public struct Dispatcher: Module {
             (isPass && !passAllowed, .illegalOperand),
             (appliesActivation && !outputAllowed, .illegalOperand),
         ] : []
-        let mvoutChecks = shapeProblems(rs2) + localProblems(mvoutOperand, as: .mvoutSource, lastRowOffset: rowsMinusOne(mvoutOperand))
+        // MVOUT: up to `mvoutMaxColumns` columns in DIM-column blocks DIM rows apart; a full-width
+        // accumulator read moves one block (Gemmini does not define more).
+        let mvoutFullWidth = fromAccumulator && mvoutOperand.readsFullWidth
+        let mvoutColumnLimit = mux(mvoutFullWidth, Signal.literal(BigInteger(dim), .uint(16)),
+                                   Signal.literal(BigInteger(parameters.mvoutMaxColumns), .uint(16)))
+        let mvoutChecks = shapeProblems(rs2, columnsToo: false) + [(mvoutOperand.columns > mvoutColumnLimit, .tooManyColumns)]
+            + localProblems(mvoutOperand, as: .mvoutSource, lastRowOffset: mvoutRead.1)
             + normalizationChecks
         // LOAD_AFFINE: two plain accumulator rows (γ, β); LOAD_REQUANT and LOAD_LANE_SCALES: one.
         let laneRows = mux(isLoadAffine, Signal.literal(2, .uint(16)), Signal.literal(1, .uint(16)))
@@ -329,7 +339,6 @@ public struct Dispatcher: Module {
         ]
         let pendingC = OperandFields(pendingRs2)
         let pairWrite = (pendingC, stridedOffset(pendingC, cStride))
-        let mvoutRead = (mvoutOperand, rowsMinusOne(mvoutOperand).extended(to: rowBits))
         func choose(_ memory: Bool, mvin: Bool, mvout: Bool, pairRead: Bool, pairWrites: Bool) -> RowRange {
             let fromMvin = mvin ? range(mvinOperand, lastRowOffset: mvinOffset, in: memory) : none
             let fromMvout = mvout ? range(mvoutOperand, lastRowOffset: mvoutRead.1, in: memory) : none

@@ -2,8 +2,12 @@ import SpinelHDL
 
 /// Runs CONFIG_ST, CONFIG_NORM and MVOUT in program order (docs/ACCELERATOR.md, "MVOUT").
 ///
-/// The reader walks each mvout row by row, reading the local row only when the outgoing queue
-/// has room for it (reads cannot be held back once issued). Each row is converted as it
+/// The reader walks each mvout block by block and, in a block, row by row, reading the local row
+/// only when the outgoing queue has room for it (reads cannot be held back once issued). An mvout
+/// of more than DIM columns moves DIM-column blocks (block b of a row at local row `row + b·DIM`
+/// and DRAM address `+ b·DIM` elements), as if each were an mvout of its own; a finishing
+/// normalization command runs on the last block only, the blocks before it accumulate
+/// (`NormalizationCommand.accumulating`). Each row is converted as it
 /// arrives: scratchpad bytes as they are, accumulator rows full width, or through ACC_SCALE and
 /// ReLU into inputType. The queued rows become DMA writes; a command retires when the response
 /// to its last write is back.
@@ -104,8 +108,18 @@ public struct StoreController: Module {
         let normalizer = normalizes ? m.instance("normalizer", Normalizer(parameters)) : nil
         // The store activation: CONFIG_NORM's MSB above CONFIG_ST's two bits.
         let activation = cat(normalizer?.activationHigh ?? Signal(false), storeActivation)
+        // The block being read: its columns and its normalization command (a finishing command
+        // accumulates on every block but the last).
+        let blockCounter = m.register("block", .uint(16), reset: 0)
+        let lastBlock = OperandFields.lastBlock(ofColumns: operand.columns, parameters)
+        let inLastBlock = m.wire("in_last_block", .bool, default: blockCounter >= lastBlock)
+        let blockOffset = (blockCounter * Signal(BigInteger(dim))).resized(to: 16)
+        let blockColumns = m.wire("block_columns", .uint(16), default: mux(inLastBlock, operand.columns -% blockOffset,
+                                                                               Signal.literal(BigInteger(dim), .uint(16))))
         // A row for the normalizer, and one it takes several cycles for (the reader waits).
-        let normalizationCommand = operand.normalization
+        let normalizationCommand = m.wire("block_command", .uint(3),
+                                          default: mux(inLastBlock, operand.normalization,
+                                                       NormalizationCommand.accumulating(operand.normalization)))
         // LOAD_AFFINE (and the numerics extensions' LOAD_REQUANT and LOAD_LANE_SCALES, their kind
         // in bits 28:26) arrive from the dispatcher as an accumulator MVOUT with bit 30 set (which
         // an mvout from the host cannot carry): their rows go to the normalizer's lane registers.
@@ -119,9 +133,10 @@ public struct StoreController: Module {
         let longPending = m.register("long_pending", .bool, reset: false)
         let rowCounter = m.register("row", .uint(16), reset: 0)
         let empty = isConfig || operand.rows === 0 || operand.columns === 0
-        let lastRow = m.wire("last_row", .bool, default: empty || rowCounter +& 1 >= operand.rows)
+        let blockDone = m.wire("block_done", .bool, default: empty || rowCounter +& 1 >= operand.rows)
+        let lastRow = m.wire("last_row", .bool, default: blockDone && (empty || inLastBlock))
         let fromAccumulator = operand.isAccumulator
-        let localRow = (operand.row +% rowCounter.extended(to: LocalAddressLayout.rowIndexBits))
+        let localRow = (operand.row +% rowCounter.extended(to: LocalAddressLayout.rowIndexBits) +% blockOffset.extended(to: LocalAddressLayout.rowIndexBits))
         io.scratchpadRead.request.bits.set(localRow.truncated(to: HWType.addressWidth(for: parameters.spRows)))
         io.accumulatorRead.request.bits.set(localRow.truncated(to: HWType.addressWidth(for: parameters.accRows)))
         // A CONFIG_NORM that sets qb and qc keeps the normalizer busy computing Softmax's constant
@@ -135,7 +150,10 @@ public struct StoreController: Module {
         let emptyEnqueued = io.command.valid && empty && room && !readInFlight && !longPending && !constantBusy
         let stepDone = readFired || emptyEnqueued
         io.command.ready.set(stepDone && lastRow)
-        m.when(stepDone) { rowCounter.set(mux(lastRow, Signal.literal(0, .uint(16)), rowCounter +% 1)) }
+        m.when(stepDone) {
+            rowCounter.set(mux(blockDone, Signal.literal(0, .uint(16)), rowCounter +% 1))
+            m.when(blockDone) { blockCounter.set(mux(lastRow, Signal.literal(0, .uint(16)), blockCounter +% 1)) }
+        }
         m.when(io.command.fire && isConfig && !isConfigNorm) {
             dramStride.set(rs2.field(ConfigStoreFields.dramStride))
             accScale.set(rs2.field(ConfigStoreFields.accScale))
@@ -149,8 +167,8 @@ public struct StoreController: Module {
         let elementBytes = mux(fromAccumulator && fullWidth, Signal.literal(BigInteger(parameters.accBytes), .uint(4)),
                                Signal.literal(BigInteger(parameters.inputBytes), .uint(4)))
         // A statistics pass writes nothing.
-        let note = RowNote(address: rs1 +% (rowCounter * dramStride).resized(to: 64),
-                           bytes: (operand.columns * elementBytes).resized(to: dma.bytesBits),
+        let note = RowNote(address: rs1 +% (rowCounter * dramStride).resized(to: 64) +% (blockOffset * elementBytes).resized(to: 64),
+                           bytes: (blockColumns * elementBytes).resized(to: dma.bytesBits),
                            noWrites: empty || (normalized && (normalizationCommand =/= 0 || affineParameters)), last: lastRow,
                            index: io.command.bits.index)
         readInFlight.set(readFired)
@@ -189,7 +207,7 @@ public struct StoreController: Module {
             m.connect(normalizer.configure.bits, from: command)
             normalizer.row.valid.set(arrivingNormalized)
             normalizer.row.bits.data.set(accRow)
-            normalizer.row.bits.columns.set(m.delay(operand.columns, name: "arriving_columns"))
+            normalizer.row.bits.columns.set(m.delay(blockColumns, name: "arriving_columns"))
             normalizer.row.bits.row.set(m.delay(rowCounter.truncated(to: Normalizer.rowBits(dim)), name: "arriving_row"))
             normalizer.row.bits.command.set(m.delay(normalizationCommand, name: "arriving_command"))
             normalizer.row.bits.activation.set(m.delay(activation, name: "arriving_activation"))

@@ -5,6 +5,14 @@ extension NormalizationCommand {
     static func finishes(_ command: Signal) -> Signal {
         allCases.filter(\.finishes).map { command === Signal(BigInteger($0.rawValue)) }.reduce(Signal(false)) { $0 || $1 }
     }
+
+    /// `accumulating` of the 3-bit `command`, as logic.
+    static func accumulating(_ command: Signal) -> Signal {
+        allCases.filter { $0.accumulating != $0 }.reduce(command) { result, finishing in
+            mux(command === Signal(BigInteger(finishing.rawValue)),
+                Signal.literal(BigInteger(finishing.accumulating.rawValue), .uint(command.width)), result)
+        }
+    }
 }
 
 /// A statistics pass on one row, as logic: whether `command` may run on a row in `state`, the
