@@ -22,26 +22,20 @@ public struct Dispatcher: Module {
 
     public var name: String { "Dispatcher_\(parameters.name)" }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var command: Decoupled<IssuedCommand>
-        public var load: Decoupled<RoutedCommand>
-        public var execute: Decoupled<ExecuteCommand>
-        public var store: Decoupled<RoutedCommand>
+        @Input("cmd") public var command: Decoupled<IssuedCommand>
+        @Output("ld") public var load: Decoupled<RoutedCommand>
+        @Output("ex") public var execute: Decoupled<ExecuteCommand>
+        @Output("st") public var store: Decoupled<RoutedCommand>
         /// The local rows the command on `ld`, `ex` or `st` touches.
-        public var footprint: Footprint
+        @Output public var footprint: Footprint
         /// Commands that finish in the dispatcher.
-        public var retire: Valid<Retirement>
+        @Output public var retire: Valid<Retirement>
         /// A COUNTER that passed its checks (rs1 in `data`), for the counter file.
-        public var counter: Valid<CounterResponse>
-        public var error: Signal
-        public var errorInfo: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(command: f.input("cmd", command), load: f.output("ld", load), execute: f.output("ex", execute),
-               store: f.output("st", store), footprint: f.output("footprint", footprint), retire: f.output("retire", retire),
-               counter: f.output("counter", counter), error: f.output("error", error),
-               errorInfo: f.output("error_info", errorInfo))
-        }
+        @Output public var counter: Valid<CounterResponse>
+        @Output public var error: Signal
+        @Output("error_info") public var errorInfo: Signal
     }
 
     public var io: IO {
@@ -65,7 +59,7 @@ public struct Dispatcher: Module {
         let aStride = m.register("a_stride", .uint(16), reset: 1)
         let cStride = m.register("c_stride", .uint(16), reset: 1)
         let shrunk = (0..<3).map { m.register("ld\($0)_shrunk", .bool, reset: false) }
-        let blockStride = (0..<3).map { m.register("ld\($0)_block_stride", .uint(16), reset: Signal(BigInteger(dim))) }
+        let blockStride = (0..<3).map { m.register("ld\($0)_block_stride", .uint(16), reset: Signal(dim)) }
         let pending = m.register("preload_pending", .bool, reset: false)
         // The dataflow of the last pair that ran: COMPUTE_ACCUMULATED must continue in it.
         let lastPairValid = m.register("last_pair_valid", .bool, reset: false)
@@ -76,7 +70,7 @@ public struct Dispatcher: Module {
         let errorLatched = m.register("error_latched", .bool, reset: false)
         let errorInfo = m.register("error_info_reg", .uint(64), reset: 0)
 
-        func isFunct(_ value: Int) -> Signal { funct === Signal(BigInteger(value)) }
+        func isFunct(_ value: Int) -> Signal { funct === Signal(value) }
         let isConfig = isFunct(Funct.config)
         let configKind = rs1.bits(1, 0)
         let isConfigEX = isConfig && configKind === 0, isConfigLD = isConfig && configKind === 1
@@ -97,7 +91,7 @@ public struct Dispatcher: Module {
         let known = isConfig || isMvin || isMvout || isPreload || isCompute || isFlush || isLaneLoad || isCounter
 
         // MARK: Field checks (the command alone)
-        func code(_ error: ErrorCode) -> Signal { Signal.literal(BigInteger(error.rawValue), .uint(ErrorCode.bits)) }
+        func code(_ error: ErrorCode) -> Signal { Signal.literal(error.rawValue, .uint(ErrorCode.bits)) }
         /// The first failing check's code, 0 when all pass.
         func firstFailure(_ checks: [(Signal, ErrorCode)]) -> Signal {
             checks.reversed().reduce(Signal.literal(0, .uint(ErrorCode.bits))) { rest, check in mux(check.0, code(check.1), rest) }
@@ -110,8 +104,8 @@ public struct Dispatcher: Module {
         }
         func shapeProblems(_ word: Signal, columnsToo: Bool = true) -> [(Signal, ErrorCode)] {
             let operand = OperandFields(word)
-            let rows = (operand.rows > Signal(BigInteger(dim)), ErrorCode.tooManyRows)
-            return columnsToo ? [rows, (operand.columns > Signal(BigInteger(dim)), .tooManyColumns)] : [rows]
+            let rows = (operand.rows > Signal(dim), ErrorCode.tooManyRows)
+            return columnsToo ? [rows, (operand.columns > Signal(dim), .tooManyColumns)] : [rows]
         }
 
         let exSetOnlyStrides = rs1[7]
@@ -122,7 +116,7 @@ public struct Dispatcher: Module {
             (!exSetOnlyStrides && !dataflowSupported, .unsupportedDataflow),
             (!exSetOnlyStrides && !transposesPermitted, .unsupportedDataflow),
             (!exSetOnlyStrides && Signal(noNormalizations) && rs1.bits(4, 3) >= 2, .unsupportedField),
-            (!exSetOnlyStrides && rs2.bits(31, 0) >= Signal(BigInteger(config.accType.width)), .unsupportedField),
+            (!exSetOnlyStrides && rs2.bits(31, 0) >= Signal(config.accType.width), .unsupportedField),
         ]
         let configLDChecks: [(Signal, ErrorCode)] = [(rs1.bits(4, 3) === 3, .unknownCommand), (rs1.bits(15, 8) > 1, .unsupportedField)]
             + scaleProblems(rs1.bits(63, 32), hardware: config.mvinScale)
@@ -131,8 +125,8 @@ public struct Dispatcher: Module {
         let requantizerShiftField = rs1.bits(NumericsExtensions.requantizerShiftLow + NumericsExtensions.requantizerShiftBits - 1, NumericsExtensions.requantizerShiftLow)
         let scaleSourceField = rs1.bits(NumericsExtensions.scaleSourceLow + NumericsExtensions.scaleSourceBits - 1, NumericsExtensions.scaleSourceLow)
         let configSTChecks: [(Signal, ErrorCode)] = [((rs1 & ~extensionFields).bits(63, 4).orReduce, .unsupportedField),
-                                                     (requantizerShiftField > Signal(BigInteger(NumericsExtensions.requantizerShifts.upperBound)), .unsupportedField),
-                                                     (scaleSourceField > Signal(BigInteger(NumericsExtensions.ScaleSource.row.rawValue)), .unsupportedField),
+                                                     (requantizerShiftField > Signal(NumericsExtensions.requantizerShifts.upperBound), .unsupportedField),
+                                                     (scaleSourceField > Signal(NumericsExtensions.ScaleSource.row.rawValue), .unsupportedField),
                                                      (Signal(noNormalizations) && rs1.bits(3, 2) >= 2, .unsupportedField)]
             + scaleProblems(rs2.bits(63, 32), hardware: config.accScale)
 
@@ -160,8 +154,8 @@ public struct Dispatcher: Module {
                                                                      : (accumulator && normalization && operand.readsFullWidth, .illegalOperand)
             }
             let lastRow = operand.row.extended(to: rowBits) +% lastRowOffset.resized(to: rowBits)
-            let size = mux(operand.isAccumulator, Signal.literal(BigInteger(parameters.accRows), .uint(rowBits)),
-                           Signal.literal(BigInteger(parameters.spRows), .uint(rowBits)))
+            let size = mux(operand.isAccumulator, Signal.literal(parameters.accRows, .uint(rowBits)),
+                           Signal.literal(parameters.spRows, .uint(rowBits)))
             return [(Signal(!garbageAllowed) && operand.isGarbage, .illegalOperand),
                     accumulatorProblem,
                     (real && !operand.isAccumulator && operand.flagBits.orReduce, .localAddressOutOfRange),
@@ -176,12 +170,12 @@ public struct Dispatcher: Module {
         let mvinShrunk = select(shrunk, at: mvinWhich)
         let mvinBlockStride = select(blockStride, at: mvinWhich)
         let accumulatorElements = mvinOperand.isAccumulator && !mvinShrunk
-        let rowBytes = mux(accumulatorElements, mvinOperand.columns * Signal.literal(BigInteger(parameters.accBytes), .uint(4)),
-                           mvinOperand.columns * Signal.literal(BigInteger(parameters.inputBytes), .uint(4)))
+        let rowBytes = mux(accumulatorElements, mvinOperand.columns * Signal.literal(parameters.accBytes, .uint(4)),
+                           mvinOperand.columns * Signal.literal(parameters.inputBytes, .uint(4)))
         let blocksMinusOne = OperandFields.lastBlock(ofColumns: mvinOperand.columns, parameters)
         let mvinOffset = (blocksMinusOne * mvinBlockStride).resized(to: rowBits) +% rowsMinusOne(mvinOperand).extended(to: rowBits)
         let mvinChecks: [(Signal, ErrorCode)] = shapeProblems(rs2, columnsToo: false)
-            + [(rowBytes > Signal(BigInteger(config.dmaMaxBytes)), .tooManyColumns)]
+            + [(rowBytes > Signal(config.dmaMaxBytes), .tooManyColumns)]
             + localProblems(mvinOperand, as: .mvinDestination, lastRowOffset: mvinOffset)
 
         let mvoutOperand = OperandFields(rs2)
@@ -204,20 +198,20 @@ public struct Dispatcher: Module {
         var transitions: [NormalizationTransition] = []
         for row in 0..<(config.hasNormalizations ? dim : 0) {
             let state = select((0..<slots).map { rowStates[$0 * dim + row] }, at: normSlot)
-            let covered = mvoutOperand.rows > Signal(BigInteger(row))
+            let covered = mvoutOperand.rows > Signal(row)
             let transition = NormalizationTransition(state: state, command: mvoutCommand)
             transitions.append(transition)
             passAllowed = passAllowed && (!covered || transition.allowed)
             // The row scale (scale source 2, activation 0 or 1) reads Softmax statistics as activation 4 would.
-            let rowScale = storeScaleSource === Signal(BigInteger(NumericsExtensions.ScaleSource.row.rawValue))
+            let rowScale = storeScaleSource === Signal(NumericsExtensions.ScaleSource.row.rawValue)
             let needed = mux(rowScale, Signal.literal(4, .uint(3)), activation)
             outputAllowed = outputAllowed && (!covered || NormalizationTransition.outputAllowed(state: state, activation: needed))
         }
         let normalizationChecks: [(Signal, ErrorCode)] = config.hasNormalizations ? [
-            (appliesActivation && activation >= Signal(BigInteger(5)) && !(Signal(config.hasAffineLayerNorm) && activation === 6)
-                && !(Signal(extensions) && (activation === Signal(BigInteger(NumericsExtensions.softmaxRelativeToMaximum))
-                                            || activation === Signal(BigInteger(NumericsExtensions.twoSegmentGELU)))), .unsupportedField),
-            (appliesActivation && storeScaleSource =/= 0 && activation >= Signal(BigInteger(2)), .unsupportedField),
+            (appliesActivation && activation >= Signal(5) && !(Signal(config.hasAffineLayerNorm) && activation === 6)
+                && !(Signal(extensions) && (activation === Signal(NumericsExtensions.softmaxRelativeToMaximum)
+                                            || activation === Signal(NumericsExtensions.twoSegmentGELU))), .unsupportedField),
+            (appliesActivation && storeScaleSource =/= 0 && activation >= Signal(2), .unsupportedField),
             (isPass && (mvoutOperand.rows === 0 || mvoutOperand.columns === 0), .illegalOperand),
             (isPass && !passAllowed, .illegalOperand),
             (appliesActivation && !outputAllowed, .illegalOperand),
@@ -229,13 +223,13 @@ public struct Dispatcher: Module {
         let laneLoadChecks = shapeProblems(rs2)
             + [(mvoutOperand.rows =/= laneRows || mvoutOperand.columns === 0, .illegalOperand),
                (mvoutOperand.isGarbage || !mvoutOperand.isAccumulator || mvoutOperand.flagBits.orReduce, .illegalOperand),
-               (mvoutOperand.row.extended(to: rowBits) +% (laneRows -% 1).extended(to: rowBits) >= Signal(BigInteger(parameters.accRows)), .localAddressOutOfRange)]
+               (mvoutOperand.row.extended(to: rowBits) +% (laneRows -% 1).extended(to: rowBits) >= Signal(parameters.accRows), .localAddressOutOfRange)]
         // CONFIG_NORM rs1[20:19] selects the numerics extensions' constant sets (NumericsExtensions).
         let constantSet = rs1.bits(NumericsExtensions.constantSetLow + NumericsExtensions.constantSetBits - 1, NumericsExtensions.constantSetLow)
         let configNormChecks: [(Signal, ErrorCode)] = [(Signal(noNormalizations), .unsupportedField),
                                                        (Signal(!extensions) && constantSet.orReduce, .unsupportedField),
                                                        (constantSet === 3, .unsupportedField),
-                                                       (constantSet === 0 && rs1.bits(15, 8) >= Signal(BigInteger(slots)), .unsupportedField)]
+                                                       (constantSet === 0 && rs1.bits(15, 8) >= Signal(slots), .unsupportedField)]
 
         // PRELOAD: its operands against the current dataflow, then pairing.
         func preloadProblems(bd: Signal, c: Signal) -> [(Signal, ErrorCode)] {
@@ -260,8 +254,8 @@ public struct Dispatcher: Module {
         // COUNTER: a configuring access names an event Gemmini defines (CounterFile.swift).
         let counterEvent = rs1.bits(CounterAccess.eventLow + CounterAccess.eventBits - 1, CounterAccess.eventLow)
         let counterEventLimit = mux(rs1[CounterAccess.externalBit],
-                                    Signal.literal(BigInteger(CounterAccess.maximumEvent(external: true)), .uint(CounterAccess.eventBits)),
-                                    Signal.literal(BigInteger(CounterAccess.maximumEvent(external: false)), .uint(CounterAccess.eventBits)))
+                                    Signal.literal(CounterAccess.maximumEvent(external: true), .uint(CounterAccess.eventBits)),
+                                    Signal.literal(CounterAccess.maximumEvent(external: false), .uint(CounterAccess.eventBits)))
         let counterChecks: [(Signal, ErrorCode)] = [(rs1[3] && counterEvent > counterEventLimit, .unsupportedField)]
 
         let failure = m.wire("failure", .uint(ErrorCode.bits), default: 0)
@@ -289,7 +283,7 @@ public struct Dispatcher: Module {
         // LOAD_REQUANT and LOAD_LANE_SCALES carry their kind (1, 2) in bits 28:26.
         let laneKind = mux(isLoadRequantizer, Signal.literal(1 << 26, .uint(64)),
                            mux(isLoadLaneScales, Signal.literal(2 << 26, .uint(64)), Signal.literal(0, .uint(64))))
-        let storeCommand = RoCCCommand(funct: mux(isLaneLoad, Signal.literal(BigInteger(Funct.mvout), .uint(7)), funct), rs1: rs1,
+        let storeCommand = RoCCCommand(funct: mux(isLaneLoad, Signal.literal(Funct.mvout, .uint(7)), funct), rs1: rs1,
                                        rs2: mux(isLaneLoad, rs2 | bit30 | laneKind, mux(isMvout, rs2 & ~bit30, rs2)))
         let routedToStore = RoutedCommand(command: storeCommand, index: hostIndex, sequence: count, loop: io.command.bits.loop)
         let outputReady = mux(toLoad, io.load.ready, mux(toExecute, io.execute.ready, mux(toStore, io.store.ready, true)))
@@ -366,7 +360,7 @@ public struct Dispatcher: Module {
                 }
                 m.when(isConfigLD) {
                     for which in 0..<3 {
-                        m.when(rs1.bits(4, 3) === Signal(BigInteger(which))) {
+                        m.when(rs1.bits(4, 3) === Signal(which)) {
                             shrunk[which].set(rs1[2])
                             blockStride[which].set(rs1.bits(31, 16))
                         }
@@ -383,9 +377,9 @@ public struct Dispatcher: Module {
                 }
                 m.when(isMvout && isPass) {
                     for (row, transition) in transitions.enumerated() {
-                        m.when(mvoutOperand.rows > Signal(BigInteger(row))) {
+                        m.when(mvoutOperand.rows > Signal(row)) {
                             for slot in 0..<slots {
-                                m.when(normSlot === Signal(BigInteger(slot))) { rowStates[slot * dim + row].set(transition.next) }
+                                m.when(normSlot === Signal(slot)) { rowStates[slot * dim + row].set(transition.next) }
                             }
                         }
                     }

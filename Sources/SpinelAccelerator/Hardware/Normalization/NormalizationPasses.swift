@@ -37,7 +37,7 @@ public enum NormalizationCommand: Int, CaseIterable, Sendable {
 
     /// Whether the 3-bit `command` is one that `finishes`, as logic.
     static func finishes(_ command: Signal) -> Signal {
-        allCases.filter(\.finishes).map { command === Signal(BigInteger($0.rawValue)) }.reduce(Signal(false)) { $0 || $1 }
+        allCases.filter(\.finishes).map { command === Signal($0.rawValue) }.reduce(Signal(false)) { $0 || $1 }
     }
 }
 
@@ -51,9 +51,9 @@ struct NormalizationTransition {
     /// `command` is a pass command (1 to 7); for 0 the result is meaningless.
     init(state: Signal, command: Signal) {
         func literal(_ value: NormalizationRowState) -> Signal {
-            Signal.literal(BigInteger(value.rawValue), .uint(NormalizationRowState.bits))
+            Signal.literal(value.rawValue, .uint(NormalizationRowState.bits))
         }
-        func isCommand(_ value: NormalizationCommand) -> Signal { command === Signal(BigInteger(value.rawValue)) }
+        func isCommand(_ value: NormalizationCommand) -> Signal { command === Signal(value.rawValue) }
         let hasMean = state === literal(.meanReady) || state === literal(.variance)
         let hasMaximum = state === literal(.maximum) || state === literal(.sumOfExponentials)
         let secondLayerNormPass = isCommand(.variance) || isCommand(.inverseStandardDeviation)
@@ -72,10 +72,10 @@ struct NormalizationTransition {
     /// (and Softmax relative to the maximum, 5) finished Softmax ones; other activations need
     /// none (the dispatcher refuses 5 without the numerics extensions before this matters).
     static func outputAllowed(state: Signal, activation: Signal) -> Signal {
-        let layerNorm = activation === Signal(BigInteger(2)) || activation === Signal(BigInteger(6))
-        let softmax = activation === Signal(BigInteger(4)) || activation === Signal(BigInteger(NumericsExtensions.softmaxRelativeToMaximum))
+        let layerNorm = activation === Signal(2) || activation === Signal(6)
+        let softmax = activation === Signal(4) || activation === Signal(NumericsExtensions.softmaxRelativeToMaximum)
         let ready = { (value: NormalizationRowState) in
-            state === Signal.literal(BigInteger(value.rawValue), .uint(NormalizationRowState.bits))
+            state === Signal.literal(value.rawValue, .uint(NormalizationRowState.bits))
         }
         return mux(layerNorm, ready(.layerNormReady), mux(softmax, ready(.softmaxReady), Signal(true)))
     }
