@@ -69,6 +69,7 @@ let package = Package(
         .testTarget(name: "SpinelHDLTests", dependencies: ["SpinelHDL"]),
         .testTarget(name: "SpinelMacrosTests", dependencies: [
             "SpinelMacros",
+            .product(name: "SwiftSyntaxMacroExpansion", package: "swift-syntax"),
             .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
         ]),
         .testTarget(name: "SpinelLibraryTests", dependencies: ["SpinelHDL", "SpinelSim"]),

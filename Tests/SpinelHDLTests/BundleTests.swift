@@ -51,7 +51,7 @@ private func leafSummary<T: Aggregate>(_ value: T) -> [String] {
         let handWritten = HandWrittenIO(request: Decoupled(AXI4Address(axi)), results: results, response: Signal(.bool),
                                         weightStationary: Signal(.bool), plain: Signal(.uint(3)))
         #expect(leafSummary(declared) == leafSummary(handWritten))
-        #expect(leafSummary(declared).count == 3 + 5 + 4 + 3)
+        #expect(leafSummary(declared).count == (2 + 5) + 2 * 2 + 3)
     }
 
     @Test func decoupledFlipsReadyOnly() {
