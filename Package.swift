@@ -1,8 +1,10 @@
 // swift-tools-version: 6.0
+import CompilerPluginSupport
 import PackageDescription
 
 // Layers, bottom to top; each target depends only on the ones above it in this list.
 //   CGMP               GMP through a system library (arbitrary-precision constants)
+//   SpinelMacros       the compiler plugin behind `@Bundle` (a bundle's fields declared once)
 //   SpinelHDL          IR, builder DSL, elaboration checks, Verilog emitter, standard library of blocks
 //   SpinelSim          Verilator/Yosys/Icarus drivers: simulate a module from Swift, lint and synthesize output
 //   SpinelISA          what the hardware and the golden model agree on: configurations and their derived
@@ -27,10 +29,16 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swiftlang/swift-syntax", from: "603.0.1"),
     ],
     targets: [
         .systemLibrary(name: "CGMP", providers: [.apt(["libgmp-dev"]), .brew(["gmp"])]),
-        .target(name: "SpinelHDL", dependencies: ["CGMP"]),
+        .macro(name: "SpinelMacros", dependencies: [
+            .product(name: "SwiftSyntax", package: "swift-syntax"),
+            .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
+            .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
+        ]),
+        .target(name: "SpinelHDL", dependencies: ["CGMP", "SpinelMacros"]),
         .target(name: "SpinelSim", dependencies: ["SpinelHDL"]),
         .target(name: "SpinelISA", dependencies: ["SpinelHDL"]),
         // The harness's static C and C++ (Harness/Static/), embedded at build time.
@@ -64,6 +72,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SpinelHDLTests", dependencies: ["SpinelHDL"]),
+        .testTarget(name: "SpinelMacrosTests", dependencies: [
+            "SpinelMacros",
+            .product(name: "SwiftSyntaxMacroExpansion", package: "swift-syntax"),
+            .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
+        ]),
         .testTarget(name: "SpinelLibraryTests", dependencies: ["SpinelHDL", "SpinelSim"]),
         .testTarget(name: "SpinelAcceleratorTests", dependencies: ["SpinelISA", "SpinelAccelerator", "SpinelGolden", "SpinelSim"]),
         .testTarget(name: "SpinelGoldenTests", dependencies: ["SpinelGolden", "SpinelAccelerator", "SpinelSim"]),

@@ -14,31 +14,23 @@ public struct Accelerator: Module {
 
     public var dma: DMAParameters { DMAParameters(parameters, tagBits: 1) }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var command: Decoupled<RoCCCommand>
-        public var busy: Signal
-        public var error: Signal
-        public var errorInfo: Signal
-        public var cycles: Signal
-        public var configHash: Signal
-        public var retireDispatch: Valid<Signal>
-        public var retireLoad: Valid<Signal>
-        public var retireExecute: Valid<Signal>
-        public var retireStore: Valid<Signal>
+        @Input("cmd") public var command: Decoupled<RoCCCommand>
+        @Output public var busy: Signal
+        @Output public var error: Signal
+        @Output("error_info") public var errorInfo: Signal
+        @Output public var cycles: Signal
+        @Output("config_hash") public var configHash: Signal
+        @Output("retire_dispatch") public var retireDispatch: Valid<Signal>
+        @Output("retire_ld") public var retireLoad: Valid<Signal>
+        @Output("retire_ex") public var retireExecute: Valid<Signal>
+        @Output("retire_st") public var retireStore: Valid<Signal>
         /// LOOP_WS and its configuration commands.
-        public var retireLoop: Valid<Signal>
+        @Output("retire_loop") public var retireLoop: Valid<Signal>
         /// A COUNTER's value, in the cycle it retires on `retire_dispatch` (the harness returns it in rd).
-        public var response: Valid<CounterResponse>
-        public var axi: AXI4Bundle
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(command: f.input("cmd", command), busy: f.output("busy", busy), error: f.output("error", error),
-               errorInfo: f.output("error_info", errorInfo), cycles: f.output("cycles", cycles),
-               configHash: f.output("config_hash", configHash), retireDispatch: f.output("retire_dispatch", retireDispatch),
-               retireLoad: f.output("retire_ld", retireLoad), retireExecute: f.output("retire_ex", retireExecute),
-               retireStore: f.output("retire_st", retireStore), retireLoop: f.output("retire_loop", retireLoop),
-               response: f.output("resp", response), axi: f.output("axi", axi))
-        }
+        @Output("resp") public var response: Valid<CounterResponse>
+        @Output public var axi: AXI4Bundle
     }
 
     public var io: IO {
@@ -209,7 +201,7 @@ extension Accelerator {
         external[ExternalCounter.reservationStationExecuteCount.rawValue] = station.occupancy[1].extended(to: width)
         external[ExternalCounter.reservationStationStoreCount.rawValue] = station.occupancy[2].extended(to: width)
         for (port, value) in zip(counters.externalValues, external) { port.set(value) }
-        let busBytes = Signal.literal(BigInteger(dma.busBytes), .uint(16))
+        let busBytes = Signal.literal(dma.busBytes, .uint(16))
         counters.readBytes.set(mux(axi.r.fire, busBytes, Signal.literal(0, .uint(16))))
         counters.writeBytes.set(mux(axi.w.fire, busBytes, Signal.literal(0, .uint(16))))
     }

@@ -16,21 +16,15 @@ public struct MACCell: Module {
 
     public var name: String { "MACCell_\(inputWidth)x\(accumulatorWidth)" }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var activation: Signal
-        public var weight: Signal
-        public var partialSum: Signal
-        public var load: Signal
-        public var activationOut: Signal
-        public var weightOut: Signal
-        public var partialSumOut: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(activation: f.input("a_in", activation), weight: f.input("w_in", weight),
-               partialSum: f.input("psum_in", partialSum), load: f.input("load", load),
-               activationOut: f.output("a_out", activationOut), weightOut: f.output("w_out", weightOut),
-               partialSumOut: f.output("psum_out", partialSumOut))
-        }
+        @Input("a_in") public var activation: Signal
+        @Input("w_in") public var weight: Signal
+        @Input("psum_in") public var partialSum: Signal
+        @Input public var load: Signal
+        @Output("a_out") public var activationOut: Signal
+        @Output("w_out") public var weightOut: Signal
+        @Output("psum_out") public var partialSumOut: Signal
     }
 
     public var io: IO {
@@ -67,16 +61,12 @@ public struct MACArray: Module {
 
     public var name: String { "MACArray_\(rows)x\(columns)" }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var activations: [Signal]
-        public var weights: [Signal]
-        public var load: Signal
-        public var results: [Signal]
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(activations: f.input("a", activations), weights: f.input("w", weights), load: f.input("load", load),
-               results: f.output("result", results))
-        }
+        @Input("a") public var activations: [Signal]
+        @Input("w") public var weights: [Signal]
+        @Input public var load: Signal
+        @Output("result") public var results: [Signal]
     }
 
     public var io: IO {

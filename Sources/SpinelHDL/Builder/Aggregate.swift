@@ -7,16 +7,15 @@ public enum Direction: Hashable, Sendable {
 }
 
 /// Hardware made of named ground fields: a `Signal`, an array of aggregates (a vector), or a
-/// bundle — a struct whose `map` rebuilds it field by field.
+/// bundle — a struct whose `map` rebuilds it field by field. `@Bundle` writes `map` (and the
+/// memberwise `init`) from the stored properties:
 ///
 /// ```swift
+/// @Bundle
 /// struct Decoupled<Payload: Aggregate>: Aggregate {
 ///     var valid: Signal
-///     var ready: Signal
+///     @Flipped var ready: Signal
 ///     var bits: Payload
-///     func map(_ f: FieldMapper) -> Self {
-///         Self(valid: f("valid", valid), ready: f.flipped("ready", ready), bits: f("bits", bits))
-///     }
 /// }
 /// ```
 /// Field names join with `_` into Verilog names (`enq_valid`), in the order `map` visits them.
@@ -109,45 +108,28 @@ extension Aggregate {
 }
 
 /// A payload with a `valid` qualifier (Chisel's `Valid`).
+@Bundle
 public struct Valid<Payload: Aggregate>: Aggregate {
     public var valid: Signal
     public var bits: Payload
-
-    public init(valid: Signal, bits: Payload) {
-        self.valid = valid
-        self.bits = bits
-    }
 
     /// A template carrying `bits`.
     public init(_ bits: Payload, file: StaticString = #fileID, line: UInt = #line) {
         self.init(valid: Signal(.bool, file: file, line: line), bits: bits)
     }
-
-    public func map(_ f: FieldMapper) -> Valid {
-        Valid(valid: f("valid", valid), bits: f("bits", bits))
-    }
 }
 
 /// A ready/valid handshake: a transfer happens in a cycle where both are high (`fire`). The
 /// producer drives `valid` and `bits`; the consumer drives `ready` (a flipped field).
+@Bundle
 public struct Decoupled<Payload: Aggregate>: Aggregate {
     public var valid: Signal
-    public var ready: Signal
+    @Flipped public var ready: Signal
     public var bits: Payload
-
-    public init(valid: Signal, ready: Signal, bits: Payload) {
-        self.valid = valid
-        self.ready = ready
-        self.bits = bits
-    }
 
     /// A template carrying `bits`.
     public init(_ bits: Payload, file: StaticString = #fileID, line: UInt = #line) {
         self.init(valid: Signal(.bool, file: file, line: line), ready: Signal(.bool, file: file, line: line), bits: bits)
-    }
-
-    public func map(_ f: FieldMapper) -> Decoupled {
-        Decoupled(valid: f("valid", valid), ready: f.flipped("ready", ready), bits: f("bits", bits))
     }
 
     /// High in a cycle where a transfer happens.

@@ -66,6 +66,15 @@ public final class ModuleBuilder {
         return signal
     }
 
+    /// A combinational signal of `value`'s type, `value` unless a `when` assigns it otherwise
+    /// (`let flip = m.wire("flip", default: valid && changed)`).
+    public func wire(_ name: String, default value: Signal, file: StaticString = #fileID, line: UInt = #line) -> Signal {
+        guard let type = value.type else {
+            preconditionFailure("\(SourceLocation(file, line)): wire(\"\(name)\", default: …) of an integer literal has no type; write the type: wire(\"\(name)\", .uint(8), default: …)")
+        }
+        return wire(name, type, default: value, file: file, line: line)
+    }
+
     /// `value` under the name `name`: a wire of the value's type that the Verilog reads wherever
     /// the value is used. A Swift `let` is invisible to the emitter; this is how a binding keeps
     /// its name (`let shift = m.named("shift_amount", mux(flip, io.shift, 0))`). The result

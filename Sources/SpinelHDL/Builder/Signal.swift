@@ -38,6 +38,11 @@ public struct Signal: Aggregate {
         Signal(Expr(.literal(value), type, at: SourceLocation(file, line)))
     }
 
+    /// A literal of an explicit type from an elaboration-time integer: `Signal.literal(bit + 1, .uint(5))`.
+    public static func literal(_ value: Int, _ type: HWType, file: StaticString = #fileID, line: UInt = #line) -> Signal {
+        literal(BigInteger(value), type, file: file, line: line)
+    }
+
     public func map(_ fields: FieldMapper) -> Signal { fields.visitLeaf(self) }
 
     /// The expression, with a literal given `type` if it has none yet.
@@ -96,5 +101,11 @@ extension Signal: ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
     /// An integer literal of any size whose type comes from where it is used.
     public init(_ value: BigInteger) {
         self.init(storage: .unsizedLiteral(value))
+    }
+
+    /// An elaboration-time integer (a loop index, a raw value) as a literal whose type comes
+    /// from where it is used: `row.columns > Signal(column)`.
+    public init(_ value: Int) {
+        self.init(storage: .unsizedLiteral(BigInteger(value)))
     }
 }

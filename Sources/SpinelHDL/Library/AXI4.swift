@@ -24,121 +24,71 @@ public enum AXI4 {
 }
 
 /// The AW or AR channel payload: one burst request.
+@Bundle
 public struct AXI4Address: Aggregate {
     public var id: Signal
-    public var address: Signal
+    @Name("addr") public var address: Signal
     /// Beats minus one.
-    public var length: Signal
+    @Name("len") public var length: Signal
     /// log2 of the bytes per beat.
     public var size: Signal
     public var burst: Signal
-
-    public init(id: Signal, address: Signal, length: Signal, size: Signal, burst: Signal) {
-        self.id = id
-        self.address = address
-        self.length = length
-        self.size = size
-        self.burst = burst
-    }
 
     public init(_ p: AXI4Parameters) {
         self.init(id: Signal(.uint(p.idBits)), address: Signal(.uint(p.addressBits)), length: Signal(.uint(8)),
                   size: Signal(.uint(3)), burst: Signal(.uint(2)))
     }
-
-    public func map(_ f: FieldMapper) -> AXI4Address {
-        AXI4Address(id: f("id", id), address: f("addr", address), length: f("len", length), size: f("size", size), burst: f("burst", burst))
-    }
 }
 
 /// The W channel payload: one beat of write data.
+@Bundle
 public struct AXI4WriteData: Aggregate {
     public var data: Signal
-    public var strobe: Signal
+    @Name("strb") public var strobe: Signal
     public var last: Signal
-
-    public init(data: Signal, strobe: Signal, last: Signal) {
-        self.data = data
-        self.strobe = strobe
-        self.last = last
-    }
 
     public init(_ p: AXI4Parameters) {
         self.init(data: Signal(.uint(p.dataBits)), strobe: Signal(.uint(p.strobeBits)), last: Signal(.bool))
     }
-
-    public func map(_ f: FieldMapper) -> AXI4WriteData {
-        AXI4WriteData(data: f("data", data), strobe: f("strb", strobe), last: f("last", last))
-    }
 }
 
 /// The B channel payload: the response to one write burst.
+@Bundle
 public struct AXI4WriteResponse: Aggregate {
     public var id: Signal
-    public var response: Signal
-
-    public init(id: Signal, response: Signal) {
-        self.id = id
-        self.response = response
-    }
+    @Name("resp") public var response: Signal
 
     public init(_ p: AXI4Parameters) {
         self.init(id: Signal(.uint(p.idBits)), response: Signal(.uint(2)))
     }
-
-    public func map(_ f: FieldMapper) -> AXI4WriteResponse {
-        AXI4WriteResponse(id: f("id", id), response: f("resp", response))
-    }
 }
 
 /// The R channel payload: one beat of read data.
+@Bundle
 public struct AXI4ReadData: Aggregate {
     public var id: Signal
     public var data: Signal
-    public var response: Signal
+    @Name("resp") public var response: Signal
     public var last: Signal
-
-    public init(id: Signal, data: Signal, response: Signal, last: Signal) {
-        self.id = id
-        self.data = data
-        self.response = response
-        self.last = last
-    }
 
     public init(_ p: AXI4Parameters) {
         self.init(id: Signal(.uint(p.idBits)), data: Signal(.uint(p.dataBits)), response: Signal(.uint(2)), last: Signal(.bool))
-    }
-
-    public func map(_ f: FieldMapper) -> AXI4ReadData {
-        AXI4ReadData(id: f("id", id), data: f("data", data), response: f("resp", response), last: f("last", last))
     }
 }
 
 /// A whole AXI4 interface as seen by the manager (master): it drives AW, W and AR and
 /// receives B and R (flipped).
+@Bundle
 public struct AXI4Bundle: Aggregate {
     public var aw: Decoupled<AXI4Address>
     public var w: Decoupled<AXI4WriteData>
-    public var b: Decoupled<AXI4WriteResponse>
+    @Flipped public var b: Decoupled<AXI4WriteResponse>
     public var ar: Decoupled<AXI4Address>
-    public var r: Decoupled<AXI4ReadData>
-
-    public init(aw: Decoupled<AXI4Address>, w: Decoupled<AXI4WriteData>, b: Decoupled<AXI4WriteResponse>,
-                ar: Decoupled<AXI4Address>, r: Decoupled<AXI4ReadData>) {
-        self.aw = aw
-        self.w = w
-        self.b = b
-        self.ar = ar
-        self.r = r
-    }
+    @Flipped public var r: Decoupled<AXI4ReadData>
 
     public init(_ p: AXI4Parameters) {
         self.init(aw: Decoupled(AXI4Address(p)), w: Decoupled(AXI4WriteData(p)), b: Decoupled(AXI4WriteResponse(p)),
                   ar: Decoupled(AXI4Address(p)), r: Decoupled(AXI4ReadData(p)))
-    }
-
-    public func map(_ f: FieldMapper) -> AXI4Bundle {
-        AXI4Bundle(aw: f("aw", aw), w: f("w", w), b: f.flipped("b", b), ar: f("ar", ar), r: f.flipped("r", r))
     }
 }
 
@@ -151,15 +101,12 @@ public struct AXI4RegisterSlice: Module {
 
     public var name: String { "AXI4RegisterSlice_\(parameters)" }
 
+    @Bundle
     public struct IO: Aggregate {
         /// From the manager.
-        public var manager: AXI4Bundle
+        @Input("in") public var manager: AXI4Bundle
         /// To the subordinate.
-        public var subordinate: AXI4Bundle
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(manager: f.input("in", manager), subordinate: f.output("out", subordinate))
-        }
+        @Output("out") public var subordinate: AXI4Bundle
     }
 
     public var io: IO { IO(manager: AXI4Bundle(parameters), subordinate: AXI4Bundle(parameters)) }

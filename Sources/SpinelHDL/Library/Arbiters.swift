@@ -1,19 +1,10 @@
 /// The shared IO of the arbiters: `inputs.count` producers compete for one consumer.
+@Bundle
 public struct ArbiterIO: Aggregate {
-    public var inputs: [Decoupled<Signal>]
-    public var output: Decoupled<Signal>
+    @Input("in") public var inputs: [Decoupled<Signal>]
+    @Output("out") public var output: Decoupled<Signal>
     /// Index of the input the output carries this cycle.
-    public var chosen: Signal
-
-    public func map(_ f: FieldMapper) -> ArbiterIO {
-        ArbiterIO(inputs: f.input("in", inputs), output: f.output("out", output), chosen: f.output("chosen", chosen))
-    }
-
-    public init(inputs: [Decoupled<Signal>], output: Decoupled<Signal>, chosen: Signal) {
-        self.inputs = inputs
-        self.output = output
-        self.chosen = chosen
-    }
+    @Output public var chosen: Signal
 
     init(count: Int, payload: HWType) {
         inputs = (0..<count).map { _ in Decoupled(Signal(payload)) }
@@ -49,7 +40,7 @@ public struct Arbiter: Module {
 
     public func build(_ m: ModuleBuilder, _ io: ArbiterIO) {
         let type = io.chosen.type!
-        func index(_ value: Int) -> Signal { Signal.literal(BigInteger(value), type) }
+        func index(_ value: Int) -> Signal { Signal.literal(value, type) }
         // The lowest valid index (the outermost mux, built last, has the lowest index).
         var chosen = index(inputs - 1)
         for input in stride(from: inputs - 2, through: 0, by: -1) {

@@ -6,7 +6,7 @@ extension ModuleBuilder {
         precondition(limit >= 1, "a counter needs a limit of at least 1")
         let type = HWType.uint(HWType.addressWidth(for: limit))
         let value = register(name, type, reset: 0, file: file, line: line)
-        let last = value === Signal.literal(BigInteger(limit - 1), type, file: file, line: line)
+        let last = value === Signal.literal(limit - 1, type, file: file, line: line)
         when(increment, file: file, line: line) {
             // Wrapping by overflow only works when the limit fills the register (not for limit 1).
             value.set(limit == 1 << type.width ? value +% 1 : mux(last, 0, value +% 1, file: file, line: line), file: file, line: line)
@@ -23,14 +23,11 @@ public struct WrappingCounter: Module {
 
     public var name: String { "WrappingCounter_\(limit)" }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var increment: Signal
-        public var value: Signal
-        public var wrap: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(increment: f.input("increment", increment), value: f.output("value", value), wrap: f.output("wrap", wrap))
-        }
+        @Input public var increment: Signal
+        @Output public var value: Signal
+        @Output public var wrap: Signal
     }
 
     public var io: IO {

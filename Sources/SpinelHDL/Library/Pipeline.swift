@@ -8,13 +8,10 @@ public struct PipelineRegister: Module {
 
     public var name: String { "PipelineRegister_\(payload.width)" }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var input: Decoupled<Signal>
-        public var output: Decoupled<Signal>
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(input: f.input("in", input), output: f.output("out", output))
-        }
+        @Input("in") public var input: Decoupled<Signal>
+        @Output("out") public var output: Decoupled<Signal>
     }
 
     public var io: IO { IO(input: Decoupled(Signal(payload)), output: Decoupled(Signal(payload))) }

@@ -21,15 +21,12 @@ public struct Queue: Module {
         "Queue_\(entries)x\(payload.width)" + (pipe ? "_pipe" : "") + (flow ? "_flow" : "")
     }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var enq: Decoupled<Signal>
-        public var deq: Decoupled<Signal>
+        @Input public var enq: Decoupled<Signal>
+        @Output public var deq: Decoupled<Signal>
         /// Payloads stored.
-        public var count: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(enq: f.input("enq", enq), deq: f.output("deq", deq), count: f.output("count", count))
-        }
+        @Output public var count: Signal
     }
 
     public var countWidth: Int { HWType.addressWidth(for: entries + 1) }
@@ -74,9 +71,9 @@ public struct Queue: Module {
 
         let countType = HWType.uint(countWidth)
         let difference = (enqueuePointer.extended(to: countWidth) -% dequeuePointer.extended(to: countWidth))
-        let wrapped = difference +% Signal.literal(BigInteger(entries), countType)
+        let wrapped = difference +% Signal.literal(entries, countType)
         let count = mux(pointersMatch,
-                        mux(maybeFull, Signal.literal(BigInteger(entries), countType), Signal.literal(0, countType)),
+                        mux(maybeFull, Signal.literal(entries, countType), Signal.literal(0, countType)),
                         mux(dequeuePointer > enqueuePointer, wrapped, difference))
         io.count.set(count)
     }
@@ -85,7 +82,7 @@ public struct Queue: Module {
     static func next(_ pointer: Signal, entries: Int) -> Signal {
         if entries == 1 { return pointer }
         if entries & (entries - 1) == 0 { return pointer +% 1 }
-        return mux(pointer === Signal(BigInteger(entries - 1)), 0, pointer +% 1)
+        return mux(pointer === Signal(entries - 1), 0, pointer +% 1)
     }
 }
 

@@ -20,34 +20,25 @@ public struct SRAMBank: Module {
     public var rowWidth: Int { lanes * laneWidth }
     public var addressWidth: Int { HWType.addressWidth(for: rows) }
 
+    @Bundle
     public struct ReadPort: Aggregate {
-        public var enable: Signal
-        public var address: Signal
-        public var response: Valid<Signal>
-
-        public func map(_ f: FieldMapper) -> ReadPort {
-            ReadPort(enable: f("en", enable), address: f("addr", address), response: f.flipped("resp", response))
-        }
+        @Name("en") public var enable: Signal
+        @Name("addr") public var address: Signal
+        @Flipped("resp") public var response: Valid<Signal>
     }
 
+    @Bundle
     public struct WritePort: Aggregate {
-        public var enable: Signal
-        public var address: Signal
+        @Name("en") public var enable: Signal
+        @Name("addr") public var address: Signal
         public var data: Signal
         public var mask: Signal
-
-        public func map(_ f: FieldMapper) -> WritePort {
-            WritePort(enable: f("en", enable), address: f("addr", address), data: f("data", data), mask: f("mask", mask))
-        }
     }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var read: ReadPort
-        public var write: WritePort
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(read: f.input("read", read), write: f.input("write", write))
-        }
+        @Input public var read: ReadPort
+        @Input public var write: WritePort
     }
 
     public var io: IO {

@@ -104,31 +104,23 @@ public struct ClusterIndexModule: Module, Sendable {
     }
 
     /// One token's cluster id, or none.
+    @Bundle
     public struct ClusterId: Aggregate {
         public var id: Signal
         /// This token or an earlier one of the stream found no free cluster: `id` is 0.
         public var overflowed: Signal
-
-        public func map(_ f: FieldMapper) -> ClusterId {
-            ClusterId(id: f("id", id), overflowed: f("overflowed", overflowed))
-        }
     }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var start: Signal
-        public var limit: Signal
-        public var codes: Decoupled<[Signal]>
-        public var ids: Decoupled<ClusterId>
-        public var count: Signal
-        public var overflow: Signal
-        public var overflowToken: Signal
-        public var idle: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(start: f.input("start", start), limit: f.input("limit", limit), codes: f.input("in", codes),
-               ids: f.output("out", ids), count: f.output("count", count), overflow: f.output("overflow", overflow),
-               overflowToken: f.output("overflow_token", overflowToken), idle: f.output("idle", idle))
-        }
+        @Input public var start: Signal
+        @Input public var limit: Signal
+        @Input("in") public var codes: Decoupled<[Signal]>
+        @Output("out") public var ids: Decoupled<ClusterId>
+        @Output public var count: Signal
+        @Output public var overflow: Signal
+        @Output("overflow_token") public var overflowToken: Signal
+        @Output public var idle: Signal
     }
 
     public var io: IO {
@@ -156,7 +148,7 @@ public struct ClusterIndexModule: Module, Sendable {
         m.when(io.start && !idle) { startPending.set(true) }
         m.when(clear) { startPending.set(false) }
         io.idle.set(idle)
-        io.codes.ready.set(outstanding < Signal(BigInteger(capacity)) && !io.start && !startPending)
+        io.codes.ready.set(outstanding < Signal(capacity) && !io.start && !startPending)
 
         // The digits of the code, most significant first: equal codes have equal digits.
         let perElement = elementBits / digitBits
@@ -245,7 +237,7 @@ public struct ClusterIndexModule: Module, Sendable {
         let candidateJustTaken = lastValid && lastAllocated && last.child === checkedCandidate
         let found = m.named("\(prefix)_found", checkedCandidate < allocatedCount && owner === thisKey && !candidateJustTaken)
         let known = m.named("\(prefix)_known", forwardLast || forwardBeforeLast || found)
-        let levelFull = allocatedCount === Signal(BigInteger(childCapacity))
+        let levelFull = allocatedCount === Signal(childCapacity)
         let full = m.named("\(prefix)_full", isLeaf ? levelFull || allocatedCount >= limit : levelFull)
         let alive = checked.dead.map { checked.valid && !$0 } ?? checked.valid
         let allocate = m.named("\(prefix)_allocate", alive && !known && !full)
@@ -274,21 +266,13 @@ public struct ClusterIndexModule: Module, Sendable {
     }
 
     /// What a level decided for one token, kept two cycles for the tokens behind it.
+    @Bundle
     struct Decision: Aggregate {
         var key: Signal
         var child: Signal
 
-        init(key: Signal, child: Signal) {
-            self.key = key
-            self.child = child
-        }
-
         init(keyBits: Int, childBits: Int) {
             self.init(key: Signal(.uint(keyBits)), child: Signal(.uint(childBits)))
-        }
-
-        func map(_ f: FieldMapper) -> Decision {
-            Decision(key: f("key", key), child: f("child", child))
         }
     }
 

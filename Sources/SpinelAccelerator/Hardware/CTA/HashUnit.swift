@@ -31,25 +31,18 @@ public struct HashUnit: Module, Sendable {
     /// Bits of K: shifts 0…63 (the product has fewer bits, so 63 leaves its sign).
     public static let shiftBits = 6
 
+    @Bundle
     public struct Operands: Aggregate {
-        public var accumulators: [Signal]
-        public var offsets: [Signal]
-
-        public func map(_ f: FieldMapper) -> Operands {
-            Operands(accumulators: f("acc", accumulators), offsets: f("offset", offsets))
-        }
+        @Name("acc") public var accumulators: [Signal]
+        @Name("offset") public var offsets: [Signal]
     }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var input: Valid<Operands>
-        public var multiplier: Signal
-        public var shift: Signal
-        public var output: Valid<[Signal]>
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(input: f.input("in", input), multiplier: f.input("multiplier", multiplier), shift: f.input("shift", shift),
-               output: f.output("out", output))
-        }
+        @Input("in") public var input: Valid<Operands>
+        @Input public var multiplier: Signal
+        @Input public var shift: Signal
+        @Output("out") public var output: Valid<[Signal]>
     }
 
     public var io: IO {

@@ -11,126 +11,73 @@ extension Signal {
 }
 
 /// A raw command as it arrives at the command port.
+@Bundle
 public struct RoCCCommand: Aggregate {
     public var funct: Signal
     public var rs1: Signal
     public var rs2: Signal
 
-    public init(funct: Signal, rs1: Signal, rs2: Signal) {
-        self.funct = funct
-        self.rs1 = rs1
-        self.rs2 = rs2
-    }
-
     public init() {
         self.init(funct: Signal(.uint(7)), rs1: Signal(.uint(64)), rs2: Signal(.uint(64)))
-    }
-
-    public func map(_ f: FieldMapper) -> RoCCCommand {
-        RoCCCommand(funct: f("funct", funct), rs1: f("rs1", rs1), rs2: f("rs2", rs2))
     }
 }
 
 /// Which LOOP_WS a command belongs to: `internal` for the commands a LOOP_WS unrolls into,
 /// `slot` tells two loops in flight apart.
+@Bundle
 public struct LoopTag: Aggregate {
     public var `internal`: Signal
     public var slot: Signal
 
-    public init(internal: Signal, slot: Signal) {
-        self.internal = `internal`
-        self.slot = slot
-    }
-
     public init() { self.init(internal: Signal(.bool), slot: Signal(.bool)) }
-
-    public func map(_ f: FieldMapper) -> LoopTag {
-        LoopTag(internal: f("internal", `internal`), slot: f("slot", slot))
-    }
 }
 
 /// A command from the host or from the LOOP_WS unroller, before the dispatcher numbers it.
+@Bundle
 public struct IssuedCommand: Aggregate {
-    public var command: RoCCCommand
+    @Name("cmd") public var command: RoCCCommand
     /// The host command's index (a LOOP_WS's own index for the commands it unrolls into).
     public var index: Signal
     public var loop: LoopTag
 
-    public init(command: RoCCCommand, index: Signal, loop: LoopTag) {
-        self.command = command
-        self.index = index
-        self.loop = loop
-    }
-
     public init() { self.init(command: RoCCCommand(), index: Signal(.uint(32)), loop: LoopTag()) }
-
-    public func map(_ f: FieldMapper) -> IssuedCommand {
-        IssuedCommand(command: f("cmd", command), index: f("index", index), loop: f("loop", loop))
-    }
 }
 
 /// A command on its way to a controller: its host index (reported when it retires and in
 /// errors), its place in the dispatcher's order (which the reservation station uses for age),
 /// and its loop.
+@Bundle
 public struct RoutedCommand: Aggregate {
-    public var command: RoCCCommand
+    @Name("cmd") public var command: RoCCCommand
     public var index: Signal
     public var sequence: Signal
     public var loop: LoopTag
 
-    public init(command: RoCCCommand, index: Signal, sequence: Signal, loop: LoopTag) {
-        self.command = command
-        self.index = index
-        self.sequence = sequence
-        self.loop = loop
-    }
-
     public init() {
         self.init(command: RoCCCommand(), index: Signal(.uint(32)), sequence: Signal(.uint(32)), loop: LoopTag())
-    }
-
-    public func map(_ f: FieldMapper) -> RoutedCommand {
-        RoutedCommand(command: f("cmd", command), index: f("index", index), sequence: f("sequence", sequence), loop: f("loop", loop))
     }
 }
 
 /// A command leaving the machine: its host index and its loop.
+@Bundle
 public struct Retirement: Aggregate {
     public var index: Signal
     public var loop: LoopTag
 
-    public init(index: Signal, loop: LoopTag) {
-        self.index = index
-        self.loop = loop
-    }
-
     public init() { self.init(index: Signal(.uint(32)), loop: LoopTag()) }
-
-    public func map(_ f: FieldMapper) -> Retirement {
-        Retirement(index: f("index", index), loop: f("loop", loop))
-    }
 }
 
 /// A PRELOAD fused with the COMPUTE that consumes it (or a CONFIG_EX), for the execute controller.
+@Bundle
 public struct ExecuteCommand: Aggregate {
     /// The COMPUTE (or CONFIG_EX) and its index.
-    public var command: RoutedCommand
+    @Name("compute") public var command: RoutedCommand
     /// The PRELOAD's rs1 (B or D) and rs2 (C); unused for CONFIG_EX.
-    public var preloadRs1: Signal
-    public var preloadRs2: Signal
-
-    public init(command: RoutedCommand, preloadRs1: Signal, preloadRs2: Signal) {
-        self.command = command
-        self.preloadRs1 = preloadRs1
-        self.preloadRs2 = preloadRs2
-    }
+    @Name("preload_rs1") public var preloadRs1: Signal
+    @Name("preload_rs2") public var preloadRs2: Signal
 
     public init() {
         self.init(command: RoutedCommand(), preloadRs1: Signal(.uint(64)), preloadRs2: Signal(.uint(64)))
-    }
-
-    public func map(_ f: FieldMapper) -> ExecuteCommand {
-        ExecuteCommand(command: f("compute", command), preloadRs1: f("preload_rs1", preloadRs1), preloadRs2: f("preload_rs2", preloadRs2))
     }
 }
 
@@ -165,12 +112,13 @@ public struct OperandFields {
         }
         let maxColumns = parameters.config.dmaMaxBytes / parameters.inputBytes
         return (1..<max(1, (maxColumns + dim - 1) / dim)).reduce(zero) { blocks, boundary in
-            blocks +% mux(columns > Signal(BigInteger(boundary * dim)), Signal.literal(1, .uint(16)), zero)
+            blocks +% mux(columns > Signal(boundary * dim), Signal.literal(1, .uint(16)), zero)
         }
     }
 }
 
 /// Rows `low...high` of one local memory, when `valid`.
+@Bundle
 public struct RowRange: Aggregate {
     public static let bits = 28
 
@@ -178,18 +126,8 @@ public struct RowRange: Aggregate {
     public var low: Signal
     public var high: Signal
 
-    public init(valid: Signal, low: Signal, high: Signal) {
-        self.valid = valid
-        self.low = low
-        self.high = high
-    }
-
     public init() {
         self.init(valid: Signal(.bool), low: Signal(.uint(Self.bits)), high: Signal(.uint(Self.bits)))
-    }
-
-    public func map(_ f: FieldMapper) -> RowRange {
-        RowRange(valid: f("valid", valid), low: f("low", low), high: f("high", high))
     }
 
     /// Whether the two ranges share a row.
@@ -206,33 +144,19 @@ public struct RowRange: Aggregate {
 }
 
 /// The local rows a command reads and writes, for the reservation station's hazard checks.
+@Bundle
 public struct Footprint: Aggregate {
     /// B and D of a pair; the source of an mvout.
-    public var scratchpadRead: RowRange
+    @Name("sp_read") public var scratchpadRead: RowRange
     /// A of a pair.
-    public var scratchpadReadA: RowRange
-    public var scratchpadWrite: RowRange
-    public var accumulatorRead: RowRange
-    public var accumulatorWrite: RowRange
-
-    public init(scratchpadRead: RowRange, scratchpadReadA: RowRange, scratchpadWrite: RowRange, accumulatorRead: RowRange,
-                accumulatorWrite: RowRange) {
-        self.scratchpadRead = scratchpadRead
-        self.scratchpadReadA = scratchpadReadA
-        self.scratchpadWrite = scratchpadWrite
-        self.accumulatorRead = accumulatorRead
-        self.accumulatorWrite = accumulatorWrite
-    }
+    @Name("sp_read_a") public var scratchpadReadA: RowRange
+    @Name("sp_write") public var scratchpadWrite: RowRange
+    @Name("acc_read") public var accumulatorRead: RowRange
+    @Name("acc_write") public var accumulatorWrite: RowRange
 
     public init() {
         self.init(scratchpadRead: RowRange(), scratchpadReadA: RowRange(), scratchpadWrite: RowRange(), accumulatorRead: RowRange(),
                   accumulatorWrite: RowRange())
-    }
-
-    public func map(_ f: FieldMapper) -> Footprint {
-        Footprint(scratchpadRead: f("sp_read", scratchpadRead), scratchpadReadA: f("sp_read_a", scratchpadReadA),
-                  scratchpadWrite: f("sp_write", scratchpadWrite),
-                  accumulatorRead: f("acc_read", accumulatorRead), accumulatorWrite: f("acc_write", accumulatorWrite))
     }
 
     /// Whether running `younger` before this (older) command could change either's result:

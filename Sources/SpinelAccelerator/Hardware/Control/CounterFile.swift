@@ -1,20 +1,12 @@
 import SpinelHDL
 
 /// A COUNTER's answer: the host command it answers and the value (the harness returns it in rd).
+@Bundle
 public struct CounterResponse: Aggregate {
     public var index: Signal
     public var data: Signal
 
-    public init(index: Signal, data: Signal) {
-        self.index = index
-        self.data = data
-    }
-
     public init() { self.init(index: Signal(.uint(32)), data: Signal(.uint(64))) }
-
-    public func map(_ f: FieldMapper) -> CounterResponse {
-        CounterResponse(index: f("index", index), data: f("data", data))
-    }
 }
 
 /// Gemmini's performance-counter file: `CounterAccess.slots` slots, each counting the cycles
@@ -27,23 +19,18 @@ public struct CounterFile: Module {
 
     public var name: String { "CounterFile" }
 
+    @Bundle
     public struct IO: Aggregate {
         /// A COUNTER the dispatcher took (rs1), and its host index.
-        public var access: Valid<CounterResponse>
+        @Input public var access: Valid<CounterResponse>
         /// One bit per `CounterEvent` id (index 0, DISABLE, is never high).
-        public var events: [Signal]
+        @Input public var events: [Signal]
         /// Per `ExternalCounter` id that is sampled (the station's occupancies), its value.
-        public var externalValues: [Signal]
+        @Input("external") public var externalValues: [Signal]
         /// Bytes the DMA took on R and W beats this cycle (RDMA_BYTES_REC, WDMA_BYTES_SENT totals).
-        public var readBytes: Signal
-        public var writeBytes: Signal
-        public var response: Valid<CounterResponse>
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(access: f.input("access", access), events: f.input("events", events),
-               externalValues: f.input("external", externalValues), readBytes: f.input("read_bytes", readBytes),
-               writeBytes: f.input("write_bytes", writeBytes), response: f.output("resp", response))
-        }
+        @Input("read_bytes") public var readBytes: Signal
+        @Input("write_bytes") public var writeBytes: Signal
+        @Output("resp") public var response: Valid<CounterResponse>
     }
 
     public var io: IO {
@@ -85,7 +72,7 @@ public struct CounterFile: Module {
         io.response.bits.data.set(mux(snapshotHeld, select(snapshot, at: slotIndex), select(values, at: slotIndex)).extended(to: 64))
 
         for slot in 0..<slots {
-            let configured = configure && slotIndex === Signal(BigInteger(slot))
+            let configured = configure && slotIndex === Signal(slot)
             m.when(select(io.events, at: events[slot]) && !external[slot] && !configured) { counts[slot].set(counts[slot] +% 1) }
             m.when(configured) {
                 events[slot].set(eventField)

@@ -22,26 +22,20 @@ public struct Dispatcher: Module {
 
     public var name: String { "Dispatcher_\(parameters.name)" }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var command: Decoupled<IssuedCommand>
-        public var load: Decoupled<RoutedCommand>
-        public var execute: Decoupled<ExecuteCommand>
-        public var store: Decoupled<RoutedCommand>
+        @Input("cmd") public var command: Decoupled<IssuedCommand>
+        @Output("ld") public var load: Decoupled<RoutedCommand>
+        @Output("ex") public var execute: Decoupled<ExecuteCommand>
+        @Output("st") public var store: Decoupled<RoutedCommand>
         /// The local rows the command on `ld`, `ex` or `st` touches.
-        public var footprint: Footprint
+        @Output public var footprint: Footprint
         /// Commands that finish in the dispatcher.
-        public var retire: Valid<Retirement>
+        @Output public var retire: Valid<Retirement>
         /// A COUNTER that passed its checks (rs1 in `data`), for the counter file.
-        public var counter: Valid<CounterResponse>
-        public var error: Signal
-        public var errorInfo: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(command: f.input("cmd", command), load: f.output("ld", load), execute: f.output("ex", execute),
-               store: f.output("st", store), footprint: f.output("footprint", footprint), retire: f.output("retire", retire),
-               counter: f.output("counter", counter), error: f.output("error", error),
-               errorInfo: f.output("error_info", errorInfo))
-        }
+        @Output public var counter: Valid<CounterResponse>
+        @Output public var error: Signal
+        @Output("error_info") public var errorInfo: Signal
     }
 
     public var io: IO {
@@ -65,7 +59,7 @@ public struct Dispatcher: Module {
         let aStride = m.register("a_stride", .uint(16), reset: 1)
         let cStride = m.register("c_stride", .uint(16), reset: 1)
         let shrunk = (0..<3).map { m.register("ld\($0)_shrunk", .bool, reset: false) }
-        let blockStride = (0..<3).map { m.register("ld\($0)_block_stride", .uint(16), reset: Signal(BigInteger(dim))) }
+        let blockStride = (0..<3).map { m.register("ld\($0)_block_stride", .uint(16), reset: Signal(dim)) }
         let pending = m.register("preload_pending", .bool, reset: false)
         // The dataflow of the last pair that ran: COMPUTE_ACCUMULATED must continue in it.
         let lastPairValid = m.register("last_pair_valid", .bool, reset: false)
@@ -98,7 +92,7 @@ public struct Dispatcher: Module {
         let known = isConfig || isMvin || isMvout || isPreload || isCompute || isFlush || isLaneLoad || isCounter
 
         // MARK: Field checks (the command alone)
-        func code(_ error: ErrorCode) -> Signal { Signal.literal(BigInteger(error.rawValue), .uint(ErrorCode.bits)) }
+        func code(_ error: ErrorCode) -> Signal { Signal.literal(error.rawValue, .uint(ErrorCode.bits)) }
         /// The first failing check's code, 0 when all pass.
         func firstFailure(_ checks: [(Signal, ErrorCode)]) -> Signal {
             checks.reversed().reduce(Signal.literal(0, .uint(ErrorCode.bits))) { rest, check in mux(check.0, code(check.1), rest) }
@@ -111,8 +105,8 @@ public struct Dispatcher: Module {
         }
         func shapeProblems(_ word: Signal, columnsToo: Bool = true) -> [(Signal, ErrorCode)] {
             let operand = OperandFields(word)
-            let rows = (operand.rows > Signal(BigInteger(dim)), ErrorCode.tooManyRows)
-            return columnsToo ? [rows, (operand.columns > Signal(BigInteger(dim)), .tooManyColumns)] : [rows]
+            let rows = (operand.rows > Signal(dim), ErrorCode.tooManyRows)
+            return columnsToo ? [rows, (operand.columns > Signal(dim), .tooManyColumns)] : [rows]
         }
 
         typealias EX = ConfigExecuteFields
@@ -163,8 +157,8 @@ public struct Dispatcher: Module {
                                                                      : (accumulator && normalization && operand.readsFullWidth, .illegalOperand)
             }
             let lastRow = operand.row.extended(to: rowBits) +% lastRowOffset.resized(to: rowBits)
-            let size = mux(operand.isAccumulator, Signal.literal(BigInteger(parameters.accRows), .uint(rowBits)),
-                           Signal.literal(BigInteger(parameters.spRows), .uint(rowBits)))
+            let size = mux(operand.isAccumulator, Signal.literal(parameters.accRows, .uint(rowBits)),
+                           Signal.literal(parameters.spRows, .uint(rowBits)))
             return [(Signal(!garbageAllowed) && operand.isGarbage, .illegalOperand),
                     accumulatorProblem,
                     (real && !operand.isAccumulator && operand.flagBits.orReduce, .localAddressOutOfRange),
@@ -179,12 +173,12 @@ public struct Dispatcher: Module {
         let mvinShrunk = select(shrunk, at: mvinWhich)
         let mvinBlockStride = select(blockStride, at: mvinWhich)
         let accumulatorElements = mvinOperand.isAccumulator && !mvinShrunk
-        let rowBytes = mux(accumulatorElements, mvinOperand.columns * Signal.literal(BigInteger(parameters.accBytes), .uint(4)),
-                           mvinOperand.columns * Signal.literal(BigInteger(parameters.inputBytes), .uint(4)))
+        let rowBytes = mux(accumulatorElements, mvinOperand.columns * Signal.literal(parameters.accBytes, .uint(4)),
+                           mvinOperand.columns * Signal.literal(parameters.inputBytes, .uint(4)))
         let blocksMinusOne = OperandFields.lastBlock(ofColumns: mvinOperand.columns, parameters)
         let mvinOffset = (blocksMinusOne * mvinBlockStride).resized(to: rowBits) +% rowsMinusOne(mvinOperand).extended(to: rowBits)
         let mvinChecks: [(Signal, ErrorCode)] = shapeProblems(rs2, columnsToo: false)
-            + [(rowBytes > Signal(BigInteger(config.dmaMaxBytes)), .tooManyColumns)]
+            + [(rowBytes > Signal(config.dmaMaxBytes), .tooManyColumns)]
             + localProblems(mvinOperand, as: .mvinDestination, lastRowOffset: mvinOffset)
 
         let mvoutOperand = OperandFields(rs2)
@@ -211,7 +205,7 @@ public struct Dispatcher: Module {
         var transitions: [NormalizationTransition] = []
         for row in 0..<(config.hasNormalizations ? dim : 0) {
             let state = select((0..<slots).map { rowStates[$0 * dim + row] }, at: normSlot)
-            let covered = mvoutOperand.rows > Signal(BigInteger(row))
+            let covered = mvoutOperand.rows > Signal(row)
             let transition = NormalizationTransition(state: state, command: mvoutCommand)
             transitions.append(transition)
             passAllowed = passAllowed && (!covered || transition.allowed)
@@ -242,7 +236,7 @@ public struct Dispatcher: Module {
         let laneLoadChecks = shapeProblems(rs2)
             + [(mvoutOperand.rows =/= laneRows || mvoutOperand.columns === 0, .illegalOperand),
                (mvoutOperand.isGarbage || !mvoutOperand.isAccumulator || mvoutOperand.flagBits.orReduce, .illegalOperand),
-               (mvoutOperand.row.extended(to: rowBits) +% (laneRows -% 1).extended(to: rowBits) >= Signal(BigInteger(parameters.accRows)), .localAddressOutOfRange)]
+               (mvoutOperand.row.extended(to: rowBits) +% (laneRows -% 1).extended(to: rowBits) >= Signal(parameters.accRows), .localAddressOutOfRange)]
         // CONFIG_NORM rs1[20:19] selects the numerics extensions' constant sets (NumericsExtensions).
         let constantSet = rs1.bits(NumericsExtensions.constantSetLow + NumericsExtensions.constantSetBits - 1, NumericsExtensions.constantSetLow)
         let configNormChecks: [(Signal, ErrorCode)] = [(Signal(noNormalizations), .unsupportedField),
@@ -273,8 +267,8 @@ public struct Dispatcher: Module {
         // COUNTER: a configuring access names an event Gemmini defines (CounterFile.swift).
         let counterEvent = rs1.bits(CounterAccess.eventLow + CounterAccess.eventBits - 1, CounterAccess.eventLow)
         let counterEventLimit = mux(rs1[CounterAccess.externalBit],
-                                    Signal.literal(BigInteger(CounterAccess.maximumEvent(external: true)), .uint(CounterAccess.eventBits)),
-                                    Signal.literal(BigInteger(CounterAccess.maximumEvent(external: false)), .uint(CounterAccess.eventBits)))
+                                    Signal.literal(CounterAccess.maximumEvent(external: true), .uint(CounterAccess.eventBits)),
+                                    Signal.literal(CounterAccess.maximumEvent(external: false), .uint(CounterAccess.eventBits)))
         let counterChecks: [(Signal, ErrorCode)] = [(rs1[3] && counterEvent > counterEventLimit, .unsupportedField)]
 
         let failure = m.wire("failure", .uint(ErrorCode.bits), default: 0)
@@ -397,9 +391,9 @@ public struct Dispatcher: Module {
                 }
                 m.when(isMvout && isPass) {
                     for (row, transition) in transitions.enumerated() {
-                        m.when(mvoutOperand.rows > Signal(BigInteger(row))) {
+                        m.when(mvoutOperand.rows > Signal(row)) {
                             for slot in 0..<slots {
-                                m.when(normSlot === Signal(BigInteger(slot))) { rowStates[slot * dim + row].set(transition.next) }
+                                m.when(normSlot === Signal(slot)) { rowStates[slot * dim + row].set(transition.next) }
                             }
                         }
                     }

@@ -25,25 +25,19 @@ public struct ExecuteController: Module {
 
     public var name: String { "ExecuteController_\(parameters.name)" }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var command: Decoupled<ExecuteCommand>
+        @Input("cmd") public var command: Decoupled<ExecuteCommand>
         /// The rows the offered command reads and writes (valid with `command`).
-        public var footprint: Footprint
+        @Input public var footprint: Footprint
         /// Scratchpad port 0 reads A; port 1 reads P, OS B and WS D.
-        public var scratchpadReads: [RowReadPort]
-        public var accumulatorRead: RowReadPort
-        public var scratchpadWrite: Decoupled<RowWrite>
-        public var accumulatorWrite: Decoupled<RowWrite>
+        @Output("sp_read") public var scratchpadReads: [RowReadPort]
+        @Output("acc_read") public var accumulatorRead: RowReadPort
+        @Output("sp_write") public var scratchpadWrite: Decoupled<RowWrite>
+        @Output("acc_write") public var accumulatorWrite: Decoupled<RowWrite>
         /// Pulses when the oldest command retires; the reservation station knows which one.
-        public var retire: Signal
-        public var busy: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(command: f.input("cmd", command), footprint: f.input("footprint", footprint),
-               scratchpadReads: f.output("sp_read", scratchpadReads),
-               accumulatorRead: f.output("acc_read", accumulatorRead), scratchpadWrite: f.output("sp_write", scratchpadWrite),
-               accumulatorWrite: f.output("acc_write", accumulatorWrite), retire: f.output("retire", retire), busy: f.output("busy", busy))
-        }
+        @Output public var retire: Signal
+        @Output public var busy: Signal
     }
 
     public var io: IO {
@@ -58,120 +52,72 @@ public struct ExecuteController: Module {
     }
 
     /// The CONFIG_EX state a pair runs with (reset values from docs/ACCELERATOR.md).
+    @Bundle
     struct ExecuteConfig: Aggregate {
-        var weightStationary: Signal
+        @Name("ws") var weightStationary: Signal
         var relu: Signal
         var shift: Signal
-        var transposeA: Signal
-        var transposeB: Signal
-        var aStride: Signal
-        var cStride: Signal
-
-        init(weightStationary: Signal, relu: Signal, shift: Signal, transposeA: Signal, transposeB: Signal, aStride: Signal, cStride: Signal) {
-            self.weightStationary = weightStationary
-            self.relu = relu
-            self.shift = shift
-            self.transposeA = transposeA
-            self.transposeB = transposeB
-            self.aStride = aStride
-            self.cStride = cStride
-        }
+        @Name("transpose_a") var transposeA: Signal
+        @Name("transpose_b") var transposeB: Signal
+        @Name("a_stride") var aStride: Signal
+        @Name("c_stride") var cStride: Signal
 
         init(shiftBits: Int) {
             self.init(weightStationary: Signal(.bool), relu: Signal(.bool), shift: Signal(.uint(shiftBits)), transposeA: Signal(.bool),
                       transposeB: Signal(.bool), aStride: Signal(.uint(16)), cStride: Signal(.uint(16)))
         }
-
-        func map(_ f: FieldMapper) -> ExecuteConfig {
-            ExecuteConfig(weightStationary: f("ws", weightStationary), relu: f("relu", relu), shift: f("shift", shift),
-                          transposeA: f("transpose_a", transposeA), transposeB: f("transpose_b", transposeB),
-                          aStride: f("a_stride", aStride), cStride: f("c_stride", cStride))
-        }
     }
 
     /// Where a result row goes; it travels through the array with the slot.
+    @Bundle
     struct ResultTag: Aggregate {
         var write: Signal
         /// The pair's last result row: its retire entry is done once the row has landed.
         var retire: Signal
         var entry: Signal
         var row: Signal
-        var toAccumulator: Signal
+        @Name("to_acc") var toAccumulator: Signal
         var accumulate: Signal
         var mask: Signal
         var relu: Signal
         /// WS with D: add row `biasRow` of the bias buffer.
-        var addBias: Signal
-        var biasRow: Signal
-
-        init(write: Signal, retire: Signal, entry: Signal, row: Signal, toAccumulator: Signal, accumulate: Signal, mask: Signal,
-             relu: Signal, addBias: Signal, biasRow: Signal) {
-            self.write = write
-            self.retire = retire
-            self.entry = entry
-            self.row = row
-            self.toAccumulator = toAccumulator
-            self.accumulate = accumulate
-            self.mask = mask
-            self.relu = relu
-            self.addBias = addBias
-            self.biasRow = biasRow
-        }
+        @Name("add_bias") var addBias: Signal
+        @Name("bias_row") var biasRow: Signal
 
         init(entryBits: Int, rowBits: Int, dim: Int, indexBits: Int) {
             self.init(write: Signal(.bool), retire: Signal(.bool), entry: Signal(.uint(entryBits)), row: Signal(.uint(rowBits)),
                       toAccumulator: Signal(.bool), accumulate: Signal(.bool), mask: Signal(.uint(dim)), relu: Signal(.bool),
                       addBias: Signal(.bool), biasRow: Signal(.uint(indexBits)))
         }
-
-        func map(_ f: FieldMapper) -> ResultTag {
-            ResultTag(write: f("write", write), retire: f("retire", retire), entry: f("entry", entry), row: f("row", row),
-                      toAccumulator: f("to_acc", toAccumulator), accumulate: f("accumulate", accumulate), mask: f("mask", mask),
-                      relu: f("relu", relu), addBias: f("add_bias", addBias), biasRow: f("bias_row", biasRow))
-        }
     }
 
     /// What an OS pair's drain needs once its operand set is gone.
+    @Bundle
     struct DrainInfo: Aggregate {
         var row: Signal
         var rows: Signal
         var stride: Signal
         var mask: Signal
-        var toAccumulator: Signal
+        @Name("to_acc") var toAccumulator: Signal
         var accumulate: Signal
         var relu: Signal
         var shift: Signal
         var entry: Signal
-
-        init(row: Signal, rows: Signal, stride: Signal, mask: Signal, toAccumulator: Signal, accumulate: Signal, relu: Signal,
-             shift: Signal, entry: Signal) {
-            self.row = row
-            self.rows = rows
-            self.stride = stride
-            self.mask = mask
-            self.toAccumulator = toAccumulator
-            self.accumulate = accumulate
-            self.relu = relu
-            self.shift = shift
-            self.entry = entry
-        }
 
         init(dim: Int, shiftBits: Int, entryBits: Int) {
             self.init(row: Signal(.uint(LocalAddressLayout.rowIndexBits)), rows: Signal(.uint(16)), stride: Signal(.uint(16)), mask: Signal(.uint(dim)),
                       toAccumulator: Signal(.bool), accumulate: Signal(.bool), relu: Signal(.bool), shift: Signal(.uint(shiftBits)),
                       entry: Signal(.uint(entryBits)))
         }
-
-        func map(_ f: FieldMapper) -> DrainInfo {
-            DrainInfo(row: f("row", row), rows: f("rows", rows), stride: f("stride", stride), mask: f("mask", mask),
-                      toAccumulator: f("to_acc", toAccumulator), accumulate: f("accumulate", accumulate), relu: f("relu", relu),
-                      shift: f("shift", shift), entry: f("entry", entry))
-        }
     }
+
+    /// Where an operand set is in its life: a pair is accepted into a free set, read from the
+    /// memories, ready when its operands have landed, free again when executed.
+    enum OperandSetState: Int, HardwareEnum { case free, accepted, reading, ready }
 
     /// An operand set's registers.
     struct OperandSet {
-        /// 0 free, 1 accepted, 2 reading, 3 ready.
+        /// An `OperandSetState`.
         var state: Signal
         var pair: ExecuteCommand
         var config: ExecuteConfig
@@ -253,7 +199,6 @@ private struct ExecuteStages {
     func nextSet(_ index: Signal) -> Signal { mux(index === setIndex(sets - 1), setIndex(0), index +% 1) }
     func skipped(_ operand: OperandFields) -> Signal { operand.isGarbage || operand.rows === 0 || operand.columns === 0 }
     func columnMask(_ operand: OperandFields) -> Signal { cat((0..<dim).reversed().map { Signal(BigInteger($0)) < operand.columns }) }
-    func stateIs(_ set: OperandSet, _ value: Int) -> Signal { set.state === Signal(BigInteger(value)) }
     /// The pair of the set at `index`, on named wires.
     func view(_ index: Signal, _ name: String) -> PairView {
         let pair = m.wire("\(name)_pair", ExecuteCommand())
@@ -294,7 +239,7 @@ private struct ExecuteStages {
         let inputBuffer = OperandBuffer(dim: dim, elementType: .sint(inputBits))
         let accumulatorBuffer = OperandBuffer(dim: dim, elementType: .sint(accBits))
         operandSets = (0..<sets).map { s in
-            OperandSet(state: m.register("set_\(s)_state", .uint(2), reset: 0), pair: m.register("set_\(s)_pair", ExecuteCommand()),
+            OperandSet(state: m.register("set_\(s)_state", OperandSetState.self, reset: .free), pair: m.register("set_\(s)_pair", ExecuteCommand()),
                        config: m.register("set_\(s)_config", ExecuteConfig(shiftBits: types.shiftBits)),
                        entry: m.register("set_\(s)_entry", .uint(entryBits)), reads: [m.register("set_\(s)_sp_reads", RowRange()), m.register("set_\(s)_sp_a_reads", RowRange()),
                               m.register("set_\(s)_acc_reads", RowRange())],
@@ -323,7 +268,7 @@ private struct ExecuteStages {
         let acceptPointer = m.register("accept_pointer", .uint(setBits), reset: 0)
         let incoming = io.command.bits
         let isConfig = incoming.command.command.funct === Signal(BigInteger(Funct.config))
-        let setFree = select(operandSets.map { stateIs($0, 0) }, at: acceptPointer)
+        let setFree = select(operandSets.map { $0.state === OperandSetState.free }, at: acceptPointer)
         io.command.ready.set(!queueFull && (isConfig || setFree))
         let accepting = io.command.fire
         let incomingQ = OperandFields(incoming.command.command.rs2)
@@ -354,7 +299,7 @@ private struct ExecuteStages {
             }.otherwise {
                 for (s, set) in operandSets.enumerated() {
                     m.when(acceptPointer === setIndex(s)) {
-                        set.state.set(1)
+                        set.state.set(OperandSetState.accepted)
                         m.connect(set.pair, from: incoming)
                         m.connect(set.config, from: config)
                         set.entry.set(tail)
@@ -400,11 +345,11 @@ private struct ExecuteStages {
                                    || entry.writes[1].overlaps(readingReads[2])))
         }
         let usesBias = reading.weightStationary && !skipped(reading.q)
-        let mayStart = readingState === 1 && !hazard && !(usesBias && biasBusy)
-        let readActive = m.wire("read_active", .bool, default: readingState === 2 || mayStart)
-        let clearsBias = m.wire("clears_bias", .bool, default: readingState === 1 && mayStart && usesBias)
-        m.when(readingState === 1 && mayStart) {
-            for (s, set) in operandSets.enumerated() { m.when(readPointer === setIndex(s)) { set.state.set(2) } }
+        let mayStart = readingState === OperandSetState.accepted && !hazard && !(usesBias && biasBusy)
+        let readActive = m.wire("read_active", .bool, default: readingState === OperandSetState.reading || mayStart)
+        let clearsBias = m.wire("clears_bias", .bool, default: readingState === OperandSetState.accepted && mayStart && usesBias)
+        m.when(readingState === OperandSetState.accepted && mayStart) {
+            for (s, set) in operandSets.enumerated() { m.when(readPointer === setIndex(s)) { set.state.set(OperandSetState.reading) } }
         }
         m.when(clearsBias) { biasBusy.set(true) }
 
@@ -458,7 +403,7 @@ private struct ExecuteStages {
         let landed = m.delay(readFinished, name: "read_landed", reset: false)
         let landedSet = m.delay(readPointer, name: "read_landed_set")
         m.when(landed) {
-            for (s, set) in operandSets.enumerated() { m.when(landedSet === setIndex(s)) { set.state.set(3) } }
+            for (s, set) in operandSets.enumerated() { m.when(landedSet === setIndex(s)) { set.state.set(OperandSetState.ready) } }
         }
         return ReadStreams(readPointer: readPointer, reading: reading, rowA: rowA, firedA: firedA, aFields: aFields, rowQ: rowQ,
                            secondOnQ: secondOnQ, firedSecond: firedSecond, second: second, clearsBias: clearsBias)
@@ -546,7 +491,7 @@ private struct ExecuteStages {
         let loadCount = m.register("load_count", counterType, reset: 0)
 
         let x = view(xSet, "x"), y = view(executePointer, "y")
-        let yReady = select(operandSets.map { stateIs($0, 3) }, at: executePointer)
+        let yReady = select(operandSets.map { $0.state === OperandSetState.ready }, at: executePointer)
 
         // X: the window's pair. WS computes max(rows(A), rows(C)) rows (none without C); OS DIM columns of A'.
         let xComputeSlots = m.wire("x_compute_slots", counterType, default: mux(!xValid, count(0), mux(
@@ -653,7 +598,7 @@ private struct ExecuteStages {
         let flips = goZ || (goY && yFlips)
         func freeX() {
             m.when(xValid) {
-                for (s, set) in operandSets.enumerated() { m.when(xSet === setIndex(s)) { set.state.set(0) } }
+                for (s, set) in operandSets.enumerated() { m.when(xSet === setIndex(s)) { set.state.set(OperandSetState.free) } }
             }
         }
         m.when(goZ || goY) {

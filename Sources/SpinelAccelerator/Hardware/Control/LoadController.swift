@@ -1,20 +1,12 @@
 import SpinelHDL
 
 /// A fault a controller reports: the error code and the failing command's index.
+@Bundle
 public struct CommandFault: Aggregate {
     public var code: Signal
     public var index: Signal
 
-    public init(code: Signal, index: Signal) {
-        self.code = code
-        self.index = index
-    }
-
     public init() { self.init(code: Signal(.uint(ErrorCode.bits)), index: Signal(.uint(32))) }
-
-    public func map(_ f: FieldMapper) -> CommandFault {
-        CommandFault(code: f("code", code), index: f("index", index))
-    }
 }
 
 /// Runs CONFIG_LD and MVIN/MVIN2/MVIN3 in program order (docs/ACCELERATOR.md, "MVIN").
@@ -36,23 +28,17 @@ public struct LoadController: Module {
 
     public var name: String { "LoadController_\(parameters.name)" }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var command: Decoupled<RoutedCommand>
-        public var readRequest: Decoupled<DMAReadRequest>
-        public var readResponse: Decoupled<DMAReadResponse>
-        public var scratchpadWrite: Decoupled<RowWrite>
-        public var accumulatorWrite: Decoupled<RowWrite>
+        @Input("cmd") public var command: Decoupled<RoutedCommand>
+        @Output("dma_req") public var readRequest: Decoupled<DMAReadRequest>
+        @Input("dma_resp") public var readResponse: Decoupled<DMAReadResponse>
+        @Output("sp_write") public var scratchpadWrite: Decoupled<RowWrite>
+        @Output("acc_write") public var accumulatorWrite: Decoupled<RowWrite>
         /// Pulses when the oldest command retires; the reservation station knows which one.
-        public var retire: Signal
-        public var fault: Valid<CommandFault>
-        public var busy: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(command: f.input("cmd", command), readRequest: f.output("dma_req", readRequest),
-               readResponse: f.input("dma_resp", readResponse), scratchpadWrite: f.output("sp_write", scratchpadWrite),
-               accumulatorWrite: f.output("acc_write", accumulatorWrite),
-               retire: f.output("retire", retire), fault: f.output("fault", fault), busy: f.output("busy", busy))
-        }
+        @Output public var retire: Signal
+        @Output public var fault: Valid<CommandFault>
+        @Output public var busy: Signal
     }
 
     public var io: IO {
@@ -65,25 +51,19 @@ public struct LoadController: Module {
     }
 
     /// What the writer must do with one row (or, with `noWrites`, one whole command).
+    @Bundle
     struct RowNote: Aggregate {
-        var localRow: Signal
-        var accumulator: Signal
+        @Name("row") var localRow: Signal
+        @Name("acc") var accumulator: Signal
         var accumulate: Signal
         var shrunk: Signal
         var columns: Signal
-        var blockStride: Signal
+        @Name("block_stride") var blockStride: Signal
         var scale: Signal
         var zeros: Signal
-        var noWrites: Signal
+        @Name("no_writes") var noWrites: Signal
         var last: Signal
         var index: Signal
-
-        func map(_ f: FieldMapper) -> RowNote {
-            RowNote(localRow: f("row", localRow), accumulator: f("acc", accumulator), accumulate: f("accumulate", accumulate),
-                    shrunk: f("shrunk", shrunk), columns: f("columns", columns), blockStride: f("block_stride", blockStride),
-                    scale: f("scale", scale), zeros: f("zeros", zeros), noWrites: f("no_writes", noWrites), last: f("last", last),
-                    index: f("index", index))
-        }
     }
 
     public func build(_ m: ModuleBuilder, _ io: IO) {
@@ -96,15 +76,15 @@ public struct LoadController: Module {
         let dramStride = (0..<3).map { m.register("ld\($0)_dram_stride", .uint(64), reset: 0) }
         let scale = (0..<3).map { m.register("ld\($0)_scale", .uint(32), reset: Signal.literal(0x3F80_0000, .uint(32))) }
         let shrunk = (0..<3).map { m.register("ld\($0)_shrunk", .bool, reset: false) }
-        let blockStride = (0..<3).map { m.register("ld\($0)_block_stride", .uint(16), reset: Signal(BigInteger(dim))) }
+        let blockStride = (0..<3).map { m.register("ld\($0)_block_stride", .uint(16), reset: Signal(dim)) }
 
         // MARK: Issuer
         let notes = m.instance("notes", Queue(entries: dma.maxInFlight + 2, payload: .uint(noteTemplate.packedWidth)))
         let rowCounter = m.register("row", .uint(16), reset: 0)
         let funct = command.funct
-        let isConfig = funct === Signal(BigInteger(Funct.config))
-        let which = mux(funct === Signal(BigInteger(Funct.mvin)), Signal.literal(0, .uint(2)),
-                        mux(funct === Signal(BigInteger(Funct.mvin2)), Signal.literal(1, .uint(2)), Signal.literal(2, .uint(2))))
+        let isConfig = funct === Signal(Funct.config)
+        let which = mux(funct === Signal(Funct.mvin), Signal.literal(0, .uint(2)),
+                        mux(funct === Signal(Funct.mvin2), Signal.literal(1, .uint(2)), Signal.literal(2, .uint(2))))
         let operand = OperandFields(rs2)
         let state = (dramStride: select(dramStride, at: which), scale: select(scale, at: which),
                      shrunk: select(shrunk, at: which), blockStride: select(blockStride, at: which))
@@ -163,7 +143,7 @@ public struct LoadController: Module {
             return (0..<dim).map { blockData.bits(($0 + 1) * elementBits - 1, $0 * elementBits).asSInt }
         }
         let mask = cat((0..<dim).reversed().map { lane in
-            (block.extended(to: 17) * Signal.literal(BigInteger(dim), .uint(9))).truncated(to: 17) +% Signal.literal(BigInteger(lane), .uint(17))
+            (block.extended(to: 17) * Signal.literal(dim, .uint(9))).truncated(to: 17) +% Signal.literal(lane, .uint(17))
                 < head.columns.extended(to: 17)
         })
 
@@ -219,7 +199,7 @@ public struct LoadController: Module {
         io.readResponse.ready.set(finish && hasData)
         io.retire.set(finish && head.last)
         io.fault.valid.set(finish && rowFaults && !faulted)
-        io.fault.bits.code.set(Signal.literal(BigInteger(ErrorCode.dmaReadFault.rawValue), .uint(ErrorCode.bits)))
+        io.fault.bits.code.set(Signal.literal(ErrorCode.dmaReadFault.rawValue, .uint(ErrorCode.bits)))
         io.fault.bits.index.set(head.index)
         io.busy.set(io.command.valid || notes.deq.valid)
     }

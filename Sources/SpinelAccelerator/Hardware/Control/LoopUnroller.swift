@@ -37,23 +37,18 @@ public struct LoopUnroller: Module {
     /// Retirement reports per cycle: the dispatcher's and the three controllers'.
     public static let retirementPorts = 4
 
+    @Bundle
     public struct IO: Aggregate {
-        public var command: Decoupled<RoCCCommand>
-        public var issued: Decoupled<IssuedCommand>
+        @Input("cmd") public var command: Decoupled<RoCCCommand>
+        @Output public var issued: Decoupled<IssuedCommand>
         /// The dispatcher would take an mvout into the store queue this cycle.
-        public var storeRoom: Signal
+        @Input("store_room") public var storeRoom: Signal
         /// Commands that retired this cycle (only those with `loop.internal` count here).
-        public var retirements: [Valid<Retirement>]
+        @Input public var retirements: [Valid<Retirement>]
         /// LOOP_WS and LOOP_WS_CONFIG_* retiring.
-        public var retire: Valid<Signal>
-        public var fault: Valid<CommandFault>
-        public var busy: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(command: f.input("cmd", command), issued: f.output("issued", issued), storeRoom: f.input("store_room", storeRoom),
-               retirements: f.input("retirements", retirements),
-               retire: f.output("retire", retire), fault: f.output("fault", fault), busy: f.output("busy", busy))
-        }
+        @Output public var retire: Valid<Signal>
+        @Output public var fault: Valid<CommandFault>
+        @Output public var busy: Signal
     }
 
     public var io: IO {

@@ -18,25 +18,20 @@ public struct OperandBuffer: Module {
     public var name: String { "OperandBuffer_\(dim)x\(dim)_\(elementType.width)" }
     var indexBits: Int { HWType.addressWidth(for: dim) }
 
+    @Bundle
     public struct IO: Aggregate {
         /// Sets every element to zero; wins over `write`.
-        public var clear: Signal
+        @Input public var clear: Signal
         /// Row `row` lands: its lanes below `columns` go to row `row` of the buffer, or to
         /// column `row` when `transposed` (lane c to element (c, row)).
-        public var write: Signal
-        public var transposed: Signal
-        public var row: Signal
-        public var columns: Signal
-        public var lanes: [Signal]
+        @Input public var write: Signal
+        @Input public var transposed: Signal
+        @Input public var row: Signal
+        @Input public var columns: Signal
+        @Input("lane") public var lanes: [Signal]
         /// Row `readRow` of the buffer, combinationally.
-        public var readRow: Signal
-        public var out: [Signal]
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(clear: f.input("clear", clear), write: f.input("write", write), transposed: f.input("transposed", transposed),
-               row: f.input("row", row), columns: f.input("columns", columns), lanes: f.input("lane", lanes),
-               readRow: f.input("read_row", readRow), out: f.output("out", out))
-        }
+        @Input("read_row") public var readRow: Signal
+        @Output public var out: [Signal]
     }
 
     public var io: IO {
@@ -47,8 +42,8 @@ public struct OperandBuffer: Module {
 
     public func build(_ m: ModuleBuilder, _ io: IO) {
         let elements = (0..<dim).map { r in (0..<dim).map { c in m.register("element_\(r)_\(c)", elementType) } }
-        let rowIs = (0..<dim).map { m.wire("row_is_\($0)", .bool, default: io.row === Signal(BigInteger($0))) }
-        let laneUsed = (0..<dim).map { m.wire("lane_used_\($0)", .bool, default: Signal(BigInteger($0)) < io.columns) }
+        let rowIs = (0..<dim).map { m.wire("row_is_\($0)", .bool, default: io.row === Signal($0)) }
+        let laneUsed = (0..<dim).map { m.wire("lane_used_\($0)", .bool, default: Signal($0) < io.columns) }
         // Element (r, c) of `view` takes lane c when row r lands and lane c is used.
         func land(_ view: [[Signal]]) {
             for r in 0..<dim {

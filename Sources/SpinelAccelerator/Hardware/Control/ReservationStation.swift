@@ -15,28 +15,22 @@ public struct ReservationStation: Module {
 
     public var name: String { "ReservationStation_\(parameters.name)" }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var allocate: [Decoupled<ExecuteCommand>]
-        public var footprint: Footprint
-        public var issue: [Decoupled<ExecuteCommand>]
+        @Input("alloc") public var allocate: [Decoupled<ExecuteCommand>]
+        @Input public var footprint: Footprint
+        @Output public var issue: [Decoupled<ExecuteCommand>]
         /// The rows the command offered on `issue[1]` (execute) touches.
-        public var executeFootprint: Footprint
+        @Output("ex_footprint") public var executeFootprint: Footprint
         /// A controller retired its oldest command.
-        public var retire: [Signal]
+        @Input public var retire: [Signal]
         /// The oldest entry of each queue: what a retire of that queue retires.
-        public var heads: [Retirement]
-        public var busy: Signal
+        @Output public var heads: [Retirement]
+        @Output public var busy: Signal
         /// Per queue, for the performance counters: its valid entries, and whether one of them
         /// has issued and not yet retired.
-        public var occupancy: [Signal]
-        public var started: [Signal]
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(allocate: f.input("alloc", allocate), footprint: f.input("footprint", footprint), issue: f.output("issue", issue),
-               executeFootprint: f.output("ex_footprint", executeFootprint), retire: f.input("retire", retire),
-               heads: f.output("heads", heads), busy: f.output("busy", busy),
-               occupancy: f.output("occupancy", occupancy), started: f.output("started", started))
-        }
+        @Output public var occupancy: [Signal]
+        @Output public var started: [Signal]
     }
 
     public var io: IO {
@@ -76,7 +70,7 @@ public struct ReservationStation: Module {
             })
         }
         func advance(_ pointer: Signal, _ count: Int) -> Signal {
-            count & (count - 1) == 0 ? pointer +% 1 : mux(pointer === Signal(BigInteger(count - 1)), 0, pointer +% 1)
+            count & (count - 1) == 0 ? pointer +% 1 : mux(pointer === Signal(count - 1), 0, pointer +% 1)
         }
         /// `a` was dispatched before `b` (sequence numbers wrap at 2^32).
         func older(_ a: Signal, _ b: Signal) -> Signal { (a -% b)[31] }
@@ -88,7 +82,7 @@ public struct ReservationStation: Module {
             io.allocate[kind].ready.set(!select(queue.map(\.valid), at: tails[kind]))
             m.when(io.allocate[kind].fire) {
                 for (slot, entry) in queue.enumerated() {
-                    m.when(tails[kind] === Signal(BigInteger(slot))) {
+                    m.when(tails[kind] === Signal(slot)) {
                         entry.valid.set(true)
                         entry.issued.set(false)
                         m.connect(entry.command, from: io.allocate[kind].bits)
@@ -119,7 +113,7 @@ public struct ReservationStation: Module {
             if kind == 1 { m.connect(io.executeFootprint, from: candidateFootprint) }
             m.when(io.issue[kind].fire) {
                 for (slot, entry) in queue.enumerated() {
-                    m.when(issuePointers[kind] === Signal(BigInteger(slot))) { entry.issued.set(true) }
+                    m.when(issuePointers[kind] === Signal(slot)) { entry.issued.set(true) }
                 }
                 issuePointers[kind].set(advance(issuePointers[kind], entries[kind]))
             }
@@ -130,7 +124,7 @@ public struct ReservationStation: Module {
             io.heads[kind].loop.slot.set(select(queue.map(\.command.command.loop.slot), at: heads[kind]))
             m.when(io.retire[kind]) {
                 for (slot, entry) in queue.enumerated() {
-                    m.when(heads[kind] === Signal(BigInteger(slot))) { entry.valid.set(false) }
+                    m.when(heads[kind] === Signal(slot)) { entry.valid.set(false) }
                 }
                 heads[kind].set(advance(heads[kind], entries[kind]))
             }

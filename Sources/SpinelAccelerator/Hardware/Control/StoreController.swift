@@ -27,26 +27,20 @@ public struct StoreController: Module {
 
     public var name: String { "StoreController_\(parameters.name)" }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var command: Decoupled<RoutedCommand>
-        public var scratchpadRead: RowReadPort
-        public var accumulatorRead: RowReadPort
-        public var writeRequest: Decoupled<DMAWriteRequest>
-        public var writeResponse: Decoupled<DMAWriteResponse>
+        @Input("cmd") public var command: Decoupled<RoutedCommand>
+        @Output("sp_read") public var scratchpadRead: RowReadPort
+        @Output("acc_read") public var accumulatorRead: RowReadPort
+        @Output("dma_req") public var writeRequest: Decoupled<DMAWriteRequest>
+        @Input("dma_resp") public var writeResponse: Decoupled<DMAWriteResponse>
         /// Pulses when the oldest command retires; the reservation station knows which one.
-        public var retire: Signal
-        public var fault: Valid<CommandFault>
+        @Output public var retire: Signal
+        @Output public var fault: Valid<CommandFault>
         /// A LOAD_LANE_SCALES with a NaN or infinite scale (`invalidScale`), found when its row
         /// arrives (the numerics extensions).
-        public var scaleFault: Valid<CommandFault>
-        public var busy: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(command: f.input("cmd", command), scratchpadRead: f.output("sp_read", scratchpadRead),
-               accumulatorRead: f.output("acc_read", accumulatorRead), writeRequest: f.output("dma_req", writeRequest),
-               writeResponse: f.input("dma_resp", writeResponse), retire: f.output("retire", retire),
-               fault: f.output("fault", fault), scaleFault: f.output("scale_fault", scaleFault), busy: f.output("busy", busy))
-        }
+        @Output("scale_fault") public var scaleFault: Valid<CommandFault>
+        @Output public var busy: Signal
     }
 
     public var io: IO {
@@ -59,17 +53,13 @@ public struct StoreController: Module {
     }
 
     /// One row on its way out (or, with `noWrites`, a command that writes nothing).
+    @Bundle
     struct RowNote: Aggregate {
         var address: Signal
         var bytes: Signal
-        var noWrites: Signal
+        @Name("no_writes") var noWrites: Signal
         var last: Signal
         var index: Signal
-
-        func map(_ f: FieldMapper) -> RowNote {
-            RowNote(address: f("address", address), bytes: f("bytes", bytes), noWrites: f("no_writes", noWrites),
-                    last: f("last", last), index: f("index", index))
-        }
     }
 
     var noteTemplate: RowNote {
@@ -98,7 +88,7 @@ public struct StoreController: Module {
         // Local reads issued whose data has not yet arrived (read latency 1).
         let readInFlight = m.register("read_in_flight", .bool, reset: false)
         let room = outgoing.count.extended(to: 4) +% mux(readInFlight, Signal.literal(1, .uint(4)), Signal.literal(0, .uint(4)))
-            < Signal.literal(BigInteger(queueDepth), .uint(4))
+            < Signal.literal(queueDepth, .uint(4))
 
         // MARK: Reader
         let isConfig = command.funct === Signal(BigInteger(Funct.config))
@@ -165,8 +155,8 @@ public struct StoreController: Module {
 
         // What the arriving row needs, captured when its read fires.
         let fullWidth = operand.readsFullWidth
-        let elementBytes = mux(fromAccumulator && fullWidth, Signal.literal(BigInteger(parameters.accBytes), .uint(4)),
-                               Signal.literal(BigInteger(parameters.inputBytes), .uint(4)))
+        let elementBytes = mux(fromAccumulator && fullWidth, Signal.literal(parameters.accBytes, .uint(4)),
+                               Signal.literal(parameters.inputBytes, .uint(4)))
         // A statistics pass writes nothing.
         let note = RowNote(address: rs1 +% (rowCounter * dramStride).resized(to: 64) +% (blockOffset * elementBytes).resized(to: 64),
                            bytes: (blockColumns * elementBytes).resized(to: dma.bytesBits),
@@ -218,7 +208,7 @@ public struct StoreController: Module {
             normalizer.row.bits.scaleSource.set(scaleSource)
         }
         io.scaleFault.valid.set(normalizer?.laneScaleFault ?? Signal(false))
-        io.scaleFault.bits.code.set(Signal.literal(BigInteger(ErrorCode.invalidScale.rawValue), .uint(ErrorCode.bits)))
+        io.scaleFault.bits.code.set(Signal.literal(ErrorCode.invalidScale.rawValue, .uint(ErrorCode.bits)))
         io.scaleFault.bits.index.set(arriving.index)
         func padded(_ row: Signal) -> Signal { row.width == dataBits ? row : cat(Signal.literal(0, .uint(dataBits - row.width)), row) }
         let plainData = mux(!arrivingFromAccumulator, padded(spRow),
@@ -251,7 +241,7 @@ public struct StoreController: Module {
         io.writeResponse.ready.set(pending.deq.valid && !waiting.noWrites)
         io.retire.set(answered && waiting.last)
         io.fault.valid.set(answered && rowFault && !faulted)
-        io.fault.bits.code.set(Signal.literal(BigInteger(ErrorCode.dmaWriteFault.rawValue), .uint(ErrorCode.bits)))
+        io.fault.bits.code.set(Signal.literal(ErrorCode.dmaWriteFault.rawValue, .uint(ErrorCode.bits)))
         io.fault.bits.index.set(waiting.index)
         m.when(answered) {
             m.when(rowFault) { faulted.set(true) }

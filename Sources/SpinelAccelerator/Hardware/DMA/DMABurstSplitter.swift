@@ -2,21 +2,13 @@ import SpinelHDL
 
 /// A run of consecutive full-width beats to move: the first beat's (bus-aligned) address and
 /// the number of beats minus one.
+@Bundle
 public struct DMABeatRun: Aggregate {
     public var address: Signal
-    public var beatsMinusOne: Signal
-
-    public init(address: Signal, beatsMinusOne: Signal) {
-        self.address = address
-        self.beatsMinusOne = beatsMinusOne
-    }
+    @Name("beats_minus_one") public var beatsMinusOne: Signal
 
     public init(_ p: DMAParameters) {
         self.init(address: Signal(.uint(p.addressBits)), beatsMinusOne: Signal(.uint(p.beatCountBits)))
-    }
-
-    public func map(_ f: FieldMapper) -> DMABeatRun {
-        DMABeatRun(address: f("address", address), beatsMinusOne: f("beats_minus_one", beatsMinusOne))
     }
 }
 
@@ -33,13 +25,10 @@ public struct DMABurstSplitter: Module {
 
     public var name: String { "DMABurstSplitter_\(parameters)" }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var run: Decoupled<DMABeatRun>
-        public var burst: Decoupled<AXI4Address>
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(run: f.input("run", run), burst: f.output("burst", burst))
-        }
+        @Input public var run: Decoupled<DMABeatRun>
+        @Output public var burst: Decoupled<AXI4Address>
     }
 
     public var io: IO { IO(run: Decoupled(DMABeatRun(parameters)), burst: Decoupled(AXI4Address(parameters.axi))) }

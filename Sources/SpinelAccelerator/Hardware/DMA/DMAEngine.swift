@@ -24,21 +24,16 @@ public struct DMAEngine: Module {
 
     public var name: String { "DMAEngine_\(parameters)" }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var readRequest: Decoupled<DMAReadRequest>
-        public var readResponse: Decoupled<DMAReadResponse>
-        public var writeRequest: Decoupled<DMAWriteRequest>
-        public var writeResponse: Decoupled<DMAWriteResponse>
+        @Input public var readRequest: Decoupled<DMAReadRequest>
+        @Output public var readResponse: Decoupled<DMAReadResponse>
+        @Input public var writeRequest: Decoupled<DMAWriteRequest>
+        @Output public var writeResponse: Decoupled<DMAWriteResponse>
         /// The memory port (manager side).
-        public var axi: AXI4Bundle
+        @Output public var axi: AXI4Bundle
         /// Some request accepted and not yet answered.
-        public var busy: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(readRequest: f.input("readRequest", readRequest), readResponse: f.output("readResponse", readResponse),
-               writeRequest: f.input("writeRequest", writeRequest), writeResponse: f.output("writeResponse", writeResponse),
-               axi: f.output("axi", axi), busy: f.output("busy", busy))
-        }
+        @Output public var busy: Signal
     }
 
     public var io: IO {

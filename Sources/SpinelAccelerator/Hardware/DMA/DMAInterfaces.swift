@@ -1,6 +1,7 @@
 import SpinelHDL
 
 /// A read of `bytes` bytes starting at byte `address`.
+@Bundle
 public struct DMAReadRequest: Aggregate {
     public var address: Signal
     /// 1…maxBytes.
@@ -8,22 +9,13 @@ public struct DMAReadRequest: Aggregate {
     /// Returned unchanged with the response.
     public var tag: Signal
 
-    public init(address: Signal, bytes: Signal, tag: Signal) {
-        self.address = address
-        self.bytes = bytes
-        self.tag = tag
-    }
-
     public init(_ p: DMAParameters) {
         self.init(address: Signal(.uint(p.addressBits)), bytes: Signal(.uint(p.bytesBits)), tag: Signal(.uint(p.tagBits)))
-    }
-
-    public func map(_ f: FieldMapper) -> DMAReadRequest {
-        DMAReadRequest(address: f("address", address), bytes: f("bytes", bytes), tag: f("tag", tag))
     }
 }
 
 /// The data of one read, in request order.
+@Bundle
 public struct DMAReadResponse: Aggregate {
     /// Byte i of the requested range in bits 8i+7…8i; bytes past the request are zero.
     public var data: Signal
@@ -31,22 +23,13 @@ public struct DMAReadResponse: Aggregate {
     /// Some beat of the read got SLVERR or DECERR (the data is then meaningless).
     public var error: Signal
 
-    public init(data: Signal, tag: Signal, error: Signal) {
-        self.data = data
-        self.tag = tag
-        self.error = error
-    }
-
     public init(_ p: DMAParameters) {
         self.init(data: Signal(.uint(p.maxBytes * 8)), tag: Signal(.uint(p.tagBits)), error: Signal(.bool))
-    }
-
-    public func map(_ f: FieldMapper) -> DMAReadResponse {
-        DMAReadResponse(data: f("data", data), tag: f("tag", tag), error: f("error", error))
     }
 }
 
 /// A write of the low `bytes` bytes of `data` starting at byte `address`.
+@Bundle
 public struct DMAWriteRequest: Aggregate {
     public var address: Signal
     /// 1…maxBytes.
@@ -55,46 +38,27 @@ public struct DMAWriteRequest: Aggregate {
     public var data: Signal
     public var tag: Signal
 
-    public init(address: Signal, bytes: Signal, data: Signal, tag: Signal) {
-        self.address = address
-        self.bytes = bytes
-        self.data = data
-        self.tag = tag
-    }
-
     public init(_ p: DMAParameters) {
         self.init(address: Signal(.uint(p.addressBits)), bytes: Signal(.uint(p.bytesBits)),
                   data: Signal(.uint(p.maxBytes * 8)), tag: Signal(.uint(p.tagBits)))
     }
-
-    public func map(_ f: FieldMapper) -> DMAWriteRequest {
-        DMAWriteRequest(address: f("address", address), bytes: f("bytes", bytes), data: f("data", data), tag: f("tag", tag))
-    }
 }
 
 /// The completion of one write, in request order, after all of its bursts were acknowledged.
+@Bundle
 public struct DMAWriteResponse: Aggregate {
     public var tag: Signal
     /// Some burst of the write got SLVERR or DECERR.
     public var error: Signal
 
-    public init(tag: Signal, error: Signal) {
-        self.tag = tag
-        self.error = error
-    }
-
     public init(_ p: DMAParameters) {
         self.init(tag: Signal(.uint(p.tagBits)), error: Signal(.bool))
-    }
-
-    public func map(_ f: FieldMapper) -> DMAWriteResponse {
-        DMAWriteResponse(tag: f("tag", tag), error: f("error", error))
     }
 }
 
 extension DMAParameters {
     /// A literal of `width` bits.
-    func constant(_ value: Int, bits width: Int) -> Signal { Signal.literal(BigInteger(value), .uint(width)) }
+    func constant(_ value: Int, bits width: Int) -> Signal { Signal.literal(value, .uint(width)) }
 
     /// `width` one bits.
     func ones(_ width: Int) -> Signal { Signal.literal(BigInteger.powerOfTwo(width) - .one, .uint(width)) }

@@ -16,18 +16,14 @@ public struct DMAReader: Module {
 
     public var name: String { "DMAReader_\(parameters)" }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var request: Decoupled<DMAReadRequest>
-        public var response: Decoupled<DMAReadResponse>
-        public var ar: Decoupled<AXI4Address>
-        public var r: Decoupled<AXI4ReadData>
+        @Input public var request: Decoupled<DMAReadRequest>
+        @Output public var response: Decoupled<DMAReadResponse>
+        @Output public var ar: Decoupled<AXI4Address>
+        @Input public var r: Decoupled<AXI4ReadData>
         /// Some request accepted and not yet answered.
-        public var busy: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(request: f.input("request", request), response: f.output("response", response),
-               ar: f.output("ar", ar), r: f.input("r", r), busy: f.output("busy", busy))
-        }
+        @Output public var busy: Signal
     }
 
     public var io: IO {
@@ -36,22 +32,12 @@ public struct DMAReader: Module {
     }
 
     /// What the gathering stage needs to know of a request in flight.
+    @Bundle
     struct InFlight: Aggregate {
         var offset: Signal
         var bytes: Signal
         var tag: Signal
-        var beatsMinusOne: Signal
-
-        func map(_ f: FieldMapper) -> InFlight {
-            InFlight(offset: f("offset", offset), bytes: f("bytes", bytes), tag: f("tag", tag), beatsMinusOne: f("beats", beatsMinusOne))
-        }
-
-        init(offset: Signal, bytes: Signal, tag: Signal, beatsMinusOne: Signal) {
-            self.offset = offset
-            self.bytes = bytes
-            self.tag = tag
-            self.beatsMinusOne = beatsMinusOne
-        }
+        @Name("beats") var beatsMinusOne: Signal
 
         init(_ p: DMAParameters) {
             self.init(offset: Signal(.uint(p.offsetBits)), bytes: Signal(.uint(p.bytesBits)), tag: Signal(.uint(p.tagBits)),

@@ -16,19 +16,15 @@ public struct DMAWriter: Module {
 
     public var name: String { "DMAWriter_\(parameters)" }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var request: Decoupled<DMAWriteRequest>
-        public var response: Decoupled<DMAWriteResponse>
-        public var aw: Decoupled<AXI4Address>
-        public var w: Decoupled<AXI4WriteData>
-        public var b: Decoupled<AXI4WriteResponse>
+        @Input public var request: Decoupled<DMAWriteRequest>
+        @Output public var response: Decoupled<DMAWriteResponse>
+        @Output public var aw: Decoupled<AXI4Address>
+        @Output public var w: Decoupled<AXI4WriteData>
+        @Input public var b: Decoupled<AXI4WriteResponse>
         /// Some request accepted and not yet answered.
-        public var busy: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(request: f.input("request", request), response: f.output("response", response),
-               aw: f.output("aw", aw), w: f.output("w", w), b: f.input("b", b), busy: f.output("busy", busy))
-        }
+        @Output public var busy: Signal
     }
 
     public var io: IO {
@@ -39,18 +35,10 @@ public struct DMAWriter: Module {
     }
 
     /// What the response stage needs to know of a request in flight.
+    @Bundle
     struct InFlight: Aggregate {
         var tag: Signal
-        var burstsMinusOne: Signal
-
-        func map(_ f: FieldMapper) -> InFlight {
-            InFlight(tag: f("tag", tag), burstsMinusOne: f("bursts", burstsMinusOne))
-        }
-
-        init(tag: Signal, burstsMinusOne: Signal) {
-            self.tag = tag
-            self.burstsMinusOne = burstsMinusOne
-        }
+        @Name("bursts") var burstsMinusOne: Signal
 
         init(_ p: DMAParameters) {
             self.init(tag: Signal(.uint(p.tagBits)), burstsMinusOne: Signal(.uint(p.burstCountBits)))

@@ -2,22 +2,12 @@ import SpinelHDL
 
 /// A row write: `data` goes to the lanes whose `mask` bit is set; with `accumulate`, each such
 /// lane is added to the stored value (wrapping) instead of replacing it.
+@Bundle
 public struct RowWrite: Aggregate {
     public var row: Signal
     public var data: Signal
     public var mask: Signal
     public var accumulate: Signal
-
-    public init(row: Signal, data: Signal, mask: Signal, accumulate: Signal) {
-        self.row = row
-        self.data = data
-        self.mask = mask
-        self.accumulate = accumulate
-    }
-
-    public func map(_ f: FieldMapper) -> RowWrite {
-        RowWrite(row: f("row", row), data: f("data", data), mask: f("mask", mask), accumulate: f("accumulate", accumulate))
-    }
 }
 
 extension RowWrite {
@@ -37,18 +27,10 @@ extension RowReadPort {
 
 /// One client's read port: a request carries the row; the data comes back exactly
 /// `readLatency` cycles after the request fired (the client must take it then).
+@Bundle
 public struct RowReadPort: Aggregate {
-    public var request: Decoupled<Signal>
-    public var response: Valid<Signal>
-
-    public init(request: Decoupled<Signal>, response: Valid<Signal>) {
-        self.request = request
-        self.response = response
-    }
-
-    public func map(_ f: FieldMapper) -> RowReadPort {
-        RowReadPort(request: f("req", request), response: f.flipped("resp", response))
-    }
+    @Name("req") public var request: Decoupled<Signal>
+    @Flipped("resp") public var response: Valid<Signal>
 }
 
 /// The scratchpad or the accumulator: `banks` single-read, single-write SRAM banks of `lanes`
@@ -100,15 +82,12 @@ public struct BankedMemory: Module {
     public var bankRowBits: Int { HWType.addressWidth(for: rowsPerBank) }
     public var rowWidth: Int { lanes * laneWidth }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var reads: [RowReadPort]
-        public var writes: [Decoupled<RowWrite>]
+        @Input("read") public var reads: [RowReadPort]
+        @Input("write") public var writes: [Decoupled<RowWrite>]
         /// A write is still in the read-modify-write pipeline.
-        public var writesPending: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(reads: f.input("read", reads), writes: f.input("write", writes), writesPending: f.output("writes_pending", writesPending))
-        }
+        @Output("writes_pending") public var writesPending: Signal
     }
 
     public var io: IO {
@@ -134,7 +113,7 @@ public struct BankedMemory: Module {
     }
 
     func isBank(_ row: Signal, _ index: Int) -> Signal {
-        banks == 1 ? true : bank(of: row) === Signal(BigInteger(index))
+        banks == 1 ? true : bank(of: row) === Signal(index)
     }
 
     public func build(_ m: ModuleBuilder, _ io: IO) {

@@ -2,27 +2,16 @@ import SpinelHDL
 
 /// The edges of a grid of PEs: `a` enters on the left (one per row), `b`, `d` and the control
 /// enter at the top (one per column); `c` and `b` leave at the bottom.
+@Bundle
 public struct GridIO: Aggregate {
-    public var a: [Signal]
-    public var b: [Signal]
-    public var d: [Signal]
-    public var control: [ArrayControl]
-    public var aOut: [Signal]
-    public var bOut: [Signal]
-    public var cOut: [Signal]
-    public var controlOut: [ArrayControl]
-
-    public init(a: [Signal], b: [Signal], d: [Signal], control: [ArrayControl],
-                aOut: [Signal], bOut: [Signal], cOut: [Signal], controlOut: [ArrayControl]) {
-        self.a = a
-        self.b = b
-        self.d = d
-        self.control = control
-        self.aOut = aOut
-        self.bOut = bOut
-        self.cOut = cOut
-        self.controlOut = controlOut
-    }
+    @Input("in_a") public var a: [Signal]
+    @Input("in_b") public var b: [Signal]
+    @Input("in_d") public var d: [Signal]
+    @Input("in") public var control: [ArrayControl]
+    @Output("out_a") public var aOut: [Signal]
+    @Output("out_b") public var bOut: [Signal]
+    @Output("out_c") public var cOut: [Signal]
+    @Output("out") public var controlOut: [ArrayControl]
 
     init(rows: Int, columns: Int, types: ArrayTypes) {
         a = (0..<rows).map { _ in Signal(types.input) }
@@ -33,12 +22,6 @@ public struct GridIO: Aggregate {
         bOut = (0..<columns).map { _ in Signal(types.spatial) }
         cOut = (0..<columns).map { _ in Signal(types.accumulator) }
         controlOut = (0..<columns).map { _ in ArrayControl(types) }
-    }
-
-    public func map(_ f: FieldMapper) -> GridIO {
-        GridIO(a: f.input("in_a", a), b: f.input("in_b", b), d: f.input("in_d", d), control: f.input("in", control),
-               aOut: f.output("out_a", aOut), bOut: f.output("out_b", bOut), cOut: f.output("out_c", cOut),
-               controlOut: f.output("out", controlOut))
     }
 }
 

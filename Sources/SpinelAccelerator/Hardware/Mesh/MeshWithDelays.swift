@@ -1,6 +1,7 @@
 import SpinelHDL
 
 /// One cycle's worth of input to the array, in matrix order (the skew is added inside).
+@Bundle
 public struct MeshSlot: Aggregate {
     /// One value per array row (left edge): a row of A' (WS) or a column of A' (OS).
     public var a: [Signal]
@@ -9,44 +10,19 @@ public struct MeshSlot: Aggregate {
     /// One value per column (top): the weight or D row shifting into the idle registers.
     public var d: [Signal]
     public var propagate: Signal
-    public var weightStationary: Signal
+    @Name("ws") public var weightStationary: Signal
     public var shift: Signal
     /// Whether this slot's result row is wanted (WS compute rows, OS drain rows).
     public var output: Signal
     /// Travels with the slot and comes out with its result (e.g. where to write it).
     public var tag: Signal
-
-    public init(a: [Signal], b: [Signal], d: [Signal], propagate: Signal, weightStationary: Signal, shift: Signal,
-                output: Signal, tag: Signal) {
-        self.a = a
-        self.b = b
-        self.d = d
-        self.propagate = propagate
-        self.weightStationary = weightStationary
-        self.shift = shift
-        self.output = output
-        self.tag = tag
-    }
-
-    public func map(_ f: FieldMapper) -> MeshSlot {
-        MeshSlot(a: f("a", a), b: f("b", b), d: f("d", d), propagate: f("propagate", propagate),
-                 weightStationary: f("ws", weightStationary), shift: f("shift", shift), output: f("output", output), tag: f("tag", tag))
-    }
 }
 
 /// A result row of the array, deskewed, with the tag of the slot that produced it.
+@Bundle
 public struct MeshResult: Aggregate {
     public var row: [Signal]
     public var tag: Signal
-
-    public init(row: [Signal], tag: Signal) {
-        self.row = row
-        self.tag = tag
-    }
-
-    public func map(_ f: FieldMapper) -> MeshResult {
-        MeshResult(row: f("row", row), tag: f("tag", tag))
-    }
 }
 
 /// The mesh with the delay lines that make it usable: slot values are skewed so that each
@@ -67,13 +43,10 @@ public struct MeshWithDelays: Module {
     /// Cycles from a slot entering to its result row leaving.
     public var latency: Int { mesh.meshRows + mesh.meshColumns - 1 }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var slot: Valid<MeshSlot>
-        public var result: Valid<MeshResult>
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(slot: f.input("slot", slot), result: f.output("result", result))
-        }
+        @Input public var slot: Valid<MeshSlot>
+        @Output public var result: Valid<MeshResult>
     }
 
     public var io: IO {

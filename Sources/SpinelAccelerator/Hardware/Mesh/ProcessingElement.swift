@@ -29,30 +29,19 @@ public struct ArrayTypes: Hashable, Sendable {
 }
 
 /// The control that travels down each column with the `b` and `d` values.
+@Bundle
 public struct ArrayControl: Aggregate {
     public var valid: Signal
     /// Which of the two `c` registers is being filled from above (the other one computes);
     /// a change of this bit between two matrices swaps them.
     public var propagate: Signal
     /// 0 output-stationary, 1 weight-stationary.
-    public var weightStationary: Signal
+    @Name("ws") public var weightStationary: Signal
     /// OS: rounding right shift applied to a result as it leaves its PE.
     public var shift: Signal
 
-    public init(valid: Signal, propagate: Signal, weightStationary: Signal, shift: Signal) {
-        self.valid = valid
-        self.propagate = propagate
-        self.weightStationary = weightStationary
-        self.shift = shift
-    }
-
     public init(_ types: ArrayTypes) {
         self.init(valid: Signal(.bool), propagate: Signal(.bool), weightStationary: Signal(.bool), shift: Signal(.uint(types.shiftBits)))
-    }
-
-    public func map(_ f: FieldMapper) -> ArrayControl {
-        ArrayControl(valid: f("valid", valid), propagate: f("propagate", propagate),
-                     weightStationary: f("ws", weightStationary), shift: f("shift", shift))
     }
 }
 
@@ -71,21 +60,16 @@ public struct ProcessingElement: Module {
 
     public var name: String { "PE_\(types.tag)" }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var a: Signal
-        public var b: Signal
-        public var d: Signal
-        public var control: ArrayControl
-        public var aOut: Signal
-        public var bOut: Signal
-        public var cOut: Signal
-        public var controlOut: ArrayControl
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(a: f.input("in_a", a), b: f.input("in_b", b), d: f.input("in_d", d), control: f.input("in", control),
-               aOut: f.output("out_a", aOut), bOut: f.output("out_b", bOut), cOut: f.output("out_c", cOut),
-               controlOut: f.output("out", controlOut))
-        }
+        @Input("in_a") public var a: Signal
+        @Input("in_b") public var b: Signal
+        @Input("in_d") public var d: Signal
+        @Input("in") public var control: ArrayControl
+        @Output("out_a") public var aOut: Signal
+        @Output("out_b") public var bOut: Signal
+        @Output("out_c") public var cOut: Signal
+        @Output("out") public var controlOut: ArrayControl
     }
 
     public var io: IO {
@@ -103,13 +87,13 @@ public struct ProcessingElement: Module {
         let control = io.control
         // The first valid cycle of a new matrix: this PE's own result leaves now, so the OS
         // shift applies to it (values shifting through from above were shifted by their PE).
-        let flip = m.wire("flip", .bool, default: control.valid && (lastPropagate =/= control.propagate))
+        let flip = m.wire("flip", default: control.valid && (lastPropagate =/= control.propagate))
         m.when(control.valid) { lastPropagate.set(control.propagate) }
         let shiftAmount = m.named("shift_amount", mux(flip, control.shift, Signal.literal(0, .uint(types.shiftBits))))
 
         // The register that computes and the one that moves.
-        let computing = m.wire("computing", types.accumulator, default: mux(control.propagate, c2, c1))
-        let moving = m.wire("moving", types.accumulator, default: mux(control.propagate, c1, c2))
+        let computing = m.wire("computing", default: mux(control.propagate, c2, c1))
+        let moving = m.wire("moving", default: mux(control.propagate, c1, c2))
         let bInput = io.b.truncated(to: types.input.width)
         let weight = computing.truncated(to: types.input.width)
 

@@ -3,7 +3,7 @@ import SpinelHDL
 extension NormalizationCommand {
     /// Whether the 3-bit `command` is one that `finishes`, as logic.
     static func finishes(_ command: Signal) -> Signal {
-        allCases.filter(\.finishes).map { command === Signal(BigInteger($0.rawValue)) }.reduce(Signal(false)) { $0 || $1 }
+        allCases.filter(\.finishes).map { command === Signal($0.rawValue) }.reduce(Signal(false)) { $0 || $1 }
     }
 
     /// `accumulating` of the 3-bit `command`, as logic.
@@ -25,9 +25,9 @@ struct NormalizationTransition {
     /// `command` is a pass command (1 to 7); for 0 the result is meaningless.
     init(state: Signal, command: Signal) {
         func literal(_ value: NormalizationRowState) -> Signal {
-            Signal.literal(BigInteger(value.rawValue), .uint(NormalizationRowState.bits))
+            Signal.literal(value.rawValue, .uint(NormalizationRowState.bits))
         }
-        func isCommand(_ value: NormalizationCommand) -> Signal { command === Signal(BigInteger(value.rawValue)) }
+        func isCommand(_ value: NormalizationCommand) -> Signal { command === Signal(value.rawValue) }
         let hasMean = state === literal(.meanReady) || state === literal(.variance)
         let hasMaximum = state === literal(.maximum) || state === literal(.sumOfExponentials)
         let secondLayerNormPass = isCommand(.variance) || isCommand(.inverseStandardDeviation)
@@ -49,7 +49,7 @@ struct NormalizationTransition {
         let layerNorm = activation === Signal(BigInteger(Activation.layerNorm.rawValue)) || activation === Signal(BigInteger(Activation.affineLayerNorm.rawValue))
         let softmax = activation === Signal(BigInteger(Activation.softmax.rawValue)) || activation === Signal(BigInteger(Activation.softmaxRelativeToMaximum.rawValue))
         let ready = { (value: NormalizationRowState) in
-            state === Signal.literal(BigInteger(value.rawValue), .uint(NormalizationRowState.bits))
+            state === Signal.literal(value.rawValue, .uint(NormalizationRowState.bits))
         }
         return mux(layerNorm, ready(.layerNormReady), mux(softmax, ready(.softmaxReady), Signal(true)))
     }

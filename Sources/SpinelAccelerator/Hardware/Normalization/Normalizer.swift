@@ -33,6 +33,7 @@ public struct Normalizer: Module {
     /// shift e + 23 − F (at most 55 − F) above it.
     static let shiftBits = 6
 
+    @Bundle
     public struct Row: Aggregate {
         /// DIM accType elements, lane 0 in the low bits.
         public var data: Signal
@@ -49,33 +50,22 @@ public struct Normalizer: Module {
         /// β), 1 LOAD_REQUANT, 2 LOAD_LANE_SCALES.
         public var parameters: Signal
         /// CONFIG_ST's requantizer shift K (0: off) and scale source (`hasNumericsExtensions`).
-        public var requantizerShift: Signal
-        public var scaleSource: Signal
-
-        public func map(_ f: FieldMapper) -> Row {
-            Row(data: f("data", data), columns: f("columns", columns), row: f("row", row), command: f("command", command),
-                activation: f("activation", activation), scale: f("scale", scale), parameters: f("parameters", parameters),
-                requantizerShift: f("requantizer_shift", requantizerShift), scaleSource: f("scale_source", scaleSource))
-        }
+        @Name("requantizer_shift") public var requantizerShift: Signal
+        @Name("scale_source") public var scaleSource: Signal
     }
 
+    @Bundle
     public struct IO: Aggregate {
         /// A CONFIG_NORM (rs1, rs2) the store controller took.
-        public var configure: Valid<RoCCCommand>
-        public var row: Valid<Row>
+        @Input public var configure: Valid<RoCCCommand>
+        @Input public var row: Valid<Row>
         /// DIM inputType results (meaningless for statistics passes).
-        public var result: Valid<Signal>
-        public var busy: Signal
+        @Output public var result: Valid<Signal>
+        @Output public var busy: Signal
         /// CONFIG_NORM's activation MSB.
-        public var activationHigh: Signal
+        @Output("activation_high") public var activationHigh: Signal
         /// A LOAD_LANE_SCALES row with a NaN or infinite scale among its columns (it changes nothing).
-        public var laneScaleFault: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(configure: f.input("configure", configure), row: f.input("row", row), result: f.output("result", result),
-               busy: f.output("busy", busy), activationHigh: f.output("activation_high", activationHigh),
-               laneScaleFault: f.output("lane_scale_fault", laneScaleFault))
-        }
+        @Output("lane_scale_fault") public var laneScaleFault: Signal
     }
 
     public var io: IO {
@@ -91,7 +81,7 @@ public struct Normalizer: Module {
 
     static func rowBits(_ dim: Int) -> Int { max(1, HWType.addressWidth(for: dim)) }
 
-    enum Phase: Int { case idle, divide, root, reciprocal, floatDivide, constantDivide }
+    enum Phase: Int, HardwareEnum { case idle, divide, root, reciprocal, floatDivide, constantDivide }
 
     public func build(_ m: ModuleBuilder, _ io: IO) {
         let config = parameters.config
@@ -127,12 +117,12 @@ public struct Normalizer: Module {
             }
         }
         if let gelu {
-            m.when(io.configure.valid && constantSet === Signal(BigInteger(NumericsExtensions.ConstantSet.geluFirstSegment.rawValue))) {
+            m.when(io.configure.valid && constantSet === Signal(NumericsExtensions.ConstantSet.geluFirstSegment.rawValue)) {
                 gelu.qb1.set(configure.rs2.bits(31, 0).asSInt)
                 gelu.qc1.set(configure.rs2.bits(63, 32).asSInt)
                 gelu.qt.set(configure.rs1.bits(63, 32).asSInt)
             }
-            m.when(io.configure.valid && constantSet === Signal(BigInteger(NumericsExtensions.ConstantSet.geluSecondSegment.rawValue))) {
+            m.when(io.configure.valid && constantSet === Signal(NumericsExtensions.ConstantSet.geluSecondSegment.rawValue)) {
                 gelu.qb2.set(configure.rs2.bits(31, 0).asSInt)
                 gelu.qc2.set(configure.rs2.bits(63, 32).asSInt)
                 gelu.q1.set(configure.rs1.bits(63, 32).asSInt)
@@ -166,7 +156,7 @@ public struct Normalizer: Module {
 
         // MARK: Lanes
         let rawLanes = (0..<dim).map { row.data.bits((($0 + 1) * accBits) - 1, $0 * accBits).asSInt }
-        let active = (0..<dim).map { row.columns > Signal(BigInteger($0)) }
+        let active = (0..<dim).map { row.columns > Signal($0) }
         // The per-lane requantizer (CONFIG_ST's K, LOAD_REQUANT's M): x' = sat(RRS(x·M, K)) before
         // everything else; lane-parameter rows keep their raw values.
         let multiplierBits = NumericsExtensions.multiplierBits
@@ -200,7 +190,7 @@ public struct Normalizer: Module {
 
         // MARK: A pass row
         let command = row.command
-        func isCommand(_ value: NormalizationCommand) -> Signal { command === Signal(BigInteger(value.rawValue)) }
+        func isCommand(_ value: NormalizationCommand) -> Signal { command === Signal(value.rawValue) }
         let transition = NormalizationTransition(state: rowState, command: command)
         let isPass = command =/= 0
         // A lane-parameter row carries its kind in `command`: never a pass.
@@ -216,7 +206,7 @@ public struct Normalizer: Module {
         let newCount = m.wire("new_count", .uint(32), default: mux(transition.continues, rowCount, Signal.literal(0, .uint(32))) +% row.columns.extended(to: 32))
         let newMaximum = m.wire("new_maximum", .sint(accBits), default: mux(transition.continues && maximum < rowCenter, rowCenter, maximum))
         for index in 0..<entries {
-            m.when(passRow && entry === Signal(BigInteger(index))) {
+            m.when(passRow && entry === Signal(index)) {
                 state[index].set(transition.next)
                 m.when(isCommand(.maximum)) { center[index].set(newMaximum) }
                     .otherwise {
@@ -227,9 +217,9 @@ public struct Normalizer: Module {
         }
 
         // MARK: Sequential computations
-        let phase = m.register("phase", .uint(3), reset: 0)
-        func inPhase(_ p: Phase) -> Signal { phase === Signal(BigInteger(p.rawValue)) }
-        func go(_ p: Phase) { phase.set(Signal.literal(BigInteger(p.rawValue), .uint(3))) }
+        let phase = m.register("phase", Phase.self, reset: .idle)
+        func inPhase(_ p: Phase) -> Signal { phase === p }
+        func go(_ p: Phase) { phase.set(p) }
         let target = m.register("target", .uint(slotBits + rowBits), reset: 0)
         let finishing = m.register("finishing", .uint(3), reset: 0)
         let negative = m.register("negative", .bool, reset: false)
@@ -246,7 +236,7 @@ public struct Normalizer: Module {
         let standardDeviation = m.wire("standard_deviation", .uint(32),
                                        default: mux(variance === 0, Signal.literal(1, .uint(32)), root.root))
         let stdBits = (0..<32).reduce(Signal.literal(0, .uint(Self.shiftBits))) { e, bit in
-            mux(standardDeviation[bit], Signal.literal(BigInteger(bit + 1), .uint(Self.shiftBits)), e)
+            mux(standardDeviation[bit], Signal.literal(bit + 1, .uint(Self.shiftBits)), e)
         }
         let reciprocalExponent = m.wire("reciprocal_exponent", .uint(7), default: stdBits.extended(to: 7) +% Signal.literal(23, .uint(7)))
         let heldDeviation = m.register("held_deviation", .uint(32), reset: 1)
@@ -272,7 +262,7 @@ public struct Normalizer: Module {
         let sumIsZero = m.register("sum_is_zero", .bool, reset: false)
         // INV_STDDEV: the root of the variance, started when the division ends.
         root.start.set(m.wire("root_begin", .bool, default: inPhase(.divide) && divider.done
-                                && finishing === Signal(BigInteger(NormalizationCommand.inverseStandardDeviation.rawValue))))
+                                && finishing === Signal(NormalizationCommand.inverseStandardDeviation.rawValue)))
         root.value.set(divider.quotient.truncated(to: 64))
 
         let done = m.wire("done", .bool, default: false)
@@ -287,10 +277,10 @@ public struct Normalizer: Module {
             }.otherwise { go(.divide) }
         }
         m.when(inPhase(.divide) && divider.done) {
-            m.when(finishing === Signal(BigInteger(NormalizationCommand.mean.rawValue))) {
+            m.when(finishing === Signal(NormalizationCommand.mean.rawValue)) {
                 let quotient = divider.quotient.truncated(to: accBits).asSInt
                 for index in 0..<entries {
-                    m.when(target === Signal(BigInteger(index))) { center[index].set(mux(negative, quotient.negated, quotient)) }
+                    m.when(target === Signal(index)) { center[index].set(mux(negative, quotient.negated, quotient)) }
                 }
                 done.set(true)
                 go(.idle)
@@ -301,7 +291,7 @@ public struct Normalizer: Module {
         }
         m.when(rootDone) {
             heldDeviation.set(standardDeviation)
-            heldShift.set((reciprocalExponent -% Signal.literal(BigInteger(LayerNormFormat.fractionBits), .uint(7))).truncated(to: Self.shiftBits))
+            heldShift.set((reciprocalExponent -% Signal.literal(LayerNormFormat.fractionBits, .uint(7))).truncated(to: Self.shiftBits))
             go(.reciprocal)
         }
         m.when(inPhase(.reciprocal) && divider.done) {
@@ -312,7 +302,7 @@ public struct Normalizer: Module {
                 +% mux(up, Signal.literal(1, .uint(LayerNormFormat.reciprocalBits)), Signal.literal(0, .uint(LayerNormFormat.reciprocalBits)))
             let packed = cat(heldShift, inverse).resized(to: 32)
             for index in 0..<entries {
-                m.when(target === Signal(BigInteger(index))) { result[index].set(packed) }
+                m.when(target === Signal(index)) { result[index].set(packed) }
             }
             done.set(true)
             go(.idle)
@@ -320,7 +310,7 @@ public struct Normalizer: Module {
         m.when(inPhase(.floatDivide) && floatDivider.done) {
             let factor = mux(sumIsZero, Signal.literal(0, .uint(32)), floatDivider.quotient)
             for index in 0..<entries {
-                m.when(target === Signal(BigInteger(index))) { result[index].set(factor) }
+                m.when(target === Signal(index)) { result[index].set(factor) }
             }
             done.set(true)
             go(.idle)
@@ -330,9 +320,9 @@ public struct Normalizer: Module {
         let affine = config.hasAffineLayerNorm
         // γ is signed Q.12 in 18 bits (1.0 after reset); a wider accumulator value saturates.
         let gammaBits = LayerNormFormat.gammaBits
-        let gamma = affine ? (0..<dim).map { m.register("gamma_\($0)", .sint(gammaBits), reset: Signal.literal(BigInteger(1) << LayerNormFormat.gammaFractionBits, .sint(gammaBits))) } : []
+        let gamma = affine ? (0..<dim).map { m.register("gamma_\($0)", .sint(gammaBits), reset: Signal.literal(1 << LayerNormFormat.gammaFractionBits, .sint(gammaBits))) } : []
         let beta = affine ? (0..<dim).map { m.register("beta_\($0)", .sint(accBits), reset: 0) } : []
-        func parameterRow(_ kind: Int) -> Signal { io.row.valid && row.parameters && row.command === Signal(BigInteger(kind)) }
+        func parameterRow(_ kind: Int) -> Signal { io.row.valid && row.parameters && row.command === Signal(kind) }
         let laneValues = (0..<dim).map { mux(active[$0], rawLanes[$0], Signal.literal(0, .sint(accBits))) }
         for lane in gamma.indices {
             m.when(parameterRow(0)) {
@@ -370,7 +360,7 @@ public struct Normalizer: Module {
         let normalizedBits = Self.normalizedBits(config)
         let layerNormScale = m.instance("layernorm_scale", FloatMultiply())
         layerNormScale.a.set(row.scale)
-        layerNormScale.b.set(Signal.literal(BigInteger(127 - LayerNormFormat.fractionBits) << 23, .uint(32)))  // 2^−F
+        layerNormScale.b.set(Signal.literal((127 - LayerNormFormat.fractionBits) << 23, .uint(32)))  // 2^−F
         let valueBits = max(accBits + 2, normalizedBits)
         let softmaxRow = activation === Signal(BigInteger(Activation.softmax.rawValue))
         // The numerics extensions: plain rows (activation 0, 1) with CONFIG_ST's, the lane's or
@@ -399,8 +389,8 @@ public struct Normalizer: Module {
             var plainScale = row.scale
             if let rowScale {
                 immediate = mux(plainRow, lanes[lane], immediate)
-                plainScale = mux(scaleSource === Signal(BigInteger(NumericsExtensions.ScaleSource.lane.rawValue)), laneScale[lane],
-                                 mux(scaleSource === Signal(BigInteger(NumericsExtensions.ScaleSource.row.rawValue)), rowScale.product, row.scale))
+                plainScale = mux(scaleSource === Signal(NumericsExtensions.ScaleSource.lane.rawValue), laneScale[lane],
+                                 mux(scaleSource === Signal(NumericsExtensions.ScaleSource.row.rawValue), rowScale.product, row.scale))
             }
             let scaler = m.instance("scale_\(lane)", ScaleUnit(inputWidth: valueBits, outputWidth: inputBits))
             scaler.value.set(mux(layerNormRow, normalized, immediate.extended(to: valueBits)))

@@ -31,7 +31,7 @@ struct IterationControl {
 
         accept = m.wire("accept", .bool, default: start && !busy, file: file, line: line)
         finishing = m.wire("finishing", .bool,
-                           default: busy && cycle === Signal.literal(BigInteger(latency - 1), cycleType), file: file, line: line)
+                           default: busy && cycle === Signal.literal(latency - 1, cycleType), file: file, line: line)
         self.busy = busy
 
         m.when(accept, file: file, line: line) {

@@ -32,22 +32,18 @@ public struct FloatDivider: Module {
     /// Cycles from an accepted `start` to `done`: unpack, one per quotient bit, round.
     public var latency: Int { PipelineTiming.floatDividerLatency }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var start: Signal
+        @Input public var start: Signal
         /// binary32 bits of the dividend, captured with `start`.
-        public var a: Signal
+        @Input public var a: Signal
         /// binary32 bits of the divisor, captured with `start`.
-        public var b: Signal
-        public var busy: Signal
+        @Input public var b: Signal
+        @Output public var busy: Signal
         /// A one-cycle pulse `latency` cycles after the accepted `start`.
-        public var done: Signal
+        @Output public var done: Signal
         /// binary32 bits of a ⊘ b, valid from `done` until the next operation's round phase.
-        public var quotient: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(start: f.input("start", start), a: f.input("a", a), b: f.input("b", b),
-               busy: f.output("busy", busy), done: f.output("done", done), quotient: f.output("quotient", quotient))
-        }
+        @Output public var quotient: Signal
     }
 
     public var io: IO {

@@ -16,14 +16,11 @@ public struct FloatMultiply: Module {
 
     public var name: String { "FloatMultiply" }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var a: Signal
-        public var b: Signal
-        public var product: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(a: f.input("a", a), b: f.input("b", b), product: f.output("product", product))
-        }
+        @Input public var a: Signal
+        @Input public var b: Signal
+        @Output public var product: Signal
     }
 
     public var io: IO { IO(a: Signal(.uint(32)), b: Signal(.uint(32)), product: Signal(.uint(32))) }

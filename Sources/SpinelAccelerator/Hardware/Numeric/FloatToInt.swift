@@ -19,15 +19,12 @@ public struct FloatToInt: Module {
 
     public var name: String { "FloatToInt_\(width)" }
 
+    @Bundle
     public struct IO: Aggregate {
         /// binary32 bits.
-        public var value: Signal
+        @Input public var value: Signal
         /// SInt(width).
-        public var result: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(value: f.input("value", value), result: f.output("result", result))
-        }
+        @Output public var result: Signal
     }
 
     public var io: IO { IO(value: Signal(.uint(32)), result: Signal(.sint(width))) }
@@ -40,7 +37,7 @@ public struct FloatToInt: Module {
         // |value| < 0.5 (exponent field below 126, subnormals and zeros included) rounds to 0;
         // |value| ≥ 2^(width − 1) (field ≥ 126 + width, infinities included) saturates.
         let belowHalf = m.wire("below_half", .bool, default: exponent < 126)
-        let saturates = m.wire("saturates", .bool, default: exponent >= Signal.literal(BigInteger(126 + width), .uint(8)))
+        let saturates = m.wire("saturates", .bool, default: exponent >= Signal.literal(126 + width, .uint(8)))
 
         // In between, |value| = significand · 2^(exponent − 150) = (significand << shift) · 2^−24
         // with shift = exponent − 126 in 0 ... width − 1: the low 24 bits are the fraction.

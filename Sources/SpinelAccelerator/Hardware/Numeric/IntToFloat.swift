@@ -17,15 +17,12 @@ public struct IntToFloat: Module {
 
     public var name: String { "IntToFloat_\(width)" }
 
+    @Bundle
     public struct IO: Aggregate {
         /// SInt(width).
-        public var value: Signal
+        @Input public var value: Signal
         /// binary32 bits.
-        public var result: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(value: f.input("value", value), result: f.output("result", result))
-        }
+        @Output public var result: Signal
     }
 
     public var io: IO { IO(value: Signal(.sint(width)), result: Signal(.uint(32))) }
@@ -53,7 +50,7 @@ public struct IntToFloat: Module {
         // The hidden bit lands on the exponent's lowest bit, so the field holds exponent − 1; a
         // rounding carry out of the significand then bumps the exponent by itself.
         // Unbiased exponent: width − 1 − leadingZeros; biased, minus one: 125 + width − leadingZeros.
-        let exponentMinusOne = Signal.literal(BigInteger(125 + width), .uint(8)) -% leadingZeros
+        let exponentMinusOne = Signal.literal(125 + width, .uint(8)) -% leadingZeros
         let magnitudeBits = m.wire("magnitude_bits", .uint(31),
                                    default: cat(exponentMinusOne, Signal.literal(0, .uint(23))) +% significand +% roundUp)
         io.result.set(mux(magnitude === 0, Signal.literal(0, .uint(32)), cat(negative, magnitudeBits)))

@@ -26,17 +26,14 @@ public struct ScaleUnit: Module {
         "ScaleUnit_\(inputWidth)to\(outputWidth)" + (latency == 0 ? "" : "_latency\(latency)")
     }
 
+    @Bundle
     public struct IO: Aggregate {
         /// SInt(inputWidth).
-        public var value: Signal
+        @Input public var value: Signal
         /// binary32 bits of the scale.
-        public var scale: Signal
+        @Input public var scale: Signal
         /// SInt(outputWidth).
-        public var result: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(value: f.input("value", value), scale: f.input("scale", scale), result: f.output("result", result))
-        }
+        @Output public var result: Signal
     }
 
     public var io: IO {

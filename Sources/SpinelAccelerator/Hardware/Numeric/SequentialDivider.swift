@@ -34,25 +34,20 @@ public struct SequentialDivider: Module {
     /// Cycles from an accepted `start` to `done`.
     public var latency: Int { PipelineTiming.sequentialDividerLatency(dividendBits: dividendBits) }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var start: Signal
+        @Input public var start: Signal
         /// UInt(dividendBits), captured with `start`.
-        public var dividend: Signal
+        @Input public var dividend: Signal
         /// UInt(divisorBits), captured with `start`.
-        public var divisor: Signal
-        public var busy: Signal
+        @Input public var divisor: Signal
+        @Output public var busy: Signal
         /// A one-cycle pulse `latency` cycles after the accepted `start`.
-        public var done: Signal
+        @Output public var done: Signal
         /// UInt(dividendBits), valid from `done` until the next accepted `start`.
-        public var quotient: Signal
+        @Output public var quotient: Signal
         /// UInt(divisorBits), valid from `done` until the next accepted `start`.
-        public var remainder: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(start: f.input("start", start), dividend: f.input("dividend", dividend), divisor: f.input("divisor", divisor),
-               busy: f.output("busy", busy), done: f.output("done", done),
-               quotient: f.output("quotient", quotient), remainder: f.output("remainder", remainder))
-        }
+        @Output public var remainder: Signal
     }
 
     public var io: IO {

@@ -26,20 +26,16 @@ public struct SequentialSquareRoot: Module {
     /// Cycles from an accepted `start` to `done`.
     public var latency: Int { PipelineTiming.sequentialSquareRootLatency(bits: bits) }
 
+    @Bundle
     public struct IO: Aggregate {
-        public var start: Signal
+        @Input public var start: Signal
         /// UInt(bits), captured with `start`.
-        public var value: Signal
-        public var busy: Signal
+        @Input public var value: Signal
+        @Output public var busy: Signal
         /// A one-cycle pulse `latency` cycles after the accepted `start`.
-        public var done: Signal
+        @Output public var done: Signal
         /// UInt(bits / 2), valid from `done` until the next accepted `start`.
-        public var root: Signal
-
-        public func map(_ f: FieldMapper) -> IO {
-            IO(start: f.input("start", start), value: f.input("value", value),
-               busy: f.output("busy", busy), done: f.output("done", done), root: f.output("root", root))
-        }
+        @Output public var root: Signal
     }
 
     public var io: IO {
