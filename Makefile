@@ -1,14 +1,18 @@
 # Spinel — the two commands that do everything on a fresh machine:
 #   make demo   all-MiniLM-L6-v2 on the generated accelerator's RTL: sentence embeddings, checked bit for bit
 #   make test   build and run every test (unit, simulated hardware, output quality)
-# Other targets: make deps | build | model | demo-encoder | bench | bench-model | bench-bert | bench-bert512 | bench-area | bench-scale | bench-numerics | bench-normalizer | bench-gemmini | bench-cta | bench-explore | explore-example | fuzz | generated | clean
+# Other targets: make deps | build | build-release | model | demo-encoder | bench | bench-model | bench-bert | bench-bert512 | bench-area | bench-scale | bench-numerics | bench-normalizer | bench-gemmini | bench-cta | bench-explore | explore-example | fuzz | generated | clean
 
 SWIFT    ?= swift
 APT_PACKAGES := verilator libgmp-dev yosys iverilog unzip chromium
-SPINEL   := .build/release/spinel
+# One debug build serves `make demo` and `make test` (the compute-heavy targets, the golden
+# model, the model and its mapping, are optimized in it: Package.swift); the benchmarks use a
+# release build of their own.
+SPINEL   := .build/debug/spinel
+SPINEL_RELEASE := .build/release/spinel
 DEMO_DIR := .build/demo
 
-.PHONY: all deps build model test demo demo-encoder bench-model bench bench-bert bench-bert512 bench-area bench-scale bench-numerics bench-normalizer bench-gemmini bench-cta bench-explore explore-example fuzz generated synth clean
+.PHONY: all deps build build-release model test demo demo-encoder bench-model bench bench-bert bench-bert512 bench-area bench-scale bench-numerics bench-normalizer bench-gemmini bench-cta bench-explore explore-example fuzz generated synth clean
 
 all: build
 
@@ -36,7 +40,14 @@ deps:
 	fi
 
 build: deps
+	$(SWIFT) build --product spinel
+
+build-release: deps
 	$(SWIFT) build -c release --product spinel
+
+# The benchmarks run the release build.
+bench: SPINEL := $(SPINEL_RELEASE)
+bench-%: SPINEL := $(SPINEL_RELEASE)
 
 # The model tests fail (not skip) without the model: SPINEL_REQUIRE_MODEL=1.
 test: deps model
@@ -105,14 +116,14 @@ demo-encoder: build
 # (Testbenches/model/long-texts.txt): per text the cosine against float, the relative error of
 # every layer's hidden state and of every stage, and each layer's cycles and PE utilization as
 # the timing model predicts them, on the golden model (about ten minutes per text on 2 shared cores).
-bench-model: build model
+bench-model: build-release model
 	$(SPINEL) run-model $(MODEL_ACCELERATOR) --golden-only --stages --texts Testbenches/model/long-texts.txt
 
 # Compressed-token attention on all-MiniLM-L6-v2's real activations (docs/CTA.md, "Measured on
 # MiniLM"): per text, layer and bucket width the cluster counts, RL, RA, the relative error of the
 # integer and the float CTA against exact attention, and the MAC counts (about a minute per text).
 CTA_TEXTS ?= Testbenches/model/cta-cells.txt Testbenches/model/cta-harbor.txt Testbenches/model/cta-compilers.txt
-bench-cta: build model
+bench-cta: build-release model
 	$(SPINEL) cta-study --texts $(CTA_TEXTS)
 
 # Figures: elaboration of a 64×64 MAC array, generation per preset, then the default
@@ -127,7 +138,7 @@ bench-cta: build model
 BENCH_OUT   ?= Generated/bench
 SWEEP_SIZES ?= 64x64x64,128x128x128,256x256x256,512x512x512,1024x1024x1024,1024x256x512,256x1024x128,512x128x1024
 BERT_BASE   := 768 12 3072
-bench: build bench-scale bench-bert bench-bert512 bench-area bench-numerics bench-normalizer bench-gemmini bench-model bench-cta
+bench: build-release bench-scale bench-bert bench-bert512 bench-area bench-numerics bench-normalizer bench-gemmini bench-model bench-cta
 	$(SPINEL) bench
 	@echo "== default preset: Verilator build (forced) and 512x512x512 tiled matmul"
 	@start=$$(date +%s.%N); SPINEL_CACHE=$$(mktemp -d) $(SPINEL) sim --preset default --testbench Testbenches/matmul.c > /dev/null; \
@@ -142,7 +153,7 @@ bench: build bench-scale bench-bert bench-bert512 bench-area bench-numerics benc
 # accelerator then on the host (host cycles modelled: docs/PERFORMANCE.md); the summary lines,
 # then the accuracy of the on-chip run against the float reference.
 BERT_S ?= 128
-bench-bert: build
+bench-bert: build-release
 	@mkdir -p .build/bench
 	$(SPINEL) sim --preset transformer --testbench Testbenches/encoder_layer.c -- $(BERT_S) $(BERT_BASE) .build/bench/bert$(BERT_S).dump
 	$(SPINEL) sim --preset transformer --testbench Testbenches/encoder_layer.c -- --host-nonlinear $(BERT_S) $(BERT_BASE)
@@ -152,7 +163,7 @@ bench-bert: build
 # Area of the normalization units against the array (Yosys generic cells; the normalizer takes
 # about ten minutes), on the transformer preset.
 AREA_DIR := .build/bench/area
-bench-area: build
+bench-area: build-release
 	$(SPINEL) generate --preset transformer --out $(AREA_DIR)
 	@for top in Normalizer_SpinelTransformer $$(cd $(AREA_DIR) && ls MeshWithDelays_*.v | sed 's/\.v$$//'); do \
 	  (cd $(AREA_DIR) && yosys -q -p "read_verilog $$(ls *.v | tr '\n' ' '); synth -top $$top; tee -q -o $$top.stat stat" >/dev/null) || exit 1; \
@@ -165,7 +176,7 @@ bench-bert512:
 # The numerics extensions on 10,000 random rows of each (docs/NUMERICS.md): 2,500 rounds of
 # Testbenches/numerics_extensions.c (about 5.2 M cycles, under a minute), then its trace replayed
 # on the golden model, bit for bit and cycle for cycle (a few minutes).
-bench-numerics: build
+bench-numerics: build-release
 	@mkdir -p .build/bench
 	$(SPINEL) sim --config Testbenches/configs/small-numerics.json --testbench Testbenches/numerics_extensions.c \
 	  --trace .build/bench/numerics.jsonl -- 2500 | grep -E "rows checked|checks|PASSED|FAILED"
@@ -180,7 +191,7 @@ bench-normalizer:
 # 64, 128 and 256 (targets: DIM 64 under 5 s, DIM 128 under 20 s and 1 GB), then the Verilator build
 # of DIM 32 (forced, with matmul.c; target under 3 minutes). Configurations in Testbenches/configs.
 SCALE_DIR := .build/bench/scale
-bench-scale: build
+bench-scale: build-release
 	@mkdir -p $(SCALE_DIR)
 	@for dim in 32 64 128 256; do \
 	  /usr/bin/time -f "DIM $$dim generate: %e s wall, %U s user, %S s system, %M KB max RSS" \
@@ -193,7 +204,7 @@ bench-scale: build
 # default (both dataflows, no normalizations) and transformer (normalizations), at GEMMINI_SIZE
 # (I J K), each trace then replayed on the golden model.
 GEMMINI_SIZE ?= 100 90 120
-bench-gemmini: build
+bench-gemmini: build-release
 	@mkdir -p .build/bench
 	@for preset in default transformer; do \
 	  out=$$($(SPINEL) sim --preset $$preset --testbench Testbenches/gemmini_api.c --trace .build/bench/gemmini-$$preset.jsonl \
@@ -211,7 +222,7 @@ EXPLORE_OUT ?= .build/explore-example
 explore-example: build
 	$(SPINEL) explore --space Testbenches/explore/example.json --out $(EXPLORE_OUT)
 
-bench-explore: build
+bench-explore: build-release
 	$(PIP) install --quiet ray
 	Testbenches/explore/ray_check.sh $(SPINEL) .build/bench/explore
 

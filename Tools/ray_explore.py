@@ -10,7 +10,7 @@ nothing left to do) write the tables and the report.
 Workers need the same `spinel` binary, the testbenches and OUT at the same paths (a shared
 file system on a real cluster: docs/EXPLORE.md).
 
-  python3 Tools/ray_explore.py --spinel .build/release/spinel --space S.json --out DIR [--address ray://host:10001]
+  python3 Tools/ray_explore.py --spinel .build/debug/spinel --space S.json --out DIR [--address ray://host:10001]
 """
 import argparse
 import os

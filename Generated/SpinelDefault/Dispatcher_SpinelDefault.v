@@ -117,15 +117,21 @@ module Dispatcher_SpinelDefault (
   wire [27:0] _footprint_sp_read_low_e1 = ({2'h0, cmd_bits_cmd_rs2[25:0]} < {2'h0, preload_rs1[25:0]})
                                           ? {2'h0, cmd_bits_cmd_rs2[25:0]}
                                           : {2'h0, preload_rs1[25:0]};
-  wire [15:0] _footprint_sp_read_high_e1 = (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0
+  wire [15:0] _footprint_sp_read_high_e1 = cmd_bits_cmd_rs2[47:32] - 16'h1;
+  wire [31:0] _footprint_sp_read_high_e2 = {16'h0,
+                                            (cmd_bits_cmd_rs2[47:32] == 16'h0) ? 16'h0
+                                            : {4'h0, _footprint_sp_read_high_e1[15:4]}};
+  wire [15:0] _footprint_sp_read_high_e3 = (cmd_bits_cmd_rs2[63:48] == 16'h0) ? 16'h0
                                            : (cmd_bits_cmd_rs2[63:48] - 16'h1);
-  wire [39:0] _footprint_sp_read_high_e2 = {24'h0, _footprint_sp_read_high_e1};
-  wire [39:0] _footprint_sp_read_high_e3 = {24'h0,
+  wire [39:0] _footprint_sp_read_high_e4 = {24'h0, _footprint_sp_read_high_e3};
+  wire [39:0] _footprint_sp_read_high_e5 = {8'h0, _footprint_sp_read_high_e2 * {16'h0, 16'h10}}
+                                           + _footprint_sp_read_high_e4;
+  wire [39:0] _footprint_sp_read_high_e6 = {24'h0,
                                             (preload_rs1[63:48] == 16'h0) ? 16'h0 : (preload_rs1[63:48] - 16'h1)};
-  wire [27:0] _footprint_sp_read_high_e4 = (({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e2[27:0])
-                                            > ({2'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e3[27:0]))
-                                           ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e2[27:0])
-                                           : ({2'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e3[27:0]);
+  wire [27:0] _footprint_sp_read_high_e7 = (({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e4[27:0])
+                                            > ({2'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e6[27:0]))
+                                           ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e4[27:0])
+                                           : ({2'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e6[27:0]);
   wire _footprint_sp_read_a_valid_e1 = ~(cmd_bits_cmd_rs1[31:0] == 32'hffffffff);
   wire [15:0] _footprint_sp_read_a_high_e1 = (cmd_bits_cmd_rs1[63:48] == 16'h0) ? 16'h0
                                              : (cmd_bits_cmd_rs1[63:48] - 16'h1);
@@ -134,20 +140,17 @@ module Dispatcher_SpinelDefault (
   wire _footprint_sp_write_valid_e2 = _footprint_sp_write_valid_e1
                                       & (preload_rs2[63:48] != 16'h0)
                                       & (preload_rs2[47:32] != 16'h0);
-  wire [15:0] _footprint_sp_write_high_e1 = cmd_bits_cmd_rs2[47:32] - 16'h1;
-  wire [1:0] _footprint_sp_write_high_e2 = (cmd_bits_cmd_funct == 7'h2) ? 2'h0
+  wire [1:0] _footprint_sp_write_high_e1 = (cmd_bits_cmd_funct == 7'h2) ? 2'h0
                                            : (cmd_bits_cmd_funct == 7'h1) ? 2'h1
                                            : 2'h2;
-  wire [39:0] _footprint_sp_write_high_e3 = {8'h0,
-                                             {16'h0,
-                                              (cmd_bits_cmd_rs2[47:32] == 16'h0) ? 16'h0
-                                              : {4'h0, _footprint_sp_write_high_e1[15:4]}}
+  wire [39:0] _footprint_sp_write_high_e2 = {8'h0,
+                                             _footprint_sp_read_high_e2
                                              * {16'h0,
-                                                (_footprint_sp_write_high_e2 == 2'h0) ? ld0_block_stride
-                                                : (_footprint_sp_write_high_e2 == 2'h1) ? ld1_block_stride
+                                                (_footprint_sp_write_high_e1 == 2'h0) ? ld0_block_stride
+                                                : (_footprint_sp_write_high_e1 == 2'h1) ? ld1_block_stride
                                                 : ld2_block_stride}}
-                                            + _footprint_sp_read_high_e2;
-  wire [39:0] _footprint_sp_write_high_e4 = {8'h0,
+                                            + _footprint_sp_read_high_e4;
+  wire [39:0] _footprint_sp_write_high_e3 = {8'h0,
                                              {16'h0,
                                               (preload_rs2[63:48] == 16'h0) ? 16'h0 : (preload_rs2[63:48] - 16'h1)}
                                              * {16'h0, c_stride}};
@@ -159,12 +162,9 @@ module Dispatcher_SpinelDefault (
   wire _failure_e4 = 1'h1 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff);
   wire _failure_e5 = _footprint_sp_read_valid_e2 & cmd_bits_cmd_rs2[31] & (|cmd_bits_cmd_rs2[28:26]);
   wire _failure_e6 = _footprint_sp_read_valid_e2 & (~cmd_bits_cmd_rs2[31]) & (|cmd_bits_cmd_rs2[30:26]);
-  wire _failure_e7 = _footprint_sp_read_valid_e2
-                     & (({14'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e2)
-                        >= (cmd_bits_cmd_rs2[31] ? 40'h400 : 40'h4000));
-  wire _failure_e8 = 1'h0 & (cmd_bits_cmd_rs1[31:0] == 32'hffffffff);
-  wire _failure_e9 = _footprint_sp_read_a_valid_e1 & (~cmd_bits_cmd_rs1[31]) & (|cmd_bits_cmd_rs1[30:26]);
-  wire _failure_e10 = 1'h0 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff);
+  wire _failure_e7 = 1'h0 & (cmd_bits_cmd_rs1[31:0] == 32'hffffffff);
+  wire _failure_e8 = _footprint_sp_read_a_valid_e1 & (~cmd_bits_cmd_rs1[31]) & (|cmd_bits_cmd_rs1[30:26]);
+  wire _failure_e9 = 1'h0 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff);
   wire _norm_activation_high_e1 = _cmd_ready_e8 & (cmd_bits_cmd_rs1[20:19] == 2'h0);
 
   assign cmd_ready = _cmd_ready_e3 ? ld_ready : _cmd_ready_e6 ? ex_ready : _cmd_ready_e13 ? st_ready : 1'h1;
@@ -209,12 +209,12 @@ module Dispatcher_SpinelDefault (
                                  : _footprint_sp_read_low_e1;
   assign footprint_sp_read_high = _cmd_ready_e2 ? 28'h0
                                   : _footprint_sp_read_valid_e1
-                                    ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e2[27:0])
+                                    ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e5[27:0])
                                   : (~_footprint_sp_read_valid_e4)
-                                    ? ({2'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e3[27:0])
+                                    ? ({2'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e6[27:0])
                                   : (~_footprint_sp_read_valid_e7)
-                                    ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e2[27:0])
-                                  : _footprint_sp_read_high_e4;
+                                    ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e4[27:0])
+                                  : _footprint_sp_read_high_e7;
   assign footprint_sp_read_a_valid = _cmd_ready_e5
                                      & (_footprint_sp_read_a_valid_e1
                                         & (cmd_bits_cmd_rs1[63:48] != 16'h0)
@@ -228,9 +228,9 @@ module Dispatcher_SpinelDefault (
   assign footprint_sp_write_low = _cmd_ready_e2 ? {2'h0, cmd_bits_cmd_rs2[25:0]}
                                   : _footprint_sp_read_valid_e1 ? 28'h0
                                   : {2'h0, preload_rs2[25:0]};
-  assign footprint_sp_write_high = _cmd_ready_e2 ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_write_high_e3[27:0])
+  assign footprint_sp_write_high = _cmd_ready_e2 ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_write_high_e2[27:0])
                                    : _footprint_sp_read_valid_e1 ? 28'h0
-                                   : ({2'h0, preload_rs2[25:0]} + _footprint_sp_write_high_e4[27:0]);
+                                   : ({2'h0, preload_rs2[25:0]} + _footprint_sp_write_high_e3[27:0]);
   assign footprint_acc_read_valid = _cmd_ready_e2 ? 1'h0
                                     : _footprint_sp_read_valid_e1 ? (_footprint_sp_read_valid_e3 & cmd_bits_cmd_rs2[31])
                                     : (_cmd_ready_e5
@@ -243,12 +243,12 @@ module Dispatcher_SpinelDefault (
                                   : _footprint_sp_read_low_e1;
   assign footprint_acc_read_high = _cmd_ready_e2 ? 28'h0
                                    : _footprint_sp_read_valid_e1
-                                     ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e2[27:0])
+                                     ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e5[27:0])
                                    : _footprint_acc_read_low_e1
-                                     ? ({2'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e3[27:0])
+                                     ? ({2'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e6[27:0])
                                    : _footprint_acc_read_low_e2
-                                     ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e2[27:0])
-                                   : _footprint_sp_read_high_e4;
+                                     ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e4[27:0])
+                                   : _footprint_sp_read_high_e7;
   assign footprint_acc_write_valid = _cmd_ready_e2 ? (_footprint_sp_read_valid_e3 & cmd_bits_cmd_rs2[31])
                                      : _footprint_sp_read_valid_e1 ? 1'h0
                                      : (_cmd_ready_e5 & (_footprint_sp_write_valid_e2 & preload_rs2[31]));
@@ -308,8 +308,8 @@ module Dispatcher_SpinelDefault (
                    : _cmd_ready_e2
                      ? ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2
                         : (((cmd_bits_cmd_rs2[31]
-                             & (~((_footprint_sp_write_high_e2 == 2'h0) ? ld0_shrunk
-                                  : (_footprint_sp_write_high_e2 == 2'h1) ? ld1_shrunk
+                             & (~((_footprint_sp_write_high_e1 == 2'h0) ? ld0_shrunk
+                                  : (_footprint_sp_write_high_e1 == 2'h1) ? ld1_shrunk
                                   : ld2_shrunk)))
                             ? ({4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, 4'h4})
                             : ({4'h0, cmd_bits_cmd_rs2[47:32]} * {16'h0, 4'h1}))
@@ -319,17 +319,23 @@ module Dispatcher_SpinelDefault (
                         : _failure_e5 ? 4'ha
                         : _failure_e6 ? 4'h4
                         : (_footprint_sp_read_valid_e2
-                           & (({14'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_write_high_e3)
+                           & (({14'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_write_high_e2)
                               >= (cmd_bits_cmd_rs2[31] ? 40'h400 : 40'h4000)))
                           ? 4'h4
                         : 4'h0)
                    : (cmd_bits_cmd_funct == 7'h3)
                      ? ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2
-                        : (cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3
+                        : (cmd_bits_cmd_rs2[47:32]
+                           > ((_footprint_sp_read_valid_e2 & cmd_bits_cmd_rs2[31] & cmd_bits_cmd_rs2[29]) ? 16'h10
+                              : 16'h40))
+                          ? 4'h3
                         : _failure_e4 ? 4'ha
                         : _failure_e5 ? 4'h6
                         : _failure_e6 ? 4'h4
-                        : _failure_e7 ? 4'h4
+                        : (_footprint_sp_read_valid_e2
+                           & (({14'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e5)
+                              >= (cmd_bits_cmd_rs2[31] ? 40'h400 : 40'h4000)))
+                          ? 4'h4
                         : 4'h0)
                    : _cmd_ready_e12
                      ? ((cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2
@@ -350,21 +356,21 @@ module Dispatcher_SpinelDefault (
                         : (cmd_bits_cmd_rs1[47:32] > 16'h10) ? 4'h3
                         : (cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2
                         : (cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3
-                        : _failure_e8 ? 4'ha
+                        : _failure_e7 ? 4'ha
                         : (ws ? (_footprint_sp_read_a_valid_e1 & cmd_bits_cmd_rs1[31])
                            : (_footprint_sp_read_a_valid_e1 & cmd_bits_cmd_rs1[31] & (|cmd_bits_cmd_rs1[28:26])))
                           ? 4'ha
-                        : _failure_e9 ? 4'h4
+                        : _failure_e8 ? 4'h4
                         : (_footprint_sp_read_a_valid_e1
                            & (({14'h0, cmd_bits_cmd_rs1[25:0]} + {24'h0, _footprint_sp_read_a_high_e1})
                               >= (cmd_bits_cmd_rs1[31] ? 40'h400 : 40'h4000)))
                           ? 4'h4
-                        : _failure_e10 ? 4'ha
+                        : _failure_e9 ? 4'ha
                         : _failure_e5 ? 4'ha
                         : _failure_e6 ? 4'h4
                         : (_footprint_sp_read_valid_e2
                            & (({14'h0, cmd_bits_cmd_rs2[25:0]}
-                               + {8'h0, {16'h0, _footprint_sp_read_high_e1} * {16'h0, c_stride}})
+                               + {8'h0, {16'h0, _footprint_sp_read_high_e3} * {16'h0, c_stride}})
                               >= (cmd_bits_cmd_rs2[31] ? 40'h400 : 40'h4000)))
                           ? 4'h4
                         : preload_pending ? 4'h9
@@ -374,17 +380,20 @@ module Dispatcher_SpinelDefault (
                         : (cmd_bits_cmd_rs1[47:32] > 16'h10) ? 4'h3
                         : (cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2
                         : (cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3
-                        : _failure_e8 ? 4'ha
+                        : _failure_e7 ? 4'ha
                         : (_footprint_sp_read_a_valid_e1 & cmd_bits_cmd_rs1[31]) ? 4'ha
-                        : _failure_e9 ? 4'h4
+                        : _failure_e8 ? 4'h4
                         : (_footprint_sp_read_a_valid_e1
                            & (({14'h0, cmd_bits_cmd_rs1[25:0]} + _footprint_sp_read_a_high_e2)
                               >= (cmd_bits_cmd_rs1[31] ? 40'h400 : 40'h4000)))
                           ? 4'h4
-                        : _failure_e10 ? 4'ha
+                        : _failure_e9 ? 4'ha
                         : (ws ? _failure_e5 : (_footprint_sp_read_valid_e2 & cmd_bits_cmd_rs2[31])) ? 4'ha
                         : _failure_e6 ? 4'h4
-                        : _failure_e7 ? 4'h4
+                        : (_footprint_sp_read_valid_e2
+                           & (({14'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e4)
+                              >= (cmd_bits_cmd_rs2[31] ? 40'h400 : 40'h4000)))
+                          ? 4'h4
                         : (~preload_pending) ? 4'h8
                         : (preload_pending & (1'h0 & (preload_rs1[31:0] == 32'hffffffff))) ? 4'ha
                         : (preload_pending
@@ -395,7 +404,7 @@ module Dispatcher_SpinelDefault (
                           ? 4'h4
                         : (preload_pending
                            & (_footprint_sp_read_valid_e5
-                              & (({14'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e3)
+                              & (({14'h0, preload_rs1[25:0]} + _footprint_sp_read_high_e6)
                                  >= (preload_rs1[31] ? 40'h400 : 40'h4000))))
                           ? 4'h4
                         : (preload_pending & (1'h0 & (preload_rs2[31:0] == 32'hffffffff))) ? 4'ha
@@ -406,7 +415,7 @@ module Dispatcher_SpinelDefault (
                           ? 4'h4
                         : (preload_pending
                            & (_footprint_sp_write_valid_e1
-                              & (({14'h0, preload_rs2[25:0]} + _footprint_sp_write_high_e4)
+                              & (({14'h0, preload_rs2[25:0]} + _footprint_sp_write_high_e3)
                                  >= (preload_rs2[31] ? 40'h400 : 40'h4000))))
                           ? 4'h4
                         : ((cmd_bits_cmd_funct == 7'h5) & _footprint_sp_read_valid_e5) ? 4'ha
@@ -640,7 +649,7 @@ module Dispatcher_SpinelDefault (
   end
   // Bits this module receives but does not need.
   wire _unused_bits = &{1'b0, st_activation, st_scale_source, norm_activation_high, norm_slot,
-                        _footprint_sp_write_high_e1[3:0], _failure_e2[3:0], 1'b0};
+                        _footprint_sp_read_high_e1[3:0], _failure_e2[3:0], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -52,11 +52,16 @@ module StoreController_SpinelDefault (
   wire [616:0] outgoing_deq_bits;
   wire [2:0] outgoing_count;
   reg  read_in_flight;
+  reg  [15:0] block;
+  wire in_last_block;
+  wire [15:0] block_columns;
+  wire [2:0] block_command;
   wire affine_parameters;
   wire normalized;
   wire long;
   reg  long_pending;
   reg  [15:0] row;
+  wire block_done;
   wire last_row;
   reg  [104:0] arriving_note;
   reg  arriving_acc;
@@ -94,21 +99,24 @@ module StoreController_SpinelDefault (
   wire _cmd_ready_e4 = cmd_valid & (~_cmd_ready_e1) & _cmd_ready_e2 & (~long_pending) & _cmd_ready_e3;
   wire _cmd_ready_e5 = _cmd_ready_e4 & (cmd_bits_cmd_rs2[31] ? acc_read_req_ready : sp_read_req_ready);
   wire _cmd_ready_e6 = cmd_valid & _cmd_ready_e1 & _cmd_ready_e2 & (~read_in_flight) & (~long_pending) & _cmd_ready_e3;
-  wire [25:0] _sp_read_req_bits_e1 = cmd_bits_cmd_rs2[25:0] + {10'h0, row};
+  wire [31:0] _sp_read_req_bits_e1 = {16'h0, block} * {16'h0, 16'h10};
+  wire [25:0] _sp_read_req_bits_e2 = cmd_bits_cmd_rs2[25:0] + {10'h0, row} + {10'h0, _sp_read_req_bits_e1[15:0]};
   wire [104:0] _dma_req_valid_e1 = outgoing_deq_bits[104:0];
   wire _retire_e1 = pending_deq_valid & (pending_deq_bits[33] | dma_resp_valid);
   wire _fault_valid_e1 = (~pending_deq_bits[33]) & dma_resp_bits_error;
+  wire [15:0] _in_last_block_e1 = cmd_bits_cmd_rs2[47:32] - 16'h1;
   wire _st_dram_stride_e1 = cmd_valid
                             & cmd_ready
                             & (cmd_bits_cmd_funct == 7'h0)
                             & (~((cmd_bits_cmd_funct == 7'h0) & (cmd_bits_cmd_rs1[1:0] == 2'h3)));
-  wire [19:0] _arriving_note_e1 = {4'h0, cmd_bits_cmd_rs2[47:32]}
-                                  * {16'h0, (cmd_bits_cmd_rs2[31] & cmd_bits_cmd_rs2[29]) ? 4'h4 : 4'h1};
-  wire [104:0] _arriving_note_e2 = {cmd_bits_cmd_rs1 + {16'h0, {32'h0, row} * {16'h0, st_dram_stride}},
-                                    _arriving_note_e1[6:0],
-                                    _cmd_ready_e1
-                                    | (normalized & ((cmd_bits_cmd_rs2[28:26] != 3'h0) | affine_parameters)), last_row,
-                                    cmd_bits_index};
+  wire [19:0] _arriving_note_e1 = {16'h0, (cmd_bits_cmd_rs2[31] & cmd_bits_cmd_rs2[29]) ? 4'h4 : 4'h1};
+  wire [19:0] _arriving_note_e2 = {4'h0, block_columns} * _arriving_note_e1;
+  wire [104:0] _arriving_note_e3 = {cmd_bits_cmd_rs1
+                                    + {16'h0, {32'h0, row} * {16'h0, st_dram_stride}}
+                                    + {44'h0, {4'h0, _sp_read_req_bits_e1[15:0]} * _arriving_note_e1},
+                                    _arriving_note_e2[6:0],
+                                    _cmd_ready_e1 | (normalized & ((block_command != 3'h0) | affine_parameters)),
+                                    last_row, cmd_bits_index};
   wire _outgoing_enq_valid_e1 = read_in_flight & (~arriving_long);
   wire _outgoing_enq_bits_e1 = {1'h0, st_activation} == 3'h1;
   wire [511:0] _outgoing_enq_bits_e2 = (~arriving_acc) ? {384'h0, sp_read_resp_bits}
@@ -150,9 +158,9 @@ module StoreController_SpinelDefault (
 
   assign cmd_ready = (_cmd_ready_e5 | _cmd_ready_e6) & last_row;
   assign sp_read_req_valid = _cmd_ready_e4 & (~cmd_bits_cmd_rs2[31]);
-  assign sp_read_req_bits = _sp_read_req_bits_e1[13:0];
+  assign sp_read_req_bits = _sp_read_req_bits_e2[13:0];
   assign acc_read_req_valid = _cmd_ready_e4 & cmd_bits_cmd_rs2[31];
-  assign acc_read_req_bits = _sp_read_req_bits_e1[9:0];
+  assign acc_read_req_bits = _sp_read_req_bits_e2[9:0];
   assign dma_req_valid = outgoing_deq_valid & (~_dma_req_valid_e1[33]) & pending_enq_ready;
   assign dma_req_bits_address = _dma_req_valid_e1[104:41];
   assign dma_req_bits_bytes = _dma_req_valid_e1[40:34];
@@ -167,21 +175,23 @@ module StoreController_SpinelDefault (
   assign scale_fault_bits_code = 4'h7;
   assign scale_fault_bits_index = arriving_note[31:0];
   assign busy = cmd_valid | read_in_flight | long_pending | outgoing_deq_valid | pending_deq_valid;
+  assign in_last_block = block >= ((cmd_bits_cmd_rs2[47:32] == 16'h0) ? 16'h0 : {4'h0, _in_last_block_e1[15:4]});
+  assign block_columns = in_last_block ? (cmd_bits_cmd_rs2[47:32] - _sp_read_req_bits_e1[15:0]) : 16'h10;
+  assign block_command = in_last_block ? cmd_bits_cmd_rs2[28:26]
+                         : (cmd_bits_cmd_rs2[28:26] == 3'h7) ? 3'h6
+                         : (cmd_bits_cmd_rs2[28:26] == 3'h4) ? 3'h3
+                         : (cmd_bits_cmd_rs2[28:26] == 3'h2) ? 3'h1
+                         : cmd_bits_cmd_rs2[28:26];
   assign affine_parameters = 1'h0 & cmd_bits_cmd_rs2[31] & cmd_bits_cmd_rs2[30];
   assign normalized = 1'h0
                       & cmd_bits_cmd_rs2[31]
                       & (~cmd_bits_cmd_rs2[29])
-                      & (1'h0
-                         | (cmd_bits_cmd_rs2[28:26] != 3'h0)
-                         | ({1'h0, st_activation} >= 3'h2)
-                         | affine_parameters);
+                      & (1'h0 | (block_command != 3'h0) | ({1'h0, st_activation} >= 3'h2) | affine_parameters);
   assign long = normalized
                 & (~affine_parameters)
-                & (1'h0
-                   | (cmd_bits_cmd_rs2[28:26] == 3'h2)
-                   | (cmd_bits_cmd_rs2[28:26] == 3'h4)
-                   | (cmd_bits_cmd_rs2[28:26] == 3'h7));
-  assign last_row = _cmd_ready_e1 | (({1'h0, row} + {1'h0, 16'h1}) >= {1'h0, cmd_bits_cmd_rs2[63:48]});
+                & (1'h0 | (block_command == 3'h2) | (block_command == 3'h4) | (block_command == 3'h7));
+  assign block_done = _cmd_ready_e1 | (({1'h0, row} + {1'h0, 16'h1}) >= {1'h0, cmd_bits_cmd_rs2[63:48]});
+  assign last_row = block_done & (_cmd_ready_e1 | in_last_block);
   assign long_done = long_pending & (~arriving_long) & 1'h0;
   always @(posedge clock) begin
     if (reset)
@@ -221,6 +231,14 @@ module StoreController_SpinelDefault (
   end
   always @(posedge clock) begin
     if (reset)
+      block <= 16'h0;
+    else if (_cmd_ready_e5 | _cmd_ready_e6) begin
+      if (block_done)
+        block <= last_row ? 16'h0 : (block + 16'h1);
+    end
+  end
+  always @(posedge clock) begin
+    if (reset)
       long_pending <= 1'h0;
     else if (long_done)
       long_pending <= 1'h0;
@@ -231,10 +249,10 @@ module StoreController_SpinelDefault (
     if (reset)
       row <= 16'h0;
     else if (_cmd_ready_e5 | _cmd_ready_e6)
-      row <= last_row ? 16'h0 : (row + 16'h1);
+      row <= block_done ? 16'h0 : (row + 16'h1);
   end
   always @(posedge clock) begin
-    arriving_note <= _arriving_note_e2;
+    arriving_note <= _arriving_note_e3;
   end
   always @(posedge clock) begin
     arriving_acc <= cmd_bits_cmd_rs2[31];
@@ -279,7 +297,7 @@ module StoreController_SpinelDefault (
                  {arriving_note[104:41], arriving_note[40:34], arriving_note[33], arriving_note[32],
                   arriving_note[31:0]}}
               : long_done ? {_outgoing_enq_bits_e2, held_note}
-              : {512'h0, _arriving_note_e2}),
+              : {512'h0, _arriving_note_e3}),
     .deq_valid(outgoing_deq_valid),
     .deq_ready(_outgoing_deq_ready_e1),
     .deq_bits(outgoing_deq_bits),
@@ -380,8 +398,8 @@ module StoreController_SpinelDefault (
   // Bits this module receives but does not need.
   wire _unused_bits = &{1'b0, cmd_bits_sequence, cmd_bits_loop_internal, cmd_bits_loop_slot, sp_read_resp_valid,
                         acc_read_resp_valid, dma_resp_bits_tag, st_requant_shift, st_scale_source, outgoing_enq_ready,
-                        arriving_normalized, pending_deq_bits[104:34], pending_count, _sp_read_req_bits_e1[25:14],
-                        _arriving_note_e1[19:7], 1'b0};
+                        arriving_normalized, pending_deq_bits[104:34], pending_count, _sp_read_req_bits_e1[31:16],
+                        _sp_read_req_bits_e2[25:14], _in_last_block_e1[3:0], _arriving_note_e2[19:7], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -43,6 +43,11 @@ public struct Signal: Aggregate {
         literal(BigInteger(value), type, file: file, line: line)
     }
 
+    /// The same for a command code (`Funct`'s 7-bit codes are `UInt8`).
+    public static func literal(_ value: UInt8, _ type: HWType, file: StaticString = #fileID, line: UInt = #line) -> Signal {
+        literal(BigInteger(Int(value)), type, file: file, line: line)
+    }
+
     public func map(_ fields: FieldMapper) -> Signal { fields.visitLeaf(self) }
 
     /// The expression, with a literal given `type` if it has none yet.
@@ -107,5 +112,10 @@ extension Signal: ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
     /// from where it is used: `row.columns > Signal(column)`.
     public init(_ value: Int) {
         self.init(storage: .unsizedLiteral(BigInteger(value)))
+    }
+
+    /// A command code (`Funct`'s 7-bit codes are `UInt8`) as a literal: `funct === Signal(Funct.mvin)`.
+    public init(_ value: UInt8) {
+        self.init(storage: .unsizedLiteral(BigInteger(Int(value))))
     }
 }

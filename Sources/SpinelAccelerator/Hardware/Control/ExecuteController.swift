@@ -239,7 +239,7 @@ private struct ExecuteStages {
         let inputBuffer = OperandBuffer(dim: dim, elementType: .sint(inputBits))
         let accumulatorBuffer = OperandBuffer(dim: dim, elementType: .sint(accBits))
         operandSets = (0..<sets).map { s in
-            OperandSet(state: m.register("set_\(s)_state", OperandSetState.self, reset: .free), pair: m.register("set_\(s)_pair", ExecuteCommand()),
+            OperandSet(state: m.register("set_\(s)_state", ExecuteController.OperandSetState.self, reset: .free), pair: m.register("set_\(s)_pair", ExecuteCommand()),
                        config: m.register("set_\(s)_config", ExecuteConfig(shiftBits: types.shiftBits)),
                        entry: m.register("set_\(s)_entry", .uint(entryBits)), reads: [m.register("set_\(s)_sp_reads", RowRange()), m.register("set_\(s)_sp_a_reads", RowRange()),
                               m.register("set_\(s)_acc_reads", RowRange())],
@@ -268,7 +268,7 @@ private struct ExecuteStages {
         let acceptPointer = m.register("accept_pointer", .uint(setBits), reset: 0)
         let incoming = io.command.bits
         let isConfig = incoming.command.command.funct === Signal(BigInteger(Funct.config))
-        let setFree = select(operandSets.map { $0.state === OperandSetState.free }, at: acceptPointer)
+        let setFree = select(operandSets.map { $0.state === ExecuteController.OperandSetState.free }, at: acceptPointer)
         io.command.ready.set(!queueFull && (isConfig || setFree))
         let accepting = io.command.fire
         let incomingQ = OperandFields(incoming.command.command.rs2)
@@ -299,7 +299,7 @@ private struct ExecuteStages {
             }.otherwise {
                 for (s, set) in operandSets.enumerated() {
                     m.when(acceptPointer === setIndex(s)) {
-                        set.state.set(OperandSetState.accepted)
+                        set.state.set(ExecuteController.OperandSetState.accepted)
                         m.connect(set.pair, from: incoming)
                         m.connect(set.config, from: config)
                         set.entry.set(tail)
@@ -345,11 +345,11 @@ private struct ExecuteStages {
                                    || entry.writes[1].overlaps(readingReads[2])))
         }
         let usesBias = reading.weightStationary && !skipped(reading.q)
-        let mayStart = readingState === OperandSetState.accepted && !hazard && !(usesBias && biasBusy)
-        let readActive = m.wire("read_active", .bool, default: readingState === OperandSetState.reading || mayStart)
-        let clearsBias = m.wire("clears_bias", .bool, default: readingState === OperandSetState.accepted && mayStart && usesBias)
-        m.when(readingState === OperandSetState.accepted && mayStart) {
-            for (s, set) in operandSets.enumerated() { m.when(readPointer === setIndex(s)) { set.state.set(OperandSetState.reading) } }
+        let mayStart = readingState === ExecuteController.OperandSetState.accepted && !hazard && !(usesBias && biasBusy)
+        let readActive = m.wire("read_active", .bool, default: readingState === ExecuteController.OperandSetState.reading || mayStart)
+        let clearsBias = m.wire("clears_bias", .bool, default: readingState === ExecuteController.OperandSetState.accepted && mayStart && usesBias)
+        m.when(readingState === ExecuteController.OperandSetState.accepted && mayStart) {
+            for (s, set) in operandSets.enumerated() { m.when(readPointer === setIndex(s)) { set.state.set(ExecuteController.OperandSetState.reading) } }
         }
         m.when(clearsBias) { biasBusy.set(true) }
 
@@ -403,7 +403,7 @@ private struct ExecuteStages {
         let landed = m.delay(readFinished, name: "read_landed", reset: false)
         let landedSet = m.delay(readPointer, name: "read_landed_set")
         m.when(landed) {
-            for (s, set) in operandSets.enumerated() { m.when(landedSet === setIndex(s)) { set.state.set(OperandSetState.ready) } }
+            for (s, set) in operandSets.enumerated() { m.when(landedSet === setIndex(s)) { set.state.set(ExecuteController.OperandSetState.ready) } }
         }
         return ReadStreams(readPointer: readPointer, reading: reading, rowA: rowA, firedA: firedA, aFields: aFields, rowQ: rowQ,
                            secondOnQ: secondOnQ, firedSecond: firedSecond, second: second, clearsBias: clearsBias)
@@ -491,7 +491,7 @@ private struct ExecuteStages {
         let loadCount = m.register("load_count", counterType, reset: 0)
 
         let x = view(xSet, "x"), y = view(executePointer, "y")
-        let yReady = select(operandSets.map { $0.state === OperandSetState.ready }, at: executePointer)
+        let yReady = select(operandSets.map { $0.state === ExecuteController.OperandSetState.ready }, at: executePointer)
 
         // X: the window's pair. WS computes max(rows(A), rows(C)) rows (none without C); OS DIM columns of A'.
         let xComputeSlots = m.wire("x_compute_slots", counterType, default: mux(!xValid, count(0), mux(
@@ -598,7 +598,7 @@ private struct ExecuteStages {
         let flips = goZ || (goY && yFlips)
         func freeX() {
             m.when(xValid) {
-                for (s, set) in operandSets.enumerated() { m.when(xSet === setIndex(s)) { set.state.set(OperandSetState.free) } }
+                for (s, set) in operandSets.enumerated() { m.when(xSet === setIndex(s)) { set.state.set(ExecuteController.OperandSetState.free) } }
             }
         }
         m.when(goZ || goY) {
