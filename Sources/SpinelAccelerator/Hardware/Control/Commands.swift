@@ -91,7 +91,7 @@ public struct OperandFields {
     public var address: Signal { word.field(LocalOperandLayout.address) }
     public var columns: Signal { word.field(LocalOperandLayout.columns) }
     public var rows: Signal { word.field(LocalOperandLayout.rows) }
-    public var isGarbage: Signal { address === Signal(BigInteger(Int(LocalAddressLayout.garbage))) }
+    public var isGarbage: Signal { address === Signal(Int(LocalAddressLayout.garbage)) }
     public var isAccumulator: Signal { word[LocalAddressLayout.accumulatorBit] }
     public var accumulates: Signal { word[LocalAddressLayout.accumulateBit] }
     public var readsFullWidth: Signal { word[LocalAddressLayout.fullWidthBit] }

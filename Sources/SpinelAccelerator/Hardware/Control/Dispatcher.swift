@@ -70,10 +70,10 @@ public struct Dispatcher: Module {
         let errorLatched = m.register("error_latched", .bool, reset: false)
         let errorInfo = m.register("error_info_reg", .uint(64), reset: 0)
 
-        func isFunct(_ value: UInt8) -> Signal { funct === Signal(BigInteger(value)) }
+        func isFunct(_ value: UInt8) -> Signal { funct === Signal(value) }
         let isConfig = isFunct(Funct.config)
         let configKind = rs1.field(ConfigKind.field)
-        func isConfigOf(_ kind: ConfigKind) -> Signal { isConfig && configKind === Signal(BigInteger(kind.rawValue)) }
+        func isConfigOf(_ kind: ConfigKind) -> Signal { isConfig && configKind === Signal(kind.rawValue) }
         let isConfigEX = isConfigOf(.execute), isConfigLD = isConfigOf(.load)
         let isConfigST = isConfigOf(.store), isConfigNorm = isConfigOf(.normalization)
         let mvinWhich = mux(isFunct(Funct.mvin), Signal.literal(0, .uint(2)), mux(isFunct(Funct.mvin2), Signal.literal(1, .uint(2)), Signal.literal(2, .uint(2))))
@@ -117,8 +117,8 @@ public struct Dispatcher: Module {
         let configEXChecks: [(Signal, ErrorCode)] = [
             (!exSetOnlyStrides && !dataflowSupported, .unsupportedDataflow),
             (!exSetOnlyStrides && !transposesPermitted, .unsupportedDataflow),
-            (!exSetOnlyStrides && Signal(noNormalizations) && rs1.field(EX.activation) >= Signal(BigInteger(Activation.layerNorm.rawValue)), .unsupportedField),
-            (!exSetOnlyStrides && rs2.field(EX.shift) >= Signal(BigInteger(config.accType.width)), .unsupportedField),
+            (!exSetOnlyStrides && Signal(noNormalizations) && rs1.field(EX.activation) >= Signal(Activation.layerNorm.rawValue), .unsupportedField),
+            (!exSetOnlyStrides && rs2.field(EX.shift) >= Signal(config.accType.width), .unsupportedField),
         ]
         let configLDChecks: [(Signal, ErrorCode)] = [(rs1.field(ConfigLoadFields.state) === 3, .unknownCommand),
                                                      (rs1.field(ConfigLoadFields.pixelRepeats) > 1, .unsupportedField)]
@@ -128,9 +128,9 @@ public struct Dispatcher: Module {
         let requantizerShiftField = rs1.bits(NumericsExtensions.requantizerShiftLow + NumericsExtensions.requantizerShiftBits - 1, NumericsExtensions.requantizerShiftLow)
         let scaleSourceField = rs1.bits(NumericsExtensions.scaleSourceLow + NumericsExtensions.scaleSourceBits - 1, NumericsExtensions.scaleSourceLow)
         let configSTChecks: [(Signal, ErrorCode)] = [((rs1 & ~extensionFields).field(ConfigStoreFields.poolingFields).orReduce, .unsupportedField),
-                                                     (requantizerShiftField > Signal(BigInteger(NumericsExtensions.requantizerShifts.upperBound)), .unsupportedField),
-                                                     (scaleSourceField > Signal(BigInteger(NumericsExtensions.ScaleSource.row.rawValue)), .unsupportedField),
-                                                     (Signal(noNormalizations) && rs1.field(ConfigStoreFields.activation) >= Signal(BigInteger(Activation.layerNorm.rawValue)), .unsupportedField)]
+                                                     (requantizerShiftField > Signal(NumericsExtensions.requantizerShifts.upperBound), .unsupportedField),
+                                                     (scaleSourceField > Signal(NumericsExtensions.ScaleSource.row.rawValue), .unsupportedField),
+                                                     (Signal(noNormalizations) && rs1.field(ConfigStoreFields.activation) >= Signal(Activation.layerNorm.rawValue), .unsupportedField)]
             + scaleProblems(rs2.field(ConfigStoreFields.accScale), hardware: config.accScale)
 
         // MARK: Local operand checks (need the shadow state)
@@ -184,7 +184,7 @@ public struct Dispatcher: Module {
         let mvoutOperand = OperandFields(rs2)
         // The rows an mvout reads: its last block's rows, DIM rows per block further on.
         let mvoutBlocksMinusOne = OperandFields.lastBlock(ofColumns: mvoutOperand.columns, parameters)
-        let mvoutRead = (mvoutOperand, (mvoutBlocksMinusOne * Signal(BigInteger(dim))).resized(to: rowBits)
+        let mvoutRead = (mvoutOperand, (mvoutBlocksMinusOne * Signal(dim)).resized(to: rowBits)
                                            +% rowsMinusOne(mvoutOperand).extended(to: rowBits))
         // Normalization (docs/ACCELERATOR.md, "Normalization"): the store activation, then a pass's
         // form, then every row it covers against the selected slot's rows.
@@ -210,15 +210,15 @@ public struct Dispatcher: Module {
             transitions.append(transition)
             passAllowed = passAllowed && (!covered || transition.allowed)
             // The row scale (scale source 2, activation 0 or 1) reads Softmax statistics as activation 4 would.
-            let rowScale = storeScaleSource === Signal(BigInteger(NumericsExtensions.ScaleSource.row.rawValue))
-            let needed = mux(rowScale, Signal.literal(BigInteger(Activation.softmax.rawValue), .uint(3)), activation)
+            let rowScale = storeScaleSource === Signal(NumericsExtensions.ScaleSource.row.rawValue)
+            let needed = mux(rowScale, Signal.literal(Activation.softmax.rawValue, .uint(3)), activation)
             outputAllowed = outputAllowed && (!covered || NormalizationTransition.outputAllowed(state: state, activation: needed))
         }
         let normalizationChecks: [(Signal, ErrorCode)] = config.hasNormalizations ? [
-            (appliesActivation && activation >= Signal(BigInteger(Activation.softmaxRelativeToMaximum.rawValue)) && !(Signal(config.hasAffineLayerNorm) && activation === Signal(BigInteger(Activation.affineLayerNorm.rawValue)))
-                && !(Signal(extensions) && (activation === Signal(BigInteger(Activation.softmaxRelativeToMaximum.rawValue))
-                                            || activation === Signal(BigInteger(Activation.twoSegmentGELU.rawValue)))), .unsupportedField),
-            (appliesActivation && storeScaleSource =/= 0 && activation >= Signal(BigInteger(Activation.layerNorm.rawValue)), .unsupportedField),
+            (appliesActivation && activation >= Signal(Activation.softmaxRelativeToMaximum.rawValue) && !(Signal(config.hasAffineLayerNorm) && activation === Signal(Activation.affineLayerNorm.rawValue))
+                && !(Signal(extensions) && (activation === Signal(Activation.softmaxRelativeToMaximum.rawValue)
+                                            || activation === Signal(Activation.twoSegmentGELU.rawValue))), .unsupportedField),
+            (appliesActivation && storeScaleSource =/= 0 && activation >= Signal(Activation.layerNorm.rawValue), .unsupportedField),
             (isPass && (mvoutOperand.rows === 0 || mvoutOperand.columns === 0), .illegalOperand),
             (isPass && !passAllowed, .illegalOperand),
             (appliesActivation && !outputAllowed, .illegalOperand),
@@ -226,8 +226,8 @@ public struct Dispatcher: Module {
         // MVOUT: up to `mvoutMaxColumns` columns in DIM-column blocks DIM rows apart; a full-width
         // accumulator read moves one block (Gemmini does not define more).
         let mvoutFullWidth = fromAccumulator && mvoutOperand.readsFullWidth
-        let mvoutColumnLimit = mux(mvoutFullWidth, Signal.literal(BigInteger(dim), .uint(16)),
-                                   Signal.literal(BigInteger(parameters.mvoutMaxColumns), .uint(16)))
+        let mvoutColumnLimit = mux(mvoutFullWidth, Signal.literal(dim, .uint(16)),
+                                   Signal.literal(parameters.mvoutMaxColumns, .uint(16)))
         let mvoutChecks = shapeProblems(rs2, columnsToo: false) + [(mvoutOperand.columns > mvoutColumnLimit, .tooManyColumns)]
             + localProblems(mvoutOperand, as: .mvoutSource, lastRowOffset: mvoutRead.1)
             + normalizationChecks
@@ -242,7 +242,7 @@ public struct Dispatcher: Module {
         let configNormChecks: [(Signal, ErrorCode)] = [(Signal(noNormalizations), .unsupportedField),
                                                        (Signal(!extensions) && constantSet.orReduce, .unsupportedField),
                                                        (constantSet === 3, .unsupportedField),
-                                                       (constantSet === 0 && rs1.field(ConfigNormFields.statisticsSlot) >= Signal(BigInteger(slots)), .unsupportedField)]
+                                                       (constantSet === 0 && rs1.field(ConfigNormFields.statisticsSlot) >= Signal(slots), .unsupportedField)]
 
         // PRELOAD: its operands against the current dataflow, then pairing.
         func preloadProblems(bd: Signal, c: Signal) -> [(Signal, ErrorCode)] {
@@ -292,12 +292,12 @@ public struct Dispatcher: Module {
         let routed = RoutedCommand(command: command, index: hostIndex, sequence: count, loop: io.command.bits.loop)
         // LOAD_AFFINE goes on as an accumulator MVOUT with bit 30 set (StoreController.swift); a
         // real MVOUT's bit 30 (meaningless for a read) is cleared, so that it cannot pose as one.
-        let bit30 = Signal.literal(BigInteger(1 << LocalAddressLayout.accumulateBit), .uint(64))
+        let bit30 = Signal.literal(1 << LocalAddressLayout.accumulateBit, .uint(64))
         // LOAD_REQUANT and LOAD_LANE_SCALES carry their kind (1, 2) in bits 28:26.
         let kindLow = LocalAddressLayout.normalizationCommand.low
-        let laneKind = mux(isLoadRequantizer, Signal.literal(BigInteger(1 << kindLow), .uint(64)),
-                           mux(isLoadLaneScales, Signal.literal(BigInteger(2 << kindLow), .uint(64)), Signal.literal(0, .uint(64))))
-        let storeCommand = RoCCCommand(funct: mux(isLaneLoad, Signal.literal(BigInteger(Funct.mvout), .uint(7)), funct), rs1: rs1,
+        let laneKind = mux(isLoadRequantizer, Signal.literal(1 << kindLow, .uint(64)),
+                           mux(isLoadLaneScales, Signal.literal(2 << kindLow, .uint(64)), Signal.literal(0, .uint(64))))
+        let storeCommand = RoCCCommand(funct: mux(isLaneLoad, Signal.literal(Funct.mvout, .uint(7)), funct), rs1: rs1,
                                        rs2: mux(isLaneLoad, rs2 | bit30 | laneKind, mux(isMvout, rs2 & ~bit30, rs2)))
         let routedToStore = RoutedCommand(command: storeCommand, index: hostIndex, sequence: count, loop: io.command.bits.loop)
         let outputReady = mux(toLoad, io.load.ready, mux(toExecute, io.execute.ready, mux(toStore, io.store.ready, true)))
@@ -373,7 +373,7 @@ public struct Dispatcher: Module {
                 }
                 m.when(isConfigLD) {
                     for which in 0..<3 {
-                        m.when(rs1.field(ConfigLoadFields.state) === Signal(BigInteger(which))) {
+                        m.when(rs1.field(ConfigLoadFields.state) === Signal(which)) {
                             shrunk[which].set(rs1[ConfigLoadFields.shrunkBit])
                             blockStride[which].set(rs1.field(ConfigLoadFields.blockStride))
                         }

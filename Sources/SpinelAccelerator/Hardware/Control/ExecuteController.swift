@@ -135,7 +135,7 @@ public struct ExecuteController: Module {
         var pair: ExecuteCommand
         var entry: Signal
         var weightStationary: Signal { config.weightStationary }
-        var accumulated: Signal { pair.command.command.funct === Signal(BigInteger(Funct.computeAccumulated)) }
+        var accumulated: Signal { pair.command.command.funct === Signal(Funct.computeAccumulated) }
         var a: OperandFields { OperandFields(pair.command.command.rs1) }
         var c: OperandFields { OperandFields(pair.preloadRs2) }
         /// The PRELOAD's rs1: B' (WS) or D' (OS), shifted into the idle registers.
@@ -194,11 +194,11 @@ private struct ExecuteStages {
     let biasBusy: Signal
     let bias: OperandBuffer.IO
 
-    func count(_ value: Int) -> Signal { Signal.literal(BigInteger(value), counterType) }
-    func setIndex(_ value: Int) -> Signal { Signal.literal(BigInteger(value), .uint(setBits)) }
+    func count(_ value: Int) -> Signal { Signal.literal(value, counterType) }
+    func setIndex(_ value: Int) -> Signal { Signal.literal(value, .uint(setBits)) }
     func nextSet(_ index: Signal) -> Signal { mux(index === setIndex(sets - 1), setIndex(0), index +% 1) }
     func skipped(_ operand: OperandFields) -> Signal { operand.isGarbage || operand.rows === 0 || operand.columns === 0 }
-    func columnMask(_ operand: OperandFields) -> Signal { cat((0..<dim).reversed().map { Signal(BigInteger($0)) < operand.columns }) }
+    func columnMask(_ operand: OperandFields) -> Signal { cat((0..<dim).reversed().map { Signal($0) < operand.columns }) }
     /// The pair of the set at `index`, on named wires.
     func view(_ index: Signal, _ name: String) -> PairView {
         let pair = m.wire("\(name)_pair", ExecuteCommand())
@@ -267,14 +267,14 @@ private struct ExecuteStages {
     func accept() -> [Signal] {
         let acceptPointer = m.register("accept_pointer", .uint(setBits), reset: 0)
         let incoming = io.command.bits
-        let isConfig = incoming.command.command.funct === Signal(BigInteger(Funct.config))
+        let isConfig = incoming.command.command.funct === Signal(Funct.config)
         let setFree = select(operandSets.map { $0.state === ExecuteController.OperandSetState.free }, at: acceptPointer)
         io.command.ready.set(!queueFull && (isConfig || setFree))
         let accepting = io.command.fire
         let incomingQ = OperandFields(incoming.command.command.rs2)
         m.when(accepting) {
             for (e, entry) in queue.enumerated() {
-                m.when(tail === Signal(BigInteger(e))) {
+                m.when(tail === Signal(e)) {
                     entry.valid.set(true)
                     entry.done.set(isConfig)
                     entry.usesBias.set(!isConfig && config.weightStationary && !skipped(incomingQ))
@@ -291,7 +291,7 @@ private struct ExecuteStages {
                 config.cStride.set(rs2.field(EX.cStride))
                 m.when(!rs1[EX.setOnlyStridesBit]) {
                     config.weightStationary.set(rs1[EX.weightStationaryBit])
-                    config.relu.set(rs1.field(EX.activation) === Signal(BigInteger(Activation.relu.rawValue)))
+                    config.relu.set(rs1.field(EX.activation) === Signal(Activation.relu.rawValue))
                     config.shift.set(rs2.bits(EX.shift.low + types.shiftBits - 1, EX.shift.low))
                     config.transposeA.set(rs1[EX.transposeABit])
                     config.transposeB.set(rs1[EX.transposeBBit])
@@ -339,7 +339,7 @@ private struct ExecuteStages {
         let age = { (e: Signal) -> Signal in e -% head }
         var hazard: Signal = false
         for (e, entry) in queue.enumerated() {
-            let older = age(Signal.literal(BigInteger(e), .uint(entryBits))) < age(reading.entry)
+            let older = age(Signal.literal(e, .uint(entryBits))) < age(reading.entry)
             hazard = hazard || (entry.valid && older
                                 && (entry.writes[0].overlaps(readingReads[0]) || entry.writes[0].overlaps(readingReads[1])
                                    || entry.writes[1].overlaps(readingReads[2])))
@@ -510,7 +510,7 @@ private struct ExecuteStages {
         let wantCompute = m.wire("want_compute", .bool, default: slot < xComputeSlots)
         let wantDrain = m.wire("want_drain", .bool, default: drainPending && slot < count(dim))
         let slotIndex = slot.truncated(to: indexBits)
-        let reversed = Signal.literal(BigInteger(dim - 1), .uint(indexBits)) -% slotIndex
+        let reversed = Signal.literal(dim - 1, .uint(indexBits)) -% slotIndex
         let windowWS = mux(xValid, x.weightStationary, !drainPending && y.weightStationary)
 
         // This slot's result row: a WS compute row of X, or an OS drain row of the previous pair.
@@ -541,7 +541,7 @@ private struct ExecuteStages {
 
         array.slot.valid.set(feed)
         let slotBits = array.slot.bits
-        let loadIndex = Signal.literal(BigInteger(dim - 1), .uint(indexBits)) -% loadCount.truncated(to: indexBits)
+        let loadIndex = Signal.literal(dim - 1, .uint(indexBits)) -% loadCount.truncated(to: indexBits)
         // X's A and B rows at this slot, Y's P row being loaded.
         for set in operandSets {
             set.a.readRow.set(slotIndex)
@@ -591,7 +591,7 @@ private struct ExecuteStages {
         // A pair without C is done when its compute slots are fed.
         m.when(xValid && !x.hasC && !xMarked && slotAfter >= xComputeSlots) {
             xMarked.set(true)
-            for e in 0..<entries { m.when(x.entry === Signal(BigInteger(e))) { markDone[e].set(true) } }
+            for e in 0..<entries { m.when(x.entry === Signal(e)) { markDone[e].set(true) } }
         }
         let goZ = partsDone && xDrains && (!yReady || zNeeded)
         let goY = partsDone && yReady && !zNeeded && (!yFlips || loadDoneAfter)
@@ -662,7 +662,7 @@ private struct ExecuteStages {
         let lastLanded = m.delay(result.valid && resultTag.retire, name: "last_landed", reset: false)
         let lastLandedEntry = m.delay(resultTag.entry, name: "last_landed_entry")
         m.when(lastLanded) {
-            for e in 0..<entries { m.when(lastLandedEntry === Signal(BigInteger(e))) { markDone[e].set(true) } }
+            for e in 0..<entries { m.when(lastLandedEntry === Signal(e)) { markDone[e].set(true) } }
         }
     }
 
@@ -674,7 +674,7 @@ private struct ExecuteStages {
         let retiring = headValid && headDone
         io.retire.set(retiring)
         m.when(retiring) {
-            for (e, entry) in queue.enumerated() { m.when(head === Signal(BigInteger(e))) { entry.valid.set(false) } }
+            for (e, entry) in queue.enumerated() { m.when(head === Signal(e)) { entry.valid.set(false) } }
             m.when(select(queue.map(\.usesBias), at: head)) { biasBusy.set(false) }
             head.set(head +% 1)
         }

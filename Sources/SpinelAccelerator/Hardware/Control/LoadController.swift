@@ -92,8 +92,8 @@ public struct LoadController: Module {
         let empty = isConfig || rows === 0 || columns === 0
         let zeros = rs1 === 0
         let lastRow = m.wire("last_row", .bool, default: empty || rowCounter +& 1 >= rows)
-        let elementBytes = mux(operand.isAccumulator && !state.shrunk, Signal.literal(BigInteger(parameters.accBytes), .uint(4)),
-                               Signal.literal(BigInteger(parameters.inputBytes), .uint(4)))
+        let elementBytes = mux(operand.isAccumulator && !state.shrunk, Signal.literal(parameters.accBytes, .uint(4)),
+                               Signal.literal(parameters.inputBytes, .uint(4)))
         let note = RowNote(localRow: (operand.row +% rowCounter.extended(to: LocalAddressLayout.rowIndexBits)).truncated(to: LocalAddressLayout.rowIndexBits),
                            accumulator: operand.isAccumulator, accumulate: operand.accumulates, shrunk: state.shrunk,
                            columns: columns, blockStride: state.blockStride, scale: state.scale, zeros: zeros,
@@ -112,7 +112,7 @@ public struct LoadController: Module {
         }
         m.when(io.command.fire && isConfig) {
             for index in 0..<3 {
-                m.when(rs1.field(ConfigLoadFields.state) === Signal(BigInteger(index))) {
+                m.when(rs1.field(ConfigLoadFields.state) === Signal(index)) {
                     dramStride[index].set(rs2)
                     scale[index].set(rs1.field(ConfigLoadFields.scale))
                     shrunk[index].set(rs1[ConfigLoadFields.shrunkBit])

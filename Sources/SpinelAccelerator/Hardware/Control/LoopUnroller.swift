@@ -57,7 +57,7 @@ public struct LoopUnroller: Module {
            retire: Valid(Signal(.uint(32))), fault: Valid(CommandFault()), busy: Signal(.bool))
     }
 
-    enum Phase: Int { case idle, residual, firstLoads, pairs, waiting, drain, finish }
+    enum Phase: Int, HardwareEnum { case idle, residual, firstLoads, pairs, waiting, drain, finish }
 
     /// One loop's registers as the cursors read them.
     struct Fields {
@@ -146,8 +146,8 @@ private extension LoopUnroller {
 
         var idle: Signal { inPhase(.idle) }
         var runCHere: Signal { run.addressC =/= 0 }
-        func inPhase(_ p: Phase) -> Signal { phase === Signal(BigInteger(p.rawValue)) }
-        func go(_ p: Phase) { phase.set(Signal.literal(BigInteger(p.rawValue), .uint(3))) }
+        func inPhase(_ p: Phase) -> Signal { phase === p }
+        func go(_ p: Phase) { phase.set(p) }
 
         init(_ m: ModuleBuilder, _ parameters: AcceleratorParameters) {
             let u16 = HWType.uint(16), u32 = HWType.uint(32)
@@ -162,8 +162,8 @@ private extension LoopUnroller {
             loopIndex = m.register("loop_index", u32, reset: 0)
             slot = m.register("slot", .bool, reset: false)
 
-            phase = m.register("phase", .uint(3), reset: 0)
-            let idle = phase === Signal(BigInteger(Phase.idle.rawValue))
+            phase = m.register("phase", Phase.self, reset: .idle)
+            let idle = phase === Phase.idle
             let runCHere = run.addressC =/= 0
             // The pending loop's half: the running loop flips it if it stores C.
             stagingSignals.append(m.wire("next_acc_half", .bool, default: accumulatorHalf ^ (!idle && runCHere)))
@@ -203,10 +203,10 @@ private extension LoopUnroller {
     /// Rows of each scratchpad half (A's and B's).
     var scratchpadHalf: Int { parameters.spRows / 2 }
 
-    func n16(_ value: Int) -> Signal { Signal.literal(BigInteger(value), .uint(16)) }
-    func n32(_ value: Int) -> Signal { Signal.literal(BigInteger(value), .uint(32)) }
-    func n64(_ value: Int) -> Signal { Signal.literal(BigInteger(value), .uint(64)) }
-    func functLiteral(_ value: UInt8) -> Signal { Signal.literal(BigInteger(value), .uint(7)) }
+    func n16(_ value: Int) -> Signal { Signal.literal(value, .uint(16)) }
+    func n32(_ value: Int) -> Signal { Signal.literal(value, .uint(32)) }
+    func n64(_ value: Int) -> Signal { Signal.literal(value, .uint(64)) }
+    func functLiteral(_ value: UInt8) -> Signal { Signal.literal(value, .uint(7)) }
 
     func last(_ counter: Signal, _ total: Signal) -> Signal { counter +& 1 === total.extended(to: 17) }
     func padded(_ isLast: Signal, _ pad: Signal) -> Signal { n16(dim) -% mux(isLast, pad, n16(0)) }
@@ -461,24 +461,24 @@ private extension LoopUnroller {
         let (waiting, outstanding, emitStore, emitted) = (r.waiting, r.outstanding, work.emitStore, out.command)
         let input = io.command.bits
         let funct = input.funct, rs1 = input.rs1, rs2 = input.rs2
-        func isFunct(_ value: UInt8) -> Signal { funct === Signal(BigInteger(value)) }
+        func isFunct(_ value: UInt8) -> Signal { funct === Signal(value) }
         let half = scratchpadHalf
-        let isLoopConfig = funct >= Signal(BigInteger(Funct.loopWSConfigBounds)) && funct <= Signal(BigInteger(Funct.loopWSConfigStridesDC))
+        let isLoopConfig = funct >= Signal(Funct.loopWSConfigBounds) && funct <= Signal(Funct.loopWSConfigStridesDC)
         let isLoop = isFunct(Funct.loopWS)
         // LOOP_WS checks, in the golden model's order (docs/ACCELERATOR.md, "LOOP_WS").
-        func code(_ error: ErrorCode) -> Signal { Signal.literal(BigInteger(error.rawValue), .uint(ErrorCode.bits)) }
+        func code(_ error: ErrorCode) -> Signal { Signal.literal(error.rawValue, .uint(ErrorCode.bits)) }
         typealias WS = LoopWSFields
         let launchTransposeA = rs2[WS.transposeABit], launchTransposeB = rs2[WS.transposeBBit], launchResidual = rs2[WS.residualAddBit]
         let launchActivation = rs1.field(WS.activation)
-        let launchSoftmax = launchActivation === Signal(BigInteger(Activation.softmax.rawValue)), launchNormalizes = launchActivation === Signal(BigInteger(Activation.layerNorm.rawValue)) || launchSoftmax
+        let launchSoftmax = launchActivation === Signal(Activation.softmax.rawValue), launchNormalizes = launchActivation === Signal(Activation.layerNorm.rawValue) || launchSoftmax
         let normalizationsBuilt = Signal(parameters.config.hasNormalizations)
         // DIM as a literal just wide enough for it (DIM 256 needs 9 bits).
-        let dimLiteral = Signal.literal(BigInteger(dim), .uint(HWType.addressWidth(for: dim + 1)))
+        let dimLiteral = Signal.literal(dim, .uint(HWType.addressWidth(for: dim + 1)))
         let scratchpadRows = ((staged.tilesI * staged.tilesK).extended(to: 34) +& (staged.tilesK * staged.tilesJ).extended(to: 34)) * dimLiteral
         let accumulatorRows = (staged.tilesI * staged.tilesJ).extended(to: 34) * dimLiteral
         let checks: [(Signal, ErrorCode)] = [
             // act 3 (I-GELU) issues no passes: CONFIG_ST's activation applies it (Gemmini passes it here).
-            (launchActivation > Signal(BigInteger(Activation.relu.rawValue)) && !((launchNormalizes || launchActivation === Signal(BigInteger(Activation.igelu.rawValue))) && normalizationsBuilt), .unsupportedField),
+            (launchActivation > Signal(Activation.relu.rawValue) && !((launchNormalizes || launchActivation === Signal(Activation.igelu.rawValue)) && normalizationsBuilt), .unsupportedField),
             (launchNormalizes && launchResidual, .unsupportedField),
             (launchNormalizes && rs1[WS.fullCBit], .illegalOperand),
             (rs1.field(WS.aScratchpadID) === 3 || rs1.field(WS.bScratchpadID) === 3, .unsupportedField),
@@ -486,8 +486,8 @@ private extension LoopUnroller {
             // The residual add has no K (Gemmini's tiled_resadd_auto launches it with K = 0).
             (staged.tilesI === 0 || staged.tilesJ === 0 || (staged.tilesK === 0 && !launchResidual), .illegalOperand),
             (staged.padI >= n16(dim) || staged.padJ >= n16(dim) || staged.padK >= n16(dim), .illegalOperand),
-            ((!launchResidual && scratchpadRows > Signal(BigInteger(half)))
-             || accumulatorRows > Signal(BigInteger(parameters.accRows / 2)), .localAddressOutOfRange),
+            ((!launchResidual && scratchpadRows > Signal(half))
+             || accumulatorRows > Signal(parameters.accRows / 2), .localAddressOutOfRange),
         ]
         let failure = checks.reversed().reduce(Signal.literal(0, .uint(ErrorCode.bits))) { rest, check in mux(check.0, code(check.1), rest) }
         let failed = failure =/= 0

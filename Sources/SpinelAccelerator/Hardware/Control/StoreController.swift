@@ -91,8 +91,8 @@ public struct StoreController: Module {
             < Signal.literal(queueDepth, .uint(4))
 
         // MARK: Reader
-        let isConfig = command.funct === Signal(BigInteger(Funct.config))
-        let isConfigNorm = isConfig && rs1.field(ConfigKind.field) === Signal(BigInteger(ConfigKind.normalization.rawValue))
+        let isConfig = command.funct === Signal(Funct.config)
+        let isConfigNorm = isConfig && rs1.field(ConfigKind.field) === Signal(ConfigKind.normalization.rawValue)
         let operand = OperandFields(rs2)
         let normalizes = parameters.config.hasNormalizations
         let normalizer = normalizes ? m.instance("normalizer", Normalizer(parameters)) : nil
@@ -103,9 +103,9 @@ public struct StoreController: Module {
         let blockCounter = m.register("block", .uint(16), reset: 0)
         let lastBlock = OperandFields.lastBlock(ofColumns: operand.columns, parameters)
         let inLastBlock = m.wire("in_last_block", .bool, default: blockCounter >= lastBlock)
-        let blockOffset = (blockCounter * Signal(BigInteger(dim))).resized(to: 16)
+        let blockOffset = (blockCounter * Signal(dim)).resized(to: 16)
         let blockColumns = m.wire("block_columns", .uint(16), default: mux(inLastBlock, operand.columns -% blockOffset,
-                                                                               Signal.literal(BigInteger(dim), .uint(16))))
+                                                                               Signal.literal(dim, .uint(16))))
         // A row for the normalizer, and one it takes several cycles for (the reader waits).
         let normalizationCommand = m.wire("block_command", .uint(3),
                                           default: mux(inLastBlock, operand.normalization,
@@ -118,7 +118,7 @@ public struct StoreController: Module {
         // With the extensions every scaled accumulator row goes through the normalizer (the
         // requantizer, lane and row scales live there); its plain rows take no extra cycle.
         let normalized = m.wire("normalized", .bool, default: Signal(normalizes) && operand.isAccumulator && !operand.readsFullWidth
-                                  && (Signal(extensions) || normalizationCommand =/= 0 || activation >= Signal(BigInteger(Activation.layerNorm.rawValue)) || affineParameters))
+                                  && (Signal(extensions) || normalizationCommand =/= 0 || activation >= Signal(Activation.layerNorm.rawValue) || affineParameters))
         let long = m.wire("long", .bool, default: normalized && !affineParameters && NormalizationCommand.finishes(normalizationCommand))
         let longPending = m.register("long_pending", .bool, reset: false)
         let rowCounter = m.register("row", .uint(16), reset: 0)
@@ -191,7 +191,7 @@ public struct StoreController: Module {
                 // No scale hardware: the scale is 1.0 and values only saturate.
                 value = mux(element < low, low, mux(element > high, high, element)).truncated(to: inputBits)
             }
-            return mux(activation === Signal(BigInteger(Activation.relu.rawValue)) && value < Signal.literal(0, .sint(inputBits)), Signal.literal(0, .sint(inputBits)), value).asUInt
+            return mux(activation === Signal(Activation.relu.rawValue) && value < Signal.literal(0, .sint(inputBits)), Signal.literal(0, .sint(inputBits)), value).asUInt
         }
         if let normalizer {
             normalizer.configure.valid.set(io.command.fire && isConfigNorm)

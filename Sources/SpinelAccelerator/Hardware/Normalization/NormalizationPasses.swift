@@ -9,8 +9,8 @@ extension NormalizationCommand {
     /// `accumulating` of the 3-bit `command`, as logic.
     static func accumulating(_ command: Signal) -> Signal {
         allCases.filter { $0.accumulating != $0 }.reduce(command) { result, finishing in
-            mux(command === Signal(BigInteger(finishing.rawValue)),
-                Signal.literal(BigInteger(finishing.accumulating.rawValue), .uint(command.width)), result)
+            mux(command === Signal(finishing.rawValue),
+                Signal.literal(finishing.accumulating.rawValue, .uint(command.width)), result)
         }
     }
 }
@@ -46,8 +46,8 @@ struct NormalizationTransition {
     /// (and Softmax relative to the maximum, 5) finished Softmax ones; other activations need
     /// none (the dispatcher refuses 5 without the numerics extensions before this matters).
     static func outputAllowed(state: Signal, activation: Signal) -> Signal {
-        let layerNorm = activation === Signal(BigInteger(Activation.layerNorm.rawValue)) || activation === Signal(BigInteger(Activation.affineLayerNorm.rawValue))
-        let softmax = activation === Signal(BigInteger(Activation.softmax.rawValue)) || activation === Signal(BigInteger(Activation.softmaxRelativeToMaximum.rawValue))
+        let layerNorm = activation === Signal(Activation.layerNorm.rawValue) || activation === Signal(Activation.affineLayerNorm.rawValue)
+        let softmax = activation === Signal(Activation.softmax.rawValue) || activation === Signal(Activation.softmaxRelativeToMaximum.rawValue)
         let ready = { (value: NormalizationRowState) in
             state === Signal.literal(value.rawValue, .uint(NormalizationRowState.bits))
         }

@@ -199,7 +199,7 @@ public struct Normalizer: Module {
         let layerNormPass = isCommand(.variance) || isCommand(.inverseStandardDeviation)
         let softmaxPass = isCommand(.sumOfExponentials) || isCommand(.inverseSumOfExponentials)
         // Softmax relative to the maximum (activation 5) sums its int8 outputs instead (set below).
-        let relativeRow = Signal(extensions) && row.activation === Signal(BigInteger(Activation.softmaxRelativeToMaximum.rawValue))
+        let relativeRow = Signal(extensions) && row.activation === Signal(Activation.softmaxRelativeToMaximum.rawValue)
         let outputSum = m.wire("relative_output_sum", .sint(runningBits))
         let added = mux(layerNormPass, squareSum, mux(softmaxPass, mux(relativeRow, outputSum, exponentialSum).asUInt, elementSum.asUInt))
         let newRunning = m.wire("new_running", .uint(runningBits), default: base +% added)
@@ -353,8 +353,8 @@ public struct Normalizer: Module {
         // LayerNorm: n = RRS((x − mean)·inv, shift) from the row's reciprocal, F fractional bits;
         // the affine LayerNorm then z = sat(RRS(n·γ, 12) + β). Both scale with scale ⊗ 2^−F.
         let activation = row.activation
-        let affineRow = Signal(affine) && activation === Signal(BigInteger(Activation.affineLayerNorm.rawValue))
-        let layerNormRow = activation === Signal(BigInteger(Activation.layerNorm.rawValue)) || affineRow
+        let affineRow = Signal(affine) && activation === Signal(Activation.affineLayerNorm.rawValue)
+        let layerNormRow = activation === Signal(Activation.layerNorm.rawValue) || affineRow
         let inverse = rowResult.bits(LayerNormFormat.reciprocalBits - 1, 0)
         let shift = rowResult.bits(LayerNormFormat.reciprocalBits + Self.shiftBits - 1, LayerNormFormat.reciprocalBits)
         let normalizedBits = Self.normalizedBits(config)
@@ -362,12 +362,12 @@ public struct Normalizer: Module {
         layerNormScale.a.set(row.scale)
         layerNormScale.b.set(Signal.literal((127 - LayerNormFormat.fractionBits) << 23, .uint(32)))  // 2^−F
         let valueBits = max(accBits + 2, normalizedBits)
-        let softmaxRow = activation === Signal(BigInteger(Activation.softmax.rawValue))
+        let softmaxRow = activation === Signal(Activation.softmax.rawValue)
         // The numerics extensions: plain rows (activation 0, 1) with CONFIG_ST's, the lane's or
         // the row's scale (ρ ⊗ scale, one multiply per row), the two-segment I-GELU (7) on
         // I-GELU's lane datapath, Softmax relative to the maximum (5) with the constant c.
-        let plainRow = Signal(extensions) && activation < Signal(BigInteger(Activation.layerNorm.rawValue))
-        let twoSegmentRow = Signal(extensions) && activation === Signal(BigInteger(Activation.twoSegmentGELU.rawValue))
+        let plainRow = Signal(extensions) && activation < Signal(Activation.layerNorm.rawValue)
+        let twoSegmentRow = Signal(extensions) && activation === Signal(Activation.twoSegmentGELU.rawValue)
         let scaleSource = row.scaleSource
         let rowScale = extensions ? m.instance("row_scale", FloatMultiply()) : nil
         rowScale?.a.set(rowResult)
@@ -397,7 +397,7 @@ public struct Normalizer: Module {
             scaler.scale.set(mux(layerNormRow, layerNormScale.product, mux(softmaxRow, rowResult, mux(relativeRow, maximumFactor, plainScale))))
             guard extensions else { return scaler.result }
             // ReLU after the saturation, as the store controller's plain path applies it.
-            return m.wire("out_\(lane)", .sint(inputBits), default: mux(activation === Signal(BigInteger(Activation.relu.rawValue)) && scaler.result < Signal.literal(0, .sint(inputBits)),
+            return m.wire("out_\(lane)", .sint(inputBits), default: mux(activation === Signal(Activation.relu.rawValue) && scaler.result < Signal.literal(0, .sint(inputBits)),
                                                                      Signal.literal(0, .sint(inputBits)), scaler.result))
         }
         outputSum.set(sum(scaled, as: .sint(runningBits)))
