@@ -154,8 +154,8 @@ public struct CommandRecorder: Sendable {
 /// cycles); a fence with nothing to wait for takes `emptyFenceCycles`. Only the fences of the
 /// testbench's measured window count (`RecordedProgram`).
 public enum FencedTiming {
-    public static let fenceCycles: UInt64 = 3
-    public static let emptyFenceCycles: UInt64 = 2
+    public static let fenceCycles = PipelineTiming.fenceCycles
+    public static let emptyFenceCycles = PipelineTiming.emptyFenceCycles
 
     public struct Result: Sendable, Hashable {
         public var cycles: UInt64

@@ -11,6 +11,14 @@ public enum PipelineTiming {
     /// Entries of the retire queue (pairs and CONFIG_EX from acceptance to retirement).
     public static let executeRetireEntries = 8
 
+    // MARK: The harness's fence (spinel_harness.cpp)
+
+    /// A fence after work returns this many cycles after the last retirement (the harness waits
+    /// for two idle cycles), and the next command issues then.
+    public static let fenceCycles: UInt64 = 3
+    /// A fence with nothing to wait for.
+    public static let emptyFenceCycles: UInt64 = 2
+
     // MARK: Sequential arithmetic
 
     /// Cycles from an accepted `start` to `done` of the restoring divider: one per dividend bit.

@@ -65,12 +65,18 @@ public enum ProgramExecution {
         var segmentStart = model
         var segment: [(funct: UInt8, rs1: UInt64, rs2: UInt64)] = []
         var cycles: UInt64 = 0
+        // The RTL's count runs from the first command's issue to the last retirement: between two
+        // segments, the fence's own cycles (and those of fences with nothing to wait for).
+        var fenceGap: UInt64?
         func finishSegment() {
             if predictCycles && !segment.isEmpty {
                 let timing = TimingProgram(segment, issueCycles: Array(repeating: 0, count: segment.count), startingFrom: segmentStart)
                 let prediction = TimingModel(parameters: parameters, memory: MemoryTimingSettings(parameters.config.memory))
                     .predict(timing, cycleLimit: 100_000_000)
-                cycles += prediction.totalCycles ?? 0
+                cycles += (prediction.totalCycles ?? 0) + (fenceGap ?? 0)
+                fenceGap = PipelineTiming.fenceCycles
+            } else if predictCycles, let gap = fenceGap {
+                fenceGap = gap + PipelineTiming.emptyFenceCycles
             }
             segment = []
             segmentStart = model
