@@ -82,14 +82,14 @@ struct ConfigurationExtremesTests {
     }
 
     /// The normalization and CTA ranges at their upper ends (16 slots, 32-bit accumulators,
-    /// hash length 16, 65536 tokens and clusters, the widest formats).
+    /// hash length DIM = 4 (CTA_CLUSTER reads a code's l products as one row), 65536 tokens and clusters, the widest formats).
     static var largestNormalizations: AcceleratorConfig {
         var config = AcceleratorConfig.small
         config.name = "LargestNorm"
         config.hasNormalizations = true
         config.hasAffineLayerNorm = true
         config.normalizationSlots = 16
-        config.cta = CTAParameters(hashLength: 16, maxTokens: 65536, maxClusters: 65536, pagTiles: 64, hashCodeBits: 16,
+        config.cta = CTAParameters(hashLength: 4, maxTokens: 65536, maxClusters: 65536, pagTiles: 64, hashCodeBits: 16,
                                     hashReciprocalBits: 24, averageFractionBits: 24, expTableEntries: 4096, expTableBits: 24)
         return config
     }

@@ -22,6 +22,8 @@ public struct AcceleratorState: Hashable, Sendable {
     public var array: ArrayState
     /// The LOOP_WS registers and the accumulator half of the next loop.
     public var loop = LoopWSSettings()
+    /// The compressed-token attention units' state (nil without a `cta` section).
+    public var cta: CTAState?
 
     /// The state after reset (docs/ACCELERATOR.md, "Reset state").
     public init(resetFor parameters: AcceleratorParameters) {
@@ -35,6 +37,7 @@ public struct AcceleratorState: Hashable, Sendable {
         statistics = Array(repeating: Array(repeating: RowStatistics(), count: parameters.dim), count: slots)
         pendingPreload = nil
         array = ArrayState(dim: parameters.dim)
+        cta = parameters.config.cta.map { CTAState(hashLength: $0.hashLength) }
     }
 }
 

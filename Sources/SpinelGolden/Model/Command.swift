@@ -31,6 +31,8 @@ public enum Command: Hashable, Sendable {
     /// Gemmini's COUNTER: reads (and resets, snapshots or configures) a performance counter. Its
     /// value is the timing model's business (`CounterTiming`); the golden model checks the fields.
     case counter(CounterAccess)
+    /// A compressed-token attention command (functs 48–53, with a `cta` section).
+    case cta(CTACommand)
 }
 
 /// A 32-bit local address (docs/ISA.md, docs/ACCELERATOR.md "Local addresses").

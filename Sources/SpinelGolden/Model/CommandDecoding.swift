@@ -59,6 +59,8 @@ extension Command {
             throw CommandRejection(.unknownCommand, "funct \(funct) is LOOP_CONV_WS, and convolutions are out of scope")
         case Funct.counter:
             return .counter(CounterAccess(rs1: rs1))
+        case Funct.cta:
+            return .cta(try CTACommand.decode(funct: funct, rs1: rs1, rs2: rs2))
         default:
             throw CommandRejection(.unknownCommand, "funct \(funct) is not a command")
         }
@@ -210,6 +212,8 @@ extension Command {
                 throw CommandRejection(.unsupportedField, "COUNTER configures slot \(access.slot) with \(access.external ? "external value" : "event") \(access.event); "
                                            + "Gemmini's \(access.external ? "external values" : "events") go up to \(limit) (gemmini_counter.h)")
             }
+        case .cta(let command):
+            try command.checkFields(against: parameters)
         case .flush, .loopWSConfigBounds, .loopWSConfigAddressesAB, .loopWSConfigAddressesDC,
              .loopWSConfigStridesAB, .loopWSConfigStridesDC, .loopWS:
             break

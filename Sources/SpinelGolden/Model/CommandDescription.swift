@@ -45,6 +45,8 @@ extension Command: CustomStringConvertible {
             "LOAD_REQUANT multipliers \(local.shape) from \(local.address)"
         case .loadLaneScales(let local):
             "LOAD_LANE_SCALES \(local.shape) from \(local.address)"
+        case .cta(let command):
+            command.description
         }
     }
 

@@ -91,6 +91,8 @@ public struct GoldenModel: Sendable {
             try loadRequantizer(from: local)
         case .loadLaneScales(let local):
             try loadLaneScales(from: local)
+        case .cta(let command):
+            try performCTA(command, memory: &memory)
         }
     }
 

@@ -28,6 +28,21 @@ public enum Funct {
     /// Spinel extension (with `hasNumericsExtensions`): one accumulator row of fp32 bit patterns
     /// into the per-lane store scales.
     public static let loadLaneScales: UInt8 = 42
+    /// Compressed-token attention (with a `cta` section; docs/CTA.md "Commands", fields in
+    /// `CTAFields`): a hash instance's offsets, M and K, or the exponent factor λ.
+    public static let ctaConfig: UInt8 = 48
+    /// CTA: hash a level's tokens (accumulator rows of l products) and cluster them.
+    public static let ctaCluster: UInt8 = 49
+    /// CTA: a level's centroid rows (and the level-1 residuals) from scratchpad token rows.
+    public static let ctaAggregate: UInt8 = 50
+    /// CTA: probability aggregation of compressed score rows into the two int8 halves of AP.
+    public static let ctaProbabilities: UInt8 = 51
+    /// CTA: the normalized compressed output, gathered to n token rows in DRAM by CT0.
+    public static let ctaGather: UInt8 = 52
+    /// CTA: k0, k1, k2 and the overflow report into one accumulator row.
+    public static let ctaStatus: UInt8 = 53
+    /// The CTA commands' functs.
+    public static let cta: ClosedRange<UInt8> = ctaConfig...ctaStatus
 }
 
 /// The accelerator error codes of docs/ACCELERATOR.md.
@@ -35,6 +50,8 @@ public enum ErrorCode: Int, CaseIterable, Sendable {
     case unknownCommand = 1, tooManyRows, tooManyColumns, localAddressOutOfRange, unsupportedDataflow
     case unsupportedField, invalidScale, computeWithoutPreload, preloadPending, illegalOperand
     case dmaReadFault, dmaWriteFault
+    /// CTA_CLUSTER met a token whose code needed a cluster beyond the level's maximum.
+    case clusterOverflow
 
     public static let bits = 4
 }

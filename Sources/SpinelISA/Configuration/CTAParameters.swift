@@ -65,6 +65,9 @@ public struct CTAParameters: Codable, Hashable, Sendable {
         require((1...16).contains(hashLength), "hashLength", hashLength,
                 "must be between 1 and 16 (hash positions per token; the cluster index keeps one level per position)",
                 fix: "write a value from 1 to 16 (the paper's is 6)")
+        require(hashLength <= dim || !(1...16).contains(hashLength), "hashLength", hashLength,
+                "must be at most DIM (\(dim)): CTA_CLUSTER reads a token's l hash products as one accumulator row",
+                fix: "write a value from 1 to \(min(dim, 16)), or use a larger array")
         require((dim...65536).contains(maxTokens), "maxTokens", maxTokens, "must be between DIM (\(dim)) and 65536",
                 fix: "write a value from \(dim) to 65536")
         require((1...max(maxTokens, 1)).contains(maxClusters), "maxClusters", maxClusters,
