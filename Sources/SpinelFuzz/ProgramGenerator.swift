@@ -524,8 +524,7 @@ struct GenerationState {
         let maxColumns = parameters.config.dmaMaxBytes / elementBytes
         let columns = random.chance(0.4) ? min(dim, maxColumns) : Int.random(in: 1...maxColumns, using: &random)
         let rows = random.chance(0.5) ? dim : Int.random(in: 1...dim, using: &random)
-        let blocks = (columns + dim - 1) / dim
-        let extent = (blocks - 1) * load.blockStride + rows
+        let extent = (LocalOperandLayout.blocks(columns: columns, dim: dim) - 1) * load.blockStride + rows
         // Bit 29 (read full width) on an accumulator mvin's destination is ignored, as on Gemmini.
         let address = toAccumulator ? accumulatorAddress(extent: extent, write: true) | (random.chance(0.15) ? 1 << 29 : 0)
                                     : scratchpadAddress(extent: extent)
@@ -545,7 +544,7 @@ struct GenerationState {
         let columns = random.chance(0.5) ? dim
             : maxColumns > dim && random.chance(0.3) ? Int.random(in: dim + 1...maxColumns, using: &random)
             : Int.random(in: 1...dim, using: &random)
-        let extent = (columns - 1) / dim * dim + rows
+        let extent = (LocalOperandLayout.blocks(columns: columns, dim: dim) - 1) * dim + rows
         let address: UInt32
         let elementBytes: Int
         switch kind {

@@ -15,7 +15,7 @@ extension GoldenModel {
                                    "\(Command.mvinName(which)) row of \(local.columns) × \(elementBytes) B exceeds the DMA limit of \(parameters.config.dmaMaxBytes) B")
         }
         let dim = parameters.dim
-        let blocks = max(1, (local.columns + dim - 1) / dim)
+        let blocks = LocalOperandLayout.blocks(columns: local.columns, dim: dim)
         try checkLocal(destination, as: .mvinDestination,
                        lastRowOffset: (blocks - 1) * load.blockStride + local.lastRowOffset(stride: 1))
 
@@ -54,7 +54,7 @@ extension GoldenModel {
     mutating func moveOut(from local: LocalOperand, to dramAddress: UInt64, memory: inout some MainMemory) throws {
         let source = local.address
         let dim = parameters.dim
-        let blocks = local.columns == 0 ? 1 : (local.columns - 1) / dim + 1
+        let blocks = LocalOperandLayout.blocks(columns: local.columns, dim: dim)
         try checkLocal(source, as: .mvoutSource, lastRowOffset: (blocks - 1) * dim + local.lastRowOffset(stride: 1))
         let pieces = (0..<blocks).map { local.block($0, of: blocks, dim: dim) }
         if let command = NormalizationCommand(rawValue: source.normalizationCommand), command != .output {

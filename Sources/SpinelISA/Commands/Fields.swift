@@ -42,6 +42,10 @@ public enum LocalOperandLayout {
     public static let address = BitField(low: 0, width: LocalAddressLayout.bits)
     public static let columns = BitField(low: 32, width: 16)
     public static let rows = BitField(low: 48, width: 16)
+
+    /// The DIM-column blocks an operand of `columns` columns moves (an mvin or mvout wider than
+    /// DIM goes block by block), at least one.
+    public static func blocks(columns: Int, dim: Int) -> Int { max(1, (columns + dim - 1) / dim) }
 }
 
 /// CONFIG's rs1[1:0]: which state the command sets.
