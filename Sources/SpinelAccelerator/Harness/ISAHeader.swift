@@ -27,6 +27,19 @@ public enum ISAHeader {
             ("SPINEL_ISA_LAYERNORM_F", "\(LayerNormFormat.fractionBits)", "F: fractional bits of LayerNorm's normalized value"),
             ("SPINEL_ISA_AFFINE_GAMMA_BITS", "\(LayerNormFormat.gammaBits)", "the affine LayerNorm's γ: bits"),
             ("SPINEL_ISA_AFFINE_GAMMA_FRACTION", "\(LayerNormFormat.gammaFractionBits)", "the affine LayerNorm's γ: fractional bits"),
+            ("SPINEL_FUNCT_CTA_CONFIG", "\(Funct.ctaConfig)", "CTA_CONFIG: a level's hash instance (offsets row, M, K) or λ"),
+            ("SPINEL_FUNCT_CTA_CLUSTER", "\(Funct.ctaCluster)", "CTA_CLUSTER: hash and cluster a level's tokens"),
+            ("SPINEL_FUNCT_CTA_AGGREGATE", "\(Funct.ctaAggregate)", "CTA_AGGREGATE: a level's centroids (and the level-1 residuals)"),
+            ("SPINEL_FUNCT_CTA_PROBABILITIES", "\(Funct.ctaProbabilities)", "CTA_PROBABILITIES: AP's int8 halves from the compressed scores"),
+            ("SPINEL_FUNCT_CTA_GATHER", "\(Funct.ctaGather)", "CTA_GATHER: the normalized output, one DRAM row per token"),
+            ("SPINEL_FUNCT_CTA_STATUS", "\(Funct.ctaStatus)", "CTA_STATUS: k0, k1, k2 and the overflow token into accumulator rows"),
+            ("SPINEL_CTA_EXPONENT_TARGET", "\(CTAFields.exponentTarget)", "CTA_CONFIG rs1[1:0]: the target λ (0-2 are the levels)"),
+            ("SPINEL_CTA_HASH_M_LOW", "\(CTAFields.hashMultiplier.low)", "CTA_CONFIG rs1: M's lowest bit"),
+            ("SPINEL_CTA_HASH_K_LOW", "\(CTAFields.hashShift.low)", "CTA_CONFIG rs1: K's lowest bit"),
+            ("SPINEL_CTA_EXPONENT_LOW", "\(CTAFields.exponentFactor.low)", "CTA_CONFIG rs1: λ's lowest bit"),
+            ("SPINEL_CTA_AGGREGATE_LEVEL_LOW", "\(CTAFields.aggregateLevel.low)", "CTA_AGGREGATE rs1: the level's lowest bit"),
+            ("SPINEL_CTA_RESIDUALS_BIT", "\(CTAFields.residualsBit)", "CTA_AGGREGATE rs1: replace the tokens by their residuals"),
+            ("SPINEL_CTA_STATUS_VALUES", "\(CTAFields.statusValues)", "CTA_STATUS: values written (k0, k1, k2, overflow token)"),
         ]
     }
 
