@@ -132,12 +132,12 @@ public struct CentroidAggregationUnit: Module, Sendable {
 
     public func build(_ m: ModuleBuilder, _ io: IO) {
         // Operations: `start` takes effect once nothing is in flight (`idle`).
-        let operation = m.register("operation", CentroidOperation.self, reset: .accumulate)
+        let operation = m.register("current_operation", CentroidOperation.self, reset: .accumulate)
         let requested = m.register("requested", CentroidOperation.self)
         let startPending = m.register("start_pending", .bool, reset: false)
         let accumulating = m.named("accumulating", operation === CentroidOperation.accumulate)
         let averaging = m.named("averaging", operation === CentroidOperation.average)
-        let clusters = m.register("clusters", .uint(clusterCountBits), reset: 0)
+        let clusters = m.register("cluster_count", .uint(clusterCountBits), reset: 0)
         let nextCluster = m.register("next_cluster", .uint(clusterCountBits), reset: 0)
         let idError = m.register("id_error_seen", .bool, reset: false)
 
