@@ -101,9 +101,9 @@ final class CentroidBench {
                count: Int(sim.peek("out_bits_count")), sums: (0..<unit.lanes).map { sim.peekSigned("out_bits_sums_\($0)") })
     }
 
-    /// Feeds an `accumulate` stream; returns the cycle of each row's `in.fire` and the cycles
-    /// in which a row waited with `in.ready` low.
-    func accumulate(_ rows: [[Int64]], ids: [Int], inValidChance: Double) throws -> (fires: [Int], refusals: Int) {
+    /// Feeds an `accumulate` stream; returns the cycle of each row's `in.fire`, the cycles
+    /// in which a row waited with `in.ready` low, and the first cycle the unit is idle after.
+    func accumulate(_ rows: [[Int64]], ids: [Int], inValidChance: Double) throws -> (fires: [Int], refusals: Int, idle: Int) {
         try begin(.accumulate)
         var fires: [Int] = [], refusals = 0
         let deadline = sim.cycle + 8 * rows.count + 100
@@ -120,8 +120,7 @@ final class CentroidBench {
             sim.tick()
         }
         sim.poke("in_valid", false)
-        try drain()
-        return (fires, refusals)
+        return (fires, refusals, try drain())
     }
 
     /// Runs `average`: the centroids of the clusters of the last accumulated stream, and the
@@ -185,14 +184,16 @@ final class CentroidBench {
         return (results, span, refusals)
     }
 
-    /// Waits until nothing is in flight (a few cycles at most).
-    func drain() throws {
+    /// Waits until nothing is in flight (a few cycles at most); returns that cycle.
+    @discardableResult
+    func drain() throws -> Int {
         for _ in 0..<(unit.latency + 2) {
             sim.eval()
-            if sim.peekBool("idle") { return }
+            if sim.peekBool("idle") { return sim.cycle }
             sim.tick()
         }
         Issue.record("the unit is not idle \(unit.latency + 2) cycles after its last input")
+        return sim.cycle
     }
 
     /// Runs `workload` block by block and compares every output with the golden functions.
@@ -210,7 +211,7 @@ final class CentroidBench {
             let columns = Array(start..<min(width, start + unit.lanes))
             let block = workload.rows.map { row in columns.map { row[$0] } + Array(repeating: 0, count: unit.lanes - columns.count) }
 
-            let (fires, _) = try accumulate(block, ids: ids, inValidChance: workload.inValidChance)
+            let (fires, _, _) = try accumulate(block, ids: ids, inValidChance: workload.inValidChance)
             coverage.rows += block.count
             coverage.count(ids: ids, fires: fires)
             try #require(Int(sim.peek("clusters")) == workload.table.count, "clusters: \(sim.peek("clusters")); \(context)")
@@ -401,8 +402,10 @@ struct CentroidAggregationUnitTests {
                              ("alternating", make.cycling(n, period: 2))] {
             let rows = make.rows(n, width: unit.lanes, .uniform)
             let table = make.table(ids)
-            let (fires, refusals) = try bench.accumulate(rows, ids: ids, inValidChance: 1)
+            let (fires, refusals, idle) = try bench.accumulate(rows, ids: ids, inValidChance: 1)
             #expect(refusals == 0 && fires.last! - fires.first! + 1 == n, "\(label): accumulate took \(fires.last! - fires.first! + 1) cycles")
+            // The `start` cycle, n rows, the last row's decide cycle: the next `start` is taken at once.
+            #expect(idle - fires.first! + 1 == n + 2, "\(label): idle \(idle - fires.first! + 1) cycles after the first row's start")
             let (centroids, averageSpan) = try bench.average(outReadyChance: 1)
             let expected = CentroidAggregation.centroids(rows, table: table, fractionBits: unit.averageFractionBits)
             #expect(centroids.map(\.row) == expected, "\(label): centroids")
