@@ -17,11 +17,11 @@ public enum CentroidOperation: Int, HardwareEnum {
 /// aggregation unit"): the paper's CACC and CAVG on one column block of `lanes` int8 elements.
 ///
 /// - `accumulate`: one token row and its cluster id per cycle; the rows are summed per cluster
-///   (exact, `sumBits` per element) and counted, as `CentroidAggregation.sums`. Tokens with the
-///   same id in a row add into a buffer register; a token with another id writes the buffer back
-///   to the `sums` memory and takes its own cluster's sums from the memory, from the word
-///   written back in the previous cycle (the bypass: that write landed after this token's read),
-///   or zero for a cluster it is the first to touch.
+///   (exact, `sumBits` per element) and counted, as `CentroidAggregation.sums`. Consecutive
+///   tokens with the same id add into a buffer register; a token with another id writes the
+///   buffer back to the `sums` memory and takes its own cluster's sums from the memory, from the
+///   word written back in the previous cycle (the bypass: that write landed after this token's
+///   read), or zero for a cluster it is the first to touch.
 /// - `average`: clusters 0 ..< k are read out one per cycle as
 ///   `sat8(RRS(sum · R[count], F))` (`CTANumerics.average`), R a ROM of `CentroidAverage`
 ///   entries built at elaboration, and written to the `centroids` memory.
