@@ -388,33 +388,12 @@ struct ClusterIndexModuleTests {
     @Test("Full shapes: lint-clean, Icarus, node memories stay memories in Yosys", arguments: ["paper", "radix4", "bytes"])
     func memoriesStayMemories(shape: String) throws {
         let module = Self.shape(shape)
-        let design = try Elaborator.elaborate(module)
-        let top = design.top.name
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-cta-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try OutputChecks.write(VerilogEmitter(locators: true).emit(design), to: directory)
-        try OutputChecks.lint(directory: directory, top: top)
-        try OutputChecks.compileWithIcarus(directory: directory, top: top)
-
-        let files = try String(contentsOf: directory.appendingPathComponent("\(top).f"), encoding: .utf8)
-            .split(separator: "\n").joined(separator: " ")
-        let read = "read_verilog -sv \(files); hierarchy -check -top \(top)"
-        let memories = try Tools.check("yosys", ["-q", "-p", "\(read); proc; flatten; tee -o /dev/stdout stat"], in: directory)
-        let keep = "\(read); synth -top \(top) -flatten -run begin:fine; opt -fast -full; techmap; opt -fast; abc -fast; opt -fast; "
-            + "check -assert; select -assert-none t:$dlatch t:$adlatch t:$dlatchsr t:$sr t:$_DLATCH_* t:$_SR_*; tee -o /dev/stdout stat"
-        let cells = try Tools.check("yosys", ["-q", "-p", keep], in: directory)
-        print("\(top) memories:\n\(memories)\ncells (memories kept):\n\(cells)")
-
-        func number(_ label: String, in report: String) -> Int? {
-            report.split(separator: "\n").first { $0.contains(label) }
-                .flatMap { $0.split(separator: " ").last.flatMap { Int($0) } }
-        }
+        let synthesis = try MemoriesKeptSynthesis(try Elaborator.elaborate(module))
         let queueBits = module.capacity * (module.idBits + 1)
         let nodeBits = module.memories.reduce(0) { $0 + $1.words * $1.bits }
-        #expect(number("Number of memories:", in: memories) == 2 * module.levels + 1)
-        #expect(number("Number of memory bits:", in: memories) == nodeBits + queueBits)
-        #expect(number("$mem_v2", in: cells) == 2 * module.levels + 1, "every memory survives synthesis as a memory")
-        let flipFlops = cells.split(separator: "\n").filter { $0.contains("DFF") }.compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }
-        #expect(flipFlops.reduce(0, +) < 400 * module.levels, "flip-flops: \(flipFlops)")
+        #expect(synthesis.memoryCount == 2 * module.levels + 1)
+        #expect(synthesis.memoryBits == nodeBits + queueBits)
+        #expect(synthesis.keptMemories == 2 * module.levels + 1, "every memory survives synthesis as a memory")
+        #expect(synthesis.flipFlops.reduce(0, +) < 400 * module.levels, "flip-flops: \(synthesis.flipFlops)")
     }
 }

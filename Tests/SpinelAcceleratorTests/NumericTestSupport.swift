@@ -189,6 +189,48 @@ func checkOutputQuality(_ design: Design) throws {
     try OutputChecks.compileWithIcarus(directory: directory, top: design.top.name)
 }
 
+/// The output-quality gates of a design whose memories are too large for the gate-level `synth`
+/// (which maps them to flip-flops): Verilator's lint, Icarus, and Yosys with the memories kept as
+/// memories (`check -assert`, no latch cells). Keeps and prints the two Yosys statistics: after
+/// `proc` (the memories) and after the kept-memories synthesis (the cells).
+struct MemoriesKeptSynthesis {
+    var memories: String
+    var cells: String
+
+    init(_ design: Design) throws {
+        let top = design.top.name
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-memories-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try OutputChecks.write(VerilogEmitter(locators: true).emit(design), to: directory)
+        try OutputChecks.lint(directory: directory, top: top)
+        try OutputChecks.compileWithIcarus(directory: directory, top: top)
+
+        let files = try String(contentsOf: directory.appendingPathComponent("\(top).f"), encoding: .utf8)
+            .split(separator: "\n").joined(separator: " ")
+        let read = "read_verilog -sv \(files); hierarchy -check -top \(top)"
+        memories = try Tools.check("yosys", ["-q", "-p", "\(read); proc; flatten; tee -o /dev/stdout stat"], in: directory)
+        let keep = "\(read); synth -top \(top) -flatten -run begin:fine; opt -fast -full; techmap; opt -fast; abc -fast; opt -fast; "
+            + "check -assert; select -assert-none t:$dlatch t:$adlatch t:$dlatchsr t:$sr t:$_DLATCH_* t:$_SR_*; tee -o /dev/stdout stat"
+        cells = try Tools.check("yosys", ["-q", "-p", keep], in: directory)
+        print("\(top) memories:\n\(memories)\ncells (memories kept):\n\(cells)")
+    }
+
+    /// The number at the end of the first line of `report` that contains `label`.
+    static func number(_ label: String, in report: String) -> Int? {
+        report.split(separator: "\n").first { $0.contains(label) }
+            .flatMap { $0.split(separator: " ").last.flatMap { Int($0) } }
+    }
+
+    var memoryCount: Int? { Self.number("Number of memories:", in: memories) }
+    var memoryBits: Int? { Self.number("Number of memory bits:", in: memories) }
+    /// Memories that survived the synthesis as memories.
+    var keptMemories: Int? { Self.number("$mem_v2", in: cells) }
+    /// The flip-flop cells, one count per kind.
+    var flipFlops: [Int] {
+        cells.split(separator: "\n").filter { $0.contains("DFF") }.compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }
+    }
+}
+
 /// `value` as `0x` and eight hex digits, with the float it encodes.
 func describeFloat(_ bits: UInt32) -> String {
     "0x" + String(bits, radix: 16).leftPadded(to: 8) + " (\(Float(bitPattern: bits)))"

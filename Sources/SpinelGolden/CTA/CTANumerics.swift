@@ -33,10 +33,10 @@ public enum CTANumerics {
 
     // MARK: Centroids
 
-    /// Entry `count` of the reciprocal table of cluster sizes: rne(2^F / count), F = `fractionBits`.
+    /// Entry `count` of the reciprocal table of cluster sizes: rne(2^F / count), F = `fractionBits`
+    /// (defined once in `CentroidAverage`, which the centroid aggregation unit's ROM also reads).
     public static func averageReciprocal(count: Int, fractionBits: Int) -> Int64 {
-        precondition(count > 0, "a cluster has at least one token")
-        return roundedQuotient(Int64(1) << Int64(fractionBits), Int64(count))
+        CentroidAverage.reciprocal(count: count, fractionBits: fractionBits)
     }
 
     /// A centroid element from the sum of its cluster's elements: `sat8(RRS(sum · R[count], F))`.
@@ -109,14 +109,5 @@ public enum CTANumerics {
     /// `sat8(rne((fp32(a1) ⊗ σ1) ⊕ (fp32(a2) ⊗ σ2)))`, every operation one binary32 rounding.
     public static func normalizedOutput(levelOne a1: Int64, factor σ1: Float, levelTwo a2: Int64, factor σ2: Float, bits: Int = 8) -> Int64 {
         Numerics.roundAndSaturate(Float(a1) * σ1 + Float(a2) * σ2, bits: bits)
-    }
-
-    // MARK: Helpers
-
-    /// a / b rounded to nearest, ties to even (b > 0, a ≥ 0).
-    static func roundedQuotient(_ a: Int64, _ b: Int64) -> Int64 {
-        let quotient = a / b, remainder = a % b
-        let twice = 2 * remainder
-        return twice > b || (twice == b && quotient & 1 == 1) ? quotient + 1 : quotient
     }
 }

@@ -418,7 +418,7 @@ func saturate(_ value: Signal, to bits: Int) -> Signal {
 /// `Numerics.roundingRightShift` by a constant `shift` ≥ 1: the value shifted, plus one when
 /// the dropped bits are more than half, or exactly half with an odd result. SInt, one bit wider
 /// than the shifted value so that the increment cannot wrap.
-private func roundingRightShift(_ value: Signal, by shift: Int) -> Signal {
+func roundingRightShift(_ value: Signal, by shift: Int) -> Signal {
     let truncated = (value >> shift).extended(to: value.width - shift + 1)
     let half = value[shift - 1]
     let sticky = shift > 1 ? value.bits(shift - 2, 0) =/= 0 : Signal(false)
