@@ -210,9 +210,9 @@ public struct ProbabilityAggregationUnit: Module, Sendable {
         // Read-out: one AP entry of every tile per beat, the two copies of a level summed.
         let entry = m.register("entry", .uint(entryBits + 1), reset: 0)
         let total = m.named("total", (io.k1 +& io.k2).resized(to: entryBits + 1))
-        let outValid = m.register("out_valid", .bool, reset: false)
-        let outEntry = m.register("out_entry", .uint(entryBits + 1))
-        let outLevelTwo = m.register("out_level_two", .bool)
+        let outValid = m.register("beat_valid", .bool, reset: false)
+        let outEntry = m.register("beat_entry", .uint(entryBits + 1))
+        let outLevelTwo = m.register("beat_level_two", .bool)
         let reading = m.named("reading", phase === Phase.reading)
         let advance = m.named("advance", reading && entry < total && (!outValid || io.probabilities.ready))
         let readLevelTwo = m.named("read_level_two", entry >= io.k1.extended(to: entryBits + 1))
