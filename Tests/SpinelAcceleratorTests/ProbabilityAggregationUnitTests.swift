@@ -2,6 +2,7 @@ import Foundation
 import SpinelAccelerator
 import SpinelGolden
 import SpinelHDL
+import SpinelISA
 import SpinelSim
 import Testing
 
@@ -399,6 +400,50 @@ struct ProbabilityAggregationUnitTests {
             #expect(run.firstBeat == Array(repeating: pairs + Self.documentedLatency + 2, count: groups))
             #expect(run.lastBeat == Array(repeating: pairs + Self.documentedLatency + k1 + k2 + 1, count: groups))
         }
+    }
+
+    /// The `cta` preset's unit: 8 tiles, DIM 16, n = K = 512, the 256 × 16 table.
+    static func preset() throws -> ProbabilityAggregationUnit {
+        let config = AcceleratorConfig.cta
+        let parameters = try #require(config.cta)
+        let unit = ProbabilityAggregationUnit(parameters, dim: try config.parameters().dim,
+                                              expTable: CTANumerics.expTable(entries: parameters.expTableEntries, entryBits: parameters.expTableBits))
+        #expect(unit.accumulatorBits == parameters.probabilityAccumulatorBits)
+        return unit
+    }
+
+    /// Lint and Icarus on the full size, and Yosys with the memories kept as memories (the
+    /// full `synth` in `outputQuality` maps them to flip-flops). Prints the cell counts
+    /// docs/CTA-HARDWARE.md reports.
+    @Test("Memories stay memories in Yosys; lint-clean and Icarus at the cta preset's size", arguments: ["small", "cta"])
+    func memoriesStayMemories(size: String) throws {
+        let unit = size == "cta" ? try Self.preset() : Self.small
+        let design = try Elaborator.elaborate(unit)
+        let top = design.top.name
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-pag-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try OutputChecks.write(VerilogEmitter(locators: true).emit(design), to: directory)
+        try OutputChecks.lint(directory: directory, top: top)
+        try OutputChecks.compileWithIcarus(directory: directory, top: top)
+
+        let files = try String(contentsOf: directory.appendingPathComponent("\(top).f"), encoding: .utf8)
+            .split(separator: "\n").joined(separator: " ")
+        let read = "read_verilog -sv \(files); hierarchy -check -top \(top)"
+        let memories = try Tools.check("yosys", ["-q", "-p", "\(read); proc; flatten; tee -o /dev/stdout stat"], in: directory)
+        let keep = "\(read); synth -top \(top) -flatten -run begin:fine; opt -fast -full; techmap; opt -fast; abc -fast; opt -fast; "
+            + "check -assert; select -assert-none t:$dlatch t:$adlatch t:$dlatchsr t:$sr t:$_DLATCH_* t:$_SR_*; tee -o /dev/stdout stat"
+        let cells = try Tools.check("yosys", ["-q", "-p", keep], in: directory)
+        print("\(top) memories:\n\(memories)\ncells (memories kept):\n\(cells)")
+
+        func number(_ label: String, in report: String) -> Int? {
+            report.split(separator: "\n").first { $0.contains(label) }
+                .flatMap { $0.split(separator: " ").last.flatMap { Int($0) } }
+        }
+        let count = unit.memories.reduce(0) { $0 + $1.count }
+        let bits = unit.memories.reduce(0) { $0 + $1.count * $1.words * $1.bits }
+        #expect(number("Number of memories:", in: memories) == count)
+        #expect(number("Number of memory bits:", in: memories) == bits)
+        #expect(number("$mem_v2", in: cells) == count, "every memory survives synthesis as a memory")
     }
 
     @Test("The unit is lint-clean, latch-free and compiles under Icarus")

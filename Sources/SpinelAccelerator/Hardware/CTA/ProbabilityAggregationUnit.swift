@@ -1,4 +1,5 @@
 import SpinelHDL
+import SpinelISA
 
 /// The probability aggregation (PAG) unit of compressed-token attention (docs/CTA-HARDWARE.md,
 /// "Probability aggregation unit"): `tiles` compressed query rows at a time, two key tokens per
@@ -42,6 +43,15 @@ public struct ProbabilityAggregationUnit: Module, Sendable {
         self.maximumClusters = maximumClusters
         self.expTable = expTable
         self.expTableBits = expTableBits
+    }
+
+    /// The unit of a configuration's CTA parameters (`pagTiles`, `maxTokens`, `maxClusters`, the
+    /// table's bits), loading `dim` scores per beat; `expTable` is
+    /// `CTANumerics.expTable(entries: expTableEntries, entryBits: expTableBits)`.
+    public init(_ parameters: CTAParameters, dim: Int, expTable: [Int64]) {
+        precondition(expTable.count == parameters.expTableEntries, "the table has expTableEntries entries")
+        self.init(tiles: parameters.pagTiles, lanes: dim, maximumTokens: parameters.maxTokens, maximumClusters: parameters.maxClusters,
+                  expTable: expTable, expTableBits: parameters.expTableBits)
     }
 
     public var name: String {
