@@ -27,8 +27,8 @@ public struct ProbabilityAggregationUnit: Module, Sendable {
     public let maximumTokens: Int
     /// Clusters per level at most (k1, k2 ≤ K).
     public let maximumClusters: Int
-    /// The exponential table, `CTANumerics.expTable(entries:entryBits:)`: a power-of-two count of
-    /// unsigned entries of `expTableBits` bits, entry 0 the largest exponential 2^(bits − 1).
+    /// The exponential table, `CTANumerics.expTable(entries:entryBits:)`: E (a power of two)
+    /// unsigned entries of `expTableBits` bits, entry f = rne(2^(expTableBits − 1 + f/E)).
     public let expTable: [Int64]
     public let expTableBits: Int
 
@@ -36,7 +36,8 @@ public struct ProbabilityAggregationUnit: Module, Sendable {
         precondition(tiles >= 1 && maximumTokens >= 1 && maximumClusters >= 1, "one tile, token and cluster at least")
         precondition(lanes >= 1 && lanes & (lanes - 1) == 0, "a load beat carries a power of two of scores")
         precondition(expTable.count >= 2 && expTable.count & (expTable.count - 1) == 0, "the exp table has a power-of-two count of entries")
-        precondition(expTable.allSatisfy { $0 >= 0 && $0 < Int64(1) << Int64(expTableBits) }, "every table entry fits expTableBits unsigned bits")
+        precondition(expTable.allSatisfy { $0 >= 0 && $0 < Int64(1) << Int64(expTableBits) },
+                     "every table entry fits expTableBits unsigned bits")
         self.tiles = tiles
         self.lanes = lanes
         self.maximumTokens = maximumTokens
@@ -197,7 +198,8 @@ public struct ProbabilityAggregationUnit: Module, Sendable {
         let issuing = m.named("issuing", phase === Phase.running)
         let oddPresent = m.named("odd_present", cat(pair, Signal(true)) < io.n)
         let tableWords = tables.map { $0.read(address: pair, enable: issuing, latency: 1) }
-        let valid1 = [m.delay(issuing, name: "even_valid_1", reset: false), m.delay(issuing && oddPresent, name: "odd_valid_1", reset: false)]
+        let valid1 = [m.delay(issuing, name: "even_valid_1", reset: false),
+                      m.delay(issuing && oddPresent, name: "odd_valid_1", reset: false)]
         let levelOneIds = tableWords.map { $0.bits(2 * idBits - 1, idBits) }
         let levelTwoIds = tableWords.map { $0.bits(idBits - 1, 0) }
 
@@ -206,10 +208,17 @@ public struct ProbabilityAggregationUnit: Module, Sendable {
         let lowest = Signal.literal(-(1 << 31), .sint(32))
         var bounds: [Signal] = []
         var maxima: [[Signal]] = []
+        // A score beat for tile t, level l: `loads[t][l]`.
+        let loads = (0..<tiles).map { tile in
+            [false, true].map { levelTwo in
+                m.named("tile\(tile)_load_level\(levelTwo ? 2 : 1)",
+                        io.scores.fire && io.scores.bits.tile === Signal(tile) && io.scores.bits.levelTwo === Signal(levelTwo))
+            }
+        }
         for tile in 0..<tiles {
             let halves = ["level1", "level2"].map { m.register("tile\(tile)_max_\($0)", .sint(32), reset: lowest) }
             for (level, maximum) in halves.enumerated() {
-                m.when(io.scores.fire && io.scores.bits.tile === Signal(tile) && io.scores.bits.levelTwo === Signal(level == 1)) {
+                m.when(loads[tile][level]) {
                     maximum.set(mux(chunkMaximum > maximum, chunkMaximum, maximum))
                 }
             }
@@ -277,8 +286,7 @@ public struct ProbabilityAggregationUnit: Module, Sendable {
                 // Scores: one copy per level for this slot, read in the cycle after the table.
                 let scores = ["level1", "level2"].enumerated().map { level, levelName -> Signal in
                     let memory = m.memory("tile\(tile)_scores_\(levelName)_\(name)", width: 32 * lanes, depth: scoreWords)
-                    memory.write(address: io.scores.bits.chunk, data: cat(io.scores.bits.values.reversed()),
-                                 enable: io.scores.fire && io.scores.bits.tile === Signal(tile) && io.scores.bits.levelTwo === Signal(level == 1))
+                    memory.write(address: io.scores.bits.chunk, data: cat(io.scores.bits.values.reversed()), enable: loads[tile][level])
                     let word = memory.read(address: scoreWord(pipeline.ids[level]), enable: pipeline.valid, latency: 1)
                     return select((0..<lanes).map { word.bits(32 * $0 + 31, 32 * $0).asSInt }, at: pipeline.lanes[level])
                 }
