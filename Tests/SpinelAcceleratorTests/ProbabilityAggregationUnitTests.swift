@@ -433,32 +433,11 @@ struct ProbabilityAggregationUnitTests {
     }
 
     func checkKeepingMemories(_ unit: ProbabilityAggregationUnit) throws {
-        let design = try Elaborator.elaborate(unit)
-        let top = design.top.name
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-pag-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try OutputChecks.write(VerilogEmitter(locators: true).emit(design), to: directory)
-        try OutputChecks.lint(directory: directory, top: top)
-        try OutputChecks.compileWithIcarus(directory: directory, top: top)
-
-        let files = try String(contentsOf: directory.appendingPathComponent("\(top).f"), encoding: .utf8)
-            .split(separator: "\n").joined(separator: " ")
-        let read = "read_verilog -sv \(files); hierarchy -check -top \(top)"
-        let memories = try Tools.check("yosys", ["-q", "-p", "\(read); proc; flatten; tee -o /dev/stdout stat"], in: directory)
-        let keep = "\(read); synth -top \(top) -flatten -run begin:fine; opt -fast -full; techmap; opt -fast; abc -fast; opt -fast; "
-            + "check -assert; select -assert-none t:$dlatch t:$adlatch t:$dlatchsr t:$sr t:$_DLATCH_* t:$_SR_*; tee -o /dev/stdout stat"
-        let cells = try Tools.check("yosys", ["-q", "-p", keep], in: directory)
-        print("\(top) memories:\n\(memories)\ncells (memories kept):\n\(cells)")
-
-        func number(_ label: String, in report: String) -> Int? {
-            report.split(separator: "\n").first { $0.contains(label) }
-                .flatMap { $0.split(separator: " ").last.flatMap { Int($0) } }
-        }
+        let synthesis = try MemoriesKeptSynthesis(try Elaborator.elaborate(unit))
         let count = unit.memories.reduce(0) { $0 + $1.count }
-        let bits = unit.memories.reduce(0) { $0 + $1.count * $1.words * $1.bits }
-        #expect(number("Number of memories:", in: memories) == count)
-        #expect(number("Number of memory bits:", in: memories) == bits)
-        #expect(number("$mem_v2", in: cells) == count, "every memory survives synthesis as a memory")
+        #expect(synthesis.memoryCount == count)
+        #expect(synthesis.memoryBits == unit.memories.reduce(0) { $0 + $1.count * $1.words * $1.bits })
+        #expect(synthesis.keptMemories == count, "every memory survives synthesis as a memory")
     }
 
     /// The full gate-level `synth` (memories mapped to flip-flops), as for the other blocks.
