@@ -5,18 +5,35 @@ import SpinelISA
 /// cursor that emits them, in each cursor's order. `UnrollerTiming` interleaves them cycle by
 /// cycle as the hardware does.
 public struct UnrolledLoop: Sendable {
+    /// The lists below, in one object that every copy shares (the unroller's registers, loops
+    /// included, are copied every cycle).
+    final class Lists: @unchecked Sendable {
+        let commands: [TimedCommand]
+        let residual: [Int], bias: [Int], loads: [[Int]], pairs: [[Int]], stores: [Int]
+
+        init(commands: [TimedCommand], residual: [Int], bias: [Int], loads: [[Int]], pairs: [[Int]], stores: [Int]) {
+            self.commands = commands
+            self.residual = residual
+            self.bias = bias
+            self.loads = loads
+            self.pairs = pairs
+            self.stores = stores
+        }
+    }
+
+    private let lists: Lists
     /// The unrolled commands (`index` is the position in the unrolling).
-    public var commands: [TimedCommand]
+    public var commands: [TimedCommand] { lists.commands }
     /// Positions in `commands`: the residual add's commands (MVIN, MVIN2 and, with C, MVOUT per tile).
-    var residual: [Int] = []
+    var residual: [Int] { lists.residual }
     /// The bias loads, then the operand loads of each K block.
-    var bias: [Int] = []
-    var loads: [[Int]]
+    var bias: [Int] { lists.bias }
+    var loads: [[Int]] { lists.loads }
     /// Each K block's PRELOAD and COMPUTE, alternating.
-    var pairs: [[Int]]
+    var pairs: [[Int]] { lists.pairs }
     /// The mvouts of C, column by column (with `normalizes`, row of tiles by row of tiles: the
     /// statistics passes, then the output).
-    var stores: [Int] = []
+    var stores: [Int] { lists.stores }
     let isResidualAdd: Bool
     let storesC: Bool
     /// LayerNorm or Softmax: the mvouts wait until all of C is computed.
@@ -35,8 +52,9 @@ public struct UnrolledLoop: Sendable {
         let settings = model.state.loop
         let unrolled = LoopWSUnrolling.unrolling(of: launch, settings: settings, parameters: parameters)
         let steps = (settings.bounds.tilesK + parameters.loopBlockTiles - 1) / parameters.loopBlockTiles
-        loads = Array(repeating: [], count: steps)
-        pairs = Array(repeating: [], count: steps)
+        var loads: [[Int]] = Array(repeating: [], count: steps)
+        var pairs: [[Int]] = Array(repeating: [], count: steps)
+        var residual: [Int] = [], bias: [Int] = [], stores: [Int] = []
         isResidualAdd = launch.isResidualAdd
         storesC = settings.c != 0
         normalizes = launch.normalizes
@@ -49,7 +67,7 @@ public struct UnrolledLoop: Sendable {
         loadsA = settings.a != 0
         loadsB = settings.b != 0
         loadsBias = settings.d != 0
-        commands = []
+        var commands: [TimedCommand] = []
         commands.reserveCapacity(unrolled.count)
         for (position, (command, role)) in unrolled.enumerated() {
             let before = model.state
@@ -70,6 +88,7 @@ public struct UnrolledLoop: Sendable {
             case .store: stores.append(position)
             }
         }
+        lists = Lists(commands: commands, residual: residual, bias: bias, loads: loads, pairs: pairs, stores: stores)
         // GoldenModel.loopWS: a loop that stores C flips the accumulator half of the next one.
         if model.state.loop.c != 0 { model.state.loop.accumulatorHalf ^= 1 }
     }
@@ -118,6 +137,17 @@ struct UnrollerTiming {
     var storePosition = 0
 
     var idle: Bool { phase == .idle }
+
+    /// Whether `o` (an earlier copy) holds the same registers (a loop is known by its LOOP_WS).
+    func sameState(as o: Self) -> Bool {
+        phase == o.phase && part == o.part && pending?.host == o.pending?.host && run?.host == o.run?.host && slot == o.slot
+            && waiting == o.waiting && outstanding == o.outstanding && pairStep == o.pairStep && pairNumber == o.pairNumber
+            && tile == o.tile && columnsDone == o.columnsDone && handed == o.handed && loadsNext == o.loadsNext
+            && biasRemaining == o.biasRemaining && loadStep == o.loadStep && blockRemaining == o.blockRemaining
+            && store?.host == o.store?.host && store?.slot == o.store?.slot && storeOwnsRun == o.storeOwnsRun
+            && storePosition == o.storePosition
+    }
+
     var loadWaiting: Bool { biasRemaining > 0 || blockRemaining > 0 }
     var loadLoop: UnrolledLoop? { loadsNext ? pending?.loop : run?.loop }
     var quiet: Bool { idle && pending == nil && store == nil && waiting.allSatisfy { $0 == nil } }

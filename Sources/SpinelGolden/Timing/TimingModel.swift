@@ -13,28 +13,56 @@ import SpinelISA
 public struct TimingModel<Execute: ExecuteTiming> {
     public let parameters: AcceleratorParameters
     public let memory: MemoryTimingSettings
+    public var stepping: TimingStepping
     let makeExecute: () -> Execute
 
-    public init(parameters: AcceleratorParameters, memory: MemoryTimingSettings, execute: @escaping () -> Execute) {
+    public init(parameters: AcceleratorParameters, memory: MemoryTimingSettings, stepping: TimingStepping = .fast,
+                execute: @escaping () -> Execute) {
         self.parameters = parameters
         self.memory = memory
+        self.stepping = stepping
         makeExecute = execute
     }
 
     /// Runs `program` to its end (or until `cycleLimit` cycles passed since the last command's
     /// arrival without every command retiring).
     public func predict(_ program: TimingProgram, cycleLimit: UInt64 = 1_000_000) -> TimingPrediction {
+        // Today's RTL through a simulation of the concrete type: the compiler specializes it
+        // (a caller in another module would otherwise run the unspecialized generic code).
+        if let execute = makeExecute() as? PipelinedExecuteTiming {
+            return Self.predictPipelined(program, parameters: parameters, memory: memory, execute: execute, stepping: stepping,
+                                         cycleLimit: cycleLimit)
+        }
         var simulation = TimingSimulation(parameters: parameters, memory: memory, execute: makeExecute(), program: program)
-        simulation.run(cycleLimit: cycleLimit)
-        return TimingPrediction(accepted: simulation.accepted, retired: simulation.retired, responses: simulation.counters.responses)
+        simulation.run(cycleLimit: cycleLimit, stepping: stepping)
+        return TimingPrediction(accepted: simulation.accepted, retired: simulation.retired, responses: simulation.counters.responses,
+                                skippedCycles: simulation.skippedCycles)
+    }
+
+    private static func predictPipelined(_ program: TimingProgram, parameters: AcceleratorParameters, memory: MemoryTimingSettings,
+                                         execute: PipelinedExecuteTiming, stepping: TimingStepping, cycleLimit: UInt64) -> TimingPrediction {
+        var simulation = TimingSimulation<PipelinedExecuteTiming>(parameters: parameters, memory: memory, execute: execute, program: program)
+        simulation.run(cycleLimit: cycleLimit, stepping: stepping)
+        return TimingPrediction(accepted: simulation.accepted, retired: simulation.retired, responses: simulation.counters.responses,
+                                skippedCycles: simulation.skippedCycles)
     }
 }
 
 extension TimingModel where Execute == PipelinedExecuteTiming {
     /// The model of today's RTL.
-    public init(parameters: AcceleratorParameters, memory: MemoryTimingSettings) {
-        self.init(parameters: parameters, memory: memory, execute: { PipelinedExecuteTiming(parameters) })
+    public init(parameters: AcceleratorParameters, memory: MemoryTimingSettings, stepping: TimingStepping = .fast) {
+        self.init(parameters: parameters, memory: memory, stepping: stepping, execute: { PipelinedExecuteTiming(parameters) })
     }
+}
+
+/// How the model advances time (docs/TIMING.md, "Speed"). Both give the same prediction.
+public enum TimingStepping: String, Sendable, CaseIterable {
+    /// Every cycle stepped, one after the other: the reference.
+    case cycleStepped
+    /// Stretches in which nothing but time moves are jumped over in one step, to the next cycle
+    /// in which a timer (a memory response, a result leaving the array, the normalizer, the
+    /// host) can change anything.
+    case fast
 }
 
 /// What the model predicts for each command (by index).
@@ -45,6 +73,8 @@ public struct TimingPrediction: Sendable {
     public var retired: [UInt64?]
     /// What a COUNTER answers (the response port's data); nil for other commands.
     public var responses: [UInt64?] = []
+    /// Cycles the fast path jumped over (`TimingStepping.fast`); 0 when cycle-stepped.
+    public var skippedCycles: UInt64 = 0
 
     /// From the first command taken to the last retirement.
     public var totalCycles: UInt64? {
@@ -59,7 +89,7 @@ public struct TimingPrediction: Sendable {
 /// queue's next entry issues once no older entry of another queue conflicts with it; entries
 /// leave when their controller retires them. Entries hold dispatch sequence numbers (the
 /// dispatcher's `sequence`, which orders host and unrolled commands alike).
-struct StationQueueTiming {
+struct StationQueueTiming: Equatable {
     private var slots: [Int?]
     private var issued: [Bool]
     private var head = 0, issuePointer = 0, tail = 0
@@ -75,6 +105,19 @@ struct StationQueueTiming {
     var hasStarted: Bool { slots.indices.contains { slots[$0] != nil && issued[$0] } }
     /// Sequence numbers of the valid entries.
     var held: [Int] { slots.compactMap { $0 } }
+    /// How many entries are valid.
+    var heldCount: Int {
+        var count = 0
+        for slot in slots where slot != nil { count += 1 }
+        return count
+    }
+    /// Whether a valid entry older than `sequence` has a footprint that conflicts with `footprint`.
+    func holdsConflict(before sequence: Int, with footprint: TimingFootprint, in dispatched: [(command: TimedCommand, slot: Int?)]) -> Bool {
+        for case let index? in slots where index < sequence {
+            if dispatched[index].command.footprint.conflicts(with: footprint) { return true }
+        }
+        return false
+    }
     /// The next entry to issue (valid, not yet issued).
     var candidate: Int? { issued[issuePointer] ? nil : slots[issuePointer] }
 
@@ -96,7 +139,7 @@ struct StationQueueTiming {
 }
 
 /// What the load controller's writer must do with one row (LoadController's `RowNote`).
-struct LoadNote {
+struct LoadNote: Equatable {
     var row: Int
     var accumulator: Bool
     var accumulate: Bool
@@ -109,7 +152,7 @@ struct LoadNote {
 }
 
 /// One row on its way out of the store controller (StoreController's `RowNote`).
-struct StoreNote {
+struct StoreNote: Equatable {
     var request: DMARequestTiming
     var noWrites: Bool
     var last: Bool
@@ -125,6 +168,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     let accumulatorMemory: LocalMemoryBanks
 
     var cycle: UInt64 = 0
+    /// Cycles the fast path jumped over.
+    var skippedCycles: UInt64 = 0
     var accepted: [UInt64?]
     var retired: [UInt64?]
     private var nextCommand = 0
@@ -167,10 +212,13 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
     /// The accumulator's read-modify-write stage: per bank, the row of the write taken last cycle.
     private var accumulatorStage: [Int?]
+    /// This cycle's: the stage's next contents, and the banks whose read port the stage takes.
+    private var nextStage: [Int?]
+    private var readTaken: [Bool]
 
     /// The performance counters, and this cycle's events (CounterFile, `connectCounterEvents`).
     var counters: CounterTiming
-    private var events = Set<CounterEvent>()
+    private var events = CounterEvents()
     private var counterAccess: CounterAccess?
 
     init(parameters: AcceleratorParameters, memory: MemoryTimingSettings, execute: Execute, program: TimingProgram) {
@@ -186,6 +234,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         writer = DMAWriterTiming(dma)
         axi = AXIMemoryTiming(busBytes: dma.busBytes, settings: memory)
         accumulatorStage = Array(repeating: nil, count: config.accBanks)
+        nextStage = accumulatorStage
+        readTaken = Array(repeating: false, count: config.accBanks)
         accepted = Array(repeating: nil, count: program.commands.count)
         retired = Array(repeating: nil, count: program.commands.count)
         counters = CounterTiming(commands: program.commands.count)
@@ -201,9 +251,13 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             && pending.isEmpty && reader.idle && writer.idle && axi.idle && accumulatorStage.allSatisfy { $0 == nil }
     }
 
-    mutating func run(cycleLimit: UInt64) {
+    mutating func run(cycleLimit: UInt64, stepping: TimingStepping = .cycleStepped) {
         let commands = program.commands
         var lastProgress = cycle
+        // The fast path: after two cycles without progress, the next cycle is stepped from a
+        // copy kept of its starting state; when it changed nothing, every cycle up to the next
+        // timer would change nothing either, and they are jumped over (docs/TIMING.md, "Speed").
+        var stillCycles = 0
         while nextCommand < commands.count || !quiet {
             if quiet, nextCommand < commands.count {
                 // Nothing moves until the host offers the next command: jump there.
@@ -214,10 +268,81 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 }
                 lastProgress = cycle
             }
-            if step() { lastProgress = cycle }
+            if stepping == .fast && stillCycles >= 2 {
+                let before = registers
+                if step() {
+                    lastProgress = cycle
+                    stillCycles = 0
+                } else if sameState(as: before) {
+                    // Frozen: cycles cycle + 1 ..< next are copies of this one.
+                    let limit = lastProgress + cycleLimit + 1
+                    let next = min(nextTimer(after: cycle) ?? limit, limit)
+                    if next > cycle + 1 {
+                        let skipped = next - cycle - 1
+                        counters.advance(events: events, cycles: skipped)
+                        cycle += skipped
+                        skippedCycles += skipped
+                    }
+                }
+            } else if step() {
+                lastProgress = cycle
+                stillCycles = 0
+            } else {
+                stillCycles += 1
+            }
             cycle += 1
             if cycle - lastProgress > cycleLimit { return }
         }
+    }
+
+    /// The registers the fast path compares before and after a cycle: everything that can
+    /// change but the cycle count, the performance counters and the results (the command
+    /// lists grow only with a command taken: their counts stand for them; a queue by its version).
+    struct Registers {
+        var nextCommand: Int, lastAccepted: UInt64?, dispatched: Int
+        var internalRetired: (Int, Int)
+        var station: [StationQueueTiming]
+        var unroller: UnrollerTiming
+        var execute: Execute
+        var reader: DMAReaderTiming, writer: DMAWriterTiming, axi: AXIMemoryTiming
+        var load: (row: Int, notes: Int, block: Int, draining: Bool)
+        var store: (row: Int, block: Int, arriving: StoreNote?, outgoing: Int, pending: Int)
+        var normalizer: (note: StoreNote, latency: Int, queued: UInt64?)?
+        var normalizerBusyUntil: UInt64
+        var accumulatorStage: [Int?]
+    }
+
+    private var registers: Registers {
+        Registers(nextCommand: nextCommand, lastAccepted: lastAccepted, dispatched: dispatched.count,
+                  internalRetired: (internalRetired[0], internalRetired[1]), station: station, unroller: unroller, execute: execute,
+                  reader: reader, writer: writer, axi: axi, load: (loadRow, loadNotes.version, loadBlock, loadDraining),
+                  store: (storeRow, storeBlock, storeArriving, outgoing.version, pending.version), normalizer: normalizerRow,
+                  normalizerBusyUntil: normalizerBusyUntil, accumulatorStage: accumulatorStage)
+    }
+
+    /// Whether the registers equal `o` (taken earlier).
+    private func sameState(as o: Registers) -> Bool {
+        nextCommand == o.nextCommand && lastAccepted == o.lastAccepted && dispatched.count == o.dispatched
+            && internalRetired[0] == o.internalRetired.0 && internalRetired[1] == o.internalRetired.1 && station == o.station
+            && unroller.sameState(as: o.unroller) && execute.sameState(as: o.execute) && reader.sameState(as: o.reader)
+            && writer.sameState(as: o.writer) && axi.sameState(as: o.axi)
+            && loadRow == o.load.row && loadNotes.version == o.load.notes && loadBlock == o.load.block && loadDraining == o.load.draining
+            && storeRow == o.store.row && storeBlock == o.store.block && storeArriving == o.store.arriving
+            && outgoing.version == o.store.outgoing && pending.version == o.store.pending
+            && normalizerRow?.note == o.normalizer?.note && normalizerRow?.latency == o.normalizer?.latency
+            && normalizerRow?.queued == o.normalizer?.queued && normalizerBusyUntil == o.normalizerBusyUntil
+            && accumulatorStage == o.accumulatorStage && counterAccess == nil
+    }
+
+    /// The first cycle after `cycle` in which time alone changes a decision: a memory response
+    /// due, a result row leaving the array, the normalizer's result or its end of busy, the
+    /// host's next command.
+    private func nextTimer(after cycle: UInt64) -> UInt64? {
+        var timers: [UInt64?] = [axi.nextTimer(after: cycle), execute.nextTimer(after: cycle)]
+        if let queued = normalizerRow?.queued { timers.append(queued) }
+        timers.append(normalizerBusyUntil + 1)
+        if nextCommand < program.commands.count { timers.append(arrivalOfNext()) }
+        return timers.compactMap { $0 }.filter { $0 > cycle }.min()
     }
 
     /// The host offers command i no earlier than the trace says and not before the cycle after
@@ -243,9 +368,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         guard let candidate = station[kind].candidate else { return nil }
         let footprint = dispatched[candidate].command.footprint
         for other in 0..<3 where other != kind {
-            for index in station[other].held where index < candidate {
-                if dispatched[index].command.footprint.conflicts(with: footprint) { return nil }
-            }
+            if station[other].holdsConflict(before: candidate, with: footprint, in: dispatched) { return nil }
         }
         return candidate
     }
@@ -257,25 +380,24 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
         // The station's free tail slots (registers: a slot a retirement frees in this cycle
         // takes a command in the next one).
-        let allocateReady = station.map(\.allocateReady)
+        let allocateReady = Triple(station[0].allocateReady, station[1].allocateReady, station[2].allocateReady)
 
         // The execute controller's ports (client 0 of both memories).
-        let executeReads = execute.reads(at: cycle)
+        let executeReads = execute.readPair(at: cycle)
         let executeWrite = execute.write(at: cycle)
-        let candidates = (0..<3).map(issuable)
+        let candidates = Triple(issuable(0), issuable(1), issuable(2))
         observeCounterEvents(candidates: candidates, allocateReady: allocateReady)
 
         let load = loadWriterCycle(executeWrite: executeWrite)
-        let ports = bankPorts(executeWrite: executeWrite, loadWrite: load.write)
-        let executeGranted = executeReads.indices.map {
-            !readBlocked(executeReads[$0], after: executeReads[..<$0], readTaken: ports.readTaken)
-        }
+        bankPorts(executeWrite: executeWrite, loadWrite: load.write)
+        let grantedFirst = executeReads.first.map { !readBlocked($0, after: nil, nil) } ?? false
+        let grantedSecond = executeReads.second.map { !readBlocked($0, after: executeReads.first, nil) } ?? false
         let issued = loadIssuerCycle(candidate: candidates[0], notesReady: load.notesReady)
-        let store = storeControllerCycle(candidate: candidates[2], executeReads: executeReads, readTaken: ports.readTaken)
-        let executed = executeControllerCycle(candidate: candidates[1], granted: executeGranted)
+        let store = storeControllerCycle(candidate: candidates[2], executeReads: executeReads)
+        let executed = executeControllerCycle(candidate: candidates[1], grantedFirst: grantedFirst, grantedSecond: grantedSecond)
         let moved = dmaCycle(readRequest: issued.request, responseTaken: load.responseTaken,
                              writeRequest: store.request, writeResponseTaken: store.responseTaken)
-        accumulatorStage = ports.stage
+        swap(&accumulatorStage, &nextStage)
         let dispatcherMoved = unrollerAndDispatcherCycle(allocateReady: allocateReady)
         counters.clock(events: events, access: counterAccess, readBytes: moved.bytes.read, writeBytes: moved.bytes.write)
         counterAccess = nil
@@ -341,23 +463,27 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// The execute controller does not wait for its write: an accumulating write to a row
     /// still in the stage is refused and never enters it (it still holds the bank's write port
     /// against the load controller's writer).
-    private func bankPorts(executeWrite: LocalRowAccess?, loadWrite: LocalRowAccess?) -> (stage: [Int?], readTaken: [Bool]) {
+    private mutating func bankPorts(executeWrite: LocalRowAccess?, loadWrite: LocalRowAccess?) {
         let executeWriteTaken = executeWrite.flatMap { write in
             write.accumulator && write.accumulate && accumulatorStage.contains { $0 == write.row % parameters.accRows } ? nil : write
         }
-        var stage: [Int?] = Array(repeating: nil, count: parameters.config.accBanks)
-        var readTaken = Array(repeating: false, count: parameters.config.accBanks)
-        for write in [executeWriteTaken, loadWrite].compactMap({ $0 }) where write.accumulator {
-            stage[bank(write)] = write.row % parameters.accRows
-            if write.accumulate { readTaken[bank(write)] = true }
+        for bank in nextStage.indices {
+            nextStage[bank] = nil
+            readTaken[bank] = false
         }
-        return (stage, readTaken)
+        if let write = executeWriteTaken, write.accumulator { stageWrite(write) }
+        if let write = loadWrite, write.accumulator { stageWrite(write) }
+    }
+
+    private mutating func stageWrite(_ write: LocalRowAccess) {
+        nextStage[bank(write)] = write.row % parameters.accRows
+        if write.accumulate { readTaken[bank(write)] = true }
     }
 
     /// Read ports by priority: a request waits while the read-modify-write stage (`readTaken`)
     /// or a client before it wants the same bank.
-    private func readBlocked(_ access: LocalRowAccess, after earlier: ArraySlice<LocalRowAccess>, readTaken: [Bool]) -> Bool {
-        (access.accumulator && readTaken[bank(access)]) || earlier.contains { sameBank($0, access) }
+    private func readBlocked(_ access: LocalRowAccess, after first: LocalRowAccess?, _ second: LocalRowAccess?) -> Bool {
+        (access.accumulator && readTaken[bank(access)]) || sameBank(first, access) || sameBank(second, access)
     }
 
     /// The load controller's issuer half: the station's load candidate, one row per cycle, each
@@ -396,7 +522,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// cycle (through the normalizer for a long row), the oldest outgoing row becomes a DMA
     /// write request, and write responses retire commands in order. Returns the write request
     /// and whether the writer's response was taken.
-    private mutating func storeControllerCycle(candidate: Int?, executeReads: [LocalRowAccess], readTaken: [Bool])
+    private mutating func storeControllerCycle(candidate: Int?, executeReads: ReadPair)
         -> (request: DMARequestTiming?, responseTaken: Bool) {
         // All from the registers at the start of the cycle: a row queued in this cycle leaves
         // in the next one at the earliest.
@@ -431,7 +557,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         if let index = candidate, normalizerRow == nil, normalizerDone == nil, cycle > normalizerBusyUntil {
             if case .mvout(let move) = dispatched[index].command.work, !move.empty {
                 let access = LocalRowAccess(accumulator: move.accumulator, row: move.localRow(row: storeRow, block: storeBlock))
-                if room && !readBlocked(access, after: executeReads[...], readTaken: readTaken) {
+                if room && !readBlocked(access, after: executeReads.first, executeReads.second) {
                     let blockDone = storeRow + 1 >= move.rows
                     let last = blockDone && storeBlock + 1 >= move.blocks
                     let note = StoreNote(request: DMARequestTiming(address: move.address(row: storeRow, block: storeBlock),
@@ -463,7 +589,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// The execute controller: issues the station's execute candidate when the pipeline takes
     /// it, clocks the pipeline (`ExecuteTiming`) with the read ports it was granted, and retires
     /// what leaves it. Returns whether a command issued.
-    private mutating func executeControllerCycle(candidate: Int?, granted: [Bool]) -> Bool {
+    private mutating func executeControllerCycle(candidate: Int?, grantedFirst: Bool, grantedSecond: Bool) -> Bool {
         var progress = false
         var executeIssue: ExecuteIssue?
         if let index = candidate {
@@ -478,7 +604,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 progress = true
             }
         }
-        if let index = execute.clock(cycle: cycle, issued: executeIssue, granted: granted) {
+        if let index = execute.clock(cycle: cycle, issued: executeIssue, grantedFirst: grantedFirst, grantedSecond: grantedSecond) {
             retire(index, queue: 1)
         }
         return progress
@@ -510,7 +636,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// (when no loop is out), else the main cursors' command goes to the dispatcher; LOOP_WS and
     /// its configuration go to the unroller; a loop whose commands all retired completes.
     /// Returns whether anything was taken, retired or moved on.
-    private mutating func unrollerAndDispatcherCycle(allocateReady: [Bool]) -> Bool {
+    private mutating func unrollerAndDispatcherCycle(allocateReady: Triple<Bool>) -> Bool {
         var progress = false
         let before = unroller
         // A slot completes when its loop waits and none of its commands is out (registers).
@@ -558,13 +684,14 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         // The slots' counters: +1 for an unrolled command the dispatcher took, −1 per retirement.
         if let issuedSlot { unroller.outstanding[issuedSlot] += 1 }
         for slot in 0..<2 { unroller.outstanding[slot] -= internalRetired[slot] }
-        internalRetired = [0, 0]
+        internalRetired[0] = 0
+        internalRetired[1] = 0
         return progress
     }
 
     /// The dispatcher takes `command` once its queue's tail slot is free; it numbers it, and
     /// retires a failing command, a FLUSH or a PRELOAD at once.
-    private mutating func dispatch(_ command: TimedCommand, slot: Int?, allocateReady: [Bool]) -> Bool {
+    private mutating func dispatch(_ command: TimedCommand, slot: Int?, allocateReady: Triple<Bool>) -> Bool {
         let route = command.route
         guard route == .dispatcher || allocateReady[route.rawValue] else { return false }
         let sequence = dispatched.count
@@ -594,26 +721,53 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
     /// The events decided by the registers at the start of the cycle (the DMA handshakes are
     /// added where the cycle decides them).
-    private mutating func observeCounterEvents(candidates: [Int?], allocateReady: [Bool]) {
-        events.removeAll(keepingCapacity: true)
-        let active = (0..<3).map { candidates[$0] != nil || station[$0].hasStarted }
-        let (loading, executing, storing) = (active[0], active[1], active[2])
-        let main: [CounterEvent?] = [nil, .mainLoadCycles, .mainExecuteCycles, .mainLoadExecuteCycles, .mainStoreCycles,
-                                     .mainLoadStoreCycles, .mainStoreExecuteCycles, .mainLoadStoreExecuteCycles]
-        if let event = main[(loading ? 1 : 0) | (executing ? 2 : 0) | (storing ? 4 : 0)] { events.insert(event) }
+    private mutating func observeCounterEvents(candidates: Triple<Int?>, allocateReady: Triple<Bool>) {
+        events.removeAll()
+        counters.occupancy[0] = station[0].heldCount
+        counters.occupancy[1] = station[1].heldCount
+        counters.occupancy[2] = station[2].heldCount
+        // The events count only in a slot configured for one.
+        guard counters.countsEvents else { return }
+        let loading = candidates[0] != nil || station[0].hasStarted
+        let executing = candidates[1] != nil || station[1].hasStarted
+        let storing = candidates[2] != nil || station[2].hasStarted
+        if let event = mainCounterEvents[(loading ? 1 : 0) | (executing ? 2 : 0) | (storing ? 4 : 0)] { events.insert(event) }
         if loading { events.insert(.loadActiveCycle) }
         if executing { events.insert(.executeActiveCycle) }
         if storing { events.insert(.storeActiveCycle) }
         if axi.readsInFlight > 0 { events.insert(.readDMAActiveCycle) }
         if axi.writesInFlight > 0 { events.insert(.writeDMAActiveCycle) }
-        if allocateReady.contains(false) { events.insert(.reservationStationFullCycles) }
+        if !allocateReady[0] || !allocateReady[1] || !allocateReady[2] { events.insert(.reservationStationFullCycles) }
         if !station.allSatisfy(\.isEmpty) { events.insert(.reservationStationActiveCycles) }
         if !unroller.quiet { events.insert(.loopMatmulActiveCycles) }
-        counters.occupancy = [station[0].held.count, station[1].held.count, station[2].held.count]
     }
+
 
     private mutating func retire(_ sequence: Int, queue: Int) {
         report(sequence)
         station[queue].retire()
+    }
+}
+
+/// The MAIN_* counter event of each combination of busy controllers (load 1, execute 2, store 4).
+private let mainCounterEvents: [CounterEvent?] = [nil, .mainLoadCycles, .mainExecuteCycles, .mainLoadExecuteCycles, .mainStoreCycles,
+                                                  .mainLoadStoreCycles, .mainStoreExecuteCycles, .mainLoadStoreExecuteCycles]
+
+/// Three values, one per reservation-station queue (load, execute, store), without an array.
+struct Triple<Element> {
+    var load: Element, execute: Element, store: Element
+
+    init(_ load: Element, _ execute: Element, _ store: Element) {
+        self.load = load
+        self.execute = execute
+        self.store = store
+    }
+
+    subscript(queue: Int) -> Element {
+        switch queue {
+        case 0: load
+        case 1: execute
+        default: store
+        }
     }
 }
