@@ -31,15 +31,15 @@ struct TimingFastPathTests {
         return fast.skippedCycles
     }
 
-    @Test("random programs on small and default, back to back and with the host's own pace", arguments: ["small", "default"])
-    func randomPrograms(preset: String) throws {
-        let config: AcceleratorConfig = preset == "small" ? .small : .default
-        let parameters = try config.parameters()
-        var options = ProgramGenerator.Options()
-        options.commands = 150
-        let generator = ProgramGenerator(parameters: parameters, options: options)
+    @Test("random programs on small and default, back to back and with the host's own pace")
+    func randomPrograms() throws {
         var skipped: UInt64 = 0
-        for offset in 0..<12 as Range<UInt64> {
+        for (preset, offset) in ["small", "default"].flatMap({ preset in (0..<12 as Range<UInt64>).map { (preset, $0) } }) {
+            let config: AcceleratorConfig = preset == "small" ? .small : .default
+            let parameters = try config.parameters()
+            var options = ProgramGenerator.Options()
+            options.commands = 150
+            let generator = ProgramGenerator(parameters: parameters, options: options)
             let seed = SeededGenerator.testSeed(7000) + offset
             let stream = Self.stream(generator.generate(seed: seed).program)
             skipped += Self.compare(stream, issueCycles: Array(repeating: 0, count: stream.count), parameters: parameters,

@@ -64,6 +64,8 @@ public protocol ExecuteTiming: Sendable {
     /// Whether `other` (an earlier copy of this controller) holds the same registers: the
     /// fast path's check that a cycle changed nothing (false: never skip).
     func sameState(as other: Self) -> Bool
+    /// A copy of this controller for `sameState` (it may leave out what `sameState` does not read).
+    func frozenCopy() -> Self
     /// The first cycle after `cycle` in which time alone (a result leaving the array) changes
     /// what the controller does; nil if none.
     func nextTimer(after cycle: UInt64) -> UInt64?
@@ -86,6 +88,7 @@ public struct ReadPair: Sendable {
 
 extension ExecuteTiming {
     public func sameState(as other: Self) -> Bool { false }
+    public func frozenCopy() -> Self { self }
     public func nextTimer(after cycle: UInt64) -> UInt64? { nil }
 
     public func readPair(at cycle: UInt64) -> ReadPair {

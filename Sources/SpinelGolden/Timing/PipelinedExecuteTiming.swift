@@ -125,6 +125,12 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
         return now.sets[now.acceptPointer].state == .free
     }
 
+    public func frozenCopy() -> Self {
+        var copy = self
+        copy.results = results.emptyCopy()
+        return copy
+    }
+
     public func sameState(as other: Self) -> Bool {
         registers == other.registers && results.version == other.results.version
     }

@@ -14,6 +14,14 @@ struct FIFO<Element>: Sendable where Element: Sendable {
     private(set) var version = 0
 
     var count: Int { storage.count - start }
+
+    /// A queue of no element with this one's version: what a copy kept for `sameState` needs,
+    /// without sharing (and so, at the next change, copying) this queue's storage.
+    func emptyCopy() -> FIFO {
+        var copy = FIFO()
+        copy.version = version
+        return copy
+    }
     var isEmpty: Bool { count == 0 }
     var first: Element? { isEmpty ? nil : storage[start] }
 
@@ -142,6 +150,13 @@ struct DMAReaderTiming {
         splitter = BurstSplitterTiming(parameters)
     }
 
+    /// This reader for `sameState` (its queue by version only).
+    func frozenCopy() -> Self {
+        var copy = self
+        copy.inFlight = inFlight.emptyCopy()
+        return copy
+    }
+
     func sameState(as o: Self) -> Bool {
         requests == o.requests && splitter.sameState(as: o.splitter) && inFlight.version == o.inFlight.version
             && beatIndex == o.beatIndex && gathered == o.gathered && responses == o.responses
@@ -197,6 +212,13 @@ struct DMAWriterTiming {
     init(_ parameters: DMAParameters) {
         self.parameters = parameters
         splitter = BurstSplitterTiming(parameters)
+    }
+
+    /// This writer for `sameState` (its queue by version only).
+    func frozenCopy() -> Self {
+        var copy = self
+        copy.inFlight = inFlight.emptyCopy()
+        return copy
     }
 
     func sameState(as o: Self) -> Bool {
@@ -307,6 +329,14 @@ struct AXIMemoryTiming {
     }
 
     var idle: Bool { reads.isEmpty && writes.isEmpty && unmatchedBeats == 0 && !readValid && !answerValid }
+
+    /// This memory for `sameState` (its queues by version only).
+    func frozenCopy() -> Self {
+        var copy = self
+        copy.reads = reads.emptyCopy()
+        copy.writes = writes.emptyCopy()
+        return copy
+    }
 
     func sameState(as o: Self) -> Bool {
         readTokens == o.readTokens && writeTokens == o.writeTokens && reads.version == o.reads.version && writes.version == o.writes.version

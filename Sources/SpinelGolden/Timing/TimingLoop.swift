@@ -112,7 +112,18 @@ public struct UnrolledLoop: Sendable {
 /// running loop, the load, pair and store cursors, and the two loop slots.
 struct UnrollerTiming {
     enum Phase { case idle, residual, firstLoads, pairs, waiting, drain, finish }
-    typealias Loop = (host: Int, loop: UnrolledLoop)
+    /// A LOOP_WS (by its host command's index) and its unrolling. (Structs, not tuples: an
+    /// optional tuple's copies go through runtime type metadata.)
+    struct Loop {
+        var host: Int
+        var loop: UnrolledLoop
+    }
+
+    struct StoreLoop {
+        var host: Int
+        var loop: UnrolledLoop
+        var slot: Int
+    }
 
     var phase = Phase.idle
     var part = 0
@@ -132,7 +143,7 @@ struct UnrollerTiming {
     var biasRemaining = 0
     var loadStep = 0, blockRemaining = 0
     // Store cursor.
-    var store: (host: Int, loop: UnrolledLoop, slot: Int)?
+    var store: StoreLoop?
     var storeOwnsRun = false
     var storePosition = 0
 
@@ -155,33 +166,53 @@ struct UnrollerTiming {
     var lastPairStep: Bool { run.map { pairStep + 1 == $0.loop.steps } ?? false }
 
     /// The store cursor's mvout, when the store queue has room (`storeRoom`), with its loop slot.
-    func storeOffer(storeRoom: Bool) -> (TimedCommand, slot: Int)? {
+    func storeOffer(storeRoom: Bool) -> Offer? {
         guard let store, storeRoom else { return nil }
         let columnsReady = storeOwnsRun ? columnsDone : store.loop.tilesJ
         let ready = store.loop.normalizes ? columnsReady == store.loop.tilesJ : storePosition / store.loop.tilesI < columnsReady
         guard ready else { return nil }
-        return (store.loop.commands[store.loop.stores[storePosition]], store.slot)
+        return Offer(loop: store.loop, position: store.loop.stores[storePosition], slot: store.slot)
+    }
+
+    /// An unrolled command a cursor offers the dispatcher, with its loop slot.
+    struct Offer {
+        var loop: UnrolledLoop
+        var position: Int
+        var slot: Int
+
+        var command: TimedCommand { loop.commands[position] }
     }
 
     var emitLoad: Bool { loadWaiting && (phase == .firstLoads || phase == .waiting || phase == .drain) }
 
     /// The pair cursor's side's command (residual add, a load, a PRELOAD or COMPUTE), with its loop slot.
-    func mainOffer() -> (TimedCommand, slot: Int)? {
+    func mainOffer() -> Offer? {
         guard let run else { return nil }
         switch phase {
         case .residual:
             let stride = run.loop.storesC ? 3 : 2
             guard part < stride else { return nil }
-            return (run.loop.commands[run.loop.residual[tile * stride + part]], slot)
+            return Offer(loop: run.loop, position: run.loop.residual[tile * stride + part], slot: slot)
         case _ where emitLoad:
             guard let loop = loadLoop else { return nil }
             let position = biasRemaining > 0 ? loop.bias[loop.bias.count - biasRemaining]
                 : loop.loads[loadStep][loop.loads[loadStep].count - blockRemaining]
-            return (loop.commands[position], loadsNext ? slot ^ 1 : slot)
+            return Offer(loop: loop, position: position, slot: loadsNext ? slot ^ 1 : slot)
         case .pairs:
-            return (run.loop.commands[run.loop.pairs[pairStep][2 * pairNumber + part]], slot)
+            return Offer(loop: run.loop, position: run.loop.pairs[pairStep][2 * pairNumber + part], slot: slot)
         default:
             return nil
+        }
+    }
+
+    /// Whether `mainOffer()` offers a command.
+    var hasMainOffer: Bool {
+        guard let run else { return false }
+        switch phase {
+        case .residual: return part < (run.loop.storesC ? 3 : 2)
+        case _ where emitLoad: return loadLoop != nil
+        case .pairs: return true
+        default: return false
         }
     }
 
@@ -202,7 +233,7 @@ struct UnrollerTiming {
     /// cursor's command; `taken`: a LOOP_WS that passed its checks was taken from the host.
     mutating func clock(from before: UnrollerTiming, mainFired: Bool, storeFired: Bool, taken: Loop?, completing: Int?) {
         let u = before
-        let emitting = u.mainOffer() != nil
+        let emitting = u.hasMainOffer
         let advance = mainFired || (!u.idle && !emitting && u.phase != .finish)
         let running = u.phase == .pairs || u.phase == .waiting || u.phase == .drain
         let prefetch = running && u.lastPairStep && !u.loadWaiting && !u.loadsNext && u.pending.map { !$0.loop.isResidualAdd } == true
@@ -229,7 +260,7 @@ struct UnrollerTiming {
         let handOver = u.store == nil && !u.handed && u.runStoresC && u.run.map { !$0.loop.isResidualAdd } == true
             && !u.idle && u.phase != .residual
         if handOver, let run = u.run {
-            store = (run.host, run.loop, u.slot)
+            store = StoreLoop(host: run.host, loop: run.loop, slot: u.slot)
             storeOwnsRun = true
             handed = true
             storePosition = 0

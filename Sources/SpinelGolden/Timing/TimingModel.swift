@@ -112,9 +112,9 @@ struct StationQueueTiming: Equatable {
         return count
     }
     /// Whether a valid entry older than `sequence` has a footprint that conflicts with `footprint`.
-    func holdsConflict(before sequence: Int, with footprint: TimingFootprint, in dispatched: [(command: TimedCommand, slot: Int?)]) -> Bool {
+    func holdsConflict(before sequence: Int, with footprint: TimingFootprint, in footprints: [TimingFootprint]) -> Bool {
         for case let index? in slots where index < sequence {
-            if dispatched[index].command.footprint.conflicts(with: footprint) { return true }
+            if footprints[index].conflicts(with: footprint) { return true }
         }
         return false
     }
@@ -160,7 +160,10 @@ struct StoreNote: Equatable {
 }
 
 struct TimingSimulation<Execute: ExecuteTiming> {
-    let parameters: AcceleratorParameters
+    // (No `AcceleratorParameters` here: the simulation is copied whenever a method reads it,
+    // and the parameters would make every copy kilobytes long.)
+    /// The memories' rows.
+    let accRows: Int, spRows: Int
     let program: TimingProgram
     let dma: DMAParameters
     /// The memories' bank maps (the hardware's own).
@@ -177,7 +180,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
     /// What the dispatcher took, by sequence number: the command, and for one a LOOP_WS
     /// unrolled, its loop slot (nil for a host command).
-    private var dispatched: [(command: TimedCommand, slot: Int?)] = []
+    private var dispatched = Dispatched()
 
     private var unroller = UnrollerTiming()
     /// Retirements of unrolled commands in this cycle, per slot (counted down at the clock edge).
@@ -222,7 +225,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     private var counterAccess: CounterAccess?
 
     init(parameters: AcceleratorParameters, memory: MemoryTimingSettings, execute: Execute, program: TimingProgram) {
-        self.parameters = parameters
+        accRows = parameters.accRows
+        spRows = parameters.spRows
         self.program = program
         self.execute = execute
         dma = DMAParameters(parameters, tagBits: 1)
@@ -245,7 +249,13 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// Both notes queues hold `maxInFlight + 2` entries (LoadController `notes`, StoreController `pending`).
     private var notesDepth: Int { dma.maxInFlight + 2 }
 
+    // The helpers the cycle calls are `mutating` though they change nothing: a non-mutating
+    // call from the cycle copied the whole simulation (about 1.8 KB) first, every call.
     private var quiet: Bool {
+        mutating get { quietNow() }
+    }
+
+    private mutating func quietNow() -> Bool {
         unroller.quiet
             && station.allSatisfy(\.isEmpty) && execute.idle && loadNotes.isEmpty && storeArriving == nil && normalizerRow == nil && cycle > normalizerBusyUntil && outgoing.isEmpty
             && pending.isEmpty && reader.idle && writer.idle && axi.idle && accumulatorStage.allSatisfy { $0 == nil }
@@ -258,6 +268,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         // copy kept of its starting state; when it changed nothing, every cycle up to the next
         // timer would change nothing either, and they are jumped over (docs/TIMING.md, "Speed").
         var stillCycles = 0
+        // Quiet cycles before the next check: doubles after a check that found the state
+        // moving (up to 64), halves with progress, back to 2 after a jump.
+        var threshold = 2
         while nextCommand < commands.count || !quiet {
             if quiet, nextCommand < commands.count {
                 // Nothing moves until the host offers the next command: jump there.
@@ -268,12 +281,16 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 }
                 lastProgress = cycle
             }
-            if stepping == .fast && stillCycles >= 2 {
+            if stepping == .fast && stillCycles >= threshold {
                 let before = registers
+                stillCycles = 0
                 if step() {
                     lastProgress = cycle
-                    stillCycles = 0
-                } else if sameState(as: before) {
+                    threshold = min(threshold * 2, 64)
+                } else if !sameState(as: before) {
+                    threshold = min(threshold * 2, 64)
+                } else {
+                    threshold = 2
                     // Frozen: cycles cycle + 1 ..< next are copies of this one.
                     let limit = lastProgress + cycleLimit + 1
                     let next = min(nextTimer(after: cycle) ?? limit, limit)
@@ -287,6 +304,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             } else if step() {
                 lastProgress = cycle
                 stillCycles = 0
+                threshold = max(threshold / 2, 2)
             } else {
                 stillCycles += 1
             }
@@ -314,8 +332,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
     private var registers: Registers {
         Registers(nextCommand: nextCommand, lastAccepted: lastAccepted, dispatched: dispatched.count,
-                  internalRetired: (internalRetired[0], internalRetired[1]), station: station, unroller: unroller, execute: execute,
-                  reader: reader, writer: writer, axi: axi, load: (loadRow, loadNotes.version, loadBlock, loadDraining),
+                  internalRetired: (internalRetired[0], internalRetired[1]), station: station, unroller: unroller,
+                  execute: execute.frozenCopy(), reader: reader.frozenCopy(), writer: writer.frozenCopy(), axi: axi.frozenCopy(), load: (loadRow, loadNotes.version, loadBlock, loadDraining),
                   store: (storeRow, storeBlock, storeArriving, outgoing.version, pending.version), normalizer: normalizerRow,
                   normalizerBusyUntil: normalizerBusyUntil, accumulatorStage: accumulatorStage)
     }
@@ -337,7 +355,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// The first cycle after `cycle` in which time alone changes a decision: a memory response
     /// due, a result row leaving the array, the normalizer's result or its end of busy, the
     /// host's next command.
-    private func nextTimer(after cycle: UInt64) -> UInt64? {
+    private mutating func nextTimer(after cycle: UInt64) -> UInt64? {
         var timers: [UInt64?] = [axi.nextTimer(after: cycle), execute.nextTimer(after: cycle)]
         if let queued = normalizerRow?.queued { timers.append(queued) }
         timers.append(normalizerBusyUntil + 1)
@@ -347,28 +365,28 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
     /// The host offers command i no earlier than the trace says and not before the cycle after
     /// the port took command i − 1.
-    private func arrivalOfNext() -> UInt64 {
+    private mutating func arrivalOfNext() -> UInt64 {
         let arrival = program.commands[nextCommand].arrival
         guard let lastAccepted else { return arrival }
         return max(arrival, lastAccepted + 1)
     }
 
-    private func bank(_ access: LocalRowAccess) -> Int {
-        access.accumulator ? accumulatorMemory.bank(row: access.row % parameters.accRows)
-                           : scratchpadMemory.bank(row: access.row % parameters.spRows)
+    private mutating func bank(_ access: LocalRowAccess) -> Int {
+        access.accumulator ? accumulatorMemory.bank(row: access.row % accRows)
+                           : scratchpadMemory.bank(row: access.row % spRows)
     }
 
-    private func sameBank(_ a: LocalRowAccess?, _ b: LocalRowAccess) -> Bool {
+    private mutating func sameBank(_ a: LocalRowAccess?, _ b: LocalRowAccess) -> Bool {
         guard let a else { return false }
         return a.accumulator == b.accumulator && bank(a) == bank(b)
     }
 
     /// The station's candidate of queue `kind` when nothing older elsewhere conflicts with it.
-    private func issuable(_ kind: Int) -> Int? {
+    private mutating func issuable(_ kind: Int) -> Int? {
         guard let candidate = station[kind].candidate else { return nil }
-        let footprint = dispatched[candidate].command.footprint
+        let footprint = dispatched.footprint[candidate]
         for other in 0..<3 where other != kind {
-            if station[other].holdsConflict(before: candidate, with: footprint, in: dispatched) { return nil }
+            if station[other].holdsConflict(before: candidate, with: footprint, in: dispatched.footprint) { return nil }
         }
         return candidate
     }
@@ -426,7 +444,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 // A write waits while the execute controller writes the same bank, or (accumulating)
                 // while the previous write to its row is still in the read-modify-write stage.
                 let inStage = access.accumulator && access.accumulate
-                    && accumulatorStage.contains { $0 == access.row % parameters.accRows }
+                    && accumulatorStage.contains { $0 == access.row % accRows }
                 if !sameBank(executeWrite, access) && !inStage {
                     written = true
                     loadWrite = access
@@ -465,7 +483,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// against the load controller's writer).
     private mutating func bankPorts(executeWrite: LocalRowAccess?, loadWrite: LocalRowAccess?) {
         let executeWriteTaken = executeWrite.flatMap { write in
-            write.accumulator && write.accumulate && accumulatorStage.contains { $0 == write.row % parameters.accRows } ? nil : write
+            write.accumulator && write.accumulate && accumulatorStage.contains { $0 == write.row % accRows } ? nil : write
         }
         for bank in nextStage.indices {
             nextStage[bank] = nil
@@ -476,13 +494,13 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     }
 
     private mutating func stageWrite(_ write: LocalRowAccess) {
-        nextStage[bank(write)] = write.row % parameters.accRows
+        nextStage[bank(write)] = write.row % accRows
         if write.accumulate { readTaken[bank(write)] = true }
     }
 
     /// Read ports by priority: a request waits while the read-modify-write stage (`readTaken`)
     /// or a client before it wants the same bank.
-    private func readBlocked(_ access: LocalRowAccess, after first: LocalRowAccess?, _ second: LocalRowAccess?) -> Bool {
+    private mutating func readBlocked(_ access: LocalRowAccess, after first: LocalRowAccess?, _ second: LocalRowAccess?) -> Bool {
         (access.accumulator && readTaken[bank(access)]) || sameBank(first, access) || sameBank(second, access)
     }
 
@@ -496,7 +514,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             var noteOut = LoadNote(row: 0, accumulator: false, accumulate: false, blocks: 1, blockStride: 0, zeros: false,
                                    noWrites: true, last: true, index: index)
             var needsRead = false
-            if case .mvin(let move) = dispatched[index].command.work, !move.empty {
+            if case .mvin(let move) = dispatched.work[index], !move.empty {
                 noteOut = LoadNote(row: move.localRow + loadRow, accumulator: move.accumulator, accumulate: move.accumulate,
                                    blocks: move.blocks, blockStride: move.blockStride, zeros: move.zeros, noWrites: false,
                                    last: loadRow + 1 >= move.rows, index: index)
@@ -555,7 +573,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         storeArriving = nil
         var emptyNote: StoreNote?
         if let index = candidate, normalizerRow == nil, normalizerDone == nil, cycle > normalizerBusyUntil {
-            if case .mvout(let move) = dispatched[index].command.work, !move.empty {
+            if case .mvout(let move) = dispatched.work[index], !move.empty {
                 let access = LocalRowAccess(accumulator: move.accumulator, row: move.localRow(row: storeRow, block: storeBlock))
                 if room && !readBlocked(access, after: executeReads.first, executeReads.second) {
                     let blockDone = storeRow + 1 >= move.rows
@@ -572,7 +590,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             } else if room && arrivingNote == nil {
                 // A CONFIG_ST or an empty MVOUT goes into the queue as one note.
                 emptyNote = StoreNote(request: DMARequestTiming(address: 0, bytes: 0), noWrites: true, last: true, index: index)
-                if let busy = dispatched[index].command.normalizerBusy { normalizerBusyUntil = cycle + UInt64(busy) }
+                if let busy = dispatched.normalizerBusy[index] { normalizerBusyUntil = cycle + UInt64(busy) }
                 station[2].issue()
             }
         }
@@ -594,12 +612,12 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         var executeIssue: ExecuteIssue?
         if let index = candidate {
             let work: ExecuteIssue.Work
-            switch dispatched[index].command.work {
+            switch dispatched.work[index] {
             case .pair(let pair): work = .pair(pair)
             default: work = .config
             }
             if execute.ready(for: work) {
-                executeIssue = ExecuteIssue(index: index, work: work, footprint: dispatched[index].command.footprint)
+                executeIssue = ExecuteIssue(index: index, work: work, footprint: dispatched.footprint[index])
                 station[1].issue()
                 progress = true
             }
@@ -645,7 +663,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         var mainFired = false, storeFired = false, hostTaken = false
         var issuedSlot: Int?
         var taken: UnrollerTiming.Loop?
-        if let (command, slot) = before.storeOffer(storeRoom: allocateReady[2]) {
+        if let offer = before.storeOffer(storeRoom: allocateReady[2]) {
+            let (command, slot) = (offer.command, offer.slot)
             // The store cursor goes first, and only when the store queue takes it.
             storeFired = dispatch(command, slot: slot, allocateReady: allocateReady)
             if storeFired { issuedSlot = slot }
@@ -654,7 +673,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             if before.pending == nil, before.store == nil, let command = hostOffer, command.route != .unroller {
                 hostTaken = dispatch(command, slot: nil, allocateReady: allocateReady)
             }
-        } else if let (command, slot) = before.mainOffer() {
+        } else if let offer = before.mainOffer() {
+            let (command, slot) = (offer.command, offer.slot)
             mainFired = dispatch(command, slot: slot, allocateReady: allocateReady)
             if mainFired { issuedSlot = slot }
         }
@@ -663,7 +683,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         if let command = hostOffer, command.route == .unroller, before.pending == nil, completing == nil {
             hostTaken = true
             if let loop = command.loop {
-                taken = (command.index, loop)
+                taken = UnrollerTiming.Loop(host: command.index, loop: loop)
             } else {
                 retired[command.index] = cycle
             }
@@ -695,7 +715,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         let route = command.route
         guard route == .dispatcher || allocateReady[route.rawValue] else { return false }
         let sequence = dispatched.count
-        dispatched.append((command, slot))
+        dispatched.append(command, slot: slot)
         if route == .dispatcher {
             if let access = command.counter {
                 counters.answer(command.index, access)
@@ -711,11 +731,10 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// A retire port reports command `sequence`: the host sees its own commands; an unrolled
     /// one counts down its loop's slot.
     private mutating func report(_ sequence: Int) {
-        let entry = dispatched[sequence]
-        if let slot = entry.slot {
+        if let slot = dispatched.slot[sequence] {
             internalRetired[slot] += 1
         } else {
-            retired[entry.command.index] = cycle
+            retired[dispatched.index[sequence]] = cycle
         }
     }
 
@@ -746,6 +765,27 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     private mutating func retire(_ sequence: Int, queue: Int) {
         report(sequence)
         station[queue].retire()
+    }
+}
+
+/// What the dispatcher took, by sequence number, field by field: each command's work,
+/// footprint, CONFIG_NORM busy time and index, and for one a LOOP_WS unrolled, its loop slot
+/// (nil for a host command).
+struct Dispatched {
+    private(set) var work: [TimedCommand.Work] = []
+    private(set) var footprint: [TimingFootprint] = []
+    private(set) var normalizerBusy: [Int?] = []
+    private(set) var index: [Int] = []
+    private(set) var slot: [Int?] = []
+
+    var count: Int { index.count }
+
+    mutating func append(_ command: TimedCommand, slot: Int?) {
+        work.append(command.work)
+        footprint.append(command.footprint)
+        normalizerBusy.append(command.normalizerBusy)
+        index.append(command.index)
+        self.slot.append(slot)
     }
 }
 
