@@ -221,6 +221,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
     /// The performance counters, and this cycle's events (CounterFile, `connectCounterEvents`).
     var counters: CounterTiming
+    /// Whether a host command is a COUNTER (LOOP_WS unrolls none).
+    private let hasCounterCommands: Bool
     private var events = CounterEvents()
     private var counterAccess: CounterAccess?
 
@@ -243,6 +245,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         accepted = Array(repeating: nil, count: program.commands.count)
         retired = Array(repeating: nil, count: program.commands.count)
         counters = CounterTiming(commands: program.commands.count)
+        hasCounterCommands = program.commands.contains { $0.funct == Funct.counter }
         if let first = program.commands.first { cycle = first.arrival }
     }
 
@@ -664,19 +667,17 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         var issuedSlot: Int?
         var taken: UnrollerTiming.Loop?
         if let offer = before.storeOffer(storeRoom: allocateReady[2]) {
-            let (command, slot) = (offer.command, offer.slot)
             // The store cursor goes first, and only when the store queue takes it.
-            storeFired = dispatch(command, slot: slot, allocateReady: allocateReady)
-            if storeFired { issuedSlot = slot }
+            storeFired = dispatch(offer, allocateReady: allocateReady)
+            if storeFired { issuedSlot = offer.slot }
         } else if before.idle {
             // Plain host commands wait until every unrolled command is out.
             if before.pending == nil, before.store == nil, let command = hostOffer, command.route != .unroller {
                 hostTaken = dispatch(command, slot: nil, allocateReady: allocateReady)
             }
         } else if let offer = before.mainOffer() {
-            let (command, slot) = (offer.command, offer.slot)
-            mainFired = dispatch(command, slot: slot, allocateReady: allocateReady)
-            if mainFired { issuedSlot = slot }
+            mainFired = dispatch(offer, allocateReady: allocateReady)
+            if mainFired { issuedSlot = offer.slot }
         }
         // LOOP_WS_CONFIG_* and a failing LOOP_WS retire on `retire_loop` at once, unless a loop
         // completes there in this cycle; a LOOP_WS waits as the pending loop.
@@ -711,6 +712,13 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
     /// The dispatcher takes `command` once its queue's tail slot is free; it numbers it, and
     /// retires a failing command, a FLUSH or a PRELOAD at once.
+    /// An unrolled command: its queue is checked before the command is copied out of its loop.
+    private mutating func dispatch(_ offer: UnrollerTiming.Offer, allocateReady: Triple<Bool>) -> Bool {
+        let route = offer.loop.commands[offer.position].route
+        guard route == .dispatcher || allocateReady[route.rawValue] else { return false }
+        return dispatch(offer.command, slot: offer.slot, allocateReady: allocateReady)
+    }
+
     private mutating func dispatch(_ command: TimedCommand, slot: Int?, allocateReady: Triple<Bool>) -> Bool {
         let route = command.route
         guard route == .dispatcher || allocateReady[route.rawValue] else { return false }
@@ -742,9 +750,12 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// added where the cycle decides them).
     private mutating func observeCounterEvents(candidates: Triple<Int?>, allocateReady: Triple<Bool>) {
         events.removeAll()
-        counters.occupancy[0] = station[0].heldCount
-        counters.occupancy[1] = station[1].heldCount
-        counters.occupancy[2] = station[2].heldCount
+        // The station's occupancy is read only by a COUNTER (its answer, a snapshot).
+        if hasCounterCommands {
+            counters.occupancy[0] = station[0].heldCount
+            counters.occupancy[1] = station[1].heldCount
+            counters.occupancy[2] = station[2].heldCount
+        }
         // The events count only in a slot configured for one.
         guard counters.countsEvents else { return }
         let loading = candidates[0] != nil || station[0].hasStarted
