@@ -662,7 +662,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         let before = unroller
         // A slot completes when its loop waits and none of its commands is out (registers).
         let completing = (0..<2).first { before.waiting[$0] != nil && before.outstanding[$0] == 0 }
-        let hostOffer = nextCommand < program.commands.count && arrivalOfNext() <= cycle ? program.commands[nextCommand] : nil
+        // The host's command by position (copied out of the program only when taken).
+        let hostOffer = nextCommand < program.commands.count && arrivalOfNext() <= cycle ? nextCommand : nil
+        let hostRoute = hostOffer.map { program.commands[$0].route }
         var mainFired = false, storeFired = false, hostTaken = false
         var issuedSlot: Int?
         var taken: UnrollerTiming.Loop?
@@ -672,8 +674,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             if storeFired { issuedSlot = offer.slot }
         } else if before.idle {
             // Plain host commands wait until every unrolled command is out.
-            if before.pending == nil, before.store == nil, let command = hostOffer, command.route != .unroller {
-                hostTaken = dispatch(command, slot: nil, allocateReady: allocateReady)
+            if before.pending == nil, before.store == nil, let host = hostOffer, hostRoute != .unroller {
+                hostTaken = dispatch(program.commands[host], slot: nil, allocateReady: allocateReady)
             }
         } else if let offer = before.mainOffer() {
             mainFired = dispatch(offer, allocateReady: allocateReady)
@@ -681,16 +683,16 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         }
         // LOOP_WS_CONFIG_* and a failing LOOP_WS retire on `retire_loop` at once, unless a loop
         // completes there in this cycle; a LOOP_WS waits as the pending loop.
-        if let command = hostOffer, command.route == .unroller, before.pending == nil, completing == nil {
+        if let host = hostOffer, hostRoute == .unroller, before.pending == nil, completing == nil {
             hostTaken = true
-            if let loop = command.loop {
-                taken = UnrollerTiming.Loop(host: command.index, loop: loop)
+            if let loop = program.commands[host].loop {
+                taken = UnrollerTiming.Loop(host: program.commands[host].index, loop: loop)
             } else {
-                retired[command.index] = cycle
+                retired[program.commands[host].index] = cycle
             }
         }
-        if hostTaken, let command = hostOffer {
-            accepted[command.index] = cycle
+        if hostTaken, let host = hostOffer {
+            accepted[program.commands[host].index] = cycle
             lastAccepted = cycle
             nextCommand += 1
             progress = true
