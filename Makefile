@@ -1,7 +1,7 @@
 # Spinel — the two commands that do everything on a fresh machine:
 #   make demo   all-MiniLM-L6-v2 on the generated accelerator's RTL: sentence embeddings, checked bit for bit
 #   make test   build and run every test (unit, simulated hardware, output quality)
-# Other targets: make deps | build | build-release | model | demo-encoder | bench | bench-model | bench-bert | bench-bert512 | bench-area | bench-scale | bench-numerics | bench-normalizer | bench-gemmini | bench-cta | bench-explore | explore-example | fuzz | generated | clean
+# Other targets: make deps | build | build-release | model | demo-encoder | bench | bench-model | bench-bert | bench-bert512 | bench-timing-speed | bench-area | bench-scale | bench-numerics | bench-normalizer | bench-gemmini | bench-cta | bench-explore | explore-example | fuzz | generated | clean
 
 SWIFT    ?= swift
 APT_PACKAGES := verilator libgmp-dev yosys iverilog unzip chromium
@@ -12,7 +12,7 @@ SPINEL   := .build/debug/spinel
 SPINEL_RELEASE := .build/release/spinel
 DEMO_DIR := .build/demo
 
-.PHONY: all deps build build-release model test demo demo-encoder bench-model bench bench-bert bench-bert512 bench-area bench-scale bench-numerics bench-normalizer bench-gemmini bench-cta bench-explore explore-example fuzz generated synth clean
+.PHONY: all deps build build-release model test demo demo-encoder bench-model bench bench-bert bench-bert512 bench-timing-speed bench-area bench-scale bench-numerics bench-normalizer bench-gemmini bench-cta bench-explore explore-example fuzz generated synth clean
 
 all: build
 
@@ -138,7 +138,7 @@ bench-cta: build-release model
 BENCH_OUT   ?= Generated/bench
 SWEEP_SIZES ?= 64x64x64,128x128x128,256x256x256,512x512x512,1024x1024x1024,1024x256x512,256x1024x128,512x128x1024
 BERT_BASE   := 768 12 3072
-bench: build-release bench-scale bench-bert bench-bert512 bench-area bench-numerics bench-normalizer bench-gemmini bench-model bench-cta
+bench: build-release bench-scale bench-bert bench-bert512 bench-timing-speed bench-area bench-numerics bench-normalizer bench-gemmini bench-model bench-cta
 	$(SPINEL) bench
 	@echo "== default preset: Verilator build (forced) and 512x512x512 tiled matmul"
 	@start=$$(date +%s.%N); SPINEL_CACHE=$$(mktemp -d) $(SPINEL) sim --preset default --testbench Testbenches/matmul.c > /dev/null; \
@@ -158,6 +158,16 @@ bench-bert: build-release
 	$(SPINEL) sim --preset transformer --testbench Testbenches/encoder_layer.c -- $(BERT_S) $(BERT_BASE) .build/bench/bert$(BERT_S).dump
 	$(SPINEL) sim --preset transformer --testbench Testbenches/encoder_layer.c -- --host-nonlinear $(BERT_S) $(BERT_BASE)
 	$(SPINEL) accuracy .build/bench/bert$(BERT_S).dump
+
+# The golden timing model's speed (docs/PERFORMANCE.md, "Timing model speed"): BERT-base's
+# encoder layer at S BERT_S on transformer through the explorer's path (the recorded command
+# stream, FencedTiming), its fast path and the cycle-stepped reference (which must agree), CPU
+# and wall seconds, against the Verilated RTL's simulation of the same layer (CPU seconds of
+# the run, the Verilator build untimed; measured once and kept in
+# .build/bench/bertS.rtl-seconds: delete it to measure again), and the ratio.
+bench-timing-speed: build-release
+	@mkdir -p .build/bench
+	$(SPINEL) timing-speed --preset transformer --reference --rtl-cache .build/bench/bert$(BERT_S).rtl-seconds -- $(BERT_S) $(BERT_BASE)
 
 # S 512: about 10 minutes of simulation for the two runs.
 # Area of the normalization units against the array (Yosys generic cells; the normalizer takes

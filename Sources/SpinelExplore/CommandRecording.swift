@@ -165,6 +165,8 @@ public enum FencedTiming {
         public var busyFences = 0, idleFences = 0
         /// Cycles per kind of segment, in order of first appearance (`stageName`).
         public var stages: [(name: String, cycles: UInt64)]
+        /// Cycles the timing model's fast path jumped over (not part of the result's identity).
+        public var skippedCycles: UInt64 = 0
 
         public static func == (a: Result, b: Result) -> Bool {
             a.cycles == b.cycles && a.commands == b.commands && a.fences == b.fences
@@ -182,14 +184,14 @@ public enum FencedTiming {
         return "configuration and loads"
     }
 
-    public static func cycles(of program: RecordedProgram, parameters: AcceleratorParameters) -> Result {
+    public static func cycles(of program: RecordedProgram, parameters: AcceleratorParameters, stepping: TimingStepping = .fast) -> Result {
         // One golden pass over the whole stream gives every command's configuration state
         // (the expensive part: it runs the matmuls); each segment then replays its slice from idle.
         let stream = program.prelude + program.segments.flatMap { $0 }
         let whole = TimingProgram(stream, issueCycles: Array(repeating: 0, count: stream.count), parameters: parameters)
-        let timing = TimingModel(parameters: parameters, memory: MemoryTimingSettings(parameters.config.memory))
+        let timing = TimingModel(parameters: parameters, memory: MemoryTimingSettings(parameters.config.memory), stepping: stepping)
         var total: UInt64 = 0
-        var busyFences = 0, idleFences = 0
+        var busyFences = 0, idleFences = 0, skipped: UInt64 = 0
         var stages: [(name: String, cycles: UInt64)] = []
         func add(_ name: String, _ cycles: UInt64) {
             if let index = stages.firstIndex(where: { $0.name == name }) { stages[index].cycles += cycles } else { stages.append((name, cycles)) }
@@ -210,12 +212,13 @@ public enum FencedTiming {
             }
             first += segment.count
             let prediction = timing.predict(part, cycleLimit: 100_000_000)
+            skipped += prediction.skippedCycles
             let cycles = (prediction.retired.compactMap { $0 }.max() ?? 0) + fenceCycles
             total += cycles
             busyFences += 1
             add(stageName(segment), cycles)
         }
         return Result(cycles: total, commands: program.commandCount, fences: program.segments.count, busyFences: busyFences,
-                      idleFences: idleFences, stages: stages)
+                      idleFences: idleFences, stages: stages, skippedCycles: skipped)
     }
 }

@@ -19,6 +19,7 @@ extension GoldenModel {
         try checkLocal(destination, as: .mvinDestination,
                        lastRowOffset: (blocks - 1) * load.blockStride + local.lastRowOffset(stride: 1))
 
+        guard !dataless else { return }
         let accumulatorBits = parameters.config.accType.width
         let inputBits = parameters.config.inputType.width
         for r in 0..<local.rows {
@@ -60,6 +61,19 @@ extension GoldenModel {
         if let command = NormalizationCommand(rawValue: source.normalizationCommand), command != .output {
             for piece in pieces {
                 try statisticsPass(NormalizationCommand(rawValue: piece.address.normalizationCommand)!, over: piece)
+            }
+            return
+        }
+        if dataless {
+            // The checks of `outgoingRows` alone: the store activation and the statistics.
+            if source.isAccumulator && !source.readsFullWidth {
+                let activation = try storeActivation()
+                let rowScale = state.store.scaleSource == .row
+                if activation.isLayerNorm || activation.isSoftmax || rowScale {
+                    for piece in pieces {
+                        try checkOutputStatistics(rows: piece.rows, for: rowScale ? .softmax : activation, rowScale: rowScale)
+                    }
+                }
             }
             return
         }

@@ -13,6 +13,13 @@ public struct GoldenModel: Sendable {
     public private(set) var error: AcceleratorError?
     /// The outcome of the last command: its failure, or nil if it succeeded.
     public private(set) var lastRejection: AcceleratorError?
+    /// The timing model's golden pass (`TimingProgram`): every check, every configuration
+    /// register and every statistics phase as usual, but no element moves or is computed (the
+    /// local memories, the array and the statistics' values are left as they are). Timing
+    /// depends only on which commands fail and on the configuration state, never on data; the
+    /// one data-dependent failure, LOAD_LANE_SCALES's `invalidScale`, retires as a good one
+    /// would (`TimingProgram`), so this mode does not check it.
+    var dataless = false
 
     public init(parameters: AcceleratorParameters) {
         self.parameters = parameters

@@ -31,6 +31,10 @@ extension GoldenModel {
                                    "COMPUTE_ACCUMULATED continues the array's state, but the last pair ran \(state.lastPairDataflow?.words ?? "nothing") and this one \(settings.dataflow.words)")
         }
         state.lastPairDataflow = settings.dataflow
+        if dataless {
+            state.pendingPreload = nil
+            return
+        }
         let aTile = tile(a, rowStride: settings.aStride, transposed: settings.transposeA)
         let result: Tile
         if weightStationary {

@@ -92,16 +92,21 @@ extension GoldenModel {
     /// `activation` (LayerNorm or Softmax) or a row-scale store (`rowScale`, Softmax's ρ); fails
     /// if one is missing.
     func outputStatistics(rows: Int, for activation: Activation, rowScale: Bool = false) throws -> [RowStatistics] {
+        try checkOutputStatistics(rows: rows, for: activation, rowScale: rowScale)
+        return Array(state.statistics[state.normalization.statisticsSlot].prefix(rows))
+    }
+
+    /// `outputStatistics`'s check alone.
+    func checkOutputStatistics(rows: Int, for activation: Activation, rowScale: Bool = false) throws {
         let slot = state.normalization.statisticsSlot
         let wanted: RowStatistics.Phase = activation.isLayerNorm ? .layerNormReady : .softmaxReady
-        let statistics = Array(state.statistics[slot].prefix(rows))
+        let statistics = state.statistics[slot].prefix(rows)
         if let r = statistics.firstIndex(where: { $0.phase != wanted }) {
             let passes = activation.isLayerNorm ? "{SUM…, MEAN} then {VARIANCE…, INV_STDDEV}" : "{MAX…} then {SUM_EXP…, INV_SUM_EXP}"
             let user = rowScale ? "MVOUT with the row scale" : "MVOUT with \(activation)"
             throw CommandRejection(.illegalOperand,
                                    "\(user) reads statistics slot \(slot), row \(r), which holds \(statistics[r].phase); run \(passes) on it first")
         }
-        return statistics
     }
 
     /// The rows an mvout reads through the scaled path, each element through the requantizer
@@ -130,6 +135,7 @@ extension GoldenModel {
             throw CommandRejection(.localAddressOutOfRange,
                                    "\(name) reads accumulator rows \(address.row) to \(address.row + rows - 1); the accumulator has \(parameters.accRows)")
         }
+        if dataless { return Array(repeating: Array(repeating: 0, count: parameters.dim), count: rows) }
         return (0..<rows).map { r in
             let values = state.accumulator.row(address.row + r).prefix(local.columns)
             return Array(values) + Array(repeating: 0, count: parameters.dim - values.count)
@@ -150,7 +156,7 @@ extension GoldenModel {
     mutating func loadLaneScales(from local: LocalOperand) throws {
         let row = try laneRows(local, rows: 1, "LOAD_LANE_SCALES", what: "the scales")[0]
         let scales = row.map { Numerics.float(bits: UInt32(truncatingIfNeeded: $0)) }
-        if let lane = scales.firstIndex(where: { !$0.isFinite }) {
+        if !dataless, let lane = scales.firstIndex(where: { !$0.isFinite }) {
             throw CommandRejection(.invalidScale,
                                    "LOAD_LANE_SCALES lane \(lane) is \(scales[lane]) (fp32 bits 0x\(String(UInt32(truncatingIfNeeded: row[lane]), radix: 16)))")
         }
@@ -188,8 +194,11 @@ extension GoldenModel {
         }
         let slot = state.normalization.statisticsSlot
         var rows = state.statistics[slot]
+        // Without data, each row's statistics see zeros: their phases, which decide what a later
+        // pass may do, move exactly as with data.
+        let zeros = dataless ? Array(repeating: Int64(0), count: local.columns) : []
         for r in 0..<local.rows {
-            let values = requantized(state.accumulator.row(local.address.row + r).prefix(local.columns))
+            let values = dataless ? zeros : requantized(state.accumulator.row(local.address.row + r).prefix(local.columns))
             do {
                 rows[r] = try updated(rows[r], by: command, with: values)
             } catch let problem as StatisticsProblem {

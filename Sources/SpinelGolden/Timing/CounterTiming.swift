@@ -15,6 +15,9 @@ struct CounterTiming {
     private var writeBytes: UInt64 = 0
     /// The reservation station's valid entries per queue (load, execute, store) this cycle.
     var occupancy = [0, 0, 0]
+    /// Whether a slot counts an event of its own (not an external value): only then do the
+    /// cycle's events matter.
+    private(set) var countsEvents = false
     /// By command index: a COUNTER's answer.
     private(set) var responses: [UInt64?]
 
@@ -42,13 +45,26 @@ struct CounterTiming {
         responses[index] = snapshotHeld ? snapshot[access.slot] : value(access.slot)
     }
 
-    /// The clock edge closing the cycle: the events count, then the COUNTER taken in it (if any) acts.
-    mutating func clock(events: Set<CounterEvent>, access: CounterAccess?, readBytes: UInt64, writeBytes: UInt64) {
-        let values = (0..<CounterAccess.slots).map(value)
+    /// `cycles` clock edges of cycles like the last one (the same events, no byte moved, no COUNTER).
+    mutating func advance(events: CounterEvents, cycles: UInt64) {
+        guard countsEvents else { return }
         for slot in 0..<CounterAccess.slots where !slotExternal[slot] {
-            let configured = access.map { $0.configure && $0.slot == slot } ?? false
-            if let event = CounterEvent(rawValue: slotEvent[slot]), events.contains(event), !configured {
-                counts[slot] = (counts[slot] + 1) & Self.mask
+            if let event = CounterEvent(rawValue: slotEvent[slot]), events.contains(event) {
+                counts[slot] = (counts[slot] &+ cycles) & Self.mask
+            }
+        }
+    }
+
+    /// The clock edge closing the cycle: the events count, then the COUNTER taken in it (if any) acts.
+    mutating func clock(events: CounterEvents, access: CounterAccess?, readBytes: UInt64, writeBytes: UInt64) {
+        // The values a snapshot takes: from the registers at the start of the cycle.
+        let values = access == nil ? [] : (0..<CounterAccess.slots).map(value)
+        if countsEvents {
+            for slot in 0..<CounterAccess.slots where !slotExternal[slot] {
+                let configured = access.map { $0.configure && $0.slot == slot } ?? false
+                if let event = CounterEvent(rawValue: slotEvent[slot]), events.contains(event), !configured {
+                    counts[slot] = (counts[slot] + 1) & Self.mask
+                }
             }
         }
         self.readBytes = (self.readBytes + readBytes) & Self.mask
@@ -58,6 +74,7 @@ struct CounterTiming {
             slotEvent[access.slot] = access.event
             slotExternal[access.slot] = access.external
             counts[access.slot] = 0
+            countsEvents = (0..<CounterAccess.slots).contains { !slotExternal[$0] && CounterEvent(rawValue: slotEvent[$0]).map { $0 != .disable } == true }
         }
         if access.releaseSnapshot {
             snapshotHeld = false
@@ -73,4 +90,13 @@ struct CounterTiming {
             snapshot = snapshot.map { _ in 0 }
         }
     }
+}
+
+/// The counter events of one cycle, as a bit set (`CounterEvent` has fewer than 64 cases).
+struct CounterEvents {
+    private var bits: UInt64 = 0
+
+    mutating func insert(_ event: CounterEvent) { bits |= 1 << UInt64(event.rawValue) }
+    func contains(_ event: CounterEvent) -> Bool { bits & 1 << UInt64(event.rawValue) != 0 }
+    mutating func removeAll() { bits = 0 }
 }

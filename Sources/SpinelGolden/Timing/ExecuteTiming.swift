@@ -61,4 +61,44 @@ public protocol ExecuteTiming: Sendable {
     /// Ends `cycle`; `granted[k]` tells whether `reads(at: cycle)[k]` fired. Returns the
     /// command retired in `cycle`.
     mutating func clock(cycle: UInt64, issued: ExecuteIssue?, granted: [Bool]) -> Int?
+    /// Whether `other` (an earlier copy of this controller) holds the same registers: the
+    /// fast path's check that a cycle changed nothing (false: never skip).
+    func sameState(as other: Self) -> Bool
+    /// A copy of this controller for `sameState` (it may leave out what `sameState` does not read).
+    func frozenCopy() -> Self
+    /// The first cycle after `cycle` in which time alone (a result leaving the array) changes
+    /// what the controller does; nil if none.
+    func nextTimer(after cycle: UInt64) -> UInt64?
+    /// `reads(at:)` without an array: its first and second request.
+    func readPair(at cycle: UInt64) -> ReadPair
+    /// `clock(cycle:issued:granted:)` with the grants of `readPair(at:)`'s requests.
+    mutating func clock(cycle: UInt64, issued: ExecuteIssue?, grantedFirst: Bool, grantedSecond: Bool) -> Int?
+}
+
+/// Up to two row reads in port priority order (`first` is nil only when `second` is).
+public struct ReadPair: Sendable {
+    public var first: LocalRowAccess?
+    public var second: LocalRowAccess?
+
+    public init(first: LocalRowAccess? = nil, second: LocalRowAccess? = nil) {
+        self.first = first ?? second
+        self.second = first == nil ? nil : second
+    }
+}
+
+extension ExecuteTiming {
+    public func sameState(as other: Self) -> Bool { false }
+    public func frozenCopy() -> Self { self }
+    public func nextTimer(after cycle: UInt64) -> UInt64? { nil }
+
+    public func readPair(at cycle: UInt64) -> ReadPair {
+        let reads = reads(at: cycle)
+        precondition(reads.count <= 2, "the execute controller has two read streams")
+        return ReadPair(first: reads.first, second: reads.dropFirst().first)
+    }
+
+    public mutating func clock(cycle: UInt64, issued: ExecuteIssue?, grantedFirst: Bool, grantedSecond: Bool) -> Int? {
+        let count = reads(at: cycle).count
+        return clock(cycle: cycle, issued: issued, granted: Array([grantedFirst, grantedSecond].prefix(count)))
+    }
 }

@@ -23,7 +23,7 @@ import SpinelISA
 public struct PipelinedExecuteTiming: ExecuteTiming {
     enum SetState { case free, accepted, reading, ready }
 
-    struct OperandSet {
+    struct OperandSet: Equatable {
         var state = SetState.free
         var pair: ExecutePair?
         var entry = 0
@@ -32,7 +32,7 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
         var reads = TimingFootprint()
     }
 
-    struct RetireEntry {
+    struct RetireEntry: Equatable {
         var valid = false
         var done = false
         var index = 0
@@ -43,7 +43,7 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
     }
 
     /// What an OS pair's drain needs once its operand set is gone (the RTL's `DrainInfo`).
-    struct Drain {
+    struct Drain: Equatable {
         var c = LocalOperand(address: .garbage, columns: 0, rows: 0)
         var stride = 0
         var entry = 0
@@ -57,7 +57,7 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
         var entry: Int
     }
 
-    struct Registers {
+    struct Registers: Equatable {
         var sets = Array(repeating: OperandSet(), count: PipelineTiming.executeOperandSets)
         var queue = Array(repeating: RetireEntry(), count: PipelineTiming.executeRetireEntries)
         var head = 0, tail = 0
@@ -125,6 +125,21 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
         return now.sets[now.acceptPointer].state == .free
     }
 
+    public func frozenCopy() -> Self {
+        var copy = self
+        copy.results = results.emptyCopy()
+        return copy
+    }
+
+    public func sameState(as other: Self) -> Bool {
+        registers == other.registers && results.version == other.results.version
+    }
+
+    public func nextTimer(after cycle: UInt64) -> UInt64? {
+        guard let first = results.first, first.cycle > cycle else { return nil }
+        return first.cycle
+    }
+
     public var idle: Bool {
         results.isEmpty && registers.lastLandedEntry == nil && registers.landedSet == nil
             && registers.queue.allSatisfy { !$0.valid }
@@ -186,6 +201,27 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
 
     public func reads(at cycle: UInt64) -> [LocalRowAccess] { streams(registers).requests }
 
+    public func readPair(at cycle: UInt64) -> ReadPair {
+        let streams = streams(registers)
+        return ReadPair(first: streams.a, second: streams.second)
+    }
+
+    public mutating func clock(cycle: UInt64, issued: ExecuteIssue?, granted: [Bool]) -> Int? {
+        var grants = granted[...]
+        let streams = streams(registers)
+        let first = streams.a != nil && grants.popFirst() == true
+        let second = streams.second != nil && grants.popFirst() == true
+        return clock(cycle: cycle, issued: issued, streams: streams, firedA: first, firedSecond: second)
+    }
+
+    public mutating func clock(cycle: UInt64, issued: ExecuteIssue?, grantedFirst: Bool, grantedSecond: Bool) -> Int? {
+        // `readPair`'s first request is stream 1's when it has one, else stream 2's.
+        let streams = streams(registers)
+        let firedA = streams.a != nil && grantedFirst
+        let firedSecond = streams.second != nil && (streams.a != nil ? grantedSecond : grantedFirst)
+        return clock(cycle: cycle, issued: issued, streams: streams, firedA: firedA, firedSecond: firedSecond)
+    }
+
     // MARK: Slots
 
     public func write(at cycle: UInt64) -> LocalRowAccess? {
@@ -193,7 +229,7 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
         return first.tag.write
     }
 
-    public mutating func clock(cycle: UInt64, issued: ExecuteIssue?, granted: [Bool]) -> Int? {
+    private mutating func clock(cycle: UInt64, issued: ExecuteIssue?, streams: ReadStreams, firedA: Bool, firedSecond: Bool) -> Int? {
         let now = registers
         var next = now
         var markDone: [Int] = []
@@ -213,12 +249,8 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
             next.tail = (now.tail + 1) % now.queue.count
         }
 
-        // MARK: Read
-        let streams = streams(now)
+        // MARK: Read (`streams`: from the registers at the start of the cycle)
         if streams.active, let pair = now.sets[now.readPointer].pair {
-            var grants = granted[...]
-            let firedA = streams.a != nil && grants.popFirst() == true
-            let firedSecond = streams.second != nil && grants.popFirst() == true
             if now.sets[now.readPointer].state == .accepted {
                 next.sets[now.readPointer].state = .reading
                 if Self.usesBias(pair) { next.biasBusy = true }

@@ -9,19 +9,37 @@ import SpinelISA
 struct FIFO<Element>: Sendable where Element: Sendable {
     private var storage: [Element] = []
     private var start = 0
+    /// Counts every change (append, removal, an element set): two copies of one queue hold the
+    /// same elements when their versions are equal (the fast path's frozen-state check).
+    private(set) var version = 0
 
     var count: Int { storage.count - start }
+
+    /// A queue of no element with this one's version: what a copy kept for `sameState` needs,
+    /// without sharing (and so, at the next change, copying) this queue's storage.
+    func emptyCopy() -> FIFO {
+        var copy = FIFO()
+        copy.version = version
+        return copy
+    }
     var isEmpty: Bool { count == 0 }
     var first: Element? { isEmpty ? nil : storage[start] }
 
     subscript(position: Int) -> Element {
         get { storage[start + position] }
-        set { storage[start + position] = newValue }
+        set {
+            storage[start + position] = newValue
+            version &+= 1
+        }
     }
 
-    mutating func append(_ element: Element) { storage.append(element) }
+    mutating func append(_ element: Element) {
+        storage.append(element)
+        version &+= 1
+    }
 
     mutating func removeFirst() {
+        version &+= 1
         start += 1
         if start >= 64 && start * 2 >= storage.count {
             storage.removeFirst(start)
@@ -32,7 +50,7 @@ struct FIFO<Element>: Sendable where Element: Sendable {
 
 /// SpinelHDL's `SkidBuffer`: a registered output (`head`) plus one spare entry; the input is
 /// ready while the spare is empty, so a payload waits at least one cycle.
-struct SkidTiming<Payload> {
+struct SkidTiming<Payload: Equatable>: Equatable {
     private(set) var head: Payload?
     private var spare: Payload?
 
@@ -52,6 +70,10 @@ struct SkidTiming<Payload> {
 /// `DMABurstSplitter`: a run of beats becomes INCR bursts cut at `burstBoundaryBytes`; one burst
 /// leaves per cycle while the memory takes them, and a run is taken only when no rest is left.
 struct BurstSplitterTiming {
+    func sameState(as other: Self) -> Bool {
+        burst == other.burst && rest?.address == other.rest?.address && rest?.beatsMinusOne == other.rest?.beatsMinusOne
+    }
+
     let parameters: DMAParameters
     /// Beats of the burst offered on AR/AW (the `issue_*` registers).
     private(set) var burst: Int?
@@ -90,7 +112,7 @@ struct BurstSplitterTiming {
 }
 
 /// A DMA request: `bytes` bytes at byte `address`.
-struct DMARequestTiming {
+struct DMARequestTiming: Equatable {
     var address: UInt64
     var bytes: Int
 
@@ -121,11 +143,23 @@ struct DMAReaderTiming {
     private var inFlight = FIFO<Int>()
     private var beatIndex = 0
     private var gathered = false
-    private var responses = SkidTiming<Void>()
+    private var responses = SkidTiming<Token>()
 
     init(_ parameters: DMAParameters) {
         self.parameters = parameters
         splitter = BurstSplitterTiming(parameters)
+    }
+
+    /// This reader for `sameState` (its queue by version only).
+    func frozenCopy() -> Self {
+        var copy = self
+        copy.inFlight = inFlight.emptyCopy()
+        return copy
+    }
+
+    func sameState(as o: Self) -> Bool {
+        requests == o.requests && splitter.sameState(as: o.splitter) && inFlight.version == o.inFlight.version
+            && beatIndex == o.beatIndex && gathered == o.gathered && responses == o.responses
     }
 
     var requestReady: Bool { requests.inputReady }
@@ -156,7 +190,7 @@ struct DMAReaderTiming {
             }
         }
         gathered = beat && lastBeat ? true : (responses.inputReady ? false : gathered)
-        responses.clock(input: gatherFires ? () : nil, outputReady: responseReady)
+        responses.clock(input: gatherFires ? Token() : nil, outputReady: responseReady)
         requests.clock(input: request, outputReady: runReady && enqueueReady)
     }
 }
@@ -173,11 +207,23 @@ struct DMAWriterTiming {
     /// Bursts − 1 of each request between its take and its last B.
     private var inFlight = FIFO<Int>()
     private var burstIndex = 0
-    private var responses = SkidTiming<Void>()
+    private var responses = SkidTiming<Token>()
 
     init(_ parameters: DMAParameters) {
         self.parameters = parameters
         splitter = BurstSplitterTiming(parameters)
+    }
+
+    /// This writer for `sameState` (its queue by version only).
+    func frozenCopy() -> Self {
+        var copy = self
+        copy.inFlight = inFlight.emptyCopy()
+        return copy
+    }
+
+    func sameState(as o: Self) -> Bool {
+        requests == o.requests && splitter.sameState(as: o.splitter) && beatsValid == o.beatsValid && beatsLeft == o.beatsLeft
+            && inFlight.version == o.inFlight.version && burstIndex == o.burstIndex && responses == o.responses
     }
 
     var requestReady: Bool { requests.inputReady }
@@ -217,7 +263,7 @@ struct DMAWriterTiming {
                 burstIndex += 1
             }
         }
-        responses.clock(input: respond ? () : nil, outputReady: responseReady)
+        responses.clock(input: respond ? Token() : nil, outputReady: responseReady)
         requests.clock(input: request, outputReady: runReady && enqueueReady && beatsFree)
     }
 }
@@ -283,6 +329,35 @@ struct AXIMemoryTiming {
     }
 
     var idle: Bool { reads.isEmpty && writes.isEmpty && unmatchedBeats == 0 && !readValid && !answerValid }
+
+    /// This memory for `sameState` (its queues by version only).
+    func frozenCopy() -> Self {
+        var copy = self
+        copy.reads = reads.emptyCopy()
+        copy.writes = writes.emptyCopy()
+        return copy
+    }
+
+    func sameState(as o: Self) -> Bool {
+        readTokens == o.readTokens && writeTokens == o.writeTokens && reads.version == o.reads.version && writes.version == o.writes.version
+            && completeWrites == o.completeWrites && unmatchedBeats == o.unmatchedBeats && addressReadReady == o.addressReadReady
+            && addressWriteReady == o.addressWriteReady && beatReady == o.beatReady && readValid == o.readValid && answerValid == o.answerValid
+    }
+
+    /// The first cycle after `cycle` in which time alone changes what `drive` decides: the front
+    /// read burst's next beat is due, or the oldest complete write's response.
+    func nextTimer(after cycle: UInt64) -> UInt64? {
+        var next: UInt64?
+        if !readValid, let front = reads.first {
+            let due = front.accepted + UInt64(settings.latencyCycles + front.beatsDone)
+            if due > cycle { next = due }
+        }
+        if !answerValid && completeWrites > 0 {
+            let due = writes.first!.respondAt
+            if due > cycle { next = min(next ?? due, due) }
+        }
+        return next
+    }
     /// Bursts between their address handshake and their last R beat (reads) or their B (writes).
     var readsInFlight: Int { reads.count }
     var writesInFlight: Int { writes.count }
@@ -340,3 +415,6 @@ struct AXIMemoryTiming {
         }
     }
 }
+
+/// A payload without data (a response that only says "done").
+struct Token: Equatable {}

@@ -5,18 +5,35 @@ import SpinelISA
 /// cursor that emits them, in each cursor's order. `UnrollerTiming` interleaves them cycle by
 /// cycle as the hardware does.
 public struct UnrolledLoop: Sendable {
+    /// The lists below, in one object that every copy shares (the unroller's registers, loops
+    /// included, are copied every cycle).
+    final class Lists: @unchecked Sendable {
+        let commands: [TimedCommand]
+        let residual: [Int], bias: [Int], loads: [[Int]], pairs: [[Int]], stores: [Int]
+
+        init(commands: [TimedCommand], residual: [Int], bias: [Int], loads: [[Int]], pairs: [[Int]], stores: [Int]) {
+            self.commands = commands
+            self.residual = residual
+            self.bias = bias
+            self.loads = loads
+            self.pairs = pairs
+            self.stores = stores
+        }
+    }
+
+    private let lists: Lists
     /// The unrolled commands (`index` is the position in the unrolling).
-    public var commands: [TimedCommand]
+    public var commands: [TimedCommand] { lists.commands }
     /// Positions in `commands`: the residual add's commands (MVIN, MVIN2 and, with C, MVOUT per tile).
-    var residual: [Int] = []
+    var residual: [Int] { lists.residual }
     /// The bias loads, then the operand loads of each K block.
-    var bias: [Int] = []
-    var loads: [[Int]]
+    var bias: [Int] { lists.bias }
+    var loads: [[Int]] { lists.loads }
     /// Each K block's PRELOAD and COMPUTE, alternating.
-    var pairs: [[Int]]
+    var pairs: [[Int]] { lists.pairs }
     /// The mvouts of C, column by column (with `normalizes`, row of tiles by row of tiles: the
     /// statistics passes, then the output).
-    var stores: [Int] = []
+    var stores: [Int] { lists.stores }
     let isResidualAdd: Bool
     let storesC: Bool
     /// LayerNorm or Softmax: the mvouts wait until all of C is computed.
@@ -35,8 +52,9 @@ public struct UnrolledLoop: Sendable {
         let settings = model.state.loop
         let unrolled = LoopWSUnrolling.unrolling(of: launch, settings: settings, parameters: parameters)
         let steps = (settings.bounds.tilesK + parameters.loopBlockTiles - 1) / parameters.loopBlockTiles
-        loads = Array(repeating: [], count: steps)
-        pairs = Array(repeating: [], count: steps)
+        var loads: [[Int]] = Array(repeating: [], count: steps)
+        var pairs: [[Int]] = Array(repeating: [], count: steps)
+        var residual: [Int] = [], bias: [Int] = [], stores: [Int] = []
         isResidualAdd = launch.isResidualAdd
         storesC = settings.c != 0
         normalizes = launch.normalizes
@@ -49,7 +67,7 @@ public struct UnrolledLoop: Sendable {
         loadsA = settings.a != 0
         loadsB = settings.b != 0
         loadsBias = settings.d != 0
-        commands = []
+        var commands: [TimedCommand] = []
         commands.reserveCapacity(unrolled.count)
         for (position, (command, role)) in unrolled.enumerated() {
             let before = model.state
@@ -70,6 +88,7 @@ public struct UnrolledLoop: Sendable {
             case .store: stores.append(position)
             }
         }
+        lists = Lists(commands: commands, residual: residual, bias: bias, loads: loads, pairs: pairs, stores: stores)
         // GoldenModel.loopWS: a loop that stores C flips the accumulator half of the next one.
         if model.state.loop.c != 0 { model.state.loop.accumulatorHalf ^= 1 }
     }
@@ -93,7 +112,18 @@ public struct UnrolledLoop: Sendable {
 /// running loop, the load, pair and store cursors, and the two loop slots.
 struct UnrollerTiming {
     enum Phase { case idle, residual, firstLoads, pairs, waiting, drain, finish }
-    typealias Loop = (host: Int, loop: UnrolledLoop)
+    /// A LOOP_WS (by its host command's index) and its unrolling. (Structs, not tuples: an
+    /// optional tuple's copies go through runtime type metadata.)
+    struct Loop {
+        var host: Int
+        var loop: UnrolledLoop
+    }
+
+    struct StoreLoop {
+        var host: Int
+        var loop: UnrolledLoop
+        var slot: Int
+    }
 
     var phase = Phase.idle
     var part = 0
@@ -113,11 +143,22 @@ struct UnrollerTiming {
     var biasRemaining = 0
     var loadStep = 0, blockRemaining = 0
     // Store cursor.
-    var store: (host: Int, loop: UnrolledLoop, slot: Int)?
+    var store: StoreLoop?
     var storeOwnsRun = false
     var storePosition = 0
 
     var idle: Bool { phase == .idle }
+
+    /// Whether `o` (an earlier copy) holds the same registers (a loop is known by its LOOP_WS).
+    func sameState(as o: Self) -> Bool {
+        phase == o.phase && part == o.part && pending?.host == o.pending?.host && run?.host == o.run?.host && slot == o.slot
+            && waiting == o.waiting && outstanding == o.outstanding && pairStep == o.pairStep && pairNumber == o.pairNumber
+            && tile == o.tile && columnsDone == o.columnsDone && handed == o.handed && loadsNext == o.loadsNext
+            && biasRemaining == o.biasRemaining && loadStep == o.loadStep && blockRemaining == o.blockRemaining
+            && store?.host == o.store?.host && store?.slot == o.store?.slot && storeOwnsRun == o.storeOwnsRun
+            && storePosition == o.storePosition
+    }
+
     var loadWaiting: Bool { biasRemaining > 0 || blockRemaining > 0 }
     var loadLoop: UnrolledLoop? { loadsNext ? pending?.loop : run?.loop }
     var quiet: Bool { idle && pending == nil && store == nil && waiting.allSatisfy { $0 == nil } }
@@ -125,33 +166,53 @@ struct UnrollerTiming {
     var lastPairStep: Bool { run.map { pairStep + 1 == $0.loop.steps } ?? false }
 
     /// The store cursor's mvout, when the store queue has room (`storeRoom`), with its loop slot.
-    func storeOffer(storeRoom: Bool) -> (TimedCommand, slot: Int)? {
+    func storeOffer(storeRoom: Bool) -> Offer? {
         guard let store, storeRoom else { return nil }
         let columnsReady = storeOwnsRun ? columnsDone : store.loop.tilesJ
         let ready = store.loop.normalizes ? columnsReady == store.loop.tilesJ : storePosition / store.loop.tilesI < columnsReady
         guard ready else { return nil }
-        return (store.loop.commands[store.loop.stores[storePosition]], store.slot)
+        return Offer(loop: store.loop, position: store.loop.stores[storePosition], slot: store.slot)
+    }
+
+    /// An unrolled command a cursor offers the dispatcher, with its loop slot.
+    struct Offer {
+        var loop: UnrolledLoop
+        var position: Int
+        var slot: Int
+
+        var command: TimedCommand { loop.commands[position] }
     }
 
     var emitLoad: Bool { loadWaiting && (phase == .firstLoads || phase == .waiting || phase == .drain) }
 
     /// The pair cursor's side's command (residual add, a load, a PRELOAD or COMPUTE), with its loop slot.
-    func mainOffer() -> (TimedCommand, slot: Int)? {
+    func mainOffer() -> Offer? {
         guard let run else { return nil }
         switch phase {
         case .residual:
             let stride = run.loop.storesC ? 3 : 2
             guard part < stride else { return nil }
-            return (run.loop.commands[run.loop.residual[tile * stride + part]], slot)
+            return Offer(loop: run.loop, position: run.loop.residual[tile * stride + part], slot: slot)
         case _ where emitLoad:
             guard let loop = loadLoop else { return nil }
             let position = biasRemaining > 0 ? loop.bias[loop.bias.count - biasRemaining]
                 : loop.loads[loadStep][loop.loads[loadStep].count - blockRemaining]
-            return (loop.commands[position], loadsNext ? slot ^ 1 : slot)
+            return Offer(loop: loop, position: position, slot: loadsNext ? slot ^ 1 : slot)
         case .pairs:
-            return (run.loop.commands[run.loop.pairs[pairStep][2 * pairNumber + part]], slot)
+            return Offer(loop: run.loop, position: run.loop.pairs[pairStep][2 * pairNumber + part], slot: slot)
         default:
             return nil
+        }
+    }
+
+    /// Whether `mainOffer()` offers a command.
+    var hasMainOffer: Bool {
+        guard let run else { return false }
+        switch phase {
+        case .residual: return part < (run.loop.storesC ? 3 : 2)
+        case _ where emitLoad: return loadLoop != nil
+        case .pairs: return true
+        default: return false
         }
     }
 
@@ -172,7 +233,7 @@ struct UnrollerTiming {
     /// cursor's command; `taken`: a LOOP_WS that passed its checks was taken from the host.
     mutating func clock(from before: UnrollerTiming, mainFired: Bool, storeFired: Bool, taken: Loop?, completing: Int?) {
         let u = before
-        let emitting = u.mainOffer() != nil
+        let emitting = u.hasMainOffer
         let advance = mainFired || (!u.idle && !emitting && u.phase != .finish)
         let running = u.phase == .pairs || u.phase == .waiting || u.phase == .drain
         let prefetch = running && u.lastPairStep && !u.loadWaiting && !u.loadsNext && u.pending.map { !$0.loop.isResidualAdd } == true
@@ -199,7 +260,7 @@ struct UnrollerTiming {
         let handOver = u.store == nil && !u.handed && u.runStoresC && u.run.map { !$0.loop.isResidualAdd } == true
             && !u.idle && u.phase != .residual
         if handOver, let run = u.run {
-            store = (run.host, run.loop, u.slot)
+            store = StoreLoop(host: run.host, loop: run.loop, slot: u.slot)
             storeOwnsRun = true
             handed = true
             storePosition = 0

@@ -13,28 +13,56 @@ import SpinelISA
 public struct TimingModel<Execute: ExecuteTiming> {
     public let parameters: AcceleratorParameters
     public let memory: MemoryTimingSettings
+    public var stepping: TimingStepping
     let makeExecute: () -> Execute
 
-    public init(parameters: AcceleratorParameters, memory: MemoryTimingSettings, execute: @escaping () -> Execute) {
+    public init(parameters: AcceleratorParameters, memory: MemoryTimingSettings, stepping: TimingStepping = .fast,
+                execute: @escaping () -> Execute) {
         self.parameters = parameters
         self.memory = memory
+        self.stepping = stepping
         makeExecute = execute
     }
 
     /// Runs `program` to its end (or until `cycleLimit` cycles passed since the last command's
     /// arrival without every command retiring).
     public func predict(_ program: TimingProgram, cycleLimit: UInt64 = 1_000_000) -> TimingPrediction {
+        // Today's RTL through a simulation of the concrete type: the compiler specializes it
+        // (a caller in another module would otherwise run the unspecialized generic code).
+        if let execute = makeExecute() as? PipelinedExecuteTiming {
+            return Self.predictPipelined(program, parameters: parameters, memory: memory, execute: execute, stepping: stepping,
+                                         cycleLimit: cycleLimit)
+        }
         var simulation = TimingSimulation(parameters: parameters, memory: memory, execute: makeExecute(), program: program)
-        simulation.run(cycleLimit: cycleLimit)
-        return TimingPrediction(accepted: simulation.accepted, retired: simulation.retired, responses: simulation.counters.responses)
+        simulation.run(cycleLimit: cycleLimit, stepping: stepping)
+        return TimingPrediction(accepted: simulation.accepted, retired: simulation.retired, responses: simulation.counters.responses,
+                                skippedCycles: simulation.skippedCycles)
+    }
+
+    private static func predictPipelined(_ program: TimingProgram, parameters: AcceleratorParameters, memory: MemoryTimingSettings,
+                                         execute: PipelinedExecuteTiming, stepping: TimingStepping, cycleLimit: UInt64) -> TimingPrediction {
+        var simulation = TimingSimulation<PipelinedExecuteTiming>(parameters: parameters, memory: memory, execute: execute, program: program)
+        simulation.run(cycleLimit: cycleLimit, stepping: stepping)
+        return TimingPrediction(accepted: simulation.accepted, retired: simulation.retired, responses: simulation.counters.responses,
+                                skippedCycles: simulation.skippedCycles)
     }
 }
 
 extension TimingModel where Execute == PipelinedExecuteTiming {
     /// The model of today's RTL.
-    public init(parameters: AcceleratorParameters, memory: MemoryTimingSettings) {
-        self.init(parameters: parameters, memory: memory, execute: { PipelinedExecuteTiming(parameters) })
+    public init(parameters: AcceleratorParameters, memory: MemoryTimingSettings, stepping: TimingStepping = .fast) {
+        self.init(parameters: parameters, memory: memory, stepping: stepping, execute: { PipelinedExecuteTiming(parameters) })
     }
+}
+
+/// How the model advances time (docs/TIMING.md, "Speed"). Both give the same prediction.
+public enum TimingStepping: String, Sendable, CaseIterable {
+    /// Every cycle stepped, one after the other: the reference.
+    case cycleStepped
+    /// Stretches in which nothing but time moves are jumped over in one step, to the next cycle
+    /// in which a timer (a memory response, a result leaving the array, the normalizer, the
+    /// host) can change anything.
+    case fast
 }
 
 /// What the model predicts for each command (by index).
@@ -45,6 +73,8 @@ public struct TimingPrediction: Sendable {
     public var retired: [UInt64?]
     /// What a COUNTER answers (the response port's data); nil for other commands.
     public var responses: [UInt64?] = []
+    /// Cycles the fast path jumped over (`TimingStepping.fast`); 0 when cycle-stepped.
+    public var skippedCycles: UInt64 = 0
 
     /// From the first command taken to the last retirement.
     public var totalCycles: UInt64? {
@@ -59,7 +89,7 @@ public struct TimingPrediction: Sendable {
 /// queue's next entry issues once no older entry of another queue conflicts with it; entries
 /// leave when their controller retires them. Entries hold dispatch sequence numbers (the
 /// dispatcher's `sequence`, which orders host and unrolled commands alike).
-struct StationQueueTiming {
+struct StationQueueTiming: Equatable {
     private var slots: [Int?]
     private var issued: [Bool]
     private var head = 0, issuePointer = 0, tail = 0
@@ -75,6 +105,19 @@ struct StationQueueTiming {
     var hasStarted: Bool { slots.indices.contains { slots[$0] != nil && issued[$0] } }
     /// Sequence numbers of the valid entries.
     var held: [Int] { slots.compactMap { $0 } }
+    /// How many entries are valid.
+    var heldCount: Int {
+        var count = 0
+        for slot in slots where slot != nil { count += 1 }
+        return count
+    }
+    /// Whether a valid entry older than `sequence` has a footprint that conflicts with `footprint`.
+    func holdsConflict(before sequence: Int, with footprint: TimingFootprint, in footprints: [TimingFootprint]) -> Bool {
+        for case let index? in slots where index < sequence {
+            if footprints[index].conflicts(with: footprint) { return true }
+        }
+        return false
+    }
     /// The next entry to issue (valid, not yet issued).
     var candidate: Int? { issued[issuePointer] ? nil : slots[issuePointer] }
 
@@ -96,7 +139,7 @@ struct StationQueueTiming {
 }
 
 /// What the load controller's writer must do with one row (LoadController's `RowNote`).
-struct LoadNote {
+struct LoadNote: Equatable {
     var row: Int
     var accumulator: Bool
     var accumulate: Bool
@@ -109,7 +152,7 @@ struct LoadNote {
 }
 
 /// One row on its way out of the store controller (StoreController's `RowNote`).
-struct StoreNote {
+struct StoreNote: Equatable {
     var request: DMARequestTiming
     var noWrites: Bool
     var last: Bool
@@ -117,7 +160,10 @@ struct StoreNote {
 }
 
 struct TimingSimulation<Execute: ExecuteTiming> {
-    let parameters: AcceleratorParameters
+    // (No `AcceleratorParameters` here: the simulation is copied whenever a method reads it,
+    // and the parameters would make every copy kilobytes long.)
+    /// The memories' rows.
+    let accRows: Int, spRows: Int
     let program: TimingProgram
     let dma: DMAParameters
     /// The memories' bank maps (the hardware's own).
@@ -125,6 +171,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     let accumulatorMemory: LocalMemoryBanks
 
     var cycle: UInt64 = 0
+    /// Cycles the fast path jumped over.
+    var skippedCycles: UInt64 = 0
     var accepted: [UInt64?]
     var retired: [UInt64?]
     private var nextCommand = 0
@@ -132,7 +180,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
     /// What the dispatcher took, by sequence number: the command, and for one a LOOP_WS
     /// unrolled, its loop slot (nil for a host command).
-    private var dispatched: [(command: TimedCommand, slot: Int?)] = []
+    private var dispatched = Dispatched()
 
     private var unroller = UnrollerTiming()
     /// Retirements of unrolled commands in this cycle, per slot (counted down at the clock edge).
@@ -167,14 +215,20 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
     /// The accumulator's read-modify-write stage: per bank, the row of the write taken last cycle.
     private var accumulatorStage: [Int?]
+    /// This cycle's: the stage's next contents, and the banks whose read port the stage takes.
+    private var nextStage: [Int?]
+    private var readTaken: [Bool]
 
     /// The performance counters, and this cycle's events (CounterFile, `connectCounterEvents`).
     var counters: CounterTiming
-    private var events = Set<CounterEvent>()
+    /// Whether a host command is a COUNTER (LOOP_WS unrolls none).
+    private let hasCounterCommands: Bool
+    private var events = CounterEvents()
     private var counterAccess: CounterAccess?
 
     init(parameters: AcceleratorParameters, memory: MemoryTimingSettings, execute: Execute, program: TimingProgram) {
-        self.parameters = parameters
+        accRows = parameters.accRows
+        spRows = parameters.spRows
         self.program = program
         self.execute = execute
         dma = DMAParameters(parameters, tagBits: 1)
@@ -186,24 +240,40 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         writer = DMAWriterTiming(dma)
         axi = AXIMemoryTiming(busBytes: dma.busBytes, settings: memory)
         accumulatorStage = Array(repeating: nil, count: config.accBanks)
+        nextStage = accumulatorStage
+        readTaken = Array(repeating: false, count: config.accBanks)
         accepted = Array(repeating: nil, count: program.commands.count)
         retired = Array(repeating: nil, count: program.commands.count)
         counters = CounterTiming(commands: program.commands.count)
+        hasCounterCommands = program.commands.contains { $0.funct == Funct.counter }
         if let first = program.commands.first { cycle = first.arrival }
     }
 
     /// Both notes queues hold `maxInFlight + 2` entries (LoadController `notes`, StoreController `pending`).
     private var notesDepth: Int { dma.maxInFlight + 2 }
 
+    // The helpers the cycle calls are `mutating` though they change nothing: a non-mutating
+    // call from the cycle copied the whole simulation (about 1.8 KB) first, every call.
     private var quiet: Bool {
+        mutating get { quietNow() }
+    }
+
+    private mutating func quietNow() -> Bool {
         unroller.quiet
             && station.allSatisfy(\.isEmpty) && execute.idle && loadNotes.isEmpty && storeArriving == nil && normalizerRow == nil && cycle > normalizerBusyUntil && outgoing.isEmpty
             && pending.isEmpty && reader.idle && writer.idle && axi.idle && accumulatorStage.allSatisfy { $0 == nil }
     }
 
-    mutating func run(cycleLimit: UInt64) {
+    mutating func run(cycleLimit: UInt64, stepping: TimingStepping = .cycleStepped) {
         let commands = program.commands
         var lastProgress = cycle
+        // The fast path: after two cycles without progress, the next cycle is stepped from a
+        // copy kept of its starting state; when it changed nothing, every cycle up to the next
+        // timer would change nothing either, and they are jumped over (docs/TIMING.md, "Speed").
+        var stillCycles = 0
+        // Quiet cycles before the next check: doubles after a check that found the state
+        // moving (up to 64), halves with progress, back to 2 after a jump.
+        var threshold = 2
         while nextCommand < commands.count || !quiet {
             if quiet, nextCommand < commands.count {
                 // Nothing moves until the host offers the next command: jump there.
@@ -214,38 +284,112 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 }
                 lastProgress = cycle
             }
-            if step() { lastProgress = cycle }
+            if stepping == .fast && stillCycles >= threshold {
+                let before = registers
+                stillCycles = 0
+                if step() {
+                    lastProgress = cycle
+                    threshold = min(threshold * 2, 64)
+                } else if !sameState(as: before) {
+                    threshold = min(threshold * 2, 64)
+                } else {
+                    threshold = 2
+                    // Frozen: cycles cycle + 1 ..< next are copies of this one.
+                    let limit = lastProgress + cycleLimit + 1
+                    let next = min(nextTimer(after: cycle) ?? limit, limit)
+                    if next > cycle + 1 {
+                        let skipped = next - cycle - 1
+                        counters.advance(events: events, cycles: skipped)
+                        cycle += skipped
+                        skippedCycles += skipped
+                    }
+                }
+            } else if step() {
+                lastProgress = cycle
+                stillCycles = 0
+                threshold = max(threshold / 2, 2)
+            } else {
+                stillCycles += 1
+            }
             cycle += 1
             if cycle - lastProgress > cycleLimit { return }
         }
     }
 
+    /// The registers the fast path compares before and after a cycle: everything that can
+    /// change but the cycle count, the performance counters and the results (the command
+    /// lists grow only with a command taken: their counts stand for them; a queue by its version).
+    struct Registers {
+        var nextCommand: Int, lastAccepted: UInt64?, dispatched: Int
+        var internalRetired: (Int, Int)
+        var station: [StationQueueTiming]
+        var unroller: UnrollerTiming
+        var execute: Execute
+        var reader: DMAReaderTiming, writer: DMAWriterTiming, axi: AXIMemoryTiming
+        var load: (row: Int, notes: Int, block: Int, draining: Bool)
+        var store: (row: Int, block: Int, arriving: StoreNote?, outgoing: Int, pending: Int)
+        var normalizer: (note: StoreNote, latency: Int, queued: UInt64?)?
+        var normalizerBusyUntil: UInt64
+        var accumulatorStage: [Int?]
+    }
+
+    private var registers: Registers {
+        Registers(nextCommand: nextCommand, lastAccepted: lastAccepted, dispatched: dispatched.count,
+                  internalRetired: (internalRetired[0], internalRetired[1]), station: station, unroller: unroller,
+                  execute: execute.frozenCopy(), reader: reader.frozenCopy(), writer: writer.frozenCopy(), axi: axi.frozenCopy(), load: (loadRow, loadNotes.version, loadBlock, loadDraining),
+                  store: (storeRow, storeBlock, storeArriving, outgoing.version, pending.version), normalizer: normalizerRow,
+                  normalizerBusyUntil: normalizerBusyUntil, accumulatorStage: accumulatorStage)
+    }
+
+    /// Whether the registers equal `o` (taken earlier).
+    private func sameState(as o: Registers) -> Bool {
+        nextCommand == o.nextCommand && lastAccepted == o.lastAccepted && dispatched.count == o.dispatched
+            && internalRetired[0] == o.internalRetired.0 && internalRetired[1] == o.internalRetired.1 && station == o.station
+            && unroller.sameState(as: o.unroller) && execute.sameState(as: o.execute) && reader.sameState(as: o.reader)
+            && writer.sameState(as: o.writer) && axi.sameState(as: o.axi)
+            && loadRow == o.load.row && loadNotes.version == o.load.notes && loadBlock == o.load.block && loadDraining == o.load.draining
+            && storeRow == o.store.row && storeBlock == o.store.block && storeArriving == o.store.arriving
+            && outgoing.version == o.store.outgoing && pending.version == o.store.pending
+            && normalizerRow?.note == o.normalizer?.note && normalizerRow?.latency == o.normalizer?.latency
+            && normalizerRow?.queued == o.normalizer?.queued && normalizerBusyUntil == o.normalizerBusyUntil
+            && accumulatorStage == o.accumulatorStage && counterAccess == nil
+    }
+
+    /// The first cycle after `cycle` in which time alone changes a decision: a memory response
+    /// due, a result row leaving the array, the normalizer's result or its end of busy, the
+    /// host's next command.
+    private mutating func nextTimer(after cycle: UInt64) -> UInt64? {
+        var timers: [UInt64?] = [axi.nextTimer(after: cycle), execute.nextTimer(after: cycle)]
+        if let queued = normalizerRow?.queued { timers.append(queued) }
+        timers.append(normalizerBusyUntil + 1)
+        if nextCommand < program.commands.count { timers.append(arrivalOfNext()) }
+        return timers.compactMap { $0 }.filter { $0 > cycle }.min()
+    }
+
     /// The host offers command i no earlier than the trace says and not before the cycle after
     /// the port took command i − 1.
-    private func arrivalOfNext() -> UInt64 {
+    private mutating func arrivalOfNext() -> UInt64 {
         let arrival = program.commands[nextCommand].arrival
         guard let lastAccepted else { return arrival }
         return max(arrival, lastAccepted + 1)
     }
 
-    private func bank(_ access: LocalRowAccess) -> Int {
-        access.accumulator ? accumulatorMemory.bank(row: access.row % parameters.accRows)
-                           : scratchpadMemory.bank(row: access.row % parameters.spRows)
+    private mutating func bank(_ access: LocalRowAccess) -> Int {
+        access.accumulator ? accumulatorMemory.bank(row: access.row % accRows)
+                           : scratchpadMemory.bank(row: access.row % spRows)
     }
 
-    private func sameBank(_ a: LocalRowAccess?, _ b: LocalRowAccess) -> Bool {
+    private mutating func sameBank(_ a: LocalRowAccess?, _ b: LocalRowAccess) -> Bool {
         guard let a else { return false }
         return a.accumulator == b.accumulator && bank(a) == bank(b)
     }
 
     /// The station's candidate of queue `kind` when nothing older elsewhere conflicts with it.
-    private func issuable(_ kind: Int) -> Int? {
+    private mutating func issuable(_ kind: Int) -> Int? {
         guard let candidate = station[kind].candidate else { return nil }
-        let footprint = dispatched[candidate].command.footprint
+        let footprint = dispatched.footprint[candidate]
         for other in 0..<3 where other != kind {
-            for index in station[other].held where index < candidate {
-                if dispatched[index].command.footprint.conflicts(with: footprint) { return nil }
-            }
+            if station[other].holdsConflict(before: candidate, with: footprint, in: dispatched.footprint) { return nil }
         }
         return candidate
     }
@@ -257,25 +401,24 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
         // The station's free tail slots (registers: a slot a retirement frees in this cycle
         // takes a command in the next one).
-        let allocateReady = station.map(\.allocateReady)
+        let allocateReady = Triple(station[0].allocateReady, station[1].allocateReady, station[2].allocateReady)
 
         // The execute controller's ports (client 0 of both memories).
-        let executeReads = execute.reads(at: cycle)
+        let executeReads = execute.readPair(at: cycle)
         let executeWrite = execute.write(at: cycle)
-        let candidates = (0..<3).map(issuable)
+        let candidates = Triple(issuable(0), issuable(1), issuable(2))
         observeCounterEvents(candidates: candidates, allocateReady: allocateReady)
 
         let load = loadWriterCycle(executeWrite: executeWrite)
-        let ports = bankPorts(executeWrite: executeWrite, loadWrite: load.write)
-        let executeGranted = executeReads.indices.map {
-            !readBlocked(executeReads[$0], after: executeReads[..<$0], readTaken: ports.readTaken)
-        }
+        bankPorts(executeWrite: executeWrite, loadWrite: load.write)
+        let grantedFirst = executeReads.first.map { !readBlocked($0, after: nil, nil) } ?? false
+        let grantedSecond = executeReads.second.map { !readBlocked($0, after: executeReads.first, nil) } ?? false
         let issued = loadIssuerCycle(candidate: candidates[0], notesReady: load.notesReady)
-        let store = storeControllerCycle(candidate: candidates[2], executeReads: executeReads, readTaken: ports.readTaken)
-        let executed = executeControllerCycle(candidate: candidates[1], granted: executeGranted)
+        let store = storeControllerCycle(candidate: candidates[2], executeReads: executeReads)
+        let executed = executeControllerCycle(candidate: candidates[1], grantedFirst: grantedFirst, grantedSecond: grantedSecond)
         let moved = dmaCycle(readRequest: issued.request, responseTaken: load.responseTaken,
                              writeRequest: store.request, writeResponseTaken: store.responseTaken)
-        accumulatorStage = ports.stage
+        swap(&accumulatorStage, &nextStage)
         let dispatcherMoved = unrollerAndDispatcherCycle(allocateReady: allocateReady)
         counters.clock(events: events, access: counterAccess, readBytes: moved.bytes.read, writeBytes: moved.bytes.write)
         counterAccess = nil
@@ -304,7 +447,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 // A write waits while the execute controller writes the same bank, or (accumulating)
                 // while the previous write to its row is still in the read-modify-write stage.
                 let inStage = access.accumulator && access.accumulate
-                    && accumulatorStage.contains { $0 == access.row % parameters.accRows }
+                    && accumulatorStage.contains { $0 == access.row % accRows }
                 if !sameBank(executeWrite, access) && !inStage {
                     written = true
                     loadWrite = access
@@ -341,23 +484,27 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// The execute controller does not wait for its write: an accumulating write to a row
     /// still in the stage is refused and never enters it (it still holds the bank's write port
     /// against the load controller's writer).
-    private func bankPorts(executeWrite: LocalRowAccess?, loadWrite: LocalRowAccess?) -> (stage: [Int?], readTaken: [Bool]) {
+    private mutating func bankPorts(executeWrite: LocalRowAccess?, loadWrite: LocalRowAccess?) {
         let executeWriteTaken = executeWrite.flatMap { write in
-            write.accumulator && write.accumulate && accumulatorStage.contains { $0 == write.row % parameters.accRows } ? nil : write
+            write.accumulator && write.accumulate && accumulatorStage.contains { $0 == write.row % accRows } ? nil : write
         }
-        var stage: [Int?] = Array(repeating: nil, count: parameters.config.accBanks)
-        var readTaken = Array(repeating: false, count: parameters.config.accBanks)
-        for write in [executeWriteTaken, loadWrite].compactMap({ $0 }) where write.accumulator {
-            stage[bank(write)] = write.row % parameters.accRows
-            if write.accumulate { readTaken[bank(write)] = true }
+        for bank in nextStage.indices {
+            nextStage[bank] = nil
+            readTaken[bank] = false
         }
-        return (stage, readTaken)
+        if let write = executeWriteTaken, write.accumulator { stageWrite(write) }
+        if let write = loadWrite, write.accumulator { stageWrite(write) }
+    }
+
+    private mutating func stageWrite(_ write: LocalRowAccess) {
+        nextStage[bank(write)] = write.row % accRows
+        if write.accumulate { readTaken[bank(write)] = true }
     }
 
     /// Read ports by priority: a request waits while the read-modify-write stage (`readTaken`)
     /// or a client before it wants the same bank.
-    private func readBlocked(_ access: LocalRowAccess, after earlier: ArraySlice<LocalRowAccess>, readTaken: [Bool]) -> Bool {
-        (access.accumulator && readTaken[bank(access)]) || earlier.contains { sameBank($0, access) }
+    private mutating func readBlocked(_ access: LocalRowAccess, after first: LocalRowAccess?, _ second: LocalRowAccess?) -> Bool {
+        (access.accumulator && readTaken[bank(access)]) || sameBank(first, access) || sameBank(second, access)
     }
 
     /// The load controller's issuer half: the station's load candidate, one row per cycle, each
@@ -370,7 +517,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             var noteOut = LoadNote(row: 0, accumulator: false, accumulate: false, blocks: 1, blockStride: 0, zeros: false,
                                    noWrites: true, last: true, index: index)
             var needsRead = false
-            if case .mvin(let move) = dispatched[index].command.work, !move.empty {
+            if case .mvin(let move) = dispatched.work[index], !move.empty {
                 noteOut = LoadNote(row: move.localRow + loadRow, accumulator: move.accumulator, accumulate: move.accumulate,
                                    blocks: move.blocks, blockStride: move.blockStride, zeros: move.zeros, noWrites: false,
                                    last: loadRow + 1 >= move.rows, index: index)
@@ -396,7 +543,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// cycle (through the normalizer for a long row), the oldest outgoing row becomes a DMA
     /// write request, and write responses retire commands in order. Returns the write request
     /// and whether the writer's response was taken.
-    private mutating func storeControllerCycle(candidate: Int?, executeReads: [LocalRowAccess], readTaken: [Bool])
+    private mutating func storeControllerCycle(candidate: Int?, executeReads: ReadPair)
         -> (request: DMARequestTiming?, responseTaken: Bool) {
         // All from the registers at the start of the cycle: a row queued in this cycle leaves
         // in the next one at the earliest.
@@ -429,9 +576,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         storeArriving = nil
         var emptyNote: StoreNote?
         if let index = candidate, normalizerRow == nil, normalizerDone == nil, cycle > normalizerBusyUntil {
-            if case .mvout(let move) = dispatched[index].command.work, !move.empty {
+            if case .mvout(let move) = dispatched.work[index], !move.empty {
                 let access = LocalRowAccess(accumulator: move.accumulator, row: move.localRow(row: storeRow, block: storeBlock))
-                if room && !readBlocked(access, after: executeReads[...], readTaken: readTaken) {
+                if room && !readBlocked(access, after: executeReads.first, executeReads.second) {
                     let blockDone = storeRow + 1 >= move.rows
                     let last = blockDone && storeBlock + 1 >= move.blocks
                     let note = StoreNote(request: DMARequestTiming(address: move.address(row: storeRow, block: storeBlock),
@@ -446,7 +593,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             } else if room && arrivingNote == nil {
                 // A CONFIG_ST or an empty MVOUT goes into the queue as one note.
                 emptyNote = StoreNote(request: DMARequestTiming(address: 0, bytes: 0), noWrites: true, last: true, index: index)
-                if let busy = dispatched[index].command.normalizerBusy { normalizerBusyUntil = cycle + UInt64(busy) }
+                if let busy = dispatched.normalizerBusy[index] { normalizerBusyUntil = cycle + UInt64(busy) }
                 station[2].issue()
             }
         }
@@ -463,22 +610,22 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// The execute controller: issues the station's execute candidate when the pipeline takes
     /// it, clocks the pipeline (`ExecuteTiming`) with the read ports it was granted, and retires
     /// what leaves it. Returns whether a command issued.
-    private mutating func executeControllerCycle(candidate: Int?, granted: [Bool]) -> Bool {
+    private mutating func executeControllerCycle(candidate: Int?, grantedFirst: Bool, grantedSecond: Bool) -> Bool {
         var progress = false
         var executeIssue: ExecuteIssue?
         if let index = candidate {
             let work: ExecuteIssue.Work
-            switch dispatched[index].command.work {
+            switch dispatched.work[index] {
             case .pair(let pair): work = .pair(pair)
             default: work = .config
             }
             if execute.ready(for: work) {
-                executeIssue = ExecuteIssue(index: index, work: work, footprint: dispatched[index].command.footprint)
+                executeIssue = ExecuteIssue(index: index, work: work, footprint: dispatched.footprint[index])
                 station[1].issue()
                 progress = true
             }
         }
-        if let index = execute.clock(cycle: cycle, issued: executeIssue, granted: granted) {
+        if let index = execute.clock(cycle: cycle, issued: executeIssue, grantedFirst: grantedFirst, grantedSecond: grantedSecond) {
             retire(index, queue: 1)
         }
         return progress
@@ -510,40 +657,42 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// (when no loop is out), else the main cursors' command goes to the dispatcher; LOOP_WS and
     /// its configuration go to the unroller; a loop whose commands all retired completes.
     /// Returns whether anything was taken, retired or moved on.
-    private mutating func unrollerAndDispatcherCycle(allocateReady: [Bool]) -> Bool {
+    private mutating func unrollerAndDispatcherCycle(allocateReady: Triple<Bool>) -> Bool {
         var progress = false
         let before = unroller
         // A slot completes when its loop waits and none of its commands is out (registers).
         let completing = (0..<2).first { before.waiting[$0] != nil && before.outstanding[$0] == 0 }
-        let hostOffer = nextCommand < program.commands.count && arrivalOfNext() <= cycle ? program.commands[nextCommand] : nil
+        // The host's command by position (copied out of the program only when taken).
+        let hostOffer = nextCommand < program.commands.count && arrivalOfNext() <= cycle ? nextCommand : nil
+        let hostRoute = hostOffer.map { program.commands[$0].route }
         var mainFired = false, storeFired = false, hostTaken = false
         var issuedSlot: Int?
         var taken: UnrollerTiming.Loop?
-        if let (command, slot) = before.storeOffer(storeRoom: allocateReady[2]) {
+        if let offer = before.storeOffer(storeRoom: allocateReady[2]) {
             // The store cursor goes first, and only when the store queue takes it.
-            storeFired = dispatch(command, slot: slot, allocateReady: allocateReady)
-            if storeFired { issuedSlot = slot }
+            storeFired = dispatch(offer, allocateReady: allocateReady)
+            if storeFired { issuedSlot = offer.slot }
         } else if before.idle {
             // Plain host commands wait until every unrolled command is out.
-            if before.pending == nil, before.store == nil, let command = hostOffer, command.route != .unroller {
-                hostTaken = dispatch(command, slot: nil, allocateReady: allocateReady)
+            if before.pending == nil, before.store == nil, let host = hostOffer, hostRoute != .unroller {
+                hostTaken = dispatch(program.commands[host], slot: nil, allocateReady: allocateReady)
             }
-        } else if let (command, slot) = before.mainOffer() {
-            mainFired = dispatch(command, slot: slot, allocateReady: allocateReady)
-            if mainFired { issuedSlot = slot }
+        } else if let offer = before.mainOffer() {
+            mainFired = dispatch(offer, allocateReady: allocateReady)
+            if mainFired { issuedSlot = offer.slot }
         }
         // LOOP_WS_CONFIG_* and a failing LOOP_WS retire on `retire_loop` at once, unless a loop
         // completes there in this cycle; a LOOP_WS waits as the pending loop.
-        if let command = hostOffer, command.route == .unroller, before.pending == nil, completing == nil {
+        if let host = hostOffer, hostRoute == .unroller, before.pending == nil, completing == nil {
             hostTaken = true
-            if let loop = command.loop {
-                taken = (command.index, loop)
+            if let loop = program.commands[host].loop {
+                taken = UnrollerTiming.Loop(host: program.commands[host].index, loop: loop)
             } else {
-                retired[command.index] = cycle
+                retired[program.commands[host].index] = cycle
             }
         }
-        if hostTaken, let command = hostOffer {
-            accepted[command.index] = cycle
+        if hostTaken, let host = hostOffer {
+            accepted[program.commands[host].index] = cycle
             lastAccepted = cycle
             nextCommand += 1
             progress = true
@@ -558,17 +707,25 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         // The slots' counters: +1 for an unrolled command the dispatcher took, −1 per retirement.
         if let issuedSlot { unroller.outstanding[issuedSlot] += 1 }
         for slot in 0..<2 { unroller.outstanding[slot] -= internalRetired[slot] }
-        internalRetired = [0, 0]
+        internalRetired[0] = 0
+        internalRetired[1] = 0
         return progress
     }
 
     /// The dispatcher takes `command` once its queue's tail slot is free; it numbers it, and
     /// retires a failing command, a FLUSH or a PRELOAD at once.
-    private mutating func dispatch(_ command: TimedCommand, slot: Int?, allocateReady: [Bool]) -> Bool {
+    /// An unrolled command: its queue is checked before the command is copied out of its loop.
+    private mutating func dispatch(_ offer: UnrollerTiming.Offer, allocateReady: Triple<Bool>) -> Bool {
+        let route = offer.loop.commands[offer.position].route
+        guard route == .dispatcher || allocateReady[route.rawValue] else { return false }
+        return dispatch(offer.command, slot: offer.slot, allocateReady: allocateReady)
+    }
+
+    private mutating func dispatch(_ command: TimedCommand, slot: Int?, allocateReady: Triple<Bool>) -> Bool {
         let route = command.route
         guard route == .dispatcher || allocateReady[route.rawValue] else { return false }
         let sequence = dispatched.count
-        dispatched.append((command, slot))
+        dispatched.append(command, slot: slot)
         if route == .dispatcher {
             if let access = command.counter {
                 counters.answer(command.index, access)
@@ -584,36 +741,86 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// A retire port reports command `sequence`: the host sees its own commands; an unrolled
     /// one counts down its loop's slot.
     private mutating func report(_ sequence: Int) {
-        let entry = dispatched[sequence]
-        if let slot = entry.slot {
+        if let slot = dispatched.slot[sequence] {
             internalRetired[slot] += 1
         } else {
-            retired[entry.command.index] = cycle
+            retired[dispatched.index[sequence]] = cycle
         }
     }
 
     /// The events decided by the registers at the start of the cycle (the DMA handshakes are
     /// added where the cycle decides them).
-    private mutating func observeCounterEvents(candidates: [Int?], allocateReady: [Bool]) {
-        events.removeAll(keepingCapacity: true)
-        let active = (0..<3).map { candidates[$0] != nil || station[$0].hasStarted }
-        let (loading, executing, storing) = (active[0], active[1], active[2])
-        let main: [CounterEvent?] = [nil, .mainLoadCycles, .mainExecuteCycles, .mainLoadExecuteCycles, .mainStoreCycles,
-                                     .mainLoadStoreCycles, .mainStoreExecuteCycles, .mainLoadStoreExecuteCycles]
-        if let event = main[(loading ? 1 : 0) | (executing ? 2 : 0) | (storing ? 4 : 0)] { events.insert(event) }
+    private mutating func observeCounterEvents(candidates: Triple<Int?>, allocateReady: Triple<Bool>) {
+        events.removeAll()
+        // The station's occupancy is read only by a COUNTER (its answer, a snapshot).
+        if hasCounterCommands {
+            counters.occupancy[0] = station[0].heldCount
+            counters.occupancy[1] = station[1].heldCount
+            counters.occupancy[2] = station[2].heldCount
+        }
+        // The events count only in a slot configured for one.
+        guard counters.countsEvents else { return }
+        let loading = candidates[0] != nil || station[0].hasStarted
+        let executing = candidates[1] != nil || station[1].hasStarted
+        let storing = candidates[2] != nil || station[2].hasStarted
+        if let event = mainCounterEvents[(loading ? 1 : 0) | (executing ? 2 : 0) | (storing ? 4 : 0)] { events.insert(event) }
         if loading { events.insert(.loadActiveCycle) }
         if executing { events.insert(.executeActiveCycle) }
         if storing { events.insert(.storeActiveCycle) }
         if axi.readsInFlight > 0 { events.insert(.readDMAActiveCycle) }
         if axi.writesInFlight > 0 { events.insert(.writeDMAActiveCycle) }
-        if allocateReady.contains(false) { events.insert(.reservationStationFullCycles) }
+        if !allocateReady[0] || !allocateReady[1] || !allocateReady[2] { events.insert(.reservationStationFullCycles) }
         if !station.allSatisfy(\.isEmpty) { events.insert(.reservationStationActiveCycles) }
         if !unroller.quiet { events.insert(.loopMatmulActiveCycles) }
-        counters.occupancy = [station[0].held.count, station[1].held.count, station[2].held.count]
     }
+
 
     private mutating func retire(_ sequence: Int, queue: Int) {
         report(sequence)
         station[queue].retire()
+    }
+}
+
+/// What the dispatcher took, by sequence number, field by field: each command's work,
+/// footprint, CONFIG_NORM busy time and index, and for one a LOOP_WS unrolled, its loop slot
+/// (nil for a host command).
+struct Dispatched {
+    private(set) var work: [TimedCommand.Work] = []
+    private(set) var footprint: [TimingFootprint] = []
+    private(set) var normalizerBusy: [Int?] = []
+    private(set) var index: [Int] = []
+    private(set) var slot: [Int?] = []
+
+    var count: Int { index.count }
+
+    mutating func append(_ command: TimedCommand, slot: Int?) {
+        work.append(command.work)
+        footprint.append(command.footprint)
+        normalizerBusy.append(command.normalizerBusy)
+        index.append(command.index)
+        self.slot.append(slot)
+    }
+}
+
+/// The MAIN_* counter event of each combination of busy controllers (load 1, execute 2, store 4).
+private let mainCounterEvents: [CounterEvent?] = [nil, .mainLoadCycles, .mainExecuteCycles, .mainLoadExecuteCycles, .mainStoreCycles,
+                                                  .mainLoadStoreCycles, .mainStoreExecuteCycles, .mainLoadStoreExecuteCycles]
+
+/// Three values, one per reservation-station queue (load, execute, store), without an array.
+struct Triple<Element> {
+    var load: Element, execute: Element, store: Element
+
+    init(_ load: Element, _ execute: Element, _ store: Element) {
+        self.load = load
+        self.execute = execute
+        self.store = store
+    }
+
+    subscript(queue: Int) -> Element {
+        switch queue {
+        case 0: load
+        case 1: execute
+        default: store
+        }
     }
 }

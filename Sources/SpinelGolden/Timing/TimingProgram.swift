@@ -24,6 +24,8 @@ public struct TimingProgram: Sendable {
         precondition(stream.count == issueCycles.count, "one issue cycle per command")
         let parameters = model.parameters
         var model = model
+        // Timing needs each command's outcome and state, never its data (`GoldenModel.dataless`).
+        model.dataless = true
         var memory = DiscardingMemory()
         commands = []
         commands.reserveCapacity(stream.count)
@@ -268,7 +270,7 @@ public struct MoveOut: Sendable {
 }
 
 /// A PRELOAD+COMPUTE pair with the CONFIG_EX state it runs with.
-public struct ExecutePair: Sendable {
+public struct ExecutePair: Hashable, Sendable {
     public var a: LocalOperand
     /// The COMPUTE's rs2: D in WS, B in OS.
     public var computeOperand: LocalOperand
