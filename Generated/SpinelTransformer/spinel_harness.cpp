@@ -88,7 +88,7 @@ void getBytes(const VlWide<N>& port, uint8_t* out, size_t count) {
 const char* const kErrorNames[] = {
     "none", "unknownCommand", "tooManyRows", "tooManyColumns", "localAddressOutOfRange", "unsupportedDataflow",
     "unsupportedField", "invalidScale", "computeWithoutPreload", "preloadPending", "illegalOperand", "dmaReadFault",
-    "dmaWriteFault",
+    "dmaWriteFault", "clusterOverflow",
 };
 
 const char* const kErrorMeanings[] = {
@@ -105,6 +105,7 @@ const char* const kErrorMeanings[] = {
     "an operand that is illegal in its position",
     "an AXI SLVERR or DECERR on a read",
     "an AXI SLVERR or DECERR on a write",
+    "a CTA_CLUSTER token whose hash code needed more clusters than the level allows",
 };
 
 std::string format(const char* pattern, ...) {

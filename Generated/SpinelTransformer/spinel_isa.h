@@ -21,5 +21,18 @@
 #define SPINEL_ISA_LAYERNORM_F            16  /* F: fractional bits of LayerNorm's normalized value */
 #define SPINEL_ISA_AFFINE_GAMMA_BITS      18  /* the affine LayerNorm's γ: bits */
 #define SPINEL_ISA_AFFINE_GAMMA_FRACTION  12  /* the affine LayerNorm's γ: fractional bits */
+#define SPINEL_FUNCT_CTA_CONFIG           48  /* CTA_CONFIG: a level's hash instance (offsets row, M, K) or λ */
+#define SPINEL_FUNCT_CTA_CLUSTER          49  /* CTA_CLUSTER: hash and cluster a level's tokens */
+#define SPINEL_FUNCT_CTA_AGGREGATE        50  /* CTA_AGGREGATE: a level's centroids (and the level-1 residuals) */
+#define SPINEL_FUNCT_CTA_PROBABILITIES    51  /* CTA_PROBABILITIES: AP's int8 halves from the compressed scores */
+#define SPINEL_FUNCT_CTA_GATHER           52  /* CTA_GATHER: the normalized output, one DRAM row per token */
+#define SPINEL_FUNCT_CTA_STATUS           53  /* CTA_STATUS: k0, k1, k2 and the overflow token into accumulator rows */
+#define SPINEL_CTA_EXPONENT_TARGET        3  /* CTA_CONFIG rs1[1:0]: the target λ (0-2 are the levels) */
+#define SPINEL_CTA_HASH_M_LOW             8  /* CTA_CONFIG rs1: M's lowest bit */
+#define SPINEL_CTA_HASH_K_LOW             32  /* CTA_CONFIG rs1: K's lowest bit */
+#define SPINEL_CTA_EXPONENT_LOW           32  /* CTA_CONFIG rs1: λ's lowest bit */
+#define SPINEL_CTA_AGGREGATE_LEVEL_LOW    32  /* CTA_AGGREGATE rs1: the level's lowest bit */
+#define SPINEL_CTA_RESIDUALS_BIT          34  /* CTA_AGGREGATE rs1: replace the tokens by their residuals */
+#define SPINEL_CTA_STATUS_VALUES          4  /* CTA_STATUS: values written (k0, k1, k2, overflow token) */
 
 #endif /* SPINEL_ISA_H */

@@ -23,6 +23,15 @@
  *                                               (activation 5) and the row's ρ
  *   spinel_row_scale_row(x, J, rho, scale, out) the row-scale store, ACC_SCALE(x_j, ρ ⊗ scale)
  *   spinel_lane_scale_row(x, J, scales, out)    the lane scales, ACC_SCALE(x_j, scales[j])
+ * Compressed-token attention (docs/CTA.md, docs/NUMERICS.md):
+ *   spinel_cta_hash, spinel_cta_assign          hash positions; cluster ids in order of first appearance
+ *   spinel_cta_average, spinel_cta_centroids, spinel_cta_residual
+ *                                               centroids by the reciprocal table; level-2 residuals
+ *   spinel_cta_exp_entry, spinel_cta_exponent, spinel_cta_exp
+ *                                               the exponential table, its input, its output
+ *   spinel_cta_probabilities, spinel_cta_quantize_half
+ *                                               AP and its denominators; AP's int8 halves
+ *   spinel_cta_output_factor, spinel_cta_output the two-factor normalized output
  *
  * Widths, as the accelerator's: accumulator values are acc_t of at most 32 bits; I-GELU's
  * polynomial and product and i-exp's qp and polynomial wrap in acc_t (two's complement, as
@@ -34,6 +43,7 @@
 #ifndef SPINEL_REFERENCE_H
 #define SPINEL_REFERENCE_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -281,6 +291,148 @@ static inline void spinel_row_scale_row(const acc_t* x, size_t J, float rho, acc
 /* The lane scales: out_j = ACC_SCALE(x_j, scales[j]). */
 static inline void spinel_lane_scale_row(const acc_t* x, size_t J, const acc_scale_t* scales, elem_t* out) {
     for (size_t j = 0; j < J; j++) out[j] = ACC_SCALE(x[j], scales[j]);
+}
+
+/* ---- Compressed-token attention (docs/NUMERICS.md, "Compressed-token attention") ----
+ * Plain functions of their arguments (the CTA parameters come from the configuration's cta
+ * section): every value is an integer carried in int64_t, or an fp32 factor. */
+
+/* sat_bits(v) for a signed width of 2..63 bits. */
+static inline int64_t spinel_saturate(int64_t v, unsigned bits) {
+    const int64_t high = ((int64_t)1 << (bits - 1)) - 1, low = -high - 1;
+    return v > high ? high : (v < low ? low : v);
+}
+
+/* fp32 v rounded to nearest even and saturated into `bits` signed bits (v not NaN). */
+static inline int64_t spinel_round_saturate(float v, unsigned bits) {
+    const int64_t high = ((int64_t)1 << (bits - 1)) - 1, low = -high - 1;
+    if (v >= (float)high) return high;
+    if (v <= (float)low) return low;
+    const float r = ROUND_NEAR_EVEN(v);
+    return r >= (float)high ? high : (r <= (float)low ? low : (int64_t)r);
+}
+
+/* One hash position: sat_codeBits(floor((acc + offset)·M / 2^K)); acc + offset is 33 bits, M
+ * at most 24, so the product is exact in 64 bits. */
+static inline int64_t spinel_cta_hash(int64_t acc, int64_t offset, int64_t m, unsigned k, unsigned code_bits) {
+    return spinel_saturate(spinel_shift_right_floor((acc + offset) * m, k), code_bits);
+}
+
+/* Cluster ids in order of first appearance of n codes of l positions (row-major): ids[t] for
+ * every token before the first overflow, *count = k. Returns the first token that needed
+ * cluster number max_clusters, or -1. O(n²·l): a reference, not a model of the hardware. */
+static inline long spinel_cta_assign(const int64_t* codes, size_t n, size_t l, size_t max_clusters, size_t* ids, size_t* count) {
+    *count = 0;
+    for (size_t t = 0; t < n; t++) {
+        size_t found = n;
+        for (size_t u = 0; u < t && found == n; u++) {
+            size_t j = 0;
+            while (j < l && codes[u * l + j] == codes[t * l + j]) j++;
+            if (j == l) found = u;
+        }
+        if (found < n) {
+            ids[t] = ids[found];
+        } else if (*count == max_clusters) {
+            return (long)t;
+        } else {
+            ids[t] = (*count)++;
+        }
+    }
+    return -1;
+}
+
+/* A centroid element: sat8(RRS(sum·R[count], F)), R[c] = rne(2^F / c). */
+static inline int64_t spinel_cta_average(int64_t sum, int64_t count, unsigned f) {
+    const int64_t reciprocal = spinel_divide_round_even((int64_t)1 << f, count);
+    return spinel_saturate(ROUNDING_RIGHT_SHIFT(sum * reciprocal, (int64_t)f), 8);
+}
+
+/* The k centroids (k × width, row-major) of n rows of `width` values under ids (all < k). */
+static inline void spinel_cta_centroids(const int64_t* rows, size_t n, size_t width, const size_t* ids, size_t k, unsigned f,
+                                        int64_t* sums, int64_t* counts, int64_t* centroids) {
+    for (size_t i = 0; i < k * width; i++) sums[i] = 0;
+    for (size_t c = 0; c < k; c++) counts[c] = 0;
+    for (size_t t = 0; t < n; t++) {
+        counts[ids[t]]++;
+        for (size_t j = 0; j < width; j++) sums[ids[t] * width + j] += rows[t * width + j];
+    }
+    for (size_t c = 0; c < k; c++)
+        for (size_t j = 0; j < width; j++) centroids[c * width + j] = spinel_cta_average(sums[c * width + j], counts[c], f);
+}
+
+/* A level-2 residual element: sat8(x − c). */
+static inline int64_t spinel_cta_residual(int64_t x, int64_t c) { return spinel_saturate(x - c, 8); }
+
+/* Entry i of the exponential table: rne(2^(bits − 1 + i/entries)). */
+static inline int64_t spinel_cta_exp_entry(unsigned i, unsigned entries, unsigned bits) {
+    return (int64_t)ROUND_NEAR_EVEN(exp2((double)(bits - 1) + (double)i / (double)entries));
+}
+
+/* The base-2 exponent the table takes: sat32(rne(fp32(z) ⊗ λ)). */
+static inline int64_t spinel_cta_exponent(int64_t z, float lambda) {
+    return spinel_round_saturate((float)z * lambda, 32);
+}
+
+/* 2^(u / entries) in table units for u <= 0: RRS(T[u mod entries], −floor(u / entries)), 0 for a
+ * shift of 64 or more; entries is a power of two. */
+static inline int64_t spinel_cta_exp(int64_t u, const int64_t* table, unsigned entries) {
+    unsigned fraction_bits = 0;
+    while ((1u << fraction_bits) < entries) fraction_bits++;
+    const int64_t shift = -spinel_shift_right_floor(u, fraction_bits);
+    if (shift >= 64) return 0;
+    return ROUNDING_RIGHT_SHIFT(table[u & (int64_t)(entries - 1)], shift);
+}
+
+/* Probability aggregation: AP (k0 × (k1 + k2), row-major) and the denominators ΣAP/2 from the
+ * compressed scores (same shape) and the level-1 and level-2 ids of the n key tokens. Row q's
+ * bound is max(level-1 scores) + max(level-2 scores); every token adds its exponential to both
+ * entries that made its score. Integer sums: the order of the additions does not matter. */
+static inline void spinel_cta_probabilities(const int64_t* scores, size_t k0, size_t k1, size_t k2, const size_t* ct1,
+                                            const size_t* ct2, size_t n, float lambda, const int64_t* table, unsigned entries,
+                                            int64_t* ap, int64_t* denominators) {
+    const size_t width = k1 + k2;
+    for (size_t q = 0; q < k0; q++) {
+        const int64_t* row = scores + q * width;
+        int64_t first = row[0], second = row[k1];
+        for (size_t j = 1; j < k1; j++) first = row[j] > first ? row[j] : first;
+        for (size_t j = k1 + 1; j < width; j++) second = row[j] > second ? row[j] : second;
+        int64_t* out = ap + q * width;
+        for (size_t j = 0; j < width; j++) out[j] = 0;
+        for (size_t t = 0; t < n; t++) {
+            const size_t x1 = ct1[t], x2 = k1 + ct2[t];
+            const int64_t e = spinel_cta_exp(spinel_cta_exponent(row[x1] + row[x2] - first - second, lambda), table, entries);
+            out[x1] += e;
+            out[x2] += e;
+        }
+        int64_t sum = 0;
+        for (size_t j = 0; j < width; j++) sum += out[j];
+        denominators[q] = sum / 2;
+    }
+}
+
+/* One half of an AP row in int8 relative to its maximum m: ACC_SCALE(AP_j, fp32(127) ⊘ fp32(m));
+ * an all-zero half stays zero. Returns m. */
+static inline int64_t spinel_cta_quantize_half(const int64_t* half, size_t count, int64_t* out) {
+    int64_t maximum = 0;
+    for (size_t j = 0; j < count; j++) maximum = half[j] > maximum ? half[j] : maximum;
+    const float factor = maximum > 0 ? 127.0f / (float)maximum : 0.0f;
+    for (size_t j = 0; j < count; j++) out[j] = maximum > 0 ? spinel_round_saturate((float)half[j] * factor, 8) : 0;
+    return maximum;
+}
+
+/* The store factor of one half's product: (fp32(m) ⊘ fp32(127·D)) ⊗ s_out; 0 for D = 0. */
+static inline float spinel_cta_output_factor(int64_t maximum, int64_t denominator, float output_scale) {
+    if (denominator == 0) return 0.0f;
+    const float ratio = (float)maximum / (float)(127 * denominator);
+    return ratio * output_scale;
+}
+
+/* One normalized output element: sat8(rne(fp32(a1) ⊗ σ1 ⊕ fp32(a2) ⊗ σ2)), each operation one
+ * binary32 rounding (the products are kept apart so that no fused multiply-add joins them). */
+static inline int64_t spinel_cta_output(int64_t a1, float s1, int64_t a2, float s2) {
+    volatile float p1 = (float)a1 * s1;
+    volatile float p2 = (float)a2 * s2;
+    return spinel_round_saturate(p1 + p2, 8);
 }
 
 #endif /* SPINEL_REFERENCE_H */
