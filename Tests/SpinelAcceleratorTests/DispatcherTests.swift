@@ -191,7 +191,8 @@ struct DispatcherTests {
             try #require(sim.peek("error_info") == golden.errorInfo, "error_info: \(context)")
         }
         // Every outcome must have been exercised.
-        for code in AcceleratorError.Code.allCases where code != .dmaReadFault && code != .dmaWriteFault {
+        // DMA faults and cluster overflows are found behind the dispatcher (the DMA, the CTA units).
+        for code in AcceleratorError.Code.allCases where ![.dmaReadFault, .dmaWriteFault, .clusterOverflow].contains(code) {
             #expect(counts["error \(code)", default: 0] > 0, "no command failed with \(code): \(counts)")
         }
         for target in ["ld", "ex", "st", "retire"] {

@@ -103,20 +103,7 @@ struct HarnessCTAReferenceTests {
 
         """#
 
-    struct Cases {
-        var input: [String] = []
-        var expected: [String] = []
-        var counts: [Character: Int] = [:]
-
-        mutating func add(_ line: String, _ result: String, weight: Int = 1) {
-            input.append(line)
-            expected.append(result)
-            counts[line.first!, default: 0] += weight
-        }
-
-        static func words(_ values: [Int64]) -> String { values.map(String.init).joined(separator: " ") }
-        static func words(_ values: [Int]) -> String { values.map(String.init).joined(separator: " ") }
-    }
+    typealias Cases = HarnessReferenceTests.Cases
 
     static func cases() -> Cases {
         var cases = Cases()
@@ -207,28 +194,7 @@ struct HarnessCTAReferenceTests {
     }
 
     @Test func everyCTAFunctionEqualsTheGoldenModel() throws {
-        let p = try AcceleratorConfig.cta.parameters()
-        let directory = try HarnessTestSupport.temporaryDirectory("cta-reference")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try OutputChecks.write(HarnessGenerator.files(for: p), to: directory)
-        let source = directory.appendingPathComponent("reference.c"), binary = directory.appendingPathComponent("reference")
-        try Data(Self.program.utf8).write(to: source)
-        try Tools.check("gcc", ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-I", directory.path, source.path, "-o", binary.path, "-lm"],
-                        in: directory)
-
-        let cases = Self.cases()
-        for kind: Character in ["K", "U", "W", "X", "Z", "O"] { #expect(cases.counts[kind, default: 0] >= 10_000, "\(kind): \(cases.counts)") }
-        let inputFile = directory.appendingPathComponent("cases.txt")
-        try Data((cases.input.joined(separator: "\n") + "\n").utf8).write(to: inputFile)
-        let run = try HarnessBuild.run(binary, [inputFile.path])
-        try #require(run.succeeded, "\(HarnessTestSupport.describe(run))")
-        let lines = run.standardOutput.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
-        #expect(lines.count == cases.expected.count)
-        var mismatches = 0
-        for (index, (got, want)) in zip(lines, cases.expected).enumerated() where got != want {
-            mismatches += 1
-            if mismatches <= 5 { Issue.record("\(cases.input[index].prefix(300)):\n  C      \(got.prefix(300))\n  golden \(want.prefix(300))") }
-        }
-        #expect(mismatches == 0, "\(mismatches) of \(cases.expected.count) cases differ")
+        try HarnessReferenceTests.check(Self.cases(), kinds: ["K", "U", "W", "X", "Z", "O"], program: Self.program, config: .cta,
+                                        name: "cta-reference", libraries: ["-lm"])
     }
 }

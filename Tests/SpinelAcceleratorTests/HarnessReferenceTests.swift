@@ -178,13 +178,15 @@ struct HarnessReferenceTests {
                 Self.words(zip(row, scales).map { Numerics.scale($0, by: $1, toBits: 8) }))
         }
 
-        private mutating func add(_ line: String, _ result: String) {
+        /// A case, counted `weight` times toward its kind's total (its letter).
+        mutating func add(_ line: String, _ result: String, weight: Int = 1) {
             input.append(line)
             expected.append(result)
-            counts[line.first!, default: 0] += 1
+            counts[line.first!, default: 0] += weight
         }
 
         static func words(_ values: [Int64]) -> String { values.map(String.init).joined(separator: " ") }
+        static func words(_ values: [Int]) -> String { values.map(String.init).joined(separator: " ") }
     }
 
     static let int32Edges: [Int32] = [.min, .min + 1, -65537, -1, 0, 1, 2, 65536, .max - 1, .max]
@@ -348,17 +350,24 @@ struct HarnessReferenceTests {
     }
 
     @Test func everyFunctionEqualsTheGoldenModel() throws {
-        let p = try AcceleratorConfig.transformer.parameters()
-        let directory = try HarnessTestSupport.temporaryDirectory("reference")
+        try Self.check(Self.cases(), kinds: ["R", "G", "L", "A", "S", "Q", "H", "M", "P", "V"], program: Self.program,
+                       config: .transformer, name: "reference")
+    }
+
+    /// Builds `program` against `config`'s harness, runs it on the cases (at least 10,000 of each
+    /// kind) and compares every printed line with the golden model's.
+    static func check(_ cases: Cases, kinds: [Character], program: String, config: AcceleratorConfig, name: String,
+                      libraries: [String] = []) throws {
+        let p = try config.parameters()
+        let directory = try HarnessTestSupport.temporaryDirectory(name)
         defer { try? FileManager.default.removeItem(at: directory) }
         try OutputChecks.write(HarnessGenerator.files(for: p), to: directory)
         let source = directory.appendingPathComponent("reference.c"), binary = directory.appendingPathComponent("reference")
-        try Data(Self.program.utf8).write(to: source)
-        try Tools.check("gcc", ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-I", directory.path, source.path, "-o", binary.path],
+        try Data(program.utf8).write(to: source)
+        try Tools.check("gcc", ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-I", directory.path, source.path, "-o", binary.path] + libraries,
                         in: directory)
 
-        let cases = Self.cases()
-        for kind: Character in ["R", "G", "L", "A", "S", "Q", "H", "M", "P", "V"] { #expect(cases.counts[kind, default: 0] >= 10_000, "\(kind): \(cases.counts)") }
+        for kind in kinds { #expect(cases.counts[kind, default: 0] >= 10_000, "\(kind): \(cases.counts)") }
         let inputFile = directory.appendingPathComponent("cases.txt")
         try Data((cases.input.joined(separator: "\n") + "\n").utf8).write(to: inputFile)
         let run = try HarnessBuild.run(binary, [inputFile.path])
@@ -368,7 +377,7 @@ struct HarnessReferenceTests {
         var mismatches = 0
         for (index, (got, want)) in zip(lines, cases.expected).enumerated() where got != want {
             mismatches += 1
-            if mismatches <= 5 { Issue.record("\(cases.input[index]):\n  C      \(got)\n  golden \(want)") }
+            if mismatches <= 5 { Issue.record("\(cases.input[index].prefix(300)):\n  C      \(got.prefix(300))\n  golden \(want.prefix(300))") }
         }
         #expect(mismatches == 0, "\(mismatches) of \(cases.expected.count) cases differ")
     }
