@@ -90,6 +90,32 @@ struct ExploreUnitTests {
         #expect(parts.total == 1_367, "the hierarchy total Yosys prints")
     }
 
+    @Test("Yosys area: the normalizer's lanes count inside it, once per instance")
+    func yosysBreakdownLanes() {
+        // Top holds one Normalizer (own 1,000) with 3 NormalizerLane instances (own 200 each),
+        // each with a ScaleUnit (own 40): the lane module is not a Normalizer_ module.
+        let report = """
+            === ScaleUnit_x ===
+               Estimated number of transistors:         40+
+            === NormalizerLane_x ===
+               Estimated number of transistors:        200+
+            === Normalizer_x ===
+               Estimated number of transistors:       1000+
+            === Top ===
+               Estimated number of transistors:          5+
+            """
+        let files = [
+            GeneratedFile(name: "Top.v", contents: "module Top;\n  Normalizer_x norm (\n  );\nendmodule\n"),
+            GeneratedFile(name: "Normalizer_x.v", contents: "module Normalizer_x;\n" + String(repeating: "  NormalizerLane_x lane (\n  );\n", count: 3) + "endmodule\n"),
+            GeneratedFile(name: "NormalizerLane_x.v", contents: "module NormalizerLane_x;\n  ScaleUnit_x scale (\n  );\nendmodule\n"),
+            GeneratedFile(name: "ScaleUnit_x.v", contents: "module ScaleUnit_x;\nendmodule\n"),
+        ]
+        let parts = YosysArea.breakdown(report: report, files: files, top: "Top")
+        #expect(parts.normalizer == 1_000 + 3 * (200 + 40))
+        #expect(parts.array == 0)
+        #expect(parts.total == 5 + 1_720)
+    }
+
     @Test("space file errors name the field and the fix")
     func spaceErrors() {
         func error(_ text: String) -> SpaceFileError? {
