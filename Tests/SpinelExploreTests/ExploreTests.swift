@@ -58,6 +58,16 @@ struct ExploreUnitTests {
         #expect(estimate.arrayTransistors == 16 * (AreaModel.transistorsPerPE + AreaModel.arrayOverheadPerPE))
     }
 
+    @Test("the normalizer's model area is what Yosys measured at DIM 16 and DIM 4")
+    func normalizerModel() throws {
+        // `stat -tech cmos` of the whole normalizer, synthesized hierarchically (docs/PERFORMANCE.md,
+        // "Area of the normalization units"): transformer 7,634,234; small-numerics 2,020,806.
+        let transformer = AreaModel.estimate(try AcceleratorConfig.transformer.parameters()).normalizerTransistors
+        #expect(abs(transformer - 7_634_234) < 10)
+        let smallNumerics = try AcceleratorConfig.fromJSON(Data(contentsOf: ExploreTestSupport.root().appendingPathComponent("Testbenches/configs/small-numerics.json")))
+        #expect(abs(AreaModel.estimate(try smallNumerics.parameters()).normalizerTransistors - 2_020_806) < 100)
+    }
+
     @Test("Yosys area: each module with everything inside it, by hand")
     func yosysBreakdown() {
         // Top holds one MeshWithDelays (own 100), which holds 4 PEs (own 50 each), and one
