@@ -170,14 +170,22 @@ bench-timing-speed: build-release
 	$(SPINEL) timing-speed --preset transformer --reference --rtl-cache .build/bench/bert$(BERT_S).rtl-seconds -- $(BERT_S) $(BERT_BASE)
 
 # S 512: about 10 minutes of simulation for the two runs.
-# Area of the normalization units against the array (Yosys generic cells; the normalizer takes
-# about ten minutes), on the transformer preset.
+# Area of the normalization units against the array on the transformer preset: Yosys `synth`
+# without flattening (the normalizer's DIM lanes are one NormalizerLane module, synthesized once),
+# then generic cells (`stat`) and transistors (`stat -tech cmos`) of each top and of the lane,
+# each with everything inside it, instances counted (docs/PERFORMANCE.md, "Area of the
+# normalization units"). At most 16 GB of address space per Yosys run, on a shared machine.
 AREA_DIR := .build/bench/area
 bench-area: build-release
 	$(SPINEL) generate --preset transformer --out $(AREA_DIR)
 	@for top in Normalizer_SpinelTransformer $$(cd $(AREA_DIR) && ls MeshWithDelays_*.v | sed 's/\.v$$//'); do \
-	  (cd $(AREA_DIR) && yosys -q -p "read_verilog $$(ls *.v | tr '\n' ' '); synth -top $$top; tee -q -o $$top.stat stat" >/dev/null) || exit 1; \
-	  echo "$$top: $$(grep 'Number of cells' $(AREA_DIR)/$$top.stat | tail -1 | awk '{print $$4}') cells"; \
+	  lane=$$(echo $$top | sed -n 's/^Normalizer_/NormalizerLane_/p'); \
+	  (cd $(AREA_DIR) && ulimit -v 16000000 && yosys -q -p "read_verilog $$(ls *.v | tr '\n' ' '); synth -top $$top; \
+	    tee -q -o $$top.stat stat; tee -q -o $$top.cmos stat -tech cmos$${lane:+; tee -q -o $$lane.stat stat -top $$lane; tee -q -o $$lane.cmos stat -tech cmos -top $$lane}" >/dev/null) || exit 1; \
+	  for module in $$top $$lane; do \
+	    echo "$$module: $$(grep 'Number of cells' $(AREA_DIR)/$$module.stat | tail -1 | awk '{print $$4}') cells," \
+	      "$$(grep 'Estimated number of transistors' $(AREA_DIR)/$$module.cmos | tail -1 | awk '{print $$5}') transistors"; \
+	  done; \
 	done
 
 bench-bert512:

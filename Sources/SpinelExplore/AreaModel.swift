@@ -30,7 +30,7 @@ public struct AreaEstimate: Sendable, Codable, Hashable {
 
 public enum AreaModel {
     /// Changes whenever a constant below does: point files of an older model are evaluated again.
-    public static let version = 2
+    public static let version = 3
 
     // SRAM macro (per bank of R rows × W bits, 1 read + 1 write port).
     /// Transistors per bit: an 8T two-port cell (6T storage + a 2T read port).
@@ -49,10 +49,15 @@ public enum AreaModel {
     /// The array's skew and de-skew registers and its tile wiring, per PE, on top of the PEs
     /// (MeshWithDelays 16×16: 4,436,230 transistors, minus 256 PEs, per PE).
     public static let arrayOverheadPerPE = 1_747.0
-    /// The normalizer per lane: Normalizer_SpinelTransformer's 738,345 generic cells (make
-    /// bench-area) at the array's 8.09 transistors per generic cell (4,436,230 / 548,047), over
-    /// 16 lanes. Not yet a `stat -tech cmos` measurement of the normalizer itself (`--area yosys` is).
-    public static let normalizerPerLane = 373_000.0
+    /// One normalizer lane: `NormalizerLane_SpinelTransformer` with its scale unit (58,536
+    /// generic cells), measured hierarchically (docs/PERFORMANCE.md, "Area of the normalization
+    /// units"; the DIM 4 small-numerics lane measures 450,372).
+    public static let normalizerPerLane = 450_384.0
+    /// The rest of the normalizer (statistics, the sums and maximum across lanes, divider, root,
+    /// fp32 units, control): measured 428,090 at DIM 16 (transformer) and 219,318 at DIM 4
+    /// (Testbenches/configs/small-numerics.json); the line through both.
+    public static let normalizerSharedPerLane = 17_398.0
+    public static let normalizerSharedFixed = 149_726.0
     /// Controllers, DMA, queues and the store controller's scale units: a rough allowance per
     /// array column plus a fixed part, not measured (`--area yosys` measures them).
     public static let otherLogicPerColumn = 40_000.0
@@ -78,7 +83,7 @@ public enum AreaModel {
         let lanes = config.hasNormalizations ? Double(parameters.dim) : 0
         return AreaEstimate(sramTransistors: sram(parameters),
                             arrayTransistors: pes * (transistorsPerPE + arrayOverheadPerPE),
-                            normalizerTransistors: lanes * normalizerPerLane,
+                            normalizerTransistors: lanes == 0 ? 0 : lanes * (normalizerPerLane + normalizerSharedPerLane) + normalizerSharedFixed,
                             otherLogicTransistors: Double(parameters.dim) * otherLogicPerColumn + otherLogicFixed,
                             source: "model")
     }

@@ -58,6 +58,16 @@ struct ExploreUnitTests {
         #expect(estimate.arrayTransistors == 16 * (AreaModel.transistorsPerPE + AreaModel.arrayOverheadPerPE))
     }
 
+    @Test("the normalizer's model area is what Yosys measured at DIM 16 and DIM 4")
+    func normalizerModel() throws {
+        // `stat -tech cmos` of the whole normalizer, synthesized hierarchically (docs/PERFORMANCE.md,
+        // "Area of the normalization units"): transformer 7,634,234; small-numerics 2,020,806.
+        let transformer = AreaModel.estimate(try AcceleratorConfig.transformer.parameters()).normalizerTransistors
+        #expect(abs(transformer - 7_634_234) < 10)
+        let smallNumerics = try AcceleratorConfig.fromJSON(Data(contentsOf: ExploreTestSupport.root().appendingPathComponent("Testbenches/configs/small-numerics.json")))
+        #expect(abs(AreaModel.estimate(try smallNumerics.parameters()).normalizerTransistors - 2_020_806) < 100)
+    }
+
     @Test("Yosys area: each module with everything inside it, by hand")
     func yosysBreakdown() {
         // Top holds one MeshWithDelays (own 100), which holds 4 PEs (own 50 each), and one
@@ -88,6 +98,32 @@ struct ExploreUnitTests {
         #expect(parts.normalizer == 1_000 + 2 * 30)
         #expect(parts.total == 7 + 300 + 1_060)
         #expect(parts.total == 1_367, "the hierarchy total Yosys prints")
+    }
+
+    @Test("Yosys area: the normalizer's lanes count inside it, once per instance")
+    func yosysBreakdownLanes() {
+        // Top holds one Normalizer (own 1,000) with 3 NormalizerLane instances (own 200 each),
+        // each with a ScaleUnit (own 40): the lane module is not a Normalizer_ module.
+        let report = """
+            === ScaleUnit_x ===
+               Estimated number of transistors:         40+
+            === NormalizerLane_x ===
+               Estimated number of transistors:        200+
+            === Normalizer_x ===
+               Estimated number of transistors:       1000+
+            === Top ===
+               Estimated number of transistors:          5+
+            """
+        let files = [
+            GeneratedFile(name: "Top.v", contents: "module Top;\n  Normalizer_x norm (\n  );\nendmodule\n"),
+            GeneratedFile(name: "Normalizer_x.v", contents: "module Normalizer_x;\n" + String(repeating: "  NormalizerLane_x lane (\n  );\n", count: 3) + "endmodule\n"),
+            GeneratedFile(name: "NormalizerLane_x.v", contents: "module NormalizerLane_x;\n  ScaleUnit_x scale (\n  );\nendmodule\n"),
+            GeneratedFile(name: "ScaleUnit_x.v", contents: "module ScaleUnit_x;\nendmodule\n"),
+        ]
+        let parts = YosysArea.breakdown(report: report, files: files, top: "Top")
+        #expect(parts.normalizer == 1_000 + 3 * (200 + 40))
+        #expect(parts.array == 0)
+        #expect(parts.total == 5 + 1_720)
     }
 
     @Test("space file errors name the field and the fix")

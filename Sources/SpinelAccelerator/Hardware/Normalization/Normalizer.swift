@@ -9,6 +9,10 @@ import SpinelHDL
 /// sum (of elements, squared deviations or exponentials), its element count, and a *result*
 /// (LayerNorm's reciprocal of std with its shift, or Softmax's factor as binary32 bits).
 ///
+/// Each lane's datapath and parameter registers are a `NormalizerLane` (one module, DIM
+/// instances); this module keeps what the lanes share: the statistics, the sums and the maximum
+/// across lanes, the sequential computations, the CONFIG_NORM constants and the row's control.
+///
 /// Timing (`PipelineTiming.normalizerLatency`): a row that only adds to a running pass, and every output row
 /// (I-GELU, LayerNorm, the affine LayerNorm, Softmax) are combinational — `result` is valid in
 /// the cycle the row arrives. A finishing pass row (MEAN, INV_STDDEV, INV_SUM_EXP) takes a
@@ -85,7 +89,7 @@ public struct Normalizer: Module {
 
     public func build(_ m: ModuleBuilder, _ io: IO) {
         let config = parameters.config
-        let dim = parameters.dim, accBits = config.accType.width, inputBits = config.inputType.width
+        let dim = parameters.dim, accBits = config.accType.width
         let slots = config.normalizationSlots
         let runningBits = PipelineTiming.normalizerRunningBits
         let s32 = HWType.sint(32)
@@ -154,37 +158,31 @@ public struct Normalizer: Module {
         let rowCount = m.wire("row_count", .uint(32), default: select(count, at: entry))
         let rowResult = m.wire("row_result", .uint(32), default: select(result, at: entry))
 
-        // MARK: Lanes
+        // MARK: Lanes (NormalizerLane: the requantizer, the deviation and its square, i-exp, the outputs)
         let rawLanes = (0..<dim).map { row.data.bits((($0 + 1) * accBits) - 1, $0 * accBits).asSInt }
         let active = (0..<dim).map { row.columns > Signal($0) }
-        // The per-lane requantizer (CONFIG_ST's K, LOAD_REQUANT's M): x' = sat(RRS(x·M, K)) before
-        // everything else; lane-parameter rows keep their raw values.
-        let multiplierBits = NumericsExtensions.multiplierBits
-        let multiplier = extensions ? (0..<dim).map { m.register("requant_m_\($0)", .uint(multiplierBits), reset: 1) } : []
-        let laneScale = extensions ? (0..<dim).map { m.register("lane_scale_\($0)", .uint(32), reset: Signal.literal(0x3F80_0000, .uint(32))) } : []
-        let lanes = rawLanes.enumerated().map { lane, x -> Signal in
-            guard extensions else { return x }
-            let product = x * multiplier[lane].extended(to: multiplierBits + 1).asSInt
-            let shifted = roundingRightShift(product, by: row.requantizerShift)
-            return m.wire("requantized_\(lane)", .sint(accBits), default: mux(row.requantizerShift === 0, x, saturate(shifted, to: accBits)))
+        let units = (0..<dim).map { index -> NormalizerLane.IO in
+            let unit = m.instance("lane_\(index)", NormalizerLane(parameters))
+            unit.raw.set(rawLanes[index])
+            unit.active.set(active[index])
+            unit.center.set(rowCenter)
+            unit.qln2.set(qln2)
+            unit.qln2Inverse.set(qln2Inverse)
+            unit.qb.set(qb)
+            unit.qc.set(qc)
+            return unit
         }
-        let deviation = lanes.enumerated().map { lane, x in
-            m.wire("deviation_\(lane)", .sint(accBits + 1), default: x.extended(to: accBits + 1) -% rowCenter.extended(to: accBits + 1))
-        }
-        let exponential = deviation.enumerated().map { lane, q in
-            m.wire("exp_\(lane)", .sint(accBits), default: m.iexp(q, qln2: qln2, qln2Inverse: qln2Inverse, qb: qb, qc: qc, bits: accBits, name: "iexp_\(lane)"))
-        }
+        let values = units.map(\.value)
         /// The active lanes' terms, added at `type`'s width.
         func sum(_ terms: [Signal], as type: HWType) -> Signal {
             let zero = Signal.literal(0, type)
-            return terms.enumerated().map { lane, term in mux(active[lane], term.resized(to: type.width), zero) }.reduce(zero) { $0 +% $1 }
+            return terms.enumerated().map { index, term in mux(active[index], term.resized(to: type.width), zero) }.reduce(zero) { $0 +% $1 }
         }
-        let elementSum = m.wire("element_sum", .sint(runningBits), default: sum(lanes, as: .sint(runningBits)))
-        let squares = deviation.map { ($0 * $0).asUInt }
-        let squareSum = m.wire("square_sum", .uint(runningBits), default: sum(squares, as: .uint(runningBits)))
-        let exponentialSum = m.wire("exponential_sum", .sint(runningBits), default: sum(exponential, as: .sint(runningBits)))
+        let elementSum = m.wire("element_sum", .sint(runningBits), default: sum(values, as: .sint(runningBits)))
+        let squareSum = m.wire("square_sum", .uint(runningBits), default: sum(units.map(\.square), as: .uint(runningBits)))
+        let exponentialSum = m.wire("exponential_sum", .sint(runningBits), default: sum(units.map(\.exponential), as: .sint(runningBits)))
         // The running maximum over the lanes, one named wire per lane (each step reads the last twice).
-        let maximum = lanes.enumerated().dropFirst().reduce(lanes[0]) { best, item in
+        let maximum = values.enumerated().dropFirst().reduce(values[0]) { best, item in
             m.wire("maximum_\(item.offset)", .sint(accBits), default: mux(active[item.offset] && item.element > best, item.element, best))
         }
 
@@ -316,90 +314,69 @@ public struct Normalizer: Module {
             go(.idle)
         }
 
-        // MARK: Affine parameters (LOAD_AFFINE rows: γ, then β; lanes beyond its columns get 0)
-        let affine = config.hasAffineLayerNorm
-        // γ is signed Q.12 in 18 bits (1.0 after reset); a wider accumulator value saturates.
-        let gammaBits = LayerNormFormat.gammaBits
-        let gamma = affine ? (0..<dim).map { m.register("gamma_\($0)", .sint(gammaBits), reset: Signal.literal(1 << LayerNormFormat.gammaFractionBits, .sint(gammaBits))) } : []
-        let beta = affine ? (0..<dim).map { m.register("beta_\($0)", .sint(accBits), reset: 0) } : []
+        // MARK: Lane parameters (LOAD_AFFINE rows: γ, then β; LOAD_REQUANT; LOAD_LANE_SCALES)
         func parameterRow(_ kind: Int) -> Signal { io.row.valid && row.parameters && row.command === Signal(kind) }
-        let laneValues = (0..<dim).map { mux(active[$0], rawLanes[$0], Signal.literal(0, .sint(accBits))) }
-        for lane in gamma.indices {
-            m.when(parameterRow(0)) {
-                m.when(row.row === 0) { gamma[lane].set(saturate(laneValues[lane], to: gammaBits)) }.otherwise { beta[lane].set(laneValues[lane]) }
+        if config.hasAffineLayerNorm {
+            for unit in units {
+                unit.affine[0].loadGamma.set(parameterRow(0) && row.row === 0)
+                unit.affine[0].loadBeta.set(parameterRow(0) && row.row =/= 0)
             }
         }
-        // LOAD_REQUANT: M saturated into [0, 2^16 − 1]; LOAD_LANE_SCALES: fp32 bits, none NaN or infinite.
+        // LOAD_LANE_SCALES changes nothing when a scale among its columns is NaN or infinite.
         // (Only with the extensions, whose configurations have 32-bit accumulator lanes.)
-        if extensions {
-            let nonFiniteScale = m.wire("non_finite_scale", .bool, default: (0..<dim).reduce(Signal(false)) { any, lane in
-                any || (active[lane] && rawLanes[lane].asUInt.bits(30, 23) === Signal.literal(0xFF, .uint(8)))
-            })
-            io.laneScaleFault.set(parameterRow(2) && nonFiniteScale)
-            for lane in multiplier.indices {
-                let value = laneValues[lane]
-                let high = Signal.literal((BigInteger(1) << multiplierBits) - 1, .sint(accBits))
-                m.when(parameterRow(1)) {
-                    multiplier[lane].set(mux(value < Signal.literal(0, .sint(accBits)), Signal.literal(0, .uint(multiplierBits)),
-                                             mux(value > high, high.asUInt.truncated(to: multiplierBits), value.asUInt.truncated(to: multiplierBits))))
-                }
-                m.when(parameterRow(2) && !nonFiniteScale) { laneScale[lane].set(value.asUInt) }
-            }
-        } else {
-            io.laneScaleFault.set(false)
-        }
+        let nonFiniteScale = extensions ? m.wire("non_finite_scale", .bool, default: (0..<dim).reduce(Signal(false)) { any, index in
+            any || (active[index] && rawLanes[index].asUInt.bits(30, 23) === Signal.literal(0xFF, .uint(8)))
+        }) : Signal(false)
+        io.laneScaleFault.set(extensions ? parameterRow(2) && nonFiniteScale : Signal(false))
 
         // MARK: Output rows
-        // LayerNorm: n = RRS((x − mean)·inv, shift) from the row's reciprocal, F fractional bits;
-        // the affine LayerNorm then z = sat(RRS(n·γ, 12) + β). Both scale with scale ⊗ 2^−F.
+        // LayerNorm (in the lanes) scales with scale ⊗ 2^−F.
         let activation = row.activation
-        let affineRow = Signal(affine) && activation === Signal(Activation.affineLayerNorm.rawValue)
+        let affineRow = Signal(config.hasAffineLayerNorm) && activation === Signal(Activation.affineLayerNorm.rawValue)
         let layerNormRow = activation === Signal(Activation.layerNorm.rawValue) || affineRow
-        let inverse = rowResult.bits(LayerNormFormat.reciprocalBits - 1, 0)
-        let shift = rowResult.bits(LayerNormFormat.reciprocalBits + Self.shiftBits - 1, LayerNormFormat.reciprocalBits)
-        let normalizedBits = Self.normalizedBits(config)
         let layerNormScale = m.instance("layernorm_scale", FloatMultiply())
         layerNormScale.a.set(row.scale)
         layerNormScale.b.set(Signal.literal((127 - LayerNormFormat.fractionBits) << 23, .uint(32)))  // 2^−F
-        let valueBits = max(accBits + 2, normalizedBits)
         let softmaxRow = activation === Signal(Activation.softmax.rawValue)
         // The numerics extensions: plain rows (activation 0, 1) with CONFIG_ST's, the lane's or
         // the row's scale (ρ ⊗ scale, one multiply per row), the two-segment I-GELU (7) on
         // I-GELU's lane datapath, Softmax relative to the maximum (5) with the constant c.
         let plainRow = Signal(extensions) && activation < Signal(Activation.layerNorm.rawValue)
-        let twoSegmentRow = Signal(extensions) && activation === Signal(Activation.twoSegmentGELU.rawValue)
         let scaleSource = row.scaleSource
         let rowScale = extensions ? m.instance("row_scale", FloatMultiply()) : nil
         rowScale?.a.set(rowResult)
         rowScale?.b.set(row.scale)
-        let geluSegments = gelu.map { TwoSegmentGELUSignals(selected: twoSegmentRow, qb1: $0.qb1, qc1: $0.qc1, qb2: $0.qb2, qc2: $0.qc2, qt: $0.qt, q1: $0.q1) }
-        let scaled = (0..<dim).map { lane -> Signal in
-            let product = m.wire("layernorm_product_\(lane)", .sint(accBits + 1 + LayerNormFormat.reciprocalBits + 1),
-                                 default: deviation[lane] * inverse.extended(to: LayerNormFormat.reciprocalBits + 1).asSInt)
-            let n = m.wire("layernorm_n_\(lane)", .sint(normalizedBits),
-                           default: roundingRightShift(product, by: shift).resized(to: normalizedBits))
-            var normalized = n.resized(to: valueBits)
-            if affine {
-                let gained = roundingRightShift(n * gamma[lane], by: LayerNormFormat.gammaFractionBits)
-                let z = m.wire("affine_z_\(lane)", .sint(accBits), default: saturate(gained +& beta[lane].extended(to: gained.width), to: accBits))
-                normalized = mux(affineRow, z.extended(to: valueBits), normalized)
-            }
-            let geluValue = m.igelu(lanes[lane], qb: qb, qc: qc, bits: accBits, name: "igelu_\(lane)", twoSegment: geluSegments)
-            var immediate = mux(softmaxRow || relativeRow, exponential[lane], geluValue)
-            var plainScale = row.scale
-            if let rowScale {
-                immediate = mux(plainRow, lanes[lane], immediate)
-                plainScale = mux(scaleSource === Signal(NumericsExtensions.ScaleSource.lane.rawValue), laneScale[lane],
-                                 mux(scaleSource === Signal(NumericsExtensions.ScaleSource.row.rawValue), rowScale.product, row.scale))
-            }
-            let scaler = m.instance("scale_\(lane)", ScaleUnit(inputWidth: valueBits, outputWidth: inputBits))
-            scaler.value.set(mux(layerNormRow, normalized, immediate.extended(to: valueBits)))
-            scaler.scale.set(mux(layerNormRow, layerNormScale.product, mux(softmaxRow, rowResult, mux(relativeRow, maximumFactor, plainScale))))
-            guard extensions else { return scaler.result }
-            // ReLU after the saturation, as the store controller's plain path applies it.
-            return m.wire("out_\(lane)", .sint(inputBits), default: mux(activation === Signal(Activation.relu.rawValue) && scaler.result < Signal.literal(0, .sint(inputBits)),
-                                                                     Signal.literal(0, .sint(inputBits)), scaler.result))
+        var plainScale = row.scale
+        if let rowScale {
+            plainScale = mux(scaleSource === Signal(NumericsExtensions.ScaleSource.row.rawValue), rowScale.product, row.scale)
         }
+        let sharedScale = m.wire("row_output_scale", .uint(32),
+                                 default: mux(layerNormRow, layerNormScale.product, mux(softmaxRow, rowResult, mux(relativeRow, maximumFactor, plainScale))))
+        let laneScaled = !layerNormRow && !softmaxRow && !relativeRow && scaleSource === Signal(NumericsExtensions.ScaleSource.lane.rawValue)
+        for unit in units {
+            unit.inverse.set(rowResult.bits(LayerNormFormat.reciprocalBits - 1, 0))
+            unit.shift.set(rowResult.bits(LayerNormFormat.reciprocalBits + Self.shiftBits - 1, LayerNormFormat.reciprocalBits))
+            unit.layerNormRow.set(layerNormRow)
+            unit.exponentialRow.set(softmaxRow || relativeRow)
+            unit.scale.set(sharedScale)
+            unit.affine.first?.selected.set(affineRow)
+            if let numerics = unit.numerics.first, let gelu {
+                numerics.requantizerShift.set(row.requantizerShift)
+                numerics.plainRow.set(plainRow)
+                numerics.reluRow.set(activation === Signal(Activation.relu.rawValue))
+                numerics.laneScaled.set(laneScaled)
+                numerics.loadMultiplier.set(parameterRow(1))
+                numerics.loadLaneScale.set(parameterRow(2) && !nonFiniteScale)
+                numerics.twoSegmentRow.set(activation === Signal(Activation.twoSegmentGELU.rawValue))
+                numerics.qb1.set(gelu.qb1)
+                numerics.qc1.set(gelu.qc1)
+                numerics.qb2.set(gelu.qb2)
+                numerics.qc2.set(gelu.qc2)
+                numerics.qt.set(gelu.qt)
+                numerics.q1.set(gelu.q1)
+            }
+        }
+        let scaled = units.map(\.result)
         outputSum.set(sum(scaled, as: .sint(runningBits)))
         io.result.valid.set(done || (io.row.valid && !finishingCommand))
         io.result.bits.set(cat(scaled.map(\.asUInt).reversed()))
@@ -429,7 +406,7 @@ func roundingRightShift(_ value: Signal, by shift: Int) -> Signal {
 /// `Numerics.roundingRightShift` by a variable `shift` (UInt, at least 1 where the result
 /// matters): arithmetic shift, rounding to nearest, ties to even. SInt, the width of `value`
 /// plus one.
-private func roundingRightShift(_ value: Signal, by shift: Signal) -> Signal {
+func roundingRightShift(_ value: Signal, by shift: Signal) -> Signal {
     let width = value.width + 1
     let wide = value.extended(to: width)
     let oneBelow = shift -% Signal.literal(1, .uint(shift.width))

@@ -1,0 +1,176 @@
+import SpinelHDL
+
+/// One of the normalizer's DIM lanes: everything it computes on its own element (the requantizer,
+/// the deviation from the row's center and its square, i-exp, I-GELU, the LayerNorm product and
+/// rounding shift, the affine γ and β, the output's `ScaleUnit` and ReLU) and the lane's
+/// parameter registers (γ, β, M, the lane scale). `Normalizer` keeps what the lanes share: the
+/// row statistics, the sums and the maximum across lanes, the sequential computations, the
+/// CONFIG_NORM constants and the decode of the row's activation.
+///
+/// All lanes are one module so that a hierarchical synthesis builds the lane once (the
+/// normalizer's area, docs/PERFORMANCE.md). Combinational: the lane adds no cycle.
+struct NormalizerLane: Module {
+    let parameters: AcceleratorParameters
+
+    init(_ parameters: AcceleratorParameters) { self.parameters = parameters }
+
+    var name: String { "NormalizerLane_\(parameters.name)" }
+
+    /// The affine LayerNorm's row control (with `hasAffineLayerNorm`).
+    @Bundle
+    struct AffineControl: Aggregate {
+        /// The row is an affine LayerNorm output row.
+        var selected: Signal
+        /// A LOAD_AFFINE row: γ (row 0) or β (others) from the lane's column.
+        @Name("load_gamma") var loadGamma: Signal
+        @Name("load_beta") var loadBeta: Signal
+    }
+
+    /// The numerics extensions' row control and constants (with `hasNumericsExtensions`).
+    @Bundle
+    struct NumericsControl: Aggregate {
+        /// CONFIG_ST's requantizer shift K (0: off).
+        @Name("requantizer_shift") var requantizerShift: Signal
+        /// Activation 0 or 1: the requantized value, scaled.
+        @Name("plain_row") var plainRow: Signal
+        /// Activation 1: ReLU after the saturation.
+        @Name("relu_row") var reluRow: Signal
+        /// The output scales with the lane's scale register instead of `scale`.
+        @Name("lane_scaled") var laneScaled: Signal
+        /// A LOAD_REQUANT row, and a LOAD_LANE_SCALES row whose scales are all finite.
+        @Name("load_multiplier") var loadMultiplier: Signal
+        @Name("load_lane_scale") var loadLaneScale: Signal
+        /// The two-segment I-GELU: selected (activation 7) and its CONFIG_NORM constants.
+        @Name("two_segment_row") var twoSegmentRow: Signal
+        var qb1: Signal, qc1: Signal, qb2: Signal, qc2: Signal, qt: Signal, q1: Signal
+    }
+
+    @Bundle
+    struct IO: Aggregate {
+        /// The lane's accType element as it arrived.
+        @Input var raw: Signal
+        /// The lane is among the row's columns.
+        @Input var active: Signal
+        /// The row's center (mean or maximum).
+        @Input var center: Signal
+        /// CONFIG_NORM's constants (SInt(32) each).
+        @Input var qln2: Signal
+        @Input("qln2_inv") var qln2Inverse: Signal
+        @Input var qb: Signal
+        @Input var qc: Signal
+        /// LayerNorm's reciprocal and shift, from the row's statistics result.
+        @Input var inverse: Signal
+        @Input var shift: Signal
+        /// The row is a LayerNorm output row (plain or affine).
+        @Input("layernorm_row") var layerNormRow: Signal
+        /// The row is a Softmax output row (either kind): the exponential, scaled.
+        @Input("exponential_row") var exponentialRow: Signal
+        /// The row's scale (binary32 bits) unless `laneScaled`.
+        @Input var scale: Signal
+        /// One element with the affine LayerNorm, none without.
+        @Input var affine: [AffineControl]
+        /// One element with the numerics extensions, none without.
+        @Input var numerics: [NumericsControl]
+        /// The element after the requantizer: what the row's sums and maximum read.
+        @Output var value: Signal
+        /// Its deviation from `center`, squared.
+        @Output var square: Signal
+        /// i-exp of the deviation.
+        @Output var exponential: Signal
+        /// The output pass's inputType result.
+        @Output var result: Signal
+    }
+
+    var io: IO {
+        let config = parameters.config
+        let accBits = config.accType.width
+        let s32 = { Signal(.sint(32)) }
+        let affine = config.hasAffineLayerNorm
+            ? [AffineControl(selected: Signal(.bool), loadGamma: Signal(.bool), loadBeta: Signal(.bool))] : []
+        let numerics = config.hasNumericsExtensions
+            ? [NumericsControl(requantizerShift: Signal(.uint(NumericsExtensions.requantizerShiftBits)), plainRow: Signal(.bool),
+                               reluRow: Signal(.bool), laneScaled: Signal(.bool), loadMultiplier: Signal(.bool), loadLaneScale: Signal(.bool),
+                               twoSegmentRow: Signal(.bool), qb1: s32(), qc1: s32(), qb2: s32(), qc2: s32(), qt: s32(), q1: s32())] : []
+        return IO(raw: Signal(.sint(accBits)), active: Signal(.bool), center: Signal(.sint(accBits)),
+                  qln2: s32(), qln2Inverse: s32(), qb: s32(), qc: s32(),
+                  inverse: Signal(.uint(LayerNormFormat.reciprocalBits)), shift: Signal(.uint(Normalizer.shiftBits)),
+                  layerNormRow: Signal(.bool), exponentialRow: Signal(.bool), scale: Signal(.uint(32)),
+                  affine: affine, numerics: numerics,
+                  value: Signal(.sint(accBits)), square: Signal(.uint(2 * (accBits + 1))), exponential: Signal(.sint(accBits)),
+                  result: Signal(.sint(config.inputType.width)))
+    }
+
+    func build(_ m: ModuleBuilder, _ io: IO) {
+        let config = parameters.config
+        let accBits = config.accType.width, inputBits = config.inputType.width
+        let affine = io.affine.first, numerics = io.numerics.first
+        // A parameter row's value: the raw element, 0 beyond the row's columns.
+        let parameterValue = mux(io.active, io.raw, Signal.literal(0, .sint(accBits)))
+
+        // MARK: Requantizer (CONFIG_ST's K, LOAD_REQUANT's M): x' = sat(RRS(x·M, K))
+        let multiplierBits = NumericsExtensions.multiplierBits
+        var value = io.raw
+        var laneScale: Signal?
+        if let numerics {
+            // M saturated into [0, 2^16 − 1]; the lane scale as fp32 bits.
+            let multiplier = m.register("requant_m", .uint(multiplierBits), reset: 1)
+            let scaleRegister = m.register("lane_scale", .uint(32), reset: Signal.literal(0x3F80_0000, .uint(32)))
+            let high = Signal.literal((BigInteger(1) << multiplierBits) - 1, .sint(accBits))
+            m.when(numerics.loadMultiplier) {
+                multiplier.set(mux(parameterValue < Signal.literal(0, .sint(accBits)), Signal.literal(0, .uint(multiplierBits)),
+                                   mux(parameterValue > high, high.asUInt.truncated(to: multiplierBits), parameterValue.asUInt.truncated(to: multiplierBits))))
+            }
+            m.when(numerics.loadLaneScale) { scaleRegister.set(parameterValue.asUInt) }
+            let product = io.raw * multiplier.extended(to: multiplierBits + 1).asSInt
+            let shifted = roundingRightShift(product, by: numerics.requantizerShift)
+            value = m.wire("requantized", .sint(accBits), default: mux(numerics.requantizerShift === 0, io.raw, saturate(shifted, to: accBits)))
+            laneScale = scaleRegister
+        }
+        io.value.set(value)
+
+        // MARK: Statistics terms
+        let deviation = m.wire("deviation", .sint(accBits + 1), default: value.extended(to: accBits + 1) -% io.center.extended(to: accBits + 1))
+        io.square.set((deviation * deviation).asUInt)
+        let exponential = m.wire("exp", .sint(accBits),
+                                 default: m.iexp(deviation, qln2: io.qln2, qln2Inverse: io.qln2Inverse, qb: io.qb, qc: io.qc, bits: accBits, name: "iexp"))
+        io.exponential.set(exponential)
+
+        // MARK: Output
+        // LayerNorm: n = RRS((x − mean)·inv, shift), F fractional bits; the affine LayerNorm then
+        // z = sat(RRS(n·γ, 12) + β).
+        let normalizedBits = Normalizer.normalizedBits(config)
+        let valueBits = max(accBits + 2, normalizedBits)
+        let product = m.wire("layernorm_product", .sint(accBits + 1 + LayerNormFormat.reciprocalBits + 1),
+                             default: deviation * io.inverse.extended(to: LayerNormFormat.reciprocalBits + 1).asSInt)
+        let n = m.wire("layernorm_n", .sint(normalizedBits), default: roundingRightShift(product, by: io.shift).resized(to: normalizedBits))
+        var normalized = n.resized(to: valueBits)
+        if let affine {
+            // γ is signed Q.12 in 18 bits (1.0 after reset); a wider accumulator value saturates.
+            let gammaBits = LayerNormFormat.gammaBits
+            let gamma = m.register("gamma", .sint(gammaBits), reset: Signal.literal(1 << LayerNormFormat.gammaFractionBits, .sint(gammaBits)))
+            let beta = m.register("beta", .sint(accBits), reset: 0)
+            m.when(affine.loadGamma) { gamma.set(saturate(parameterValue, to: gammaBits)) }
+            m.when(affine.loadBeta) { beta.set(parameterValue) }
+            let gained = roundingRightShift(n * gamma, by: LayerNormFormat.gammaFractionBits)
+            let z = m.wire("affine_z", .sint(accBits), default: saturate(gained +& beta.extended(to: gained.width), to: accBits))
+            normalized = mux(affine.selected, z.extended(to: valueBits), normalized)
+        }
+        let geluSegments = numerics.map {
+            TwoSegmentGELUSignals(selected: $0.twoSegmentRow, qb1: $0.qb1, qc1: $0.qc1, qb2: $0.qb2, qc2: $0.qc2, qt: $0.qt, q1: $0.q1)
+        }
+        let geluValue = m.igelu(value, qb: io.qb, qc: io.qc, bits: accBits, name: "igelu", twoSegment: geluSegments)
+        var immediate = mux(io.exponentialRow, exponential, geluValue)
+        var scale = io.scale
+        if let numerics, let laneScale {
+            immediate = mux(numerics.plainRow, value, immediate)
+            scale = mux(numerics.laneScaled, laneScale, io.scale)
+        }
+        let scaler = m.instance("scaler", ScaleUnit(inputWidth: valueBits, outputWidth: inputBits))
+        scaler.value.set(mux(io.layerNormRow, normalized, immediate.extended(to: valueBits)))
+        scaler.scale.set(scale)
+        guard let numerics else { return io.result.set(scaler.result) }
+        // ReLU after the saturation, as the store controller's plain path applies it.
+        io.result.set(m.wire("out", .sint(inputBits), default: mux(numerics.reluRow && scaler.result < Signal.literal(0, .sint(inputBits)),
+                                                                   Signal.literal(0, .sint(inputBits)), scaler.result)))
+    }
+}
