@@ -206,166 +206,70 @@ module Normalizer_SpinelCTA (
   wire [95:0] row_running;
   wire [31:0] row_count;
   wire [31:0] row_result;
-  reg  [15:0] requant_m_0;
-  reg  [15:0] requant_m_1;
-  reg  [15:0] requant_m_2;
-  reg  [15:0] requant_m_3;
-  reg  [15:0] requant_m_4;
-  reg  [15:0] requant_m_5;
-  reg  [15:0] requant_m_6;
-  reg  [15:0] requant_m_7;
-  reg  [15:0] requant_m_8;
-  reg  [15:0] requant_m_9;
-  reg  [15:0] requant_m_10;
-  reg  [15:0] requant_m_11;
-  reg  [15:0] requant_m_12;
-  reg  [15:0] requant_m_13;
-  reg  [15:0] requant_m_14;
-  reg  [15:0] requant_m_15;
-  reg  [31:0] lane_scale_0;
-  reg  [31:0] lane_scale_1;
-  reg  [31:0] lane_scale_2;
-  reg  [31:0] lane_scale_3;
-  reg  [31:0] lane_scale_4;
-  reg  [31:0] lane_scale_5;
-  reg  [31:0] lane_scale_6;
-  reg  [31:0] lane_scale_7;
-  reg  [31:0] lane_scale_8;
-  reg  [31:0] lane_scale_9;
-  reg  [31:0] lane_scale_10;
-  reg  [31:0] lane_scale_11;
-  reg  [31:0] lane_scale_12;
-  reg  [31:0] lane_scale_13;
-  reg  [31:0] lane_scale_14;
-  reg  [31:0] lane_scale_15;
-  wire [31:0] requantized_0;
-  wire [31:0] requantized_1;
-  wire [31:0] requantized_2;
-  wire [31:0] requantized_3;
-  wire [31:0] requantized_4;
-  wire [31:0] requantized_5;
-  wire [31:0] requantized_6;
-  wire [31:0] requantized_7;
-  wire [31:0] requantized_8;
-  wire [31:0] requantized_9;
-  wire [31:0] requantized_10;
-  wire [31:0] requantized_11;
-  wire [31:0] requantized_12;
-  wire [31:0] requantized_13;
-  wire [31:0] requantized_14;
-  wire [31:0] requantized_15;
-  wire [32:0] deviation_0;
-  wire [32:0] deviation_1;
-  wire [32:0] deviation_2;
-  wire [32:0] deviation_3;
-  wire [32:0] deviation_4;
-  wire [32:0] deviation_5;
-  wire [32:0] deviation_6;
-  wire [32:0] deviation_7;
-  wire [32:0] deviation_8;
-  wire [32:0] deviation_9;
-  wire [32:0] deviation_10;
-  wire [32:0] deviation_11;
-  wire [32:0] deviation_12;
-  wire [32:0] deviation_13;
-  wire [32:0] deviation_14;
-  wire [32:0] deviation_15;
-  wire [50:0] iexp_0_z;
-  wire iexp_0_beyond;
-  wire [4:0] iexp_0_shift;
-  wire [31:0] iexp_0_base;
-  wire [31:0] iexp_0_poly;
-  wire [31:0] exp_0;
-  wire [50:0] iexp_1_z;
-  wire iexp_1_beyond;
-  wire [4:0] iexp_1_shift;
-  wire [31:0] iexp_1_base;
-  wire [31:0] iexp_1_poly;
-  wire [31:0] exp_1;
-  wire [50:0] iexp_2_z;
-  wire iexp_2_beyond;
-  wire [4:0] iexp_2_shift;
-  wire [31:0] iexp_2_base;
-  wire [31:0] iexp_2_poly;
-  wire [31:0] exp_2;
-  wire [50:0] iexp_3_z;
-  wire iexp_3_beyond;
-  wire [4:0] iexp_3_shift;
-  wire [31:0] iexp_3_base;
-  wire [31:0] iexp_3_poly;
-  wire [31:0] exp_3;
-  wire [50:0] iexp_4_z;
-  wire iexp_4_beyond;
-  wire [4:0] iexp_4_shift;
-  wire [31:0] iexp_4_base;
-  wire [31:0] iexp_4_poly;
-  wire [31:0] exp_4;
-  wire [50:0] iexp_5_z;
-  wire iexp_5_beyond;
-  wire [4:0] iexp_5_shift;
-  wire [31:0] iexp_5_base;
-  wire [31:0] iexp_5_poly;
-  wire [31:0] exp_5;
-  wire [50:0] iexp_6_z;
-  wire iexp_6_beyond;
-  wire [4:0] iexp_6_shift;
-  wire [31:0] iexp_6_base;
-  wire [31:0] iexp_6_poly;
-  wire [31:0] exp_6;
-  wire [50:0] iexp_7_z;
-  wire iexp_7_beyond;
-  wire [4:0] iexp_7_shift;
-  wire [31:0] iexp_7_base;
-  wire [31:0] iexp_7_poly;
-  wire [31:0] exp_7;
-  wire [50:0] iexp_8_z;
-  wire iexp_8_beyond;
-  wire [4:0] iexp_8_shift;
-  wire [31:0] iexp_8_base;
-  wire [31:0] iexp_8_poly;
-  wire [31:0] exp_8;
-  wire [50:0] iexp_9_z;
-  wire iexp_9_beyond;
-  wire [4:0] iexp_9_shift;
-  wire [31:0] iexp_9_base;
-  wire [31:0] iexp_9_poly;
-  wire [31:0] exp_9;
-  wire [50:0] iexp_10_z;
-  wire iexp_10_beyond;
-  wire [4:0] iexp_10_shift;
-  wire [31:0] iexp_10_base;
-  wire [31:0] iexp_10_poly;
-  wire [31:0] exp_10;
-  wire [50:0] iexp_11_z;
-  wire iexp_11_beyond;
-  wire [4:0] iexp_11_shift;
-  wire [31:0] iexp_11_base;
-  wire [31:0] iexp_11_poly;
-  wire [31:0] exp_11;
-  wire [50:0] iexp_12_z;
-  wire iexp_12_beyond;
-  wire [4:0] iexp_12_shift;
-  wire [31:0] iexp_12_base;
-  wire [31:0] iexp_12_poly;
-  wire [31:0] exp_12;
-  wire [50:0] iexp_13_z;
-  wire iexp_13_beyond;
-  wire [4:0] iexp_13_shift;
-  wire [31:0] iexp_13_base;
-  wire [31:0] iexp_13_poly;
-  wire [31:0] exp_13;
-  wire [50:0] iexp_14_z;
-  wire iexp_14_beyond;
-  wire [4:0] iexp_14_shift;
-  wire [31:0] iexp_14_base;
-  wire [31:0] iexp_14_poly;
-  wire [31:0] exp_14;
-  wire [50:0] iexp_15_z;
-  wire iexp_15_beyond;
-  wire [4:0] iexp_15_shift;
-  wire [31:0] iexp_15_base;
-  wire [31:0] iexp_15_poly;
-  wire [31:0] exp_15;
+  wire [31:0] lane_0_value;
+  wire [65:0] lane_0_square;
+  wire [31:0] lane_0_exponential;
+  wire [7:0] lane_0_result;
+  wire [31:0] lane_1_value;
+  wire [65:0] lane_1_square;
+  wire [31:0] lane_1_exponential;
+  wire [7:0] lane_1_result;
+  wire [31:0] lane_2_value;
+  wire [65:0] lane_2_square;
+  wire [31:0] lane_2_exponential;
+  wire [7:0] lane_2_result;
+  wire [31:0] lane_3_value;
+  wire [65:0] lane_3_square;
+  wire [31:0] lane_3_exponential;
+  wire [7:0] lane_3_result;
+  wire [31:0] lane_4_value;
+  wire [65:0] lane_4_square;
+  wire [31:0] lane_4_exponential;
+  wire [7:0] lane_4_result;
+  wire [31:0] lane_5_value;
+  wire [65:0] lane_5_square;
+  wire [31:0] lane_5_exponential;
+  wire [7:0] lane_5_result;
+  wire [31:0] lane_6_value;
+  wire [65:0] lane_6_square;
+  wire [31:0] lane_6_exponential;
+  wire [7:0] lane_6_result;
+  wire [31:0] lane_7_value;
+  wire [65:0] lane_7_square;
+  wire [31:0] lane_7_exponential;
+  wire [7:0] lane_7_result;
+  wire [31:0] lane_8_value;
+  wire [65:0] lane_8_square;
+  wire [31:0] lane_8_exponential;
+  wire [7:0] lane_8_result;
+  wire [31:0] lane_9_value;
+  wire [65:0] lane_9_square;
+  wire [31:0] lane_9_exponential;
+  wire [7:0] lane_9_result;
+  wire [31:0] lane_10_value;
+  wire [65:0] lane_10_square;
+  wire [31:0] lane_10_exponential;
+  wire [7:0] lane_10_result;
+  wire [31:0] lane_11_value;
+  wire [65:0] lane_11_square;
+  wire [31:0] lane_11_exponential;
+  wire [7:0] lane_11_result;
+  wire [31:0] lane_12_value;
+  wire [65:0] lane_12_square;
+  wire [31:0] lane_12_exponential;
+  wire [7:0] lane_12_result;
+  wire [31:0] lane_13_value;
+  wire [65:0] lane_13_square;
+  wire [31:0] lane_13_exponential;
+  wire [7:0] lane_13_result;
+  wire [31:0] lane_14_value;
+  wire [65:0] lane_14_square;
+  wire [31:0] lane_14_exponential;
+  wire [7:0] lane_14_result;
+  wire [31:0] lane_15_value;
+  wire [65:0] lane_15_square;
+  wire [31:0] lane_15_exponential;
+  wire [7:0] lane_15_result;
   wire [95:0] element_sum;
   wire [95:0] square_sum;
   wire [95:0] exponential_sum;
@@ -411,169 +315,10 @@ module Normalizer_SpinelCTA (
   reg  sum_is_zero;
   wire root_begin;
   wire done;
-  reg  [17:0] gamma_0;
-  reg  [17:0] gamma_1;
-  reg  [17:0] gamma_2;
-  reg  [17:0] gamma_3;
-  reg  [17:0] gamma_4;
-  reg  [17:0] gamma_5;
-  reg  [17:0] gamma_6;
-  reg  [17:0] gamma_7;
-  reg  [17:0] gamma_8;
-  reg  [17:0] gamma_9;
-  reg  [17:0] gamma_10;
-  reg  [17:0] gamma_11;
-  reg  [17:0] gamma_12;
-  reg  [17:0] gamma_13;
-  reg  [17:0] gamma_14;
-  reg  [17:0] gamma_15;
-  reg  [31:0] beta_0;
-  reg  [31:0] beta_1;
-  reg  [31:0] beta_2;
-  reg  [31:0] beta_3;
-  reg  [31:0] beta_4;
-  reg  [31:0] beta_5;
-  reg  [31:0] beta_6;
-  reg  [31:0] beta_7;
-  reg  [31:0] beta_8;
-  reg  [31:0] beta_9;
-  reg  [31:0] beta_10;
-  reg  [31:0] beta_11;
-  reg  [31:0] beta_12;
-  reg  [31:0] beta_13;
-  reg  [31:0] beta_14;
-  reg  [31:0] beta_15;
   wire non_finite_scale;
   wire [31:0] layernorm_scale_product;
   wire [31:0] row_scale_product;
-  wire [58:0] layernorm_product_0;
-  wire [49:0] layernorm_n_0;
-  wire [31:0] affine_z_0;
-  wire [33:0] igelu_0_clip;
-  wire [31:0] igelu_0_base;
-  wire [31:0] igelu_0_poly;
-  wire [7:0] scale_0_result;
-  wire [7:0] out_0;
-  wire [58:0] layernorm_product_1;
-  wire [49:0] layernorm_n_1;
-  wire [31:0] affine_z_1;
-  wire [33:0] igelu_1_clip;
-  wire [31:0] igelu_1_base;
-  wire [31:0] igelu_1_poly;
-  wire [7:0] scale_1_result;
-  wire [7:0] out_1;
-  wire [58:0] layernorm_product_2;
-  wire [49:0] layernorm_n_2;
-  wire [31:0] affine_z_2;
-  wire [33:0] igelu_2_clip;
-  wire [31:0] igelu_2_base;
-  wire [31:0] igelu_2_poly;
-  wire [7:0] scale_2_result;
-  wire [7:0] out_2;
-  wire [58:0] layernorm_product_3;
-  wire [49:0] layernorm_n_3;
-  wire [31:0] affine_z_3;
-  wire [33:0] igelu_3_clip;
-  wire [31:0] igelu_3_base;
-  wire [31:0] igelu_3_poly;
-  wire [7:0] scale_3_result;
-  wire [7:0] out_3;
-  wire [58:0] layernorm_product_4;
-  wire [49:0] layernorm_n_4;
-  wire [31:0] affine_z_4;
-  wire [33:0] igelu_4_clip;
-  wire [31:0] igelu_4_base;
-  wire [31:0] igelu_4_poly;
-  wire [7:0] scale_4_result;
-  wire [7:0] out_4;
-  wire [58:0] layernorm_product_5;
-  wire [49:0] layernorm_n_5;
-  wire [31:0] affine_z_5;
-  wire [33:0] igelu_5_clip;
-  wire [31:0] igelu_5_base;
-  wire [31:0] igelu_5_poly;
-  wire [7:0] scale_5_result;
-  wire [7:0] out_5;
-  wire [58:0] layernorm_product_6;
-  wire [49:0] layernorm_n_6;
-  wire [31:0] affine_z_6;
-  wire [33:0] igelu_6_clip;
-  wire [31:0] igelu_6_base;
-  wire [31:0] igelu_6_poly;
-  wire [7:0] scale_6_result;
-  wire [7:0] out_6;
-  wire [58:0] layernorm_product_7;
-  wire [49:0] layernorm_n_7;
-  wire [31:0] affine_z_7;
-  wire [33:0] igelu_7_clip;
-  wire [31:0] igelu_7_base;
-  wire [31:0] igelu_7_poly;
-  wire [7:0] scale_7_result;
-  wire [7:0] out_7;
-  wire [58:0] layernorm_product_8;
-  wire [49:0] layernorm_n_8;
-  wire [31:0] affine_z_8;
-  wire [33:0] igelu_8_clip;
-  wire [31:0] igelu_8_base;
-  wire [31:0] igelu_8_poly;
-  wire [7:0] scale_8_result;
-  wire [7:0] out_8;
-  wire [58:0] layernorm_product_9;
-  wire [49:0] layernorm_n_9;
-  wire [31:0] affine_z_9;
-  wire [33:0] igelu_9_clip;
-  wire [31:0] igelu_9_base;
-  wire [31:0] igelu_9_poly;
-  wire [7:0] scale_9_result;
-  wire [7:0] out_9;
-  wire [58:0] layernorm_product_10;
-  wire [49:0] layernorm_n_10;
-  wire [31:0] affine_z_10;
-  wire [33:0] igelu_10_clip;
-  wire [31:0] igelu_10_base;
-  wire [31:0] igelu_10_poly;
-  wire [7:0] scale_10_result;
-  wire [7:0] out_10;
-  wire [58:0] layernorm_product_11;
-  wire [49:0] layernorm_n_11;
-  wire [31:0] affine_z_11;
-  wire [33:0] igelu_11_clip;
-  wire [31:0] igelu_11_base;
-  wire [31:0] igelu_11_poly;
-  wire [7:0] scale_11_result;
-  wire [7:0] out_11;
-  wire [58:0] layernorm_product_12;
-  wire [49:0] layernorm_n_12;
-  wire [31:0] affine_z_12;
-  wire [33:0] igelu_12_clip;
-  wire [31:0] igelu_12_base;
-  wire [31:0] igelu_12_poly;
-  wire [7:0] scale_12_result;
-  wire [7:0] out_12;
-  wire [58:0] layernorm_product_13;
-  wire [49:0] layernorm_n_13;
-  wire [31:0] affine_z_13;
-  wire [33:0] igelu_13_clip;
-  wire [31:0] igelu_13_base;
-  wire [31:0] igelu_13_poly;
-  wire [7:0] scale_13_result;
-  wire [7:0] out_13;
-  wire [58:0] layernorm_product_14;
-  wire [49:0] layernorm_n_14;
-  wire [31:0] affine_z_14;
-  wire [33:0] igelu_14_clip;
-  wire [31:0] igelu_14_base;
-  wire [31:0] igelu_14_poly;
-  wire [7:0] scale_14_result;
-  wire [7:0] out_14;
-  wire [58:0] layernorm_product_15;
-  wire [49:0] layernorm_n_15;
-  wire [31:0] affine_z_15;
-  wire [33:0] igelu_15_clip;
-  wire [31:0] igelu_15_base;
-  wire [31:0] igelu_15_poly;
-  wire [7:0] scale_15_result;
-  wire [7:0] out_15;
+  wire [31:0] row_output_scale;
   wire _result_valid_e1 = row_valid & (row_bits_command != 3'h0) & (~row_bits_parameters);
   wire _result_valid_e2 = _result_valid_e1
                           & (1'h0
@@ -583,344 +328,6 @@ module Normalizer_SpinelCTA (
   wire _lane_scale_fault_e1 = row_valid & row_bits_parameters & (row_bits_command == 3'h2);
   wire _computes_factor_e1 = 1'h0 | (configure_bits_rs1[20:19] == 2'h0);
   wire [63:0] _peak_e1 = {32'h0, configure_bits_rs2[31:0]} * {32'h0, configure_bits_rs2[31:0]};
-  wire [31:0] _requantized_0_e1 = row_bits_data[31:0];
-  wire [16:0] _requantized_0_e2 = {1'h0, requant_m_0};
-  wire [48:0] _requantized_0_e3 = {{17{_requantized_0_e1[31]}}, _requantized_0_e1}
-                                  * {{32{_requantized_0_e2[16]}}, _requantized_0_e2};
-  wire [49:0] _requantized_0_e4 = {$signed({_requantized_0_e3[48], _requantized_0_e3}) >>> (
-      row_bits_requantizer_shift
-      - 6'h1)};
-  wire [48:0] _requantized_0_e5 = _requantized_0_e4[49:1];
-  wire [49:0] _requantized_0_e6 = (50'h1 << (row_bits_requantizer_shift - 6'h1)) - 50'h1;
-  wire [49:0] _requantized_0_e7 = {_requantized_0_e5[48], _requantized_0_e5}
-                                  + ((_requantized_0_e4[0]
-                                      & ((({_requantized_0_e3[48], _requantized_0_e3} & _requantized_0_e6) != 50'h0)
-                                         | _requantized_0_e4[1]))
-                                     ? 50'h1
-                                     : 50'h0);
-  wire [49:0] _requantized_0_e8 = ($signed(_requantized_0_e7) > $signed(50'h7fffffff)) ? 50'h7fffffff
-                                  : ($signed(_requantized_0_e7) < $signed(50'h3ffff80000000)) ? 50'h3ffff80000000
-                                  : _requantized_0_e7;
-  wire [31:0] _requantized_1_e1 = row_bits_data[63:32];
-  wire [16:0] _requantized_1_e2 = {1'h0, requant_m_1};
-  wire [48:0] _requantized_1_e3 = {{17{_requantized_1_e1[31]}}, _requantized_1_e1}
-                                  * {{32{_requantized_1_e2[16]}}, _requantized_1_e2};
-  wire [49:0] _requantized_1_e4 = {$signed({_requantized_1_e3[48], _requantized_1_e3}) >>> (
-      row_bits_requantizer_shift
-      - 6'h1)};
-  wire [48:0] _requantized_1_e5 = _requantized_1_e4[49:1];
-  wire [49:0] _requantized_1_e6 = {_requantized_1_e5[48], _requantized_1_e5}
-                                  + ((_requantized_1_e4[0]
-                                      & ((({_requantized_1_e3[48], _requantized_1_e3} & _requantized_0_e6) != 50'h0)
-                                         | _requantized_1_e4[1]))
-                                     ? 50'h1
-                                     : 50'h0);
-  wire [49:0] _requantized_1_e7 = ($signed(_requantized_1_e6) > $signed(50'h7fffffff)) ? 50'h7fffffff
-                                  : ($signed(_requantized_1_e6) < $signed(50'h3ffff80000000)) ? 50'h3ffff80000000
-                                  : _requantized_1_e6;
-  wire [31:0] _requantized_2_e1 = row_bits_data[95:64];
-  wire [16:0] _requantized_2_e2 = {1'h0, requant_m_2};
-  wire [48:0] _requantized_2_e3 = {{17{_requantized_2_e1[31]}}, _requantized_2_e1}
-                                  * {{32{_requantized_2_e2[16]}}, _requantized_2_e2};
-  wire [49:0] _requantized_2_e4 = {$signed({_requantized_2_e3[48], _requantized_2_e3}) >>> (
-      row_bits_requantizer_shift
-      - 6'h1)};
-  wire [48:0] _requantized_2_e5 = _requantized_2_e4[49:1];
-  wire [49:0] _requantized_2_e6 = {_requantized_2_e5[48], _requantized_2_e5}
-                                  + ((_requantized_2_e4[0]
-                                      & ((({_requantized_2_e3[48], _requantized_2_e3} & _requantized_0_e6) != 50'h0)
-                                         | _requantized_2_e4[1]))
-                                     ? 50'h1
-                                     : 50'h0);
-  wire [49:0] _requantized_2_e7 = ($signed(_requantized_2_e6) > $signed(50'h7fffffff)) ? 50'h7fffffff
-                                  : ($signed(_requantized_2_e6) < $signed(50'h3ffff80000000)) ? 50'h3ffff80000000
-                                  : _requantized_2_e6;
-  wire [31:0] _requantized_3_e1 = row_bits_data[127:96];
-  wire [16:0] _requantized_3_e2 = {1'h0, requant_m_3};
-  wire [48:0] _requantized_3_e3 = {{17{_requantized_3_e1[31]}}, _requantized_3_e1}
-                                  * {{32{_requantized_3_e2[16]}}, _requantized_3_e2};
-  wire [49:0] _requantized_3_e4 = {$signed({_requantized_3_e3[48], _requantized_3_e3}) >>> (
-      row_bits_requantizer_shift
-      - 6'h1)};
-  wire [48:0] _requantized_3_e5 = _requantized_3_e4[49:1];
-  wire [49:0] _requantized_3_e6 = {_requantized_3_e5[48], _requantized_3_e5}
-                                  + ((_requantized_3_e4[0]
-                                      & ((({_requantized_3_e3[48], _requantized_3_e3} & _requantized_0_e6) != 50'h0)
-                                         | _requantized_3_e4[1]))
-                                     ? 50'h1
-                                     : 50'h0);
-  wire [49:0] _requantized_3_e7 = ($signed(_requantized_3_e6) > $signed(50'h7fffffff)) ? 50'h7fffffff
-                                  : ($signed(_requantized_3_e6) < $signed(50'h3ffff80000000)) ? 50'h3ffff80000000
-                                  : _requantized_3_e6;
-  wire [31:0] _requantized_4_e1 = row_bits_data[159:128];
-  wire [16:0] _requantized_4_e2 = {1'h0, requant_m_4};
-  wire [48:0] _requantized_4_e3 = {{17{_requantized_4_e1[31]}}, _requantized_4_e1}
-                                  * {{32{_requantized_4_e2[16]}}, _requantized_4_e2};
-  wire [49:0] _requantized_4_e4 = {$signed({_requantized_4_e3[48], _requantized_4_e3}) >>> (
-      row_bits_requantizer_shift
-      - 6'h1)};
-  wire [48:0] _requantized_4_e5 = _requantized_4_e4[49:1];
-  wire [49:0] _requantized_4_e6 = {_requantized_4_e5[48], _requantized_4_e5}
-                                  + ((_requantized_4_e4[0]
-                                      & ((({_requantized_4_e3[48], _requantized_4_e3} & _requantized_0_e6) != 50'h0)
-                                         | _requantized_4_e4[1]))
-                                     ? 50'h1
-                                     : 50'h0);
-  wire [49:0] _requantized_4_e7 = ($signed(_requantized_4_e6) > $signed(50'h7fffffff)) ? 50'h7fffffff
-                                  : ($signed(_requantized_4_e6) < $signed(50'h3ffff80000000)) ? 50'h3ffff80000000
-                                  : _requantized_4_e6;
-  wire [31:0] _requantized_5_e1 = row_bits_data[191:160];
-  wire [16:0] _requantized_5_e2 = {1'h0, requant_m_5};
-  wire [48:0] _requantized_5_e3 = {{17{_requantized_5_e1[31]}}, _requantized_5_e1}
-                                  * {{32{_requantized_5_e2[16]}}, _requantized_5_e2};
-  wire [49:0] _requantized_5_e4 = {$signed({_requantized_5_e3[48], _requantized_5_e3}) >>> (
-      row_bits_requantizer_shift
-      - 6'h1)};
-  wire [48:0] _requantized_5_e5 = _requantized_5_e4[49:1];
-  wire [49:0] _requantized_5_e6 = {_requantized_5_e5[48], _requantized_5_e5}
-                                  + ((_requantized_5_e4[0]
-                                      & ((({_requantized_5_e3[48], _requantized_5_e3} & _requantized_0_e6) != 50'h0)
-                                         | _requantized_5_e4[1]))
-                                     ? 50'h1
-                                     : 50'h0);
-  wire [49:0] _requantized_5_e7 = ($signed(_requantized_5_e6) > $signed(50'h7fffffff)) ? 50'h7fffffff
-                                  : ($signed(_requantized_5_e6) < $signed(50'h3ffff80000000)) ? 50'h3ffff80000000
-                                  : _requantized_5_e6;
-  wire [31:0] _requantized_6_e1 = row_bits_data[223:192];
-  wire [16:0] _requantized_6_e2 = {1'h0, requant_m_6};
-  wire [48:0] _requantized_6_e3 = {{17{_requantized_6_e1[31]}}, _requantized_6_e1}
-                                  * {{32{_requantized_6_e2[16]}}, _requantized_6_e2};
-  wire [49:0] _requantized_6_e4 = {$signed({_requantized_6_e3[48], _requantized_6_e3}) >>> (
-      row_bits_requantizer_shift
-      - 6'h1)};
-  wire [48:0] _requantized_6_e5 = _requantized_6_e4[49:1];
-  wire [49:0] _requantized_6_e6 = {_requantized_6_e5[48], _requantized_6_e5}
-                                  + ((_requantized_6_e4[0]
-                                      & ((({_requantized_6_e3[48], _requantized_6_e3} & _requantized_0_e6) != 50'h0)
-                                         | _requantized_6_e4[1]))
-                                     ? 50'h1
-                                     : 50'h0);
-  wire [49:0] _requantized_6_e7 = ($signed(_requantized_6_e6) > $signed(50'h7fffffff)) ? 50'h7fffffff
-                                  : ($signed(_requantized_6_e6) < $signed(50'h3ffff80000000)) ? 50'h3ffff80000000
-                                  : _requantized_6_e6;
-  wire [31:0] _requantized_7_e1 = row_bits_data[255:224];
-  wire [16:0] _requantized_7_e2 = {1'h0, requant_m_7};
-  wire [48:0] _requantized_7_e3 = {{17{_requantized_7_e1[31]}}, _requantized_7_e1}
-                                  * {{32{_requantized_7_e2[16]}}, _requantized_7_e2};
-  wire [49:0] _requantized_7_e4 = {$signed({_requantized_7_e3[48], _requantized_7_e3}) >>> (
-      row_bits_requantizer_shift
-      - 6'h1)};
-  wire [48:0] _requantized_7_e5 = _requantized_7_e4[49:1];
-  wire [49:0] _requantized_7_e6 = {_requantized_7_e5[48], _requantized_7_e5}
-                                  + ((_requantized_7_e4[0]
-                                      & ((({_requantized_7_e3[48], _requantized_7_e3} & _requantized_0_e6) != 50'h0)
-                                         | _requantized_7_e4[1]))
-                                     ? 50'h1
-                                     : 50'h0);
-  wire [49:0] _requantized_7_e7 = ($signed(_requantized_7_e6) > $signed(50'h7fffffff)) ? 50'h7fffffff
-                                  : ($signed(_requantized_7_e6) < $signed(50'h3ffff80000000)) ? 50'h3ffff80000000
-                                  : _requantized_7_e6;
-  wire [31:0] _requantized_8_e1 = row_bits_data[287:256];
-  wire [16:0] _requantized_8_e2 = {1'h0, requant_m_8};
-  wire [48:0] _requantized_8_e3 = {{17{_requantized_8_e1[31]}}, _requantized_8_e1}
-                                  * {{32{_requantized_8_e2[16]}}, _requantized_8_e2};
-  wire [49:0] _requantized_8_e4 = {$signed({_requantized_8_e3[48], _requantized_8_e3}) >>> (
-      row_bits_requantizer_shift
-      - 6'h1)};
-  wire [48:0] _requantized_8_e5 = _requantized_8_e4[49:1];
-  wire [49:0] _requantized_8_e6 = {_requantized_8_e5[48], _requantized_8_e5}
-                                  + ((_requantized_8_e4[0]
-                                      & ((({_requantized_8_e3[48], _requantized_8_e3} & _requantized_0_e6) != 50'h0)
-                                         | _requantized_8_e4[1]))
-                                     ? 50'h1
-                                     : 50'h0);
-  wire [49:0] _requantized_8_e7 = ($signed(_requantized_8_e6) > $signed(50'h7fffffff)) ? 50'h7fffffff
-                                  : ($signed(_requantized_8_e6) < $signed(50'h3ffff80000000)) ? 50'h3ffff80000000
-                                  : _requantized_8_e6;
-  wire [31:0] _requantized_9_e1 = row_bits_data[319:288];
-  wire [16:0] _requantized_9_e2 = {1'h0, requant_m_9};
-  wire [48:0] _requantized_9_e3 = {{17{_requantized_9_e1[31]}}, _requantized_9_e1}
-                                  * {{32{_requantized_9_e2[16]}}, _requantized_9_e2};
-  wire [49:0] _requantized_9_e4 = {$signed({_requantized_9_e3[48], _requantized_9_e3}) >>> (
-      row_bits_requantizer_shift
-      - 6'h1)};
-  wire [48:0] _requantized_9_e5 = _requantized_9_e4[49:1];
-  wire [49:0] _requantized_9_e6 = {_requantized_9_e5[48], _requantized_9_e5}
-                                  + ((_requantized_9_e4[0]
-                                      & ((({_requantized_9_e3[48], _requantized_9_e3} & _requantized_0_e6) != 50'h0)
-                                         | _requantized_9_e4[1]))
-                                     ? 50'h1
-                                     : 50'h0);
-  wire [49:0] _requantized_9_e7 = ($signed(_requantized_9_e6) > $signed(50'h7fffffff)) ? 50'h7fffffff
-                                  : ($signed(_requantized_9_e6) < $signed(50'h3ffff80000000)) ? 50'h3ffff80000000
-                                  : _requantized_9_e6;
-  wire [31:0] _requantized_10_e1 = row_bits_data[351:320];
-  wire [16:0] _requantized_10_e2 = {1'h0, requant_m_10};
-  wire [48:0] _requantized_10_e3 = {{17{_requantized_10_e1[31]}}, _requantized_10_e1}
-                                   * {{32{_requantized_10_e2[16]}}, _requantized_10_e2};
-  wire [49:0] _requantized_10_e4 = {$signed({_requantized_10_e3[48], _requantized_10_e3}) >>> (
-      row_bits_requantizer_shift
-      - 6'h1)};
-  wire [48:0] _requantized_10_e5 = _requantized_10_e4[49:1];
-  wire [49:0] _requantized_10_e6 = {_requantized_10_e5[48], _requantized_10_e5}
-                                   + ((_requantized_10_e4[0]
-                                       & ((({_requantized_10_e3[48], _requantized_10_e3} & _requantized_0_e6) != 50'h0)
-                                          | _requantized_10_e4[1]))
-                                      ? 50'h1
-                                      : 50'h0);
-  wire [49:0] _requantized_10_e7 = ($signed(_requantized_10_e6) > $signed(50'h7fffffff)) ? 50'h7fffffff
-                                   : ($signed(_requantized_10_e6) < $signed(50'h3ffff80000000)) ? 50'h3ffff80000000
-                                   : _requantized_10_e6;
-  wire [31:0] _requantized_11_e1 = row_bits_data[383:352];
-  wire [16:0] _requantized_11_e2 = {1'h0, requant_m_11};
-  wire [48:0] _requantized_11_e3 = {{17{_requantized_11_e1[31]}}, _requantized_11_e1}
-                                   * {{32{_requantized_11_e2[16]}}, _requantized_11_e2};
-  wire [49:0] _requantized_11_e4 = {$signed({_requantized_11_e3[48], _requantized_11_e3}) >>> (
-      row_bits_requantizer_shift
-      - 6'h1)};
-  wire [48:0] _requantized_11_e5 = _requantized_11_e4[49:1];
-  wire [49:0] _requantized_11_e6 = {_requantized_11_e5[48], _requantized_11_e5}
-                                   + ((_requantized_11_e4[0]
-                                       & ((({_requantized_11_e3[48], _requantized_11_e3} & _requantized_0_e6) != 50'h0)
-                                          | _requantized_11_e4[1]))
-                                      ? 50'h1
-                                      : 50'h0);
-  wire [49:0] _requantized_11_e7 = ($signed(_requantized_11_e6) > $signed(50'h7fffffff)) ? 50'h7fffffff
-                                   : ($signed(_requantized_11_e6) < $signed(50'h3ffff80000000)) ? 50'h3ffff80000000
-                                   : _requantized_11_e6;
-  wire [31:0] _requantized_12_e1 = row_bits_data[415:384];
-  wire [16:0] _requantized_12_e2 = {1'h0, requant_m_12};
-  wire [48:0] _requantized_12_e3 = {{17{_requantized_12_e1[31]}}, _requantized_12_e1}
-                                   * {{32{_requantized_12_e2[16]}}, _requantized_12_e2};
-  wire [49:0] _requantized_12_e4 = {$signed({_requantized_12_e3[48], _requantized_12_e3}) >>> (
-      row_bits_requantizer_shift
-      - 6'h1)};
-  wire [48:0] _requantized_12_e5 = _requantized_12_e4[49:1];
-  wire [49:0] _requantized_12_e6 = {_requantized_12_e5[48], _requantized_12_e5}
-                                   + ((_requantized_12_e4[0]
-                                       & ((({_requantized_12_e3[48], _requantized_12_e3} & _requantized_0_e6) != 50'h0)
-                                          | _requantized_12_e4[1]))
-                                      ? 50'h1
-                                      : 50'h0);
-  wire [49:0] _requantized_12_e7 = ($signed(_requantized_12_e6) > $signed(50'h7fffffff)) ? 50'h7fffffff
-                                   : ($signed(_requantized_12_e6) < $signed(50'h3ffff80000000)) ? 50'h3ffff80000000
-                                   : _requantized_12_e6;
-  wire [31:0] _requantized_13_e1 = row_bits_data[447:416];
-  wire [16:0] _requantized_13_e2 = {1'h0, requant_m_13};
-  wire [48:0] _requantized_13_e3 = {{17{_requantized_13_e1[31]}}, _requantized_13_e1}
-                                   * {{32{_requantized_13_e2[16]}}, _requantized_13_e2};
-  wire [49:0] _requantized_13_e4 = {$signed({_requantized_13_e3[48], _requantized_13_e3}) >>> (
-      row_bits_requantizer_shift
-      - 6'h1)};
-  wire [48:0] _requantized_13_e5 = _requantized_13_e4[49:1];
-  wire [49:0] _requantized_13_e6 = {_requantized_13_e5[48], _requantized_13_e5}
-                                   + ((_requantized_13_e4[0]
-                                       & ((({_requantized_13_e3[48], _requantized_13_e3} & _requantized_0_e6) != 50'h0)
-                                          | _requantized_13_e4[1]))
-                                      ? 50'h1
-                                      : 50'h0);
-  wire [49:0] _requantized_13_e7 = ($signed(_requantized_13_e6) > $signed(50'h7fffffff)) ? 50'h7fffffff
-                                   : ($signed(_requantized_13_e6) < $signed(50'h3ffff80000000)) ? 50'h3ffff80000000
-                                   : _requantized_13_e6;
-  wire [31:0] _requantized_14_e1 = row_bits_data[479:448];
-  wire [16:0] _requantized_14_e2 = {1'h0, requant_m_14};
-  wire [48:0] _requantized_14_e3 = {{17{_requantized_14_e1[31]}}, _requantized_14_e1}
-                                   * {{32{_requantized_14_e2[16]}}, _requantized_14_e2};
-  wire [49:0] _requantized_14_e4 = {$signed({_requantized_14_e3[48], _requantized_14_e3}) >>> (
-      row_bits_requantizer_shift
-      - 6'h1)};
-  wire [48:0] _requantized_14_e5 = _requantized_14_e4[49:1];
-  wire [49:0] _requantized_14_e6 = {_requantized_14_e5[48], _requantized_14_e5}
-                                   + ((_requantized_14_e4[0]
-                                       & ((({_requantized_14_e3[48], _requantized_14_e3} & _requantized_0_e6) != 50'h0)
-                                          | _requantized_14_e4[1]))
-                                      ? 50'h1
-                                      : 50'h0);
-  wire [49:0] _requantized_14_e7 = ($signed(_requantized_14_e6) > $signed(50'h7fffffff)) ? 50'h7fffffff
-                                   : ($signed(_requantized_14_e6) < $signed(50'h3ffff80000000)) ? 50'h3ffff80000000
-                                   : _requantized_14_e6;
-  wire [31:0] _requantized_15_e1 = row_bits_data[511:480];
-  wire [16:0] _requantized_15_e2 = {1'h0, requant_m_15};
-  wire [48:0] _requantized_15_e3 = {{17{_requantized_15_e1[31]}}, _requantized_15_e1}
-                                   * {{32{_requantized_15_e2[16]}}, _requantized_15_e2};
-  wire [49:0] _requantized_15_e4 = {$signed({_requantized_15_e3[48], _requantized_15_e3}) >>> (
-      row_bits_requantizer_shift
-      - 6'h1)};
-  wire [48:0] _requantized_15_e5 = _requantized_15_e4[49:1];
-  wire [49:0] _requantized_15_e6 = {_requantized_15_e5[48], _requantized_15_e5}
-                                   + ((_requantized_15_e4[0]
-                                       & ((({_requantized_15_e3[48], _requantized_15_e3} & _requantized_0_e6) != 50'h0)
-                                          | _requantized_15_e4[1]))
-                                      ? 50'h1
-                                      : 50'h0);
-  wire [49:0] _requantized_15_e7 = ($signed(_requantized_15_e6) > $signed(50'h7fffffff)) ? 50'h7fffffff
-                                   : ($signed(_requantized_15_e6) < $signed(50'h3ffff80000000)) ? 50'h3ffff80000000
-                                   : _requantized_15_e6;
-  wire [33:0] _iexp_0_z_e1 = -{deviation_0[32], deviation_0};
-  wire [32:0] _iexp_0_z_e2 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_0_z_e3 = {{33{_iexp_0_z_e1[33]}}, _iexp_0_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
-  wire [36:0] _iexp_0_base_e1 = {32'h0, iexp_0_shift} * {5'h0, qln2};
-  wire [63:0] _iexp_0_poly_e1 = {32'h0, iexp_0_base} * {32'h0, iexp_0_base};
-  wire [33:0] _iexp_1_z_e1 = -{deviation_1[32], deviation_1};
-  wire [66:0] _iexp_1_z_e2 = {{33{_iexp_1_z_e1[33]}}, _iexp_1_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
-  wire [36:0] _iexp_1_base_e1 = {32'h0, iexp_1_shift} * {5'h0, qln2};
-  wire [63:0] _iexp_1_poly_e1 = {32'h0, iexp_1_base} * {32'h0, iexp_1_base};
-  wire [33:0] _iexp_2_z_e1 = -{deviation_2[32], deviation_2};
-  wire [66:0] _iexp_2_z_e2 = {{33{_iexp_2_z_e1[33]}}, _iexp_2_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
-  wire [36:0] _iexp_2_base_e1 = {32'h0, iexp_2_shift} * {5'h0, qln2};
-  wire [63:0] _iexp_2_poly_e1 = {32'h0, iexp_2_base} * {32'h0, iexp_2_base};
-  wire [33:0] _iexp_3_z_e1 = -{deviation_3[32], deviation_3};
-  wire [66:0] _iexp_3_z_e2 = {{33{_iexp_3_z_e1[33]}}, _iexp_3_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
-  wire [36:0] _iexp_3_base_e1 = {32'h0, iexp_3_shift} * {5'h0, qln2};
-  wire [63:0] _iexp_3_poly_e1 = {32'h0, iexp_3_base} * {32'h0, iexp_3_base};
-  wire [33:0] _iexp_4_z_e1 = -{deviation_4[32], deviation_4};
-  wire [66:0] _iexp_4_z_e2 = {{33{_iexp_4_z_e1[33]}}, _iexp_4_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
-  wire [36:0] _iexp_4_base_e1 = {32'h0, iexp_4_shift} * {5'h0, qln2};
-  wire [63:0] _iexp_4_poly_e1 = {32'h0, iexp_4_base} * {32'h0, iexp_4_base};
-  wire [33:0] _iexp_5_z_e1 = -{deviation_5[32], deviation_5};
-  wire [66:0] _iexp_5_z_e2 = {{33{_iexp_5_z_e1[33]}}, _iexp_5_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
-  wire [36:0] _iexp_5_base_e1 = {32'h0, iexp_5_shift} * {5'h0, qln2};
-  wire [63:0] _iexp_5_poly_e1 = {32'h0, iexp_5_base} * {32'h0, iexp_5_base};
-  wire [33:0] _iexp_6_z_e1 = -{deviation_6[32], deviation_6};
-  wire [66:0] _iexp_6_z_e2 = {{33{_iexp_6_z_e1[33]}}, _iexp_6_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
-  wire [36:0] _iexp_6_base_e1 = {32'h0, iexp_6_shift} * {5'h0, qln2};
-  wire [63:0] _iexp_6_poly_e1 = {32'h0, iexp_6_base} * {32'h0, iexp_6_base};
-  wire [33:0] _iexp_7_z_e1 = -{deviation_7[32], deviation_7};
-  wire [66:0] _iexp_7_z_e2 = {{33{_iexp_7_z_e1[33]}}, _iexp_7_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
-  wire [36:0] _iexp_7_base_e1 = {32'h0, iexp_7_shift} * {5'h0, qln2};
-  wire [63:0] _iexp_7_poly_e1 = {32'h0, iexp_7_base} * {32'h0, iexp_7_base};
-  wire [33:0] _iexp_8_z_e1 = -{deviation_8[32], deviation_8};
-  wire [66:0] _iexp_8_z_e2 = {{33{_iexp_8_z_e1[33]}}, _iexp_8_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
-  wire [36:0] _iexp_8_base_e1 = {32'h0, iexp_8_shift} * {5'h0, qln2};
-  wire [63:0] _iexp_8_poly_e1 = {32'h0, iexp_8_base} * {32'h0, iexp_8_base};
-  wire [33:0] _iexp_9_z_e1 = -{deviation_9[32], deviation_9};
-  wire [66:0] _iexp_9_z_e2 = {{33{_iexp_9_z_e1[33]}}, _iexp_9_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
-  wire [36:0] _iexp_9_base_e1 = {32'h0, iexp_9_shift} * {5'h0, qln2};
-  wire [63:0] _iexp_9_poly_e1 = {32'h0, iexp_9_base} * {32'h0, iexp_9_base};
-  wire [33:0] _iexp_10_z_e1 = -{deviation_10[32], deviation_10};
-  wire [66:0] _iexp_10_z_e2 = {{33{_iexp_10_z_e1[33]}}, _iexp_10_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
-  wire [36:0] _iexp_10_base_e1 = {32'h0, iexp_10_shift} * {5'h0, qln2};
-  wire [63:0] _iexp_10_poly_e1 = {32'h0, iexp_10_base} * {32'h0, iexp_10_base};
-  wire [33:0] _iexp_11_z_e1 = -{deviation_11[32], deviation_11};
-  wire [66:0] _iexp_11_z_e2 = {{33{_iexp_11_z_e1[33]}}, _iexp_11_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
-  wire [36:0] _iexp_11_base_e1 = {32'h0, iexp_11_shift} * {5'h0, qln2};
-  wire [63:0] _iexp_11_poly_e1 = {32'h0, iexp_11_base} * {32'h0, iexp_11_base};
-  wire [33:0] _iexp_12_z_e1 = -{deviation_12[32], deviation_12};
-  wire [66:0] _iexp_12_z_e2 = {{33{_iexp_12_z_e1[33]}}, _iexp_12_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
-  wire [36:0] _iexp_12_base_e1 = {32'h0, iexp_12_shift} * {5'h0, qln2};
-  wire [63:0] _iexp_12_poly_e1 = {32'h0, iexp_12_base} * {32'h0, iexp_12_base};
-  wire [33:0] _iexp_13_z_e1 = -{deviation_13[32], deviation_13};
-  wire [66:0] _iexp_13_z_e2 = {{33{_iexp_13_z_e1[33]}}, _iexp_13_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
-  wire [36:0] _iexp_13_base_e1 = {32'h0, iexp_13_shift} * {5'h0, qln2};
-  wire [63:0] _iexp_13_poly_e1 = {32'h0, iexp_13_base} * {32'h0, iexp_13_base};
-  wire [33:0] _iexp_14_z_e1 = -{deviation_14[32], deviation_14};
-  wire [66:0] _iexp_14_z_e2 = {{33{_iexp_14_z_e1[33]}}, _iexp_14_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
-  wire [36:0] _iexp_14_base_e1 = {32'h0, iexp_14_shift} * {5'h0, qln2};
-  wire [63:0] _iexp_14_poly_e1 = {32'h0, iexp_14_base} * {32'h0, iexp_14_base};
-  wire [33:0] _iexp_15_z_e1 = -{deviation_15[32], deviation_15};
-  wire [66:0] _iexp_15_z_e2 = {{33{_iexp_15_z_e1[33]}}, _iexp_15_z_e1} * {{34{_iexp_0_z_e2[32]}}, _iexp_0_z_e2};
-  wire [36:0] _iexp_15_base_e1 = {32'h0, iexp_15_shift} * {5'h0, qln2};
-  wire [63:0] _iexp_15_poly_e1 = {32'h0, iexp_15_base} * {32'h0, iexp_15_base};
   wire _new_running_e1 = (row_bits_command == 3'h3) | (row_bits_command == 3'h4);
   wire _new_running_e2 = row_state
                          == (((row_bits_command == 3'h1) | (row_bits_command == 3'h2)) ? 3'h1
@@ -931,397 +338,24 @@ module Normalizer_SpinelCTA (
   wire _root_begin_e1 = (phase == 3'h1) & divider_done;
   wire _done_e1 = (phase == 3'h4) & float_divider_done;
   wire _done_e2 = (phase == 3'h3) & divider_done;
-  wire [25:0] _layernorm_product_0_e1 = {1'h0, row_result[24:0]};
-  wire [59:0] _layernorm_n_0_e1 = {$signed({layernorm_product_0[58], layernorm_product_0}) >>> (
-      row_result[30:25]
-      - 6'h1)};
-  wire [58:0] _layernorm_n_0_e2 = _layernorm_n_0_e1[59:1];
-  wire [59:0] _layernorm_n_0_e3 = (60'h1 << (row_result[30:25] - 6'h1)) - 60'h1;
-  wire [59:0] _layernorm_n_0_e4 = {_layernorm_n_0_e2[58], _layernorm_n_0_e2}
-                                  + ((_layernorm_n_0_e1[0]
-                                      & ((({layernorm_product_0[58], layernorm_product_0} & _layernorm_n_0_e3) != 60'h0)
-                                         | _layernorm_n_0_e1[1]))
-                                     ? 60'h1
-                                     : 60'h0);
-  wire [67:0] _affine_z_0_e1 = {{18{layernorm_n_0[49]}}, layernorm_n_0} * {{50{gamma_0[17]}}, gamma_0};
-  wire [55:0] _affine_z_0_e2 = _affine_z_0_e1[67:12];
-  wire [56:0] _affine_z_0_e3 = {_affine_z_0_e2[55], _affine_z_0_e2}
-                               + ((_affine_z_0_e1[11] & ((_affine_z_0_e1[10:0] != 11'h0) | _affine_z_0_e1[12])) ? 57'h1
-                                  : 57'h0);
-  wire [56:0] _affine_z_0_e4 = {{25{beta_0[31]}}, beta_0};
-  wire [57:0] _affine_z_0_e5 = {_affine_z_0_e3[56], _affine_z_0_e3} + {_affine_z_0_e4[56], _affine_z_0_e4};
-  wire [57:0] _affine_z_0_e6 = ($signed(_affine_z_0_e5) > $signed(58'h7fffffff)) ? 58'h7fffffff
-                               : ($signed(_affine_z_0_e5) < $signed(58'h3ffffff80000000)) ? 58'h3ffffff80000000
-                               : _affine_z_0_e5;
-  wire [33:0] _igelu_0_clip_e1 = ($signed(requantized_0) < $signed(32'h0)) ? (-{{2{requantized_0[31]}}, requantized_0})
-                                 : {{2{requantized_0[31]}}, requantized_0};
-  wire _igelu_0_clip_e2 = 1'h1 & (row_bits_activation == 3'h7);
-  wire [31:0] _igelu_0_clip_e3 = _igelu_0_clip_e2 ? gelu_qb2 : qb;
-  wire [33:0] _igelu_0_clip_e4 = -{{2{_igelu_0_clip_e3[31]}}, _igelu_0_clip_e3};
-  wire [63:0] _igelu_0_poly_e1 = {32'h0, igelu_0_base} * {32'h0, igelu_0_base};
-  wire [59:0] _layernorm_n_1_e1 = {$signed({layernorm_product_1[58], layernorm_product_1}) >>> (
-      row_result[30:25]
-      - 6'h1)};
-  wire [58:0] _layernorm_n_1_e2 = _layernorm_n_1_e1[59:1];
-  wire [59:0] _layernorm_n_1_e3 = {_layernorm_n_1_e2[58], _layernorm_n_1_e2}
-                                  + ((_layernorm_n_1_e1[0]
-                                      & ((({layernorm_product_1[58], layernorm_product_1} & _layernorm_n_0_e3) != 60'h0)
-                                         | _layernorm_n_1_e1[1]))
-                                     ? 60'h1
-                                     : 60'h0);
-  wire [67:0] _affine_z_1_e1 = {{18{layernorm_n_1[49]}}, layernorm_n_1} * {{50{gamma_1[17]}}, gamma_1};
-  wire [55:0] _affine_z_1_e2 = _affine_z_1_e1[67:12];
-  wire [56:0] _affine_z_1_e3 = {_affine_z_1_e2[55], _affine_z_1_e2}
-                               + ((_affine_z_1_e1[11] & ((_affine_z_1_e1[10:0] != 11'h0) | _affine_z_1_e1[12])) ? 57'h1
-                                  : 57'h0);
-  wire [56:0] _affine_z_1_e4 = {{25{beta_1[31]}}, beta_1};
-  wire [57:0] _affine_z_1_e5 = {_affine_z_1_e3[56], _affine_z_1_e3} + {_affine_z_1_e4[56], _affine_z_1_e4};
-  wire [57:0] _affine_z_1_e6 = ($signed(_affine_z_1_e5) > $signed(58'h7fffffff)) ? 58'h7fffffff
-                               : ($signed(_affine_z_1_e5) < $signed(58'h3ffffff80000000)) ? 58'h3ffffff80000000
-                               : _affine_z_1_e5;
-  wire [33:0] _igelu_1_clip_e1 = ($signed(requantized_1) < $signed(32'h0)) ? (-{{2{requantized_1[31]}}, requantized_1})
-                                 : {{2{requantized_1[31]}}, requantized_1};
-  wire [63:0] _igelu_1_poly_e1 = {32'h0, igelu_1_base} * {32'h0, igelu_1_base};
-  wire [59:0] _layernorm_n_2_e1 = {$signed({layernorm_product_2[58], layernorm_product_2}) >>> (
-      row_result[30:25]
-      - 6'h1)};
-  wire [58:0] _layernorm_n_2_e2 = _layernorm_n_2_e1[59:1];
-  wire [59:0] _layernorm_n_2_e3 = {_layernorm_n_2_e2[58], _layernorm_n_2_e2}
-                                  + ((_layernorm_n_2_e1[0]
-                                      & ((({layernorm_product_2[58], layernorm_product_2} & _layernorm_n_0_e3) != 60'h0)
-                                         | _layernorm_n_2_e1[1]))
-                                     ? 60'h1
-                                     : 60'h0);
-  wire [67:0] _affine_z_2_e1 = {{18{layernorm_n_2[49]}}, layernorm_n_2} * {{50{gamma_2[17]}}, gamma_2};
-  wire [55:0] _affine_z_2_e2 = _affine_z_2_e1[67:12];
-  wire [56:0] _affine_z_2_e3 = {_affine_z_2_e2[55], _affine_z_2_e2}
-                               + ((_affine_z_2_e1[11] & ((_affine_z_2_e1[10:0] != 11'h0) | _affine_z_2_e1[12])) ? 57'h1
-                                  : 57'h0);
-  wire [56:0] _affine_z_2_e4 = {{25{beta_2[31]}}, beta_2};
-  wire [57:0] _affine_z_2_e5 = {_affine_z_2_e3[56], _affine_z_2_e3} + {_affine_z_2_e4[56], _affine_z_2_e4};
-  wire [57:0] _affine_z_2_e6 = ($signed(_affine_z_2_e5) > $signed(58'h7fffffff)) ? 58'h7fffffff
-                               : ($signed(_affine_z_2_e5) < $signed(58'h3ffffff80000000)) ? 58'h3ffffff80000000
-                               : _affine_z_2_e5;
-  wire [33:0] _igelu_2_clip_e1 = ($signed(requantized_2) < $signed(32'h0)) ? (-{{2{requantized_2[31]}}, requantized_2})
-                                 : {{2{requantized_2[31]}}, requantized_2};
-  wire [63:0] _igelu_2_poly_e1 = {32'h0, igelu_2_base} * {32'h0, igelu_2_base};
-  wire [59:0] _layernorm_n_3_e1 = {$signed({layernorm_product_3[58], layernorm_product_3}) >>> (
-      row_result[30:25]
-      - 6'h1)};
-  wire [58:0] _layernorm_n_3_e2 = _layernorm_n_3_e1[59:1];
-  wire [59:0] _layernorm_n_3_e3 = {_layernorm_n_3_e2[58], _layernorm_n_3_e2}
-                                  + ((_layernorm_n_3_e1[0]
-                                      & ((({layernorm_product_3[58], layernorm_product_3} & _layernorm_n_0_e3) != 60'h0)
-                                         | _layernorm_n_3_e1[1]))
-                                     ? 60'h1
-                                     : 60'h0);
-  wire [67:0] _affine_z_3_e1 = {{18{layernorm_n_3[49]}}, layernorm_n_3} * {{50{gamma_3[17]}}, gamma_3};
-  wire [55:0] _affine_z_3_e2 = _affine_z_3_e1[67:12];
-  wire [56:0] _affine_z_3_e3 = {_affine_z_3_e2[55], _affine_z_3_e2}
-                               + ((_affine_z_3_e1[11] & ((_affine_z_3_e1[10:0] != 11'h0) | _affine_z_3_e1[12])) ? 57'h1
-                                  : 57'h0);
-  wire [56:0] _affine_z_3_e4 = {{25{beta_3[31]}}, beta_3};
-  wire [57:0] _affine_z_3_e5 = {_affine_z_3_e3[56], _affine_z_3_e3} + {_affine_z_3_e4[56], _affine_z_3_e4};
-  wire [57:0] _affine_z_3_e6 = ($signed(_affine_z_3_e5) > $signed(58'h7fffffff)) ? 58'h7fffffff
-                               : ($signed(_affine_z_3_e5) < $signed(58'h3ffffff80000000)) ? 58'h3ffffff80000000
-                               : _affine_z_3_e5;
-  wire [33:0] _igelu_3_clip_e1 = ($signed(requantized_3) < $signed(32'h0)) ? (-{{2{requantized_3[31]}}, requantized_3})
-                                 : {{2{requantized_3[31]}}, requantized_3};
-  wire [63:0] _igelu_3_poly_e1 = {32'h0, igelu_3_base} * {32'h0, igelu_3_base};
-  wire [59:0] _layernorm_n_4_e1 = {$signed({layernorm_product_4[58], layernorm_product_4}) >>> (
-      row_result[30:25]
-      - 6'h1)};
-  wire [58:0] _layernorm_n_4_e2 = _layernorm_n_4_e1[59:1];
-  wire [59:0] _layernorm_n_4_e3 = {_layernorm_n_4_e2[58], _layernorm_n_4_e2}
-                                  + ((_layernorm_n_4_e1[0]
-                                      & ((({layernorm_product_4[58], layernorm_product_4} & _layernorm_n_0_e3) != 60'h0)
-                                         | _layernorm_n_4_e1[1]))
-                                     ? 60'h1
-                                     : 60'h0);
-  wire [67:0] _affine_z_4_e1 = {{18{layernorm_n_4[49]}}, layernorm_n_4} * {{50{gamma_4[17]}}, gamma_4};
-  wire [55:0] _affine_z_4_e2 = _affine_z_4_e1[67:12];
-  wire [56:0] _affine_z_4_e3 = {_affine_z_4_e2[55], _affine_z_4_e2}
-                               + ((_affine_z_4_e1[11] & ((_affine_z_4_e1[10:0] != 11'h0) | _affine_z_4_e1[12])) ? 57'h1
-                                  : 57'h0);
-  wire [56:0] _affine_z_4_e4 = {{25{beta_4[31]}}, beta_4};
-  wire [57:0] _affine_z_4_e5 = {_affine_z_4_e3[56], _affine_z_4_e3} + {_affine_z_4_e4[56], _affine_z_4_e4};
-  wire [57:0] _affine_z_4_e6 = ($signed(_affine_z_4_e5) > $signed(58'h7fffffff)) ? 58'h7fffffff
-                               : ($signed(_affine_z_4_e5) < $signed(58'h3ffffff80000000)) ? 58'h3ffffff80000000
-                               : _affine_z_4_e5;
-  wire [33:0] _igelu_4_clip_e1 = ($signed(requantized_4) < $signed(32'h0)) ? (-{{2{requantized_4[31]}}, requantized_4})
-                                 : {{2{requantized_4[31]}}, requantized_4};
-  wire [63:0] _igelu_4_poly_e1 = {32'h0, igelu_4_base} * {32'h0, igelu_4_base};
-  wire [59:0] _layernorm_n_5_e1 = {$signed({layernorm_product_5[58], layernorm_product_5}) >>> (
-      row_result[30:25]
-      - 6'h1)};
-  wire [58:0] _layernorm_n_5_e2 = _layernorm_n_5_e1[59:1];
-  wire [59:0] _layernorm_n_5_e3 = {_layernorm_n_5_e2[58], _layernorm_n_5_e2}
-                                  + ((_layernorm_n_5_e1[0]
-                                      & ((({layernorm_product_5[58], layernorm_product_5} & _layernorm_n_0_e3) != 60'h0)
-                                         | _layernorm_n_5_e1[1]))
-                                     ? 60'h1
-                                     : 60'h0);
-  wire [67:0] _affine_z_5_e1 = {{18{layernorm_n_5[49]}}, layernorm_n_5} * {{50{gamma_5[17]}}, gamma_5};
-  wire [55:0] _affine_z_5_e2 = _affine_z_5_e1[67:12];
-  wire [56:0] _affine_z_5_e3 = {_affine_z_5_e2[55], _affine_z_5_e2}
-                               + ((_affine_z_5_e1[11] & ((_affine_z_5_e1[10:0] != 11'h0) | _affine_z_5_e1[12])) ? 57'h1
-                                  : 57'h0);
-  wire [56:0] _affine_z_5_e4 = {{25{beta_5[31]}}, beta_5};
-  wire [57:0] _affine_z_5_e5 = {_affine_z_5_e3[56], _affine_z_5_e3} + {_affine_z_5_e4[56], _affine_z_5_e4};
-  wire [57:0] _affine_z_5_e6 = ($signed(_affine_z_5_e5) > $signed(58'h7fffffff)) ? 58'h7fffffff
-                               : ($signed(_affine_z_5_e5) < $signed(58'h3ffffff80000000)) ? 58'h3ffffff80000000
-                               : _affine_z_5_e5;
-  wire [33:0] _igelu_5_clip_e1 = ($signed(requantized_5) < $signed(32'h0)) ? (-{{2{requantized_5[31]}}, requantized_5})
-                                 : {{2{requantized_5[31]}}, requantized_5};
-  wire [63:0] _igelu_5_poly_e1 = {32'h0, igelu_5_base} * {32'h0, igelu_5_base};
-  wire [59:0] _layernorm_n_6_e1 = {$signed({layernorm_product_6[58], layernorm_product_6}) >>> (
-      row_result[30:25]
-      - 6'h1)};
-  wire [58:0] _layernorm_n_6_e2 = _layernorm_n_6_e1[59:1];
-  wire [59:0] _layernorm_n_6_e3 = {_layernorm_n_6_e2[58], _layernorm_n_6_e2}
-                                  + ((_layernorm_n_6_e1[0]
-                                      & ((({layernorm_product_6[58], layernorm_product_6} & _layernorm_n_0_e3) != 60'h0)
-                                         | _layernorm_n_6_e1[1]))
-                                     ? 60'h1
-                                     : 60'h0);
-  wire [67:0] _affine_z_6_e1 = {{18{layernorm_n_6[49]}}, layernorm_n_6} * {{50{gamma_6[17]}}, gamma_6};
-  wire [55:0] _affine_z_6_e2 = _affine_z_6_e1[67:12];
-  wire [56:0] _affine_z_6_e3 = {_affine_z_6_e2[55], _affine_z_6_e2}
-                               + ((_affine_z_6_e1[11] & ((_affine_z_6_e1[10:0] != 11'h0) | _affine_z_6_e1[12])) ? 57'h1
-                                  : 57'h0);
-  wire [56:0] _affine_z_6_e4 = {{25{beta_6[31]}}, beta_6};
-  wire [57:0] _affine_z_6_e5 = {_affine_z_6_e3[56], _affine_z_6_e3} + {_affine_z_6_e4[56], _affine_z_6_e4};
-  wire [57:0] _affine_z_6_e6 = ($signed(_affine_z_6_e5) > $signed(58'h7fffffff)) ? 58'h7fffffff
-                               : ($signed(_affine_z_6_e5) < $signed(58'h3ffffff80000000)) ? 58'h3ffffff80000000
-                               : _affine_z_6_e5;
-  wire [33:0] _igelu_6_clip_e1 = ($signed(requantized_6) < $signed(32'h0)) ? (-{{2{requantized_6[31]}}, requantized_6})
-                                 : {{2{requantized_6[31]}}, requantized_6};
-  wire [63:0] _igelu_6_poly_e1 = {32'h0, igelu_6_base} * {32'h0, igelu_6_base};
-  wire [59:0] _layernorm_n_7_e1 = {$signed({layernorm_product_7[58], layernorm_product_7}) >>> (
-      row_result[30:25]
-      - 6'h1)};
-  wire [58:0] _layernorm_n_7_e2 = _layernorm_n_7_e1[59:1];
-  wire [59:0] _layernorm_n_7_e3 = {_layernorm_n_7_e2[58], _layernorm_n_7_e2}
-                                  + ((_layernorm_n_7_e1[0]
-                                      & ((({layernorm_product_7[58], layernorm_product_7} & _layernorm_n_0_e3) != 60'h0)
-                                         | _layernorm_n_7_e1[1]))
-                                     ? 60'h1
-                                     : 60'h0);
-  wire [67:0] _affine_z_7_e1 = {{18{layernorm_n_7[49]}}, layernorm_n_7} * {{50{gamma_7[17]}}, gamma_7};
-  wire [55:0] _affine_z_7_e2 = _affine_z_7_e1[67:12];
-  wire [56:0] _affine_z_7_e3 = {_affine_z_7_e2[55], _affine_z_7_e2}
-                               + ((_affine_z_7_e1[11] & ((_affine_z_7_e1[10:0] != 11'h0) | _affine_z_7_e1[12])) ? 57'h1
-                                  : 57'h0);
-  wire [56:0] _affine_z_7_e4 = {{25{beta_7[31]}}, beta_7};
-  wire [57:0] _affine_z_7_e5 = {_affine_z_7_e3[56], _affine_z_7_e3} + {_affine_z_7_e4[56], _affine_z_7_e4};
-  wire [57:0] _affine_z_7_e6 = ($signed(_affine_z_7_e5) > $signed(58'h7fffffff)) ? 58'h7fffffff
-                               : ($signed(_affine_z_7_e5) < $signed(58'h3ffffff80000000)) ? 58'h3ffffff80000000
-                               : _affine_z_7_e5;
-  wire [33:0] _igelu_7_clip_e1 = ($signed(requantized_7) < $signed(32'h0)) ? (-{{2{requantized_7[31]}}, requantized_7})
-                                 : {{2{requantized_7[31]}}, requantized_7};
-  wire [63:0] _igelu_7_poly_e1 = {32'h0, igelu_7_base} * {32'h0, igelu_7_base};
-  wire [59:0] _layernorm_n_8_e1 = {$signed({layernorm_product_8[58], layernorm_product_8}) >>> (
-      row_result[30:25]
-      - 6'h1)};
-  wire [58:0] _layernorm_n_8_e2 = _layernorm_n_8_e1[59:1];
-  wire [59:0] _layernorm_n_8_e3 = {_layernorm_n_8_e2[58], _layernorm_n_8_e2}
-                                  + ((_layernorm_n_8_e1[0]
-                                      & ((({layernorm_product_8[58], layernorm_product_8} & _layernorm_n_0_e3) != 60'h0)
-                                         | _layernorm_n_8_e1[1]))
-                                     ? 60'h1
-                                     : 60'h0);
-  wire [67:0] _affine_z_8_e1 = {{18{layernorm_n_8[49]}}, layernorm_n_8} * {{50{gamma_8[17]}}, gamma_8};
-  wire [55:0] _affine_z_8_e2 = _affine_z_8_e1[67:12];
-  wire [56:0] _affine_z_8_e3 = {_affine_z_8_e2[55], _affine_z_8_e2}
-                               + ((_affine_z_8_e1[11] & ((_affine_z_8_e1[10:0] != 11'h0) | _affine_z_8_e1[12])) ? 57'h1
-                                  : 57'h0);
-  wire [56:0] _affine_z_8_e4 = {{25{beta_8[31]}}, beta_8};
-  wire [57:0] _affine_z_8_e5 = {_affine_z_8_e3[56], _affine_z_8_e3} + {_affine_z_8_e4[56], _affine_z_8_e4};
-  wire [57:0] _affine_z_8_e6 = ($signed(_affine_z_8_e5) > $signed(58'h7fffffff)) ? 58'h7fffffff
-                               : ($signed(_affine_z_8_e5) < $signed(58'h3ffffff80000000)) ? 58'h3ffffff80000000
-                               : _affine_z_8_e5;
-  wire [33:0] _igelu_8_clip_e1 = ($signed(requantized_8) < $signed(32'h0)) ? (-{{2{requantized_8[31]}}, requantized_8})
-                                 : {{2{requantized_8[31]}}, requantized_8};
-  wire [63:0] _igelu_8_poly_e1 = {32'h0, igelu_8_base} * {32'h0, igelu_8_base};
-  wire [59:0] _layernorm_n_9_e1 = {$signed({layernorm_product_9[58], layernorm_product_9}) >>> (
-      row_result[30:25]
-      - 6'h1)};
-  wire [58:0] _layernorm_n_9_e2 = _layernorm_n_9_e1[59:1];
-  wire [59:0] _layernorm_n_9_e3 = {_layernorm_n_9_e2[58], _layernorm_n_9_e2}
-                                  + ((_layernorm_n_9_e1[0]
-                                      & ((({layernorm_product_9[58], layernorm_product_9} & _layernorm_n_0_e3) != 60'h0)
-                                         | _layernorm_n_9_e1[1]))
-                                     ? 60'h1
-                                     : 60'h0);
-  wire [67:0] _affine_z_9_e1 = {{18{layernorm_n_9[49]}}, layernorm_n_9} * {{50{gamma_9[17]}}, gamma_9};
-  wire [55:0] _affine_z_9_e2 = _affine_z_9_e1[67:12];
-  wire [56:0] _affine_z_9_e3 = {_affine_z_9_e2[55], _affine_z_9_e2}
-                               + ((_affine_z_9_e1[11] & ((_affine_z_9_e1[10:0] != 11'h0) | _affine_z_9_e1[12])) ? 57'h1
-                                  : 57'h0);
-  wire [56:0] _affine_z_9_e4 = {{25{beta_9[31]}}, beta_9};
-  wire [57:0] _affine_z_9_e5 = {_affine_z_9_e3[56], _affine_z_9_e3} + {_affine_z_9_e4[56], _affine_z_9_e4};
-  wire [57:0] _affine_z_9_e6 = ($signed(_affine_z_9_e5) > $signed(58'h7fffffff)) ? 58'h7fffffff
-                               : ($signed(_affine_z_9_e5) < $signed(58'h3ffffff80000000)) ? 58'h3ffffff80000000
-                               : _affine_z_9_e5;
-  wire [33:0] _igelu_9_clip_e1 = ($signed(requantized_9) < $signed(32'h0)) ? (-{{2{requantized_9[31]}}, requantized_9})
-                                 : {{2{requantized_9[31]}}, requantized_9};
-  wire [63:0] _igelu_9_poly_e1 = {32'h0, igelu_9_base} * {32'h0, igelu_9_base};
-  wire [59:0] _layernorm_n_10_e1 = {$signed({layernorm_product_10[58], layernorm_product_10}) >>> (
-      row_result[30:25]
-      - 6'h1)};
-  wire [58:0] _layernorm_n_10_e2 = _layernorm_n_10_e1[59:1];
-  wire [59:0] _layernorm_n_10_e3 = {_layernorm_n_10_e2[58], _layernorm_n_10_e2}
-                                   + ((_layernorm_n_10_e1[0]
-                                       & ((({layernorm_product_10[58], layernorm_product_10} & _layernorm_n_0_e3)
-                                           != 60'h0)
-                                          | _layernorm_n_10_e1[1]))
-                                      ? 60'h1
-                                      : 60'h0);
-  wire [67:0] _affine_z_10_e1 = {{18{layernorm_n_10[49]}}, layernorm_n_10} * {{50{gamma_10[17]}}, gamma_10};
-  wire [55:0] _affine_z_10_e2 = _affine_z_10_e1[67:12];
-  wire [56:0] _affine_z_10_e3 = {_affine_z_10_e2[55], _affine_z_10_e2}
-                                + ((_affine_z_10_e1[11] & ((_affine_z_10_e1[10:0] != 11'h0) | _affine_z_10_e1[12]))
-                                   ? 57'h1
-                                   : 57'h0);
-  wire [56:0] _affine_z_10_e4 = {{25{beta_10[31]}}, beta_10};
-  wire [57:0] _affine_z_10_e5 = {_affine_z_10_e3[56], _affine_z_10_e3} + {_affine_z_10_e4[56], _affine_z_10_e4};
-  wire [57:0] _affine_z_10_e6 = ($signed(_affine_z_10_e5) > $signed(58'h7fffffff)) ? 58'h7fffffff
-                                : ($signed(_affine_z_10_e5) < $signed(58'h3ffffff80000000)) ? 58'h3ffffff80000000
-                                : _affine_z_10_e5;
-  wire [33:0] _igelu_10_clip_e1 = ($signed(requantized_10) < $signed(32'h0))
-                                  ? (-{{2{requantized_10[31]}}, requantized_10})
-                                  : {{2{requantized_10[31]}}, requantized_10};
-  wire [63:0] _igelu_10_poly_e1 = {32'h0, igelu_10_base} * {32'h0, igelu_10_base};
-  wire [59:0] _layernorm_n_11_e1 = {$signed({layernorm_product_11[58], layernorm_product_11}) >>> (
-      row_result[30:25]
-      - 6'h1)};
-  wire [58:0] _layernorm_n_11_e2 = _layernorm_n_11_e1[59:1];
-  wire [59:0] _layernorm_n_11_e3 = {_layernorm_n_11_e2[58], _layernorm_n_11_e2}
-                                   + ((_layernorm_n_11_e1[0]
-                                       & ((({layernorm_product_11[58], layernorm_product_11} & _layernorm_n_0_e3)
-                                           != 60'h0)
-                                          | _layernorm_n_11_e1[1]))
-                                      ? 60'h1
-                                      : 60'h0);
-  wire [67:0] _affine_z_11_e1 = {{18{layernorm_n_11[49]}}, layernorm_n_11} * {{50{gamma_11[17]}}, gamma_11};
-  wire [55:0] _affine_z_11_e2 = _affine_z_11_e1[67:12];
-  wire [56:0] _affine_z_11_e3 = {_affine_z_11_e2[55], _affine_z_11_e2}
-                                + ((_affine_z_11_e1[11] & ((_affine_z_11_e1[10:0] != 11'h0) | _affine_z_11_e1[12]))
-                                   ? 57'h1
-                                   : 57'h0);
-  wire [56:0] _affine_z_11_e4 = {{25{beta_11[31]}}, beta_11};
-  wire [57:0] _affine_z_11_e5 = {_affine_z_11_e3[56], _affine_z_11_e3} + {_affine_z_11_e4[56], _affine_z_11_e4};
-  wire [57:0] _affine_z_11_e6 = ($signed(_affine_z_11_e5) > $signed(58'h7fffffff)) ? 58'h7fffffff
-                                : ($signed(_affine_z_11_e5) < $signed(58'h3ffffff80000000)) ? 58'h3ffffff80000000
-                                : _affine_z_11_e5;
-  wire [33:0] _igelu_11_clip_e1 = ($signed(requantized_11) < $signed(32'h0))
-                                  ? (-{{2{requantized_11[31]}}, requantized_11})
-                                  : {{2{requantized_11[31]}}, requantized_11};
-  wire [63:0] _igelu_11_poly_e1 = {32'h0, igelu_11_base} * {32'h0, igelu_11_base};
-  wire [59:0] _layernorm_n_12_e1 = {$signed({layernorm_product_12[58], layernorm_product_12}) >>> (
-      row_result[30:25]
-      - 6'h1)};
-  wire [58:0] _layernorm_n_12_e2 = _layernorm_n_12_e1[59:1];
-  wire [59:0] _layernorm_n_12_e3 = {_layernorm_n_12_e2[58], _layernorm_n_12_e2}
-                                   + ((_layernorm_n_12_e1[0]
-                                       & ((({layernorm_product_12[58], layernorm_product_12} & _layernorm_n_0_e3)
-                                           != 60'h0)
-                                          | _layernorm_n_12_e1[1]))
-                                      ? 60'h1
-                                      : 60'h0);
-  wire [67:0] _affine_z_12_e1 = {{18{layernorm_n_12[49]}}, layernorm_n_12} * {{50{gamma_12[17]}}, gamma_12};
-  wire [55:0] _affine_z_12_e2 = _affine_z_12_e1[67:12];
-  wire [56:0] _affine_z_12_e3 = {_affine_z_12_e2[55], _affine_z_12_e2}
-                                + ((_affine_z_12_e1[11] & ((_affine_z_12_e1[10:0] != 11'h0) | _affine_z_12_e1[12]))
-                                   ? 57'h1
-                                   : 57'h0);
-  wire [56:0] _affine_z_12_e4 = {{25{beta_12[31]}}, beta_12};
-  wire [57:0] _affine_z_12_e5 = {_affine_z_12_e3[56], _affine_z_12_e3} + {_affine_z_12_e4[56], _affine_z_12_e4};
-  wire [57:0] _affine_z_12_e6 = ($signed(_affine_z_12_e5) > $signed(58'h7fffffff)) ? 58'h7fffffff
-                                : ($signed(_affine_z_12_e5) < $signed(58'h3ffffff80000000)) ? 58'h3ffffff80000000
-                                : _affine_z_12_e5;
-  wire [33:0] _igelu_12_clip_e1 = ($signed(requantized_12) < $signed(32'h0))
-                                  ? (-{{2{requantized_12[31]}}, requantized_12})
-                                  : {{2{requantized_12[31]}}, requantized_12};
-  wire [63:0] _igelu_12_poly_e1 = {32'h0, igelu_12_base} * {32'h0, igelu_12_base};
-  wire [59:0] _layernorm_n_13_e1 = {$signed({layernorm_product_13[58], layernorm_product_13}) >>> (
-      row_result[30:25]
-      - 6'h1)};
-  wire [58:0] _layernorm_n_13_e2 = _layernorm_n_13_e1[59:1];
-  wire [59:0] _layernorm_n_13_e3 = {_layernorm_n_13_e2[58], _layernorm_n_13_e2}
-                                   + ((_layernorm_n_13_e1[0]
-                                       & ((({layernorm_product_13[58], layernorm_product_13} & _layernorm_n_0_e3)
-                                           != 60'h0)
-                                          | _layernorm_n_13_e1[1]))
-                                      ? 60'h1
-                                      : 60'h0);
-  wire [67:0] _affine_z_13_e1 = {{18{layernorm_n_13[49]}}, layernorm_n_13} * {{50{gamma_13[17]}}, gamma_13};
-  wire [55:0] _affine_z_13_e2 = _affine_z_13_e1[67:12];
-  wire [56:0] _affine_z_13_e3 = {_affine_z_13_e2[55], _affine_z_13_e2}
-                                + ((_affine_z_13_e1[11] & ((_affine_z_13_e1[10:0] != 11'h0) | _affine_z_13_e1[12]))
-                                   ? 57'h1
-                                   : 57'h0);
-  wire [56:0] _affine_z_13_e4 = {{25{beta_13[31]}}, beta_13};
-  wire [57:0] _affine_z_13_e5 = {_affine_z_13_e3[56], _affine_z_13_e3} + {_affine_z_13_e4[56], _affine_z_13_e4};
-  wire [57:0] _affine_z_13_e6 = ($signed(_affine_z_13_e5) > $signed(58'h7fffffff)) ? 58'h7fffffff
-                                : ($signed(_affine_z_13_e5) < $signed(58'h3ffffff80000000)) ? 58'h3ffffff80000000
-                                : _affine_z_13_e5;
-  wire [33:0] _igelu_13_clip_e1 = ($signed(requantized_13) < $signed(32'h0))
-                                  ? (-{{2{requantized_13[31]}}, requantized_13})
-                                  : {{2{requantized_13[31]}}, requantized_13};
-  wire [63:0] _igelu_13_poly_e1 = {32'h0, igelu_13_base} * {32'h0, igelu_13_base};
-  wire [59:0] _layernorm_n_14_e1 = {$signed({layernorm_product_14[58], layernorm_product_14}) >>> (
-      row_result[30:25]
-      - 6'h1)};
-  wire [58:0] _layernorm_n_14_e2 = _layernorm_n_14_e1[59:1];
-  wire [59:0] _layernorm_n_14_e3 = {_layernorm_n_14_e2[58], _layernorm_n_14_e2}
-                                   + ((_layernorm_n_14_e1[0]
-                                       & ((({layernorm_product_14[58], layernorm_product_14} & _layernorm_n_0_e3)
-                                           != 60'h0)
-                                          | _layernorm_n_14_e1[1]))
-                                      ? 60'h1
-                                      : 60'h0);
-  wire [67:0] _affine_z_14_e1 = {{18{layernorm_n_14[49]}}, layernorm_n_14} * {{50{gamma_14[17]}}, gamma_14};
-  wire [55:0] _affine_z_14_e2 = _affine_z_14_e1[67:12];
-  wire [56:0] _affine_z_14_e3 = {_affine_z_14_e2[55], _affine_z_14_e2}
-                                + ((_affine_z_14_e1[11] & ((_affine_z_14_e1[10:0] != 11'h0) | _affine_z_14_e1[12]))
-                                   ? 57'h1
-                                   : 57'h0);
-  wire [56:0] _affine_z_14_e4 = {{25{beta_14[31]}}, beta_14};
-  wire [57:0] _affine_z_14_e5 = {_affine_z_14_e3[56], _affine_z_14_e3} + {_affine_z_14_e4[56], _affine_z_14_e4};
-  wire [57:0] _affine_z_14_e6 = ($signed(_affine_z_14_e5) > $signed(58'h7fffffff)) ? 58'h7fffffff
-                                : ($signed(_affine_z_14_e5) < $signed(58'h3ffffff80000000)) ? 58'h3ffffff80000000
-                                : _affine_z_14_e5;
-  wire [33:0] _igelu_14_clip_e1 = ($signed(requantized_14) < $signed(32'h0))
-                                  ? (-{{2{requantized_14[31]}}, requantized_14})
-                                  : {{2{requantized_14[31]}}, requantized_14};
-  wire [63:0] _igelu_14_poly_e1 = {32'h0, igelu_14_base} * {32'h0, igelu_14_base};
-  wire [59:0] _layernorm_n_15_e1 = {$signed({layernorm_product_15[58], layernorm_product_15}) >>> (
-      row_result[30:25]
-      - 6'h1)};
-  wire [58:0] _layernorm_n_15_e2 = _layernorm_n_15_e1[59:1];
-  wire [59:0] _layernorm_n_15_e3 = {_layernorm_n_15_e2[58], _layernorm_n_15_e2}
-                                   + ((_layernorm_n_15_e1[0]
-                                       & ((({layernorm_product_15[58], layernorm_product_15} & _layernorm_n_0_e3)
-                                           != 60'h0)
-                                          | _layernorm_n_15_e1[1]))
-                                      ? 60'h1
-                                      : 60'h0);
-  wire [67:0] _affine_z_15_e1 = {{18{layernorm_n_15[49]}}, layernorm_n_15} * {{50{gamma_15[17]}}, gamma_15};
-  wire [55:0] _affine_z_15_e2 = _affine_z_15_e1[67:12];
-  wire [56:0] _affine_z_15_e3 = {_affine_z_15_e2[55], _affine_z_15_e2}
-                                + ((_affine_z_15_e1[11] & ((_affine_z_15_e1[10:0] != 11'h0) | _affine_z_15_e1[12]))
-                                   ? 57'h1
-                                   : 57'h0);
-  wire [56:0] _affine_z_15_e4 = {{25{beta_15[31]}}, beta_15};
-  wire [57:0] _affine_z_15_e5 = {_affine_z_15_e3[56], _affine_z_15_e3} + {_affine_z_15_e4[56], _affine_z_15_e4};
-  wire [57:0] _affine_z_15_e6 = ($signed(_affine_z_15_e5) > $signed(58'h7fffffff)) ? 58'h7fffffff
-                                : ($signed(_affine_z_15_e5) < $signed(58'h3ffffff80000000)) ? 58'h3ffffff80000000
-                                : _affine_z_15_e5;
-  wire [33:0] _igelu_15_clip_e1 = ($signed(requantized_15) < $signed(32'h0))
-                                  ? (-{{2{requantized_15[31]}}, requantized_15})
-                                  : {{2{requantized_15[31]}}, requantized_15};
-  wire [63:0] _igelu_15_poly_e1 = {32'h0, igelu_15_base} * {32'h0, igelu_15_base};
+  wire [31:0] _non_finite_scale_e1 = row_bits_data[31:0];
+  wire [31:0] _non_finite_scale_e2 = row_bits_data[63:32];
+  wire [31:0] _non_finite_scale_e3 = row_bits_data[95:64];
+  wire [31:0] _non_finite_scale_e4 = row_bits_data[127:96];
+  wire [31:0] _non_finite_scale_e5 = row_bits_data[159:128];
+  wire [31:0] _non_finite_scale_e6 = row_bits_data[191:160];
+  wire [31:0] _non_finite_scale_e7 = row_bits_data[223:192];
+  wire [31:0] _non_finite_scale_e8 = row_bits_data[255:224];
+  wire [31:0] _non_finite_scale_e9 = row_bits_data[287:256];
+  wire [31:0] _non_finite_scale_e10 = row_bits_data[319:288];
+  wire [31:0] _non_finite_scale_e11 = row_bits_data[351:320];
+  wire [31:0] _non_finite_scale_e12 = row_bits_data[383:352];
+  wire [31:0] _non_finite_scale_e13 = row_bits_data[415:384];
+  wire [31:0] _non_finite_scale_e14 = row_bits_data[447:416];
+  wire [31:0] _non_finite_scale_e15 = row_bits_data[479:448];
+  wire [31:0] _non_finite_scale_e16 = row_bits_data[511:480];
+  wire _row_output_scale_e1 = 1'h1 & (row_bits_activation == 3'h6);
+  wire _row_output_scale_e2 = (row_bits_activation == 3'h2) | _row_output_scale_e1;
   wire _gelu_qb1_e1 = configure_valid & (configure_bits_rs1[20:19] == 2'h1);
   wire _gelu_qb2_e1 = configure_valid & (configure_bits_rs1[20:19] == 2'h2);
   wire _maximum_factor_e1 = (phase == 3'h5) & float_divider_done;
@@ -1362,203 +396,24 @@ module Normalizer_SpinelCTA (
                               {held_shift,
                                divider_quotient[24:0]
                                + (({{1'h0, divider_remainder}, 1'h0} > {2'h0, held_deviation}) ? 25'h1 : 25'h0)}};
-  wire [31:0] _requant_m_0_e1 = (row_bits_columns > 16'h0) ? _requantized_0_e1 : 32'h0;
-  wire [31:0] _requant_m_0_e2 = 32'hffff;
-  wire _requant_m_0_e3 = row_valid & row_bits_parameters & (row_bits_command == 3'h1);
-  wire [31:0] _requant_m_1_e1 = (row_bits_columns > 16'h1) ? _requantized_1_e1 : 32'h0;
-  wire [31:0] _requant_m_2_e1 = (row_bits_columns > 16'h2) ? _requantized_2_e1 : 32'h0;
-  wire [31:0] _requant_m_3_e1 = (row_bits_columns > 16'h3) ? _requantized_3_e1 : 32'h0;
-  wire [31:0] _requant_m_4_e1 = (row_bits_columns > 16'h4) ? _requantized_4_e1 : 32'h0;
-  wire [31:0] _requant_m_5_e1 = (row_bits_columns > 16'h5) ? _requantized_5_e1 : 32'h0;
-  wire [31:0] _requant_m_6_e1 = (row_bits_columns > 16'h6) ? _requantized_6_e1 : 32'h0;
-  wire [31:0] _requant_m_7_e1 = (row_bits_columns > 16'h7) ? _requantized_7_e1 : 32'h0;
-  wire [31:0] _requant_m_8_e1 = (row_bits_columns > 16'h8) ? _requantized_8_e1 : 32'h0;
-  wire [31:0] _requant_m_9_e1 = (row_bits_columns > 16'h9) ? _requantized_9_e1 : 32'h0;
-  wire [31:0] _requant_m_10_e1 = (row_bits_columns > 16'ha) ? _requantized_10_e1 : 32'h0;
-  wire [31:0] _requant_m_11_e1 = (row_bits_columns > 16'hb) ? _requantized_11_e1 : 32'h0;
-  wire [31:0] _requant_m_12_e1 = (row_bits_columns > 16'hc) ? _requantized_12_e1 : 32'h0;
-  wire [31:0] _requant_m_13_e1 = (row_bits_columns > 16'hd) ? _requantized_13_e1 : 32'h0;
-  wire [31:0] _requant_m_14_e1 = (row_bits_columns > 16'he) ? _requantized_14_e1 : 32'h0;
-  wire [31:0] _requant_m_15_e1 = (row_bits_columns > 16'hf) ? _requantized_15_e1 : 32'h0;
-  wire _lane_scale_0_e1 = _lane_scale_fault_e1 & (~non_finite_scale);
   wire _phase_e1 = (phase == 3'h2) & square_root_done;
   wire [6:0] _held_shift_e1 = reciprocal_exponent - 7'h10;
-  wire [31:0] _gamma_0_e1 = ($signed(_requant_m_0_e1) > $signed(32'h1ffff)) ? 32'h1ffff
-                            : ($signed(_requant_m_0_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
-                            : _requant_m_0_e1;
-  wire _gamma_0_e2 = row_valid & row_bits_parameters & (row_bits_command == 3'h0);
-  wire [31:0] _gamma_1_e1 = ($signed(_requant_m_1_e1) > $signed(32'h1ffff)) ? 32'h1ffff
-                            : ($signed(_requant_m_1_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
-                            : _requant_m_1_e1;
-  wire [31:0] _gamma_2_e1 = ($signed(_requant_m_2_e1) > $signed(32'h1ffff)) ? 32'h1ffff
-                            : ($signed(_requant_m_2_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
-                            : _requant_m_2_e1;
-  wire [31:0] _gamma_3_e1 = ($signed(_requant_m_3_e1) > $signed(32'h1ffff)) ? 32'h1ffff
-                            : ($signed(_requant_m_3_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
-                            : _requant_m_3_e1;
-  wire [31:0] _gamma_4_e1 = ($signed(_requant_m_4_e1) > $signed(32'h1ffff)) ? 32'h1ffff
-                            : ($signed(_requant_m_4_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
-                            : _requant_m_4_e1;
-  wire [31:0] _gamma_5_e1 = ($signed(_requant_m_5_e1) > $signed(32'h1ffff)) ? 32'h1ffff
-                            : ($signed(_requant_m_5_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
-                            : _requant_m_5_e1;
-  wire [31:0] _gamma_6_e1 = ($signed(_requant_m_6_e1) > $signed(32'h1ffff)) ? 32'h1ffff
-                            : ($signed(_requant_m_6_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
-                            : _requant_m_6_e1;
-  wire [31:0] _gamma_7_e1 = ($signed(_requant_m_7_e1) > $signed(32'h1ffff)) ? 32'h1ffff
-                            : ($signed(_requant_m_7_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
-                            : _requant_m_7_e1;
-  wire [31:0] _gamma_8_e1 = ($signed(_requant_m_8_e1) > $signed(32'h1ffff)) ? 32'h1ffff
-                            : ($signed(_requant_m_8_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
-                            : _requant_m_8_e1;
-  wire [31:0] _gamma_9_e1 = ($signed(_requant_m_9_e1) > $signed(32'h1ffff)) ? 32'h1ffff
-                            : ($signed(_requant_m_9_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
-                            : _requant_m_9_e1;
-  wire [31:0] _gamma_10_e1 = ($signed(_requant_m_10_e1) > $signed(32'h1ffff)) ? 32'h1ffff
-                             : ($signed(_requant_m_10_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
-                             : _requant_m_10_e1;
-  wire [31:0] _gamma_11_e1 = ($signed(_requant_m_11_e1) > $signed(32'h1ffff)) ? 32'h1ffff
-                             : ($signed(_requant_m_11_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
-                             : _requant_m_11_e1;
-  wire [31:0] _gamma_12_e1 = ($signed(_requant_m_12_e1) > $signed(32'h1ffff)) ? 32'h1ffff
-                             : ($signed(_requant_m_12_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
-                             : _requant_m_12_e1;
-  wire [31:0] _gamma_13_e1 = ($signed(_requant_m_13_e1) > $signed(32'h1ffff)) ? 32'h1ffff
-                             : ($signed(_requant_m_13_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
-                             : _requant_m_13_e1;
-  wire [31:0] _gamma_14_e1 = ($signed(_requant_m_14_e1) > $signed(32'h1ffff)) ? 32'h1ffff
-                             : ($signed(_requant_m_14_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
-                             : _requant_m_14_e1;
-  wire [31:0] _gamma_15_e1 = ($signed(_requant_m_15_e1) > $signed(32'h1ffff)) ? 32'h1ffff
-                             : ($signed(_requant_m_15_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
-                             : _requant_m_15_e1;
-  wire _scale_0_value_e1 = 1'h1 & (row_bits_activation == 3'h6);
-  wire _scale_0_value_e2 = (row_bits_activation == 3'h2) | _scale_0_value_e1;
-  wire _scale_0_value_e3 = 1'h1 & (row_bits_activation < 3'h2);
-  wire _scale_0_value_e4 = (row_bits_activation == 3'h4) | _new_running_e3;
-  wire [63:0] _scale_0_value_e5 = {32'h0, requantized_0}
-                                  * {32'h0,
-                                     (($signed(requantized_0) < $signed(32'h0)) ? (32'h0 - igelu_0_poly) : igelu_0_poly)
-                                     + (_igelu_0_clip_e2 ? gelu_q1 : qc)};
-  wire [31:0] _scale_0_value_e6 = _scale_0_value_e3 ? requantized_0
-                                  : _scale_0_value_e4 ? exp_0
-                                  : _scale_0_value_e5[31:0];
-  wire [31:0] _scale_0_scale_e1 = (row_bits_scale_source == 2'h2) ? row_scale_product : row_bits_scale;
-  wire [63:0] _scale_1_value_e1 = {32'h0, requantized_1}
-                                  * {32'h0,
-                                     (($signed(requantized_1) < $signed(32'h0)) ? (32'h0 - igelu_1_poly) : igelu_1_poly)
-                                     + (_igelu_0_clip_e2 ? gelu_q1 : qc)};
-  wire [31:0] _scale_1_value_e2 = _scale_0_value_e3 ? requantized_1
-                                  : _scale_0_value_e4 ? exp_1
-                                  : _scale_1_value_e1[31:0];
-  wire [63:0] _scale_2_value_e1 = {32'h0, requantized_2}
-                                  * {32'h0,
-                                     (($signed(requantized_2) < $signed(32'h0)) ? (32'h0 - igelu_2_poly) : igelu_2_poly)
-                                     + (_igelu_0_clip_e2 ? gelu_q1 : qc)};
-  wire [31:0] _scale_2_value_e2 = _scale_0_value_e3 ? requantized_2
-                                  : _scale_0_value_e4 ? exp_2
-                                  : _scale_2_value_e1[31:0];
-  wire [63:0] _scale_3_value_e1 = {32'h0, requantized_3}
-                                  * {32'h0,
-                                     (($signed(requantized_3) < $signed(32'h0)) ? (32'h0 - igelu_3_poly) : igelu_3_poly)
-                                     + (_igelu_0_clip_e2 ? gelu_q1 : qc)};
-  wire [31:0] _scale_3_value_e2 = _scale_0_value_e3 ? requantized_3
-                                  : _scale_0_value_e4 ? exp_3
-                                  : _scale_3_value_e1[31:0];
-  wire [63:0] _scale_4_value_e1 = {32'h0, requantized_4}
-                                  * {32'h0,
-                                     (($signed(requantized_4) < $signed(32'h0)) ? (32'h0 - igelu_4_poly) : igelu_4_poly)
-                                     + (_igelu_0_clip_e2 ? gelu_q1 : qc)};
-  wire [31:0] _scale_4_value_e2 = _scale_0_value_e3 ? requantized_4
-                                  : _scale_0_value_e4 ? exp_4
-                                  : _scale_4_value_e1[31:0];
-  wire [63:0] _scale_5_value_e1 = {32'h0, requantized_5}
-                                  * {32'h0,
-                                     (($signed(requantized_5) < $signed(32'h0)) ? (32'h0 - igelu_5_poly) : igelu_5_poly)
-                                     + (_igelu_0_clip_e2 ? gelu_q1 : qc)};
-  wire [31:0] _scale_5_value_e2 = _scale_0_value_e3 ? requantized_5
-                                  : _scale_0_value_e4 ? exp_5
-                                  : _scale_5_value_e1[31:0];
-  wire [63:0] _scale_6_value_e1 = {32'h0, requantized_6}
-                                  * {32'h0,
-                                     (($signed(requantized_6) < $signed(32'h0)) ? (32'h0 - igelu_6_poly) : igelu_6_poly)
-                                     + (_igelu_0_clip_e2 ? gelu_q1 : qc)};
-  wire [31:0] _scale_6_value_e2 = _scale_0_value_e3 ? requantized_6
-                                  : _scale_0_value_e4 ? exp_6
-                                  : _scale_6_value_e1[31:0];
-  wire [63:0] _scale_7_value_e1 = {32'h0, requantized_7}
-                                  * {32'h0,
-                                     (($signed(requantized_7) < $signed(32'h0)) ? (32'h0 - igelu_7_poly) : igelu_7_poly)
-                                     + (_igelu_0_clip_e2 ? gelu_q1 : qc)};
-  wire [31:0] _scale_7_value_e2 = _scale_0_value_e3 ? requantized_7
-                                  : _scale_0_value_e4 ? exp_7
-                                  : _scale_7_value_e1[31:0];
-  wire [63:0] _scale_8_value_e1 = {32'h0, requantized_8}
-                                  * {32'h0,
-                                     (($signed(requantized_8) < $signed(32'h0)) ? (32'h0 - igelu_8_poly) : igelu_8_poly)
-                                     + (_igelu_0_clip_e2 ? gelu_q1 : qc)};
-  wire [31:0] _scale_8_value_e2 = _scale_0_value_e3 ? requantized_8
-                                  : _scale_0_value_e4 ? exp_8
-                                  : _scale_8_value_e1[31:0];
-  wire [63:0] _scale_9_value_e1 = {32'h0, requantized_9}
-                                  * {32'h0,
-                                     (($signed(requantized_9) < $signed(32'h0)) ? (32'h0 - igelu_9_poly) : igelu_9_poly)
-                                     + (_igelu_0_clip_e2 ? gelu_q1 : qc)};
-  wire [31:0] _scale_9_value_e2 = _scale_0_value_e3 ? requantized_9
-                                  : _scale_0_value_e4 ? exp_9
-                                  : _scale_9_value_e1[31:0];
-  wire [63:0] _scale_10_value_e1 = {32'h0, requantized_10}
-                                   * {32'h0,
-                                      (($signed(requantized_10) < $signed(32'h0)) ? (32'h0 - igelu_10_poly)
-                                       : igelu_10_poly)
-                                      + (_igelu_0_clip_e2 ? gelu_q1 : qc)};
-  wire [31:0] _scale_10_value_e2 = _scale_0_value_e3 ? requantized_10
-                                   : _scale_0_value_e4 ? exp_10
-                                   : _scale_10_value_e1[31:0];
-  wire [63:0] _scale_11_value_e1 = {32'h0, requantized_11}
-                                   * {32'h0,
-                                      (($signed(requantized_11) < $signed(32'h0)) ? (32'h0 - igelu_11_poly)
-                                       : igelu_11_poly)
-                                      + (_igelu_0_clip_e2 ? gelu_q1 : qc)};
-  wire [31:0] _scale_11_value_e2 = _scale_0_value_e3 ? requantized_11
-                                   : _scale_0_value_e4 ? exp_11
-                                   : _scale_11_value_e1[31:0];
-  wire [63:0] _scale_12_value_e1 = {32'h0, requantized_12}
-                                   * {32'h0,
-                                      (($signed(requantized_12) < $signed(32'h0)) ? (32'h0 - igelu_12_poly)
-                                       : igelu_12_poly)
-                                      + (_igelu_0_clip_e2 ? gelu_q1 : qc)};
-  wire [31:0] _scale_12_value_e2 = _scale_0_value_e3 ? requantized_12
-                                   : _scale_0_value_e4 ? exp_12
-                                   : _scale_12_value_e1[31:0];
-  wire [63:0] _scale_13_value_e1 = {32'h0, requantized_13}
-                                   * {32'h0,
-                                      (($signed(requantized_13) < $signed(32'h0)) ? (32'h0 - igelu_13_poly)
-                                       : igelu_13_poly)
-                                      + (_igelu_0_clip_e2 ? gelu_q1 : qc)};
-  wire [31:0] _scale_13_value_e2 = _scale_0_value_e3 ? requantized_13
-                                   : _scale_0_value_e4 ? exp_13
-                                   : _scale_13_value_e1[31:0];
-  wire [63:0] _scale_14_value_e1 = {32'h0, requantized_14}
-                                   * {32'h0,
-                                      (($signed(requantized_14) < $signed(32'h0)) ? (32'h0 - igelu_14_poly)
-                                       : igelu_14_poly)
-                                      + (_igelu_0_clip_e2 ? gelu_q1 : qc)};
-  wire [31:0] _scale_14_value_e2 = _scale_0_value_e3 ? requantized_14
-                                   : _scale_0_value_e4 ? exp_14
-                                   : _scale_14_value_e1[31:0];
-  wire [63:0] _scale_15_value_e1 = {32'h0, requantized_15}
-                                   * {32'h0,
-                                      (($signed(requantized_15) < $signed(32'h0)) ? (32'h0 - igelu_15_poly)
-                                       : igelu_15_poly)
-                                      + (_igelu_0_clip_e2 ? gelu_q1 : qc)};
-  wire [31:0] _scale_15_value_e2 = _scale_0_value_e3 ? requantized_15
-                                   : _scale_0_value_e4 ? exp_15
-                                   : _scale_15_value_e1[31:0];
+  wire _lane_0_exponential_row_e1 = (row_bits_activation == 3'h4) | _new_running_e3;
+  wire _lane_0_affine_0_load_gamma_e1 = row_valid & row_bits_parameters & (row_bits_command == 3'h0);
+  wire _lane_0_affine_0_load_gamma_e2 = _lane_0_affine_0_load_gamma_e1 & (row_bits_row == 4'h0);
+  wire _lane_0_affine_0_load_beta_e1 = _lane_0_affine_0_load_gamma_e1 & (row_bits_row != 4'h0);
+  wire _lane_0_numerics_0_plain_row_e1 = 1'h1 & (row_bits_activation < 3'h2);
+  wire _lane_0_numerics_0_lane_scaled_e1 = (~_row_output_scale_e2)
+                                           & (~(row_bits_activation == 3'h4))
+                                           & (~_new_running_e3)
+                                           & (row_bits_scale_source == 2'h1);
+  wire _lane_0_numerics_0_load_multiplier_e1 = row_valid & row_bits_parameters & (row_bits_command == 3'h1);
+  wire _lane_0_numerics_0_load_lane_scale_e1 = _lane_scale_fault_e1 & (~non_finite_scale);
 
   assign result_valid = done | (row_valid & (~_result_valid_e2));
-  assign result_bits = {out_15, out_14, out_13, out_12, out_11, out_10, out_9, out_8, out_7, out_6, out_5, out_4, out_3,
-                        out_2, out_1, out_0};
+  assign result_bits = {lane_15_result, lane_14_result, lane_13_result, lane_12_result, lane_11_result, lane_10_result,
+                        lane_9_result, lane_8_result, lane_7_result, lane_6_result, lane_5_result, lane_4_result,
+                        lane_3_result, lane_2_result, lane_1_result, lane_0_result};
   assign busy = ~(phase == 3'h0);
   assign activation_high = softmax_msb;
   assign lane_scale_fault = _lane_scale_fault_e1 & non_finite_scale;
@@ -1725,264 +580,105 @@ module Normalizer_SpinelCTA (
                       : (entry == 5'h1d) ? result_29
                       : (entry == 5'h1e) ? result_30
                       : result_31;
-  assign requantized_0 = (row_bits_requantizer_shift == 6'h0) ? _requantized_0_e1 : _requantized_0_e8[31:0];
-  assign requantized_1 = (row_bits_requantizer_shift == 6'h0) ? _requantized_1_e1 : _requantized_1_e7[31:0];
-  assign requantized_2 = (row_bits_requantizer_shift == 6'h0) ? _requantized_2_e1 : _requantized_2_e7[31:0];
-  assign requantized_3 = (row_bits_requantizer_shift == 6'h0) ? _requantized_3_e1 : _requantized_3_e7[31:0];
-  assign requantized_4 = (row_bits_requantizer_shift == 6'h0) ? _requantized_4_e1 : _requantized_4_e7[31:0];
-  assign requantized_5 = (row_bits_requantizer_shift == 6'h0) ? _requantized_5_e1 : _requantized_5_e7[31:0];
-  assign requantized_6 = (row_bits_requantizer_shift == 6'h0) ? _requantized_6_e1 : _requantized_6_e7[31:0];
-  assign requantized_7 = (row_bits_requantizer_shift == 6'h0) ? _requantized_7_e1 : _requantized_7_e7[31:0];
-  assign requantized_8 = (row_bits_requantizer_shift == 6'h0) ? _requantized_8_e1 : _requantized_8_e7[31:0];
-  assign requantized_9 = (row_bits_requantizer_shift == 6'h0) ? _requantized_9_e1 : _requantized_9_e7[31:0];
-  assign requantized_10 = (row_bits_requantizer_shift == 6'h0) ? _requantized_10_e1 : _requantized_10_e7[31:0];
-  assign requantized_11 = (row_bits_requantizer_shift == 6'h0) ? _requantized_11_e1 : _requantized_11_e7[31:0];
-  assign requantized_12 = (row_bits_requantizer_shift == 6'h0) ? _requantized_12_e1 : _requantized_12_e7[31:0];
-  assign requantized_13 = (row_bits_requantizer_shift == 6'h0) ? _requantized_13_e1 : _requantized_13_e7[31:0];
-  assign requantized_14 = (row_bits_requantizer_shift == 6'h0) ? _requantized_14_e1 : _requantized_14_e7[31:0];
-  assign requantized_15 = (row_bits_requantizer_shift == 6'h0) ? _requantized_15_e1 : _requantized_15_e7[31:0];
-  assign deviation_0 = {requantized_0[31], requantized_0} - {row_center[31], row_center};
-  assign deviation_1 = {requantized_1[31], requantized_1} - {row_center[31], row_center};
-  assign deviation_2 = {requantized_2[31], requantized_2} - {row_center[31], row_center};
-  assign deviation_3 = {requantized_3[31], requantized_3} - {row_center[31], row_center};
-  assign deviation_4 = {requantized_4[31], requantized_4} - {row_center[31], row_center};
-  assign deviation_5 = {requantized_5[31], requantized_5} - {row_center[31], row_center};
-  assign deviation_6 = {requantized_6[31], requantized_6} - {row_center[31], row_center};
-  assign deviation_7 = {requantized_7[31], requantized_7} - {row_center[31], row_center};
-  assign deviation_8 = {requantized_8[31], requantized_8} - {row_center[31], row_center};
-  assign deviation_9 = {requantized_9[31], requantized_9} - {row_center[31], row_center};
-  assign deviation_10 = {requantized_10[31], requantized_10} - {row_center[31], row_center};
-  assign deviation_11 = {requantized_11[31], requantized_11} - {row_center[31], row_center};
-  assign deviation_12 = {requantized_12[31], requantized_12} - {row_center[31], row_center};
-  assign deviation_13 = {requantized_13[31], requantized_13} - {row_center[31], row_center};
-  assign deviation_14 = {requantized_14[31], requantized_14} - {row_center[31], row_center};
-  assign deviation_15 = {requantized_15[31], requantized_15} - {row_center[31], row_center};
-  assign iexp_0_z = _iexp_0_z_e3[66:16];
-  assign iexp_0_beyond = $signed(iexp_0_z) >= $signed(51'h20);
-  assign iexp_0_shift = ($signed(iexp_0_z) < $signed(51'h0)) ? 5'h0 : iexp_0_z[4:0];
-  assign iexp_0_base = deviation_0[31:0] + _iexp_0_base_e1[31:0] + qb;
-  assign iexp_0_poly = _iexp_0_poly_e1[31:0] + qc;
-  assign exp_0 = iexp_0_beyond ? 32'h0 : {$signed(iexp_0_poly) >>> iexp_0_shift};
-  assign iexp_1_z = _iexp_1_z_e2[66:16];
-  assign iexp_1_beyond = $signed(iexp_1_z) >= $signed(51'h20);
-  assign iexp_1_shift = ($signed(iexp_1_z) < $signed(51'h0)) ? 5'h0 : iexp_1_z[4:0];
-  assign iexp_1_base = deviation_1[31:0] + _iexp_1_base_e1[31:0] + qb;
-  assign iexp_1_poly = _iexp_1_poly_e1[31:0] + qc;
-  assign exp_1 = iexp_1_beyond ? 32'h0 : {$signed(iexp_1_poly) >>> iexp_1_shift};
-  assign iexp_2_z = _iexp_2_z_e2[66:16];
-  assign iexp_2_beyond = $signed(iexp_2_z) >= $signed(51'h20);
-  assign iexp_2_shift = ($signed(iexp_2_z) < $signed(51'h0)) ? 5'h0 : iexp_2_z[4:0];
-  assign iexp_2_base = deviation_2[31:0] + _iexp_2_base_e1[31:0] + qb;
-  assign iexp_2_poly = _iexp_2_poly_e1[31:0] + qc;
-  assign exp_2 = iexp_2_beyond ? 32'h0 : {$signed(iexp_2_poly) >>> iexp_2_shift};
-  assign iexp_3_z = _iexp_3_z_e2[66:16];
-  assign iexp_3_beyond = $signed(iexp_3_z) >= $signed(51'h20);
-  assign iexp_3_shift = ($signed(iexp_3_z) < $signed(51'h0)) ? 5'h0 : iexp_3_z[4:0];
-  assign iexp_3_base = deviation_3[31:0] + _iexp_3_base_e1[31:0] + qb;
-  assign iexp_3_poly = _iexp_3_poly_e1[31:0] + qc;
-  assign exp_3 = iexp_3_beyond ? 32'h0 : {$signed(iexp_3_poly) >>> iexp_3_shift};
-  assign iexp_4_z = _iexp_4_z_e2[66:16];
-  assign iexp_4_beyond = $signed(iexp_4_z) >= $signed(51'h20);
-  assign iexp_4_shift = ($signed(iexp_4_z) < $signed(51'h0)) ? 5'h0 : iexp_4_z[4:0];
-  assign iexp_4_base = deviation_4[31:0] + _iexp_4_base_e1[31:0] + qb;
-  assign iexp_4_poly = _iexp_4_poly_e1[31:0] + qc;
-  assign exp_4 = iexp_4_beyond ? 32'h0 : {$signed(iexp_4_poly) >>> iexp_4_shift};
-  assign iexp_5_z = _iexp_5_z_e2[66:16];
-  assign iexp_5_beyond = $signed(iexp_5_z) >= $signed(51'h20);
-  assign iexp_5_shift = ($signed(iexp_5_z) < $signed(51'h0)) ? 5'h0 : iexp_5_z[4:0];
-  assign iexp_5_base = deviation_5[31:0] + _iexp_5_base_e1[31:0] + qb;
-  assign iexp_5_poly = _iexp_5_poly_e1[31:0] + qc;
-  assign exp_5 = iexp_5_beyond ? 32'h0 : {$signed(iexp_5_poly) >>> iexp_5_shift};
-  assign iexp_6_z = _iexp_6_z_e2[66:16];
-  assign iexp_6_beyond = $signed(iexp_6_z) >= $signed(51'h20);
-  assign iexp_6_shift = ($signed(iexp_6_z) < $signed(51'h0)) ? 5'h0 : iexp_6_z[4:0];
-  assign iexp_6_base = deviation_6[31:0] + _iexp_6_base_e1[31:0] + qb;
-  assign iexp_6_poly = _iexp_6_poly_e1[31:0] + qc;
-  assign exp_6 = iexp_6_beyond ? 32'h0 : {$signed(iexp_6_poly) >>> iexp_6_shift};
-  assign iexp_7_z = _iexp_7_z_e2[66:16];
-  assign iexp_7_beyond = $signed(iexp_7_z) >= $signed(51'h20);
-  assign iexp_7_shift = ($signed(iexp_7_z) < $signed(51'h0)) ? 5'h0 : iexp_7_z[4:0];
-  assign iexp_7_base = deviation_7[31:0] + _iexp_7_base_e1[31:0] + qb;
-  assign iexp_7_poly = _iexp_7_poly_e1[31:0] + qc;
-  assign exp_7 = iexp_7_beyond ? 32'h0 : {$signed(iexp_7_poly) >>> iexp_7_shift};
-  assign iexp_8_z = _iexp_8_z_e2[66:16];
-  assign iexp_8_beyond = $signed(iexp_8_z) >= $signed(51'h20);
-  assign iexp_8_shift = ($signed(iexp_8_z) < $signed(51'h0)) ? 5'h0 : iexp_8_z[4:0];
-  assign iexp_8_base = deviation_8[31:0] + _iexp_8_base_e1[31:0] + qb;
-  assign iexp_8_poly = _iexp_8_poly_e1[31:0] + qc;
-  assign exp_8 = iexp_8_beyond ? 32'h0 : {$signed(iexp_8_poly) >>> iexp_8_shift};
-  assign iexp_9_z = _iexp_9_z_e2[66:16];
-  assign iexp_9_beyond = $signed(iexp_9_z) >= $signed(51'h20);
-  assign iexp_9_shift = ($signed(iexp_9_z) < $signed(51'h0)) ? 5'h0 : iexp_9_z[4:0];
-  assign iexp_9_base = deviation_9[31:0] + _iexp_9_base_e1[31:0] + qb;
-  assign iexp_9_poly = _iexp_9_poly_e1[31:0] + qc;
-  assign exp_9 = iexp_9_beyond ? 32'h0 : {$signed(iexp_9_poly) >>> iexp_9_shift};
-  assign iexp_10_z = _iexp_10_z_e2[66:16];
-  assign iexp_10_beyond = $signed(iexp_10_z) >= $signed(51'h20);
-  assign iexp_10_shift = ($signed(iexp_10_z) < $signed(51'h0)) ? 5'h0 : iexp_10_z[4:0];
-  assign iexp_10_base = deviation_10[31:0] + _iexp_10_base_e1[31:0] + qb;
-  assign iexp_10_poly = _iexp_10_poly_e1[31:0] + qc;
-  assign exp_10 = iexp_10_beyond ? 32'h0 : {$signed(iexp_10_poly) >>> iexp_10_shift};
-  assign iexp_11_z = _iexp_11_z_e2[66:16];
-  assign iexp_11_beyond = $signed(iexp_11_z) >= $signed(51'h20);
-  assign iexp_11_shift = ($signed(iexp_11_z) < $signed(51'h0)) ? 5'h0 : iexp_11_z[4:0];
-  assign iexp_11_base = deviation_11[31:0] + _iexp_11_base_e1[31:0] + qb;
-  assign iexp_11_poly = _iexp_11_poly_e1[31:0] + qc;
-  assign exp_11 = iexp_11_beyond ? 32'h0 : {$signed(iexp_11_poly) >>> iexp_11_shift};
-  assign iexp_12_z = _iexp_12_z_e2[66:16];
-  assign iexp_12_beyond = $signed(iexp_12_z) >= $signed(51'h20);
-  assign iexp_12_shift = ($signed(iexp_12_z) < $signed(51'h0)) ? 5'h0 : iexp_12_z[4:0];
-  assign iexp_12_base = deviation_12[31:0] + _iexp_12_base_e1[31:0] + qb;
-  assign iexp_12_poly = _iexp_12_poly_e1[31:0] + qc;
-  assign exp_12 = iexp_12_beyond ? 32'h0 : {$signed(iexp_12_poly) >>> iexp_12_shift};
-  assign iexp_13_z = _iexp_13_z_e2[66:16];
-  assign iexp_13_beyond = $signed(iexp_13_z) >= $signed(51'h20);
-  assign iexp_13_shift = ($signed(iexp_13_z) < $signed(51'h0)) ? 5'h0 : iexp_13_z[4:0];
-  assign iexp_13_base = deviation_13[31:0] + _iexp_13_base_e1[31:0] + qb;
-  assign iexp_13_poly = _iexp_13_poly_e1[31:0] + qc;
-  assign exp_13 = iexp_13_beyond ? 32'h0 : {$signed(iexp_13_poly) >>> iexp_13_shift};
-  assign iexp_14_z = _iexp_14_z_e2[66:16];
-  assign iexp_14_beyond = $signed(iexp_14_z) >= $signed(51'h20);
-  assign iexp_14_shift = ($signed(iexp_14_z) < $signed(51'h0)) ? 5'h0 : iexp_14_z[4:0];
-  assign iexp_14_base = deviation_14[31:0] + _iexp_14_base_e1[31:0] + qb;
-  assign iexp_14_poly = _iexp_14_poly_e1[31:0] + qc;
-  assign exp_14 = iexp_14_beyond ? 32'h0 : {$signed(iexp_14_poly) >>> iexp_14_shift};
-  assign iexp_15_z = _iexp_15_z_e2[66:16];
-  assign iexp_15_beyond = $signed(iexp_15_z) >= $signed(51'h20);
-  assign iexp_15_shift = ($signed(iexp_15_z) < $signed(51'h0)) ? 5'h0 : iexp_15_z[4:0];
-  assign iexp_15_base = deviation_15[31:0] + _iexp_15_base_e1[31:0] + qb;
-  assign iexp_15_poly = _iexp_15_poly_e1[31:0] + qc;
-  assign exp_15 = iexp_15_beyond ? 32'h0 : {$signed(iexp_15_poly) >>> iexp_15_shift};
   assign element_sum = 96'h0
-                       + ((row_bits_columns > 16'h0) ? {{64{requantized_0[31]}}, requantized_0} : 96'h0)
-                       + ((row_bits_columns > 16'h1) ? {{64{requantized_1[31]}}, requantized_1} : 96'h0)
-                       + ((row_bits_columns > 16'h2) ? {{64{requantized_2[31]}}, requantized_2} : 96'h0)
-                       + ((row_bits_columns > 16'h3) ? {{64{requantized_3[31]}}, requantized_3} : 96'h0)
-                       + ((row_bits_columns > 16'h4) ? {{64{requantized_4[31]}}, requantized_4} : 96'h0)
-                       + ((row_bits_columns > 16'h5) ? {{64{requantized_5[31]}}, requantized_5} : 96'h0)
-                       + ((row_bits_columns > 16'h6) ? {{64{requantized_6[31]}}, requantized_6} : 96'h0)
-                       + ((row_bits_columns > 16'h7) ? {{64{requantized_7[31]}}, requantized_7} : 96'h0)
-                       + ((row_bits_columns > 16'h8) ? {{64{requantized_8[31]}}, requantized_8} : 96'h0)
-                       + ((row_bits_columns > 16'h9) ? {{64{requantized_9[31]}}, requantized_9} : 96'h0)
-                       + ((row_bits_columns > 16'ha) ? {{64{requantized_10[31]}}, requantized_10} : 96'h0)
-                       + ((row_bits_columns > 16'hb) ? {{64{requantized_11[31]}}, requantized_11} : 96'h0)
-                       + ((row_bits_columns > 16'hc) ? {{64{requantized_12[31]}}, requantized_12} : 96'h0)
-                       + ((row_bits_columns > 16'hd) ? {{64{requantized_13[31]}}, requantized_13} : 96'h0)
-                       + ((row_bits_columns > 16'he) ? {{64{requantized_14[31]}}, requantized_14} : 96'h0)
-                       + ((row_bits_columns > 16'hf) ? {{64{requantized_15[31]}}, requantized_15} : 96'h0);
+                       + ((row_bits_columns > 16'h0) ? {{64{lane_0_value[31]}}, lane_0_value} : 96'h0)
+                       + ((row_bits_columns > 16'h1) ? {{64{lane_1_value[31]}}, lane_1_value} : 96'h0)
+                       + ((row_bits_columns > 16'h2) ? {{64{lane_2_value[31]}}, lane_2_value} : 96'h0)
+                       + ((row_bits_columns > 16'h3) ? {{64{lane_3_value[31]}}, lane_3_value} : 96'h0)
+                       + ((row_bits_columns > 16'h4) ? {{64{lane_4_value[31]}}, lane_4_value} : 96'h0)
+                       + ((row_bits_columns > 16'h5) ? {{64{lane_5_value[31]}}, lane_5_value} : 96'h0)
+                       + ((row_bits_columns > 16'h6) ? {{64{lane_6_value[31]}}, lane_6_value} : 96'h0)
+                       + ((row_bits_columns > 16'h7) ? {{64{lane_7_value[31]}}, lane_7_value} : 96'h0)
+                       + ((row_bits_columns > 16'h8) ? {{64{lane_8_value[31]}}, lane_8_value} : 96'h0)
+                       + ((row_bits_columns > 16'h9) ? {{64{lane_9_value[31]}}, lane_9_value} : 96'h0)
+                       + ((row_bits_columns > 16'ha) ? {{64{lane_10_value[31]}}, lane_10_value} : 96'h0)
+                       + ((row_bits_columns > 16'hb) ? {{64{lane_11_value[31]}}, lane_11_value} : 96'h0)
+                       + ((row_bits_columns > 16'hc) ? {{64{lane_12_value[31]}}, lane_12_value} : 96'h0)
+                       + ((row_bits_columns > 16'hd) ? {{64{lane_13_value[31]}}, lane_13_value} : 96'h0)
+                       + ((row_bits_columns > 16'he) ? {{64{lane_14_value[31]}}, lane_14_value} : 96'h0)
+                       + ((row_bits_columns > 16'hf) ? {{64{lane_15_value[31]}}, lane_15_value} : 96'h0);
   assign square_sum = 96'h0
-                      + ((row_bits_columns > 16'h0)
-                         ? {30'h0, {{33{deviation_0[32]}}, deviation_0} * {{33{deviation_0[32]}}, deviation_0}}
-                         : 96'h0)
-                      + ((row_bits_columns > 16'h1)
-                         ? {30'h0, {{33{deviation_1[32]}}, deviation_1} * {{33{deviation_1[32]}}, deviation_1}}
-                         : 96'h0)
-                      + ((row_bits_columns > 16'h2)
-                         ? {30'h0, {{33{deviation_2[32]}}, deviation_2} * {{33{deviation_2[32]}}, deviation_2}}
-                         : 96'h0)
-                      + ((row_bits_columns > 16'h3)
-                         ? {30'h0, {{33{deviation_3[32]}}, deviation_3} * {{33{deviation_3[32]}}, deviation_3}}
-                         : 96'h0)
-                      + ((row_bits_columns > 16'h4)
-                         ? {30'h0, {{33{deviation_4[32]}}, deviation_4} * {{33{deviation_4[32]}}, deviation_4}}
-                         : 96'h0)
-                      + ((row_bits_columns > 16'h5)
-                         ? {30'h0, {{33{deviation_5[32]}}, deviation_5} * {{33{deviation_5[32]}}, deviation_5}}
-                         : 96'h0)
-                      + ((row_bits_columns > 16'h6)
-                         ? {30'h0, {{33{deviation_6[32]}}, deviation_6} * {{33{deviation_6[32]}}, deviation_6}}
-                         : 96'h0)
-                      + ((row_bits_columns > 16'h7)
-                         ? {30'h0, {{33{deviation_7[32]}}, deviation_7} * {{33{deviation_7[32]}}, deviation_7}}
-                         : 96'h0)
-                      + ((row_bits_columns > 16'h8)
-                         ? {30'h0, {{33{deviation_8[32]}}, deviation_8} * {{33{deviation_8[32]}}, deviation_8}}
-                         : 96'h0)
-                      + ((row_bits_columns > 16'h9)
-                         ? {30'h0, {{33{deviation_9[32]}}, deviation_9} * {{33{deviation_9[32]}}, deviation_9}}
-                         : 96'h0)
-                      + ((row_bits_columns > 16'ha)
-                         ? {30'h0, {{33{deviation_10[32]}}, deviation_10} * {{33{deviation_10[32]}}, deviation_10}}
-                         : 96'h0)
-                      + ((row_bits_columns > 16'hb)
-                         ? {30'h0, {{33{deviation_11[32]}}, deviation_11} * {{33{deviation_11[32]}}, deviation_11}}
-                         : 96'h0)
-                      + ((row_bits_columns > 16'hc)
-                         ? {30'h0, {{33{deviation_12[32]}}, deviation_12} * {{33{deviation_12[32]}}, deviation_12}}
-                         : 96'h0)
-                      + ((row_bits_columns > 16'hd)
-                         ? {30'h0, {{33{deviation_13[32]}}, deviation_13} * {{33{deviation_13[32]}}, deviation_13}}
-                         : 96'h0)
-                      + ((row_bits_columns > 16'he)
-                         ? {30'h0, {{33{deviation_14[32]}}, deviation_14} * {{33{deviation_14[32]}}, deviation_14}}
-                         : 96'h0)
-                      + ((row_bits_columns > 16'hf)
-                         ? {30'h0, {{33{deviation_15[32]}}, deviation_15} * {{33{deviation_15[32]}}, deviation_15}}
-                         : 96'h0);
+                      + ((row_bits_columns > 16'h0) ? {30'h0, lane_0_square} : 96'h0)
+                      + ((row_bits_columns > 16'h1) ? {30'h0, lane_1_square} : 96'h0)
+                      + ((row_bits_columns > 16'h2) ? {30'h0, lane_2_square} : 96'h0)
+                      + ((row_bits_columns > 16'h3) ? {30'h0, lane_3_square} : 96'h0)
+                      + ((row_bits_columns > 16'h4) ? {30'h0, lane_4_square} : 96'h0)
+                      + ((row_bits_columns > 16'h5) ? {30'h0, lane_5_square} : 96'h0)
+                      + ((row_bits_columns > 16'h6) ? {30'h0, lane_6_square} : 96'h0)
+                      + ((row_bits_columns > 16'h7) ? {30'h0, lane_7_square} : 96'h0)
+                      + ((row_bits_columns > 16'h8) ? {30'h0, lane_8_square} : 96'h0)
+                      + ((row_bits_columns > 16'h9) ? {30'h0, lane_9_square} : 96'h0)
+                      + ((row_bits_columns > 16'ha) ? {30'h0, lane_10_square} : 96'h0)
+                      + ((row_bits_columns > 16'hb) ? {30'h0, lane_11_square} : 96'h0)
+                      + ((row_bits_columns > 16'hc) ? {30'h0, lane_12_square} : 96'h0)
+                      + ((row_bits_columns > 16'hd) ? {30'h0, lane_13_square} : 96'h0)
+                      + ((row_bits_columns > 16'he) ? {30'h0, lane_14_square} : 96'h0)
+                      + ((row_bits_columns > 16'hf) ? {30'h0, lane_15_square} : 96'h0);
   assign exponential_sum = 96'h0
-                           + ((row_bits_columns > 16'h0) ? {{64{exp_0[31]}}, exp_0} : 96'h0)
-                           + ((row_bits_columns > 16'h1) ? {{64{exp_1[31]}}, exp_1} : 96'h0)
-                           + ((row_bits_columns > 16'h2) ? {{64{exp_2[31]}}, exp_2} : 96'h0)
-                           + ((row_bits_columns > 16'h3) ? {{64{exp_3[31]}}, exp_3} : 96'h0)
-                           + ((row_bits_columns > 16'h4) ? {{64{exp_4[31]}}, exp_4} : 96'h0)
-                           + ((row_bits_columns > 16'h5) ? {{64{exp_5[31]}}, exp_5} : 96'h0)
-                           + ((row_bits_columns > 16'h6) ? {{64{exp_6[31]}}, exp_6} : 96'h0)
-                           + ((row_bits_columns > 16'h7) ? {{64{exp_7[31]}}, exp_7} : 96'h0)
-                           + ((row_bits_columns > 16'h8) ? {{64{exp_8[31]}}, exp_8} : 96'h0)
-                           + ((row_bits_columns > 16'h9) ? {{64{exp_9[31]}}, exp_9} : 96'h0)
-                           + ((row_bits_columns > 16'ha) ? {{64{exp_10[31]}}, exp_10} : 96'h0)
-                           + ((row_bits_columns > 16'hb) ? {{64{exp_11[31]}}, exp_11} : 96'h0)
-                           + ((row_bits_columns > 16'hc) ? {{64{exp_12[31]}}, exp_12} : 96'h0)
-                           + ((row_bits_columns > 16'hd) ? {{64{exp_13[31]}}, exp_13} : 96'h0)
-                           + ((row_bits_columns > 16'he) ? {{64{exp_14[31]}}, exp_14} : 96'h0)
-                           + ((row_bits_columns > 16'hf) ? {{64{exp_15[31]}}, exp_15} : 96'h0);
-  assign maximum_1 = ((row_bits_columns > 16'h1) & ($signed(requantized_1) > $signed(requantized_0))) ? requantized_1
-                     : requantized_0;
-  assign maximum_2 = ((row_bits_columns > 16'h2) & ($signed(requantized_2) > $signed(maximum_1))) ? requantized_2
+                           + ((row_bits_columns > 16'h0) ? {{64{lane_0_exponential[31]}}, lane_0_exponential} : 96'h0)
+                           + ((row_bits_columns > 16'h1) ? {{64{lane_1_exponential[31]}}, lane_1_exponential} : 96'h0)
+                           + ((row_bits_columns > 16'h2) ? {{64{lane_2_exponential[31]}}, lane_2_exponential} : 96'h0)
+                           + ((row_bits_columns > 16'h3) ? {{64{lane_3_exponential[31]}}, lane_3_exponential} : 96'h0)
+                           + ((row_bits_columns > 16'h4) ? {{64{lane_4_exponential[31]}}, lane_4_exponential} : 96'h0)
+                           + ((row_bits_columns > 16'h5) ? {{64{lane_5_exponential[31]}}, lane_5_exponential} : 96'h0)
+                           + ((row_bits_columns > 16'h6) ? {{64{lane_6_exponential[31]}}, lane_6_exponential} : 96'h0)
+                           + ((row_bits_columns > 16'h7) ? {{64{lane_7_exponential[31]}}, lane_7_exponential} : 96'h0)
+                           + ((row_bits_columns > 16'h8) ? {{64{lane_8_exponential[31]}}, lane_8_exponential} : 96'h0)
+                           + ((row_bits_columns > 16'h9) ? {{64{lane_9_exponential[31]}}, lane_9_exponential} : 96'h0)
+                           + ((row_bits_columns > 16'ha) ? {{64{lane_10_exponential[31]}}, lane_10_exponential} : 96'h0)
+                           + ((row_bits_columns > 16'hb) ? {{64{lane_11_exponential[31]}}, lane_11_exponential} : 96'h0)
+                           + ((row_bits_columns > 16'hc) ? {{64{lane_12_exponential[31]}}, lane_12_exponential} : 96'h0)
+                           + ((row_bits_columns > 16'hd) ? {{64{lane_13_exponential[31]}}, lane_13_exponential} : 96'h0)
+                           + ((row_bits_columns > 16'he) ? {{64{lane_14_exponential[31]}}, lane_14_exponential} : 96'h0)
+                           + ((row_bits_columns > 16'hf) ? {{64{lane_15_exponential[31]}}, lane_15_exponential}
+                              : 96'h0);
+  assign maximum_1 = ((row_bits_columns > 16'h1) & ($signed(lane_1_value) > $signed(lane_0_value))) ? lane_1_value
+                     : lane_0_value;
+  assign maximum_2 = ((row_bits_columns > 16'h2) & ($signed(lane_2_value) > $signed(maximum_1))) ? lane_2_value
                      : maximum_1;
-  assign maximum_3 = ((row_bits_columns > 16'h3) & ($signed(requantized_3) > $signed(maximum_2))) ? requantized_3
+  assign maximum_3 = ((row_bits_columns > 16'h3) & ($signed(lane_3_value) > $signed(maximum_2))) ? lane_3_value
                      : maximum_2;
-  assign maximum_4 = ((row_bits_columns > 16'h4) & ($signed(requantized_4) > $signed(maximum_3))) ? requantized_4
+  assign maximum_4 = ((row_bits_columns > 16'h4) & ($signed(lane_4_value) > $signed(maximum_3))) ? lane_4_value
                      : maximum_3;
-  assign maximum_5 = ((row_bits_columns > 16'h5) & ($signed(requantized_5) > $signed(maximum_4))) ? requantized_5
+  assign maximum_5 = ((row_bits_columns > 16'h5) & ($signed(lane_5_value) > $signed(maximum_4))) ? lane_5_value
                      : maximum_4;
-  assign maximum_6 = ((row_bits_columns > 16'h6) & ($signed(requantized_6) > $signed(maximum_5))) ? requantized_6
+  assign maximum_6 = ((row_bits_columns > 16'h6) & ($signed(lane_6_value) > $signed(maximum_5))) ? lane_6_value
                      : maximum_5;
-  assign maximum_7 = ((row_bits_columns > 16'h7) & ($signed(requantized_7) > $signed(maximum_6))) ? requantized_7
+  assign maximum_7 = ((row_bits_columns > 16'h7) & ($signed(lane_7_value) > $signed(maximum_6))) ? lane_7_value
                      : maximum_6;
-  assign maximum_8 = ((row_bits_columns > 16'h8) & ($signed(requantized_8) > $signed(maximum_7))) ? requantized_8
+  assign maximum_8 = ((row_bits_columns > 16'h8) & ($signed(lane_8_value) > $signed(maximum_7))) ? lane_8_value
                      : maximum_7;
-  assign maximum_9 = ((row_bits_columns > 16'h9) & ($signed(requantized_9) > $signed(maximum_8))) ? requantized_9
+  assign maximum_9 = ((row_bits_columns > 16'h9) & ($signed(lane_9_value) > $signed(maximum_8))) ? lane_9_value
                      : maximum_8;
-  assign maximum_10 = ((row_bits_columns > 16'ha) & ($signed(requantized_10) > $signed(maximum_9))) ? requantized_10
+  assign maximum_10 = ((row_bits_columns > 16'ha) & ($signed(lane_10_value) > $signed(maximum_9))) ? lane_10_value
                       : maximum_9;
-  assign maximum_11 = ((row_bits_columns > 16'hb) & ($signed(requantized_11) > $signed(maximum_10))) ? requantized_11
+  assign maximum_11 = ((row_bits_columns > 16'hb) & ($signed(lane_11_value) > $signed(maximum_10))) ? lane_11_value
                       : maximum_10;
-  assign maximum_12 = ((row_bits_columns > 16'hc) & ($signed(requantized_12) > $signed(maximum_11))) ? requantized_12
+  assign maximum_12 = ((row_bits_columns > 16'hc) & ($signed(lane_12_value) > $signed(maximum_11))) ? lane_12_value
                       : maximum_11;
-  assign maximum_13 = ((row_bits_columns > 16'hd) & ($signed(requantized_13) > $signed(maximum_12))) ? requantized_13
+  assign maximum_13 = ((row_bits_columns > 16'hd) & ($signed(lane_13_value) > $signed(maximum_12))) ? lane_13_value
                       : maximum_12;
-  assign maximum_14 = ((row_bits_columns > 16'he) & ($signed(requantized_14) > $signed(maximum_13))) ? requantized_14
+  assign maximum_14 = ((row_bits_columns > 16'he) & ($signed(lane_14_value) > $signed(maximum_13))) ? lane_14_value
                       : maximum_13;
-  assign maximum_15 = ((row_bits_columns > 16'hf) & ($signed(requantized_15) > $signed(maximum_14))) ? requantized_15
+  assign maximum_15 = ((row_bits_columns > 16'hf) & ($signed(lane_15_value) > $signed(maximum_14))) ? lane_15_value
                       : maximum_14;
   assign relative_output_sum = 96'h0
-                               + ((row_bits_columns > 16'h0) ? {{88{out_0[7]}}, out_0} : 96'h0)
-                               + ((row_bits_columns > 16'h1) ? {{88{out_1[7]}}, out_1} : 96'h0)
-                               + ((row_bits_columns > 16'h2) ? {{88{out_2[7]}}, out_2} : 96'h0)
-                               + ((row_bits_columns > 16'h3) ? {{88{out_3[7]}}, out_3} : 96'h0)
-                               + ((row_bits_columns > 16'h4) ? {{88{out_4[7]}}, out_4} : 96'h0)
-                               + ((row_bits_columns > 16'h5) ? {{88{out_5[7]}}, out_5} : 96'h0)
-                               + ((row_bits_columns > 16'h6) ? {{88{out_6[7]}}, out_6} : 96'h0)
-                               + ((row_bits_columns > 16'h7) ? {{88{out_7[7]}}, out_7} : 96'h0)
-                               + ((row_bits_columns > 16'h8) ? {{88{out_8[7]}}, out_8} : 96'h0)
-                               + ((row_bits_columns > 16'h9) ? {{88{out_9[7]}}, out_9} : 96'h0)
-                               + ((row_bits_columns > 16'ha) ? {{88{out_10[7]}}, out_10} : 96'h0)
-                               + ((row_bits_columns > 16'hb) ? {{88{out_11[7]}}, out_11} : 96'h0)
-                               + ((row_bits_columns > 16'hc) ? {{88{out_12[7]}}, out_12} : 96'h0)
-                               + ((row_bits_columns > 16'hd) ? {{88{out_13[7]}}, out_13} : 96'h0)
-                               + ((row_bits_columns > 16'he) ? {{88{out_14[7]}}, out_14} : 96'h0)
-                               + ((row_bits_columns > 16'hf) ? {{88{out_15[7]}}, out_15} : 96'h0);
+                               + ((row_bits_columns > 16'h0) ? {{88{lane_0_result[7]}}, lane_0_result} : 96'h0)
+                               + ((row_bits_columns > 16'h1) ? {{88{lane_1_result[7]}}, lane_1_result} : 96'h0)
+                               + ((row_bits_columns > 16'h2) ? {{88{lane_2_result[7]}}, lane_2_result} : 96'h0)
+                               + ((row_bits_columns > 16'h3) ? {{88{lane_3_result[7]}}, lane_3_result} : 96'h0)
+                               + ((row_bits_columns > 16'h4) ? {{88{lane_4_result[7]}}, lane_4_result} : 96'h0)
+                               + ((row_bits_columns > 16'h5) ? {{88{lane_5_result[7]}}, lane_5_result} : 96'h0)
+                               + ((row_bits_columns > 16'h6) ? {{88{lane_6_result[7]}}, lane_6_result} : 96'h0)
+                               + ((row_bits_columns > 16'h7) ? {{88{lane_7_result[7]}}, lane_7_result} : 96'h0)
+                               + ((row_bits_columns > 16'h8) ? {{88{lane_8_result[7]}}, lane_8_result} : 96'h0)
+                               + ((row_bits_columns > 16'h9) ? {{88{lane_9_result[7]}}, lane_9_result} : 96'h0)
+                               + ((row_bits_columns > 16'ha) ? {{88{lane_10_result[7]}}, lane_10_result} : 96'h0)
+                               + ((row_bits_columns > 16'hb) ? {{88{lane_11_result[7]}}, lane_11_result} : 96'h0)
+                               + ((row_bits_columns > 16'hc) ? {{88{lane_12_result[7]}}, lane_12_result} : 96'h0)
+                               + ((row_bits_columns > 16'hd) ? {{88{lane_13_result[7]}}, lane_13_result} : 96'h0)
+                               + ((row_bits_columns > 16'he) ? {{88{lane_14_result[7]}}, lane_14_result} : 96'h0)
+                               + ((row_bits_columns > 16'hf) ? {{88{lane_15_result[7]}}, lane_15_result} : 96'h0);
   assign new_running = (_new_running_e2 ? row_running : 96'h0)
                        + (_new_running_e1 ? square_sum
                           : ((row_bits_command == 3'h6) | (row_bits_command == 3'h7))
@@ -2029,252 +725,27 @@ module Normalizer_SpinelCTA (
   assign root_begin = _root_begin_e1 & (finishing == 3'h4);
   assign done = _done_e1 ? 1'h1 : _done_e2 ? 1'h1 : _root_begin_e1 ? ((finishing == 3'h2) ? 1'h1 : 1'h0) : 1'h0;
   assign non_finite_scale = 1'h0
-                            | ((row_bits_columns > 16'h0) & (_requantized_0_e1[30:23] == 8'hff))
-                            | ((row_bits_columns > 16'h1) & (_requantized_1_e1[30:23] == 8'hff))
-                            | ((row_bits_columns > 16'h2) & (_requantized_2_e1[30:23] == 8'hff))
-                            | ((row_bits_columns > 16'h3) & (_requantized_3_e1[30:23] == 8'hff))
-                            | ((row_bits_columns > 16'h4) & (_requantized_4_e1[30:23] == 8'hff))
-                            | ((row_bits_columns > 16'h5) & (_requantized_5_e1[30:23] == 8'hff))
-                            | ((row_bits_columns > 16'h6) & (_requantized_6_e1[30:23] == 8'hff))
-                            | ((row_bits_columns > 16'h7) & (_requantized_7_e1[30:23] == 8'hff))
-                            | ((row_bits_columns > 16'h8) & (_requantized_8_e1[30:23] == 8'hff))
-                            | ((row_bits_columns > 16'h9) & (_requantized_9_e1[30:23] == 8'hff))
-                            | ((row_bits_columns > 16'ha) & (_requantized_10_e1[30:23] == 8'hff))
-                            | ((row_bits_columns > 16'hb) & (_requantized_11_e1[30:23] == 8'hff))
-                            | ((row_bits_columns > 16'hc) & (_requantized_12_e1[30:23] == 8'hff))
-                            | ((row_bits_columns > 16'hd) & (_requantized_13_e1[30:23] == 8'hff))
-                            | ((row_bits_columns > 16'he) & (_requantized_14_e1[30:23] == 8'hff))
-                            | ((row_bits_columns > 16'hf) & (_requantized_15_e1[30:23] == 8'hff));
-  assign layernorm_product_0 = {{26{deviation_0[32]}}, deviation_0}
-                               * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
-  assign layernorm_n_0 = _layernorm_n_0_e4[49:0];
-  assign affine_z_0 = _affine_z_0_e6[31:0];
-  assign igelu_0_clip = ($signed(_igelu_0_clip_e1) < $signed(_igelu_0_clip_e4)) ? _igelu_0_clip_e1 : _igelu_0_clip_e4;
-  assign igelu_0_base = igelu_0_clip[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_0_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qb1 : gelu_qb2)
-                           : qb);
-  assign igelu_0_poly = _igelu_0_poly_e1[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_0_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qc1 : gelu_qc2)
-                           : qc);
-  assign out_0 = ((row_bits_activation == 3'h1) & ($signed(scale_0_result) < $signed(8'h0))) ? 8'h0 : scale_0_result;
-  assign layernorm_product_1 = {{26{deviation_1[32]}}, deviation_1}
-                               * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
-  assign layernorm_n_1 = _layernorm_n_1_e3[49:0];
-  assign affine_z_1 = _affine_z_1_e6[31:0];
-  assign igelu_1_clip = ($signed(_igelu_1_clip_e1) < $signed(_igelu_0_clip_e4)) ? _igelu_1_clip_e1 : _igelu_0_clip_e4;
-  assign igelu_1_base = igelu_1_clip[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_1_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qb1 : gelu_qb2)
-                           : qb);
-  assign igelu_1_poly = _igelu_1_poly_e1[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_1_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qc1 : gelu_qc2)
-                           : qc);
-  assign out_1 = ((row_bits_activation == 3'h1) & ($signed(scale_1_result) < $signed(8'h0))) ? 8'h0 : scale_1_result;
-  assign layernorm_product_2 = {{26{deviation_2[32]}}, deviation_2}
-                               * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
-  assign layernorm_n_2 = _layernorm_n_2_e3[49:0];
-  assign affine_z_2 = _affine_z_2_e6[31:0];
-  assign igelu_2_clip = ($signed(_igelu_2_clip_e1) < $signed(_igelu_0_clip_e4)) ? _igelu_2_clip_e1 : _igelu_0_clip_e4;
-  assign igelu_2_base = igelu_2_clip[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_2_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qb1 : gelu_qb2)
-                           : qb);
-  assign igelu_2_poly = _igelu_2_poly_e1[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_2_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qc1 : gelu_qc2)
-                           : qc);
-  assign out_2 = ((row_bits_activation == 3'h1) & ($signed(scale_2_result) < $signed(8'h0))) ? 8'h0 : scale_2_result;
-  assign layernorm_product_3 = {{26{deviation_3[32]}}, deviation_3}
-                               * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
-  assign layernorm_n_3 = _layernorm_n_3_e3[49:0];
-  assign affine_z_3 = _affine_z_3_e6[31:0];
-  assign igelu_3_clip = ($signed(_igelu_3_clip_e1) < $signed(_igelu_0_clip_e4)) ? _igelu_3_clip_e1 : _igelu_0_clip_e4;
-  assign igelu_3_base = igelu_3_clip[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_3_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qb1 : gelu_qb2)
-                           : qb);
-  assign igelu_3_poly = _igelu_3_poly_e1[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_3_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qc1 : gelu_qc2)
-                           : qc);
-  assign out_3 = ((row_bits_activation == 3'h1) & ($signed(scale_3_result) < $signed(8'h0))) ? 8'h0 : scale_3_result;
-  assign layernorm_product_4 = {{26{deviation_4[32]}}, deviation_4}
-                               * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
-  assign layernorm_n_4 = _layernorm_n_4_e3[49:0];
-  assign affine_z_4 = _affine_z_4_e6[31:0];
-  assign igelu_4_clip = ($signed(_igelu_4_clip_e1) < $signed(_igelu_0_clip_e4)) ? _igelu_4_clip_e1 : _igelu_0_clip_e4;
-  assign igelu_4_base = igelu_4_clip[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_4_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qb1 : gelu_qb2)
-                           : qb);
-  assign igelu_4_poly = _igelu_4_poly_e1[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_4_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qc1 : gelu_qc2)
-                           : qc);
-  assign out_4 = ((row_bits_activation == 3'h1) & ($signed(scale_4_result) < $signed(8'h0))) ? 8'h0 : scale_4_result;
-  assign layernorm_product_5 = {{26{deviation_5[32]}}, deviation_5}
-                               * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
-  assign layernorm_n_5 = _layernorm_n_5_e3[49:0];
-  assign affine_z_5 = _affine_z_5_e6[31:0];
-  assign igelu_5_clip = ($signed(_igelu_5_clip_e1) < $signed(_igelu_0_clip_e4)) ? _igelu_5_clip_e1 : _igelu_0_clip_e4;
-  assign igelu_5_base = igelu_5_clip[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_5_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qb1 : gelu_qb2)
-                           : qb);
-  assign igelu_5_poly = _igelu_5_poly_e1[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_5_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qc1 : gelu_qc2)
-                           : qc);
-  assign out_5 = ((row_bits_activation == 3'h1) & ($signed(scale_5_result) < $signed(8'h0))) ? 8'h0 : scale_5_result;
-  assign layernorm_product_6 = {{26{deviation_6[32]}}, deviation_6}
-                               * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
-  assign layernorm_n_6 = _layernorm_n_6_e3[49:0];
-  assign affine_z_6 = _affine_z_6_e6[31:0];
-  assign igelu_6_clip = ($signed(_igelu_6_clip_e1) < $signed(_igelu_0_clip_e4)) ? _igelu_6_clip_e1 : _igelu_0_clip_e4;
-  assign igelu_6_base = igelu_6_clip[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_6_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qb1 : gelu_qb2)
-                           : qb);
-  assign igelu_6_poly = _igelu_6_poly_e1[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_6_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qc1 : gelu_qc2)
-                           : qc);
-  assign out_6 = ((row_bits_activation == 3'h1) & ($signed(scale_6_result) < $signed(8'h0))) ? 8'h0 : scale_6_result;
-  assign layernorm_product_7 = {{26{deviation_7[32]}}, deviation_7}
-                               * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
-  assign layernorm_n_7 = _layernorm_n_7_e3[49:0];
-  assign affine_z_7 = _affine_z_7_e6[31:0];
-  assign igelu_7_clip = ($signed(_igelu_7_clip_e1) < $signed(_igelu_0_clip_e4)) ? _igelu_7_clip_e1 : _igelu_0_clip_e4;
-  assign igelu_7_base = igelu_7_clip[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_7_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qb1 : gelu_qb2)
-                           : qb);
-  assign igelu_7_poly = _igelu_7_poly_e1[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_7_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qc1 : gelu_qc2)
-                           : qc);
-  assign out_7 = ((row_bits_activation == 3'h1) & ($signed(scale_7_result) < $signed(8'h0))) ? 8'h0 : scale_7_result;
-  assign layernorm_product_8 = {{26{deviation_8[32]}}, deviation_8}
-                               * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
-  assign layernorm_n_8 = _layernorm_n_8_e3[49:0];
-  assign affine_z_8 = _affine_z_8_e6[31:0];
-  assign igelu_8_clip = ($signed(_igelu_8_clip_e1) < $signed(_igelu_0_clip_e4)) ? _igelu_8_clip_e1 : _igelu_0_clip_e4;
-  assign igelu_8_base = igelu_8_clip[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_8_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qb1 : gelu_qb2)
-                           : qb);
-  assign igelu_8_poly = _igelu_8_poly_e1[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_8_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qc1 : gelu_qc2)
-                           : qc);
-  assign out_8 = ((row_bits_activation == 3'h1) & ($signed(scale_8_result) < $signed(8'h0))) ? 8'h0 : scale_8_result;
-  assign layernorm_product_9 = {{26{deviation_9[32]}}, deviation_9}
-                               * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
-  assign layernorm_n_9 = _layernorm_n_9_e3[49:0];
-  assign affine_z_9 = _affine_z_9_e6[31:0];
-  assign igelu_9_clip = ($signed(_igelu_9_clip_e1) < $signed(_igelu_0_clip_e4)) ? _igelu_9_clip_e1 : _igelu_0_clip_e4;
-  assign igelu_9_base = igelu_9_clip[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_9_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qb1 : gelu_qb2)
-                           : qb);
-  assign igelu_9_poly = _igelu_9_poly_e1[31:0]
-                        + (_igelu_0_clip_e2
-                           ? (($signed(igelu_9_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qc1 : gelu_qc2)
-                           : qc);
-  assign out_9 = ((row_bits_activation == 3'h1) & ($signed(scale_9_result) < $signed(8'h0))) ? 8'h0 : scale_9_result;
-  assign layernorm_product_10 = {{26{deviation_10[32]}}, deviation_10}
-                                * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
-  assign layernorm_n_10 = _layernorm_n_10_e3[49:0];
-  assign affine_z_10 = _affine_z_10_e6[31:0];
-  assign igelu_10_clip = ($signed(_igelu_10_clip_e1) < $signed(_igelu_0_clip_e4)) ? _igelu_10_clip_e1
-                         : _igelu_0_clip_e4;
-  assign igelu_10_base = igelu_10_clip[31:0]
-                         + (_igelu_0_clip_e2
-                            ? (($signed(igelu_10_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qb1 : gelu_qb2)
-                            : qb);
-  assign igelu_10_poly = _igelu_10_poly_e1[31:0]
-                         + (_igelu_0_clip_e2
-                            ? (($signed(igelu_10_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qc1 : gelu_qc2)
-                            : qc);
-  assign out_10 = ((row_bits_activation == 3'h1) & ($signed(scale_10_result) < $signed(8'h0))) ? 8'h0 : scale_10_result;
-  assign layernorm_product_11 = {{26{deviation_11[32]}}, deviation_11}
-                                * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
-  assign layernorm_n_11 = _layernorm_n_11_e3[49:0];
-  assign affine_z_11 = _affine_z_11_e6[31:0];
-  assign igelu_11_clip = ($signed(_igelu_11_clip_e1) < $signed(_igelu_0_clip_e4)) ? _igelu_11_clip_e1
-                         : _igelu_0_clip_e4;
-  assign igelu_11_base = igelu_11_clip[31:0]
-                         + (_igelu_0_clip_e2
-                            ? (($signed(igelu_11_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qb1 : gelu_qb2)
-                            : qb);
-  assign igelu_11_poly = _igelu_11_poly_e1[31:0]
-                         + (_igelu_0_clip_e2
-                            ? (($signed(igelu_11_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qc1 : gelu_qc2)
-                            : qc);
-  assign out_11 = ((row_bits_activation == 3'h1) & ($signed(scale_11_result) < $signed(8'h0))) ? 8'h0 : scale_11_result;
-  assign layernorm_product_12 = {{26{deviation_12[32]}}, deviation_12}
-                                * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
-  assign layernorm_n_12 = _layernorm_n_12_e3[49:0];
-  assign affine_z_12 = _affine_z_12_e6[31:0];
-  assign igelu_12_clip = ($signed(_igelu_12_clip_e1) < $signed(_igelu_0_clip_e4)) ? _igelu_12_clip_e1
-                         : _igelu_0_clip_e4;
-  assign igelu_12_base = igelu_12_clip[31:0]
-                         + (_igelu_0_clip_e2
-                            ? (($signed(igelu_12_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qb1 : gelu_qb2)
-                            : qb);
-  assign igelu_12_poly = _igelu_12_poly_e1[31:0]
-                         + (_igelu_0_clip_e2
-                            ? (($signed(igelu_12_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qc1 : gelu_qc2)
-                            : qc);
-  assign out_12 = ((row_bits_activation == 3'h1) & ($signed(scale_12_result) < $signed(8'h0))) ? 8'h0 : scale_12_result;
-  assign layernorm_product_13 = {{26{deviation_13[32]}}, deviation_13}
-                                * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
-  assign layernorm_n_13 = _layernorm_n_13_e3[49:0];
-  assign affine_z_13 = _affine_z_13_e6[31:0];
-  assign igelu_13_clip = ($signed(_igelu_13_clip_e1) < $signed(_igelu_0_clip_e4)) ? _igelu_13_clip_e1
-                         : _igelu_0_clip_e4;
-  assign igelu_13_base = igelu_13_clip[31:0]
-                         + (_igelu_0_clip_e2
-                            ? (($signed(igelu_13_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qb1 : gelu_qb2)
-                            : qb);
-  assign igelu_13_poly = _igelu_13_poly_e1[31:0]
-                         + (_igelu_0_clip_e2
-                            ? (($signed(igelu_13_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qc1 : gelu_qc2)
-                            : qc);
-  assign out_13 = ((row_bits_activation == 3'h1) & ($signed(scale_13_result) < $signed(8'h0))) ? 8'h0 : scale_13_result;
-  assign layernorm_product_14 = {{26{deviation_14[32]}}, deviation_14}
-                                * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
-  assign layernorm_n_14 = _layernorm_n_14_e3[49:0];
-  assign affine_z_14 = _affine_z_14_e6[31:0];
-  assign igelu_14_clip = ($signed(_igelu_14_clip_e1) < $signed(_igelu_0_clip_e4)) ? _igelu_14_clip_e1
-                         : _igelu_0_clip_e4;
-  assign igelu_14_base = igelu_14_clip[31:0]
-                         + (_igelu_0_clip_e2
-                            ? (($signed(igelu_14_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qb1 : gelu_qb2)
-                            : qb);
-  assign igelu_14_poly = _igelu_14_poly_e1[31:0]
-                         + (_igelu_0_clip_e2
-                            ? (($signed(igelu_14_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qc1 : gelu_qc2)
-                            : qc);
-  assign out_14 = ((row_bits_activation == 3'h1) & ($signed(scale_14_result) < $signed(8'h0))) ? 8'h0 : scale_14_result;
-  assign layernorm_product_15 = {{26{deviation_15[32]}}, deviation_15}
-                                * {{33{_layernorm_product_0_e1[25]}}, _layernorm_product_0_e1};
-  assign layernorm_n_15 = _layernorm_n_15_e3[49:0];
-  assign affine_z_15 = _affine_z_15_e6[31:0];
-  assign igelu_15_clip = ($signed(_igelu_15_clip_e1) < $signed(_igelu_0_clip_e4)) ? _igelu_15_clip_e1
-                         : _igelu_0_clip_e4;
-  assign igelu_15_base = igelu_15_clip[31:0]
-                         + (_igelu_0_clip_e2
-                            ? (($signed(igelu_15_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qb1 : gelu_qb2)
-                            : qb);
-  assign igelu_15_poly = _igelu_15_poly_e1[31:0]
-                         + (_igelu_0_clip_e2
-                            ? (($signed(igelu_15_clip) < $signed({{2{gelu_qt[31]}}, gelu_qt})) ? gelu_qc1 : gelu_qc2)
-                            : qc);
-  assign out_15 = ((row_bits_activation == 3'h1) & ($signed(scale_15_result) < $signed(8'h0))) ? 8'h0 : scale_15_result;
+                            | ((row_bits_columns > 16'h0) & (_non_finite_scale_e1[30:23] == 8'hff))
+                            | ((row_bits_columns > 16'h1) & (_non_finite_scale_e2[30:23] == 8'hff))
+                            | ((row_bits_columns > 16'h2) & (_non_finite_scale_e3[30:23] == 8'hff))
+                            | ((row_bits_columns > 16'h3) & (_non_finite_scale_e4[30:23] == 8'hff))
+                            | ((row_bits_columns > 16'h4) & (_non_finite_scale_e5[30:23] == 8'hff))
+                            | ((row_bits_columns > 16'h5) & (_non_finite_scale_e6[30:23] == 8'hff))
+                            | ((row_bits_columns > 16'h6) & (_non_finite_scale_e7[30:23] == 8'hff))
+                            | ((row_bits_columns > 16'h7) & (_non_finite_scale_e8[30:23] == 8'hff))
+                            | ((row_bits_columns > 16'h8) & (_non_finite_scale_e9[30:23] == 8'hff))
+                            | ((row_bits_columns > 16'h9) & (_non_finite_scale_e10[30:23] == 8'hff))
+                            | ((row_bits_columns > 16'ha) & (_non_finite_scale_e11[30:23] == 8'hff))
+                            | ((row_bits_columns > 16'hb) & (_non_finite_scale_e12[30:23] == 8'hff))
+                            | ((row_bits_columns > 16'hc) & (_non_finite_scale_e13[30:23] == 8'hff))
+                            | ((row_bits_columns > 16'hd) & (_non_finite_scale_e14[30:23] == 8'hff))
+                            | ((row_bits_columns > 16'he) & (_non_finite_scale_e15[30:23] == 8'hff))
+                            | ((row_bits_columns > 16'hf) & (_non_finite_scale_e16[30:23] == 8'hff));
+  assign row_output_scale = _row_output_scale_e2 ? layernorm_scale_product
+                            : (row_bits_activation == 3'h4) ? row_result
+                            : _new_running_e3 ? maximum_factor
+                            : (row_bits_scale_source == 2'h2) ? row_scale_product
+                            : row_bits_scale;
   always @(posedge clock) begin
     if (reset)
       slot <= 1'h0;
@@ -4199,230 +2670,6 @@ module Normalizer_SpinelCTA (
   end
   always @(posedge clock) begin
     if (reset)
-      requant_m_0 <= 16'h1;
-    else if (_requant_m_0_e3)
-      requant_m_0 <= ($signed(_requant_m_0_e1) < $signed(32'h0)) ? 16'h0
-                     : ($signed(_requant_m_0_e1) > $signed(_requant_m_0_e2)) ? _requant_m_0_e2[15:0]
-                     : _requant_m_0_e1[15:0];
-  end
-  always @(posedge clock) begin
-    if (reset)
-      requant_m_1 <= 16'h1;
-    else if (_requant_m_0_e3)
-      requant_m_1 <= ($signed(_requant_m_1_e1) < $signed(32'h0)) ? 16'h0
-                     : ($signed(_requant_m_1_e1) > $signed(_requant_m_0_e2)) ? _requant_m_0_e2[15:0]
-                     : _requant_m_1_e1[15:0];
-  end
-  always @(posedge clock) begin
-    if (reset)
-      requant_m_2 <= 16'h1;
-    else if (_requant_m_0_e3)
-      requant_m_2 <= ($signed(_requant_m_2_e1) < $signed(32'h0)) ? 16'h0
-                     : ($signed(_requant_m_2_e1) > $signed(_requant_m_0_e2)) ? _requant_m_0_e2[15:0]
-                     : _requant_m_2_e1[15:0];
-  end
-  always @(posedge clock) begin
-    if (reset)
-      requant_m_3 <= 16'h1;
-    else if (_requant_m_0_e3)
-      requant_m_3 <= ($signed(_requant_m_3_e1) < $signed(32'h0)) ? 16'h0
-                     : ($signed(_requant_m_3_e1) > $signed(_requant_m_0_e2)) ? _requant_m_0_e2[15:0]
-                     : _requant_m_3_e1[15:0];
-  end
-  always @(posedge clock) begin
-    if (reset)
-      requant_m_4 <= 16'h1;
-    else if (_requant_m_0_e3)
-      requant_m_4 <= ($signed(_requant_m_4_e1) < $signed(32'h0)) ? 16'h0
-                     : ($signed(_requant_m_4_e1) > $signed(_requant_m_0_e2)) ? _requant_m_0_e2[15:0]
-                     : _requant_m_4_e1[15:0];
-  end
-  always @(posedge clock) begin
-    if (reset)
-      requant_m_5 <= 16'h1;
-    else if (_requant_m_0_e3)
-      requant_m_5 <= ($signed(_requant_m_5_e1) < $signed(32'h0)) ? 16'h0
-                     : ($signed(_requant_m_5_e1) > $signed(_requant_m_0_e2)) ? _requant_m_0_e2[15:0]
-                     : _requant_m_5_e1[15:0];
-  end
-  always @(posedge clock) begin
-    if (reset)
-      requant_m_6 <= 16'h1;
-    else if (_requant_m_0_e3)
-      requant_m_6 <= ($signed(_requant_m_6_e1) < $signed(32'h0)) ? 16'h0
-                     : ($signed(_requant_m_6_e1) > $signed(_requant_m_0_e2)) ? _requant_m_0_e2[15:0]
-                     : _requant_m_6_e1[15:0];
-  end
-  always @(posedge clock) begin
-    if (reset)
-      requant_m_7 <= 16'h1;
-    else if (_requant_m_0_e3)
-      requant_m_7 <= ($signed(_requant_m_7_e1) < $signed(32'h0)) ? 16'h0
-                     : ($signed(_requant_m_7_e1) > $signed(_requant_m_0_e2)) ? _requant_m_0_e2[15:0]
-                     : _requant_m_7_e1[15:0];
-  end
-  always @(posedge clock) begin
-    if (reset)
-      requant_m_8 <= 16'h1;
-    else if (_requant_m_0_e3)
-      requant_m_8 <= ($signed(_requant_m_8_e1) < $signed(32'h0)) ? 16'h0
-                     : ($signed(_requant_m_8_e1) > $signed(_requant_m_0_e2)) ? _requant_m_0_e2[15:0]
-                     : _requant_m_8_e1[15:0];
-  end
-  always @(posedge clock) begin
-    if (reset)
-      requant_m_9 <= 16'h1;
-    else if (_requant_m_0_e3)
-      requant_m_9 <= ($signed(_requant_m_9_e1) < $signed(32'h0)) ? 16'h0
-                     : ($signed(_requant_m_9_e1) > $signed(_requant_m_0_e2)) ? _requant_m_0_e2[15:0]
-                     : _requant_m_9_e1[15:0];
-  end
-  always @(posedge clock) begin
-    if (reset)
-      requant_m_10 <= 16'h1;
-    else if (_requant_m_0_e3)
-      requant_m_10 <= ($signed(_requant_m_10_e1) < $signed(32'h0)) ? 16'h0
-                      : ($signed(_requant_m_10_e1) > $signed(_requant_m_0_e2)) ? _requant_m_0_e2[15:0]
-                      : _requant_m_10_e1[15:0];
-  end
-  always @(posedge clock) begin
-    if (reset)
-      requant_m_11 <= 16'h1;
-    else if (_requant_m_0_e3)
-      requant_m_11 <= ($signed(_requant_m_11_e1) < $signed(32'h0)) ? 16'h0
-                      : ($signed(_requant_m_11_e1) > $signed(_requant_m_0_e2)) ? _requant_m_0_e2[15:0]
-                      : _requant_m_11_e1[15:0];
-  end
-  always @(posedge clock) begin
-    if (reset)
-      requant_m_12 <= 16'h1;
-    else if (_requant_m_0_e3)
-      requant_m_12 <= ($signed(_requant_m_12_e1) < $signed(32'h0)) ? 16'h0
-                      : ($signed(_requant_m_12_e1) > $signed(_requant_m_0_e2)) ? _requant_m_0_e2[15:0]
-                      : _requant_m_12_e1[15:0];
-  end
-  always @(posedge clock) begin
-    if (reset)
-      requant_m_13 <= 16'h1;
-    else if (_requant_m_0_e3)
-      requant_m_13 <= ($signed(_requant_m_13_e1) < $signed(32'h0)) ? 16'h0
-                      : ($signed(_requant_m_13_e1) > $signed(_requant_m_0_e2)) ? _requant_m_0_e2[15:0]
-                      : _requant_m_13_e1[15:0];
-  end
-  always @(posedge clock) begin
-    if (reset)
-      requant_m_14 <= 16'h1;
-    else if (_requant_m_0_e3)
-      requant_m_14 <= ($signed(_requant_m_14_e1) < $signed(32'h0)) ? 16'h0
-                      : ($signed(_requant_m_14_e1) > $signed(_requant_m_0_e2)) ? _requant_m_0_e2[15:0]
-                      : _requant_m_14_e1[15:0];
-  end
-  always @(posedge clock) begin
-    if (reset)
-      requant_m_15 <= 16'h1;
-    else if (_requant_m_0_e3)
-      requant_m_15 <= ($signed(_requant_m_15_e1) < $signed(32'h0)) ? 16'h0
-                      : ($signed(_requant_m_15_e1) > $signed(_requant_m_0_e2)) ? _requant_m_0_e2[15:0]
-                      : _requant_m_15_e1[15:0];
-  end
-  always @(posedge clock) begin
-    if (reset)
-      lane_scale_0 <= 32'h3f800000;
-    else if (_lane_scale_0_e1)
-      lane_scale_0 <= _requant_m_0_e1;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      lane_scale_1 <= 32'h3f800000;
-    else if (_lane_scale_0_e1)
-      lane_scale_1 <= _requant_m_1_e1;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      lane_scale_2 <= 32'h3f800000;
-    else if (_lane_scale_0_e1)
-      lane_scale_2 <= _requant_m_2_e1;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      lane_scale_3 <= 32'h3f800000;
-    else if (_lane_scale_0_e1)
-      lane_scale_3 <= _requant_m_3_e1;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      lane_scale_4 <= 32'h3f800000;
-    else if (_lane_scale_0_e1)
-      lane_scale_4 <= _requant_m_4_e1;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      lane_scale_5 <= 32'h3f800000;
-    else if (_lane_scale_0_e1)
-      lane_scale_5 <= _requant_m_5_e1;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      lane_scale_6 <= 32'h3f800000;
-    else if (_lane_scale_0_e1)
-      lane_scale_6 <= _requant_m_6_e1;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      lane_scale_7 <= 32'h3f800000;
-    else if (_lane_scale_0_e1)
-      lane_scale_7 <= _requant_m_7_e1;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      lane_scale_8 <= 32'h3f800000;
-    else if (_lane_scale_0_e1)
-      lane_scale_8 <= _requant_m_8_e1;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      lane_scale_9 <= 32'h3f800000;
-    else if (_lane_scale_0_e1)
-      lane_scale_9 <= _requant_m_9_e1;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      lane_scale_10 <= 32'h3f800000;
-    else if (_lane_scale_0_e1)
-      lane_scale_10 <= _requant_m_10_e1;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      lane_scale_11 <= 32'h3f800000;
-    else if (_lane_scale_0_e1)
-      lane_scale_11 <= _requant_m_11_e1;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      lane_scale_12 <= 32'h3f800000;
-    else if (_lane_scale_0_e1)
-      lane_scale_12 <= _requant_m_12_e1;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      lane_scale_13 <= 32'h3f800000;
-    else if (_lane_scale_0_e1)
-      lane_scale_13 <= _requant_m_13_e1;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      lane_scale_14 <= 32'h3f800000;
-    else if (_lane_scale_0_e1)
-      lane_scale_14 <= _requant_m_14_e1;
-  end
-  always @(posedge clock) begin
-    if (reset)
-      lane_scale_15 <= 32'h3f800000;
-    else if (_lane_scale_0_e1)
-      lane_scale_15 <= _requant_m_15_e1;
-  end
-  always @(posedge clock) begin
-    if (reset)
       phase <= 3'h0;
     else if (_done_e1)
       phase <= 3'h0;
@@ -4485,262 +2732,582 @@ module Normalizer_SpinelCTA (
         sum_is_zero <= new_running[63:0] == 64'h0;
     end
   end
-  always @(posedge clock) begin
-    if (reset)
-      gamma_0 <= 18'h1000;
-    else if (_gamma_0_e2) begin
-      if (row_bits_row == 4'h0)
-        gamma_0 <= _gamma_0_e1[17:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      gamma_1 <= 18'h1000;
-    else if (_gamma_0_e2) begin
-      if (row_bits_row == 4'h0)
-        gamma_1 <= _gamma_1_e1[17:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      gamma_2 <= 18'h1000;
-    else if (_gamma_0_e2) begin
-      if (row_bits_row == 4'h0)
-        gamma_2 <= _gamma_2_e1[17:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      gamma_3 <= 18'h1000;
-    else if (_gamma_0_e2) begin
-      if (row_bits_row == 4'h0)
-        gamma_3 <= _gamma_3_e1[17:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      gamma_4 <= 18'h1000;
-    else if (_gamma_0_e2) begin
-      if (row_bits_row == 4'h0)
-        gamma_4 <= _gamma_4_e1[17:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      gamma_5 <= 18'h1000;
-    else if (_gamma_0_e2) begin
-      if (row_bits_row == 4'h0)
-        gamma_5 <= _gamma_5_e1[17:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      gamma_6 <= 18'h1000;
-    else if (_gamma_0_e2) begin
-      if (row_bits_row == 4'h0)
-        gamma_6 <= _gamma_6_e1[17:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      gamma_7 <= 18'h1000;
-    else if (_gamma_0_e2) begin
-      if (row_bits_row == 4'h0)
-        gamma_7 <= _gamma_7_e1[17:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      gamma_8 <= 18'h1000;
-    else if (_gamma_0_e2) begin
-      if (row_bits_row == 4'h0)
-        gamma_8 <= _gamma_8_e1[17:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      gamma_9 <= 18'h1000;
-    else if (_gamma_0_e2) begin
-      if (row_bits_row == 4'h0)
-        gamma_9 <= _gamma_9_e1[17:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      gamma_10 <= 18'h1000;
-    else if (_gamma_0_e2) begin
-      if (row_bits_row == 4'h0)
-        gamma_10 <= _gamma_10_e1[17:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      gamma_11 <= 18'h1000;
-    else if (_gamma_0_e2) begin
-      if (row_bits_row == 4'h0)
-        gamma_11 <= _gamma_11_e1[17:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      gamma_12 <= 18'h1000;
-    else if (_gamma_0_e2) begin
-      if (row_bits_row == 4'h0)
-        gamma_12 <= _gamma_12_e1[17:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      gamma_13 <= 18'h1000;
-    else if (_gamma_0_e2) begin
-      if (row_bits_row == 4'h0)
-        gamma_13 <= _gamma_13_e1[17:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      gamma_14 <= 18'h1000;
-    else if (_gamma_0_e2) begin
-      if (row_bits_row == 4'h0)
-        gamma_14 <= _gamma_14_e1[17:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      gamma_15 <= 18'h1000;
-    else if (_gamma_0_e2) begin
-      if (row_bits_row == 4'h0)
-        gamma_15 <= _gamma_15_e1[17:0];
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      beta_0 <= 32'h0;
-    else if (_gamma_0_e2) begin
-      if (~(row_bits_row == 4'h0))
-        beta_0 <= _requant_m_0_e1;
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      beta_1 <= 32'h0;
-    else if (_gamma_0_e2) begin
-      if (~(row_bits_row == 4'h0))
-        beta_1 <= _requant_m_1_e1;
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      beta_2 <= 32'h0;
-    else if (_gamma_0_e2) begin
-      if (~(row_bits_row == 4'h0))
-        beta_2 <= _requant_m_2_e1;
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      beta_3 <= 32'h0;
-    else if (_gamma_0_e2) begin
-      if (~(row_bits_row == 4'h0))
-        beta_3 <= _requant_m_3_e1;
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      beta_4 <= 32'h0;
-    else if (_gamma_0_e2) begin
-      if (~(row_bits_row == 4'h0))
-        beta_4 <= _requant_m_4_e1;
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      beta_5 <= 32'h0;
-    else if (_gamma_0_e2) begin
-      if (~(row_bits_row == 4'h0))
-        beta_5 <= _requant_m_5_e1;
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      beta_6 <= 32'h0;
-    else if (_gamma_0_e2) begin
-      if (~(row_bits_row == 4'h0))
-        beta_6 <= _requant_m_6_e1;
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      beta_7 <= 32'h0;
-    else if (_gamma_0_e2) begin
-      if (~(row_bits_row == 4'h0))
-        beta_7 <= _requant_m_7_e1;
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      beta_8 <= 32'h0;
-    else if (_gamma_0_e2) begin
-      if (~(row_bits_row == 4'h0))
-        beta_8 <= _requant_m_8_e1;
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      beta_9 <= 32'h0;
-    else if (_gamma_0_e2) begin
-      if (~(row_bits_row == 4'h0))
-        beta_9 <= _requant_m_9_e1;
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      beta_10 <= 32'h0;
-    else if (_gamma_0_e2) begin
-      if (~(row_bits_row == 4'h0))
-        beta_10 <= _requant_m_10_e1;
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      beta_11 <= 32'h0;
-    else if (_gamma_0_e2) begin
-      if (~(row_bits_row == 4'h0))
-        beta_11 <= _requant_m_11_e1;
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      beta_12 <= 32'h0;
-    else if (_gamma_0_e2) begin
-      if (~(row_bits_row == 4'h0))
-        beta_12 <= _requant_m_12_e1;
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      beta_13 <= 32'h0;
-    else if (_gamma_0_e2) begin
-      if (~(row_bits_row == 4'h0))
-        beta_13 <= _requant_m_13_e1;
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      beta_14 <= 32'h0;
-    else if (_gamma_0_e2) begin
-      if (~(row_bits_row == 4'h0))
-        beta_14 <= _requant_m_14_e1;
-    end
-  end
-  always @(posedge clock) begin
-    if (reset)
-      beta_15 <= 32'h0;
-    else if (_gamma_0_e2) begin
-      if (~(row_bits_row == 4'h0))
-        beta_15 <= _requant_m_15_e1;
-    end
-  end
+  NormalizerLane_SpinelCTA lane_0 (
+    .clock(clock),
+    .reset(reset),
+    .raw(_non_finite_scale_e1),
+    .active(row_bits_columns > 16'h0),
+    .center(row_center),
+    .qln2(qln2),
+    .qln2_inv(qln2_inv),
+    .qb(qb),
+    .qc(qc),
+    .inverse(row_result[24:0]),
+    .shift(row_result[30:25]),
+    .layernorm_row(_row_output_scale_e2),
+    .exponential_row(_lane_0_exponential_row_e1),
+    .scale(row_output_scale),
+    .affine_0_selected(_row_output_scale_e1),
+    .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
+    .affine_0_load_beta(_lane_0_affine_0_load_beta_e1),
+    .numerics_0_requantizer_shift(row_bits_requantizer_shift),
+    .numerics_0_plain_row(_lane_0_numerics_0_plain_row_e1),
+    .numerics_0_relu_row(row_bits_activation == 3'h1),
+    .numerics_0_lane_scaled(_lane_0_numerics_0_lane_scaled_e1),
+    .numerics_0_load_multiplier(_lane_0_numerics_0_load_multiplier_e1),
+    .numerics_0_load_lane_scale(_lane_0_numerics_0_load_lane_scale_e1),
+    .numerics_0_two_segment_row(row_bits_activation == 3'h7),
+    .numerics_0_qb1(gelu_qb1),
+    .numerics_0_qc1(gelu_qc1),
+    .numerics_0_qb2(gelu_qb2),
+    .numerics_0_qc2(gelu_qc2),
+    .numerics_0_qt(gelu_qt),
+    .numerics_0_q1(gelu_q1),
+    .value(lane_0_value),
+    .square(lane_0_square),
+    .exponential(lane_0_exponential),
+    .result(lane_0_result)
+  );
+  NormalizerLane_SpinelCTA lane_1 (
+    .clock(clock),
+    .reset(reset),
+    .raw(_non_finite_scale_e2),
+    .active(row_bits_columns > 16'h1),
+    .center(row_center),
+    .qln2(qln2),
+    .qln2_inv(qln2_inv),
+    .qb(qb),
+    .qc(qc),
+    .inverse(row_result[24:0]),
+    .shift(row_result[30:25]),
+    .layernorm_row(_row_output_scale_e2),
+    .exponential_row(_lane_0_exponential_row_e1),
+    .scale(row_output_scale),
+    .affine_0_selected(_row_output_scale_e1),
+    .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
+    .affine_0_load_beta(_lane_0_affine_0_load_beta_e1),
+    .numerics_0_requantizer_shift(row_bits_requantizer_shift),
+    .numerics_0_plain_row(_lane_0_numerics_0_plain_row_e1),
+    .numerics_0_relu_row(row_bits_activation == 3'h1),
+    .numerics_0_lane_scaled(_lane_0_numerics_0_lane_scaled_e1),
+    .numerics_0_load_multiplier(_lane_0_numerics_0_load_multiplier_e1),
+    .numerics_0_load_lane_scale(_lane_0_numerics_0_load_lane_scale_e1),
+    .numerics_0_two_segment_row(row_bits_activation == 3'h7),
+    .numerics_0_qb1(gelu_qb1),
+    .numerics_0_qc1(gelu_qc1),
+    .numerics_0_qb2(gelu_qb2),
+    .numerics_0_qc2(gelu_qc2),
+    .numerics_0_qt(gelu_qt),
+    .numerics_0_q1(gelu_q1),
+    .value(lane_1_value),
+    .square(lane_1_square),
+    .exponential(lane_1_exponential),
+    .result(lane_1_result)
+  );
+  NormalizerLane_SpinelCTA lane_2 (
+    .clock(clock),
+    .reset(reset),
+    .raw(_non_finite_scale_e3),
+    .active(row_bits_columns > 16'h2),
+    .center(row_center),
+    .qln2(qln2),
+    .qln2_inv(qln2_inv),
+    .qb(qb),
+    .qc(qc),
+    .inverse(row_result[24:0]),
+    .shift(row_result[30:25]),
+    .layernorm_row(_row_output_scale_e2),
+    .exponential_row(_lane_0_exponential_row_e1),
+    .scale(row_output_scale),
+    .affine_0_selected(_row_output_scale_e1),
+    .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
+    .affine_0_load_beta(_lane_0_affine_0_load_beta_e1),
+    .numerics_0_requantizer_shift(row_bits_requantizer_shift),
+    .numerics_0_plain_row(_lane_0_numerics_0_plain_row_e1),
+    .numerics_0_relu_row(row_bits_activation == 3'h1),
+    .numerics_0_lane_scaled(_lane_0_numerics_0_lane_scaled_e1),
+    .numerics_0_load_multiplier(_lane_0_numerics_0_load_multiplier_e1),
+    .numerics_0_load_lane_scale(_lane_0_numerics_0_load_lane_scale_e1),
+    .numerics_0_two_segment_row(row_bits_activation == 3'h7),
+    .numerics_0_qb1(gelu_qb1),
+    .numerics_0_qc1(gelu_qc1),
+    .numerics_0_qb2(gelu_qb2),
+    .numerics_0_qc2(gelu_qc2),
+    .numerics_0_qt(gelu_qt),
+    .numerics_0_q1(gelu_q1),
+    .value(lane_2_value),
+    .square(lane_2_square),
+    .exponential(lane_2_exponential),
+    .result(lane_2_result)
+  );
+  NormalizerLane_SpinelCTA lane_3 (
+    .clock(clock),
+    .reset(reset),
+    .raw(_non_finite_scale_e4),
+    .active(row_bits_columns > 16'h3),
+    .center(row_center),
+    .qln2(qln2),
+    .qln2_inv(qln2_inv),
+    .qb(qb),
+    .qc(qc),
+    .inverse(row_result[24:0]),
+    .shift(row_result[30:25]),
+    .layernorm_row(_row_output_scale_e2),
+    .exponential_row(_lane_0_exponential_row_e1),
+    .scale(row_output_scale),
+    .affine_0_selected(_row_output_scale_e1),
+    .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
+    .affine_0_load_beta(_lane_0_affine_0_load_beta_e1),
+    .numerics_0_requantizer_shift(row_bits_requantizer_shift),
+    .numerics_0_plain_row(_lane_0_numerics_0_plain_row_e1),
+    .numerics_0_relu_row(row_bits_activation == 3'h1),
+    .numerics_0_lane_scaled(_lane_0_numerics_0_lane_scaled_e1),
+    .numerics_0_load_multiplier(_lane_0_numerics_0_load_multiplier_e1),
+    .numerics_0_load_lane_scale(_lane_0_numerics_0_load_lane_scale_e1),
+    .numerics_0_two_segment_row(row_bits_activation == 3'h7),
+    .numerics_0_qb1(gelu_qb1),
+    .numerics_0_qc1(gelu_qc1),
+    .numerics_0_qb2(gelu_qb2),
+    .numerics_0_qc2(gelu_qc2),
+    .numerics_0_qt(gelu_qt),
+    .numerics_0_q1(gelu_q1),
+    .value(lane_3_value),
+    .square(lane_3_square),
+    .exponential(lane_3_exponential),
+    .result(lane_3_result)
+  );
+  NormalizerLane_SpinelCTA lane_4 (
+    .clock(clock),
+    .reset(reset),
+    .raw(_non_finite_scale_e5),
+    .active(row_bits_columns > 16'h4),
+    .center(row_center),
+    .qln2(qln2),
+    .qln2_inv(qln2_inv),
+    .qb(qb),
+    .qc(qc),
+    .inverse(row_result[24:0]),
+    .shift(row_result[30:25]),
+    .layernorm_row(_row_output_scale_e2),
+    .exponential_row(_lane_0_exponential_row_e1),
+    .scale(row_output_scale),
+    .affine_0_selected(_row_output_scale_e1),
+    .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
+    .affine_0_load_beta(_lane_0_affine_0_load_beta_e1),
+    .numerics_0_requantizer_shift(row_bits_requantizer_shift),
+    .numerics_0_plain_row(_lane_0_numerics_0_plain_row_e1),
+    .numerics_0_relu_row(row_bits_activation == 3'h1),
+    .numerics_0_lane_scaled(_lane_0_numerics_0_lane_scaled_e1),
+    .numerics_0_load_multiplier(_lane_0_numerics_0_load_multiplier_e1),
+    .numerics_0_load_lane_scale(_lane_0_numerics_0_load_lane_scale_e1),
+    .numerics_0_two_segment_row(row_bits_activation == 3'h7),
+    .numerics_0_qb1(gelu_qb1),
+    .numerics_0_qc1(gelu_qc1),
+    .numerics_0_qb2(gelu_qb2),
+    .numerics_0_qc2(gelu_qc2),
+    .numerics_0_qt(gelu_qt),
+    .numerics_0_q1(gelu_q1),
+    .value(lane_4_value),
+    .square(lane_4_square),
+    .exponential(lane_4_exponential),
+    .result(lane_4_result)
+  );
+  NormalizerLane_SpinelCTA lane_5 (
+    .clock(clock),
+    .reset(reset),
+    .raw(_non_finite_scale_e6),
+    .active(row_bits_columns > 16'h5),
+    .center(row_center),
+    .qln2(qln2),
+    .qln2_inv(qln2_inv),
+    .qb(qb),
+    .qc(qc),
+    .inverse(row_result[24:0]),
+    .shift(row_result[30:25]),
+    .layernorm_row(_row_output_scale_e2),
+    .exponential_row(_lane_0_exponential_row_e1),
+    .scale(row_output_scale),
+    .affine_0_selected(_row_output_scale_e1),
+    .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
+    .affine_0_load_beta(_lane_0_affine_0_load_beta_e1),
+    .numerics_0_requantizer_shift(row_bits_requantizer_shift),
+    .numerics_0_plain_row(_lane_0_numerics_0_plain_row_e1),
+    .numerics_0_relu_row(row_bits_activation == 3'h1),
+    .numerics_0_lane_scaled(_lane_0_numerics_0_lane_scaled_e1),
+    .numerics_0_load_multiplier(_lane_0_numerics_0_load_multiplier_e1),
+    .numerics_0_load_lane_scale(_lane_0_numerics_0_load_lane_scale_e1),
+    .numerics_0_two_segment_row(row_bits_activation == 3'h7),
+    .numerics_0_qb1(gelu_qb1),
+    .numerics_0_qc1(gelu_qc1),
+    .numerics_0_qb2(gelu_qb2),
+    .numerics_0_qc2(gelu_qc2),
+    .numerics_0_qt(gelu_qt),
+    .numerics_0_q1(gelu_q1),
+    .value(lane_5_value),
+    .square(lane_5_square),
+    .exponential(lane_5_exponential),
+    .result(lane_5_result)
+  );
+  NormalizerLane_SpinelCTA lane_6 (
+    .clock(clock),
+    .reset(reset),
+    .raw(_non_finite_scale_e7),
+    .active(row_bits_columns > 16'h6),
+    .center(row_center),
+    .qln2(qln2),
+    .qln2_inv(qln2_inv),
+    .qb(qb),
+    .qc(qc),
+    .inverse(row_result[24:0]),
+    .shift(row_result[30:25]),
+    .layernorm_row(_row_output_scale_e2),
+    .exponential_row(_lane_0_exponential_row_e1),
+    .scale(row_output_scale),
+    .affine_0_selected(_row_output_scale_e1),
+    .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
+    .affine_0_load_beta(_lane_0_affine_0_load_beta_e1),
+    .numerics_0_requantizer_shift(row_bits_requantizer_shift),
+    .numerics_0_plain_row(_lane_0_numerics_0_plain_row_e1),
+    .numerics_0_relu_row(row_bits_activation == 3'h1),
+    .numerics_0_lane_scaled(_lane_0_numerics_0_lane_scaled_e1),
+    .numerics_0_load_multiplier(_lane_0_numerics_0_load_multiplier_e1),
+    .numerics_0_load_lane_scale(_lane_0_numerics_0_load_lane_scale_e1),
+    .numerics_0_two_segment_row(row_bits_activation == 3'h7),
+    .numerics_0_qb1(gelu_qb1),
+    .numerics_0_qc1(gelu_qc1),
+    .numerics_0_qb2(gelu_qb2),
+    .numerics_0_qc2(gelu_qc2),
+    .numerics_0_qt(gelu_qt),
+    .numerics_0_q1(gelu_q1),
+    .value(lane_6_value),
+    .square(lane_6_square),
+    .exponential(lane_6_exponential),
+    .result(lane_6_result)
+  );
+  NormalizerLane_SpinelCTA lane_7 (
+    .clock(clock),
+    .reset(reset),
+    .raw(_non_finite_scale_e8),
+    .active(row_bits_columns > 16'h7),
+    .center(row_center),
+    .qln2(qln2),
+    .qln2_inv(qln2_inv),
+    .qb(qb),
+    .qc(qc),
+    .inverse(row_result[24:0]),
+    .shift(row_result[30:25]),
+    .layernorm_row(_row_output_scale_e2),
+    .exponential_row(_lane_0_exponential_row_e1),
+    .scale(row_output_scale),
+    .affine_0_selected(_row_output_scale_e1),
+    .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
+    .affine_0_load_beta(_lane_0_affine_0_load_beta_e1),
+    .numerics_0_requantizer_shift(row_bits_requantizer_shift),
+    .numerics_0_plain_row(_lane_0_numerics_0_plain_row_e1),
+    .numerics_0_relu_row(row_bits_activation == 3'h1),
+    .numerics_0_lane_scaled(_lane_0_numerics_0_lane_scaled_e1),
+    .numerics_0_load_multiplier(_lane_0_numerics_0_load_multiplier_e1),
+    .numerics_0_load_lane_scale(_lane_0_numerics_0_load_lane_scale_e1),
+    .numerics_0_two_segment_row(row_bits_activation == 3'h7),
+    .numerics_0_qb1(gelu_qb1),
+    .numerics_0_qc1(gelu_qc1),
+    .numerics_0_qb2(gelu_qb2),
+    .numerics_0_qc2(gelu_qc2),
+    .numerics_0_qt(gelu_qt),
+    .numerics_0_q1(gelu_q1),
+    .value(lane_7_value),
+    .square(lane_7_square),
+    .exponential(lane_7_exponential),
+    .result(lane_7_result)
+  );
+  NormalizerLane_SpinelCTA lane_8 (
+    .clock(clock),
+    .reset(reset),
+    .raw(_non_finite_scale_e9),
+    .active(row_bits_columns > 16'h8),
+    .center(row_center),
+    .qln2(qln2),
+    .qln2_inv(qln2_inv),
+    .qb(qb),
+    .qc(qc),
+    .inverse(row_result[24:0]),
+    .shift(row_result[30:25]),
+    .layernorm_row(_row_output_scale_e2),
+    .exponential_row(_lane_0_exponential_row_e1),
+    .scale(row_output_scale),
+    .affine_0_selected(_row_output_scale_e1),
+    .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
+    .affine_0_load_beta(_lane_0_affine_0_load_beta_e1),
+    .numerics_0_requantizer_shift(row_bits_requantizer_shift),
+    .numerics_0_plain_row(_lane_0_numerics_0_plain_row_e1),
+    .numerics_0_relu_row(row_bits_activation == 3'h1),
+    .numerics_0_lane_scaled(_lane_0_numerics_0_lane_scaled_e1),
+    .numerics_0_load_multiplier(_lane_0_numerics_0_load_multiplier_e1),
+    .numerics_0_load_lane_scale(_lane_0_numerics_0_load_lane_scale_e1),
+    .numerics_0_two_segment_row(row_bits_activation == 3'h7),
+    .numerics_0_qb1(gelu_qb1),
+    .numerics_0_qc1(gelu_qc1),
+    .numerics_0_qb2(gelu_qb2),
+    .numerics_0_qc2(gelu_qc2),
+    .numerics_0_qt(gelu_qt),
+    .numerics_0_q1(gelu_q1),
+    .value(lane_8_value),
+    .square(lane_8_square),
+    .exponential(lane_8_exponential),
+    .result(lane_8_result)
+  );
+  NormalizerLane_SpinelCTA lane_9 (
+    .clock(clock),
+    .reset(reset),
+    .raw(_non_finite_scale_e10),
+    .active(row_bits_columns > 16'h9),
+    .center(row_center),
+    .qln2(qln2),
+    .qln2_inv(qln2_inv),
+    .qb(qb),
+    .qc(qc),
+    .inverse(row_result[24:0]),
+    .shift(row_result[30:25]),
+    .layernorm_row(_row_output_scale_e2),
+    .exponential_row(_lane_0_exponential_row_e1),
+    .scale(row_output_scale),
+    .affine_0_selected(_row_output_scale_e1),
+    .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
+    .affine_0_load_beta(_lane_0_affine_0_load_beta_e1),
+    .numerics_0_requantizer_shift(row_bits_requantizer_shift),
+    .numerics_0_plain_row(_lane_0_numerics_0_plain_row_e1),
+    .numerics_0_relu_row(row_bits_activation == 3'h1),
+    .numerics_0_lane_scaled(_lane_0_numerics_0_lane_scaled_e1),
+    .numerics_0_load_multiplier(_lane_0_numerics_0_load_multiplier_e1),
+    .numerics_0_load_lane_scale(_lane_0_numerics_0_load_lane_scale_e1),
+    .numerics_0_two_segment_row(row_bits_activation == 3'h7),
+    .numerics_0_qb1(gelu_qb1),
+    .numerics_0_qc1(gelu_qc1),
+    .numerics_0_qb2(gelu_qb2),
+    .numerics_0_qc2(gelu_qc2),
+    .numerics_0_qt(gelu_qt),
+    .numerics_0_q1(gelu_q1),
+    .value(lane_9_value),
+    .square(lane_9_square),
+    .exponential(lane_9_exponential),
+    .result(lane_9_result)
+  );
+  NormalizerLane_SpinelCTA lane_10 (
+    .clock(clock),
+    .reset(reset),
+    .raw(_non_finite_scale_e11),
+    .active(row_bits_columns > 16'ha),
+    .center(row_center),
+    .qln2(qln2),
+    .qln2_inv(qln2_inv),
+    .qb(qb),
+    .qc(qc),
+    .inverse(row_result[24:0]),
+    .shift(row_result[30:25]),
+    .layernorm_row(_row_output_scale_e2),
+    .exponential_row(_lane_0_exponential_row_e1),
+    .scale(row_output_scale),
+    .affine_0_selected(_row_output_scale_e1),
+    .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
+    .affine_0_load_beta(_lane_0_affine_0_load_beta_e1),
+    .numerics_0_requantizer_shift(row_bits_requantizer_shift),
+    .numerics_0_plain_row(_lane_0_numerics_0_plain_row_e1),
+    .numerics_0_relu_row(row_bits_activation == 3'h1),
+    .numerics_0_lane_scaled(_lane_0_numerics_0_lane_scaled_e1),
+    .numerics_0_load_multiplier(_lane_0_numerics_0_load_multiplier_e1),
+    .numerics_0_load_lane_scale(_lane_0_numerics_0_load_lane_scale_e1),
+    .numerics_0_two_segment_row(row_bits_activation == 3'h7),
+    .numerics_0_qb1(gelu_qb1),
+    .numerics_0_qc1(gelu_qc1),
+    .numerics_0_qb2(gelu_qb2),
+    .numerics_0_qc2(gelu_qc2),
+    .numerics_0_qt(gelu_qt),
+    .numerics_0_q1(gelu_q1),
+    .value(lane_10_value),
+    .square(lane_10_square),
+    .exponential(lane_10_exponential),
+    .result(lane_10_result)
+  );
+  NormalizerLane_SpinelCTA lane_11 (
+    .clock(clock),
+    .reset(reset),
+    .raw(_non_finite_scale_e12),
+    .active(row_bits_columns > 16'hb),
+    .center(row_center),
+    .qln2(qln2),
+    .qln2_inv(qln2_inv),
+    .qb(qb),
+    .qc(qc),
+    .inverse(row_result[24:0]),
+    .shift(row_result[30:25]),
+    .layernorm_row(_row_output_scale_e2),
+    .exponential_row(_lane_0_exponential_row_e1),
+    .scale(row_output_scale),
+    .affine_0_selected(_row_output_scale_e1),
+    .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
+    .affine_0_load_beta(_lane_0_affine_0_load_beta_e1),
+    .numerics_0_requantizer_shift(row_bits_requantizer_shift),
+    .numerics_0_plain_row(_lane_0_numerics_0_plain_row_e1),
+    .numerics_0_relu_row(row_bits_activation == 3'h1),
+    .numerics_0_lane_scaled(_lane_0_numerics_0_lane_scaled_e1),
+    .numerics_0_load_multiplier(_lane_0_numerics_0_load_multiplier_e1),
+    .numerics_0_load_lane_scale(_lane_0_numerics_0_load_lane_scale_e1),
+    .numerics_0_two_segment_row(row_bits_activation == 3'h7),
+    .numerics_0_qb1(gelu_qb1),
+    .numerics_0_qc1(gelu_qc1),
+    .numerics_0_qb2(gelu_qb2),
+    .numerics_0_qc2(gelu_qc2),
+    .numerics_0_qt(gelu_qt),
+    .numerics_0_q1(gelu_q1),
+    .value(lane_11_value),
+    .square(lane_11_square),
+    .exponential(lane_11_exponential),
+    .result(lane_11_result)
+  );
+  NormalizerLane_SpinelCTA lane_12 (
+    .clock(clock),
+    .reset(reset),
+    .raw(_non_finite_scale_e13),
+    .active(row_bits_columns > 16'hc),
+    .center(row_center),
+    .qln2(qln2),
+    .qln2_inv(qln2_inv),
+    .qb(qb),
+    .qc(qc),
+    .inverse(row_result[24:0]),
+    .shift(row_result[30:25]),
+    .layernorm_row(_row_output_scale_e2),
+    .exponential_row(_lane_0_exponential_row_e1),
+    .scale(row_output_scale),
+    .affine_0_selected(_row_output_scale_e1),
+    .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
+    .affine_0_load_beta(_lane_0_affine_0_load_beta_e1),
+    .numerics_0_requantizer_shift(row_bits_requantizer_shift),
+    .numerics_0_plain_row(_lane_0_numerics_0_plain_row_e1),
+    .numerics_0_relu_row(row_bits_activation == 3'h1),
+    .numerics_0_lane_scaled(_lane_0_numerics_0_lane_scaled_e1),
+    .numerics_0_load_multiplier(_lane_0_numerics_0_load_multiplier_e1),
+    .numerics_0_load_lane_scale(_lane_0_numerics_0_load_lane_scale_e1),
+    .numerics_0_two_segment_row(row_bits_activation == 3'h7),
+    .numerics_0_qb1(gelu_qb1),
+    .numerics_0_qc1(gelu_qc1),
+    .numerics_0_qb2(gelu_qb2),
+    .numerics_0_qc2(gelu_qc2),
+    .numerics_0_qt(gelu_qt),
+    .numerics_0_q1(gelu_q1),
+    .value(lane_12_value),
+    .square(lane_12_square),
+    .exponential(lane_12_exponential),
+    .result(lane_12_result)
+  );
+  NormalizerLane_SpinelCTA lane_13 (
+    .clock(clock),
+    .reset(reset),
+    .raw(_non_finite_scale_e14),
+    .active(row_bits_columns > 16'hd),
+    .center(row_center),
+    .qln2(qln2),
+    .qln2_inv(qln2_inv),
+    .qb(qb),
+    .qc(qc),
+    .inverse(row_result[24:0]),
+    .shift(row_result[30:25]),
+    .layernorm_row(_row_output_scale_e2),
+    .exponential_row(_lane_0_exponential_row_e1),
+    .scale(row_output_scale),
+    .affine_0_selected(_row_output_scale_e1),
+    .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
+    .affine_0_load_beta(_lane_0_affine_0_load_beta_e1),
+    .numerics_0_requantizer_shift(row_bits_requantizer_shift),
+    .numerics_0_plain_row(_lane_0_numerics_0_plain_row_e1),
+    .numerics_0_relu_row(row_bits_activation == 3'h1),
+    .numerics_0_lane_scaled(_lane_0_numerics_0_lane_scaled_e1),
+    .numerics_0_load_multiplier(_lane_0_numerics_0_load_multiplier_e1),
+    .numerics_0_load_lane_scale(_lane_0_numerics_0_load_lane_scale_e1),
+    .numerics_0_two_segment_row(row_bits_activation == 3'h7),
+    .numerics_0_qb1(gelu_qb1),
+    .numerics_0_qc1(gelu_qc1),
+    .numerics_0_qb2(gelu_qb2),
+    .numerics_0_qc2(gelu_qc2),
+    .numerics_0_qt(gelu_qt),
+    .numerics_0_q1(gelu_q1),
+    .value(lane_13_value),
+    .square(lane_13_square),
+    .exponential(lane_13_exponential),
+    .result(lane_13_result)
+  );
+  NormalizerLane_SpinelCTA lane_14 (
+    .clock(clock),
+    .reset(reset),
+    .raw(_non_finite_scale_e15),
+    .active(row_bits_columns > 16'he),
+    .center(row_center),
+    .qln2(qln2),
+    .qln2_inv(qln2_inv),
+    .qb(qb),
+    .qc(qc),
+    .inverse(row_result[24:0]),
+    .shift(row_result[30:25]),
+    .layernorm_row(_row_output_scale_e2),
+    .exponential_row(_lane_0_exponential_row_e1),
+    .scale(row_output_scale),
+    .affine_0_selected(_row_output_scale_e1),
+    .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
+    .affine_0_load_beta(_lane_0_affine_0_load_beta_e1),
+    .numerics_0_requantizer_shift(row_bits_requantizer_shift),
+    .numerics_0_plain_row(_lane_0_numerics_0_plain_row_e1),
+    .numerics_0_relu_row(row_bits_activation == 3'h1),
+    .numerics_0_lane_scaled(_lane_0_numerics_0_lane_scaled_e1),
+    .numerics_0_load_multiplier(_lane_0_numerics_0_load_multiplier_e1),
+    .numerics_0_load_lane_scale(_lane_0_numerics_0_load_lane_scale_e1),
+    .numerics_0_two_segment_row(row_bits_activation == 3'h7),
+    .numerics_0_qb1(gelu_qb1),
+    .numerics_0_qc1(gelu_qc1),
+    .numerics_0_qb2(gelu_qb2),
+    .numerics_0_qc2(gelu_qc2),
+    .numerics_0_qt(gelu_qt),
+    .numerics_0_q1(gelu_q1),
+    .value(lane_14_value),
+    .square(lane_14_square),
+    .exponential(lane_14_exponential),
+    .result(lane_14_result)
+  );
+  NormalizerLane_SpinelCTA lane_15 (
+    .clock(clock),
+    .reset(reset),
+    .raw(_non_finite_scale_e16),
+    .active(row_bits_columns > 16'hf),
+    .center(row_center),
+    .qln2(qln2),
+    .qln2_inv(qln2_inv),
+    .qb(qb),
+    .qc(qc),
+    .inverse(row_result[24:0]),
+    .shift(row_result[30:25]),
+    .layernorm_row(_row_output_scale_e2),
+    .exponential_row(_lane_0_exponential_row_e1),
+    .scale(row_output_scale),
+    .affine_0_selected(_row_output_scale_e1),
+    .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
+    .affine_0_load_beta(_lane_0_affine_0_load_beta_e1),
+    .numerics_0_requantizer_shift(row_bits_requantizer_shift),
+    .numerics_0_plain_row(_lane_0_numerics_0_plain_row_e1),
+    .numerics_0_relu_row(row_bits_activation == 3'h1),
+    .numerics_0_lane_scaled(_lane_0_numerics_0_lane_scaled_e1),
+    .numerics_0_load_multiplier(_lane_0_numerics_0_load_multiplier_e1),
+    .numerics_0_load_lane_scale(_lane_0_numerics_0_load_lane_scale_e1),
+    .numerics_0_two_segment_row(row_bits_activation == 3'h7),
+    .numerics_0_qb1(gelu_qb1),
+    .numerics_0_qc1(gelu_qc1),
+    .numerics_0_qb2(gelu_qb2),
+    .numerics_0_qc2(gelu_qc2),
+    .numerics_0_qt(gelu_qt),
+    .numerics_0_q1(gelu_q1),
+    .value(lane_15_value),
+    .square(lane_15_square),
+    .exponential(lane_15_exponential),
+    .result(lane_15_result)
+  );
   SequentialDivider_96by32 divider (
     .clock(clock),
     .reset(reset),
@@ -4787,212 +3354,10 @@ module Normalizer_SpinelCTA (
     .b(row_bits_scale),
     .product(row_scale_product)
   );
-  ScaleUnit_50to8 scale_0 (
-    .value(_scale_0_value_e2 ? (_scale_0_value_e1 ? {{18{affine_z_0[31]}}, affine_z_0} : layernorm_n_0)
-           : {{18{_scale_0_value_e6[31]}}, _scale_0_value_e6}),
-    .scale(_scale_0_value_e2 ? layernorm_scale_product
-           : (row_bits_activation == 3'h4) ? row_result
-           : _new_running_e3 ? maximum_factor
-           : (row_bits_scale_source == 2'h1) ? lane_scale_0
-           : _scale_0_scale_e1),
-    .result(scale_0_result)
-  );
-  ScaleUnit_50to8 scale_1 (
-    .value(_scale_0_value_e2 ? (_scale_0_value_e1 ? {{18{affine_z_1[31]}}, affine_z_1} : layernorm_n_1)
-           : {{18{_scale_1_value_e2[31]}}, _scale_1_value_e2}),
-    .scale(_scale_0_value_e2 ? layernorm_scale_product
-           : (row_bits_activation == 3'h4) ? row_result
-           : _new_running_e3 ? maximum_factor
-           : (row_bits_scale_source == 2'h1) ? lane_scale_1
-           : _scale_0_scale_e1),
-    .result(scale_1_result)
-  );
-  ScaleUnit_50to8 scale_2 (
-    .value(_scale_0_value_e2 ? (_scale_0_value_e1 ? {{18{affine_z_2[31]}}, affine_z_2} : layernorm_n_2)
-           : {{18{_scale_2_value_e2[31]}}, _scale_2_value_e2}),
-    .scale(_scale_0_value_e2 ? layernorm_scale_product
-           : (row_bits_activation == 3'h4) ? row_result
-           : _new_running_e3 ? maximum_factor
-           : (row_bits_scale_source == 2'h1) ? lane_scale_2
-           : _scale_0_scale_e1),
-    .result(scale_2_result)
-  );
-  ScaleUnit_50to8 scale_3 (
-    .value(_scale_0_value_e2 ? (_scale_0_value_e1 ? {{18{affine_z_3[31]}}, affine_z_3} : layernorm_n_3)
-           : {{18{_scale_3_value_e2[31]}}, _scale_3_value_e2}),
-    .scale(_scale_0_value_e2 ? layernorm_scale_product
-           : (row_bits_activation == 3'h4) ? row_result
-           : _new_running_e3 ? maximum_factor
-           : (row_bits_scale_source == 2'h1) ? lane_scale_3
-           : _scale_0_scale_e1),
-    .result(scale_3_result)
-  );
-  ScaleUnit_50to8 scale_4 (
-    .value(_scale_0_value_e2 ? (_scale_0_value_e1 ? {{18{affine_z_4[31]}}, affine_z_4} : layernorm_n_4)
-           : {{18{_scale_4_value_e2[31]}}, _scale_4_value_e2}),
-    .scale(_scale_0_value_e2 ? layernorm_scale_product
-           : (row_bits_activation == 3'h4) ? row_result
-           : _new_running_e3 ? maximum_factor
-           : (row_bits_scale_source == 2'h1) ? lane_scale_4
-           : _scale_0_scale_e1),
-    .result(scale_4_result)
-  );
-  ScaleUnit_50to8 scale_5 (
-    .value(_scale_0_value_e2 ? (_scale_0_value_e1 ? {{18{affine_z_5[31]}}, affine_z_5} : layernorm_n_5)
-           : {{18{_scale_5_value_e2[31]}}, _scale_5_value_e2}),
-    .scale(_scale_0_value_e2 ? layernorm_scale_product
-           : (row_bits_activation == 3'h4) ? row_result
-           : _new_running_e3 ? maximum_factor
-           : (row_bits_scale_source == 2'h1) ? lane_scale_5
-           : _scale_0_scale_e1),
-    .result(scale_5_result)
-  );
-  ScaleUnit_50to8 scale_6 (
-    .value(_scale_0_value_e2 ? (_scale_0_value_e1 ? {{18{affine_z_6[31]}}, affine_z_6} : layernorm_n_6)
-           : {{18{_scale_6_value_e2[31]}}, _scale_6_value_e2}),
-    .scale(_scale_0_value_e2 ? layernorm_scale_product
-           : (row_bits_activation == 3'h4) ? row_result
-           : _new_running_e3 ? maximum_factor
-           : (row_bits_scale_source == 2'h1) ? lane_scale_6
-           : _scale_0_scale_e1),
-    .result(scale_6_result)
-  );
-  ScaleUnit_50to8 scale_7 (
-    .value(_scale_0_value_e2 ? (_scale_0_value_e1 ? {{18{affine_z_7[31]}}, affine_z_7} : layernorm_n_7)
-           : {{18{_scale_7_value_e2[31]}}, _scale_7_value_e2}),
-    .scale(_scale_0_value_e2 ? layernorm_scale_product
-           : (row_bits_activation == 3'h4) ? row_result
-           : _new_running_e3 ? maximum_factor
-           : (row_bits_scale_source == 2'h1) ? lane_scale_7
-           : _scale_0_scale_e1),
-    .result(scale_7_result)
-  );
-  ScaleUnit_50to8 scale_8 (
-    .value(_scale_0_value_e2 ? (_scale_0_value_e1 ? {{18{affine_z_8[31]}}, affine_z_8} : layernorm_n_8)
-           : {{18{_scale_8_value_e2[31]}}, _scale_8_value_e2}),
-    .scale(_scale_0_value_e2 ? layernorm_scale_product
-           : (row_bits_activation == 3'h4) ? row_result
-           : _new_running_e3 ? maximum_factor
-           : (row_bits_scale_source == 2'h1) ? lane_scale_8
-           : _scale_0_scale_e1),
-    .result(scale_8_result)
-  );
-  ScaleUnit_50to8 scale_9 (
-    .value(_scale_0_value_e2 ? (_scale_0_value_e1 ? {{18{affine_z_9[31]}}, affine_z_9} : layernorm_n_9)
-           : {{18{_scale_9_value_e2[31]}}, _scale_9_value_e2}),
-    .scale(_scale_0_value_e2 ? layernorm_scale_product
-           : (row_bits_activation == 3'h4) ? row_result
-           : _new_running_e3 ? maximum_factor
-           : (row_bits_scale_source == 2'h1) ? lane_scale_9
-           : _scale_0_scale_e1),
-    .result(scale_9_result)
-  );
-  ScaleUnit_50to8 scale_10 (
-    .value(_scale_0_value_e2 ? (_scale_0_value_e1 ? {{18{affine_z_10[31]}}, affine_z_10} : layernorm_n_10)
-           : {{18{_scale_10_value_e2[31]}}, _scale_10_value_e2}),
-    .scale(_scale_0_value_e2 ? layernorm_scale_product
-           : (row_bits_activation == 3'h4) ? row_result
-           : _new_running_e3 ? maximum_factor
-           : (row_bits_scale_source == 2'h1) ? lane_scale_10
-           : _scale_0_scale_e1),
-    .result(scale_10_result)
-  );
-  ScaleUnit_50to8 scale_11 (
-    .value(_scale_0_value_e2 ? (_scale_0_value_e1 ? {{18{affine_z_11[31]}}, affine_z_11} : layernorm_n_11)
-           : {{18{_scale_11_value_e2[31]}}, _scale_11_value_e2}),
-    .scale(_scale_0_value_e2 ? layernorm_scale_product
-           : (row_bits_activation == 3'h4) ? row_result
-           : _new_running_e3 ? maximum_factor
-           : (row_bits_scale_source == 2'h1) ? lane_scale_11
-           : _scale_0_scale_e1),
-    .result(scale_11_result)
-  );
-  ScaleUnit_50to8 scale_12 (
-    .value(_scale_0_value_e2 ? (_scale_0_value_e1 ? {{18{affine_z_12[31]}}, affine_z_12} : layernorm_n_12)
-           : {{18{_scale_12_value_e2[31]}}, _scale_12_value_e2}),
-    .scale(_scale_0_value_e2 ? layernorm_scale_product
-           : (row_bits_activation == 3'h4) ? row_result
-           : _new_running_e3 ? maximum_factor
-           : (row_bits_scale_source == 2'h1) ? lane_scale_12
-           : _scale_0_scale_e1),
-    .result(scale_12_result)
-  );
-  ScaleUnit_50to8 scale_13 (
-    .value(_scale_0_value_e2 ? (_scale_0_value_e1 ? {{18{affine_z_13[31]}}, affine_z_13} : layernorm_n_13)
-           : {{18{_scale_13_value_e2[31]}}, _scale_13_value_e2}),
-    .scale(_scale_0_value_e2 ? layernorm_scale_product
-           : (row_bits_activation == 3'h4) ? row_result
-           : _new_running_e3 ? maximum_factor
-           : (row_bits_scale_source == 2'h1) ? lane_scale_13
-           : _scale_0_scale_e1),
-    .result(scale_13_result)
-  );
-  ScaleUnit_50to8 scale_14 (
-    .value(_scale_0_value_e2 ? (_scale_0_value_e1 ? {{18{affine_z_14[31]}}, affine_z_14} : layernorm_n_14)
-           : {{18{_scale_14_value_e2[31]}}, _scale_14_value_e2}),
-    .scale(_scale_0_value_e2 ? layernorm_scale_product
-           : (row_bits_activation == 3'h4) ? row_result
-           : _new_running_e3 ? maximum_factor
-           : (row_bits_scale_source == 2'h1) ? lane_scale_14
-           : _scale_0_scale_e1),
-    .result(scale_14_result)
-  );
-  ScaleUnit_50to8 scale_15 (
-    .value(_scale_0_value_e2 ? (_scale_0_value_e1 ? {{18{affine_z_15[31]}}, affine_z_15} : layernorm_n_15)
-           : {{18{_scale_15_value_e2[31]}}, _scale_15_value_e2}),
-    .scale(_scale_0_value_e2 ? layernorm_scale_product
-           : (row_bits_activation == 3'h4) ? row_result
-           : _new_running_e3 ? maximum_factor
-           : (row_bits_scale_source == 2'h1) ? lane_scale_15
-           : _scale_0_scale_e1),
-    .result(scale_15_result)
-  );
   // Bits this module receives but does not need.
   wire _unused_bits = &{1'b0, configure_bits_funct, configure_bits_rs1[31:21], configure_bits_rs1[15:9],
                         configure_bits_rs1[7:0], divider_busy, divider_quotient[95:64], square_root_busy,
-                        float_divider_busy, _peak_e1[63:32], _requantized_0_e8[49:32], _requantized_1_e7[49:32],
-                        _requantized_2_e7[49:32], _requantized_3_e7[49:32], _requantized_4_e7[49:32],
-                        _requantized_5_e7[49:32], _requantized_6_e7[49:32], _requantized_7_e7[49:32],
-                        _requantized_8_e7[49:32], _requantized_9_e7[49:32], _requantized_10_e7[49:32],
-                        _requantized_11_e7[49:32], _requantized_12_e7[49:32], _requantized_13_e7[49:32],
-                        _requantized_14_e7[49:32], _requantized_15_e7[49:32], _iexp_0_z_e3[15:0],
-                        _iexp_0_base_e1[36:32], _iexp_0_poly_e1[63:32], _iexp_1_z_e2[15:0], _iexp_1_base_e1[36:32],
-                        _iexp_1_poly_e1[63:32], _iexp_2_z_e2[15:0], _iexp_2_base_e1[36:32], _iexp_2_poly_e1[63:32],
-                        _iexp_3_z_e2[15:0], _iexp_3_base_e1[36:32], _iexp_3_poly_e1[63:32], _iexp_4_z_e2[15:0],
-                        _iexp_4_base_e1[36:32], _iexp_4_poly_e1[63:32], _iexp_5_z_e2[15:0], _iexp_5_base_e1[36:32],
-                        _iexp_5_poly_e1[63:32], _iexp_6_z_e2[15:0], _iexp_6_base_e1[36:32], _iexp_6_poly_e1[63:32],
-                        _iexp_7_z_e2[15:0], _iexp_7_base_e1[36:32], _iexp_7_poly_e1[63:32], _iexp_8_z_e2[15:0],
-                        _iexp_8_base_e1[36:32], _iexp_8_poly_e1[63:32], _iexp_9_z_e2[15:0], _iexp_9_base_e1[36:32],
-                        _iexp_9_poly_e1[63:32], _iexp_10_z_e2[15:0], _iexp_10_base_e1[36:32], _iexp_10_poly_e1[63:32],
-                        _iexp_11_z_e2[15:0], _iexp_11_base_e1[36:32], _iexp_11_poly_e1[63:32], _iexp_12_z_e2[15:0],
-                        _iexp_12_base_e1[36:32], _iexp_12_poly_e1[63:32], _iexp_13_z_e2[15:0], _iexp_13_base_e1[36:32],
-                        _iexp_13_poly_e1[63:32], _iexp_14_z_e2[15:0], _iexp_14_base_e1[36:32], _iexp_14_poly_e1[63:32],
-                        _iexp_15_z_e2[15:0], _iexp_15_base_e1[36:32], _iexp_15_poly_e1[63:32], _layernorm_n_0_e4[59:50],
-                        _affine_z_0_e6[57:32], _igelu_0_poly_e1[63:32], _layernorm_n_1_e3[59:50], _affine_z_1_e6[57:32],
-                        _igelu_1_poly_e1[63:32], _layernorm_n_2_e3[59:50], _affine_z_2_e6[57:32],
-                        _igelu_2_poly_e1[63:32], _layernorm_n_3_e3[59:50], _affine_z_3_e6[57:32],
-                        _igelu_3_poly_e1[63:32], _layernorm_n_4_e3[59:50], _affine_z_4_e6[57:32],
-                        _igelu_4_poly_e1[63:32], _layernorm_n_5_e3[59:50], _affine_z_5_e6[57:32],
-                        _igelu_5_poly_e1[63:32], _layernorm_n_6_e3[59:50], _affine_z_6_e6[57:32],
-                        _igelu_6_poly_e1[63:32], _layernorm_n_7_e3[59:50], _affine_z_7_e6[57:32],
-                        _igelu_7_poly_e1[63:32], _layernorm_n_8_e3[59:50], _affine_z_8_e6[57:32],
-                        _igelu_8_poly_e1[63:32], _layernorm_n_9_e3[59:50], _affine_z_9_e6[57:32],
-                        _igelu_9_poly_e1[63:32], _layernorm_n_10_e3[59:50], _affine_z_10_e6[57:32],
-                        _igelu_10_poly_e1[63:32], _layernorm_n_11_e3[59:50], _affine_z_11_e6[57:32],
-                        _igelu_11_poly_e1[63:32], _layernorm_n_12_e3[59:50], _affine_z_12_e6[57:32],
-                        _igelu_12_poly_e1[63:32], _layernorm_n_13_e3[59:50], _affine_z_13_e6[57:32],
-                        _igelu_13_poly_e1[63:32], _layernorm_n_14_e3[59:50], _affine_z_14_e6[57:32],
-                        _igelu_14_poly_e1[63:32], _layernorm_n_15_e3[59:50], _affine_z_15_e6[57:32],
-                        _igelu_15_poly_e1[63:32], _held_shift_e1[6], _gamma_0_e1[31:18], _gamma_1_e1[31:18],
-                        _gamma_2_e1[31:18], _gamma_3_e1[31:18], _gamma_4_e1[31:18], _gamma_5_e1[31:18],
-                        _gamma_6_e1[31:18], _gamma_7_e1[31:18], _gamma_8_e1[31:18], _gamma_9_e1[31:18],
-                        _gamma_10_e1[31:18], _gamma_11_e1[31:18], _gamma_12_e1[31:18], _gamma_13_e1[31:18],
-                        _gamma_14_e1[31:18], _gamma_15_e1[31:18], _scale_0_value_e5[63:32], _scale_1_value_e1[63:32],
-                        _scale_2_value_e1[63:32], _scale_3_value_e1[63:32], _scale_4_value_e1[63:32],
-                        _scale_5_value_e1[63:32], _scale_6_value_e1[63:32], _scale_7_value_e1[63:32],
-                        _scale_8_value_e1[63:32], _scale_9_value_e1[63:32], _scale_10_value_e1[63:32],
-                        _scale_11_value_e1[63:32], _scale_12_value_e1[63:32], _scale_13_value_e1[63:32],
-                        _scale_14_value_e1[63:32], _scale_15_value_e1[63:32], 1'b0};
+                        float_divider_busy, _peak_e1[63:32], _held_shift_e1[6], 1'b0};
 endmodule
 
 `default_nettype wire

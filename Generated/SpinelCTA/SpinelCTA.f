@@ -20,12 +20,13 @@ OperandBuffer_16x16_8.v
 OperandBuffer_16x16_32.v
 ExecuteController_SpinelCTA.v
 Queue_4x617.v
+IntToFloat_50.v
+ScaleUnit_50to8.v
+NormalizerLane_SpinelCTA.v
 SequentialDivider_96by32.v
 SequentialSquareRoot_64.v
 IntToFloat_64.v
 FloatDivider.v
-IntToFloat_50.v
-ScaleUnit_50to8.v
 Normalizer_SpinelCTA.v
 ScaleUnit_32to8.v
 Queue_18x105.v
