@@ -376,9 +376,7 @@ static inline int64_t spinel_cta_exponent(int64_t z, float lambda) {
 /* 2^(u / entries) in table units for u <= 0: RRS(T[u mod entries], −floor(u / entries)), 0 for a
  * shift of 64 or more; entries is a power of two. */
 static inline int64_t spinel_cta_exp(int64_t u, const int64_t* table, unsigned entries) {
-    unsigned fraction_bits = 0;
-    while ((1u << fraction_bits) < entries) fraction_bits++;
-    const int64_t shift = -spinel_shift_right_floor(u, fraction_bits);
+    const int64_t shift = -spinel_shift_right_floor(u, (unsigned)__builtin_ctz(entries));
     if (shift >= 64) return 0;
     return ROUNDING_RIGHT_SHIFT(table[u & (int64_t)(entries - 1)], shift);
 }
@@ -416,7 +414,7 @@ static inline int64_t spinel_cta_quantize_half(const int64_t* half, size_t count
     int64_t maximum = 0;
     for (size_t j = 0; j < count; j++) maximum = half[j] > maximum ? half[j] : maximum;
     const float factor = maximum > 0 ? 127.0f / (float)maximum : 0.0f;
-    for (size_t j = 0; j < count; j++) out[j] = maximum > 0 ? spinel_round_saturate((float)half[j] * factor, 8) : 0;
+    for (size_t j = 0; j < count; j++) out[j] = maximum > 0 ? ACC_SCALE(half[j], factor) : 0;
     return maximum;
 }
 

@@ -264,8 +264,9 @@ extension GoldenModel {
             }
             try checkCTALocal(scores.address, accumulator: true, rows: layout.rows, "CTA_PROBABILITIES scores")
             try checkCTALocal(output, accumulator: false, rows: layout.rows, "CTA_PROBABILITIES AP")
+            let entries = layout.entries
             let scoreRows = (0..<layout.k0).map { q in
-                layout.entries.map { state.accumulator[scores.address.row + $0.block * layout.k0 + q, $0.lane] }
+                entries.map { state.accumulator[scores.address.row + $0.block * layout.k0 + q, $0.lane] }
             }
             let expTable = CTANumerics.expTable(entries: cta.expTableEntries, entryBits: cta.expTableBits)
             let aggregation = ProbabilityAggregation(scores: scoreRows, levelOne: levelOne, levelTwo: levelTwo,
@@ -276,7 +277,7 @@ extension GoldenModel {
                 // Every lane of the halves' blocks is written: the padding past a half's end is 0.
                 for block in 0..<layout.blocks { for lane in 0..<parameters.dim { state.scratchpad[output.row + block * layout.k0 + q, lane] = 0 } }
                 for (index, value) in (CTANumerics.quantizeProbabilities(halves[0]) + CTANumerics.quantizeProbabilities(halves[1])).enumerated() {
-                    let entry = layout.entries[index]
+                    let entry = entries[index]
                     state.scratchpad[output.row + entry.block * layout.k0 + q, entry.lane] = value
                 }
                 units.probabilityRows.append(CTAState.ProbabilityRow(levelOneMaximum: halves[0].max() ?? 0, levelTwoMaximum: halves[1].max() ?? 0,
