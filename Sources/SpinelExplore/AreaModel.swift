@@ -49,11 +49,11 @@ public enum AreaModel {
     /// The array's skew and de-skew registers and its tile wiring, per PE, on top of the PEs
     /// (MeshWithDelays 16×16: 4,436,230 transistors, minus 256 PEs, per PE).
     public static let arrayOverheadPerPE = 1_747.0
-    /// One normalizer lane: `NormalizerLane_SpinelTransformer` with its scale unit (33,719
+    /// One normalizer lane: `NormalizerLane_SpinelTransformer` with its scale unit (33,666
     /// generic cells; two shared multipliers and signed products since 2026-12-06, 450,384
-    /// before), measured with the lane's files (docs/PERFORMANCE.md, "Area of the normalization
-    /// units").
-    public static let normalizerPerLane = 255_854.0
+    /// before), measured hierarchically (docs/PERFORMANCE.md, "Area of the normalization
+    /// units"; alone on its files 255,854).
+    public static let normalizerPerLane = 255_408.0
     /// The rest of the normalizer (statistics, the sums and maximum across lanes, divider, root,
     /// fp32 units, control): measured 428,090 at DIM 16 (transformer) and 219,318 at DIM 4
     /// (Testbenches/configs/small-numerics.json); the line through both.

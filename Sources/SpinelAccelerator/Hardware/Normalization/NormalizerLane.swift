@@ -2,7 +2,8 @@ import SpinelHDL
 
 /// One of the normalizer's DIM lanes: everything it computes on its own element (the requantizer,
 /// the deviation from the row's center and its square, i-exp, I-GELU, the LayerNorm product and
-/// rounding shift, the affine γ and β, the output's `ScaleUnit` and ReLU) and the lane's
+/// rounding shift — these four on two multipliers the row's kind shares out — the affine γ and
+/// β, the output's `ScaleUnit` and ReLU) and the lane's
 /// parameter registers (γ, β, M, the lane scale). `Normalizer` keeps what the lanes share: the
 /// row statistics, the sums and the maximum across lanes, the sequential computations, the
 /// CONFIG_NORM constants and the decode of the row's activation.
@@ -78,9 +79,9 @@ struct NormalizerLane: Module {
         @Input var numerics: [NumericsControl]
         /// The element after the requantizer: what the row's sums and maximum read.
         @Output var value: Signal
-        /// Its deviation from `center`, squared.
+        /// Its deviation from `center`, squared (meaningful in a variance pass).
         @Output var square: Signal
-        /// i-exp of the deviation.
+        /// i-exp of the deviation (meaningful in a Softmax row or an exponential pass).
         @Output var exponential: Signal
         /// The output pass's inputType result.
         @Output var result: Signal
