@@ -43,11 +43,11 @@ public enum AreaModel {
 
     // Logic, measured with Yosys 0.x `synth; stat -tech cmos` on the transformer preset's
     // modules (Generated/SpinelTransformer, 2026-12-06; docs/EXPLORE.md has the table).
-    /// One PE with int8 inputs and int32 accumulation (PE_8_20_32 inside the 16×16 array: 15,582;
-    /// alone 2,062 cells, 15,732 transistors).
-    public static let transistorsPerPE = 15_582.0
+    /// One PE with int8 inputs and int32 accumulation (PE_8_20_32 inside the 16×16 array: 14,450;
+    /// alone 1,908 cells, 14,526 transistors; 15,582 before the emitter's signed products).
+    public static let transistorsPerPE = 14_450.0
     /// The array's skew and de-skew registers and its tile wiring, per PE, on top of the PEs
-    /// (MeshWithDelays 16×16: 4,436,230 transistors, minus 256 PEs, per PE).
+    /// (MeshWithDelays 16×16: 4,146,438 transistors, minus 256 PEs, per PE; 4,436,230 before).
     public static let arrayOverheadPerPE = 1_747.0
     /// One normalizer lane: `NormalizerLane_SpinelTransformer` with its scale unit (33,666
     /// generic cells; two shared multipliers and signed products since 2026-12-06, 450,384
