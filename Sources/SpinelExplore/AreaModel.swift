@@ -30,7 +30,7 @@ public struct AreaEstimate: Sendable, Codable, Hashable {
 
 public enum AreaModel {
     /// Changes whenever a constant below does: point files of an older model are evaluated again.
-    public static let version = 3
+    public static let version = 4
 
     // SRAM macro (per bank of R rows × W bits, 1 read + 1 write port).
     /// Transistors per bit: an 8T two-port cell (6T storage + a 2T read port).
@@ -43,21 +43,23 @@ public enum AreaModel {
 
     // Logic, measured with Yosys 0.x `synth; stat -tech cmos` on the transformer preset's
     // modules (Generated/SpinelTransformer, 2026-12-06; docs/EXPLORE.md has the table).
-    /// One PE with int8 inputs and int32 accumulation (PE_8_20_32 inside the 16×16 array: 15,582;
-    /// alone 2,062 cells, 15,732 transistors).
-    public static let transistorsPerPE = 15_582.0
+    /// One PE with int8 inputs and int32 accumulation (PE_8_20_32 inside the 16×16 array: 14,450;
+    /// alone 1,908 cells, 14,526 transistors; 15,582 before the emitter's signed products).
+    public static let transistorsPerPE = 14_450.0
     /// The array's skew and de-skew registers and its tile wiring, per PE, on top of the PEs
-    /// (MeshWithDelays 16×16: 4,436,230 transistors, minus 256 PEs, per PE).
+    /// (MeshWithDelays 16×16: 4,146,438 transistors, minus 256 PEs, per PE; 4,436,230 before).
     public static let arrayOverheadPerPE = 1_747.0
-    /// One normalizer lane: `NormalizerLane_SpinelTransformer` with its scale unit (58,536
-    /// generic cells), measured hierarchically (docs/PERFORMANCE.md, "Area of the normalization
-    /// units"; the DIM 4 small-numerics lane measures 450,372).
-    public static let normalizerPerLane = 450_384.0
+    /// One normalizer lane: `NormalizerLane_SpinelTransformer` with its scale unit (33,666
+    /// generic cells; two shared multipliers and signed products since 2026-12-06, 450,384
+    /// before), measured hierarchically (docs/PERFORMANCE.md, "Area of the normalization
+    /// units"; alone on its files 255,854).
+    public static let normalizerPerLane = 255_408.0
     /// The rest of the normalizer (statistics, the sums and maximum across lanes, divider, root,
-    /// fp32 units, control): measured 428,090 at DIM 16 (transformer) and 219,318 at DIM 4
-    /// (Testbenches/configs/small-numerics.json); the line through both.
-    public static let normalizerSharedPerLane = 17_398.0
-    public static let normalizerSharedFixed = 149_726.0
+    /// fp32 units, control): measured 427,792 at DIM 16 (transformer) and 219,450 at DIM 4
+    /// (Testbenches/configs/small-numerics.json, whose lane measures 255,396); the line through
+    /// both, rounded so that the DIM 16 total is the measured one.
+    public static let normalizerSharedPerLane = 17_362.0
+    public static let normalizerSharedFixed = 150_000.0
     /// Controllers, DMA, queues and the store controller's scale units: a rough allowance per
     /// array column plus a fixed part, not measured (`--area yosys` measures them).
     public static let otherLogicPerColumn = 40_000.0

@@ -61,16 +61,44 @@ struct TwoSegmentGELUSignals {
     var qb1: Signal, qc1: Signal, qb2: Signal, qc2: Signal, qt: Signal, q1: Signal
 }
 
+/// docs/NUMERICS.md's I-GELU of one accType value, split around its two multiplies, which the
+/// caller makes (the lane shares its multipliers between the passes, `NormalizerLane`).
+struct IntegerGELU {
+    /// The polynomial's base `clip + qb` (UInt(bits)), the operand of `square`.
+    var base: Signal
+    /// `erf + qc` (UInt(bits)): `product` multiplies it by the low bits of `q`.
+    var factor: Signal
+    /// I-GELU(q), SInt(bits).
+    var result: Signal
+}
+
+/// docs/NUMERICS.md's integer exponential of one deviation, split around its two multiplies.
+struct IntegerExponential {
+    /// The polynomial's base `q + z·qln2 + qb` (UInt(bits)), the operand of `square`.
+    var base: Signal
+    /// i-exp(q), SInt(bits).
+    var result: Signal
+
+    /// The factor `−qln2_inv` (SInt(zFactorBits), exact) whose product with `q` gives `z`'s
+    /// bits above 16 fractional ones.
+    static func zFactor(qln2Inverse: Signal) -> Signal { qln2Inverse.resized(to: zFactorBits).negated }
+    /// Bits of `−qln2_inv`: the 32-bit constant's negation needs one more.
+    static let zFactorBits = 33
+}
+
 extension ModuleBuilder {
     /// docs/NUMERICS.md's I-GELU of one accType value `q` (SInt(bits)) with CONFIG_NORM's `qb` and
     /// `qc` (SInt(32)): `|q|`, `−qb` and the clip exact, the polynomial and the product in
-    /// `bits`-bit two's-complement arithmetic (`Numerics.igelu`). SInt(bits).
+    /// `bits`-bit two's-complement arithmetic (`Numerics.igelu`). `square` must carry
+    /// `base · base` and `product` `low(q) · factor`, both truncated to UInt(bits), of the
+    /// returned `base` and `factor`.
     ///
     /// With `twoSegment` (the numerics extensions) the same datapath computes the two-segment
     /// I-GELU when `selected` (`Numerics.twoSegmentGELU`): the clip at −qb2, the segment's qb and
     /// qc by the exact comparison clip < qt, and q1 in the final sum — muxed constants, no
     /// further multipliers.
-    func igelu(_ q: Signal, qb: Signal, qc: Signal, bits: Int, name: String, twoSegment: TwoSegmentGELUSignals? = nil) -> Signal {
+    func igelu(_ q: Signal, qb: Signal, qc: Signal, bits: Int, name: String, square: Signal, product: Signal,
+               twoSegment: TwoSegmentGELUSignals? = nil) -> IntegerGELU {
         let wide = bits + 2
         let q2 = q.extended(to: wide)
         let magnitude = mux(q < Signal.literal(0, .sint(q.width)), q2.negated, q2)
@@ -86,24 +114,25 @@ extension ModuleBuilder {
         }
         func low(_ value: Signal) -> Signal { value.resized(to: bits).asUInt }
         let base = wire("\(name)_base", .uint(bits), default: low(clip) +% low(baseConstant))
-        let polynomial = wire("\(name)_poly", .uint(bits), default: (base * base).truncated(to: bits) +% low(polynomialConstant))
+        let polynomial = wire("\(name)_poly", .uint(bits), default: square +% low(polynomialConstant))
         let erf = mux(q < Signal.literal(0, .sint(q.width)), Signal.literal(0, .uint(bits)) -% polynomial, polynomial)
-        return (low(q) * (erf +% low(finalConstant))).truncated(to: bits).asSInt
+        let factor = wire("\(name)_factor", .uint(bits), default: erf +% low(finalConstant))
+        return IntegerGELU(base: base, factor: factor, result: product.asSInt)
     }
 
     /// docs/NUMERICS.md's integer exponential of `q = x − max` (SInt(bits + 1)) with CONFIG_NORM's
     /// constants (SInt(32) each): `z = (−q·qln2_inv) >> 16`, clamped below at 0 (Spinel's
     /// decision for q > 0 or qln2_inv ≤ 0, docs/ACCELERATOR.md), `e = 0` when `z ≥ 32`, else
     /// `((q + z·qln2 + qb)² + qc) >> z` in `bits`-bit arithmetic, the shift arithmetic. SInt(bits).
-    func iexp(_ q: Signal, qln2: Signal, qln2Inverse: Signal, qb: Signal, qc: Signal, bits: Int, name: String) -> Signal {
-        let negatedQ = q.extended(to: bits + 2).negated
-        let product = negatedQ * qln2Inverse.resized(to: 33)
+    /// `product` must carry `q · IntegerExponential.zFactor` (SInt, exact) and `square`
+    /// `base · base` truncated to UInt(bits), of the returned `base`.
+    func iexp(_ q: Signal, qln2: Signal, qb: Signal, qc: Signal, bits: Int, name: String, product: Signal, square: Signal) -> IntegerExponential {
         let z = wire("\(name)_z", .sint(product.width - 16), default: product >> 16)
         let beyond = wire("\(name)_beyond", .bool, default: z >= Signal.literal(32, .sint(z.width)))
         let shift = wire("\(name)_shift", .uint(5), default: mux(z < Signal.literal(0, .sint(z.width)), Signal.literal(0, .uint(5)), z.truncated(to: 5).asUInt))
         func low(_ value: Signal) -> Signal { value.resized(to: bits).asUInt }
         let base = wire("\(name)_base", .uint(bits), default: low(q) +% (shift * low(qln2)).truncated(to: bits) +% low(qb))
-        let polynomial = wire("\(name)_poly", .sint(bits), default: ((base * base).truncated(to: bits) +% low(qc)).asSInt)
-        return mux(beyond, Signal.literal(0, .sint(bits)), polynomial >> shift)
+        let polynomial = wire("\(name)_poly", .sint(bits), default: (square +% low(qc)).asSInt)
+        return IntegerExponential(base: base, result: mux(beyond, Signal.literal(0, .sint(bits)), polynomial >> shift))
     }
 }

@@ -358,6 +358,8 @@ public struct Normalizer: Module {
             unit.shift.set(rowResult.bits(LayerNormFormat.reciprocalBits + Self.shiftBits - 1, LayerNormFormat.reciprocalBits))
             unit.layerNormRow.set(layerNormRow)
             unit.exponentialRow.set(softmaxRow || relativeRow)
+            unit.variancePass.set(layerNormPass)
+            unit.exponentialPass.set(softmaxPass)
             unit.scale.set(sharedScale)
             unit.affine.first?.selected.set(affineRow)
             if let numerics = unit.numerics.first, let gelu {

@@ -2,7 +2,8 @@ import SpinelHDL
 
 /// One of the normalizer's DIM lanes: everything it computes on its own element (the requantizer,
 /// the deviation from the row's center and its square, i-exp, I-GELU, the LayerNorm product and
-/// rounding shift, the affine γ and β, the output's `ScaleUnit` and ReLU) and the lane's
+/// rounding shift — these four on two multipliers the row's kind shares out — the affine γ and
+/// β, the output's `ScaleUnit` and ReLU) and the lane's
 /// parameter registers (γ, β, M, the lane scale). `Normalizer` keeps what the lanes share: the
 /// row statistics, the sums and the maximum across lanes, the sequential computations, the
 /// CONFIG_NORM constants and the decode of the row's activation.
@@ -65,6 +66,11 @@ struct NormalizerLane: Module {
         @Input("layernorm_row") var layerNormRow: Signal
         /// The row is a Softmax output row (either kind): the exponential, scaled.
         @Input("exponential_row") var exponentialRow: Signal
+        /// The row is a statistics pass that sums squared deviations (VARIANCE, INV_STDDEV) or
+        /// exponentials (SUM_EXP, INV_SUM_EXP): what the shared multipliers compute for `square`
+        /// and `exponential` (other rows leave those outputs meaningless).
+        @Input("variance_pass") var variancePass: Signal
+        @Input("exponential_pass") var exponentialPass: Signal
         /// The row's scale (binary32 bits) unless `laneScaled`.
         @Input var scale: Signal
         /// One element with the affine LayerNorm, none without.
@@ -73,9 +79,9 @@ struct NormalizerLane: Module {
         @Input var numerics: [NumericsControl]
         /// The element after the requantizer: what the row's sums and maximum read.
         @Output var value: Signal
-        /// Its deviation from `center`, squared.
+        /// Its deviation from `center`, squared (meaningful in a variance pass).
         @Output var square: Signal
-        /// i-exp of the deviation.
+        /// i-exp of the deviation (meaningful in a Softmax row or an exponential pass).
         @Output var exponential: Signal
         /// The output pass's inputType result.
         @Output var result: Signal
@@ -94,7 +100,7 @@ struct NormalizerLane: Module {
         return IO(raw: Signal(.sint(accBits)), active: Signal(.bool), center: Signal(.sint(accBits)),
                   qln2: s32(), qln2Inverse: s32(), qb: s32(), qc: s32(),
                   inverse: Signal(.uint(LayerNormFormat.reciprocalBits)), shift: Signal(.uint(Normalizer.shiftBits)),
-                  layerNormRow: Signal(.bool), exponentialRow: Signal(.bool), scale: Signal(.uint(32)),
+                  layerNormRow: Signal(.bool), exponentialRow: Signal(.bool), variancePass: Signal(.bool), exponentialPass: Signal(.bool), scale: Signal(.uint(32)),
                   affine: affine, numerics: numerics,
                   value: Signal(.sint(accBits)), square: Signal(.uint(2 * (accBits + 1))), exponential: Signal(.sint(accBits)),
                   result: Signal(.sint(config.inputType.width)))
@@ -128,11 +134,26 @@ struct NormalizerLane: Module {
         }
         io.value.set(value)
 
-        // MARK: Statistics terms
+        // MARK: Shared multipliers
+        // A row needs at most one of the deviation's square (a variance pass), i-exp (a Softmax
+        // row or pass), the LayerNorm product (a LayerNorm output row) and I-GELU (the rest), so
+        // two multipliers serve them all: `first` (SInt(33) × SInt(33), exact) makes the square,
+        // i-exp's z, the LayerNorm product or I-GELU's square; `second` (UInt(32) × UInt(32), low
+        // half) i-exp's square or I-GELU's product. Only the selected outputs are meaningful.
+        // (With 32-bit accumulators, operandBits is 33.)
         let deviation = m.wire("deviation", .sint(accBits + 1), default: value.extended(to: accBits + 1) -% io.center.extended(to: accBits + 1))
-        io.square.set((deviation * deviation).asUInt)
-        let exponential = m.wire("exp", .sint(accBits),
-                                 default: m.iexp(deviation, qln2: io.qln2, qln2Inverse: io.qln2Inverse, qb: io.qb, qc: io.qc, bits: accBits, name: "iexp"))
+        let operandBits = max(accBits + 1, IntegerExponential.zFactorBits)
+        let first = m.wire("first_product", .sint(2 * operandBits))
+        let second = m.wire("second_product", .uint(accBits))
+        let squaring = io.variancePass
+        let exponentiating = m.wire("exponentiating", .bool, default: !squaring && (io.exponentialPass || io.exponentialRow))
+        let normalizing = !squaring && !exponentiating && io.layerNormRow
+        let geluSelected = m.wire("gelu_selected", .bool, default: !squaring && !exponentiating && !io.layerNormRow)
+
+        // MARK: Statistics terms
+        io.square.set(first.asUInt.truncated(to: 2 * (accBits + 1)))
+        let iexp = m.iexp(deviation, qln2: io.qln2, qb: io.qb, qc: io.qc, bits: accBits, name: "iexp", product: first, square: second)
+        let exponential = m.wire("exp", .sint(accBits), default: iexp.result)
         io.exponential.set(exponential)
 
         // MARK: Output
@@ -141,7 +162,7 @@ struct NormalizerLane: Module {
         let normalizedBits = Normalizer.normalizedBits(config)
         let valueBits = max(accBits + 2, normalizedBits)
         let product = m.wire("layernorm_product", .sint(accBits + 1 + LayerNormFormat.reciprocalBits + 1),
-                             default: deviation * io.inverse.extended(to: LayerNormFormat.reciprocalBits + 1).asSInt)
+                             default: first.truncated(to: accBits + 1 + LayerNormFormat.reciprocalBits + 1))
         let n = m.wire("layernorm_n", .sint(normalizedBits), default: roundingRightShift(product, by: io.shift).resized(to: normalizedBits))
         var normalized = n.resized(to: valueBits)
         if let affine {
@@ -158,8 +179,13 @@ struct NormalizerLane: Module {
         let geluSegments = numerics.map {
             TwoSegmentGELUSignals(selected: $0.twoSegmentRow, qb1: $0.qb1, qc1: $0.qc1, qb2: $0.qb2, qc2: $0.qc2, qt: $0.qt, q1: $0.q1)
         }
-        let geluValue = m.igelu(value, qb: io.qb, qc: io.qc, bits: accBits, name: "igelu", twoSegment: geluSegments)
-        var immediate = mux(io.exponentialRow, exponential, geluValue)
+        let gelu = m.igelu(value, qb: io.qb, qc: io.qc, bits: accBits, name: "igelu", square: first.truncated(to: accBits).asUInt, product: second, twoSegment: geluSegments)
+        let wideDeviation = deviation.extended(to: operandBits)
+        first.set(mux(geluSelected, gelu.base.extended(to: operandBits).asSInt, wideDeviation)
+                  * mux(squaring, wideDeviation, mux(exponentiating, IntegerExponential.zFactor(qln2Inverse: io.qln2Inverse).extended(to: operandBits),
+                                                 mux(normalizing, io.inverse.extended(to: operandBits).asSInt, gelu.base.extended(to: operandBits).asSInt))))
+        second.set((mux(exponentiating, iexp.base, value.asUInt) * mux(exponentiating, iexp.base, gelu.factor)).truncated(to: accBits))
+        var immediate = mux(io.exponentialRow, exponential, gelu.result)
         var scale = io.scale
         if let numerics, let laneScale {
             immediate = mux(numerics.plainRow, value, immediate)
