@@ -178,6 +178,18 @@ struct CTAProgramTests {
         try Self.check(builder.program, "random-\(offset)")
     }
 
+    /// The fuzzer's programs on the small CTA configuration: 80 random commands, CTA_CONFIG,
+    /// CTA_CLUSTER and CTA_STATUS among them, the golden model keeping only legal ones.
+    @Test(arguments: 0..<2)
+    func randomProgram(offset: UInt64) throws {
+        let parameters = try Self.runner.get().parameters
+        var options = ProgramGenerator.Options()
+        options.commands = 80
+        let generated = ProgramGenerator(parameters: parameters, options: options).generate(seed: SeededGenerator.testSeed(50_000) + offset)
+        #expect(generated.counts[.cta, default: 0] >= 3, "the program has \(generated.counts) commands by kind")
+        try Self.check(generated.program, "fuzz-\(offset)")
+    }
+
     /// Every illegal use fails in the dispatcher with the golden model's code and changes
     /// nothing: after it, CTA_STATUS still sees the state before.
     @Test func illegalUses() throws {

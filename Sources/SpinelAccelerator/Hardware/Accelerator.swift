@@ -98,7 +98,8 @@ public struct Accelerator: Module {
         }
         station.retire[0].set(load.retire)
         station.retire[1].set(execute.retire)
-        station.retire[2].set(store.retire || (cta?.retire ?? Signal(false)))
+        let storeLaneRetire = cta.map { m.named("store_lane_retire", store.retire || $0.retire) } ?? store.retire
+        station.retire[2].set(storeLaneRetire)
 
         // Memories.
         m.connect(scratchpad.reads[0], from: execute.scratchpadReads[0])
@@ -165,7 +166,7 @@ public struct Accelerator: Module {
         io.cycles.set(cycles)
         io.configHash.set(Signal.literal(BigInteger(parameters.hash, radix: 16)!, .uint(64)))
         // Retirements: the host sees its own commands; a LOOP_WS's commands count down its loop.
-        let controllerRetires = [load.retire, execute.retire, store.retire]
+        let controllerRetires = [load.retire, execute.retire, storeLaneRetire]
         let retirements: [(valid: Signal, bits: Retirement)] = [(dispatcher.retire.valid, dispatcher.retire.bits)]
             + (0..<3).map { (controllerRetires[$0], station.heads[$0]) }
         for (port, retirement) in zip(unroller.retirements, retirements) {
@@ -179,7 +180,8 @@ public struct Accelerator: Module {
         m.connect(io.retireLoop, from: unroller.retire)
         // A failure being latched this cycle keeps `busy` up, so `error` is final once `busy` drops.
         let failureLanding = candidates.reduce(Signal(false)) { $0 || $1.valid }
-        io.busy.set(unroller.busy || station.busy || load.busy || execute.busy || store.busy || (cta?.busy ?? Signal(false)) || engine.busy
+        let storeLaneBusy = cta.map { store.busy || $0.busy } ?? store.busy
+        io.busy.set(unroller.busy || station.busy || load.busy || execute.busy || storeLaneBusy || engine.busy
                     || accumulator.writesPending || io.command.valid || failureLanding)
     }
 }
