@@ -188,6 +188,7 @@ struct DispatcherTests {
                 expected = [1: "ld", 2: "ld", 14: "ld", 3: "st", 4: "ex", 5: "ex", 41: "st", 42: "st", 48: "st", 49: "st", 53: "st"][Int(funct)]!
             }
             counts[failed ? "error \(golden.lastRejection!.code)" : expected, default: 0] += 1
+            if Funct.cta.contains(funct) { counts[failed ? "cta rejected" : "cta routed", default: 0] += 1 }
             let context = "command \(index) funct \(funct) rs1 0x\(String(rs1, radix: 16)) rs2 0x\(String(rs2, radix: 16)), golden: \(golden.lastRejection.map(\.description) ?? "accepted"), seed \(commands.random.seed)"
 
             sim.poke("cmd_valid", true)
@@ -233,6 +234,9 @@ struct DispatcherTests {
         }
         for target in ["ld", "ex", "st", "retire"] {
             #expect(counts[target, default: 0] > 100, "\(target): \(counts)")
+        }
+        if parameters.config.cta != nil {
+            #expect(counts["cta routed", default: 0] > 300 && counts["cta rejected", default: 0] > 100, "CTA commands: \(counts)")
         }
     }
 }

@@ -6,19 +6,16 @@ import SpinelHDL
 /// then what the configuration decides, then the operand as a plain accumulator range), and the
 /// accumulator rows they touch, for the reservation station. Every check needs the command
 /// alone; the one failure that needs the data, `clusterOverflow`, is the CTA controller's.
+/// None without a `cta` section (the dispatcher is then what it was without them).
 struct CTACommandChecks {
-    /// One of the commands the RTL runs (always false without a `cta` section).
+    /// One of the commands the RTL runs.
     let isCommand: Signal
     let checks: [(Signal, ErrorCode)]
     let accumulatorRead: RowRange
     let accumulatorWrite: RowRange
 
-    init(funct: Signal, rs1: Signal, rs2: Signal, parameters: AcceleratorParameters) {
-        let none = RowRange(valid: false, low: Signal.literal(0, .uint(RowRange.bits)), high: Signal.literal(0, .uint(RowRange.bits)))
-        guard let cta = parameters.config.cta else {
-            (isCommand, checks, accumulatorRead, accumulatorWrite) = (false, [], none, none)
-            return
-        }
+    init?(funct: Signal, rs1: Signal, rs2: Signal, parameters: AcceleratorParameters) {
+        guard let cta = parameters.config.cta else { return nil }
         typealias F = CTAFields
         let isConfig = funct === Signal(Funct.ctaConfig), isCluster = funct === Signal(Funct.ctaCluster)
         let isStatus = funct === Signal(Funct.ctaStatus)
