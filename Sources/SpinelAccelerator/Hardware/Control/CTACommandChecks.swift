@@ -56,7 +56,8 @@ struct CTACommandChecks {
         let clusterChecks: [(Signal, ErrorCode)] = [
             (reserved(rs1, besides: F.clusterRs1), .unsupportedField),
             (rs1.field(F.clusterLevel) >= Signal(F.levels), .unsupportedField),
-            (operand.rows === 0 || operand.rows > Signal(cta.maxTokens), .illegalOperand),
+            // (A maxTokens beyond the rows field's reach, 65536, leaves only 0 to refuse.)
+            (operand.rows === 0 || (cta.maxTokens > Int(LocalOperandLayout.rows.mask) ? false : operand.rows > Signal(cta.maxTokens)), .illegalOperand),
             (operand.columns =/= Signal(cta.hashLength), .illegalOperand),
         ] + plainAccumulatorRows(lastRowOffset: operand.rows -% 1)
 
