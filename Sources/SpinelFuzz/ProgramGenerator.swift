@@ -34,9 +34,12 @@ public struct ProgramGenerator: Sendable {
     /// (sometimes), the five LOOP_WS_CONFIG commands and LOOP_WS (see `loopWSSequence`).
     public enum CommandKind: String, Hashable, Sendable, CaseIterable {
         case configExecute, configLoad, configStore, mvin, mvout, pair, flush, loopWS, counter
+        /// The CTA commands the RTL runs (`CTAFields.functsInHardware`), drawn only with a `cta` section.
+        case cta
 
         public static let defaultWeights: [CommandKind: Int] = [
             .configExecute: 4, .configLoad: 5, .configStore: 3, .mvin: 22, .mvout: 16, .pair: 30, .flush: 1, .loopWS: 4, .counter: 6,
+            .cta: 12,
         ]
     }
 
@@ -201,7 +204,8 @@ struct GenerationState {
     // MARK: Random commands
 
     mutating func drawOne() {
-        let kind = pick(options.weights)
+        // Without CTA units their kind is left out of the draw, so other configurations' programs do not change.
+        let kind = pick(parameters.config.cta == nil ? options.weights.filter { $0.key != .cta } : options.weights)
         switch kind {
         case .configExecute: attempt([randomConfigExecute()], kind: kind)
         case .configLoad: attempt([randomConfigLoad()], kind: kind)
@@ -217,6 +221,7 @@ struct GenerationState {
         case .flush: attempt([instruction(Funct.flush, random.bits(1), 0)], kind: kind)
         case .loopWS: if let sequence = loopWSSequence() { attempt(sequence, kind: kind) }
         case .counter: attempt([randomCounter()], kind: kind)
+        case .cta: attempt(randomCTA(), kind: kind)
         }
         if random.chance(options.fenceProbability) { steps.append(.fence) }
     }
@@ -562,6 +567,42 @@ struct GenerationState {
         guard let offset = dramOffset(in: outputRegion, span: span, elementBytes: elementBytes) else { return nil }
         return CommandProgram.Instruction(funct: Funct.mvout, rs1: UInt64(offset), rs2: operand(address, columns: columns, rows: rows),
                                           rs1IsDRAM: true)
+    }
+
+    /// A CTA command the RTL runs: CTA_CONFIG of a level (random M and K, the offsets a random
+    /// accumulator row) or of λ, CTA_CLUSTER of a level over 1 to `maxTokens` accumulator rows
+    /// (the golden model drops one that overflows), or CTA_STATUS into an accumulator row, mostly
+    /// moved out at full width next so that the counts reach DRAM.
+    mutating func randomCTA() -> [CommandProgram.Instruction] {
+        guard let cta = parameters.config.cta else { preconditionFailure("CTA commands need a cta section") }
+        let accumulator: UInt32 = 1 << 31
+        switch Int.random(in: 0..<10, using: &random) {
+        case 0..<3:
+            let level = UInt64.random(in: 0..<UInt64(CTAFields.levels), using: &random)
+            let multiplier = UInt64.random(in: 0..<(1 << UInt64(cta.hashReciprocalBits)), using: &random)
+            let shift = UInt64.random(in: 0...40, using: &random)
+            let rs1 = CTAFields.configTarget.placed(level) | CTAFields.hashMultiplier.placed(multiplier) | CTAFields.hashShift.placed(shift)
+            return [instruction(Funct.ctaConfig, rs1, operand(accumulator | UInt32(Int.random(in: 0..<parameters.accRows, using: &random)),
+                                                              columns: cta.hashLength, rows: 1))]
+        case 3:
+            let factor = UInt64(Float.random(in: 0.01...4, using: &random).bitPattern)
+            return [instruction(Funct.ctaConfig, CTAFields.configTarget.placed(UInt64(CTAFields.exponentTarget)) | CTAFields.exponentFactor.placed(factor), 0)]
+        case 4..<7:
+            let tokens = Int.random(in: 1...min(cta.maxTokens, parameters.accRows), using: &random)
+            let row = Int.random(in: 0...(parameters.accRows - tokens), using: &random)
+            return [instruction(Funct.ctaCluster, CTAFields.clusterLevel.placed(UInt64.random(in: 0..<UInt64(CTAFields.levels), using: &random)),
+                                operand(accumulator | UInt32(row), columns: cta.hashLength, rows: tokens))]
+        default:
+            let rows = CTAFields.statusRows(dim: dim)
+            let row = accumulator | UInt32(Int.random(in: 0...(parameters.accRows - rows), using: &random))
+            let status = instruction(Funct.ctaStatus, 0, UInt64(row))
+            let span = (rows - 1) * Int(model.state.store.dramStride) + dim * parameters.accBytes
+            guard random.chance(0.8), let offset = dramOffset(in: outputRegion, span: span, elementBytes: parameters.accBytes) else {
+                return [status]
+            }
+            return [status, CommandProgram.Instruction(funct: Funct.mvout, rs1: UInt64(offset), rs2: operand(row | 1 << 29, columns: dim, rows: rows),
+                                                       rs1IsDRAM: true)]
+        }
     }
 
     /// A PRELOAD and its COMPUTE in the current dataflow: GARBAGE operands, bias from either

@@ -19,6 +19,16 @@ public enum PipelineTiming {
     /// A fence with nothing to wait for.
     public static let emptyFenceCycles: UInt64 = 2
 
+    // MARK: CTA controller
+
+    /// Cycles from a token's `in.fire` at the cluster index to its id on `out`: two per tree
+    /// level, one in the output queue (`ClusterIndexModule`).
+    public static func clusterIndexLatency(levels: Int) -> Int { 2 * levels + 1 }
+    /// Cycles from CTA_CLUSTER's last product read to its retirement (`CTAController`): the
+    /// row arrives (1), the hash unit's register (1), the cluster index (one level per hash
+    /// position), the cycle the level takes the count (1).
+    public static func clusterDrainCycles(hashLength: Int) -> Int { 2 + clusterIndexLatency(levels: hashLength) + 1 }
+
     // MARK: Sequential arithmetic
 
     /// Cycles from an accepted `start` to `done` of the restoring divider: one per dividend bit.

@@ -1,3 +1,4 @@
+import Foundation
 import SpinelAccelerator
 import SpinelGolden
 import SpinelHDL
@@ -66,9 +67,38 @@ struct RandomCommands {
         }
     }
 
+    /// With a `cta` section: CTA_CONFIG (a level or λ), CTA_CLUSTER and CTA_STATUS, mostly legal,
+    /// with stray bits, wrong levels, shapes and operands.
+    mutating func ctaCommand() -> (funct: UInt8, rs1: UInt64, rs2: UInt64) {
+        let cta = parameters.config.cta!
+        let stray: UInt64 = chance(0.08) ? 1 << UInt64(Int.random(in: 0...63, using: &random)) : 0
+        func products(rows: Int) -> UInt64 {
+            let columns = chance(0.9) ? cta.hashLength : Int.random(in: 0...parameters.dim, using: &random)
+            let address = chance(0.85) ? 1 << 31 | UInt32(Int.random(in: 0..<parameters.accRows, using: &random)) : local()
+            return UInt64(rows) << 48 | UInt64(columns) << 32 | UInt64(address)
+        }
+        switch Int.random(in: 0..<4, using: &random) {
+        case 0:  // CTA_CONFIG of a level
+            let multiplier = UInt64(chance(0.9) ? Int.random(in: 0..<(1 << cta.hashReciprocalBits), using: &random) : Int.random(in: 0..<(1 << 24), using: &random))
+            return (Funct.ctaConfig, UInt64(Int.random(in: 0...2, using: &random)) | multiplier << 8 | UInt64(Int.random(in: 0...63, using: &random)) << 32 | stray,
+                    products(rows: chance(0.9) ? 1 : Int.random(in: 0...3, using: &random)))
+        case 1:  // CTA_CONFIG of λ
+            let factor = pick([Float(1).bitPattern, Float(0.125).bitPattern, Float(0).bitPattern, Float(-1).bitPattern, Float.nan.bitPattern,
+                               Float.infinity.bitPattern, Float.leastNonzeroMagnitude.bitPattern])
+            return (Funct.ctaConfig, 3 | UInt64(factor) << 32 | stray, chance(0.9) ? 0 : random.next())
+        case 2:  // CTA_CLUSTER
+            let level = UInt64(chance(0.9) ? Int.random(in: 0...2, using: &random) : 3)
+            let rows = chance(0.9) ? Int.random(in: 1...cta.maxTokens, using: &random) : pick([0, cta.maxTokens + 1, 0xFFFF])
+            return (Funct.ctaCluster, level | stray, products(rows: rows))
+        default:  // CTA_STATUS
+            return (Funct.ctaStatus, stray, UInt64(chance(0.85) ? 1 << 31 | UInt32(Int.random(in: 0..<parameters.accRows, using: &random)) : local()))
+        }
+    }
+
     mutating func next() -> (funct: UInt8, rs1: UInt64, rs2: UInt64) {
         let dim = parameters.dim
         if parameters.config.hasNumericsExtensions && chance(0.15) { return extensionCommand() }
+        if parameters.config.cta != nil && chance(0.2) { return ctaCommand() }
         switch Int.random(in: 0..<100, using: &random) {
         case 0..<8:  // CONFIG_EX
             var rs1: UInt64 = 0
@@ -107,15 +137,21 @@ struct RandomCommands {
         case 92..<96:
             return (7, random.bits(1), 0)
         default:
-            return (pick([8, 15, 20, 33, 99, 126, 127]), random.next(), random.next())
+            // Without a `cta` section the CTA functs are unknown too, whatever their fields.
+            return (pick([8, 15, 20, 33, 99, 126, 127] + (parameters.config.cta == nil ? [Funct.ctaCluster, Funct.ctaGather] : [])), random.next(), random.next())
         }
     }
 }
 
 @Suite("Dispatcher under Verilator against the golden model's decisions")
 struct DispatcherTests {
-    /// `small`, `default`, and `small` with the numerics extensions (Testbenches/configs/small-numerics.json).
-    static func configuration(_ name: String) -> AcceleratorConfig {
+    /// `small`, `default`, `small` with the numerics extensions (Testbenches/configs/small-numerics.json),
+    /// and the small CTA configuration (Testbenches/configs/small-cta.json).
+    static func configuration(_ name: String) throws -> AcceleratorConfig {
+        if name == "small-cta" {
+            return try AcceleratorConfig.fromJSON(Data(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../../Testbenches/configs/small-cta.json").standardized))
+        }
         guard name == "small-numerics" else { return AcceleratorConfig.preset(AcceleratorConfig.Preset(rawValue: name)!) }
         var config = AcceleratorConfig.small
         config.name = "SpinelSmallNumerics"
@@ -125,7 +161,7 @@ struct DispatcherTests {
         return config
     }
 
-    @Test(arguments: ["small", "default", "small-numerics"])
+    @Test(arguments: ["small", "default", "small-numerics", "small-cta"])
     func randomPrograms(preset: String) throws {
         let parameters = try Self.configuration(preset).parameters()
         let sim = try VerilatorSimulation(try Elaborator.elaborate(Dispatcher(parameters)))
@@ -149,9 +185,10 @@ struct DispatcherTests {
             } else if funct == 0 {
                 expected = ["ex", "ld", "st", "st"][Int(rs1 & 3)]  // CONFIG_NORM (with normalizations) goes to the store controller
             } else {
-                expected = [1: "ld", 2: "ld", 14: "ld", 3: "st", 4: "ex", 5: "ex", 41: "st", 42: "st"][Int(funct)]!
+                expected = [1: "ld", 2: "ld", 14: "ld", 3: "st", 4: "ex", 5: "ex", 41: "st", 42: "st", 48: "st", 49: "st", 53: "st"][Int(funct)]!
             }
             counts[failed ? "error \(golden.lastRejection!.code)" : expected, default: 0] += 1
+            if Funct.cta.contains(funct) { counts[failed ? "cta rejected" : "cta routed", default: 0] += 1 }
             let context = "command \(index) funct \(funct) rs1 0x\(String(rs1, radix: 16)) rs2 0x\(String(rs2, radix: 16)), golden: \(golden.lastRejection.map(\.description) ?? "accepted"), seed \(commands.random.seed)"
 
             sim.poke("cmd_valid", true)
@@ -197,6 +234,9 @@ struct DispatcherTests {
         }
         for target in ["ld", "ex", "st", "retire"] {
             #expect(counts[target, default: 0] > 100, "\(target): \(counts)")
+        }
+        if parameters.config.cta != nil {
+            #expect(counts["cta routed", default: 0] > 300 && counts["cta rejected", default: 0] > 100, "CTA commands: \(counts)")
         }
     }
 }

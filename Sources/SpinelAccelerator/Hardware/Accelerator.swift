@@ -48,6 +48,8 @@ public struct Accelerator: Module {
         let load = m.instance("load", LoadController(parameters, dma: dma))
         let execute = m.instance("execute", ExecuteController(parameters))
         let store = m.instance("store", StoreController(parameters, dma: dma))
+        // With a `cta` section, the CTA commands share the store lane (CTAController.swift).
+        let cta = parameters.config.cta == nil ? nil : m.instance("cta", CTAController(parameters))
         let engine = m.instance("dma", DMAEngine(dma))
         // Clients: reads (execute, store), writes (execute, load); the array cannot wait, so it comes first.
         // The execute controller reads the scratchpad on two ports (A; the other operands).
@@ -81,10 +83,23 @@ public struct Accelerator: Module {
         issue(station.issue[0], to: load.command)
         m.connect(execute.command, from: station.issue[1])
         m.connect(execute.footprint, from: station.executeFootprint)
-        issue(station.issue[2], to: store.command)
+        if let cta {
+            // One of the two at a time, so that the lane retires in order: a CTA command waits until
+            // the store controller has nothing in flight, and the store controller while one runs.
+            let lane = station.issue[2]
+            let isCTA = m.named("store_lane_cta", CTAFields.functsInHardware.map { lane.bits.command.command.funct === Signal($0) }.reduce(Signal(false)) { $0 || $1 })
+            store.command.valid.set(lane.valid && !isCTA && !cta.busy)
+            m.connect(store.command.bits, from: lane.bits.command)
+            cta.command.valid.set(lane.valid && isCTA && !store.busy)
+            m.connect(cta.command.bits, from: lane.bits.command)
+            lane.ready.set(mux(isCTA, cta.command.ready && !store.busy, store.command.ready && !cta.busy))
+        } else {
+            issue(station.issue[2], to: store.command)
+        }
         station.retire[0].set(load.retire)
         station.retire[1].set(execute.retire)
-        station.retire[2].set(store.retire)
+        let storeLaneRetire = cta.map { m.named("store_lane_retire", store.retire || $0.retire) } ?? store.retire
+        station.retire[2].set(storeLaneRetire)
 
         // Memories.
         m.connect(scratchpad.reads[0], from: execute.scratchpadReads[0])
@@ -93,7 +108,21 @@ public struct Accelerator: Module {
         m.connect(scratchpad.writes[0], from: execute.scratchpadWrite)
         m.connect(scratchpad.writes[1], from: load.scratchpadWrite)
         m.connect(accumulator.reads[0], from: execute.accumulatorRead)
-        m.connect(accumulator.reads[1], from: store.accumulatorRead)
+        if let cta {
+            // The store lane's read port: the controller that runs (never both).
+            let port = accumulator.reads[1]
+            let ctaReads = cta.accumulatorRead.request.valid
+            port.request.valid.set(store.accumulatorRead.request.valid || ctaReads)
+            port.request.bits.set(mux(ctaReads, cta.accumulatorRead.request.bits, store.accumulatorRead.request.bits))
+            for client in [store.accumulatorRead, cta.accumulatorRead] {
+                client.request.ready.set(port.request.ready)
+                client.response.valid.set(port.response.valid)
+                client.response.bits.set(port.response.bits)
+            }
+            m.connect(accumulator.writes[2], from: cta.accumulatorWrite)
+        } else {
+            m.connect(accumulator.reads[1], from: store.accumulatorRead)
+        }
         m.connect(accumulator.writes[0], from: execute.accumulatorWrite)
         m.connect(accumulator.writes[1], from: load.accumulatorWrite)
 
@@ -117,7 +146,7 @@ public struct Accelerator: Module {
         var candidates: [(valid: Signal, info: Signal)] = [
             (dispatcher.error && !dispatcherReported, dispatcher.errorInfo),
         ]
-        for fault in [unroller.fault, load.fault, store.fault, store.scaleFault] {
+        for fault in [unroller.fault, load.fault, store.fault, store.scaleFault] + (cta.map { [$0.fault] } ?? []) {
             candidates.append((fault.valid, cat(fault.bits.code.extended(to: 8), Signal.literal(0, .uint(24)), fault.bits.index)))
         }
         m.when(dispatcher.error) { dispatcherReported.set(true) }
@@ -137,7 +166,7 @@ public struct Accelerator: Module {
         io.cycles.set(cycles)
         io.configHash.set(Signal.literal(BigInteger(parameters.hash, radix: 16)!, .uint(64)))
         // Retirements: the host sees its own commands; a LOOP_WS's commands count down its loop.
-        let controllerRetires = [load.retire, execute.retire, store.retire]
+        let controllerRetires = [load.retire, execute.retire, storeLaneRetire]
         let retirements: [(valid: Signal, bits: Retirement)] = [(dispatcher.retire.valid, dispatcher.retire.bits)]
             + (0..<3).map { (controllerRetires[$0], station.heads[$0]) }
         for (port, retirement) in zip(unroller.retirements, retirements) {
@@ -151,7 +180,8 @@ public struct Accelerator: Module {
         m.connect(io.retireLoop, from: unroller.retire)
         // A failure being latched this cycle keeps `busy` up, so `error` is final once `busy` drops.
         let failureLanding = candidates.reduce(Signal(false)) { $0 || $1.valid }
-        io.busy.set(unroller.busy || station.busy || load.busy || execute.busy || store.busy || engine.busy
+        let storeLaneBusy = cta.map { store.busy || $0.busy } ?? store.busy
+        io.busy.set(unroller.busy || station.busy || load.busy || execute.busy || storeLaneBusy || engine.busy
                     || accumulator.writesPending || io.command.valid || failureLanding)
     }
 }
@@ -215,10 +245,11 @@ extension AcceleratorParameters {
                      writeClients: 2, accumulating: false, stripe: scratchpadBanks.stripe)
     }
 
-    /// The accumulator: read clients execute, store; write clients execute, load. Its banks:
+    /// The accumulator: read clients execute, the store lane (the store or the CTA controller);
+    /// write clients execute, load, and with a `cta` section the CTA controller. Its banks:
     /// `accumulatorBanks`.
     public var accumulatorMemory: BankedMemory {
         BankedMemory(rows: accRows, banks: config.accBanks, lanes: dim, laneWidth: config.accType.width, readClients: 2,
-                     writeClients: 2, accumulating: true, stripe: accumulatorBanks.stripe)
+                     writeClients: config.cta == nil ? 2 : 3, accumulating: true, stripe: accumulatorBanks.stripe)
     }
 }

@@ -98,10 +98,10 @@ extension CTACommand {
 
     static func decode(funct: UInt8, rs1: UInt64, rs2: UInt64) throws(CommandRejection) -> CTACommand {
         func reserved(_ word: UInt64, _ used: [BitField], _ name: String, _ register: String) throws(CommandRejection) {
-            let mask = used.reduce(UInt64(0)) { $0 | $1.placed(~0) }
-            guard word & ~mask == 0 else {
+            let reserved = F.reservedBits(besides: used)
+            guard word & reserved == 0 else {
                 throw CommandRejection(.unsupportedField,
-                                       "\(name) sets reserved bits of \(register) (0x\(String(word & ~mask, radix: 16))); they must be 0")
+                                       "\(name) sets reserved bits of \(register) (0x\(String(word & reserved, radix: 16))); they must be 0")
             }
         }
         func level(_ value: UInt64, _ name: String) throws(CommandRejection) -> Int {
@@ -114,28 +114,28 @@ extension CTACommand {
         case Funct.ctaConfig:
             let target = F.configTarget.value(in: rs1)
             if target == UInt64(F.exponentTarget) {
-                try reserved(rs1, [F.configTarget, F.exponentFactor], "CTA_CONFIG of λ", "rs1")
+                try reserved(rs1, F.configExponentRs1, "CTA_CONFIG of λ", "rs1")
                 try reserved(rs2, [], "CTA_CONFIG of λ", "rs2")
                 return .configExponent(factorBits: UInt32(F.exponentFactor.value(in: rs1)))
             }
-            try reserved(rs1, [F.configTarget, F.hashMultiplier, F.hashShift], "CTA_CONFIG", "rs1")
+            try reserved(rs1, F.configHashRs1, "CTA_CONFIG", "rs1")
             return .configHash(level: Int(target), multiplier: Int64(F.hashMultiplier.value(in: rs1)),
                                shift: Int(F.hashShift.value(in: rs1)), offsets: LocalOperand(field: rs2))
         case Funct.ctaCluster:
-            try reserved(rs1, [F.clusterLevel], "CTA_CLUSTER", "rs1")
+            try reserved(rs1, F.clusterRs1, "CTA_CLUSTER", "rs1")
             return .cluster(level: try level(F.clusterLevel.value(in: rs1), "CTA_CLUSTER"), products: LocalOperand(field: rs2))
         case Funct.ctaAggregate:
-            try reserved(rs1, [F.outputAddress, F.aggregateLevel, BitField(low: F.residualsBit, width: 1)], "CTA_AGGREGATE", "rs1")
+            try reserved(rs1, F.aggregateRs1, "CTA_AGGREGATE", "rs1")
             return .aggregate(level: try level(F.aggregateLevel.value(in: rs1), "CTA_AGGREGATE"), residuals: rs1 >> UInt64(F.residualsBit) & 1 == 1,
                               output: LocalAddress(bits: UInt32(F.outputAddress.value(in: rs1))), tokens: LocalOperand(field: rs2))
         case Funct.ctaProbabilities:
-            try reserved(rs1, [F.outputAddress], "CTA_PROBABILITIES", "rs1")
+            try reserved(rs1, F.probabilitiesRs1, "CTA_PROBABILITIES", "rs1")
             return .probabilities(output: LocalAddress(bits: UInt32(F.outputAddress.value(in: rs1))), scores: LocalOperand(field: rs2))
         case Funct.ctaGather:
             return .gather(dramAddress: rs1, products: LocalOperand(field: rs2))
         default:  // Funct.ctaStatus
             try reserved(rs1, [], "CTA_STATUS", "rs1")
-            try reserved(rs2, [F.outputAddress], "CTA_STATUS", "rs2")
+            try reserved(rs2, F.statusRs2, "CTA_STATUS", "rs2")
             return .status(output: LocalAddress(bits: UInt32(F.outputAddress.value(in: rs2))))
         }
     }
@@ -316,7 +316,7 @@ extension GoldenModel {
                 }
             }
         case .status(let output):
-            let dim = parameters.dim, rows = (CTAFields.statusValues + dim - 1) / dim
+            let dim = parameters.dim, rows = CTAFields.statusRows(dim: dim)
             try checkCTALocal(output, accumulator: true, rows: rows, "CTA_STATUS rows")
             let values = units.tables.map { Int64($0?.count ?? -1) } + [Int64(units.lastOverflowToken ?? -1)]
             for index in 0 ..< rows * dim { state.accumulator[output.row + index / dim, index % dim] = index < values.count ? values[index] : 0 }

@@ -7,6 +7,10 @@ extension Command {
     /// belong to `GoldenModel`.
     public static func decode(funct: UInt8, rs1: UInt64, rs2: UInt64,
                               parameters: AcceleratorParameters) throws(CommandRejection) -> Command {
+        // Without the CTA units their functs are no commands at all: no field of them is read.
+        if Funct.cta.contains(funct) && parameters.config.cta == nil {
+            throw CommandRejection(.unknownCommand, "funct \(funct) is a CTA command, which needs a configuration with a cta section")
+        }
         let command = try fields(funct: funct, rs1: rs1, rs2: rs2)
         try command.checkFields(against: parameters)
         return command

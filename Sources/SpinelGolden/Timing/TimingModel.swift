@@ -151,6 +151,15 @@ struct LoadNote: Equatable {
     var index: Int
 }
 
+/// The CTA controller's phase (CTAController's `phase`, with its `step`): reading or writing
+/// row `step`, or done and retiring in `retireAt` (its `finish` cycle).
+enum CTAPhase: Equatable {
+    case idle
+    case reading(step: Int)
+    case writing(step: Int)
+    case waiting(retireAt: UInt64)
+}
+
 /// One row on its way out of the store controller (StoreController's `RowNote`).
 struct StoreNote: Equatable {
     var request: DMARequestTiming
@@ -213,6 +222,12 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// StoreController's `queueDepth`.
     private let outgoingDepth = 4
 
+    /// The CTA controller on the store lane (CTAController.swift): the command it runs and its phase.
+    private var ctaCommand = 0
+    private var ctaPhase = CTAPhase.idle
+    /// Hash positions per code (the cluster index's levels), 0 without a `cta` section.
+    private let hashLength: Int
+
     /// The accumulator's read-modify-write stage: per bank, the row of the write taken last cycle.
     private var accumulatorStage: [Int?]
     /// This cycle's: the stage's next contents, and the banks whose read port the stage takes.
@@ -229,6 +244,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     init(parameters: AcceleratorParameters, memory: MemoryTimingSettings, execute: Execute, program: TimingProgram) {
         accRows = parameters.accRows
         spRows = parameters.spRows
+        hashLength = parameters.config.cta?.hashLength ?? 0
         self.program = program
         self.execute = execute
         dma = DMAParameters(parameters, tagBits: 1)
@@ -261,7 +277,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     private mutating func quietNow() -> Bool {
         unroller.quiet
             && station.allSatisfy(\.isEmpty) && execute.idle && loadNotes.isEmpty && storeArriving == nil && normalizerRow == nil && cycle > normalizerBusyUntil && outgoing.isEmpty
-            && pending.isEmpty && reader.idle && writer.idle && axi.idle && accumulatorStage.allSatisfy { $0 == nil }
+            && pending.isEmpty && reader.idle && writer.idle && axi.idle && accumulatorStage.allSatisfy { $0 == nil } && ctaPhase == .idle
     }
 
     mutating func run(cycleLimit: UInt64, stepping: TimingStepping = .cycleStepped) {
@@ -331,6 +347,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         var normalizer: (note: StoreNote, latency: Int, queued: UInt64?)?
         var normalizerBusyUntil: UInt64
         var accumulatorStage: [Int?]
+        var cta: (command: Int, phase: CTAPhase)
     }
 
     private var registers: Registers {
@@ -338,7 +355,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                   internalRetired: (internalRetired[0], internalRetired[1]), station: station, unroller: unroller,
                   execute: execute.frozenCopy(), reader: reader.frozenCopy(), writer: writer.frozenCopy(), axi: axi.frozenCopy(), load: (loadRow, loadNotes.version, loadBlock, loadDraining),
                   store: (storeRow, storeBlock, storeArriving, outgoing.version, pending.version), normalizer: normalizerRow,
-                  normalizerBusyUntil: normalizerBusyUntil, accumulatorStage: accumulatorStage)
+                  normalizerBusyUntil: normalizerBusyUntil, accumulatorStage: accumulatorStage, cta: (ctaCommand, ctaPhase))
     }
 
     /// Whether the registers equal `o` (taken earlier).
@@ -352,7 +369,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             && outgoing.version == o.store.outgoing && pending.version == o.store.pending
             && normalizerRow?.note == o.normalizer?.note && normalizerRow?.latency == o.normalizer?.latency
             && normalizerRow?.queued == o.normalizer?.queued && normalizerBusyUntil == o.normalizerBusyUntil
-            && accumulatorStage == o.accumulatorStage && counterAccess == nil
+            && accumulatorStage == o.accumulatorStage && counterAccess == nil && ctaCommand == o.cta.command && ctaPhase == o.cta.phase
     }
 
     /// The first cycle after `cycle` in which time alone changes a decision: a memory response
@@ -361,6 +378,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     private mutating func nextTimer(after cycle: UInt64) -> UInt64? {
         var timers: [UInt64?] = [axi.nextTimer(after: cycle), execute.nextTimer(after: cycle)]
         if let queued = normalizerRow?.queued { timers.append(queued) }
+        if case .waiting(let retireAt) = ctaPhase { timers.append(retireAt) }
         timers.append(normalizerBusyUntil + 1)
         if nextCommand < program.commands.count { timers.append(arrivalOfNext()) }
         return timers.compactMap { $0 }.filter { $0 > cycle }.min()
@@ -410,11 +428,17 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         observeCounterEvents(candidates: candidates, allocateReady: allocateReady)
 
         let load = loadWriterCycle(executeWrite: executeWrite)
-        bankPorts(executeWrite: executeWrite, loadWrite: load.write)
+        // The CTA controller's accumulator write: client 2, after execute and load.
+        let ctaWrite = ctaWriteRequest.flatMap { sameBank(executeWrite, $0) || sameBank(load.wanted, $0) ? nil : $0 }
+        bankPorts(executeWrite: executeWrite, loadWrite: load.write, ctaWrite: ctaWrite)
         let grantedFirst = executeReads.first.map { !readBlocked($0, after: nil, nil) } ?? false
         let grantedSecond = executeReads.second.map { !readBlocked($0, after: executeReads.first, nil) } ?? false
         let issued = loadIssuerCycle(candidate: candidates[0], notesReady: load.notesReady)
-        let store = storeControllerCycle(candidate: candidates[2], executeReads: executeReads)
+        // The store lane: the store controller or the CTA controller, one at a time (Accelerator.swift).
+        let ctaCandidate = candidates[2].flatMap { index -> Int? in if case .cta = dispatched.work[index] { index } else { nil } }
+        let ctaIdle = ctaPhase == .idle
+        let ctaProgress = ctaControllerCycle(candidate: storeLaneIdle ? ctaCandidate : nil, executeReads: executeReads, writeGranted: ctaWrite != nil)
+        let store = storeControllerCycle(candidate: ctaCandidate == nil && ctaIdle ? candidates[2] : nil, executeReads: executeReads)
         let executed = executeControllerCycle(candidate: candidates[1], grantedFirst: grantedFirst, grantedSecond: grantedSecond)
         let moved = dmaCycle(readRequest: issued.request, responseTaken: load.responseTaken,
                              writeRequest: store.request, writeResponseTaken: store.responseTaken)
@@ -422,7 +446,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         let dispatcherMoved = unrollerAndDispatcherCycle(allocateReady: allocateReady)
         counters.clock(events: events, access: counterAccess, readBytes: moved.bytes.read, writeBytes: moved.bytes.write)
         counterAccess = nil
-        return issued.progress || executed || dispatcherMoved || moved.readBeat || moved.answer
+        return issued.progress || executed || dispatcherMoved || moved.readBeat || moved.answer || ctaProgress.moved
     }
 
     /// The load controller's writer half (client 1 of the write ports): the first note's rows
@@ -430,13 +454,15 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// in this cycle, whether the reader's response was taken, and whether the notes queue had
     /// room at the start of the cycle (for the issuer half).
     private mutating func loadWriterCycle(executeWrite: LocalRowAccess?)
-        -> (write: LocalRowAccess?, responseTaken: Bool, notesReady: Bool) {
+        -> (write: LocalRowAccess?, wanted: LocalRowAccess?, responseTaken: Bool, notesReady: Bool) {
         // (The notes queue is a plain register queue: a slot freed in this cycle is free in the next.)
         let notesReady = loadNotes.count < notesDepth
         let note = loadNotes.first
         let hasData = note.map { !$0.noWrites && !$0.zeros } ?? false
         let dataReady = !hasData || reader.responseValid
         var loadWrite: LocalRowAccess?
+        // The row the writer asks for, taken or not: it holds the bank against the clients after it.
+        var loadWanted: LocalRowAccess?
         var loadFinish = false
         if let note, dataReady {
             let lastBlock = note.noWrites || loadBlock + 1 >= note.blocks
@@ -444,6 +470,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             if !written {
                 let access = LocalRowAccess(accumulator: note.accumulator, row: note.row + loadBlock * note.blockStride,
                                             accumulate: note.accumulate)
+                loadWanted = access
                 // A write waits while the execute controller writes the same bank, or (accumulating)
                 // while the previous write to its row is still in the read-modify-write stage.
                 let inStage = access.accumulator && access.accumulate
@@ -474,7 +501,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             loadNotes.removeFirst()
             if note.last { retire(note.index, queue: 0) }
         }
-        return (loadWrite, responseTaken, notesReady)
+        return (loadWrite, loadWanted, responseTaken, notesReady)
     }
 
     /// The banks: the accumulator's read-modify-write stage takes the bank's read port first.
@@ -484,7 +511,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// The execute controller does not wait for its write: an accumulating write to a row
     /// still in the stage is refused and never enters it (it still holds the bank's write port
     /// against the load controller's writer).
-    private mutating func bankPorts(executeWrite: LocalRowAccess?, loadWrite: LocalRowAccess?) {
+    private mutating func bankPorts(executeWrite: LocalRowAccess?, loadWrite: LocalRowAccess?, ctaWrite: LocalRowAccess?) {
         let executeWriteTaken = executeWrite.flatMap { write in
             write.accumulator && write.accumulate && accumulatorStage.contains { $0 == write.row % accRows } ? nil : write
         }
@@ -494,6 +521,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         }
         if let write = executeWriteTaken, write.accumulator { stageWrite(write) }
         if let write = loadWrite, write.accumulator { stageWrite(write) }
+        if let write = ctaWrite { stageWrite(write) }
     }
 
     private mutating func stageWrite(_ write: LocalRowAccess) {
@@ -537,6 +565,60 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             }
         }
         return (readRequest, progress)
+    }
+
+    /// The store controller has nothing in flight (StoreController's `busy` without its command):
+    /// only then does the CTA controller take a command. From the registers at the cycle's start.
+    private var storeLaneIdle: Bool {
+        storeArriving == nil && normalizerRow == nil && outgoing.isEmpty && pending.isEmpty
+    }
+
+    /// The accumulator row the CTA controller writes in this cycle if the bank lets it.
+    private var ctaWriteRequest: LocalRowAccess? {
+        guard case .writing(let step) = ctaPhase, case .cta(.status(let row, _)) = dispatched.work[ctaCommand] else { return nil }
+        return LocalRowAccess(accumulator: true, row: row + step)
+    }
+
+    /// The CTA controller (CTAController.swift): takes the store lane's CTA command when it and
+    /// the store controller are idle, reads its accumulator rows one per cycle at the store
+    /// lane's read priority, or writes CTA_STATUS's rows, and retires in a `finish` cycle:
+    /// the one after λ is taken, two after the offsets' read, `clusterDrainCycles` after the
+    /// last product's read, one after the last status write. Returns whether it took a command
+    /// and whether anything moved.
+    private mutating func ctaControllerCycle(candidate: Int?, executeReads: ReadPair, writeGranted: Bool) -> (taken: Bool, moved: Bool) {
+        switch ctaPhase {
+        case .idle:
+            guard let index = candidate, case .cta(let work) = dispatched.work[index] else { return (false, false) }
+            station[2].issue()
+            ctaCommand = index
+            switch work {
+            case .configExponent: ctaPhase = .waiting(retireAt: cycle + 1)
+            case .configHash, .cluster: ctaPhase = .reading(step: 0)
+            case .status: ctaPhase = .writing(step: 0)
+            }
+            return (true, true)
+        case .reading(let step):
+            let (row, rows, drain): (Int, Int, Int)
+            switch dispatched.work[ctaCommand] {
+            case .cta(.configHash(let offsets)): (row, rows, drain) = (offsets, 1, 2)
+            case .cta(.cluster(let products, let tokens)):
+                (row, rows, drain) = (products + step, tokens, PipelineTiming.clusterDrainCycles(hashLength: hashLength))
+            default: preconditionFailure("only CTA_CONFIG and CTA_CLUSTER read")
+            }
+            let access = LocalRowAccess(accumulator: true, row: row)
+            guard !readBlocked(access, after: executeReads.first, executeReads.second) else { return (false, false) }
+            ctaPhase = step + 1 >= rows ? .waiting(retireAt: cycle + UInt64(drain)) : .reading(step: step + 1)
+            return (false, true)
+        case .writing(let step):
+            guard writeGranted, case .cta(.status(_, let rows)) = dispatched.work[ctaCommand] else { return (false, false) }
+            ctaPhase = step + 1 >= rows ? .waiting(retireAt: cycle + 1) : .writing(step: step + 1)
+            return (false, true)
+        case .waiting(let retireAt):
+            guard retireAt == cycle else { return (false, false) }
+            retire(ctaCommand, queue: 2)
+            ctaPhase = .idle
+            return (false, true)
+        }
     }
 
     /// The store controller: its reader takes the station's store candidate one local row per

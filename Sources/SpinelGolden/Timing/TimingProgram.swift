@@ -43,8 +43,11 @@ public struct TimingProgram: Sendable {
             do {
                 try model.execute(command.funct, command.rs1, command.rs2, memory: &memory)
                 // A LOAD_LANE_SCALES with a non-finite scale fails in the store controller, when its
-                // row arrives: it takes the store path like a good one.
-                rejected = model.lastRejection.map { !($0.code == .invalidScale && command.funct == Funct.loadLaneScales) } ?? false
+                // row arrives, and a CTA_CLUSTER's overflow in the CTA controller, when its last id
+                // is out: they take the store lane like good ones.
+                rejected = model.lastRejection.map {
+                    !($0.code == .invalidScale && command.funct == Funct.loadLaneScales) && $0.code != .clusterOverflow
+                } ?? false
             } catch {
                 // What the golden model does not implement (normalizations), the dispatcher
                 // rejects today as `unknownCommand`: it retires at once.
@@ -81,6 +84,7 @@ public struct TimedCommand: Sendable {
         case mvin(MoveIn)
         case mvout(MoveOut)
         case pair(ExecutePair)
+        case cta(CTAWork)
     }
 
     public var index: Int
@@ -188,6 +192,25 @@ public struct TimedCommand: Sendable {
             footprint.add(write: pair.c, lastRowOffset: max(pair.c.rows - 1, 0) * settings.cStride)
         case Funct.counter:
             counter = CounterAccess(rs1: rs1)
+        case Funct.cta where parameters.config.cta != nil && CTAFields.functsInHardware.contains(funct):
+            // The CTA controller on the store lane (the other CTA commands the RTL does not run
+            // yet: it rejects them as unknownCommand, in the dispatcher).
+            route = .store
+            let local = LocalOperand(field: rs2)
+            switch funct {
+            case Funct.ctaConfig where CTAFields.configTarget.value(in: rs1) == UInt64(CTAFields.exponentTarget):
+                work = .cta(.configExponent)
+            case Funct.ctaConfig:
+                work = .cta(.configHash(row: local.address.row))
+                footprint.add(read: local, lastRowOffset: 0)
+            case Funct.ctaCluster:
+                work = .cta(.cluster(row: local.address.row, tokens: local.rows))
+                footprint.add(read: local, lastRowOffset: local.rows - 1)
+            default:
+                let rows = CTAFields.statusRows(dim: dim)
+                work = .cta(.status(row: local.address.row, rows: rows))
+                footprint.accumulatorWrite = RowSpan(low: local.address.row, high: local.address.row + rows - 1)
+            }
         default:
             // FLUSH and PRELOAD retire in the dispatcher.
             break
@@ -211,9 +234,28 @@ public struct TimedCommand: Sendable {
         case Funct.loadAffine: return "LOAD_AFFINE"
         case Funct.loadRequantizer: return "LOAD_REQUANT"
         case Funct.loadLaneScales: return "LOAD_LANE_SCALES"
+        case Funct.ctaConfig: return "CTA_CONFIG"
+        case Funct.ctaCluster: return "CTA_CLUSTER"
+        case Funct.ctaAggregate: return "CTA_AGGREGATE"
+        case Funct.ctaProbabilities: return "CTA_PROBABILITIES"
+        case Funct.ctaGather: return "CTA_GATHER"
+        case Funct.ctaStatus: return "CTA_STATUS"
         default: return "funct \(funct)"
         }
     }
+}
+
+/// A CTA command as the CTA controller runs it (CTAController.swift): the accumulator rows it
+/// reads or writes, one per cycle.
+public enum CTAWork: Sendable {
+    /// CTA_CONFIG of λ: retires in the cycle after it is taken.
+    case configExponent
+    /// CTA_CONFIG of a level: reads one row.
+    case configHash(row: Int)
+    /// CTA_CLUSTER: reads `tokens` rows into the hash unit and the cluster index.
+    case cluster(row: Int, tokens: Int)
+    /// CTA_STATUS: writes `rows` rows.
+    case status(row: Int, rows: Int)
 }
 
 /// An MVIN as the load controller runs it: one DMA read per row (none when the DRAM address is

@@ -29,6 +29,22 @@ public enum CTAFields {
     /// rs1[31:0] of CTA_AGGREGATE and CTA_PROBABILITIES: the local address the rows go to.
     public static let outputAddress = BitField(low: 0, width: LocalAddressLayout.bits)
 
+    // MARK: Reserved bits
+
+    /// The bits of a register each command reads; every other bit is reserved: set, the command
+    /// is `unsupportedField`. (CTA_CONFIG's rs2 of λ and CTA_STATUS's rs1 use none.)
+    public static let configHashRs1 = [configTarget, hashMultiplier, hashShift]
+    public static let configExponentRs1 = [configTarget, exponentFactor]
+    public static let clusterRs1 = [clusterLevel]
+    public static let aggregateRs1 = [outputAddress, aggregateLevel, BitField(low: residualsBit, width: 1)]
+    public static let probabilitiesRs1 = [outputAddress]
+    public static let statusRs2 = [outputAddress]
+
+    /// The reserved bits of a register whose used fields are `used`.
+    public static func reservedBits(besides used: [BitField]) -> UInt64 {
+        ~used.reduce(UInt64(0)) { $0 | $1.placed(~0) }
+    }
+
     // MARK: CTA_STATUS (53)
 
     /// The values CTA_STATUS writes (accumulator values): k0, k1, k2 (−1 for a level with no
@@ -36,4 +52,15 @@ public enum CTAFields {
     /// the last cluster overflow (−1 when none). Value i goes to lane i mod DIM of row
     /// `row + i / DIM`: one row when DIM ≥ 4.
     public static let statusValues = 4
+
+    /// Accumulator rows CTA_STATUS writes on an array of `dim` columns.
+    public static func statusRows(dim: Int) -> Int { (statusValues + dim - 1) / dim }
+
+    // MARK: What the RTL runs today
+
+    /// The CTA commands the accelerator's RTL runs (docs/CTA.md, "State of the work"): on a
+    /// configuration with a `cta` section its dispatcher checks and routes them to the store
+    /// lane; the others it still rejects as `unknownCommand`, which `spinel check` reports
+    /// against the golden model. The timing model reads this list too.
+    public static let functsInHardware: [UInt8] = [Funct.ctaConfig, Funct.ctaCluster, Funct.ctaStatus]
 }

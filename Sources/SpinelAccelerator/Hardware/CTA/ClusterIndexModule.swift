@@ -68,7 +68,7 @@ public struct ClusterIndexModule: Module, Sendable {
 
     /// Cycles from a token's `in.fire` to its id on `out` (with `out.ready` high): two per
     /// level, one in the output queue.
-    public var latency: Int { 2 * levels + 1 }
+    public var latency: Int { PipelineTiming.clusterIndexLatency(levels: levels) }
 
     /// Tokens accepted and not yet taken from `out`: the output queue holds them all, so the
     /// pipeline never stalls (with `out.ready` high, `latency` are in flight, and one more

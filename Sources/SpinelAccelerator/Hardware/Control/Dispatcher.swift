@@ -3,8 +3,10 @@ import SpinelHDL
 /// The front of the accelerator: takes one command per cycle, numbers it, checks it exactly as
 /// docs/ACCELERATOR.md says (in the golden model's order of checks), and routes it: CONFIG_LD
 /// and MVINs to the load controller, CONFIG_EX and PRELOAD+COMPUTE pairs to the execute
-/// controller, CONFIG_ST and MVOUTs to the store controller. A PRELOAD waits here for its
-/// COMPUTE. A failing command, a FLUSH and a fused PRELOAD retire here at once.
+/// controller, CONFIG_ST and MVOUTs to the store controller, and (with a `cta` section)
+/// CTA_CONFIG, CTA_CLUSTER and CTA_STATUS to the store lane's CTA controller
+/// (CTACommandChecks.swift). A PRELOAD waits here for its COMPUTE. A failing command, a FLUSH
+/// and a fused PRELOAD retire here at once.
 ///
 /// The checks need the configuration registers, so the dispatcher keeps its own copy of the
 /// fields they use, updated in program order as CONFIG commands pass.
@@ -89,7 +91,10 @@ public struct Dispatcher: Module {
         let isLoadRequantizer = Signal(extensions) && isFunct(Funct.loadRequantizer)
         let isLoadLaneScales = Signal(extensions) && isFunct(Funct.loadLaneScales)
         let isLaneLoad = isLoadAffine || isLoadRequantizer || isLoadLaneScales
-        let known = isConfig || isMvin || isMvout || isPreload || isCompute || isFlush || isLaneLoad || isCounter
+        // The CTA commands the RTL runs (with a `cta` section), for the store lane's CTA controller.
+        let cta = CTACommandChecks(funct: funct, rs1: rs1, rs2: rs2, parameters: parameters)
+        let known = [cta?.isCommand].compactMap { $0 }
+            .reduce(isConfig || isMvin || isMvout || isPreload || isCompute || isFlush || isLaneLoad || isCounter) { $0 || $1 }
 
         // MARK: Field checks (the command alone)
         func code(_ error: ErrorCode) -> Signal { Signal.literal(error.rawValue, .uint(ErrorCode.bits)) }
@@ -272,7 +277,7 @@ public struct Dispatcher: Module {
         let counterChecks: [(Signal, ErrorCode)] = [(rs1[3] && counterEvent > counterEventLimit, .unsupportedField)]
 
         let failure = m.wire("failure", .uint(ErrorCode.bits), default: 0)
-        m.when(!known) { failure.set(code(.unknownCommand)) }
+        let checked = m.when(!known) { failure.set(code(.unknownCommand)) }
             .elsewhen(isConfigEX) { failure.set(firstFailure(configEXChecks)) }
             .elsewhen(isConfigLD) { failure.set(firstFailure(configLDChecks)) }
             .elsewhen(isConfigST) { failure.set(firstFailure(configSTChecks)) }
@@ -283,12 +288,13 @@ public struct Dispatcher: Module {
             .elsewhen(isPreload) { failure.set(firstFailure(preloadChecks)) }
             .elsewhen(isCompute) { failure.set(firstFailure(computeChecks)) }
             .elsewhen(isCounter) { failure.set(firstFailure(counterChecks)) }
+        if let cta { checked.elsewhen(cta.isCommand) { failure.set(firstFailure(cta.checks)) } }
         let failed = m.wire("failed", .bool, default: failure =/= 0)
 
         // MARK: Routing
         let toLoad = !failed && (isConfigLD || isMvin)
         let toExecute = !failed && (isConfigEX || isCompute)
-        let toStore = !failed && (isConfigST || isConfigNorm || isMvout || isLaneLoad)
+        let toStore = !failed && [cta?.isCommand].compactMap { $0 }.reduce(isConfigST || isConfigNorm || isMvout || isLaneLoad) { $0 || $1 }
         let routed = RoutedCommand(command: command, index: hostIndex, sequence: count, loop: io.command.bits.loop)
         // LOAD_AFFINE goes on as an accumulator MVOUT with bit 30 set (StoreController.swift); a
         // real MVOUT's bit 30 (meaningless for a read) is cleared, so that it cannot pose as one.
@@ -346,8 +352,10 @@ public struct Dispatcher: Module {
         let aRange = range(aOperand, lastRowOffset: stridedOffset(aOperand, aStride), in: false)
         m.connect(io.footprint.scratchpadReadA, from: RowRange(valid: isCompute && aRange.valid, low: aRange.low, high: aRange.high))
         m.connect(io.footprint.scratchpadWrite, from: choose(false, mvin: true, mvout: false, pairRead: false, pairWrites: true))
-        m.connect(io.footprint.accumulatorRead, from: choose(true, mvin: false, mvout: true, pairRead: true, pairWrites: false))
-        m.connect(io.footprint.accumulatorWrite, from: choose(true, mvin: true, mvout: false, pairRead: false, pairWrites: true))
+        let accumulatorRead = choose(true, mvin: false, mvout: true, pairRead: true, pairWrites: false)
+        let accumulatorWrite = choose(true, mvin: true, mvout: false, pairRead: false, pairWrites: true)
+        m.connect(io.footprint.accumulatorRead, from: cta.map { $0.footprint(accumulatorRead, $0.accumulatorRead) } ?? accumulatorRead)
+        m.connect(io.footprint.accumulatorWrite, from: cta.map { $0.footprint(accumulatorWrite, $0.accumulatorWrite) } ?? accumulatorWrite)
 
         io.retire.valid.set(accepted && (failed || isFlush || isPreload || isCounter))
         io.counter.valid.set(accepted && isCounter && !failed)

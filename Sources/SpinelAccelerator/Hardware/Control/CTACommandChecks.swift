@@ -1,0 +1,85 @@
+import SpinelHDL
+
+/// What the dispatcher knows of the CTA commands the RTL runs (`CTAFields.functsInHardware`:
+/// CTA_CONFIG, CTA_CLUSTER, CTA_STATUS) on a configuration with a `cta` section: their checks,
+/// in the golden model's order (CTACommands.swift: the register's reserved bits and the level,
+/// then what the configuration decides, then the operand as a plain accumulator range), and the
+/// accumulator rows they touch, for the reservation station. Every check needs the command
+/// alone; the one failure that needs the data, `clusterOverflow`, is the CTA controller's.
+/// None without a `cta` section (the dispatcher is then what it was without them).
+struct CTACommandChecks {
+    /// One of the commands the RTL runs.
+    let isCommand: Signal
+    let checks: [(Signal, ErrorCode)]
+    let accumulatorRead: RowRange
+    let accumulatorWrite: RowRange
+
+    init?(funct: Signal, rs1: Signal, rs2: Signal, parameters: AcceleratorParameters) {
+        guard let cta = parameters.config.cta else { return nil }
+        typealias F = CTAFields
+        let isConfig = funct === Signal(Funct.ctaConfig), isCluster = funct === Signal(Funct.ctaCluster)
+        let isStatus = funct === Signal(Funct.ctaStatus)
+        precondition(F.functsInHardware == [Funct.ctaConfig, Funct.ctaCluster, Funct.ctaStatus], "the dispatcher decodes these three")
+        isCommand = isConfig || isCluster || isStatus
+
+        func reserved(_ word: Signal, besides used: [BitField]) -> Signal {
+            (word & Signal.literal(BigInteger(F.reservedBits(besides: used)), .uint(64))).orReduce
+        }
+        let operand = OperandFields(rs2)
+        let rowBits = 40
+        /// `GoldenModel.checkCTALocal`: plain accumulator rows (bit 31 set, bits 30:26 clear, not
+        /// GARBAGE), the last of them inside the accumulator.
+        func plainAccumulatorRows(lastRowOffset: Signal) -> [(Signal, ErrorCode)] {
+            [(operand.isGarbage || !operand.isAccumulator || operand.flagBits.orReduce, .illegalOperand),
+             (operand.row.extended(to: rowBits) +% lastRowOffset.resized(to: rowBits) >= Signal(parameters.accRows), .localAddressOutOfRange)]
+        }
+
+        // CTA_CONFIG: λ (target 3), or a level's hash instance.
+        let isExponent = rs1.field(F.configTarget) === Signal(F.exponentTarget)
+        let factor = rs1.field(F.exponentFactor)
+        let factorInvalid = factor[31] || factor.bits(30, 23) === Signal.literal(0xFF, .uint(8)) || factor.bits(30, 0) === 0
+        let exponentChecks: [(Signal, ErrorCode)] = [
+            (reserved(rs1, besides: F.configExponentRs1), .unsupportedField),
+            (rs2.orReduce, .unsupportedField),
+            (factorInvalid, .invalidScale),
+        ]
+        let multiplierTooWide: Signal = cta.hashReciprocalBits >= F.hashMultiplier.width
+            ? false : rs1.field(F.hashMultiplier) >= Signal(1 << cta.hashReciprocalBits)
+        let hashChecks: [(Signal, ErrorCode)] = [
+            (reserved(rs1, besides: F.configHashRs1), .unsupportedField),
+            (multiplierTooWide, .unsupportedField),
+            (operand.rows =/= 1 || operand.columns =/= Signal(cta.hashLength), .illegalOperand),
+        ] + plainAccumulatorRows(lastRowOffset: Signal.literal(0, .uint(16)))
+        let configChecks = exponentChecks.map { (isExponent && $0.0, $0.1) } + hashChecks.map { (!isExponent && $0.0, $0.1) }
+
+        // CTA_CLUSTER: n products of l lanes.
+        let clusterChecks: [(Signal, ErrorCode)] = [
+            (reserved(rs1, besides: F.clusterRs1), .unsupportedField),
+            (rs1.field(F.clusterLevel) >= Signal(F.levels), .unsupportedField),
+            // (A maxTokens beyond the rows field's reach, 65536, leaves only 0 to refuse.)
+            (operand.rows === 0 || (cta.maxTokens > Int(LocalOperandLayout.rows.mask) ? false : operand.rows > Signal(cta.maxTokens)), .illegalOperand),
+            (operand.columns =/= Signal(cta.hashLength), .illegalOperand),
+        ] + plainAccumulatorRows(lastRowOffset: operand.rows -% 1)
+
+        // CTA_STATUS: rs1 unused, rs2 a bare accumulator address.
+        let statusRows = F.statusRows(dim: parameters.dim)
+        let statusChecks: [(Signal, ErrorCode)] = [
+            (rs1.orReduce, .unsupportedField),
+            (reserved(rs2, besides: F.statusRs2), .unsupportedField),
+        ] + plainAccumulatorRows(lastRowOffset: Signal.literal(statusRows - 1, .uint(16)))
+
+        checks = configChecks.map { (isConfig && $0.0, $0.1) } + clusterChecks.map { (isCluster && $0.0, $0.1) }
+            + statusChecks.map { (isStatus && $0.0, $0.1) }
+
+        // Rows: CTA_CONFIG of a level reads its offsets' row, CTA_CLUSTER its n rows; CTA_STATUS writes.
+        let low = operand.row.extended(to: RowRange.bits)
+        let readRows = mux(isCluster, operand.rows -% 1, Signal.literal(0, .uint(16)))
+        accumulatorRead = RowRange(valid: (isConfig && !isExponent) || isCluster, low: low, high: low +% readRows.resized(to: RowRange.bits))
+        accumulatorWrite = RowRange(valid: isStatus, low: low, high: low +% Signal.literal(statusRows - 1, .uint(RowRange.bits)))
+    }
+
+    /// `range` of the other commands, or this command's own.
+    func footprint(_ range: RowRange, _ own: RowRange) -> RowRange {
+        RowRange(valid: mux(isCommand, own.valid, range.valid), low: mux(isCommand, own.low, range.low), high: mux(isCommand, own.high, range.high))
+    }
+}

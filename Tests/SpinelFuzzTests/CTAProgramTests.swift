@@ -1,0 +1,234 @@
+import Foundation
+import SpinelAccelerator
+import SpinelFuzz
+import SpinelGolden
+import SpinelSim
+import Testing
+
+/// The CTA commands the RTL runs (CTA_CONFIG, CTA_CLUSTER, CTA_STATUS) on the small CTA
+/// configuration (Testbenches/configs/small-cta.json: DIM 4, l = 3, 4-bit codes, at most 8
+/// clusters), in hand-written programs: each runs on the Verilated accelerator, its harness
+/// trace replays on the golden model (every DMA write, the final error) and the timing model
+/// predicts every command's retire cycle exactly. The golden model's own results (counts,
+/// errors) are checked too, so that each program tests what its name says.
+@Suite("CTA commands: RTL vs golden model and timing model")
+struct CTAProgramTests {
+    static let config = Result { try AcceleratorConfig.fromJSON(Data(contentsOf: root().appendingPathComponent("Testbenches/configs/small-cta.json"))) }
+    static let runner = Result { try DifferentialRunner(config: config.get(), runnerSource: DifferentialRunner.defaultRunnerSource()) }
+
+    static func root(_ file: String = #filePath) -> URL {
+        var directory = URL(fileURLWithPath: file).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory
+    }
+
+    /// A program under construction: accumulator rows come in from DRAM, status rows go out.
+    struct Builder {
+        static let dim = 4, accumulatorBit: UInt64 = 1 << 31, fullWidthBit: UInt64 = 1 << 29
+        var dram = [UInt8](repeating: 0, count: 8192)
+        var steps: [CommandProgram.Step] = []
+        var dataOffset = 0
+        /// Where the status rows go, one 16-byte row after another.
+        var outputOffset = 4096
+
+        init() {
+            let one = UInt64(Float(1).bitPattern) << 32
+            // CONFIG_LD: rows of DIM int32 (16 bytes apart); CONFIG_ST: the same stride.
+            command(Funct.config, 1 | UInt64(Self.dim) << 16 | one, UInt64(4 * Self.dim))
+            command(Funct.config, 2, one | UInt64(4 * Self.dim))
+        }
+
+        mutating func command(_ funct: UInt8, _ rs1: UInt64, _ rs2: UInt64, rs1IsDRAM: Bool = false) {
+            steps.append(.command(CommandProgram.Instruction(funct: funct, rs1: rs1, rs2: rs2, rs1IsDRAM: rs1IsDRAM)))
+        }
+
+        /// Accumulator rows `row`… from int32 values (lanes past a row's values are 0), DIM rows per MVIN.
+        mutating func accumulatorRows(_ rows: [[Int32]], at row: Int) {
+            for (r, values) in rows.enumerated() {
+                for (lane, value) in values.enumerated() {
+                    let bytes = withUnsafeBytes(of: value.littleEndian, Array.init)
+                    dram.replaceSubrange(dataOffset + r * 16 + lane * 4 ..< dataOffset + r * 16 + lane * 4 + 4, with: bytes)
+                }
+            }
+            for first in stride(from: 0, to: rows.count, by: Self.dim) {
+                let count = min(Self.dim, rows.count - first)
+                command(Funct.mvin, UInt64(dataOffset + first * 16),
+                        UInt64(count) << 48 | UInt64(Self.dim) << 32 | Self.accumulatorBit | UInt64(row + first), rs1IsDRAM: true)
+            }
+            dataOffset += rows.count * 16
+        }
+
+        /// CTA_CONFIG of `level`: M, K and the offsets (in accumulator row `row`).
+        mutating func configure(level: Int, multiplier: UInt64, shift: UInt64, offsets: [Int32], row: Int) {
+            accumulatorRows([offsets], at: row)
+            command(Funct.ctaConfig, UInt64(level) | multiplier << 8 | shift << 32,
+                    1 << 48 | UInt64(offsets.count) << 32 | Self.accumulatorBit | UInt64(row))
+        }
+
+        mutating func cluster(level: Int, products: [[Int32]], row: Int) {
+            accumulatorRows(products, at: row)
+            command(Funct.ctaCluster, UInt64(level), UInt64(products.count) << 48 | 3 << 32 | Self.accumulatorBit | UInt64(row))
+        }
+
+        /// CTA_STATUS into accumulator row `row`, then that row out to DRAM at full width.
+        mutating func status(row: Int) {
+            command(Funct.ctaStatus, 0, Self.accumulatorBit | UInt64(row))
+            command(Funct.mvout, UInt64(outputOffset), 1 << 48 | UInt64(Self.dim) << 32 | Self.accumulatorBit | Self.fullWidthBit | UInt64(row),
+                    rs1IsDRAM: true)
+            outputOffset += 16
+        }
+
+        var program: CommandProgram { CommandProgram(dram: dram, steps: steps + [.fence]) }
+    }
+
+    /// What the golden model ends with on `program` (its DRAM at `ProgramGenerator.goldenBase`).
+    static func golden(_ program: CommandProgram, _ parameters: AcceleratorParameters) throws -> GoldenModel {
+        var model = GoldenModel(parameters: parameters)
+        var memory = SparseMemory()
+        try memory.write(address: ProgramGenerator.goldenBase, bytes: program.dram)
+        for instruction in program.instructions {
+            let (rs1, rs2) = instruction.relocated(to: ProgramGenerator.goldenBase)
+            try model.execute(instruction.funct, rs1, rs2, memory: &memory)
+        }
+        return model
+    }
+
+    /// Runs `program` on the RTL and checks it against the golden model and the timing model;
+    /// returns the golden model after the program.
+    @discardableResult
+    static func check(_ program: CommandProgram, _ name: String) throws -> GoldenModel {
+        let runner = try runner.get()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-cta-\(name)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("\(name).program"), tracePath = directory.appendingPathComponent("\(name).jsonl")
+        try program.render().write(to: file, atomically: true, encoding: .utf8)
+        let run = try HarnessBuild.run(runner.executable, [file.path], environment: ["SPINEL_TRACE": tracePath.path, "SPINEL_QUIET": "1"])
+        let model = try golden(program, runner.parameters)
+        // Exit status 1: the accelerator reported an error (the replay compares it with the golden model's).
+        #expect(run.status == 0 || (run.status == 1 && model.error != nil), "\(name): \(run.standardOutput)\(run.standardError)")
+        let trace = try HarnessTrace.load(tracePath)
+        let report = TraceReplay.replay(trace, parameters: runner.parameters)
+        #expect(report.verdict == .match, "\(name) (files in \(directory.path)): \(report.render(commandTable: false, maximumProblems: 3))")
+        #expect(trace.finalError.map { ErrorCode(rawValue: $0.code) } == model.error.map { ErrorCode(rawValue: $0.code.rawValue) },
+                "\(name): the hardware's error \(String(describing: trace.finalError)), the golden model's \(String(describing: model.error))")
+        let timing = TimingComparison(trace: trace, parameters: runner.parameters)
+        #expect(timing.predictedTotal == timing.measuredTotal && (timing.statistics.first?.maxAbsoluteError ?? 0) == 0,
+                "\(name): the timing model is not cycle-exact: \(timing.summary)")
+        if report.verdict == .match { try? FileManager.default.removeItem(at: directory) }
+        return model
+    }
+
+    /// The values CTA_STATUS wrote at accumulator row `row` in the golden model: k0, k1, k2, token.
+    static func status(_ model: GoldenModel, row: Int) -> [Int64] { Array(model.accumulatorRow(row).prefix(4)) }
+
+    @Test func allTokensOneCluster() throws {
+        var builder = Builder()
+        builder.configure(level: 1, multiplier: 1, shift: 4, offsets: [3, -2, 7], row: 100)
+        builder.cluster(level: 1, products: (0..<16).map { _ in [5, 5, 5] }, row: 0)
+        builder.status(row: 120)
+        let model = try Self.check(builder.program, "one-cluster")
+        #expect(Self.status(model, row: 120) == [-1, 1, -1, -1])
+    }
+
+    /// Exactly `maxClusters` (8) distinct codes: no overflow; and a second level with 13 tokens
+    /// (not a multiple of DIM) clustering into fewer.
+    @Test func allDistinctAndPartialRows() throws {
+        var builder = Builder()
+        builder.configure(level: 0, multiplier: 1, shift: 0, offsets: [0, 0, 0], row: 100)
+        builder.cluster(level: 0, products: (0..<8).map { [Int32($0) - 4, 0, 1] }, row: 0)
+        builder.configure(level: 2, multiplier: 3, shift: 2, offsets: [1, 0, -1], row: 101)
+        builder.cluster(level: 2, products: (0..<13).map { [Int32($0 % 3), Int32($0 % 2) * 5, -1] }, row: 20)
+        builder.status(row: 120)
+        let model = try Self.check(builder.program, "distinct")
+        #expect(Self.status(model, row: 120) == [8, -1, 6, -1])
+        #expect(model.error == nil)
+    }
+
+    /// Token 8 needs a ninth cluster: clusterOverflow (13), the level keeps no table, CTA_STATUS
+    /// reports the token; a later clustering of the level that fits gives it a table again.
+    @Test func overflow() throws {
+        var builder = Builder()
+        builder.configure(level: 1, multiplier: 1, shift: 0, offsets: [0, 0, 0], row: 100)
+        builder.cluster(level: 1, products: (0..<11).map { [Int32($0) - 5, 2, 0] }, row: 0)
+        builder.status(row: 120)
+        builder.cluster(level: 1, products: (0..<6).map { [Int32($0 % 2), 0, 0] }, row: 40)
+        builder.status(row: 121)
+        let model = try Self.check(builder.program, "overflow")
+        #expect(model.error?.code == .clusterOverflow && model.error?.commandIndex == 7)
+        #expect(Self.status(model, row: 120) == [-1, -1, -1, 8])
+        #expect(Self.status(model, row: 121) == [-1, 2, -1, 8])
+    }
+
+    /// Random products, offsets, M and K on all three levels, codes saturating at 4 bits.
+    @Test(arguments: 0..<2)
+    func randomLevels(offset: UInt64) throws {
+        var random = SeededGenerator(seed: SeededGenerator.testSeed(0xC7A) + offset)
+        var builder = Builder()
+        for level in 0..<3 {
+            let offsets = (0..<3).map { _ in Int32.random(in: -1000...1000, using: &random) }
+            builder.configure(level: level, multiplier: UInt64.random(in: 1...0xFFFF, using: &random), shift: UInt64.random(in: 14...22, using: &random),
+                              offsets: offsets, row: 100 + level)
+            let tokens = Int.random(in: 1...32, using: &random)
+            builder.cluster(level: level, products: (0..<tokens).map { _ in (0..<3).map { _ in Int32.random(in: -3000...3000, using: &random) } },
+                            row: 32 * level)
+            builder.status(row: 120 + level)
+        }
+        try Self.check(builder.program, "random-\(offset)")
+    }
+
+    /// The fuzzer's programs on the small CTA configuration: 80 random commands, CTA_CONFIG,
+    /// CTA_CLUSTER and CTA_STATUS among them, the golden model keeping only legal ones.
+    @Test(arguments: 0..<2)
+    func randomProgram(offset: UInt64) throws {
+        let parameters = try Self.runner.get().parameters
+        var options = ProgramGenerator.Options()
+        options.commands = 80
+        let generated = ProgramGenerator(parameters: parameters, options: options).generate(seed: SeededGenerator.testSeed(50_000) + offset)
+        #expect(generated.counts[.cta, default: 0] >= 3, "the program has \(generated.counts) commands by kind")
+        try Self.check(generated.program, "fuzz-\(offset)")
+    }
+
+    /// Every illegal use fails in the dispatcher with the golden model's code and changes
+    /// nothing: after it, CTA_STATUS still sees the state before.
+    @Test func illegalUses() throws {
+        let acc: UInt64 = 1 << 31
+        let operand = 1 << 48 | 3 << 32 | acc | 100
+        let products = 4 << 48 | 3 << 32 | acc
+        let illegal: [(String, UInt8, UInt64, UInt64, ErrorCode)] = [
+            ("config reserved rs1", Funct.ctaConfig, 1 | 1 << 5, operand, .unsupportedField),
+            ("config M too wide", Funct.ctaConfig, 1 | 0x10000 << 8, operand, .unsupportedField),
+            ("config two offset rows", Funct.ctaConfig, 1, 2 << 48 | 3 << 32 | acc | 100, .illegalOperand),
+            ("config offsets in the scratchpad", Funct.ctaConfig, 1, 1 << 48 | 3 << 32 | 100, .illegalOperand),
+            ("config offsets accumulating", Funct.ctaConfig, 1, operand | 1 << 30, .illegalOperand),
+            ("config offsets past the accumulator", Funct.ctaConfig, 1, 1 << 48 | 3 << 32 | acc | 256, .localAddressOutOfRange),
+            ("λ NaN", Funct.ctaConfig, 3 | UInt64(Float.nan.bitPattern) << 32, 0, .invalidScale),
+            ("λ zero", Funct.ctaConfig, 3, 0, .invalidScale),
+            ("λ negative", Funct.ctaConfig, 3 | UInt64(Float(-1).bitPattern) << 32, 0, .invalidScale),
+            ("λ with rs2", Funct.ctaConfig, 3 | UInt64(Float(1).bitPattern) << 32, 1, .unsupportedField),
+            ("cluster level 3", Funct.ctaCluster, 3, products, .unsupportedField),
+            ("cluster reserved rs1", Funct.ctaCluster, 1 << 40, products, .unsupportedField),
+            ("cluster no tokens", Funct.ctaCluster, 0, 3 << 32 | acc, .illegalOperand),
+            ("cluster too many tokens", Funct.ctaCluster, 0, 33 << 48 | 3 << 32 | acc, .illegalOperand),
+            ("cluster two products per token", Funct.ctaCluster, 0, 4 << 48 | 2 << 32 | acc, .illegalOperand),
+            ("cluster garbage", Funct.ctaCluster, 0, 4 << 48 | 3 << 32 | 0xFFFF_FFFF, .illegalOperand),
+            ("cluster past the accumulator", Funct.ctaCluster, 0, 4 << 48 | 3 << 32 | acc | 253, .localAddressOutOfRange),
+            ("status rs1", Funct.ctaStatus, 1, acc, .unsupportedField),
+            ("status rows", Funct.ctaStatus, 0, 1 << 48 | acc, .unsupportedField),
+            ("status in the scratchpad", Funct.ctaStatus, 0, 5, .illegalOperand),
+            ("status past the accumulator", Funct.ctaStatus, 0, acc | 256, .localAddressOutOfRange),
+        ]
+        let parameters = try Self.runner.get().parameters
+        for (name, funct, rs1, rs2, code) in illegal {
+            var builder = Builder()
+            builder.configure(level: 1, multiplier: 5, shift: 3, offsets: [1, 2, 3], row: 100)
+            builder.cluster(level: 1, products: (0..<5).map { [Int32($0), 0, 0] }, row: 0)
+            builder.command(funct, rs1, rs2)
+            builder.status(row: 120)
+            let model = try Self.golden(builder.program, parameters)
+            #expect(model.error?.code.rawValue == code.rawValue, "\(name): the golden model says \(String(describing: model.error))")
+            try Self.check(builder.program, name.replacingOccurrences(of: " ", with: "-"))
+        }
+    }
+}
