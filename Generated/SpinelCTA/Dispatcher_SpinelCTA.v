@@ -134,7 +134,13 @@ module Dispatcher_SpinelCTA (
   wire _cmd_ready_e10 = 1'h1 & (cmd_bits_cmd_funct == 7'h29);
   wire _cmd_ready_e11 = 1'h1 & (cmd_bits_cmd_funct == 7'h2a);
   wire _cmd_ready_e12 = _cmd_ready_e9 | _cmd_ready_e10 | _cmd_ready_e11;
-  wire _cmd_ready_e13 = (~failed) & (_cmd_ready_e7 | _cmd_ready_e8 | (cmd_bits_cmd_funct == 7'h3) | _cmd_ready_e12);
+  wire _cmd_ready_e13 = (cmd_bits_cmd_funct == 7'h30) | (cmd_bits_cmd_funct == 7'h31) | (cmd_bits_cmd_funct == 7'h35);
+  wire _cmd_ready_e14 = (~failed)
+                        & (_cmd_ready_e7
+                           | _cmd_ready_e8
+                           | (cmd_bits_cmd_funct == 7'h3)
+                           | _cmd_ready_e12
+                           | _cmd_ready_e13);
   wire _footprint_sp_read_valid_e1 = (cmd_bits_cmd_funct == 7'h3) | _cmd_ready_e12;
   wire _footprint_sp_read_valid_e2 = ~(cmd_bits_cmd_rs2[31:0] == 32'hffffffff);
   wire _footprint_sp_read_valid_e3 = _footprint_sp_read_valid_e2
@@ -186,6 +192,7 @@ module Dispatcher_SpinelCTA (
                                              {16'h0,
                                               (preload_rs2[63:48] == 16'h0) ? 16'h0 : (preload_rs2[63:48] - 16'h1)}
                                              * {16'h0, c_stride}};
+  wire _footprint_acc_read_valid_e1 = ~(cmd_bits_cmd_rs1[1:0] == 2'h3);
   wire _footprint_acc_read_low_e1 = ~(_footprint_sp_read_valid_e3 & cmd_bits_cmd_rs2[31]);
   wire _footprint_acc_read_low_e2 = ~(_footprint_sp_read_valid_e6 & preload_rs1[31]);
   wire [31:0] _failure_e1 = cmd_bits_cmd_rs1[63:32];
@@ -236,13 +243,15 @@ module Dispatcher_SpinelCTA (
   wire [2:0] _failure_e43 = (st_scale_source == 2'h2) ? 3'h4 : {norm_activation_high, st_activation};
   wire _failure_e44 = (_failure_e43 == 3'h2) | (_failure_e43 == 3'h6);
   wire _failure_e45 = (_failure_e43 == 3'h4) | (_failure_e43 == 3'h5);
-  wire _failure_e46 = 1'h0 & (cmd_bits_cmd_rs1[31:0] == 32'hffffffff);
-  wire _failure_e47 = _footprint_sp_read_a_valid_e1 & (~cmd_bits_cmd_rs1[31]) & (|cmd_bits_cmd_rs1[30:26]);
-  wire _failure_e48 = 1'h0 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff);
+  wire _failure_e46 = (cmd_bits_cmd_rs2[31:0] == 32'hffffffff) | (~cmd_bits_cmd_rs2[31]) | (|cmd_bits_cmd_rs2[30:26]);
+  wire _failure_e47 = 1'h0 & (cmd_bits_cmd_rs1[31:0] == 32'hffffffff);
+  wire _failure_e48 = _footprint_sp_read_a_valid_e1 & (~cmd_bits_cmd_rs1[31]) & (|cmd_bits_cmd_rs1[30:26]);
+  wire _failure_e49 = 1'h0 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff);
+  wire _failure_e50 = ({14'h0, cmd_bits_cmd_rs2[25:0]} + {24'h0, 16'h0}) >= 40'h1000;
   wire _norm_activation_high_e1 = _cmd_ready_e8 & (cmd_bits_cmd_rs1[20:19] == 2'h0);
   wire _norm_state_0_e1 = (cmd_bits_cmd_funct == 7'h3) & _failure_e8;
 
-  assign cmd_ready = _cmd_ready_e3 ? ld_ready : _cmd_ready_e6 ? ex_ready : _cmd_ready_e13 ? st_ready : 1'h1;
+  assign cmd_ready = _cmd_ready_e3 ? ld_ready : _cmd_ready_e6 ? ex_ready : _cmd_ready_e14 ? st_ready : 1'h1;
   assign ld_valid = cmd_valid & _cmd_ready_e3;
   assign ld_bits_cmd_funct = cmd_bits_cmd_funct;
   assign ld_bits_cmd_rs1 = cmd_bits_cmd_rs1;
@@ -261,7 +270,7 @@ module Dispatcher_SpinelCTA (
   assign ex_bits_compute_loop_slot = cmd_bits_loop_slot;
   assign ex_bits_preload_rs1 = preload_rs1;
   assign ex_bits_preload_rs2 = preload_rs2;
-  assign st_valid = cmd_valid & _cmd_ready_e13;
+  assign st_valid = cmd_valid & _cmd_ready_e14;
   assign st_bits_cmd_funct = _cmd_ready_e12 ? 7'h3 : cmd_bits_cmd_funct;
   assign st_bits_cmd_rs1 = cmd_bits_cmd_rs1;
   assign st_bits_cmd_rs2 = _cmd_ready_e12
@@ -306,17 +315,25 @@ module Dispatcher_SpinelCTA (
   assign footprint_sp_write_high = _cmd_ready_e2 ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_write_high_e2[27:0])
                                    : _footprint_sp_read_valid_e1 ? 28'h0
                                    : ({2'h0, preload_rs2[25:0]} + _footprint_sp_write_high_e3[27:0]);
-  assign footprint_acc_read_valid = _cmd_ready_e2 ? 1'h0
+  assign footprint_acc_read_valid = _cmd_ready_e13
+                                    ? (((cmd_bits_cmd_funct == 7'h30) & _footprint_acc_read_valid_e1)
+                                       | (cmd_bits_cmd_funct == 7'h31))
+                                    : _cmd_ready_e2 ? 1'h0
                                     : _footprint_sp_read_valid_e1 ? (_footprint_sp_read_valid_e3 & cmd_bits_cmd_rs2[31])
                                     : (_cmd_ready_e5
                                        & ((_footprint_sp_read_valid_e3 & cmd_bits_cmd_rs2[31])
                                           | (_footprint_sp_read_valid_e6 & preload_rs1[31])));
-  assign footprint_acc_read_low = _cmd_ready_e2 ? 28'h0
+  assign footprint_acc_read_low = _cmd_ready_e13 ? {2'h0, cmd_bits_cmd_rs2[25:0]}
+                                  : _cmd_ready_e2 ? 28'h0
                                   : _footprint_sp_read_valid_e1 ? {2'h0, cmd_bits_cmd_rs2[25:0]}
                                   : _footprint_acc_read_low_e1 ? {2'h0, preload_rs1[25:0]}
                                   : _footprint_acc_read_low_e2 ? {2'h0, cmd_bits_cmd_rs2[25:0]}
                                   : _footprint_sp_read_low_e1;
-  assign footprint_acc_read_high = _cmd_ready_e2 ? 28'h0
+  assign footprint_acc_read_high = _cmd_ready_e13
+                                   ? ({2'h0, cmd_bits_cmd_rs2[25:0]}
+                                      + {12'h0,
+                                         (cmd_bits_cmd_funct == 7'h31) ? (cmd_bits_cmd_rs2[63:48] - 16'h1) : 16'h0})
+                                   : _cmd_ready_e2 ? 28'h0
                                    : _footprint_sp_read_valid_e1
                                      ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e5[27:0])
                                    : _footprint_acc_read_low_e1
@@ -324,11 +341,12 @@ module Dispatcher_SpinelCTA (
                                    : _footprint_acc_read_low_e2
                                      ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e4[27:0])
                                    : _footprint_sp_read_high_e7;
-  assign footprint_acc_write_valid = _cmd_ready_e2 ? (_footprint_sp_read_valid_e3 & cmd_bits_cmd_rs2[31])
+  assign footprint_acc_write_valid = _cmd_ready_e13 ? (cmd_bits_cmd_funct == 7'h35)
+                                     : _cmd_ready_e2 ? (_footprint_sp_read_valid_e3 & cmd_bits_cmd_rs2[31])
                                      : _footprint_sp_read_valid_e1 ? 1'h0
                                      : (_cmd_ready_e5 & (_footprint_sp_write_valid_e2 & preload_rs2[31]));
-  assign footprint_acc_write_low = footprint_sp_write_low;
-  assign footprint_acc_write_high = footprint_sp_write_high;
+  assign footprint_acc_write_low = _cmd_ready_e13 ? {2'h0, cmd_bits_cmd_rs2[25:0]} : footprint_sp_write_low;
+  assign footprint_acc_write_high = _cmd_ready_e13 ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + 28'h0) : footprint_sp_write_high;
   assign retire_valid = accepted
                         & (failed
                            | (cmd_bits_cmd_funct == 7'h7)
@@ -349,7 +367,8 @@ module Dispatcher_SpinelCTA (
                       | _cmd_ready_e5
                       | (cmd_bits_cmd_funct == 7'h7)
                       | _cmd_ready_e12
-                      | (cmd_bits_cmd_funct == 7'h7e)))
+                      | (cmd_bits_cmd_funct == 7'h7e)
+                      | _cmd_ready_e13))
                    ? 4'h1
                    : _cmd_ready_e4
                      ? (((~cmd_bits_cmd_rs1[7]) & (~1'h1)) ? 4'h5
@@ -563,10 +582,7 @@ module Dispatcher_SpinelCTA (
                         : ((cmd_bits_cmd_rs2[63:48] != (_cmd_ready_e9 ? 16'h2 : 16'h1))
                            | (cmd_bits_cmd_rs2[47:32] == 16'h0))
                           ? 4'ha
-                        : ((cmd_bits_cmd_rs2[31:0] == 32'hffffffff)
-                           | (~cmd_bits_cmd_rs2[31])
-                           | (|cmd_bits_cmd_rs2[30:26]))
-                          ? 4'ha
+                        : _failure_e46 ? 4'ha
                         : (({14'h0, cmd_bits_cmd_rs2[25:0]} + {24'h0, (_cmd_ready_e9 ? 16'h2 : 16'h1) - 16'h1})
                            >= 40'h1000)
                           ? 4'h4
@@ -576,16 +592,16 @@ module Dispatcher_SpinelCTA (
                         : (cmd_bits_cmd_rs1[47:32] > 16'h10) ? 4'h3
                         : (cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2
                         : (cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3
-                        : _failure_e46 ? 4'ha
+                        : _failure_e47 ? 4'ha
                         : (ws ? (_footprint_sp_read_a_valid_e1 & cmd_bits_cmd_rs1[31])
                            : (_footprint_sp_read_a_valid_e1 & cmd_bits_cmd_rs1[31] & (|cmd_bits_cmd_rs1[28:26])))
                           ? 4'ha
-                        : _failure_e47 ? 4'h4
+                        : _failure_e48 ? 4'h4
                         : (_footprint_sp_read_a_valid_e1
                            & (({14'h0, cmd_bits_cmd_rs1[25:0]} + {24'h0, _footprint_sp_read_a_high_e1})
                               >= (cmd_bits_cmd_rs1[31] ? 40'h1000 : 40'h1000)))
                           ? 4'h4
-                        : _failure_e48 ? 4'ha
+                        : _failure_e49 ? 4'ha
                         : _failure_e5 ? 4'ha
                         : _failure_e6 ? 4'h4
                         : (_footprint_sp_read_valid_e2
@@ -600,14 +616,14 @@ module Dispatcher_SpinelCTA (
                         : (cmd_bits_cmd_rs1[47:32] > 16'h10) ? 4'h3
                         : (cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2
                         : (cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3
-                        : _failure_e46 ? 4'ha
+                        : _failure_e47 ? 4'ha
                         : (_footprint_sp_read_a_valid_e1 & cmd_bits_cmd_rs1[31]) ? 4'ha
-                        : _failure_e47 ? 4'h4
+                        : _failure_e48 ? 4'h4
                         : (_footprint_sp_read_a_valid_e1
                            & (({14'h0, cmd_bits_cmd_rs1[25:0]} + _footprint_sp_read_a_high_e2)
                               >= (cmd_bits_cmd_rs1[31] ? 40'h1000 : 40'h1000)))
                           ? 4'h4
-                        : _failure_e48 ? 4'ha
+                        : _failure_e49 ? 4'ha
                         : (ws ? _failure_e5 : (_footprint_sp_read_valid_e2 & cmd_bits_cmd_rs2[31])) ? 4'ha
                         : _failure_e6 ? 4'h4
                         : (_footprint_sp_read_valid_e2
@@ -643,6 +659,43 @@ module Dispatcher_SpinelCTA (
                         : 4'h0)
                    : (cmd_bits_cmd_funct == 7'h7e)
                      ? ((cmd_bits_cmd_rs1[3] & (cmd_bits_cmd_rs1[17:12] > (cmd_bits_cmd_rs1[31] ? 6'hb : 6'h2e))) ? 4'h6
+                        : 4'h0)
+                   : _cmd_ready_e13
+                     ? (((cmd_bits_cmd_funct == 7'h30)
+                         & ((cmd_bits_cmd_rs1[1:0] == 2'h3) & (|(cmd_bits_cmd_rs1 & 64'hfffffffc))))
+                        ? 4'h6
+                        : ((cmd_bits_cmd_funct == 7'h30) & ((cmd_bits_cmd_rs1[1:0] == 2'h3) & (|cmd_bits_cmd_rs2)))
+                          ? 4'h6
+                        : ((cmd_bits_cmd_funct == 7'h30)
+                           & ((cmd_bits_cmd_rs1[1:0] == 2'h3)
+                              & (_failure_e1[31] | (_failure_e1[30:23] == 8'hff) | (_failure_e1[30:0] == 31'h0))))
+                          ? 4'h7
+                        : ((cmd_bits_cmd_funct == 7'h30)
+                           & (_footprint_acc_read_valid_e1 & (|(cmd_bits_cmd_rs1 & 64'hffffffc0000000fc))))
+                          ? 4'h6
+                        : ((cmd_bits_cmd_funct == 7'h30)
+                           & (_footprint_acc_read_valid_e1 & (cmd_bits_cmd_rs1[31:8] >= 24'h10000)))
+                          ? 4'h6
+                        : ((cmd_bits_cmd_funct == 7'h30)
+                           & (_footprint_acc_read_valid_e1
+                              & ((cmd_bits_cmd_rs2[63:48] != 16'h1) | (cmd_bits_cmd_rs2[47:32] != 16'h6))))
+                          ? 4'ha
+                        : ((cmd_bits_cmd_funct == 7'h30) & (_footprint_acc_read_valid_e1 & _failure_e46)) ? 4'ha
+                        : ((cmd_bits_cmd_funct == 7'h30) & (_footprint_acc_read_valid_e1 & _failure_e50)) ? 4'h4
+                        : ((cmd_bits_cmd_funct == 7'h31) & (|(cmd_bits_cmd_rs1 & 64'hfffffffffffffffc))) ? 4'h6
+                        : ((cmd_bits_cmd_funct == 7'h31) & (cmd_bits_cmd_rs1[1:0] >= 2'h3)) ? 4'h6
+                        : ((cmd_bits_cmd_funct == 7'h31)
+                           & ((cmd_bits_cmd_rs2[63:48] == 16'h0) | (cmd_bits_cmd_rs2[63:48] > 16'h200)))
+                          ? 4'ha
+                        : ((cmd_bits_cmd_funct == 7'h31) & (cmd_bits_cmd_rs2[47:32] != 16'h6)) ? 4'ha
+                        : ((cmd_bits_cmd_funct == 7'h31) & _failure_e46) ? 4'ha
+                        : ((cmd_bits_cmd_funct == 7'h31)
+                           & (({14'h0, cmd_bits_cmd_rs2[25:0]} + {24'h0, cmd_bits_cmd_rs2[63:48] - 16'h1}) >= 40'h1000))
+                          ? 4'h4
+                        : ((cmd_bits_cmd_funct == 7'h35) & (|cmd_bits_cmd_rs1)) ? 4'h6
+                        : ((cmd_bits_cmd_funct == 7'h35) & (|(cmd_bits_cmd_rs2 & 64'hffffffff00000000))) ? 4'h6
+                        : ((cmd_bits_cmd_funct == 7'h35) & _failure_e46) ? 4'ha
+                        : ((cmd_bits_cmd_funct == 7'h35) & _failure_e50) ? 4'h4
                         : 4'h0)
                    : 4'h0;
   assign failed = failure != 4'h0;

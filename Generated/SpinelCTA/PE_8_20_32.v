@@ -29,7 +29,7 @@ module PE_8_20_32 (
   wire [31:0] product;
   wire [31:0] _out_c_e1 = {$signed(moving) >>> shift_amount};
   wire [7:0] _product_e1 = in_ws ? computing[7:0] : in_b[7:0];
-  wire [15:0] _product_e2 = {{8{in_a[7]}}, in_a} * {{8{_product_e1[7]}}, _product_e1};
+  wire [15:0] _product_e2 = {$signed({{8{in_a[7]}}, in_a}) * $signed({{8{_product_e1[7]}}, _product_e1})};
 
   assign out_a = in_a;
   assign out_b = in_ws ? (in_b + product[19:0]) : in_b;

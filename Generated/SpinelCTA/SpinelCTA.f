@@ -31,6 +31,10 @@ Normalizer_SpinelCTA.v
 ScaleUnit_32to8.v
 Queue_18x105.v
 StoreController_SpinelCTA.v
+HashUnit_6x32_o32_m16_c8.v
+Queue_14x10.v
+ClusterIndexModule_l6_b8_n512_k512.v
+CTAController_SpinelCTA.v
 SkidBuffer_72.v
 DMABurstSplitter_b16_m64_n16_t1.v
 Queue_16x15.v
@@ -44,6 +48,6 @@ DMAEngine_b16_m64_n16_t1.v
 SRAMBank_1024x16x8_l1.v
 Scratchpad_4x1024x16x8_r3w2.v
 SRAMBank_2048x16x32_l1.v
-Accumulator_2x2048x16x32_r2w2_s16.v
+Accumulator_2x2048x16x32_r2w3_s16.v
 CounterFile.v
 SpinelCTA.v

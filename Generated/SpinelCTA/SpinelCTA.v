@@ -238,6 +238,19 @@ module SpinelCTA (
   wire [3:0] store_scale_fault_bits_code;
   wire [31:0] store_scale_fault_bits_index;
   wire store_busy;
+  wire cta_cmd_ready;
+  wire cta_acc_read_req_valid;
+  wire [11:0] cta_acc_read_req_bits;
+  wire cta_acc_write_valid;
+  wire [11:0] cta_acc_write_bits_row;
+  wire [511:0] cta_acc_write_bits_data;
+  wire [15:0] cta_acc_write_bits_mask;
+  wire cta_acc_write_bits_accumulate;
+  wire cta_retire;
+  wire cta_fault_valid;
+  wire [3:0] cta_fault_bits_code;
+  wire [31:0] cta_fault_bits_index;
+  wire cta_busy;
   wire dma_readRequest_ready;
   wire dma_readResponse_valid;
   wire [511:0] dma_readResponse_bits_data;
@@ -274,7 +287,10 @@ module SpinelCTA (
   wire [511:0] accumulator_read_1_resp_bits;
   wire accumulator_write_0_ready;
   wire accumulator_write_1_ready;
+  wire accumulator_write_2_ready;
   wire accumulator_writes_pending;
+  wire store_lane_cta;
+  wire store_lane_retire;
   reg  [15:0] counter_read_bursts;
   reg  [15:0] counter_write_bursts;
   reg  error_valid;
@@ -296,6 +312,9 @@ module SpinelCTA (
   wire [63:0] _error_valid_e12 = {{4'h0, store_scale_fault_bits_code}, 24'h0, store_scale_fault_bits_index};
   wire [31:0] _error_valid_e13 = _error_valid_e12[31:0] - error_info_reg[31:0];
   wire _error_valid_e14 = store_scale_fault_valid & ((~error_valid) | _error_valid_e13[31]);
+  wire [63:0] _error_valid_e15 = {{4'h0, cta_fault_bits_code}, 24'h0, cta_fault_bits_index};
+  wire [31:0] _error_valid_e16 = _error_valid_e15[31:0] - error_info_reg[31:0];
+  wire _error_valid_e17 = cta_fault_valid & ((~error_valid) | _error_valid_e16[31]);
   wire _counters_events_1_e1 = ~(station_issue_2_valid | station_started_2);
   wire _counters_events_1_e2 = (station_issue_0_valid | station_started_0) & _counters_events_1_e1;
   wire _counters_events_1_e3 = ~(station_issue_1_valid | station_started_1);
@@ -308,7 +327,7 @@ module SpinelCTA (
                 | station_busy
                 | load_busy
                 | execute_busy
-                | store_busy
+                | (store_busy | cta_busy)
                 | dma_busy
                 | accumulator_writes_pending
                 | cmd_valid
@@ -317,7 +336,8 @@ module SpinelCTA (
                    | unroller_fault_valid
                    | load_fault_valid
                    | store_fault_valid
-                   | store_scale_fault_valid);
+                   | store_scale_fault_valid
+                   | cta_fault_valid);
   assign error = error_valid;
   assign error_info = error_info_reg;
   assign cycles = cycle_counter;
@@ -325,13 +345,18 @@ module SpinelCTA (
   assign retire_dispatch_valid = dispatcher_retire_valid & (~dispatcher_retire_bits_loop_internal);
   assign retire_ld_valid = load_retire & (~station_heads_0_loop_internal);
   assign retire_ex_valid = execute_retire & (~station_heads_1_loop_internal);
-  assign retire_st_valid = store_retire & (~station_heads_2_loop_internal);
+  assign retire_st_valid = store_lane_retire & (~station_heads_2_loop_internal);
   assign dma_axi_aw_ready = axi_aw_ready;
   assign dma_axi_w_ready = axi_w_ready;
   assign dma_axi_b_valid = axi_b_valid;
   assign dma_axi_ar_ready = axi_ar_ready;
   assign dma_axi_r_valid = axi_r_valid;
   assign dma_axi_r_bits_last = axi_r_bits_last;
+  assign store_lane_cta = 1'h0
+                          | (station_issue_2_bits_compute_cmd_funct == 7'h30)
+                          | (station_issue_2_bits_compute_cmd_funct == 7'h31)
+                          | (station_issue_2_bits_compute_cmd_funct == 7'h35);
+  assign store_lane_retire = store_retire | cta_retire;
   always @(posedge clock) begin
     if (reset)
       counter_read_bursts <= 16'h0;
@@ -351,6 +376,8 @@ module SpinelCTA (
   always @(posedge clock) begin
     if (reset)
       error_valid <= 1'h0;
+    else if (_error_valid_e17)
+      error_valid <= 1'h1;
     else if (_error_valid_e14)
       error_valid <= 1'h1;
     else if (_error_valid_e11)
@@ -365,6 +392,8 @@ module SpinelCTA (
   always @(posedge clock) begin
     if (reset)
       error_info_reg <= 64'h0;
+    else if (_error_valid_e17)
+      error_info_reg <= _error_valid_e15;
     else if (_error_valid_e14)
       error_info_reg <= _error_valid_e12;
     else if (_error_valid_e11)
@@ -417,7 +446,7 @@ module SpinelCTA (
     .retirements_2_bits_index(retire_ex_bits),
     .retirements_2_bits_loop_internal(station_heads_1_loop_internal),
     .retirements_2_bits_loop_slot(station_heads_1_loop_slot),
-    .retirements_3_valid(store_retire),
+    .retirements_3_valid(store_lane_retire),
     .retirements_3_bits_index(retire_st_bits),
     .retirements_3_bits_loop_internal(station_heads_2_loop_internal),
     .retirements_3_bits_loop_slot(station_heads_2_loop_slot),
@@ -567,7 +596,7 @@ module SpinelCTA (
     .issue_1_bits_preload_rs1(station_issue_1_bits_preload_rs1),
     .issue_1_bits_preload_rs2(station_issue_1_bits_preload_rs2),
     .issue_2_valid(station_issue_2_valid),
-    .issue_2_ready(store_cmd_ready),
+    .issue_2_ready(store_lane_cta ? (cta_cmd_ready & (~store_busy)) : (store_cmd_ready & (~cta_busy))),
     .issue_2_bits_compute_cmd_funct(station_issue_2_bits_compute_cmd_funct),
     .issue_2_bits_compute_cmd_rs1(station_issue_2_bits_compute_cmd_rs1),
     .issue_2_bits_compute_cmd_rs2(station_issue_2_bits_compute_cmd_rs2),
@@ -594,7 +623,7 @@ module SpinelCTA (
     .ex_footprint_acc_write_high(station_ex_footprint_acc_write_high),
     .retire_0(load_retire),
     .retire_1(execute_retire),
-    .retire_2(store_retire),
+    .retire_2(store_lane_retire),
     .heads_0_index(retire_ld_bits),
     .heads_0_loop_internal(station_heads_0_loop_internal),
     .heads_0_loop_slot(station_heads_0_loop_slot),
@@ -714,7 +743,7 @@ module SpinelCTA (
   StoreController_SpinelCTA store (
     .clock(clock),
     .reset(reset),
-    .cmd_valid(station_issue_2_valid),
+    .cmd_valid(station_issue_2_valid & (~store_lane_cta) & (~cta_busy)),
     .cmd_ready(store_cmd_ready),
     .cmd_bits_cmd_funct(station_issue_2_bits_compute_cmd_funct),
     .cmd_bits_cmd_rs1(station_issue_2_bits_compute_cmd_rs1),
@@ -751,6 +780,35 @@ module SpinelCTA (
     .scale_fault_bits_code(store_scale_fault_bits_code),
     .scale_fault_bits_index(store_scale_fault_bits_index),
     .busy(store_busy)
+  );
+  CTAController_SpinelCTA cta (
+    .clock(clock),
+    .reset(reset),
+    .cmd_valid(station_issue_2_valid & store_lane_cta & (~store_busy)),
+    .cmd_ready(cta_cmd_ready),
+    .cmd_bits_cmd_funct(station_issue_2_bits_compute_cmd_funct),
+    .cmd_bits_cmd_rs1(station_issue_2_bits_compute_cmd_rs1),
+    .cmd_bits_cmd_rs2(station_issue_2_bits_compute_cmd_rs2),
+    .cmd_bits_index(station_issue_2_bits_compute_index),
+    .cmd_bits_sequence(station_issue_2_bits_compute_sequence),
+    .cmd_bits_loop_internal(station_issue_2_bits_compute_loop_internal),
+    .cmd_bits_loop_slot(station_issue_2_bits_compute_loop_slot),
+    .acc_read_req_valid(cta_acc_read_req_valid),
+    .acc_read_req_ready(accumulator_read_1_req_ready),
+    .acc_read_req_bits(cta_acc_read_req_bits),
+    .acc_read_resp_valid(accumulator_read_1_resp_valid),
+    .acc_read_resp_bits(accumulator_read_1_resp_bits),
+    .acc_write_valid(cta_acc_write_valid),
+    .acc_write_ready(accumulator_write_2_ready),
+    .acc_write_bits_row(cta_acc_write_bits_row),
+    .acc_write_bits_data(cta_acc_write_bits_data),
+    .acc_write_bits_mask(cta_acc_write_bits_mask),
+    .acc_write_bits_accumulate(cta_acc_write_bits_accumulate),
+    .retire(cta_retire),
+    .fault_valid(cta_fault_valid),
+    .fault_bits_code(cta_fault_bits_code),
+    .fault_bits_index(cta_fault_bits_index),
+    .busy(cta_busy)
   );
   DMAEngine_b16_m64_n16_t1 dma (
     .clock(clock),
@@ -838,7 +896,7 @@ module SpinelCTA (
     .write_1_bits_accumulate(load_sp_write_bits_accumulate),
     .writes_pending(scratchpad_writes_pending)
   );
-  Accumulator_2x2048x16x32_r2w2_s16 accumulator (
+  Accumulator_2x2048x16x32_r2w3_s16 accumulator (
     .clock(clock),
     .reset(reset),
     .read_0_req_valid(execute_acc_read_req_valid),
@@ -846,9 +904,9 @@ module SpinelCTA (
     .read_0_req_bits(execute_acc_read_req_bits),
     .read_0_resp_valid(accumulator_read_0_resp_valid),
     .read_0_resp_bits(accumulator_read_0_resp_bits),
-    .read_1_req_valid(store_acc_read_req_valid),
+    .read_1_req_valid(store_acc_read_req_valid | cta_acc_read_req_valid),
     .read_1_req_ready(accumulator_read_1_req_ready),
-    .read_1_req_bits(store_acc_read_req_bits),
+    .read_1_req_bits(cta_acc_read_req_valid ? cta_acc_read_req_bits : store_acc_read_req_bits),
     .read_1_resp_valid(accumulator_read_1_resp_valid),
     .read_1_resp_bits(accumulator_read_1_resp_bits),
     .write_0_valid(execute_acc_write_valid),
@@ -863,6 +921,12 @@ module SpinelCTA (
     .write_1_bits_data(load_acc_write_bits_data),
     .write_1_bits_mask(load_acc_write_bits_mask),
     .write_1_bits_accumulate(load_acc_write_bits_accumulate),
+    .write_2_valid(cta_acc_write_valid),
+    .write_2_ready(accumulator_write_2_ready),
+    .write_2_bits_row(cta_acc_write_bits_row),
+    .write_2_bits_data(cta_acc_write_bits_data),
+    .write_2_bits_mask(cta_acc_write_bits_mask),
+    .write_2_bits_accumulate(cta_acc_write_bits_accumulate),
     .writes_pending(accumulator_writes_pending)
   );
   CounterFile counters (
@@ -940,7 +1004,7 @@ module SpinelCTA (
   wire _unused_bits = &{1'b0, station_issue_0_bits_preload_rs1, station_issue_0_bits_preload_rs2,
                         station_issue_2_bits_preload_rs1, station_issue_2_bits_preload_rs2, scratchpad_writes_pending,
                         _error_valid_e1[30:0], _error_valid_e4[30:0], _error_valid_e7[30:0], _error_valid_e10[30:0],
-                        _error_valid_e13[30:0], 1'b0};
+                        _error_valid_e13[30:0], _error_valid_e16[30:0], 1'b0};
 endmodule
 
 `default_nettype wire

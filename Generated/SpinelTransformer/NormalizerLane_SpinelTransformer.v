@@ -15,6 +15,8 @@ module NormalizerLane_SpinelTransformer (
   input  wire [5:0] shift,
   input  wire layernorm_row,
   input  wire exponential_row,
+  input  wire variance_pass,
+  input  wire exponential_pass,
   input  wire [31:0] scale,
   input  wire affine_0_selected,
   input  wire affine_0_load_gamma,
@@ -41,7 +43,11 @@ module NormalizerLane_SpinelTransformer (
   reg  [31:0] lane_scale;
   wire [31:0] requantized;
   wire [32:0] deviation;
-  wire [50:0] iexp_z;
+  wire [65:0] first_product;
+  wire [31:0] second_product;
+  wire exponentiating;
+  wire gelu_selected;
+  wire [49:0] iexp_z;
   wire iexp_beyond;
   wire [4:0] iexp_shift;
   wire [31:0] iexp_base;
@@ -55,10 +61,11 @@ module NormalizerLane_SpinelTransformer (
   wire [33:0] igelu_clip;
   wire [31:0] igelu_base;
   wire [31:0] igelu_poly;
+  wire [31:0] igelu_factor;
   wire [7:0] scaler_result;
   wire [7:0] out;
   wire [16:0] _requantized_e1 = {1'h0, requant_m};
-  wire [48:0] _requantized_e2 = {{17{raw[31]}}, raw} * {{32{_requantized_e1[16]}}, _requantized_e1};
+  wire [48:0] _requantized_e2 = {$signed({{17{raw[31]}}, raw}) * $signed({{32{_requantized_e1[16]}}, _requantized_e1})};
   wire [49:0] _requantized_e3 = {$signed({_requantized_e2[48], _requantized_e2}) >>> (
       numerics_0_requantizer_shift
       - 6'h1)};
@@ -74,12 +81,15 @@ module NormalizerLane_SpinelTransformer (
   wire [49:0] _requantized_e6 = ($signed(_requantized_e5) > $signed(50'h7fffffff)) ? 50'h7fffffff
                                 : ($signed(_requantized_e5) < $signed(50'h3ffff80000000)) ? 50'h3ffff80000000
                                 : _requantized_e5;
-  wire [33:0] _iexp_z_e1 = -{deviation[32], deviation};
-  wire [32:0] _iexp_z_e2 = {qln2_inv[31], qln2_inv};
-  wire [66:0] _iexp_z_e3 = {{33{_iexp_z_e1[33]}}, _iexp_z_e1} * {{34{_iexp_z_e2[32]}}, _iexp_z_e2};
+  wire [32:0] _first_product_e1 = gelu_selected ? {1'h0, igelu_base} : deviation;
+  wire _first_product_e2 = (~variance_pass) & (~exponentiating);
+  wire [32:0] _first_product_e3 = variance_pass ? deviation
+                                  : exponentiating ? (-{qln2_inv[31], qln2_inv})
+                                  : (_first_product_e2 & layernorm_row) ? {8'h0, inverse}
+                                  : {1'h0, igelu_base};
+  wire [63:0] _second_product_e1 = {32'h0, exponentiating ? iexp_base : requantized}
+                                   * {32'h0, exponentiating ? iexp_base : igelu_factor};
   wire [36:0] _iexp_base_e1 = {32'h0, iexp_shift} * {5'h0, qln2};
-  wire [63:0] _iexp_poly_e1 = {32'h0, iexp_base} * {32'h0, iexp_base};
-  wire [25:0] _layernorm_product_e1 = {1'h0, inverse};
   wire [59:0] _layernorm_n_e1 = {$signed({layernorm_product[58], layernorm_product}) >>> (shift - 6'h1)};
   wire [58:0] _layernorm_n_e2 = _layernorm_n_e1[59:1];
   wire [59:0] _layernorm_n_e3 = {_layernorm_n_e2[58], _layernorm_n_e2}
@@ -90,7 +100,7 @@ module NormalizerLane_SpinelTransformer (
                                        | _layernorm_n_e1[1]))
                                    ? 60'h1
                                    : 60'h0);
-  wire [67:0] _affine_z_e1 = {{18{layernorm_n[49]}}, layernorm_n} * {{50{gamma[17]}}, gamma};
+  wire [67:0] _affine_z_e1 = {$signed({{18{layernorm_n[49]}}, layernorm_n}) * $signed({{50{gamma[17]}}, gamma})};
   wire [55:0] _affine_z_e2 = _affine_z_e1[67:12];
   wire [56:0] _affine_z_e3 = {_affine_z_e2[55], _affine_z_e2}
                              + ((_affine_z_e1[11] & ((_affine_z_e1[10:0] != 11'h0) | _affine_z_e1[12])) ? 57'h1
@@ -104,32 +114,31 @@ module NormalizerLane_SpinelTransformer (
                                : {{2{requantized[31]}}, requantized};
   wire [31:0] _igelu_clip_e2 = numerics_0_two_segment_row ? numerics_0_qb2 : qb;
   wire [33:0] _igelu_clip_e3 = -{{2{_igelu_clip_e2[31]}}, _igelu_clip_e2};
-  wire [63:0] _igelu_poly_e1 = {32'h0, igelu_base} * {32'h0, igelu_base};
   wire [31:0] _requant_m_e1 = active ? raw : 32'h0;
   wire [31:0] _requant_m_e2 = 32'hffff;
   wire [31:0] _gamma_e1 = ($signed(_requant_m_e1) > $signed(32'h1ffff)) ? 32'h1ffff
                           : ($signed(_requant_m_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
                           : _requant_m_e1;
-  wire [63:0] _scaler_value_e1 = {32'h0, requantized}
-                                 * {32'h0,
-                                    (($signed(requantized) < $signed(32'h0)) ? (32'h0 - igelu_poly) : igelu_poly)
-                                    + (numerics_0_two_segment_row ? numerics_0_q1 : qc)};
-  wire [31:0] _scaler_value_e2 = numerics_0_plain_row ? requantized : exponential_row ? exp : _scaler_value_e1[31:0];
+  wire [31:0] _scaler_value_e1 = numerics_0_plain_row ? requantized : exponential_row ? exp : second_product;
 
   assign value = requantized;
-  assign square = {{33{deviation[32]}}, deviation} * {{33{deviation[32]}}, deviation};
+  assign square = first_product;
   assign exponential = exp;
   assign result = out;
   assign requantized = (numerics_0_requantizer_shift == 6'h0) ? raw : _requantized_e6[31:0];
   assign deviation = {requantized[31], requantized} - {center[31], center};
-  assign iexp_z = _iexp_z_e3[66:16];
-  assign iexp_beyond = $signed(iexp_z) >= $signed(51'h20);
-  assign iexp_shift = ($signed(iexp_z) < $signed(51'h0)) ? 5'h0 : iexp_z[4:0];
+  assign first_product = {$signed({{33{_first_product_e1[32]}}, _first_product_e1}) * $signed({
+      {33{_first_product_e3[32]}}, _first_product_e3})};
+  assign second_product = _second_product_e1[31:0];
+  assign exponentiating = (~variance_pass) & (exponential_pass | exponential_row);
+  assign gelu_selected = _first_product_e2 & (~layernorm_row);
+  assign iexp_z = first_product[65:16];
+  assign iexp_beyond = $signed(iexp_z) >= $signed(50'h20);
+  assign iexp_shift = ($signed(iexp_z) < $signed(50'h0)) ? 5'h0 : iexp_z[4:0];
   assign iexp_base = deviation[31:0] + _iexp_base_e1[31:0] + qb;
-  assign iexp_poly = _iexp_poly_e1[31:0] + qc;
+  assign iexp_poly = second_product + qc;
   assign exp = iexp_beyond ? 32'h0 : {$signed(iexp_poly) >>> iexp_shift};
-  assign layernorm_product = {{26{deviation[32]}}, deviation}
-                             * {{33{_layernorm_product_e1[25]}}, _layernorm_product_e1};
+  assign layernorm_product = first_product[58:0];
   assign layernorm_n = _layernorm_n_e3[49:0];
   assign affine_z = _affine_z_e6[31:0];
   assign igelu_clip = ($signed(_igelu_clip_e1) < $signed(_igelu_clip_e3)) ? _igelu_clip_e1 : _igelu_clip_e3;
@@ -138,11 +147,13 @@ module NormalizerLane_SpinelTransformer (
                          ? (($signed(igelu_clip) < $signed({{2{numerics_0_qt[31]}}, numerics_0_qt})) ? numerics_0_qb1
                             : numerics_0_qb2)
                          : qb);
-  assign igelu_poly = _igelu_poly_e1[31:0]
+  assign igelu_poly = first_product[31:0]
                       + (numerics_0_two_segment_row
                          ? (($signed(igelu_clip) < $signed({{2{numerics_0_qt[31]}}, numerics_0_qt})) ? numerics_0_qc1
                             : numerics_0_qc2)
                          : qc);
+  assign igelu_factor = (($signed(requantized) < $signed(32'h0)) ? (32'h0 - igelu_poly) : igelu_poly)
+                        + (numerics_0_two_segment_row ? numerics_0_q1 : qc);
   assign out = (numerics_0_relu_row & ($signed(scaler_result) < $signed(8'h0))) ? 8'h0 : scaler_result;
   always @(posedge clock) begin
     if (reset)
@@ -172,14 +183,13 @@ module NormalizerLane_SpinelTransformer (
   end
   ScaleUnit_50to8 scaler (
     .value(layernorm_row ? (affine_0_selected ? {{18{affine_z[31]}}, affine_z} : layernorm_n)
-           : {{18{_scaler_value_e2[31]}}, _scaler_value_e2}),
+           : {{18{_scaler_value_e1[31]}}, _scaler_value_e1}),
     .scale(numerics_0_lane_scaled ? lane_scale : scale),
     .result(scaler_result)
   );
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, _requantized_e6[49:32], _iexp_z_e3[15:0], _iexp_base_e1[36:32], _iexp_poly_e1[63:32],
-                        _layernorm_n_e3[59:50], _affine_z_e6[57:32], _igelu_poly_e1[63:32], _gamma_e1[31:18],
-                        _scaler_value_e1[63:32], 1'b0};
+  wire _unused_bits = &{1'b0, _requantized_e6[49:32], _second_product_e1[63:32], _iexp_base_e1[36:32],
+                        _layernorm_n_e3[59:50], _affine_z_e6[57:32], _gamma_e1[31:18], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -334,7 +334,8 @@ module Normalizer_SpinelTransformer (
                              : _new_running_e1 ? 3'h3
                              : (row_bits_command == 3'h5) ? 3'h5
                              : 3'h6);
-  wire _new_running_e3 = 1'h1 & (row_bits_activation == 3'h5);
+  wire _new_running_e3 = (row_bits_command == 3'h6) | (row_bits_command == 3'h7);
+  wire _new_running_e4 = 1'h1 & (row_bits_activation == 3'h5);
   wire _root_begin_e1 = (phase == 3'h1) & divider_done;
   wire _done_e1 = (phase == 3'h4) & float_divider_done;
   wire _done_e2 = (phase == 3'h3) & divider_done;
@@ -398,14 +399,14 @@ module Normalizer_SpinelTransformer (
                                + (({{1'h0, divider_remainder}, 1'h0} > {2'h0, held_deviation}) ? 25'h1 : 25'h0)}};
   wire _phase_e1 = (phase == 3'h2) & square_root_done;
   wire [6:0] _held_shift_e1 = reciprocal_exponent - 7'h10;
-  wire _lane_0_exponential_row_e1 = (row_bits_activation == 3'h4) | _new_running_e3;
+  wire _lane_0_exponential_row_e1 = (row_bits_activation == 3'h4) | _new_running_e4;
   wire _lane_0_affine_0_load_gamma_e1 = row_valid & row_bits_parameters & (row_bits_command == 3'h0);
   wire _lane_0_affine_0_load_gamma_e2 = _lane_0_affine_0_load_gamma_e1 & (row_bits_row == 4'h0);
   wire _lane_0_affine_0_load_beta_e1 = _lane_0_affine_0_load_gamma_e1 & (row_bits_row != 4'h0);
   wire _lane_0_numerics_0_plain_row_e1 = 1'h1 & (row_bits_activation < 3'h2);
   wire _lane_0_numerics_0_lane_scaled_e1 = (~_row_output_scale_e2)
                                            & (~(row_bits_activation == 3'h4))
-                                           & (~_new_running_e3)
+                                           & (~_new_running_e4)
                                            & (row_bits_scale_source == 2'h1);
   wire _lane_0_numerics_0_load_multiplier_e1 = row_valid & row_bits_parameters & (row_bits_command == 3'h1);
   wire _lane_0_numerics_0_load_lane_scale_e1 = _lane_scale_fault_e1 & (~non_finite_scale);
@@ -681,8 +682,7 @@ module Normalizer_SpinelTransformer (
                                + ((row_bits_columns > 16'hf) ? {{88{lane_15_result[7]}}, lane_15_result} : 96'h0);
   assign new_running = (_new_running_e2 ? row_running : 96'h0)
                        + (_new_running_e1 ? square_sum
-                          : ((row_bits_command == 3'h6) | (row_bits_command == 3'h7))
-                            ? (_new_running_e3 ? relative_output_sum : exponential_sum)
+                          : _new_running_e3 ? (_new_running_e4 ? relative_output_sum : exponential_sum)
                           : element_sum);
   assign new_count = (_new_running_e2 ? row_count : 32'h0) + {16'h0, row_bits_columns};
   assign new_maximum = (_new_running_e2 & ($signed(maximum_15) < $signed(row_center))) ? row_center : maximum_15;
@@ -743,7 +743,7 @@ module Normalizer_SpinelTransformer (
                             | ((row_bits_columns > 16'hf) & (_non_finite_scale_e16[30:23] == 8'hff));
   assign row_output_scale = _row_output_scale_e2 ? layernorm_scale_product
                             : (row_bits_activation == 3'h4) ? row_result
-                            : _new_running_e3 ? maximum_factor
+                            : _new_running_e4 ? maximum_factor
                             : (row_bits_scale_source == 2'h2) ? row_scale_product
                             : row_bits_scale;
   always @(posedge clock) begin
@@ -2746,6 +2746,8 @@ module Normalizer_SpinelTransformer (
     .shift(row_result[30:25]),
     .layernorm_row(_row_output_scale_e2),
     .exponential_row(_lane_0_exponential_row_e1),
+    .variance_pass(_new_running_e1),
+    .exponential_pass(_new_running_e3),
     .scale(row_output_scale),
     .affine_0_selected(_row_output_scale_e1),
     .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
@@ -2782,6 +2784,8 @@ module Normalizer_SpinelTransformer (
     .shift(row_result[30:25]),
     .layernorm_row(_row_output_scale_e2),
     .exponential_row(_lane_0_exponential_row_e1),
+    .variance_pass(_new_running_e1),
+    .exponential_pass(_new_running_e3),
     .scale(row_output_scale),
     .affine_0_selected(_row_output_scale_e1),
     .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
@@ -2818,6 +2822,8 @@ module Normalizer_SpinelTransformer (
     .shift(row_result[30:25]),
     .layernorm_row(_row_output_scale_e2),
     .exponential_row(_lane_0_exponential_row_e1),
+    .variance_pass(_new_running_e1),
+    .exponential_pass(_new_running_e3),
     .scale(row_output_scale),
     .affine_0_selected(_row_output_scale_e1),
     .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
@@ -2854,6 +2860,8 @@ module Normalizer_SpinelTransformer (
     .shift(row_result[30:25]),
     .layernorm_row(_row_output_scale_e2),
     .exponential_row(_lane_0_exponential_row_e1),
+    .variance_pass(_new_running_e1),
+    .exponential_pass(_new_running_e3),
     .scale(row_output_scale),
     .affine_0_selected(_row_output_scale_e1),
     .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
@@ -2890,6 +2898,8 @@ module Normalizer_SpinelTransformer (
     .shift(row_result[30:25]),
     .layernorm_row(_row_output_scale_e2),
     .exponential_row(_lane_0_exponential_row_e1),
+    .variance_pass(_new_running_e1),
+    .exponential_pass(_new_running_e3),
     .scale(row_output_scale),
     .affine_0_selected(_row_output_scale_e1),
     .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
@@ -2926,6 +2936,8 @@ module Normalizer_SpinelTransformer (
     .shift(row_result[30:25]),
     .layernorm_row(_row_output_scale_e2),
     .exponential_row(_lane_0_exponential_row_e1),
+    .variance_pass(_new_running_e1),
+    .exponential_pass(_new_running_e3),
     .scale(row_output_scale),
     .affine_0_selected(_row_output_scale_e1),
     .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
@@ -2962,6 +2974,8 @@ module Normalizer_SpinelTransformer (
     .shift(row_result[30:25]),
     .layernorm_row(_row_output_scale_e2),
     .exponential_row(_lane_0_exponential_row_e1),
+    .variance_pass(_new_running_e1),
+    .exponential_pass(_new_running_e3),
     .scale(row_output_scale),
     .affine_0_selected(_row_output_scale_e1),
     .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
@@ -2998,6 +3012,8 @@ module Normalizer_SpinelTransformer (
     .shift(row_result[30:25]),
     .layernorm_row(_row_output_scale_e2),
     .exponential_row(_lane_0_exponential_row_e1),
+    .variance_pass(_new_running_e1),
+    .exponential_pass(_new_running_e3),
     .scale(row_output_scale),
     .affine_0_selected(_row_output_scale_e1),
     .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
@@ -3034,6 +3050,8 @@ module Normalizer_SpinelTransformer (
     .shift(row_result[30:25]),
     .layernorm_row(_row_output_scale_e2),
     .exponential_row(_lane_0_exponential_row_e1),
+    .variance_pass(_new_running_e1),
+    .exponential_pass(_new_running_e3),
     .scale(row_output_scale),
     .affine_0_selected(_row_output_scale_e1),
     .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
@@ -3070,6 +3088,8 @@ module Normalizer_SpinelTransformer (
     .shift(row_result[30:25]),
     .layernorm_row(_row_output_scale_e2),
     .exponential_row(_lane_0_exponential_row_e1),
+    .variance_pass(_new_running_e1),
+    .exponential_pass(_new_running_e3),
     .scale(row_output_scale),
     .affine_0_selected(_row_output_scale_e1),
     .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
@@ -3106,6 +3126,8 @@ module Normalizer_SpinelTransformer (
     .shift(row_result[30:25]),
     .layernorm_row(_row_output_scale_e2),
     .exponential_row(_lane_0_exponential_row_e1),
+    .variance_pass(_new_running_e1),
+    .exponential_pass(_new_running_e3),
     .scale(row_output_scale),
     .affine_0_selected(_row_output_scale_e1),
     .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
@@ -3142,6 +3164,8 @@ module Normalizer_SpinelTransformer (
     .shift(row_result[30:25]),
     .layernorm_row(_row_output_scale_e2),
     .exponential_row(_lane_0_exponential_row_e1),
+    .variance_pass(_new_running_e1),
+    .exponential_pass(_new_running_e3),
     .scale(row_output_scale),
     .affine_0_selected(_row_output_scale_e1),
     .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
@@ -3178,6 +3202,8 @@ module Normalizer_SpinelTransformer (
     .shift(row_result[30:25]),
     .layernorm_row(_row_output_scale_e2),
     .exponential_row(_lane_0_exponential_row_e1),
+    .variance_pass(_new_running_e1),
+    .exponential_pass(_new_running_e3),
     .scale(row_output_scale),
     .affine_0_selected(_row_output_scale_e1),
     .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
@@ -3214,6 +3240,8 @@ module Normalizer_SpinelTransformer (
     .shift(row_result[30:25]),
     .layernorm_row(_row_output_scale_e2),
     .exponential_row(_lane_0_exponential_row_e1),
+    .variance_pass(_new_running_e1),
+    .exponential_pass(_new_running_e3),
     .scale(row_output_scale),
     .affine_0_selected(_row_output_scale_e1),
     .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
@@ -3250,6 +3278,8 @@ module Normalizer_SpinelTransformer (
     .shift(row_result[30:25]),
     .layernorm_row(_row_output_scale_e2),
     .exponential_row(_lane_0_exponential_row_e1),
+    .variance_pass(_new_running_e1),
+    .exponential_pass(_new_running_e3),
     .scale(row_output_scale),
     .affine_0_selected(_row_output_scale_e1),
     .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
@@ -3286,6 +3316,8 @@ module Normalizer_SpinelTransformer (
     .shift(row_result[30:25]),
     .layernorm_row(_row_output_scale_e2),
     .exponential_row(_lane_0_exponential_row_e1),
+    .variance_pass(_new_running_e1),
+    .exponential_pass(_new_running_e3),
     .scale(row_output_scale),
     .affine_0_selected(_row_output_scale_e1),
     .affine_0_load_gamma(_lane_0_affine_0_load_gamma_e2),
@@ -3338,7 +3370,7 @@ module Normalizer_SpinelTransformer (
     .clock(clock),
     .reset(reset),
     .start((_result_valid_e1 & (row_bits_command == 3'h7)) | computes_factor),
-    .a((_new_running_e3 & (~computes_factor)) ? 32'h3f800000 : 32'h42fe0000),
+    .a((_new_running_e4 & (~computes_factor)) ? 32'h3f800000 : 32'h42fe0000),
     .b(sum_to_float_result),
     .busy(float_divider_busy),
     .done(float_divider_done),

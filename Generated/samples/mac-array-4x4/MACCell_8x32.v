@@ -14,7 +14,7 @@ module MACCell_8x32 (
   reg  [7:0] weight;
   reg  [7:0] a_reg;
   reg  [31:0] psum_reg;
-  wire [15:0] _psum_reg_e1 = {{8{a_in[7]}}, a_in} * {{8{weight[7]}}, weight};
+  wire [15:0] _psum_reg_e1 = {$signed({{8{a_in[7]}}, a_in}) * $signed({{8{weight[7]}}, weight})};
 
   assign a_out = a_reg;
   assign w_out = weight;
