@@ -141,6 +141,7 @@ typedef uint32_t acc_scale_t_bits;
 #define SPINEL_CTA_HASH_LENGTH 6
 #define SPINEL_CTA_MAX_TOKENS 512
 #define SPINEL_CTA_MAX_CLUSTERS 512
+#define SPINEL_CTA_HASH_CODE_BITS 8
 
 /* The memory model of the harness (and of the golden timing model). */
 #define SPINEL_MEMORY_LATENCY_CYCLES 40

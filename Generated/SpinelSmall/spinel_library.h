@@ -11,6 +11,14 @@
  *   tiled_global_average_auto
  *                          the mean of every channel over a dim×dim image, ACC_SCALE(Σ, 1/dim²)
  *   tiled_norm_auto        LayerNorm or Softmax of the rows of an acc_t matrix
+ *
+ * and, on a configuration with CTA (SPINEL_HAS_CTA; docs/CTA.md), the CTA commands the hardware
+ * runs, one command each,
+ * issued like gemmini_extended_mvin (they do not wait; gemmini_fence does):
+ *   spinel_cta_config_hash    CTA_CONFIG of a level: its offsets row, M and K
+ *   spinel_cta_config_lambda  CTA_CONFIG of the target λ
+ *   spinel_cta_cluster        CTA_CLUSTER: hash and cluster n tokens' products
+ *   spinel_cta_status         CTA_STATUS: k0, k1, k2 and the overflow token into a row
  */
 #include "gemmini.h"
 
@@ -137,5 +145,40 @@ static inline void tiled_norm_auto(const size_t I, const size_t J, const acc_t* 
     if (act == SOFTMAX) spinel_reset_norm(&constants);
     gemmini_fence();
 }
+
+/* ---- CTA (docs/CTA.md); every field position comes from spinel_isa.h ---- */
+#if SPINEL_HAS_CTA
+
+/* CTA_CONFIG of `level` (0-2): its hash instance sat(floor((p + offset)·M / 2^K)) with the
+ * SPINEL_CTA_HASH_LENGTH offsets in the accumulator row `offsets_row` (an accumulator address,
+ * bit 31 set, not accumulating). */
+static inline void spinel_cta_config_hash(unsigned level, uint32_t offsets_row, uint32_t multiplier, uint32_t shift) {
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC,
+                             (uint64_t)level | (uint64_t)multiplier << SPINEL_CTA_HASH_M_LOW | (uint64_t)shift << SPINEL_CTA_HASH_K_LOW,
+                             SPINEL_OPERAND(offsets_row, SPINEL_CTA_HASH_LENGTH, 1), SPINEL_FUNCT_CTA_CONFIG);
+}
+
+/* CTA_CONFIG of the target λ (fp32, positive and finite), for CTA_PROBABILITIES. */
+static inline void spinel_cta_config_lambda(float lambda) {
+    uint32_t bits;
+    memcpy(&bits, &lambda, sizeof bits);
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, (uint64_t)SPINEL_CTA_EXPONENT_TARGET | (uint64_t)bits << SPINEL_CTA_EXPONENT_LOW, 0,
+                             SPINEL_FUNCT_CTA_CONFIG);
+}
+
+/* CTA_CLUSTER of `level`: the n tokens' SPINEL_CTA_HASH_LENGTH products, one accumulator row
+ * per token from `products_row` on, hashed with the level's instance and clustered (ids in
+ * order of first appearance). A token that needs cluster SPINEL_CTA_MAX_CLUSTERS + 1 raises
+ * clusterOverflow (13) and the level keeps no table; CTA_STATUS names the token. */
+static inline void spinel_cta_cluster(unsigned level, uint32_t products_row, size_t n) {
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, (uint64_t)level, SPINEL_OPERAND(products_row, SPINEL_CTA_HASH_LENGTH, n), SPINEL_FUNCT_CTA_CLUSTER);
+}
+
+/* CTA_STATUS: k0, k1, k2 (-1 for a level without a table) and the last overflow token (-1 if
+ * none) into the first SPINEL_CTA_STATUS_VALUES lanes of the accumulator row `row`. */
+static inline void spinel_cta_status(uint32_t row) {
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, 0, SPINEL_OPERAND(row, 0, 0), SPINEL_FUNCT_CTA_STATUS);
+}
+#endif /* SPINEL_HAS_CTA */
 
 #endif /* SPINEL_LIBRARY_H */

@@ -247,13 +247,22 @@ struct TestbenchTests {
                 "\(stopped.standardError)")
     }
 
+    /// Issue 13: the C API of the CTA commands the RTL runs (Testbenches/cta_cluster.c) on the
+    /// small CTA configuration: three levels (several clusters, one cluster, an overflow with
+    /// clusterOverflow at its CTA_CLUSTER) checked in C against spinel_reference.h; the replay
+    /// agrees on every DMA write and the error, and the timing model on every retire cycle.
+    @Test func ctaClusterOnSmallCTA() throws {
+        let output = try run("cta_cluster", on: Self.config("small-cta"), exactTiming: true)
+        #expect(output.contains("status 0: k0 5, k1 1, k2 -1, overflow token 8"), "\(output)")
+    }
+
     /// One smoke run on the full-size default configuration (DIM 16).
     @Test func matmulOnDefault() throws {
         try run("matmul", on: .default)
     }
 
     @discardableResult
-    func run(_ name: String, on config: AcceleratorConfig, arguments: [String] = []) throws -> String {
+    func run(_ name: String, on config: AcceleratorConfig, arguments: [String] = [], exactTiming: Bool = false) throws -> String {
         let inputs = try AcceleratorGeneration.simulationInputs(for: config)
         let source = Self.root().appendingPathComponent("Testbenches/\(name).c")
         let executable = try HarnessBuild.executable(verilog: inputs.verilog, top: inputs.top, harness: inputs.harness,
@@ -266,6 +275,11 @@ struct TestbenchTests {
         // The second check: the trace replayed on the golden model, every DMA write bit for bit.
         let report = try TraceReplay.replay(HarnessTrace.load(trace), parameters: try config.parameters())
         #expect(report.verdict == .match, "\(name) on \(config.name): \(report.render(commandTable: false, maximumProblems: 5))")
+        if exactTiming {
+            let timing = TimingComparison(trace: try HarnessTrace.load(trace), parameters: try config.parameters())
+            #expect(timing.predictedTotal == timing.measuredTotal && (timing.statistics.first?.maxAbsoluteError ?? 0) == 0,
+                    "\(name) on \(config.name): the timing model is not cycle-exact: \(timing.summary)")
+        }
         return result.standardOutput
     }
 }

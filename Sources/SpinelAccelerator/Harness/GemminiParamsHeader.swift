@@ -219,6 +219,7 @@ public enum GemminiParamsHeader {
             define("SPINEL_CTA_HASH_LENGTH", cta.hashLength)
             define("SPINEL_CTA_MAX_TOKENS", cta.maxTokens)
             define("SPINEL_CTA_MAX_CLUSTERS", cta.maxClusters)
+            define("SPINEL_CTA_HASH_CODE_BITS", cta.hashCodeBits)
         }
         line()
         line("/* The memory model of the harness (and of the golden timing model). */")
