@@ -149,13 +149,10 @@ public struct CommandRecorder: Sendable {
 ///
 /// Between fences the host offers commands back to back; the timing model predicts each
 /// segment from an idle accelerator, starting from the golden model's state after the
-/// previous segments (configuration registers, the LOOP_WS accumulator half). A fence returns
-/// `fenceCycles` cycles after the segment's last retirement (the harness waits for two idle
-/// cycles); a fence with nothing to wait for takes `emptyFenceCycles`. Only the fences of the
-/// testbench's measured window count (`RecordedProgram`).
+/// previous segments (configuration registers, the LOOP_WS accumulator half); `FencedCycles`
+/// adds up the segments and fences. Only the fences of the testbench's measured window count
+/// (`RecordedProgram`).
 public enum FencedTiming {
-    public static let fenceCycles = PipelineTiming.fenceCycles
-    public static let emptyFenceCycles = PipelineTiming.emptyFenceCycles
 
     public struct Result: Sendable, Hashable {
         public var cycles: UInt64
@@ -190,7 +187,7 @@ public enum FencedTiming {
         let stream = program.prelude + program.segments.flatMap { $0 }
         let whole = TimingProgram(stream, issueCycles: Array(repeating: 0, count: stream.count), parameters: parameters)
         let timing = TimingModel(parameters: parameters, memory: MemoryTimingSettings(parameters.config.memory), stepping: stepping)
-        var total: UInt64 = 0
+        var accounting = FencedCycles()
         var busyFences = 0, idleFences = 0, skipped: UInt64 = 0
         var stages: [(name: String, cycles: UInt64)] = []
         func add(_ name: String, _ cycles: UInt64) {
@@ -199,9 +196,8 @@ public enum FencedTiming {
         var first = program.prelude.count
         for segment in program.segments {
             guard !segment.isEmpty else {
-                total += emptyFenceCycles
                 idleFences += 1
-                add("fences", emptyFenceCycles)
+                add("fences", accounting.addEmptyFence())
                 continue
             }
             var part = whole
@@ -213,12 +209,10 @@ public enum FencedTiming {
             first += segment.count
             let prediction = timing.predict(part, cycleLimit: 100_000_000)
             skipped += prediction.skippedCycles
-            let cycles = (prediction.retired.compactMap { $0 }.max() ?? 0) + fenceCycles
-            total += cycles
             busyFences += 1
-            add(stageName(segment), cycles)
+            add(stageName(segment), accounting.addSegment(prediction))
         }
-        return Result(cycles: total, commands: program.commandCount, fences: program.segments.count, busyFences: busyFences,
+        return Result(cycles: accounting.total, commands: program.commandCount, fences: program.segments.count, busyFences: busyFences,
                       idleFences: idleFences, stages: stages, skippedCycles: skipped)
     }
 }

@@ -34,7 +34,8 @@ public struct ProgramOutcome: Sendable {
     /// The buffer after the golden model's run.
     public var image: [UInt8]
     public var macs: Double
-    /// The timing model's cycles, fence to fence, each part from idle (golden-only estimate).
+    /// The timing model's cycles from the first command's issue to the last retirement (what
+    /// `RTLCheck.measuredCycles` counts), fence to fence, each part from idle (golden-only estimate).
     public var predictedCycles: UInt64
     public var rtl: RTLCheck?
 }
@@ -64,19 +65,16 @@ public enum ProgramExecution {
         var memory = BufferMemory(base: base, bytes: mapped.program.dram)
         var segmentStart = model
         var segment: [(funct: UInt8, rs1: UInt64, rs2: UInt64)] = []
-        var cycles: UInt64 = 0
-        // The RTL's count runs from the first command's issue to the last retirement: between two
-        // segments, the fence's own cycles (and those of fences with nothing to wait for).
-        var fenceGap: UInt64?
+        // Each segment closed by a fence (the runner's final one closes the last).
+        var accounting = FencedCycles()
         func finishSegment() {
             if predictCycles && !segment.isEmpty {
                 let timing = TimingProgram(segment, issueCycles: Array(repeating: 0, count: segment.count), startingFrom: segmentStart)
                 let prediction = TimingModel(parameters: parameters, memory: MemoryTimingSettings(parameters.config.memory))
                     .predict(timing, cycleLimit: 100_000_000)
-                cycles += (prediction.totalCycles ?? 0) + (fenceGap ?? 0)
-                fenceGap = PipelineTiming.fenceCycles
-            } else if predictCycles, let gap = fenceGap {
-                fenceGap = gap + PipelineTiming.emptyFenceCycles
+                accounting.addSegment(prediction)
+            } else if predictCycles {
+                accounting.addEmptyFence()
             }
             segment = []
             segmentStart = model
@@ -96,7 +94,7 @@ public enum ProgramExecution {
             }
         }
         finishSegment()
-        return ProgramOutcome(name: mapped.name, image: memory.bytes, macs: mapped.macs, predictedCycles: cycles)
+        return ProgramOutcome(name: mapped.name, image: memory.bytes, macs: mapped.macs, predictedCycles: accounting.firstIssueToLastRetirement)
     }
 }
 

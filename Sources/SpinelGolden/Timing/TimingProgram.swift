@@ -142,8 +142,7 @@ public struct TimedCommand: Sendable {
                               localRow: local.address.row, accumulator: local.address.isAccumulator,
                               accumulate: local.address.accumulates, blockStride: settings.blockStride, dim: dim)
             work = .mvin(move)
-            let blocksMinusOne = local.columns == 0 ? 0 : (local.columns - 1) / dim
-            footprint.add(write: local, lastRowOffset: blocksMinusOne * settings.blockStride + max(local.rows - 1, 0))
+            footprint.add(write: local, lastRowOffset: (move.blocks - 1) * settings.blockStride + max(local.rows - 1, 0))
         case Funct.mvout:
             route = .store
             let local = LocalOperand(field: rs2)
@@ -273,7 +272,7 @@ public struct MoveIn: Sendable {
     public var dim: Int
 
     /// DIM-column blocks per row (LoadController's writer: at least one).
-    public var blocks: Int { columns == 0 ? 1 : (columns - 1) / dim + 1 }
+    public var blocks: Int { LocalOperandLayout.blocks(columns: columns, dim: dim) }
     public var zeros: Bool { dramAddress == 0 }
     /// Nothing to move: the controller passes one note through.
     public var empty: Bool { rows == 0 || columns == 0 }
@@ -301,7 +300,7 @@ public struct MoveOut: Sendable {
     public var accumulatingLatency: Int?
 
     public var empty: Bool { rows == 0 || columns == 0 }
-    public var blocks: Int { columns == 0 ? 1 : (columns - 1) / dim + 1 }
+    public var blocks: Int { LocalOperandLayout.blocks(columns: columns, dim: dim) }
     /// The local row of `row` in `block`.
     public func localRow(row: Int, block: Int) -> Int { localRow + block * dim + row }
     public func address(row: Int, block: Int) -> UInt64 {
