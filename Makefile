@@ -1,7 +1,7 @@
 # Spinel — the two commands that do everything on a fresh machine:
 #   make demo   all-MiniLM-L6-v2 on the generated accelerator's RTL: sentence embeddings, checked bit for bit
 #   make test   build and run every test (unit, simulated hardware, output quality)
-# Other targets: make deps | build | build-release | model | demo-encoder | bench | bench-model | bench-bert | bench-bert512 | bench-timing-speed | bench-area | bench-scale | bench-numerics | bench-normalizer | bench-gemmini | bench-cta | bench-explore | explore-example | fuzz | generated | clean
+# Other targets: make deps | build | build-release | model | demo-encoder | bench | bench-model | bench-bert | bench-bert512 | bench-timing-speed | bench-area | bench-scale | bench-numerics | bench-normalizer | bench-gemmini | bench-cta | bench-cta-area | bench-explore | explore-example | fuzz | generated | clean
 
 SWIFT    ?= swift
 APT_PACKAGES := verilator libgmp-dev yosys iverilog unzip chromium
@@ -12,7 +12,7 @@ SPINEL   := .build/debug/spinel
 SPINEL_RELEASE := .build/release/spinel
 DEMO_DIR := .build/demo
 
-.PHONY: all deps build build-release model test demo demo-encoder bench-model bench bench-bert bench-bert512 bench-timing-speed bench-area bench-scale bench-numerics bench-normalizer bench-gemmini bench-cta bench-explore explore-example fuzz generated synth clean
+.PHONY: all deps build build-release model test demo demo-encoder bench-model bench bench-bert bench-bert512 bench-timing-speed bench-area bench-scale bench-numerics bench-normalizer bench-gemmini bench-cta bench-cta-area bench-explore explore-example fuzz generated synth clean
 
 all: build
 
@@ -126,6 +126,12 @@ CTA_TEXTS ?= Testbenches/model/cta-cells.txt Testbenches/model/cta-harbor.txt Te
 bench-cta: build-release model
 	$(SPINEL) cta-study --texts $(CTA_TEXTS)
 
+# The CTA units' area against the array (docs/CTA-HARDWARE.md, "Area against the mesh"): each
+# unit and the array synthesized alone by Yosys at the cta preset's shape, memories kept as
+# memories and priced as SRAM macros (about 10 minutes).
+bench-cta-area: build-release
+	$(SPINEL) cta-area --preset cta
+
 # Figures: elaboration of a 64×64 MAC array, generation per preset, then the default
 # accelerator's Verilator build and a 512³ tiled matmul (cycles, simulation speed, PE utilization),
 # then the utilization sweep (docs/PERFORMANCE.md): matmuls 64 to 1024 per side, WS through
@@ -138,7 +144,7 @@ bench-cta: build-release model
 BENCH_OUT   ?= Generated/bench
 SWEEP_SIZES ?= 64x64x64,128x128x128,256x256x256,512x512x512,1024x1024x1024,1024x256x512,256x1024x128,512x128x1024
 BERT_BASE   := 768 12 3072
-bench: build-release bench-scale bench-bert bench-bert512 bench-timing-speed bench-area bench-numerics bench-normalizer bench-gemmini bench-model bench-cta
+bench: build-release bench-scale bench-bert bench-bert512 bench-timing-speed bench-area bench-numerics bench-normalizer bench-gemmini bench-model bench-cta bench-cta-area
 	$(SPINEL) bench
 	@echo "== default preset: Verilator build (forced) and 512x512x512 tiled matmul"
 	@start=$$(date +%s.%N); SPINEL_CACHE=$$(mktemp -d) $(SPINEL) sim --preset default --testbench Testbenches/matmul.c > /dev/null; \

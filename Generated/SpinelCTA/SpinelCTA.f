@@ -32,8 +32,8 @@ ScaleUnit_32to8.v
 Queue_18x105.v
 StoreController_SpinelCTA.v
 HashUnit_6x32_o32_m16_c8.v
-Queue_14x10.v
-ClusterIndexModule_l6_b8_n512_k512.v
+Queue_50x10.v
+ClusterIndexModule_l6_b8_d2_n512_k512.v
 CTAController_SpinelCTA.v
 SkidBuffer_72.v
 DMABurstSplitter_b16_m64_n16_t1.v

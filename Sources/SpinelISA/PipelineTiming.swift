@@ -26,8 +26,9 @@ public enum PipelineTiming {
     public static func clusterIndexLatency(levels: Int) -> Int { 2 * levels + 1 }
     /// Cycles from CTA_CLUSTER's last product read to its retirement (`CTAController`): the
     /// row arrives (1), the hash unit's register (1), the cluster index (one level per hash
-    /// position), the cycle the level takes the count (1).
-    public static func clusterDrainCycles(hashLength: Int) -> Int { 2 + clusterIndexLatency(levels: hashLength) + 1 }
+    /// digit of every hash position, `CTAParameters.clusterLevels`), the cycle the level takes
+    /// the count (1).
+    public static func clusterDrainCycles(levels: Int) -> Int { 2 + clusterIndexLatency(levels: levels) + 1 }
 
     // MARK: Sequential arithmetic
 

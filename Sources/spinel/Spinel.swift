@@ -14,7 +14,7 @@ struct Spinel: ParsableCommand {
             Icarus compilation), and measure the generator.
             """,
         subcommands: [Generate.self, Sim.self, Check.self, Accuracy.self, Fuzz.self, Lint.self, Bench.self, Embed.self, RunModel.self, CTAStudyCommand.self,
-                      Explore.self, ExplorePoint.self, TimingSpeed.self]
+                      Explore.self, ExplorePoint.self, TimingSpeed.self, CTAAreaCommand.self]
     )
 }
 

@@ -225,8 +225,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// The CTA controller on the store lane (CTAController.swift): the command it runs and its phase.
     private var ctaCommand = 0
     private var ctaPhase = CTAPhase.idle
-    /// Hash positions per code (the cluster index's levels), 0 without a `cta` section.
-    private let hashLength: Int
+    /// The cluster index's tree levels (`CTAParameters.clusterLevels`), 0 without a `cta` section.
+    private let clusterLevels: Int
 
     /// The accumulator's read-modify-write stage: per bank, the row of the write taken last cycle.
     private var accumulatorStage: [Int?]
@@ -244,7 +244,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     init(parameters: AcceleratorParameters, memory: MemoryTimingSettings, execute: Execute, program: TimingProgram) {
         accRows = parameters.accRows
         spRows = parameters.spRows
-        hashLength = parameters.config.cta?.hashLength ?? 0
+        clusterLevels = parameters.config.cta?.clusterLevels ?? 0
         self.program = program
         self.execute = execute
         dma = DMAParameters(parameters, tagBits: 1)
@@ -602,7 +602,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             switch dispatched.work[ctaCommand] {
             case .cta(.configHash(let offsets)): (row, rows, drain) = (offsets, 1, 2)
             case .cta(.cluster(let products, let tokens)):
-                (row, rows, drain) = (products + step, tokens, PipelineTiming.clusterDrainCycles(hashLength: hashLength))
+                (row, rows, drain) = (products + step, tokens, PipelineTiming.clusterDrainCycles(levels: clusterLevels))
             default: preconditionFailure("only CTA_CONFIG and CTA_CLUSTER read")
             }
             let access = LocalRowAccess(accumulator: true, row: row)

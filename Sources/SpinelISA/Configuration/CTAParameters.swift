@@ -16,6 +16,12 @@ public struct CTAParameters: Codable, Hashable, Sendable {
     public var pagTiles: Int
     /// Bits of one hash position: `floor((acc + b_i)·(1/w))` saturates into this signed width.
     public var hashCodeBits: Int
+    /// Bits of one digit of the cluster index's tree (d, a divisor of `hashCodeBits`): the tree has
+    /// one level of 2^d children per digit, l·b/d levels. Narrower digits shrink the node
+    /// memories (at the `cta` shape 5.36 Mbit with d = 8, 0.48 Mbit with d = 2) and add two cycles
+    /// of latency per level (docs/CTA-HARDWARE.md, "Digits"). Defaults to 2 for an even
+    /// `hashCodeBits`, else 1.
+    public var clusterDigitBits: Int
     /// Bits of the unsigned multiplier M that holds 1/w (`1/w ≈ M·2^-K`, K per LSH instance).
     public var hashReciprocalBits: Int
     /// Fraction bits F_c of the centroid-average reciprocal table (entry c is rne(2^F_c / c)).
@@ -27,13 +33,14 @@ public struct CTAParameters: Codable, Hashable, Sendable {
     public var expTableBits: Int
 
     public init(hashLength: Int = 6, maxTokens: Int = 512, maxClusters: Int? = nil, pagTiles: Int = 8,
-                hashCodeBits: Int = 8, hashReciprocalBits: Int = 16, averageFractionBits: Int = 16,
+                hashCodeBits: Int = 8, clusterDigitBits: Int? = nil, hashReciprocalBits: Int = 16, averageFractionBits: Int = 16,
                 expTableEntries: Int = 256, expTableBits: Int = 16) {
         self.hashLength = hashLength
         self.maxTokens = maxTokens
         self.maxClusters = maxClusters ?? maxTokens
         self.pagTiles = pagTiles
         self.hashCodeBits = hashCodeBits
+        self.clusterDigitBits = clusterDigitBits ?? Self.defaultDigitBits(hashCodeBits: hashCodeBits)
         self.hashReciprocalBits = hashReciprocalBits
         self.averageFractionBits = averageFractionBits
         self.expTableEntries = expTableEntries
@@ -43,10 +50,16 @@ public struct CTAParameters: Codable, Hashable, Sendable {
     /// The integer fields a configuration file may give, in the order `config.json` documents them.
     public static var fields: [(name: String, keyPath: WritableKeyPath<CTAParameters, Int>)] { [
         ("hashLength", \.hashLength), ("maxTokens", \.maxTokens), ("maxClusters", \.maxClusters),
-        ("pagTiles", \.pagTiles), ("hashCodeBits", \.hashCodeBits), ("hashReciprocalBits", \.hashReciprocalBits),
+        ("pagTiles", \.pagTiles), ("hashCodeBits", \.hashCodeBits), ("clusterDigitBits", \.clusterDigitBits), ("hashReciprocalBits", \.hashReciprocalBits),
         ("averageFractionBits", \.averageFractionBits), ("expTableEntries", \.expTableEntries),
         ("expTableBits", \.expTableBits),
     ] }
+
+    /// `clusterDigitBits` when a configuration leaves it out: 2 for an even code width, else 1.
+    public static func defaultDigitBits(hashCodeBits: Int) -> Int { hashCodeBits % 2 == 0 ? 2 : 1 }
+
+    /// Levels of the cluster index's tree: one per digit of every hash position.
+    public var clusterLevels: Int { hashLength * hashCodeBits / max(clusterDigitBits, 1) }
 
     /// F_e: fraction bits of the exponential table's base-2 input (log2 of its entry count).
     public var expFractionBits: Int { Int.bitWidth - 1 - max(expTableEntries, 1).leadingZeroBitCount }
@@ -77,6 +90,10 @@ public struct CTAParameters: Codable, Hashable, Sendable {
                 fix: "write a value from 1 to 64 (the paper's is 8)")
         require((2...16).contains(hashCodeBits), "hashCodeBits", hashCodeBits, "must be between 2 and 16 (signed bits of one hash position)",
                 fix: "write a value from 2 to 16 (8 keeps a code position in one scratchpad byte)")
+        let digitsDivide = (2...16).contains(hashCodeBits) && (1...hashCodeBits).contains(clusterDigitBits) && hashCodeBits % clusterDigitBits == 0
+        require(digitsDivide || !(2...16).contains(hashCodeBits), "clusterDigitBits", clusterDigitBits,
+                "must divide hashCodeBits (\(hashCodeBits)): the cluster index cuts each hash position into equal digits",
+                fix: "write one of \((1...max(hashCodeBits, 1)).filter { hashCodeBits % $0 == 0 }.map(String.init).joined(separator: ", ")) (2 keeps the node memories smallest), or leave it out")
         require((8...24).contains(hashReciprocalBits), "hashReciprocalBits", hashReciprocalBits,
                 "must be between 8 and 24 (unsigned bits of the 1/w multiplier)", fix: "write a value from 8 to 24 (16 is the default)")
         require((8...24).contains(averageFractionBits), "averageFractionBits", averageFractionBits,

@@ -118,12 +118,12 @@ struct ConfigDocument {
         case .cta:
             // An object turns the CTA units on; the fields it leaves out keep the base's CTA
             // sizes, or CTAParameters' defaults when the base has no CTA units. maxClusters left
-            // out follows maxTokens (its default).
+            // out follows maxTokens (its default), clusterDigitBits left out follows hashCodeBits.
             var cta = config.cta ?? CTAParameters()
-            let namesMaxClusters = try members(of: node, path: field, fields: CTAParameters.fields.map(\.name))
-                .contains { $0.key == "maxClusters" }
+            let named = try members(of: node, path: field, fields: CTAParameters.fields.map(\.name)).map(\.key)
             try merge(node, into: &cta, path: field, fields: CTAParameters.fields)
-            if !namesMaxClusters { cta.maxClusters = cta.maxTokens }
+            if !named.contains("maxClusters") { cta.maxClusters = cta.maxTokens }
+            if !named.contains("clusterDigitBits") { cta.clusterDigitBits = CTAParameters.defaultDigitBits(hashCodeBits: cta.hashCodeBits) }
             config.cta = cta
         case .memory:
             var memory = config.memory

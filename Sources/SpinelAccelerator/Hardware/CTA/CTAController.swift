@@ -58,7 +58,7 @@ public struct CTAController: Module {
 
     /// The cluster index this controller clusters with (one for all levels: one CTA_CLUSTER at a time).
     public var clusterIndex: ClusterIndexModule {
-        ClusterIndexModule(hashLength: cta.hashLength, elementBits: cta.hashCodeBits, maximumTokens: cta.maxTokens,
+        ClusterIndexModule(hashLength: cta.hashLength, elementBits: cta.hashCodeBits, digitBits: cta.clusterDigitBits, maximumTokens: cta.maxTokens,
                            maximumClusters: cta.maxClusters)
     }
 
