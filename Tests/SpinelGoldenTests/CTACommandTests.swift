@@ -91,7 +91,7 @@ struct CTACommandTests {
                                 bias: (0..<d).map { _ in Int64.random(in: -2000...2000, using: &random) })
         }
         let (query, key, value) = (linear(), linear(), linear())
-        let scales = CTAAttention.Scales(query: 1 / 600, key: 1 / 700, value: 1 / 500, exponent: 0.02, output: 1 / 300)
+        let scales = CTAAttention.Scales(query: 1 / 600, key: 1 / 700, value: 1 / 500, exponent: 0.2, output: 2)
         let cta = Self.config.cta!
         let expected = try CTAAttention.run(tokens: x, hashes: hashes, query: query, key: key, value: value, scales: scales, parameters: cta)
         #expect(expected.clusterCounts[0] < n && expected.clusterCounts[1] < n, "the tokens cluster: \(expected.clusterCounts)")
@@ -170,6 +170,8 @@ struct CTACommandTests {
         #expect(machine.model.error == nil, "\(String(describing: machine.model.error))")
         let output = machine.get(at: 0x20_0000, rows: n, cols: d, rowStride: d, elementBytes: 1)
         #expect(output == expected.output)
+        // Not vacuous: the outputs are sizeable (an output scale far too small makes every row 0).
+        #expect(expected.output.joined().map(abs).max() ?? 0 >= 5, "\(expected.compressedOutput)")
         #expect(c0 == CentroidAggregation.centroids(x, table: expected.tables[0], fractionBits: cta.averageFractionBits))
     }
 

@@ -1,0 +1,66 @@
+import Foundation
+import SpinelAccelerator
+import SpinelGolden
+import SpinelSim
+@testable import SpinelMapping
+import Testing
+
+/// One CTA head as one command program (CTAHeadMapping.swift): every product on the mesh through
+/// LOOP_WS, every CTA step through the CTA commands, run on the golden model; the output rows and
+/// CTA_STATUS's values in the final buffer must equal `CTAAttention.run` and its cluster counts,
+/// which compose the golden CTA functions without any command.
+@Suite("CTA head mapped onto the accelerator's commands")
+struct CTAHeadMappingTests {
+    static func smallCTA() throws -> AcceleratorConfig {
+        var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) { directory.deleteLastPathComponent() }
+        return try AcceleratorConfig.fromJSON(Data(contentsOf: directory.appendingPathComponent("Testbenches/configs/small-cta.json")))
+    }
+
+    /// Tokens near a few prototypes (so that they cluster), l random directions per hash.
+    static func head(n: Int, width: Int, d: Int, prototypes: Int, bucket: Double, l: Int, seed: UInt64) -> CTAHeadMapping.Head {
+        var random = SeededGenerator(seed: seed)
+        let centers = (0..<prototypes).map { _ in (0..<width).map { _ in Int64.random(in: -100...100, using: &random) } }
+        let tokens = (0..<n).map { _ in
+            centers[Int.random(in: 0..<prototypes, using: &random)].map { max(-128, min(127, $0 + Int64.random(in: -3...3, using: &random))) }
+        }
+        let hashes = (0..<3).map { level in
+            let width = bucket * (level == 2 ? 0.25 : 1)
+            let (multiplier, shift) = CTANumerics.reciprocal(ofWidth: width, bits: 16)
+            return LocalitySensitiveHash(directions: (0..<l).map { _ in (0..<tokens[0].count).map { _ in Int64.random(in: -60...60, using: &random) } },
+                                         offsets: (0..<l).map { _ in Int64(Double.random(in: 0..<width, using: &random)) },
+                                         multiplier: multiplier, shift: shift)
+        }
+        func linear() -> CTAAttention.Linear {
+            CTAAttention.Linear(weights: (0..<d).map { _ in (0..<width).map { _ in Int64.random(in: -50...50, using: &random) } },
+                                bias: (0..<d).map { _ in Int64.random(in: -2000...2000, using: &random) })
+        }
+        return CTAHeadMapping.Head(tokens: tokens, hashes: hashes, query: linear(), key: linear(), value: linear(),
+                                   scales: CTAAttention.Scales(query: 1 / 600, key: 1 / 700, value: 1 / 500, exponent: 0.2, output: 2))
+    }
+
+    @Test("the mapped head equals CTAAttention.run on the golden model",
+          arguments: [(UInt64(1), 32, 8, 4), (2, 21, 6, 6), (3, 32, 4, 3), (4, 13, 9, 5)])
+    func goldenRun(seed: UInt64, n: Int, width: Int, d: Int) throws {
+        let config = try Self.smallCTA()
+        let parameters = try config.parameters(), cta = try #require(config.cta)
+        let head = Self.head(n: n, width: width, d: d, prototypes: 4, bucket: 6_000, l: cta.hashLength, seed: seed)
+        let expected = try CTAAttention.run(tokens: head.tokens, hashes: head.hashes, query: head.query, key: head.key, value: head.value,
+                                            scales: head.scales, parameters: cta)
+        #expect(expected.clusterCounts[0] < n && expected.clusterCounts[1] < n, "the tokens cluster: \(expected.clusterCounts)")
+        let mapped = try CTAHeadMapping.map(head, parameters: parameters)
+        #expect(mapped.counts == expected.clusterCounts)
+        let outcome = try ProgramExecution.golden(mapped.program, parameters: parameters, predictCycles: false)
+        let image = outcome.image
+        let output = (0..<n).map { row in (0..<d).map { Int64(Int8(bitPattern: image[mapped.output.offset + row * d + $0])) } }
+        #expect(output == expected.output, "k = \(expected.clusterCounts)")
+        // Not vacuous: the outputs are sizeable and differ between clusters.
+        #expect(expected.output.joined().map(abs).max() ?? 0 >= 5 && Set(expected.compressedOutput).count > 1, "\(expected.compressedOutput)")
+        func int32(_ offset: Int) -> Int64 {
+            Int64(Int32(bitPattern: (0..<4).reduce(UInt32(0)) { $0 | UInt32(image[offset + $1]) << (8 * UInt32($1)) }))
+        }
+        let counts = expected.clusterCounts.map(Int64.init)
+        #expect((0..<4).map { int32(mapped.status[0] + 4 * $0) } == [counts[0], counts[1], -1, -1])
+        #expect((0..<4).map { int32(mapped.status[1] + 4 * $0) } == [counts[0], counts[1], counts[2], -1])
+    }
+}
