@@ -141,7 +141,13 @@ typedef uint32_t acc_scale_t_bits;
 #define SPINEL_CTA_HASH_LENGTH 6
 #define SPINEL_CTA_MAX_TOKENS 512
 #define SPINEL_CTA_MAX_CLUSTERS 512
+#define SPINEL_CTA_PAG_TILES 8
 #define SPINEL_CTA_HASH_CODE_BITS 8
+#define SPINEL_CTA_CLUSTER_DIGIT_BITS 2
+#define SPINEL_CTA_HASH_RECIPROCAL_BITS 16
+#define SPINEL_CTA_AVERAGE_FRACTION_BITS 16
+#define SPINEL_CTA_EXP_TABLE_ENTRIES 256
+#define SPINEL_CTA_EXP_TABLE_BITS 16
 
 /* The memory model of the harness (and of the golden timing model). */
 #define SPINEL_MEMORY_LATENCY_CYCLES 40

@@ -32,6 +32,7 @@
  *   spinel_cta_probabilities, spinel_cta_quantize_half
  *                                               AP and its denominators; AP's int8 halves
  *   spinel_cta_output_factor, spinel_cta_output the two-factor normalized output
+ *   spinel_cta_head_reference                   one whole head (SPINEL_HAS_CTA configurations)
  *
  * Widths, as the accelerator's: accumulator values are acc_t of at most 32 bits; I-GELU's
  * polynomial and product and i-exp's qp and polynomial wrap in acc_t (two's complement, as
@@ -432,5 +433,111 @@ static inline int64_t spinel_cta_output(int64_t a1, float s1, int64_t a2, float 
     volatile float p2 = (float)a2 * s2;
     return spinel_round_saturate(p1 + p2, 8);
 }
+
+#if SPINEL_HAS_CTA
+#include <stdlib.h>
+
+/* Room for `count` int64_t values (at least one; cast, so that C++ compiles it too). */
+static inline int64_t* spinel_cta_values(size_t count) { return (int64_t*)malloc(sizeof(int64_t) * (count ? count : 1)); }
+
+/* c (m × cols) = wrap_acc(a · btᵀ + bias): a is m × k, bt is cols × k (one row per output column),
+ * bias (cols values) or NULL. The mesh's product. */
+static inline void spinel_cta_product(const int64_t* a, size_t m, size_t k, const int64_t* bt, size_t cols, const int64_t* bias,
+                                      int64_t* c) {
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < cols; j++) {
+            uint64_t sum = bias ? (uint64_t)bias[j] : 0;
+            for (size_t t = 0; t < k; t++) sum += (uint64_t)(a[i * k + t] * bt[j * k + t]);
+            c[i * cols + j] = spinel_wrap_acc(sum);
+        }
+}
+
+/* One head of compressed-token attention (docs/CTA.md, "The algorithm, one head"), composed of
+ * the functions above in the order the golden model's CTAAttention.run composes its own: n
+ * tokens x (n × width), three LSH instances (directions l × width, l offsets in accumulator units,
+ * M and K), the three linears (weights d × width, one row per output column; int32 biases, the
+ * key and value biases on the level-1 rows only), the store scales of Q̄, K̄, V̄, λ and s_out.
+ * Writes the n × d output rows and k0, k1, k2. Returns -1, or the level whose clustering
+ * overflowed (its token in *overflow_token; nothing is written to out). */
+static inline int spinel_cta_head_reference(const elem_t* x, size_t n, size_t width, const elem_t* const directions[3],
+                                            const int64_t* const offsets[3], const int64_t multipliers[3], const unsigned shifts[3],
+                                            const elem_t* const weights[3], const int64_t* const biases[3], size_t d,
+                                            const float store_scales[3], float lambda, float output_scale, elem_t* out,
+                                            size_t counts[3], long* overflow_token) {
+    const size_t l = SPINEL_CTA_HASH_LENGTH, entries = SPINEL_CTA_EXP_TABLE_ENTRIES;
+    int64_t *tokens = spinel_cta_values(n * width), *rows = spinel_cta_values(n * width),
+            *products = spinel_cta_values(n * l), *sums = spinel_cta_values(n * width), *sizes = spinel_cta_values(n),
+            *centroids[3], *w = spinel_cta_values(3 * d * width), *dir = spinel_cta_values(l * width);
+    size_t* ids[3];
+    for (size_t i = 0; i < 3; i++) {
+        centroids[i] = spinel_cta_values(n * width);
+        ids[i] = (size_t*)malloc(sizeof(size_t) * n);
+    }
+    for (size_t i = 0; i < n * width; i++) tokens[i] = rows[i] = x[i];
+    for (size_t i = 0; i < 3 * d * width; i++) w[i] = weights[i / (d * width)][i % (d * width)];
+    int failed = -1;
+    for (int level = 0; level < 3 && failed < 0; level++) {
+        if (level == 2) /* the residuals of the key/value tokens against their level-1 centroids */
+            for (size_t t = 0; t < n; t++)
+                for (size_t j = 0; j < width; j++) rows[t * width + j] = spinel_cta_residual(tokens[t * width + j], centroids[1][ids[1][t] * width + j]);
+        for (size_t i = 0; i < l * width; i++) dir[i] = directions[level][i];
+        spinel_cta_product(rows, n, width, dir, l, NULL, products);
+        for (size_t t = 0; t < n; t++)
+            for (size_t j = 0; j < l; j++)
+                products[t * l + j] = spinel_cta_hash(products[t * l + j], offsets[level][j], multipliers[level], shifts[level], SPINEL_CTA_HASH_CODE_BITS);
+        const long overflow = spinel_cta_assign(products, n, l, SPINEL_CTA_MAX_CLUSTERS, ids[level], &counts[level]);
+        if (overflow >= 0) {
+            failed = level;
+            *overflow_token = overflow;
+            break;
+        }
+        spinel_cta_centroids(rows, n, width, ids[level], counts[level], SPINEL_CTA_AVERAGE_FRACTION_BITS, sums, sizes, centroids[level]);
+    }
+    if (failed < 0) {
+        const size_t k0 = counts[0], k1 = counts[1], k2 = counts[2], kv = k1 + k2;
+        int64_t *q = spinel_cta_values(k0 * d), *keys = spinel_cta_values(kv * d), *values = spinel_cta_values(kv * d),
+                *scores = spinel_cta_values(k0 * kv), *ap = spinel_cta_values(k0 * kv), *denominators = spinel_cta_values(k0),
+                *half = spinel_cta_values(kv), *vt = spinel_cta_values(d * kv), *compressed = spinel_cta_values(k0 * d),
+                *bias = spinel_cta_values(d), table[4096];
+        /* Q̄ from C⁰; K̄, V̄ from C¹ (with the bias) and C² (without), each stored to int8. */
+        int64_t* targets[3] = {q, keys, values};
+        for (int m = 0; m < 3; m++) {
+            for (size_t j = 0; j < d; j++) bias[j] = biases[m][j];
+            for (int level = m == 0 ? 0 : 1; level <= (m == 0 ? 0 : 2); level++) {
+                const size_t first = level == 2 ? k1 : 0, k = counts[level];
+                spinel_cta_product(centroids[level], k, width, w + (size_t)m * d * width, d, level == 2 ? NULL : bias, targets[m] + first * d);
+                for (size_t i = first * d; i < (first + k) * d; i++) targets[m][i] = ACC_SCALE(targets[m][i], store_scales[m]);
+            }
+        }
+        spinel_cta_product(q, k0, d, keys, kv, NULL, scores);
+        for (size_t i = 0; i < entries; i++) table[i] = spinel_cta_exp_entry((unsigned)i, (unsigned)entries, SPINEL_CTA_EXP_TABLE_BITS);
+        spinel_cta_probabilities(scores, k0, k1, k2, ids[1], ids[2], n, lambda, table, (unsigned)entries, ap, denominators);
+        /* Ō = AP₁·V̄₁ and AP₂·V̄₂ with AP's halves in int8, joined by the two output factors. */
+        for (size_t c = 0; c < d; c++)
+            for (size_t j = 0; j < kv; j++) vt[c * kv + j] = values[j * d + c];
+        for (size_t row = 0; row < k0; row++) {
+            const int64_t m1 = spinel_cta_quantize_half(ap + row * kv, k1, half);
+            const int64_t m2 = spinel_cta_quantize_half(ap + row * kv + k1, k2, half + k1);
+            const float s1 = spinel_cta_output_factor(m1, denominators[row], output_scale);
+            const float s2 = spinel_cta_output_factor(m2, denominators[row], output_scale);
+            for (size_t c = 0; c < d; c++) {
+                uint64_t a1 = 0, a2 = 0;
+                for (size_t j = 0; j < k1; j++) a1 += (uint64_t)(half[j] * vt[c * kv + j]);
+                for (size_t j = k1; j < kv; j++) a2 += (uint64_t)(half[j] * vt[c * kv + j]);
+                compressed[row * d + c] = spinel_cta_output(spinel_wrap_acc(a1), s1, spinel_wrap_acc(a2), s2);
+            }
+        }
+        for (size_t t = 0; t < n; t++)
+            for (size_t c = 0; c < d; c++) out[t * d + c] = (elem_t)compressed[ids[0][t] * d + c];
+        free(q); free(keys); free(values); free(scores); free(ap); free(denominators); free(half); free(vt); free(compressed); free(bias);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        free(centroids[i]);
+        free(ids[i]);
+    }
+    free(tokens); free(rows); free(products); free(sums); free(sizes); free(w); free(dir);
+    return failed;
+}
+#endif /* SPINEL_HAS_CTA */
 
 #endif /* SPINEL_REFERENCE_H */

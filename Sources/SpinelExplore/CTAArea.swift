@@ -68,7 +68,7 @@ public enum CTAArea {
             throw ToolError(tool: "cta-area", message: "the generated accelerator of \(config.name) has no MeshWithDelays module")
         }
         progress("array (\(mesh))")
-        var blocks = [try synthesize(name: "array", top: mesh, files: accelerator, work: work)]
+        var blocks = [try synthesize(name: "array", top: mesh, files: accelerator, work: work, flatten: false)]
         for unit in try units(config) {
             progress("\(unit.name) (\(unit.design.top.name))")
             blocks.append(try synthesize(name: unit.name, top: unit.design.top.name,
@@ -77,15 +77,16 @@ public enum CTAArea {
         return blocks
     }
 
-    /// Yosys on `files` with `top` flattened and its memories kept.
-    static func synthesize(name: String, top: String, files: [GeneratedFile], work: URL) throws -> Block {
+    /// Yosys on `files` with `top`'s memories kept: flattened (a CTA unit), or by module (the
+    /// array: its PE is synthesized once, and `stat -top` counts every instance).
+    static func synthesize(name: String, top: String, files: [GeneratedFile], work: URL, flatten: Bool = true) throws -> Block {
         let directory = work.appendingPathComponent("\(top).\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
         defer { try? FileManager.default.removeItem(at: directory) }
         try OutputChecks.write(files, to: directory)
         let script = "read_verilog -sv \(files.map(\.name).joined(separator: " ")); hierarchy -check -top \(top); "
-            + "synth -top \(top) -flatten -run begin:fine; opt -fast -full; techmap; opt -fast; abc -fast; opt -fast; "
-            + "tee -q -o cmos.txt stat -tech cmos; tee -q -o memories.txt dump t:$mem_v2"
+            + "synth -top \(top)\(flatten ? " -flatten" : "") -run begin:fine; opt -fast -full; techmap; opt -fast; abc -fast; opt -fast; "
+            + "tee -q -o cmos.txt stat -tech cmos -top \(top); tee -q -o memories.txt dump t:$mem_v2"
         let result = try Tools.run("yosys", ["-q", "-p", script], in: directory)
         guard result.succeeded,
               let cmos = try? String(contentsOf: directory.appendingPathComponent("cmos.txt"), encoding: .utf8),
@@ -95,7 +96,8 @@ public enum CTAArea {
         return try block(name: name, module: top, statistics: cmos, dump: dump)
     }
 
-    /// Reads a block from `stat -tech cmos` (flattened: one module) and `dump t:$mem_v2`.
+    /// Reads a block from `stat -tech cmos -top` (its last totals are the whole hierarchy's) and
+    /// `dump t:$mem_v2`.
     static func block(name: String, module: String, statistics: String, dump: String) throws -> Block {
         func number(after label: String) -> Int? {
             statistics.split(separator: "\n").last { $0.contains(label) }.flatMap { line in
@@ -142,7 +144,9 @@ public enum CTAArea {
     }
 
     /// The report: one row per block, then the CTA units' total and the array's share.
-    public static func table(_ blocks: [Block], config: String) -> String {
+    /// `localMemories`: the scratchpad and accumulator macros (`AreaModel.sram`), for the array's
+    /// share of the whole.
+    public static func table(_ blocks: [Block], config: String, localMemories: Double? = nil) -> String {
         func grouped(_ value: Int) -> String {
             let digits = String(value)
             return digits.enumerated().map { index, character in
@@ -168,6 +172,11 @@ public enum CTAArea {
             lines.append(String(format: "CTA units / array: logic %.2f×, with memories %.2f×; the array is %.1f%% of array + CTA units (the paper's array: 74.6%% of its accelerator)",
                                 Double(logic) / Double(array.logicTransistors), total / array.totalTransistors,
                                 100 * array.totalTransistors / (array.totalTransistors + total)))
+            if let localMemories {
+                lines.append(String(format: "with the scratchpad and accumulator (%.2f M as SRAM macros): the array is %.1f%%, the CTA units %.1f%%",
+                                    localMemories / 1e6, 100 * array.totalTransistors / (array.totalTransistors + total + localMemories),
+                                    100 * total / (array.totalTransistors + total + localMemories)))
+            }
         }
         return lines.joined(separator: "\n")
     }

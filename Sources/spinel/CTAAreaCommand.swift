@@ -40,6 +40,6 @@ struct CTAAreaCommand: ParsableCommand {
         let blocks = try CTAArea.measure(accelerator, work: work) { block in
             FileHandle.standardError.write(Data("synthesizing \(block)\n".utf8))
         }
-        print(CTAArea.table(blocks, config: accelerator.name))
+        print(CTAArea.table(blocks, config: accelerator.name, localMemories: AreaModel.sram(try accelerator.parameters())))
     }
 }

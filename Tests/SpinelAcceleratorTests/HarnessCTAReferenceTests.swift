@@ -93,6 +93,40 @@ struct HarnessCTAReferenceTests {
                     if (fscanf(in, "%lld %lld %lld %lld %lld %u", &a, &b, &c, &d, &e, &bits) != 6) return 3;
                     const float s1 = spinel_cta_output_factor(c, e, float_of(bits)), s2 = spinel_cta_output_factor(d, e, float_of(bits));
                     printf("%u %u %lld\n", bits_of(s1), bits_of(s2), (long long)spinel_cta_output(a, s1, b, s2));
+                } else if (kind == 'H') {
+                    static elem_t hx[1 << 14], hdir[3][1 << 10], hw[3][1 << 12], hout[1 << 14];
+                    static int64_t hoff[3][64], hbias[3][256];
+                    int64_t multipliers[3];
+                    unsigned shifts[3], lambda_bits, scale_bits[4];
+                    size_t dh, hcounts[3] = {0, 0, 0};
+                    l = SPINEL_CTA_HASH_LENGTH;
+                    if (fscanf(in, "%zu %zu %zu %u %u %u %u %u", &n, &width, &dh, &lambda_bits, &scale_bits[0], &scale_bits[1], &scale_bits[2], &scale_bits[3]) != 8) return 3;
+                    if (!read_all(in, more, n * width)) return 3;
+                    for (size_t i = 0; i < n * width; i++) hx[i] = (elem_t)more[i];
+                    for (int level = 0; level < 3; level++) {
+                        if (!read_all(in, more, l * width + l + 2)) return 3;
+                        for (size_t i = 0; i < l * width; i++) hdir[level][i] = (elem_t)more[i];
+                        for (size_t i = 0; i < l; i++) hoff[level][i] = more[l * width + i];
+                        multipliers[level] = more[l * width + l];
+                        shifts[level] = (unsigned)more[l * width + l + 1];
+                    }
+                    for (int m = 0; m < 3; m++) {
+                        if (!read_all(in, more, dh * width + dh)) return 3;
+                        for (size_t i = 0; i < dh * width; i++) hw[m][i] = (elem_t)more[i];
+                        for (size_t i = 0; i < dh; i++) hbias[m][i] = more[dh * width + i];
+                    }
+                    const elem_t* directions[3] = {hdir[0], hdir[1], hdir[2]};
+                    const elem_t* weights[3] = {hw[0], hw[1], hw[2]};
+                    const int64_t* offsets[3] = {hoff[0], hoff[1], hoff[2]};
+                    const int64_t* biases[3] = {hbias[0], hbias[1], hbias[2]};
+                    const float scales[3] = {float_of(scale_bits[0]), float_of(scale_bits[1]), float_of(scale_bits[2])};
+                    long token = -1;
+                    const int failed = spinel_cta_head_reference(hx, n, width, directions, offsets, multipliers, shifts, weights, biases, dh, scales,
+                                                                 float_of(lambda_bits), float_of(scale_bits[3]), hout, hcounts, &token);
+                    printf("%d %zu %zu %zu |", failed, hcounts[0], hcounts[1], hcounts[2]);
+                    if (failed < 0)
+                        for (size_t i = 0; i < n * dh; i++) printf(" %d", (int)hout[i]);
+                    printf("\n");
                 } else {
                     return 3;
                 }
@@ -191,6 +225,61 @@ struct HarnessCTAReferenceTests {
                       "\(s1.bitPattern) \(s2.bitPattern) \(CTANumerics.normalizedOutput(levelOne: a1, factor: s1, levelTwo: a2, factor: s2))")
         }
         return cases
+    }
+
+    /// Whole heads (`spinel_cta_head_reference` against `CTAAttention.run`) on the `cta` preset's
+    /// units (l = 6, 8-bit codes): tokens near a few prototypes (they cluster), or spread out
+    /// (most clusters hold one token); widths and head sizes that are not multiples of DIM.
+    static func headCases(count: Int) throws -> Cases {
+        var cases = Cases()
+        var random = SeededGenerator(seed: 0xC7A_4EAD)
+        let cta = try #require(AcceleratorConfig.cta.cta)
+        func below(_ n: Int) -> Int { Int(random.next() % UInt64(n)) }
+        while cases.counts["H", default: 0] < count {
+            let n = below(64) + 1, width = below(20) + 1, d = below(8) + 1, distinct = below(8) == 0
+            // Distinct tokens with a bucket width that keeps their codes inside 8 bits (narrower ones saturate alike).
+            let prototypes = distinct ? n : below(6) + 1, bucket = distinct ? Double(400 + below(400)) : Double(2_000 + below(8_000))
+            let centers = (0..<prototypes).map { _ in (0..<width).map { _ in Int64(below(201)) - 100 } }
+            let tokens = (0..<n).map { _ in centers[below(prototypes)].map { max(-128, min(127, $0 + Int64(below(7)) - 3)) } }
+            let hashes = (0..<3).map { level in
+                let w = bucket * (level == 2 ? 0.25 : 1)
+                let (multiplier, shift) = CTANumerics.reciprocal(ofWidth: w, bits: cta.hashReciprocalBits)
+                return LocalitySensitiveHash(directions: (0..<cta.hashLength).map { _ in (0..<width).map { _ in Int64(below(121)) - 60 } },
+                                             offsets: (0..<cta.hashLength).map { _ in Int64(below(max(Int(w), 1))) },
+                                             multiplier: multiplier, shift: shift)
+            }
+            func linear() -> CTAAttention.Linear {
+                CTAAttention.Linear(weights: (0..<d).map { _ in (0..<width).map { _ in Int64(below(101)) - 50 } },
+                                    bias: (0..<d).map { _ in Int64(below(4001)) - 2000 })
+            }
+            let (query, key, value) = (linear(), linear(), linear())
+            let scales = CTAAttention.Scales(query: 1 / Float(300 + below(600)), key: 1 / Float(300 + below(600)), value: 1 / Float(300 + below(600)),
+                                             exponent: Float(below(100) + 1) / 200, output: Float(below(40) + 1) / 10)
+            let result = try CTAAttention.run(tokens: tokens, hashes: hashes, query: query, key: key, value: value, scales: scales, parameters: cta)
+            let header = "H \(n) \(width) \(d) \(scales.exponent.bitPattern) \(scales.query.bitPattern) \(scales.key.bitPattern) "
+                + "\(scales.value.bitPattern) \(scales.output.bitPattern)"
+            let tokenWords: [String] = tokens.map(Cases.words)
+            let hashWords: [String] = hashes.map { (hash: LocalitySensitiveHash) -> String in
+                let values: [Int64] = hash.directions.flatMap { $0 } + hash.offsets + [hash.multiplier, Int64(hash.shift)]
+                return Cases.words(values)
+            }
+            let linearWords: [String] = [query, key, value].map { (linear: CTAAttention.Linear) -> String in
+                Cases.words(linear.weights.flatMap { $0 } + linear.bias)
+            }
+            let input = ([header] + tokenWords + hashWords + linearWords).joined(separator: " ")
+            cases.add(input, "-1 " + Cases.words(result.clusterCounts.map(Int64.init)) + " |" + result.output.flatMap { $0 }.map { " \($0)" }.joined(), weight: 1)
+        }
+        return cases
+    }
+
+    @Test func wholeHeadsEqualTheGoldenModel() throws {
+        let cases = try Self.headCases(count: 300)
+        // Not vacuous: most heads cluster, some do not, and the outputs are not all zero.
+        let counts = cases.expected.map { $0.split(separator: "|")[0].split(separator: " ").dropFirst().compactMap { Int($0) } }
+        let sizes = cases.input.map { Int($0.split(separator: " ")[1])! }
+        #expect(zip(counts, sizes).filter { $0[0] < $1 / 2 }.count > 100 && zip(counts, sizes).filter { $0[1] > $1 / 2 && $1 > 8 }.count > 10)
+        #expect(cases.expected.filter { $0.split(separator: "|")[1].split(separator: " ").contains { $0 != "0" } }.count > 200)
+        try HarnessReferenceTests.check(cases, kinds: [], program: Self.program, config: .cta, name: "cta-head-reference", libraries: ["-lm"])
     }
 
     @Test func everyCTAFunctionEqualsTheGoldenModel() throws {

@@ -216,10 +216,11 @@ public enum GemminiParamsHeader {
         define("SPINEL_HAS_NUMERICS_EXTENSIONS", c.hasNumericsExtensions ? 1 : 0)
         define("SPINEL_HAS_CTA", c.cta == nil ? 0 : 1)
         if let cta = c.cta {
-            define("SPINEL_CTA_HASH_LENGTH", cta.hashLength)
-            define("SPINEL_CTA_MAX_TOKENS", cta.maxTokens)
-            define("SPINEL_CTA_MAX_CLUSTERS", cta.maxClusters)
-            define("SPINEL_CTA_HASH_CODE_BITS", cta.hashCodeBits)
+            // Every field of the cta section, by its configuration name: hashLength is SPINEL_CTA_HASH_LENGTH.
+            for field in CTAParameters.fields {
+                let words = field.name.reduce(into: "") { $0 += $1.isUppercase ? "_\($1)" : $1.uppercased() }
+                define("SPINEL_CTA_\(words)", cta[keyPath: field.keyPath])
+            }
         }
         line()
         line("/* The memory model of the harness (and of the golden timing model). */")
