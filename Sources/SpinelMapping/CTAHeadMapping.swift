@@ -56,15 +56,18 @@ public enum CTAHeadMapping {
         let layout = CTAScoreLayout(k0: k0, k1: k1, k2: k2, dim: dim)
         let k1Padded = layout.levelOneBlocks * dim
 
-        // Local rows: token blocks, then centroid blocks (level L, block c), then AP, in the
-        // scratchpad; products, offsets, status, scores and Ō's two products in the accumulator.
-        let tokenRows = 0, centroidRows = blocks * n, apRows = centroidRows + CTAFields.levels * blocks * cta.maxClusters
+        // Local rows, one column block of the tokens at a time: its n token rows at scratchpad row
+        // 0, level L's centroids of the block at row n + L·maxClusters; later AP's blocks from
+        // row 0. In the accumulator: the products (rows 0 ..< n), the offsets (row n), the status
+        // (row n + 1), later the score blocks and Ō's two products from row 0.
+        let tokenRows = 0, apRows = 0
         let statusRows = CTAFields.statusRows(dim: dim)
         let productRows = 0, offsetRow = n, statusRow = n + 1, scoreRows = 0, gatherRows = 0
-        guard apRows + layout.rows <= parameters.spRows, max(statusRow + statusRows, layout.rows, 2 * k0) <= parameters.accRows else {
-            throw MappingError("a CTA head of \(n) tokens × \(width) with k = \(counts) does not fit \(parameters.name)'s scratchpad (\(parameters.spRows) rows) and accumulator (\(parameters.accRows) rows)")
+        guard n + CTAFields.levels * cta.maxClusters <= parameters.spRows, layout.rows <= parameters.spRows,
+              max(statusRow + statusRows, layout.rows, 2 * k0) <= parameters.accRows else {
+            throw MappingError("a CTA head of \(n) tokens × \(width) with k = \(counts) does not fit \(parameters.name)'s scratchpad (\(parameters.spRows) rows) and accumulator (\(parameters.accRows) rows): CTA_PROBABILITIES's score layout needs \(layout.rows) rows")
         }
-        func centroidRow(_ level: Int, _ block: Int) -> Int { centroidRows + (level * blocks + block) * cta.maxClusters }
+        func centroidRow(_ level: Int) -> Int { n + level * cta.maxClusters }
 
         var b = ProgramBuilder(parameters: parameters)
         b.notes = ["\(parameters.name): one CTA head of \(n) tokens × \(width), d = \(d), k = \(counts) (CTAHeadMapping)"]
@@ -99,9 +102,9 @@ public enum CTAHeadMapping {
             }
         }
         func accumulator(_ row: Int) -> UInt32 { ProgramBuilder.accumulator | UInt32(row) }
-        /// Token rows of `source` into the scratchpad, one column block of n rows after another.
-        func tokenBlocksIn(_ source: DRAMMatrix) {
-            for c in 0..<blocks { moveIn(source, columns: c * dim, min(dim, width - c * dim), to: UInt32(tokenRows + c * n), accumulator: false) }
+        /// Column block c of `source`'s token rows into the scratchpad.
+        func tokenBlockIn(_ source: DRAMMatrix, _ c: Int) {
+            moveIn(source, columns: c * dim, min(dim, width - c * dim), to: UInt32(tokenRows), accumulator: false)
         }
         typealias F = CTAFields
         func cluster(_ level: Int, tokens source: DRAMMatrix) {
@@ -114,15 +117,13 @@ public enum CTAHeadMapping {
                       ProgramBuilder.operand(accumulator(offsetRow), rows: 1, columns: l))
             b.command(Funct.ctaCluster, F.clusterLevel.placed(UInt64(level)), ProgramBuilder.operand(accumulator(productRows), rows: n, columns: l))
         }
-        func aggregate(_ level: Int, residuals: Bool = false) {
-            for c in 0..<blocks {
-                b.command(Funct.ctaAggregate, F.outputAddress.placed(UInt64(centroidRow(level, c))) | F.aggregateLevel.placed(UInt64(level))
-                            | (residuals ? 1 << UInt64(F.residualsBit) : 0),
-                          ProgramBuilder.operand(UInt32(tokenRows + c * n), rows: n, columns: min(dim, width - c * dim)))
-            }
+        func aggregate(_ level: Int, block c: Int, residuals: Bool = false) {
+            b.command(Funct.ctaAggregate, F.outputAddress.placed(UInt64(centroidRow(level))) | F.aggregateLevel.placed(UInt64(level))
+                        | (residuals ? 1 << UInt64(F.residualsBit) : 0),
+                      ProgramBuilder.operand(UInt32(tokenRows), rows: n, columns: min(dim, width - c * dim)))
         }
-        func centroidsOut(_ level: Int) {
-            for c in 0..<blocks { moveOut(centroids[level], columns: c * dim, min(dim, width - c * dim), from: UInt32(centroidRow(level, c))) }
+        func centroidsOut(_ level: Int, block c: Int) {
+            moveOut(centroids[level], columns: c * dim, min(dim, width - c * dim), from: UInt32(centroidRow(level)))
         }
         func statusOut(_ matrix: DRAMMatrix) {
             b.command(Funct.ctaStatus, 0, F.outputAddress.placed(UInt64(accumulator(statusRow))))
@@ -134,21 +135,25 @@ public enum CTAHeadMapping {
         cluster(0, tokens: x)
         cluster(1, tokens: x)
         statusOut(status[0])
-        tokenBlocksIn(x)
-        aggregate(0)
-        aggregate(1, residuals: true)
         b.configStore(activation: 0, scale: 1, strideBytes: width)
-        centroidsOut(0)
-        centroidsOut(1)
-        for c in 0..<blocks { moveOut(residuals, columns: c * dim, min(dim, width - c * dim), from: UInt32(tokenRows + c * n)) }
+        for c in 0..<blocks {
+            tokenBlockIn(x, c)
+            aggregate(0, block: c)
+            aggregate(1, block: c, residuals: true)
+            centroidsOut(0, block: c)
+            centroidsOut(1, block: c)
+            moveOut(residuals, columns: c * dim, min(dim, width - c * dim), from: UInt32(tokenRows))
+        }
         b.fence()
         // Level 2 on the residuals.
         cluster(2, tokens: residuals)
         statusOut(status[1])
-        tokenBlocksIn(residuals)
-        aggregate(2)
         b.configStore(activation: 0, scale: 1, strideBytes: width)
-        centroidsOut(2)
+        for c in 0..<blocks {
+            tokenBlockIn(residuals, c)
+            aggregate(2, block: c)
+            centroidsOut(2, block: c)
+        }
         b.fence()
 
         // The linears on the compressed tokens: Q̄ from C⁰; K̄ and V̄ from C¹ (with the bias) and C²,

@@ -19,6 +19,12 @@
  *   spinel_cta_config_lambda  CTA_CONFIG of the target λ
  *   spinel_cta_cluster        CTA_CLUSTER: hash and cluster n tokens' products
  *   spinel_cta_status         CTA_STATUS: k0, k1, k2 and the overflow token into a row
+ *   spinel_cta_aggregate, spinel_cta_aggregate_probabilities, spinel_cta_gather
+ *                             CTA_AGGREGATE, CTA_PROBABILITIES, CTA_GATHER (the golden model runs
+ *                             them; the RTL does not yet: docs/CTA.md, "State of the work")
+ * and the library call of one head of CTA attention (waits, like tiled_matmul_auto):
+ *   spinel_cta_attention      every product through tiled_matmul_auto, every CTA step a command,
+ *                             the counts read back with CTA_STATUS
  */
 #include "gemmini.h"
 
@@ -178,6 +184,185 @@ static inline void spinel_cta_cluster(unsigned level, uint32_t products_row, siz
  * none) into the first SPINEL_CTA_STATUS_VALUES lanes of the accumulator row `row`. */
 static inline void spinel_cta_status(uint32_t row) {
     ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, 0, SPINEL_OPERAND(row, 0, 0), SPINEL_FUNCT_CTA_STATUS);
+}
+
+/* CTA_AGGREGATE of `level` on one column block: the n token rows (`cols` of at most DIM columns)
+ * at scratchpad row `tokens_row`, their centroids to scratchpad row `output_row`; with
+ * `residuals` (level 1) the token rows become their residuals, in place. */
+static inline void spinel_cta_aggregate(unsigned level, bool residuals, uint32_t output_row, uint32_t tokens_row, size_t n, size_t cols) {
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC,
+                             (uint64_t)output_row | (uint64_t)level << SPINEL_CTA_AGGREGATE_LEVEL_LOW | (uint64_t)(residuals ? 1 : 0) << SPINEL_CTA_RESIDUALS_BIT,
+                             SPINEL_OPERAND(tokens_row, cols, n), SPINEL_FUNCT_CTA_AGGREGATE);
+}
+
+/* CTA_PROBABILITIES: the k0 compressed score rows of k1 + k2 entries from accumulator row
+ * `scores_row` in CTAScoreLayout's blocks (block b of row q at row b·k0 + q; level 1's entries
+ * in the first ceil(k1/DIM) blocks), AP's int8 halves to scratchpad row `output_row` likewise. */
+static inline void spinel_cta_aggregate_probabilities(uint32_t output_row, uint32_t scores_row, size_t k0, size_t entries) {
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, (uint64_t)output_row, SPINEL_OPERAND(scores_row, entries, k0), SPINEL_FUNCT_CTA_PROBABILITIES);
+}
+
+/* CTA_GATHER: the k0 rows AP₁·V̄₁ at accumulator row `products_row` and the k0 rows AP₂·V̄₂ after
+ * them (`cols` columns), normalized with CONFIG_ST's scale; token i's row to dram + i·stride. */
+static inline void spinel_cta_gather(void* dram, uint32_t products_row, size_t k0, size_t cols) {
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, (uint64_t)(uintptr_t)dram, SPINEL_OPERAND(products_row, cols, k0), SPINEL_FUNCT_CTA_GATHER);
+}
+
+/* One LSH instance: l directions of `width` int8 (row-major), l offsets in accumulator units, M, K. */
+typedef struct {
+    const elem_t* directions;
+    const acc_t* offsets;
+    uint32_t multiplier, shift;
+} spinel_cta_hash_t;
+
+/* One head's linear: d rows of `width` int8 weights (Wᵀ, one row per output column), d biases. */
+typedef struct {
+    const elem_t* weights;
+    const acc_t* bias;
+} spinel_cta_linear_t;
+
+/* rows × cols (cols ≤ DIM) from `src` (row stride `stride` bytes) into local rows from `local`. */
+static inline void spinel_cta_move_in(const void* src, size_t stride, uint32_t local, size_t rows, size_t cols) {
+    gemmini_extended3_config_ld(stride, MVIN_SCALE_IDENTITY, false, 0);
+    for (size_t r = 0; r < rows; r += DIM)
+        gemmini_extended_mvin((const char*)src + r * stride, local + (uint32_t)r, cols, spinel_min(DIM, rows - r));
+}
+
+/* rows × cols (cols ≤ DIM) of local rows from `local` to `dst`, with the row stride of the last CONFIG_ST. */
+static inline void spinel_cta_move_out(void* dst, size_t stride, uint32_t local, size_t rows, size_t cols) {
+    for (size_t r = 0; r < rows; r += DIM)
+        gemmini_extended_mvout((char*)dst + r * stride, local + (uint32_t)r, cols, spinel_min(DIM, rows - r));
+}
+
+/* Hashes and clusters `level`'s n tokens (tokens: n × width int8 in DRAM, row stride `stride`):
+ * the products X·Aᵀ on the mesh, moved into accumulator rows 0 ..< n with the offsets at row n. */
+static inline void spinel_cta_cluster_level(unsigned level, const elem_t* tokens, size_t stride, size_t n, size_t width,
+                                            const spinel_cta_hash_t* hash, acc_t* products) {
+    const size_t l = SPINEL_CTA_HASH_LENGTH;
+    tiled_matmul_auto(n, l, width, tokens, hash->directions, NULL, products, stride, width, 0, l, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY,
+                      MVIN_SCALE_IDENTITY, NO_ACTIVATION, ACC_SCALE_IDENTITY, 0, false, false, true, true, false, 0, WS);
+    spinel_cta_move_in(hash->offsets, l * sizeof(acc_t), (1u << 31) | (uint32_t)n, 1, l);
+    spinel_cta_move_in(products, l * sizeof(acc_t), 1u << 31, n, l);
+    spinel_cta_config_hash(level, (1u << 31) | (uint32_t)n, hash->multiplier, hash->shift);
+    spinel_cta_cluster(level, 1u << 31, n);
+}
+
+/* k0, k1, k2 and the overflow token: CTA_STATUS into accumulator row `row`, moved out full width. */
+static inline void spinel_cta_read_status(uint32_t row, acc_t* status) {
+    spinel_cta_status((1u << 31) | row);
+    gemmini_extended_config_st(DIM * sizeof(acc_t), NO_ACTIVATION, ACC_SCALE_IDENTITY);
+    spinel_cta_move_out(status, DIM * sizeof(acc_t), (1u << 31) | (1u << 29) | row, (SPINEL_CTA_STATUS_VALUES + DIM - 1) / DIM, DIM);
+    gemmini_fence();
+}
+
+/* One head of compressed-token attention on the accelerator (docs/CTA.md, "One head as one
+ * program", the same stages as the golden model's CTAHeadMapping): n tokens x (n × width int8,
+ * row stride x_stride bytes), the three LSH instances, the query, key and value linears (d
+ * outputs), the store scales of Q̄, K̄, V̄, λ and s_out. Writes the n × d output rows (row
+ * stride out_stride) and counts k0, k1, k2. Returns 0, or the first CTA_STATUS that reports a
+ * level without a table (a cluster overflow): -1 - level, with nothing written to out. Needs
+ * n ≤ SPINEL_CTA_MAX_TOKENS and the local memories for n token rows per DIM columns of width. */
+static inline int spinel_cta_attention(size_t n, size_t width, size_t d, const elem_t* x, size_t x_stride, const spinel_cta_hash_t hashes[3],
+                                       const spinel_cta_linear_t linears[3], const float store_scales[3], float lambda, float output_scale,
+                                       elem_t* out, size_t out_stride, size_t counts[3]) {
+    const size_t l = SPINEL_CTA_HASH_LENGTH, blocks = (width + DIM - 1) / DIM, status_row = n + 1;
+    const uint32_t token_rows = 0, ap_rows = 0, acc = 1u << 31;
+    acc_t* products = (acc_t*)spinel_allocate(n * l * sizeof(acc_t));
+    acc_t status[(SPINEL_CTA_STATUS_VALUES + DIM - 1) / DIM * DIM] row_align_acc(1);
+    elem_t* residuals = (elem_t*)spinel_allocate(n * width);
+    elem_t* centroids[3];
+    int failed = 0;
+    /* One column block of the tokens at a time: its n rows at scratchpad row 0, level L's
+     * centroids of the block at row n + L·SPINEL_CTA_MAX_CLUSTERS. */
+#define SPINEL_CTA_CENTROID_ROW(level) ((uint32_t)(n + (size_t)(level) * SPINEL_CTA_MAX_CLUSTERS))
+#define SPINEL_CTA_COLUMNS(block, total) spinel_min(DIM, (total) - (block) * DIM)
+    for (size_t i = 0; i < 3; i++) centroids[i] = (elem_t*)spinel_allocate(n * width);
+    /* Levels 0 and 1 on the tokens, then their centroids and level 1's residuals. */
+    spinel_cta_cluster_level(0, x, x_stride, n, width, &hashes[0], products);
+    spinel_cta_cluster_level(1, x, x_stride, n, width, &hashes[1], products);
+    spinel_cta_read_status((uint32_t)status_row, status);
+    for (unsigned level = 0; level < 2; level++) {
+        if (status[level] < 0 && !failed) failed = -1 - (int)level;
+        counts[level] = status[level] < 0 ? 0 : (size_t)status[level];
+    }
+    if (!failed) {
+        gemmini_extended_config_st(width, NO_ACTIVATION, ACC_SCALE_IDENTITY);
+        for (size_t c = 0; c < blocks; c++) {
+            const size_t columns = SPINEL_CTA_COLUMNS(c, width);
+            spinel_cta_move_in(x + c * DIM, x_stride, token_rows, n, columns);
+            spinel_cta_aggregate(0, false, SPINEL_CTA_CENTROID_ROW(0), token_rows, n, columns);
+            spinel_cta_aggregate(1, true, SPINEL_CTA_CENTROID_ROW(1), token_rows, n, columns);
+            spinel_cta_move_out(centroids[0] + c * DIM, width, SPINEL_CTA_CENTROID_ROW(0), counts[0], columns);
+            spinel_cta_move_out(centroids[1] + c * DIM, width, SPINEL_CTA_CENTROID_ROW(1), counts[1], columns);
+            spinel_cta_move_out(residuals + c * DIM, width, token_rows, n, columns);
+        }
+        gemmini_fence();
+        /* Level 2 on the residuals. */
+        spinel_cta_cluster_level(2, residuals, width, n, width, &hashes[2], products);
+        spinel_cta_read_status((uint32_t)status_row, status);
+        if (status[2] < 0) failed = -3;
+        counts[2] = status[2] < 0 ? 0 : (size_t)status[2];
+    }
+    if (!failed) {
+        const size_t k0 = counts[0], k1 = counts[1], k2 = counts[2], k1_padded = (k1 + DIM - 1) / DIM * DIM, kv = k1_padded + k2;
+        const size_t score_blocks = (k1 + DIM - 1) / DIM + (k2 + DIM - 1) / DIM;
+        gemmini_extended_config_st(width, NO_ACTIVATION, ACC_SCALE_IDENTITY);
+        for (size_t c = 0; c < blocks; c++) {
+            const size_t columns = SPINEL_CTA_COLUMNS(c, width);
+            spinel_cta_move_in(residuals + c * DIM, width, token_rows, n, columns);
+            spinel_cta_aggregate(2, false, SPINEL_CTA_CENTROID_ROW(2), token_rows, n, columns);
+            spinel_cta_move_out(centroids[2] + c * DIM, width, SPINEL_CTA_CENTROID_ROW(2), k2, columns);
+        }
+        gemmini_fence();
+
+        /* The linears on the compressed tokens: K̄ and V̄'s level-2 rows from a DIM boundary. */
+        elem_t* q = (elem_t*)spinel_allocate(k0 * d);
+        elem_t* kv_rows[2] = {(elem_t*)spinel_allocate(kv * d), (elem_t*)spinel_allocate(kv * d)};
+        acc_t* scores = (acc_t*)spinel_allocate(k0 * kv * sizeof(acc_t));
+        elem_t* ap = (elem_t*)spinel_allocate(k0 * score_blocks * DIM);
+        acc_t* halves[2] = {(acc_t*)spinel_allocate(k0 * d * sizeof(acc_t)), (acc_t*)spinel_allocate(k0 * d * sizeof(acc_t))};
+        memset(kv_rows[0], 0, kv * d);
+        memset(kv_rows[1], 0, kv * d);
+        tiled_matmul_auto(k0, d, width, centroids[0], linears[0].weights, linears[0].bias, q, width, width, 0, d, MVIN_SCALE_IDENTITY,
+                          MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, NO_ACTIVATION, store_scales[0], 0, true, false, true, false, false, 0, WS);
+        for (int m = 1; m < 3; m++) {
+            tiled_matmul_auto(k1, d, width, centroids[1], linears[m].weights, linears[m].bias, kv_rows[m - 1], width, width, 0, d, MVIN_SCALE_IDENTITY,
+                              MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, NO_ACTIVATION, store_scales[m], 0, true, false, true, false, false, 0, WS);
+            tiled_matmul_auto(k2, d, width, centroids[2], linears[m].weights, NULL, kv_rows[m - 1] + k1_padded * d, width, width, 0, d,
+                              MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, NO_ACTIVATION, store_scales[m], 0, false, false, true,
+                              false, false, 0, WS);
+        }
+        tiled_matmul_auto(k0, kv, d, q, kv_rows[0], NULL, scores, d, d, 0, kv, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY,
+                          NO_ACTIVATION, ACC_SCALE_IDENTITY, 0, false, false, true, true, false, 0, WS);
+        /* Probability aggregation: the score blocks in, AP's halves out. */
+        for (size_t b = 0; b < score_blocks; b++)
+            spinel_cta_move_in(scores + b * DIM, kv * sizeof(acc_t), acc | (uint32_t)(b * k0), k0, SPINEL_CTA_COLUMNS(b, kv));
+        spinel_cta_config_lambda(lambda);
+        spinel_cta_aggregate_probabilities(ap_rows, acc, k0, k1 + k2);
+        gemmini_extended_config_st(score_blocks * DIM, NO_ACTIVATION, ACC_SCALE_IDENTITY);
+        for (size_t b = 0; b < score_blocks; b++) spinel_cta_move_out(ap + b * DIM, score_blocks * DIM, ap_rows + (uint32_t)(b * k0), k0, DIM);
+        gemmini_fence();
+        /* Ō's two products in int32, then the gather per output column block. */
+        tiled_matmul_auto(k0, d, k1, ap, kv_rows[1], NULL, halves[0], score_blocks * DIM, d, 0, d, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY,
+                          MVIN_SCALE_IDENTITY, NO_ACTIVATION, ACC_SCALE_IDENTITY, 0, false, false, false, true, false, 0, WS);
+        tiled_matmul_auto(k0, d, k2, ap + k1_padded, kv_rows[1] + k1_padded * d, NULL, halves[1], score_blocks * DIM, d, 0, d,
+                          MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, NO_ACTIVATION, ACC_SCALE_IDENTITY, 0, false, false, false,
+                          true, false, 0, WS);
+        gemmini_extended_config_st(out_stride, NO_ACTIVATION, output_scale);
+        for (size_t c = 0; c * DIM < d; c++) {
+            spinel_cta_move_in(halves[0] + c * DIM, d * sizeof(acc_t), acc, k0, SPINEL_CTA_COLUMNS(c, d));
+            spinel_cta_move_in(halves[1] + c * DIM, d * sizeof(acc_t), acc | (uint32_t)k0, k0, SPINEL_CTA_COLUMNS(c, d));
+            spinel_cta_gather(out + c * DIM, acc, k0, SPINEL_CTA_COLUMNS(c, d));
+        }
+        gemmini_fence();
+        free(q); free(kv_rows[0]); free(kv_rows[1]); free(scores); free(ap); free(halves[0]); free(halves[1]);
+    }
+#undef SPINEL_CTA_CENTROID_ROW
+#undef SPINEL_CTA_COLUMNS
+    for (size_t i = 0; i < 3; i++) free(centroids[i]);
+    free(products);
+    free(residuals);
+    return failed;
 }
 #endif /* SPINEL_HAS_CTA */
 
