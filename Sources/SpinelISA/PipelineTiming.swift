@@ -28,6 +28,21 @@ public enum PipelineTiming {
     /// row arrives (1), the hash unit's register (1), the cluster index (one level per hash
     /// position), the cycle the level takes the count (1).
     public static func clusterDrainCycles(hashLength: Int) -> Int { 2 + clusterIndexLatency(levels: hashLength) + 1 }
+    /// CTA_AGGREGATE whose state checks fail (`CTAController`): cycles from the cycle the
+    /// controller takes it to its retirement (the check cycle, then `finish`).
+    public static let aggregateFailureCycles = 2
+    /// CTA_AGGREGATE of n token rows and k clusters, from the cycle the controller takes it to
+    /// its retirement (measured on small-cta, CTAProgramTests). Its footprint is the whole
+    /// scratchpad, so its reads and writes never wait for a bank: the check (1); the accumulate
+    /// stream, n reads one per cycle starting with the unit's `start` after the check, the last
+    /// row in the unit 2 cycles after its read; the unit's `average` once idle (2 cycles later),
+    /// its first centroid written 4 cycles after that, then one per cycle; `finish` (1). With
+    /// residuals, from the last centroid's write: the unit's `start` (1), n reads one per cycle,
+    /// the last residual written 4 cycles after its read.
+    public static func aggregateCycles(tokens n: Int, clusters k: Int, residuals: Bool) -> Int {
+        let centroids = n + k + 8
+        return residuals ? centroids + n + 4 : centroids
+    }
 
     // MARK: Sequential arithmetic
 
