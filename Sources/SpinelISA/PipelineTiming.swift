@@ -32,13 +32,14 @@ public enum PipelineTiming {
     /// controller takes it to its retirement (the check cycle, then `finish`).
     public static let aggregateFailureCycles = 2
     /// CTA_AGGREGATE of n token rows and k clusters, from the cycle the controller takes it to
-    /// its retirement (measured on small-cta, CTAProgramTests). Its footprint is the whole
-    /// scratchpad, so its reads and writes never wait for a bank: the check (1); the accumulate
-    /// stream, n reads one per cycle starting with the unit's `start` after the check, the last
-    /// row in the unit 2 cycles after its read; the unit's `average` once idle (2 cycles later),
-    /// its first centroid written 4 cycles after that, then one per cycle; `finish` (1). With
-    /// residuals, from the last centroid's write: the unit's `start` (1), n reads one per cycle,
-    /// the last residual written 4 cycles after its read.
+    /// its retirement (CTAController; exact on every CTA_AGGREGATE of CTAProgramTests). Its
+    /// footprint is the whole scratchpad, so its reads and writes never wait for a bank: the
+    /// check cycle (1, the unit's `start` of `accumulate`); n reads, one per cycle; the last row
+    /// enters the unit in the cycle after its read; the unit takes the `average` start once
+    /// idle, 2 cycles later; its first centroid is written 4 cycles after that, then one per
+    /// cycle; `finish` (1): n + k + 8. With residuals, from the last centroid's write: the
+    /// unit's `start` and the first read in the next cycle, n reads one per cycle, the last
+    /// residual written 4 cycles after its read: n + 4 more.
     public static func aggregateCycles(tokens n: Int, clusters k: Int, residuals: Bool) -> Int {
         let centroids = n + k + 8
         return residuals ? centroids + n + 4 : centroids

@@ -246,7 +246,7 @@ public struct CTAController: Module {
 
         // The token rows: a scratchpad read and the table's id per cycle, into a two-row queue
         // (a read only when the queue will have room for its row), then into the unit.
-        let centroids = m.instance("centroids", unit)
+        let centroids = m.instance("aggregation", unit)
         let spRowBits = HWType.addressWidth(for: parameters.spRows)
         let tokenRowBits = dim * CentroidAggregationUnit.elementBits
         let tokenQueue = m.instance("token_rows", Queue(entries: 2, payload: .uint(tokenRowBits + unit.idBits), flow: true))
