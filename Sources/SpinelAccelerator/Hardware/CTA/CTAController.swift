@@ -292,7 +292,8 @@ public struct CTAController: Module {
         centroids.results.ready.set(writing && io.scratchpadWrite.ready)
         let written = io.scratchpadWrite.fire
         m.when(written) { idsOut.set(idsOut +% 1) }
-        let lastWritten = written && idsOut +& 1 >= mux(residualPass, tokens, clusters.extended(to: 16))
+        let limitBits = max(16, index.countBits)
+        let lastWritten = written && idsOut +& 1 >= mux(residualPass, tokens.extended(to: limitBits), clusters.extended(to: limitBits))
         m.when(lastWritten) {
             idsOut.set(0)
             m.when(averaging && residualsWanted) {
