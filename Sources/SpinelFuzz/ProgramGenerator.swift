@@ -571,12 +571,15 @@ struct GenerationState {
 
     /// A CTA command the RTL runs: CTA_CONFIG of a level (random M and K, the offsets a random
     /// accumulator row) or of λ, CTA_CLUSTER of a level over 1 to `maxTokens` accumulator rows
-    /// (the golden model drops one that overflows), or CTA_STATUS into an accumulator row, mostly
-    /// moved out at full width next so that the counts reach DRAM.
+    /// (the golden model drops one that overflows), CTA_AGGREGATE of a level with a table
+    /// (`randomAggregate`), or CTA_STATUS into an accumulator row, mostly moved out at full width
+    /// next so that the counts reach DRAM.
     mutating func randomCTA() -> [CommandProgram.Instruction] {
         guard let cta = parameters.config.cta else { preconditionFailure("CTA commands need a cta section") }
         let accumulator: UInt32 = 1 << 31
-        switch Int.random(in: 0..<10, using: &random) {
+        let draw = Int.random(in: 0..<13, using: &random)
+        if draw >= 10, let aggregate = randomAggregate() { return aggregate }
+        switch draw {
         case 0..<3:
             let level = UInt64.random(in: 0..<UInt64(CTAFields.levels), using: &random)
             let multiplier = UInt64.random(in: 0..<(1 << UInt64(cta.hashReciprocalBits)), using: &random)
@@ -603,6 +606,41 @@ struct GenerationState {
             return [status, CommandProgram.Instruction(funct: Funct.mvout, rs1: UInt64(offset), rs2: operand(row | 1 << 29, columns: dim, rows: rows),
                                                        rs1IsDRAM: true)]
         }
+    }
+
+    /// CTA_AGGREGATE of a level that has a cluster table (nil if none has): its n token rows
+    /// anywhere in the scratchpad, the k centroid rows before or after them (never overlapping),
+    /// 1 to DIM columns, residuals on level 1 half the time; mostly followed by mvouts of the
+    /// centroid rows (and of the residual rows), so that they reach DRAM.
+    mutating func randomAggregate() -> [CommandProgram.Instruction]? {
+        guard let tables = model.state.cta?.tables else { return nil }
+        let levels = (0..<CTAFields.levels).filter { tables[$0] != nil }
+        guard let level = levels.randomElement(using: &random), let table = tables[level] else { return nil }
+        let n = table.ids.count, k = table.count, rows = parameters.spRows
+        guard n + k <= rows else { return nil }
+        let tokensRow = Int.random(in: 0...(rows - n), using: &random)
+        let below = tokensRow >= k, above = tokensRow + n + k <= rows
+        guard below || above else { return nil }
+        let outputRow = below && (!above || random.chance(0.5)) ? Int.random(in: 0...(tokensRow - k), using: &random)
+                                                               : Int.random(in: (tokensRow + n)...(rows - k), using: &random)
+        let columns = random.chance(0.5) ? dim : Int.random(in: 1...dim, using: &random)
+        let residuals = level == 1 && random.chance(0.5)
+        let rs1 = CTAFields.outputAddress.placed(UInt64(outputRow)) | CTAFields.aggregateLevel.placed(UInt64(level))
+            | (residuals ? 1 << UInt64(CTAFields.residualsBit) : 0)
+        var instructions = [instruction(Funct.ctaAggregate, rs1, operand(UInt32(tokensRow), columns: columns, rows: n))]
+        // The rows out, DIM per mvout.
+        func moveOut(_ first: Int, _ count: Int) {
+            for start in stride(from: 0, to: count, by: dim) {
+                let rows = min(dim, count - start)
+                let span = (rows - 1) * Int(model.state.store.dramStride) + dim * parameters.inputBytes
+                guard let offset = dramOffset(in: outputRegion, span: span, elementBytes: parameters.inputBytes) else { return }
+                instructions.append(CommandProgram.Instruction(funct: Funct.mvout, rs1: UInt64(offset),
+                                                               rs2: operand(UInt32(first + start), columns: dim, rows: rows), rs1IsDRAM: true))
+            }
+        }
+        if random.chance(0.8) { moveOut(outputRow, k) }
+        if residuals && random.chance(0.8) { moveOut(tokensRow, min(n, 2 * dim)) }
+        return instructions
     }
 
     /// A PRELOAD and its COMPUTE in the current dataflow: GARBAGE operands, bias from either

@@ -29,6 +29,22 @@ public enum PipelineTiming {
     /// digit of every hash position, `CTAParameters.clusterLevels`), the cycle the level takes
     /// the count (1).
     public static func clusterDrainCycles(levels: Int) -> Int { 2 + clusterIndexLatency(levels: levels) + 1 }
+    /// CTA_AGGREGATE whose state checks fail (`CTAController`): cycles from the cycle the
+    /// controller takes it to its retirement (the check cycle, then `finish`).
+    public static let aggregateFailureCycles = 2
+    /// CTA_AGGREGATE of n token rows and k clusters, from the cycle the controller takes it to
+    /// its retirement (CTAController; exact on every CTA_AGGREGATE of CTAProgramTests). Its
+    /// footprint is the whole scratchpad, so its reads and writes never wait for a bank: the
+    /// check cycle (1, the unit's `start` of `accumulate`); n reads, one per cycle; the last row
+    /// enters the unit in the cycle after its read; the unit takes the `average` start once
+    /// idle, 2 cycles later; its first centroid is written 4 cycles after that, then one per
+    /// cycle; `finish` (1): n + k + 8. With residuals, from the last centroid's write: the
+    /// unit's `start` and the first read in the next cycle, n reads one per cycle, the last
+    /// residual written 4 cycles after its read: n + 4 more.
+    public static func aggregateCycles(tokens n: Int, clusters k: Int, residuals: Bool) -> Int {
+        let centroids = n + k + 8
+        return residuals ? centroids + n + 4 : centroids
+    }
 
     // MARK: Sequential arithmetic
 

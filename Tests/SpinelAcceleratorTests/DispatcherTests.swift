@@ -67,8 +67,8 @@ struct RandomCommands {
         }
     }
 
-    /// With a `cta` section: CTA_CONFIG (a level or λ), CTA_CLUSTER and CTA_STATUS, mostly legal,
-    /// with stray bits, wrong levels, shapes and operands.
+    /// With a `cta` section: CTA_CONFIG (a level or λ), CTA_CLUSTER, CTA_AGGREGATE and CTA_STATUS,
+    /// mostly legal, with stray bits, wrong levels, shapes and operands.
     mutating func ctaCommand() -> (funct: UInt8, rs1: UInt64, rs2: UInt64) {
         let cta = parameters.config.cta!
         let stray: UInt64 = chance(0.08) ? 1 << UInt64(Int.random(in: 0...63, using: &random)) : 0
@@ -77,7 +77,15 @@ struct RandomCommands {
             let address = chance(0.85) ? 1 << 31 | UInt32(Int.random(in: 0..<parameters.accRows, using: &random)) : local()
             return UInt64(rows) << 48 | UInt64(columns) << 32 | UInt64(address)
         }
-        switch Int.random(in: 0..<4, using: &random) {
+        switch Int.random(in: 0..<5, using: &random) {
+        case 4:  // CTA_AGGREGATE (its state checks, which the golden model often fails, are the CTA controller's)
+            let level = UInt64(chance(0.9) ? Int.random(in: 0...2, using: &random) : 3)
+            let residuals: UInt64 = chance(0.3) ? 1 << UInt64(CTAFields.residualsBit) : 0
+            let output = chance(0.85) ? UInt32(Int.random(in: 0..<parameters.spRows, using: &random)) : local()
+            let rows = chance(0.9) ? Int.random(in: 1...cta.maxTokens, using: &random) : pick([0, 0xFFFF])
+            let columns = chance(0.9) ? Int.random(in: 1...parameters.dim, using: &random) : Int.random(in: 0...parameters.dim + 2, using: &random)
+            let tokens = chance(0.85) ? UInt32(Int.random(in: 0..<parameters.spRows, using: &random)) : local()
+            return (Funct.ctaAggregate, UInt64(output) | level << 32 | residuals | stray, UInt64(rows) << 48 | UInt64(columns) << 32 | UInt64(tokens))
         case 0:  // CTA_CONFIG of a level
             let multiplier = UInt64(chance(0.9) ? Int.random(in: 0..<(1 << cta.hashReciprocalBits), using: &random) : Int.random(in: 0..<(1 << 24), using: &random))
             return (Funct.ctaConfig, UInt64(Int.random(in: 0...2, using: &random)) | multiplier << 8 | UInt64(Int.random(in: 0...63, using: &random)) << 32 | stray,
@@ -176,8 +184,18 @@ struct DispatcherTests {
             // LOOP_WS (functs 8–13) never reaches the dispatcher: the LoopUnroller takes it.
             if (8...13).contains(funct) { continue }
             let index = Int(golden.commandCount)
+            let before = golden
             try golden.execute(funct, rs1, rs2, memory: &memory)
-            let failed = golden.lastRejection != nil
+            var failed = golden.lastRejection != nil
+            // A CTA command that passes the dispatcher's checks but not the golden model's (the
+            // state: CTA_AGGREGATE's table, n, k, overlap) goes on to the CTA controller, which
+            // reports it; the dispatcher's error latch never sees it.
+            if failed && Funct.cta.contains(funct)
+                && GoldenModel.ctaDispatcherRejection(funct: funct, rs1: rs1, rs2: rs2, parameters: parameters) == nil {
+                golden = before
+                failed = false
+                counts["cta failing behind the dispatcher", default: 0] += 1
+            }
             let expected: String
             // FLUSH, a PRELOAD, an accepted COUNTER (which answers from the counter file) retire here.
             if failed || funct == 6 || funct == 7 || funct == 126 {
@@ -185,7 +203,7 @@ struct DispatcherTests {
             } else if funct == 0 {
                 expected = ["ex", "ld", "st", "st"][Int(rs1 & 3)]  // CONFIG_NORM (with normalizations) goes to the store controller
             } else {
-                expected = [1: "ld", 2: "ld", 14: "ld", 3: "st", 4: "ex", 5: "ex", 41: "st", 42: "st", 48: "st", 49: "st", 53: "st"][Int(funct)]!
+                expected = [1: "ld", 2: "ld", 14: "ld", 3: "st", 4: "ex", 5: "ex", 41: "st", 42: "st", 48: "st", 49: "st", 50: "st", 53: "st"][Int(funct)]!
             }
             counts[failed ? "error \(golden.lastRejection!.code)" : expected, default: 0] += 1
             if Funct.cta.contains(funct) { counts[failed ? "cta rejected" : "cta routed", default: 0] += 1 }

@@ -5,7 +5,7 @@ import SpinelGolden
 import SpinelSim
 import Testing
 
-/// The CTA commands the RTL runs (CTA_CONFIG, CTA_CLUSTER, CTA_STATUS) on the small CTA
+/// The CTA commands the RTL runs (CTA_CONFIG, CTA_CLUSTER, CTA_AGGREGATE, CTA_STATUS) on the small CTA
 /// configuration (Testbenches/configs/small-cta.json: DIM 4, l = 3, 4-bit codes, at most 8
 /// clusters), in hand-written programs: each runs on the Verilated accelerator, its harness
 /// trace replays on the golden model (every DMA write, the final error) and the timing model
@@ -27,11 +27,11 @@ struct CTAProgramTests {
     /// A program under construction: accumulator rows come in from DRAM, status rows go out.
     struct Builder {
         static let dim = 4, accumulatorBit: UInt64 = 1 << 31, fullWidthBit: UInt64 = 1 << 29
-        var dram = [UInt8](repeating: 0, count: 8192)
+        var dram = [UInt8](repeating: 0, count: 16384)
         var steps: [CommandProgram.Step] = []
         var dataOffset = 0
-        /// Where the status rows go, one 16-byte row after another.
-        var outputOffset = 4096
+        /// Where the status and scratchpad rows go, one 16-byte row after another.
+        var outputOffset = 8192
 
         init() {
             let one = UInt64(Float(1).bitPattern) << 32
@@ -80,6 +80,40 @@ struct CTAProgramTests {
             outputOffset += 16
         }
 
+        /// Scratchpad rows `row`… from int8 values (lanes past a row's values are 0), DIM rows per MVIN.
+        mutating func scratchpadRows(_ rows: [[Int8]], at row: Int) {
+            for (r, values) in rows.enumerated() {
+                for (lane, value) in values.enumerated() { dram[dataOffset + r * 16 + lane] = UInt8(bitPattern: value) }
+            }
+            for first in stride(from: 0, to: rows.count, by: Self.dim) {
+                let count = min(Self.dim, rows.count - first)
+                command(Funct.mvin, UInt64(dataOffset + first * 16), UInt64(count) << 48 | UInt64(Self.dim) << 32 | UInt64(row + first), rs1IsDRAM: true)
+            }
+            dataOffset += rows.count * 16
+        }
+
+        /// CTA_CONFIG of `level` with M = 1, K = 0 and zero offsets, then CTA_CLUSTER of tokens
+        /// whose codes are (id, 0, 0): the table numbers the distinct ids by first appearance.
+        mutating func cluster(level: Int, ids: [Int], row: Int) {
+            configure(level: level, multiplier: 1, shift: 0, offsets: [0, 0, 0], row: 100 + level)
+            cluster(level: level, products: ids.map { [Int32($0), 0, 0] }, row: row)
+        }
+
+        /// CTA_AGGREGATE of `level`: `rows` token rows at scratchpad row `tokens`, centroids to `output`.
+        mutating func aggregate(level: Int, tokens: Int, rows: Int, columns: Int = dim, output: Int, residuals: Bool = false) {
+            command(Funct.ctaAggregate, UInt64(output) | UInt64(level) << 32 | (residuals ? 1 << 34 : 0),
+                    UInt64(rows) << 48 | UInt64(columns) << 32 | UInt64(tokens))
+        }
+
+        /// Scratchpad rows out to DRAM (all DIM lanes), DIM rows per MVOUT.
+        mutating func scratchpadOut(row: Int, rows: Int) {
+            for first in stride(from: 0, to: rows, by: Self.dim) {
+                let count = min(Self.dim, rows - first)
+                command(Funct.mvout, UInt64(outputOffset), UInt64(count) << 48 | UInt64(Self.dim) << 32 | UInt64(row + first), rs1IsDRAM: true)
+                outputOffset += count * 16
+            }
+        }
+
         var program: CommandProgram { CommandProgram(dram: dram, steps: steps + [.fence]) }
     }
 
@@ -118,6 +152,13 @@ struct CTAProgramTests {
                 "\(name): the timing model is not cycle-exact: \(timing.summary)")
         if report.verdict == .match { try? FileManager.default.removeItem(at: directory) }
         return model
+    }
+
+    /// n token rows of `columns` int8 values: uniform, with the extremes −128, 127 (and −1, 0, 1) often.
+    static func tokenRows(_ n: Int, columns: Int = Builder.dim, _ random: inout SeededGenerator) -> [[Int8]] {
+        (0..<n).map { _ in
+            (0..<columns).map { _ in random.next() % 3 == 0 ? [Int8.min, Int8.max, -1, 0, 1][Int(random.next() % 5)] : Int8.random(in: .min ... .max, using: &random) }
+        }
     }
 
     /// The values CTA_STATUS wrote at accumulator row `row` in the golden model: k0, k1, k2, token.
@@ -230,5 +271,153 @@ struct CTAProgramTests {
             #expect(model.error?.code.rawValue == code.rawValue, "\(name): the golden model says \(String(describing: model.error))")
             try Self.check(builder.program, name.replacingOccurrences(of: " ", with: "-"))
         }
+    }
+
+    // MARK: CTA_AGGREGATE
+
+    /// The three levels: level 0 over 13 tokens (not a multiple of DIM) in 5 clusters, all
+    /// columns; level 1 over 10 tokens with residuals on 3 columns, then level 2 over those
+    /// residuals on 1 column; and level 1 again without residuals. Centroids and residual rows
+    /// are moved out, so the replay compares every one.
+    @Test func aggregateLevels() throws {
+        var random = SeededGenerator(seed: SeededGenerator.testSeed(0xA66))
+        var builder = Builder()
+        builder.cluster(level: 0, ids: (0..<13).map { ($0 * 7) % 5 }, row: 0)
+        builder.scratchpadRows(Self.tokenRows(13, &random), at: 0)
+        builder.aggregate(level: 0, tokens: 0, rows: 13, output: 100)
+        builder.scratchpadOut(row: 100, rows: 5)
+        builder.cluster(level: 1, ids: [3, 1, 3, 3, 0, 1, 2, 0, 3, 2], row: 20)
+        builder.scratchpadRows(Self.tokenRows(10, &random), at: 200)
+        builder.aggregate(level: 1, tokens: 200, rows: 10, columns: 3, output: 300, residuals: true)
+        builder.scratchpadOut(row: 300, rows: 4)
+        builder.scratchpadOut(row: 200, rows: 10)
+        builder.cluster(level: 2, ids: [0, 1, 1, 2, 0, 2, 1, 1, 0, 0], row: 40)
+        builder.aggregate(level: 2, tokens: 200, rows: 10, columns: 1, output: 190)
+        builder.scratchpadOut(row: 190, rows: 3)
+        builder.scratchpadRows(Self.tokenRows(10, &random), at: 500)
+        builder.aggregate(level: 1, tokens: 500, rows: 10, columns: 4, output: 400)
+        builder.scratchpadOut(row: 400, rows: 4)
+        builder.status(row: 120)
+        let model = try Self.check(builder.program, "aggregate-levels")
+        #expect(model.error == nil)
+        #expect(Self.status(model, row: 120) == [5, 4, 3, -1])
+    }
+
+    /// One cluster of 16 equal tokens whose rows are −128 and 127 (with residuals), and the
+    /// most clusters, 8, over the most tokens, 32, one column and a second run on all four.
+    @Test func aggregateOneAndMostClusters() throws {
+        var random = SeededGenerator(seed: SeededGenerator.testSeed(0xA67))
+        var builder = Builder()
+        builder.cluster(level: 1, ids: Array(repeating: 5, count: 16), row: 0)
+        builder.scratchpadRows((0..<16).map { Array(repeating: $0 % 3 == 0 ? Int8.min : Int8.max, count: 4) }, at: 0)
+        builder.aggregate(level: 1, tokens: 0, rows: 16, output: 16, residuals: true)
+        builder.scratchpadOut(row: 16, rows: 1)
+        builder.scratchpadOut(row: 0, rows: 16)
+        builder.cluster(level: 0, ids: (0..<32).map { ($0 * 3 + $0 / 8) % 8 }, row: 32)
+        builder.scratchpadRows(Self.tokenRows(32, &random), at: 600)
+        builder.aggregate(level: 0, tokens: 600, rows: 32, columns: 1, output: 590)
+        builder.scratchpadOut(row: 590, rows: 8)
+        builder.aggregate(level: 0, tokens: 600, rows: 32, output: 632)
+        builder.scratchpadOut(row: 632, rows: 8)
+        builder.status(row: 120)
+        let model = try Self.check(builder.program, "aggregate-one-and-most")
+        #expect(model.error == nil)
+        #expect(Self.status(model, row: 120) == [8, 1, -1, -1])
+    }
+
+    /// Tokens of 7 columns in two column blocks: one command per block (4 columns, then 3),
+    /// the centroid rows written over rows that hold other data, whose lanes past the block's
+    /// columns must stay; and both blocks' residuals on level 1.
+    @Test func aggregateColumnBlocks() throws {
+        var random = SeededGenerator(seed: SeededGenerator.testSeed(0xA68))
+        var builder = Builder()
+        builder.cluster(level: 1, ids: [0, 1, 2, 1, 0, 3, 3, 2, 1, 0, 0, 4], row: 0)
+        builder.scratchpadRows(Self.tokenRows(12, &random), at: 0)
+        builder.scratchpadRows(Self.tokenRows(12, columns: 3, &random), at: 50)
+        builder.scratchpadRows(Self.tokenRows(10, &random), at: 100)
+        builder.aggregate(level: 1, tokens: 0, rows: 12, output: 100)
+        builder.aggregate(level: 1, tokens: 50, rows: 12, columns: 3, output: 105, residuals: true)
+        builder.aggregate(level: 1, tokens: 0, rows: 12, output: 30, residuals: true)
+        builder.scratchpadOut(row: 100, rows: 10)
+        builder.scratchpadOut(row: 0, rows: 12)
+        builder.scratchpadOut(row: 50, rows: 12)
+        builder.scratchpadOut(row: 30, rows: 5)
+        let model = try Self.check(builder.program, "aggregate-blocks")
+        #expect(model.error == nil)
+    }
+
+    /// Every illegal CTA_AGGREGATE, each alone: the golden model's code (in the dispatcher or,
+    /// for the state, in the CTA controller), nothing written (the token and output rows moved
+    /// out after it), CTA_STATUS unchanged. Two commands have a mistake of each kind: the
+    /// dispatcher's wins, in both.
+    @Test func illegalAggregates() throws {
+        let acc: UInt64 = 1 << 31
+        let tokens: UInt64 = 5 << 48 | 4 << 32 | 10
+        let illegal: [(String, UInt64, UInt64, ErrorCode)] = [
+            ("aggregate no table", 20, tokens, .illegalOperand),
+            ("aggregate rows not n", 20 | 1 << 32, 4 << 48 | 4 << 32 | 10, .illegalOperand),
+            ("aggregate overlap", 12 | 1 << 32, tokens, .illegalOperand),
+            ("aggregate overlap below", 8 | 1 << 32, tokens, .illegalOperand),
+            ("aggregate centroids past the end", 1022 | 1 << 32, tokens, .localAddressOutOfRange),
+            ("aggregate residuals level 0", 20 | 1 << 34, tokens, .unsupportedField),
+            ("aggregate residuals level 2", 20 | 2 << 32 | 1 << 34, tokens, .unsupportedField),
+            ("aggregate level 3", 20 | 3 << 32, tokens, .unsupportedField),
+            ("aggregate reserved rs1", 20 | 1 << 32 | 1 << 40, tokens, .unsupportedField),
+            ("aggregate five columns", 20 | 1 << 32, 5 << 48 | 5 << 32 | 10, .tooManyColumns),
+            ("aggregate no columns", 20 | 1 << 32, 5 << 48 | 10, .illegalOperand),
+            ("aggregate accumulator tokens", 20 | 1 << 32, tokens | acc, .illegalOperand),
+            ("aggregate garbage tokens", 20 | 1 << 32, 5 << 48 | 4 << 32 | 0xFFFF_FFFF, .illegalOperand),
+            ("aggregate tokens past the scratchpad", 20 | 1 << 32, 5 << 48 | 4 << 32 | 1020, .localAddressOutOfRange),
+            ("aggregate centroids in the accumulator", acc | 20 | 1 << 32, tokens, .illegalOperand),
+            ("aggregate no table and tokens past the scratchpad", 20, 5 << 48 | 4 << 32 | 1020, .localAddressOutOfRange),
+            ("aggregate rows not n and centroids past the end", 1022 | 1 << 32, 4 << 48 | 4 << 32 | 10, .illegalOperand),
+        ]
+        let parameters = try Self.runner.get().parameters
+        var random = SeededGenerator(seed: SeededGenerator.testSeed(0xA69))
+        for (name, rs1, rs2, code) in illegal {
+            var builder = Builder()
+            builder.cluster(level: 1, ids: [0, 1, 0, 2, 1], row: 0)
+            builder.scratchpadRows(Self.tokenRows(5, &random), at: 10)
+            builder.scratchpadRows(Self.tokenRows(8, &random), at: 20)
+            builder.scratchpadRows(Self.tokenRows(2, &random), at: 1022)
+            builder.command(Funct.ctaAggregate, rs1, rs2)
+            builder.status(row: 120)
+            builder.scratchpadOut(row: 8, rows: 16)
+            builder.scratchpadOut(row: 1022, rows: 2)
+            let model = try Self.golden(builder.program, parameters)
+            #expect(model.error?.code.rawValue == code.rawValue, "\(name): the golden model says \(String(describing: model.error))")
+            #expect(Self.status(model, row: 120) == [-1, 3, -1, -1], "\(name)")
+            try Self.check(builder.program, name.replacingOccurrences(of: " ", with: "-"))
+        }
+    }
+
+    /// A level whose last clustering overflowed has no table: CTA_AGGREGATE of it fails
+    /// (illegalOperand) and writes nothing, though the level had a table before.
+    @Test func aggregateAfterOverflow() throws {
+        var random = SeededGenerator(seed: SeededGenerator.testSeed(0xA6A))
+        var builder = Builder()
+        builder.cluster(level: 1, ids: [0, 1, 0, 1, 1], row: 0)
+        builder.cluster(level: 1, products: (0..<11).map { [Int32($0) - 5, 2, 0] }, row: 10)
+        builder.scratchpadRows(Self.tokenRows(13, &random), at: 0)
+        builder.aggregate(level: 1, tokens: 0, rows: 5, output: 5)
+        builder.status(row: 120)
+        builder.scratchpadOut(row: 0, rows: 13)
+        let model = try Self.check(builder.program, "aggregate-after-overflow")
+        #expect(model.error?.code == .clusterOverflow)
+        #expect(model.lastRejection == nil)
+        #expect(Self.status(model, row: 120) == [-1, -1, -1, 8])
+    }
+
+    /// The fuzzer's programs with CTA_AGGREGATE among their commands (CTA-heavy weights).
+    @Test(arguments: 0..<2)
+    func randomProgramWithAggregates(offset: UInt64) throws {
+        let parameters = try Self.runner.get().parameters
+        var options = ProgramGenerator.Options()
+        options.commands = 100
+        options.weights[.cta] = 60
+        let generated = ProgramGenerator(parameters: parameters, options: options).generate(seed: SeededGenerator.testSeed(51_000) + offset)
+        let aggregates = generated.program.instructions.filter { $0.funct == Funct.ctaAggregate }.count
+        #expect(aggregates >= 2, "the program has \(aggregates) CTA_AGGREGATE commands, \(generated.counts) by kind")
+        try Self.check(generated.program, "fuzz-aggregate-\(offset)")
     }
 }

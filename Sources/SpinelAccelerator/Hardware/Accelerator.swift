@@ -104,21 +104,30 @@ public struct Accelerator: Module {
         // Memories.
         m.connect(scratchpad.reads[0], from: execute.scratchpadReads[0])
         m.connect(scratchpad.reads[1], from: execute.scratchpadReads[1])
-        m.connect(scratchpad.reads[2], from: store.scratchpadRead)
         m.connect(scratchpad.writes[0], from: execute.scratchpadWrite)
         m.connect(scratchpad.writes[1], from: load.scratchpadWrite)
-        m.connect(accumulator.reads[0], from: execute.accumulatorRead)
-        if let cta {
-            // The store lane's read port: the controller that runs (never both).
-            let port = accumulator.reads[1]
-            let ctaReads = cta.accumulatorRead.request.valid
-            port.request.valid.set(store.accumulatorRead.request.valid || ctaReads)
-            port.request.bits.set(mux(ctaReads, cta.accumulatorRead.request.bits, store.accumulatorRead.request.bits))
-            for client in [store.accumulatorRead, cta.accumulatorRead] {
+        // The store lane's ports, shared by the controller that runs (never both): a read port of
+        // each memory; the CTA controller's own writes come last (CTA_STATUS to the accumulator,
+        // CTA_AGGREGATE to the scratchpad).
+        func share(_ port: RowReadPort, _ store: RowReadPort, _ cta: RowReadPort) {
+            let ctaReads = cta.request.valid
+            port.request.valid.set(store.request.valid || ctaReads)
+            port.request.bits.set(mux(ctaReads, cta.request.bits, store.request.bits))
+            for client in [store, cta] {
                 client.request.ready.set(port.request.ready)
                 client.response.valid.set(port.response.valid)
                 client.response.bits.set(port.response.bits)
             }
+        }
+        if let cta {
+            share(scratchpad.reads[2], store.scratchpadRead, cta.scratchpadRead)
+            m.connect(scratchpad.writes[2], from: cta.scratchpadWrite)
+        } else {
+            m.connect(scratchpad.reads[2], from: store.scratchpadRead)
+        }
+        m.connect(accumulator.reads[0], from: execute.accumulatorRead)
+        if let cta {
+            share(accumulator.reads[1], store.accumulatorRead, cta.accumulatorRead)
             m.connect(accumulator.writes[2], from: cta.accumulatorWrite)
         } else {
             m.connect(accumulator.reads[1], from: store.accumulatorRead)
@@ -238,11 +247,12 @@ extension Accelerator {
 }
 
 extension AcceleratorParameters {
-    /// The scratchpad: read clients execute (A), execute (other operands), store; write clients
-    /// execute, load. Its banks: `scratchpadBanks`.
+    /// The scratchpad: read clients execute (A), execute (other operands), the store lane (the
+    /// store or the CTA controller); write clients execute, load, and with a `cta` section the
+    /// CTA controller. Its banks: `scratchpadBanks`.
     public var scratchpadMemory: BankedMemory {
         BankedMemory(rows: spRows, banks: config.spBanks, lanes: dim, laneWidth: config.inputType.width, readClients: 3,
-                     writeClients: 2, accumulating: false, stripe: scratchpadBanks.stripe)
+                     writeClients: config.cta == nil ? 2 : 3, accumulating: false, stripe: scratchpadBanks.stripe)
     }
 
     /// The accumulator: read clients execute, the store lane (the store or the CTA controller);

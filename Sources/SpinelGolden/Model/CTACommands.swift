@@ -231,11 +231,14 @@ extension GoldenModel {
             }
             units.tables[level] = table
         case .aggregate(let level, let residuals, let output, let tokens):
+            // The checks that need the command alone first (the dispatcher's: the token rows, the
+            // centroids' address plain), then the state (the CTA controller's: the table, its n,
+            // the centroids' k rows); docs/CTA.md, "Commands".
+            try Self.checkAggregateOperands(tokens: tokens, output: output, parameters: parameters)
             let table = try clusterTable(units, level, for: "CTA_AGGREGATE")
             guard tokens.rows == table.ids.count else {
                 throw CommandRejection(.illegalOperand, "CTA_AGGREGATE level \(level) covers \(tokens.rows) token rows; the level's cluster table has \(table.ids.count) tokens")
             }
-            try checkCTALocal(tokens.address, accumulator: false, rows: tokens.rows, "CTA_AGGREGATE tokens")
             try checkCTALocal(output, accumulator: false, rows: table.count, "CTA_AGGREGATE centroids")
             let inputRows = tokens.address.row ..< tokens.address.row + tokens.rows, outputRows = output.row ..< output.row + table.count
             guard !inputRows.overlaps(outputRows) else {
@@ -323,6 +326,44 @@ extension GoldenModel {
         }
     }
 
+    /// CTA_AGGREGATE's checks that need the command alone (the dispatcher makes them): the token
+    /// rows plain scratchpad rows inside the scratchpad, the centroids' address a plain
+    /// scratchpad address. (How many centroid rows follow, k, is the table's.)
+    static func checkAggregateOperands(tokens: LocalOperand, output: LocalAddress, parameters: AcceleratorParameters) throws(CommandRejection) {
+        try checkCTALocal(tokens.address, accumulator: false, rows: tokens.rows, "CTA_AGGREGATE tokens", parameters: parameters)
+        try checkCTALocal(output, accumulator: false, rows: 1, "CTA_AGGREGATE centroids", parameters: parameters, rangeToo: false)
+    }
+
+    /// The code the dispatcher fails a CTA command the RTL runs with (`CTAFields.functsInHardware`),
+    /// nil when it passes the checks that need the command alone (decoding, `checkFields`, the
+    /// local operands): a command the golden model rejects that passes these fails behind the
+    /// dispatcher, in the CTA controller (a cluster overflow; CTA_AGGREGATE's table, n, k and
+    /// overlap).
+    public static func ctaDispatcherRejection(funct: UInt8, rs1: UInt64, rs2: UInt64, parameters: AcceleratorParameters) -> AcceleratorError.Code? {
+        do {
+            let command = try CTACommand.decode(funct: funct, rs1: rs1, rs2: rs2)
+            try command.checkFields(against: parameters)
+            switch command {
+            case .configHash(_, _, _, let offsets):
+                try checkCTALocal(offsets.address, accumulator: true, rows: 1, "CTA_CONFIG offsets", parameters: parameters)
+            case .cluster(_, let products):
+                try checkCTALocal(products.address, accumulator: true, rows: products.rows, "CTA_CLUSTER products", parameters: parameters)
+            case .aggregate(_, _, let output, let tokens):
+                try checkAggregateOperands(tokens: tokens, output: output, parameters: parameters)
+            case .status(let output):
+                try checkCTALocal(output, accumulator: true, rows: CTAFields.statusRows(dim: parameters.dim), "CTA_STATUS rows", parameters: parameters)
+            case .configExponent(let bits):
+                let factor = Numerics.float(bits: bits)
+                guard factor.isFinite && factor > 0 else { return .invalidScale }
+            case .probabilities, .gather:
+                break
+            }
+            return nil
+        } catch {
+            return error.code
+        }
+    }
+
     private func clusterTable(_ units: CTAState, _ level: Int, for name: String) throws(CommandRejection) -> ClusterIndex.Table {
         guard let table = units.tables[level] else {
             throw CommandRejection(.illegalOperand, units.lastOverflowToken != nil
@@ -335,12 +376,17 @@ extension GoldenModel {
     /// A CTA operand: a plain scratchpad or accumulator address (no flag bits, not GARBAGE)
     /// covering `rows` rows inside its memory.
     private func checkCTALocal(_ address: LocalAddress, accumulator: Bool, rows: Int, _ what: String) throws(CommandRejection) {
+        try Self.checkCTALocal(address, accumulator: accumulator, rows: rows, what, parameters: parameters)
+    }
+
+    private static func checkCTALocal(_ address: LocalAddress, accumulator: Bool, rows: Int, _ what: String, parameters: AcceleratorParameters,
+                                      rangeToo: Bool = true) throws(CommandRejection) {
         let memory = accumulator ? "accumulator" : "scratchpad"
         guard !address.isGarbage && address.isAccumulator == accumulator && address.flagBits == 0 else {
             throw CommandRejection(.illegalOperand, "the \(what) at \(address) must be plain \(memory) rows (bit 31 \(accumulator ? "set" : "clear"), bits 30:26 clear)")
         }
         let size = accumulator ? parameters.accRows : parameters.spRows
-        guard address.row + rows - 1 < size else {
+        guard !rangeToo || address.row + rows - 1 < size else {
             throw CommandRejection(.localAddressOutOfRange, "the \(what) at \(address) reach row \(address.row + rows - 1); the \(memory) has \(size) rows")
         }
     }

@@ -46,7 +46,7 @@ public struct UnrolledLoop: Sendable {
     /// Runs the LOOP_WS on `model` command by command, as the dispatcher sees them. Nil (and
     /// `model` untouched) when the launch fails the unroller's own checks: it then retires in
     /// the cycle the unroller takes it.
-    init?(rs1: UInt64, rs2: UInt64, model: inout GoldenModel, memory: inout DiscardingMemory, parameters: AcceleratorParameters) {
+    init?(rs1: UInt64, rs2: UInt64, model: inout GoldenModel, memory: inout some MainMemory, parameters: AcceleratorParameters) {
         guard case .loopWS(let launch)? = try? Command.decode(funct: Funct.loopWS, rs1: rs1, rs2: rs2, parameters: parameters),
               LoopWSUnrolling.rejection(of: launch, settings: model.state.loop, parameters: parameters) == nil else { return nil }
         let settings = model.state.loop

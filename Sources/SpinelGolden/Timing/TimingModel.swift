@@ -595,6 +595,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             case .configExponent: ctaPhase = .waiting(retireAt: cycle + 1)
             case .configHash, .cluster: ctaPhase = .reading(step: 0)
             case .status: ctaPhase = .writing(step: 0)
+            case .aggregate(let tokens, let clusters, let residuals):
+                ctaPhase = .waiting(retireAt: cycle + UInt64(PipelineTiming.aggregateCycles(tokens: tokens, clusters: clusters, residuals: residuals)))
+            case .aggregateFailure: ctaPhase = .waiting(retireAt: cycle + UInt64(PipelineTiming.aggregateFailureCycles))
             }
             return (true, true)
         case .reading(let step):

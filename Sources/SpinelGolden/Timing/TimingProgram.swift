@@ -21,12 +21,19 @@ public struct TimingProgram: Sendable {
     /// The commands of `stream` run from `model`'s state (the configuration registers and the
     /// LOOP_WS accumulator half a program left before a fence; the controllers start idle).
     public init(_ stream: [(funct: UInt8, rs1: UInt64, rs2: UInt64)], issueCycles: [UInt64], startingFrom model: GoldenModel) {
+        var memory = DiscardingMemory()
+        self.init(stream, issueCycles: issueCycles, startingFrom: model, memory: &memory, dataless: true)
+    }
+
+    /// Timing needs each command's outcome and state, mostly not its data (`dataless`, reading
+    /// zeros): but CTA_AGGREGATE's outcome and cycles depend on the cluster tables, which depend
+    /// on the data; a harness trace gives it (its read bursts).
+    init(_ stream: [(funct: UInt8, rs1: UInt64, rs2: UInt64)], issueCycles: [UInt64], startingFrom model: GoldenModel,
+         memory: inout some MainMemory, dataless: Bool) {
         precondition(stream.count == issueCycles.count, "one issue cycle per command")
         let parameters = model.parameters
         var model = model
-        // Timing needs each command's outcome and state, never its data (`GoldenModel.dataless`).
-        model.dataless = true
-        var memory = DiscardingMemory()
+        model.dataless = dataless
         commands = []
         commands.reserveCapacity(stream.count)
         for (index, command) in stream.enumerated() {
@@ -39,28 +46,48 @@ public struct TimingProgram: Sendable {
                 commands.append(timed)
                 continue
             }
-            var rejected = false
+            var rejected = false, controllerFault = false
             do {
                 try model.execute(command.funct, command.rs1, command.rs2, memory: &memory)
                 // A LOAD_LANE_SCALES with a non-finite scale fails in the store controller, when its
-                // row arrives, and a CTA_CLUSTER's overflow in the CTA controller, when its last id
-                // is out: they take the store lane like good ones.
-                rejected = model.lastRejection.map {
-                    !($0.code == .invalidScale && command.funct == Funct.loadLaneScales) && $0.code != .clusterOverflow
-                } ?? false
+                // row arrives, and a CTA command that passes the dispatcher's checks (a CTA_CLUSTER's
+                // overflow, CTA_AGGREGATE's state) in the CTA controller: they take the store lane
+                // like good ones.
+                if let rejection = model.lastRejection {
+                    if rejection.code == .invalidScale && command.funct == Funct.loadLaneScales {
+                        rejected = false
+                    } else if Funct.cta.contains(command.funct) && parameters.config.cta != nil
+                                && CTAFields.functsInHardware.contains(command.funct) {
+                        rejected = GoldenModel.ctaDispatcherRejection(funct: command.funct, rs1: command.rs1, rs2: command.rs2,
+                                                                      parameters: parameters) != nil
+                        controllerFault = !rejected
+                    } else {
+                        rejected = true
+                    }
+                }
             } catch {
                 // What the golden model does not implement (normalizations), the dispatcher
                 // rejects today as `unknownCommand`: it retires at once.
                 rejected = true
             }
             commands.append(TimedCommand(index: index, funct: command.funct, rs1: command.rs1, rs2: command.rs2,
-                                         arrival: issueCycles[index], rejected: rejected, state: before, parameters: parameters))
+                                         arrival: issueCycles[index], rejected: rejected, controllerFault: controllerFault,
+                                         state: before, parameters: parameters))
         }
     }
 
     /// The commands of a harness trace, arriving when the trace says the port took them.
+    /// With CTA_AGGREGATE among them (on a configuration with CTA units), the golden pass runs
+    /// on the trace's data (`TraceReplayMemory`), as the replay does: the cluster tables decide
+    /// the command's outcome and its k.
     public init(_ trace: HarnessTrace, parameters: AcceleratorParameters) {
-        self.init(trace.commands.map { ($0.funct, $0.rs1, $0.rs2) }, issueCycles: trace.commands.map(\.issueCycle), parameters: parameters)
+        let stream = trace.commands.map { ($0.funct, $0.rs1, $0.rs2) }, issueCycles = trace.commands.map(\.issueCycle)
+        if parameters.config.cta != nil && trace.commands.contains(where: { $0.funct == Funct.ctaAggregate }) {
+            var memory = TraceReplayMemory(trace: trace, index: TraceIndex(trace))
+            self.init(stream, issueCycles: issueCycles, startingFrom: GoldenModel(parameters: parameters), memory: &memory, dataless: false)
+        } else {
+            self.init(stream, issueCycles: issueCycles, parameters: parameters)
+        }
     }
 }
 
@@ -105,8 +132,8 @@ public struct TimedCommand: Sendable {
     /// A short name for statistics: "MVIN", "COMPUTE", "CONFIG_LD", "rejected", ….
     public var kind: String
 
-    init(index: Int, funct: UInt8, rs1: UInt64, rs2: UInt64, arrival: UInt64, rejected: Bool, state: AcceleratorState,
-         parameters: AcceleratorParameters) {
+    init(index: Int, funct: UInt8, rs1: UInt64, rs2: UInt64, arrival: UInt64, rejected: Bool, controllerFault: Bool = false,
+         state: AcceleratorState, parameters: AcceleratorParameters) {
         self.index = index
         self.funct = funct
         self.arrival = arrival
@@ -205,6 +232,16 @@ public struct TimedCommand: Sendable {
             case Funct.ctaCluster:
                 work = .cta(.cluster(row: local.address.row, tokens: local.rows))
                 footprint.add(read: local, lastRowOffset: local.rows - 1)
+            case Funct.ctaAggregate:
+                // The whole scratchpad (CTACommandChecks: k is unknown at dispatch).
+                footprint.scratchpadWrite = RowSpan(low: 0, high: parameters.spRows - 1)
+                let level = Int(CTAFields.aggregateLevel.value(in: rs1))
+                if controllerFault {
+                    work = .cta(.aggregateFailure)
+                } else {
+                    guard let table = state.cta?.tables[level] else { preconditionFailure("an accepted CTA_AGGREGATE has its level's table") }
+                    work = .cta(.aggregate(tokens: local.rows, clusters: table.count, residuals: rs1 >> UInt64(CTAFields.residualsBit) & 1 == 1))
+                }
             default:
                 let rows = CTAFields.statusRows(dim: dim)
                 work = .cta(.status(row: local.address.row, rows: rows))
@@ -255,6 +292,10 @@ public enum CTAWork: Sendable {
     case cluster(row: Int, tokens: Int)
     /// CTA_STATUS: writes `rows` rows.
     case status(row: Int, rows: Int)
+    /// CTA_AGGREGATE: n token rows, k centroids, and the residuals stream or not.
+    case aggregate(tokens: Int, clusters: Int, residuals: Bool)
+    /// CTA_AGGREGATE whose state checks fail in the controller.
+    case aggregateFailure
 }
 
 /// An MVIN as the load controller runs it: one DMA read per row (none when the DRAM address is

@@ -1,9 +1,10 @@
 import SpinelHDL
 
 /// Runs the CTA commands of the store lane in program order (docs/CTA.md, "Commands"; today
-/// CTA_CONFIG, CTA_CLUSTER and CTA_STATUS, `CTAFields.functsInHardware`) and keeps the CTA
-/// units' state: per level the hash settings (offsets, M, K) and the last clustering's count
-/// (none before one, or after an overflow), and the token of the last overflow.
+/// CTA_CONFIG, CTA_CLUSTER, CTA_AGGREGATE and CTA_STATUS, `CTAFields.functsInHardware`) and keeps
+/// the CTA units' state: per level the hash settings (offsets, M, K), the last clustering's
+/// count k and tokens n (none before one, or after an overflow) and its cluster table, and the
+/// token of the last overflow.
 ///
 /// It shares the store lane with the `StoreController`: the accelerator gives it a command only
 /// when the store controller has nothing in flight, and gives the store controller none while
@@ -13,9 +14,20 @@ import SpinelHDL
 ///   only retires (λ is kept with the unit that uses it, CTA_PROBABILITIES).
 /// - CTA_CLUSTER reads the n product rows one per cycle (when the read port grants it) into the
 ///   `HashUnit` (one register stage) and on into the `ClusterIndexModule` (one token per cycle,
-///   `latency` cycles to its id). When the last token's id is out, the level takes the count,
-///   or, if a token found no cluster, no table, and the overflow is reported like a DMA fault
-///   (`clusterOverflow`, the command's index).
+///   `latency` cycles to its id). Each id is written to the level's part of the cluster-table
+///   memory (`table`: one memory of `levels · maxTokens` words of ⌈log2 K⌉ bits, level L's token
+///   i at word `L · maxTokens + i`). When the last token's id is out, the level takes the count
+///   and n, or, if a token found no cluster, no table, and the overflow is reported like a DMA
+///   fault (`clusterOverflow`, the command's index).
+/// - CTA_AGGREGATE first checks the state in one cycle (in the golden model's order: the level
+///   has a table, the rows are its n, the k centroid rows fit the scratchpad, they miss the token
+///   rows); a failure is the command's fault, and nothing is written. Then the
+///   `CentroidAggregationUnit` runs: an `accumulate` stream of the n token rows (scratchpad
+///   reads, one per cycle, with the table's ids), an `average` whose k centroid rows go to the
+///   scratchpad at the output address + id, and with the residuals bit a `residual` stream of
+///   the token rows again, written back in place. Its writes are masked to the operand's columns.
+///   The rows pass through a two-row queue (a read is issued only when the queue has room for
+///   its row), so the unit may stall on its output without losing a row.
 /// - CTA_STATUS writes k0, k1, k2 (−1 for a level without a table) and the overflow token (−1
 ///   for none) into `CTAFields.statusRows` accumulator rows, all lanes, through its own write
 ///   client of the accumulator.
@@ -40,6 +52,10 @@ public struct CTAController: Module {
         @Input("cmd") public var command: Decoupled<RoutedCommand>
         @Output("acc_read") public var accumulatorRead: RowReadPort
         @Output("acc_write") public var accumulatorWrite: Decoupled<RowWrite>
+        /// CTA_AGGREGATE's token rows (the store lane's scratchpad read port, shared with the store controller).
+        @Output("sp_read") public var scratchpadRead: RowReadPort
+        /// CTA_AGGREGATE's centroid and residual rows (the scratchpad's last write client).
+        @Output("sp_write") public var scratchpadWrite: Decoupled<RowWrite>
         /// Pulses when the command retires.
         @Output public var retire: Signal
         @Output public var fault: Valid<CommandFault>
@@ -48,19 +64,32 @@ public struct CTAController: Module {
 
     public var io: IO {
         let template = (rows: parameters.accRows, lanes: parameters.dim, laneWidth: parameters.config.accType.width)
+        let scratchpad = (rows: parameters.spRows, lanes: parameters.dim, laneWidth: parameters.config.inputType.width)
         return IO(command: Decoupled(RoutedCommand()),
                   accumulatorRead: .template(rows: template.rows, lanes: template.lanes, laneWidth: template.laneWidth),
                   accumulatorWrite: Decoupled(.template(rows: template.rows, lanes: template.lanes, laneWidth: template.laneWidth)),
+                  scratchpadRead: .template(rows: scratchpad.rows, lanes: scratchpad.lanes, laneWidth: scratchpad.laneWidth),
+                  scratchpadWrite: Decoupled(.template(rows: scratchpad.rows, lanes: scratchpad.lanes, laneWidth: scratchpad.laneWidth)),
                   retire: Signal(.bool), fault: Valid(CommandFault()), busy: Signal(.bool))
     }
 
-    enum Phase: Int, HardwareEnum { case idle, readOffsets, offsetsArriving, readProducts, clustering, writeStatus, finish }
+    enum Phase: Int, HardwareEnum {
+        case idle, readOffsets, offsetsArriving, readProducts, clustering, writeStatus, finish
+        /// CTA_AGGREGATE: the state checks; the token rows' stream (accumulate, or residuals); the centroids out.
+        case aggregateCheck, aggregateStream, averaging
+    }
 
     /// The cluster index this controller clusters with (one for all levels: one CTA_CLUSTER at a time).
     public var clusterIndex: ClusterIndexModule {
         ClusterIndexModule(hashLength: cta.hashLength, elementBits: cta.hashCodeBits, digitBits: cta.clusterDigitBits, maximumTokens: cta.maxTokens,
                            maximumClusters: cta.maxClusters)
     }
+
+    /// The centroid aggregation unit CTA_AGGREGATE runs (one DIM-column block at a time).
+    public var centroidUnit: CentroidAggregationUnit { CentroidAggregationUnit(dim: parameters.dim, parameters: cta) }
+
+    /// The cluster-table memory: level L's token i at word `L · maxTokens + i`.
+    public var tableWords: Int { CTAFields.levels * cta.maxTokens }
 
     public var hashUnit: HashUnit {
         HashUnit(lanes: cta.hashLength, accumulatorBits: parameters.config.accType.width, offsetBits: parameters.config.accType.width,
@@ -79,6 +108,8 @@ public struct CTAController: Module {
         let shifts = (0..<F.levels).map { m.register("level\($0)_shift", .uint(HashUnit.shiftBits), reset: 0) }
         let hasTable = (0..<F.levels).map { m.register("level\($0)_has_table", .bool, reset: false) }
         let counts = (0..<F.levels).map { m.register("level\($0)_count", .uint(index.countBits), reset: 0) }
+        // n of each level's table (meaningful while it has one).
+        let tableTokens = (0..<F.levels).map { m.register("level\($0)_tokens", .uint(16), reset: 0) }
         let overflowSeen = m.register("overflow_seen", .bool, reset: false)
         let overflowToken = m.register("overflow_token", .uint(index.tokenBits), reset: 0)
 
@@ -87,7 +118,9 @@ public struct CTAController: Module {
         let current = m.register("current", RoutedCommand())
         let step = m.register("step", .uint(16), reset: 0)
         let idsOut = m.register("ids_out", .uint(16), reset: 0)
-        let overflowed = m.register("overflowed", .bool, reset: false)
+        // The command's failure (a cluster overflow, CTA_AGGREGATE's state checks) and its code.
+        let failed = m.register("failed", .bool, reset: false)
+        let failCode = m.register("fail_code", .uint(ErrorCode.bits), reset: 0)
         let rs1 = current.command.rs1, operand = OperandFields(current.command.rs2)
         let level = rs1.field(F.clusterLevel)
         let baseRow = operand.row.truncated(to: rowBits)
@@ -97,14 +130,16 @@ public struct CTAController: Module {
         io.command.ready.set(phase === Phase.idle)
         let incoming = io.command.bits.command
         let isCluster = incoming.funct === Signal(Funct.ctaCluster)
+        let isAggregate = incoming.funct === Signal(Funct.ctaAggregate)
         m.when(io.command.fire) {
             m.connect(current, from: io.command.bits)
             step.set(0)
             idsOut.set(0)
-            overflowed.set(false)
+            failed.set(false)
             let exponent = incoming.rs1.field(F.configTarget) === Signal(F.exponentTarget)
             m.when(incoming.funct === Signal(Funct.ctaConfig)) { phase.set(mux(exponent, Signal(Phase.finish), Signal(Phase.readOffsets))) }
                 .elsewhen(isCluster) { phase.set(Phase.readProducts) }
+                .elsewhen(isAggregate) { phase.set(Phase.aggregateCheck) }
                 .otherwise { phase.set(Phase.writeStatus) }
         }
 
@@ -155,15 +190,123 @@ public struct CTAController: Module {
                 m.when(level === Signal(target)) {
                     hasTable[target].set(!overflow)
                     counts[target].set(cluster.count)
+                    tableTokens[target].set(operand.rows)
                 }
             }
             m.when(overflow) {
                 overflowSeen.set(true)
                 overflowToken.set(cluster.overflowToken)
+                failed.set(true)
+                failCode.set(Signal.literal(ErrorCode.clusterOverflow.rawValue, .uint(ErrorCode.bits)))
             }
-            overflowed.set(overflow)
             phase.set(Phase.finish)
         }
+
+        // The cluster tables: each id as it comes out (an overflowed level's table is never read).
+        let unit = centroidUnit
+        precondition(parameters.config.inputType.width == CentroidAggregationUnit.elementBits, "CTA_AGGREGATE takes int8 token rows")
+        precondition(unit.idBits == index.idBits, "the unit takes the cluster index's ids")
+        let table = m.memory("table", width: index.idBits, depth: tableWords)
+        let tableAddressBits = HWType.addressWidth(for: tableWords)
+        func tableAddress(level: Signal, token: Signal) -> Signal {
+            let base = select((0..<F.levels).map { Signal.literal($0 * cta.maxTokens, .uint(tableAddressBits)) }, at: level)
+            return base +% token.resized(to: tableAddressBits)
+        }
+        table.write(address: tableAddress(level: level, token: idsOut), data: cluster.ids.bits.id, enable: cluster.ids.fire)
+
+        // CTA_AGGREGATE: the state checks, in the golden model's order.
+        let aggregateLevel = rs1.field(F.aggregateLevel)
+        let residualsWanted = rs1[F.residualsBit]
+        let wide = 40
+        let tokensRow = operand.row, outputRow = OperandFields(rs1).row, tokens = operand.rows
+        let clusters = select(counts, at: aggregateLevel)
+        let tokensLast = tokensRow.extended(to: wide) +% tokens.extended(to: wide) -% Signal.literal(1, .uint(wide))
+        let centroidsLast = outputRow.extended(to: wide) +% clusters.extended(to: wide) -% Signal.literal(1, .uint(wide))
+        let stateChecks: [(Signal, ErrorCode)] = [
+            (!select(hasTable, at: aggregateLevel), .illegalOperand),
+            (tokens =/= select(tableTokens, at: aggregateLevel), .illegalOperand),
+            (centroidsLast >= Signal(parameters.spRows), .localAddressOutOfRange),
+            (!(tokensLast < outputRow.extended(to: wide) || centroidsLast < tokensRow.extended(to: wide)), .illegalOperand),
+        ]
+        let stateFailure = m.named("aggregate_failure", stateChecks.reversed().reduce(Signal.literal(0, .uint(ErrorCode.bits))) { rest, check in
+            mux(check.0, Signal.literal(check.1.rawValue, .uint(ErrorCode.bits)), rest)
+        })
+        let checking = phase === Phase.aggregateCheck
+        let residualPass = m.register("residual_pass", .bool, reset: false)
+        m.when(checking) {
+            step.set(0)
+            idsOut.set(0)
+            residualPass.set(false)
+            m.when(stateFailure =/= 0) {
+                failed.set(true)
+                failCode.set(stateFailure)
+                phase.set(Phase.finish)
+            }.otherwise { phase.set(Phase.aggregateStream) }
+        }
+
+        // The token rows: a scratchpad read and the table's id per cycle, into a two-row queue
+        // (a read only when the queue will have room for its row), then into the unit.
+        let centroids = m.instance("aggregation", unit)
+        let spRowBits = HWType.addressWidth(for: parameters.spRows)
+        let tokenRowBits = dim * CentroidAggregationUnit.elementBits
+        let tokenQueue = m.instance("token_rows", Queue(entries: 2, payload: .uint(tokenRowBits + unit.idBits), flow: true))
+        let streaming = phase === Phase.aggregateStream
+        // A row read in the previous cycle arrives now.
+        let rowArriving = m.register("token_row_arriving", .bool, reset: false)
+        let room = tokenQueue.count.extended(to: 3) +% mux(rowArriving, Signal.literal(1, .uint(3)), Signal.literal(0, .uint(3))) < Signal(2)
+        io.scratchpadRead.request.valid.set(streaming && step < tokens && room)
+        io.scratchpadRead.request.bits.set(tokensRow.truncated(to: spRowBits) +% step.resized(to: spRowBits))
+        let tokenRead = m.named("token_read", io.scratchpadRead.request.valid && io.scratchpadRead.request.ready)
+        m.when(tokenRead) { step.set(step +% 1) }
+        rowArriving.set(tokenRead)
+        let id = table.read(address: tableAddress(level: aggregateLevel, token: step), enable: tokenRead, latency: 1)
+        tokenQueue.enq.valid.set(rowArriving && io.scratchpadRead.response.valid)
+        tokenQueue.enq.bits.set(cat(id, io.scratchpadRead.response.bits))
+        centroids.tokens.valid.set(tokenQueue.deq.valid)
+        for lane in 0..<dim {
+            centroids.tokens.bits.row[lane].set(tokenQueue.deq.bits.bits((lane + 1) * 8 - 1, lane * 8).asSInt)
+        }
+        centroids.tokens.bits.id.set(tokenQueue.deq.bits.bits(tokenRowBits + unit.idBits - 1, tokenRowBits))
+        tokenQueue.deq.ready.set(centroids.tokens.ready)
+
+        // Accumulate: the last row in starts the average (the unit takes it once idle).
+        let accumulated = streaming && !residualPass && centroids.tokens.fire
+        m.when(accumulated) { idsOut.set(idsOut +% 1) }
+        let lastAccumulated = accumulated && idsOut +& 1 >= tokens
+        m.when(lastAccumulated) {
+            idsOut.set(0)
+            phase.set(Phase.averaging)
+        }
+        let startAverage = m.delay(lastAccumulated, name: "start_average", reset: false)
+
+        // The results: centroid c to output row + c, residual i to token row i; the operand's columns.
+        let averaging = phase === Phase.averaging
+        let writing = averaging || (streaming && residualPass)
+        let resultRow = mux(residualPass, tokensRow.truncated(to: spRowBits) +% idsOut.resized(to: spRowBits),
+                            outputRow.truncated(to: spRowBits) +% centroids.results.bits.id.resized(to: spRowBits))
+        io.scratchpadWrite.valid.set(writing && centroids.results.valid)
+        io.scratchpadWrite.bits.row.set(resultRow)
+        io.scratchpadWrite.bits.data.set(cat(centroids.results.bits.row.reversed().map(\.asUInt)))
+        io.scratchpadWrite.bits.mask.set(cat((0..<dim).reversed().map { lane in operand.columns > Signal(lane) }))
+        io.scratchpadWrite.bits.accumulate.set(false)
+        centroids.results.ready.set(writing && io.scratchpadWrite.ready)
+        let written = io.scratchpadWrite.fire
+        m.when(written) { idsOut.set(idsOut +% 1) }
+        let limitBits = max(16, index.countBits)
+        let lastWritten = written && idsOut +& 1 >= mux(residualPass, tokens.extended(to: limitBits), clusters.extended(to: limitBits))
+        m.when(lastWritten) {
+            idsOut.set(0)
+            m.when(averaging && residualsWanted) {
+                step.set(0)
+                residualPass.set(true)
+                phase.set(Phase.aggregateStream)
+            }.otherwise { phase.set(Phase.finish) }
+        }
+        let startResidual = m.delay(lastWritten && averaging && residualsWanted, name: "start_residual", reset: false)
+        let startAccumulate = checking && stateFailure === 0
+        centroids.start.set(startAccumulate || startAverage || startResidual)
+        centroids.operation.set(mux(startAverage, Signal(CentroidOperation.average),
+                                    mux(startResidual, Signal(CentroidOperation.residual), Signal(CentroidOperation.accumulate))))
 
         // CTA_STATUS: k0, k1, k2, the overflow token; value i at lane i mod DIM of row i / DIM.
         let minusOne = Signal.literal(-1, .sint(accBits))
@@ -186,12 +329,12 @@ public struct CTAController: Module {
             m.when(step +& 1 >= Signal(statusRows)) { phase.set(Phase.finish) }
         }
 
-        // Retire, and report an overflow as the command's fault.
+        // Retire, and report a failure (an overflow, CTA_AGGREGATE's state) as the command's fault.
         let finishing = phase === Phase.finish
         m.when(finishing) { phase.set(Phase.idle) }
         io.retire.set(finishing)
-        io.fault.valid.set(finishing && overflowed)
-        io.fault.bits.code.set(Signal.literal(ErrorCode.clusterOverflow.rawValue, .uint(ErrorCode.bits)))
+        io.fault.valid.set(finishing && failed)
+        io.fault.bits.code.set(failCode)
         io.fault.bits.index.set(current.index)
     }
 }

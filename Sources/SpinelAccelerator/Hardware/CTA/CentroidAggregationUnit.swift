@@ -214,7 +214,9 @@ public struct CentroidAggregationUnit: Module, Sendable {
         let stagedCount = m.register("staged_count", .uint(countBits))
         let stagedReciprocal = m.register("staged_reciprocal", .uint(reciprocalBits))
         let stagedLanes = (0..<lanes).map { m.register("staged_lane_\($0)", .sint(sumBits)) }
-        let reciprocal = m.named("reciprocal", select(reciprocals.map { Signal.literal(Int($0), .uint(reciprocalBits)) }, at: stored.count))
+        let entries = reciprocals.map { Signal.literal(Int($0), .uint(reciprocalBits)) }
+        let reciprocal = m.named("reciprocal", entries.count <= Self.chainedROMEntries ? select(entries, at: stored.count)
+                                                                                     : Self.treeSelect(entries, at: stored.count))
         let centroid = (0..<lanes).map { lane in
             centroidWord.bits((lane + 1) * Self.elementBits - 1, lane * Self.elementBits).asSInt
         }
@@ -255,6 +257,22 @@ public struct CentroidAggregationUnit: Module, Sendable {
         }
         io.clusters.set(clusters)
         io.idError.set(idError)
+    }
+
+    /// The largest ROM written as `select`'s chain of comparisons (every shape measured above);
+    /// a larger one (up to 65,537 entries at maxTokens = 65536) nests too deep for the
+    /// elaborator's recursion and becomes a balanced tree of muxes on the count's bits.
+    static let chainedROMEntries = 4097
+
+    /// Entry `index` of `choices` through a balanced tree of muxes, one level per bit of `index`
+    /// (which must cover every entry).
+    static func treeSelect(_ choices: [Signal], at index: Signal) -> Signal {
+        var level = choices, bit = 0
+        while level.count > 1 {
+            level = stride(from: 0, to: level.count, by: 2).map { j in j + 1 < level.count ? mux(index[bit], level[j + 1], level[j]) : level[j] }
+            bit += 1
+        }
+        return level[0]
     }
 
     /// One cluster's state: its id, its token count and its per-lane sums; in the `sums` memory

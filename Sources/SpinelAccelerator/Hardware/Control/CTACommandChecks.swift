@@ -1,26 +1,31 @@
 import SpinelHDL
 
 /// What the dispatcher knows of the CTA commands the RTL runs (`CTAFields.functsInHardware`:
-/// CTA_CONFIG, CTA_CLUSTER, CTA_STATUS) on a configuration with a `cta` section: their checks,
-/// in the golden model's order (CTACommands.swift: the register's reserved bits and the level,
-/// then what the configuration decides, then the operand as a plain accumulator range), and the
-/// accumulator rows they touch, for the reservation station. Every check needs the command
-/// alone; the one failure that needs the data, `clusterOverflow`, is the CTA controller's.
-/// None without a `cta` section (the dispatcher is then what it was without them).
+/// CTA_CONFIG, CTA_CLUSTER, CTA_AGGREGATE, CTA_STATUS) on a configuration with a `cta` section:
+/// their checks, in the golden model's order (CTACommands.swift: the register's reserved bits
+/// and the level, then what the configuration decides, then the operand as a plain range), and
+/// the local rows they touch, for the reservation station. Every check needs the command alone;
+/// the failures that need the state are the CTA controller's: `clusterOverflow`, and
+/// CTA_AGGREGATE's table, n, the centroids' last row and their overlap with the tokens (the
+/// golden model makes CTA_AGGREGATE's operand checks before those, so the two sides agree on a
+/// command with both kinds of mistake). None without a `cta` section (the dispatcher is then
+/// what it was without them).
 struct CTACommandChecks {
     /// One of the commands the RTL runs.
     let isCommand: Signal
     let checks: [(Signal, ErrorCode)]
     let accumulatorRead: RowRange
     let accumulatorWrite: RowRange
+    /// CTA_AGGREGATE: the whole scratchpad (its k centroid rows are known only at execution).
+    let scratchpadWrite: RowRange
 
     init?(funct: Signal, rs1: Signal, rs2: Signal, parameters: AcceleratorParameters) {
         guard let cta = parameters.config.cta else { return nil }
         typealias F = CTAFields
         let isConfig = funct === Signal(Funct.ctaConfig), isCluster = funct === Signal(Funct.ctaCluster)
-        let isStatus = funct === Signal(Funct.ctaStatus)
-        precondition(F.functsInHardware == [Funct.ctaConfig, Funct.ctaCluster, Funct.ctaStatus], "the dispatcher decodes these three")
-        isCommand = isConfig || isCluster || isStatus
+        let isStatus = funct === Signal(Funct.ctaStatus), isAggregate = funct === Signal(Funct.ctaAggregate)
+        precondition(F.functsInHardware == [Funct.ctaConfig, Funct.ctaCluster, Funct.ctaAggregate, Funct.ctaStatus], "the dispatcher decodes these four")
+        isCommand = isConfig || isCluster || isAggregate || isStatus
 
         func reserved(_ word: Signal, besides used: [BitField]) -> Signal {
             (word & Signal.literal(BigInteger(F.reservedBits(besides: used)), .uint(64))).orReduce
@@ -68,14 +73,36 @@ struct CTACommandChecks {
             (reserved(rs2, besides: F.statusRs2), .unsupportedField),
         ] + plainAccumulatorRows(lastRowOffset: Signal.literal(statusRows - 1, .uint(16)))
 
+        // CTA_AGGREGATE: the fields (`checkFields`), then `GoldenModel.checkAggregateOperands`:
+        // n plain scratchpad token rows inside the scratchpad (row + n − 1 < rows, also for n = 0),
+        // the centroids' address a plain scratchpad address.
+        let aggregateLevel = rs1.field(F.aggregateLevel)
+        let output = OperandFields(rs1)
+        let aggregateChecks: [(Signal, ErrorCode)] = [
+            (reserved(rs1, besides: F.aggregateRs1), .unsupportedField),
+            (aggregateLevel >= Signal(F.levels), .unsupportedField),
+            (rs1[F.residualsBit] && aggregateLevel =/= 1, .unsupportedField),
+            (operand.columns === 0, .illegalOperand),
+            (operand.columns > Signal(parameters.dim), .tooManyColumns),
+            (operand.isGarbage || operand.isAccumulator || operand.flagBits.orReduce, .illegalOperand),
+            (operand.row.extended(to: rowBits) +% operand.rows.extended(to: rowBits) > Signal(parameters.spRows), .localAddressOutOfRange),
+            (output.isGarbage || output.isAccumulator || output.flagBits.orReduce, .illegalOperand),
+        ]
+
         checks = configChecks.map { (isConfig && $0.0, $0.1) } + clusterChecks.map { (isCluster && $0.0, $0.1) }
-            + statusChecks.map { (isStatus && $0.0, $0.1) }
+            + aggregateChecks.map { (isAggregate && $0.0, $0.1) } + statusChecks.map { (isStatus && $0.0, $0.1) }
 
         // Rows: CTA_CONFIG of a level reads its offsets' row, CTA_CLUSTER its n rows; CTA_STATUS writes.
         let low = operand.row.extended(to: RowRange.bits)
         let readRows = mux(isCluster, operand.rows -% 1, Signal.literal(0, .uint(16)))
         accumulatorRead = RowRange(valid: (isConfig && !isExponent) || isCluster, low: low, high: low +% readRows.resized(to: RowRange.bits))
         accumulatorWrite = RowRange(valid: isStatus, low: low, high: low +% Signal.literal(statusRows - 1, .uint(RowRange.bits)))
+        // CTA_AGGREGATE reads its n token rows and writes k centroid rows (k is the table's, unknown
+        // here) and, with residuals, the token rows again: it claims the whole scratchpad, so no
+        // load or execute command that touches the scratchpad runs beside it (its reads and
+        // writes then never wait for a bank).
+        scratchpadWrite = RowRange(valid: isAggregate, low: Signal.literal(0, .uint(RowRange.bits)),
+                                   high: Signal.literal(parameters.spRows - 1, .uint(RowRange.bits)))
     }
 
     /// `range` of the other commands, or this command's own.

@@ -4,7 +4,7 @@ import SpinelHDL
 /// docs/ACCELERATOR.md says (in the golden model's order of checks), and routes it: CONFIG_LD
 /// and MVINs to the load controller, CONFIG_EX and PRELOAD+COMPUTE pairs to the execute
 /// controller, CONFIG_ST and MVOUTs to the store controller, and (with a `cta` section)
-/// CTA_CONFIG, CTA_CLUSTER and CTA_STATUS to the store lane's CTA controller
+/// CTA_CONFIG, CTA_CLUSTER, CTA_AGGREGATE and CTA_STATUS to the store lane's CTA controller
 /// (CTACommandChecks.swift). A PRELOAD waits here for its COMPUTE. A failing command, a FLUSH
 /// and a fused PRELOAD retire here at once.
 ///
@@ -351,7 +351,8 @@ public struct Dispatcher: Module {
         m.connect(io.footprint.scratchpadRead, from: choose(false, mvin: false, mvout: true, pairRead: true, pairWrites: false))
         let aRange = range(aOperand, lastRowOffset: stridedOffset(aOperand, aStride), in: false)
         m.connect(io.footprint.scratchpadReadA, from: RowRange(valid: isCompute && aRange.valid, low: aRange.low, high: aRange.high))
-        m.connect(io.footprint.scratchpadWrite, from: choose(false, mvin: true, mvout: false, pairRead: false, pairWrites: true))
+        let scratchpadWrite = choose(false, mvin: true, mvout: false, pairRead: false, pairWrites: true)
+        m.connect(io.footprint.scratchpadWrite, from: cta.map { $0.footprint(scratchpadWrite, $0.scratchpadWrite) } ?? scratchpadWrite)
         let accumulatorRead = choose(true, mvin: false, mvout: true, pairRead: true, pairWrites: false)
         let accumulatorWrite = choose(true, mvin: true, mvout: false, pairRead: false, pairWrites: true)
         m.connect(io.footprint.accumulatorRead, from: cta.map { $0.footprint(accumulatorRead, $0.accumulatorRead) } ?? accumulatorRead)
