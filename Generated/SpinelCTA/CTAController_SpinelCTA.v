@@ -24,6 +24,17 @@ module CTAController_SpinelCTA (
   output wire [511:0] acc_write_bits_data,
   output wire [15:0] acc_write_bits_mask,
   output wire acc_write_bits_accumulate,
+  output wire sp_read_req_valid,
+  input  wire sp_read_req_ready,
+  output wire [11:0] sp_read_req_bits,
+  input  wire sp_read_resp_valid,
+  input  wire [127:0] sp_read_resp_bits,
+  output wire sp_write_valid,
+  input  wire sp_write_ready,
+  output wire [11:0] sp_write_bits_row,
+  output wire [127:0] sp_write_bits_data,
+  output wire [15:0] sp_write_bits_mask,
+  output wire sp_write_bits_accumulate,
   output wire retire,
   output wire fault_valid,
   output wire [3:0] fault_bits_code,
@@ -60,9 +71,12 @@ module CTAController_SpinelCTA (
   reg  [9:0] level0_count;
   reg  [9:0] level1_count;
   reg  [9:0] level2_count;
+  reg  [15:0] level0_tokens;
+  reg  [15:0] level1_tokens;
+  reg  [15:0] level2_tokens;
   reg  overflow_seen;
   reg  [8:0] overflow_token;
-  reg  [2:0] phase;
+  reg  [3:0] phase;
   reg  [6:0] current_cmd_funct;
   reg  [63:0] current_cmd_rs1;
   reg  [63:0] current_cmd_rs2;
@@ -72,7 +86,8 @@ module CTAController_SpinelCTA (
   reg  current_loop_slot;
   reg  [15:0] step;
   reg  [15:0] ids_out;
-  reg  overflowed;
+  reg  failed;
+  reg  [3:0] fail_code;
   wire last_step;
   wire hash_out_valid;
   wire [7:0] hash_out_bits_0;
@@ -85,24 +100,91 @@ module CTAController_SpinelCTA (
   wire cluster_index_in_ready;
   wire cluster_index_out_valid;
   wire cluster_index_out_ready;
-  wire [8:0] cluster_index_out_bits_id;
   wire cluster_index_out_bits_overflowed;
   wire [9:0] cluster_index_count;
   wire cluster_index_overflow;
   wire [8:0] cluster_index_overflow_token;
   wire cluster_index_idle;
+  wire [10:0] table_w0_addr;
+  wire table_w0_en;
+  wire [8:0] table_w0_data;
+  wire [3:0] aggregate_failure;
+  reg  residual_pass;
+  wire aggregation_in_valid;
+  wire aggregation_in_ready;
+  wire aggregation_out_valid;
+  wire [8:0] aggregation_out_bits_id;
+  wire [7:0] aggregation_out_bits_row_0;
+  wire [7:0] aggregation_out_bits_row_1;
+  wire [7:0] aggregation_out_bits_row_2;
+  wire [7:0] aggregation_out_bits_row_3;
+  wire [7:0] aggregation_out_bits_row_4;
+  wire [7:0] aggregation_out_bits_row_5;
+  wire [7:0] aggregation_out_bits_row_6;
+  wire [7:0] aggregation_out_bits_row_7;
+  wire [7:0] aggregation_out_bits_row_8;
+  wire [7:0] aggregation_out_bits_row_9;
+  wire [7:0] aggregation_out_bits_row_10;
+  wire [7:0] aggregation_out_bits_row_11;
+  wire [7:0] aggregation_out_bits_row_12;
+  wire [7:0] aggregation_out_bits_row_13;
+  wire [7:0] aggregation_out_bits_row_14;
+  wire [7:0] aggregation_out_bits_row_15;
+  wire [9:0] aggregation_out_bits_count;
+  wire [16:0] aggregation_out_bits_sums_0;
+  wire [16:0] aggregation_out_bits_sums_1;
+  wire [16:0] aggregation_out_bits_sums_2;
+  wire [16:0] aggregation_out_bits_sums_3;
+  wire [16:0] aggregation_out_bits_sums_4;
+  wire [16:0] aggregation_out_bits_sums_5;
+  wire [16:0] aggregation_out_bits_sums_6;
+  wire [16:0] aggregation_out_bits_sums_7;
+  wire [16:0] aggregation_out_bits_sums_8;
+  wire [16:0] aggregation_out_bits_sums_9;
+  wire [16:0] aggregation_out_bits_sums_10;
+  wire [16:0] aggregation_out_bits_sums_11;
+  wire [16:0] aggregation_out_bits_sums_12;
+  wire [16:0] aggregation_out_bits_sums_13;
+  wire [16:0] aggregation_out_bits_sums_14;
+  wire [16:0] aggregation_out_bits_sums_15;
+  wire [9:0] aggregation_clusters;
+  wire aggregation_id_error;
+  wire aggregation_idle;
+  wire token_rows_enq_ready;
+  wire [136:0] token_rows_deq_bits;
+  wire [1:0] token_rows_count;
+  reg  token_row_arriving;
+  wire token_read;
+  wire [10:0] table_r0_addr;
+  wire table_r0_en;
+  wire [8:0] table_r0_data;
+  reg  start_average;
+  reg  start_residual;
+  reg [8:0] table_v [0:1535];
+  reg [8:0] _table_v_r0_stage0;
   wire [25:0] _acc_read_req_bits_e1 = current_cmd_rs2[25:0];
-  wire _level0_offset_0_e1 = (phase == 3'h2) & acc_read_resp_valid;
+  wire _sp_write_valid_e1 = (phase == 4'h9) | ((phase == 4'h8) & residual_pass);
+  wire [25:0] _sp_write_bits_row_e1 = current_cmd_rs1[25:0];
+  wire [9:0] _aggregate_failure_e1 = (current_cmd_rs1[33:32] == 2'h0) ? level0_count
+                                     : (current_cmd_rs1[33:32] == 2'h1) ? level1_count
+                                     : level2_count;
+  wire [39:0] _aggregate_failure_e2 = {14'h0, _sp_write_bits_row_e1} + {30'h0, _aggregate_failure_e1} - 40'h1;
+  wire _level0_offset_0_e1 = (phase == 4'h2) & acc_read_resp_valid;
   wire [23:0] _level0_multiplier_e1 = current_cmd_rs1[31:8];
-  wire _level0_has_table_e1 = cluster_index_out_valid
-                              & cluster_index_out_ready
-                              & (({1'h0, ids_out} + {1'h0, 16'h1}) >= {1'h0, current_cmd_rs2[63:48]});
-  wire _phase_e1 = acc_read_req_valid & acc_read_req_ready & (phase == 3'h3);
+  wire _level0_has_table_e1 = ({1'h0, ids_out} + {1'h0, 16'h1}) >= {1'h0, current_cmd_rs2[63:48]};
+  wire _level0_has_table_e2 = table_w0_en & _level0_has_table_e1;
+  wire _phase_e1 = (phase == 4'h9) & current_cmd_rs1[34];
+  wire _phase_e2 = acc_read_req_valid & acc_read_req_ready & (phase == 4'h3);
+  wire _phase_e3 = (phase == 4'h8) & (~residual_pass) & (aggregation_in_valid & aggregation_in_ready);
+  wire _phase_e4 = sp_write_valid
+                   & sp_write_ready
+                   & (({1'h0, ids_out} + {1'h0, 16'h1})
+                      >= {1'h0, residual_pass ? current_cmd_rs2[63:48] : {6'h0, _aggregate_failure_e1}});
 
-  assign cmd_ready = phase == 3'h0;
-  assign acc_read_req_valid = (phase == 3'h1) | (phase == 3'h3);
+  assign cmd_ready = phase == 4'h0;
+  assign acc_read_req_valid = (phase == 4'h1) | (phase == 4'h3);
   assign acc_read_req_bits = _acc_read_req_bits_e1[11:0] + step[11:0];
-  assign acc_write_valid = phase == 3'h5;
+  assign acc_write_valid = phase == 4'h5;
   assign acc_write_bits_row = acc_read_req_bits;
   assign acc_write_bits_data = {32'h0, 32'h0, 32'h0, 32'h0, 32'h0, 32'h0, 32'h0, 32'h0, 32'h0, 32'h0, 32'h0, 32'h0,
                                 overflow_seen ? {23'h0, overflow_token} : 32'hffffffff,
@@ -111,13 +193,59 @@ module CTAController_SpinelCTA (
                                 level0_has_table ? {22'h0, level0_count} : 32'hffffffff};
   assign acc_write_bits_mask = ~16'h0;
   assign acc_write_bits_accumulate = 1'h0;
-  assign retire = phase == 3'h6;
-  assign fault_valid = retire & overflowed;
-  assign fault_bits_code = 4'hd;
+  assign sp_read_req_valid = (phase == 4'h8)
+                             & (step < current_cmd_rs2[63:48])
+                             & (({1'h0, token_rows_count} + (token_row_arriving ? 3'h1 : 3'h0)) < 3'h2);
+  assign sp_read_req_bits = acc_read_req_bits;
+  assign sp_write_valid = _sp_write_valid_e1 & aggregation_out_valid;
+  assign sp_write_bits_row = residual_pass ? (_acc_read_req_bits_e1[11:0] + ids_out[11:0])
+                             : (_sp_write_bits_row_e1[11:0] + {3'h0, aggregation_out_bits_id});
+  assign sp_write_bits_data = {aggregation_out_bits_row_15, aggregation_out_bits_row_14, aggregation_out_bits_row_13,
+                               aggregation_out_bits_row_12, aggregation_out_bits_row_11, aggregation_out_bits_row_10,
+                               aggregation_out_bits_row_9, aggregation_out_bits_row_8, aggregation_out_bits_row_7,
+                               aggregation_out_bits_row_6, aggregation_out_bits_row_5, aggregation_out_bits_row_4,
+                               aggregation_out_bits_row_3, aggregation_out_bits_row_2, aggregation_out_bits_row_1,
+                               aggregation_out_bits_row_0};
+  assign sp_write_bits_mask = {current_cmd_rs2[47:32] > 16'hf, current_cmd_rs2[47:32] > 16'he,
+                               current_cmd_rs2[47:32] > 16'hd, current_cmd_rs2[47:32] > 16'hc,
+                               current_cmd_rs2[47:32] > 16'hb, current_cmd_rs2[47:32] > 16'ha,
+                               current_cmd_rs2[47:32] > 16'h9, current_cmd_rs2[47:32] > 16'h8,
+                               current_cmd_rs2[47:32] > 16'h7, current_cmd_rs2[47:32] > 16'h6,
+                               current_cmd_rs2[47:32] > 16'h5, current_cmd_rs2[47:32] > 16'h4,
+                               current_cmd_rs2[47:32] > 16'h3, current_cmd_rs2[47:32] > 16'h2,
+                               current_cmd_rs2[47:32] > 16'h1, current_cmd_rs2[47:32] > 16'h0};
+  assign sp_write_bits_accumulate = 1'h0;
+  assign retire = phase == 4'h6;
+  assign fault_valid = retire & failed;
+  assign fault_bits_code = fail_code;
   assign fault_bits_index = current_index;
-  assign busy = phase != 3'h0;
+  assign busy = phase != 4'h0;
   assign last_step = ({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, current_cmd_rs2[63:48]};
   assign cluster_index_out_ready = 1'h1;
+  assign table_w0_addr = ((current_cmd_rs1[1:0] == 2'h0) ? 11'h0 : (current_cmd_rs1[1:0] == 2'h1) ? 11'h200 : 11'h400)
+                         + ids_out[10:0];
+  assign table_w0_en = cluster_index_out_valid & cluster_index_out_ready;
+  assign aggregate_failure = (~((current_cmd_rs1[33:32] == 2'h0) ? level0_has_table
+                                : (current_cmd_rs1[33:32] == 2'h1) ? level1_has_table
+                                : level2_has_table))
+                             ? 4'ha
+                             : (current_cmd_rs2[63:48]
+                                != ((current_cmd_rs1[33:32] == 2'h0) ? level0_tokens
+                                    : (current_cmd_rs1[33:32] == 2'h1) ? level1_tokens
+                                    : level2_tokens))
+                               ? 4'ha
+                             : (_aggregate_failure_e2 >= 40'h1000) ? 4'h4
+                             : (~((({14'h0, _acc_read_req_bits_e1} + {24'h0, current_cmd_rs2[63:48]} - 40'h1)
+                                   < {14'h0, _sp_write_bits_row_e1})
+                                  | (_aggregate_failure_e2 < {14'h0, _acc_read_req_bits_e1})))
+                               ? 4'ha
+                             : 4'h0;
+  assign token_read = sp_read_req_valid & sp_read_req_ready;
+  assign table_r0_addr = ((current_cmd_rs1[33:32] == 2'h0) ? 11'h0
+                          : (current_cmd_rs1[33:32] == 2'h1) ? 11'h200
+                          : 11'h400)
+                         + step[10:0];
+  assign table_r0_en = token_read;
   always @(posedge clock) begin
     if (reset)
       level0_offset_0 <= 32'h0;
@@ -313,7 +441,7 @@ module CTAController_SpinelCTA (
   always @(posedge clock) begin
     if (reset)
       level0_has_table <= 1'h0;
-    else if (_level0_has_table_e1) begin
+    else if (_level0_has_table_e2) begin
       if (current_cmd_rs1[1:0] == 2'h0)
         level0_has_table <= ~cluster_index_out_bits_overflowed;
     end
@@ -321,7 +449,7 @@ module CTAController_SpinelCTA (
   always @(posedge clock) begin
     if (reset)
       level1_has_table <= 1'h0;
-    else if (_level0_has_table_e1) begin
+    else if (_level0_has_table_e2) begin
       if (current_cmd_rs1[1:0] == 2'h1)
         level1_has_table <= ~cluster_index_out_bits_overflowed;
     end
@@ -329,7 +457,7 @@ module CTAController_SpinelCTA (
   always @(posedge clock) begin
     if (reset)
       level2_has_table <= 1'h0;
-    else if (_level0_has_table_e1) begin
+    else if (_level0_has_table_e2) begin
       if (current_cmd_rs1[1:0] == 2'h2)
         level2_has_table <= ~cluster_index_out_bits_overflowed;
     end
@@ -337,7 +465,7 @@ module CTAController_SpinelCTA (
   always @(posedge clock) begin
     if (reset)
       level0_count <= 10'h0;
-    else if (_level0_has_table_e1) begin
+    else if (_level0_has_table_e2) begin
       if (current_cmd_rs1[1:0] == 2'h0)
         level0_count <= cluster_index_count;
     end
@@ -345,7 +473,7 @@ module CTAController_SpinelCTA (
   always @(posedge clock) begin
     if (reset)
       level1_count <= 10'h0;
-    else if (_level0_has_table_e1) begin
+    else if (_level0_has_table_e2) begin
       if (current_cmd_rs1[1:0] == 2'h1)
         level1_count <= cluster_index_count;
     end
@@ -353,15 +481,39 @@ module CTAController_SpinelCTA (
   always @(posedge clock) begin
     if (reset)
       level2_count <= 10'h0;
-    else if (_level0_has_table_e1) begin
+    else if (_level0_has_table_e2) begin
       if (current_cmd_rs1[1:0] == 2'h2)
         level2_count <= cluster_index_count;
     end
   end
   always @(posedge clock) begin
     if (reset)
+      level0_tokens <= 16'h0;
+    else if (_level0_has_table_e2) begin
+      if (current_cmd_rs1[1:0] == 2'h0)
+        level0_tokens <= current_cmd_rs2[63:48];
+    end
+  end
+  always @(posedge clock) begin
+    if (reset)
+      level1_tokens <= 16'h0;
+    else if (_level0_has_table_e2) begin
+      if (current_cmd_rs1[1:0] == 2'h1)
+        level1_tokens <= current_cmd_rs2[63:48];
+    end
+  end
+  always @(posedge clock) begin
+    if (reset)
+      level2_tokens <= 16'h0;
+    else if (_level0_has_table_e2) begin
+      if (current_cmd_rs1[1:0] == 2'h2)
+        level2_tokens <= current_cmd_rs2[63:48];
+    end
+  end
+  always @(posedge clock) begin
+    if (reset)
       overflow_seen <= 1'h0;
-    else if (_level0_has_table_e1) begin
+    else if (_level0_has_table_e2) begin
       if (cluster_index_out_bits_overflowed)
         overflow_seen <= 1'h1;
     end
@@ -369,57 +521,73 @@ module CTAController_SpinelCTA (
   always @(posedge clock) begin
     if (reset)
       overflow_token <= 9'h0;
-    else if (_level0_has_table_e1) begin
+    else if (_level0_has_table_e2) begin
       if (cluster_index_out_bits_overflowed)
         overflow_token <= cluster_index_overflow_token;
     end
   end
   always @(posedge clock) begin
     if (reset)
-      phase <= 3'h0;
+      phase <= 4'h0;
     else if (retire)
-      phase <= 3'h0;
+      phase <= 4'h0;
     else if (acc_write_valid & acc_write_ready) begin
       if (({1'h0, step} + {1'h0, 16'h1}) >= 17'h1)
-        phase <= 3'h6;
-      else if (_level0_has_table_e1)
-        phase <= 3'h6;
+        phase <= 4'h6;
+      else if (_phase_e4)
+        phase <= _phase_e1 ? 4'h8 : 4'h6;
+      else if (_phase_e3 & _level0_has_table_e1)
+        phase <= 4'h9;
+      else if (phase == 4'h7)
+        phase <= (aggregate_failure != 4'h0) ? 4'h6 : 4'h8;
+      else if (_level0_has_table_e2)
+        phase <= 4'h6;
       else if (_level0_offset_0_e1)
-        phase <= 3'h6;
-      else if (_phase_e1) begin
+        phase <= 4'h6;
+      else if (_phase_e2) begin
         if (last_step)
-          phase <= 3'h4;
-        else if (acc_read_req_valid & acc_read_req_ready & (phase == 3'h1))
-          phase <= 3'h2;
+          phase <= 4'h4;
+        else if (acc_read_req_valid & acc_read_req_ready & (phase == 4'h1))
+          phase <= 4'h2;
         else if (cmd_valid & cmd_ready)
-          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 3'h6 : 3'h1)
-                   : (cmd_bits_cmd_funct == 7'h31) ? 3'h3
-                   : 3'h5;
-      end else if (acc_read_req_valid & acc_read_req_ready & (phase == 3'h1))
-        phase <= 3'h2;
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 4'h6 : 4'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 4'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 4'h7
+                   : 4'h5;
+      end else if (acc_read_req_valid & acc_read_req_ready & (phase == 4'h1))
+        phase <= 4'h2;
       else if (cmd_valid & cmd_ready)
-        phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 3'h6 : 3'h1)
-                 : (cmd_bits_cmd_funct == 7'h31) ? 3'h3
-                 : 3'h5;
-    end else if (_level0_has_table_e1)
-      phase <= 3'h6;
+        phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 4'h6 : 4'h1)
+                 : (cmd_bits_cmd_funct == 7'h31) ? 4'h3
+                 : (cmd_bits_cmd_funct == 7'h32) ? 4'h7
+                 : 4'h5;
+    end else if (_phase_e4)
+      phase <= _phase_e1 ? 4'h8 : 4'h6;
+    else if (_phase_e3 & _level0_has_table_e1)
+      phase <= 4'h9;
+    else if (phase == 4'h7)
+      phase <= (aggregate_failure != 4'h0) ? 4'h6 : 4'h8;
+    else if (_level0_has_table_e2)
+      phase <= 4'h6;
     else if (_level0_offset_0_e1)
-      phase <= 3'h6;
-    else if (_phase_e1) begin
+      phase <= 4'h6;
+    else if (_phase_e2) begin
       if (last_step)
-        phase <= 3'h4;
-      else if (acc_read_req_valid & acc_read_req_ready & (phase == 3'h1))
-        phase <= 3'h2;
+        phase <= 4'h4;
+      else if (acc_read_req_valid & acc_read_req_ready & (phase == 4'h1))
+        phase <= 4'h2;
       else if (cmd_valid & cmd_ready)
-        phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 3'h6 : 3'h1)
-                 : (cmd_bits_cmd_funct == 7'h31) ? 3'h3
-                 : 3'h5;
-    end else if (acc_read_req_valid & acc_read_req_ready & (phase == 3'h1))
-      phase <= 3'h2;
+        phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 4'h6 : 4'h1)
+                 : (cmd_bits_cmd_funct == 7'h31) ? 4'h3
+                 : (cmd_bits_cmd_funct == 7'h32) ? 4'h7
+                 : 4'h5;
+    end else if (acc_read_req_valid & acc_read_req_ready & (phase == 4'h1))
+      phase <= 4'h2;
     else if (cmd_valid & cmd_ready)
-      phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 3'h6 : 3'h1)
-               : (cmd_bits_cmd_funct == 7'h31) ? 3'h3
-               : 3'h5;
+      phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 4'h6 : 4'h1)
+               : (cmd_bits_cmd_funct == 7'h31) ? 4'h3
+               : (cmd_bits_cmd_funct == 7'h32) ? 4'h7
+               : 4'h5;
   end
   always @(posedge clock) begin
     if (cmd_valid & cmd_ready)
@@ -454,7 +622,22 @@ module CTAController_SpinelCTA (
       step <= 16'h0;
     else if (acc_write_valid & acc_write_ready)
       step <= step + 16'h1;
-    else if (_phase_e1)
+    else if (_phase_e4) begin
+      if (_phase_e1)
+        step <= 16'h0;
+      else if (token_read)
+        step <= step + 16'h1;
+      else if (phase == 4'h7)
+        step <= 16'h0;
+      else if (_phase_e2)
+        step <= step + 16'h1;
+      else if (cmd_valid & cmd_ready)
+        step <= 16'h0;
+    end else if (token_read)
+      step <= step + 16'h1;
+    else if (phase == 4'h7)
+      step <= 16'h0;
+    else if (_phase_e2)
       step <= step + 16'h1;
     else if (cmd_valid & cmd_ready)
       step <= 16'h0;
@@ -462,24 +645,100 @@ module CTAController_SpinelCTA (
   always @(posedge clock) begin
     if (reset)
       ids_out <= 16'h0;
-    else if (cluster_index_out_valid & cluster_index_out_ready)
+    else if (_phase_e4)
+      ids_out <= 16'h0;
+    else if (sp_write_valid & sp_write_ready)
+      ids_out <= ids_out + 16'h1;
+    else if (_phase_e3 & _level0_has_table_e1)
+      ids_out <= 16'h0;
+    else if (_phase_e3)
+      ids_out <= ids_out + 16'h1;
+    else if (phase == 4'h7)
+      ids_out <= 16'h0;
+    else if (table_w0_en)
       ids_out <= ids_out + 16'h1;
     else if (cmd_valid & cmd_ready)
       ids_out <= 16'h0;
   end
   always @(posedge clock) begin
     if (reset)
-      overflowed <= 1'h0;
-    else if (_level0_has_table_e1)
-      overflowed <= cluster_index_out_bits_overflowed;
-    else if (cmd_valid & cmd_ready)
-      overflowed <= 1'h0;
+      failed <= 1'h0;
+    else if (phase == 4'h7) begin
+      if (aggregate_failure != 4'h0)
+        failed <= 1'h1;
+      else if (_level0_has_table_e2) begin
+        if (cluster_index_out_bits_overflowed)
+          failed <= 1'h1;
+        else if (cmd_valid & cmd_ready)
+          failed <= 1'h0;
+      end else if (cmd_valid & cmd_ready)
+        failed <= 1'h0;
+    end else if (_level0_has_table_e2) begin
+      if (cluster_index_out_bits_overflowed)
+        failed <= 1'h1;
+      else if (cmd_valid & cmd_ready)
+        failed <= 1'h0;
+    end else if (cmd_valid & cmd_ready)
+      failed <= 1'h0;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      fail_code <= 4'h0;
+    else if (phase == 4'h7) begin
+      if (aggregate_failure != 4'h0)
+        fail_code <= aggregate_failure;
+      else if (_level0_has_table_e2) begin
+        if (cluster_index_out_bits_overflowed)
+          fail_code <= 4'hd;
+      end
+    end else if (_level0_has_table_e2) begin
+      if (cluster_index_out_bits_overflowed)
+        fail_code <= 4'hd;
+    end
   end
   always @(posedge clock) begin
     if (reset)
       product_arriving <= 1'h0;
     else
-      product_arriving <= _phase_e1;
+      product_arriving <= _phase_e2;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      residual_pass <= 1'h0;
+    else if (_phase_e4) begin
+      if (_phase_e1)
+        residual_pass <= 1'h1;
+      else if (phase == 4'h7)
+        residual_pass <= 1'h0;
+    end else if (phase == 4'h7)
+      residual_pass <= 1'h0;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      token_row_arriving <= 1'h0;
+    else
+      token_row_arriving <= token_read;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      start_average <= 1'h0;
+    else
+      start_average <= _phase_e3 & _level0_has_table_e1;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      start_residual <= 1'h0;
+    else
+      start_residual <= _phase_e4 & (phase == 4'h9) & current_cmd_rs1[34];
+  end
+  always @(posedge clock) begin
+    if (table_r0_en)
+      _table_v_r0_stage0 <= table_v[table_r0_addr];
+  end
+  assign table_r0_data = _table_v_r0_stage0;
+  always @(posedge clock) begin
+    if (table_w0_en)
+      table_v[table_w0_addr] <= table_w0_data;
   end
   HashUnit_6x32_o32_m16_c8 hash (
     .clock(clock),
@@ -538,18 +797,99 @@ module CTAController_SpinelCTA (
     .in_bits_5(hash_out_bits_5),
     .out_valid(cluster_index_out_valid),
     .out_ready(cluster_index_out_ready),
-    .out_bits_id(cluster_index_out_bits_id),
+    .out_bits_id(table_w0_data),
     .out_bits_overflowed(cluster_index_out_bits_overflowed),
     .count(cluster_index_count),
     .overflow(cluster_index_overflow),
     .overflow_token(cluster_index_overflow_token),
     .idle(cluster_index_idle)
   );
+  CentroidAggregationUnit_d16_n512_k512_f16 aggregation (
+    .clock(clock),
+    .reset(reset),
+    .start(((phase == 4'h7) & (aggregate_failure == 4'h0)) | start_average | start_residual),
+    .operation(start_average ? 2'h1 : start_residual ? 2'h2 : 2'h0),
+    .in_valid(aggregation_in_valid),
+    .in_ready(aggregation_in_ready),
+    .in_bits_row_0(token_rows_deq_bits[7:0]),
+    .in_bits_row_1(token_rows_deq_bits[15:8]),
+    .in_bits_row_2(token_rows_deq_bits[23:16]),
+    .in_bits_row_3(token_rows_deq_bits[31:24]),
+    .in_bits_row_4(token_rows_deq_bits[39:32]),
+    .in_bits_row_5(token_rows_deq_bits[47:40]),
+    .in_bits_row_6(token_rows_deq_bits[55:48]),
+    .in_bits_row_7(token_rows_deq_bits[63:56]),
+    .in_bits_row_8(token_rows_deq_bits[71:64]),
+    .in_bits_row_9(token_rows_deq_bits[79:72]),
+    .in_bits_row_10(token_rows_deq_bits[87:80]),
+    .in_bits_row_11(token_rows_deq_bits[95:88]),
+    .in_bits_row_12(token_rows_deq_bits[103:96]),
+    .in_bits_row_13(token_rows_deq_bits[111:104]),
+    .in_bits_row_14(token_rows_deq_bits[119:112]),
+    .in_bits_row_15(token_rows_deq_bits[127:120]),
+    .in_bits_id(token_rows_deq_bits[136:128]),
+    .out_valid(aggregation_out_valid),
+    .out_ready(_sp_write_valid_e1 & sp_write_ready),
+    .out_bits_id(aggregation_out_bits_id),
+    .out_bits_row_0(aggregation_out_bits_row_0),
+    .out_bits_row_1(aggregation_out_bits_row_1),
+    .out_bits_row_2(aggregation_out_bits_row_2),
+    .out_bits_row_3(aggregation_out_bits_row_3),
+    .out_bits_row_4(aggregation_out_bits_row_4),
+    .out_bits_row_5(aggregation_out_bits_row_5),
+    .out_bits_row_6(aggregation_out_bits_row_6),
+    .out_bits_row_7(aggregation_out_bits_row_7),
+    .out_bits_row_8(aggregation_out_bits_row_8),
+    .out_bits_row_9(aggregation_out_bits_row_9),
+    .out_bits_row_10(aggregation_out_bits_row_10),
+    .out_bits_row_11(aggregation_out_bits_row_11),
+    .out_bits_row_12(aggregation_out_bits_row_12),
+    .out_bits_row_13(aggregation_out_bits_row_13),
+    .out_bits_row_14(aggregation_out_bits_row_14),
+    .out_bits_row_15(aggregation_out_bits_row_15),
+    .out_bits_count(aggregation_out_bits_count),
+    .out_bits_sums_0(aggregation_out_bits_sums_0),
+    .out_bits_sums_1(aggregation_out_bits_sums_1),
+    .out_bits_sums_2(aggregation_out_bits_sums_2),
+    .out_bits_sums_3(aggregation_out_bits_sums_3),
+    .out_bits_sums_4(aggregation_out_bits_sums_4),
+    .out_bits_sums_5(aggregation_out_bits_sums_5),
+    .out_bits_sums_6(aggregation_out_bits_sums_6),
+    .out_bits_sums_7(aggregation_out_bits_sums_7),
+    .out_bits_sums_8(aggregation_out_bits_sums_8),
+    .out_bits_sums_9(aggregation_out_bits_sums_9),
+    .out_bits_sums_10(aggregation_out_bits_sums_10),
+    .out_bits_sums_11(aggregation_out_bits_sums_11),
+    .out_bits_sums_12(aggregation_out_bits_sums_12),
+    .out_bits_sums_13(aggregation_out_bits_sums_13),
+    .out_bits_sums_14(aggregation_out_bits_sums_14),
+    .out_bits_sums_15(aggregation_out_bits_sums_15),
+    .clusters(aggregation_clusters),
+    .id_error(aggregation_id_error),
+    .idle(aggregation_idle)
+  );
+  Queue_2x137_flow token_rows (
+    .clock(clock),
+    .reset(reset),
+    .enq_valid(token_row_arriving & sp_read_resp_valid),
+    .enq_ready(token_rows_enq_ready),
+    .enq_bits({table_r0_data, sp_read_resp_bits}),
+    .deq_valid(aggregation_in_valid),
+    .deq_ready(aggregation_in_ready),
+    .deq_bits(token_rows_deq_bits),
+    .count(token_rows_count)
+  );
   // Bits this module receives but does not need.
   wire _unused_bits = &{1'b0, acc_read_resp_bits[511:192], current_cmd_funct, current_cmd_rs1[63:38],
-                        current_cmd_rs1[7:2], current_cmd_rs2[47:26], current_sequence, current_loop_internal,
-                        current_loop_slot, cluster_index_in_ready, cluster_index_out_bits_id, cluster_index_overflow,
-                        cluster_index_idle, _acc_read_req_bits_e1[25:12], _level0_multiplier_e1[23:16], 1'b0};
+                        current_cmd_rs2[31:26], current_sequence, current_loop_internal, current_loop_slot,
+                        cluster_index_in_ready, cluster_index_overflow, cluster_index_idle, aggregation_out_bits_count,
+                        aggregation_out_bits_sums_0, aggregation_out_bits_sums_1, aggregation_out_bits_sums_2,
+                        aggregation_out_bits_sums_3, aggregation_out_bits_sums_4, aggregation_out_bits_sums_5,
+                        aggregation_out_bits_sums_6, aggregation_out_bits_sums_7, aggregation_out_bits_sums_8,
+                        aggregation_out_bits_sums_9, aggregation_out_bits_sums_10, aggregation_out_bits_sums_11,
+                        aggregation_out_bits_sums_12, aggregation_out_bits_sums_13, aggregation_out_bits_sums_14,
+                        aggregation_out_bits_sums_15, aggregation_clusters, aggregation_id_error, aggregation_idle,
+                        token_rows_enq_ready, _level0_multiplier_e1[23:16], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -134,7 +134,10 @@ module Dispatcher_SpinelCTA (
   wire _cmd_ready_e10 = 1'h1 & (cmd_bits_cmd_funct == 7'h29);
   wire _cmd_ready_e11 = 1'h1 & (cmd_bits_cmd_funct == 7'h2a);
   wire _cmd_ready_e12 = _cmd_ready_e9 | _cmd_ready_e10 | _cmd_ready_e11;
-  wire _cmd_ready_e13 = (cmd_bits_cmd_funct == 7'h30) | (cmd_bits_cmd_funct == 7'h31) | (cmd_bits_cmd_funct == 7'h35);
+  wire _cmd_ready_e13 = (cmd_bits_cmd_funct == 7'h30)
+                        | (cmd_bits_cmd_funct == 7'h31)
+                        | (cmd_bits_cmd_funct == 7'h32)
+                        | (cmd_bits_cmd_funct == 7'h35);
   wire _cmd_ready_e14 = (~failed)
                         & (_cmd_ready_e7
                            | _cmd_ready_e8
@@ -178,6 +181,9 @@ module Dispatcher_SpinelCTA (
   wire _footprint_sp_write_valid_e2 = _footprint_sp_write_valid_e1
                                       & (preload_rs2[63:48] != 16'h0)
                                       & (preload_rs2[47:32] != 16'h0);
+  wire [27:0] _footprint_sp_write_low_e1 = _cmd_ready_e2 ? {2'h0, cmd_bits_cmd_rs2[25:0]}
+                                           : _footprint_sp_read_valid_e1 ? 28'h0
+                                           : {2'h0, preload_rs2[25:0]};
   wire [1:0] _footprint_sp_write_high_e1 = (cmd_bits_cmd_funct == 7'h2) ? 2'h0
                                            : (cmd_bits_cmd_funct == 7'h1) ? 2'h1
                                            : 2'h2;
@@ -192,6 +198,10 @@ module Dispatcher_SpinelCTA (
                                              {16'h0,
                                               (preload_rs2[63:48] == 16'h0) ? 16'h0 : (preload_rs2[63:48] - 16'h1)}
                                              * {16'h0, c_stride}};
+  wire [27:0] _footprint_sp_write_high_e4 = _cmd_ready_e2
+                                            ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_write_high_e2[27:0])
+                                            : _footprint_sp_read_valid_e1 ? 28'h0
+                                            : ({2'h0, preload_rs2[25:0]} + _footprint_sp_write_high_e3[27:0]);
   wire _footprint_acc_read_valid_e1 = ~(cmd_bits_cmd_rs1[1:0] == 2'h3);
   wire _footprint_acc_read_low_e1 = ~(_footprint_sp_read_valid_e3 & cmd_bits_cmd_rs2[31]);
   wire _footprint_acc_read_low_e2 = ~(_footprint_sp_read_valid_e6 & preload_rs1[31]);
@@ -306,15 +316,12 @@ module Dispatcher_SpinelCTA (
                                         & (~cmd_bits_cmd_rs1[31]));
   assign footprint_sp_read_a_low = {2'h0, cmd_bits_cmd_rs1[25:0]};
   assign footprint_sp_read_a_high = {2'h0, cmd_bits_cmd_rs1[25:0]} + _footprint_sp_read_a_high_e2[27:0];
-  assign footprint_sp_write_valid = _cmd_ready_e2 ? _footprint_sp_read_valid_e4
+  assign footprint_sp_write_valid = _cmd_ready_e13 ? (cmd_bits_cmd_funct == 7'h32)
+                                    : _cmd_ready_e2 ? _footprint_sp_read_valid_e4
                                     : _footprint_sp_read_valid_e1 ? 1'h0
                                     : (_cmd_ready_e5 & (_footprint_sp_write_valid_e2 & (~preload_rs2[31])));
-  assign footprint_sp_write_low = _cmd_ready_e2 ? {2'h0, cmd_bits_cmd_rs2[25:0]}
-                                  : _footprint_sp_read_valid_e1 ? 28'h0
-                                  : {2'h0, preload_rs2[25:0]};
-  assign footprint_sp_write_high = _cmd_ready_e2 ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_write_high_e2[27:0])
-                                   : _footprint_sp_read_valid_e1 ? 28'h0
-                                   : ({2'h0, preload_rs2[25:0]} + _footprint_sp_write_high_e3[27:0]);
+  assign footprint_sp_write_low = _cmd_ready_e13 ? 28'h0 : _footprint_sp_write_low_e1;
+  assign footprint_sp_write_high = _cmd_ready_e13 ? 28'hfff : _footprint_sp_write_high_e4;
   assign footprint_acc_read_valid = _cmd_ready_e13
                                     ? (((cmd_bits_cmd_funct == 7'h30) & _footprint_acc_read_valid_e1)
                                        | (cmd_bits_cmd_funct == 7'h31))
@@ -345,8 +352,9 @@ module Dispatcher_SpinelCTA (
                                      : _cmd_ready_e2 ? (_footprint_sp_read_valid_e3 & cmd_bits_cmd_rs2[31])
                                      : _footprint_sp_read_valid_e1 ? 1'h0
                                      : (_cmd_ready_e5 & (_footprint_sp_write_valid_e2 & preload_rs2[31]));
-  assign footprint_acc_write_low = _cmd_ready_e13 ? {2'h0, cmd_bits_cmd_rs2[25:0]} : footprint_sp_write_low;
-  assign footprint_acc_write_high = _cmd_ready_e13 ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + 28'h0) : footprint_sp_write_high;
+  assign footprint_acc_write_low = _cmd_ready_e13 ? {2'h0, cmd_bits_cmd_rs2[25:0]} : _footprint_sp_write_low_e1;
+  assign footprint_acc_write_high = _cmd_ready_e13 ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + 28'h0)
+                                    : _footprint_sp_write_high_e4;
   assign retire_valid = accepted
                         & (failed
                            | (cmd_bits_cmd_funct == 7'h7)
@@ -692,6 +700,25 @@ module Dispatcher_SpinelCTA (
                         : ((cmd_bits_cmd_funct == 7'h31)
                            & (({14'h0, cmd_bits_cmd_rs2[25:0]} + {24'h0, cmd_bits_cmd_rs2[63:48] - 16'h1}) >= 40'h1000))
                           ? 4'h4
+                        : ((cmd_bits_cmd_funct == 7'h32) & (|(cmd_bits_cmd_rs1 & 64'hfffffff800000000))) ? 4'h6
+                        : ((cmd_bits_cmd_funct == 7'h32) & (cmd_bits_cmd_rs1[33:32] >= 2'h3)) ? 4'h6
+                        : ((cmd_bits_cmd_funct == 7'h32) & (cmd_bits_cmd_rs1[34] & (cmd_bits_cmd_rs1[33:32] != 2'h1)))
+                          ? 4'h6
+                        : ((cmd_bits_cmd_funct == 7'h32) & (cmd_bits_cmd_rs2[47:32] == 16'h0)) ? 4'ha
+                        : ((cmd_bits_cmd_funct == 7'h32) & (cmd_bits_cmd_rs2[47:32] > 16'h10)) ? 4'h3
+                        : ((cmd_bits_cmd_funct == 7'h32)
+                           & ((cmd_bits_cmd_rs2[31:0] == 32'hffffffff)
+                              | cmd_bits_cmd_rs2[31]
+                              | (|cmd_bits_cmd_rs2[30:26])))
+                          ? 4'ha
+                        : ((cmd_bits_cmd_funct == 7'h32)
+                           & (({14'h0, cmd_bits_cmd_rs2[25:0]} + {24'h0, cmd_bits_cmd_rs2[63:48]}) > 40'h1000))
+                          ? 4'h4
+                        : ((cmd_bits_cmd_funct == 7'h32)
+                           & ((cmd_bits_cmd_rs1[31:0] == 32'hffffffff)
+                              | cmd_bits_cmd_rs1[31]
+                              | (|cmd_bits_cmd_rs1[30:26])))
+                          ? 4'ha
                         : ((cmd_bits_cmd_funct == 7'h35) & (|cmd_bits_cmd_rs1)) ? 4'h6
                         : ((cmd_bits_cmd_funct == 7'h35) & (|(cmd_bits_cmd_rs2 & 64'hffffffff00000000))) ? 4'h6
                         : ((cmd_bits_cmd_funct == 7'h35) & _failure_e46) ? 4'ha

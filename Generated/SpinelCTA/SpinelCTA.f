@@ -34,6 +34,8 @@ StoreController_SpinelCTA.v
 HashUnit_6x32_o32_m16_c8.v
 Queue_50x10.v
 ClusterIndexModule_l6_b8_d2_n512_k512.v
+CentroidAggregationUnit_d16_n512_k512_f16.v
+Queue_2x137_flow.v
 CTAController_SpinelCTA.v
 SkidBuffer_72.v
 DMABurstSplitter_b16_m64_n16_t1.v
@@ -46,7 +48,7 @@ SkidBuffer_2.v
 DMAWriter_b16_m64_n16_t1.v
 DMAEngine_b16_m64_n16_t1.v
 SRAMBank_1024x16x8_l1.v
-Scratchpad_4x1024x16x8_r3w2.v
+Scratchpad_4x1024x16x8_r3w3.v
 SRAMBank_2048x16x32_l1.v
 Accumulator_2x2048x16x32_r2w3_s16.v
 CounterFile.v

@@ -246,6 +246,13 @@ module SpinelCTA (
   wire [511:0] cta_acc_write_bits_data;
   wire [15:0] cta_acc_write_bits_mask;
   wire cta_acc_write_bits_accumulate;
+  wire cta_sp_read_req_valid;
+  wire [11:0] cta_sp_read_req_bits;
+  wire cta_sp_write_valid;
+  wire [11:0] cta_sp_write_bits_row;
+  wire [127:0] cta_sp_write_bits_data;
+  wire [15:0] cta_sp_write_bits_mask;
+  wire cta_sp_write_bits_accumulate;
   wire cta_retire;
   wire cta_fault_valid;
   wire [3:0] cta_fault_bits_code;
@@ -278,6 +285,7 @@ module SpinelCTA (
   wire [127:0] scratchpad_read_2_resp_bits;
   wire scratchpad_write_0_ready;
   wire scratchpad_write_1_ready;
+  wire scratchpad_write_2_ready;
   wire scratchpad_writes_pending;
   wire accumulator_read_0_req_ready;
   wire accumulator_read_0_resp_valid;
@@ -355,6 +363,7 @@ module SpinelCTA (
   assign store_lane_cta = 1'h0
                           | (station_issue_2_bits_compute_cmd_funct == 7'h30)
                           | (station_issue_2_bits_compute_cmd_funct == 7'h31)
+                          | (station_issue_2_bits_compute_cmd_funct == 7'h32)
                           | (station_issue_2_bits_compute_cmd_funct == 7'h35);
   assign store_lane_retire = store_retire | cta_retire;
   always @(posedge clock) begin
@@ -804,6 +813,17 @@ module SpinelCTA (
     .acc_write_bits_data(cta_acc_write_bits_data),
     .acc_write_bits_mask(cta_acc_write_bits_mask),
     .acc_write_bits_accumulate(cta_acc_write_bits_accumulate),
+    .sp_read_req_valid(cta_sp_read_req_valid),
+    .sp_read_req_ready(scratchpad_read_2_req_ready),
+    .sp_read_req_bits(cta_sp_read_req_bits),
+    .sp_read_resp_valid(scratchpad_read_2_resp_valid),
+    .sp_read_resp_bits(scratchpad_read_2_resp_bits),
+    .sp_write_valid(cta_sp_write_valid),
+    .sp_write_ready(scratchpad_write_2_ready),
+    .sp_write_bits_row(cta_sp_write_bits_row),
+    .sp_write_bits_data(cta_sp_write_bits_data),
+    .sp_write_bits_mask(cta_sp_write_bits_mask),
+    .sp_write_bits_accumulate(cta_sp_write_bits_accumulate),
     .retire(cta_retire),
     .fault_valid(cta_fault_valid),
     .fault_bits_code(cta_fault_bits_code),
@@ -864,7 +884,7 @@ module SpinelCTA (
     .axi_r_bits_last(dma_axi_r_bits_last),
     .busy(dma_busy)
   );
-  Scratchpad_4x1024x16x8_r3w2 scratchpad (
+  Scratchpad_4x1024x16x8_r3w3 scratchpad (
     .clock(clock),
     .reset(reset),
     .read_0_req_valid(execute_sp_read_0_req_valid),
@@ -877,9 +897,9 @@ module SpinelCTA (
     .read_1_req_bits(execute_sp_read_1_req_bits),
     .read_1_resp_valid(scratchpad_read_1_resp_valid),
     .read_1_resp_bits(scratchpad_read_1_resp_bits),
-    .read_2_req_valid(store_sp_read_req_valid),
+    .read_2_req_valid(store_sp_read_req_valid | cta_sp_read_req_valid),
     .read_2_req_ready(scratchpad_read_2_req_ready),
-    .read_2_req_bits(store_sp_read_req_bits),
+    .read_2_req_bits(cta_sp_read_req_valid ? cta_sp_read_req_bits : store_sp_read_req_bits),
     .read_2_resp_valid(scratchpad_read_2_resp_valid),
     .read_2_resp_bits(scratchpad_read_2_resp_bits),
     .write_0_valid(execute_sp_write_valid),
@@ -894,6 +914,12 @@ module SpinelCTA (
     .write_1_bits_data(load_sp_write_bits_data),
     .write_1_bits_mask(load_sp_write_bits_mask),
     .write_1_bits_accumulate(load_sp_write_bits_accumulate),
+    .write_2_valid(cta_sp_write_valid),
+    .write_2_ready(scratchpad_write_2_ready),
+    .write_2_bits_row(cta_sp_write_bits_row),
+    .write_2_bits_data(cta_sp_write_bits_data),
+    .write_2_bits_mask(cta_sp_write_bits_mask),
+    .write_2_bits_accumulate(cta_sp_write_bits_accumulate),
     .writes_pending(scratchpad_writes_pending)
   );
   Accumulator_2x2048x16x32_r2w3_s16 accumulator (
