@@ -129,6 +129,14 @@ struct FloatAdderTests {
         print("\(adder.name): \(vectors.count) pairs; \(ties) ties, \(cancellations) cancellations, \(subnormalResults) subnormal results, \(subnormalOperands) subnormal operands, \(overflows) overflows, \(nextBinade) into the next binade")
     }
 
+    /// The cells docs/CTA-HARDWARE.md reports (the latency the gather unit uses): run with
+    /// SPINEL_CTA_UNITS_FULL_SIZE=1.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["SPINEL_CTA_UNITS_FULL_SIZE"] == "1"))
+    func cells() throws {
+        let synthesis = try MemoriesKeptSynthesis(try Elaborator.elaborate(FloatAdder(latency: 1)))
+        #expect((synthesis.memoryCount ?? 0) == 0)
+    }
+
     @Test("Lint-clean, latch-free, compiles under Icarus", arguments: [0, 2])
     func outputQuality(latency: Int) throws {
         let design = try Elaborator.elaborate(FloatAdder(latency: latency))
