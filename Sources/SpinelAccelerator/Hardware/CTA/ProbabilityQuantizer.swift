@@ -56,6 +56,8 @@ public struct ProbabilityQuantizer: Module, Sendable {
     public var blocksPerHalf: Int { (maximumClusters + lanes - 1) / lanes }
     /// Bits of a block number, and of the block count (up to 2·⌈K/lanes⌉).
     public var blockBits: Int { HWType.addressWidth(for: 2 * blocksPerHalf + 1) }
+    /// Bits of a buffer address (a block number below 2·⌈K/lanes⌉).
+    var wordBits: Int { HWType.addressWidth(for: 2 * blocksPerHalf) }
     var laneBits: Int { lanes.trailingZeroBitCount }
     /// Bits of an entry's index in its half (below K), with room for the lane bits.
     var indexBits: Int { max(HWType.addressWidth(for: maximumClusters), laneBits + 1) }
@@ -131,7 +133,7 @@ public struct ProbabilityQuantizer: Module, Sendable {
         let lane = index.bits(laneBits - 1, 0)
         let buffer = (0..<lanes).map { l -> Memory in
             let memory = m.memory("lane\(l)", width: tiles * accumulatorBits, depth: 2 * blocksPerHalf)
-            memory.write(address: word, data: cat(io.input.bits.values.reversed()), enable: fire && lane === Signal(l))
+            memory.write(address: word.resized(to: wordBits), data: cat(io.input.bits.values.reversed()), enable: fire && lane === Signal(l))
             return memory
         }
 
@@ -193,7 +195,7 @@ public struct ProbabilityQuantizer: Module, Sendable {
         let outBlock = m.register("out_block", .uint(blockBits))
         let outTile = m.register("out_tile", .uint(tileBits))
         let advance = m.named("advance", emitting && emitBlock < blocks && (!outValid || io.output.ready))
-        let words = buffer.map { $0.read(address: emitBlock, enable: advance, latency: 1) }
+        let words = buffer.map { $0.read(address: emitBlock.resized(to: wordBits), enable: advance, latency: 1) }
         m.when(advance) {
             outBlock.set(emitBlock)
             outTile.set(emitTile)
