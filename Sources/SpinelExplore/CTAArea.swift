@@ -44,7 +44,8 @@ public enum CTAArea {
     }
 
     /// The CTA units of `config` (which must have a `cta` section), in the order of docs/CTA.md's
-    /// pipeline: hash, cluster index, centroid aggregation, probability aggregation.
+    /// pipeline: hash, cluster index, centroid aggregation, probability aggregation, the AP
+    /// quantizer, the gather's output unit.
     public static func units(_ config: AcceleratorConfig) throws -> [(name: String, design: Design)] {
         let parameters = try config.parameters()
         guard let cta = config.cta else {
@@ -57,6 +58,8 @@ public enum CTAArea {
             ("cluster index", try Elaborator.elaborate(controller.clusterIndex)),
             ("centroid aggregation", try Elaborator.elaborate(CentroidAggregationUnit(dim: parameters.dim, parameters: cta))),
             ("probability aggregation", try Elaborator.elaborate(ProbabilityAggregationUnit(cta, dim: parameters.dim, expTable: table))),
+            ("probability quantizer", try Elaborator.elaborate(ProbabilityQuantizer(cta, dim: parameters.dim))),
+            ("gather output", try Elaborator.elaborate(GatherOutputUnit(cta, dim: parameters.dim, outputBits: config.inputType.width))),
         ]
     }
 

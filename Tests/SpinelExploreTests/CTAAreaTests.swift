@@ -24,7 +24,8 @@ struct CTAAreaTests {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: false)
         defer { try? FileManager.default.removeItem(at: work) }
         let units = try CTAArea.units(config)
-        #expect(units.map(\.name) == ["hash unit", "cluster index", "centroid aggregation", "probability aggregation"])
+        #expect(units.map(\.name) == ["hash unit", "cluster index", "centroid aggregation", "probability aggregation", "probability quantizer",
+                                        "gather output"])
 
         // Declared shapes (words × bits, as a multiset), written from each unit's design.
         func shapes(_ memories: [(words: Int, bits: Int)]) -> [String] { memories.map { "\($0.words)x\($0.bits)" }.sorted() }
