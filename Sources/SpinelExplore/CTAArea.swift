@@ -51,7 +51,7 @@ public enum CTAArea {
         guard let cta = config.cta else {
             throw ToolError(tool: "cta-area", message: "configuration \(config.name) has no cta section; use --preset cta or a configuration with one")
         }
-        let controller = CTAController(parameters)
+        let controller = CTAController(parameters, dma: Accelerator(parameters).dma)
         let table = CTANumerics.expTable(entries: cta.expTableEntries, entryBits: cta.expTableBits)
         return [
             ("hash unit", try Elaborator.elaborate(controller.hashUnit)),

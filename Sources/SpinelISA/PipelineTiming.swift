@@ -46,6 +46,11 @@ public enum PipelineTiming {
         return residuals ? centroids + n + 4 : centroids
     }
 
+    /// CTA_GATHER's gather output unit: cycles from an accepted start to its factors (the
+    /// divider's, then the multiply by s_out), and from a row in to its output row.
+    public static let gatherFactorLatency = floatDividerLatency + 1
+    public static let gatherOutputLatency = 3
+
     // MARK: Sequential arithmetic
 
     /// Cycles from an accepted `start` to `done` of the restoring divider: one per dividend bit.

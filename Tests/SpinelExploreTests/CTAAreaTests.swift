@@ -29,7 +29,7 @@ struct CTAAreaTests {
 
         // Declared shapes (words × bits, as a multiset), written from each unit's design.
         func shapes(_ memories: [(words: Int, bits: Int)]) -> [String] { memories.map { "\($0.words)x\($0.bits)" }.sorted() }
-        let index = CTAController(parameters).clusterIndex
+        let index = CTAController(parameters, dma: Accelerator(parameters).dma).clusterIndex
         let queue = (words: index.capacity, bits: index.idBits + 1)  // the output queue: id and overflowed
         let centroid = CentroidAggregationUnit(dim: parameters.dim, parameters: cta)
         let declared = ["cluster index": shapes(index.memories.map { ($0.words, $0.bits) } + [queue]),

@@ -5,7 +5,7 @@ import SpinelGolden
 import SpinelSim
 import Testing
 
-/// The CTA commands the RTL runs (CTA_CONFIG, CTA_CLUSTER, CTA_AGGREGATE, CTA_STATUS) on the small CTA
+/// The CTA commands the RTL runs (CTA_CONFIG, CTA_CLUSTER, CTA_AGGREGATE, CTA_GATHER, CTA_STATUS) on the small CTA
 /// configuration (Testbenches/configs/small-cta.json: DIM 4, l = 3, 4-bit codes, at most 8
 /// clusters), in hand-written programs: each runs on the Verilated accelerator, its harness
 /// trace replays on the golden model (every DMA write, the final error) and the timing model
@@ -387,6 +387,39 @@ struct CTAProgramTests {
             let model = try Self.golden(builder.program, parameters)
             #expect(model.error?.code.rawValue == code.rawValue, "\(name): the golden model says \(String(describing: model.error))")
             #expect(Self.status(model, row: 120) == [-1, 3, -1, -1], "\(name)")
+            try Self.check(builder.program, name.replacingOccurrences(of: " ", with: "-"))
+        }
+    }
+
+    /// Every illegal CTA_GATHER, each alone: the dispatcher's (rows, columns, a plain accumulator
+    /// operand whose 2·k0 rows fit) and the controller's (level 0's table, the rows of the last
+    /// CTA_PROBABILITIES — none here — and k0); nothing is written to DRAM.
+    @Test func illegalGathers() throws {
+        let parameters = try Self.runner.get().parameters
+        let acc: UInt64 = 1 << 31, last = UInt64(parameters.accRows - 5)
+        let illegal: [(String, Bool, UInt64, ErrorCode)] = [
+            ("gather no table", false, 3 << 48 | 4 << 32 | acc | 40, .illegalOperand),
+            ("gather no probabilities", true, 3 << 48 | 4 << 32 | acc | 40, .illegalOperand),
+            ("gather rows not k0", true, 2 << 48 | 4 << 32 | acc | 40, .illegalOperand),
+            ("gather no rows", true, 4 << 32 | acc | 40, .illegalOperand),
+            ("gather no columns", true, 3 << 48 | acc | 40, .illegalOperand),
+            ("gather five columns", true, 3 << 48 | 5 << 32 | acc | 40, .tooManyColumns),
+            ("gather scratchpad products", true, 3 << 48 | 4 << 32 | 40, .illegalOperand),
+            ("gather garbage products", true, 3 << 48 | 4 << 32 | 0xFFFF_FFFF, .illegalOperand),
+            ("gather accumulating products", true, 3 << 48 | 4 << 32 | acc | 1 << 30 | 40, .illegalOperand),
+            ("gather products past the accumulator", true, 3 << 48 | 4 << 32 | acc | last, .localAddressOutOfRange),
+            ("gather second half past the accumulator", true, 3 << 48 | 4 << 32 | acc | (last + 1), .localAddressOutOfRange),
+            ("gather no table and past the accumulator", false, 3 << 48 | 4 << 32 | acc | (last + 1), .localAddressOutOfRange),
+        ]
+        for (name, table, rs2, code) in illegal {
+            var builder = Builder()
+            if table { builder.cluster(level: 0, ids: [0, 1, 0, 2, 1], row: 0) }
+            builder.accumulatorRows((0..<6).map { r in (0..<4).map { Int32(r * 1000 - $0 * 77) } }, at: 40)
+            builder.command(Funct.ctaGather, 12_000, rs2, rs1IsDRAM: true)
+            builder.status(row: 120)
+            let model = try Self.golden(builder.program, parameters)
+            #expect(model.error?.code.rawValue == code.rawValue, "\(name): the golden model says \(String(describing: model.error))")
+            #expect(Self.status(model, row: 120) == [table ? 3 : -1, -1, -1, -1], "\(name)")
             try Self.check(builder.program, name.replacingOccurrences(of: " ", with: "-"))
         }
     }

@@ -49,7 +49,7 @@ public struct Accelerator: Module {
         let execute = m.instance("execute", ExecuteController(parameters))
         let store = m.instance("store", StoreController(parameters, dma: dma))
         // With a `cta` section, the CTA commands share the store lane (CTAController.swift).
-        let cta = parameters.config.cta == nil ? nil : m.instance("cta", CTAController(parameters))
+        let cta = parameters.config.cta == nil ? nil : m.instance("cta", CTAController(parameters, dma: dma))
         let engine = m.instance("dma", DMAEngine(dma))
         // Clients: reads (execute, store), writes (execute, load); the array cannot wait, so it comes first.
         // The execute controller reads the scratchpad on two ports (A; the other operands).
@@ -138,8 +138,29 @@ public struct Accelerator: Module {
         // DMA.
         m.connect(engine.readRequest, from: load.readRequest)
         m.connect(load.readResponse, from: engine.readResponse)
-        m.connect(engine.writeRequest, from: store.writeRequest)
-        m.connect(store.writeResponse, from: engine.writeResponse)
+        if let cta {
+            // The DMA writer serves the store lane's controller that runs (CTA_GATHER's token rows
+            // while the CTA controller is busy; the store controller has nothing in flight then).
+            let gathering = cta.busy
+            engine.writeRequest.valid.set(mux(gathering, cta.writeRequest.valid, store.writeRequest.valid))
+            let request = engine.writeRequest.bits, ours = cta.writeRequest.bits, theirs = store.writeRequest.bits
+            request.address.set(mux(gathering, ours.address, theirs.address))
+            request.bytes.set(mux(gathering, ours.bytes, theirs.bytes))
+            request.data.set(mux(gathering, ours.data, theirs.data))
+            request.tag.set(mux(gathering, ours.tag, theirs.tag))
+            store.writeRequest.ready.set(engine.writeRequest.ready && !gathering)
+            cta.writeRequest.ready.set(engine.writeRequest.ready && gathering)
+            for (client, active) in [(store.writeResponse, !gathering), (cta.writeResponse, gathering)] {
+                client.valid.set(engine.writeResponse.valid && active)
+                m.connect(client.bits, from: engine.writeResponse.bits)
+            }
+            engine.writeResponse.ready.set(mux(gathering, cta.writeResponse.ready, store.writeResponse.ready))
+            cta.storeStride.set(store.dramStride)
+            cta.storeScale.set(store.accScale)
+        } else {
+            m.connect(engine.writeRequest, from: store.writeRequest)
+            m.connect(store.writeResponse, from: engine.writeResponse)
+        }
         m.connect(io.axi, from: engine.axi)
 
         // Performance counters (COUNTER, funct 126).

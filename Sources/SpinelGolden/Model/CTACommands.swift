@@ -287,6 +287,8 @@ extension GoldenModel {
                                                                       denominator: aggregation.denominators[q]))
             }
         case .gather(let dramAddress, let products):
+            // The operand first (the dispatcher's check), then the state (the CTA controller's).
+            try checkCTALocal(products.address, accumulator: true, rows: 2 * products.rows, "CTA_GATHER products")
             let queries = try clusterTable(units, 0, for: "CTA_GATHER")
             guard products.rows == units.probabilityRows.count else {
                 throw CommandRejection(.illegalOperand, "CTA_GATHER covers \(products.rows) compressed rows; the last CTA_PROBABILITIES made \(units.probabilityRows.count)")
@@ -294,7 +296,6 @@ extension GoldenModel {
             guard queries.count == products.rows else {
                 throw CommandRejection(.illegalOperand, "CTA_GATHER covers \(products.rows) compressed rows; level 0's cluster table has k0 = \(queries.count)")
             }
-            try checkCTALocal(products.address, accumulator: true, rows: 2 * products.rows, "CTA_GATHER products")
             let scale = state.store.accScale
             let outputs = (0..<products.rows).map { q in
                 let row = units.probabilityRows[q]
@@ -350,12 +351,14 @@ extension GoldenModel {
                 try checkCTALocal(products.address, accumulator: true, rows: products.rows, "CTA_CLUSTER products", parameters: parameters)
             case .aggregate(_, _, let output, let tokens):
                 try checkAggregateOperands(tokens: tokens, output: output, parameters: parameters)
+            case .gather(_, let products):
+                try checkCTALocal(products.address, accumulator: true, rows: 2 * products.rows, "CTA_GATHER products", parameters: parameters)
             case .status(let output):
                 try checkCTALocal(output, accumulator: true, rows: CTAFields.statusRows(dim: parameters.dim), "CTA_STATUS rows", parameters: parameters)
             case .configExponent(let bits):
                 let factor = Numerics.float(bits: bits)
                 guard factor.isFinite && factor > 0 else { return .invalidScale }
-            case .probabilities, .gather:
+            case .probabilities:
                 break
             }
             return nil

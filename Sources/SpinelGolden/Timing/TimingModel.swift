@@ -158,6 +158,18 @@ enum CTAPhase: Equatable {
     case reading(step: Int)
     case writing(step: Int)
     case waiting(retireAt: UInt64)
+    /// CTA_GATHER (CTAController's `gatherCheck`, `gatherRows` with its `gather_stage`,
+    /// `gatherTokens` with its `token_stage`): the check cycle; compressed row `step` at `stage`
+    /// (its factors valid from `factorsAt`); the last row's output due at `lastOutput`; token
+    /// `step` at `stage` (0 table read, 1 buffer read, 2 write request, 3 all requested) with
+    /// `answered` write responses taken.
+    case gatherCheck
+    case gatherRow(step: Int, stage: GatherStage, factorsAt: UInt64)
+    case gatherDrain(lastOutput: UInt64)
+    case gatherToken(step: Int, stage: Int, answered: Int)
+
+    /// CTAController's `GatherStage`.
+    enum GatherStage: Equatable { case readRow, start, factors, firstProduct, secondProduct, products }
 }
 
 /// One row on its way out of the store controller (StoreController's `RowNote`).
@@ -378,7 +390,12 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     private mutating func nextTimer(after cycle: UInt64) -> UInt64? {
         var timers: [UInt64?] = [axi.nextTimer(after: cycle), execute.nextTimer(after: cycle)]
         if let queued = normalizerRow?.queued { timers.append(queued) }
-        if case .waiting(let retireAt) = ctaPhase { timers.append(retireAt) }
+        switch ctaPhase {
+        case .waiting(let retireAt): timers.append(retireAt)
+        case .gatherRow(_, .factors, let factorsAt): timers.append(factorsAt)
+        case .gatherDrain(let lastOutput): timers.append(lastOutput)
+        default: break
+        }
         timers.append(normalizerBusyUntil + 1)
         if nextCommand < program.commands.count { timers.append(arrivalOfNext()) }
         return timers.compactMap { $0 }.filter { $0 > cycle }.min()
@@ -440,8 +457,10 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         let ctaProgress = ctaControllerCycle(candidate: storeLaneIdle ? ctaCandidate : nil, executeReads: executeReads, writeGranted: ctaWrite != nil)
         let store = storeControllerCycle(candidate: ctaCandidate == nil && ctaIdle ? candidates[2] : nil, executeReads: executeReads)
         let executed = executeControllerCycle(candidate: candidates[1], grantedFirst: grantedFirst, grantedSecond: grantedSecond)
+        // The DMA writer serves CTA_GATHER while it runs, else the store controller.
         let moved = dmaCycle(readRequest: issued.request, responseTaken: load.responseTaken,
-                             writeRequest: store.request, writeResponseTaken: store.responseTaken)
+                             writeRequest: ctaProgress.writeRequest ?? store.request,
+                             writeResponseTaken: ctaProgress.responseTaken || store.responseTaken)
         swap(&accumulatorStage, &nextStage)
         let dispatcherMoved = unrollerAndDispatcherCycle(allocateReady: allocateReady)
         counters.clock(events: events, access: counterAccess, readBytes: moved.bytes.read, writeBytes: moved.bytes.write)
@@ -585,10 +604,11 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// the one after λ is taken, two after the offsets' read, `clusterDrainCycles` after the
     /// last product's read, one after the last status write. Returns whether it took a command
     /// and whether anything moved.
-    private mutating func ctaControllerCycle(candidate: Int?, executeReads: ReadPair, writeGranted: Bool) -> (taken: Bool, moved: Bool) {
+    private mutating func ctaControllerCycle(candidate: Int?, executeReads: ReadPair, writeGranted: Bool)
+        -> (taken: Bool, moved: Bool, writeRequest: DMARequestTiming?, responseTaken: Bool) {
         switch ctaPhase {
         case .idle:
-            guard let index = candidate, case .cta(let work) = dispatched.work[index] else { return (false, false) }
+            guard let index = candidate, case .cta(let work) = dispatched.work[index] else { return (false, false, nil, false) }
             station[2].issue()
             ctaCommand = index
             switch work {
@@ -597,9 +617,10 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             case .status: ctaPhase = .writing(step: 0)
             case .aggregate(let tokens, let clusters, let residuals):
                 ctaPhase = .waiting(retireAt: cycle + UInt64(PipelineTiming.aggregateCycles(tokens: tokens, clusters: clusters, residuals: residuals)))
-            case .aggregateFailure: ctaPhase = .waiting(retireAt: cycle + UInt64(PipelineTiming.aggregateFailureCycles))
+            case .aggregateFailure, .gatherFailure: ctaPhase = .waiting(retireAt: cycle + UInt64(PipelineTiming.aggregateFailureCycles))
+            case .gather: ctaPhase = .gatherCheck
             }
-            return (true, true)
+            return (true, true, nil, false)
         case .reading(let step):
             let (row, rows, drain): (Int, Int, Int)
             switch dispatched.work[ctaCommand] {
@@ -609,19 +630,75 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             default: preconditionFailure("only CTA_CONFIG and CTA_CLUSTER read")
             }
             let access = LocalRowAccess(accumulator: true, row: row)
-            guard !readBlocked(access, after: executeReads.first, executeReads.second) else { return (false, false) }
+            guard !readBlocked(access, after: executeReads.first, executeReads.second) else { return (false, false, nil, false) }
             ctaPhase = step + 1 >= rows ? .waiting(retireAt: cycle + UInt64(drain)) : .reading(step: step + 1)
-            return (false, true)
+            return (false, true, nil, false)
         case .writing(let step):
-            guard writeGranted, case .cta(.status(_, let rows)) = dispatched.work[ctaCommand] else { return (false, false) }
+            guard writeGranted, case .cta(.status(_, let rows)) = dispatched.work[ctaCommand] else { return (false, false, nil, false) }
             ctaPhase = step + 1 >= rows ? .waiting(retireAt: cycle + 1) : .writing(step: step + 1)
-            return (false, true)
+            return (false, true, nil, false)
         case .waiting(let retireAt):
-            guard retireAt == cycle else { return (false, false) }
+            guard retireAt == cycle else { return (false, false, nil, false) }
             retire(ctaCommand, queue: 2)
             ctaPhase = .idle
-            return (false, true)
+            return (false, true, nil, false)
+        case .gatherCheck, .gatherRow, .gatherDrain, .gatherToken:
+            guard case .cta(.gather(let gather)) = dispatched.work[ctaCommand] else { preconditionFailure("a gather phase runs CTA_GATHER") }
+            return gatherCycle(gather, executeReads: executeReads)
         }
+    }
+
+    /// CTA_GATHER in the CTA controller (CTAController, "CTA_GATHER"): per compressed row the
+    /// table read, the gather unit's start, its factors `PipelineTiming.gatherFactorLatency`
+    /// cycles later, the two product reads (each when its bank grants it), the row into the unit;
+    /// the last row's output `gatherOutputLatency` cycles later; then per token the table and
+    /// buffer reads and a DMA write request (the next token's table read with the request's
+    /// acceptance), every response taken; the command retires in the cycle after the last one.
+    private mutating func gatherCycle(_ gather: GatherWork, executeReads: ReadPair)
+        -> (taken: Bool, moved: Bool, writeRequest: DMARequestTiming?, responseTaken: Bool) {
+        switch ctaPhase {
+        case .gatherCheck:
+            ctaPhase = .gatherRow(step: 0, stage: .readRow, factorsAt: 0)
+        case .gatherRow(let step, let stage, let factorsAt):
+            switch stage {
+            case .readRow: ctaPhase = .gatherRow(step: step, stage: .start, factorsAt: 0)
+            case .start:
+                ctaPhase = .gatherRow(step: step, stage: .factors, factorsAt: cycle + UInt64(PipelineTiming.gatherFactorLatency))
+            case .factors:
+                guard cycle >= factorsAt else { return (false, false, nil, false) }
+                ctaPhase = .gatherRow(step: step, stage: .firstProduct, factorsAt: factorsAt)
+            case .firstProduct, .secondProduct:
+                let row = gather.row + (stage == .secondProduct ? gather.rows : 0) + step
+                guard !readBlocked(LocalRowAccess(accumulator: true, row: row), after: executeReads.first, executeReads.second) else {
+                    return (false, false, nil, false)
+                }
+                ctaPhase = .gatherRow(step: step, stage: stage == .firstProduct ? .secondProduct : .products, factorsAt: factorsAt)
+            case .products:
+                ctaPhase = step + 1 >= gather.rows ? .gatherDrain(lastOutput: cycle + UInt64(PipelineTiming.gatherOutputLatency))
+                                                   : .gatherRow(step: step + 1, stage: .readRow, factorsAt: 0)
+            }
+        case .gatherDrain(let lastOutput):
+            guard cycle >= lastOutput else { return (false, false, nil, false) }
+            ctaPhase = .gatherToken(step: 0, stage: 0, answered: 0)
+        case .gatherToken(let step, let stage, let answered):
+            var request: DMARequestTiming?
+            var next = (step: step, stage: stage, answered: answered)
+            switch stage {
+            case 0, 1: next.stage = stage + 1
+            case 2 where writer.requestReady:
+                request = DMARequestTiming(address: gather.dramAddress &+ UInt64(step) &* gather.dramStride, bytes: gather.bytes)
+                if step + 1 >= gather.tokens { next.stage = 3 } else { next = (step + 1, 1, answered) }
+            default: break
+            }
+            let responseTaken = writer.responseValid
+            if responseTaken { next.answered += 1 }
+            ctaPhase = responseTaken && next.answered >= gather.tokens ? .waiting(retireAt: cycle + 1)
+                                                                      : .gatherToken(step: next.step, stage: next.stage, answered: next.answered)
+            return (false, request != nil || responseTaken || stage < 2, request, responseTaken)
+        default:
+            preconditionFailure("not a gather phase")
+        }
+        return (false, true, nil, false)
     }
 
     /// The store controller: its reader takes the station's store candidate one local row per

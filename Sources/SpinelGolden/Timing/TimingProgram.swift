@@ -60,7 +60,8 @@ public struct TimingProgram: Sendable {
                                 && CTAFields.functsInHardware.contains(command.funct) {
                         rejected = GoldenModel.ctaDispatcherRejection(funct: command.funct, rs1: command.rs1, rs2: command.rs2,
                                                                       parameters: parameters) != nil
-                        controllerFault = !rejected
+                        // (A DMA fault of CTA_GATHER's writes comes after all of its work.)
+                        controllerFault = !rejected && rejection.code != .dmaWriteFault
                     } else {
                         rejected = true
                     }
@@ -76,13 +77,16 @@ public struct TimingProgram: Sendable {
         }
     }
 
+    /// The CTA commands whose outcome and work depend on the cluster tables, that is on the data.
+    static let dataDependent: Set<UInt8> = [Funct.ctaAggregate, Funct.ctaProbabilities, Funct.ctaGather]
+
     /// The commands of a harness trace, arriving when the trace says the port took them.
     /// With CTA_AGGREGATE among them (on a configuration with CTA units), the golden pass runs
     /// on the trace's data (`TraceReplayMemory`), as the replay does: the cluster tables decide
     /// the command's outcome and its k.
     public init(_ trace: HarnessTrace, parameters: AcceleratorParameters) {
         let stream = trace.commands.map { ($0.funct, $0.rs1, $0.rs2) }, issueCycles = trace.commands.map(\.issueCycle)
-        if parameters.config.cta != nil && trace.commands.contains(where: { $0.funct == Funct.ctaAggregate }) {
+        if parameters.config.cta != nil && trace.commands.contains(where: { Self.dataDependent.contains($0.funct) }) {
             var memory = TraceReplayMemory(trace: trace, index: TraceIndex(trace))
             self.init(stream, issueCycles: issueCycles, startingFrom: GoldenModel(parameters: parameters), memory: &memory, dataless: false)
         } else {
@@ -232,6 +236,17 @@ public struct TimedCommand: Sendable {
             case Funct.ctaCluster:
                 work = .cta(.cluster(row: local.address.row, tokens: local.rows))
                 footprint.add(read: local, lastRowOffset: local.rows - 1)
+            case Funct.ctaGather:
+                // Its 2·k0 product rows; the DMA writes go through the store lane's writer.
+                footprint.add(read: local, lastRowOffset: 2 * local.rows - 1)
+                if controllerFault {
+                    work = .cta(.gatherFailure)
+                } else {
+                    guard let table = state.cta?.tables[0] else { preconditionFailure("an accepted CTA_GATHER has level 0's table") }
+                    work = .cta(.gather(GatherWork(row: local.address.row, rows: local.rows, tokens: table.ids.count, dramAddress: rs1,
+                                                   dramStride: state.store.dramStride & 0xFFFF_FFFF,
+                                                   bytes: local.columns * parameters.inputBytes)))
+                }
             case Funct.ctaAggregate:
                 // The whole scratchpad (CTACommandChecks: k is unknown at dispatch).
                 footprint.scratchpadWrite = RowSpan(low: 0, high: parameters.spRows - 1)
@@ -296,6 +311,22 @@ public enum CTAWork: Sendable {
     case aggregate(tokens: Int, clusters: Int, residuals: Bool)
     /// CTA_AGGREGATE whose state checks fail in the controller.
     case aggregateFailure
+    /// CTA_GATHER: k0 compressed rows, then n token rows to DRAM.
+    case gather(GatherWork)
+    /// CTA_GATHER whose state checks fail in the controller.
+    case gatherFailure
+}
+
+/// A CTA_GATHER as the CTA controller runs it: the k0 compressed rows from accumulator rows
+/// `row ..< row + 2·k0`, then one DMA write of `bytes` per token, token i to
+/// `dramAddress + i·dramStride`.
+public struct GatherWork: Sendable, Equatable {
+    public var row: Int
+    public var rows: Int
+    public var tokens: Int
+    public var dramAddress: UInt64
+    public var dramStride: UInt64
+    public var bytes: Int
 }
 
 /// An MVIN as the load controller runs it: one DMA read per row (none when the DRAM address is

@@ -38,11 +38,14 @@ import SpinelHDL
 public struct CTAController: Module {
     public let parameters: AcceleratorParameters
     public let cta: CTAParameters
+    /// CTA_GATHER's DMA writes (the store lane's, shared with the store controller).
+    public let dma: DMAParameters
 
-    public init(_ parameters: AcceleratorParameters) {
+    public init(_ parameters: AcceleratorParameters, dma: DMAParameters) {
         guard let cta = parameters.config.cta else { preconditionFailure("the CTA controller needs a configuration with a cta section") }
         self.parameters = parameters
         self.cta = cta
+        self.dma = dma
     }
 
     public var name: String { "CTAController_\(parameters.name)" }
@@ -56,6 +59,12 @@ public struct CTAController: Module {
         @Output("sp_read") public var scratchpadRead: RowReadPort
         /// CTA_AGGREGATE's centroid and residual rows (the scratchpad's last write client).
         @Output("sp_write") public var scratchpadWrite: Decoupled<RowWrite>
+        /// CTA_GATHER's token rows (the store lane's DMA writer, shared with the store controller).
+        @Output("dma_req") public var writeRequest: Decoupled<DMAWriteRequest>
+        @Input("dma_resp") public var writeResponse: Decoupled<DMAWriteResponse>
+        /// CONFIG_ST's DRAM stride and accumulator scale (the store controller's registers).
+        @Input("st_dram_stride") public var storeStride: Signal
+        @Input("st_acc_scale") public var storeScale: Signal
         /// Pulses when the command retires.
         @Output public var retire: Signal
         @Output public var fault: Valid<CommandFault>
@@ -70,6 +79,8 @@ public struct CTAController: Module {
                   accumulatorWrite: Decoupled(.template(rows: template.rows, lanes: template.lanes, laneWidth: template.laneWidth)),
                   scratchpadRead: .template(rows: scratchpad.rows, lanes: scratchpad.lanes, laneWidth: scratchpad.laneWidth),
                   scratchpadWrite: Decoupled(.template(rows: scratchpad.rows, lanes: scratchpad.lanes, laneWidth: scratchpad.laneWidth)),
+                  writeRequest: Decoupled(DMAWriteRequest(dma)), writeResponse: Decoupled(DMAWriteResponse(dma)),
+                  storeStride: Signal(.uint(32)), storeScale: Signal(.uint(32)),
                   retire: Signal(.bool), fault: Valid(CommandFault()), busy: Signal(.bool))
     }
 
@@ -77,6 +88,19 @@ public struct CTAController: Module {
         case idle, readOffsets, offsetsArriving, readProducts, clustering, writeStatus, finish
         /// CTA_AGGREGATE: the state checks; the token rows' stream (accumulate, or residuals); the centroids out.
         case aggregateCheck, aggregateStream, averaging
+        /// CTA_GATHER: the state checks; the k0 compressed rows (factors, products, outputs into
+        /// the row buffer); the n token rows out to DRAM.
+        case gatherCheck, gatherRows, gatherTokens
+    }
+
+    /// CTA_GATHER's steps for one compressed row (`gather_stage` in `gatherRows`).
+    enum GatherStage: Int, HardwareEnum {
+        /// Read the row's maxima and denominator; start the unit with them; wait for its factors.
+        case readRow, start, factors
+        /// Read the row's two products (level 1, then level 2); the second arrives with the first held.
+        case firstProduct, secondProduct, products
+        /// The last row is in: wait for its output.
+        case drain
     }
 
     /// The cluster index this controller clusters with (one for all levels: one CTA_CLUSTER at a time).
@@ -90,6 +114,9 @@ public struct CTAController: Module {
 
     /// The cluster-table memory: level L's token i at word `L · maxTokens + i`.
     public var tableWords: Int { CTAFields.levels * cta.maxTokens }
+
+    /// The unit CTA_GATHER computes its compressed output rows with.
+    public var gatherUnit: GatherOutputUnit { GatherOutputUnit(cta, dim: parameters.dim, outputBits: parameters.config.inputType.width) }
 
     public var hashUnit: HashUnit {
         HashUnit(lanes: cta.hashLength, accumulatorBits: parameters.config.accType.width, offsetBits: parameters.config.accType.width,
@@ -140,13 +167,19 @@ public struct CTAController: Module {
             m.when(incoming.funct === Signal(Funct.ctaConfig)) { phase.set(mux(exponent, Signal(Phase.finish), Signal(Phase.readOffsets))) }
                 .elsewhen(isCluster) { phase.set(Phase.readProducts) }
                 .elsewhen(isAggregate) { phase.set(Phase.aggregateCheck) }
+                .elsewhen(incoming.funct === Signal(Funct.ctaGather)) { phase.set(Phase.gatherCheck) }
                 .otherwise { phase.set(Phase.writeStatus) }
         }
 
-        // Accumulator reads: the offsets' row, or the products one row per cycle.
+        // Accumulator reads: the offsets' row, or the products one row per cycle, or CTA_GATHER's
+        // two product rows of compressed row `step` (AP₁·V̄₁ at row + q, AP₂·V̄₂ at row + k0 + q).
+        let gatherStage = m.register("gather_stage", GatherStage.self, reset: .readRow)
+        let gatheringRows = phase === Phase.gatherRows
+        let gatherReading = m.named("gather_reading", gatheringRows && (gatherStage === GatherStage.firstProduct || gatherStage === GatherStage.secondProduct))
+        let productOffset = mux(gatherStage === GatherStage.secondProduct, operand.rows.resized(to: rowBits) +% step.resized(to: rowBits), step.resized(to: rowBits))
         let reading = phase === Phase.readOffsets || phase === Phase.readProducts
-        io.accumulatorRead.request.valid.set(reading)
-        io.accumulatorRead.request.bits.set(baseRow +% step.resized(to: rowBits))
+        io.accumulatorRead.request.valid.set(reading || gatherReading)
+        io.accumulatorRead.request.bits.set(baseRow +% mux(gatherReading, productOffset, step.resized(to: rowBits)))
         let readFired = reading && io.accumulatorRead.request.ready
         m.when(readFired && phase === Phase.readOffsets) { phase.set(Phase.offsetsArriving) }
         m.when(readFired && phase === Phase.readProducts) {
@@ -213,6 +246,8 @@ public struct CTAController: Module {
             return base +% token.resized(to: tableAddressBits)
         }
         table.write(address: tableAddress(level: level, token: idsOut), data: cluster.ids.bits.id, enable: cluster.ids.fire)
+        /// CTA_GATHER's read port of the table.
+        func tableZero(address: Signal, enable: Signal) -> Signal { table.read(address: address, enable: enable, latency: 1) }
 
         // CTA_AGGREGATE: the state checks, in the golden model's order.
         let aggregateLevel = rs1.field(F.aggregateLevel)
@@ -307,6 +342,126 @@ public struct CTAController: Module {
         centroids.start.set(startAccumulate || startAverage || startResidual)
         centroids.operation.set(mux(startAverage, Signal(CentroidOperation.average),
                                     mux(startResidual, Signal(CentroidOperation.residual), Signal(CentroidOperation.accumulate))))
+
+        // CTA_GATHER: the state checks, in the golden model's order (level 0 has a table, the
+        // rows are the last CTA_PROBABILITIES's and level 0's k0).
+        let accumulatorBits = cta.probabilityAccumulatorBits
+        // Read by CTA_GATHER: the last CTA_PROBABILITIES's rows (0: none) and each row's half
+        // maxima and denominator, word q = cat(D, m2, m1).
+        let probabilityRows = m.register("probability_rows", .uint(index.countBits), reset: 0)
+        let rowTable = m.memory("probability_rows_table", width: 3 * accumulatorBits, depth: cta.maxClusters)
+        // TEMPORARY until CTA_PROBABILITIES runs in the RTL (it writes both).
+        probabilityRows.set(probabilityRows)
+        rowTable.write(address: step.resized(to: HWType.addressWidth(for: cta.maxClusters)), data: Signal.literal(0, .uint(3 * accumulatorBits)),
+                       enable: phase === Phase.gatherCheck && Signal(false))
+        let compressedRows = operand.rows
+        let gatherChecks: [(Signal, ErrorCode)] = [
+            (!hasTable[0], .illegalOperand),
+            (compressedRows =/= probabilityRows.extended(to: 16), .illegalOperand),
+            (compressedRows =/= counts[0].extended(to: 16), .illegalOperand),
+        ]
+        let gatherFailure = m.named("gather_failure", gatherChecks.reversed().reduce(Signal.literal(0, .uint(ErrorCode.bits))) { rest, check in
+            mux(check.0, Signal.literal(check.1.rawValue, .uint(ErrorCode.bits)), rest)
+        })
+        m.when(phase === Phase.gatherCheck) {
+            step.set(0)
+            idsOut.set(0)
+            gatherStage.set(GatherStage.readRow)
+            m.when(gatherFailure =/= 0) {
+                failed.set(true)
+                failCode.set(gatherFailure)
+                phase.set(Phase.finish)
+            }.otherwise { phase.set(Phase.gatherRows) }
+        }
+
+        // The compressed rows, one at a time: the row's maxima and denominator start the gather
+        // unit; once its factors are ready, the two product rows are read and go in together;
+        // each output row lands in the row buffer at its q (the unit's outputs come in order).
+        let gather = m.instance("gather", gatherUnit)
+        let rowWord = rowTable.read(address: step.resized(to: HWType.addressWidth(for: cta.maxClusters)),
+                                    enable: gatheringRows && gatherStage === GatherStage.readRow, latency: 1)
+        gather.maximumLevelOne.set(rowWord.bits(accumulatorBits - 1, 0))
+        gather.maximumLevelTwo.set(rowWord.bits(2 * accumulatorBits - 1, accumulatorBits))
+        gather.denominator.set(rowWord.bits(3 * accumulatorBits - 1, 2 * accumulatorBits))
+        gather.outputScale.set(io.storeScale)
+        gather.start.set(gatheringRows && gatherStage === GatherStage.start)
+        let productFired = gatherReading && io.accumulatorRead.request.ready
+        let firstProduct = m.register("first_product", .uint(dim * accBits))
+        m.when(m.delay(productFired && gatherStage === GatherStage.firstProduct, name: "first_product_arriving", reset: false)) {
+            firstProduct.set(arriving)
+        }
+        gather.input.valid.set(gatheringRows && gatherStage === GatherStage.products)
+        for i in 0..<dim {
+            gather.input.bits.levelOne[i].set(firstProduct.bits((i + 1) * accBits - 1, i * accBits).asSInt)
+            gather.input.bits.levelTwo[i].set(lane(i))
+        }
+        let lastCompressed = step +& 1 >= compressedRows
+        m.when(gatheringRows) {
+            m.when(gatherStage === GatherStage.readRow) { gatherStage.set(GatherStage.start) }
+            m.when(gatherStage === GatherStage.start) { gatherStage.set(GatherStage.factors) }
+            m.when(gatherStage === GatherStage.factors && gather.factorsValid) { gatherStage.set(GatherStage.firstProduct) }
+            m.when(productFired && gatherStage === GatherStage.firstProduct) { gatherStage.set(GatherStage.secondProduct) }
+            m.when(productFired && gatherStage === GatherStage.secondProduct) { gatherStage.set(GatherStage.products) }
+            m.when(gather.input.fire) {
+                m.when(lastCompressed) { gatherStage.set(GatherStage.drain) }.otherwise {
+                    step.set(step +% 1)
+                    gatherStage.set(GatherStage.readRow)
+                }
+            }
+        }
+        let inputBits = parameters.config.inputType.width
+        let rowBuffer = m.memory("gather_rows", width: dim * inputBits, depth: cta.maxClusters)
+        let bufferAddressBits = HWType.addressWidth(for: cta.maxClusters)
+        rowBuffer.write(address: idsOut.resized(to: bufferAddressBits), data: cat(gather.output.bits.reversed().map(\.asUInt)),
+                        enable: gather.output.valid)
+        // The tokens: token i's row is compressed row CT0[i]: level 0's table, then the buffer
+        // (read latency 1 each), then a DMA write of the operand's columns to DRAM + i·stride.
+        let tokenStage = m.register("token_stage", .uint(2), reset: 0)
+        let tokensDone = m.register("token_responses", .uint(16), reset: 0)
+        m.when(gather.output.valid) {
+            idsOut.set(idsOut +% 1)
+            m.when(idsOut +& 1 >= compressedRows) {
+                step.set(0)
+                tokenStage.set(0)
+                tokensDone.set(0)
+                phase.set(Phase.gatherTokens)
+            }
+        }
+        let gatheringTokens = phase === Phase.gatherTokens
+        let tokens0 = tableTokens[0]
+        let requesting = gatheringTokens && tokenStage === 2
+        io.writeRequest.valid.set(requesting)
+        let requestFired = io.writeRequest.fire
+        let lastToken = step +& 1 >= tokens0
+        let tableStep = mux(tokenStage === 0, step, step +% 1)
+        let tokenId = tableZero(address: tableAddress(level: Signal.literal(0, .uint(2)), token: tableStep),
+                                enable: gatheringTokens && (tokenStage === 0 || (requestFired && !lastToken)))
+        let tokenRow = rowBuffer.read(address: tokenId.resized(to: bufferAddressBits), enable: gatheringTokens && tokenStage === 1, latency: 1)
+        io.writeRequest.bits.address.set(current.command.rs1 +% (step * io.storeStride).resized(to: 64))
+        io.writeRequest.bits.bytes.set((operand.columns * Signal(parameters.inputBytes)).resized(to: dma.bytesBits))
+        io.writeRequest.bits.data.set(tokenRow.width == dma.maxBytes * 8 ? tokenRow : cat(Signal.literal(0, .uint(dma.maxBytes * 8 - tokenRow.width)), tokenRow))
+        io.writeRequest.bits.tag.set(Signal.literal(0, .uint(dma.tagBits)))
+        m.when(gatheringTokens) {
+            m.when(tokenStage === 0) { tokenStage.set(1) }
+            m.when(tokenStage === 1) { tokenStage.set(2) }
+            m.when(requestFired) {
+                m.when(lastToken) { tokenStage.set(3) }.otherwise {
+                    step.set(step +% 1)
+                    tokenStage.set(1)
+                }
+            }
+        }
+        // Every write is answered, in order; a faulted one is the command's `dmaWriteFault`
+        // (the writes after it still go, as an MVOUT's do).
+        io.writeResponse.ready.set(gatheringTokens)
+        m.when(io.writeResponse.fire) {
+            tokensDone.set(tokensDone +% 1)
+            m.when(io.writeResponse.bits.error && !failed) {
+                failed.set(true)
+                failCode.set(Signal.literal(ErrorCode.dmaWriteFault.rawValue, .uint(ErrorCode.bits)))
+            }
+            m.when(tokensDone +& 1 >= tokens0) { phase.set(Phase.finish) }
+        }
 
         // CTA_STATUS: k0, k1, k2, the overflow token; value i at lane i mod DIM of row i / DIM.
         let minusOne = Signal.literal(-1, .sint(accBits))

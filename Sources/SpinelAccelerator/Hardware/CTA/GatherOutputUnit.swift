@@ -42,12 +42,12 @@ public struct GatherOutputUnit: Module, Sendable {
 
     /// Cycles from an accepted `start` to the first cycle with `factors_valid`: the divider's,
     /// then the multiply by s_out into the factor registers.
-    public var factorLatency: Int { PipelineTiming.floatDividerLatency + 1 }
+    public var factorLatency: Int { PipelineTiming.gatherFactorLatency }
 
     /// Cycles from an `in` beat to its `out` beat: the products (registered), the adder's
     /// alignment and addition (registered), its normalization and the rounding to an integer
     /// (registered).
-    public static let latency = 3
+    public static let latency = PipelineTiming.gatherOutputLatency
 
     /// One row's product pairs.
     @Bundle

@@ -1,12 +1,13 @@
 import SpinelHDL
 
 /// What the dispatcher knows of the CTA commands the RTL runs (`CTAFields.functsInHardware`:
-/// CTA_CONFIG, CTA_CLUSTER, CTA_AGGREGATE, CTA_STATUS) on a configuration with a `cta` section:
+/// CTA_CONFIG, CTA_CLUSTER, CTA_AGGREGATE, CTA_GATHER, CTA_STATUS) on a configuration with a `cta` section:
 /// their checks, in the golden model's order (CTACommands.swift: the register's reserved bits
 /// and the level, then what the configuration decides, then the operand as a plain range), and
 /// the local rows they touch, for the reservation station. Every check needs the command alone;
 /// the failures that need the state are the CTA controller's: `clusterOverflow`, and
-/// CTA_AGGREGATE's table, n, the centroids' last row and their overlap with the tokens (the
+/// CTA_AGGREGATE's table, n, the centroids' last row and their overlap with the tokens,
+/// CTA_GATHER's level-0 table and k0 (the
 /// golden model makes CTA_AGGREGATE's operand checks before those, so the two sides agree on a
 /// command with both kinds of mistake). None without a `cta` section (the dispatcher is then
 /// what it was without them).
@@ -24,8 +25,10 @@ struct CTACommandChecks {
         typealias F = CTAFields
         let isConfig = funct === Signal(Funct.ctaConfig), isCluster = funct === Signal(Funct.ctaCluster)
         let isStatus = funct === Signal(Funct.ctaStatus), isAggregate = funct === Signal(Funct.ctaAggregate)
-        precondition(F.functsInHardware == [Funct.ctaConfig, Funct.ctaCluster, Funct.ctaAggregate, Funct.ctaStatus], "the dispatcher decodes these four")
-        isCommand = isConfig || isCluster || isAggregate || isStatus
+        let isGather = funct === Signal(Funct.ctaGather)
+        precondition(F.functsInHardware == [Funct.ctaConfig, Funct.ctaCluster, Funct.ctaAggregate, Funct.ctaGather, Funct.ctaStatus],
+                     "the dispatcher decodes these five")
+        isCommand = isConfig || isCluster || isAggregate || isGather || isStatus
 
         func reserved(_ word: Signal, besides used: [BitField]) -> Signal {
             (word & Signal.literal(BigInteger(F.reservedBits(besides: used)), .uint(64))).orReduce
@@ -89,13 +92,23 @@ struct CTACommandChecks {
             (output.isGarbage || output.isAccumulator || output.flagBits.orReduce, .illegalOperand),
         ]
 
+        // CTA_GATHER: rs1 is a DRAM address (no reserved bits); k0 product rows of 1 to DIM
+        // columns, and the k0 rows after them, plain accumulator rows inside it.
+        let gatherChecks: [(Signal, ErrorCode)] = [
+            (operand.rows === 0 || operand.columns === 0, .illegalOperand),
+            (operand.columns > Signal(parameters.dim), .tooManyColumns),
+        ] + plainAccumulatorRows(lastRowOffset: (operand.rows.extended(to: 17) << 1).resized(to: 17) -% 1)
+
         checks = configChecks.map { (isConfig && $0.0, $0.1) } + clusterChecks.map { (isCluster && $0.0, $0.1) }
-            + aggregateChecks.map { (isAggregate && $0.0, $0.1) } + statusChecks.map { (isStatus && $0.0, $0.1) }
+            + aggregateChecks.map { (isAggregate && $0.0, $0.1) } + gatherChecks.map { (isGather && $0.0, $0.1) }
+            + statusChecks.map { (isStatus && $0.0, $0.1) }
 
         // Rows: CTA_CONFIG of a level reads its offsets' row, CTA_CLUSTER its n rows; CTA_STATUS writes.
         let low = operand.row.extended(to: RowRange.bits)
-        let readRows = mux(isCluster, operand.rows -% 1, Signal.literal(0, .uint(16)))
-        accumulatorRead = RowRange(valid: (isConfig && !isExponent) || isCluster, low: low, high: low +% readRows.resized(to: RowRange.bits))
+        let readRows = mux(isCluster, operand.rows.extended(to: 17) -% 1,
+                           mux(isGather, (operand.rows.extended(to: 17) << 1).resized(to: 17) -% 1, Signal.literal(0, .uint(17))))
+        accumulatorRead = RowRange(valid: (isConfig && !isExponent) || isCluster || isGather, low: low,
+                                   high: low +% readRows.resized(to: RowRange.bits))
         accumulatorWrite = RowRange(valid: isStatus, low: low, high: low +% Signal.literal(statusRows - 1, .uint(RowRange.bits)))
         // CTA_AGGREGATE reads its n token rows and writes k centroid rows (k is the table's, unknown
         // here) and, with residuals, the token rows again: it claims the whole scratchpad, so no

@@ -41,6 +41,9 @@ public struct StoreController: Module {
         /// arrives (the numerics extensions).
         @Output("scale_fault") public var scaleFault: Valid<CommandFault>
         @Output public var busy: Signal
+        /// CONFIG_ST's DRAM stride and accumulator scale, for CTA_GATHER (the CTA controller).
+        @Output("dram_stride") public var dramStride: Signal
+        @Output("acc_scale") public var accScale: Signal
     }
 
     public var io: IO {
@@ -49,7 +52,8 @@ public struct StoreController: Module {
                   scratchpadRead: .template(rows: parameters.spRows, lanes: dim, laneWidth: parameters.config.inputType.width),
                   accumulatorRead: .template(rows: parameters.accRows, lanes: dim, laneWidth: parameters.config.accType.width),
                   writeRequest: Decoupled(DMAWriteRequest(dma)), writeResponse: Decoupled(DMAWriteResponse(dma)),
-                  retire: Signal(.bool), fault: Valid(CommandFault()), scaleFault: Valid(CommandFault()), busy: Signal(.bool))
+                  retire: Signal(.bool), fault: Valid(CommandFault()), scaleFault: Valid(CommandFault()), busy: Signal(.bool),
+                  dramStride: Signal(.uint(32)), accScale: Signal(.uint(32)))
     }
 
     /// One row on its way out (or, with `noWrites`, a command that writes nothing).
@@ -174,6 +178,9 @@ public struct StoreController: Module {
         let longDone = m.wire("long_done", .bool, default: longPending && !arrivingLong && (normalizer?.result.valid ?? Signal(false)))
         m.when(readFired && long) { longPending.set(true) }
         m.when(longDone) { longPending.set(false) }
+
+        io.dramStride.set(dramStride)
+        io.accScale.set(accScale)
 
         // MARK: Conversion
         let spRow = io.scratchpadRead.response.bits, accRow = io.accumulatorRead.response.bits
