@@ -572,12 +572,13 @@ struct GenerationState {
     /// A CTA command the RTL runs: CTA_CONFIG of a level (random M and K, the offsets a random
     /// accumulator row) or of λ, CTA_CLUSTER of a level over 1 to `maxTokens` accumulator rows
     /// (the golden model drops one that overflows), CTA_AGGREGATE of a level with a table
-    /// (`randomAggregate`), or CTA_STATUS into an accumulator row, mostly moved out at full width
+    /// (`randomAggregate`), CTA_GATHER when the state allows one (`randomGather`), or CTA_STATUS into an accumulator row, mostly moved out at full width
     /// next so that the counts reach DRAM.
     mutating func randomCTA() -> [CommandProgram.Instruction] {
         guard let cta = parameters.config.cta else { preconditionFailure("CTA commands need a cta section") }
         let accumulator: UInt32 = 1 << 31
         let draw = Int.random(in: 0..<13, using: &random)
+        if draw == 12, let gather = randomGather() { return gather }
         if draw >= 10, let aggregate = randomAggregate() { return aggregate }
         switch draw {
         case 0..<3:
@@ -641,6 +642,21 @@ struct GenerationState {
         if random.chance(0.8) { moveOut(outputRow, k) }
         if residuals && random.chance(0.8) { moveOut(tokensRow, min(n, 2 * dim)) }
         return instructions
+    }
+
+    /// CTA_GATHER when the state allows one (nil otherwise, before drawing anything): the last
+    /// CTA_PROBABILITIES's k0 rows equal level 0's count; its 2·k0 product rows anywhere in the
+    /// accumulator, 1 to DIM columns, the n token rows into the output region at CONFIG_ST's stride.
+    mutating func randomGather() -> [CommandProgram.Instruction]? {
+        guard let units = model.state.cta, let table = units.tables[0], table.count == units.probabilityRows.count,
+              2 * table.count <= parameters.accRows else { return nil }
+        let k0 = table.count, n = table.ids.count
+        let row = Int.random(in: 0...(parameters.accRows - 2 * k0), using: &random)
+        let columns = random.chance(0.5) ? dim : Int.random(in: 1...dim, using: &random)
+        let span = (n - 1) * Int(model.state.store.dramStride & 0xFFFF_FFFF) + columns * parameters.inputBytes
+        guard let offset = dramOffset(in: outputRegion, span: span, elementBytes: parameters.inputBytes) else { return nil }
+        return [CommandProgram.Instruction(funct: Funct.ctaGather, rs1: UInt64(offset), rs2: operand(1 << 31 | UInt32(row), columns: columns, rows: k0),
+                                           rs1IsDRAM: true)]
     }
 
     /// A PRELOAD and its COMPUTE in the current dataflow: GARBAGE operands, bias from either

@@ -1,5 +1,6 @@
 import Foundation
 import SpinelAccelerator
+import SpinelFuzz
 import SpinelGolden
 import SpinelSim
 @testable import SpinelMapping
@@ -62,5 +63,32 @@ struct CTAHeadMappingTests {
         let counts = expected.clusterCounts.map(Int64.init)
         #expect((0..<4).map { int32(mapped.status[0] + 4 * $0) } == [counts[0], counts[1], -1, -1])
         #expect((0..<4).map { int32(mapped.status[1] + 4 * $0) } == [counts[0], counts[1], counts[2], -1])
+    }
+
+    /// The same program on the Verilated accelerator (small-cta): its trace replays on the
+    /// golden model (every DMA write: the products, every CTA command's rows, the output rows in
+    /// token order), the final DRAM buffer equals the golden model's, the output rows equal
+    /// `CTAAttention.run`, and the timing model predicts the run's cycles exactly.
+    @Test("the mapped head on the RTL", arguments: [(UInt64(5), 24, 6, 5), (6, 13, 9, 3)])
+    func rtlRun(seed: UInt64, n: Int, width: Int, d: Int) throws {
+        let config = try Self.smallCTA()
+        let parameters = try config.parameters(), cta = try #require(config.cta)
+        let head = Self.head(n: n, width: width, d: d, prototypes: 4, bucket: 6_000, l: cta.hashLength, seed: seed)
+        let expected = try CTAAttention.run(tokens: head.tokens, hashes: head.hashes, query: head.query, key: head.key, value: head.value,
+                                            scales: head.scales, parameters: cta)
+        let mapped = try CTAHeadMapping.map(head, parameters: parameters)
+        let golden = try ProgramExecution.golden(mapped.program, parameters: parameters, predictCycles: false)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-cta-head-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) { root.deleteLastPathComponent() }
+        let runner = try RTLRunner(config: config, runnerSource: DifferentialRunner.defaultRunnerSource(in: root), directory: directory)
+        let check = try runner.check(mapped.program, golden: golden, stem: "cta-head-\(seed)")
+        #expect(check.replay == .match, "\(check.firstProblem ?? "")")
+        #expect(check.bufferMatches, "the final DRAM buffer")
+        #expect(check.measuredCycles > 0 && check.predictedCycles == check.measuredCycles,
+                "measured \(check.measuredCycles) cycles, the timing model \(String(describing: check.predictedCycles))")
+        let output = (0..<n).map { row in (0..<d).map { Int64(Int8(bitPattern: golden.image[mapped.output.offset + row * d + $0])) } }
+        #expect(output == expected.output, "k = \(expected.clusterCounts)")
     }
 }
