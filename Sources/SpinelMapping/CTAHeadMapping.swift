@@ -37,6 +37,17 @@ public enum CTAHeadMapping {
         /// `CTAFields.statusValues` int32 at this offset (then the row's other lanes).
         public var status: [Int]
         public var counts: [Int]
+        /// The stage each fence of the program closes (`Stage`), in order: a breakdown of the
+        /// timing model's segment cycles (`ProgramOutcome.segmentCycles`).
+        public var stages: [String]
+    }
+
+    /// The stages of a head, as the breakdown names them (the dense head's linears, scores and
+    /// output too).
+    public enum Stage {
+        public static let hashing = "hashing", clustering = "clustering", aggregation = "aggregation", linears = "linears"
+        public static let scores = "scores", probabilities = "probabilities", output = "output", gather = "gather"
+        public static let all = [hashing, clustering, aggregation, linears, scores, probabilities, output, gather]
     }
 
     /// The program for `head` on `parameters` (which must have CTA units).
@@ -107,9 +118,17 @@ public enum CTAHeadMapping {
             moveIn(source, columns: c * dim, min(dim, width - c * dim), to: UInt32(tokenRows), accumulator: false)
         }
         typealias F = CTAFields
-        func cluster(_ level: Int, tokens source: DRAMMatrix) {
-            b.tiledMatmul(i: n, j: l, k: width, a: source, b: directions[level], d: nil, c: products[level], scale: 1, transposeB: true, fullC: true)
+        // Each stage ends with a fence, named for the breakdown of its cycles.
+        var stages: [String] = []
+        func fence(_ stage: String) {
             b.fence()
+            stages.append(stage)
+        }
+        /// The hash products `X·A_Lᵀ` on the mesh, int32 to DRAM.
+        func hashProducts(_ level: Int, tokens source: DRAMMatrix) {
+            b.tiledMatmul(i: n, j: l, k: width, a: source, b: directions[level], d: nil, c: products[level], scale: 1, transposeB: true, fullC: true)
+        }
+        func cluster(_ level: Int) {
             moveIn(offsets[level], l, to: accumulator(offsetRow), accumulator: true)
             moveIn(products[level], l, to: accumulator(productRows), accumulator: true)
             let hash = head.hashes[level]
@@ -132,9 +151,13 @@ public enum CTAHeadMapping {
         }
 
         // Levels 0 and 1: hash and cluster the tokens, then their centroids; level 1's residuals.
-        cluster(0, tokens: x)
-        cluster(1, tokens: x)
+        hashProducts(0, tokens: x)
+        hashProducts(1, tokens: x)
+        fence(Stage.hashing)
+        cluster(0)
+        cluster(1)
         statusOut(status[0])
+        fence(Stage.clustering)
         b.configStore(activation: 0, scale: 1, strideBytes: width)
         for c in 0..<blocks {
             tokenBlockIn(x, c)
@@ -144,17 +167,20 @@ public enum CTAHeadMapping {
             centroidsOut(1, block: c)
             moveOut(residuals, columns: c * dim, min(dim, width - c * dim), from: UInt32(tokenRows))
         }
-        b.fence()
+        fence(Stage.aggregation)
         // Level 2 on the residuals.
-        cluster(2, tokens: residuals)
+        hashProducts(2, tokens: residuals)
+        fence(Stage.hashing)
+        cluster(2)
         statusOut(status[1])
+        fence(Stage.clustering)
         b.configStore(activation: 0, scale: 1, strideBytes: width)
         for c in 0..<blocks {
             tokenBlockIn(residuals, c)
             aggregate(2, block: c)
             centroidsOut(2, block: c)
         }
-        b.fence()
+        fence(Stage.aggregation)
 
         // The linears on the compressed tokens: Q̄ from C⁰; K̄ and V̄ from C¹ (with the bias) and C²,
         // level 2's rows from a DIM boundary (zero rows between), so the scores come out in
@@ -166,9 +192,9 @@ public enum CTAHeadMapping {
             b.tiledMatmul(i: k1, j: d, k: width, a: centroids[1], b: w, d: bias, c: target.rows(0, k1), scale: scale, transposeB: true)
             b.tiledMatmul(i: k2, j: d, k: width, a: centroids[2], b: w, d: nil, c: target.rows(k1Padded, k2), scale: scale, transposeB: true)
         }
-        b.fence()
+        fence(Stage.linears)
         b.tiledMatmul(i: k0, j: k1Padded + k2, k: d, a: q̄, b: k̄, d: nil, c: scores, scale: 1, transposeB: true, fullC: true)
-        b.fence()
+        fence(Stage.scores)
 
         // Probability aggregation: the score blocks into the accumulator (block β of row q at
         // row β·k0 + q), AP's int8 halves into the scratchpad in the same layout, then to DRAM.
@@ -180,12 +206,12 @@ public enum CTAHeadMapping {
                   ProgramBuilder.operand(accumulator(scoreRows), rows: k0, columns: k1 + k2))
         b.configStore(activation: 0, scale: 1, strideBytes: layout.blocks * dim)
         for block in 0..<layout.blocks { moveOut(ap, columns: block * dim, dim, from: UInt32(apRows + block * k0)) }
-        b.fence()
+        fence(Stage.probabilities)
 
         // Ō's two products AP₁·V̄₁ and AP₂·V̄₂ in int32, then the gather, one output column block at a time.
         b.tiledMatmul(i: k0, j: d, k: k1, a: ap.columns(0, k1), b: v̄.rows(0, k1), d: nil, c: halves[0], scale: 1, fullC: true)
         b.tiledMatmul(i: k0, j: d, k: k2, a: ap.columns(k1Padded, k2), b: v̄.rows(k1Padded, k2), d: nil, c: halves[1], scale: 1, fullC: true)
-        b.fence()
+        fence(Stage.output)
         b.configStore(activation: 0, scale: head.scales.output, strideBytes: d)
         for block in 0..<outputBlocks {
             let columns = min(dim, d - block * dim)
@@ -194,8 +220,8 @@ public enum CTAHeadMapping {
             b.command(Funct.ctaGather, UInt64(output.at(0, block * dim)), ProgramBuilder.operand(accumulator(gatherRows), rows: k0, columns: columns),
                       rs1IsDRAM: true)
         }
-        b.fence()
+        fence(Stage.gather)
         let mapped = MappedProgram(name: "cta-head", program: b.program, output: (output.offset, n, d), pooled: nil, macs: b.macs)
-        return Mapped(program: mapped, output: (output.offset, n, d), status: status.map(\.offset), counts: counts)
+        return Mapped(program: mapped, output: (output.offset, n, d), status: status.map(\.offset), counts: counts, stages: stages)
     }
 }

@@ -24,6 +24,9 @@ public struct CTAStudy: Sendable {
         /// Multiply-accumulates of the layer's attention (all heads), dense and with CTA.
         public var denseMACs: Int
         public var compressedMACs: Int
+        /// Head 0's cycles on the accelerator, compressed and dense (at the width asked for), or
+        /// why the head could not be mapped.
+        public var cycles: Result<CTACycles, MappingError>?
 
         /// RL = (k0 + 2k1 + 2k2) / 3n: the share of the linears' work left.
         public var linearRatio: Double { Double(clusters[0] + 2 * clusters[1] + 2 * clusters[2]) / Double(3 * tokens) }
@@ -35,7 +38,10 @@ public struct CTAStudy: Sendable {
 
     /// Runs the study on `ids` through `encoder`. Every layer uses the same three random LSH
     /// instances (directions N(0,1), offsets U(0, w)) drawn from `seed`.
-    public init(encoder: BertEncoder, ids: [Int], widths: [Double], parameters: CTAParameters, seed: UInt64 = 13) {
+    /// With `cycles`, head 0 of every layer at that width is also mapped onto that accelerator
+    /// (`CTACycles`: the timing model's cycles, CTA and dense).
+    public init(encoder: BertEncoder, ids: [Int], widths: [Double], parameters: CTAParameters, seed: UInt64 = 13,
+                cycles: (width: Double, accelerator: AcceleratorParameters)? = nil) {
         let config = encoder.config
         let hidden = config.hiddenSize, headSize = config.headSize, n = ids.count
         precondition(n <= parameters.maxTokens, "\(n) tokens exceed cta.maxTokens (\(parameters.maxTokens))")
@@ -70,6 +76,18 @@ public struct CTAStudy: Sendable {
                 }
                 var integerError = 0.0, floatError = 0.0
                 var clusters: [Int] = [], floatClusters: [Int] = []
+                var headCycles: Result<CTACycles, MappingError>?
+                if let cycles, cycles.width == width, let head = heads.first {
+                    let mapped = CTAHeadMapping.Head(tokens: tokens.values, hashes: integerHashes, query: head.query.integer, key: head.key.integer,
+                                                     value: head.value.integer, scales: head.scales)
+                    do {
+                        headCycles = .success(try CTACycles(head: mapped, parameters: cycles.accelerator))
+                    } catch let error as MappingError {
+                        headCycles = .failure(error)
+                    } catch {
+                        headCycles = .failure(MappingError("\(error)"))
+                    }
+                }
                 for head in heads {
                     let floatResult = FloatAttention.cta(tokens: x, hashes: floatHashes, query: head.query.float, key: head.key.float, value: head.value.float)
                     floatError += FloatAttention.relativeError(floatResult.output, reference: head.exact)
@@ -90,7 +108,7 @@ public struct CTAStudy: Sendable {
                 let compressed = config.heads * ((k0 + 2 * kv) * hidden * headSize + 2 * k0 * kv * headSize) + 3 * l * n * hidden
                 rows.append(Row(layer: layerIndex, width: width, tokens: n, clusters: clusters, floatClusters: floatClusters,
                                 integerError: integerError / heads, floatError: floatError / heads,
-                                denseMACs: dense, compressedMACs: compressed))
+                                denseMACs: dense, compressedMACs: compressed, cycles: headCycles))
             }
         }
         self.rows = rows
@@ -104,6 +122,34 @@ public struct CTAStudy: Sendable {
                                 row.layer, row.width, row.tokens, row.clusters[0], row.clusters[1], row.clusters[2],
                                 row.linearRatio, row.attentionRatio, row.integerError, row.floatError,
                                 row.denseMACs, row.compressedMACs, Double(row.compressedMACs) / Double(row.denseMACs)))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Head 0's cycles per layer (the rows with `cycles`): every stage of the CTA program, its
+    /// total and the dense head's; then the layer's `heads` heads: the front (hashing,
+    /// clustering, aggregation) works on the layer's input tokens, so it is shared by all heads
+    /// and runs once, the rest once per head (the same cycles for every head: the cluster tables
+    /// are the layer's, and the timing does not depend on the weights' values). The CTA layer
+    /// is front + heads × rest, the dense layer heads × the dense head.
+    public func cycleTable(heads: Int) -> String {
+        let stages = CTAHeadMapping.Stage.all
+        var lines = ["layer      w     n    k0    k1    k2 " + stages.map { String($0.prefix(9)).padding(toLength: 9, withPad: " ", startingAt: 0) }.joined(separator: " ")
+                     + "   CTA head dense head    CTA layer  dense layer  CTA/dense  front/dense"]
+        for row in rows {
+            guard let cycles = row.cycles else { continue }
+            let head = String(format: "%5d %6.3g %5d %5d %5d %5d ", row.layer, row.width, row.tokens, row.clusters[0], row.clusters[1], row.clusters[2])
+            switch cycles {
+            case .failure(let error):
+                lines.append(head + "not mapped: \(error)")
+            case .success(let c):
+                let byStage = stages.map { stage in c.compressed.first { $0.stage == stage }?.cycles ?? 0 }
+                let front = byStage[0] + byStage[1] + byStage[2]
+                let layer = front + UInt64(heads) * (c.compressedTotal - front), denseLayer = UInt64(heads) * c.denseTotal
+                lines.append(head + byStage.map { String(format: "%9llu", $0) }.joined(separator: " ")
+                             + String(format: " %10llu %10llu %12llu %12llu %10.3f %12.3f", c.compressedTotal, c.denseTotal, layer, denseLayer,
+                                      Double(layer) / Double(denseLayer), Double(front) / Double(denseLayer)))
+            }
         }
         return lines.joined(separator: "\n")
     }

@@ -37,6 +37,9 @@ public struct ProgramOutcome: Sendable {
     /// The timing model's cycles from the first command's issue to the last retirement (what
     /// `RTLCheck.measuredCycles` counts), fence to fence, each part from idle (golden-only estimate).
     public var predictedCycles: UInt64
+    /// The timing model's cycles of each fence-to-fence segment, in program order (empty
+    /// without a prediction): what a breakdown by stage adds up.
+    public var segmentCycles: [UInt64] = []
     public var rtl: RTLCheck?
 }
 
@@ -94,7 +97,8 @@ public enum ProgramExecution {
             }
         }
         finishSegment()
-        return ProgramOutcome(name: mapped.name, image: memory.bytes, macs: mapped.macs, predictedCycles: accounting.firstIssueToLastRetirement)
+        return ProgramOutcome(name: mapped.name, image: memory.bytes, macs: mapped.macs, predictedCycles: accounting.firstIssueToLastRetirement,
+                              segmentCycles: accounting.segments.map(\.cycles))
     }
 }
 

@@ -38,12 +38,24 @@ struct CTAStudyCommand: ParsableCommand {
     @Option(help: "Seed of the random hash directions and offsets.")
     var seed: UInt64 = 13
 
+    @Option(help: "Cut each text to at most this many tokens (default: the model's and cta.maxTokens' limit).")
+    var maxTokens: Int?
+
+    @Option(help: "Also map head 0 of every layer onto the cta preset at this bucket width and print the timing model's cycles, CTA by stage against dense attention.")
+    var cyclesWidth: Double?
+
     func validate() throws {
         guard !texts.isEmpty else { throw ValidationError("give at least one text file with --texts") }
         guard let parsed = Self.parse(widths), !parsed.isEmpty else {
             throw ValidationError("--widths must be positive numbers separated by commas, e.g. 1,2,4,8; found \"\(widths)\"")
         }
         _ = parsed
+        if let maxTokens, maxTokens < 2 {
+            throw ValidationError("--max-tokens must be at least 2 ([CLS] and [SEP]), found \(maxTokens)")
+        }
+        if let cyclesWidth, !(cyclesWidth > 0 && cyclesWidth.isFinite) {
+            throw ValidationError("--cycles-width must be a positive number, found \(cyclesWidth)")
+        }
         if let hashLength, !(1...16).contains(hashLength) {
             throw ValidationError("--hash-length must be between 1 and 16 (cta.hashLength's range), found \(hashLength)")
         }
@@ -65,17 +77,25 @@ struct CTAStudyCommand: ParsableCommand {
         }
         var parameters = AcceleratorConfig.cta.cta ?? CTAParameters()
         parameters.hashLength = hashLength ?? parameters.hashLength
-        let widths = Self.parse(widths)!
+        var widths = Self.parse(widths)!
+        if let cyclesWidth, !widths.contains(cyclesWidth) { widths.append(cyclesWidth) }
+        var accelerator = AcceleratorConfig.cta
+        accelerator.cta = parameters
+        let cycles = try cyclesWidth.map { (width: $0, accelerator: try accelerator.parameters()) }
         for path in texts {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 FileHandle.standardError.write(Data("spinel cta-study: cannot read the text file \(path)\n  fix: give an existing UTF-8 text file with --texts\n".utf8))
                 throw ExitCode(2)
             }
-            let ids = embedder.tokenizer.encode(text, maxLength: min(embedder.maxTokens, parameters.maxTokens))
+            let ids = embedder.tokenizer.encode(text, maxLength: min(embedder.maxTokens, parameters.maxTokens, maxTokens ?? .max))
             let start = Date()
-            let study = CTAStudy(encoder: embedder.encoder, ids: ids, widths: widths, parameters: parameters, seed: seed)
+            let study = CTAStudy(encoder: embedder.encoder, ids: ids, widths: widths, parameters: parameters, seed: seed, cycles: cycles)
             print("\(path): \(ids.count) tokens, model \(model), l = \(parameters.hashLength), seed \(seed) (\(String(format: "%.1f s", Date().timeIntervalSince(start))))")
             print(study.table)
+            if let cyclesWidth {
+                print("\nHead 0 on \(accelerator.name), w = \(cyclesWidth): timing-model cycles of head 0 by stage; a layer's \(embedder.encoder.config.heads) heads share the front (hashing, clustering, aggregation)")
+                print(study.cycleTable(heads: embedder.encoder.config.heads))
+            }
             print("")
         }
     }
