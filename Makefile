@@ -121,10 +121,15 @@ bench-model: build-release model
 
 # Compressed-token attention on all-MiniLM-L6-v2's real activations (docs/CTA.md, "Measured on
 # MiniLM"): per text, layer and bucket width the cluster counts, RL, RA, the relative error of the
-# integer and the float CTA against exact attention, and the MAC counts (about a minute per text).
+# integer and the float CTA against exact attention, and the MAC counts (about a minute per text);
+# then the cycles of one head on the cta preset, CTA by stage against dense attention, at n = 128
+# and n = 512 (the three texts as one, cta-long.txt) from the timing model (docs/CTA.md, "Cycles
+# against dense attention").
 CTA_TEXTS ?= Testbenches/model/cta-cells.txt Testbenches/model/cta-harbor.txt Testbenches/model/cta-compilers.txt
 bench-cta: build-release model
 	$(SPINEL) cta-study --texts $(CTA_TEXTS)
+	$(SPINEL) cta-study --texts Testbenches/model/cta-cells.txt --widths 16 --max-tokens 128 --cycles-width 16
+	$(SPINEL) cta-study --texts Testbenches/model/cta-long.txt --widths 16 --max-tokens 512 --cycles-width 16
 
 # The CTA units' area against the array (docs/CTA-HARDWARE.md, "Area against the mesh"): each
 # unit and the array synthesized alone by Yosys at the cta preset's shape, memories kept as

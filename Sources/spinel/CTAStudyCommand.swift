@@ -38,7 +38,7 @@ struct CTAStudyCommand: ParsableCommand {
     @Option(help: "Seed of the random hash directions and offsets.")
     var seed: UInt64 = 13
 
-    @Option(help: "Cut each text to at most this many tokens (default: the model's and cta.maxTokens' limit).")
+    @Option(help: "Cut each text to at most this many tokens (default: the sentence model's limit; at most the encoder's positions and cta.maxTokens).")
     var maxTokens: Int?
 
     @Option(help: "Also map head 0 of every layer onto the cta preset at this bucket width and print the timing model's cycles, CTA by stage against dense attention.")
@@ -87,7 +87,11 @@ struct CTAStudyCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("spinel cta-study: cannot read the text file \(path)\n  fix: give an existing UTF-8 text file with --texts\n".utf8))
                 throw ExitCode(2)
             }
-            let ids = embedder.tokenizer.encode(text, maxLength: min(embedder.maxTokens, parameters.maxTokens, maxTokens ?? .max))
+            // The encoder's position limit (512 for MiniLM), not sentence-transformers' sequence
+            // length (256): the cycle figures need n = 512 (tokens past 256 are outside the
+            // sentence model's fine-tuning, docs/CTA.md).
+            let limit = min(embedder.encoder.config.maxPositions, parameters.maxTokens, maxTokens ?? embedder.maxTokens)
+            let ids = embedder.tokenizer.encode(text, maxLength: limit)
             let start = Date()
             let study = CTAStudy(encoder: embedder.encoder, ids: ids, widths: widths, parameters: parameters, seed: seed, cycles: cycles)
             print("\(path): \(ids.count) tokens, model \(model), l = \(parameters.hashLength), seed \(seed) (\(String(format: "%.1f s", Date().timeIntervalSince(start))))")
