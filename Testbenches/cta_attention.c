@@ -1,14 +1,15 @@
-// One head of compressed-token attention through the library call spinel_cta_attention
+// Compressed-token attention through the library calls spinel_cta_attention (one head) and
+// spinel_cta_attention_heads (all heads of a layer: the clustering once, then every head)
 // (spinel_library.h; docs/CTA.md, "One head as one program"): every product on the mesh through
 // tiled_matmul_auto, every CTA step a command, the cluster counts read back with CTA_STATUS.
 // Each head's counts and output rows are compared with the C reference spinel_cta_head_reference
 // (spinel_reference.h), which the tests check against the golden model's CTAAttention.run.
 //
-//   spinel sim --config Testbenches/configs/small-cta.json --testbench Testbenches/cta_attention.c [-- n width d]
+//   spinel sim --config Testbenches/configs/small-cta.json --testbench Testbenches/cta_attention.c [-- n width d [heads]]
 //
 // Defaults: n = SPINEL_CTA_MAX_TOKENS tokens of width 2·DIM + 1 (not a multiple of DIM), head
-// size DIM + 1, from 3 prototypes (the tokens cluster). Status: docs/CTA.md, "State of the
-// work": the RTL does not run CTA_AGGREGATE, CTA_PROBABILITIES and CTA_GATHER yet.
+// size DIM + 1, one head (spinel_cta_attention; 2 to 4 heads use spinel_cta_attention_heads with
+// each head's own linears, scales and λ), from 3 prototypes (the tokens cluster).
 #include <stdlib.h>
 
 #include "common/testbench.h"
@@ -19,6 +20,7 @@
 #endif
 
 #define L SPINEL_CTA_HASH_LENGTH
+#define MAX_HEADS 4
 
 static elem_t random_int8(int range) { return (elem_t)((int)(tb_random() % (2u * (unsigned)range + 1)) - range); }
 
@@ -29,8 +31,10 @@ int main(int argc, char** argv) {
   const size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : SPINEL_CTA_MAX_TOKENS;
   const size_t width = argc > 2 ? strtoul(argv[2], NULL, 10) : 2 * DIM + 1;
   const size_t d = argc > 3 ? strtoul(argv[3], NULL, 10) : DIM + 1;
-  if (n < 1 || n > SPINEL_CTA_MAX_TOKENS || width < 1 || d < 1) {
-    fprintf(stderr, "cta_attention: n must be 1 to %d, width and d at least 1 (got %zu, %zu, %zu)\n", SPINEL_CTA_MAX_TOKENS, n, width, d);
+  const size_t heads = argc > 4 ? strtoul(argv[4], NULL, 10) : 1;
+  if (n < 1 || n > SPINEL_CTA_MAX_TOKENS || width < 1 || d < 1 || heads < 1 || heads > MAX_HEADS) {
+    fprintf(stderr, "cta_attention: n must be 1 to %d, width and d at least 1, heads 1 to %d (got %zu, %zu, %zu, %zu)\n", SPINEL_CTA_MAX_TOKENS,
+            MAX_HEADS, n, width, d, heads);
     return 2;
   }
   elem_t* x = malloc(n * width);
@@ -59,49 +63,62 @@ int main(int argc, char** argv) {
     shifts[level] = k;
     hashes[level] = (spinel_cta_hash_t){directions[level], offsets[level], (uint32_t)multipliers[level], k};
   }
-  static elem_t weights[3][64 * 64];
-  static acc_t biases[3][64];
-  spinel_cta_linear_t linears[3];
-  int64_t reference_biases[3][64];
+  static elem_t weights[3 * MAX_HEADS][64 * 64];
+  static acc_t biases[3 * MAX_HEADS][64];
+  spinel_cta_linear_t linears[3 * MAX_HEADS];
+  int64_t reference_biases[3 * MAX_HEADS][64];
+  float store_scales[3 * MAX_HEADS], lambdas[MAX_HEADS], output_scales[MAX_HEADS];
   TB_CHECK(d <= 64, "d %zu: at most 64 in this test", d);
-  for (int m = 0; m < 3; m++) {
+  for (size_t m = 0; m < 3 * heads; m++) {
     for (size_t i = 0; i < d * width; i++) weights[m][i] = random_int8(50);
     for (size_t i = 0; i < d; i++) reference_biases[m][i] = biases[m][i] = (acc_t)((int)(tb_random() % 4001) - 2000);
     linears[m] = (spinel_cta_linear_t){weights[m], biases[m]};
+    store_scales[m] = reciprocal_scale(300, 600);
   }
-  const float store_scales[3] = {reciprocal_scale(300, 600), reciprocal_scale(300, 600), reciprocal_scale(300, 600)};
-  const float lambda = 0.2f, output_scale = 2.0f;
+  for (size_t h = 0; h < heads; h++) {
+    lambdas[h] = 0.2f / (float)(h + 1);
+    output_scales[h] = 2.0f + (float)h;
+  }
 
-  // The reference.
-  elem_t* expected = malloc(n * d);
+  // The reference, head by head.
+  elem_t* expected = malloc(n * d * heads);
   size_t expected_counts[3];
-  long overflow_token = -1;
   const elem_t* reference_directions[3] = {directions[0], directions[1], directions[2]};
-  const elem_t* reference_weights[3] = {weights[0], weights[1], weights[2]};
   const int64_t* offset_rows[3] = {reference_offsets[0], reference_offsets[1], reference_offsets[2]};
-  const int64_t* bias_rows[3] = {reference_biases[0], reference_biases[1], reference_biases[2]};
-  const int failed = spinel_cta_head_reference(x, n, width, reference_directions, offset_rows, multipliers, shifts, reference_weights, bias_rows,
-                                               d, store_scales, lambda, output_scale, expected, expected_counts, &overflow_token);
-  TB_CHECK(failed < 0, "the reference's level %d overflowed at token %ld: the case tests nothing", failed, overflow_token);
+  for (size_t h = 0; h < heads; h++) {
+    long overflow_token = -1;
+    const elem_t* reference_weights[3] = {weights[3 * h], weights[3 * h + 1], weights[3 * h + 2]};
+    const int64_t* bias_rows[3] = {reference_biases[3 * h], reference_biases[3 * h + 1], reference_biases[3 * h + 2]};
+    const int failed = spinel_cta_head_reference(x, n, width, reference_directions, offset_rows, multipliers, shifts, reference_weights,
+                                                 bias_rows, d, store_scales + 3 * h, lambdas[h], output_scales[h], expected + h * n * d,
+                                                 expected_counts, &overflow_token);
+    TB_CHECK(failed < 0, "the reference's level %d overflowed at token %ld: the case tests nothing", failed, overflow_token);
+  }
   TB_CHECK(expected_counts[0] < n && expected_counts[1] < n, "the tokens do not cluster (k0 %zu, k1 %zu of %zu)", expected_counts[0],
            expected_counts[1], n);
 
-  // The accelerator.
-  elem_t* out = malloc(n * d);
-  memset(out, 0x55, n * d);
+  // The accelerator: n rows of heads·d outputs, head h in columns h·d ..< (h + 1)·d.
+  elem_t* out = malloc(n * d * heads);
+  memset(out, 0x55, n * d * heads);
   size_t counts[3] = {0, 0, 0};
   const uint64_t start = spinel_cycles();
-  const int result = spinel_cta_attention(n, width, d, x, width, hashes, linears, store_scales, lambda, output_scale, out, d, counts);
+  const int result = heads == 1 ? spinel_cta_attention(n, width, d, x, width, hashes, linears, store_scales, lambdas[0], output_scales[0], out, d, counts)
+                                : spinel_cta_attention_heads(n, width, heads, d, x, width, hashes, linears, store_scales, lambdas, output_scales, out,
+                                                             heads * d, counts);
   const uint64_t cycles = spinel_cycles() - start;
-  TB_CHECK(result == 0, "spinel_cta_attention returned %d (error %u: %s)", result, spinel_error_code(), spinel_error_text());
+  TB_CHECK(result == 0, "the library call returned %d (error %u: %s)", result, spinel_error_code(), spinel_error_text());
   for (int level = 0; level < 3; level++)
     TB_CHECK(counts[level] == expected_counts[level], "k%d: %zu, the reference %zu", level, counts[level], expected_counts[level]);
-  size_t wrong = 0;
-  for (size_t i = 0; i < n * d; i++) wrong += out[i] != expected[i];
-  TB_CHECK(wrong == 0, "%zu of %zu output elements differ from the reference (first row: %d %d ... against %d %d ...)", wrong, n * d,
-           out[0], d > 1 ? out[1] : 0, expected[0], d > 1 ? expected[1] : 0);
+  for (size_t h = 0; h < heads; h++) {
+    size_t wrong = 0;
+    for (size_t t = 0; t < n; t++)
+      for (size_t j = 0; j < d; j++) wrong += out[t * heads * d + h * d + j] != expected[h * n * d + t * d + j];
+    TB_CHECK(wrong == 0, "head %zu: %zu of %zu output elements differ from the reference (first: %d against %d)", h, wrong, n * d,
+             out[h * d], expected[h * n * d]);
+  }
   TB_CHECK(spinel_error_code() == 0, "the accelerator reports error %u: %s", spinel_error_code(), spinel_error_text());
-  printf("cta_attention: n %zu, width %zu, d %zu, k %zu %zu %zu, %" PRIu64 " cycles\n", n, width, d, counts[0], counts[1], counts[2], cycles);
+  printf("cta_attention: n %zu, width %zu, d %zu, %zu head%s, k %zu %zu %zu, %" PRIu64 " cycles\n", n, width, d, heads, heads == 1 ? "" : "s",
+         counts[0], counts[1], counts[2], cycles);
   free(x); free(prototypes); free(expected); free(out);
   return tb_finish("cta_attention");
 }

@@ -256,12 +256,13 @@ struct TestbenchTests {
         #expect(output.contains("status 0: k0 5, k1 1, k2 -1, overflow token 8"), "\(output)")
     }
 
-    /// One CTA head through the library call `spinel_cta_attention` on the small CTA
-    /// configuration (every product through tiled_matmul_auto, all six CTA commands, the counts
-    /// read back with CTA_STATUS), checked in C against `spinel_cta_head_reference`; the replay
-    /// agrees on every DMA write and the timing model on every retire cycle. n × width × d:
-    /// 32 × 9 × 5 (n the maximum, width not a multiple of DIM) and 13 × 6 × 3.
-    @Test(arguments: [["32", "9", "5"], ["13", "6", "3"]])
+    /// CTA attention through the library calls on the small CTA configuration (every product
+    /// through tiled_matmul_auto, all six CTA commands, the counts read back with CTA_STATUS),
+    /// each head checked in C against `spinel_cta_head_reference`; the replay agrees on every
+    /// DMA write and the timing model on every retire cycle. n × width × d (× heads): one head
+    /// of 32 × 9 × 5 (n the maximum, width not a multiple of DIM) and 13 × 6 × 3 through
+    /// `spinel_cta_attention`; 24 × 9 × 5 × 3 heads through `spinel_cta_attention_heads`.
+    @Test(arguments: [["32", "9", "5"], ["13", "6", "3"], ["24", "9", "5", "3"]])
     func ctaAttentionOnSmallCTA(shape: [String]) throws {
         try run("cta_attention", on: Self.config("small-cta"), arguments: shape, exactTiming: true)
     }
