@@ -9,8 +9,13 @@
 //   H         = I-GELU(X1·W1)                            (CONFIG_ST activation I-GELU)
 //   Y         = LayerNorm(H·W2 + X1)
 //
-// Usage: encoder_layer [--host-nonlinear] [S D heads F [dump-file]]
+// Usage: encoder_layer [--host-nonlinear | --cta] [S D heads F [dump-file]]
 //   S, D/heads and F multiples of DIM; default 32 64 2 128. BERT-base: encoder_layer 128 768 12 3072.
+//   --cta: the attention is compressed-token attention (configurations with CTA units; docs/CTA.md):
+//     spinel_cta_attention_heads clusters X once and runs every head's CTA (its linears are the
+//     head's columns of Wq, Wk, Wv), ctx comes out of CTA_GATHER, and each head's ctx is checked
+//     against spinel_cta_head_reference; X is drawn near three prototypes so that it clusters.
+//     S at most SPINEL_CTA_MAX_TOKENS; no dump-file.
 //   --host-nonlinear: Softmax, LayerNorm and I-GELU run on the host instead of the normalizer: each
 //     matmul leaves int32 in DRAM (full-width mvouts), the host applies spinel_reference.h, and the
 //     next matmul moves its int8 result in. The results are the same bits (checked against the
@@ -40,7 +45,7 @@ enum { SUM = 1, MEAN = 2, VARIANCE = 3, INV_STDDEV = 4, MAX = 5, SUM_EXP = 6, IN
 enum { ACT_NONE = 0, ACT_LAYERNORM = 2, ACT_IGELU = 3 };
 
 static int S = 32, D = 64, HEADS = 2, F = 128;
-static int host_nonlinear = 0;
+static int host_nonlinear = 0, cta_mode = 0;
 
 // ---- Scales (docs/ACCURACY.md derives the real value each integer tensor stands for) ----
 //
@@ -368,6 +373,14 @@ int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "--host-nonlinear") == 0) {
     host_nonlinear = 1;
     first = 2;
+  } else if (argc > 1 && strcmp(argv[1], "--cta") == 0) {
+#if SPINEL_HAS_CTA
+    cta_mode = 1;
+    first = 2;
+#else
+    fprintf(stderr, "encoder_layer: --cta needs a configuration with CTA units (a cta section, e.g. Testbenches/configs/small-cta.json)\n");
+    return 2;
+#endif
   }
   const char* dump_path = NULL;
   const int positional = argc - first;
@@ -378,9 +391,16 @@ int main(int argc, char** argv) {
     F = atoi(argv[first + 3]);
     if (positional == 5) dump_path = argv[first + 4];
   } else if (positional != 0) {
-    fprintf(stderr, "usage: encoder_layer [--host-nonlinear] [S D heads F [dump-file]]\n");
+    fprintf(stderr, "usage: encoder_layer [--host-nonlinear | --cta] [S D heads F [dump-file]]\n");
     return 2;
   }
+#if SPINEL_HAS_CTA
+  if (cta_mode && (S > SPINEL_CTA_MAX_TOKENS || dump_path)) {
+    fprintf(stderr, "encoder_layer --cta: S %d must be at most cta.maxTokens (%d), and there is no dump file (P is never formed)\n", S,
+            SPINEL_CTA_MAX_TOKENS);
+    return 2;
+  }
+#endif
   if (S <= 0 || D <= 0 || HEADS <= 0 || F <= 0 || D % HEADS || S % DIM || (D / HEADS) % DIM || F % DIM ||
       rows_per_block((size_t)S) == 0 || rows_per_block((size_t)D) == 0) {
     fprintf(stderr, "encoder_layer: S %d, D %d, heads %d, F %d: S, F and D/heads must be positive multiples of DIM (%d), D a multiple of heads, "
@@ -399,6 +419,12 @@ int main(int argc, char** argv) {
   acc_t* acc = allocate((size_t)S * widest * sizeof(acc_t));
   acc_t* to_host = host_nonlinear ? allocate((size_t)S * widest * sizeof(acc_t)) : NULL;
   tb_fill(X, (size_t)S * D, X_RANGE);
+  if (cta_mode) {
+    // Rows near three prototypes (±3), inside [-X_RANGE, X_RANGE]: tokens that cluster.
+    for (int t = 3; t < S; t++)
+      for (int j = 0; j < D; j++)
+        X[(size_t)t * D + j] = (elem_t)tb_saturate(X[(size_t)(tb_random() % 3) * D + j] + (int)(tb_random() % 7) - 3, -X_RANGE, X_RANGE);
+  }
   tb_fill(Wq, (size_t)D * D, W_RANGE);
   tb_fill(Wk, (size_t)D * D, W_RANGE);
   tb_fill(Wv, (size_t)D * D, W_RANGE);
@@ -414,8 +440,57 @@ int main(int argc, char** argv) {
   matmul_scaled(X, D, Wk, D, S, D, D, Kx, D, QKV_SCALE, ACT_NONE);
   matmul_scaled(X, D, Wv, D, S, D, D, V, D, QKV_SCALE, ACT_NONE);
 
+#if SPINEL_HAS_CTA
+  // CTA: the heads' linears are the heads' columns of Wq, Wk, Wv (as Wᵀ rows, no bias), stored
+  // with QKV_SCALE; λ puts the scores in the exp table's units (SOFTMAX_INPUT_SCALE·log2 e·E);
+  // s_out = 1 keeps ctx in V's units, as CTX_SCALE does for the dense P·V.
+  const int dh_cta = D / HEADS;
+  size_t cta_counts[3] = {0, 0, 0};
+  elem_t* cta_weights = cta_mode ? allocate((size_t)3 * D * D) : NULL;
+  acc_t* cta_zero_bias = cta_mode ? allocate((size_t)D * sizeof(acc_t)) : NULL;
+  static elem_t cta_directions[3][SPINEL_CTA_HASH_LENGTH * 1024];
+  static acc_t cta_offsets[3][SPINEL_CTA_HASH_LENGTH] row_align_acc(1);
+  int64_t cta_reference_offsets[3][SPINEL_CTA_HASH_LENGTH], cta_multipliers[3];
+  unsigned cta_shifts[3];
+  spinel_cta_hash_t cta_hashes[3];
+  if (cta_mode) {
+    TB_CHECK(D <= 1024, "--cta: D %d, at most 1024 in this test", D);
+    memset(cta_zero_bias, 0, (size_t)D * sizeof(acc_t));
+    const elem_t* w[3] = {Wq, Wk, Wv};
+    for (int m = 0; m < 3; m++)
+      for (int j = 0; j < D; j++)
+        for (int k = 0; k < D; k++) cta_weights[(size_t)m * D * D + (size_t)j * D + k] = w[m][(size_t)k * D + j];
+    for (int level = 0; level < 3; level++) {
+      const double width = 2500.0 * sqrt((double)D);
+      for (int i = 0; i < SPINEL_CTA_HASH_LENGTH * D; i++) cta_directions[level][i] = (elem_t)((int)(tb_random() % 121) - 60);
+      for (int i = 0; i < SPINEL_CTA_HASH_LENGTH; i++) cta_reference_offsets[level][i] = cta_offsets[level][i] = (acc_t)(tb_random() % (unsigned)width);
+      unsigned k = 0;
+      while (ldexp(1.0 / width, (int)k + 1) < 65536.0) k++;
+      cta_multipliers[level] = (int64_t)ROUND_NEAR_EVEN(ldexp(1.0 / width, (int)k));
+      cta_shifts[level] = k;
+      cta_hashes[level] = (spinel_cta_hash_t){cta_directions[level], cta_offsets[level], (uint32_t)cta_multipliers[level], k};
+    }
+  }
+  const float cta_lambda = (float)(SOFTMAX_INPUT_SCALE * 1.4426950408889634 * SPINEL_CTA_EXP_TABLE_ENTRIES), cta_output_scale = 1.0f;
+  if (cta_mode) {
+    spinel_cta_linear_t linears[3 * 64];
+    float store_scales[3 * 64], lambdas[64], output_scales[64];
+    TB_CHECK(HEADS <= 64, "--cta: at most 64 heads");
+    for (int h = 0; h < HEADS; h++) {
+      for (int m = 0; m < 3; m++) {
+        linears[3 * h + m] = (spinel_cta_linear_t){&cta_weights[(size_t)m * D * D + (size_t)h * dh_cta * D], cta_zero_bias};
+        store_scales[3 * h + m] = QKV_SCALE;
+      }
+      lambdas[h] = cta_lambda;
+      output_scales[h] = cta_output_scale;
+    }
+    const int failed = spinel_cta_attention_heads((size_t)S, (size_t)D, (size_t)HEADS, (size_t)dh_cta, X, (size_t)D, cta_hashes, linears,
+                                                  store_scales, lambdas, output_scales, ctx, (size_t)D, cta_counts);
+    TB_CHECK(failed == 0, "spinel_cta_attention_heads returned %d (a level overflowed)", failed);
+  }
+#endif
   // Attention per head: P_h = Softmax(Q_h·K_hᵀ) (the normalizer, or the host), then P_h·V_h.
-  for (int h = 0; h < HEADS; h++) {
+  for (int h = 0; h < HEADS && !cta_mode; h++) {
     elem_t* Ph = &P[(size_t)h * S * S];
     if (host_nonlinear) {
       matmul_to_host(&Q[h * dh], D, &Kx[h * dh], D, true, NULL, 0, S, S, dh, to_host);
@@ -456,7 +531,33 @@ int main(int argc, char** argv) {
   ref_matmul(X, D, Wv, D, 0, NULL, 0, S, D, D, acc);
   ref_scale(acc, S, D, QKV_SCALE, 0, want, D);
   check("V", V, want, S, D, D);
-  for (int h = 0; h < HEADS; h++) {
+#if SPINEL_HAS_CTA
+  for (int h = 0; h < HEADS && cta_mode; h++) {
+    const elem_t* directions[3] = {cta_directions[0], cta_directions[1], cta_directions[2]};
+    const int64_t* offsets[3] = {cta_reference_offsets[0], cta_reference_offsets[1], cta_reference_offsets[2]};
+    const elem_t* weights[3];
+    int64_t* zero = calloc((size_t)dh_cta, sizeof(int64_t));
+    const int64_t* biases[3] = {zero, zero, zero};
+    for (int m = 0; m < 3; m++) weights[m] = &cta_weights[(size_t)m * D * D + (size_t)h * dh_cta * D];
+    const float scales[3] = {QKV_SCALE, QKV_SCALE, QKV_SCALE};
+    elem_t* head = allocate((size_t)S * dh_cta);
+    size_t counts[3];
+    long overflow_token = -1;
+    const int failed = spinel_cta_head_reference(X, (size_t)S, (size_t)D, directions, offsets, cta_multipliers, cta_shifts, weights, biases,
+                                                 (size_t)dh_cta, scales, cta_lambda, cta_output_scale, head, counts, &overflow_token);
+    TB_CHECK(failed < 0, "the CTA reference's level %d overflowed at token %ld", failed, overflow_token);
+    for (int level = 0; level < 3; level++)
+      TB_CHECK(counts[level] == cta_counts[level], "k%d: %zu, the reference %zu", level, cta_counts[level], counts[level]);
+    if (h == 0) TB_CHECK(counts[0] < (size_t)S && counts[1] < (size_t)S, "X does not cluster (k0 %zu, k1 %zu of %d)", counts[0], counts[1], S);
+    for (int t = 0; t < S; t++) memcpy(&want[(size_t)t * D + h * dh_cta], &head[(size_t)t * dh_cta], (size_t)dh_cta);
+    char name[32];
+    snprintf(name, sizeof name, "ctx (CTA head %d)", h);
+    check(name, &ctx[h * dh_cta], &want[h * dh_cta], S, dh_cta, D);
+    free(head);
+    free(zero);
+  }
+#endif
+  for (int h = 0; h < HEADS && !cta_mode; h++) {
     const elem_t* Ph = &P[(size_t)h * S * S];
     char name[32];
     snprintf(name, sizeof name, "P (head %d)", h);
@@ -480,6 +581,11 @@ int main(int argc, char** argv) {
 
   const double host_total = host_cycles[HOST_SOFTMAX] + host_cycles[HOST_LAYERNORM] + host_cycles[HOST_IGELU];
   const double total = (double)cycles + host_total;
+#if SPINEL_HAS_CTA
+  if (cta_mode)
+    printf("compressed-token attention (k0 %zu, k1 %zu, k2 %zu of %d tokens; the utilization below counts the dense layer's MACs): ",
+           cta_counts[0], cta_counts[1], cta_counts[2], S);
+#endif
   printf("encoder layer S=%d D=%d heads=%d F=%d, nonlinear on the %s: %.0f cycles (accelerator %" PRIu64 " simulated + host %.0f modelled), PE utilization %.1f%%",
          S, D, HEADS, F, host_nonlinear ? "host" : "accelerator", total, cycles, host_total, 100.0 * macs / ((double)DIM * DIM * total));
   if (host_nonlinear) {

@@ -267,6 +267,15 @@ struct TestbenchTests {
         try run("cta_attention", on: Self.config("small-cta"), arguments: shape, exactTiming: true)
     }
 
+    /// A whole encoder layer with compressed-token attention (`encoder_layer --cta`) on the small
+    /// CTA configuration: every stage checked in C (each head's ctx against
+    /// `spinel_cta_head_reference`, then W_out + LayerNorm, the FFN), the replay on every DMA
+    /// write, the timing model on every retire cycle.
+    @Test func encoderLayerWithCTAOnSmallCTA() throws {
+        let output = try run("encoder_layer", on: Self.config("small-cta"), arguments: ["--cta", "32", "32", "2", "32"], exactTiming: true)
+        #expect(output.contains("compressed-token attention"), "\(output)")
+    }
+
     /// One smoke run on the full-size default configuration (DIM 16).
     @Test func matmulOnDefault() throws {
         try run("matmul", on: .default)
