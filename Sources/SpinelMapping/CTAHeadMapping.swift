@@ -51,7 +51,9 @@ public enum CTAHeadMapping {
     }
 
     /// The program for `head` on `parameters` (which must have CTA units).
-    public static func map(_ head: Head, parameters: AcceleratorParameters) throws -> Mapped {
+    /// `groupRows` caps the compressed query rows per CTA_PROBABILITIES (default: as many as
+    /// the local memories hold).
+    public static func map(_ head: Head, parameters: AcceleratorParameters, groupRows maximumGroupRows: Int? = nil) throws -> Mapped {
         guard let cta = parameters.config.cta else {
             throw MappingError("\(parameters.name) has no CTA units: give a configuration with a cta section (docs/CONFIGURATION.md)")
         }
@@ -74,9 +76,12 @@ public enum CTAHeadMapping {
         let tokenRows = 0, apRows = 0
         let statusRows = CTAFields.statusRows(dim: dim)
         let productRows = 0, offsetRow = n, statusRow = n + 1, scoreRows = 0, gatherRows = 0
-        guard n + CTAFields.levels * cta.maxClusters <= parameters.spRows, layout.rows <= parameters.spRows,
-              max(statusRow + statusRows, layout.rows, 2 * k0) <= parameters.accRows else {
-            throw MappingError("a CTA head of \(n) tokens × \(width) with k = \(counts) does not fit \(parameters.name)'s scratchpad (\(parameters.spRows) rows) and accumulator (\(parameters.accRows) rows): CTA_PROBABILITIES's score layout needs \(layout.rows) rows")
+        // CTA_PROBABILITIES in groups of compressed query rows whose score blocks (blocks × rows)
+        // fit the accumulator and whose AP blocks fit the scratchpad.
+        let groupRows = min(k0, parameters.accRows / layout.blocks, parameters.spRows / layout.blocks, maximumGroupRows ?? .max)
+        guard n + CTAFields.levels * cta.maxClusters <= parameters.spRows, groupRows >= 1,
+              max(statusRow + statusRows, 2 * k0) <= parameters.accRows else {
+            throw MappingError("a CTA head of \(n) tokens × \(width) with k = \(counts) does not fit \(parameters.name)'s scratchpad (\(parameters.spRows) rows) and accumulator (\(parameters.accRows) rows): one compressed row's scores take \(layout.blocks) rows, the gather \(2 * k0)")
         }
         func centroidRow(_ level: Int) -> Int { n + level * cta.maxClusters }
 
@@ -196,16 +201,21 @@ public enum CTAHeadMapping {
         b.tiledMatmul(i: k0, j: k1Padded + k2, k: d, a: q̄, b: k̄, d: nil, c: scores, scale: 1, transposeB: true, fullC: true)
         fence(Stage.scores)
 
-        // Probability aggregation: the score blocks into the accumulator (block β of row q at
-        // row β·k0 + q), AP's int8 halves into the scratchpad in the same layout, then to DRAM.
-        for block in 0..<layout.blocks {
-            moveIn(scores.rows(0, k0), columns: block * dim, min(dim, k1Padded + k2 - block * dim), to: accumulator(scoreRows + block * k0), accumulator: true)
-        }
+        // Probability aggregation, a group of r compressed rows at a time: its score blocks into
+        // the accumulator (block β of group row t at row β·r + t), AP's int8 halves into the
+        // scratchpad in the same layout, then to DRAM.
         b.command(Funct.ctaConfig, F.configTarget.placed(UInt64(F.exponentTarget)) | F.exponentFactor.placed(UInt64(head.scales.exponent.bitPattern)), 0)
-        b.command(Funct.ctaProbabilities, F.outputAddress.placed(UInt64(apRows)),
-                  ProgramBuilder.operand(accumulator(scoreRows), rows: k0, columns: k1 + k2))
-        b.configStore(activation: 0, scale: 1, strideBytes: layout.blocks * dim)
-        for block in 0..<layout.blocks { moveOut(ap, columns: block * dim, dim, from: UInt32(apRows + block * k0)) }
+        for first in stride(from: 0, to: k0, by: groupRows) {
+            let rows = min(groupRows, k0 - first)
+            for block in 0..<layout.blocks {
+                moveIn(scores.rows(first, rows), columns: block * dim, min(dim, k1Padded + k2 - block * dim),
+                       to: accumulator(scoreRows + block * rows), accumulator: true)
+            }
+            b.command(Funct.ctaProbabilities, F.outputAddress.placed(UInt64(apRows)) | F.firstRow.placed(UInt64(first)),
+                      ProgramBuilder.operand(accumulator(scoreRows), rows: rows, columns: k1 + k2))
+            b.configStore(activation: 0, scale: 1, strideBytes: layout.blocks * dim)
+            for block in 0..<layout.blocks { moveOut(ap.rows(first, rows), columns: block * dim, dim, from: UInt32(apRows + block * rows)) }
+        }
         fence(Stage.probabilities)
 
         // Ō's two products AP₁·V̄₁ and AP₂·V̄₂ in int32, then the gather, one output column block at a time.

@@ -41,16 +41,20 @@ struct CTAHeadMappingTests {
     }
 
     @Test("the mapped head equals CTAAttention.run on the golden model",
-          arguments: [(UInt64(1), 32, 8, 4), (2, 21, 6, 6), (3, 32, 4, 3), (4, 13, 9, 5)])
-    func goldenRun(seed: UInt64, n: Int, width: Int, d: Int) throws {
+          arguments: [(UInt64(1), 32, 8, 4, Int?.none), (2, 21, 6, 6, nil), (3, 32, 4, 3, nil), (4, 13, 9, 5, nil),
+                      // CTA_PROBABILITIES in groups of 2 and 3 rows (the form that fits n = 512 at the cta preset).
+                      (1, 32, 8, 4, 2), (4, 13, 9, 5, 3)])
+    func goldenRun(seed: UInt64, n: Int, width: Int, d: Int, groupRows: Int?) throws {
         let config = try Self.smallCTA()
         let parameters = try config.parameters(), cta = try #require(config.cta)
         let head = Self.head(n: n, width: width, d: d, prototypes: 4, bucket: 6_000, l: cta.hashLength, seed: seed)
         let expected = try CTAAttention.run(tokens: head.tokens, hashes: head.hashes, query: head.query, key: head.key, value: head.value,
                                             scales: head.scales, parameters: cta)
         #expect(expected.clusterCounts[0] < n && expected.clusterCounts[1] < n, "the tokens cluster: \(expected.clusterCounts)")
-        let mapped = try CTAHeadMapping.map(head, parameters: parameters)
+        let mapped = try CTAHeadMapping.map(head, parameters: parameters, groupRows: groupRows)
         #expect(mapped.counts == expected.clusterCounts)
+        let groups = mapped.program.program.instructions.filter { $0.funct == Funct.ctaProbabilities }.count
+        #expect(groups == (groupRows.map { (expected.clusterCounts[0] + $0 - 1) / $0 } ?? 1))
         let outcome = try ProgramExecution.golden(mapped.program, parameters: parameters, predictCycles: false)
         let image = outcome.image
         let output = (0..<n).map { row in (0..<d).map { Int64(Int8(bitPattern: image[mapped.output.offset + row * d + $0])) } }
@@ -69,14 +73,14 @@ struct CTAHeadMappingTests {
     /// golden model (every DMA write: the products, every CTA command's rows, the output rows in
     /// token order), the final DRAM buffer equals the golden model's, the output rows equal
     /// `CTAAttention.run`, and the timing model predicts the run's cycles exactly.
-    @Test("the mapped head on the RTL", arguments: [(UInt64(5), 24, 6, 5), (6, 13, 9, 3)])
-    func rtlRun(seed: UInt64, n: Int, width: Int, d: Int) throws {
+    @Test("the mapped head on the RTL", arguments: [(UInt64(5), 24, 6, 5, Int?.none), (6, 13, 9, 3, 2)])
+    func rtlRun(seed: UInt64, n: Int, width: Int, d: Int, groupRows: Int?) throws {
         let config = try Self.smallCTA()
         let parameters = try config.parameters(), cta = try #require(config.cta)
         let head = Self.head(n: n, width: width, d: d, prototypes: 4, bucket: 6_000, l: cta.hashLength, seed: seed)
         let expected = try CTAAttention.run(tokens: head.tokens, hashes: head.hashes, query: head.query, key: head.key, value: head.value,
                                             scales: head.scales, parameters: cta)
-        let mapped = try CTAHeadMapping.map(head, parameters: parameters)
+        let mapped = try CTAHeadMapping.map(head, parameters: parameters, groupRows: groupRows)
         let golden = try ProgramExecution.golden(mapped.program, parameters: parameters, predictCycles: false)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-cta-head-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -197,11 +197,14 @@ static inline void spinel_cta_aggregate(unsigned level, bool residuals, uint32_t
                              SPINEL_OPERAND(tokens_row, cols, n), SPINEL_FUNCT_CTA_AGGREGATE);
 }
 
-/* CTA_PROBABILITIES: the k0 compressed score rows of k1 + k2 entries from accumulator row
- * `scores_row` in CTAScoreLayout's blocks (block b of row q at row b·k0 + q; level 1's entries
- * in the first ceil(k1/DIM) blocks), AP's int8 halves to scratchpad row `output_row` likewise. */
-static inline void spinel_cta_aggregate_probabilities(uint32_t output_row, uint32_t scores_row, size_t k0, size_t entries) {
-    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, (uint64_t)output_row, SPINEL_OPERAND(scores_row, entries, k0), SPINEL_FUNCT_CTA_PROBABILITIES);
+/* CTA_PROBABILITIES of a group of compressed query rows first_row ..< first_row + rows: their
+ * score rows of k1 + k2 entries from accumulator row `scores_row` in CTAScoreLayout's blocks
+ * (block b of group row t at row b·rows + t; level 1's entries in the first ceil(k1/DIM)
+ * blocks), AP's int8 halves to scratchpad row `output_row` likewise. A group follows the rows
+ * so far; first_row 0 starts a new set (all k0 rows at once: first_row 0, rows k0). */
+static inline void spinel_cta_aggregate_probabilities(uint32_t output_row, uint32_t scores_row, size_t first_row, size_t rows, size_t entries) {
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, (uint64_t)output_row | (uint64_t)first_row << SPINEL_CTA_FIRST_ROW_LOW,
+                             SPINEL_OPERAND(scores_row, entries, rows), SPINEL_FUNCT_CTA_PROBABILITIES);
 }
 
 /* CTA_GATHER: the k0 rows AP₁·V̄₁ at accumulator row `products_row` and the k0 rows AP₂·V̄₂ after
@@ -345,13 +348,19 @@ static inline void spinel_cta_head(size_t n, size_t width, size_t d, elem_t* con
     }
     tiled_matmul_auto(k0, kv, d, q, kv_rows[0], NULL, scores, d, d, 0, kv, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY,
                       NO_ACTIVATION, ACC_SCALE_IDENTITY, 0, false, false, true, true, false, 0, WS);
-    /* Probability aggregation: the score blocks in, AP's halves out. */
-    for (size_t b = 0; b < score_blocks; b++)
-        spinel_cta_move_in(scores + b * DIM, kv * sizeof(acc_t), acc | (uint32_t)(b * k0), k0, SPINEL_CTA_COLUMNS(b, kv));
+    /* Probability aggregation in groups of rows whose score blocks fit the accumulator and
+     * whose AP blocks fit the scratchpad: a group's score blocks in, its AP halves out. */
+    const size_t group = spinel_min(k0, spinel_min(ACC_ROWS / score_blocks, BANK_NUM * BANK_ROWS / score_blocks));
     spinel_cta_config_lambda(lambda);
-    spinel_cta_aggregate_probabilities(ap_rows, acc, k0, k1 + k2);
-    gemmini_extended_config_st(score_blocks * DIM, NO_ACTIVATION, ACC_SCALE_IDENTITY);
-    for (size_t b = 0; b < score_blocks; b++) spinel_cta_move_out(ap + b * DIM, score_blocks * DIM, ap_rows + (uint32_t)(b * k0), k0, DIM);
+    for (size_t first = 0; first < k0; first += group) {
+        const size_t rows = spinel_min(group, k0 - first);
+        for (size_t b = 0; b < score_blocks; b++)
+            spinel_cta_move_in(scores + first * kv + b * DIM, kv * sizeof(acc_t), acc | (uint32_t)(b * rows), rows, SPINEL_CTA_COLUMNS(b, kv));
+        spinel_cta_aggregate_probabilities(ap_rows, acc, first, rows, k1 + k2);
+        gemmini_extended_config_st(score_blocks * DIM, NO_ACTIVATION, ACC_SCALE_IDENTITY);
+        for (size_t b = 0; b < score_blocks; b++)
+            spinel_cta_move_out(ap + first * score_blocks * DIM + b * DIM, score_blocks * DIM, ap_rows + (uint32_t)(b * rows), rows, DIM);
+    }
     gemmini_fence();
     /* Ō's two products in int32, then the gather per output column block. */
     tiled_matmul_auto(k0, d, k1, ap, kv_rows[1], NULL, halves[0], score_blocks * DIM, d, 0, d, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY,
