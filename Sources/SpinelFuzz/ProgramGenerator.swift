@@ -572,13 +572,14 @@ struct GenerationState {
     /// A CTA command the RTL runs: CTA_CONFIG of a level (random M and K, the offsets a random
     /// accumulator row) or of λ, CTA_CLUSTER of a level over 1 to `maxTokens` accumulator rows
     /// (the golden model drops one that overflows), CTA_AGGREGATE of a level with a table
-    /// (`randomAggregate`), or CTA_STATUS into an accumulator row, mostly moved out at full width
+    /// (`randomAggregate`), CTA_PROBABILITIES (`randomProbabilities`), or CTA_STATUS into an accumulator row, mostly moved out at full width
     /// next so that the counts reach DRAM.
     mutating func randomCTA() -> [CommandProgram.Instruction] {
         guard let cta = parameters.config.cta else { preconditionFailure("CTA commands need a cta section") }
         let accumulator: UInt32 = 1 << 31
-        let draw = Int.random(in: 0..<13, using: &random)
-        if draw >= 10, let aggregate = randomAggregate() { return aggregate }
+        let draw = Int.random(in: 0..<15, using: &random)
+        if (10..<13).contains(draw), let aggregate = randomAggregate() { return aggregate }
+        if draw >= 13, let probabilities = randomProbabilities() { return probabilities }
         switch draw {
         case 0..<3:
             let level = UInt64.random(in: 0..<UInt64(CTAFields.levels), using: &random)
@@ -640,6 +641,35 @@ struct GenerationState {
         }
         if random.chance(0.8) { moveOut(outputRow, k) }
         if residuals && random.chance(0.8) { moveOut(tokensRow, min(n, 2 * dim)) }
+        return instructions
+    }
+
+    /// CTA_PROBABILITIES once level 1 has a table and λ is set: while level 2 has no table over
+    /// the same n tokens, a CTA_CLUSTER of level 2 over n accumulator rows; then the command over
+    /// 1 to maxClusters compressed rows, its scores anywhere in the accumulator and AP anywhere
+    /// in the scratchpad, mostly followed by mvouts of some AP rows. (Nil before.)
+    mutating func randomProbabilities() -> [CommandProgram.Instruction]? {
+        guard let cta = parameters.config.cta, let units = model.state.cta, let levelOne = units.tables[1], units.exponentFactor > 0 else { return nil }
+        let n = levelOne.ids.count
+        guard let levelTwo = units.tables[2], levelTwo.ids.count == n else {
+            guard n <= parameters.accRows else { return nil }
+            let row = Int.random(in: 0...(parameters.accRows - n), using: &random)
+            return [instruction(Funct.ctaCluster, CTAFields.clusterLevel.placed(2),
+                                operand((1 << 31) | UInt32(row), columns: cta.hashLength, rows: n))]
+        }
+        let k0 = Int.random(in: 1...cta.maxClusters, using: &random)
+        let layout = CTAScoreLayout(k0: k0, k1: levelOne.count, k2: levelTwo.count, dim: dim)
+        guard layout.rows <= parameters.accRows && layout.rows <= parameters.spRows else { return nil }
+        let scoresRow = Int.random(in: 0...(parameters.accRows - layout.rows), using: &random)
+        let outputRow = Int.random(in: 0...(parameters.spRows - layout.rows), using: &random)
+        var instructions = [instruction(Funct.ctaProbabilities, CTAFields.outputAddress.placed(UInt64(outputRow)),
+                                        operand((1 << 31) | UInt32(scoresRow), columns: layout.k1 + layout.k2, rows: k0))]
+        let first = outputRow + Int.random(in: 0..<layout.rows, using: &random), count = min(dim, outputRow + layout.rows - first)
+        let span = (count - 1) * Int(model.state.store.dramStride) + dim * parameters.inputBytes
+        if random.chance(0.8), let offset = dramOffset(in: outputRegion, span: span, elementBytes: parameters.inputBytes) {
+            instructions.append(CommandProgram.Instruction(funct: Funct.mvout, rs1: UInt64(offset),
+                                                           rs2: operand(UInt32(first), columns: dim, rows: count), rs1IsDRAM: true))
+        }
         return instructions
     }
 

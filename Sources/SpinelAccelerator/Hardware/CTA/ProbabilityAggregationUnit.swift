@@ -60,11 +60,11 @@ public struct ProbabilityAggregationUnit: Module, Sendable {
     }
 
     /// Pipeline registers of the exponent's `ScaleUnit`: the fp32 multiply gets a cycle of its own.
-    static let scaleLatency = 2
+    static let scaleLatency = PipelineTiming.probabilityScaleLatency
 
     /// Cycles from a token pair's cluster-table read to its AP write: table, scores, sum, the
     /// scale unit's `scaleLatency`, the exp table, the accumulate.
-    public var latency: Int { 4 + Self.scaleLatency }
+    public var latency: Int { PipelineTiming.probabilityAggregationLatency }
 
     /// F_e: fraction bits of the exponent (log2 of the table's entries).
     public var fractionBits: Int { expTable.count.trailingZeroBitCount }
