@@ -324,7 +324,7 @@ public struct CTAController: Module {
         io.scratchpadWrite.bits.mask.set(mux(apWrite.valid, ~Signal.literal(0, .uint(dim)), cat((0..<dim).reversed().map { lane in operand.columns > Signal(lane) })))
         io.scratchpadWrite.bits.accumulate.set(false)
         centroids.results.ready.set(writing && io.scratchpadWrite.ready)
-        let written = io.scratchpadWrite.fire
+        let written = writing && io.scratchpadWrite.fire
         m.when(written) { idsOut.set(idsOut +% 1) }
         let limitBits = max(16, index.countBits)
         let lastWritten = written && idsOut +& 1 >= mux(residualPass, tokens.extended(to: limitBits), clusters.extended(to: limitBits))
