@@ -644,25 +644,46 @@ struct GenerationState {
         return instructions
     }
 
-    /// CTA_PROBABILITIES once level 1 has a table and λ is set: while level 2 has no table over
-    /// the same n tokens, a CTA_CLUSTER of level 2 over n accumulator rows; then the command over
-    /// 1 to maxClusters compressed rows, its scores anywhere in the accumulator and AP anywhere
-    /// in the scratchpad, mostly followed by mvouts of some AP rows. (Nil before.)
+    /// CTA_PROBABILITIES, or what it needs first: λ when it is unset, with level 1 clustered
+    /// (when it has no table) or level 2 over level 1's n tokens (when it has none over them), each
+    /// hashed with a small M so that the clustering rarely overflows; then the command over 1 to
+    /// maxClusters compressed rows, its scores anywhere in the accumulator and AP anywhere in the
+    /// scratchpad, mostly followed by an mvout of some AP rows.
     mutating func randomProbabilities() -> [CommandProgram.Instruction]? {
-        guard let cta = parameters.config.cta, let units = model.state.cta, let levelOne = units.tables[1], units.exponentFactor > 0 else { return nil }
-        let n = levelOne.ids.count
-        guard let levelTwo = units.tables[2], levelTwo.ids.count == n else {
-            guard n <= parameters.accRows else { return nil }
-            let row = Int.random(in: 0...(parameters.accRows - n), using: &random)
-            return [instruction(Funct.ctaCluster, CTAFields.clusterLevel.placed(2),
-                                operand((1 << 31) | UInt32(row), columns: cta.hashLength, rows: n))]
+        guard let cta = parameters.config.cta, let units = model.state.cta else { return nil }
+        var setup: [CommandProgram.Instruction] = []
+        if units.exponentFactor == 0 {
+            let factor = UInt64(Float.random(in: 0.01...4, using: &random).bitPattern)
+            setup.append(instruction(Funct.ctaConfig, CTAFields.configTarget.placed(UInt64(CTAFields.exponentTarget)) | CTAFields.exponentFactor.placed(factor), 0))
         }
+        func clustering(level: UInt64, tokens: Int) -> [CommandProgram.Instruction] {
+            let accumulator: UInt32 = 1 << 31
+            let rs1 = CTAFields.configTarget.placed(level) | CTAFields.hashMultiplier.placed(UInt64.random(in: 0...3, using: &random))
+                | CTAFields.hashShift.placed(UInt64.random(in: 8...16, using: &random))
+            let offsets = operand(accumulator | UInt32(Int.random(in: 0..<parameters.accRows, using: &random)), columns: cta.hashLength, rows: 1)
+            let row = Int.random(in: 0...(parameters.accRows - tokens), using: &random)
+            return [instruction(Funct.ctaConfig, rs1, offsets),
+                    instruction(Funct.ctaCluster, CTAFields.clusterLevel.placed(level), operand(accumulator | UInt32(row), columns: cta.hashLength, rows: tokens))]
+        }
+        var n = units.tables[1]?.ids.count ?? 0
+        if units.tables[1] == nil {
+            n = Int.random(in: 1...min(cta.maxTokens, parameters.accRows), using: &random)
+            setup += clustering(level: 1, tokens: n)
+        }
+        if units.tables[2]?.ids.count != n { setup += clustering(level: 2, tokens: n) }
+        // The tables the setup leaves (the golden model on a copy; a setup that fails is dropped whole).
+        var trial = model, trialMemory = memory
+        for step in setup {
+            let (rs1, rs2) = step.relocated(to: ProgramGenerator.goldenBase)
+            guard (try? trial.execute(step.funct, rs1, rs2, memory: &trialMemory)) != nil, trial.lastRejection == nil else { return setup }
+        }
+        guard let levelOne = trial.state.cta?.tables[1], let levelTwo = trial.state.cta?.tables[2] else { return setup }
         let k0 = Int.random(in: 1...cta.maxClusters, using: &random)
         let layout = CTAScoreLayout(k0: k0, k1: levelOne.count, k2: levelTwo.count, dim: dim)
         guard layout.rows <= parameters.accRows && layout.rows <= parameters.spRows else { return nil }
         let scoresRow = Int.random(in: 0...(parameters.accRows - layout.rows), using: &random)
         let outputRow = Int.random(in: 0...(parameters.spRows - layout.rows), using: &random)
-        var instructions = [instruction(Funct.ctaProbabilities, CTAFields.outputAddress.placed(UInt64(outputRow)),
+        var instructions = setup + [instruction(Funct.ctaProbabilities, CTAFields.outputAddress.placed(UInt64(outputRow)),
                                         operand((1 << 31) | UInt32(scoresRow), columns: layout.k1 + layout.k2, rows: k0))]
         let first = outputRow + Int.random(in: 0..<layout.rows, using: &random), count = min(dim, outputRow + layout.rows - first)
         let span = (count - 1) * Int(model.state.store.dramStride) + dim * parameters.inputBytes

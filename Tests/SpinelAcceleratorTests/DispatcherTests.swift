@@ -210,7 +210,7 @@ struct DispatcherTests {
             } else if funct == 0 {
                 expected = ["ex", "ld", "st", "st"][Int(rs1 & 3)]  // CONFIG_NORM (with normalizations) goes to the store controller
             } else {
-                expected = [1: "ld", 2: "ld", 14: "ld", 3: "st", 4: "ex", 5: "ex", 41: "st", 42: "st", 48: "st", 49: "st", 50: "st", 53: "st"][Int(funct)]!
+                expected = [1: "ld", 2: "ld", 14: "ld", 3: "st", 4: "ex", 5: "ex", 41: "st", 42: "st", 48: "st", 49: "st", 50: "st", 51: "st", 53: "st"][Int(funct)]!
             }
             counts[failed ? "error \(golden.lastRejection!.code)" : expected, default: 0] += 1
             if Funct.cta.contains(funct) { counts[failed ? "cta rejected" : "cta routed", default: 0] += 1 }
