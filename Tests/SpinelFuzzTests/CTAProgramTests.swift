@@ -5,7 +5,7 @@ import SpinelGolden
 import SpinelSim
 import Testing
 
-/// The CTA commands the RTL runs (CTA_CONFIG, CTA_CLUSTER, CTA_AGGREGATE, CTA_STATUS) on the small CTA
+/// The CTA commands the RTL runs (CTA_CONFIG, CTA_CLUSTER, CTA_AGGREGATE, CTA_PROBABILITIES, CTA_STATUS) on the small CTA
 /// configuration (Testbenches/configs/small-cta.json: DIM 4, l = 3, 4-bit codes, at most 8
 /// clusters), in hand-written programs: each runs on the Verilated accelerator, its harness
 /// trace replays on the golden model (every DMA write, the final error) and the timing model
