@@ -8,7 +8,7 @@
 //
 // Defaults: n = SPINEL_CTA_MAX_TOKENS tokens of width 2·DIM + 1 (not a multiple of DIM), head
 // size DIM + 1, from 3 prototypes (the tokens cluster). Status: docs/CTA.md, "State of the
-// work": the RTL does not run CTA_AGGREGATE, CTA_PROBABILITIES and CTA_GATHER yet.
+// work": the RTL does not run CTA_GATHER yet.
 #include <stdlib.h>
 
 #include "common/testbench.h"

@@ -59,8 +59,13 @@ public enum PipelineTiming {
     /// to its retirement (the check cycle, then `finish`).
     public static let probabilitiesFailureCycles = 2
     /// CTA_PROBABILITIES: cycles from the cycle the controller takes it to its first score read
-    /// over n tokens (the check cycle, then one token's ids per cycle into the aggregation unit).
+    /// over n tokens (the check cycle, then one token's ids per cycle into the aggregation unit),
+    /// once the unit has cleared after reset (`probabilityUnitReadyCycle`).
     public static func probabilitiesFirstRead(tokens n: Int) -> Int { n + 2 }
+    /// The first cycle (0 the first after reset) in which the probability aggregation unit takes
+    /// tokens: it clears its AP memories first, one word of each per cycle (K = `maxClusters`
+    /// words). A CTA_PROBABILITIES taken earlier loads its tokens from this cycle on.
+    public static func probabilityUnitReadyCycle(maxClusters: Int) -> UInt64 { UInt64(maxClusters) }
     /// CTA_PROBABILITIES: cycles from a row group's last score read to the next group's first
     /// read, or after the last group to the retirement (CTAController+Probabilities.swift): the
     /// last chunk lands (1), `start` (1), the unit runs ⌈n/2⌉ token pairs and drains its pipeline

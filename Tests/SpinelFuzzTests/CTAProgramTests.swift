@@ -425,17 +425,23 @@ struct CTAProgramTests {
         #expect(Self.status(model, row: 120) == [-1, -1, -1, 8])
     }
 
+    /// A fuzzer's program of `commands` random commands with CTA-heavy weights (`ctaWeight`) and
+    /// at least `atLeast` commands of `funct` among them, checked.
+    static func fuzz(_ funct: UInt8, atLeast: Int, commands: Int, ctaWeight: Int, seed: UInt64, _ name: String) throws {
+        let parameters = try runner.get().parameters
+        var options = ProgramGenerator.Options()
+        options.commands = commands
+        options.weights[.cta] = ctaWeight
+        let generated = ProgramGenerator(parameters: parameters, options: options).generate(seed: seed)
+        let count = generated.program.instructions.filter { $0.funct == funct }.count
+        #expect(count >= atLeast, "the program has \(count) commands of funct \(funct), \(generated.counts) by kind")
+        try check(generated.program, name)
+    }
+
     /// The fuzzer's programs with CTA_AGGREGATE among their commands (CTA-heavy weights).
     @Test(arguments: 0..<2)
     func randomProgramWithAggregates(offset: UInt64) throws {
-        let parameters = try Self.runner.get().parameters
-        var options = ProgramGenerator.Options()
-        options.commands = 100
-        options.weights[.cta] = 60
-        let generated = ProgramGenerator(parameters: parameters, options: options).generate(seed: SeededGenerator.testSeed(51_000) + offset)
-        let aggregates = generated.program.instructions.filter { $0.funct == Funct.ctaAggregate }.count
-        #expect(aggregates >= 2, "the program has \(aggregates) CTA_AGGREGATE commands, \(generated.counts) by kind")
-        try Self.check(generated.program, "fuzz-aggregate-\(offset)")
+        try Self.fuzz(Funct.ctaAggregate, atLeast: 2, commands: 100, ctaWeight: 60, seed: SeededGenerator.testSeed(51_000) + offset, "fuzz-aggregate-\(offset)")
     }
 
     // MARK: CTA_PROBABILITIES
@@ -544,13 +550,7 @@ struct CTAProgramTests {
     /// The fuzzer's programs with CTA_PROBABILITIES among their commands (CTA-heavy weights).
     @Test(arguments: 0..<2)
     func randomProgramWithProbabilities(offset: UInt64) throws {
-        let parameters = try Self.runner.get().parameters
-        var options = ProgramGenerator.Options()
-        options.commands = 120
-        options.weights[.cta] = 80
-        let generated = ProgramGenerator(parameters: parameters, options: options).generate(seed: SeededGenerator.testSeed(52_000) + offset)
-        let count = generated.program.instructions.filter { $0.funct == Funct.ctaProbabilities }.count
-        #expect(count >= 3, "the program has \(count) CTA_PROBABILITIES commands, \(generated.counts) by kind")
-        try Self.check(generated.program, "fuzz-probabilities-\(offset)")
+        try Self.fuzz(Funct.ctaProbabilities, atLeast: 3, commands: 120, ctaWeight: 80, seed: SeededGenerator.testSeed(52_000) + offset,
+                      "fuzz-probabilities-\(offset)")
     }
 }

@@ -229,6 +229,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     private var ctaPhase = CTAPhase.idle
     /// CTA_PROBABILITIES's rows per group (`CTAParameters.pagTiles`), 1 without a `cta` section.
     private let probabilityTiles: Int
+    /// The cycle the probability aggregation unit has cleared after reset (`PipelineTiming.probabilityUnitReadyCycle`).
+    private let probabilityUnitReady: UInt64
     /// The cluster index's tree levels (`CTAParameters.clusterLevels`), 0 without a `cta` section.
     private let clusterLevels: Int
 
@@ -250,6 +252,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         spRows = parameters.spRows
         clusterLevels = parameters.config.cta?.clusterLevels ?? 0
         probabilityTiles = parameters.config.cta?.pagTiles ?? 1
+        probabilityUnitReady = PipelineTiming.probabilityUnitReadyCycle(maxClusters: parameters.config.cta?.maxClusters ?? 0)
         self.program = program
         self.execute = execute
         dma = DMAParameters(parameters, tagBits: 1)
@@ -605,7 +608,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 ctaPhase = .waiting(retireAt: cycle + UInt64(PipelineTiming.aggregateCycles(tokens: tokens, clusters: clusters, residuals: residuals)))
             case .aggregateFailure: ctaPhase = .waiting(retireAt: cycle + UInt64(PipelineTiming.aggregateFailureCycles))
             case .probabilities(_, _, let tokens, _):
-                ctaPhase = .paused(resumeAt: cycle + UInt64(PipelineTiming.probabilitiesFirstRead(tokens: tokens)), step: 0)
+                // The tokens load from the cycle after the check, once the unit has cleared after reset.
+                let firstRead = cycle + UInt64(PipelineTiming.probabilitiesFirstRead(tokens: tokens))
+                ctaPhase = .paused(resumeAt: max(firstRead, probabilityUnitReady + UInt64(tokens)), step: 0)
             case .probabilitiesFailure: ctaPhase = .waiting(retireAt: cycle + UInt64(PipelineTiming.probabilitiesFailureCycles))
             }
             return (true, true)
