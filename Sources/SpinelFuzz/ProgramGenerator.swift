@@ -647,7 +647,7 @@ struct GenerationState {
     /// CTA_PROBABILITIES, or what it needs first: λ when it is unset, with level 1 clustered
     /// (when it has no table) or level 2 over level 1's n tokens (when it has none over them), each
     /// hashed with a small M so that the clustering rarely overflows; then the command over 1 to
-    /// maxClusters compressed rows, its scores anywhere in the accumulator and AP anywhere in the
+    /// maxClusters compressed rows (a new set from row 0, or the next group after the rows so far), its scores anywhere in the accumulator and AP anywhere in the
     /// scratchpad, mostly followed by an mvout of some AP rows.
     mutating func randomProbabilities() -> [CommandProgram.Instruction]? {
         guard let cta = parameters.config.cta, let units = model.state.cta else { return nil }
@@ -678,12 +678,15 @@ struct GenerationState {
             guard (try? trial.execute(step.funct, rs1, rs2, memory: &trialMemory)) != nil, trial.lastRejection == nil else { return setup }
         }
         guard let levelOne = trial.state.cta?.tables[1], let levelTwo = trial.state.cta?.tables[2] else { return setup }
-        let k0 = Int.random(in: 1...cta.maxClusters, using: &random)
+        // A new set of rows from row 0, or (when there is room) the next group after the rows so far.
+        let rowsSoFar = trial.state.cta?.probabilityRows.count ?? 0
+        let firstRow = setup.isEmpty && rowsSoFar > 0 && rowsSoFar < cta.maxClusters && random.chance(0.4) ? rowsSoFar : 0
+        let k0 = Int.random(in: 1...(cta.maxClusters - firstRow), using: &random)
         let layout = CTAScoreLayout(k0: k0, k1: levelOne.count, k2: levelTwo.count, dim: dim)
         guard layout.rows <= parameters.accRows && layout.rows <= parameters.spRows else { return nil }
         let scoresRow = Int.random(in: 0...(parameters.accRows - layout.rows), using: &random)
         let outputRow = Int.random(in: 0...(parameters.spRows - layout.rows), using: &random)
-        var instructions = setup + [instruction(Funct.ctaProbabilities, CTAFields.outputAddress.placed(UInt64(outputRow)),
+        var instructions = setup + [instruction(Funct.ctaProbabilities, CTAFields.outputAddress.placed(UInt64(outputRow)) | CTAFields.firstRow.placed(UInt64(firstRow)),
                                         operand((1 << 31) | UInt32(scoresRow), columns: layout.k1 + layout.k2, rows: k0))]
         let first = outputRow + Int.random(in: 0..<layout.rows, using: &random), count = min(dim, outputRow + layout.rows - first)
         let span = (count - 1) * Int(model.state.store.dramStride) + dim * parameters.inputBytes

@@ -83,7 +83,8 @@ struct RandomCommands {
             let rows = chance(0.9) ? Int.random(in: 1...cta.maxClusters, using: &random) : pick([0, cta.maxClusters + 1, 0xFFFF])
             let columns = Int.random(in: 0...(2 * cta.maxClusters + 1), using: &random)
             let scores = chance(0.85) ? 1 << 31 | UInt32(Int.random(in: 0..<parameters.accRows, using: &random)) : local()
-            return (Funct.ctaProbabilities, UInt64(output) | stray, UInt64(rows) << 48 | UInt64(columns) << 32 | UInt64(scores))
+            let firstRow = UInt64(chance(0.3) ? Int.random(in: 0...cta.maxClusters, using: &random) : 0)
+            return (Funct.ctaProbabilities, UInt64(output) | firstRow << 32 | stray, UInt64(rows) << 48 | UInt64(columns) << 32 | UInt64(scores))
         case 4:  // CTA_AGGREGATE (its state checks, which the golden model often fails, are the CTA controller's)
             let level = UInt64(chance(0.9) ? Int.random(in: 0...2, using: &random) : 3)
             let residuals: UInt64 = chance(0.3) ? 1 << UInt64(CTAFields.residualsBit) : 0

@@ -35,8 +35,8 @@ struct CTACommandTests {
     static func aggregate(level: Int, residuals: Bool = false, output: UInt32, tokens: UInt32, rows: Int, cols: Int) -> Encoded {
         Encoded(funct: 50, rs1: UInt64(residuals ? 1 : 0) << 34 | UInt64(level) << 32 | UInt64(output), rs2: G.operand(tokens, cols: cols, rows: rows))
     }
-    static func probabilities(output: UInt32, scoresRow: Int, k0: Int, width: Int) -> Encoded {
-        Encoded(funct: 51, rs1: UInt64(output), rs2: G.operand(G.acc(scoresRow), cols: width, rows: k0))
+    static func probabilities(output: UInt32, scoresRow: Int, k0: Int, width: Int, firstRow: Int = 0) -> Encoded {
+        Encoded(funct: 51, rs1: UInt64(firstRow) << 32 | UInt64(output), rs2: G.operand(G.acc(scoresRow), cols: width, rows: k0))
     }
     static func gather(_ dram: UInt64, productsRow: Int, k0: Int, cols: Int) -> Encoded {
         Encoded(funct: 52, rs1: dram, rs2: G.operand(G.acc(productsRow), cols: cols, rows: k0))
@@ -248,6 +248,9 @@ struct CTACommandTests {
             (Self.aggregate(level: 0, residuals: true, output: 100, tokens: 0, rows: 8, cols: 4), .unsupportedField, "only level 1"),
             (Self.aggregate(level: 0, output: 100, tokens: 0, rows: 8, cols: 5), .tooManyColumns, "DIM is 4"),
             (Self.probabilities(output: 0, scoresRow: 0, k0: 2, width: 4), .illegalOperand, "level 1"),
+            (Self.probabilities(output: 0, scoresRow: 0, k0: 2, width: 4, firstRow: 15), .illegalOperand, "at most cta.maxClusters = 16"),
+            (Self.probabilities(output: 0, scoresRow: 0, k0: 0, width: 4), .illegalOperand, "at least one row"),
+            (Encoded(funct: 51, rs1: 1 << 48, rs2: G.operand(G.acc(0), cols: 4, rows: 2)), .unsupportedField, "rs1"),
             (Self.gather(0x1000, productsRow: 0, k0: 2, cols: 4), .illegalOperand, "CTA_PROBABILITIES made 0"),
             (Encoded(funct: 53, rs1: 1, rs2: UInt64(G.acc(0))), .unsupportedField, "rs1"),
             (Encoded(funct: 53, rs1: 0, rs2: UInt64(0)), .illegalOperand, "plain accumulator"),
@@ -268,6 +271,60 @@ struct CTACommandTests {
             #expect(rejection.reason.contains(words), "\(command): \(rejection.reason)")
             #expect(machine.model.state == before, "\(command) changed the state")
         }
+    }
+
+    /// CTA_PROBABILITIES in groups of compressed query rows (rs1[47:32] the group's first row):
+    /// groups 0 ..< 2 and 2 ..< 3 give the rows one command over 0 ..< 3 gives; a group that
+    /// does not follow the rows so far is refused (nothing changes); a group at row 0 starts a
+    /// new set, and CTA_GATHER takes the rows made since.
+    @Test func probabilityGroups() throws {
+        func machineWithScores() throws -> Machine {
+            var machine = try Machine(Self.config)
+            try Self.place([[0, 0, 0, 0]], at: G.acc(250), accumulator: true, in: &machine)
+            for level in 0..<3 {
+                try Self.place((0..<8).map { [Int64(($0 + level) % (level + 2)), 0, 0, 0] }, at: G.acc(0), accumulator: true, in: &machine)
+                try machine.run(Self.configHash(level: level, multiplier: 1, shift: 0, offsetsRow: 250), Self.cluster(level: level, productsRow: 0, tokens: 8))
+            }
+            #expect(try Self.status(of: &machine) == [2, 3, 4, -1])
+            // k1 + k2 = 7 scores per row: blocks [k1 | k2] of 4 lanes, 3 query rows at rows 20 + b·3 + q.
+            let scores: [[Int64]] = (0..<6).map { (r: Int) -> [Int64] in (0..<4).map { (lane: Int) -> Int64 in Int64(r * 137 - lane * 53 * (r % 3 + 1)) } }
+            try Self.place(scores, at: G.acc(20), accumulator: true, in: &machine)
+            try machine.run(Self.configExponent(4))
+            return machine
+        }
+        var whole = try machineWithScores()
+        try whole.run(Self.probabilities(output: 40, scoresRow: 20, k0: 3, width: 7))
+        #expect(whole.model.lastRejection == nil, "\(String(describing: whole.model.lastRejection))")
+        var groups = try machineWithScores()
+        // Group rows 0 ..< 2: its blocks at rows 60 + b·2 + t; row 2 alone at 70 + b.
+        for (q, target) in [(0, 60), (1, 61), (2, 70)] {
+            let rows = (0..<2).map { b in groups.accumulator(20 + b * 3 + q, rows: 1)[0] }
+            for (b, row) in rows.enumerated() {
+                try Self.place([row], at: G.acc(q < 2 ? target + b * 2 : target + b), accumulator: true, in: &groups)
+            }
+        }
+        try groups.run(Self.probabilities(output: 100, scoresRow: 60, k0: 2, width: 7))
+        let before = groups.model.state
+        try groups.run(Self.probabilities(output: 110, scoresRow: 70, k0: 1, width: 7, firstRow: 3))
+        #expect(groups.model.lastRejection?.code == .illegalOperand && groups.model.lastRejection?.reason.contains("rows so far are 0 ..< 2") == true,
+                "\(String(describing: groups.model.lastRejection))")
+        #expect(groups.model.state == before)
+        try groups.run(Self.probabilities(output: 110, scoresRow: 70, k0: 1, width: 7, firstRow: 2))
+        #expect(groups.model.lastRejection == nil, "\(String(describing: groups.model.lastRejection))")
+        for q in 0..<3 {
+            for b in 0..<2 {
+                let expected = whole.scratchpad(40 + b * 3 + q, rows: 1)[0]
+                let actual = groups.scratchpad(q < 2 ? 100 + b * 2 + q : 110 + b, rows: 1)[0]
+                #expect(actual == expected, "AP row \(q), block \(b)")
+            }
+        }
+        #expect(whole.model.state.cta?.probabilityRows == groups.model.state.cta?.probabilityRows)
+        #expect(groups.model.state.cta?.probabilityRows.count == 3)
+        // Not vacuous: the rows differ.
+        #expect(Set((0..<3).map { whole.scratchpad(40 + $0, rows: 1)[0] }).count > 1)
+        // A group at row 0 starts over: a gather of k0 = 2 then finds 1 row, and refuses.
+        try groups.run(Self.probabilities(output: 110, scoresRow: 70, k0: 1, width: 7))
+        #expect(groups.model.state.cta?.probabilityRows.count == 1)
     }
 
     /// A code's l products are one accumulator row: l ≤ DIM.

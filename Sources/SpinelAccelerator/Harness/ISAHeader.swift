@@ -38,6 +38,7 @@ public enum ISAHeader {
             ("SPINEL_CTA_HASH_K_LOW", "\(CTAFields.hashShift.low)", "CTA_CONFIG rs1: K's lowest bit"),
             ("SPINEL_CTA_EXPONENT_LOW", "\(CTAFields.exponentFactor.low)", "CTA_CONFIG rs1: λ's lowest bit"),
             ("SPINEL_CTA_AGGREGATE_LEVEL_LOW", "\(CTAFields.aggregateLevel.low)", "CTA_AGGREGATE rs1: the level's lowest bit"),
+            ("SPINEL_CTA_FIRST_ROW_LOW", "\(CTAFields.firstRow.low)", "CTA_PROBABILITIES rs1: the group's first compressed row, lowest bit"),
             ("SPINEL_CTA_RESIDUALS_BIT", "\(CTAFields.residualsBit)", "CTA_AGGREGATE rs1: replace the tokens by their residuals"),
             ("SPINEL_CTA_STATUS_VALUES", "\(CTAFields.statusValues)", "CTA_STATUS: values written (k0, k1, k2, overflow token)"),
         ]

@@ -30,7 +30,8 @@ public struct CTAState: Hashable, Sendable {
     public var lastOverflowToken: Int?
     /// λ (CTA_CONFIG target 3); 0 after reset, which CTA_PROBABILITIES refuses.
     public var exponentFactor: Float = 0
-    /// One per compressed query row of the last CTA_PROBABILITIES.
+    /// One per compressed query row of the CTA_PROBABILITIES groups since the last one that
+    /// started at row 0 (row q0 + t of a group at q0 is entry q0 + t).
     public var probabilityRows: [ProbabilityRow] = []
 
     init(hashLength: Int) {
@@ -51,7 +52,8 @@ public enum CTACommand: Hashable, Sendable {
     /// `residuals` (level 1) the token rows become their residuals.
     case aggregate(level: Int, residuals: Bool, output: LocalAddress, tokens: LocalOperand)
     /// CTA_PROBABILITIES: AP's int8 halves at `output` from the compressed scores.
-    case probabilities(output: LocalAddress, scores: LocalOperand)
+    /// (A group of compressed query rows: first row q0, the operand's rows.)
+    case probabilities(output: LocalAddress, firstRow: Int, scores: LocalOperand)
     /// CTA_GATHER: the normalized output rows of the two products, one per token, to DRAM.
     case gather(dramAddress: UInt64, products: LocalOperand)
     /// CTA_STATUS: k0, k1, k2 and the overflow token into accumulator rows (`CTAFields.statusValues`).
@@ -81,8 +83,8 @@ extension CTACommand: CustomStringConvertible {
             "CTA_CLUSTER level \(level): \(products.shape) products at \(products.address)"
         case .aggregate(let level, let residuals, let output, let tokens):
             "CTA_AGGREGATE level \(level): tokens \(tokens.shape) at \(tokens.address), centroids to \(output)" + (residuals ? ", residuals in place" : "")
-        case .probabilities(let output, let scores):
-            "CTA_PROBABILITIES scores \(scores.shape) at \(scores.address), AP to \(output)"
+        case .probabilities(let output, let firstRow, let scores):
+            "CTA_PROBABILITIES rows \(firstRow) ..< \(firstRow + scores.rows): scores \(scores.shape) at \(scores.address), AP to \(output)"
         case .gather(let dram, let products):
             "CTA_GATHER products \(products.shape) at \(products.address) to \(hexAddress(dram))"
         case .status(let output):
@@ -130,7 +132,8 @@ extension CTACommand {
                               output: LocalAddress(bits: UInt32(F.outputAddress.value(in: rs1))), tokens: LocalOperand(field: rs2))
         case Funct.ctaProbabilities:
             try reserved(rs1, F.probabilitiesRs1, "CTA_PROBABILITIES", "rs1")
-            return .probabilities(output: LocalAddress(bits: UInt32(F.outputAddress.value(in: rs1))), scores: LocalOperand(field: rs2))
+            return .probabilities(output: LocalAddress(bits: UInt32(F.outputAddress.value(in: rs1))), firstRow: Int(F.firstRow.value(in: rs1)),
+                                  scores: LocalOperand(field: rs2))
         case Funct.ctaGather:
             return .gather(dramAddress: rs1, products: LocalOperand(field: rs2))
         default:  // Funct.ctaStatus
@@ -170,9 +173,10 @@ extension CTACommand {
             guard tokens.columns <= parameters.dim else {
                 throw CommandRejection(.tooManyColumns, "CTA_AGGREGATE has \(tokens.columns) columns; DIM is \(parameters.dim) (wider rows go one column block per command)")
             }
-        case .probabilities(_, let scores):
-            guard (1...cta.maxClusters).contains(scores.rows) else {
-                throw CommandRejection(.illegalOperand, "CTA_PROBABILITIES covers \(scores.rows) compressed query rows; k0 is 1 to cta.maxClusters = \(cta.maxClusters)")
+        case .probabilities(_, let firstRow, let scores):
+            guard scores.rows >= 1 && firstRow + scores.rows <= cta.maxClusters else {
+                throw CommandRejection(.illegalOperand, "CTA_PROBABILITIES covers compressed query rows \(firstRow) ..< \(firstRow + scores.rows); "
+                    + "a group has at least one row and k0 is at most cta.maxClusters = \(cta.maxClusters)")
             }
         case .gather(_, let products):
             guard products.columns > 0 && products.rows > 0 else {
@@ -253,9 +257,9 @@ extension GoldenModel {
             for (r, residual) in CentroidAggregation.residuals(rows, centroids: centroids, table: table).enumerated() {
                 for (lane, value) in residual.enumerated() { state.scratchpad[tokens.address.row + r, lane] = value }
             }
-        case .probabilities(let output, let scores):
+        case .probabilities(let output, let firstRow, let scores):
             // The operands' plain addresses first (the dispatcher's), then the state (the CTA
-            // controller's: the tables, λ, k1 + k2, the layout's rows); docs/CTA.md, "Commands".
+            // controller's: the tables, λ, the first row, k1 + k2, the layout's rows); docs/CTA.md, "Commands".
             try Self.checkProbabilitiesOperands(scores: scores, output: output, parameters: parameters)
             let levelOne = try clusterTable(units, 1, for: "CTA_PROBABILITIES"), levelTwo = try clusterTable(units, 2, for: "CTA_PROBABILITIES")
             guard levelOne.ids.count == levelTwo.ids.count else {
@@ -263,6 +267,10 @@ extension GoldenModel {
             }
             guard units.exponentFactor > 0 else {
                 throw CommandRejection(.illegalOperand, "CTA_PROBABILITIES needs λ: give it with CTA_CONFIG target 3 first")
+            }
+            guard firstRow == 0 || firstRow == units.probabilityRows.count else {
+                throw CommandRejection(.illegalOperand, "CTA_PROBABILITIES starts at compressed row \(firstRow), but the rows so far are "
+                    + "0 ..< \(units.probabilityRows.count): a group follows them, or starts a new set at row 0")
             }
             let layout = CTAScoreLayout(k0: scores.rows, k1: levelOne.count, k2: levelTwo.count, dim: parameters.dim)
             guard scores.columns == layout.k1 + layout.k2 else {
@@ -277,7 +285,8 @@ extension GoldenModel {
             let expTable = CTANumerics.expTable(entries: cta.expTableEntries, entryBits: cta.expTableBits)
             let aggregation = ProbabilityAggregation(scores: scoreRows, levelOne: levelOne, levelTwo: levelTwo,
                                                      exponentFactor: units.exponentFactor, expTable: expTable, tiles: cta.pagTiles)
-            units.probabilityRows = []
+            // Row q of the group is compressed row firstRow + q (a group at row 0 starts a new set).
+            if firstRow == 0 { units.probabilityRows = [] }
             for (q, row) in aggregation.rows.enumerated() {
                 let halves = [row[..<layout.k1], row[layout.k1...]]
                 // Every lane of the halves' blocks is written: the padding past a half's end is 0.
@@ -349,7 +358,7 @@ extension GoldenModel {
     /// nil when it passes the checks that need the command alone (decoding, `checkFields`, the
     /// local operands): a command the golden model rejects that passes these fails behind the
     /// dispatcher, in the CTA controller (a cluster overflow; CTA_AGGREGATE's table, n, k and
-    /// overlap; CTA_PROBABILITIES's tables, λ, k1 + k2 and its rows).
+    /// overlap; CTA_PROBABILITIES's tables, λ, first row, k1 + k2 and its rows).
     public static func ctaDispatcherRejection(funct: UInt8, rs1: UInt64, rs2: UInt64, parameters: AcceleratorParameters) -> AcceleratorError.Code? {
         do {
             let command = try CTACommand.decode(funct: funct, rs1: rs1, rs2: rs2)
@@ -366,7 +375,7 @@ extension GoldenModel {
             case .configExponent(let bits):
                 let factor = Numerics.float(bits: bits)
                 guard factor.isFinite && factor > 0 else { return .invalidScale }
-            case .probabilities(let output, let scores):
+            case .probabilities(let output, _, let scores):
                 try checkProbabilitiesOperands(scores: scores, output: output, parameters: parameters)
             case .gather:
                 break

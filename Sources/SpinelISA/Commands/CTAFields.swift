@@ -28,6 +28,9 @@ public enum CTAFields {
     public static let residualsBit = 34
     /// rs1[31:0] of CTA_AGGREGATE and CTA_PROBABILITIES: the local address the rows go to.
     public static let outputAddress = BitField(low: 0, width: LocalAddressLayout.bits)
+    /// rs1[47:32] of CTA_PROBABILITIES: the first compressed query row of the command's group
+    /// (its rows are q0 ..< q0 + rows; 0 starts a new set, a later group must follow the rows so far).
+    public static let firstRow = BitField(low: 32, width: 16)
 
     // MARK: Reserved bits
 
@@ -37,7 +40,7 @@ public enum CTAFields {
     public static let configExponentRs1 = [configTarget, exponentFactor]
     public static let clusterRs1 = [clusterLevel]
     public static let aggregateRs1 = [outputAddress, aggregateLevel, BitField(low: residualsBit, width: 1)]
-    public static let probabilitiesRs1 = [outputAddress]
+    public static let probabilitiesRs1 = [outputAddress, firstRow]
     public static let statusRs2 = [outputAddress]
 
     /// The reserved bits of a register whose used fields are `used`.

@@ -4,9 +4,9 @@ import SpinelHDL
 /// "Probability aggregation unit", "Probability quantizer"):
 ///
 /// - a check cycle: the state, in the golden model's order (levels 1 and 2 have tables over the
-///   same tokens, λ is set, the columns are k1 + k2, the scores' and AP's blocks·k0 rows fit
-///   their memories); a failure is the command's fault, nothing is written and the probability
-///   rows stay;
+///   same tokens, λ is set, the first row q0 is 0 or follows the probability rows so far, the
+///   columns are k1 + k2, the scores' and AP's blocks·k0 rows fit their memories); a failure is
+///   the command's fault, nothing is written and the probability rows stay;
 /// - the n tokens' level-1 and level-2 ids into the `ProbabilityAggregationUnit`, one token per
 ///   cycle from the two cluster-table memories (once the unit has cleared after reset);
 /// - per group of `pagTiles` compressed query rows q = g·tiles + t (a row q ≥ k0 is absent): the
@@ -15,8 +15,9 @@ import SpinelHDL
 ///   cycle later), a cycle for the last chunk to land, the unit's `start`; then the unit's AP
 ///   stream goes through the `ProbabilityQuantizer`, whose rows are written to the scratchpad at
 ///   AP + block·k0 + q (absent rows dropped) and whose maxima and denominator of each present row
-///   go to `probability_rows_table`. The next group starts when the quantizer's last row of this
-///   one has left; after the last group the command sets `probability_rows` to k0 and retires.
+///   go to `probability_rows_table` at word q0 + q. The next group starts when the quantizer's
+///   last row of this one has left; after the last group the command sets `probability_rows` to
+///   q0 + k0 (the rows of its set so far) and retires.
 extension CTAController {
     /// What CTA_PROBABILITIES shares with the rest of the controller.
     struct ProbabilityState {
@@ -56,6 +57,7 @@ extension CTAController {
         let phase = state.phase, step = state.step
         let operand = OperandFields(state.command.rs2), output = OperandFields(state.command.rs1)
         let k0 = operand.rows, k1 = state.counts[1], k2 = state.counts[2], n = state.tableTokens[1]
+        let firstRow = state.command.rs1.field(CTAFields.firstRow)
 
         // The layout (`CTAScoreLayout`): ⌈k1/DIM⌉ level-1 blocks, then ⌈k2/DIM⌉ level-2 blocks, of k0 rows each.
         let laneBits = dim.trailingZeroBitCount, blockBits = quantizer.blockBits
@@ -73,6 +75,7 @@ extension CTAController {
             (!state.hasTable[2], .illegalOperand),
             (n =/= state.tableTokens[2], .illegalOperand),
             (state.lambda === 0, .illegalOperand),
+            (firstRow =/= 0 && firstRow.extended(to: wide) =/= state.rows.extended(to: wide), .illegalOperand),
             (operand.columns.extended(to: wide) =/= (k1 +& k2).extended(to: wide), .illegalOperand),
             (scoresLast >= Signal(parameters.accRows), .localAddressOutOfRange),
             (apLast >= Signal(parameters.spRows), .localAddressOutOfRange),
@@ -158,10 +161,10 @@ extension CTAController {
         let lastBlock = quantize.output.fire && row.block +& 1 >= blocks
         let idBits = HWType.addressWidth(for: cta.maxClusters)
         let kept = [quantize.maximumLevelOne, quantize.maximumLevelTwo, quantize.rowDenominators].map { select($0, at: row.tile) }
-        state.rowsTable.write(address: query.resized(to: idBits), data: cat(kept.reversed()), enable: lastBlock && present)
+        state.rowsTable.write(address: (firstRow +% query.resized(to: 16)).resized(to: idBits), data: cat(kept.reversed()), enable: lastBlock && present)
         m.when(lastBlock && row.tile === Signal(unit.tiles - 1)) {
             m.when(groupRow +& Signal(unit.tiles) >= k0.extended(to: 17)) {
-                state.rows.set(k0.resized(to: state.rows.width))
+                state.rows.set((firstRow +& k0).resized(to: state.rows.width))
                 phase.set(Phase.finish)
             }.otherwise {
                 groupRow.set(groupRow +% Signal(unit.tiles))

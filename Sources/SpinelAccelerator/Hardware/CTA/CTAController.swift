@@ -17,8 +17,8 @@ import SpinelHDL
 ///   `HashUnit` (one register stage) and on into the `ClusterIndexModule` (one token per cycle,
 ///   `latency` cycles to its id). Each id is written to the level's cluster-table memory
 ///   (`table_level0` …: `maxTokens` words of ⌈log2 K⌉ bits each, one memory per level so that
-///   CTA_PROBABILITIES reads a token's level-1 and level-2 ids in one cycle). When the last token's id is out, the level takes the count
-///   and n, or, if a token found no cluster, no table, and the overflow is reported like a DMA
+///   CTA_PROBABILITIES reads a token's level-1 and level-2 ids in one cycle). When the last
+///   token's id is out, the level takes the count and n, or, if a token found no cluster, no table, and the overflow is reported like a DMA
 ///   fault (`clusterOverflow`, the command's index).
 /// - CTA_AGGREGATE first checks the state in one cycle (in the golden model's order: the level
 ///   has a table, the rows are its n, the k centroid rows fit the scratchpad, they miss the token
@@ -123,9 +123,9 @@ public struct CTAController: Module {
         let overflowToken = m.register("overflow_token", .uint(index.tokenBits), reset: 0)
         // λ, binary32 bits (CTA_CONFIG target 3; 0 until one).
         let lambda = m.register("lambda", .uint(32), reset: 0)
-        // Read by CTA_GATHER: per compressed query row q of the last CTA_PROBABILITIES that ran,
-        // word q = cat(D, m2, m1) (`probabilityAccumulatorBits` each, m1 in the low bits), and k0
-        // (0 before one; a failing one leaves both).
+        // Read by CTA_GATHER: per compressed query row q of the CTA_PROBABILITIES groups since the
+        // last one at row 0, word q = cat(D, m2, m1) (`probabilityAccumulatorBits` each, m1 in the
+        // low bits), and their count q0 + k0 (0 before one; a failing one leaves both).
         let probabilityRowsTable = m.memory("probability_rows_table", width: 3 * cta.probabilityAccumulatorBits, depth: cta.maxClusters)
         let probabilityRows = m.register("probability_rows", .uint(index.countBits), reset: 0)
 

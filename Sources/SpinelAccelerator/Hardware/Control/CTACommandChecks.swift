@@ -91,12 +91,13 @@ struct CTACommandChecks {
             (output.isGarbage || output.isAccumulator || output.flagBits.orReduce, .illegalOperand),
         ]
 
-        // CTA_PROBABILITIES: the fields (`checkFields`: k0 from 1 to maxClusters), then
+        // CTA_PROBABILITIES: the fields (`checkFields`: at least one row, the first row q0 + the
+        // rows at most maxClusters), then
         // `GoldenModel.checkProbabilitiesOperands`: the scores a plain accumulator address, AP's a
         // plain scratchpad address (how many rows follow is the tables').
         let probabilitiesChecks: [(Signal, ErrorCode)] = [
             (reserved(rs1, besides: F.probabilitiesRs1), .unsupportedField),
-            (operand.rows === 0 || operand.rows > Signal(cta.maxClusters), .illegalOperand),
+            (operand.rows === 0 || rs1.field(F.firstRow) +& operand.rows > Signal(cta.maxClusters), .illegalOperand),
             (operand.isGarbage || !operand.isAccumulator || operand.flagBits.orReduce, .illegalOperand),
             (output.isGarbage || output.isAccumulator || output.flagBits.orReduce, .illegalOperand),
         ]
