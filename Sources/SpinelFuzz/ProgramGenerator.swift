@@ -572,14 +572,16 @@ struct GenerationState {
     /// A CTA command the RTL runs: CTA_CONFIG of a level (random M and K, the offsets a random
     /// accumulator row) or of λ, CTA_CLUSTER of a level over 1 to `maxTokens` accumulator rows
     /// (the golden model drops one that overflows), CTA_AGGREGATE of a level with a table
-    /// (`randomAggregate`), CTA_GATHER when the state allows one (`randomGather`), or CTA_STATUS into an accumulator row, mostly moved out at full width
+    /// (`randomAggregate`), CTA_PROBABILITIES (`randomProbabilities`), CTA_GATHER when the state allows one
+    /// (`randomGather`), or CTA_STATUS into an accumulator row, mostly moved out at full width
     /// next so that the counts reach DRAM.
     mutating func randomCTA() -> [CommandProgram.Instruction] {
         guard let cta = parameters.config.cta else { preconditionFailure("CTA commands need a cta section") }
         let accumulator: UInt32 = 1 << 31
-        let draw = Int.random(in: 0..<13, using: &random)
+        let draw = Int.random(in: 0..<15, using: &random)
         if draw == 12, let gather = randomGather() { return gather }
-        if draw >= 10, let aggregate = randomAggregate() { return aggregate }
+        if (10..<13).contains(draw), let aggregate = randomAggregate() { return aggregate }
+        if draw >= 13, let probabilities = randomProbabilities() { return probabilities }
         switch draw {
         case 0..<3:
             let level = UInt64.random(in: 0..<UInt64(CTAFields.levels), using: &random)
@@ -641,6 +643,61 @@ struct GenerationState {
         }
         if random.chance(0.8) { moveOut(outputRow, k) }
         if residuals && random.chance(0.8) { moveOut(tokensRow, min(n, 2 * dim)) }
+        return instructions
+    }
+
+    /// CTA_PROBABILITIES, or what it needs first: λ when it is unset, with level 1 clustered
+    /// (when it has no table) or level 2 over level 1's n tokens (when it has none over them), each
+    /// hashed with a small M so that the clustering rarely overflows; then the command over 1 to
+    /// maxClusters compressed rows (a new set from row 0, or the next group after the rows so far), its scores anywhere in the accumulator and AP anywhere in the
+    /// scratchpad, mostly followed by an mvout of some AP rows.
+    mutating func randomProbabilities() -> [CommandProgram.Instruction]? {
+        guard let cta = parameters.config.cta, let units = model.state.cta else { return nil }
+        var setup: [CommandProgram.Instruction] = []
+        if units.exponentFactor == 0 {
+            let factor = UInt64(Float.random(in: 0.01...4, using: &random).bitPattern)
+            setup.append(instruction(Funct.ctaConfig, CTAFields.configTarget.placed(UInt64(CTAFields.exponentTarget)) | CTAFields.exponentFactor.placed(factor), 0))
+        }
+        func clustering(level: UInt64, tokens: Int) -> [CommandProgram.Instruction] {
+            let accumulator: UInt32 = 1 << 31
+            let rs1 = CTAFields.configTarget.placed(level) | CTAFields.hashMultiplier.placed(UInt64.random(in: 0...3, using: &random))
+                | CTAFields.hashShift.placed(UInt64.random(in: 8...16, using: &random))
+            let offsets = operand(accumulator | UInt32(Int.random(in: 0..<parameters.accRows, using: &random)), columns: cta.hashLength, rows: 1)
+            let row = Int.random(in: 0...(parameters.accRows - tokens), using: &random)
+            return [instruction(Funct.ctaConfig, rs1, offsets),
+                    instruction(Funct.ctaCluster, CTAFields.clusterLevel.placed(level), operand(accumulator | UInt32(row), columns: cta.hashLength, rows: tokens))]
+        }
+        var n = units.tables[1]?.ids.count ?? 0
+        if units.tables[1] == nil {
+            n = Int.random(in: 1...min(cta.maxTokens, parameters.accRows), using: &random)
+            setup += clustering(level: 1, tokens: n)
+        }
+        if units.tables[2]?.ids.count != n { setup += clustering(level: 2, tokens: n) }
+        // The tables the setup leaves (the golden model on a copy; a setup that fails is dropped whole).
+        var trial = model, trialMemory = memory
+        for step in setup {
+            let (rs1, rs2) = step.relocated(to: ProgramGenerator.goldenBase)
+            guard (try? trial.execute(step.funct, rs1, rs2, memory: &trialMemory)) != nil, trial.lastRejection == nil else { return setup }
+        }
+        guard let levelOne = trial.state.cta?.tables[1], let levelTwo = trial.state.cta?.tables[2] else { return setup }
+        // A new set of rows from row 0, or (when there is room) the next group after the rows so far.
+        let rowsSoFar = trial.state.cta?.probabilityRows.count ?? 0
+        let firstRow = setup.isEmpty && rowsSoFar > 0 && rowsSoFar < cta.maxClusters && random.chance(0.4) ? rowsSoFar : 0
+        // Half the new sets cover level 0's k0 rows when it has a table, so that a CTA_GATHER can follow.
+        let queries = trial.state.cta?.tables[0]?.count
+        let k0 = firstRow == 0 && queries != nil && random.chance(0.5) ? queries! : Int.random(in: 1...(cta.maxClusters - firstRow), using: &random)
+        let layout = CTAScoreLayout(k0: k0, k1: levelOne.count, k2: levelTwo.count, dim: dim)
+        guard layout.rows <= parameters.accRows && layout.rows <= parameters.spRows else { return nil }
+        let scoresRow = Int.random(in: 0...(parameters.accRows - layout.rows), using: &random)
+        let outputRow = Int.random(in: 0...(parameters.spRows - layout.rows), using: &random)
+        var instructions = setup + [instruction(Funct.ctaProbabilities, CTAFields.outputAddress.placed(UInt64(outputRow)) | CTAFields.firstRow.placed(UInt64(firstRow)),
+                                        operand((1 << 31) | UInt32(scoresRow), columns: layout.k1 + layout.k2, rows: k0))]
+        let first = outputRow + Int.random(in: 0..<layout.rows, using: &random), count = min(dim, outputRow + layout.rows - first)
+        let span = (count - 1) * Int(model.state.store.dramStride) + dim * parameters.inputBytes
+        if random.chance(0.8), let offset = dramOffset(in: outputRegion, span: span, elementBytes: parameters.inputBytes) {
+            instructions.append(CommandProgram.Instruction(funct: Funct.mvout, rs1: UInt64(offset),
+                                                           rs2: operand(UInt32(first), columns: dim, rows: count), rs1IsDRAM: true))
+        }
         return instructions
     }
 

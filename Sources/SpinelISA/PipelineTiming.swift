@@ -46,6 +46,45 @@ public enum PipelineTiming {
         return residuals ? centroids + n + 4 : centroids
     }
 
+    /// Pipeline registers of the probability aggregation unit's fp32 exponent multiply (its `ScaleUnit`).
+    public static let probabilityScaleLatency = 2
+    /// Cycles from a token pair's cluster-table read in the probability aggregation unit to its
+    /// AP write: table, scores, sum, the scale unit, the exp table, the accumulate.
+    public static let probabilityAggregationLatency = 4 + probabilityScaleLatency
+    /// Cycles from the probability quantizer's last AP entry of a group to its first row: the
+    /// dividers' start (1), the division (`floatDividerLatency`), the first buffer read (1), the
+    /// output register (1).
+    public static let probabilityQuantizerCycles = floatDividerLatency + 3
+    /// CTA_PROBABILITIES whose state checks fail: cycles from the cycle the controller takes it
+    /// to its retirement (the check cycle, then `finish`).
+    public static let probabilitiesFailureCycles = 2
+    /// CTA_PROBABILITIES: cycles from the cycle the controller takes it to its first score read
+    /// over n tokens (the check cycle, then one token's ids per cycle into the aggregation unit),
+    /// once the unit has cleared after reset (`probabilityUnitReadyCycle`).
+    public static func probabilitiesFirstRead(tokens n: Int) -> Int { n + 2 }
+    /// The first cycle (0 the first after reset) in which the probability aggregation unit takes
+    /// tokens: it clears its AP memories first, one word of each per cycle (K = `maxClusters`
+    /// words). A CTA_PROBABILITIES taken earlier loads its tokens from this cycle on.
+    public static func probabilityUnitReadyCycle(maxClusters: Int) -> UInt64 { UInt64(maxClusters) }
+    /// CTA_PROBABILITIES: cycles from a row group's last score read to the next group's first
+    /// read, or after the last group to the retirement (CTAController+Probabilities.swift): the
+    /// last chunk lands (1), `start` (1), the unit runs ⌈n/2⌉ token pairs and drains its pipeline
+    /// (`probabilityAggregationLatency`), its read-out starts (1) and streams the k1 + k2 entries,
+    /// the quantizer's factors (`probabilityQuantizerCycles`) and its `blocks · tiles` rows, one per
+    /// cycle (absent rows too).
+    public static func probabilitiesGroupCycles(tokens n: Int, entries: Int, blocks: Int, tiles: Int) -> Int {
+        3 + (n + 1) / 2 + probabilityAggregationLatency + entries + probabilityQuantizerCycles + blocks * tiles
+    }
+    /// CTA_PROBABILITIES of k0 rows over n tokens, k1 + k2 = `entries` in `blocks` DIM-column
+    /// blocks, `tiles` rows per group, when every score read is granted at once (its footprint
+    /// keeps the scratchpad to itself; only the execute controller's accumulator reads can delay
+    /// a score read): the first read, then k0·blocks reads, one per cycle, each group's reads
+    /// followed by `probabilitiesGroupCycles`.
+    public static func probabilitiesCycles(rows k0: Int, tokens n: Int, entries: Int, blocks: Int, tiles: Int) -> Int {
+        let groups = (k0 + tiles - 1) / tiles
+        return probabilitiesFirstRead(tokens: n) + k0 * blocks + groups * (probabilitiesGroupCycles(tokens: n, entries: entries, blocks: blocks, tiles: tiles) - 1)
+    }
+
     /// CTA_GATHER's gather output unit: cycles from an accepted start to its factors (the
     /// divider's, then the multiply by s_out), and from a row in to its output row.
     public static let gatherFactorLatency = floatDividerLatency + 1

@@ -67,7 +67,7 @@ struct RandomCommands {
         }
     }
 
-    /// With a `cta` section: CTA_CONFIG (a level or λ), CTA_CLUSTER, CTA_AGGREGATE and CTA_STATUS,
+    /// With a `cta` section: CTA_CONFIG (a level or λ), CTA_CLUSTER, CTA_AGGREGATE, CTA_PROBABILITIES and CTA_STATUS,
     /// mostly legal, with stray bits, wrong levels, shapes and operands.
     mutating func ctaCommand() -> (funct: UInt8, rs1: UInt64, rs2: UInt64) {
         let cta = parameters.config.cta!
@@ -77,7 +77,14 @@ struct RandomCommands {
             let address = chance(0.85) ? 1 << 31 | UInt32(Int.random(in: 0..<parameters.accRows, using: &random)) : local()
             return UInt64(rows) << 48 | UInt64(columns) << 32 | UInt64(address)
         }
-        switch Int.random(in: 0..<5, using: &random) {
+        switch Int.random(in: 0..<6, using: &random) {
+        case 5:  // CTA_PROBABILITIES (its state checks are the CTA controller's)
+            let output = chance(0.85) ? UInt32(Int.random(in: 0..<parameters.spRows, using: &random)) : local()
+            let rows = chance(0.9) ? Int.random(in: 1...cta.maxClusters, using: &random) : pick([0, cta.maxClusters + 1, 0xFFFF])
+            let columns = Int.random(in: 0...(2 * cta.maxClusters + 1), using: &random)
+            let scores = chance(0.85) ? 1 << 31 | UInt32(Int.random(in: 0..<parameters.accRows, using: &random)) : local()
+            let firstRow = UInt64(chance(0.3) ? Int.random(in: 0...cta.maxClusters, using: &random) : 0)
+            return (Funct.ctaProbabilities, UInt64(output) | firstRow << 32 | stray, UInt64(rows) << 48 | UInt64(columns) << 32 | UInt64(scores))
         case 4:  // CTA_AGGREGATE (its state checks, which the golden model often fails, are the CTA controller's)
             let level = UInt64(chance(0.9) ? Int.random(in: 0...2, using: &random) : 3)
             let residuals: UInt64 = chance(0.3) ? 1 << UInt64(CTAFields.residualsBit) : 0
@@ -188,8 +195,9 @@ struct DispatcherTests {
             try golden.execute(funct, rs1, rs2, memory: &memory)
             var failed = golden.lastRejection != nil
             // A CTA command that passes the dispatcher's checks but not the golden model's (the
-            // state: CTA_AGGREGATE's table, n, k, overlap) goes on to the CTA controller, which
-            // reports it; the dispatcher's error latch never sees it.
+            // state: CTA_AGGREGATE's table, n, k, overlap; CTA_PROBABILITIES's tables, λ, k1 + k2,
+            // rows) goes on to the CTA controller, which reports it; the dispatcher's error latch
+            // never sees it.
             if failed && Funct.cta.contains(funct)
                 && GoldenModel.ctaDispatcherRejection(funct: funct, rs1: rs1, rs2: rs2, parameters: parameters) == nil {
                 golden = before
@@ -203,7 +211,7 @@ struct DispatcherTests {
             } else if funct == 0 {
                 expected = ["ex", "ld", "st", "st"][Int(rs1 & 3)]  // CONFIG_NORM (with normalizations) goes to the store controller
             } else {
-                expected = [1: "ld", 2: "ld", 14: "ld", 3: "st", 4: "ex", 5: "ex", 41: "st", 42: "st", 48: "st", 49: "st", 50: "st", 53: "st"][Int(funct)]!
+                expected = [1: "ld", 2: "ld", 14: "ld", 3: "st", 4: "ex", 5: "ex", 41: "st", 42: "st", 48: "st", 49: "st", 50: "st", 51: "st", 53: "st"][Int(funct)]!
             }
             counts[failed ? "error \(golden.lastRejection!.code)" : expected, default: 0] += 1
             if Funct.cta.contains(funct) { counts[failed ? "cta rejected" : "cta routed", default: 0] += 1 }

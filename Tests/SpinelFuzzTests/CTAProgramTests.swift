@@ -5,7 +5,8 @@ import SpinelGolden
 import SpinelSim
 import Testing
 
-/// The CTA commands the RTL runs (CTA_CONFIG, CTA_CLUSTER, CTA_AGGREGATE, CTA_GATHER, CTA_STATUS) on the small CTA
+/// The CTA commands the RTL runs (all six: CTA_CONFIG, CTA_CLUSTER, CTA_AGGREGATE, CTA_PROBABILITIES, CTA_GATHER,
+/// CTA_STATUS) on the small CTA
 /// configuration (Testbenches/configs/small-cta.json: DIM 4, l = 3, 4-bit codes, at most 8
 /// clusters), in hand-written programs: each runs on the Verilated accelerator, its harness
 /// trace replays on the golden model (every DMA write, the final error) and the timing model
@@ -112,6 +113,24 @@ struct CTAProgramTests {
                 command(Funct.mvout, UInt64(outputOffset), UInt64(count) << 48 | UInt64(Self.dim) << 32 | UInt64(row + first), rs1IsDRAM: true)
                 outputOffset += count * 16
             }
+        }
+
+        /// CTA_CONFIG of λ.
+        mutating func lambda(_ value: Float) {
+            command(Funct.ctaConfig, 3 | UInt64(value.bitPattern) << 32, 0)
+        }
+
+        /// The compressed scores `scores` (k0 rows of k1 + k2) into accumulator rows `row`… in
+        /// `CTAScoreLayout`'s blocks, then CTA_PROBABILITIES with AP to scratchpad row `output`
+        /// (compressed rows `firstRow` …).
+        mutating func probabilities(_ scores: [[Int32]], k1: Int, k2: Int, row: Int, output: Int, firstRow: Int = 0) {
+            let layout = CTAScoreLayout(k0: scores.count, k1: k1, k2: k2, dim: Self.dim)
+            var rows = [[Int32]](repeating: Array(repeating: 0, count: Self.dim), count: layout.rows)
+            for (q, values) in scores.enumerated() {
+                for (j, entry) in layout.entries.enumerated() { rows[entry.block * layout.k0 + q][entry.lane] = values[j] }
+            }
+            accumulatorRows(rows, at: row)
+            command(Funct.ctaProbabilities, UInt64(output) | UInt64(firstRow) << 32, UInt64(scores.count) << 48 | UInt64(k1 + k2) << 32 | Self.accumulatorBit | UInt64(row))
         }
 
         var program: CommandProgram { CommandProgram(dram: dram, steps: steps + [.fence]) }
@@ -441,16 +460,155 @@ struct CTAProgramTests {
         #expect(Self.status(model, row: 120) == [-1, -1, -1, 8])
     }
 
+    /// A fuzzer's program of `commands` random commands with CTA-heavy weights (`ctaWeight`) and
+    /// at least `atLeast` commands of `funct` among them, checked.
+    static func fuzz(_ funct: UInt8, atLeast: Int, commands: Int, ctaWeight: Int, seed: UInt64, _ name: String) throws {
+        let parameters = try runner.get().parameters
+        var options = ProgramGenerator.Options()
+        options.commands = commands
+        options.weights[.cta] = ctaWeight
+        let generated = ProgramGenerator(parameters: parameters, options: options).generate(seed: seed)
+        let count = generated.program.instructions.filter { $0.funct == funct }.count
+        #expect(count >= atLeast, "the program has \(count) commands of funct \(funct), \(generated.counts) by kind")
+        try check(generated.program, name)
+    }
+
     /// The fuzzer's programs with CTA_AGGREGATE among their commands (CTA-heavy weights).
     @Test(arguments: 0..<2)
     func randomProgramWithAggregates(offset: UInt64) throws {
+        try Self.fuzz(Funct.ctaAggregate, atLeast: 2, commands: 100, ctaWeight: 60, seed: SeededGenerator.testSeed(51_000) + offset, "fuzz-aggregate-\(offset)")
+    }
+
+    // MARK: CTA_PROBABILITIES
+
+    /// One CTA_PROBABILITIES on levels 1 and 2 clustered from `levelOne` and `levelTwo` (ids by
+    /// first appearance, the same n), k0 rows of random scores (or `scores`), AP over random
+    /// rows of the scratchpad (so every lane written shows, padding 0 included), moved out; then a
+    /// second one over half the rows (another group count, the unit reused).
+    static func probabilitiesProgram(k0: Int, levelOne: [Int], levelTwo: [Int], lambda: Float, scores: [[Int32]]? = nil,
+                                     seed: UInt64) -> (Builder, rows: Int) {
+        var random = SeededGenerator(seed: SeededGenerator.testSeed(seed))
+        var builder = Builder()
+        builder.cluster(level: 1, ids: levelOne, row: 0)
+        builder.cluster(level: 2, ids: levelTwo, row: 40)
+        builder.lambda(lambda)
+        let k1 = Set(levelOne).count, k2 = Set(levelTwo).count
+        let layout = CTAScoreLayout(k0: k0, k1: k1, k2: k2, dim: Builder.dim)
+        let values = scores ?? (0..<k0).map { _ in (0..<(k1 + k2)).map { _ in Int32.random(in: -3000...3000, using: &random) } }
+        builder.scratchpadRows(tokenRows(layout.rows, &random), at: 300)
+        builder.probabilities(values, k1: k1, k2: k2, row: 120, output: 300)
+        builder.scratchpadOut(row: 300, rows: layout.rows)
+        let half = (k0 + 1) / 2
+        builder.probabilities(Array(values.prefix(half)).map { $0.map { $0 / 2 + 7 } }, k1: k1, k2: k2, row: 160, output: 600)
+        builder.scratchpadOut(row: 600, rows: CTAScoreLayout(k0: half, k1: k1, k2: k2, dim: Builder.dim).rows)
+        builder.status(row: 250)
+        return (builder, layout.rows)
+    }
+
+    /// The shapes: k0 = 1 over one token; k0 = maxClusters over the most tokens and clusters;
+    /// k0 odd (a half-empty last group) with k1, k2 not multiples of DIM and n odd; k1 = 1 and
+    /// k2 = 1; rows of equal scores; a large and a small λ.
+    @Test(arguments: [
+        ("one", 1, [0], [0], Float(0.05)),
+        ("most", 8, (0..<32).map { ($0 * 5 + $0 / 4) % 8 }, (0..<32).map { ($0 * 3 + 1) % 8 }, Float(0.05)),
+        ("odd", 5, (0..<13).map { ($0 * 7) % 5 }, (0..<13).map { $0 % 3 }, Float(0.1)),
+        ("k1-one", 3, Array(repeating: 4, count: 7), (0..<7).map { ($0 * 5) % 6 }, Float(0.2)),
+        ("k2-one", 6, (0..<9).map { $0 % 6 }, Array(repeating: 2, count: 9), Float(0.02)),
+        ("large-lambda", 4, (0..<10).map { $0 % 7 }, (0..<10).map { ($0 + 3) % 5 }, Float(40)),
+        ("small-lambda", 7, (0..<11).map { $0 % 6 }, (0..<11).map { ($0 * 2) % 7 }, Float(0.0005)),
+    ])
+    func probabilitiesShapes(name: String, k0: Int, levelOne: [Int], levelTwo: [Int], lambda: Float) throws {
+        let (builder, _) = Self.probabilitiesProgram(k0: k0, levelOne: levelOne, levelTwo: levelTwo, lambda: lambda, seed: 0xB0 + UInt64(k0))
+        let model = try Self.check(builder.program, "probabilities-\(name)")
+        #expect(model.error == nil)
+        #expect(model.state.cta?.probabilityRows.count == (k0 + 1) / 2)
+    }
+
+    /// Groups of compressed rows: 3 rows from row 0, 2 rows from row 3, 3 more from row 5 (the
+    /// RTL accepts a group only at the count its predecessors left), then a new set at row 0 and a
+    /// group at 1; each group's AP moved out.
+    @Test func probabilitiesGroups() throws {
+        var random = SeededGenerator(seed: SeededGenerator.testSeed(0xB12))
+        var builder = Builder()
+        builder.cluster(level: 1, ids: (0..<9).map { ($0 * 4) % 5 }, row: 0)
+        builder.cluster(level: 2, ids: (0..<9).map { $0 % 3 }, row: 40)
+        builder.lambda(0.07)
+        var output = 300
+        for (first, rows) in [(0, 3), (3, 2), (5, 3), (0, 1), (1, 4)] {
+            let scores = (0..<rows).map { _ in (0..<8).map { _ in Int32.random(in: -2000...2000, using: &random) } }
+            builder.probabilities(scores, k1: 5, k2: 3, row: 120 + 8 * first, output: output, firstRow: first)
+            builder.scratchpadOut(row: output, rows: 3 * rows)
+            output += 3 * rows
+        }
+        let model = try Self.check(builder.program, "probabilities-groups")
+        #expect(model.error == nil)
+        #expect(model.state.cta?.probabilityRows.count == 5)
+    }
+
+    /// Rows whose scores are all equal (and one of all zeros): every exponential the same.
+    @Test func probabilitiesEqualScores() throws {
+        let scores: [[Int32]] = [Array(repeating: 500, count: 8), Array(repeating: 0, count: 8), Array(repeating: -2_000_000, count: 8)]
+        let (builder, _) = Self.probabilitiesProgram(k0: 3, levelOne: [0, 1, 2, 3, 4, 0, 1], levelTwo: [0, 1, 2, 0, 1, 2, 0], lambda: 0.3,
+                                                     scores: scores, seed: 0xB10)
+        let model = try Self.check(builder.program, "probabilities-equal")
+        #expect(model.error == nil)
+    }
+
+    /// Every illegal CTA_PROBABILITIES, each alone: the golden model's code (the dispatcher's, or
+    /// the state's in the CTA controller), nothing written (AP's rows moved out after it),
+    /// CTA_STATUS unchanged, the probability rows of the good one before it kept.
+    @Test func illegalProbabilities() throws {
+        let acc: UInt64 = 1 << 31
+        // Levels 1 (k1 = 3) and 2 (k2 = 2) over 5 tokens: k0 = 2 rows of 5 scores at accumulator row 0, AP to 10.
+        let scores: UInt64 = 2 << 48 | 5 << 32 | acc
+        struct Case { var name: String; var rs1: UInt64; var rs2: UInt64; var code: ErrorCode; var setup = "" }
+        let illegal: [Case] = [
+            Case(name: "no level-1 table", rs1: 10, rs2: scores, code: .illegalOperand, setup: "no level 1"),
+            Case(name: "no level-2 table", rs1: 10, rs2: scores, code: .illegalOperand, setup: "no level 2"),
+            Case(name: "levels over other tokens", rs1: 10, rs2: scores, code: .illegalOperand, setup: "level 2 over 6"),
+            Case(name: "no lambda", rs1: 10, rs2: scores, code: .illegalOperand, setup: "no λ"),
+            Case(name: "columns not k1 + k2", rs1: 10, rs2: 2 << 48 | 4 << 32 | acc, code: .illegalOperand),
+            Case(name: "scores past the accumulator", rs1: 10, rs2: 2 << 48 | 5 << 32 | acc | 253, code: .localAddressOutOfRange),
+            Case(name: "AP past the scratchpad", rs1: 1021, rs2: scores, code: .localAddressOutOfRange),
+            Case(name: "reserved rs1", rs1: 10 | 1 << 50, rs2: scores, code: .unsupportedField),
+            Case(name: "first row past the clusters", rs1: 10 | 7 << 32, rs2: scores, code: .illegalOperand),
+            Case(name: "first row not following", rs1: 10 | 1 << 32, rs2: scores, code: .illegalOperand),
+            Case(name: "no rows", rs1: 10, rs2: 5 << 32 | acc, code: .illegalOperand),
+            Case(name: "more rows than clusters", rs1: 10, rs2: 9 << 48 | 5 << 32 | acc, code: .illegalOperand),
+            Case(name: "scores in the scratchpad", rs1: 10, rs2: 2 << 48 | 5 << 32, code: .illegalOperand),
+            Case(name: "scores accumulating", rs1: 10, rs2: scores | 1 << 30, code: .illegalOperand),
+            Case(name: "scores garbage", rs1: 10, rs2: 2 << 48 | 5 << 32 | 0xFFFF_FFFF, code: .illegalOperand),
+            Case(name: "AP in the accumulator", rs1: acc | 10, rs2: scores, code: .illegalOperand),
+            Case(name: "AP garbage", rs1: 0xFFFF_FFFF, rs2: scores, code: .illegalOperand),
+            Case(name: "reserved rs1 and no lambda", rs1: 10 | 1 << 50, rs2: scores, code: .unsupportedField, setup: "no λ"),
+            Case(name: "AP in the accumulator and columns not k1 + k2", rs1: acc | 10, rs2: 2 << 48 | 4 << 32 | acc, code: .illegalOperand),
+            Case(name: "no level-2 table and AP past the scratchpad", rs1: 1021, rs2: scores, code: .illegalOperand, setup: "no level 2"),
+        ]
         let parameters = try Self.runner.get().parameters
-        var options = ProgramGenerator.Options()
-        options.commands = 100
-        options.weights[.cta] = 60
-        let generated = ProgramGenerator(parameters: parameters, options: options).generate(seed: SeededGenerator.testSeed(51_000) + offset)
-        let aggregates = generated.program.instructions.filter { $0.funct == Funct.ctaAggregate }.count
-        #expect(aggregates >= 2, "the program has \(aggregates) CTA_AGGREGATE commands, \(generated.counts) by kind")
-        try Self.check(generated.program, "fuzz-aggregate-\(offset)")
+        var random = SeededGenerator(seed: SeededGenerator.testSeed(0xB11))
+        for test in illegal {
+            var builder = Builder()
+            if test.setup != "no level 1" { builder.cluster(level: 1, ids: [0, 1, 0, 2, 1], row: 20) }
+            if test.setup != "no level 2" { builder.cluster(level: 2, ids: test.setup == "level 2 over 6" ? [0, 0, 1, 1, 0, 1] : [0, 0, 1, 1, 0], row: 30) }
+            if test.setup != "no λ" { builder.lambda(0.1) }
+            builder.accumulatorRows((0..<4).map { _ in (0..<4).map { _ in Int32.random(in: -100...100, using: &random) } }, at: 0)
+            builder.scratchpadRows(Self.tokenRows(4, &random), at: 10)
+            builder.scratchpadRows(Self.tokenRows(3, &random), at: 1021)
+            builder.command(Funct.ctaProbabilities, test.rs1, test.rs2)
+            builder.status(row: 120)
+            builder.scratchpadOut(row: 10, rows: 4)
+            builder.scratchpadOut(row: 1021, rows: 3)
+            let model = try Self.golden(builder.program, parameters)
+            #expect(model.error?.code.rawValue == test.code.rawValue, "\(test.name): the golden model says \(String(describing: model.error))")
+            #expect(model.state.cta?.probabilityRows.isEmpty == true, "\(test.name)")
+            try Self.check(builder.program, test.name.replacingOccurrences(of: " ", with: "-"))
+        }
+    }
+
+    /// The fuzzer's programs with CTA_PROBABILITIES among their commands (CTA-heavy weights).
+    @Test(arguments: 0..<2)
+    func randomProgramWithProbabilities(offset: UInt64) throws {
+        try Self.fuzz(Funct.ctaProbabilities, atLeast: 2, commands: 120, ctaWeight: 80, seed: SeededGenerator.testSeed(52_000) + offset,
+                      "fuzz-probabilities-\(offset)")
     }
 }

@@ -54,10 +54,9 @@ public enum CTANumerics {
 
     /// The exponential table: entry f is rne(2^(P + f/E)), P = `entryBits` − 1, E = `entries`.
     /// Every entry lies in [2^P, 2^(P+1)).
+    /// (One source of truth: `CTAParameters.expTable`, which the RTL builds from.)
     public static func expTable(entries: Int, entryBits: Int) -> [Int64] {
-        (0 ..< entries).map { f in
-            Int64(exp2(Double(entryBits - 1) + Double(f) / Double(entries)).rounded(.toNearestOrEven))
-        }
+        CTAParameters.expTable(entries: entries, entryBits: entryBits)
     }
 
     /// The base-2 exponent the table takes, with F_e fraction bits, from a score sum `z ≤ 0`

@@ -258,6 +258,9 @@ extension GoldenModel {
                 for (lane, value) in residual.enumerated() { state.scratchpad[tokens.address.row + r, lane] = value }
             }
         case .probabilities(let output, let firstRow, let scores):
+            // The operands' plain addresses first (the dispatcher's), then the state (the CTA
+            // controller's: the tables, λ, the first row, k1 + k2, the layout's rows); docs/CTA.md, "Commands".
+            try Self.checkProbabilitiesOperands(scores: scores, output: output, parameters: parameters)
             let levelOne = try clusterTable(units, 1, for: "CTA_PROBABILITIES"), levelTwo = try clusterTable(units, 2, for: "CTA_PROBABILITIES")
             guard levelOne.ids.count == levelTwo.ids.count else {
                 throw CommandRejection(.illegalOperand, "CTA_PROBABILITIES needs levels 1 and 2 over the same tokens; their tables have \(levelOne.ids.count) and \(levelTwo.ids.count)")
@@ -344,11 +347,20 @@ extension GoldenModel {
         try checkCTALocal(output, accumulator: false, rows: 1, "CTA_AGGREGATE centroids", parameters: parameters, rangeToo: false)
     }
 
+    /// CTA_PROBABILITIES's checks that need the command alone (the dispatcher makes them): the
+    /// scores a plain accumulator address, AP's a plain scratchpad address. (How many rows
+    /// follow, ⌈k1/DIM⌉ + ⌈k2/DIM⌉ blocks of k0, is the tables'.)
+    static func checkProbabilitiesOperands(scores: LocalOperand, output: LocalAddress, parameters: AcceleratorParameters) throws(CommandRejection) {
+        try checkCTALocal(scores.address, accumulator: true, rows: 1, "CTA_PROBABILITIES scores", parameters: parameters, rangeToo: false)
+        try checkCTALocal(output, accumulator: false, rows: 1, "CTA_PROBABILITIES AP", parameters: parameters, rangeToo: false)
+    }
+
     /// The code the dispatcher fails a CTA command the RTL runs with (`CTAFields.functsInHardware`),
     /// nil when it passes the checks that need the command alone (decoding, `checkFields`, the
     /// local operands): a command the golden model rejects that passes these fails behind the
     /// dispatcher, in the CTA controller (a cluster overflow; CTA_AGGREGATE's table, n, k and
-    /// overlap).
+    /// overlap; CTA_PROBABILITIES's tables, λ, first row, k1 + k2 and its rows; CTA_GATHER's
+    /// level-0 table and k0; a DMA fault of its writes).
     public static func ctaDispatcherRejection(funct: UInt8, rs1: UInt64, rs2: UInt64, parameters: AcceleratorParameters) -> AcceleratorError.Code? {
         do {
             let command = try CTACommand.decode(funct: funct, rs1: rs1, rs2: rs2)
@@ -367,8 +379,8 @@ extension GoldenModel {
             case .configExponent(let bits):
                 let factor = Numerics.float(bits: bits)
                 guard factor.isFinite && factor > 0 else { return .invalidScale }
-            case .probabilities:
-                break
+            case .probabilities(let output, _, let scores):
+                try checkProbabilitiesOperands(scores: scores, output: output, parameters: parameters)
             }
             return nil
         } catch {

@@ -152,11 +152,13 @@ struct LoadNote: Equatable {
 }
 
 /// The CTA controller's phase (CTAController's `phase`, with its `step`): reading or writing
-/// row `step`, or done and retiring in `retireAt` (its `finish` cycle).
+/// row `step`, busy until it reads again at `step` from `resumeAt` (CTA_PROBABILITIES between
+/// its row groups), or done and retiring in `retireAt` (its `finish` cycle).
 enum CTAPhase: Equatable {
     case idle
     case reading(step: Int)
     case writing(step: Int)
+    case paused(resumeAt: UInt64, step: Int)
     case waiting(retireAt: UInt64)
     /// CTA_GATHER (CTAController's `gatherCheck`, `gatherRows` with its `gather_stage`,
     /// `gatherTokens` with its `token_stage`): the check cycle; compressed row `step` at `stage`
@@ -237,6 +239,10 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// The CTA controller on the store lane (CTAController.swift): the command it runs and its phase.
     private var ctaCommand = 0
     private var ctaPhase = CTAPhase.idle
+    /// CTA_PROBABILITIES's rows per group (`CTAParameters.pagTiles`), 1 without a `cta` section.
+    private let probabilityTiles: Int
+    /// The cycle the probability aggregation unit has cleared after reset (`PipelineTiming.probabilityUnitReadyCycle`).
+    private let probabilityUnitReady: UInt64
     /// The cluster index's tree levels (`CTAParameters.clusterLevels`), 0 without a `cta` section.
     private let clusterLevels: Int
 
@@ -257,6 +263,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         accRows = parameters.accRows
         spRows = parameters.spRows
         clusterLevels = parameters.config.cta?.clusterLevels ?? 0
+        probabilityTiles = parameters.config.cta?.pagTiles ?? 1
+        probabilityUnitReady = PipelineTiming.probabilityUnitReadyCycle(maxClusters: parameters.config.cta?.maxClusters ?? 0)
         self.program = program
         self.execute = execute
         dma = DMAParameters(parameters, tagBits: 1)
@@ -392,6 +400,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         if let queued = normalizerRow?.queued { timers.append(queued) }
         switch ctaPhase {
         case .waiting(let retireAt): timers.append(retireAt)
+        case .paused(let resumeAt, _): timers.append(resumeAt)
         case .gatherRow(_, .factors, let factorsAt): timers.append(factorsAt)
         case .gatherDrain(let lastOutput): timers.append(lastOutput)
         default: break
@@ -619,20 +628,20 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 ctaPhase = .waiting(retireAt: cycle + UInt64(PipelineTiming.aggregateCycles(tokens: tokens, clusters: clusters, residuals: residuals)))
             case .aggregateFailure, .gatherFailure: ctaPhase = .waiting(retireAt: cycle + UInt64(PipelineTiming.aggregateFailureCycles))
             case .gather: ctaPhase = .gatherCheck
+            case .probabilities(_, _, let tokens, _):
+                // The tokens load from the cycle after the check, once the unit has cleared after reset.
+                let firstRead = cycle + UInt64(PipelineTiming.probabilitiesFirstRead(tokens: tokens))
+                ctaPhase = .paused(resumeAt: max(firstRead, probabilityUnitReady + UInt64(tokens)), step: 0)
+            case .probabilitiesFailure: ctaPhase = .waiting(retireAt: cycle + UInt64(PipelineTiming.probabilitiesFailureCycles))
             }
             return (true, true, nil, false)
-        case .reading(let step):
-            let (row, rows, drain): (Int, Int, Int)
-            switch dispatched.work[ctaCommand] {
-            case .cta(.configHash(let offsets)): (row, rows, drain) = (offsets, 1, 2)
-            case .cta(.cluster(let products, let tokens)):
-                (row, rows, drain) = (products + step, tokens, PipelineTiming.clusterDrainCycles(levels: clusterLevels))
-            default: preconditionFailure("only CTA_CONFIG and CTA_CLUSTER read")
-            }
-            let access = LocalRowAccess(accumulator: true, row: row)
-            guard !readBlocked(access, after: executeReads.first, executeReads.second) else { return (false, false, nil, false) }
-            ctaPhase = step + 1 >= rows ? .waiting(retireAt: cycle + UInt64(drain)) : .reading(step: step + 1)
+        case .paused(let resumeAt, let step):
+            guard resumeAt == cycle else { return (false, false, nil, false) }
+            ctaPhase = .reading(step: step)
+            _ = ctaRead(step: step, executeReads: executeReads)
             return (false, true, nil, false)
+        case .reading(let step):
+            return (false, ctaRead(step: step, executeReads: executeReads), nil, false)
         case .writing(let step):
             guard writeGranted, case .cta(.status(_, let rows)) = dispatched.work[ctaCommand] else { return (false, false, nil, false) }
             ctaPhase = step + 1 >= rows ? .waiting(retireAt: cycle + 1) : .writing(step: step + 1)
@@ -699,6 +708,37 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             preconditionFailure("not a gather phase")
         }
         return (false, true, nil, false)
+    }
+
+    /// The CTA controller's accumulator read `step` (CTA_CONFIG's offsets, CTA_CLUSTER's products,
+    /// CTA_PROBABILITIES's scores: row group by row group, each present row's blocks in order),
+    /// when the bank lets it. Returns whether it read.
+    private mutating func ctaRead(step: Int, executeReads: ReadPair) -> Bool {
+        let (row, rows, drain): (Int, Int, Int)
+        var groupEnds = false
+        switch dispatched.work[ctaCommand] {
+        case .cta(.configHash(let offsets)): (row, rows, drain) = (offsets, 1, 2)
+        case .cta(.cluster(let products, let tokens)):
+            (row, rows, drain) = (products + step, tokens, PipelineTiming.clusterDrainCycles(levels: clusterLevels))
+        case .cta(.probabilities(let scores, let k0, let tokens, let layout)):
+            let tiles = probabilityTiles, blocks = layout.blocks, groupReads = tiles * blocks
+            let group = step / groupReads, tile = step % groupReads / blocks, block = step % blocks
+            let query = group * tiles + tile
+            (row, rows) = (scores + block * k0 + query, k0 * blocks)
+            drain = PipelineTiming.probabilitiesGroupCycles(tokens: tokens, entries: layout.k1 + layout.k2, blocks: blocks, tiles: tiles)
+            groupEnds = block + 1 == blocks && (tile + 1 == tiles || query + 1 == k0)
+        default: preconditionFailure("only CTA_CONFIG, CTA_CLUSTER and CTA_PROBABILITIES read")
+        }
+        let access = LocalRowAccess(accumulator: true, row: row)
+        guard !readBlocked(access, after: executeReads.first, executeReads.second) else { return false }
+        if step + 1 >= rows {
+            ctaPhase = .waiting(retireAt: cycle + UInt64(drain))
+        } else if groupEnds {
+            ctaPhase = .paused(resumeAt: cycle + UInt64(drain), step: step + 1)
+        } else {
+            ctaPhase = .reading(step: step + 1)
+        }
+        return true
     }
 
     /// The store controller: its reader takes the station's store candidate one local row per

@@ -26,7 +26,7 @@ public struct TimingProgram: Sendable {
     }
 
     /// Timing needs each command's outcome and state, mostly not its data (`dataless`, reading
-    /// zeros): but CTA_AGGREGATE's outcome and cycles depend on the cluster tables, which depend
+    /// zeros): but CTA_AGGREGATE's and CTA_PROBABILITIES's outcome and cycles depend on the cluster tables, which depend
     /// on the data; a harness trace gives it (its read bursts).
     init(_ stream: [(funct: UInt8, rs1: UInt64, rs2: UInt64)], issueCycles: [UInt64], startingFrom model: GoldenModel,
          memory: inout some MainMemory, dataless: Bool) {
@@ -81,9 +81,9 @@ public struct TimingProgram: Sendable {
     static let dataDependent: Set<UInt8> = [Funct.ctaAggregate, Funct.ctaProbabilities, Funct.ctaGather]
 
     /// The commands of a harness trace, arriving when the trace says the port took them.
-    /// With CTA_AGGREGATE among them (on a configuration with CTA units), the golden pass runs
-    /// on the trace's data (`TraceReplayMemory`), as the replay does: the cluster tables decide
-    /// the command's outcome and its k.
+    /// With CTA_AGGREGATE, CTA_PROBABILITIES or CTA_GATHER among them (on a configuration with CTA
+    /// units), the golden pass runs on the trace's data (`TraceReplayMemory`), as the replay does:
+    /// the cluster tables decide the command's outcome and its k (k1, k2; CTA_GATHER's n).
     public init(_ trace: HarnessTrace, parameters: AcceleratorParameters) {
         let stream = trace.commands.map { ($0.funct, $0.rs1, $0.rs2) }, issueCycles = trace.commands.map(\.issueCycle)
         if parameters.config.cta != nil && trace.commands.contains(where: { Self.dataDependent.contains($0.funct) }) {
@@ -247,6 +247,20 @@ public struct TimedCommand: Sendable {
                                                    dramStride: state.store.dramStride & 0xFFFF_FFFF,
                                                    bytes: local.columns * parameters.inputBytes)))
                 }
+            case Funct.ctaProbabilities:
+                // The whole scratchpad and the accumulator from the scores on (CTACommandChecks:
+                // k1 and k2 are unknown at dispatch).
+                footprint.scratchpadWrite = RowSpan(low: 0, high: parameters.spRows - 1)
+                footprint.accumulatorRead = RowSpan(low: local.address.row, high: max(local.address.row, parameters.accRows - 1))
+                if controllerFault {
+                    work = .cta(.probabilitiesFailure)
+                } else {
+                    guard let tables = state.cta?.tables, let levelOne = tables[1], let levelTwo = tables[2] else {
+                        preconditionFailure("an accepted CTA_PROBABILITIES has levels 1 and 2's tables")
+                    }
+                    work = .cta(.probabilities(row: local.address.row, rows: local.rows, tokens: levelOne.ids.count,
+                                               layout: CTAScoreLayout(k0: local.rows, k1: levelOne.count, k2: levelTwo.count, dim: dim)))
+                }
             case Funct.ctaAggregate:
                 // The whole scratchpad (CTACommandChecks: k is unknown at dispatch).
                 footprint.scratchpadWrite = RowSpan(low: 0, high: parameters.spRows - 1)
@@ -311,6 +325,11 @@ public enum CTAWork: Sendable {
     case aggregate(tokens: Int, clusters: Int, residuals: Bool)
     /// CTA_AGGREGATE whose state checks fail in the controller.
     case aggregateFailure
+    /// CTA_PROBABILITIES: k0 compressed rows of scores from accumulator row `row` over n tokens,
+    /// read row group by row group (`PipelineTiming.probabilitiesCycles`).
+    case probabilities(row: Int, rows: Int, tokens: Int, layout: CTAScoreLayout)
+    /// CTA_PROBABILITIES whose state checks fail in the controller.
+    case probabilitiesFailure
     /// CTA_GATHER: k0 compressed rows, then n token rows to DRAM.
     case gather(GatherWork)
     /// CTA_GATHER whose state checks fail in the controller.

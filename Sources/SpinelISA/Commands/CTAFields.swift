@@ -65,5 +65,6 @@ public enum CTAFields {
     /// configuration with a `cta` section its dispatcher checks and routes them to the store
     /// lane; the others it still rejects as `unknownCommand`, which `spinel check` reports
     /// against the golden model. The timing model reads this list too.
-    public static let functsInHardware: [UInt8] = [Funct.ctaConfig, Funct.ctaCluster, Funct.ctaAggregate, Funct.ctaGather, Funct.ctaStatus]
+    public static let functsInHardware: [UInt8] = [Funct.ctaConfig, Funct.ctaCluster, Funct.ctaAggregate, Funct.ctaProbabilities, Funct.ctaGather,
+                                                   Funct.ctaStatus]
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The compressed-token attention units (docs/CTA.md; their numerics in docs/NUMERICS.md,
 /// "Compressed-token attention"). A configuration has them when its `cta` section is present
 /// (`AcceleratorConfig.cta`): off in the `default`, `small` and `transformer` presets, on in `cta`.
@@ -63,6 +65,17 @@ public struct CTAParameters: Codable, Hashable, Sendable {
 
     /// F_e: fraction bits of the exponential table's base-2 input (log2 of its entry count).
     public var expFractionBits: Int { Int.bitWidth - 1 - max(expTableEntries, 1).leadingZeroBitCount }
+
+    /// The exponential table: entry f is rne(2^(P + f/E)), P = `expTableBits` − 1, E =
+    /// `expTableEntries`. The golden model computes with it and the RTL builds it at elaboration.
+    public var expTable: [Int64] { Self.expTable(entries: expTableEntries, entryBits: expTableBits) }
+
+    /// The table of `entries` entries of `entryBits` bits; every entry lies in [2^P, 2^(P+1)).
+    public static func expTable(entries: Int, entryBits: Int) -> [Int64] {
+        (0 ..< entries).map { f in
+            Int64(exp2(Double(entryBits - 1) + Double(f) / Double(entries)).rounded(.toNearestOrEven))
+        }
+    }
 
     /// Width of one probability-aggregation accumulator: a row of AP sums 2·n table entries.
     public var probabilityAccumulatorBits: Int {

@@ -1,23 +1,24 @@
 import SpinelHDL
 
 /// Runs the CTA commands of the store lane in program order (docs/CTA.md, "Commands"; today
-/// CTA_CONFIG, CTA_CLUSTER, CTA_AGGREGATE and CTA_STATUS, `CTAFields.functsInHardware`) and keeps
-/// the CTA units' state: per level the hash settings (offsets, M, K), the last clustering's
-/// count k and tokens n (none before one, or after an overflow) and its cluster table, and the
-/// token of the last overflow.
+/// CTA_CONFIG, CTA_CLUSTER, CTA_AGGREGATE, CTA_PROBABILITIES and CTA_STATUS,
+/// `CTAFields.functsInHardware`) and keeps the CTA units' state: per level the hash settings
+/// (offsets, M, K), the last clustering's count k and tokens n (none before one, or after an
+/// overflow) and its cluster table, the token of the last overflow, λ, and what CTA_GATHER needs
+/// of the last CTA_PROBABILITIES.
 ///
 /// It shares the store lane with the `StoreController`: the accelerator gives it a command only
 /// when the store controller has nothing in flight, and gives the store controller none while
 /// this one is busy, so the lane retires in order. The dispatcher has checked every field.
 ///
 /// - CTA_CONFIG of a level reads the offsets' accumulator row and keeps lanes 0 ..< l; of λ it
-///   only retires (λ is kept with the unit that uses it, CTA_PROBABILITIES).
+///   keeps λ's binary32 bits (0 after reset: CTA_PROBABILITIES refuses to run without it).
 /// - CTA_CLUSTER reads the n product rows one per cycle (when the read port grants it) into the
 ///   `HashUnit` (one register stage) and on into the `ClusterIndexModule` (one token per cycle,
-///   `latency` cycles to its id). Each id is written to the level's part of the cluster-table
-///   memory (`table`: one memory of `levels · maxTokens` words of ⌈log2 K⌉ bits, level L's token
-///   i at word `L · maxTokens + i`). When the last token's id is out, the level takes the count
-///   and n, or, if a token found no cluster, no table, and the overflow is reported like a DMA
+///   `latency` cycles to its id). Each id is written to the level's cluster-table memory
+///   (`table_level0` …: `maxTokens` words of ⌈log2 K⌉ bits each, one memory per level so that
+///   CTA_PROBABILITIES reads a token's level-1 and level-2 ids in one cycle). When the last
+///   token's id is out, the level takes the count and n, or, if a token found no cluster, no table, and the overflow is reported like a DMA
 ///   fault (`clusterOverflow`, the command's index).
 /// - CTA_AGGREGATE first checks the state in one cycle (in the golden model's order: the level
 ///   has a table, the rows are its n, the k centroid rows fit the scratchpad, they miss the token
@@ -28,6 +29,7 @@ import SpinelHDL
 ///   the token rows again, written back in place. Its writes are masked to the operand's columns.
 ///   The rows pass through a two-row queue (a read is issued only when the queue has room for
 ///   its row), so the unit may stall on its output without losing a row.
+/// - CTA_PROBABILITIES: see `buildProbabilities` (CTAController+Probabilities.swift).
 /// - CTA_STATUS writes k0, k1, k2 (−1 for a level without a table) and the overflow token (−1
 ///   for none) into `CTAFields.statusRows` accumulator rows, all lanes, through its own write
 ///   client of the accumulator.
@@ -88,6 +90,10 @@ public struct CTAController: Module {
         case idle, readOffsets, offsetsArriving, readProducts, clustering, writeStatus, finish
         /// CTA_AGGREGATE: the state checks; the token rows' stream (accumulate, or residuals); the centroids out.
         case aggregateCheck, aggregateStream, averaging
+        /// CTA_PROBABILITIES: the state checks; the tokens' ids into the aggregation unit; a row
+        /// group's score reads; its last chunk lands; the unit's `start`; the group runs (the unit,
+        /// the quantizer, the AP rows out).
+        case probabilitiesCheck, probabilityTokens, probabilityLoad, probabilityArriving, probabilityStart, probabilityRun
         /// CTA_GATHER: the state checks; the k0 compressed rows (factors, products, outputs into
         /// the row buffer); the n token rows out to DRAM.
         case gatherCheck, gatherRows, gatherTokens
@@ -112,8 +118,11 @@ public struct CTAController: Module {
     /// The centroid aggregation unit CTA_AGGREGATE runs (one DIM-column block at a time).
     public var centroidUnit: CentroidAggregationUnit { CentroidAggregationUnit(dim: parameters.dim, parameters: cta) }
 
-    /// The cluster-table memory: level L's token i at word `L · maxTokens + i`.
-    public var tableWords: Int { CTAFields.levels * cta.maxTokens }
+    /// The probability aggregation unit CTA_PROBABILITIES runs (`pagTiles` compressed query rows at a time).
+    public var aggregationUnit: ProbabilityAggregationUnit { ProbabilityAggregationUnit(cta, dim: parameters.dim, expTable: cta.expTable) }
+
+    /// The quantizer behind it.
+    public var quantizer: ProbabilityQuantizer { ProbabilityQuantizer(cta, dim: parameters.dim) }
 
     /// The unit CTA_GATHER computes its compressed output rows with.
     public var gatherUnit: GatherOutputUnit { GatherOutputUnit(cta, dim: parameters.dim, outputBits: parameters.config.inputType.width) }
@@ -139,6 +148,13 @@ public struct CTAController: Module {
         let tableTokens = (0..<F.levels).map { m.register("level\($0)_tokens", .uint(16), reset: 0) }
         let overflowSeen = m.register("overflow_seen", .bool, reset: false)
         let overflowToken = m.register("overflow_token", .uint(index.tokenBits), reset: 0)
+        // λ, binary32 bits (CTA_CONFIG target 3; 0 until one).
+        let lambda = m.register("lambda", .uint(32), reset: 0)
+        // Read by CTA_GATHER: per compressed query row q of the CTA_PROBABILITIES groups since the
+        // last one at row 0, word q = cat(D, m2, m1) (`probabilityAccumulatorBits` each, m1 in the
+        // low bits), and their count q0 + k0 (0 before one; a failing one leaves both).
+        let probabilityRowsTable = m.memory("probability_rows_table", width: 3 * cta.probabilityAccumulatorBits, depth: cta.maxClusters)
+        let probabilityRows = m.register("probability_rows", .uint(index.countBits), reset: 0)
 
         // The command being run.
         let phase = m.register("phase", Phase.self, reset: .idle)
@@ -158,28 +174,36 @@ public struct CTAController: Module {
         let incoming = io.command.bits.command
         let isCluster = incoming.funct === Signal(Funct.ctaCluster)
         let isAggregate = incoming.funct === Signal(Funct.ctaAggregate)
+        let isProbabilities = incoming.funct === Signal(Funct.ctaProbabilities)
         m.when(io.command.fire) {
             m.connect(current, from: io.command.bits)
             step.set(0)
             idsOut.set(0)
             failed.set(false)
             let exponent = incoming.rs1.field(F.configTarget) === Signal(F.exponentTarget)
-            m.when(incoming.funct === Signal(Funct.ctaConfig)) { phase.set(mux(exponent, Signal(Phase.finish), Signal(Phase.readOffsets))) }
+            m.when(incoming.funct === Signal(Funct.ctaConfig)) {
+                phase.set(mux(exponent, Signal(Phase.finish), Signal(Phase.readOffsets)))
+                m.when(exponent) { lambda.set(incoming.rs1.field(F.exponentFactor)) }
+            }
                 .elsewhen(isCluster) { phase.set(Phase.readProducts) }
                 .elsewhen(isAggregate) { phase.set(Phase.aggregateCheck) }
+                .elsewhen(isProbabilities) { phase.set(Phase.probabilitiesCheck) }
                 .elsewhen(incoming.funct === Signal(Funct.ctaGather)) { phase.set(Phase.gatherCheck) }
                 .otherwise { phase.set(Phase.writeStatus) }
         }
 
-        // Accumulator reads: the offsets' row, or the products one row per cycle, or CTA_GATHER's
-        // two product rows of compressed row `step` (AP₁·V̄₁ at row + q, AP₂·V̄₂ at row + k0 + q).
+        // Accumulator reads: the offsets' row, or the products one row per cycle, or
+        // CTA_PROBABILITIES's scores (below), or CTA_GATHER's two product rows of compressed row
+        // `step` (AP₁·V̄₁ at row + q, AP₂·V̄₂ at row + k0 + q).
         let gatherStage = m.register("gather_stage", GatherStage.self, reset: .readRow)
         let gatheringRows = phase === Phase.gatherRows
         let gatherReading = m.named("gather_reading", gatheringRows && (gatherStage === GatherStage.firstProduct || gatherStage === GatherStage.secondProduct))
         let productOffset = mux(gatherStage === GatherStage.secondProduct, operand.rows.resized(to: rowBits) +% step.resized(to: rowBits), step.resized(to: rowBits))
         let reading = phase === Phase.readOffsets || phase === Phase.readProducts
-        io.accumulatorRead.request.valid.set(reading || gatherReading)
-        io.accumulatorRead.request.bits.set(baseRow +% mux(gatherReading, productOffset, step.resized(to: rowBits)))
+        let scoreRead = m.wire("score_read", .bool)
+        let scoreRow = m.wire("score_row", .uint(rowBits))
+        io.accumulatorRead.request.valid.set(reading || scoreRead || gatherReading)
+        io.accumulatorRead.request.bits.set(mux(scoreRead, scoreRow, baseRow +% mux(gatherReading, productOffset, step.resized(to: rowBits))))
         let readFired = reading && io.accumulatorRead.request.ready
         m.when(readFired && phase === Phase.readOffsets) { phase.set(Phase.offsetsArriving) }
         m.when(readFired && phase === Phase.readProducts) {
@@ -239,15 +263,17 @@ public struct CTAController: Module {
         let unit = centroidUnit
         precondition(parameters.config.inputType.width == CentroidAggregationUnit.elementBits, "CTA_AGGREGATE takes int8 token rows")
         precondition(unit.idBits == index.idBits, "the unit takes the cluster index's ids")
-        let table = m.memory("table", width: index.idBits, depth: tableWords)
-        let tableAddressBits = HWType.addressWidth(for: tableWords)
-        func tableAddress(level: Signal, token: Signal) -> Signal {
-            let base = select((0..<F.levels).map { Signal.literal($0 * cta.maxTokens, .uint(tableAddressBits)) }, at: level)
-            return base +% token.resized(to: tableAddressBits)
+        let tokenAddressBits = HWType.addressWidth(for: cta.maxTokens)
+        let tables = (0..<F.levels).map { target in
+            let table = m.memory("table_level\(target)", width: index.idBits, depth: cta.maxTokens)
+            table.write(address: idsOut.resized(to: tokenAddressBits), data: cluster.ids.bits.id, enable: cluster.ids.fire && level === Signal(target))
+            return table
         }
-        table.write(address: tableAddress(level: level, token: idsOut), data: cluster.ids.bits.id, enable: cluster.ids.fire)
-        /// CTA_GATHER's read port of the table.
-        func tableZero(address: Signal, enable: Signal) -> Signal { table.read(address: address, enable: enable, latency: 1) }
+        // Token `step`'s ids, a cycle after a read (CTA_AGGREGATE's token rows, CTA_PROBABILITIES's
+        // tokens), or level 0's id of CTA_GATHER's token (`table_address`).
+        let tableRead = m.wire("table_read", .bool)
+        let tableAddress = m.wire("table_address", .uint(tokenAddressBits))
+        let ids = tables.map { $0.read(address: tableAddress, enable: tableRead, latency: 1) }
 
         // CTA_AGGREGATE: the state checks, in the golden model's order.
         let aggregateLevel = rs1.field(F.aggregateLevel)
@@ -263,9 +289,7 @@ public struct CTAController: Module {
             (centroidsLast >= Signal(parameters.spRows), .localAddressOutOfRange),
             (!(tokensLast < outputRow.extended(to: wide) || centroidsLast < tokensRow.extended(to: wide)), .illegalOperand),
         ]
-        let stateFailure = m.named("aggregate_failure", stateChecks.reversed().reduce(Signal.literal(0, .uint(ErrorCode.bits))) { rest, check in
-            mux(check.0, Signal.literal(check.1.rawValue, .uint(ErrorCode.bits)), rest)
-        })
+        let stateFailure = firstFailure(m, "aggregate_failure", stateChecks)
         let checking = phase === Phase.aggregateCheck
         let residualPass = m.register("residual_pass", .bool, reset: false)
         m.when(checking) {
@@ -294,7 +318,7 @@ public struct CTAController: Module {
         let tokenRead = m.named("token_read", io.scratchpadRead.request.valid && io.scratchpadRead.request.ready)
         m.when(tokenRead) { step.set(step +% 1) }
         rowArriving.set(tokenRead)
-        let id = table.read(address: tableAddress(level: aggregateLevel, token: step), enable: tokenRead, latency: 1)
+        let id = select(ids, at: aggregateLevel)
         tokenQueue.enq.valid.set(rowArriving && io.scratchpadRead.response.valid)
         tokenQueue.enq.bits.set(cat(id, io.scratchpadRead.response.bits))
         centroids.tokens.valid.set(tokenQueue.deq.valid)
@@ -314,18 +338,27 @@ public struct CTAController: Module {
         }
         let startAverage = m.delay(lastAccumulated, name: "start_average", reset: false)
 
+        // CTA_PROBABILITIES: its reads, its tokens, its writes.
+        let probabilities = buildProbabilities(m, ProbabilityState(
+            phase: phase, failed: failed, failCode: failCode, step: step, command: current.command, hasTable: hasTable, counts: counts,
+            tableTokens: tableTokens, lambda: lambda, ids: ids, readReady: io.accumulatorRead.request.ready, scores: io.accumulatorRead.response.bits,
+            scratchpadReady: io.scratchpadWrite.ready, rowsTable: probabilityRowsTable, rows: probabilityRows))
+        scoreRead.set(probabilities.scoreRead)
+        scoreRow.set(probabilities.scoreRow)
+
         // The results: centroid c to output row + c, residual i to token row i; the operand's columns.
         let averaging = phase === Phase.averaging
         let writing = averaging || (streaming && residualPass)
         let resultRow = mux(residualPass, tokensRow.truncated(to: spRowBits) +% idsOut.resized(to: spRowBits),
                             outputRow.truncated(to: spRowBits) +% centroids.results.bits.id.resized(to: spRowBits))
-        io.scratchpadWrite.valid.set(writing && centroids.results.valid)
-        io.scratchpadWrite.bits.row.set(resultRow)
-        io.scratchpadWrite.bits.data.set(cat(centroids.results.bits.row.reversed().map(\.asUInt)))
-        io.scratchpadWrite.bits.mask.set(cat((0..<dim).reversed().map { lane in operand.columns > Signal(lane) }))
+        let apWrite = probabilities.write
+        io.scratchpadWrite.valid.set((writing && centroids.results.valid) || apWrite.valid)
+        io.scratchpadWrite.bits.row.set(mux(apWrite.valid, apWrite.row, resultRow))
+        io.scratchpadWrite.bits.data.set(mux(apWrite.valid, apWrite.data, cat(centroids.results.bits.row.reversed().map(\.asUInt))))
+        io.scratchpadWrite.bits.mask.set(mux(apWrite.valid, ~Signal.literal(0, .uint(dim)), cat((0..<dim).reversed().map { lane in operand.columns > Signal(lane) })))
         io.scratchpadWrite.bits.accumulate.set(false)
         centroids.results.ready.set(writing && io.scratchpadWrite.ready)
-        let written = io.scratchpadWrite.fire
+        let written = writing && io.scratchpadWrite.fire
         m.when(written) { idsOut.set(idsOut +% 1) }
         let limitBits = max(16, index.countBits)
         let lastWritten = written && idsOut +& 1 >= mux(residualPass, tokens.extended(to: limitBits), clusters.extended(to: limitBits))
@@ -346,14 +379,6 @@ public struct CTAController: Module {
         // CTA_GATHER: the state checks, in the golden model's order (level 0 has a table, the
         // rows are the last CTA_PROBABILITIES's and level 0's k0).
         let accumulatorBits = cta.probabilityAccumulatorBits
-        // Read by CTA_GATHER: the last CTA_PROBABILITIES's rows (0: none) and each row's half
-        // maxima and denominator, word q = cat(D, m2, m1).
-        let probabilityRows = m.register("probability_rows", .uint(index.countBits), reset: 0)
-        let rowTable = m.memory("probability_rows_table", width: 3 * accumulatorBits, depth: cta.maxClusters)
-        // TEMPORARY until CTA_PROBABILITIES runs in the RTL (it writes both).
-        probabilityRows.set(probabilityRows)
-        rowTable.write(address: step.resized(to: HWType.addressWidth(for: cta.maxClusters)), data: Signal.literal(0, .uint(3 * accumulatorBits)),
-                       enable: phase === Phase.gatherCheck && Signal(false))
         let compressedRows = operand.rows
         let gatherChecks: [(Signal, ErrorCode)] = [
             (!hasTable[0], .illegalOperand),
@@ -378,7 +403,7 @@ public struct CTAController: Module {
         // unit; once its factors are ready, the two product rows are read and go in together;
         // each output row lands in the row buffer at its q (the unit's outputs come in order).
         let gather = m.instance("gather", gatherUnit)
-        let rowWord = rowTable.read(address: step.resized(to: HWType.addressWidth(for: cta.maxClusters)),
+        let rowWord = probabilityRowsTable.read(address: step.resized(to: HWType.addressWidth(for: cta.maxClusters)),
                                     enable: gatheringRows && gatherStage === GatherStage.readRow, latency: 1)
         gather.maximumLevelOne.set(rowWord.bits(accumulatorBits - 1, 0))
         gather.maximumLevelTwo.set(rowWord.bits(2 * accumulatorBits - 1, accumulatorBits))
@@ -434,8 +459,8 @@ public struct CTAController: Module {
         let requestFired = io.writeRequest.fire
         let lastToken = step +& 1 >= tokens0
         let tableStep = mux(tokenStage === 0, step, step +% 1)
-        let tokenId = tableZero(address: tableAddress(level: Signal.literal(0, .uint(2)), token: tableStep),
-                                enable: gatheringTokens && (tokenStage === 0 || (requestFired && !lastToken)))
+        let gatherTableRead = m.named("gather_table_read", gatheringTokens && (tokenStage === 0 || (requestFired && !lastToken)))
+        let tokenId = ids[0]
         let tokenRow = rowBuffer.read(address: tokenId.resized(to: bufferAddressBits), enable: gatheringTokens && tokenStage === 1, latency: 1)
         io.writeRequest.bits.address.set(current.command.rs1 +% (step * io.storeStride).resized(to: 64))
         io.writeRequest.bits.bytes.set((operand.columns * Signal(parameters.inputBytes)).resized(to: dma.bytesBits))
@@ -462,6 +487,10 @@ public struct CTAController: Module {
             }
             m.when(tokensDone +& 1 >= tokens0) { phase.set(Phase.finish) }
         }
+
+        // The cluster tables' one read port: CTA_AGGREGATE's and CTA_PROBABILITIES's token `step`, or CTA_GATHER's.
+        tableRead.set(tokenRead || probabilities.tableRead || gatherTableRead)
+        tableAddress.set(mux(gatheringTokens, tableStep, step).resized(to: tokenAddressBits))
 
         // CTA_STATUS: k0, k1, k2, the overflow token; value i at lane i mod DIM of row i / DIM.
         let minusOne = Signal.literal(-1, .sint(accBits))
@@ -491,5 +520,12 @@ public struct CTAController: Module {
         io.fault.valid.set(finishing && failed)
         io.fault.bits.code.set(failCode)
         io.fault.bits.index.set(current.index)
+    }
+
+    /// The code of the first failing check in `checks` (0: none), one cycle's logic.
+    func firstFailure(_ m: ModuleBuilder, _ name: String, _ checks: [(Signal, ErrorCode)]) -> Signal {
+        m.named(name, checks.reversed().reduce(Signal.literal(0, .uint(ErrorCode.bits))) { rest, check in
+            mux(check.0, Signal.literal(check.1.rawValue, .uint(ErrorCode.bits)), rest)
+        })
     }
 }

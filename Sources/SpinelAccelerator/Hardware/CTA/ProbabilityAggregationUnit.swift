@@ -27,7 +27,7 @@ public struct ProbabilityAggregationUnit: Module, Sendable {
     public let maximumTokens: Int
     /// Clusters per level at most (k1, k2 ≤ K).
     public let maximumClusters: Int
-    /// The exponential table, `CTANumerics.expTable(entries:entryBits:)`: E (a power of two)
+    /// The exponential table, `CTAParameters.expTable(entries:entryBits:)`: E (a power of two)
     /// unsigned entries of `expTableBits` bits, entry f = rne(2^(expTableBits − 1 + f/E)).
     public let expTable: [Int64]
     public let expTableBits: Int
@@ -47,8 +47,7 @@ public struct ProbabilityAggregationUnit: Module, Sendable {
     }
 
     /// The unit of a configuration's CTA parameters (`pagTiles`, `maxTokens`, `maxClusters`, the
-    /// table's bits), loading `dim` scores per beat; `expTable` is
-    /// `CTANumerics.expTable(entries: expTableEntries, entryBits: expTableBits)`.
+    /// table's bits), loading `dim` scores per beat; `expTable` is the parameters' `expTable`.
     public init(_ parameters: CTAParameters, dim: Int, expTable: [Int64]) {
         precondition(expTable.count == parameters.expTableEntries, "the table has expTableEntries entries")
         self.init(tiles: parameters.pagTiles, lanes: dim, maximumTokens: parameters.maxTokens, maximumClusters: parameters.maxClusters,
@@ -60,11 +59,11 @@ public struct ProbabilityAggregationUnit: Module, Sendable {
     }
 
     /// Pipeline registers of the exponent's `ScaleUnit`: the fp32 multiply gets a cycle of its own.
-    static let scaleLatency = 2
+    static let scaleLatency = PipelineTiming.probabilityScaleLatency
 
     /// Cycles from a token pair's cluster-table read to its AP write: table, scores, sum, the
     /// scale unit's `scaleLatency`, the exp table, the accumulate.
-    public var latency: Int { 4 + Self.scaleLatency }
+    public var latency: Int { PipelineTiming.probabilityAggregationLatency }
 
     /// F_e: fraction bits of the exponent (log2 of the table's entries).
     public var fractionBits: Int { expTable.count.trailingZeroBitCount }

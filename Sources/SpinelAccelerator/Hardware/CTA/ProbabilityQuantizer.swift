@@ -47,7 +47,7 @@ public struct ProbabilityQuantizer: Module, Sendable {
     /// Cycles from the group's last `in` beat to its first `out` row: the dividers' start
     /// (1), the division (`PipelineTiming.floatDividerLatency`), the first buffer read (1) and
     /// the output register (1).
-    public static var factorCycles: Int { PipelineTiming.floatDividerLatency + 3 }
+    public static var factorCycles: Int { PipelineTiming.probabilityQuantizerCycles }
 
     public var countBits: Int { HWType.addressWidth(for: maximumClusters + 1) }
     public var entryBits: Int { HWType.addressWidth(for: 2 * maximumClusters) }
