@@ -11,10 +11,14 @@ public protocol MainMemory {
     /// ones after it). The golden model writes none of them; a memory that replays a trace
     /// uses them to recognise the hardware's requests that were already on their way.
     mutating func abandoned(address: UInt64, bytes: [UInt8])
+    /// Command `index` of the stream runs next: a memory that replays a trace answers its reads
+    /// from that command's bursts only (its flight).
+    mutating func willRun(command index: Int)
 }
 
 extension MainMemory {
     public mutating func abandoned(address: UInt64, bytes: [UInt8]) {}
+    public mutating func willRun(command index: Int) {}
 }
 
 /// A DMA request that main memory refused.

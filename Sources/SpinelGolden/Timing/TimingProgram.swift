@@ -37,6 +37,8 @@ public struct TimingProgram: Sendable {
         commands = []
         commands.reserveCapacity(stream.count)
         for (index, command) in stream.enumerated() {
+            // (A trace's memory answers each command's reads from its own bursts, as the replay does.)
+            memory.willRun(command: index)
             let before = model.state
             if command.funct == Funct.loopWS,
                let loop = UnrolledLoop(rs1: command.rs1, rs2: command.rs2, model: &model, memory: &memory, parameters: parameters) {

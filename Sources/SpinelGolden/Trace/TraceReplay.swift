@@ -179,8 +179,7 @@ struct GoldenPass {
     mutating func run(describing: Set<Int>) {
         let end = describing.isEmpty ? trace.commands.count : min(trace.commands.count, describing.max()! + 1)
         for record in trace.commands.prefix(end) {
-            memory.command = record.index
-            memory.flight = memory.index.flights[record.index]
+            memory.willRun(command: record.index)
             if describing.contains(record.index) {
                 descriptions[record.index] = TraceReplay.words(record, parameters: parameters, model: model)
             }

@@ -114,6 +114,11 @@ struct TraceReplayMemory: MainMemory {
         used = Array(repeating: false, count: trace.reads.count)
     }
 
+    mutating func willRun(command index: Int) {
+        command = index
+        flight = self.index.flights[index]
+    }
+
     mutating func read(address: UInt64, count: Int) throws -> [UInt8] {
         guard count > 0 else { return [] }
         goldenReadBytes += count
