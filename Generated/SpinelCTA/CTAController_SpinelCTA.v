@@ -35,6 +35,18 @@ module CTAController_SpinelCTA (
   output wire [127:0] sp_write_bits_data,
   output wire [15:0] sp_write_bits_mask,
   output wire sp_write_bits_accumulate,
+  output wire dma_req_valid,
+  input  wire dma_req_ready,
+  output wire [63:0] dma_req_bits_address,
+  output wire [6:0] dma_req_bits_bytes,
+  output wire [511:0] dma_req_bits_data,
+  output wire dma_req_bits_tag,
+  input  wire dma_resp_valid,
+  output wire dma_resp_ready,
+  input  wire dma_resp_bits_tag,
+  input  wire dma_resp_bits_error,
+  input  wire [31:0] st_dram_stride,
+  input  wire [31:0] st_acc_scale,
   output wire retire,
   output wire fault_valid,
   output wire [3:0] fault_bits_code,
@@ -76,7 +88,9 @@ module CTAController_SpinelCTA (
   reg  [15:0] level2_tokens;
   reg  overflow_seen;
   reg  [8:0] overflow_token;
-  reg  [3:0] phase;
+  reg  [31:0] lambda;
+  reg  [9:0] probability_rows;
+  reg  [4:0] phase;
   reg  [6:0] current_cmd_funct;
   reg  [63:0] current_cmd_rs1;
   reg  [63:0] current_cmd_rs2;
@@ -89,6 +103,10 @@ module CTAController_SpinelCTA (
   reg  failed;
   reg  [3:0] fail_code;
   wire last_step;
+  reg  [2:0] gather_stage;
+  wire gather_reading;
+  wire score_read;
+  wire [11:0] score_row;
   wire hash_out_valid;
   wire [7:0] hash_out_bits_0;
   wire [7:0] hash_out_bits_1;
@@ -105,9 +123,26 @@ module CTAController_SpinelCTA (
   wire cluster_index_overflow;
   wire [8:0] cluster_index_overflow_token;
   wire cluster_index_idle;
-  wire [10:0] table_w0_addr;
-  wire table_w0_en;
-  wire [8:0] table_w0_data;
+  wire [8:0] table_level0_w0_addr;
+  wire table_level0_w0_en;
+  wire [8:0] table_level0_w0_data;
+  wire [8:0] table_level1_w0_addr;
+  wire table_level1_w0_en;
+  wire [8:0] table_level1_w0_data;
+  wire [8:0] table_level2_w0_addr;
+  wire table_level2_w0_en;
+  wire [8:0] table_level2_w0_data;
+  wire table_read;
+  wire [8:0] table_address;
+  wire [8:0] table_level0_r0_addr;
+  wire table_level0_r0_en;
+  wire [8:0] table_level0_r0_data;
+  wire [8:0] table_level1_r0_addr;
+  wire table_level1_r0_en;
+  wire [8:0] table_level1_r0_data;
+  wire [8:0] table_level2_r0_addr;
+  wire table_level2_r0_en;
+  wire [8:0] table_level2_r0_data;
   wire [3:0] aggregate_failure;
   reg  residual_pass;
   wire aggregation_in_valid;
@@ -155,37 +190,196 @@ module CTAController_SpinelCTA (
   wire [1:0] token_rows_count;
   reg  token_row_arriving;
   wire token_read;
-  wire [10:0] table_r0_addr;
-  wire table_r0_en;
-  wire [8:0] table_r0_data;
   reg  start_average;
+  wire [6:0] probability_level_one_blocks;
+  wire [6:0] probability_blocks;
+  wire [3:0] probabilities_failure;
+  reg  [16:0] group_row;
+  reg  [2:0] load_tile;
+  reg  [6:0] load_block;
+  wire probability_aggregation_tokens_ready;
+  wire probability_aggregation_scores_ready;
+  wire probability_aggregation_out_valid;
+  wire [9:0] probability_aggregation_out_bits_entry;
+  wire probability_aggregation_out_bits_last;
+  wire [25:0] probability_aggregation_out_bits_values_0;
+  wire [25:0] probability_aggregation_out_bits_values_1;
+  wire [25:0] probability_aggregation_out_bits_values_2;
+  wire [25:0] probability_aggregation_out_bits_values_3;
+  wire [25:0] probability_aggregation_out_bits_values_4;
+  wire [25:0] probability_aggregation_out_bits_values_5;
+  wire [25:0] probability_aggregation_out_bits_values_6;
+  wire [25:0] probability_aggregation_out_bits_values_7;
+  wire [25:0] probability_aggregation_denominators_0;
+  wire [25:0] probability_aggregation_denominators_1;
+  wire [25:0] probability_aggregation_denominators_2;
+  wire [25:0] probability_aggregation_denominators_3;
+  wire [25:0] probability_aggregation_denominators_4;
+  wire [25:0] probability_aggregation_denominators_5;
+  wire [25:0] probability_aggregation_denominators_6;
+  wire [25:0] probability_aggregation_denominators_7;
+  wire probability_aggregation_idle;
+  wire probability_token_read;
+  reg  probability_token_arriving;
+  reg  [8:0] probability_token_index;
+  wire score_granted;
+  reg  [6:0] score_block;
+  reg  score_arriving;
+  reg  [2:0] score_tile;
+  wire probability_quantizer_in_ready;
+  wire probability_quantizer_out_valid;
+  wire probability_quantizer_out_ready;
+  wire [2:0] probability_quantizer_out_bits_tile;
+  wire [6:0] probability_quantizer_out_bits_block;
+  wire [7:0] probability_quantizer_out_bits_values_0;
+  wire [7:0] probability_quantizer_out_bits_values_1;
+  wire [7:0] probability_quantizer_out_bits_values_2;
+  wire [7:0] probability_quantizer_out_bits_values_3;
+  wire [7:0] probability_quantizer_out_bits_values_4;
+  wire [7:0] probability_quantizer_out_bits_values_5;
+  wire [7:0] probability_quantizer_out_bits_values_6;
+  wire [7:0] probability_quantizer_out_bits_values_7;
+  wire [7:0] probability_quantizer_out_bits_values_8;
+  wire [7:0] probability_quantizer_out_bits_values_9;
+  wire [7:0] probability_quantizer_out_bits_values_10;
+  wire [7:0] probability_quantizer_out_bits_values_11;
+  wire [7:0] probability_quantizer_out_bits_values_12;
+  wire [7:0] probability_quantizer_out_bits_values_13;
+  wire [7:0] probability_quantizer_out_bits_values_14;
+  wire [7:0] probability_quantizer_out_bits_values_15;
+  wire [25:0] probability_quantizer_maximum_level_one_0;
+  wire [25:0] probability_quantizer_maximum_level_one_1;
+  wire [25:0] probability_quantizer_maximum_level_one_2;
+  wire [25:0] probability_quantizer_maximum_level_one_3;
+  wire [25:0] probability_quantizer_maximum_level_one_4;
+  wire [25:0] probability_quantizer_maximum_level_one_5;
+  wire [25:0] probability_quantizer_maximum_level_one_6;
+  wire [25:0] probability_quantizer_maximum_level_one_7;
+  wire [25:0] probability_quantizer_maximum_level_two_0;
+  wire [25:0] probability_quantizer_maximum_level_two_1;
+  wire [25:0] probability_quantizer_maximum_level_two_2;
+  wire [25:0] probability_quantizer_maximum_level_two_3;
+  wire [25:0] probability_quantizer_maximum_level_two_4;
+  wire [25:0] probability_quantizer_maximum_level_two_5;
+  wire [25:0] probability_quantizer_maximum_level_two_6;
+  wire [25:0] probability_quantizer_maximum_level_two_7;
+  wire [25:0] probability_quantizer_row_denominators_0;
+  wire [25:0] probability_quantizer_row_denominators_1;
+  wire [25:0] probability_quantizer_row_denominators_2;
+  wire [25:0] probability_quantizer_row_denominators_3;
+  wire [25:0] probability_quantizer_row_denominators_4;
+  wire [25:0] probability_quantizer_row_denominators_5;
+  wire [25:0] probability_quantizer_row_denominators_6;
+  wire [25:0] probability_quantizer_row_denominators_7;
+  wire probability_quantizer_idle;
+  wire [16:0] ap_query;
+  wire ap_present;
+  wire ap_write;
+  wire [8:0] probability_rows_table_w0_addr;
+  wire probability_rows_table_w0_en;
+  wire [77:0] probability_rows_table_w0_data;
   reg  start_residual;
-  reg [8:0] table_v [0:1535];
-  reg [8:0] _table_v_r0_stage0;
+  wire [3:0] gather_failure;
+  wire gather_busy;
+  wire gather_factors_valid;
+  wire [31:0] gather_factor_level_one;
+  wire [31:0] gather_factor_level_two;
+  wire gather_in_valid;
+  wire gather_in_ready;
+  wire [7:0] gather_out_bits_0;
+  wire [7:0] gather_out_bits_1;
+  wire [7:0] gather_out_bits_2;
+  wire [7:0] gather_out_bits_3;
+  wire [7:0] gather_out_bits_4;
+  wire [7:0] gather_out_bits_5;
+  wire [7:0] gather_out_bits_6;
+  wire [7:0] gather_out_bits_7;
+  wire [7:0] gather_out_bits_8;
+  wire [7:0] gather_out_bits_9;
+  wire [7:0] gather_out_bits_10;
+  wire [7:0] gather_out_bits_11;
+  wire [7:0] gather_out_bits_12;
+  wire [7:0] gather_out_bits_13;
+  wire [7:0] gather_out_bits_14;
+  wire [7:0] gather_out_bits_15;
+  wire [8:0] probability_rows_table_r0_addr;
+  wire probability_rows_table_r0_en;
+  wire [77:0] probability_rows_table_r0_data;
+  reg  [511:0] first_product;
+  reg  first_product_arriving;
+  wire [8:0] gather_rows_w0_addr;
+  wire gather_rows_w0_en;
+  wire [127:0] gather_rows_w0_data;
+  reg  [1:0] token_stage;
+  reg  [15:0] token_responses;
+  wire gather_table_read;
+  wire [8:0] gather_rows_r0_addr;
+  wire gather_rows_r0_en;
+  wire [127:0] gather_rows_r0_data;
+  reg [77:0] probability_rows_table [0:511];
+  reg [77:0] _probability_rows_table_r0_stage0;
+  reg [8:0] table_level0 [0:511];
+  reg [8:0] _table_level0_r0_stage0;
+  reg [8:0] table_level1 [0:511];
+  reg [8:0] _table_level1_r0_stage0;
+  reg [8:0] table_level2 [0:511];
+  reg [8:0] _table_level2_r0_stage0;
+  reg [127:0] gather_rows [0:511];
+  reg [127:0] _gather_rows_r0_stage0;
+  wire _acc_read_req_valid_e1 = (phase == 5'h1) | (phase == 5'h3);
   wire [25:0] _acc_read_req_bits_e1 = current_cmd_rs2[25:0];
-  wire _sp_write_valid_e1 = (phase == 4'h9) | ((phase == 4'h8) & residual_pass);
+  wire [15:0] _acc_read_req_bits_e2 = current_cmd_rs2[63:48];
+  wire _sp_write_valid_e1 = (phase == 5'h9) | ((phase == 5'h8) & residual_pass);
   wire [25:0] _sp_write_bits_row_e1 = current_cmd_rs1[25:0];
+  wire [22:0] _sp_write_bits_row_e2 = {16'h0, probability_quantizer_out_bits_block} * {7'h0, _acc_read_req_bits_e2};
+  wire [31:0] _dma_req_bits_bytes_e1 = {16'h0, current_cmd_rs2[47:32]} * {16'h0, 16'h1};
+  wire [22:0] _score_row_e1 = {16'h0, load_block} * {7'h0, _acc_read_req_bits_e2};
+  wire [16:0] _score_row_e2 = group_row + {14'h0, load_tile};
+  wire [15:0] _table_address_e1 = dma_resp_ready ? ((token_stage == 2'h0) ? step : (step + 16'h1)) : step;
   wire [9:0] _aggregate_failure_e1 = (current_cmd_rs1[33:32] == 2'h0) ? level0_count
                                      : (current_cmd_rs1[33:32] == 2'h1) ? level1_count
                                      : level2_count;
   wire [39:0] _aggregate_failure_e2 = {14'h0, _sp_write_bits_row_e1} + {30'h0, _aggregate_failure_e1} - 40'h1;
-  wire _level0_offset_0_e1 = (phase == 4'h2) & acc_read_resp_valid;
+  wire [10:0] _probability_level_one_blocks_e1 = {1'h0, level1_count} + {1'h0, 10'hf};
+  wire [10:0] _probability_blocks_e1 = {1'h0, level2_count} + {1'h0, 10'hf};
+  wire [15:0] _probability_rows_table_w0_addr_e1 = current_cmd_rs1[47:32] + ap_query[15:0];
+  wire _probability_rows_table_w0_en_e1 = probability_quantizer_out_valid
+                                          & probability_quantizer_out_ready
+                                          & (({1'h0, probability_quantizer_out_bits_block} + {1'h0, 7'h1})
+                                             >= {1'h0, probability_blocks});
+  wire _gather_table_read_e1 = ({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level0_tokens};
+  wire _level0_offset_0_e1 = (phase == 5'h2) & acc_read_resp_valid;
   wire [23:0] _level0_multiplier_e1 = current_cmd_rs1[31:8];
-  wire _level0_has_table_e1 = ({1'h0, ids_out} + {1'h0, 16'h1}) >= {1'h0, current_cmd_rs2[63:48]};
-  wire _level0_has_table_e2 = table_w0_en & _level0_has_table_e1;
-  wire _phase_e1 = (phase == 4'h9) & current_cmd_rs1[34];
-  wire _phase_e2 = acc_read_req_valid & acc_read_req_ready & (phase == 4'h3);
-  wire _phase_e3 = (phase == 4'h8) & (~residual_pass) & (aggregation_in_valid & aggregation_in_ready);
-  wire _phase_e4 = sp_write_valid
-                   & sp_write_ready
+  wire _level0_has_table_e1 = ({1'h0, ids_out} + {1'h0, 16'h1}) >= {1'h0, _acc_read_req_bits_e2};
+  wire _level0_has_table_e2 = cluster_index_out_valid & cluster_index_out_ready & _level0_has_table_e1;
+  wire [16:0] _probability_rows_e1 = {1'h0, current_cmd_rs1[47:32]} + {1'h0, _acc_read_req_bits_e2};
+  wire _probability_rows_e2 = ({1'h0, group_row} + {1'h0, 17'h8}) >= {1'h0, {1'h0, _acc_read_req_bits_e2}};
+  wire _probability_rows_e3 = _probability_rows_table_w0_en_e1 & (probability_quantizer_out_bits_tile == 3'h7);
+  wire _phase_e1 = (phase == 5'h9) & current_cmd_rs1[34];
+  wire _phase_e2 = _acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h3);
+  wire _phase_e3 = (phase == 5'h8) & (~residual_pass) & (aggregation_in_valid & aggregation_in_ready);
+  wire _phase_e4 = (({1'h0, load_tile} + {1'h0, 3'h1}) >= 4'h8)
+                   | (({1'h0, _score_row_e2} + {1'h0, 17'h1}) >= {2'h0, _acc_read_req_bits_e2});
+  wire _phase_e5 = ({1'h0, load_block} + {1'h0, 7'h1}) >= {1'h0, probability_blocks};
+  wire _phase_e6 = _sp_write_valid_e1 & (sp_write_valid & sp_write_ready);
+  wire _phase_e7 = _phase_e6
                    & (({1'h0, ids_out} + {1'h0, 16'h1})
-                      >= {1'h0, residual_pass ? current_cmd_rs2[63:48] : {6'h0, _aggregate_failure_e1}});
+                      >= {1'h0, residual_pass ? _acc_read_req_bits_e2 : {6'h0, _aggregate_failure_e1}});
+  wire _failed_e1 = dma_resp_bits_error & (~failed);
+  wire _gather_stage_e1 = gather_reading & acc_read_req_ready & (gather_stage == 3'h3);
+  wire [6:0] _probability_aggregation_scores_bits_chunk_e1 = 
+      (score_block >= probability_level_one_blocks) ? (score_block - probability_level_one_blocks)
+      : score_block;
 
-  assign cmd_ready = phase == 4'h0;
-  assign acc_read_req_valid = (phase == 4'h1) | (phase == 4'h3);
-  assign acc_read_req_bits = _acc_read_req_bits_e1[11:0] + step[11:0];
-  assign acc_write_valid = phase == 4'h5;
-  assign acc_write_bits_row = acc_read_req_bits;
+  assign cmd_ready = phase == 5'h0;
+  assign acc_read_req_valid = _acc_read_req_valid_e1 | score_read | gather_reading;
+  assign acc_read_req_bits = score_read ? score_row
+                             : (_acc_read_req_bits_e1[11:0]
+                                + (gather_reading
+                                   ? ((gather_stage == 3'h4) ? (_acc_read_req_bits_e2[11:0] + step[11:0]) : step[11:0])
+                                   : step[11:0]));
+  assign acc_write_valid = phase == 5'h5;
+  assign acc_write_bits_row = _acc_read_req_bits_e1[11:0] + step[11:0];
   assign acc_write_bits_data = {32'h0, 32'h0, 32'h0, 32'h0, 32'h0, 32'h0, 32'h0, 32'h0, 32'h0, 32'h0, 32'h0, 32'h0,
                                 overflow_seen ? {23'h0, overflow_token} : 32'hffffffff,
                                 level2_has_table ? {22'h0, level2_count} : 32'hffffffff,
@@ -193,59 +387,179 @@ module CTAController_SpinelCTA (
                                 level0_has_table ? {22'h0, level0_count} : 32'hffffffff};
   assign acc_write_bits_mask = ~16'h0;
   assign acc_write_bits_accumulate = 1'h0;
-  assign sp_read_req_valid = (phase == 4'h8)
-                             & (step < current_cmd_rs2[63:48])
+  assign sp_read_req_valid = (phase == 5'h8)
+                             & (step < _acc_read_req_bits_e2)
                              & (({1'h0, token_rows_count} + (token_row_arriving ? 3'h1 : 3'h0)) < 3'h2);
-  assign sp_read_req_bits = acc_read_req_bits;
-  assign sp_write_valid = _sp_write_valid_e1 & aggregation_out_valid;
-  assign sp_write_bits_row = residual_pass ? (_acc_read_req_bits_e1[11:0] + ids_out[11:0])
+  assign sp_read_req_bits = acc_write_bits_row;
+  assign sp_write_valid = (_sp_write_valid_e1 & aggregation_out_valid) | ap_write;
+  assign sp_write_bits_row = ap_write ? (_sp_write_bits_row_e1[11:0] + _sp_write_bits_row_e2[11:0] + ap_query[11:0])
+                             : residual_pass ? (_acc_read_req_bits_e1[11:0] + ids_out[11:0])
                              : (_sp_write_bits_row_e1[11:0] + {3'h0, aggregation_out_bits_id});
-  assign sp_write_bits_data = {aggregation_out_bits_row_15, aggregation_out_bits_row_14, aggregation_out_bits_row_13,
-                               aggregation_out_bits_row_12, aggregation_out_bits_row_11, aggregation_out_bits_row_10,
-                               aggregation_out_bits_row_9, aggregation_out_bits_row_8, aggregation_out_bits_row_7,
-                               aggregation_out_bits_row_6, aggregation_out_bits_row_5, aggregation_out_bits_row_4,
-                               aggregation_out_bits_row_3, aggregation_out_bits_row_2, aggregation_out_bits_row_1,
-                               aggregation_out_bits_row_0};
-  assign sp_write_bits_mask = {current_cmd_rs2[47:32] > 16'hf, current_cmd_rs2[47:32] > 16'he,
-                               current_cmd_rs2[47:32] > 16'hd, current_cmd_rs2[47:32] > 16'hc,
-                               current_cmd_rs2[47:32] > 16'hb, current_cmd_rs2[47:32] > 16'ha,
-                               current_cmd_rs2[47:32] > 16'h9, current_cmd_rs2[47:32] > 16'h8,
-                               current_cmd_rs2[47:32] > 16'h7, current_cmd_rs2[47:32] > 16'h6,
-                               current_cmd_rs2[47:32] > 16'h5, current_cmd_rs2[47:32] > 16'h4,
-                               current_cmd_rs2[47:32] > 16'h3, current_cmd_rs2[47:32] > 16'h2,
-                               current_cmd_rs2[47:32] > 16'h1, current_cmd_rs2[47:32] > 16'h0};
+  assign sp_write_bits_data = ap_write
+                              ? {probability_quantizer_out_bits_values_15, probability_quantizer_out_bits_values_14,
+                                 probability_quantizer_out_bits_values_13, probability_quantizer_out_bits_values_12,
+                                 probability_quantizer_out_bits_values_11, probability_quantizer_out_bits_values_10,
+                                 probability_quantizer_out_bits_values_9, probability_quantizer_out_bits_values_8,
+                                 probability_quantizer_out_bits_values_7, probability_quantizer_out_bits_values_6,
+                                 probability_quantizer_out_bits_values_5, probability_quantizer_out_bits_values_4,
+                                 probability_quantizer_out_bits_values_3, probability_quantizer_out_bits_values_2,
+                                 probability_quantizer_out_bits_values_1, probability_quantizer_out_bits_values_0}
+                              : {aggregation_out_bits_row_15, aggregation_out_bits_row_14, aggregation_out_bits_row_13,
+                                 aggregation_out_bits_row_12, aggregation_out_bits_row_11, aggregation_out_bits_row_10,
+                                 aggregation_out_bits_row_9, aggregation_out_bits_row_8, aggregation_out_bits_row_7,
+                                 aggregation_out_bits_row_6, aggregation_out_bits_row_5, aggregation_out_bits_row_4,
+                                 aggregation_out_bits_row_3, aggregation_out_bits_row_2, aggregation_out_bits_row_1,
+                                 aggregation_out_bits_row_0};
+  assign sp_write_bits_mask = ap_write ? acc_write_bits_mask
+                              : {current_cmd_rs2[47:32] > 16'hf, current_cmd_rs2[47:32] > 16'he,
+                                 current_cmd_rs2[47:32] > 16'hd, current_cmd_rs2[47:32] > 16'hc,
+                                 current_cmd_rs2[47:32] > 16'hb, current_cmd_rs2[47:32] > 16'ha,
+                                 current_cmd_rs2[47:32] > 16'h9, current_cmd_rs2[47:32] > 16'h8,
+                                 current_cmd_rs2[47:32] > 16'h7, current_cmd_rs2[47:32] > 16'h6,
+                                 current_cmd_rs2[47:32] > 16'h5, current_cmd_rs2[47:32] > 16'h4,
+                                 current_cmd_rs2[47:32] > 16'h3, current_cmd_rs2[47:32] > 16'h2,
+                                 current_cmd_rs2[47:32] > 16'h1, current_cmd_rs2[47:32] > 16'h0};
   assign sp_write_bits_accumulate = 1'h0;
-  assign retire = phase == 4'h6;
+  assign dma_req_valid = dma_resp_ready & (token_stage == 2'h2);
+  assign dma_req_bits_address = current_cmd_rs1 + {16'h0, {32'h0, step} * {16'h0, st_dram_stride}};
+  assign dma_req_bits_bytes = _dma_req_bits_bytes_e1[6:0];
+  assign dma_req_bits_data = {384'h0, gather_rows_r0_data};
+  assign dma_req_bits_tag = 1'h0;
+  assign dma_resp_ready = phase == 5'h12;
+  assign retire = phase == 5'h6;
   assign fault_valid = retire & failed;
   assign fault_bits_code = fail_code;
   assign fault_bits_index = current_index;
-  assign busy = phase != 4'h0;
-  assign last_step = ({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, current_cmd_rs2[63:48]};
+  assign busy = phase != 5'h0;
+  assign last_step = ({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, _acc_read_req_bits_e2};
+  assign gather_reading = (phase == 5'h11) & ((gather_stage == 3'h3) | (gather_stage == 3'h4));
+  assign score_read = phase == 5'hc;
+  assign score_row = _acc_read_req_bits_e1[11:0] + _score_row_e1[11:0] + _score_row_e2[11:0];
   assign cluster_index_out_ready = 1'h1;
-  assign table_w0_addr = ((current_cmd_rs1[1:0] == 2'h0) ? 11'h0 : (current_cmd_rs1[1:0] == 2'h1) ? 11'h200 : 11'h400)
-                         + ids_out[10:0];
-  assign table_w0_en = cluster_index_out_valid & cluster_index_out_ready;
+  assign table_level0_w0_addr = ids_out[8:0];
+  assign table_level0_w0_en = cluster_index_out_valid & cluster_index_out_ready & (current_cmd_rs1[1:0] == 2'h0);
+  assign table_level1_w0_addr = ids_out[8:0];
+  assign table_level1_w0_en = cluster_index_out_valid & cluster_index_out_ready & (current_cmd_rs1[1:0] == 2'h1);
+  assign table_level1_w0_data = table_level0_w0_data;
+  assign table_level2_w0_addr = ids_out[8:0];
+  assign table_level2_w0_en = cluster_index_out_valid & cluster_index_out_ready & (current_cmd_rs1[1:0] == 2'h2);
+  assign table_level2_w0_data = table_level0_w0_data;
+  assign table_read = token_read | probability_token_read | gather_table_read;
+  assign table_address = _table_address_e1[8:0];
+  assign table_level0_r0_addr = table_address;
+  assign table_level0_r0_en = table_read;
+  assign table_level1_r0_addr = table_address;
+  assign table_level1_r0_en = table_read;
+  assign table_level2_r0_addr = table_address;
+  assign table_level2_r0_en = table_read;
   assign aggregate_failure = (~((current_cmd_rs1[33:32] == 2'h0) ? level0_has_table
                                 : (current_cmd_rs1[33:32] == 2'h1) ? level1_has_table
                                 : level2_has_table))
                              ? 4'ha
-                             : (current_cmd_rs2[63:48]
+                             : (_acc_read_req_bits_e2
                                 != ((current_cmd_rs1[33:32] == 2'h0) ? level0_tokens
                                     : (current_cmd_rs1[33:32] == 2'h1) ? level1_tokens
                                     : level2_tokens))
                                ? 4'ha
                              : (_aggregate_failure_e2 >= 40'h1000) ? 4'h4
-                             : (~((({14'h0, _acc_read_req_bits_e1} + {24'h0, current_cmd_rs2[63:48]} - 40'h1)
+                             : (~((({14'h0, _acc_read_req_bits_e1} + {24'h0, _acc_read_req_bits_e2} - 40'h1)
                                    < {14'h0, _sp_write_bits_row_e1})
                                   | (_aggregate_failure_e2 < {14'h0, _acc_read_req_bits_e1})))
                                ? 4'ha
                              : 4'h0;
   assign token_read = sp_read_req_valid & sp_read_req_ready;
-  assign table_r0_addr = ((current_cmd_rs1[33:32] == 2'h0) ? 11'h0
-                          : (current_cmd_rs1[33:32] == 2'h1) ? 11'h200
-                          : 11'h400)
-                         + step[10:0];
-  assign table_r0_en = token_read;
+  assign probability_level_one_blocks = _probability_level_one_blocks_e1[10:4];
+  assign probability_blocks = probability_level_one_blocks + _probability_blocks_e1[10:4];
+  assign probabilities_failure = (~level1_has_table) ? 4'ha
+                                 : (~level2_has_table) ? 4'ha
+                                 : (level1_tokens != level2_tokens) ? 4'ha
+                                 : (lambda == 32'h0) ? 4'ha
+                                 : ((current_cmd_rs1[47:32] != 16'h0)
+                                    & ({24'h0, current_cmd_rs1[47:32]} != {30'h0, probability_rows}))
+                                   ? 4'ha
+                                 : ({24'h0, current_cmd_rs2[47:32]}
+                                    != {29'h0, {1'h0, level1_count} + {1'h0, level2_count}})
+                                   ? 4'ha
+                                 : (({14'h0, _acc_read_req_bits_e1}
+                                     + {17'h0, {16'h0, probability_blocks} * {7'h0, _acc_read_req_bits_e2}}
+                                     - 40'h1)
+                                    >= 40'h1000)
+                                   ? 4'h4
+                                 : (({14'h0, _sp_write_bits_row_e1}
+                                     + {17'h0, {16'h0, probability_blocks} * {7'h0, _acc_read_req_bits_e2}}
+                                     - 40'h1)
+                                    >= 40'h1000)
+                                   ? 4'h4
+                                 : 4'h0;
+  assign probability_token_read = (phase == 5'hb) & probability_aggregation_idle;
+  assign score_granted = score_read & acc_read_req_ready;
+  assign probability_quantizer_out_ready = ap_present ? sp_write_ready : 1'h1;
+  assign ap_query = group_row + {14'h0, probability_quantizer_out_bits_tile};
+  assign ap_present = ap_query < {1'h0, _acc_read_req_bits_e2};
+  assign ap_write = (phase == 5'hf) & probability_quantizer_out_valid & ap_present;
+  assign probability_rows_table_w0_addr = _probability_rows_table_w0_addr_e1[8:0];
+  assign probability_rows_table_w0_en = _probability_rows_table_w0_en_e1 & ap_present;
+  assign probability_rows_table_w0_data = {(probability_quantizer_out_bits_tile == 3'h0)
+                                           ? probability_quantizer_row_denominators_0
+                                           : (probability_quantizer_out_bits_tile == 3'h1)
+                                             ? probability_quantizer_row_denominators_1
+                                           : (probability_quantizer_out_bits_tile == 3'h2)
+                                             ? probability_quantizer_row_denominators_2
+                                           : (probability_quantizer_out_bits_tile == 3'h3)
+                                             ? probability_quantizer_row_denominators_3
+                                           : (probability_quantizer_out_bits_tile == 3'h4)
+                                             ? probability_quantizer_row_denominators_4
+                                           : (probability_quantizer_out_bits_tile == 3'h5)
+                                             ? probability_quantizer_row_denominators_5
+                                           : (probability_quantizer_out_bits_tile == 3'h6)
+                                             ? probability_quantizer_row_denominators_6
+                                           : probability_quantizer_row_denominators_7,
+                                           (probability_quantizer_out_bits_tile == 3'h0)
+                                           ? probability_quantizer_maximum_level_two_0
+                                           : (probability_quantizer_out_bits_tile == 3'h1)
+                                             ? probability_quantizer_maximum_level_two_1
+                                           : (probability_quantizer_out_bits_tile == 3'h2)
+                                             ? probability_quantizer_maximum_level_two_2
+                                           : (probability_quantizer_out_bits_tile == 3'h3)
+                                             ? probability_quantizer_maximum_level_two_3
+                                           : (probability_quantizer_out_bits_tile == 3'h4)
+                                             ? probability_quantizer_maximum_level_two_4
+                                           : (probability_quantizer_out_bits_tile == 3'h5)
+                                             ? probability_quantizer_maximum_level_two_5
+                                           : (probability_quantizer_out_bits_tile == 3'h6)
+                                             ? probability_quantizer_maximum_level_two_6
+                                           : probability_quantizer_maximum_level_two_7,
+                                           (probability_quantizer_out_bits_tile == 3'h0)
+                                           ? probability_quantizer_maximum_level_one_0
+                                           : (probability_quantizer_out_bits_tile == 3'h1)
+                                             ? probability_quantizer_maximum_level_one_1
+                                           : (probability_quantizer_out_bits_tile == 3'h2)
+                                             ? probability_quantizer_maximum_level_one_2
+                                           : (probability_quantizer_out_bits_tile == 3'h3)
+                                             ? probability_quantizer_maximum_level_one_3
+                                           : (probability_quantizer_out_bits_tile == 3'h4)
+                                             ? probability_quantizer_maximum_level_one_4
+                                           : (probability_quantizer_out_bits_tile == 3'h5)
+                                             ? probability_quantizer_maximum_level_one_5
+                                           : (probability_quantizer_out_bits_tile == 3'h6)
+                                             ? probability_quantizer_maximum_level_one_6
+                                           : probability_quantizer_maximum_level_one_7};
+  assign gather_failure = (~level0_has_table) ? 4'ha
+                          : (_acc_read_req_bits_e2 != {6'h0, probability_rows}) ? 4'ha
+                          : (_acc_read_req_bits_e2 != {6'h0, level0_count}) ? 4'ha
+                          : 4'h0;
+  assign gather_in_valid = (phase == 5'h11) & (gather_stage == 3'h5);
+  assign probability_rows_table_r0_addr = step[8:0];
+  assign probability_rows_table_r0_en = (phase == 5'h11) & (gather_stage == 3'h0);
+  assign gather_rows_w0_addr = ids_out[8:0];
+  assign gather_rows_w0_data = {gather_out_bits_15, gather_out_bits_14, gather_out_bits_13, gather_out_bits_12,
+                                gather_out_bits_11, gather_out_bits_10, gather_out_bits_9, gather_out_bits_8,
+                                gather_out_bits_7, gather_out_bits_6, gather_out_bits_5, gather_out_bits_4,
+                                gather_out_bits_3, gather_out_bits_2, gather_out_bits_1, gather_out_bits_0};
+  assign gather_table_read = dma_resp_ready
+                             & ((token_stage == 2'h0) | (dma_req_valid & dma_req_ready & (~_gather_table_read_e1)));
+  assign gather_rows_r0_addr = table_level0_r0_data;
+  assign gather_rows_r0_en = dma_resp_ready & (token_stage == 2'h1);
   always @(posedge clock) begin
     if (reset)
       level0_offset_0 <= 32'h0;
@@ -491,7 +805,7 @@ module CTAController_SpinelCTA (
       level0_tokens <= 16'h0;
     else if (_level0_has_table_e2) begin
       if (current_cmd_rs1[1:0] == 2'h0)
-        level0_tokens <= current_cmd_rs2[63:48];
+        level0_tokens <= _acc_read_req_bits_e2;
     end
   end
   always @(posedge clock) begin
@@ -499,7 +813,7 @@ module CTAController_SpinelCTA (
       level1_tokens <= 16'h0;
     else if (_level0_has_table_e2) begin
       if (current_cmd_rs1[1:0] == 2'h1)
-        level1_tokens <= current_cmd_rs2[63:48];
+        level1_tokens <= _acc_read_req_bits_e2;
     end
   end
   always @(posedge clock) begin
@@ -507,7 +821,7 @@ module CTAController_SpinelCTA (
       level2_tokens <= 16'h0;
     else if (_level0_has_table_e2) begin
       if (current_cmd_rs1[1:0] == 2'h2)
-        level2_tokens <= current_cmd_rs2[63:48];
+        level2_tokens <= _acc_read_req_bits_e2;
     end
   end
   always @(posedge clock) begin
@@ -528,66 +842,1720 @@ module CTAController_SpinelCTA (
   end
   always @(posedge clock) begin
     if (reset)
-      phase <= 4'h0;
+      lambda <= 32'h0;
+    else if (cmd_valid & cmd_ready) begin
+      if (cmd_bits_cmd_funct == 7'h30) begin
+        if (cmd_bits_cmd_rs1[1:0] == 2'h3)
+          lambda <= cmd_bits_cmd_rs1[63:32];
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (reset)
+      probability_rows <= 10'h0;
+    else if (_probability_rows_e3) begin
+      if (_probability_rows_e2)
+        probability_rows <= _probability_rows_e1[9:0];
+    end
+  end
+  always @(posedge clock) begin
+    if (reset)
+      phase <= 5'h0;
     else if (retire)
-      phase <= 4'h0;
+      phase <= 5'h0;
     else if (acc_write_valid & acc_write_ready) begin
       if (({1'h0, step} + {1'h0, 16'h1}) >= 17'h1)
-        phase <= 4'h6;
-      else if (_phase_e4)
-        phase <= _phase_e1 ? 4'h8 : 4'h6;
+        phase <= 5'h6;
+      else if (dma_resp_valid & dma_resp_ready) begin
+        if (({1'h0, token_responses} + {1'h0, 16'h1}) >= {1'h0, level0_tokens})
+          phase <= 5'h6;
+        else if (gather_rows_w0_en) begin
+          if (_level0_has_table_e1)
+            phase <= 5'h12;
+          else if (phase == 5'h10)
+            phase <= (gather_failure != 4'h0) ? 5'h6 : 5'h11;
+          else if (_phase_e7)
+            phase <= _phase_e1 ? 5'h8 : 5'h6;
+          else if (_probability_rows_e3)
+            phase <= _probability_rows_e2 ? 5'h6 : 5'hc;
+          else if (phase == 5'he)
+            phase <= 5'hf;
+          else if (phase == 5'hd)
+            phase <= 5'he;
+          else if (score_granted) begin
+            if (_phase_e5) begin
+              if (_phase_e4)
+                phase <= 5'hd;
+              else if (probability_token_read) begin
+                if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+                  phase <= 5'hc;
+                else if (phase == 5'ha)
+                  phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+                else if (_phase_e3 & _level0_has_table_e1)
+                  phase <= 5'h9;
+                else if (phase == 5'h7)
+                  phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+                else if (_level0_has_table_e2)
+                  phase <= 5'h6;
+                else if (_level0_offset_0_e1)
+                  phase <= 5'h6;
+                else if (_phase_e2) begin
+                  if (last_step)
+                    phase <= 5'h4;
+                  else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                    phase <= 5'h2;
+                  else if (cmd_valid & cmd_ready)
+                    phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                             : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                             : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                             : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                             : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                             : 5'h5;
+                end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                  phase <= 5'h2;
+                else if (cmd_valid & cmd_ready)
+                  phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                           : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                           : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                           : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                           : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                           : 5'h5;
+              end else if (phase == 5'ha)
+                phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+              else if (_phase_e3 & _level0_has_table_e1)
+                phase <= 5'h9;
+              else if (phase == 5'h7)
+                phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+              else if (_level0_has_table_e2)
+                phase <= 5'h6;
+              else if (_level0_offset_0_e1)
+                phase <= 5'h6;
+              else if (_phase_e2) begin
+                if (last_step)
+                  phase <= 5'h4;
+                else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                  phase <= 5'h2;
+                else if (cmd_valid & cmd_ready)
+                  phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                           : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                           : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                           : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                           : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                           : 5'h5;
+              end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (probability_token_read) begin
+              if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+                phase <= 5'hc;
+              else if (phase == 5'ha)
+                phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+              else if (_phase_e3 & _level0_has_table_e1)
+                phase <= 5'h9;
+              else if (phase == 5'h7)
+                phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+              else if (_level0_has_table_e2)
+                phase <= 5'h6;
+              else if (_level0_offset_0_e1)
+                phase <= 5'h6;
+              else if (_phase_e2) begin
+                if (last_step)
+                  phase <= 5'h4;
+                else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                  phase <= 5'h2;
+                else if (cmd_valid & cmd_ready)
+                  phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                           : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                           : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                           : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                           : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                           : 5'h5;
+              end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (phase == 5'ha)
+              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+            else if (_phase_e3 & _level0_has_table_e1)
+              phase <= 5'h9;
+            else if (phase == 5'h7)
+              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+            else if (_level0_has_table_e2)
+              phase <= 5'h6;
+            else if (_level0_offset_0_e1)
+              phase <= 5'h6;
+            else if (_phase_e2) begin
+              if (last_step)
+                phase <= 5'h4;
+              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (probability_token_read) begin
+            if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+              phase <= 5'hc;
+            else if (phase == 5'ha)
+              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+            else if (_phase_e3 & _level0_has_table_e1)
+              phase <= 5'h9;
+            else if (phase == 5'h7)
+              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+            else if (_level0_has_table_e2)
+              phase <= 5'h6;
+            else if (_level0_offset_0_e1)
+              phase <= 5'h6;
+            else if (_phase_e2) begin
+              if (last_step)
+                phase <= 5'h4;
+              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (phase == 5'h10)
+          phase <= (gather_failure != 4'h0) ? 5'h6 : 5'h11;
+        else if (_phase_e7)
+          phase <= _phase_e1 ? 5'h8 : 5'h6;
+        else if (_probability_rows_e3)
+          phase <= _probability_rows_e2 ? 5'h6 : 5'hc;
+        else if (phase == 5'he)
+          phase <= 5'hf;
+        else if (phase == 5'hd)
+          phase <= 5'he;
+        else if (score_granted) begin
+          if (_phase_e5) begin
+            if (_phase_e4)
+              phase <= 5'hd;
+            else if (probability_token_read) begin
+              if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+                phase <= 5'hc;
+              else if (phase == 5'ha)
+                phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+              else if (_phase_e3 & _level0_has_table_e1)
+                phase <= 5'h9;
+              else if (phase == 5'h7)
+                phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+              else if (_level0_has_table_e2)
+                phase <= 5'h6;
+              else if (_level0_offset_0_e1)
+                phase <= 5'h6;
+              else if (_phase_e2) begin
+                if (last_step)
+                  phase <= 5'h4;
+                else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                  phase <= 5'h2;
+                else if (cmd_valid & cmd_ready)
+                  phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                           : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                           : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                           : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                           : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                           : 5'h5;
+              end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (phase == 5'ha)
+              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+            else if (_phase_e3 & _level0_has_table_e1)
+              phase <= 5'h9;
+            else if (phase == 5'h7)
+              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+            else if (_level0_has_table_e2)
+              phase <= 5'h6;
+            else if (_level0_offset_0_e1)
+              phase <= 5'h6;
+            else if (_phase_e2) begin
+              if (last_step)
+                phase <= 5'h4;
+              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (probability_token_read) begin
+            if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+              phase <= 5'hc;
+            else if (phase == 5'ha)
+              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+            else if (_phase_e3 & _level0_has_table_e1)
+              phase <= 5'h9;
+            else if (phase == 5'h7)
+              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+            else if (_level0_has_table_e2)
+              phase <= 5'h6;
+            else if (_level0_offset_0_e1)
+              phase <= 5'h6;
+            else if (_phase_e2) begin
+              if (last_step)
+                phase <= 5'h4;
+              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (probability_token_read) begin
+          if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+            phase <= 5'hc;
+          else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (phase == 5'ha)
+          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+        else if (_phase_e3 & _level0_has_table_e1)
+          phase <= 5'h9;
+        else if (phase == 5'h7)
+          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+        else if (_level0_has_table_e2)
+          phase <= 5'h6;
+        else if (_level0_offset_0_e1)
+          phase <= 5'h6;
+        else if (_phase_e2) begin
+          if (last_step)
+            phase <= 5'h4;
+          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if (gather_rows_w0_en) begin
+        if (_level0_has_table_e1)
+          phase <= 5'h12;
+        else if (phase == 5'h10)
+          phase <= (gather_failure != 4'h0) ? 5'h6 : 5'h11;
+        else if (_phase_e7)
+          phase <= _phase_e1 ? 5'h8 : 5'h6;
+        else if (_probability_rows_e3)
+          phase <= _probability_rows_e2 ? 5'h6 : 5'hc;
+        else if (phase == 5'he)
+          phase <= 5'hf;
+        else if (phase == 5'hd)
+          phase <= 5'he;
+        else if (score_granted) begin
+          if (_phase_e5) begin
+            if (_phase_e4)
+              phase <= 5'hd;
+            else if (probability_token_read) begin
+              if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+                phase <= 5'hc;
+              else if (phase == 5'ha)
+                phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+              else if (_phase_e3 & _level0_has_table_e1)
+                phase <= 5'h9;
+              else if (phase == 5'h7)
+                phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+              else if (_level0_has_table_e2)
+                phase <= 5'h6;
+              else if (_level0_offset_0_e1)
+                phase <= 5'h6;
+              else if (_phase_e2) begin
+                if (last_step)
+                  phase <= 5'h4;
+                else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                  phase <= 5'h2;
+                else if (cmd_valid & cmd_ready)
+                  phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                           : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                           : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                           : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                           : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                           : 5'h5;
+              end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (phase == 5'ha)
+              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+            else if (_phase_e3 & _level0_has_table_e1)
+              phase <= 5'h9;
+            else if (phase == 5'h7)
+              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+            else if (_level0_has_table_e2)
+              phase <= 5'h6;
+            else if (_level0_offset_0_e1)
+              phase <= 5'h6;
+            else if (_phase_e2) begin
+              if (last_step)
+                phase <= 5'h4;
+              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (probability_token_read) begin
+            if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+              phase <= 5'hc;
+            else if (phase == 5'ha)
+              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+            else if (_phase_e3 & _level0_has_table_e1)
+              phase <= 5'h9;
+            else if (phase == 5'h7)
+              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+            else if (_level0_has_table_e2)
+              phase <= 5'h6;
+            else if (_level0_offset_0_e1)
+              phase <= 5'h6;
+            else if (_phase_e2) begin
+              if (last_step)
+                phase <= 5'h4;
+              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (probability_token_read) begin
+          if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+            phase <= 5'hc;
+          else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (phase == 5'ha)
+          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+        else if (_phase_e3 & _level0_has_table_e1)
+          phase <= 5'h9;
+        else if (phase == 5'h7)
+          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+        else if (_level0_has_table_e2)
+          phase <= 5'h6;
+        else if (_level0_offset_0_e1)
+          phase <= 5'h6;
+        else if (_phase_e2) begin
+          if (last_step)
+            phase <= 5'h4;
+          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if (phase == 5'h10)
+        phase <= (gather_failure != 4'h0) ? 5'h6 : 5'h11;
+      else if (_phase_e7)
+        phase <= _phase_e1 ? 5'h8 : 5'h6;
+      else if (_probability_rows_e3)
+        phase <= _probability_rows_e2 ? 5'h6 : 5'hc;
+      else if (phase == 5'he)
+        phase <= 5'hf;
+      else if (phase == 5'hd)
+        phase <= 5'he;
+      else if (score_granted) begin
+        if (_phase_e5) begin
+          if (_phase_e4)
+            phase <= 5'hd;
+          else if (probability_token_read) begin
+            if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+              phase <= 5'hc;
+            else if (phase == 5'ha)
+              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+            else if (_phase_e3 & _level0_has_table_e1)
+              phase <= 5'h9;
+            else if (phase == 5'h7)
+              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+            else if (_level0_has_table_e2)
+              phase <= 5'h6;
+            else if (_level0_offset_0_e1)
+              phase <= 5'h6;
+            else if (_phase_e2) begin
+              if (last_step)
+                phase <= 5'h4;
+              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (probability_token_read) begin
+          if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+            phase <= 5'hc;
+          else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (phase == 5'ha)
+          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+        else if (_phase_e3 & _level0_has_table_e1)
+          phase <= 5'h9;
+        else if (phase == 5'h7)
+          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+        else if (_level0_has_table_e2)
+          phase <= 5'h6;
+        else if (_level0_offset_0_e1)
+          phase <= 5'h6;
+        else if (_phase_e2) begin
+          if (last_step)
+            phase <= 5'h4;
+          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if (probability_token_read) begin
+        if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+          phase <= 5'hc;
+        else if (phase == 5'ha)
+          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+        else if (_phase_e3 & _level0_has_table_e1)
+          phase <= 5'h9;
+        else if (phase == 5'h7)
+          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+        else if (_level0_has_table_e2)
+          phase <= 5'h6;
+        else if (_level0_offset_0_e1)
+          phase <= 5'h6;
+        else if (_phase_e2) begin
+          if (last_step)
+            phase <= 5'h4;
+          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if (phase == 5'ha)
+        phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
       else if (_phase_e3 & _level0_has_table_e1)
-        phase <= 4'h9;
-      else if (phase == 4'h7)
-        phase <= (aggregate_failure != 4'h0) ? 4'h6 : 4'h8;
+        phase <= 5'h9;
+      else if (phase == 5'h7)
+        phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
       else if (_level0_has_table_e2)
-        phase <= 4'h6;
+        phase <= 5'h6;
       else if (_level0_offset_0_e1)
-        phase <= 4'h6;
+        phase <= 5'h6;
       else if (_phase_e2) begin
         if (last_step)
-          phase <= 4'h4;
-        else if (acc_read_req_valid & acc_read_req_ready & (phase == 4'h1))
-          phase <= 4'h2;
+          phase <= 5'h4;
+        else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
         else if (cmd_valid & cmd_ready)
-          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 4'h6 : 4'h1)
-                   : (cmd_bits_cmd_funct == 7'h31) ? 4'h3
-                   : (cmd_bits_cmd_funct == 7'h32) ? 4'h7
-                   : 4'h5;
-      end else if (acc_read_req_valid & acc_read_req_ready & (phase == 4'h1))
-        phase <= 4'h2;
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+        phase <= 5'h2;
       else if (cmd_valid & cmd_ready)
-        phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 4'h6 : 4'h1)
-                 : (cmd_bits_cmd_funct == 7'h31) ? 4'h3
-                 : (cmd_bits_cmd_funct == 7'h32) ? 4'h7
-                 : 4'h5;
-    end else if (_phase_e4)
-      phase <= _phase_e1 ? 4'h8 : 4'h6;
+        phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                 : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                 : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                 : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                 : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                 : 5'h5;
+    end else if (dma_resp_valid & dma_resp_ready) begin
+      if (({1'h0, token_responses} + {1'h0, 16'h1}) >= {1'h0, level0_tokens})
+        phase <= 5'h6;
+      else if (gather_rows_w0_en) begin
+        if (_level0_has_table_e1)
+          phase <= 5'h12;
+        else if (phase == 5'h10)
+          phase <= (gather_failure != 4'h0) ? 5'h6 : 5'h11;
+        else if (_phase_e7)
+          phase <= _phase_e1 ? 5'h8 : 5'h6;
+        else if (_probability_rows_e3)
+          phase <= _probability_rows_e2 ? 5'h6 : 5'hc;
+        else if (phase == 5'he)
+          phase <= 5'hf;
+        else if (phase == 5'hd)
+          phase <= 5'he;
+        else if (score_granted) begin
+          if (_phase_e5) begin
+            if (_phase_e4)
+              phase <= 5'hd;
+            else if (probability_token_read) begin
+              if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+                phase <= 5'hc;
+              else if (phase == 5'ha)
+                phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+              else if (_phase_e3 & _level0_has_table_e1)
+                phase <= 5'h9;
+              else if (phase == 5'h7)
+                phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+              else if (_level0_has_table_e2)
+                phase <= 5'h6;
+              else if (_level0_offset_0_e1)
+                phase <= 5'h6;
+              else if (_phase_e2) begin
+                if (last_step)
+                  phase <= 5'h4;
+                else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                  phase <= 5'h2;
+                else if (cmd_valid & cmd_ready)
+                  phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                           : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                           : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                           : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                           : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                           : 5'h5;
+              end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (phase == 5'ha)
+              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+            else if (_phase_e3 & _level0_has_table_e1)
+              phase <= 5'h9;
+            else if (phase == 5'h7)
+              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+            else if (_level0_has_table_e2)
+              phase <= 5'h6;
+            else if (_level0_offset_0_e1)
+              phase <= 5'h6;
+            else if (_phase_e2) begin
+              if (last_step)
+                phase <= 5'h4;
+              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (probability_token_read) begin
+            if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+              phase <= 5'hc;
+            else if (phase == 5'ha)
+              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+            else if (_phase_e3 & _level0_has_table_e1)
+              phase <= 5'h9;
+            else if (phase == 5'h7)
+              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+            else if (_level0_has_table_e2)
+              phase <= 5'h6;
+            else if (_level0_offset_0_e1)
+              phase <= 5'h6;
+            else if (_phase_e2) begin
+              if (last_step)
+                phase <= 5'h4;
+              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (probability_token_read) begin
+          if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+            phase <= 5'hc;
+          else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (phase == 5'ha)
+          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+        else if (_phase_e3 & _level0_has_table_e1)
+          phase <= 5'h9;
+        else if (phase == 5'h7)
+          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+        else if (_level0_has_table_e2)
+          phase <= 5'h6;
+        else if (_level0_offset_0_e1)
+          phase <= 5'h6;
+        else if (_phase_e2) begin
+          if (last_step)
+            phase <= 5'h4;
+          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if (phase == 5'h10)
+        phase <= (gather_failure != 4'h0) ? 5'h6 : 5'h11;
+      else if (_phase_e7)
+        phase <= _phase_e1 ? 5'h8 : 5'h6;
+      else if (_probability_rows_e3)
+        phase <= _probability_rows_e2 ? 5'h6 : 5'hc;
+      else if (phase == 5'he)
+        phase <= 5'hf;
+      else if (phase == 5'hd)
+        phase <= 5'he;
+      else if (score_granted) begin
+        if (_phase_e5) begin
+          if (_phase_e4)
+            phase <= 5'hd;
+          else if (probability_token_read) begin
+            if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+              phase <= 5'hc;
+            else if (phase == 5'ha)
+              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+            else if (_phase_e3 & _level0_has_table_e1)
+              phase <= 5'h9;
+            else if (phase == 5'h7)
+              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+            else if (_level0_has_table_e2)
+              phase <= 5'h6;
+            else if (_level0_offset_0_e1)
+              phase <= 5'h6;
+            else if (_phase_e2) begin
+              if (last_step)
+                phase <= 5'h4;
+              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (probability_token_read) begin
+          if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+            phase <= 5'hc;
+          else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (phase == 5'ha)
+          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+        else if (_phase_e3 & _level0_has_table_e1)
+          phase <= 5'h9;
+        else if (phase == 5'h7)
+          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+        else if (_level0_has_table_e2)
+          phase <= 5'h6;
+        else if (_level0_offset_0_e1)
+          phase <= 5'h6;
+        else if (_phase_e2) begin
+          if (last_step)
+            phase <= 5'h4;
+          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if (probability_token_read) begin
+        if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+          phase <= 5'hc;
+        else if (phase == 5'ha)
+          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+        else if (_phase_e3 & _level0_has_table_e1)
+          phase <= 5'h9;
+        else if (phase == 5'h7)
+          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+        else if (_level0_has_table_e2)
+          phase <= 5'h6;
+        else if (_level0_offset_0_e1)
+          phase <= 5'h6;
+        else if (_phase_e2) begin
+          if (last_step)
+            phase <= 5'h4;
+          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if (phase == 5'ha)
+        phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+      else if (_phase_e3 & _level0_has_table_e1)
+        phase <= 5'h9;
+      else if (phase == 5'h7)
+        phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+      else if (_level0_has_table_e2)
+        phase <= 5'h6;
+      else if (_level0_offset_0_e1)
+        phase <= 5'h6;
+      else if (_phase_e2) begin
+        if (last_step)
+          phase <= 5'h4;
+        else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+        phase <= 5'h2;
+      else if (cmd_valid & cmd_ready)
+        phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                 : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                 : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                 : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                 : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                 : 5'h5;
+    end else if (gather_rows_w0_en) begin
+      if (_level0_has_table_e1)
+        phase <= 5'h12;
+      else if (phase == 5'h10)
+        phase <= (gather_failure != 4'h0) ? 5'h6 : 5'h11;
+      else if (_phase_e7)
+        phase <= _phase_e1 ? 5'h8 : 5'h6;
+      else if (_probability_rows_e3)
+        phase <= _probability_rows_e2 ? 5'h6 : 5'hc;
+      else if (phase == 5'he)
+        phase <= 5'hf;
+      else if (phase == 5'hd)
+        phase <= 5'he;
+      else if (score_granted) begin
+        if (_phase_e5) begin
+          if (_phase_e4)
+            phase <= 5'hd;
+          else if (probability_token_read) begin
+            if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+              phase <= 5'hc;
+            else if (phase == 5'ha)
+              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+            else if (_phase_e3 & _level0_has_table_e1)
+              phase <= 5'h9;
+            else if (phase == 5'h7)
+              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+            else if (_level0_has_table_e2)
+              phase <= 5'h6;
+            else if (_level0_offset_0_e1)
+              phase <= 5'h6;
+            else if (_phase_e2) begin
+              if (last_step)
+                phase <= 5'h4;
+              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (probability_token_read) begin
+          if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+            phase <= 5'hc;
+          else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (phase == 5'ha)
+          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+        else if (_phase_e3 & _level0_has_table_e1)
+          phase <= 5'h9;
+        else if (phase == 5'h7)
+          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+        else if (_level0_has_table_e2)
+          phase <= 5'h6;
+        else if (_level0_offset_0_e1)
+          phase <= 5'h6;
+        else if (_phase_e2) begin
+          if (last_step)
+            phase <= 5'h4;
+          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if (probability_token_read) begin
+        if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+          phase <= 5'hc;
+        else if (phase == 5'ha)
+          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+        else if (_phase_e3 & _level0_has_table_e1)
+          phase <= 5'h9;
+        else if (phase == 5'h7)
+          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+        else if (_level0_has_table_e2)
+          phase <= 5'h6;
+        else if (_level0_offset_0_e1)
+          phase <= 5'h6;
+        else if (_phase_e2) begin
+          if (last_step)
+            phase <= 5'h4;
+          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if (phase == 5'ha)
+        phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+      else if (_phase_e3 & _level0_has_table_e1)
+        phase <= 5'h9;
+      else if (phase == 5'h7)
+        phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+      else if (_level0_has_table_e2)
+        phase <= 5'h6;
+      else if (_level0_offset_0_e1)
+        phase <= 5'h6;
+      else if (_phase_e2) begin
+        if (last_step)
+          phase <= 5'h4;
+        else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+        phase <= 5'h2;
+      else if (cmd_valid & cmd_ready)
+        phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                 : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                 : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                 : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                 : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                 : 5'h5;
+    end else if (phase == 5'h10)
+      phase <= (gather_failure != 4'h0) ? 5'h6 : 5'h11;
+    else if (_phase_e7)
+      phase <= _phase_e1 ? 5'h8 : 5'h6;
+    else if (_probability_rows_e3)
+      phase <= _probability_rows_e2 ? 5'h6 : 5'hc;
+    else if (phase == 5'he)
+      phase <= 5'hf;
+    else if (phase == 5'hd)
+      phase <= 5'he;
+    else if (score_granted) begin
+      if (_phase_e5) begin
+        if (_phase_e4)
+          phase <= 5'hd;
+        else if (probability_token_read) begin
+          if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+            phase <= 5'hc;
+          else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (phase == 5'ha)
+          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+        else if (_phase_e3 & _level0_has_table_e1)
+          phase <= 5'h9;
+        else if (phase == 5'h7)
+          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+        else if (_level0_has_table_e2)
+          phase <= 5'h6;
+        else if (_level0_offset_0_e1)
+          phase <= 5'h6;
+        else if (_phase_e2) begin
+          if (last_step)
+            phase <= 5'h4;
+          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if (probability_token_read) begin
+        if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+          phase <= 5'hc;
+        else if (phase == 5'ha)
+          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+        else if (_phase_e3 & _level0_has_table_e1)
+          phase <= 5'h9;
+        else if (phase == 5'h7)
+          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+        else if (_level0_has_table_e2)
+          phase <= 5'h6;
+        else if (_level0_offset_0_e1)
+          phase <= 5'h6;
+        else if (_phase_e2) begin
+          if (last_step)
+            phase <= 5'h4;
+          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if (phase == 5'ha)
+        phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+      else if (_phase_e3 & _level0_has_table_e1)
+        phase <= 5'h9;
+      else if (phase == 5'h7)
+        phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+      else if (_level0_has_table_e2)
+        phase <= 5'h6;
+      else if (_level0_offset_0_e1)
+        phase <= 5'h6;
+      else if (_phase_e2) begin
+        if (last_step)
+          phase <= 5'h4;
+        else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+        phase <= 5'h2;
+      else if (cmd_valid & cmd_ready)
+        phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                 : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                 : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                 : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                 : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                 : 5'h5;
+    end else if (probability_token_read) begin
+      if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+        phase <= 5'hc;
+      else if (phase == 5'ha)
+        phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+      else if (_phase_e3 & _level0_has_table_e1)
+        phase <= 5'h9;
+      else if (phase == 5'h7)
+        phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+      else if (_level0_has_table_e2)
+        phase <= 5'h6;
+      else if (_level0_offset_0_e1)
+        phase <= 5'h6;
+      else if (_phase_e2) begin
+        if (last_step)
+          phase <= 5'h4;
+        else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+        phase <= 5'h2;
+      else if (cmd_valid & cmd_ready)
+        phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                 : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                 : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                 : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                 : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                 : 5'h5;
+    end else if (phase == 5'ha)
+      phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
     else if (_phase_e3 & _level0_has_table_e1)
-      phase <= 4'h9;
-    else if (phase == 4'h7)
-      phase <= (aggregate_failure != 4'h0) ? 4'h6 : 4'h8;
+      phase <= 5'h9;
+    else if (phase == 5'h7)
+      phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
     else if (_level0_has_table_e2)
-      phase <= 4'h6;
+      phase <= 5'h6;
     else if (_level0_offset_0_e1)
-      phase <= 4'h6;
+      phase <= 5'h6;
     else if (_phase_e2) begin
       if (last_step)
-        phase <= 4'h4;
-      else if (acc_read_req_valid & acc_read_req_ready & (phase == 4'h1))
-        phase <= 4'h2;
+        phase <= 5'h4;
+      else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+        phase <= 5'h2;
       else if (cmd_valid & cmd_ready)
-        phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 4'h6 : 4'h1)
-                 : (cmd_bits_cmd_funct == 7'h31) ? 4'h3
-                 : (cmd_bits_cmd_funct == 7'h32) ? 4'h7
-                 : 4'h5;
-    end else if (acc_read_req_valid & acc_read_req_ready & (phase == 4'h1))
-      phase <= 4'h2;
+        phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                 : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                 : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                 : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                 : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                 : 5'h5;
+    end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+      phase <= 5'h2;
     else if (cmd_valid & cmd_ready)
-      phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 4'h6 : 4'h1)
-               : (cmd_bits_cmd_funct == 7'h31) ? 4'h3
-               : (cmd_bits_cmd_funct == 7'h32) ? 4'h7
-               : 4'h5;
+      phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+               : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+               : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+               : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+               : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+               : 5'h5;
   end
   always @(posedge clock) begin
     if (cmd_valid & cmd_ready)
@@ -622,20 +2590,567 @@ module CTAController_SpinelCTA (
       step <= 16'h0;
     else if (acc_write_valid & acc_write_ready)
       step <= step + 16'h1;
-    else if (_phase_e4) begin
-      if (_phase_e1)
+    else if (dma_resp_ready) begin
+      if (dma_req_valid & dma_req_ready) begin
+        if (_gather_table_read_e1) begin
+          if (gather_rows_w0_en) begin
+            if (_level0_has_table_e1)
+              step <= 16'h0;
+            else if (phase == 5'h11) begin
+              if (gather_in_valid & gather_in_ready) begin
+                if (last_step) begin
+                  if (phase == 5'h10)
+                    step <= 16'h0;
+                  else if (_phase_e7) begin
+                    if (_phase_e1)
+                      step <= 16'h0;
+                    else if (probability_token_read)
+                      step <= step + 16'h1;
+                    else if (phase == 5'ha)
+                      step <= 16'h0;
+                    else if (token_read)
+                      step <= step + 16'h1;
+                    else if (phase == 5'h7)
+                      step <= 16'h0;
+                    else if (_phase_e2)
+                      step <= step + 16'h1;
+                    else if (cmd_valid & cmd_ready)
+                      step <= 16'h0;
+                  end else if (probability_token_read)
+                    step <= step + 16'h1;
+                  else if (phase == 5'ha)
+                    step <= 16'h0;
+                  else if (token_read)
+                    step <= step + 16'h1;
+                  else if (phase == 5'h7)
+                    step <= 16'h0;
+                  else if (_phase_e2)
+                    step <= step + 16'h1;
+                  else if (cmd_valid & cmd_ready)
+                    step <= 16'h0;
+                end else
+                  step <= step + 16'h1;
+              end else if (phase == 5'h10)
+                step <= 16'h0;
+              else if (_phase_e7) begin
+                if (_phase_e1)
+                  step <= 16'h0;
+                else if (probability_token_read)
+                  step <= step + 16'h1;
+                else if (phase == 5'ha)
+                  step <= 16'h0;
+                else if (token_read)
+                  step <= step + 16'h1;
+                else if (phase == 5'h7)
+                  step <= 16'h0;
+                else if (_phase_e2)
+                  step <= step + 16'h1;
+                else if (cmd_valid & cmd_ready)
+                  step <= 16'h0;
+              end else if (probability_token_read)
+                step <= step + 16'h1;
+              else if (phase == 5'ha)
+                step <= 16'h0;
+              else if (token_read)
+                step <= step + 16'h1;
+              else if (phase == 5'h7)
+                step <= 16'h0;
+              else if (_phase_e2)
+                step <= step + 16'h1;
+              else if (cmd_valid & cmd_ready)
+                step <= 16'h0;
+            end else if (phase == 5'h10)
+              step <= 16'h0;
+            else if (_phase_e7) begin
+              if (_phase_e1)
+                step <= 16'h0;
+              else if (probability_token_read)
+                step <= step + 16'h1;
+              else if (phase == 5'ha)
+                step <= 16'h0;
+              else if (token_read)
+                step <= step + 16'h1;
+              else if (phase == 5'h7)
+                step <= 16'h0;
+              else if (_phase_e2)
+                step <= step + 16'h1;
+              else if (cmd_valid & cmd_ready)
+                step <= 16'h0;
+            end else if (probability_token_read)
+              step <= step + 16'h1;
+            else if (phase == 5'ha)
+              step <= 16'h0;
+            else if (token_read)
+              step <= step + 16'h1;
+            else if (phase == 5'h7)
+              step <= 16'h0;
+            else if (_phase_e2)
+              step <= step + 16'h1;
+            else if (cmd_valid & cmd_ready)
+              step <= 16'h0;
+          end else if (phase == 5'h11) begin
+            if (gather_in_valid & gather_in_ready) begin
+              if (last_step) begin
+                if (phase == 5'h10)
+                  step <= 16'h0;
+                else if (_phase_e7) begin
+                  if (_phase_e1)
+                    step <= 16'h0;
+                  else if (probability_token_read)
+                    step <= step + 16'h1;
+                  else if (phase == 5'ha)
+                    step <= 16'h0;
+                  else if (token_read)
+                    step <= step + 16'h1;
+                  else if (phase == 5'h7)
+                    step <= 16'h0;
+                  else if (_phase_e2)
+                    step <= step + 16'h1;
+                  else if (cmd_valid & cmd_ready)
+                    step <= 16'h0;
+                end else if (probability_token_read)
+                  step <= step + 16'h1;
+                else if (phase == 5'ha)
+                  step <= 16'h0;
+                else if (token_read)
+                  step <= step + 16'h1;
+                else if (phase == 5'h7)
+                  step <= 16'h0;
+                else if (_phase_e2)
+                  step <= step + 16'h1;
+                else if (cmd_valid & cmd_ready)
+                  step <= 16'h0;
+              end else
+                step <= step + 16'h1;
+            end else if (phase == 5'h10)
+              step <= 16'h0;
+            else if (_phase_e7) begin
+              if (_phase_e1)
+                step <= 16'h0;
+              else if (probability_token_read)
+                step <= step + 16'h1;
+              else if (phase == 5'ha)
+                step <= 16'h0;
+              else if (token_read)
+                step <= step + 16'h1;
+              else if (phase == 5'h7)
+                step <= 16'h0;
+              else if (_phase_e2)
+                step <= step + 16'h1;
+              else if (cmd_valid & cmd_ready)
+                step <= 16'h0;
+            end else if (probability_token_read)
+              step <= step + 16'h1;
+            else if (phase == 5'ha)
+              step <= 16'h0;
+            else if (token_read)
+              step <= step + 16'h1;
+            else if (phase == 5'h7)
+              step <= 16'h0;
+            else if (_phase_e2)
+              step <= step + 16'h1;
+            else if (cmd_valid & cmd_ready)
+              step <= 16'h0;
+          end else if (phase == 5'h10)
+            step <= 16'h0;
+          else if (_phase_e7) begin
+            if (_phase_e1)
+              step <= 16'h0;
+            else if (probability_token_read)
+              step <= step + 16'h1;
+            else if (phase == 5'ha)
+              step <= 16'h0;
+            else if (token_read)
+              step <= step + 16'h1;
+            else if (phase == 5'h7)
+              step <= 16'h0;
+            else if (_phase_e2)
+              step <= step + 16'h1;
+            else if (cmd_valid & cmd_ready)
+              step <= 16'h0;
+          end else if (probability_token_read)
+            step <= step + 16'h1;
+          else if (phase == 5'ha)
+            step <= 16'h0;
+          else if (token_read)
+            step <= step + 16'h1;
+          else if (phase == 5'h7)
+            step <= 16'h0;
+          else if (_phase_e2)
+            step <= step + 16'h1;
+          else if (cmd_valid & cmd_ready)
+            step <= 16'h0;
+        end else
+          step <= step + 16'h1;
+      end else if (gather_rows_w0_en) begin
+        if (_level0_has_table_e1)
+          step <= 16'h0;
+        else if (phase == 5'h11) begin
+          if (gather_in_valid & gather_in_ready) begin
+            if (last_step) begin
+              if (phase == 5'h10)
+                step <= 16'h0;
+              else if (_phase_e7) begin
+                if (_phase_e1)
+                  step <= 16'h0;
+                else if (probability_token_read)
+                  step <= step + 16'h1;
+                else if (phase == 5'ha)
+                  step <= 16'h0;
+                else if (token_read)
+                  step <= step + 16'h1;
+                else if (phase == 5'h7)
+                  step <= 16'h0;
+                else if (_phase_e2)
+                  step <= step + 16'h1;
+                else if (cmd_valid & cmd_ready)
+                  step <= 16'h0;
+              end else if (probability_token_read)
+                step <= step + 16'h1;
+              else if (phase == 5'ha)
+                step <= 16'h0;
+              else if (token_read)
+                step <= step + 16'h1;
+              else if (phase == 5'h7)
+                step <= 16'h0;
+              else if (_phase_e2)
+                step <= step + 16'h1;
+              else if (cmd_valid & cmd_ready)
+                step <= 16'h0;
+            end else
+              step <= step + 16'h1;
+          end else if (phase == 5'h10)
+            step <= 16'h0;
+          else if (_phase_e7) begin
+            if (_phase_e1)
+              step <= 16'h0;
+            else if (probability_token_read)
+              step <= step + 16'h1;
+            else if (phase == 5'ha)
+              step <= 16'h0;
+            else if (token_read)
+              step <= step + 16'h1;
+            else if (phase == 5'h7)
+              step <= 16'h0;
+            else if (_phase_e2)
+              step <= step + 16'h1;
+            else if (cmd_valid & cmd_ready)
+              step <= 16'h0;
+          end else if (probability_token_read)
+            step <= step + 16'h1;
+          else if (phase == 5'ha)
+            step <= 16'h0;
+          else if (token_read)
+            step <= step + 16'h1;
+          else if (phase == 5'h7)
+            step <= 16'h0;
+          else if (_phase_e2)
+            step <= step + 16'h1;
+          else if (cmd_valid & cmd_ready)
+            step <= 16'h0;
+        end else if (phase == 5'h10)
+          step <= 16'h0;
+        else if (_phase_e7) begin
+          if (_phase_e1)
+            step <= 16'h0;
+          else if (probability_token_read)
+            step <= step + 16'h1;
+          else if (phase == 5'ha)
+            step <= 16'h0;
+          else if (token_read)
+            step <= step + 16'h1;
+          else if (phase == 5'h7)
+            step <= 16'h0;
+          else if (_phase_e2)
+            step <= step + 16'h1;
+          else if (cmd_valid & cmd_ready)
+            step <= 16'h0;
+        end else if (probability_token_read)
+          step <= step + 16'h1;
+        else if (phase == 5'ha)
+          step <= 16'h0;
+        else if (token_read)
+          step <= step + 16'h1;
+        else if (phase == 5'h7)
+          step <= 16'h0;
+        else if (_phase_e2)
+          step <= step + 16'h1;
+        else if (cmd_valid & cmd_ready)
+          step <= 16'h0;
+      end else if (phase == 5'h11) begin
+        if (gather_in_valid & gather_in_ready) begin
+          if (last_step) begin
+            if (phase == 5'h10)
+              step <= 16'h0;
+            else if (_phase_e7) begin
+              if (_phase_e1)
+                step <= 16'h0;
+              else if (probability_token_read)
+                step <= step + 16'h1;
+              else if (phase == 5'ha)
+                step <= 16'h0;
+              else if (token_read)
+                step <= step + 16'h1;
+              else if (phase == 5'h7)
+                step <= 16'h0;
+              else if (_phase_e2)
+                step <= step + 16'h1;
+              else if (cmd_valid & cmd_ready)
+                step <= 16'h0;
+            end else if (probability_token_read)
+              step <= step + 16'h1;
+            else if (phase == 5'ha)
+              step <= 16'h0;
+            else if (token_read)
+              step <= step + 16'h1;
+            else if (phase == 5'h7)
+              step <= 16'h0;
+            else if (_phase_e2)
+              step <= step + 16'h1;
+            else if (cmd_valid & cmd_ready)
+              step <= 16'h0;
+          end else
+            step <= step + 16'h1;
+        end else if (phase == 5'h10)
+          step <= 16'h0;
+        else if (_phase_e7) begin
+          if (_phase_e1)
+            step <= 16'h0;
+          else if (probability_token_read)
+            step <= step + 16'h1;
+          else if (phase == 5'ha)
+            step <= 16'h0;
+          else if (token_read)
+            step <= step + 16'h1;
+          else if (phase == 5'h7)
+            step <= 16'h0;
+          else if (_phase_e2)
+            step <= step + 16'h1;
+          else if (cmd_valid & cmd_ready)
+            step <= 16'h0;
+        end else if (probability_token_read)
+          step <= step + 16'h1;
+        else if (phase == 5'ha)
+          step <= 16'h0;
+        else if (token_read)
+          step <= step + 16'h1;
+        else if (phase == 5'h7)
+          step <= 16'h0;
+        else if (_phase_e2)
+          step <= step + 16'h1;
+        else if (cmd_valid & cmd_ready)
+          step <= 16'h0;
+      end else if (phase == 5'h10)
+        step <= 16'h0;
+      else if (_phase_e7) begin
+        if (_phase_e1)
+          step <= 16'h0;
+        else if (probability_token_read)
+          step <= step + 16'h1;
+        else if (phase == 5'ha)
+          step <= 16'h0;
+        else if (token_read)
+          step <= step + 16'h1;
+        else if (phase == 5'h7)
+          step <= 16'h0;
+        else if (_phase_e2)
+          step <= step + 16'h1;
+        else if (cmd_valid & cmd_ready)
+          step <= 16'h0;
+      end else if (probability_token_read)
+        step <= step + 16'h1;
+      else if (phase == 5'ha)
         step <= 16'h0;
       else if (token_read)
         step <= step + 16'h1;
-      else if (phase == 4'h7)
+      else if (phase == 5'h7)
         step <= 16'h0;
       else if (_phase_e2)
         step <= step + 16'h1;
       else if (cmd_valid & cmd_ready)
         step <= 16'h0;
-    end else if (token_read)
+    end else if (gather_rows_w0_en) begin
+      if (_level0_has_table_e1)
+        step <= 16'h0;
+      else if (phase == 5'h11) begin
+        if (gather_in_valid & gather_in_ready) begin
+          if (last_step) begin
+            if (phase == 5'h10)
+              step <= 16'h0;
+            else if (_phase_e7) begin
+              if (_phase_e1)
+                step <= 16'h0;
+              else if (probability_token_read)
+                step <= step + 16'h1;
+              else if (phase == 5'ha)
+                step <= 16'h0;
+              else if (token_read)
+                step <= step + 16'h1;
+              else if (phase == 5'h7)
+                step <= 16'h0;
+              else if (_phase_e2)
+                step <= step + 16'h1;
+              else if (cmd_valid & cmd_ready)
+                step <= 16'h0;
+            end else if (probability_token_read)
+              step <= step + 16'h1;
+            else if (phase == 5'ha)
+              step <= 16'h0;
+            else if (token_read)
+              step <= step + 16'h1;
+            else if (phase == 5'h7)
+              step <= 16'h0;
+            else if (_phase_e2)
+              step <= step + 16'h1;
+            else if (cmd_valid & cmd_ready)
+              step <= 16'h0;
+          end else
+            step <= step + 16'h1;
+        end else if (phase == 5'h10)
+          step <= 16'h0;
+        else if (_phase_e7) begin
+          if (_phase_e1)
+            step <= 16'h0;
+          else if (probability_token_read)
+            step <= step + 16'h1;
+          else if (phase == 5'ha)
+            step <= 16'h0;
+          else if (token_read)
+            step <= step + 16'h1;
+          else if (phase == 5'h7)
+            step <= 16'h0;
+          else if (_phase_e2)
+            step <= step + 16'h1;
+          else if (cmd_valid & cmd_ready)
+            step <= 16'h0;
+        end else if (probability_token_read)
+          step <= step + 16'h1;
+        else if (phase == 5'ha)
+          step <= 16'h0;
+        else if (token_read)
+          step <= step + 16'h1;
+        else if (phase == 5'h7)
+          step <= 16'h0;
+        else if (_phase_e2)
+          step <= step + 16'h1;
+        else if (cmd_valid & cmd_ready)
+          step <= 16'h0;
+      end else if (phase == 5'h10)
+        step <= 16'h0;
+      else if (_phase_e7) begin
+        if (_phase_e1)
+          step <= 16'h0;
+        else if (probability_token_read)
+          step <= step + 16'h1;
+        else if (phase == 5'ha)
+          step <= 16'h0;
+        else if (token_read)
+          step <= step + 16'h1;
+        else if (phase == 5'h7)
+          step <= 16'h0;
+        else if (_phase_e2)
+          step <= step + 16'h1;
+        else if (cmd_valid & cmd_ready)
+          step <= 16'h0;
+      end else if (probability_token_read)
+        step <= step + 16'h1;
+      else if (phase == 5'ha)
+        step <= 16'h0;
+      else if (token_read)
+        step <= step + 16'h1;
+      else if (phase == 5'h7)
+        step <= 16'h0;
+      else if (_phase_e2)
+        step <= step + 16'h1;
+      else if (cmd_valid & cmd_ready)
+        step <= 16'h0;
+    end else if (phase == 5'h11) begin
+      if (gather_in_valid & gather_in_ready) begin
+        if (last_step) begin
+          if (phase == 5'h10)
+            step <= 16'h0;
+          else if (_phase_e7) begin
+            if (_phase_e1)
+              step <= 16'h0;
+            else if (probability_token_read)
+              step <= step + 16'h1;
+            else if (phase == 5'ha)
+              step <= 16'h0;
+            else if (token_read)
+              step <= step + 16'h1;
+            else if (phase == 5'h7)
+              step <= 16'h0;
+            else if (_phase_e2)
+              step <= step + 16'h1;
+            else if (cmd_valid & cmd_ready)
+              step <= 16'h0;
+          end else if (probability_token_read)
+            step <= step + 16'h1;
+          else if (phase == 5'ha)
+            step <= 16'h0;
+          else if (token_read)
+            step <= step + 16'h1;
+          else if (phase == 5'h7)
+            step <= 16'h0;
+          else if (_phase_e2)
+            step <= step + 16'h1;
+          else if (cmd_valid & cmd_ready)
+            step <= 16'h0;
+        end else
+          step <= step + 16'h1;
+      end else if (phase == 5'h10)
+        step <= 16'h0;
+      else if (_phase_e7) begin
+        if (_phase_e1)
+          step <= 16'h0;
+        else if (probability_token_read)
+          step <= step + 16'h1;
+        else if (phase == 5'ha)
+          step <= 16'h0;
+        else if (token_read)
+          step <= step + 16'h1;
+        else if (phase == 5'h7)
+          step <= 16'h0;
+        else if (_phase_e2)
+          step <= step + 16'h1;
+        else if (cmd_valid & cmd_ready)
+          step <= 16'h0;
+      end else if (probability_token_read)
+        step <= step + 16'h1;
+      else if (phase == 5'ha)
+        step <= 16'h0;
+      else if (token_read)
+        step <= step + 16'h1;
+      else if (phase == 5'h7)
+        step <= 16'h0;
+      else if (_phase_e2)
+        step <= step + 16'h1;
+      else if (cmd_valid & cmd_ready)
+        step <= 16'h0;
+    end else if (phase == 5'h10)
+      step <= 16'h0;
+    else if (_phase_e7) begin
+      if (_phase_e1)
+        step <= 16'h0;
+      else if (probability_token_read)
+        step <= step + 16'h1;
+      else if (phase == 5'ha)
+        step <= 16'h0;
+      else if (token_read)
+        step <= step + 16'h1;
+      else if (phase == 5'h7)
+        step <= 16'h0;
+      else if (_phase_e2)
+        step <= step + 16'h1;
+      else if (cmd_valid & cmd_ready)
+        step <= 16'h0;
+    end else if (probability_token_read)
       step <= step + 16'h1;
-    else if (phase == 4'h7)
+    else if (phase == 5'ha)
+      step <= 16'h0;
+    else if (token_read)
+      step <= step + 16'h1;
+    else if (phase == 5'h7)
       step <= 16'h0;
     else if (_phase_e2)
       step <= step + 16'h1;
@@ -645,17 +3160,21 @@ module CTAController_SpinelCTA (
   always @(posedge clock) begin
     if (reset)
       ids_out <= 16'h0;
-    else if (_phase_e4)
+    else if (gather_rows_w0_en)
+      ids_out <= ids_out + 16'h1;
+    else if (phase == 5'h10)
       ids_out <= 16'h0;
-    else if (sp_write_valid & sp_write_ready)
+    else if (_phase_e7)
+      ids_out <= 16'h0;
+    else if (_phase_e6)
       ids_out <= ids_out + 16'h1;
     else if (_phase_e3 & _level0_has_table_e1)
       ids_out <= 16'h0;
     else if (_phase_e3)
       ids_out <= ids_out + 16'h1;
-    else if (phase == 4'h7)
+    else if (phase == 5'h7)
       ids_out <= 16'h0;
-    else if (table_w0_en)
+    else if (cluster_index_out_valid & cluster_index_out_ready)
       ids_out <= ids_out + 16'h1;
     else if (cmd_valid & cmd_ready)
       ids_out <= 16'h0;
@@ -663,7 +3182,147 @@ module CTAController_SpinelCTA (
   always @(posedge clock) begin
     if (reset)
       failed <= 1'h0;
-    else if (phase == 4'h7) begin
+    else if (dma_resp_valid & dma_resp_ready) begin
+      if (_failed_e1)
+        failed <= 1'h1;
+      else if (phase == 5'h10) begin
+        if (gather_failure != 4'h0)
+          failed <= 1'h1;
+        else if (phase == 5'ha) begin
+          if (probabilities_failure != 4'h0)
+            failed <= 1'h1;
+          else if (phase == 5'h7) begin
+            if (aggregate_failure != 4'h0)
+              failed <= 1'h1;
+            else if (_level0_has_table_e2) begin
+              if (cluster_index_out_bits_overflowed)
+                failed <= 1'h1;
+              else if (cmd_valid & cmd_ready)
+                failed <= 1'h0;
+            end else if (cmd_valid & cmd_ready)
+              failed <= 1'h0;
+          end else if (_level0_has_table_e2) begin
+            if (cluster_index_out_bits_overflowed)
+              failed <= 1'h1;
+            else if (cmd_valid & cmd_ready)
+              failed <= 1'h0;
+          end else if (cmd_valid & cmd_ready)
+            failed <= 1'h0;
+        end else if (phase == 5'h7) begin
+          if (aggregate_failure != 4'h0)
+            failed <= 1'h1;
+          else if (_level0_has_table_e2) begin
+            if (cluster_index_out_bits_overflowed)
+              failed <= 1'h1;
+            else if (cmd_valid & cmd_ready)
+              failed <= 1'h0;
+          end else if (cmd_valid & cmd_ready)
+            failed <= 1'h0;
+        end else if (_level0_has_table_e2) begin
+          if (cluster_index_out_bits_overflowed)
+            failed <= 1'h1;
+          else if (cmd_valid & cmd_ready)
+            failed <= 1'h0;
+        end else if (cmd_valid & cmd_ready)
+          failed <= 1'h0;
+      end else if (phase == 5'ha) begin
+        if (probabilities_failure != 4'h0)
+          failed <= 1'h1;
+        else if (phase == 5'h7) begin
+          if (aggregate_failure != 4'h0)
+            failed <= 1'h1;
+          else if (_level0_has_table_e2) begin
+            if (cluster_index_out_bits_overflowed)
+              failed <= 1'h1;
+            else if (cmd_valid & cmd_ready)
+              failed <= 1'h0;
+          end else if (cmd_valid & cmd_ready)
+            failed <= 1'h0;
+        end else if (_level0_has_table_e2) begin
+          if (cluster_index_out_bits_overflowed)
+            failed <= 1'h1;
+          else if (cmd_valid & cmd_ready)
+            failed <= 1'h0;
+        end else if (cmd_valid & cmd_ready)
+          failed <= 1'h0;
+      end else if (phase == 5'h7) begin
+        if (aggregate_failure != 4'h0)
+          failed <= 1'h1;
+        else if (_level0_has_table_e2) begin
+          if (cluster_index_out_bits_overflowed)
+            failed <= 1'h1;
+          else if (cmd_valid & cmd_ready)
+            failed <= 1'h0;
+        end else if (cmd_valid & cmd_ready)
+          failed <= 1'h0;
+      end else if (_level0_has_table_e2) begin
+        if (cluster_index_out_bits_overflowed)
+          failed <= 1'h1;
+        else if (cmd_valid & cmd_ready)
+          failed <= 1'h0;
+      end else if (cmd_valid & cmd_ready)
+        failed <= 1'h0;
+    end else if (phase == 5'h10) begin
+      if (gather_failure != 4'h0)
+        failed <= 1'h1;
+      else if (phase == 5'ha) begin
+        if (probabilities_failure != 4'h0)
+          failed <= 1'h1;
+        else if (phase == 5'h7) begin
+          if (aggregate_failure != 4'h0)
+            failed <= 1'h1;
+          else if (_level0_has_table_e2) begin
+            if (cluster_index_out_bits_overflowed)
+              failed <= 1'h1;
+            else if (cmd_valid & cmd_ready)
+              failed <= 1'h0;
+          end else if (cmd_valid & cmd_ready)
+            failed <= 1'h0;
+        end else if (_level0_has_table_e2) begin
+          if (cluster_index_out_bits_overflowed)
+            failed <= 1'h1;
+          else if (cmd_valid & cmd_ready)
+            failed <= 1'h0;
+        end else if (cmd_valid & cmd_ready)
+          failed <= 1'h0;
+      end else if (phase == 5'h7) begin
+        if (aggregate_failure != 4'h0)
+          failed <= 1'h1;
+        else if (_level0_has_table_e2) begin
+          if (cluster_index_out_bits_overflowed)
+            failed <= 1'h1;
+          else if (cmd_valid & cmd_ready)
+            failed <= 1'h0;
+        end else if (cmd_valid & cmd_ready)
+          failed <= 1'h0;
+      end else if (_level0_has_table_e2) begin
+        if (cluster_index_out_bits_overflowed)
+          failed <= 1'h1;
+        else if (cmd_valid & cmd_ready)
+          failed <= 1'h0;
+      end else if (cmd_valid & cmd_ready)
+        failed <= 1'h0;
+    end else if (phase == 5'ha) begin
+      if (probabilities_failure != 4'h0)
+        failed <= 1'h1;
+      else if (phase == 5'h7) begin
+        if (aggregate_failure != 4'h0)
+          failed <= 1'h1;
+        else if (_level0_has_table_e2) begin
+          if (cluster_index_out_bits_overflowed)
+            failed <= 1'h1;
+          else if (cmd_valid & cmd_ready)
+            failed <= 1'h0;
+        end else if (cmd_valid & cmd_ready)
+          failed <= 1'h0;
+      end else if (_level0_has_table_e2) begin
+        if (cluster_index_out_bits_overflowed)
+          failed <= 1'h1;
+        else if (cmd_valid & cmd_ready)
+          failed <= 1'h0;
+      end else if (cmd_valid & cmd_ready)
+        failed <= 1'h0;
+    end else if (phase == 5'h7) begin
       if (aggregate_failure != 4'h0)
         failed <= 1'h1;
       else if (_level0_has_table_e2) begin
@@ -684,7 +3343,105 @@ module CTAController_SpinelCTA (
   always @(posedge clock) begin
     if (reset)
       fail_code <= 4'h0;
-    else if (phase == 4'h7) begin
+    else if (dma_resp_valid & dma_resp_ready) begin
+      if (_failed_e1)
+        fail_code <= 4'hc;
+      else if (phase == 5'h10) begin
+        if (gather_failure != 4'h0)
+          fail_code <= gather_failure;
+        else if (phase == 5'ha) begin
+          if (probabilities_failure != 4'h0)
+            fail_code <= probabilities_failure;
+          else if (phase == 5'h7) begin
+            if (aggregate_failure != 4'h0)
+              fail_code <= aggregate_failure;
+            else if (_level0_has_table_e2) begin
+              if (cluster_index_out_bits_overflowed)
+                fail_code <= 4'hd;
+            end
+          end else if (_level0_has_table_e2) begin
+            if (cluster_index_out_bits_overflowed)
+              fail_code <= 4'hd;
+          end
+        end else if (phase == 5'h7) begin
+          if (aggregate_failure != 4'h0)
+            fail_code <= aggregate_failure;
+          else if (_level0_has_table_e2) begin
+            if (cluster_index_out_bits_overflowed)
+              fail_code <= 4'hd;
+          end
+        end else if (_level0_has_table_e2) begin
+          if (cluster_index_out_bits_overflowed)
+            fail_code <= 4'hd;
+        end
+      end else if (phase == 5'ha) begin
+        if (probabilities_failure != 4'h0)
+          fail_code <= probabilities_failure;
+        else if (phase == 5'h7) begin
+          if (aggregate_failure != 4'h0)
+            fail_code <= aggregate_failure;
+          else if (_level0_has_table_e2) begin
+            if (cluster_index_out_bits_overflowed)
+              fail_code <= 4'hd;
+          end
+        end else if (_level0_has_table_e2) begin
+          if (cluster_index_out_bits_overflowed)
+            fail_code <= 4'hd;
+        end
+      end else if (phase == 5'h7) begin
+        if (aggregate_failure != 4'h0)
+          fail_code <= aggregate_failure;
+        else if (_level0_has_table_e2) begin
+          if (cluster_index_out_bits_overflowed)
+            fail_code <= 4'hd;
+        end
+      end else if (_level0_has_table_e2) begin
+        if (cluster_index_out_bits_overflowed)
+          fail_code <= 4'hd;
+      end
+    end else if (phase == 5'h10) begin
+      if (gather_failure != 4'h0)
+        fail_code <= gather_failure;
+      else if (phase == 5'ha) begin
+        if (probabilities_failure != 4'h0)
+          fail_code <= probabilities_failure;
+        else if (phase == 5'h7) begin
+          if (aggregate_failure != 4'h0)
+            fail_code <= aggregate_failure;
+          else if (_level0_has_table_e2) begin
+            if (cluster_index_out_bits_overflowed)
+              fail_code <= 4'hd;
+          end
+        end else if (_level0_has_table_e2) begin
+          if (cluster_index_out_bits_overflowed)
+            fail_code <= 4'hd;
+        end
+      end else if (phase == 5'h7) begin
+        if (aggregate_failure != 4'h0)
+          fail_code <= aggregate_failure;
+        else if (_level0_has_table_e2) begin
+          if (cluster_index_out_bits_overflowed)
+            fail_code <= 4'hd;
+        end
+      end else if (_level0_has_table_e2) begin
+        if (cluster_index_out_bits_overflowed)
+          fail_code <= 4'hd;
+      end
+    end else if (phase == 5'ha) begin
+      if (probabilities_failure != 4'h0)
+        fail_code <= probabilities_failure;
+      else if (phase == 5'h7) begin
+        if (aggregate_failure != 4'h0)
+          fail_code <= aggregate_failure;
+        else if (_level0_has_table_e2) begin
+          if (cluster_index_out_bits_overflowed)
+            fail_code <= 4'hd;
+        end
+      end else if (_level0_has_table_e2) begin
+        if (cluster_index_out_bits_overflowed)
+          fail_code <= 4'hd;
+      end
+    end else if (phase == 5'h7) begin
       if (aggregate_failure != 4'h0)
         fail_code <= aggregate_failure;
       else if (_level0_has_table_e2) begin
@@ -698,6 +3455,27 @@ module CTAController_SpinelCTA (
   end
   always @(posedge clock) begin
     if (reset)
+      gather_stage <= 3'h0;
+    else if (phase == 5'h11) begin
+      if (gather_in_valid & gather_in_ready)
+        gather_stage <= last_step ? 3'h6 : 3'h0;
+      else if (gather_reading & acc_read_req_ready & (gather_stage == 3'h4))
+        gather_stage <= 3'h5;
+      else if (_gather_stage_e1)
+        gather_stage <= 3'h4;
+      else if ((gather_stage == 3'h2) & gather_factors_valid)
+        gather_stage <= 3'h3;
+      else if (gather_stage == 3'h1)
+        gather_stage <= 3'h2;
+      else if (gather_stage == 3'h0)
+        gather_stage <= 3'h1;
+      else if (phase == 5'h10)
+        gather_stage <= 3'h0;
+    end else if (phase == 5'h10)
+      gather_stage <= 3'h0;
+  end
+  always @(posedge clock) begin
+    if (reset)
       product_arriving <= 1'h0;
     else
       product_arriving <= _phase_e2;
@@ -705,12 +3483,12 @@ module CTAController_SpinelCTA (
   always @(posedge clock) begin
     if (reset)
       residual_pass <= 1'h0;
-    else if (_phase_e4) begin
+    else if (_phase_e7) begin
       if (_phase_e1)
         residual_pass <= 1'h1;
-      else if (phase == 4'h7)
+      else if (phase == 5'h7)
         residual_pass <= 1'h0;
-    end else if (phase == 4'h7)
+    end else if (phase == 5'h7)
       residual_pass <= 1'h0;
   end
   always @(posedge clock) begin
@@ -727,18 +3505,145 @@ module CTAController_SpinelCTA (
   end
   always @(posedge clock) begin
     if (reset)
+      group_row <= 17'h0;
+    else if (_probability_rows_e3) begin
+      if (_probability_rows_e2) begin
+        if (phase == 5'ha)
+          group_row <= 17'h0;
+      end else
+        group_row <= group_row + 17'h8;
+    end else if (phase == 5'ha)
+      group_row <= 17'h0;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      load_tile <= 3'h0;
+    else if (score_granted) begin
+      if (_phase_e5)
+        load_tile <= _phase_e4 ? 3'h0 : (load_tile + 3'h1);
+      else if (phase == 5'ha)
+        load_tile <= 3'h0;
+    end else if (phase == 5'ha)
+      load_tile <= 3'h0;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      load_block <= 7'h0;
+    else if (score_granted)
+      load_block <= _phase_e5 ? 7'h0 : (load_block + 7'h1);
+    else if (phase == 5'ha)
+      load_block <= 7'h0;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      probability_token_arriving <= 1'h0;
+    else
+      probability_token_arriving <= probability_token_read;
+  end
+  always @(posedge clock) begin
+    probability_token_index <= step[8:0];
+  end
+  always @(posedge clock) begin
+    score_block <= load_block;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      score_arriving <= 1'h0;
+    else
+      score_arriving <= score_granted;
+  end
+  always @(posedge clock) begin
+    score_tile <= load_tile;
+  end
+  always @(posedge clock) begin
+    if (reset)
       start_residual <= 1'h0;
     else
-      start_residual <= _phase_e4 & (phase == 4'h9) & current_cmd_rs1[34];
+      start_residual <= _phase_e7 & (phase == 5'h9) & current_cmd_rs1[34];
   end
   always @(posedge clock) begin
-    if (table_r0_en)
-      _table_v_r0_stage0 <= table_v[table_r0_addr];
+    if (first_product_arriving)
+      first_product <= acc_read_resp_bits;
   end
-  assign table_r0_data = _table_v_r0_stage0;
   always @(posedge clock) begin
-    if (table_w0_en)
-      table_v[table_w0_addr] <= table_w0_data;
+    if (reset)
+      first_product_arriving <= 1'h0;
+    else
+      first_product_arriving <= _gather_stage_e1;
+  end
+  always @(posedge clock) begin
+    if (reset)
+      token_stage <= 2'h0;
+    else if (dma_resp_ready) begin
+      if (dma_req_valid & dma_req_ready)
+        token_stage <= _gather_table_read_e1 ? 2'h3 : 2'h1;
+      else if (token_stage == 2'h1)
+        token_stage <= 2'h2;
+      else if (token_stage == 2'h0)
+        token_stage <= 2'h1;
+      else if (gather_rows_w0_en) begin
+        if (_level0_has_table_e1)
+          token_stage <= 2'h0;
+      end
+    end else if (gather_rows_w0_en) begin
+      if (_level0_has_table_e1)
+        token_stage <= 2'h0;
+    end
+  end
+  always @(posedge clock) begin
+    if (reset)
+      token_responses <= 16'h0;
+    else if (dma_resp_valid & dma_resp_ready)
+      token_responses <= token_responses + 16'h1;
+    else if (gather_rows_w0_en) begin
+      if (_level0_has_table_e1)
+        token_responses <= 16'h0;
+    end
+  end
+  always @(posedge clock) begin
+    if (probability_rows_table_r0_en)
+      _probability_rows_table_r0_stage0 <= probability_rows_table[probability_rows_table_r0_addr];
+  end
+  assign probability_rows_table_r0_data = _probability_rows_table_r0_stage0;
+  always @(posedge clock) begin
+    if (probability_rows_table_w0_en)
+      probability_rows_table[probability_rows_table_w0_addr] <= probability_rows_table_w0_data;
+  end
+  always @(posedge clock) begin
+    if (table_level0_r0_en)
+      _table_level0_r0_stage0 <= table_level0[table_level0_r0_addr];
+  end
+  assign table_level0_r0_data = _table_level0_r0_stage0;
+  always @(posedge clock) begin
+    if (table_level0_w0_en)
+      table_level0[table_level0_w0_addr] <= table_level0_w0_data;
+  end
+  always @(posedge clock) begin
+    if (table_level1_r0_en)
+      _table_level1_r0_stage0 <= table_level1[table_level1_r0_addr];
+  end
+  assign table_level1_r0_data = _table_level1_r0_stage0;
+  always @(posedge clock) begin
+    if (table_level1_w0_en)
+      table_level1[table_level1_w0_addr] <= table_level1_w0_data;
+  end
+  always @(posedge clock) begin
+    if (table_level2_r0_en)
+      _table_level2_r0_stage0 <= table_level2[table_level2_r0_addr];
+  end
+  assign table_level2_r0_data = _table_level2_r0_stage0;
+  always @(posedge clock) begin
+    if (table_level2_w0_en)
+      table_level2[table_level2_w0_addr] <= table_level2_w0_data;
+  end
+  always @(posedge clock) begin
+    if (gather_rows_r0_en)
+      _gather_rows_r0_stage0 <= gather_rows[gather_rows_r0_addr];
+  end
+  assign gather_rows_r0_data = _gather_rows_r0_stage0;
+  always @(posedge clock) begin
+    if (gather_rows_w0_en)
+      gather_rows[gather_rows_w0_addr] <= gather_rows_w0_data;
   end
   HashUnit_6x32_o32_m16_c8 hash (
     .clock(clock),
@@ -797,7 +3702,7 @@ module CTAController_SpinelCTA (
     .in_bits_5(hash_out_bits_5),
     .out_valid(cluster_index_out_valid),
     .out_ready(cluster_index_out_ready),
-    .out_bits_id(table_w0_data),
+    .out_bits_id(table_level0_w0_data),
     .out_bits_overflowed(cluster_index_out_bits_overflowed),
     .count(cluster_index_count),
     .overflow(cluster_index_overflow),
@@ -807,7 +3712,7 @@ module CTAController_SpinelCTA (
   CentroidAggregationUnit_d16_n512_k512_f16 aggregation (
     .clock(clock),
     .reset(reset),
-    .start(((phase == 4'h7) & (aggregate_failure == 4'h0)) | start_average | start_residual),
+    .start(((phase == 5'h7) & (aggregate_failure == 4'h0)) | start_average | start_residual),
     .operation(start_average ? 2'h1 : start_residual ? 2'h2 : 2'h0),
     .in_valid(aggregation_in_valid),
     .in_ready(aggregation_in_ready),
@@ -873,23 +3778,221 @@ module CTAController_SpinelCTA (
     .reset(reset),
     .enq_valid(token_row_arriving & sp_read_resp_valid),
     .enq_ready(token_rows_enq_ready),
-    .enq_bits({table_r0_data, sp_read_resp_bits}),
+    .enq_bits({(current_cmd_rs1[33:32] == 2'h0) ? table_level0_r0_data
+               : (current_cmd_rs1[33:32] == 2'h1) ? table_level1_r0_data
+               : table_level2_r0_data, sp_read_resp_bits}),
     .deq_valid(aggregation_in_valid),
     .deq_ready(aggregation_in_ready),
     .deq_bits(token_rows_deq_bits),
     .count(token_rows_count)
   );
+  ProbabilityAggregationUnit_t8_d16_n512_k512_e256x16 probability_aggregation (
+    .clock(clock),
+    .reset(reset),
+    .start(phase == 5'he),
+    .k1(level1_count),
+    .k2(level2_count),
+    .n(level1_tokens[9:0]),
+    .lambda(lambda),
+    .tokens_valid(probability_token_arriving),
+    .tokens_ready(probability_aggregation_tokens_ready),
+    .tokens_bits_index(probability_token_index),
+    .tokens_bits_level_one(table_level1_r0_data),
+    .tokens_bits_level_two(table_level2_r0_data),
+    .scores_valid(score_arriving),
+    .scores_ready(probability_aggregation_scores_ready),
+    .scores_bits_tile(score_tile),
+    .scores_bits_level_two(score_block >= probability_level_one_blocks),
+    .scores_bits_chunk(_probability_aggregation_scores_bits_chunk_e1[4:0]),
+    .scores_bits_values_0(acc_read_resp_bits[31:0]),
+    .scores_bits_values_1(acc_read_resp_bits[63:32]),
+    .scores_bits_values_2(acc_read_resp_bits[95:64]),
+    .scores_bits_values_3(acc_read_resp_bits[127:96]),
+    .scores_bits_values_4(acc_read_resp_bits[159:128]),
+    .scores_bits_values_5(acc_read_resp_bits[191:160]),
+    .scores_bits_values_6(acc_read_resp_bits[223:192]),
+    .scores_bits_values_7(acc_read_resp_bits[255:224]),
+    .scores_bits_values_8(acc_read_resp_bits[287:256]),
+    .scores_bits_values_9(acc_read_resp_bits[319:288]),
+    .scores_bits_values_10(acc_read_resp_bits[351:320]),
+    .scores_bits_values_11(acc_read_resp_bits[383:352]),
+    .scores_bits_values_12(acc_read_resp_bits[415:384]),
+    .scores_bits_values_13(acc_read_resp_bits[447:416]),
+    .scores_bits_values_14(acc_read_resp_bits[479:448]),
+    .scores_bits_values_15(acc_read_resp_bits[511:480]),
+    .out_valid(probability_aggregation_out_valid),
+    .out_ready(probability_quantizer_in_ready),
+    .out_bits_entry(probability_aggregation_out_bits_entry),
+    .out_bits_last(probability_aggregation_out_bits_last),
+    .out_bits_values_0(probability_aggregation_out_bits_values_0),
+    .out_bits_values_1(probability_aggregation_out_bits_values_1),
+    .out_bits_values_2(probability_aggregation_out_bits_values_2),
+    .out_bits_values_3(probability_aggregation_out_bits_values_3),
+    .out_bits_values_4(probability_aggregation_out_bits_values_4),
+    .out_bits_values_5(probability_aggregation_out_bits_values_5),
+    .out_bits_values_6(probability_aggregation_out_bits_values_6),
+    .out_bits_values_7(probability_aggregation_out_bits_values_7),
+    .denominators_0(probability_aggregation_denominators_0),
+    .denominators_1(probability_aggregation_denominators_1),
+    .denominators_2(probability_aggregation_denominators_2),
+    .denominators_3(probability_aggregation_denominators_3),
+    .denominators_4(probability_aggregation_denominators_4),
+    .denominators_5(probability_aggregation_denominators_5),
+    .denominators_6(probability_aggregation_denominators_6),
+    .denominators_7(probability_aggregation_denominators_7),
+    .idle(probability_aggregation_idle)
+  );
+  ProbabilityQuantizer_t8_d16_k512_a26 probability_quantizer (
+    .clock(clock),
+    .reset(reset),
+    .k1(level1_count),
+    .k2(level2_count),
+    .in_valid(probability_aggregation_out_valid),
+    .in_ready(probability_quantizer_in_ready),
+    .in_bits_entry(probability_aggregation_out_bits_entry),
+    .in_bits_last(probability_aggregation_out_bits_last),
+    .in_bits_values_0(probability_aggregation_out_bits_values_0),
+    .in_bits_values_1(probability_aggregation_out_bits_values_1),
+    .in_bits_values_2(probability_aggregation_out_bits_values_2),
+    .in_bits_values_3(probability_aggregation_out_bits_values_3),
+    .in_bits_values_4(probability_aggregation_out_bits_values_4),
+    .in_bits_values_5(probability_aggregation_out_bits_values_5),
+    .in_bits_values_6(probability_aggregation_out_bits_values_6),
+    .in_bits_values_7(probability_aggregation_out_bits_values_7),
+    .denominators_0(probability_aggregation_denominators_0),
+    .denominators_1(probability_aggregation_denominators_1),
+    .denominators_2(probability_aggregation_denominators_2),
+    .denominators_3(probability_aggregation_denominators_3),
+    .denominators_4(probability_aggregation_denominators_4),
+    .denominators_5(probability_aggregation_denominators_5),
+    .denominators_6(probability_aggregation_denominators_6),
+    .denominators_7(probability_aggregation_denominators_7),
+    .out_valid(probability_quantizer_out_valid),
+    .out_ready(probability_quantizer_out_ready),
+    .out_bits_tile(probability_quantizer_out_bits_tile),
+    .out_bits_block(probability_quantizer_out_bits_block),
+    .out_bits_values_0(probability_quantizer_out_bits_values_0),
+    .out_bits_values_1(probability_quantizer_out_bits_values_1),
+    .out_bits_values_2(probability_quantizer_out_bits_values_2),
+    .out_bits_values_3(probability_quantizer_out_bits_values_3),
+    .out_bits_values_4(probability_quantizer_out_bits_values_4),
+    .out_bits_values_5(probability_quantizer_out_bits_values_5),
+    .out_bits_values_6(probability_quantizer_out_bits_values_6),
+    .out_bits_values_7(probability_quantizer_out_bits_values_7),
+    .out_bits_values_8(probability_quantizer_out_bits_values_8),
+    .out_bits_values_9(probability_quantizer_out_bits_values_9),
+    .out_bits_values_10(probability_quantizer_out_bits_values_10),
+    .out_bits_values_11(probability_quantizer_out_bits_values_11),
+    .out_bits_values_12(probability_quantizer_out_bits_values_12),
+    .out_bits_values_13(probability_quantizer_out_bits_values_13),
+    .out_bits_values_14(probability_quantizer_out_bits_values_14),
+    .out_bits_values_15(probability_quantizer_out_bits_values_15),
+    .maximum_level_one_0(probability_quantizer_maximum_level_one_0),
+    .maximum_level_one_1(probability_quantizer_maximum_level_one_1),
+    .maximum_level_one_2(probability_quantizer_maximum_level_one_2),
+    .maximum_level_one_3(probability_quantizer_maximum_level_one_3),
+    .maximum_level_one_4(probability_quantizer_maximum_level_one_4),
+    .maximum_level_one_5(probability_quantizer_maximum_level_one_5),
+    .maximum_level_one_6(probability_quantizer_maximum_level_one_6),
+    .maximum_level_one_7(probability_quantizer_maximum_level_one_7),
+    .maximum_level_two_0(probability_quantizer_maximum_level_two_0),
+    .maximum_level_two_1(probability_quantizer_maximum_level_two_1),
+    .maximum_level_two_2(probability_quantizer_maximum_level_two_2),
+    .maximum_level_two_3(probability_quantizer_maximum_level_two_3),
+    .maximum_level_two_4(probability_quantizer_maximum_level_two_4),
+    .maximum_level_two_5(probability_quantizer_maximum_level_two_5),
+    .maximum_level_two_6(probability_quantizer_maximum_level_two_6),
+    .maximum_level_two_7(probability_quantizer_maximum_level_two_7),
+    .row_denominators_0(probability_quantizer_row_denominators_0),
+    .row_denominators_1(probability_quantizer_row_denominators_1),
+    .row_denominators_2(probability_quantizer_row_denominators_2),
+    .row_denominators_3(probability_quantizer_row_denominators_3),
+    .row_denominators_4(probability_quantizer_row_denominators_4),
+    .row_denominators_5(probability_quantizer_row_denominators_5),
+    .row_denominators_6(probability_quantizer_row_denominators_6),
+    .row_denominators_7(probability_quantizer_row_denominators_7),
+    .idle(probability_quantizer_idle)
+  );
+  GatherOutputUnit_d16_a26_o8 gather (
+    .clock(clock),
+    .reset(reset),
+    .start((phase == 5'h11) & (gather_stage == 3'h1)),
+    .maximum_level_one(probability_rows_table_r0_data[25:0]),
+    .maximum_level_two(probability_rows_table_r0_data[51:26]),
+    .denominator(probability_rows_table_r0_data[77:52]),
+    .output_scale(st_acc_scale),
+    .busy(gather_busy),
+    .factors_valid(gather_factors_valid),
+    .factor_level_one(gather_factor_level_one),
+    .factor_level_two(gather_factor_level_two),
+    .in_valid(gather_in_valid),
+    .in_ready(gather_in_ready),
+    .in_bits_level_one_0(first_product[31:0]),
+    .in_bits_level_one_1(first_product[63:32]),
+    .in_bits_level_one_2(first_product[95:64]),
+    .in_bits_level_one_3(first_product[127:96]),
+    .in_bits_level_one_4(first_product[159:128]),
+    .in_bits_level_one_5(first_product[191:160]),
+    .in_bits_level_one_6(first_product[223:192]),
+    .in_bits_level_one_7(first_product[255:224]),
+    .in_bits_level_one_8(first_product[287:256]),
+    .in_bits_level_one_9(first_product[319:288]),
+    .in_bits_level_one_10(first_product[351:320]),
+    .in_bits_level_one_11(first_product[383:352]),
+    .in_bits_level_one_12(first_product[415:384]),
+    .in_bits_level_one_13(first_product[447:416]),
+    .in_bits_level_one_14(first_product[479:448]),
+    .in_bits_level_one_15(first_product[511:480]),
+    .in_bits_level_two_0(acc_read_resp_bits[31:0]),
+    .in_bits_level_two_1(acc_read_resp_bits[63:32]),
+    .in_bits_level_two_2(acc_read_resp_bits[95:64]),
+    .in_bits_level_two_3(acc_read_resp_bits[127:96]),
+    .in_bits_level_two_4(acc_read_resp_bits[159:128]),
+    .in_bits_level_two_5(acc_read_resp_bits[191:160]),
+    .in_bits_level_two_6(acc_read_resp_bits[223:192]),
+    .in_bits_level_two_7(acc_read_resp_bits[255:224]),
+    .in_bits_level_two_8(acc_read_resp_bits[287:256]),
+    .in_bits_level_two_9(acc_read_resp_bits[319:288]),
+    .in_bits_level_two_10(acc_read_resp_bits[351:320]),
+    .in_bits_level_two_11(acc_read_resp_bits[383:352]),
+    .in_bits_level_two_12(acc_read_resp_bits[415:384]),
+    .in_bits_level_two_13(acc_read_resp_bits[447:416]),
+    .in_bits_level_two_14(acc_read_resp_bits[479:448]),
+    .in_bits_level_two_15(acc_read_resp_bits[511:480]),
+    .out_valid(gather_rows_w0_en),
+    .out_bits_0(gather_out_bits_0),
+    .out_bits_1(gather_out_bits_1),
+    .out_bits_2(gather_out_bits_2),
+    .out_bits_3(gather_out_bits_3),
+    .out_bits_4(gather_out_bits_4),
+    .out_bits_5(gather_out_bits_5),
+    .out_bits_6(gather_out_bits_6),
+    .out_bits_7(gather_out_bits_7),
+    .out_bits_8(gather_out_bits_8),
+    .out_bits_9(gather_out_bits_9),
+    .out_bits_10(gather_out_bits_10),
+    .out_bits_11(gather_out_bits_11),
+    .out_bits_12(gather_out_bits_12),
+    .out_bits_13(gather_out_bits_13),
+    .out_bits_14(gather_out_bits_14),
+    .out_bits_15(gather_out_bits_15)
+  );
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, acc_read_resp_bits[511:192], current_cmd_funct, current_cmd_rs1[63:38],
-                        current_cmd_rs2[31:26], current_sequence, current_loop_internal, current_loop_slot,
-                        cluster_index_in_ready, cluster_index_overflow, cluster_index_idle, aggregation_out_bits_count,
-                        aggregation_out_bits_sums_0, aggregation_out_bits_sums_1, aggregation_out_bits_sums_2,
-                        aggregation_out_bits_sums_3, aggregation_out_bits_sums_4, aggregation_out_bits_sums_5,
-                        aggregation_out_bits_sums_6, aggregation_out_bits_sums_7, aggregation_out_bits_sums_8,
-                        aggregation_out_bits_sums_9, aggregation_out_bits_sums_10, aggregation_out_bits_sums_11,
-                        aggregation_out_bits_sums_12, aggregation_out_bits_sums_13, aggregation_out_bits_sums_14,
-                        aggregation_out_bits_sums_15, aggregation_clusters, aggregation_id_error, aggregation_idle,
-                        token_rows_enq_ready, _level0_multiplier_e1[23:16], 1'b0};
+  wire _unused_bits = &{1'b0, dma_resp_bits_tag, current_cmd_funct, current_cmd_rs2[31:26], current_sequence,
+                        current_loop_internal, current_loop_slot, cluster_index_in_ready, cluster_index_overflow,
+                        cluster_index_idle, aggregation_out_bits_count, aggregation_out_bits_sums_0,
+                        aggregation_out_bits_sums_1, aggregation_out_bits_sums_2, aggregation_out_bits_sums_3,
+                        aggregation_out_bits_sums_4, aggregation_out_bits_sums_5, aggregation_out_bits_sums_6,
+                        aggregation_out_bits_sums_7, aggregation_out_bits_sums_8, aggregation_out_bits_sums_9,
+                        aggregation_out_bits_sums_10, aggregation_out_bits_sums_11, aggregation_out_bits_sums_12,
+                        aggregation_out_bits_sums_13, aggregation_out_bits_sums_14, aggregation_out_bits_sums_15,
+                        aggregation_clusters, aggregation_id_error, aggregation_idle, token_rows_enq_ready,
+                        probability_aggregation_tokens_ready, probability_aggregation_scores_ready,
+                        probability_quantizer_idle, gather_busy, gather_factor_level_one, gather_factor_level_two,
+                        _sp_write_bits_row_e2[22:12], _dma_req_bits_bytes_e1[31:7], _score_row_e1[22:12],
+                        _table_address_e1[15:9], _probability_level_one_blocks_e1[3:0], _probability_blocks_e1[3:0],
+                        _probability_rows_table_w0_addr_e1[15:9], _level0_multiplier_e1[23:16],
+                        _probability_rows_e1[16:10], _probability_aggregation_scores_bits_chunk_e1[6:5], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -137,6 +137,8 @@ module Dispatcher_SpinelCTA (
   wire _cmd_ready_e13 = (cmd_bits_cmd_funct == 7'h30)
                         | (cmd_bits_cmd_funct == 7'h31)
                         | (cmd_bits_cmd_funct == 7'h32)
+                        | (cmd_bits_cmd_funct == 7'h33)
+                        | (cmd_bits_cmd_funct == 7'h34)
                         | (cmd_bits_cmd_funct == 7'h35);
   wire _cmd_ready_e14 = (~failed)
                         & (_cmd_ready_e7
@@ -205,6 +207,7 @@ module Dispatcher_SpinelCTA (
   wire _footprint_acc_read_valid_e1 = ~(cmd_bits_cmd_rs1[1:0] == 2'h3);
   wire _footprint_acc_read_low_e1 = ~(_footprint_sp_read_valid_e3 & cmd_bits_cmd_rs2[31]);
   wire _footprint_acc_read_low_e2 = ~(_footprint_sp_read_valid_e6 & preload_rs1[31]);
+  wire [17:0] _footprint_acc_read_high_e1 = {{1'h0, cmd_bits_cmd_rs2[63:48]}, 1'h0};
   wire [31:0] _failure_e1 = cmd_bits_cmd_rs1[63:32];
   wire [63:0] _failure_e2 = cmd_bits_cmd_rs1 & (~64'hff000);
   wire [31:0] _failure_e3 = cmd_bits_cmd_rs2[63:32];
@@ -216,48 +219,50 @@ module Dispatcher_SpinelCTA (
                      & (~cmd_bits_cmd_rs2[29])
                      & (cmd_bits_cmd_rs2[28:26] == 3'h0);
   wire _failure_e8 = _footprint_sp_read_valid_e2 & cmd_bits_cmd_rs2[31] & (cmd_bits_cmd_rs2[28:26] != 3'h0);
-  wire _failure_e9 = ~(cmd_bits_cmd_rs2[63:48] > 16'h0);
-  wire _failure_e10 = (cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4);
-  wire [2:0] _failure_e11 = (norm_slot == 1'h0) ? norm_state_0 : norm_state_16;
-  wire _failure_e12 = (cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7);
-  wire _failure_e13 = ~(cmd_bits_cmd_rs2[63:48] > 16'h1);
-  wire [2:0] _failure_e14 = (norm_slot == 1'h0) ? norm_state_1 : norm_state_17;
-  wire _failure_e15 = ~(cmd_bits_cmd_rs2[63:48] > 16'h2);
-  wire [2:0] _failure_e16 = (norm_slot == 1'h0) ? norm_state_2 : norm_state_18;
-  wire _failure_e17 = ~(cmd_bits_cmd_rs2[63:48] > 16'h3);
-  wire [2:0] _failure_e18 = (norm_slot == 1'h0) ? norm_state_3 : norm_state_19;
-  wire _failure_e19 = ~(cmd_bits_cmd_rs2[63:48] > 16'h4);
-  wire [2:0] _failure_e20 = (norm_slot == 1'h0) ? norm_state_4 : norm_state_20;
-  wire _failure_e21 = ~(cmd_bits_cmd_rs2[63:48] > 16'h5);
-  wire [2:0] _failure_e22 = (norm_slot == 1'h0) ? norm_state_5 : norm_state_21;
-  wire _failure_e23 = ~(cmd_bits_cmd_rs2[63:48] > 16'h6);
-  wire [2:0] _failure_e24 = (norm_slot == 1'h0) ? norm_state_6 : norm_state_22;
-  wire _failure_e25 = ~(cmd_bits_cmd_rs2[63:48] > 16'h7);
-  wire [2:0] _failure_e26 = (norm_slot == 1'h0) ? norm_state_7 : norm_state_23;
-  wire _failure_e27 = ~(cmd_bits_cmd_rs2[63:48] > 16'h8);
-  wire [2:0] _failure_e28 = (norm_slot == 1'h0) ? norm_state_8 : norm_state_24;
-  wire _failure_e29 = ~(cmd_bits_cmd_rs2[63:48] > 16'h9);
-  wire [2:0] _failure_e30 = (norm_slot == 1'h0) ? norm_state_9 : norm_state_25;
-  wire _failure_e31 = ~(cmd_bits_cmd_rs2[63:48] > 16'ha);
-  wire [2:0] _failure_e32 = (norm_slot == 1'h0) ? norm_state_10 : norm_state_26;
-  wire _failure_e33 = ~(cmd_bits_cmd_rs2[63:48] > 16'hb);
-  wire [2:0] _failure_e34 = (norm_slot == 1'h0) ? norm_state_11 : norm_state_27;
-  wire _failure_e35 = ~(cmd_bits_cmd_rs2[63:48] > 16'hc);
-  wire [2:0] _failure_e36 = (norm_slot == 1'h0) ? norm_state_12 : norm_state_28;
-  wire _failure_e37 = ~(cmd_bits_cmd_rs2[63:48] > 16'hd);
-  wire [2:0] _failure_e38 = (norm_slot == 1'h0) ? norm_state_13 : norm_state_29;
-  wire _failure_e39 = ~(cmd_bits_cmd_rs2[63:48] > 16'he);
-  wire [2:0] _failure_e40 = (norm_slot == 1'h0) ? norm_state_14 : norm_state_30;
-  wire _failure_e41 = ~(cmd_bits_cmd_rs2[63:48] > 16'hf);
-  wire [2:0] _failure_e42 = (norm_slot == 1'h0) ? norm_state_15 : norm_state_31;
-  wire [2:0] _failure_e43 = (st_scale_source == 2'h2) ? 3'h4 : {norm_activation_high, st_activation};
-  wire _failure_e44 = (_failure_e43 == 3'h2) | (_failure_e43 == 3'h6);
-  wire _failure_e45 = (_failure_e43 == 3'h4) | (_failure_e43 == 3'h5);
-  wire _failure_e46 = (cmd_bits_cmd_rs2[31:0] == 32'hffffffff) | (~cmd_bits_cmd_rs2[31]) | (|cmd_bits_cmd_rs2[30:26]);
-  wire _failure_e47 = 1'h0 & (cmd_bits_cmd_rs1[31:0] == 32'hffffffff);
-  wire _failure_e48 = _footprint_sp_read_a_valid_e1 & (~cmd_bits_cmd_rs1[31]) & (|cmd_bits_cmd_rs1[30:26]);
-  wire _failure_e49 = 1'h0 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff);
-  wire _failure_e50 = ({14'h0, cmd_bits_cmd_rs2[25:0]} + {24'h0, 16'h0}) >= 40'h1000;
+  wire _failure_e9 = (cmd_bits_cmd_rs2[63:48] == 16'h0) | (cmd_bits_cmd_rs2[47:32] == 16'h0);
+  wire _failure_e10 = ~(cmd_bits_cmd_rs2[63:48] > 16'h0);
+  wire _failure_e11 = (cmd_bits_cmd_rs2[28:26] == 3'h3) | (cmd_bits_cmd_rs2[28:26] == 3'h4);
+  wire [2:0] _failure_e12 = (norm_slot == 1'h0) ? norm_state_0 : norm_state_16;
+  wire _failure_e13 = (cmd_bits_cmd_rs2[28:26] == 3'h6) | (cmd_bits_cmd_rs2[28:26] == 3'h7);
+  wire _failure_e14 = ~(cmd_bits_cmd_rs2[63:48] > 16'h1);
+  wire [2:0] _failure_e15 = (norm_slot == 1'h0) ? norm_state_1 : norm_state_17;
+  wire _failure_e16 = ~(cmd_bits_cmd_rs2[63:48] > 16'h2);
+  wire [2:0] _failure_e17 = (norm_slot == 1'h0) ? norm_state_2 : norm_state_18;
+  wire _failure_e18 = ~(cmd_bits_cmd_rs2[63:48] > 16'h3);
+  wire [2:0] _failure_e19 = (norm_slot == 1'h0) ? norm_state_3 : norm_state_19;
+  wire _failure_e20 = ~(cmd_bits_cmd_rs2[63:48] > 16'h4);
+  wire [2:0] _failure_e21 = (norm_slot == 1'h0) ? norm_state_4 : norm_state_20;
+  wire _failure_e22 = ~(cmd_bits_cmd_rs2[63:48] > 16'h5);
+  wire [2:0] _failure_e23 = (norm_slot == 1'h0) ? norm_state_5 : norm_state_21;
+  wire _failure_e24 = ~(cmd_bits_cmd_rs2[63:48] > 16'h6);
+  wire [2:0] _failure_e25 = (norm_slot == 1'h0) ? norm_state_6 : norm_state_22;
+  wire _failure_e26 = ~(cmd_bits_cmd_rs2[63:48] > 16'h7);
+  wire [2:0] _failure_e27 = (norm_slot == 1'h0) ? norm_state_7 : norm_state_23;
+  wire _failure_e28 = ~(cmd_bits_cmd_rs2[63:48] > 16'h8);
+  wire [2:0] _failure_e29 = (norm_slot == 1'h0) ? norm_state_8 : norm_state_24;
+  wire _failure_e30 = ~(cmd_bits_cmd_rs2[63:48] > 16'h9);
+  wire [2:0] _failure_e31 = (norm_slot == 1'h0) ? norm_state_9 : norm_state_25;
+  wire _failure_e32 = ~(cmd_bits_cmd_rs2[63:48] > 16'ha);
+  wire [2:0] _failure_e33 = (norm_slot == 1'h0) ? norm_state_10 : norm_state_26;
+  wire _failure_e34 = ~(cmd_bits_cmd_rs2[63:48] > 16'hb);
+  wire [2:0] _failure_e35 = (norm_slot == 1'h0) ? norm_state_11 : norm_state_27;
+  wire _failure_e36 = ~(cmd_bits_cmd_rs2[63:48] > 16'hc);
+  wire [2:0] _failure_e37 = (norm_slot == 1'h0) ? norm_state_12 : norm_state_28;
+  wire _failure_e38 = ~(cmd_bits_cmd_rs2[63:48] > 16'hd);
+  wire [2:0] _failure_e39 = (norm_slot == 1'h0) ? norm_state_13 : norm_state_29;
+  wire _failure_e40 = ~(cmd_bits_cmd_rs2[63:48] > 16'he);
+  wire [2:0] _failure_e41 = (norm_slot == 1'h0) ? norm_state_14 : norm_state_30;
+  wire _failure_e42 = ~(cmd_bits_cmd_rs2[63:48] > 16'hf);
+  wire [2:0] _failure_e43 = (norm_slot == 1'h0) ? norm_state_15 : norm_state_31;
+  wire [2:0] _failure_e44 = (st_scale_source == 2'h2) ? 3'h4 : {norm_activation_high, st_activation};
+  wire _failure_e45 = (_failure_e44 == 3'h2) | (_failure_e44 == 3'h6);
+  wire _failure_e46 = (_failure_e44 == 3'h4) | (_failure_e44 == 3'h5);
+  wire _failure_e47 = (cmd_bits_cmd_rs2[31:0] == 32'hffffffff) | (~cmd_bits_cmd_rs2[31]) | (|cmd_bits_cmd_rs2[30:26]);
+  wire _failure_e48 = 1'h0 & (cmd_bits_cmd_rs1[31:0] == 32'hffffffff);
+  wire _failure_e49 = _footprint_sp_read_a_valid_e1 & (~cmd_bits_cmd_rs1[31]) & (|cmd_bits_cmd_rs1[30:26]);
+  wire _failure_e50 = 1'h0 & (cmd_bits_cmd_rs2[31:0] == 32'hffffffff);
+  wire _failure_e51 = ({14'h0, cmd_bits_cmd_rs2[25:0]} + {24'h0, 16'h0}) >= 40'h1000;
+  wire _failure_e52 = (cmd_bits_cmd_rs1[31:0] == 32'hffffffff) | cmd_bits_cmd_rs1[31] | (|cmd_bits_cmd_rs1[30:26]);
   wire _norm_activation_high_e1 = _cmd_ready_e8 & (cmd_bits_cmd_rs1[20:19] == 2'h0);
   wire _norm_state_0_e1 = (cmd_bits_cmd_funct == 7'h3) & _failure_e8;
 
@@ -316,7 +321,7 @@ module Dispatcher_SpinelCTA (
                                         & (~cmd_bits_cmd_rs1[31]));
   assign footprint_sp_read_a_low = {2'h0, cmd_bits_cmd_rs1[25:0]};
   assign footprint_sp_read_a_high = {2'h0, cmd_bits_cmd_rs1[25:0]} + _footprint_sp_read_a_high_e2[27:0];
-  assign footprint_sp_write_valid = _cmd_ready_e13 ? (cmd_bits_cmd_funct == 7'h32)
+  assign footprint_sp_write_valid = _cmd_ready_e13 ? ((cmd_bits_cmd_funct == 7'h32) | (cmd_bits_cmd_funct == 7'h33))
                                     : _cmd_ready_e2 ? _footprint_sp_read_valid_e4
                                     : _footprint_sp_read_valid_e1 ? 1'h0
                                     : (_cmd_ready_e5 & (_footprint_sp_write_valid_e2 & (~preload_rs2[31])));
@@ -324,7 +329,9 @@ module Dispatcher_SpinelCTA (
   assign footprint_sp_write_high = _cmd_ready_e13 ? 28'hfff : _footprint_sp_write_high_e4;
   assign footprint_acc_read_valid = _cmd_ready_e13
                                     ? (((cmd_bits_cmd_funct == 7'h30) & _footprint_acc_read_valid_e1)
-                                       | (cmd_bits_cmd_funct == 7'h31))
+                                       | (cmd_bits_cmd_funct == 7'h31)
+                                       | (cmd_bits_cmd_funct == 7'h33)
+                                       | (cmd_bits_cmd_funct == 7'h34))
                                     : _cmd_ready_e2 ? 1'h0
                                     : _footprint_sp_read_valid_e1 ? (_footprint_sp_read_valid_e3 & cmd_bits_cmd_rs2[31])
                                     : (_cmd_ready_e5
@@ -337,9 +344,15 @@ module Dispatcher_SpinelCTA (
                                   : _footprint_acc_read_low_e2 ? {2'h0, cmd_bits_cmd_rs2[25:0]}
                                   : _footprint_sp_read_low_e1;
   assign footprint_acc_read_high = _cmd_ready_e13
-                                   ? ({2'h0, cmd_bits_cmd_rs2[25:0]}
-                                      + {12'h0,
-                                         (cmd_bits_cmd_funct == 7'h31) ? (cmd_bits_cmd_rs2[63:48] - 16'h1) : 16'h0})
+                                   ? ((cmd_bits_cmd_funct == 7'h33)
+                                      ? (({2'h0, cmd_bits_cmd_rs2[25:0]} > 28'hfff) ? {2'h0, cmd_bits_cmd_rs2[25:0]}
+                                         : 28'hfff)
+                                      : ({2'h0, cmd_bits_cmd_rs2[25:0]}
+                                         + {11'h0,
+                                            (cmd_bits_cmd_funct == 7'h31) ? ({1'h0, cmd_bits_cmd_rs2[63:48]} - 17'h1)
+                                            : (cmd_bits_cmd_funct == 7'h34)
+                                              ? (_footprint_acc_read_high_e1[16:0] - 17'h1)
+                                            : 17'h0}))
                                    : _cmd_ready_e2 ? 28'h0
                                    : _footprint_sp_read_valid_e1
                                      ? ({2'h0, cmd_bits_cmd_rs2[25:0]} + _footprint_sp_read_high_e5[27:0])
@@ -447,140 +460,139 @@ module Dispatcher_SpinelCTA (
                           ? 4'h6
                         : (_failure_e7 & (st_scale_source != 2'h0) & ({norm_activation_high, st_activation} >= 3'h2))
                           ? 4'h6
-                        : (_failure_e8 & ((cmd_bits_cmd_rs2[63:48] == 16'h0) | (cmd_bits_cmd_rs2[47:32] == 16'h0)))
-                          ? 4'ha
+                        : (_failure_e8 & _failure_e9) ? 4'ha
                         : (_failure_e8
                            & (~(1'h1
-                                & (_failure_e9
-                                   | (_failure_e10 ? ((_failure_e11 == 3'h2) | (_failure_e11 == 3'h3))
-                                      : _failure_e12 ? ((_failure_e11 == 3'h5) | (_failure_e11 == 3'h6))
+                                & (_failure_e10
+                                   | (_failure_e11 ? ((_failure_e12 == 3'h2) | (_failure_e12 == 3'h3))
+                                      : _failure_e13 ? ((_failure_e12 == 3'h5) | (_failure_e12 == 3'h6))
                                       : 1'h1))
-                                & (_failure_e13
-                                   | (_failure_e10 ? ((_failure_e14 == 3'h2) | (_failure_e14 == 3'h3))
-                                      : _failure_e12 ? ((_failure_e14 == 3'h5) | (_failure_e14 == 3'h6))
+                                & (_failure_e14
+                                   | (_failure_e11 ? ((_failure_e15 == 3'h2) | (_failure_e15 == 3'h3))
+                                      : _failure_e13 ? ((_failure_e15 == 3'h5) | (_failure_e15 == 3'h6))
                                       : 1'h1))
-                                & (_failure_e15
-                                   | (_failure_e10 ? ((_failure_e16 == 3'h2) | (_failure_e16 == 3'h3))
-                                      : _failure_e12 ? ((_failure_e16 == 3'h5) | (_failure_e16 == 3'h6))
+                                & (_failure_e16
+                                   | (_failure_e11 ? ((_failure_e17 == 3'h2) | (_failure_e17 == 3'h3))
+                                      : _failure_e13 ? ((_failure_e17 == 3'h5) | (_failure_e17 == 3'h6))
                                       : 1'h1))
-                                & (_failure_e17
-                                   | (_failure_e10 ? ((_failure_e18 == 3'h2) | (_failure_e18 == 3'h3))
-                                      : _failure_e12 ? ((_failure_e18 == 3'h5) | (_failure_e18 == 3'h6))
+                                & (_failure_e18
+                                   | (_failure_e11 ? ((_failure_e19 == 3'h2) | (_failure_e19 == 3'h3))
+                                      : _failure_e13 ? ((_failure_e19 == 3'h5) | (_failure_e19 == 3'h6))
                                       : 1'h1))
-                                & (_failure_e19
-                                   | (_failure_e10 ? ((_failure_e20 == 3'h2) | (_failure_e20 == 3'h3))
-                                      : _failure_e12 ? ((_failure_e20 == 3'h5) | (_failure_e20 == 3'h6))
+                                & (_failure_e20
+                                   | (_failure_e11 ? ((_failure_e21 == 3'h2) | (_failure_e21 == 3'h3))
+                                      : _failure_e13 ? ((_failure_e21 == 3'h5) | (_failure_e21 == 3'h6))
                                       : 1'h1))
-                                & (_failure_e21
-                                   | (_failure_e10 ? ((_failure_e22 == 3'h2) | (_failure_e22 == 3'h3))
-                                      : _failure_e12 ? ((_failure_e22 == 3'h5) | (_failure_e22 == 3'h6))
+                                & (_failure_e22
+                                   | (_failure_e11 ? ((_failure_e23 == 3'h2) | (_failure_e23 == 3'h3))
+                                      : _failure_e13 ? ((_failure_e23 == 3'h5) | (_failure_e23 == 3'h6))
                                       : 1'h1))
-                                & (_failure_e23
-                                   | (_failure_e10 ? ((_failure_e24 == 3'h2) | (_failure_e24 == 3'h3))
-                                      : _failure_e12 ? ((_failure_e24 == 3'h5) | (_failure_e24 == 3'h6))
+                                & (_failure_e24
+                                   | (_failure_e11 ? ((_failure_e25 == 3'h2) | (_failure_e25 == 3'h3))
+                                      : _failure_e13 ? ((_failure_e25 == 3'h5) | (_failure_e25 == 3'h6))
                                       : 1'h1))
-                                & (_failure_e25
-                                   | (_failure_e10 ? ((_failure_e26 == 3'h2) | (_failure_e26 == 3'h3))
-                                      : _failure_e12 ? ((_failure_e26 == 3'h5) | (_failure_e26 == 3'h6))
+                                & (_failure_e26
+                                   | (_failure_e11 ? ((_failure_e27 == 3'h2) | (_failure_e27 == 3'h3))
+                                      : _failure_e13 ? ((_failure_e27 == 3'h5) | (_failure_e27 == 3'h6))
                                       : 1'h1))
-                                & (_failure_e27
-                                   | (_failure_e10 ? ((_failure_e28 == 3'h2) | (_failure_e28 == 3'h3))
-                                      : _failure_e12 ? ((_failure_e28 == 3'h5) | (_failure_e28 == 3'h6))
+                                & (_failure_e28
+                                   | (_failure_e11 ? ((_failure_e29 == 3'h2) | (_failure_e29 == 3'h3))
+                                      : _failure_e13 ? ((_failure_e29 == 3'h5) | (_failure_e29 == 3'h6))
                                       : 1'h1))
-                                & (_failure_e29
-                                   | (_failure_e10 ? ((_failure_e30 == 3'h2) | (_failure_e30 == 3'h3))
-                                      : _failure_e12 ? ((_failure_e30 == 3'h5) | (_failure_e30 == 3'h6))
+                                & (_failure_e30
+                                   | (_failure_e11 ? ((_failure_e31 == 3'h2) | (_failure_e31 == 3'h3))
+                                      : _failure_e13 ? ((_failure_e31 == 3'h5) | (_failure_e31 == 3'h6))
                                       : 1'h1))
-                                & (_failure_e31
-                                   | (_failure_e10 ? ((_failure_e32 == 3'h2) | (_failure_e32 == 3'h3))
-                                      : _failure_e12 ? ((_failure_e32 == 3'h5) | (_failure_e32 == 3'h6))
+                                & (_failure_e32
+                                   | (_failure_e11 ? ((_failure_e33 == 3'h2) | (_failure_e33 == 3'h3))
+                                      : _failure_e13 ? ((_failure_e33 == 3'h5) | (_failure_e33 == 3'h6))
                                       : 1'h1))
-                                & (_failure_e33
-                                   | (_failure_e10 ? ((_failure_e34 == 3'h2) | (_failure_e34 == 3'h3))
-                                      : _failure_e12 ? ((_failure_e34 == 3'h5) | (_failure_e34 == 3'h6))
+                                & (_failure_e34
+                                   | (_failure_e11 ? ((_failure_e35 == 3'h2) | (_failure_e35 == 3'h3))
+                                      : _failure_e13 ? ((_failure_e35 == 3'h5) | (_failure_e35 == 3'h6))
                                       : 1'h1))
-                                & (_failure_e35
-                                   | (_failure_e10 ? ((_failure_e36 == 3'h2) | (_failure_e36 == 3'h3))
-                                      : _failure_e12 ? ((_failure_e36 == 3'h5) | (_failure_e36 == 3'h6))
+                                & (_failure_e36
+                                   | (_failure_e11 ? ((_failure_e37 == 3'h2) | (_failure_e37 == 3'h3))
+                                      : _failure_e13 ? ((_failure_e37 == 3'h5) | (_failure_e37 == 3'h6))
                                       : 1'h1))
-                                & (_failure_e37
-                                   | (_failure_e10 ? ((_failure_e38 == 3'h2) | (_failure_e38 == 3'h3))
-                                      : _failure_e12 ? ((_failure_e38 == 3'h5) | (_failure_e38 == 3'h6))
+                                & (_failure_e38
+                                   | (_failure_e11 ? ((_failure_e39 == 3'h2) | (_failure_e39 == 3'h3))
+                                      : _failure_e13 ? ((_failure_e39 == 3'h5) | (_failure_e39 == 3'h6))
                                       : 1'h1))
-                                & (_failure_e39
-                                   | (_failure_e10 ? ((_failure_e40 == 3'h2) | (_failure_e40 == 3'h3))
-                                      : _failure_e12 ? ((_failure_e40 == 3'h5) | (_failure_e40 == 3'h6))
+                                & (_failure_e40
+                                   | (_failure_e11 ? ((_failure_e41 == 3'h2) | (_failure_e41 == 3'h3))
+                                      : _failure_e13 ? ((_failure_e41 == 3'h5) | (_failure_e41 == 3'h6))
                                       : 1'h1))
-                                & (_failure_e41
-                                   | (_failure_e10 ? ((_failure_e42 == 3'h2) | (_failure_e42 == 3'h3))
-                                      : _failure_e12 ? ((_failure_e42 == 3'h5) | (_failure_e42 == 3'h6))
+                                & (_failure_e42
+                                   | (_failure_e11 ? ((_failure_e43 == 3'h2) | (_failure_e43 == 3'h3))
+                                      : _failure_e13 ? ((_failure_e43 == 3'h5) | (_failure_e43 == 3'h6))
                                       : 1'h1)))))
                           ? 4'ha
                         : (_failure_e7
                            & (~(1'h1
-                                & (_failure_e9
-                                   | (_failure_e44 ? (_failure_e11 == 3'h4)
-                                      : _failure_e45 ? (_failure_e11 == 3'h7)
+                                & (_failure_e10
+                                   | (_failure_e45 ? (_failure_e12 == 3'h4)
+                                      : _failure_e46 ? (_failure_e12 == 3'h7)
                                       : 1'h1))
-                                & (_failure_e13
-                                   | (_failure_e44 ? (_failure_e14 == 3'h4)
-                                      : _failure_e45 ? (_failure_e14 == 3'h7)
+                                & (_failure_e14
+                                   | (_failure_e45 ? (_failure_e15 == 3'h4)
+                                      : _failure_e46 ? (_failure_e15 == 3'h7)
                                       : 1'h1))
-                                & (_failure_e15
-                                   | (_failure_e44 ? (_failure_e16 == 3'h4)
-                                      : _failure_e45 ? (_failure_e16 == 3'h7)
+                                & (_failure_e16
+                                   | (_failure_e45 ? (_failure_e17 == 3'h4)
+                                      : _failure_e46 ? (_failure_e17 == 3'h7)
                                       : 1'h1))
-                                & (_failure_e17
-                                   | (_failure_e44 ? (_failure_e18 == 3'h4)
-                                      : _failure_e45 ? (_failure_e18 == 3'h7)
+                                & (_failure_e18
+                                   | (_failure_e45 ? (_failure_e19 == 3'h4)
+                                      : _failure_e46 ? (_failure_e19 == 3'h7)
                                       : 1'h1))
-                                & (_failure_e19
-                                   | (_failure_e44 ? (_failure_e20 == 3'h4)
-                                      : _failure_e45 ? (_failure_e20 == 3'h7)
+                                & (_failure_e20
+                                   | (_failure_e45 ? (_failure_e21 == 3'h4)
+                                      : _failure_e46 ? (_failure_e21 == 3'h7)
                                       : 1'h1))
-                                & (_failure_e21
-                                   | (_failure_e44 ? (_failure_e22 == 3'h4)
-                                      : _failure_e45 ? (_failure_e22 == 3'h7)
+                                & (_failure_e22
+                                   | (_failure_e45 ? (_failure_e23 == 3'h4)
+                                      : _failure_e46 ? (_failure_e23 == 3'h7)
                                       : 1'h1))
-                                & (_failure_e23
-                                   | (_failure_e44 ? (_failure_e24 == 3'h4)
-                                      : _failure_e45 ? (_failure_e24 == 3'h7)
+                                & (_failure_e24
+                                   | (_failure_e45 ? (_failure_e25 == 3'h4)
+                                      : _failure_e46 ? (_failure_e25 == 3'h7)
                                       : 1'h1))
-                                & (_failure_e25
-                                   | (_failure_e44 ? (_failure_e26 == 3'h4)
-                                      : _failure_e45 ? (_failure_e26 == 3'h7)
+                                & (_failure_e26
+                                   | (_failure_e45 ? (_failure_e27 == 3'h4)
+                                      : _failure_e46 ? (_failure_e27 == 3'h7)
                                       : 1'h1))
-                                & (_failure_e27
-                                   | (_failure_e44 ? (_failure_e28 == 3'h4)
-                                      : _failure_e45 ? (_failure_e28 == 3'h7)
+                                & (_failure_e28
+                                   | (_failure_e45 ? (_failure_e29 == 3'h4)
+                                      : _failure_e46 ? (_failure_e29 == 3'h7)
                                       : 1'h1))
-                                & (_failure_e29
-                                   | (_failure_e44 ? (_failure_e30 == 3'h4)
-                                      : _failure_e45 ? (_failure_e30 == 3'h7)
+                                & (_failure_e30
+                                   | (_failure_e45 ? (_failure_e31 == 3'h4)
+                                      : _failure_e46 ? (_failure_e31 == 3'h7)
                                       : 1'h1))
-                                & (_failure_e31
-                                   | (_failure_e44 ? (_failure_e32 == 3'h4)
-                                      : _failure_e45 ? (_failure_e32 == 3'h7)
+                                & (_failure_e32
+                                   | (_failure_e45 ? (_failure_e33 == 3'h4)
+                                      : _failure_e46 ? (_failure_e33 == 3'h7)
                                       : 1'h1))
-                                & (_failure_e33
-                                   | (_failure_e44 ? (_failure_e34 == 3'h4)
-                                      : _failure_e45 ? (_failure_e34 == 3'h7)
+                                & (_failure_e34
+                                   | (_failure_e45 ? (_failure_e35 == 3'h4)
+                                      : _failure_e46 ? (_failure_e35 == 3'h7)
                                       : 1'h1))
-                                & (_failure_e35
-                                   | (_failure_e44 ? (_failure_e36 == 3'h4)
-                                      : _failure_e45 ? (_failure_e36 == 3'h7)
+                                & (_failure_e36
+                                   | (_failure_e45 ? (_failure_e37 == 3'h4)
+                                      : _failure_e46 ? (_failure_e37 == 3'h7)
                                       : 1'h1))
-                                & (_failure_e37
-                                   | (_failure_e44 ? (_failure_e38 == 3'h4)
-                                      : _failure_e45 ? (_failure_e38 == 3'h7)
+                                & (_failure_e38
+                                   | (_failure_e45 ? (_failure_e39 == 3'h4)
+                                      : _failure_e46 ? (_failure_e39 == 3'h7)
                                       : 1'h1))
-                                & (_failure_e39
-                                   | (_failure_e44 ? (_failure_e40 == 3'h4)
-                                      : _failure_e45 ? (_failure_e40 == 3'h7)
+                                & (_failure_e40
+                                   | (_failure_e45 ? (_failure_e41 == 3'h4)
+                                      : _failure_e46 ? (_failure_e41 == 3'h7)
                                       : 1'h1))
-                                & (_failure_e41
-                                   | (_failure_e44 ? (_failure_e42 == 3'h4)
-                                      : _failure_e45 ? (_failure_e42 == 3'h7)
+                                & (_failure_e42
+                                   | (_failure_e45 ? (_failure_e43 == 3'h4)
+                                      : _failure_e46 ? (_failure_e43 == 3'h7)
                                       : 1'h1)))))
                           ? 4'ha
                         : 4'h0)
@@ -590,7 +602,7 @@ module Dispatcher_SpinelCTA (
                         : ((cmd_bits_cmd_rs2[63:48] != (_cmd_ready_e9 ? 16'h2 : 16'h1))
                            | (cmd_bits_cmd_rs2[47:32] == 16'h0))
                           ? 4'ha
-                        : _failure_e46 ? 4'ha
+                        : _failure_e47 ? 4'ha
                         : (({14'h0, cmd_bits_cmd_rs2[25:0]} + {24'h0, (_cmd_ready_e9 ? 16'h2 : 16'h1) - 16'h1})
                            >= 40'h1000)
                           ? 4'h4
@@ -600,16 +612,16 @@ module Dispatcher_SpinelCTA (
                         : (cmd_bits_cmd_rs1[47:32] > 16'h10) ? 4'h3
                         : (cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2
                         : (cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3
-                        : _failure_e47 ? 4'ha
+                        : _failure_e48 ? 4'ha
                         : (ws ? (_footprint_sp_read_a_valid_e1 & cmd_bits_cmd_rs1[31])
                            : (_footprint_sp_read_a_valid_e1 & cmd_bits_cmd_rs1[31] & (|cmd_bits_cmd_rs1[28:26])))
                           ? 4'ha
-                        : _failure_e48 ? 4'h4
+                        : _failure_e49 ? 4'h4
                         : (_footprint_sp_read_a_valid_e1
                            & (({14'h0, cmd_bits_cmd_rs1[25:0]} + {24'h0, _footprint_sp_read_a_high_e1})
                               >= (cmd_bits_cmd_rs1[31] ? 40'h1000 : 40'h1000)))
                           ? 4'h4
-                        : _failure_e49 ? 4'ha
+                        : _failure_e50 ? 4'ha
                         : _failure_e5 ? 4'ha
                         : _failure_e6 ? 4'h4
                         : (_footprint_sp_read_valid_e2
@@ -624,14 +636,14 @@ module Dispatcher_SpinelCTA (
                         : (cmd_bits_cmd_rs1[47:32] > 16'h10) ? 4'h3
                         : (cmd_bits_cmd_rs2[63:48] > 16'h10) ? 4'h2
                         : (cmd_bits_cmd_rs2[47:32] > 16'h10) ? 4'h3
-                        : _failure_e47 ? 4'ha
+                        : _failure_e48 ? 4'ha
                         : (_footprint_sp_read_a_valid_e1 & cmd_bits_cmd_rs1[31]) ? 4'ha
-                        : _failure_e48 ? 4'h4
+                        : _failure_e49 ? 4'h4
                         : (_footprint_sp_read_a_valid_e1
                            & (({14'h0, cmd_bits_cmd_rs1[25:0]} + _footprint_sp_read_a_high_e2)
                               >= (cmd_bits_cmd_rs1[31] ? 40'h1000 : 40'h1000)))
                           ? 4'h4
-                        : _failure_e49 ? 4'ha
+                        : _failure_e50 ? 4'ha
                         : (ws ? _failure_e5 : (_footprint_sp_read_valid_e2 & cmd_bits_cmd_rs2[31])) ? 4'ha
                         : _failure_e6 ? 4'h4
                         : (_footprint_sp_read_valid_e2
@@ -688,15 +700,15 @@ module Dispatcher_SpinelCTA (
                            & (_footprint_acc_read_valid_e1
                               & ((cmd_bits_cmd_rs2[63:48] != 16'h1) | (cmd_bits_cmd_rs2[47:32] != 16'h6))))
                           ? 4'ha
-                        : ((cmd_bits_cmd_funct == 7'h30) & (_footprint_acc_read_valid_e1 & _failure_e46)) ? 4'ha
-                        : ((cmd_bits_cmd_funct == 7'h30) & (_footprint_acc_read_valid_e1 & _failure_e50)) ? 4'h4
+                        : ((cmd_bits_cmd_funct == 7'h30) & (_footprint_acc_read_valid_e1 & _failure_e47)) ? 4'ha
+                        : ((cmd_bits_cmd_funct == 7'h30) & (_footprint_acc_read_valid_e1 & _failure_e51)) ? 4'h4
                         : ((cmd_bits_cmd_funct == 7'h31) & (|(cmd_bits_cmd_rs1 & 64'hfffffffffffffffc))) ? 4'h6
                         : ((cmd_bits_cmd_funct == 7'h31) & (cmd_bits_cmd_rs1[1:0] >= 2'h3)) ? 4'h6
                         : ((cmd_bits_cmd_funct == 7'h31)
                            & ((cmd_bits_cmd_rs2[63:48] == 16'h0) | (cmd_bits_cmd_rs2[63:48] > 16'h200)))
                           ? 4'ha
                         : ((cmd_bits_cmd_funct == 7'h31) & (cmd_bits_cmd_rs2[47:32] != 16'h6)) ? 4'ha
-                        : ((cmd_bits_cmd_funct == 7'h31) & _failure_e46) ? 4'ha
+                        : ((cmd_bits_cmd_funct == 7'h31) & _failure_e47) ? 4'ha
                         : ((cmd_bits_cmd_funct == 7'h31)
                            & (({14'h0, cmd_bits_cmd_rs2[25:0]} + {24'h0, cmd_bits_cmd_rs2[63:48] - 16'h1}) >= 40'h1000))
                           ? 4'h4
@@ -714,15 +726,25 @@ module Dispatcher_SpinelCTA (
                         : ((cmd_bits_cmd_funct == 7'h32)
                            & (({14'h0, cmd_bits_cmd_rs2[25:0]} + {24'h0, cmd_bits_cmd_rs2[63:48]}) > 40'h1000))
                           ? 4'h4
-                        : ((cmd_bits_cmd_funct == 7'h32)
-                           & ((cmd_bits_cmd_rs1[31:0] == 32'hffffffff)
-                              | cmd_bits_cmd_rs1[31]
-                              | (|cmd_bits_cmd_rs1[30:26])))
+                        : ((cmd_bits_cmd_funct == 7'h32) & _failure_e52) ? 4'ha
+                        : ((cmd_bits_cmd_funct == 7'h33) & (|(cmd_bits_cmd_rs1 & 64'hffff000000000000))) ? 4'h6
+                        : ((cmd_bits_cmd_funct == 7'h33)
+                           & ((cmd_bits_cmd_rs2[63:48] == 16'h0)
+                              | (({1'h0, cmd_bits_cmd_rs1[47:32]} + {1'h0, cmd_bits_cmd_rs2[63:48]}) > 17'h200)))
                           ? 4'ha
+                        : ((cmd_bits_cmd_funct == 7'h33) & _failure_e47) ? 4'ha
+                        : ((cmd_bits_cmd_funct == 7'h33) & _failure_e52) ? 4'ha
+                        : ((cmd_bits_cmd_funct == 7'h34) & _failure_e9) ? 4'ha
+                        : ((cmd_bits_cmd_funct == 7'h34) & (cmd_bits_cmd_rs2[47:32] > 16'h10)) ? 4'h3
+                        : ((cmd_bits_cmd_funct == 7'h34) & _failure_e47) ? 4'ha
+                        : ((cmd_bits_cmd_funct == 7'h34)
+                           & (({14'h0, cmd_bits_cmd_rs2[25:0]} + {23'h0, _footprint_acc_read_high_e1[16:0] - 17'h1})
+                              >= 40'h1000))
+                          ? 4'h4
                         : ((cmd_bits_cmd_funct == 7'h35) & (|cmd_bits_cmd_rs1)) ? 4'h6
                         : ((cmd_bits_cmd_funct == 7'h35) & (|(cmd_bits_cmd_rs2 & 64'hffffffff00000000))) ? 4'h6
-                        : ((cmd_bits_cmd_funct == 7'h35) & _failure_e46) ? 4'ha
-                        : ((cmd_bits_cmd_funct == 7'h35) & _failure_e50) ? 4'h4
+                        : ((cmd_bits_cmd_funct == 7'h35) & _failure_e47) ? 4'ha
+                        : ((cmd_bits_cmd_funct == 7'h35) & _failure_e51) ? 4'h4
                         : 4'h0)
                    : 4'h0;
   assign failed = failure != 4'h0;
@@ -1396,7 +1418,7 @@ module Dispatcher_SpinelCTA (
     end
   end
   // Bits this module receives but does not need.
-  wire _unused_bits = &{1'b0, _footprint_sp_read_high_e1[3:0], _failure_e2[3:0], 1'b0};
+  wire _unused_bits = &{1'b0, _footprint_sp_read_high_e1[3:0], _footprint_acc_read_high_e1[17], _failure_e2[3:0], 1'b0};
 endmodule
 
 `default_nettype wire

@@ -36,6 +36,15 @@ Queue_50x10.v
 ClusterIndexModule_l6_b8_d2_n512_k512.v
 CentroidAggregationUnit_d16_n512_k512_f16.v
 Queue_2x137_flow.v
+IntToFloat_34.v
+ScaleUnit_34to32_latency2.v
+ExponentialTable_256x16.v
+ProbabilityAggregationUnit_t8_d16_n512_k512_e256x16.v
+IntToFloat_27.v
+ScaleUnit_27to8.v
+ProbabilityQuantizer_t8_d16_k512_a26.v
+FloatAdder_latency1.v
+GatherOutputUnit_d16_a26_o8.v
 CTAController_SpinelCTA.v
 SkidBuffer_72.v
 DMABurstSplitter_b16_m64_n16_t1.v

@@ -238,6 +238,8 @@ module SpinelCTA (
   wire [3:0] store_scale_fault_bits_code;
   wire [31:0] store_scale_fault_bits_index;
   wire store_busy;
+  wire [31:0] store_dram_stride;
+  wire [31:0] store_acc_scale;
   wire cta_cmd_ready;
   wire cta_acc_read_req_valid;
   wire [11:0] cta_acc_read_req_bits;
@@ -253,6 +255,12 @@ module SpinelCTA (
   wire [127:0] cta_sp_write_bits_data;
   wire [15:0] cta_sp_write_bits_mask;
   wire cta_sp_write_bits_accumulate;
+  wire cta_dma_req_valid;
+  wire [63:0] cta_dma_req_bits_address;
+  wire [6:0] cta_dma_req_bits_bytes;
+  wire [511:0] cta_dma_req_bits_data;
+  wire cta_dma_req_bits_tag;
+  wire cta_dma_resp_ready;
   wire cta_retire;
   wire cta_fault_valid;
   wire [3:0] cta_fault_bits_code;
@@ -364,6 +372,8 @@ module SpinelCTA (
                           | (station_issue_2_bits_compute_cmd_funct == 7'h30)
                           | (station_issue_2_bits_compute_cmd_funct == 7'h31)
                           | (station_issue_2_bits_compute_cmd_funct == 7'h32)
+                          | (station_issue_2_bits_compute_cmd_funct == 7'h33)
+                          | (station_issue_2_bits_compute_cmd_funct == 7'h34)
                           | (station_issue_2_bits_compute_cmd_funct == 7'h35);
   assign store_lane_retire = store_retire | cta_retire;
   always @(posedge clock) begin
@@ -772,12 +782,12 @@ module SpinelCTA (
     .acc_read_resp_valid(accumulator_read_1_resp_valid),
     .acc_read_resp_bits(accumulator_read_1_resp_bits),
     .dma_req_valid(store_dma_req_valid),
-    .dma_req_ready(dma_writeRequest_ready),
+    .dma_req_ready(dma_writeRequest_ready & (~cta_busy)),
     .dma_req_bits_address(store_dma_req_bits_address),
     .dma_req_bits_bytes(store_dma_req_bits_bytes),
     .dma_req_bits_data(store_dma_req_bits_data),
     .dma_req_bits_tag(store_dma_req_bits_tag),
-    .dma_resp_valid(dma_writeResponse_valid),
+    .dma_resp_valid(dma_writeResponse_valid & (~cta_busy)),
     .dma_resp_ready(store_dma_resp_ready),
     .dma_resp_bits_tag(dma_writeResponse_bits_tag),
     .dma_resp_bits_error(dma_writeResponse_bits_error),
@@ -788,7 +798,9 @@ module SpinelCTA (
     .scale_fault_valid(store_scale_fault_valid),
     .scale_fault_bits_code(store_scale_fault_bits_code),
     .scale_fault_bits_index(store_scale_fault_bits_index),
-    .busy(store_busy)
+    .busy(store_busy),
+    .dram_stride(store_dram_stride),
+    .acc_scale(store_acc_scale)
   );
   CTAController_SpinelCTA cta (
     .clock(clock),
@@ -824,6 +836,18 @@ module SpinelCTA (
     .sp_write_bits_data(cta_sp_write_bits_data),
     .sp_write_bits_mask(cta_sp_write_bits_mask),
     .sp_write_bits_accumulate(cta_sp_write_bits_accumulate),
+    .dma_req_valid(cta_dma_req_valid),
+    .dma_req_ready(dma_writeRequest_ready & cta_busy),
+    .dma_req_bits_address(cta_dma_req_bits_address),
+    .dma_req_bits_bytes(cta_dma_req_bits_bytes),
+    .dma_req_bits_data(cta_dma_req_bits_data),
+    .dma_req_bits_tag(cta_dma_req_bits_tag),
+    .dma_resp_valid(dma_writeResponse_valid & cta_busy),
+    .dma_resp_ready(cta_dma_resp_ready),
+    .dma_resp_bits_tag(dma_writeResponse_bits_tag),
+    .dma_resp_bits_error(dma_writeResponse_bits_error),
+    .st_dram_stride(store_dram_stride),
+    .st_acc_scale(store_acc_scale),
     .retire(cta_retire),
     .fault_valid(cta_fault_valid),
     .fault_bits_code(cta_fault_bits_code),
@@ -843,14 +867,14 @@ module SpinelCTA (
     .readResponse_bits_data(dma_readResponse_bits_data),
     .readResponse_bits_tag(dma_readResponse_bits_tag),
     .readResponse_bits_error(dma_readResponse_bits_error),
-    .writeRequest_valid(store_dma_req_valid),
+    .writeRequest_valid(cta_busy ? cta_dma_req_valid : store_dma_req_valid),
     .writeRequest_ready(dma_writeRequest_ready),
-    .writeRequest_bits_address(store_dma_req_bits_address),
-    .writeRequest_bits_bytes(store_dma_req_bits_bytes),
-    .writeRequest_bits_data(store_dma_req_bits_data),
-    .writeRequest_bits_tag(store_dma_req_bits_tag),
+    .writeRequest_bits_address(cta_busy ? cta_dma_req_bits_address : store_dma_req_bits_address),
+    .writeRequest_bits_bytes(cta_busy ? cta_dma_req_bits_bytes : store_dma_req_bits_bytes),
+    .writeRequest_bits_data(cta_busy ? cta_dma_req_bits_data : store_dma_req_bits_data),
+    .writeRequest_bits_tag(cta_busy ? cta_dma_req_bits_tag : store_dma_req_bits_tag),
     .writeResponse_valid(dma_writeResponse_valid),
-    .writeResponse_ready(store_dma_resp_ready),
+    .writeResponse_ready(cta_busy ? cta_dma_resp_ready : store_dma_resp_ready),
     .writeResponse_bits_tag(dma_writeResponse_bits_tag),
     .writeResponse_bits_error(dma_writeResponse_bits_error),
     .axi_aw_valid(axi_aw_valid),

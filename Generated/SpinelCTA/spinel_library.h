@@ -25,6 +25,8 @@
  * and the library call of one head of CTA attention (waits, like tiled_matmul_auto):
  *   spinel_cta_attention      every product through tiled_matmul_auto, every CTA step a command,
  *                             the counts read back with CTA_STATUS
+ *   spinel_cta_attention_heads  all heads of a layer: the front (clustering, centroids) once,
+ *                             then each head (spinel_cta_compress, spinel_cta_head)
  */
 #include "gemmini.h"
 
@@ -195,11 +197,14 @@ static inline void spinel_cta_aggregate(unsigned level, bool residuals, uint32_t
                              SPINEL_OPERAND(tokens_row, cols, n), SPINEL_FUNCT_CTA_AGGREGATE);
 }
 
-/* CTA_PROBABILITIES: the k0 compressed score rows of k1 + k2 entries from accumulator row
- * `scores_row` in CTAScoreLayout's blocks (block b of row q at row b·k0 + q; level 1's entries
- * in the first ceil(k1/DIM) blocks), AP's int8 halves to scratchpad row `output_row` likewise. */
-static inline void spinel_cta_aggregate_probabilities(uint32_t output_row, uint32_t scores_row, size_t k0, size_t entries) {
-    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, (uint64_t)output_row, SPINEL_OPERAND(scores_row, entries, k0), SPINEL_FUNCT_CTA_PROBABILITIES);
+/* CTA_PROBABILITIES of a group of compressed query rows first_row ..< first_row + rows: their
+ * score rows of k1 + k2 entries from accumulator row `scores_row` in CTAScoreLayout's blocks
+ * (block b of group row t at row b·rows + t; level 1's entries in the first ceil(k1/DIM)
+ * blocks), AP's int8 halves to scratchpad row `output_row` likewise. A group follows the rows
+ * so far; first_row 0 starts a new set (all k0 rows at once: first_row 0, rows k0). */
+static inline void spinel_cta_aggregate_probabilities(uint32_t output_row, uint32_t scores_row, size_t first_row, size_t rows, size_t entries) {
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, (uint64_t)output_row | (uint64_t)first_row << SPINEL_CTA_FIRST_ROW_LOW,
+                             SPINEL_OPERAND(scores_row, entries, rows), SPINEL_FUNCT_CTA_PROBABILITIES);
 }
 
 /* CTA_GATHER: the k0 rows AP₁·V̄₁ at accumulator row `products_row` and the k0 rows AP₂·V̄₂ after
@@ -255,28 +260,23 @@ static inline void spinel_cta_read_status(uint32_t row, acc_t* status) {
     gemmini_fence();
 }
 
-/* One head of compressed-token attention on the accelerator (docs/CTA.md, "One head as one
- * program", the same stages as the golden model's CTAHeadMapping): n tokens x (n × width int8,
- * row stride x_stride bytes), the three LSH instances, the query, key and value linears (d
- * outputs), the store scales of Q̄, K̄, V̄, λ and s_out. Writes the n × d output rows (row
- * stride out_stride) and counts k0, k1, k2. Returns 0, or the first CTA_STATUS that reports a
- * level without a table (a cluster overflow): -1 - level, with nothing written to out. Needs
- * n ≤ SPINEL_CTA_MAX_TOKENS and the local memories for n token rows per DIM columns of width. */
-static inline int spinel_cta_attention(size_t n, size_t width, size_t d, const elem_t* x, size_t x_stride, const spinel_cta_hash_t hashes[3],
-                                       const spinel_cta_linear_t linears[3], const float store_scales[3], float lambda, float output_scale,
-                                       elem_t* out, size_t out_stride, size_t counts[3]) {
+/* The front of compressed-token attention, shared by every head of a layer (it works on the
+ * layer's input tokens only): the three levels hashed and clustered (the products on the mesh,
+ * the counts read back with CTA_STATUS) and the centroids C⁰, C¹, C² (level 2 on level 1's
+ * residuals). `centroids[L]` must hold n × width int8 (row stride width). Writes k0, k1, k2 to
+ * counts; returns 0, or -1 - level for the first level left without a table (a cluster overflow). */
+static inline int spinel_cta_compress(size_t n, size_t width, const elem_t* x, size_t x_stride, const spinel_cta_hash_t hashes[3],
+                                      elem_t* centroids[3], size_t counts[3]) {
     const size_t l = SPINEL_CTA_HASH_LENGTH, blocks = (width + DIM - 1) / DIM, status_row = n + 1;
-    const uint32_t token_rows = 0, ap_rows = 0, acc = 1u << 31;
+    const uint32_t token_rows = 0;
     acc_t* products = (acc_t*)spinel_allocate(n * l * sizeof(acc_t));
     acc_t status[(SPINEL_CTA_STATUS_VALUES + DIM - 1) / DIM * DIM] row_align_acc(1);
     elem_t* residuals = (elem_t*)spinel_allocate(n * width);
-    elem_t* centroids[3];
     int failed = 0;
     /* One column block of the tokens at a time: its n rows at scratchpad row 0, level L's
      * centroids of the block at row n + L·SPINEL_CTA_MAX_CLUSTERS. */
 #define SPINEL_CTA_CENTROID_ROW(level) ((uint32_t)(n + (size_t)(level) * SPINEL_CTA_MAX_CLUSTERS))
 #define SPINEL_CTA_COLUMNS(block, total) spinel_min(DIM, (total) - (block) * DIM)
-    for (size_t i = 0; i < 3; i++) centroids[i] = (elem_t*)spinel_allocate(n * width);
     /* Levels 0 and 1 on the tokens, then their centroids and level 1's residuals. */
     spinel_cta_cluster_level(0, x, x_stride, n, width, &hashes[0], products);
     spinel_cta_cluster_level(1, x, x_stride, n, width, &hashes[1], products);
@@ -304,66 +304,110 @@ static inline int spinel_cta_attention(size_t n, size_t width, size_t d, const e
         counts[2] = status[2] < 0 ? 0 : (size_t)status[2];
     }
     if (!failed) {
-        const size_t k0 = counts[0], k1 = counts[1], k2 = counts[2], k1_padded = (k1 + DIM - 1) / DIM * DIM, kv = k1_padded + k2;
-        const size_t score_blocks = (k1 + DIM - 1) / DIM + (k2 + DIM - 1) / DIM;
         gemmini_extended_config_st(width, NO_ACTIVATION, ACC_SCALE_IDENTITY);
         for (size_t c = 0; c < blocks; c++) {
             const size_t columns = SPINEL_CTA_COLUMNS(c, width);
             spinel_cta_move_in(residuals + c * DIM, width, token_rows, n, columns);
             spinel_cta_aggregate(2, false, SPINEL_CTA_CENTROID_ROW(2), token_rows, n, columns);
-            spinel_cta_move_out(centroids[2] + c * DIM, width, SPINEL_CTA_CENTROID_ROW(2), k2, columns);
+            spinel_cta_move_out(centroids[2] + c * DIM, width, SPINEL_CTA_CENTROID_ROW(2), counts[2], columns);
         }
         gemmini_fence();
-
-        /* The linears on the compressed tokens: K̄ and V̄'s level-2 rows from a DIM boundary. */
-        elem_t* q = (elem_t*)spinel_allocate(k0 * d);
-        elem_t* kv_rows[2] = {(elem_t*)spinel_allocate(kv * d), (elem_t*)spinel_allocate(kv * d)};
-        acc_t* scores = (acc_t*)spinel_allocate(k0 * kv * sizeof(acc_t));
-        elem_t* ap = (elem_t*)spinel_allocate(k0 * score_blocks * DIM);
-        acc_t* halves[2] = {(acc_t*)spinel_allocate(k0 * d * sizeof(acc_t)), (acc_t*)spinel_allocate(k0 * d * sizeof(acc_t))};
-        memset(kv_rows[0], 0, kv * d);
-        memset(kv_rows[1], 0, kv * d);
-        tiled_matmul_auto(k0, d, width, centroids[0], linears[0].weights, linears[0].bias, q, width, width, 0, d, MVIN_SCALE_IDENTITY,
-                          MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, NO_ACTIVATION, store_scales[0], 0, true, false, true, false, false, 0, WS);
-        for (int m = 1; m < 3; m++) {
-            tiled_matmul_auto(k1, d, width, centroids[1], linears[m].weights, linears[m].bias, kv_rows[m - 1], width, width, 0, d, MVIN_SCALE_IDENTITY,
-                              MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, NO_ACTIVATION, store_scales[m], 0, true, false, true, false, false, 0, WS);
-            tiled_matmul_auto(k2, d, width, centroids[2], linears[m].weights, NULL, kv_rows[m - 1] + k1_padded * d, width, width, 0, d,
-                              MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, NO_ACTIVATION, store_scales[m], 0, false, false, true,
-                              false, false, 0, WS);
-        }
-        tiled_matmul_auto(k0, kv, d, q, kv_rows[0], NULL, scores, d, d, 0, kv, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY,
-                          NO_ACTIVATION, ACC_SCALE_IDENTITY, 0, false, false, true, true, false, 0, WS);
-        /* Probability aggregation: the score blocks in, AP's halves out. */
-        for (size_t b = 0; b < score_blocks; b++)
-            spinel_cta_move_in(scores + b * DIM, kv * sizeof(acc_t), acc | (uint32_t)(b * k0), k0, SPINEL_CTA_COLUMNS(b, kv));
-        spinel_cta_config_lambda(lambda);
-        spinel_cta_aggregate_probabilities(ap_rows, acc, k0, k1 + k2);
-        gemmini_extended_config_st(score_blocks * DIM, NO_ACTIVATION, ACC_SCALE_IDENTITY);
-        for (size_t b = 0; b < score_blocks; b++) spinel_cta_move_out(ap + b * DIM, score_blocks * DIM, ap_rows + (uint32_t)(b * k0), k0, DIM);
-        gemmini_fence();
-        /* Ō's two products in int32, then the gather per output column block. */
-        tiled_matmul_auto(k0, d, k1, ap, kv_rows[1], NULL, halves[0], score_blocks * DIM, d, 0, d, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY,
-                          MVIN_SCALE_IDENTITY, NO_ACTIVATION, ACC_SCALE_IDENTITY, 0, false, false, false, true, false, 0, WS);
-        tiled_matmul_auto(k0, d, k2, ap + k1_padded, kv_rows[1] + k1_padded * d, NULL, halves[1], score_blocks * DIM, d, 0, d,
-                          MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, NO_ACTIVATION, ACC_SCALE_IDENTITY, 0, false, false, false,
-                          true, false, 0, WS);
-        gemmini_extended_config_st(out_stride, NO_ACTIVATION, output_scale);
-        for (size_t c = 0; c * DIM < d; c++) {
-            spinel_cta_move_in(halves[0] + c * DIM, d * sizeof(acc_t), acc, k0, SPINEL_CTA_COLUMNS(c, d));
-            spinel_cta_move_in(halves[1] + c * DIM, d * sizeof(acc_t), acc | (uint32_t)k0, k0, SPINEL_CTA_COLUMNS(c, d));
-            spinel_cta_gather(out + c * DIM, acc, k0, SPINEL_CTA_COLUMNS(c, d));
-        }
-        gemmini_fence();
-        free(q); free(kv_rows[0]); free(kv_rows[1]); free(scores); free(ap); free(halves[0]); free(halves[1]);
     }
 #undef SPINEL_CTA_CENTROID_ROW
-#undef SPINEL_CTA_COLUMNS
-    for (size_t i = 0; i < 3; i++) free(centroids[i]);
     free(products);
     free(residuals);
     return failed;
 }
+
+/* One head on the compressed tokens (after spinel_cta_compress, whose centroids and counts it
+ * takes, and which leaves level 0's table for the gather): Q̄, K̄, V̄ through tiled_matmul_auto (K̄
+ * and V̄'s level-2 rows from a DIM boundary), the scores, CTA_PROBABILITIES, Ō's two products,
+ * CTA_GATHER per output column block: n × d output rows (row stride out_stride). */
+static inline void spinel_cta_head(size_t n, size_t width, size_t d, elem_t* const centroids[3], const size_t counts[3],
+                                   const spinel_cta_linear_t linears[3], const float store_scales[3], float lambda, float output_scale,
+                                   elem_t* out, size_t out_stride) {
+    const uint32_t ap_rows = 0, acc = 1u << 31;
+    const size_t k0 = counts[0], k1 = counts[1], k2 = counts[2], k1_padded = (k1 + DIM - 1) / DIM * DIM, kv = k1_padded + k2;
+    const size_t score_blocks = (k1 + DIM - 1) / DIM + (k2 + DIM - 1) / DIM;
+    (void)n;
+    elem_t* q = (elem_t*)spinel_allocate(k0 * d);
+    elem_t* kv_rows[2] = {(elem_t*)spinel_allocate(kv * d), (elem_t*)spinel_allocate(kv * d)};
+    acc_t* scores = (acc_t*)spinel_allocate(k0 * kv * sizeof(acc_t));
+    elem_t* ap = (elem_t*)spinel_allocate(k0 * score_blocks * DIM);
+    acc_t* halves[2] = {(acc_t*)spinel_allocate(k0 * d * sizeof(acc_t)), (acc_t*)spinel_allocate(k0 * d * sizeof(acc_t))};
+    memset(kv_rows[0], 0, kv * d);
+    memset(kv_rows[1], 0, kv * d);
+    tiled_matmul_auto(k0, d, width, centroids[0], linears[0].weights, linears[0].bias, q, width, width, 0, d, MVIN_SCALE_IDENTITY,
+                      MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, NO_ACTIVATION, store_scales[0], 0, true, false, true, false, false, 0, WS);
+    for (int m = 1; m < 3; m++) {
+        tiled_matmul_auto(k1, d, width, centroids[1], linears[m].weights, linears[m].bias, kv_rows[m - 1], width, width, 0, d, MVIN_SCALE_IDENTITY,
+                          MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, NO_ACTIVATION, store_scales[m], 0, true, false, true, false, false, 0, WS);
+        tiled_matmul_auto(k2, d, width, centroids[2], linears[m].weights, NULL, kv_rows[m - 1] + k1_padded * d, width, width, 0, d,
+                          MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, NO_ACTIVATION, store_scales[m], 0, false, false, true,
+                          false, false, 0, WS);
+    }
+    tiled_matmul_auto(k0, kv, d, q, kv_rows[0], NULL, scores, d, d, 0, kv, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY,
+                      NO_ACTIVATION, ACC_SCALE_IDENTITY, 0, false, false, true, true, false, 0, WS);
+    /* Probability aggregation in groups of rows whose score blocks fit the accumulator and
+     * whose AP blocks fit the scratchpad: a group's score blocks in, its AP halves out. */
+    const size_t group = spinel_min(k0, spinel_min(ACC_ROWS / score_blocks, BANK_NUM * BANK_ROWS / score_blocks));
+    spinel_cta_config_lambda(lambda);
+    for (size_t first = 0; first < k0; first += group) {
+        const size_t rows = spinel_min(group, k0 - first);
+        for (size_t b = 0; b < score_blocks; b++)
+            spinel_cta_move_in(scores + first * kv + b * DIM, kv * sizeof(acc_t), acc | (uint32_t)(b * rows), rows, SPINEL_CTA_COLUMNS(b, kv));
+        spinel_cta_aggregate_probabilities(ap_rows, acc, first, rows, k1 + k2);
+        gemmini_extended_config_st(score_blocks * DIM, NO_ACTIVATION, ACC_SCALE_IDENTITY);
+        for (size_t b = 0; b < score_blocks; b++)
+            spinel_cta_move_out(ap + first * score_blocks * DIM + b * DIM, score_blocks * DIM, ap_rows + (uint32_t)(b * rows), rows, DIM);
+    }
+    gemmini_fence();
+    /* Ō's two products in int32, then the gather per output column block. */
+    tiled_matmul_auto(k0, d, k1, ap, kv_rows[1], NULL, halves[0], score_blocks * DIM, d, 0, d, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY,
+                      MVIN_SCALE_IDENTITY, NO_ACTIVATION, ACC_SCALE_IDENTITY, 0, false, false, false, true, false, 0, WS);
+    tiled_matmul_auto(k0, d, k2, ap + k1_padded, kv_rows[1] + k1_padded * d, NULL, halves[1], score_blocks * DIM, d, 0, d,
+                      MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, NO_ACTIVATION, ACC_SCALE_IDENTITY, 0, false, false, false,
+                      true, false, 0, WS);
+    gemmini_extended_config_st(out_stride, NO_ACTIVATION, output_scale);
+    for (size_t c = 0; c * DIM < d; c++) {
+        spinel_cta_move_in(halves[0] + c * DIM, d * sizeof(acc_t), acc, k0, SPINEL_CTA_COLUMNS(c, d));
+        spinel_cta_move_in(halves[1] + c * DIM, d * sizeof(acc_t), acc | (uint32_t)k0, k0, SPINEL_CTA_COLUMNS(c, d));
+        spinel_cta_gather(out + c * DIM, acc, k0, SPINEL_CTA_COLUMNS(c, d));
+    }
+    gemmini_fence();
+    free(q); free(kv_rows[0]); free(kv_rows[1]); free(scores); free(ap); free(halves[0]); free(halves[1]);
+}
+
+/* Every head of a layer (docs/CTA.md, "All heads of a layer"): the front once
+ * (spinel_cta_compress: the clustering depends on the tokens only), then spinel_cta_head per head
+ * h with its linears (linears[3h ..< 3h + 3]), store scales (store_scales[3h ..< 3h + 3]), λ and
+ * s_out (lambdas[h], output_scales[h]); head h's n × d output rows at out + h·d (row stride
+ * out_stride, e.g. heads·d for a layer's context). Returns as spinel_cta_attention. */
+static inline int spinel_cta_attention_heads(size_t n, size_t width, size_t heads, size_t d, const elem_t* x, size_t x_stride,
+                                             const spinel_cta_hash_t hashes[3], const spinel_cta_linear_t* linears, const float* store_scales,
+                                             const float* lambdas, const float* output_scales, elem_t* out, size_t out_stride, size_t counts[3]) {
+    elem_t* centroids[3];
+    for (size_t i = 0; i < 3; i++) centroids[i] = (elem_t*)spinel_allocate(n * width);
+    const int failed = spinel_cta_compress(n, width, x, x_stride, hashes, centroids, counts);
+    for (size_t h = 0; !failed && h < heads; h++)
+        spinel_cta_head(n, width, d, centroids, counts, linears + 3 * h, store_scales + 3 * h, lambdas[h], output_scales[h], out + h * d, out_stride);
+    for (size_t i = 0; i < 3; i++) free(centroids[i]);
+    return failed;
+}
+
+/* One head of compressed-token attention on the accelerator (docs/CTA.md, "One head as one
+ * program", the same stages as the golden model's CTAHeadMapping): n tokens x (n × width int8,
+ * row stride x_stride bytes), the three LSH instances, the query, key and value linears (d
+ * outputs), the store scales of Q̄, K̄, V̄, λ and s_out. Writes the n × d output rows (row
+ * stride out_stride) and counts k0, k1, k2. Returns 0, or the first CTA_STATUS that reports a
+ * level without a table (a cluster overflow): -1 - level, with nothing written to out. Needs
+ * n ≤ SPINEL_CTA_MAX_TOKENS and the local memories for n token rows per DIM columns of width. */
+static inline int spinel_cta_attention(size_t n, size_t width, size_t d, const elem_t* x, size_t x_stride, const spinel_cta_hash_t hashes[3],
+                                       const spinel_cta_linear_t linears[3], const float store_scales[3], float lambda, float output_scale,
+                                       elem_t* out, size_t out_stride, size_t counts[3]) {
+    return spinel_cta_attention_heads(n, width, 1, d, x, x_stride, hashes, linears, store_scales, &lambda, &output_scale, out, out_stride, counts);
+}
+#undef SPINEL_CTA_COLUMNS
 #endif /* SPINEL_HAS_CTA */
 
 #endif /* SPINEL_LIBRARY_H */

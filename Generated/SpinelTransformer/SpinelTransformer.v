@@ -238,6 +238,8 @@ module SpinelTransformer (
   wire [3:0] store_scale_fault_bits_code;
   wire [31:0] store_scale_fault_bits_index;
   wire store_busy;
+  wire [31:0] store_dram_stride;
+  wire [31:0] store_acc_scale;
   wire dma_readRequest_ready;
   wire dma_readResponse_valid;
   wire [511:0] dma_readResponse_bits_data;
@@ -750,7 +752,9 @@ module SpinelTransformer (
     .scale_fault_valid(store_scale_fault_valid),
     .scale_fault_bits_code(store_scale_fault_bits_code),
     .scale_fault_bits_index(store_scale_fault_bits_index),
-    .busy(store_busy)
+    .busy(store_busy),
+    .dram_stride(store_dram_stride),
+    .acc_scale(store_acc_scale)
   );
   DMAEngine_b16_m64_n16_t1 dma (
     .clock(clock),
@@ -938,9 +942,9 @@ module SpinelTransformer (
   );
   // Bits this module receives but does not need.
   wire _unused_bits = &{1'b0, station_issue_0_bits_preload_rs1, station_issue_0_bits_preload_rs2,
-                        station_issue_2_bits_preload_rs1, station_issue_2_bits_preload_rs2, scratchpad_writes_pending,
-                        _error_valid_e1[30:0], _error_valid_e4[30:0], _error_valid_e7[30:0], _error_valid_e10[30:0],
-                        _error_valid_e13[30:0], 1'b0};
+                        station_issue_2_bits_preload_rs1, station_issue_2_bits_preload_rs2, store_dram_stride,
+                        store_acc_scale, scratchpad_writes_pending, _error_valid_e1[30:0], _error_valid_e4[30:0],
+                        _error_valid_e7[30:0], _error_valid_e10[30:0], _error_valid_e13[30:0], 1'b0};
 endmodule
 
 `default_nettype wire

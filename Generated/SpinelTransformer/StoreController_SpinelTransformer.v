@@ -40,7 +40,9 @@ module StoreController_SpinelTransformer (
   output wire scale_fault_valid,
   output wire [3:0] scale_fault_bits_code,
   output wire [31:0] scale_fault_bits_index,
-  output wire busy
+  output wire busy,
+  output wire [31:0] dram_stride,
+  output wire [31:0] acc_scale
 );
   reg  [31:0] st_dram_stride;
   reg  [1:0] st_activation;
@@ -182,6 +184,8 @@ module StoreController_SpinelTransformer (
   assign scale_fault_bits_code = 4'h7;
   assign scale_fault_bits_index = arriving_note[31:0];
   assign busy = cmd_valid | read_in_flight | long_pending | outgoing_deq_valid | pending_deq_valid;
+  assign dram_stride = st_dram_stride;
+  assign acc_scale = st_acc_scale;
   assign in_last_block = block >= ((cmd_bits_cmd_rs2[47:32] == 16'h0) ? 16'h0 : {4'h0, _in_last_block_e1[15:4]});
   assign block_columns = in_last_block ? (cmd_bits_cmd_rs2[47:32] - _sp_read_req_bits_e1[15:0]) : 16'h10;
   assign block_command = in_last_block ? cmd_bits_cmd_rs2[28:26]

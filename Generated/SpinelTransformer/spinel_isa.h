@@ -32,6 +32,7 @@
 #define SPINEL_CTA_HASH_K_LOW             32  /* CTA_CONFIG rs1: K's lowest bit */
 #define SPINEL_CTA_EXPONENT_LOW           32  /* CTA_CONFIG rs1: λ's lowest bit */
 #define SPINEL_CTA_AGGREGATE_LEVEL_LOW    32  /* CTA_AGGREGATE rs1: the level's lowest bit */
+#define SPINEL_CTA_FIRST_ROW_LOW          32  /* CTA_PROBABILITIES rs1: the group's first compressed row, lowest bit */
 #define SPINEL_CTA_RESIDUALS_BIT          34  /* CTA_AGGREGATE rs1: replace the tokens by their residuals */
 #define SPINEL_CTA_STATUS_VALUES          4  /* CTA_STATUS: values written (k0, k1, k2, overflow token) */
 
