@@ -56,12 +56,8 @@ int main(int argc, char** argv) {
     const double w = level == 2 ? 10000.0 : 20000.0;
     for (size_t i = 0; i < L * width; i++) directions[level][i] = random_int8(60);
     for (int i = 0; i < L; i++) reference_offsets[level][i] = offsets[level][i] = (acc_t)(tb_random() % (unsigned)w);
-    // 1/w ≈ M·2^-K with M of 16 bits: K the largest shift that keeps M below 2^16.
-    unsigned k = 0;
-    while (ldexp(1.0 / w, (int)k + 1) < 65536.0) k++;
-    multipliers[level] = (int64_t)ROUND_NEAR_EVEN(ldexp(1.0 / w, (int)k));
-    shifts[level] = k;
-    hashes[level] = (spinel_cta_hash_t){directions[level], offsets[level], (uint32_t)multipliers[level], k};
+    tb_cta_reciprocal(w, &multipliers[level], &shifts[level]);
+    hashes[level] = (spinel_cta_hash_t){directions[level], offsets[level], (uint32_t)multipliers[level], shifts[level]};
   }
   static elem_t weights[3 * MAX_HEADS][64 * 64];
   static acc_t biases[3 * MAX_HEADS][64];

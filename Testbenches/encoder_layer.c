@@ -464,11 +464,8 @@ int main(int argc, char** argv) {
       const double width = 2500.0 * sqrt((double)D);
       for (int i = 0; i < SPINEL_CTA_HASH_LENGTH * D; i++) cta_directions[level][i] = (elem_t)((int)(tb_random() % 121) - 60);
       for (int i = 0; i < SPINEL_CTA_HASH_LENGTH; i++) cta_reference_offsets[level][i] = cta_offsets[level][i] = (acc_t)(tb_random() % (unsigned)width);
-      unsigned k = 0;
-      while (ldexp(1.0 / width, (int)k + 1) < 65536.0) k++;
-      cta_multipliers[level] = (int64_t)ROUND_NEAR_EVEN(ldexp(1.0 / width, (int)k));
-      cta_shifts[level] = k;
-      cta_hashes[level] = (spinel_cta_hash_t){cta_directions[level], cta_offsets[level], (uint32_t)cta_multipliers[level], k};
+      tb_cta_reciprocal(width, &cta_multipliers[level], &cta_shifts[level]);
+      cta_hashes[level] = (spinel_cta_hash_t){cta_directions[level], cta_offsets[level], (uint32_t)cta_multipliers[level], cta_shifts[level]};
     }
   }
   const float cta_lambda = (float)(SOFTMAX_INPUT_SCALE * 1.4426950408889634 * SPINEL_CTA_EXP_TABLE_ENTRIES), cta_output_scale = 1.0f;

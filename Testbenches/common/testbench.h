@@ -5,6 +5,7 @@
 #define SPINEL_TESTBENCH_H
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,15 @@ static inline uint32_t tb_random(void) {
 
 static inline int64_t tb_saturate(int64_t x, int64_t low, int64_t high) { return x < low ? low : (x > high ? high : x); }
 static inline acc_t tb_wrap_acc(int64_t x) { return (acc_t)(uint32_t)(uint64_t)x; }
+
+// A CTA bucket width w as the hash's reciprocal M·2^-K ≈ 1/w, M of 16 bits (the presets'
+// cta.hashReciprocalBits): K the largest shift that keeps M below 2^16, M rounded to nearest even.
+static inline void tb_cta_reciprocal(double w, int64_t *multiplier, unsigned *shift) {
+  unsigned k = 0;
+  while (ldexp(1.0 / w, (int)k + 1) < 65536.0) k++;
+  *multiplier = (int64_t)nearbyint(ldexp(1.0 / w, (int)k));
+  *shift = k;
+}
 
 static void tb_fill(elem_t *p, size_t n, int range) {
   for (size_t i = 0; i < n; i++) p[i] = (elem_t)((int)(tb_random() % (2 * range + 1)) - range);

@@ -40,16 +40,23 @@ struct CTAHeadMappingTests {
                                    scales: CTAAttention.Scales(query: 1 / 600, key: 1 / 700, value: 1 / 500, exponent: 0.2, output: 2))
     }
 
+    /// small-cta, a head of 4 prototypes, and what `CTAAttention.run` makes of it.
+    static func headCase(seed: UInt64, n: Int, width: Int, d: Int) throws
+        -> (config: AcceleratorConfig, parameters: AcceleratorParameters, head: CTAHeadMapping.Head, expected: CTAAttention.Result) {
+        let config = try smallCTA()
+        let parameters = try config.parameters(), cta = try #require(config.cta)
+        let head = head(n: n, width: width, d: d, prototypes: 4, bucket: 6_000, l: cta.hashLength, seed: seed)
+        let expected = try CTAAttention.run(tokens: head.tokens, hashes: head.hashes, query: head.query, key: head.key, value: head.value,
+                                            scales: head.scales, parameters: cta)
+        return (config, parameters, head, expected)
+    }
+
     @Test("the mapped head equals CTAAttention.run on the golden model",
           arguments: [(UInt64(1), 32, 8, 4, Int?.none), (2, 21, 6, 6, nil), (3, 32, 4, 3, nil), (4, 13, 9, 5, nil),
                       // CTA_PROBABILITIES in groups of 2 and 3 rows (the form that fits n = 512 at the cta preset).
                       (1, 32, 8, 4, 2), (4, 13, 9, 5, 3)])
     func goldenRun(seed: UInt64, n: Int, width: Int, d: Int, groupRows: Int?) throws {
-        let config = try Self.smallCTA()
-        let parameters = try config.parameters(), cta = try #require(config.cta)
-        let head = Self.head(n: n, width: width, d: d, prototypes: 4, bucket: 6_000, l: cta.hashLength, seed: seed)
-        let expected = try CTAAttention.run(tokens: head.tokens, hashes: head.hashes, query: head.query, key: head.key, value: head.value,
-                                            scales: head.scales, parameters: cta)
+        let (_, parameters, head, expected) = try Self.headCase(seed: seed, n: n, width: width, d: d)
         #expect(expected.clusterCounts[0] < n && expected.clusterCounts[1] < n, "the tokens cluster: \(expected.clusterCounts)")
         let mapped = try CTAHeadMapping.map(head, parameters: parameters, groupRows: groupRows)
         #expect(mapped.counts == expected.clusterCounts)
@@ -75,11 +82,7 @@ struct CTAHeadMappingTests {
     /// `CTAAttention.run`, and the timing model predicts the run's cycles exactly.
     @Test("the mapped head on the RTL", arguments: [(UInt64(5), 24, 6, 5, Int?.none), (6, 13, 9, 3, 2)])
     func rtlRun(seed: UInt64, n: Int, width: Int, d: Int, groupRows: Int?) throws {
-        let config = try Self.smallCTA()
-        let parameters = try config.parameters(), cta = try #require(config.cta)
-        let head = Self.head(n: n, width: width, d: d, prototypes: 4, bucket: 6_000, l: cta.hashLength, seed: seed)
-        let expected = try CTAAttention.run(tokens: head.tokens, hashes: head.hashes, query: head.query, key: head.key, value: head.value,
-                                            scales: head.scales, parameters: cta)
+        let (config, parameters, head, expected) = try Self.headCase(seed: seed, n: n, width: width, d: d)
         let mapped = try CTAHeadMapping.map(head, parameters: parameters, groupRows: groupRows)
         let golden = try ProgramExecution.golden(mapped.program, parameters: parameters, predictCycles: false)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-cta-head-\(UUID().uuidString)")

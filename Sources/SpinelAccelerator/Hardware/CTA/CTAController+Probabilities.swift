@@ -83,16 +83,12 @@ extension CTAController {
         let groupRow = m.register("group_row", .uint(17), reset: 0)
         let loadTile = m.register("load_tile", .uint(unit.tileBits), reset: 0)
         let loadBlock = m.register("load_block", .uint(blockBits), reset: 0)
-        m.when(phase === Signal(Phase.probabilitiesCheck)) {
+        checkCycle(m, phase: phase, check: .probabilitiesCheck, failure: failure, next: .probabilityTokens, failed: state.failed,
+                   failCode: state.failCode) {
             step.set(0)
             groupRow.set(0)
             loadTile.set(0)
             loadBlock.set(0)
-            m.when(failure =/= 0) {
-                state.failed.set(true)
-                state.failCode.set(failure)
-                phase.set(Phase.finish)
-            }.otherwise { phase.set(Phase.probabilityTokens) }
         }
 
         let pag = m.instance("probability_aggregation", unit)

@@ -292,15 +292,10 @@ public struct CTAController: Module {
         let stateFailure = firstFailure(m, "aggregate_failure", stateChecks)
         let checking = phase === Phase.aggregateCheck
         let residualPass = m.register("residual_pass", .bool, reset: false)
-        m.when(checking) {
+        checkCycle(m, phase: phase, check: .aggregateCheck, failure: stateFailure, next: .aggregateStream, failed: failed, failCode: failCode) {
             step.set(0)
             idsOut.set(0)
             residualPass.set(false)
-            m.when(stateFailure =/= 0) {
-                failed.set(true)
-                failCode.set(stateFailure)
-                phase.set(Phase.finish)
-            }.otherwise { phase.set(Phase.aggregateStream) }
         }
 
         // The token rows: a scratchpad read and the table's id per cycle, into a two-row queue
@@ -385,18 +380,11 @@ public struct CTAController: Module {
             (compressedRows =/= probabilityRows.extended(to: 16), .illegalOperand),
             (compressedRows =/= counts[0].extended(to: 16), .illegalOperand),
         ]
-        let gatherFailure = m.named("gather_failure", gatherChecks.reversed().reduce(Signal.literal(0, .uint(ErrorCode.bits))) { rest, check in
-            mux(check.0, Signal.literal(check.1.rawValue, .uint(ErrorCode.bits)), rest)
-        })
-        m.when(phase === Phase.gatherCheck) {
+        let gatherFailure = firstFailure(m, "gather_failure", gatherChecks)
+        checkCycle(m, phase: phase, check: .gatherCheck, failure: gatherFailure, next: .gatherRows, failed: failed, failCode: failCode) {
             step.set(0)
             idsOut.set(0)
             gatherStage.set(GatherStage.readRow)
-            m.when(gatherFailure =/= 0) {
-                failed.set(true)
-                failCode.set(gatherFailure)
-                phase.set(Phase.finish)
-            }.otherwise { phase.set(Phase.gatherRows) }
         }
 
         // The compressed rows, one at a time: the row's maxima and denominator start the gather
@@ -523,6 +511,21 @@ public struct CTAController: Module {
     }
 
     /// The code of the first failing check in `checks` (0: none), one cycle's logic.
+    /// A command's state-check cycle (`phase` at `check`): with a failure (`firstFailure`'s code,
+    /// 0 for none) the command fails in its `finish` cycle with nothing done, else it goes on to
+    /// `next`; `reset` clears the command's counters in the same cycle.
+    func checkCycle(_ m: ModuleBuilder, phase: Signal, check: Phase, failure: Signal, next: Phase, failed: Signal, failCode: Signal,
+                    reset: () -> Void) {
+        m.when(phase === Signal(check)) {
+            reset()
+            m.when(failure =/= 0) {
+                failed.set(true)
+                failCode.set(failure)
+                phase.set(Phase.finish)
+            }.otherwise { phase.set(next) }
+        }
+    }
+
     func firstFailure(_ m: ModuleBuilder, _ name: String, _ checks: [(Signal, ErrorCode)]) -> Signal {
         m.named(name, checks.reversed().reduce(Signal.literal(0, .uint(ErrorCode.bits))) { rest, check in
             mux(check.0, Signal.literal(check.1.rawValue, .uint(ErrorCode.bits)), rest)
