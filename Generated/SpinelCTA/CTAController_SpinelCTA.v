@@ -545,8 +545,8 @@ module CTAController_SpinelCTA (
                                              ? probability_quantizer_maximum_level_one_6
                                            : probability_quantizer_maximum_level_one_7};
   assign gather_failure = (~level0_has_table) ? 4'ha
-                          : (_acc_read_req_bits_e2 != {6'h0, probability_rows}) ? 4'ha
-                          : (_acc_read_req_bits_e2 != {6'h0, level0_count}) ? 4'ha
+                          : ({1'h0, _acc_read_req_bits_e2} != {7'h0, probability_rows}) ? 4'ha
+                          : ({1'h0, _acc_read_req_bits_e2} != {7'h0, level0_count}) ? 4'ha
                           : 4'h0;
   assign gather_in_valid = (phase == 5'h11) & (gather_stage == 3'h5);
   assign probability_rows_table_r0_addr = step[8:0];

@@ -52,7 +52,8 @@ extension CTAController {
     func buildProbabilities(_ m: ModuleBuilder, _ state: ProbabilityState) -> ProbabilityRequests {
         let dim = parameters.dim, wide = 40
         let unit = aggregationUnit, quantizer = quantizer
-        precondition(parameters.config.accType.width == 32, "CTA_PROBABILITIES reads int32 scores")
+        let accBits = parameters.config.accType.width
+        precondition(accBits <= 32, "CTA_PROBABILITIES reads scores of at most 32 bits (sign-extended to the unit's int32)")
         precondition(unit.idBits == HWType.addressWidth(for: cta.maxClusters), "the unit takes the cluster index's ids")
         let phase = state.phase, step = state.step
         let operand = OperandFields(state.command.rs2), output = OperandFields(state.command.rs1)
@@ -131,7 +132,7 @@ extension CTAController {
         pag.scores.bits.tile.set(m.delay(loadTile, name: "score_tile"))
         pag.scores.bits.levelTwo.set(arrivingLevelTwo)
         pag.scores.bits.chunk.set(mux(arrivingLevelTwo, arrivingBlock -% levelOneBlocks, arrivingBlock).resized(to: unit.chunkBits))
-        for lane in 0..<dim { pag.scores.bits.values[lane].set(state.scores.bits(32 * lane + 31, 32 * lane).asSInt) }
+        for lane in 0..<dim { pag.scores.bits.values[lane].set(int32(state.scores.bits(accBits * lane + accBits - 1, accBits * lane).asSInt)) }
 
         // The last chunk lands, then `start` (the unit takes no load in its start cycle).
         m.when(phase === Signal(Phase.probabilityArriving)) { phase.set(Phase.probabilityStart) }

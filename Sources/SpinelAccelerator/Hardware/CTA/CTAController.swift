@@ -374,11 +374,11 @@ public struct CTAController: Module {
         // CTA_GATHER: the state checks, in the golden model's order (level 0 has a table, the
         // rows are the last CTA_PROBABILITIES's and level 0's k0).
         let accumulatorBits = cta.probabilityAccumulatorBits
-        let compressedRows = operand.rows
+        let compressedRows = operand.rows, countWidth = max(16, index.countBits) + 1
         let gatherChecks: [(Signal, ErrorCode)] = [
             (!hasTable[0], .illegalOperand),
-            (compressedRows =/= probabilityRows.extended(to: 16), .illegalOperand),
-            (compressedRows =/= counts[0].extended(to: 16), .illegalOperand),
+            (compressedRows.extended(to: countWidth) =/= probabilityRows.extended(to: countWidth), .illegalOperand),
+            (compressedRows.extended(to: countWidth) =/= counts[0].extended(to: countWidth), .illegalOperand),
         ]
         let gatherFailure = firstFailure(m, "gather_failure", gatherChecks)
         checkCycle(m, phase: phase, check: .gatherCheck, failure: gatherFailure, next: .gatherRows, failed: failed, failCode: failCode) {
@@ -405,8 +405,8 @@ public struct CTAController: Module {
         }
         gather.input.valid.set(gatheringRows && gatherStage === GatherStage.products)
         for i in 0..<dim {
-            gather.input.bits.levelOne[i].set(firstProduct.bits((i + 1) * accBits - 1, i * accBits).asSInt)
-            gather.input.bits.levelTwo[i].set(lane(i))
+            gather.input.bits.levelOne[i].set(int32(firstProduct.bits((i + 1) * accBits - 1, i * accBits).asSInt))
+            gather.input.bits.levelTwo[i].set(int32(lane(i)))
         }
         let lastCompressed = step +& 1 >= compressedRows
         m.when(gatheringRows) {
@@ -525,6 +525,9 @@ public struct CTAController: Module {
             }.otherwise { phase.set(next) }
         }
     }
+
+    /// An accumulator value (at most 32 bits) as the int32 the probability and gather units take.
+    func int32(_ value: Signal) -> Signal { value.width == 32 ? value : value.extended(to: 32) }
 
     func firstFailure(_ m: ModuleBuilder, _ name: String, _ checks: [(Signal, ErrorCode)]) -> Signal {
         m.named(name, checks.reversed().reduce(Signal.literal(0, .uint(ErrorCode.bits))) { rest, check in
