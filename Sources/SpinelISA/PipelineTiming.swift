@@ -29,9 +29,10 @@ public enum PipelineTiming {
     /// digit of every hash position, `CTAParameters.clusterLevels`), the cycle the level takes
     /// the count (1).
     public static func clusterDrainCycles(levels: Int) -> Int { 2 + clusterIndexLatency(levels: levels) + 1 }
-    /// CTA_AGGREGATE whose state checks fail (`CTAController`): cycles from the cycle the
-    /// controller takes it to its retirement (the check cycle, then `finish`).
-    public static let aggregateFailureCycles = 2
+    /// A CTA command whose state checks fail (CTA_AGGREGATE, CTA_PROBABILITIES, CTA_GATHER;
+    /// `CTAController.checkCycle`): cycles from the cycle the controller takes it to its
+    /// retirement (the check cycle, then `finish`).
+    public static let ctaCheckFailureCycles = 2
     /// CTA_AGGREGATE of n token rows and k clusters, from the cycle the controller takes it to
     /// its retirement (CTAController; exact on every CTA_AGGREGATE of CTAProgramTests). Its
     /// footprint is the whole scratchpad, so its reads and writes never wait for a bank: the
@@ -55,9 +56,6 @@ public enum PipelineTiming {
     /// dividers' start (1), the division (`floatDividerLatency`), the first buffer read (1), the
     /// output register (1).
     public static let probabilityQuantizerCycles = floatDividerLatency + 3
-    /// CTA_PROBABILITIES whose state checks fail: cycles from the cycle the controller takes it
-    /// to its retirement (the check cycle, then `finish`).
-    public static let probabilitiesFailureCycles = 2
     /// CTA_PROBABILITIES: cycles from the cycle the controller takes it to its first score read
     /// over n tokens (the check cycle, then one token's ids per cycle into the aggregation unit),
     /// once the unit has cleared after reset (`probabilityUnitReadyCycle`).
@@ -74,15 +72,6 @@ public enum PipelineTiming {
     /// cycle (absent rows too).
     public static func probabilitiesGroupCycles(tokens n: Int, entries: Int, blocks: Int, tiles: Int) -> Int {
         3 + (n + 1) / 2 + probabilityAggregationLatency + entries + probabilityQuantizerCycles + blocks * tiles
-    }
-    /// CTA_PROBABILITIES of k0 rows over n tokens, k1 + k2 = `entries` in `blocks` DIM-column
-    /// blocks, `tiles` rows per group, when every score read is granted at once (its footprint
-    /// keeps the scratchpad to itself; only the execute controller's accumulator reads can delay
-    /// a score read): the first read, then k0·blocks reads, one per cycle, each group's reads
-    /// followed by `probabilitiesGroupCycles`.
-    public static func probabilitiesCycles(rows k0: Int, tokens n: Int, entries: Int, blocks: Int, tiles: Int) -> Int {
-        let groups = (k0 + tiles - 1) / tiles
-        return probabilitiesFirstRead(tokens: n) + k0 * blocks + groups * (probabilitiesGroupCycles(tokens: n, entries: entries, blocks: blocks, tiles: tiles) - 1)
     }
 
     /// CTA_GATHER's gather output unit: cycles from an accepted start to its factors (the

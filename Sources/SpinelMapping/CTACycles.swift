@@ -56,14 +56,10 @@ public struct CTACycles: Sendable {
         }
         fence(CTAHeadMapping.Stage.linears)
         let probabilities = b.allocate(rows: n, columns: n, elementBytes: 1), context = b.allocate(rows: n, columns: d, elementBytes: 1)
-        let e = ExponentialConstants(inputUnit: 1.0 / 64)
-        b.configNormalization(activationMSB: true, constant: e.qln2, inverse: false, qb: e.qb, qc: e.qc)
-        b.configNormalization(activationMSB: true, constant: e.qln2Inverse, inverse: true, qb: e.qb, qc: e.qc)
-        b.tiledMatmul(i: n, j: n, k: d, a: outputs[0], b: outputs[1], d: nil, c: probabilities, activation: Activation.softmax.rawValue,
-                      scale: 1, transposeB: true)
-        b.configNormalization(activationMSB: false)
-        fence(CTAHeadMapping.Stage.scores)
-        b.tiledMatmul(i: n, j: d, k: n, a: probabilities, b: outputs[2], d: nil, c: context, scale: head.scales.output)
+        // The fence between the scores and P·V closes the scores' stage.
+        b.softmaxAttention(q: outputs[0], k: outputs[1], v: outputs[2], probabilities: probabilities, context: context,
+                           exponential: ExponentialConstants(inputUnit: 1.0 / 64), contextScale: head.scales.output)
+        stages.append(CTAHeadMapping.Stage.scores)
         fence(CTAHeadMapping.Stage.output)
         return (MappedProgram(name: "dense-head", program: b.program, output: (context.offset, n, d), pooled: nil, macs: b.macs), stages)
     }

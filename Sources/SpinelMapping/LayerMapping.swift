@@ -178,21 +178,15 @@ public struct ModelMapper: Sendable {
         let extensions = parameters.config.hasNumericsExtensions
         for head in 0 ..< heads {
             let columns = head * headSize
+            let (qh, kh, vh, ctx) = (q.columns(columns, headSize), k.columns(columns, headSize), v.columns(columns, headSize),
+                                     context.columns(columns, headSize))
             if extensions {
-                b.attentionRelativeToMaximum(q: q.columns(columns, headSize), k: k.columns(columns, headSize), v: v.columns(columns, headSize),
-                                             probabilities: probabilities[head], context: context.columns(columns, headSize),
+                b.attentionRelativeToMaximum(q: qh, k: kh, v: vh, probabilities: probabilities[head], context: ctx,
                                              exponential: layer.exponential, contextScale: layer.units.value / layer.units.context)
-                continue
+            } else {
+                b.softmaxAttention(q: qh, k: kh, v: vh, probabilities: probabilities[head], context: ctx,
+                                   exponential: layer.exponential, contextScale: layer.contextScale)
             }
-            let e = layer.exponential
-            b.configNormalization(activationMSB: true, constant: e.qln2, inverse: false, qb: e.qb, qc: e.qc)
-            b.configNormalization(activationMSB: true, constant: e.qln2Inverse, inverse: true, qb: e.qb, qc: e.qc)
-            b.tiledMatmul(i: tokens, j: tokens, k: headSize, a: q.columns(columns, headSize), b: k.columns(columns, headSize), d: nil,
-                          c: probabilities[head], activation: Activation.softmax.rawValue, scale: 1, transposeB: true)
-            b.configNormalization(activationMSB: false)
-            b.fence()
-            b.tiledMatmul(i: tokens, j: headSize, k: tokens, a: probabilities[head], b: v.columns(columns, headSize), d: nil,
-                          c: context.columns(columns, headSize), scale: layer.contextScale)
         }
         b.fence()
         // X1 = LayerNorm(ctx·W_out + b + X).
@@ -255,6 +249,20 @@ public struct ModelMapper: Sendable {
 }
 
 extension ProgramBuilder {
+    /// Attention of one head on the int8 path: P = Softmax(Q·Kᵀ) through LOOP_WS with the
+    /// normalizer's passes, stored in int8; a fence; ctx = P·V stored with `contextScale`.
+    mutating func softmaxAttention(q: DRAMMatrix, k: DRAMMatrix, v: DRAMMatrix, probabilities: DRAMMatrix, context: DRAMMatrix,
+                                   exponential e: ExponentialConstants, contextScale: Float) {
+        let tokens = q.rows, headSize = q.columns
+        configNormalization(activationMSB: true, constant: e.qln2, inverse: false, qb: e.qb, qc: e.qc)
+        configNormalization(activationMSB: true, constant: e.qln2Inverse, inverse: true, qb: e.qb, qc: e.qc)
+        tiledMatmul(i: tokens, j: tokens, k: headSize, a: q, b: k, d: nil, c: probabilities, activation: Activation.softmax.rawValue,
+                    scale: 1, transposeB: true)
+        configNormalization(activationMSB: false)
+        fence()
+        tiledMatmul(i: tokens, j: headSize, k: tokens, a: probabilities, b: v, d: nil, c: context, scale: contextScale)
+    }
+
     /// Attention of one head with Softmax relative to the row maximum (numerics extensions): per
     /// row of tiles, P = Softmax5(Q_h·K_hᵀ) through LOOP_WS (the passes leave each row's
     /// ρ = 1/Σ P in the statistics slot), a fence, then P·V_h stored with the row scale ρ·scale.

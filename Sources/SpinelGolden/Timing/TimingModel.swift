@@ -626,13 +626,12 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             case .status: ctaPhase = .writing(step: 0)
             case .aggregate(let tokens, let clusters, let residuals):
                 ctaPhase = .waiting(retireAt: cycle + UInt64(PipelineTiming.aggregateCycles(tokens: tokens, clusters: clusters, residuals: residuals)))
-            case .aggregateFailure, .gatherFailure: ctaPhase = .waiting(retireAt: cycle + UInt64(PipelineTiming.aggregateFailureCycles))
+            case .checkFailure: ctaPhase = .waiting(retireAt: cycle + UInt64(PipelineTiming.ctaCheckFailureCycles))
             case .gather: ctaPhase = .gatherCheck
             case .probabilities(_, _, let tokens, _):
                 // The tokens load from the cycle after the check, once the unit has cleared after reset.
                 let firstRead = cycle + UInt64(PipelineTiming.probabilitiesFirstRead(tokens: tokens))
                 ctaPhase = .paused(resumeAt: max(firstRead, probabilityUnitReady + UInt64(tokens)), step: 0)
-            case .probabilitiesFailure: ctaPhase = .waiting(retireAt: cycle + UInt64(PipelineTiming.probabilitiesFailureCycles))
             }
             return (true, true, nil, false)
         case .paused(let resumeAt, let step):

@@ -242,7 +242,7 @@ public struct TimedCommand: Sendable {
                 // Its 2·k0 product rows; the DMA writes go through the store lane's writer.
                 footprint.add(read: local, lastRowOffset: 2 * local.rows - 1)
                 if controllerFault {
-                    work = .cta(.gatherFailure)
+                    work = .cta(.checkFailure)
                 } else {
                     guard let table = state.cta?.tables[0] else { preconditionFailure("an accepted CTA_GATHER has level 0's table") }
                     work = .cta(.gather(GatherWork(row: local.address.row, rows: local.rows, tokens: table.ids.count, dramAddress: rs1,
@@ -255,7 +255,7 @@ public struct TimedCommand: Sendable {
                 footprint.scratchpadWrite = RowSpan(low: 0, high: parameters.spRows - 1)
                 footprint.accumulatorRead = RowSpan(low: local.address.row, high: max(local.address.row, parameters.accRows - 1))
                 if controllerFault {
-                    work = .cta(.probabilitiesFailure)
+                    work = .cta(.checkFailure)
                 } else {
                     guard let tables = state.cta?.tables, let levelOne = tables[1], let levelTwo = tables[2] else {
                         preconditionFailure("an accepted CTA_PROBABILITIES has levels 1 and 2's tables")
@@ -268,7 +268,7 @@ public struct TimedCommand: Sendable {
                 footprint.scratchpadWrite = RowSpan(low: 0, high: parameters.spRows - 1)
                 let level = Int(CTAFields.aggregateLevel.value(in: rs1))
                 if controllerFault {
-                    work = .cta(.aggregateFailure)
+                    work = .cta(.checkFailure)
                 } else {
                     guard let table = state.cta?.tables[level] else { preconditionFailure("an accepted CTA_AGGREGATE has its level's table") }
                     work = .cta(.aggregate(tokens: local.rows, clusters: table.count, residuals: rs1 >> UInt64(CTAFields.residualsBit) & 1 == 1))
@@ -325,17 +325,13 @@ public enum CTAWork: Sendable {
     case status(row: Int, rows: Int)
     /// CTA_AGGREGATE: n token rows, k centroids, and the residuals stream or not.
     case aggregate(tokens: Int, clusters: Int, residuals: Bool)
-    /// CTA_AGGREGATE whose state checks fail in the controller.
-    case aggregateFailure
     /// CTA_PROBABILITIES: k0 compressed rows of scores from accumulator row `row` over n tokens,
-    /// read row group by row group (`PipelineTiming.probabilitiesCycles`).
+    /// read row group by row group (`PipelineTiming.probabilitiesGroupCycles`).
     case probabilities(row: Int, rows: Int, tokens: Int, layout: CTAScoreLayout)
-    /// CTA_PROBABILITIES whose state checks fail in the controller.
-    case probabilitiesFailure
     /// CTA_GATHER: k0 compressed rows, then n token rows to DRAM.
     case gather(GatherWork)
-    /// CTA_GATHER whose state checks fail in the controller.
-    case gatherFailure
+    /// CTA_AGGREGATE, CTA_PROBABILITIES or CTA_GATHER whose state checks fail in the controller.
+    case checkFailure
 }
 
 /// A CTA_GATHER as the CTA controller runs it: the k0 compressed rows from accumulator rows

@@ -1,7 +1,6 @@
 import SpinelHDL
 
-/// Runs the CTA commands of the store lane in program order (docs/CTA.md, "Commands"; today
-/// CTA_CONFIG, CTA_CLUSTER, CTA_AGGREGATE, CTA_PROBABILITIES and CTA_STATUS,
+/// Runs the CTA commands of the store lane in program order (docs/CTA.md, "Commands"; all six,
 /// `CTAFields.functsInHardware`) and keeps the CTA units' state: per level the hash settings
 /// (offsets, M, K), the last clustering's count k and tokens n (none before one, or after an
 /// overflow) and its cluster table, the token of the last overflow, λ, and what CTA_GATHER needs
@@ -30,6 +29,12 @@ import SpinelHDL
 ///   The rows pass through a two-row queue (a read is issued only when the queue has room for
 ///   its row), so the unit may stall on its output without losing a row.
 /// - CTA_PROBABILITIES: see `buildProbabilities` (CTAController+Probabilities.swift).
+/// - CTA_GATHER checks the state in one cycle (level 0 has a table, the rows are the
+///   CTA_PROBABILITIES set's and level 0's k0), then per compressed row starts the
+///   `GatherOutputUnit` with the row's maxima and denominator and CONFIG_ST's scale, feeds it the
+///   row's two product rows and keeps its output row in the row buffer (`gather_rows`); then per
+///   token it reads level 0's id and that buffer row and writes it to DRAM at rs1 + i·stride
+///   through the store lane's DMA writer. A write error is the command's `dmaWriteFault`.
 /// - CTA_STATUS writes k0, k1, k2 (−1 for a level without a table) and the overflow token (−1
 ///   for none) into `CTAFields.statusRows` accumulator rows, all lanes, through its own write
 ///   client of the accumulator.
@@ -510,7 +515,6 @@ public struct CTAController: Module {
         io.fault.bits.index.set(current.index)
     }
 
-    /// The code of the first failing check in `checks` (0: none), one cycle's logic.
     /// A command's state-check cycle (`phase` at `check`): with a failure (`firstFailure`'s code,
     /// 0 for none) the command fails in its `finish` cycle with nothing done, else it goes on to
     /// `next`; `reset` clears the command's counters in the same cycle.
@@ -529,6 +533,7 @@ public struct CTAController: Module {
     /// An accumulator value (at most 32 bits) as the int32 the probability and gather units take.
     func int32(_ value: Signal) -> Signal { value.width == 32 ? value : value.extended(to: 32) }
 
+    /// The code of the first failing check in `checks` (0: none), one cycle's logic.
     func firstFailure(_ m: ModuleBuilder, _ name: String, _ checks: [(Signal, ErrorCode)]) -> Signal {
         m.named(name, checks.reversed().reduce(Signal.literal(0, .uint(ErrorCode.bits))) { rest, check in
             mux(check.0, Signal.literal(check.1.rawValue, .uint(ErrorCode.bits)), rest)
