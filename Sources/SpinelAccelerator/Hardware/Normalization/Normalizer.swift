@@ -12,12 +12,17 @@ import SpinelHDL
 /// Each lane's datapath and parameter registers are a `NormalizerLane` (one module, DIM
 /// instances); this module keeps what the lanes share: the statistics, the sums and the maximum
 /// across lanes, the sequential computations, the CONFIG_NORM constants and the row's control.
+/// With `normalizerLanes` L < DIM there are L instances, each row takes B = DIM / L *beats*
+/// (L columns each), and the columns' parameter registers live here (docs/ACCELERATOR.md,
+/// "Normalizer lanes").
 ///
 /// Timing (`PipelineTiming.normalizerLatency`): a row that only adds to a running pass, and every output row
 /// (I-GELU, LayerNorm, the affine LayerNorm, Softmax) are combinational — `result` is valid in
-/// the cycle the row arrives. A finishing pass row (MEAN, INV_STDDEV, INV_SUM_EXP) takes a
-/// sequential computation; `busy` is high until `result` pulses, and the caller sends no other
-/// row meanwhile. INV_STDDEV makes LayerNorm's one division per row there (the reciprocal), so
+/// the cycle the row arrives (with L < DIM: in its last beat, B − 1 cycles later). A finishing
+/// pass row (MEAN, INV_STDDEV, INV_SUM_EXP) takes a sequential computation (from its last beat);
+/// `busy` is high until `result` pulses (through the beats, but not in the result's cycle),
+/// and the caller sends no other row and no CONFIG_NORM meanwhile. A lane-parameter row always
+/// takes one cycle. INV_STDDEV makes LayerNorm's one division per row there (the reciprocal), so
 /// its output pass multiplies and shifts.
 public struct Normalizer: Module {
     public let parameters: AcceleratorParameters
