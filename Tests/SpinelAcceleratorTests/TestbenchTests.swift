@@ -297,6 +297,12 @@ struct TestbenchTests {
         }
     }
 
+    /// The normalization passes by hand (both slots) on two lanes without the numerics
+    /// extensions (Testbenches/configs/small-normalizations-lanes2.json), cycle-exact.
+    @Test func normalizationWithTwoNormalizerLanesWithoutTheExtensions() throws {
+        try run("normalization", on: Self.config("small-normalizations-lanes2"), exactTiming: true)
+    }
+
     /// One smoke run on the full-size default configuration (DIM 16).
     @Test func matmulOnDefault() throws {
         try run("matmul", on: .default)
