@@ -97,17 +97,29 @@ public enum PipelineTiming {
     /// Width of the variance whose square root INV_STDDEV takes.
     public static let normalizerSquareRootBits = 64
 
-    /// Cycles from a row's arrival at the normalizer to its `result` (0: the same cycle).
+    /// Cycles from a row's arrival at the normalizer to its `result` (0: the same cycle), for a
+    /// row through its lanes (not a lane-parameter row). With fewer lanes than columns the row
+    /// takes `normalizerBeats` cycles through them, and a finishing row's computation starts in
+    /// the last.
     public static func normalizerLatency(command: NormalizationCommand, activation: Int, parameters: AcceleratorParameters) -> Int {
         let divider = sequentialDividerLatency(dividendBits: normalizerRunningBits)
+        let beats = parameters.normalizerBeats - 1
         switch command {
-        case .mean: return divider
+        case .mean: return beats + divider
         case .inverseStandardDeviation:
             // The variance, its root, then the reciprocal 2^(e+23) / std in the same divider.
-            return divider + sequentialSquareRootLatency(bits: normalizerSquareRootBits) + divider
-        case .inverseSumOfExponentials: return floatDividerLatency
-        default: return 0
+            return beats + divider + sequentialSquareRootLatency(bits: normalizerSquareRootBits) + divider
+        case .inverseSumOfExponentials: return beats + floatDividerLatency
+        default: return beats
         }
+    }
+
+    /// Whether the store controller reads the next row in the cycle the normalizer's result for
+    /// a long row leaves (`StoreController`'s `pipelined_done`): for a row that takes several
+    /// beats through the lanes and finishes no pass. A finishing row, and every long row with
+    /// DIM lanes, lets the next read fire in the cycle after.
+    public static func normalizerPipelined(command: NormalizationCommand, parameters: AcceleratorParameters) -> Bool {
+        parameters.normalizerBeats > 1 && !command.finishes
     }
 
     /// Cycles a CONFIG_NORM (rs1 `configNormRs1`) keeps the normalizer busy after the store

@@ -65,6 +65,9 @@ struct ConfigurationTests {
         ("affine LayerNorm without normalizations", { $0.hasAffineLayerNorm = true }, "hasAffineLayerNorm", "true", "hasNormalizations = true"),
         ("normalizations with 64-bit accumulators", { $0.hasNormalizations = true; $0.accType = .sint(64); $0.dmaMaxBytes = 128 },
          "accType", "SInt64", "at most 32 bits with hasNormalizations"),
+        ("normalizer lanes not dividing DIM", { $0.normalizerLanes = 3 }, "normalizerLanes", "3", "must divide DIM (16)"),
+        ("no normalizer lanes", { $0.normalizerLanes = 0 }, "normalizerLanes", "0", "must divide DIM (16)"),
+        ("more normalizer lanes than DIM", { $0.normalizerLanes = 32 }, "normalizerLanes", "32", "must divide DIM (16)"),
         ("zero memory latency", { $0.memory.latencyCycles = 0 }, "memory.latencyCycles", "0", "between 1 and 10000"),
         ("memory faster than the bus", { $0.memory.bytesPerCycle = 32 }, "memory.bytesPerCycle", "32", "bus width (16 B per cycle)"),
     ]
@@ -95,6 +98,9 @@ struct ConfigurationTests {
         "CTA without normalizations": #"set hasNormalizations to true, or "cta": null"#,
         "affine LayerNorm without normalizations": "set hasNormalizations to true as well",
         "normalizations with 64-bit accumulators": #"write "SInt32", or set hasNormalizations to false"#,
+        "normalizer lanes not dividing DIM": "write one of 1, 2, 4, 8, 16 (16, or leaving the field out, gives one lane per column)",
+        "no normalizer lanes": "write one of 1, 2, 4, 8, 16",
+        "more normalizer lanes than DIM": "write one of 1, 2, 4, 8, 16",
         "zero memory latency": "write a value from 1 to 10000",
         "memory faster than the bus": "write a value from 1 to 16, or widen dmaBusBits",
     ]
@@ -186,6 +192,15 @@ struct ConfigurationTests {
         let text = String(decoding: AcceleratorConfig.small.toJSON(), as: UTF8.self)
         #expect(text.contains("\"inputType\" : \"SInt8\""))
         #expect(text.contains("\"meshRows\" : 4"))
+        // normalizerLanes: left out while nil (DIM lanes, the hash of every configuration
+        // written before the field unchanged), written and read back when set.
+        #expect(!text.contains("normalizerLanes"))
+        var lanes = AcceleratorConfig.transformer
+        lanes.normalizerLanes = 4
+        let lanesText = lanes.toJSON()
+        #expect(String(decoding: lanesText, as: UTF8.self).contains("\"normalizerLanes\" : 4"))
+        #expect(try AcceleratorConfig.fromJSON(lanesText) == lanes)
+        #expect(try lanes.parameters().normalizerBeats == 4 && AcceleratorConfig.transformer.parameters().normalizerLanes == 16)
     }
 
     @Test func jsonFillsMissingFieldsFromTheBase() throws {

@@ -34,14 +34,19 @@ private func rows(for preset: String) -> Int {
         }
         return rows
     }
-    return preset.hasPrefix("small") ? rowsPerKind : rowsPerKind / 5
+    // The time-multiplexed lanes (`normalizerLanes` < DIM) run a fifth too: the lane datapath
+    // is the one the DIM-lane runs check at full length.
+    return preset.hasPrefix("small") && !preset.contains("lanes") ? rowsPerKind : rowsPerKind / 5
 }
 
 @Suite("Normalizer under Verilator against the golden model's normalizations", .serialized)
 struct NormalizerTests {
     /// The `small` preset (DIM 4) with the normalization units (and with the affine LayerNorm),
     /// and the `transformer` preset (DIM 16).
-    static func configuration(_ name: String) -> AcceleratorConfig {
+    /// The `small-numerics-lanes` configurations (Testbenches/configs/) have 2 and 1 lanes for
+    /// DIM 4: each row takes 2 or 4 cycles through them.
+    static func configuration(_ name: String) throws -> AcceleratorConfig {
+        if name.contains("lanes") { return try TestbenchTests.config(name) }
         guard name.hasPrefix("small") else { return .transformer }
         var config = AcceleratorConfig.small
         config.name = name == "small-affine" ? "SpinelSmallAffine" : "SpinelSmallNorm"
@@ -51,7 +56,7 @@ struct NormalizerTests {
     }
 
     @Test("Random I-GELU, LayerNorm and Softmax rows on both slots (and affine LayerNorm rows)",
-          arguments: ["small", "transformer", "small-affine"])
+          arguments: ["small", "transformer", "small-affine", "small-numerics-lanes2", "small-numerics-lanes1"])
     func randomProgram(preset: String) throws {
         let parameters = try Self.configuration(preset).parameters()
         let seed = SeededGenerator.testSeed(0x4E0A_0000 + UInt64(parameters.dim))
@@ -83,7 +88,7 @@ struct NormalizerTests {
                 "coverage: \(c); seed \(seed)")
     }
 
-    @Test("Corner values: accType extremes, constants at their extremes", arguments: ["small", "transformer"])
+    @Test("Corner values: accType extremes, constants at their extremes", arguments: ["small", "transformer", "small-numerics-lanes2"])
     func corners(preset: String) throws {
         let parameters = try Self.configuration(preset).parameters()
         let seed = SeededGenerator.testSeed(0x4E0B_0000 + UInt64(parameters.dim))
@@ -99,6 +104,12 @@ struct NormalizerTests {
     @Test("The normalizer is lint-clean, latch-free and compiles under Icarus")
     func outputQuality() throws {
         try checkOutputQuality(try Elaborator.elaborate(Normalizer(try Self.configuration("small-affine").parameters())))
+    }
+
+    /// The same with two lanes for DIM 4 (the beat registers, the columns' parameter registers).
+    @Test("The time-multiplexed normalizer is lint-clean, latch-free and compiles under Icarus")
+    func outputQualityWithFewerLanes() throws {
+        try checkOutputQuality(try Elaborator.elaborate(Normalizer(try Self.configuration("small-numerics-lanes2").parameters())))
     }
 }
 

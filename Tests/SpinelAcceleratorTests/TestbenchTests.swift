@@ -276,6 +276,33 @@ struct TestbenchTests {
         #expect(output.contains("compressed-token attention"), "\(output)")
     }
 
+    /// Fewer normalizer lanes than columns (`normalizerLanes` 2 and 1 for DIM 4,
+    /// Testbenches/configs/small-numerics-lanes*.json): every row through the lanes takes 2 or 4
+    /// cycles and the store controller reads the next in the cycle its result leaves. A small
+    /// encoder layer checked in C, its trace replayed on the golden model (every DMA write), and
+    /// the timing model on every retire cycle.
+    @Test(arguments: ["small-numerics-lanes2", "small-numerics-lanes1"])
+    func encoderLayerWithFewerNormalizerLanes(config: String) throws {
+        try run("encoder_layer", on: Self.config(config), arguments: ["16", "16", "2", "32"], exactTiming: true)
+    }
+
+    /// LOOP_WS's LayerNorm and Softmax passes, and the numerics extensions (the requantizer,
+    /// lane and row scales through the lanes, plain rows through the store controller's scale
+    /// units), on two lanes for DIM 4, cycle-exact.
+    @Test(arguments: ["loop_normalization", "numerics_extensions"])
+    func normalizationWithTwoNormalizerLanes(testbench: String) throws {
+        let output = try run(testbench, on: Self.config("small-numerics-lanes2"), exactTiming: true)
+        if testbench == "numerics_extensions" {
+            #expect(output.contains("rows checked: requantizer 12, lane scales 12, two-segment I-GELU 12, LayerNorm 12"), "\(output)")
+        }
+    }
+
+    /// The normalization passes by hand (both slots) on two lanes without the numerics
+    /// extensions (Testbenches/configs/small-normalizations-lanes2.json), cycle-exact.
+    @Test func normalizationWithTwoNormalizerLanesWithoutTheExtensions() throws {
+        try run("normalization", on: Self.config("small-normalizations-lanes2"), exactTiming: true)
+    }
+
     /// One smoke run on the full-size default configuration (DIM 16).
     @Test func matmulOnDefault() throws {
         try run("matmul", on: .default)

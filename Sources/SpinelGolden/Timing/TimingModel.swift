@@ -228,8 +228,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     private var outgoing = FIFO<StoreNote>()
     private var pending = FIFO<StoreNote>()
     /// A row the normalizer is working on (StoreController's `long_pending` and `held_note`):
-    /// its note, and the cycle its result is queued (known once the row has arrived).
-    private var normalizerRow: (note: StoreNote, latency: Int, queued: UInt64?)?
+    /// its note, the cycle its result is queued (known once the row has arrived) and whether
+    /// the reader may read in that cycle (`long_pipelined`).
+    private var normalizerRow: (note: StoreNote, latency: Int, queued: UInt64?, pipelined: Bool)?
     /// The last cycle a CONFIG_NORM keeps the normalizer busy (the numerics extensions' Softmax
     /// factor): the store reader waits until after it.
     private var normalizerBusyUntil: UInt64 = 0
@@ -364,7 +365,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         var reader: DMAReaderTiming, writer: DMAWriterTiming, axi: AXIMemoryTiming
         var load: (row: Int, notes: Int, block: Int, draining: Bool)
         var store: (row: Int, block: Int, arriving: StoreNote?, outgoing: Int, pending: Int)
-        var normalizer: (note: StoreNote, latency: Int, queued: UInt64?)?
+        var normalizer: (note: StoreNote, latency: Int, queued: UInt64?, pipelined: Bool)?
         var normalizerBusyUntil: UInt64
         var accumulatorStage: [Int?]
         var cta: (command: Int, phase: CTAPhase)
@@ -388,7 +389,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             && storeRow == o.store.row && storeBlock == o.store.block && storeArriving == o.store.arriving
             && outgoing.version == o.store.outgoing && pending.version == o.store.pending
             && normalizerRow?.note == o.normalizer?.note && normalizerRow?.latency == o.normalizer?.latency
-            && normalizerRow?.queued == o.normalizer?.queued && normalizerBusyUntil == o.normalizerBusyUntil
+            && normalizerRow?.queued == o.normalizer?.queued && normalizerRow?.pipelined == o.normalizer?.pipelined
+            && normalizerBusyUntil == o.normalizerBusyUntil
             && accumulatorStage == o.accumulatorStage && counterAccess == nil && ctaCommand == o.cta.command && ctaPhase == o.cta.phase
     }
 
@@ -749,7 +751,6 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         // All from the registers at the start of the cycle: a row queued in this cycle leaves
         // in the next one at the earliest.
         let arrivingNote = storeArriving
-        let room = outgoing.count + (arrivingNote == nil ? 0 : 1) < outgoingDepth
         let pendingReady = pending.count < notesDepth
         // DMA writes: the oldest outgoing row becomes a write request.
         var writeRequest: DMARequestTiming?
@@ -763,20 +764,25 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
         // A long normalizer row: its note waits until the result, then is queued in that cycle.
         var normalizerDone: StoreNote?
+        var donePipelined = false
         if let row = normalizerRow {
             if let queued = row.queued, queued == cycle {
                 normalizerDone = row.note
+                donePipelined = row.pipelined
                 normalizerRow = nil
             }
         }
+        // A pipelined row's result, queued in this cycle, takes room from a read in it.
+        let room = outgoing.count + (arrivingNote == nil ? 0 : 1) + (donePipelined ? 1 : 0) < outgoingDepth
         let arrivingHeld = arrivingNote.flatMap { note in normalizerRow.map { $0.queued == nil && $0.note.index == note.index } } ?? false
         if arrivingHeld, let row = normalizerRow { normalizerRow?.queued = cycle + UInt64(row.latency) }
 
         // The reader: one local row per cycle while the outgoing queue has room for it, and
-        // nothing while the normalizer works on a long row.
+        // nothing while the normalizer works on a long row (a pipelined one lets a read fire in
+        // the cycle its result is queued).
         storeArriving = nil
         var emptyNote: StoreNote?
-        if let index = candidate, normalizerRow == nil, normalizerDone == nil, cycle > normalizerBusyUntil {
+        if let index = candidate, normalizerRow == nil, normalizerDone == nil || donePipelined, cycle > normalizerBusyUntil {
             if case .mvout(let move) = dispatched.work[index], !move.empty {
                 let access = LocalRowAccess(accumulator: move.accumulator, row: move.localRow(row: storeRow, block: storeBlock))
                 if room && !readBlocked(access, after: executeReads.first, executeReads.second) {
@@ -786,12 +792,12 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                                                                    bytes: move.bytes(block: storeBlock)),
                                          noWrites: move.statisticsPass, last: last, index: index)
                     storeArriving = note
-                    if let latency = move.latency(block: storeBlock) { normalizerRow = (note, latency, nil) }
+                    if let latency = move.latency(block: storeBlock) { normalizerRow = (note, latency, nil, move.pipelined(block: storeBlock)) }
                     storeRow = blockDone ? 0 : storeRow + 1
                     if blockDone { storeBlock = last ? 0 : storeBlock + 1 }
                     if last { station[2].issue() }
                 }
-            } else if room && arrivingNote == nil {
+            } else if room && arrivingNote == nil && normalizerDone == nil {
                 // A CONFIG_ST or an empty MVOUT goes into the queue as one note.
                 emptyNote = StoreNote(request: DMARequestTiming(address: 0, bytes: 0), noWrites: true, last: true, index: index)
                 if let busy = dispatched.normalizerBusy[index] { normalizerBusyUntil = cycle + UInt64(busy) }

@@ -184,17 +184,23 @@ public struct TimedCommand: Sendable {
             var move = MoveOut(dramAddress: rs1, dramStride: state.store.dramStride & 0xFFFF_FFFF, rows: local.rows,
                                columns: local.columns, elementBytes: fullWidth ? parameters.accBytes : parameters.inputBytes,
                                localRow: local.address.row, accumulator: local.address.isAccumulator, dim: dim)
-            // Rows through the normalizer: a statistics pass writes nothing, and a finishing
-            // pass or a LayerNorm output holds the reader for `PipelineTiming.normalizerLatency` per row.
+            // Rows through the normalizer's lanes: a statistics pass writes nothing, and a finishing
+            // pass (or, with fewer lanes than columns, any lane row) holds the reader for
+            // `PipelineTiming.normalizerLatency` per row. With fewer lanes, plain rows that need
+            // no requantizer and no lane or row scale take the store controller's scale units.
             let activation = (state.normalization.activationMSB ? 4 : 0) | state.store.activation
+            let needsLanes = parameters.config.hasNumericsExtensions
+                && (state.store.requantizerShift != 0 || state.store.scaleSource != .store)
             if parameters.config.hasNormalizations, local.address.isAccumulator, !local.address.readsFullWidth,
                let command = NormalizationCommand(rawValue: local.address.normalizationCommand),
-               command != .output || activation >= Activation.layerNorm.rawValue || state.store.scaleSource == .row {
+               command != .output || activation >= Activation.layerNorm.rawValue || needsLanes {
                 move.statisticsPass = command != .output
                 let latency = PipelineTiming.normalizerLatency(command: command, activation: activation, parameters: parameters)
                 move.normalizerLatency = latency > 0 ? latency : nil
+                move.pipelined = PipelineTiming.normalizerPipelined(command: command, parameters: parameters)
                 let accumulating = PipelineTiming.normalizerLatency(command: command.accumulating, activation: activation, parameters: parameters)
                 move.accumulatingLatency = accumulating > 0 ? accumulating : nil
+                move.accumulatingPipelined = PipelineTiming.normalizerPipelined(command: command.accumulating, parameters: parameters)
             }
             work = .mvout(move)
             footprint.add(read: local, lastRowOffset: (move.blocks - 1) * dim + max(local.rows - 1, 0))
@@ -387,6 +393,10 @@ public struct MoveOut: Sendable {
     public var normalizerLatency: Int?
     /// The same for the blocks before the last (their command accumulates).
     public var accumulatingLatency: Int?
+    /// Whether the reader may read the next row in the cycle such a row's result is queued
+    /// (`PipelineTiming.normalizerPipelined`), for the last block and the blocks before it.
+    public var pipelined = false
+    public var accumulatingPipelined = false
 
     public var empty: Bool { rows == 0 || columns == 0 }
     public var blocks: Int { LocalOperandLayout.blocks(columns: columns, dim: dim) }
@@ -397,6 +407,7 @@ public struct MoveOut: Sendable {
     }
     public func bytes(block: Int) -> Int { (block < blocks - 1 ? dim : columns - block * dim) * elementBytes }
     public func latency(block: Int) -> Int? { block < blocks - 1 ? accumulatingLatency : normalizerLatency }
+    public func pipelined(block: Int) -> Bool { block < blocks - 1 ? accumulatingPipelined : pipelined }
 }
 
 /// A PRELOAD+COMPUTE pair with the CONFIG_EX state it runs with.

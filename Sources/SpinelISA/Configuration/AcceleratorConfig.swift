@@ -73,6 +73,10 @@ public struct AcceleratorConfig: Encodable, Hashable, Sendable {
     /// row-scale store. Needs the affine LayerNorm, fp32 accumulator scaling and SInt32
     /// accumulators.
     public var hasNumericsExtensions = false
+    /// Lanes of the normalizer (`NormalizerLane` instances); nil: DIM, one per column. With
+    /// fewer, each lane row takes DIM / lanes cycles, the lanes serving a group of columns per
+    /// cycle (docs/ACCELERATOR.md, "Normalizer lanes"). Must divide DIM.
+    public var normalizerLanes: Int?
     /// The compressed-token attention units (CTAParameters.swift); nil: none.
     public var cta: CTAParameters?
     public var memory = MemoryModel()

@@ -115,6 +115,7 @@ struct ConfigDocument {
         case .normalizationSlots: try whole(\.normalizationSlots)
         case .hasAffineLayerNorm: config.hasAffineLayerNorm = try bool(node, field)
         case .hasNumericsExtensions: config.hasNumericsExtensions = try bool(node, field)
+        case .normalizerLanes: config.normalizerLanes = try integer(node, field, example: config.normalizerLanes ?? 4)
         case .cta:
             // An object turns the CTA units on; the fields it leaves out keep the base's CTA
             // sizes, or CTAParameters' defaults when the base has no CTA units. maxClusters left

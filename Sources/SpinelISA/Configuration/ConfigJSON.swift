@@ -38,7 +38,7 @@ extension AcceleratorConfig {
         case spCapacityKiB, spBanks, accCapacityKiB, accBanks
         case dmaBusBits, dmaMaxBytes, maxInFlightReqs
         case ldQueue, exQueue, stQueue, ldReservationEntries, exReservationEntries, stReservationEntries
-        case mvinScale, accScale, hasNormalizations, normalizationSlots, hasAffineLayerNorm, hasNumericsExtensions, cta, memory
+        case mvinScale, accScale, hasNormalizations, normalizationSlots, hasAffineLayerNorm, hasNumericsExtensions, normalizerLanes, cta, memory
     }
 
     /// Reads a configuration from JSON (docs/CONFIGURATION.md). Fields the text leaves out take
@@ -90,6 +90,9 @@ extension AcceleratorConfig {
         try c.encode(normalizationSlots, forKey: .normalizationSlots)
         try c.encode(hasAffineLayerNorm, forKey: .hasAffineLayerNorm)
         try c.encode(hasNumericsExtensions, forKey: .hasNumericsExtensions)
+        // Left out when nil (DIM lanes), so that the configurations written before the field
+        // existed keep their JSON and their hash.
+        try c.encodeIfPresent(normalizerLanes, forKey: .normalizerLanes)
         if let cta { try c.encode(cta, forKey: .cta) } else { try c.encodeNil(forKey: .cta) }
         try c.encode(memory, forKey: .memory)
     }

@@ -44,6 +44,10 @@ public struct AcceleratorParameters: Hashable, Sendable {
     /// Bits of a scratchpad and an accumulator row index.
     public let spRowBits: Int
     public let accRowBits: Int
+    /// `NormalizerLane` instances (`normalizerLanes`, DIM when nil) and the cycles, one per
+    /// group of that many columns, a row through them takes.
+    public let normalizerLanes: Int
+    public var normalizerBeats: Int { dim / normalizerLanes }
     /// 16 hex digits identifying the configuration (FNV-1a of its canonical JSON); the
     /// harness checks it against the hardware at start-up.
     public let hash: String
@@ -68,6 +72,7 @@ public struct AcceleratorParameters: Hashable, Sendable {
         dmaBusBytes = config.dmaBusBits / 8
         spRowBits = HWType.addressWidth(for: spRows)
         accRowBits = HWType.addressWidth(for: accRows)
+        normalizerLanes = config.normalizerLanes ?? dim
         var hasher = StableHash()
         hasher.add(String(decoding: config.toJSON(), as: UTF8.self))
         hash = hasher.hex
@@ -187,6 +192,12 @@ extension AcceleratorConfig {
         }
         require((1...16).contains(normalizationSlots), "normalizationSlots", normalizationSlots, "must be between 1 and 16",
                 fix: "write a value from 1 to 16 (Gemmini's is 2)")
+        if let lanes = normalizerLanes {
+            let divisors = (1...dim).filter { dim % $0 == 0 }.map(String.init)
+            require(lanes >= 1 && lanes <= dim && dim % lanes == 0, "normalizerLanes", lanes,
+                    "must divide DIM (\(dim)): each row goes through the lanes in DIM / normalizerLanes equal groups of columns",
+                    fix: "write one of \(divisors.joined(separator: ", ")) (\(dim), or leaving the field out, gives one lane per column)")
+        }
         require(!hasNormalizations || accType.width <= 32, "accType", accType.configName,
                 "must be at most 32 bits with hasNormalizations: the normalizer's sums, i-exp and I-GELU are sized for int32 accumulators (docs/NUMERICS.md)",
                 fix: "write \"SInt32\", or set hasNormalizations to false")

@@ -91,8 +91,12 @@ public struct StoreController: Module {
         let outgoing = m.instance("outgoing", Queue(entries: queueDepth, payload: .uint(dataBits + noteTemplate.packedWidth)))
         // Local reads issued whose data has not yet arrived (read latency 1).
         let readInFlight = m.register("read_in_flight", .bool, reset: false)
-        let room = outgoing.count.extended(to: 4) +% mux(readInFlight, Signal.literal(1, .uint(4)), Signal.literal(0, .uint(4)))
-            < Signal.literal(queueDepth, .uint(4))
+        // With fewer normalizer lanes than columns: a pipelined long row's result is queued in
+        // this cycle (set below), so a read in it must leave room for that row too.
+        let pipelinedDone = parameters.normalizerBeats > 1 ? m.wire("pipelined_done", .bool) : nil
+        var inFlight = mux(readInFlight, Signal.literal(1, .uint(4)), Signal.literal(0, .uint(4)))
+        if let pipelinedDone { inFlight = inFlight +% mux(pipelinedDone, Signal.literal(1, .uint(4)), Signal.literal(0, .uint(4))) }
+        let room = outgoing.count.extended(to: 4) +% inFlight < Signal.literal(queueDepth, .uint(4))
 
         // MARK: Reader
         let isConfig = command.funct === Signal(Funct.config)
@@ -121,10 +125,21 @@ public struct StoreController: Module {
                                         && operand.isAccumulator && operand.accumulates)
         // With the extensions every scaled accumulator row goes through the normalizer (the
         // requantizer, lane and row scales live there); its plain rows take no extra cycle.
+        // With fewer normalizer lanes than columns (`normalizerLanes`) a row through the lanes takes
+        // DIM / lanes cycles, so a plain row that needs neither the requantizer nor a lane or row
+        // scale takes this controller's own scale units instead, one row per cycle.
+        let multiBeat = parameters.normalizerBeats > 1
+        let needsLanes = multiBeat && extensions
+            ? requantizerShift =/= 0 || scaleSource =/= Signal(NumericsExtensions.ScaleSource.store.rawValue) : Signal(extensions)
         let normalized = m.wire("normalized", .bool, default: Signal(normalizes) && operand.isAccumulator && !operand.readsFullWidth
-                                  && (Signal(extensions) || normalizationCommand =/= 0 || activation >= Signal(Activation.layerNorm.rawValue) || affineParameters))
-        let long = m.wire("long", .bool, default: normalized && !affineParameters && NormalizationCommand.finishes(normalizationCommand))
+                                  && (needsLanes || normalizationCommand =/= 0 || activation >= Signal(Activation.layerNorm.rawValue) || affineParameters))
+        // A long row holds the reader until its result: a finishing pass row, and with fewer
+        // lanes than columns every lane row. The latter are pipelined: the next read fires in
+        // the cycle the result leaves (`long_done`), so they take DIM / lanes cycles each.
+        let finishes = NormalizationCommand.finishes(normalizationCommand)
+        let long = m.wire("long", .bool, default: normalized && !affineParameters && (multiBeat ? Signal(true) : finishes))
         let longPending = m.register("long_pending", .bool, reset: false)
+        let longPipelined = multiBeat ? m.register("long_pipelined", .bool, reset: false) : nil
         let rowCounter = m.register("row", .uint(16), reset: 0)
         let empty = isConfig || operand.rows === 0 || operand.columns === 0
         let blockDone = m.wire("block_done", .bool, default: empty || rowCounter +& 1 >= operand.rows)
@@ -137,7 +152,8 @@ public struct StoreController: Module {
         // A CONFIG_NORM that sets qb and qc keeps the normalizer busy computing Softmax's constant
         // factor (the numerics extensions): nothing moves meanwhile.
         let constantBusy = Signal(extensions) && (normalizer?.busy ?? Signal(false))
-        let wantRead = io.command.valid && !empty && room && !longPending && !constantBusy
+        let readerHeld = pipelinedDone.map { longPending && !$0 } ?? longPending
+        let wantRead = io.command.valid && !empty && room && !readerHeld && !constantBusy
         io.scratchpadRead.request.valid.set(wantRead && !fromAccumulator)
         io.accumulatorRead.request.valid.set(wantRead && fromAccumulator)
         let readFired = wantRead && mux(fromAccumulator, io.accumulatorRead.request.ready, io.scratchpadRead.request.ready)
@@ -176,8 +192,17 @@ public struct StoreController: Module {
         let heldNote = m.register("held_note", .uint(noteTemplate.packedWidth))
         m.when(arrivingLong) { heldNote.set(arriving.packed) }
         let longDone = m.wire("long_done", .bool, default: longPending && !arrivingLong && (normalizer?.result.valid ?? Signal(false)))
-        m.when(readFired && long) { longPending.set(true) }
-        m.when(longDone) { longPending.set(false) }
+        if let longPipelined, let pipelinedDone {
+            pipelinedDone.set(longDone && longPipelined)
+            m.when(longDone) { longPending.set(false) }
+            m.when(readFired && long) {
+                longPending.set(true)
+                longPipelined.set(!finishes)
+            }
+        } else {
+            m.when(readFired && long) { longPending.set(true) }
+            m.when(longDone) { longPending.set(false) }
+        }
 
         io.dramStride.set(dramStride)
         io.accScale.set(accScale)

@@ -12,12 +12,17 @@ import SpinelHDL
 /// Each lane's datapath and parameter registers are a `NormalizerLane` (one module, DIM
 /// instances); this module keeps what the lanes share: the statistics, the sums and the maximum
 /// across lanes, the sequential computations, the CONFIG_NORM constants and the row's control.
+/// With `normalizerLanes` L < DIM there are L instances, each row takes B = DIM / L *beats*
+/// (L columns each), and the columns' parameter registers live here (docs/ACCELERATOR.md,
+/// "Normalizer lanes").
 ///
 /// Timing (`PipelineTiming.normalizerLatency`): a row that only adds to a running pass, and every output row
 /// (I-GELU, LayerNorm, the affine LayerNorm, Softmax) are combinational — `result` is valid in
-/// the cycle the row arrives. A finishing pass row (MEAN, INV_STDDEV, INV_SUM_EXP) takes a
-/// sequential computation; `busy` is high until `result` pulses, and the caller sends no other
-/// row meanwhile. INV_STDDEV makes LayerNorm's one division per row there (the reciprocal), so
+/// the cycle the row arrives (with L < DIM: in its last beat, B − 1 cycles later). A finishing
+/// pass row (MEAN, INV_STDDEV, INV_SUM_EXP) takes a sequential computation (from its last beat);
+/// `busy` is high until `result` pulses (through the beats, but not in the result's cycle),
+/// and the caller sends no other row and no CONFIG_NORM meanwhile. A lane-parameter row always
+/// takes one cycle. INV_STDDEV makes LayerNorm's one division per row there (the reciprocal), so
 /// its output pass multiplies and shifts.
 public struct Normalizer: Module {
     public let parameters: AcceleratorParameters
@@ -93,6 +98,8 @@ public struct Normalizer: Module {
         let slots = config.normalizationSlots
         let runningBits = PipelineTiming.normalizerRunningBits
         let s32 = HWType.sint(32)
+        // `normalizerLanes` lanes; with fewer than DIM a lane row takes `beats` cycles.
+        let lanes = parameters.normalizerLanes, beats = parameters.normalizerBeats
 
         // MARK: CONFIG_NORM
         let slotBits = max(1, HWType.addressWidth(for: slots))
@@ -149,7 +156,26 @@ public struct Normalizer: Module {
         let running = (0..<entries).map { m.register("running_\($0)", .uint(runningBits), reset: 0) }
         let count = (0..<entries).map { m.register("count_\($0)", .uint(32), reset: 0) }
         let result = (0..<entries).map { m.register("result_\($0)", .uint(32), reset: 0) }
-        let row = io.row.bits
+        let arriving = io.row.bits
+        // A lane row (not a lane-parameter row) with fewer lanes than columns: `beat` counts its
+        // cycles, lanes 0 … L − 1 taking columns beat·L … beat·L + L − 1; beat 0 reads the
+        // arriving row, the later beats the held one (`row`).
+        let laneRowArrives = io.row.valid && !arriving.parameters
+        let beat: Signal? = beats > 1 ? m.register("beat", .uint(HWType.addressWidth(for: beats)), reset: 0) : nil
+        var row = arriving
+        if let beat {
+            m.when(beat =/= 0) { beat.set(mux(beat === Signal(beats - 1), Signal.literal(0, .uint(beat.width)), beat +% 1)) }
+            m.when(laneRowArrives) { beat.set(Signal.literal(1, .uint(beat.width))) }
+            func held(_ name: String, _ field: Signal) -> Signal {
+                let register = m.register("held_\(name)", field.type!)
+                m.when(laneRowArrives) { register.set(field) }
+                return m.wire("beat_\(name)", field.type!, default: mux(beat === 0, field, register))
+            }
+            row = Row(data: arriving.data, columns: held("columns", arriving.columns), row: held("row", arriving.row),
+                      command: held("command", arriving.command), activation: held("activation", arriving.activation),
+                      scale: held("scale", arriving.scale), parameters: arriving.parameters,
+                      requantizerShift: held("requantizer_shift", arriving.requantizerShift), scaleSource: held("scale_source", arriving.scaleSource))
+        }
         let rowBits = Self.rowBits(dim)
         let entry = m.wire("entry", .uint(slotBits + rowBits), default: cat(slot, row.row))
         let rowState = m.wire("row_state", .uint(NormalizationRowState.bits), default: select(state, at: entry))
@@ -159,11 +185,25 @@ public struct Normalizer: Module {
         let rowResult = m.wire("row_result", .uint(32), default: select(result, at: entry))
 
         // MARK: Lanes (NormalizerLane: the requantizer, the deviation and its square, i-exp, the outputs)
-        let rawLanes = (0..<dim).map { row.data.bits((($0 + 1) * accBits) - 1, $0 * accBits).asSInt }
-        let active = (0..<dim).map { row.columns > Signal($0) }
-        let units = (0..<dim).map { index -> NormalizerLane.IO in
+        let rawLanes = (0..<dim).map { arriving.data.bits((($0 + 1) * accBits) - 1, $0 * accBits).asSInt }
+        let arrivingActive = (0..<dim).map { arriving.columns > Signal($0) }
+        var laneRaw = rawLanes, active = arrivingActive
+        if let beat {
+            // Columns L … DIM − 1 wait in `held_data` for their beat.
+            let heldData = m.register("held_data", .uint((dim - lanes) * accBits))
+            m.when(laneRowArrives) { heldData.set(arriving.data.bits(dim * accBits - 1, lanes * accBits)) }
+            let beatBase = m.wire("beat_base", .uint(16), default: (beat.extended(to: 16) * Signal.literal(lanes, .uint(16))).truncated(to: 16))
+            laneRaw = (0..<lanes).map { lane in
+                let choices = (0..<beats).map { b in
+                    b == 0 ? rawLanes[lane] : heldData.bits((b * lanes + lane - lanes + 1) * accBits - 1, (b * lanes + lane - lanes) * accBits).asSInt
+                }
+                return m.wire("lane_raw_\(lane)", .sint(accBits), default: select(choices, at: beat))
+            }
+            active = (0..<lanes).map { m.wire("lane_active_\($0)", .bool, default: row.columns > (beatBase +% Signal.literal($0, .uint(16)))) }
+        }
+        let units = (0..<lanes).map { index -> NormalizerLane.IO in
             let unit = m.instance("lane_\(index)", NormalizerLane(parameters))
-            unit.raw.set(rawLanes[index])
+            unit.raw.set(laneRaw[index])
             unit.active.set(active[index])
             unit.center.set(rowCenter)
             unit.qln2.set(qln2)
@@ -182,8 +222,20 @@ public struct Normalizer: Module {
         let squareSum = m.wire("square_sum", .uint(runningBits), default: sum(units.map(\.square), as: .uint(runningBits)))
         let exponentialSum = m.wire("exponential_sum", .sint(runningBits), default: sum(units.map(\.exponential), as: .sint(runningBits)))
         // The running maximum over the lanes, one named wire per lane (each step reads the last twice).
-        let maximum = values.enumerated().dropFirst().reduce(values[0]) { best, item in
-            m.wire("maximum_\(item.offset)", .sint(accBits), default: mux(active[item.offset] && item.element > best, item.element, best))
+        let maximum: Signal
+        if let beat {
+            // Over the beats: from lane 0 in beat 0 (a pass has a column), from the earlier
+            // beats' maximum after it.
+            let beatMaximum = m.register("beat_maximum", .sint(accBits))
+            let start = m.wire("maximum_start", .sint(accBits), default: mux(beat === 0, values[0], beatMaximum))
+            maximum = values.enumerated().reduce(start) { best, item in
+                m.wire("maximum_\(item.offset)", .sint(accBits), default: mux(active[item.offset] && item.element > best, item.element, best))
+            }
+            beatMaximum.set(maximum)
+        } else {
+            maximum = values.enumerated().dropFirst().reduce(values[0]) { best, item in
+                m.wire("maximum_\(item.offset)", .sint(accBits), default: mux(active[item.offset] && item.element > best, item.element, best))
+            }
         }
 
         // MARK: A pass row
@@ -192,14 +244,21 @@ public struct Normalizer: Module {
         let transition = NormalizationTransition(state: rowState, command: command)
         let isPass = command =/= 0
         // A lane-parameter row carries its kind in `command`: never a pass.
-        let passRow = io.row.valid && isPass && !row.parameters
+        let lastBeat = beat.map { m.wire("last_beat", .bool, default: $0 === Signal(beats - 1)) }
+        let passRow = lastBeat.map { $0 && isPass } ?? (io.row.valid && isPass && !row.parameters)
         let base = mux(transition.continues, rowRunning, Signal.literal(0, .uint(runningBits)))
         let layerNormPass = isCommand(.variance) || isCommand(.inverseStandardDeviation)
         let softmaxPass = isCommand(.sumOfExponentials) || isCommand(.inverseSumOfExponentials)
         // Softmax relative to the maximum (activation 5) sums its int8 outputs instead (set below).
         let relativeRow = Signal(extensions) && row.activation === Signal(Activation.softmaxRelativeToMaximum.rawValue)
         let outputSum = m.wire("relative_output_sum", .sint(runningBits))
-        let added = mux(layerNormPass, squareSum, mux(softmaxPass, mux(relativeRow, outputSum, exponentialSum).asUInt, elementSum.asUInt))
+        var added = mux(layerNormPass, squareSum, mux(softmaxPass, mux(relativeRow, outputSum, exponentialSum).asUInt, elementSum.asUInt))
+        if let beat {
+            // The sums wrap at runningBits, so adding beat by beat gives the same total.
+            let beatAdded = m.register("beat_added", .uint(runningBits))
+            added = m.wire("row_added", .uint(runningBits), default: mux(beat === 0, added, beatAdded +% added))
+            beatAdded.set(added)
+        }
         let newRunning = m.wire("new_running", .uint(runningBits), default: base +% added)
         let newCount = m.wire("new_count", .uint(32), default: mux(transition.continues, rowCount, Signal.literal(0, .uint(32))) +% row.columns.extended(to: 32))
         let newMaximum = m.wire("new_maximum", .sint(accBits), default: mux(transition.continues && maximum < rowCenter, rowCenter, maximum))
@@ -315,19 +374,55 @@ public struct Normalizer: Module {
         }
 
         // MARK: Lane parameters (LOAD_AFFINE rows: γ, then β; LOAD_REQUANT; LOAD_LANE_SCALES)
-        func parameterRow(_ kind: Int) -> Signal { io.row.valid && row.parameters && row.command === Signal(kind) }
+        func parameterRow(_ kind: Int) -> Signal { io.row.valid && arriving.parameters && arriving.command === Signal(kind) }
         if config.hasAffineLayerNorm {
             for unit in units {
-                unit.affine[0].loadGamma.set(parameterRow(0) && row.row === 0)
-                unit.affine[0].loadBeta.set(parameterRow(0) && row.row =/= 0)
+                unit.affine[0].loadGamma.set(beat == nil ? parameterRow(0) && arriving.row === 0 : Signal(false))
+                unit.affine[0].loadBeta.set(beat == nil ? parameterRow(0) && arriving.row =/= 0 : Signal(false))
             }
         }
         // LOAD_LANE_SCALES changes nothing when a scale among its columns is NaN or infinite.
         // (Only with the extensions, whose configurations have 32-bit accumulator lanes.)
         let nonFiniteScale = extensions ? m.wire("non_finite_scale", .bool, default: (0..<dim).reduce(Signal(false)) { any, index in
-            any || (active[index] && rawLanes[index].asUInt.bits(30, 23) === Signal.literal(0xFF, .uint(8)))
+            any || (arrivingActive[index] && rawLanes[index].asUInt.bits(30, 23) === Signal.literal(0xFF, .uint(8)))
         }) : Signal(false)
         io.laneScaleFault.set(extensions ? parameterRow(2) && nonFiniteScale : Signal(false))
+        if let beat {
+            // Fewer lanes than columns: the columns' parameter registers live here, and each
+            // beat hands its lanes those of their columns.
+            let parameterValues = (0..<dim).map { mux(arrivingActive[$0], rawLanes[$0], Signal.literal(0, .sint(accBits))) }
+            func forLane(_ registers: [Signal], _ lane: Int, _ name: String) -> Signal {
+                m.wire("lane_\(name)_\(lane)", registers[0].type!, default: select((0..<beats).map { registers[$0 * lanes + lane] }, at: beat))
+            }
+            if config.hasAffineLayerNorm {
+                let gamma = (0..<dim).map { m.register("gamma_\($0)", .sint(LayerNormFormat.gammaBits), reset: NormalizerLane.gammaReset) }
+                let beta = (0..<dim).map { m.register("beta_\($0)", .sint(accBits), reset: 0) }
+                m.when(parameterRow(0) && arriving.row === 0) {
+                    for column in 0..<dim { gamma[column].set(saturate(parameterValues[column], to: LayerNormFormat.gammaBits)) }
+                }
+                m.when(parameterRow(0) && arriving.row =/= 0) {
+                    for column in 0..<dim { beta[column].set(parameterValues[column]) }
+                }
+                for (lane, unit) in units.enumerated() {
+                    unit.affineParameters[0].gamma.set(forLane(gamma, lane, "gamma"))
+                    unit.affineParameters[0].beta.set(forLane(beta, lane, "beta"))
+                }
+            }
+            if extensions {
+                let multiplier = (0..<dim).map { m.register("requant_m_\($0)", .uint(NumericsExtensions.multiplierBits), reset: 1) }
+                let laneScale = (0..<dim).map { m.register("lane_scale_\($0)", .uint(32), reset: Signal.literal(0x3F80_0000, .uint(32))) }
+                m.when(parameterRow(1)) {
+                    for column in 0..<dim { multiplier[column].set(NormalizerLane.multiplier(from: parameterValues[column])) }
+                }
+                m.when(parameterRow(2) && !nonFiniteScale) {
+                    for column in 0..<dim { laneScale[column].set(parameterValues[column].asUInt) }
+                }
+                for (lane, unit) in units.enumerated() {
+                    unit.numericsParameters[0].multiplier.set(forLane(multiplier, lane, "requant_m"))
+                    unit.numericsParameters[0].laneScale.set(forLane(laneScale, lane, "lane_scale"))
+                }
+            }
+        }
 
         // MARK: Output rows
         // LayerNorm (in the lanes) scales with scale ⊗ 2^−F.
@@ -367,8 +462,8 @@ public struct Normalizer: Module {
                 numerics.plainRow.set(plainRow)
                 numerics.reluRow.set(activation === Signal(Activation.relu.rawValue))
                 numerics.laneScaled.set(laneScaled)
-                numerics.loadMultiplier.set(parameterRow(1))
-                numerics.loadLaneScale.set(parameterRow(2) && !nonFiniteScale)
+                numerics.loadMultiplier.set(beat == nil ? parameterRow(1) : Signal(false))
+                numerics.loadLaneScale.set(beat == nil ? parameterRow(2) && !nonFiniteScale : Signal(false))
                 numerics.twoSegmentRow.set(activation === Signal(Activation.twoSegmentGELU.rawValue))
                 numerics.qb1.set(gelu.qb1)
                 numerics.qc1.set(gelu.qc1)
@@ -380,9 +475,26 @@ public struct Normalizer: Module {
         }
         let scaled = units.map(\.result)
         outputSum.set(sum(scaled, as: .sint(runningBits)))
-        io.result.valid.set(done || (io.row.valid && !finishingCommand))
-        io.result.bits.set(cat(scaled.map(\.asUInt).reversed()))
-        io.busy.set(!inPhase(.idle))
+        guard let beat, let lastBeat else {
+            io.result.valid.set(done || (io.row.valid && !finishingCommand))
+            io.result.bits.set(cat(scaled.map(\.asUInt).reversed()))
+            io.busy.set(!inPhase(.idle))
+            return
+        }
+        // The beats before the last leave their columns' results in registers; the last beat's
+        // come straight from the lanes.
+        let earlier = (0..<(dim - lanes)).map { m.register("out_\($0)", .sint(config.inputType.width)) }
+        for b in 0..<(beats - 1) {
+            m.when(beat === Signal(b)) {
+                for lane in 0..<lanes { earlier[b * lanes + lane].set(scaled[lane]) }
+            }
+        }
+        let resultValid = m.wire("row_done", .bool, default: done || (io.row.valid && arriving.parameters) || (lastBeat && !finishingCommand))
+        io.result.valid.set(resultValid)
+        io.result.bits.set(cat((earlier + scaled).map(\.asUInt).reversed()))
+        // Busy through the beats too, but not in a lane row's result cycle (the store
+        // controller reads the next row then).
+        io.busy.set(!inPhase(.idle) || (beat =/= 0 && !resultValid))
     }
 }
 

@@ -10,10 +10,19 @@ import SpinelHDL
 ///
 /// All lanes are one module so that a hierarchical synthesis builds the lane once (the
 /// normalizer's area, docs/PERFORMANCE.md). Combinational: the lane adds no cycle.
+///
+/// With fewer lanes than columns (`normalizerLanes` < DIM) a lane serves a different column in
+/// each cycle of a row, so the parameter registers are the columns', in `Normalizer`, and come
+/// in through `affineParameters` and `numericsParameters` (`parametersOutside`).
 struct NormalizerLane: Module {
     let parameters: AcceleratorParameters
+    /// γ, β, M and the lane scale come in as inputs instead of living in the lane.
+    let parametersOutside: Bool
 
-    init(_ parameters: AcceleratorParameters) { self.parameters = parameters }
+    init(_ parameters: AcceleratorParameters) {
+        self.parameters = parameters
+        parametersOutside = parameters.normalizerLanes < parameters.dim
+    }
 
     var name: String { "NormalizerLane_\(parameters.name)" }
 
@@ -44,6 +53,21 @@ struct NormalizerLane: Module {
         /// The two-segment I-GELU: selected (activation 7) and its CONFIG_NORM constants.
         @Name("two_segment_row") var twoSegmentRow: Signal
         var qb1: Signal, qc1: Signal, qb2: Signal, qc2: Signal, qt: Signal, q1: Signal
+    }
+
+    /// A column's γ and β, from `Normalizer` (with the affine LayerNorm and `parametersOutside`).
+    @Bundle
+    struct AffineParameters: Aggregate {
+        var gamma: Signal
+        var beta: Signal
+    }
+
+    /// A column's requantizer M and scale, from `Normalizer` (with the numerics extensions and
+    /// `parametersOutside`).
+    @Bundle
+    struct NumericsParameters: Aggregate {
+        var multiplier: Signal
+        @Name("lane_scale") var laneScale: Signal
     }
 
     @Bundle
@@ -77,6 +101,10 @@ struct NormalizerLane: Module {
         @Input var affine: [AffineControl]
         /// One element with the numerics extensions, none without.
         @Input var numerics: [NumericsControl]
+        /// The column's parameters when they live outside the lane (`parametersOutside`; their
+        /// load controls above are then unused).
+        @Input("affine_parameters") var affineParameters: [AffineParameters]
+        @Input("numerics_parameters") var numericsParameters: [NumericsParameters]
         /// The element after the requantizer: what the row's sums and maximum read.
         @Output var value: Signal
         /// Its deviation from `center`, squared (meaningful in a variance pass).
@@ -102,6 +130,10 @@ struct NormalizerLane: Module {
                   inverse: Signal(.uint(LayerNormFormat.reciprocalBits)), shift: Signal(.uint(Normalizer.shiftBits)),
                   layerNormRow: Signal(.bool), exponentialRow: Signal(.bool), variancePass: Signal(.bool), exponentialPass: Signal(.bool), scale: Signal(.uint(32)),
                   affine: affine, numerics: numerics,
+                  affineParameters: parametersOutside && config.hasAffineLayerNorm
+                    ? [AffineParameters(gamma: Signal(.sint(LayerNormFormat.gammaBits)), beta: Signal(.sint(accBits)))] : [],
+                  numericsParameters: parametersOutside && config.hasNumericsExtensions
+                    ? [NumericsParameters(multiplier: Signal(.uint(NumericsExtensions.multiplierBits)), laneScale: Signal(.uint(32)))] : [],
                   value: Signal(.sint(accBits)), square: Signal(.uint(2 * (accBits + 1))), exponential: Signal(.sint(accBits)),
                   result: Signal(.sint(config.inputType.width)))
     }
@@ -118,15 +150,17 @@ struct NormalizerLane: Module {
         var value = io.raw
         var laneScale: Signal?
         if let numerics {
-            // M saturated into [0, 2^16 − 1]; the lane scale as fp32 bits.
-            let multiplier = m.register("requant_m", .uint(multiplierBits), reset: 1)
-            let scaleRegister = m.register("lane_scale", .uint(32), reset: Signal.literal(0x3F80_0000, .uint(32)))
-            let high = Signal.literal((BigInteger(1) << multiplierBits) - 1, .sint(accBits))
-            m.when(numerics.loadMultiplier) {
-                multiplier.set(mux(parameterValue < Signal.literal(0, .sint(accBits)), Signal.literal(0, .uint(multiplierBits)),
-                                   mux(parameterValue > high, high.asUInt.truncated(to: multiplierBits), parameterValue.asUInt.truncated(to: multiplierBits))))
+            let multiplier: Signal, scaleRegister: Signal
+            if let outside = io.numericsParameters.first {
+                multiplier = outside.multiplier
+                scaleRegister = outside.laneScale
+            } else {
+                // M saturated into [0, 2^16 − 1]; the lane scale as fp32 bits.
+                multiplier = m.register("requant_m", .uint(multiplierBits), reset: 1)
+                scaleRegister = m.register("lane_scale", .uint(32), reset: Signal.literal(0x3F80_0000, .uint(32)))
+                m.when(numerics.loadMultiplier) { multiplier.set(Self.multiplier(from: parameterValue)) }
+                m.when(numerics.loadLaneScale) { scaleRegister.set(parameterValue.asUInt) }
             }
-            m.when(numerics.loadLaneScale) { scaleRegister.set(parameterValue.asUInt) }
             let product = io.raw * multiplier.extended(to: multiplierBits + 1).asSInt
             let shifted = roundingRightShift(product, by: numerics.requantizerShift)
             value = m.wire("requantized", .sint(accBits), default: mux(numerics.requantizerShift === 0, io.raw, saturate(shifted, to: accBits)))
@@ -167,11 +201,16 @@ struct NormalizerLane: Module {
         var normalized = n.resized(to: valueBits)
         if let affine {
             // γ is signed Q.12 in 18 bits (1.0 after reset); a wider accumulator value saturates.
-            let gammaBits = LayerNormFormat.gammaBits
-            let gamma = m.register("gamma", .sint(gammaBits), reset: Signal.literal(1 << LayerNormFormat.gammaFractionBits, .sint(gammaBits)))
-            let beta = m.register("beta", .sint(accBits), reset: 0)
-            m.when(affine.loadGamma) { gamma.set(saturate(parameterValue, to: gammaBits)) }
-            m.when(affine.loadBeta) { beta.set(parameterValue) }
+            let gamma: Signal, beta: Signal
+            if let outside = io.affineParameters.first {
+                gamma = outside.gamma
+                beta = outside.beta
+            } else {
+                gamma = m.register("gamma", .sint(LayerNormFormat.gammaBits), reset: Self.gammaReset)
+                beta = m.register("beta", .sint(accBits), reset: 0)
+                m.when(affine.loadGamma) { gamma.set(saturate(parameterValue, to: LayerNormFormat.gammaBits)) }
+                m.when(affine.loadBeta) { beta.set(parameterValue) }
+            }
             let gained = roundingRightShift(n * gamma, by: LayerNormFormat.gammaFractionBits)
             let z = m.wire("affine_z", .sint(accBits), default: saturate(gained +& beta.extended(to: gained.width), to: accBits))
             normalized = mux(affine.selected, z.extended(to: valueBits), normalized)
@@ -198,5 +237,18 @@ struct NormalizerLane: Module {
         // ReLU after the saturation, as the store controller's plain path applies it.
         io.result.set(m.wire("out", .sint(inputBits), default: mux(numerics.reluRow && scaler.result < Signal.literal(0, .sint(inputBits)),
                                                                    Signal.literal(0, .sint(inputBits)), scaler.result)))
+    }
+}
+
+extension NormalizerLane {
+    /// γ after reset: 1.0 in Q.12.
+    static var gammaReset: Signal { Signal.literal(1 << LayerNormFormat.gammaFractionBits, .sint(LayerNormFormat.gammaBits)) }
+
+    /// LOAD_REQUANT's M from an accType value: saturated into [0, 2^16 − 1].
+    static func multiplier(from value: Signal) -> Signal {
+        let bits = NumericsExtensions.multiplierBits, accBits = value.width
+        let high = Signal.literal((BigInteger(1) << bits) - 1, .sint(accBits))
+        return mux(value < Signal.literal(0, .sint(accBits)), Signal.literal(0, .uint(bits)),
+                   mux(value > high, high.asUInt.truncated(to: bits), value.asUInt.truncated(to: bits)))
     }
 }
