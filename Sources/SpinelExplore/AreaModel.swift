@@ -60,6 +60,11 @@ public enum AreaModel {
     /// both, rounded so that the DIM 16 total is the measured one.
     public static let normalizerSharedPerLane = 17_362.0
     public static let normalizerSharedFixed = 150_000.0
+    /// With fewer lanes than columns (`normalizerLanes`): the held row, the earlier beats'
+    /// results, the columns' parameter registers and the beat muxes, per column. Fitted on
+    /// `transformer` with 4 lanes (1,394,574 measured, docs/PERFORMANCE.md); the line then gives
+    /// 2 and 8 lanes within 3% of their measured 871,614 and 2,438,116.
+    public static let normalizerBeatsPerColumn = 9_593.0
     /// Controllers, DMA, queues and the store controller's scale units: a rough allowance per
     /// array column plus a fixed part, not measured (`--area yosys` measures them).
     public static let otherLogicPerColumn = 40_000.0
@@ -82,10 +87,11 @@ public enum AreaModel {
     public static func estimate(_ parameters: AcceleratorParameters) -> AreaEstimate {
         let config = parameters.config
         let pes = Double(parameters.dim * parameters.dim)
-        let lanes = config.hasNormalizations ? Double(parameters.dim) : 0
+        let lanes = config.hasNormalizations ? Double(parameters.normalizerLanes) : 0
+        let beats = parameters.normalizerBeats > 1 ? Double(parameters.dim) * normalizerBeatsPerColumn : 0
         return AreaEstimate(sramTransistors: sram(parameters),
                             arrayTransistors: pes * (transistorsPerPE + arrayOverheadPerPE),
-                            normalizerTransistors: lanes == 0 ? 0 : lanes * (normalizerPerLane + normalizerSharedPerLane) + normalizerSharedFixed,
+                            normalizerTransistors: lanes == 0 ? 0 : lanes * (normalizerPerLane + normalizerSharedPerLane) + normalizerSharedFixed + beats,
                             otherLogicTransistors: Double(parameters.dim) * otherLogicPerColumn + otherLogicFixed,
                             source: "model")
     }

@@ -69,6 +69,18 @@ struct ExploreUnitTests {
         #expect(abs(AreaModel.estimate(try smallNumerics.parameters()).normalizerTransistors - 1_241_034) < 100)
     }
 
+    @Test("the normalizer's model area with fewer lanes: within 3% of Yosys on transformer with 2, 4 and 8")
+    func normalizerModelWithFewerLanes() throws {
+        // Measured 2026-12-07 (docs/PERFORMANCE.md, "Fewer lanes"); the per-column term was
+        // fitted on 4 lanes, so 2 and 8 are the check.
+        for (lanes, measured) in [(2, 871_614.0), (4, 1_394_574.0), (8, 2_438_116.0)] {
+            var config = AcceleratorConfig.transformer
+            config.normalizerLanes = lanes
+            let estimate = AreaModel.estimate(try config.parameters()).normalizerTransistors
+            #expect(abs(estimate - measured) / measured < 0.03, "\(lanes) lanes: \(estimate), measured \(measured)")
+        }
+    }
+
     @Test("Yosys area: each module with everything inside it, by hand")
     func yosysBreakdown() {
         // Top holds one MeshWithDelays (own 100), which holds 4 PEs (own 50 each), and one
