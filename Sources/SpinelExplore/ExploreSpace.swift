@@ -304,9 +304,11 @@ public struct ExploreSpace: Sendable {
 /// The configuration fields an axis or constraint can name: the JSON keys, nested ones as paths.
 enum ConfigFields {
     static let all: [String] = {
-        // The keys of a full configuration (toJSON writes every field), nested objects as paths.
+        // The keys of a full configuration (toJSON writes every field it has), nested objects as
+        // paths; the optional sections and fields given a value so that their keys are there.
         var config = AcceleratorConfig.default
         config.cta = CTAConfig()
+        config.normalizerLanes = config.meshRows * config.tileRows
         guard let object = (try? JSONDecoder().decode(JSONTree.self, from: config.toJSON()))?.plain as? [String: Any] else { return [] }
         var fields: [String] = []
         for key in object.keys.sorted() {

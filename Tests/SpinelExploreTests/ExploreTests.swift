@@ -176,6 +176,24 @@ struct ExploreUnitTests {
         }
     }
 
+    @Test("normalizerLanes is an axis: each point gets its lanes, and lanes that do not divide DIM are invalid points")
+    func normalizerLanesAxis() throws {
+        let space = try ExploreTestSupport.space("""
+            {"base": "small", "axes": [{"field": "hasNormalizations", "values": [true]}, {"field": "normalizerLanes", "values": [4, 2, 3]}],
+             "workloads": [{"matmul": [64, 64, 64]}]}
+            """)
+        let plans = space.plans()
+        #expect(plans.count == 3)
+        var lanes: [Int] = []
+        for plan in plans.prefix(2) {
+            guard case .valid(let parameters) = plan.outcome else { Issue.record("lanes \(plan.assignment) are valid on DIM 4"); continue }
+            lanes.append(parameters.normalizerLanes)
+        }
+        #expect(lanes == [4, 2])
+        guard case .invalid(let message) = plans[2].outcome else { Issue.record("3 lanes do not divide DIM 4"); return }
+        #expect(message.contains("normalizerLanes"), "the configuration's own error: \(message)")
+    }
+
     @Test("a folder spinel explore did not create is refused")
     func foreignFolder() throws {
         let directory = ExploreTestSupport.temporaryDirectory("foreign")
