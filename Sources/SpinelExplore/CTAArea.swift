@@ -63,8 +63,17 @@ public enum CTAArea {
         ]
     }
 
-    /// Synthesizes the array and every CTA unit in fresh directories under `work` (which must
-    /// exist; each block's directory is removed after its run).
+    /// The CTA controller and its units' modules: synthesized with those as black boxes, the
+    /// controller's own logic and memories (the cluster tables, the gather's row buffer, the
+    /// probability rows' table, the sequencing) without counting a unit twice.
+    public static func controller(_ config: AcceleratorConfig) throws -> (design: Design, units: [String]) {
+        let parameters = try config.parameters()
+        let units = try units(config).map(\.design.top.name)
+        return (try Elaborator.elaborate(CTAController(parameters, dma: Accelerator(parameters).dma)), units)
+    }
+
+    /// Synthesizes the array, every CTA unit and the controller's own part in fresh directories
+    /// under `work` (which must exist; each block's directory is removed after its run).
     public static func measure(_ config: AcceleratorConfig, work: URL, progress: (String) -> Void = { _ in }) throws -> [Block] {
         let accelerator = try AcceleratorGeneration.files(for: config).filter { $0.name.hasSuffix(".v") }
         guard let mesh = accelerator.map({ ($0.name as NSString).deletingPathExtension }).first(where: { $0.hasPrefix("MeshWithDelays_") }) else {
@@ -77,17 +86,25 @@ public enum CTAArea {
             blocks.append(try synthesize(name: unit.name, top: unit.design.top.name,
                                          files: VerilogEmitter().emit(unit.design).filter { $0.name.hasSuffix(".v") }, work: work))
         }
+        let controller = try controller(config)
+        progress("controller (\(controller.design.top.name), the units as black boxes)")
+        blocks.append(try synthesize(name: "controller", top: controller.design.top.name,
+                                     files: VerilogEmitter().emit(controller.design).filter { $0.name.hasSuffix(".v") }, work: work,
+                                     blackBoxes: controller.units))
         return blocks
     }
 
     /// Yosys on `files` with `top`'s memories kept: flattened (a CTA unit), or by module (the
-    /// array: its PE is synthesized once, and `stat -top` counts every instance).
-    static func synthesize(name: String, top: String, files: [GeneratedFile], work: URL, flatten: Bool = true) throws -> Block {
+    /// array: its PE is synthesized once, and `stat -top` counts every instance); the modules
+    /// named in `blackBoxes` are left out (black boxes: no logic, no memories).
+    static func synthesize(name: String, top: String, files: [GeneratedFile], work: URL, flatten: Bool = true,
+                           blackBoxes: [String] = []) throws -> Block {
         let directory = work.appendingPathComponent("\(top).\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
         defer { try? FileManager.default.removeItem(at: directory) }
         try OutputChecks.write(files, to: directory)
-        let script = "read_verilog -sv \(files.map(\.name).joined(separator: " ")); hierarchy -check -top \(top); "
+        let script = "read_verilog -sv \(files.map(\.name).joined(separator: " ")); "
+            + (blackBoxes.isEmpty ? "" : "blackbox \(blackBoxes.joined(separator: " ")); ") + "hierarchy -check -top \(top); "
             + "synth -top \(top)\(flatten ? " -flatten" : "") -run begin:fine; opt -fast -full; techmap; opt -fast; abc -fast; opt -fast; "
             + "tee -q -o cmos.txt stat -tech cmos -top \(top); tee -q -o memories.txt dump t:$mem_v2"
         let result = try Tools.run("yosys", ["-q", "-p", script], in: directory)

@@ -54,6 +54,28 @@ struct CTAAreaTests {
         }
     }
 
+    /// The controller's block (`spinel cta-area`'s last): with the units as black boxes it keeps
+    /// the memories the controller itself declares (its cluster tables, the gather's row buffer,
+    /// the probability rows' table) and none of a unit's.
+    @Test func controllerBlockKeepsOnlyItsOwnMemories() throws {
+        let config = try Self.smallCTA()
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-cta-area-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let (design, units) = try CTAArea.controller(config)
+        #expect(units.count == 6)
+        let files = VerilogEmitter().emit(design).filter { $0.name.hasSuffix(".v") }
+        let block = try CTAArea.synthesize(name: "controller", top: design.top.name, files: files, work: work, blackBoxes: units)
+        let own = design.top.memories.map { "\($0.name) \($0.depth)x\($0.width)" }.sorted()
+        #expect(!own.isEmpty && own.contains { $0.hasPrefix("gather_rows ") })
+        let kept = block.memories.filter { !$0.name.contains(".") }.map { "\($0.name) \($0.words)x\($0.bits)" }.sorted()
+        #expect(kept == own, "the controller's own memories: \(block.memories)")
+        // Anything else kept lies in an instance that is not a unit (a queue's storage).
+        let unitInstances = ["hash.", "cluster_index.", "aggregation.", "probability_aggregation.", "probability_quantizer.", "gather."]
+        #expect(block.memories.allSatisfy { memory in !unitInstances.contains { memory.name.hasPrefix($0) } }, "\(block.memories)")
+        #expect(block.logicTransistors > 0)
+    }
+
     @Test func dumpParserReadsSizesAndWidths() throws {
         let dump = """
           cell $mem_v2 \\children_0
