@@ -24,6 +24,7 @@ struct MappingTests {
     /// (with `extensions` on small-numerics: docs/NUMERICS.md's extensions too).
     static func tinyMapper(layers: Int = 2, extensions: Bool = false) throws -> (SentenceEmbedder, ModelMapper) {
         let folder = try TinyBert(seed: 3, layers: layers).write()
+        defer { try? FileManager.default.removeItem(atPath: folder) }  // the embedder has read it all
         let embedder = try SentenceEmbedder(folder: folder)
         let ranges = ActivationRanges.calibrate(encoder: embedder.encoder, tokenizer: embedder.tokenizer, texts: Array(tinyTexts.prefix(3)),
                                                 maxTokens: embedder.maxTokens, percentile: 100)
