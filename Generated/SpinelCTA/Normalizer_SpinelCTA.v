@@ -316,8 +316,7 @@ module Normalizer_SpinelCTA (
   wire root_begin;
   wire done;
   wire non_finite_scale;
-  wire [31:0] layernorm_scale_product;
-  wire [31:0] row_scale_product;
+  wire [31:0] output_scale_product;
   wire [31:0] row_output_scale;
   wire _result_valid_e1 = row_valid & (row_bits_command != 3'h0) & (~row_bits_parameters);
   wire _result_valid_e2 = _result_valid_e1
@@ -741,10 +740,10 @@ module Normalizer_SpinelCTA (
                             | ((row_bits_columns > 16'hd) & (_non_finite_scale_e14[30:23] == 8'hff))
                             | ((row_bits_columns > 16'he) & (_non_finite_scale_e15[30:23] == 8'hff))
                             | ((row_bits_columns > 16'hf) & (_non_finite_scale_e16[30:23] == 8'hff));
-  assign row_output_scale = _row_output_scale_e2 ? layernorm_scale_product
+  assign row_output_scale = _row_output_scale_e2 ? output_scale_product
                             : (row_bits_activation == 3'h4) ? row_result
                             : _new_running_e4 ? maximum_factor
-                            : (row_bits_scale_source == 2'h2) ? row_scale_product
+                            : (row_bits_scale_source == 2'h2) ? output_scale_product
                             : row_bits_scale;
   always @(posedge clock) begin
     if (reset)
@@ -3376,15 +3375,10 @@ module Normalizer_SpinelCTA (
     .done(float_divider_done),
     .quotient(float_divider_quotient)
   );
-  FloatMultiply layernorm_scale (
-    .a(row_bits_scale),
-    .b(32'h37800000),
-    .product(layernorm_scale_product)
-  );
-  FloatMultiply row_scale (
-    .a(row_result),
-    .b(row_bits_scale),
-    .product(row_scale_product)
+  FloatMultiply output_scale (
+    .a(_row_output_scale_e2 ? row_bits_scale : row_result),
+    .b(_row_output_scale_e2 ? 32'h37800000 : row_bits_scale),
+    .product(output_scale_product)
   );
   // Bits this module receives but does not need.
   wire _unused_bits = &{1'b0, configure_bits_funct, configure_bits_rs1[31:21], configure_bits_rs1[15:9],

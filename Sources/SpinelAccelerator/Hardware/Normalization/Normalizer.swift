@@ -429,24 +429,31 @@ public struct Normalizer: Module {
         let activation = row.activation
         let affineRow = Signal(config.hasAffineLayerNorm) && activation === Signal(Activation.affineLayerNorm.rawValue)
         let layerNormRow = activation === Signal(Activation.layerNorm.rawValue) || affineRow
-        let layerNormScale = m.instance("layernorm_scale", FloatMultiply())
-        layerNormScale.a.set(row.scale)
-        layerNormScale.b.set(Signal.literal((127 - LayerNormFormat.fractionBits) << 23, .uint(32)))  // 2^−F
+        let twoToMinusF = Signal.literal((127 - LayerNormFormat.fractionBits) << 23, .uint(32))  // 2^−F
         let softmaxRow = activation === Signal(Activation.softmax.rawValue)
         // The numerics extensions: plain rows (activation 0, 1) with CONFIG_ST's, the lane's or
         // the row's scale (ρ ⊗ scale, one multiply per row), the two-segment I-GELU (7) on
         // I-GELU's lane datapath, Softmax relative to the maximum (5) with the constant c.
         let plainRow = Signal(extensions) && activation < Signal(Activation.layerNorm.rawValue)
         let scaleSource = row.scaleSource
-        let rowScale = extensions ? m.instance("row_scale", FloatMultiply()) : nil
-        rowScale?.a.set(rowResult)
-        rowScale?.b.set(row.scale)
-        var plainScale = row.scale
-        if let rowScale {
-            plainScale = mux(scaleSource === Signal(NumericsExtensions.ScaleSource.row.rawValue), rowScale.product, row.scale)
+        let rowScaled = scaleSource === Signal(NumericsExtensions.ScaleSource.row.rawValue)
+        let sharedScale: Signal
+        if extensions {
+            // A row is a LayerNorm row (scale ⊗ 2^−F) or a plain row with the row scale
+            // (ρ ⊗ scale), never both: one multiplier makes either.
+            let product = m.instance("output_scale", FloatMultiply())
+            product.a.set(mux(layerNormRow, row.scale, rowResult))
+            product.b.set(mux(layerNormRow, twoToMinusF, row.scale))
+            let plainScale = mux(rowScaled, product.product, row.scale)
+            sharedScale = m.wire("row_output_scale", .uint(32),
+                                 default: mux(layerNormRow, product.product, mux(softmaxRow, rowResult, mux(relativeRow, maximumFactor, plainScale))))
+        } else {
+            let layerNormScale = m.instance("layernorm_scale", FloatMultiply())
+            layerNormScale.a.set(row.scale)
+            layerNormScale.b.set(twoToMinusF)
+            sharedScale = m.wire("row_output_scale", .uint(32),
+                                 default: mux(layerNormRow, layerNormScale.product, mux(softmaxRow, rowResult, mux(relativeRow, maximumFactor, row.scale))))
         }
-        let sharedScale = m.wire("row_output_scale", .uint(32),
-                                 default: mux(layerNormRow, layerNormScale.product, mux(softmaxRow, rowResult, mux(relativeRow, maximumFactor, plainScale))))
         let laneScaled = !layerNormRow && !softmaxRow && !relativeRow && scaleSource === Signal(NumericsExtensions.ScaleSource.lane.rawValue)
         for unit in units {
             unit.inverse.set(rowResult.bits(LayerNormFormat.reciprocalBits - 1, 0))
