@@ -179,8 +179,9 @@ static size_t rows_per_block(size_t N) {
 // do: a plain command between two loops would wait until the first had emitted its passes.
 static void attention_scores(const elem_t* Q, const elem_t* Kx, elem_t* P) {
   const size_t dh = (size_t)(D / HEADS), Jt = (size_t)S / DIM, Kt = dh / DIM, tiles_I = (size_t)S / DIM;
-  const size_t sp_half_tiles = BANK_NUM * BANK_ROWS / 2 / DIM;
-  const size_t It = rows_per_block((size_t)S) / DIM, k_per_loop = min_size(Kt, sp_half_tiles / (It + Jt));
+  // The loops tiled_matmul_auto would choose for act SOFTMAX (whole rows, as many as fit).
+  const spinel_tiles_t tiles = spinel_choose_row_tiles(tiles_I, Jt, Kt);
+  const size_t It = tiles.I, k_per_loop = tiles.K;
   gemmini_config_norm(QLN2, 0, 0, 1, 0, EXP_QB, EXP_QC);
   gemmini_config_norm(QLN2_INV, 1, 0, 1, 0, EXP_QB, EXP_QC);
   gemmini_extended_config_ex(WEIGHT_STATIONARY, 0, 0, 1, false, true);
