@@ -37,6 +37,9 @@ module NormalizerLane_SpinelCTA (
   output wire [31:0] value,
   output wire [65:0] square,
   output wire [31:0] exponential,
+  output wire [49:0] scale_value,
+  output wire [31:0] scale_factor,
+  input  wire [7:0] scaled,
   output wire [7:0] result
 );
   reg  [15:0] requant_m;
@@ -62,8 +65,8 @@ module NormalizerLane_SpinelCTA (
   wire [31:0] igelu_base;
   wire [31:0] igelu_poly;
   wire [31:0] igelu_factor;
-  wire [7:0] scaler_result;
   wire [7:0] out;
+  wire [31:0] _scale_value_e1 = numerics_0_plain_row ? requantized : exponential_row ? exp : second_product;
   wire [16:0] _requantized_e1 = {1'h0, requant_m};
   wire [48:0] _requantized_e2 = {$signed({{17{raw[31]}}, raw}) * $signed({{32{_requantized_e1[16]}}, _requantized_e1})};
   wire [49:0] _requantized_e3 = {$signed({_requantized_e2[48], _requantized_e2}) >>> (
@@ -119,11 +122,13 @@ module NormalizerLane_SpinelCTA (
   wire [31:0] _gamma_e1 = ($signed(_requant_m_e1) > $signed(32'h1ffff)) ? 32'h1ffff
                           : ($signed(_requant_m_e1) < $signed(32'hfffe0000)) ? 32'hfffe0000
                           : _requant_m_e1;
-  wire [31:0] _scaler_value_e1 = numerics_0_plain_row ? requantized : exponential_row ? exp : second_product;
 
   assign value = requantized;
   assign square = first_product;
   assign exponential = exp;
+  assign scale_value = layernorm_row ? (affine_0_selected ? {{18{affine_z[31]}}, affine_z} : layernorm_n)
+                       : {{18{_scale_value_e1[31]}}, _scale_value_e1};
+  assign scale_factor = numerics_0_lane_scaled ? lane_scale : scale;
   assign result = out;
   assign requantized = (numerics_0_requantizer_shift == 6'h0) ? raw : _requantized_e6[31:0];
   assign deviation = {requantized[31], requantized} - {center[31], center};
@@ -154,7 +159,7 @@ module NormalizerLane_SpinelCTA (
                          : qc);
   assign igelu_factor = (($signed(requantized) < $signed(32'h0)) ? (32'h0 - igelu_poly) : igelu_poly)
                         + (numerics_0_two_segment_row ? numerics_0_q1 : qc);
-  assign out = (numerics_0_relu_row & ($signed(scaler_result) < $signed(8'h0))) ? 8'h0 : scaler_result;
+  assign out = (numerics_0_relu_row & ($signed(scaled) < $signed(8'h0))) ? 8'h0 : scaled;
   always @(posedge clock) begin
     if (reset)
       requant_m <= 16'h1;
@@ -181,12 +186,6 @@ module NormalizerLane_SpinelCTA (
     else if (affine_0_load_beta)
       beta <= _requant_m_e1;
   end
-  ScaleUnit_50to8 scaler (
-    .value(layernorm_row ? (affine_0_selected ? {{18{affine_z[31]}}, affine_z} : layernorm_n)
-           : {{18{_scaler_value_e1[31]}}, _scaler_value_e1}),
-    .scale(numerics_0_lane_scaled ? lane_scale : scale),
-    .result(scaler_result)
-  );
   // Bits this module receives but does not need.
   wire _unused_bits = &{1'b0, _requantized_e6[49:32], _second_product_e1[63:32], _iexp_base_e1[36:32],
                         _layernorm_n_e3[59:50], _affine_z_e6[57:32], _gamma_e1[31:18], 1'b0};

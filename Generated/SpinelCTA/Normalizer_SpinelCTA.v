@@ -20,6 +20,9 @@ module Normalizer_SpinelCTA (
   input  wire [1:0] row_bits_scale_source,
   output wire result_valid,
   output wire [127:0] result_bits,
+  output wire [799:0] scale_values,
+  output wire [511:0] scale_factors,
+  input  wire [127:0] scaled,
   output wire busy,
   output wire activation_high,
   output wire lane_scale_fault
@@ -209,66 +212,98 @@ module Normalizer_SpinelCTA (
   wire [31:0] lane_0_value;
   wire [65:0] lane_0_square;
   wire [31:0] lane_0_exponential;
+  wire [49:0] lane_0_scale_value;
+  wire [31:0] lane_0_scale_factor;
   wire [7:0] lane_0_result;
   wire [31:0] lane_1_value;
   wire [65:0] lane_1_square;
   wire [31:0] lane_1_exponential;
+  wire [49:0] lane_1_scale_value;
+  wire [31:0] lane_1_scale_factor;
   wire [7:0] lane_1_result;
   wire [31:0] lane_2_value;
   wire [65:0] lane_2_square;
   wire [31:0] lane_2_exponential;
+  wire [49:0] lane_2_scale_value;
+  wire [31:0] lane_2_scale_factor;
   wire [7:0] lane_2_result;
   wire [31:0] lane_3_value;
   wire [65:0] lane_3_square;
   wire [31:0] lane_3_exponential;
+  wire [49:0] lane_3_scale_value;
+  wire [31:0] lane_3_scale_factor;
   wire [7:0] lane_3_result;
   wire [31:0] lane_4_value;
   wire [65:0] lane_4_square;
   wire [31:0] lane_4_exponential;
+  wire [49:0] lane_4_scale_value;
+  wire [31:0] lane_4_scale_factor;
   wire [7:0] lane_4_result;
   wire [31:0] lane_5_value;
   wire [65:0] lane_5_square;
   wire [31:0] lane_5_exponential;
+  wire [49:0] lane_5_scale_value;
+  wire [31:0] lane_5_scale_factor;
   wire [7:0] lane_5_result;
   wire [31:0] lane_6_value;
   wire [65:0] lane_6_square;
   wire [31:0] lane_6_exponential;
+  wire [49:0] lane_6_scale_value;
+  wire [31:0] lane_6_scale_factor;
   wire [7:0] lane_6_result;
   wire [31:0] lane_7_value;
   wire [65:0] lane_7_square;
   wire [31:0] lane_7_exponential;
+  wire [49:0] lane_7_scale_value;
+  wire [31:0] lane_7_scale_factor;
   wire [7:0] lane_7_result;
   wire [31:0] lane_8_value;
   wire [65:0] lane_8_square;
   wire [31:0] lane_8_exponential;
+  wire [49:0] lane_8_scale_value;
+  wire [31:0] lane_8_scale_factor;
   wire [7:0] lane_8_result;
   wire [31:0] lane_9_value;
   wire [65:0] lane_9_square;
   wire [31:0] lane_9_exponential;
+  wire [49:0] lane_9_scale_value;
+  wire [31:0] lane_9_scale_factor;
   wire [7:0] lane_9_result;
   wire [31:0] lane_10_value;
   wire [65:0] lane_10_square;
   wire [31:0] lane_10_exponential;
+  wire [49:0] lane_10_scale_value;
+  wire [31:0] lane_10_scale_factor;
   wire [7:0] lane_10_result;
   wire [31:0] lane_11_value;
   wire [65:0] lane_11_square;
   wire [31:0] lane_11_exponential;
+  wire [49:0] lane_11_scale_value;
+  wire [31:0] lane_11_scale_factor;
   wire [7:0] lane_11_result;
   wire [31:0] lane_12_value;
   wire [65:0] lane_12_square;
   wire [31:0] lane_12_exponential;
+  wire [49:0] lane_12_scale_value;
+  wire [31:0] lane_12_scale_factor;
   wire [7:0] lane_12_result;
   wire [31:0] lane_13_value;
   wire [65:0] lane_13_square;
   wire [31:0] lane_13_exponential;
+  wire [49:0] lane_13_scale_value;
+  wire [31:0] lane_13_scale_factor;
   wire [7:0] lane_13_result;
   wire [31:0] lane_14_value;
   wire [65:0] lane_14_square;
   wire [31:0] lane_14_exponential;
+  wire [49:0] lane_14_scale_value;
+  wire [31:0] lane_14_scale_factor;
   wire [7:0] lane_14_result;
   wire [31:0] lane_15_value;
   wire [65:0] lane_15_square;
   wire [31:0] lane_15_exponential;
+  wire [49:0] lane_15_scale_value;
+  wire [31:0] lane_15_scale_factor;
   wire [7:0] lane_15_result;
   wire [95:0] element_sum;
   wire [95:0] square_sum;
@@ -414,6 +449,14 @@ module Normalizer_SpinelCTA (
   assign result_bits = {lane_15_result, lane_14_result, lane_13_result, lane_12_result, lane_11_result, lane_10_result,
                         lane_9_result, lane_8_result, lane_7_result, lane_6_result, lane_5_result, lane_4_result,
                         lane_3_result, lane_2_result, lane_1_result, lane_0_result};
+  assign scale_values = {lane_15_scale_value, lane_14_scale_value, lane_13_scale_value, lane_12_scale_value,
+                         lane_11_scale_value, lane_10_scale_value, lane_9_scale_value, lane_8_scale_value,
+                         lane_7_scale_value, lane_6_scale_value, lane_5_scale_value, lane_4_scale_value,
+                         lane_3_scale_value, lane_2_scale_value, lane_1_scale_value, lane_0_scale_value};
+  assign scale_factors = {lane_15_scale_factor, lane_14_scale_factor, lane_13_scale_factor, lane_12_scale_factor,
+                          lane_11_scale_factor, lane_10_scale_factor, lane_9_scale_factor, lane_8_scale_factor,
+                          lane_7_scale_factor, lane_6_scale_factor, lane_5_scale_factor, lane_4_scale_factor,
+                          lane_3_scale_factor, lane_2_scale_factor, lane_1_scale_factor, lane_0_scale_factor};
   assign busy = ~(phase == 3'h0);
   assign activation_high = softmax_msb;
   assign lane_scale_fault = _lane_scale_fault_e1 & non_finite_scale;
@@ -2767,6 +2810,9 @@ module Normalizer_SpinelCTA (
     .value(lane_0_value),
     .square(lane_0_square),
     .exponential(lane_0_exponential),
+    .scale_value(lane_0_scale_value),
+    .scale_factor(lane_0_scale_factor),
+    .scaled(scaled[7:0]),
     .result(lane_0_result)
   );
   NormalizerLane_SpinelCTA lane_1 (
@@ -2805,6 +2851,9 @@ module Normalizer_SpinelCTA (
     .value(lane_1_value),
     .square(lane_1_square),
     .exponential(lane_1_exponential),
+    .scale_value(lane_1_scale_value),
+    .scale_factor(lane_1_scale_factor),
+    .scaled(scaled[15:8]),
     .result(lane_1_result)
   );
   NormalizerLane_SpinelCTA lane_2 (
@@ -2843,6 +2892,9 @@ module Normalizer_SpinelCTA (
     .value(lane_2_value),
     .square(lane_2_square),
     .exponential(lane_2_exponential),
+    .scale_value(lane_2_scale_value),
+    .scale_factor(lane_2_scale_factor),
+    .scaled(scaled[23:16]),
     .result(lane_2_result)
   );
   NormalizerLane_SpinelCTA lane_3 (
@@ -2881,6 +2933,9 @@ module Normalizer_SpinelCTA (
     .value(lane_3_value),
     .square(lane_3_square),
     .exponential(lane_3_exponential),
+    .scale_value(lane_3_scale_value),
+    .scale_factor(lane_3_scale_factor),
+    .scaled(scaled[31:24]),
     .result(lane_3_result)
   );
   NormalizerLane_SpinelCTA lane_4 (
@@ -2919,6 +2974,9 @@ module Normalizer_SpinelCTA (
     .value(lane_4_value),
     .square(lane_4_square),
     .exponential(lane_4_exponential),
+    .scale_value(lane_4_scale_value),
+    .scale_factor(lane_4_scale_factor),
+    .scaled(scaled[39:32]),
     .result(lane_4_result)
   );
   NormalizerLane_SpinelCTA lane_5 (
@@ -2957,6 +3015,9 @@ module Normalizer_SpinelCTA (
     .value(lane_5_value),
     .square(lane_5_square),
     .exponential(lane_5_exponential),
+    .scale_value(lane_5_scale_value),
+    .scale_factor(lane_5_scale_factor),
+    .scaled(scaled[47:40]),
     .result(lane_5_result)
   );
   NormalizerLane_SpinelCTA lane_6 (
@@ -2995,6 +3056,9 @@ module Normalizer_SpinelCTA (
     .value(lane_6_value),
     .square(lane_6_square),
     .exponential(lane_6_exponential),
+    .scale_value(lane_6_scale_value),
+    .scale_factor(lane_6_scale_factor),
+    .scaled(scaled[55:48]),
     .result(lane_6_result)
   );
   NormalizerLane_SpinelCTA lane_7 (
@@ -3033,6 +3097,9 @@ module Normalizer_SpinelCTA (
     .value(lane_7_value),
     .square(lane_7_square),
     .exponential(lane_7_exponential),
+    .scale_value(lane_7_scale_value),
+    .scale_factor(lane_7_scale_factor),
+    .scaled(scaled[63:56]),
     .result(lane_7_result)
   );
   NormalizerLane_SpinelCTA lane_8 (
@@ -3071,6 +3138,9 @@ module Normalizer_SpinelCTA (
     .value(lane_8_value),
     .square(lane_8_square),
     .exponential(lane_8_exponential),
+    .scale_value(lane_8_scale_value),
+    .scale_factor(lane_8_scale_factor),
+    .scaled(scaled[71:64]),
     .result(lane_8_result)
   );
   NormalizerLane_SpinelCTA lane_9 (
@@ -3109,6 +3179,9 @@ module Normalizer_SpinelCTA (
     .value(lane_9_value),
     .square(lane_9_square),
     .exponential(lane_9_exponential),
+    .scale_value(lane_9_scale_value),
+    .scale_factor(lane_9_scale_factor),
+    .scaled(scaled[79:72]),
     .result(lane_9_result)
   );
   NormalizerLane_SpinelCTA lane_10 (
@@ -3147,6 +3220,9 @@ module Normalizer_SpinelCTA (
     .value(lane_10_value),
     .square(lane_10_square),
     .exponential(lane_10_exponential),
+    .scale_value(lane_10_scale_value),
+    .scale_factor(lane_10_scale_factor),
+    .scaled(scaled[87:80]),
     .result(lane_10_result)
   );
   NormalizerLane_SpinelCTA lane_11 (
@@ -3185,6 +3261,9 @@ module Normalizer_SpinelCTA (
     .value(lane_11_value),
     .square(lane_11_square),
     .exponential(lane_11_exponential),
+    .scale_value(lane_11_scale_value),
+    .scale_factor(lane_11_scale_factor),
+    .scaled(scaled[95:88]),
     .result(lane_11_result)
   );
   NormalizerLane_SpinelCTA lane_12 (
@@ -3223,6 +3302,9 @@ module Normalizer_SpinelCTA (
     .value(lane_12_value),
     .square(lane_12_square),
     .exponential(lane_12_exponential),
+    .scale_value(lane_12_scale_value),
+    .scale_factor(lane_12_scale_factor),
+    .scaled(scaled[103:96]),
     .result(lane_12_result)
   );
   NormalizerLane_SpinelCTA lane_13 (
@@ -3261,6 +3343,9 @@ module Normalizer_SpinelCTA (
     .value(lane_13_value),
     .square(lane_13_square),
     .exponential(lane_13_exponential),
+    .scale_value(lane_13_scale_value),
+    .scale_factor(lane_13_scale_factor),
+    .scaled(scaled[111:104]),
     .result(lane_13_result)
   );
   NormalizerLane_SpinelCTA lane_14 (
@@ -3299,6 +3384,9 @@ module Normalizer_SpinelCTA (
     .value(lane_14_value),
     .square(lane_14_square),
     .exponential(lane_14_exponential),
+    .scale_value(lane_14_scale_value),
+    .scale_factor(lane_14_scale_factor),
+    .scaled(scaled[119:112]),
     .result(lane_14_result)
   );
   NormalizerLane_SpinelCTA lane_15 (
@@ -3337,6 +3425,9 @@ module Normalizer_SpinelCTA (
     .value(lane_15_value),
     .square(lane_15_square),
     .exponential(lane_15_exponential),
+    .scale_value(lane_15_scale_value),
+    .scale_factor(lane_15_scale_factor),
+    .scaled(scaled[127:120]),
     .result(lane_15_result)
   );
   SequentialDivider_96by32 divider (

@@ -20,15 +20,14 @@ OperandBuffer_16x16_8.v
 OperandBuffer_16x16_32.v
 ExecuteController_SpinelCTA.v
 Queue_4x617.v
-IntToFloat_50.v
-ScaleUnit_50to8.v
 NormalizerLane_SpinelCTA.v
 SequentialDivider_96by32.v
 SequentialSquareRoot_64.v
 IntToFloat_64.v
 FloatDivider.v
 Normalizer_SpinelCTA.v
-ScaleUnit_32to8.v
+IntToFloat_50.v
+ScaleUnit_50to8.v
 Queue_18x105.v
 StoreController_SpinelCTA.v
 HashUnit_6x32_o32_m16_c8.v

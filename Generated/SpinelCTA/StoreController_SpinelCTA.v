@@ -56,6 +56,8 @@ module StoreController_SpinelCTA (
   reg  read_in_flight;
   wire normalizer_result_valid;
   wire [127:0] normalizer_result_bits;
+  wire [799:0] normalizer_scale_values;
+  wire [511:0] normalizer_scale_factors;
   wire normalizer_busy;
   wire normalizer_activation_high;
   reg  [15:0] block;
@@ -76,6 +78,7 @@ module StoreController_SpinelCTA (
   reg  arriving_long;
   reg  [104:0] held_note;
   wire long_done;
+  wire arriving_plain;
   wire [7:0] scale_0_result;
   wire [7:0] scale_1_result;
   wire [7:0] scale_2_result;
@@ -165,6 +168,22 @@ module StoreController_SpinelCTA (
                                            (_outgoing_enq_bits_e1 & ($signed(scale_0_result) < $signed(8'h0))) ? 8'h0
                                            : scale_0_result}};
   wire _outgoing_deq_ready_e1 = outgoing_deq_valid & pending_enq_ready & ((~(~_dma_req_valid_e1[33])) | dma_req_ready);
+  wire [31:0] _scale_0_value_e1 = acc_read_resp_bits[31:0];
+  wire [31:0] _scale_1_value_e1 = acc_read_resp_bits[63:32];
+  wire [31:0] _scale_2_value_e1 = acc_read_resp_bits[95:64];
+  wire [31:0] _scale_3_value_e1 = acc_read_resp_bits[127:96];
+  wire [31:0] _scale_4_value_e1 = acc_read_resp_bits[159:128];
+  wire [31:0] _scale_5_value_e1 = acc_read_resp_bits[191:160];
+  wire [31:0] _scale_6_value_e1 = acc_read_resp_bits[223:192];
+  wire [31:0] _scale_7_value_e1 = acc_read_resp_bits[255:224];
+  wire [31:0] _scale_8_value_e1 = acc_read_resp_bits[287:256];
+  wire [31:0] _scale_9_value_e1 = acc_read_resp_bits[319:288];
+  wire [31:0] _scale_10_value_e1 = acc_read_resp_bits[351:320];
+  wire [31:0] _scale_11_value_e1 = acc_read_resp_bits[383:352];
+  wire [31:0] _scale_12_value_e1 = acc_read_resp_bits[415:384];
+  wire [31:0] _scale_13_value_e1 = acc_read_resp_bits[447:416];
+  wire [31:0] _scale_14_value_e1 = acc_read_resp_bits[479:448];
+  wire [31:0] _scale_15_value_e1 = acc_read_resp_bits[511:480];
 
   assign cmd_ready = (_cmd_ready_e5 | _cmd_ready_e6) & last_row;
   assign sp_read_req_valid = _cmd_ready_e4 & (~cmd_bits_cmd_rs2[31]);
@@ -207,6 +226,7 @@ module StoreController_SpinelCTA (
   assign block_done = _cmd_ready_e1 | (({1'h0, row} + {1'h0, 16'h1}) >= {1'h0, cmd_bits_cmd_rs2[63:48]});
   assign last_row = block_done & (_cmd_ready_e1 | in_last_block);
   assign long_done = long_pending & (~arriving_long) & normalizer_result_valid;
+  assign arriving_plain = read_in_flight & arriving_acc & (~arriving_normalized);
   always @(posedge clock) begin
     if (reset)
       st_dram_stride <= 32'h0;
@@ -351,88 +371,93 @@ module StoreController_SpinelCTA (
     .row_bits_scale_source(st_scale_source),
     .result_valid(normalizer_result_valid),
     .result_bits(normalizer_result_bits),
+    .scale_values(normalizer_scale_values),
+    .scale_factors(normalizer_scale_factors),
+    .scaled({scale_15_result, scale_14_result, scale_13_result, scale_12_result, scale_11_result, scale_10_result,
+             scale_9_result, scale_8_result, scale_7_result, scale_6_result, scale_5_result, scale_4_result,
+             scale_3_result, scale_2_result, scale_1_result, scale_0_result}),
     .busy(normalizer_busy),
     .activation_high(normalizer_activation_high),
     .lane_scale_fault(scale_fault_valid)
   );
-  ScaleUnit_32to8 scale_0 (
-    .value(acc_read_resp_bits[31:0]),
-    .scale(st_acc_scale),
+  ScaleUnit_50to8 scale_0 (
+    .value(arriving_plain ? {{18{_scale_0_value_e1[31]}}, _scale_0_value_e1} : normalizer_scale_values[49:0]),
+    .scale(arriving_plain ? st_acc_scale : normalizer_scale_factors[31:0]),
     .result(scale_0_result)
   );
-  ScaleUnit_32to8 scale_1 (
-    .value(acc_read_resp_bits[63:32]),
-    .scale(st_acc_scale),
+  ScaleUnit_50to8 scale_1 (
+    .value(arriving_plain ? {{18{_scale_1_value_e1[31]}}, _scale_1_value_e1} : normalizer_scale_values[99:50]),
+    .scale(arriving_plain ? st_acc_scale : normalizer_scale_factors[63:32]),
     .result(scale_1_result)
   );
-  ScaleUnit_32to8 scale_2 (
-    .value(acc_read_resp_bits[95:64]),
-    .scale(st_acc_scale),
+  ScaleUnit_50to8 scale_2 (
+    .value(arriving_plain ? {{18{_scale_2_value_e1[31]}}, _scale_2_value_e1} : normalizer_scale_values[149:100]),
+    .scale(arriving_plain ? st_acc_scale : normalizer_scale_factors[95:64]),
     .result(scale_2_result)
   );
-  ScaleUnit_32to8 scale_3 (
-    .value(acc_read_resp_bits[127:96]),
-    .scale(st_acc_scale),
+  ScaleUnit_50to8 scale_3 (
+    .value(arriving_plain ? {{18{_scale_3_value_e1[31]}}, _scale_3_value_e1} : normalizer_scale_values[199:150]),
+    .scale(arriving_plain ? st_acc_scale : normalizer_scale_factors[127:96]),
     .result(scale_3_result)
   );
-  ScaleUnit_32to8 scale_4 (
-    .value(acc_read_resp_bits[159:128]),
-    .scale(st_acc_scale),
+  ScaleUnit_50to8 scale_4 (
+    .value(arriving_plain ? {{18{_scale_4_value_e1[31]}}, _scale_4_value_e1} : normalizer_scale_values[249:200]),
+    .scale(arriving_plain ? st_acc_scale : normalizer_scale_factors[159:128]),
     .result(scale_4_result)
   );
-  ScaleUnit_32to8 scale_5 (
-    .value(acc_read_resp_bits[191:160]),
-    .scale(st_acc_scale),
+  ScaleUnit_50to8 scale_5 (
+    .value(arriving_plain ? {{18{_scale_5_value_e1[31]}}, _scale_5_value_e1} : normalizer_scale_values[299:250]),
+    .scale(arriving_plain ? st_acc_scale : normalizer_scale_factors[191:160]),
     .result(scale_5_result)
   );
-  ScaleUnit_32to8 scale_6 (
-    .value(acc_read_resp_bits[223:192]),
-    .scale(st_acc_scale),
+  ScaleUnit_50to8 scale_6 (
+    .value(arriving_plain ? {{18{_scale_6_value_e1[31]}}, _scale_6_value_e1} : normalizer_scale_values[349:300]),
+    .scale(arriving_plain ? st_acc_scale : normalizer_scale_factors[223:192]),
     .result(scale_6_result)
   );
-  ScaleUnit_32to8 scale_7 (
-    .value(acc_read_resp_bits[255:224]),
-    .scale(st_acc_scale),
+  ScaleUnit_50to8 scale_7 (
+    .value(arriving_plain ? {{18{_scale_7_value_e1[31]}}, _scale_7_value_e1} : normalizer_scale_values[399:350]),
+    .scale(arriving_plain ? st_acc_scale : normalizer_scale_factors[255:224]),
     .result(scale_7_result)
   );
-  ScaleUnit_32to8 scale_8 (
-    .value(acc_read_resp_bits[287:256]),
-    .scale(st_acc_scale),
+  ScaleUnit_50to8 scale_8 (
+    .value(arriving_plain ? {{18{_scale_8_value_e1[31]}}, _scale_8_value_e1} : normalizer_scale_values[449:400]),
+    .scale(arriving_plain ? st_acc_scale : normalizer_scale_factors[287:256]),
     .result(scale_8_result)
   );
-  ScaleUnit_32to8 scale_9 (
-    .value(acc_read_resp_bits[319:288]),
-    .scale(st_acc_scale),
+  ScaleUnit_50to8 scale_9 (
+    .value(arriving_plain ? {{18{_scale_9_value_e1[31]}}, _scale_9_value_e1} : normalizer_scale_values[499:450]),
+    .scale(arriving_plain ? st_acc_scale : normalizer_scale_factors[319:288]),
     .result(scale_9_result)
   );
-  ScaleUnit_32to8 scale_10 (
-    .value(acc_read_resp_bits[351:320]),
-    .scale(st_acc_scale),
+  ScaleUnit_50to8 scale_10 (
+    .value(arriving_plain ? {{18{_scale_10_value_e1[31]}}, _scale_10_value_e1} : normalizer_scale_values[549:500]),
+    .scale(arriving_plain ? st_acc_scale : normalizer_scale_factors[351:320]),
     .result(scale_10_result)
   );
-  ScaleUnit_32to8 scale_11 (
-    .value(acc_read_resp_bits[383:352]),
-    .scale(st_acc_scale),
+  ScaleUnit_50to8 scale_11 (
+    .value(arriving_plain ? {{18{_scale_11_value_e1[31]}}, _scale_11_value_e1} : normalizer_scale_values[599:550]),
+    .scale(arriving_plain ? st_acc_scale : normalizer_scale_factors[383:352]),
     .result(scale_11_result)
   );
-  ScaleUnit_32to8 scale_12 (
-    .value(acc_read_resp_bits[415:384]),
-    .scale(st_acc_scale),
+  ScaleUnit_50to8 scale_12 (
+    .value(arriving_plain ? {{18{_scale_12_value_e1[31]}}, _scale_12_value_e1} : normalizer_scale_values[649:600]),
+    .scale(arriving_plain ? st_acc_scale : normalizer_scale_factors[415:384]),
     .result(scale_12_result)
   );
-  ScaleUnit_32to8 scale_13 (
-    .value(acc_read_resp_bits[447:416]),
-    .scale(st_acc_scale),
+  ScaleUnit_50to8 scale_13 (
+    .value(arriving_plain ? {{18{_scale_13_value_e1[31]}}, _scale_13_value_e1} : normalizer_scale_values[699:650]),
+    .scale(arriving_plain ? st_acc_scale : normalizer_scale_factors[447:416]),
     .result(scale_13_result)
   );
-  ScaleUnit_32to8 scale_14 (
-    .value(acc_read_resp_bits[479:448]),
-    .scale(st_acc_scale),
+  ScaleUnit_50to8 scale_14 (
+    .value(arriving_plain ? {{18{_scale_14_value_e1[31]}}, _scale_14_value_e1} : normalizer_scale_values[749:700]),
+    .scale(arriving_plain ? st_acc_scale : normalizer_scale_factors[479:448]),
     .result(scale_14_result)
   );
-  ScaleUnit_32to8 scale_15 (
-    .value(acc_read_resp_bits[511:480]),
-    .scale(st_acc_scale),
+  ScaleUnit_50to8 scale_15 (
+    .value(arriving_plain ? {{18{_scale_15_value_e1[31]}}, _scale_15_value_e1} : normalizer_scale_values[799:750]),
+    .scale(arriving_plain ? st_acc_scale : normalizer_scale_factors[511:480]),
     .result(scale_15_result)
   );
   Queue_18x105 pending (

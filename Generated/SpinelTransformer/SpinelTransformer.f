@@ -20,14 +20,14 @@ OperandBuffer_16x16_8.v
 OperandBuffer_16x16_32.v
 ExecuteController_SpinelTransformer.v
 Queue_4x617.v
-IntToFloat_50.v
-ScaleUnit_50to8.v
 NormalizerLane_SpinelTransformer.v
 SequentialDivider_96by32.v
 SequentialSquareRoot_64.v
 IntToFloat_64.v
 FloatDivider.v
 Normalizer_SpinelTransformer.v
+IntToFloat_50.v
+ScaleUnit_50to8.v
 ScaleUnit_32to8.v
 Queue_18x105.v
 StoreController_SpinelTransformer.v

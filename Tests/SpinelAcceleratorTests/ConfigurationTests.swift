@@ -195,12 +195,16 @@ struct ConfigurationTests {
         // normalizerLanes: left out while nil (DIM lanes, the hash of every configuration
         // written before the field unchanged), written and read back when set.
         #expect(!text.contains("normalizerLanes"))
-        var lanes = AcceleratorConfig.transformer
-        lanes.normalizerLanes = 4
+        var lanes = AcceleratorConfig.cta
+        lanes.normalizerLanes = 2
         let lanesText = lanes.toJSON()
-        #expect(String(decoding: lanesText, as: UTF8.self).contains("\"normalizerLanes\" : 4"))
+        #expect(String(decoding: lanesText, as: UTF8.self).contains("\"normalizerLanes\" : 2"))
         #expect(try AcceleratorConfig.fromJSON(lanesText) == lanes)
-        #expect(try lanes.parameters().normalizerBeats == 4 && AcceleratorConfig.transformer.parameters().normalizerLanes == 16)
+        #expect(try lanes.parameters().normalizerBeats == 8 && AcceleratorConfig.cta.parameters().normalizerLanes == 16)
+        // transformer sets 4 lanes (4 beats per row); cta, built on it, sets DIM lanes again.
+        #expect(String(decoding: AcceleratorConfig.transformer.toJSON(), as: UTF8.self).contains("\"normalizerLanes\" : 4"))
+        #expect(try AcceleratorConfig.transformer.parameters().normalizerBeats == 4)
+        #expect(!String(decoding: AcceleratorConfig.cta.toJSON(), as: UTF8.self).contains("normalizerLanes"))
     }
 
     @Test func jsonFillsMissingFieldsFromTheBase() throws {

@@ -235,7 +235,7 @@ final class NormalizerBench {
         accBits = parameters.config.accType.width
         inputBits = parameters.config.inputType.width
         slots = parameters.config.normalizationSlots
-        sim = try VerilatorSimulation(try Elaborator.elaborate(Normalizer(parameters)))
+        sim = try VerilatorSimulation(try Elaborator.elaborate(NormalizerWithScaleUnits(parameters: parameters)))
         golden = GoldenModel(parameters: parameters)
         random = SeededGenerator(seed: seed)
         coverage.slotRows = Array(repeating: 0, count: slots)

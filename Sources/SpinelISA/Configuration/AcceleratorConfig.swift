@@ -102,7 +102,9 @@ extension AcceleratorConfig {
 
     /// The survey's rebalanced memory for transformers, with the normalization units, the affine
     /// LayerNorm and the numerics extensions (what a real model needs, docs/NUMERICS.md):
-    /// 64 KiB scratchpad, 256 KiB accumulator.
+    /// 64 KiB scratchpad, 256 KiB accumulator, and 4 normalizer lanes (a row in 4 beats: the
+    /// normalizer at 0.28× the array's area, BERT-base's layer at 83% of the MAC bound;
+    /// docs/PERFORMANCE.md, "Fewer lanes").
     public static let transformer: AcceleratorConfig = {
         var config = AcceleratorConfig(name: "SpinelTransformer")
         config.spCapacityKiB = 64
@@ -110,6 +112,7 @@ extension AcceleratorConfig {
         config.hasNormalizations = true
         config.hasAffineLayerNorm = true
         config.hasNumericsExtensions = true
+        config.normalizerLanes = 4
         return config
     }()
 
@@ -127,10 +130,12 @@ extension AcceleratorConfig {
         return config
     }()
 
-    /// The transformer configuration plus the CTA units.
+    /// The transformer configuration plus the CTA units, with one normalizer lane per column
+    /// (dense attention's Softmax at one row per cycle, as docs/CTA.md's comparisons measured it).
     public static let cta: AcceleratorConfig = {
         var config = transformer
         config.name = "SpinelCTA"
+        config.normalizerLanes = nil
         config.cta = CTAParameters()
         return config
     }()

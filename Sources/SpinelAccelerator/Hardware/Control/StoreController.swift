@@ -211,21 +211,36 @@ public struct StoreController: Module {
         let spRow = io.scratchpadRead.response.bits, accRow = io.accumulatorRead.response.bits
         let low = Signal.literal(HWType.sint(inputBits).range.lowerBound, .sint(accBits))
         let high = Signal.literal(HWType.sint(inputBits).range.upperBound, .sint(accBits))
+        // The scale units of columns 0 … L − 1 (L normalizer lanes) serve the normalizer's lanes
+        // too: a plain accumulator row uses them in the cycle it arrives, the normalizer in every
+        // other (a row through the lanes holds the reader, so the two never meet).
+        let lent = normalizer == nil ? 0 : parameters.normalizerLanes
+        let laneValueBits = Normalizer.scaledValueBits(parameters.config)
+        let arrivingPlain = lent == 0 ? Signal(true) : m.wire("arriving_plain", .bool, default: readInFlight && arrivingFromAccumulator && !arrivingNormalized)
+        var lentResults: [Signal] = []
         let scaled = (0..<dim).map { lane -> Signal in
             let element = accRow.bits((lane + 1) * accBits - 1, lane * accBits).asSInt
-            let value: Signal
-            if parameters.config.accScale == .fp32 {
+            let fp32 = parameters.config.accScale == .fp32
+            // No scale hardware: the scale is 1.0 and values only saturate.
+            var value = fp32 ? element : mux(element < low, low, mux(element > high, high, element)).truncated(to: inputBits)
+            if let normalizer, lane < lent {
+                let unit = m.instance("scale_\(lane)", ScaleUnit(inputWidth: laneValueBits, outputWidth: inputBits))
+                let laneValue = normalizer.scaleValues.bits((lane + 1) * laneValueBits - 1, lane * laneValueBits).asSInt
+                let laneFactor = normalizer.scaleFactors.bits((lane + 1) * 32 - 1, lane * 32)
+                unit.value.set(fp32 ? mux(arrivingPlain, element.extended(to: laneValueBits), laneValue) : laneValue)
+                unit.scale.set(fp32 ? mux(arrivingPlain, accScale, laneFactor) : laneFactor)
+                lentResults.append(unit.result)
+                if fp32 { value = unit.result }
+            } else if fp32 {
                 let unit = m.instance("scale_\(lane)", ScaleUnit(inputWidth: accBits, outputWidth: inputBits))
                 unit.value.set(element)
                 unit.scale.set(accScale)
                 value = unit.result
-            } else {
-                // No scale hardware: the scale is 1.0 and values only saturate.
-                value = mux(element < low, low, mux(element > high, high, element)).truncated(to: inputBits)
             }
             return mux(activation === Signal(Activation.relu.rawValue) && value < Signal.literal(0, .sint(inputBits)), Signal.literal(0, .sint(inputBits)), value).asUInt
         }
         if let normalizer {
+            normalizer.scaled.set(cat(lentResults.map(\.asUInt).reversed()))
             normalizer.configure.valid.set(io.command.fire && isConfigNorm)
             m.connect(normalizer.configure.bits, from: command)
             normalizer.row.valid.set(arrivingNormalized)

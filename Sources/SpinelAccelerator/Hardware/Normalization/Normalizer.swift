@@ -2,7 +2,9 @@ import SpinelHDL
 
 /// The accumulator read path's normalization unit (docs/ACCELERATOR.md, "Normalization";
 /// docs/NUMERICS.md): statistics passes, the I-GELU, LayerNorm and Softmax outputs, and their
-/// ACC_SCALE. The store controller hands it the accumulator rows that need it, one at a time.
+/// ACC_SCALE. The store controller hands it the accumulator rows that need it, one at a time,
+/// and lends it the scale units of its first L columns for the outputs' ACC_SCALE
+/// (`scaleValues`, `scaleFactors` out, `scaled` back, combinationally).
 ///
 /// Per statistics slot (`normalizationSlots`) and row of DIM: the row's state
 /// (`NormalizationRowState`), a *center* (the mean, or the running maximum), a 96-bit running
@@ -38,6 +40,12 @@ public struct Normalizer: Module {
         config.accType.width + LayerNormFormat.fractionBits + 2
     }
 
+    /// Bits of the value a lane hands to its scale unit (`scaleValues`): a LayerNorm value n or
+    /// an accType value with two bits to spare.
+    public static func scaledValueBits(_ config: AcceleratorConfig) -> Int {
+        max(config.accType.width + 2, normalizedBits(config))
+    }
+
     /// A LayerNorm statistics row's `result`: the reciprocal in the low `reciprocalBits`, the
     /// shift e + 23 − F (at most 55 − F) above it.
     static let shiftBits = 6
@@ -70,6 +78,12 @@ public struct Normalizer: Module {
         @Input public var row: Valid<Row>
         /// DIM inputType results (meaningless for statistics passes).
         @Output public var result: Valid<Signal>
+        /// The lanes' values before their scale and the scales (lane 0 in the low bits; L ×
+        /// `scaledValueBits` and L × 32 bits), for the store controller's scale
+        /// units of columns 0 … L − 1, whose inputType results come back in `scaled`.
+        @Output("scale_values") public var scaleValues: Signal
+        @Output("scale_factors") public var scaleFactors: Signal
+        @Input public var scaled: Signal
         @Output public var busy: Signal
         /// CONFIG_NORM's activation MSB.
         @Output("activation_high") public var activationHigh: Signal
@@ -78,13 +92,15 @@ public struct Normalizer: Module {
     }
 
     public var io: IO {
-        let dim = parameters.dim, accBits = parameters.config.accType.width
+        let dim = parameters.dim, accBits = parameters.config.accType.width, lanes = parameters.normalizerLanes
         return IO(configure: Valid(RoCCCommand()),
                   row: Valid(Row(data: Signal(.uint(dim * accBits)), columns: Signal(.uint(16)), row: Signal(.uint(Self.rowBits(dim))),
                                  command: Signal(.uint(3)), activation: Signal(.uint(3)), scale: Signal(.uint(32)),
                                  parameters: Signal(.bool), requantizerShift: Signal(.uint(NumericsExtensions.requantizerShiftBits)),
                                  scaleSource: Signal(.uint(NumericsExtensions.scaleSourceBits)))),
-                  result: Valid(Signal(.uint(dim * parameters.config.inputType.width))), busy: Signal(.bool), activationHigh: Signal(.bool),
+                  result: Valid(Signal(.uint(dim * parameters.config.inputType.width))),
+                  scaleValues: Signal(.uint(lanes * Self.scaledValueBits(parameters.config))), scaleFactors: Signal(.uint(lanes * 32)),
+                  scaled: Signal(.uint(lanes * parameters.config.inputType.width)), busy: Signal(.bool), activationHigh: Signal(.bool),
                   laneScaleFault: Signal(.bool))
     }
 
@@ -480,6 +496,12 @@ public struct Normalizer: Module {
                 numerics.q1.set(gelu.q1)
             }
         }
+        let inputBits = config.inputType.width
+        for (lane, unit) in units.enumerated() {
+            unit.scaled.set(io.scaled.bits((lane + 1) * inputBits - 1, lane * inputBits).asSInt)
+        }
+        io.scaleValues.set(cat(units.map(\.scaleValue.asUInt).reversed()))
+        io.scaleFactors.set(cat(units.map(\.scaleFactor).reversed()))
         let scaled = units.map(\.result)
         outputSum.set(sum(scaled, as: .sint(runningBits)))
         guard let beat, let lastBeat else {

@@ -3,10 +3,14 @@ import SpinelHDL
 /// One of the normalizer's DIM lanes: everything it computes on its own element (the requantizer,
 /// the deviation from the row's center and its square, i-exp, I-GELU, the LayerNorm product and
 /// rounding shift — these four on two multipliers the row's kind shares out — the affine γ and
-/// β, the output's `ScaleUnit` and ReLU) and the lane's
+/// β, the output's ReLU) and the lane's
 /// parameter registers (γ, β, M, the lane scale). `Normalizer` keeps what the lanes share: the
 /// row statistics, the sums and the maximum across lanes, the sequential computations, the
 /// CONFIG_NORM constants and the decode of the row's activation.
+///
+/// The output's ACC_SCALE is not here: the lane hands its value and scale out
+/// (`scaleValue`, `scaleFactor`) to the store controller's `ScaleUnit` of its column and takes the
+/// result back (`scaled`); those units serve plain rows otherwise, never in the same cycle.
 ///
 /// All lanes are one module so that a hierarchical synthesis builds the lane once (the
 /// normalizer's area, docs/PERFORMANCE.md). Combinational: the lane adds no cycle.
@@ -111,9 +115,16 @@ struct NormalizerLane: Module {
         @Output var square: Signal
         /// i-exp of the deviation (meaningful in a Softmax row or an exponential pass).
         @Output var exponential: Signal
+        /// The output pass's value before its scale (SInt(`Normalizer.scaledValueBits`)) and the scale
+        /// (binary32 bits), for the store controller's `ScaleUnit` of this lane.
+        @Output("scale_value") var scaleValue: Signal
+        @Output("scale_factor") var scaleFactor: Signal
+        /// That unit's inputType result.
+        @Input var scaled: Signal
         /// The output pass's inputType result.
         @Output var result: Signal
     }
+
 
     var io: IO {
         let config = parameters.config
@@ -135,7 +146,8 @@ struct NormalizerLane: Module {
                   numericsParameters: parametersOutside && config.hasNumericsExtensions
                     ? [NumericsParameters(multiplier: Signal(.uint(NumericsExtensions.multiplierBits)), laneScale: Signal(.uint(32)))] : [],
                   value: Signal(.sint(accBits)), square: Signal(.uint(2 * (accBits + 1))), exponential: Signal(.sint(accBits)),
-                  result: Signal(.sint(config.inputType.width)))
+                  scaleValue: Signal(.sint(Normalizer.scaledValueBits(config))), scaleFactor: Signal(.uint(32)),
+                  scaled: Signal(.sint(config.inputType.width)), result: Signal(.sint(config.inputType.width)))
     }
 
     func build(_ m: ModuleBuilder, _ io: IO) {
@@ -194,7 +206,7 @@ struct NormalizerLane: Module {
         // LayerNorm: n = RRS((x − mean)·inv, shift), F fractional bits; the affine LayerNorm then
         // z = sat(RRS(n·γ, 12) + β).
         let normalizedBits = Normalizer.normalizedBits(config)
-        let valueBits = max(accBits + 2, normalizedBits)
+        let valueBits = Normalizer.scaledValueBits(config)
         let product = m.wire("layernorm_product", .sint(accBits + 1 + LayerNormFormat.reciprocalBits + 1),
                              default: first.truncated(to: accBits + 1 + LayerNormFormat.reciprocalBits + 1))
         let n = m.wire("layernorm_n", .sint(normalizedBits), default: roundingRightShift(product, by: io.shift).resized(to: normalizedBits))
@@ -230,13 +242,14 @@ struct NormalizerLane: Module {
             immediate = mux(numerics.plainRow, value, immediate)
             scale = mux(numerics.laneScaled, laneScale, io.scale)
         }
-        let scaler = m.instance("scaler", ScaleUnit(inputWidth: valueBits, outputWidth: inputBits))
-        scaler.value.set(mux(io.layerNormRow, normalized, immediate.extended(to: valueBits)))
-        scaler.scale.set(scale)
-        guard let numerics else { return io.result.set(scaler.result) }
+        // The scale unit is the store controller's for this column (it has one per column for
+        // plain rows, idle while the lane works).
+        io.scaleValue.set(mux(io.layerNormRow, normalized, immediate.extended(to: valueBits)))
+        io.scaleFactor.set(scale)
+        guard let numerics else { return io.result.set(io.scaled) }
         // ReLU after the saturation, as the store controller's plain path applies it.
-        io.result.set(m.wire("out", .sint(inputBits), default: mux(numerics.reluRow && scaler.result < Signal.literal(0, .sint(inputBits)),
-                                                                   Signal.literal(0, .sint(inputBits)), scaler.result)))
+        io.result.set(m.wire("out", .sint(inputBits), default: mux(numerics.reluRow && io.scaled < Signal.literal(0, .sint(inputBits)),
+                                                                   Signal.literal(0, .sint(inputBits)), io.scaled)))
     }
 }
 
