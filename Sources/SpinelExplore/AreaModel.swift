@@ -42,29 +42,28 @@ public enum AreaModel {
     public static let portsPerBank = 2.0
 
     // Logic, measured with Yosys 0.x `synth; stat -tech cmos` on the transformer preset's
-    // modules (Generated/SpinelTransformer, 2026-12-06; docs/EXPLORE.md has the table).
+    // modules (Generated/SpinelTransformer, 2026-12-06 and -07; docs/EXPLORE.md has the table).
     /// One PE with int8 inputs and int32 accumulation (PE_8_20_32 inside the 16×16 array: 14,450;
     /// alone 1,908 cells, 14,526 transistors; 15,582 before the emitter's signed products).
     public static let transistorsPerPE = 14_450.0
     /// The array's skew and de-skew registers and its tile wiring, per PE, on top of the PEs
     /// (MeshWithDelays 16×16: 4,146,438 transistors, minus 256 PEs, per PE; 4,436,230 before).
     public static let arrayOverheadPerPE = 1_747.0
-    /// One normalizer lane: `NormalizerLane_SpinelTransformer` with its scale unit (33,666
-    /// generic cells; two shared multipliers and signed products since 2026-12-06, 450,384
-    /// before), measured hierarchically (docs/PERFORMANCE.md, "Area of the normalization
-    /// units"; alone on its files 255,854).
-    public static let normalizerPerLane = 255_408.0
+    /// One normalizer lane: `NormalizerLane` of `transformer` with 4 lanes (211,676; the lane's
+    /// output scale unit is the store controller's since 2026-12-07, docs/PERFORMANCE.md, "Area
+    /// of the normalization units"), measured hierarchically.
+    public static let normalizerPerLane = 211_676.0
     /// The rest of the normalizer (statistics, the sums and maximum across lanes, divider, root,
-    /// fp32 units, control): measured 427,792 at DIM 16 (transformer) and 219,450 at DIM 4
-    /// (Testbenches/configs/small-numerics.json, whose lane measures 255,396); the line through
-    /// both, rounded so that the DIM 16 total is the measured one.
-    public static let normalizerSharedPerLane = 17_362.0
-    public static let normalizerSharedFixed = 150_000.0
+    /// fp32 units, control): the line through `transformer` with 16 lanes (3,700,140 in all) and
+    /// `Testbenches/configs/small-numerics.json` (DIM 4, 1,007,734), rounded so that the DIM 16
+    /// total is the measured one.
+    public static let normalizerSharedPerLane = 12_691.0
+    public static let normalizerSharedFixed = 110_268.0
     /// With fewer lanes than columns (`normalizerLanes`): the held row, the earlier beats'
-    /// results, the columns' parameter registers and the beat muxes, per column. Fitted on
-    /// `transformer` with 4 lanes (1,394,574 measured, docs/PERFORMANCE.md); the line then gives
-    /// 2 and 8 lanes within 3% of their measured 871,614 and 2,438,116.
-    public static let normalizerBeatsPerColumn = 9_593.0
+    /// results, the columns' parameter registers and the beat muxes, per column a beat holds
+    /// (DIM − L). Fitted on `transformer` with 4 lanes (1,162,160 measured); the line then gives
+    /// 2 and 8 lanes within 0.5% of their measured 735,808 and 2,012,882.
+    public static let normalizerBeatsPerHeldColumn = 12_869.0
     /// Controllers, DMA, queues and the store controller's scale units: a rough allowance per
     /// array column plus a fixed part, not measured (`--area yosys` measures them).
     public static let otherLogicPerColumn = 40_000.0
@@ -88,7 +87,7 @@ public enum AreaModel {
         let config = parameters.config
         let pes = Double(parameters.dim * parameters.dim)
         let lanes = config.hasNormalizations ? Double(parameters.normalizerLanes) : 0
-        let beats = parameters.normalizerBeats > 1 ? Double(parameters.dim) * normalizerBeatsPerColumn : 0
+        let beats = Double(parameters.dim - parameters.normalizerLanes) * normalizerBeatsPerHeldColumn
         return AreaEstimate(sramTransistors: sram(parameters),
                             arrayTransistors: pes * (transistorsPerPE + arrayOverheadPerPE),
                             normalizerTransistors: lanes == 0 ? 0 : lanes * (normalizerPerLane + normalizerSharedPerLane) + normalizerSharedFixed + beats,

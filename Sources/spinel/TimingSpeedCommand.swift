@@ -72,9 +72,13 @@ struct TimingSpeed: ParsableCommand {
         if rtl == nil, let rtlCache {
             if let text = try? String(contentsOfFile: rtlCache, encoding: .utf8) {
                 let fields = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
-                if let cpu = fields.first.flatMap({ Double($0) }) {
-                    rtl = (cpu, fields.dropFirst().first.flatMap { Double($0) }, fields.dropFirst(2).first.flatMap { UInt64($0) })
+                let cycles = fields.dropFirst(2).first.flatMap { UInt64($0) }
+                if let cpu = fields.first.flatMap({ Double($0) }), cycles == nil || cycles == fast.cycles {
+                    rtl = (cpu, fields.dropFirst().first.flatMap { Double($0) }, cycles)
                     print("RTL (from \(rtlCache)): \(Self.format(cpu)) s CPU")
+                } else if let cycles {
+                    // Another program or configuration than the one measured: measure again.
+                    print("RTL: \(rtlCache) holds a run of \(cycles) cycles, not the \(fast.cycles) predicted now; simulating again")
                 }
             }
             if rtl == nil {
