@@ -182,14 +182,15 @@ bench-timing-speed: build-release
 
 # S 512: about 10 minutes of simulation for the two runs.
 # Area of the normalization units against the array on the transformer preset: Yosys `synth`
-# without flattening (the normalizer's DIM lanes are one NormalizerLane module, synthesized once),
+# without flattening (the normalizer's lanes are one NormalizerLane module, synthesized once),
 # then generic cells (`stat`) and transistors (`stat -tech cmos`) of each top and of the lane,
 # each with everything inside it, instances counted (docs/PERFORMANCE.md, "Area of the
-# normalization units"). At most 16 GB of address space per Yosys run, on a shared machine.
+# normalization units"). The store controller (the normalizer inside it) is measured too: the
+# lanes use its scale units. At most 16 GB of address space per Yosys run, on a shared machine.
 AREA_DIR := .build/bench/area
 bench-area: build-release
 	$(SPINEL) generate --preset transformer --out $(AREA_DIR)
-	@for top in Normalizer_SpinelTransformer $$(cd $(AREA_DIR) && ls MeshWithDelays_*.v | sed 's/\.v$$//'); do \
+	@for top in Normalizer_SpinelTransformer StoreController_SpinelTransformer $$(cd $(AREA_DIR) && ls MeshWithDelays_*.v | sed 's/\.v$$//'); do \
 	  lane=$$(echo $$top | sed -n 's/^Normalizer_/NormalizerLane_/p'); \
 	  (cd $(AREA_DIR) && ulimit -v 16000000 && yosys -q -p "read_verilog $$(ls *.v | tr '\n' ' '); synth -top $$top; \
 	    tee -q -o $$top.stat stat; tee -q -o $$top.cmos stat -tech cmos$${lane:+; tee -q -o $$lane.stat stat -top $$lane; tee -q -o $$lane.cmos stat -tech cmos -top $$lane}" >/dev/null) || exit 1; \
