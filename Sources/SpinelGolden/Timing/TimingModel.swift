@@ -311,6 +311,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         // Quiet cycles before the next check: doubles after a check that found the state
         // moving (up to 64), halves with progress, back to 2 after a jump.
         var threshold = 2
+        let minimumJump: UInt64 = 3
         while nextCommand < commands.count || !quiet {
             if quiet, nextCommand < commands.count {
                 // Nothing moves until the host offers the next command: jump there.
@@ -321,7 +322,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 }
                 lastProgress = cycle
             }
-            if stepping == .fast && stillCycles >= threshold {
+            // A check whose jump could skip at most a cycle or two (a timer due within them: a
+            // result row leaving the busy array, say) is not worth its copy of the registers.
+            if stepping == .fast && stillCycles >= threshold && (nextTimer(after: cycle) ?? .max) > cycle + minimumJump {
                 let before = registers
                 stillCycles = 0
                 if step() {
@@ -398,18 +401,23 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// due, a result row leaving the array, the normalizer's result or its end of busy, the
     /// host's next command.
     private mutating func nextTimer(after cycle: UInt64) -> UInt64? {
-        var timers: [UInt64?] = [axi.nextTimer(after: cycle), execute.nextTimer(after: cycle)]
-        if let queued = normalizerRow?.queued { timers.append(queued) }
+        var next: UInt64?
+        func consider(_ timer: UInt64?) {
+            if let timer, timer > cycle, timer < next ?? .max { next = timer }
+        }
+        consider(axi.nextTimer(after: cycle))
+        consider(execute.nextTimer(after: cycle))
+        consider(normalizerRow?.queued)
         switch ctaPhase {
-        case .waiting(let retireAt): timers.append(retireAt)
-        case .paused(let resumeAt, _): timers.append(resumeAt)
-        case .gatherRow(_, .factors, let factorsAt): timers.append(factorsAt)
-        case .gatherDrain(let lastOutput): timers.append(lastOutput)
+        case .waiting(let retireAt): consider(retireAt)
+        case .paused(let resumeAt, _): consider(resumeAt)
+        case .gatherRow(_, .factors, let factorsAt): consider(factorsAt)
+        case .gatherDrain(let lastOutput): consider(lastOutput)
         default: break
         }
-        timers.append(normalizerBusyUntil + 1)
-        if nextCommand < program.commands.count { timers.append(arrivalOfNext()) }
-        return timers.compactMap { $0 }.filter { $0 > cycle }.min()
+        consider(normalizerBusyUntil + 1)
+        if nextCommand < program.commands.count { consider(arrivalOfNext()) }
+        return next
     }
 
     /// The host offers command i no earlier than the trace says and not before the cycle after
@@ -868,7 +876,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         var progress = false
         let before = unroller
         // A slot completes when its loop waits and none of its commands is out (registers).
-        let completing = (0..<2).first { before.waiting[$0] != nil && before.outstanding[$0] == 0 }
+        let completing = (0..<2).first { unroller.waiting[$0] != nil && unroller.outstanding[$0] == 0 }
         // The host's command by position (copied out of the program only when taken).
         let hostOffer = nextCommand < program.commands.count && arrivalOfNext() <= cycle ? nextCommand : nil
         let hostRoute = hostOffer.map { program.commands[$0].route }
