@@ -132,6 +132,12 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
         return copy
     }
 
+    public var activity: Int {
+        let r = registers
+        return results.version &+ r.slot &* 3 &+ r.rowA &* 5 &+ r.rowQ &* 7 &+ r.readPointer &* 11 &+ r.head &* 13 &+ r.tail &* 17
+            &+ r.loadCount &* 19 &+ r.executePointer &* 23
+    }
+
     public func sameState(as other: Self) -> Bool {
         registers == other.registers && sets == other.sets && queue == other.queue && results.version == other.results.version
     }

@@ -189,9 +189,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     let accRows: Int, spRows: Int
     let program: TimingProgram
     let dma: DMAParameters
-    /// The memories' bank maps (the hardware's own).
-    let scratchpadMemory: LocalMemoryBanks
-    let accumulatorMemory: LocalMemoryBanks
+    /// The memories' bank maps (the hardware's own), row by row: a cycle looks up several rows.
+    let scratchpadBank: [UInt16]
+    let accumulatorBank: [UInt16]
 
     var cycle: UInt64 = 0
     /// Cycles the fast path jumped over.
@@ -269,8 +269,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         self.program = program
         self.execute = execute
         dma = DMAParameters(parameters, tagBits: 1)
-        scratchpadMemory = parameters.scratchpadBanks
-        accumulatorMemory = parameters.accumulatorBanks
+        let scratchpadMemory = parameters.scratchpadBanks, accumulatorMemory = parameters.accumulatorBanks
+        scratchpadBank = (0..<parameters.spRows).map { UInt16(scratchpadMemory.bank(row: $0)) }
+        accumulatorBank = (0..<parameters.accRows).map { UInt16(accumulatorMemory.bank(row: $0)) }
         let config = parameters.config
         station = [config.ldReservationEntries, config.exReservationEntries, config.stReservationEntries].map(StationQueueTiming.init)
         reader = DMAReaderTiming(dma)
@@ -284,6 +285,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         counters = CounterTiming(commands: program.commands.count)
         hasCounterCommands = program.commands.contains { $0.funct == Funct.counter }
         if let first = program.commands.first { cycle = first.arrival }
+        // Every command the dispatcher will see (a loop's commands, each once): no growth in the cycle.
+        dispatched.reserveCapacity(program.commands.reduce(0) { $0 + ($1.loop?.commands.count ?? 1) })
     }
 
     /// Both notes queues hold `maxInFlight + 2` entries (LoadController `notes`, StoreController `pending`).
@@ -312,6 +315,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         // moving (up to 64), halves with progress, back to 2 after a jump.
         var threshold = 2
         let minimumJump: UInt64 = 3
+        // A first look (`glance`) found a cycle that changed none of a few registers: the next
+        // check copies all of them.
+        var glancedStill = false
         while nextCommand < commands.count || !quiet {
             if quiet, nextCommand < commands.count {
                 // Nothing moves until the host offers the next command: jump there.
@@ -324,7 +330,22 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             }
             // A check whose jump could skip at most a cycle or two (a timer due within them: a
             // result row leaving the busy array, say) is not worth its copy of the registers.
-            if stepping == .fast && stillCycles >= threshold && (nextTimer(after: cycle) ?? .max) > cycle + minimumJump {
+            if stepping == .fast && stillCycles >= threshold && !glancedStill && (nextTimer(after: cycle) ?? .max) > cycle + minimumJump {
+                // The first look: a few registers, copied without the arrays (whose copies the
+                // cycle would then have to duplicate before changing them).
+                let before = glance
+                if step() {
+                    lastProgress = cycle
+                    stillCycles = 0
+                    threshold = min(threshold * 2, 64)
+                } else if glance != before {
+                    stillCycles = 0
+                    threshold = min(threshold * 2, 64)
+                } else {
+                    glancedStill = true
+                }
+            } else if stepping == .fast && glancedStill {
+                glancedStill = false
                 let before = registers
                 stillCycles = 0
                 if step() {
@@ -354,6 +375,21 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             cycle += 1
             if cycle - lastProgress > cycleLimit { return }
         }
+    }
+
+    /// A few of the registers, by value: when a cycle changes none of them, the fast path checks
+    /// all of them in the next (`Registers`).
+    struct Glance: Equatable {
+        var nextCommand: Int, dispatched: Int, execute: Int, reader: Int, writer: Int, axi: Int
+        var load: Int, store: Int
+        var unrollerPhase: UnrollerTiming.Phase, unrollerPosition: Int
+    }
+
+    private var glance: Glance {
+        Glance(nextCommand: nextCommand, dispatched: dispatched.count, execute: execute.activity, reader: reader.activity,
+               writer: writer.activity, axi: axi.activity, load: loadRow &+ loadNotes.version &* 3 &+ loadBlock &* 5,
+               store: storeRow &+ storeBlock &* 3 &+ outgoing.version &* 5 &+ pending.version &* 7,
+               unrollerPhase: unroller.phase, unrollerPosition: unroller.pairNumber &+ unroller.part &* 3 &+ unroller.storePosition &* 5)
     }
 
     /// The registers the fast path compares before and after a cycle: everything that can
@@ -429,8 +465,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     }
 
     private mutating func bank(_ access: LocalRowAccess) -> Int {
-        access.accumulator ? accumulatorMemory.bank(row: access.row % accRows)
-                           : scratchpadMemory.bank(row: access.row % spRows)
+        Int(access.accumulator ? accumulatorBank[access.row % accRows] : scratchpadBank[access.row % spRows])
     }
 
     private mutating func sameBank(_ a: LocalRowAccess?, _ b: LocalRowAccess) -> Bool {
@@ -1007,6 +1042,14 @@ struct Dispatched {
     private(set) var slot: [Int?] = []
 
     var count: Int { index.count }
+
+    mutating func reserveCapacity(_ commands: Int) {
+        work.reserveCapacity(commands)
+        footprint.reserveCapacity(commands)
+        normalizerBusy.reserveCapacity(commands)
+        index.reserveCapacity(commands)
+        slot.reserveCapacity(commands)
+    }
 
     mutating func append(_ command: TimedCommand, slot: Int?) {
         work.append(command.work)
