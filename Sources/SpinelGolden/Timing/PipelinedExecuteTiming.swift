@@ -96,6 +96,9 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
     private var registers = Registers()
     private var sets = Array(repeating: OperandSet(), count: PipelineTiming.executeOperandSets)
     private var queue = Array(repeating: RetireEntry(), count: PipelineTiming.executeRetireEntries)
+    /// `streams` of the registers, the current cycle's read requests: the registers change only
+    /// in `clock`, which computes these once for the next cycle.
+    private var currentStreams = ReadStreams()
     /// Slots that produce a result row (a write, or the pair's last row), by the cycle the row
     /// leaves the array.
     private var results = FIFO<(cycle: UInt64, tag: Tag)>()
@@ -206,16 +209,15 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
         return streams
     }
 
-    public func reads(at cycle: UInt64) -> [LocalRowAccess] { streams(registers).requests }
+    public func reads(at cycle: UInt64) -> [LocalRowAccess] { currentStreams.requests }
 
     public func readPair(at cycle: UInt64) -> ReadPair {
-        let streams = streams(registers)
-        return ReadPair(first: streams.a, second: streams.second)
+        ReadPair(first: currentStreams.a, second: currentStreams.second)
     }
 
     public mutating func clock(cycle: UInt64, issued: ExecuteIssue?, granted: [Bool]) -> Int? {
         var grants = granted[...]
-        let streams = streams(registers)
+        let streams = currentStreams
         let first = streams.a != nil && grants.popFirst() == true
         let second = streams.second != nil && grants.popFirst() == true
         return clock(cycle: cycle, issued: issued, streams: streams, firedA: first, firedSecond: second)
@@ -223,7 +225,7 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
 
     public mutating func clock(cycle: UInt64, issued: ExecuteIssue?, grantedFirst: Bool, grantedSecond: Bool) -> Int? {
         // `readPair`'s first request is stream 1's when it has one, else stream 2's.
-        let streams = streams(registers)
+        let streams = currentStreams
         let firedA = streams.a != nil && grantedFirst
         let firedSecond = streams.second != nil && (streams.a != nil ? grantedSecond : grantedFirst)
         return clock(cycle: cycle, issued: issued, streams: streams, firedA: firedA, firedSecond: firedSecond)
@@ -384,6 +386,7 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
             next.head = (now.head + 1) % queue.count
         }
         registers = next
+        currentStreams = self.streams(next)
         return retired
     }
 

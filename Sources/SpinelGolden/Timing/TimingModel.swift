@@ -210,6 +210,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     private var internalRetired = [0, 0]
 
     private var station: [StationQueueTiming]
+    /// Per queue, the last candidate `issuable` found free of conflicts with older entries.
+    private var clearedCandidates = [-1, -1, -1]
     private var execute: Execute
     private var reader: DMAReaderTiming
     private var writer: DMAWriterTiming
@@ -474,12 +476,17 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     }
 
     /// The station's candidate of queue `kind` when nothing older elsewhere conflicts with it.
+    /// A candidate found free of conflicts stays free until it issues: the entries older than it
+    /// in the other queues only leave (a command dispatched later has a larger number), so the
+    /// check runs until it passes once (`clearedCandidates`).
     private mutating func issuable(_ kind: Int) -> Int? {
         guard let candidate = station[kind].candidate else { return nil }
+        if clearedCandidates[kind] == candidate { return candidate }
         let footprint = dispatched.footprint[candidate]
         for other in 0..<3 where other != kind {
             if station[other].holdsConflict(before: candidate, with: footprint, in: dispatched.footprint) { return nil }
         }
+        clearedCandidates[kind] = candidate
         return candidate
     }
 
