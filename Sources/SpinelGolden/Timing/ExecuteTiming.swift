@@ -66,6 +66,9 @@ public protocol ExecuteTiming: Sendable {
     func sameState(as other: Self) -> Bool
     /// A copy of this controller for `sameState` (it may leave out what `sameState` does not read).
     func frozenCopy() -> Self
+    /// A number that changes in most cycles that change the registers: the fast path's cheap
+    /// first look before `frozenCopy` (equal numbers prove nothing; 0 when not kept).
+    var activity: Int { get }
     /// The first cycle after `cycle` in which time alone (a result leaving the array) changes
     /// what the controller does; nil if none.
     func nextTimer(after cycle: UInt64) -> UInt64?
@@ -89,6 +92,7 @@ public struct ReadPair: Sendable {
 extension ExecuteTiming {
     public func sameState(as other: Self) -> Bool { false }
     public func frozenCopy() -> Self { self }
+    public var activity: Int { 0 }
     public func nextTimer(after cycle: UInt64) -> UInt64? { nil }
 
     public func readPair(at cycle: UInt64) -> ReadPair {

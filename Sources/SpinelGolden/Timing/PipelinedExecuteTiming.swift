@@ -57,9 +57,9 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
         var entry: Int
     }
 
+    /// The registers but the operand sets and the retire queue (`sets`, `queue`): a cycle copies
+    /// these into `now` and `next`, and changes the two arrays in place.
     struct Registers: Equatable {
-        var sets = Array(repeating: OperandSet(), count: PipelineTiming.executeOperandSets)
-        var queue = Array(repeating: RetireEntry(), count: PipelineTiming.executeRetireEntries)
         var head = 0, tail = 0
         var biasBusy = false
         var acceptPointer = 0
@@ -94,6 +94,11 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
     let tagRowMask: Int
 
     private var registers = Registers()
+    private var sets = Array(repeating: OperandSet(), count: PipelineTiming.executeOperandSets)
+    private var queue = Array(repeating: RetireEntry(), count: PipelineTiming.executeRetireEntries)
+    /// `streams` of the registers, the current cycle's read requests: the registers change only
+    /// in `clock`, which computes these once for the next cycle.
+    private var currentStreams = ReadStreams()
     /// Slots that produce a result row (a write, or the pair's last row), by the cycle the row
     /// leaves the array.
     private var results = FIFO<(cycle: UInt64, tag: Tag)>()
@@ -119,10 +124,9 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
     static func usesBias(_ pair: ExecutePair) -> Bool { pair.weightStationary && !skipped(pair.computeOperand) }
 
     public func ready(for work: ExecuteIssue.Work) -> Bool {
-        let now = registers
-        guard !now.queue[now.tail].valid else { return false }
+        guard !queue[registers.tail].valid else { return false }
         if case .config = work { return true }
-        return now.sets[now.acceptPointer].state == .free
+        return sets[registers.acceptPointer].state == .free
     }
 
     public func frozenCopy() -> Self {
@@ -131,8 +135,14 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
         return copy
     }
 
+    public var activity: Int {
+        let r = registers
+        return results.version &+ r.slot &* 3 &+ r.rowA &* 5 &+ r.rowQ &* 7 &+ r.readPointer &* 11 &+ r.head &* 13 &+ r.tail &* 17
+            &+ r.loadCount &* 19 &+ r.executePointer &* 23
+    }
+
     public func sameState(as other: Self) -> Bool {
-        registers == other.registers && results.version == other.results.version
+        registers == other.registers && sets == other.sets && queue == other.queue && results.version == other.results.version
     }
 
     public func nextTimer(after cycle: UInt64) -> UInt64? {
@@ -142,7 +152,7 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
 
     public var idle: Bool {
         results.isEmpty && registers.lastLandedEntry == nil && registers.landedSet == nil
-            && registers.queue.allSatisfy { !$0.valid }
+            && queue.allSatisfy { !$0.valid }
     }
 
     // MARK: Read
@@ -160,10 +170,10 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
 
     /// Whether an older pair still in the retire queue writes a row the reading set reads.
     private func hazard(_ now: Registers, reading: OperandSet) -> Bool {
-        let entries = now.queue.count
+        let entries = queue.count
         func age(_ entry: Int) -> Int { (entry - now.head + entries) % entries }
-        return now.queue.indices.contains { e in
-            let entry = now.queue[e]
+        return queue.indices.contains { e in
+            let entry = queue[e]
             guard entry.valid && age(e) < age(reading.entry) else { return false }
             if let write = entry.writes.scratchpadWrite,
                write.overlaps(reading.reads.scratchpadRead) || write.overlaps(reading.reads.scratchpadReadA) { return true }
@@ -174,7 +184,7 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
     /// Whether the reading set may start (state accepted, no hazard, the bias buffer free if it
     /// needs it).
     private func mayStart(_ now: Registers) -> Bool {
-        let reading = now.sets[now.readPointer]
+        let reading = sets[now.readPointer]
         guard reading.state == .accepted, let pair = reading.pair else { return false }
         return !hazard(now, reading: reading) && !(Self.usesBias(pair) && now.biasBusy)
     }
@@ -186,7 +196,7 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
     }
 
     private func streams(_ now: Registers) -> ReadStreams {
-        let reading = now.sets[now.readPointer]
+        let reading = sets[now.readPointer]
         guard let pair = reading.pair, reading.state == .reading || mayStart(now) else { return ReadStreams() }
         var streams = ReadStreams(active: true)
         if !now.doneA && !Self.skipped(pair.a) {
@@ -199,16 +209,15 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
         return streams
     }
 
-    public func reads(at cycle: UInt64) -> [LocalRowAccess] { streams(registers).requests }
+    public func reads(at cycle: UInt64) -> [LocalRowAccess] { currentStreams.requests }
 
     public func readPair(at cycle: UInt64) -> ReadPair {
-        let streams = streams(registers)
-        return ReadPair(first: streams.a, second: streams.second)
+        ReadPair(first: currentStreams.a, second: currentStreams.second)
     }
 
     public mutating func clock(cycle: UInt64, issued: ExecuteIssue?, granted: [Bool]) -> Int? {
         var grants = granted[...]
-        let streams = streams(registers)
+        let streams = currentStreams
         let first = streams.a != nil && grants.popFirst() == true
         let second = streams.second != nil && grants.popFirst() == true
         return clock(cycle: cycle, issued: issued, streams: streams, firedA: first, firedSecond: second)
@@ -216,7 +225,7 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
 
     public mutating func clock(cycle: UInt64, issued: ExecuteIssue?, grantedFirst: Bool, grantedSecond: Bool) -> Int? {
         // `readPair`'s first request is stream 1's when it has one, else stream 2's.
-        let streams = streams(registers)
+        let streams = currentStreams
         let firedA = streams.a != nil && grantedFirst
         let firedSecond = streams.second != nil && (streams.a != nil ? grantedSecond : grantedFirst)
         return clock(cycle: cycle, issued: issued, streams: streams, firedA: firedA, firedSecond: firedSecond)
@@ -230,9 +239,14 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
     }
 
     private mutating func clock(cycle: UInt64, issued: ExecuteIssue?, streams: ReadStreams, firedA: Bool, firedSecond: Bool) -> Int? {
+        // The sets and queue entries this cycle reads, before it changes any (in place).
         let now = registers
         var next = now
-        var markDone: [Int] = []
+        let readSet = sets[now.readPointer]
+        let xSetNow = sets[now.xSet]
+        let ySetNow = sets[now.executePointer]
+        let headNow = queue[now.head]
+        var markDone: (Int?, Int?) = (nil, nil)
 
         // MARK: Accept
         if let issued {
@@ -242,17 +256,17 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
                 entry.done = false
                 entry.usesBias = Self.usesBias(pair)
                 entry.writes = issued.footprint
-                next.sets[now.acceptPointer] = OperandSet(state: .accepted, pair: pair, entry: now.tail, reads: issued.footprint)
-                next.acceptPointer = (now.acceptPointer + 1) % now.sets.count
+                sets[now.acceptPointer] = OperandSet(state: .accepted, pair: pair, entry: now.tail, reads: issued.footprint)
+                next.acceptPointer = (now.acceptPointer + 1) % sets.count
             }
-            next.queue[now.tail] = entry
-            next.tail = (now.tail + 1) % now.queue.count
+            queue[now.tail] = entry
+            next.tail = (now.tail + 1) % queue.count
         }
 
         // MARK: Read (`streams`: from the registers at the start of the cycle)
-        if streams.active, let pair = now.sets[now.readPointer].pair {
-            if now.sets[now.readPointer].state == .accepted {
-                next.sets[now.readPointer].state = .reading
+        if streams.active, let pair = readSet.pair {
+            if readSet.state == .accepted {
+                sets[now.readPointer].state = .reading
                 if Self.usesBias(pair) { next.biasBusy = true }
             }
             let doneAAfter = now.doneA || Self.skipped(pair.a) || (firedA && now.rowA + 1 >= pair.a.rows)
@@ -274,7 +288,7 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
                 next.onQ = false
                 next.doneA = false
                 next.doneQ = false
-                next.readPointer = (now.readPointer + 1) % now.sets.count
+                next.readPointer = (now.readPointer + 1) % sets.count
                 next.landedSet = now.readPointer
             } else {
                 next.landedSet = nil
@@ -283,13 +297,13 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
             next.landedSet = nil
         }
         // The last rows land one cycle after their requests; the set is ready the cycle after.
-        if let landed = now.landedSet { next.sets[landed].state = .ready }
+        if let landed = now.landedSet { sets[landed].state = .ready }
 
         // MARK: Slots
-        let x = now.xValid ? now.sets[now.xSet].pair : nil
-        let xEntry = now.sets[now.xSet].entry
-        let yReady = now.sets[now.executePointer].state == .ready
-        let y = yReady ? now.sets[now.executePointer].pair : nil
+        let x = now.xValid ? xSetNow.pair : nil
+        let xEntry = xSetNow.entry
+        let yReady = ySetNow.state == .ready
+        let y = yReady ? ySetNow.pair : nil
         // X: WS computes max(rows(A), rows(C)) rows (none without C); OS DIM columns of A'.
         let xComputeSlots = x.map { x in x.weightStationary ? (x.c.address.isGarbage ? 0 : max(x.a.rows, x.c.rows)) : dim } ?? 0
         let xDrains = x.map { !$0.weightStationary && !$0.c.address.isGarbage } ?? false
@@ -328,12 +342,12 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
         // A pair without C is done when its compute slots are fed.
         if let x, x.c.address.isGarbage, !now.xMarked, slotAfter >= xComputeSlots {
             next.xMarked = true
-            markDone.append(xEntry)
+            markDone.0 = xEntry
         }
         let goZ = partsDone && xDrains && (!yReady || zNeeded)
         let goY = partsDone && yReady && !zNeeded && (!yFlips || loadDoneAfter)
         if goZ || goY {
-            if now.xValid { next.sets[now.xSet].state = .free }
+            if now.xValid { sets[now.xSet].state = .free }
             next.slot = 0
             next.xMarked = false
             next.loadActive = false
@@ -345,7 +359,7 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
             next.xValid = goY
             if goY {
                 next.xSet = now.executePointer
-                next.executePointer = (now.executePointer + 1) % now.sets.count
+                next.executePointer = (now.executePointer + 1) % sets.count
             }
         }
 
@@ -358,19 +372,21 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
             if first.tag.retire { next.lastLandedEntry = first.tag.entry }
             results.removeFirst()
         }
-        if let landed = now.lastLandedEntry { markDone.append(landed) }
+        if let landed = now.lastLandedEntry { markDone.1 = landed }
 
         // MARK: Retire, in program order
-        for entry in markDone { next.queue[entry].done = true }
+        if let entry = markDone.0 { queue[entry].done = true }
+        if let entry = markDone.1 { queue[entry].done = true }
         var retired: Int?
-        let head = now.queue[now.head]
+        let head = headNow
         if head.valid && head.done {
             retired = head.index
-            next.queue[now.head].valid = false
+            queue[now.head].valid = false
             if head.usesBias { next.biasBusy = false }
-            next.head = (now.head + 1) % now.queue.count
+            next.head = (now.head + 1) % queue.count
         }
         registers = next
+        currentStreams = self.streams(next)
         return retired
     }
 

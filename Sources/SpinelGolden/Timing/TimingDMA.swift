@@ -157,6 +157,9 @@ struct DMAReaderTiming {
         return copy
     }
 
+    /// Changes in most cycles that change the registers (the fast path's first look).
+    var activity: Int { inFlight.version &+ beatIndex &* 3 &+ (requests.head == nil ? 0 : 5) &+ (gathered ? 7 : 0) }
+
     func sameState(as o: Self) -> Bool {
         requests == o.requests && splitter.sameState(as: o.splitter) && inFlight.version == o.inFlight.version
             && beatIndex == o.beatIndex && gathered == o.gathered && responses == o.responses
@@ -220,6 +223,9 @@ struct DMAWriterTiming {
         copy.inFlight = inFlight.emptyCopy()
         return copy
     }
+
+    /// Changes in most cycles that change the registers (the fast path's first look).
+    var activity: Int { inFlight.version &+ beatsLeft &* 3 &+ burstIndex &* 5 &+ (requests.head == nil ? 0 : 7) }
 
     func sameState(as o: Self) -> Bool {
         requests == o.requests && splitter.sameState(as: o.splitter) && beatsValid == o.beatsValid && beatsLeft == o.beatsLeft
@@ -337,6 +343,9 @@ struct AXIMemoryTiming {
         copy.writes = writes.emptyCopy()
         return copy
     }
+
+    /// Changes in most cycles that change the registers (the fast path's first look).
+    var activity: Int { reads.version &+ writes.version &* 3 &+ readTokens &* 5 &+ writeTokens &* 7 &+ unmatchedBeats &* 11 }
 
     func sameState(as o: Self) -> Bool {
         readTokens == o.readTokens && writeTokens == o.writeTokens && reads.version == o.reads.version && writes.version == o.writes.version

@@ -5,43 +5,67 @@ import SpinelISA
 /// cursor that emits them, in each cursor's order. `UnrollerTiming` interleaves them cycle by
 /// cycle as the hardware does.
 public struct UnrolledLoop: Sendable {
-    /// The lists below, in one object that every copy shares (the unroller's registers, loops
-    /// included, are copied every cycle).
+    /// The unrolling, in one object that every copy shares. The unroller's registers refer to
+    /// it without counting (`UnrollerTiming.Loop`): they are copied every cycle.
     final class Lists: @unchecked Sendable {
+        /// The unrolled commands (`index` is the position in the unrolling).
         let commands: [TimedCommand]
-        let residual: [Int], bias: [Int], loads: [[Int]], pairs: [[Int]], stores: [Int]
+        /// Positions in `commands`: the residual add's commands (MVIN, MVIN2 and, with C, MVOUT per tile).
+        let residual: [Int]
+        /// The bias loads, then the operand loads of each K block.
+        let bias: [Int], loads: [[Int]]
+        /// Each K block's PRELOAD and COMPUTE, alternating.
+        let pairs: [[Int]]
+        /// The mvouts of C, column by column (with `normalizes`, row of tiles by row of tiles: the
+        /// statistics passes, then the output).
+        let stores: [Int]
+        let isResidualAdd: Bool
+        let storesC: Bool
+        /// LayerNorm or Softmax: the mvouts wait until all of C is computed.
+        let normalizes: Bool
+        let tilesI: Int, tilesJ: Int
+        /// Scratchpad rows of A and B (whether loaded or not), and which of them and D it loads.
+        let aRows: Range<Int>, bRows: Range<Int>
+        let loadsA: Bool, loadsB: Bool, loadsBias: Bool
 
-        init(commands: [TimedCommand], residual: [Int], bias: [Int], loads: [[Int]], pairs: [[Int]], stores: [Int]) {
+        init(commands: [TimedCommand], residual: [Int], bias: [Int], loads: [[Int]], pairs: [[Int]], stores: [Int],
+             isResidualAdd: Bool, storesC: Bool, normalizes: Bool, tilesI: Int, tilesJ: Int, aRows: Range<Int>, bRows: Range<Int>,
+             loadsA: Bool, loadsB: Bool, loadsBias: Bool) {
             self.commands = commands
             self.residual = residual
             self.bias = bias
             self.loads = loads
             self.pairs = pairs
             self.stores = stores
+            self.isResidualAdd = isResidualAdd
+            self.storesC = storesC
+            self.normalizes = normalizes
+            self.tilesI = tilesI
+            self.tilesJ = tilesJ
+            self.aRows = aRows
+            self.bRows = bRows
+            self.loadsA = loadsA
+            self.loadsB = loadsB
+            self.loadsBias = loadsBias
         }
+
+        /// K blocks.
+        var steps: Int { pairs.count }
+
+        /// Whether this loop's loads, prefetched while `running` still emits its last block's
+        /// pairs, could touch what those pairs read or write (LoopUnroller's `prefetch_conflict`).
+        func prefetchConflicts(with running: Lists) -> Bool {
+            (loadsA && (aRows.overlaps(running.aRows) || aRows.overlaps(running.bRows)))
+                || (loadsB && (bRows.overlaps(running.aRows) || bRows.overlaps(running.bRows)))
+                || (loadsBias && !running.storesC)
+        }
+        /// Pairs in K block `step` per column of C.
+        func pairsPerColumn(step: Int) -> Int { pairs[step].count / 2 / tilesJ }
     }
 
-    private let lists: Lists
+    let lists: Lists
     /// The unrolled commands (`index` is the position in the unrolling).
     public var commands: [TimedCommand] { lists.commands }
-    /// Positions in `commands`: the residual add's commands (MVIN, MVIN2 and, with C, MVOUT per tile).
-    var residual: [Int] { lists.residual }
-    /// The bias loads, then the operand loads of each K block.
-    var bias: [Int] { lists.bias }
-    var loads: [[Int]] { lists.loads }
-    /// Each K block's PRELOAD and COMPUTE, alternating.
-    var pairs: [[Int]] { lists.pairs }
-    /// The mvouts of C, column by column (with `normalizes`, row of tiles by row of tiles: the
-    /// statistics passes, then the output).
-    var stores: [Int] { lists.stores }
-    let isResidualAdd: Bool
-    let storesC: Bool
-    /// LayerNorm or Softmax: the mvouts wait until all of C is computed.
-    let normalizes: Bool
-    let tilesI: Int, tilesJ: Int
-    /// Scratchpad rows of A and B (whether loaded or not), and which of them and D it loads.
-    let aRows: Range<Int>, bRows: Range<Int>
-    let loadsA: Bool, loadsB: Bool, loadsBias: Bool
 
     /// Runs the LOOP_WS on `model` command by command, as the dispatcher sees them. Nil (and
     /// `model` untouched) when the launch fails the unroller's own checks: it then retires in
@@ -55,18 +79,8 @@ public struct UnrolledLoop: Sendable {
         var loads: [[Int]] = Array(repeating: [], count: steps)
         var pairs: [[Int]] = Array(repeating: [], count: steps)
         var residual: [Int] = [], bias: [Int] = [], stores: [Int] = []
-        isResidualAdd = launch.isResidualAdd
-        storesC = settings.c != 0
-        normalizes = launch.normalizes
-        tilesI = settings.bounds.tilesI
-        tilesJ = settings.bounds.tilesJ
         let bounds = settings.bounds, dim = parameters.dim, half = parameters.spRows / 2
         let aLow = launch.aScratchpadID == 2 ? half : 0, bEnd = launch.bScratchpadID == 2 ? parameters.spRows : half
-        aRows = aLow..<(aLow + bounds.tilesI * bounds.tilesK * dim)
-        bRows = (bEnd - bounds.tilesK * bounds.tilesJ * dim)..<bEnd
-        loadsA = settings.a != 0
-        loadsB = settings.b != 0
-        loadsBias = settings.d != 0
         var commands: [TimedCommand] = []
         commands.reserveCapacity(unrolled.count)
         for (position, (command, role)) in unrolled.enumerated() {
@@ -88,23 +102,14 @@ public struct UnrolledLoop: Sendable {
             case .store: stores.append(position)
             }
         }
-        lists = Lists(commands: commands, residual: residual, bias: bias, loads: loads, pairs: pairs, stores: stores)
+        lists = Lists(commands: commands, residual: residual, bias: bias, loads: loads, pairs: pairs, stores: stores,
+                      isResidualAdd: launch.isResidualAdd, storesC: settings.c != 0, normalizes: launch.normalizes,
+                      tilesI: bounds.tilesI, tilesJ: bounds.tilesJ, aRows: aLow..<(aLow + bounds.tilesI * bounds.tilesK * dim),
+                      bRows: (bEnd - bounds.tilesK * bounds.tilesJ * dim)..<bEnd, loadsA: settings.a != 0, loadsB: settings.b != 0,
+                      loadsBias: settings.d != 0)
         // GoldenModel.loopWS: a loop that stores C flips the accumulator half of the next one.
         if model.state.loop.c != 0 { model.state.loop.accumulatorHalf ^= 1 }
     }
-
-    /// K blocks.
-    var steps: Int { pairs.count }
-
-    /// Whether this loop's loads, prefetched while `running` still emits its last block's
-    /// pairs, could touch what those pairs read or write (LoopUnroller's `prefetch_conflict`).
-    func prefetchConflicts(with running: UnrolledLoop) -> Bool {
-        (loadsA && (aRows.overlaps(running.aRows) || aRows.overlaps(running.bRows)))
-            || (loadsB && (bRows.overlaps(running.aRows) || bRows.overlaps(running.bRows)))
-            || (loadsBias && !running.storesC)
-    }
-    /// Pairs in K block `step` per column of C.
-    func pairsPerColumn(step: Int) -> Int { pairs[step].count / 2 / tilesJ }
 }
 
 /// The `LoopUnroller`'s registers, as far as they decide when a command leaves it
@@ -113,16 +118,33 @@ public struct UnrolledLoop: Sendable {
 struct UnrollerTiming {
     enum Phase { case idle, residual, firstLoads, pairs, waiting, drain, finish }
     /// A LOOP_WS (by its host command's index) and its unrolling. (Structs, not tuples: an
-    /// optional tuple's copies go through runtime type metadata.)
+    /// optional tuple's copies go through runtime type metadata.) The unrolling is referred to
+    /// without counting, so that these registers copy as plain bytes every cycle: the
+    /// simulation's program owns every loop for as long as the simulation runs.
     struct Loop {
         var host: Int
-        var loop: UnrolledLoop
+        unowned(unsafe) var loop: UnrolledLoop.Lists
+
+        init(host: Int, loop: UnrolledLoop) {
+            self.host = host
+            self.loop = loop.lists
+        }
     }
 
     struct StoreLoop {
         var host: Int
-        var loop: UnrolledLoop
+        unowned(unsafe) var loop: UnrolledLoop.Lists
         var slot: Int
+    }
+
+    /// Two values, one per loop slot, without an array (the registers copy every cycle).
+    struct Slots<Element: Equatable>: Equatable {
+        var first: Element, second: Element
+
+        subscript(slot: Int) -> Element {
+            get { slot == 0 ? first : second }
+            set { if slot == 0 { first = newValue } else { second = newValue } }
+        }
     }
 
     var phase = Phase.idle
@@ -132,8 +154,8 @@ struct UnrollerTiming {
     var run: Loop?
     var slot = 0
     /// Per slot: the LOOP_WS waiting for its commands to retire, and how many are out.
-    var waiting: [Int?] = [nil, nil]
-    var outstanding = [0, 0]
+    var waiting = Slots<Int?>(first: nil, second: nil)
+    var outstanding = Slots(first: 0, second: 0)
     // Pair cursor: K block, pair within the block (or residual tile), finished columns.
     var pairStep = 0, pairNumber = 0, tile = 0
     var columnsDone = 0
@@ -160,8 +182,8 @@ struct UnrollerTiming {
     }
 
     var loadWaiting: Bool { biasRemaining > 0 || blockRemaining > 0 }
-    var loadLoop: UnrolledLoop? { loadsNext ? pending?.loop : run?.loop }
-    var quiet: Bool { idle && pending == nil && store == nil && waiting.allSatisfy { $0 == nil } }
+    var loadLoop: UnrolledLoop.Lists? { loadsNext ? pending?.loop : run?.loop }
+    var quiet: Bool { idle && pending == nil && store == nil && waiting.first == nil && waiting.second == nil }
     var runStoresC: Bool { run?.loop.storesC ?? false }
     var lastPairStep: Bool { run.map { pairStep + 1 == $0.loop.steps } ?? false }
 
@@ -176,7 +198,7 @@ struct UnrollerTiming {
 
     /// An unrolled command a cursor offers the dispatcher, with its loop slot.
     struct Offer {
-        var loop: UnrolledLoop
+        unowned(unsafe) var loop: UnrolledLoop.Lists
         var position: Int
         var slot: Int
 
@@ -217,13 +239,13 @@ struct UnrollerTiming {
     }
 
     /// Points the load cursor at K block `step` of `loop`.
-    mutating func startLoads(_ step: Int, of loop: UnrolledLoop) {
+    mutating func startLoads(_ step: Int, of loop: UnrolledLoop.Lists) {
         loadStep = step
         blockRemaining = step < loop.steps ? loop.loads[step].count : 0
     }
 
     /// The pending loop's bias, or its first block.
-    mutating func startPendingLoop(_ loop: UnrolledLoop) {
+    mutating func startPendingLoop(_ loop: UnrolledLoop.Lists) {
         biasRemaining = loop.bias.count
         if loop.bias.isEmpty { startLoads(0, of: loop) }
     }
@@ -335,7 +357,7 @@ struct UnrollerTiming {
     }
 
     /// After a pair and its waiting load: the next pair, or the end of the block.
-    private mutating func nextPair(after u: UnrollerTiming, _ loop: UnrolledLoop) {
+    private mutating func nextPair(after u: UnrollerTiming, _ loop: UnrolledLoop.Lists) {
         phase = .pairs
         pairNumber = u.pairNumber + 1
         let perColumn = loop.pairsPerColumn(step: u.pairStep)

@@ -189,9 +189,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     let accRows: Int, spRows: Int
     let program: TimingProgram
     let dma: DMAParameters
-    /// The memories' bank maps (the hardware's own).
-    let scratchpadMemory: LocalMemoryBanks
-    let accumulatorMemory: LocalMemoryBanks
+    /// The memories' bank maps (the hardware's own), row by row: a cycle looks up several rows.
+    let scratchpadBank: [UInt16]
+    let accumulatorBank: [UInt16]
 
     var cycle: UInt64 = 0
     /// Cycles the fast path jumped over.
@@ -210,6 +210,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     private var internalRetired = [0, 0]
 
     private var station: [StationQueueTiming]
+    /// Per queue, the last candidate `issuable` found free of conflicts with older entries.
+    private var clearedCandidates = [-1, -1, -1]
     private var execute: Execute
     private var reader: DMAReaderTiming
     private var writer: DMAWriterTiming
@@ -269,8 +271,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         self.program = program
         self.execute = execute
         dma = DMAParameters(parameters, tagBits: 1)
-        scratchpadMemory = parameters.scratchpadBanks
-        accumulatorMemory = parameters.accumulatorBanks
+        let scratchpadMemory = parameters.scratchpadBanks, accumulatorMemory = parameters.accumulatorBanks
+        scratchpadBank = (0..<parameters.spRows).map { UInt16(scratchpadMemory.bank(row: $0)) }
+        accumulatorBank = (0..<parameters.accRows).map { UInt16(accumulatorMemory.bank(row: $0)) }
         let config = parameters.config
         station = [config.ldReservationEntries, config.exReservationEntries, config.stReservationEntries].map(StationQueueTiming.init)
         reader = DMAReaderTiming(dma)
@@ -284,6 +287,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         counters = CounterTiming(commands: program.commands.count)
         hasCounterCommands = program.commands.contains { $0.funct == Funct.counter }
         if let first = program.commands.first { cycle = first.arrival }
+        // Every command the dispatcher will see (a loop's commands, each once): no growth in the cycle.
+        dispatched.reserveCapacity(program.commands.reduce(0) { $0 + ($1.loop?.commands.count ?? 1) })
     }
 
     /// Both notes queues hold `maxInFlight + 2` entries (LoadController `notes`, StoreController `pending`).
@@ -311,6 +316,10 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         // Quiet cycles before the next check: doubles after a check that found the state
         // moving (up to 64), halves with progress, back to 2 after a jump.
         var threshold = 2
+        let minimumJump: UInt64 = 3
+        // A first look (`glance`) found a cycle that changed none of a few registers: the next
+        // check copies all of them.
+        var glancedStill = false
         while nextCommand < commands.count || !quiet {
             if quiet, nextCommand < commands.count {
                 // Nothing moves until the host offers the next command: jump there.
@@ -321,7 +330,24 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 }
                 lastProgress = cycle
             }
-            if stepping == .fast && stillCycles >= threshold {
+            // A check whose jump could skip at most a cycle or two (a timer due within them: a
+            // result row leaving the busy array, say) is not worth its copy of the registers.
+            if stepping == .fast && stillCycles >= threshold && !glancedStill && (nextTimer(after: cycle) ?? .max) > cycle + minimumJump {
+                // The first look: a few registers, copied without the arrays (whose copies the
+                // cycle would then have to duplicate before changing them).
+                let before = glance
+                if step() {
+                    lastProgress = cycle
+                    stillCycles = 0
+                    threshold = min(threshold * 2, 64)
+                } else if glance != before {
+                    stillCycles = 0
+                    threshold = min(threshold * 2, 64)
+                } else {
+                    glancedStill = true
+                }
+            } else if stepping == .fast && glancedStill {
+                glancedStill = false
                 let before = registers
                 stillCycles = 0
                 if step() {
@@ -351,6 +377,21 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             cycle += 1
             if cycle - lastProgress > cycleLimit { return }
         }
+    }
+
+    /// A few of the registers, by value: when a cycle changes none of them, the fast path checks
+    /// all of them in the next (`Registers`).
+    struct Glance: Equatable {
+        var nextCommand: Int, dispatched: Int, execute: Int, reader: Int, writer: Int, axi: Int
+        var load: Int, store: Int
+        var unrollerPhase: UnrollerTiming.Phase, unrollerPosition: Int
+    }
+
+    private var glance: Glance {
+        Glance(nextCommand: nextCommand, dispatched: dispatched.count, execute: execute.activity, reader: reader.activity,
+               writer: writer.activity, axi: axi.activity, load: loadRow &+ loadNotes.version &* 3 &+ loadBlock &* 5,
+               store: storeRow &+ storeBlock &* 3 &+ outgoing.version &* 5 &+ pending.version &* 7,
+               unrollerPhase: unroller.phase, unrollerPosition: unroller.pairNumber &+ unroller.part &* 3 &+ unroller.storePosition &* 5)
     }
 
     /// The registers the fast path compares before and after a cycle: everything that can
@@ -398,18 +439,23 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     /// due, a result row leaving the array, the normalizer's result or its end of busy, the
     /// host's next command.
     private mutating func nextTimer(after cycle: UInt64) -> UInt64? {
-        var timers: [UInt64?] = [axi.nextTimer(after: cycle), execute.nextTimer(after: cycle)]
-        if let queued = normalizerRow?.queued { timers.append(queued) }
+        var next: UInt64?
+        func consider(_ timer: UInt64?) {
+            if let timer, timer > cycle, timer < next ?? .max { next = timer }
+        }
+        consider(axi.nextTimer(after: cycle))
+        consider(execute.nextTimer(after: cycle))
+        consider(normalizerRow?.queued)
         switch ctaPhase {
-        case .waiting(let retireAt): timers.append(retireAt)
-        case .paused(let resumeAt, _): timers.append(resumeAt)
-        case .gatherRow(_, .factors, let factorsAt): timers.append(factorsAt)
-        case .gatherDrain(let lastOutput): timers.append(lastOutput)
+        case .waiting(let retireAt): consider(retireAt)
+        case .paused(let resumeAt, _): consider(resumeAt)
+        case .gatherRow(_, .factors, let factorsAt): consider(factorsAt)
+        case .gatherDrain(let lastOutput): consider(lastOutput)
         default: break
         }
-        timers.append(normalizerBusyUntil + 1)
-        if nextCommand < program.commands.count { timers.append(arrivalOfNext()) }
-        return timers.compactMap { $0 }.filter { $0 > cycle }.min()
+        consider(normalizerBusyUntil + 1)
+        if nextCommand < program.commands.count { consider(arrivalOfNext()) }
+        return next
     }
 
     /// The host offers command i no earlier than the trace says and not before the cycle after
@@ -421,8 +467,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     }
 
     private mutating func bank(_ access: LocalRowAccess) -> Int {
-        access.accumulator ? accumulatorMemory.bank(row: access.row % accRows)
-                           : scratchpadMemory.bank(row: access.row % spRows)
+        Int(access.accumulator ? accumulatorBank[access.row % accRows] : scratchpadBank[access.row % spRows])
     }
 
     private mutating func sameBank(_ a: LocalRowAccess?, _ b: LocalRowAccess) -> Bool {
@@ -431,12 +476,17 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     }
 
     /// The station's candidate of queue `kind` when nothing older elsewhere conflicts with it.
+    /// A candidate found free of conflicts stays free until it issues: the entries older than it
+    /// in the other queues only leave (a command dispatched later has a larger number), so the
+    /// check runs until it passes once (`clearedCandidates`).
     private mutating func issuable(_ kind: Int) -> Int? {
         guard let candidate = station[kind].candidate else { return nil }
+        if clearedCandidates[kind] == candidate { return candidate }
         let footprint = dispatched.footprint[candidate]
         for other in 0..<3 where other != kind {
             if station[other].holdsConflict(before: candidate, with: footprint, in: dispatched.footprint) { return nil }
         }
+        clearedCandidates[kind] = candidate
         return candidate
     }
 
@@ -868,7 +918,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         var progress = false
         let before = unroller
         // A slot completes when its loop waits and none of its commands is out (registers).
-        let completing = (0..<2).first { before.waiting[$0] != nil && before.outstanding[$0] == 0 }
+        let completing = (0..<2).first { unroller.waiting[$0] != nil && unroller.outstanding[$0] == 0 }
         // The host's command by position (copied out of the program only when taken).
         let hostOffer = nextCommand < program.commands.count && arrivalOfNext() <= cycle ? nextCommand : nil
         let hostRoute = hostOffer.map { program.commands[$0].route }
@@ -999,6 +1049,14 @@ struct Dispatched {
     private(set) var slot: [Int?] = []
 
     var count: Int { index.count }
+
+    mutating func reserveCapacity(_ commands: Int) {
+        work.reserveCapacity(commands)
+        footprint.reserveCapacity(commands)
+        normalizerBusy.reserveCapacity(commands)
+        index.reserveCapacity(commands)
+        slot.reserveCapacity(commands)
+    }
 
     mutating func append(_ command: TimedCommand, slot: Int?) {
         work.append(command.work)
