@@ -31,11 +31,12 @@ struct NormalizerWithScaleUnits: Module {
         let normalizer = m.instance("normalizer", Normalizer(parameters))
         m.connect(normalizer.configure, from: io.configure)
         m.connect(normalizer.row, from: io.row)
-        let valueBits = Normalizer.scaledValueBits(parameters.config), inputBits = parameters.config.inputType.width
         let results = (0..<parameters.normalizerLanes).map { lane -> Signal in
-            let unit = m.instance("scale_\(lane)", ScaleUnit(inputWidth: valueBits, outputWidth: inputBits))
-            unit.value.set(normalizer.scaleValues.bits((lane + 1) * valueBits - 1, lane * valueBits).asSInt)
-            unit.scale.set(normalizer.scaleFactors.bits((lane + 1) * 32 - 1, lane * 32))
+            let unit = m.instance("scale_\(lane)", ScaleUnit(inputWidth: Normalizer.scaledValueBits(parameters.config),
+                                                              outputWidth: parameters.config.inputType.width))
+            let request = normalizer.scaleRequest(lane: lane)
+            unit.value.set(request.value)
+            unit.scale.set(request.factor)
             return unit.result.asUInt
         }
         normalizer.scaled.set(cat(results.reversed()))

@@ -336,11 +336,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 // The first look: a few registers, copied without the arrays (whose copies the
                 // cycle would then have to duplicate before changing them).
                 let before = glance
-                if step() {
-                    lastProgress = cycle
-                    stillCycles = 0
-                    threshold = min(threshold * 2, 64)
-                } else if glance != before {
+                let progressed = step()
+                if progressed { lastProgress = cycle }
+                if progressed || glance != before {
                     stillCycles = 0
                     threshold = min(threshold * 2, 64)
                 } else {
@@ -350,10 +348,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 glancedStill = false
                 let before = registers
                 stillCycles = 0
-                if step() {
-                    lastProgress = cycle
-                    threshold = min(threshold * 2, 64)
-                } else if !sameState(as: before) {
+                let progressed = step()
+                if progressed { lastProgress = cycle }
+                if progressed || !sameState(as: before) {
                     threshold = min(threshold * 2, 64)
                 } else {
                     threshold = 2

@@ -215,20 +215,18 @@ public struct StoreController: Module {
         // too: a plain accumulator row uses them in the cycle it arrives, the normalizer in every
         // other (a row through the lanes holds the reader, so the two never meet).
         let lent = normalizer == nil ? 0 : parameters.normalizerLanes
-        let laneValueBits = Normalizer.scaledValueBits(parameters.config)
-        let arrivingPlain = lent == 0 ? Signal(true) : m.wire("arriving_plain", .bool, default: readInFlight && arrivingFromAccumulator && !arrivingNormalized)
+        let arrivingPlain = lent == 0 ? nil : m.wire("arriving_plain", .bool, default: readInFlight && arrivingFromAccumulator && !arrivingNormalized)
+        let fp32 = parameters.config.accScale == .fp32
         var lentResults: [Signal] = []
         let scaled = (0..<dim).map { lane -> Signal in
             let element = accRow.bits((lane + 1) * accBits - 1, lane * accBits).asSInt
-            let fp32 = parameters.config.accScale == .fp32
             // No scale hardware: the scale is 1.0 and values only saturate.
-            var value = fp32 ? element : mux(element < low, low, mux(element > high, high, element)).truncated(to: inputBits)
-            if let normalizer, lane < lent {
-                let unit = m.instance("scale_\(lane)", ScaleUnit(inputWidth: laneValueBits, outputWidth: inputBits))
-                let laneValue = normalizer.scaleValues.bits((lane + 1) * laneValueBits - 1, lane * laneValueBits).asSInt
-                let laneFactor = normalizer.scaleFactors.bits((lane + 1) * 32 - 1, lane * 32)
-                unit.value.set(fp32 ? mux(arrivingPlain, element.extended(to: laneValueBits), laneValue) : laneValue)
-                unit.scale.set(fp32 ? mux(arrivingPlain, accScale, laneFactor) : laneFactor)
+            var value = mux(element < low, low, mux(element > high, high, element)).truncated(to: inputBits)
+            if let normalizer, let arrivingPlain, lane < lent {
+                let unit = m.instance("scale_\(lane)", ScaleUnit(inputWidth: Normalizer.scaledValueBits(parameters.config), outputWidth: inputBits))
+                let request = normalizer.scaleRequest(lane: lane)
+                unit.value.set(fp32 ? mux(arrivingPlain, element.extended(to: unit.value.width), request.value) : request.value)
+                unit.scale.set(fp32 ? mux(arrivingPlain, accScale, request.factor) : request.factor)
                 lentResults.append(unit.result)
                 if fp32 { value = unit.result }
             } else if fp32 {

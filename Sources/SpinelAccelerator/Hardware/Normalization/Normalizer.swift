@@ -453,23 +453,24 @@ public struct Normalizer: Module {
         let plainRow = Signal(extensions) && activation < Signal(Activation.layerNorm.rawValue)
         let scaleSource = row.scaleSource
         let rowScaled = scaleSource === Signal(NumericsExtensions.ScaleSource.row.rawValue)
-        let sharedScale: Signal
+        let layerNormScale: Signal, plainScale: Signal
         if extensions {
             // A row is a LayerNorm row (scale ⊗ 2^−F) or a plain row with the row scale
             // (ρ ⊗ scale), never both: one multiplier makes either.
             let product = m.instance("output_scale", FloatMultiply())
             product.a.set(mux(layerNormRow, row.scale, rowResult))
             product.b.set(mux(layerNormRow, twoToMinusF, row.scale))
-            let plainScale = mux(rowScaled, product.product, row.scale)
-            sharedScale = m.wire("row_output_scale", .uint(32),
-                                 default: mux(layerNormRow, product.product, mux(softmaxRow, rowResult, mux(relativeRow, maximumFactor, plainScale))))
+            layerNormScale = product.product
+            plainScale = mux(rowScaled, product.product, row.scale)
         } else {
-            let layerNormScale = m.instance("layernorm_scale", FloatMultiply())
-            layerNormScale.a.set(row.scale)
-            layerNormScale.b.set(twoToMinusF)
-            sharedScale = m.wire("row_output_scale", .uint(32),
-                                 default: mux(layerNormRow, layerNormScale.product, mux(softmaxRow, rowResult, mux(relativeRow, maximumFactor, row.scale))))
+            let product = m.instance("layernorm_scale", FloatMultiply())
+            product.a.set(row.scale)
+            product.b.set(twoToMinusF)
+            layerNormScale = product.product
+            plainScale = row.scale
         }
+        let sharedScale = m.wire("row_output_scale", .uint(32),
+                                 default: mux(layerNormRow, layerNormScale, mux(softmaxRow, rowResult, mux(relativeRow, maximumFactor, plainScale))))
         let laneScaled = !layerNormRow && !softmaxRow && !relativeRow && scaleSource === Signal(NumericsExtensions.ScaleSource.lane.rawValue)
         for unit in units {
             unit.inverse.set(rowResult.bits(LayerNormFormat.reciprocalBits - 1, 0))
@@ -524,6 +525,15 @@ public struct Normalizer: Module {
         // Busy through the beats too, but not in a lane row's result cycle (the store
         // controller reads the next row then).
         io.busy.set(!inPhase(.idle) || (beat =/= 0 && !resultValid))
+    }
+}
+
+extension Normalizer.IO {
+    /// Lane `lane`'s value and scale for the scale unit it borrows, out of `scaleValues` and
+    /// `scaleFactors`; the unit's result goes back into `scaled` at the same lane.
+    public func scaleRequest(lane: Int) -> (value: Signal, factor: Signal) {
+        let lanes = scaleFactors.width / 32, valueBits = scaleValues.width / lanes
+        return (scaleValues.bits((lane + 1) * valueBits - 1, lane * valueBits).asSInt, scaleFactors.bits((lane + 1) * 32 - 1, lane * 32))
     }
 }
 

@@ -125,7 +125,6 @@ struct NormalizerLane: Module {
         @Output var result: Signal
     }
 
-
     var io: IO {
         let config = parameters.config
         let accBits = config.accType.width
