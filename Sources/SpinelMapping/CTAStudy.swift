@@ -27,6 +27,8 @@ public struct CTAStudy: Sendable {
         /// Head 0's cycles on the accelerator, compressed and dense (at the width asked for), or
         /// why the head could not be mapped.
         public var cycles: Result<CTACycles, MappingError>?
+        /// With `cycles`: the layer's mesh floor on that accelerator (`CTAMeshFloor`).
+        public var meshFloor: Result<CTAMeshFloor.Floor, MappingError>?
 
         /// RL = (k0 + 2k1 + 2k2) / 3n: the share of the linears' work left.
         public var linearRatio: Double { Double(clusters[0] + 2 * clusters[1] + 2 * clusters[2]) / Double(3 * tokens) }
@@ -77,6 +79,7 @@ public struct CTAStudy: Sendable {
                 var integerError = 0.0, floatError = 0.0
                 var clusters: [Int] = [], floatClusters: [Int] = []
                 var headCycles: Result<CTACycles, MappingError>?
+                var meshFloor: Result<CTAMeshFloor.Floor, MappingError>?
                 if let cycles, cycles.width == width, let head = heads.first {
                     let mapped = CTAHeadMapping.Head(tokens: tokens.values, hashes: integerHashes, query: head.query.integer, key: head.key.integer,
                                                      value: head.value.integer, scales: head.scales)
@@ -102,16 +105,29 @@ public struct CTAStudy: Sendable {
                         preconditionFailure("\(error) (the study sets maxClusters to maxTokens, which cannot overflow)")
                     }
                 }
+                if let cycles, cycles.width == width {
+                    meshFloor = Result {
+                        try CTAMeshFloor.floor(n: n, hidden: hidden, heads: config.heads, headSize: headSize, hashLength: l, counts: clusters,
+                                               parameters: cycles.accelerator)
+                    }.mapError { $0 as? MappingError ?? MappingError("\($0)") }
+                }
                 let heads = Double(config.heads)
-                let k0 = clusters[0], kv = clusters[1] + clusters[2]
                 let dense = config.heads * (3 * n * hidden * headSize + 2 * n * n * headSize)
-                let compressed = config.heads * ((k0 + 2 * kv) * hidden * headSize + 2 * k0 * kv * headSize) + 3 * l * n * hidden
+                let compressed = Self.compressedMACs(n: n, hidden: hidden, heads: config.heads, headSize: headSize, hashLength: l, counts: clusters)
                 rows.append(Row(layer: layerIndex, width: width, tokens: n, clusters: clusters, floatClusters: floatClusters,
                                 integerError: integerError / heads, floatError: floatError / heads,
-                                denseMACs: dense, compressedMACs: compressed, cycles: headCycles))
+                                denseMACs: dense, compressedMACs: compressed, cycles: headCycles, meshFloor: meshFloor))
             }
         }
         self.rows = rows
+    }
+
+    /// Multiply-accumulates of a CTA layer (docs/CTA.md): the three hash products over the n
+    /// tokens, the linears over k0 (Q̄) and k1 + k2 (K̄, V̄) rows, the scores and the output
+    /// over k0 × (k1 + k2), every head.
+    public static func compressedMACs(n: Int, hidden: Int, heads: Int, headSize: Int, hashLength l: Int, counts: [Int]) -> Int {
+        let k0 = counts[0], kv = counts[1] + counts[2]
+        return heads * ((k0 + 2 * kv) * hidden * headSize + 2 * k0 * kv * headSize) + 3 * l * n * hidden
     }
 
     /// The table the command prints and docs/CTA.md shows.
@@ -131,11 +147,13 @@ public struct CTAStudy: Sendable {
     /// clustering, aggregation) works on the layer's input tokens, so it is shared by all heads
     /// and runs once, the rest once per head (the same cycles for every head: the cluster tables
     /// are the layer's, and the timing does not depend on the weights' values). The CTA layer
-    /// is front + heads × rest, the dense layer heads × the dense head.
+    /// is front + heads × rest, the dense layer heads × the dense head. Then the layer's MAC
+    /// bound (its multiply-accumulates over DIM² PEs), the CTA layer over it, and the mesh floor
+    /// (`CTAMeshFloor`) over it: the least any mapping of the layer can reach on this mesh.
     public func cycleTable(heads: Int) -> String {
         let stages = CTAHeadMapping.Stage.all
         var lines = ["layer      w     n    k0    k1    k2 " + stages.map { String($0.prefix(9)).padding(toLength: 9, withPad: " ", startingAt: 0) }.joined(separator: " ")
-                     + "   CTA head dense head    CTA layer  dense layer  CTA/dense  front/dense"]
+                     + "   CTA head dense head    CTA layer  dense layer  CTA/dense  front/dense  MAC bound  CTA/bound  mesh floor  floor/bound"]
         for row in rows {
             guard let cycles = row.cycles else { continue }
             let head = String(format: "%5d %6.3g %5d %5d %5d %5d ", row.layer, row.width, row.tokens, row.clusters[0], row.clusters[1], row.clusters[2])
@@ -146,9 +164,18 @@ public struct CTAStudy: Sendable {
                 let byStage = stages.map { stage in c.compressed.first { $0.stage == stage }?.cycles ?? 0 }
                 let front = byStage[0] + byStage[1] + byStage[2]
                 let layer = front + UInt64(heads) * (c.compressedTotal - front), denseLayer = UInt64(heads) * c.denseTotal
+                var floor = "  floor not mapped"
+                switch row.meshFloor {
+                case .success(let f):
+                    floor = String(format: " %10.0f %10.3f %11llu %12.3f", f.bound, Double(layer) / f.bound, f.cycles, f.ratio)
+                case .failure(let error):
+                    floor = "  floor not mapped: \(error)"
+                case nil:
+                    break
+                }
                 lines.append(head + byStage.map { String(format: "%9llu", $0) }.joined(separator: " ")
                              + String(format: " %10llu %10llu %12llu %12llu %10.3f %12.3f", c.compressedTotal, c.denseTotal, layer, denseLayer,
-                                      Double(layer) / Double(denseLayer), Double(front) / Double(denseLayer)))
+                                      Double(layer) / Double(denseLayer), Double(front) / Double(denseLayer)) + floor)
             }
         }
         return lines.joined(separator: "\n")

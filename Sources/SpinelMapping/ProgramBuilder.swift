@@ -185,9 +185,11 @@ struct ProgramBuilder {
     /// C = act(ACC_SCALE(A·B + D, scale)) with the same tile choice and the same loops. A is
     /// I×K (K×I transposed), B K×J (J×K transposed), D int32 (int8 with lowD) or absent, C int8
     /// (int32 with fullC). `activation` 4 (Softmax) or 2 (LayerNorm) normalizes whole rows.
+    /// Without `storeC` the results stay in the accumulator (no C address: nothing moves out),
+    /// which only `CTAMeshFloor` uses.
     mutating func tiledMatmul(i dimI: Int, j dimJ: Int, k dimK: Int, a: DRAMMatrix, b: DRAMMatrix, d: DRAMMatrix?, c: DRAMMatrix,
                               activation: Int = 0, scale: Float, transposeA: Bool = false, transposeB: Bool = false,
-                              fullC: Bool = false, lowD: Bool = false) {
+                              fullC: Bool = false, lowD: Bool = false, storeC: Bool = true) {
         let tilesI = Self.tiles(dimI, dim), tilesJ = Self.tiles(dimJ, dim), tilesK = Self.tiles(dimK, dim)
         let normalizes = activation == 2 || activation == 4
         var t = normalizes ? chooseRowTiles(tilesI, tilesJ) : chooseTiles(tilesI, tilesJ)
@@ -207,7 +209,7 @@ struct ProgramBuilder {
                     let aOffset = transposeA ? a.at(k0 * dim, i0 * dim) : a.at(i0 * dim, k0 * dim)
                     let bOffset = transposeB ? b.at(j0 * dim, k0 * dim) : b.at(k0 * dim, j0 * dim)
                     let dOffset = d != nil && k0 == 0 ? d!.at(i0 * dim, j0 * dim) : 0
-                    let cOffset = k0 + lk == tilesK ? c.at(i0 * dim, j0 * dim) : 0
+                    let cOffset = storeC && k0 + lk == tilesK ? c.at(i0 * dim, j0 * dim) : 0
                     loopWS(Loop(tilesI: li, tilesJ: lj, tilesK: lk,
                                 padI: i0 + li == tilesI ? tilesI * dim - dimI : 0,
                                 padJ: j0 + lj == tilesJ ? tilesJ * dim - dimJ : 0,
