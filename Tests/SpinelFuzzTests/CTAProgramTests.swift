@@ -151,8 +151,14 @@ struct CTAProgramTests {
     /// Runs `program` on the RTL and checks it against the golden model and the timing model;
     /// returns the golden model after the program.
     @discardableResult
-    static func check(_ program: CommandProgram, _ name: String) throws -> GoldenModel {
-        let runner = try runner.get()
+    static func check(_ program: CommandProgram, _ name: String, on other: DifferentialRunner? = nil) throws -> GoldenModel {
+        try check(program, name, trace: nil, on: other)
+    }
+
+    /// `check`, handing the RTL's trace to `trace`.
+    @discardableResult
+    static func check(_ program: CommandProgram, _ name: String, trace inspect: ((HarnessTrace) -> Void)?, on other: DifferentialRunner? = nil) throws -> GoldenModel {
+        let runner = try other ?? runner.get()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-cta-\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("\(name).program"), tracePath = directory.appendingPathComponent("\(name).jsonl")
@@ -162,6 +168,7 @@ struct CTAProgramTests {
         // Exit status 1: the accelerator reported an error (the replay compares it with the golden model's).
         #expect(run.status == 0 || (run.status == 1 && model.error != nil), "\(name): \(run.standardOutput)\(run.standardError)")
         let trace = try HarnessTrace.load(tracePath)
+        inspect?(trace)
         let report = TraceReplay.replay(trace, parameters: runner.parameters)
         #expect(report.verdict == .match, "\(name) (files in \(directory.path)): \(report.render(commandTable: false, maximumProblems: 3))")
         #expect(trace.finalError.map { ErrorCode(rawValue: $0.code) } == model.error.map { ErrorCode(rawValue: $0.code.rawValue) },
@@ -522,6 +529,26 @@ struct CTAProgramTests {
         let model = try Self.check(builder.program, "probabilities-\(name)")
         #expect(model.error == nil)
         #expect(model.state.cta?.probabilityRows.count == (k0 + 1) / 2)
+    }
+
+    /// The probability aggregation unit clears its AP memories after reset, one word of each per
+    /// cycle, `maxClusters` cycles (`PipelineTiming.probabilityUnitReadyCycle`); a CTA_PROBABILITIES
+    /// taken before then loads its tokens once the unit has cleared. On small-cta (8 clusters) no
+    /// legal command can arrive that early, so this runs on a variant of 128 clusters
+    /// (Testbenches/configs/small-cta-clearing.json) with one token per level: the command must be
+    /// issued well inside the clearing, and the timing model must still predict every cycle.
+    @Test func probabilitiesWhileClearing() throws {
+        let config = try AcceleratorConfig.fromJSON(Data(contentsOf: Self.root().appendingPathComponent("Testbenches/configs/small-cta-clearing.json")))
+        let clearing = try #require(config.cta).maxClusters
+        let runner = try DifferentialRunner(config: config, runnerSource: DifferentialRunner.defaultRunnerSource())
+        let (builder, _) = Self.probabilitiesProgram(k0: 1, levelOne: [0], levelTwo: [0], lambda: 0.05, seed: 0xB20)
+        var issued: UInt64?
+        let model = try Self.check(builder.program, "probabilities-clearing", trace: { trace in
+            issued = trace.commands.first { $0.funct == Funct.ctaProbabilities }?.issueCycle
+        }, on: runner)
+        #expect(model.error == nil)
+        let cycle = try #require(issued, "the trace has a CTA_PROBABILITIES")
+        #expect(cycle + 20 < UInt64(clearing), "issued in cycle \(cycle), the unit clears until \(clearing): the test does not wait on the clearing")
     }
 
     /// Groups of compressed rows: 3 rows from row 0, 2 rows from row 3, 3 more from row 5 (the
