@@ -5,11 +5,12 @@
 // Each head's counts and output rows are compared with the C reference spinel_cta_head_reference
 // (spinel_reference.h), which the tests check against the golden model's CTAAttention.run.
 //
-//   spinel sim --config Testbenches/configs/small-cta.json --testbench Testbenches/cta_attention.c [-- n width d [heads]]
+//   spinel sim --config Testbenches/configs/small-cta.json --testbench Testbenches/cta_attention.c [-- n width d [heads [prototypes]]]
 //
 // Defaults: n = SPINEL_CTA_MAX_TOKENS tokens of width 2·DIM + 1 (not a multiple of DIM), head
 // size DIM + 1, one head (spinel_cta_attention; 2 to 4 heads use spinel_cta_attention_heads with
-// each head's own linears, scales and λ), from 3 prototypes (the tokens cluster).
+// each head's own linears, scales and λ), from 3 prototypes (the tokens cluster; more prototypes,
+// up to n, give more clusters).
 #include <stdlib.h>
 
 #include "common/testbench.h"
@@ -32,19 +33,23 @@ int main(int argc, char** argv) {
   const size_t width = argc > 2 ? strtoul(argv[2], NULL, 10) : 2 * DIM + 1;
   const size_t d = argc > 3 ? strtoul(argv[3], NULL, 10) : DIM + 1;
   const size_t heads = argc > 4 ? strtoul(argv[4], NULL, 10) : 1;
-  if (n < 1 || n > SPINEL_CTA_MAX_TOKENS || width < 1 || d < 1 || heads < 1 || heads > MAX_HEADS) {
-    fprintf(stderr, "cta_attention: n must be 1 to %d, width and d at least 1, heads 1 to %d (got %zu, %zu, %zu, %zu)\n", SPINEL_CTA_MAX_TOKENS,
-            MAX_HEADS, n, width, d, heads);
+  const size_t count = argc > 5 ? strtoul(argv[5], NULL, 10) : 3;
+  if (n < 1 || n > SPINEL_CTA_MAX_TOKENS || width < 1 || d < 1 || heads < 1 || heads > MAX_HEADS || count < 1 || count > n) {
+    fprintf(stderr, "cta_attention: n must be 1 to %d, width and d at least 1, heads 1 to %d, prototypes 1 to n (got %zu, %zu, %zu, %zu, %zu)\n",
+            SPINEL_CTA_MAX_TOKENS, MAX_HEADS, n, width, d, heads, count);
     return 2;
   }
   elem_t* x = malloc(n * width);
-  elem_t* prototypes = malloc(4 * width);
-  for (size_t i = 0; i < 4 * width; i++) prototypes[i] = random_int8(100);
+  // At least 4 prototypes drawn (the random stream of the default 3 stays what it was).
+  const size_t drawn = count > 4 ? count : 4;
+  elem_t* prototypes = malloc(drawn * width);
+  for (size_t i = 0; i < drawn * width; i++) prototypes[i] = random_int8(100);
   for (size_t t = 0; t < n; t++)
     for (size_t j = 0; j < width; j++)
-      x[t * width + j] = (elem_t)tb_saturate(prototypes[(tb_random() % 3) * width + j] + random_int8(3), -128, 127);
+      x[t * width + j] = (elem_t)tb_saturate(prototypes[(tb_random() % count) * width + j] + random_int8(3), -128, 127);
 
-  // Three LSH instances: int8 directions, bucket width w = 20000 (levels 0, 1) and 10000 (level 2).
+  // Three LSH instances: int8 directions, bucket width w = 20000 (levels 0, 1) and 10000 (level 2),
+  // narrower by 3/prototypes past 3 prototypes (so that more prototypes make more clusters).
   static elem_t directions[3][L * 64];
   static acc_t offsets[3][L] row_align_acc(1);
   spinel_cta_hash_t hashes[3];
@@ -53,7 +58,7 @@ int main(int argc, char** argv) {
   unsigned shifts[3];
   TB_CHECK(width <= 64, "width %zu: at most 64 in this test", width);
   for (int level = 0; level < 3; level++) {
-    const double w = level == 2 ? 10000.0 : 20000.0;
+    const double w = (level == 2 ? 10000.0 : 20000.0) * (count > 3 ? 3.0 / (double)count : 1.0);
     for (size_t i = 0; i < L * width; i++) directions[level][i] = random_int8(60);
     for (int i = 0; i < L; i++) reference_offsets[level][i] = offsets[level][i] = (acc_t)(tb_random() % (unsigned)w);
     tb_cta_reciprocal(w, &multipliers[level], &shifts[level]);

@@ -346,20 +346,46 @@ static inline void spinel_cta_head(size_t n, size_t width, size_t d, elem_t* con
                           MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, NO_ACTIVATION, store_scales[m], 0, false, false, true,
                           false, false, 0, WS);
     }
-    tiled_matmul_auto(k0, kv, d, q, kv_rows[0], NULL, scores, d, d, 0, kv, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY,
-                      NO_ACTIVATION, ACC_SCALE_IDENTITY, 0, false, false, true, true, false, 0, WS);
-    /* Probability aggregation in groups of rows whose score blocks fit the accumulator and
-     * whose AP blocks fit the scratchpad: a group's score blocks in, its AP halves out. */
-    const size_t group = spinel_min(k0, spinel_min(ACC_ROWS / score_blocks, BANK_NUM * BANK_ROWS / score_blocks));
+    /* The scores and their probability aggregation. LOOP_WS without C leaves a product in its
+     * accumulator half, tile (i, j) at row (i·J + j)·DIM: for a tile of DIM compressed rows that is
+     * CTA_PROBABILITIES's layout of a group of DIM rows, so the full tiles are aggregated where
+     * their scores lie (`in_place` tiles per product: whole score rows in half the accumulator,
+     * their operands in half the scratchpad), AP through the other half of the scratchpad. The
+     * last k0 mod DIM rows (or every row when a score row does not fit) go through DRAM: their
+     * scores out, then in block by block, in groups whose blocks fit the local memories. */
+    const size_t acc_half_tiles = ACC_ROWS / 2 / DIM, sp_half_tiles = BANK_NUM * BANK_ROWS / 2 / DIM;
+    const size_t in_place = score_blocks < sp_half_tiles ? spinel_min(acc_half_tiles / score_blocks, sp_half_tiles - score_blocks) : 0;
+    const size_t in_place_rows = in_place > 0 ? k0 / DIM * DIM : 0;
+    const uint32_t in_place_ap = BANK_NUM * BANK_ROWS / 2;
     spinel_cta_config_lambda(lambda);
-    for (size_t first = 0; first < k0; first += group) {
-        const size_t rows = spinel_min(group, k0 - first);
-        for (size_t b = 0; b < score_blocks; b++)
-            spinel_cta_move_in(scores + first * kv + b * DIM, kv * sizeof(acc_t), acc | (uint32_t)(b * rows), rows, SPINEL_CTA_COLUMNS(b, kv));
-        spinel_cta_aggregate_probabilities(ap_rows, acc, first, rows, k1 + k2);
+    if (in_place_rows < k0)
+        tiled_matmul_auto(k0 - in_place_rows, kv, d, q + in_place_rows * d, kv_rows[0], NULL, scores + in_place_rows * kv, d, d, 0, kv,
+                          MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, NO_ACTIVATION, ACC_SCALE_IDENTITY, 0, false, false,
+                          true, true, false, 0, WS);
+    for (size_t first = 0; first < in_place_rows; first += in_place * DIM) {
+        const size_t rows = spinel_min(in_place * DIM, in_place_rows - first);
+        tiled_matmul_auto(rows, kv, d, q + first * d, kv_rows[0], NULL, NULL, d, d, 0, kv, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY,
+                          MVIN_SCALE_IDENTITY, NO_ACTIVATION, ACC_SCALE_IDENTITY, 0, false, false, true, true, false, 0, WS);
+        const uint32_t products = (uint32_t)spinel_c_base();
         gemmini_extended_config_st(score_blocks * DIM, NO_ACTIVATION, ACC_SCALE_IDENTITY);
-        for (size_t b = 0; b < score_blocks; b++)
-            spinel_cta_move_out(ap + first * score_blocks * DIM + b * DIM, score_blocks * DIM, ap_rows + (uint32_t)(b * rows), rows, DIM);
+        for (size_t tile = 0; tile < rows; tile += DIM) {
+            spinel_cta_aggregate_probabilities(in_place_ap, products + (uint32_t)(tile * score_blocks), first + tile, DIM, k1 + k2);
+            for (size_t b = 0; b < score_blocks; b++)
+                spinel_cta_move_out(ap + (first + tile) * score_blocks * DIM + b * DIM, score_blocks * DIM, in_place_ap + (uint32_t)(b * DIM), DIM, DIM);
+        }
+    }
+    if (in_place_rows < k0) {
+        gemmini_fence();
+        const size_t group = spinel_min(k0 - in_place_rows, spinel_min(ACC_ROWS / score_blocks, BANK_NUM * BANK_ROWS / score_blocks));
+        for (size_t first = in_place_rows; first < k0; first += group) {
+            const size_t rows = spinel_min(group, k0 - first);
+            for (size_t b = 0; b < score_blocks; b++)
+                spinel_cta_move_in(scores + first * kv + b * DIM, kv * sizeof(acc_t), acc | (uint32_t)(b * rows), rows, SPINEL_CTA_COLUMNS(b, kv));
+            spinel_cta_aggregate_probabilities(ap_rows, acc, first, rows, k1 + k2);
+            gemmini_extended_config_st(score_blocks * DIM, NO_ACTIVATION, ACC_SCALE_IDENTITY);
+            for (size_t b = 0; b < score_blocks; b++)
+                spinel_cta_move_out(ap + first * score_blocks * DIM + b * DIM, score_blocks * DIM, ap_rows + (uint32_t)(b * rows), rows, DIM);
+        }
     }
     gemmini_fence();
     /* Ō's two products in int32, then the gather per output column block. */

@@ -51,8 +51,9 @@ public enum CTAHeadMapping {
     }
 
     /// The program for `head` on `parameters` (which must have CTA units).
-    /// `groupRows` caps the compressed query rows per CTA_PROBABILITIES (default: as many as
-    /// the local memories hold).
+    /// The full tiles of DIM compressed rows are aggregated where their scores lie, a
+    /// CTA_PROBABILITIES each; `groupRows` caps the rows per CTA_PROBABILITIES of the others
+    /// (default: as many as the local memories hold), and under DIM sends every row through DRAM.
     public static func map(_ head: Head, parameters: AcceleratorParameters, groupRows maximumGroupRows: Int? = nil) throws -> Mapped {
         guard let cta = parameters.config.cta else {
             throw MappingError("\(parameters.name) has no CTA units: give a configuration with a cta section (docs/CONFIGURATION.md)")
@@ -198,25 +199,57 @@ public enum CTAHeadMapping {
             b.tiledMatmul(i: k2, j: d, k: width, a: centroids[2], b: w, d: nil, c: target.rows(k1Padded, k2), scale: scale, transposeB: true)
         }
         fence(Stage.linears)
-        b.tiledMatmul(i: k0, j: k1Padded + k2, k: d, a: q̄, b: k̄, d: nil, c: scores, scale: 1, transposeB: true, fullC: true)
-        fence(Stage.scores)
 
-        // Probability aggregation, a group of r compressed rows at a time: its score blocks into
-        // the accumulator (block β of group row t at row β·r + t), AP's int8 halves into the
-        // scratchpad in the same layout, then to DRAM.
+        // The scores and their probability aggregation. LOOP_WS without a C address leaves a
+        // product in the accumulator half it used, tile (i, j) at row (i·J + j)·DIM: for a tile of
+        // DIM compressed rows that is CTAScoreLayout's blocks of a group of DIM rows (block j of
+        // row t at j·DIM + t), so CTA_PROBABILITIES reads it where it lies. The full tiles go that
+        // way, `inPlaceTiles` per product (whole score rows in half the accumulator, their operands
+        // in half the scratchpad), their AP to the other half of the scratchpad and out to DRAM;
+        // the scores of the last k0 mod DIM rows (a group of fewer rows has another layout), or of
+        // every row when a score row does not fit or `groupRows` asks for groups under DIM, go
+        // out to DRAM and come back in block by block.
         b.command(Funct.ctaConfig, F.configTarget.placed(UInt64(F.exponentTarget)) | F.exponentFactor.placed(UInt64(head.scales.exponent.bitPattern)), 0)
-        for first in stride(from: 0, to: k0, by: groupRows) {
-            let rows = min(groupRows, k0 - first)
-            for block in 0..<layout.blocks {
-                moveIn(scores.rows(first, rows), columns: block * dim, min(dim, k1Padded + k2 - block * dim),
-                       to: accumulator(scoreRows + block * rows), accumulator: true)
-            }
-            b.command(Funct.ctaProbabilities, F.outputAddress.placed(UInt64(apRows)) | F.firstRow.placed(UInt64(first)),
-                      ProgramBuilder.operand(accumulator(scoreRows), rows: rows, columns: k1 + k2))
-            b.configStore(activation: 0, scale: 1, strideBytes: layout.blocks * dim)
-            for block in 0..<layout.blocks { moveOut(ap.rows(first, rows), columns: block * dim, dim, from: UInt32(apRows + block * rows)) }
+        let accumulatorHalfTiles = parameters.accRows / 2 / dim, scratchpadHalfTiles = parameters.spRows / 2 / dim
+        let inPlaceTiles = max(min(accumulatorHalfTiles / layout.blocks, scratchpadHalfTiles - layout.blocks), 0)
+        let inPlaceRows = inPlaceTiles >= 1 && (maximumGroupRows ?? dim) >= dim ? k0 / dim * dim : 0
+        if inPlaceRows < k0 {
+            b.tiledMatmul(i: k0 - inPlaceRows, j: k1Padded + k2, k: d, a: q̄.rows(inPlaceRows, k0 - inPlaceRows), b: k̄, d: nil,
+                          c: scores.rows(inPlaceRows, k0 - inPlaceRows), scale: 1, transposeB: true, fullC: true)
         }
-        fence(Stage.probabilities)
+        let inPlaceAP = UInt32(parameters.spRows / 2)
+        for first in stride(from: 0, to: inPlaceRows, by: max(inPlaceTiles, 1) * dim) {
+            let rows = min(inPlaceTiles * dim, inPlaceRows - first)
+            b.tiledMatmul(i: rows, j: k1Padded + k2, k: d, a: q̄.rows(first, rows), b: k̄, d: nil, c: scores, scale: 1, transposeB: true,
+                          fullC: true, storeC: false)
+            let products = b.accumulatorRow(half: b.accumulatorHalf, 0)
+            b.configStore(activation: 0, scale: 1, strideBytes: layout.blocks * dim)
+            for tile in stride(from: 0, to: rows, by: dim) {
+                b.command(Funct.ctaProbabilities, F.outputAddress.placed(UInt64(inPlaceAP)) | F.firstRow.placed(UInt64(first + tile)),
+                          ProgramBuilder.operand(products + UInt32(tile * layout.blocks), rows: dim, columns: k1 + k2))
+                for block in 0..<layout.blocks {
+                    moveOut(ap.rows(first + tile, dim), columns: block * dim, dim, from: inPlaceAP + UInt32(block * dim))
+                }
+            }
+        }
+        if inPlaceRows < k0 {
+            // The DRAM scores of the rows left are read back: their stores must have landed.
+            fence(Stage.scores)
+            for first in stride(from: inPlaceRows, to: k0, by: groupRows) {
+                let rows = min(groupRows, k0 - first)
+                for block in 0..<layout.blocks {
+                    moveIn(scores.rows(first, rows), columns: block * dim, min(dim, k1Padded + k2 - block * dim),
+                           to: accumulator(scoreRows + block * rows), accumulator: true)
+                }
+                b.command(Funct.ctaProbabilities, F.outputAddress.placed(UInt64(apRows)) | F.firstRow.placed(UInt64(first)),
+                          ProgramBuilder.operand(accumulator(scoreRows), rows: rows, columns: k1 + k2))
+                b.configStore(activation: 0, scale: 1, strideBytes: layout.blocks * dim)
+                for block in 0..<layout.blocks { moveOut(ap.rows(first, rows), columns: block * dim, dim, from: UInt32(apRows + block * rows)) }
+            }
+            fence(Stage.probabilities)
+        } else {
+            fence(Stage.scores)
+        }
 
         // Ō's two products AP₁·V̄₁ and AP₂·V̄₂ in int32, then the gather, one output column block at a time.
         b.tiledMatmul(i: k0, j: d, k: k1, a: ap.columns(0, k1), b: v̄.rows(0, k1), d: nil, c: halves[0], scale: 1, fullC: true)

@@ -267,6 +267,15 @@ struct TestbenchTests {
         try run("cta_attention", on: Self.config("small-cta"), arguments: shape, exactTiming: true)
     }
 
+    /// Many clusters (16 prototypes, narrower buckets: k = (62, 69, 31) over 96 tokens, 2 heads)
+    /// on small-cta-clearing (128 clusters): each head's scores aggregated in place one tile of
+    /// DIM rows per product (a score row is 26 blocks), 15 products, then the last 2 rows
+    /// through DRAM; checked in C, replayed, timing exact.
+    @Test func ctaAttentionManyClusters() throws {
+        let output = try run("cta_attention", on: Self.config("small-cta-clearing"), arguments: ["96", "8", "6", "2", "16"], exactTiming: true)
+        #expect(output.contains("k 62 69 31"), "\(output)")
+    }
+
     /// A whole encoder layer with compressed-token attention (`encoder_layer --cta`) on the small
     /// CTA configuration: every stage checked in C (each head's ctx against
     /// `spinel_cta_head_reference`, then W_out + LayerNorm, the FFN), the replay on every DMA

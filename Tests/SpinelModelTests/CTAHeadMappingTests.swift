@@ -12,10 +12,10 @@ import Testing
 /// which compose the golden CTA functions without any command.
 @Suite("CTA head mapped onto the accelerator's commands")
 struct CTAHeadMappingTests {
-    static func smallCTA() throws -> AcceleratorConfig {
+    static func smallCTA(_ name: String = "small-cta") throws -> AcceleratorConfig {
         var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) { directory.deleteLastPathComponent() }
-        return try AcceleratorConfig.fromJSON(Data(contentsOf: directory.appendingPathComponent("Testbenches/configs/small-cta.json")))
+        return try AcceleratorConfig.fromJSON(Data(contentsOf: directory.appendingPathComponent("Testbenches/configs/\(name).json")))
     }
 
     /// Tokens near a few prototypes (so that they cluster), l random directions per hash.
@@ -41,11 +41,11 @@ struct CTAHeadMappingTests {
     }
 
     /// small-cta, a head of 4 prototypes, and what `CTAAttention.run` makes of it.
-    static func headCase(seed: UInt64, n: Int, width: Int, d: Int) throws
+    static func headCase(seed: UInt64, n: Int, width: Int, d: Int, prototypes: Int = 4, config name: String = "small-cta") throws
         -> (config: AcceleratorConfig, parameters: AcceleratorParameters, head: CTAHeadMapping.Head, expected: CTAAttention.Result) {
-        let config = try smallCTA()
+        let config = try smallCTA(name)
         let parameters = try config.parameters(), cta = try #require(config.cta)
-        let head = head(n: n, width: width, d: d, prototypes: 4, bucket: 6_000, l: cta.hashLength, seed: seed)
+        let head = head(n: n, width: width, d: d, prototypes: prototypes, bucket: 6_000, l: cta.hashLength, seed: seed)
         let expected = try CTAAttention.run(tokens: head.tokens, hashes: head.hashes, query: head.query, key: head.key, value: head.value,
                                             scales: head.scales, parameters: cta)
         return (config, parameters, head, expected)
@@ -61,7 +61,10 @@ struct CTAHeadMappingTests {
         let mapped = try CTAHeadMapping.map(head, parameters: parameters, groupRows: groupRows)
         #expect(mapped.counts == expected.clusterCounts)
         let groups = mapped.program.program.instructions.filter { $0.funct == Funct.ctaProbabilities }.count
-        #expect(groups == (groupRows.map { (expected.clusterCounts[0] + $0 - 1) / $0 } ?? 1))
+        // Groups of fewer than DIM rows: every row through DRAM; else a group per full tile of DIM
+        // rows (aggregated in place) and one for the rest.
+        let k0 = expected.clusterCounts[0], dim = parameters.dim
+        #expect(groups == (groupRows.map { (k0 + $0 - 1) / $0 } ?? k0 / dim + (k0 % dim > 0 ? 1 : 0)), "k0 = \(k0)")
         let outcome = try ProgramExecution.golden(mapped.program, parameters: parameters, predictCycles: false)
         let image = outcome.image
         let output = (0..<n).map { row in (0..<d).map { Int64(Int8(bitPattern: image[mapped.output.offset + row * d + $0])) } }
@@ -97,5 +100,34 @@ struct CTAHeadMappingTests {
                 "measured \(check.measuredCycles) cycles, the timing model \(String(describing: check.predictedCycles))")
         let output = (0..<n).map { row in (0..<d).map { Int64(Int8(bitPattern: golden.image[mapped.output.offset + row * d + $0])) } }
         #expect(output == expected.output, "k = \(expected.clusterCounts)")
+    }
+
+    /// Many full tiles of compressed rows, aggregated in place by several score products, and a
+    /// rest through DRAM: on small-cta-clearing (128 clusters), 64 tokens near 32 prototypes give
+    /// k = (26, 26, 21): 6 tiles of 4 rows in products of 2 tiles (a score row is 13 blocks), then
+    /// 2 rows. On the RTL as `rtlRun`; the golden model's output equals `CTAAttention.run`.
+    @Test("the mapped head on the RTL, several in-place products")
+    func rtlRunManyTiles() throws {
+        let (config, parameters, head, expected) = try Self.headCase(seed: 9, n: 64, width: 8, d: 6, prototypes: 32, config: "small-cta-clearing")
+        let mapped = try CTAHeadMapping.map(head, parameters: parameters)
+        let k0 = expected.clusterCounts[0], dim = parameters.dim
+        let layout = CTAScoreLayout(k0: k0, k1: expected.clusterCounts[1], k2: expected.clusterCounts[2], dim: dim)
+        let tilesPerProduct = min(parameters.accRows / 2 / dim / layout.blocks, parameters.spRows / 2 / dim - layout.blocks)
+        #expect(k0 / dim > tilesPerProduct && tilesPerProduct >= 1 && k0 % dim > 0, "k = \(expected.clusterCounts), \(tilesPerProduct) tiles per product")
+        let groups = mapped.program.program.instructions.filter { $0.funct == Funct.ctaProbabilities }.count
+        #expect(groups == k0 / dim + 1)
+        let golden = try ProgramExecution.golden(mapped.program, parameters: parameters, predictCycles: false)
+        let output = (0..<64).map { row in (0..<6).map { Int64(Int8(bitPattern: golden.image[mapped.output.offset + row * 6 + $0])) } }
+        #expect(output == expected.output, "k = \(expected.clusterCounts)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-cta-head-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) { root.deleteLastPathComponent() }
+        let runner = try RTLRunner(config: config, runnerSource: DifferentialRunner.defaultRunnerSource(in: root), directory: directory)
+        let check = try runner.check(mapped.program, golden: golden, stem: "cta-head-tiles")
+        #expect(check.replay == .match, "\(check.firstProblem ?? "")")
+        #expect(check.bufferMatches, "the final DRAM buffer")
+        #expect(check.measuredCycles > 0 && check.predictedCycles == check.measuredCycles,
+                "measured \(check.measuredCycles) cycles, the timing model \(String(describing: check.predictedCycles))")
     }
 }
