@@ -87,25 +87,13 @@ struct CTAHeadMappingTests {
     func rtlRun(seed: UInt64, n: Int, width: Int, d: Int, groupRows: Int?) throws {
         let (config, parameters, head, expected) = try Self.headCase(seed: seed, n: n, width: width, d: d)
         let mapped = try CTAHeadMapping.map(head, parameters: parameters, groupRows: groupRows)
-        let golden = try ProgramExecution.golden(mapped.program, parameters: parameters, predictCycles: false)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-cta-head-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        var root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) { root.deleteLastPathComponent() }
-        let runner = try RTLRunner(config: config, runnerSource: DifferentialRunner.defaultRunnerSource(in: root), directory: directory)
-        let check = try runner.check(mapped.program, golden: golden, stem: "cta-head-\(seed)")
-        #expect(check.replay == .match, "\(check.firstProblem ?? "")")
-        #expect(check.bufferMatches, "the final DRAM buffer")
-        #expect(check.measuredCycles > 0 && check.predictedCycles == check.measuredCycles,
-                "measured \(check.measuredCycles) cycles, the timing model \(String(describing: check.predictedCycles))")
-        let output = (0..<n).map { row in (0..<d).map { Int64(Int8(bitPattern: golden.image[mapped.output.offset + row * d + $0])) } }
-        #expect(output == expected.output, "k = \(expected.clusterCounts)")
+        try Self.checkOnRTL(mapped, expected: expected, n: n, d: d, config: config, parameters: parameters, stem: "cta-head-\(seed)")
     }
 
     /// Many full tiles of compressed rows, aggregated in place by several score products, and a
     /// rest through DRAM: on small-cta-clearing (128 clusters), 64 tokens near 32 prototypes give
     /// k = (26, 26, 21): 6 tiles of 4 rows in products of 2 tiles (a score row is 13 blocks), then
-    /// 2 rows. On the RTL as `rtlRun`; the golden model's output equals `CTAAttention.run`.
+    /// 2 rows. On the RTL as `rtlRun`.
     @Test("the mapped head on the RTL, several in-place products")
     func rtlRunManyTiles() throws {
         let (config, parameters, head, expected) = try Self.headCase(seed: 9, n: 64, width: 8, d: 6, prototypes: 32, config: "small-cta-clearing")
@@ -116,18 +104,26 @@ struct CTAHeadMappingTests {
         #expect(k0 / dim > tilesPerProduct && tilesPerProduct >= 1 && k0 % dim > 0, "k = \(expected.clusterCounts), \(tilesPerProduct) tiles per product")
         let groups = mapped.program.program.instructions.filter { $0.funct == Funct.ctaProbabilities }.count
         #expect(groups == k0 / dim + 1)
+        try Self.checkOnRTL(mapped, expected: expected, n: 64, d: 6, config: config, parameters: parameters, stem: "cta-head-tiles")
+    }
+
+    /// Runs `mapped` on the Verilated accelerator of `config`: the trace replays MATCH, the final
+    /// DRAM buffer equals the golden model's, the timing model predicts the measured cycles, and
+    /// the output rows equal `CTAAttention.run`'s.
+    static func checkOnRTL(_ mapped: CTAHeadMapping.Mapped, expected: CTAAttention.Result, n: Int, d: Int, config: AcceleratorConfig,
+                           parameters: AcceleratorParameters, stem: String) throws {
         let golden = try ProgramExecution.golden(mapped.program, parameters: parameters, predictCycles: false)
-        let output = (0..<64).map { row in (0..<6).map { Int64(Int8(bitPattern: golden.image[mapped.output.offset + row * 6 + $0])) } }
-        #expect(output == expected.output, "k = \(expected.clusterCounts)")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spinel-cta-head-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         var root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) { root.deleteLastPathComponent() }
         let runner = try RTLRunner(config: config, runnerSource: DifferentialRunner.defaultRunnerSource(in: root), directory: directory)
-        let check = try runner.check(mapped.program, golden: golden, stem: "cta-head-tiles")
+        let check = try runner.check(mapped.program, golden: golden, stem: stem)
         #expect(check.replay == .match, "\(check.firstProblem ?? "")")
         #expect(check.bufferMatches, "the final DRAM buffer")
         #expect(check.measuredCycles > 0 && check.predictedCycles == check.measuredCycles,
                 "measured \(check.measuredCycles) cycles, the timing model \(String(describing: check.predictedCycles))")
+        let output = (0..<n).map { row in (0..<d).map { Int64(Int8(bitPattern: golden.image[mapped.output.offset + row * d + $0])) } }
+        #expect(output == expected.output, "k = \(expected.clusterCounts)")
     }
 }
