@@ -386,11 +386,14 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         var unrollerPhase: UnrollerTiming.Phase, unrollerPosition: Int
     }
 
+    // (`mutating`, like the cycle's helpers: a non-mutating getter copied the whole simulation first.)
     private var glance: Glance {
-        Glance(nextCommand: nextCommand, dispatched: dispatched.count, execute: execute.activity, reader: reader.activity,
-               writer: writer.activity, axi: axi.activity, load: loadRow &+ loadNotes.version &* 3 &+ loadBlock &* 5,
-               store: storeRow &+ storeBlock &* 3 &+ outgoing.version &* 5 &+ pending.version &* 7,
-               unrollerPhase: unroller.phase, unrollerPosition: unroller.pairNumber &+ unroller.part &* 3 &+ unroller.storePosition &* 5)
+        mutating get {
+            Glance(nextCommand: nextCommand, dispatched: dispatched.count, execute: execute.activity, reader: reader.activity,
+                   writer: writer.activity, axi: axi.activity, load: loadRow &+ loadNotes.version &* 3 &+ loadBlock &* 5,
+                   store: storeRow &+ storeBlock &* 3 &+ outgoing.version &* 5 &+ pending.version &* 7,
+                   unrollerPhase: unroller.phase, unrollerPosition: unroller.pairNumber &+ unroller.part &* 3 &+ unroller.storePosition &* 5)
+        }
     }
 
     /// The registers the fast path compares before and after a cycle: everything that can
@@ -412,15 +415,17 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     }
 
     private var registers: Registers {
-        Registers(nextCommand: nextCommand, lastAccepted: lastAccepted, dispatched: dispatched.count,
-                  internalRetired: (internalRetired[0], internalRetired[1]), station: station, unroller: unroller,
-                  execute: execute.frozenCopy(), reader: reader.frozenCopy(), writer: writer.frozenCopy(), axi: axi.frozenCopy(), load: (loadRow, loadNotes.version, loadBlock, loadDraining),
-                  store: (storeRow, storeBlock, storeArriving, outgoing.version, pending.version), normalizer: normalizerRow,
-                  normalizerBusyUntil: normalizerBusyUntil, accumulatorStage: accumulatorStage, cta: (ctaCommand, ctaPhase))
+        mutating get {
+            Registers(nextCommand: nextCommand, lastAccepted: lastAccepted, dispatched: dispatched.count,
+                      internalRetired: (internalRetired[0], internalRetired[1]), station: station, unroller: unroller,
+                      execute: execute.frozenCopy(), reader: reader.frozenCopy(), writer: writer.frozenCopy(), axi: axi.frozenCopy(), load: (loadRow, loadNotes.version, loadBlock, loadDraining),
+                      store: (storeRow, storeBlock, storeArriving, outgoing.version, pending.version), normalizer: normalizerRow,
+                      normalizerBusyUntil: normalizerBusyUntil, accumulatorStage: accumulatorStage, cta: (ctaCommand, ctaPhase))
+        }
     }
 
     /// Whether the registers equal `o` (taken earlier).
-    private func sameState(as o: Registers) -> Bool {
+    private mutating func sameState(as o: Registers) -> Bool {
         nextCommand == o.nextCommand && lastAccepted == o.lastAccepted && dispatched.count == o.dispatched
             && internalRetired[0] == o.internalRetired.0 && internalRetired[1] == o.internalRetired.1 && station == o.station
             && unroller.sameState(as: o.unroller) && execute.sameState(as: o.execute) && reader.sameState(as: o.reader)
@@ -653,9 +658,13 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     }
 
     /// The accumulator row the CTA controller writes in this cycle if the bank lets it.
+    /// (`mutating`, like the cycle's other helpers: as a plain getter, it copied the whole
+    /// simulation every cycle.)
     private var ctaWriteRequest: LocalRowAccess? {
-        guard case .writing(let step) = ctaPhase, case .cta(.status(let row, _)) = dispatched.work[ctaCommand] else { return nil }
-        return LocalRowAccess(accumulator: true, row: row + step)
+        mutating get {
+            guard case .writing(let step) = ctaPhase, case .cta(.status(let row, _)) = dispatched.work[ctaCommand] else { return nil }
+            return LocalRowAccess(accumulator: true, row: row + step)
+        }
     }
 
     /// The CTA controller (CTAController.swift): takes the store lane's CTA command when it and
