@@ -19,27 +19,24 @@ import SpinelISA
 ///   order, one per cycle, from the next cycle on.
 ///
 /// Each `clock` evaluates the RTL's combinational decisions from `now` (the registers at the
-/// start of the cycle) and writes the next values into `next`, as the RTL's `when` blocks do.
+/// start of the cycle, a copy) and writes the next values into the registers, as the RTL's
+/// `when` blocks do.
 public struct PipelinedExecuteTiming: ExecuteTiming {
     enum SetState { case free, accepted, reading, ready }
 
+    /// An operand set's registers but its pair and the rows it reads (`setPairs`, `setReads`).
     struct OperandSet: Equatable {
         var state = SetState.free
-        var pair: ExecutePair?
         var entry = 0
-        /// The rows the pair reads (its footprint's read ranges: scratchpad B and D, scratchpad
-        /// A, accumulator).
-        var reads = TimingFootprint()
     }
 
+    /// A retire entry's registers but the rows its pair writes (`entryWrites`).
     struct RetireEntry: Equatable {
         var valid = false
         var done = false
         var index = 0
         /// A WS pair with D: it holds the bias buffer until it retires.
         var usesBias = false
-        /// The rows the pair writes (its footprint's write ranges).
-        var writes = TimingFootprint()
     }
 
     /// What an OS pair's drain needs once its operand set is gone (the RTL's `DrainInfo`).
@@ -58,7 +55,7 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
     }
 
     /// The registers but the operand sets and the retire queue (`sets`, `queue`): a cycle copies
-    /// these into `now` and `next`, and changes the two arrays in place.
+    /// these into `now`, and changes them and the two arrays in place.
     struct Registers: Equatable {
         var head = 0, tail = 0
         var biasBusy = false
@@ -96,6 +93,16 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
     private var registers = Registers()
     private var sets = Array(repeating: OperandSet(), count: PipelineTiming.executeOperandSets)
     private var queue = Array(repeating: RetireEntry(), count: PipelineTiming.executeRetireEntries)
+    // A set's pair and footprint, and an entry's footprint, are kept apart from the registers
+    // the cycle reads and changes (about 250 bytes a set): they change only when a pair is
+    // accepted, and the cycle reads them in place.
+    /// Each operand set's pair (nil until a pair first takes the set).
+    private var setPairs: [ExecutePair?] = Array(repeating: nil, count: PipelineTiming.executeOperandSets)
+    /// Each operand set's rows read (its pair's footprint's read ranges: scratchpad B and D,
+    /// scratchpad A, accumulator).
+    private var setReads = Array(repeating: TimingFootprint(), count: PipelineTiming.executeOperandSets)
+    /// Each retire entry's rows written (its pair's footprint's write ranges).
+    private var entryWrites = Array(repeating: TimingFootprint(), count: PipelineTiming.executeRetireEntries)
     /// `streams` of the registers, the current cycle's read requests: the registers change only
     /// in `clock`, which computes these once for the next cycle.
     private var currentStreams = ReadStreams()
@@ -143,6 +150,7 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
 
     public func sameState(as other: Self) -> Bool {
         registers == other.registers && sets == other.sets && queue == other.queue && results.version == other.results.version
+            && setPairs == other.setPairs && setReads == other.setReads && entryWrites == other.entryWrites
     }
 
     public func nextTimer(after cycle: UInt64) -> UInt64? {
@@ -168,25 +176,24 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
         var requests: [LocalRowAccess] { [a, second].compactMap { $0 } }
     }
 
-    /// Whether an older pair still in the retire queue writes a row the reading set reads.
-    private func hazard(_ now: Registers, reading: OperandSet) -> Bool {
+    /// Whether an older pair still in the retire queue writes a row set `reading` reads.
+    private func hazard(_ now: Registers, reading: Int) -> Bool {
         let entries = queue.count
         func age(_ entry: Int) -> Int { (entry - now.head + entries) % entries }
-        return queue.indices.contains { e in
-            let entry = queue[e]
-            guard entry.valid && age(e) < age(reading.entry) else { return false }
-            if let write = entry.writes.scratchpadWrite,
-               write.overlaps(reading.reads.scratchpadRead) || write.overlaps(reading.reads.scratchpadReadA) { return true }
-            return entry.writes.accumulatorWrite?.overlaps(reading.reads.accumulatorRead) ?? false
+        let readingAge = age(sets[reading].entry), reads = setReads[reading]
+        for e in 0..<entries where queue[e].valid && age(e) < readingAge {
+            if let write = entryWrites[e].scratchpadWrite,
+               write.overlaps(reads.scratchpadRead) || write.overlaps(reads.scratchpadReadA) { return true }
+            if entryWrites[e].accumulatorWrite?.overlaps(reads.accumulatorRead) ?? false { return true }
         }
+        return false
     }
 
-    /// Whether the reading set may start (state accepted, no hazard, the bias buffer free if it
-    /// needs it).
+    /// Whether the reading set may start (state accepted, the bias buffer free if it needs it,
+    /// no hazard).
     private func mayStart(_ now: Registers) -> Bool {
-        let reading = sets[now.readPointer]
-        guard reading.state == .accepted, let pair = reading.pair else { return false }
-        return !hazard(now, reading: reading) && !(Self.usesBias(pair) && now.biasBusy)
+        guard sets[now.readPointer].state == .accepted, let pair = setPairs[now.readPointer] else { return false }
+        return !(Self.usesBias(pair) && now.biasBusy) && !hazard(now, reading: now.readPointer)
     }
 
     /// Stream 2's operand: P, or the COMPUTE's rs2 once P is read or skipped.
@@ -196,8 +203,7 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
     }
 
     private func streams(_ now: Registers) -> ReadStreams {
-        let reading = sets[now.readPointer]
-        guard let pair = reading.pair, reading.state == .reading || mayStart(now) else { return ReadStreams() }
+        guard sets[now.readPointer].state == .reading || mayStart(now), let pair = setPairs[now.readPointer] else { return ReadStreams() }
         var streams = ReadStreams(active: true)
         if !now.doneA && !Self.skipped(pair.a) {
             streams.a = LocalRowAccess(accumulator: false, row: pair.a.address.row + now.rowA * pair.aStride)
@@ -239,12 +245,14 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
     }
 
     private mutating func clock(cycle: UInt64, issued: ExecuteIssue?, streams: ReadStreams, firedA: Bool, firedSecond: Bool) -> Int? {
-        // The sets and queue entries this cycle reads, before it changes any (in place).
+        // What this cycle reads of the sets and the queue, before it changes any (in place).
         let now = registers
-        var next = now
-        let readSet = sets[now.readPointer]
-        let xSetNow = sets[now.xSet]
-        let ySetNow = sets[now.executePointer]
+        let readState = sets[now.readPointer].state
+        let readPair = streams.active ? setPairs[now.readPointer] : nil
+        let xEntry = sets[now.xSet].entry
+        let x = now.xValid ? setPairs[now.xSet] : nil
+        let yReady = sets[now.executePointer].state == .ready
+        let y = yReady ? setPairs[now.executePointer] : nil
         let headNow = queue[now.head]
         var markDone: (Int?, Int?) = (nil, nil)
 
@@ -252,58 +260,58 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
         if let issued {
             precondition(ready(for: issued.work), "the station issues to the execute controller only while it is ready")
             var entry = RetireEntry(valid: true, done: true, index: issued.index)
+            // A CONFIG_EX writes no row.
+            entryWrites[now.tail] = TimingFootprint()
             if case .pair(let pair) = issued.work {
                 entry.done = false
                 entry.usesBias = Self.usesBias(pair)
-                entry.writes = issued.footprint
-                sets[now.acceptPointer] = OperandSet(state: .accepted, pair: pair, entry: now.tail, reads: issued.footprint)
-                next.acceptPointer = (now.acceptPointer + 1) % sets.count
+                entryWrites[now.tail] = issued.footprint
+                sets[now.acceptPointer] = OperandSet(state: .accepted, entry: now.tail)
+                setPairs[now.acceptPointer] = pair
+                setReads[now.acceptPointer] = issued.footprint
+                registers.acceptPointer = (now.acceptPointer + 1) % sets.count
             }
             queue[now.tail] = entry
-            next.tail = (now.tail + 1) % queue.count
+            registers.tail = (now.tail + 1) % queue.count
         }
 
         // MARK: Read (`streams`: from the registers at the start of the cycle)
-        if streams.active, let pair = readSet.pair {
-            if readSet.state == .accepted {
+        if streams.active, let pair = readPair {
+            if readState == .accepted {
                 sets[now.readPointer].state = .reading
-                if Self.usesBias(pair) { next.biasBusy = true }
+                if Self.usesBias(pair) { registers.biasBusy = true }
             }
             let doneAAfter = now.doneA || Self.skipped(pair.a) || (firedA && now.rowA + 1 >= pair.a.rows)
             let (second, onQ) = Self.secondOperand(now, pair)
             let skipSecond = onQ && Self.skipped(second)
             let secondDone = skipSecond || (firedSecond && now.rowQ + 1 >= second.rows)
             let doneQAfter = now.doneQ || (onQ ? secondDone : secondDone && Self.skipped(pair.computeOperand))
-            if firedA { next.rowA = now.rowA + 1 }
-            if firedSecond { next.rowQ = now.rowQ + 1 }
+            if firedA { registers.rowA = now.rowA + 1 }
+            if firedSecond { registers.rowQ = now.rowQ + 1 }
             if !now.doneQ && !onQ && secondDone {
-                next.onQ = true
-                next.rowQ = 0
+                registers.onQ = true
+                registers.rowQ = 0
             }
-            if doneAAfter { next.doneA = true }
-            if doneQAfter { next.doneQ = true }
+            if doneAAfter { registers.doneA = true }
+            if doneQAfter { registers.doneQ = true }
             if doneAAfter && doneQAfter {
-                next.rowA = 0
-                next.rowQ = 0
-                next.onQ = false
-                next.doneA = false
-                next.doneQ = false
-                next.readPointer = (now.readPointer + 1) % sets.count
-                next.landedSet = now.readPointer
+                registers.rowA = 0
+                registers.rowQ = 0
+                registers.onQ = false
+                registers.doneA = false
+                registers.doneQ = false
+                registers.readPointer = (now.readPointer + 1) % sets.count
+                registers.landedSet = now.readPointer
             } else {
-                next.landedSet = nil
+                registers.landedSet = nil
             }
         } else {
-            next.landedSet = nil
+            registers.landedSet = nil
         }
         // The last rows land one cycle after their requests; the set is ready the cycle after.
         if let landed = now.landedSet { sets[landed].state = .ready }
 
         // MARK: Slots
-        let x = now.xValid ? xSetNow.pair : nil
-        let xEntry = xSetNow.entry
-        let yReady = ySetNow.state == .ready
-        let y = yReady ? ySetNow.pair : nil
         // X: WS computes max(rows(A), rows(C)) rows (none without C); OS DIM columns of A'.
         let xComputeSlots = x.map { x in x.weightStationary ? (x.c.address.isGarbage ? 0 : max(x.a.rows, x.c.rows)) : dim } ?? 0
         let xDrains = x.map { !$0.weightStationary && !$0.c.address.isGarbage } ?? false
@@ -322,54 +330,54 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
         let accumulatorRow = tag.write.flatMap { $0.accumulator ? $0.row & tagRowMask : nil }
         let collides = tag.write?.accumulate == true && now.lastAccumulatorWrite && now.lastAccumulatorRow == accumulatorRow
         let feed = (wantCompute || wantDrain || loadNow) && !collides
-        next.lastAccumulatorWrite = feed && accumulatorRow != nil
-        if let accumulatorRow { next.lastAccumulatorRow = accumulatorRow }
+        registers.lastAccumulatorWrite = feed && accumulatorRow != nil
+        if let accumulatorRow { registers.lastAccumulatorRow = accumulatorRow }
         if feed && (tag.write != nil || tag.retire) {
             results.append((cycle + UInt64(meshLatency), tag))
         }
 
         // Window progress and the transition to the next window.
         let slotAfter = now.slot + (feed ? 1 : 0)
-        next.slot = slotAfter
+        registers.slot = slotAfter
         let lastLoadSlot = feed && loadNow && now.loadCount == dim - 1
         if feed && loadNow {
-            next.loadActive = !lastLoadSlot
-            next.loadDone = now.loadDone || lastLoadSlot
-            next.loadCount = now.loadCount + 1
+            registers.loadActive = !lastLoadSlot
+            registers.loadDone = now.loadDone || lastLoadSlot
+            registers.loadCount = now.loadCount + 1
         }
         let loadDoneAfter = now.loadDone || lastLoadSlot
         let partsDone = slotAfter >= xComputeSlots && (!now.drainPending || slotAfter >= dim)
         // A pair without C is done when its compute slots are fed.
         if let x, x.c.address.isGarbage, !now.xMarked, slotAfter >= xComputeSlots {
-            next.xMarked = true
+            registers.xMarked = true
             markDone.0 = xEntry
         }
         let goZ = partsDone && xDrains && (!yReady || zNeeded)
         let goY = partsDone && yReady && !zNeeded && (!yFlips || loadDoneAfter)
         if goZ || goY {
             if now.xValid { sets[now.xSet].state = .free }
-            next.slot = 0
-            next.xMarked = false
-            next.loadActive = false
-            next.loadDone = false
-            next.loadCount = 0
+            registers.slot = 0
+            registers.xMarked = false
+            registers.loadActive = false
+            registers.loadDone = false
+            registers.loadCount = 0
             let flips = goZ || yFlips
-            next.drainPending = flips && xDrains
-            if let x, xDrains { next.drain = Drain(c: x.c, stride: x.cStride, entry: xEntry) }
-            next.xValid = goY
+            registers.drainPending = flips && xDrains
+            if let x, xDrains { registers.drain = Drain(c: x.c, stride: x.cStride, entry: xEntry) }
+            registers.xValid = goY
             if goY {
-                next.xSet = now.executePointer
-                next.executePointer = (now.executePointer + 1) % sets.count
+                registers.xSet = now.executePointer
+                registers.executePointer = (now.executePointer + 1) % sets.count
             }
         }
 
         // MARK: Results
         // A row leaving the array is written in this cycle (`write(at:)`); a pair's last row
         // marks its entry done in the next.
-        next.lastLandedEntry = nil
+        registers.lastLandedEntry = nil
         while let first = results.first, first.cycle <= cycle {
             precondition(first.cycle == cycle, "a result row is written in the cycle it leaves the array")
-            if first.tag.retire { next.lastLandedEntry = first.tag.entry }
+            if first.tag.retire { registers.lastLandedEntry = first.tag.entry }
             results.removeFirst()
         }
         if let landed = now.lastLandedEntry { markDone.1 = landed }
@@ -382,11 +390,10 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
         if head.valid && head.done {
             retired = head.index
             queue[now.head].valid = false
-            if head.usesBias { next.biasBusy = false }
-            next.head = (now.head + 1) % queue.count
+            if head.usesBias { registers.biasBusy = false }
+            registers.head = (now.head + 1) % queue.count
         }
-        registers = next
-        currentStreams = self.streams(next)
+        currentStreams = self.streams(registers)
         return retired
     }
 

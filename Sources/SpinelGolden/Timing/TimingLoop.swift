@@ -119,22 +119,26 @@ struct UnrollerTiming {
     enum Phase { case idle, residual, firstLoads, pairs, waiting, drain, finish }
     /// A LOOP_WS (by its host command's index) and its unrolling. (Structs, not tuples: an
     /// optional tuple's copies go through runtime type metadata.) The unrolling is referred to
-    /// without counting, so that these registers copy as plain bytes every cycle: the
-    /// simulation's program owns every loop for as long as the simulation runs.
+    /// without counting (`Unmanaged`), so that these registers copy as plain bytes every cycle:
+    /// the simulation's program owns every loop for as long as the simulation runs.
     struct Loop {
         var host: Int
-        unowned(unsafe) var loop: UnrolledLoop.Lists
+        var unrolling: Unmanaged<UnrolledLoop.Lists>
 
         init(host: Int, loop: UnrolledLoop) {
             self.host = host
-            self.loop = loop.lists
+            unrolling = .passUnretained(loop.lists)
         }
+
+        var loop: UnrolledLoop.Lists { unrolling.takeUnretainedValue() }
     }
 
     struct StoreLoop {
         var host: Int
-        unowned(unsafe) var loop: UnrolledLoop.Lists
+        var unrolling: Unmanaged<UnrolledLoop.Lists>
         var slot: Int
+
+        var loop: UnrolledLoop.Lists { unrolling.takeUnretainedValue() }
     }
 
     /// Two values, one per loop slot, without an array (the registers copy every cycle).
@@ -193,16 +197,14 @@ struct UnrollerTiming {
         let columnsReady = storeOwnsRun ? columnsDone : store.loop.tilesJ
         let ready = store.loop.normalizes ? columnsReady == store.loop.tilesJ : storePosition / store.loop.tilesI < columnsReady
         guard ready else { return nil }
-        return Offer(loop: store.loop, position: store.loop.stores[storePosition], slot: store.slot)
+        return Offer(unrolling: store.unrolling, position: store.loop.stores[storePosition], slot: store.slot)
     }
 
     /// An unrolled command a cursor offers the dispatcher, with its loop slot.
     struct Offer {
-        unowned(unsafe) var loop: UnrolledLoop.Lists
+        var unrolling: Unmanaged<UnrolledLoop.Lists>
         var position: Int
         var slot: Int
-
-        var command: TimedCommand { loop.commands[position] }
     }
 
     var emitLoad: Bool { loadWaiting && (phase == .firstLoads || phase == .waiting || phase == .drain) }
@@ -214,14 +216,20 @@ struct UnrollerTiming {
         case .residual:
             let stride = run.loop.storesC ? 3 : 2
             guard part < stride else { return nil }
-            return Offer(loop: run.loop, position: run.loop.residual[tile * stride + part], slot: slot)
+            return Offer(unrolling: run.unrolling, position: run.loop.residual[tile * stride + part], slot: slot)
+        // The loads and the pairs are offered in most cycles: their lists are read from a
+        // borrowed reference (`_withUnsafeGuaranteedRef`), without retaining and releasing the
+        // loop and its lists each time.
         case _ where emitLoad:
-            guard let loop = loadLoop else { return nil }
-            let position = biasRemaining > 0 ? loop.bias[loop.bias.count - biasRemaining]
-                : loop.loads[loadStep][loop.loads[loadStep].count - blockRemaining]
-            return Offer(loop: loop, position: position, slot: loadsNext ? slot ^ 1 : slot)
+            guard let unrolling = loadsNext ? pending?.unrolling : run.unrolling else { return nil }
+            let position = unrolling._withUnsafeGuaranteedRef { loop in
+                biasRemaining > 0 ? loop.bias[loop.bias.count - biasRemaining]
+                    : loop.loads[loadStep][loop.loads[loadStep].count - blockRemaining]
+            }
+            return Offer(unrolling: unrolling, position: position, slot: loadsNext ? slot ^ 1 : slot)
         case .pairs:
-            return Offer(loop: run.loop, position: run.loop.pairs[pairStep][2 * pairNumber + part], slot: slot)
+            let position = run.unrolling._withUnsafeGuaranteedRef { $0.pairs[pairStep][2 * pairNumber + part] }
+            return Offer(unrolling: run.unrolling, position: position, slot: slot)
         default:
             return nil
         }
@@ -282,7 +290,7 @@ struct UnrollerTiming {
         let handOver = u.store == nil && !u.handed && u.runStoresC && u.run.map { !$0.loop.isResidualAdd } == true
             && !u.idle && u.phase != .residual
         if handOver, let run = u.run {
-            store = StoreLoop(host: run.host, loop: run.loop, slot: u.slot)
+            store = StoreLoop(host: run.host, unrolling: run.unrolling, slot: u.slot)
             storeOwnsRun = true
             handed = true
             storePosition = 0

@@ -112,7 +112,7 @@ struct StationQueueTiming: Equatable {
         return count
     }
     /// Whether a valid entry older than `sequence` has a footprint that conflicts with `footprint`.
-    func holdsConflict(before sequence: Int, with footprint: TimingFootprint, in footprints: [TimingFootprint]) -> Bool {
+    func holdsConflict(before sequence: Int, with footprint: TimingFootprint, in footprints: Dispatched.Column<TimingFootprint>) -> Bool {
         for case let index? in slots where index < sequence {
             if footprints[index].conflicts(with: footprint) { return true }
         }
@@ -120,6 +120,8 @@ struct StationQueueTiming: Equatable {
     }
     /// The next entry to issue (valid, not yet issued).
     var candidate: Int? { issued[issuePointer] ? nil : slots[issuePointer] }
+    /// The oldest valid entry (entries leave in order, from the head).
+    var oldest: Int? { slots[head] }
 
     mutating func allocate(_ index: Int) {
         slots[tail] = index
@@ -287,8 +289,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         counters = CounterTiming(commands: program.commands.count)
         hasCounterCommands = program.commands.contains { $0.funct == Funct.counter }
         if let first = program.commands.first { cycle = first.arrival }
-        // Every command the dispatcher will see (a loop's commands, each once): no growth in the cycle.
-        dispatched.reserveCapacity(program.commands.reduce(0) { $0 + ($1.loop?.commands.count ?? 1) })
+        // Room for the commands kept at once (`Dispatched.forget(before:)`): no growth in the cycle.
+        dispatched.reserveCapacity(min(program.commands.reduce(0) { $0 + ($1.loop?.commands.count ?? 1) }, 2 * Dispatched.forgetAfter))
     }
 
     /// Both notes queues hold `maxInFlight + 2` entries (LoadController `notes`, StoreController `pending`).
@@ -384,11 +386,14 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         var unrollerPhase: UnrollerTiming.Phase, unrollerPosition: Int
     }
 
+    // (`mutating`, like the cycle's helpers: a non-mutating getter copied the whole simulation first.)
     private var glance: Glance {
-        Glance(nextCommand: nextCommand, dispatched: dispatched.count, execute: execute.activity, reader: reader.activity,
-               writer: writer.activity, axi: axi.activity, load: loadRow &+ loadNotes.version &* 3 &+ loadBlock &* 5,
-               store: storeRow &+ storeBlock &* 3 &+ outgoing.version &* 5 &+ pending.version &* 7,
-               unrollerPhase: unroller.phase, unrollerPosition: unroller.pairNumber &+ unroller.part &* 3 &+ unroller.storePosition &* 5)
+        mutating get {
+            Glance(nextCommand: nextCommand, dispatched: dispatched.count, execute: execute.activity, reader: reader.activity,
+                   writer: writer.activity, axi: axi.activity, load: loadRow &+ loadNotes.version &* 3 &+ loadBlock &* 5,
+                   store: storeRow &+ storeBlock &* 3 &+ outgoing.version &* 5 &+ pending.version &* 7,
+                   unrollerPhase: unroller.phase, unrollerPosition: unroller.pairNumber &+ unroller.part &* 3 &+ unroller.storePosition &* 5)
+        }
     }
 
     /// The registers the fast path compares before and after a cycle: everything that can
@@ -410,15 +415,17 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     }
 
     private var registers: Registers {
-        Registers(nextCommand: nextCommand, lastAccepted: lastAccepted, dispatched: dispatched.count,
-                  internalRetired: (internalRetired[0], internalRetired[1]), station: station, unroller: unroller,
-                  execute: execute.frozenCopy(), reader: reader.frozenCopy(), writer: writer.frozenCopy(), axi: axi.frozenCopy(), load: (loadRow, loadNotes.version, loadBlock, loadDraining),
-                  store: (storeRow, storeBlock, storeArriving, outgoing.version, pending.version), normalizer: normalizerRow,
-                  normalizerBusyUntil: normalizerBusyUntil, accumulatorStage: accumulatorStage, cta: (ctaCommand, ctaPhase))
+        mutating get {
+            Registers(nextCommand: nextCommand, lastAccepted: lastAccepted, dispatched: dispatched.count,
+                      internalRetired: (internalRetired[0], internalRetired[1]), station: station, unroller: unroller,
+                      execute: execute.frozenCopy(), reader: reader.frozenCopy(), writer: writer.frozenCopy(), axi: axi.frozenCopy(), load: (loadRow, loadNotes.version, loadBlock, loadDraining),
+                      store: (storeRow, storeBlock, storeArriving, outgoing.version, pending.version), normalizer: normalizerRow,
+                      normalizerBusyUntil: normalizerBusyUntil, accumulatorStage: accumulatorStage, cta: (ctaCommand, ctaPhase))
+        }
     }
 
     /// Whether the registers equal `o` (taken earlier).
-    private func sameState(as o: Registers) -> Bool {
+    private mutating func sameState(as o: Registers) -> Bool {
         nextCommand == o.nextCommand && lastAccepted == o.lastAccepted && dispatched.count == o.dispatched
             && internalRetired[0] == o.internalRetired.0 && internalRetired[1] == o.internalRetired.1 && station == o.station
             && unroller.sameState(as: o.unroller) && execute.sameState(as: o.execute) && reader.sameState(as: o.reader)
@@ -651,9 +658,13 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     }
 
     /// The accumulator row the CTA controller writes in this cycle if the bank lets it.
+    /// (`mutating`, like the cycle's other helpers: as a plain getter, it copied the whole
+    /// simulation every cycle.)
     private var ctaWriteRequest: LocalRowAccess? {
-        guard case .writing(let step) = ctaPhase, case .cta(.status(let row, _)) = dispatched.work[ctaCommand] else { return nil }
-        return LocalRowAccess(accumulator: true, row: row + step)
+        mutating get {
+            guard case .writing(let step) = ctaPhase, case .cta(.status(let row, _)) = dispatched.work[ctaCommand] else { return nil }
+            return LocalRowAccess(accumulator: true, row: row + step)
+        }
     }
 
     /// The CTA controller (CTAController.swift): takes the store lane's CTA command when it and
@@ -968,11 +979,14 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 
     /// The dispatcher takes `command` once its queue's tail slot is free; it numbers it, and
     /// retires a failing command, a FLUSH or a PRELOAD at once.
-    /// An unrolled command: its queue is checked before the command is copied out of its loop.
+    /// An unrolled command: read in place from its loop, borrowed without reference counting
+    /// (`_withUnsafeGuaranteedRef`: the program owns the loop), and only once its queue has room.
     private mutating func dispatch(_ offer: UnrollerTiming.Offer, allocateReady: Triple<Bool>) -> Bool {
-        let route = offer.loop.commands[offer.position].route
-        guard route == .dispatcher || allocateReady[route.rawValue] else { return false }
-        return dispatch(offer.command, slot: offer.slot, allocateReady: allocateReady)
+        offer.unrolling._withUnsafeGuaranteedRef { loop in
+            let route = loop.commands[offer.position].route
+            guard route == .dispatcher || allocateReady[route.rawValue] else { return false }
+            return dispatch(loop.commands[offer.position], slot: offer.slot, allocateReady: allocateReady)
+        }
     }
 
     private mutating func dispatch(_ command: TimedCommand, slot: Int?, allocateReady: Triple<Bool>) -> Bool {
@@ -988,6 +1002,11 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             report(sequence)
         } else {
             station[route.rawValue].allocate(sequence)
+        }
+        if dispatched.kept >= Dispatched.forgetAfter {
+            // Only commands still in the station are looked up again (`Dispatched`).
+            let oldest = min(station[0].oldest ?? .max, station[1].oldest ?? .max, station[2].oldest ?? .max, dispatched.count)
+            dispatched.forget(before: oldest)
         }
         return true
     }
@@ -1038,21 +1057,47 @@ struct TimingSimulation<Execute: ExecuteTiming> {
 /// What the dispatcher took, by sequence number, field by field: each command's work,
 /// footprint, CONFIG_NORM busy time and index, and for one a LOOP_WS unrolled, its loop slot
 /// (nil for a host command).
+///
+/// Only the commands from the oldest one still in the reservation station on are kept
+/// (`forget(before:)`): the others are never looked up again, and keeping all of them (an
+/// encoder layer dispatches hundreds of thousands, about 280 bytes each) made every prediction
+/// fault in a hundred megabytes of fresh memory.
 struct Dispatched {
-    private(set) var work: [TimedCommand.Work] = []
-    private(set) var footprint: [TimingFootprint] = []
-    private(set) var normalizerBusy: [Int?] = []
-    private(set) var index: [Int] = []
-    private(set) var slot: [Int?] = []
+    /// One field of the dispatched commands, by sequence number, from sequence `first` on.
+    struct Column<Element> {
+        fileprivate var elements: [Element] = []
+        fileprivate var first = 0
 
-    var count: Int { index.count }
+        subscript(sequence: Int) -> Element { elements[sequence - first] }
+
+        fileprivate mutating func append(_ element: Element) { elements.append(element) }
+
+        fileprivate mutating func forget(before sequence: Int) {
+            elements.removeFirst(sequence - first)
+            first = sequence
+        }
+    }
+
+    /// Commands forgotten at once at least (`forget(before:)`).
+    static let forgetAfter = 4096
+
+    private(set) var work = Column<TimedCommand.Work>()
+    private(set) var footprint = Column<TimingFootprint>()
+    private(set) var normalizerBusy = Column<Int?>()
+    private(set) var index = Column<Int>()
+    private(set) var slot = Column<Int?>()
+
+    /// Commands dispatched so far (the next sequence number).
+    var count: Int { index.first + index.elements.count }
+    /// Commands kept.
+    var kept: Int { index.elements.count }
 
     mutating func reserveCapacity(_ commands: Int) {
-        work.reserveCapacity(commands)
-        footprint.reserveCapacity(commands)
-        normalizerBusy.reserveCapacity(commands)
-        index.reserveCapacity(commands)
-        slot.reserveCapacity(commands)
+        work.elements.reserveCapacity(commands)
+        footprint.elements.reserveCapacity(commands)
+        normalizerBusy.elements.reserveCapacity(commands)
+        index.elements.reserveCapacity(commands)
+        slot.elements.reserveCapacity(commands)
     }
 
     mutating func append(_ command: TimedCommand, slot: Int?) {
@@ -1061,6 +1106,19 @@ struct Dispatched {
         normalizerBusy.append(command.normalizerBusy)
         index.append(command.index)
         self.slot.append(slot)
+    }
+
+    /// Drops the commands before `sequence` (none of them is looked up again) once there are
+    /// `forgetAfter` of them and at least as many as the commands kept after them (each command
+    /// is then moved a bounded number of times).
+    mutating func forget(before sequence: Int) {
+        let dropped = sequence - index.first
+        guard dropped >= Self.forgetAfter, dropped * 2 >= kept else { return }
+        work.forget(before: sequence)
+        footprint.forget(before: sequence)
+        normalizerBusy.forget(before: sequence)
+        index.forget(before: sequence)
+        slot.forget(before: sequence)
     }
 }
 
