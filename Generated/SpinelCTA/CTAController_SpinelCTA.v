@@ -90,6 +90,7 @@ module CTAController_SpinelCTA (
   reg  [8:0] overflow_token;
   reg  [31:0] lambda;
   reg  [9:0] probability_rows;
+  reg  probability_tokens_held;
   reg  [4:0] phase;
   reg  [6:0] current_cmd_funct;
   reg  [63:0] current_cmd_rs1;
@@ -355,6 +356,7 @@ module CTAController_SpinelCTA (
   wire [16:0] _probability_rows_e1 = {1'h0, current_cmd_rs1[47:32]} + {1'h0, _acc_read_req_bits_e2};
   wire _probability_rows_e2 = ({1'h0, group_row} + {1'h0, 17'h8}) >= {1'h0, {1'h0, _acc_read_req_bits_e2}};
   wire _probability_rows_e3 = _probability_rows_table_w0_en_e1 & (probability_quantizer_out_bits_tile == 3'h7);
+  wire _probability_tokens_held_e1 = ({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens};
   wire _phase_e1 = (phase == 5'h9) & current_cmd_rs1[34];
   wire _phase_e2 = _acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h3);
   wire _phase_e3 = (phase == 5'h8) & (~residual_pass) & (aggregation_in_valid & aggregation_in_ready);
@@ -860,6 +862,25 @@ module CTAController_SpinelCTA (
   end
   always @(posedge clock) begin
     if (reset)
+      probability_tokens_held <= 1'h0;
+    else if (probability_token_read) begin
+      if (_probability_tokens_held_e1)
+        probability_tokens_held <= 1'h1;
+      else if (cmd_valid & cmd_ready) begin
+        if (~(cmd_bits_cmd_funct == 7'h30)) begin
+          if (cmd_bits_cmd_funct == 7'h31)
+            probability_tokens_held <= 1'h0;
+        end
+      end
+    end else if (cmd_valid & cmd_ready) begin
+      if (~(cmd_bits_cmd_funct == 7'h30)) begin
+        if (cmd_bits_cmd_funct == 7'h31)
+          probability_tokens_held <= 1'h0;
+      end
+    end
+  end
+  always @(posedge clock) begin
+    if (reset)
       phase <= 5'h0;
     else if (retire)
       phase <= 5'h0;
@@ -887,7 +908,12 @@ module CTAController_SpinelCTA (
               if (_phase_e4)
                 phase <= 5'hd;
               else if (probability_token_read) begin
-                if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+                if (_probability_tokens_held_e1)
+                  phase <= 5'hc;
+                else if ((phase == 5'ha)
+                         & (probabilities_failure == 4'h0)
+                         & (current_cmd_rs1[47:32] != 16'h0)
+                         & probability_tokens_held)
                   phase <= 5'hc;
                 else if (phase == 5'ha)
                   phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -920,39 +946,10 @@ module CTAController_SpinelCTA (
                            : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                            : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                            : 5'h5;
-              end else if (phase == 5'ha)
-                phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
-              else if (_phase_e3 & _level0_has_table_e1)
-                phase <= 5'h9;
-              else if (phase == 5'h7)
-                phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
-              else if (_level0_has_table_e2)
-                phase <= 5'h6;
-              else if (_level0_offset_0_e1)
-                phase <= 5'h6;
-              else if (_phase_e2) begin
-                if (last_step)
-                  phase <= 5'h4;
-                else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-                  phase <= 5'h2;
-                else if (cmd_valid & cmd_ready)
-                  phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                           : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                           : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                           : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                           : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                           : 5'h5;
-              end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-                phase <= 5'h2;
-              else if (cmd_valid & cmd_ready)
-                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                         : 5'h5;
-            end else if (probability_token_read) begin
-              if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+              end else if ((phase == 5'ha)
+                           & (probabilities_failure == 4'h0)
+                           & (current_cmd_rs1[47:32] != 16'h0)
+                           & probability_tokens_held)
                 phase <= 5'hc;
               else if (phase == 5'ha)
                 phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -985,20 +982,37 @@ module CTAController_SpinelCTA (
                          : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                          : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                          : 5'h5;
-            end else if (phase == 5'ha)
-              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
-            else if (_phase_e3 & _level0_has_table_e1)
-              phase <= 5'h9;
-            else if (phase == 5'h7)
-              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
-            else if (_level0_has_table_e2)
-              phase <= 5'h6;
-            else if (_level0_offset_0_e1)
-              phase <= 5'h6;
-            else if (_phase_e2) begin
-              if (last_step)
-                phase <= 5'h4;
-              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            end else if (probability_token_read) begin
+              if (_probability_tokens_held_e1)
+                phase <= 5'hc;
+              else if ((phase == 5'ha)
+                       & (probabilities_failure == 4'h0)
+                       & (current_cmd_rs1[47:32] != 16'h0)
+                       & probability_tokens_held)
+                phase <= 5'hc;
+              else if (phase == 5'ha)
+                phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+              else if (_phase_e3 & _level0_has_table_e1)
+                phase <= 5'h9;
+              else if (phase == 5'h7)
+                phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+              else if (_level0_has_table_e2)
+                phase <= 5'h6;
+              else if (_level0_offset_0_e1)
+                phase <= 5'h6;
+              else if (_phase_e2) begin
+                if (last_step)
+                  phase <= 5'h4;
+                else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                  phase <= 5'h2;
+                else if (cmd_valid & cmd_ready)
+                  phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                           : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                           : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                           : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                           : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                           : 5'h5;
+              end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
                 phase <= 5'h2;
               else if (cmd_valid & cmd_ready)
                 phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
@@ -1007,17 +1021,10 @@ module CTAController_SpinelCTA (
                          : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                          : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                          : 5'h5;
-            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-              phase <= 5'h2;
-            else if (cmd_valid & cmd_ready)
-              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                       : 5'h5;
-          end else if (probability_token_read) begin
-            if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+            end else if ((phase == 5'ha)
+                         & (probabilities_failure == 4'h0)
+                         & (current_cmd_rs1[47:32] != 16'h0)
+                         & probability_tokens_held)
               phase <= 5'hc;
             else if (phase == 5'ha)
               phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -1050,7 +1057,51 @@ module CTAController_SpinelCTA (
                        : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                        : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                        : 5'h5;
-          end else if (phase == 5'ha)
+          end else if (probability_token_read) begin
+            if (_probability_tokens_held_e1)
+              phase <= 5'hc;
+            else if ((phase == 5'ha)
+                     & (probabilities_failure == 4'h0)
+                     & (current_cmd_rs1[47:32] != 16'h0)
+                     & probability_tokens_held)
+              phase <= 5'hc;
+            else if (phase == 5'ha)
+              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+            else if (_phase_e3 & _level0_has_table_e1)
+              phase <= 5'h9;
+            else if (phase == 5'h7)
+              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+            else if (_level0_has_table_e2)
+              phase <= 5'h6;
+            else if (_level0_offset_0_e1)
+              phase <= 5'h6;
+            else if (_phase_e2) begin
+              if (last_step)
+                phase <= 5'h4;
+              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if ((phase == 5'ha)
+                       & (probabilities_failure == 4'h0)
+                       & (current_cmd_rs1[47:32] != 16'h0)
+                       & probability_tokens_held)
+            phase <= 5'hc;
+          else if (phase == 5'ha)
             phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
           else if (_phase_e3 & _level0_has_table_e1)
             phase <= 5'h9;
@@ -1096,7 +1147,12 @@ module CTAController_SpinelCTA (
             if (_phase_e4)
               phase <= 5'hd;
             else if (probability_token_read) begin
-              if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+              if (_probability_tokens_held_e1)
+                phase <= 5'hc;
+              else if ((phase == 5'ha)
+                       & (probabilities_failure == 4'h0)
+                       & (current_cmd_rs1[47:32] != 16'h0)
+                       & probability_tokens_held)
                 phase <= 5'hc;
               else if (phase == 5'ha)
                 phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -1129,39 +1185,10 @@ module CTAController_SpinelCTA (
                          : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                          : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                          : 5'h5;
-            end else if (phase == 5'ha)
-              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
-            else if (_phase_e3 & _level0_has_table_e1)
-              phase <= 5'h9;
-            else if (phase == 5'h7)
-              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
-            else if (_level0_has_table_e2)
-              phase <= 5'h6;
-            else if (_level0_offset_0_e1)
-              phase <= 5'h6;
-            else if (_phase_e2) begin
-              if (last_step)
-                phase <= 5'h4;
-              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-                phase <= 5'h2;
-              else if (cmd_valid & cmd_ready)
-                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                         : 5'h5;
-            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-              phase <= 5'h2;
-            else if (cmd_valid & cmd_ready)
-              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                       : 5'h5;
-          end else if (probability_token_read) begin
-            if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+            end else if ((phase == 5'ha)
+                         & (probabilities_failure == 4'h0)
+                         & (current_cmd_rs1[47:32] != 16'h0)
+                         & probability_tokens_held)
               phase <= 5'hc;
             else if (phase == 5'ha)
               phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -1194,20 +1221,37 @@ module CTAController_SpinelCTA (
                        : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                        : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                        : 5'h5;
-          end else if (phase == 5'ha)
-            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
-          else if (_phase_e3 & _level0_has_table_e1)
-            phase <= 5'h9;
-          else if (phase == 5'h7)
-            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
-          else if (_level0_has_table_e2)
-            phase <= 5'h6;
-          else if (_level0_offset_0_e1)
-            phase <= 5'h6;
-          else if (_phase_e2) begin
-            if (last_step)
-              phase <= 5'h4;
-            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          end else if (probability_token_read) begin
+            if (_probability_tokens_held_e1)
+              phase <= 5'hc;
+            else if ((phase == 5'ha)
+                     & (probabilities_failure == 4'h0)
+                     & (current_cmd_rs1[47:32] != 16'h0)
+                     & probability_tokens_held)
+              phase <= 5'hc;
+            else if (phase == 5'ha)
+              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+            else if (_phase_e3 & _level0_has_table_e1)
+              phase <= 5'h9;
+            else if (phase == 5'h7)
+              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+            else if (_level0_has_table_e2)
+              phase <= 5'h6;
+            else if (_level0_offset_0_e1)
+              phase <= 5'h6;
+            else if (_phase_e2) begin
+              if (last_step)
+                phase <= 5'h4;
+              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
               phase <= 5'h2;
             else if (cmd_valid & cmd_ready)
               phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
@@ -1216,17 +1260,10 @@ module CTAController_SpinelCTA (
                        : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                        : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                        : 5'h5;
-          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-            phase <= 5'h2;
-          else if (cmd_valid & cmd_ready)
-            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                     : 5'h5;
-        end else if (probability_token_read) begin
-          if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+          end else if ((phase == 5'ha)
+                       & (probabilities_failure == 4'h0)
+                       & (current_cmd_rs1[47:32] != 16'h0)
+                       & probability_tokens_held)
             phase <= 5'hc;
           else if (phase == 5'ha)
             phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -1259,7 +1296,51 @@ module CTAController_SpinelCTA (
                      : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                      : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                      : 5'h5;
-        end else if (phase == 5'ha)
+        end else if (probability_token_read) begin
+          if (_probability_tokens_held_e1)
+            phase <= 5'hc;
+          else if ((phase == 5'ha)
+                   & (probabilities_failure == 4'h0)
+                   & (current_cmd_rs1[47:32] != 16'h0)
+                   & probability_tokens_held)
+            phase <= 5'hc;
+          else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if ((phase == 5'ha)
+                     & (probabilities_failure == 4'h0)
+                     & (current_cmd_rs1[47:32] != 16'h0)
+                     & probability_tokens_held)
+          phase <= 5'hc;
+        else if (phase == 5'ha)
           phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
         else if (_phase_e3 & _level0_has_table_e1)
           phase <= 5'h9;
@@ -1308,7 +1389,12 @@ module CTAController_SpinelCTA (
             if (_phase_e4)
               phase <= 5'hd;
             else if (probability_token_read) begin
-              if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+              if (_probability_tokens_held_e1)
+                phase <= 5'hc;
+              else if ((phase == 5'ha)
+                       & (probabilities_failure == 4'h0)
+                       & (current_cmd_rs1[47:32] != 16'h0)
+                       & probability_tokens_held)
                 phase <= 5'hc;
               else if (phase == 5'ha)
                 phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -1341,39 +1427,10 @@ module CTAController_SpinelCTA (
                          : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                          : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                          : 5'h5;
-            end else if (phase == 5'ha)
-              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
-            else if (_phase_e3 & _level0_has_table_e1)
-              phase <= 5'h9;
-            else if (phase == 5'h7)
-              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
-            else if (_level0_has_table_e2)
-              phase <= 5'h6;
-            else if (_level0_offset_0_e1)
-              phase <= 5'h6;
-            else if (_phase_e2) begin
-              if (last_step)
-                phase <= 5'h4;
-              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-                phase <= 5'h2;
-              else if (cmd_valid & cmd_ready)
-                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                         : 5'h5;
-            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-              phase <= 5'h2;
-            else if (cmd_valid & cmd_ready)
-              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                       : 5'h5;
-          end else if (probability_token_read) begin
-            if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+            end else if ((phase == 5'ha)
+                         & (probabilities_failure == 4'h0)
+                         & (current_cmd_rs1[47:32] != 16'h0)
+                         & probability_tokens_held)
               phase <= 5'hc;
             else if (phase == 5'ha)
               phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -1406,20 +1463,37 @@ module CTAController_SpinelCTA (
                        : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                        : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                        : 5'h5;
-          end else if (phase == 5'ha)
-            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
-          else if (_phase_e3 & _level0_has_table_e1)
-            phase <= 5'h9;
-          else if (phase == 5'h7)
-            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
-          else if (_level0_has_table_e2)
-            phase <= 5'h6;
-          else if (_level0_offset_0_e1)
-            phase <= 5'h6;
-          else if (_phase_e2) begin
-            if (last_step)
-              phase <= 5'h4;
-            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          end else if (probability_token_read) begin
+            if (_probability_tokens_held_e1)
+              phase <= 5'hc;
+            else if ((phase == 5'ha)
+                     & (probabilities_failure == 4'h0)
+                     & (current_cmd_rs1[47:32] != 16'h0)
+                     & probability_tokens_held)
+              phase <= 5'hc;
+            else if (phase == 5'ha)
+              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+            else if (_phase_e3 & _level0_has_table_e1)
+              phase <= 5'h9;
+            else if (phase == 5'h7)
+              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+            else if (_level0_has_table_e2)
+              phase <= 5'h6;
+            else if (_level0_offset_0_e1)
+              phase <= 5'h6;
+            else if (_phase_e2) begin
+              if (last_step)
+                phase <= 5'h4;
+              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
               phase <= 5'h2;
             else if (cmd_valid & cmd_ready)
               phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
@@ -1428,17 +1502,10 @@ module CTAController_SpinelCTA (
                        : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                        : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                        : 5'h5;
-          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-            phase <= 5'h2;
-          else if (cmd_valid & cmd_ready)
-            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                     : 5'h5;
-        end else if (probability_token_read) begin
-          if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+          end else if ((phase == 5'ha)
+                       & (probabilities_failure == 4'h0)
+                       & (current_cmd_rs1[47:32] != 16'h0)
+                       & probability_tokens_held)
             phase <= 5'hc;
           else if (phase == 5'ha)
             phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -1471,7 +1538,51 @@ module CTAController_SpinelCTA (
                      : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                      : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                      : 5'h5;
-        end else if (phase == 5'ha)
+        end else if (probability_token_read) begin
+          if (_probability_tokens_held_e1)
+            phase <= 5'hc;
+          else if ((phase == 5'ha)
+                   & (probabilities_failure == 4'h0)
+                   & (current_cmd_rs1[47:32] != 16'h0)
+                   & probability_tokens_held)
+            phase <= 5'hc;
+          else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if ((phase == 5'ha)
+                     & (probabilities_failure == 4'h0)
+                     & (current_cmd_rs1[47:32] != 16'h0)
+                     & probability_tokens_held)
+          phase <= 5'hc;
+        else if (phase == 5'ha)
           phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
         else if (_phase_e3 & _level0_has_table_e1)
           phase <= 5'h9;
@@ -1517,7 +1628,12 @@ module CTAController_SpinelCTA (
           if (_phase_e4)
             phase <= 5'hd;
           else if (probability_token_read) begin
-            if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+            if (_probability_tokens_held_e1)
+              phase <= 5'hc;
+            else if ((phase == 5'ha)
+                     & (probabilities_failure == 4'h0)
+                     & (current_cmd_rs1[47:32] != 16'h0)
+                     & probability_tokens_held)
               phase <= 5'hc;
             else if (phase == 5'ha)
               phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -1550,39 +1666,10 @@ module CTAController_SpinelCTA (
                        : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                        : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                        : 5'h5;
-          end else if (phase == 5'ha)
-            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
-          else if (_phase_e3 & _level0_has_table_e1)
-            phase <= 5'h9;
-          else if (phase == 5'h7)
-            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
-          else if (_level0_has_table_e2)
-            phase <= 5'h6;
-          else if (_level0_offset_0_e1)
-            phase <= 5'h6;
-          else if (_phase_e2) begin
-            if (last_step)
-              phase <= 5'h4;
-            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-              phase <= 5'h2;
-            else if (cmd_valid & cmd_ready)
-              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                       : 5'h5;
-          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-            phase <= 5'h2;
-          else if (cmd_valid & cmd_ready)
-            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                     : 5'h5;
-        end else if (probability_token_read) begin
-          if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+          end else if ((phase == 5'ha)
+                       & (probabilities_failure == 4'h0)
+                       & (current_cmd_rs1[47:32] != 16'h0)
+                       & probability_tokens_held)
             phase <= 5'hc;
           else if (phase == 5'ha)
             phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -1615,20 +1702,37 @@ module CTAController_SpinelCTA (
                      : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                      : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                      : 5'h5;
-        end else if (phase == 5'ha)
-          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
-        else if (_phase_e3 & _level0_has_table_e1)
-          phase <= 5'h9;
-        else if (phase == 5'h7)
-          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
-        else if (_level0_has_table_e2)
-          phase <= 5'h6;
-        else if (_level0_offset_0_e1)
-          phase <= 5'h6;
-        else if (_phase_e2) begin
-          if (last_step)
-            phase <= 5'h4;
-          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+        end else if (probability_token_read) begin
+          if (_probability_tokens_held_e1)
+            phase <= 5'hc;
+          else if ((phase == 5'ha)
+                   & (probabilities_failure == 4'h0)
+                   & (current_cmd_rs1[47:32] != 16'h0)
+                   & probability_tokens_held)
+            phase <= 5'hc;
+          else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
             phase <= 5'h2;
           else if (cmd_valid & cmd_ready)
             phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
@@ -1637,17 +1741,10 @@ module CTAController_SpinelCTA (
                      : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                      : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                      : 5'h5;
-        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-          phase <= 5'h2;
-        else if (cmd_valid & cmd_ready)
-          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                   : 5'h5;
-      end else if (probability_token_read) begin
-        if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+        end else if ((phase == 5'ha)
+                     & (probabilities_failure == 4'h0)
+                     & (current_cmd_rs1[47:32] != 16'h0)
+                     & probability_tokens_held)
           phase <= 5'hc;
         else if (phase == 5'ha)
           phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -1680,7 +1777,51 @@ module CTAController_SpinelCTA (
                    : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                    : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                    : 5'h5;
-      end else if (phase == 5'ha)
+      end else if (probability_token_read) begin
+        if (_probability_tokens_held_e1)
+          phase <= 5'hc;
+        else if ((phase == 5'ha)
+                 & (probabilities_failure == 4'h0)
+                 & (current_cmd_rs1[47:32] != 16'h0)
+                 & probability_tokens_held)
+          phase <= 5'hc;
+        else if (phase == 5'ha)
+          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+        else if (_phase_e3 & _level0_has_table_e1)
+          phase <= 5'h9;
+        else if (phase == 5'h7)
+          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+        else if (_level0_has_table_e2)
+          phase <= 5'h6;
+        else if (_level0_offset_0_e1)
+          phase <= 5'h6;
+        else if (_phase_e2) begin
+          if (last_step)
+            phase <= 5'h4;
+          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if ((phase == 5'ha)
+                   & (probabilities_failure == 4'h0)
+                   & (current_cmd_rs1[47:32] != 16'h0)
+                   & probability_tokens_held)
+        phase <= 5'hc;
+      else if (phase == 5'ha)
         phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
       else if (_phase_e3 & _level0_has_table_e1)
         phase <= 5'h9;
@@ -1732,7 +1873,12 @@ module CTAController_SpinelCTA (
             if (_phase_e4)
               phase <= 5'hd;
             else if (probability_token_read) begin
-              if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+              if (_probability_tokens_held_e1)
+                phase <= 5'hc;
+              else if ((phase == 5'ha)
+                       & (probabilities_failure == 4'h0)
+                       & (current_cmd_rs1[47:32] != 16'h0)
+                       & probability_tokens_held)
                 phase <= 5'hc;
               else if (phase == 5'ha)
                 phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -1765,39 +1911,10 @@ module CTAController_SpinelCTA (
                          : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                          : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                          : 5'h5;
-            end else if (phase == 5'ha)
-              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
-            else if (_phase_e3 & _level0_has_table_e1)
-              phase <= 5'h9;
-            else if (phase == 5'h7)
-              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
-            else if (_level0_has_table_e2)
-              phase <= 5'h6;
-            else if (_level0_offset_0_e1)
-              phase <= 5'h6;
-            else if (_phase_e2) begin
-              if (last_step)
-                phase <= 5'h4;
-              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-                phase <= 5'h2;
-              else if (cmd_valid & cmd_ready)
-                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                         : 5'h5;
-            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-              phase <= 5'h2;
-            else if (cmd_valid & cmd_ready)
-              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                       : 5'h5;
-          end else if (probability_token_read) begin
-            if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+            end else if ((phase == 5'ha)
+                         & (probabilities_failure == 4'h0)
+                         & (current_cmd_rs1[47:32] != 16'h0)
+                         & probability_tokens_held)
               phase <= 5'hc;
             else if (phase == 5'ha)
               phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -1830,20 +1947,37 @@ module CTAController_SpinelCTA (
                        : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                        : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                        : 5'h5;
-          end else if (phase == 5'ha)
-            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
-          else if (_phase_e3 & _level0_has_table_e1)
-            phase <= 5'h9;
-          else if (phase == 5'h7)
-            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
-          else if (_level0_has_table_e2)
-            phase <= 5'h6;
-          else if (_level0_offset_0_e1)
-            phase <= 5'h6;
-          else if (_phase_e2) begin
-            if (last_step)
-              phase <= 5'h4;
-            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          end else if (probability_token_read) begin
+            if (_probability_tokens_held_e1)
+              phase <= 5'hc;
+            else if ((phase == 5'ha)
+                     & (probabilities_failure == 4'h0)
+                     & (current_cmd_rs1[47:32] != 16'h0)
+                     & probability_tokens_held)
+              phase <= 5'hc;
+            else if (phase == 5'ha)
+              phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+            else if (_phase_e3 & _level0_has_table_e1)
+              phase <= 5'h9;
+            else if (phase == 5'h7)
+              phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+            else if (_level0_has_table_e2)
+              phase <= 5'h6;
+            else if (_level0_offset_0_e1)
+              phase <= 5'h6;
+            else if (_phase_e2) begin
+              if (last_step)
+                phase <= 5'h4;
+              else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+                phase <= 5'h2;
+              else if (cmd_valid & cmd_ready)
+                phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                         : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                         : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                         : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                         : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                         : 5'h5;
+            end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
               phase <= 5'h2;
             else if (cmd_valid & cmd_ready)
               phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
@@ -1852,17 +1986,10 @@ module CTAController_SpinelCTA (
                        : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                        : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                        : 5'h5;
-          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-            phase <= 5'h2;
-          else if (cmd_valid & cmd_ready)
-            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                     : 5'h5;
-        end else if (probability_token_read) begin
-          if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+          end else if ((phase == 5'ha)
+                       & (probabilities_failure == 4'h0)
+                       & (current_cmd_rs1[47:32] != 16'h0)
+                       & probability_tokens_held)
             phase <= 5'hc;
           else if (phase == 5'ha)
             phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -1895,7 +2022,51 @@ module CTAController_SpinelCTA (
                      : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                      : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                      : 5'h5;
-        end else if (phase == 5'ha)
+        end else if (probability_token_read) begin
+          if (_probability_tokens_held_e1)
+            phase <= 5'hc;
+          else if ((phase == 5'ha)
+                   & (probabilities_failure == 4'h0)
+                   & (current_cmd_rs1[47:32] != 16'h0)
+                   & probability_tokens_held)
+            phase <= 5'hc;
+          else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if ((phase == 5'ha)
+                     & (probabilities_failure == 4'h0)
+                     & (current_cmd_rs1[47:32] != 16'h0)
+                     & probability_tokens_held)
+          phase <= 5'hc;
+        else if (phase == 5'ha)
           phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
         else if (_phase_e3 & _level0_has_table_e1)
           phase <= 5'h9;
@@ -1941,7 +2112,12 @@ module CTAController_SpinelCTA (
           if (_phase_e4)
             phase <= 5'hd;
           else if (probability_token_read) begin
-            if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+            if (_probability_tokens_held_e1)
+              phase <= 5'hc;
+            else if ((phase == 5'ha)
+                     & (probabilities_failure == 4'h0)
+                     & (current_cmd_rs1[47:32] != 16'h0)
+                     & probability_tokens_held)
               phase <= 5'hc;
             else if (phase == 5'ha)
               phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -1974,39 +2150,10 @@ module CTAController_SpinelCTA (
                        : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                        : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                        : 5'h5;
-          end else if (phase == 5'ha)
-            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
-          else if (_phase_e3 & _level0_has_table_e1)
-            phase <= 5'h9;
-          else if (phase == 5'h7)
-            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
-          else if (_level0_has_table_e2)
-            phase <= 5'h6;
-          else if (_level0_offset_0_e1)
-            phase <= 5'h6;
-          else if (_phase_e2) begin
-            if (last_step)
-              phase <= 5'h4;
-            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-              phase <= 5'h2;
-            else if (cmd_valid & cmd_ready)
-              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                       : 5'h5;
-          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-            phase <= 5'h2;
-          else if (cmd_valid & cmd_ready)
-            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                     : 5'h5;
-        end else if (probability_token_read) begin
-          if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+          end else if ((phase == 5'ha)
+                       & (probabilities_failure == 4'h0)
+                       & (current_cmd_rs1[47:32] != 16'h0)
+                       & probability_tokens_held)
             phase <= 5'hc;
           else if (phase == 5'ha)
             phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -2039,20 +2186,37 @@ module CTAController_SpinelCTA (
                      : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                      : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                      : 5'h5;
-        end else if (phase == 5'ha)
-          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
-        else if (_phase_e3 & _level0_has_table_e1)
-          phase <= 5'h9;
-        else if (phase == 5'h7)
-          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
-        else if (_level0_has_table_e2)
-          phase <= 5'h6;
-        else if (_level0_offset_0_e1)
-          phase <= 5'h6;
-        else if (_phase_e2) begin
-          if (last_step)
-            phase <= 5'h4;
-          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+        end else if (probability_token_read) begin
+          if (_probability_tokens_held_e1)
+            phase <= 5'hc;
+          else if ((phase == 5'ha)
+                   & (probabilities_failure == 4'h0)
+                   & (current_cmd_rs1[47:32] != 16'h0)
+                   & probability_tokens_held)
+            phase <= 5'hc;
+          else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
             phase <= 5'h2;
           else if (cmd_valid & cmd_ready)
             phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
@@ -2061,17 +2225,10 @@ module CTAController_SpinelCTA (
                      : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                      : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                      : 5'h5;
-        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-          phase <= 5'h2;
-        else if (cmd_valid & cmd_ready)
-          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                   : 5'h5;
-      end else if (probability_token_read) begin
-        if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+        end else if ((phase == 5'ha)
+                     & (probabilities_failure == 4'h0)
+                     & (current_cmd_rs1[47:32] != 16'h0)
+                     & probability_tokens_held)
           phase <= 5'hc;
         else if (phase == 5'ha)
           phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -2104,7 +2261,51 @@ module CTAController_SpinelCTA (
                    : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                    : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                    : 5'h5;
-      end else if (phase == 5'ha)
+      end else if (probability_token_read) begin
+        if (_probability_tokens_held_e1)
+          phase <= 5'hc;
+        else if ((phase == 5'ha)
+                 & (probabilities_failure == 4'h0)
+                 & (current_cmd_rs1[47:32] != 16'h0)
+                 & probability_tokens_held)
+          phase <= 5'hc;
+        else if (phase == 5'ha)
+          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+        else if (_phase_e3 & _level0_has_table_e1)
+          phase <= 5'h9;
+        else if (phase == 5'h7)
+          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+        else if (_level0_has_table_e2)
+          phase <= 5'h6;
+        else if (_level0_offset_0_e1)
+          phase <= 5'h6;
+        else if (_phase_e2) begin
+          if (last_step)
+            phase <= 5'h4;
+          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if ((phase == 5'ha)
+                   & (probabilities_failure == 4'h0)
+                   & (current_cmd_rs1[47:32] != 16'h0)
+                   & probability_tokens_held)
+        phase <= 5'hc;
+      else if (phase == 5'ha)
         phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
       else if (_phase_e3 & _level0_has_table_e1)
         phase <= 5'h9;
@@ -2153,7 +2354,12 @@ module CTAController_SpinelCTA (
           if (_phase_e4)
             phase <= 5'hd;
           else if (probability_token_read) begin
-            if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+            if (_probability_tokens_held_e1)
+              phase <= 5'hc;
+            else if ((phase == 5'ha)
+                     & (probabilities_failure == 4'h0)
+                     & (current_cmd_rs1[47:32] != 16'h0)
+                     & probability_tokens_held)
               phase <= 5'hc;
             else if (phase == 5'ha)
               phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -2186,39 +2392,10 @@ module CTAController_SpinelCTA (
                        : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                        : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                        : 5'h5;
-          end else if (phase == 5'ha)
-            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
-          else if (_phase_e3 & _level0_has_table_e1)
-            phase <= 5'h9;
-          else if (phase == 5'h7)
-            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
-          else if (_level0_has_table_e2)
-            phase <= 5'h6;
-          else if (_level0_offset_0_e1)
-            phase <= 5'h6;
-          else if (_phase_e2) begin
-            if (last_step)
-              phase <= 5'h4;
-            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-              phase <= 5'h2;
-            else if (cmd_valid & cmd_ready)
-              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                       : 5'h5;
-          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-            phase <= 5'h2;
-          else if (cmd_valid & cmd_ready)
-            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                     : 5'h5;
-        end else if (probability_token_read) begin
-          if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+          end else if ((phase == 5'ha)
+                       & (probabilities_failure == 4'h0)
+                       & (current_cmd_rs1[47:32] != 16'h0)
+                       & probability_tokens_held)
             phase <= 5'hc;
           else if (phase == 5'ha)
             phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -2251,20 +2428,37 @@ module CTAController_SpinelCTA (
                      : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                      : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                      : 5'h5;
-        end else if (phase == 5'ha)
-          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
-        else if (_phase_e3 & _level0_has_table_e1)
-          phase <= 5'h9;
-        else if (phase == 5'h7)
-          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
-        else if (_level0_has_table_e2)
-          phase <= 5'h6;
-        else if (_level0_offset_0_e1)
-          phase <= 5'h6;
-        else if (_phase_e2) begin
-          if (last_step)
-            phase <= 5'h4;
-          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+        end else if (probability_token_read) begin
+          if (_probability_tokens_held_e1)
+            phase <= 5'hc;
+          else if ((phase == 5'ha)
+                   & (probabilities_failure == 4'h0)
+                   & (current_cmd_rs1[47:32] != 16'h0)
+                   & probability_tokens_held)
+            phase <= 5'hc;
+          else if (phase == 5'ha)
+            phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+          else if (_phase_e3 & _level0_has_table_e1)
+            phase <= 5'h9;
+          else if (phase == 5'h7)
+            phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+          else if (_level0_has_table_e2)
+            phase <= 5'h6;
+          else if (_level0_offset_0_e1)
+            phase <= 5'h6;
+          else if (_phase_e2) begin
+            if (last_step)
+              phase <= 5'h4;
+            else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+              phase <= 5'h2;
+            else if (cmd_valid & cmd_ready)
+              phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                       : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                       : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                       : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                       : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                       : 5'h5;
+          end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
             phase <= 5'h2;
           else if (cmd_valid & cmd_ready)
             phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
@@ -2273,17 +2467,10 @@ module CTAController_SpinelCTA (
                      : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                      : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                      : 5'h5;
-        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-          phase <= 5'h2;
-        else if (cmd_valid & cmd_ready)
-          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                   : 5'h5;
-      end else if (probability_token_read) begin
-        if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+        end else if ((phase == 5'ha)
+                     & (probabilities_failure == 4'h0)
+                     & (current_cmd_rs1[47:32] != 16'h0)
+                     & probability_tokens_held)
           phase <= 5'hc;
         else if (phase == 5'ha)
           phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -2316,7 +2503,51 @@ module CTAController_SpinelCTA (
                    : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                    : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                    : 5'h5;
-      end else if (phase == 5'ha)
+      end else if (probability_token_read) begin
+        if (_probability_tokens_held_e1)
+          phase <= 5'hc;
+        else if ((phase == 5'ha)
+                 & (probabilities_failure == 4'h0)
+                 & (current_cmd_rs1[47:32] != 16'h0)
+                 & probability_tokens_held)
+          phase <= 5'hc;
+        else if (phase == 5'ha)
+          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+        else if (_phase_e3 & _level0_has_table_e1)
+          phase <= 5'h9;
+        else if (phase == 5'h7)
+          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+        else if (_level0_has_table_e2)
+          phase <= 5'h6;
+        else if (_level0_offset_0_e1)
+          phase <= 5'h6;
+        else if (_phase_e2) begin
+          if (last_step)
+            phase <= 5'h4;
+          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if ((phase == 5'ha)
+                   & (probabilities_failure == 4'h0)
+                   & (current_cmd_rs1[47:32] != 16'h0)
+                   & probability_tokens_held)
+        phase <= 5'hc;
+      else if (phase == 5'ha)
         phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
       else if (_phase_e3 & _level0_has_table_e1)
         phase <= 5'h9;
@@ -2362,7 +2593,12 @@ module CTAController_SpinelCTA (
         if (_phase_e4)
           phase <= 5'hd;
         else if (probability_token_read) begin
-          if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+          if (_probability_tokens_held_e1)
+            phase <= 5'hc;
+          else if ((phase == 5'ha)
+                   & (probabilities_failure == 4'h0)
+                   & (current_cmd_rs1[47:32] != 16'h0)
+                   & probability_tokens_held)
             phase <= 5'hc;
           else if (phase == 5'ha)
             phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -2395,39 +2631,10 @@ module CTAController_SpinelCTA (
                      : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                      : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                      : 5'h5;
-        end else if (phase == 5'ha)
-          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
-        else if (_phase_e3 & _level0_has_table_e1)
-          phase <= 5'h9;
-        else if (phase == 5'h7)
-          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
-        else if (_level0_has_table_e2)
-          phase <= 5'h6;
-        else if (_level0_offset_0_e1)
-          phase <= 5'h6;
-        else if (_phase_e2) begin
-          if (last_step)
-            phase <= 5'h4;
-          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-            phase <= 5'h2;
-          else if (cmd_valid & cmd_ready)
-            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                     : 5'h5;
-        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-          phase <= 5'h2;
-        else if (cmd_valid & cmd_ready)
-          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                   : 5'h5;
-      end else if (probability_token_read) begin
-        if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+        end else if ((phase == 5'ha)
+                     & (probabilities_failure == 4'h0)
+                     & (current_cmd_rs1[47:32] != 16'h0)
+                     & probability_tokens_held)
           phase <= 5'hc;
         else if (phase == 5'ha)
           phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -2460,20 +2667,37 @@ module CTAController_SpinelCTA (
                    : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                    : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                    : 5'h5;
-      end else if (phase == 5'ha)
-        phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
-      else if (_phase_e3 & _level0_has_table_e1)
-        phase <= 5'h9;
-      else if (phase == 5'h7)
-        phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
-      else if (_level0_has_table_e2)
-        phase <= 5'h6;
-      else if (_level0_offset_0_e1)
-        phase <= 5'h6;
-      else if (_phase_e2) begin
-        if (last_step)
-          phase <= 5'h4;
-        else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+      end else if (probability_token_read) begin
+        if (_probability_tokens_held_e1)
+          phase <= 5'hc;
+        else if ((phase == 5'ha)
+                 & (probabilities_failure == 4'h0)
+                 & (current_cmd_rs1[47:32] != 16'h0)
+                 & probability_tokens_held)
+          phase <= 5'hc;
+        else if (phase == 5'ha)
+          phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+        else if (_phase_e3 & _level0_has_table_e1)
+          phase <= 5'h9;
+        else if (phase == 5'h7)
+          phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+        else if (_level0_has_table_e2)
+          phase <= 5'h6;
+        else if (_level0_offset_0_e1)
+          phase <= 5'h6;
+        else if (_phase_e2) begin
+          if (last_step)
+            phase <= 5'h4;
+          else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+            phase <= 5'h2;
+          else if (cmd_valid & cmd_ready)
+            phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                     : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                     : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                     : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                     : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                     : 5'h5;
+        end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
           phase <= 5'h2;
         else if (cmd_valid & cmd_ready)
           phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
@@ -2482,17 +2706,10 @@ module CTAController_SpinelCTA (
                    : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                    : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                    : 5'h5;
-      end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
-        phase <= 5'h2;
-      else if (cmd_valid & cmd_ready)
-        phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
-                 : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
-                 : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
-                 : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
-                 : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
-                 : 5'h5;
-    end else if (probability_token_read) begin
-      if (({1'h0, step} + {1'h0, 16'h1}) >= {1'h0, level1_tokens})
+      end else if ((phase == 5'ha)
+                   & (probabilities_failure == 4'h0)
+                   & (current_cmd_rs1[47:32] != 16'h0)
+                   & probability_tokens_held)
         phase <= 5'hc;
       else if (phase == 5'ha)
         phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
@@ -2525,7 +2742,51 @@ module CTAController_SpinelCTA (
                  : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
                  : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
                  : 5'h5;
-    end else if (phase == 5'ha)
+    end else if (probability_token_read) begin
+      if (_probability_tokens_held_e1)
+        phase <= 5'hc;
+      else if ((phase == 5'ha)
+               & (probabilities_failure == 4'h0)
+               & (current_cmd_rs1[47:32] != 16'h0)
+               & probability_tokens_held)
+        phase <= 5'hc;
+      else if (phase == 5'ha)
+        phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
+      else if (_phase_e3 & _level0_has_table_e1)
+        phase <= 5'h9;
+      else if (phase == 5'h7)
+        phase <= (aggregate_failure != 4'h0) ? 5'h6 : 5'h8;
+      else if (_level0_has_table_e2)
+        phase <= 5'h6;
+      else if (_level0_offset_0_e1)
+        phase <= 5'h6;
+      else if (_phase_e2) begin
+        if (last_step)
+          phase <= 5'h4;
+        else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+          phase <= 5'h2;
+        else if (cmd_valid & cmd_ready)
+          phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                   : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                   : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                   : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                   : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                   : 5'h5;
+      end else if (_acc_read_req_valid_e1 & acc_read_req_ready & (phase == 5'h1))
+        phase <= 5'h2;
+      else if (cmd_valid & cmd_ready)
+        phase <= (cmd_bits_cmd_funct == 7'h30) ? ((cmd_bits_cmd_rs1[1:0] == 2'h3) ? 5'h6 : 5'h1)
+                 : (cmd_bits_cmd_funct == 7'h31) ? 5'h3
+                 : (cmd_bits_cmd_funct == 7'h32) ? 5'h7
+                 : (cmd_bits_cmd_funct == 7'h33) ? 5'ha
+                 : (cmd_bits_cmd_funct == 7'h34) ? 5'h10
+                 : 5'h5;
+    end else if ((phase == 5'ha)
+                 & (probabilities_failure == 4'h0)
+                 & (current_cmd_rs1[47:32] != 16'h0)
+                 & probability_tokens_held)
+      phase <= 5'hc;
+    else if (phase == 5'ha)
       phase <= (probabilities_failure != 4'h0) ? 5'h6 : 5'hb;
     else if (_phase_e3 & _level0_has_table_e1)
       phase <= 5'h9;

@@ -58,7 +58,9 @@ public enum PipelineTiming {
     public static let probabilityQuantizerCycles = floatDividerLatency + 3
     /// CTA_PROBABILITIES: cycles from the cycle the controller takes it to its first score read
     /// over n tokens (the check cycle, then one token's ids per cycle into the aggregation unit),
-    /// once the unit has cleared after reset (`probabilityUnitReadyCycle`).
+    /// once the unit has cleared after reset (`probabilityUnitReadyCycle`). A command that continues
+    /// a set while the unit still holds the tokens' ids (no CTA_CLUSTER since they were loaded)
+    /// loads none: n = 0.
     public static func probabilitiesFirstRead(tokens n: Int) -> Int { n + 2 }
     /// The first cycle (0 the first after reset) in which the probability aggregation unit takes
     /// tokens: it clears its AP memories first, one word of each per cycle (K = `maxClusters`

@@ -248,6 +248,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     private let probabilityTiles: Int
     /// The cycle the probability aggregation unit has cleared after reset (`PipelineTiming.probabilityUnitReadyCycle`).
     private let probabilityUnitReady: UInt64
+    /// The unit holds the tables' token ids (CTAController's `probability_tokens_held`): a
+    /// CTA_PROBABILITIES loaded them and no CTA_CLUSTER was taken since.
+    private var probabilityTokensHeld = false
     /// The cluster index's tree levels (`CTAParameters.clusterLevels`), 0 without a `cta` section.
     private let clusterLevels: Int
 
@@ -411,7 +414,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         var normalizer: (note: StoreNote, latency: Int, queued: UInt64?, pipelined: Bool)?
         var normalizerBusyUntil: UInt64
         var accumulatorStage: [Int?]
-        var cta: (command: Int, phase: CTAPhase)
+        var cta: (command: Int, phase: CTAPhase, tokensHeld: Bool)
     }
 
     private var registers: Registers {
@@ -420,7 +423,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                       internalRetired: (internalRetired[0], internalRetired[1]), station: station, unroller: unroller,
                       execute: execute.frozenCopy(), reader: reader.frozenCopy(), writer: writer.frozenCopy(), axi: axi.frozenCopy(), load: (loadRow, loadNotes.version, loadBlock, loadDraining),
                       store: (storeRow, storeBlock, storeArriving, outgoing.version, pending.version), normalizer: normalizerRow,
-                      normalizerBusyUntil: normalizerBusyUntil, accumulatorStage: accumulatorStage, cta: (ctaCommand, ctaPhase))
+                      normalizerBusyUntil: normalizerBusyUntil, accumulatorStage: accumulatorStage, cta: (ctaCommand, ctaPhase, probabilityTokensHeld))
         }
     }
 
@@ -437,6 +440,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             && normalizerRow?.queued == o.normalizer?.queued && normalizerRow?.pipelined == o.normalizer?.pipelined
             && normalizerBusyUntil == o.normalizerBusyUntil
             && accumulatorStage == o.accumulatorStage && counterAccess == nil && ctaCommand == o.cta.command && ctaPhase == o.cta.phase
+            && probabilityTokensHeld == o.cta.tokensHeld
     }
 
     /// The first cycle after `cycle` in which time alone changes a decision: a memory response
@@ -688,11 +692,18 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 ctaPhase = .waiting(retireAt: cycle + UInt64(PipelineTiming.aggregateCycles(tokens: tokens, clusters: clusters, residuals: residuals)))
             case .checkFailure: ctaPhase = .waiting(retireAt: cycle + UInt64(PipelineTiming.ctaCheckFailureCycles))
             case .gather: ctaPhase = .gatherCheck
-            case .probabilities(_, _, let tokens, _):
-                // The tokens load from the cycle after the check, once the unit has cleared after reset.
-                let firstRead = cycle + UInt64(PipelineTiming.probabilitiesFirstRead(tokens: tokens))
-                ctaPhase = .paused(resumeAt: max(firstRead, probabilityUnitReady + UInt64(tokens)), step: 0)
+            case .probabilities(_, _, let tokens, _, let continuing):
+                if continuing && probabilityTokensHeld {
+                    // The unit holds the tokens' ids: the scores from the cycle after the check.
+                    ctaPhase = .paused(resumeAt: cycle + UInt64(PipelineTiming.probabilitiesFirstRead(tokens: 0)), step: 0)
+                } else {
+                    // The tokens load from the cycle after the check, once the unit has cleared after reset.
+                    let firstRead = cycle + UInt64(PipelineTiming.probabilitiesFirstRead(tokens: tokens))
+                    ctaPhase = .paused(resumeAt: max(firstRead, probabilityUnitReady + UInt64(tokens)), step: 0)
+                    probabilityTokensHeld = true
+                }
             }
+            if case .cluster = work { probabilityTokensHeld = false }
             return (true, true, nil, false)
         case .paused(let resumeAt, let step):
             guard resumeAt == cycle else { return (false, false, nil, false) }
@@ -779,7 +790,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         case .cta(.configHash(let offsets)): (row, rows, drain) = (offsets, 1, 2)
         case .cta(.cluster(let products, let tokens)):
             (row, rows, drain) = (products + step, tokens, PipelineTiming.clusterDrainCycles(levels: clusterLevels))
-        case .cta(.probabilities(let scores, let k0, let tokens, let layout)):
+        case .cta(.probabilities(let scores, let k0, let tokens, let layout, _)):
             let tiles = probabilityTiles, blocks = layout.blocks, groupReads = tiles * blocks
             let group = step / groupReads, tile = step % groupReads / blocks, block = step % blocks
             let query = group * tiles + tile

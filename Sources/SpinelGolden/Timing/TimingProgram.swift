@@ -267,7 +267,8 @@ public struct TimedCommand: Sendable {
                         preconditionFailure("an accepted CTA_PROBABILITIES has levels 1 and 2's tables")
                     }
                     work = .cta(.probabilities(row: local.address.row, rows: local.rows, tokens: levelOne.ids.count,
-                                               layout: CTAScoreLayout(k0: local.rows, k1: levelOne.count, k2: levelTwo.count, dim: dim)))
+                                               layout: CTAScoreLayout(k0: local.rows, k1: levelOne.count, k2: levelTwo.count, dim: dim),
+                                               continuing: CTAFields.firstRow.value(in: rs1) != 0))
                 }
             case Funct.ctaAggregate:
                 // The whole scratchpad (CTACommandChecks: k is unknown at dispatch).
@@ -333,7 +334,8 @@ public enum CTAWork: Sendable {
     case aggregate(tokens: Int, clusters: Int, residuals: Bool)
     /// CTA_PROBABILITIES: k0 compressed rows of scores from accumulator row `row` over n tokens,
     /// read row group by row group (`PipelineTiming.probabilitiesGroupCycles`).
-    case probabilities(row: Int, rows: Int, tokens: Int, layout: CTAScoreLayout)
+    /// `continuing`: the command continues a set (its first row is not 0).
+    case probabilities(row: Int, rows: Int, tokens: Int, layout: CTAScoreLayout, continuing: Bool)
     /// CTA_GATHER: k0 compressed rows, then n token rows to DRAM.
     case gather(GatherWork)
     /// CTA_AGGREGATE, CTA_PROBABILITIES or CTA_GATHER whose state checks fail in the controller.

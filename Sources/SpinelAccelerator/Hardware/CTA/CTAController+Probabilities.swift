@@ -8,7 +8,9 @@ import SpinelHDL
 ///   columns are k1 + k2, the scores' and AP's blocks·k0 rows fit their memories); a failure is
 ///   the command's fault, nothing is written and the probability rows stay;
 /// - the n tokens' level-1 and level-2 ids into the `ProbabilityAggregationUnit`, one token per
-///   cycle from the two cluster-table memories (once the unit has cleared after reset);
+///   cycle from the two cluster-table memories (once the unit has cleared after reset), unless
+///   the command continues a set (first row > 0) and the unit still holds them (no CTA_CLUSTER
+///   since they were loaded: `probability_tokens_held`);
 /// - per group of `pagTiles` compressed query rows q = g·tiles + t (a row q ≥ k0 is absent): the
 ///   score chunks of every present row, block by block (block b of row q at accumulator row
 ///   scores + b·k0 + q, one read per cycle when the port grants it, each landing in the unit a
@@ -39,6 +41,8 @@ extension CTAController {
         var scratchpadReady: Signal
         var rowsTable: Memory
         var rows: Signal
+        /// The unit holds the tables' token ids (`probability_tokens_held`).
+        var tokensHeld: Signal
     }
 
     /// What CTA_PROBABILITIES asks of the ports the controller shares.
@@ -91,6 +95,10 @@ extension CTAController {
             loadTile.set(0)
             loadBlock.set(0)
         }
+        // A group that continues a set finds the tokens in the unit: straight to the scores.
+        m.when(phase === Signal(Phase.probabilitiesCheck) && failure === 0 && firstRow =/= 0 && state.tokensHeld) {
+            phase.set(Phase.probabilityLoad)
+        }
 
         let pag = m.instance("probability_aggregation", unit)
         pag.k1.set(k1)
@@ -102,7 +110,10 @@ extension CTAController {
         let tableRead = m.named("probability_token_read", phase === Signal(Phase.probabilityTokens) && pag.idle)
         m.when(tableRead) {
             step.set(step +% 1)
-            m.when(step +& 1 >= n) { phase.set(Phase.probabilityLoad) }
+            m.when(step +& 1 >= n) {
+                phase.set(Phase.probabilityLoad)
+                state.tokensHeld.set(true)
+            }
         }
         pag.tokens.valid.set(m.delay(tableRead, name: "probability_token_arriving", reset: false))
         pag.tokens.bits.index.set(m.delay(step.resized(to: unit.tokenBits), name: "probability_token_index"))

@@ -160,6 +160,10 @@ public struct CTAController: Module {
         // low bits), and their count q0 + k0 (0 before one; a failing one leaves both).
         let probabilityRowsTable = m.memory("probability_rows_table", width: 3 * cta.probabilityAccumulatorBits, depth: cta.maxClusters)
         let probabilityRows = m.register("probability_rows", .uint(index.countBits), reset: 0)
+        // The aggregation unit holds the tokens' level-1 and level-2 ids of the tables as they are
+        // (a CTA_PROBABILITIES loaded them, and no CTA_CLUSTER ran since): a CTA_PROBABILITIES that
+        // continues a set does not load them again.
+        let probabilityTokensHeld = m.register("probability_tokens_held", .bool, reset: false)
 
         // The command being run.
         let phase = m.register("phase", Phase.self, reset: .idle)
@@ -190,7 +194,10 @@ public struct CTAController: Module {
                 phase.set(mux(exponent, Signal(Phase.finish), Signal(Phase.readOffsets)))
                 m.when(exponent) { lambda.set(incoming.rs1.field(F.exponentFactor)) }
             }
-                .elsewhen(isCluster) { phase.set(Phase.readProducts) }
+                .elsewhen(isCluster) {
+                    phase.set(Phase.readProducts)
+                    probabilityTokensHeld.set(false)
+                }
                 .elsewhen(isAggregate) { phase.set(Phase.aggregateCheck) }
                 .elsewhen(isProbabilities) { phase.set(Phase.probabilitiesCheck) }
                 .elsewhen(incoming.funct === Signal(Funct.ctaGather)) { phase.set(Phase.gatherCheck) }
@@ -342,7 +349,8 @@ public struct CTAController: Module {
         let probabilities = buildProbabilities(m, ProbabilityState(
             phase: phase, failed: failed, failCode: failCode, step: step, command: current.command, hasTable: hasTable, counts: counts,
             tableTokens: tableTokens, lambda: lambda, ids: ids, readReady: io.accumulatorRead.request.ready, scores: io.accumulatorRead.response.bits,
-            scratchpadReady: io.scratchpadWrite.ready, rowsTable: probabilityRowsTable, rows: probabilityRows))
+            scratchpadReady: io.scratchpadWrite.ready, rowsTable: probabilityRowsTable, rows: probabilityRows,
+            tokensHeld: probabilityTokensHeld))
         scoreRead.set(probabilities.scoreRead)
         scoreRow.set(probabilities.scoreRow)
 
