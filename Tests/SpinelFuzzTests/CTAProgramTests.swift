@@ -572,6 +572,33 @@ struct CTAProgramTests {
         #expect(model.state.cta?.probabilityRows.count == 5)
     }
 
+    /// A group that continues a set takes the tokens' ids the aggregation unit holds, unless a
+    /// CTA_CLUSTER ran since: here level 1 is clustered again between two groups (the same count,
+    /// the tokens in other clusters), so the second group must load the new ids — with the old
+    /// ones its AP rows (moved out) would differ from the golden model's, and its cycles from the
+    /// timing model's. A third group, with no CTA_CLUSTER before it, keeps them.
+    @Test func probabilitiesAfterClusteringAgain() throws {
+        var random = SeededGenerator(seed: SeededGenerator.testSeed(0xB14))
+        var builder = Builder()
+        builder.cluster(level: 1, ids: (0..<9).map { ($0 * 4) % 5 }, row: 0)
+        builder.cluster(level: 2, ids: (0..<9).map { $0 % 3 }, row: 40)
+        builder.lambda(0.07)
+        var output = 300
+        func group(first: Int, rows: Int) {
+            let scores = (0..<rows).map { _ in (0..<8).map { _ in Int32.random(in: -2000...2000, using: &random) } }
+            builder.probabilities(scores, k1: 5, k2: 3, row: 120 + 8 * first, output: output, firstRow: first)
+            builder.scratchpadOut(row: output, rows: 3 * rows)
+            output += 3 * rows
+        }
+        group(first: 0, rows: 3)
+        builder.cluster(level: 1, ids: [0, 0, 1, 1, 2, 2, 3, 3, 4], row: 60)
+        group(first: 3, rows: 2)
+        group(first: 5, rows: 3)
+        let model = try Self.check(builder.program, "probabilities-recluster")
+        #expect(model.error == nil)
+        #expect(model.state.cta?.probabilityRows.count == 8)
+    }
+
     /// Rows whose scores are all equal (and one of all zeros): every exponential the same.
     @Test func probabilitiesEqualScores() throws {
         let scores: [[Int32]] = [Array(repeating: 500, count: 8), Array(repeating: 0, count: 8), Array(repeating: -2_000_000, count: 8)]
