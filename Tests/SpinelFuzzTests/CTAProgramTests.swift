@@ -555,19 +555,9 @@ struct CTAProgramTests {
     /// RTL accepts a group only at the count its predecessors left), then a new set at row 0 and a
     /// group at 1; each group's AP moved out.
     @Test func probabilitiesGroups() throws {
-        var random = SeededGenerator(seed: SeededGenerator.testSeed(0xB12))
-        var builder = Builder()
-        builder.cluster(level: 1, ids: (0..<9).map { ($0 * 4) % 5 }, row: 0)
-        builder.cluster(level: 2, ids: (0..<9).map { $0 % 3 }, row: 40)
-        builder.lambda(0.07)
-        var output = 300
-        for (first, rows) in [(0, 3), (3, 2), (5, 3), (0, 1), (1, 4)] {
-            let scores = (0..<rows).map { _ in (0..<8).map { _ in Int32.random(in: -2000...2000, using: &random) } }
-            builder.probabilities(scores, k1: 5, k2: 3, row: 120 + 8 * first, output: output, firstRow: first)
-            builder.scratchpadOut(row: output, rows: 3 * rows)
-            output += 3 * rows
-        }
-        let model = try Self.check(builder.program, "probabilities-groups")
+        var groups = GroupsProgram(seed: 0xB12)
+        for (first, rows) in [(0, 3), (3, 2), (5, 3), (0, 1), (1, 4)] { groups.group(first: first, rows: rows) }
+        let model = try Self.check(groups.builder.program, "probabilities-groups")
         #expect(model.error == nil)
         #expect(model.state.cta?.probabilityRows.count == 5)
     }
@@ -578,25 +568,36 @@ struct CTAProgramTests {
     /// ones its AP rows (moved out) would differ from the golden model's, and its cycles from the
     /// timing model's. A third group, with no CTA_CLUSTER before it, keeps them.
     @Test func probabilitiesAfterClusteringAgain() throws {
-        var random = SeededGenerator(seed: SeededGenerator.testSeed(0xB14))
+        var groups = GroupsProgram(seed: 0xB14)
+        groups.group(first: 0, rows: 3)
+        groups.builder.cluster(level: 1, ids: [0, 0, 1, 1, 2, 2, 3, 3, 4], row: 60)
+        groups.group(first: 3, rows: 2)
+        groups.group(first: 5, rows: 3)
+        let model = try Self.check(groups.builder.program, "probabilities-recluster")
+        #expect(model.error == nil)
+        #expect(model.state.cta?.probabilityRows.count == 8)
+    }
+
+    /// Nine tokens clustered into k1 = 5 and k2 = 3, λ set; `group` adds a CTA_PROBABILITIES of
+    /// `rows` random score rows from compressed row `first`, its AP moved out.
+    struct GroupsProgram {
+        var random: SeededGenerator
         var builder = Builder()
-        builder.cluster(level: 1, ids: (0..<9).map { ($0 * 4) % 5 }, row: 0)
-        builder.cluster(level: 2, ids: (0..<9).map { $0 % 3 }, row: 40)
-        builder.lambda(0.07)
         var output = 300
-        func group(first: Int, rows: Int) {
+
+        init(seed: UInt64) {
+            random = SeededGenerator(seed: SeededGenerator.testSeed(seed))
+            builder.cluster(level: 1, ids: (0..<9).map { ($0 * 4) % 5 }, row: 0)
+            builder.cluster(level: 2, ids: (0..<9).map { $0 % 3 }, row: 40)
+            builder.lambda(0.07)
+        }
+
+        mutating func group(first: Int, rows: Int) {
             let scores = (0..<rows).map { _ in (0..<8).map { _ in Int32.random(in: -2000...2000, using: &random) } }
             builder.probabilities(scores, k1: 5, k2: 3, row: 120 + 8 * first, output: output, firstRow: first)
             builder.scratchpadOut(row: output, rows: 3 * rows)
             output += 3 * rows
         }
-        group(first: 0, rows: 3)
-        builder.cluster(level: 1, ids: [0, 0, 1, 1, 2, 2, 3, 3, 4], row: 60)
-        group(first: 3, rows: 2)
-        group(first: 5, rows: 3)
-        let model = try Self.check(builder.program, "probabilities-recluster")
-        #expect(model.error == nil)
-        #expect(model.state.cta?.probabilityRows.count == 8)
     }
 
     /// Rows whose scores are all equal (and one of all zeros): every exponential the same.
