@@ -239,6 +239,17 @@ static inline void spinel_cta_move_out(void* dst, size_t stride, uint32_t local,
         gemmini_extended_mvout((char*)dst + r * stride, local + (uint32_t)r, cols, spinel_min(DIM, rows - r));
 }
 
+/* spinel_cta_aggregate_probabilities of `rows` rows from `first_row`, then AP's `blocks` blocks
+ * out to `ap` (k0 rows of blocks·DIM int8; CONFIG_ST's stride blocks·DIM set in between with
+ * `configure`, else before). */
+static inline void spinel_cta_probability_group(elem_t* ap, uint32_t ap_row, uint32_t scores_row, size_t first_row, size_t rows,
+                                                size_t entries, size_t blocks, bool configure) {
+    spinel_cta_aggregate_probabilities(ap_row, scores_row, first_row, rows, entries);
+    if (configure) gemmini_extended_config_st(blocks * DIM, NO_ACTIVATION, ACC_SCALE_IDENTITY);
+    for (size_t b = 0; b < blocks; b++)
+        spinel_cta_move_out(ap + first_row * blocks * DIM + b * DIM, blocks * DIM, ap_row + (uint32_t)(b * rows), rows, DIM);
+}
+
 /* Hashes and clusters `level`'s n tokens (tokens: n × width int8 in DRAM, row stride `stride`):
  * the products X·Aᵀ on the mesh, moved into accumulator rows 0 ..< n with the offsets at row n. */
 static inline void spinel_cta_cluster_level(unsigned level, const elem_t* tokens, size_t stride, size_t n, size_t width,
@@ -368,11 +379,8 @@ static inline void spinel_cta_head(size_t n, size_t width, size_t d, elem_t* con
                           MVIN_SCALE_IDENTITY, NO_ACTIVATION, ACC_SCALE_IDENTITY, 0, false, false, true, true, false, 0, WS);
         const uint32_t products = (uint32_t)spinel_c_base();
         gemmini_extended_config_st(score_blocks * DIM, NO_ACTIVATION, ACC_SCALE_IDENTITY);
-        for (size_t tile = 0; tile < rows; tile += DIM) {
-            spinel_cta_aggregate_probabilities(in_place_ap, products + (uint32_t)(tile * score_blocks), first + tile, DIM, k1 + k2);
-            for (size_t b = 0; b < score_blocks; b++)
-                spinel_cta_move_out(ap + (first + tile) * score_blocks * DIM + b * DIM, score_blocks * DIM, in_place_ap + (uint32_t)(b * DIM), DIM, DIM);
-        }
+        for (size_t tile = 0; tile < rows; tile += DIM)
+            spinel_cta_probability_group(ap, in_place_ap, products + (uint32_t)(tile * score_blocks), first + tile, DIM, k1 + k2, score_blocks, false);
     }
     if (in_place_rows < k0) {
         gemmini_fence();
@@ -381,10 +389,7 @@ static inline void spinel_cta_head(size_t n, size_t width, size_t d, elem_t* con
             const size_t rows = spinel_min(group, k0 - first);
             for (size_t b = 0; b < score_blocks; b++)
                 spinel_cta_move_in(scores + first * kv + b * DIM, kv * sizeof(acc_t), acc | (uint32_t)(b * rows), rows, SPINEL_CTA_COLUMNS(b, kv));
-            spinel_cta_aggregate_probabilities(ap_rows, acc, first, rows, k1 + k2);
-            gemmini_extended_config_st(score_blocks * DIM, NO_ACTIVATION, ACC_SCALE_IDENTITY);
-            for (size_t b = 0; b < score_blocks; b++)
-                spinel_cta_move_out(ap + first * score_blocks * DIM + b * DIM, score_blocks * DIM, ap_rows + (uint32_t)(b * rows), rows, DIM);
+            spinel_cta_probability_group(ap, ap_rows, acc, first, rows, k1 + k2, score_blocks, true);
         }
     }
     gemmini_fence();

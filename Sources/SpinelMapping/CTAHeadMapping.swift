@@ -218,6 +218,15 @@ public enum CTAHeadMapping {
                           c: scores.rows(inPlaceRows, k0 - inPlaceRows), scale: 1, transposeB: true, fullC: true)
         }
         let inPlaceAP = UInt32(parameters.spRows / 2)
+        /// CTA_PROBABILITIES of `rows` compressed rows from `first` (scores from accumulator row
+        /// `scores`, AP to scratchpad row `apRow`, both in the layout of `rows` rows), then AP's
+        /// blocks out to DRAM (CONFIG_ST's stride set in between with `configure`, else before).
+        func probabilities(first: Int, rows: Int, scores: UInt32, apRow: UInt32, configure: Bool) {
+            b.command(Funct.ctaProbabilities, F.outputAddress.placed(UInt64(apRow)) | F.firstRow.placed(UInt64(first)),
+                      ProgramBuilder.operand(scores, rows: rows, columns: k1 + k2))
+            if configure { b.configStore(activation: 0, scale: 1, strideBytes: layout.blocks * dim) }
+            for block in 0..<layout.blocks { moveOut(ap.rows(first, rows), columns: block * dim, dim, from: apRow + UInt32(block * rows)) }
+        }
         for first in stride(from: 0, to: inPlaceRows, by: max(inPlaceTiles, 1) * dim) {
             let rows = min(inPlaceTiles * dim, inPlaceRows - first)
             b.tiledMatmul(i: rows, j: k1Padded + k2, k: d, a: q̄.rows(first, rows), b: k̄, d: nil, c: scores, scale: 1, transposeB: true,
@@ -225,11 +234,7 @@ public enum CTAHeadMapping {
             let products = b.accumulatorRow(half: b.accumulatorHalf, 0)
             b.configStore(activation: 0, scale: 1, strideBytes: layout.blocks * dim)
             for tile in stride(from: 0, to: rows, by: dim) {
-                b.command(Funct.ctaProbabilities, F.outputAddress.placed(UInt64(inPlaceAP)) | F.firstRow.placed(UInt64(first + tile)),
-                          ProgramBuilder.operand(products + UInt32(tile * layout.blocks), rows: dim, columns: k1 + k2))
-                for block in 0..<layout.blocks {
-                    moveOut(ap.rows(first + tile, dim), columns: block * dim, dim, from: inPlaceAP + UInt32(block * dim))
-                }
+                probabilities(first: first + tile, rows: dim, scores: products + UInt32(tile * layout.blocks), apRow: inPlaceAP, configure: false)
             }
         }
         if inPlaceRows < k0 {
@@ -241,10 +246,7 @@ public enum CTAHeadMapping {
                     moveIn(scores.rows(first, rows), columns: block * dim, min(dim, k1Padded + k2 - block * dim),
                            to: accumulator(scoreRows + block * rows), accumulator: true)
                 }
-                b.command(Funct.ctaProbabilities, F.outputAddress.placed(UInt64(apRows)) | F.firstRow.placed(UInt64(first)),
-                          ProgramBuilder.operand(accumulator(scoreRows), rows: rows, columns: k1 + k2))
-                b.configStore(activation: 0, scale: 1, strideBytes: layout.blocks * dim)
-                for block in 0..<layout.blocks { moveOut(ap.rows(first, rows), columns: block * dim, dim, from: UInt32(apRows + block * rows)) }
+                probabilities(first: first, rows: rows, scores: accumulator(scoreRows), apRow: UInt32(apRows), configure: true)
             }
             fence(Stage.probabilities)
         } else {
