@@ -63,15 +63,27 @@ public struct LocalAddress: Hashable, Sendable {
 
 /// An operand field of mvin, mvout, preload and compute: `[31:0]` local address, `[47:32]`
 /// columns, `[63:48]` rows.
+///
+/// The counts are held as the fields' 16 bits (8 bytes in all, not 24: the timing model copies
+/// operands every cycle); a count outside 0...65535 traps.
 public struct LocalOperand: Hashable, Sendable {
     public var address: LocalAddress
-    public var columns: Int
-    public var rows: Int
+    private var columnCount: UInt16
+    private var rowCount: UInt16
+
+    public var columns: Int {
+        get { Int(columnCount) }
+        set { columnCount = UInt16(newValue) }
+    }
+    public var rows: Int {
+        get { Int(rowCount) }
+        set { rowCount = UInt16(newValue) }
+    }
 
     public init(address: LocalAddress, columns: Int, rows: Int) {
         self.address = address
-        self.columns = columns
-        self.rows = rows
+        columnCount = UInt16(columns)
+        rowCount = UInt16(rows)
     }
 
     public init(field: UInt64) {

@@ -136,7 +136,12 @@ public struct TimedCommand: Sendable {
     public var counter: CounterAccess?
 
     /// A short name for statistics: "MVIN", "COMPUTE", "CONFIG_LD", "rejected", ….
-    public var kind: String
+    public var kind: String { rejected ? "rejected" : Self.kindName(funct: funct, rs1: UInt64(configKind)) }
+    /// Whether the command fails (the dispatcher, or the unroller for LOOP_WS, retires it at once).
+    private var rejected: Bool
+    /// rs1[1:0], which names a CONFIG's kind (`kind` is derived, not stored: a String made every
+    /// copy of a command count references).
+    private var configKind: UInt8
 
     init(index: Int, funct: UInt8, rs1: UInt64, rs2: UInt64, arrival: UInt64, rejected: Bool, controllerFault: Bool = false,
          state: AcceleratorState, parameters: AcceleratorParameters) {
@@ -146,17 +151,14 @@ public struct TimedCommand: Sendable {
         footprint = TimingFootprint()
         work = .none
         route = .dispatcher
-        kind = TimedCommand.kindName(funct: funct, rs1: rs1)
+        self.rejected = rejected
+        configKind = UInt8(ConfigKind.field.value(in: rs1))
         if funct == Funct.loopWS || (Funct.loopWSConfigBounds...Funct.loopWSConfigStridesDC).contains(funct) {
             // The unroller retires these itself (a failing LOOP_WS at once, on `retire_loop`).
             route = .unroller
-            if rejected { kind = "rejected" }
             return
         }
-        if rejected {
-            kind = "rejected"
-            return
-        }
+        if rejected { return }
         let dim = parameters.dim
         switch funct {
         case Funct.config:
@@ -356,17 +358,35 @@ public struct GatherWork: Sendable, Equatable {
 
 /// An MVIN as the load controller runs it: one DMA read per row (none when the DRAM address is
 /// 0), then `blocks` DIM-lane writes per row.
+///
+/// The counts are held as `Int32`, as `MoveOut`'s: they come from 16-bit fields, a local row
+/// address (26 bits) and DIM.
 public struct MoveIn: Sendable {
     public var dramAddress: UInt64
     public var dramStride: UInt64
-    public var rows: Int
-    public var columns: Int
-    public var rowBytes: Int
-    public var localRow: Int
+    private var rowCount: Int32, columnCount: Int32, rowByteCount: Int32, firstRow: Int32, stride: Int32, dimension: Int32
+    public var rows: Int { Int(rowCount) }
+    public var columns: Int { Int(columnCount) }
+    public var rowBytes: Int { Int(rowByteCount) }
+    public var localRow: Int { Int(firstRow) }
     public var accumulator: Bool
     public var accumulate: Bool
-    public var blockStride: Int
-    public var dim: Int
+    public var blockStride: Int { Int(stride) }
+    public var dim: Int { Int(dimension) }
+
+    init(dramAddress: UInt64, dramStride: UInt64, rows: Int, columns: Int, rowBytes: Int, localRow: Int, accumulator: Bool,
+         accumulate: Bool, blockStride: Int, dim: Int) {
+        self.dramAddress = dramAddress
+        self.dramStride = dramStride
+        rowCount = Int32(rows)
+        columnCount = Int32(columns)
+        rowByteCount = Int32(rowBytes)
+        firstRow = Int32(localRow)
+        self.accumulator = accumulator
+        self.accumulate = accumulate
+        stride = Int32(blockStride)
+        dimension = Int32(dim)
+    }
 
     /// DIM-column blocks per row (LoadController's writer: at least one).
     public var blocks: Int { LocalOperandLayout.blocks(columns: columns, dim: dim) }
@@ -378,27 +398,51 @@ public struct MoveIn: Sendable {
 
 /// An MVOUT as the store controller runs it: one local read and one DMA write per row of each
 /// DIM-column block, block by block.
+///
+/// The counts are held as `Int32` (a command's work is as large as its largest case, this one,
+/// and the timing model copies it with every command the dispatcher takes): they come from
+/// 16-bit fields, a local row address (26 bits), DIM and the normalizer's latencies.
 public struct MoveOut: Sendable {
     public var dramAddress: UInt64
     public var dramStride: UInt64
-    public var rows: Int
-    public var columns: Int
+    private var rowCount: Int32, columnCount: Int32, elementByteCount: Int32, firstRow: Int32, dimension: Int32
+    private var lastLatency: Int32?, accumulatingBlockLatency: Int32?
+    public var rows: Int { Int(rowCount) }
+    public var columns: Int { Int(columnCount) }
     /// Bytes per element written (0 for the lane loads, which write nothing).
-    public var elementBytes: Int
-    public var localRow: Int
+    public var elementBytes: Int { Int(elementByteCount) }
+    public var localRow: Int { Int(firstRow) }
     public var accumulator: Bool
-    public var dim: Int
+    public var dim: Int { Int(dimension) }
     /// A normalization statistics pass: its rows write nothing.
     public var statisticsPass = false
     /// Cycles the normalizer takes for each row of the last block when they are not 0
     /// (StoreController: the reader waits for each such row's result).
-    public var normalizerLatency: Int?
+    public var normalizerLatency: Int? {
+        get { lastLatency.map(Int.init) }
+        set { lastLatency = newValue.map { Int32($0) } }
+    }
     /// The same for the blocks before the last (their command accumulates).
-    public var accumulatingLatency: Int?
+    public var accumulatingLatency: Int? {
+        get { accumulatingBlockLatency.map(Int.init) }
+        set { accumulatingBlockLatency = newValue.map { Int32($0) } }
+    }
     /// Whether the reader may read the next row in the cycle such a row's result is queued
     /// (`PipelineTiming.normalizerPipelined`), for the last block and the blocks before it.
     public var pipelined = false
     public var accumulatingPipelined = false
+
+    init(dramAddress: UInt64, dramStride: UInt64, rows: Int, columns: Int, elementBytes: Int, localRow: Int, accumulator: Bool,
+         dim: Int) {
+        self.dramAddress = dramAddress
+        self.dramStride = dramStride
+        rowCount = Int32(rows)
+        columnCount = Int32(columns)
+        elementByteCount = Int32(elementBytes)
+        firstRow = Int32(localRow)
+        self.accumulator = accumulator
+        dimension = Int32(dim)
+    }
 
     public var empty: Bool { rows == 0 || columns == 0 }
     public var blocks: Int { LocalOperandLayout.blocks(columns: columns, dim: dim) }
@@ -430,9 +474,22 @@ public struct ExecutePair: Hashable, Sendable {
 }
 
 /// Rows `low...high` of one local memory.
+///
+/// Held as two `Int32` (a footprint is five of these, copied with every command the station
+/// takes): `low` is a row address (below 2^26), and a `high` past `Int32.max` (a huge stride)
+/// is held as `Int32.max`. Both are only ever compared with row addresses or combined by `min`
+/// and `max`, so no answer changes.
 public struct RowSpan: Hashable, Sendable {
-    public var low: Int
-    public var high: Int
+    private var first: Int32
+    private var last: Int32
+
+    public var low: Int { Int(first) }
+    public var high: Int { Int(last) }
+
+    public init(low: Int, high: Int) {
+        first = Int32(clamping: low)
+        last = Int32(clamping: high)
+    }
 
     func overlaps(_ other: RowSpan?) -> Bool {
         guard let other else { return false }
