@@ -186,7 +186,8 @@ struct ProgramBuilder {
     /// I×K (K×I transposed), B K×J (J×K transposed), D int32 (int8 with lowD) or absent, C int8
     /// (int32 with fullC). `activation` 4 (Softmax) or 2 (LayerNorm) normalizes whole rows.
     /// Without `storeC` the results stay in the accumulator (no C address: nothing moves out),
-    /// which only `CTAMeshFloor` uses.
+    /// for a consumer that reads them there (`CTAHeadMapping`'s in-place probability
+    /// aggregation) or none (`CTAMeshFloor`).
     mutating func tiledMatmul(i dimI: Int, j dimJ: Int, k dimK: Int, a: DRAMMatrix, b: DRAMMatrix, d: DRAMMatrix?, c: DRAMMatrix,
                               activation: Int = 0, scale: Float, transposeA: Bool = false, transposeB: Bool = false,
                               fullC: Bool = false, lowD: Bool = false, storeC: Bool = true) {

@@ -136,11 +136,11 @@ public struct TimedCommand: Sendable {
     public var counter: CounterAccess?
 
     /// A short name for statistics: "MVIN", "COMPUTE", "CONFIG_LD", "rejected", ….
-    public var kind: String { rejected ? "rejected" : Self.kindName(funct: funct, rs1: UInt64(configKind)) }
+    public var kind: String { rejected ? "rejected" : Self.kindName(funct: funct, configKind: Int(configKind)) }
     /// Whether the command fails (the dispatcher, or the unroller for LOOP_WS, retires it at once).
     private var rejected: Bool
-    /// rs1[1:0], which names a CONFIG's kind (`kind` is derived, not stored: a String made every
-    /// copy of a command count references).
+    /// A CONFIG's kind (`ConfigKind.field` of rs1; `kind` is derived, not stored: a String made
+    /// every copy of a command count references).
     private var configKind: UInt8
 
     init(index: Int, funct: UInt8, rs1: UInt64, rs2: UInt64, arrival: UInt64, rejected: Bool, controllerFault: Bool = false,
@@ -294,8 +294,13 @@ public struct TimedCommand: Sendable {
     }
 
     static func kindName(funct: UInt8, rs1: UInt64) -> String {
+        kindName(funct: funct, configKind: Int(ConfigKind.field.value(in: rs1)))
+    }
+
+    /// The same, with a CONFIG's kind (`ConfigKind.field`) given.
+    static func kindName(funct: UInt8, configKind: Int) -> String {
         switch funct {
-        case Funct.config: return ["CONFIG_EX", "CONFIG_LD", "CONFIG_ST", "CONFIG_NORM"][Int(ConfigKind.field.value(in: rs1))]
+        case Funct.config: return ["CONFIG_EX", "CONFIG_LD", "CONFIG_ST", "CONFIG_NORM"][configKind]
         case Funct.mvin: return "MVIN"
         case Funct.mvin2: return "MVIN2"
         case Funct.mvin3: return "MVIN3"
