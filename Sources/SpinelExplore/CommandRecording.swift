@@ -162,8 +162,9 @@ public enum FencedTiming {
         public var busyFences = 0, idleFences = 0
         /// Cycles per kind of segment, in order of first appearance (`stageName`).
         public var stages: [(name: String, cycles: UInt64)]
-        /// Cycles the timing model's fast path jumped over (not part of the result's identity).
-        public var skippedCycles: UInt64 = 0
+        /// Cycles the timing model's fast path jumped over, and of those the repeating loop
+        /// periods' (not part of the result's identity).
+        public var skippedCycles: UInt64 = 0, periodicCycles: UInt64 = 0
 
         public static func == (a: Result, b: Result) -> Bool {
             a.cycles == b.cycles && a.commands == b.commands && a.fences == b.fences
@@ -188,7 +189,7 @@ public enum FencedTiming {
         let whole = TimingProgram(stream, issueCycles: Array(repeating: 0, count: stream.count), parameters: parameters)
         let timing = TimingModel(parameters: parameters, memory: MemoryTimingSettings(parameters.config.memory), stepping: stepping)
         var accounting = FencedCycles()
-        var busyFences = 0, idleFences = 0, skipped: UInt64 = 0
+        var busyFences = 0, idleFences = 0, skipped: UInt64 = 0, periodic: UInt64 = 0
         var stages: [(name: String, cycles: UInt64)] = []
         func add(_ name: String, _ cycles: UInt64) {
             if let index = stages.firstIndex(where: { $0.name == name }) { stages[index].cycles += cycles } else { stages.append((name, cycles)) }
@@ -209,10 +210,11 @@ public enum FencedTiming {
             first += segment.count
             let prediction = timing.predict(part, cycleLimit: 100_000_000)
             skipped += prediction.skippedCycles
+            periodic += prediction.periodicCycles
             busyFences += 1
             add(stageName(segment), accounting.addSegment(prediction))
         }
         return Result(cycles: accounting.total, commands: program.commandCount, fences: program.segments.count, busyFences: busyFences,
-                      idleFences: idleFences, stages: stages, skippedCycles: skipped)
+                      idleFences: idleFences, stages: stages, skippedCycles: skipped, periodicCycles: periodic)
     }
 }

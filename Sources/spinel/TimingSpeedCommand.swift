@@ -57,7 +57,7 @@ struct TimingSpeed: ParsableCommand {
 
         let (fast, fastTime) = Self.timed { FencedTiming.cycles(of: program, parameters: parameters) }
         print("timing model (fast path): \(fast.cycles) cycles in \(Self.format(fastTime.cpu)) s CPU, \(Self.format(fastTime.wall)) s wall "
-              + "(\(fast.skippedCycles) cycles jumped over); stages: " + fast.stages.map { "\($0.name) \($0.cycles)" }.joined(separator: ", "))
+              + "(\(fast.skippedCycles) cycles jumped over, \(fast.periodicCycles) of them in repeating loop periods); stages: " + fast.stages.map { "\($0.name) \($0.cycles)" }.joined(separator: ", "))
         if reference {
             let (plain, plainTime) = Self.timed { FencedTiming.cycles(of: program, parameters: parameters, stepping: .cycleStepped) }
             print("timing model (cycle-stepped reference): \(plain.cycles) cycles in \(Self.format(plainTime.cpu)) s CPU, \(Self.format(plainTime.wall)) s wall")

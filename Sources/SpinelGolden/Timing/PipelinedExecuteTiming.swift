@@ -153,6 +153,29 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
             && setPairs == other.setPairs && setReads == other.setReads && entryWrites == other.entryWrites
     }
 
+    /// Its registers for the periodic jump (docs/TIMING.md, "Periodic loops"): a retire entry's
+    /// command is a sequence number, a result row's departure a cycle.
+    mutating func visitPeriodic<V: PeriodicStateVisitor>(_ v: inout V) {
+        v.same(registers)
+        v.same(sets)
+        v.same(setPairs)
+        v.same(setReads)
+        v.same(entryWrites)
+        for entry in queue.indices {
+            var bare = queue[entry]
+            bare.index = 0
+            v.same(bare)
+            if queue[entry].valid { v.sequence(&queue[entry].index) }
+        }
+        v.same(results.count)
+        results.updateEach { result in
+            v.cycle(&result.cycle)
+            v.same(result.tag.write)
+            v.same(result.tag.retire)
+            v.same(result.tag.entry)
+        }
+    }
+
     public func nextTimer(after cycle: UInt64) -> UInt64? {
         guard let first = results.first, first.cycle > cycle else { return nil }
         return first.cycle

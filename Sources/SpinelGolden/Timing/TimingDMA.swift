@@ -38,6 +38,15 @@ struct FIFO<Element>: Sendable where Element: Sendable {
         version &+= 1
     }
 
+    /// The elements, oldest first (the periodic jump's comparison).
+    var elements: [Element] { Array(storage[start...]) }
+
+    /// Visits every element in place, oldest first (the periodic jump's translation).
+    mutating func updateEach(_ body: (inout Element) -> Void) {
+        for position in start..<storage.count { body(&storage[position]) }
+        version &+= 1
+    }
+
     mutating func removeFirst() {
         version &+= 1
         start += 1
@@ -72,6 +81,13 @@ struct SkidTiming<Payload: Equatable>: Equatable {
 struct BurstSplitterTiming {
     func sameState(as other: Self) -> Bool {
         burst == other.burst && rest?.address == other.rest?.address && rest?.beatsMinusOne == other.rest?.beatsMinusOne
+    }
+
+    /// Its registers for the periodic jump (no cycle, sequence or host index among them).
+    func visitPeriodic<V: PeriodicStateVisitor>(_ v: inout V) {
+        v.same(burst)
+        v.same(rest.map { Int(bitPattern: UInt($0.address)) } ?? -1)
+        v.same(rest?.beatsMinusOne ?? -1)
     }
 
     let parameters: DMAParameters
@@ -112,9 +128,22 @@ struct BurstSplitterTiming {
 }
 
 /// A DMA request: `bytes` bytes at byte `address`.
+///
+/// The DMA's timing reads an address only through its offset in a bus word (the beats) and,
+/// when the request crosses a `burstBoundaryBytes` boundary, its offset within the boundary
+/// (where the burst splits). `canonical` keeps exactly that much, so that two requests that
+/// take the same cycles are equal: the periodic jump compares requests of different loops.
 struct DMARequestTiming: Equatable {
     var address: UInt64
     var bytes: Int
+
+    /// A request that takes the cycles this one takes: the address within a bus word, or within
+    /// a boundary when the request crosses one.
+    static func canonical(address: UInt64, bytes: Int, _ p: DMAParameters) -> DMARequestTiming {
+        let request = DMARequestTiming(address: address, bytes: bytes)
+        let within = request.burstsMinusOne(p) > 0 ? UInt64(p.burstBoundaryBytes) : UInt64(p.busBytes)
+        return DMARequestTiming(address: address % within, bytes: bytes)
+    }
 
     /// Beats − 1 of the request (`DMAParameters.beatsMinusOne`; 0 bytes count as 1).
     func beatsMinusOne(_ p: DMAParameters) -> Int {
@@ -163,6 +192,16 @@ struct DMAReaderTiming {
     func sameState(as o: Self) -> Bool {
         requests == o.requests && splitter.sameState(as: o.splitter) && inFlight.version == o.inFlight.version
             && beatIndex == o.beatIndex && gathered == o.gathered && responses == o.responses
+    }
+
+    /// Its registers for the periodic jump (requests are canonical: `DMARequestTiming.canonical`).
+    func visitPeriodic<V: PeriodicStateVisitor>(_ v: inout V) {
+        v.same(requests)
+        splitter.visitPeriodic(&v)
+        v.same(inFlight.elements)
+        v.same(beatIndex)
+        v.same(gathered)
+        v.same(responses)
     }
 
     var requestReady: Bool { requests.inputReady }
@@ -230,6 +269,17 @@ struct DMAWriterTiming {
     func sameState(as o: Self) -> Bool {
         requests == o.requests && splitter.sameState(as: o.splitter) && beatsValid == o.beatsValid && beatsLeft == o.beatsLeft
             && inFlight.version == o.inFlight.version && burstIndex == o.burstIndex && responses == o.responses
+    }
+
+    /// Its registers for the periodic jump (requests are canonical: `DMARequestTiming.canonical`).
+    func visitPeriodic<V: PeriodicStateVisitor>(_ v: inout V) {
+        v.same(requests)
+        splitter.visitPeriodic(&v)
+        v.same(beatsValid)
+        v.same(beatsLeft)
+        v.same(inFlight.elements)
+        v.same(burstIndex)
+        v.same(responses)
     }
 
     var requestReady: Bool { requests.inputReady }
@@ -351,6 +401,36 @@ struct AXIMemoryTiming {
         readTokens == o.readTokens && writeTokens == o.writeTokens && reads.version == o.reads.version && writes.version == o.writes.version
             && completeWrites == o.completeWrites && unmatchedBeats == o.unmatchedBeats && addressReadReady == o.addressReadReady
             && addressWriteReady == o.addressWriteReady && beatReady == o.beatReady && readValid == o.readValid && answerValid == o.answerValid
+    }
+
+    /// Its registers for the periodic jump: a burst's acceptance and a complete write's
+    /// response are cycles.
+    mutating func visitPeriodic<V: PeriodicStateVisitor>(_ v: inout V) {
+        v.same(readTokens)
+        v.same(writeTokens)
+        v.same(reads.count)
+        reads.updateEach { burst in
+            v.cycle(&burst.accepted)
+            v.same(burst.beats)
+            v.same(burst.beatsDone)
+        }
+        v.same(writes.count)
+        var position = 0
+        let complete = completeWrites
+        writes.updateEach { burst in
+            v.cycle(&burst.accepted)
+            v.same(burst.beats)
+            v.same(burst.beatsDone)
+            if position < complete { v.cycle(&burst.respondAt) } else { v.same(Int(burst.respondAt)) }
+            position += 1
+        }
+        v.same(completeWrites)
+        v.same(unmatchedBeats)
+        v.same(addressReadReady)
+        v.same(addressWriteReady)
+        v.same(beatReady)
+        v.same(readValid)
+        v.same(answerValid)
     }
 
     /// The first cycle after `cycle` in which time alone changes what `drive` decides: the front

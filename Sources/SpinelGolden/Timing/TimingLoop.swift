@@ -185,6 +185,41 @@ struct UnrollerTiming {
             && storePosition == o.storePosition
     }
 
+    /// Its registers for the periodic jump (docs/TIMING.md, "Periodic loops"): a loop by its
+    /// LOOP_WS's host index (the simulation points it at that command's unrolling again after
+    /// moving it).
+    mutating func visitPeriodic<V: PeriodicStateVisitor>(_ v: inout V) {
+        v.same(phase)
+        v.same(part)
+        var hosts = (pending?.host, run?.host, store?.host)
+        v.host(&hosts.0)
+        v.host(&hosts.1)
+        v.host(&hosts.2)
+        if let host = hosts.0 { pending?.host = host }
+        if let host = hosts.1 { run?.host = host }
+        if let host = hosts.2 { store?.host = host }
+        v.same(store?.slot ?? -1)
+        v.same(slot)
+        v.host(&waiting.first)
+        v.host(&waiting.second)
+        v.same(outstanding.first)
+        v.same(outstanding.second)
+        v.same(pairStep)
+        v.same(pairNumber)
+        v.same(tile)
+        v.same(columnsDone)
+        v.same(handed)
+        v.same(loadsNext)
+        v.same(biasRemaining)
+        v.same(loadStep)
+        v.same(blockRemaining)
+        v.same(storeOwnsRun)
+        v.same(storePosition)
+    }
+
+    /// The LOOP_WS host commands its registers refer to.
+    var referencedHosts: [Int] { [pending?.host, run?.host, store?.host, waiting.first, waiting.second].compactMap { $0 } }
+
     var loadWaiting: Bool { biasRemaining > 0 || blockRemaining > 0 }
     var loadLoop: UnrolledLoop.Lists? { loadsNext ? pending?.loop : run?.loop }
     var quiet: Bool { idle && pending == nil && store == nil && waiting.first == nil && waiting.second == nil }

@@ -36,7 +36,7 @@ public struct TimingModel<Execute: ExecuteTiming> {
         var simulation = TimingSimulation(parameters: parameters, memory: memory, execute: makeExecute(), program: program)
         simulation.run(cycleLimit: cycleLimit, stepping: stepping)
         return TimingPrediction(accepted: simulation.accepted, retired: simulation.retired, responses: simulation.counters.responses,
-                                skippedCycles: simulation.skippedCycles)
+                                skippedCycles: simulation.skippedCycles, periodicCycles: simulation.periodicCycles)
     }
 
     private static func predictPipelined(_ program: TimingProgram, parameters: AcceleratorParameters, memory: MemoryTimingSettings,
@@ -44,7 +44,7 @@ public struct TimingModel<Execute: ExecuteTiming> {
         var simulation = TimingSimulation<PipelinedExecuteTiming>(parameters: parameters, memory: memory, execute: execute, program: program)
         simulation.run(cycleLimit: cycleLimit, stepping: stepping)
         return TimingPrediction(accepted: simulation.accepted, retired: simulation.retired, responses: simulation.counters.responses,
-                                skippedCycles: simulation.skippedCycles)
+                                skippedCycles: simulation.skippedCycles, periodicCycles: simulation.periodicCycles)
     }
 }
 
@@ -75,6 +75,8 @@ public struct TimingPrediction: Sendable {
     public var responses: [UInt64?] = []
     /// Cycles the fast path jumped over (`TimingStepping.fast`); 0 when cycle-stepped.
     public var skippedCycles: UInt64 = 0
+    /// Of those, the cycles of repeating loop periods jumped over (docs/TIMING.md, "Periodic loops").
+    public var periodicCycles: UInt64 = 0
 
     /// From the first command taken to the last retirement.
     public var totalCycles: UInt64? {
@@ -122,6 +124,18 @@ struct StationQueueTiming: Equatable {
     var candidate: Int? { issued[issuePointer] ? nil : slots[issuePointer] }
     /// The oldest valid entry (entries leave in order, from the head).
     var oldest: Int? { slots[head] }
+
+    /// Its registers for the periodic jump: entries are sequence numbers (an empty slot's
+    /// issued flag decides nothing).
+    mutating func visitPeriodic<V: PeriodicStateVisitor>(_ v: inout V) {
+        for slot in slots.indices {
+            v.sequence(&slots[slot])
+            v.same(slots[slot] != nil && issued[slot])
+        }
+        v.same(head)
+        v.same(issuePointer)
+        v.same(tail)
+    }
 
     mutating func allocate(_ index: Int) {
         slots[tail] = index
@@ -196,8 +210,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     let accumulatorBank: [UInt16]
 
     var cycle: UInt64 = 0
-    /// Cycles the fast path jumped over.
+    /// Cycles the fast path jumped over, and of those the periodic jump's.
     var skippedCycles: UInt64 = 0
+    var periodicCycles: UInt64 = 0
     var accepted: [UInt64?]
     var retired: [UInt64?]
     private var nextCommand = 0
@@ -266,6 +281,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     private let hasCounterCommands: Bool
     private var events = CounterEvents()
     private var counterAccess: CounterAccess?
+    /// The periodic jump's snapshots and log (docs/TIMING.md, "Periodic loops"): with the fast
+    /// path, in a program without COUNTER commands, on today's execute timing.
+    private var periodic: PeriodicJumpState?
 
     init(parameters: AcceleratorParameters, memory: MemoryTimingSettings, execute: Execute, program: TimingProgram) {
         accRows = parameters.accRows
@@ -325,6 +343,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         // A first look (`glance`) found a cycle that changed none of a few registers: the next
         // check copies all of them.
         var glancedStill = false
+        if stepping == .fast && !hasCounterCommands && Execute.self == PipelinedExecuteTiming.self { periodic = PeriodicJumpState() }
         while nextCommand < commands.count || !quiet {
             if quiet, nextCommand < commands.count {
                 // Nothing moves until the host offers the next command: jump there.
@@ -377,6 +396,12 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 stillCycles += 1
             }
             cycle += 1
+            if periodic?.loopTaken == true, let jumped = periodicJump() {
+                lastProgress += jumped
+                stillCycles = 0
+                threshold = 2
+                glancedStill = false
+            }
             if cycle - lastProgress > cycleLimit { return }
         }
     }
@@ -638,7 +663,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                                    blocks: move.blocks, blockStride: move.blockStride, zeros: move.zeros, noWrites: false,
                                    last: loadRow + 1 >= move.rows, index: index)
                 needsRead = !move.zeros
-                if needsRead && notesReady { readRequest = DMARequestTiming(address: move.address(row: loadRow), bytes: move.rowBytes) }
+                if needsRead && notesReady { readRequest = .canonical(address: move.address(row: loadRow), bytes: move.rowBytes, dma) }
             }
             let stepDone = notesReady && (!needsRead || reader.requestReady)
             if readRequest != nil && !reader.requestReady { events.insert(.loadDMAWaitCycle) }
@@ -857,8 +882,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 if room && !readBlocked(access, after: executeReads.first, executeReads.second) {
                     let blockDone = storeRow + 1 >= move.rows
                     let last = blockDone && storeBlock + 1 >= move.blocks
-                    let note = StoreNote(request: DMARequestTiming(address: move.address(row: storeRow, block: storeBlock),
-                                                                   bytes: move.bytes(block: storeBlock)),
+                    let note = StoreNote(request: .canonical(address: move.address(row: storeRow, block: storeBlock),
+                                                             bytes: move.bytes(block: storeBlock), dma),
                                          noWrites: move.statisticsPass, last: last, index: index)
                     storeArriving = note
                     if let latency = move.latency(block: storeBlock) { normalizerRow = (note, latency, nil, move.pipelined(block: storeBlock)) }
@@ -963,19 +988,20 @@ struct TimingSimulation<Execute: ExecuteTiming> {
             hostTaken = true
             if let loop = program.commands[host].loop {
                 taken = UnrollerTiming.Loop(host: program.commands[host].index, loop: loop)
+                periodic?.loopTaken = true
             } else {
-                retired[program.commands[host].index] = cycle
+                record(program.commands[host].index, retired: true)
             }
         }
         if hostTaken, let host = hostOffer {
-            accepted[program.commands[host].index] = cycle
+            record(program.commands[host].index, retired: false)
             lastAccepted = cycle
             nextCommand += 1
             progress = true
         }
         if mainFired || storeFired { progress = true }
         if let completing, let host = before.waiting[completing] {
-            retired[host] = cycle
+            record(host, retired: true)
             progress = true
         }
         unroller.clock(from: before, mainFired: mainFired, storeFired: storeFired, taken: taken, completing: completing)
@@ -1028,8 +1054,14 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         if let slot = dispatched.slot[sequence] {
             internalRetired[slot] += 1
         } else {
-            retired[dispatched.index[sequence]] = cycle
+            record(dispatched.index[sequence], retired: true)
         }
+    }
+
+    /// Host command `host` is accepted or retires in this cycle.
+    private mutating func record(_ host: Int, retired isRetirement: Bool) {
+        if isRetirement { retired[host] = cycle } else { accepted[host] = cycle }
+        periodic?.log.append(PeriodicEvent(host: host, retired: isRetirement, cycle: cycle))
     }
 
     /// The events decided by the registers at the start of the cycle (the DMA handshakes are
@@ -1062,6 +1094,161 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     private mutating func retire(_ sequence: Int, queue: Int) {
         report(sequence)
         station[queue].retire()
+    }
+}
+
+// MARK: - The periodic jump
+
+extension TimingSimulation {
+    /// Every register, each by what a period does to it (docs/TIMING.md, "Periodic loops").
+    /// False (nothing visited) while the CTA controller works or with another execute timing.
+    private mutating func visitPeriodic<V: PeriodicStateVisitor>(_ v: inout V) -> Bool {
+        guard ctaPhase == .idle, counterAccess == nil, var pipelined = execute as? PipelinedExecuteTiming else { return false }
+        let oldest = min(station[0].oldest ?? .max, station[1].oldest ?? .max, station[2].oldest ?? .max, dispatched.count)
+        pipelined.visitPeriodic(&v)
+        execute = pipelined as! Execute
+        v.host(&nextCommand)
+        v.cycle(&lastAccepted)
+        v.same(internalRetired[0])
+        v.same(internalRetired[1])
+        // A candidate cleared earlier that is no longer the candidate never is again (sequence
+        // numbers only grow): the same as none.
+        for queue in 0..<3 {
+            if clearedCandidates[queue] >= 0 && clearedCandidates[queue] == station[queue].candidate {
+                v.same(1)
+                v.sequence(&clearedCandidates[queue])
+            } else {
+                clearedCandidates[queue] = -1
+                v.same(0)
+            }
+        }
+        for queue in 0..<3 { station[queue].visitPeriodic(&v) }
+        unroller.visitPeriodic(&v)
+        reader.visitPeriodic(&v)
+        writer.visitPeriodic(&v)
+        axi.visitPeriodic(&v)
+        v.same(loadRow)
+        v.same(loadBlock)
+        v.same(loadDraining)
+        v.same(loadNotes.count)
+        loadNotes.updateEach { note in
+            var bare = note
+            bare.index = 0
+            v.same(bare)
+            v.sequence(&note.index)
+        }
+        v.same(storeRow)
+        v.same(storeBlock)
+        func visitNote(_ note: inout StoreNote) {
+            var bare = note
+            bare.index = 0
+            v.same(bare)
+            v.sequence(&note.index)
+        }
+        v.same(storeArriving == nil ? 0 : 1)
+        if var note = storeArriving {
+            visitNote(&note)
+            storeArriving = note
+        }
+        v.same(outgoing.count)
+        outgoing.updateEach { visitNote(&$0) }
+        v.same(pending.count)
+        pending.updateEach { visitNote(&$0) }
+        v.same(normalizerRow == nil ? 0 : 1)
+        if var row = normalizerRow {
+            visitNote(&row.note)
+            v.same(row.latency)
+            v.cycle(&row.queued)
+            v.same(row.pipelined)
+            normalizerRow = row
+        }
+        // A CONFIG_NORM's busy time decides only while it lasts.
+        if normalizerBusyUntil < cycle {
+            v.same(-1)
+            v.moveCycle(&normalizerBusyUntil)
+        } else {
+            v.cycle(&normalizerBusyUntil)
+        }
+        v.same(accumulatorStage)
+        v.same(probabilityTokensHeld)
+        dispatched.visitPeriodic(&v, from: oldest, dma: dma)
+        return true
+    }
+
+    /// In the cycle after a LOOP_WS was taken: when the registers equal those at an earlier
+    /// LOOP_WS's acceptance moved by the period between them, and the commands ahead repeat
+    /// that period's, jumps over the periods that repeat. Returns the cycles jumped over.
+    mutating func periodicJump() -> UInt64? {
+        periodic!.loopTaken = false
+        var encoder = PeriodicEncoder(sequenceBase: dispatched.count, hostBase: nextCommand, cycleBase: cycle)
+        guard visitPeriodic(&encoder) else {
+            periodic!.snapshots.removeAll()
+            return nil
+        }
+        let now = PeriodSnapshot(cycle: cycle, host: nextCommand, sequence: dispatched.count, logged: periodic!.log.count, registers: encoder)
+        for earlier in periodic!.snapshots.reversed() where earlier.registers.matches(now.registers) {
+            let hosts = now.host - earlier.host, sequences = now.sequence - earlier.sequence, cycles = now.cycle - earlier.cycle
+            guard hosts > 0, cycles > 0 else { continue }
+            let periods = repeatingPeriods(hosts)
+            guard periods > 0 else { break }
+            // The last period's acceptances and retirements, and its snapshots, once per period
+            // ahead: the log and the snapshots go on as if the periods had been stepped.
+            let window = Array(periodic!.log[earlier.logged...])
+            let windowSnapshots = periodic!.snapshots.filter { $0.host >= earlier.host } + [now]
+            periodic!.keep(now)
+            for period in 1...periods {
+                for event in window {
+                    var copy = event
+                    copy.host += period * hosts
+                    copy.cycle += UInt64(period) * cycles
+                    if copy.retired { retired[copy.host] = copy.cycle } else { accepted[copy.host] = copy.cycle }
+                    periodic!.log.append(copy)
+                }
+                let logged = periodic!.log.count - window.count
+                for snapshot in windowSnapshots.dropFirst() {
+                    var copy = snapshot
+                    copy.cycle += UInt64(period) * cycles
+                    copy.host += period * hosts
+                    copy.sequence += period * sequences
+                    copy.logged = logged + (snapshot.logged - earlier.logged)
+                    periodic!.keep(copy)
+                }
+            }
+            var translator = PeriodicTranslator(sequences: periods * sequences, hosts: periods * hosts, cycles: UInt64(periods) * cycles)
+            _ = visitPeriodic(&translator)
+            // The loops the unroller holds: the unrollings of their new LOOP_WS commands.
+            func unrolling(_ host: Int) -> Unmanaged<UnrolledLoop.Lists> { .passUnretained(program.commands[host].loop!.lists) }
+            if let host = unroller.pending?.host { unroller.pending!.unrolling = unrolling(host) }
+            if let host = unroller.run?.host { unroller.run!.unrolling = unrolling(host) }
+            if let host = unroller.store?.host { unroller.store!.unrolling = unrolling(host) }
+            let jumped = UInt64(periods) * cycles
+            cycle += jumped
+            skippedCycles += jumped
+            periodicCycles += jumped
+            periodic!.trimLog()
+            return jumped
+        }
+        periodic!.keep(now)
+        periodic!.trimLog()
+        return nil
+    }
+
+    /// How many periods of `hosts` host commands ahead repeat the last one: their commands (and
+    /// the earlier ones the registers still refer to) take the same cycles as those a period
+    /// before them, and the host offers each no later than now.
+    private mutating func repeatingPeriods(_ hosts: Int) -> Int {
+        let commands = program.commands
+        let lowest = ([nextCommand] + unroller.referencedHosts
+            + dispatched.hostIndices(from: min(station[0].oldest ?? .max, station[1].oldest ?? .max, station[2].oldest ?? .max,
+                                               dispatched.count))).min()!
+        guard lowest >= hosts else { return 0 }
+        var next = lowest
+        while next < commands.count, commands[next].arrival <= cycle, commands[next].index == next, commands[next - hosts].index == next - hosts,
+              commands[next].periodicallyEquivalent(to: commands[next - hosts], hostShift: hosts, dma: dma) {
+            next += 1
+        }
+        // Period j ahead offers commands up to nextCommand + j·hosts − 1; one more is required.
+        return next - 1 < nextCommand ? 0 : (next - 1 - nextCommand) / hosts
     }
 }
 
@@ -1117,6 +1304,31 @@ struct Dispatched {
         normalizerBusy.append(command.normalizerBusy)
         index.append(command.index)
         self.slot.append(slot)
+    }
+
+    /// The commands from `oldest` on, for the periodic jump: a host command's index is a host
+    /// index, an unrolled one's its position in the unrolling; works compare by the cycles they
+    /// take (`TimingWorkKey`), so a work moved by a period keeps its DRAM addresses.
+    mutating func visitPeriodic<V: PeriodicStateVisitor>(_ v: inout V, from oldest: Int, dma: DMAParameters) {
+        v.same(count - oldest)
+        for sequence in oldest..<count {
+            let position = sequence - index.first
+            v.same(TimingWorkKey(work: work.elements[position], dma: dma))
+            v.same(footprint.elements[position])
+            v.same(normalizerBusy.elements[position])
+            v.same(slot.elements[position])
+            if slot.elements[position] == nil { v.host(&index.elements[position]) } else { v.same(index.elements[position]) }
+        }
+        v.moveSequence(&work.first)
+        v.moveSequence(&footprint.first)
+        v.moveSequence(&normalizerBusy.first)
+        v.moveSequence(&index.first)
+        v.moveSequence(&slot.first)
+    }
+
+    /// Host indices of the commands from `oldest` on that the host issued (not unrolled).
+    func hostIndices(from oldest: Int) -> [Int] {
+        (oldest..<count).compactMap { slot[$0] == nil ? index[$0] : nil }
     }
 
     /// Drops the commands before `sequence` (none of them is looked up again) once there are

@@ -139,6 +139,7 @@ public struct TimedCommand: Sendable {
     public var kind: String { rejected ? "rejected" : Self.kindName(funct: funct, configKind: Int(configKind)) }
     /// Whether the command fails (the dispatcher, or the unroller for LOOP_WS, retires it at once).
     private var rejected: Bool
+    var isRejected: Bool { rejected }
     /// A CONFIG's kind (`ConfigKind.field` of rs1; `kind` is derived, not stored: a String made
     /// every copy of a command count references).
     private var configKind: UInt8
@@ -366,7 +367,7 @@ public struct GatherWork: Sendable, Equatable {
 ///
 /// The counts are held as `Int32`, as `MoveOut`'s: they come from 16-bit fields, a local row
 /// address (26 bits) and DIM.
-public struct MoveIn: Sendable {
+public struct MoveIn: Sendable, Equatable {
     public var dramAddress: UInt64
     public var dramStride: UInt64
     private var rowCount: Int32, columnCount: Int32, rowByteCount: Int32, firstRow: Int32, stride: Int32, dimension: Int32
@@ -407,7 +408,7 @@ public struct MoveIn: Sendable {
 /// The counts are held as `Int32` (a command's work is as large as its largest case, this one,
 /// and the timing model copies it with every command the dispatcher takes): they come from
 /// 16-bit fields, a local row address (26 bits), DIM and the normalizer's latencies.
-public struct MoveOut: Sendable {
+public struct MoveOut: Sendable, Equatable {
     public var dramAddress: UInt64
     public var dramStride: UInt64
     private var rowCount: Int32, columnCount: Int32, elementByteCount: Int32, firstRow: Int32, dimension: Int32

@@ -1,0 +1,205 @@
+import SpinelISA
+
+// The periodic jump (docs/TIMING.md, "Periodic loops"): a run of LOOP_WS commands that repeat
+// (the same loop over the next block of DRAM) drives the model through the same cycles again
+// and again. When the whole state at one LOOP_WS's acceptance equals the state one period
+// earlier, moved by the period (its dispatch sequence numbers, host command indices and
+// cycles), and the commands ahead repeat too, the periods ahead are copies of the last one:
+// the model fills in their acceptances and retirements and moves the state on.
+
+/// Walks the timing model's registers, each by what a period does to it: a `same` register
+/// is equal in every period, a sequence number, host command index or cycle moves by the
+/// period's. An encoder writes the registers relative to the current period's start; a
+/// translator moves them on by whole periods.
+protocol PeriodicStateVisitor {
+    mutating func same(_ value: Int)
+    mutating func same<T: Equatable>(_ value: T)
+    /// A dispatch sequence number (`Dispatched`).
+    mutating func sequence(_ value: inout Int)
+    /// A host command's index (the program's).
+    mutating func host(_ value: inout Int)
+    mutating func cycle(_ value: inout UInt64)
+    /// A sequence number that moves with the period but decides nothing itself (a column's
+    /// first kept sequence number): moved, not compared.
+    mutating func moveSequence(_ value: inout Int)
+    /// A cycle in the past that decides nothing but that it is past: moved, not compared.
+    mutating func moveCycle(_ value: inout UInt64)
+}
+
+extension PeriodicStateVisitor {
+    mutating func sequence(_ value: inout Int?) {
+        same(value == nil ? 0 : 1)
+        if var present = value {
+            sequence(&present)
+            value = present
+        }
+    }
+
+    mutating func host(_ value: inout Int?) {
+        same(value == nil ? 0 : 1)
+        if var present = value {
+            host(&present)
+            value = present
+        }
+    }
+
+    mutating func cycle(_ value: inout UInt64?) {
+        same(value == nil ? 0 : 1)
+        if var present = value {
+            cycle(&present)
+            value = present
+        }
+    }
+}
+
+/// The registers relative to a period's start: two periods' encodings are equal exactly when
+/// the later state is the earlier one moved by a period.
+struct PeriodicEncoder: PeriodicStateVisitor {
+    let sequenceBase: Int, hostBase: Int, cycleBase: UInt64
+    private(set) var numbers: [Int] = []
+    private(set) var values: [any Equatable] = []
+
+    init(sequenceBase: Int, hostBase: Int, cycleBase: UInt64) {
+        self.sequenceBase = sequenceBase
+        self.hostBase = hostBase
+        self.cycleBase = cycleBase
+    }
+
+    mutating func same(_ value: Int) { numbers.append(value) }
+    mutating func same<T: Equatable>(_ value: T) { values.append(value) }
+    mutating func sequence(_ value: inout Int) { numbers.append(value - sequenceBase) }
+    mutating func host(_ value: inout Int) { numbers.append(value - hostBase) }
+    mutating func cycle(_ value: inout UInt64) { numbers.append(Int(bitPattern: UInt(value &- cycleBase))) }
+    mutating func moveSequence(_ value: inout Int) {}
+    mutating func moveCycle(_ value: inout UInt64) {}
+
+    /// Whether `other` (another period's encoding) holds the same registers.
+    func matches(_ other: PeriodicEncoder) -> Bool {
+        guard numbers == other.numbers, values.count == other.values.count else { return false }
+        for (a, b) in zip(values, other.values) where !Self.equal(a, b) { return false }
+        return true
+    }
+
+    private static func equal<T: Equatable>(_ a: T, _ b: any Equatable) -> Bool { (b as? T) == a }
+}
+
+/// Moves the registers on by `periods` periods.
+struct PeriodicTranslator: PeriodicStateVisitor {
+    let sequences: Int, hosts: Int, cycles: UInt64
+
+    mutating func same(_ value: Int) {}
+    mutating func same<T: Equatable>(_ value: T) {}
+    mutating func sequence(_ value: inout Int) { value += sequences }
+    mutating func host(_ value: inout Int) { value += hosts }
+    mutating func cycle(_ value: inout UInt64) { value += cycles }
+    mutating func moveSequence(_ value: inout Int) { value += sequences }
+    mutating func moveCycle(_ value: inout UInt64) { value += cycles }
+}
+
+/// The simulation at one LOOP_WS's acceptance (the cycle after it), for the periodic jump.
+struct PeriodSnapshot {
+    var cycle: UInt64
+    /// The next host command (the one after the LOOP_WS), and the next sequence number.
+    var host: Int, sequence: Int
+    /// Acceptances and retirements logged before it (`PeriodicLog`).
+    var logged: Int
+    var registers: PeriodicEncoder
+}
+
+/// An acceptance or a retirement of a host command, in the order the model made them.
+struct PeriodicEvent {
+    var host: Int
+    var retired: Bool
+    var cycle: UInt64
+}
+
+/// A command's work as far as timing goes: DRAM addresses only by the requests they make
+/// (`DMARequestTiming.canonical`), for the periodic jump's comparisons.
+struct TimingWorkKey: Equatable {
+    var work: TimedCommand.Work
+    var dma: DMAParameters
+
+    static func == (a: TimingWorkKey, b: TimingWorkKey) -> Bool { equivalent(a.work, b.work, a.dma) }
+
+    static func equivalent(_ a: TimedCommand.Work, _ b: TimedCommand.Work, _ dma: DMAParameters) -> Bool {
+        switch (a, b) {
+        case (.none, .none): return true
+        case (.pair(let x), .pair(let y)): return x == y
+        case (.mvin(let x), .mvin(let y)):
+            var (bareX, bareY) = (x, y)
+            (bareX.dramAddress, bareX.dramStride, bareY.dramAddress, bareY.dramStride) = (0, 0, 0, 0)
+            guard bareX == bareY, x.zeros == y.zeros else { return false }
+            if x.zeros || x.empty { return true }
+            for row in 0..<x.rows where DMARequestTiming.canonical(address: x.address(row: row), bytes: x.rowBytes, dma)
+                != DMARequestTiming.canonical(address: y.address(row: row), bytes: y.rowBytes, dma) {
+                return false
+            }
+            return true
+        case (.mvout(let x), .mvout(let y)):
+            var (bareX, bareY) = (x, y)
+            (bareX.dramAddress, bareX.dramStride, bareY.dramAddress, bareY.dramStride) = (0, 0, 0, 0)
+            guard bareX == bareY else { return false }
+            if x.empty { return true }
+            for block in 0..<x.blocks {
+                for row in 0..<x.rows where DMARequestTiming.canonical(address: x.address(row: row, block: block), bytes: x.bytes(block: block), dma)
+                    != DMARequestTiming.canonical(address: y.address(row: row, block: block), bytes: y.bytes(block: block), dma) {
+                    return false
+                }
+            }
+            return true
+        default:
+            // CTA commands: never part of a period.
+            return false
+        }
+    }
+}
+
+extension TimedCommand {
+    /// Whether this command takes the same cycles as `other`, a period earlier (`hostShift`
+    /// host commands before it; 0 for two commands of two loops' unrollings).
+    func periodicallyEquivalent(to other: TimedCommand, hostShift: Int, dma: DMAParameters) -> Bool {
+        guard funct == other.funct, index == other.index + hostShift, route == other.route, footprint == other.footprint,
+              normalizerBusy == other.normalizerBusy, counter == nil, other.counter == nil, isRejected == other.isRejected,
+              TimingWorkKey.equivalent(work, other.work, dma) else { return false }
+        switch (loop, other.loop) {
+        case (nil, nil): return true
+        case (let a?, let b?): return a.lists === b.lists || a.lists.periodicallyEquivalent(to: b.lists, dma: dma)
+        default: return false
+        }
+    }
+}
+
+extension UnrolledLoop.Lists {
+    /// Whether this unrolling takes the same cycles as `other`'s.
+    func periodicallyEquivalent(to other: UnrolledLoop.Lists, dma: DMAParameters) -> Bool {
+        guard commands.count == other.commands.count, residual == other.residual, bias == other.bias, loads == other.loads,
+              pairs == other.pairs, stores == other.stores, isResidualAdd == other.isResidualAdd, storesC == other.storesC,
+              normalizes == other.normalizes, tilesI == other.tilesI, tilesJ == other.tilesJ, aRows == other.aRows,
+              bRows == other.bRows, loadsA == other.loadsA, loadsB == other.loadsB, loadsBias == other.loadsBias else { return false }
+        for (a, b) in zip(commands, other.commands) where !a.periodicallyEquivalent(to: b, hostShift: 0, dma: dma) { return false }
+        return true
+    }
+}
+
+/// The periodic jump's bookkeeping in a simulation: the snapshots at recent LOOP_WS
+/// acceptances and the acceptances and retirements since the oldest.
+struct PeriodicJumpState {
+    /// Snapshots kept (oldest first): a period of up to this many loops is found.
+    static let kept = 48
+    var snapshots: [PeriodSnapshot] = []
+    var log: [PeriodicEvent] = []
+    /// A LOOP_WS was taken in the cycle just stepped.
+    var loopTaken = false
+
+    mutating func keep(_ snapshot: PeriodSnapshot) {
+        snapshots.append(snapshot)
+        if snapshots.count > Self.kept { snapshots.removeFirst() }
+    }
+
+    /// Forgets the events before the oldest snapshot (they are never copied), a few thousand at once.
+    mutating func trimLog() {
+        guard let dropped = snapshots.first?.logged, dropped >= 4096 else { return }
+        log.removeFirst(dropped)
+        for index in snapshots.indices { snapshots[index].logged -= dropped }
+    }
+}

@@ -1,0 +1,94 @@
+import SpinelGolden
+import SpinelISA
+import Testing
+
+/// The timing model's periodic jump (docs/TIMING.md, "Periodic loops") against the plain
+/// cycle-stepped model: runs of LOOP_WS that repeat must give every command the same accepted
+/// and retired cycle, whether or not their DRAM rows cross bus words and burst boundaries.
+@Suite("Timing model: periodic jump over repeating loops")
+struct TimingPeriodicJumpTests {
+    typealias G = Gemmini
+
+    /// C (M × N) = A (M × K) · B (K × N), `blocks` times over the next N columns, each block's K
+    /// split over `loops` LOOP_WS of `kTiles` tiles (Gemmini's K split: alternating scratchpad
+    /// halves, the first loop without accumulation, the last one storing C). A's rows are
+    /// `aRowBytes` apart from `aBase`; loop `moved.loop` of each block reads A `moved.bytes` further on.
+    static func matmuls(_ parameters: AcceleratorParameters, blocks: Int, loops: Int, kTiles: Int, aBase: UInt64,
+                        aRowBytes: Int, moved: (loop: Int, bytes: Int)? = nil) -> [Encoded] {
+        let dim = parameters.dim, tilesI = 2, tilesJ = 2
+        let K = loops * kTiles * dim, N = blocks * tilesJ * dim
+        let bBase: UInt64 = 0x40_0000, cBase: UInt64 = 0x80_0000
+        var commands = [G.configEx(dataflow: G.weightStationary), G.configSt(stride: UInt64(N)),
+                        G.configLd(stride: UInt64(aRowBytes), blockStride: dim, id: 0),
+                        G.configLd(stride: UInt64(N), blockStride: dim, id: 1)]
+        for block in 0..<blocks {
+            for loop in 0..<loops {
+                let k0 = loop * kTiles * dim, column = block * tilesJ * dim, last = loop == loops - 1
+                commands += G.loopWS(I: tilesI, J: tilesJ, K: kTiles, padI: 0, padJ: 0, padK: 0,
+                                     A: aBase + UInt64(k0 + (moved?.loop == loop ? moved!.bytes : 0)), B: bBase + UInt64(k0 * N + column), D: 0,
+                                     C: last ? cBase + UInt64(column) : 0, aStride: UInt64(aRowBytes), bStride: UInt64(N),
+                                     dStride: 0, cStride: UInt64(N), aTranspose: false, bTranspose: false, fullC: false, lowD: false,
+                                     exAccumulate: loop > 0, activation: 0, aSpadID: 1 + loop % 2, bSpadID: 1 + loop % 2)
+            }
+        }
+        return commands
+    }
+
+    /// Predicts `commands` both ways (back to back); returns the cycles of repeating periods
+    /// the fast path jumped over.
+    static func compare(_ commands: [Encoded], _ parameters: AcceleratorParameters, label: String) -> UInt64 {
+        let program = TimingProgram(commands.map { ($0.funct, $0.rs1, $0.rs2) }, issueCycles: Array(repeating: 0, count: commands.count),
+                                    parameters: parameters)
+        let memory = MemoryTimingSettings(parameters.config.memory)
+        let reference = TimingModel(parameters: parameters, memory: memory, stepping: .cycleStepped).predict(program)
+        let fast = TimingModel(parameters: parameters, memory: memory, stepping: .fast).predict(program)
+        #expect(reference.retired.allSatisfy { $0 != nil }, "\(label): a command never retired")
+        let accepted = fast.accepted.indices.first { fast.accepted[$0] != reference.accepted[$0] }
+        let retired = fast.retired.indices.first { fast.retired[$0] != reference.retired[$0] }
+        #expect(accepted == nil, "\(label): command \(accepted ?? 0) accepted in a cycle other than the reference's")
+        #expect(retired == nil, "\(label): command \(retired ?? 0) retired in a cycle other than the reference's")
+        #expect(reference.periodicCycles == 0)
+        return fast.periodicCycles
+    }
+
+    @Test("aligned rows: the repeating loops are jumped over, with the reference's cycles", arguments: ["small", "default"])
+    func alignedRows(preset: String) throws {
+        let parameters = try (preset == "small" ? AcceleratorConfig.small : .default).parameters()
+        // One block of 16 loops (period: two loops), and 12 blocks of 4 (period: two blocks, as
+        // the accumulator half flips with each block's C).
+        let long = Self.matmuls(parameters, blocks: 1, loops: 16, kTiles: 2, aBase: 0x1_0000, aRowBytes: 16 * 2 * parameters.dim)
+        let blocks = Self.matmuls(parameters, blocks: 12, loops: 4, kTiles: 2, aBase: 0x1_0000, aRowBytes: 4 * 2 * parameters.dim)
+        let jumpedLong = Self.compare(long, parameters, label: "\(preset), 16 loops")
+        let jumpedBlocks = Self.compare(blocks, parameters, label: "\(preset), 12 blocks of 4 loops")
+        // The jump happened, or this test checks nothing.
+        #expect(jumpedLong > 0 && jumpedBlocks > 0, "\(preset): jumped \(jumpedLong) and \(jumpedBlocks) cycles")
+    }
+
+    @Test("a run of loops whose rows cross a 4 KiB boundary in one loop only", arguments: ["small", "default"])
+    func boundaryInOneLoop(preset: String) throws {
+        let parameters = try (preset == "small" ? AcceleratorConfig.small : .default).parameters()
+        let dim = parameters.dim, bus = parameters.dmaBusBytes
+        // A's rows 4 KiB apart, each 6 bytes into a bus word (two beats): loop n reads bytes
+        // n·DIM … n·DIM + DIM − 1 of each row, and in loop 32 every row crosses the boundary
+        // (two bursts). The loops before it repeat; the jump must stop before loop 32.
+        let crossing = 32, aBase = UInt64(4096 - bus + 6 - crossing * dim)
+        try #require((aBase + UInt64(crossing * dim)) % 4096 + UInt64(dim) > 4096 && aBase % UInt64(bus) == 6 && crossing * dim % bus == 0)
+        let commands = Self.matmuls(parameters, blocks: 1, loops: 40, kTiles: 1, aBase: aBase, aRowBytes: 4096)
+        let jumped = Self.compare(commands, parameters, label: "\(preset), A crossing in loop \(crossing)")
+        #expect(jumped > 0, "\(preset): the loops before the crossing were not jumped over")
+    }
+
+    @Test("a run of loops with one whose rows take two bus beats each", arguments: ["small", "default"])
+    func moreBeatsInOneLoop(preset: String) throws {
+        let parameters = try (preset == "small" ? AcceleratorConfig.small : .default).parameters()
+        let dim = parameters.dim, bus = parameters.dmaBusBytes
+        // Loop 20 reads A 6 bytes into a bus word: each of its rows takes two beats (DIM ≥ bus − 5),
+        // the other loops' one or DIM / bus. A jump over loop 32 as a copy of loop 30 would miss
+        // the extra beats: the fast path must stop before it and still jump over loops before it.
+        try #require(6 + dim > bus)
+        let commands = Self.matmuls(parameters, blocks: 1, loops: 40, kTiles: 1, aBase: 0x1_0000, aRowBytes: 4096,
+                                    moved: (loop: 32, bytes: 6))
+        let jumped = Self.compare(commands, parameters, label: "\(preset), loop 32 misaligned")
+        #expect(jumped > 0, "\(preset): the loops before loop 32 were not jumped over")
+    }
+}
