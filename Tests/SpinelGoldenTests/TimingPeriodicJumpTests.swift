@@ -1,4 +1,4 @@
-import SpinelGolden
+@testable import SpinelGolden
 import SpinelISA
 import Testing
 
@@ -90,5 +90,38 @@ struct TimingPeriodicJumpTests {
                                     moved: (loop: 32, bytes: 6))
         let jumped = Self.compare(commands, parameters, label: "\(preset), loop 32 misaligned")
         #expect(jumped > 0, "\(preset): the loops before loop 32 were not jumped over")
+    }
+}
+
+/// The dataless golden pass's reused LOOP_WS unrollings (`UnrollingReuse`) against unrollings
+/// run command by command on the golden model.
+@Suite("Timing model: reused LOOP_WS unrollings")
+struct UnrollingReuseTests {
+    static func describe(_ command: TimedCommand) -> String {
+        "\(command.index) \(command.funct) \(command.kind) \(command.route) \(command.work) \(command.footprint) \(String(describing: command.normalizerBusy))"
+    }
+
+    @Test("the same timed commands as the golden model's, and reuse did happen", arguments: ["small", "default"])
+    func sameCommands(preset: String) throws {
+        let parameters = try (preset == "small" ? AcceleratorConfig.small : .default).parameters()
+        let programs = [
+            TimingPeriodicJumpTests.matmuls(parameters, blocks: 6, loops: 4, kTiles: 2, aBase: 0x1_0000, aRowBytes: 4 * 2 * parameters.dim),
+            TimingPeriodicJumpTests.matmuls(parameters, blocks: 1, loops: 12, kTiles: 1, aBase: 0x1_0000, aRowBytes: 4096,
+                                            moved: (loop: 6, bytes: 6)),
+        ]
+        for commands in programs {
+            let stream = commands.map { ($0.funct, $0.rs1, $0.rs2) }
+            var fresh = DiscardingMemory(), reused = DiscardingMemory()
+            let model = GoldenModel(parameters: parameters)
+            let reference = TimingProgram(stream, issueCycles: Array(repeating: 0, count: stream.count), startingFrom: model,
+                                          memory: &fresh, dataless: true, reusingUnrollings: false)
+            let program = TimingProgram(stream, issueCycles: Array(repeating: 0, count: stream.count), startingFrom: model,
+                                        memory: &reused, dataless: true)
+            #expect(reference.reusedUnrollings == 0)
+            for (a, b) in zip(program.commands, reference.commands) {
+                #expect(Self.describe(a) == Self.describe(b))
+                #expect(a.loop?.commands.map(Self.describe) == b.loop?.commands.map(Self.describe), "command \(a.index)'s unrolling")
+            }
+        }
     }
 }

@@ -26,6 +26,13 @@ public struct GoldenModel: Sendable {
         state = AcceleratorState(resetFor: parameters)
     }
 
+    /// The timing model's golden pass took `count` commands' outcomes from an earlier LOOP_WS
+    /// of the same shape (`UnrollingReuse`): they count as run, none failing.
+    mutating func countReused(_ count: Int) {
+        commandCount += UInt64(count)
+        lastRejection = nil
+    }
+
     /// `code << 56 | command index` of the first failure, 0 while there is none.
     public var errorInfo: UInt64 { error?.info ?? 0 }
 

@@ -114,14 +114,14 @@ struct PeriodicEvent {
 }
 
 /// A command's work as far as timing goes: DRAM addresses only by the requests they make
-/// (`DMARequestTiming.canonical`), for the periodic jump's comparisons.
+/// (`DMAAddressing`), for the periodic jump's comparisons.
 struct TimingWorkKey: Equatable {
     var work: TimedCommand.Work
-    var dma: DMAParameters
+    var dma: DMAAddressing
 
     static func == (a: TimingWorkKey, b: TimingWorkKey) -> Bool { equivalent(a.work, b.work, a.dma) }
 
-    static func equivalent(_ a: TimedCommand.Work, _ b: TimedCommand.Work, _ dma: DMAParameters) -> Bool {
+    static func equivalent(_ a: TimedCommand.Work, _ b: TimedCommand.Work, _ dma: DMAAddressing) -> Bool {
         switch (a, b) {
         case (.none, .none): return true
         case (.pair(let x), .pair(let y)): return x == y
@@ -130,8 +130,8 @@ struct TimingWorkKey: Equatable {
             (bareX.dramAddress, bareX.dramStride, bareY.dramAddress, bareY.dramStride) = (0, 0, 0, 0)
             guard bareX == bareY, x.zeros == y.zeros else { return false }
             if x.zeros || x.empty { return true }
-            for row in 0..<x.rows where DMARequestTiming.canonical(address: x.address(row: row), bytes: x.rowBytes, dma)
-                != DMARequestTiming.canonical(address: y.address(row: row), bytes: y.rowBytes, dma) {
+            for row in 0..<x.rows where dma.request(address: x.address(row: row), bytes: x.rowBytes)
+                != dma.request(address: y.address(row: row), bytes: y.rowBytes) {
                 return false
             }
             return true
@@ -141,8 +141,8 @@ struct TimingWorkKey: Equatable {
             guard bareX == bareY else { return false }
             if x.empty { return true }
             for block in 0..<x.blocks {
-                for row in 0..<x.rows where DMARequestTiming.canonical(address: x.address(row: row, block: block), bytes: x.bytes(block: block), dma)
-                    != DMARequestTiming.canonical(address: y.address(row: row, block: block), bytes: y.bytes(block: block), dma) {
+                for row in 0..<x.rows where dma.request(address: x.address(row: row, block: block), bytes: x.bytes(block: block))
+                    != dma.request(address: y.address(row: row, block: block), bytes: y.bytes(block: block)) {
                     return false
                 }
             }
@@ -157,7 +157,7 @@ struct TimingWorkKey: Equatable {
 extension TimedCommand {
     /// Whether this command takes the same cycles as `other`, a period earlier (`hostShift`
     /// host commands before it; 0 for two commands of two loops' unrollings).
-    func periodicallyEquivalent(to other: TimedCommand, hostShift: Int, dma: DMAParameters) -> Bool {
+    func periodicallyEquivalent(to other: TimedCommand, hostShift: Int, dma: DMAAddressing) -> Bool {
         guard funct == other.funct, index == other.index + hostShift, route == other.route, footprint == other.footprint,
               normalizerBusy == other.normalizerBusy, counter == nil, other.counter == nil, isRejected == other.isRejected,
               TimingWorkKey.equivalent(work, other.work, dma) else { return false }
@@ -171,7 +171,7 @@ extension TimedCommand {
 
 extension UnrolledLoop.Lists {
     /// Whether this unrolling takes the same cycles as `other`'s.
-    func periodicallyEquivalent(to other: UnrolledLoop.Lists, dma: DMAParameters) -> Bool {
+    func periodicallyEquivalent(to other: UnrolledLoop.Lists, dma: DMAAddressing) -> Bool {
         guard commands.count == other.commands.count, residual == other.residual, bias == other.bias, loads == other.loads,
               pairs == other.pairs, stores == other.stores, isResidualAdd == other.isResidualAdd, storesC == other.storesC,
               normalizes == other.normalizes, tilesI == other.tilesI, tilesJ == other.tilesJ, aRows == other.aRows,

@@ -128,22 +128,9 @@ struct BurstSplitterTiming {
 }
 
 /// A DMA request: `bytes` bytes at byte `address`.
-///
-/// The DMA's timing reads an address only through its offset in a bus word (the beats) and,
-/// when the request crosses a `burstBoundaryBytes` boundary, its offset within the boundary
-/// (where the burst splits). `canonical` keeps exactly that much, so that two requests that
-/// take the same cycles are equal: the periodic jump compares requests of different loops.
 struct DMARequestTiming: Equatable {
     var address: UInt64
     var bytes: Int
-
-    /// A request that takes the cycles this one takes: the address within a bus word, or within
-    /// a boundary when the request crosses one.
-    static func canonical(address: UInt64, bytes: Int, _ p: DMAParameters) -> DMARequestTiming {
-        let request = DMARequestTiming(address: address, bytes: bytes)
-        let within = request.burstsMinusOne(p) > 0 ? UInt64(p.burstBoundaryBytes) : UInt64(p.busBytes)
-        return DMARequestTiming(address: address % within, bytes: bytes)
-    }
 
     /// Beats − 1 of the request (`DMAParameters.beatsMinusOne`; 0 bytes count as 1).
     func beatsMinusOne(_ p: DMAParameters) -> Int {
@@ -158,6 +145,24 @@ struct DMARequestTiming: Equatable {
         let last = first + UInt64(beatsMinusOne(p) * p.busBytes)
         let boundary = UInt64(p.burstBoundaryBytes)
         return Int(last / boundary - first / boundary)
+    }
+}
+
+/// How the timing model holds a DMA request's address: only as much of it as decides the
+/// request's cycles, so that two requests that take the same cycles are equal (the periodic
+/// jump compares requests of different loops, docs/TIMING.md, "Periodic loops"). The cycles
+/// read an address only through its offset in a bus word (the beats) and, for a request that
+/// crosses a `burstBoundaryBytes` boundary, its offset within the boundary (where the burst
+/// splits).
+struct DMAAddressing {
+    let parameters: DMAParameters
+
+    init(_ parameters: DMAParameters) { self.parameters = parameters }
+
+    /// The request of `bytes` bytes at `address` as the model holds it.
+    func request(address: UInt64, bytes: Int) -> DMARequestTiming {
+        let crosses = DMARequestTiming(address: address, bytes: bytes).burstsMinusOne(parameters) > 0
+        return DMARequestTiming(address: address % UInt64(crosses ? parameters.burstBoundaryBytes : parameters.busBytes), bytes: bytes)
     }
 }
 
@@ -194,7 +199,7 @@ struct DMAReaderTiming {
             && beatIndex == o.beatIndex && gathered == o.gathered && responses == o.responses
     }
 
-    /// Its registers for the periodic jump (requests are canonical: `DMARequestTiming.canonical`).
+    /// Its registers for the periodic jump (requests as `DMAAddressing` holds them).
     func visitPeriodic<V: PeriodicStateVisitor>(_ v: inout V) {
         v.same(requests)
         splitter.visitPeriodic(&v)
@@ -271,7 +276,7 @@ struct DMAWriterTiming {
             && inFlight.version == o.inFlight.version && burstIndex == o.burstIndex && responses == o.responses
     }
 
-    /// Its registers for the periodic jump (requests are canonical: `DMARequestTiming.canonical`).
+    /// Its registers for the periodic jump (requests as `DMAAddressing` holds them).
     func visitPeriodic<V: PeriodicStateVisitor>(_ v: inout V) {
         v.same(requests)
         splitter.visitPeriodic(&v)

@@ -66,15 +66,34 @@ public struct UnrolledLoop: Sendable {
     let lists: Lists
     /// The unrolled commands (`index` is the position in the unrolling).
     public var commands: [TimedCommand] { lists.commands }
+    /// Taken from an earlier loop's unrolling (`UnrollingReuse`).
+    private(set) var reused = false
 
     /// Runs the LOOP_WS on `model` command by command, as the dispatcher sees them. Nil (and
     /// `model` untouched) when the launch fails the unroller's own checks: it then retires in
     /// the cycle the unroller takes it.
-    init?(rs1: UInt64, rs2: UInt64, model: inout GoldenModel, memory: inout some MainMemory, parameters: AcceleratorParameters) {
+    ///
+    /// In the dataless golden pass, a loop launched from the state an earlier one was launched
+    /// from, unrolling into the same commands but for their DRAM addresses, takes that loop's
+    /// unrolled commands with its own addresses (`UnrollingReuse`).
+    init?(rs1: UInt64, rs2: UInt64, model: inout GoldenModel, memory: inout some MainMemory, parameters: AcceleratorParameters,
+          reuse: inout UnrollingReuse) {
         guard case .loopWS(let launch)? = try? Command.decode(funct: Funct.loopWS, rs1: rs1, rs2: rs2, parameters: parameters),
               LoopWSUnrolling.rejection(of: launch, settings: model.state.loop, parameters: parameters) == nil else { return nil }
         let settings = model.state.loop
         let unrolled = LoopWSUnrolling.unrolling(of: launch, settings: settings, parameters: parameters)
+        let reusable = model.dataless && model.error == nil
+        let start = reusable ? UnrollingReuse.addressless(model.state) : nil
+        if let start, let earlier = reuse.match(rs1: rs1, rs2: rs2, start: start, unrolled: unrolled) {
+            lists = earlier.lists.withAddresses(of: unrolled)
+            reused = true
+            var end = earlier.end
+            end.loop = settings
+            end.loop.accumulatorHalf = earlier.end.loop.accumulatorHalf
+            model.state = end
+            model.countReused(unrolled.count)
+            return
+        }
         let steps = (settings.bounds.tilesK + parameters.loopBlockTiles - 1) / parameters.loopBlockTiles
         var loads: [[Int]] = Array(repeating: [], count: steps)
         var pairs: [[Int]] = Array(repeating: [], count: steps)
@@ -83,6 +102,7 @@ public struct UnrolledLoop: Sendable {
         let aLow = launch.aScratchpadID == 2 ? half : 0, bEnd = launch.bScratchpadID == 2 ? parameters.spRows : half
         var commands: [TimedCommand] = []
         commands.reserveCapacity(unrolled.count)
+        var anyRejected = false
         for (position, (command, role)) in unrolled.enumerated() {
             let before = model.state
             var rejected = false
@@ -92,6 +112,7 @@ public struct UnrolledLoop: Sendable {
             } catch {
                 rejected = true
             }
+            anyRejected = anyRejected || rejected
             commands.append(TimedCommand(index: position, funct: command.funct, rs1: command.rs1, rs2: command.rs2, arrival: 0,
                                          rejected: rejected, state: before, parameters: parameters))
             switch role {
@@ -109,6 +130,93 @@ public struct UnrolledLoop: Sendable {
                       loadsBias: settings.d != 0)
         // GoldenModel.loopWS: a loop that stores C flips the accumulator half of the next one.
         if model.state.loop.c != 0 { model.state.loop.accumulatorHalf ^= 1 }
+        if let start, !anyRejected, model.error == nil {
+            reuse.keep(UnrollingReuse.Entry(rs1: rs1, rs2: rs2, start: start, end: model.state, unrolled: unrolled, lists: lists))
+        }
+    }
+}
+
+/// The dataless golden pass's recent LOOP_WS unrollings (`UnrolledLoop`). Without data, a
+/// command's outcome and the state it leaves depend on its fields and the state before it,
+/// never on a DRAM address but for whether it is 0 (a load of zeros): a loop launched from the
+/// same state (its own DRAM addresses aside) whose unrolling has the same commands but for
+/// those addresses runs exactly as the earlier one, and its timed commands are the earlier
+/// ones with its own addresses. Only loops in which no command failed are kept.
+struct UnrollingReuse {
+    struct Entry {
+        var rs1: UInt64, rs2: UInt64
+        /// The state at the launch (`addressless`) and after the loop.
+        var start: AcceleratorState, end: AcceleratorState
+        var unrolled: [(command: UnrolledCommand, role: LoopWSUnrolling.Role)]
+        var lists: UnrolledLoop.Lists
+    }
+
+    /// Loops kept: a period of up to this many loops is found (two blocks of K-split loops,
+    /// as the accumulator half flips with each block's C).
+    static let kept = 24
+    private var entries: [Entry] = []
+    /// Off: every loop runs on the golden model (the tests' reference).
+    var enabled = true
+
+    init() {}
+
+    /// `state` with the LOOP_WS registers' DRAM addresses as 0 or 1.
+    static func addressless(_ state: AcceleratorState) -> AcceleratorState {
+        var state = state
+        state.loop.a = min(state.loop.a, 1)
+        state.loop.b = min(state.loop.b, 1)
+        state.loop.c = min(state.loop.c, 1)
+        state.loop.d = min(state.loop.d, 1)
+        return state
+    }
+
+    /// Whether a command's rs1 is a DRAM address.
+    static func movesData(_ funct: UInt8) -> Bool {
+        funct == Funct.mvin || funct == Funct.mvin2 || funct == Funct.mvin3 || funct == Funct.mvout
+    }
+
+    func match(rs1: UInt64, rs2: UInt64, start: AcceleratorState,
+               unrolled: [(command: UnrolledCommand, role: LoopWSUnrolling.Role)]) -> Entry? {
+        guard enabled else { return nil }
+        return entries.last { entry in
+            guard entry.rs1 == rs1, entry.rs2 == rs2, entry.unrolled.count == unrolled.count, entry.start == start else { return false }
+            for (a, b) in zip(entry.unrolled, unrolled) {
+                guard a.command.funct == b.command.funct, a.command.rs2 == b.command.rs2, a.role == b.role else { return false }
+                if Self.movesData(a.command.funct) {
+                    guard (a.command.rs1 == 0) == (b.command.rs1 == 0) else { return false }
+                } else if a.command.rs1 != b.command.rs1 {
+                    return false
+                }
+            }
+            return true
+        }
+    }
+
+    mutating func keep(_ entry: Entry) {
+        entries.append(entry)
+        if entries.count > Self.kept { entries.removeFirst() }
+    }
+}
+
+extension UnrolledLoop.Lists {
+    /// These lists with the DRAM addresses of `unrolled` (the same commands but for them).
+    func withAddresses(of unrolled: [(command: UnrolledCommand, role: LoopWSUnrolling.Role)]) -> UnrolledLoop.Lists {
+        var moved = commands
+        for position in moved.indices where UnrollingReuse.movesData(unrolled[position].command.funct) {
+            switch moved[position].work {
+            case .mvin(var move):
+                move.dramAddress = unrolled[position].command.rs1
+                moved[position].work = .mvin(move)
+            case .mvout(var move):
+                move.dramAddress = unrolled[position].command.rs1
+                moved[position].work = .mvout(move)
+            default:
+                break
+            }
+        }
+        return UnrolledLoop.Lists(commands: moved, residual: residual, bias: bias, loads: loads, pairs: pairs, stores: stores,
+                                  isResidualAdd: isResidualAdd, storesC: storesC, normalizes: normalizes, tilesI: tilesI, tilesJ: tilesJ,
+                                  aRows: aRows, bRows: bRows, loadsA: loadsA, loadsB: loadsB, loadsBias: loadsBias)
     }
 }
 

@@ -205,6 +205,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     let accRows: Int, spRows: Int
     let program: TimingProgram
     let dma: DMAParameters
+    /// DMA requests as the model holds them.
+    let addressing: DMAAddressing
     /// The memories' bank maps (the hardware's own), row by row: a cycle looks up several rows.
     let scratchpadBank: [UInt16]
     let accumulatorBank: [UInt16]
@@ -302,6 +304,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         reader = DMAReaderTiming(dma)
         writer = DMAWriterTiming(dma)
         axi = AXIMemoryTiming(busBytes: dma.busBytes, settings: memory)
+        addressing = DMAAddressing(dma)
         accumulatorStage = Array(repeating: nil, count: config.accBanks)
         nextStage = accumulatorStage
         readTaken = Array(repeating: false, count: config.accBanks)
@@ -663,7 +666,7 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                                    blocks: move.blocks, blockStride: move.blockStride, zeros: move.zeros, noWrites: false,
                                    last: loadRow + 1 >= move.rows, index: index)
                 needsRead = !move.zeros
-                if needsRead && notesReady { readRequest = .canonical(address: move.address(row: loadRow), bytes: move.rowBytes, dma) }
+                if needsRead && notesReady { readRequest = addressing.request(address: move.address(row: loadRow), bytes: move.rowBytes) }
             }
             let stepDone = notesReady && (!needsRead || reader.requestReady)
             if readRequest != nil && !reader.requestReady { events.insert(.loadDMAWaitCycle) }
@@ -882,8 +885,8 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                 if room && !readBlocked(access, after: executeReads.first, executeReads.second) {
                     let blockDone = storeRow + 1 >= move.rows
                     let last = blockDone && storeBlock + 1 >= move.blocks
-                    let note = StoreNote(request: .canonical(address: move.address(row: storeRow, block: storeBlock),
-                                                             bytes: move.bytes(block: storeBlock), dma),
+                    let note = StoreNote(request: addressing.request(address: move.address(row: storeRow, block: storeBlock),
+                                                                     bytes: move.bytes(block: storeBlock)),
                                          noWrites: move.statisticsPass, last: last, index: index)
                     storeArriving = note
                     if let latency = move.latency(block: storeBlock) { normalizerRow = (note, latency, nil, move.pipelined(block: storeBlock)) }
@@ -1171,7 +1174,7 @@ extension TimingSimulation {
         }
         v.same(accumulatorStage)
         v.same(probabilityTokensHeld)
-        dispatched.visitPeriodic(&v, from: oldest, dma: dma)
+        dispatched.visitPeriodic(&v, from: oldest, dma: addressing)
         return true
     }
 
@@ -1244,7 +1247,7 @@ extension TimingSimulation {
         guard lowest >= hosts else { return 0 }
         var next = lowest
         while next < commands.count, commands[next].arrival <= cycle, commands[next].index == next, commands[next - hosts].index == next - hosts,
-              commands[next].periodicallyEquivalent(to: commands[next - hosts], hostShift: hosts, dma: dma) {
+              commands[next].periodicallyEquivalent(to: commands[next - hosts], hostShift: hosts, dma: addressing) {
             next += 1
         }
         // Period j ahead offers commands up to nextCommand + j·hosts − 1; one more is required.
@@ -1309,7 +1312,7 @@ struct Dispatched {
     /// The commands from `oldest` on, for the periodic jump: a host command's index is a host
     /// index, an unrolled one's its position in the unrolling; works compare by the cycles they
     /// take (`TimingWorkKey`), so a work moved by a period keeps its DRAM addresses.
-    mutating func visitPeriodic<V: PeriodicStateVisitor>(_ v: inout V, from oldest: Int, dma: DMAParameters) {
+    mutating func visitPeriodic<V: PeriodicStateVisitor>(_ v: inout V, from oldest: Int, dma: DMAAddressing) {
         v.same(count - oldest)
         for sequence in oldest..<count {
             let position = sequence - index.first

@@ -11,6 +11,8 @@ import SpinelISA
 /// commands in program order, and a CONFIG goes to the controller it configures).
 public struct TimingProgram: Sendable {
     public var commands: [TimedCommand]
+    /// LOOP_WS commands whose unrolling the golden pass took from an earlier loop (`UnrollingReuse`).
+    private(set) var reusedUnrollings = 0
 
     /// `issueCycles[i]` is the earliest cycle command i can enter the command port (the host's
     /// timing: in a harness trace, the cycle the port took it).
@@ -29,23 +31,27 @@ public struct TimingProgram: Sendable {
     /// zeros): but CTA_AGGREGATE's and CTA_PROBABILITIES's outcome and cycles depend on the cluster tables, which depend
     /// on the data; a harness trace gives it (its read bursts).
     init(_ stream: [(funct: UInt8, rs1: UInt64, rs2: UInt64)], issueCycles: [UInt64], startingFrom model: GoldenModel,
-         memory: inout some MainMemory, dataless: Bool) {
+         memory: inout some MainMemory, dataless: Bool, reusingUnrollings: Bool = true) {
         precondition(stream.count == issueCycles.count, "one issue cycle per command")
         let parameters = model.parameters
         var model = model
         model.dataless = dataless
         commands = []
         commands.reserveCapacity(stream.count)
+        var reuse = UnrollingReuse()
+        reuse.enabled = reusingUnrollings
         for (index, command) in stream.enumerated() {
             // (A trace's memory answers each command's reads from its own bursts, as the replay does.)
             memory.willRun(command: index)
             let before = model.state
             if command.funct == Funct.loopWS,
-               let loop = UnrolledLoop(rs1: command.rs1, rs2: command.rs2, model: &model, memory: &memory, parameters: parameters) {
+               let loop = UnrolledLoop(rs1: command.rs1, rs2: command.rs2, model: &model, memory: &memory, parameters: parameters,
+                                      reuse: &reuse) {
                 var timed = TimedCommand(index: index, funct: command.funct, rs1: command.rs1, rs2: command.rs2,
                                          arrival: issueCycles[index], rejected: false, state: before, parameters: parameters)
                 timed.loop = loop
                 commands.append(timed)
+                if loop.reused { reusedUnrollings += 1 }
                 continue
             }
             var rejected = false, controllerFault = false
