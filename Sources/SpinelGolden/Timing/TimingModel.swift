@@ -560,7 +560,10 @@ struct TimingSimulation<Execute: ExecuteTiming> {
                              writeResponseTaken: ctaProgress.responseTaken || store.responseTaken)
         swap(&accumulatorStage, &nextStage)
         let dispatcherMoved = unrollerAndDispatcherCycle(allocateReady: allocateReady)
-        counters.clock(events: events, access: counterAccess, readBytes: moved.bytes.read, writeBytes: moved.bytes.write)
+        // Only a COUNTER reads the counters: without one, they need not count.
+        if hasCounterCommands {
+            counters.clock(events: events, access: counterAccess, readBytes: moved.bytes.read, writeBytes: moved.bytes.write)
+        }
         counterAccess = nil
         return issued.progress || executed || dispatcherMoved || moved.readBeat || moved.answer || ctaProgress.moved
     }
