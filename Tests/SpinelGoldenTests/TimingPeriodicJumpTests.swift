@@ -64,6 +64,16 @@ struct TimingPeriodicJumpTests {
         #expect(jumpedLong > 0 && jumpedBlocks > 0, "\(preset): jumped \(jumpedLong) and \(jumpedBlocks) cycles")
     }
 
+    @Test("blocks in alternate accumulator halves: a period of one block swaps the halves", arguments: ["small", "default"])
+    func swappedHalves(preset: String) throws {
+        let parameters = try (preset == "small" ? AcceleratorConfig.small : .default).parameters()
+        // Three loops a block (none repeats within it) and too few blocks for a period of two:
+        // whatever is jumped over is a block whose C is in the other half than the last one's.
+        let commands = Self.matmuls(parameters, blocks: 7, loops: 3, kTiles: 2, aBase: 0x1_0000, aRowBytes: 3 * 2 * parameters.dim)
+        let jumped = Self.compare(commands, parameters, label: "\(preset), 7 blocks of 3 loops")
+        #expect(jumped > 0, "\(preset): no block was jumped over")
+    }
+
     @Test("a run of loops whose rows cross a 4 KiB boundary in one loop only", arguments: ["small", "default"])
     func boundaryInOneLoop(preset: String) throws {
         let parameters = try (preset == "small" ? AcceleratorConfig.small : .default).parameters()
@@ -123,5 +133,40 @@ struct UnrollingReuseTests {
                 #expect(a.loop?.commands.map(Self.describe) == b.loop?.commands.map(Self.describe), "command \(a.index)'s unrolling")
             }
         }
+    }
+}
+
+/// The accumulator-half swap of the periodic jump (`AccumulatorHalves`), by hand.
+@Suite("Timing model: accumulator halves swapped")
+struct AccumulatorHalvesTests {
+    @Test("rows move to the other half; scratchpad rows, GARBAGE and flags stay; ranges across the halves refuse")
+    func swaps() {
+        let half = 256
+        let accumulatorRow: UInt32 = 1 << 31 | 1 << 30 | 40  // accumulating into row 40
+        let c = LocalOperand(address: LocalAddress(bits: accumulatorRow), columns: 16, rows: 16)
+        let swappedRow: UInt32 = 1 << 31 | 1 << 30 | 296
+        #expect(c.swappingHalves(half)?.address == LocalAddress(bits: swappedRow))
+        let scratchpad = LocalOperand(address: LocalAddress(bits: 40), columns: 16, rows: 16)
+        #expect(scratchpad.swappingHalves(half) == scratchpad)
+        #expect(LocalOperand(address: .garbage, columns: 0, rows: 0).swappingHalves(half)?.address.isGarbage == true)
+        #expect(LocalRowAccess(accumulator: true, row: 300).swappingHalves(half) == LocalRowAccess(accumulator: true, row: 44))
+        #expect(LocalRowAccess(accumulator: false, row: 300).swappingHalves(half) == LocalRowAccess(accumulator: false, row: 300))
+        var footprint = TimingFootprint()
+        footprint.scratchpadRead = RowSpan(low: 0, high: 15)
+        footprint.accumulatorWrite = RowSpan(low: 240, high: 255)
+        let swapped = footprint.swappingHalves(half)
+        #expect(swapped?.accumulatorWrite == RowSpan(low: 496, high: 511) && swapped?.scratchpadRead == RowSpan(low: 0, high: 15))
+        footprint.accumulatorWrite = RowSpan(low: 248, high: 263)  // across the halves
+        #expect(footprint.swappingHalves(half) == nil)
+        let store = MoveOut(dramAddress: 0x1000, dramStride: 64, rows: 16, columns: 32, elementBytes: 1, localRow: 224, accumulator: true, dim: 16)
+        #expect(store.swappingHalves(half)?.localRow == 480)  // rows 224 … 255 (two blocks of 16)
+        let across = MoveOut(dramAddress: 0x1000, dramStride: 64, rows: 16, columns: 32, elementBytes: 1, localRow: 232, accumulator: true, dim: 16)
+        #expect(across.swappingHalves(half) == nil)  // rows 232 … 263
+        let load = MoveIn(dramAddress: 0x1000, dramStride: 64, rows: 16, columns: 16, rowBytes: 64, localRow: 480, accumulator: true,
+                          accumulate: false, blockStride: 16, dim: 16)
+        #expect(load.swappingHalves(half)?.localRow == 224)
+        let wrapping = MoveIn(dramAddress: 0x1000, dramStride: 64, rows: 16, columns: 16, rowBytes: 64, localRow: 500, accumulator: true,
+                              accumulate: false, blockStride: 16, dim: 16)
+        #expect(wrapping.swappingHalves(half) == nil)  // rows 500 … 515: past the last row into the first half
     }
 }

@@ -14,6 +14,9 @@ import SpinelISA
 protocol PeriodicStateVisitor {
     mutating func same(_ value: Int)
     mutating func same<T: Equatable>(_ value: T)
+    /// A register with accumulator rows: the same in every period, or in the other accumulator
+    /// half in every other period (`AccumulatorHalves`).
+    mutating func rows<T: AccumulatorHalves & Equatable>(_ value: inout T)
     /// A dispatch sequence number (`Dispatched`).
     mutating func sequence(_ value: inout Int)
     /// A host command's index (the program's).
@@ -53,20 +56,29 @@ extension PeriodicStateVisitor {
 }
 
 /// The registers relative to a period's start: two periods' encodings are equal exactly when
-/// the later state is the earlier one moved by a period.
+/// the later state is the earlier one moved by a period. With `swap` (accumulator rows / 2),
+/// the registers as they would be with the accumulator halves swapped.
 struct PeriodicEncoder: PeriodicStateVisitor {
     let sequenceBase: Int, hostBase: Int, cycleBase: UInt64
+    let swap: Int
     private(set) var numbers: [Int] = []
     private(set) var values: [any Equatable] = []
+    /// A range of accumulator rows straddles the halves: no swapped state matches.
+    private(set) var unswappable = false
 
-    init(sequenceBase: Int, hostBase: Int, cycleBase: UInt64) {
+    init(sequenceBase: Int, hostBase: Int, cycleBase: UInt64, swap: Int = 0) {
         self.sequenceBase = sequenceBase
         self.hostBase = hostBase
         self.cycleBase = cycleBase
+        self.swap = swap
     }
 
     mutating func same(_ value: Int) { numbers.append(value) }
     mutating func same<T: Equatable>(_ value: T) { values.append(value) }
+    mutating func rows<T: AccumulatorHalves & Equatable>(_ value: inout T) {
+        guard swap != 0 else { return values.append(value) }
+        if let swapped = value.swappingHalves(swap) { values.append(swapped) } else { unswappable = true }
+    }
     mutating func sequence(_ value: inout Int) { numbers.append(value - sequenceBase) }
     mutating func host(_ value: inout Int) { numbers.append(value - hostBase) }
     mutating func cycle(_ value: inout UInt64) { numbers.append(Int(bitPattern: UInt(value &- cycleBase))) }
@@ -75,7 +87,7 @@ struct PeriodicEncoder: PeriodicStateVisitor {
 
     /// Whether `other` (another period's encoding) holds the same registers.
     func matches(_ other: PeriodicEncoder) -> Bool {
-        guard numbers == other.numbers, values.count == other.values.count else { return false }
+        guard !unswappable, !other.unswappable, numbers == other.numbers, values.count == other.values.count else { return false }
         for (a, b) in zip(values, other.values) where !Self.equal(a, b) { return false }
         return true
     }
@@ -83,12 +95,17 @@ struct PeriodicEncoder: PeriodicStateVisitor {
     private static func equal<T: Equatable>(_ a: T, _ b: any Equatable) -> Bool { (b as? T) == a }
 }
 
-/// Moves the registers on by `periods` periods.
+/// Moves the registers on by `periods` periods (with `swap`, into the other accumulator halves).
 struct PeriodicTranslator: PeriodicStateVisitor {
     let sequences: Int, hosts: Int, cycles: UInt64
+    let swap: Int
 
     mutating func same(_ value: Int) {}
     mutating func same<T: Equatable>(_ value: T) {}
+    mutating func rows<T: AccumulatorHalves & Equatable>(_ value: inout T) {
+        // (A match with the halves swapped found every one of them swappable.)
+        if swap != 0 { value = value.swappingHalves(swap)! }
+    }
     mutating func sequence(_ value: inout Int) { value += sequences }
     mutating func host(_ value: inout Int) { value += hosts }
     mutating func cycle(_ value: inout UInt64) { value += cycles }
@@ -101,9 +118,11 @@ struct PeriodSnapshot {
     var cycle: UInt64
     /// The next host command (the one after the LOOP_WS), and the next sequence number.
     var host: Int, sequence: Int
-    /// Acceptances and retirements logged before it (`PeriodicLog`).
+    /// Acceptances and retirements logged before it (`PeriodicJumpState.log`).
     var logged: Int
-    var registers: PeriodicEncoder
+    /// The registers, and as they would be with the accumulator halves swapped (nil when the
+    /// simulation cannot swap them).
+    var registers: PeriodicEncoder, swapped: PeriodicEncoder?
 }
 
 /// An acceptance or a retirement of a host command, in the order the model made them.
@@ -157,13 +176,19 @@ struct TimingWorkKey: Equatable {
 extension TimedCommand {
     /// Whether this command takes the same cycles as `other`, a period earlier (`hostShift`
     /// host commands before it; 0 for two commands of two loops' unrollings).
-    func periodicallyEquivalent(to other: TimedCommand, hostShift: Int, dma: DMAAddressing) -> Bool {
-        guard funct == other.funct, index == other.index + hostShift, route == other.route, footprint == other.footprint,
-              normalizerBusy == other.normalizerBusy, counter == nil, other.counter == nil, isRejected == other.isRejected,
-              TimingWorkKey.equivalent(work, other.work, dma) else { return false }
+    /// With `swap`, as `other` would be with the accumulator halves swapped.
+    func periodicallyEquivalent(to other: TimedCommand, hostShift: Int, dma: DMAAddressing, swap: Int = 0) -> Bool {
+        guard funct == other.funct, index == other.index + hostShift, route == other.route,
+              normalizerBusy == other.normalizerBusy, counter == nil, other.counter == nil, isRejected == other.isRejected else { return false }
+        if swap == 0 {
+            guard footprint == other.footprint, TimingWorkKey.equivalent(work, other.work, dma) else { return false }
+        } else {
+            guard let footprint = other.footprint.swappingHalves(swap), footprint == self.footprint,
+                  let work = other.work.swappingHalves(swap), TimingWorkKey.equivalent(self.work, work, dma) else { return false }
+        }
         switch (loop, other.loop) {
         case (nil, nil): return true
-        case (let a?, let b?): return a.lists === b.lists || a.lists.periodicallyEquivalent(to: b.lists, dma: dma)
+        case (let a?, let b?): return (swap == 0 && a.lists === b.lists) || a.lists.periodicallyEquivalent(to: b.lists, dma: dma, swap: swap)
         default: return false
         }
     }
@@ -171,12 +196,14 @@ extension TimedCommand {
 
 extension UnrolledLoop.Lists {
     /// Whether this unrolling takes the same cycles as `other`'s.
-    func periodicallyEquivalent(to other: UnrolledLoop.Lists, dma: DMAAddressing) -> Bool {
+    func periodicallyEquivalent(to other: UnrolledLoop.Lists, dma: DMAAddressing, swap: Int = 0) -> Bool {
         guard commands.count == other.commands.count, residual == other.residual, bias == other.bias, loads == other.loads,
               pairs == other.pairs, stores == other.stores, isResidualAdd == other.isResidualAdd, storesC == other.storesC,
               normalizes == other.normalizes, tilesI == other.tilesI, tilesJ == other.tilesJ, aRows == other.aRows,
               bRows == other.bRows, loadsA == other.loadsA, loadsB == other.loadsB, loadsBias == other.loadsBias else { return false }
-        for (a, b) in zip(commands, other.commands) where !a.periodicallyEquivalent(to: b, hostShift: 0, dma: dma) { return false }
+        for (a, b) in zip(commands, other.commands) where !a.periodicallyEquivalent(to: b, hostShift: 0, dma: dma, swap: swap) {
+            return false
+        }
         return true
     }
 }
@@ -201,5 +228,115 @@ struct PeriodicJumpState {
         guard let dropped = snapshots.first?.logged, dropped >= 4096 else { return }
         log.removeFirst(dropped)
         for index in snapshots.indices { snapshots[index].logged -= dropped }
+    }
+}
+
+// MARK: - Accumulator halves
+
+/// A value with accumulator rows in it: the same value with each of them in the other half of
+/// the accumulator (`half` = accumulator rows / 2, a power of two: row r becomes r ^ half), or nil
+/// when a range of its rows straddles the two halves (then no such value does what it does).
+///
+/// A LOOP_WS that stores C flips the accumulator half of the next one, so the blocks of a tiled
+/// matmul alternate between the halves. Swapping the halves maps every decision of the model
+/// onto the same decision when the banks do not see the swap (`bank(r ^ half) == bank(r)`, which
+/// the simulation checks) and no range of rows crosses from one half to the other: rows are
+/// compared for equality and for overlap, and both are kept by the swap within one half.
+protocol AccumulatorHalves {
+    func swappingHalves(_ half: Int) -> Self?
+}
+
+extension Optional: AccumulatorHalves where Wrapped: AccumulatorHalves {
+    func swappingHalves(_ half: Int) -> Self? {
+        guard let value = self else { return .some(nil) }
+        return value.swappingHalves(half).map { .some($0) }
+    }
+}
+
+extension Array: AccumulatorHalves where Element: AccumulatorHalves {
+    func swappingHalves(_ half: Int) -> Self? {
+        var swapped: [Element] = []
+        swapped.reserveCapacity(count)
+        for element in self {
+            guard let other = element.swappingHalves(half) else { return nil }
+            swapped.append(other)
+        }
+        return swapped
+    }
+}
+
+extension LocalAddress: AccumulatorHalves {
+    func swappingHalves(_ half: Int) -> LocalAddress? {
+        isAccumulator && !isGarbage ? LocalAddress(bits: bits ^ UInt32(half)) : self
+    }
+}
+
+extension LocalOperand: AccumulatorHalves {
+    func swappingHalves(_ half: Int) -> LocalOperand? {
+        var operand = self
+        operand.address = address.swappingHalves(half)!
+        return operand
+    }
+}
+
+extension LocalRowAccess: AccumulatorHalves {
+    func swappingHalves(_ half: Int) -> LocalRowAccess? {
+        guard accumulator else { return self }
+        var access = self
+        access.row ^= half
+        return access
+    }
+}
+
+extension RowSpan {
+    /// An accumulator span in the other half; nil when it straddles the halves.
+    func swappingHalves(_ half: Int) -> RowSpan? {
+        guard low >= 0, low / half == high / half else { return nil }
+        return RowSpan(low: low ^ half, high: high ^ half)
+    }
+}
+
+extension TimingFootprint: AccumulatorHalves {
+    func swappingHalves(_ half: Int) -> TimingFootprint? {
+        var footprint = self
+        if let span = accumulatorRead {
+            guard let swapped = span.swappingHalves(half) else { return nil }
+            footprint.accumulatorRead = swapped
+        }
+        if let span = accumulatorWrite {
+            guard let swapped = span.swappingHalves(half) else { return nil }
+            footprint.accumulatorWrite = swapped
+        }
+        return footprint
+    }
+}
+
+extension ExecutePair: AccumulatorHalves {
+    /// (The rows a pair reads and writes are its footprint's, which the simulation swaps with it.)
+    func swappingHalves(_ half: Int) -> ExecutePair? {
+        var pair = self
+        pair.a = a.swappingHalves(half)!
+        pair.computeOperand = computeOperand.swappingHalves(half)!
+        pair.preloadOperand = preloadOperand.swappingHalves(half)!
+        pair.c = c.swappingHalves(half)!
+        return pair
+    }
+}
+
+extension TimedCommand.Work: AccumulatorHalves {
+    func swappingHalves(_ half: Int) -> TimedCommand.Work? {
+        switch self {
+        case .none: return self
+        case .mvin(let move): return move.swappingHalves(half).map { .mvin($0) }
+        case .mvout(let move): return move.swappingHalves(half).map { .mvout($0) }
+        case .pair(let pair): return pair.swappingHalves(half).map { .pair($0) }
+        case .cta: return nil
+        }
+    }
+}
+
+extension TimingWorkKey: AccumulatorHalves {
+    func swappingHalves(_ half: Int) -> TimingWorkKey? {
+        work.swappingHalves(half).map { TimingWorkKey(work: $0, dma: dma) }
     }
 }

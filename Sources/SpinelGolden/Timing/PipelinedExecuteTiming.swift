@@ -56,7 +56,15 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
 
     /// The registers but the operand sets and the retire queue (`sets`, `queue`): a cycle copies
     /// these into `now`, and changes them and the two arrays in place.
-    struct Registers: Equatable {
+    struct Registers: Equatable, AccumulatorHalves {
+        /// The pending drain's C and the last accumulator row written in the other half.
+        func swappingHalves(_ half: Int) -> Registers? {
+            var registers = self
+            registers.drain.c = drain.c.swappingHalves(half)!
+            registers.lastAccumulatorRow ^= half
+            return registers
+        }
+
         var head = 0, tail = 0
         var biasBusy = false
         var acceptPointer = 0
@@ -156,11 +164,12 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
     /// Its registers for the periodic jump (docs/TIMING.md, "Periodic loops"): a retire entry's
     /// command is a sequence number, a result row's departure a cycle.
     mutating func visitPeriodic<V: PeriodicStateVisitor>(_ v: inout V) {
-        v.same(registers)
+        v.rows(&registers)
         v.same(sets)
-        v.same(setPairs)
-        v.same(setReads)
-        v.same(entryWrites)
+        v.rows(&setPairs)
+        v.rows(&setReads)
+        v.rows(&entryWrites)
+        v.rows(&currentStreams)
         for entry in queue.indices {
             var bare = queue[entry]
             bare.index = 0
@@ -170,7 +179,7 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
         v.same(results.count)
         results.updateEach { result in
             v.cycle(&result.cycle)
-            v.same(result.tag.write)
+            v.rows(&result.tag.write)
             v.same(result.tag.retire)
             v.same(result.tag.entry)
         }
@@ -189,7 +198,11 @@ public struct PipelinedExecuteTiming: ExecuteTiming {
     // MARK: Read
 
     /// The reader's combinational signals in one cycle.
-    struct ReadStreams {
+    struct ReadStreams: Equatable, AccumulatorHalves {
+        func swappingHalves(_ half: Int) -> ReadStreams? {
+            ReadStreams(active: active, a: a?.swappingHalves(half), second: second?.swappingHalves(half))
+        }
+
         var active = false
         var a: LocalRowAccess?
         var second: LocalRowAccess?

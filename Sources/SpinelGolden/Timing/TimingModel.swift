@@ -155,7 +155,15 @@ struct StationQueueTiming: Equatable {
 }
 
 /// What the load controller's writer must do with one row (LoadController's `RowNote`).
-struct LoadNote: Equatable {
+struct LoadNote: Equatable, AccumulatorHalves {
+    func swappingHalves(_ half: Int) -> LoadNote? {
+        guard accumulator, !noWrites else { return self }
+        guard row / half == (row + (blocks - 1) * blockStride) / half else { return nil }
+        var note = self
+        note.row ^= half
+        return note
+    }
+
     var row: Int
     var accumulator: Bool
     var accumulate: Bool
@@ -207,6 +215,9 @@ struct TimingSimulation<Execute: ExecuteTiming> {
     let dma: DMAParameters
     /// DMA requests as the model holds them.
     let addressing: DMAAddressing
+    /// Half the accumulator's rows when swapping its halves changes no bank (a period of the
+    /// periodic jump may swap them, `AccumulatorHalves`); 0 otherwise.
+    let accumulatorHalf: Int
     /// The memories' bank maps (the hardware's own), row by row: a cycle looks up several rows.
     let scratchpadBank: [UInt16]
     let accumulatorBank: [UInt16]
@@ -299,6 +310,10 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         let scratchpadMemory = parameters.scratchpadBanks, accumulatorMemory = parameters.accumulatorBanks
         scratchpadBank = (0..<parameters.spRows).map { UInt16(scratchpadMemory.bank(row: $0)) }
         accumulatorBank = (0..<parameters.accRows).map { UInt16(accumulatorMemory.bank(row: $0)) }
+        let half = parameters.accRows / 2
+        let halvesAlike = half > 0 && half & (half - 1) == 0
+            && (0..<parameters.accRows).allSatisfy { accumulatorMemory.bank(row: $0) == accumulatorMemory.bank(row: $0 ^ half) }
+        accumulatorHalf = halvesAlike ? half : 0
         let config = parameters.config
         station = [config.ldReservationEntries, config.exReservationEntries, config.stReservationEntries].map(StationQueueTiming.init)
         reader = DMAReaderTiming(dma)
@@ -1138,9 +1153,10 @@ extension TimingSimulation {
         v.same(loadDraining)
         v.same(loadNotes.count)
         loadNotes.updateEach { note in
-            var bare = note
-            bare.index = 0
-            v.same(bare)
+            let index = note.index
+            note.index = 0
+            v.rows(&note)
+            note.index = index
             v.sequence(&note.index)
         }
         v.same(storeRow)
@@ -1175,7 +1191,9 @@ extension TimingSimulation {
         } else {
             v.cycle(&normalizerBusyUntil)
         }
-        v.same(accumulatorStage)
+        var stage = accumulatorStage.map { $0.map { LocalRowAccess(accumulator: true, row: $0) } }
+        v.rows(&stage)
+        accumulatorStage = stage.map { $0?.row }
         v.same(probabilityTokensHeld)
         dispatched.visitPeriodic(&v, from: oldest, dma: addressing)
         return true
@@ -1191,14 +1209,31 @@ extension TimingSimulation {
             periodic!.snapshots.removeAll()
             return nil
         }
-        let now = PeriodSnapshot(cycle: cycle, host: nextCommand, sequence: dispatched.count, logged: periodic!.log.count, registers: encoder)
-        for earlier in periodic!.snapshots.reversed() where earlier.registers.matches(now.registers) {
+        var swapped: PeriodicEncoder?
+        if accumulatorHalf != 0 {
+            var swapping = PeriodicEncoder(sequenceBase: dispatched.count, hostBase: nextCommand, cycleBase: cycle, swap: accumulatorHalf)
+            _ = visitPeriodic(&swapping)
+            swapped = swapping
+        }
+        let now = PeriodSnapshot(cycle: cycle, host: nextCommand, sequence: dispatched.count, logged: periodic!.log.count,
+                                 registers: encoder, swapped: swapped)
+        for earlier in periodic!.snapshots.reversed() {
+            // The same registers a period later, or with the accumulator halves swapped.
+            let swap: Int
+            if earlier.registers.matches(now.registers) {
+                swap = 0
+            } else if let swappedEarlier = earlier.swapped, swappedEarlier.matches(now.registers) {
+                swap = accumulatorHalf
+            } else {
+                continue
+            }
             let hosts = now.host - earlier.host, sequences = now.sequence - earlier.sequence, cycles = now.cycle - earlier.cycle
             guard hosts > 0, cycles > 0 else { continue }
-            let periods = repeatingPeriods(hosts)
-            guard periods > 0 else { break }
+            let periods = repeatingPeriods(hosts, swap: swap)
+            guard periods > 0 else { continue }
             // The last period's acceptances and retirements, and its snapshots, once per period
-            // ahead: the log and the snapshots go on as if the periods had been stepped.
+            // ahead: the log and the snapshots go on as if the periods had been stepped (a
+            // period that swaps the halves swaps a snapshot's two encodings every other time).
             let window = Array(periodic!.log[earlier.logged...])
             let windowSnapshots = periodic!.snapshots.filter { $0.host >= earlier.host } + [now]
             periodic!.keep(now)
@@ -1217,10 +1252,15 @@ extension TimingSimulation {
                     copy.host += period * hosts
                     copy.sequence += period * sequences
                     copy.logged = logged + (snapshot.logged - earlier.logged)
+                    if swap != 0 && period % 2 == 1 {
+                        guard let other = snapshot.swapped else { continue }
+                        (copy.registers, copy.swapped) = (other, snapshot.registers)
+                    }
                     periodic!.keep(copy)
                 }
             }
-            var translator = PeriodicTranslator(sequences: periods * sequences, hosts: periods * hosts, cycles: UInt64(periods) * cycles)
+            var translator = PeriodicTranslator(sequences: periods * sequences, hosts: periods * hosts, cycles: UInt64(periods) * cycles,
+                                                swap: periods % 2 == 1 ? swap : 0)
             _ = visitPeriodic(&translator)
             // The loops the unroller holds: the unrollings of their new LOOP_WS commands.
             func unrolling(_ host: Int) -> Unmanaged<UnrolledLoop.Lists> { .passUnretained(program.commands[host].loop!.lists) }
@@ -1242,7 +1282,7 @@ extension TimingSimulation {
     /// How many periods of `hosts` host commands ahead repeat the last one: their commands (and
     /// the earlier ones the registers still refer to) take the same cycles as those a period
     /// before them, and the host offers each no later than now.
-    private mutating func repeatingPeriods(_ hosts: Int) -> Int {
+    private mutating func repeatingPeriods(_ hosts: Int, swap: Int) -> Int {
         let commands = program.commands
         let lowest = ([nextCommand] + unroller.referencedHosts
             + dispatched.hostIndices(from: min(station[0].oldest ?? .max, station[1].oldest ?? .max, station[2].oldest ?? .max,
@@ -1250,7 +1290,7 @@ extension TimingSimulation {
         guard lowest >= hosts else { return 0 }
         var next = lowest
         while next < commands.count, commands[next].arrival <= cycle, commands[next].index == next, commands[next - hosts].index == next - hosts,
-              commands[next].periodicallyEquivalent(to: commands[next - hosts], hostShift: hosts, dma: addressing) {
+              commands[next].periodicallyEquivalent(to: commands[next - hosts], hostShift: hosts, dma: addressing, swap: swap) {
             next += 1
         }
         // Period j ahead offers commands up to nextCommand + j·hosts − 1; one more is required.
@@ -1319,8 +1359,10 @@ struct Dispatched {
         v.same(count - oldest)
         for sequence in oldest..<count {
             let position = sequence - index.first
-            v.same(TimingWorkKey(work: work.elements[position], dma: dma))
-            v.same(footprint.elements[position])
+            var key = TimingWorkKey(work: work.elements[position], dma: dma)
+            v.rows(&key)
+            work.elements[position] = key.work
+            v.rows(&footprint.elements[position])
             v.same(normalizerBusy.elements[position])
             v.same(slot.elements[position])
             if slot.elements[position] == nil { v.host(&index.elements[position]) } else { v.same(index.elements[position]) }

@@ -406,6 +406,16 @@ public struct MoveIn: Sendable, Equatable {
     /// Nothing to move: the controller passes one note through.
     public var empty: Bool { rows == 0 || columns == 0 }
     public func address(row: Int) -> UInt64 { dramAddress &+ UInt64(row) &* dramStride }
+
+    /// This load into the other accumulator half (`AccumulatorHalves`); nil when its rows straddle the halves.
+    func swappingHalves(_ half: Int) -> MoveIn? {
+        guard accumulator, !empty else { return self }
+        let last = localRow + (blocks - 1) * blockStride + rows - 1
+        guard localRow / half == last / half else { return nil }
+        var move = self
+        move.firstRow = Int32(localRow ^ half)
+        return move
+    }
 }
 
 /// An MVOUT as the store controller runs it: one local read and one DMA write per row of each
@@ -466,6 +476,16 @@ public struct MoveOut: Sendable, Equatable {
     public func bytes(block: Int) -> Int { (block < blocks - 1 ? dim : columns - block * dim) * elementBytes }
     public func latency(block: Int) -> Int? { block < blocks - 1 ? accumulatingLatency : normalizerLatency }
     public func pipelined(block: Int) -> Bool { block < blocks - 1 ? accumulatingPipelined : pipelined }
+
+    /// This store from the other accumulator half (`AccumulatorHalves`); nil when its rows straddle the halves.
+    func swappingHalves(_ half: Int) -> MoveOut? {
+        guard accumulator, !empty else { return self }
+        let last = localRow(row: rows - 1, block: blocks - 1)
+        guard localRow / half == last / half else { return nil }
+        var move = self
+        move.firstRow = Int32(localRow ^ half)
+        return move
+    }
 }
 
 /// A PRELOAD+COMPUTE pair with the CONFIG_EX state it runs with.
