@@ -74,32 +74,28 @@ struct TimingPeriodicJumpTests {
         #expect(jumped > 0, "\(preset): no block was jumped over")
     }
 
-    @Test("a run of loops whose rows cross a 4 KiB boundary in one loop only", arguments: ["small", "default"])
-    func boundaryInOneLoop(preset: String) throws {
+    /// 40 loops over A's rows, 4 KiB apart, in which loop 32's DMA requests differ from the
+    /// others': its rows cross a 4 KiB boundary ("crossing": A 6 bytes into a bus word, so that
+    /// every row takes two beats, and loop n reads bytes n·DIM … n·DIM + DIM − 1 of each row), or
+    /// only loop 32 reads A 6 bytes into a bus word, two beats a row where the others take one
+    /// or DIM / bus ("beats"; a jump over loop 32 as a copy of loop 30 would miss them). The
+    /// fast path must stop before loop 32 and still jump over loops before it.
+    @Test("a run of loops with one whose DMA requests differ",
+          arguments: [("small", "crossing"), ("small", "beats"), ("default", "crossing"), ("default", "beats")])
+    func oneLoopApart(preset: String, odd: String) throws {
         let parameters = try (preset == "small" ? AcceleratorConfig.small : .default).parameters()
-        let dim = parameters.dim, bus = parameters.dmaBusBytes
-        // A's rows 4 KiB apart, each 6 bytes into a bus word (two beats): loop n reads bytes
-        // n·DIM … n·DIM + DIM − 1 of each row, and in loop 32 every row crosses the boundary
-        // (two bursts). The loops before it repeat; the jump must stop before loop 32.
-        let crossing = 32, aBase = UInt64(4096 - bus + 6 - crossing * dim)
-        try #require((aBase + UInt64(crossing * dim)) % 4096 + UInt64(dim) > 4096 && aBase % UInt64(bus) == 6 && crossing * dim % bus == 0)
-        let commands = Self.matmuls(parameters, blocks: 1, loops: 40, kTiles: 1, aBase: aBase, aRowBytes: 4096)
-        let jumped = Self.compare(commands, parameters, label: "\(preset), A crossing in loop \(crossing)")
-        #expect(jumped > 0, "\(preset): the loops before the crossing were not jumped over")
-    }
-
-    @Test("a run of loops with one whose rows take two bus beats each", arguments: ["small", "default"])
-    func moreBeatsInOneLoop(preset: String) throws {
-        let parameters = try (preset == "small" ? AcceleratorConfig.small : .default).parameters()
-        let dim = parameters.dim, bus = parameters.dmaBusBytes
-        // Loop 20 reads A 6 bytes into a bus word: each of its rows takes two beats (DIM ≥ bus − 5),
-        // the other loops' one or DIM / bus. A jump over loop 32 as a copy of loop 30 would miss
-        // the extra beats: the fast path must stop before it and still jump over loops before it.
-        try #require(6 + dim > bus)
-        let commands = Self.matmuls(parameters, blocks: 1, loops: 40, kTiles: 1, aBase: 0x1_0000, aRowBytes: 4096,
-                                    moved: (loop: 32, bytes: 6))
-        let jumped = Self.compare(commands, parameters, label: "\(preset), loop 32 misaligned")
-        #expect(jumped > 0, "\(preset): the loops before loop 32 were not jumped over")
+        let dim = parameters.dim, bus = parameters.dmaBusBytes, loop = 32
+        let commands: [Encoded]
+        if odd == "crossing" {
+            let aBase = UInt64(4096 - bus + 6 - loop * dim)
+            try #require((aBase + UInt64(loop * dim)) % 4096 + UInt64(dim) > 4096 && aBase % UInt64(bus) == 6 && loop * dim % bus == 0)
+            commands = Self.matmuls(parameters, blocks: 1, loops: 40, kTiles: 1, aBase: aBase, aRowBytes: 4096)
+        } else {
+            try #require(6 + dim > bus)
+            commands = Self.matmuls(parameters, blocks: 1, loops: 40, kTiles: 1, aBase: 0x1_0000, aRowBytes: 4096, moved: (loop: loop, bytes: 6))
+        }
+        let jumped = Self.compare(commands, parameters, label: "\(preset), loop \(loop) apart (\(odd))")
+        #expect(jumped > 0, "\(preset): the loops before loop \(loop) were not jumped over (\(odd))")
     }
 }
 
