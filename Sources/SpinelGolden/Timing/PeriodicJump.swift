@@ -217,6 +217,13 @@ struct PeriodicJumpState {
     var log: [PeriodicEvent] = []
     /// A LOOP_WS was taken in the cycle just stepped.
     var loopTaken = false
+    /// Which commands repeat the one a period before them (a LOOP_WS's whole unrolling is
+    /// compared): the scans of later snapshots ask again.
+    struct Pair: Hashable {
+        var command: Int, hosts: Int
+        var swapped: Bool
+    }
+    var equivalent: [Pair: Bool] = [:]
 
     mutating func keep(_ snapshot: PeriodSnapshot) {
         snapshots.append(snapshot)

@@ -1279,6 +1279,17 @@ extension TimingSimulation {
         return nil
     }
 
+    /// Whether command `command` repeats the one `hosts` before it (with the accumulator halves
+    /// swapped by `swap`); each pair compared once (`PeriodicJumpState.equivalent`).
+    private mutating func periodicallyEquivalent(_ command: Int, _ hosts: Int, _ swap: Int) -> Bool {
+        let key = PeriodicJumpState.Pair(command: command, hosts: hosts, swapped: swap != 0)
+        if let known = periodic!.equivalent[key] { return known }
+        let answer = program.commands[command].periodicallyEquivalent(to: program.commands[command - hosts], hostShift: hosts, dma: addressing,
+                                                                      swap: swap)
+        periodic!.equivalent[key] = answer
+        return answer
+    }
+
     /// How many periods of `hosts` host commands ahead repeat the last one: their commands (and
     /// the earlier ones the registers still refer to) take the same cycles as those a period
     /// before them, and the host offers each no later than now.
@@ -1290,7 +1301,7 @@ extension TimingSimulation {
         guard lowest >= hosts else { return 0 }
         var next = lowest
         while next < commands.count, commands[next].arrival <= cycle, commands[next].index == next, commands[next - hosts].index == next - hosts,
-              commands[next].periodicallyEquivalent(to: commands[next - hosts], hostShift: hosts, dma: addressing, swap: swap) {
+              periodicallyEquivalent(next, hosts, swap) {
             next += 1
         }
         // Period j ahead offers commands up to nextCommand + j·hosts − 1; one more is required.
