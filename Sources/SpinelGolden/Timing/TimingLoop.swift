@@ -102,7 +102,6 @@ public struct UnrolledLoop: Sendable {
         let aLow = launch.aScratchpadID == 2 ? half : 0, bEnd = launch.bScratchpadID == 2 ? parameters.spRows : half
         var commands: [TimedCommand] = []
         commands.reserveCapacity(unrolled.count)
-        var anyRejected = false
         for (position, (command, role)) in unrolled.enumerated() {
             let before = model.state
             var rejected = false
@@ -112,7 +111,6 @@ public struct UnrolledLoop: Sendable {
             } catch {
                 rejected = true
             }
-            anyRejected = anyRejected || rejected
             commands.append(TimedCommand(index: position, funct: command.funct, rs1: command.rs1, rs2: command.rs2, arrival: 0,
                                          rejected: rejected, state: before, parameters: parameters))
             switch role {
@@ -130,7 +128,7 @@ public struct UnrolledLoop: Sendable {
                       loadsBias: settings.d != 0)
         // GoldenModel.loopWS: a loop that stores C flips the accumulator half of the next one.
         if model.state.loop.c != 0 { model.state.loop.accumulatorHalf ^= 1 }
-        if let start, !anyRejected, model.error == nil {
+        if let start, model.error == nil, !commands.contains(where: \.isRejected) {
             reuse.keep(UnrollingReuse.Entry(rs1: rs1, rs2: rs2, start: start, end: model.state, unrolled: unrolled, lists: lists))
         }
     }

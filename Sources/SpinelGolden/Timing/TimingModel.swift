@@ -1063,10 +1063,15 @@ struct TimingSimulation<Execute: ExecuteTiming> {
         }
         if dispatched.kept >= Dispatched.forgetAfter {
             // Only commands still in the station are looked up again (`Dispatched`).
-            let oldest = min(station[0].oldest ?? .max, station[1].oldest ?? .max, station[2].oldest ?? .max, dispatched.count)
-            dispatched.forget(before: oldest)
+            dispatched.forget(before: oldestHeld)
         }
         return true
+    }
+
+    /// The oldest command still in the reservation station (the next sequence number when it is
+    /// empty): no command before it is looked up again.
+    private var oldestHeld: Int {
+        mutating get { min(station[0].oldest ?? .max, station[1].oldest ?? .max, station[2].oldest ?? .max, dispatched.count) }
     }
 
     /// A retire port reports command `sequence`: the host sees its own commands; an unrolled
@@ -1125,7 +1130,7 @@ extension TimingSimulation {
     /// False (nothing visited) while the CTA controller works or with another execute timing.
     private mutating func visitPeriodic<V: PeriodicStateVisitor>(_ v: inout V) -> Bool {
         guard ctaPhase == .idle, counterAccess == nil, var pipelined = execute as? PipelinedExecuteTiming else { return false }
-        let oldest = min(station[0].oldest ?? .max, station[1].oldest ?? .max, station[2].oldest ?? .max, dispatched.count)
+        let oldest = oldestHeld
         pipelined.visitPeriodic(&v)
         execute = pipelined as! Execute
         v.host(&nextCommand)
@@ -1296,8 +1301,7 @@ extension TimingSimulation {
     private mutating func repeatingPeriods(_ hosts: Int, swap: Int) -> Int {
         let commands = program.commands
         let lowest = ([nextCommand] + unroller.referencedHosts
-            + dispatched.hostIndices(from: min(station[0].oldest ?? .max, station[1].oldest ?? .max, station[2].oldest ?? .max,
-                                               dispatched.count))).min()!
+            + dispatched.hostIndices(from: oldestHeld)).min()!
         guard lowest >= hosts else { return 0 }
         var next = lowest
         while next < commands.count, commands[next].arrival <= cycle, commands[next].index == next, commands[next - hosts].index == next - hosts,
